@@ -1,0 +1,32 @@
+"""Every LLM prompt is a template file here; `render` is the one entry point. Rendering is pure:
+the caller passes every value, including `now` and the delimiter nonce."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+PROMPT_VERSION = "draft-v1"
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    autoescape=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_DELIMITER = re.compile(r"<+\s*/?\s*(DATA|END)[-_ ]?[0-9a-fA-F]*\s*>+", re.IGNORECASE)
+
+
+def neutralize(text: object) -> str:
+    """Untrusted text cannot open or close a data block: delimiter look-alikes are defused."""
+    return _DELIMITER.sub("[delimiter removed]", "" if text is None else str(text))
+
+
+_env.filters["untrusted"] = neutralize
+
+
+def render(name: str, **context: Any) -> str:
+    return _env.get_template(f"{name}.md.j2").render(**context)

@@ -1,0 +1,307 @@
+"""The `postmortem` command line: for people (Rich tables) and scripts (`--json` on stdout)."""
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from server.config import Settings
+from server.errors import ActionItemNotFound, IncidentNotFound, InvalidId, PostmortemError, StoreError
+from store.models import ActionItemCreate, IncidentCreate
+
+app = typer.Typer(
+    help="Turn AI-agent failures into durable learning.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+logger = logging.getLogger("postmortem")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
+
+
+def _service() -> Any:
+    from server.runtime import build_service
+
+    return build_service(Settings.from_env())
+
+
+def _emit(data: BaseModel | list[Any] | dict[str, Any], as_json: bool) -> bool:
+    """Print JSON when asked; return True when done so the caller can skip its human rendering."""
+    if as_json:
+        text = data.model_dump_json(indent=2) if isinstance(data, BaseModel) else json.dumps(data, indent=2)
+        sys.stdout.write(text + "\n")
+    return as_json
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Map errors to one clear line on stderr and an exit code; tracebacks only with POSTMORTEM_DEBUG=1."""
+    try:
+        yield
+    except (IncidentNotFound, ActionItemNotFound) as e:
+        err.print(f"error: {e}. List them with `postmortem list` / `postmortem actions list`.")
+        raise typer.Exit(2) from None
+    except (InvalidId, PostmortemError, StoreError, ValueError) as e:
+        text = _validation_text(e) if isinstance(e, ValidationError) else str(e)
+        err.print(f"error: {text}")
+        raise typer.Exit(2) from None
+    except OSError as e:
+        err.print(f"error: {e.strerror or e.__class__.__name__}: {e.filename or ''}")
+        raise typer.Exit(1) from None
+
+
+def _validation_text(e: ValidationError) -> str:
+    return "invalid input: " + "; ".join(
+        f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}"
+        for x in e.errors(include_input=False, include_url=False)[:10]
+    )
+
+
+@app.command()
+def serve(
+    transport: Annotated[str, typer.Option(help="stdio or http")] = "stdio", host: str = "127.0.0.1", port: int = 8000
+) -> None:
+    """Run the MCP server (stdio for one client, http for several)."""
+    from server.runtime import LazyService, build_service
+    from server.tools import create_server
+
+    settings = Settings.from_env()
+    lazy = LazyService(lambda: build_service(settings))
+    if transport == "stdio":
+        create_server(lazy.get, on_start=lazy.start).run("stdio")
+    elif transport == "http":
+        create_server(lazy.get, on_start=lazy.start).run("streamable-http", host=host, port=port)
+    else:
+        err.print("error: --transport must be stdio or http")
+        raise typer.Exit(2)
+
+
+@app.command()
+def capture(
+    title: Annotated[str, typer.Option(help="one line: what went wrong")] = "",
+    description: str = "",
+    error_type: str | None = None,
+    error_message: str | None = None,
+    agent: str | None = None,
+    tool: str | None = None,
+    model: str | None = None,
+    impact: str | None = None,
+    user_facing: bool = False,
+    customer_reported: bool = False,
+    file: Annotated[Path | None, typer.Option(help="a JSON incident instead of options")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Capture a failure: classify, store, and show similar past incidents."""
+    with _user_errors():
+        if file is not None:
+            data = IncidentCreate.model_validate_json(file.read_text(encoding="utf-8"))
+        else:
+            data = IncidentCreate(
+                title=title,
+                description=description,
+                error_type=error_type,
+                error_message=error_message,
+                agent=agent,
+                tool=tool,
+                model=model,
+                impact=impact,
+                user_facing=user_facing,
+                customer_reported=customer_reported,
+            )
+        result = _service().capture_incident(data)
+    if not _emit(result, as_json):
+        from server.view import show_capture
+
+        show_capture(out, result)
+
+
+@app.command()
+def classify(
+    title: str,
+    description: str = "",
+    error_type: str | None = None,
+    error_message: str | None = None,
+    tool: str | None = None,
+    user_facing: bool = False,
+    customer_reported: bool = False,
+) -> None:
+    """Dry run: print category, severity and triage as JSON; stores nothing."""
+    with _user_errors():
+        data = IncidentCreate(
+            title=title,
+            description=description,
+            error_type=error_type,
+            error_message=error_message,
+            tool=tool,
+            user_facing=user_facing,
+            customer_reported=customer_reported,
+        )
+        result = _service().classify_incident(data)
+    _emit(result, True)
+
+
+@app.command("import")
+def import_(path: Path, as_json: JsonOpt = False) -> None:
+    """Bulk-import past incidents from a JSONL file (one incident per line)."""
+    from server.jsonl import read_incidents
+
+    with _user_errors():
+        rows = read_incidents(path)
+        service = _service()
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("importing", total=len(rows))
+            result = service.import_incidents(rows, progress=lambda n: progress.advance(task, n))
+    if not _emit(result, as_json):
+        out.print(f"imported {result.imported} incidents ({result.skipped_duplicates} duplicates skipped)")
+
+
+@app.command()
+def search(query: str, limit: int = 5, category: str | None = None, as_json: JsonOpt = False) -> None:
+    """Find past incidents similar to a description or error message."""
+    with _user_errors():
+        result = _service().search_incidents(query=query, limit=max(1, min(limit, 50)), category=category)
+    if not _emit(result, as_json):
+        from server.view import similar_table
+
+        out.print(similar_table(result.hits))
+
+
+@app.command("list")
+def list_(limit: int = 20, status: str | None = None, as_json: JsonOpt = False) -> None:
+    """List incidents, newest first."""
+    with _user_errors():
+        result = _service().list_incidents(limit=max(1, min(limit, 200)), status=status)
+    if not _emit(result, as_json):
+        table = Table("id", "created", "severity", "category", "status", "title")
+        for i in result.incidents:
+            table.add_row(i.id, f"{i.created_at:%Y-%m-%d}", i.severity, i.category, i.status, i.title)
+        out.print(table)
+
+
+@app.command()
+def show(incident_id: str, as_json: JsonOpt = False) -> None:
+    """Show one incident."""
+    with _user_errors():
+        incident = _service().get_incident(incident_id)
+    if not _emit(incident, as_json):
+        out.print_json(incident.model_dump_json())
+
+
+@app.command()
+def draft(
+    incident_id: str,
+    track: Annotated[bool, typer.Option(help="also track the proposed action items")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Draft the 5 whys, root cause and action items with the configured LLM."""
+    with _user_errors():
+        service = _service()
+        analysis = service.draft_analysis(incident_id)
+        if track:
+            service.add_drafted_action_items(incident_id)
+    if not _emit(analysis, as_json):
+        from server.view import show_analysis
+
+        show_analysis(out, analysis)
+
+
+@app.command()
+def report(incident_id: str, output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
+    """Render the post-mortem as Markdown (to stdout, or to a file)."""
+    with _user_errors():
+        text = _service().render_report(incident_id)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+            err.print(f"wrote {output}")
+
+
+@app.command()
+def actions(
+    incident: str | None = None,
+    owner: str | None = None,
+    status: str | None = None,
+    overdue: bool = False,
+    add: Annotated[str | None, typer.Option(help="add an item with this title")] = None,
+    priority: str = "P1",
+    due: str | None = None,
+    set_status: str | None = None,
+    item: Annotated[str | None, typer.Option(help="the item id to update")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List action items (by incident, owner, status, overdue), add one (--incident --add), or update one (--item)."""
+    with _user_errors():
+        service = _service()
+        if add is not None:
+            if incident is None:
+                raise ValueError("--add needs --incident")
+            data = ActionItemCreate.model_validate({"title": add, "owner": owner, "priority": priority, "due_at": due})
+            _emit(service.add_action_item(incident, data), True)
+            return
+        if item is not None:
+            due_at = ActionItemCreate.model_validate({"title": "due", "due_at": due}).due_at
+            _emit(service.update_action_item(item, status=set_status, owner=owner, due_at=due_at), True)
+            return
+        result = service.list_action_items(incident_id_=incident, owner=owner, status=status, overdue=overdue)
+    if not _emit(result, as_json):
+        from server.view import actions_table
+
+        out.print(actions_table(result.items))
+
+
+@app.command()
+def stats(as_json: JsonOpt = False) -> None:
+    """Counts by category, severity and status; action items; index health."""
+    with _user_errors():
+        result = _service().knowledge_stats()
+    if not _emit(result, as_json):
+        out.print_json(result.model_dump_json())
+
+
+@app.command()
+def reindex() -> None:
+    """Rebuild the vector index from the vectors stored with the records."""
+    with _user_errors():
+        n = _service().reindex()
+    err.print(f"reindexed {n} incidents")
+
+
+@app.command()
+def demo(
+    home: Annotated[Path | None, typer.Option(help="data directory; default: a new temporary one")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="report file")] = None,
+) -> None:
+    """Run the whole loop on a seed knowledge base: capture, classify, find similar, draft, report."""
+    from server.demo import run_demo
+
+    with _user_errors():
+        run_demo(out, home=home, output=output)
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=os.environ.get("POSTMORTEM_LOG_LEVEL", "WARNING").upper(),
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

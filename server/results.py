@@ -1,0 +1,84 @@
+"""What the service returns: flat, bounded pydantic models shared by the MCP tools, the CLI and the SDK."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from store.models import ActionItem, Category, Severity, SimilarIncident, Status, Triage
+
+
+class IncidentSummary(BaseModel):
+    id: str
+    title: str
+    category: Category
+    severity: Severity
+    status: Status
+    created_at: datetime
+
+
+class CaptureResult(BaseModel):
+    id: str = Field(description="the new incident's id, e.g. INC-42")
+    category: Category
+    category_confidence: float
+    category_signals: list[str]
+    severity: Severity
+    severity_reasons: list[str]
+    triage: Triage = Field(description="full: write a full post-mortem; lightweight: verify the known pattern")
+    triage_reasons: list[str]
+    novel: bool = Field(description="true when nothing similar was in the knowledge base")
+    similar: list[SimilarIncident]
+    open_action_items: list[ActionItem] = Field(description="still-open items on similar past incidents")
+
+
+class ClassifyResult(BaseModel):
+    category: Category
+    category_confidence: float
+    category_signals: list[str]
+    severity: Severity
+    severity_reasons: list[str]
+    triage: Triage
+    triage_reasons: list[str]
+    novel: bool
+    similar: list[SimilarIncident]
+
+
+class SearchResult(BaseModel):
+    query: str
+    hits: list[SimilarIncident]
+    offset: int
+    next_offset: int | None = Field(description="pass as offset for the next page; null when there is none")
+
+
+class IncidentList(BaseModel):
+    incidents: list[IncidentSummary]
+    offset: int
+    next_offset: int | None
+
+
+class ActionItemList(BaseModel):
+    items: list[ActionItem]
+    offset: int
+    next_offset: int | None
+    completion_rate: float | None = Field(description="completed / all items matching the filters (first page)")
+
+
+class Stats(BaseModel):
+    incidents: int
+    by_category: dict[str, int]
+    by_severity: dict[str, int]
+    by_status: dict[str, int]
+    action_items: dict[str, int]
+    indexed: int
+    index_pending: int
+
+
+class ImportResult(BaseModel):
+    imported: int
+    skipped_duplicates: int
+    ids: list[str]
+
+
+class Report(BaseModel):
+    incident_id: str
+    format: str
+    text: str

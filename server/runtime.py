@@ -1,0 +1,136 @@
+"""The one place that builds real clients: the database engine, chromadb, the embedder and the LLM."""
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from server import local_llm
+from server.config import Settings
+from server.errors import LLMUnavailable
+from server.llm import LLM, OpenAILLM
+from server.service import PostmortemService
+from store import db
+from store.embedding import Embedder, SentenceTransformerEmbedder
+from store.index import VectorIndex, open_persistent
+from store.knowledge import KnowledgeBase
+from store.records import IncidentStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LLMChoice:
+    backend: str
+    describe: str
+    low_quality: bool
+
+
+def choose_llm(settings: Settings) -> LLMChoice | None:
+    """Which drafting backend `auto` picks: an OpenAI-compatible endpoint if configured, else the local model."""
+    backend = settings.llm_backend
+    if backend == "none":
+        return None
+    if backend == "openai" or (backend == "auto" and (settings.openai_base_url or settings.openai_api_key)):
+        return LLMChoice(
+            "openai", f"{settings.model or 'gpt-4.1-mini'} at {settings.openai_base_url or 'OpenAI'}", False
+        )
+    path = _local_model_path(settings)
+    if path is not None and local_llm.available():
+        bundled = path.name == local_llm.BUNDLED_NAME
+        name = local_llm.BUNDLED_MODEL_ID if bundled else path.name
+        return LLMChoice("local", f"{name} on the embedded llama.cpp server", bundled)
+    if backend == "local":
+        raise LLMUnavailable("POSTMORTEM_LLM=local needs xllamacpp and a GGUF model (POSTMORTEM_LOCAL_MODEL)")
+    return None
+
+
+def _local_model_path(settings: Settings) -> Path | None:
+    return Path(settings.local_model) if settings.local_model else local_llm.bundled_model_path()
+
+
+def llm_factory(settings: Settings) -> Callable[[], LLM | None]:
+    """A lazy, memoised LLM provider: nothing starts until the first draft."""
+    lock = threading.Lock()
+    built: list[LLM | None] = []
+
+    def provide() -> LLM | None:
+        with lock:
+            if not built:
+                built.append(_build_llm(settings))
+            return built[0]
+
+    return provide
+
+
+def _build_llm(settings: Settings) -> LLM | None:
+    import openai
+
+    choice = choose_llm(settings)
+    if choice is None:
+        return None
+    if choice.backend == "openai":
+        client = openai.OpenAI(
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key or "not-needed",
+            timeout=settings.llm_timeout,
+            max_retries=2,
+        )
+        return OpenAILLM(client, settings.model or "gpt-4.1-mini")
+    path = _local_model_path(settings)
+    assert path is not None
+    server = local_llm.LocalLlamaServer(path, threads=settings.local_threads)
+    client = openai.OpenAI(base_url=server.base_url(), api_key="local", timeout=settings.llm_timeout, max_retries=0)
+    return OpenAILLM(client, server.model_id, backend="local", max_tokens=1200)
+
+
+def build_service(settings: Settings, *, embedder: Embedder | None = None) -> PostmortemService:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(settings.database_url or db.sqlite_url(settings.home))
+    db.upgrade(engine, lock_dir=settings.home)
+    store = IncidentStore(engine)
+    embedder = embedder or SentenceTransformerEmbedder()
+    index = VectorIndex(open_persistent(str(settings.home / "chroma")), model_id=embedder.model_id)
+    knowledge = KnowledgeBase(store=store, index=index, embedder=embedder)
+    return PostmortemService(store=store, knowledge=knowledge, llm=llm_factory(settings))
+
+
+class LazyService:
+    """Builds the service (and warms the embedding model) in a background thread, so that the MCP
+    handshake never waits for the database, chromadb, torch or the model."""
+
+    def __init__(self, build: Callable[[], PostmortemService]) -> None:
+        self._build = build
+        self._ready = threading.Event()
+        self._service: PostmortemService | None = None
+        self._error: BaseException | None = None
+        self._started = False
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="postmortem-warmup", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            service = self._build()
+            self._service = service
+            self._ready.set()
+            load = getattr(service.knowledge.embedder, "load", None)
+            if load is not None:
+                load()
+        except BaseException as e:  # noqa: BLE001 - reported to every caller below
+            logger.exception("could not open the knowledge base")
+            self._error = e
+            self._ready.set()
+
+    def get(self, timeout: float = 300) -> PostmortemService:
+        self.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("the knowledge base is still opening")
+        if self._service is None:
+            raise RuntimeError("the knowledge base could not be opened; see the server log") from self._error
+        return self._service

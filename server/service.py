@@ -1,0 +1,391 @@
+"""The use cases. One plain class with injected collaborators, shared by the MCP tools, the CLI, the SDK
+and the evals; it never imports `mcp`."""
+
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+import prompts
+from server import report
+from server.classify import NOVELTY_THRESHOLD, Neighbour, classify, severity, triage
+from server.errors import LLMUnavailable
+from server.llm import LLM
+from server.results import (
+    ActionItemList,
+    CaptureResult,
+    ClassifyResult,
+    ImportResult,
+    IncidentList,
+    IncidentSummary,
+    SearchResult,
+    Stats,
+)
+from store.knowledge import KnowledgeBase
+from store.models import (
+    ActionItem,
+    ActionItemCreate,
+    Analysis,
+    AnalysisDraft,
+    Incident,
+    IncidentCreate,
+    SeedIncident,
+    SimilarIncident,
+    TimelineEvent,
+    TimelineEventCreate,
+    search_text,
+    utcnow,
+)
+from store.records import IncidentStore, content_hash, incident_pk
+
+logger = logging.getLogger(__name__)
+
+NO_LLM_HELP = (
+    "no LLM is configured for drafting: set OPENAI_BASE_URL/OPENAI_API_KEY and POSTMORTEM_MODEL for an "
+    "OpenAI-compatible endpoint, or POSTMORTEM_LLM=local with xllamacpp installed (POSTMORTEM_LOCAL_MODEL "
+    "names a GGUF file); an MCP assistant can also write the analysis itself with the postmortem prompt "
+    "and record_analysis"
+)
+
+
+class PostmortemService:
+    def __init__(
+        self,
+        *,
+        store: IncidentStore,
+        knowledge: KnowledgeBase,
+        llm: Callable[[], LLM | None] = lambda: None,
+        clock: Callable[[], datetime] = utcnow,
+        nonce: Callable[[], str] = lambda: secrets.token_hex(8),
+    ) -> None:
+        self.store = store
+        self.knowledge = knowledge
+        self._llm = llm
+        self.clock = clock
+        self.nonce = nonce
+
+    # --- capture and classification -----------------------------------------------------------
+
+    def classify_incident(self, data: IncidentCreate) -> ClassifyResult:
+        """Classify without storing anything (a dry run of capture)."""
+        vector = self.knowledge.embed_documents([search_text(data)])[0]
+        return self._classify(data, vector)
+
+    def capture_incident(self, data: IncidentCreate) -> CaptureResult:
+        vector = self.knowledge.embed_documents([search_text(data)])[0]
+        decided = self._classify(data, vector)
+        now = self.clock()
+        incident = self._new_incident(data, decided, created_at=data.occurred_at or now)
+        detected = TimelineEventCreate(
+            at=incident.created_at, kind="detected", description=f"Captured: {data.title}"[:2000]
+        )
+        stored = self.store.create(
+            incident, embedding=vector, embedding_model=self.knowledge.embedder.model_id, timeline=[detected]
+        )
+        self._sync_index()
+        open_items = self._open_items([s.id for s in decided.similar if s.score >= NOVELTY_THRESHOLD])
+        return CaptureResult(
+            id=stored.id,
+            open_action_items=open_items,
+            **decided.model_dump(exclude={"similar"}),
+            similar=decided.similar,
+        )
+
+    def _classify(self, data: IncidentCreate, vector: np.ndarray) -> ClassifyResult:
+        similar = self._similar(vector, limit=5)
+        neighbours = [Neighbour(s.id, s.category, s.score) for s in similar]
+        decision = classify(data, neighbours)
+        novel = not neighbours or neighbours[0].similarity < NOVELTY_THRESHOLD
+        level, level_reasons = severity(data, decision.category)
+        kind, kind_reasons = triage(
+            level=level,
+            novel=novel,
+            customer_reported=data.customer_reported,
+            nearest=neighbours[0] if neighbours else None,
+        )
+        return ClassifyResult(
+            category=decision.category,
+            category_confidence=decision.confidence,
+            category_signals=decision.signals,
+            severity=level,
+            severity_reasons=level_reasons,
+            triage=kind,
+            triage_reasons=kind_reasons,
+            novel=novel,
+            similar=similar,
+        )
+
+    @staticmethod
+    def _new_incident(data: IncidentCreate, decided: ClassifyResult, *, created_at: datetime) -> Incident:
+        fields = data.model_dump(exclude={"category", "severity", "occurred_at"})
+        return Incident(
+            id="INC-0",
+            **fields,
+            category=decided.category,
+            category_confidence=decided.category_confidence,
+            category_signals=decided.category_signals,
+            severity=decided.severity,
+            severity_reasons=decided.severity_reasons,
+            triage=decided.triage,
+            triage_reasons=decided.triage_reasons,
+            novel=decided.novel,
+            created_at=created_at,
+        )
+
+    def import_incidents(
+        self, rows: Iterable[SeedIncident], *, batch: int = 64, progress: Callable[[int], None] = lambda n: None
+    ) -> ImportResult:
+        """Bulk-load past incidents (with their timeline, analysis and action items); exact duplicates are skipped."""
+        imported: list[str] = []
+        skipped = 0
+        chunk: list[SeedIncident] = []
+        for row in [*rows, None]:
+            if row is not None:
+                chunk.append(row)
+                if len(chunk) < batch:
+                    continue
+            new, dup = self._import_chunk(chunk)
+            imported += new
+            skipped += dup
+            progress(len(chunk))
+            chunk = []
+        self._sync_index()
+        return ImportResult(imported=len(imported), skipped_duplicates=skipped, ids=imported[:1000])
+
+    def _import_chunk(self, chunk: list[SeedIncident]) -> tuple[list[str], int]:
+        fresh = [r for r in chunk if self.store.find_by_hash(content_hash(search_text(r))) is None]
+        if not fresh:
+            return [], len(chunk)
+        vectors = self.knowledge.embed_documents([search_text(r) for r in fresh])
+        ids = []
+        now = self.clock()
+        for row, vector in zip(fresh, vectors, strict=True):
+            decision = classify(row, [])
+            level, reasons = severity(row, decision.category)
+            kind, kind_reasons = triage(level=level, novel=True, customer_reported=row.customer_reported, nearest=None)
+            decided = ClassifyResult(
+                category=decision.category,
+                category_confidence=decision.confidence,
+                category_signals=decision.signals,
+                severity=level,
+                severity_reasons=reasons,
+                triage=kind,
+                triage_reasons=kind_reasons,
+                novel=False,
+                similar=[],
+            )
+            base = IncidentCreate.model_validate(row.model_dump(include=set(IncidentCreate.model_fields)))
+            incident = self._new_incident(base, decided, created_at=row.created_at or row.occurred_at or now)
+            incident = incident.model_copy(
+                update={
+                    "status": row.status,
+                    "resolved_at": row.resolved_at,
+                    "postmortem_completed": row.analysis is not None,
+                }
+            )
+            analysis = None
+            if row.analysis is not None:
+                analysis = Analysis(
+                    **row.analysis.model_dump(),
+                    determinism=row.determinism,
+                    generated_by="imported",
+                    state="accepted",
+                    created_at=row.resolved_at or incident.created_at,
+                )
+            stored = self.store.create(
+                incident,
+                embedding=vector,
+                embedding_model=self.knowledge.embedder.model_id,
+                timeline=row.timeline,
+                analysis=analysis,
+                actions=row.action_items,
+            )
+            ids.append(stored.id)
+        return ids, len(chunk) - len(fresh)
+
+    # --- search and reads ---------------------------------------------------------------------
+
+    def search_incidents(
+        self,
+        *,
+        query: str | None = None,
+        incident_id: str | None = None,
+        limit: int = 5,
+        offset: int = 0,
+        **filters: Any,
+    ) -> SearchResult:
+        if incident_id is not None:
+            incident = self.store.get_or_raise(incident_id)
+            vector = self._vector_of(incident)
+            text, exclude = incident.title, {incident_pk(incident.id)}
+        else:
+            text, exclude = query or "", set()
+            vector = self.knowledge.embed_query(text)
+        hits = self._similar(vector, limit=limit + offset + 1, filters=filters, exclude=exclude)
+        page = hits[offset : offset + limit]
+        more = len(hits) > offset + limit
+        return SearchResult(query=text, hits=page, offset=offset, next_offset=offset + limit if more else None)
+
+    def _similar(
+        self, vector: np.ndarray, *, limit: int, filters: dict[str, Any] | None = None, exclude: set[int] | None = None
+    ) -> list[SimilarIncident]:
+        found = self.knowledge.similar(vector, limit=limit, filters=filters, exclude=exclude)
+        records = self.store.summaries([pk for pk, _ in found])
+        return [
+            SimilarIncident(
+                id=r.id,
+                title=r.title,
+                category=r.category,
+                severity=r.severity,
+                status=r.status,
+                score=round(score, 4),
+                created_at=r.created_at,
+                root_cause=r.analysis.root_cause if r.analysis else None,
+            )
+            for pk, score in found
+            if (r := records.get(pk)) is not None
+        ]
+
+    def _vector_of(self, incident: Incident) -> np.ndarray:
+        stored = self.store.vector(incident.id)
+        if stored is not None and stored.shape[0] == self.knowledge.embedder.dimension:
+            return stored
+        vector: np.ndarray = self.knowledge.embed_documents([incident.search_text()])[0]
+        return vector
+
+    def get_incident(self, incident_id: str) -> Incident:
+        return self.store.get_or_raise(incident_id)
+
+    def list_incidents(self, *, limit: int = 20, offset: int = 0, **filters: Any) -> IncidentList:
+        rows = self.store.list_incidents(limit=limit + 1, offset=offset, **filters)
+        items = [
+            IncidentSummary.model_validate(r.model_dump(include=set(IncidentSummary.model_fields)))
+            for r in rows[:limit]
+        ]
+        return IncidentList(incidents=items, offset=offset, next_offset=offset + limit if len(rows) > limit else None)
+
+    def add_timeline_event(self, incident_id: str, event: TimelineEventCreate) -> Incident:
+        self.store.add_event(
+            incident_id, TimelineEvent(at=event.at or self.clock(), kind=event.kind, description=event.description)
+        )
+        return self.store.get_or_raise(incident_id)
+
+    def resolve_incident(self, incident_id: str, *, status: str = "resolved", note: str | None = None) -> Incident:
+        now = self.clock()
+        event = TimelineEvent(
+            at=now, kind="mitigated" if status == "mitigated" else "resolved", description=note or f"Marked {status}."
+        )
+        self.store.set_status(incident_id, status=status, at=now, event=event)
+        self._sync_index()
+        return self.store.get_or_raise(incident_id)
+
+    # --- analysis ---------------------------------------------------------------------------
+
+    def draft_analysis(self, incident_id: str) -> Analysis:
+        """Draft the 5 whys, root cause, factors and action items with the configured LLM; stored as a draft."""
+        incident = self.store.get_or_raise(incident_id)
+        llm = self._llm()
+        if llm is None:
+            raise LLMUnavailable(NO_LLM_HELP)
+        system, user = self.analysis_prompt(incident)
+        draft = llm.parse(system=system, user=user, output=AnalysisDraft)
+        return self.record_analysis(incident.id, draft, generated_by=llm.backend, llm_model=llm.model)
+
+    def analysis_prompt(self, incident: Incident) -> tuple[str, str]:
+        similar = self._similar(self._vector_of(incident), limit=5, exclude={incident_pk(incident.id)})
+        for s in similar:
+            s.action_items = self.store.list_actions(now=self.clock(), incident_id_=s.id, limit=5)
+        nonce = self.nonce()
+        return (
+            prompts.render("draft_analysis_system", nonce=nonce),
+            prompts.render("draft_analysis", incident=incident, similar=similar, nonce=nonce, now=self.clock()),
+        )
+
+    def record_analysis(
+        self,
+        incident_id: str,
+        draft: AnalysisDraft,
+        *,
+        generated_by: str,
+        llm_model: str | None = None,
+        accepted: bool = False,
+    ) -> Analysis:
+        analysis = Analysis(
+            **draft.model_dump(),
+            generated_by=generated_by,
+            llm_model=llm_model,
+            prompt_version=prompts.PROMPT_VERSION,
+            state="accepted" if accepted else "draft",
+            created_at=self.clock(),
+        )
+        self.store.save_analysis(incident_id, analysis)
+        return analysis
+
+    # --- action items -------------------------------------------------------------------------
+
+    def add_action_item(self, incident_id: str, item: ActionItemCreate) -> ActionItem:
+        return self.store.add_action(incident_id, item, now=self.clock())
+
+    def add_drafted_action_items(self, incident_id: str) -> list[ActionItem]:
+        """Track the action items the current analysis proposes, with due dates from its `due_in_days`."""
+        incident = self.store.get_or_raise(incident_id)
+        if incident.analysis is None:
+            return []
+        now = self.clock()
+        return [
+            self.add_action_item(
+                incident_id,
+                ActionItemCreate(
+                    title=p.title, owner=p.owner_role, priority=p.priority, due_at=now + timedelta(days=p.due_in_days)
+                ),
+            )
+            for p in incident.analysis.action_items
+        ]
+
+    def update_action_item(self, action_id: str, **changes: Any) -> ActionItem:
+        return self.store.update_action(action_id, now=self.clock(), **changes)
+
+    def list_action_items(self, *, limit: int = 50, offset: int = 0, **filters: Any) -> ActionItemList:
+        items = self.store.list_actions(now=self.clock(), limit=limit + 1, offset=offset, **filters)
+        page = items[:limit]
+        rate = round(sum(i.status == "completed" for i in page) / len(page), 3) if page else None
+        return ActionItemList(
+            items=page, offset=offset, next_offset=offset + limit if len(items) > limit else None, completion_rate=rate
+        )
+
+    def _open_items(self, incident_ids: list[str]) -> list[ActionItem]:
+        now = self.clock()
+        return [
+            a
+            for i in incident_ids
+            for a in self.store.list_actions(now=now, incident_id_=i, limit=10)
+            if a.status != "completed"
+        ][:10]
+
+    # --- report, stats, maintenance -------------------------------------------------------------
+
+    def render_report(self, incident_id: str) -> str:
+        incident = self.store.get_or_raise(incident_id)
+        vector = self._vector_of(incident)
+        similar = self._similar(vector, limit=5, exclude={incident_pk(incident.id)})
+        return report.render_markdown(incident, similar=similar, now=self.clock())
+
+    def knowledge_stats(self) -> Stats:
+        return Stats(
+            incidents=self.store.count(),
+            by_category=self.store.counts_by("category"),
+            by_severity=self.store.counts_by("severity"),
+            by_status=self.store.counts_by("status"),
+            action_items=self.store.action_counts(),
+            indexed=self.knowledge.index.count(),
+            index_pending=len(self.store.pending_outbox(limit=100_000)),
+        )
+
+    def reindex(self) -> int:
+        return self.knowledge.reindex()
+
+    def _sync_index(self) -> None:
+        self.knowledge.sync()

@@ -1,0 +1,24 @@
+"""Errors raised by the store; the application layer maps them to user-facing messages."""
+
+
+class StoreError(Exception):
+    """Base class for store errors."""
+
+
+class IncidentNotFound(StoreError):
+    def __init__(self, incident_id: str) -> None:
+        super().__init__(f"no incident {incident_id!r}")
+        self.incident_id = incident_id
+
+
+class ActionItemNotFound(StoreError):
+    def __init__(self, action_id: str) -> None:
+        super().__init__(f"no action item {action_id!r}")
+        self.action_id = action_id
+
+
+class InvalidId(StoreError):
+    def __init__(self, kind: str, prefix: str) -> None:
+        super().__init__(f"that is not a valid {kind} id (expected {prefix}<number>)")
+        self.kind = kind
+        self.prefix = prefix

@@ -1,0 +1,86 @@
+"""The vector index: a chromadb collection fed from the record store's outbox. A rebuildable cache.
+
+Collections are created with `embedding_function=None` (chromadb's default would download a model)
+and cosine space, with HNSW settings raised above chromadb's defaults, whose recall is poor.
+"""
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighbors": 32}
+MAX_BATCH = 5000  # chromadb 1.5.9 refuses batches above 5461
+
+
+def collection_name(model_id: str) -> str:
+    return "incidents-" + hashlib.sha256(model_id.encode()).hexdigest()[:12]
+
+
+def where_clause(filters: dict[str, Any]) -> dict[str, Any] | None:
+    parts = [{k: v} for k, v in filters.items() if v is not None]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+class VectorIndex:
+    """One chromadb collection of incident vectors, keyed by incident primary key."""
+
+    def __init__(self, client: Any, *, model_id: str) -> None:
+        self.client = client
+        self.name = collection_name(model_id)
+        self.collection = client.get_or_create_collection(
+            self.name, embedding_function=None, configuration={"hnsw": HNSW}, metadata={"model_id": model_id}
+        )
+
+    def upsert(self, pks: Sequence[int], vectors: np.ndarray, metadatas: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(pks), MAX_BATCH):
+            end = start + MAX_BATCH
+            self.collection.upsert(
+                ids=[str(p) for p in pks[start:end]],
+                embeddings=vectors[start:end],
+                metadatas=list(metadatas[start:end]),
+            )
+
+    def delete(self, pks: Sequence[int]) -> None:
+        if pks:
+            self.collection.delete(ids=[str(p) for p in pks])
+
+    def query(self, vector: np.ndarray, *, n: int, filters: dict[str, Any] | None = None) -> list[tuple[int, float]]:
+        """(pk, cosine similarity) best first."""
+        if n <= 0 or self.count() == 0:
+            return []
+        result = self.collection.query(
+            query_embeddings=vector.reshape(1, -1),
+            n_results=n,
+            where=where_clause(filters or {}),
+            include=["distances"],
+        )
+        return [(int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def ids(self) -> set[int]:
+        got = self.collection.get(include=[])
+        return {int(i) for i in got["ids"]}
+
+    def reset(self) -> None:
+        """Drop and recreate the collection (used by reindex)."""
+        self.client.delete_collection(self.name)
+        model_id = self.collection.metadata.get("model_id") if self.collection.metadata else None
+        self.collection = self.client.get_or_create_collection(
+            self.name, embedding_function=None, configuration={"hnsw": HNSW}, metadata={"model_id": model_id}
+        )
+
+
+def open_persistent(path: str) -> Any:
+    import chromadb
+    from chromadb.config import Settings
+
+    return chromadb.PersistentClient(path=path, settings=Settings(anonymized_telemetry=False))

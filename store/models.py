@@ -1,0 +1,268 @@
+"""Domain records: what an incident, its timeline, its analysis and its action items are.
+
+Input variants (`*Create`) carry the limits every entry point enforces; stored variants add ids and
+times. Everything parsed from a user, a file or an LLM forbids unknown keys, and validation errors
+never echo the rejected value (it may hold a secret).
+"""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+class Category(StrEnum):
+    LLM_HALLUCINATION = "llm_hallucination"
+    LLM_REFUSAL = "llm_refusal"
+    TOOL_FAILURE = "tool_failure"
+    PROMPT_INJECTION = "prompt_injection"
+    TIMEOUT = "timeout"
+    RATE_LIMIT = "rate_limit"
+    DATA_CORRUPTION = "data_corruption"
+    BUSINESS_LOGIC = "business_logic"
+    INFRASTRUCTURE = "infrastructure"
+
+
+LLM_CATEGORIES = frozenset({Category.LLM_HALLUCINATION, Category.LLM_REFUSAL, Category.PROMPT_INJECTION})
+
+Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
+Priority = Literal["P0", "P1", "P2"]
+Status = Literal["open", "mitigated", "resolved"]
+Determinism = Literal["deterministic", "probabilistic", "unknown"]
+Triage = Literal["full", "lightweight"]
+ActionStatus = Literal["open", "in_progress", "completed"]
+EventKind = Literal["detected", "escalated", "investigating", "mitigated", "resolved", "note"]
+
+
+def _clean(value: str) -> str:
+    """Reject text that cannot be stored faithfully: NUL bytes and lone surrogates."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains an unpaired surrogate") from None
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Title = Annotated[str, Field(min_length=3, max_length=200), AfterValidator(_clean)]
+Short = Annotated[str, Field(max_length=200), AfterValidator(_clean)]
+Body = Annotated[str, Field(max_length=20_000), AfterValidator(_clean)]
+Medium = Annotated[str, Field(max_length=2_000), AfterValidator(_clean)]
+When = Annotated[datetime, AfterValidator(_aware)]
+
+
+class Model(BaseModel):
+    """Shared config: strict input, values never echoed in validation errors."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, str_strip_whitespace=True)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- timeline ---------------------------------------------------------------------------------
+
+
+class TimelineEventCreate(Model):
+    at: When | None = None
+    kind: EventKind = "note"
+    description: Annotated[str, Field(min_length=1, max_length=2_000), AfterValidator(_clean)]
+
+
+class TimelineEvent(TimelineEventCreate):
+    at: When
+
+
+# --- analysis (the LLM's output schema, with bounds so small models cannot ramble) ---------------
+
+
+class Why(Model):
+    question: Annotated[str, Field(min_length=3, max_length=400)]
+    answer: Annotated[str, Field(min_length=3, max_length=600)]
+
+
+class Factor(Model):
+    factor: Annotated[str, Field(min_length=3, max_length=300)]
+    effect: Annotated[str, Field(min_length=3, max_length=300)]
+
+
+class ProposedAction(Model):
+    title: Annotated[str, Field(min_length=10, max_length=200)]
+    owner_role: Annotated[str, Field(min_length=2, max_length=80)]
+    priority: Priority
+    due_in_days: Annotated[int, Field(ge=1, le=180)]
+    addresses: Annotated[str, Field(min_length=3, max_length=200)]
+
+
+class AnalysisDraft(Model):
+    """What a drafter must produce; the JSON schema sent to the LLM is derived from this."""
+
+    whys: Annotated[list[Why], Field(min_length=3, max_length=7)]
+    root_cause: Annotated[str, Field(min_length=10, max_length=500)]
+    contributing_factors: Annotated[list[Factor], Field(max_length=6)]
+    action_items: Annotated[list[ProposedAction], Field(min_length=1, max_length=6)]
+    model_behavior: Annotated[str, Field(max_length=600)] | None
+    determinism: Determinism
+    runs_to_verify: Annotated[int, Field(ge=1, le=1000)] | None
+
+
+class Analysis(Model):
+    """A stored analysis: drafted by an LLM, written by an assistant or imported, plus who wrote it and whether
+    a person accepted it. Bounds are looser than the draft's: imported analyses may be longer."""
+
+    whys: Annotated[list[Why], Field(max_length=10)]
+    root_cause: Annotated[str, Field(min_length=3, max_length=2_000)]
+    contributing_factors: Annotated[list[Factor], Field(max_length=10)] = Field(default_factory=list)
+    action_items: Annotated[list[ProposedAction], Field(max_length=10)] = Field(default_factory=list)
+    model_behavior: Annotated[str, Field(max_length=2_000)] | None = None
+    determinism: Determinism = "unknown"
+    runs_to_verify: Annotated[int, Field(ge=1, le=1000)] | None = None
+    generated_by: Annotated[str, Field(max_length=40)]
+    llm_model: Annotated[str, Field(max_length=200)] | None = None
+    prompt_version: Annotated[str, Field(max_length=40)] | None = None
+    state: Literal["draft", "accepted"] = "draft"
+    created_at: When
+
+
+# --- action items -----------------------------------------------------------------------------
+
+
+class ActionItemCreate(Model):
+    title: Annotated[str, Field(min_length=3, max_length=300), AfterValidator(_clean)]
+    owner: Short | None = None
+    priority: Priority = "P1"
+    due_at: When | None = None
+    status: ActionStatus = "open"
+
+
+class ActionItem(ActionItemCreate):
+    id: str
+    incident_id: str
+    created_at: When
+    completed_at: When | None = None
+    overdue: bool = False
+
+
+# --- incidents --------------------------------------------------------------------------------
+
+
+class IncidentCreate(Model):
+    """A failure as reported: everything optional but the title is context for classification."""
+
+    title: Title
+    description: Body = ""
+    error_type: Short | None = None
+    error_message: Medium | None = None
+    stack_trace: Body | None = None
+    agent: Short | None = None
+    tool: Short | None = None
+    tool_args: Medium | None = None
+    model: Short | None = None
+    prompt_excerpt: Medium | None = None
+    environment: Short | None = None
+    user_facing: bool = False
+    customer_reported: bool = False
+    impact: Medium | None = None
+    category: Category | None = None
+    severity: Severity | None = None
+    determinism: Determinism = "unknown"
+    occurred_at: When | None = None
+
+
+class Classification(BaseModel):
+    category: Category
+    confidence: float
+    signals: list[str]
+    severity: Severity
+    severity_reasons: list[str]
+    triage: Triage
+    triage_reasons: list[str]
+    novel: bool
+
+
+class Incident(Model):
+    id: str
+    title: str
+    description: str = ""
+    error_type: str | None = None
+    error_message: str | None = None
+    stack_trace: str | None = None
+    agent: str | None = None
+    tool: str | None = None
+    tool_args: str | None = None
+    model: str | None = None
+    prompt_excerpt: str | None = None
+    environment: str | None = None
+    user_facing: bool = False
+    customer_reported: bool = False
+    impact: str | None = None
+    category: Category
+    category_confidence: float = 1.0
+    category_signals: list[str] = Field(default_factory=list)
+    severity: Severity
+    severity_reasons: list[str] = Field(default_factory=list)
+    triage: Triage
+    triage_reasons: list[str] = Field(default_factory=list)
+    novel: bool = False
+    determinism: Determinism = "unknown"
+    status: Status = "open"
+    created_at: When
+    mitigated_at: When | None = None
+    resolved_at: When | None = None
+    postmortem_completed: bool = False
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+    analysis: Analysis | None = None
+    action_items: list[ActionItem] = Field(default_factory=list)
+
+    def search_text(self) -> str:
+        return search_text(self)
+
+
+def search_text(item: "Incident | IncidentCreate") -> str:
+    """The text that is embedded and searched: what a person would describe the failure with."""
+    parts = [item.title, item.description, item.error_type, item.error_message, item.agent, item.tool]
+    return "\n".join(p for p in parts if p)
+
+
+class SimilarIncident(BaseModel):
+    id: str
+    title: str
+    category: Category
+    severity: Severity
+    status: Status
+    score: float
+    created_at: datetime
+    root_cause: str | None = None
+    action_items: list[ActionItem] = Field(default_factory=list)
+
+
+class SeedIncident(IncidentCreate):
+    """A past incident in the JSONL import format: a capture plus its history and analysis."""
+
+    status: Status = "resolved"
+    created_at: When | None = None
+    resolved_at: When | None = None
+    timeline: Annotated[list[TimelineEventCreate], Field(max_length=200)] = Field(default_factory=list)
+    analysis: "SeedAnalysis | None" = None
+    action_items: Annotated[list["SeedActionItem"], Field(max_length=50)] = Field(default_factory=list)
+
+
+class SeedAnalysis(Model):
+    whys: Annotated[list[Why], Field(max_length=7)]
+    root_cause: Annotated[str, Field(min_length=3, max_length=2_000)]
+    contributing_factors: Annotated[list[Factor], Field(max_length=10)] = Field(default_factory=list)
+    model_behavior: Annotated[str, Field(max_length=2_000)] | None = None
+
+
+class SeedActionItem(ActionItemCreate):
+    pass
+
+
+SeedIncident.model_rebuild()

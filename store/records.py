@@ -1,0 +1,431 @@
+"""The record store: the source of truth. Returns pydantic models, never rows.
+
+Every write that changes what is searchable also writes an `index_outbox` row in the same
+transaction, so the vector index can always be brought back in line by replaying the outbox.
+"""
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, Insert, Row, delete, func, insert, select, update
+
+from store import db
+from store.errors import ActionItemNotFound, IncidentNotFound, InvalidId
+from store.models import (
+    ActionItem,
+    ActionItemCreate,
+    Analysis,
+    Incident,
+    TimelineEvent,
+    TimelineEventCreate,
+    utcnow,
+)
+
+INCIDENT_PREFIX = "INC-"
+ACTION_PREFIX = "AI-"
+# Columns kept out of the JSON body because they live in their own columns or tables.
+_COLUMNS = (
+    "title",
+    "category",
+    "severity",
+    "status",
+    "agent",
+    "tool",
+    "model",
+    "created_at",
+    "mitigated_at",
+    "resolved_at",
+    "postmortem_completed",
+)
+_CHILDREN = ("id", "timeline", "analysis", "action_items")
+
+
+def _parse_id(value: str, prefix: str, kind: str) -> int:
+    text = value.strip().upper()
+    if text.startswith(prefix):
+        text = text[len(prefix) :]
+    if not text.isdigit() or len(text) > 12:
+        raise InvalidId(kind, prefix)
+    return int(text)
+
+
+def incident_pk(incident_id: str) -> int:
+    return _parse_id(incident_id, INCIDENT_PREFIX, "incident")
+
+
+def incident_id(pk: int) -> str:
+    return f"{INCIDENT_PREFIX}{pk}"
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class IncidentStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- incidents ----------------------------------------------------------------------------
+
+    def create(
+        self,
+        incident: Incident,
+        *,
+        embedding: np.ndarray | None,
+        embedding_model: str | None,
+        timeline: Sequence[TimelineEventCreate] = (),
+        analysis: Analysis | None = None,
+        actions: Sequence[ActionItemCreate] = (),
+    ) -> Incident:
+        """Insert an incident (its `id` is ignored and assigned) with its children and an outbox row."""
+        values = incident.model_dump(mode="json", include=set(_COLUMNS))
+        values.update({k: getattr(incident, k) for k in ("created_at", "mitigated_at", "resolved_at")})
+        body = incident.model_dump(mode="json", exclude=set(_COLUMNS) | set(_CHILDREN))
+        vector = None if embedding is None else np.asarray(embedding, dtype=np.float32)
+        with self.engine.begin() as conn:
+            pk = _insert(
+                conn,
+                insert(db.incidents).values(
+                    **values,
+                    body=body,
+                    content_hash=content_hash(incident.search_text()),
+                    embedding=None if vector is None else vector.tobytes(),
+                    embedding_model=embedding_model,
+                    embedding_dim=None if vector is None else int(vector.shape[0]),
+                ),
+            )
+            for event in timeline:
+                conn.execute(
+                    insert(db.timeline_events).values(
+                        incident_pk=pk,
+                        at=event.at or incident.created_at,
+                        kind=event.kind,
+                        description=event.description,
+                    )
+                )
+            if analysis is not None:
+                conn.execute(
+                    insert(db.analyses).values(
+                        incident_pk=pk, created_at=analysis.created_at, body=analysis.model_dump(mode="json")
+                    )
+                )
+            for item in actions:
+                conn.execute(insert(db.action_items).values(self._action_values(pk, item, incident.created_at)))
+            conn.execute(insert(db.index_outbox).values(incident_pk=pk, op="upsert"))
+        return self.get_or_raise(incident_id(pk))
+
+    def get(self, incident_id_: str) -> Incident | None:
+        pk = incident_pk(incident_id_)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(db.incidents).where(db.incidents.c.pk == pk)).first()
+            if row is None:
+                return None
+            events = conn.execute(
+                select(db.timeline_events)
+                .where(db.timeline_events.c.incident_pk == pk)
+                .order_by(db.timeline_events.c.at, db.timeline_events.c.pk)
+            ).all()
+            analysis = conn.execute(
+                select(db.analyses.c.body)
+                .where(db.analyses.c.incident_pk == pk)
+                .order_by(db.analyses.c.pk.desc())
+                .limit(1)
+            ).scalar()
+            actions = conn.execute(
+                select(db.action_items).where(db.action_items.c.incident_pk == pk).order_by(db.action_items.c.pk)
+            ).all()
+        now = utcnow()
+        return self._incident(
+            row,
+            timeline=[TimelineEvent(at=e.at, kind=e.kind, description=e.description) for e in events],
+            analysis=None if analysis is None else Analysis.model_validate(analysis),
+            actions=[self._action(a, now) for a in actions],
+        )
+
+    def get_or_raise(self, incident_id_: str) -> Incident:
+        found = self.get(incident_id_)
+        if found is None:
+            raise IncidentNotFound(incident_id_)
+        return found
+
+    def list_incidents(
+        self,
+        *,
+        category: str | None = None,
+        severity: str | None = None,
+        status: str | None = None,
+        agent: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[Incident]:
+        """Incidents newest first, without children (use `get` for the full record)."""
+        query = select(db.incidents).order_by(db.incidents.c.created_at.desc(), db.incidents.c.pk.desc())
+        for column, value in (("category", category), ("severity", severity), ("status", status), ("agent", agent)):
+            if value is not None:
+                query = query.where(db.incidents.c[column] == value)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit).offset(offset)).all()
+        return [self._incident(r) for r in rows]
+
+    def summaries(self, pks: Sequence[int]) -> dict[int, Incident]:
+        """Incidents by primary key, without children, with their latest analysis (for search hits)."""
+        if not pks:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(db.incidents).where(db.incidents.c.pk.in_(list(pks)))).all()
+            latest = (
+                select(db.analyses.c.incident_pk, func.max(db.analyses.c.pk).label("pk"))
+                .where(db.analyses.c.incident_pk.in_(list(pks)))
+                .group_by(db.analyses.c.incident_pk)
+                .subquery()
+            )
+            bodies = dict(
+                conn.execute(
+                    select(db.analyses.c.incident_pk, db.analyses.c.body).join(latest, latest.c.pk == db.analyses.c.pk)
+                )
+                .tuples()
+                .all()
+            )
+        return {
+            r.pk: self._incident(r, analysis=Analysis.model_validate(bodies[r.pk]) if r.pk in bodies else None)
+            for r in rows
+        }
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(db.incidents)).scalar_one())
+
+    def counts_by(self, column: str) -> dict[str, int]:
+        col = db.incidents.c[column]
+        with self.engine.connect() as conn:
+            return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).tuples()}
+
+    def find_by_hash(self, digest: str) -> str | None:
+        with self.engine.connect() as conn:
+            pk = conn.execute(
+                select(db.incidents.c.pk)
+                .where(db.incidents.c.content_hash == digest)
+                .order_by(db.incidents.c.pk)
+                .limit(1)
+            ).scalar()
+        return None if pk is None else incident_id(pk)
+
+    def add_event(self, incident_id_: str, event: TimelineEvent) -> None:
+        pk = self._existing_pk(incident_id_)
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(db.timeline_events).values(
+                    incident_pk=pk, at=event.at, kind=event.kind, description=event.description
+                )
+            )
+
+    def set_status(self, incident_id_: str, *, status: str, at: datetime, event: TimelineEvent | None) -> None:
+        pk = self._existing_pk(incident_id_)
+        values: dict[str, Any] = {"status": status}
+        if status == "mitigated":
+            values["mitigated_at"] = at
+        if status == "resolved":
+            values["resolved_at"] = at
+        with self.engine.begin() as conn:
+            conn.execute(update(db.incidents).where(db.incidents.c.pk == pk).values(**values))
+            if event is not None:
+                conn.execute(
+                    insert(db.timeline_events).values(
+                        incident_pk=pk, at=event.at, kind=event.kind, description=event.description
+                    )
+                )
+            conn.execute(insert(db.index_outbox).values(incident_pk=pk, op="upsert"))
+
+    def save_analysis(self, incident_id_: str, analysis: Analysis) -> None:
+        pk = self._existing_pk(incident_id_)
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(db.analyses).values(
+                    incident_pk=pk, created_at=analysis.created_at, body=analysis.model_dump(mode="json")
+                )
+            )
+            if analysis.state == "accepted":
+                conn.execute(update(db.incidents).where(db.incidents.c.pk == pk).values(postmortem_completed=True))
+
+    # --- action items -------------------------------------------------------------------------
+
+    def add_action(self, incident_id_: str, item: ActionItemCreate, *, now: datetime) -> ActionItem:
+        pk = self._existing_pk(incident_id_)
+        with self.engine.begin() as conn:
+            apk = _insert(conn, insert(db.action_items).values(self._action_values(pk, item, now)))
+        return self.get_action(f"{ACTION_PREFIX}{apk}", now=now)
+
+    def get_action(self, action_id: str, *, now: datetime) -> ActionItem:
+        apk = _parse_id(action_id, ACTION_PREFIX, "action item")
+        with self.engine.connect() as conn:
+            row = conn.execute(select(db.action_items).where(db.action_items.c.pk == apk)).first()
+        if row is None:
+            raise ActionItemNotFound(action_id)
+        return self._action(row, now)
+
+    def update_action(self, action_id: str, *, now: datetime, **changes: Any) -> ActionItem:
+        current = self.get_action(action_id, now=now)
+        values = {k: v for k, v in changes.items() if v is not None}
+        if "status" in values:
+            values["completed_at"] = now if values["status"] == "completed" else None
+            if current.status == "completed" and values["status"] == "completed":
+                values["completed_at"] = current.completed_at
+        if values:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(db.action_items).where(db.action_items.c.pk == _action_pk(current)).values(**values)
+                )
+        return self.get_action(action_id, now=now)
+
+    def list_actions(
+        self,
+        *,
+        now: datetime,
+        incident_id_: str | None = None,
+        owner: str | None = None,
+        status: str | None = None,
+        overdue: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[ActionItem]:
+        query = select(db.action_items).order_by(
+            db.action_items.c.priority, db.action_items.c.due_at, db.action_items.c.pk
+        )
+        if incident_id_ is not None:
+            query = query.where(db.action_items.c.incident_pk == self._existing_pk(incident_id_))
+        if owner is not None:
+            query = query.where(db.action_items.c.owner == owner)
+        if status is not None:
+            query = query.where(db.action_items.c.status == status)
+        if overdue:
+            query = query.where(db.action_items.c.status != "completed", db.action_items.c.due_at < now)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit).offset(offset)).all()
+        return [self._action(r, now) for r in rows]
+
+    def action_counts(self) -> dict[str, int]:
+        col = db.action_items.c.status
+        with self.engine.connect() as conn:
+            return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).tuples()}
+
+    # --- vectors and the index outbox ---------------------------------------------------------
+
+    def vector(self, incident_id_: str) -> np.ndarray | None:
+        with self.engine.connect() as conn:
+            blob = conn.execute(
+                select(db.incidents.c.embedding).where(db.incidents.c.pk == incident_pk(incident_id_))
+            ).scalar()
+        return None if blob is None else np.frombuffer(blob, dtype=np.float32)
+
+    def pending_outbox(self, limit: int = 1000) -> list[tuple[int, int, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(db.index_outbox).order_by(db.index_outbox.c.pk).limit(limit)).all()
+        return [(r.pk, r.incident_pk, r.op) for r in rows]
+
+    def ack_outbox(self, pks: Sequence[int]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(db.index_outbox).where(db.index_outbox.c.pk.in_(list(pks))))
+
+    def index_rows(
+        self, pks: Sequence[int] | None = None, batch: int = 2000
+    ) -> Iterator[tuple[int, np.ndarray, dict[str, Any]]]:
+        """(pk, vector, flat metadata) for incidents that have an embedding, in primary-key order."""
+        cols = db.incidents.c
+        query = (
+            select(
+                cols.pk,
+                cols.embedding,
+                cols.category,
+                cols.severity,
+                cols.status,
+                cols.agent,
+                cols.tool,
+                cols.created_at,
+            )
+            .where(cols.embedding.is_not(None))
+            .order_by(cols.pk)
+        )
+        if pks is not None:
+            query = query.where(cols.pk.in_(list(pks)))
+        with self.engine.connect() as conn:
+            for row in conn.execute(query.execution_options(yield_per=batch)):
+                meta = {
+                    "category": row.category,
+                    "severity": row.severity,
+                    "status": row.status,
+                    "agent": row.agent or "",
+                    "tool": row.tool or "",
+                    "created_ts": int(row.created_at.timestamp()),
+                }
+                yield row.pk, np.frombuffer(row.embedding, dtype=np.float32), meta
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _existing_pk(self, incident_id_: str) -> int:
+        pk = incident_pk(incident_id_)
+        with self.engine.connect() as conn:
+            if conn.execute(select(db.incidents.c.pk).where(db.incidents.c.pk == pk)).first() is None:
+                raise IncidentNotFound(incident_id_)
+        return pk
+
+    @staticmethod
+    def _action_values(pk: int, item: ActionItemCreate, now: datetime) -> dict[str, Any]:
+        return {
+            "incident_pk": pk,
+            "title": item.title,
+            "owner": item.owner,
+            "priority": item.priority,
+            "status": item.status,
+            "due_at": item.due_at,
+            "created_at": now,
+            "completed_at": now if item.status == "completed" else None,
+        }
+
+    @staticmethod
+    def _action(row: Row[Any], now: datetime) -> ActionItem:
+        overdue = row.status != "completed" and row.due_at is not None and row.due_at < now
+        return ActionItem(
+            id=f"{ACTION_PREFIX}{row.pk}",
+            incident_id=incident_id(row.incident_pk),
+            title=row.title,
+            owner=row.owner,
+            priority=row.priority,
+            status=row.status,
+            due_at=row.due_at,
+            created_at=row.created_at,
+            completed_at=row.completed_at,
+            overdue=overdue,
+        )
+
+    @staticmethod
+    def _incident(
+        row: Row[Any],
+        *,
+        timeline: list[TimelineEvent] | None = None,
+        analysis: Analysis | None = None,
+        actions: list[ActionItem] | None = None,
+    ) -> Incident:
+        fields = {k: getattr(row, k) for k in _COLUMNS}
+        return Incident.model_validate(
+            {
+                **row.body,
+                **fields,
+                "id": incident_id(row.pk),
+                "timeline": timeline or [],
+                "analysis": analysis,
+                "action_items": actions or [],
+            }
+        )
+
+
+def _insert(conn: Connection, statement: Insert) -> int:
+    key = conn.execute(statement).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _action_pk(item: ActionItem) -> int:
+    return _parse_id(item.id, ACTION_PREFIX, "action item")
