@@ -78,7 +78,8 @@ def serve(
     from server.runtime import LazyService, build_service
     from server.tools import create_server
 
-    settings = Settings.from_env()
+    with _user_errors():
+        settings = Settings.from_env()
     lazy = LazyService(lambda: build_service(settings))
     if transport == "stdio":
         create_server(lazy.get, on_start=lazy.start).run("stdio")

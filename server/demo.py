@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from server.config import Settings
-from server.errors import LLMUnavailable
+from server.errors import DraftError, LLMUnavailable
 from server.jsonl import read_incidents
 from server.runtime import build_service, choose_llm
 from server.view import show_analysis, show_capture
@@ -77,7 +77,7 @@ def run_demo(out: Console, *, home: Path | None = None, output: Path | None = No
             tracked = service.add_drafted_action_items(captured.id)
             show_analysis(out, analysis)
             out.print(f"   {len(tracked)} proposed action items are now tracked.")
-        except LLMUnavailable as e:
+        except (LLMUnavailable, DraftError) as e:
             out.print(f"[yellow]Drafting failed: {e}[/yellow]")
 
     path = output or home / "reports" / f"{captured.id}.md"

@@ -55,12 +55,14 @@ class OpenAILLM:
         backend: str = "openai",
         max_tokens: int = 1500,
         schema_mode: str = "json_schema",
+        extra_body: dict[str, Any] | None = None,
     ) -> None:
         self.client = client
         self.model = model
         self.backend = backend
         self.max_tokens = max_tokens
         self.schema_mode = schema_mode
+        self.extra_body = extra_body
 
     def parse(self, *, system: str, user: str, output: type[T]) -> T:
         schema = output.model_json_schema()
@@ -70,15 +72,24 @@ class OpenAILLM:
             return self._validate(content, finish, output)
         except (ValidationError, ValueError) as first:
             logger.info("draft failed validation, asking for one repair: %s", _problems(first))
-            messages += [
-                {"role": "assistant", "content": content[:8000]},
-                {
-                    "role": "user",
-                    "content": "That answer is not valid. Problems: "
-                    + _problems(first)
-                    + "\nReturn the complete corrected JSON object only, shorter if it was cut off.",
-                },
-            ]
+            if finish == "length":  # resending a cut-off answer only eats the context: ask for a shorter one
+                messages.append(
+                    {
+                        "role": "user",
+                        "content": "Your previous answer was too long and was cut off. "
+                        "Answer again with the same JSON structure, every text under 25 words.",
+                    }
+                )
+            else:
+                messages += [
+                    {"role": "assistant", "content": content[:8000]},
+                    {
+                        "role": "user",
+                        "content": "That answer is not valid. Problems: "
+                        + _problems(first)
+                        + "\nReturn the complete corrected JSON object only.",
+                    },
+                ]
             content, finish = self._complete(messages, output.__name__, schema)
             try:
                 return self._validate(content, finish, output)
@@ -112,7 +123,13 @@ class OpenAILLM:
                 + json.dumps(schema),
             },
         ]
-        return self._create(described, {"type": "json_object"})
+        try:
+            return self._create(described, {"type": "json_object"})
+        except openai.BadRequestError:
+            raise LLMUnavailable(
+                f"the LLM endpoint rejected the request (HTTP 400) for model {self.model}; check POSTMORTEM_MODEL "
+                "and that the endpoint supports JSON output"
+            ) from None
 
     def _create(self, messages: list[dict[str, Any]], fmt: dict[str, Any]) -> tuple[str, str | None]:
         try:
@@ -123,6 +140,7 @@ class OpenAILLM:
                 temperature=0,
                 seed=0,
                 max_tokens=self.max_tokens,
+                extra_body=self.extra_body,
             )
         except openai.BadRequestError:
             raise

@@ -38,7 +38,7 @@ class LocalLlamaServer:
     _lock = threading.Lock()
     _servers: dict[tuple[str, int, int], tuple[object, str]] = {}
 
-    def __init__(self, model_path: Path, *, threads: int = 1, n_ctx: int = 4096) -> None:
+    def __init__(self, model_path: Path, *, threads: int = 1, n_ctx: int = 8192) -> None:
         self.model_path = model_path
         self.threads = threads
         self.n_ctx = n_ctx
@@ -73,6 +73,7 @@ class LocalLlamaServer:
         params.n_ctx = self.n_ctx
         params.n_parallel = 1
         params.port = 0
+        params.verbosity = 3 if logger.isEnabledFor(logging.DEBUG) else 0  # llama.cpp logs to stderr
         started = time.monotonic()
         server = xllamacpp.Server(params)
         url = str(server.listening_address).rstrip("/")

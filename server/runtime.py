@@ -82,7 +82,8 @@ def _build_llm(settings: Settings) -> LLM | None:
     assert path is not None
     server = local_llm.LocalLlamaServer(path, threads=settings.local_threads)
     client = openai.OpenAI(base_url=server.base_url(), api_key="local", timeout=settings.llm_timeout, max_retries=0)
-    return OpenAILLM(client, server.model_id, backend="local", max_tokens=1200)
+    # llama.cpp's repeat penalty keeps small models from looping on one phrase until the token limit
+    return OpenAILLM(client, server.model_id, backend="local", max_tokens=2000, extra_body={"repeat_penalty": 1.3})
 
 
 def build_service(settings: Settings, *, embedder: Embedder | None = None) -> PostmortemService:

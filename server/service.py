@@ -297,7 +297,7 @@ class PostmortemService:
     def analysis_prompt(self, incident: Incident) -> tuple[str, str]:
         similar = self._similar(self._vector_of(incident), limit=5, exclude={incident_pk(incident.id)})
         for s in similar:
-            s.action_items = self.store.list_actions(now=self.clock(), incident_id_=s.id, limit=5)
+            s.action_items = self.store.list_actions(now=self.clock(), incident_id_=s.id, limit=3)
         nonce = self.nonce()
         return (
             prompts.render("draft_analysis_system", nonce=nonce),

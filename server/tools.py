@@ -20,7 +20,7 @@ from store.models import (
     ActionItem,
     ActionItemCreate,
     Analysis,
-    Category,
+    CategoryName,
     Incident,
     IncidentCreate,
     TimelineEventCreate,
@@ -93,7 +93,17 @@ def create_server(
     _register_capture_tools(mcp, get_service)
     _register_analysis_tools(mcp, get_service)
     _register_resources(mcp, get_service)
+    _hide_rejected_values(mcp)
     return mcp
+
+
+def _hide_rejected_values(mcp: MCPServer) -> None:
+    """The SDK's argument validation errors quote the rejected value, which may be a secret: turn that off.
+    (The SDK offers no option for it; tests/test_tools.py fails if this stops working.)"""
+    for tool in mcp._tool_manager.list_tools():
+        model = tool.fn_metadata.arg_model
+        model.model_config["hide_input_in_errors"] = True
+        model.model_rebuild(force=True)
 
 
 def _register_capture_tools(mcp: MCPServer, svc: Callable[[], PostmortemService]) -> None:
@@ -115,7 +125,7 @@ def _register_capture_tools(mcp: MCPServer, svc: Callable[[], PostmortemService]
         user_facing: bool = False,
         customer_reported: bool = False,
         impact: Annotated[str | None, Field(max_length=2_000, description="who/what was affected, how much")] = None,
-        category: Category | None = None,
+        category: CategoryName | None = None,
         severity: Sev | None = None,
         determinism: Literal["deterministic", "probabilistic", "unknown"] = "unknown",
     ) -> CaptureResult:
@@ -129,7 +139,7 @@ def _register_capture_tools(mcp: MCPServer, svc: Callable[[], PostmortemService]
     def search_incidents(
         query: Annotated[str | None, Field(max_length=2_000, description="free text: symptoms, errors")] = None,
         incident_id: IncidentId | None = None,
-        category: Category | None = None,
+        category: CategoryName | None = None,
         severity: Sev | None = None,
         status: Literal["open", "mitigated", "resolved"] | None = None,
         limit: Limit = 5,
@@ -157,7 +167,7 @@ def _register_capture_tools(mcp: MCPServer, svc: Callable[[], PostmortemService]
 
     @mcp.tool(annotations=READ)
     def list_incidents(
-        category: Category | None = None,
+        category: CategoryName | None = None,
         severity: Sev | None = None,
         status: Literal["open", "mitigated", "resolved"] | None = None,
         limit: Limit = 20,

@@ -17,7 +17,7 @@ class ActionItemNotFound(StoreError):
         self.action_id = action_id
 
 
-class InvalidId(StoreError):
+class InvalidId(StoreError, ValueError):
     def __init__(self, kind: str, prefix: str) -> None:
         super().__init__(f"that is not a valid {kind} id (expected {prefix}<number>)")
         self.kind = kind

@@ -24,6 +24,18 @@ class Category(StrEnum):
     INFRASTRUCTURE = "infrastructure"
 
 
+# The same nine names as a Literal: enums become `$ref` in JSON schemas, which some MCP clients cannot follow.
+CategoryName = Literal[
+    "llm_hallucination",
+    "llm_refusal",
+    "tool_failure",
+    "prompt_injection",
+    "timeout",
+    "rate_limit",
+    "data_corruption",
+    "business_logic",
+    "infrastructure",
+]
 LLM_CATEGORIES = frozenset({Category.LLM_HALLUCINATION, Category.LLM_REFUSAL, Category.PROMPT_INJECTION})
 
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
@@ -94,21 +106,32 @@ class Factor(Model):
 
 
 class ProposedAction(Model):
-    title: Annotated[str, Field(min_length=10, max_length=200)]
-    owner_role: Annotated[str, Field(min_length=2, max_length=80)]
+    title: Annotated[str, Field(min_length=10, max_length=160)]
+    owner_role: Annotated[str, Field(min_length=2, max_length=60)]
     priority: Priority
     due_in_days: Annotated[int, Field(ge=1, le=180)]
-    addresses: Annotated[str, Field(min_length=3, max_length=200)]
+    addresses: Annotated[str, Field(min_length=3, max_length=120)]
+
+
+class DraftWhy(Model):
+    question: Annotated[str, Field(min_length=3, max_length=160)]
+    answer: Annotated[str, Field(min_length=3, max_length=240)]
+
+
+class DraftFactor(Model):
+    factor: Annotated[str, Field(min_length=3, max_length=160)]
+    effect: Annotated[str, Field(min_length=3, max_length=160)]
 
 
 class AnalysisDraft(Model):
-    """What a drafter must produce; the JSON schema sent to the LLM is derived from this."""
+    """What a drafter must produce; the JSON schema sent to the LLM is derived from this. Every string and list
+    is bounded, so that a grammar-constrained small model cannot ramble past its token budget."""
 
-    whys: Annotated[list[Why], Field(min_length=3, max_length=7)]
-    root_cause: Annotated[str, Field(min_length=10, max_length=500)]
-    contributing_factors: Annotated[list[Factor], Field(max_length=6)]
-    action_items: Annotated[list[ProposedAction], Field(min_length=1, max_length=6)]
-    model_behavior: Annotated[str, Field(max_length=600)] | None
+    whys: Annotated[list[DraftWhy], Field(min_length=3, max_length=6)]
+    root_cause: Annotated[str, Field(min_length=10, max_length=400)]
+    contributing_factors: Annotated[list[DraftFactor], Field(max_length=4)]
+    action_items: Annotated[list[ProposedAction], Field(min_length=1, max_length=4)]
+    model_behavior: Annotated[str, Field(max_length=400)] | None
     determinism: Determinism
     runs_to_verify: Annotated[int, Field(ge=1, le=1000)] | None
 

@@ -185,9 +185,7 @@ class IncidentStore:
             bodies = dict(
                 conn.execute(
                     select(db.analyses.c.incident_pk, db.analyses.c.body).join(latest, latest.c.pk == db.analyses.c.pk)
-                )
-                .tuples()
-                .all()
+                ).all()
             )
         return {
             r.pk: self._incident(r, analysis=Analysis.model_validate(bodies[r.pk]) if r.pk in bodies else None)
@@ -201,7 +199,7 @@ class IncidentStore:
     def counts_by(self, column: str) -> dict[str, int]:
         col = db.incidents.c[column]
         with self.engine.connect() as conn:
-            return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).tuples()}
+            return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).all()}
 
     def find_by_hash(self, digest: str) -> str | None:
         with self.engine.connect() as conn:
@@ -309,7 +307,7 @@ class IncidentStore:
     def action_counts(self) -> dict[str, int]:
         col = db.action_items.c.status
         with self.engine.connect() as conn:
-            return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).tuples()}
+            return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).all()}
 
     # --- vectors and the index outbox ---------------------------------------------------------
 

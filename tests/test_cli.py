@@ -1,0 +1,84 @@
+"""The `postmortem` command line, in process, on a real data directory with the bundled embedding model."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from server.cli import app
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, minilm: object):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_capture_then_search_and_list_as_json(run) -> None:  # type: ignore[no-untyped-def]
+    first = run(
+        "capture",
+        "--title",
+        "Fares API returned 429 Too Many Requests",
+        "--error-type",
+        "RateLimitError",
+        "--user-facing",
+        "--json",
+    )
+    assert first.exit_code == 0, first.stderr
+    captured = json.loads(first.stdout)
+    assert captured["category"] == "rate_limit" and captured["severity"] == "SEV3"
+    found = json.loads(run("search", "rate limited by the fares provider", "--json").stdout)
+    assert found["hits"][0]["id"] == captured["id"]
+    listed = json.loads(run("list", "--json").stdout)
+    assert [i["id"] for i in listed["incidents"]] == [captured["id"]]
+
+
+def test_classify_is_a_dry_run(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("classify", "CRM sync corrupted 3,000 contact records")
+    assert json.loads(result.stdout)["severity"] == "SEV1"
+    assert json.loads(run("stats", "--json").stdout)["incidents"] == 0
+
+
+def test_errors_are_one_line_without_traceback_or_echo(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    missing = run("show", "INC-404")
+    assert missing.exit_code == 2 and "postmortem list" in missing.stderr and "Traceback" not in missing.stderr
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "ok", "severity": "sk-live-CANARY"}\n', encoding="utf-8")
+    imported = run("import", str(bad))
+    assert imported.exit_code == 2 and "line 1" in imported.stderr and "CANARY" not in imported.stderr
+    short = run("capture", "--title", "x")
+    assert short.exit_code == 2 and "title" in short.stderr
+
+
+def test_actions_add_update_and_report_to_file(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    incident_id = json.loads(run("capture", "--title", "Agent timed out calling the CRM", "--json").stdout)["id"]
+    added = json.loads(
+        run(
+            "actions",
+            "--incident",
+            incident_id,
+            "--add",
+            "Set a 10 s deadline on CRM calls",
+            "--owner",
+            "crm-team",
+            "--priority",
+            "P0",
+            "--due",
+            "2020-01-01",
+        ).stdout
+    )
+    assert added["overdue"] is True
+    updated = json.loads(run("actions", "--item", added["id"], "--set-status", "completed").stdout)
+    assert updated["status"] == "completed"
+    out = tmp_path / "report.md"
+    assert run("report", incident_id, "-o", str(out)).exit_code == 0
+    assert "- [x] **P0** Set a 10 s deadline on CRM calls" in out.read_text(encoding="utf-8")

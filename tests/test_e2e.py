@@ -1,0 +1,80 @@
+"""The real server as a subprocess: `postmortem serve` over stdio and over streamable HTTP, driven by the SDK
+client, with the real store, chromadb and the bundled embedding model."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+CLI = str(Path(sys.executable).parent / "postmortem")
+
+
+def server_env(home: Path) -> dict[str, str]:
+    return {
+        "POSTMORTEM_HOME": str(home),
+        "POSTMORTEM_LLM": "none",
+        "HF_HUB_OFFLINE": "1",
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+    }
+
+
+async def exercise(client: Client) -> None:
+    captured = await client.call_tool(
+        "capture_incident",
+        {
+            "title": "Research agent cited a paper that does not exist",
+            "description": "The model fabricated a DOI and an author list.",
+            "user_facing": True,
+        },
+    )
+    assert not captured.is_error, captured.content
+    incident_id = captured.structured_content["id"]  # type: ignore[index]
+    assert captured.structured_content["category"] == "llm_hallucination"  # type: ignore[index]
+    found = await client.call_tool("search_incidents", {"query": "made-up citation to a non-existent paper"})
+    assert found.structured_content["hits"][0]["id"] == incident_id  # type: ignore[index]
+    report = await client.read_resource(f"report://{incident_id}")
+    assert "Research agent cited a paper" in report.contents[0].text  # type: ignore[union-attr]
+
+
+async def test_stdio_server_end_to_end(tmp_path: Path) -> None:
+    params = StdioServerParameters(command=CLI, args=["serve"], env=server_env(tmp_path))
+    async with Client(params) as client:
+        await exercise(client)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_http_server_end_to_end(tmp_path: Path) -> None:
+    port = free_port()
+    log = (tmp_path / "server.log").open("w", encoding="utf-8")
+    proc = subprocess.Popen(
+        [CLI, "serve", "--transport", "http", "--port", str(port)],
+        env=server_env(tmp_path),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            await exercise(client)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()

