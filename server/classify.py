@@ -203,8 +203,41 @@ def triage(
         reasons.append("customer-reported")
     if reasons:
         return "full", reasons
-    assert nearest is not None  # not novel means a neighbour exists
+    if nearest is None:
+        return "lightweight", [
+            f"{level} on a known failure mode: verify the pattern and that its action items progress"
+        ]
     return "lightweight", [
         f"{level} matching known incident {nearest.incident_id} ({nearest.similarity:.2f}): "
         "verify it is the same pattern and that its action items progress"
     ]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Everything capture decides about a failure, with the reasons for each part."""
+
+    category: Category
+    category_confidence: float
+    category_signals: list[str]
+    severity: Severity
+    severity_reasons: list[str]
+    triage: Triage
+    triage_reasons: list[str]
+    novel: bool
+
+
+def decide(capture: IncidentCreate, neighbours: list[Neighbour], *, novel: bool | None = None) -> Decision:
+    """Category, severity and triage for a capture given its nearest past incidents (best first).
+    `novel` defaults to "nothing at least NOVELTY_THRESHOLD similar"."""
+    if novel is None:
+        novel = not neighbours or neighbours[0].similarity < NOVELTY_THRESHOLD
+    picked = classify(capture, neighbours)
+    level, level_reasons = severity(capture, picked.category)
+    kind, kind_reasons = triage(
+        level=level,
+        novel=novel,
+        customer_reported=capture.customer_reported,
+        nearest=neighbours[0] if neighbours else None,
+    )
+    return Decision(picked.category, picked.confidence, picked.signals, level, level_reasons, kind, kind_reasons, novel)

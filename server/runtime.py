@@ -1,21 +1,26 @@
-"""The one place that builds real clients: the database engine, chromadb, the embedder and the LLM."""
+"""The one place that builds real clients: the database engine, chromadb, the embedder and the LLM.
+
+Heavy modules (SQLAlchemy, chromadb, openai, torch) are imported inside the builders, so that
+`postmortem serve` answers the MCP handshake before any of them is loaded.
+"""
+
+from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server import local_llm
 from server.config import Settings
 from server.errors import LLMUnavailable
-from server.llm import LLM, OpenAILLM
-from server.service import PostmortemService
-from store import db
-from store.embedding import Embedder, SentenceTransformerEmbedder
-from store.index import VectorIndex, open_persistent
-from store.knowledge import KnowledgeBase
-from store.records import IncidentStore
+
+if TYPE_CHECKING:
+    from server.llm import LLM
+    from server.service import PostmortemService
+    from store.embedding import Embedder
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +72,8 @@ def llm_factory(settings: Settings) -> Callable[[], LLM | None]:
 def _build_llm(settings: Settings) -> LLM | None:
     import openai
 
+    from server.llm import OpenAILLM
+
     choice = choose_llm(settings)
     if choice is None:
         return None
@@ -87,6 +94,13 @@ def _build_llm(settings: Settings) -> LLM | None:
 
 
 def build_service(settings: Settings, *, embedder: Embedder | None = None) -> PostmortemService:
+    from server.service import PostmortemService
+    from store import db
+    from store.embedding import SentenceTransformerEmbedder
+    from store.index import VectorIndex, open_persistent
+    from store.knowledge import KnowledgeBase
+    from store.records import IncidentStore
+
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = db.make_engine(settings.database_url or db.sqlite_url(settings.home))
     db.upgrade(engine, lock_dir=settings.home)

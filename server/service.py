@@ -4,6 +4,7 @@ and the evals; it never imports `mcp`."""
 import logging
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 
 import prompts
 from server import report
-from server.classify import NOVELTY_THRESHOLD, Neighbour, classify, severity, triage
+from server.classify import NOVELTY_THRESHOLD, Decision, Neighbour, decide
 from server.errors import LLMUnavailable
 from server.llm import LLM
 from server.results import (
@@ -96,44 +97,14 @@ class PostmortemService:
 
     def _classify(self, data: IncidentCreate, vector: np.ndarray) -> ClassifyResult:
         similar = self._similar(vector, limit=5)
-        neighbours = [Neighbour(s.id, s.category, s.score) for s in similar]
-        decision = classify(data, neighbours)
-        novel = not neighbours or neighbours[0].similarity < NOVELTY_THRESHOLD
-        level, level_reasons = severity(data, decision.category)
-        kind, kind_reasons = triage(
-            level=level,
-            novel=novel,
-            customer_reported=data.customer_reported,
-            nearest=neighbours[0] if neighbours else None,
-        )
-        return ClassifyResult(
-            category=decision.category,
-            category_confidence=decision.confidence,
-            category_signals=decision.signals,
-            severity=level,
-            severity_reasons=level_reasons,
-            triage=kind,
-            triage_reasons=kind_reasons,
-            novel=novel,
-            similar=similar,
-        )
+        decided = decide(data, [Neighbour(s.id, s.category, s.score) for s in similar])
+        return ClassifyResult(**asdict(decided), similar=similar)
 
     @staticmethod
-    def _new_incident(data: IncidentCreate, decided: ClassifyResult, *, created_at: datetime) -> Incident:
+    def _new_incident(data: IncidentCreate, decided: Decision | ClassifyResult, *, created_at: datetime) -> Incident:
         fields = data.model_dump(exclude={"category", "severity", "occurred_at"})
-        return Incident(
-            id="INC-0",
-            **fields,
-            category=decided.category,
-            category_confidence=decided.category_confidence,
-            category_signals=decided.category_signals,
-            severity=decided.severity,
-            severity_reasons=decided.severity_reasons,
-            triage=decided.triage,
-            triage_reasons=decided.triage_reasons,
-            novel=decided.novel,
-            created_at=created_at,
-        )
+        decision = asdict(decided) if isinstance(decided, Decision) else decided.model_dump(exclude={"similar"})
+        return Incident(id="INC-0", **fields, **decision, created_at=created_at)
 
     def import_incidents(
         self, rows: Iterable[SeedIncident], *, batch: int = 64, progress: Callable[[int], None] = lambda n: None
@@ -163,20 +134,7 @@ class PostmortemService:
         ids = []
         now = self.clock()
         for row, vector in zip(fresh, vectors, strict=True):
-            decision = classify(row, [])
-            level, reasons = severity(row, decision.category)
-            kind, kind_reasons = triage(level=level, novel=True, customer_reported=row.customer_reported, nearest=None)
-            decided = ClassifyResult(
-                category=decision.category,
-                category_confidence=decision.confidence,
-                category_signals=decision.signals,
-                severity=level,
-                severity_reasons=reasons,
-                triage=kind,
-                triage_reasons=kind_reasons,
-                novel=False,
-                similar=[],
-            )
+            decided = decide(row, [], novel=False)  # past incidents: their novelty is history
             base = IncidentCreate.model_validate(row.model_dump(include=set(IncidentCreate.model_fields)))
             incident = self._new_incident(base, decided, created_at=row.created_at or row.occurred_at or now)
             incident = incident.model_copy(

@@ -4,7 +4,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
@@ -15,7 +15,6 @@ import prompts
 from server import __version__
 from server.errors import ActionItemNotFound, IncidentNotFound, InvalidId, PostmortemError
 from server.results import ActionItemList, CaptureResult, IncidentList, Report, SearchResult, Stats
-from server.service import PostmortemService
 from store.models import (
     ActionItem,
     ActionItemCreate,
@@ -25,6 +24,9 @@ from store.models import (
     IncidentCreate,
     TimelineEventCreate,
 )
+
+if TYPE_CHECKING:  # the service pulls in SQLAlchemy and openai: keep them off the handshake path
+    from server.service import PostmortemService
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +73,7 @@ def _tool_errors() -> Iterator[None]:
 
 
 def create_server(
-    get_service: Callable[[], PostmortemService], *, on_start: Callable[[], None] | None = None, **kwargs: Any
+    get_service: Callable[[], "PostmortemService"], *, on_start: Callable[[], None] | None = None, **kwargs: Any
 ) -> MCPServer:
     """Build the MCP server. `get_service` may block until the service is ready; `on_start` runs (non-blocking)
     when a connection opens, to start loading the knowledge base in the background."""
@@ -106,7 +108,7 @@ def _hide_rejected_values(mcp: MCPServer) -> None:
         model.model_rebuild(force=True)
 
 
-def _register_capture_tools(mcp: MCPServer, svc: Callable[[], PostmortemService]) -> None:
+def _register_capture_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:
     @mcp.tool()
     def capture_incident(
         title: Annotated[str, Field(min_length=3, max_length=200, description="one line: what went wrong")],
@@ -205,7 +207,7 @@ def _register_capture_tools(mcp: MCPServer, svc: Callable[[], PostmortemService]
         return svc().knowledge_stats()
 
 
-def _register_analysis_tools(mcp: MCPServer, svc: Callable[[], PostmortemService]) -> None:
+def _register_analysis_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:
     @mcp.tool()
     def draft_analysis(incident_id: IncidentId) -> Analysis:
         """Draft the 5 whys, root cause, contributing factors and action items with the configured LLM,
@@ -263,7 +265,7 @@ def _register_analysis_tools(mcp: MCPServer, svc: Callable[[], PostmortemService
             return Report(incident_id=incident_id, format="markdown", text=svc().render_report(incident_id))
 
 
-def _register_resources(mcp: MCPServer, svc: Callable[[], PostmortemService]) -> None:
+def _register_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:
     @mcp.resource("incident://{incident_id}", mime_type="application/json", description="An incident record")
     def incident(incident_id: str) -> str:
         try:

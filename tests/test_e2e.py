@@ -1,6 +1,7 @@
 """The real server as a subprocess: `postmortem serve` over stdio and over streamable HTTP, driven by the SDK
 client, with the real store, chromadb and the bundled embedding model."""
 
+import json
 import os
 import socket
 import subprocess
@@ -78,3 +79,54 @@ async def test_http_server_end_to_end(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_stdout_of_the_stdio_server_carries_only_json_rpc(tmp_path: Path) -> None:
+    """Every byte the server writes to stdout, through start-up, model loading and a tool call, is protocol."""
+    messages = [
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "capture_incident", "arguments": {"title": "Agent hit 429 Too Many Requests"}},
+        },
+    ]
+    proc = subprocess.Popen(
+        [CLI, "serve"],
+        env=server_env(tmp_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    lines = []
+    try:
+        for message in messages:
+            proc.stdin.write(json.dumps(message) + "\n")
+            proc.stdin.flush()
+        while True:  # read until the tool call is answered, then close stdin
+            line = proc.stdout.readline()
+            assert line, "server closed stdout before answering"
+            lines.append(line)
+            if json.loads(line).get("id") == 2:
+                break
+        proc.stdin.close()
+        lines += proc.stdout.readlines()
+    finally:
+        proc.wait(timeout=60)
+        proc.stdout.close()
+    decoded = [json.loads(line) for line in lines if line.strip()]
+    answer = next(m for m in decoded if m.get("id") == 2)
+    assert answer["result"]["structuredContent"]["category"] == "rate_limit"
