@@ -62,7 +62,11 @@ def run_demo(out: Console, *, home: Path | None = None, output: Path | None = No
     show_capture(out, captured)
 
     out.print("\n3. Drafting the analysis")
-    choice = choose_llm(settings)
+    try:
+        choice = choose_llm(settings)
+    except LLMUnavailable as e:
+        out.print(f"[yellow]{e}[/yellow]")
+        choice = None
     if choice is None:
         out.print("[yellow]No LLM is available, so no draft was written.[/yellow] " + _how_to_choose())
     else:

@@ -39,9 +39,21 @@ def _strip_fences(text: str) -> str:
 
 def _problems(error: Exception) -> str:
     if isinstance(error, ValidationError):
-        items = error.errors(include_input=False, include_url=False)
-        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'root'}: {e['msg']}" for e in items[:12])
+        parts = []
+        for e in error.errors(include_input=False, include_url=False)[:12]:
+            loc = [str(p) for p in e["loc"]]
+            if e["type"] == "extra_forbidden":  # the key itself was written by the model: do not quote it
+                parts.append(f"{'.'.join(loc[:-1]) or 'root'}: unexpected key (remove keys not in the schema)")
+            else:
+                parts.append(f"{'.'.join(loc) or 'root'}: {e['msg']}")
+        return "; ".join(parts)
     return str(error)[:300]
+
+
+def _about_response_format(error: Exception) -> bool:
+    """Whether a 400 rejects structured output itself (fall back) rather than something else (give up)."""
+    text = f"{getattr(error, 'param', '')} {error}".lower()
+    return "response_format" in text or "json_schema" in text
 
 
 class OpenAILLM:
@@ -111,7 +123,9 @@ class OpenAILLM:
             }
             try:
                 return self._create(messages, fmt)
-            except openai.BadRequestError:
+            except openai.BadRequestError as e:
+                if not _about_response_format(e):
+                    raise LLMUnavailable(f"the LLM endpoint answered HTTP 400 (model {self.model})") from None
                 logger.warning("endpoint rejected json_schema output; falling back to json_object")
                 self.schema_mode = "json_object"
         described = [

@@ -42,6 +42,8 @@ def choose_llm(settings: Settings) -> LLMChoice | None:
             "openai", f"{settings.model or 'gpt-4.1-mini'} at {settings.openai_base_url or 'OpenAI'}", False
         )
     path = _local_model_path(settings)
+    if settings.local_model and path is not None and not path.is_file():
+        raise LLMUnavailable(f"POSTMORTEM_LOCAL_MODEL={path} is not a readable GGUF file")
     if path is not None and local_llm.available():
         bundled = path.name == local_llm.BUNDLED_NAME
         name = local_llm.BUNDLED_MODEL_ID if bundled else path.name

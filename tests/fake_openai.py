@@ -19,6 +19,7 @@ class Reply:
     finish_reason: str = "stop"
     status: int = 200
     delay: float = 0.0
+    error: str = ""
 
 
 class FakeOpenAI:
@@ -33,10 +34,13 @@ class FakeOpenAI:
         host, port = self._httpd.server_address[:2]
         self.base_url = f"http://{host}:{port}/v1"
 
-    def enqueue(self, content: str = "", *, finish_reason: str = "stop", status: int = 200, delay: float = 0.0) -> None:
-        """Script the next reply: `content` with `finish_reason`, or an error `status`, after `delay` seconds."""
+    def enqueue(
+        self, content: str = "", *, finish_reason: str = "stop", status: int = 200, delay: float = 0.0, error: str = ""
+    ) -> None:
+        """Script the next reply: `content` with `finish_reason`, or an error `status` (with message `error`),
+        after `delay` seconds."""
         with self._lock:
-            self._replies.append(Reply(content, finish_reason, status, delay))
+            self._replies.append(Reply(content, finish_reason, status, delay, error))
 
     def close(self) -> None:
         self._closing.set()  # wakes any handler still sleeping in a delay
@@ -57,7 +61,9 @@ class FakeOpenAI:
         if reply.delay:
             self._closing.wait(reply.delay)
         if reply.status != 200:
-            message = "no scripted reply left" if reply.status == 599 else f"scripted HTTP {reply.status}"
+            message = (
+                "no scripted reply left" if reply.status == 599 else reply.error or f"scripted HTTP {reply.status}"
+            )
             return reply.status, {"error": {"message": message, "type": "fake_error", "param": None, "code": None}}
         return 200, _completion(body.get("model", "fake"), reply.content, reply.finish_reason, len(self.requests))
 

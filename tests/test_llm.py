@@ -9,7 +9,6 @@ import socket
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import openai
 import pytest
@@ -127,7 +126,7 @@ def test_http_400_to_json_schema_falls_back_to_json_object_with_the_schema_in_th
     fake: FakeOpenAI, client: openai.OpenAI
 ) -> None:
     llm = OpenAILLM(client, "fake")
-    fake.enqueue(status=400)
+    fake.enqueue(status=400, error="response_format json_schema is not supported by this server")
     fake.enqueue(VALID)
     assert draft(llm) == AnalysisDraft.model_validate(GOOD)
     rejected, fallback = fake.requests
@@ -186,11 +185,31 @@ def test_code_fenced_json_is_accepted(fake: FakeOpenAI, client: openai.OpenAI) -
 def test_an_http_400_that_survives_the_fallback_raises_llm_unavailable_naming_http_400(
     fake: FakeOpenAI, client: openai.OpenAI, mode: str
 ) -> None:
-    fake.enqueue(status=400)
+    fake.enqueue(status=400, error="'response_format' of type 'json_schema' is not supported")
     fake.enqueue(status=400)
     with pytest.raises(LLMUnavailable, match="HTTP 400"):
         draft(OpenAILLM(client, "fake", schema_mode=mode))
     assert fake.requests[-1]["response_format"] == {"type": "json_object"}
+
+
+def test_an_http_400_for_another_reason_keeps_schema_enforcement(fake: FakeOpenAI, client: openai.OpenAI) -> None:
+    llm = OpenAILLM(client, "fake")
+    fake.enqueue(status=400, error="This model's maximum context length is 8192 tokens")
+    with pytest.raises(LLMUnavailable, match="HTTP 400"):
+        draft(llm)
+    assert llm.schema_mode == "json_schema" and len(fake.requests) == 1
+
+
+def test_unexpected_keys_invented_by_the_model_are_not_quoted_in_errors(
+    fake: FakeOpenAI, client: openai.OpenAI
+) -> None:
+    invented = json.dumps({**GOOD, "CANARY-secret@example.com": 1})
+    fake.enqueue(invented)
+    fake.enqueue(invented)
+    with pytest.raises(DraftError) as caught:
+        draft(OpenAILLM(client, "fake"))
+    assert "CANARY" not in str(caught.value) and "unexpected key" in str(caught.value)
+    assert "CANARY" not in fake.requests[1]["messages"][-1]["content"]
 
 
 INCIDENT = IncidentCreate(
@@ -268,6 +287,8 @@ def test_choose_llm_auto_with_nothing_configured_picks_the_bundled_local_model_f
 def test_a_local_model_path_that_does_not_exist_fails_to_build_with_a_message_naming_the_setting(
     tmp_path: Path,
 ) -> None:
-    env: dict[str, Any] = {"POSTMORTEM_LLM": "local", "POSTMORTEM_LOCAL_MODEL": str(tmp_path / "missing.gguf")}
+    missing = settings(POSTMORTEM_LLM="local", POSTMORTEM_LOCAL_MODEL=str(tmp_path / "missing.gguf"))
+    with pytest.raises(LLMUnavailable, match="POSTMORTEM_LOCAL_MODEL=.*missing.gguf is not a readable GGUF file"):
+        choose_llm(missing)
     with pytest.raises(LLMUnavailable, match="POSTMORTEM_LOCAL_MODEL"):
-        llm_factory(settings(**env))()
+        llm_factory(missing)()
