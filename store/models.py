@@ -7,9 +7,9 @@ never echo the rejected value (it may hold a secret).
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 class Category(StrEnum):
@@ -67,6 +67,9 @@ Short = Annotated[str, Field(max_length=200), AfterValidator(_clean)]
 Body = Annotated[str, Field(max_length=20_000), AfterValidator(_clean)]
 Medium = Annotated[str, Field(max_length=2_000), AfterValidator(_clean)]
 When = Annotated[datetime, AfterValidator(_aware)]
+
+
+MAX_CAPTURE_BYTES = 40 * 1024
 
 
 class Model(BaseModel):
@@ -198,16 +201,15 @@ class IncidentCreate(Model):
     determinism: Determinism = "unknown"
     occurred_at: When | None = None
 
-
-class Classification(BaseModel):
-    category: Category
-    confidence: float
-    signals: list[str]
-    severity: Severity
-    severity_reasons: list[str]
-    triage: Triage
-    triage_reasons: list[str]
-    novel: bool
+    @model_validator(mode="after")
+    def _total_size(self) -> Self:
+        total = sum(len(v.encode("utf-8")) for v in self.__dict__.values() if isinstance(v, str))
+        if total > MAX_CAPTURE_BYTES:
+            raise ValueError(
+                f"the incident's text fields total more than {MAX_CAPTURE_BYTES // 1024} KiB; "
+                "trim the stack trace or description"
+            )
+        return self
 
 
 class Incident(Model):

@@ -141,3 +141,17 @@ def test_inputs_with_nul_or_lone_surrogates_are_rejected() -> None:
         IncidentCreate(title="bad\x00title")
     with pytest.raises(ValidationError):
         IncidentCreate(title="bad \ud800 title")
+
+
+def test_a_capture_larger_than_the_total_budget_is_rejected_with_advice() -> None:
+    with pytest.raises(ValidationError, match="trim the stack trace"):
+        IncidentCreate(
+            title="Huge",
+            description="d" * 20_000,
+            stack_trace="s" * 20_000,
+            error_message="e" * 2_000,
+            tool_args="a" * 2_000,
+            prompt_excerpt="p" * 2_000,
+            impact="i" * 2_000,
+        )
+    IncidentCreate(title="Fits", description="d" * 20_000, stack_trace="s" * 20_000)

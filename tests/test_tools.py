@@ -142,6 +142,8 @@ async def test_timeline_resolve_actions_and_report_round_trip(service: Postmorte
         item_id = item.structured_content["id"]  # type: ignore[index]
         done = await client.call_tool("update_action_item", {"action_id": item_id, "status": "completed"})
         report = await client.call_tool("render_report", {"incident_id": incident_id})
+        listed = await client.call_tool("list_incidents", {"status": "resolved"})
+        fetched = await client.call_tool("get_incident", {"incident_id": incident_id})
         resource = await client.read_resource(f"report://{incident_id}")
         record = await client.read_resource(f"incident://{incident_id}")
     assert resolved.structured_content["status"] == "resolved"  # type: ignore[index]
@@ -149,6 +151,8 @@ async def test_timeline_resolve_actions_and_report_round_trip(service: Postmorte
     assert kinds == ["detected", "escalated", "resolved"]
     assert [i["id"] for i in overdue.structured_content["items"]] == [item_id]  # type: ignore[index]
     assert done.structured_content["status"] == "completed"  # type: ignore[index]
+    assert [i["id"] for i in listed.structured_content["incidents"]] == [incident_id]  # type: ignore[index]
+    assert fetched.structured_content["action_items"][0]["status"] == "completed"  # type: ignore[index]
     assert done.structured_content["completed_at"] is not None  # type: ignore[index]
     text = report.structured_content["text"]  # type: ignore[index]
     assert "- [x] **P0** Add jittered backoff" in text and "Paged the platform on-call" in text
