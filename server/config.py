@@ -20,6 +20,7 @@ class Settings:
     local_model: str | None
     local_threads: int
     llm_timeout: float
+    dedupe_hours: float
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -37,4 +38,5 @@ class Settings:
             local_model=e.get("POSTMORTEM_LOCAL_MODEL") or None,
             local_threads=int(e.get("POSTMORTEM_LOCAL_THREADS", "1")),
             llm_timeout=float(e.get("POSTMORTEM_LLM_TIMEOUT", "120")),
+            dedupe_hours=float(e.get("POSTMORTEM_DEDUPE_HOURS", "24")),
         )

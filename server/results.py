@@ -28,6 +28,12 @@ class CaptureResult(BaseModel):
     novel: bool = Field(description="true when nothing similar was in the knowledge base")
     similar: list[SimilarIncident]
     open_action_items: list[ActionItem] = Field(description="still-open items on similar past incidents")
+    deduplicated: bool = Field(
+        default=False,
+        description="true when this capture was counted as one more occurrence of an open incident with the same "
+        "failure signature (agent, tool, error) instead of creating a new one",
+    )
+    occurrences: int = 1
 
 
 class ClassifyResult(BaseModel):

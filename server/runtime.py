@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -110,7 +111,12 @@ def build_service(settings: Settings, *, embedder: Embedder | None = None) -> Po
     embedder = embedder or SentenceTransformerEmbedder()
     index = VectorIndex(open_persistent(str(settings.home / "chroma")), model_id=embedder.model_id)
     knowledge = KnowledgeBase(store=store, index=index, embedder=embedder)
-    return PostmortemService(store=store, knowledge=knowledge, llm=llm_factory(settings))
+    return PostmortemService(
+        store=store,
+        knowledge=knowledge,
+        llm=llm_factory(settings),
+        dedupe_window=timedelta(hours=settings.dedupe_hours),
+    )
 
 
 class LazyService:

@@ -37,6 +37,7 @@ from store.models import (
     SimilarIncident,
     TimelineEvent,
     TimelineEventCreate,
+    failure_signature,
     search_text,
     utcnow,
 )
@@ -59,12 +60,14 @@ class PostmortemService:
         store: IncidentStore,
         knowledge: KnowledgeBase,
         llm: Callable[[], LLM | None] = lambda: None,
+        dedupe_window: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = utcnow,
         nonce: Callable[[], str] = lambda: secrets.token_hex(8),
     ) -> None:
         self.store = store
         self.knowledge = knowledge
         self._llm = llm
+        self.dedupe_window = dedupe_window
         self.clock = clock
         self.nonce = nonce
 
@@ -76,10 +79,16 @@ class PostmortemService:
         return self._classify(data, vector)
 
     def capture_incident(self, data: IncidentCreate) -> CaptureResult:
+        now = self.clock()
+        signature = failure_signature(data)
+        if signature is not None:
+            repeat = self.store.find_open_by_signature(signature, since=now - self.dedupe_window)
+            if repeat is not None:
+                return self._count_occurrence(repeat, data, at=data.occurred_at or now)
         vector = self.knowledge.embed_documents([search_text(data)])[0]
         decided = self._classify(data, vector)
-        now = self.clock()
         incident = self._new_incident(data, decided, created_at=data.occurred_at or now)
+        incident = incident.model_copy(update={"signature": signature, "last_seen_at": incident.created_at})
         detected = TimelineEventCreate(
             at=incident.created_at, kind="detected", description=f"Captured: {data.title}"[:2000]
         )
@@ -93,6 +102,23 @@ class PostmortemService:
             open_action_items=open_items,
             **decided.model_dump(exclude={"similar"}),
             similar=decided.similar,
+        )
+
+    def _count_occurrence(self, incident_id: str, data: IncidentCreate, *, at: datetime) -> CaptureResult:
+        self.store.add_occurrence(
+            incident_id, TimelineEvent(at=at, kind="note", description=f"Occurred again: {data.title}"[:2000])
+        )
+        known = self.store.get_or_raise(incident_id)
+        similar = self._similar(self._vector_of(known), limit=5, exclude={incident_pk(known.id)})
+        fields = known.model_dump(include=set(ClassifyResult.model_fields) - {"similar"})
+        open_items = [a for a in known.action_items if a.status != "completed"]
+        return CaptureResult(
+            id=known.id,
+            **fields,
+            similar=similar,
+            open_action_items=open_items,
+            deduplicated=True,
+            occurrences=known.occurrences,
         )
 
     def _classify(self, data: IncidentCreate, vector: np.ndarray) -> ClassifyResult:

@@ -62,6 +62,9 @@ incidents = Table(
     Column("resolved_at", UTCDateTime),
     Column("postmortem_completed", Boolean, nullable=False, default=False),
     Column("content_hash", String(64), nullable=False, index=True),
+    Column("signature", String(32), index=True),
+    Column("occurrences", Integer, nullable=False, server_default="1"),
+    Column("last_seen_at", UTCDateTime),
     Column("body", JSON, nullable=False),
     Column("embedding", LargeBinary),
     Column("embedding_model", String(200)),
@@ -131,7 +134,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def upgrade(engine: Engine, lock_dir: Path | None = None) -> None:
+def upgrade(engine: Engine, lock_dir: Path | None = None, revision: str = "head") -> None:
     """Bring the schema to the newest Alembic revision (serialised across processes by a lock file)."""
     from alembic import command
     from alembic.config import Config
@@ -142,4 +145,4 @@ def upgrade(engine: Engine, lock_dir: Path | None = None) -> None:
     with open(lock_path, "a") as lock, engine.begin() as conn:
         fcntl.flock(lock, fcntl.LOCK_EX)
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)

@@ -39,7 +39,11 @@ _COLUMNS = (
     "mitigated_at",
     "resolved_at",
     "postmortem_completed",
+    "signature",
+    "occurrences",
+    "last_seen_at",
 )
+_TIMES = ("created_at", "mitigated_at", "resolved_at", "last_seen_at")
 _CHILDREN = ("id", "timeline", "analysis", "action_items")
 
 
@@ -82,7 +86,7 @@ class IncidentStore:
     ) -> Incident:
         """Insert an incident (its `id` is ignored and assigned) with its children and an outbox row."""
         values = incident.model_dump(mode="json", include=set(_COLUMNS))
-        values.update({k: getattr(incident, k) for k in ("created_at", "mitigated_at", "resolved_at")})
+        values.update({k: getattr(incident, k) for k in _TIMES})
         body = incident.model_dump(mode="json", exclude=set(_COLUMNS) | set(_CHILDREN))
         vector = None if embedding is None else np.asarray(embedding, dtype=np.float32)
         with self.engine.begin() as conn:
@@ -210,6 +214,35 @@ class IncidentStore:
                 .limit(1)
             ).scalar()
         return None if pk is None else incident_id(pk)
+
+    def find_open_by_signature(self, signature: str, *, since: datetime) -> str | None:
+        """The newest unresolved incident with this failure signature last seen at or after `since`."""
+        cols = db.incidents.c
+        seen = func.coalesce(cols.last_seen_at, cols.created_at)
+        with self.engine.connect() as conn:
+            pk = conn.execute(
+                select(cols.pk)
+                .where(cols.signature == signature, cols.status != "resolved", seen >= since)
+                .order_by(cols.pk.desc())
+                .limit(1)
+            ).scalar()
+        return None if pk is None else incident_id(pk)
+
+    def add_occurrence(self, incident_id_: str, event: TimelineEvent) -> None:
+        """Count one more occurrence of an incident's failure, with a timeline event, atomically."""
+        pk = self._existing_pk(incident_id_)
+        cols = db.incidents.c
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(db.incidents)
+                .where(cols.pk == pk)
+                .values(occurrences=cols.occurrences + 1, last_seen_at=event.at)
+            )
+            conn.execute(
+                insert(db.timeline_events).values(
+                    incident_pk=pk, at=event.at, kind=event.kind, description=event.description
+                )
+            )
 
     def add_event(self, incident_id_: str, event: TimelineEvent) -> None:
         pk = self._existing_pk(incident_id_)

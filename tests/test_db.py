@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from store import db
+from store.records import IncidentStore
 
 
 def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path) -> None:
@@ -17,7 +18,7 @@ def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path)
         diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
         version = conn.execute(text("select version_num from alembic_version")).scalar()
     assert diff == []
-    assert version == "0001"
+    assert version == "0002"
     assert {"incidents", "timeline_events", "analyses", "action_items", "index_outbox"} <= set(
         inspect(engine).get_table_names()
     )
@@ -29,3 +30,22 @@ def test_sqlite_runs_in_wal_with_full_sync(tmp_path: Path) -> None:
         assert conn.execute(text("pragma journal_mode")).scalar() == "wal"
         assert conn.execute(text("pragma synchronous")).scalar() == 2  # FULL
         assert conn.execute(text("pragma foreign_keys")).scalar() == 1
+
+
+def test_a_database_made_by_the_first_schema_upgrades_and_keeps_its_incidents(tmp_path: Path) -> None:
+    engine = db.make_engine(db.sqlite_url(tmp_path))
+    db.upgrade(engine, lock_dir=tmp_path, revision="0001")
+    with engine.begin() as conn:  # a row exactly as version 0001 of the code wrote it
+        conn.execute(
+            text(
+                "insert into incidents (title, category, severity, status, agent, tool, model, created_at, "
+                "postmortem_completed, content_hash, body) values ('Old failure', 'timeout', 'SEV4', 'open', "
+                "NULL, NULL, NULL, '2026-01-02 03:04:05.000000', 0, 'abc', :body)"
+            ),
+            {"body": '{"description": "from v0.1", "triage": "full", "category_confidence": 1.0}'},
+        )
+        conn.execute(text("insert into index_outbox (incident_pk, op) values (1, 'upsert')"))
+    db.upgrade(engine, lock_dir=tmp_path)
+    old = IncidentStore(engine).get_or_raise("INC-1")
+    assert (old.title, old.description, old.occurrences, old.signature) == ("Old failure", "from v0.1", 1, None)
+    assert old.created_at.tzinfo is not None

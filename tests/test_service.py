@@ -17,6 +17,7 @@ SEED = Path(__file__).resolve().parent.parent / "store" / "seed" / "incidents.js
 
 
 def capture(service: PostmortemService, title: str = "Fares API answered 429 Too Many Requests", **kw: object) -> str:
+    kw.setdefault("agent", title[:60])  # a distinct failure signature per title: these are different incidents
     return service.capture_incident(IncidentCreate(title=title, error_type="RateLimitError", **kw)).id  # type: ignore[arg-type]
 
 
@@ -155,3 +156,46 @@ def test_a_capture_larger_than_the_total_budget_is_rejected_with_advice() -> Non
             impact="i" * 2_000,
         )
     IncidentCreate(title="Fits", description="d" * 20_000, stack_trace="s" * 20_000)
+
+
+def test_repeated_captures_of_one_failure_become_occurrences(tmp_path: Path) -> None:
+    now = [FIXED_NOW]
+    service = make_service(tmp_path, clock=lambda: now[0])
+    first = service.capture_incident(
+        IncidentCreate(
+            title="Search failed",
+            agent="a",
+            tool="web_search",
+            error_type="RateLimitError",
+            error_message="429 for request 9f8e7d6c5b4a3f2e after 1.5s",
+        )
+    )
+    now[0] += timedelta(hours=2)
+    again = service.capture_incident(
+        IncidentCreate(
+            title="Search failed once more",
+            agent="a",
+            tool="web_search",
+            error_type="RateLimitError",
+            error_message="429 for request 0a1b2c3d4e5f6a7b after 2.25s",
+        )
+    )
+    assert again.deduplicated and again.id == first.id and again.occurrences == 2
+    stored = service.get_incident(first.id)
+    assert stored.occurrences == 2 and stored.last_seen_at == FIXED_NOW + timedelta(hours=2)
+    assert stored.timeline[-1].description.startswith("Occurred again")
+    assert service.knowledge_stats().incidents == 1
+
+
+def test_a_failure_after_resolution_or_outside_the_window_is_a_new_incident(tmp_path: Path) -> None:
+    now = [FIXED_NOW]
+    service = make_service(tmp_path, clock=lambda: now[0])
+    data = IncidentCreate(title="Search failed", tool="web_search", error_type="RateLimitError")
+    first = service.capture_incident(data).id
+    service.resolve_incident(first)
+    after_fix = service.capture_incident(data)
+    now[0] += timedelta(days=2)
+    later = service.capture_incident(data)
+    other_tool = service.capture_incident(data.model_copy(update={"tool": "crm.lookup"}))
+    assert len({first, after_fix.id, later.id, other_tool.id}) == 4
+    assert not (after_fix.deduplicated or later.deduplicated or other_tool.deduplicated)

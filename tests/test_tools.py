@@ -83,7 +83,9 @@ async def test_capture_returns_classification_and_then_finds_the_similar_inciden
 ) -> None:
     async with Client(server_for(service), mode=mode) as client:
         first = await client.call_tool("capture_incident", CAPTURE)
-        second = await client.call_tool("capture_incident", {**CAPTURE, "title": CAPTURE["title"] + " again"})
+        second = await client.call_tool(
+            "capture_incident", {**CAPTURE, "title": CAPTURE["title"] + " again", "agent": "trip-planner-v2"}
+        )
     assert not first.is_error and not second.is_error
     one, two = first.structured_content, second.structured_content
     assert one is not None and two is not None
@@ -193,7 +195,9 @@ async def test_resources_and_prompt_answer_unknown_ids_with_a_hint(service: Post
 async def test_search_paginates_and_filters(service: PostmortemService, mode: str) -> None:
     async with Client(server_for(service), mode=mode) as client:
         for n in range(4):
-            await client.call_tool("capture_incident", {**CAPTURE, "title": f"{CAPTURE['title']} #{n}"})
+            await client.call_tool(
+                "capture_incident", {**CAPTURE, "title": f"{CAPTURE['title']} #{n}", "agent": f"agent-{n}"}
+            )
         await client.call_tool(
             "capture_incident", {"title": "Agent invented a refund policy", "category": "llm_hallucination"}
         )
