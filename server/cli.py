@@ -165,7 +165,7 @@ def import_(path: Path, as_json: JsonOpt = False) -> None:
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("importing", total=len(rows))
             result = service.import_incidents(rows, progress=lambda n: progress.advance(task, n))
-    if not _emit(result, as_json):
+    if not _emit(result.model_copy(update={"ids": result.ids[:1000]}), as_json):
         out.print(f"imported {result.imported} incidents ({result.skipped_duplicates} duplicates skipped)")
 
 
@@ -291,6 +291,39 @@ def demo(
 
     with _user_errors():
         run_demo(out, home=home, output=output)
+
+
+bench = typer.Typer(help="Benchmarks: measured quality and speed, with references from the same run.")
+app.add_typer(bench, name="bench")
+
+
+@bench.command("retrieval")
+def bench_retrieval(
+    dataset: Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")],
+    queries: Annotated[Path, typer.Option(help="JSONL queries: text, relevant_ids")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Recall@1/5/10 and MRR of dense, lexical and hybrid search on a labelled query set."""
+    from evals.retrieval import run
+
+    with _user_errors(), Progress(console=err, transient=True) as progress:
+        tasks: dict[str, Any] = {}
+
+        def show(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)
+
+        result = run(dataset, queries, progress=show)
+    if not _emit(result, as_json):
+        table = Table("mode", "R@1", "R@5", "R@10", "MRR", "search p50 ms", title=f"{result['queries']} queries")
+        for mode, m in result["modes"].items():
+            table.add_row(
+                mode,
+                *(f"{m[k]:.3f}" for k in ("recall@1", "recall@5", "recall@10", "mrr")),
+                f"{m['search_ms_p50']:.1f}",
+            )
+        out.print(table)
 
 
 def main() -> None:

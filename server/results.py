@@ -81,7 +81,7 @@ class Stats(BaseModel):
 class ImportResult(BaseModel):
     imported: int
     skipped_duplicates: int
-    ids: list[str]
+    ids: list[str] = Field(description="the new incident ids, in file order")
 
 
 class Report(BaseModel):

@@ -25,7 +25,7 @@ from server.results import (
     SearchResult,
     Stats,
 )
-from store.knowledge import KnowledgeBase
+from store.knowledge import Hit, KnowledgeBase, Mode
 from store.models import (
     ActionItem,
     ActionItemCreate,
@@ -109,7 +109,7 @@ class PostmortemService:
             incident_id, TimelineEvent(at=at, kind="note", description=f"Occurred again: {data.title}"[:2000])
         )
         known = self.store.get_or_raise(incident_id)
-        similar = self._similar(self._vector_of(known), limit=5, exclude={incident_pk(known.id)})
+        similar = self._similar_to(known)
         fields = known.model_dump(include=set(ClassifyResult.model_fields) - {"similar"})
         open_items = [a for a in known.action_items if a.status != "completed"]
         return CaptureResult(
@@ -122,8 +122,9 @@ class PostmortemService:
         )
 
     def _classify(self, data: IncidentCreate, vector: np.ndarray) -> ClassifyResult:
-        similar = self._similar(vector, limit=5)
-        decided = decide(data, [Neighbour(s.id, s.category, s.score) for s in similar])
+        similar = self._similar(vector, search_text(data), limit=5)
+        nearest_first = sorted(similar, key=lambda s: -s.score)  # novelty and triage go by semantic similarity
+        decided = decide(data, [Neighbour(s.id, s.category, s.score) for s in nearest_first])
         return ClassifyResult(**asdict(decided), similar=similar)
 
     @staticmethod
@@ -150,7 +151,7 @@ class PostmortemService:
             progress(len(chunk))
             chunk = []
         self._sync_index()
-        return ImportResult(imported=len(imported), skipped_duplicates=skipped, ids=imported[:1000])
+        return ImportResult(imported=len(imported), skipped_duplicates=skipped, ids=imported)
 
     def _import_chunk(self, chunk: list[SeedIncident]) -> tuple[list[str], int]:
         fresh = [r for r in chunk if self.store.find_by_hash(content_hash(search_text(r))) is None]
@@ -199,39 +200,57 @@ class PostmortemService:
         incident_id: str | None = None,
         limit: int = 5,
         offset: int = 0,
+        mode: Mode = "hybrid",
         **filters: Any,
     ) -> SearchResult:
         if incident_id is not None:
             incident = self.store.get_or_raise(incident_id)
-            vector = self._vector_of(incident)
-            text, exclude = incident.title, {incident_pk(incident.id)}
+            vector, text = self._vector_of(incident), incident.search_text()
+            shown, exclude = incident.title, {incident_pk(incident.id)}
         else:
-            text, exclude = query or "", set()
-            vector = self.knowledge.embed_query(text)
-        hits = self._similar(vector, limit=limit + offset + 1, filters=filters, exclude=exclude)
+            text = shown = query or ""
+            vector, exclude = self.knowledge.embed_query(text), set()
+        hits = self._similar(vector, text, limit=limit + offset + 1, filters=filters, exclude=exclude, mode=mode)
         page = hits[offset : offset + limit]
         more = len(hits) > offset + limit
-        return SearchResult(query=text, hits=page, offset=offset, next_offset=offset + limit if more else None)
+        return SearchResult(query=shown, hits=page, offset=offset, next_offset=offset + limit if more else None)
 
     def _similar(
-        self, vector: np.ndarray, *, limit: int, filters: dict[str, Any] | None = None, exclude: set[int] | None = None
+        self,
+        vector: np.ndarray,
+        text: str,
+        *,
+        limit: int,
+        filters: dict[str, Any] | None = None,
+        exclude: set[int] | None = None,
+        mode: Mode = "hybrid",
     ) -> list[SimilarIncident]:
-        found = self.knowledge.similar(vector, limit=limit, filters=filters, exclude=exclude)
-        records = self.store.summaries([pk for pk, _ in found])
-        return [
-            SimilarIncident(
-                id=r.id,
-                title=r.title,
-                category=r.category,
-                severity=r.severity,
-                status=r.status,
-                score=round(score, 4),
-                created_at=r.created_at,
-                root_cause=r.analysis.root_cause if r.analysis else None,
-            )
-            for pk, score in found
-            if (r := records.get(pk)) is not None
-        ]
+        hits = self.knowledge.search(text=text, vector=vector, limit=limit, filters=filters, exclude=exclude, mode=mode)
+        records = self.store.summaries([h.pk for h in hits])
+        return [self._explain(h, r, text) for h in hits if (r := records.get(h.pk)) is not None]
+
+    def _explain(self, hit: Hit, record: Incident, text: str) -> SimilarIncident:
+        terms = self.knowledge.lexical.matched_terms(text, record.search_text()) if hit.lexical > 0 else []
+        why = f"meaning {hit.dense:.2f} cosine" + (f"; shared terms: {', '.join(terms)}" if terms else "")
+        return SimilarIncident(
+            id=record.id,
+            title=record.title,
+            category=record.category,
+            severity=record.severity,
+            status=record.status,
+            score=round(hit.dense, 4),
+            relevance=round(hit.relevance, 4),
+            lexical_score=round(hit.lexical, 4),
+            matched_terms=terms,
+            why=why,
+            created_at=record.created_at,
+            root_cause=record.analysis.root_cause if record.analysis else None,
+        )
+
+    def _similar_to(self, incident: Incident, limit: int = 5) -> list[SimilarIncident]:
+        return self._similar(
+            self._vector_of(incident), incident.search_text(), limit=limit, exclude={incident_pk(incident.id)}
+        )
 
     def _vector_of(self, incident: Incident) -> np.ndarray:
         stored = self.store.vector(incident.id)
@@ -279,7 +298,7 @@ class PostmortemService:
         return self.record_analysis(incident.id, draft, generated_by=llm.backend, llm_model=llm.model)
 
     def analysis_prompt(self, incident: Incident) -> tuple[str, str]:
-        similar = self._similar(self._vector_of(incident), limit=5, exclude={incident_pk(incident.id)})
+        similar = self._similar_to(incident)
         for s in similar:
             s.action_items = self.store.list_actions(now=self.clock(), incident_id_=s.id, limit=3)
         nonce = self.nonce()
@@ -353,8 +372,7 @@ class PostmortemService:
 
     def render_report(self, incident_id: str) -> str:
         incident = self.store.get_or_raise(incident_id)
-        vector = self._vector_of(incident)
-        similar = self._similar(vector, limit=5, exclude={incident_pk(incident.id)})
+        similar = self._similar_to(incident)
         return report.render_markdown(incident, similar=similar, now=self.clock())
 
     def knowledge_stats(self) -> Stats:

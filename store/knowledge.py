@@ -1,13 +1,40 @@
-"""The knowledge base: embeds incidents, keeps the vector index in line with the records, finds similar ones."""
+"""The knowledge base: embeds incidents, keeps the indexes in line with the records, finds similar ones.
+
+Search is hybrid: the dense candidates (chromadb, cosine) and the lexical candidates (BM25) are pooled,
+every candidate gets both its exact cosine similarity (from the stored vector) and its BM25 score, each
+score is z-normalised over the pool, and the ranking uses ALPHA * dense + (1 - ALPHA) * lexical.
+ALPHA = 0.7 was chosen by 5-fold cross-validation on the AIID development queries (see the README): MRR
+was flat for 0.6-0.8, and fell for lexical-heavy weights.
+"""
 
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
 from store.embedding import Embedder
 from store.index import VectorIndex
+from store.lexical import LexicalIndex
 from store.records import IncidentStore
+
+ALPHA = 0.7
+POOL = 100
+Mode = Literal["hybrid", "dense", "lexical"]
+
+
+@dataclass(frozen=True)
+class Hit:
+    pk: int
+    dense: float  # cosine similarity to the query
+    lexical: float  # BM25 score
+    relevance: float  # what the ranking used
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    spread = float(values.std())
+    return np.zeros_like(values) if spread < 1e-9 else (values - values.mean()) / spread
+
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +44,7 @@ class KnowledgeBase:
         self.store = store
         self.index = index
         self.embedder = embedder
+        self.lexical = LexicalIndex(store.lexical_rows)
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return self.embedder.embed(texts, kind="document")
@@ -43,6 +71,7 @@ class KnowledgeBase:
         """Rebuild the index from the vectors stored with the records. Returns the number indexed."""
         replayed = [b[0] for b in self.store.pending_outbox(limit=1_000_000)]
         self.index.reset()
+        self.lexical.reset()
         total = 0
         pks: list[int] = []
         vectors: list[np.ndarray] = []
@@ -67,10 +96,62 @@ class KnowledgeBase:
         metas.clear()
         return n
 
-    def similar(
-        self, vector: np.ndarray, *, limit: int, filters: dict[str, Any] | None = None, exclude: set[int] | None = None
-    ) -> list[tuple[int, float]]:
-        """(pk, cosine similarity), best first, never including `exclude`."""
+    def search(
+        self,
+        *,
+        text: str,
+        vector: np.ndarray,
+        limit: int,
+        filters: dict[str, Any] | None = None,
+        exclude: set[int] | None = None,
+        mode: Mode = "hybrid",
+        alpha: float = ALPHA,
+    ) -> list[Hit]:
+        """Hits best first under `mode`; `exclude` never appears."""
         exclude = exclude or set()
-        hits = self.index.query(vector, n=limit + len(exclude), filters=filters)
-        return [(pk, score) for pk, score in hits if pk not in exclude][:limit]
+        filters = {k: v for k, v in (filters or {}).items() if v is not None}
+        pool = max(POOL, limit) + len(exclude)
+        dense = dict(self.index.query(vector, n=pool, filters=filters)) if mode != "lexical" else {}
+        lexical: dict[int, float] = {}
+        pks, scores = self.lexical.scores(text) if mode != "dense" else (np.zeros(0, np.int64), np.zeros(0))
+        if len(pks):
+            lexical = self._lexical_pool(pks, scores, pool * (3 if filters else 1), filters)
+        candidates = [pk for pk in dict.fromkeys([*dense, *lexical]) if pk not in exclude]
+        if not candidates:
+            return []
+        dense_scores = self._exact_cosines(vector, candidates, dense)
+        lexical_scores = self._lexical_of(candidates, pks, scores)
+        if mode == "dense":
+            relevance = dense_scores
+        elif mode == "lexical":
+            relevance = lexical_scores
+        else:
+            relevance = alpha * _z(dense_scores) + (1 - alpha) * _z(lexical_scores)
+        order = np.argsort(-relevance, kind="stable")[:limit]
+        return [
+            Hit(candidates[i], float(dense_scores[i]), float(lexical_scores[i]), float(relevance[i])) for i in order
+        ]
+
+    def _lexical_pool(self, pks: np.ndarray, scores: np.ndarray, k: int, filters: dict[str, Any]) -> dict[int, float]:
+        k = min(k, len(pks))
+        top = np.argpartition(-scores, k - 1)[:k]
+        found = {int(pks[i]): float(scores[i]) for i in top if scores[i] > 0}
+        if filters and found:
+            keep = self.store.filter_pks(list(found), filters)
+            found = {pk: v for pk, v in found.items() if pk in keep}
+        return found
+
+    def _exact_cosines(self, vector: np.ndarray, candidates: list[int], known: dict[int, float]) -> np.ndarray:
+        missing = [pk for pk in candidates if pk not in known]
+        stored = self.store.vectors(missing)
+        exact = {pk: float(np.dot(v, vector)) for pk, v in stored.items() if v.shape == vector.shape}
+        return np.array([known.get(pk, exact.get(pk, 0.0)) for pk in candidates], dtype=np.float64)
+
+    @staticmethod
+    def _lexical_of(candidates: list[int], pks: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        if not len(pks):
+            return np.zeros(len(candidates))
+        where = np.searchsorted(pks, candidates)
+        where = np.clip(where, 0, len(pks) - 1)
+        found = pks[where] == np.asarray(candidates)
+        return np.where(found, scores[where], 0.0).astype(np.float64)

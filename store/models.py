@@ -202,6 +202,7 @@ class IncidentCreate(Model):
     severity: Severity | None = None
     determinism: Determinism = "unknown"
     occurred_at: When | None = None
+    source_id: Short | None = None  # the failure's id where it came from (a tracker, a trace, a dataset)
 
     @model_validator(mode="after")
     def _total_size(self) -> Self:
@@ -230,6 +231,7 @@ class Incident(Model):
     user_facing: bool = False
     customer_reported: bool = False
     impact: str | None = None
+    source_id: str | None = None
     category: Category
     category_confidence: float = 1.0
     category_signals: list[str] = Field(default_factory=list)
@@ -285,7 +287,11 @@ class SimilarIncident(BaseModel):
     category: Category
     severity: Severity
     status: Status
-    score: float
+    score: float = Field(description="semantic similarity (cosine, 0-1) to the query or incident")
+    relevance: float = Field(default=0.0, description="the fused hybrid score the ranking used")
+    lexical_score: float = Field(default=0.0, description="BM25 score of the shared words and identifiers")
+    matched_terms: list[str] = Field(default_factory=list, description="stemmed query terms found in the incident")
+    why: str = ""
     created_at: datetime
     root_cause: str | None = None
     action_items: list[ActionItem] = Field(default_factory=list)

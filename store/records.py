@@ -351,6 +351,43 @@ class IncidentStore:
             ).scalar()
         return None if blob is None else np.frombuffer(blob, dtype=np.float32)
 
+    def vectors(self, pks: Sequence[int]) -> dict[int, np.ndarray]:
+        if not pks:
+            return {}
+        cols = db.incidents.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(cols.pk, cols.embedding).where(cols.pk.in_(list(pks)))).all()
+        return {r.pk: np.frombuffer(r.embedding, dtype=np.float32) for r in rows if r.embedding is not None}
+
+    def filter_pks(self, pks: Sequence[int], filters: dict[str, Any]) -> set[int]:
+        """The subset of `pks` whose columns equal every non-None filter value."""
+        cols = db.incidents.c
+        query = select(cols.pk).where(cols.pk.in_(list(pks)))
+        for column, value in filters.items():
+            if value is not None:
+                query = query.where(cols[column] == value)
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())
+
+    def lexical_rows(self, after_pk: int = 0, batch: int = 5000) -> Iterator[tuple[int, str]]:
+        """(pk, text) for BM25: title, description, error type and message, tool and agent."""
+        cols = db.incidents.c
+        query = (
+            select(cols.pk, cols.title, cols.agent, cols.tool, cols.body).where(cols.pk > after_pk).order_by(cols.pk)
+        )
+        with self.engine.connect() as conn:
+            for row in conn.execute(query.execution_options(yield_per=batch)):
+                body = row.body
+                parts = [
+                    row.title,
+                    body.get("description"),
+                    body.get("error_type"),
+                    body.get("error_message"),
+                    row.tool,
+                    row.agent,
+                ]
+                yield row.pk, "\n".join(p for p in parts if p)
+
     def pending_outbox(self, limit: int = 1000) -> list[tuple[int, int, str]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(db.index_outbox).order_by(db.index_outbox.c.pk).limit(limit)).all()

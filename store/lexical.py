@@ -1,0 +1,109 @@
+"""The lexical side of search: BM25 (bm25s) over the words and identifiers of each incident.
+
+Error strings, tool names and codes are matched exactly here, where an embedding blurs them. Like the
+vector index, this is a cache built from the record store: it loads the rows added since it was last
+built and rebuilds (synchronously while small, in the background above `SYNC_LIMIT` documents, serving
+the previous build meanwhile). English stop words are dropped and words stemmed (Snowball), so
+"throttled" finds "throttling".
+"""
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+SYNC_LIMIT = 20_000
+
+
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")  # bm25s calls its stemWords on whole token lists
+
+
+class LexicalIndex:
+    def __init__(self, load: Callable[[int], Iterable[tuple[int, str]]]) -> None:
+        """`load(after_pk)` yields (pk, text) for the incidents whose primary key is above `after_pk`."""
+        self._load = load
+        self._lock = threading.Lock()
+        self._stem = _stemmer()
+        self._pks: list[int] = []  # every loaded document, in load order
+        self._texts: list[str] = []
+        self._built: tuple[object, np.ndarray] | None = None  # (bm25s retriever, pk of each row)
+        self._building = False
+
+    def tokens(self, text: str) -> list[str]:
+        import bm25s
+
+        tokenized = bm25s.tokenize([text], stopwords="en", stemmer=self._stem, return_ids=False, show_progress=False)
+        return list(dict.fromkeys(tokenized[0]))
+
+    def refresh(self) -> None:
+        """Load incidents added since the last call; rebuild when there are any."""
+        with self._lock:
+            added = list(self._load(self._pks[-1] if self._pks else 0))
+            if not added:
+                return
+            for pk, text in added:
+                self._pks.append(pk)
+                self._texts.append(text)
+            pks, texts = np.array(self._pks, dtype=np.int64), list(self._texts)
+            if len(texts) <= SYNC_LIMIT or self._built is None:
+                self._built = self._build(pks, texts)
+                return
+            if not self._building:
+                self._building = True
+                threading.Thread(target=self._build_later, args=(pks, texts), daemon=True).start()
+
+    def _build_later(self, pks: np.ndarray, texts: list[str]) -> None:
+        try:
+            built = self._build(pks, texts)
+            with self._lock:
+                self._built = built
+        finally:
+            self._building = False
+            if self._pks and self._pks[-1] != int(pks[-1]):
+                self.refresh()  # rows arrived during the build
+
+    def _build(self, pks: np.ndarray, texts: list[str]) -> tuple[object, np.ndarray]:
+        import bm25s
+
+        corpus = bm25s.tokenize(texts, stopwords="en", stemmer=self._stem, show_progress=False)
+        retriever = bm25s.BM25()
+        retriever.index(corpus, show_progress=False)
+        return retriever, pks
+
+    def reset(self) -> None:
+        with self._lock:
+            self._pks, self._texts, self._built = [], [], None
+
+    def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 score of every indexed incident for `query`: (pks, scores), aligned."""
+        self.refresh()
+        built = self._built
+        if built is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        retriever, pks = built
+        terms = self.tokens(query)
+        known = [t for t in terms if t in retriever.vocab_dict]  # type: ignore[attr-defined]
+        if not known:
+            return pks, np.zeros(len(pks), dtype=np.float32)
+        return pks, np.asarray(retriever.get_scores(known), dtype=np.float32)  # type: ignore[attr-defined]
+
+    def search(self, query: str, *, k: int) -> list[tuple[int, float]]:
+        pks, scores = self.scores(query)
+        if not len(pks) or k <= 0:
+            return []
+        k = min(k, len(pks))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(pks[i]), float(scores[i])) for i in top if scores[i] > 0]
+
+    def matched_terms(self, query: str, text: str) -> list[str]:
+        """The query's (stemmed) terms that the text contains: why a hit matched lexically."""
+        have = set(self.tokens(text))
+        return [t for t in self.tokens(query) if t in have][:12]
