@@ -326,6 +326,50 @@ def bench_retrieval(
         out.print(table)
 
 
+@bench.command("novelty")
+def bench_novelty(
+    dataset: Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")],
+    queries: Annotated[Path, typer.Option(help="JSONL queries: text, relevant_ids")],
+    seed: Annotated[Path, typer.Option(help="JSONL incidents with recurring groups")] = Path(
+        "store/seed/incidents.jsonl"
+    ),
+) -> None:
+    """Calibrate the novelty threshold: known vs novel failures, query-to-incident and incident-to-incident."""
+    from evals.novelty import run
+    from server.classify import NOVELTY_THRESHOLD
+
+    with _user_errors():
+        _emit(run(dataset, queries, seed, current=NOVELTY_THRESHOLD), True)
+
+
+@bench.command("patterns")
+def bench_patterns(dataset: Annotated[Path, typer.Option(help="AIID-style JSONL with labels.gmf")]) -> None:
+    """Neighbourhood label agreement and pattern purity on human failure labels."""
+    from evals.patterns import run
+
+    with _user_errors():
+        _emit(run(dataset), True)
+
+
+@app.command()
+def patterns(min_size: int = 3, as_json: JsonOpt = False) -> None:
+    """Recurring patterns: groups of incidents that are the same failure, with their open action items."""
+    with _user_errors():
+        result = _service().recurring_patterns(min_size=max(2, min(min_size, 100)))
+    if not _emit(result, as_json):
+        table = Table("id", "size", "last seen", "open items", "label", "incidents", title="Recurring patterns")
+        for p in result.patterns:
+            table.add_row(
+                p.id,
+                str(p.size),
+                f"{p.last_seen:%Y-%m-%d}",
+                str(len(p.open_action_items)),
+                p.label,
+                ", ".join(p.incident_ids[:8]),
+            )
+        out.print(table)
+
+
 def main() -> None:
     logging.basicConfig(
         level=os.environ.get("POSTMORTEM_LOG_LEVEL", "WARNING").upper(),

@@ -88,3 +88,20 @@ class Report(BaseModel):
     incident_id: str
     format: str
     text: str
+
+
+class Pattern(BaseModel):
+    id: str = Field(description="PAT- plus the pattern's oldest incident number")
+    label: str
+    size: int
+    category: Category = Field(description="the most common category among the members")
+    incident_ids: list[str] = Field(description="members, oldest first (at most 50)")
+    first_seen: datetime
+    last_seen: datetime
+    open_action_items: list[ActionItem] = Field(description="unfinished items on any member (at most 10)")
+
+
+class PatternList(BaseModel):
+    patterns: list[Pattern]
+    incidents_considered: int
+    min_size: int

@@ -3,6 +3,7 @@ and the evals; it never imports `mcp`."""
 
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 
 import prompts
-from server import report
+from server import patterns, report
 from server.classify import NOVELTY_THRESHOLD, Decision, Neighbour, decide
 from server.errors import LLMUnavailable
 from server.llm import LLM
@@ -22,6 +23,8 @@ from server.results import (
     ImportResult,
     IncidentList,
     IncidentSummary,
+    Pattern,
+    PatternList,
     SearchResult,
     Stats,
 )
@@ -31,6 +34,7 @@ from store.models import (
     ActionItemCreate,
     Analysis,
     AnalysisDraft,
+    Category,
     Incident,
     IncidentCreate,
     SeedIncident,
@@ -42,6 +46,7 @@ from store.models import (
     utcnow,
 )
 from store.records import IncidentStore, content_hash, incident_pk
+from store.records import incident_id as to_incident_id
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +134,7 @@ class PostmortemService:
 
     @staticmethod
     def _new_incident(data: IncidentCreate, decided: Decision | ClassifyResult, *, created_at: datetime) -> Incident:
-        fields = data.model_dump(exclude={"category", "severity", "occurred_at"})
+        fields = data.model_dump(include=set(IncidentCreate.model_fields) - {"category", "severity", "occurred_at"})
         decision = asdict(decided) if isinstance(decided, Decision) else decided.model_dump(exclude={"similar"})
         return Incident(id="INC-0", **fields, **decision, created_at=created_at)
 
@@ -367,6 +372,41 @@ class PostmortemService:
             for a in self.store.list_actions(now=now, incident_id_=i, limit=10)
             if a.status != "completed"
         ][:10]
+
+    # --- patterns -----------------------------------------------------------------------------
+
+    def recurring_patterns(self, *, min_size: int = 3, limit: int = 20) -> PatternList:
+        """Groups of at least `min_size` incidents that are the same failure (similar and/or same signature)."""
+        rows = self.store.pattern_rows()
+        dimension = self.knowledge.embedder.dimension
+        rows = [(r, v) for r, v in rows if v.shape[0] == dimension]
+        members = [patterns.Member(r.pk, r.title, r.category, r.signature, r.agent, r.tool) for r, _ in rows]
+        vectors = np.vstack([v for _, v in rows]) if rows else np.zeros((0, dimension), np.float32)
+        found = patterns.groups(members, vectors, min_size=min_size)[:limit]
+        return PatternList(
+            patterns=[self._pattern([rows[i][0] for i in g], [members[i] for i in g]) for g in found],
+            incidents_considered=len(rows),
+            min_size=min_size,
+        )
+
+    def _pattern(self, rows: list[Any], members: list[patterns.Member]) -> Pattern:
+        ids = [to_incident_id(r.pk) for r in rows]
+        items = [
+            a
+            for i in ids
+            for a in self.store.list_actions(now=self.clock(), incident_id_=i, limit=20)
+            if a.status != "completed"
+        ]
+        return Pattern(
+            id=f"PAT-{rows[0].pk}",
+            label=patterns.label(members),
+            size=len(rows),
+            category=Category(patterns.top(Counter(r.category for r in rows))[0]),
+            incident_ids=ids[:50],
+            first_seen=min(r.created_at for r in rows),
+            last_seen=max(r.last_seen_at or r.created_at for r in rows),
+            open_action_items=items[:10],
+        )
 
     # --- report, stats, maintenance -------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from pydantic import Field, ValidationError
 import prompts
 from server import __version__
 from server.errors import ActionItemNotFound, IncidentNotFound, InvalidId, PostmortemError
-from server.results import ActionItemList, CaptureResult, IncidentList, Report, SearchResult, Stats
+from server.results import ActionItemList, CaptureResult, IncidentList, PatternList, Report, SearchResult, Stats
 from store.models import (
     ActionItem,
     ActionItemCreate,
@@ -202,6 +202,14 @@ def _register_capture_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService
             return svc().resolve_incident(incident_id, status=status, note=note)
 
     @mcp.tool(annotations=READ)
+    def recurring_patterns(
+        min_size: Annotated[int, Field(ge=2, le=100)] = 3, limit: Annotated[int, Field(ge=1, le=50)] = 20
+    ) -> PatternList:
+        """List recurring failure patterns (groups of similar incidents or the same error), largest first, with
+        their members and still-open action items. Use before drafting new action items for a known failure."""
+        return svc().recurring_patterns(min_size=min_size, limit=limit)
+
+    @mcp.tool(annotations=READ)
     def knowledge_stats() -> Stats:
         """Counts of incidents by category, severity and status, action items by status, and index health."""
         return svc().knowledge_stats()
@@ -279,6 +287,10 @@ def _register_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) 
             return svc().render_report(incident_id)
         except (IncidentNotFound, InvalidId) as e:
             raise ResourceError(f"{e}; list incidents with the list_incidents tool") from None
+
+    @mcp.resource("patterns://recurring", mime_type="application/json", description="Recurring failure patterns")
+    def recurring() -> str:
+        return svc().recurring_patterns().model_dump_json(indent=2)
 
     @mcp.prompt(title="Write a post-mortem")
     def postmortem(incident_id: str) -> str:

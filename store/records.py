@@ -388,6 +388,27 @@ class IncidentStore:
                 ]
                 yield row.pk, "\n".join(p for p in parts if p)
 
+    def pattern_rows(self) -> list[tuple[Any, np.ndarray]]:
+        """Every embedded incident's fields that pattern detection needs, with its vector, in key order."""
+        cols = db.incidents.c
+        query = (
+            select(
+                cols.pk,
+                cols.title,
+                cols.category,
+                cols.signature,
+                cols.agent,
+                cols.tool,
+                cols.created_at,
+                cols.last_seen_at,
+                cols.embedding,
+            )
+            .where(cols.embedding.is_not(None))
+            .order_by(cols.pk)
+        )
+        with self.engine.connect() as conn:
+            return [(r, np.frombuffer(r.embedding, dtype=np.float32)) for r in conn.execute(query)]
+
     def pending_outbox(self, limit: int = 1000) -> list[tuple[int, int, str]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(db.index_outbox).order_by(db.index_outbox.c.pk).limit(limit)).all()
