@@ -50,6 +50,7 @@ from store.records import incident_id as to_incident_id
 
 logger = logging.getLogger(__name__)
 
+SEARCHED_FIELDS = ("title", "description", "error_type", "error_message", "tool", "agent")
 NO_LLM_HELP = (
     "no LLM is configured for drafting: set OPENAI_BASE_URL/OPENAI_API_KEY and POSTMORTEM_MODEL for an "
     "OpenAI-compatible endpoint, or POSTMORTEM_LLM=local with xllamacpp installed (POSTMORTEM_LOCAL_MODEL "
@@ -236,7 +237,10 @@ class PostmortemService:
 
     def _explain(self, hit: Hit, record: Incident, text: str) -> SimilarIncident:
         terms = self.knowledge.lexical.matched_terms(text, record.search_text()) if hit.lexical > 0 else []
-        why = f"meaning {hit.dense:.2f} cosine" + (f"; shared terms: {', '.join(terms)}" if terms else "")
+        fields = self.knowledge.lexical.fields_with(terms, {f: getattr(record, f) for f in SEARCHED_FIELDS})
+        why = f"meaning: {hit.dense:.2f} cosine"
+        if terms:
+            why += f"; words: {', '.join(terms)} (in {', '.join(fields)}; BM25 {hit.lexical:.1f})"
         return SimilarIncident(
             id=record.id,
             title=record.title,
@@ -247,6 +251,7 @@ class PostmortemService:
             relevance=round(hit.relevance, 4),
             lexical_score=round(hit.lexical, 4),
             matched_terms=terms,
+            matched_fields=fields,
             why=why,
             created_at=record.created_at,
             root_cause=record.analysis.root_cause if record.analysis else None,

@@ -103,6 +103,11 @@ class LexicalIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(pks[i]), float(scores[i])) for i in top if scores[i] > 0]
 
+    def fields_with(self, terms: list[str], fields: dict[str, str | None]) -> list[str]:
+        """Which of the named fields contain any of the (stemmed) terms."""
+        wanted = set(terms)
+        return [name for name, value in fields.items() if value and wanted & set(self.tokens(value))]
+
     def matched_terms(self, query: str, text: str) -> list[str]:
         """The query's (stemmed) terms that the text contains: why a hit matched lexically."""
         have = set(self.tokens(text))

@@ -291,6 +291,7 @@ class SimilarIncident(BaseModel):
     relevance: float = Field(default=0.0, description="the fused hybrid score the ranking used")
     lexical_score: float = Field(default=0.0, description="BM25 score of the shared words and identifiers")
     matched_terms: list[str] = Field(default_factory=list, description="stemmed query terms found in the incident")
+    matched_fields: list[str] = Field(default_factory=list, description="the fields those terms were found in")
     why: str = ""
     created_at: datetime
     root_cause: str | None = None

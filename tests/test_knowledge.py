@@ -33,7 +33,8 @@ def test_an_exact_error_code_is_found_by_the_lexical_side_and_explained(seeded: 
     )
     hybrid = seeded.search_incidents(query="ERR_LEDGER_QX7731", limit=3).hits
     assert hybrid[0].id == target.id
-    assert "err_ledger_qx7731" in hybrid[0].matched_terms and "shared terms" in hybrid[0].why
+    assert "err_ledger_qx7731" in hybrid[0].matched_terms and hybrid[0].matched_fields == ["error_message"]
+    assert "err_ledger_qx7731" in hybrid[0].why and "cosine" in hybrid[0].why
     lexical = seeded.search_incidents(query="ERR_LEDGER_QX7731", limit=3, mode="lexical").hits
     assert [h.id for h in lexical] == [target.id]  # no other incident shares the code
 

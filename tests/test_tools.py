@@ -73,7 +73,7 @@ async def test_every_tool_has_a_flat_input_schema(service: PostmortemService, mo
         schema = json.dumps(tool.input_schema)
         assert "$ref" not in schema and "$defs" not in schema, tool.name
     reads = {t.name for t in tools if t.annotations and t.annotations.read_only_hint}
-    assert {"search_incidents", "get_incident", "render_report", "list_action_items"} <= reads
+    assert {"search_incidents", "get_incident", "render_report", "list_action_items", "recurring_patterns"} <= reads
     assert "capture_incident" not in reads
 
 
