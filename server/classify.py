@@ -8,6 +8,8 @@ check it, and explicit values from the reporter always win.
 import re
 from dataclasses import dataclass
 
+from pydantic import BaseModel, Field
+
 from store.models import Category, IncidentCreate, Severity, Triage
 
 # A past incident at least this similar (cosine, all-MiniLM-L6-v2) counts as "the same kind of
@@ -216,8 +218,7 @@ def triage(
     ]
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(BaseModel):
     """Everything capture decides about a failure, with the reasons for each part."""
 
     category: Category
@@ -225,9 +226,9 @@ class Decision:
     category_signals: list[str]
     severity: Severity
     severity_reasons: list[str]
-    triage: Triage
+    triage: Triage = Field(description="full: write a full post-mortem; lightweight: verify the known pattern")
     triage_reasons: list[str]
-    novel: bool
+    novel: bool = Field(description="true when nothing similar enough was in the knowledge base")
 
 
 def decide(capture: IncidentCreate, neighbours: list[Neighbour], *, novel: bool | None = None) -> Decision:
@@ -243,4 +244,13 @@ def decide(capture: IncidentCreate, neighbours: list[Neighbour], *, novel: bool 
         customer_reported=capture.customer_reported,
         nearest=neighbours[0] if neighbours else None,
     )
-    return Decision(picked.category, picked.confidence, picked.signals, level, level_reasons, kind, kind_reasons, novel)
+    return Decision(
+        category=picked.category,
+        category_confidence=picked.confidence,
+        category_signals=picked.signals,
+        severity=level,
+        severity_reasons=level_reasons,
+        triage=kind,
+        triage_reasons=kind_reasons,
+        novel=novel,
+    )

@@ -4,7 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from store.models import ActionItem, Category, Severity, SimilarIncident, Status, Triage
+from server.classify import Decision
+from store.models import ActionItem, Category, Severity, SimilarIncident, Status
 
 
 class IncidentSummary(BaseModel):
@@ -16,17 +17,12 @@ class IncidentSummary(BaseModel):
     created_at: datetime
 
 
-class CaptureResult(BaseModel):
-    id: str = Field(description="the new incident's id, e.g. INC-42")
-    category: Category
-    category_confidence: float
-    category_signals: list[str]
-    severity: Severity
-    severity_reasons: list[str]
-    triage: Triage = Field(description="full: write a full post-mortem; lightweight: verify the known pattern")
-    triage_reasons: list[str]
-    novel: bool = Field(description="true when nothing similar was in the knowledge base")
+class ClassifyResult(Decision):
     similar: list[SimilarIncident]
+
+
+class CaptureResult(ClassifyResult):
+    id: str = Field(description="the incident's id, e.g. INC-42")
     open_action_items: list[ActionItem] = Field(description="still-open items on similar past incidents")
     deduplicated: bool = Field(
         default=False,
@@ -34,18 +30,6 @@ class CaptureResult(BaseModel):
         "failure signature (agent, tool, error) instead of creating a new one",
     )
     occurrences: int = 1
-
-
-class ClassifyResult(BaseModel):
-    category: Category
-    category_confidence: float
-    category_signals: list[str]
-    severity: Severity
-    severity_reasons: list[str]
-    triage: Triage
-    triage_reasons: list[str]
-    novel: bool
-    similar: list[SimilarIncident]
 
 
 class SearchResult(BaseModel):

@@ -5,7 +5,6 @@ import logging
 import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -116,7 +115,7 @@ class PostmortemService:
         )
         known = self.store.get_or_raise(incident_id)
         similar = self._similar_to(known)
-        fields = known.model_dump(include=set(ClassifyResult.model_fields) - {"similar"})
+        fields = known.model_dump(include=set(Decision.model_fields))
         open_items = [a for a in known.action_items if a.status != "completed"]
         return CaptureResult(
             id=known.id,
@@ -131,12 +130,12 @@ class PostmortemService:
         similar = self._similar(vector, search_text(data), limit=5)
         nearest_first = sorted(similar, key=lambda s: -s.score)  # novelty and triage go by semantic similarity
         decided = decide(data, [Neighbour(s.id, s.category, s.score) for s in nearest_first])
-        return ClassifyResult(**asdict(decided), similar=similar)
+        return ClassifyResult(**decided.model_dump(), similar=similar)
 
     @staticmethod
-    def _new_incident(data: IncidentCreate, decided: Decision | ClassifyResult, *, created_at: datetime) -> Incident:
+    def _new_incident(data: IncidentCreate, decided: Decision, *, created_at: datetime) -> Incident:
         fields = data.model_dump(include=set(IncidentCreate.model_fields) - {"category", "severity", "occurred_at"})
-        decision = asdict(decided) if isinstance(decided, Decision) else decided.model_dump(exclude={"similar"})
+        decision = decided.model_dump(include=set(Decision.model_fields))
         return Incident(id="INC-0", **fields, **decision, created_at=created_at)
 
     def import_incidents(
