@@ -27,6 +27,9 @@ from server.results import (
     SearchResult,
     Stats,
 )
+from store.actions import ActionStore
+from store.ids import incident_id as to_incident_id
+from store.ids import incident_pk
 from store.knowledge import Hit, KnowledgeBase, Mode
 from store.models import (
     ActionItem,
@@ -44,8 +47,7 @@ from store.models import (
     search_text,
     utcnow,
 )
-from store.records import IncidentStore, content_hash, incident_pk
-from store.records import incident_id as to_incident_id
+from store.records import IncidentStore, content_hash
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ class PostmortemService:
         nonce: Callable[[], str] = lambda: secrets.token_hex(8),
     ) -> None:
         self.store = store
+        self.actions = ActionStore(store)
         self.knowledge = knowledge
         self._llm = llm
         self.dedupe_window = dedupe_window
@@ -309,7 +312,7 @@ class PostmortemService:
     def analysis_prompt(self, incident: Incident) -> tuple[str, str]:
         similar = self._similar_to(incident)
         for s in similar:
-            s.action_items = self.store.list_actions(now=self.clock(), incident_id_=s.id, limit=3)
+            s.action_items = self.actions.list_items(now=self.clock(), incident_id_=s.id, limit=3)
         nonce = self.nonce()
         return (
             prompts.render("draft_analysis_system", nonce=nonce),
@@ -339,7 +342,7 @@ class PostmortemService:
     # --- action items -------------------------------------------------------------------------
 
     def add_action_item(self, incident_id: str, item: ActionItemCreate) -> ActionItem:
-        return self.store.add_action(incident_id, item, now=self.clock())
+        return self.actions.add(incident_id, item, now=self.clock())
 
     def add_drafted_action_items(self, incident_id: str) -> list[ActionItem]:
         """Track the action items the current analysis proposes, with due dates from its `due_in_days`."""
@@ -358,10 +361,10 @@ class PostmortemService:
         ]
 
     def update_action_item(self, action_id: str, **changes: Any) -> ActionItem:
-        return self.store.update_action(action_id, now=self.clock(), **changes)
+        return self.actions.update(action_id, now=self.clock(), **changes)
 
     def list_action_items(self, *, limit: int = 50, offset: int = 0, **filters: Any) -> ActionItemList:
-        items = self.store.list_actions(now=self.clock(), limit=limit + 1, offset=offset, **filters)
+        items = self.actions.list_items(now=self.clock(), limit=limit + 1, offset=offset, **filters)
         page = items[:limit]
         rate = round(sum(i.status == "completed" for i in page) / len(page), 3) if page else None
         return ActionItemList(
@@ -373,7 +376,7 @@ class PostmortemService:
         return [
             a
             for i in incident_ids
-            for a in self.store.list_actions(now=now, incident_id_=i, limit=10)
+            for a in self.actions.list_items(now=now, incident_id_=i, limit=10)
             if a.status != "completed"
         ][:10]
 
@@ -398,7 +401,7 @@ class PostmortemService:
         items = [
             a
             for i in ids
-            for a in self.store.list_actions(now=self.clock(), incident_id_=i, limit=20)
+            for a in self.actions.list_items(now=self.clock(), incident_id_=i, limit=20)
             if a.status != "completed"
         ]
         return Pattern(
@@ -425,7 +428,7 @@ class PostmortemService:
             by_category=self.store.counts_by("category"),
             by_severity=self.store.counts_by("severity"),
             by_status=self.store.counts_by("status"),
-            action_items=self.store.action_counts(),
+            action_items=self.actions.counts(),
             indexed=self.knowledge.index.count(),
             index_pending=len(self.store.pending_outbox(limit=100_000)),
         )

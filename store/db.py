@@ -10,9 +10,11 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Connection,
     DateTime,
     Engine,
     ForeignKey,
+    Insert,
     Integer,
     LargeBinary,
     MetaData,
@@ -111,6 +113,12 @@ index_outbox = Table(
     Column("incident_pk", Integer, nullable=False),
     Column("op", String(10), nullable=False),
 )
+
+
+def insert_returning_pk(conn: Connection, statement: Insert) -> int:
+    key = conn.execute(statement).inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def sqlite_url(home: Path) -> str:

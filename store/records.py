@@ -10,10 +10,12 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Insert, Row, delete, func, insert, select, update
+from sqlalchemy import Engine, Row, delete, func, insert, select, update
 
 from store import db
-from store.errors import ActionItemNotFound, IncidentNotFound, InvalidId
+from store.actions import action_from_row, action_values
+from store.errors import IncidentNotFound
+from store.ids import incident_id, incident_pk
 from store.models import (
     ActionItem,
     ActionItemCreate,
@@ -24,8 +26,6 @@ from store.models import (
     utcnow,
 )
 
-INCIDENT_PREFIX = "INC-"
-ACTION_PREFIX = "AI-"
 # Columns kept out of the JSON body because they live in their own columns or tables.
 _COLUMNS = (
     "title",
@@ -45,23 +45,6 @@ _COLUMNS = (
 )
 _TIMES = ("created_at", "mitigated_at", "resolved_at", "last_seen_at")
 _CHILDREN = ("id", "timeline", "analysis", "action_items")
-
-
-def _parse_id(value: str, prefix: str, kind: str) -> int:
-    text = value.strip().upper()
-    if text.startswith(prefix):
-        text = text[len(prefix) :]
-    if not text.isdigit() or len(text) > 12:
-        raise InvalidId(kind, prefix)
-    return int(text)
-
-
-def incident_pk(incident_id: str) -> int:
-    return _parse_id(incident_id, INCIDENT_PREFIX, "incident")
-
-
-def incident_id(pk: int) -> str:
-    return f"{INCIDENT_PREFIX}{pk}"
 
 
 def content_hash(text: str) -> str:
@@ -90,7 +73,7 @@ class IncidentStore:
         body = incident.model_dump(mode="json", exclude=set(_COLUMNS) | set(_CHILDREN))
         vector = None if embedding is None else np.asarray(embedding, dtype=np.float32)
         with self.engine.begin() as conn:
-            pk = _insert(
+            pk = db.insert_returning_pk(
                 conn,
                 insert(db.incidents).values(
                     **values,
@@ -117,7 +100,7 @@ class IncidentStore:
                     )
                 )
             for item in actions:
-                conn.execute(insert(db.action_items).values(self._action_values(pk, item, incident.created_at)))
+                conn.execute(insert(db.action_items).values(action_values(pk, item, incident.created_at)))
             conn.execute(insert(db.index_outbox).values(incident_pk=pk, op="upsert"))
         return self.get_or_raise(incident_id(pk))
 
@@ -146,7 +129,7 @@ class IncidentStore:
             row,
             timeline=[TimelineEvent(at=e.at, kind=e.kind, description=e.description) for e in events],
             analysis=None if analysis is None else Analysis.model_validate(analysis),
-            actions=[self._action(a, now) for a in actions],
+            actions=[action_from_row(a, now) for a in actions],
         )
 
     def get_or_raise(self, incident_id_: str) -> Incident:
@@ -230,7 +213,7 @@ class IncidentStore:
 
     def add_occurrence(self, incident_id_: str, event: TimelineEvent) -> None:
         """Count one more occurrence of an incident's failure, with a timeline event, atomically."""
-        pk = self._existing_pk(incident_id_)
+        pk = self.existing_pk(incident_id_)
         cols = db.incidents.c
         with self.engine.begin() as conn:
             conn.execute(
@@ -245,7 +228,7 @@ class IncidentStore:
             )
 
     def add_event(self, incident_id_: str, event: TimelineEvent) -> None:
-        pk = self._existing_pk(incident_id_)
+        pk = self.existing_pk(incident_id_)
         with self.engine.begin() as conn:
             conn.execute(
                 insert(db.timeline_events).values(
@@ -254,7 +237,7 @@ class IncidentStore:
             )
 
     def set_status(self, incident_id_: str, *, status: str, at: datetime, event: TimelineEvent | None) -> None:
-        pk = self._existing_pk(incident_id_)
+        pk = self.existing_pk(incident_id_)
         values: dict[str, Any] = {"status": status}
         if status == "mitigated":
             values["mitigated_at"] = at
@@ -271,7 +254,7 @@ class IncidentStore:
             conn.execute(insert(db.index_outbox).values(incident_pk=pk, op="upsert"))
 
     def save_analysis(self, incident_id_: str, analysis: Analysis) -> None:
-        pk = self._existing_pk(incident_id_)
+        pk = self.existing_pk(incident_id_)
         with self.engine.begin() as conn:
             conn.execute(
                 insert(db.analyses).values(
@@ -280,67 +263,6 @@ class IncidentStore:
             )
             if analysis.state == "accepted":
                 conn.execute(update(db.incidents).where(db.incidents.c.pk == pk).values(postmortem_completed=True))
-
-    # --- action items -------------------------------------------------------------------------
-
-    def add_action(self, incident_id_: str, item: ActionItemCreate, *, now: datetime) -> ActionItem:
-        pk = self._existing_pk(incident_id_)
-        with self.engine.begin() as conn:
-            apk = _insert(conn, insert(db.action_items).values(self._action_values(pk, item, now)))
-        return self.get_action(f"{ACTION_PREFIX}{apk}", now=now)
-
-    def get_action(self, action_id: str, *, now: datetime) -> ActionItem:
-        apk = _parse_id(action_id, ACTION_PREFIX, "action item")
-        with self.engine.connect() as conn:
-            row = conn.execute(select(db.action_items).where(db.action_items.c.pk == apk)).first()
-        if row is None:
-            raise ActionItemNotFound(action_id)
-        return self._action(row, now)
-
-    def update_action(self, action_id: str, *, now: datetime, **changes: Any) -> ActionItem:
-        current = self.get_action(action_id, now=now)
-        values = {k: v for k, v in changes.items() if v is not None}
-        if "status" in values:
-            values["completed_at"] = now if values["status"] == "completed" else None
-            if current.status == "completed" and values["status"] == "completed":
-                values["completed_at"] = current.completed_at
-        if values:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(db.action_items).where(db.action_items.c.pk == _action_pk(current)).values(**values)
-                )
-        return self.get_action(action_id, now=now)
-
-    def list_actions(
-        self,
-        *,
-        now: datetime,
-        incident_id_: str | None = None,
-        owner: str | None = None,
-        status: str | None = None,
-        overdue: bool = False,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[ActionItem]:
-        query = select(db.action_items).order_by(
-            db.action_items.c.priority, db.action_items.c.due_at, db.action_items.c.pk
-        )
-        if incident_id_ is not None:
-            query = query.where(db.action_items.c.incident_pk == self._existing_pk(incident_id_))
-        if owner is not None:
-            query = query.where(db.action_items.c.owner == owner)
-        if status is not None:
-            query = query.where(db.action_items.c.status == status)
-        if overdue:
-            query = query.where(db.action_items.c.status != "completed", db.action_items.c.due_at < now)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query.limit(limit).offset(offset)).all()
-        return [self._action(r, now) for r in rows]
-
-    def action_counts(self) -> dict[str, int]:
-        col = db.action_items.c.status
-        with self.engine.connect() as conn:
-            return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).all()}
 
     # --- vectors and the index outbox ---------------------------------------------------------
 
@@ -453,41 +375,13 @@ class IncidentStore:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _existing_pk(self, incident_id_: str) -> int:
+    def existing_pk(self, incident_id_: str) -> int:
+        """The key of an incident that exists, or IncidentNotFound."""
         pk = incident_pk(incident_id_)
         with self.engine.connect() as conn:
             if conn.execute(select(db.incidents.c.pk).where(db.incidents.c.pk == pk)).first() is None:
                 raise IncidentNotFound(incident_id_)
         return pk
-
-    @staticmethod
-    def _action_values(pk: int, item: ActionItemCreate, now: datetime) -> dict[str, Any]:
-        return {
-            "incident_pk": pk,
-            "title": item.title,
-            "owner": item.owner,
-            "priority": item.priority,
-            "status": item.status,
-            "due_at": item.due_at,
-            "created_at": now,
-            "completed_at": now if item.status == "completed" else None,
-        }
-
-    @staticmethod
-    def _action(row: Row[Any], now: datetime) -> ActionItem:
-        overdue = row.status != "completed" and row.due_at is not None and row.due_at < now
-        return ActionItem(
-            id=f"{ACTION_PREFIX}{row.pk}",
-            incident_id=incident_id(row.incident_pk),
-            title=row.title,
-            owner=row.owner,
-            priority=row.priority,
-            status=row.status,
-            due_at=row.due_at,
-            created_at=row.created_at,
-            completed_at=row.completed_at,
-            overdue=overdue,
-        )
 
     @staticmethod
     def _incident(
@@ -508,13 +402,3 @@ class IncidentStore:
                 "action_items": actions or [],
             }
         )
-
-
-def _insert(conn: Connection, statement: Insert) -> int:
-    key = conn.execute(statement).inserted_primary_key
-    assert key is not None
-    return int(key[0])
-
-
-def _action_pk(item: ActionItem) -> int:
-    return _parse_id(item.id, ACTION_PREFIX, "action item")
