@@ -47,7 +47,7 @@ from store.models import (
     search_text,
     utcnow,
 )
-from store.records import IncidentStore, content_hash
+from store.records import IncidentStore, NewIncident, content_hash
 
 logger = logging.getLogger(__name__)
 
@@ -162,42 +162,37 @@ class PostmortemService:
         return ImportResult(imported=len(imported), skipped_duplicates=skipped, ids=imported)
 
     def _import_chunk(self, chunk: list[SeedIncident]) -> tuple[list[str], int]:
-        fresh = [r for r in chunk if self.store.find_by_hash(content_hash(search_text(r))) is None]
+        texts = [search_text(r) for r in chunk]
+        hashes = [content_hash(t) for t in texts]
+        known = self.store.existing_hashes(hashes)
+        fresh = [i for i, h in enumerate(hashes) if h not in known and h not in hashes[:i]]
         if not fresh:
             return [], len(chunk)
-        vectors = self.knowledge.embed_documents([search_text(r) for r in fresh])
-        ids = []
-        now = self.clock()
-        for row, vector in zip(fresh, vectors, strict=True):
-            decided = decide(row, [], novel=False)  # past incidents: their novelty is history
-            base = IncidentCreate.model_validate(row.model_dump(include=set(IncidentCreate.model_fields)))
-            incident = self._new_incident(base, decided, created_at=row.created_at or row.occurred_at or now)
-            incident = incident.model_copy(
-                update={
-                    "status": row.status,
-                    "resolved_at": row.resolved_at,
-                    "postmortem_completed": row.analysis is not None,
-                }
+        vectors = self.knowledge.embed_documents([texts[i] for i in fresh])
+        model_id = self.knowledge.embedder.model_id
+        new = [self._imported(chunk[i], vector, model_id) for i, vector in zip(fresh, vectors, strict=True)]
+        return self.store.create_many(new), len(chunk) - len(fresh)
+
+    def _imported(self, row: SeedIncident, vector: np.ndarray, model_id: str) -> NewIncident:
+        decided = decide(row, [], novel=False)  # past incidents: their novelty is history
+        created = row.created_at or row.occurred_at or self.clock()
+        incident = self._new_incident(row, decided, created_at=created).model_copy(
+            update={
+                "status": row.status,
+                "resolved_at": row.resolved_at,
+                "postmortem_completed": row.analysis is not None,
+            }
+        )
+        analysis = None
+        if row.analysis is not None:
+            analysis = Analysis(
+                **row.analysis.model_dump(),
+                determinism=row.determinism,
+                generated_by="imported",
+                state="accepted",
+                created_at=row.resolved_at or created,
             )
-            analysis = None
-            if row.analysis is not None:
-                analysis = Analysis(
-                    **row.analysis.model_dump(),
-                    determinism=row.determinism,
-                    generated_by="imported",
-                    state="accepted",
-                    created_at=row.resolved_at or incident.created_at,
-                )
-            stored = self.store.create(
-                incident,
-                embedding=vector,
-                embedding_model=self.knowledge.embedder.model_id,
-                timeline=row.timeline,
-                analysis=analysis,
-                actions=row.action_items,
-            )
-            ids.append(stored.id)
-        return ids, len(chunk) - len(fresh)
+        return NewIncident(incident, vector, model_id, row.timeline, analysis, row.action_items)
 
     # --- search and reads ---------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ import os
 import tempfile
 import threading
 import time
+import uuid
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -125,11 +126,21 @@ def _export_fp32(model_dir: Path, out: Path, *, opset: int) -> None:
 
 
 def _quantize(fp32: Path, out: Path) -> None:
+    """Dynamic int8 with per-channel weights: mean cosine 0.995 to the fp32 vectors on AIID (per tensor: 0.964)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        quantize_dynamic(fp32, out, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
+    prepared = out.with_name(out.name + ".pre.onnx")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # The recommended pre-processing (ONNX shape inference and graph optimisation; the symbolic
+            # shape pass fails on this graph). Without it quantize_dynamic logs a warning through the
+            # root logger, which also configures logging for a process that had not.
+            quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
+            quantize_dynamic(prepared, out, weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        prepared.unlink(missing_ok=True)
     _set_metadata(out, variant="int8")
 
 
@@ -174,9 +185,8 @@ def ensure_exported(cache_dir: Path, *, quantize: bool, model_dir: Path | None =
     with _exclusive(cache_dir / (target.name + ".lock")):
         if target.is_file():
             return target
-        fd, name = tempfile.mkstemp(dir=cache_dir, prefix=target.name + ".", suffix=".tmp")
-        os.close(fd)
-        tmp = Path(name)
+        # A unique name that the exporter creates itself, so the file gets the usual (umask) permissions.
+        tmp = cache_dir / f"{target.name}.{uuid.uuid4().hex}.tmp"
         try:
             export(model_dir or bundled_model_dir(), tmp, quantize=quantize)
             os.replace(tmp, target)

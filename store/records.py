@@ -6,11 +6,12 @@ transaction, so the vector index can always be brought back in line by replaying
 
 import hashlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
 
 from store import db
 from store.actions import action_from_row, action_values
@@ -51,6 +52,18 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class NewIncident:
+    """An incident to insert, with its vector and history."""
+
+    incident: Incident
+    embedding: np.ndarray | None
+    embedding_model: str | None
+    timeline: Sequence[TimelineEventCreate] = ()
+    analysis: Analysis | None = None
+    actions: Sequence[ActionItemCreate] = ()
+
+
 class IncidentStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -68,41 +81,48 @@ class IncidentStore:
         actions: Sequence[ActionItemCreate] = (),
     ) -> Incident:
         """Insert an incident (its `id` is ignored and assigned) with its children and an outbox row."""
+        new = NewIncident(incident, embedding, embedding_model, timeline, analysis, actions)
+        return self.get_or_raise(self.create_many([new])[0])
+
+    def create_many(self, items: Sequence["NewIncident"]) -> list[str]:
+        """Insert incidents with their children and outbox rows in one transaction; returns their ids, in order."""
+        with self.engine.begin() as conn:
+            return [incident_id(self._insert(conn, item)) for item in items]
+
+    @staticmethod
+    def _insert(conn: Connection, item: "NewIncident") -> int:
+        incident = item.incident
         values = incident.model_dump(mode="json", include=set(_COLUMNS))
         values.update({k: getattr(incident, k) for k in _TIMES})
         body = incident.model_dump(mode="json", exclude=set(_COLUMNS) | set(_CHILDREN))
-        vector = None if embedding is None else np.asarray(embedding, dtype=np.float32)
-        with self.engine.begin() as conn:
-            pk = db.insert_returning_pk(
-                conn,
-                insert(db.incidents).values(
-                    **values,
-                    body=body,
-                    content_hash=content_hash(incident.search_text()),
-                    embedding=None if vector is None else vector.tobytes(),
-                    embedding_model=embedding_model,
-                    embedding_dim=None if vector is None else int(vector.shape[0]),
-                ),
+        vector = None if item.embedding is None else np.asarray(item.embedding, dtype=np.float32)
+        pk = db.insert_returning_pk(
+            conn,
+            insert(db.incidents).values(
+                **values,
+                body=body,
+                content_hash=content_hash(incident.search_text()),
+                embedding=None if vector is None else vector.tobytes(),
+                embedding_model=item.embedding_model,
+                embedding_dim=None if vector is None else int(vector.shape[0]),
+            ),
+        )
+        events = [
+            {"incident_pk": pk, "at": e.at or incident.created_at, "kind": e.kind, "description": e.description}
+            for e in item.timeline
+        ]
+        if events:
+            conn.execute(insert(db.timeline_events), events)
+        if item.analysis is not None:
+            conn.execute(
+                insert(db.analyses).values(
+                    incident_pk=pk, created_at=item.analysis.created_at, body=item.analysis.model_dump(mode="json")
+                )
             )
-            for event in timeline:
-                conn.execute(
-                    insert(db.timeline_events).values(
-                        incident_pk=pk,
-                        at=event.at or incident.created_at,
-                        kind=event.kind,
-                        description=event.description,
-                    )
-                )
-            if analysis is not None:
-                conn.execute(
-                    insert(db.analyses).values(
-                        incident_pk=pk, created_at=analysis.created_at, body=analysis.model_dump(mode="json")
-                    )
-                )
-            for item in actions:
-                conn.execute(insert(db.action_items).values(action_values(pk, item, incident.created_at)))
-            conn.execute(insert(db.index_outbox).values(incident_pk=pk, op="upsert"))
-        return self.get_or_raise(incident_id(pk))
+        if item.actions:
+            conn.execute(insert(db.action_items), [action_values(pk, a, incident.created_at) for a in item.actions])
+        conn.execute(insert(db.index_outbox).values(incident_pk=pk, op="upsert"))
+        return pk
 
     def get(self, incident_id_: str) -> Incident | None:
         pk = incident_pk(incident_id_)
@@ -187,6 +207,11 @@ class IncidentStore:
         col = db.incidents.c[column]
         with self.engine.connect() as conn:
             return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).all()}
+
+    def existing_hashes(self, digests: Sequence[str]) -> set[str]:
+        cols = db.incidents.c
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(cols.content_hash).where(cols.content_hash.in_(list(digests)))).scalars())
 
     def find_by_hash(self, digest: str) -> str | None:
         with self.engine.connect() as conn:
