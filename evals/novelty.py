@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 
 from evals.retrieval import read_jsonl
+from server.config import Settings
 from server.jsonl import read_incidents
-from store.embedding import Embedder, SentenceTransformerEmbedder
+from server.runtime import make_embedder
+from store.embedding import Embedder
 from store.models import SeedIncident, search_text
 
 GRID = np.round(np.arange(0.20, 0.90, 0.01), 2)
@@ -85,7 +87,7 @@ def at(threshold: float, known: np.ndarray, novel: np.ndarray) -> dict[str, floa
 def run(
     dataset: Path, queries: Path, seed: Path, *, current: float, embedder: Embedder | None = None
 ) -> dict[str, Any]:
-    embedder = embedder or SentenceTransformerEmbedder()
+    embedder = embedder or make_embedder(Settings.from_env())
     q_known, q_novel = similarities(embedder, read_jsonl(dataset), read_jsonl(queries))
     s_known, s_novel = recurring_pairs(embedder, read_incidents(seed))
     return {

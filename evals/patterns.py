@@ -14,7 +14,9 @@ import numpy as np
 
 from evals.retrieval import read_jsonl
 from server import patterns
-from store.embedding import Embedder, SentenceTransformerEmbedder
+from server.config import Settings
+from server.runtime import make_embedder
+from store.embedding import Embedder
 
 FIELD = "known_ai_technical_failure"
 
@@ -26,7 +28,7 @@ def _share(labels: list[set[str]], i: int, others: list[int]) -> float:
 def run(dataset: Path, *, k: int = 5, embedder: Embedder | None = None, seed: int = 0) -> dict[str, Any]:
     rows = [r for r in read_jsonl(dataset) if (r.get("labels") or {}).get("gmf", {}).get(FIELD)]
     labels = [set(r["labels"]["gmf"][FIELD]) for r in rows]
-    vectors = (embedder or SentenceTransformerEmbedder()).embed(
+    vectors = (embedder or make_embedder(Settings.from_env())).embed(
         [f"{r['title']}\n{r['text']}" for r in rows], kind="document"
     )
     sims = vectors @ vectors.T

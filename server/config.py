@@ -4,9 +4,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 
 LLM_BACKENDS = ("auto", "openai", "local", "none")
+EMBEDDERS = ("onnx-int8", "onnx", "torch")
 
 
 @dataclass(frozen=True)
@@ -21,13 +22,13 @@ class Settings:
     local_threads: int
     llm_timeout: float
     dedupe_hours: float
+    embedder: str
+    model_cache: Path
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         e = os.environ if env is None else env
-        backend = e.get("POSTMORTEM_LLM", "auto").strip().lower()
-        if backend not in LLM_BACKENDS:
-            raise ValueError(f"POSTMORTEM_LLM must be one of {', '.join(LLM_BACKENDS)}")
+        backend = _choice(e.get("POSTMORTEM_LLM", "auto"), LLM_BACKENDS, "POSTMORTEM_LLM")
         return cls(
             home=Path(e.get("POSTMORTEM_HOME") or user_data_dir("agent-postmortem", appauthor=False)),
             database_url=e.get("POSTMORTEM_DATABASE_URL") or None,
@@ -39,4 +40,13 @@ class Settings:
             local_threads=int(e.get("POSTMORTEM_LOCAL_THREADS", "1")),
             llm_timeout=float(e.get("POSTMORTEM_LLM_TIMEOUT", "120")),
             dedupe_hours=float(e.get("POSTMORTEM_DEDUPE_HOURS", "24")),
+            embedder=_choice(e.get("POSTMORTEM_EMBEDDER", "onnx-int8"), EMBEDDERS, "POSTMORTEM_EMBEDDER"),
+            model_cache=Path(e.get("POSTMORTEM_MODEL_CACHE") or user_cache_dir("agent-postmortem", appauthor=False)),
         )
+
+
+def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
+    value = value.strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}")
+    return value

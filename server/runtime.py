@@ -99,7 +99,6 @@ def _build_llm(settings: Settings) -> LLM | None:
 def build_service(settings: Settings, *, embedder: Embedder | None = None) -> PostmortemService:
     from server.service import PostmortemService
     from store import db
-    from store.embedding import SentenceTransformerEmbedder
     from store.index import VectorIndex, open_persistent
     from store.knowledge import KnowledgeBase
     from store.records import IncidentStore
@@ -108,7 +107,7 @@ def build_service(settings: Settings, *, embedder: Embedder | None = None) -> Po
     engine = db.make_engine(settings.database_url or db.sqlite_url(settings.home))
     db.upgrade(engine, lock_dir=settings.home)
     store = IncidentStore(engine)
-    embedder = embedder or SentenceTransformerEmbedder()
+    embedder = embedder or make_embedder(settings)
     index = VectorIndex(open_persistent(str(settings.home / "chroma")), model_id=embedder.model_id)
     knowledge = KnowledgeBase(store=store, index=index, embedder=embedder)
     return PostmortemService(
@@ -117,6 +116,18 @@ def build_service(settings: Settings, *, embedder: Embedder | None = None) -> Po
         llm=llm_factory(settings),
         dedupe_window=timedelta(hours=settings.dedupe_hours),
     )
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """all-MiniLM-L6-v2 through ONNX Runtime (the default: no torch at run time, first search in well under a
+    second) or through sentence-transformers. The ONNX file is exported once into the model cache."""
+    if settings.embedder == "torch":
+        from store.embedding import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder()
+    from store.onnx_embedding import OnnxEmbedder
+
+    return OnnxEmbedder.bundled(settings.model_cache, quantized=settings.embedder == "onnx-int8")
 
 
 class LazyService:

@@ -260,7 +260,7 @@ class PostmortemService:
         )
 
     def _vector_of(self, incident: Incident) -> np.ndarray:
-        stored = self.store.vector(incident.id)
+        stored = self.store.vector(incident.id, model=self.knowledge.embedder.model_id)
         if stored is not None and stored.shape[0] == self.knowledge.embedder.dimension:
             return stored
         vector: np.ndarray = self.knowledge.embed_documents([incident.search_text()])[0]
@@ -379,7 +379,7 @@ class PostmortemService:
 
     def recurring_patterns(self, *, min_size: int = 3, limit: int = 20) -> PatternList:
         """Groups of at least `min_size` incidents that are the same failure (similar and/or same signature)."""
-        rows = self.store.pattern_rows()
+        rows = self.store.pattern_rows(model=self.knowledge.embedder.model_id)
         dimension = self.knowledge.embedder.dimension
         rows = [(r, v) for r, v in rows if v.shape[0] == dimension]
         members = [patterns.Member(r.pk, r.title, r.category, r.signature, r.agent, r.tool) for r, _ in rows]

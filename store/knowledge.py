@@ -59,7 +59,7 @@ class KnowledgeBase:
         while batch := self.store.pending_outbox(limit=1000):
             upserts = sorted({pk for _, pk, op in batch if op == "upsert"})
             deletes = sorted({pk for _, pk, op in batch if op == "delete"})
-            rows = list(self.store.index_rows(upserts))
+            rows = list(self.store.index_rows(model=self.embedder.model_id, pks=upserts))
             if rows:
                 self.index.upsert([r[0] for r in rows], np.vstack([r[1] for r in rows]), [r[2] for r in rows])
             self.index.delete(deletes)
@@ -67,8 +67,21 @@ class KnowledgeBase:
             done += len(batch)
         return done
 
+    def reembed_stale(self) -> int:
+        """Embed, with the current model, every incident whose stored vector came from another model."""
+        done = 0
+        while stale := self.store.stale_embeddings(model=self.embedder.model_id):
+            vectors = self.embed_documents([text for _, text in stale])
+            self.store.set_embeddings(
+                dict(zip([pk for pk, _ in stale], vectors, strict=True)), model=self.embedder.model_id
+            )
+            done += len(stale)
+        return done
+
     def reindex(self) -> int:
-        """Rebuild the index from the vectors stored with the records. Returns the number indexed."""
+        """Rebuild the index from the vectors stored with the records (re-embedding those of another model).
+        Returns the number indexed."""
+        self.reembed_stale()
         replayed = [b[0] for b in self.store.pending_outbox(limit=1_000_000)]
         self.index.reset()
         self.lexical.reset()
@@ -76,7 +89,7 @@ class KnowledgeBase:
         pks: list[int] = []
         vectors: list[np.ndarray] = []
         metas: list[dict[str, Any]] = []
-        for pk, vector, meta in self.store.index_rows():
+        for pk, vector, meta in self.store.index_rows(model=self.embedder.model_id):
             pks.append(pk)
             vectors.append(vector)
             metas.append(meta)
@@ -143,7 +156,7 @@ class KnowledgeBase:
 
     def _exact_cosines(self, vector: np.ndarray, candidates: list[int], known: dict[int, float]) -> np.ndarray:
         missing = [pk for pk in candidates if pk not in known]
-        stored = self.store.vectors(missing)
+        stored = self.store.vectors(missing, model=self.embedder.model_id)
         exact = {pk: float(np.dot(v, vector)) for pk, v in stored.items() if v.shape == vector.shape}
         return np.array([known.get(pk, exact.get(pk, 0.0)) for pk in candidates], dtype=np.float64)
 

@@ -291,20 +291,43 @@ class IncidentStore:
 
     # --- vectors and the index outbox ---------------------------------------------------------
 
-    def vector(self, incident_id_: str) -> np.ndarray | None:
-        with self.engine.connect() as conn:
-            blob = conn.execute(
-                select(db.incidents.c.embedding).where(db.incidents.c.pk == incident_pk(incident_id_))
-            ).scalar()
-        return None if blob is None else np.frombuffer(blob, dtype=np.float32)
+    def vector(self, incident_id_: str, *, model: str) -> np.ndarray | None:
+        """The stored vector of an incident, if it was made by `model` (vectors of other models never mix)."""
+        return self.vectors([incident_pk(incident_id_)], model=model).get(incident_pk(incident_id_))
 
-    def vectors(self, pks: Sequence[int]) -> dict[int, np.ndarray]:
+    def vectors(self, pks: Sequence[int], *, model: str) -> dict[int, np.ndarray]:
         if not pks:
             return {}
         cols = db.incidents.c
         with self.engine.connect() as conn:
-            rows = conn.execute(select(cols.pk, cols.embedding).where(cols.pk.in_(list(pks)))).all()
+            rows = conn.execute(
+                select(cols.pk, cols.embedding).where(cols.pk.in_(list(pks)), cols.embedding_model == model)
+            ).all()
         return {r.pk: np.frombuffer(r.embedding, dtype=np.float32) for r in rows if r.embedding is not None}
+
+    def stale_embeddings(self, *, model: str, limit: int = 256) -> list[tuple[int, str]]:
+        """(pk, search text) of incidents with no vector from `model`: to re-embed after a model change."""
+        cols = db.incidents.c
+        query = (
+            select(cols.pk)
+            .where((cols.embedding_model != model) | cols.embedding_model.is_(None))
+            .order_by(cols.pk)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            pks = list(conn.execute(query).scalars())
+        found = self.summaries(pks)
+        return [(pk, found[pk].search_text()) for pk in pks]
+
+    def set_embeddings(self, vectors: dict[int, np.ndarray], *, model: str) -> None:
+        with self.engine.begin() as conn:
+            for pk, vector in vectors.items():
+                blob = np.asarray(vector, dtype=np.float32)
+                conn.execute(
+                    update(db.incidents)
+                    .where(db.incidents.c.pk == pk)
+                    .values(embedding=blob.tobytes(), embedding_model=model, embedding_dim=int(blob.shape[0]))
+                )
 
     def filter_pks(self, pks: Sequence[int], filters: dict[str, Any]) -> set[int]:
         """The subset of `pks` whose columns equal every non-None filter value."""
@@ -335,7 +358,7 @@ class IncidentStore:
                 ]
                 yield row.pk, "\n".join(p for p in parts if p)
 
-    def pattern_rows(self) -> list[tuple[Any, np.ndarray]]:
+    def pattern_rows(self, *, model: str) -> list[tuple[Any, np.ndarray]]:
         """Every embedded incident's fields that pattern detection needs, with its vector, in key order."""
         cols = db.incidents.c
         query = (
@@ -350,7 +373,7 @@ class IncidentStore:
                 cols.last_seen_at,
                 cols.embedding,
             )
-            .where(cols.embedding.is_not(None))
+            .where(cols.embedding.is_not(None), cols.embedding_model == model)
             .order_by(cols.pk)
         )
         with self.engine.connect() as conn:
@@ -366,7 +389,7 @@ class IncidentStore:
             conn.execute(delete(db.index_outbox).where(db.index_outbox.c.pk.in_(list(pks))))
 
     def index_rows(
-        self, pks: Sequence[int] | None = None, batch: int = 2000
+        self, *, model: str, pks: Sequence[int] | None = None, batch: int = 2000
     ) -> Iterator[tuple[int, np.ndarray, dict[str, Any]]]:
         """(pk, vector, flat metadata) for incidents that have an embedding, in primary-key order."""
         cols = db.incidents.c
@@ -381,7 +404,7 @@ class IncidentStore:
                 cols.tool,
                 cols.created_at,
             )
-            .where(cols.embedding.is_not(None))
+            .where(cols.embedding.is_not(None), cols.embedding_model == model)
             .order_by(cols.pk)
         )
         if pks is not None:

@@ -11,18 +11,25 @@ import pytest
 from pydantic import BaseModel
 
 from server.config import Settings
-from server.runtime import build_service
+from server.runtime import build_service, make_embedder
 from server.service import PostmortemService
-from store.embedding import HashEmbedder, SentenceTransformerEmbedder
+from store.embedding import Embedder, HashEmbedder, SentenceTransformerEmbedder
 
 T = TypeVar("T", bound=BaseModel)
 FIXED_NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export of the bundled model for the whole test session (the product exports once per machine)."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
-def _no_network_llm(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_network_llm(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "test-key-not-real")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("POSTMORTEM_MODEL_CACHE", str(model_cache))
 
 
 @pytest.fixture
@@ -73,6 +80,14 @@ def fake_llm() -> FakeLLM:
 @pytest.fixture
 def service(tmp_path: Path, fake_llm: FakeLLM) -> PostmortemService:
     return make_service(tmp_path / "home", llm=fake_llm)
+
+
+@pytest.fixture(scope="session")
+def embedder(model_cache: Path) -> Embedder:
+    """The embedder the product ships by default (all-MiniLM-L6-v2, int8 ONNX), loaded once per session."""
+    loaded = make_embedder(Settings.from_env({"POSTMORTEM_MODEL_CACHE": str(model_cache)}))
+    loaded.load()  # type: ignore[attr-defined]
+    return loaded
 
 
 @pytest.fixture(scope="session")

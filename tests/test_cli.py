@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, minilm: object):  # type: ignore[no-untyped-def]
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("POSTMORTEM_LLM", "none")
     runner = CliRunner()

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory, minilm: object) -> PostmortemService:
-    service = make_service(tmp_path_factory.mktemp("kb"), embedder=minilm)
+def seeded(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> PostmortemService:
+    service = make_service(tmp_path_factory.mktemp("kb"), embedder=embedder)
     service.import_incidents(read_incidents(SEED))
     return service
 
@@ -69,7 +69,7 @@ def test_recall_and_mrr_from_ranks() -> None:
     }
 
 
-def test_bench_retrieval_command_reports_every_mode(tmp_path: Path, minilm: object) -> None:
+def test_bench_retrieval_command_reports_every_mode(tmp_path: Path, embedder: object) -> None:
     from typer.testing import CliRunner
 
     from server.cli import app

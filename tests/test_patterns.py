@@ -60,8 +60,8 @@ def test_label_names_the_category_shared_words_and_agent() -> None:
 
 
 @pytest.mark.slow
-def test_the_seed_knowledge_base_has_the_recurring_tool_failure_pattern(tmp_path: Path, minilm: object) -> None:
-    service = make_service(tmp_path, embedder=minilm)
+def test_the_seed_knowledge_base_has_the_recurring_tool_failure_pattern(tmp_path: Path, embedder: object) -> None:
+    service = make_service(tmp_path, embedder=embedder)
     ids = service.import_incidents(read_incidents(SEED)).ids
     result = service.recurring_patterns()
     assert result.incidents_considered == len(ids)

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from server.errors import DraftError, IncidentNotFound, LLMUnavailable
 from server.jsonl import ImportFileError, read_incidents
 from server.service import PostmortemService
+from store.embedding import HashEmbedder
 from store.models import ActionItemCreate, IncidentCreate, SeedIncident, TimelineEventCreate
 from tests.conftest import FIXED_NOW, FakeLLM, make_service
 from tests.test_tools import draft
@@ -199,3 +200,19 @@ def test_a_failure_after_resolution_or_outside_the_window_is_a_new_incident(tmp_
     other_tool = service.capture_incident(data.model_copy(update={"tool": "crm.lookup"}))
     assert len({first, after_fix.id, later.id, other_tool.id}) == 4
     assert not (after_fix.deduplicated or later.deduplicated or other_tool.deduplicated)
+
+
+class OtherHashEmbedder(HashEmbedder):
+    model_id = "hash-bow-128"
+    dimension = 128
+
+
+def test_changing_the_embedding_model_reembeds_instead_of_mixing_vector_spaces(tmp_path: Path) -> None:
+    first = make_service(tmp_path)
+    incident_id = capture(first, "Fares API answered 429 Too Many Requests")
+    second = make_service(tmp_path, embedder=OtherHashEmbedder())
+    assert second.knowledge_stats().indexed == 0  # a new collection for the new model: nothing mixed in
+    assert second.reindex() == 1
+    assert second.store.vector(incident_id, model="hash-bow-128") is not None
+    assert second.search_incidents(query="429 fares").hits[0].id == incident_id
+    assert second.recurring_patterns().incidents_considered == 1
