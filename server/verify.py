@@ -1,0 +1,162 @@
+"""Did the fix work? Statistics for failures that happen only sometimes.
+
+A probabilistic failure (a model that hallucinates 1 run in 20) cannot be declared fixed from one clean
+run. `verify_fix` compares failure counts before and after a fix: both rates with Wilson 95% intervals,
+a one-sided Fisher exact test that the rate went down, a plain-language verdict, and how many more clean
+trials would show the rate is below a target with the chosen confidence.
+"""
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Verdict = Literal["fixed", "improved", "not_shown", "worse", "need_data"]
+
+
+class Rate(BaseModel):
+    failures: int
+    trials: int
+    rate: float
+    low: float = Field(description="Wilson interval, lower bound")
+    high: float = Field(description="Wilson interval, upper bound")
+
+
+class FixVerification(BaseModel):
+    before: Rate
+    after: Rate
+    p_value: float = Field(description="one-sided Fisher exact test that the failure rate went down")
+    target: float = Field(description="the failure rate the fix must stay below")
+    confidence: float
+    verdict: Verdict
+    explanation: str
+    more_trials_needed: int | None = Field(
+        description="further failure-free trials after which the rate is shown below target (None: target met)"
+    )
+
+
+def z_for(confidence: float) -> float:
+    """Two-sided normal quantile, e.g. 1.96 for 0.95 (bisection on erf: no SciPy needed)."""
+    low, high = 0.0, 10.0
+    for _ in range(80):
+        mid = (low + high) / 2
+        if math.erf(mid / math.sqrt(2)) < confidence:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
+
+
+def wilson(failures: int, trials: int, confidence: float = 0.95) -> Rate:
+    if trials <= 0:
+        return Rate(failures=failures, trials=trials, rate=0.0, low=0.0, high=1.0)
+    z = z_for(confidence)
+    p = failures / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    margin = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return Rate(
+        failures=failures,
+        trials=trials,
+        rate=round(p, 6),
+        low=round(max(0.0, centre - margin), 6),
+        high=round(min(1.0, centre + margin), 6),
+    )
+
+
+def fisher_less(before_failures: int, before_trials: int, after_failures: int, after_trials: int) -> float:
+    """P(after has this few failures or fewer | the margins), i.e. the one-sided Fisher exact p-value."""
+    total_failures = before_failures + after_failures
+    total = before_trials + after_trials
+    denominator = math.comb(total, total_failures)
+    low = max(0, total_failures - before_trials)
+    return min(
+        1.0,
+        sum(
+            math.comb(after_trials, k) * math.comb(before_trials, total_failures - k)
+            for k in range(low, after_failures + 1)
+        )
+        / denominator,
+    )
+
+
+def trials_for_target(failures: int, trials: int, target: float, confidence: float) -> int | None:
+    """How many more failure-free trials make the Wilson upper bound fall below `target` (None: already)."""
+    if wilson(failures, trials, confidence).high < target:
+        return None
+    extra = 1
+    while wilson(failures, trials + extra, confidence).high >= target:
+        extra *= 2
+        if extra > 10_000_000:
+            return extra
+    low, high = extra // 2, extra
+    while low + 1 < high:
+        mid = (low + high) // 2
+        low, high = (mid, high) if wilson(failures, trials + mid, confidence).high >= target else (low, mid)
+    return high
+
+
+def verify_fix(
+    before_failures: int,
+    before_trials: int,
+    after_failures: int,
+    after_trials: int,
+    target: float = 0.01,
+    confidence: float = 0.95,
+    *,
+    deterministic: bool = False,
+) -> FixVerification:
+    """`deterministic=True`: the same input always failed, so the one reproduction passing after the fix decides."""
+    if not (0 <= before_failures <= before_trials and 0 <= after_failures <= after_trials):
+        raise ValueError("failures must be between 0 and the number of trials")
+    if not (0 < target < 1 and 0.5 <= confidence < 1):
+        raise ValueError("target must be between 0 and 1, confidence between 0.5 and 1")
+    before, after = wilson(before_failures, before_trials, confidence), wilson(after_failures, after_trials, confidence)
+    p_value = fisher_less(before_failures, before_trials, after_failures, after_trials) if after_trials else 1.0
+    if deterministic:
+        verdict, text, more = _deterministic(after)
+    else:
+        more = trials_for_target(after_failures, after_trials, target, confidence)
+        verdict, text = _verdict(before, after, p_value, more, target, confidence)
+    return FixVerification(
+        before=before,
+        after=after,
+        p_value=round(p_value, 6),
+        target=target,
+        confidence=confidence,
+        verdict=verdict,
+        explanation=text,
+        more_trials_needed=more,
+    )
+
+
+def _deterministic(after: Rate) -> tuple[Verdict, str, int | None]:
+    if after.trials == 0:
+        return "need_data", "Deterministic failure: run the reproduction once against the fix.", 1
+    if after.failures == 0:
+        return "fixed", "Fixed: the reproduction of a deterministic failure passes; keep it as a regression test.", None
+    return "worse", f"Not fixed: the reproduction still fails ({after.failures}/{after.trials}).", None
+
+
+def _verdict(
+    before: Rate, after: Rate, p_value: float, more: int | None, target: float, confidence: float
+) -> tuple[Verdict, str]:
+    pct = f"{confidence:.0%}"
+    if after.trials == 0:
+        return "need_data", f"No trials after the fix yet: run at least {more} to show the rate is below {target:.2%}."
+    if more is None:
+        return "fixed", (
+            f"Fixed: {after.failures}/{after.trials} failures after the fix; with {pct} confidence the "
+            f"failure rate is below {after.high:.2%}, under the target of {target:.2%}."
+        )
+    if after.rate > before.rate and p_value > 0.5:
+        return "worse", (f"Not fixed: the failure rate went from {before.rate:.2%} to {after.rate:.2%}.")
+    if p_value < 1 - confidence:
+        return "improved", (
+            f"Improved (Fisher p={p_value:.3g}) from {before.rate:.2%} to {after.rate:.2%}, but the "
+            f"rate is not yet shown below {target:.2%}: {more} more clean trials needed."
+        )
+    return "not_shown", (
+        f"Not shown: {after.failures}/{after.trials} after against {before.failures}/{before.trials} "
+        f"before could be chance (Fisher p={p_value:.3g}); run {more} more clean trials."
+    )
