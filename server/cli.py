@@ -342,6 +342,23 @@ def bench_novelty(
         _emit(run(dataset, queries, seed, current=NOVELTY_THRESHOLD), True)
 
 
+@bench.command("blameless")
+def bench_blameless() -> None:
+    """Precision and recall of the blameless-language check on the labelled sentences in evals/data."""
+    from evals.blameless import run
+
+    _emit(run(), True)
+
+
+@app.command("check-blameless")
+def check_blameless_(text: str) -> None:
+    """Flag blaming language in TEXT (JSON with spans and suggested rewrites)."""
+    from server.blameless import check_blameless
+
+    with _user_errors():
+        _emit(check_blameless(text), True)
+
+
 @bench.command("patterns")
 def bench_patterns(dataset: Annotated[Path, typer.Option(help="AIID-style JSONL with labels.gmf")]) -> None:
     """Neighbourhood label agreement and pattern purity on human failure labels."""

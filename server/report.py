@@ -6,6 +6,7 @@ from pathlib import Path
 
 import jinja2
 
+from server.blameless import Finding, check_blameless
 from store.models import LLM_CATEGORIES, Incident, SimilarIncident
 
 _IMAGE = re.compile(r"!\[")
@@ -38,8 +39,24 @@ _env = jinja2.Environment(
 _env.filters.update(md=md, code=_code, ts=_ts)
 
 
+def _analysis_findings(incident: Incident) -> list[tuple[str, Finding]]:
+    """Blameless-language findings in the analysis: (where, finding)."""
+    a = incident.analysis
+    if a is None:
+        return []
+    parts = [(f"why {n}", f"{w.question} {w.answer}") for n, w in enumerate(a.whys, start=1)]
+    parts += [("root cause", a.root_cause), ("model behavior", a.model_behavior or "")]
+    parts += [(f"factor {n}", f"{f.factor} {f.effect}") for n, f in enumerate(a.contributing_factors, start=1)]
+    return [(where, f) for where, text in parts for f in check_blameless(text).findings]
+
+
 def render_markdown(incident: Incident, *, similar: list[SimilarIncident], now: datetime) -> str:
     text = _env.get_template("report.md.j2").render(
-        i=incident, a=incident.analysis, similar=similar, now=now, llm_category=incident.category in LLM_CATEGORIES
+        blame=_analysis_findings(incident),
+        i=incident,
+        a=incident.analysis,
+        similar=similar,
+        now=now,
+        llm_category=incident.category in LLM_CATEGORIES,
     )
     return re.sub(r"\n{3,}", "\n\n", text)

@@ -12,7 +12,8 @@ from mcp.types import ToolAnnotations
 from pydantic import Field, ValidationError
 
 import prompts
-from server import __version__
+from server import __version__, blameless
+from server.blameless import BlamelessReport
 from server.errors import ActionItemNotFound, IncidentNotFound, InvalidId, PostmortemError
 from server.results import ActionItemList, CaptureResult, IncidentList, PatternList, Report, SearchResult, Stats
 from store.models import (
@@ -265,6 +266,12 @@ def _register_analysis_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
             return svc().list_action_items(
                 incident_id_=incident_id, owner=owner, status=status, overdue=overdue, limit=limit, offset=offset
             )
+
+    @mcp.tool(annotations=READ)
+    def check_blameless(text: Annotated[str, Field(min_length=1, max_length=20_000)]) -> BlamelessReport:
+        """Flag blaming language (people as the cause, "human error", "should have", judgements) with spans and
+        systemic rewrites. Use on a draft before publishing a post-mortem."""
+        return blameless.check_blameless(text)
 
     @mcp.tool(annotations=READ)
     def render_report(incident_id: IncidentId) -> Report:

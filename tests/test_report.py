@@ -66,3 +66,17 @@ def test_incident_text_cannot_inject_html_images_or_script_links() -> None:
     text = render_markdown(evil, similar=[], now=FIXED_NOW)
     assert "<img" not in text and "![t](" not in text and "(javascript:" not in text
     assert md("a & b < c") == "a &amp; b &lt; c"
+
+
+def test_the_report_lists_blaming_language_in_the_analysis() -> None:
+    analysis = Analysis(**draft().model_dump(), generated_by="openai", created_at=FIXED_NOW)
+    analysis = analysis.model_copy(update={"root_cause": "Human error: the on-call engineer forgot to add backoff."})
+    text = render_markdown(incident(analysis=analysis), similar=[], now=FIXED_NOW)
+    section = text.split("## Blameless language check")[1]
+    assert 'root cause: "Human error"' in section and "forgot to" in section
+    clean = render_markdown(
+        incident(analysis=Analysis(**draft().model_dump(), generated_by="x", created_at=FIXED_NOW)),
+        similar=[],
+        now=FIXED_NOW,
+    )
+    assert "No blaming language found" in clean

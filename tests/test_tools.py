@@ -227,3 +227,11 @@ async def test_handshake_does_not_wait_for_the_knowledge_base(service: Postmorte
         release.set()
         result = await client.call_tool("knowledge_stats", {})
     assert not result.is_error
+
+
+@MODES
+async def test_check_blameless_tool_returns_spans_and_rewrites(service: PostmortemService, mode: str) -> None:
+    async with Client(server_for(service), mode=mode) as client:
+        result = await client.call_tool("check_blameless", {"text": "The developer should have added a timeout."})
+    [finding] = result.structured_content["findings"]  # type: ignore[index]
+    assert finding["rule"] == "counterfactual" and finding["text"] == "should have" and finding["suggestion"]
