@@ -350,6 +350,34 @@ def bench_blameless() -> None:
     _emit(run(), True)
 
 
+@app.command("verify-fix")
+def verify_fix_(
+    before_failures: int,
+    before_trials: int,
+    after_failures: int,
+    after_trials: int,
+    target: float = 0.01,
+    confidence: float = 0.95,
+    deterministic: bool = False,
+) -> None:
+    """Did the fix work? Failure counts before and after -> rates, Fisher test, verdict, trials still needed."""
+    from server.verify import verify_fix
+
+    with _user_errors():
+        _emit(
+            verify_fix(
+                before_failures,
+                before_trials,
+                after_failures,
+                after_trials,
+                target,
+                confidence,
+                deterministic=deterministic,
+            ),
+            True,
+        )
+
+
 @app.command("check-blameless")
 def check_blameless_(text: str) -> None:
     """Flag blaming language in TEXT (JSON with spans and suggested rewrites)."""

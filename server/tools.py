@@ -13,9 +13,11 @@ from pydantic import Field, ValidationError
 
 import prompts
 from server import __version__, blameless
+from server import verify as verification
 from server.blameless import BlamelessReport
 from server.errors import ActionItemNotFound, IncidentNotFound, InvalidId, PostmortemError
 from server.results import ActionItemList, CaptureResult, IncidentList, PatternList, Report, SearchResult, Stats
+from server.verify import FixVerification
 from store.models import (
     ActionItem,
     ActionItemCreate,
@@ -266,6 +268,31 @@ def _register_analysis_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
             return svc().list_action_items(
                 incident_id_=incident_id, owner=owner, status=status, overdue=overdue, limit=limit, offset=offset
             )
+
+    @mcp.tool(annotations=READ)
+    def verify_fix(
+        before_failures: Annotated[int, Field(ge=0, le=10_000_000)],
+        before_trials: Annotated[int, Field(ge=0, le=10_000_000)],
+        after_failures: Annotated[int, Field(ge=0, le=10_000_000)],
+        after_trials: Annotated[int, Field(ge=0, le=10_000_000)],
+        target: Annotated[float, Field(gt=0, lt=1, description="failure rate the fix must stay below")] = 0.01,
+        confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.95,
+        deterministic: Annotated[bool, Field(description="true if the same input always failed")] = False,
+    ) -> FixVerification:
+        """Decide whether a fix worked from failure counts before and after it: rates with 95% intervals, a Fisher
+        exact test, a verdict, and how many more clean runs are needed. Use for failures that happen sometimes."""
+        try:
+            return verification.verify_fix(
+                before_failures,
+                before_trials,
+                after_failures,
+                after_trials,
+                target,
+                confidence,
+                deterministic=deterministic,
+            )
+        except ValueError as e:
+            raise ToolError(f"{e}; pass counts with failures <= trials.") from None
 
     @mcp.tool(annotations=READ)
     def check_blameless(text: Annotated[str, Field(min_length=1, max_length=20_000)]) -> BlamelessReport:

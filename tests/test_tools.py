@@ -235,3 +235,19 @@ async def test_check_blameless_tool_returns_spans_and_rewrites(service: Postmort
         result = await client.call_tool("check_blameless", {"text": "The developer should have added a timeout."})
     [finding] = result.structured_content["findings"]  # type: ignore[index]
     assert finding["rule"] == "counterfactual" and finding["text"] == "should have" and finding["suggestion"]
+
+
+@MODES
+async def test_verify_fix_tool_gives_a_verdict_and_rejects_impossible_counts(
+    service: PostmortemService, mode: str
+) -> None:
+    async with Client(server_for(service), mode=mode) as client:
+        ok = await client.call_tool(
+            "verify_fix", {"before_failures": 12, "before_trials": 200, "after_failures": 0, "after_trials": 200}
+        )
+        bad = await client.call_tool(
+            "verify_fix", {"before_failures": 5, "before_trials": 3, "after_failures": 0, "after_trials": 1}
+        )
+    assert ok.structured_content["verdict"] == "improved"  # type: ignore[index]
+    assert ok.structured_content["more_trials_needed"] == 181  # type: ignore[index]
+    assert bad.is_error and "failures <= trials" in bad.content[0].text  # type: ignore[union-attr]
