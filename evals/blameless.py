@@ -25,9 +25,13 @@ def score(path: Path) -> dict[str, Any]:
         fn += (not flagged) and row["blaming"]
         if flagged != row["blaming"]:
             misses.append(("false positive: " if flagged else "missed: ") + row["text"])
-    return {"sentences": len(rows), "blaming": sum(r["blaming"] for r in rows),
-            "precision": round(tp / (tp + fp), 3) if tp + fp else None,
-            "recall": round(tp / (tp + fn), 3) if tp + fn else None, "errors": misses}
+    return {
+        "sentences": len(rows),
+        "blaming": sum(r["blaming"] for r in rows),
+        "precision": round(tp / (tp + fp), 3) if tp + fp else None,
+        "recall": round(tp / (tp + fn), 3) if tp + fn else None,
+        "errors": misses,
+    }
 
 
 def run() -> dict[str, Any]:

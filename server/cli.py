@@ -326,6 +326,27 @@ def bench_retrieval(
         out.print(table)
 
 
+@bench.command("perf")
+def bench_perf(
+    sizes: Annotated[str, typer.Option(help="comma-separated knowledge-base sizes")] = "1000,10000,100000",
+    queries: int = 200,
+) -> None:
+    """Search latency at each size (end to end, index alone vs exact numpy), import throughput vs raw encoding,
+    cold start, peak RSS. Prints JSON."""
+    from evals.perf import run
+
+    with _user_errors(), Progress(console=err, transient=True) as progress:
+        tasks: dict[str, Any] = {}
+
+        def show(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)
+
+        result = run(sizes=tuple(int(s) for s in sizes.split(",")), queries=queries, progress=show)
+    _emit(result, True)
+
+
 @bench.command("novelty")
 def bench_novelty(
     dataset: Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")],

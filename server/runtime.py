@@ -156,6 +156,7 @@ class LazyService:
             load = getattr(service.knowledge.embedder, "load", None)
             if load is not None:
                 load()
+            service.knowledge.warm()
         except BaseException as e:  # noqa: BLE001 - reported to every caller below
             logger.exception("could not open the knowledge base")
             self._error = e

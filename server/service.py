@@ -51,6 +51,7 @@ from store.records import IncidentStore, NewIncident, content_hash
 
 logger = logging.getLogger(__name__)
 
+IMPORT_BATCH = 512  # rows embedded and written per transaction: big enough for efficient embedding batches
 SEARCHED_FIELDS = ("title", "description", "error_type", "error_message", "tool", "agent")
 NO_LLM_HELP = (
     "no LLM is configured for drafting: set OPENAI_BASE_URL/OPENAI_API_KEY and POSTMORTEM_MODEL for an "
@@ -142,7 +143,11 @@ class PostmortemService:
         return Incident(id="INC-0", **fields, **decision, created_at=created_at)
 
     def import_incidents(
-        self, rows: Iterable[SeedIncident], *, batch: int = 64, progress: Callable[[int], None] = lambda n: None
+        self,
+        rows: Iterable[SeedIncident],
+        *,
+        batch: int = IMPORT_BATCH,
+        progress: Callable[[int], None] = lambda n: None,
     ) -> ImportResult:
         """Bulk-load past incidents (with their timeline, analysis and action items); exact duplicates are skipped."""
         imported: list[str] = []

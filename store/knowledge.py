@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 
 from store.embedding import Embedder
+from store.exact import EXACT_LIMIT, ExactIndex
 from store.index import VectorIndex
 from store.lexical import LexicalIndex
 from store.records import IncidentStore
@@ -45,6 +46,14 @@ class KnowledgeBase:
         self.index = index
         self.embedder = embedder
         self.lexical = LexicalIndex(store.lexical_rows)
+        self.exact = ExactIndex(
+            lambda after: store.vector_rows(model=embedder.model_id, after_pk=after), embedder.dimension
+        )
+
+    def warm(self) -> None:
+        """Load the in-memory indexes now (the server calls this in the background at start)."""
+        self.exact.refresh()
+        self.lexical.refresh()
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return self.embedder.embed(texts, kind="document")
@@ -85,6 +94,7 @@ class KnowledgeBase:
         replayed = [b[0] for b in self.store.pending_outbox(limit=1_000_000)]
         self.index.reset()
         self.lexical.reset()
+        self.exact.reset()
         total = 0
         pks: list[int] = []
         vectors: list[np.ndarray] = []
@@ -124,7 +134,7 @@ class KnowledgeBase:
         exclude = exclude or set()
         filters = {k: v for k, v in (filters or {}).items() if v is not None}
         pool = max(POOL, limit) + len(exclude)
-        dense = dict(self.index.query(vector, n=pool, filters=filters)) if mode != "lexical" else {}
+        dense = dict(self._dense(vector, pool, filters)) if mode != "lexical" else {}
         lexical: dict[int, float] = {}
         pks, scores = self.lexical.scores(text) if mode != "dense" else (np.zeros(0, np.int64), np.zeros(0))
         if len(pks):
@@ -145,6 +155,13 @@ class KnowledgeBase:
             Hit(candidates[i], float(dense_scores[i]), float(lexical_scores[i]), float(relevance[i])) for i in order
         ]
 
+    def _dense(self, vector: np.ndarray, n: int, filters: dict[str, Any]) -> list[tuple[int, float]]:
+        """Exact search below EXACT_LIMIT incidents (faster and exact there), chromadb's HNSW above it."""
+        if self.exact.count() <= EXACT_LIMIT:
+            allowed = np.fromiter(self.store.pks_matching(filters), dtype=np.int64) if filters else None
+            return self.exact.query(vector, n=n, allowed=allowed)
+        return self.index.query(vector, n=n, filters=filters)
+
     def _lexical_pool(self, pks: np.ndarray, scores: np.ndarray, k: int, filters: dict[str, Any]) -> dict[int, float]:
         k = min(k, len(pks))
         top = np.argpartition(-scores, k - 1)[:k]
@@ -156,6 +173,9 @@ class KnowledgeBase:
 
     def _exact_cosines(self, vector: np.ndarray, candidates: list[int], known: dict[int, float]) -> np.ndarray:
         missing = [pk for pk in candidates if pk not in known]
+        cached = self.exact.cosines(vector, missing)
+        known = {**known, **cached}
+        missing = [pk for pk in missing if pk not in cached]
         stored = self.store.vectors(missing, model=self.embedder.model_id)
         exact = {pk: float(np.dot(v, vector)) for pk, v in stored.items() if v.shape == vector.shape}
         return np.array([known.get(pk, exact.get(pk, 0.0)) for pk in candidates], dtype=np.float64)

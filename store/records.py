@@ -305,6 +305,28 @@ class IncidentStore:
             ).all()
         return {r.pk: np.frombuffer(r.embedding, dtype=np.float32) for r in rows if r.embedding is not None}
 
+    def vector_rows(self, *, model: str, after_pk: int = 0, batch: int = 5000) -> Iterator[tuple[int, np.ndarray]]:
+        """(pk, vector) of `model` for incidents above `after_pk`, in key order."""
+        cols = db.incidents.c
+        query = (
+            select(cols.pk, cols.embedding)
+            .where(cols.pk > after_pk, cols.embedding_model == model, cols.embedding.is_not(None))
+            .order_by(cols.pk)
+        )
+        with self.engine.connect() as conn:
+            for row in conn.execute(query.execution_options(yield_per=batch)):
+                yield row.pk, np.frombuffer(row.embedding, dtype=np.float32)
+
+    def pks_matching(self, filters: dict[str, Any]) -> list[int]:
+        """Every incident key whose columns equal the non-None filter values."""
+        cols = db.incidents.c
+        query = select(cols.pk)
+        for column, value in filters.items():
+            if value is not None:
+                query = query.where(cols[column] == value)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
     def stale_embeddings(self, *, model: str, limit: int = 256) -> list[tuple[int, str]]:
         """(pk, search text) of incidents with no vector from `model`: to re-embed after a model change."""
         cols = db.incidents.c

@@ -25,9 +25,13 @@ def test_each_rule_finds_its_phrase_with_the_span_and_a_rewrite(text: str, rule:
 
 @pytest.mark.parametrize(
     "text",
-    ["The CRM API failed to respond within 30 s.", "The batch job failed to acquire the lock.",
-     "The guardrail missed instructions hidden in HTML.", "Dave rolled back the release at 14:05.",
-     "The system allowed tool calls without validation."],
+    [
+        "The CRM API failed to respond within 30 s.",
+        "The batch job failed to acquire the lock.",
+        "The guardrail missed instructions hidden in HTML.",
+        "Dave rolled back the release at 14:05.",
+        "The system allowed tool calls without validation.",
+    ],
 )
 def test_systems_failing_and_people_acting_are_not_flagged(text: str) -> None:
     assert check_blameless(text).blameless

@@ -97,3 +97,26 @@ def test_bench_retrieval_command_reports_every_mode(tmp_path: Path, embedder: ob
     report = json.loads(result.stdout)
     assert set(report["modes"]) == {"dense", "lexical", "hybrid"} and report["incidents"] == 3
     assert report["modes"]["hybrid"]["recall@1"] == 1.0
+
+
+def test_query_tokens_are_the_ones_bm25s_indexes() -> None:
+    import bm25s
+
+    from store.lexical import LexicalIndex
+
+    index = LexicalIndex(lambda after: [])
+    rows = (
+        [
+            json.loads(line)
+            for line in Path("../shared/data/aiid/incidents.jsonl").read_text(encoding="utf-8").splitlines()[:500]
+        ]
+        if Path("../shared/data/aiid/incidents.jsonl").exists()
+        else []
+    )
+    texts = [f"{r['title']}\n{r['text']}" for r in rows] or [SEED.read_text(encoding="utf-8")[:5000]]
+    texts.append("Ça a échoué: ERR_QUOTA_7781 at api.example.com/v2 — retried 3x, throttled!")
+    for text in texts:
+        reference = bm25s.tokenize([text], stopwords="en", stemmer=index._stem, return_ids=False, show_progress=False)[
+            0
+        ]
+        assert index.tokens(text) == list(dict.fromkeys(reference))

@@ -1,0 +1,41 @@
+"""Exact dense search: the same answers as brute force, filters, growth, and what other processes wrote."""
+
+from pathlib import Path
+
+import numpy as np
+
+from store.exact import ExactIndex
+from store.models import IncidentCreate
+from tests.conftest import make_service
+
+
+def test_exact_search_matches_brute_force_and_grows_by_appending() -> None:
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(3000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = [(pk, vectors[pk - 1]) for pk in range(1, 3001)]
+    visible = [1000]
+    index = ExactIndex(lambda after: [r for r in rows[: visible[0]] if r[0] > after], 16)
+    query = vectors[5]
+    assert [pk for pk, _ in index.query(query, n=3)][0] == 6
+    visible[0] = 3000
+    got = index.query(query, n=10)
+    expected = np.argsort(-(vectors @ query))[:10] + 1
+    assert [pk for pk, _ in got] == list(expected)
+    allowed = np.arange(2000, 3001)
+    assert all(pk >= 2000 for pk, _ in index.query(query, n=10, allowed=allowed))
+    assert index.query(query, n=10, allowed=np.array([], dtype=np.int64)) == []
+    assert index.cosines(query, [6, 99999]) == {6: float(vectors[5] @ query)}
+
+
+def test_a_capture_by_another_process_is_found_without_its_vector_index(tmp_path: Path) -> None:
+    writer = make_service(tmp_path)
+    reader = make_service(tmp_path)  # another server on the same data directory
+    reader.search_incidents(query="warm up")  # its caches are loaded before the write
+    incident_id = writer.capture_incident(
+        IncidentCreate(title="Ledger sync wrote negative balances", error_message="ERR_LEDGER_NEG_991")
+    ).id
+    reader.knowledge.index.reset()  # even with an empty chromadb collection in this process
+    hits = reader.search_incidents(query="ledger sync negative balances ERR_LEDGER_NEG_991").hits
+    assert hits and hits[0].id == incident_id
+    assert reader.search_incidents(query="ledger", mode="dense").hits[0].id == incident_id
