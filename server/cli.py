@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -61,6 +62,10 @@ def _user_errors() -> Iterator[None]:
     except OSError as e:
         err.print(f"error: {e.strerror or e.__class__.__name__}: {e.filename or ''}")
         raise typer.Exit(1) from None
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _validation_text(e: ValidationError) -> str:
@@ -170,10 +175,35 @@ def import_(path: Path, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def search(query: str, limit: int = 5, category: str | None = None, as_json: JsonOpt = False) -> None:
-    """Find past incidents similar to a description or error message."""
+def search(
+    query: str,
+    limit: int = 5,
+    category: str | None = None,
+    severity: str | None = None,
+    status: str | None = None,
+    agent: str | None = None,
+    tool: str | None = None,
+    model: str | None = None,
+    since: Annotated[datetime | None, typer.Option(help="created at or after (ISO date)")] = None,
+    until: Annotated[datetime | None, typer.Option(help="created at or before (ISO date)")] = None,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or lexical")] = "hybrid",
+    as_json: JsonOpt = False,
+) -> None:
+    """Find past incidents similar to a description or error message (hybrid: meaning and exact words)."""
     with _user_errors():
-        result = _service().search_incidents(query=query, limit=max(1, min(limit, 50)), category=category)
+        if mode not in ("hybrid", "dense", "lexical"):
+            raise ValueError("--mode must be hybrid, dense or lexical")
+        filters = {
+            "category": category,
+            "severity": severity,
+            "status": status,
+            "agent": agent,
+            "tool": tool,
+            "model": model,
+            "since": _aware(since),
+            "until": _aware(until),
+        }
+        result = _service().search_incidents(query=query, limit=max(1, min(limit, 50)), mode=mode, **filters)
     if not _emit(result, as_json):
         from server.view import similar_table
 
@@ -330,6 +360,7 @@ def bench_retrieval(
 def bench_perf(
     sizes: Annotated[str, typer.Option(help="comma-separated knowledge-base sizes")] = "1000,10000,100000",
     queries: int = 200,
+    as_json: JsonOpt = True,
 ) -> None:
     """Search latency at each size (end to end, index alone vs exact numpy), import throughput vs raw encoding,
     cold start, peak RSS. Prints JSON."""
@@ -351,20 +382,20 @@ def bench_perf(
 def bench_novelty(
     dataset: Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")],
     queries: Annotated[Path, typer.Option(help="JSONL queries: text, relevant_ids")],
-    seed: Annotated[Path, typer.Option(help="JSONL incidents with recurring groups")] = Path(
-        "store/seed/incidents.jsonl"
-    ),
+    seed: Annotated[Path | None, typer.Option(help="JSONL incidents with recurring groups (default: the seed)")] = None,
+    as_json: JsonOpt = True,
 ) -> None:
     """Calibrate the novelty threshold: known vs novel failures, query-to-incident and incident-to-incident."""
     from evals.novelty import run
     from server.classify import NOVELTY_THRESHOLD
+    from server.demo import SEED
 
     with _user_errors():
-        _emit(run(dataset, queries, seed, current=NOVELTY_THRESHOLD), True)
+        _emit(run(dataset, queries, seed or SEED, current=NOVELTY_THRESHOLD), True)
 
 
 @bench.command("blameless")
-def bench_blameless() -> None:
+def bench_blameless(as_json: JsonOpt = True) -> None:
     """Precision and recall of the blameless-language check on the labelled sentences in evals/data."""
     from evals.blameless import run
 
@@ -409,7 +440,9 @@ def check_blameless_(text: str) -> None:
 
 
 @bench.command("patterns")
-def bench_patterns(dataset: Annotated[Path, typer.Option(help="AIID-style JSONL with labels.gmf")]) -> None:
+def bench_patterns(
+    dataset: Annotated[Path, typer.Option(help="AIID-style JSONL with labels.gmf")], as_json: JsonOpt = True
+) -> None:
     """Neighbourhood label agreement and pattern purity on human failure labels."""
     from evals.patterns import run
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
+import store
 from server.config import Settings
 from server.errors import DraftError, LLMUnavailable
 from server.jsonl import read_incidents
@@ -15,7 +16,7 @@ from server.runtime import build_service, choose_llm
 from server.view import show_analysis, show_capture
 from store.models import IncidentCreate
 
-SEED = Path(__file__).resolve().parent.parent / "store" / "seed" / "incidents.jsonl"
+SEED = Path(store.__file__).resolve().parent / "seed" / "incidents.jsonl"  # package data: works installed too
 
 DEMO_INCIDENT = IncidentCreate(
     title="Travel agent kept retrying flight search until the fares API throttled every user",

@@ -160,7 +160,13 @@ class KnowledgeBase:
         if self.exact.count() <= EXACT_LIMIT:
             allowed = np.fromiter(self.store.pks_matching(filters), dtype=np.int64) if filters else None
             return self.exact.query(vector, n=n, allowed=allowed)
-        return self.index.query(vector, n=n, filters=filters)
+        # chromadb keeps a few columns as metadata: filter on those there, the rest on the records
+        where = {k: v for k, v in filters.items() if k in ("category", "severity", "status", "agent", "tool")}
+        found = self.index.query(vector, n=n * (3 if len(where) < len(filters) else 1), filters=where)
+        if len(where) < len(filters):
+            keep = self.store.filter_pks([pk for pk, _ in found], filters)
+            found = [hit for hit in found if hit[0] in keep][:n]
+        return found
 
     def _lexical_pool(self, pks: np.ndarray, scores: np.ndarray, k: int, filters: dict[str, Any]) -> dict[int, float]:
         k = min(k, len(pks))

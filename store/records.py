@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Select, delete, func, insert, select, update
 
 from store import db
 from store.actions import action_from_row, action_values
@@ -318,12 +318,9 @@ class IncidentStore:
                 yield row.pk, np.frombuffer(row.embedding, dtype=np.float32)
 
     def pks_matching(self, filters: dict[str, Any]) -> list[int]:
-        """Every incident key whose columns equal the non-None filter values."""
-        cols = db.incidents.c
-        query = select(cols.pk)
-        for column, value in filters.items():
-            if value is not None:
-                query = query.where(cols[column] == value)
+        """Every incident key that passes the filters: column equality (category, severity, status, agent, tool,
+        model) and `since` / `until` (datetimes) on the creation time. None values are ignored."""
+        query = _filtered(select(db.incidents.c.pk), filters)
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
 
@@ -352,12 +349,8 @@ class IncidentStore:
                 )
 
     def filter_pks(self, pks: Sequence[int], filters: dict[str, Any]) -> set[int]:
-        """The subset of `pks` whose columns equal every non-None filter value."""
-        cols = db.incidents.c
-        query = select(cols.pk).where(cols.pk.in_(list(pks)))
-        for column, value in filters.items():
-            if value is not None:
-                query = query.where(cols[column] == value)
+        """The subset of `pks` that passes the filters (see `pks_matching`)."""
+        query = _filtered(select(db.incidents.c.pk).where(db.incidents.c.pk.in_(list(pks))), filters)
         with self.engine.connect() as conn:
             return set(conn.execute(query).scalars())
 
@@ -472,3 +465,22 @@ class IncidentStore:
                 "action_items": actions or [],
             }
         )
+
+
+FILTER_COLUMNS = ("category", "severity", "status", "agent", "tool", "model")
+
+
+def _filtered(query: Select[Any], filters: dict[str, Any]) -> Select[Any]:
+    cols = db.incidents.c
+    for key, value in filters.items():
+        if value is None:
+            continue
+        if key == "since":
+            query = query.where(cols.created_at >= value)
+        elif key == "until":
+            query = query.where(cols.created_at <= value)
+        elif key in FILTER_COLUMNS:
+            query = query.where(cols[key] == value)
+        else:
+            raise ValueError(f"unknown filter {key!r}")
+    return query

@@ -251,3 +251,22 @@ async def test_verify_fix_tool_gives_a_verdict_and_rejects_impossible_counts(
     assert ok.structured_content["verdict"] == "improved"  # type: ignore[index]
     assert ok.structured_content["more_trials_needed"] == 181  # type: ignore[index]
     assert bad.is_error and "failures <= trials" in bad.content[0].text  # type: ignore[union-attr]
+
+
+@MODES
+async def test_search_filters_by_agent_tool_model_and_date_range(service: PostmortemService, mode: str) -> None:
+    async with Client(server_for(service), mode=mode) as client:
+        await client.call_tool("capture_incident", {**CAPTURE, "model": "gpt-4.1-mini"})
+        await client.call_tool(
+            "capture_incident", {**CAPTURE, "agent": "other-agent", "tool": "crm.lookup", "model": "mistral-large"}
+        )
+        by_agent = await client.call_tool("search_incidents", {"query": "429", "agent": "other-agent"})
+        by_model = await client.call_tool("search_incidents", {"query": "429", "model": "gpt-4.1-mini"})
+        future = await client.call_tool("search_incidents", {"query": "429", "since": "2999-01-01"})
+        past = await client.call_tool("search_incidents", {"query": "429", "until": "2999-01-01T00:00:00Z"})
+        bad = await client.call_tool("search_incidents", {"query": "429", "since": "last tuesday"})
+    assert [h["id"] for h in by_agent.structured_content["hits"]] == ["INC-2"]  # type: ignore[index]
+    assert [h["id"] for h in by_model.structured_content["hits"]] == ["INC-1"]  # type: ignore[index]
+    assert future.structured_content["hits"] == []  # type: ignore[index]
+    assert len(past.structured_content["hits"]) == 2  # type: ignore[index]
+    assert bad.is_error and "since" in bad.content[0].text and "tuesday" not in bad.content[0].text  # type: ignore[union-attr]
