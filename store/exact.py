@@ -8,11 +8,13 @@ used above the limit.
 """
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 import numpy as np
 
 EXACT_LIMIT = 250_000
+FRESH_FOR = 0.25  # seconds a refresh is trusted: rows other processes write show up within this
 
 
 class ExactIndex:
@@ -24,9 +26,14 @@ class ExactIndex:
         self._pks = np.zeros(0, dtype=np.int64)
         self._matrix = np.zeros((0, dimension), dtype=np.float32)
         self._size = 0
+        self._checked = 0.0
 
-    def refresh(self) -> None:
+    def refresh(self, *, force: bool = False) -> None:
+        """Load rows added since the last refresh (at most every FRESH_FOR seconds unless forced)."""
+        if not force and time.monotonic() - self._checked < FRESH_FOR:
+            return
         with self._lock:
+            self._checked = time.monotonic()
             added = list(self._load(int(self._pks[self._size - 1]) if self._size else 0))
             if not added:
                 return
@@ -46,6 +53,7 @@ class ExactIndex:
             self._pks = np.zeros(0, dtype=np.int64)
             self._matrix = np.zeros((0, self._dimension), dtype=np.float32)
             self._size = 0
+            self._checked = 0.0
 
     def count(self) -> int:
         self.refresh()

@@ -52,8 +52,8 @@ class KnowledgeBase:
 
     def warm(self) -> None:
         """Load the in-memory indexes now (the server calls this in the background at start)."""
-        self.exact.refresh()
-        self.lexical.refresh()
+        self.exact.refresh(force=True)
+        self.lexical.refresh(force=True)
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return self.embedder.embed(texts, kind="document")
@@ -74,6 +74,9 @@ class KnowledgeBase:
             self.index.delete(deletes)
             self.store.ack_outbox([b[0] for b in batch])
             done += len(batch)
+        if done:  # this process's own writes are visible to its next search at once
+            self.exact.refresh(force=True)
+            self.lexical.refresh(force=True)
         return done
 
     def reembed_stale(self) -> int:

@@ -11,6 +11,7 @@ import functools
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 SYNC_LIMIT = 20_000
+FRESH_FOR = 0.25  # seconds a refresh is trusted: rows other processes write show up within this
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s.tokenize's default pattern
 
 
@@ -45,6 +47,7 @@ class LexicalIndex:
         self._texts: list[str] = []
         self._built: tuple[object, np.ndarray] | None = None  # (bm25s retriever, pk of each row)
         self._building = False
+        self._checked = 0.0
 
     def tokens(self, text: str) -> list[str]:
         """The distinct stemmed terms of `text`, exactly as bm25s.tokenize makes them (checked on 500 AIID texts in
@@ -52,9 +55,13 @@ class LexicalIndex:
         words = [w for w in _TOKEN.findall(text.lower()) if w not in _stopwords()]
         return list(dict.fromkeys(self._stem.stemWords(words)))
 
-    def refresh(self) -> None:
-        """Load incidents added since the last call; rebuild when there are any."""
+    def refresh(self, *, force: bool = False) -> None:
+        """Load incidents added since the last call (checked at most every FRESH_FOR seconds unless forced);
+        rebuild when there are any."""
+        if not force and time.monotonic() - self._checked < FRESH_FOR:
+            return
         with self._lock:
+            self._checked = time.monotonic()
             added = list(self._load(self._pks[-1] if self._pks else 0))
             if not added:
                 return
@@ -77,7 +84,7 @@ class LexicalIndex:
         finally:
             self._building = False
             if self._pks and self._pks[-1] != int(pks[-1]):
-                self.refresh()  # rows arrived during the build
+                self.refresh(force=True)  # rows arrived during the build
 
     def _build(self, pks: np.ndarray, texts: list[str]) -> tuple[object, np.ndarray]:
         import bm25s
@@ -90,6 +97,7 @@ class LexicalIndex:
     def reset(self) -> None:
         with self._lock:
             self._pks, self._texts, self._built = [], [], None
+            self._checked = 0.0
 
     def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """BM25 score of every indexed incident for `query`: (pks, scores), aligned."""

@@ -1,10 +1,11 @@
 """Exact dense search: the same answers as brute force, filters, growth, and what other processes wrote."""
 
+import time
 from pathlib import Path
 
 import numpy as np
 
-from store.exact import ExactIndex
+from store.exact import FRESH_FOR, ExactIndex
 from store.models import IncidentCreate
 from tests.conftest import make_service
 
@@ -19,6 +20,8 @@ def test_exact_search_matches_brute_force_and_grows_by_appending() -> None:
     query = vectors[5]
     assert [pk for pk, _ in index.query(query, n=3)][0] == 6
     visible[0] = 3000
+    assert index.count() == 1000  # within FRESH_FOR of the last look, new rows wait...
+    index.refresh(force=True)  # ...unless this process wrote them (sync forces a refresh)
     got = index.query(query, n=10)
     expected = np.argsort(-(vectors @ query))[:10] + 1
     assert [pk for pk, _ in got] == list(expected)
@@ -36,6 +39,7 @@ def test_a_capture_by_another_process_is_found_without_its_vector_index(tmp_path
         IncidentCreate(title="Ledger sync wrote negative balances", error_message="ERR_LEDGER_NEG_991")
     ).id
     reader.knowledge.index.reset()  # even with an empty chromadb collection in this process
+    time.sleep(FRESH_FOR + 0.05)  # the promise: other processes' captures show up within FRESH_FOR seconds
     hits = reader.search_incidents(query="ledger sync negative balances ERR_LEDGER_NEG_991").hits
     assert hits and hits[0].id == incident_id
     assert reader.search_incidents(query="ledger", mode="dense").hits[0].id == incident_id
