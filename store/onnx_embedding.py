@@ -275,6 +275,9 @@ class OnnxEmbedder:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only, and those go to stderr
+        # Idle ONNX Runtime threads spin-wait by default; on 2 cores that halved the speed of the numpy search
+        # that follows each query embedding (matmul over 100k vectors: 9.9 -> 17.4 ms).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(self.onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
         variant = session.get_modelmeta().custom_metadata_map.get(METADATA_VARIANT)
         expected = "int8" if self.quantized else "fp32"
