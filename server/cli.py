@@ -1,23 +1,20 @@
 """The `postmortem` command line: for people (Rich tables) and scripts (`--json` on stdout)."""
 
-import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel, ValidationError
-from rich.console import Console
+from pydantic import ValidationError
 from rich.progress import Progress
 from rich.table import Table
 
+from server.bench_cli import bench
+from server.cli_common import JsonOpt, emit, err, out, user_errors
 from server.config import Settings
-from server.errors import ActionItemNotFound, IncidentNotFound, InvalidId, PostmortemError, StoreError
 from store.models import ActionItemCreate, IncidentCreate
 
 app = typer.Typer(
@@ -26,11 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
 logger = logging.getLogger("postmortem")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 
 
 def _service() -> Any:
@@ -39,36 +32,11 @@ def _service() -> Any:
     return build_service(Settings.from_env())
 
 
-def _emit(data: BaseModel | list[Any] | dict[str, Any], as_json: bool) -> bool:
-    """Print JSON when asked; return True when done so the caller can skip its human rendering."""
-    if as_json:
-        text = data.model_dump_json(indent=2) if isinstance(data, BaseModel) else json.dumps(data, indent=2)
-        sys.stdout.write(text + "\n")
-    return as_json
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Map errors to one clear line on stderr and an exit code; tracebacks only with POSTMORTEM_DEBUG=1."""
-    try:
-        yield
-    except (IncidentNotFound, ActionItemNotFound) as e:
-        err.print(f"error: {e}. List them with `postmortem list` / `postmortem actions list`.")
-        raise typer.Exit(2) from None
-    except (InvalidId, PostmortemError, StoreError, ValueError) as e:
-        text = _validation_text(e) if isinstance(e, ValidationError) else str(e)
-        err.print(f"error: {text}")
-        raise typer.Exit(2) from None
-    except OSError as e:
-        err.print(f"error: {e.strerror or e.__class__.__name__}: {e.filename or ''}")
-        raise typer.Exit(1) from None
-
-
 def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-def _validation_text(e: ValidationError) -> str:
+def validation_text(e: ValidationError) -> str:
     return "invalid input: " + "; ".join(
         f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}"
         for x in e.errors(include_input=False, include_url=False)[:10]
@@ -83,7 +51,7 @@ def serve(
     from server.runtime import LazyService, build_service
     from server.tools import create_server
 
-    with _user_errors():
+    with user_errors():
         settings = Settings.from_env()
     lazy = LazyService(lambda: build_service(settings))
     if transport == "stdio":
@@ -111,7 +79,7 @@ def capture(
     as_json: JsonOpt = False,
 ) -> None:
     """Capture a failure: classify, store, and show similar past incidents."""
-    with _user_errors():
+    with user_errors():
         if file is not None:
             data = IncidentCreate.model_validate_json(file.read_text(encoding="utf-8"))
         else:
@@ -128,7 +96,7 @@ def capture(
                 customer_reported=customer_reported,
             )
         result = _service().capture_incident(data)
-    if not _emit(result, as_json):
+    if not emit(result, as_json):
         from server.view import show_capture
 
         show_capture(out, result)
@@ -145,7 +113,7 @@ def classify(
     customer_reported: bool = False,
 ) -> None:
     """Dry run: print category, severity and triage as JSON; stores nothing."""
-    with _user_errors():
+    with user_errors():
         data = IncidentCreate(
             title=title,
             description=description,
@@ -156,7 +124,7 @@ def classify(
             customer_reported=customer_reported,
         )
         result = _service().classify_incident(data)
-    _emit(result, True)
+    emit(result, True)
 
 
 @app.command("import")
@@ -164,13 +132,13 @@ def import_(path: Path, as_json: JsonOpt = False) -> None:
     """Bulk-import past incidents from a JSONL file (one incident per line)."""
     from server.jsonl import read_incidents
 
-    with _user_errors():
+    with user_errors():
         rows = read_incidents(path)
         service = _service()
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("importing", total=len(rows))
             result = service.import_incidents(rows, progress=lambda n: progress.advance(task, n))
-    if not _emit(result.model_copy(update={"ids": result.ids[:1000]}), as_json):
+    if not emit(result.model_copy(update={"ids": result.ids[:1000]}), as_json):
         out.print(f"imported {result.imported} incidents ({result.skipped_duplicates} duplicates skipped)")
 
 
@@ -190,7 +158,7 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Find past incidents similar to a description or error message (hybrid: meaning and exact words)."""
-    with _user_errors():
+    with user_errors():
         if mode not in ("hybrid", "dense", "lexical"):
             raise ValueError("--mode must be hybrid, dense or lexical")
         filters = {
@@ -204,7 +172,7 @@ def search(
             "until": _aware(until),
         }
         result = _service().search_incidents(query=query, limit=max(1, min(limit, 50)), mode=mode, **filters)
-    if not _emit(result, as_json):
+    if not emit(result, as_json):
         from server.view import similar_table
 
         out.print(similar_table(result.hits))
@@ -213,9 +181,9 @@ def search(
 @app.command("list")
 def list_(limit: int = 20, status: str | None = None, as_json: JsonOpt = False) -> None:
     """List incidents, newest first."""
-    with _user_errors():
+    with user_errors():
         result = _service().list_incidents(limit=max(1, min(limit, 200)), status=status)
-    if not _emit(result, as_json):
+    if not emit(result, as_json):
         table = Table("id", "created", "severity", "category", "status", "title")
         for i in result.incidents:
             table.add_row(i.id, f"{i.created_at:%Y-%m-%d}", i.severity, i.category, i.status, i.title)
@@ -225,9 +193,9 @@ def list_(limit: int = 20, status: str | None = None, as_json: JsonOpt = False) 
 @app.command()
 def show(incident_id: str, as_json: JsonOpt = False) -> None:
     """Show one incident."""
-    with _user_errors():
+    with user_errors():
         incident = _service().get_incident(incident_id)
-    if not _emit(incident, as_json):
+    if not emit(incident, as_json):
         out.print_json(incident.model_dump_json())
 
 
@@ -238,12 +206,12 @@ def draft(
     as_json: JsonOpt = False,
 ) -> None:
     """Draft the 5 whys, root cause and action items with the configured LLM."""
-    with _user_errors():
+    with user_errors():
         service = _service()
         analysis = service.draft_analysis(incident_id)
         if track:
             service.add_drafted_action_items(incident_id)
-    if not _emit(analysis, as_json):
+    if not emit(analysis, as_json):
         from server.view import show_analysis
 
         show_analysis(out, analysis)
@@ -252,7 +220,7 @@ def draft(
 @app.command()
 def report(incident_id: str, output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
     """Render the post-mortem as Markdown (to stdout, or to a file)."""
-    with _user_errors():
+    with user_errors():
         text = _service().render_report(incident_id)
         if output is None:
             sys.stdout.write(text)
@@ -275,20 +243,20 @@ def actions(
     as_json: JsonOpt = False,
 ) -> None:
     """List action items (by incident, owner, status, overdue), add one (--incident --add), or update one (--item)."""
-    with _user_errors():
+    with user_errors():
         service = _service()
         if add is not None:
             if incident is None:
                 raise ValueError("--add needs --incident")
             data = ActionItemCreate.model_validate({"title": add, "owner": owner, "priority": priority, "due_at": due})
-            _emit(service.add_action_item(incident, data), True)
+            emit(service.add_action_item(incident, data), True)
             return
         if item is not None:
             due_at = ActionItemCreate.model_validate({"title": "due", "due_at": due}).due_at
-            _emit(service.update_action_item(item, status=set_status, owner=owner, due_at=due_at), True)
+            emit(service.update_action_item(item, status=set_status, owner=owner, due_at=due_at), True)
             return
         result = service.list_action_items(incident_id_=incident, owner=owner, status=status, overdue=overdue)
-    if not _emit(result, as_json):
+    if not emit(result, as_json):
         from server.view import actions_table
 
         out.print(actions_table(result.items))
@@ -297,16 +265,16 @@ def actions(
 @app.command()
 def stats(as_json: JsonOpt = False) -> None:
     """Counts by category, severity and status; action items; index health."""
-    with _user_errors():
+    with user_errors():
         result = _service().knowledge_stats()
-    if not _emit(result, as_json):
+    if not emit(result, as_json):
         out.print_json(result.model_dump_json())
 
 
 @app.command()
 def reindex() -> None:
     """Rebuild the vector index from the vectors stored with the records."""
-    with _user_errors():
+    with user_errors():
         n = _service().reindex()
     err.print(f"reindexed {n} incidents")
 
@@ -319,87 +287,11 @@ def demo(
     """Run the whole loop on a seed knowledge base: capture, classify, find similar, draft, report."""
     from server.demo import run_demo
 
-    with _user_errors():
+    with user_errors():
         run_demo(out, home=home, output=output)
 
 
-bench = typer.Typer(help="Benchmarks: measured quality and speed, with references from the same run.")
 app.add_typer(bench, name="bench")
-
-
-@bench.command("retrieval")
-def bench_retrieval(
-    dataset: Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")],
-    queries: Annotated[Path, typer.Option(help="JSONL queries: text, relevant_ids")],
-    as_json: JsonOpt = False,
-) -> None:
-    """Recall@1/5/10 and MRR of dense, lexical and hybrid search on a labelled query set."""
-    from evals.retrieval import run
-
-    with _user_errors(), Progress(console=err, transient=True) as progress:
-        tasks: dict[str, Any] = {}
-
-        def show(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done)
-
-        result = run(dataset, queries, progress=show)
-    if not _emit(result, as_json):
-        table = Table("mode", "R@1", "R@5", "R@10", "MRR", "search p50 ms", title=f"{result['queries']} queries")
-        for mode, m in result["modes"].items():
-            table.add_row(
-                mode,
-                *(f"{m[k]:.3f}" for k in ("recall@1", "recall@5", "recall@10", "mrr")),
-                f"{m['search_ms_p50']:.1f}",
-            )
-        out.print(table)
-
-
-@bench.command("perf")
-def bench_perf(
-    sizes: Annotated[str, typer.Option(help="comma-separated knowledge-base sizes")] = "1000,10000,100000",
-    queries: int = 200,
-    as_json: JsonOpt = True,
-) -> None:
-    """Search latency at each size (end to end, index alone vs exact numpy), import throughput vs raw encoding,
-    cold start, peak RSS. Prints JSON."""
-    from evals.perf import run
-
-    with _user_errors(), Progress(console=err, transient=True) as progress:
-        tasks: dict[str, Any] = {}
-
-        def show(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done)
-
-        result = run(sizes=tuple(int(s) for s in sizes.split(",")), queries=queries, progress=show)
-    _emit(result, True)
-
-
-@bench.command("novelty")
-def bench_novelty(
-    dataset: Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")],
-    queries: Annotated[Path, typer.Option(help="JSONL queries: text, relevant_ids")],
-    seed: Annotated[Path | None, typer.Option(help="JSONL incidents with recurring groups (default: the seed)")] = None,
-    as_json: JsonOpt = True,
-) -> None:
-    """Calibrate the novelty threshold: known vs novel failures, query-to-incident and incident-to-incident."""
-    from evals.novelty import run
-    from server.classify import NOVELTY_THRESHOLD
-    from server.demo import SEED
-
-    with _user_errors():
-        _emit(run(dataset, queries, seed or SEED, current=NOVELTY_THRESHOLD), True)
-
-
-@bench.command("blameless")
-def bench_blameless(as_json: JsonOpt = True) -> None:
-    """Precision and recall of the blameless-language check on the labelled sentences in evals/data."""
-    from evals.blameless import run
-
-    _emit(run(), True)
 
 
 @app.command("verify-fix")
@@ -415,8 +307,8 @@ def verify_fix_(
     """Did the fix work? Failure counts before and after -> rates, Fisher test, verdict, trials still needed."""
     from server.verify import verify_fix
 
-    with _user_errors():
-        _emit(
+    with user_errors():
+        emit(
             verify_fix(
                 before_failures,
                 before_trials,
@@ -435,27 +327,16 @@ def check_blameless_(text: str) -> None:
     """Flag blaming language in TEXT (JSON with spans and suggested rewrites)."""
     from server.blameless import check_blameless
 
-    with _user_errors():
-        _emit(check_blameless(text), True)
-
-
-@bench.command("patterns")
-def bench_patterns(
-    dataset: Annotated[Path, typer.Option(help="AIID-style JSONL with labels.gmf")], as_json: JsonOpt = True
-) -> None:
-    """Neighbourhood label agreement and pattern purity on human failure labels."""
-    from evals.patterns import run
-
-    with _user_errors():
-        _emit(run(dataset), True)
+    with user_errors():
+        emit(check_blameless(text), True)
 
 
 @app.command()
 def patterns(min_size: int = 3, as_json: JsonOpt = False) -> None:
     """Recurring patterns: groups of incidents that are the same failure, with their open action items."""
-    with _user_errors():
+    with user_errors():
         result = _service().recurring_patterns(min_size=max(2, min(min_size, 100)))
-    if not _emit(result, as_json):
+    if not emit(result, as_json):
         table = Table("id", "size", "last seen", "open items", "label", "incidents", title="Recurring patterns")
         for p in result.patterns:
             table.add_row(

@@ -1,0 +1,83 @@
+"""`postmortem bench …`: the benchmark commands (quality and speed, each with a reference from the same run)."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from server.cli_common import JsonOpt, emit, out, stage_progress, user_errors
+
+bench = typer.Typer(help="Benchmarks: measured quality and speed, with references from the same run.")
+
+
+@bench.command("retrieval")
+def bench_retrieval(
+    dataset: Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")],
+    queries: Annotated[Path, typer.Option(help="JSONL queries: text, relevant_ids")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Recall@1/5/10 and MRR of dense, lexical and hybrid search on a labelled query set."""
+    from evals.retrieval import run
+
+    with user_errors(), stage_progress() as show:
+        result = run(dataset, queries, progress=show)
+    if not emit(result, as_json):
+        table = Table("mode", "R@1", "R@5", "R@10", "MRR", "search p50 ms", title=f"{result['queries']} queries")
+        for mode, m in result["modes"].items():
+            table.add_row(
+                mode,
+                *(f"{m[k]:.3f}" for k in ("recall@1", "recall@5", "recall@10", "mrr")),
+                f"{m['search_ms_p50']:.1f}",
+            )
+        out.print(table)
+
+
+@bench.command("perf")
+def bench_perf(
+    sizes: Annotated[str, typer.Option(help="comma-separated knowledge-base sizes")] = "1000,10000,100000",
+    queries: int = 200,
+    as_json: JsonOpt = True,
+) -> None:
+    """Search latency at each size (end to end, index alone vs exact numpy), import throughput vs raw encoding,
+    cold start, peak RSS. Prints JSON."""
+    from evals.perf import run
+
+    with user_errors(), stage_progress() as show:
+        result = run(sizes=tuple(int(s) for s in sizes.split(",")), queries=queries, progress=show)
+    emit(result, True)
+
+
+@bench.command("novelty")
+def bench_novelty(
+    dataset: Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")],
+    queries: Annotated[Path, typer.Option(help="JSONL queries: text, relevant_ids")],
+    seed: Annotated[Path | None, typer.Option(help="JSONL incidents with recurring groups (default: the seed)")] = None,
+    as_json: JsonOpt = True,
+) -> None:
+    """Calibrate the novelty threshold: known vs novel failures, query-to-incident and incident-to-incident."""
+    from evals.novelty import run
+    from server.classify import NOVELTY_THRESHOLD
+    from server.demo import SEED
+
+    with user_errors():
+        emit(run(dataset, queries, seed or SEED, current=NOVELTY_THRESHOLD), True)
+
+
+@bench.command("blameless")
+def bench_blameless(as_json: JsonOpt = True) -> None:
+    """Precision and recall of the blameless-language check on the labelled sentences in evals/data."""
+    from evals.blameless import run
+
+    emit(run(), True)
+
+
+@bench.command("patterns")
+def bench_patterns(
+    dataset: Annotated[Path, typer.Option(help="AIID-style JSONL with labels.gmf")], as_json: JsonOpt = True
+) -> None:
+    """Neighbourhood label agreement and pattern purity on human failure labels."""
+    from evals.patterns import run
+
+    with user_errors():
+        emit(run(dataset), True)
