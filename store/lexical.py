@@ -89,6 +89,8 @@ class LexicalIndex:
     def _build(self, pks: np.ndarray, texts: list[str]) -> tuple[object, np.ndarray]:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on its own logger
+
         corpus = bm25s.tokenize(texts, stopwords="en", stemmer=self._stem, show_progress=False)
         retriever = bm25s.BM25()
         retriever.index(corpus, show_progress=False)
