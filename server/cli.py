@@ -240,6 +240,7 @@ def actions(
     due: str | None = None,
     set_status: str | None = None,
     item: Annotated[str | None, typer.Option(help="the item id to update")] = None,
+    export: Annotated[str | None, typer.Option(help="print the listed items as json, csv or markdown")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List action items (by incident, owner, status, overdue), add one (--incident --add), or update one (--item)."""
@@ -255,7 +256,16 @@ def actions(
             due_at = ActionItemCreate.model_validate({"title": "due", "due_at": due}).due_at
             emit(service.update_action_item(item, status=set_status, owner=owner, due_at=due_at), True)
             return
-        result = service.list_action_items(incident_id_=incident, owner=owner, status=status, overdue=overdue)
+        result = service.list_action_items(
+            incident_id_=incident, owner=owner, status=status, overdue=overdue, limit=10_000 if export else 50
+        )
+        if export is not None:
+            from server.exports import FORMATS
+
+            if export not in FORMATS:
+                raise ValueError(f"--export must be one of {', '.join(FORMATS)}")
+            sys.stdout.write(FORMATS[export](result.items))
+            return
     if not emit(result, as_json):
         from server.view import actions_table
 

@@ -13,7 +13,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field, TypeAdapter, ValidationError
 
 import prompts
-from server import __version__, blameless
+from server import __version__, blameless, exports
 from server import verify as verification
 from server.blameless import BlamelessReport
 from server.errors import ActionItemNotFound, IncidentNotFound, InvalidId, PostmortemError
@@ -345,6 +345,15 @@ def _register_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) 
             return svc().render_report(incident_id)
         except (IncidentNotFound, InvalidId) as e:
             raise ResourceError(f"{e}; list incidents with the list_incidents tool") from None
+
+    @mcp.resource("actions://open", mime_type="application/json", description="Unfinished action items")
+    def open_actions() -> str:
+        service = svc()
+        items = [
+            *service.list_action_items(status="open", limit=500).items,
+            *service.list_action_items(status="in_progress", limit=500).items,
+        ]
+        return exports.to_json(items)
 
     @mcp.resource("patterns://recurring", mime_type="application/json", description="Recurring failure patterns")
     def recurring() -> str:

@@ -79,6 +79,9 @@ def test_actions_add_update_and_report_to_file(run, tmp_path: Path) -> None:  # 
     assert added["overdue"] is True
     updated = json.loads(run("actions", "--item", added["id"], "--set-status", "completed").stdout)
     assert updated["status"] == "completed"
+    exported = run("actions", "--incident", incident_id, "--export", "csv")
+    assert exported.stdout.splitlines()[1].startswith(f"{added['id']},{incident_id},Set a 10 s deadline")
+    assert run("actions", "--export", "xml").exit_code == 2
     out = tmp_path / "report.md"
     assert run("report", incident_id, "-o", str(out)).exit_code == 0
     assert "- [x] **P0** Set a 10 s deadline on CRM calls" in out.read_text(encoding="utf-8")
