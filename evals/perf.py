@@ -246,7 +246,7 @@ def _wrap_import(service: PostmortemService) -> Timers:
     timers = Timers()
     timers.wrap(service.knowledge, "embed_documents", "embedding")
     timers.wrap(service.knowledge, "sync", "index_sync")
-    lookup = next(n for n in ("existing_hashes", "find_by_hash") if hasattr(service.store, n))
+    lookup = "existing_hashes"
     timers.wrap(service.store, lookup, "duplicate_lookup")
     insert_ = next(n for n in ("create_many", "create") if hasattr(service.store, n))
     timers.wrap(service.store, insert_, "store_insert")
