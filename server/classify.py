@@ -10,7 +10,10 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
+from server.policy import TriageFacts, TriagePolicy, triage
 from store.models import Category, IncidentCreate, Severity, Triage
+
+DEFAULT_POLICY = TriagePolicy()
 
 # A past incident at least this similar (cosine, all-MiniLM-L6-v2) counts as "the same kind of
 # failure": below it the capture is novel. Calibrated with `postmortem bench novelty`: the best balanced
@@ -196,28 +199,6 @@ def severity(capture: IncidentCreate, category: Category) -> tuple[Severity, lis
     return level, reasons  # type: ignore[return-value]
 
 
-def triage(
-    *, level: Severity, novel: bool, customer_reported: bool, nearest: Neighbour | None
-) -> tuple[Triage, list[str]]:
-    reasons = []
-    if level in ("SEV1", "SEV2"):
-        reasons.append(f"{level} needs a full post-mortem")
-    if novel:
-        reasons.append("novel failure mode: nothing similar in the knowledge base")
-    if customer_reported:
-        reasons.append("customer-reported")
-    if reasons:
-        return "full", reasons
-    if nearest is None:
-        return "lightweight", [
-            f"{level} on a known failure mode: verify the pattern and that its action items progress"
-        ]
-    return "lightweight", [
-        f"{level} matching known incident {nearest.incident_id} ({nearest.similarity:.2f}): "
-        "verify it is the same pattern and that its action items progress"
-    ]
-
-
 class Decision(BaseModel):
     """Everything capture decides about a failure, with the reasons for each part."""
 
@@ -229,21 +210,38 @@ class Decision(BaseModel):
     triage: Triage = Field(description="full: write a full post-mortem; lightweight: verify the known pattern")
     triage_reasons: list[str]
     novel: bool = Field(description="true when nothing similar enough was in the knowledge base")
+    recurred_after_fix: bool = Field(
+        default=False,
+        description="true when the failure came back after every action item on its pattern was completed",
+    )
 
 
-def decide(capture: IncidentCreate, neighbours: list[Neighbour], *, novel: bool | None = None) -> Decision:
+def decide(
+    capture: IncidentCreate,
+    neighbours: list[Neighbour],
+    *,
+    novel: bool | None = None,
+    recurred_after_fix: bool = False,
+    policy: TriagePolicy = DEFAULT_POLICY,
+) -> Decision:
     """Category, severity and triage for a capture given its nearest past incidents (best first).
     `novel` defaults to "nothing at least NOVELTY_THRESHOLD similar"."""
     if novel is None:
         novel = not neighbours or neighbours[0].similarity < NOVELTY_THRESHOLD
     picked = classify(capture, neighbours)
     level, level_reasons = severity(capture, picked.category)
-    kind, kind_reasons = triage(
-        level=level,
+    nearest = neighbours[0] if neighbours else None
+    facts = TriageFacts(
+        severity=level,
+        category=picked.category.value,
         novel=novel,
         customer_reported=capture.customer_reported,
-        nearest=neighbours[0] if neighbours else None,
+        user_facing=capture.user_facing,
+        recurred_after_fix=recurred_after_fix,
+        nearest_id=nearest.incident_id if nearest else None,
+        nearest_similarity=nearest.similarity if nearest else None,
     )
+    kind, kind_reasons = triage(facts, policy)
     return Decision(
         category=picked.category,
         category_confidence=picked.confidence,
@@ -253,4 +251,5 @@ def decide(capture: IncidentCreate, neighbours: list[Neighbour], *, novel: bool 
         triage=kind,
         triage_reasons=kind_reasons,
         novel=novel,
+        recurred_after_fix=recurred_after_fix,
     )

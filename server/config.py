@@ -6,6 +6,8 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir, user_data_dir
 
+from server.policy import TriagePolicy, policy_path
+
 LLM_BACKENDS = ("auto", "openai", "local", "none")
 EMBEDDERS = ("onnx-int8", "onnx", "torch")
 
@@ -24,13 +26,16 @@ class Settings:
     dedupe_hours: float
     embedder: str
     model_cache: Path
+    triage_policy: TriagePolicy
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         e = os.environ if env is None else env
         backend = _choice(e.get("POSTMORTEM_LLM", "auto"), LLM_BACKENDS, "POSTMORTEM_LLM")
+        home = Path(e.get("POSTMORTEM_HOME") or user_data_dir("agent-postmortem", appauthor=False))
+        policy_file = policy_path(home, e.get("POSTMORTEM_TRIAGE_POLICY"))
         return cls(
-            home=Path(e.get("POSTMORTEM_HOME") or user_data_dir("agent-postmortem", appauthor=False)),
+            home=home,
             database_url=e.get("POSTMORTEM_DATABASE_URL") or None,
             llm_backend=backend,
             openai_base_url=e.get("OPENAI_BASE_URL") or None,
@@ -42,6 +47,7 @@ class Settings:
             dedupe_hours=float(e.get("POSTMORTEM_DEDUPE_HOURS", "24")),
             embedder=_choice(e.get("POSTMORTEM_EMBEDDER", "onnx-int8"), EMBEDDERS, "POSTMORTEM_EMBEDDER"),
             model_cache=Path(e.get("POSTMORTEM_MODEL_CACHE") or user_cache_dir("agent-postmortem", appauthor=False)),
+            triage_policy=TriagePolicy() if policy_file is None else TriagePolicy.load(policy_file),
         )
 
 

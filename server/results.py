@@ -23,7 +23,13 @@ class ClassifyResult(Decision):
 
 class CaptureResult(ClassifyResult):
     id: str = Field(description="the incident's id, e.g. INC-42")
-    open_action_items: list[ActionItem] = Field(description="still-open items on similar past incidents")
+    open_action_items: list[ActionItem] = Field(
+        description="unfinished items on similar past incidents: follow these up rather than drafting new ones"
+    )
+    fixed_action_items: list[ActionItem] = Field(
+        default_factory=list,
+        description="when recurred_after_fix: the completed items on the pattern that did not prevent this failure",
+    )
     deduplicated: bool = Field(
         default=False,
         description="true when this capture was counted as one more occurrence of an open incident with the same "
@@ -89,3 +95,55 @@ class PatternList(BaseModel):
     patterns: list[Pattern]
     incidents_considered: int
     min_size: int
+
+
+class Completion(BaseModel):
+    items: int
+    completed: int
+    overdue: int = Field(description="unfinished items past their due date")
+    rate: float | None = Field(description="completed / items; null when there are none")
+
+    @classmethod
+    def of(cls, items: int, completed: int, overdue: int) -> "Completion":
+        return cls(
+            items=items, completed=completed, overdue=overdue, rate=round(completed / items, 3) if items else None
+        )
+
+
+class PatternCompletion(Completion):
+    pattern_id: str
+    label: str
+
+
+class ActionStats(BaseModel):
+    overall: Completion
+    by_owner: dict[str, Completion]
+    by_priority: dict[str, Completion]
+    by_pattern: list[PatternCompletion] = Field(description="recurring patterns that have action items")
+
+
+class PatternEffect(BaseModel):
+    """Whether a pattern's action items stopped it: incidents before and after the last item closed."""
+
+    pattern_id: str
+    label: str
+    size: int
+    items: int
+    completed: int
+    last_closed_at: datetime | None = Field(description="when the most recently completed item was completed")
+    fixed: bool = Field(description="true when every item on the pattern is completed")
+    incidents_before: int = Field(description="members first seen up to the last item's completion")
+    incidents_after: int = Field(description="members first seen after it")
+    seen_again_after: int = Field(description="earlier members that occurred again after it")
+    per_30_days_before: float | None
+    per_30_days_after: float | None
+    recurred_ids: list[str] = Field(description="members first seen after the last item closed (at most 20)")
+    verdict: str
+
+
+class EffectivenessReport(BaseModel):
+    patterns: list[PatternEffect]
+    holding: int = Field(description="fixed patterns with no incident or occurrence since the fix")
+    recurred: int = Field(description="fixed patterns that came back after the fix")
+    in_progress: int
+    without_items: int

@@ -115,6 +115,7 @@ def build_service(settings: Settings, *, embedder: Embedder | None = None) -> Po
         knowledge=knowledge,
         llm=llm_factory(settings),
         dedupe_window=timedelta(hours=settings.dedupe_hours),
+        policy=settings.triage_policy,
     )
 
 

@@ -3,7 +3,6 @@ and the evals; it never imports `mcp`."""
 
 import logging
 import secrets
-from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,32 +10,28 @@ from typing import Any
 import numpy as np
 
 import prompts
-from server import patterns, report
-from server.classify import NOVELTY_THRESHOLD, Decision, Neighbour, decide
+from server import report
+from server.classify import DEFAULT_POLICY, Decision, Neighbour, decide
 from server.errors import LLMUnavailable
+from server.followup import FollowUp
 from server.llm import LLM
+from server.policy import TriagePolicy
 from server.results import (
-    ActionItemList,
     CaptureResult,
     ClassifyResult,
     ImportResult,
     IncidentList,
     IncidentSummary,
-    Pattern,
-    PatternList,
     SearchResult,
     Stats,
 )
 from store.actions import ActionStore
-from store.ids import incident_id as to_incident_id
 from store.ids import incident_pk
 from store.knowledge import Hit, KnowledgeBase, Mode
 from store.models import (
     ActionItem,
-    ActionItemCreate,
     Analysis,
     AnalysisDraft,
-    Category,
     Incident,
     IncidentCreate,
     SeedIncident,
@@ -61,7 +56,7 @@ NO_LLM_HELP = (
 )
 
 
-class PostmortemService:
+class PostmortemService(FollowUp):
     def __init__(
         self,
         *,
@@ -71,6 +66,7 @@ class PostmortemService:
         dedupe_window: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = utcnow,
         nonce: Callable[[], str] = lambda: secrets.token_hex(8),
+        policy: TriagePolicy = DEFAULT_POLICY,
     ) -> None:
         self.store = store
         self.actions = ActionStore(store)
@@ -79,13 +75,14 @@ class PostmortemService:
         self.dedupe_window = dedupe_window
         self.clock = clock
         self.nonce = nonce
+        self.policy = policy
 
     # --- capture and classification -----------------------------------------------------------
 
     def classify_incident(self, data: IncidentCreate) -> ClassifyResult:
         """Classify without storing anything (a dry run of capture)."""
         vector = self.knowledge.embed_documents([search_text(data)])[0]
-        return self._classify(data, vector)
+        return self._classify(data, vector, failure_signature(data))[0]
 
     def capture_incident(self, data: IncidentCreate) -> CaptureResult:
         now = self.clock()
@@ -95,20 +92,24 @@ class PostmortemService:
             if repeat is not None:
                 return self._count_occurrence(repeat, data, at=data.occurred_at or now)
         vector = self.knowledge.embed_documents([search_text(data)])[0]
-        decided = self._classify(data, vector)
+        decided, items = self._classify(data, vector, signature)
         incident = self._new_incident(data, decided, created_at=data.occurred_at or now)
         incident = incident.model_copy(update={"signature": signature, "last_seen_at": incident.created_at})
-        detected = TimelineEventCreate(
-            at=incident.created_at, kind="detected", description=f"Captured: {data.title}"[:2000]
-        )
+        events = [TimelineEvent(at=incident.created_at, kind="detected", description=f"Captured: {data.title}"[:2000])]
+        if decided.recurred_after_fix:
+            done = ", ".join(f"{a.id} ({a.incident_id})" for a in items[:10])
+            events.append(
+                TimelineEvent(at=incident.created_at, kind="note", description=f"Recurred after fix: {done} completed")
+            )
         stored = self.store.create(
-            incident, embedding=vector, embedding_model=self.knowledge.embedder.model_id, timeline=[detected]
+            incident, embedding=vector, embedding_model=self.knowledge.embedder.model_id, timeline=events
         )
         self._sync_index()
-        open_items = self._open_items([s.id for s in decided.similar if s.score >= NOVELTY_THRESHOLD])
+        unfinished = [a for a in items if a.status != "completed"]
         return CaptureResult(
             id=stored.id,
-            open_action_items=open_items,
+            open_action_items=unfinished[:10],
+            fixed_action_items=items[:10] if decided.recurred_after_fix else [],
             **decided.model_dump(exclude={"similar"}),
             similar=decided.similar,
         )
@@ -120,21 +121,31 @@ class PostmortemService:
         known = self.store.get_or_raise(incident_id)
         similar = self._similar_to(known)
         fields = known.model_dump(include=set(Decision.model_fields))
-        open_items = [a for a in known.action_items if a.status != "completed"]
+        items = known.action_items
+        open_items = [a for a in items if a.status != "completed"]
+        fixed = bool(items) and not open_items  # its own items were all completed, yet it happened again
+        fields["recurred_after_fix"] = fields["recurred_after_fix"] or fixed
         return CaptureResult(
             id=known.id,
             **fields,
             similar=similar,
             open_action_items=open_items,
+            fixed_action_items=items if fixed else [],
             deduplicated=True,
             occurrences=known.occurrences,
         )
 
-    def _classify(self, data: IncidentCreate, vector: np.ndarray) -> ClassifyResult:
+    def _classify(
+        self, data: IncidentCreate, vector: np.ndarray, signature: str | None
+    ) -> tuple[ClassifyResult, list[ActionItem]]:
+        """The decision, and the action items of the pattern the failure joins (close neighbours, same signature)."""
         similar = self._similar(vector, search_text(data), limit=5)
         nearest_first = sorted(similar, key=lambda s: -s.score)  # novelty and triage go by semantic similarity
-        decided = decide(data, [Neighbour(s.id, s.category, s.score) for s in nearest_first])
-        return ClassifyResult(**decided.model_dump(), similar=similar)
+        _, items = self._recurrence(similar, signature)
+        recurred = bool(items) and all(a.status == "completed" for a in items)
+        neighbours = [Neighbour(s.id, s.category, s.score) for s in nearest_first]
+        decided = decide(data, neighbours, recurred_after_fix=recurred, policy=self.policy)
+        return ClassifyResult(**decided.model_dump(), similar=similar), items
 
     @staticmethod
     def _new_incident(data: IncidentCreate, decided: Decision, *, created_at: datetime) -> Incident:
@@ -179,7 +190,7 @@ class PostmortemService:
         return self.store.create_many(new), len(chunk) - len(fresh)
 
     def _imported(self, row: SeedIncident, vector: np.ndarray, model_id: str) -> NewIncident:
-        decided = decide(row, [], novel=False)  # past incidents: their novelty is history
+        decided = decide(row, [], novel=False, policy=self.policy)  # past incidents: their novelty is history
         created = row.created_at or row.occurred_at or self.clock()
         incident = self._new_incident(row, decided, created_at=created).model_copy(
             update={
@@ -338,82 +349,6 @@ class PostmortemService:
         )
         self.store.save_analysis(incident_id, analysis)
         return analysis
-
-    # --- action items -------------------------------------------------------------------------
-
-    def add_action_item(self, incident_id: str, item: ActionItemCreate) -> ActionItem:
-        return self.actions.add(incident_id, item, now=self.clock())
-
-    def add_drafted_action_items(self, incident_id: str) -> list[ActionItem]:
-        """Track the action items the current analysis proposes, with due dates from its `due_in_days`."""
-        incident = self.store.get_or_raise(incident_id)
-        if incident.analysis is None:
-            return []
-        now = self.clock()
-        return [
-            self.add_action_item(
-                incident_id,
-                ActionItemCreate(
-                    title=p.title, owner=p.owner_role, priority=p.priority, due_at=now + timedelta(days=p.due_in_days)
-                ),
-            )
-            for p in incident.analysis.action_items
-        ]
-
-    def update_action_item(self, action_id: str, **changes: Any) -> ActionItem:
-        return self.actions.update(action_id, now=self.clock(), **changes)
-
-    def list_action_items(self, *, limit: int = 50, offset: int = 0, **filters: Any) -> ActionItemList:
-        items = self.actions.list_items(now=self.clock(), limit=limit + 1, offset=offset, **filters)
-        page = items[:limit]
-        rate = round(sum(i.status == "completed" for i in page) / len(page), 3) if page else None
-        return ActionItemList(
-            items=page, offset=offset, next_offset=offset + limit if len(items) > limit else None, completion_rate=rate
-        )
-
-    def _open_items(self, incident_ids: list[str]) -> list[ActionItem]:
-        now = self.clock()
-        return [
-            a
-            for i in incident_ids
-            for a in self.actions.list_items(now=now, incident_id_=i, limit=10)
-            if a.status != "completed"
-        ][:10]
-
-    # --- patterns -----------------------------------------------------------------------------
-
-    def recurring_patterns(self, *, min_size: int = 3, limit: int = 20) -> PatternList:
-        """Groups of at least `min_size` incidents that are the same failure (similar and/or same signature)."""
-        rows = self.store.pattern_rows(model=self.knowledge.embedder.model_id)
-        dimension = self.knowledge.embedder.dimension
-        rows = [(r, v) for r, v in rows if v.shape[0] == dimension]
-        members = [patterns.Member(r.pk, r.title, r.category, r.signature, r.agent, r.tool) for r, _ in rows]
-        vectors = np.vstack([v for _, v in rows]) if rows else np.zeros((0, dimension), np.float32)
-        found = patterns.groups(members, vectors, min_size=min_size)[:limit]
-        return PatternList(
-            patterns=[self._pattern([rows[i][0] for i in g], [members[i] for i in g]) for g in found],
-            incidents_considered=len(rows),
-            min_size=min_size,
-        )
-
-    def _pattern(self, rows: list[Any], members: list[patterns.Member]) -> Pattern:
-        ids = [to_incident_id(r.pk) for r in rows]
-        items = [
-            a
-            for i in ids
-            for a in self.actions.list_items(now=self.clock(), incident_id_=i, limit=20)
-            if a.status != "completed"
-        ]
-        return Pattern(
-            id=f"PAT-{rows[0].pk}",
-            label=patterns.label(members),
-            size=len(rows),
-            category=Category(patterns.top(Counter(r.category for r in rows))[0]),
-            incident_ids=ids[:50],
-            first_seen=min(r.created_at for r in rows),
-            last_seen=max(r.last_seen_at or r.created_at for r in rows),
-            open_action_items=items[:10],
-        )
 
     # --- report, stats, maintenance -------------------------------------------------------------
 

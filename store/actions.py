@@ -3,12 +3,14 @@
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Connection, Row, case, func, insert, select, update
 
 from store import db
 from store.errors import ActionItemNotFound
 from store.ids import action_id, action_pk, incident_id
-from store.models import ActionItem, ActionItemCreate
+from store.models import ActionItem, ActionItemChange, ActionItemCreate
+
+EDITABLE = ("title", "owner", "priority", "due_at", "status")
 
 if TYPE_CHECKING:
     from store.records import IncidentStore
@@ -19,33 +21,69 @@ class ActionStore:
         self.incidents = incidents
         self.engine = incidents.engine
 
-    def add(self, incident_id_: str, item: ActionItemCreate, *, now: datetime) -> ActionItem:
+    def add(self, incident_id_: str, item: ActionItemCreate, *, now: datetime, by: str | None = None) -> ActionItem:
         pk = self.incidents.existing_pk(incident_id_)
         with self.engine.begin() as conn:
             apk = db.insert_returning_pk(conn, insert(db.action_items).values(action_values(pk, item, now)))
+            _record(conn, apk, now, by, [("created", None, item.title)])
         return self.get(action_id(apk), now=now)
 
     def get(self, action_id_: str, *, now: datetime) -> ActionItem:
         apk = action_pk(action_id_)
         with self.engine.connect() as conn:
             row = conn.execute(select(db.action_items).where(db.action_items.c.pk == apk)).first()
+            changes = conn.execute(
+                select(db.action_item_changes)
+                .where(db.action_item_changes.c.action_pk == apk)
+                .order_by(db.action_item_changes.c.pk)
+            ).all()
         if row is None:
             raise ActionItemNotFound(action_id_)
-        return action_from_row(row, now)
+        item = action_from_row(row, now)
+        item.history = [ActionItemChange(at=c.at, field=c.field, old=c.old, new=c.new, by=c.by) for c in changes]
+        return item
 
-    def update(self, action_id_: str, *, now: datetime, **changes: Any) -> ActionItem:
+    def update(self, action_id_: str, *, now: datetime, by: str | None = None, **changes: Any) -> ActionItem:
+        """Apply the given (non-None) changes and record each one that changes something in the item's history."""
         current = self.get(action_id_, now=now)
-        values = {k: v for k, v in changes.items() if v is not None}
+        unknown = set(changes) - set(EDITABLE)
+        if unknown:
+            raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
+        values = {k: v for k, v in changes.items() if v is not None and v != getattr(current, k)}
         if "status" in values:
             values["completed_at"] = now if values["status"] == "completed" else None
-            if current.status == "completed" and values["status"] == "completed":
-                values["completed_at"] = current.completed_at
         if values:
+            diffs = [(k, _text(getattr(current, k)), _text(v)) for k, v in values.items() if k in EDITABLE]
             with self.engine.begin() as conn:
                 conn.execute(
                     update(db.action_items).where(db.action_items.c.pk == action_pk(current.id)).values(**values)
                 )
+                _record(conn, action_pk(current.id), now, by, diffs)
         return self.get(action_id_, now=now)
+
+    def rates(self, by: str, *, now: datetime) -> dict[str, tuple[int, int, int]]:
+        """(items, completed, overdue) per owner or priority; items without an owner count under "(none)"."""
+        t = db.action_items.c
+        key = {"owner": func.coalesce(t.owner, "(none)"), "priority": t.priority}[by]
+        done = func.sum(case((t.status == "completed", 1), else_=0))
+        late = func.sum(case(((t.status != "completed") & (t.due_at < now), 1), else_=0))
+        query = select(key, func.count(), done, late).group_by(key).order_by(key)
+        with self.engine.connect() as conn:
+            return {str(k): (int(n), int(c or 0), int(o or 0)) for k, n, c, o in conn.execute(query).all()}
+
+    def for_incidents(self, incident_pks: list[int], *, now: datetime) -> list[ActionItem]:
+        """Every item on the given incidents (in chunks, so any number of incidents works on SQLite)."""
+        items: list[ActionItem] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(incident_pks), 500):
+                chunk = incident_pks[start : start + 500]
+                rows = conn.execute(
+                    select(db.action_items)
+                    .where(db.action_items.c.incident_pk.in_(chunk))
+                    .order_by(db.action_items.c.pk)
+                ).all()
+                items += [action_from_row(r, now) for r in rows]
+        return items
 
     def list_items(
         self,
@@ -77,6 +115,20 @@ class ActionStore:
         col = db.action_items.c.status
         with self.engine.connect() as conn:
             return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).all()}
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _record(
+    conn: Connection, apk: int, at: datetime, by: str | None, diffs: list[tuple[str, str | None, str | None]]
+) -> None:
+    if diffs:
+        rows = [{"action_pk": apk, "at": at, "field": f, "old": o, "new": n, "by": by} for f, o, n in diffs]
+        conn.execute(insert(db.action_item_changes), rows)
 
 
 def action_values(pk: int, item: ActionItemCreate, now: datetime) -> dict[str, Any]:

@@ -106,6 +106,18 @@ action_items = Table(
     Column("completed_at", UTCDateTime),
 )
 
+action_item_changes = Table(
+    "action_item_changes",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("action_pk", Integer, ForeignKey("action_items.pk", ondelete="CASCADE"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("field", String(20), nullable=False),
+    Column("old", Text),
+    Column("new", Text),
+    Column("by", String(200)),
+)
+
 index_outbox = Table(
     "index_outbox",
     metadata,

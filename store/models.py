@@ -170,12 +170,23 @@ class ActionItemCreate(Model):
     status: ActionStatus = "open"
 
 
+class ActionItemChange(BaseModel):
+    at: datetime
+    field: str = Field(description="created, title, owner, priority, due_at or status")
+    old: str | None = None
+    new: str | None = None
+    by: str | None = None
+
+
 class ActionItem(ActionItemCreate):
     id: str
     incident_id: str
     created_at: When
     completed_at: When | None = None
     overdue: bool = False
+    history: list[ActionItemChange] = Field(
+        default_factory=list, description="every change, oldest first (filled when a single item is read)"
+    )
 
 
 # --- incidents --------------------------------------------------------------------------------
@@ -240,6 +251,7 @@ class Incident(Model):
     triage: Triage
     triage_reasons: list[str] = Field(default_factory=list)
     novel: bool = False
+    recurred_after_fix: bool = False
     determinism: Determinism = "unknown"
     status: Status = "open"
     created_at: When

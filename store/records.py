@@ -227,6 +227,15 @@ class IncidentStore(IndexFeed):
             ).scalar()
         return None if pk is None else incident_id(pk)
 
+    def pks_with_signature(self, signature: str, *, limit: int = 20) -> list[int]:
+        """The newest incidents (any status) with this failure signature."""
+        cols = db.incidents.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(cols.pk).where(cols.signature == signature).order_by(cols.pk.desc()).limit(limit)
+            ).scalars()
+            return [int(pk) for pk in rows]
+
     def add_occurrence(self, incident_id_: str, event: TimelineEvent) -> None:
         """Count one more occurrence of an incident's failure, with a timeline event, atomically."""
         pk = self.existing_pk(incident_id_)

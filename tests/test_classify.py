@@ -2,7 +2,7 @@
 
 import pytest
 
-from server.classify import Neighbour, classify, severity, triage
+from server.classify import Neighbour, classify, severity
 from store.models import Category, IncidentCreate
 
 
@@ -106,12 +106,3 @@ def test_severity_policy(category: Category, user_facing: bool, impact: str | No
 def test_explicit_severity_and_customer_reports_override_the_policy() -> None:
     assert severity(IncidentCreate(title="abc", severity="SEV1"), Category.TIMEOUT)[0] == "SEV1"
     assert severity(IncidentCreate(title="abc", customer_reported=True), Category.TIMEOUT)[0] == "SEV3"
-
-
-def test_triage_follows_the_brief() -> None:
-    known = Neighbour("INC-9", Category.TIMEOUT, 0.9)
-    assert triage(level="SEV2", novel=False, customer_reported=False, nearest=known)[0] == "full"
-    assert triage(level="SEV4", novel=True, customer_reported=False, nearest=None)[0] == "full"
-    assert triage(level="SEV4", novel=False, customer_reported=True, nearest=known)[0] == "full"
-    kind, reasons = triage(level="SEV3", novel=False, customer_reported=False, nearest=known)
-    assert kind == "lightweight" and "INC-9" in reasons[0]
