@@ -7,7 +7,8 @@ from pathlib import Path
 import jinja2
 
 from server.blameless import Finding, check_blameless
-from store.models import LLM_CATEGORIES, Incident, SimilarIncident
+from server.classify import NOVELTY_THRESHOLD
+from store.models import LLM_CATEGORIES, ActionItem, Incident, SimilarIncident
 
 _IMAGE = re.compile(r"!\[")
 _LINK_SCHEME = re.compile(r"\]\(\s*(javascript|data|vbscript):", re.IGNORECASE)
@@ -24,6 +25,11 @@ def _code(text: object) -> str:
     return str(text).replace("`", "'")
 
 
+def _cell(text: object) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
 def _ts(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
@@ -36,7 +42,7 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-_env.filters.update(md=md, code=_code, ts=_ts)
+_env.filters.update(md=md, code=_code, ts=_ts, cell=_cell)
 
 
 def _analysis_findings(incident: Incident) -> list[tuple[str, Finding]]:
@@ -58,5 +64,52 @@ def render_markdown(incident: Incident, *, similar: list[SimilarIncident], now: 
         similar=similar,
         now=now,
         llm_category=incident.category in LLM_CATEGORIES,
+    )
+    return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def review_outcome(incident: Incident, pattern: list[SimilarIncident], items: list[ActionItem]) -> list[str]:
+    """What the lightweight review concludes, most important first."""
+    done = sum(a.status == "completed" for a in items)
+    overdue = sum(a.overdue for a in items)
+    if not pattern:
+        return ["Not a known pattern: escalate to a full post-mortem."]
+    lines = []
+    if incident.recurred_after_fix or (items and done == len(items)):
+        lines.append(
+            "**Recurred after fix:** every item on this pattern is completed and the failure came back. "
+            "Escalate to a full post-mortem: the fix did not hold."
+        )
+    if not items:
+        lines.append("No action items on this pattern: add them (add_action_item) or escalate to a full post-mortem.")
+    if overdue:
+        lines.append(f"{overdue} item(s) overdue: agree a new date with their owners or re-prioritise.")
+    if not lines:
+        lines.append(
+            f"Known pattern, {done} of {len(items)} items completed and none overdue: "
+            "record this incident against the pattern and resolve it."
+        )
+    return lines
+
+
+def render_review(
+    incident: Incident,
+    *,
+    pattern: list[SimilarIncident],
+    items: list[ActionItem],
+    same_signature: set[str],
+    now: datetime,
+) -> str:
+    """The lightweight review of a capture that matched a known pattern: is it the pattern, are its items moving."""
+    text = _env.get_template("review.md.j2").render(
+        i=incident,
+        pattern=pattern,
+        items=items,
+        same_signature=same_signature,
+        done=sum(a.status == "completed" for a in items),
+        overdue=sum(a.overdue for a in items),
+        outcome=review_outcome(incident, pattern, items),
+        threshold=NOVELTY_THRESHOLD,
+        now=now,
     )
     return re.sub(r"\n{3,}", "\n\n", text)

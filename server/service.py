@@ -5,7 +5,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from server.results import (
     Stats,
 )
 from store.actions import ActionStore
+from store.ids import incident_id as to_incident_id
 from store.ids import incident_pk
 from store.knowledge import Hit, KnowledgeBase, Mode
 from store.models import (
@@ -46,6 +47,7 @@ from store.records import IncidentStore, NewIncident, content_hash
 
 logger = logging.getLogger(__name__)
 
+ReportKind = Literal["full", "review", "auto"]
 IMPORT_BATCH = 512  # rows embedded and written per transaction: big enough for efficient embedding batches
 SEARCHED_FIELDS = ("title", "description", "error_type", "error_message", "tool", "agent")
 NO_LLM_HELP = (
@@ -352,10 +354,53 @@ class PostmortemService(FollowUp):
 
     # --- report, stats, maintenance -------------------------------------------------------------
 
-    def render_report(self, incident_id: str) -> str:
+    def render_report(self, incident_id: str, *, kind: ReportKind = "full") -> str:
+        """The full post-mortem, or the lightweight review; `auto` follows the incident's triage."""
         incident = self.store.get_or_raise(incident_id)
         similar = self._similar_to(incident)
+        if kind == "review" or (kind == "auto" and incident.triage == "lightweight"):
+            return self._review(incident, similar)
         return report.render_markdown(incident, similar=similar, now=self.clock())
+
+    def _review(self, incident: Incident, similar: list[SimilarIncident]) -> str:
+        members, items = self._recurrence(similar, incident.signature)
+        members = [m for m in members if m != incident.id]
+        known = {s.id: s for s in similar}
+        pattern = [known[m] for m in members if m in known]
+        pattern += self._similar_records([m for m in members if m not in known], incident)
+        same = (
+            {to_incident_id(pk) for pk in self.store.pks_with_signature(incident.signature)}
+            if incident.signature
+            else set()
+        )
+        own = self.actions.for_incidents([incident_pk(incident.id)], now=self.clock())
+        items = [*own, *(a for a in items if a.incident_id != incident.id)]
+        return report.render_review(incident, pattern=pattern, items=items, same_signature=same, now=self.clock())
+
+    def _similar_records(self, ids: list[str], incident: Incident) -> list[SimilarIncident]:
+        """Same-signature members that the similarity search did not return, scored against the incident."""
+        if not ids:
+            return []
+        vector = self._vector_of(incident)
+        records = self.store.summaries([incident_pk(i) for i in ids])
+        found = []
+        for record in records.values():
+            other = self.store.vector(record.id, model=self.knowledge.embedder.model_id)
+            score = float(vector @ other) if other is not None and other.shape == vector.shape else 0.0
+            found.append(
+                SimilarIncident(
+                    id=record.id,
+                    title=record.title,
+                    category=record.category,
+                    severity=record.severity,
+                    status=record.status,
+                    score=round(score, 4),
+                    why="same failure signature",
+                    created_at=record.created_at,
+                    root_cause=record.analysis.root_cause if record.analysis else None,
+                )
+            )
+        return found
 
     def knowledge_stats(self) -> Stats:
         return Stats(

@@ -194,3 +194,18 @@ def test_fix_effectiveness_and_pattern_rates_on_a_real_store(svc: PostmortemServ
     assert report.recurred == 1 and report.holding == 0
     [rate] = svc.action_item_stats(min_size=3).by_pattern
     assert rate.pattern_id == pattern.pattern_id and rate.rate == 1.0
+
+
+def test_a_lightweight_capture_gets_the_review_and_a_full_one_the_post_mortem(svc: PostmortemService) -> None:
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search", owner="search"))
+    svc.resolve_incident(first)
+    second = planner_timeout(svc, 2)
+    incident = svc.get_incident(second)
+    assert incident.triage == "lightweight", incident.triage_reasons
+    review = svc.render_report(second, kind="auto")
+    assert review.startswith("# Lightweight review:")
+    assert f"- [ ] {first} (" in review and "**same failure signature**" in review
+    assert f"| {item.id} ({first}) |" in review and "0 of 1 completed" in review
+    assert svc.render_report(second).startswith("# Post-mortem:")
+    assert svc.render_report(first, kind="auto").startswith("# Post-mortem:")  # the first was novel: full

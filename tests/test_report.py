@@ -1,7 +1,9 @@
 """The Markdown post-mortem: the brief's sections, in order, with inert incident text."""
 
-from server.report import md, render_markdown
-from store.models import ActionItem, Analysis, Category, Incident, TimelineEvent
+from datetime import timedelta
+
+from server.report import md, render_markdown, render_review, review_outcome
+from store.models import ActionItem, Analysis, Category, Incident, SimilarIncident, TimelineEvent
 from tests.conftest import FIXED_NOW
 from tests.test_tools import draft
 
@@ -80,3 +82,62 @@ def test_the_report_lists_blaming_language_in_the_analysis() -> None:
         now=FIXED_NOW,
     )
     assert "No blaming language found" in clean
+
+
+def known(id_: str = "INC-2", score: float = 0.91) -> SimilarIncident:
+    return SimilarIncident(
+        id=id_,
+        title="Agent leaked a coupon | after a web page asked",
+        category=Category.PROMPT_INJECTION,
+        severity="SEV3",
+        status="resolved",
+        score=score,
+        created_at=FIXED_NOW,
+        root_cause="The system let page text reach the tool-calling prompt unmarked.",
+    )
+
+
+def item(n: int, status: str = "open", overdue: bool = False) -> ActionItem:
+    return ActionItem.model_validate(
+        {
+            "id": f"AI-{n}",
+            "incident_id": "INC-2",
+            "title": f"Mark page text as data | step {n}",
+            "owner": "platform",
+            "status": status,
+            "overdue": overdue,
+            "created_at": FIXED_NOW,
+            "due_at": FIXED_NOW + timedelta(days=3),
+        }
+    )
+
+
+def test_review_outcomes() -> None:
+    lightweight = incident(severity="SEV4", triage="lightweight")
+    assert review_outcome(lightweight, [], [item(1)])[0].startswith("Not a known pattern")
+    assert "Recurred after fix" in review_outcome(lightweight, [known()], [item(1, "completed")])[0]
+    assert (
+        "Recurred after fix"
+        in review_outcome(lightweight.model_copy(update={"recurred_after_fix": True}), [known()], [])[0]
+    )
+    assert review_outcome(lightweight, [known()], [])[0].startswith("No action items")
+    assert review_outcome(lightweight, [known()], [item(1, overdue=True), item(2)])[0].startswith("1 item(s) overdue")
+    [fine] = review_outcome(lightweight, [known()], [item(1, "completed"), item(2, "in_progress")])
+    assert fine.startswith("Known pattern, 1 of 2 items completed")
+
+
+def test_review_lists_the_pattern_and_its_items_in_a_valid_table() -> None:
+    text = render_review(
+        incident(severity="SEV4", triage="lightweight", title="Coupon <b>leak</b>"),
+        pattern=[known()],
+        items=[item(1, "completed"), item(2, overdue=True)],
+        same_signature={"INC-2"},
+        now=FIXED_NOW,
+    )
+    assert text.startswith("# Lightweight review: Coupon &lt;b&gt;leak&lt;/b&gt;")
+    assert "- [ ] INC-2 (0.91 similar, **same failure signature**" in text
+    assert "1 of 2 completed, **1 overdue**" in text
+    rows = [line for line in text.splitlines() if line.startswith("| AI-")]
+    assert len(rows) == 2 and all(row.count(" | ") == 5 for row in rows)  # the title's pipe is escaped
+    assert "Mark page text as data \\| step 2" in rows[1] and "**overdue**" in rows[1]
+    assert "1 item(s) overdue" in text
