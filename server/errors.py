@@ -23,3 +23,22 @@ class LLMUnavailable(PostmortemError):
 
 class DraftError(PostmortemError):
     """The LLM answered, but not with a valid analysis (after the repair round)."""
+
+
+class NotAnalysed(PostmortemError):
+    """Learning needs a completed post-mortem."""
+
+    def __init__(self, incident_id: str) -> None:
+        super().__init__(
+            f"{incident_id} has no analysis yet: draft one (draft_analysis, or `postmortem draft {incident_id}`) "
+            "or record one, then learn from it"
+        )
+
+
+class UnknownRunbook(PostmortemError):
+    def __init__(self) -> None:
+        super().__init__(
+            "a runbook key is a category (llm_hallucination, llm_refusal, tool_failure, prompt_injection, timeout, "
+            "rate_limit, data_corruption, business_logic, infrastructure) or a pattern id from recurring_patterns "
+            "(PAT-n)"
+        )

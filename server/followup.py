@@ -12,13 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from server import patterns
+from server import patterns, report
 from server.classify import NOVELTY_THRESHOLD
+from server.errors import NotAnalysed, UnknownRunbook
+from server.learn import RUNBOOK_INCIDENTS, RegressionCase, RunbookEntry, regression_case, runbook_entry
 from server.results import (
     ActionItemList,
     ActionStats,
     Completion,
     EffectivenessReport,
+    Learned,
     Pattern,
     PatternCompletion,
     PatternEffect,
@@ -32,6 +35,7 @@ from store.models import ActionItem, ActionItemCreate, Category, SimilarIncident
 from store.records import IncidentStore
 
 MONTH = timedelta(days=30)
+RUNBOOK_SCAN = 500  # newest incidents of a category looked at for analysed ones
 
 
 class FollowUp:
@@ -161,6 +165,46 @@ class FollowUp:
             in_progress=sum(e.items > 0 and not e.fixed for e in effects),
             without_items=sum(e.items == 0 for e in effects),
         )
+
+    # --- learn: runbook entries and regression eval cases --------------------------------------
+
+    def runbook(self, key: str, *, min_size: int = 3) -> RunbookEntry:
+        """The runbook entry of a category or a recurring pattern (PAT-n), from its analysed incidents."""
+        key = key.strip().upper()
+        if key.startswith("PAT-"):
+            rows = {f"PAT-{g[0].pk}": g for g in self._pattern_groups(min_size)[0]}.get(key)
+            if rows is None:
+                raise UnknownRunbook()
+            members = [self.store.get_or_raise(to_incident_id(r.pk)) for r in reversed(rows)]
+            category = Category(patterns.top(Counter(r.category for r in rows))[0])
+            title = f"{patterns.label([_member(r) for r in rows])} ({category})"
+        else:
+            try:
+                category = Category(key.lower())
+            except ValueError:
+                raise UnknownRunbook() from None
+            recent = self.store.list_incidents(category=category.value, limit=RUNBOOK_SCAN)
+            members = [self.store.get_or_raise(i.id) for i in recent if i.postmortem_completed][:RUNBOOK_INCIDENTS]
+            key, title = category.value, category.value.replace("_", " ")
+        analysed = [m for m in members if m.analysis is not None][:RUNBOOK_INCIDENTS]
+        items = self._pattern_items([m.id for m in analysed])
+        return runbook_entry(key, title, analysed, items, category, now=self.clock())
+
+    def regression_case(self, incident_id: str) -> RegressionCase:
+        incident = self.store.get_or_raise(incident_id)
+        if incident.analysis is None:
+            raise NotAnalysed(incident.id)
+        return regression_case(incident)
+
+    def learn(self, incident_id: str, *, min_size: int = 3) -> Learned:
+        """For an analysed incident: its regression eval case, and the runbook entry of its pattern (or category)."""
+        case = self.regression_case(incident_id)
+        pk = incident_pk(case.incident_id)
+        key = next(
+            (f"PAT-{rows[0].pk}" for rows in self._pattern_groups(min_size)[0] if pk in {r.pk for r in rows}), None
+        )
+        entry = self.runbook(key or case.category.value, min_size=min_size)
+        return Learned(eval_case=case, runbook=entry, runbook_markdown=report.render_runbook(entry))
 
 
 def _member(row: Any) -> patterns.Member:

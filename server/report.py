@@ -8,6 +8,7 @@ import jinja2
 
 from server.blameless import Finding, check_blameless
 from server.classify import NOVELTY_THRESHOLD
+from server.learn import RunbookEntry
 from store.models import LLM_CATEGORIES, ActionItem, Incident, SimilarIncident
 
 _IMAGE = re.compile(r"!\[")
@@ -113,3 +114,7 @@ def render_review(
         now=now,
     )
     return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def render_runbook(entry: RunbookEntry) -> str:
+    return re.sub(r"\n{3,}", "\n\n", _env.get_template("runbook.md.j2").render(r=entry))

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from server.classify import Decision
+from server.learn import RegressionCase, RunbookEntry
 from store.models import ActionItem, Category, Severity, SimilarIncident, Status
 
 
@@ -147,3 +148,9 @@ class EffectivenessReport(BaseModel):
     recurred: int = Field(description="fixed patterns that came back after the fix")
     in_progress: int
     without_items: int
+
+
+class Learned(BaseModel):
+    eval_case: RegressionCase
+    runbook: RunbookEntry
+    runbook_markdown: str

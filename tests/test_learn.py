@@ -1,0 +1,113 @@
+"""Learning from completed post-mortems: runbook entries and regression eval cases from stored records."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from server.demo import SEED
+from server.errors import NotAnalysed, UnknownRunbook
+from server.jsonl import read_incidents
+from server.learn import CATEGORY_CHECKS, regression_case, runbook_entry
+from server.report import render_runbook
+from server.service import PostmortemService
+from store.models import ActionItem, Analysis, Category, Incident, IncidentCreate, TimelineEvent, Why
+from tests.conftest import FIXED_NOW, make_service
+
+
+def analysed(**changes: object) -> Incident:
+    analysis = Analysis(
+        whys=[Why(question="Why did the search hang?", answer="The tool had no deadline.")],
+        root_cause="The system allowed a tool call without a deadline.",
+        determinism="deterministic",
+        generated_by="assistant",
+        created_at=FIXED_NOW,
+    )
+    base = Incident(
+        id="INC-7",
+        title="Planner timed out on flights.search",
+        category=Category.TIMEOUT,
+        severity="SEV3",
+        triage="full",
+        agent="trip-planner",
+        tool="flights.search",
+        error_type="TimeoutError",
+        error_message="read timed out after 30 s (request 8812)",
+        prompt_excerpt="Find me a flight to Lisbon on Friday",
+        created_at=FIXED_NOW,
+        analysis=analysis,
+        timeline=[TimelineEvent(at=FIXED_NOW, kind="mitigated", description="Raised the pool size")],
+    )
+    return base.model_copy(update=changes)
+
+
+def test_a_deterministic_timeout_becomes_a_one_run_case_with_its_budget() -> None:
+    case = regression_case(analysed())
+    assert case.id == "regress-INC-7" and case.input == "Find me a flight to Lisbon on Friday"
+    assert case.trials == 1 and case.determinism == "deterministic"
+    kinds = {c.kind: c.value for c in case.checks}
+    assert kinds["within_seconds"] == "30" and kinds["not_raises"] == "TimeoutError" and "rubric" in kinds
+    assert case.todo == [] and case.source == "report://INC-7"
+    assert case.root_cause == "The system allowed a tool call without a deadline."
+
+
+def test_a_probabilistic_case_runs_enough_times_to_trust_the_fix() -> None:
+    incident = analysed(category=Category.LLM_REFUSAL, prompt_excerpt=None, error_message=None)
+    assert incident.analysis is not None
+    probabilistic = incident.analysis.model_copy(update={"determinism": "probabilistic", "runs_to_verify": None})
+    case = regression_case(incident.model_copy(update={"analysis": probabilistic}))
+    assert case.trials == 73  # 0 failures in 73 runs: Wilson upper bound (z=1.96) falls below 5%
+    assert any(c.kind == "not_refusal" for c in case.checks)
+    assert case.todo and "input" in case.todo[0]
+    chosen = probabilistic.model_copy(update={"runs_to_verify": 200})
+    assert regression_case(incident.model_copy(update={"analysis": chosen})).trials == 200
+
+
+def test_a_runbook_entry_collects_symptoms_checks_causes_and_mitigations() -> None:
+    items = [
+        ActionItem(id="AI-1", incident_id="INC-7", title="Add a deadline", status="completed", created_at=FIXED_NOW),
+        ActionItem(id="AI-2", incident_id="INC-7", title="Alert on p99", priority="P2", created_at=FIXED_NOW),
+    ]
+    second = analysed(id="INC-8", error_message="read timed out after 45 s (request 9001)")
+    entry = runbook_entry("timeout", "timeout", [analysed(), second], items, Category.TIMEOUT, now=FIXED_NOW)
+    assert entry.symptoms[0] == "TimeoutError: read timed out after N s (request N) (seen 2x)"
+    assert entry.checks[:3] == CATEGORY_CHECKS[Category.TIMEOUT]
+    assert entry.known_root_causes == ["The system allowed a tool call without a deadline."]
+    assert entry.mitigations_proven[0] == "Add a deadline (AI-1, INC-7)"
+    assert "Raised the pool size (INC-7)" in entry.mitigations_proven
+    assert entry.mitigations_planned == ["Alert on p99 (AI-2, P2, open)"]
+    text = render_runbook(entry)
+    assert text.startswith("# Runbook: timeout") and "- [INC-8](report://INC-8) SEV3" in text
+    assert "## Checks" in text and "1. Find the step" in text
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> PostmortemService:
+    service = make_service(tmp_path_factory.mktemp("learn"), clock=lambda: FIXED_NOW + timedelta(days=400))
+    service.import_incidents(read_incidents(SEED))
+    return service
+
+
+def test_learning_from_a_seed_post_mortem(seeded: PostmortemService) -> None:
+    incident = next(i for i in seeded.list_incidents(limit=50, category="rate_limit").incidents)
+    learned = seeded.learn(incident.id)
+    assert learned.eval_case.incident_id == incident.id and learned.eval_case.category == Category.RATE_LIMIT
+    runbook = learned.runbook
+    assert incident.id in {i.id for i in runbook.incidents}
+    assert runbook.known_root_causes and runbook.mitigations_proven
+    assert learned.runbook_markdown.startswith("# Runbook:")
+    category = seeded.runbook("rate_limit")
+    assert category.key == "rate_limit" and len(category.incidents) == 5
+    assert all(i.id.startswith("INC-") for i in category.incidents)
+
+
+def test_learning_needs_an_analysis_and_a_known_runbook_key(tmp_path: Path) -> None:
+    service = make_service(tmp_path)
+    raw = service.capture_incident(IncidentCreate(title="Unanalysed failure of the planner")).id
+    with pytest.raises(NotAnalysed, match="draft_analysis"):
+        service.learn(raw)
+    with pytest.raises(UnknownRunbook, match="PAT-n"):
+        service.runbook("PAT-999")
+    with pytest.raises(UnknownRunbook):
+        service.runbook("timeouts")
+    assert service.runbook("TIMEOUT").incidents == []
