@@ -12,16 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from server import patterns, report
+from server import patterns
 from server.classify import NOVELTY_THRESHOLD
-from server.errors import NotAnalysed, UnknownRunbook
-from server.learn import RUNBOOK_INCIDENTS, RegressionCase, RunbookEntry, regression_case, runbook_entry
 from server.results import (
     ActionItemList,
     ActionStats,
     Completion,
     EffectivenessReport,
-    Learned,
     Pattern,
     PatternCompletion,
     PatternEffect,
@@ -31,11 +28,10 @@ from store.actions import ActionStore
 from store.ids import incident_id as to_incident_id
 from store.ids import incident_pk
 from store.knowledge import KnowledgeBase
-from store.models import ActionItem, ActionItemCreate, Category, SimilarIncident
+from store.models import ActionItem, ActionItemCreate, Category, Incident, SimilarIncident
 from store.records import IncidentStore
 
 MONTH = timedelta(days=30)
-RUNBOOK_SCAN = 500  # newest incidents of a category looked at for analysed ones
 
 
 class FollowUp:
@@ -90,7 +86,7 @@ class FollowUp:
         for rows in self._pattern_groups(min_size)[0]:
             items = self._pattern_items([to_incident_id(r.pk) for r in rows])
             if items:
-                label = patterns.label([_member(r) for r in rows])
+                label = patterns.label([pattern_member(r) for r in rows])
                 tally = Completion.of(*_tally(items)).model_dump()
                 by_pattern.append(PatternCompletion(pattern_id=f"PAT-{rows[0].pk}", label=label, **tally))
         return ActionStats(
@@ -117,6 +113,13 @@ class FollowUp:
         members = list(dict.fromkeys(members))
         return members, self._pattern_items(members)
 
+    def _vector_of(self, incident: Incident) -> np.ndarray:
+        stored = self.store.vector(incident.id, model=self.knowledge.embedder.model_id)
+        if stored is not None and stored.shape[0] == self.knowledge.embedder.dimension:
+            return stored
+        vector: np.ndarray = self.knowledge.embed_documents([incident.search_text()])[0]
+        return vector
+
     # --- patterns -----------------------------------------------------------------------------
 
     def recurring_patterns(self, *, min_size: int = 3, limit: int = 20) -> PatternList:
@@ -131,7 +134,7 @@ class FollowUp:
         rows = self.store.pattern_rows(model=self.knowledge.embedder.model_id)
         dimension = self.knowledge.embedder.dimension
         rows = [(r, v) for r, v in rows if v.shape[0] == dimension]
-        members = [_member(r) for r, _ in rows]
+        members = [pattern_member(r) for r, _ in rows]
         vectors = np.vstack([v for _, v in rows]) if rows else np.zeros((0, dimension), np.float32)
         return [[rows[i][0] for i in g] for g in patterns.groups(members, vectors, min_size=min_size)], len(rows)
 
@@ -139,7 +142,7 @@ class FollowUp:
         ids = [to_incident_id(r.pk) for r in rows]
         return Pattern(
             id=f"PAT-{rows[0].pk}",
-            label=patterns.label([_member(r) for r in rows]),
+            label=patterns.label([pattern_member(r) for r in rows]),
             size=len(rows),
             category=Category(patterns.top(Counter(r.category for r in rows))[0]),
             incident_ids=ids[:50],
@@ -156,7 +159,7 @@ class FollowUp:
             seen = [Seen(to_incident_id(r.pk), r.created_at, r.last_seen_at or r.created_at) for r in rows]
             items = self._pattern_items([s.incident_id for s in seen])
             effects.append(
-                effect(f"PAT-{rows[0].pk}", patterns.label([_member(r) for r in rows]), seen, items, now=now)
+                effect(f"PAT-{rows[0].pk}", patterns.label([pattern_member(r) for r in rows]), seen, items, now=now)
             )
         return EffectivenessReport(
             patterns=effects,
@@ -166,48 +169,8 @@ class FollowUp:
             without_items=sum(e.items == 0 for e in effects),
         )
 
-    # --- learn: runbook entries and regression eval cases --------------------------------------
 
-    def runbook(self, key: str, *, min_size: int = 3) -> RunbookEntry:
-        """The runbook entry of a category or a recurring pattern (PAT-n), from its analysed incidents."""
-        key = key.strip().upper()
-        if key.startswith("PAT-"):
-            rows = {f"PAT-{g[0].pk}": g for g in self._pattern_groups(min_size)[0]}.get(key)
-            if rows is None:
-                raise UnknownRunbook()
-            members = [self.store.get_or_raise(to_incident_id(r.pk)) for r in reversed(rows)]
-            category = Category(patterns.top(Counter(r.category for r in rows))[0])
-            title = f"{patterns.label([_member(r) for r in rows])} ({category})"
-        else:
-            try:
-                category = Category(key.lower())
-            except ValueError:
-                raise UnknownRunbook() from None
-            recent = self.store.list_incidents(category=category.value, limit=RUNBOOK_SCAN)
-            members = [self.store.get_or_raise(i.id) for i in recent if i.postmortem_completed][:RUNBOOK_INCIDENTS]
-            key, title = category.value, category.value.replace("_", " ")
-        analysed = [m for m in members if m.analysis is not None][:RUNBOOK_INCIDENTS]
-        items = self._pattern_items([m.id for m in analysed])
-        return runbook_entry(key, title, analysed, items, category, now=self.clock())
-
-    def regression_case(self, incident_id: str) -> RegressionCase:
-        incident = self.store.get_or_raise(incident_id)
-        if incident.analysis is None:
-            raise NotAnalysed(incident.id)
-        return regression_case(incident)
-
-    def learn(self, incident_id: str, *, min_size: int = 3) -> Learned:
-        """For an analysed incident: its regression eval case, and the runbook entry of its pattern (or category)."""
-        case = self.regression_case(incident_id)
-        pk = incident_pk(case.incident_id)
-        key = next(
-            (f"PAT-{rows[0].pk}" for rows in self._pattern_groups(min_size)[0] if pk in {r.pk for r in rows}), None
-        )
-        entry = self.runbook(key or case.category.value, min_size=min_size)
-        return Learned(eval_case=case, runbook=entry, runbook_markdown=report.render_runbook(entry))
-
-
-def _member(row: Any) -> patterns.Member:
+def pattern_member(row: Any) -> patterns.Member:
     return patterns.Member(row.pk, row.title, row.category, row.signature, row.agent, row.tool)
 
 

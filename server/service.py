@@ -13,7 +13,7 @@ import prompts
 from server import report
 from server.classify import DEFAULT_POLICY, Decision, Neighbour, decide
 from server.errors import LLMUnavailable
-from server.followup import FollowUp
+from server.lessons import Lessons
 from server.llm import LLM
 from server.policy import TriagePolicy
 from server.results import (
@@ -26,7 +26,6 @@ from server.results import (
     Stats,
 )
 from store.actions import ActionStore
-from store.ids import incident_id as to_incident_id
 from store.ids import incident_pk
 from store.knowledge import Hit, KnowledgeBase, Mode
 from store.models import (
@@ -58,7 +57,7 @@ NO_LLM_HELP = (
 )
 
 
-class PostmortemService(FollowUp):
+class PostmortemService(Lessons):
     def __init__(
         self,
         *,
@@ -277,13 +276,6 @@ class PostmortemService(FollowUp):
             self._vector_of(incident), incident.search_text(), limit=limit, exclude={incident_pk(incident.id)}
         )
 
-    def _vector_of(self, incident: Incident) -> np.ndarray:
-        stored = self.store.vector(incident.id, model=self.knowledge.embedder.model_id)
-        if stored is not None and stored.shape[0] == self.knowledge.embedder.dimension:
-            return stored
-        vector: np.ndarray = self.knowledge.embed_documents([incident.search_text()])[0]
-        return vector
-
     def get_incident(self, incident_id: str) -> Incident:
         return self.store.get_or_raise(incident_id)
 
@@ -361,46 +353,6 @@ class PostmortemService(FollowUp):
         if kind == "review" or (kind == "auto" and incident.triage == "lightweight"):
             return self._review(incident, similar)
         return report.render_markdown(incident, similar=similar, now=self.clock())
-
-    def _review(self, incident: Incident, similar: list[SimilarIncident]) -> str:
-        members, items = self._recurrence(similar, incident.signature)
-        members = [m for m in members if m != incident.id]
-        known = {s.id: s for s in similar}
-        pattern = [known[m] for m in members if m in known]
-        pattern += self._similar_records([m for m in members if m not in known], incident)
-        same = (
-            {to_incident_id(pk) for pk in self.store.pks_with_signature(incident.signature)}
-            if incident.signature
-            else set()
-        )
-        own = self.actions.for_incidents([incident_pk(incident.id)], now=self.clock())
-        items = [*own, *(a for a in items if a.incident_id != incident.id)]
-        return report.render_review(incident, pattern=pattern, items=items, same_signature=same, now=self.clock())
-
-    def _similar_records(self, ids: list[str], incident: Incident) -> list[SimilarIncident]:
-        """Same-signature members that the similarity search did not return, scored against the incident."""
-        if not ids:
-            return []
-        vector = self._vector_of(incident)
-        records = self.store.summaries([incident_pk(i) for i in ids])
-        found = []
-        for record in records.values():
-            other = self.store.vector(record.id, model=self.knowledge.embedder.model_id)
-            score = float(vector @ other) if other is not None and other.shape == vector.shape else 0.0
-            found.append(
-                SimilarIncident(
-                    id=record.id,
-                    title=record.title,
-                    category=record.category,
-                    severity=record.severity,
-                    status=record.status,
-                    score=round(score, 4),
-                    why="same failure signature",
-                    created_at=record.created_at,
-                    root_cause=record.analysis.root_cause if record.analysis else None,
-                )
-            )
-        return found
 
     def knowledge_stats(self) -> Stats:
         return Stats(

@@ -1,0 +1,99 @@
+"""Lessons: the lightweight review of a known pattern, runbook entries and regression eval cases.
+
+A mixin of `PostmortemService` on top of `FollowUp`.
+"""
+
+from collections import Counter
+
+from server import patterns, report
+from server.errors import NotAnalysed, UnknownRunbook
+from server.followup import FollowUp, pattern_member
+from server.learn import RUNBOOK_INCIDENTS, RegressionCase, RunbookEntry, regression_case, runbook_entry
+from server.results import Learned
+from store.ids import incident_id as to_incident_id
+from store.ids import incident_pk
+from store.models import Category, Incident, SimilarIncident
+
+RUNBOOK_SCAN = 500  # newest incidents of a category looked at for analysed ones
+
+
+class Lessons(FollowUp):
+    def _review(self, incident: Incident, similar: list[SimilarIncident]) -> str:
+        members, items = self._recurrence(similar, incident.signature)
+        members = [m for m in members if m != incident.id]
+        known = {s.id: s for s in similar}
+        pattern = [known[m] for m in members if m in known]
+        pattern += self._similar_records([m for m in members if m not in known], incident)
+        same = (
+            {to_incident_id(pk) for pk in self.store.pks_with_signature(incident.signature)}
+            if incident.signature
+            else set()
+        )
+        own = self.actions.for_incidents([incident_pk(incident.id)], now=self.clock())
+        items = [*own, *(a for a in items if a.incident_id != incident.id)]
+        return report.render_review(incident, pattern=pattern, items=items, same_signature=same, now=self.clock())
+
+    def _similar_records(self, ids: list[str], incident: Incident) -> list[SimilarIncident]:
+        """Same-signature members that the similarity search did not return, scored against the incident."""
+        if not ids:
+            return []
+        vector = self._vector_of(incident)
+        records = self.store.summaries([incident_pk(i) for i in ids])
+        found = []
+        for record in records.values():
+            other = self.store.vector(record.id, model=self.knowledge.embedder.model_id)
+            score = float(vector @ other) if other is not None and other.shape == vector.shape else 0.0
+            found.append(
+                SimilarIncident(
+                    id=record.id,
+                    title=record.title,
+                    category=record.category,
+                    severity=record.severity,
+                    status=record.status,
+                    score=round(score, 4),
+                    why="same failure signature",
+                    created_at=record.created_at,
+                    root_cause=record.analysis.root_cause if record.analysis else None,
+                )
+            )
+        return found
+
+    # --- learn: runbook entries and regression eval cases --------------------------------------
+
+    def runbook(self, key: str, *, min_size: int = 3) -> RunbookEntry:
+        """The runbook entry of a category or a recurring pattern (PAT-n), from its analysed incidents."""
+        key = key.strip().upper()
+        if key.startswith("PAT-"):
+            rows = {f"PAT-{g[0].pk}": g for g in self._pattern_groups(min_size)[0]}.get(key)
+            if rows is None:
+                raise UnknownRunbook()
+            members = [self.store.get_or_raise(to_incident_id(r.pk)) for r in reversed(rows)]
+            category = Category(patterns.top(Counter(r.category for r in rows))[0])
+            title = f"{patterns.label([pattern_member(r) for r in rows])} ({category})"
+        else:
+            try:
+                category = Category(key.lower())
+            except ValueError:
+                raise UnknownRunbook() from None
+            recent = self.store.list_incidents(category=category.value, limit=RUNBOOK_SCAN)
+            members = [self.store.get_or_raise(i.id) for i in recent if i.postmortem_completed][:RUNBOOK_INCIDENTS]
+            key, title = category.value, category.value.replace("_", " ")
+        analysed = [m for m in members if m.analysis is not None][:RUNBOOK_INCIDENTS]
+        items = self._pattern_items([m.id for m in analysed])
+        return runbook_entry(key, title, analysed, items, category, now=self.clock())
+
+    def regression_case(self, incident_id: str) -> RegressionCase:
+        incident = self.store.get_or_raise(incident_id)
+        if incident.analysis is None:
+            raise NotAnalysed(incident.id)
+        return regression_case(incident)
+
+    def learn(self, incident_id: str, *, min_size: int = 3) -> Learned:
+        """For an analysed incident: its regression eval case, and the runbook entry of its pattern (or category)."""
+        case = self.regression_case(incident_id)
+        pk = incident_pk(case.incident_id)
+        key = next(
+            (f"PAT-{rows[0].pk}" for rows in self._pattern_groups(min_size)[0] if pk in {r.pk for r in rows}), None
+        )
+        entry = self.runbook(key or case.category.value, min_size=min_size)
+        return Learned(eval_case=case, runbook=entry, runbook_markdown=report.render_runbook(entry))
