@@ -12,10 +12,11 @@ from pydantic import ValidationError
 from rich.progress import Progress
 from rich.table import Table
 
+from server import cli_loop
 from server.bench_cli import bench
-from server.cli_common import JsonOpt, emit, err, out, user_errors
+from server.cli_common import JsonOpt, emit, err, out, service, user_errors
 from server.config import Settings
-from store.models import ActionItemCreate, IncidentCreate
+from store.models import IncidentCreate
 
 app = typer.Typer(
     help="Turn AI-agent failures into durable learning.",
@@ -27,9 +28,7 @@ logger = logging.getLogger("postmortem")
 
 
 def _service() -> Any:
-    from server.runtime import build_service
-
-    return build_service(Settings.from_env())
+    return service()
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -218,58 +217,21 @@ def draft(
 
 
 @app.command()
-def report(incident_id: str, output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
-    """Render the post-mortem as Markdown (to stdout, or to a file)."""
+def report(
+    incident_id: str,
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    kind: Annotated[str, typer.Option(help="full, review (lightweight) or auto (follow the triage)")] = "full",
+) -> None:
+    """Render the post-mortem (or the lightweight review) as Markdown, to stdout or to a file."""
     with user_errors():
-        text = _service().render_report(incident_id)
+        if kind not in ("full", "review", "auto"):
+            raise ValueError("--kind must be full, review or auto")
+        text = _service().render_report(incident_id, kind=kind)
         if output is None:
             sys.stdout.write(text)
         else:
             output.write_text(text, encoding="utf-8")
             err.print(f"wrote {output}")
-
-
-@app.command()
-def actions(
-    incident: str | None = None,
-    owner: str | None = None,
-    status: str | None = None,
-    overdue: bool = False,
-    add: Annotated[str | None, typer.Option(help="add an item with this title")] = None,
-    priority: str = "P1",
-    due: str | None = None,
-    set_status: str | None = None,
-    item: Annotated[str | None, typer.Option(help="the item id to update")] = None,
-    export: Annotated[str | None, typer.Option(help="print the listed items as json, csv or markdown")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """List action items (by incident, owner, status, overdue), add one (--incident --add), or update one (--item)."""
-    with user_errors():
-        service = _service()
-        if add is not None:
-            if incident is None:
-                raise ValueError("--add needs --incident")
-            data = ActionItemCreate.model_validate({"title": add, "owner": owner, "priority": priority, "due_at": due})
-            emit(service.add_action_item(incident, data), True)
-            return
-        if item is not None:
-            due_at = ActionItemCreate.model_validate({"title": "due", "due_at": due}).due_at
-            emit(service.update_action_item(item, status=set_status, owner=owner, due_at=due_at), True)
-            return
-        result = service.list_action_items(
-            incident_id_=incident, owner=owner, status=status, overdue=overdue, limit=10_000 if export else 50
-        )
-        if export is not None:
-            from server.exports import FORMATS
-
-            if export not in FORMATS:
-                raise ValueError(f"--export must be one of {', '.join(FORMATS)}")
-            sys.stdout.write(FORMATS[export](result.items))
-            return
-    if not emit(result, as_json):
-        from server.view import actions_table
-
-        out.print(actions_table(result.items))
 
 
 @app.command()
@@ -302,6 +264,8 @@ def demo(
 
 
 app.add_typer(bench, name="bench")
+for _command in cli_loop.COMMANDS:
+    app.command()(_command)
 
 
 @app.command("verify-fix")

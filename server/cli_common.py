@@ -18,6 +18,13 @@ err = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 
 
+def service() -> Any:
+    from server.config import Settings
+    from server.runtime import build_service
+
+    return build_service(Settings.from_env())
+
+
 def emit(data: BaseModel | list[Any] | dict[str, Any], as_json: bool) -> bool:
     """Print JSON when asked; return True when done so the caller can skip its human rendering."""
     if as_json:

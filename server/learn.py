@@ -89,6 +89,7 @@ class IncidentLink(BaseModel):
     severity: str
     created_at: datetime
     report: str = Field(description="the report resource, e.g. report://INC-4")
+    analysis: Literal["draft", "accepted"] = Field(description="draft: not yet reviewed by a person")
 
 
 class RunbookEntry(BaseModel):
@@ -166,9 +167,15 @@ def runbook_entry(
         mitigations_planned=planned[:10],
         incidents=[
             IncidentLink(
-                id=i.id, title=i.title, severity=i.severity, created_at=i.created_at, report=f"report://{i.id}"
+                id=i.id,
+                title=i.title,
+                severity=i.severity,
+                created_at=i.created_at,
+                report=f"report://{i.id}",
+                analysis=i.analysis.state,
             )
             for i in incidents[:RUNBOOK_INCIDENTS]
+            if i.analysis is not None
         ],
         generated_at=now,
     )

@@ -4,6 +4,7 @@ A mixin of `PostmortemService` on top of `FollowUp`.
 """
 
 from collections import Counter
+from typing import Any
 
 from server import patterns, report
 from server.errors import NotAnalysed, UnknownRunbook
@@ -14,7 +15,7 @@ from store.ids import incident_id as to_incident_id
 from store.ids import incident_pk
 from store.models import Category, Incident, SimilarIncident
 
-RUNBOOK_SCAN = 500  # newest incidents of a category looked at for analysed ones
+LEARN_ALL_LIMIT = 100_000
 
 
 class Lessons(FollowUp):
@@ -60,11 +61,12 @@ class Lessons(FollowUp):
 
     # --- learn: runbook entries and regression eval cases --------------------------------------
 
-    def runbook(self, key: str, *, min_size: int = 3) -> RunbookEntry:
+    def runbook(self, key: str, *, min_size: int = 3, groups: list[list[Any]] | None = None) -> RunbookEntry:
         """The runbook entry of a category or a recurring pattern (PAT-n), from its analysed incidents."""
         key = key.strip().upper()
         if key.startswith("PAT-"):
-            rows = {f"PAT-{g[0].pk}": g for g in self._pattern_groups(min_size)[0]}.get(key)
+            found = self._pattern_groups(min_size)[0] if groups is None else groups
+            rows = {f"PAT-{g[0].pk}": g for g in found}.get(key)
             if rows is None:
                 raise UnknownRunbook()
             members = [self.store.get_or_raise(to_incident_id(r.pk)) for r in reversed(rows)]
@@ -75,8 +77,8 @@ class Lessons(FollowUp):
                 category = Category(key.lower())
             except ValueError:
                 raise UnknownRunbook() from None
-            recent = self.store.list_incidents(category=category.value, limit=RUNBOOK_SCAN)
-            members = [self.store.get_or_raise(i.id) for i in recent if i.postmortem_completed][:RUNBOOK_INCIDENTS]
+            pks = self.store.analysed_pks(category=category.value, limit=RUNBOOK_INCIDENTS)
+            members = [self.store.get_or_raise(to_incident_id(pk)) for pk in pks]
             key, title = category.value, category.value.replace("_", " ")
         analysed = [m for m in members if m.analysis is not None][:RUNBOOK_INCIDENTS]
         items = self._pattern_items([m.id for m in analysed])
@@ -91,9 +93,21 @@ class Lessons(FollowUp):
     def learn(self, incident_id: str, *, min_size: int = 3) -> Learned:
         """For an analysed incident: its regression eval case, and the runbook entry of its pattern (or category)."""
         case = self.regression_case(incident_id)
-        pk = incident_pk(case.incident_id)
-        key = next(
-            (f"PAT-{rows[0].pk}" for rows in self._pattern_groups(min_size)[0] if pk in {r.pk for r in rows}), None
-        )
-        entry = self.runbook(key or case.category.value, min_size=min_size)
+        groups = self._pattern_groups(min_size)[0]
+        entry = self.runbook(_runbook_key(case, groups), min_size=min_size, groups=groups)
         return Learned(eval_case=case, runbook=entry, runbook_markdown=report.render_runbook(entry))
+
+    def learn_all(
+        self, *, min_size: int = 3, limit: int = LEARN_ALL_LIMIT
+    ) -> tuple[list[RegressionCase], list[RunbookEntry]]:
+        """Every analysed incident's regression case (newest first) and every runbook entry they belong to."""
+        groups = self._pattern_groups(min_size)[0]
+        pks = self.store.analysed_pks(limit=limit)
+        cases = [self.regression_case(to_incident_id(pk)) for pk in pks]
+        keys = dict.fromkeys(_runbook_key(c, groups) for c in cases)
+        return cases, [self.runbook(k, min_size=min_size, groups=groups) for k in keys]
+
+
+def _runbook_key(case: RegressionCase, groups: list[list[Any]]) -> str:
+    pk = incident_pk(case.incident_id)
+    return next((f"PAT-{g[0].pk}" for g in groups if pk in {r.pk for r in g}), case.category.value)

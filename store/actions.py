@@ -53,7 +53,7 @@ class ActionStore:
         if "status" in values:
             values["completed_at"] = now if values["status"] == "completed" else None
         if values:
-            diffs = [(k, _text(getattr(current, k)), _text(v)) for k, v in values.items() if k in EDITABLE]
+            diffs = [(k, _text(getattr(current, k)), _text(values[k])) for k in EDITABLE if k in values]
             with self.engine.begin() as conn:
                 conn.execute(
                     update(db.action_items).where(db.action_items.c.pk == action_pk(current.id)).values(**values)

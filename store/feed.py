@@ -127,6 +127,20 @@ class IndexFeed:
         with self.engine.connect() as conn:
             return [(r, np.frombuffer(r.embedding, dtype=np.float32)) for r in conn.execute(query)]
 
+    def analysed_pks(self, *, category: str | None = None, limit: int) -> list[int]:
+        """The newest incidents (of a category) that have an analysis, drafted or accepted."""
+        cols = db.incidents.c
+        query = (
+            select(cols.pk)
+            .where(cols.pk.in_(select(db.analyses.c.incident_pk)))
+            .order_by(cols.created_at.desc(), cols.pk.desc())
+            .limit(limit)
+        )
+        if category is not None:
+            query = query.where(cols.category == category)
+        with self.engine.connect() as conn:
+            return [int(pk) for pk in conn.execute(query).scalars()]
+
     def pending_outbox(self, limit: int = 1000) -> list[tuple[int, int, str]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(db.index_outbox).order_by(db.index_outbox.c.pk).limit(limit)).all()

@@ -85,3 +85,41 @@ def test_actions_add_update_and_report_to_file(run, tmp_path: Path) -> None:  # 
     out = tmp_path / "report.md"
     assert run("report", incident_id, "-o", str(out)).exit_code == 0
     assert "- [x] **P0** Set a 10 s deadline on CRM calls" in out.read_text(encoding="utf-8")
+
+
+def test_learn_writes_runbooks_and_regression_cases(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from server.demo import SEED
+
+    assert run("import", str(SEED)).exit_code == 0
+    out = tmp_path / "learned"
+    result = run("learn", "--all", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    cases = [json.loads(line) for line in (out / "evals" / "regressions.jsonl").read_text().splitlines()]
+    assert len(cases) == 45 and len(list((out / "evals").glob("regress-INC-*.json"))) == 45
+    runbooks = sorted(p.stem for p in (out / "runbooks").glob("*.md"))
+    assert runbooks and all(r.startswith("PAT-") or r in {c["category"] for c in cases} for r in runbooks)
+    one = json.loads(run("learn", "INC-3", "--json").stdout)
+    assert one["eval_cases"][0]["incident_id"] == "INC-3" and len(one["runbooks"]) == 1
+    assert run("runbook", "rate_limit").stdout.startswith("# Runbook: rate limit")
+    assert run("runbook", "nonsense").exit_code == 2
+    assert run("learn").exit_code == 2  # neither an id nor --all
+    effect = json.loads(run("effectiveness", "--json").stdout)
+    assert effect["patterns"] and all(p["verdict"] for p in effect["patterns"])
+    stats = json.loads(run("actions", "--stats").stdout)
+    assert stats["overall"]["items"] > 0 and stats["by_pattern"]
+
+
+def test_action_history_and_edits_from_the_command_line(run) -> None:  # type: ignore[no-untyped-def]
+    incident_id = json.loads(run("capture", "--title", "Agent timed out calling the CRM", "--json").stdout)["id"]
+    added = json.loads(run("actions", "--incident", incident_id, "--add", "Set a deadline", "--by", "dana").stdout)
+    run("actions", "--item", added["id"], "--priority", "P0", "--title", "Set a 10 s deadline", "--by", "lee")
+    bad = run("actions", "--item", added["id"], "--priority", "P7")
+    assert bad.exit_code == 2 and "priority" in bad.stderr
+    shown = json.loads(run("actions", "--item", added["id"]).stdout)
+    assert [(h["field"], h["by"]) for h in shown["history"]] == [
+        ("created", "dana"),
+        ("title", "lee"),
+        ("priority", "lee"),
+    ]
+    review = run("report", incident_id, "--kind", "review")
+    assert review.stdout.startswith("# Lightweight review:") and "Not a known pattern" in review.stdout
