@@ -81,3 +81,20 @@ def bench_patterns(
 
     with user_errors():
         emit(run(dataset), True)
+
+
+@bench.command("recurrence")
+def bench_recurrence(
+    dataset: Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")],
+    queries: Annotated[Path, typer.Option(help="JSONL queries: text, relevant_ids")],
+    seed: Annotated[Path | None, typer.Option(help="JSONL incidents with recurring groups (default: the seed)")] = None,
+    as_json: JsonOpt = True,
+) -> None:
+    """Recurrence after fix at capture: recall and precision of the flag, open items surfaced, on labelled queries
+    and by leave-one-out on the seed knowledge base."""
+    from evals.recurrence import run
+    from server.demo import SEED
+
+    with user_errors(), stage_progress() as show:
+        result = run(dataset, queries, seed or SEED, progress=show)
+    emit(result, True)

@@ -20,10 +20,6 @@ class IncidentSummary(BaseModel):
 
 class ClassifyResult(Decision):
     similar: list[SimilarIncident]
-
-
-class CaptureResult(ClassifyResult):
-    id: str = Field(description="the incident's id, e.g. INC-42")
     open_action_items: list[ActionItem] = Field(
         description="unfinished items on similar past incidents: follow these up rather than drafting new ones"
     )
@@ -31,6 +27,10 @@ class CaptureResult(ClassifyResult):
         default_factory=list,
         description="when recurred_after_fix: the completed items on the pattern that did not prevent this failure",
     )
+
+
+class CaptureResult(ClassifyResult):
+    id: str = Field(description="the incident's id, e.g. INC-42")
     deduplicated: bool = Field(
         default=False,
         description="true when this capture was counted as one more occurrence of an open incident with the same "

@@ -29,7 +29,6 @@ from store.actions import ActionStore
 from store.ids import incident_pk
 from store.knowledge import Hit, KnowledgeBase, Mode
 from store.models import (
-    ActionItem,
     Analysis,
     AnalysisDraft,
     Incident,
@@ -83,7 +82,7 @@ class PostmortemService(Lessons):
     def classify_incident(self, data: IncidentCreate) -> ClassifyResult:
         """Classify without storing anything (a dry run of capture)."""
         vector = self.knowledge.embed_documents([search_text(data)])[0]
-        return self._classify(data, vector, failure_signature(data))[0]
+        return self._classify(data, vector, failure_signature(data))
 
     def capture_incident(self, data: IncidentCreate) -> CaptureResult:
         now = self.clock()
@@ -93,12 +92,12 @@ class PostmortemService(Lessons):
             if repeat is not None:
                 return self._count_occurrence(repeat, data, at=data.occurred_at or now)
         vector = self.knowledge.embed_documents([search_text(data)])[0]
-        decided, items = self._classify(data, vector, signature)
+        decided = self._classify(data, vector, signature)
         incident = self._new_incident(data, decided, created_at=data.occurred_at or now)
         incident = incident.model_copy(update={"signature": signature, "last_seen_at": incident.created_at})
         events = [TimelineEvent(at=incident.created_at, kind="detected", description=f"Captured: {data.title}"[:2000])]
         if decided.recurred_after_fix:
-            done = ", ".join(f"{a.id} ({a.incident_id})" for a in items[:10])
+            done = ", ".join(f"{a.id} ({a.incident_id})" for a in decided.fixed_action_items)
             events.append(
                 TimelineEvent(at=incident.created_at, kind="note", description=f"Recurred after fix: {done} completed")
             )
@@ -106,14 +105,7 @@ class PostmortemService(Lessons):
             incident, embedding=vector, embedding_model=self.knowledge.embedder.model_id, timeline=events
         )
         self._sync_index()
-        unfinished = [a for a in items if a.status != "completed"]
-        return CaptureResult(
-            id=stored.id,
-            open_action_items=unfinished[:10],
-            fixed_action_items=items[:10] if decided.recurred_after_fix else [],
-            **decided.model_dump(exclude={"similar"}),
-            similar=decided.similar,
-        )
+        return CaptureResult(id=stored.id, **dict(decided))
 
     def _count_occurrence(self, incident_id: str, data: IncidentCreate, *, at: datetime) -> CaptureResult:
         self.store.add_occurrence(
@@ -136,17 +128,22 @@ class PostmortemService(Lessons):
             occurrences=known.occurrences,
         )
 
-    def _classify(
-        self, data: IncidentCreate, vector: np.ndarray, signature: str | None
-    ) -> tuple[ClassifyResult, list[ActionItem]]:
-        """The decision, and the action items of the pattern the failure joins (close neighbours, same signature)."""
+    def _classify(self, data: IncidentCreate, vector: np.ndarray, signature: str | None) -> ClassifyResult:
+        """The decision, with the action items of the pattern the failure joins (close neighbours, same signature):
+        unfinished ones to follow up, or, when every one was completed, the fix that did not hold."""
         similar = self._similar(vector, search_text(data), limit=5)
         nearest_first = sorted(similar, key=lambda s: -s.score)  # novelty and triage go by semantic similarity
         _, items = self._recurrence(similar, signature)
         recurred = bool(items) and all(a.status == "completed" for a in items)
         neighbours = [Neighbour(s.id, s.category, s.score) for s in nearest_first]
         decided = decide(data, neighbours, recurred_after_fix=recurred, policy=self.policy)
-        return ClassifyResult(**decided.model_dump(), similar=similar), items
+        unfinished = [a for a in items if a.status != "completed"]
+        return ClassifyResult(
+            **decided.model_dump(),
+            similar=similar,
+            open_action_items=unfinished[:10],
+            fixed_action_items=items[:10] if recurred else [],
+        )
 
     @staticmethod
     def _new_incident(data: IncidentCreate, decided: Decision, *, created_at: datetime) -> Incident:
