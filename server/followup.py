@@ -24,17 +24,18 @@ from server.results import (
     PatternEffect,
     PatternList,
 )
+from server.retrieval import Retrieval
 from store.actions import ActionStore
 from store.ids import incident_id as to_incident_id
 from store.ids import incident_pk
 from store.knowledge import KnowledgeBase
-from store.models import ActionItem, ActionItemCreate, Category, Incident, SimilarIncident
+from store.models import ActionItem, ActionItemCreate, Category, SimilarIncident
 from store.records import IncidentStore
 
 MONTH = timedelta(days=30)
 
 
-class FollowUp:
+class FollowUp(Retrieval):
     store: IncidentStore
     actions: ActionStore
     knowledge: KnowledgeBase
@@ -112,13 +113,6 @@ class FollowUp:
             members += [to_incident_id(pk) for pk in self.store.pks_with_signature(signature)]
         members = list(dict.fromkeys(members))
         return members, self._pattern_items(members)
-
-    def _vector_of(self, incident: Incident) -> np.ndarray:
-        stored = self.store.vector(incident.id, model=self.knowledge.embedder.model_id)
-        if stored is not None and stored.shape[0] == self.knowledge.embedder.dimension:
-            return stored
-        vector: np.ndarray = self.knowledge.embed_documents([incident.search_text()])[0]
-        return vector
 
     # --- patterns -----------------------------------------------------------------------------
 

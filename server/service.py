@@ -9,11 +9,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-import prompts
 from server import report
 from server.classify import DEFAULT_POLICY, Decision, Neighbour, decide
-from server.errors import LLMUnavailable
-from server.lessons import Lessons
+from server.drafting import Drafting
 from server.llm import LLM
 from server.policy import TriagePolicy
 from server.results import (
@@ -22,19 +20,15 @@ from server.results import (
     ImportResult,
     IncidentList,
     IncidentSummary,
-    SearchResult,
     Stats,
 )
 from store.actions import ActionStore
-from store.ids import incident_pk
-from store.knowledge import Hit, KnowledgeBase, Mode
+from store.knowledge import KnowledgeBase
 from store.models import (
     Analysis,
-    AnalysisDraft,
     Incident,
     IncidentCreate,
     SeedIncident,
-    SimilarIncident,
     TimelineEvent,
     TimelineEventCreate,
     failure_signature,
@@ -47,16 +41,9 @@ logger = logging.getLogger(__name__)
 
 ReportKind = Literal["full", "review", "auto"]
 IMPORT_BATCH = 512  # rows embedded and written per transaction: big enough for efficient embedding batches
-SEARCHED_FIELDS = ("title", "description", "error_type", "error_message", "tool", "agent")
-NO_LLM_HELP = (
-    "no LLM is configured for drafting: set OPENAI_BASE_URL/OPENAI_API_KEY and POSTMORTEM_MODEL for an "
-    "OpenAI-compatible endpoint, or POSTMORTEM_LLM=local with xllamacpp installed (POSTMORTEM_LOCAL_MODEL "
-    "names a GGUF file); an MCP assistant can also write the analysis itself with the postmortem prompt "
-    "and record_analysis"
-)
 
 
-class PostmortemService(Lessons):
+class PostmortemService(Drafting):
     def __init__(
         self,
         *,
@@ -208,71 +195,6 @@ class PostmortemService(Lessons):
             )
         return NewIncident(incident, vector, model_id, row.timeline, analysis, row.action_items)
 
-    # --- search and reads ---------------------------------------------------------------------
-
-    def search_incidents(
-        self,
-        *,
-        query: str | None = None,
-        incident_id: str | None = None,
-        limit: int = 5,
-        offset: int = 0,
-        mode: Mode = "hybrid",
-        **filters: Any,
-    ) -> SearchResult:
-        if incident_id is not None:
-            incident = self.store.get_or_raise(incident_id)
-            vector, text = self._vector_of(incident), incident.search_text()
-            shown, exclude = incident.title, {incident_pk(incident.id)}
-        else:
-            text = shown = query or ""
-            vector, exclude = self.knowledge.embed_query(text), set()
-        hits = self._similar(vector, text, limit=limit + offset + 1, filters=filters, exclude=exclude, mode=mode)
-        page = hits[offset : offset + limit]
-        more = len(hits) > offset + limit
-        return SearchResult(query=shown, hits=page, offset=offset, next_offset=offset + limit if more else None)
-
-    def _similar(
-        self,
-        vector: np.ndarray,
-        text: str,
-        *,
-        limit: int,
-        filters: dict[str, Any] | None = None,
-        exclude: set[int] | None = None,
-        mode: Mode = "hybrid",
-    ) -> list[SimilarIncident]:
-        hits = self.knowledge.search(text=text, vector=vector, limit=limit, filters=filters, exclude=exclude, mode=mode)
-        records = self.store.summaries([h.pk for h in hits])
-        return [self._explain(h, r, text) for h in hits if (r := records.get(h.pk)) is not None]
-
-    def _explain(self, hit: Hit, record: Incident, text: str) -> SimilarIncident:
-        terms = self.knowledge.lexical.matched_terms(text, record.search_text()) if hit.lexical > 0 else []
-        fields = self.knowledge.lexical.fields_with(terms, {f: getattr(record, f) for f in SEARCHED_FIELDS})
-        why = f"meaning: {hit.dense:.2f} cosine"
-        if terms:
-            why += f"; words: {', '.join(terms)} (in {', '.join(fields)}; BM25 {hit.lexical:.1f})"
-        return SimilarIncident(
-            id=record.id,
-            title=record.title,
-            category=record.category,
-            severity=record.severity,
-            status=record.status,
-            score=round(hit.dense, 4),
-            relevance=round(hit.relevance, 4),
-            lexical_score=round(hit.lexical, 4),
-            matched_terms=terms,
-            matched_fields=fields,
-            why=why,
-            created_at=record.created_at,
-            root_cause=record.analysis.root_cause if record.analysis else None,
-        )
-
-    def _similar_to(self, incident: Incident, limit: int = 5) -> list[SimilarIncident]:
-        return self._similar(
-            self._vector_of(incident), incident.search_text(), limit=limit, exclude={incident_pk(incident.id)}
-        )
-
     def get_incident(self, incident_id: str) -> Incident:
         return self.store.get_or_raise(incident_id)
 
@@ -298,48 +220,6 @@ class PostmortemService(Lessons):
         self.store.set_status(incident_id, status=status, at=now, event=event)
         self._sync_index()
         return self.store.get_or_raise(incident_id)
-
-    # --- analysis ---------------------------------------------------------------------------
-
-    def draft_analysis(self, incident_id: str) -> Analysis:
-        """Draft the 5 whys, root cause, factors and action items with the configured LLM; stored as a draft."""
-        incident = self.store.get_or_raise(incident_id)
-        llm = self._llm()
-        if llm is None:
-            raise LLMUnavailable(NO_LLM_HELP)
-        system, user = self.analysis_prompt(incident)
-        draft = llm.parse(system=system, user=user, output=AnalysisDraft)
-        return self.record_analysis(incident.id, draft, generated_by=llm.backend, llm_model=llm.model)
-
-    def analysis_prompt(self, incident: Incident) -> tuple[str, str]:
-        similar = self._similar_to(incident)
-        for s in similar:
-            s.action_items = self.actions.list_items(now=self.clock(), incident_id_=s.id, limit=3)
-        nonce = self.nonce()
-        return (
-            prompts.render("draft_analysis_system", nonce=nonce),
-            prompts.render("draft_analysis", incident=incident, similar=similar, nonce=nonce, now=self.clock()),
-        )
-
-    def record_analysis(
-        self,
-        incident_id: str,
-        draft: AnalysisDraft,
-        *,
-        generated_by: str,
-        llm_model: str | None = None,
-        accepted: bool = False,
-    ) -> Analysis:
-        analysis = Analysis(
-            **draft.model_dump(),
-            generated_by=generated_by,
-            llm_model=llm_model,
-            prompt_version=prompts.PROMPT_VERSION,
-            state="accepted" if accepted else "draft",
-            created_at=self.clock(),
-        )
-        self.store.save_analysis(incident_id, analysis)
-        return analysis
 
     # --- report, stats, maintenance -------------------------------------------------------------
 

@@ -141,6 +141,12 @@ class AnalysisDraft(Model):
     runs_to_verify: Annotated[int, Field(ge=1, le=1000)] | None
 
 
+class AnalysisAction(ProposedAction):
+    duplicate_of: str | None = Field(
+        default=None, description="an open action item (AI-n) on this or a similar incident that already covers it"
+    )
+
+
 class Analysis(Model):
     """A stored analysis: drafted by an LLM, written by an assistant or imported, plus who wrote it and whether
     a person accepted it. Bounds are looser than the draft's: imported analyses may be longer."""
@@ -148,7 +154,7 @@ class Analysis(Model):
     whys: Annotated[list[Why], Field(max_length=10)]
     root_cause: Annotated[str, Field(min_length=3, max_length=2_000)]
     contributing_factors: Annotated[list[Factor], Field(max_length=10)] = Field(default_factory=list)
-    action_items: Annotated[list[ProposedAction], Field(max_length=10)] = Field(default_factory=list)
+    action_items: Annotated[list[AnalysisAction], Field(max_length=10)] = Field(default_factory=list)
     model_behavior: Annotated[str, Field(max_length=2_000)] | None = None
     determinism: Determinism = "unknown"
     runs_to_verify: Annotated[int, Field(ge=1, le=1000)] | None = None
@@ -157,6 +163,11 @@ class Analysis(Model):
     prompt_version: Annotated[str, Field(max_length=40)] | None = None
     state: Literal["draft", "accepted"] = "draft"
     created_at: When
+    cited: list[str] = Field(default_factory=list, description="incident ids the analysis cites (all from its context)")
+    removed_citations: list[str] = Field(
+        default_factory=list, description="incident ids the writer cited that were not in its context: removed"
+    )
+    warnings: list[str] = Field(default_factory=list, description="what a reviewer should check")
 
 
 # --- action items -----------------------------------------------------------------------------
