@@ -2,6 +2,7 @@
 the caller passes every value, including `now` and the delimiter nonce."""
 
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,16 @@ _env = jinja2.Environment(
 _DELIMITER = re.compile(r"<+\s*/?\s*(DATA|END)[-_ ]?[0-9a-fA-F]*\s*>+", re.IGNORECASE)
 
 
+def strip_invisible(text: str) -> str:
+    """Drop characters a reader cannot see but a model reads: zero-width and joiner characters, bidi controls,
+    Unicode tag characters (the "ASCII smuggling" block) and other format characters (category Cf)."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
 def neutralize(text: object) -> str:
-    """Untrusted text cannot open or close a data block: delimiter look-alikes are defused."""
-    return _DELIMITER.sub("[delimiter removed]", "" if text is None else str(text))
+    """Untrusted text as prompt data: no invisible characters, and delimiter look-alikes defused so that it
+    cannot open or close a data block."""
+    return _DELIMITER.sub("[delimiter removed]", strip_invisible("" if text is None else str(text)))
 
 
 _env.filters["untrusted"] = neutralize

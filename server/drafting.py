@@ -1,48 +1,105 @@
 """Drafting: the 5 whys, root cause, contributing factors and action items, through whichever writer is available
-(the configured LLM, the MCP client's model, or the assistant itself), all validated and grounded the same way."""
+(the configured LLM, the MCP client's model through sampling, or the assistant itself), all validated and grounded
+the same way before they are stored.
 
+Grounding: the prompt carries the incident, its timeline, the most similar past incidents with their root causes
+and action items (and whether those closed) and the category's known failure modes; the stored draft may cite only
+incidents that were in that context, and proposed items that repeat an open item are linked to it.
+"""
+
+import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import ValidationError
 
 import prompts
-from server.errors import LLMUnavailable
+from server.errors import DraftError, LLMUnavailable
+from server.grounding import ground
 from server.lessons import Lessons
-from server.llm import LLM
-from store.models import Analysis, AnalysisDraft, Incident
+from server.llm import LLM, problems, strip_fences
+from store.ids import incident_pk
+from store.models import ActionItem, Analysis, AnalysisAction, AnalysisDraft, Incident, ProposedAction
 
 logger = logging.getLogger(__name__)
+
+# Cosine (all-MiniLM-L6-v2) between a proposed item's title and an open item's at which the proposal repeats it.
+# Paraphrased items scored 0.64-0.71 and different items on the same system 0.17-0.45 on a handful of hand pairs.
+DUPLICATE_ACTION = 0.6
+MAX_ANALYSIS_JSON = 20_000
 
 NO_LLM_HELP = (
     "no LLM is configured for drafting: set OPENAI_BASE_URL/OPENAI_API_KEY and POSTMORTEM_MODEL for an "
     "OpenAI-compatible endpoint, or POSTMORTEM_LLM=local with xllamacpp installed (POSTMORTEM_LOCAL_MODEL "
-    "names a GGUF file); an MCP assistant can also write the analysis itself with the five_whys prompt "
-    "and record_analysis"
+    "names a GGUF file); an MCP assistant can also write the analysis itself: get the five_whys prompt and "
+    "call record_analysis"
 )
+
+
+@dataclass(frozen=True)
+class DraftContext:
+    """One drafting request: the prompts, and what the draft may cite and link to."""
+
+    incident: Incident
+    system: str
+    user: str
+    allowed: frozenset[str]
+    open_items: list[ActionItem]
+
+    def with_schema(self) -> str:
+        """The system prompt for writers without structured output (the client's model, an assistant)."""
+        schema = json.dumps(AnalysisDraft.model_json_schema(), separators=(",", ":"))
+        return f"{self.system}\n\nThe JSON object must follow this JSON schema:\n{schema}"
 
 
 class Drafting(Lessons):
     _llm: Callable[[], LLM | None]
     nonce: Callable[[], str]
 
-    def draft_analysis(self, incident_id: str) -> Analysis:
-        """Draft the 5 whys, root cause, factors and action items with the configured LLM; stored as a draft."""
+    def draft_context(self, incident_id: str) -> DraftContext:
         incident = self.store.get_or_raise(incident_id)
+        similar = self._similar_to(incident)
+        items = self.actions.for_incidents([incident_pk(s.id) for s in similar], now=self.clock())
+        for s in similar:
+            s.action_items = [a for a in items if a.incident_id == s.id][:3]
+        nonce = self.nonce()
+        own = [a for a in incident.action_items if a.status != "completed"]
+        return DraftContext(
+            incident=incident,
+            system=prompts.render("draft_analysis_system", nonce=nonce),
+            user=prompts.render("draft_analysis", incident=incident, similar=similar, nonce=nonce, now=self.clock()),
+            allowed=frozenset({incident.id, *(s.id for s in similar)}),
+            open_items=[*own, *(a for a in items if a.status != "completed")],
+        )
+
+    def analysis_prompt(self, incident: Incident) -> tuple[str, str]:
+        context = self.draft_context(incident.id)
+        return context.system, context.user
+
+    def draft_analysis(self, incident_id: str) -> Analysis:
+        """Draft with the configured LLM (OpenAI-compatible or local); stored as a draft."""
         llm = self._llm()
         if llm is None:
             raise LLMUnavailable(NO_LLM_HELP)
-        system, user = self.analysis_prompt(incident)
-        draft = llm.parse(system=system, user=user, output=AnalysisDraft)
-        return self.record_analysis(incident.id, draft, generated_by=llm.backend, llm_model=llm.model)
+        context = self.draft_context(incident_id)
+        draft = llm.parse(system=context.system, user=context.user, output=AnalysisDraft)
+        return self._store_draft(context, draft, generated_by=llm.backend, llm_model=llm.model)
 
-    def analysis_prompt(self, incident: Incident) -> tuple[str, str]:
-        similar = self._similar_to(incident)
-        for s in similar:
-            s.action_items = self.actions.list_items(now=self.clock(), incident_id_=s.id, limit=3)
-        nonce = self.nonce()
-        return (
-            prompts.render("draft_analysis_system", nonce=nonce),
-            prompts.render("draft_analysis", incident=incident, similar=similar, nonce=nonce, now=self.clock()),
-        )
+    def record_analysis_text(
+        self, context: DraftContext, text: str, *, generated_by: str, llm_model: str | None = None
+    ) -> Analysis:
+        """Validate and store an analysis written as JSON text (by the client's model or by the assistant)."""
+        if len(text) > MAX_ANALYSIS_JSON:
+            raise DraftError(f"the analysis is longer than {MAX_ANALYSIS_JSON} characters; shorten it")
+        try:
+            draft = AnalysisDraft.model_validate_json(strip_fences(text))
+        except ValidationError as e:
+            raise DraftError(
+                f"the analysis does not follow the schema ({problems(e)}); fix those fields and send it again"
+            ) from None
+        return self._store_draft(context, draft, generated_by=generated_by, llm_model=llm_model)
 
     def record_analysis(
         self,
@@ -53,13 +110,47 @@ class Drafting(Lessons):
         llm_model: str | None = None,
         accepted: bool = False,
     ) -> Analysis:
+        """Store an analysis, grounded against the context a drafter would have had now."""
+        context = self.draft_context(incident_id)
+        return self._store_draft(context, draft, generated_by=generated_by, llm_model=llm_model, accepted=accepted)
+
+    def _store_draft(
+        self,
+        context: DraftContext,
+        draft: AnalysisDraft,
+        *,
+        generated_by: str,
+        llm_model: str | None,
+        accepted: bool = False,
+    ) -> Analysis:
+        grounded = ground(draft, set(context.allowed))
+        actions = self._link_duplicates(grounded.draft.action_items, context.open_items)
         analysis = Analysis(
-            **draft.model_dump(),
+            **grounded.draft.model_dump(exclude={"action_items"}),
+            action_items=actions,
             generated_by=generated_by,
             llm_model=llm_model,
             prompt_version=prompts.PROMPT_VERSION,
             state="accepted" if accepted else "draft",
             created_at=self.clock(),
+            cited=grounded.cited,
+            removed_citations=grounded.removed_citations,
+            warnings=grounded.warnings,
         )
-        self.store.save_analysis(incident_id, analysis)
+        if grounded.removed_citations:
+            logger.info("draft cited incidents outside its context: %s", ", ".join(grounded.removed_citations))
+        self.store.save_analysis(context.incident.id, analysis)
         return analysis
+
+    def _link_duplicates(self, proposed: list[ProposedAction], open_items: list[ActionItem]) -> list[AnalysisAction]:
+        """Proposed items that repeat an open item (same meaning) are linked to it instead of being new work."""
+        linked = [AnalysisAction(**p.model_dump()) for p in proposed]
+        if not proposed or not open_items:
+            return linked
+        vectors = self.knowledge.embed_documents([p.title for p in proposed] + [a.title for a in open_items])
+        sims: np.ndarray = vectors[: len(proposed)] @ vectors[len(proposed) :].T
+        for row, action in enumerate(linked):
+            best = int(np.argmax(sims[row]))
+            if sims[row, best] >= DUPLICATE_ACTION:
+                action.duplicate_of = open_items[best].id
+        return linked

@@ -47,7 +47,8 @@ class FollowUp(Retrieval):
         return self.actions.add(incident_id, item, now=self.clock(), by=by)
 
     def add_drafted_action_items(self, incident_id: str) -> list[ActionItem]:
-        """Track the action items the current analysis proposes, with due dates from its `due_in_days`."""
+        """Track the action items the current analysis proposes, with due dates from its `due_in_days`; items that
+        repeat an open item (`duplicate_of`) are not tracked twice."""
         incident = self.store.get_or_raise(incident_id)
         if incident.analysis is None:
             return []
@@ -60,6 +61,7 @@ class FollowUp(Retrieval):
                 ),
             )
             for p in incident.analysis.action_items
+            if p.duplicate_of is None  # already tracked: follow that item up instead
         ]
 
     def get_action_item(self, action_id: str) -> ActionItem:

@@ -29,7 +29,7 @@ class LLM(Protocol):
         ...
 
 
-def _strip_fences(text: str) -> str:
+def strip_fences(text: str) -> str:
     text = text.strip()
     if text.startswith("```"):
         text = text.split("\n", 1)[1] if "\n" in text else ""
@@ -37,7 +37,7 @@ def _strip_fences(text: str) -> str:
     return text.strip()
 
 
-def _problems(error: Exception) -> str:
+def problems(error: Exception) -> str:
     if isinstance(error, ValidationError):
         parts = []
         for e in error.errors(include_input=False, include_url=False)[:12]:
@@ -83,7 +83,7 @@ class OpenAILLM:
         try:
             return self._validate(content, finish, output)
         except (ValidationError, ValueError) as first:
-            logger.info("draft failed validation, asking for one repair: %s", _problems(first))
+            logger.info("draft failed validation, asking for one repair: %s", problems(first))
             if finish == "length":  # resending a cut-off answer only eats the context: ask for a shorter one
                 messages.append(
                     {
@@ -98,7 +98,7 @@ class OpenAILLM:
                     {
                         "role": "user",
                         "content": "That answer is not valid. Problems: "
-                        + _problems(first)
+                        + problems(first)
                         + "\nReturn the complete corrected JSON object only.",
                     },
                 ]
@@ -107,13 +107,13 @@ class OpenAILLM:
                 return self._validate(content, finish, output)
             except (ValidationError, ValueError) as second:
                 raise DraftError(
-                    f"the model's answer was not a valid {output.__name__} after one repair round ({_problems(second)})"
+                    f"the model's answer was not a valid {output.__name__} after one repair round ({problems(second)})"
                 ) from None
 
     def _validate(self, content: str, finish: str | None, output: type[T]) -> T:
         if finish == "length":
             raise ValueError("the answer was cut off at the token limit (finish_reason=length)")
-        return output.model_validate_json(_strip_fences(content))
+        return output.model_validate_json(strip_fences(content))
 
     def _complete(self, messages: list[dict[str, Any]], name: str, schema: dict[str, Any]) -> tuple[str, str | None]:
         if self.schema_mode == "json_schema":

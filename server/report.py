@@ -46,6 +46,45 @@ _env = jinja2.Environment(
 _env.filters.update(md=md, code=_code, ts=_ts, cell=_cell)
 
 
+def _mermaid_label(text: str) -> str:
+    """Text inside a quoted Mermaid label: entity-encoded, so it cannot end the label or add a directive."""
+    short = " ".join(text.split())
+    short = short if len(short) <= 80 else short[:79] + "…"
+    for char, entity in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"), ("`", "#96;")):
+        short = short.replace(char, entity)
+    return short
+
+
+def _node_key(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def causal_graph(incident: Incident) -> str | None:
+    """The contributing factors as a Mermaid flowchart: factor -> effect edges; an effect that is another factor
+    continues the chain, and chains end at the incident."""
+    a = incident.analysis
+    if a is None or not a.contributing_factors:
+        return None
+    nodes: dict[str, str] = {}
+
+    def node(text: str) -> str:
+        return nodes.setdefault(_node_key(text) or text, f"n{len(nodes) + 1}")
+
+    lines = ["flowchart LR", f'  incident(["{incident.id}: {_mermaid_label(incident.title)}"])']
+    labels: dict[str, str] = {}
+    edges: list[tuple[str, str]] = []
+    for f in a.contributing_factors:
+        src, dst = node(f.factor), node(f.effect)
+        labels.setdefault(src, f.factor)
+        labels.setdefault(dst, f.effect)
+        edges.append((src, dst))
+    lines += [f'  {n}["{_mermaid_label(text)}"]' for n, text in labels.items()]
+    lines += [f"  {src} --> {dst}" for src, dst in dict.fromkeys(edges)]
+    sources = {src for src, _ in edges}
+    lines += [f"  {n} --> incident" for n in labels if n not in sources]
+    return "\n".join(lines)
+
+
 def _analysis_findings(incident: Incident) -> list[tuple[str, Finding]]:
     """Blameless-language findings in the analysis: (where, finding)."""
     a = incident.analysis
@@ -60,6 +99,7 @@ def _analysis_findings(incident: Incident) -> list[tuple[str, Finding]]:
 def render_markdown(incident: Incident, *, similar: list[SimilarIncident], now: datetime) -> str:
     text = _env.get_template("report.md.j2").render(
         blame=_analysis_findings(incident),
+        graph=causal_graph(incident),
         i=incident,
         a=incident.analysis,
         similar=similar,

@@ -80,6 +80,7 @@ def test_a_valid_answer_is_parsed_from_a_strict_json_schema_request_at_temperatu
     assert request["temperature"] == 0
     assert request["model"] == "fake"
     assert request["messages"] == [{"role": "system", "content": SYSTEM}, {"role": "user", "content": USER}]
+    assert "tools" not in request and "functions" not in request  # the drafting call can call nothing
 
 
 def test_an_invalid_answer_gets_one_repair_round_that_names_the_problem_fields(

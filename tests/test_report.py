@@ -141,3 +141,27 @@ def test_review_lists_the_pattern_and_its_items_in_a_valid_table() -> None:
     assert len(rows) == 2 and all(row.count(" | ") == 5 for row in rows)  # the title's pipe is escaped
     assert "Mark page text as data \\| step 2" in rows[1] and "**overdue**" in rows[1]
     assert "1 item(s) overdue" in text
+
+
+def test_contributing_factors_become_a_mermaid_causal_graph_that_text_cannot_break() -> None:
+    from store.models import Factor, Why
+
+    analysis = Analysis(
+        whys=[Why(question="Why?", answer="Because.")],
+        root_cause="The system allowed retries without backoff.",
+        contributing_factors=[
+            Factor(factor="no jitter in retries", effect="synchronised bursts"),
+            Factor(factor="Synchronised bursts", effect="quota exhausted"),
+            Factor(factor='evil"] \n click n1 "javascript:alert(1)', effect="quota exhausted"),
+        ],
+        generated_by="assistant",
+        created_at=FIXED_NOW,
+    )
+    text = render_markdown(incident(analysis=analysis), similar=[], now=FIXED_NOW)
+    graph = text.split("```mermaid\n")[1].split("```")[0]
+    lines = graph.splitlines()
+    assert lines[0] == "flowchart LR"
+    assert "  n1 --> n2" in lines and "  n2 --> n3" in lines  # "synchronised bursts" continues the chain
+    assert "  n3 --> incident" in lines and "  n4 --> n3" in lines
+    assert not any(line.lstrip().startswith("click") for line in lines)  # the label could not add a directive
+    assert 'n4["evil#quot;] click n1 #quot;javascript:alert(1)"]' in graph
