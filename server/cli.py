@@ -53,10 +53,11 @@ def serve(
     with user_errors():
         settings = Settings.from_env()
     lazy = LazyService(lambda: build_service(settings))
+    sampling = settings.llm_backend in ("auto", "sampling")
     if transport == "stdio":
-        create_server(lazy.get, on_start=lazy.start).run("stdio")
+        create_server(lazy.get, on_start=lazy.start, sampling=sampling).run("stdio")
     elif transport == "http":
-        create_server(lazy.get, on_start=lazy.start).run("streamable-http", host=host, port=port)
+        create_server(lazy.get, on_start=lazy.start, sampling=sampling).run("streamable-http", host=host, port=port)
     else:
         err.print("error: --transport must be stdio or http")
         raise typer.Exit(2)

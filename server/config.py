@@ -8,7 +8,7 @@ from platformdirs import user_cache_dir, user_data_dir
 
 from server.policy import TriagePolicy, policy_path
 
-LLM_BACKENDS = ("auto", "openai", "local", "none")
+LLM_BACKENDS = ("auto", "sampling", "openai", "local", "none")
 EMBEDDERS = ("onnx-int8", "onnx", "torch")
 
 

@@ -58,13 +58,15 @@ class Drafting(Lessons):
     _llm: Callable[[], LLM | None]
     nonce: Callable[[], str]
 
-    def draft_context(self, incident_id: str) -> DraftContext:
+    def draft_context(self, incident_id: str, *, nonce: str | None = None) -> DraftContext:
+        """The prompts for drafting an incident's analysis and what the draft may cite and link to. `nonce` (the
+        data delimiter) is random unless the caller needs the same prompt twice."""
         incident = self.store.get_or_raise(incident_id)
         similar = self._similar_to(incident)
         items = self.actions.for_incidents([incident_pk(s.id) for s in similar], now=self.clock())
         for s in similar:
             s.action_items = [a for a in items if a.incident_id == s.id][:3]
-        nonce = self.nonce()
+        nonce = nonce or self.nonce()
         own = [a for a in incident.action_items if a.status != "completed"]
         return DraftContext(
             incident=incident,

@@ -42,3 +42,10 @@ class UnknownRunbook(PostmortemError):
             "rate_limit, data_corruption, business_logic, infrastructure) or a pattern id from recurring_patterns "
             "(PAT-n)"
         )
+
+
+NO_WRITER_HELP = (
+    "No model is available to draft this analysis: your client does not offer sampling and the server has no LLM "
+    "configured (OPENAI_BASE_URL/OPENAI_API_KEY with POSTMORTEM_MODEL, or POSTMORTEM_LLM=local). Write it yourself: "
+    "get the five_whys prompt for this incident, then call record_analysis with the JSON."
+)

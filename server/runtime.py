@@ -34,9 +34,10 @@ class LLMChoice:
 
 
 def choose_llm(settings: Settings) -> LLMChoice | None:
-    """Which drafting backend `auto` picks: an OpenAI-compatible endpoint if configured, else the local model."""
+    """The server's own drafting LLM: an OpenAI-compatible endpoint if configured, else the local model. (Over MCP,
+    `auto` first asks the client's model through sampling when the client offers it; see server/tools_draft.py.)"""
     backend = settings.llm_backend
-    if backend == "none":
+    if backend in ("none", "sampling"):  # sampling: only the MCP client's model drafts
         return None
     if backend == "openai" or (backend == "auto" and (settings.openai_base_url or settings.openai_api_key)):
         return LLMChoice(

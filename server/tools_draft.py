@@ -1,0 +1,134 @@
+"""MCP drafting: one analysis schema, four writers.
+
+`draft_analysis` asks, in this order, (1) the connected client's own model through MCP sampling, when the client
+declares sampling and POSTMORTEM_LLM is auto or sampling; (2) the configured LLM (an OpenAI-compatible endpoint,
+or the embedded llama.cpp model). When neither is there, (3) the assistant itself writes the analysis: the
+`five_whys` prompt hands it the grounded context and the schema, and `record_analysis` validates and stores what
+it wrote. Every path is validated and grounded by the same service code.
+"""
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+from mcp.server.mcpserver import Context, MCPServer, Resolve, Sample
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CreateMessageResult, SamplingMessage, TextContent
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import Field
+
+import prompts
+from server.errors import NO_WRITER_HELP, DraftError, IncidentNotFound, InvalidId, LLMUnavailable
+from server.tool_common import IncidentId, tool_errors
+from store.models import Analysis
+
+if TYPE_CHECKING:
+    from server.service import PostmortemService
+
+SAMPLING_MAX_TOKENS = 2_000
+
+
+class ClientModel:
+    """Asks the connected client's model for a draft through MCP sampling, when the client offers it.
+
+    The sampling request must be identical each time the resolver runs (the client answers one round and the call
+    is retried), so its delimiter nonce is derived from the incident id with a per-process secret: stable within the
+    process, unguessable by whoever wrote the incident text."""
+
+    def __init__(self, svc: Callable[[], "PostmortemService"], *, enabled: bool) -> None:
+        self.svc = svc
+        self.enabled = enabled
+        self._secret = secrets.token_bytes(32)
+
+    def nonce_for(self, incident_id: str) -> str:
+        return hmac.new(self._secret, incident_id.strip().upper().encode(), hashlib.sha256).hexdigest()[:16]
+
+    def request(self, incident_id: str, ctx: Context) -> Sample | None:
+        """The resolver: a sampling request, or None to fall through to the server's own LLM."""
+        caps = ctx.client_capabilities
+        if not self.enabled or caps is None or caps.sampling is None:
+            return None
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS and not ctx.session.can_send_request:
+            return None  # a legacy client on stateless HTTP: no channel back to it
+        try:
+            context = self.svc().draft_context(incident_id, nonce=self.nonce_for(incident_id))
+        except (IncidentNotFound, InvalidId):
+            return None  # the tool body reports the bad id
+        return Sample(
+            [SamplingMessage(role="user", content=TextContent(type="text", text=context.user))],
+            max_tokens=SAMPLING_MAX_TOKENS,
+            system_prompt=context.with_schema(),
+            temperature=0,
+        )
+
+    def draft(self, incident_id: str, answer: CreateMessageResult | None) -> Analysis:
+        """Store the client model's draft if it wrote a valid one, else draft with the server's LLM."""
+        service = self.svc()
+        if answer is not None:
+            context = service.draft_context(incident_id, nonce=self.nonce_for(incident_id))
+            try:
+                return service.record_analysis_text(
+                    context, _text_of(answer), generated_by="sampling", llm_model=answer.model
+                )
+            except DraftError as e:
+                if service._llm() is None:
+                    raise DraftError(f"your model's draft was not valid: {e}. {NO_WRITER_HELP}") from None
+        try:
+            return service.draft_analysis(incident_id)
+        except LLMUnavailable:
+            raise ToolError(NO_WRITER_HELP) from None
+
+
+def register_draft_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"], *, sampling: bool) -> None:
+    client_model = ClientModel(svc, enabled=sampling)
+
+    @mcp.tool()
+    def draft_analysis(
+        incident_id: IncidentId,
+        client_draft: Annotated[CreateMessageResult | None, Resolve(client_model.request)] = None,
+    ) -> Analysis:
+        """Draft the 5 whys, root cause, contributing factors (a causal graph) and action items, grounded in the
+        incident, its timeline and similar past incidents, with your client's model when it offers sampling or
+        with the server's configured LLM. Stored as a draft for review. If no model is available, get the
+        five_whys prompt, write the analysis yourself and store it with record_analysis."""
+        with tool_errors():
+            return client_model.draft(incident_id, client_draft)
+
+    @mcp.tool()
+    def record_analysis(
+        incident_id: IncidentId,
+        analysis_json: Annotated[
+            str,
+            Field(
+                min_length=2,
+                max_length=20_000,
+                description="the analysis as one JSON object following the schema in the five_whys prompt",
+            ),
+        ],
+    ) -> Analysis:
+        """Store an analysis you wrote yourself (after the five_whys prompt): it is validated against the schema,
+        citations of incidents that were not in the prompt are removed, and repeated action items are linked to
+        the open ones. Stored as a draft for review; a validation error says which fields to fix."""
+        with tool_errors():
+            service = svc()
+            context = service.draft_context(incident_id)
+            return service.record_analysis_text(context, analysis_json, generated_by="assistant")
+
+    @mcp.prompt(title="Write the 5 whys yourself")
+    def five_whys(incident_id: str) -> str:
+        """The grounded context and the schema for writing an incident's analysis, to store with record_analysis."""
+        try:
+            context = svc().draft_context(incident_id)
+        except (IncidentNotFound, InvalidId) as e:
+            raise ValueError(f"{e}; list incidents with the list_incidents tool") from None
+        return prompts.render(
+            "five_whys", system=context.with_schema(), user=context.user, incident_id=context.incident.id
+        )
+
+
+def _text_of(result: CreateMessageResult) -> str:
+    content = result.content
+    blocks = content if isinstance(content, list) else [content]
+    return "".join(b.text for b in blocks if isinstance(b, TextContent))
