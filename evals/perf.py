@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, func, insert, select
 
+from evals.draft_overhead import draft_overhead
 from evals.retrieval import corpus_rows, read_jsonl
 from server.config import EMBEDDERS, Settings
 from server.jsonl import read_incidents
@@ -399,6 +400,8 @@ def bench_size(
     end_to_end = search_latency(service, texts)
     progress(stage, 3, 5)
     stages = search_breakdown(service, texts)
+    progress(stage, 4, 5)
+    drafting = draft_overhead(service, rng)
     progress(stage, 5, 5)
     return {
         "incidents": int(len(pks)),
@@ -406,6 +409,7 @@ def bench_size(
         "load": load,
         "end_to_end": end_to_end,
         "end_to_end_breakdown": stages,
+        "draft_overhead": {**drafting, "vs_search_p50": round(drafting["p50_ms"] / end_to_end["p50_ms"], 2)},
         **index,
     }
 

@@ -1,0 +1,71 @@
+"""What drafting costs on the server, apart from the LLM: the grounded context (the incident, similar incidents
+and their action items), the prompts, validation, grounding checks, duplicate-item linking and storing the draft.
+
+Measured by `postmortem bench perf` at each knowledge-base size with an LLM stand-in that answers instantly, so the
+figure is the server's own overhead per draft.
+"""
+
+import time
+from typing import TypeVar
+
+import numpy as np
+from pydantic import BaseModel
+
+from server.service import PostmortemService
+from store.ids import incident_id
+from store.models import AnalysisDraft, DraftFactor, DraftWhy, ProposedAction
+
+T = TypeVar("T", bound=BaseModel)
+DRAFTS = 30
+
+ANSWER = AnalysisDraft(
+    whys=[DraftWhy(question=f"Why did step {n} fail?", answer=f"Because layer {n} had no guard.") for n in range(1, 6)],
+    root_cause="The system allowed the agent to act on unchecked tool output.",
+    contributing_factors=[DraftFactor(factor="no schema check on tool output", effect="bad data reached the agent")],
+    action_items=[
+        ProposedAction(
+            title="Validate tool output against its schema before the agent uses it",
+            owner_role="agent-platform team",
+            priority="P1",
+            due_in_days=14,
+            addresses="root cause",
+        )
+    ],
+    model_behavior=None,
+    determinism="unknown",
+    runs_to_verify=None,
+)
+
+
+class InstantLLM:
+    backend = "instant"
+    model = "none"
+
+    def parse(self, *, system: str, user: str, output: type[T]) -> T:
+        assert output is AnalysisDraft
+        return ANSWER  # type: ignore[return-value]
+
+
+def draft_overhead(service: PostmortemService, rng: np.random.Generator, drafts: int = DRAFTS) -> dict[str, float]:
+    """Per-draft server time (ms): p50, p95, and the prompt size in characters."""
+    llm = InstantLLM()
+    original = service._llm
+    service._llm = lambda: llm
+    pks = [int(p) for p in rng.choice(np.arange(1, service.store.count() + 1), size=drafts + 3, replace=False)]
+    try:
+        for pk in pks[:3]:  # warm-up
+            service.draft_analysis(incident_id(pk))
+        times, sizes = [], []
+        for pk in pks[3:]:
+            t = time.perf_counter()
+            service.draft_analysis(incident_id(pk))
+            times.append(time.perf_counter() - t)
+            sizes.append(len(service.draft_context(incident_id(pk)).user))
+    finally:
+        service._llm = original
+    ms = np.asarray(times) * 1000
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p95_ms": round(float(np.percentile(ms, 95)), 2),
+        "prompt_chars_p50": int(np.percentile(sizes, 50)),
+    }
