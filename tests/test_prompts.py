@@ -57,6 +57,12 @@ def test_template_snapshot(name: str) -> None:
     check(name, prompts.render(name, incident=INCIDENT, similar=SIMILAR, nonce="0123abcd", now=FIXED_NOW))
 
 
+def test_five_whys_snapshot() -> None:
+    system = prompts.render("draft_analysis_system", nonce="0123abcd")
+    user = prompts.render("draft_analysis", incident=INCIDENT, similar=SIMILAR, nonce="0123abcd", now=FIXED_NOW)
+    check("five_whys", prompts.render("five_whys", system=system, user=user, incident_id=INCIDENT.id))
+
+
 def test_untrusted_text_cannot_forge_a_delimiter() -> None:
     text = prompts.render("draft_analysis", incident=INCIDENT, similar=SIMILAR, nonce="0123abcd", now=FIXED_NOW)
     assert "feedface" not in text and "ignore the rules" in text
