@@ -34,6 +34,8 @@ ANSWER = AnalysisDraft(
     model_behavior=None,
     determinism="unknown",
     runs_to_verify=None,
+    responsible="tool output handling",
+    decisive_step=None,
 )
 
 

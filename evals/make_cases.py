@@ -35,7 +35,7 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 def timeline_events(table: str) -> list[dict[str, Any]]:
     """Markdown timeline table rows -> events; the original time label is kept in the text (formats vary)."""
-    events = []
+    events: list[dict[str, Any]] = []
     for line in table.splitlines():
         match = _ROW.match(line.strip())
         if not match or set(match.group(1)) <= set("-: ") or match.group(1).lower() in ("time", "date and time in cet"):
@@ -109,8 +109,12 @@ def trace_case(row: dict[str, Any], n: int) -> dict[str, Any]:
     }
 
 
+def _read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def main(data: Path) -> None:
-    read = lambda p: [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]  # noqa: E731
+    read = _read
     rows = read(data / "postmortems" / "dfds_posthog.jsonl")
     postmortems = [r for r in rows if r["timeline"] and r["action_items"] and r["root_cause"]]
     seen: set[str] = set()

@@ -8,7 +8,7 @@ from typing import Any
 
 import jinja2
 
-PROMPT_VERSION = "draft-v1"
+PROMPT_VERSION = "draft-v2"
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent),

@@ -139,6 +139,9 @@ class AnalysisDraft(Model):
     model_behavior: Annotated[str, Field(max_length=400)] | None
     determinism: Determinism
     runs_to_verify: Annotated[int, Field(ge=1, le=1000)] | None
+    # required but nullable, like the fields above: strict structured output wants every key listed
+    responsible: Annotated[str, Field(max_length=120, description="agent, tool or component where it started")] | None
+    decisive_step: Annotated[int, Field(ge=0, le=10_000, description="step where a run went wrong")] | None
 
 
 class AnalysisAction(ProposedAction):
@@ -158,6 +161,8 @@ class Analysis(Model):
     model_behavior: Annotated[str, Field(max_length=2_000)] | None = None
     determinism: Determinism = "unknown"
     runs_to_verify: Annotated[int, Field(ge=1, le=1000)] | None = None
+    responsible: Annotated[str, Field(max_length=120)] | None = None
+    decisive_step: Annotated[int, Field(ge=0, le=10_000)] | None = None
     generated_by: Annotated[str, Field(max_length=40)]
     llm_model: Annotated[str, Field(max_length=200)] | None = None
     prompt_version: Annotated[str, Field(max_length=40)] | None = None

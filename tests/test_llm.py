@@ -43,6 +43,8 @@ GOOD = {
     "model_behavior": None,
     "determinism": "deterministic",
     "runs_to_verify": None,
+    "responsible": "fares client",
+    "decisive_step": None,
 }
 VALID = json.dumps(GOOD)
 # Two schema problems: too few whys, and a priority outside P0-P2.

@@ -44,6 +44,8 @@ def draft() -> AnalysisDraft:
         model_behavior=None,
         determinism="probabilistic",
         runs_to_verify=50,
+        responsible="fares client retry loop",
+        decisive_step=None,
     )
 
 
