@@ -39,7 +39,7 @@ from store.embedding import Embedder, Kind
 from store.models import ActionStatus, IncidentCreate, SeedActionItem
 
 
-class _Cached:
+class Cached:
     """An embedder that embeds each text once (the leave-one-out runs load the same texts 45 times)."""
 
     def __init__(self, inner: Embedder) -> None:
@@ -57,7 +57,7 @@ class _Cached:
 def seed_leave_one_out(seed_path: Path, embedder: Embedder, home: Path) -> dict[str, Any]:
     rows = read_incidents(seed_path)
     group = Counter((str(r.category), r.agent, r.tool) for r in rows)
-    cached = _Cached(embedder)
+    cached = Cached(embedder)
     tp = fp = fn = tn = 0
     for i, held in enumerate(rows):
         others = [

@@ -64,9 +64,10 @@ RULES = [
         "blame_word",
         re.compile(
             r"\b(?:(?:is|was|were)\s+to\s+blame|(?:fault|blame)\s+(?:of|lies with|on)|"
-            r"(?:his|her|their|my|our)\s+fault|\b[A-Z][a-z]+'s\s+fault|(?:caused|introduced)\s+by\s+"
-            r"(?:the\s+)?(?:engineer|developer|operator|intern|on-?call|[A-Z][a-z]+\b(?!\s+"
-            r"(?:API|service|job|deploy))))",
+            r"(?:his|her|their|my|our)\s+fault|\b[A-Z][a-z]+'s\s+fault|"
+            r"(?:caused|introduced)\s+by\s+(?:(?:the|an?)\s+)?(?:engineer|developer|operator|intern|on-?call)\b|"
+            # a bare capitalised name ("caused by Dave"), not "the SDK" or "Kafka consumer"
+            r"(?:caused|introduced)\s+by\s+(?-i:[A-Z][a-z]+)\b(?!\s+(?:API|service|job|deploy|team|consumer|client)))",
             re.I,
         ),
         "name the mechanism that let the change through, not the person who made it",

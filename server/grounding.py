@@ -32,7 +32,7 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
-def _overlap(a: str, b: str) -> float:
+def overlap(a: str, b: str) -> float:
     x, y = _words(a), _words(b)
     return len(x & y) / len(x | y) if x and y else 0.0
 
@@ -67,25 +67,30 @@ def _map_strings(value: Any, fn: Any) -> Any:
     return value
 
 
+def causes_of(root_cause: str, factors: list[tuple[str, str]]) -> list[str]:
+    return [root_cause, *(f for f, _ in factors), *(e for _, e in factors)]
+
+
+def addresses_a_cause(addresses: str, causes: list[str]) -> bool:
+    """Whether an action item's `addresses` names the root cause or one of the contributing factors."""
+    target = addresses.lower()
+    return "root cause" in target or any(overlap(addresses, c) >= 0.3 or target in c.lower() for c in causes)
+
+
 def quality_warnings(draft: AnalysisDraft) -> list[str]:
     """What a reviewer should look at: whys that do not go deeper, blame, action items tied to no cause."""
     warnings = []
     for n in range(1, len(draft.whys)):
         earlier, this = draft.whys[n - 1].answer, draft.whys[n].answer
-        if _overlap(earlier, this) >= PARAPHRASE:
+        if overlap(earlier, this) >= PARAPHRASE:
             warnings.append(f"why {n + 1} restates why {n} instead of going deeper")
     for where, text in (("the last why", draft.whys[-1].answer), ("the root cause", draft.root_cause)):
         found = check_blameless(text).findings
         if found:
             warnings.append(f"{where} blames a person ({found[0].rule}): {found[0].suggestion}")
-    causes = [
-        draft.root_cause,
-        *(f.factor for f in draft.contributing_factors),
-        *(f.effect for f in draft.contributing_factors),
-    ]
+    causes = causes_of(draft.root_cause, [(f.factor, f.effect) for f in draft.contributing_factors])
     for item in draft.action_items:
-        target = item.addresses.lower()
-        if "root cause" in target or any(_overlap(item.addresses, c) >= 0.3 or target in c.lower() for c in causes):
+        if addresses_a_cause(item.addresses, causes):
             continue
         warnings.append(
             f"action item {item.title!r} addresses {item.addresses!r}, which is not the root cause or a factor"

@@ -41,3 +41,14 @@ def test_precision_and_recall_on_the_labelled_sentences() -> None:
     result = run()
     assert result["development"]["precision"] >= 0.95 and result["development"]["recall"] >= 0.95
     assert result["held_out"]["precision"] >= 0.9 and result["held_out"]["recall"] >= 0.9
+
+
+def test_components_that_caused_a_failure_are_not_people() -> None:
+    for neutral in (
+        "The outage was caused by the SDK fetch wrapper.",
+        "Latency was caused by the cache eviction storm.",
+        "Caused by Kafka consumer lag after the rebalance.",
+    ):
+        assert check_blameless(neutral).findings == [], neutral
+    for blaming in ("It was caused by Dave.", "The bug was introduced by an intern."):
+        assert [f.rule for f in check_blameless(blaming).findings] == ["blame_word"], blaming

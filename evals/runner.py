@@ -1,0 +1,278 @@
+"""`postmortem eval`: draft every case N times with a backend, score each draft, and report pass rates with Wilson
+95% intervals per scorer, per case and overall; compare two runs and flag regressions.
+
+Each case gets its own knowledge base (the seed incidents, so drafts have similar incidents to ground on) and is
+drafted through the product's own path (`PostmortemService`), so the scores measure what users get.
+"""
+
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from evals.cases import Case, LoadedCase
+from evals.scorers import SCORERS, Score, score
+from server.config import Settings
+from server.errors import DraftError, LLMUnavailable
+from server.jsonl import read_incidents
+from server.runtime import build_service
+from server.service import PostmortemService
+from server.verify import wilson
+from store.embedding import Embedder
+from store.models import (
+    Analysis,
+    AnalysisDraft,
+    DraftFactor,
+    DraftWhy,
+    ProposedAction,
+    SeedIncident,
+    TimelineEventCreate,
+)
+
+Backend = Literal["server", "reference", "generic"]
+SCHEMA = "schema_valid"
+
+
+class Interval(BaseModel):
+    passed: int
+    scored: int
+    rate: float | None
+    low: float
+    high: float
+
+
+class ScorerSummary(Interval):
+    mean_value: float | None = None
+
+
+class CaseResult(BaseModel):
+    name: str
+    kind: str
+    samples: list[list[Score]]
+    summary: dict[str, ScorerSummary]
+
+
+class EvalRun(BaseModel):
+    backend: str
+    model: str | None
+    samples: int
+    cases: list[CaseResult]
+    overall: dict[str, ScorerSummary]
+    started_at: datetime
+    seconds: float
+
+
+def interval(passed: int, scored: int) -> Interval:
+    r = wilson(scored - passed, scored)  # wilson() counts failures
+    return Interval(
+        passed=passed,
+        scored=scored,
+        rate=round(passed / scored, 3) if scored else None,
+        low=round(1 - r.high, 3),
+        high=round(1 - r.low, 3),
+    )
+
+
+def summarize(samples: list[list[Score]]) -> dict[str, ScorerSummary]:
+    by_name: dict[str, list[Score]] = defaultdict(list)
+    for sample in samples:
+        for s in sample:
+            by_name[s.name].append(s)
+    out = {}
+    for name, scores in by_name.items():
+        scored = [s for s in scores if s.passed is not None]
+        values = [s.value for s in scored if s.value is not None]
+        out[name] = ScorerSummary(
+            **interval(sum(bool(s.passed) for s in scored), len(scored)).model_dump(),
+            mean_value=round(float(np.mean(values)), 3) if values else None,
+        )
+    return out
+
+
+def _reference_draft(case: Case) -> AnalysisDraft:
+    """The human analysis in the draft schema: the ceiling the scorers should rate highly (its whys are the
+    reference's factors, so whys_depth says little about it)."""
+    ref = case.reference
+    steps = [*ref.contributing_factors[:5], ref.root_cause]
+    while len(steps) < 3:
+        steps.insert(0, ref.root_cause)
+    whys = [DraftWhy(question=f"Why, at level {n}?", answer=text[:240]) for n, text in enumerate(steps, 1)]
+    items = ref.action_items or ["Add a check that catches this failure before it reaches users"]
+    return AnalysisDraft(
+        whys=whys[:6],
+        root_cause=ref.root_cause[:400],
+        contributing_factors=[DraftFactor(factor=f[:160], effect="the failure") for f in ref.contributing_factors[:4]],
+        action_items=[
+            ProposedAction(
+                title=title[:160].ljust(10),
+                owner_role="owning team",
+                priority="P1",
+                due_in_days=14,
+                addresses="root cause",
+            )
+            for title in items[:4]
+        ],
+        model_behavior=None,
+        determinism=ref.determinism,
+        runs_to_verify=None,
+        responsible=ref.responsible_agent,
+        decisive_step=ref.decisive_step,
+    )
+
+
+GENERIC = AnalysisDraft(
+    whys=[
+        DraftWhy(question="Why did the incident happen?", answer="A configuration error caused the service to fail."),
+        DraftWhy(question="Why was there a configuration error?", answer="A change was deployed."),
+        DraftWhy(question="Why did the change cause a failure?", answer="The system allowed an untested change."),
+    ],
+    root_cause="A configuration error caused the service to fail.",
+    contributing_factors=[],
+    action_items=[
+        ProposedAction(
+            title="Improve testing and monitoring",
+            owner_role="engineering",
+            priority="P1",
+            due_in_days=30,
+            addresses="root cause",
+        )
+    ],
+    model_behavior=None,
+    determinism="unknown",
+    runs_to_verify=None,
+    responsible=None,
+    decisive_step=None,
+)
+
+
+def _seed(case: Case) -> SeedIncident:
+    i = case.incident
+    fields = i.model_dump(exclude={"timeline", "occurred_at"})
+    timeline = [TimelineEventCreate.model_validate(e.model_dump()) for e in i.timeline]
+    return SeedIncident.model_validate({**fields, "status": "open", "timeline": [t.model_dump() for t in timeline]})
+
+
+def draft_once(service: PostmortemService, incident_id: str, case: Case, backend: Backend) -> Analysis:
+    if backend == "server":
+        return service.draft_analysis(incident_id)
+    draft = _reference_draft(case) if backend == "reference" else GENERIC
+    return service.record_analysis(incident_id, draft, generated_by=backend)
+
+
+def run_case(
+    loaded: LoadedCase,
+    *,
+    backend: Backend,
+    samples: int,
+    make_service: Callable[[Path], PostmortemService],
+    seed: list[SeedIncident],
+    similarity: Callable[[list[str], list[str]], list[list[float]]],
+    home: Path,
+) -> CaseResult:
+    service = make_service(home / loaded.name)
+    if seed:
+        service.import_incidents(seed)
+    incident_id = service.import_incidents([_seed(loaded.case)]).ids[0]
+    results: list[list[Score]] = []
+    for _ in range(samples):
+        try:
+            analysis = draft_once(service, incident_id, loaded.case, backend)
+        except (DraftError, ValueError) as e:
+            reason = f"no valid draft: {str(e)[:200]}"
+            results.append([Score(name=SCHEMA, passed=False, reason=reason)] + _unscored(reason))
+            continue
+        results.append([Score(name=SCHEMA, passed=True, reason="valid"), *score(analysis, loaded.case, similarity)])
+    return CaseResult(name=loaded.name, kind=loaded.case.kind, samples=results, summary=summarize(results))
+
+
+def _unscored(reason: str) -> list[Score]:
+    return [Score(name=s.__name__, passed=None, reason=reason) for s in SCORERS]
+
+
+def cosine_similarity(embedder: Embedder) -> Callable[[list[str], list[str]], list[list[float]]]:
+    def similarity(a: list[str], b: list[str]) -> list[list[float]]:
+        va, vb = embedder.embed(a, kind="document"), embedder.embed(b, kind="document")
+        return [[float(x) for x in row] for row in va @ vb.T]
+
+    return similarity
+
+
+def run(
+    cases: list[LoadedCase],
+    *,
+    backend: Backend = "server",
+    samples: int = 1,
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    seed_path: Path | None = None,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> EvalRun:
+    from evals.recurrence import Cached
+    from server.runtime import llm_factory, make_embedder
+
+    started = datetime.now().astimezone()
+    settings = settings or Settings.from_env()
+    shared = Cached(embedder or make_embedder(settings))
+    home = Path(tempfile.mkdtemp(prefix="postmortem-eval-"))
+
+    llm = llm_factory(settings)  # one LLM (one llama.cpp server) for every case
+
+    def make_service(path: Path) -> PostmortemService:
+        service = build_service(
+            Settings.from_env({"POSTMORTEM_HOME": str(path), "POSTMORTEM_LLM": "none"}), embedder=shared
+        )
+        service._llm = llm
+        return service
+
+    seed = read_incidents(seed_path) if seed_path else []
+    results = []
+    t = time.perf_counter()
+    for n, loaded in enumerate(cases):
+        results.append(
+            run_case(
+                loaded,
+                backend=backend,
+                samples=samples,
+                make_service=make_service,
+                seed=seed,
+                similarity=cosine_similarity(shared),
+                home=home,
+            )
+        )
+        progress(n + 1, len(cases))
+    model = None
+    if backend == "server":
+        from server.runtime import choose_llm
+
+        try:
+            choice = choose_llm(settings)
+        except LLMUnavailable:
+            choice = None
+        model = choice.describe if choice else None
+    return EvalRun(
+        backend=backend,
+        model=model,
+        samples=samples,
+        cases=results,
+        overall=summarize([s for r in results for s in r.samples]),
+        started_at=started,
+        seconds=round(time.perf_counter() - t, 1),
+    )
+
+
+def regressions(old: EvalRun, new: EvalRun) -> list[str]:
+    """Scorers whose overall pass rate dropped with non-overlapping 95% intervals."""
+    found = []
+    for name, before in old.overall.items():
+        after = new.overall.get(name)
+        if after is not None and after.scored and before.scored and after.high < before.low:
+            found.append(
+                f"{name}: {before.rate} [{before.low}, {before.high}] -> {after.rate} [{after.low}, {after.high}]"
+            )
+    return found
