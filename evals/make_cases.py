@@ -130,9 +130,16 @@ def main(data: Path) -> None:
     ][: TRACES - 4]
     cases = [postmortem_case(r, 34 + i) for i, r in enumerate(chosen[:POSTMORTEMS])]
     cases += [trace_case(r, 34 + POSTMORTEMS + i) for i, r in enumerate(picked)]
+    taken = {p.name.split("_", 1)[1] for p in CASES_DIR.glob("[0-3][0-9]_*") if int(p.name[:2]) < 34}
+    words = [w for w in WORDS if w not in taken]
+    for old in CASES_DIR.glob("[3-9][0-9]_*"):
+        if int(old.name[:2]) >= 34:
+            for file in old.iterdir():
+                file.unlink()
+            old.rmdir()
     for i, case in enumerate(cases):
         Case.model_validate(case)
-        folder = CASES_DIR / f"{34 + i:02d}_{WORDS[i]}"
+        folder = CASES_DIR / f"{34 + i:02d}_{words[i]}"
         folder.mkdir(parents=True, exist_ok=True)
         text = yaml.safe_dump(case, sort_keys=False, allow_unicode=True, width=110)
         (folder / "case.yaml").write_text(text, encoding="utf-8")

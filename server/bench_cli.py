@@ -1,12 +1,14 @@
 """`postmortem bench …`: the benchmark commands (quality and speed, each with a reference from the same run)."""
 
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.table import Table
 
-from server.cli_common import JsonOpt, emit, out, stage_progress, user_errors
+from server.cli_common import JsonOpt, emit, err, stage_progress, user_errors
+from server.cli_common import out as out_console
 
 bench = typer.Typer(help="Benchmarks: measured quality and speed, with references from the same run.")
 
@@ -30,7 +32,7 @@ def bench_retrieval(
                 *(f"{m[k]:.3f}" for k in ("recall@1", "recall@5", "recall@10", "mrr")),
                 f"{m['search_ms_p50']:.1f}",
             )
-        out.print(table)
+        out_console.print(table)
 
 
 @bench.command("perf")
@@ -98,3 +100,49 @@ def bench_recurrence(
     with user_errors(), stage_progress() as show:
         result = run(dataset, queries, seed or SEED, progress=show)
     emit(result, True)
+
+
+def eval_command(
+    backend: Annotated[
+        str, typer.Option(help="server (the configured LLM), reference or generic (baselines)")
+    ] = "server",
+    samples: Annotated[int, typer.Option(min=1, max=100, help="drafts per case")] = 1,
+    cases: Annotated[str, typer.Option(help="glob over case folder names, e.g. '0*'")] = "*",
+    out: Annotated[Path | None, typer.Option(help="write eval.json and eval.md here")] = None,
+    baseline: Annotated[Path | None, typer.Option(help="an earlier eval.json: exit 1 on a regression")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure draft quality: draft every eval case N times, score each draft, report pass rates with 95% intervals."""
+    from evals.cases import load_cases
+    from evals.report import render
+    from evals.runner import Backend, EvalRun, regressions, run
+    from server.demo import SEED
+
+    with user_errors():
+        if backend not in ("server", "reference", "generic"):
+            raise ValueError("--backend must be server, reference or generic")
+        selected = load_cases(cases)
+        if not selected:
+            raise ValueError(f"no eval case matches {cases!r}")
+        before = EvalRun.model_validate_json(baseline.read_text(encoding="utf-8")) if baseline else None
+        with stage_progress() as show:
+            result = run(
+                selected,
+                backend=cast(Backend, backend),
+                samples=samples,
+                seed_path=SEED,
+                progress=lambda done, total: show("cases", done, total),
+            )
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "eval.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
+            (out / "eval.md").write_text(render(result), encoding="utf-8")
+            err.print(f"wrote {out / 'eval.json'} and {out / 'eval.md'}")
+    if not emit(result, as_json):
+        sys.stdout.write(render(result))
+    if before is not None:
+        found = regressions(before, result)
+        for line in found:
+            err.print(f"regression: {line}", markup=False)
+        if found:
+            raise typer.Exit(1)

@@ -13,7 +13,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from server import cli_loop
-from server.bench_cli import bench
+from server.bench_cli import bench, eval_command
 from server.cli_common import JsonOpt, emit, err, out, service, user_errors
 from server.config import Settings
 from store.models import IncidentCreate
@@ -265,6 +265,7 @@ def demo(
 
 
 app.add_typer(bench, name="bench")
+app.command("eval")(eval_command)
 for _command in cli_loop.COMMANDS:
     app.command()(_command)
 
