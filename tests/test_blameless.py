@@ -52,3 +52,8 @@ def test_components_that_caused_a_failure_are_not_people() -> None:
         assert check_blameless(neutral).findings == [], neutral
     for blaming in ("It was caused by Dave.", "The bug was introduced by an intern."):
         assert [f.rule for f in check_blameless(blaming).findings] == ["blame_word"], blaming
+
+
+def test_lazy_loading_is_a_technique_not_a_judgement() -> None:
+    assert check_blameless("The lazy-loaded script and lazy loading of extensions failed.").findings == []
+    assert [f.rule for f in check_blameless("The rollout was lazy.").findings] == ["judgement"]
