@@ -49,7 +49,8 @@ RULES = [
     Rule(
         "judgement",
         re.compile(
-            r"\b(?:careless(?:ly|ness)?|negligen(?:t|ce|tly)|sloppy|lazy(?![- ]?(?:load|init|evaluat))|incompeten(?:t|ce)|"
+            r"\b(?:careless(?:ly|ness)?|negligen(?:t|ce|tly)|sloppy|lazy(?![- ]?(?:load|init|evaluat))|"
+            r"incompeten(?:t|ce)|"
             r"reckless(?:ly)?|stupid|dumb|inattentive|irresponsible|clumsy)\b",
             re.I,
         ),
