@@ -107,7 +107,7 @@ def eval_command(
         str, typer.Option(help="server (the configured LLM), reference or generic (baselines)")
     ] = "server",
     samples: Annotated[int, typer.Option(min=1, max=100, help="drafts per case")] = 1,
-    cases: Annotated[str, typer.Option(help="glob over case folder names, e.g. '0*'")] = "*",
+    cases: Annotated[str, typer.Option(help="globs over case folder names, comma-separated, e.g. '0*,5[01]_*'")] = "*",
     out: Annotated[Path | None, typer.Option(help="write eval.json and eval.md here")] = None,
     baseline: Annotated[Path | None, typer.Option(help="an earlier eval.json: exit 1 on a regression")] = None,
     as_json: JsonOpt = False,
@@ -121,7 +121,7 @@ def eval_command(
     with user_errors():
         if backend not in ("server", "reference", "generic"):
             raise ValueError("--backend must be server, reference or generic")
-        selected = load_cases(cases)
+        selected = [c for pattern in cases.split(",") for c in load_cases(pattern.strip())]
         if not selected:
             raise ValueError(f"no eval case matches {cases!r}")
         before = EvalRun.model_validate_json(baseline.read_text(encoding="utf-8")) if baseline else None
