@@ -13,6 +13,7 @@ ORDER = (
     "model_behavior",
     "expectations",
     "attribution",
+    "judge",
 )
 
 

@@ -17,10 +17,12 @@ import numpy as np
 from pydantic import BaseModel
 
 from evals.cases import Case, LoadedCase
+from evals.judge import judge
 from evals.scorers import SCORERS, Score, score
 from server.config import Settings
 from server.errors import DraftError, LLMUnavailable
 from server.jsonl import read_incidents
+from server.llm import LLM
 from server.runtime import build_service
 from server.service import PostmortemService
 from server.verify import wilson
@@ -174,6 +176,7 @@ def run_case(
     seed: list[SeedIncident],
     similarity: Callable[[list[str], list[str]], list[list[float]]],
     home: Path,
+    judge_llm: Callable[[], LLM | None] | None = None,
 ) -> CaseResult:
     service = make_service(home / loaded.name)
     if seed:
@@ -187,7 +190,10 @@ def run_case(
             reason = f"no valid draft: {str(e)[:200]}"
             results.append([Score(name=SCHEMA, passed=False, reason=reason)] + _unscored(reason))
             continue
-        results.append([Score(name=SCHEMA, passed=True, reason="valid"), *score(analysis, loaded.case, similarity)])
+        scores = [Score(name=SCHEMA, passed=True, reason="valid"), *score(analysis, loaded.case, similarity)]
+        if judge_llm is not None:
+            scores.append(judge(judge_llm(), analysis, loaded.case))
+        results.append(scores)
     return CaseResult(name=loaded.name, kind=loaded.case.kind, samples=results, summary=summarize(results))
 
 
@@ -211,6 +217,7 @@ def run(
     settings: Settings | None = None,
     embedder: Embedder | None = None,
     seed_path: Path | None = None,
+    judged: bool = False,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> EvalRun:
     from evals.recurrence import Cached
@@ -243,6 +250,7 @@ def run(
                 seed=seed,
                 similarity=cosine_similarity(shared),
                 home=home,
+                judge_llm=llm if judged else None,
             )
         )
         progress(n + 1, len(cases))

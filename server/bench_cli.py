@@ -110,6 +110,7 @@ def eval_command(
     cases: Annotated[str, typer.Option(help="globs over case folder names, comma-separated, e.g. '0*,5[01]_*'")] = "*",
     out: Annotated[Path | None, typer.Option(help="write eval.json and eval.md here")] = None,
     baseline: Annotated[Path | None, typer.Option(help="an earlier eval.json: exit 1 on a regression")] = None,
+    judge: Annotated[bool, typer.Option(help="also ask the configured LLM for a pass/fail verdict per draft")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Measure draft quality: draft every eval case N times, score each draft, report pass rates with 95% intervals."""
@@ -131,6 +132,7 @@ def eval_command(
                 backend=cast(Backend, backend),
                 samples=samples,
                 seed_path=SEED,
+                judged=judge,
                 progress=lambda done, total: show("cases", done, total),
             )
         if out is not None:
