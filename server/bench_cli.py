@@ -148,3 +148,11 @@ def eval_command(
             err.print(f"regression: {line}", markup=False)
         if found:
             raise typer.Exit(1)
+
+
+@bench.command("redaction")
+def bench_redaction(seed: int = 0, as_json: JsonOpt = True) -> None:
+    """Recall per secret/PII type and false positives on look-alikes, on a seeded synthetic corpus."""
+    from evals.redaction import run
+
+    emit(run(seed=seed), True)

@@ -22,6 +22,7 @@ from server.lessons import Lessons
 from server.llm import LLM, problems, strip_fences
 from store.ids import incident_pk
 from store.models import ActionItem, Analysis, AnalysisAction, AnalysisDraft, Incident, ProposedAction
+from store.redact import redact_model
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ class Drafting(Lessons):
         llm_model: str | None,
         accepted: bool = False,
     ) -> Analysis:
+        draft, _ = redact_model(draft)
         grounded = ground(draft, set(context.allowed))
         actions = self._link_duplicates(grounded.draft.action_items, context.open_items)
         analysis = Analysis(

@@ -27,6 +27,9 @@ class ClassifyResult(Decision):
         default_factory=list,
         description="when recurred_after_fix: the completed items on the pattern that did not prevent this failure",
     )
+    redacted: dict[str, int] = Field(
+        default_factory=dict, description="secrets and personal data replaced by placeholders before storage, by type"
+    )
 
 
 class CaptureResult(ClassifyResult):

@@ -36,6 +36,7 @@ from store.models import (
     utcnow,
 )
 from store.records import IncidentStore, NewIncident, content_hash
+from store.redact import redact_model
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +69,13 @@ class PostmortemService(Drafting):
 
     def classify_incident(self, data: IncidentCreate) -> ClassifyResult:
         """Classify without storing anything (a dry run of capture)."""
+        data, counts = redact_model(data)
         vector = self.knowledge.embed_documents([search_text(data)])[0]
-        return self._classify(data, vector, failure_signature(data))
+        return self._classify(data, vector, failure_signature(data)).model_copy(update={"redacted": dict(counts)})
 
     def capture_incident(self, data: IncidentCreate) -> CaptureResult:
+        """Store a failure: secrets and personal data are redacted before anything is embedded or written."""
+        data, counts = redact_model(data)
         now = self.clock()
         signature = failure_signature(data)
         if signature is not None:
@@ -81,7 +85,9 @@ class PostmortemService(Drafting):
         vector = self.knowledge.embed_documents([search_text(data)])[0]
         decided = self._classify(data, vector, signature)
         incident = self._new_incident(data, decided, created_at=data.occurred_at or now)
-        incident = incident.model_copy(update={"signature": signature, "last_seen_at": incident.created_at})
+        incident = incident.model_copy(
+            update={"signature": signature, "last_seen_at": incident.created_at, "redactions": dict(counts)}
+        )
         events = [TimelineEvent(at=incident.created_at, kind="detected", description=f"Captured: {data.title}"[:2000])]
         if decided.recurred_after_fix:
             done = ", ".join(f"{a.id} ({a.incident_id})" for a in decided.fixed_action_items)
@@ -92,7 +98,7 @@ class PostmortemService(Drafting):
             incident, embedding=vector, embedding_model=self.knowledge.embedder.model_id, timeline=events
         )
         self._sync_index()
-        return CaptureResult(id=stored.id, **dict(decided))
+        return CaptureResult(id=stored.id, **{**dict(decided), "redacted": dict(counts)})
 
     def _count_occurrence(self, incident_id: str, data: IncidentCreate, *, at: datetime) -> CaptureResult:
         self.store.add_occurrence(
@@ -163,6 +169,9 @@ class PostmortemService(Drafting):
         return ImportResult(imported=len(imported), skipped_duplicates=skipped, ids=imported)
 
     def _import_chunk(self, chunk: list[SeedIncident]) -> tuple[list[str], int]:
+        redacted = [redact_model(r) for r in chunk]
+        chunk = [r for r, _ in redacted]
+        counts = [dict(c) for _, c in redacted]
         texts = [search_text(r) for r in chunk]
         hashes = [content_hash(t) for t in texts]
         known = self.store.existing_hashes(hashes)
@@ -171,10 +180,12 @@ class PostmortemService(Drafting):
             return [], len(chunk)
         vectors = self.knowledge.embed_documents([texts[i] for i in fresh])
         model_id = self.knowledge.embedder.model_id
-        new = [self._imported(chunk[i], vector, model_id) for i, vector in zip(fresh, vectors, strict=True)]
+        new = [self._imported(chunk[i], vector, model_id, counts[i]) for i, vector in zip(fresh, vectors, strict=True)]
         return self.store.create_many(new), len(chunk) - len(fresh)
 
-    def _imported(self, row: SeedIncident, vector: np.ndarray, model_id: str) -> NewIncident:
+    def _imported(
+        self, row: SeedIncident, vector: np.ndarray, model_id: str, redactions: dict[str, int]
+    ) -> NewIncident:
         decided = decide(row, [], novel=False, policy=self.policy)  # past incidents: their novelty is history
         created = row.created_at or row.occurred_at or self.clock()
         incident = self._new_incident(row, decided, created_at=created).model_copy(
@@ -182,6 +193,7 @@ class PostmortemService(Drafting):
                 "status": row.status,
                 "resolved_at": row.resolved_at,
                 "postmortem_completed": row.analysis is not None,
+                "redactions": redactions,
             }
         )
         analysis = None

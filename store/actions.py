@@ -9,6 +9,7 @@ from store import db
 from store.errors import ActionItemNotFound
 from store.ids import action_id, action_pk, incident_id
 from store.models import ActionItem, ActionItemChange, ActionItemCreate
+from store.redact import redact
 
 EDITABLE = ("title", "owner", "priority", "due_at", "status")
 
@@ -25,7 +26,7 @@ class ActionStore:
         pk = self.incidents.existing_pk(incident_id_)
         with self.engine.begin() as conn:
             apk = db.insert_returning_pk(conn, insert(db.action_items).values(action_values(pk, item, now)))
-            _record(conn, apk, now, by, [("created", None, item.title)])
+            _record(conn, apk, now, by, [("created", None, redact(item.title))])
         return self.get(action_id(apk), now=now)
 
     def get(self, action_id_: str, *, now: datetime) -> ActionItem:
@@ -49,6 +50,7 @@ class ActionStore:
         unknown = set(changes) - set(EDITABLE)
         if unknown:
             raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
+        changes = {k: redact(v) if isinstance(v, str) and k in ("title", "owner") else v for k, v in changes.items()}
         values = {k: v for k, v in changes.items() if v is not None and v != getattr(current, k)}
         if "status" in values:
             values["completed_at"] = now if values["status"] == "completed" else None
@@ -134,8 +136,8 @@ def _record(
 def action_values(pk: int, item: ActionItemCreate, now: datetime) -> dict[str, Any]:
     return {
         "incident_pk": pk,
-        "title": item.title,
-        "owner": item.owner,
+        "title": redact(item.title),
+        "owner": None if item.owner is None else redact(item.owner),
         "priority": item.priority,
         "status": item.status,
         "due_at": item.due_at,

@@ -268,6 +268,9 @@ class Incident(Model):
     triage_reasons: list[str] = Field(default_factory=list)
     novel: bool = False
     recurred_after_fix: bool = False
+    redactions: dict[str, int] = Field(
+        default_factory=dict, description="secrets and personal data replaced before storage, by type (no values)"
+    )
     determinism: Determinism = "unknown"
     status: Status = "open"
     created_at: When

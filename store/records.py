@@ -27,6 +27,7 @@ from store.models import (
     TimelineEventCreate,
     utcnow,
 )
+from store.redact import redact, redact_model, redact_value
 
 # Columns kept out of the JSON body because they live in their own columns or tables.
 _COLUMNS = (
@@ -92,7 +93,7 @@ class IncidentStore(IndexFeed):
 
     @staticmethod
     def _insert(conn: Connection, item: "NewIncident") -> int:
-        incident = item.incident
+        incident, _ = redact_model(item.incident)  # a no-op when the service redacted first, as it does
         values = incident.model_dump(mode="json", include=set(_COLUMNS))
         values.update({k: getattr(incident, k) for k in _TIMES})
         body = incident.model_dump(mode="json", exclude=set(_COLUMNS) | set(_CHILDREN))
@@ -109,7 +110,7 @@ class IncidentStore(IndexFeed):
             ),
         )
         events = [
-            {"incident_pk": pk, "at": e.at or incident.created_at, "kind": e.kind, "description": e.description}
+            {"incident_pk": pk, "at": e.at or incident.created_at, "kind": e.kind, "description": redact(e.description)}
             for e in item.timeline
         ]
         if events:
@@ -117,7 +118,9 @@ class IncidentStore(IndexFeed):
         if item.analysis is not None:
             conn.execute(
                 insert(db.analyses).values(
-                    incident_pk=pk, created_at=item.analysis.created_at, body=item.analysis.model_dump(mode="json")
+                    incident_pk=pk,
+                    created_at=item.analysis.created_at,
+                    body=redact_value(item.analysis.model_dump(mode="json")),
                 )
             )
         if item.actions:
@@ -248,7 +251,7 @@ class IncidentStore(IndexFeed):
             )
             conn.execute(
                 insert(db.timeline_events).values(
-                    incident_pk=pk, at=event.at, kind=event.kind, description=event.description
+                    incident_pk=pk, at=event.at, kind=event.kind, description=redact(event.description)
                 )
             )
 
@@ -257,7 +260,7 @@ class IncidentStore(IndexFeed):
         with self.engine.begin() as conn:
             conn.execute(
                 insert(db.timeline_events).values(
-                    incident_pk=pk, at=event.at, kind=event.kind, description=event.description
+                    incident_pk=pk, at=event.at, kind=event.kind, description=redact(event.description)
                 )
             )
 
@@ -273,7 +276,7 @@ class IncidentStore(IndexFeed):
             if event is not None:
                 conn.execute(
                     insert(db.timeline_events).values(
-                        incident_pk=pk, at=event.at, kind=event.kind, description=event.description
+                        incident_pk=pk, at=event.at, kind=event.kind, description=redact(event.description)
                     )
                 )
             conn.execute(insert(db.index_outbox).values(incident_pk=pk, op="upsert"))
@@ -283,7 +286,7 @@ class IncidentStore(IndexFeed):
         with self.engine.begin() as conn:
             conn.execute(
                 insert(db.analyses).values(
-                    incident_pk=pk, created_at=analysis.created_at, body=analysis.model_dump(mode="json")
+                    incident_pk=pk, created_at=analysis.created_at, body=redact_value(analysis.model_dump(mode="json"))
                 )
             )
             if analysis.state == "accepted":
