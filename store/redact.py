@@ -6,10 +6,13 @@ PII: email, phone, Luhn-valid cards, IBANs with a valid checksum, IP addresses);
 false-positive filters) run on each line as a second opinion, and any value they report that the rules missed is
 replaced too. Entropy-only detection is left out: in stack traces it flags commit hashes, digests and request ids.
 
+Invisible characters (zero-width, bidi controls, Unicode tags: how instructions get smuggled to a model) are
+dropped in the same pass and counted, so the record keeps a flag and no later reader, model or report sees them.
 Placeholders (`[REDACTED:github_token]`) match no rule, so redaction is idempotent.
 """
 
 import re
+import unicodedata
 from collections import Counter
 from functools import cache
 from typing import Any, TypeVar
@@ -203,10 +206,19 @@ def _detect_secrets_values(text: str) -> list[tuple[str, str]]:
     return values
 
 
+def strip_invisible(text: str) -> tuple[str, int]:
+    """Drop characters a reader cannot see but a model reads (zero-width, bidi controls, the Unicode tag block:
+    format characters, category Cf); returns the text and how many were dropped."""
+    kept = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return kept, len(text) - len(kept)
+
+
 def redact_text(text: str) -> tuple[str, Counter[str]]:
-    """The text with every secret and PII span replaced by a typed placeholder, and the count per type."""
+    """The text without invisible characters and with every secret and PII span replaced by a typed placeholder,
+    and the count per type (invisible characters count as `invisible_characters`)."""
     if not text:
         return text, Counter()
+    text, hidden = strip_invisible(text)
     spans = sorted(_spans(text), key=lambda s: (s[0], s[3], -(s[1] - s[0])))  # at one start: secrets, then longest
     out, counts, cursor = [], Counter[str](), 0
     for start, end, kind, _ in spans:
@@ -217,6 +229,8 @@ def redact_text(text: str) -> tuple[str, Counter[str]]:
         cursor = end
     out.append(text[cursor:])
     result = "".join(out)
+    if hidden:
+        counts["invisible_characters"] += hidden
     for value, kind in _detect_secrets_values(result):
         if value in result:
             counts[kind] += result.count(value)

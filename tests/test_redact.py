@@ -104,3 +104,13 @@ def test_redacting_a_record_keeps_its_shape() -> None:
     redacted, counts = redact_model(capture)
     assert redacted.title == "Leak of [REDACTED:github_token]" and counts["github_token"] == 1
     assert redact_model(redacted)[0] == redacted and redact_model(capture.model_copy(update={"title": "ok!"}))[1] == {}
+
+
+def test_invisible_characters_are_dropped_and_counted_before_storage(tmp_path: Path) -> None:
+    service = make_service(tmp_path)
+    hidden = "Refund\u200b policy\u202e bug\U000e0049\U000e0047"
+    captured = service.capture_incident(IncidentCreate(title=f"Agent quoted a {hidden}"))
+    assert captured.redacted == {"invisible_characters": 4}
+    stored = service.get_incident(captured.id)
+    assert stored.title == "Agent quoted a Refund policy bug" and stored.redactions == {"invisible_characters": 4}
+    assert "\u200b" not in service.render_report(captured.id)
