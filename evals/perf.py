@@ -55,6 +55,7 @@ from store.embedding import Embedder, Kind, SentenceTransformerEmbedder
 from store.index import VectorIndex
 from store.models import SeedIncident, search_text
 from store.records import IncidentStore, content_hash
+from store.redact import redact
 
 AIID = Path(__file__).resolve().parents[2] / "shared" / "data" / "aiid"
 SEED = Path(__file__).resolve().parents[1] / "store" / "seed" / "incidents.jsonl"
@@ -181,7 +182,7 @@ class Precomputed:
     def __init__(self, model_id: str, dimension: int, table: dict[str, np.ndarray]) -> None:
         self.model_id = model_id
         self.dimension = dimension
-        self.table = table
+        self.table = table | {redact(text): vector for text, vector in table.items()}  # what the service embeds
 
     def embed(self, texts: list[str], *, kind: Kind) -> np.ndarray:
         return np.vstack([self.table[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)

@@ -17,7 +17,7 @@ from collections import Counter
 from functools import cache
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 PLACEHOLDER = "[REDACTED:{}]"
 _PLACEHOLDER = re.compile(r"\[REDACTED:[a-z_0-9]+\]")
@@ -263,4 +263,19 @@ def redact_model(model: M) -> tuple[M, Counter[str]]:
     """A copy of a record with every text field (nested ones too) redacted, and the count per type."""
     counts: Counter[str] = Counter()
     data = redact_value(model.model_dump(), counts)
-    return (model if not counts else type(model).model_validate(data)), counts
+    if not counts:
+        return model, counts
+    try:
+        return type(model).model_validate(data), counts
+    except ValidationError as e:  # a placeholder can be longer than what it replaced: trim to the field's limit
+        for error in e.errors(include_input=False, include_url=False):
+            if error["type"] != "string_too_long":
+                raise
+            _trim(data, list(error["loc"]), int(error["ctx"]["max_length"]))
+        return type(model).model_validate(data), counts
+
+
+def _trim(data: Any, loc: list[str | int], limit: int) -> None:
+    for key in loc[:-1]:
+        data = data[key]
+    data[loc[-1]] = data[loc[-1]][: limit - 1] + "…"

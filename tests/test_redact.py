@@ -114,3 +114,9 @@ def test_invisible_characters_are_dropped_and_counted_before_storage(tmp_path: P
     stored = service.get_incident(captured.id)
     assert stored.title == "Agent quoted a Refund policy bug" and stored.redactions == {"invisible_characters": 4}
     assert "\u200b" not in service.render_report(captured.id)
+
+
+def test_a_placeholder_longer_than_the_secret_never_breaks_a_length_limit() -> None:
+    event = TimelineEventCreate(description="x" * 1990 + " 8.8.8.8")  # 2,000 characters with a 7-character IP
+    redacted, counts = redact_model(event)
+    assert counts["ip_address"] == 1 and len(redacted.description) == 2000 and "8.8.8.8" not in redacted.description
