@@ -57,7 +57,26 @@ def serve(
     if transport == "stdio":
         create_server(lazy.get, on_start=lazy.start, sampling=sampling).run("stdio")
     elif transport == "http":
-        create_server(lazy.get, on_start=lazy.start, sampling=sampling).run("streamable-http", host=host, port=port)
+        from server.http_security import http_security
+
+        with user_errors():
+            security = http_security(
+                host=host,
+                port=port,
+                token=settings.http_token,
+                allowed_hosts=list(settings.allowed_hosts),
+                allowed_origins=list(settings.allowed_origins),
+            )
+        server = create_server(
+            lazy.get, on_start=lazy.start, sampling=sampling, token_verifier=security.token_verifier, auth=security.auth
+        )
+        server.run(
+            "streamable-http",
+            host=host,
+            port=port,
+            transport_security=security.transport_security,
+            max_request_body_size=security.max_body,
+        )
     else:
         err.print("error: --transport must be stdio or http")
         raise typer.Exit(2)

@@ -27,6 +27,9 @@ class Settings:
     embedder: str
     model_cache: Path
     triage_policy: TriagePolicy
+    http_token: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -48,6 +51,9 @@ class Settings:
             embedder=_choice(e.get("POSTMORTEM_EMBEDDER", "onnx-int8"), EMBEDDERS, "POSTMORTEM_EMBEDDER"),
             model_cache=Path(e.get("POSTMORTEM_MODEL_CACHE") or user_cache_dir("agent-postmortem", appauthor=False)),
             triage_policy=TriagePolicy() if policy_file is None else TriagePolicy.load(policy_file),
+            http_token=e.get("POSTMORTEM_HTTP_TOKEN") or None,
+            allowed_hosts=_list(e.get("POSTMORTEM_ALLOWED_HOSTS")),
+            allowed_origins=_list(e.get("POSTMORTEM_ALLOWED_ORIGINS")),
         )
 
 
@@ -56,3 +62,7 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}")
     return value
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 import prompts
 from server import __version__
@@ -69,6 +71,12 @@ def create_server(
     _register_resources(mcp, get_service)
     register_loop_tools(mcp, get_service)
     _hide_rejected_values(mcp)
+
+    @mcp.custom_route("/healthz", methods=["GET"])  # type: ignore[untyped-decorator]
+    async def healthz(request: Request) -> JSONResponse:
+        """Liveness for load balancers: no data, no auth needed."""
+        return JSONResponse({"status": "ok", "version": __version__})
+
     return mcp
 
 

@@ -1,0 +1,85 @@
+"""Streamable HTTP that fails closed: bearer-token auth, explicit Host/Origin allow-lists, a body limit.
+
+- A bearer token (`POSTMORTEM_HTTP_TOKEN`) is checked in constant time; requests without it get 401 with a
+  `WWW-Authenticate` header from the SDK; the token is never logged.
+- Host and Origin are checked against explicit lists (exact `host:port` entries, no `:*` wildcard, whose
+  prefix match in the SDK accepts `127.0.0.1:8000.evil.com`); loopback binds get their loopback names.
+- Binding anything but loopback needs a token *and* explicit allowed hosts (`POSTMORTEM_ALLOWED_HOSTS`): the
+  SDK would otherwise turn DNS-rebinding protection off. `serve` refuses to start instead.
+- Request bodies are capped well above the largest capture (40 KiB of text) but far below the SDK's 4 MiB.
+"""
+
+import hmac
+import ipaddress
+from dataclasses import dataclass
+
+from mcp.server.auth.provider import AccessToken, TokenVerifier
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.transport_security import TransportSecuritySettings
+
+MAX_BODY = 512 * 1024
+SCOPE = "postmortem"
+MIN_TOKEN = 24
+
+
+class InsecureBind(ValueError):
+    pass
+
+
+class StaticTokenVerifier(TokenVerifier):
+    def __init__(self, token: str) -> None:
+        self._token = token.encode()
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        if hmac.compare_digest(token.encode(), self._token):
+            return AccessToken(token="bearer", client_id="postmortem-client", scopes=[SCOPE])
+        return None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class HttpSecurity:
+    transport_security: TransportSecuritySettings
+    token_verifier: TokenVerifier | None
+    auth: AuthSettings | None
+    max_body: int = MAX_BODY
+
+
+def http_security(
+    *, host: str, port: int, token: str | None, allowed_hosts: list[str], allowed_origins: list[str]
+) -> HttpSecurity:
+    """The settings for serving on host:port; InsecureBind (a clear message) when they would fail open."""
+    if token is not None and len(token) < MIN_TOKEN:
+        raise InsecureBind(f"POSTMORTEM_HTTP_TOKEN must be at least {MIN_TOKEN} characters (use a random one)")
+    if not is_loopback(host):
+        if token is None:
+            raise InsecureBind(
+                f"refusing to serve on {host}: binding beyond loopback needs POSTMORTEM_HTTP_TOKEN (a bearer token "
+                "clients must send) and POSTMORTEM_ALLOWED_HOSTS (the host:port names clients use)"
+            )
+        if not allowed_hosts:
+            raise InsecureBind(
+                f"refusing to serve on {host}: set POSTMORTEM_ALLOWED_HOSTS to the host:port names clients use "
+                "(for example pm.internal:8000), so that DNS-rebinding protection stays on"
+            )
+    hosts = allowed_hosts or [f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"]
+    origins = allowed_origins or [f"http://{h}" for h in hosts]
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+    if token is None:
+        return HttpSecurity(security, None, None)
+    auth = AuthSettings(
+        issuer_url=f"http://{hosts[0]}",  # type: ignore[arg-type]
+        resource_server_url=None,
+        required_scopes=[SCOPE],
+    )
+    return HttpSecurity(security, StaticTokenVerifier(token), auth)
