@@ -120,3 +120,48 @@ def test_a_placeholder_longer_than_the_secret_never_breaks_a_length_limit() -> N
     event = TimelineEventCreate(description="x" * 1990 + " 8.8.8.8")  # 2,000 characters with a 7-character IP
     redacted, counts = redact_model(event)
     assert counts["ip_address"] == 1 and len(redacted.description) == 2000 and "8.8.8.8" not in redacted.description
+
+
+CHILD = """
+import sys
+from store.embedding import HashEmbedder
+from server.config import Settings
+from server.runtime import build_service
+from store.models import IncidentCreate
+service = build_service(Settings.from_env({"POSTMORTEM_HOME": sys.argv[1], "POSTMORTEM_LLM": "none"}),
+                        embedder=HashEmbedder())
+print("ready", flush=True)
+n = 0
+while True:
+    n += 1
+    service.capture_incident(IncidentCreate(title=f"Run {n} leaked a key", error_message=sys.argv[2] + f" #{n}"))
+"""
+
+
+@pytest.mark.slow
+def test_nothing_raw_at_rest_even_when_the_writer_is_killed_mid_write(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    canary = "ghp_KILLCANARY0123456789abcdefghijABCDEF"
+    home = tmp_path / "home"
+    for round_ in range(3):
+        with subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(home), f"auth failed for {canary}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=Path(__file__).resolve().parent.parent,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        ) as child:
+            assert child.stdout is not None and child.stdout.readline().strip() == b"ready"
+            time.sleep(0.3 + 0.4 * round_)  # mid-way through some capture
+            child.send_signal(signal.SIGKILL)
+            _, err = child.communicate()
+        assert canary.encode() not in err
+    written = [p for p in home.rglob("*") if p.is_file()]
+    assert any(b"[REDACTED:github_token]" in p.read_bytes() for p in written)  # captures did land
+    for path in written:
+        assert canary.encode() not in path.read_bytes(), path
