@@ -70,13 +70,15 @@ def serve(
         server = create_server(
             lazy.get, on_start=lazy.start, sampling=sampling, token_verifier=security.token_verifier, auth=security.auth
         )
-        server.run(
-            "streamable-http",
-            host=host,
-            port=port,
-            transport_security=security.transport_security,
-            max_request_body_size=security.max_body,
+        import uvicorn
+
+        from server.http_security import RateLimit
+
+        asgi = server.streamable_http_app(
+            transport_security=security.transport_security, max_request_body_size=security.max_body, host=host
         )
+        limited = RateLimit(asgi, per_minute=settings.http_rate_per_minute)
+        uvicorn.run(limited, host=host, port=port, log_level="warning")
     else:
         err.print("error: --transport must be stdio or http")
         raise typer.Exit(2)

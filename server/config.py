@@ -30,6 +30,7 @@ class Settings:
     http_token: str | None = None
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    http_rate_per_minute: int = 600
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -54,6 +55,7 @@ class Settings:
             http_token=e.get("POSTMORTEM_HTTP_TOKEN") or None,
             allowed_hosts=_list(e.get("POSTMORTEM_ALLOWED_HOSTS")),
             allowed_origins=_list(e.get("POSTMORTEM_ALLOWED_ORIGINS")),
+            http_rate_per_minute=int(e.get("POSTMORTEM_HTTP_RATE", "600")),
         )
 
 

@@ -7,15 +7,23 @@
 - Binding anything but loopback needs a token *and* explicit allowed hosts (`POSTMORTEM_ALLOWED_HOSTS`): the
   SDK would otherwise turn DNS-rebinding protection off. `serve` refuses to start instead.
 - Request bodies are capped well above the largest capture (40 KiB of text) but far below the SDK's 4 MiB.
+- Each principal (bearer token, or client address without one) is rate limited (`POSTMORTEM_HTTP_RATE` per
+  minute, default 600): 429 with Retry-After beyond it.
 """
 
+import hashlib
 import hmac
 import ipaddress
+import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 MAX_BODY = 512 * 1024
 SCOPE = "postmortem"
@@ -83,3 +91,47 @@ def http_security(
         required_scopes=[SCOPE],
     )
     return HttpSecurity(security, StaticTokenVerifier(token), auth)
+
+
+class RateLimit:
+    """Per-principal token buckets as ASGI middleware: each bearer token (hashed) or, without one, each client
+    address gets `per_minute` requests with bursts of up to a sixth of that; beyond it, 429 with Retry-After.
+    The health endpoint is not limited."""
+
+    def __init__(self, app: ASGIApp, *, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.app = app
+        self.rate = per_minute / 60.0
+        self.burst = max(1.0, per_minute / 6)
+        self.clock = clock
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    def _principal(self, scope: Scope) -> str:
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                return "token:" + hashlib.sha256(value).hexdigest()[:16]
+        client = scope.get("client")
+        return f"addr:{client[0] if client else '?'}"
+
+    def allow(self, key: str) -> float:
+        """0 when the request may go ahead, else the seconds until it may."""
+        now = self.clock()
+        tokens, last = self.buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens >= 1:
+            self.buckets[key] = (tokens - 1, now)
+            return 0.0
+        self.buckets[key] = (tokens, now)
+        return (1 - tokens) / self.rate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") == "/healthz":
+            await self.app(scope, receive, send)
+            return
+        wait = self.allow(self._principal(scope))
+        if wait:
+            response = JSONResponse(
+                {"error": "rate limited: slow down"}, status_code=429, headers={"Retry-After": str(math.ceil(wait))}
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

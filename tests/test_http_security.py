@@ -102,3 +102,29 @@ def test_serve_refuses_an_insecure_bind_with_a_clear_error(monkeypatch: pytest.M
     result = CliRunner().invoke(cli, ["serve", "--transport", "http", "--host", "0.0.0.0"])
     assert result.exit_code == 2 and "refusing to serve on 0.0.0.0" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_each_principal_is_rate_limited_separately_and_health_is_not() -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from server.http_security import RateLimit
+
+    now = [0.0]
+    inner = Starlette(
+        routes=[
+            Route("/mcp", lambda r: PlainTextResponse("ok"), methods=["POST"]),
+            Route("/healthz", lambda r: PlainTextResponse("ok")),
+        ]
+    )
+    limited = RateLimit(inner, per_minute=60, clock=lambda: now[0])  # bursts of 10, then 1 per second
+    client = TestClient(limited)
+    a, b = {"Authorization": "Bearer a"}, {"Authorization": "Bearer b"}
+    assert [client.post("/mcp", headers=a).status_code for _ in range(10)] == [200] * 10
+    refused = client.post("/mcp", headers=a)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert client.post("/mcp", headers=b).status_code == 200  # another principal has its own bucket
+    assert all(client.get("/healthz").status_code == 200 for _ in range(20))
+    now[0] += 1.0
+    assert client.post("/mcp", headers=a).status_code == 200  # refilled at one a second
