@@ -3,14 +3,12 @@ that exercise fixtures of the reference server (tests/conformance/expected-failu
 baseline entry that starts passing, fails the test."""
 
 import os
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.test_e2e import CLI, free_port, server_env
+from tests.test_e2e import CLI, free_port, server_env, wait_for_port
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,13 +26,7 @@ def test_the_http_server_passes_the_conformance_suite_but_for_its_baseline(tmp_p
             [CLI, "serve", "--transport", "http", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
         )
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.2)
+            wait_for_port(port)
             run = subprocess.run(
                 [str(SUITE), "server", "--url", f"http://127.0.0.1:{port}/mcp", "--expected-failures", str(BASELINE)],
                 capture_output=True,
