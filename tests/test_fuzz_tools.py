@@ -55,7 +55,7 @@ def arguments_for(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
 def examples(schema: dict[str, Any], n: int) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
 
-    @settings(max_examples=n, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=n, database=None, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(arguments_for(schema))
     def collect(value: dict[str, Any]) -> None:
         found.append(value)

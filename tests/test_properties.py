@@ -30,7 +30,7 @@ TRICKS = st.sampled_from(
 TEXT = st.lists(st.one_of(st.text(max_size=40), TRICKS), max_size=8).map("".join)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(TEXT)
 def test_untrusted_text_never_opens_or_closes_a_data_block(text: str) -> None:
     cleaned = prompts.neutralize(text)
@@ -38,7 +38,7 @@ def test_untrusted_text_never_opens_or_closes_a_data_block(text: str) -> None:
     assert not any(0xE0000 <= ord(c) <= 0xE007F or c in "\u200b\u202e" for c in cleaned)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(TEXT.filter(lambda t: len(t.strip()) >= 3))
 def test_the_draft_prompt_has_exactly_its_own_data_blocks(title: str) -> None:
     incident = Incident(
@@ -54,7 +54,7 @@ def test_the_draft_prompt_has_exactly_its_own_data_blocks(title: str) -> None:
     assert user.count(f"<DATA-{NONCE}>") == user.count(f"</DATA-{NONCE}>") == 1
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(TEXT)
 def test_report_text_carries_no_live_markup(text: str) -> None:
     rendered = md(text)

@@ -41,7 +41,7 @@ def test_the_corpus_is_as_large_and_varied_as_promised() -> None:
     assert len(secrets) >= 2_000 and len({k for k, _, _ in secrets}) >= 25 and len(benign) >= 2_000
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(
     st.text(max_size=300),
     st.sampled_from([v for _, v in SAMPLES]),
