@@ -97,6 +97,7 @@ def capture(
     user_facing: bool = False,
     customer_reported: bool = False,
     file: Annotated[Path | None, typer.Option(help="a JSON incident instead of options")] = None,
+    idempotency_key: Annotated[str | None, typer.Option(help="retries with the same key store nothing new")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Capture a failure: classify, store, and show similar past incidents."""
@@ -116,6 +117,8 @@ def capture(
                 user_facing=user_facing,
                 customer_reported=customer_reported,
             )
+        if idempotency_key is not None:
+            data = IncidentCreate.model_validate({**data.model_dump(), "idempotency_key": idempotency_key})
         result = _service().capture_incident(data)
     if not emit(result, as_json):
         from server.view import show_capture

@@ -40,6 +40,9 @@ class CaptureResult(ClassifyResult):
         "failure signature (agent, tool, error) instead of creating a new one",
     )
     occurrences: int = 1
+    replayed: bool = Field(
+        default=False, description="true when this idempotency key was used before: the first capture's result"
+    )
 
 
 class SearchResult(BaseModel):

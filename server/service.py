@@ -3,11 +3,13 @@ and the evals; it never imports `mcp`."""
 
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
+from sqlalchemy.exc import IntegrityError
 
 from server import report
 from server.classify import DEFAULT_POLICY, Decision, Neighbour, decide
@@ -76,6 +78,18 @@ class PostmortemService(Drafting):
     def capture_incident(self, data: IncidentCreate) -> CaptureResult:
         """Store a failure: secrets and personal data are redacted before anything is embedded or written."""
         data, counts = redact_model(data)
+        key = data.idempotency_key
+        if key is not None and (first := self.store.find_by_key(key)) is not None:
+            return self._known_result(first, replayed=True)
+        try:
+            return self._capture(data, counts)
+        except IntegrityError:  # another process stored the same key first: return what it stored
+            first = self.store.find_by_key(key) if key is not None else None
+            if first is None:
+                raise
+            return self._known_result(first, replayed=True)
+
+    def _capture(self, data: IncidentCreate, counts: Counter[str]) -> CaptureResult:
         now = self.clock()
         signature = failure_signature(data)
         if signature is not None:
@@ -95,15 +109,25 @@ class PostmortemService(Drafting):
                 TimelineEvent(at=incident.created_at, kind="note", description=f"Recurred after fix: {done} completed")
             )
         stored = self.store.create(
-            incident, embedding=vector, embedding_model=self.knowledge.embedder.model_id, timeline=events
+            incident,
+            embedding=vector,
+            embedding_model=self.knowledge.embedder.model_id,
+            timeline=events,
+            idempotency_key=data.idempotency_key,
         )
         self._sync_index()
         return CaptureResult(id=stored.id, **{**dict(decided), "redacted": dict(counts)})
 
     def _count_occurrence(self, incident_id: str, data: IncidentCreate, *, at: datetime) -> CaptureResult:
         self.store.add_occurrence(
-            incident_id, TimelineEvent(at=at, kind="note", description=f"Occurred again: {data.title}"[:2000])
+            incident_id,
+            TimelineEvent(at=at, kind="note", description=f"Occurred again: {data.title}"[:2000]),
+            key=data.idempotency_key,
         )
+        return self._known_result(incident_id, deduplicated=True)
+
+    def _known_result(self, incident_id: str, *, deduplicated: bool = False, replayed: bool = False) -> CaptureResult:
+        """The capture result of a stored incident: for a repeat occurrence, or a retried idempotency key."""
         known = self.store.get_or_raise(incident_id)
         similar = self._similar_to(known)
         fields = known.model_dump(include=set(Decision.model_fields))
@@ -117,8 +141,10 @@ class PostmortemService(Drafting):
             similar=similar,
             open_action_items=open_items,
             fixed_action_items=items if fixed else [],
-            deduplicated=True,
+            deduplicated=deduplicated,
+            replayed=replayed,
             occurrences=known.occurrences,
+            redacted=known.redactions,
         )
 
     def _classify(self, data: IncidentCreate, vector: np.ndarray, signature: str | None) -> ClassifyResult:
@@ -140,7 +166,8 @@ class PostmortemService(Drafting):
 
     @staticmethod
     def _new_incident(data: IncidentCreate, decided: Decision, *, created_at: datetime) -> Incident:
-        fields = data.model_dump(include=set(IncidentCreate.model_fields) - {"category", "severity", "occurred_at"})
+        skip = {"category", "severity", "occurred_at", "idempotency_key"}
+        fields = data.model_dump(include=set(IncidentCreate.model_fields) - skip)
         decision = decided.model_dump(include=set(Decision.model_fields))
         return Incident(id="INC-0", **fields, **decision, created_at=created_at)
 

@@ -111,6 +111,15 @@ def _register_capture_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService
         category: CategoryName | None = None,
         severity: Sev | None = None,
         determinism: Literal["deterministic", "probabilistic", "unknown"] = "unknown",
+        idempotency_key: Annotated[
+            str | None,
+            Field(
+                min_length=8,
+                max_length=200,
+                description="a unique id of this failure report (e.g. a UUID); retries with the same key return the "
+                "first capture instead of storing a duplicate",
+            ),
+        ] = None,
     ) -> CaptureResult:
         """Record an AI-agent failure. Classifies it (category, severity with reasons, full or lightweight
         post-mortem), stores it and returns the most similar past incidents with their open action items.

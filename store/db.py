@@ -118,6 +118,14 @@ action_item_changes = Table(
     Column("by", String(200)),
 )
 
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("incident_pk", Integer, ForeignKey("incidents.pk", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 index_outbox = Table(
     "index_outbox",
     metadata,

@@ -230,6 +230,9 @@ class IncidentCreate(Model):
     determinism: Determinism = "unknown"
     occurred_at: When | None = None
     source_id: Short | None = None  # the failure's id where it came from (a tracker, a trace, a dataset)
+    idempotency_key: Annotated[str, Field(min_length=8, max_length=200), AfterValidator(_clean)] | None = Field(
+        default=None, description="the same key on a retry returns the first capture instead of a duplicate"
+    )
 
     @model_validator(mode="after")
     def _total_size(self) -> Self:

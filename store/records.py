@@ -64,6 +64,7 @@ class NewIncident:
     timeline: Sequence[TimelineEventCreate] = ()
     analysis: Analysis | None = None
     actions: Sequence[ActionItemCreate] = ()
+    idempotency_key: str | None = None
 
 
 class IncidentStore(IndexFeed):
@@ -81,9 +82,10 @@ class IncidentStore(IndexFeed):
         timeline: Sequence[TimelineEventCreate] = (),
         analysis: Analysis | None = None,
         actions: Sequence[ActionItemCreate] = (),
+        idempotency_key: str | None = None,
     ) -> Incident:
         """Insert an incident (its `id` is ignored and assigned) with its children and an outbox row."""
-        new = NewIncident(incident, embedding, embedding_model, timeline, analysis, actions)
+        new = NewIncident(incident, embedding, embedding_model, timeline, analysis, actions, idempotency_key)
         return self.get_or_raise(self.create_many([new])[0])
 
     def create_many(self, items: Sequence["NewIncident"]) -> list[str]:
@@ -126,6 +128,12 @@ class IncidentStore(IndexFeed):
         if item.actions:
             conn.execute(insert(db.action_items), [action_values(pk, a, incident.created_at) for a in item.actions])
         conn.execute(insert(db.index_outbox).values(incident_pk=pk, op="upsert"))
+        if item.idempotency_key is not None:  # same transaction: a duplicate key rolls the whole capture back
+            conn.execute(
+                insert(db.idempotency_keys).values(
+                    key=item.idempotency_key, incident_pk=pk, created_at=incident.created_at
+                )
+            )
         return pk
 
     def get(self, incident_id_: str) -> Incident | None:
@@ -230,6 +238,14 @@ class IncidentStore(IndexFeed):
             ).scalar()
         return None if pk is None else incident_id(pk)
 
+    def find_by_key(self, key: str) -> str | None:
+        """The incident an idempotency key was first used for."""
+        with self.engine.connect() as conn:
+            pk = conn.execute(
+                select(db.idempotency_keys.c.incident_pk).where(db.idempotency_keys.c.key == key)
+            ).scalar()
+        return None if pk is None else incident_id(int(pk))
+
     def pks_with_signature(self, signature: str, *, limit: int = 20) -> list[int]:
         """The newest incidents (any status) with this failure signature."""
         cols = db.incidents.c
@@ -239,11 +255,14 @@ class IncidentStore(IndexFeed):
             ).scalars()
             return [int(pk) for pk in rows]
 
-    def add_occurrence(self, incident_id_: str, event: TimelineEvent) -> None:
-        """Count one more occurrence of an incident's failure, with a timeline event, atomically."""
+    def add_occurrence(self, incident_id_: str, event: TimelineEvent, *, key: str | None = None) -> None:
+        """Count one more occurrence of an incident's failure, with a timeline event, atomically (with the
+        capture's idempotency key, if any: a duplicate key rolls it back)."""
         pk = self.existing_pk(incident_id_)
         cols = db.incidents.c
         with self.engine.begin() as conn:
+            if key is not None:
+                conn.execute(insert(db.idempotency_keys).values(key=key, incident_pk=pk, created_at=event.at))
             conn.execute(
                 update(db.incidents)
                 .where(cols.pk == pk)

@@ -18,7 +18,7 @@ def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path)
         diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
         version = conn.execute(text("select version_num from alembic_version")).scalar()
     assert diff == []
-    assert version == "0003"
+    assert version == "0004"
     assert {"incidents", "timeline_events", "analyses", "action_items", "action_item_changes", "index_outbox"} <= set(
         inspect(engine).get_table_names()
     )
