@@ -153,10 +153,16 @@ def classify(
 
 @app.command("import")
 def import_(path: Path, as_json: JsonOpt = False) -> None:
-    """Bulk-import past incidents from a JSONL file (one incident per line)."""
+    """Bulk-import past incidents from a JSONL file (one incident per line), or restore a `postmortem export`
+    into an empty home, exactly."""
+    from server import backup
     from server.jsonl import read_incidents
 
     with user_errors():
+        if backup.is_export(path):
+            restored = backup.restore(_service(), backup.read_export(path))
+            emit({"restored": restored}, True) if as_json else out.print(f"restored {restored} incidents")
+            return
         rows = read_incidents(path)
         service = _service()
         with Progress(console=err, transient=True) as progress:
@@ -164,6 +170,25 @@ def import_(path: Path, as_json: JsonOpt = False) -> None:
             result = service.import_incidents(rows, progress=lambda n: progress.advance(task, n))
     if not emit(result.model_copy(update={"ids": result.ids[:1000]}), as_json):
         out.print(f"imported {result.imported} incidents ({result.skipped_duplicates} duplicates skipped)")
+
+
+@app.command()
+def export(output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
+    """Write a consistent snapshot of every incident as JSONL (to stdout, or a file); `import` restores it."""
+    from server import backup
+
+    with user_errors():
+        lines = backup.export_lines(_service())
+        if output is None:
+            for line in lines:
+                sys.stdout.write(line + "\n")
+            return
+        count = 0
+        with output.open("w", encoding="utf-8") as handle:
+            for line in lines:
+                handle.write(line + "\n")
+                count += 1
+        err.print(f"exported {count} incidents to {output}")
 
 
 @app.command()

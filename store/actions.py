@@ -133,7 +133,16 @@ def _record(
         conn.execute(insert(db.action_item_changes), rows)
 
 
-def action_values(pk: int, item: ActionItemCreate, now: datetime) -> dict[str, Any]:
+def action_values(pk: int, item: ActionItemCreate, now: datetime, *, keep_id: bool = False) -> dict[str, Any]:
+    """The row for an item; a stored `ActionItem` (from an export) keeps its times, and its id with `keep_id`."""
+    if isinstance(item, ActionItem):
+        row = action_values(
+            pk, ActionItemCreate.model_validate(item.model_dump(include=set(ActionItemCreate.model_fields))), now
+        )
+        row.update(created_at=item.created_at, completed_at=item.completed_at)
+        if keep_id:
+            row["pk"] = action_pk(item.id)
+        return row
     return {
         "incident_pk": pk,
         "title": redact(item.title),

@@ -2,6 +2,10 @@
 
 import fcntl
 import logging
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -160,6 +164,29 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Engine]:
+    """A consistent, read-only copy of the database to read from while writers go on: SQLite's online backup API
+    (pages copied under a read transaction, WAL included), never a file copy. Other databases are read as they
+    are (use their own snapshot tools for a backup)."""
+    if engine.url.get_backend_name() != "sqlite":
+        yield engine
+        return
+    with tempfile.TemporaryDirectory(prefix="postmortem-snapshot-") as folder:
+        raw = engine.raw_connection()
+        try:
+            target = sqlite3.connect(Path(folder) / "postmortem.db")
+            raw.driver_connection.backup(target)  # type: ignore[union-attr]
+            target.close()
+        finally:
+            raw.close()
+        copy = make_engine(sqlite_url(Path(folder)))
+        try:
+            yield copy
+        finally:
+            copy.dispose()
 
 
 def upgrade(engine: Engine, lock_dir: Path | None = None, revision: str = "head") -> None:

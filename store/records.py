@@ -65,6 +65,7 @@ class NewIncident:
     analysis: Analysis | None = None
     actions: Sequence[ActionItemCreate] = ()
     idempotency_key: str | None = None
+    keep_id: bool = False  # restoring an export: the incident and its items keep their ids
 
 
 class IncidentStore(IndexFeed):
@@ -104,6 +105,7 @@ class IncidentStore(IndexFeed):
             conn,
             insert(db.incidents).values(
                 **values,
+                **({"pk": incident_pk(incident.id)} if item.keep_id else {}),
                 body=body,
                 content_hash=content_hash(incident.search_text()),
                 embedding=None if vector is None else vector.tobytes(),
@@ -126,7 +128,8 @@ class IncidentStore(IndexFeed):
                 )
             )
         if item.actions:
-            conn.execute(insert(db.action_items), [action_values(pk, a, incident.created_at) for a in item.actions])
+            rows = [action_values(pk, a, incident.created_at, keep_id=item.keep_id) for a in item.actions]
+            conn.execute(insert(db.action_items), rows)
         conn.execute(insert(db.index_outbox).values(incident_pk=pk, op="upsert"))
         if item.idempotency_key is not None:  # same transaction: a duplicate key rolls the whole capture back
             conn.execute(
@@ -237,6 +240,13 @@ class IncidentStore(IndexFeed):
                 .limit(1)
             ).scalar()
         return None if pk is None else incident_id(pk)
+
+    def all_ids(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [
+                incident_id(int(pk))
+                for pk in conn.execute(select(db.incidents.c.pk).order_by(db.incidents.c.pk)).scalars()
+            ]
 
     def find_by_key(self, key: str) -> str | None:
         """The incident an idempotency key was first used for."""

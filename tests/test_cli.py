@@ -123,3 +123,16 @@ def test_action_history_and_edits_from_the_command_line(run) -> None:  # type: i
     ]
     review = run("report", incident_id, "--kind", "review")
     assert review.stdout.startswith("# Lightweight review:") and "Not a known pattern" in review.stdout
+
+
+def test_export_then_import_into_a_new_home(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    incident_id = json.loads(run("capture", "--title", "Agent timed out calling the CRM", "--json").stdout)["id"]
+    backup_file = tmp_path / "backup.jsonl"
+    assert run("export", "-o", str(backup_file)).exit_code == 0
+    before = json.loads(run("show", incident_id, "--json").stdout)
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "restored"))
+    restored = run("import", str(backup_file), "--json")
+    assert restored.exit_code == 0 and json.loads(restored.stdout) == {"restored": 1}
+    assert json.loads(run("show", incident_id, "--json").stdout) == before
+    again = run("import", str(backup_file))
+    assert again.exit_code == 2 and "empty home" in again.stderr
