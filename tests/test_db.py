@@ -49,3 +49,29 @@ def test_a_database_made_by_the_first_schema_upgrades_and_keeps_its_incidents(tm
     old = IncidentStore(engine).get_or_raise("INC-1")
     assert (old.title, old.description, old.occurrences, old.signature) == ("Old failure", "from v0.1", 1, None)
     assert old.created_at.tzinfo is not None
+
+
+def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(tmp_path: Path) -> None:
+    """tests/fixtures/postmortem-0003.db was written by the code at schema 0003 (incident, timeline, analysis,
+    an action item with its history); keep one such fixture per released schema."""
+    import shutil
+
+    from store.actions import ActionStore
+    from tests.conftest import FIXED_NOW
+
+    shutil.copy(Path(__file__).parent / "fixtures" / "postmortem-0003.db", tmp_path / "postmortem.db")
+    engine = db.make_engine(db.sqlite_url(tmp_path))
+    db.upgrade(engine, lock_dir=tmp_path)
+    with engine.connect() as conn:
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0004"
+        assert conn.execute(text("pragma integrity_check")).scalar() == "ok"
+    store = IncidentStore(engine)
+    old = store.get_or_raise("INC-1")
+    assert old.title.startswith("Support bot promised") and old.analysis is not None
+    assert [e.description for e in old.timeline] == ["Customer complaint"]
+    item = ActionStore(store).get("AI-1", now=FIXED_NOW)
+    assert item.status == "completed" and [(h.field, h.by) for h in item.history] == [
+        ("created", "dana"),
+        ("status", "lee"),
+    ]
+    assert store.find_by_key("any-key-at-all") is None  # the table added by 0004 is there
