@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.progress import Progress
 from rich.table import Table
 
@@ -33,13 +32,6 @@ def _service() -> Any:
 
 def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
-def validation_text(e: ValidationError) -> str:
-    return "invalid input: " + "; ".join(
-        f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}"
-        for x in e.errors(include_input=False, include_url=False)[:10]
-    )
 
 
 @app.command()
@@ -161,7 +153,8 @@ def import_(path: Path, as_json: JsonOpt = False) -> None:
     with user_errors():
         if backup.is_export(path):
             restored = backup.restore(_service(), backup.read_export(path))
-            emit({"restored": restored}, True) if as_json else out.print(f"restored {restored} incidents")
+            if not emit({"restored": restored}, as_json):
+                out.print(f"restored {restored} incidents")
             return
         rows = read_incidents(path)
         service = _service()
