@@ -287,6 +287,21 @@ def stats(as_json: JsonOpt = False) -> None:
 
 
 @app.command()
+def check(
+    repair: Annotated[bool, typer.Option(help="rebuild a broken or incomplete index from the records")] = False,
+) -> None:
+    """Check the database (integrity) and the vector index (probed in a child process); JSON on stdout, exit 1
+    when something is wrong and was not repaired. Repair while no server uses the data directory."""
+    from server.health import check as run_check
+
+    with user_errors():
+        report = run_check(Settings.from_env(), repair=repair)
+    emit(report, True)
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
+@app.command()
 def reindex() -> None:
     """Rebuild the vector index from the vectors stored with the records."""
     with user_errors():

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Engine, Select, delete, select, update
+from sqlalchemy import Engine, Select, delete, func, select, update
 
 from store import db
 from store.ids import incident_pk
@@ -56,6 +56,13 @@ class IndexFeed:
         query = _filtered(select(db.incidents.c.pk), filters)
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
+
+    def embedded_count(self, *, model: str) -> int:
+        """Incidents whose stored vector comes from this model: what the index should hold."""
+        cols = db.incidents.c
+        query = select(func.count()).where(cols.embedding.is_not(None), cols.embedding_model == model)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
 
     def stale_embeddings(self, *, model: str, limit: int = 256) -> list[tuple[int, str]]:
         """(pk, search text) of incidents with no vector from `model`: to re-embed after a model change."""

@@ -1,0 +1,60 @@
+"""`postmortem check`: a damaged vector index is found from a child process (this one never opens it), moved
+aside and rebuilt from the records; a healthy home is reported healthy."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from server.cli import app
+from server.config import Settings
+from server.health import check
+from store.embedding import HashEmbedder
+from store.index_health import probe
+from store.models import IncidentCreate
+from tests.conftest import make_service
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr("server.runtime.make_embedder", lambda settings: HashEmbedder())
+    service = make_service(tmp_path)
+    for n in range(5):
+        service.capture_incident(IncidentCreate(title=f"Planner failure number {n} on flights.search"))
+    service.knowledge.index.client.clear_system_cache()  # let go of the directory as a stopped server would
+    return tmp_path
+
+
+def settings(home: Path) -> Settings:
+    return Settings.from_env({"POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none"})
+
+
+def test_a_healthy_home_is_reported_healthy(home: Path) -> None:
+    assert probe(home / "chroma", HashEmbedder().model_id) == 5
+    report = check(settings(home))
+    assert report.healthy and (report.records, report.embedded, report.indexed) == (5, 5, 5)
+
+
+def test_a_damaged_index_is_detected_then_moved_aside_and_rebuilt(home: Path) -> None:
+    database = home / "chroma" / "chroma.sqlite3"
+    database.write_bytes(b"this is not a database" * 1000)
+    assert probe(home / "chroma", HashEmbedder().model_id) is None
+    found = check(settings(home))
+    assert not found.healthy and found.index == "broken" and found.records == 5
+    repaired = check(settings(home), repair=True)
+    assert repaired.healthy and repaired.repaired and repaired.indexed == 5
+    assert repaired.quarantined is not None and Path(repaired.quarantined).is_dir()
+    assert check(settings(home)).healthy
+
+
+def test_check_exits_1_on_a_broken_index_and_0_after_repair(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (home / "chroma" / "chroma.sqlite3").write_bytes(b"\x00garbage" * 500)
+    monkeypatch.setenv("POSTMORTEM_HOME", str(home))
+    runner = CliRunner()
+    broken = runner.invoke(app, ["check"])
+    assert broken.exit_code == 1 and json.loads(broken.stdout)["index"] == "broken"
+    fixed = runner.invoke(app, ["check", "--repair"])
+    assert fixed.exit_code == 0 and json.loads(fixed.stdout)["repaired"] is True
