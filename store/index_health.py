@@ -20,7 +20,7 @@ from store.index import collection_name, open_persistent
 client = open_persistent(sys.argv[1])
 names = {c.name for c in client.list_collections()}
 name = collection_name(sys.argv[2])
-print(client.get_collection(name).count() if name in names else 0)
+sys.stdout.write(str(client.get_collection(name).count() if name in names else 0))
 """
 
 
