@@ -1,73 +1,63 @@
 """`postmortem check`: is the data directory sound, and can the index be trusted? With `--repair`, a broken or
-mismatched index is rebuilt from the records (run it while no server uses the directory: the index has one
-writer at a time)."""
-
-from pathlib import Path
+mismatched index is rebuilt from the records. The index is checked only when no other process owns it (a running
+server checks it itself when it takes it, and keeps it in line)."""
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 
 from server.config import Settings
-from store import db
-from store.index_health import probe, quarantine
-from store.records import IncidentStore
 
 
 class HealthReport(BaseModel):
     database_integrity: str
     records: int
     embedded: int
-    index: str  # ok, missing vectors, broken
+    index: str  # ok, behind (the outbox will catch up), mismatch, broken, busy (another process owns it)
     indexed: int | None
     pending_outbox: int
+    owner_pid: int | None = None
     repaired: bool = False
     quarantined: str | None = None
 
     @property
     def healthy(self) -> bool:
-        return self.database_integrity == "ok" and self.index == "ok"
+        return self.database_integrity == "ok" and self.index in ("ok", "behind", "fresh", "busy")
 
 
 def check(settings: Settings, *, repair: bool = False) -> HealthReport:
-    from server.runtime import build_service, make_embedder
+    from server.runtime import build_service
 
-    embedder = make_embedder(settings)
-    chroma = settings.home / "chroma"
-    counted = probe(chroma, embedder.model_id)
-    quarantined: Path | None = None
-    if counted is None and repair:
-        quarantined = quarantine(chroma)
-    if counted is None and not repair:  # do not open a directory that may crash this process
-        engine = db.make_engine(settings.database_url or db.sqlite_url(settings.home))
-        db.upgrade(engine, lock_dir=settings.home)
-        store = IncidentStore(engine)
-        return _report(engine, store.count(), store.embedded_count(model=embedder.model_id), "broken", None, store)
-    service = build_service(settings, embedder=embedder)
-    store = service.store
-    embedded = store.embedded_count(model=embedder.model_id)
-    indexed = service.knowledge.index.count()
-    status = "ok" if indexed == embedded else "missing vectors"
-    repaired = False
-    if repair and (quarantined is not None or status != "ok"):
-        service.knowledge.reindex()
-        indexed, status, repaired = service.knowledge.index.count(), "ok", True
-    report = _report(store.engine, store.count(), embedded, status, indexed, store)
-    return report.model_copy(update={"repaired": repaired, "quarantined": str(quarantined) if quarantined else None})
-
-
-def _report(
-    engine: Engine, records: int, embedded: int, index: str, indexed: int | None, store: IncidentStore
-) -> HealthReport:
-    with engine.connect() as conn:
+    service = build_service(settings)
+    store, knowledge = service.store, service.knowledge
+    owner = knowledge.owner
+    assert owner is not None
+    with store.engine.connect() as conn:
         integrity = "ok"
         if conn.dialect.name == "sqlite":
             integrity = str(conn.execute(text("pragma integrity_check")).scalar())
-    pending = len(store.pending_outbox(limit=1_000_000))
+    found, indexed, repaired, quarantined = "busy", None, False, None
+    if owner.lock.try_acquire():
+        found = owner.inspect()
+        if repair and found in ("broken", "mismatch"):
+            before = set(owner.path.parent.glob(f"{owner.path.name}.broken-*"))
+            owner.lock.release()
+            repaired = knowledge.claim_index() and knowledge.claimed is not None and knowledge.claimed.rebuilt
+            moved = sorted(set(owner.path.parent.glob(f"{owner.path.name}.broken-*")) - before)
+            quarantined = str(moved[-1]) if moved else None
+            found = owner.inspect() if repaired else found
+        if found in ("ok", "behind") and knowledge.claim_index():
+            assert knowledge.index is not None
+            indexed = knowledge.index.count()
+            found = "ok" if not store.pending_pks() else "behind"
+        knowledge.release_index()
     return HealthReport(
         database_integrity=integrity,
-        records=records,
-        embedded=embedded,
-        index=index,
+        records=store.count(),
+        embedded=store.embedded_count(model=knowledge.embedder.model_id),
+        index=found,
         indexed=indexed,
-        pending_outbox=pending,
+        pending_outbox=len(store.pending_pks()),
+        owner_pid=owner.lock.holder() if found == "busy" else None,
+        repaired=repaired,
+        quarantined=quarantined,
     )

@@ -71,8 +71,9 @@ class Stats(BaseModel):
     by_severity: dict[str, int]
     by_status: dict[str, int]
     action_items: dict[str, int]
-    indexed: int
+    indexed: int | None = Field(description="vectors in the index; None in a process that does not own it")
     index_pending: int
+    index_owner: bool = Field(description="whether this process owns the vector index (one process does)")
 
 
 class ImportResult(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from server.llm import LLM
     from server.service import PostmortemService
     from store.embedding import Embedder
+    from store.knowledge import KnowledgeBase
 
 logger = logging.getLogger(__name__)
 
@@ -97,20 +99,35 @@ def _build_llm(settings: Settings) -> LLM | None:
     return OpenAILLM(client, server.model_id, backend="local", max_tokens=2000, extra_body={"repeat_penalty": 1.3})
 
 
-def build_service(settings: Settings, *, embedder: Embedder | None = None) -> PostmortemService:
+def build_service(
+    settings: Settings, *, embedder: Embedder | None = None, claim_index: bool = False
+) -> PostmortemService:
+    """The service on the home's record store. The vector index is opened only by its owner: with
+    `claim_index`, this process takes it now unless another process has it (the server does so in the
+    background; one-shot commands search exactly from the stored vectors instead)."""
     from server.service import PostmortemService
     from store import db
-    from store.index import VectorIndex, open_persistent
+    from store.index_owner import IndexOwner
     from store.knowledge import KnowledgeBase
     from store.records import IncidentStore
 
     settings.home.mkdir(parents=True, exist_ok=True)
-    engine = db.make_engine(settings.database_url or db.sqlite_url(settings.home))
+    url = settings.database_url or db.sqlite_url(settings.home)
+    engine = db.make_engine(url)
     db.upgrade(engine, lock_dir=settings.home)
     store = IncidentStore(engine)
     embedder = embedder or make_embedder(settings)
-    index = VectorIndex(open_persistent(str(settings.home / "chroma")), model_id=embedder.model_id)
-    knowledge = KnowledgeBase(store=store, index=index, embedder=embedder)
+    model_id = embedder.model_id
+    owner = IndexOwner(
+        settings.home / "chroma",
+        database_url=url,
+        model_id=model_id,
+        expected=lambda: store.embedded_pks(model=model_id),
+        pending=store.pending_pks,
+    )
+    knowledge = KnowledgeBase(store=store, embedder=embedder, owner=owner)
+    if claim_index:
+        knowledge.claim_index()
     return PostmortemService(
         store=store,
         knowledge=knowledge,
@@ -136,8 +153,10 @@ class LazyService:
     """Builds the service (and warms the embedding model) in a background thread, so that the MCP
     handshake never waits for the database, chromadb, torch or the model."""
 
-    def __init__(self, build: Callable[[], PostmortemService]) -> None:
+    def __init__(self, build: Callable[[], PostmortemService], *, keep_index: bool = True) -> None:
+        """`keep_index`: own the vector index when no other process does, and keep it in line (a server does)."""
         self._build = build
+        self._keep_index = keep_index
         self._ready = threading.Event()
         self._service: PostmortemService | None = None
         self._error: BaseException | None = None
@@ -159,6 +178,10 @@ class LazyService:
             if load is not None:
                 load()
             service.knowledge.warm()
+            if self._keep_index:
+                threading.Thread(
+                    target=keep_index, args=(service.knowledge,), name="postmortem-index", daemon=True
+                ).start()
         except BaseException as e:  # noqa: BLE001 - reported to every caller below
             logger.exception("could not open the knowledge base")
             self._error = e
@@ -171,3 +194,27 @@ class LazyService:
         if self._service is None:
             raise RuntimeError("the knowledge base could not be opened; see the server log") from self._error
         return self._service
+
+
+SYNC_EVERY = 1.0  # seconds between outbox drains by the owner
+CLAIM_EVERY = 5.0  # seconds between attempts to take the index over from another process
+
+
+def keep_index(knowledge: KnowledgeBase, *, stop: threading.Event | None = None) -> None:
+    """The server's index keeper: take the index when no other process owns it (at start, and when its owner
+    exits or dies), then apply everyone's outbox to it."""
+    stop = stop or threading.Event()
+    next_claim = 0.0
+    while True:
+        try:
+            if knowledge.owns_index:
+                if knowledge.store.pending_pks():
+                    knowledge.sync()
+            elif time.monotonic() >= next_claim:
+                knowledge.claim_index()
+                next_claim = time.monotonic() + CLAIM_EVERY
+        except Exception:  # noqa: BLE001 - the records are safe; the index is retried on the next round
+            logger.warning("could not keep the vector index", exc_info=True)
+            next_claim = time.monotonic() + CLAIM_EVERY
+        if stop.wait(SYNC_EVERY):
+            return

@@ -277,8 +277,9 @@ class PostmortemService(Drafting):
             by_severity=self.store.counts_by("severity"),
             by_status=self.store.counts_by("status"),
             action_items=self.actions.counts(),
-            indexed=self.knowledge.index.count(),
+            indexed=self.knowledge.index.count() if self.knowledge.index is not None else None,
             index_pending=len(self.store.pending_outbox(limit=100_000)),
+            index_owner=self.knowledge.owns_index,
         )
 
     def reindex(self) -> int:

@@ -64,6 +64,18 @@ class IndexFeed:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 
+    def embedded_pks(self, *, model: str) -> set[int]:
+        """The incidents whose stored vector comes from this model."""
+        cols = db.incidents.c
+        query = select(cols.pk).where(cols.embedding.is_not(None), cols.embedding_model == model)
+        with self.engine.connect() as conn:
+            return {int(pk) for pk in conn.execute(query).scalars()}
+
+    def pending_pks(self) -> set[int]:
+        """The incidents the outbox has yet to apply to the index."""
+        with self.engine.connect() as conn:
+            return {int(pk) for pk in conn.execute(select(db.index_outbox.c.incident_pk)).scalars()}
+
     def stale_embeddings(self, *, model: str, limit: int = 256) -> list[tuple[int, str]]:
         """(pk, search text) of incidents with no vector from `model`: to re-embed after a model change."""
         cols = db.incidents.c

@@ -70,6 +70,10 @@ class VectorIndex:
         got = self.collection.get(include=[])
         return {int(i) for i in got["ids"]}
 
+    def close(self) -> None:
+        """Let go of the directory (chromadb stops its system when the last client on a path closes)."""
+        self.client.close()
+
     def reset(self) -> None:
         """Drop and recreate the collection (used by reindex)."""
         self.client.delete_collection(self.name)

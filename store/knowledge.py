@@ -8,6 +8,7 @@ was flat for 0.6-0.8, and fell for lexical-heavy weights.
 """
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ import numpy as np
 from store.embedding import Embedder
 from store.exact import EXACT_LIMIT, ExactIndex
 from store.index import VectorIndex
+from store.index_owner import Claim, IndexBusy, IndexOwner
 from store.lexical import LexicalIndex
 from store.records import IncidentStore
 
@@ -41,14 +43,51 @@ logger = logging.getLogger(__name__)
 
 
 class KnowledgeBase:
-    def __init__(self, *, store: IncidentStore, index: VectorIndex, embedder: Embedder) -> None:
+    def __init__(self, *, store: IncidentStore, embedder: Embedder, owner: IndexOwner | None = None) -> None:
+        """Searches work without the vector index (exactly, from the stored vectors); `owner` lets this process
+        take the index when no other process has it (`claim_index`)."""
         self.store = store
-        self.index = index
         self.embedder = embedder
+        self.owner = owner
+        self.index: VectorIndex | None = None
+        self.claimed: Claim | None = None
+        self._claiming = threading.Lock()
         self.lexical = LexicalIndex(store.lexical_rows)
         self.exact = ExactIndex(
             lambda after: store.vector_rows(model=embedder.model_id, after_pk=after), embedder.dimension
         )
+
+    @property
+    def owns_index(self) -> bool:
+        return self.index is not None
+
+    def claim_index(self) -> bool:
+        """Own the vector index unless another process does: check it (rebuilding what cannot be trusted), open
+        it and apply the outbox. True when this process owns it."""
+        with self._claiming:
+            if self.index is not None:
+                return True
+            if self.owner is None:
+                return False
+            try:
+                self.index, self.claimed = self.owner.claim()
+            except IndexBusy:
+                return False
+            except Exception:  # noqa: BLE001 - searches stay exact without the index; the server retries later
+                logger.warning("could not take the vector index", exc_info=True)
+                return False
+            logger.info("owning the vector index (found %s, %d vectors)", self.claimed.found, self.claimed.indexed)
+        self.sync()
+        return True
+
+    def release_index(self) -> None:
+        """Close the index and let another process own it."""
+        with self._claiming:
+            if self.index is not None:
+                self.index.close()
+                self.index = None
+            if self.owner is not None:
+                self.owner.lock.release()
 
     def warm(self) -> None:
         """Load the in-memory indexes now (the server calls this in the background at start)."""
@@ -63,7 +102,20 @@ class KnowledgeBase:
         return vector
 
     def sync(self) -> int:
-        """Drain the outbox into the index; idempotent, so a crash between steps only replays. Returns rows done."""
+        """Drain the outbox into the index when this process owns it; idempotent, so a crash between steps only
+        replays. A failing index write is logged and left queued: the records are already safe. Returns rows done."""
+        try:
+            done = self._drain() if self.index is not None else 0
+        except Exception:  # noqa: BLE001 - the index is a cache; the outbox keeps the work for the next try
+            logger.warning("could not update the vector index; the outbox keeps the changes", exc_info=True)
+            done = 0
+        # this process's own writes are visible to its next search at once, owner or not
+        self.exact.refresh(force=True)
+        self.lexical.refresh(force=True)
+        return done
+
+    def _drain(self) -> int:
+        assert self.index is not None
         done = 0
         while batch := self.store.pending_outbox(limit=1000):
             upserts = sorted({pk for _, pk, op in batch if op == "upsert"})
@@ -74,9 +126,6 @@ class KnowledgeBase:
             self.index.delete(deletes)
             self.store.ack_outbox([b[0] for b in batch])
             done += len(batch)
-        if done:  # this process's own writes are visible to its next search at once
-            self.exact.refresh(force=True)
-            self.lexical.refresh(force=True)
         return done
 
     def reembed_stale(self) -> int:
@@ -91,36 +140,19 @@ class KnowledgeBase:
         return done
 
     def reindex(self) -> int:
-        """Rebuild the index from the vectors stored with the records (re-embedding those of another model).
-        Returns the number indexed."""
+        """Rebuild the index from the vectors stored with the records (re-embedding those of another model), in a
+        child process, and swap it in. Needs ownership (IndexBusy otherwise). Returns the number indexed."""
         self.reembed_stale()
-        replayed = [b[0] for b in self.store.pending_outbox(limit=1_000_000)]
-        self.index.reset()
+        if self.owner is None or not self.claim_index():
+            holder = self.owner.lock.holder() if self.owner else None
+            raise IndexBusy(f"the vector index is owned by another process (pid {holder})")
+        with self._claiming:
+            self.index = self.owner.rebuild(self.index)
+            total = self.index.count()
         self.lexical.reset()
         self.exact.reset()
-        total = 0
-        pks: list[int] = []
-        vectors: list[np.ndarray] = []
-        metas: list[dict[str, Any]] = []
-        for pk, vector, meta in self.store.index_rows(model=self.embedder.model_id):
-            pks.append(pk)
-            vectors.append(vector)
-            metas.append(meta)
-            if len(pks) >= 2000:
-                total += self._flush(pks, vectors, metas)
-        total += self._flush(pks, vectors, metas)
-        self.store.ack_outbox(replayed)  # rows written during the rebuild stay queued for the next sync
+        self.sync()  # rows written during the rebuild are still queued: replaying them is idempotent
         return total
-
-    def _flush(self, pks: list[int], vectors: list[np.ndarray], metas: list[dict[str, Any]]) -> int:
-        if not pks:
-            return 0
-        self.index.upsert(list(pks), np.vstack(vectors), list(metas))
-        n = len(pks)
-        pks.clear()
-        vectors.clear()
-        metas.clear()
-        return n
 
     def search(
         self,
@@ -160,11 +192,12 @@ class KnowledgeBase:
 
     def _dense(self, vector: np.ndarray, n: int, filters: dict[str, Any]) -> list[tuple[int, float]]:
         """Exact search below EXACT_LIMIT incidents (faster and exact there), chromadb's HNSW above it."""
-        if self.exact.count() <= EXACT_LIMIT:
+        if self.exact.count() <= EXACT_LIMIT or not self.claim_index():
             allowed = np.fromiter(self.store.pks_matching(filters), dtype=np.int64) if filters else None
             return self.exact.query(vector, n=n, allowed=allowed)
         # chromadb keeps a few columns as metadata: filter on those there, the rest on the records
         where = {k: v for k, v in filters.items() if k in ("category", "severity", "status", "agent", "tool")}
+        assert self.index is not None
         found = self.index.query(vector, n=n * (3 if len(where) < len(filters) else 1), filters=where)
         if len(where) < len(filters):
             keep = self.store.filter_pks([pk for pk, _ in found], filters)

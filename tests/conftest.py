@@ -65,7 +65,7 @@ def make_service(
     home: Path, *, embedder: Any = None, llm: Any = None, clock: Callable[[], datetime] | None = None
 ) -> PostmortemService:
     settings = Settings.from_env({"POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none"})
-    service = build_service(settings, embedder=embedder or HashEmbedder())
+    service = build_service(settings, embedder=embedder or HashEmbedder(), claim_index=True)
     service._llm = lambda: llm
     if clock is not None:
         service.clock = clock

@@ -24,7 +24,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     service = make_service(tmp_path)
     for n in range(5):
         service.capture_incident(IncidentCreate(title=f"Planner failure number {n} on flights.search"))
-    service.knowledge.index.client.clear_system_cache()  # let go of the directory as a stopped server would
+    service.knowledge.release_index()  # let go of the directory as a stopped server would
     return tmp_path
 
 
@@ -33,7 +33,8 @@ def settings(home: Path) -> Settings:
 
 
 def test_a_healthy_home_is_reported_healthy(home: Path) -> None:
-    assert probe(home / "chroma", HashEmbedder().model_id) == 5
+    found = probe(home / "chroma", HashEmbedder().model_id)
+    assert found is not None and found.ids == {1, 2, 3, 4, 5} and found.readable and found.sampled == 5
     report = check(settings(home))
     assert report.healthy and (report.records, report.embedded, report.indexed) == (5, 5, 5)
 

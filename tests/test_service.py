@@ -173,6 +173,7 @@ class OtherHashEmbedder(HashEmbedder):
 def test_changing_the_embedding_model_reembeds_instead_of_mixing_vector_spaces(tmp_path: Path) -> None:
     first = make_service(tmp_path)
     incident_id = capture(first, "Fares API answered 429 Too Many Requests")
+    first.knowledge.release_index()  # the server stops; it restarts with another model
     second = make_service(tmp_path, embedder=OtherHashEmbedder())
     assert second.knowledge_stats().indexed == 0  # a new collection for the new model: nothing mixed in
     assert second.reindex() == 1
