@@ -11,7 +11,15 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.progress import Progress
 
-from server.errors import ActionItemNotFound, IncidentNotFound, InvalidId, PostmortemError, StoreError
+from server.errors import (
+    ActionItemNotFound,
+    IncidentNotFound,
+    InvalidId,
+    PostmortemError,
+    StoreError,
+    is_storage_failure,
+    storage_failure,
+)
 
 out = Console()
 err = Console(stderr=True)
@@ -47,6 +55,11 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
     except OSError as e:
         err.print(f"error: {e.strerror or e.__class__.__name__}: {e.filename or ''}")
+        raise typer.Exit(1) from None
+    except Exception as e:
+        if not is_storage_failure(e):
+            raise
+        err.print(f"error: {storage_failure(e)}")
         raise typer.Exit(1) from None
 
 

@@ -1,5 +1,7 @@
 """Domain errors. The MCP and CLI layers turn them into actionable messages in one place each."""
 
+import sys
+
 from store.errors import ActionItemNotFound, IncidentNotFound, InvalidId, StoreError
 
 __all__ = [
@@ -49,3 +51,22 @@ NO_WRITER_HELP = (
     "configured (OPENAI_BASE_URL/OPENAI_API_KEY with POSTMORTEM_MODEL, or POSTMORTEM_LLM=local). Write it yourself: "
     "get the five_whys prompt for this incident, then call record_analysis with the JSON."
 )
+
+
+def storage_failure(error: BaseException) -> str:
+    """The message for a write the database refused (disk full, I/O error, locked too long): the engine's own
+    one-line reason, never the statement or its values (they hold incident text)."""
+    reason = str(getattr(error, "orig", None) or error.__class__.__name__).splitlines()[0][:200]
+    return (
+        f"The incident store could not complete this ({reason}); the change was rolled back and nothing partial "
+        "was kept. If the disk is full or failing, free space or fix it and try again; reading still works."
+    )
+
+
+def is_storage_failure(error: BaseException) -> bool:
+    """A database error from the engine itself (sqlalchemy is imported only once one happened)."""
+    if "sqlalchemy" not in sys.modules:
+        return False
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(error, OperationalError)

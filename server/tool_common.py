@@ -1,5 +1,6 @@
 """What the MCP tool modules share: argument types, and the one place domain errors become tool errors."""
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -9,9 +10,17 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field, TypeAdapter, ValidationError
 
-from server.errors import ActionItemNotFound, IncidentNotFound, InvalidId, PostmortemError
+from server.errors import (
+    ActionItemNotFound,
+    IncidentNotFound,
+    InvalidId,
+    PostmortemError,
+    is_storage_failure,
+    storage_failure,
+)
 from store.models import When
 
+logger = logging.getLogger(__name__)
 READ = ToolAnnotations(read_only_hint=True)
 IncidentId = Annotated[str, Field(max_length=24, description="an incident id such as INC-42")]
 ActionId = Annotated[str, Field(max_length=24, description="an action item id such as AI-7")]
@@ -56,3 +65,8 @@ def tool_errors() -> Iterator[None]:
         raise ToolError(f"Invalid input: {_problems(e)}. Fix those fields and call again.") from None
     except PostmortemError as e:
         raise ToolError(str(e)) from None
+    except Exception as e:
+        if not is_storage_failure(e):
+            raise
+        logger.warning("storage failure: %s", str(getattr(e, "orig", e)).splitlines()[0][:200])
+        raise ToolError(storage_failure(e)) from None
