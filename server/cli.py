@@ -59,18 +59,19 @@ def serve(
                 allowed_hosts=list(settings.allowed_hosts),
                 allowed_origins=list(settings.allowed_origins),
             )
-        server = create_server(
-            lazy.get, on_start=lazy.start, sampling=sampling, token_verifier=security.token_verifier, auth=security.auth
-        )
         import uvicorn
 
-        from server.http_security import RateLimit
+        from server.http_app import http_app
 
-        asgi = server.streamable_http_app(
-            transport_security=security.transport_security, max_request_body_size=security.max_body, host=host
+        asgi = http_app(
+            lazy.get,
+            security=security,
+            host=host,
+            rate_per_minute=settings.http_rate_per_minute,
+            on_start=lazy.start,
+            sampling=sampling,
         )
-        limited = RateLimit(asgi, per_minute=settings.http_rate_per_minute)
-        uvicorn.run(limited, host=host, port=port, log_level="warning")
+        uvicorn.run(asgi, host=host, port=port, log_level="warning")
     else:
         err.print("error: --transport must be stdio or http")
         raise typer.Exit(2)
