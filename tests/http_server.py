@@ -4,10 +4,11 @@ thread, over a real service. For tests that need real HTTP: the OTLP receiver an
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from server.http_app import http_app
 from server.http_security import http_security
@@ -23,11 +24,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(service: PostmortemService, *, token: str | None = TOKEN) -> Iterator[str]:
-    """Yield the base URL (http://127.0.0.1:PORT) while the server runs."""
-    port = free_port()
+def serving(
+    service: PostmortemService,
+    *,
+    token: str | None = TOKEN,
+    port: int | None = None,
+    wrap: Callable[[ASGIApp], ASGIApp] = lambda app: app,
+) -> Iterator[str]:
+    """Yield the base URL (http://127.0.0.1:PORT) while the server runs; `wrap` puts test middleware around it."""
+    port = port or free_port()
     security = http_security(host="127.0.0.1", port=port, token=token, allowed_hosts=[], allowed_origins=[])
-    app = http_app(lambda: service, security=security, host="127.0.0.1", rate_per_minute=6_000)
+    app = wrap(http_app(lambda: service, security=security, host="127.0.0.1", rate_per_minute=6_000))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name="test-http-server", daemon=True)
     thread.start()
