@@ -37,8 +37,10 @@ def import_traces(
         f"{result.occurrences} counted on an open incident, {result.timeline_events} timeline events",
         soft_wrap=True,
     )
-    if result.incident_ids:
-        out.print("ids: " + ", ".join(dict.fromkeys(result.incident_ids)), markup=False)
+    ids = list(dict.fromkeys(result.incident_ids))
+    if ids:
+        more = f" and {len(ids) - 10} more (--json lists them all)" if len(ids) > 10 else ""
+        out.print("ids: " + ", ".join(ids[:10]) + more, markup=False, soft_wrap=True)
 
 
 COMMANDS = [import_traces]
