@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from server.otlp import group_traces, parse_request, read_file
 from server.service import PostmortemService
 from server.traces import MAX_EVENTS, failed_traces, import_traces, trace_incident
@@ -107,3 +109,28 @@ def test_a_long_trace_keeps_its_failure_path_within_the_timeline_cap() -> None:
     lines = [e.description for e in item.timeline]
     assert len(lines) == MAX_EVENTS + 1 and lines[-1] == "43 more spans of this trace are not shown"
     assert any(line.startswith("Tool flights.search") for line in lines)
+
+
+def test_spans_from_the_real_opentelemetry_sdk_encoded_by_its_otlp_encoder_are_understood() -> None:
+    pytest.importorskip("opentelemetry.exporter.otlp.proto.common")  # installed with chromadb
+    from google.protobuf.json_format import MessageToDict
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("agent")
+    agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "crm-bot"}
+    tool = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "crm.update"}
+    with pytest.raises(ValueError):  # noqa: PT012 - the spans record the exception on the way out
+        with tracer.start_as_current_span("invoke_agent crm-bot", attributes=agent):
+            with tracer.start_as_current_span("execute_tool crm.update", attributes=tool):
+                raise ValueError("field 'email' rejected by the CRM")
+    payload = MessageToDict(encode_spans(exporter.get_finished_spans()))  # protobuf JSON: base64 ids, enum names
+    [found] = failed_traces(group_traces(parse_request(payload)))
+    assert (found.incident.title, found.incident.agent) == ("ValueError in crm.update", "crm-bot")
+    assert found.incident.error_message == "field 'email' rejected by the CRM"
+    assert found.incident.stack_trace is not None and "test_traces.py" in found.incident.stack_trace
