@@ -11,7 +11,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from server import cli_loop
+from server import cli_ingest, cli_loop
 from server.bench_cli import bench, eval_command
 from server.cli_common import JsonOpt, emit, err, out, service, user_errors
 from server.config import Settings
@@ -59,18 +59,19 @@ def serve(
                 allowed_hosts=list(settings.allowed_hosts),
                 allowed_origins=list(settings.allowed_origins),
             )
-        server = create_server(
-            lazy.get, on_start=lazy.start, sampling=sampling, token_verifier=security.token_verifier, auth=security.auth
-        )
         import uvicorn
 
-        from server.http_security import RateLimit
+        from server.http_app import http_app
 
-        asgi = server.streamable_http_app(
-            transport_security=security.transport_security, max_request_body_size=security.max_body, host=host
+        asgi = http_app(
+            lazy.get,
+            security=security,
+            host=host,
+            rate_per_minute=settings.http_rate_per_minute,
+            on_start=lazy.start,
+            sampling=sampling,
         )
-        limited = RateLimit(asgi, per_minute=settings.http_rate_per_minute)
-        uvicorn.run(limited, host=host, port=port, log_level="warning")
+        uvicorn.run(asgi, host=host, port=port, log_level="warning")
     else:
         err.print("error: --transport must be stdio or http")
         raise typer.Exit(2)
@@ -325,6 +326,8 @@ app.add_typer(bench, name="bench")
 app.command("eval")(eval_command)
 for _command in cli_loop.COMMANDS:
     app.command()(_command)
+for _ingest in cli_ingest.COMMANDS:
+    app.command()(_ingest)
 
 
 @app.command("verify-fix")

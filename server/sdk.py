@@ -2,7 +2,9 @@
 
     from server.sdk import Recorder
 
-    recorder = Recorder(agent="trip-planner")          # the local store in POSTMORTEM_HOME
+    recorder = Recorder(agent="trip-planner")          # the local store in POSTMORTEM_HOME, or the team server
+                                                        # at POSTMORTEM_URL (with POSTMORTEM_TOKEN) when set
+    recorder = Recorder(agent="trip-planner", url="http://pm.internal:8000/mcp", token=token)
 
     @recorder.watch(tool="flights.search")
     def search_flights(query: str) -> list[dict]: ...
@@ -16,24 +18,38 @@ Every failure goes through the same capture path as the MCP tool and the CLI (re
 severity, triage; repeats of the same failure become occurrences of one incident). The agent is never slowed
 down for long and never sees an error of the recorder: captures go through a bounded queue to a background
 thread, a full queue drops (and counts) instead of blocking, and the agent's own exception is re-raised as it was.
+Sent to a team server, each capture carries an idempotency key, so the retries after a lost answer store it once.
 """
 
 import asyncio
 import functools
 import logging
+import os
 import queue
 import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
 from store.models import IncidentCreate
 
 if TYPE_CHECKING:
+    from server.results import CaptureResult
     from server.service import PostmortemService
+
+
+class CaptureNotStored(RuntimeError):
+    """A capture the service refused or could not store, for a reason it has put in words (logged as one line)."""
+
+
+class Service(Protocol):
+    """What the recorder needs of a service: the local PostmortemService or a team server's RemoteService."""
+
+    def capture_incident(self, data: IncidentCreate) -> "CaptureResult": ...
+
 
 logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,12 +63,19 @@ class Recorder:
         *,
         agent: str | None = None,
         model: str | None = None,
-        service: Callable[[], "PostmortemService"] | None = None,
+        service: Callable[[], "Service"] | None = None,
+        url: str | None = None,
+        token: str | None = None,
         queue_size: int = QUEUE_SIZE,
     ) -> None:
+        """`service` (tests, embedding) wins over `url`; `url` and `token` default to POSTMORTEM_URL and
+        POSTMORTEM_TOKEN; with neither, captures go to the local store in POSTMORTEM_HOME."""
         self.agent = agent
         self.model = model
-        self._make_service = service or _local_service
+        url = url or os.environ.get("POSTMORTEM_URL") or None
+        token = token or os.environ.get("POSTMORTEM_TOKEN") or None
+        self.url = url if service is None else None
+        self._make_service = service or (_remote_service(url, token) if url else _local_service)
         self._queue: queue.Queue[IncidentCreate] = queue.Queue(maxsize=queue_size)
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
@@ -159,11 +182,23 @@ class Recorder:
             try:
                 service = service or self._make_service()
                 self.captured_ids.append(service.capture_incident(data).id)
+            except CaptureNotStored as e:
+                self.failed += 1
+                logger.warning("postmortem: a capture was not stored: %s", e)
             except Exception:  # the agent must never see the recorder fail; say why on stderr
                 self.failed += 1
                 logger.exception("postmortem: a capture could not be stored")
             finally:
                 self._queue.task_done()
+
+
+def _remote_service(url: str, token: str | None) -> Callable[[], "Service"]:
+    def make() -> "Service":
+        from server.remote import RemoteService
+
+        return RemoteService(url, token=token)
+
+    return make
 
 
 def _local_service() -> "PostmortemService":

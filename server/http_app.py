@@ -1,0 +1,33 @@
+"""The HTTP server's ASGI app, as `postmortem serve --transport http` runs it: MCP at `/mcp`, the OTLP trace
+receiver at `/v1/traces`, `/healthz`; token auth, Host/Origin checks and body limits; rate limited."""
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from starlette.types import ASGIApp
+
+from server.http_security import HttpSecurity, RateLimit
+from server.otlp_http import add_trace_receiver
+from server.tools import create_server
+
+if TYPE_CHECKING:
+    from server.service import PostmortemService
+
+
+def http_app(
+    get_service: Callable[[], "PostmortemService"],
+    *,
+    security: HttpSecurity,
+    host: str,
+    rate_per_minute: int,
+    on_start: Callable[[], None] | None = None,
+    sampling: bool = True,
+) -> ASGIApp:
+    server = create_server(
+        get_service, on_start=on_start, sampling=sampling, token_verifier=security.token_verifier, auth=security.auth
+    )
+    add_trace_receiver(server, get_service, security)
+    asgi = server.streamable_http_app(
+        transport_security=security.transport_security, max_request_body_size=security.max_body, host=host
+    )
+    return RateLimit(asgi, per_minute=rate_per_minute)
