@@ -59,3 +59,42 @@ def test_check_exits_1_on_a_broken_index_and_0_after_repair(home: Path, monkeypa
     assert broken.exit_code == 1 and json.loads(broken.stdout)["index"] == "broken"
     fixed = runner.invoke(app, ["check", "--repair"])
     assert fixed.exit_code == 0 and json.loads(fixed.stdout)["repaired"] is True
+
+
+def claimed(home: Path) -> tuple[str, bool, set[int], set[int]]:
+    """Open the home as a starting server does; what it found, whether it rebuilt, index ids, record ids."""
+    service = make_service(home)
+    knowledge = service.knowledge
+    assert knowledge.claimed is not None and knowledge.index is not None
+    result = (knowledge.claimed.found, knowledge.claimed.rebuilt, knowledge.index.ids(), set())
+    result[3].update(service.store.embedded_pks(model=HashEmbedder().model_id))
+    knowledge.release_index()
+    return result
+
+
+def test_a_server_start_rebuilds_a_broken_index_from_the_records(home: Path) -> None:
+    (home / "chroma" / "chroma.sqlite3").write_bytes(b"\x00garbage" * 500)
+    found, rebuilt, ids, records = claimed(home)
+    assert (found, rebuilt) == ("broken", True) and ids == records == {1, 2, 3, 4, 5}
+    assert len(list(home.glob("chroma.broken-*"))) == 1  # kept as evidence
+    assert claimed(home)[:2] == ("ok", False)
+
+
+def test_a_server_start_rebuilds_an_index_that_lost_vectors(home: Path) -> None:
+    from store.index import VectorIndex, open_persistent
+
+    index = VectorIndex(open_persistent(str(home / "chroma")), model_id=HashEmbedder().model_id)
+    index.delete([2, 4])  # acknowledged by the outbox, yet gone (chromadb #6975: silent loss below sync_threshold)
+    index.close()
+    found, rebuilt, ids, records = claimed(home)
+    assert (found, rebuilt) == ("mismatch", True) and ids == records == {1, 2, 3, 4, 5}
+    assert not list(home.glob("chroma.broken-*"))  # readable, only stale: replaced, not kept
+
+
+def test_an_index_only_behind_the_outbox_is_caught_up_not_rebuilt(home: Path) -> None:
+    writer = make_service(home)  # owns the index now ...
+    writer.knowledge.release_index()  # ... and lets go: the next capture only reaches the outbox
+    writer.capture_incident(IncidentCreate(title="Refund agent paid the same order twice"))
+    assert writer.store.pending_pks() == {6}
+    found, rebuilt, ids, records = claimed(home)
+    assert (found, rebuilt) == ("behind", False) and ids == records == {1, 2, 3, 4, 5, 6}
