@@ -11,7 +11,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from server import cli_loop
+from server import cli_loop, cli_steps
 from server.bench_cli import bench, eval_command
 from server.cli_common import JsonOpt, emit, err, out, service, user_errors
 from server.config import Settings
@@ -325,6 +325,8 @@ app.add_typer(bench, name="bench")
 app.command("eval")(eval_command)
 for _command in cli_loop.COMMANDS:
     app.command()(_command)
+for _step_command in cli_steps.COMMANDS:
+    app.command()(_step_command)
 
 
 @app.command("verify-fix")
