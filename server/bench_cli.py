@@ -156,3 +156,23 @@ def bench_redaction(seed: int = 0, as_json: JsonOpt = True) -> None:
     from evals.redaction import run
 
     emit(run(seed=seed), True)
+
+
+@bench.command("attribution")
+def bench_attribution(
+    dataset: Annotated[Path, typer.Option(help="JSONL runs with steps and labels (Who&When shape)")],
+    attribute: Annotated[str, typer.Option(help="heuristic or llm (the configured LLM)")] = "heuristic",
+    limit: Annotated[int | None, typer.Option(min=1, help="score this many runs, evenly spaced")] = None,
+    as_json: JsonOpt = True,
+) -> None:
+    """Failure attribution: agent and decisive-step accuracy with 95% intervals, next to the most-talkative-agent
+    and random-step baselines on the same runs. Prints JSON."""
+    from evals.attribution import run
+    from server.cli_steps import attribution_llm, attribution_method
+
+    with user_errors():
+        method = attribution_method(attribute)
+        llm = attribution_llm(method)
+        with stage_progress() as show:
+            result = run(dataset, method=method, llm=llm, limit=limit, progress=lambda d, t: show("runs", d, t))
+    emit(result, True)

@@ -3,19 +3,23 @@
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from server import cli_ingest, cli_loop
+from server import cli_ingest, cli_loop, cli_steps
 from server.bench_cli import bench, eval_command
 from server.cli_common import JsonOpt, emit, err, out, service, user_errors
 from server.config import Settings
 from store.models import IncidentCreate
+
+if TYPE_CHECKING:
+    from server.jsonl import ImportReport
 
 app = typer.Typer(
     help="Turn AI-agent failures into durable learning.",
@@ -145,25 +149,80 @@ def classify(
 
 
 @app.command("import")
-def import_(path: Path, as_json: JsonOpt = False) -> None:
+def import_(
+    path: Path,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="validate and count what would be imported; store nothing")
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="write a JSON report here: counts and every invalid line with its reason")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Bulk-import past incidents from a JSONL file (one incident per line), or restore a `postmortem export`
-    into an empty home, exactly."""
+    into an empty home, exactly. Nothing is imported unless every line is valid."""
     from server import backup
-    from server.jsonl import read_incidents
 
     with user_errors():
         if backup.is_export(path):
-            restored = backup.restore(_service(), backup.read_export(path))
+            incidents = backup.read_export(path)
+            if dry_run:
+                if not emit({"would_restore": len(incidents), "dry_run": True}, as_json):
+                    out.print(f"would restore {len(incidents)} incidents into an empty home; nothing was written")
+                return
+            restored = backup.restore(_service(), incidents)
             if not emit({"restored": restored}, as_json):
                 out.print(f"restored {restored} incidents")
             return
-        rows = read_incidents(path)
+        result = _import_jsonl(path, dry_run=dry_run, report=report)
+    if result.dry_run:
+        if not emit(result, as_json):
+            out.print(
+                f"{path.name}: {result.valid} valid lines; would import {result.would_import} incidents "
+                f"({result.duplicates} duplicates would be skipped); nothing was written"
+            )
+        return
+    if not emit(result, as_json):
+        out.print(f"imported {result.imported} incidents ({result.skipped_duplicates} duplicates skipped)")
+
+
+def _import_jsonl(path: Path, *, dry_run: bool, report: Path | None) -> "ImportReport":
+    from server.jsonl import ImportFileError, ImportReport, count_duplicates, problems_error, validate_incidents
+
+    rows, problems, lines = validate_incidents(path)
+    result = ImportReport(
+        file=path.name, dry_run=dry_run, lines=lines, valid=len(rows), invalid=len(problems), problems=problems
+    )
+    if problems:
+        if report is not None:
+            report.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        hint = f"\nevery invalid line is listed in {report}" if report else "\n--report FILE lists every invalid line"
+        raise ImportFileError(problems_error(path, problems, hint=hint))
+    if dry_run:
+        duplicates = count_duplicates(rows, _stored_hashes(Settings.from_env()))
+        result = result.model_copy(update={"duplicates": duplicates, "would_import": len(rows) - duplicates})
+    else:
         service = _service()
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("importing", total=len(rows))
-            result = service.import_incidents(rows, progress=lambda n: progress.advance(task, n))
-    if not emit(result.model_copy(update={"ids": result.ids[:1000]}), as_json):
-        out.print(f"imported {result.imported} incidents ({result.skipped_duplicates} duplicates skipped)")
+            done = service.import_incidents(rows, progress=lambda n: progress.advance(task, n))
+        counts = {"imported": done.imported, "skipped_duplicates": done.skipped_duplicates, "ids": done.ids[:1000]}
+        result = result.model_copy(update=counts)
+    if report is not None:
+        report.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    return result
+
+
+def _stored_hashes(settings: Settings) -> Callable[[list[str]], set[str]]:
+    """Which content hashes are stored, read from the database alone (no index, no model, no migration, no
+    write); a home without a database has none."""
+    from store import db
+    from store.records import IncidentStore
+
+    if settings.database_url is None and not (settings.home / "postmortem.db").is_file():
+        return lambda hashes: set()
+    store = IncidentStore(db.make_engine(settings.database_url or db.sqlite_url(settings.home)))
+    return store.existing_hashes
 
 
 @app.command()
@@ -328,6 +387,8 @@ for _command in cli_loop.COMMANDS:
     app.command()(_command)
 for _ingest in cli_ingest.COMMANDS:
     app.command()(_ingest)
+for _step_command in cli_steps.COMMANDS:
+    app.command()(_step_command)
 
 
 @app.command("verify-fix")

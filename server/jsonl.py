@@ -1,11 +1,18 @@
-"""Reading incidents from JSONL: every line is validated before anything is stored."""
+"""Reading incidents from JSONL: every line is validated before anything is stored.
+
+`validate_incidents` returns the valid rows and every problem by line number (for `import --report` and
+`--dry-run`); `read_incidents` raises on the first problems, so that nothing is imported from a bad file.
+"""
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from store.models import SeedIncident
+from store.models import SeedIncident, search_text
+from store.records import content_hash
+from store.redact import redact_model
 
 MAX_LINE_BYTES = 1_000_000
 
@@ -14,27 +21,81 @@ class ImportFileError(ValueError):
     """Some lines are invalid; nothing was imported. The message lists the first problems by line number."""
 
 
-def read_incidents(path: Path, *, max_errors: int = 20) -> list[SeedIncident]:
+class LineProblem(BaseModel):
+    line: int
+    reason: str = Field(description="what is wrong (field names and messages; the rejected value is never echoed)")
+
+
+class ImportReport(BaseModel):
+    """What an import did, or would do (`dry_run`), and every invalid line."""
+
+    file: str
+    dry_run: bool
+    lines: int = Field(description="non-empty lines")
+    valid: int
+    invalid: int
+    problems: list[LineProblem]
+    would_import: int | None = Field(default=None, description="dry run: new incidents")
+    duplicates: int | None = Field(
+        default=None, description="dry run: rows that would be skipped as exact duplicates (of a stored incident or "
+        "of an earlier line)"
+    )  # fmt: skip
+    imported: int | None = None
+    skipped_duplicates: int | None = None
+    ids: list[str] = Field(default_factory=list, description="the new incidents' ids (the first 1000)")
+
+
+def _problem(e: Exception) -> str:
+    if isinstance(e, json.JSONDecodeError):
+        return f"not JSON ({e.msg} at column {e.colno})"
+    assert isinstance(e, ValidationError)
+    errors = e.errors(include_input=False, include_url=False)[:3]
+    return ", ".join(f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in errors)
+
+
+def validate_incidents(path: Path) -> tuple[list[SeedIncident], list[LineProblem], int]:
+    """The valid rows, every problem by line number, and the number of non-empty lines."""
     rows: list[SeedIncident] = []
-    problems: list[str] = []
+    problems: list[LineProblem] = []
+    lines = 0
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
+            lines += 1
             if len(line.encode("utf-8")) > MAX_LINE_BYTES:
-                problems.append(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
+                problems.append(LineProblem(line=number, reason=f"longer than {MAX_LINE_BYTES} bytes"))
                 continue
             try:
                 rows.append(SeedIncident.model_validate(json.loads(line)))
-            except json.JSONDecodeError as e:
-                problems.append(f"line {number}: not JSON ({e.msg} at column {e.colno})")
-            except ValidationError as e:
-                fields = ", ".join(
-                    f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}"
-                    for x in e.errors(include_input=False, include_url=False)[:3]
-                )
-                problems.append(f"line {number}: {fields}")
+            except (json.JSONDecodeError, ValidationError) as e:
+                problems.append(LineProblem(line=number, reason=_problem(e)))
+    return rows, problems, lines
+
+
+def problems_error(path: Path, problems: Sequence[LineProblem], *, max_errors: int = 20, hint: str = "") -> str:
+    shown = "\n  ".join(f"line {p.line}: {p.reason}" for p in problems[:max_errors])
+    more = f"\n  … and {len(problems) - max_errors} more" if len(problems) > max_errors else ""
+    return f"{len(problems)} invalid line(s) in {path.name}; nothing was imported:\n  {shown}{more}{hint}"
+
+
+def read_incidents(path: Path, *, max_errors: int = 20) -> list[SeedIncident]:
+    rows, problems, _ = validate_incidents(path)
     if problems:
-        shown = "\n  ".join(problems[:max_errors])
-        raise ImportFileError(f"{len(problems)} invalid line(s) in {path.name}; nothing was imported:\n  {shown}")
+        raise ImportFileError(problems_error(path, problems, max_errors=max_errors))
     return rows
+
+
+def count_duplicates(rows: Sequence[SeedIncident], existing: Callable[[list[str]], set[str]]) -> int:
+    """How many rows an import would skip: the same content hash (of the redacted search text, as the import
+    computes it) as a stored incident or an earlier row."""
+    hashes = [content_hash(search_text(redact_model(r)[0])) for r in rows]
+    known: set[str] = set()
+    for start in range(0, len(hashes), 500):
+        known |= existing(hashes[start : start + 500])
+    seen: set[str] = set()
+    duplicates = 0
+    for h in hashes:
+        duplicates += h in known or h in seen
+        seen.add(h)
+    return duplicates

@@ -4,7 +4,7 @@ and the evals; it never imports `mcp`."""
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ from store.actions import ActionStore
 from store.knowledge import KnowledgeBase
 from store.models import (
     Analysis,
+    Attribution,
     Incident,
     IncidentCreate,
     SeedIncident,
@@ -75,21 +76,36 @@ class PostmortemService(Drafting):
         vector = self.knowledge.embed_documents([search_text(data)])[0]
         return self._classify(data, vector, failure_signature(data)).model_copy(update={"redacted": dict(counts)})
 
-    def capture_incident(self, data: IncidentCreate) -> CaptureResult:
-        """Store a failure: secrets and personal data are redacted before anything is embedded or written."""
+    def capture_incident(
+        self,
+        data: IncidentCreate,
+        *,
+        history: Sequence[TimelineEventCreate] = (),
+        attribution: Attribution | None = None,
+    ) -> CaptureResult:
+        """Store a failure: secrets and personal data are redacted before anything is embedded or written.
+        `history` (e.g. the steps of a failed run) and `attribution` are stored with a new incident in the same
+        transaction; a repeat of an open incident's failure signature only counts one more occurrence."""
         data, counts = redact_model(data)
         key = data.idempotency_key
         if key is not None and (first := self.store.find_by_key(key)) is not None:
             return self._known_result(first, replayed=True)
         try:
-            return self._capture(data, counts)
+            return self._capture(data, counts, history=history, attribution=attribution)
         except IntegrityError:  # another process stored the same key first: return what it stored
             first = self.store.find_by_key(key) if key is not None else None
             if first is None:
                 raise
             return self._known_result(first, replayed=True)
 
-    def _capture(self, data: IncidentCreate, counts: Counter[str]) -> CaptureResult:
+    def _capture(
+        self,
+        data: IncidentCreate,
+        counts: Counter[str],
+        *,
+        history: Sequence[TimelineEventCreate] = (),
+        attribution: Attribution | None = None,
+    ) -> CaptureResult:
         now = self.clock()
         signature = failure_signature(data)
         if signature is not None:
@@ -99,8 +115,19 @@ class PostmortemService(Drafting):
         vector = self.knowledge.embed_documents([search_text(data)])[0]
         decided = self._classify(data, vector, signature)
         incident = self._new_incident(data, decided, created_at=data.occurred_at or now)
+        if attribution is not None:
+            attribution, found = redact_model(attribution)
+            counts.update(found)
+        redacted_history = [redact_model(e) for e in history]
+        for _, found in redacted_history:
+            counts.update(found)
         incident = incident.model_copy(
-            update={"signature": signature, "last_seen_at": incident.created_at, "redactions": dict(counts)}
+            update={
+                "signature": signature,
+                "last_seen_at": incident.created_at,
+                "redactions": dict(counts),
+                "attribution": attribution,
+            }
         )
         events = [TimelineEvent(at=incident.created_at, kind="detected", description=f"Captured: {data.title}"[:2000])]
         if decided.recurred_after_fix:
@@ -112,7 +139,7 @@ class PostmortemService(Drafting):
             incident,
             embedding=vector,
             embedding_model=self.knowledge.embedder.model_id,
-            timeline=events,
+            timeline=[*events, *(e for e, _ in redacted_history)],
             idempotency_key=data.idempotency_key,
         )
         self._sync_index()

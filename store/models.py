@@ -175,6 +175,24 @@ class Analysis(Model):
     warnings: list[str] = Field(default_factory=list, description="what a reviewer should check")
 
 
+# --- failure attribution (multi-agent runs) -------------------------------------------------------
+
+
+class Attribution(Model):
+    """Which agent, at which step, a failed multi-agent run went wrong, with the evidence: kept with the incident
+    (and not in its analysis, so that drafting the 5 whys later does not replace it)."""
+
+    responsible: Annotated[str, Field(min_length=1, max_length=120, description="the agent at fault")]
+    decisive_step: Annotated[int, Field(ge=0, le=100_000, description="the step where the run went wrong")]
+    evidence: Annotated[str, Field(max_length=600, description="an excerpt of that step, quoted")]
+    reason: Annotated[str, Field(min_length=3, max_length=600)]
+    method: Literal["heuristic", "llm"]
+    llm_model: Annotated[str, Field(max_length=200)] | None = None
+    fallback: Annotated[str, Field(max_length=300)] | None = Field(
+        default=None, description="why the LLM's answer was not used (the heuristic's answer is stored instead)"
+    )
+
+
 # --- action items -----------------------------------------------------------------------------
 
 
@@ -286,6 +304,7 @@ class Incident(Model):
     timeline: list[TimelineEvent] = Field(default_factory=list)
     analysis: Analysis | None = None
     action_items: list[ActionItem] = Field(default_factory=list)
+    attribution: Attribution | None = None
 
     def search_text(self) -> str:
         return search_text(self)
