@@ -176,3 +176,14 @@ def bench_attribution(
         with stage_progress() as show:
             result = run(dataset, method=method, llm=llm, limit=limit, progress=lambda d, t: show("runs", d, t))
     emit(result, True)
+
+
+@bench.command("rebuild")
+def bench_rebuild(incidents: int = 10_000, as_json: JsonOpt = True) -> None:
+    """What recovering the vector index costs: probe, rebuild from the stored vectors, a start on a broken index,
+    against the bare upserts in this process. Prints JSON."""
+    from evals.rebuild import run
+
+    with user_errors():
+        result = run(incidents)
+    emit(result, True)
