@@ -20,6 +20,7 @@ from store.models import IncidentCreate
 
 if TYPE_CHECKING:
     from server.jsonl import ImportReport
+    from server.service import PostmortemService
 
 app = typer.Typer(
     help="Turn AI-agent failures into durable learning.",
@@ -54,25 +55,33 @@ def serve(
         create_server(lazy.get, on_start=lazy.start, sampling=sampling).run("stdio")
     elif transport == "http":
         from server.http_security import http_security
+        from server.teams import TeamServices, TeamTokenVerifier, load_tokens
 
+        get: Callable[[], PostmortemService] = lazy.get
+        start = lazy.start
         with user_errors():
+            verifier = TeamTokenVerifier(load_tokens(settings.tokens_file)) if settings.tokens_file else None
             security = http_security(
                 host=host,
                 port=port,
                 token=settings.http_token,
                 allowed_hosts=list(settings.allowed_hosts),
                 allowed_origins=list(settings.allowed_origins),
+                team_verifier=verifier,
             )
+        if verifier is not None:  # each request works on its token's team's knowledge base
+            teams = TeamServices(lambda team: build_service(settings.for_team(team)), teams=verifier.teams)
+            get, start = teams.get, teams.start
         import uvicorn
 
         from server.http_app import http_app
 
         asgi = http_app(
-            lazy.get,
+            get,
             security=security,
             host=host,
             rate_per_minute=settings.http_rate_per_minute,
-            on_start=lazy.start,
+            on_start=start,
             sampling=sampling,
         )
         uvicorn.run(asgi, host=host, port=port, log_level="warning")
@@ -219,10 +228,32 @@ def _stored_hashes(settings: Settings) -> Callable[[list[str]], set[str]]:
     from store import db
     from store.records import IncidentStore
 
-    if settings.database_url is None and not (settings.home / "postmortem.db").is_file():
+    if settings.database_url is None and not (settings.store_home / "postmortem.db").is_file():
         return lambda hashes: set()
-    store = IncidentStore(db.make_engine(settings.database_url or db.sqlite_url(settings.home)))
+    store = IncidentStore(db.make_engine(settings.database_url or db.sqlite_url(settings.store_home)))
     return store.existing_hashes
+
+
+token_app = typer.Typer(help="Team tokens for the HTTP server (POSTMORTEM_TOKENS_FILE).", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("add")
+def token_add(
+    team: Annotated[str, typer.Option(help="the team the token works for (its own knowledge base)")],
+    note: Annotated[str, typer.Option(help="who or what holds it, for the file's reader")] = "",
+    file: Annotated[Path | None, typer.Option(help="tokens file (default: POSTMORTEM_TOKENS_FILE)")] = None,
+) -> None:
+    """Make a token for a team: printed once, only its SHA-256 is kept in the tokens file."""
+    from server.teams import add_token
+
+    with user_errors():
+        path = file or Settings.from_env().tokens_file
+        if path is None:
+            raise ValueError("give --file or set POSTMORTEM_TOKENS_FILE")
+        token = add_token(path, team, note)
+    sys.stdout.write(token + "\n")
+    err.print(f"added a token for team {team} to {path}; it is shown only now")
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """Settings from the environment. Read once, at the edge (CLI / server start), and passed down."""
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from platformdirs import user_cache_dir, user_data_dir
@@ -31,6 +31,18 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     http_rate_per_minute: int = 600
+    tokens_file: Path | None = None  # team tokens (server/teams.py); replaces POSTMORTEM_HTTP_TOKEN
+    team: str = "default"  # whose knowledge base a CLI command or the SDK works on
+
+    @property
+    def store_home(self) -> Path:
+        """The team's own directory: its SQLite store and vector index (the default team uses the home itself)."""
+        from server.teams import team_home
+
+        return team_home(self.home, self.team)
+
+    def for_team(self, team: str) -> "Settings":
+        return replace(self, team=team)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -56,7 +68,15 @@ class Settings:
             allowed_hosts=_list(e.get("POSTMORTEM_ALLOWED_HOSTS")),
             allowed_origins=_list(e.get("POSTMORTEM_ALLOWED_ORIGINS")),
             http_rate_per_minute=int(e.get("POSTMORTEM_HTTP_RATE", "600")),
+            tokens_file=Path(e["POSTMORTEM_TOKENS_FILE"]) if e.get("POSTMORTEM_TOKENS_FILE") else None,
+            team=_team(e.get("POSTMORTEM_TEAM") or "default"),
         )
+
+
+def _team(name: str) -> str:
+    from server.teams import check_team
+
+    return check_team(name.strip())
 
 
 def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:

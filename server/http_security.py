@@ -40,7 +40,7 @@ class StaticTokenVerifier(TokenVerifier):
 
     async def verify_token(self, token: str) -> AccessToken | None:
         if hmac.compare_digest(token.encode(), self._token):
-            return AccessToken(token="bearer", client_id="postmortem-client", scopes=[SCOPE])
+            return AccessToken(token="bearer", client_id="default", scopes=[SCOPE])  # one token: the default team
         return None
 
 
@@ -62,13 +62,22 @@ class HttpSecurity:
 
 
 def http_security(
-    *, host: str, port: int, token: str | None, allowed_hosts: list[str], allowed_origins: list[str]
+    *,
+    host: str,
+    port: int,
+    token: str | None,
+    allowed_hosts: list[str],
+    allowed_origins: list[str],
+    team_verifier: TokenVerifier | None = None,
 ) -> HttpSecurity:
-    """The settings for serving on host:port; InsecureBind (a clear message) when they would fail open."""
+    """The settings for serving on host:port; InsecureBind (a clear message) when they would fail open.
+    `team_verifier` (tokens mapped to teams, from POSTMORTEM_TOKENS_FILE) replaces the single token."""
+    if token is not None and team_verifier is not None:
+        raise InsecureBind("set POSTMORTEM_HTTP_TOKEN or POSTMORTEM_TOKENS_FILE, not both")
     if token is not None and len(token) < MIN_TOKEN:
         raise InsecureBind(f"POSTMORTEM_HTTP_TOKEN must be at least {MIN_TOKEN} characters (use a random one)")
     if not is_loopback(host):
-        if token is None:
+        if token is None and team_verifier is None:
             raise InsecureBind(
                 f"refusing to serve on {host}: binding beyond loopback needs POSTMORTEM_HTTP_TOKEN (a bearer token "
                 "clients must send) and POSTMORTEM_ALLOWED_HOSTS (the host:port names clients use)"
@@ -83,14 +92,15 @@ def http_security(
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
     )
-    if token is None:
+    verifier = team_verifier or (StaticTokenVerifier(token) if token is not None else None)
+    if verifier is None:
         return HttpSecurity(security, None, None)
     auth = AuthSettings(
         issuer_url=f"http://{hosts[0]}",  # type: ignore[arg-type]
         resource_server_url=None,
         required_scopes=[SCOPE],
     )
-    return HttpSecurity(security, StaticTokenVerifier(token), auth)
+    return HttpSecurity(security, verifier, auth)
 
 
 class RateLimit:

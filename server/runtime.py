@@ -111,15 +111,18 @@ def build_service(
     from store.knowledge import KnowledgeBase
     from store.records import IncidentStore
 
-    settings.home.mkdir(parents=True, exist_ok=True)
-    url = settings.database_url or db.sqlite_url(settings.home)
+    if settings.database_url and settings.team != "default":
+        raise ValueError("teams other than the default need a SQLite home for now (POSTMORTEM_DATABASE_URL is set)")
+    home = settings.store_home
+    home.mkdir(parents=True, exist_ok=True)
+    url = settings.database_url or db.sqlite_url(home)
     engine = db.make_engine(url)
-    db.upgrade(engine, lock_dir=settings.home)
+    db.upgrade(engine, lock_dir=home)
     store = IncidentStore(engine)
     embedder = embedder or make_embedder(settings)
     model_id = embedder.model_id
     owner = IndexOwner(
-        settings.home / "chroma",
+        home / "chroma",
         database_url=url,
         model_id=model_id,
         expected=lambda: store.embedded_pks(model=model_id),

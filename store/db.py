@@ -4,6 +4,7 @@ import fcntl
 import logging
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -189,6 +190,9 @@ def snapshot(engine: Engine) -> Iterator[Engine]:
             copy.dispose()
 
 
+_MIGRATING = threading.Lock()
+
+
 def upgrade(engine: Engine, lock_dir: Path | None = None, revision: str = "head") -> None:
     """Bring the schema to the newest Alembic revision (serialised across processes by a lock file)."""
     from alembic import command
@@ -197,7 +201,9 @@ def upgrade(engine: Engine, lock_dir: Path | None = None, revision: str = "head"
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     lock_path = (lock_dir or Path("/tmp")) / ".migrate.lock"
-    with open(lock_path, "a") as lock, engine.begin() as conn:
+    # Alembic keeps its migration context in module globals: one migration at a time in a process (teams open
+    # their stores in parallel threads), and one at a time across processes by the lock file
+    with _MIGRATING, open(lock_path, "a") as lock, engine.begin() as conn:
         fcntl.flock(lock, fcntl.LOCK_EX)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

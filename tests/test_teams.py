@@ -1,0 +1,180 @@
+"""Teams: tokens map to teams, and a team never sees another team's incidents, over real HTTP with the MCP client.
+
+Two teams capture incidents through the same server; then each makes random reads of every kind (search, list,
+get by id, including ids that belong to the other team, resources, stats, patterns) and no answer holds a row of
+the other team. Reads per team: POSTMORTEM_TEAM_READS (default 1,000)."""
+
+import os
+import random
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import httpx2
+import pytest
+import uvicorn
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from server.config import Settings
+from server.http_app import http_app
+from server.http_security import http_security
+from server.runtime import build_service
+from server.teams import TeamConfigError, TeamServices, TeamTokenVerifier, add_token, load_tokens, team_home
+from store.embedding import HashEmbedder
+from tests.http_server import free_port
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+READS = int(os.environ.get("POSTMORTEM_TEAM_READS", "1000"))
+TEAMS = ("alpha", "beta")
+
+
+def test_the_tokens_file_keeps_digests_only_and_maps_each_token_to_its_team(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.toml"
+    alpha, beta = add_token(path, "alpha", note="checkout agents"), add_token(path, "beta")
+    text = path.read_text()
+    assert alpha not in text and beta not in text and text.count("[[token]]") == 2
+    assert path.stat().st_mode & 0o077 == 0  # private
+    verifier = TeamTokenVerifier(load_tokens(path))
+    assert verifier.teams == ["alpha", "beta"]
+
+
+async def test_a_token_is_verified_to_its_team_and_a_wrong_one_to_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.toml"
+    alpha = add_token(path, "alpha")
+    verifier = TeamTokenVerifier(load_tokens(path))
+    found = await verifier.verify_token(alpha)
+    assert found is not None and found.client_id == "alpha"
+    assert await verifier.verify_token(alpha[:-1] + "x") is None
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("[[token]]\nteam = 'Alpha!'\nsha256 = '" + "0" * 64 + "'\n", "invalid team name"),
+        ("[[token]]\nteam = 'alpha'\nsha256 = 'xyz'\n", "not hexadecimal"),
+        ("[[token]]\nteam = 'alpha'\n", "needs a team and a sha256"),
+        ("token = [", "not valid TOML"),
+        ("", "no [[token]] entries"),
+    ],
+)
+def test_a_bad_tokens_file_is_one_clear_error(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "tokens.toml"
+    path.write_text(content)
+    with pytest.raises(TeamConfigError, match=message.replace("[", r"\[")):
+        load_tokens(path)
+
+
+def test_each_team_has_its_own_directory_and_the_default_team_keeps_the_home(tmp_path: Path) -> None:
+    assert team_home(tmp_path, "default") == tmp_path
+    assert team_home(tmp_path, "alpha") == tmp_path / "teams" / "alpha"
+    with pytest.raises(TeamConfigError):
+        team_home(tmp_path, "../etc")
+
+
+@contextmanager
+def team_server(home: Path, tokens: Path) -> Iterator[str]:
+    settings = Settings.from_env({"POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none"})
+    verifier = TeamTokenVerifier(load_tokens(tokens))
+    teams = TeamServices(lambda team: build_service(settings.for_team(team), embedder=HashEmbedder()))
+    port = free_port()
+    security = http_security(
+        host="127.0.0.1", port=port, token=None, allowed_hosts=[], allowed_origins=[], team_verifier=verifier
+    )
+    app = http_app(teams.get, security=security, host="127.0.0.1", rate_per_minute=600_000, on_start=teams.start)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@asynccontextmanager
+async def client(url: str, token: str) -> AsyncIterator[Client]:
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http,
+        Client(streamable_http_client(f"{url}/mcp", http_client=http)) as c,
+    ):
+        yield c
+
+
+def data(result: Any) -> dict[str, Any]:
+    assert not result.is_error, result.content
+    found: dict[str, Any] = result.structured_content
+    return found
+
+
+async def test_two_teams_never_see_each_others_incidents(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.toml"
+    token = {team: add_token(tokens, team) for team in TEAMS}
+    rng = random.Random(7)
+    words = {"alpha": ["ledger", "refund", "invoice"], "beta": ["browser", "calendar", "planner"]}
+    with team_server(tmp_path / "home", tokens) as url:
+        ids: dict[str, set[str]] = {}
+        titles: dict[str, set[str]] = {}
+        for team in TEAMS:
+            async with client(url, token[team]) as c:
+                ids[team], titles[team] = set(), set()
+                for n in range(12):
+                    word = words[team][n % 3]
+                    title = f"{team} team's {word} agent failed in run {n}"
+                    got = data(await c.call_tool("capture_incident", {"title": title, "agent": f"{team}-{word}-{n}"}))
+                    ids[team].add(got["id"])
+                    titles[team].add(title)
+        # both teams number from INC-1: the same id names a different incident in each team
+        assert ids["alpha"] == ids["beta"]
+
+        leaked = 0
+        for team, other in (("alpha", "beta"), ("beta", "alpha")):
+            async with client(url, token[team]) as c:
+                for _ in range(READS):
+                    seen = await random_read(c, rng, words[team] + words[other], sorted(ids[team]))
+                    leaked += len(seen & titles[other])
+                    assert not any(other in text for text in seen), seen
+        assert leaked == 0
+
+        async with httpx.AsyncClient(base_url=url) as raw:  # no token: nothing at all
+            assert (await raw.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})).status_code == 401
+
+
+async def random_read(c: Client, rng: random.Random, words: list[str], ids: list[str]) -> set[str]:
+    """One read of a random kind; the titles it returned."""
+    kind = rng.choice(["search", "list", "get", "report", "stats", "patterns"])
+    if kind == "search":
+        hits = data(await c.call_tool("search_incidents", {"query": f"{rng.choice(words)} agent failed"}))["hits"]
+        return {h["title"] for h in hits}
+    if kind == "list":
+        return {i["title"] for i in data(await c.call_tool("list_incidents", {"limit": 50}))["incidents"]}
+    if kind == "get":
+        return {data(await c.call_tool("get_incident", {"incident_id": rng.choice(ids)}))["title"]}
+    if kind == "report":
+        text = (await c.read_resource(f"report://{rng.choice(ids)}")).contents[0].text  # type: ignore[union-attr]
+        return {line.strip("# ") for line in text.splitlines() if line.startswith("# ")}
+    if kind == "stats":
+        assert data(await c.call_tool("knowledge_stats", {}))["incidents"] == len(ids)
+        return set()
+    patterns = data(await c.call_tool("recurring_patterns", {}))
+    return {m["title"] for p in patterns.get("patterns", []) for m in p.get("members", []) if "title" in m}
+
+
+async def test_a_trace_posted_with_a_teams_token_lands_in_that_team_only(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.toml"
+    token = {team: add_token(tokens, team) for team in TEAMS}
+    trace = (Path(__file__).parent / "fixtures" / "otlp" / "genai_traces.jsonl").read_bytes().splitlines()[0]
+    with team_server(tmp_path / "home", tokens) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as raw:
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token['beta']}"}
+            assert (await raw.post("/v1/traces", content=trace, headers=headers)).status_code == 200
+        for team, expected in (("beta", 1), ("alpha", 0)):
+            async with client(url, token[team]) as c:
+                assert data(await c.call_tool("knowledge_stats", {}))["incidents"] == expected, team
