@@ -70,7 +70,7 @@ def serve(
                 team_verifier=verifier,
             )
         if verifier is not None:  # each request works on its token's team's knowledge base
-            teams = TeamServices(lambda team: build_service(settings.for_team(team)), teams=verifier.teams)
+            teams = TeamServices.for_settings(settings, teams=verifier.teams)
             get, start = teams.get, teams.start
         import uvicorn
 

@@ -30,10 +30,12 @@ from typing import TYPE_CHECKING
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 
-from server.runtime import LazyService
+from server.runtime import LazyService, build_service, make_embedder
 
 if TYPE_CHECKING:
+    from server.config import Settings
     from server.service import PostmortemService
+    from store.embedding import Embedder
 
 DEFAULT_TEAM = "default"
 TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -140,6 +142,22 @@ class TeamServices:
         self._teams = teams or [DEFAULT_TEAM]
         self._lazy: dict[str, LazyService] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def for_settings(
+        cls, settings: "Settings", *, teams: list[str], embedder: "Embedder | None" = None
+    ) -> "TeamServices":
+        """Each team's service on its own store, all sharing one embedding model (loaded once, off the handshake)."""
+        shared: list[Embedder] = [embedder] if embedder is not None else []
+        lock = threading.Lock()
+
+        def build(team: str) -> "PostmortemService":
+            with lock:
+                if not shared:
+                    shared.append(make_embedder(settings))
+            return build_service(settings.for_team(team), embedder=shared[0])
+
+        return cls(build, teams=teams)
 
     def for_team(self, team: str) -> LazyService:
         with self._lock:

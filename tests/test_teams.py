@@ -23,7 +23,6 @@ from mcp.client.streamable_http import streamable_http_client
 from server.config import Settings
 from server.http_app import http_app
 from server.http_security import http_security
-from server.runtime import build_service
 from server.teams import TeamConfigError, TeamServices, TeamTokenVerifier, add_token, load_tokens, team_home
 from store.embedding import HashEmbedder
 from tests.http_server import free_port
@@ -80,7 +79,7 @@ def test_each_team_has_its_own_directory_and_the_default_team_keeps_the_home(tmp
 def team_server(home: Path, tokens: Path) -> Iterator[str]:
     settings = Settings.from_env({"POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none"})
     verifier = TeamTokenVerifier(load_tokens(tokens))
-    teams = TeamServices(lambda team: build_service(settings.for_team(team), embedder=HashEmbedder()))
+    teams = TeamServices.for_settings(settings, teams=verifier.teams, embedder=HashEmbedder())
     port = free_port()
     security = http_security(
         host="127.0.0.1", port=port, token=None, allowed_hosts=[], allowed_origins=[], team_verifier=verifier
