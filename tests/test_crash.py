@@ -22,6 +22,7 @@ import pytest
 
 from server.config import Settings
 from server.runtime import build_service
+from store.embedding import Embedder
 
 pytestmark = pytest.mark.slow
 ROUNDS = int(os.environ.get("POSTMORTEM_CRASH_ROUNDS", "50"))
@@ -84,7 +85,10 @@ def check_database(path: Path, acked: dict[str, str]) -> None:
     assert not missing, f"{len(missing)} acknowledged captures missing, e.g. {missing[:3]}"
 
 
-def test_sigkill_during_capture_loses_nothing_acknowledged(tmp_path: Path) -> None:
+@pytest.mark.timeout(1200)  # 50 rounds of starting, checking and killing a process: minutes on 2 cores
+def test_sigkill_during_capture_loses_nothing_acknowledged(tmp_path: Path, embedder: Embedder) -> None:
+    """`embedder`: the one-time model export happens before the loop, not in a child about to be killed."""
+    settings = Settings.from_env({**os.environ, "POSTMORTEM_HOME": str(tmp_path), "POSTMORTEM_LLM": "none"})
     rng = random.Random(20261127)
     acked: dict[str, str] = {}
     found: Counter[str] = Counter()
@@ -103,7 +107,6 @@ def test_sigkill_during_capture_loses_nothing_acknowledged(tmp_path: Path) -> No
         check_database(tmp_path / "postmortem.db", acked)
 
     # recovery, as the next server start does it
-    settings = Settings.from_env({**os.environ, "POSTMORTEM_HOME": str(tmp_path), "POSTMORTEM_LLM": "none"})
     service = build_service(settings, claim_index=True)
     index = service.knowledge.index
     assert index is not None and service.knowledge.claimed is not None

@@ -68,9 +68,11 @@ def test_the_scorers_separate_the_reference_from_a_generic_draft_and_flag_the_dr
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_eval_end_to_end_with_the_bundled_local_model(tmp_path: Path, local_llm_url: str) -> None:
     env = {
         "POSTMORTEM_LLM": "local",
+        "POSTMORTEM_LLM_TIMEOUT": "600",  # a loaded 2-core machine: slow is not wrong here
         "POSTMORTEM_LOCAL_THREADS": os.environ.get("POSTMORTEM_LOCAL_THREADS", "1"),  # reuse the session's server
     }
     runner = CliRunner(env=env)

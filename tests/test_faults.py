@@ -15,6 +15,7 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
+from store.embedding import Embedder
 from tests.test_e2e import CLI, server_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -74,7 +75,7 @@ def refused_clearly(message: str) -> None:
     assert "Traceback" not in message and "INSERT" not in message.upper() and "stale" not in message
 
 
-async def test_a_full_disk_refuses_the_capture_and_keeps_serving_reads(tmp_path: Path) -> None:
+async def test_a_full_disk_refuses_the_capture_and_keeps_serving_reads(tmp_path: Path, embedder: Embedder) -> None:
     before = await prepare(tmp_path)
     files = [tmp_path / "postmortem.db", tmp_path / "postmortem.db-wal"]
     limit = max(f.stat().st_size for f in files if f.exists()) + 512 * 1024  # room for a few captures
@@ -107,7 +108,7 @@ def fiu_ctrl(command: str, pid: int) -> None:
 @pytest.mark.skipif(
     shutil.which("fiu-run") is None and not os.environ.get("CI"), reason="needs fiu-utils (make install)"
 )
-async def test_io_errors_refuse_the_capture_and_keep_serving_reads(tmp_path: Path) -> None:
+async def test_io_errors_refuse_the_capture_and_keep_serving_reads(tmp_path: Path, embedder: Embedder) -> None:
     before = await prepare(tmp_path)
     params = StdioServerParameters(command="fiu-run", args=["-x", CLI, "serve"], env=env(tmp_path))
     async with Client(params) as client:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 
+from store.embedding import Embedder
 from tests.test_e2e import CLI, server_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -39,7 +40,8 @@ async def found_within(client: Client, query: str, incident_id: str, seconds: fl
     return None
 
 
-async def test_three_servers_share_one_home(tmp_path: Path) -> None:
+async def test_three_servers_share_one_home(tmp_path: Path, embedder: Embedder) -> None:
+    """`embedder`: the model is exported into the shared cache once, before three servers load it."""
     env = {**server_env(tmp_path), "POSTMORTEM_MODEL_CACHE": os.environ["POSTMORTEM_MODEL_CACHE"]}
     async with AsyncExitStack() as stack:
         clients = [
