@@ -57,19 +57,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+# A name or title is at most 200 characters as given, but redaction can lengthen it ("a@b.io" becomes
+# "[REDACTED:email]"). SQLite never enforced the length; PostgreSQL stores these as text (migration 0005).
+Name = String(200).with_variant(Text(), "postgresql")
+
 metadata = MetaData()
 
 incidents = Table(
     "incidents",
     metadata,
     Column("pk", Integer, primary_key=True, autoincrement=True),
-    Column("title", String(200), nullable=False),
+    Column("title", Name, nullable=False),
     Column("category", String(40), nullable=False, index=True),
     Column("severity", String(4), nullable=False, index=True),
     Column("status", String(12), nullable=False, index=True),
-    Column("agent", String(200), index=True),
-    Column("tool", String(200), index=True),
-    Column("model", String(200)),
+    Column("agent", Name, index=True),
+    Column("tool", Name, index=True),
+    Column("model", Name),
     Column("created_at", UTCDateTime, nullable=False, index=True),
     Column("mitigated_at", UTCDateTime),
     Column("resolved_at", UTCDateTime),
@@ -109,7 +113,7 @@ action_items = Table(
     Column("pk", Integer, primary_key=True, autoincrement=True),
     Column("incident_pk", Integer, ForeignKey("incidents.pk", ondelete="CASCADE"), nullable=False, index=True),
     Column("title", Text, nullable=False),
-    Column("owner", String(200), index=True),
+    Column("owner", Name, index=True),
     Column("priority", String(2), nullable=False),
     Column("status", String(12), nullable=False, index=True),
     Column("due_at", UTCDateTime),
@@ -126,7 +130,7 @@ action_item_changes = Table(
     Column("field", String(20), nullable=False),
     Column("old", Text),
     Column("new", Text),
-    Column("by", String(200)),
+    Column("by", Name),
 )
 
 idempotency_keys = Table(

@@ -22,7 +22,7 @@ def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path,
         diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
         version = conn.execute(text("select version_num from alembic_version")).scalar()
     assert diff == []
-    assert version == "0004"
+    assert version == "0005"
     assert {"incidents", "timeline_events", "analyses", "action_items", "action_item_changes", "index_outbox"} <= set(
         inspect(engine).get_table_names()
     )
@@ -69,7 +69,7 @@ def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(t
     engine = db.make_engine(db.sqlite_url(tmp_path))
     db.upgrade(engine, lock_dir=tmp_path)
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0004"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0005"
         assert conn.execute(text("pragma integrity_check")).scalar() == "ok"
     store = IncidentStore(engine)
     old = store.get_or_raise("INC-1")
@@ -99,3 +99,16 @@ def test_a_restore_keeping_ids_leaves_room_for_the_next_capture(tmp_path: Path, 
     store.create_many([NewIncident(restored, None, None, keep_id=True)])
     fresh = restored.model_copy(update={"title": "Captured after the restore", "created_at": FIXED_NOW + timedelta(1)})
     assert store.create(fresh, embedding=None, embedding_model=None).id == "INC-42"
+
+
+def test_a_title_that_redaction_lengthens_is_stored_whole(tmp_path: Path, database: HomeDatabases) -> None:
+    engine = database.engine(tmp_path)
+    db.upgrade(engine, lock_dir=tmp_path)
+    store = IncidentStore(engine)
+    title = "Mailer leaked " + "ops@x.io " * 20  # 194 characters, 20 e-mail addresses
+    leaky = Incident.model_validate(
+        {"id": "INC-0", "title": title, "agent": title, "category": "timeout", "severity": "SEV4", "triage": "full"}
+        | {"created_at": FIXED_NOW}
+    )
+    stored = store.create(leaky, embedding=None, embedding_model=None)
+    assert len(stored.title) > 200 and stored.title == stored.agent and "ops@x.io" not in stored.title
