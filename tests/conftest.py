@@ -124,7 +124,7 @@ def postgres_server() -> Iterator[postgres.Databases]:
         pytest.fail(f"{e} (or set POSTMORTEM_TEST_DATABASE_URL); .ci/run installs it")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def database(request: pytest.FixtureRequest) -> Iterator[HomeDatabases]:
     """The store contract's engine: every `make_service` of the test keeps its records there."""
     global _homes

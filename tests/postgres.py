@@ -42,8 +42,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def cluster() -> Iterator[str]:
-    """Start a cluster; yields the URL of its `postgres` database (as the `postgres` superuser)."""
+def cluster(*, durable: bool = False) -> Iterator[str]:
+    """Start a cluster; yields the URL of its `postgres` database (as the `postgres` superuser). Without fsync unless
+    `durable` (a benchmark compares it with SQLite's synchronous=FULL)."""
     folder = Path(tempfile.mkdtemp(prefix="postmortem-pg-"))
     as_user: list[str] = []
     if os.geteuid() == 0:
@@ -59,8 +60,9 @@ def cluster() -> Iterator[str]:
             capture_output=True,
         )
         (data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n", encoding="utf-8")
-        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-        options += " -c full_page_writes=off -c max_connections=300"
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=300"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         subprocess.run([*run, "-o", options, "-l", str(folder / "log"), "start"], check=True, capture_output=True)
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:

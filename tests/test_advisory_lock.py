@@ -14,6 +14,8 @@ from store.embedding import HashEmbedder
 from tests import postgres
 from tests.conftest import HomeDatabases
 
+pytestmark = pytest.mark.postgresql
+
 
 @pytest.fixture
 def pg(postgres_server: postgres.Databases) -> Iterator[HomeDatabases]:

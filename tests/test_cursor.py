@@ -42,6 +42,7 @@ def _new(title: str, embedder: HashEmbedder) -> NewIncident:
     return NewIncident(incident, vector, embedder.model_id)
 
 
+@pytest.mark.postgresql
 def test_a_capture_that_commits_after_a_newer_one_is_still_found(tmp_path: Path, pg: HomeDatabases) -> None:
     embedder = HashEmbedder()
     engine = pg.engine(tmp_path)
