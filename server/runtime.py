@@ -211,7 +211,11 @@ def keep_index(knowledge: KnowledgeBase, *, stop: threading.Event | None = None)
     while True:
         try:
             if knowledge.owns_index:
-                if knowledge.store.pending_pks():
+                if knowledge.owner is not None and not knowledge.owner.lock.alive():
+                    # on PostgreSQL the lock's session can end (restart, network): another replica may own it now
+                    logger.warning("lost ownership of the vector index; searching exactly until it is taken again")
+                    knowledge.release_index()
+                elif knowledge.store.pending_pks():
                     knowledge.sync()
             elif time.monotonic() >= next_claim:
                 knowledge.claim_index()

@@ -1,7 +1,9 @@
-"""The relational schema, engine set-up and migrations (SQLite by default, any SQLAlchemy URL works)."""
+"""The relational schema, engine set-up and migrations: SQLite in the home by default, PostgreSQL (psycopg 3) for a
+team; the same code and the same migrations run on both."""
 
 import fcntl
 import logging
+import re
 import sqlite3
 import tempfile
 import threading
@@ -29,7 +31,12 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     event,
+    func,
+    select,
+    text,
 )
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
 
 logger = logging.getLogger(__name__)
 
@@ -51,19 +58,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+# A name or title is at most 200 characters as given, but redaction can lengthen it ("a@b.io" becomes
+# "[REDACTED:email]"). SQLite never enforced the length; PostgreSQL stores these as text (migration 0005).
+Name = String(200).with_variant(Text(), "postgresql")
+
 metadata = MetaData()
 
 incidents = Table(
     "incidents",
     metadata,
     Column("pk", Integer, primary_key=True, autoincrement=True),
-    Column("title", String(200), nullable=False),
+    Column("title", Name, nullable=False),
     Column("category", String(40), nullable=False, index=True),
     Column("severity", String(4), nullable=False, index=True),
     Column("status", String(12), nullable=False, index=True),
-    Column("agent", String(200), index=True),
-    Column("tool", String(200), index=True),
-    Column("model", String(200)),
+    Column("agent", Name, index=True),
+    Column("tool", Name, index=True),
+    Column("model", Name),
     Column("created_at", UTCDateTime, nullable=False, index=True),
     Column("mitigated_at", UTCDateTime),
     Column("resolved_at", UTCDateTime),
@@ -103,7 +114,7 @@ action_items = Table(
     Column("pk", Integer, primary_key=True, autoincrement=True),
     Column("incident_pk", Integer, ForeignKey("incidents.pk", ondelete="CASCADE"), nullable=False, index=True),
     Column("title", Text, nullable=False),
-    Column("owner", String(200), index=True),
+    Column("owner", Name, index=True),
     Column("priority", String(2), nullable=False),
     Column("status", String(12), nullable=False, index=True),
     Column("due_at", UTCDateTime),
@@ -120,7 +131,7 @@ action_item_changes = Table(
     Column("field", String(20), nullable=False),
     Column("old", Text),
     Column("new", Text),
-    Column("by", String(200)),
+    Column("by", Name),
 )
 
 idempotency_keys = Table(
@@ -140,14 +151,45 @@ index_outbox = Table(
 )
 
 
+# PostgreSQL advisory locks are keyed by two integers: this space (b"PM") and one of these names.
+LOCK_SPACE = 0x504D
+MIGRATIONS_LOCK = 1
+INDEX_LOCK = 2
+
+
 def insert_returning_pk(conn: Connection, statement: Insert) -> int:
     key = conn.execute(statement).inserted_primary_key
     assert key is not None
     return int(key[0])
 
 
+def advance_sequence(conn: Connection, table: Table) -> None:
+    """After rows were inserted with explicit keys (a restore keeps ids): PostgreSQL's key sequence does not move
+    past them by itself, as SQLite's rowid does, and the next plain insert would collide."""
+    if conn.dialect.name != "postgresql":
+        return
+    top = select(func.coalesce(func.max(table.c.pk), 0) + 1).scalar_subquery()
+    sequence = func.pg_get_serial_sequence(table.name, "pk")
+    conn.execute(select(func.setval(sequence, top, False)))
+
+
 def sqlite_url(home: Path) -> str:
     return f"sqlite:///{home / 'postmortem.db'}"
+
+
+def engine_url(url: str) -> URL:
+    """The URL with its driver made explicit: `postgresql://` (and `postgres://`) means psycopg 3 here, whatever
+    SQLAlchemy's default driver for it is."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def is_postgres(engine: Engine | Connection) -> bool:
+    return engine.dialect.name == "postgresql"
 
 
 def make_engine(url: str) -> Engine:
@@ -164,14 +206,19 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(engine_url(url), pool_pre_ping=True)
 
 
 @contextmanager
 def snapshot(engine: Engine) -> Iterator[Engine]:
-    """A consistent, read-only copy of the database to read from while writers go on: SQLite's online backup API
-    (pages copied under a read transaction, WAL included), never a file copy. Other databases are read as they
-    are (use their own snapshot tools for a backup)."""
+    """A consistent, read-only view of the database to read from while writers go on. SQLite: a copy by the online
+    backup API (pages copied under a read transaction, WAL included), never a file copy. PostgreSQL: every
+    transaction of the yielded engine reads the one snapshot that a held REPEATABLE READ transaction exported (as
+    pg_dump does). Other databases are read as they are."""
+    if is_postgres(engine):
+        with _postgres_snapshot(engine) as copy:
+            yield copy
+        return
     if engine.url.get_backend_name() != "sqlite":
         yield engine
         return
@@ -190,19 +237,47 @@ def snapshot(engine: Engine) -> Iterator[Engine]:
             copy.dispose()
 
 
-_MIGRATING = threading.Lock()
+_MIGRATING = threading.Lock()  # Alembic keeps its migration context in module globals: one at a time per process
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+
+
+@contextmanager
+def _postgres_snapshot(engine: Engine) -> Iterator[Engine]:
+    with engine.connect() as holder:
+        holder = holder.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with holder.begin():
+            exported = str(holder.execute(text("select pg_export_snapshot()")).scalar_one())
+            if not _SNAPSHOT_ID.fullmatch(exported):  # it is spliced into SQL below (SET takes no parameters)
+                raise RuntimeError(f"unexpected snapshot id {exported!r}")
+            copy = create_engine(engine.url, poolclass=NullPool)
+
+            @event.listens_for(copy, "begin")
+            def _import(conn: Connection) -> None:
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{exported}'")
+
+            try:
+                yield copy
+            finally:
+                copy.dispose()
 
 
 def upgrade(engine: Engine, lock_dir: Path | None = None, revision: str = "head") -> None:
-    """Bring the schema to the newest Alembic revision (serialised across processes by a lock file)."""
+    """Bring the schema to the newest Alembic revision, serialised across processes: by a lock file beside an
+    SQLite database, by an advisory lock held for the migration's transaction on PostgreSQL (replicas on other
+    machines share no file)."""
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    if is_postgres(engine):
+        with _MIGRATING, engine.begin() as conn:
+            conn.execute(select(func.pg_advisory_xact_lock(LOCK_SPACE, MIGRATIONS_LOCK)))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+        return
     lock_path = (lock_dir or Path("/tmp")) / ".migrate.lock"
-    # Alembic keeps its migration context in module globals: one migration at a time in a process (teams open
-    # their stores in parallel threads), and one at a time across processes by the lock file
     with _MIGRATING, open(lock_path, "a") as lock, engine.begin() as conn:
         fcntl.flock(lock, fcntl.LOCK_EX)
         cfg.attributes["connection"] = conn

@@ -9,20 +9,26 @@ used above the limit.
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
+
+from store.cursor import KeyCursor
 
 EXACT_LIMIT = 250_000
 FRESH_FOR = 0.25  # seconds a refresh is trusted: rows other processes write show up within this
 
 
 class ExactIndex:
-    def __init__(self, load: Callable[[int], Iterable[tuple[int, np.ndarray]]], dimension: int) -> None:
-        """`load(after_pk)` yields (pk, vector) for incidents above `after_pk`, in key order."""
+    def __init__(
+        self, load: Callable[[int, Sequence[tuple[int, int]]], Iterable[tuple[int, np.ndarray]]], dimension: int
+    ) -> None:
+        """`load(after_pk, gaps)` yields (pk, vector) for incidents above `after_pk` or inside one of the (first,
+        last) key ranges `gaps`, in key order (see `store.cursor`)."""
         self._load = load
         self._dimension = dimension
         self._lock = threading.Lock()
+        self._cursor = KeyCursor()
         self._pks = np.zeros(0, dtype=np.int64)
         self._matrix = np.zeros((0, dimension), dtype=np.float32)
         self._size = 0
@@ -34,9 +40,11 @@ class ExactIndex:
             return
         with self._lock:
             self._checked = time.monotonic()
-            added = list(self._load(int(self._pks[self._size - 1]) if self._size else 0))
+            added = list(self._load(self._cursor.newest, self._cursor.gaps()))
             if not added:
                 return
+            late = added[0][0] <= self._cursor.newest  # a row committed after a newer one was loaded
+            self._cursor.advance(pk for pk, _ in added)
             needed = self._size + len(added)
             if needed > len(self._pks):  # grow by doubling: appends stay cheap
                 capacity = max(needed, 2 * len(self._pks), 1024)
@@ -47,6 +55,10 @@ class ExactIndex:
             self._pks[self._size : needed] = [pk for pk, _ in added]
             self._matrix[self._size : needed] = np.vstack([v for _, v in added])
             self._size = needed
+            if late:  # keys stay sorted: `cosines` looks them up by bisection
+                order = np.argsort(self._pks[:needed], kind="stable")
+                self._pks[:needed] = self._pks[order]
+                self._matrix[:needed] = self._matrix[order]
 
     def reset(self) -> None:
         with self._lock:
@@ -54,6 +66,7 @@ class ExactIndex:
             self._matrix = np.zeros((0, self._dimension), dtype=np.float32)
             self._size = 0
             self._checked = 0.0
+            self._cursor.reset()
 
     def count(self) -> int:
         self.refresh()

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Engine, Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Engine, Select, delete, func, or_, select, update
 
 from store import db
 from store.ids import incident_pk
@@ -38,12 +38,14 @@ class IndexFeed:
             ).all()
         return {r.pk: np.frombuffer(r.embedding, dtype=np.float32) for r in rows if r.embedding is not None}
 
-    def vector_rows(self, *, model: str, after_pk: int = 0, batch: int = 5000) -> Iterator[tuple[int, np.ndarray]]:
-        """(pk, vector) of `model` for incidents above `after_pk`, in key order."""
+    def vector_rows(
+        self, *, model: str, after_pk: int = 0, gaps: Sequence[tuple[int, int]] = (), batch: int = 5000
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """(pk, vector) of `model` for incidents above `after_pk` or inside the key ranges `gaps`, in key order."""
         cols = db.incidents.c
         query = (
             select(cols.pk, cols.embedding)
-            .where(cols.pk > after_pk, cols.embedding_model == model, cols.embedding.is_not(None))
+            .where(_keys_after(after_pk, gaps), cols.embedding_model == model, cols.embedding.is_not(None))
             .order_by(cols.pk)
         )
         with self.engine.connect() as conn:
@@ -106,11 +108,16 @@ class IndexFeed:
         with self.engine.connect() as conn:
             return set(conn.execute(query).scalars())
 
-    def lexical_rows(self, after_pk: int = 0, batch: int = 5000) -> Iterator[tuple[int, str]]:
-        """(pk, text) for BM25: title, description, error type and message, tool and agent."""
+    def lexical_rows(
+        self, after_pk: int = 0, gaps: Sequence[tuple[int, int]] = (), batch: int = 5000
+    ) -> Iterator[tuple[int, str]]:
+        """(pk, text) for BM25 (title, description, error type and message, tool and agent) of the incidents above
+        `after_pk` or inside the key ranges `gaps`, in key order."""
         cols = db.incidents.c
         query = (
-            select(cols.pk, cols.title, cols.agent, cols.tool, cols.body).where(cols.pk > after_pk).order_by(cols.pk)
+            select(cols.pk, cols.title, cols.agent, cols.tool, cols.body)
+            .where(_keys_after(after_pk, gaps))
+            .order_by(cols.pk)
         )
         with self.engine.connect() as conn:
             for row in conn.execute(query.execution_options(yield_per=batch)):
@@ -206,6 +213,11 @@ class IndexFeed:
 
 
 FILTER_COLUMNS = ("category", "severity", "status", "agent", "tool", "model")
+
+
+def _keys_after(after_pk: int, gaps: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
+    pk = db.incidents.c.pk
+    return or_(pk > after_pk, *(pk.between(first, last) for first, last in gaps))
 
 
 def _filtered(query: Select[Any], filters: dict[str, Any]) -> Select[Any]:

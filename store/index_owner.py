@@ -10,6 +10,9 @@ everyone's outbox into the index.
 Taking ownership checks the directory first, in a child process (`store.index_health`): if it cannot be opened,
 fails the read-back, or disagrees with the records beyond what the outbox still has to apply, it is rebuilt from
 the stored vectors in another child and swapped in.
+
+When the records live in PostgreSQL, replicas may run on different machines: there the owner is whoever holds a
+session-level advisory lock in the database (`store.advisory_lock`), with the same interface.
 """
 
 import errno
@@ -20,9 +23,10 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from store import index_health
+from store.advisory_lock import AdvisoryIndexLock
 from store.index import VectorIndex, open_persistent
 
 logger = logging.getLogger(__name__)
@@ -39,6 +43,21 @@ class Claim:
     found: str  # fresh | ok | behind | mismatch | broken
     rebuilt: bool
     indexed: int
+
+
+class OwnerLock(Protocol):
+    """What decides the owner: one holder at a time, released when the holder dies."""
+
+    @property
+    def held(self) -> bool: ...
+
+    def try_acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+    def holder(self) -> int | None: ...
+
+    def alive(self) -> bool: ...
 
 
 class IndexLock:
@@ -71,6 +90,9 @@ class IndexLock:
         self._finalizer = weakref.finalize(self, os.close, fd)
         return True
 
+    def alive(self) -> bool:
+        return self.held  # the kernel keeps an flock for as long as the descriptor is open
+
     def release(self) -> None:
         if self._fd is not None and self._finalizer is not None:
             self._finalizer()  # closing the descriptor releases the lock
@@ -100,7 +122,11 @@ class IndexOwner:
         """`expected()`: the incidents with a vector of this model; `pending()`: those the outbox has yet to apply.
         Both are read after the lock is taken, when no one else can drain the outbox."""
         self.path = path
-        self.lock = IndexLock(path.with_name(f"{path.name}.lock"))
+        self.lock: OwnerLock = (
+            AdvisoryIndexLock(database_url)
+            if database_url.startswith("postgres")
+            else IndexLock(path.with_name(f"{path.name}.lock"))
+        )
         self.database_url = database_url
         self.model_id = model_id
         self._expected = expected

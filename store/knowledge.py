@@ -54,7 +54,8 @@ class KnowledgeBase:
         self._claiming = threading.Lock()
         self.lexical = LexicalIndex(store.lexical_rows)
         self.exact = ExactIndex(
-            lambda after: store.vector_rows(model=embedder.model_id, after_pk=after), embedder.dimension
+            lambda after, gaps: store.vector_rows(model=embedder.model_id, after_pk=after, gaps=gaps),
+            embedder.dimension,
         )
 
     @property

@@ -7,15 +7,18 @@ the previous build meanwhile). English stop words are dropped and words stemmed 
 "throttled" finds "throttling".
 """
 
+import bisect
 import functools
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
+
+from store.cursor import KeyCursor
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +41,14 @@ def _stemmer() -> Any:
 
 
 class LexicalIndex:
-    def __init__(self, load: Callable[[int], Iterable[tuple[int, str]]]) -> None:
-        """`load(after_pk)` yields (pk, text) for the incidents whose primary key is above `after_pk`."""
+    def __init__(self, load: Callable[[int, Sequence[tuple[int, int]]], Iterable[tuple[int, str]]]) -> None:
+        """`load(after_pk, gaps)` yields (pk, text) for the incidents whose primary key is above `after_pk` or inside
+        one of the (first, last) key ranges `gaps`, in key order (see `store.cursor`)."""
         self._load = load
         self._lock = threading.Lock()
         self._stem = _stemmer()
-        self._pks: list[int] = []  # every loaded document, in load order
+        self._cursor = KeyCursor()
+        self._pks: list[int] = []  # every loaded document, in key order
         self._texts: list[str] = []
         self._built: tuple[object, np.ndarray] | None = None  # (bm25s retriever, pk of each row)
         self._building = False
@@ -62,12 +67,14 @@ class LexicalIndex:
             return
         with self._lock:
             self._checked = time.monotonic()
-            added = list(self._load(self._pks[-1] if self._pks else 0))
+            added = list(self._load(self._cursor.newest, self._cursor.gaps()))
             if not added:
                 return
-            for pk, text in added:
-                self._pks.append(pk)
-                self._texts.append(text)
+            for pk, text in added:  # a late row (committed after a newer one was loaded) goes in its place
+                at = bisect.bisect_left(self._pks, pk) if pk <= self._cursor.newest else len(self._pks)
+                self._pks.insert(at, pk)
+                self._texts.insert(at, text)
+            self._cursor.advance(pk for pk, _ in added)
             pks, texts = np.array(self._pks, dtype=np.int64), list(self._texts)
             if len(texts) <= SYNC_LIMIT or self._built is None:
                 self._built = self._build(pks, texts)
@@ -83,7 +90,7 @@ class LexicalIndex:
                 self._built = built
         finally:
             self._building = False
-            if self._pks and self._pks[-1] != int(pks[-1]):
+            if len(self._pks) != len(pks):
                 self.refresh(force=True)  # rows arrived during the build
 
     def _build(self, pks: np.ndarray, texts: list[str]) -> tuple[object, np.ndarray]:
@@ -100,6 +107,7 @@ class LexicalIndex:
         with self._lock:
             self._pks, self._texts, self._built = [], [], None
             self._checked = 0.0
+            self._cursor.reset()
 
     def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """BM25 score of every indexed incident for `query`: (pks, scores), aligned."""

@@ -92,7 +92,11 @@ class IncidentStore(IndexFeed):
     def create_many(self, items: Sequence["NewIncident"]) -> list[str]:
         """Insert incidents with their children and outbox rows in one transaction; returns their ids, in order."""
         with self.engine.begin() as conn:
-            return [incident_id(self._insert(conn, item)) for item in items]
+            ids = [incident_id(self._insert(conn, item)) for item in items]
+            if any(item.keep_id for item in items):
+                db.advance_sequence(conn, db.incidents)
+                db.advance_sequence(conn, db.action_items)
+            return ids
 
     @staticmethod
     def _insert(conn: Connection, item: "NewIncident") -> int:

@@ -1,6 +1,11 @@
 """Shared fixtures: a real SQLite store and a real chromadb index per test, a hash embedder for plumbing,
-the bundled MiniLM embedder for anything about quality, and a scripted FakeLLM. No network."""
+the bundled MiniLM embedder for anything about quality, and a scripted FakeLLM. No network.
 
+The store contract (the modules marked `pytestmark = pytest.mark.usefixtures("database")`) runs twice: on SQLite
+in the home, and on a fresh PostgreSQL database per home of a throwaway cluster (tests/postgres.py), with the
+chromadb index embedded in the home either way."""
+
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -9,11 +14,14 @@ from typing import Any, TypeVar
 
 import pytest
 from pydantic import BaseModel
+from sqlalchemy import Engine
 
 from server.config import Settings
 from server.runtime import build_service, make_embedder
 from server.service import PostmortemService
+from store import db
 from store.embedding import Embedder, HashEmbedder, SentenceTransformerEmbedder
+from tests import postgres
 
 T = TypeVar("T", bound=BaseModel)
 FIXED_NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -61,11 +69,80 @@ class FakeLLM:
         return item
 
 
+class HomeDatabases:
+    """Where `make_service` keeps each home's records: SQLite in the home, or a fresh PostgreSQL database per home
+    (two services on one home share it, as two servers on one data directory would)."""
+
+    def __init__(self, server: postgres.Databases | None = None) -> None:
+        self.server = server
+        self._urls: dict[Path, str] = {}
+        self._services: list[PostmortemService] = []
+        self._engines: list[Engine] = []
+
+    def url(self, home: Path, *, migrated: bool = True) -> str:
+        if self.server is None:
+            home.mkdir(parents=True, exist_ok=True)
+            return db.sqlite_url(home)
+        if home not in self._urls:
+            self._urls[home] = self.server.create(migrated=migrated)
+        return self._urls[home]
+
+    def engine(self, home: Path, *, migrated: bool = True) -> Engine:
+        """An engine on the home's database, disposed at the end of the test."""
+        engine = db.make_engine(self.url(home, migrated=migrated))
+        self._engines.append(engine)
+        return engine
+
+    def settings(self, home: Path) -> dict[str, str]:
+        return {} if self.server is None else {"POSTMORTEM_DATABASE_URL": self.url(home)}
+
+    def keep(self, service: PostmortemService) -> None:
+        if self.server is not None:
+            self._services.append(service)
+
+    def close(self) -> None:
+        for service in self._services:  # no connection outlives its test (or its database)
+            service.knowledge.release_index()
+            service.store.engine.dispose()
+        for engine in self._engines:
+            engine.dispose()
+        if self.server is not None:
+            self.server.drop_all()
+
+
+_homes = HomeDatabases()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.Databases]:
+    """A PostgreSQL server for the session: POSTMORTEM_TEST_DATABASE_URL, else a throwaway cluster."""
+    given = os.environ.get("POSTMORTEM_TEST_DATABASE_URL")
+    try:
+        with contextlib.nullcontext(given) if given else postgres.cluster() as url:
+            yield postgres.Databases(url)
+    except FileNotFoundError as e:
+        pytest.fail(f"{e} (or set POSTMORTEM_TEST_DATABASE_URL); .ci/run installs it")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def database(request: pytest.FixtureRequest) -> Iterator[HomeDatabases]:
+    """The store contract's engine: every `make_service` of the test keeps its records there."""
+    global _homes
+    chosen = HomeDatabases(request.getfixturevalue("postgres_server") if request.param == "postgresql" else None)
+    _homes = chosen
+    try:
+        yield chosen
+    finally:
+        _homes = HomeDatabases()
+        chosen.close()
+
+
 def make_service(
     home: Path, *, embedder: Any = None, llm: Any = None, clock: Callable[[], datetime] | None = None
 ) -> PostmortemService:
-    settings = Settings.from_env({"POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none"})
+    settings = Settings.from_env({"POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none", **_homes.settings(home)})
     service = build_service(settings, embedder=embedder or HashEmbedder(), claim_index=True)
+    _homes.keep(service)
     service._llm = lambda: llm
     if clock is not None:
         service.clock = clock

@@ -13,6 +13,8 @@ from tests.conftest import FIXED_NOW, FakeLLM, make_service
 from tests.test_service import SEED
 from tests.test_tools import draft
 
+pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
+
 
 def test_an_export_restores_exactly_into_an_empty_home(tmp_path: Path) -> None:
     source = make_service(tmp_path / "a", llm=FakeLLM(draft()), clock=lambda: FIXED_NOW)

@@ -1,5 +1,7 @@
-"""Schema and migrations: the Alembic history builds exactly the schema the code declares."""
+"""Schema and migrations: the Alembic history builds exactly the schema the code declares, on SQLite and on
+PostgreSQL."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -7,18 +9,20 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from store import db
-from store.records import IncidentStore
+from store.models import Incident
+from store.records import IncidentStore, NewIncident
+from tests.conftest import FIXED_NOW, HomeDatabases
 
 
-def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path) -> None:
-    engine = db.make_engine(db.sqlite_url(tmp_path))
+def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path, database: HomeDatabases) -> None:
+    engine = database.engine(tmp_path, migrated=False)
     db.upgrade(engine, lock_dir=tmp_path)
     db.upgrade(engine, lock_dir=tmp_path)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
         version = conn.execute(text("select version_num from alembic_version")).scalar()
     assert diff == []
-    assert version == "0004"
+    assert version == "0005"
     assert {"incidents", "timeline_events", "analyses", "action_items", "action_item_changes", "index_outbox"} <= set(
         inspect(engine).get_table_names()
     )
@@ -32,15 +36,17 @@ def test_sqlite_runs_in_wal_with_full_sync(tmp_path: Path) -> None:
         assert conn.execute(text("pragma foreign_keys")).scalar() == 1
 
 
-def test_a_database_made_by_the_first_schema_upgrades_and_keeps_its_incidents(tmp_path: Path) -> None:
-    engine = db.make_engine(db.sqlite_url(tmp_path))
+def test_a_database_made_by_the_first_schema_upgrades_and_keeps_its_incidents(
+    tmp_path: Path, database: HomeDatabases
+) -> None:
+    engine = database.engine(tmp_path, migrated=False)
     db.upgrade(engine, lock_dir=tmp_path, revision="0001")
     with engine.begin() as conn:  # a row exactly as version 0001 of the code wrote it
         conn.execute(
             text(
                 "insert into incidents (title, category, severity, status, agent, tool, model, created_at, "
                 "postmortem_completed, content_hash, body) values ('Old failure', 'timeout', 'SEV4', 'open', "
-                "NULL, NULL, NULL, '2026-01-02 03:04:05.000000', 0, 'abc', :body)"
+                "NULL, NULL, NULL, '2026-01-02 03:04:05.000000', false, 'abc', :body)"
             ),
             {"body": '{"description": "from v0.1", "triage": "full", "category_confidence": 1.0}'},
         )
@@ -63,7 +69,7 @@ def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(t
     engine = db.make_engine(db.sqlite_url(tmp_path))
     db.upgrade(engine, lock_dir=tmp_path)
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0004"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0005"
         assert conn.execute(text("pragma integrity_check")).scalar() == "ok"
     store = IncidentStore(engine)
     old = store.get_or_raise("INC-1")
@@ -75,3 +81,34 @@ def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(t
         ("status", "lee"),
     ]
     assert store.find_by_key("any-key-at-all") is None  # the table added by 0004 is there
+
+
+def test_a_restore_keeping_ids_leaves_room_for_the_next_capture(tmp_path: Path, database: HomeDatabases) -> None:
+    """PostgreSQL's key sequence does not move past explicitly inserted keys as SQLite's rowid does."""
+    engine = database.engine(tmp_path)
+    db.upgrade(engine, lock_dir=tmp_path)
+    store = IncidentStore(engine)
+    restored = Incident(
+        id="INC-41",
+        title="Restored from an export",
+        category="timeout",
+        severity="SEV4",
+        triage="full",
+        created_at=FIXED_NOW,
+    )
+    store.create_many([NewIncident(restored, None, None, keep_id=True)])
+    fresh = restored.model_copy(update={"title": "Captured after the restore", "created_at": FIXED_NOW + timedelta(1)})
+    assert store.create(fresh, embedding=None, embedding_model=None).id == "INC-42"
+
+
+def test_a_title_that_redaction_lengthens_is_stored_whole(tmp_path: Path, database: HomeDatabases) -> None:
+    engine = database.engine(tmp_path)
+    db.upgrade(engine, lock_dir=tmp_path)
+    store = IncidentStore(engine)
+    title = "Mailer leaked " + "ops@x.io " * 20  # 194 characters, 20 e-mail addresses
+    leaky = Incident.model_validate(
+        {"id": "INC-0", "title": title, "agent": title, "category": "timeout", "severity": "SEV4", "triage": "full"}
+        | {"created_at": FIXED_NOW}
+    )
+    stored = store.create(leaky, embedding=None, embedding_model=None)
+    assert len(stored.title) > 200 and stored.title == stored.agent and "ops@x.io" not in stored.title

@@ -4,10 +4,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from store.exact import FRESH_FOR, ExactIndex
 from store.models import IncidentCreate
 from tests.conftest import make_service
+
+pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
 
 
 def test_exact_search_matches_brute_force_and_grows_by_appending() -> None:
@@ -16,7 +19,7 @@ def test_exact_search_matches_brute_force_and_grows_by_appending() -> None:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     rows = [(pk, vectors[pk - 1]) for pk in range(1, 3001)]
     visible = [1000]
-    index = ExactIndex(lambda after: [r for r in rows[: visible[0]] if r[0] > after], 16)
+    index = ExactIndex(lambda after, gaps: [r for r in rows[: visible[0]] if r[0] > after], 16)
     query = vectors[5]
     assert [pk for pk, _ in index.query(query, n=3)][0] == 6
     visible[0] = 3000

@@ -10,6 +10,8 @@ from server.service import PostmortemService
 from store.models import ActionItem, ActionItemCreate, IncidentCreate
 from tests.conftest import FIXED_NOW, make_service
 
+pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
+
 
 class Clock:
     def __init__(self) -> None:

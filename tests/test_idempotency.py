@@ -4,9 +4,13 @@ writers race with it."""
 import threading
 from pathlib import Path
 
+import pytest
+
 from server.service import PostmortemService
 from store.models import IncidentCreate
 from tests.conftest import make_service
+
+pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
 
 
 def failure(key: str | None, n: int = 1) -> IncidentCreate:

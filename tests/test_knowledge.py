@@ -104,7 +104,7 @@ def test_query_tokens_are_the_ones_bm25s_indexes() -> None:
 
     from store.lexical import LexicalIndex
 
-    index = LexicalIndex(lambda after: [])
+    index = LexicalIndex(lambda after, gaps: [])
     rows = (
         [
             json.loads(line)

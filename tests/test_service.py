@@ -13,6 +13,8 @@ from store.embedding import HashEmbedder
 from store.models import ActionItemCreate, IncidentCreate, SeedIncident, TimelineEventCreate
 from tests.conftest import FIXED_NOW, make_service
 
+pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
+
 SEED = Path(__file__).resolve().parent.parent / "store" / "seed" / "incidents.jsonl"
 
 
