@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -111,11 +112,12 @@ def build_service(
     from store.knowledge import KnowledgeBase
     from store.records import IncidentStore
 
-    if settings.database_url and settings.team != "default":
-        raise ValueError("teams other than the default need a SQLite home for now (POSTMORTEM_DATABASE_URL is set)")
     home = settings.store_home
     home.mkdir(parents=True, exist_ok=True)
-    url = settings.database_url or db.sqlite_url(home)
+    url = db.sqlite_url(home)
+    if settings.database_url:  # PostgreSQL: a schema per team in the one database
+        url = db.team_url(settings.database_url, settings.team)
+        db.ensure_schema(url)
     engine = db.make_engine(url)
     db.upgrade(engine, lock_dir=home)
     store = IncidentStore(engine)
@@ -127,6 +129,9 @@ def build_service(
         model_id=model_id,
         expected=lambda: store.embedded_pks(model=model_id),
         pending=store.pending_pks,
+        lock_key=db.INDEX_LOCK
+        if settings.team == "default"
+        else zlib.crc32(settings.team.encode()) & 0x3FFFFFFF | 1 << 30,
     )
     knowledge = KnowledgeBase(store=store, embedder=embedder, owner=owner)
     if claim_index:

@@ -188,6 +188,32 @@ def engine_url(url: str) -> URL:
     return parsed
 
 
+def team_url(url: str, team: str) -> str:
+    """A team's own store inside one PostgreSQL database: a schema per team (`team_<name>`), selected by the
+    connection's search_path, so every table a query names is the team's. The default team keeps `public`."""
+    if team == "default":
+        return url
+    schema = "team_" + team.replace("-", "_")
+    parsed = engine_url(url)
+    return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+
+def ensure_schema(url: str) -> None:
+    """Create the schema a team URL selects, if it is missing (before migrations create its tables)."""
+    options = engine_url(url).query.get("options", "")
+    schema = str(options).removeprefix("-csearch_path=") if str(options).startswith("-csearch_path=") else None
+    if schema is None:
+        return
+    plain = engine_url(url).difference_update_query(["options"])
+    engine = create_engine(plain, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(select(func.pg_advisory_xact_lock(LOCK_SPACE, MIGRATIONS_LOCK)))
+            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')  # the name is checked: [a-z0-9_]
+    finally:
+        engine.dispose()
+
+
 def is_postgres(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "postgresql"
 

@@ -118,12 +118,14 @@ class IndexOwner:
         model_id: str,
         expected: Callable[[], set[int]],
         pending: Callable[[], set[int]],
+        lock_key: int = 2,
     ) -> None:
         """`expected()`: the incidents with a vector of this model; `pending()`: those the outbox has yet to apply.
-        Both are read after the lock is taken, when no one else can drain the outbox."""
+        Both are read after the lock is taken, when no one else can drain the outbox. `lock_key`: the advisory
+        lock on PostgreSQL (one per team's store)."""
         self.path = path
         self.lock: OwnerLock = (
-            AdvisoryIndexLock(database_url)
+            AdvisoryIndexLock(database_url, key=lock_key)
             if database_url.startswith("postgres")
             else IndexLock(path.with_name(f"{path.name}.lock"))
         )

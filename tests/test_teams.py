@@ -25,6 +25,7 @@ from server.http_app import http_app
 from server.http_security import http_security
 from server.teams import TeamConfigError, TeamServices, TeamTokenVerifier, add_token, load_tokens, team_home
 from store.embedding import HashEmbedder
+from tests.conftest import HomeDatabases
 from tests.http_server import free_port
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -76,8 +77,8 @@ def test_each_team_has_its_own_directory_and_the_default_team_keeps_the_home(tmp
 
 
 @contextmanager
-def team_server(home: Path, tokens: Path) -> Iterator[str]:
-    settings = Settings.from_env({"POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none"})
+def team_server(home: Path, tokens: Path, extra: dict[str, str] | None = None) -> Iterator[str]:
+    settings = Settings.from_env({"POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none", **(extra or {})})
     verifier = TeamTokenVerifier(load_tokens(tokens))
     teams = TeamServices.for_settings(settings, teams=verifier.teams, embedder=HashEmbedder())
     port = free_port()
@@ -113,12 +114,13 @@ def data(result: Any) -> dict[str, Any]:
     return found
 
 
-async def test_two_teams_never_see_each_others_incidents(tmp_path: Path) -> None:
+async def test_two_teams_never_see_each_others_incidents(tmp_path: Path, database: HomeDatabases) -> None:
+    """On SQLite each team has its own directory; on PostgreSQL its own schema in the one database."""
     tokens = tmp_path / "tokens.toml"
     token = {team: add_token(tokens, team) for team in TEAMS}
     rng = random.Random(7)
     words = {"alpha": ["ledger", "refund", "invoice"], "beta": ["browser", "calendar", "planner"]}
-    with team_server(tmp_path / "home", tokens) as url:
+    with team_server(tmp_path / "home", tokens, database.settings(tmp_path / "home")) as url:
         ids: dict[str, set[str]] = {}
         titles: dict[str, set[str]] = {}
         for team in TEAMS:
