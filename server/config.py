@@ -31,6 +31,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     http_rate_per_minute: int = 600
+    http_stateless: bool = False
+    chroma_url: str | None = None
+    chroma_database: str = "postmortem"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -56,6 +59,9 @@ class Settings:
             allowed_hosts=_list(e.get("POSTMORTEM_ALLOWED_HOSTS")),
             allowed_origins=_list(e.get("POSTMORTEM_ALLOWED_ORIGINS")),
             http_rate_per_minute=int(e.get("POSTMORTEM_HTTP_RATE", "600")),
+            http_stateless=_flag(e.get("POSTMORTEM_HTTP_STATELESS"), "POSTMORTEM_HTTP_STATELESS"),
+            chroma_url=e.get("POSTMORTEM_CHROMA_URL") or None,
+            chroma_database=e.get("POSTMORTEM_CHROMA_DATABASE") or "postmortem",
         )
 
 
@@ -64,6 +70,13 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}")
     return value
+
+
+def _flag(value: str | None, name: str) -> bool:
+    value = (value or "").strip().lower()
+    if value not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ValueError(f"{name} must be 1 or 0")
+    return value in ("1", "true", "yes")
 
 
 def _list(value: str | None) -> tuple[str, ...]:

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from server.llm import LLM
     from server.service import PostmortemService
     from store.embedding import Embedder
+    from store.index_owner import Ownership
     from store.knowledge import KnowledgeBase
+    from store.records import IncidentStore
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +109,6 @@ def build_service(
     background; one-shot commands search exactly from the stored vectors instead)."""
     from server.service import PostmortemService
     from store import db
-    from store.index_owner import IndexOwner
     from store.knowledge import KnowledgeBase
     from store.records import IncidentStore
 
@@ -117,14 +118,7 @@ def build_service(
     db.upgrade(engine, lock_dir=settings.home)
     store = IncidentStore(engine)
     embedder = embedder or make_embedder(settings)
-    model_id = embedder.model_id
-    owner = IndexOwner(
-        settings.home / "chroma",
-        database_url=url,
-        model_id=model_id,
-        expected=lambda: store.embedded_pks(model=model_id),
-        pending=store.pending_pks,
-    )
+    owner = index_owner(settings, store, embedder.model_id, url)
     knowledge = KnowledgeBase(store=store, embedder=embedder, owner=owner)
     if claim_index:
         knowledge.claim_index()
@@ -134,6 +128,35 @@ def build_service(
         llm=llm_factory(settings),
         dedupe_window=timedelta(hours=settings.dedupe_hours),
         policy=settings.triage_policy,
+    )
+
+
+def index_owner(settings: Settings, store: IncidentStore, model_id: str, database_url: str) -> Ownership:
+    """Who owns the vector index, and where it is: the home's chromadb directory, or the Chroma server at
+    POSTMORTEM_CHROMA_URL. One owner at a time: the holder of an flock on the home (replicas on one machine share
+    the home)."""
+    from store.index import open_remote
+    from store.index_owner import IndexLock, IndexOwner
+    from store.index_remote import RemoteIndexOwner
+
+    lock = IndexLock(settings.home / "chroma.lock")
+
+    def expected() -> set[int]:
+        return store.embedded_pks(model=model_id)
+
+    if settings.chroma_url is None:
+        path = settings.home / "chroma"
+        return IndexOwner(
+            path, database_url=database_url, model_id=model_id, expected=expected, pending=store.pending_pks, lock=lock
+        )
+    chroma_url, database = settings.chroma_url, settings.chroma_database
+    return RemoteIndexOwner(
+        lambda: open_remote(chroma_url, database=database),
+        model_id=model_id,
+        expected=expected,
+        pending=store.pending_pks,
+        rows=lambda: store.index_rows(model=model_id),
+        lock=lock,
     )
 
 

@@ -9,7 +9,9 @@ everyone's outbox into the index.
 
 Taking ownership checks the directory first, in a child process (`store.index_health`): if it cannot be opened,
 fails the read-back, or disagrees with the records beyond what the outbox still has to apply, it is rebuilt from
-the stored vectors in another child and swapped in.
+the stored vectors in another child and swapped in. An index on a Chroma server has the same owner rules with
+another check and rebuild (`store.index_remote`); with several replicas the lock is the database's (it is
+injected: `Lock`).
 """
 
 import errno
@@ -20,7 +22,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from store import index_health
 from store.index import VectorIndex, open_persistent
@@ -39,6 +41,33 @@ class Claim:
     found: str  # fresh | ok | behind | mismatch | broken
     rebuilt: bool
     indexed: int
+    quarantined: str | None = None  # where a broken index was moved aside
+
+
+class Lock(Protocol):
+    """Who may own the index: at most one holder at a time, released when the holder dies. `IndexLock` (an flock,
+    for one machine) or a database lock shared by replicas on several machines."""
+
+    @property
+    def held(self) -> bool: ...
+
+    def try_acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+    def holder(self) -> int | None: ...
+
+
+class Ownership(Protocol):
+    """What the knowledge base needs of an index owner, local (`IndexOwner`) or on a Chroma server."""
+
+    lock: Lock
+
+    def claim(self) -> tuple[VectorIndex, Claim]: ...
+
+    def rebuild(self, current: VectorIndex | None) -> VectorIndex: ...
+
+    def inspect(self) -> str: ...
 
 
 class IndexLock:
@@ -96,11 +125,13 @@ class IndexOwner:
         model_id: str,
         expected: Callable[[], set[int]],
         pending: Callable[[], set[int]],
+        lock: Lock | None = None,
     ) -> None:
         """`expected()`: the incidents with a vector of this model; `pending()`: those the outbox has yet to apply.
-        Both are read after the lock is taken, when no one else can drain the outbox."""
+        Both are read after the lock is taken, when no one else can drain the outbox. `lock`: default, an flock
+        beside the directory."""
         self.path = path
-        self.lock = IndexLock(path.with_name(f"{path.name}.lock"))
+        self.lock: Lock = lock or IndexLock(path.with_name(f"{path.name}.lock"))
         self.database_url = database_url
         self.model_id = model_id
         self._expected = expected
@@ -114,10 +145,9 @@ class IndexOwner:
         try:
             found = self.inspect()
             rebuilt = found in ("broken", "mismatch")
-            if rebuilt:
-                self._rebuild(keep_old=found == "broken")
+            quarantined = self._rebuild(keep_old=found == "broken") if rebuilt else None
             index = VectorIndex(open_persistent(str(self.path)), model_id=self.model_id)
-            return index, Claim(found=found, rebuilt=rebuilt, indexed=index.count())
+            return index, Claim(found=found, rebuilt=rebuilt, indexed=index.count(), quarantined=quarantined)
         except BaseException:
             self.lock.release()
             raise
@@ -132,8 +162,12 @@ class IndexOwner:
         self._rebuild(keep_old=False)
         return VectorIndex(open_persistent(str(self.path)), model_id=self.model_id)
 
-    def _rebuild(self, *, keep_old: bool) -> None:
+    def _rebuild(self, *, keep_old: bool) -> str | None:
+        """Rebuild and swap in; where the old directory was moved aside, when kept."""
+        before = set(self.path.parent.glob(f"{self.path.name}.broken-*"))
         index_health.rebuild(self.path, database_url=self.database_url, model_id=self.model_id, keep_old=keep_old)
+        moved = sorted(set(self.path.parent.glob(f"{self.path.name}.broken-*")) - before)
+        return str(moved[-1]) if moved else None
 
     def inspect(self) -> str:
         """fresh | ok | behind (the outbox will bring it in line) | mismatch | broken. Call it holding the lock."""

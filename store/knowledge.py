@@ -17,7 +17,7 @@ import numpy as np
 from store.embedding import Embedder
 from store.exact import EXACT_LIMIT, ExactIndex
 from store.index import VectorIndex
-from store.index_owner import Claim, IndexBusy, IndexOwner
+from store.index_owner import Claim, IndexBusy, Ownership
 from store.lexical import LexicalIndex
 from store.records import IncidentStore
 
@@ -43,10 +43,19 @@ logger = logging.getLogger(__name__)
 
 
 class KnowledgeBase:
-    def __init__(self, *, store: IncidentStore, embedder: Embedder, owner: IndexOwner | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: IncidentStore,
+        embedder: Embedder,
+        owner: Ownership | None = None,
+        exact_limit: int = EXACT_LIMIT,
+    ) -> None:
         """Searches work without the vector index (exactly, from the stored vectors); `owner` lets this process
-        take the index when no other process has it (`claim_index`)."""
+        take the index when no other process has it (`claim_index`). Up to `exact_limit` incidents, dense search
+        is exact even in the owner (tests set 0 to query the index)."""
         self.store = store
+        self.exact_limit = exact_limit
         self.embedder = embedder
         self.owner = owner
         self.index: VectorIndex | None = None
@@ -192,7 +201,7 @@ class KnowledgeBase:
 
     def _dense(self, vector: np.ndarray, n: int, filters: dict[str, Any]) -> list[tuple[int, float]]:
         """Exact search below EXACT_LIMIT incidents (faster and exact there), chromadb's HNSW above it."""
-        if self.exact.count() <= EXACT_LIMIT or not self.claim_index():
+        if self.exact.count() <= self.exact_limit or not self.claim_index():
             allowed = np.fromiter(self.store.pks_matching(filters), dtype=np.int64) if filters else None
             return self.exact.query(vector, n=n, allowed=allowed)
         # chromadb keeps a few columns as metadata: filter on those there, the rest on the records
