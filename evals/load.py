@@ -219,6 +219,16 @@ async def _index_caught_up(ports: list[int], token: str, seconds: float = 120) -
     return found
 
 
+def _logged_errors(home: Path) -> list[str]:
+    """The errors the replicas logged (the first lines of each, with the end of its traceback)."""
+    found = []
+    for log in sorted(home.glob("replica-*.log")):
+        for block in log.read_text(encoding="utf-8", errors="replace").split("\nERROR ")[1:]:
+            lines = block.splitlines()
+            found.append("\n".join(["ERROR " + lines[0], *lines[-6:]]))
+    return found
+
+
 def run(
     *,
     replicas_count: int = 2,
@@ -250,6 +260,7 @@ def run(
             )
             progress("waiting for the index owner to drain the outbox")
             stats = asyncio.run(_index_caught_up(ports, token))
+        server_errors = _logged_errors(home)
         url = os.environ.get("POSTMORTEM_DATABASE_URL") or db.sqlite_url(home)
         stored = set(IncidentStore(db.make_engine(url)).all_ids())
     acknowledged = done["acknowledged"]
@@ -262,6 +273,7 @@ def run(
         "completed": {k: len(v) for k, v in done["latencies"].items()},
         "errors": len(done["errors"]),
         "error_samples": done["errors"][:5],
+        "server_error_samples": server_errors[:3],
         "acknowledged_captures": len(acknowledged),
         "lost_captures": len(set(acknowledged) - stored),
         "records": len(stored),
