@@ -23,6 +23,7 @@ from server.jsonl import read_incidents
 from server.runtime import build_service
 from store import index_health
 from store.index import VectorIndex, open_persistent
+from store.index_owner import IndexOwner
 
 
 def run(incidents: int) -> dict[str, Any]:
@@ -46,7 +47,9 @@ def run(incidents: int) -> dict[str, Any]:
         reference_s = time.perf_counter() - t
         scratch.close()
 
-        path = knowledge.owner.path
+        owner = knowledge.owner
+        assert isinstance(owner, IndexOwner), "the benchmark measures the embedded index"
+        path = owner.path
         t = time.perf_counter()
         probed = index_health.probe(path, model)
         probe_s = time.perf_counter() - t

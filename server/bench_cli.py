@@ -50,6 +50,35 @@ def bench_perf(
     emit(result, True)
 
 
+@bench.command("load")
+def bench_load(
+    replicas: Annotated[int, typer.Option(min=1, max=16, help="stateless HTTP server processes on one home")] = 2,
+    clients: Annotated[int, typer.Option(min=1, max=64, help="concurrent MCP clients")] = 8,
+    captures: Annotated[int, typer.Option(min=0, max=100_000)] = 2000,
+    searches: Annotated[int, typer.Option(min=0, max=100_000)] = 2000,
+    chroma_url: Annotated[str | None, typer.Option(help="index on this Chroma server (default: embedded)")] = None,
+    timeout: Annotated[float, typer.Option(help="stop sending after this many seconds")] = 1800,
+    as_json: JsonOpt = True,
+) -> None:
+    """Load test on loopback: replicas on one home, concurrent clients capturing and searching; errors, lost
+    captures, p50/p95 latency per operation and throughput. Prints JSON."""
+    from evals.load import run
+
+    with user_errors():
+        result = run(
+            replicas_count=replicas,
+            clients=clients,
+            captures=captures,
+            searches=searches,
+            chroma_url=chroma_url,
+            timeout=timeout,
+            progress=lambda stage: err.print(stage),
+        )
+    emit(result, True)
+    if result["errors"] or result["lost_captures"]:
+        raise typer.Exit(1)
+
+
 @bench.command("novelty")
 def bench_novelty(
     dataset: Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")],

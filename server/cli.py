@@ -41,7 +41,12 @@ def _aware(value: datetime | None) -> datetime | None:
 
 @app.command()
 def serve(
-    transport: Annotated[str, typer.Option(help="stdio or http")] = "stdio", host: str = "127.0.0.1", port: int = 8000
+    transport: Annotated[str, typer.Option(help="stdio or http")] = "stdio",
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    stateless: Annotated[
+        bool, typer.Option(help="http without MCP sessions: any replica serves any request (POSTMORTEM_HTTP_STATELESS)")
+    ] = False,
 ) -> None:
     """Run the MCP server (stdio for one client, http for several)."""
     from server.runtime import LazyService, build_service
@@ -83,6 +88,7 @@ def serve(
             rate_per_minute=settings.http_rate_per_minute,
             on_start=start,
             sampling=sampling,
+            stateless=stateless or settings.http_stateless,
         )
         uvicorn.run(asgi, host=host, port=port, log_level="warning")
     else:

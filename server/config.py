@@ -44,6 +44,10 @@ class Settings:
     def for_team(self, team: str) -> "Settings":
         return replace(self, team=team)
 
+    http_stateless: bool = False
+    chroma_url: str | None = None
+    chroma_database: str = "postmortem"
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         e = os.environ if env is None else env
@@ -70,6 +74,9 @@ class Settings:
             http_rate_per_minute=int(e.get("POSTMORTEM_HTTP_RATE", "600")),
             tokens_file=Path(e["POSTMORTEM_TOKENS_FILE"]) if e.get("POSTMORTEM_TOKENS_FILE") else None,
             team=_team(e.get("POSTMORTEM_TEAM") or "default"),
+            http_stateless=_flag(e.get("POSTMORTEM_HTTP_STATELESS"), "POSTMORTEM_HTTP_STATELESS"),
+            chroma_url=e.get("POSTMORTEM_CHROMA_URL") or None,
+            chroma_database=e.get("POSTMORTEM_CHROMA_DATABASE") or "postmortem",
         )
 
 
@@ -84,6 +91,13 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}")
     return value
+
+
+def _flag(value: str | None, name: str) -> bool:
+    value = (value or "").strip().lower()
+    if value not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ValueError(f"{name} must be 1 or 0")
+    return value in ("1", "true", "yes")
 
 
 def _list(value: str | None) -> tuple[str, ...]:

@@ -39,11 +39,9 @@ def check(settings: Settings, *, repair: bool = False) -> HealthReport:
     if owner.lock.try_acquire():
         found = owner.inspect()
         if repair and found in ("broken", "mismatch"):
-            before = set(owner.path.parent.glob(f"{owner.path.name}.broken-*"))
             owner.lock.release()
             repaired = knowledge.claim_index() and knowledge.claimed is not None and knowledge.claimed.rebuilt
-            moved = sorted(set(owner.path.parent.glob(f"{owner.path.name}.broken-*")) - before)
-            quarantined = str(moved[-1]) if moved else None
+            quarantined = knowledge.claimed.quarantined if repaired and knowledge.claimed else None
             found = owner.inspect() if repaired else found
         if found in ("ok", "behind") and knowledge.claim_index():
             assert knowledge.index is not None

@@ -22,12 +22,18 @@ def http_app(
     rate_per_minute: int,
     on_start: Callable[[], None] | None = None,
     sampling: bool = True,
+    stateless: bool = False,
 ) -> ASGIApp:
+    """`stateless`: no MCP sessions, so any replica behind a load balancer can answer any request (legacy clients
+    then get no sampling: there is no back-channel)."""
     server = create_server(
         get_service, on_start=on_start, sampling=sampling, token_verifier=security.token_verifier, auth=security.auth
     )
     add_trace_receiver(server, get_service, security)
     asgi = server.streamable_http_app(
-        transport_security=security.transport_security, max_request_body_size=security.max_body, host=host
+        transport_security=security.transport_security,
+        max_request_body_size=security.max_body,
+        host=host,
+        stateless_http=stateless,
     )
     return RateLimit(asgi, per_minute=rate_per_minute)

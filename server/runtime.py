@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from server.llm import LLM
     from server.service import PostmortemService
     from store.embedding import Embedder
+    from store.index_owner import Ownership
     from store.knowledge import KnowledgeBase
+    from store.records import IncidentStore
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +110,6 @@ def build_service(
     background; one-shot commands search exactly from the stored vectors instead)."""
     from server.service import PostmortemService
     from store import db
-    from store.index_owner import IndexOwner
     from store.knowledge import KnowledgeBase
     from store.records import IncidentStore
 
@@ -122,17 +123,7 @@ def build_service(
     db.upgrade(engine, lock_dir=home)
     store = IncidentStore(engine)
     embedder = embedder or make_embedder(settings)
-    model_id = embedder.model_id
-    owner = IndexOwner(
-        home / "chroma",
-        database_url=url,
-        model_id=model_id,
-        expected=lambda: store.embedded_pks(model=model_id),
-        pending=store.pending_pks,
-        lock_key=db.INDEX_LOCK
-        if settings.team == "default"
-        else zlib.crc32(settings.team.encode()) & 0x3FFFFFFF | 1 << 30,
-    )
+    owner = index_owner(settings, store, embedder.model_id, url)
     knowledge = KnowledgeBase(store=store, embedder=embedder, owner=owner)
     if claim_index:
         knowledge.claim_index()
@@ -142,6 +133,49 @@ def build_service(
         llm=llm_factory(settings),
         dedupe_window=timedelta(hours=settings.dedupe_hours),
         policy=settings.triage_policy,
+    )
+
+
+def index_owner(settings: Settings, store: IncidentStore, model_id: str, database_url: str) -> Ownership:
+    """Who owns the team's vector index, and where it is: the team's chromadb directory, or the Chroma server at
+    POSTMORTEM_CHROMA_URL (a Chroma database per team). One owner at a time: the holder of an flock in the team's
+    home (replicas on one machine), or of an advisory lock in PostgreSQL (replicas on several machines)."""
+    from store import db
+    from store.advisory_lock import AdvisoryIndexLock
+    from store.index import open_remote
+    from store.index_owner import IndexLock, IndexOwner, Lock
+    from store.index_remote import RemoteIndexOwner
+
+    home = settings.store_home
+    lock: Lock
+    if database_url.startswith("postgres"):
+        default = settings.team == "default"
+        key = db.INDEX_LOCK if default else zlib.crc32(settings.team.encode()) & 0x3FFFFFFF | 1 << 30
+        lock = AdvisoryIndexLock(database_url, key=key)
+    else:
+        lock = IndexLock(home / "chroma.lock")
+
+    def expected() -> set[int]:
+        return store.embedded_pks(model=model_id)
+
+    if settings.chroma_url is None:
+        return IndexOwner(
+            home / "chroma",
+            database_url=database_url,
+            model_id=model_id,
+            expected=expected,
+            pending=store.pending_pks,
+            lock=lock,
+        )
+    chroma_url = settings.chroma_url
+    database = settings.chroma_database if settings.team == "default" else f"{settings.chroma_database}-{settings.team}"
+    return RemoteIndexOwner(
+        lambda: open_remote(chroma_url, database=database),
+        model_id=model_id,
+        expected=expected,
+        pending=store.pending_pks,
+        rows=lambda: store.index_rows(model=model_id),
+        lock=lock,
     )
 
 

@@ -8,6 +8,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -15,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighbors": 32}
 MAX_BATCH = 5000  # chromadb 1.5.9 refuses batches above 5461
+HTTP_TIMEOUT = 60.0  # seconds for one request to a Chroma server
 
 
 def collection_name(model_id: str) -> str:
@@ -31,9 +33,10 @@ def where_clause(filters: dict[str, Any]) -> dict[str, Any] | None:
 class VectorIndex:
     """One chromadb collection of incident vectors, keyed by incident primary key."""
 
-    def __init__(self, client: Any, *, model_id: str) -> None:
+    def __init__(self, client: Any, *, model_id: str, name: str | None = None) -> None:
+        """`name`: the collection (default: the model's; a Chroma server keeps generations, see index_remote)."""
         self.client = client
-        self.name = collection_name(model_id)
+        self.name = name or collection_name(model_id)
         self.collection = client.get_or_create_collection(
             self.name, embedding_function=None, configuration={"hnsw": HNSW}, metadata={"model_id": model_id}
         )
@@ -72,7 +75,7 @@ class VectorIndex:
 
     def close(self) -> None:
         """Let go of the directory (chromadb stops its system when the last client on a path closes)."""
-        self.client.close()
+        close_client(self.client)
 
     def reset(self) -> None:
         """Drop and recreate the collection (used by reindex)."""
@@ -88,3 +91,50 @@ def open_persistent(path: str) -> Any:
     from chromadb.config import Settings
 
     return chromadb.PersistentClient(path=path, settings=Settings(anonymized_telemetry=False))
+
+
+def open_remote(url: str, *, database: str, timeout: float = HTTP_TIMEOUT) -> Any:
+    """A client of a Chroma server (`chroma run`) at `url`, on `database` (created when missing)."""
+    import chromadb
+    import httpx
+    from chromadb.config import Settings
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"POSTMORTEM_CHROMA_URL must be http(s)://host:port, not {url!r}")
+    ssl = parts.scheme == "https"
+    host, port = parts.hostname, parts.port or (443 if ssl else 8000)
+    databases = f"{parts.scheme}://{parts.netloc}/api/v2/tenants/default_tenant/databases"
+    with httpx.Client(timeout=timeout) as http:  # chromadb's own AdminClient cannot be closed
+        if http.get(f"{databases}/{database}").status_code == 404:
+            created = http.post(databases, json={"name": database})
+            if created.status_code != 409:  # another replica created it first
+                created.raise_for_status()
+    # a fresh Settings per client: HttpClient writes the host and port into the one it is given
+    client = chromadb.HttpClient(
+        host=host, port=port, ssl=ssl, database=database, settings=Settings(anonymized_telemetry=False)
+    )
+    # chromadb's HTTP session has no timeout at all: a stalled server would hang the owner's thread forever
+    for session in _http_sessions(client):
+        session.timeout = httpx.Timeout(timeout)
+    return client
+
+
+def close_client(client: Any) -> None:
+    """Close a chromadb client, and its HTTP sessions if it has any (chromadb 1.5.9 leaves them open)."""
+    client.close()
+    for session in _http_sessions(client):
+        session.close()
+
+
+def _http_sessions(client: Any) -> list[Any]:
+    """The httpx sessions of a chromadb HttpClient and of its admin client (private attributes: none found if they
+    move); none for the embedded client."""
+    import httpx
+
+    found = []
+    for part in (client, getattr(client, "_admin_client", None)):
+        session = getattr(getattr(part, "_server", None), "_session", None)
+        if isinstance(session, httpx.Client):
+            found.append(session)
+    return found

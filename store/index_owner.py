@@ -9,10 +9,12 @@ everyone's outbox into the index.
 
 Taking ownership checks the directory first, in a child process (`store.index_health`): if it cannot be opened,
 fails the read-back, or disagrees with the records beyond what the outbox still has to apply, it is rebuilt from
-the stored vectors in another child and swapped in.
+the stored vectors in another child and swapped in. An index on a Chroma server has the same owner rules with
+another check and rebuild (`store.index_remote`).
 
-When the records live in PostgreSQL, replicas may run on different machines: there the owner is whoever holds a
-session-level advisory lock in the database (`store.advisory_lock`), with the same interface.
+The lock is injected (`Lock`): an flock beside the directory for one machine; when the records live in PostgreSQL,
+replicas may run on different machines, and the owner is whoever holds a session-level advisory lock in the
+database (`store.advisory_lock`).
 """
 
 import errno
@@ -26,7 +28,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from store import index_health
-from store.advisory_lock import AdvisoryIndexLock
 from store.index import VectorIndex, open_persistent
 
 logger = logging.getLogger(__name__)
@@ -43,10 +44,12 @@ class Claim:
     found: str  # fresh | ok | behind | mismatch | broken
     rebuilt: bool
     indexed: int
+    quarantined: str | None = None  # where a broken index was moved aside
 
 
-class OwnerLock(Protocol):
-    """What decides the owner: one holder at a time, released when the holder dies."""
+class Lock(Protocol):
+    """Who may own the index: at most one holder at a time, released when the holder dies. `IndexLock` (an flock,
+    for one machine) or a database lock shared by replicas on several machines (`AdvisoryIndexLock`)."""
 
     @property
     def held(self) -> bool: ...
@@ -58,6 +61,18 @@ class OwnerLock(Protocol):
     def holder(self) -> int | None: ...
 
     def alive(self) -> bool: ...
+
+
+class Ownership(Protocol):
+    """What the knowledge base needs of an index owner, local (`IndexOwner`) or on a Chroma server."""
+
+    lock: Lock
+
+    def claim(self) -> tuple[VectorIndex, Claim]: ...
+
+    def rebuild(self, current: VectorIndex | None) -> VectorIndex: ...
+
+    def inspect(self) -> str: ...
 
 
 class IndexLock:
@@ -118,17 +133,13 @@ class IndexOwner:
         model_id: str,
         expected: Callable[[], set[int]],
         pending: Callable[[], set[int]],
-        lock_key: int = 2,
+        lock: Lock | None = None,
     ) -> None:
         """`expected()`: the incidents with a vector of this model; `pending()`: those the outbox has yet to apply.
-        Both are read after the lock is taken, when no one else can drain the outbox. `lock_key`: the advisory
-        lock on PostgreSQL (one per team's store)."""
+        Both are read after the lock is taken, when no one else can drain the outbox. `lock`: default, an flock
+        beside the directory."""
         self.path = path
-        self.lock: OwnerLock = (
-            AdvisoryIndexLock(database_url, key=lock_key)
-            if database_url.startswith("postgres")
-            else IndexLock(path.with_name(f"{path.name}.lock"))
-        )
+        self.lock: Lock = lock or IndexLock(path.with_name(f"{path.name}.lock"))
         self.database_url = database_url
         self.model_id = model_id
         self._expected = expected
@@ -142,10 +153,9 @@ class IndexOwner:
         try:
             found = self.inspect()
             rebuilt = found in ("broken", "mismatch")
-            if rebuilt:
-                self._rebuild(keep_old=found == "broken")
+            quarantined = self._rebuild(keep_old=found == "broken") if rebuilt else None
             index = VectorIndex(open_persistent(str(self.path)), model_id=self.model_id)
-            return index, Claim(found=found, rebuilt=rebuilt, indexed=index.count())
+            return index, Claim(found=found, rebuilt=rebuilt, indexed=index.count(), quarantined=quarantined)
         except BaseException:
             self.lock.release()
             raise
@@ -160,8 +170,12 @@ class IndexOwner:
         self._rebuild(keep_old=False)
         return VectorIndex(open_persistent(str(self.path)), model_id=self.model_id)
 
-    def _rebuild(self, *, keep_old: bool) -> None:
+    def _rebuild(self, *, keep_old: bool) -> str | None:
+        """Rebuild and swap in; where the old directory was moved aside, when kept."""
+        before = set(self.path.parent.glob(f"{self.path.name}.broken-*"))
         index_health.rebuild(self.path, database_url=self.database_url, model_id=self.model_id, keep_old=keep_old)
+        moved = sorted(set(self.path.parent.glob(f"{self.path.name}.broken-*")) - before)
+        return str(moved[-1]) if moved else None
 
     def inspect(self) -> str:
         """fresh | ok | behind (the outbox will bring it in line) | mismatch | broken. Call it holding the lock."""

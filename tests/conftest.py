@@ -1,12 +1,18 @@
-"""Shared fixtures: a real SQLite store and a real chromadb index per test, a hash embedder for plumbing,
-the bundled MiniLM embedder for anything about quality, and a scripted FakeLLM. No network.
+"""Shared fixtures: a real SQLite store and a real chromadb index per test (embedded, or on a real Chroma server
+on loopback for the tests of the index contract), a hash embedder for plumbing, the bundled MiniLM embedder for
+anything about quality, and a scripted FakeLLM. No network beyond loopback.
 
 The store contract (the modules marked `pytestmark = pytest.mark.usefixtures("database")`) runs twice: on SQLite
-in the home, and on a fresh PostgreSQL database per home of a throwaway cluster (tests/postgres.py), with the
-chromadb index embedded in the home either way."""
+in the home, and on a fresh PostgreSQL database per home of a throwaway cluster (tests/postgres.py)."""
 
 import contextlib
+import hashlib
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,15 +144,80 @@ def database(request: pytest.FixtureRequest) -> Iterator[HomeDatabases]:
 
 
 def make_service(
-    home: Path, *, embedder: Any = None, llm: Any = None, clock: Callable[[], datetime] | None = None
+    home: Path,
+    *,
+    embedder: Any = None,
+    llm: Any = None,
+    clock: Callable[[], datetime] | None = None,
+    chroma_url: str | None = None,
+    exact_limit: int | None = None,
 ) -> PostmortemService:
-    settings = Settings.from_env({"POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none", **_homes.settings(home)})
+    """The service on `home`; its records where the store contract's `database` says (SQLite by default); its
+    index on the Chroma server at `chroma_url` (a database of its own per home) or embedded; `exact_limit=0` sends
+    dense search through the index."""
+    settings = Settings.from_env({**service_env(home, chroma_url), **_homes.settings(home)})
     service = build_service(settings, embedder=embedder or HashEmbedder(), claim_index=True)
     _homes.keep(service)
+    if exact_limit is not None:
+        service.knowledge.exact_limit = exact_limit
     service._llm = lambda: llm
     if clock is not None:
         service.clock = clock
     return service
+
+
+def service_env(home: Path, chroma_url: str | None = None) -> dict[str, str]:
+    """The settings of a service on `home`, with its index on the Chroma server at `chroma_url` when given."""
+    env = {"POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none"}
+    if chroma_url is not None:
+        env["POSTMORTEM_CHROMA_URL"] = chroma_url
+        env["POSTMORTEM_CHROMA_DATABASE"] = "test-" + hashlib.sha256(str(home).encode()).hexdigest()[:16]
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Chroma server (`chroma run`) on a free loopback port for the session; its URL."""
+    port, data = free_port(), tmp_path_factory.mktemp("chroma-server")
+    command = [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(data / "data")]
+    with (data / "server.log").open("w", encoding="utf-8") as log:
+        server = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(url + "/api/v2/heartbeat"):
+            assert server.poll() is None, (data / "server.log").read_text(encoding="utf-8")
+            assert time.monotonic() < deadline, "the Chroma server did not answer its heartbeat within 60 s"
+            time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module", params=["embedded", "server"])
+def chroma_url(request: pytest.FixtureRequest) -> str | None:
+    """The index-contract tests run twice: on the embedded index (None) and on a Chroma server (its URL)."""
+    return str(request.getfixturevalue("chroma_server")) if request.param == "server" else None
 
 
 @pytest.fixture

@@ -61,9 +61,17 @@ def test_check_exits_1_on_a_broken_index_and_0_after_repair(home: Path, monkeypa
     assert fixed.exit_code == 0 and json.loads(fixed.stdout)["repaired"] is True
 
 
-def claimed(home: Path) -> tuple[str, bool, set[int], set[int]]:
+@pytest.fixture
+def index_home(home: Path, chroma_url: str | None) -> tuple[Path, str | None]:
+    """A home with 5 incidents, its index embedded or on a Chroma server (the claim contract holds for both)."""
+    if chroma_url is not None:  # the same incidents, indexed on the server
+        make_service(home, chroma_url=chroma_url).knowledge.release_index()
+    return home, chroma_url
+
+
+def claimed(home: Path, chroma_url: str | None = None) -> tuple[str, bool, set[int], set[int]]:
     """Open the home as a starting server does; what it found, whether it rebuilt, index ids, record ids."""
-    service = make_service(home)
+    service = make_service(home, chroma_url=chroma_url)
     knowledge = service.knowledge
     assert knowledge.claimed is not None and knowledge.index is not None
     result = (knowledge.claimed.found, knowledge.claimed.rebuilt, knowledge.index.ids(), set())
@@ -80,21 +88,24 @@ def test_a_server_start_rebuilds_a_broken_index_from_the_records(home: Path) -> 
     assert claimed(home)[:2] == ("ok", False)
 
 
-def test_a_server_start_rebuilds_an_index_that_lost_vectors(home: Path) -> None:
-    from store.index import VectorIndex, open_persistent
-
-    index = VectorIndex(open_persistent(str(home / "chroma")), model_id=HashEmbedder().model_id)
-    index.delete([2, 4])  # acknowledged by the outbox, yet gone (chromadb #6975: silent loss below sync_threshold)
-    index.close()
-    found, rebuilt, ids, records = claimed(home)
+def test_a_server_start_rebuilds_an_index_that_lost_vectors(index_home: tuple[Path, str | None]) -> None:
+    home, chroma_url = index_home
+    service = make_service(home, chroma_url=chroma_url)
+    assert service.knowledge.index is not None
+    # acknowledged by the outbox, yet gone (chromadb #6975: silent loss below sync_threshold)
+    service.knowledge.index.delete([2, 4])
+    service.knowledge.release_index()
+    found, rebuilt, ids, records = claimed(home, chroma_url)
     assert (found, rebuilt) == ("mismatch", True) and ids == records == {1, 2, 3, 4, 5}
     assert not list(home.glob("chroma.broken-*"))  # readable, only stale: replaced, not kept
+    assert claimed(home, chroma_url)[:2] == ("ok", False)
 
 
-def test_an_index_only_behind_the_outbox_is_caught_up_not_rebuilt(home: Path) -> None:
-    writer = make_service(home)  # owns the index now ...
+def test_an_index_only_behind_the_outbox_is_caught_up_not_rebuilt(index_home: tuple[Path, str | None]) -> None:
+    home, chroma_url = index_home
+    writer = make_service(home, chroma_url=chroma_url)  # owns the index now ...
     writer.knowledge.release_index()  # ... and lets go: the next capture only reaches the outbox
     writer.capture_incident(IncidentCreate(title="Refund agent paid the same order twice"))
     assert writer.store.pending_pks() == {6}
-    found, rebuilt, ids, records = claimed(home)
+    found, rebuilt, ids, records = claimed(home, chroma_url)
     assert (found, rebuilt) == ("behind", False) and ids == records == {1, 2, 3, 4, 5, 6}

@@ -15,10 +15,22 @@ from tests.test_service import SEED
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> PostmortemService:
-    service = make_service(tmp_path_factory.mktemp("kb"), embedder=embedder)
+@pytest.fixture(scope="module", params=["exact", "embedded index", "server index"])
+def seeded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: object
+) -> PostmortemService:
+    """The seed knowledge base, searched exactly (the default at this size) or through the vector index, embedded
+    or on a Chroma server: every test below holds for each."""
+    chroma_url = str(request.getfixturevalue("chroma_server")) if request.param == "server index" else None
+    service = make_service(
+        tmp_path_factory.mktemp("kb"),
+        embedder=embedder,
+        chroma_url=chroma_url,
+        exact_limit=None if request.param == "exact" else 0,
+    )
     service.import_incidents(read_incidents(SEED))
+    assert service.knowledge.index is not None
+    assert service.knowledge.index.ids() == service.store.embedded_pks(model=service.knowledge.embedder.model_id)
     return service
 
 

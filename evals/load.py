@@ -1,0 +1,287 @@
+"""`postmortem bench load`: N stateless HTTP replicas of `postmortem serve` on one shared home (SQLite in WAL, or
+POSTMORTEM_DATABASE_URL), optionally with the index on a Chroma server, driven by concurrent clients with the real
+MCP client over loopback. Every client sends each request to the next replica in turn, so consecutive requests of
+one client land on different processes.
+
+It reports errors, lost captures (every acknowledged capture must be in the records afterwards, and, once the
+index owner has drained the outbox, in the vector index), p50/p95/max latency per operation and throughput.
+Bounded: a fixed number of operations and a deadline; nothing leaves loopback.
+"""
+
+import asyncio
+import itertools
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+WORDS = (
+    "refund checkout planner browser summariser ledger invoice crawler scheduler travel booking support triage "
+    "calendar translator coder reviewer retriever payments inventory shipping"
+).split()
+FAILURES = [
+    "retried without backoff and hit the rate limit",
+    "invented a policy that does not exist",
+    "timed out waiting for the tool",
+    "wrote a duplicate record after a retry",
+    "followed an instruction hidden in a web page",
+    "looped on the same tool call",
+    "returned malformed JSON to the caller",
+    "leaked an API key into the transcript",
+]
+
+
+class RoundRobin(httpx2.AsyncBaseTransport):
+    """Sends each request to the next of `ports` on 127.0.0.1 (what a load balancer without affinity does), and
+    records the port and the response headers of every request."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self._next = itertools.cycle(ports)
+        self._inner = httpx2.AsyncHTTPTransport()
+        self.seen: list[tuple[int, httpx2.Headers]] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        port = next(self._next)
+        request.url = request.url.copy_with(port=port)
+        request.headers["host"] = f"127.0.0.1:{port}"
+        response = await self._inner.handle_async_request(request)
+        self.seen.append((port, response.headers))
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+@asynccontextmanager
+async def client(ports: list[int], token: str) -> AsyncIterator[tuple[Any, RoundRobin]]:
+    """A real MCP client whose requests go round the replicas."""
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    transport = RoundRobin(ports)
+    headers = {"Authorization": f"Bearer {token}"}
+    timeout = httpx2.Timeout(60.0, read=300.0)
+    async with (
+        httpx2.AsyncClient(transport=transport, headers=headers, timeout=timeout) as http,
+        Client(streamable_http_client(f"http://127.0.0.1:{ports[0]}/mcp", http_client=http)) as mcp,
+    ):
+        yield mcp, transport
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def replicas(count: int, *, home: Path, token: str, env: dict[str, str] | None = None) -> Iterator[list[int]]:
+    """`count` processes of `postmortem serve --transport http --stateless` on `home`, on loopback; their ports."""
+    ports = [free_port() for _ in range(count)]
+    settings = {
+        **os.environ,
+        **(env or {}),
+        "POSTMORTEM_HOME": str(home),
+        "POSTMORTEM_HTTP_TOKEN": token,
+        "POSTMORTEM_LLM": "none",
+        "POSTMORTEM_HTTP_RATE": "1000000",  # one address sends everything here
+        "HF_HUB_OFFLINE": "1",
+    }
+    command = [sys.executable, "-c", "from server.cli import main; main()", "serve", "--transport", "http"]
+    procs = []
+    try:
+        for port in ports:
+            log = (home / f"replica-{port}.log").open("w", encoding="utf-8")
+            procs.append(
+                subprocess.Popen(
+                    [*command, "--stateless", "--port", str(port)], env=settings, stdout=log, stderr=subprocess.STDOUT
+                )
+            )
+            log.close()
+        for port, proc in zip(ports, procs, strict=True):
+            _wait_for(port, proc)
+        yield ports
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_for(port: int, proc: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the replica on port {port} exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the replica on port {port} did not listen within {seconds} s")
+
+
+def operations(captures: int, searches: int, seed: int = 0) -> list[tuple[str, dict[str, Any]]]:
+    """The work, interleaved: unique captures and searches for the kinds of failure captured."""
+    rng = random.Random(seed)
+    work: list[tuple[str, dict[str, Any]]] = []
+    for n in range(captures):
+        agent, other = rng.sample(WORDS, 2)
+        failure = FAILURES[n % len(FAILURES)]
+        work.append(("capture", {"title": f"{agent} agent {failure} ({other} run {n})", "agent": f"{agent}-agent"}))
+    for _ in range(searches):
+        work.append(("search", {"query": f"{rng.choice(WORDS)} agent {rng.choice(FAILURES)}", "limit": 5}))
+    rng.shuffle(work)
+    return work
+
+
+async def drive(
+    ports: list[int], token: str, work: list[tuple[str, dict[str, Any]]], *, clients: int, deadline: float
+) -> dict[str, Any]:
+    """Run `work` over `clients` concurrent MCP clients until done or `deadline` (monotonic)."""
+    queue = iter(work)
+    latencies: dict[str, list[float]] = {"capture": [], "search": []}
+    acknowledged: list[str] = []
+    errors: list[str] = []
+    session_ids = 0
+
+    async def worker(offset: int) -> None:
+        nonlocal session_ids
+        async with client(ports[offset % len(ports) :] + ports[: offset % len(ports)], token) as (mcp, transport):
+            for kind, arguments in queue:
+                if time.monotonic() > deadline:
+                    return
+                tool = "capture_incident" if kind == "capture" else "search_incidents"
+                start = time.perf_counter()
+                try:
+                    result = await mcp.call_tool(tool, arguments)
+                except Exception as e:  # noqa: BLE001 - every failure is counted and reported
+                    errors.append(f"{tool}: {type(e).__name__}: {e}"[:300])
+                    continue
+                latencies[kind].append(time.perf_counter() - start)
+                if result.is_error:
+                    errors.append(f"{tool}: {str(result.content)[:300]}")
+                elif kind == "capture":
+                    acknowledged.append(result.structured_content["id"])  # type: ignore[index]
+            session_ids += sum(1 for _, headers in transport.seen if "mcp-session-id" in headers)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(n) for n in range(clients)))
+    return {
+        "seconds": time.perf_counter() - start,
+        "latencies": latencies,
+        "acknowledged": acknowledged,
+        "errors": errors,
+        "session_ids": session_ids,
+    }
+
+
+def _summary(values: list[float]) -> dict[str, float | int]:
+    if not values:
+        return {"count": 0}
+    ms = sorted(v * 1000 for v in values)
+    cut = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else [ms[0]] * 99
+    return {"count": len(ms), "p50_ms": round(cut[49], 1), "p95_ms": round(cut[94], 1), "max_ms": round(ms[-1], 1)}
+
+
+async def _index_caught_up(ports: list[int], token: str, seconds: float = 120) -> dict[str, Any]:
+    """The index owner's knowledge_stats once it has drained the outbox (or when `seconds` have passed)."""
+    found: dict[str, Any] = {}
+    before: dict[str, Any] = {}
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for port in ports:  # one replica at a time: only the owner knows the index
+            async with client([port], token) as (mcp, _):
+                found = (await mcp.call_tool("knowledge_stats", {})).structured_content or {}
+            if found.get("index_owner"):
+                break
+        # two readings alike: the count and the outbox are read apart, while the owner may be mid-drain
+        settled = found.get("index_owner") and found.get("index_pending") == 0
+        if settled and found.get("indexed") == before.get("indexed"):
+            return found
+        before = found if settled else {}
+        await asyncio.sleep(0.5)
+    return found
+
+
+def _logged_errors(home: Path) -> list[str]:
+    """The errors the replicas logged (the first lines of each, with the end of its traceback)."""
+    found = []
+    for log in sorted(home.glob("replica-*.log")):
+        for block in log.read_text(encoding="utf-8", errors="replace").split("\nERROR ")[1:]:
+            lines = block.splitlines()
+            found.append("\n".join(["ERROR " + lines[0], *lines[-6:]]))
+    return found
+
+
+def run(
+    *,
+    replicas_count: int = 2,
+    clients: int = 8,
+    captures: int = 2000,
+    searches: int = 2000,
+    chroma_url: str | None = None,
+    timeout: float = 1800,
+    progress: Callable[[str], None] = lambda stage: None,
+) -> dict[str, Any]:
+    from store import db
+    from store.records import IncidentStore
+
+    token = secrets.token_urlsafe(32)
+    env = {"POSTMORTEM_DEDUPE_HOURS": "0"}  # every capture is a new incident, so each can be found again
+    if chroma_url:
+        env |= {"POSTMORTEM_CHROMA_URL": chroma_url, "POSTMORTEM_CHROMA_DATABASE": f"bench-{secrets.token_hex(6)}"}
+    with tempfile.TemporaryDirectory(prefix="postmortem-load-") as tmp:
+        home = Path(tmp)
+        with replicas(replicas_count, home=home, token=token, env=env) as ports:
+            progress("warming up the replicas")
+            warm = [("search", {"query": "warm up", "limit": 1})] * replicas_count
+            asyncio.run(drive(ports, token, warm, clients=1, deadline=time.monotonic() + 300))
+            progress(f"{captures} captures and {searches} searches over {clients} clients")
+            done = asyncio.run(
+                drive(
+                    ports, token, operations(captures, searches), clients=clients, deadline=time.monotonic() + timeout
+                )
+            )
+            progress("waiting for the index owner to drain the outbox")
+            stats = asyncio.run(_index_caught_up(ports, token))
+        server_errors = _logged_errors(home)
+        url = os.environ.get("POSTMORTEM_DATABASE_URL") or db.sqlite_url(home)
+        stored = set(IncidentStore(db.make_engine(url)).all_ids())
+    acknowledged = done["acknowledged"]
+    operations_done = sum(len(v) for v in done["latencies"].values())
+    return {
+        "replicas": replicas_count,
+        "clients": clients,
+        "index": "chroma server" if chroma_url else "embedded",
+        "planned": {"captures": captures, "searches": searches},
+        "completed": {k: len(v) for k, v in done["latencies"].items()},
+        "errors": len(done["errors"]),
+        "error_samples": done["errors"][:5],
+        "server_error_samples": server_errors[:3],
+        "acknowledged_captures": len(acknowledged),
+        "lost_captures": len(set(acknowledged) - stored),
+        "records": len(stored),
+        "indexed": stats.get("indexed"),
+        "index_pending": stats.get("index_pending"),
+        "mcp_session_ids_issued": done["session_ids"],
+        "latency": {k: _summary(v) for k, v in done["latencies"].items()},
+        "seconds": round(done["seconds"], 1),
+        "throughput_ops_per_s": round(operations_done / done["seconds"], 1) if done["seconds"] else 0.0,
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+    }
