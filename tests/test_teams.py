@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import httpx2
 import pytest
@@ -179,3 +180,41 @@ async def test_a_trace_posted_with_a_teams_token_lands_in_that_team_only(tmp_pat
         for team, expected in (("beta", 1), ("alpha", 0)):
             async with client(url, token[team]) as c:
                 assert data(await c.call_tool("knowledge_stats", {}))["incidents"] == expected, team
+
+
+@pytest.mark.postgresql
+async def test_team_mode_on_postgresql_and_a_chroma_server(
+    tmp_path: Path, postgres_server: Any, chroma_server: str
+) -> None:
+    """The whole team configuration: records in PostgreSQL (a schema per team), vectors on a Chroma server (a
+    database per team). Each team's incidents reach its own index, and neither team reads the other's."""
+    databases = HomeDatabases(postgres_server)
+    home = tmp_path / "home"
+    extra = {
+        **databases.settings(home),
+        "POSTMORTEM_CHROMA_URL": chroma_server,
+        "POSTMORTEM_CHROMA_DATABASE": "teams-" + tmp_path.name[-12:],
+    }
+    tokens = tmp_path / "tokens.toml"
+    token = {team: add_token(tokens, team) for team in TEAMS}
+    try:
+        with team_server(home, tokens, extra) as url:
+            for team in TEAMS:
+                async with client(url, token[team]) as c:
+                    for n in range(3):
+                        title = f"{team} agent {['amber', 'birch', 'cedar'][n]} failed on its tool"
+                        data(await c.call_tool("capture_incident", {"title": title, "agent": f"{team}-{n}"}))
+            for team, other in (("alpha", "beta"), ("beta", "alpha")):
+                async with client(url, token[team]) as c:
+                    deadline = time.monotonic() + 60
+                    while time.monotonic() < deadline:
+                        stats = data(await c.call_tool("knowledge_stats", {}))
+                        if stats["index_owner"] and stats["indexed"] == 3 and stats["index_pending"] == 0:
+                            break
+                        await anyio.sleep(0.2)
+                    assert stats["incidents"] == 3 and stats["indexed"] == 3, stats
+                    hits = data(await c.call_tool("search_incidents", {"query": "agent failed on its tool"}))["hits"]
+                    assert len(hits) == 3 and all(h["title"].startswith(team) for h in hits)
+                    assert not any(other in h["title"] for h in hits)
+    finally:
+        databases.close()
