@@ -23,20 +23,21 @@ SAMPLE = 50  # vectors read back and self-queried by the probe
 _ROOT = Path(__file__).resolve().parent.parent
 
 # Both children ask the kernel to kill them when their parent dies (a probe or a rebuild must not outlive a killed
-# owner: it would race the next owner for the directory), then exit if the parent is already gone.
+# owner: it would race the next owner for the directory), exit if the parent is already gone, and cap the size of
+# any file they write (never above a limit they inherited).
 _PRELUDE = """
-import ctypes, os, signal, sys
+import ctypes, os, resource, signal, sys
 ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 if os.getppid() != int(os.environ["POSTMORTEM_PARENT_PID"]):
     sys.exit(3)
+wanted, hard = int(os.environ["POSTMORTEM_MAX_FILE_BYTES"]), resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 """
 _PROBE = (
     _PRELUDE
     + """
-import json, random, resource
-hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
-limit = int(sys.argv[3]) if hard == resource.RLIM_INFINITY else min(int(sys.argv[3]), hard)
-resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+import json, random
 from store.index import collection_name, open_persistent
 client = open_persistent(sys.argv[1])
 name = collection_name(sys.argv[2])
@@ -45,7 +46,7 @@ if name not in {c.name for c in client.list_collections()}:
     sys.exit(0)
 collection = client.get_collection(name)
 ids = collection.get(include=[])["ids"]
-sample = random.Random(0).sample(ids, min(len(ids), int(sys.argv[4])))
+sample = random.Random(0).sample(ids, min(len(ids), int(sys.argv[3])))
 hits = 0
 if sample:
     got = collection.get(ids=sample, include=["embeddings"])
@@ -58,10 +59,6 @@ sys.stdout.write(json.dumps({"ids": [int(i) for i in ids], "self_hits": hits, "s
 _REBUILD = (
     _PRELUDE
     + """
-import resource
-hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
-limit = int(sys.argv[3]) if hard == resource.RLIM_INFINITY else min(int(sys.argv[3]), hard)
-resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 import numpy as np
 from store import db
 from store.index import VectorIndex, open_persistent
@@ -79,6 +76,15 @@ if batch:
 sys.stdout.write(str(index.count()))
 """
 )
+
+
+def _child_env(**extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "POSTMORTEM_PARENT_PID": str(os.getpid()),
+        "POSTMORTEM_MAX_FILE_BYTES": str(MAX_FILE_BYTES),
+        **extra,
+    }
 
 
 @dataclass(frozen=True)
@@ -100,8 +106,8 @@ def probe(path: Path, model_id: str, *, timeout: float = PROBE_SECONDS) -> Probe
         return Probe(frozenset(), 0, 0)
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _PROBE, str(path), model_id, str(MAX_FILE_BYTES), str(SAMPLE)],
-            env={**os.environ, "POSTMORTEM_PARENT_PID": str(os.getpid())},
+            [sys.executable, "-c", _PROBE, str(path), model_id, str(SAMPLE)],
+            env=_child_env(),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -127,9 +133,9 @@ def rebuild(path: Path, *, database_url: str, model_id: str, keep_old: bool, tim
     fresh = path.with_name(f"{path.name}.rebuilding")
     shutil.rmtree(fresh, ignore_errors=True)  # the leftover of a rebuild that was killed
     done = subprocess.run(
-        [sys.executable, "-c", _REBUILD, model_id, str(fresh), str(MAX_FILE_BYTES)],
+        [sys.executable, "-c", _REBUILD, model_id, str(fresh)],
         # the URL (it may hold a password) goes in the environment: the command line is visible to `ps`
-        env={**os.environ, "POSTMORTEM_REBUILD_DATABASE_URL": database_url, "POSTMORTEM_PARENT_PID": str(os.getpid())},
+        env=_child_env(POSTMORTEM_REBUILD_DATABASE_URL=database_url),
         capture_output=True,
         text=True,
         timeout=timeout,
