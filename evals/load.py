@@ -86,14 +86,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def replicas(count: int, *, home: Path, token: str, env: dict[str, str] | None = None) -> Iterator[list[int]]:
-    """`count` processes of `postmortem serve --transport http --stateless` on `home`, on loopback; their ports."""
+def replicas(count: int, *, home: Path, env: dict[str, str]) -> Iterator[list[int]]:
+    """`count` processes of `postmortem serve --transport http --stateless` on `home`, on loopback; their ports.
+    `env` holds the auth: POSTMORTEM_HTTP_TOKEN or POSTMORTEM_TOKENS_FILE."""
     ports = [free_port() for _ in range(count)]
     settings = {
         **os.environ,
-        **(env or {}),
+        **env,
         "POSTMORTEM_HOME": str(home),
-        "POSTMORTEM_HTTP_TOKEN": token,
         "POSTMORTEM_LLM": "none",
         "POSTMORTEM_HTTP_RATE": "1000000",  # one address sends everything here
         "HF_HUB_OFFLINE": "1",
@@ -136,14 +136,17 @@ def _wait_for(port: int, proc: subprocess.Popen[bytes], seconds: float = 120) ->
     raise RuntimeError(f"the replica on port {port} did not listen within {seconds} s")
 
 
-def operations(captures: int, searches: int, seed: int = 0) -> list[tuple[str, dict[str, Any]]]:
-    """The work, interleaved: unique captures and searches for the kinds of failure captured."""
+def operations(captures: int, searches: int, seed: int = 0, team: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """The work, interleaved: unique captures (titled with `team`, if any) and searches for the kinds of failure
+    captured."""
     rng = random.Random(seed)
     work: list[tuple[str, dict[str, Any]]] = []
+    tag = f"[{team}] " if team else ""
     for n in range(captures):
         agent, other = rng.sample(WORDS, 2)
         failure = FAILURES[n % len(FAILURES)]
-        work.append(("capture", {"title": f"{agent} agent {failure} ({other} run {n})", "agent": f"{agent}-agent"}))
+        title = f"{tag}{agent} agent {failure} ({other} run {n})"
+        work.append(("capture", {"title": title, "agent": f"{agent}-agent"}))
     for _ in range(searches):
         work.append(("search", {"query": f"{rng.choice(WORDS)} agent {rng.choice(FAILURES)}", "limit": 5}))
     rng.shuffle(work)
@@ -151,19 +154,30 @@ def operations(captures: int, searches: int, seed: int = 0) -> list[tuple[str, d
 
 
 async def drive(
-    ports: list[int], token: str, work: list[tuple[str, dict[str, Any]]], *, clients: int, deadline: float
+    ports: list[int],
+    tokens: dict[str, str],
+    work: dict[str, list[tuple[str, dict[str, Any]]]],
+    *,
+    clients: int,
+    deadline: float,
 ) -> dict[str, Any]:
-    """Run `work` over `clients` concurrent MCP clients until done or `deadline` (monotonic)."""
-    queue = iter(work)
+    """Run each team's `work` with its token over `clients` concurrent MCP clients (shared out among the teams)
+    until done or `deadline` (monotonic). A search hit titled with another team's tag is a cross-team row."""
+    teams = sorted(tokens)
+    queues = {team: iter(work[team]) for team in teams}
     latencies: dict[str, list[float]] = {"capture": [], "search": []}
-    acknowledged: list[str] = []
+    acknowledged: dict[str, list[str]] = {team: [] for team in teams}
     errors: list[str] = []
+    cross_team = 0
     session_ids = 0
 
     async def worker(offset: int) -> None:
-        nonlocal session_ids
-        async with client(ports[offset % len(ports) :] + ports[: offset % len(ports)], token) as (mcp, transport):
-            for kind, arguments in queue:
+        nonlocal session_ids, cross_team
+        team = teams[offset % len(teams)]
+        others = [f"[{t}]" for t in teams if t != team and t]
+        rotated = ports[offset % len(ports) :] + ports[: offset % len(ports)]
+        async with client(rotated, tokens[team]) as (mcp, transport):
+            for kind, arguments in queues[team]:
                 if time.monotonic() > deadline:
                     return
                 tool = "capture_incident" if kind == "capture" else "search_incidents"
@@ -177,7 +191,10 @@ async def drive(
                 if result.is_error:
                     errors.append(f"{tool}: {str(result.content)[:300]}")
                 elif kind == "capture":
-                    acknowledged.append(result.structured_content["id"])  # type: ignore[index]
+                    acknowledged[team].append(result.structured_content["id"])  # type: ignore[index]
+                else:
+                    hits = (result.structured_content or {}).get("hits", [])
+                    cross_team += sum(1 for h in hits if any(o in h.get("title", "") for o in others))
             session_ids += sum(1 for _, headers in transport.seen if "mcp-session-id" in headers)
 
     start = time.perf_counter()
@@ -187,6 +204,7 @@ async def drive(
         "latencies": latencies,
         "acknowledged": acknowledged,
         "errors": errors,
+        "cross_team": cross_team,
         "session_ids": session_ids,
     }
 
@@ -235,50 +253,72 @@ def run(
     clients: int = 8,
     captures: int = 2000,
     searches: int = 2000,
+    teams: int = 1,
     chroma_url: str | None = None,
     timeout: float = 1800,
     progress: Callable[[str], None] = lambda stage: None,
 ) -> dict[str, Any]:
+    """With `teams` > 1 the replicas serve a tokens file of that many teams; the work is shared out among them and
+    each team's captures are looked for in its own store."""
+    from server.config import Settings
+    from server.teams import add_token
     from store import db
     from store.records import IncidentStore
 
-    token = secrets.token_urlsafe(32)
     env = {"POSTMORTEM_DEDUPE_HOURS": "0"}  # every capture is a new incident, so each can be found again
     if chroma_url:
         env |= {"POSTMORTEM_CHROMA_URL": chroma_url, "POSTMORTEM_CHROMA_DATABASE": f"bench-{secrets.token_hex(6)}"}
     with tempfile.TemporaryDirectory(prefix="postmortem-load-") as tmp:
         home = Path(tmp)
-        with replicas(replicas_count, home=home, token=token, env=env) as ports:
+        if teams > 1:
+            names = [f"team-{chr(ord('a') + n)}" for n in range(teams)]
+            tokens = {name: add_token(home / "tokens.toml", name) for name in names}
+            env["POSTMORTEM_TOKENS_FILE"] = str(home / "tokens.toml")
+        else:
+            tokens = {"": secrets.token_urlsafe(32)}
+            env["POSTMORTEM_HTTP_TOKEN"] = tokens[""]
+        work = {
+            team: operations(captures // len(tokens), searches // len(tokens), seed=n, team=team)
+            for n, team in enumerate(sorted(tokens))
+        }
+        with replicas(replicas_count, home=home, env=env) as ports:
             progress("warming up the replicas")
-            warm = [("search", {"query": "warm up", "limit": 1})] * replicas_count
-            asyncio.run(drive(ports, token, warm, clients=1, deadline=time.monotonic() + 300))
-            progress(f"{captures} captures and {searches} searches over {clients} clients")
-            done = asyncio.run(
-                drive(
-                    ports, token, operations(captures, searches), clients=clients, deadline=time.monotonic() + timeout
-                )
-            )
-            progress("waiting for the index owner to drain the outbox")
-            stats = asyncio.run(_index_caught_up(ports, token))
+            warm = {team: [("search", {"query": "warm up", "limit": 1})] * replicas_count for team in tokens}
+            asyncio.run(drive(ports, tokens, warm, clients=len(tokens), deadline=time.monotonic() + 300))
+            progress(f"{captures} captures and {searches} searches over {clients} clients, {len(tokens)} team(s)")
+            done = asyncio.run(drive(ports, tokens, work, clients=clients, deadline=time.monotonic() + timeout))
+            progress("waiting for the index owners to drain the outbox")
+            stats = {team: asyncio.run(_index_caught_up(ports, token)) for team, token in tokens.items()}
         server_errors = _logged_errors(home)
-        url = os.environ.get("POSTMORTEM_DATABASE_URL") or db.sqlite_url(home)
-        stored = set(IncidentStore(db.make_engine(url)).all_ids())
-    acknowledged = done["acknowledged"]
+        lost, records = 0, 0
+        base = Settings.from_env({**os.environ, "POSTMORTEM_HOME": str(home)})
+        for team in tokens:
+            settings = base.for_team(team or "default")
+            url = db.team_url(base.database_url, settings.team) if base.database_url else None
+            engine = db.make_engine(url or db.sqlite_url(settings.store_home))
+            stored = set(IncidentStore(engine).all_ids())
+            engine.dispose()
+            lost += len(set(done["acknowledged"][team]) - stored)
+            records += len(stored)
+    acknowledged = sum(len(v) for v in done["acknowledged"].values())
     operations_done = sum(len(v) for v in done["latencies"].values())
     return {
         "replicas": replicas_count,
         "clients": clients,
+        "teams": len(tokens),
         "index": "chroma server" if chroma_url else "embedded",
+        "records_in": "postgresql" if base.database_url else "sqlite",
         "planned": {"captures": captures, "searches": searches},
         "completed": {k: len(v) for k, v in done["latencies"].items()},
         "errors": len(done["errors"]),
         "error_samples": done["errors"][:5],
         "server_error_samples": server_errors[:3],
-        "acknowledged_captures": len(acknowledged),
-        "lost_captures": len(set(acknowledged) - stored),
-        "records": len(stored),
-        "indexed": stats.get("indexed"),
-        "index_pending": stats.get("index_pending"),
+        "acknowledged_captures": acknowledged,
+        "lost_captures": lost,
+        "cross_team_rows": done["cross_team"],
+        "records": records,
+        "indexed": sum(int(s.get("indexed") or 0) for s in stats.values()),
+        "index_pending": sum(int(s.get("index_pending") or 0) for s in stats.values()),
         "mcp_session_ids_issued": done["session_ids"],
         "latency": {k: _summary(v) for k, v in done["latencies"].items()},
         "seconds": round(done["seconds"], 1),

@@ -56,6 +56,7 @@ def bench_load(
     clients: Annotated[int, typer.Option(min=1, max=64, help="concurrent MCP clients")] = 8,
     captures: Annotated[int, typer.Option(min=0, max=100_000)] = 2000,
     searches: Annotated[int, typer.Option(min=0, max=100_000)] = 2000,
+    teams: Annotated[int, typer.Option(min=1, max=8, help="teams (a tokens file); the work is shared among them")] = 1,
     chroma_url: Annotated[str | None, typer.Option(help="index on this Chroma server (default: embedded)")] = None,
     timeout: Annotated[float, typer.Option(help="stop sending after this many seconds")] = 1800,
     as_json: JsonOpt = True,
@@ -70,12 +71,13 @@ def bench_load(
             clients=clients,
             captures=captures,
             searches=searches,
+            teams=teams,
             chroma_url=chroma_url,
             timeout=timeout,
             progress=lambda stage: err.print(stage),
         )
     emit(result, True)
-    if result["errors"] or result["lost_captures"]:
+    if result["errors"] or result["lost_captures"] or result["cross_team_rows"]:
         raise typer.Exit(1)
 
 

@@ -18,8 +18,8 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 async def test_consecutive_requests_of_one_client_can_go_to_different_replicas(tmp_path: Path) -> None:
     token = secrets.token_urlsafe(32)
-    env = {"POSTMORTEM_MODEL_CACHE": os.environ["POSTMORTEM_MODEL_CACHE"]}
-    with replicas(2, home=tmp_path, token=token, env=env) as ports:
+    env = {"POSTMORTEM_MODEL_CACHE": os.environ["POSTMORTEM_MODEL_CACHE"], "POSTMORTEM_HTTP_TOKEN": token}
+    with replicas(2, home=tmp_path, env=env) as ports:
         async with client(ports, token) as (mcp, transport):
             for n in range(4):
                 title = f"Replica test {'abcdef'[n]} agent wrote a duplicate refund"
