@@ -15,6 +15,7 @@ from rich.table import Table
 from server import cli_ingest, cli_loop, cli_steps
 from server.bench_cli import bench, eval_command
 from server.cli_common import JsonOpt, emit, err, out, service, user_errors
+from server.cli_team import token_app
 from server.config import Settings
 from store.models import IncidentCreate
 
@@ -240,28 +241,6 @@ def _stored_hashes(settings: Settings) -> Callable[[list[str]], set[str]]:
     return store.existing_hashes
 
 
-token_app = typer.Typer(help="Team tokens for the HTTP server (POSTMORTEM_TOKENS_FILE).", no_args_is_help=True)
-app.add_typer(token_app, name="token")
-
-
-@token_app.command("add")
-def token_add(
-    team: Annotated[str, typer.Option(help="the team the token works for (its own knowledge base)")],
-    note: Annotated[str, typer.Option(help="who or what holds it, for the file's reader")] = "",
-    file: Annotated[Path | None, typer.Option(help="tokens file (default: POSTMORTEM_TOKENS_FILE)")] = None,
-) -> None:
-    """Make a token for a team: printed once, only its SHA-256 is kept in the tokens file."""
-    from server.teams import add_token
-
-    with user_errors():
-        path = file or Settings.from_env().tokens_file
-        if path is None:
-            raise ValueError("give --file or set POSTMORTEM_TOKENS_FILE")
-        token = add_token(path, team, note)
-    sys.stdout.write(token + "\n")
-    err.print(f"added a token for team {team} to {path}; it is shown only now")
-
-
 @app.command()
 def export(output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
     """Write a consistent snapshot of every incident as JSONL (to stdout, or a file); `import` restores it."""
@@ -419,6 +398,7 @@ def demo(
 
 
 app.add_typer(bench, name="bench")
+app.add_typer(token_app, name="token")
 app.command("eval")(eval_command)
 for _command in cli_loop.COMMANDS:
     app.command()(_command)

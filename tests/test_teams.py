@@ -218,3 +218,18 @@ async def test_team_mode_on_postgresql_and_a_chroma_server(
                     assert not any(other in h["title"] for h in hits)
     finally:
         databases.close()
+
+
+def test_token_add_prints_the_token_once_and_keeps_only_its_digest(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from server.cli import app
+
+    path = tmp_path / "tokens.toml"
+    made = CliRunner().invoke(app, ["token", "add", "--team", "payments", "--file", str(path)])
+    assert made.exit_code == 0, made.stderr
+    token = made.stdout.strip()
+    assert token.startswith("pm_") and token not in path.read_text()
+    assert load_tokens(path)[0].team == "payments"
+    bad = CliRunner().invoke(app, ["token", "add", "--team", "Not A Team", "--file", str(path)])
+    assert bad.exit_code == 2 and "invalid team name" in bad.stderr and len(load_tokens(path)) == 1
