@@ -8,7 +8,6 @@ in the home, and on a fresh PostgreSQL database per home of a throwaway cluster 
 import contextlib
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
+from evals.load import free_port
 from server.config import Settings
 from server.runtime import build_service, make_embedder
 from server.service import PostmortemService
@@ -175,12 +175,6 @@ def service_env(home: Path, chroma_url: str | None = None) -> dict[str, str]:
     return env
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Chroma server (`chroma run`) on a free loopback port for the session; its URL."""
@@ -218,6 +212,19 @@ def _answers(url: str) -> bool:
 def chroma_url(request: pytest.FixtureRequest) -> str | None:
     """The index-contract tests run twice: on the embedded index (None) and on a Chroma server (its URL)."""
     return str(request.getfixturevalue("chroma_server")) if request.param == "server" else None
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """`cli("import", path, "--json")`: the CLI on a fresh home under tmp_path, without an LLM."""
+    from typer.testing import CliRunner
+
+    from server.cli import app
+
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args), catch_exceptions=False)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The HTTP app exactly as `postmortem serve --transport http` builds it, served by uvicorn on loopback in a
 thread, over a real service. For tests that need real HTTP: the OTLP receiver and the SDK's team-server mode."""
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -10,17 +9,12 @@ from contextlib import contextmanager
 import uvicorn
 from starlette.types import ASGIApp
 
+from evals.load import free_port
 from server.http_app import http_app
 from server.http_security import http_security
 from server.service import PostmortemService
 
 TOKEN = "s3cret-bearer-token-for-tests-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -14,7 +14,6 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
+from evals.load import free_port
 from store import db
 
 TEMPLATE = "postmortem_template"
@@ -35,12 +35,6 @@ def _binary(name: str) -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def cluster(*, durable: bool = False) -> Iterator[str]:
     """Start a cluster; yields the URL of its `postgres` database (as the `postgres` superuser). Without fsync unless
@@ -51,7 +45,7 @@ def cluster(*, durable: bool = False) -> Iterator[str]:
         user = pwd.getpwnam("postgres")
         os.chown(folder, user.pw_uid, user.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = folder / "data", _free_port()
+    data, port = folder / "data", free_port()
     run = [*as_user, _binary("pg_ctl"), "-D", str(data), "-w"]
     try:
         subprocess.run(

@@ -3,19 +3,7 @@
 import json
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
-from server.cli import app
 from tests.test_steps import run_row
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("POSTMORTEM_LLM", "none")
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args), catch_exceptions=False)
 
 
 def test_a_dry_run_prints_the_attributions_as_json_and_creates_no_home(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

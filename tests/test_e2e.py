@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
+from evals.load import free_port
+
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 CLI = str(Path(sys.executable).parent / "postmortem")
 
@@ -58,12 +60,6 @@ def wait_for_port(port: int, seconds: float = 60) -> None:
             return
         except OSError:
             time.sleep(0.2)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_http_server_end_to_end(tmp_path: Path) -> None:

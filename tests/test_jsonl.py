@@ -5,9 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from server.cli import app
 from server.jsonl import ImportFileError, count_duplicates, read_incidents, validate_incidents
 from store.models import SeedIncident
 from tests.conftest import make_service
@@ -44,14 +42,6 @@ def test_duplicates_are_counted_against_stored_hashes_and_earlier_lines() -> Non
         return {hashes[0]} | stored
 
     assert count_duplicates(rows, existing) == 2 and len(seen[0]) == 4
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("POSTMORTEM_LLM", "none")
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args), catch_exceptions=False)
 
 
 def test_a_dry_run_counts_new_and_duplicate_incidents_and_writes_nothing(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
