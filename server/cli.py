@@ -1,5 +1,6 @@
 """The `postmortem` command line: for people (Rich tables) and scripts (`--json` on stdout)."""
 
+import contextlib
 import logging
 import os
 import sys
@@ -246,18 +247,19 @@ def export(output: Annotated[Path | None, typer.Option("-o", "--output")] = None
     """Write a consistent snapshot of every incident as JSONL (to stdout, or a file); `import` restores it."""
     from server import backup
 
+    unreadable: list[str] = []
     with user_errors():
-        lines = backup.export_lines(_service())
-        if output is None:
-            for line in lines:
-                sys.stdout.write(line + "\n")
-            return
+        lines = backup.export_lines(_service(), unreadable)
         count = 0
-        with output.open("w", encoding="utf-8") as handle:
+        with contextlib.nullcontext(sys.stdout) if output is None else output.open("w", encoding="utf-8") as handle:
             for line in lines:
                 handle.write(line + "\n")
                 count += 1
-        err.print(f"exported {count} incidents to {output}")
+        if output is not None:
+            err.print(f"exported {count} incidents to {output}")
+    if unreadable:
+        err.print(f"error: {len(unreadable)} incidents are damaged beyond repair and were left out: {unreadable[:20]}")
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -204,6 +204,12 @@ class ActionItemCreate(Model):
     status: ActionStatus = "open"
 
 
+class ChangeAuthor(Model):
+    """Who changes an action item, as its history keeps it: checked and redacted like every stored text."""
+
+    by: Short | None = None
+
+
 class ActionItemChange(BaseModel):
     at: datetime
     field: str = Field(description="created, title, owner, priority, due_at or status")
