@@ -8,17 +8,19 @@ never the value. Nothing is written unless all of that passed.
 
 Out: `load` builds a model from a stored row. A row that no longer validates (written by an older version, restored
 from an old export, or edited in the database) is repaired for the reader: NUL and lone surrogates dropped, too-long
-text trimmed, too-short text marked, a bad value with a default replaced by it, a bad list entry left out. It is
-logged with the row's id and the fields, never their values, so one bad row cannot take down a read, a search or a
-backup. Nothing is written back: reads stay reads. A row that cannot be repaired raises `CorruptRecord`; lists skip
-such a row (logged) instead of failing.
+text trimmed, too-short text marked, a bad value replaced by its default (a required choice by its first value), a
+bad list entry left out. It is logged with the row's id and the fields, never their values, so one bad row cannot
+take down a read, a search or a backup. Nothing is written back: reads stay reads. A row that cannot be repaired
+(a required time that is not one) raises `CorruptRecord`; lists and exports skip such a row, logged, instead of
+failing.
 """
 
 import copy
 import logging
 import re
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from enum import Enum
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails, InitErrorDetails
@@ -31,6 +33,7 @@ M = TypeVar("M", bound=BaseModel)
 MAX_REPAIRS = 50  # one fix per round: list entries are dropped one at a time, so their indices stay right
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 REPAIRED_MARK = " [repaired]"
+_REPORTED: set[tuple[str, str]] = set()
 
 
 class CorruptRecord(StoreError):
@@ -92,10 +95,20 @@ def load(model: type[M], data: dict[str, Any], *, what: str) -> M:
             if not _repair(model, data, error):
                 break
             continue
-        logger.warning("%s does not validate as stored (%s): read repaired", what, ", ".join(sorted(fields)))
+        _report(logging.WARNING, "%s does not validate as stored (%s): read repaired", what, fields)
         return found
-    logger.error("%s does not validate as stored (%s) and cannot be repaired", what, ", ".join(sorted(fields)))
+    _report(logging.ERROR, "%s does not validate as stored (%s) and cannot be repaired", what, fields)
     raise CorruptRecord(what)
+
+
+def _report(level: int, message: str, what: str, fields: set[str]) -> None:
+    """Log a bad row once per process (it is read again on every search that finds it)."""
+    named = ", ".join(sorted(fields))
+    if (what, named) in _REPORTED:
+        return
+    if len(_REPORTED) < 10_000:
+        _REPORTED.add((what, named))
+    logger.log(level, message, what, named)
 
 
 def _path(loc: tuple[str | int, ...]) -> str:
@@ -150,7 +163,21 @@ def _repair(model: type[BaseModel], data: dict[str, Any], error: ErrorDetails) -
         return True
     top = str(error["loc"][0]) if error["loc"] else ""
     field = model.model_fields.get(top)
-    if field is not None and not field.is_required() and top in data:
+    if field is None or top not in data:
+        return False
+    if not field.is_required():
         del data[top]  # its default
         return True
+    choices = _choices(field.annotation)
+    if choices and data[top] not in choices:
+        data[top] = choices[0]  # a required choice (triage, severity, category): its first value
+        return True
     return False
+
+
+def _choices(annotation: Any) -> list[Any]:
+    if get_origin(annotation) is Literal:
+        return list(get_args(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return [member.value for member in annotation]
+    return []
