@@ -2,6 +2,8 @@
 
 Every write that changes what is searchable also writes an `index_outbox` row in the same
 transaction, so the vector index can always be brought back in line by replaying the outbox.
+Every record is validated and redacted before it is written, and read repaired if a stored row no
+longer validates (store/integrity.py, store/rows.py).
 """
 
 import hashlib
@@ -11,7 +13,7 @@ from datetime import datetime
 from typing import Any, get_args
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Row, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from store import db
 from store.actions import action_values, readable
@@ -19,9 +21,8 @@ from store.errors import IncidentNotFound
 from store.feed import IndexFeed
 from store.idempotency import KeyDigests
 from store.ids import incident_id, incident_pk
-from store.integrity import CorruptRecord, for_storage, load
+from store.integrity import for_storage
 from store.models import (
-    ActionItem,
     ActionItemCreate,
     Analysis,
     Incident,
@@ -30,24 +31,16 @@ from store.models import (
     TimelineEventCreate,
     utcnow,
 )
-
-# Columns kept out of the JSON body because they live in their own columns or tables.
-_COLUMNS = (
-    "title",
-    "category",
-    "severity",
-    "status",
-    "agent",
-    "tool",
-    "model",
-    "created_at",
-    "mitigated_at",
-    "resolved_at",
-    "postmortem_completed",
-    "signature",
-    "occurrences",
-    "last_seen_at",
+from store.rows import (
+    COLUMNS,
+    analysis_from_body,
+    analysis_row,
+    event_from_row,
+    event_row,
+    incident_from_row,
+    readable_incident,
 )
+
 _TIMES = ("created_at", "mitigated_at", "resolved_at", "last_seen_at")
 _CHILDREN = ("id", "timeline", "analysis", "action_items")
 
@@ -105,9 +98,9 @@ class IncidentStore(IndexFeed):
     @staticmethod
     def _insert(conn: Connection, item: "NewIncident", key_digest: str | None) -> int:
         incident = for_storage(item.incident)  # the service redacted it first, and counted what it found
-        values = incident.model_dump(mode="json", include=set(_COLUMNS))
+        values = incident.model_dump(mode="json", include=set(COLUMNS))
         values.update({k: getattr(incident, k) for k in _TIMES})
-        body = incident.model_dump(mode="json", exclude=set(_COLUMNS) | set(_CHILDREN))
+        body = incident.model_dump(mode="json", exclude=set(COLUMNS) | set(_CHILDREN))
         vector = None if item.embedding is None else np.asarray(item.embedding, dtype=np.float32)
         pk = db.insert_returning_pk(
             conn,
@@ -122,13 +115,12 @@ class IncidentStore(IndexFeed):
             ),
         )
         events = [
-            _event_row(pk, TimelineEvent(**{**e.model_dump(), "at": e.at or incident.created_at}))
-            for e in item.timeline
+            event_row(pk, TimelineEvent(**{**e.model_dump(), "at": e.at or incident.created_at})) for e in item.timeline
         ]
         if events:
             conn.execute(insert(db.timeline_events), events)
         if item.analysis is not None:
-            conn.execute(insert(db.analyses).values(_analysis_row(pk, item.analysis)))
+            conn.execute(insert(db.analyses).values(analysis_row(pk, item.analysis)))
         if item.actions:
             rows = [action_values(pk, a, incident.created_at, keep_id=item.keep_id) for a in item.actions]
             conn.execute(insert(db.action_items), rows)
@@ -160,10 +152,10 @@ class IncidentStore(IndexFeed):
                 select(db.action_items).where(db.action_items.c.incident_pk == pk).order_by(db.action_items.c.pk)
             ).all()
         name = incident_id(pk)
-        return self._incident(
+        return incident_from_row(
             row,
-            timeline=[e for e in (_event(name, r) for r in events) if e is not None],
-            analysis=_analysis(name, analysis),
+            timeline=[e for e in (event_from_row(name, r) for r in events) if e is not None],
+            analysis=analysis_from_body(name, analysis),
             actions=readable(actions, utcnow()),
         )
 
@@ -190,7 +182,7 @@ class IncidentStore(IndexFeed):
                 query = query.where(db.incidents.c[column] == value)
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).all()
-        return [i for i in (self._readable(r) for r in rows) if i is not None]
+        return [i for i in (readable_incident(r) for r in rows) if i is not None]
 
     def summaries(self, pks: Sequence[int]) -> dict[int, Incident]:
         """Incidents by primary key, without children, with their latest analysis (for search hits)."""
@@ -209,7 +201,8 @@ class IncidentStore(IndexFeed):
                     select(db.analyses.c.incident_pk, db.analyses.c.body).join(latest, latest.c.pk == db.analyses.c.pk)
                 ).all()
             )
-        found = {r.pk: self._readable(r, analysis=_analysis(incident_id(r.pk), bodies.get(r.pk))) for r in rows}
+        analyses = {r.pk: analysis_from_body(incident_id(r.pk), bodies.get(r.pk)) for r in rows}
+        found = {r.pk: readable_incident(r, analysis=analyses[r.pk]) for r in rows}
         return {pk: incident for pk, incident in found.items() if incident is not None}
 
     def count(self) -> int:
@@ -269,7 +262,7 @@ class IncidentStore(IndexFeed):
         capture's idempotency key, if any: a duplicate key rolls it back)."""
         pk = self.existing_pk(incident_id_)
         cols = db.incidents.c
-        row, digest = _event_row(pk, event), None if key is None else self.key_digest(key)
+        row, digest = event_row(pk, event), None if key is None else self.key_digest(key)
         with self.engine.begin() as conn:
             if digest is not None:
                 conn.execute(insert(db.idempotency_keys).values(key=digest, incident_pk=pk, created_at=event.at))
@@ -282,7 +275,7 @@ class IncidentStore(IndexFeed):
 
     def add_event(self, incident_id_: str, event: TimelineEvent) -> None:
         pk = self.existing_pk(incident_id_)
-        row = _event_row(pk, event)
+        row = event_row(pk, event)
         with self.engine.begin() as conn:
             conn.execute(insert(db.timeline_events).values(row))
 
@@ -290,7 +283,7 @@ class IncidentStore(IndexFeed):
         pk = self.existing_pk(incident_id_)
         if status not in get_args(Status):
             raise ValueError("the status must be open, mitigated or resolved")
-        row = None if event is None else _event_row(pk, event)
+        row = None if event is None else event_row(pk, event)
         values: dict[str, Any] = {"status": status}
         if status == "mitigated":
             values["mitigated_at"] = at
@@ -304,7 +297,7 @@ class IncidentStore(IndexFeed):
 
     def save_analysis(self, incident_id_: str, analysis: Analysis) -> None:
         pk = self.existing_pk(incident_id_)
-        row = _analysis_row(pk, analysis)
+        row = analysis_row(pk, analysis)
         with self.engine.begin() as conn:
             conn.execute(insert(db.analyses).values(row))
             if analysis.state == "accepted":
@@ -319,54 +312,3 @@ class IncidentStore(IndexFeed):
             if conn.execute(select(db.incidents.c.pk).where(db.incidents.c.pk == pk)).first() is None:
                 raise IncidentNotFound(incident_id_)
         return pk
-
-    @staticmethod
-    def _incident(
-        row: Row[Any],
-        *,
-        timeline: list[TimelineEvent] | None = None,
-        analysis: Analysis | None = None,
-        actions: list[ActionItem] | None = None,
-    ) -> Incident:
-        fields = {k: getattr(row, k) for k in _COLUMNS}
-        body = row.body if isinstance(row.body, dict) else {}
-        data = {**body, **fields, "id": incident_id(row.pk)}
-        incident = load(Incident, data, what=incident_id(row.pk))  # its children were read (and checked) apart
-        return incident.model_copy(
-            update={"timeline": timeline or [], "analysis": analysis, "action_items": actions or []}
-        )
-
-    @classmethod
-    def _readable(cls, row: Row[Any], *, analysis: Analysis | None = None) -> Incident | None:
-        """The incident of a row in a list, or None (logged) when it is damaged beyond repair."""
-        try:
-            return cls._incident(row, analysis=analysis)
-        except CorruptRecord:
-            return None
-
-
-def _event_row(pk: int, event: TimelineEvent) -> dict[str, Any]:
-    checked = for_storage(event)
-    return {"incident_pk": pk, "at": checked.at, "kind": checked.kind, "description": checked.description}
-
-
-def _analysis_row(pk: int, analysis: Analysis) -> dict[str, Any]:
-    checked = for_storage(analysis)
-    return {"incident_pk": pk, "created_at": checked.created_at, "body": checked.model_dump(mode="json")}
-
-
-def _event(name: str, row: Row[Any]) -> TimelineEvent | None:
-    data = {"at": row.at, "kind": row.kind, "description": row.description}
-    try:
-        return load(TimelineEvent, data, what=f"{name}'s timeline event {row.pk}")
-    except CorruptRecord:
-        return None
-
-
-def _analysis(name: str, body: Any) -> Analysis | None:
-    if body is None:
-        return None
-    try:
-        return load(Analysis, body if isinstance(body, dict) else {}, what=f"{name}'s analysis")
-    except CorruptRecord:
-        return None
