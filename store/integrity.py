@@ -11,8 +11,8 @@ from an old export, or edited in the database) is repaired for the reader: NUL a
 text trimmed, too-short text marked, a bad value replaced by its default (a required choice by its first value), a
 bad list entry left out. It is logged with the row's id and the fields, never their values, so one bad row cannot
 take down a read, a search or a backup. Nothing is written back: reads stay reads. A row that cannot be repaired
-(a required time that is not one) raises `CorruptRecord`; lists and exports skip such a row, logged, instead of
-failing.
+(a required value missing that has no default, such as an analysis without a root cause) raises `CorruptRecord`;
+lists, timelines and exports leave such a row out, logged, instead of failing.
 """
 
 import copy
@@ -163,14 +163,14 @@ def _repair(model: type[BaseModel], data: dict[str, Any], error: ErrorDetails) -
         return True
     top = str(error["loc"][0]) if error["loc"] else ""
     field = model.model_fields.get(top)
-    if field is None or top not in data:
+    if field is None:
         return False
-    if not field.is_required():
+    if top in data and not field.is_required():
         del data[top]  # its default
         return True
     choices = _choices(field.annotation)
-    if choices and data[top] not in choices:
-        data[top] = choices[0]  # a required choice (triage, severity, category): its first value
+    if choices and data.get(top) not in choices:
+        data[top] = choices[0]  # a required choice (triage, severity, category), bad or missing: its first value
         return True
     return False
 

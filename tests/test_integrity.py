@@ -12,7 +12,7 @@ from mcp import Client
 
 from store.embedding import Embedder
 from store.integrity import CorruptRecord, for_storage, load
-from store.models import ActionItem, Incident, TimelineEvent
+from store.models import ActionItem, Analysis, Incident, TimelineEvent
 from tests.conftest import FIXED_NOW
 from tests.processes import cli, stdio_server
 
@@ -198,3 +198,11 @@ def test_a_row_damaged_beyond_repair_is_a_corrupt_record_and_lists_skip_it() -> 
     with pytest.raises(CorruptRecord) as raised:
         load(ActionItem, data, what="AI-1")
     assert raised.value.what == "AI-1"
+
+
+def test_a_missing_or_unknown_required_choice_reads_as_its_first_value_and_unknown_keys_are_dropped() -> None:
+    data = {k: v for k, v in _incident().items() if k != "triage"} | {"severity": "SEV9", "kept_by_v0": 1}
+    incident = load(Incident, data, what="INC-1")
+    assert (incident.triage, incident.severity) == ("full", "SEV1")
+    with pytest.raises(CorruptRecord):  # an analysis without a root cause cannot be made up
+        load(Analysis, {"whys": [], "generated_by": "imported", "created_at": FIXED_NOW}, what="INC-1's analysis")
