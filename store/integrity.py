@@ -78,14 +78,16 @@ def _strings(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str
 
 def load(model: type[M], data: dict[str, Any], *, what: str) -> M:
     """The stored row as a model, repaired for reading if it no longer validates (see the module docstring)."""
-    cleaned, dirty = _cleaned(data)
-    fields = set(dirty)
-    if not fields:
+    fields: set[str] = set()
+    if _unstorable(data):
+        data, dirty = _cleaned(data)
+        fields.update(dirty)
+    else:
         try:
             return model.model_validate(data)
         except ValidationError:
             pass
-    data = copy.deepcopy(cleaned)
+    data = copy.deepcopy(data)
     for _ in range(MAX_REPAIRS):
         try:
             found = model.model_validate(data)
@@ -113,6 +115,16 @@ def _report(level: int, message: str, what: str, fields: set[str]) -> None:
 
 def _path(loc: tuple[str | int, ...]) -> str:
     return ".".join(str(p) for p in loc) or "row"
+
+
+def _unstorable(value: Any) -> bool:
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_unstorable(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_unstorable(v) for v in value)
+    return False
 
 
 def _cleaned(value: Any, loc: tuple[str | int, ...] = ()) -> tuple[Any, list[str]]:
