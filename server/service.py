@@ -72,7 +72,7 @@ class PostmortemService(Drafting):
 
     def classify_incident(self, data: IncidentCreate) -> ClassifyResult:
         """Classify without storing anything (a dry run of capture)."""
-        data, counts = redact_model(data)
+        data, counts = redact_model(data.model_copy(update={"idempotency_key": None}))  # a key is not text to redact
         vector = self.knowledge.embed_documents([search_text(data)])[0]
         return self._classify(data, vector, failure_signature(data)).model_copy(update={"redacted": dict(counts)})
 
