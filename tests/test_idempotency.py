@@ -144,3 +144,11 @@ def test_keys_stored_before_the_digests_are_still_recognised_and_rewritten_ones_
     assert not fresh.replayed and fresh.id != "INC-1"
     with engine.connect() as conn:
         assert conn.execute(text("select count(*) from idempotency_keys")).scalar() == 2
+
+
+def test_keys_are_compared_exactly_as_sent_not_stripped(tmp_path: Path) -> None:
+    service = make_service(tmp_path)
+    padded = service.capture_incident(failure(" run-7f3a-key ", 1))
+    plain = service.capture_incident(failure("run-7f3a-key", 2))
+    assert not plain.replayed and plain.deduplicated and plain.id == padded.id  # a new key: one more occurrence
+    assert service.capture_incident(failure(" run-7f3a-key ", 1)).replayed
