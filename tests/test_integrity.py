@@ -104,7 +104,8 @@ async def test_text_that_redaction_lengthens_is_stored_within_the_models_limits(
     async with Client(stdio_server(tmp_path)) as client:
         incident = await seed(client)
         title = (emails + " refund")[:300]
-        await call(client, "update_action_item", action_id="AI-1", title=title, owner=emails[:200], by=emails[:200])
+        by = "dana \u202e" + emails[:190]  # a bidi control: dropped, like every invisible character
+        await call(client, "update_action_item", action_id="AI-1", title=title, owner=emails[:200], by=by)
         await call(client, "add_action_item", incident_id=incident, title=title, owner=emails[:200])
         await call(client, "add_timeline_event", incident_id=incident, description=(emails * 8)[:2000])
         await call(client, "resolve_incident", incident_id=incident, note=(emails * 8)[:2000])
@@ -112,6 +113,8 @@ async def test_text_that_redaction_lengthens_is_stored_within_the_models_limits(
         stored = await call(client, "get_incident", incident_id=incident)
     assert len(item["title"]) <= 300 and item["title"].startswith("[REDACTED:email]")
     assert item["owner"] is not None and len(item["owner"]) <= 200
+    authors = [h["by"] for h in item["history"] if h["by"]]
+    assert authors and all(a.startswith("dana [REDACTED:email]") and len(a) <= 200 for a in authors)
     assert all(len(e["description"]) <= 2000 for e in stored["timeline"]) and len(stored["timeline"]) == 3
     assert not [t for (t,) in rows(tmp_path, "select title from action_items") if "@ex.io" in t]
 
