@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from server.errors import PostmortemError
 from store import db
-from store.integrity import CorruptRecord
+from store.errors import CorruptRecord
 from store.models import Incident, TimelineEventCreate
 from store.records import IncidentStore, NewIncident
 

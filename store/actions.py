@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Row, case, func, insert, select, update
 
 from store import db
-from store.errors import ActionItemNotFound
+from store.errors import ActionItemNotFound, CorruptRecord
 from store.ids import action_id, action_pk, incident_id
-from store.integrity import CorruptRecord, for_storage, load
+from store.integrity import for_storage, load
 from store.models import ActionItem, ActionItemChange, ActionItemCreate, ChangeAuthor
 
 EDITABLE = ("title", "owner", "priority", "due_at", "status")

@@ -22,3 +22,11 @@ class InvalidId(StoreError, ValueError):
         super().__init__(f"that is not a valid {kind} id (expected {prefix}<number>)")
         self.kind = kind
         self.prefix = prefix
+
+
+class CorruptRecord(StoreError):
+    """A stored row that does not validate and cannot be repaired for reading (it is logged, never echoed)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} is damaged in the database and cannot be read; restore it from a backup")
+        self.what = what

@@ -25,7 +25,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails, InitErrorDetails
 
-from store.errors import StoreError
+from store.errors import CorruptRecord
 from store.redact import redact_model
 
 logger = logging.getLogger(__name__)
@@ -34,14 +34,6 @@ MAX_REPAIRS = 50  # one fix per round: list entries are dropped one at a time, s
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 REPAIRED_MARK = " [repaired]"
 _REPORTED: set[tuple[str, str]] = set()
-
-
-class CorruptRecord(StoreError):
-    """A stored row that does not validate and cannot be repaired for reading (it is logged, never echoed)."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(f"{what} is damaged in the database and cannot be read; restore it from a backup")
-        self.what = what
 
 
 # --- in -------------------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from store.errors import CorruptRecord
 from store.ids import incident_id
-from store.integrity import CorruptRecord, for_storage, load
+from store.integrity import for_storage, load
 from store.models import ActionItem, Analysis, Incident, TimelineEvent
 
 # Columns kept out of the JSON body because they live in their own columns or tables.

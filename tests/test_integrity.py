@@ -11,7 +11,8 @@ import pytest
 from mcp import Client
 
 from store.embedding import Embedder
-from store.integrity import CorruptRecord, for_storage, load
+from store.errors import CorruptRecord
+from store.integrity import for_storage, load
 from store.models import ActionItem, Analysis, Incident, TimelineEvent
 from tests.conftest import FIXED_NOW
 from tests.processes import cli, stdio_server
