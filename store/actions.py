@@ -13,6 +13,7 @@ from store.integrity import for_storage, load
 from store.models import ActionItem, ActionItemChange, ActionItemCreate, ChangeAuthor
 
 EDITABLE = ("title", "owner", "priority", "due_at", "status")
+_CHANGE = ("at", "field", "old", "new", "by")
 
 if TYPE_CHECKING:
     from store.records import IncidentStore
@@ -43,7 +44,10 @@ class ActionStore:
         if row is None:
             raise ActionItemNotFound(action_id_)
         item = action_from_row(row, now)
-        item.history = [ActionItemChange(at=c.at, field=c.field, old=c.old, new=c.new, by=c.by) for c in changes]
+        item.history = [
+            load(ActionItemChange, {k: getattr(c, k) for k in _CHANGE}, what=f"{item.id}'s change {c.pk}")
+            for c in changes
+        ]
         return item
 
     def update(self, action_id_: str, *, now: datetime, by: str | None = None, **changes: Any) -> ActionItem:

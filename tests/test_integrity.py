@@ -146,7 +146,7 @@ async def test_one_bad_stored_row_takes_down_no_read_and_no_export(tmp_path: Pat
     plant_bad_rows(home)
     async with Client(stdio_server(home)) as client:
         record = await call(client, "get_incident", incident_id=incident)
-        assert "\u0000" not in json.dumps(record) and record["triage"] == "full"  # a required choice: its first
+        assert "\\u0000" not in json.dumps(record) and record["triage"] == "full"  # a required choice: its first
         first, second = record["action_items"]
         assert (first["owner"], first["title"]) == ("", "x [repaired]")  # NUL dropped, too short: marked
         assert (len(second["title"]), second["priority"]) == (300, "P1")  # trimmed; its default
@@ -154,7 +154,7 @@ async def test_one_bad_stored_row_takes_down_no_read_and_no_export(tmp_path: Pat
         assert len(items) == 2 and {i["priority"] for i in items} <= {"P0", "P1", "P2"}
         assert all(3 <= len(i["title"]) <= 300 and "\u0000" not in i["title"] for i in items)
         history = await call(client, "get_action_item", action_id="AI-1")
-        assert history["history"] and "\u0000" not in json.dumps(history)
+        assert history["history"] and "\\u0000" not in json.dumps(history)
         found = await call(client, "search_incidents", incident_id=incident)
         assert found["hits"]
         report = await call(client, "render_report", incident_id=incident, kind="full")
