@@ -9,6 +9,7 @@ The second-labelling sample and the agreement between two labellers (Cohen's kap
     python -m evals.failure_corpus stats       # counts by source, category, split and severity
     python -m evals.failure_corpus sample      # rewrite second_sample.jsonl (seeded, stratified)
     python -m evals.failure_corpus agreement B.jsonl   # kappa of labeller B against the corpus
+    python -m evals.failure_corpus baseline    # category accuracy of the product's keyword rules
 """
 
 import json
@@ -20,7 +21,8 @@ from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
-from store.models import Category
+from server.classify import classify
+from store.models import Category, IncidentCreate
 
 HERE = Path(__file__).parent / "data" / "failures"
 CORPUS = HERE / "corpus.jsonl"
@@ -183,6 +185,19 @@ def agreement(rows: list[Row], second: list[Row]) -> dict[str, Any]:
     }
 
 
+def rule_baseline(rows: list[Row]) -> dict[str, Any]:
+    """Category accuracy of the product's keyword rules alone (no similar incidents), by split and category."""
+    right: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for row in rows:
+        capture = IncidentCreate(title=(row["title"] or row["text"])[:200], description=row["text"])
+        hit = classify(capture, []).category.value == row["category"]
+        for key in (row["split"], f"{row['split']}:{row['category']}"):
+            right[key] += hit
+            seen[key] += 1
+    return {key: f"{right[key]}/{seen[key]} = {right[key] / seen[key]:.3f}" for key in sorted(seen)}
+
+
 def write_jsonl(path: Path, rows: list[Row]) -> None:
     with path.open("w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
@@ -198,7 +213,10 @@ def main(argv: list[str]) -> int:
     if command == "sample":
         write_jsonl(SAMPLE, second_sample(rows))
         return 0
-    result = stats(rows) if command == "stats" else agreement(rows, read_jsonl(Path(argv[1])))
+    if command == "baseline":
+        result = rule_baseline(rows)
+    else:
+        result = stats(rows) if command == "stats" else agreement(rows, read_jsonl(Path(argv[1])))
     sys.stdout.write(json.dumps(result, indent=1) + "\n")
     return 0
 

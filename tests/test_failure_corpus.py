@@ -2,6 +2,7 @@
 the second-labelling sample is the seeded one and shows no labels, and kappa is computed correctly."""
 
 import math
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -10,6 +11,7 @@ import pytest
 
 from evals.failure_corpus import (
     CATEGORIES,
+    HERE,
     SAMPLE,
     SAMPLE_FIELDS,
     agreement,
@@ -19,6 +21,7 @@ from evals.failure_corpus import (
     problems,
     read_jsonl,
     row_problems,
+    rule_baseline,
     second_sample,
 )
 
@@ -105,3 +108,20 @@ def test_agreement_of_a_labelling_with_itself_is_one(rows: list[dict[str, object
     result = agreement(rows, second)
     assert result["items"] == 60
     assert result["category_kappa"] == 1.0 and result["rated_or_null_kappa"] == 1.0
+
+
+def test_guide_lists_exactly_the_test_sources(rows: list[dict[str, object]]) -> None:
+    section = (HERE / "GUIDE.md").read_text(encoding="utf-8").split("## 8. The split", 1)[1]
+    listed = set(re.findall(r"`((?:github|postmortem|web):[^`]+)`", section))
+    assert listed == {r["source_group"] for r in rows if r["split"] == "test"}
+
+
+def test_rule_baseline_scores_by_split_and_category() -> None:
+    rows = [
+        {"title": "429 Too Many Requests", "text": "rate limit exceeded", "category": "rate_limit", "split": "test"},
+        {"title": "Outage", "text": "rate limit exceeded", "category": "business_logic", "split": "test"},
+    ]
+    result = rule_baseline(rows)
+    assert result["test:rate_limit"] == "1/1 = 1.000"
+    assert result["test:business_logic"] == "0/1 = 0.000"
+    assert result["test"] == "1/2 = 0.500"
