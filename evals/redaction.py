@@ -51,7 +51,7 @@ def trick_cases(tricks: dict[str, Trick], seed: int = 0, per_kind: int = 10) -> 
                 continue
             for _ in range(per_kind):
                 value = kind.make(rng)
-                out.append((trick_name, name, trick(kind.carriers[0], value, rng), kind.parts(value)))
+                out.append((trick_name, name, trick(kind.carriers[0], value, rng, kind.keyed), kind.parts(value)))
     return out
 
 

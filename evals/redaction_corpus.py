@@ -89,14 +89,21 @@ def _pairs(rng: random.Random, n: int) -> str:
 
 def _phone_fr(rng: random.Random) -> str:
     first = rng.choice("1234567")
-    return rng.choice([f"0{first} {_pairs(rng, 4)}", f"+33 {first} {_pairs(rng, 4)}", f"+33 (0){first} {_pairs(rng, 4)}"])
+    return rng.choice(
+        [f"0{first} {_pairs(rng, 4)}", f"+33 {first} {_pairs(rng, 4)}", f"+33 (0){first} {_pairs(rng, 4)}"]
+    )
 
 
 def _phone_de(rng: random.Random) -> str:
     area, number = rng.choice(["30", "40", "89", "221", "69"]), _s(rng, rng.randrange(6, 9), string.digits)
     mobile = f"15{rng.randrange(10)}"
     return rng.choice(
-        [f"+49 {area} {number}", f"0{area} {number}", f"0{mobile} {_s(rng, 8, string.digits)}", f"+49 (0){area} {number}"]
+        [
+            f"+49 {area} {number}",
+            f"0{area} {number}",
+            f"0{mobile} {_s(rng, 8, string.digits)}",
+            f"+49 (0){area} {number}",
+        ]
     )
 
 
@@ -125,11 +132,23 @@ class Kind:
     keyed: bool = False  # known by the word before it (`password=`, `Bearer`), not by its own shape
 
 
-def K(make: Callable[[random.Random], str], carrier: str | tuple[str, ...], held_out: str | tuple[str, ...], **kw: object) -> Kind:
-    as_tuple = (lambda c: (c,) if isinstance(c, str) else c)  # noqa: E731
-    return Kind(make, as_tuple(carrier), as_tuple(held_out), **kw)  # type: ignore[arg-type]
+def _as_tuple(carriers: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (carriers,) if isinstance(carriers, str) else carriers
 
 
+def K(
+    make: Callable[[random.Random], str],
+    carrier: str | tuple[str, ...],
+    held_out: str | tuple[str, ...],
+    *,
+    group: Literal["secret", "pii"] = "secret",
+    parts: Callable[[str], list[str]] | None = None,
+    keyed: bool = False,
+) -> Kind:
+    return Kind(make, _as_tuple(carrier), _as_tuple(held_out), group, parts or (lambda v: [v]), keyed)
+
+
+# fmt: off
 KINDS: dict[str, Kind] = {
     "openai_key": K(lambda r: "sk-proj-" + _s(r, 48, ALNUM + "_-"), "openai.AuthenticationError: Error code: 401 - Incorrect API key provided: {v}. Find your key at https://platform.example/account", "OPENAI_API_KEY='{v}' python run_agent.py"),
     "anthropic_key": K(lambda r: "sk-ant-api03-" + _s(r, 93, ALNUM + "_-"), 'client = Anthropic(api_key="{v}")\n  File "/srv/agent/llm.py", line 31, in complete', "llm:\n  provider: anthropic\n  key: {v}"),
@@ -181,50 +200,59 @@ KINDS: dict[str, Kind] = {
     "ip_address": K(lambda r: f"{r.randrange(11, 223)}.{r.randrange(256)}.{r.randrange(256)}.{r.randrange(1, 255)}", "WAF blocked 3,112 requests from {v} during the scraping incident", "X-Forwarded-For: {v}, 10.0.0.3", group="pii"),
     "ipv6": K(_ipv6, "connection reset by peer {v} port 443 after the TLS handshake", "upstream [{v}]:8443 closed the stream", group="pii"),
 }
+# fmt: on
 
-# A trick rewrites how the value sits in its (first) carrier: (carrier, value, rng) -> text. The characters and
+# A trick rewrites how the value sits in its (first) carrier: (carrier, value, rng, keyed) -> text. The characters and
 # escapes a trick inserts are listed so that a leak check can see through them. Tricks named in NUMBER_TRICKS put a
-# number before the value, which only makes sense for a value known by its own shape (not a keyed one).
-Trick = Callable[[str, str, random.Random], str]
+# number before the value, which only makes sense for a value known by its own shape (not a keyed one); a keyed
+# value is glued to text only after it (`密码=hunter2!已过期`), since text before it would part it from its word.
+Trick = Callable[[str, str, random.Random, bool], str]
 
 
 def _interleave(chars: str) -> Trick:
-    def trick(carrier: str, value: str, rng: random.Random) -> str:
+    def trick(carrier: str, value: str, rng: random.Random, keyed: bool) -> str:
         mixed = "".join(c + (rng.choice(chars) if i % 3 == 2 else "") for i, c in enumerate(value))
         return carrier.format(v=mixed)
 
     return trick
 
 
-def _json(carrier: str, value: str, rng: random.Random) -> str:
+def _glue(before: str, after: str) -> Callable[[str, str, bool], str]:
+    return lambda carrier, value, keyed: carrier.format(v=("" if keyed else before) + value + after)
+
+
+def _json(carrier: str, value: str, rng: random.Random, keyed: bool) -> str:
     return json.dumps(carrier.format(v=value), ensure_ascii=False)[1:-1]
 
 
-def _escaped_zero_width(carrier: str, value: str, rng: random.Random) -> str:
+def _escaped_zero_width(carrier: str, value: str, rng: random.Random, keyed: bool) -> str:
     half = len(value) // 2
     return json.dumps(carrier.format(v=value[:half] + "\u200b" + value[half:]))[1:-1]
 
 
 TRICKS: dict[str, Trick] = {  # the ones issue reports named
-    "glued_to_cjk": lambda c, v, r: c.format(v=f"令牌{v}已失效"),
+    "glued_to_cjk": lambda c, v, r, k: _glue("令牌", "已失效")(c, v, k),
     "interleaved_vs16": _interleave("\ufe0f"),
     "json_escaped": _json,
     "escaped_zero_width_in_json": _escaped_zero_width,
-    "after_another_number": lambda c, v, r: c.format(v=f"{r.randrange(100, 99_999)} {v}"),
+    "after_another_number": lambda c, v, r, k: c.format(v=f"{r.randrange(100, 99_999)} {v}"),
 }
 HELD_OUT_TRICKS: dict[str, Trick] = {  # written before the rules changed, never tuned on
-    "glued_to_kana_or_hangul": lambda c, v, r: c.format(v=r.choice([f"トークン{v}です", f"토큰{v}입니다"])),
+    "glued_to_kana_or_hangul": lambda c, v, r, k: r.choice([_glue("トークン", "です"), _glue("토큰", "입니다")])(
+        c, v, k
+    ),
     "interleaved_other_invisibles": _interleave(
         "\U000e0101\u034f\u3164\u2800\u200d\u2060\u00ad\u115f\u180e\uffa0\x07\x1b\u0085\ue000"
     ),
-    "json_double_escaped": lambda c, v, r: json.dumps(_json(c, v, r))[1:-1],
-    "json_ascii_escaped": lambda c, v, r: json.dumps(c.format(v=v), ensure_ascii=True)[1:-1],
-    "after_a_grouped_number": lambda c, v, r: c.format(v=f"1 {r.randrange(100, 999)} {v}"),
+    "json_double_escaped": lambda c, v, r, k: json.dumps(_json(c, v, r, k))[1:-1],
+    "json_ascii_escaped": lambda c, v, r, k: json.dumps(c.format(v=v), ensure_ascii=True)[1:-1],
+    "after_a_grouped_number": lambda c, v, r, k: c.format(v=f"1 {r.randrange(100, 999)} {v}"),
 }
 NUMBER_TRICKS = frozenset({"after_another_number", "after_a_grouped_number"})
 INSERTED = "\ufe0f\U000e0101\u034f\u3164\u2800\u200d\u2060\u00ad\u115f\u180e\uffa0\x07\x1b\u0085\ue000"
 INSERTED_ESCAPES = ("\\u200b", "\\\\u200b")
 
+# fmt: off
 BENIGN: dict[str, Callable[[random.Random], str]] = {
     "uuid": lambda r: f"{_s(r, 8, HEX)}-{_s(r, 4, HEX)}-4{_s(r, 3, HEX)}-a{_s(r, 3, HEX)}-{_s(r, 12, HEX)}",
     "git_sha": lambda r: _s(r, 40, HEX),
@@ -239,7 +267,7 @@ BENIGN: dict[str, Callable[[random.Random], str]] = {
     "completion_id": lambda r: f"chatcmpl-{_s(r, 29)}",
     "model_latency": lambda r: f"model gpt-4.1-mini-2025-04-14 latency {r.randrange(100, 9000)} ms",
     "pod_name": lambda r: f"k8s pod agent-worker-{_s(r, 10, string.ascii_lowercase + string.digits)}-{_s(r, 5, string.ascii_lowercase)}",
-    "stack_frame": lambda r: f'File "/srv/app/{_s(r, 6, string.ascii_lowercase)}.py", line {r.randrange(1, 900)}, in handle',
+    "stack_frame": lambda r: (f'File "/srv/app/{_s(r, 6, string.ascii_lowercase)}.py", line {r.randrange(1, 900)}, in handle'),
     "x_request_id": lambda r: f"x-request-id: {_s(r, 8, HEX)}{_s(r, 24, HEX)}",
     "commit": lambda r: f"commit {_s(r, 7, HEX)} merged; build {r.randrange(1000, 99999)} green",
     "token_count": lambda r: f"prompt used {r.randrange(100, 9000)} tokens; token limit {r.randrange(4, 128)}k",
@@ -256,12 +284,13 @@ BENIGN: dict[str, Callable[[random.Random], str]] = {
     "isbn": lambda r: f"ISBN 978-{r.randrange(1, 9)}-{_s(r, 3, string.digits)}-{_s(r, 5, string.digits)}-{r.randrange(10)}",
     "diff_stat": lambda r: f"{r.randrange(1, 12)} files changed, +{r.randrange(10, 9999)} -{r.randrange(10, 999)} lines",
     "build_number": lambda r: f"build 2026{r.randrange(1, 13):02d}{r.randrange(1, 29):02d}.{r.randrange(1, 9)} released",
-    "password_words": lambda r: r.choice(["the password is incorrect", "the password is required for sudo", "Passwort ist falsch", "mot de passe oublié", "contraseña incorrecta", "密码错误，请重试"]),
-    "authorization_words": lambda r: r.choice(["Authorization: Token required", "Authorization header missing", "Authorization: Bearer <token>", "sig=None in the callback"]),
+    "password_words": lambda r: r.choice([ "the password is incorrect", "the password is required for sudo", "Passwort ist falsch", "mot de passe oublié", "contraseña incorrecta", "密码错误，请重试", ]),
+    "authorization_words": lambda r: r.choice([ "Authorization: Token required", "Authorization header missing", "Authorization: Bearer <token>", "sig=None in the callback", ]),
     "cjk_prose": lambda r: f"用户反馈：代理回答错误，订单 {r.randrange(10_000, 99_999)} 需要人工处理",
     "span_ids": lambda r: f"span {_s(r, 16, HEX)} parent {_s(r, 16, HEX)} in trace {_s(r, 32, HEX)}",
     "grouped_thousands": lambda r: f"rate limit {r.randrange(100, 999)} 000 tokens per minute, {r.randrange(10, 99)} 000 used",
 }
+# fmt: on
 BENIGN_CARRIERS = (
     "agent run failed after retry; {v}; see the trace",
     "代理运行失败：{v}。请查看追踪",
