@@ -59,8 +59,9 @@ def strip_invisible(text: str) -> tuple[str, int]:
     characters were dropped or changed (a CRLF line end counts as none)."""
     changed = sum(1 for m in _LINE_BREAK.finditer(text) if m.group(0) != "\r\n")
     text = _LINE_BREAK.sub("\n", text)
-    if "\\u" in text or "\\U" in text:
-        text, dropped = _drop_escapes(text)
+    kept = _INVISIBLE.sub("", text)  # before the escapes: dropping a character can complete one (`\\\x1fu200b`)
+    changed += len(text) - len(kept)
+    if "\\u" in kept or "\\U" in kept:
+        kept, dropped = _drop_escapes(kept)
         changed += dropped
-    kept = _INVISIBLE.sub("", text)
-    return kept, changed + len(text) - len(kept)
+    return kept, changed

@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from evals.redaction import cases, look_alikes
@@ -188,6 +188,38 @@ def test_a_secret_used_as_a_json_key_is_redacted_and_colliding_keys_both_stay() 
     value = {"ghp_" + "a" * 36: 1, "ghp_" + "b" * 36: 2, "plain": "ok"}
     redacted = redact_value(value)
     assert not any("ghp_" in k for k in redacted) and sorted(redacted.values(), key=str) == [1, 2, "ok"]
+
+
+FRAGMENTS = st.sampled_from(
+    ["\\u200b", "\\\\u200b", "\\ud83d\\ude00", "\\udb40\\udc41", "\\", "u200b", "\x1f", "u0000", "\r", "\u2028"]
+    + [
+        "\ufe0f",
+        "<",
+        "/",
+        "DATA",
+        "密码=",
+        "password: ",
+        "4111 1111 1111 1111",
+        " 12 ",
+        "+1",
+        "::",
+        "sk-proj-",
+        "a" * 20,
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.one_of(st.text(max_size=20), FRAGMENTS), max_size=12).map("".join))
+@example("\\\x1fu0000")  # found by a longer run
+def test_normalising_and_redacting_are_idempotent_on_escapes_and_invisible_characters(text: str) -> None:
+    import prompts
+    from store.invisible import strip_invisible
+
+    once = strip_invisible(text)[0]
+    assert strip_invisible(once)[0] == once  # dropping a character can complete an escape: `\\` `\x1f` `u0000`
+    assert redact(redact(text)) == redact(text)
+    assert prompts.neutralize(prompts.neutralize(text)) == prompts.neutralize(text)
 
 
 CANARIES = {
