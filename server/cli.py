@@ -58,7 +58,9 @@ def serve(
     lazy = LazyService(lambda: build_service(settings))
     sampling = settings.llm_backend in ("auto", "sampling")
     if transport == "stdio":
-        create_server(lazy.get, on_start=lazy.start, sampling=sampling).run("stdio")
+        from server.stdio import run_stdio
+
+        run_stdio(create_server(lazy.get, on_start=lazy.start, sampling=sampling))
     elif transport == "http":
         from server.http_security import http_security
         from server.teams import TeamServices, TeamTokenVerifier, load_tokens
