@@ -62,7 +62,7 @@ def serve(
 
         run_stdio(create_server(lazy.get, on_start=lazy.start, sampling=sampling))
     elif transport == "http":
-        from server.http_security import http_security
+        from server.http_security import http_security, proxy_options
         from server.teams import TeamServices, TeamTokenVerifier, load_tokens
 
         get: Callable[[], PostmortemService] = lazy.get
@@ -93,7 +93,7 @@ def serve(
             sampling=sampling,
             stateless=stateless or settings.http_stateless,
         )
-        uvicorn.run(asgi, host=host, port=port, log_level="warning")
+        uvicorn.run(asgi, host=host, port=port, log_level="warning", **proxy_options(settings.trusted_proxies))
     else:
         err.print("error: --transport must be stdio or http")
         raise typer.Exit(2)
