@@ -111,10 +111,10 @@ def build_service(
     from server.service import PostmortemService
     from store import db
     from store.knowledge import KnowledgeBase
+    from store.private import private_dir
     from store.records import IncidentStore
 
-    home = settings.store_home
-    home.mkdir(parents=True, exist_ok=True)
+    home = private_dir(settings.store_home)
     url = db.sqlite_url(home)
     if settings.database_url:  # PostgreSQL: a schema per team in the one database
         url = db.team_url(settings.database_url, settings.team)
