@@ -12,7 +12,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from server import cli_ingest, cli_loop, cli_steps
+from server import cli_home, cli_ingest, cli_loop, cli_steps
 from server.bench_cli import bench, eval_command
 from server.cli_common import JsonOpt, emit, err, out, service, user_errors
 from server.cli_team import token_app
@@ -406,6 +406,7 @@ for _command in cli_loop.COMMANDS:
     app.command()(_command)
 for _ingest in cli_ingest.COMMANDS:
     app.command()(_ingest)
+app.command()(cli_home.init)
 for _step_command in cli_steps.COMMANDS:
     app.command()(_step_command)
 
