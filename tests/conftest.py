@@ -126,8 +126,20 @@ def postgres_server() -> Iterator[postgres.Databases]:
     try:
         with contextlib.nullcontext(given) if given else postgres.cluster() as url:
             yield postgres.Databases(url)
-    except FileNotFoundError as e:
-        pytest.fail(f"{e} (or set POSTMORTEM_TEST_DATABASE_URL); .ci/run installs it")
+    except FileNotFoundError:
+        missing_tool(
+            "PostgreSQL is not installed, so the store contract runs on SQLite only (Debian: apt-get install "
+            "postgresql; make test does it as root; or set POSTMORTEM_TEST_DATABASE_URL)"
+        )
+
+
+def missing_tool(reason: str) -> None:
+    """A test whose tool (a database engine, fiu-run, Node.js) is not installed: skipped with one clear reason, which
+    `-ra` prints once for all of them; under CI (`CI=1`, set by .ci/run) a failure, so that CI never passes with
+    part of the suite skipped."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
