@@ -64,3 +64,31 @@ def test_a_missing_tool_skips_with_its_reason_and_fails_under_ci(tmp_path: Path)
     assert here.returncode == 0 and "SKIPPED [1]" in here.stdout and "the tool is not installed" in here.stdout
     ci = subprocess.run(command, env=base | {"CI": "1"}, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert ci.returncode == 1 and "the tool is not installed" in ci.stdout
+
+
+def test_without_postgresql_its_tests_are_left_out_with_one_line_and_fail_under_ci(tmp_path: Path) -> None:
+    (tmp_path / "no_postgres.py").write_text(  # a machine where initdb and pg_ctl are nowhere
+        "import tests.postgres\n\n"
+        "def _binary(name):\n"
+        "    raise FileNotFoundError(name + ' not found')\n\n"
+        "tests.postgres._binary = _binary\n",
+        encoding="utf-8",
+    )
+    base = {k: v for k, v in os.environ.items() if k not in ("CI", "POSTMORTEM_TEST_DATABASE_URL")}
+    env = base | {"PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no_postgres", "-p", "no:cacheprovider"]
+    here = subprocess.run(
+        [*command, "tests/test_advisory_lock.py"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert here.returncode == 5, here.stdout  # 5: every test of the file was left out, none failed
+    notes = [line for line in here.stdout.splitlines() if "PostgreSQL is not installed" in line]
+    assert len(notes) == 1 and "PostgreSQL tests left out" in notes[0] and "apt-get install postgresql" in notes[0]
+    ci = subprocess.run(
+        [*command, "-x", "tests/test_advisory_lock.py"],
+        env=env | {"CI": "1"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ci.returncode == 1 and "PostgreSQL is not installed" in ci.stdout
