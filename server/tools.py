@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -268,6 +270,6 @@ def _register_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) 
         """Walk through a blameless post-mortem for an incident with these tools."""
         try:
             found = svc().get_incident(incident_id)
-        except (IncidentNotFound, InvalidId) as e:
-            raise ValueError(f"{e}; list incidents with the list_incidents tool") from None
+        except (IncidentNotFound, InvalidId) as e:  # a protocol error the client can act on, not a crash to log
+            raise MCPError(INVALID_PARAMS, f"{e}; list incidents with the list_incidents tool") from None
         return prompts.render("postmortem", incident=found, nonce=secrets.token_hex(8))

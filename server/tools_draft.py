@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 
 from mcp.server.mcpserver import Context, MCPServer, Resolve, Sample
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CreateMessageResult, SamplingMessage, TextContent
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, CreateMessageResult, SamplingMessage, TextContent
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
@@ -121,8 +122,8 @@ def register_draft_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"],
         """The grounded context and the schema for writing an incident's analysis, to store with record_analysis."""
         try:
             context = svc().draft_context(incident_id)
-        except (IncidentNotFound, InvalidId) as e:
-            raise ValueError(f"{e}; list incidents with the list_incidents tool") from None
+        except (IncidentNotFound, InvalidId) as e:  # a protocol error the client can act on, not a crash to log
+            raise MCPError(INVALID_PARAMS, f"{e}; list incidents with the list_incidents tool") from None
         return prompts.render(
             "five_whys", system=context.with_schema(), user=context.user, incident_id=context.incident.id
         )

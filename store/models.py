@@ -60,8 +60,21 @@ def _clean(value: str) -> str:
     return value
 
 
+# Every stored time falls in this range: far-off dates would overflow on conversion to UTC (9999-12-31T23:59-14:00)
+# or in date arithmetic later (due dates, windows), so they are refused where they come in.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
 def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    out_of_range = f"out of range: a time from {EARLIEST.year} up to {LATEST.year} is expected"
+    try:
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(out_of_range) from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(out_of_range)
+    return utc
 
 
 Title = Annotated[str, Field(min_length=3, max_length=200), AfterValidator(_clean)]
