@@ -22,3 +22,10 @@ class InvalidId(StoreError, ValueError):
         super().__init__(f"that is not a valid {kind} id (expected {prefix}<number>)")
         self.kind = kind
         self.prefix = prefix
+
+
+class IndexLoading(StoreError):
+    """A search waited too long for another thread to load an in-memory index."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the search index is still loading after {seconds:.0f} s; try again in a minute")

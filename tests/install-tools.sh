@@ -6,12 +6,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SUITE_VERSION=0.1.12  # the newest release of the suite that runs on Node 20
+INSPECTOR_VERSION=0.15.0  # the MCP Inspector CLI for tests/test_clients.py: npm's pick for Node 20
 SUITE=.conformance/node_modules/@modelcontextprotocol/conformance/package.json
+INSPECTOR=.conformance/node_modules/@modelcontextprotocol/inspector/package.json
 
 has_postgres() { [ -n "${POSTMORTEM_TEST_DATABASE_URL:-}" ] || command -v pg_ctl >/dev/null ||
     compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null; }
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
-has_suite() { grep -q "\"version\": \"$SUITE_VERSION\"" "$SUITE" 2>/dev/null; }
+has_suite() { grep -q "\"version\": \"$SUITE_VERSION\"" "$SUITE" 2>/dev/null &&
+    grep -q "\"version\": \"$INSPECTOR_VERSION\"" "$INSPECTOR" 2>/dev/null; }
 
 missing=()
 command -v fiu-run >/dev/null || missing+=(fiu-utils)
@@ -23,8 +26,9 @@ if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/nu
         echo "make test: apt-get could not install ${missing[*]}"
 fi
 if ! has_suite && command -v npm >/dev/null && [ "$(node_major)" -ge 20 ]; then
-    npm install --silent --no-audit --no-fund --prefix .conformance "@modelcontextprotocol/conformance@$SUITE_VERSION" ||
-        echo "make test: npm could not install the MCP conformance suite"
+    npm install --silent --no-audit --no-fund --prefix .conformance "@modelcontextprotocol/conformance@$SUITE_VERSION" \
+        "@modelcontextprotocol/inspector@$INSPECTOR_VERSION" ||
+        echo "make test: npm could not install the MCP conformance suite and Inspector"
 fi
 
 command -v fiu-run >/dev/null ||
@@ -34,5 +38,5 @@ has_postgres ||
         "or run make test as root, or set POSTMORTEM_TEST_DATABASE_URL)"
 has_suite ||
     echo "make test: no MCP conformance suite (it needs Node.js 20+ with npm; found node $(node --version 2>/dev/null ||
-        echo none)), so its test skips"
+        echo none)), so its test and the Inspector test skip"
 exit 0

@@ -64,6 +64,15 @@ def test_five_whys_snapshot() -> None:
     check("five_whys", prompts.render("five_whys", system=system, user=user, incident_id=INCIDENT.id))
 
 
+@pytest.mark.parametrize("truncated", [False, True])
+def test_repair_answer_snapshot(truncated: bool) -> None:
+    problems = "whys: Input should be a valid array; root_cause: Field required"
+    check(
+        f"repair_answer{'_truncated' if truncated else ''}",
+        prompts.render("repair_answer", problems=problems, truncated=truncated),
+    )
+
+
 def test_untrusted_text_cannot_forge_a_delimiter() -> None:
     text = prompts.render("draft_analysis", incident=INCIDENT, similar=SIMILAR, nonce="0123abcd", now=FIXED_NOW)
     assert "feedface" not in text and "ignore the rules" in text
