@@ -290,7 +290,9 @@ def inspect(home: Path, *args: str) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(inspector() is None, reason="the MCP Inspector CLI is not installed (make test installs it with Node 20+)")
+@pytest.mark.skipif(
+    inspector() is None, reason="the MCP Inspector CLI is not installed (make test installs it with Node 20+)"
+)
 def test_the_mcp_inspector_cli_one_process_per_call(tmp_path: Path, embedder: Embedder) -> None:
     """A client on the TypeScript SDK, as people try a server by hand: it converts `k=v` by the input schema's
     type, validates structured content against any output schema, and starts the server for each call."""
