@@ -80,7 +80,29 @@ EXPECTED: dict[Category, str] = {
 }
 
 _SECONDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", re.IGNORECASE)
-_NUMBERS = re.compile(r"\d+")
+# What varies between two occurrences of one failure: ids, and numbers standing on their own (a count, a
+# duration, a port), with their unit kept. Digits inside a name (pr0cure-check.io, campaign_q4_emea, v2.1) are
+# part of the name, and an HTTP status (429, 503) is what identifies the failure: both are kept.
+_VOLATILE = re.compile(
+    r"(?P<id>\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b(?=[0-9a-f]*\d)[0-9a-f]{12,}\b)"
+    r"|(?<![\w.-])(?P<number>\d+(?:[.,]\d+)*)(?P<unit>ms|s|m|h|k|kb|mb|gb|%)?(?![\w-]|\.\w)",
+    re.IGNORECASE,
+)
+_STATUS = re.compile(r"[45]\d\d")
+_DURATION_AFTER = re.compile(r"\s*(?:ms|s|sec|secs|seconds|min|mins|minutes)\b", re.IGNORECASE)
+
+
+def mask_volatile(message: str) -> str:
+    """A message with its ids and free-standing numbers masked (`ID`, `N`), so that occurrences of one failure
+    read alike; names with digits and HTTP status codes stay as they are."""
+
+    def mask(m: re.Match[str]) -> str:
+        if m["id"]:
+            return "ID"
+        status = _STATUS.fullmatch(m["number"]) and not m["unit"] and not _DURATION_AFTER.match(message, m.end())
+        return m[0] if status else "N" + (m["unit"] or "")
+
+    return _VOLATILE.sub(mask, message)
 
 
 class IncidentLink(BaseModel):
@@ -98,8 +120,20 @@ class RunbookEntry(BaseModel):
     symptoms: list[str]
     checks: list[str]
     known_root_causes: list[str]
-    mitigations_proven: list[str] = Field(description="completed action items and recorded mitigations")
+    error_patterns: list[str] = Field(
+        default_factory=list, description="the errors seen, ids and free-standing numbers masked: does yours match?"
+    )
+    mitigations_proven: list[str] = Field(description="completed action items after which the failure did not recur")
+    mitigations_failed: list[str] = Field(
+        default_factory=list, description="completed action items after which the failure recurred: they did not hold"
+    )
+    mitigations_applied: list[str] = Field(
+        default_factory=list, description="mitigations recorded on the incidents' timelines while they were open"
+    )
     mitigations_planned: list[str] = Field(description="action items still open")
+    fix_verdict: str | None = Field(
+        default=None, description="for a pattern: whether its action items stopped it (as fix_effectiveness says)"
+    )
     incidents: list[IncidentLink]
     generated_at: datetime
 
@@ -137,11 +171,20 @@ class RegressionCase(BaseModel):
 
 
 def runbook_entry(
-    key: str, title: str, incidents: list[Incident], items: list[ActionItem], category: Category, *, now: datetime
+    key: str,
+    title: str,
+    incidents: list[Incident],
+    items: list[ActionItem],
+    category: Category,
+    *,
+    now: datetime,
+    recurred: dict[str, list[str]] | None = None,
+    fix_verdict: str | None = None,
 ) -> RunbookEntry:
-    """A runbook entry from the analysed incidents of a category or pattern (newest first) and their items."""
+    """A runbook entry from the analysed incidents of a category or pattern (newest first) and their items.
+    `recurred`: for a completed item, the incidents seen after it was completed (the fix did not hold)."""
     errors = Counter(
-        f"{i.error_type or 'error'}: {_NUMBERS.sub('N', i.error_message or '')}".strip(": ")
+        f"{i.error_type or 'error'}: {mask_volatile(i.error_message or '')}".strip(": ")
         for i in incidents
         if i.error_type or i.error_message
     )
@@ -149,35 +192,45 @@ def runbook_entry(
     symptoms = [f"{text} (seen {n}x)" if n > 1 else text for text, n in errors.most_common(5)]
     symptoms += [f"in agent / tool {p}" for p, _ in places.most_common(3)]
     symptoms += [i.title for i in incidents[:3]]
-    checks = list(CATEGORY_CHECKS[category])
-    checks += [f"Does the error match `{e.split(' (seen')[0]}`?" for e in list(errors)[:2]]
     causes = list(dict.fromkeys(i.analysis.root_cause for i in incidents if i.analysis))[:5]
-    mitigated = [
+    applied = [
         f"{e.description} ({i.id})" for i in incidents for e in i.timeline if e.kind == "mitigated" and e.description
     ]
-    done = [f"{a.title} ({a.id}, {a.incident_id})" for a in items if a.status == "completed"]
+    done = [a for a in items if a.status == "completed"]
+    after = recurred or {}
+    held = [f"{a.title} ({a.id}, {a.incident_id})" for a in done if not after.get(a.id)]
+    failed = [
+        f"{a.title} ({a.id}, {a.incident_id}): recurred after it was completed ({', '.join(after[a.id][:5])})"
+        for a in done
+        if after.get(a.id)
+    ]
     planned = [f"{a.title} ({a.id}, {a.priority}, {a.status})" for a in items if a.status != "completed"]
     return RunbookEntry(
         key=key,
         title=title,
         symptoms=list(dict.fromkeys(symptoms))[:10],
-        checks=checks,
+        checks=list(CATEGORY_CHECKS[category]),
+        error_patterns=list(errors)[:2],
         known_root_causes=causes,
-        mitigations_proven=[*done, *mitigated][:10],
+        mitigations_proven=held[:10],
+        mitigations_failed=failed[:10],
+        mitigations_applied=applied[:10],
         mitigations_planned=planned[:10],
-        incidents=[
-            IncidentLink(
-                id=i.id,
-                title=i.title,
-                severity=i.severity,
-                created_at=i.created_at,
-                report=f"report://{i.id}",
-                analysis=i.analysis.state,
-            )
-            for i in incidents[:RUNBOOK_INCIDENTS]
-            if i.analysis is not None
-        ],
+        fix_verdict=fix_verdict,
+        incidents=[_link(i) for i in incidents[:RUNBOOK_INCIDENTS] if i.analysis is not None],
         generated_at=now,
+    )
+
+
+def _link(incident: Incident) -> IncidentLink:
+    assert incident.analysis is not None
+    return IncidentLink(
+        id=incident.id,
+        title=incident.title,
+        severity=incident.severity,
+        created_at=incident.created_at,
+        report=f"report://{incident.id}",
+        analysis=incident.analysis.state,
     )
 
 

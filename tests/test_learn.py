@@ -74,7 +74,7 @@ def test_a_runbook_entry_collects_symptoms_checks_causes_and_mitigations() -> No
     assert entry.checks[:3] == CATEGORY_CHECKS[Category.TIMEOUT]
     assert entry.known_root_causes == ["The system allowed a tool call without a deadline."]
     assert entry.mitigations_proven[0] == "Add a deadline (AI-1, INC-7)"
-    assert "Raised the pool size (INC-7)" in entry.mitigations_proven
+    assert entry.mitigations_applied == ["Raised the pool size (INC-7)", "Raised the pool size (INC-8)"]
     assert entry.mitigations_planned == ["Alert on p99 (AI-2, P2, open)"]
     text = render_runbook(entry)
     assert text.startswith("# Runbook: timeout") and "- [INC-8](report://INC-8) SEV3" in text
