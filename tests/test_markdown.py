@@ -135,9 +135,15 @@ def test_the_escapes_stay_readable() -> None:
 # model_construct: stored values are whatever a store holds, so the models' input bounds do not apply here
 def _analysis(v: Callable[[str], str]) -> Analysis:
     return Analysis.model_construct(
-        whys=[Why.model_construct(question=v("why.question"), answer=v("why.answer")), Why.model_construct(question="Why two?", answer="Because.")],
+        whys=[
+            Why.model_construct(question=v("why.question"), answer=v("why.answer")),
+            Why.model_construct(question="Why two?", answer="Because."),
+        ],
         root_cause=v("root_cause"),
-        contributing_factors=[Factor.model_construct(factor=v("factor"), effect=v("effect")), Factor.model_construct(factor="f2", effect="e2")],
+        contributing_factors=[
+            Factor.model_construct(factor=v("factor"), effect=v("effect")),
+            Factor.model_construct(factor="f2", effect="e2"),
+        ],
         action_items=[
             AnalysisAction.model_construct(
                 title=v("proposal.title"), owner_role=v("proposal.owner"), priority="P1", due_in_days=7,

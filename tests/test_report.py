@@ -268,3 +268,71 @@ def test_a_hostile_capture_renders_inert_from_the_cli(cli, tmp_path: Path) -> No
     assert live(evil) == [] and structure(evil) == structure(plain)
     html = MD.render(evil)
     assert "<script" not in html and "<img" not in html and "## Timeline" in evil
+
+
+def test_similar_incidents_show_the_score_they_are_ranked_by_and_the_cosine_labelled() -> None:
+    ranked = [  # ranked by the fused relevance; the cosines are not in order
+        known("INC-2", 0.71).model_copy(update={"relevance": 1.4}),
+        known("INC-3", 0.52).model_copy(update={"relevance": 0.9}),
+        known("INC-4", 0.55).model_copy(update={"relevance": 0.2}),
+    ]
+    text = render_markdown(incident(novel=True), similar=ranked, now=FIXED_NOW)
+    tokens = section(text, "Novelty and similar past incidents")
+    header = [tokens[n + 1].content for n, t in enumerate(tokens) if t.type == "th_open"]
+    assert header[:4] == ["Rank", "Incident", "Relevance", "Cosine"]
+    cells = [tokens[n + 1].content for n, t in enumerate(tokens) if t.type == "td_open"]
+    rows = [cells[n : n + len(header)] for n in range(0, len(cells), len(header))]
+    assert [r[:4] for r in rows] == [
+        ["1", "INC-2", "1.40", "0.71"],
+        ["2", "INC-3", "0.90", "0.52"],
+        ["3", "INC-4", "0.20", "0.55"],
+    ]
+    relevance = [float(r[2]) for r in rows]
+    assert relevance == sorted(relevance, reverse=True)  # the column the rows are ranked by is in order
+
+
+def test_the_novelty_sentence_agrees_with_the_table_under_it() -> None:
+    close = [known("INC-2", 0.71)]
+    text = render_markdown(incident(novel=True), similar=close, now=FIXED_NOW)
+    assert "nothing similar" not in text
+    assert "no past incident is at least 0.72 similar in meaning (cosine); the closest is INC-2 at 0.71." in text
+    later = [known("INC-9", 0.8).model_copy(update={"created_at": FIXED_NOW + timedelta(days=1)})]
+    text = render_markdown(incident(novel=True), similar=later, now=FIXED_NOW)
+    assert "novel** failure mode when it was captured" in text and "Recorded since: INC-9" in text
+    text = render_markdown(incident(novel=False), similar=[known("INC-2", 0.91)], now=FIXED_NOW)
+    assert "A **known** failure mode: INC-2 is 0.91 similar" in text
+
+
+def test_the_heading_counts_the_whys_there_are() -> None:
+    from store.models import Why
+
+    for n in (3, 6):
+        analysis = Analysis(
+            whys=[Why(question=f"Why {k}?", answer="Because.") for k in range(n)],
+            root_cause="The system allowed it.",
+            generated_by="assistant",
+            created_at=FIXED_NOW,
+        )
+        text = render_markdown(incident(analysis=analysis), similar=[], now=FIXED_NOW)
+        assert f"## Root cause analysis: {n} whys\n" in text and text.count("**Why ") == n
+    assert "## Root cause analysis\n" in render_markdown(incident(), similar=[], now=FIXED_NOW)
+
+
+def test_a_mermaid_directive_in_a_factor_cannot_reach_the_graph() -> None:
+    from store.models import Factor, Why
+
+    directive = "no budget %%{init:{'themeCSS':'*{background:url(//e.vil/x)}'}}%% set"
+    analysis = Analysis(
+        whys=[Why(question="Why?", answer="Because.")],
+        root_cause="The system allowed it.",
+        contributing_factors=[Factor(factor=directive, effect="quota gone #35; `md` <b>x</b> [l](u)")],
+        generated_by="assistant",
+        created_at=FIXED_NOW,
+    )
+    text = render_markdown(incident(analysis=analysis), similar=[], now=FIXED_NOW)
+    graph = text.split("```mermaid\n")[1].split("```")[0]
+    labels = [line.split('["', 1)[1][:-2] for line in graph.splitlines() if line.startswith("  n") and '["' in line]
+    assert len(labels) == 2
+    for forbidden in ("%", "{", "}", "<", ">", "`", '"', "[", "(", "url("):
+        assert not any(forbidden in label for label in labels)
+    assert 'n1["no budget #37;#37;#123;init#58;' in graph and "#35;35#59;" in graph  # `#` itself is encoded
