@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from server import verify
 from store.models import ActionItem, Category, Incident
+from store.signature import mask_volatile
 
 RUNBOOK_INCIDENTS = 20  # the newest analysed incidents a runbook entry is built from
 PROBABILISTIC_TARGET = 0.05  # a probabilistic case passes when its failure rate is shown below this
@@ -80,29 +81,6 @@ EXPECTED: dict[Category, str] = {
 }
 
 _SECONDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", re.IGNORECASE)
-# What varies between two occurrences of one failure: ids, and numbers standing on their own (a count, a
-# duration, a port), with their unit kept. Digits inside a name (pr0cure-check.io, campaign_q4_emea, v2.1) are
-# part of the name, and an HTTP status (429, 503) is what identifies the failure: both are kept.
-_VOLATILE = re.compile(
-    r"(?P<id>\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b(?=[0-9a-f]*\d)[0-9a-f]{12,}\b)"
-    r"|(?<![\w.-])(?P<number>\d+(?:[.,]\d+)*)(?P<unit>ms|s|m|h|k|kb|mb|gb|%)?(?![\w-]|\.\w)",
-    re.IGNORECASE,
-)
-_STATUS = re.compile(r"[45]\d\d")
-_DURATION_AFTER = re.compile(r"\s*(?:ms|s|sec|secs|seconds|min|mins|minutes)\b", re.IGNORECASE)
-
-
-def mask_volatile(message: str) -> str:
-    """A message with its ids and free-standing numbers masked (`ID`, `N`), so that occurrences of one failure
-    read alike; names with digits and HTTP status codes stay as they are."""
-
-    def mask(m: re.Match[str]) -> str:
-        if m["id"]:
-            return "ID"
-        status = _STATUS.fullmatch(m["number"]) and not m["unit"] and not _DURATION_AFTER.match(message, m.end())
-        return m[0] if status else "N" + (m["unit"] or "")
-
-    return _VOLATILE.sub(mask, message)
 
 
 class IncidentLink(BaseModel):
