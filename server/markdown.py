@@ -24,8 +24,9 @@ _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _ENTITY_START = re.compile(r"[#A-Za-z0-9]")
 _ALNUM = re.compile(r"[^\W_]")
 _ALWAYS = {"`": "\\`", "*": "\\*", "~": "\\~", "[": "\\[", "]": "\\]", "|": "\\|", "<": "&lt;", ">": "&gt;"}
-# at the start of a line: a list item, an ordered list item, a setext underline, a heading
-_LINE_START = re.compile(r"^(?:([-+=#])|(\d{1,9})([.)])(?=\s|$))")
+# at the start of a line: a list item (`- `, `+ `, `1. `, `2) `), a thematic break or setext underline (`---`, `===`),
+# a heading (`#`); `*`, `_`, `>` and the rest are escaped wherever they are
+_LINE_START = re.compile(r"^(?:([-+=])(?=\s|[-=\s]*$)|(#)|(\d{1,9})([.)])(?=\s|$))")
 _TRAILING_HASHES = re.compile(r"(?<=\s)(#+)$")
 
 
@@ -49,7 +50,7 @@ def inline(value: object) -> Markdown:
     start a Markdown or HTML construct escaped."""
     text = " ".join(str(value).split())
     escaped = "".join(_escape_char(text, i) for i in range(len(text)))
-    escaped = _LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", escaped)
+    escaped = _LINE_START.sub(lambda m: f"\\{m[1] or m[2]}" if m[1] or m[2] else f"{m[3]}\\{m[4]}", escaped)
     return Markdown(_TRAILING_HASHES.sub(lambda m: "\\#" * len(m[1]), escaped))
 
 

@@ -28,7 +28,7 @@ _env = jinja2.Environment(
     keep_trailing_newline=True,
 )
 _env.filters.update(block=markdown.block, code=markdown.code, ts=_ts)
-_env.globals.update(link=markdown.link)
+_env.globals.update(link=markdown.link, dash=Markdown("-"))  # the placeholder for a missing value
 
 
 def _render(template: str, **context: object) -> str:
