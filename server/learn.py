@@ -178,7 +178,8 @@ def runbook_entry(
     after = recurred or {}
     held = [f"{a.title} ({a.id}, {a.incident_id})" for a in done if not after.get(a.id)]
     failed = [
-        f"{a.title} ({a.id}, {a.incident_id}): recurred after it was completed ({', '.join(after[a.id][:5])})"
+        f"{a.title} ({a.id}, {a.incident_id}): did not hold, seen again since it was completed in "
+        f"{', '.join(after[a.id][:5])}"
         for a in done
         if after.get(a.id)
     ]
@@ -188,7 +189,7 @@ def runbook_entry(
         title=title,
         symptoms=list(dict.fromkeys(symptoms))[:10],
         checks=list(CATEGORY_CHECKS[category]),
-        error_patterns=list(errors)[:2],
+        error_patterns=[e for e, _ in errors.most_common(2)],
         known_root_causes=causes,
         mitigations_proven=held[:10],
         mitigations_failed=failed[:10],
