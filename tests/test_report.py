@@ -245,7 +245,7 @@ async def test_proposals_that_repeat_open_items_stay_in_the_report_as_links_to_t
     ]
     links = [t.attrGet("href") for t in tokens for t in t.children or [] if t.type == "link_open"]
     assert links == [f"report://{known}"]
-    assert f"[{existing_id}](report://{known})" in text and "repeats the proposal" in text
+    assert f"[{existing_id}](report://{known})" in text and "already tracked as open items" in text
 
 
 def test_a_hostile_capture_renders_inert_from_the_cli(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
