@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -28,6 +29,7 @@ from store.models import (
     Why,
 )
 from tests.conftest import FIXED_NOW
+from tests.test_prompts import check
 
 MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 MD.validateLink = lambda url: True  # type: ignore[method-assign]  # so that a javascript: link shows as a link
@@ -313,3 +315,24 @@ def test_the_issue_examples_are_inert_in_the_post_mortem() -> None:
     text = _report(values)
     html = MD.render(text)
     assert "<script" not in html and "<img" not in html and "the rest of the report</code>" not in html
+
+
+SNAPSHOT_VALUES = {
+    "title": "Coupon <b>leak</b> #",
+    "description": "First line.\n- not a list\n```\n[r]: javascript:alert(1)",
+    "error_type": "Err\n<script>alert(1)</script>",
+    "error_message": "429 from pr0cure-check.io for campaign_q4_emea: retry budget <30 s",
+    "factor": "no budget %%{init:{'themeCSS':'*{background:url(//e.vil/x)}'}}%% set",
+    "tracked.title": "Escape `pipes` | and *stars*",
+    "symptoms": "RateLimitError: 429 from pr0cure-check.io: retry budget <N s (seen 3x)",
+    "error_patterns": "RateLimitError: 429 from pr0cure-check.io: retry budget <N s",
+    "link.title": "Promo bot throttled\n## not a heading",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "render"), [("report", _report), ("review", _review), ("runbook", _runbook), ("actions", _export)]
+)
+def test_template_snapshot(name: str, render: Callable[[dict[str, str]], str]) -> None:
+    """How each template looks, escapes included; regenerate after an intended change with UPDATE_SNAPSHOTS=1."""
+    check(f"{name}.md", render(SNAPSHOT_VALUES))
