@@ -119,7 +119,9 @@ class Lessons(FollowUp):
             rows = pattern if pattern is not None else of_incident.get(a.incident_id)
             seen = [_seen(r) for r in rows] if rows else [own[a.incident_id]] if a.incident_id in own else []
             closed = a.completed_at
-            recurred[a.id] = [s.incident_id for s in sorted(seen, key=lambda s: s.first) if s.last > closed]
+            recurred[a.id] = [
+                s.incident_id for s in sorted(seen, key=lambda s: s.first) if s.first > closed or s.last > closed
+            ]
         return recurred
 
     def regression_case(self, incident_id: str) -> RegressionCase:
