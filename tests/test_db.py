@@ -22,7 +22,7 @@ def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path,
         diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
         version = conn.execute(text("select version_num from alembic_version")).scalar()
     assert diff == []
-    assert version == "0005"
+    assert version == "0006"
     assert {"incidents", "timeline_events", "analyses", "action_items", "action_item_changes", "index_outbox"} <= set(
         inspect(engine).get_table_names()
     )
@@ -57,6 +57,35 @@ def test_a_database_made_by_the_first_schema_upgrades_and_keeps_its_incidents(
     assert old.created_at.tzinfo is not None
 
 
+def test_stored_incidents_are_signed_again_with_the_current_rule(tmp_path: Path, database: HomeDatabases) -> None:
+    """0006: the old rule masked every digit, so a 503 was an occurrence of a 429 and ORA-00942 of ORA-01017."""
+    import json
+
+    from store.signature import failure_signature
+
+    engine = database.engine(tmp_path, migrated=False)
+    db.upgrade(engine, lock_dir=tmp_path, revision="0005")
+    messages = ["HTTP 429 from fares (request 8812)", "HTTP 503 from fares (request 8813)", "ORA-00942 on load"]
+    with engine.begin() as conn:
+        for n, message in enumerate(messages):
+            conn.execute(
+                text(
+                    "insert into incidents (title, category, severity, status, agent, tool, created_at, "
+                    "postmortem_completed, content_hash, signature, body) values ('Old failure', 'timeout', 'SEV4', "
+                    "'open', 'bot', 'fares', '2026-01-02 03:04:05.000000', false, :hash, 'old-rule', :body)"
+                ),
+                {
+                    "hash": f"h{n}",
+                    "body": json.dumps({"error_type": "HTTPError", "error_message": message, "triage": "full"}),
+                },
+            )
+    db.upgrade(engine, lock_dir=tmp_path)
+    store = IncidentStore(engine)
+    stored = [store.get_or_raise(f"INC-{n}") for n in (1, 2, 3)]
+    assert [i.signature for i in stored] == [failure_signature(i) for i in stored]
+    assert len({i.signature for i in stored}) == 3
+
+
 def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(tmp_path: Path) -> None:
     """tests/fixtures/postmortem-0003.db was written by the code at schema 0003 (incident, timeline, analysis,
     an action item with its history); keep one such fixture per released schema."""
@@ -69,7 +98,7 @@ def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(t
     engine = db.make_engine(db.sqlite_url(tmp_path))
     db.upgrade(engine, lock_dir=tmp_path)
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0005"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0006"
         assert conn.execute(text("pragma integrity_check")).scalar() == "ok"
     store = IncidentStore(engine)
     old = store.get_or_raise("INC-1")
