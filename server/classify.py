@@ -240,6 +240,7 @@ def decide(
         recurred_after_fix=recurred_after_fix,
         nearest_id=nearest.incident_id if nearest else None,
         nearest_similarity=nearest.similarity if nearest else None,
+        novelty_threshold=NOVELTY_THRESHOLD,
     )
     kind, kind_reasons = triage(facts, policy)
     return Decision(

@@ -13,7 +13,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from server import cli_ingest, cli_loop, cli_steps
+from server import cli_home, cli_ingest, cli_loop, cli_steps
 from server.bench_cli import bench, eval_command
 from server.cli_common import JsonOpt, emit, err, out, service, user_errors
 from server.cli_team import token_app
@@ -59,9 +59,11 @@ def serve(
     lazy = LazyService(lambda: build_service(settings))
     sampling = settings.llm_backend in ("auto", "sampling")
     if transport == "stdio":
-        create_server(lazy.get, on_start=lazy.start, sampling=sampling).run("stdio")
+        from server.stdio import run_stdio
+
+        run_stdio(create_server(lazy.get, on_start=lazy.start, sampling=sampling))
     elif transport == "http":
-        from server.http_security import http_security
+        from server.http_security import http_security, proxy_options
         from server.teams import TeamServices, TeamTokenVerifier, load_tokens
 
         get: Callable[[], PostmortemService] = lazy.get
@@ -92,7 +94,7 @@ def serve(
             sampling=sampling,
             stateless=stateless or settings.http_stateless,
         )
-        uvicorn.run(asgi, host=host, port=port, log_level="warning")
+        uvicorn.run(asgi, host=host, port=port, log_level="warning", **proxy_options(settings.trusted_proxies))
     else:
         err.print("error: --transport must be stdio or http")
         raise typer.Exit(2)
@@ -406,6 +408,7 @@ for _command in cli_loop.COMMANDS:
     app.command()(_command)
 for _ingest in cli_ingest.COMMANDS:
     app.command()(_ingest)
+app.command()(cli_home.init)
 for _step_command in cli_steps.COMMANDS:
     app.command()(_step_command)
 

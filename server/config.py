@@ -1,5 +1,6 @@
 """Settings from the environment. Read once, at the edge (CLI / server start), and passed down."""
 
+import ipaddress
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +33,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     http_rate_per_minute: int = 600
     tokens_file: Path | None = None  # team tokens (server/teams.py); replaces POSTMORTEM_HTTP_TOKEN
+    trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-For is believed
     team: str = "default"  # whose knowledge base a CLI command or the SDK works on
 
     @property
@@ -71,7 +73,8 @@ class Settings:
             http_token=e.get("POSTMORTEM_HTTP_TOKEN") or None,
             allowed_hosts=_list(e.get("POSTMORTEM_ALLOWED_HOSTS")),
             allowed_origins=_list(e.get("POSTMORTEM_ALLOWED_ORIGINS")),
-            http_rate_per_minute=int(e.get("POSTMORTEM_HTTP_RATE", "600")),
+            http_rate_per_minute=_positive(e.get("POSTMORTEM_HTTP_RATE") or "600", "POSTMORTEM_HTTP_RATE"),
+            trusted_proxies=_proxies(e.get("POSTMORTEM_TRUSTED_PROXIES")),
             tokens_file=Path(e["POSTMORTEM_TOKENS_FILE"]) if e.get("POSTMORTEM_TOKENS_FILE") else None,
             team=_team(e.get("POSTMORTEM_TEAM") or "default"),
             http_stateless=_flag(e.get("POSTMORTEM_HTTP_STATELESS"), "POSTMORTEM_HTTP_STATELESS"),
@@ -98,6 +101,28 @@ def _flag(value: str | None, name: str) -> bool:
     if value not in ("", "0", "1", "true", "false", "yes", "no"):
         raise ValueError(f"{name} must be 1 or 0")
     return value in ("1", "true", "yes")
+
+
+def _positive(value: str, name: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1")
+    return number
+
+
+def _proxies(value: str | None) -> tuple[str, ...]:
+    proxies = _list(value)
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ValueError(
+                "POSTMORTEM_TRUSTED_PROXIES must list IP addresses or networks (such as 10.0.0.5 or 10.0.0.0/24)"
+            ) from None
+    return proxies
 
 
 def _list(value: str | None) -> tuple[str, ...]:

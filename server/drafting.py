@@ -19,7 +19,7 @@ import prompts
 from server.errors import DraftError, LLMUnavailable
 from server.grounding import ground
 from server.lessons import Lessons
-from server.llm import LLM, problems, strip_fences
+from server.llm import LLM, extract_json, problems
 from store.ids import incident_pk
 from store.models import ActionItem, Analysis, AnalysisAction, AnalysisDraft, Incident, ProposedAction
 from store.redact import redact_model
@@ -37,6 +37,17 @@ NO_LLM_HELP = (
     "names a GGUF file); an MCP assistant can also write the analysis itself: get the five_whys prompt and "
     "call record_analysis"
 )
+
+
+def draft_problems(text: str) -> str | None:
+    """What is wrong with an analysis written as text (the JSON found in it, see `extract_json`), or None."""
+    if len(text) > MAX_ANALYSIS_JSON:
+        return f"longer than {MAX_ANALYSIS_JSON} characters; shorten it"
+    try:
+        AnalysisDraft.model_validate_json(extract_json(text))
+    except ValidationError as e:
+        return problems(e)
+    return None
 
 
 @dataclass(frozen=True)
@@ -94,14 +105,10 @@ class Drafting(Lessons):
         self, context: DraftContext, text: str, *, generated_by: str, llm_model: str | None = None
     ) -> Analysis:
         """Validate and store an analysis written as JSON text (by the client's model or by the assistant)."""
-        if len(text) > MAX_ANALYSIS_JSON:
-            raise DraftError(f"the analysis is longer than {MAX_ANALYSIS_JSON} characters; shorten it")
-        try:
-            draft = AnalysisDraft.model_validate_json(strip_fences(text))
-        except ValidationError as e:
-            raise DraftError(
-                f"the analysis does not follow the schema ({problems(e)}); fix those fields and send it again"
-            ) from None
+        wrong = draft_problems(text)
+        if wrong is not None:
+            raise DraftError(f"the analysis does not follow the schema ({wrong}); fix those fields and send it again")
+        draft = AnalysisDraft.model_validate_json(extract_json(text))
         return self._store_draft(context, draft, generated_by=generated_by, llm_model=llm_model)
 
     def record_analysis(

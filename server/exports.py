@@ -5,7 +5,7 @@ import io
 import json
 from collections.abc import Sequence
 
-from server.report import md
+from server.markdown import code, inline
 from store.models import ActionItem
 
 FIELDS = (
@@ -42,11 +42,12 @@ def to_github_markdown(items: Sequence[ActionItem]) -> str:
     blocks = []
     for item in items:
         due = item.due_at.strftime("%Y-%m-%d") if item.due_at else "no date"
-        blocks.append(
-            f"### [{item.priority}] {md(item.title)}\n\n"
-            f"- Incident: {item.incident_id} (see its post-mortem: `postmortem report {item.incident_id}`)\n"
-            f"- Action item: {item.id}, status {item.status}{' (OVERDUE)' if item.overdue else ''}\n"
-            f"- Owner: {md(item.owner or 'unassigned')}\n- Due: {due}\n\n"
+        blocks.append(  # every stored value escaped for where it lands (server/markdown.py)
+            f"### [{item.priority}] {inline(item.title)}\n\n"
+            f"- Incident: {inline(item.incident_id)} "
+            f"(see its post-mortem: {code(f'postmortem report {item.incident_id}')})\n"
+            f"- Action item: {inline(item.id)}, status {item.status}{' (OVERDUE)' if item.overdue else ''}\n"
+            f"- Owner: {inline(item.owner or 'unassigned')}\n- Due: {due}\n\n"
             f"- [ ] Done when the change is merged and verified against the incident's reproduction.\n"
         )
     return "\n".join(blocks)

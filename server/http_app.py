@@ -36,4 +36,4 @@ def http_app(
         host=host,
         stateless_http=stateless,
     )
-    return RateLimit(asgi, per_minute=rate_per_minute)
+    return RateLimit(asgi, per_minute=rate_per_minute, verifier=security.token_verifier)

@@ -7,8 +7,9 @@
 - Binding anything but loopback needs a token *and* explicit allowed hosts (`POSTMORTEM_ALLOWED_HOSTS`): the
   SDK would otherwise turn DNS-rebinding protection off. `serve` refuses to start instead.
 - Request bodies are capped well above the largest capture (40 KiB of text) but far below the SDK's 4 MiB.
-- Each principal (bearer token, or client address without one) is rate limited (`POSTMORTEM_HTTP_RATE` per
-  minute, default 600): 429 with Retry-After beyond it.
+- Each principal (a verified bearer token, else the peer address) is rate limited (`POSTMORTEM_HTTP_RATE` per
+  minute, default 600): 429 with Retry-After beyond it. Forwarded headers (X-Forwarded-For) are believed only
+  from the proxies named in `POSTMORTEM_TRUSTED_PROXIES`; otherwise the peer is the socket's address.
 """
 
 import hashlib
@@ -16,8 +17,9 @@ import hmac
 import ipaddress
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
@@ -103,41 +105,73 @@ def http_security(
     return HttpSecurity(security, verifier, auth)
 
 
-class RateLimit:
-    """Per-principal token buckets as ASGI middleware: each bearer token (hashed) or, without one, each client
-    address gets `per_minute` requests with bursts of up to a sixth of that; beyond it, 429 with Retry-After.
-    The health endpoint is not limited."""
+def proxy_options(trusted_proxies: Sequence[str]) -> dict[str, Any]:
+    """uvicorn's options for forwarded headers: rewrite the client address from X-Forwarded-For only when the
+    request comes from a trusted proxy (uvicorn's own default trusts any loopback peer)."""
+    return {"proxy_headers": bool(trusted_proxies), "forwarded_allow_ips": list(trusted_proxies) or None}
 
-    def __init__(self, app: ASGIApp, *, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+
+MAX_BUCKETS = 10_000
+
+
+class RateLimit:
+    """Per-principal token buckets as ASGI middleware: each verified bearer token (by its digest) or else each
+    peer address gets `per_minute` requests with bursts of up to a sixth of that; beyond it, 429 with Retry-After.
+    A token that does not verify counts against its sender's address, so new spellings of the header or random
+    tokens buy no new bucket. The health endpoint is not limited. At most `max_buckets` buckets are kept: beyond
+    that, full (idle) buckets go first, then the least recently used."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        per_minute: int,
+        verifier: TokenVerifier | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_buckets: int = MAX_BUCKETS,
+    ) -> None:
+        if per_minute < 1:
+            raise ValueError("the rate limit must be at least 1 request a minute")
         self.app = app
         self.rate = per_minute / 60.0
         self.burst = max(1.0, per_minute / 6)
+        self.verifier = verifier
         self.clock = clock
-        self.buckets: dict[str, tuple[float, float]] = {}
+        self.max_buckets = max_buckets
+        self.buckets: dict[str, tuple[float, float]] = {}  # least recently used first
 
-    def _principal(self, scope: Scope) -> str:
-        for name, value in scope.get("headers", []):
-            if name == b"authorization":
-                return "token:" + hashlib.sha256(value).hexdigest()[:16]
+    async def principal(self, scope: Scope) -> str:
+        token = _bearer(scope)
+        if token is not None and self.verifier is not None and await self.verifier.verify_token(token) is not None:
+            return "token:" + hashlib.sha256(token.encode()).hexdigest()[:16]
         client = scope.get("client")
         return f"addr:{client[0] if client else '?'}"
 
     def allow(self, key: str) -> float:
         """0 when the request may go ahead, else the seconds until it may."""
         now = self.clock()
-        tokens, last = self.buckets.get(key, (self.burst, now))
+        tokens, last = self.buckets.pop(key, (self.burst, now))
         tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens >= 1:
-            self.buckets[key] = (tokens - 1, now)
-            return 0.0
-        self.buckets[key] = (tokens, now)
-        return (1 - tokens) / self.rate
+        allowed = tokens >= 1
+        self.buckets[key] = (tokens - 1 if allowed else tokens, now)
+        if len(self.buckets) > self.max_buckets:
+            self._prune(now)
+        return 0.0 if allowed else (1 - tokens) / self.rate
+
+    def _prune(self, now: float) -> None:
+        """Forget buckets that have refilled (they are the same as no bucket), then the least recently used down to
+        three quarters of the bound, so that pruning is rare."""
+        full = [k for k, (tokens, last) in self.buckets.items() if tokens + (now - last) * self.rate >= self.burst]
+        for key in full:
+            del self.buckets[key]
+        for key in list(self.buckets)[: max(0, len(self.buckets) - self.max_buckets * 3 // 4)]:
+            del self.buckets[key]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") == "/healthz":
             await self.app(scope, receive, send)
             return
-        wait = self.allow(self._principal(scope))
+        wait = self.allow(await self.principal(scope))
         if wait:
             response = JSONResponse(
                 {"error": "rate limited: slow down"}, status_code=429, headers={"Retry-After": str(math.ceil(wait))}
@@ -145,3 +179,12 @@ class RateLimit:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _bearer(scope: Scope) -> str | None:
+    """The bearer token as the SDK's auth backend reads it (the first Authorization header, scheme in any case)."""
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            header = value.decode("latin-1")
+            return header[7:] if header.lower().startswith("bearer ") else None
+    return None

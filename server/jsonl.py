@@ -4,12 +4,12 @@
 `--dry-run`); `read_incidents` raises on the first problems, so that nothing is imported from a bad file.
 """
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from server.json_input import JsonInputError, loads
 from store.models import SeedIncident, search_text
 from store.records import content_hash
 from store.redact import redact_model
@@ -46,8 +46,8 @@ class ImportReport(BaseModel):
 
 
 def _problem(e: Exception) -> str:
-    if isinstance(e, json.JSONDecodeError):
-        return f"not JSON ({e.msg} at column {e.colno})"
+    if isinstance(e, JsonInputError):
+        return str(e)
     assert isinstance(e, ValidationError)
     errors = e.errors(include_input=False, include_url=False)[:3]
     return ", ".join(f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in errors)
@@ -67,8 +67,8 @@ def validate_incidents(path: Path) -> tuple[list[SeedIncident], list[LineProblem
                 problems.append(LineProblem(line=number, reason=f"longer than {MAX_LINE_BYTES} bytes"))
                 continue
             try:
-                rows.append(SeedIncident.model_validate(json.loads(line)))
-            except (json.JSONDecodeError, ValidationError) as e:
+                rows.append(SeedIncident.model_validate(loads(line)))
+            except (JsonInputError, ValidationError) as e:
                 problems.append(LineProblem(line=number, reason=_problem(e)))
     return rows, problems, lines
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from server import verify
 from store.models import ActionItem, Category, Incident
+from store.signature import mask_volatile
 
 RUNBOOK_INCIDENTS = 20  # the newest analysed incidents a runbook entry is built from
 PROBABILISTIC_TARGET = 0.05  # a probabilistic case passes when its failure rate is shown below this
@@ -80,7 +81,6 @@ EXPECTED: dict[Category, str] = {
 }
 
 _SECONDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", re.IGNORECASE)
-_NUMBERS = re.compile(r"\d+")
 
 
 class IncidentLink(BaseModel):
@@ -98,8 +98,20 @@ class RunbookEntry(BaseModel):
     symptoms: list[str]
     checks: list[str]
     known_root_causes: list[str]
-    mitigations_proven: list[str] = Field(description="completed action items and recorded mitigations")
+    error_patterns: list[str] = Field(
+        default_factory=list, description="the errors seen, ids and free-standing numbers masked: does yours match?"
+    )
+    mitigations_proven: list[str] = Field(description="completed action items after which the failure did not recur")
+    mitigations_failed: list[str] = Field(
+        default_factory=list, description="completed action items after which the failure recurred: they did not hold"
+    )
+    mitigations_applied: list[str] = Field(
+        default_factory=list, description="mitigations recorded on the incidents' timelines while they were open"
+    )
     mitigations_planned: list[str] = Field(description="action items still open")
+    fix_verdict: str | None = Field(
+        default=None, description="for a pattern: whether its action items stopped it (as fix_effectiveness says)"
+    )
     incidents: list[IncidentLink]
     generated_at: datetime
 
@@ -137,11 +149,20 @@ class RegressionCase(BaseModel):
 
 
 def runbook_entry(
-    key: str, title: str, incidents: list[Incident], items: list[ActionItem], category: Category, *, now: datetime
+    key: str,
+    title: str,
+    incidents: list[Incident],
+    items: list[ActionItem],
+    category: Category,
+    *,
+    now: datetime,
+    recurred: dict[str, list[str]] | None = None,
+    fix_verdict: str | None = None,
 ) -> RunbookEntry:
-    """A runbook entry from the analysed incidents of a category or pattern (newest first) and their items."""
+    """A runbook entry from the analysed incidents of a category or pattern (newest first) and their items.
+    `recurred`: for a completed item, the incidents seen after it was completed (the fix did not hold)."""
     errors = Counter(
-        f"{i.error_type or 'error'}: {_NUMBERS.sub('N', i.error_message or '')}".strip(": ")
+        f"{i.error_type or 'error'}: {mask_volatile(i.error_message or '')}".strip(": ")
         for i in incidents
         if i.error_type or i.error_message
     )
@@ -149,35 +170,46 @@ def runbook_entry(
     symptoms = [f"{text} (seen {n}x)" if n > 1 else text for text, n in errors.most_common(5)]
     symptoms += [f"in agent / tool {p}" for p, _ in places.most_common(3)]
     symptoms += [i.title for i in incidents[:3]]
-    checks = list(CATEGORY_CHECKS[category])
-    checks += [f"Does the error match `{e.split(' (seen')[0]}`?" for e in list(errors)[:2]]
     causes = list(dict.fromkeys(i.analysis.root_cause for i in incidents if i.analysis))[:5]
-    mitigated = [
+    applied = [
         f"{e.description} ({i.id})" for i in incidents for e in i.timeline if e.kind == "mitigated" and e.description
     ]
-    done = [f"{a.title} ({a.id}, {a.incident_id})" for a in items if a.status == "completed"]
+    done = [a for a in items if a.status == "completed"]
+    after = recurred or {}
+    held = [f"{a.title} ({a.id}, {a.incident_id})" for a in done if not after.get(a.id)]
+    failed = [
+        f"{a.title} ({a.id}, {a.incident_id}): did not hold, seen again since it was completed in "
+        f"{', '.join(after[a.id][:5])}"
+        for a in done
+        if after.get(a.id)
+    ]
     planned = [f"{a.title} ({a.id}, {a.priority}, {a.status})" for a in items if a.status != "completed"]
     return RunbookEntry(
         key=key,
         title=title,
         symptoms=list(dict.fromkeys(symptoms))[:10],
-        checks=checks,
+        checks=list(CATEGORY_CHECKS[category]),
+        error_patterns=[e for e, _ in errors.most_common(2)],
         known_root_causes=causes,
-        mitigations_proven=[*done, *mitigated][:10],
+        mitigations_proven=held[:10],
+        mitigations_failed=failed[:10],
+        mitigations_applied=applied[:10],
         mitigations_planned=planned[:10],
-        incidents=[
-            IncidentLink(
-                id=i.id,
-                title=i.title,
-                severity=i.severity,
-                created_at=i.created_at,
-                report=f"report://{i.id}",
-                analysis=i.analysis.state,
-            )
-            for i in incidents[:RUNBOOK_INCIDENTS]
-            if i.analysis is not None
-        ],
+        fix_verdict=fix_verdict,
+        incidents=[_link(i) for i in incidents[:RUNBOOK_INCIDENTS] if i.analysis is not None],
         generated_at=now,
+    )
+
+
+def _link(incident: Incident) -> IncidentLink:
+    assert incident.analysis is not None
+    return IncidentLink(
+        id=incident.id,
+        title=incident.title,
+        severity=incident.severity,
+        created_at=incident.created_at,
+        report=f"report://{incident.id}",
+        analysis=incident.analysis.state,
     )
 
 

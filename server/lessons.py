@@ -3,17 +3,18 @@
 A mixin of `PostmortemService` on top of `FollowUp`.
 """
 
+import contextlib
 from collections import Counter
 from typing import Any
 
 from server import patterns, report
-from server.errors import NotAnalysed, UnknownRunbook
-from server.followup import FollowUp, pattern_member
+from server.errors import ActionItemNotFound, InvalidId, NotAnalysed, UnknownRunbook
+from server.followup import FollowUp, Seen, effect, pattern_member
 from server.learn import RUNBOOK_INCIDENTS, RegressionCase, RunbookEntry, regression_case, runbook_entry
 from server.results import Learned
 from store.ids import incident_id as to_incident_id
 from store.ids import incident_pk
-from store.models import Category, Incident, SimilarIncident
+from store.models import ActionItem, Category, Incident, SimilarIncident
 
 LEARN_ALL_LIMIT = 100_000
 
@@ -33,6 +34,17 @@ class Lessons(FollowUp):
         own = self.actions.for_incidents([incident_pk(incident.id)], now=self.clock())
         items = [*own, *(a for a in items if a.incident_id != incident.id)]
         return report.render_review(incident, pattern=pattern, items=items, same_signature=same, now=self.clock())
+
+    def _full_report(self, incident: Incident, similar: list[SimilarIncident]) -> str:
+        """The post-mortem, with the open items that the draft's proposals repeat (`duplicate_of`)."""
+        wanted = (
+            {p.duplicate_of for p in incident.analysis.action_items if p.duplicate_of} if incident.analysis else set()
+        )
+        linked = {}
+        for action_id in sorted(wanted):
+            with contextlib.suppress(ActionItemNotFound, InvalidId):
+                linked[action_id] = self.actions.get(action_id, now=self.clock())
+        return report.render_markdown(incident, similar=similar, now=self.clock(), linked=linked)
 
     def _similar_records(self, ids: list[str], incident: Incident) -> list[SimilarIncident]:
         """Same-signature members that the similarity search did not return, scored against the incident."""
@@ -64,8 +76,9 @@ class Lessons(FollowUp):
     def runbook(self, key: str, *, min_size: int = 3, groups: list[list[Any]] | None = None) -> RunbookEntry:
         """The runbook entry of a category or a recurring pattern (PAT-n), from its analysed incidents."""
         key = key.strip().upper()
+        found = self._pattern_groups(min_size)[0] if groups is None else groups
+        rows: list[Any] | None = None
         if key.startswith("PAT-"):
-            found = self._pattern_groups(min_size)[0] if groups is None else groups
             rows = {f"PAT-{g[0].pk}": g for g in found}.get(key)
             if rows is None:
                 raise UnknownRunbook()
@@ -82,7 +95,34 @@ class Lessons(FollowUp):
             key, title = category.value, category.value.replace("_", " ")
         analysed = [m for m in members if m.analysis is not None][:RUNBOOK_INCIDENTS]
         items = self._pattern_items([m.id for m in analysed])
-        return runbook_entry(key, title, analysed, items, category, now=self.clock())
+        verdict = None
+        if rows is not None:  # the pattern's verdict over all its members and items, as fix_effectiveness gives it
+            label = patterns.label([pattern_member(r) for r in rows])
+            every = self._pattern_items([to_incident_id(r.pk) for r in rows])
+            verdict = effect(key, label, [_seen(r) for r in rows], every, now=self.clock()).verdict
+        recurred = self._recurred(items, found, rows, members)
+        return runbook_entry(
+            key, title, analysed, items, category, now=self.clock(), recurred=recurred, fix_verdict=verdict
+        )
+
+    def _recurred(
+        self, items: list[ActionItem], groups: list[list[Any]], pattern: list[Any] | None, members: list[Incident]
+    ) -> dict[str, list[str]]:
+        """For each completed item: the incidents of its pattern (or its own incident, when it is in none) first
+        seen or seen again after the item was completed."""
+        of_incident = {to_incident_id(r.pk): g for g in groups for r in g}
+        own = {m.id: Seen(m.id, m.created_at, m.last_seen_at or m.created_at) for m in members}
+        recurred = {}
+        for a in items:
+            if a.status != "completed" or a.completed_at is None:
+                continue
+            rows = pattern if pattern is not None else of_incident.get(a.incident_id)
+            seen = [_seen(r) for r in rows] if rows else [own[a.incident_id]] if a.incident_id in own else []
+            closed = a.completed_at
+            recurred[a.id] = [
+                s.incident_id for s in sorted(seen, key=lambda s: s.first) if s.first > closed or s.last > closed
+            ]
+        return recurred
 
     def regression_case(self, incident_id: str) -> RegressionCase:
         incident = self.store.get_or_raise(incident_id)
@@ -106,6 +146,10 @@ class Lessons(FollowUp):
         cases = [self.regression_case(to_incident_id(pk)) for pk in pks]
         keys = dict.fromkeys(_runbook_key(c, groups) for c in cases)
         return cases, [self.runbook(k, min_size=min_size, groups=groups) for k in keys]
+
+
+def _seen(row: Any) -> Seen:
+    return Seen(to_incident_id(row.pk), row.created_at, row.last_seen_at or row.created_at)
 
 
 def _runbook_key(case: RegressionCase, groups: list[list[Any]]) -> str:

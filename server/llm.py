@@ -8,11 +8,13 @@ Nothing it raises carries the model's raw output or the request, which may hold 
 
 import json
 import logging
+import re
 from typing import Any, Protocol, TypeVar
 
 import openai
 from pydantic import BaseModel, ValidationError
 
+import prompts
 from server.errors import DraftError, LLMUnavailable
 
 logger = logging.getLogger(__name__)
@@ -29,12 +31,45 @@ class LLM(Protocol):
         ...
 
 
-def strip_fences(text: str) -> str:
-    text = text.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        text = text.rsplit("```", 1)[0]
-    return text.strip()
+_FENCE = re.compile(r"```[a-zA-Z]*\s*\n(.*?)```", re.DOTALL)
+
+
+def extract_json(text: str) -> str:
+    """The JSON object in a model's answer, wherever it sits: bare, in a ``` fence, or among prose ("Here is the
+    analysis: {...} Let me know if..."). The longest object that parses wins, so a `{}` in the prose does not; a
+    fenced one is preferred. With none that parses, the text from the first `{` (or all of it) is returned, so the
+    validator says what is wrong with it (cut off, not JSON). Every LLM path uses this: sampling, OpenAI-compatible
+    endpoints and the local server."""
+    for block in _FENCE.findall(text):
+        found = _longest_object(block)
+        if found is not None:
+            return found
+    found = _longest_object(text)
+    if found is not None:
+        return found
+    start = text.find("{")
+    return text[start:].strip() if start >= 0 else text.strip()
+
+
+def _longest_object(text: str) -> str | None:
+    decoder = json.JSONDecoder()
+    best: str | None = None
+    at = text.find("{")
+    while at >= 0:
+        try:
+            value, end = decoder.raw_decode(text, at)
+        except json.JSONDecodeError as e:
+            end = max(e.pos, at + 1)  # nothing starting inside the broken part parses as a whole object either
+        else:
+            if isinstance(value, dict) and (best is None or end - at > len(best)):
+                best = text[at:end]
+        at = text.find("{", end)
+    return best
+
+
+def repair_request(problems: str, *, truncated: bool) -> str:
+    """What every LLM path says in its one repair round: what was wrong with the answer."""
+    return prompts.render("repair_answer", problems=problems, truncated=truncated).strip()
 
 
 def problems(error: Exception) -> str:
@@ -84,24 +119,11 @@ class OpenAILLM:
             return self._validate(content, finish, output)
         except (ValidationError, ValueError) as first:
             logger.info("draft failed validation, asking for one repair: %s", problems(first))
+            repair = {"role": "user", "content": repair_request(problems(first), truncated=finish == "length")}
             if finish == "length":  # resending a cut-off answer only eats the context: ask for a shorter one
-                messages.append(
-                    {
-                        "role": "user",
-                        "content": "Your previous answer was too long and was cut off. "
-                        "Answer again with the same JSON structure, every text under 25 words.",
-                    }
-                )
+                messages.append(repair)
             else:
-                messages += [
-                    {"role": "assistant", "content": content[:8000]},
-                    {
-                        "role": "user",
-                        "content": "That answer is not valid. Problems: "
-                        + problems(first)
-                        + "\nReturn the complete corrected JSON object only.",
-                    },
-                ]
+                messages += [{"role": "assistant", "content": content[:8000]}, repair]
             content, finish = self._complete(messages, output.__name__, schema)
             try:
                 return self._validate(content, finish, output)
@@ -113,7 +135,7 @@ class OpenAILLM:
     def _validate(self, content: str, finish: str | None, output: type[T]) -> T:
         if finish == "length":
             raise ValueError("the answer was cut off at the token limit (finish_reason=length)")
-        return output.model_validate_json(strip_fences(content))
+        return output.model_validate_json(extract_json(content))
 
     def _complete(self, messages: list[dict[str, Any]], name: str, schema: dict[str, Any]) -> tuple[str, str | None]:
         if self.schema_mode == "json_schema":

@@ -6,7 +6,6 @@ Malformed input raises `OtlpError` with a message that says where (never the val
 
 import base64
 import binascii
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -15,7 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from server.json_input import JsonInputError, loads
+from store.models import LATEST
+
 STATUS_ERROR = 2
+MAX_TIME_NS = int(LATEST.timestamp()) * 10**9  # the latest time a record may hold; 0 means "not set"
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
 
@@ -83,8 +86,8 @@ def read_file(path: Path) -> list[Span]:
     Collector's file exporter writes). Blank lines are skipped; a bad line is reported with its number."""
     text = path.read_text(encoding="utf-8")
     try:
-        whole = json.loads(text)
-    except json.JSONDecodeError:
+        whole = loads(text)
+    except JsonInputError:
         whole = None
     if isinstance(whole, dict):
         return parse_request(whole, where=path.name)
@@ -93,9 +96,9 @@ def read_file(path: Path) -> list[Span]:
         if not line.strip():
             continue
         try:
-            payload = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise OtlpError(f"{path.name} line {number}: not JSON ({e.msg})") from None
+            payload = loads(line)
+        except JsonInputError as e:
+            raise OtlpError(f"{path.name} line {number}: {e}") from None
         spans += parse_request(payload, where=f"{path.name} line {number}")
     return spans
 
@@ -156,8 +159,8 @@ def _span(raw: Any, resource: dict[str, Any], where: str) -> Span:
         span_id=span_id,
         parent_id=_id(parent, 8, f"{where}.parentSpanId") if parent else None,
         name=str(raw.get("name", "")),
-        start_ns=_int(_get(raw, "startTimeUnixNano", "start_time_unix_nano", default=0), f"{where}.startTimeUnixNano"),
-        end_ns=_int(_get(raw, "endTimeUnixNano", "end_time_unix_nano", default=0), f"{where}.endTimeUnixNano"),
+        start_ns=_time(_get(raw, "startTimeUnixNano", "start_time_unix_nano", default=0), f"{where}.startTimeUnixNano"),
+        end_ns=_time(_get(raw, "endTimeUnixNano", "end_time_unix_nano", default=0), f"{where}.endTimeUnixNano"),
         attributes=attributes(raw.get("attributes", []), f"{where}.attributes"),
         status_code=_STATUS_NAMES.get(code, 0) if isinstance(code, str) else _int(code, f"{where}.status.code"),
         status_message=str(status.get("message", "") or ""),
@@ -170,7 +173,7 @@ def _event(raw: Any, where: str) -> SpanEvent:
     raw = _dict(raw, where)
     return SpanEvent(
         name=str(raw.get("name", "")),
-        time_ns=_int(_get(raw, "timeUnixNano", "time_unix_nano", default=0), f"{where}.timeUnixNano"),
+        time_ns=_time(_get(raw, "timeUnixNano", "time_unix_nano", default=0), f"{where}.timeUnixNano"),
         attributes=attributes(raw.get("attributes", []), f"{where}.attributes"),
     )
 
@@ -216,8 +219,16 @@ def _int(value: Any, where: str) -> int:
         raise OtlpError(f"{where}: expected an integer")
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a float that is infinite
         raise OtlpError(f"{where}: expected an integer") from None
+
+
+def _time(value: Any, where: str) -> int:
+    """Nanoseconds since the Unix epoch, within what a record can hold (0: not set)."""
+    ns = _int(value, where)
+    if not 0 <= ns < MAX_TIME_NS:
+        raise OtlpError(f"{where}: out of range (nanoseconds since 1970, before the year {LATEST.year})")
+    return ns
 
 
 def _float(value: Any, where: str) -> float:

@@ -7,7 +7,6 @@ body (not retryable), 415 for protobuf (only JSON is supported), 503 when the st
 
 import gzip
 import io
-import json
 import logging
 import zlib
 from collections.abc import Callable
@@ -17,12 +16,14 @@ import anyio
 from mcp.server.auth.middleware.bearer_auth import RequireAuthMiddleware
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecurityMiddleware
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.http_security import SCOPE, HttpSecurity
+from server.json_input import JsonInputError, loads
 from server.otlp import OtlpError, Span, group_traces, parse_request
 
 if TYPE_CHECKING:
@@ -66,14 +67,19 @@ class TraceReceiver:
             body = self._decoded(await request.body(), request.headers.get("content-encoding", ""))
         except _TooLarge:
             return _status(413, INVALID_ARGUMENT, f"the inflated body is larger than {self.max_body // 1024} KiB")
+        except (OSError, EOFError, zlib.error):  # a bad header, a bad stream, or a truncated one
+            return _status(400, INVALID_ARGUMENT, "the body is not valid gzip (Content-Encoding: gzip)")
         try:
-            spans = parse_request(json.loads(body))
+            spans = parse_request(loads(body))
+        except JsonInputError as e:
+            return _status(400, INVALID_ARGUMENT, f"the body is {e}")
         except OtlpError as e:
             return _status(400, INVALID_ARGUMENT, f"not OTLP/JSON trace data: {e}")
-        except (ValueError, OSError, zlib.error):  # JSON, UTF-8 or gzip errors; their text may quote the body
-            return _status(400, INVALID_ARGUMENT, "the body is not valid JSON (or not valid gzip)")
         try:
             result = await anyio.to_thread.run_sync(self._import, spans)
+        except ValidationError as e:  # a span's values cannot be stored (a NUL byte, say): sending it again won't help
+            fields = ", ".join(".".join(map(str, x["loc"])) for x in e.errors(include_input=False)[:5])
+            return _status(400, INVALID_ARGUMENT, f"a failed trace is not a storable incident (fields: {fields})")
         except Exception:  # the exporter retries a 503; the reason goes to the server log
             logger.exception("could not import traces")
             return _status(503, UNAVAILABLE, "the incident store is unavailable; retry later")

@@ -61,6 +61,15 @@ class TriageFacts(BaseModel):
     recurred_after_fix: bool
     nearest_id: str | None = None
     nearest_similarity: float | None = None
+    novelty_threshold: float | None = Field(default=None, description="the cosine at which a failure is known")
+
+
+def _nearest(facts: TriageFacts) -> str:
+    """The nearest past incident and how close, for a reason: "nearest INC-3 at 0.66, below 0.72"."""
+    if facts.nearest_id is None:
+        return "nothing in the knowledge base to compare with"
+    text = f"nearest {facts.nearest_id} at {facts.nearest_similarity or 0:.2f}"
+    return text + (f", below {facts.novelty_threshold:.2f}" if facts.novel and facts.novelty_threshold else "")
 
 
 def triage(facts: TriageFacts, policy: TriagePolicy) -> tuple[Triage, list[str]]:
@@ -71,7 +80,7 @@ def triage(facts: TriageFacts, policy: TriagePolicy) -> tuple[Triage, list[str]]
     if facts.category in policy.full_categories:
         reasons.append(f"{facts.category} always gets a full post-mortem (team policy)")
     if policy.full_when_novel and facts.novel:
-        reasons.append("novel failure mode: nothing similar in the knowledge base")
+        reasons.append(f"novel failure mode ({_nearest(facts)})")
     if policy.full_when_customer_reported and facts.customer_reported:
         reasons.append("customer-reported")
     if policy.full_when_user_facing and facts.user_facing:
@@ -80,6 +89,10 @@ def triage(facts: TriageFacts, policy: TriagePolicy) -> tuple[Triage, list[str]]
         reasons.append("recurred after every action item on its pattern was completed: the fix did not hold")
     if reasons:
         return "full", reasons
+    if facts.novel:  # a team policy that does not escalate novel failures
+        return "lightweight", [
+            f"{facts.severity} novel failure mode ({_nearest(facts)}): lightweight under the team policy"
+        ]
     if facts.nearest_id is None:
         return "lightweight", [
             f"{facts.severity} on a known failure mode: verify the pattern and that its action items progress"

@@ -6,29 +6,12 @@ from pathlib import Path
 
 import jinja2
 
+from server import markdown
 from server.blameless import Finding, check_blameless
 from server.classify import NOVELTY_THRESHOLD
 from server.learn import RunbookEntry
-from store.models import LLM_CATEGORIES, ActionItem, Incident, SimilarIncident
-
-_IMAGE = re.compile(r"!\[")
-_LINK_SCHEME = re.compile(r"\]\(\s*(javascript|data|vbscript):", re.IGNORECASE)
-
-
-def md(text: object) -> str:
-    """Incident text rendered as inert Markdown: no raw HTML, no images that load remote content, no script links."""
-    value = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    value = _IMAGE.sub(r"!\\[", value)
-    return _LINK_SCHEME.sub("](blocked:", value)
-
-
-def _code(text: object) -> str:
-    return str(text).replace("`", "'")
-
-
-def _cell(text: object) -> str:
-    """Text safe inside a Markdown table cell."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+from server.markdown import Markdown
+from store.models import LLM_CATEGORIES, ActionItem, AnalysisAction, Incident, SimilarIncident
 
 
 def _ts(value: datetime) -> str:
@@ -39,27 +22,37 @@ _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     undefined=jinja2.StrictUndefined,
     autoescape=False,
+    finalize=markdown.finalize,  # every value is inline-escaped unless a filter made it Markdown already
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-_env.filters.update(md=md, code=_code, ts=_ts, cell=_cell)
+_env.filters.update(block=markdown.block, code=markdown.code, ts=_ts)
+_env.globals.update(link=markdown.link, dash=Markdown("-"))  # the placeholder for a missing value
+
+
+def _render(template: str, **context: object) -> str:
+    return re.sub(r"\n{3,}", "\n\n", _env.get_template(template).render(**context))
+
+
+# Mermaid decodes `#name;` and `#code;` in labels, and applies a `%%{init: ...}%%` directive wherever it appears
+# (one can load remote CSS): every character that can end a label, start a directive or an entity, or turn a
+# label into Markdown or HTML is written as an entity code.
+_MERMAID_ENTITIES = {c: f"#{ord(c)};" for c in '#&"<>`%{}[]()|\\;:'}
 
 
 def _mermaid_label(text: str) -> str:
     """Text inside a quoted Mermaid label: entity-encoded, so it cannot end the label or add a directive."""
     short = " ".join(text.split())
     short = short if len(short) <= 80 else short[:79] + "…"
-    for char, entity in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"), ("`", "#96;")):
-        short = short.replace(char, entity)
-    return short
+    return "".join(_MERMAID_ENTITIES.get(c, c) for c in short)
 
 
 def _node_key(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-def causal_graph(incident: Incident) -> str | None:
+def causal_graph(incident: Incident) -> Markdown | None:
     """The contributing factors as a Mermaid flowchart: factor -> effect edges; an effect that is another factor
     continues the chain, and chains end at the incident."""
     a = incident.analysis
@@ -82,7 +75,7 @@ def causal_graph(incident: Incident) -> str | None:
     lines += [f"  {src} --> {dst}" for src, dst in dict.fromkeys(edges)]
     sources = {src for src, _ in edges}
     lines += [f"  {n} --> incident" for n in labels if n not in sources]
-    return "\n".join(lines)
+    return Markdown("\n".join(lines))
 
 
 def _analysis_findings(incident: Incident) -> list[tuple[str, Finding]]:
@@ -96,26 +89,80 @@ def _analysis_findings(incident: Incident) -> list[tuple[str, Finding]]:
     return [(where, f) for where, text in parts for f in check_blameless(text).findings]
 
 
-def render_markdown(incident: Incident, *, similar: list[SimilarIncident], now: datetime) -> str:
-    text = _env.get_template("report.md.j2").render(
+def novelty(incident: Incident, similar: list[SimilarIncident], threshold: float = NOVELTY_THRESHOLD) -> Markdown:
+    """Whether the failure was novel, in words that agree with the similar incidents listed under them."""
+    close = sorted((s for s in similar if s.score >= threshold), key=lambda s: -s.score)
+    nearest = max(similar, key=lambda s: s.score, default=None)
+    measure = f"at least {threshold:.2f} similar in meaning (cosine)"
+    if incident.novel and not close:
+        text = f"A **novel** failure mode: no past incident is {measure}"
+        return Markdown(text + (f"; the closest is {nearest.id} at {nearest.score:.2f}." if nearest else "."))
+    if incident.novel:
+        later = [s.id for s in close if s.created_at > incident.created_at]
+        if len(later) == len(close):
+            return Markdown(
+                f"A **novel** failure mode when it was captured: nothing was {measure}. "
+                f"Recorded since: {', '.join(later)}."
+            )
+        return Markdown(
+            f"Captured as a **novel** failure mode, but {close[0].id} is now {close[0].score:.2f} similar "
+            f"(threshold {threshold:.2f}): the knowledge base or its model changed since."
+        )
+    if close:
+        return Markdown(
+            f"A **known** failure mode: {close[0].id} is {close[0].score:.2f} similar (cosine, "
+            f"threshold {threshold:.2f})."
+        )
+    return Markdown(
+        f"Recorded as a **known** failure mode (a repeat of a failure signature, or imported history), though no "
+        f"past incident is now {measure}."
+    )
+
+
+def _action_items(
+    incident: Incident, linked: dict[str, ActionItem]
+) -> tuple[list[AnalysisAction], list[tuple[AnalysisAction, ActionItem | None]]]:
+    """The draft's proposals not yet tracked, and those that repeat an open item (with that item, when found)."""
+    if incident.analysis is None:
+        return [], []
+    tracked = {a.title for a in incident.action_items}
+    proposals = incident.analysis.action_items
+    fresh = [p for p in proposals if p.duplicate_of is None and p.title not in tracked]
+    repeats = [(p, linked.get(p.duplicate_of)) for p in proposals if p.duplicate_of is not None]
+    return fresh, repeats
+
+
+def render_markdown(
+    incident: Incident,
+    *,
+    similar: list[SimilarIncident],
+    now: datetime,
+    linked: dict[str, ActionItem] | None = None,
+) -> str:
+    """The full post-mortem. `linked`: the open items that the draft's proposals repeat (`duplicate_of`), by id."""
+    proposed, repeats = _action_items(incident, linked or {})
+    return _render(
+        "report.md.j2",
         blame=_analysis_findings(incident),
         graph=causal_graph(incident),
         i=incident,
         a=incident.analysis,
         similar=similar,
+        novelty=novelty(incident, similar),
+        proposed=proposed,
+        repeats=repeats,
         now=now,
         llm_category=incident.category in LLM_CATEGORIES,
     )
-    return re.sub(r"\n{3,}", "\n\n", text)
 
 
-def review_outcome(incident: Incident, pattern: list[SimilarIncident], items: list[ActionItem]) -> list[str]:
+def review_outcome(incident: Incident, pattern: list[SimilarIncident], items: list[ActionItem]) -> list[Markdown]:
     """What the lightweight review concludes, most important first."""
     done = sum(a.status == "completed" for a in items)
     overdue = sum(a.overdue for a in items)
     if not pattern:
-        return ["Not a known pattern: escalate to a full post-mortem."]
-    lines = []
+        return [Markdown("Not a known pattern: escalate to a full post-mortem.")]
+    lines: list[str] = []
     if incident.recurred_after_fix or (items and done == len(items)):
         lines.append(
             "**Recurred after fix:** every item on this pattern is completed and the failure came back. "
@@ -130,7 +177,7 @@ def review_outcome(incident: Incident, pattern: list[SimilarIncident], items: li
             f"Known pattern, {done} of {len(items)} items completed and none overdue: "
             "record this incident against the pattern and resolve it."
         )
-    return lines
+    return [Markdown(line) for line in lines]  # server-authored Markdown
 
 
 def render_review(
@@ -142,9 +189,10 @@ def render_review(
     now: datetime,
 ) -> str:
     """The lightweight review of a capture that matched a known pattern: is it the pattern, are its items moving."""
-    text = _env.get_template("review.md.j2").render(
+    return _render(
+        "review.md.j2",
         i=incident,
-        pattern=pattern,
+        pattern=sorted(pattern, key=lambda s: -s.score),  # the question is how close in meaning: closest first
         items=items,
         same_signature=same_signature,
         done=sum(a.status == "completed" for a in items),
@@ -153,8 +201,7 @@ def render_review(
         threshold=NOVELTY_THRESHOLD,
         now=now,
     )
-    return re.sub(r"\n{3,}", "\n\n", text)
 
 
 def render_runbook(entry: RunbookEntry) -> str:
-    return re.sub(r"\n{3,}", "\n\n", _env.get_template("runbook.md.j2").render(r=entry))
+    return _render("runbook.md.j2", r=entry)

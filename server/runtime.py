@@ -111,10 +111,10 @@ def build_service(
     from server.service import PostmortemService
     from store import db
     from store.knowledge import KnowledgeBase
+    from store.private import private_dir
     from store.records import IncidentStore
 
-    home = settings.store_home
-    home.mkdir(parents=True, exist_ok=True)
+    home = private_dir(settings.store_home)
     url = db.sqlite_url(home)
     if settings.database_url:  # PostgreSQL: a schema per team in the one database
         url = db.team_url(settings.database_url, settings.team)
@@ -216,6 +216,10 @@ class LazyService:
             service = self._build()
             self._service = service
             self._ready.set()
+            if service.store.count() == 0:  # said once, where a server's operator looks
+                logger.warning(
+                    "the knowledge base is empty, so every capture is novel until it has past incidents: %s", EMPTY_HINT
+                )
             load = getattr(service.knowledge.embedder, "load", None)
             if load is not None:
                 load()
@@ -238,6 +242,9 @@ class LazyService:
         return self._service
 
 
+EMPTY_HINT = (
+    "load past incidents with `postmortem import FILE.jsonl`, or the fictional seed with `postmortem init --seed`"
+)
 SYNC_EVERY = 1.0  # seconds between outbox drains by the owner
 CLAIM_EVERY = 5.0  # seconds between attempts to take the index over from another process
 

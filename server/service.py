@@ -11,7 +11,6 @@ from typing import Any, Literal
 import numpy as np
 from sqlalchemy.exc import IntegrityError
 
-from server import report
 from server.classify import DEFAULT_POLICY, Decision, Neighbour, decide
 from server.drafting import Drafting
 from server.llm import LLM
@@ -297,7 +296,7 @@ class PostmortemService(Drafting):
         similar = self._similar_to(incident)
         if kind == "review" or (kind == "auto" and incident.triage == "lightweight"):
             return self._review(incident, similar)
-        return report.render_markdown(incident, similar=similar, now=self.clock())
+        return self._full_report(incident, similar)
 
     def knowledge_stats(self) -> Stats:
         return Stats(

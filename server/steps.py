@@ -27,6 +27,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 import prompts
 from server.errors import DraftError, LLMUnavailable
+from server.json_input import JsonInputError, loads
 from server.llm import LLM
 from store.models import Attribution, IncidentCreate, Model, TimelineEventCreate
 
@@ -116,8 +117,8 @@ class StepFileError(ValueError):
 
 
 def line_problem(number: int, error: Exception) -> str:
-    if isinstance(error, json.JSONDecodeError):
-        return f"line {number}: not JSON ({error.msg} at column {error.colno})"
+    if isinstance(error, JsonInputError):
+        return f"line {number}: {error}"
     if isinstance(error, ValidationError):
         fields = "; ".join(
             f"{'.'.join(str(p) for p in x['loc']) or 'run'}: {x['msg']}"
@@ -139,8 +140,8 @@ def read_runs(path: Path, *, max_errors: int = 20) -> list[StepRun]:
                 problems.append(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
                 continue
             try:
-                runs.append(StepRun.model_validate(json.loads(line)))
-            except (json.JSONDecodeError, ValidationError) as e:
+                runs.append(StepRun.model_validate(loads(line)))
+            except (JsonInputError, ValidationError) as e:
                 problems.append(line_problem(number, e))
     if problems:
         shown = "\n  ".join(problems[:max_errors])

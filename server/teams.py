@@ -15,6 +15,7 @@ The tokens file (`POSTMORTEM_TOKENS_FILE`, TOML) holds SHA-256 digests, never to
 `postmortem token add --team payments` makes a token, prints it once and appends its digest.
 """
 
+import fcntl
 import hashlib
 import hmac
 import os
@@ -22,7 +23,8 @@ import re
 import secrets
 import threading
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +33,7 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 
 from server.runtime import LazyService, build_service, make_embedder
+from store.private import write_private
 
 if TYPE_CHECKING:
     from server.config import Settings
@@ -38,7 +41,8 @@ if TYPE_CHECKING:
     from store.embedding import Embedder
 
 DEFAULT_TEAM = "default"
-TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # always fullmatch: `$` would let a trailing newline through
+NOTE = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]{0,100}")  # one line of text TOML can hold (no control characters)
 SCOPE = "postmortem"
 
 
@@ -47,7 +51,7 @@ class TeamConfigError(ValueError):
 
 
 def check_team(name: str) -> str:
-    if not TEAM_NAME.match(name):
+    if not TEAM_NAME.fullmatch(name):
         raise TeamConfigError(
             f"invalid team name {name[:50]!r}: use 1-40 lowercase letters, digits and dashes, starting with a letter "
             "or digit"
@@ -98,15 +102,32 @@ def load_tokens(path: Path) -> list[TokenEntry]:
 
 
 def add_token(path: Path, team: str, note: str = "") -> str:
-    """A new random token for `team`; only its digest is written (the file is created private)."""
+    """A new random token for `team`; only its digest is written. The file is rewritten atomically and private
+    (0600), under a lock against a concurrent `token add`, and only if the result still parses."""
     check_team(team)
+    if not NOTE.fullmatch(note):
+        raise TeamConfigError("the note must be one line of at most 100 characters, without control characters")
     token = "pm_" + secrets.token_urlsafe(32)
-    note = note.replace('"', "'").replace("\\", "/").replace("\n", " ")[:100]
-    entry = f'\n[[token]]\nteam = "{team}"\nsha256 = "{digest(token).hex()}"\nnote = "{note}"\n'
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "a", encoding="utf-8") as handle:
-        handle.write(entry)
+    quoted = note.replace("\\", "\\\\").replace('"', '\\"')
+    entry = f'\n[[token]]\nteam = "{team}"\nsha256 = "{digest(token).hex()}"\nnote = "{quoted}"\n'
+    with _locked(path):
+        text = (path.read_text(encoding="utf-8") if path.exists() else "") + entry
+        try:
+            tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise TeamConfigError(f"{path} is not valid TOML ({e}); fix it before adding a token") from None
+        write_private(path, text)
     return token
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 class TeamTokenVerifier(TokenVerifier):

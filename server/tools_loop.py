@@ -5,23 +5,36 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from server import blameless, exports
 from server import verify as verification
-from server.blameless import BlamelessReport
 from server.errors import IncidentNotFound, InvalidId, PostmortemError
 from server.learn import RegressionCase
-from server.results import ActionItemList, ActionStats, EffectivenessReport, Learned
-from server.tool_common import READ, ActionId, ActStatus, IncidentId, Limit, Offset, Prio, tool_errors
-from server.verify import FixVerification
-from store.models import ActionItem, ActionItemCreate
+from server.tool_common import (
+    OPTIONAL,
+    READ,
+    TEXT,
+    ActionId,
+    ActStatus,
+    AnyIncidentId,
+    IncidentId,
+    Limit,
+    Line,
+    Moment,
+    Offset,
+    Prio,
+    structured,
+    tool_errors,
+)
+from store.models import ActionItemCreate
 
 if TYPE_CHECKING:
     from server.service import PostmortemService
 
-By = Annotated[str | None, Field(max_length=200, description="who makes the change: kept in the item's history")]
+By = Annotated[Line, Field(description="who makes the change: kept in the item's history")]
 
 
 def register_loop_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:
@@ -34,83 +47,98 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
     @mcp.tool()
     def add_action_item(
         incident_id: IncidentId,
-        title: Annotated[str, Field(min_length=3, max_length=300)],
-        owner: Annotated[str | None, Field(max_length=200)] = None,
+        title: Annotated[str, Field(min_length=3, max_length=300), TEXT],
+        owner: Line = "",
         priority: Prio = "P1",
-        due_at: Annotated[str | None, Field(description="ISO 8601 date or time")] = None,
-        by: By = None,
-    ) -> ActionItem:
+        due_at: Moment = "",
+        by: By = "",
+    ) -> CallToolResult:
         """Track a follow-up action for an incident, with owner, priority P0-P2 and due date. Before adding one,
         check the open items that capture_incident returned for similar incidents: follow those up instead of
         repeating them."""
         with tool_errors():
             item = ActionItemCreate.model_validate(
-                {"title": title, "owner": owner, "priority": priority, "due_at": due_at}
+                {"title": title, "owner": owner or None, "priority": priority, "due_at": due_at or None}
             )
-            return svc().add_action_item(incident_id, item, by=by)
+            return structured(svc().add_action_item(incident_id, item, by=by or None))
 
     @mcp.tool()
     def update_action_item(
         action_id: ActionId,
         status: ActStatus | None = None,
-        owner: Annotated[str | None, Field(max_length=200)] = None,
+        owner: Line = "",
         priority: Prio | None = None,
-        due_at: Annotated[str | None, Field(description="ISO 8601 date or time")] = None,
-        title: Annotated[str | None, Field(min_length=3, max_length=300)] = None,
-        by: By = None,
-    ) -> ActionItem:
+        due_at: Moment = "",
+        title: Annotated[str, Field(min_length=3, max_length=300), OPTIONAL] = "",
+        by: By = "",
+    ) -> CallToolResult:
         """Change an action item's status (open, in_progress, completed; completed -> open reopens it), owner,
         priority, due date or title. Every change is kept in the item's history."""
         with tool_errors():
-            due = ActionItemCreate.model_validate({"title": "due", "due_at": due_at}).due_at
-            return svc().update_action_item(
-                action_id, by=by, status=status, owner=owner, priority=priority, due_at=due, title=title
+            due = ActionItemCreate.model_validate({"title": "due", "due_at": due_at or None}).due_at
+            return structured(
+                svc().update_action_item(
+                    action_id,
+                    by=by or None,
+                    status=status,
+                    owner=owner or None,
+                    priority=priority,
+                    due_at=due,
+                    title=title or None,
+                )
             )
 
     @mcp.tool(annotations=READ)
-    def get_action_item(action_id: ActionId) -> ActionItem:
+    def get_action_item(action_id: ActionId) -> CallToolResult:
         """Get one action item with its full history of changes (who changed what, when)."""
         with tool_errors():
-            return svc().get_action_item(action_id)
+            return structured(svc().get_action_item(action_id))
 
     @mcp.tool(annotations=READ)
     def list_action_items(
-        incident_id: IncidentId | None = None,
-        owner: Annotated[str | None, Field(max_length=200)] = None,
+        incident_id: AnyIncidentId = "",
+        owner: Line = "",
         status: ActStatus | None = None,
         overdue: bool = False,
         limit: Limit = 50,
         offset: Offset = 0,
-    ) -> ActionItemList:
+    ) -> CallToolResult:
         """List action items by incident, owner or status; overdue=true keeps only open items past their due date."""
         with tool_errors():
-            return svc().list_action_items(
-                incident_id_=incident_id, owner=owner, status=status, overdue=overdue, limit=limit, offset=offset
+            return structured(
+                svc().list_action_items(
+                    incident_id_=incident_id or None,
+                    owner=owner or None,
+                    status=status,
+                    overdue=overdue,
+                    limit=limit,
+                    offset=offset,
+                )
             )
 
     @mcp.tool(annotations=READ)
-    def action_item_stats(min_size: Annotated[int, Field(ge=2, le=100)] = 3) -> ActionStats:
+    def action_item_stats(min_size: Annotated[int, Field(ge=2, le=100)] = 3) -> CallToolResult:
         """Completion of action items overall, per owner, per priority and per recurring pattern, with overdue
         counts. Use to see where follow-through is stalling."""
-        return svc().action_item_stats(min_size=min_size)
+        return structured(svc().action_item_stats(min_size=min_size))
 
 
 def _register_learning_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:
     @mcp.tool(annotations=READ)
     def fix_effectiveness(
         min_size: Annotated[int, Field(ge=2, le=100)] = 3, limit: Annotated[int, Field(ge=1, le=50)] = 20
-    ) -> EffectivenessReport:
+    ) -> CallToolResult:
         """For each recurring pattern: did its action items stop it? Incidents before and after the last item was
         completed, rates per 30 days, and a verdict (holding, recurred after the fix, in progress, no items)."""
-        return svc().fix_effectiveness(min_size=min_size, limit=limit)
+        return structured(svc().fix_effectiveness(min_size=min_size, limit=limit))
 
     @mcp.tool(annotations=READ)
-    def learn_from_incident(incident_id: IncidentId) -> Learned:
+    def learn_from_incident(incident_id: IncidentId) -> CallToolResult:
         """For an incident with a completed analysis: a regression eval case for the failing agent (input, context,
         expected behaviour, checks, how many runs) and the runbook entry of its pattern or category (symptoms,
         checks, mitigations, linked incidents). Also readable as evalcase:// and runbook:// resources."""
         with tool_errors():
-            return svc().learn(incident_id)
+            return structured(svc().learn(incident_id))
 
     @mcp.tool(annotations=READ)
     def verify_fix(
@@ -121,27 +149,29 @@ def _register_learning_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
         target: Annotated[float, Field(gt=0, lt=1, description="failure rate the fix must stay below")] = 0.01,
         confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.95,
         deterministic: Annotated[bool, Field(description="true if the same input always failed")] = False,
-    ) -> FixVerification:
+    ) -> CallToolResult:
         """Decide whether a fix worked from failure counts before and after it: rates with 95% intervals, a Fisher
         exact test, a verdict, and how many more clean runs are needed. Use for failures that happen sometimes."""
         try:
-            return verification.verify_fix(
-                before_failures,
-                before_trials,
-                after_failures,
-                after_trials,
-                target,
-                confidence,
-                deterministic=deterministic,
+            return structured(
+                verification.verify_fix(
+                    before_failures,
+                    before_trials,
+                    after_failures,
+                    after_trials,
+                    target,
+                    confidence,
+                    deterministic=deterministic,
+                )
             )
         except ValueError as e:
             raise ToolError(f"{e}; pass counts with failures <= trials.") from None
 
     @mcp.tool(annotations=READ)
-    def check_blameless(text: Annotated[str, Field(min_length=1, max_length=20_000)]) -> BlamelessReport:
+    def check_blameless(text: Annotated[str, Field(min_length=1, max_length=20_000), TEXT]) -> CallToolResult:
         """Flag blaming language (people as the cause, "human error", "should have", judgements) with spans and
         systemic rewrites. Use on a draft before publishing a post-mortem."""
-        return blameless.check_blameless(text)
+        return structured(blameless.check_blameless(text))
 
 
 def _register_loop_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:
@@ -165,7 +195,7 @@ def _register_loop_resources(mcp: MCPServer, svc: Callable[[], "PostmortemServic
         try:
             return render_runbook(svc().runbook(key))
         except PostmortemError as e:
-            raise ResourceError(str(e)) from None
+            raise ResourceNotFoundError(str(e)) from None
 
     @mcp.resource(
         "evalcase://{incident_id}", mime_type="application/json", description="An analysed incident's regression case"
@@ -174,5 +204,5 @@ def _register_loop_resources(mcp: MCPServer, svc: Callable[[], "PostmortemServic
         try:
             case: RegressionCase = svc().regression_case(incident_id)
         except (IncidentNotFound, InvalidId, PostmortemError) as e:
-            raise ResourceError(f"{e}; list incidents with the list_incidents tool") from None
+            raise ResourceNotFoundError(f"{e}; list incidents with the list_incidents tool") from None
         return case.model_dump_json(indent=2)

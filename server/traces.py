@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from server.json_input import JsonInputError, loads
 from server.otlp import Span, to_datetime
 from store.models import IncidentCreate, TimelineEventCreate
 from store.redact import redact
@@ -174,8 +175,8 @@ def _last_message(raw: Any, *, role: str | None = None) -> str | None:
     messages = raw
     if isinstance(raw, str):
         try:
-            messages = json.loads(raw)
-        except json.JSONDecodeError:
+            messages = loads(raw)
+        except JsonInputError:
             return raw if role is None or role == "user" else None
     if not isinstance(messages, list):
         return None

@@ -8,9 +8,30 @@ from store.models import ActionItem, Analysis, SimilarIncident
 
 
 def similar_table(hits: list[SimilarIncident]) -> Table:
-    table = Table("id", "similarity", "category", "severity", "title", "root cause", title="Similar past incidents")
-    for h in hits:
-        table.add_row(h.id, f"{h.score:.2f}", h.category, h.severity, h.title, (h.root_cause or "-")[:90])
+    """Rows in rank order, with the score they are ranked by and the cosine that novelty goes by, both labelled."""
+    table = Table(
+        "#",
+        "id",
+        "relevance",
+        "cosine",
+        "category",
+        "severity",
+        "title",
+        "root cause",
+        title="Similar past incidents",
+        caption="ranked by relevance (meaning and shared words); cosine: meaning alone",
+    )
+    for n, h in enumerate(hits, start=1):
+        table.add_row(
+            str(n),
+            h.id,
+            f"{h.relevance:.2f}",
+            f"{h.score:.2f}",
+            h.category,
+            h.severity,
+            h.title,
+            (h.root_cause or "-")[:90],
+        )
     return table
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 LINGER = 600.0  # seconds: far longer than any write transaction of a capture or an import batch
 MAX_GAPS = 256  # the newest gaps kept, should something leave many
+LOAD_WAIT = 300.0  # seconds a search waits for another thread's load of a cache (the first build of a large home)
 
 
 @dataclass

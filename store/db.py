@@ -38,6 +38,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
+from store.private import private_file
+
 logger = logging.getLogger(__name__)
 
 
@@ -230,6 +232,7 @@ def is_postgres(engine: Engine | Connection) -> bool:
 def make_engine(url: str) -> Engine:
     """Create the engine; for SQLite: WAL, synchronous=FULL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
+        _private_database_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -242,6 +245,14 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(engine_url(url), pool_pre_ping=True)
+
+
+def _private_database_file(url: str) -> None:
+    """SQLite would create a missing database with the umask's mode (0644), and its -wal and -shm files copy the
+    database file's mode: create it 0600 first."""
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:") and Path(database).parent.is_dir():
+        private_file(Path(database))
 
 
 @contextmanager
@@ -312,7 +323,7 @@ def upgrade(engine: Engine, lock_dir: Path | None = None, revision: str = "head"
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
         return
-    lock_path = (lock_dir or Path("/tmp")) / ".migrate.lock"
+    lock_path = private_file((lock_dir or Path("/tmp")) / ".migrate.lock")
     with _MIGRATING, open(lock_path, "a") as lock, engine.begin() as conn:
         fcntl.flock(lock, fcntl.LOCK_EX)
         cfg.attributes["connection"] = conn

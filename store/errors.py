@@ -30,3 +30,10 @@ class CorruptRecord(StoreError):
     def __init__(self, what: str) -> None:
         super().__init__(f"{what} is damaged in the database and cannot be read; restore it from a backup")
         self.what = what
+
+
+class IndexLoading(StoreError):
+    """A search waited too long for another thread to load an in-memory index."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the search index is still loading after {seconds:.0f} s; try again in a minute")

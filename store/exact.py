@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from store.cursor import KeyCursor
+from store.cursor import LOAD_WAIT, KeyCursor
+from store.errors import IndexLoading
 
 EXACT_LIMIT = 250_000
 FRESH_FOR = 0.25  # seconds a refresh is trusted: rows other processes write show up within this
@@ -35,30 +36,39 @@ class ExactIndex:
         self._checked = 0.0
 
     def refresh(self, *, force: bool = False) -> None:
-        """Load rows added since the last refresh (at most every FRESH_FOR seconds unless forced)."""
+        """Load rows added since the last load (at most every FRESH_FOR seconds unless forced). A search that finds
+        another thread loading (the server's warm-up) waits for it rather than searching without those rows."""
         if not force and time.monotonic() - self._checked < FRESH_FOR:
             return
-        with self._lock:
-            self._checked = time.monotonic()
-            added = list(self._load(self._cursor.newest, self._cursor.gaps()))
-            if not added:
-                return
-            late = added[0][0] <= self._cursor.newest  # a row committed after a newer one was loaded
-            self._cursor.advance(pk for pk, _ in added)
-            needed = self._size + len(added)
-            if needed > len(self._pks):  # grow by doubling: appends stay cheap
-                capacity = max(needed, 2 * len(self._pks), 1024)
-                self._pks = np.resize(self._pks, capacity)
-                matrix = np.zeros((capacity, self._dimension), dtype=np.float32)
-                matrix[: self._size] = self._matrix[: self._size]
-                self._matrix = matrix
-            self._pks[self._size : needed] = [pk for pk, _ in added]
-            self._matrix[self._size : needed] = np.vstack([v for _, v in added])
-            self._size = needed
-            if late:  # keys stay sorted: `cosines` looks them up by bisection
-                order = np.argsort(self._pks[:needed], kind="stable")
-                self._pks[:needed] = self._pks[order]
-                self._matrix[:needed] = self._matrix[order]
+        if not self._lock.acquire(timeout=LOAD_WAIT):
+            raise IndexLoading(LOAD_WAIT)
+        try:
+            if force or time.monotonic() - self._checked >= FRESH_FOR:  # else another thread has just loaded
+                self._load_added()
+                self._checked = time.monotonic()  # only a finished load counts as fresh
+        finally:
+            self._lock.release()
+
+    def _load_added(self) -> None:
+        added = list(self._load(self._cursor.newest, self._cursor.gaps()))
+        if not added:
+            return
+        late = added[0][0] <= self._cursor.newest  # a row committed after a newer one was loaded
+        self._cursor.advance(pk for pk, _ in added)
+        needed = self._size + len(added)
+        if needed > len(self._pks):  # grow by doubling: appends stay cheap
+            capacity = max(needed, 2 * len(self._pks), 1024)
+            self._pks = np.resize(self._pks, capacity)
+            matrix = np.zeros((capacity, self._dimension), dtype=np.float32)
+            matrix[: self._size] = self._matrix[: self._size]
+            self._matrix = matrix
+        self._pks[self._size : needed] = [pk for pk, _ in added]
+        self._matrix[self._size : needed] = np.vstack([v for _, v in added])
+        self._size = needed
+        if late:  # keys stay sorted: `cosines` looks them up by bisection
+            order = np.argsort(self._pks[:needed], kind="stable")
+            self._pks[:needed] = self._pks[order]
+            self._matrix[:needed] = self._matrix[order]
 
     def reset(self) -> None:
         with self._lock:

@@ -7,10 +7,13 @@ and cosine space, with HNSW settings raised above chromadb's defaults, whose rec
 import hashlib
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
+
+from store.private import private_dir
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +93,7 @@ def open_persistent(path: str) -> Any:
     import chromadb
     from chromadb.config import Settings
 
+    private_dir(Path(path))  # chromadb would create it with the umask's mode
     return chromadb.PersistentClient(path=path, settings=Settings(anonymized_telemetry=False))
 
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from store.cursor import KeyCursor
+from store.cursor import LOAD_WAIT, KeyCursor
+from store.errors import IndexLoading
 
 logger = logging.getLogger(__name__)
 
@@ -61,27 +62,36 @@ class LexicalIndex:
         return list(dict.fromkeys(self._stem.stemWords(words)))
 
     def refresh(self, *, force: bool = False) -> None:
-        """Load incidents added since the last call (checked at most every FRESH_FOR seconds unless forced);
-        rebuild when there are any."""
+        """Load incidents added since the last load (checked at most every FRESH_FOR seconds unless forced);
+        rebuild when there are any. A search that finds another thread loading waits for that load (the server's
+        warm-up, at start) instead of answering without the words: the same query gets the same answer whenever
+        it runs."""
         if not force and time.monotonic() - self._checked < FRESH_FOR:
             return
-        with self._lock:
-            self._checked = time.monotonic()
-            added = list(self._load(self._cursor.newest, self._cursor.gaps()))
-            if not added:
-                return
-            for pk, text in added:  # a late row (committed after a newer one was loaded) goes in its place
-                at = bisect.bisect_left(self._pks, pk) if pk <= self._cursor.newest else len(self._pks)
-                self._pks.insert(at, pk)
-                self._texts.insert(at, text)
-            self._cursor.advance(pk for pk, _ in added)
-            pks, texts = np.array(self._pks, dtype=np.int64), list(self._texts)
-            if len(texts) <= SYNC_LIMIT or self._built is None:
-                self._built = self._build(pks, texts)
-                return
-            if not self._building:
-                self._building = True
-                threading.Thread(target=self._build_later, args=(pks, texts), daemon=True).start()
+        if not self._lock.acquire(timeout=LOAD_WAIT):
+            raise IndexLoading(LOAD_WAIT)
+        try:
+            if force or time.monotonic() - self._checked >= FRESH_FOR:  # else another thread has just loaded
+                self._load_added()
+                self._checked = time.monotonic()  # only a finished load counts as fresh
+        finally:
+            self._lock.release()
+
+    def _load_added(self) -> None:
+        added = list(self._load(self._cursor.newest, self._cursor.gaps()))
+        if not added:
+            return
+        for pk, text in added:  # a late row (committed after a newer one was loaded) goes in its place
+            at = bisect.bisect_left(self._pks, pk) if pk <= self._cursor.newest else len(self._pks)
+            self._pks.insert(at, pk)
+            self._texts.insert(at, text)
+        self._cursor.advance(pk for pk, _ in added)
+        pks, texts = np.array(self._pks, dtype=np.int64), list(self._texts)
+        if len(texts) <= SYNC_LIMIT or self._built is None:
+            self._built = self._build(pks, texts)
+        elif not self._building:
+            self._building = True
+            threading.Thread(target=self._build_later, args=(pks, texts), daemon=True).start()
 
     def _build_later(self, pks: np.ndarray, texts: list[str]) -> None:
         try:

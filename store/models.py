@@ -5,13 +5,13 @@ times. Everything parsed from a user, a file or an LLM forbids unknown keys, and
 never echo the rejected value (it may hold a secret).
 """
 
-import hashlib
-import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from store.signature import failure_signature as failure_signature  # where the service has always found it
 
 
 class Category(StrEnum):
@@ -60,8 +60,21 @@ def _clean(value: str) -> str:
     return value
 
 
+# Every stored time falls in this range: far-off dates would overflow on conversion to UTC (9999-12-31T23:59-14:00)
+# or in date arithmetic later (due dates, windows), so they are refused where they come in.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
 def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    out_of_range = f"out of range: a time from {EARLIEST.year} up to {LATEST.year} is expected"
+    try:
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(out_of_range) from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(out_of_range)
+    return utc
 
 
 Title = Annotated[str, Field(min_length=3, max_length=200), AfterValidator(_clean)]
@@ -318,24 +331,6 @@ class Incident(Model):
 
     def search_text(self) -> str:
         return search_text(self)
-
-
-_VOLATILE = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # uuids
-    r"|\b[0-9a-f]{12,}\b"  # hashes, request ids
-    r"|\d+(\.\d+)?",  # numbers, durations, counts, ports
-    re.IGNORECASE,
-)
-
-
-def failure_signature(item: "Incident | IncidentCreate") -> str | None:
-    """What makes two captures the same failure: agent, tool, error type and the error message with ids and numbers
-    masked. None when there is no error to go by (free-text reports are matched by similarity instead)."""
-    if not (item.error_type or item.error_message):
-        return None
-    message = _VOLATILE.sub("#", (item.error_message or "").lower())
-    key = "\x1f".join([item.agent or "", item.tool or "", item.error_type or "", " ".join(message.split())])
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def search_text(item: "Incident | IncidentCreate") -> str:

@@ -1,17 +1,23 @@
 """The HTTP app exactly as `postmortem serve --transport http` builds it, served by uvicorn on loopback in a
-thread, over a real service. For tests that need real HTTP: the OTLP receiver and the SDK's team-server mode."""
+thread, over a real service. For tests that need real HTTP: the OTLP receiver and the SDK's team-server mode.
+`serve_process` runs the real `postmortem serve --transport http` instead, for what uvicorn's options decide."""
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
 from evals.load import free_port
 from server.http_app import http_app
-from server.http_security import http_security
+from server.http_security import http_security, proxy_options
 from server.service import PostmortemService
 
 TOKEN = "s3cret-bearer-token-for-tests-0123456789"
@@ -29,7 +35,8 @@ def serving(
     port = port or free_port()
     security = http_security(host="127.0.0.1", port=port, token=token, allowed_hosts=[], allowed_origins=[])
     app = wrap(http_app(lambda: service, security=security, host="127.0.0.1", rate_per_minute=6_000))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **proxy_options(()))
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="test-http-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -41,3 +48,38 @@ def serving(
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@contextmanager
+def serve_process(home: Path, env: dict[str, str] | None = None, *, port: int | None = None) -> Iterator[str]:
+    """`postmortem serve --transport http` as a subprocess on `home`; yields its base URL once it answers /healthz.
+    The server's log is `home/../serve.log`."""
+    port = port or free_port()
+    base = f"http://127.0.0.1:{port}"
+    full_env = {
+        **os.environ,
+        "POSTMORTEM_HOME": str(home),
+        "POSTMORTEM_LLM": "none",
+        "HF_HUB_OFFLINE": "1",
+        **(env or {}),
+    }
+    command = [str(Path(sys.executable).parent / "postmortem"), "serve", "--transport", "http", "--port", str(port)]
+    with (home.parent / "serve.log").open("wb") as log:
+        proc = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not _healthy(base):
+            assert proc.poll() is None, (home.parent / "serve.log").read_text(errors="replace")
+            assert time.monotonic() < deadline, "the server did not answer /healthz within 60 s"
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(base + "/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

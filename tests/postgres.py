@@ -1,11 +1,11 @@
 """A throwaway PostgreSQL cluster for the store contract tests, and a fresh database per home.
 
-The cluster is Debian's `postgresql-15` (installed by .ci/run): `initdb` into a temporary directory, started with
-`pg_ctl` on a free loopback port, its unix socket in that directory, trust authentication for 127.0.0.1 only,
-and no fsync (it is thrown away at the end of the session). initdb refuses to run as root, so as root the server
-runs as the `postgres` user. POSTMORTEM_TEST_DATABASE_URL points at an existing server instead (a role that may
-create databases). Every database is a copy of a migrated template: CREATE DATABASE ... TEMPLATE takes
-milliseconds where the migrations take a second.
+The cluster is Debian's PostgreSQL (`make test` installs it as root: tests/install-tools.sh): `initdb` into a
+temporary directory, started with `pg_ctl` on a free loopback port, its unix socket in that directory, trust
+authentication for 127.0.0.1 only, and no fsync (it is thrown away at the end of the session). initdb refuses to run
+as root, so as root the server runs as the `postgres` user. POSTMORTEM_TEST_DATABASE_URL points at an existing
+server instead (a role that may create databases). Every database is a copy of a migrated template: CREATE DATABASE
+... TEMPLATE takes milliseconds where the migrations take a second.
 """
 
 import contextlib
@@ -31,8 +31,16 @@ TEMPLATE = "postmortem_template"
 def _binary(name: str) -> str:
     found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
     if found is None:
-        raise FileNotFoundError(f"{name} not found: install PostgreSQL (Debian: apt-get install postgresql-15)")
+        raise FileNotFoundError(f"{name} not found: install PostgreSQL (Debian: apt-get install postgresql)")
     return found
+
+
+def installed() -> bool:
+    try:
+        _binary("initdb"), _binary("pg_ctl")
+    except FileNotFoundError:
+        return False
+    return True
 
 
 @contextlib.contextmanager

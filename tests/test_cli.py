@@ -1,6 +1,7 @@
 """The `postmortem` command line, in process, on a real data directory with the bundled embedding model."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,15 @@ def test_export_then_import_into_a_new_home(run, tmp_path: Path, monkeypatch: py
     assert json.loads(run("show", incident_id, "--json").stdout) == before
     again = run("import", str(backup_file))
     assert again.exit_code == 2 and "empty home" in again.stderr
+
+
+def test_search_shows_the_score_its_rows_are_ranked_by_and_the_cosine_labelled(run) -> None:  # type: ignore[no-untyped-def]
+    from server.demo import SEED
+
+    assert run("import", str(SEED)).exit_code == 0
+    text = run("search", "rate limited by the fares provider").stdout
+    rows = re.findall(r"^│ (\d+) +│ (INC-\d+) +│ (-?[\d.]+) +│ ([\d.]+) +│", text, flags=re.MULTILINE)
+    assert len(rows) == 5 and "relevance" in text and "cosine" in text
+    assert [int(r[0]) for r in rows] == [1, 2, 3, 4, 5]
+    relevance = [float(r[2]) for r in rows]
+    assert relevance == sorted(relevance, reverse=True)  # the column the rows are ranked by is in order

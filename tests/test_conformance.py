@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing_tool
 from tests.test_e2e import CLI, free_port, server_env, wait_for_port
 
 pytestmark = pytest.mark.slow
@@ -18,7 +19,7 @@ BASELINE = Path(__file__).parent / "conformance" / "expected-failures.yaml"
 
 def test_the_http_server_passes_the_conformance_suite_but_for_its_baseline(tmp_path: Path) -> None:
     if not SUITE.exists():
-        pytest.fail("the conformance suite is not installed: run `make install` (needs npm)")
+        missing_tool("the MCP conformance suite is not installed: make test installs it when Node.js 20+ and npm are")
     port = free_port()
     env = server_env(tmp_path) | {
         "POSTMORTEM_MODEL_CACHE": os.environ["POSTMORTEM_MODEL_CACHE"],

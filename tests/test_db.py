@@ -57,6 +57,35 @@ def test_a_database_made_by_the_first_schema_upgrades_and_keeps_its_incidents(
     assert old.created_at.tzinfo is not None
 
 
+def test_stored_incidents_are_signed_again_with_the_current_rule(tmp_path: Path, database: HomeDatabases) -> None:
+    """0006: the old rule masked every digit, so a 503 was an occurrence of a 429 and ORA-00942 of ORA-01017."""
+    import json
+
+    from store.signature import failure_signature
+
+    engine = database.engine(tmp_path, migrated=False)
+    db.upgrade(engine, lock_dir=tmp_path, revision="0005")
+    messages = ["HTTP 429 from fares (request 8812)", "HTTP 503 from fares (request 8813)", "ORA-00942 on load"]
+    with engine.begin() as conn:
+        for n, message in enumerate(messages):
+            conn.execute(
+                text(
+                    "insert into incidents (title, category, severity, status, agent, tool, created_at, "
+                    "postmortem_completed, content_hash, signature, body) values ('Old failure', 'timeout', 'SEV4', "
+                    "'open', 'bot', 'fares', '2026-01-02 03:04:05.000000', false, :hash, 'old-rule', :body)"
+                ),
+                {
+                    "hash": f"h{n}",
+                    "body": json.dumps({"error_type": "HTTPError", "error_message": message, "triage": "full"}),
+                },
+            )
+    db.upgrade(engine, lock_dir=tmp_path)
+    store = IncidentStore(engine)
+    stored = [store.get_or_raise(f"INC-{n}") for n in (1, 2, 3)]
+    assert [i.signature for i in stored] == [failure_signature(i) for i in stored]
+    assert len({i.signature for i in stored}) == 3
+
+
 def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(tmp_path: Path) -> None:
     """tests/fixtures/postmortem-0003.db was written by the code at schema 0003 (incident, timeline, analysis,
     an action item with its history); keep one such fixture per released schema."""

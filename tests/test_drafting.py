@@ -128,7 +128,7 @@ def test_proposed_items_that_repeat_an_open_item_are_linked_not_tracked_twice(tm
     service._llm().enqueue(proposal.model_copy(update={"action_items": [*proposal.action_items, fresh]}))  # type: ignore[union-attr]
     analysis = service.draft_analysis(incident_id)
     assert [a.duplicate_of for a in analysis.action_items] == [existing.id, None]
-    assert f"already tracked as {existing.id}, follow that up" in service.render_report(incident_id)
+    assert f"[{existing.id}](report://{known})" in service.render_report(incident_id)  # a link to the open item
     tracked = service.add_drafted_action_items(incident_id)
     assert [t.title for t in tracked] == [fresh.title]
 

@@ -25,6 +25,8 @@ def server_env(home: Path) -> dict[str, str]:
         "HF_HUB_OFFLINE": "1",
         "PATH": os.environ["PATH"],
         "HOME": str(home),
+        # a checkout run with PYTHONPATH (e.g. a second work tree sharing one venv) must test its own code
+        **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ},
     }
 
 

@@ -1,5 +1,6 @@
 """Exact dense search: the same answers as brute force, filters, growth, and what other processes wrote."""
 
+import threading
 import time
 from pathlib import Path
 
@@ -46,3 +47,21 @@ def test_a_capture_by_another_process_is_found_without_its_vector_index(tmp_path
     hits = reader.search_incidents(query="ledger sync negative balances ERR_LEDGER_NEG_991").hits
     assert hits and hits[0].id == incident_id
     assert reader.search_incidents(query="ledger", mode="dense").hits[0].id == incident_id
+
+
+def test_a_search_during_the_warm_up_load_waits_for_it_instead_of_searching_nothing() -> None:
+    loading, release = threading.Event(), threading.Event()
+    vectors = np.eye(4, dtype=np.float32)
+
+    def slow_load(after: int, gaps: object) -> list[tuple[int, np.ndarray]]:
+        loading.set()
+        release.wait(timeout=30)  # the warm-up thread is still reading the vectors
+        return [(pk, vectors[pk - 1]) for pk in range(1, 5) if pk > after]
+
+    index = ExactIndex(slow_load, 4)
+    warm = threading.Thread(target=index.refresh, kwargs={"force": True})
+    warm.start()
+    assert loading.wait(timeout=30)
+    threading.Timer(0.2, release.set).start()  # the load finishes while the search is under way
+    assert [pk for pk, _ in index.query(vectors[2], n=1)] == [3]
+    warm.join(timeout=30)

@@ -16,6 +16,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from store.embedding import Embedder
+from tests.conftest import missing_tool
 from tests.test_e2e import CLI, server_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -105,10 +106,9 @@ def fiu_ctrl(command: str, pid: int) -> None:
         )
 
 
-@pytest.mark.skipif(
-    shutil.which("fiu-run") is None and not os.environ.get("CI"), reason="needs fiu-utils (make install)"
-)
 async def test_io_errors_refuse_the_capture_and_keep_serving_reads(tmp_path: Path, embedder: Embedder) -> None:
+    if shutil.which("fiu-run") is None:
+        missing_tool("fiu-run is not installed (Debian: apt-get install fiu-utils; make test does it as root)")
     before = await prepare(tmp_path)
     params = StdioServerParameters(command="fiu-run", args=["-x", CLI, "serve"], env=env(tmp_path))
     async with Client(params) as client:

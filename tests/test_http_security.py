@@ -1,15 +1,27 @@
 """Streamable HTTP fails closed: bearer auth, strict Host/Origin lists, a body limit, no insecure binds."""
 
 import logging
+import math
+import secrets
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp
 from typer.testing import CliRunner
 
 from server.cli import app as cli
-from server.http_security import InsecureBind, http_security
+from server.http_security import InsecureBind, RateLimit, http_security
+from server.service import PostmortemService
+from server.teams import TeamTokenVerifier, TokenEntry, digest
 from server.tools import create_server
+from tests.http_server import serve_process, serving
+
+CLI = str(Path(sys.executable).parent / "postmortem")
 
 TOKEN = "s3cret-bearer-token-for-tests-0123456789"
 PORT = 8765
@@ -109,8 +121,6 @@ def test_each_principal_is_rate_limited_separately_and_health_is_not() -> None:
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    from server.http_security import RateLimit
-
     now = [0.0]
     inner = Starlette(
         routes=[
@@ -118,7 +128,8 @@ def test_each_principal_is_rate_limited_separately_and_health_is_not() -> None:
             Route("/healthz", lambda r: PlainTextResponse("ok")),
         ]
     )
-    limited = RateLimit(inner, per_minute=60, clock=lambda: now[0])  # bursts of 10, then 1 per second
+    tokens = TeamTokenVerifier([TokenEntry("one", digest("a")), TokenEntry("two", digest("b"))])
+    limited = RateLimit(inner, per_minute=60, verifier=tokens, clock=lambda: now[0])  # bursts of 10, then 1 a second
     client = TestClient(limited)
     a, b = {"Authorization": "Bearer a"}, {"Authorization": "Bearer b"}
     assert [client.post("/mcp", headers=a).status_code for _ in range(10)] == [200] * 10
@@ -128,3 +139,65 @@ def test_each_principal_is_rate_limited_separately_and_health_is_not() -> None:
     assert all(client.get("/healthz").status_code == 200 for _ in range(20))
     now[0] += 1.0
     assert client.post("/mcp", headers=a).status_code == 200  # refilled at one a second
+
+
+SPELLINGS = ["".join(c.upper() if n >> i & 1 else c for i, c in enumerate("bearer")) for n in range(64)]
+
+
+def _allowed(client: httpx.Client, requests: list[dict[str, str]]) -> tuple[int, float]:
+    """How many of the requests were let through (not 429), and how long sending them took."""
+    started = time.monotonic()
+    statuses = [client.post("/mcp", json=INIT, headers=HEADERS | h).status_code for h in requests]
+    return sum(s != 429 for s in statuses), time.monotonic() - started
+
+
+def test_junk_tokens_forwarded_for_headers_and_new_spellings_of_bearer_buy_no_new_bucket(tmp_path: Path) -> None:
+    env = {"POSTMORTEM_HTTP_TOKEN": TOKEN, "POSTMORTEM_HTTP_RATE": "60"}  # bursts of 10, then one a second
+    with serve_process(tmp_path / "home", env) as base, httpx.Client(base_url=base, timeout=30) as client:
+        junk = [
+            {"Authorization": f"Bearer {secrets.token_urlsafe(24)}", "X-Forwarded-For": f"10.{n // 256}.{n % 256}.9"}
+            for n in range(100)
+        ]
+        allowed, took = _allowed(client, junk)  # all of it counts against the one peer address
+        assert allowed <= 10 + math.ceil(took), (allowed, len(junk), took)
+        assert client.post("/mcp", json=INIT, headers=HEADERS | {"X-Forwarded-For": "10.9.9.9"}).status_code == 429
+        assert client.post("/mcp", json=INIT, headers=HEADERS | AUTH).status_code == 200  # the token's own bucket
+        spelled = [{"Authorization": f"{spelling} {TOKEN}"} for spelling in SPELLINGS for _ in range(2)]
+        allowed, took = _allowed(client, spelled)  # one token however "Bearer" is spelled
+        assert allowed <= 10 + math.ceil(took), (allowed, len(spelled), took)
+
+
+def test_forwarded_for_is_believed_only_from_a_configured_proxy(tmp_path: Path) -> None:
+    env = {"POSTMORTEM_HTTP_TOKEN": TOKEN, "POSTMORTEM_HTTP_RATE": "60", "POSTMORTEM_TRUSTED_PROXIES": "127.0.0.1"}
+    with serve_process(tmp_path / "home", env) as base, httpx.Client(base_url=base, timeout=30) as client:
+        behind_proxy = [{"X-Forwarded-For": f"10.0.{n}.9"} for n in range(30)]  # 30 clients behind one proxy
+        allowed, _ = _allowed(client, behind_proxy)
+        assert allowed == 30
+
+
+def test_the_bucket_map_stays_bounded_and_junk_headers_add_no_buckets() -> None:
+    now = [0.0]
+    limiter = RateLimit(lambda scope, receive, send: None, per_minute=60, clock=lambda: now[0], max_buckets=1_000)  # type: ignore[arg-type, return-value]
+    for n in range(40_000):
+        limiter.allow(f"addr:10.{n // 65536}.{n // 256 % 256}.{n % 256}")
+        now[0] += 0.001
+    assert len(limiter.buckets) <= 1_000
+    limiter.allow("addr:busy")
+    assert limiter.allow("addr:busy") == 0.0  # a bucket in use survives the pruning of idle ones
+
+
+def test_junk_authorization_headers_add_no_buckets_on_the_real_server(service: PostmortemService) -> None:
+    apps: list[ASGIApp] = []
+    with serving(service, wrap=lambda app: apps.append(app) or app) as url, httpx.Client(base_url=url) as client:
+        for n in range(300):
+            client.post("/mcp", json=INIT, headers=HEADERS | {"Authorization": f"Bearer junk-{n}"})
+    limiter = apps[0]
+    assert isinstance(limiter, RateLimit) and list(limiter.buckets) == ["addr:127.0.0.1"]
+
+
+@pytest.mark.parametrize("rate", ["0", "-5", "many", "1.5"])
+def test_a_rate_below_one_a_minute_is_a_clear_configuration_error(monkeypatch: pytest.MonkeyPatch, rate: str) -> None:
+    monkeypatch.setenv("POSTMORTEM_HTTP_RATE", rate)
+    result = CliRunner().invoke(cli, ["serve", "--transport", "http"])
+    assert result.exit_code == 2 and "POSTMORTEM_HTTP_RATE must be a whole number of at least 1" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,6 +1,7 @@
 """Hybrid search with the real bundled embedding model: what each side contributes."""
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,23 @@ def test_query_tokens_are_the_ones_bm25s_indexes() -> None:
             0
         ]
         assert index.tokens(text) == list(dict.fromkeys(reference))
+
+
+def test_a_search_during_the_warm_up_load_waits_for_it_instead_of_ignoring_the_words() -> None:
+    from store.lexical import LexicalIndex
+
+    loading, release = threading.Event(), threading.Event()
+    rows = [(1, "Checkout agent crashed: CouponParseError near qwxzvbn7731"), (2, "Refund agent timed out")]
+
+    def slow_load(after: int, gaps: object) -> list[tuple[int, str]]:
+        loading.set()
+        release.wait(timeout=30)  # the warm-up thread is still reading the records
+        return [r for r in rows if r[0] > after]
+
+    index = LexicalIndex(slow_load)
+    warm = threading.Thread(target=index.refresh, kwargs={"force": True})
+    warm.start()
+    assert loading.wait(timeout=30)
+    threading.Timer(0.2, release.set).start()  # the load finishes while the search is under way
+    assert index.search("qwxzvbn7731", k=2)[0][0] == 1
+    warm.join(timeout=30)

@@ -1,5 +1,6 @@
 """Learning from completed post-mortems: runbook entries and regression eval cases from stored records."""
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from server.report import render_runbook
 from server.service import PostmortemService
 from store.models import ActionItem, Analysis, Category, Incident, IncidentCreate, TimelineEvent, Why
 from tests.conftest import FIXED_NOW, make_service
+from tests.test_report import items_of, section
 
 
 def analysed(**changes: object) -> Incident:
@@ -74,7 +76,7 @@ def test_a_runbook_entry_collects_symptoms_checks_causes_and_mitigations() -> No
     assert entry.checks[:3] == CATEGORY_CHECKS[Category.TIMEOUT]
     assert entry.known_root_causes == ["The system allowed a tool call without a deadline."]
     assert entry.mitigations_proven[0] == "Add a deadline (AI-1, INC-7)"
-    assert "Raised the pool size (INC-7)" in entry.mitigations_proven
+    assert entry.mitigations_applied == ["Raised the pool size (INC-7)", "Raised the pool size (INC-8)"]
     assert entry.mitigations_planned == ["Alert on p99 (AI-2, P2, open)"]
     text = render_runbook(entry)
     assert text.startswith("# Runbook: timeout") and "- [INC-8](report://INC-8) SEV3" in text
@@ -111,3 +113,41 @@ def test_learning_needs_an_analysis_and_a_known_runbook_key(tmp_path: Path) -> N
     with pytest.raises(UnknownRunbook):
         service.runbook("timeouts")
     assert service.runbook("TIMEOUT").incidents == []
+
+
+ERROR = "429 Too Many Requests from pr0cure-check.io for campaign_q4_emea (request {n}): retry budget <30 s"
+
+
+def test_the_runbook_of_a_pattern_whose_fix_did_not_hold(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Found with `postmortem runbook PAT-n` after `postmortem effectiveness` said the fix did not hold."""
+    same = {"agent": "promo-bot", "tool": "coupons.apply", "error_type": "RateLimitError", "category": "rate_limit"}
+    rows = [
+        {
+            **same,
+            "title": f"Promo bot throttled while applying coupons, wave {n}",
+            "error_message": ERROR.format(n=8800 + n),
+            "severity": "SEV3",
+            "status": "resolved",
+            "created_at": f"2025-09-0{n}T10:00:00Z",
+            "analysis": {"whys": [{"question": "Why?", "answer": "No backoff."}], "root_cause": "No backoff."},
+            "action_items": [{"title": "Add backoff to coupon calls", "status": "completed"}] if n == 1 else [],
+        }
+        for n in (1, 2, 3)
+    ]
+    path = tmp_path / "incidents.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    assert cli("import", str(path)).exit_code == 0
+    again = ["--agent", same["agent"], "--tool", same["tool"], "--error-type", same["error_type"]]
+    title = "Promo bot throttled again after the backoff fix"
+    assert cli("capture", "--title", title, "--error-message", ERROR.format(n=9999), *again).exit_code == 0
+    [pattern] = json.loads(cli("effectiveness", "--json").stdout)["patterns"]
+    assert pattern["verdict"].startswith("recurred after the fix")
+    text = cli("runbook", pattern["pattern_id"]).stdout
+    mitigations = items_of(section(text, "Mitigations"))
+    assert [m.split(" (AI-")[0] for m in mitigations] == ["❌ Add backoff to coupon calls"]
+    assert "INC-4" in mitigations[0] and "did not hold" in mitigations[0]  # and no ✅ item (the list is whole)
+    symptom = "RateLimitError: 429 Too Many Requests from pr0cure-check.io for campaign_q4_emea (request N): "
+    assert items_of(section(text, "Symptoms"))[0] == symptom + "retry budget <N s (seen 3x)"
+    codes = [c.content for t in section(text, "Checks") for c in t.children or [] if c.type == "code_inline"]
+    assert codes[0] == symptom + "retry budget <N s"  # in a code span, not `&lt;N s`
+    assert len(items_of(section(text, "Incidents"))) == 3  # one item per incident, not one line

@@ -15,7 +15,7 @@ import pytest
 
 from server.config import Settings
 from server.errors import DraftError, LLMUnavailable
-from server.llm import OpenAILLM
+from server.llm import OpenAILLM, extract_json
 from server.runtime import choose_llm, llm_factory
 from store.models import AnalysisDraft, IncidentCreate
 from tests.conftest import FIXED_NOW, make_service
@@ -182,6 +182,28 @@ def test_code_fenced_json_is_accepted(fake: FakeOpenAI, client: openai.OpenAI) -
     fake.enqueue(f"```json\n{VALID}\n```")
     assert draft(OpenAILLM(client, "fake")) == AnalysisDraft.model_validate(GOOD)
     assert len(fake.requests) == 1
+
+
+def test_json_among_prose_is_accepted(fake: FakeOpenAI, client: openai.OpenAI) -> None:
+    fake.enqueue(f"Here is the analysis you asked for: {VALID}\nThe format is {{}} as required.")
+    assert draft(OpenAILLM(client, "fake")) == AnalysisDraft.model_validate(GOOD)
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "found"),
+    [
+        ('{"a": 1}', '{"a": 1}'),
+        ('Here is the analysis:\n```json\n{"a": {"b": 2}}\n```\nThanks!', '{"a": {"b": 2}}'),
+        ('```\n{"a": 1}\n```', '{"a": 1}'),
+        ('Use {} or {the} fields: {"whys": [1, 2]} done, also {"z": 1}', '{"whys": [1, 2]}'),
+        ('prefix {"a": "}"} suffix', '{"a": "}"}'),
+        ('{"whys": [{"q": 1}, {"q": 2', '{"whys": [{"q": 1}, {"q": 2'),  # cut off: the validator says so
+        ("no JSON at all", "no JSON at all"),
+    ],
+)
+def test_the_json_object_is_found_wherever_it_sits_in_an_answer(answer: str, found: str) -> None:
+    assert extract_json(answer) == found
 
 
 @pytest.mark.parametrize("mode", ["json_object", "json_schema"])

@@ -62,7 +62,7 @@ def test_protobuf_gets_415_and_malformed_json_gets_400_with_a_status(
     protobuf = client.post("/v1/traces", content=b"\x0a\x00", headers=AUTH | {"Content-Type": "application/x-protobuf"})
     assert protobuf.status_code == 415 and "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json" in protobuf.json()["message"]
     for body, message in [
-        (b"{not json", "not valid JSON"),
+        (b"{not json", "not JSON"),
         (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "00f067aa0ba902b7"}]}]}]}', "traceId: missing"),
     ]:
         bad = client.post("/v1/traces", content=body, headers=JSON | AUTH)
@@ -83,3 +83,38 @@ def test_the_receiver_keeps_the_host_origin_and_body_limits_of_mcp(
     inflated = client.post("/v1/traces", content=bomb, headers=JSON | AUTH | {"Content-Encoding": "gzip"})
     assert inflated.status_code == 413
     assert client.get("/v1/traces", headers=AUTH).status_code == 405
+
+
+def _malformed_bodies() -> list[tuple[str, bytes, dict[str, str]]]:
+    gz = {"Content-Encoding": "gzip"}
+    start = b'"startTimeUnixNano": "1790000000000000000"'
+    assert start in TRIP
+    return [
+        ("not gzip", b"plain bytes", gz),
+        ("truncated gzip", gzip.compress(TRIP)[:-20], gz),
+        ("gzip cut after the header", gzip.compress(TRIP)[:12], gz),
+        ("200,000-deep JSON", b"[" * 200_000 + b"]" * 200_000, {}),
+        ("deep JSON, gzip-compressed", gzip.compress(b"[" * 200_000 + b"]" * 200_000), gz),
+        ("an Infinity timestamp", TRIP.replace(start, b'"startTimeUnixNano": Infinity'), {}),
+        ("a timestamp that overflows a float", TRIP.replace(start, b'"startTimeUnixNano": 1e999'), {}),
+        ("a timestamp in the year 3,000,000", TRIP.replace(start, b'"startTimeUnixNano": "' + b"9" * 32 + b'"'), {}),
+        ("a negative timestamp", TRIP.replace(start, b'"startTimeUnixNano": "-5"'), {}),
+        (
+            "a NUL byte in the error message",
+            TRIP.replace(b'"message": "TimeoutError"', b'"message": "Time\\u0000out"'),
+            {},
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("case", "body", "headers"), _malformed_bodies(), ids=[c for c, _, _ in _malformed_bodies()])
+def test_a_malformed_body_gets_400_with_a_status_never_a_500_or_a_retryable_503(
+    live: tuple[httpx.Client, PostmortemService], case: str, body: bytes, headers: dict[str, str]
+) -> None:
+    client, service = live
+    before = service.knowledge_stats().incidents
+    response = client.post("/v1/traces", content=body, headers=JSON | AUTH | headers)
+    assert response.status_code == 400, (case, response.status_code, response.text[:300])
+    status = response.json()
+    assert status["code"] == 3 and status["message"] and len(status["message"]) < 300
+    assert service.knowledge_stats().incidents == before

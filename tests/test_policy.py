@@ -91,3 +91,13 @@ def test_decide_applies_the_given_policy() -> None:
     assert decide(capture, known).triage == "lightweight"
     assert decide(capture, known, policy=TriagePolicy(full_when_user_facing=True)).triage == "full"
     assert decide(capture, known, recurred_after_fix=True).triage == "full"
+
+
+def test_the_reasons_for_a_novel_failure_never_claim_a_match() -> None:
+    close_but_novel = facts(severity="SEV3", novel=True, nearest_similarity=0.66, novelty_threshold=0.72)
+    kind, reasons = triage(close_but_novel, DEFAULT)
+    assert kind == "full" and reasons == ["novel failure mode (nearest INC-9 at 0.66, below 0.72)"]
+    kind, reasons = triage(close_but_novel, TriagePolicy(full_when_novel=False))
+    assert kind == "lightweight" and "matching" not in reasons[0] and "novel failure mode" in reasons[0]
+    decided = decide(IncidentCreate(title="Planner timed out"), [Neighbour("INC-3", Category.TIMEOUT, 0.66)])
+    assert decided.novel and decided.triage_reasons == ["novel failure mode (nearest INC-3 at 0.66, below 0.72)"]

@@ -1,6 +1,7 @@
 """The SDK sending to a team server: the Recorder calls the server's capture_incident tool over real HTTP with
 the real MCP client and its token; retries carry the same idempotency key, failures never reach the agent."""
 
+import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -14,6 +15,7 @@ from server.service import PostmortemService
 from store.embedding import Embedder
 from tests.conftest import make_service
 from tests.http_server import TOKEN, free_port, serving
+from tests.test_sdk import run_crashing_agent
 
 
 @pytest.fixture
@@ -52,6 +54,31 @@ def test_the_recorder_sends_failures_to_the_team_server_with_its_token(
     assert stored.prompt_excerpt == "Find me a flight to Lisbon" and "in search" in (stored.stack_trace or "")
     hits = team.search_incidents(query="flight search timed out", limit=1).hits
     assert hits[0].id == incident_id
+
+
+def test_json_text_in_the_context_reaches_the_team_server_as_text(team: PostmortemService, url: str) -> None:
+    recorder = Recorder(agent="billing-bot", url=url, token=TOKEN)
+    arguments = json.dumps({"order": "A-1001", "amount": 12.5})  # as the README shows
+    recorder.capture(
+        RuntimeError('{"error":{"code":429}}'), tool="payments.refund", tool_args=arguments, impact='["eu","us"]'
+    )
+    assert recorder.flush(timeout=60) and recorder.failed == 0
+    stored = team.get_incident(recorder.captured_ids[0])
+    assert (stored.tool_args, stored.error_message, stored.impact) == (
+        arguments,
+        '{"error":{"code":429}}',
+        '["eu","us"]',
+    )
+
+
+def test_a_watched_exception_that_ends_the_process_reaches_the_team_server(
+    team: PostmortemService, url: str, tmp_path: Path
+) -> None:
+    done = run_crashing_agent(tmp_path, POSTMORTEM_URL=url, POSTMORTEM_TOKEN=TOKEN)
+    assert done.returncode == 1 and "RuntimeError: payments.refund returned 502" in done.stderr
+    [listed] = team.list_incidents().incidents
+    stored = team.get_incident(listed.id)
+    assert (stored.agent, stored.tool) == ("refund-bot", "payments.refund")
 
 
 def test_a_wrong_token_is_one_clear_log_line_not_retried_and_never_raised(

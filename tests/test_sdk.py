@@ -1,6 +1,10 @@
 """The agent SDK: failures are recorded through the capture path without ever blocking or breaking the agent."""
 
+import os
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -8,6 +12,31 @@ import pytest
 from server.sdk import Recorder
 from server.service import PostmortemService
 from tests.conftest import make_service
+
+ROOT = Path(__file__).resolve().parent.parent
+CRASHING_AGENT = """
+from server.sdk import Recorder
+
+recorder = Recorder(agent="refund-bot")
+
+
+@recorder.watch(tool="payments.refund")
+def refund(order: str) -> None:
+    raise RuntimeError(f"payments.refund returned 502 Bad Gateway for order {order}")
+
+
+refund("A-1001")
+"""
+
+
+def run_crashing_agent(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The agent above as its own process: its watched function raises and nothing catches it."""
+    script = tmp_path / "agent.py"
+    script.write_text(CRASHING_AGENT, encoding="utf-8")
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "POSTMORTEM_LLM": "none", **env}
+    return subprocess.run(
+        [sys.executable, str(script)], env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 class Flights:
@@ -89,3 +118,29 @@ def test_the_agent_never_waits_for_a_slow_store_nor_sees_its_errors(tmp_path: Pa
     gate.set()
     assert recorder.flush(timeout=30)
     assert recorder.failed >= 4 and recorder.captured_ids == []
+
+
+def test_a_watched_exception_that_ends_the_process_is_in_the_store(tmp_path: Path, embedder: object) -> None:
+    # `embedder`: the model is exported into the session's cache once, as a machine's first capture would have done
+    done = run_crashing_agent(tmp_path, POSTMORTEM_HOME=str(tmp_path / "home"))
+    assert done.returncode == 1 and "RuntimeError: payments.refund returned 502" in done.stderr  # as without it
+    service = make_service(tmp_path / "home")
+    [listed] = service.list_incidents().incidents
+    stored = service.get_incident(listed.id)
+    assert (stored.agent, stored.tool, stored.error_type) == ("refund-bot", "payments.refund", "RuntimeError")
+
+
+def test_a_handled_watched_exception_waits_only_briefly_for_its_capture(tmp_path: Path) -> None:
+    gate = threading.Event()
+
+    def stuck() -> PostmortemService:
+        gate.wait(timeout=30)
+        raise RuntimeError("the store is down")
+
+    recorder = Recorder(service=stuck, wait_on_error=0.2)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError), recorder.watching(tool="flights.search"):
+        raise TimeoutError("flights.search timed out")
+    assert time.monotonic() - started < 5
+    gate.set()
+    assert recorder.flush(timeout=30)

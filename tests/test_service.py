@@ -182,3 +182,19 @@ def test_changing_the_embedding_model_reembeds_instead_of_mixing_vector_spaces(t
     assert second.store.vector(incident_id, model="hash-bow-128") is not None
     assert second.search_incidents(query="429 fares").hits[0].id == incident_id
     assert second.recurring_patterns().incidents_considered == 1
+
+
+def test_only_ids_and_free_standing_numbers_vary_within_one_failure_signature() -> None:
+    from store.signature import failure_signature, mask_volatile
+
+    def sign(message: str) -> str | None:
+        return failure_signature(IncidentCreate(title="x" * 3, agent="a", error_type="E", error_message=message))
+
+    same = ["HTTP 429 for request 9f8e7d6c5b4a3f2e after 1.5s", "HTTP 429 for request 0a1b2c3d4e5f6a7b after 2.25s"]
+    assert sign(same[0]) == sign(same[1])
+    assert sign("HTTP 429 from fares") != sign("HTTP 503 from fares")  # a rate limit is not an outage
+    assert sign("ORA-00942: table or view does not exist") != sign("ORA-01017: table or view does not exist")
+    assert sign("timed out after 500 ms") == sign("timed out after 450 ms")  # a duration, not a status
+    assert mask_volatile("POST pr0cure-check.io for campaign_q4_emea: 429 Too Many Requests (request 8812), 30s") == (
+        "POST pr0cure-check.io for campaign_q4_emea: 429 Too Many Requests (request N), Ns"
+    )

@@ -6,6 +6,9 @@ the other team. Reads per team: POSTMORTEM_TEAM_READS (default 1,000)."""
 
 import os
 import random
+import stat
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -233,3 +236,44 @@ def test_token_add_prints_the_token_once_and_keeps_only_its_digest(tmp_path: Pat
     assert load_tokens(path)[0].team == "payments"
     bad = CliRunner().invoke(app, ["token", "add", "--team", "Not A Team", "--file", str(path)])
     assert bad.exit_code == 2 and "invalid team name" in bad.stderr and len(load_tokens(path)) == 1
+
+
+def _token_add(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).parent / "postmortem"), "token", "add", "--file", str(path), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ})
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--team", "x\n"],
+        ["--team", "alpha\nsha256 = 'x'"],
+        ["--team", "alpha", "--note", "a\rb"],
+        ["--team", "alpha", "--note", "line\nbreak"],
+        ["--team", "alpha", "--note", "nul\x7fdel"],
+        ["--team", "alpha", "--note", "n" * 101],
+    ],
+    ids=["newline-team", "injected-key", "cr-note", "newline-note", "del-note", "long-note"],
+)
+def test_token_add_refuses_values_that_would_break_the_file_and_leaves_it_loadable(
+    tmp_path: Path, args: list[str]
+) -> None:
+    path = tmp_path / "tokens.toml"
+    assert _token_add(path, "--team", "payments", "--note", 'say "hi" \\ there').returncode == 0
+    refused = _token_add(path, *args)
+    assert refused.returncode == 2 and refused.stdout == "" and "Traceback" not in refused.stderr
+    assert [e.team for e in load_tokens(path)] == ["payments"]  # what `serve` reads at start
+    assert 'note = "say \\"hi\\" \\\\ there"' in path.read_text()
+
+
+def test_concurrent_token_adds_all_land_in_a_private_file(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.toml"
+    command = [str(Path(sys.executable).parent / "postmortem"), "token", "add", "--file", str(path), "--team"]
+    procs = [subprocess.Popen([*command, f"team-{n}"], stdout=subprocess.PIPE, text=True) for n in range(6)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    verifier = TeamTokenVerifier(load_tokens(path))
+    assert verifier.teams == [f"team-{n}" for n in range(6)]
+    assert all(anyio.run(verifier.verify_token, out.strip()) is not None for out in outputs)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))

@@ -15,6 +15,7 @@ from tests.conftest import FakeLLM, make_service
 
 pytestmark = pytest.mark.anyio
 MODES = pytest.mark.parametrize("mode", ["auto", "legacy"])
+TOOLS_LIST_BUDGET = 20_000  # bytes of the tools/list result as compact JSON
 
 CAPTURE = {
     "title": "Booking agent got 429 Too Many Requests from the fares API",
@@ -272,3 +273,69 @@ async def test_search_filters_by_agent_tool_model_and_date_range(service: Postmo
     assert future.structured_content["hits"] == []  # type: ignore[index]
     assert len(past.structured_content["hits"]) == 2  # type: ignore[index]
     assert bad.is_error and "since" in bad.content[0].text and "tuesday" not in bad.content[0].text  # type: ignore[union-attr]
+
+
+@MODES
+async def test_a_missing_resource_is_a_not_found_error_not_an_internal_one(
+    service: PostmortemService, mode: str
+) -> None:
+    async with Client(server_for(service), mode=mode) as client:
+        for uri in ("incident://INC-999", "report://INC-999", "review://banana", "evalcase://INC-999", "runbook://x"):
+            with pytest.raises(MCPError) as raised:
+                await client.read_resource(uri)
+            # -32602 with the URI: SEP-2164, which retired the -32002 of earlier specs; -32603 is "internal error"
+            assert raised.value.error.code == -32602, uri
+            assert raised.value.error.data == {"uri": uri}
+
+
+@MODES
+async def test_a_rejected_argument_is_one_sentence_naming_it_and_what_it_allows(
+    service: PostmortemService, mode: str
+) -> None:
+    secret = "sk-proj-CANARY0123456789abcdef"
+    async with Client(server_for(service), mode=mode) as client:
+        limit = await client.call_tool("search_incidents", {"query": "timeouts", "limit": 500})
+        severity = await client.call_tool("list_incidents", {"severity": secret})
+        missing = await client.call_tool("get_incident", {})
+        two = await client.call_tool(
+            "verify_fix", {"before_failures": secret, "before_trials": -1, "after_failures": 1}
+        )
+    assert limit.content[0].text == "Invalid argument: limit must be an integer between 1 and 50."  # type: ignore[union-attr]
+    assert severity.content[0].text == "Invalid argument: severity must be one of SEV1, SEV2, SEV3, SEV4."  # type: ignore[union-attr]
+    assert missing.content[0].text == (  # type: ignore[union-attr]
+        "Invalid argument: incident_id is required: text of at most 24 characters (an incident id such as INC-42)."
+    )
+    text = two.content[0].text  # type: ignore[union-attr]
+    assert text.startswith("Invalid arguments: before_failures must be an integer between 0 and 10000000; ")
+    assert "before_trials must be" in text and "after_trials is required" in text and secret not in text
+
+
+async def test_every_tool_rejects_a_wrong_argument_without_pydantic_text_or_the_value(
+    service: PostmortemService,
+) -> None:
+    wrong = {"integer": "CANARY-not-a-number", "number": "CANARY", "boolean": {"CANARY": 1}, "string": ["CANARY"] * 3}
+    async with Client(server_for(service)) as client:
+        for tool in (await client.list_tools()).tools:
+            for name, prop in tool.input_schema["properties"].items():
+                kind = prop.get("type") or next(b["type"] for b in prop["anyOf"] if b["type"] != "null")
+                value = "CANARY-not-a-choice" if "enum" in json.dumps(prop) else wrong[kind]
+                if kind == "string" and "enum" not in json.dumps(prop):
+                    value = "C" * (prop.get("maxLength", 100_000) + 1)  # any text is allowed: too long is not
+                result = await client.call_tool(tool.name, {name: value})
+                text = result.content[0].text  # type: ignore[union-attr]
+                assert result.is_error and text.startswith("Invalid argument"), (tool.name, name, text)
+                assert f"{name} must be" in text and "CANARY" not in text and "C" * 50 not in text, text
+                assert "pydantic" not in text and "http" not in text and "\n" not in text, text
+
+
+async def test_tools_list_stays_within_its_budget(service: PostmortemService) -> None:
+    """Every client loads tools/list into its model's context each session: it was 88 KB (70 KB of output schemas),
+    it is about 16 KB; a new tool or a longer description must fit in the budget or earn a bigger one."""
+    async with Client(server_for(service)) as client:
+        tools = (await client.list_tools()).tools
+    listed = json.dumps(
+        {"tools": [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]}, separators=(",", ":")
+    )
+    assert len(listed.encode()) <= TOOLS_LIST_BUDGET, len(listed.encode())
+    assert all(t.output_schema is None for t in tools)  # the result's JSON text says all the schemas did
+    assert all("\n" not in (t.description or "") and "  " not in (t.description or "") for t in tools)

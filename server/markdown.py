@@ -1,0 +1,91 @@
+"""Stored text as inert Markdown: one escaping function per place a value lands in a report.
+
+Every stored value is hostile wherever it is shown: a newline ends a code span, a fence swallows the rest of
+the report, a reference definition or an autolink adds a link, a raw tag is live HTML in renderers that allow
+it. Each function returns `Markdown`, text that is safe as it is; the report templates escape everything else
+with `inline` (their `finalize`), so a value a template forgets to escape is escaped anyway.
+
+- `inline`: paragraph text, a list item, a heading, a table cell. One line; no construct of its own.
+- `block`: multi-line text (a description, a root cause): one paragraph whose lines are hard line breaks.
+- `code`: an inline code span, outside tables.
+- `link`: a link to one of this server's own resources (report://INC-4), with an escaped label.
+"""
+
+import re
+
+__all__ = ["Markdown", "block", "code", "finalize", "inline", "link"]
+
+
+class Markdown(str):
+    """Text that is already valid, inert Markdown: placed as it is."""
+
+
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_ENTITY_START = re.compile(r"[#A-Za-z0-9]")
+_ALNUM = re.compile(r"[^\W_]")
+_ALWAYS = {"`": "\\`", "*": "\\*", "~": "\\~", "[": "\\[", "]": "\\]", "|": "\\|", "<": "&lt;", ">": "&gt;"}
+# at the start of a line: a list item (`- `, `+ `, `1. `, `2) `), a thematic break or setext underline (`---`, `===`),
+# a heading (`#`); `*`, `_`, `>` and the rest are escaped wherever they are
+_LINE_START = re.compile(r"^(?:([-+=])(?=\s|[-=\s]*$)|(#)|(\d{1,9})([.)])(?=\s|$))")
+_TRAILING_HASHES = re.compile(r"(?<=\s)(#+)$")
+
+
+def _escape_char(text: str, i: int) -> str:
+    char = text[i]
+    if char in _ALWAYS:
+        return _ALWAYS[char]
+    after = text[i + 1] if i + 1 < len(text) else ""
+    if char == "\\":  # a backslash escapes the next punctuation (ours too): double it there
+        return "\\\\" if after == "" or after in _PUNCTUATION else char
+    if char == "&":  # an entity (&lt; &#60;) would be decoded
+        return "&amp;" if _ENTITY_START.match(after) else char
+    if char == "_":  # emphasis, unless between two letters or digits (snake_case stays readable)
+        before = text[i - 1] if i else ""
+        return char if _ALNUM.match(before) and _ALNUM.match(after) else "\\_"
+    return char
+
+
+def inline(value: object) -> Markdown:
+    """One line of text that renders as itself: whitespace (newlines too) collapsed, every character that could
+    start a Markdown or HTML construct escaped."""
+    text = " ".join(str(value).split())
+    escaped = "".join(_escape_char(text, i) for i in range(len(text)))
+    escaped = _LINE_START.sub(lambda m: f"\\{m[1] or m[2]}" if m[1] or m[2] else f"{m[3]}\\{m[4]}", escaped)
+    return Markdown(_TRAILING_HASHES.sub(lambda m: "\\#" * len(m[1]), escaped))
+
+
+def block(value: object) -> Markdown:
+    """Multi-line text as one paragraph: each line escaped like `inline`, blank lines dropped (a blank line would
+    end a list item), lines joined by hard breaks."""
+    lines = [line for line in (inline(part) for part in str(value).splitlines()) if line]
+    return Markdown("  \n".join(lines))
+
+
+def code(value: object) -> Markdown:
+    """An inline code span whose fence is longer than any backtick run inside: nothing in it is interpreted,
+    and it cannot end early. Whitespace (newlines too) is collapsed. Not for table cells (a pipe ends a cell)."""
+    text = " ".join(str(value).split())
+    if not text:
+        return Markdown("")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text[0] == "`" or text[-1] == "`" else ""
+    return Markdown(f"{fence}{pad}{text}{pad}{fence}")
+
+
+_OWN_RESOURCE = re.compile(r"(?:report|review|runbook|incident)://[A-Za-z0-9_-]{1,80}")
+
+
+def link(label: object, target: str) -> Markdown:
+    """A link to one of this server's own resources; any other target leaves the escaped label unlinked."""
+    if not _OWN_RESOURCE.fullmatch(target):
+        return inline(label)
+    return Markdown(f"[{inline(label)}]({target})")
+
+
+def finalize(value: object) -> str:
+    """The templates' default: values not already `Markdown` are escaped as `inline` text."""
+    if isinstance(value, Markdown):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return inline(value)

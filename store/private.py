@@ -1,0 +1,54 @@
+"""The data directory holds incident text, prompts and tool arguments: it is created private to its owner.
+
+Directories are created 0700 and files 0600 at creation (whatever the umask), so there is no moment at which
+another user could open them. SQLite gives its -wal and -shm files the mode of the database file, so creating
+`postmortem.db` 0600 covers them. An existing directory keeps the mode its owner gave it."""
+
+import contextlib
+import os
+from pathlib import Path
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` and any missing parents 0700 (existing ones are left alone); returns `path`."""
+    missing: list[Path] = []
+    for candidate in [path, *path.parents]:
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process got there first
+            directory.mkdir(mode=DIR_MODE)
+    if not path.is_dir():
+        raise NotADirectoryError(f"{path} is not a directory")
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` empty and 0600 if it does not exist yet; returns `path`."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text` atomically (a reader sees the old file or the new one, never a part), 0600."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself survives a crash
+    finally:
+        os.close(directory)

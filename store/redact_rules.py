@@ -1,0 +1,219 @@
+"""The redaction rules: one pattern per secret or PII format, and the checks a pattern alone cannot make (a card's
+Luhn digit, an IBAN's checksum, a valid IPv6 address, a value that looks like a credential rather than a word).
+
+Patterns are ASCII-bounded (`re.ASCII`): a token glued to CJK or other non-Latin text still has its edges. Values
+stop at quotes, separators and at a backslash that starts an escape, so JSON-escaped carriers
+(`{\\"password\\": \\"…\\"}`) keep their structure.
+"""
+
+import ipaddress
+import re
+import string
+from collections.abc import Callable, Iterator
+
+# a value: anything but spaces, quotes, separators (ASCII, CJK and fullwidth ones) and an escaping backslash
+_V = r"(?:[^\s\"'`\\,;<>(){}\[\]\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff5b-\uff65]|\\(?![\\\"'/bfnrtu]))"
+_Q = r"(?:\\{0,3}[\"'`])?"  # an optional quote, itself maybe escaped
+_PASSWORD_WORDS = (  # "password" in the languages agents most often log in; a word, not a generic key name
+    r"password|passwd|pwd|passphrase|passwort|kennwort|contraseña|contrasena|mot[ _-]?de[ _-]?passe|senha|"
+    r"wachtwoord|hasło|haslo|lösenord|losenord|salasana|heslo|jelszó|пароль|密码|密碼|パスワード|비밀번호|şifre|"
+    r"mật khẩu|รหัสผ่าน"
+)
+_SECRET_WORDS = (
+    r"secret|api[_-]?key|apikey|access[_-]?key|auth[_-]?token|access[_-]?token|refresh[_-]?token|client[_-]?secret|"
+    r"private[_-]?key|token"
+)
+_IS = r"(?:\s+(?:is|was|ist|war|es|est|era|é)\s*:?\s+|\s*(?:是|为|は)\s*)"  # "the password is X", "密码是X"
+
+UNICODE_RULES = frozenset({"password_pair", "password_prose"})  # their words are not all ASCII, nor their case
+
+# (type, pattern, group to replace: 0 = the whole match)
+SECRET_RULES: list[tuple[str, str, int]] = [
+    (
+        "private_key",
+        r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+        0,
+    ),
+    ("github_fine_grained_pat", r"\bgithub_pat_[A-Za-z0-9_]{60,255}", 0),
+    ("github_token", r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b", 0),
+    ("gitlab_token", r"\bglpat-[A-Za-z0-9_-]{20,}", 0),
+    ("anthropic_key", r"\bsk-ant-[A-Za-z0-9_-]{20,}", 0),
+    ("openai_key", r"\bsk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}", 0),
+    ("stripe_key", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0),
+    ("stripe_webhook_secret", r"\bwhsec_[A-Za-z0-9+/=]{24,}", 0),
+    ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b", 0),
+    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}", 0),
+    ("huggingface_token", r"\bhf_[A-Za-z0-9]{30,}", 0),
+    ("slack_webhook", r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{20,}", 0),
+    ("slack_token", r"\b(?:xox(?:e\.xox)?[abposre]|xapp)-[A-Za-z0-9-]{10,}", 0),
+    ("discord_webhook", r"https://(?:canary\.|ptb\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{30,}", 0),
+    ("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", 0),
+    ("pypi_token", r"\bpypi-AgE[A-Za-z0-9_-]{50,}", 0),
+    ("sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b", 0),
+    ("twilio_key", r"\bSK[0-9a-f]{32}\b", 0),
+    ("digitalocean_token", r"\bdo[por]_v1_[a-f0-9]{64}\b", 0),
+    ("shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", 0),
+    ("telegram_bot_token", r"(?<!\d)\d{8,10}:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])", 0),
+    ("mailchimp_key", r"\b[0-9a-f]{32}-us\d{1,2}\b", 0),
+    ("azure_storage_key", r"(?i)\b(?:Account|SharedAccess)Key\s*=\s*([A-Za-z0-9+/]{16,}={0,2})", 1),
+    (
+        "url_signature",
+        r"(?i)[?&;](?:sig|signature|x-amz-signature|x-amz-security-token|x-goog-signature)=([^&#\s\"'\\]{16,})",
+        1,
+    ),
+    ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", 0),
+    (
+        "connection_string",
+        r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver)://[^:/\s@]+:([^@\s]+)@",
+        1,
+    ),
+    ("url_credentials", r"\b[a-z][a-z0-9+.-]*://[^:/\s@]+:([^@\s/]{3,})@", 1),
+    ("bearer_token", r"(?i)\bbearer\s+([A-Za-z0-9._~+/-]{16,}=*)", 1),
+    ("basic_auth_header", r"(?i)\bauthorization[\"']?\s*[:=]\s*[\"']?basic\s+([A-Za-z0-9+/]{8,}=*)", 1),
+    (
+        "authorization_header",
+        rf"(?i)\b(?:proxy-)?authorization{_Q}\s*[:=]\s*{_Q}(?:[a-z][a-z0-9-]{{1,30}}\s+)?({_V}{{8,}})",
+        1,
+    ),
+    ("api_key_header", rf"(?i)\b(?:x-api-key|api-key|x-auth-token|x-goog-api-key)\s*:\s*({_V}{{8,}})", 1),
+    (
+        "password_pair",
+        rf"(?i)(?:{_PASSWORD_WORDS}|{_SECRET_WORDS}){_Q}"  # the word ends a name: db_password, PGPASSWORD, "token"
+        rf"[ \t\u00a0\u3000]*(?:=|:|=>|：|＝)[ \t\u00a0\u3000]*{_Q}({_V}{{6,}})",
+        1,
+    ),
+    (
+        "password_prose",
+        rf"(?i)(?<![A-Za-z0-9])(?:{_PASSWORD_WORDS}){_IS}[\"'“«]?({_V}{{6,}})",
+        1,
+    ),
+    (
+        "cli_password",
+        r"(?i)(?:^|\s)--?(?:password|passwd|pass|token|api-key|apikey|secret|client-secret)(?:=|\s+)[\"']?([^\s\"']{6,})",
+        1,
+    ),
+]
+
+PII_RULES: list[tuple[str, str, int]] = [
+    ("email", r"\b[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}\b", 0),
+    ("iban", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", 0),
+    ("ssn", r"(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])", 0),
+    (
+        "phone",
+        r"(?<![\w.+-])(?:"
+        r"\+\d{1,3}[ .-]?(?:\(0\)[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,8}){1,4}"  # +44 20 7946 0958
+        r"|\+[1-9]\d{7,14}"  # +14155552671
+        r"|(?<!\b\d\d[ :])(?<!\b\d{4}[ :])(?:"  # national forms, not right after a group of 2 or 4 (a hex dump)
+        r"0[1-9](?:[ .-]\d{2}){4}"  # 06 12 34 56 78
+        r"|0\d{2,4}(?:[ /-]\d{2,8}){1,3}"  # 030 12345678, 089/1234567, 020 7946 0958
+        r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[ .-]\d{3}[ .-]\d{4}"  # (415) 555-2671, 415.555.2671
+        r")(?![ .:-]?\d{2}\b))(?![\w-])",
+        0,
+    ),
+    ("ip_address", r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b", 0),
+    ("ipv6", r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])", 0),
+]
+
+_PASSWORD_HINTS = (
+    "pass", "pwd", "kennwort", "contrase", "mot", "senha", "wachtwoord", "has", "senord", "salasana", "heslo", "jelsz",
+    "пароль", "密码", "密碼", "パスワード", "비밀번호", "şifre", "sifre", "mật", "รหัส",
+)  # fmt: skip
+HINTS: dict[str, tuple[str, ...]] = {  # a rule runs only on text (lower-cased) holding one of its hints: speed only
+    "password_pair": (*_PASSWORD_HINTS, "secret", "key", "token"),
+    "password_prose": _PASSWORD_HINTS,
+    "authorization_header": ("authorization",),
+    "basic_auth_header": ("authorization",),
+    "bearer_token": ("bearer",),
+    "api_key_header": ("key", "token"),
+    "azure_storage_key": ("key",),
+    "url_signature": ("sig", "security-token"),
+    "private_key": ("private key",),
+    "cli_password": ("-",),
+}
+
+_VERSION_BEFORE = re.compile(r"(?:version|ver\.?|v)\s*$", re.IGNORECASE)
+_SAFE_IPS = frozenset({"0.0.0.0", "127.0.0.1", "255.255.255.255"})
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def luhn(digits: str) -> bool:
+    total, parity = 0, len(digits) % 2
+    for i, ch in enumerate(digits):
+        d = int(ch)
+        if i % 2 == parity:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _iban_ok(text: str) -> bool:
+    code = text.replace(" ", "")
+    if not 15 <= len(code) <= 34:
+        return False
+    moved = code[4:] + code[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+
+
+def _ipv6_ok(value: str) -> bool:
+    try:
+        address = ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    return not (address.is_loopback or address.is_unspecified) and (value.count(":") == 7 or len(value) >= 6)
+
+
+def credential_like(value: str) -> bool:
+    """A value next to a credential word that is more than a word: it has a digit, a symbol or inner capitals."""
+    return any(c.isdigit() or c in string.punctuation for c in value) or value[1:] != value[1:].lower()
+
+
+def _phone_ok(value: str, before: str) -> bool:
+    digits = re.sub(r"\D", "", value)
+    return 9 <= len(digits) <= 15 and not _DATE.fullmatch(value.strip()) and not before.rstrip().endswith("ISBN")
+
+
+CHECKS: dict[str, Callable[[str, str], bool]] = {  # kind -> check(value, the 10 characters before it)
+    "iban": lambda v, b: _iban_ok(v),
+    "ip_address": lambda v, b: v not in _SAFE_IPS and not v.startswith("0.") and not _VERSION_BEFORE.search(b),
+    "ipv6": lambda v, b: _ipv6_ok(v),
+    "phone": _phone_ok,
+    "authorization_header": lambda v, b: credential_like(v),
+    "password_prose": lambda v, b: credential_like(v),
+}
+
+_DIGIT_RUN = re.compile(r"(?<![\w-])\d+(?:[ -]\d+)*(?![\w-])", re.ASCII)
+_DIGITS = re.compile(r"\d+", re.ASCII)
+
+
+def card_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Luhn-valid card numbers (13-19 digits, one group or several) inside any run of digit groups, so that a card
+    right after another number (`order 48213 4111 1111 1111 1111`) is still found: the longest valid stretch of
+    whole groups, leftmost first."""
+    for run in _DIGIT_RUN.finditer(text):
+        groups = list(_DIGITS.finditer(run.group(0)))
+        parts = [g.group(0) for g in groups]
+        i = 0
+        while i < len(parts):
+            last = _longest_card(parts, i)
+            if last is None:
+                i += 1
+                continue
+            yield run.start() + groups[i].start(), run.start() + groups[last].end()
+            i = last + 1
+
+
+def _card_shaped(lengths: list[int]) -> bool:
+    """One group, or the groups cards are printed in: fours (the last shorter), or 4-6-5 / 4-6-4."""
+    return len(lengths) == 1 or lengths in ([4, 6, 5], [4, 6, 4]) or all(n == 4 for n in lengths[:-1])
+
+
+def _longest_card(parts: list[str], first: int) -> int | None:
+    if len(parts[first]) != 4 and not 13 <= len(parts[first]) <= 19:  # a card starts with four digits, or is one group
+        return None
+    for last in range(min(len(parts), first + 5) - 1, first - 1, -1):  # at most five groups, the longest first
+        lengths = [len(p) for p in parts[first : last + 1]]
+        if 13 <= sum(lengths) <= 19 and _card_shaped(lengths):
+            number = "".join(parts[first : last + 1])
+            if len(set(number)) > 1 and luhn(number):
+                return last
+    return None

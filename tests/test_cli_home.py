@@ -1,0 +1,76 @@
+"""A new home starts somewhere useful: `postmortem init` creates it private and loads the seed only when asked,
+and a server on an empty knowledge base says once, in its log, how to fill it."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CLI = str(Path(sys.executable).parent / "postmortem")
+SEED_SIZE = 45
+
+
+def run(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none", "HF_HUB_OFFLINE": "1", **env}
+    return subprocess.run([CLI, *args], env=full, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+
+
+def test_init_without_a_flag_in_a_script_loads_nothing_and_says_how_to_fill_the_knowledge_base(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    done = run(home, "init")
+    assert done.returncode == 0, done.stderr
+    assert "0 incidents stored" in done.stdout and "postmortem import FILE.jsonl" in done.stdout
+    assert "postmortem init --seed" in done.stdout
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700 and (home / "postmortem.db").is_file()
+
+
+@pytest.mark.slow
+def test_init_seed_loads_the_seed_once_and_no_seed_leaves_a_stored_base_alone(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = json.loads(run(home, "init", "--seed", "--json").stdout)
+    assert first["seeded"] == SEED_SIZE and first["incidents"] == SEED_SIZE and first["database"] == "sqlite"
+    again = json.loads(run(home, "init", "--seed", "--json").stdout)
+    assert again["seeded"] == 0 and again["incidents"] == SEED_SIZE  # duplicates skipped
+    listed = run(home, "search", "assistant promised a refund the policy does not allow", "--json")
+    assert json.loads(listed.stdout)["hits"], listed.stderr  # the first capture has something to find
+
+
+def test_init_makes_an_existing_home_readable_by_others_private(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    home.chmod(0o755)
+    result = json.loads(run(home, "init", "--no-seed", "--json").stdout)
+    assert result["made_private"] and stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
+@pytest.mark.slow
+def test_a_server_on_an_empty_knowledge_base_says_so_once_and_on_a_stored_one_not_at_all(tmp_path: Path) -> None:
+    def server_log(home: Path) -> str:
+        log = tmp_path / f"{home.name}.log"
+        env = {**os.environ, "POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none", "HF_HUB_OFFLINE": "1"}
+        with log.open("w") as handle:
+            proc = subprocess.Popen(
+                [CLI, "serve"], env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=handle
+            )
+        try:
+            deadline = time.monotonic() + 120  # the store opens in the background, right after start
+            while "knowledge base" not in log.read_text() and time.monotonic() < deadline:
+                if (home / "chroma").is_dir():  # opened and warmed: whatever it would say, it has said
+                    break
+                time.sleep(0.2)
+            time.sleep(1)
+        finally:
+            assert proc.stdin is not None
+            proc.stdin.close()
+            proc.wait(timeout=60)
+        return log.read_text()
+
+    empty = server_log(tmp_path / "empty")
+    assert empty.count("the knowledge base is empty") == 1 and "postmortem init --seed" in empty
+    assert run(tmp_path / "seeded", "init", "--seed").returncode == 0
+    assert "the knowledge base is empty" not in server_log(tmp_path / "seeded")
