@@ -3,7 +3,7 @@
 Redacting them (as every other text is) made distinct keys one: `retry-alice@example.com` and `retry-bob@example.com`
 both became `[REDACTED:email]`, and Bob's capture was answered as a replay of Alice's. A key may still carry a
 secret or personal data, so the store keeps only a keyed digest of it: HMAC-SHA256 under a random secret that
-migration 0006 puts in the `store_secrets` table (one per database, or per team schema, shared by every replica on
+migration 0007 puts in the `store_secrets` table (one per database, or per team schema, shared by every replica on
 it). The digest hides the key from whoever reads the table; whoever holds the whole database can still test a
 guess, as with any lookup of an exact value.
 """

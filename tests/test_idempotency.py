@@ -119,7 +119,7 @@ async def _capture(client: Client, title: str, key: str) -> dict[str, Any]:
 def test_keys_stored_before_the_digests_are_still_recognised_and_rewritten_ones_are_dropped(
     tmp_path: Path, database: HomeDatabases
 ) -> None:
-    """Migration 0006: a key redaction had left alone (a UUID, `sdk-<hex>`, `otel-trace:<id>`) is rewritten to its
+    """Migration 0007: a key redaction had left alone (a UUID, `sdk-<hex>`, `otel-trace:<id>`) is rewritten to its
     digest, so a retry after the upgrade is still a replay; one redaction had rewritten (`[REDACTED:email]`) could
     match another client's key: it is dropped."""
     engine = database.engine(tmp_path, migrated=False)

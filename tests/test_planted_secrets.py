@@ -19,7 +19,8 @@ import pytest
 from mcp import Client
 from mcp.types import CreateMessageRequestParams, CreateMessageResult, TextContent
 
-from evals.redaction import GENERATORS
+from evals.redaction import leaked
+from evals.redaction_corpus import KINDS
 from server.backup import EXPORT_FORMAT
 from store.embedding import Embedder
 from store.redact import redact
@@ -29,38 +30,45 @@ from tests.processes import ROOT, cli, env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-CARRIERS = {  # the shortest text that says what the value is; the other formats are recognisable alone
+SHORT_CARRIERS = {  # for a value known by the word before it: the shortest such text (else its first carrier)
     "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY={v}",
     "connection_string_password": "postgresql://agent:{v}@db.internal:5432/orders",
     "url_password": "https://bot:{v}@registry.example.org/v2/",
     "bearer_token": "Authorization: Bearer {v}",
+    "authorization_token": "Authorization: Token {v}",
+    "basic_auth_header": "Authorization: Basic {v}",
+    "api_key_header": "x-api-key: {v}",
     "password_pair": "password={v}",
+    "password_prose": "the password is {v}",
+    "password_non_english": "Passwort: {v}",
     "cli_password": "mysqldump --password={v} orders",
-    "phone": "call {v}",
-    "credit_card": "card {v}",
-    "iban": "IBAN {v}",
+    "azure_storage_key": "AccountKey={v}",
+    "azure_storage_key_truncated": "AccountName=logs;AccountKey={v}",
 }
-LONG = {"private_key"}  # longer than a name field
 
 
 class Planted:
-    """Hands out a fresh secret for every field, in turn of every format, and remembers where each went."""
+    """Hands out a fresh secret for every field, in turn of every kind the redactor claims (evals/redaction_corpus),
+    and remembers where each went and what of it must not be stored."""
 
     def __init__(self, seed: int = 15) -> None:
         self.rng = random.Random(seed)
-        self.kinds = itertools.cycle(GENERATORS)
-        self.values: list[tuple[str, str, str]] = []  # (where it went in, format, raw value)
+        self.kinds = itertools.cycle(KINDS)
+        self.values: list[tuple[str, str, list[str]]] = []  # (where it went in, kind, the parts that must vanish)
 
     def __call__(self, where: str, template: str = "{}", *, long: bool = False, limit: int = 200) -> str:
-        """A secret in `template`, at most `limit` characters unless `long` (formats that do not fit are skipped)."""
+        """A secret in `template`, at most `limit` characters unless `long` (kinds that do not fit are skipped)."""
         while True:
-            kind = next(k for k in self.kinds if long or k not in LONG)
-            value = GENERATORS[kind](self.rng)
-            text = template.format(CARRIERS.get(kind, "{v}").format(v=value))
+            name = next(self.kinds)
+            kind = KINDS[name]
+            value = kind.make(self.rng)
+            carrier = SHORT_CARRIERS.get(name, kind.carriers[0]) if kind.keyed else "{v}"
+            text = template.format(carrier.format(v=value))
             if long or len(text) <= limit:
                 break
-        assert value not in redact(text), f"the redactor itself misses this {kind} ({where}): not a storage bug"
-        self.values.append((where, kind, value))
+        parts = kind.parts(value)
+        assert not leaked(redact(text), parts), f"the redactor itself misses this {name} ({where}): not a storage bug"
+        self.values.append((where, name, parts))
         return text
 
     def text(self, where: str, n: int = 3) -> str:
@@ -321,7 +329,13 @@ def _strings(value: Any) -> Iterator[str]:
 def raw_in_columns(p: Planted, database: Path) -> list[str]:
     texts = list(stored_texts(database))
     return sorted(
-        {f"{where} ({kind}) -> {column}" for where, kind, value in p.values for column, t in texts if value in t}
+        {
+            f"{where} ({kind}) -> {column}"
+            for where, kind, parts in p.values
+            for column, t in texts
+            for v in parts
+            if v in t
+        }
     )
 
 
@@ -329,8 +343,9 @@ def raw_in_files(p: Planted, home: Path) -> list[str]:
     found = set()
     for path in (f for f in home.rglob("*") if f.is_file()):
         data = path.read_bytes()
-        for where, kind, value in p.values:
-            if any(form.encode("utf-8") in data for form in (value, json.dumps(value)[1:-1])):
+        for where, kind, parts in p.values:
+            forms = {f for v in parts for f in (v, json.dumps(v)[1:-1], json.dumps(v, ensure_ascii=False)[1:-1])}
+            if any(form.encode("utf-8") in data for form in forms):
                 found.add(f"{where} ({kind}) -> {path.relative_to(home)}")
     return sorted(found)
 

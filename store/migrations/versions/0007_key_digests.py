@@ -12,8 +12,8 @@ capture is stored anew (or, if it repeats an open incident's failure, counted as
 
 Downgrading keeps the digests (the secret goes): keys stored before the downgrade are no longer recognised.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -22,8 +22,8 @@ from alembic import op
 from store.idempotency import SECRET_NAME, digest, new_secret
 from store.redact import redact
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 
 
 def upgrade() -> None:
