@@ -1,10 +1,11 @@
 """What enters the record store and what leaves it.
 
 In: `for_storage` is the one path every record takes before it is written. The record is validated by its model
-(again: an instance may have been changed after it was built), redacted by `redact_model` (which also trims a field
-that a placeholder made longer than its model allows, so that what is written always validates when read), and text
-that cannot be stored faithfully (NUL, lone surrogates) is refused with a validation error that names the field,
-never the value. Nothing is written unless all of that passed.
+(again: an instance may have been changed after it was built; a model that checks its text refuses NUL and lone
+surrogates here), redacted by `redact_model` (which drops invisible and control characters, and trims a field that a
+placeholder made longer than its model allows, so that what is written always validates when read), and any text
+that still could not be stored faithfully is refused with a validation error that names the field, never the value.
+Nothing is written unless all of that passed.
 
 Out: `load` builds a model from a stored row. A row that no longer validates (written by an older version, restored
 from an old export, or edited in the database) is repaired for the reader: NUL and lone surrogates dropped, too-long
