@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from server.jsonfile import json_problem, read_text
+
 STATUS_ERROR = 2
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
@@ -81,7 +83,7 @@ def parse_request(payload: Any, *, where: str = "request") -> list[Span]:
 def read_file(path: Path) -> list[Span]:
     """Spans from a file holding one OTLP/JSON request, or one request per line (what the OpenTelemetry
     Collector's file exporter writes). Blank lines are skipped; a bad line is reported with its number."""
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
         whole = json.loads(text)
     except json.JSONDecodeError:
@@ -95,7 +97,7 @@ def read_file(path: Path) -> list[Span]:
         try:
             payload = json.loads(line)
         except json.JSONDecodeError as e:
-            raise OtlpError(f"{path.name} line {number}: not JSON ({e.msg})") from None
+            raise OtlpError(f"{path.name} line {number}: {json_problem(e)}") from None
         spans += parse_request(payload, where=f"{path.name} line {number}")
     return spans
 
