@@ -14,8 +14,18 @@ from typer.core import TyperGroup
 
 from server import cli_ingest, cli_loop, cli_records, cli_steps
 from server.bench_cli import bench, eval_command
-from server.cli_common import CLOSED_PIPE, FAILED, INTERRUPTED, JsonOpt, choice, emit, err, settings, user_errors
-from server.cli_common import service as open_service
+from server.cli_common import (
+    CLOSED_PIPE,
+    FAILED,
+    INTERRUPTED,
+    JsonOpt,
+    choice,
+    emit,
+    err,
+    settings,
+    stored_service,
+    user_errors,
+)
 from server.cli_team import token_app
 
 if TYPE_CHECKING:
@@ -159,7 +169,7 @@ def check(
 def reindex(as_json: JsonOpt = False) -> None:
     """Rebuild the vector index from the vectors stored with the records."""
     with user_errors():
-        n = open_service().reindex()
+        n = stored_service().reindex()
     if not emit({"reindexed": n}, as_json):
         err.print(f"reindexed {n} incidents")
 

@@ -120,6 +120,17 @@ def service() -> "PostmortemService":
     return build_service(settings())
 
 
+def stored_service() -> "PostmortemService":
+    """The service for a command that changes stored records (draft, action items, reindex): a home that holds
+    nothing yet is not created; the command fails as on an unknown id."""
+    from server.runtime import build_service
+
+    chosen = settings()
+    if not has_data(chosen):
+        raise PostmortemError(f"nothing stored yet in {chosen.store_home}; `postmortem capture` or `import` adds some")
+    return build_service(chosen)
+
+
 def has_data(chosen: "Settings") -> bool:
     """Whether the home holds a database (always assumed for a database server: it is not created here)."""
     return chosen.database_url is not None or (chosen.store_home / "postmortem.db").is_file()

@@ -16,7 +16,7 @@ from server.cli_common import (
     err,
     out,
     reading,
-    service,
+    stored_service,
     user_errors,
 )
 from server.cli_output import table, write, write_json
@@ -86,7 +86,7 @@ def _add(title: str, incident: str | None, *, by: str | None, **values: str | No
     data = ActionItemCreate.model_validate(
         {"title": title, "owner": values["owner"], "priority": values["priority"] or "P1", "due_at": values["due"]}
     )
-    return service().add_action_item(incident, data, by=by)
+    return stored_service().add_action_item(incident, data, by=by)
 
 
 def _change(item: str, *, by: str | None, changes: dict[str, str | None]) -> Any:
@@ -95,7 +95,7 @@ def _change(item: str, *, by: str | None, changes: dict[str, str | None]) -> Any
 
     values = {k: v for k, v in changes.items() if v is not None}
     checked = ActionItemCreate.model_validate({"title": "unchanged", **values})
-    return service().update_action_item(item, by=by, **{k: getattr(checked, k) for k in values})
+    return stored_service().update_action_item(item, by=by, **{k: getattr(checked, k) for k in values})
 
 
 def _export(items: list[Any], format: str) -> None:

@@ -20,6 +20,7 @@ from server.cli_common import (
     reading,
     records,
     service,
+    stored_service,
     user_errors,
 )
 from server.cli_output import write
@@ -173,7 +174,7 @@ def draft(
 ) -> None:
     """Draft the 5 whys, root cause and action items with the configured LLM."""
     with user_errors():
-        svc = service()
+        svc = stored_service()
         analysis = svc.draft_analysis(incident_id)
         if track:
             svc.add_drafted_action_items(incident_id)

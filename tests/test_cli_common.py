@@ -75,6 +75,21 @@ def test_read_only_commands_on_a_missing_home_create_nothing(tmp_path: Path, mod
     assert json.loads(postmortem("list", "--json", home=home).stdout)["incidents"] == []
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["draft", "INC-1"],
+        ["actions", "--incident", "INC-1", "--add", "Retry with jittered backoff"],
+        ["actions", "--item", "AI-1", "--set-status", "completed"],
+        ["reindex"],
+    ],
+)
+def test_changing_what_is_stored_in_a_missing_home_creates_nothing(tmp_path: Path, args: list[str]) -> None:
+    result = postmortem(*args, home=tmp_path / "home")
+    assert result.returncode == 2 and b"nothing stored yet" in result.stderr, result.stderr.decode()
+    assert not (tmp_path / "home").exists()
+
+
 def test_the_quick_reads_migrate_an_older_home_first(tmp_path: Path) -> None:
     """`list` and `show` read the records alone when the schema is current; an older one is upgraded as by any
     command (tests/fixtures/postmortem-0003.db was written at revision 0003)."""
