@@ -10,11 +10,11 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from server.cli_output import JsonOpt, emit, err, out
+from server.cli_output import JsonOpt, emit, err, line, out
 from server.errors import (
     ActionItemNotFound,
     IncidentNotFound,
@@ -80,24 +80,24 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (IncidentNotFound, ActionItemNotFound) as e:
-        err.print(f"error: {e}. List them with `postmortem list` or `postmortem actions`.", markup=False)
-        raise typer.Exit(BAD_INPUT) from None
+        _fail(BAD_INPUT, f"{e}. List them with `postmortem list` or `postmortem actions`.")
     except (InvalidId, PostmortemError, StoreError, ValueError) as e:
         from pydantic import ValidationError
 
-        text = validation_text(e) if isinstance(e, ValidationError) else str(e)
-        err.print(f"error: {text}", markup=False)
-        raise typer.Exit(BAD_INPUT) from None
+        _fail(BAD_INPUT, validation_text(e) if isinstance(e, ValidationError) else str(e))
     except BrokenPipeError:
         raise  # the reader went away: the root command ends quietly (server/cli.py)
     except OSError as e:
-        err.print(f"error: {e.strerror or e.__class__.__name__}: {e.filename or ''}", markup=False)
-        raise typer.Exit(FAILED) from None
+        _fail(FAILED, f"{e.strerror or e.__class__.__name__}: {e.filename or ''}")
     except Exception as e:
         if not is_storage_failure(e):
             raise
-        err.print(f"error: {storage_failure(e)}", markup=False)
-        raise typer.Exit(FAILED) from None
+        _fail(FAILED, storage_failure(e))
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    err.print(line("error: ", message))
+    raise typer.Exit(code) from None
 
 
 def validation_text(e: "ValidationError") -> str:

@@ -3,8 +3,9 @@
 Stored text (titles, descriptions, agent output, LLM drafts) is printed as text: it never goes through Rich markup
 (`[/bold]` in a title would raise, `[link=…]` would become a hyperlink, `[reference removed]` would vanish), and
 its control characters are made visible (`\\x1b` instead of ESC) so that no stored byte can drive the terminal:
-move the cursor, clear the screen or write the clipboard (OSC 52). Views build Rich `Text` objects from `cell()`,
-or call `text()`/`write()`; only this module's own literal strings carry markup.
+move the cursor, clear the screen or write the clipboard (OSC 52). Views build their output with `line()`,
+`cell()`, `table()` and `fields()` (Rich `Text` objects, which are never parsed as markup), or print with `write()`;
+styles come only from the views' own `(value, style)` pieces.
 """
 
 import json
@@ -96,7 +97,7 @@ def fields(pairs: Iterable[tuple[str, object]], *, title: str | None = None) -> 
     grid.add_column(style="bold")
     grid.add_column()
     for label, value in pairs:
-        grid.add_row(label, value if isinstance(value, Text) else cell(value))
+        grid.add_row(cell(label), value if isinstance(value, Text) else cell(value))
     return grid
 
 
