@@ -134,22 +134,20 @@ def search(
 
 def list_(limit: int = 20, status: Annotated[str | None, choice(STATUSES)] = None, as_json: JsonOpt = False) -> None:
     """List incidents, newest first."""
-    from server.results import IncidentList, IncidentSummary
-
     limit = max(1, min(limit, 200))
     with user_errors():
         store = records()
         rows = [] if store is None else store.list_incidents(limit=limit + 1, status=status)
-    fields = set(IncidentSummary.model_fields)
-    result = IncidentList(
-        incidents=[IncidentSummary.model_validate(r.model_dump(include=fields)) for r in rows[:limit]],
-        offset=0,
-        next_offset=limit if len(rows) > limit else None,
-    )
-    if not emit(result, as_json):
-        from server.view import incidents_table
+    if as_json:  # the summaries' models are loaded only here: the table needs none of them
+        from server.results import IncidentList, IncidentSummary
 
-        out.print(incidents_table(result.incidents))
+        fields = set(IncidentSummary.model_fields)
+        summaries = [IncidentSummary.model_validate(r.model_dump(include=fields)) for r in rows[:limit]]
+        emit(IncidentList(incidents=summaries, offset=0, next_offset=limit if len(rows) > limit else None), True)
+        return
+    from server.view import incidents_table
+
+    out.print(incidents_table(rows[:limit]))
 
 
 def show(incident_id: str, as_json: JsonOpt = False) -> None:

@@ -34,7 +34,7 @@ def similar_table(hits: "list[SimilarIncident]") -> Table:
     )
 
 
-def incidents_table(incidents: "Iterable[IncidentSummary]") -> Table:
+def incidents_table(incidents: "Iterable[Incident | IncidentSummary]") -> Table:
     rows = ([i.id, _day(i.created_at), i.severity, i.category, i.status, i.title] for i in incidents)
     return table("id", "created", "severity", "category", "status", "title", rows=rows)
 
