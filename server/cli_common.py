@@ -132,7 +132,8 @@ def stored_service() -> "PostmortemService":
 
 
 def has_data(chosen: "Settings") -> bool:
-    """Whether the home holds a database (always assumed for a database server: it is not created here)."""
+    """Whether the home holds a database. With POSTMORTEM_DATABASE_URL it is assumed: the server's database exists
+    (a team's schema is created on its first use, by any command)."""
     return chosen.database_url is not None or (chosen.store_home / "postmortem.db").is_file()
 
 
