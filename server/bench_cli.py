@@ -103,6 +103,25 @@ def bench_blameless(as_json: JsonOpt = False) -> None:
     show_record(run(), as_json, title="bench blameless")
 
 
+@bench.command("severity")
+def bench_severity(
+    split: Annotated[str, typer.Option(help="test (held-out sources), train (tuned on) or all")] = "test",
+    corpus: Annotated[
+        Path | None, typer.Option(help="a corpus in the failure-corpus shape (default: evals/data)")
+    ] = None,
+    as_json: JsonOpt = True,
+) -> None:
+    """Severity from scale against human severities: exact and within-one accuracy with 95% intervals, confusion
+    matrix and the most frequent level, next to the legacy rules on the same rows. Prints JSON."""
+    from evals.failure_corpus import CORPUS
+    from evals.severity import run
+
+    with user_errors():
+        if split not in ("test", "train", "all"):
+            raise ValueError("--split must be test, train or all")
+        emit(run(corpus or CORPUS, split=split), True)
+
+
 @bench.command("patterns")
 def bench_patterns(
     dataset: Annotated[Path, typer.Option(help="AIID-style JSONL with labels.gmf")], as_json: JsonOpt = False
