@@ -96,6 +96,9 @@ def run(
     seed: int = 0,
     progress: Callable[[str, int, int], None] = lambda stage, done, total: None,
 ) -> dict[str, Any]:
+    if home is None:  # a temporary knowledge base, removed after
+        with tempfile.TemporaryDirectory(prefix="postmortem-bench-", ignore_cleanup_errors=True) as folder:
+            return run(dataset, queries_path, seed_path, home=Path(folder), seed=seed, progress=progress)
     rows, queries = read_jsonl(dataset), read_jsonl(queries_path)
     # split by incident (several queries share one), so that each incident is in exactly one condition
     incidents = sorted({r for q in queries for r in q["relevant_ids"]})
@@ -117,7 +120,6 @@ def run(
         status: ActionStatus = "open" if str(incident["id"]) in open_ids else "completed"
         row.action_items = [SeedActionItem(title=f"Fix for AIID incident {incident['id']}", status=status)]
 
-    home = home or Path(tempfile.mkdtemp(prefix="postmortem-bench-"))
     service = build_service(Settings.from_env({"POSTMORTEM_HOME": str(home / "aiid"), "POSTMORTEM_LLM": "none"}))
     done = [0]
 

@@ -5,7 +5,6 @@ embedding model, runs every query (JSONL rows with `text` and `relevant_ids`) th
 search in each mode, and reports Recall@1/5/10 and MRR (over the top 100) for each, in one run.
 """
 
-import json
 import statistics
 import tempfile
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from server.config import Settings
+from server.jsonfile import read_json_lines
 from server.runtime import build_service
 from server.service import PostmortemService
 from store.knowledge import Mode
@@ -24,8 +24,7 @@ DEPTH = 100
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    return read_json_lines(path)
 
 
 def corpus_rows(rows: list[dict[str, Any]]) -> list[SeedIncident]:
@@ -76,8 +75,10 @@ def run(
     home: Path | None = None,
     progress: Callable[[str, int, int], None] = lambda stage, done, total: None,
 ) -> dict[str, Any]:
+    if home is None:  # a temporary knowledge base, removed after
+        with tempfile.TemporaryDirectory(prefix="postmortem-bench-", ignore_cleanup_errors=True) as folder:
+            return run(dataset, queries_path, home=Path(folder), progress=progress)
     rows, queries = read_jsonl(dataset), read_jsonl(queries_path)
-    home = home or Path(tempfile.mkdtemp(prefix="postmortem-bench-"))
     service = build_service(Settings.from_env({"POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none"}))
     started = time.perf_counter()
     done = [0]

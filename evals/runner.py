@@ -226,8 +226,6 @@ def run(
     started = datetime.now().astimezone()
     settings = settings or Settings.from_env()
     shared = Cached(embedder or make_embedder(settings))
-    home = Path(tempfile.mkdtemp(prefix="postmortem-eval-"))
-
     llm = llm_factory(settings)  # one LLM (one llama.cpp server) for every case
 
     def make_service(path: Path) -> PostmortemService:
@@ -240,20 +238,21 @@ def run(
     seed = read_incidents(seed_path) if seed_path else []
     results = []
     t = time.perf_counter()
-    for n, loaded in enumerate(cases):
-        results.append(
-            run_case(
-                loaded,
-                backend=backend,
-                samples=samples,
-                make_service=make_service,
-                seed=seed,
-                similarity=cosine_similarity(shared),
-                home=home,
-                judge_llm=llm if judged else None,
+    with tempfile.TemporaryDirectory(prefix="postmortem-eval-", ignore_cleanup_errors=True) as home:
+        for n, loaded in enumerate(cases):
+            results.append(
+                run_case(
+                    loaded,
+                    backend=backend,
+                    samples=samples,
+                    make_service=make_service,
+                    seed=seed,
+                    similarity=cosine_similarity(shared),
+                    home=Path(home),
+                    judge_llm=llm if judged else None,
+                )
             )
-        )
-        progress(n + 1, len(cases))
+            progress(n + 1, len(cases))
     model = None
     if backend == "server":
         from server.runtime import choose_llm

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from server.errors import PostmortemError
-from server.json_input import loads
+from server.json_input import JsonInputError, loads
+from server.jsonfile import field_errors, lines
 from store import db
 from store.errors import CorruptRecord
 from store.models import Incident, TimelineEventCreate
@@ -39,27 +40,24 @@ def export_lines(service: "PostmortemService", unreadable: list[str] | None = No
 
 
 def is_export(path: Path) -> bool:
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                return line.lstrip().startswith('{"format": "' + EXPORT_FORMAT)
+    for _, line in lines(path):
+        return line.lstrip().startswith('{"format": "' + EXPORT_FORMAT)
     return False
 
 
 def read_export(path: Path) -> list[Incident]:
     incidents, problems = [], []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = loads(line)
-                if not isinstance(row, dict) or row.get("format") != EXPORT_FORMAT:
-                    raise ValueError(f"not a {EXPORT_FORMAT} line")
-                incidents.append(Incident.model_validate(row["incident"]))
-            except (ValueError, KeyError) as e:  # JsonInputError and ValidationError are ValueErrors
-                reason = e.errors(include_input=False)[0]["msg"] if isinstance(e, ValidationError) else str(e)[:120]
-                problems.append(f"line {number}: {reason}")
+    for number, line in lines(path):
+        try:
+            row = loads(line)
+            if not isinstance(row, dict) or row.get("format") != EXPORT_FORMAT:
+                raise ValueError(f"not a {EXPORT_FORMAT} line")
+            incidents.append(Incident.model_validate(row["incident"]))
+        except JsonInputError as e:
+            problems.append(f"line {number}: {e}")
+        except (ValueError, KeyError) as e:
+            reason = field_errors(e, within="incident") if isinstance(e, ValidationError) else str(e)[:120]
+            problems.append(f"line {number}: {reason}")
     if problems:
         raise PostmortemError(f"{len(problems)} invalid line(s) in {path.name}; nothing was restored: {problems[0]}")
     return incidents

@@ -1,14 +1,13 @@
 """`postmortem bench …`: the benchmark commands (quality and speed, each with a reference from the same run)."""
 
-import sys
 from pathlib import Path
 from typing import Annotated, cast
 
 import typer
-from rich.table import Table
 
-from server.cli_common import JsonOpt, emit, err, stage_progress, user_errors
+from server.cli_common import FAILED, JsonOpt, choice, emit, err, stage_progress, user_errors
 from server.cli_common import out as out_console
+from server.cli_output import show_record, table, write
 
 bench = typer.Typer(help="Benchmarks: measured quality and speed, with references from the same run.")
 
@@ -25,29 +24,27 @@ def bench_retrieval(
     with user_errors(), stage_progress() as show:
         result = run(dataset, queries, progress=show)
     if not emit(result, as_json):
-        table = Table("mode", "R@1", "R@5", "R@10", "MRR", "search p50 ms", title=f"{result['queries']} queries")
-        for mode, m in result["modes"].items():
-            table.add_row(
-                mode,
-                *(f"{m[k]:.3f}" for k in ("recall@1", "recall@5", "recall@10", "mrr")),
-                f"{m['search_ms_p50']:.1f}",
-            )
-        out_console.print(table)
+        rows = (
+            [mode, *(f"{m[k]:.3f}" for k in ("recall@1", "recall@5", "recall@10", "mrr")), f"{m['search_ms_p50']:.1f}"]
+            for mode, m in result["modes"].items()
+        )
+        columns = ("mode", "R@1", "R@5", "R@10", "MRR", "search p50 ms")
+        out_console.print(table(*columns, rows=rows, title=f"{result['queries']} queries"))
 
 
 @bench.command("perf")
 def bench_perf(
     sizes: Annotated[str, typer.Option(help="comma-separated knowledge-base sizes")] = "1000,10000,100000",
     queries: int = 200,
-    as_json: JsonOpt = True,
+    as_json: JsonOpt = False,
 ) -> None:
     """Search latency at each size (end to end, index alone vs exact numpy), import throughput vs raw encoding,
-    cold start, peak RSS. Prints JSON."""
+    cold start, peak RSS."""
     from evals.perf import run
 
     with user_errors(), stage_progress() as show:
         result = run(sizes=tuple(int(s) for s in sizes.split(",")), queries=queries, progress=show)
-    emit(result, True)
+    show_record(result, as_json, title="bench perf")
 
 
 @bench.command("load")
@@ -59,10 +56,10 @@ def bench_load(
     teams: Annotated[int, typer.Option(min=1, max=8, help="teams (a tokens file); the work is shared among them")] = 1,
     chroma_url: Annotated[str | None, typer.Option(help="index on this Chroma server (default: embedded)")] = None,
     timeout: Annotated[float, typer.Option(help="stop sending after this many seconds")] = 1800,
-    as_json: JsonOpt = True,
+    as_json: JsonOpt = False,
 ) -> None:
     """Load test on loopback: replicas on one home, concurrent clients capturing and searching; errors, lost
-    captures, p50/p95 latency per operation and throughput. Prints JSON."""
+    captures, p50/p95 latency per operation and throughput. Exit 1 on any error, lost capture or cross-team row."""
     from evals.load import run
 
     with user_errors():
@@ -74,11 +71,11 @@ def bench_load(
             teams=teams,
             chroma_url=chroma_url,
             timeout=timeout,
-            progress=lambda stage: err.print(stage),
+            progress=lambda stage: err.print(stage, markup=False),
         )
-    emit(result, True)
+    show_record(result, as_json, title="bench load")
     if result["errors"] or result["lost_captures"] or result["cross_team_rows"]:
-        raise typer.Exit(1)
+        raise typer.Exit(FAILED)
 
 
 @bench.command("novelty")
@@ -86,7 +83,7 @@ def bench_novelty(
     dataset: Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")],
     queries: Annotated[Path, typer.Option(help="JSONL queries: text, relevant_ids")],
     seed: Annotated[Path | None, typer.Option(help="JSONL incidents with recurring groups (default: the seed)")] = None,
-    as_json: JsonOpt = True,
+    as_json: JsonOpt = False,
 ) -> None:
     """Calibrate the novelty threshold: known vs novel failures, query-to-incident and incident-to-incident."""
     from evals.novelty import run
@@ -94,26 +91,47 @@ def bench_novelty(
     from server.demo import SEED
 
     with user_errors():
-        emit(run(dataset, queries, seed or SEED, current=NOVELTY_THRESHOLD), True)
+        result = run(dataset, queries, seed or SEED, current=NOVELTY_THRESHOLD)
+    show_record(result, as_json, title="bench novelty")
 
 
 @bench.command("blameless")
-def bench_blameless(as_json: JsonOpt = True) -> None:
+def bench_blameless(as_json: JsonOpt = False) -> None:
     """Precision and recall of the blameless-language check on the labelled sentences in evals/data."""
     from evals.blameless import run
 
-    emit(run(), True)
+    show_record(run(), as_json, title="bench blameless")
+
+
+@bench.command("severity")
+def bench_severity(
+    split: Annotated[str, typer.Option(help="test (held-out sources), train (tuned on) or all")] = "test",
+    corpus: Annotated[
+        Path | None, typer.Option(help="a corpus in the failure-corpus shape (default: evals/data)")
+    ] = None,
+    as_json: JsonOpt = True,
+) -> None:
+    """Severity from scale against human severities: exact and within-one accuracy with 95% intervals, confusion
+    matrix and the most frequent level, next to the legacy rules on the same rows. Prints JSON."""
+    from evals.failure_corpus import CORPUS
+    from evals.severity import run
+
+    with user_errors():
+        if split not in ("test", "train", "all"):
+            raise ValueError("--split must be test, train or all")
+        emit(run(corpus or CORPUS, split=split), True)
 
 
 @bench.command("patterns")
 def bench_patterns(
-    dataset: Annotated[Path, typer.Option(help="AIID-style JSONL with labels.gmf")], as_json: JsonOpt = True
+    dataset: Annotated[Path, typer.Option(help="AIID-style JSONL with labels.gmf")], as_json: JsonOpt = False
 ) -> None:
     """Neighbourhood label agreement and pattern purity on human failure labels."""
     from evals.patterns import run
 
     with user_errors():
-        emit(run(dataset), True)
+        result = run(dataset)
+    show_record(result, as_json, title="bench patterns")
 
 
 @bench.command("recurrence")
@@ -121,7 +139,7 @@ def bench_recurrence(
     dataset: Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")],
     queries: Annotated[Path, typer.Option(help="JSONL queries: text, relevant_ids")],
     seed: Annotated[Path | None, typer.Option(help="JSONL incidents with recurring groups (default: the seed)")] = None,
-    as_json: JsonOpt = True,
+    as_json: JsonOpt = False,
 ) -> None:
     """Recurrence after fix at capture: recall and precision of the flag, open items surfaced, on labelled queries
     and by leave-one-out on the seed knowledge base."""
@@ -130,12 +148,12 @@ def bench_recurrence(
 
     with user_errors(), stage_progress() as show:
         result = run(dataset, queries, seed or SEED, progress=show)
-    emit(result, True)
+    show_record(result, as_json, title="bench recurrence")
 
 
 def eval_command(
     backend: Annotated[
-        str, typer.Option(help="server (the configured LLM), reference or generic (baselines)")
+        str, choice(("server", "reference", "generic"), help="server: the configured LLM; the others are baselines")
     ] = "server",
     samples: Annotated[int, typer.Option(min=1, max=100, help="drafts per case")] = 1,
     cases: Annotated[str, typer.Option(help="globs over case folder names, comma-separated, e.g. '0*,5[01]_*'")] = "*",
@@ -149,14 +167,13 @@ def eval_command(
     from evals.report import render
     from evals.runner import Backend, EvalRun, regressions, run
     from server.demo import SEED
+    from server.jsonfile import read_model
 
     with user_errors():
-        if backend not in ("server", "reference", "generic"):
-            raise ValueError("--backend must be server, reference or generic")
         selected = [c for pattern in cases.split(",") for c in load_cases(pattern.strip())]
         if not selected:
             raise ValueError(f"no eval case matches {cases!r}")
-        before = EvalRun.model_validate_json(baseline.read_text(encoding="utf-8")) if baseline else None
+        before = read_model(baseline, EvalRun) if baseline else None
         with stage_progress() as show:
             result = run(
                 selected,
@@ -170,34 +187,34 @@ def eval_command(
             out.mkdir(parents=True, exist_ok=True)
             (out / "eval.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
             (out / "eval.md").write_text(render(result), encoding="utf-8")
-            err.print(f"wrote {out / 'eval.json'} and {out / 'eval.md'}")
+            err.print(f"wrote {out / 'eval.json'} and {out / 'eval.md'}", markup=False)
     if not emit(result, as_json):
-        sys.stdout.write(render(result))
+        write(render(result))
     if before is not None:
         found = regressions(before, result)
         for line in found:
             err.print(f"regression: {line}", markup=False)
         if found:
-            raise typer.Exit(1)
+            raise typer.Exit(FAILED)
 
 
 @bench.command("redaction")
-def bench_redaction(seed: int = 0, as_json: JsonOpt = True) -> None:
+def bench_redaction(seed: int = 0, as_json: JsonOpt = False) -> None:
     """Recall per secret/PII type and false positives on look-alikes, on a seeded synthetic corpus."""
     from evals.redaction import run
 
-    emit(run(seed=seed), True)
+    show_record(run(seed=seed), as_json, title="bench redaction")
 
 
 @bench.command("attribution")
 def bench_attribution(
     dataset: Annotated[Path, typer.Option(help="JSONL runs with steps and labels (Who&When shape)")],
-    attribute: Annotated[str, typer.Option(help="heuristic or llm (the configured LLM)")] = "heuristic",
+    attribute: Annotated[str, choice(("heuristic", "llm"), help="llm: the configured LLM")] = "heuristic",
     limit: Annotated[int | None, typer.Option(min=1, help="score this many runs, evenly spaced")] = None,
-    as_json: JsonOpt = True,
+    as_json: JsonOpt = False,
 ) -> None:
     """Failure attribution: agent and decisive-step accuracy with 95% intervals, next to the most-talkative-agent
-    and random-step baselines on the same runs. Prints JSON."""
+    and random-step baselines on the same runs."""
     from evals.attribution import run
     from server.cli_steps import attribution_llm, attribution_method
 
@@ -206,15 +223,15 @@ def bench_attribution(
         llm = attribution_llm(method)
         with stage_progress() as show:
             result = run(dataset, method=method, llm=llm, limit=limit, progress=lambda d, t: show("runs", d, t))
-    emit(result, True)
+    show_record(result, as_json, title="bench attribution")
 
 
 @bench.command("rebuild")
-def bench_rebuild(incidents: int = 10_000, as_json: JsonOpt = True) -> None:
+def bench_rebuild(incidents: int = 10_000, as_json: JsonOpt = False) -> None:
     """What recovering the vector index costs: probe, rebuild from the stored vectors, a start on a broken index,
-    against the bare upserts in this process. Prints JSON."""
+    against the bare upserts in this process."""
     from evals.rebuild import run
 
     with user_errors():
         result = run(incidents)
-    emit(result, True)
+    show_record(result, as_json, title="bench rebuild")

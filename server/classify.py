@@ -1,8 +1,9 @@
 """Classification, severity and triage: pure functions over a capture and its nearest past incidents.
 
 Category = keyword rules over the error and text fields, plus similarity-weighted votes of the
-nearest labelled past incidents. Every decision carries the signals that made it, so a person can
-check it, and explicit values from the reporter always win.
+nearest labelled past incidents. Severity = the scale the capture states (people, records, money, outage length,
+data lost or exposed), mapped by the triage policy's `[severity]` thresholds. Every decision carries the signals
+that made it, so a person can check it, and explicit values from the reporter always win.
 """
 
 import re
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from server.policy import TriageFacts, TriagePolicy, triage
+from server.severity_policy import SeverityPolicy, assess
 from store.models import Category, IncidentCreate, Severity, Triage
 
 DEFAULT_POLICY = TriagePolicy()
@@ -111,26 +113,6 @@ _COMPILED = {c: [(re.compile(p, re.IGNORECASE), w) for p, w in rules] for c, rul
 # The error type and message are the strongest evidence; the free text is weaker.
 _FIELD_WEIGHTS = {"error_type": 1.5, "error_message": 1.5, "title": 1.0, "description": 0.6, "tool": 0.5, "impact": 0.3}
 
-_SEV_ORDER = ["SEV1", "SEV2", "SEV3", "SEV4"]
-_IMPACT_RULES: list[tuple[re.Pattern[str], Severity, str]] = [
-    (
-        re.compile(
-            r"data (loss|leak)|breach|leaked|exposed (pii|personal|customer data)|secrets? (leak|expos)", re.IGNORECASE
-        ),
-        "SEV1",
-        "impact mentions data loss or exposure",
-    ),
-    (
-        re.compile(
-            r"all (users|customers)|every (user|customer)|full outage|complete outage|revenue|\$\s?\d|"
-            r"financial|legal|regulator",
-            re.IGNORECASE,
-        ),
-        "SEV2",
-        "impact mentions broad, financial or legal harm",
-    ),
-]
-
 
 @dataclass(frozen=True)
 class Neighbour:
@@ -180,23 +162,9 @@ def classify(capture: IncidentCreate, neighbours: list[Neighbour]) -> CategoryDe
     return CategoryDecision(best, round(scores[best] / total, 3), evidence[best][:6])
 
 
-def severity(capture: IncidentCreate, category: Category) -> tuple[Severity, list[str]]:
-    if capture.severity is not None:
-        return capture.severity, ["severity set explicitly by the reporter"]
-    if category == Category.DATA_CORRUPTION:
-        level, reasons = "SEV1", ["data corruption is SEV1 by policy"]
-    elif category in (Category.PROMPT_INJECTION, Category.BUSINESS_LOGIC):
-        level, reasons = "SEV2", [f"{category} is SEV2 by policy"]
-    elif capture.user_facing:
-        level, reasons = "SEV3", ["users saw the failure"]
-    else:
-        level, reasons = "SEV4", ["internal failure, no user saw it"]
-    for pattern, floor, reason in _IMPACT_RULES:
-        if capture.impact and pattern.search(capture.impact) and _SEV_ORDER.index(floor) < _SEV_ORDER.index(level):
-            level, reasons = floor, [*reasons, reason]
-    if capture.customer_reported and level == "SEV4":
-        level, reasons = "SEV3", [*reasons, "a customer reported it"]
-    return level, reasons  # type: ignore[return-value]
+def severity(capture: IncidentCreate, policy: SeverityPolicy = DEFAULT_POLICY.severity) -> tuple[Severity, list[str]]:
+    """Severity from the scale the capture states (server/severity_policy.py); the reporter's own level wins."""
+    return assess(capture, policy)
 
 
 class Decision(BaseModel):
@@ -229,7 +197,7 @@ def decide(
     if novel is None:
         novel = not neighbours or neighbours[0].similarity < NOVELTY_THRESHOLD
     picked = classify(capture, neighbours)
-    level, level_reasons = severity(capture, picked.category)
+    level, level_reasons = severity(capture, policy.severity)
     nearest = neighbours[0] if neighbours else None
     facts = TriageFacts(
         severity=level,

@@ -1,49 +1,96 @@
-"""The `postmortem` command line: for people (Rich tables) and scripts (`--json` on stdout)."""
+"""The `postmortem` command line: a human view by default, `--json` on stdout for scripts (server/cli_output.py);
+exit codes in server/cli_common.py. The commands live in server/cli_*.py; their heavy imports happen inside them,
+so that `--help`, `--version` and completion answer without loading the store, the models or an LLM client."""
 
-import contextlib
 import logging
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import Progress
-from rich.table import Table
+from typer.core import TyperGroup
 
-from server import cli_home, cli_ingest, cli_loop, cli_steps
+from server import cli_home, cli_ingest, cli_loop, cli_records, cli_steps
 from server.bench_cli import bench, eval_command
-from server.cli_common import JsonOpt, emit, err, out, service, user_errors
+from server.cli_common import (
+    CLOSED_PIPE,
+    FAILED,
+    INTERRUPTED,
+    JsonOpt,
+    choice,
+    emit,
+    err,
+    settings,
+    stored_service,
+    user_errors,
+)
 from server.cli_team import token_app
-from server.config import Settings
-from store.models import IncidentCreate
 
 if TYPE_CHECKING:
-    from server.jsonl import ImportReport
     from server.service import PostmortemService
 
-app = typer.Typer(
-    help="Turn AI-agent failures into durable learning.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
 logger = logging.getLogger("postmortem")
 
 
-def _service() -> Any:
-    return service()
+class Root(TyperGroup):
+    """Runs every command so that a closed stdout (`| head`) ends it quietly, and an unexpected error is one line
+    on stderr, not a traceback (POSTMORTEM_LOG_LEVEL=DEBUG logs it)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()
+            return result
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise typer.Exit(CLOSED_PIPE) from None
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(INTERRUPTED) from None
+        except Exception as e:
+            if isinstance(e, typer.Exit | typer.Abort) or type(e).__module__.startswith("typer"):
+                raise
+            logger.debug("unexpected error", exc_info=True)
+            err.print(f"error: unexpected {type(e).__name__}; set POSTMORTEM_LOG_LEVEL=DEBUG for details", markup=False)
+            raise typer.Exit(FAILED) from None
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing what is still buffered at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        sys.stdout.write(f"postmortem {version('agent-postmortem')}\n")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=Root,
+    help="Turn AI-agent failures into durable learning.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """Turn AI-agent failures into durable learning."""
 
 
 @app.command()
 def serve(
-    transport: Annotated[str, typer.Option(help="stdio or http")] = "stdio",
+    transport: Annotated[str, choice(("stdio", "http"), help="stdio for one client, http for several")] = "stdio",
     host: str = "127.0.0.1",
     port: int = 8000,
     stateless: Annotated[
@@ -54,419 +101,111 @@ def serve(
     from server.runtime import LazyService, build_service
     from server.tools import create_server
 
-    with user_errors():
-        settings = Settings.from_env()
-    lazy = LazyService(lambda: build_service(settings))
-    sampling = settings.llm_backend in ("auto", "sampling")
+    configured = settings()
+    lazy = LazyService(lambda: build_service(configured))
+    sampling = configured.llm_backend in ("auto", "sampling")
     if transport == "stdio":
         from server.stdio import run_stdio
 
         run_stdio(create_server(lazy.get, on_start=lazy.start, sampling=sampling))
-    elif transport == "http":
-        from server.http_security import http_security, proxy_options
-        from server.teams import TeamServices, TeamTokenVerifier, load_tokens
-
-        get: Callable[[], PostmortemService] = lazy.get
-        start = lazy.start
-        with user_errors():
-            verifier = TeamTokenVerifier(load_tokens(settings.tokens_file)) if settings.tokens_file else None
-            security = http_security(
-                host=host,
-                port=port,
-                token=settings.http_token,
-                allowed_hosts=list(settings.allowed_hosts),
-                allowed_origins=list(settings.allowed_origins),
-                team_verifier=verifier,
-            )
-        if verifier is not None:  # each request works on its token's team's knowledge base
-            teams = TeamServices.for_settings(settings, teams=verifier.teams)
-            get, start = teams.get, teams.start
-        import uvicorn
-
-        from server.http_app import http_app
-
-        asgi = http_app(
-            get,
-            security=security,
-            host=host,
-            rate_per_minute=settings.http_rate_per_minute,
-            on_start=start,
-            sampling=sampling,
-            stateless=stateless or settings.http_stateless,
-        )
-        uvicorn.run(asgi, host=host, port=port, log_level="warning", **proxy_options(settings.trusted_proxies))
-    else:
-        err.print("error: --transport must be stdio or http")
-        raise typer.Exit(2)
-
-
-@app.command()
-def capture(
-    title: Annotated[str, typer.Option(help="one line: what went wrong")] = "",
-    description: str = "",
-    error_type: str | None = None,
-    error_message: str | None = None,
-    agent: str | None = None,
-    tool: str | None = None,
-    model: str | None = None,
-    impact: str | None = None,
-    user_facing: bool = False,
-    customer_reported: bool = False,
-    file: Annotated[Path | None, typer.Option(help="a JSON incident instead of options")] = None,
-    idempotency_key: Annotated[str | None, typer.Option(help="retries with the same key store nothing new")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Capture a failure: classify, store, and show similar past incidents."""
-    with user_errors():
-        if file is not None:
-            data = IncidentCreate.model_validate_json(file.read_text(encoding="utf-8"))
-        else:
-            data = IncidentCreate(
-                title=title,
-                description=description,
-                error_type=error_type,
-                error_message=error_message,
-                agent=agent,
-                tool=tool,
-                model=model,
-                impact=impact,
-                user_facing=user_facing,
-                customer_reported=customer_reported,
-            )
-        if idempotency_key is not None:
-            data = IncidentCreate.model_validate({**data.model_dump(), "idempotency_key": idempotency_key})
-        result = _service().capture_incident(data)
-    if not emit(result, as_json):
-        from server.view import show_capture
-
-        show_capture(out, result)
-
-
-@app.command()
-def classify(
-    title: str,
-    description: str = "",
-    error_type: str | None = None,
-    error_message: str | None = None,
-    tool: str | None = None,
-    user_facing: bool = False,
-    customer_reported: bool = False,
-) -> None:
-    """Dry run: print category, severity and triage as JSON; stores nothing."""
-    with user_errors():
-        data = IncidentCreate(
-            title=title,
-            description=description,
-            error_type=error_type,
-            error_message=error_message,
-            tool=tool,
-            user_facing=user_facing,
-            customer_reported=customer_reported,
-        )
-        result = _service().classify_incident(data)
-    emit(result, True)
-
-
-@app.command("import")
-def import_(
-    path: Path,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="validate and count what would be imported; store nothing")
-    ] = False,
-    report: Annotated[
-        Path | None, typer.Option(help="write a JSON report here: counts and every invalid line with its reason")
-    ] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Bulk-import past incidents from a JSONL file (one incident per line), or restore a `postmortem export`
-    into an empty home, exactly. Nothing is imported unless every line is valid."""
-    from server import backup
-
-    with user_errors():
-        if backup.is_export(path):
-            incidents = backup.read_export(path)
-            if dry_run:
-                if not emit({"would_restore": len(incidents), "dry_run": True}, as_json):
-                    out.print(f"would restore {len(incidents)} incidents into an empty home; nothing was written")
-                return
-            restored = backup.restore(_service(), incidents)
-            if not emit({"restored": restored}, as_json):
-                out.print(f"restored {restored} incidents")
-            return
-        result = _import_jsonl(path, dry_run=dry_run, report=report)
-    if result.dry_run:
-        if not emit(result, as_json):
-            out.print(
-                f"{path.name}: {result.valid} valid lines; would import {result.would_import} incidents "
-                f"({result.duplicates} duplicates would be skipped); nothing was written"
-            )
         return
-    if not emit(result, as_json):
-        out.print(f"imported {result.imported} incidents ({result.skipped_duplicates} duplicates skipped)")
+    from server.http_security import http_security, proxy_options
+    from server.teams import TeamServices, TeamTokenVerifier, load_tokens
 
+    get: Callable[[], PostmortemService] = lazy.get
+    start = lazy.start
+    with user_errors():
+        verifier = TeamTokenVerifier(load_tokens(configured.tokens_file)) if configured.tokens_file else None
+        security = http_security(
+            host=host,
+            port=port,
+            token=configured.http_token,
+            allowed_hosts=list(configured.allowed_hosts),
+            allowed_origins=list(configured.allowed_origins),
+            team_verifier=verifier,
+        )
+    if verifier is not None:  # each request works on its token's team's knowledge base
+        teams = TeamServices.for_settings(configured, teams=verifier.teams)
+        get, start = teams.get, teams.start
+    import uvicorn
 
-def _import_jsonl(path: Path, *, dry_run: bool, report: Path | None) -> "ImportReport":
-    from server.jsonl import ImportFileError, ImportReport, count_duplicates, problems_error, validate_incidents
+    from server.http_app import http_app
 
-    rows, problems, lines = validate_incidents(path)
-    result = ImportReport(
-        file=path.name, dry_run=dry_run, lines=lines, valid=len(rows), invalid=len(problems), problems=problems
+    asgi = http_app(
+        get,
+        security=security,
+        host=host,
+        rate_per_minute=configured.http_rate_per_minute,
+        on_start=start,
+        sampling=sampling,
+        stateless=stateless or configured.http_stateless,
     )
-    if problems:
-        if report is not None:
-            report.write_text(result.model_dump_json(indent=2), encoding="utf-8")
-        hint = f"\nevery invalid line is listed in {report}" if report else "\n--report FILE lists every invalid line"
-        raise ImportFileError(problems_error(path, problems, hint=hint))
-    if dry_run:
-        duplicates = count_duplicates(rows, _stored_hashes(Settings.from_env()))
-        result = result.model_copy(update={"duplicates": duplicates, "would_import": len(rows) - duplicates})
-    else:
-        service = _service()
-        with Progress(console=err, transient=True) as progress:
-            task = progress.add_task("importing", total=len(rows))
-            done = service.import_incidents(rows, progress=lambda n: progress.advance(task, n))
-        counts = {"imported": done.imported, "skipped_duplicates": done.skipped_duplicates, "ids": done.ids[:1000]}
-        result = result.model_copy(update=counts)
-    if report is not None:
-        report.write_text(result.model_dump_json(indent=2), encoding="utf-8")
-    return result
+    uvicorn.run(asgi, host=host, port=port, log_level="warning", **proxy_options(configured.trusted_proxies))
 
 
-def _stored_hashes(settings: Settings) -> Callable[[list[str]], set[str]]:
-    """Which content hashes are stored, read from the database alone (no index, no model, no migration, no
-    write); a home without a database has none."""
-    from store import db
-    from store.records import IncidentStore
-
-    if settings.database_url is None and not (settings.store_home / "postmortem.db").is_file():
-        return lambda hashes: set()
-    store = IncidentStore(db.make_engine(settings.database_url or db.sqlite_url(settings.store_home)))
-    return store.existing_hashes
-
-
-@app.command()
-def export(output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
-    """Write a consistent snapshot of every incident as JSONL (to stdout, or a file); `import` restores it."""
-    from server import backup
-
-    unreadable: list[str] = []
-    with user_errors():
-        lines = backup.export_lines(_service(), unreadable)
-        count = 0
-        with contextlib.nullcontext(sys.stdout) if output is None else output.open("w", encoding="utf-8") as handle:
-            for line in lines:
-                handle.write(line + "\n")
-                count += 1
-        if output is not None:
-            err.print(f"exported {count} incidents to {output}")
-    if unreadable:
-        err.print(f"error: {len(unreadable)} incidents are damaged beyond repair and were left out: {unreadable[:20]}")
-        raise typer.Exit(1)
-
-
-@app.command()
-def search(
-    query: str,
-    limit: int = 5,
-    category: str | None = None,
-    severity: str | None = None,
-    status: str | None = None,
-    agent: str | None = None,
-    tool: str | None = None,
-    model: str | None = None,
-    since: Annotated[datetime | None, typer.Option(help="created at or after (ISO date)")] = None,
-    until: Annotated[datetime | None, typer.Option(help="created at or before (ISO date)")] = None,
-    mode: Annotated[str, typer.Option(help="hybrid, dense or lexical")] = "hybrid",
-    as_json: JsonOpt = False,
-) -> None:
-    """Find past incidents similar to a description or error message (hybrid: meaning and exact words)."""
-    with user_errors():
-        if mode not in ("hybrid", "dense", "lexical"):
-            raise ValueError("--mode must be hybrid, dense or lexical")
-        filters = {
-            "category": category,
-            "severity": severity,
-            "status": status,
-            "agent": agent,
-            "tool": tool,
-            "model": model,
-            "since": _aware(since),
-            "until": _aware(until),
-        }
-        result = _service().search_incidents(query=query, limit=max(1, min(limit, 50)), mode=mode, **filters)
-    if not emit(result, as_json):
-        from server.view import similar_table
-
-        out.print(similar_table(result.hits))
-
-
-@app.command("list")
-def list_(limit: int = 20, status: str | None = None, as_json: JsonOpt = False) -> None:
-    """List incidents, newest first."""
-    with user_errors():
-        result = _service().list_incidents(limit=max(1, min(limit, 200)), status=status)
-    if not emit(result, as_json):
-        table = Table("id", "created", "severity", "category", "status", "title")
-        for i in result.incidents:
-            table.add_row(i.id, f"{i.created_at:%Y-%m-%d}", i.severity, i.category, i.status, i.title)
-        out.print(table)
-
-
-@app.command()
-def show(incident_id: str, as_json: JsonOpt = False) -> None:
-    """Show one incident."""
-    with user_errors():
-        incident = _service().get_incident(incident_id)
-    if not emit(incident, as_json):
-        out.print_json(incident.model_dump_json())
-
-
-@app.command()
-def draft(
-    incident_id: str,
-    track: Annotated[bool, typer.Option(help="also track the proposed action items")] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Draft the 5 whys, root cause and action items with the configured LLM."""
-    with user_errors():
-        service = _service()
-        analysis = service.draft_analysis(incident_id)
-        if track:
-            service.add_drafted_action_items(incident_id)
-    if not emit(analysis, as_json):
-        from server.view import show_analysis
-
-        show_analysis(out, analysis)
-
-
-@app.command()
-def report(
-    incident_id: str,
-    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
-    kind: Annotated[str, typer.Option(help="full, review (lightweight) or auto (follow the triage)")] = "full",
-) -> None:
-    """Render the post-mortem (or the lightweight review) as Markdown, to stdout or to a file."""
-    with user_errors():
-        if kind not in ("full", "review", "auto"):
-            raise ValueError("--kind must be full, review or auto")
-        text = _service().render_report(incident_id, kind=kind)
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            output.write_text(text, encoding="utf-8")
-            err.print(f"wrote {output}")
-
-
-@app.command()
-def stats(as_json: JsonOpt = False) -> None:
-    """Counts by category, severity and status; action items; index health."""
-    with user_errors():
-        result = _service().knowledge_stats()
-    if not emit(result, as_json):
-        out.print_json(result.model_dump_json())
-
-
-@app.command()
 def check(
     repair: Annotated[bool, typer.Option(help="rebuild a broken or incomplete index from the records")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Check the database (integrity) and the vector index (probed in a child process); JSON on stdout, exit 1
-    when something is wrong and was not repaired. Repair while no server uses the data directory."""
+    """Check the database (integrity) and the vector index (probed in a child process); exit 1 when something is
+    wrong and was not repaired. Repair while no server uses the data directory."""
+    from server.cli_common import has_data, nothing_yet, out
+    from server.health import HealthReport
     from server.health import check as run_check
+    from server.view import health_view
 
+    configured = settings()
+    if not has_data(configured):  # nothing to check, and nothing is created
+        nothing_yet(configured)
+        empty = HealthReport(database_integrity="ok", records=0, embedded=0, index="fresh", indexed=0, pending_outbox=0)
+        emit(empty, as_json)
+        return
     with user_errors():
-        report = run_check(Settings.from_env(), repair=repair)
-    emit(report, True)
+        report = run_check(configured, repair=repair)
+    if not emit(report, as_json):
+        out.print(health_view(report))
     if not report.healthy:
-        raise typer.Exit(1)
+        raise typer.Exit(FAILED)
 
 
-@app.command()
-def reindex() -> None:
+def reindex(as_json: JsonOpt = False) -> None:
     """Rebuild the vector index from the vectors stored with the records."""
     with user_errors():
-        n = _service().reindex()
-    err.print(f"reindexed {n} incidents")
+        n = stored_service().reindex()
+    if not emit({"reindexed": n}, as_json):
+        err.print(f"reindexed {n} incidents")
 
 
-@app.command()
 def demo(
-    home: Annotated[Path | None, typer.Option(help="data directory; default: a new temporary one")] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="report file")] = None,
+    home: Annotated[Path | None, typer.Option(help="keep the data here (default: a temporary directory, removed)")] = (
+        None
+    ),
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="also write the report to this file")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Run the whole loop on a seed knowledge base: capture, classify, find similar, draft, report."""
+    from server.cli_common import out
     from server.demo import run_demo
 
     with user_errors():
-        run_demo(out, home=home, output=output)
+        result = run_demo(err if as_json else out, home=home, output=output)
+    emit(result, as_json)
 
 
-app.add_typer(bench, name="bench")
+for _name, _command in [
+    *cli_records.COMMANDS,
+    *cli_ingest.COMMANDS,
+    *cli_steps.COMMANDS,
+    *cli_loop.COMMANDS,
+    ("check", check),
+    ("reindex", reindex),
+    ("demo", demo),
+    ("init", cli_home.init),
+]:
+    app.command(_name)(_command)
 app.add_typer(token_app, name="token")
+app.add_typer(bench, name="bench")
 app.command("eval")(eval_command)
-for _command in cli_loop.COMMANDS:
-    app.command()(_command)
-for _ingest in cli_ingest.COMMANDS:
-    app.command()(_ingest)
-app.command()(cli_home.init)
-for _step_command in cli_steps.COMMANDS:
-    app.command()(_step_command)
-
-
-@app.command("verify-fix")
-def verify_fix_(
-    before_failures: int,
-    before_trials: int,
-    after_failures: int,
-    after_trials: int,
-    target: float = 0.01,
-    confidence: float = 0.95,
-    deterministic: bool = False,
-) -> None:
-    """Did the fix work? Failure counts before and after -> rates, Fisher test, verdict, trials still needed."""
-    from server.verify import verify_fix
-
-    with user_errors():
-        emit(
-            verify_fix(
-                before_failures,
-                before_trials,
-                after_failures,
-                after_trials,
-                target,
-                confidence,
-                deterministic=deterministic,
-            ),
-            True,
-        )
-
-
-@app.command("check-blameless")
-def check_blameless_(text: str) -> None:
-    """Flag blaming language in TEXT (JSON with spans and suggested rewrites)."""
-    from server.blameless import check_blameless
-
-    with user_errors():
-        emit(check_blameless(text), True)
-
-
-@app.command()
-def patterns(min_size: int = 3, as_json: JsonOpt = False) -> None:
-    """Recurring patterns: groups of incidents that are the same failure, with their open action items."""
-    with user_errors():
-        result = _service().recurring_patterns(min_size=max(2, min(min_size, 100)))
-    if not emit(result, as_json):
-        table = Table("id", "size", "last seen", "open items", "label", "incidents", title="Recurring patterns")
-        for p in result.patterns:
-            table.add_row(
-                p.id,
-                str(p.size),
-                f"{p.last_seen:%Y-%m-%d}",
-                str(len(p.open_action_items)),
-                p.label,
-                ", ".join(p.incident_ids[:8]),
-            )
-        out.print(table)
 
 
 def main() -> None:
@@ -477,8 +216,4 @@ def main() -> None:
     )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    try:
-        app()
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+    app(prog_name="postmortem")

@@ -8,23 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import BaseModel, Field
 
 from server.cli_common import JsonOpt, emit, err, out, user_errors
-from server.config import Settings
-from server.runtime import EMPTY_HINT
 
 if TYPE_CHECKING:
+    from server.results import InitResult
     from server.service import PostmortemService
-
-
-class InitResult(BaseModel):
-    home: str = Field(description="the team's data directory")
-    team: str
-    database: str = Field(description="sqlite or postgresql")
-    incidents: int = Field(description="incidents stored now")
-    seeded: int = Field(description="incidents this run loaded from the seed (0 without --seed)")
-    made_private: bool = Field(description="an existing home was readable by others and was made 0700")
 
 
 def init(
@@ -39,6 +28,8 @@ def init(
     as_json: JsonOpt = False,
 ) -> None:
     """Create the data directory (private to you) and its database, and offer the seed knowledge base."""
+    from server.config import Settings
+    from server.results import InitResult
     from server.runtime import build_service
 
     with user_errors():
@@ -89,7 +80,9 @@ def _load_seed(service: "PostmortemService") -> int:
     return service.import_incidents(read_incidents(SEED)).imported
 
 
-def _show(result: InitResult) -> None:
+def _show(result: "InitResult") -> None:
+    from server.runtime import EMPTY_HINT
+
     where = f"{result.home} (PostgreSQL for the records)" if result.database == "postgresql" else result.home
     out.print(f"data directory: {where}, private to you", markup=False, soft_wrap=True)
     if result.made_private:

@@ -3,25 +3,27 @@ decisive step. Registered by server/cli.py from COMMANDS."""
 
 import secrets
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.table import Table
 
-from server.cli_common import JsonOpt, emit, err, out, service, user_errors
-from server.llm import LLM
-from server.steps import Attributor
+from server.cli_common import JsonOpt, choice, emit, err, out, service, user_errors
+from server.cli_output import table
 
-AttributeOpt = Annotated[str, typer.Option("--attribute", help="heuristic (no LLM) or llm (the configured LLM)")]
+if TYPE_CHECKING:
+    from server.llm import LLM
+    from server.steps import Attributor
+
+AttributeOpt = Annotated[str, choice(("heuristic", "llm"), help="heuristic: no LLM; llm: the configured LLM")]
 
 
-def attribution_method(value: str) -> Attributor:
+def attribution_method(value: str) -> "Attributor":
     if value not in ("heuristic", "llm"):
         raise ValueError("--attribute must be heuristic or llm")
-    return cast(Attributor, value)
+    return cast("Attributor", value)
 
 
-def attribution_llm(method: str) -> LLM | None:
+def attribution_llm(method: str) -> "LLM | None":
     """The configured LLM when `--attribute llm`; LLMUnavailable (with what to set) when there is none."""
     if attribution_method(method) == "heuristic":
         return None
@@ -65,17 +67,19 @@ def import_steps(
             result = import_runs(
                 runs, method=method, llm=llm, service=target, nonce=lambda: secrets.token_hex(4), progress=step
             )
-    if emit(result, as_json):
-        return
-    table = Table(
-        "run", "incident", "agent", "step", "method", title=f"{result.runs} runs (reasons and evidence: --json)"
-    )
-    for r in result.results[:200]:
+    if not emit(result, as_json):
+        _show(result)
+
+
+def _show(result: Any) -> None:
+    def row(r: Any) -> list[object]:
         a = r.attribution
         incident = "(dry run)" if r.incident_id is None else r.incident_id + (" (known)" if r.already_imported else "")
-        method_shown = a.method + (" (fallback)" if a.fallback else "")
-        table.add_row(r.run_id, incident, a.responsible, str(a.decisive_step), method_shown)
-    out.print(table)
+        return [r.run_id, incident, a.responsible, a.decisive_step, a.method + (" (fallback)" if a.fallback else "")]
+
+    rows = (row(r) for r in result.results[:200])
+    title = f"{result.runs} runs (reasons and evidence: --json)"
+    out.print(table("run", "incident", "agent", "step", "method", rows=rows, title=title))
     verb = "would import" if result.dry_run else "imported"
     count = len(result.results) - result.already_imported if result.dry_run else result.imported
     err.print(
@@ -84,4 +88,4 @@ def import_steps(
     )
 
 
-COMMANDS = [import_steps]
+COMMANDS: list[tuple[str, Any]] = [("import-steps", import_steps)]

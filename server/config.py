@@ -2,6 +2,7 @@
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -10,6 +11,28 @@ from platformdirs import user_cache_dir, user_data_dir
 from server.policy import TriagePolicy, policy_path
 
 LLM_BACKENDS = ("auto", "sampling", "openai", "local", "none")
+DEFAULT_TEAM = "default"
+TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # always fullmatch: `$` would let a trailing newline through
+
+
+class TeamConfigError(ValueError):
+    """The tokens file or a team name is not usable; the message says how to fix it."""
+
+
+def check_team(name: str) -> str:
+    if not TEAM_NAME.fullmatch(name):
+        raise TeamConfigError(
+            f"invalid team name {name[:50]!r}: use 1-40 lowercase letters, digits and dashes, starting with a letter "
+            "or digit"
+        )
+    return name
+
+
+def team_home(home: Path, team: str) -> Path:
+    """Where a team's SQLite store and vector index live; the default team keeps the home itself."""
+    return home if check_team(team) == DEFAULT_TEAM else home / "teams" / team
+
+
 EMBEDDERS = ("onnx-int8", "onnx", "torch")
 
 
@@ -39,8 +62,6 @@ class Settings:
     @property
     def store_home(self) -> Path:
         """The team's own directory: its SQLite store and vector index (the default team uses the home itself)."""
-        from server.teams import team_home
-
         return team_home(self.home, self.team)
 
     def for_team(self, team: str) -> "Settings":
@@ -84,8 +105,6 @@ class Settings:
 
 
 def _team(name: str) -> str:
-    from server.teams import check_team
-
     return check_team(name.strip())
 
 

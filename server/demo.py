@@ -4,16 +4,20 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
 
 import store
+from server.cli_output import cell, line
 from server.config import Settings
 from server.errors import DraftError, LLMUnavailable
 from server.jsonl import read_incidents
+from server.results import CaptureResult
 from server.runtime import build_service, choose_llm
-from server.view import show_analysis, show_capture
+from server.service import PostmortemService
+from server.view import show_analysis, show_decision
 from store.models import IncidentCreate
 
 SEED = Path(store.__file__).resolve().parent / "seed" / "incidents.jsonl"  # package data: works installed too
@@ -38,15 +42,41 @@ DEMO_INCIDENT = IncidentCreate(
 )
 
 
-def run_demo(out: Console, *, home: Path | None = None, output: Path | None = None) -> Path:
-    home = home or Path(tempfile.mkdtemp(prefix="postmortem-demo-"))
-    env = {**os.environ, "POSTMORTEM_HOME": str(home)}
-    settings = Settings.from_env(env)
-    out.rule("agent-postmortem demo")
-    out.print(f"Data directory: {home} (SQLite + embedded chromadb, bundled all-MiniLM-L6-v2 embeddings)")
+def run_demo(out: Console, *, home: Path | None = None, output: Path | None = None) -> dict[str, Any]:
+    """The demo on `home`, or on a temporary data directory removed at the end (nothing is left in /tmp): the
+    report is then printed, and written to `output` when given. Returns what was made, for --json."""
+    if home is not None:
+        return _run(out, home, output, keep=True)
+    with tempfile.TemporaryDirectory(prefix="postmortem-demo-", ignore_cleanup_errors=True) as folder:
+        return _run(out, Path(folder), output, keep=False)
 
-    started = time.monotonic()
+
+def _run(out: Console, home: Path, output: Path | None, *, keep: bool) -> dict[str, Any]:
+    settings = Settings.from_env({**os.environ, "POSTMORTEM_HOME": str(home)})
+    out.rule("agent-postmortem demo")
+    where = str(home) if keep else "a temporary directory, removed at the end (--home DIR keeps it)"
+    out.print(line(f"Data directory: {where} (SQLite + bundled all-MiniLM-L6-v2 embeddings)"))
     service = build_service(settings)
+    try:
+        captured, drafted = _loop(out, service, settings)
+        text = service.render_report(captured.id)
+    finally:
+        service.knowledge.release_index()
+        service.store.engine.dispose()
+    path = output or (home / "reports" / f"{captured.id}.md" if keep else None)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        out.print(line("\n4. Post-mortem report written to: ", (path, "bold")))
+    else:
+        out.print(line("\n4. The post-mortem report (-o FILE writes it to a file):\n"))
+        out.print(cell(text))
+    report = None if path is None else str(path)
+    return {"home": str(home) if keep else None, "incident_id": captured.id, "drafted": drafted, "report": report}
+
+
+def _loop(out: Console, service: PostmortemService, settings: Settings) -> tuple[CaptureResult, bool]:
+    started = time.monotonic()
     rows = read_incidents(SEED)
     with Progress(console=out, transient=True) as progress:
         task = progress.add_task(
@@ -57,39 +87,38 @@ def run_demo(out: Console, *, home: Path | None = None, output: Path | None = No
         f"1. Seed knowledge base: {result.imported} past incidents loaded "
         f"({result.skipped_duplicates} already there) in {time.monotonic() - started:.1f}s"
     )
-
-    out.print(f"\n2. Capturing a new failure: [bold]{DEMO_INCIDENT.title}[/bold]")
+    out.print(line("\n2. Capturing a new failure: ", (DEMO_INCIDENT.title, "bold")))
     captured = service.capture_incident(DEMO_INCIDENT)
-    show_capture(out, captured)
-
+    show_decision(out, captured, incident_id=captured.id)
     out.print("\n3. Drafting the analysis")
+    return captured, _draft(out, service, settings, captured.id)
+
+
+def _draft(out: Console, service: PostmortemService, settings: Settings, incident_id: str) -> bool:
     try:
         choice = choose_llm(settings)
     except LLMUnavailable as e:
-        out.print(f"[yellow]{e}[/yellow]")
+        out.print(line((str(e), "yellow")))
         choice = None
     if choice is None:
-        out.print("[yellow]No LLM is available, so no draft was written.[/yellow] " + _how_to_choose())
-    else:
-        out.print(f"   LLM: [bold]{choice.describe}[/bold] (backend: {choice.backend})")
-        if choice.low_quality:
-            out.print(
-                "[yellow]   This is the tiny bundled 135M-parameter model: it proves the pipeline works offline, "
-                "but its analysis is LOW QUALITY and not to be trusted.[/yellow] " + _how_to_choose()
-            )
-        try:
-            analysis = service.draft_analysis(captured.id)
-            tracked = service.add_drafted_action_items(captured.id)
-            show_analysis(out, analysis)
-            out.print(f"   {len(tracked)} proposed action items are now tracked.")
-        except (LLMUnavailable, DraftError) as e:
-            out.print(f"[yellow]Drafting failed: {e}[/yellow]")
-
-    path = output or home / "reports" / f"{captured.id}.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(service.render_report(captured.id), encoding="utf-8")
-    out.print(f"\n4. Post-mortem report written to: [bold]{path}[/bold]")
-    return path
+        out.print(line(("No LLM is available, so no draft was written. ", "yellow"), _how_to_choose()))
+        return False
+    out.print(line("   LLM: ", (choice.describe, "bold"), f" (backend: {choice.backend})"))
+    if choice.low_quality:
+        warning = (
+            "   This is the tiny bundled 135M-parameter model: it proves the pipeline works offline, "
+            "but its analysis is LOW QUALITY and not to be trusted. "
+        )
+        out.print(line((warning, "yellow"), _how_to_choose()))
+    try:
+        analysis = service.draft_analysis(incident_id)
+        tracked = service.add_drafted_action_items(incident_id)
+    except (LLMUnavailable, DraftError) as e:
+        out.print(line(("Drafting failed: ", "yellow"), (str(e), "yellow")))
+        return False
+    show_analysis(out, analysis)
+    out.print(f"   {len(tracked)} proposed action items are now tracked.")
+    return True
 
 
 def _how_to_choose() -> str:

@@ -14,7 +14,12 @@ _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')  # a whole string, or
 
 
 class JsonInputError(ValueError):
-    """Not JSON, or nested deeper than the limit; the message says which, never the content."""
+    """Not JSON, or nested deeper than the limit; the message says which, never the content. `line` and `column`
+    say where a syntax error is (`line` is None when the document is refused as a whole)."""
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.line, self.column, self.reason = line, column, reason or message
 
 
 def nesting(text: str) -> int:
@@ -42,12 +47,12 @@ def loads(data: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
         return json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as e:
         where = f"column {e.colno}" if e.lineno == 1 else f"line {e.lineno} column {e.colno}"
-        raise JsonInputError(f"not JSON ({e.msg} at {where})") from None
+        raise JsonInputError(f"not JSON: {e.msg} at {where}", line=e.lineno, column=e.colno, reason=e.msg) from None
     except JsonInputError:
         raise
     except ValueError:  # an integer of more than 4,300 digits
-        raise JsonInputError("not JSON (a number is too long)") from None
+        raise JsonInputError("not JSON: a number is too long") from None
 
 
 def _no_constant(name: str) -> Any:
-    raise JsonInputError(f"not JSON ({name} is not a JSON value)")
+    raise JsonInputError(f"not JSON: {name} is not a JSON value")

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from server.json_input import JsonInputError, loads
+from server.jsonfile import field_errors, lines
 from store.models import SeedIncident, search_text
 from store.records import content_hash
 from store.redact import redact_model
@@ -49,28 +50,24 @@ def _problem(e: Exception) -> str:
     if isinstance(e, JsonInputError):
         return str(e)
     assert isinstance(e, ValidationError)
-    errors = e.errors(include_input=False, include_url=False)[:3]
-    return ", ".join(f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in errors)
+    return field_errors(e)
 
 
 def validate_incidents(path: Path) -> tuple[list[SeedIncident], list[LineProblem], int]:
     """The valid rows, every problem by line number, and the number of non-empty lines."""
     rows: list[SeedIncident] = []
     problems: list[LineProblem] = []
-    lines = 0
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            lines += 1
-            if len(line.encode("utf-8")) > MAX_LINE_BYTES:
-                problems.append(LineProblem(line=number, reason=f"longer than {MAX_LINE_BYTES} bytes"))
-                continue
-            try:
-                rows.append(SeedIncident.model_validate(loads(line)))
-            except (JsonInputError, ValidationError) as e:
-                problems.append(LineProblem(line=number, reason=_problem(e)))
-    return rows, problems, lines
+    count = 0
+    for number, line in lines(path):
+        count += 1
+        if len(line.encode("utf-8")) > MAX_LINE_BYTES:
+            problems.append(LineProblem(line=number, reason=f"longer than {MAX_LINE_BYTES} bytes"))
+            continue
+        try:
+            rows.append(SeedIncident.model_validate(loads(line)))
+        except (JsonInputError, ValidationError) as e:
+            problems.append(LineProblem(line=number, reason=_problem(e)))
+    return rows, problems, count
 
 
 def problems_error(path: Path, problems: Sequence[LineProblem], *, max_errors: int = 20, hint: str = "") -> str:

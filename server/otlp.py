@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from server.json_input import JsonInputError, loads
+from server.jsonfile import read_text
 from store.models import LATEST
 
 STATUS_ERROR = 2
@@ -84,7 +85,7 @@ def parse_request(payload: Any, *, where: str = "request") -> list[Span]:
 def read_file(path: Path) -> list[Span]:
     """Spans from a file holding one OTLP/JSON request, or one request per line (what the OpenTelemetry
     Collector's file exporter writes). Blank lines are skipped; a bad line is reported with its number."""
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
         whole = loads(text)
     except JsonInputError:

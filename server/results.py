@@ -161,3 +161,12 @@ class Learned(BaseModel):
     eval_case: RegressionCase
     runbook: RunbookEntry
     runbook_markdown: str
+
+
+class InitResult(BaseModel):
+    home: str = Field(description="the team's data directory")
+    team: str
+    database: str = Field(description="sqlite or postgresql")
+    incidents: int = Field(description="incidents stored now")
+    seeded: int = Field(description="incidents this run loaded from the seed (0 without --seed)")
+    made_private: bool = Field(description="an existing home was readable by others and was made 0700")

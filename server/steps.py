@@ -28,6 +28,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 import prompts
 from server.errors import DraftError, LLMUnavailable
 from server.json_input import JsonInputError, loads
+from server.jsonfile import field_errors, lines
 from server.llm import LLM
 from store.models import Attribution, IncidentCreate, Model, TimelineEventCreate
 
@@ -120,11 +121,7 @@ def line_problem(number: int, error: Exception) -> str:
     if isinstance(error, JsonInputError):
         return f"line {number}: {error}"
     if isinstance(error, ValidationError):
-        fields = "; ".join(
-            f"{'.'.join(str(p) for p in x['loc']) or 'run'}: {x['msg']}"
-            for x in error.errors(include_input=False, include_url=False)[:3]
-        )
-        return f"line {number}: {fields}"
+        return f"line {number}: {field_errors(error)}"
     return f"line {number}: {error}"
 
 
@@ -132,17 +129,14 @@ def read_runs(path: Path, *, max_errors: int = 20) -> list[StepRun]:
     """Every line validated before anything is used; StepFileError lists the first `max_errors` problems."""
     runs: list[StepRun] = []
     problems: list[str] = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            if len(line.encode("utf-8")) > MAX_LINE_BYTES:
-                problems.append(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
-                continue
-            try:
-                runs.append(StepRun.model_validate(loads(line)))
-            except (JsonInputError, ValidationError) as e:
-                problems.append(line_problem(number, e))
+    for number, line in lines(path):
+        if len(line.encode("utf-8")) > MAX_LINE_BYTES:
+            problems.append(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
+            continue
+        try:
+            runs.append(StepRun.model_validate(loads(line)))
+        except (JsonInputError, ValidationError) as e:
+            problems.append(line_problem(number, e))
     if problems:
         shown = "\n  ".join(problems[:max_errors])
         more = f"\n  … and {len(problems) - max_errors} more" if len(problems) > max_errors else ""

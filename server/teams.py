@@ -32,6 +32,12 @@ from typing import TYPE_CHECKING
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 
+# Team names live with the settings, so that a CLI command checks them without loading the MCP SDK.
+from server.config import DEFAULT_TEAM as DEFAULT_TEAM
+from server.config import TEAM_NAME as TEAM_NAME
+from server.config import TeamConfigError as TeamConfigError
+from server.config import check_team as check_team
+from server.config import team_home as team_home
 from server.runtime import LazyService, build_service, make_embedder
 from store.private import write_private
 
@@ -40,28 +46,8 @@ if TYPE_CHECKING:
     from server.service import PostmortemService
     from store.embedding import Embedder
 
-DEFAULT_TEAM = "default"
-TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # always fullmatch: `$` would let a trailing newline through
 NOTE = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]{0,100}")  # one line of text TOML can hold (no control characters)
 SCOPE = "postmortem"
-
-
-class TeamConfigError(ValueError):
-    """The tokens file or a team name is not usable; the message says how to fix it."""
-
-
-def check_team(name: str) -> str:
-    if not TEAM_NAME.fullmatch(name):
-        raise TeamConfigError(
-            f"invalid team name {name[:50]!r}: use 1-40 lowercase letters, digits and dashes, starting with a letter "
-            "or digit"
-        )
-    return name
-
-
-def team_home(home: Path, team: str) -> Path:
-    """Where a team's SQLite store and vector index live; the default team keeps the home itself."""
-    return home if check_team(team) == DEFAULT_TEAM else home / "teams" / team
 
 
 @dataclass(frozen=True)

@@ -308,6 +308,26 @@ def _postgres_snapshot(engine: Engine) -> Iterator[Engine]:
                 copy.dispose()
 
 
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def head_revision() -> str:
+    """The newest migration's revision, read from the file names (`0005_text_names_on_postgres.py` is revision
+    "0005") so that a read need not load Alembic."""
+    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the schema is at the newest revision; False when it cannot tell (no version table, no database)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(text("select version_num from alembic_version")).scalar() == head_revision())
+    except SQLAlchemyError:
+        return False
+
+
 def upgrade(engine: Engine, lock_dir: Path | None = None, revision: str = "head") -> None:
     """Bring the schema to the newest Alembic revision, serialised across processes: by a lock file beside an
     SQLite database, by an advisory lock held for the migration's transaction on PostgreSQL (replicas on other
@@ -316,7 +336,7 @@ def upgrade(engine: Engine, lock_dir: Path | None = None, revision: str = "head"
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if is_postgres(engine):
         with _MIGRATING, engine.begin() as conn:
             conn.execute(select(func.pg_advisory_xact_lock(LOCK_SPACE, MIGRATIONS_LOCK)))

@@ -44,7 +44,7 @@ def test_capture_then_search_and_list_as_json(run) -> None:  # type: ignore[no-u
 
 
 def test_classify_is_a_dry_run(run) -> None:  # type: ignore[no-untyped-def]
-    result = run("classify", "CRM sync corrupted 3,000 contact records")
+    result = run("classify", "CRM sync corrupted 3,000 contact records", "--json")
     assert json.loads(result.stdout)["severity"] == "SEV1"
     assert json.loads(run("stats", "--json").stdout)["incidents"] == 0
 
@@ -75,10 +75,11 @@ def test_actions_add_update_and_report_to_file(run, tmp_path: Path) -> None:  # 
             "P0",
             "--due",
             "2020-01-01",
+            "--json",
         ).stdout
     )
     assert added["overdue"] is True
-    updated = json.loads(run("actions", "--item", added["id"], "--set-status", "completed").stdout)
+    updated = json.loads(run("actions", "--item", added["id"], "--set-status", "completed", "--json").stdout)
     assert updated["status"] == "completed"
     exported = run("actions", "--incident", incident_id, "--export", "csv")
     assert exported.stdout.splitlines()[1].startswith(f"{added['id']},{incident_id},Set a 10 s deadline")
@@ -106,17 +107,19 @@ def test_learn_writes_runbooks_and_regression_cases(run, tmp_path: Path) -> None
     assert run("learn").exit_code == 2  # neither an id nor --all
     effect = json.loads(run("effectiveness", "--json").stdout)
     assert effect["patterns"] and all(p["verdict"] for p in effect["patterns"])
-    stats = json.loads(run("actions", "--stats").stdout)
+    stats = json.loads(run("actions", "--stats", "--json").stdout)
     assert stats["overall"]["items"] > 0 and stats["by_pattern"]
 
 
 def test_action_history_and_edits_from_the_command_line(run) -> None:  # type: ignore[no-untyped-def]
     incident_id = json.loads(run("capture", "--title", "Agent timed out calling the CRM", "--json").stdout)["id"]
-    added = json.loads(run("actions", "--incident", incident_id, "--add", "Set a deadline", "--by", "dana").stdout)
+    added = json.loads(
+        run("actions", "--incident", incident_id, "--add", "Set a deadline", "--by", "dana", "--json").stdout
+    )
     run("actions", "--item", added["id"], "--priority", "P0", "--title", "Set a 10 s deadline", "--by", "lee")
     bad = run("actions", "--item", added["id"], "--priority", "P7")
     assert bad.exit_code == 2 and "priority" in bad.stderr
-    shown = json.loads(run("actions", "--item", added["id"]).stdout)
+    shown = json.loads(run("actions", "--item", added["id"], "--json").stdout)
     assert [(h["field"], h["by"]) for h in shown["history"]] == [
         ("created", "dana"),
         ("title", "lee"),

@@ -55,9 +55,9 @@ def test_check_exits_1_on_a_broken_index_and_0_after_repair(home: Path, monkeypa
     (home / "chroma" / "chroma.sqlite3").write_bytes(b"\x00garbage" * 500)
     monkeypatch.setenv("POSTMORTEM_HOME", str(home))
     runner = CliRunner()
-    broken = runner.invoke(app, ["check"])
+    broken = runner.invoke(app, ["check", "--json"])
     assert broken.exit_code == 1 and json.loads(broken.stdout)["index"] == "broken"
-    fixed = runner.invoke(app, ["check", "--repair"])
+    fixed = runner.invoke(app, ["check", "--repair", "--json"])
     assert fixed.exit_code == 0 and json.loads(fixed.stdout)["repaired"] is True
 
 
