@@ -273,7 +273,9 @@ def plant_through_the_cli(p: Planted, tmp_path: Path, home: Path) -> None:
     options += ["--tool", p(where), "--model", p(where), "--error-type", p(where), "--impact", p.text(where)]
     run("capture", *options, "--error-message", p.text(where), "--idempotency-key", p(where, "cli {}"), "--json")
     where = "postmortem actions --add"
-    added = run("actions", "--incident", incident, "--add", p(where, "Fix {}"), "--owner", p(where), "--by", p(where))
+    added = run(
+        "actions", "--incident", incident, "--add", p(where, "Fix {}"), "--owner", p(where), "--by", p(where), "--json"
+    )
     where = "postmortem actions --item"
     changes = ["--title", p(where, "Fix {}"), "--owner", p(where), "--by", p(where), "--set-status", "completed"]
     run("actions", "--item", json.loads(added)["id"], *changes)
