@@ -13,6 +13,7 @@ from server.errors import PostmortemError
 from server.json_input import JsonInputError, loads
 from server.jsonfile import field_errors, lines
 from store import db
+from store.errors import CorruptRecord
 from store.models import Incident, TimelineEventCreate
 from store.records import IncidentStore, NewIncident
 
@@ -23,11 +24,18 @@ EXPORT_FORMAT = "agent-postmortem-export/1"
 BATCH = 256
 
 
-def export_lines(service: "PostmortemService") -> Iterator[str]:
+def export_lines(service: "PostmortemService", unreadable: list[str] | None = None) -> Iterator[str]:
+    """One line per incident. A row that no longer validates is exported as it reads, repaired (store/integrity.py);
+    an incident damaged beyond repair is left out and its id added to `unreadable`: one row never blocks a backup."""
     with db.snapshot(service.store.engine) as engine:
         store = IncidentStore(engine)
         for incident_id in store.all_ids():
-            record = store.get_or_raise(incident_id).model_dump(mode="json")
+            try:
+                record = store.get_or_raise(incident_id).model_dump(mode="json")
+            except CorruptRecord:
+                if unreadable is not None:
+                    unreadable.append(incident_id)
+                continue
             yield json.dumps({"format": EXPORT_FORMAT, "incident": record}, ensure_ascii=False)
 
 

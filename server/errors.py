@@ -2,10 +2,11 @@
 
 import sys
 
-from store.errors import ActionItemNotFound, IncidentNotFound, InvalidId, StoreError
+from store.errors import ActionItemNotFound, CorruptRecord, IncidentNotFound, InvalidId, StoreError
 
 __all__ = [
     "ActionItemNotFound",
+    "CorruptRecord",
     "DraftError",
     "IncidentNotFound",
     "InvalidId",

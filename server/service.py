@@ -71,7 +71,7 @@ class PostmortemService(Drafting):
 
     def classify_incident(self, data: IncidentCreate) -> ClassifyResult:
         """Classify without storing anything (a dry run of capture)."""
-        data, counts = redact_model(data)
+        data, counts = redact_model(data.model_copy(update={"idempotency_key": None}))  # a key is not text to redact
         vector = self.knowledge.embed_documents([search_text(data)])[0]
         return self._classify(data, vector, failure_signature(data)).model_copy(update={"redacted": dict(counts)})
 
@@ -84,13 +84,14 @@ class PostmortemService(Drafting):
     ) -> CaptureResult:
         """Store a failure: secrets and personal data are redacted before anything is embedded or written.
         `history` (e.g. the steps of a failed run) and `attribution` are stored with a new incident in the same
-        transaction; a repeat of an open incident's failure signature only counts one more occurrence."""
-        data, counts = redact_model(data)
+        transaction; a repeat of an open incident's failure signature only counts one more occurrence. The
+        idempotency key is opaque: compared as sent, never redacted (the store keeps only a keyed digest of it)."""
         key = data.idempotency_key
+        data, counts = redact_model(data.model_copy(update={"idempotency_key": None}))
         if key is not None and (first := self.store.find_by_key(key)) is not None:
             return self._known_result(first, replayed=True)
         try:
-            return self._capture(data, counts, history=history, attribution=attribution)
+            return self._capture(data, counts, key=key, history=history, attribution=attribution)
         except IntegrityError:  # another process stored the same key first: return what it stored
             first = self.store.find_by_key(key) if key is not None else None
             if first is None:
@@ -102,6 +103,7 @@ class PostmortemService(Drafting):
         data: IncidentCreate,
         counts: Counter[str],
         *,
+        key: str | None,
         history: Sequence[TimelineEventCreate] = (),
         attribution: Attribution | None = None,
     ) -> CaptureResult:
@@ -110,7 +112,7 @@ class PostmortemService(Drafting):
         if signature is not None:
             repeat = self.store.find_open_by_signature(signature, since=now - self.dedupe_window)
             if repeat is not None:
-                return self._count_occurrence(repeat, data, at=data.occurred_at or now)
+                return self._count_occurrence(repeat, data, at=data.occurred_at or now, key=key)
         vector = self.knowledge.embed_documents([search_text(data)])[0]
         decided = self._classify(data, vector, signature)
         incident = self._new_incident(data, decided, created_at=data.occurred_at or now)
@@ -139,16 +141,16 @@ class PostmortemService(Drafting):
             embedding=vector,
             embedding_model=self.knowledge.embedder.model_id,
             timeline=[*events, *(e for e, _ in redacted_history)],
-            idempotency_key=data.idempotency_key,
+            idempotency_key=key,
         )
         self._sync_index()
         return CaptureResult(id=stored.id, **{**dict(decided), "redacted": dict(counts)})
 
-    def _count_occurrence(self, incident_id: str, data: IncidentCreate, *, at: datetime) -> CaptureResult:
+    def _count_occurrence(
+        self, incident_id: str, data: IncidentCreate, *, at: datetime, key: str | None
+    ) -> CaptureResult:
         self.store.add_occurrence(
-            incident_id,
-            TimelineEvent(at=at, kind="note", description=f"Occurred again: {data.title}"[:2000]),
-            key=data.idempotency_key,
+            incident_id, TimelineEvent(at=at, kind="note", description=f"Occurred again: {data.title}"[:2000]), key=key
         )
         return self._known_result(incident_id, deduplicated=True)
 

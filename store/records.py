@@ -2,50 +2,45 @@
 
 Every write that changes what is searchable also writes an `index_outbox` row in the same
 transaction, so the vector index can always be brought back in line by replaying the outbox.
+Every record is validated and redacted before it is written, and read repaired if a stored row no
+longer validates (store/integrity.py, store/rows.py).
 """
 
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Row, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from store import db
-from store.actions import action_from_row, action_values
+from store.actions import action_values, readable
 from store.errors import IncidentNotFound
 from store.feed import IndexFeed
+from store.idempotency import KeyDigests
 from store.ids import incident_id, incident_pk
+from store.integrity import for_storage
 from store.models import (
-    ActionItem,
     ActionItemCreate,
     Analysis,
     Incident,
+    Status,
     TimelineEvent,
     TimelineEventCreate,
     utcnow,
 )
-from store.redact import redact, redact_model, redact_value
-
-# Columns kept out of the JSON body because they live in their own columns or tables.
-_COLUMNS = (
-    "title",
-    "category",
-    "severity",
-    "status",
-    "agent",
-    "tool",
-    "model",
-    "created_at",
-    "mitigated_at",
-    "resolved_at",
-    "postmortem_completed",
-    "signature",
-    "occurrences",
-    "last_seen_at",
+from store.rows import (
+    COLUMNS,
+    analysis_from_body,
+    analysis_row,
+    event_from_row,
+    event_row,
+    incident_from_row,
+    readable_incident,
 )
+
 _TIMES = ("created_at", "mitigated_at", "resolved_at", "last_seen_at")
 _CHILDREN = ("id", "timeline", "analysis", "action_items")
 
@@ -71,6 +66,7 @@ class NewIncident:
 class IncidentStore(IndexFeed):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.key_digest = KeyDigests(engine)  # idempotency keys are stored as keyed digests, never as sent
 
     # --- incidents ----------------------------------------------------------------------------
 
@@ -91,19 +87,20 @@ class IncidentStore(IndexFeed):
 
     def create_many(self, items: Sequence["NewIncident"]) -> list[str]:
         """Insert incidents with their children and outbox rows in one transaction; returns their ids, in order."""
+        keys = [None if item.idempotency_key is None else self.key_digest(item.idempotency_key) for item in items]
         with self.engine.begin() as conn:
-            ids = [incident_id(self._insert(conn, item)) for item in items]
+            ids = [incident_id(self._insert(conn, item, key)) for item, key in zip(items, keys, strict=True)]
             if any(item.keep_id for item in items):
                 db.advance_sequence(conn, db.incidents)
                 db.advance_sequence(conn, db.action_items)
             return ids
 
     @staticmethod
-    def _insert(conn: Connection, item: "NewIncident") -> int:
-        incident, _ = redact_model(item.incident)  # a no-op when the service redacted first, as it does
-        values = incident.model_dump(mode="json", include=set(_COLUMNS))
+    def _insert(conn: Connection, item: "NewIncident", key_digest: str | None) -> int:
+        incident = for_storage(item.incident)  # the service redacted it first, and counted what it found
+        values = incident.model_dump(mode="json", include=set(COLUMNS))
         values.update({k: getattr(incident, k) for k in _TIMES})
-        body = incident.model_dump(mode="json", exclude=set(_COLUMNS) | set(_CHILDREN))
+        body = incident.model_dump(mode="json", exclude=set(COLUMNS) | set(_CHILDREN))
         vector = None if item.embedding is None else np.asarray(item.embedding, dtype=np.float32)
         pk = db.insert_returning_pk(
             conn,
@@ -118,28 +115,19 @@ class IncidentStore(IndexFeed):
             ),
         )
         events = [
-            {"incident_pk": pk, "at": e.at or incident.created_at, "kind": e.kind, "description": redact(e.description)}
-            for e in item.timeline
+            event_row(pk, TimelineEvent(**{**e.model_dump(), "at": e.at or incident.created_at})) for e in item.timeline
         ]
         if events:
             conn.execute(insert(db.timeline_events), events)
         if item.analysis is not None:
-            conn.execute(
-                insert(db.analyses).values(
-                    incident_pk=pk,
-                    created_at=item.analysis.created_at,
-                    body=redact_value(item.analysis.model_dump(mode="json")),
-                )
-            )
+            conn.execute(insert(db.analyses).values(analysis_row(pk, item.analysis)))
         if item.actions:
             rows = [action_values(pk, a, incident.created_at, keep_id=item.keep_id) for a in item.actions]
             conn.execute(insert(db.action_items), rows)
         conn.execute(insert(db.index_outbox).values(incident_pk=pk, op="upsert"))
-        if item.idempotency_key is not None:  # same transaction: a duplicate key rolls the whole capture back
+        if key_digest is not None:  # same transaction: a duplicate key rolls the whole capture back
             conn.execute(
-                insert(db.idempotency_keys).values(
-                    key=item.idempotency_key, incident_pk=pk, created_at=incident.created_at
-                )
+                insert(db.idempotency_keys).values(key=key_digest, incident_pk=pk, created_at=incident.created_at)
             )
         return pk
 
@@ -163,12 +151,12 @@ class IncidentStore(IndexFeed):
             actions = conn.execute(
                 select(db.action_items).where(db.action_items.c.incident_pk == pk).order_by(db.action_items.c.pk)
             ).all()
-        now = utcnow()
-        return self._incident(
+        name = incident_id(pk)
+        return incident_from_row(
             row,
-            timeline=[TimelineEvent(at=e.at, kind=e.kind, description=e.description) for e in events],
-            analysis=None if analysis is None else Analysis.model_validate(analysis),
-            actions=[action_from_row(a, now) for a in actions],
+            timeline=[e for e in (event_from_row(name, r) for r in events) if e is not None],
+            analysis=analysis_from_body(name, analysis),
+            actions=readable(actions, utcnow()),
         )
 
     def get_or_raise(self, incident_id_: str) -> Incident:
@@ -194,7 +182,7 @@ class IncidentStore(IndexFeed):
                 query = query.where(db.incidents.c[column] == value)
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).all()
-        return [self._incident(r) for r in rows]
+        return [i for i in (readable_incident(r) for r in rows) if i is not None]
 
     def summaries(self, pks: Sequence[int]) -> dict[int, Incident]:
         """Incidents by primary key, without children, with their latest analysis (for search hits)."""
@@ -213,10 +201,9 @@ class IncidentStore(IndexFeed):
                     select(db.analyses.c.incident_pk, db.analyses.c.body).join(latest, latest.c.pk == db.analyses.c.pk)
                 ).all()
             )
-        return {
-            r.pk: self._incident(r, analysis=Analysis.model_validate(bodies[r.pk]) if r.pk in bodies else None)
-            for r in rows
-        }
+        analyses = {r.pk: analysis_from_body(incident_id(r.pk), bodies.get(r.pk)) for r in rows}
+        found = {r.pk: readable_incident(r, analysis=analyses[r.pk]) for r in rows}
+        return {pk: incident for pk, incident in found.items() if incident is not None}
 
     def count(self) -> int:
         with self.engine.connect() as conn:
@@ -254,9 +241,10 @@ class IncidentStore(IndexFeed):
 
     def find_by_key(self, key: str) -> str | None:
         """The incident an idempotency key was first used for."""
+        digest = self.key_digest(key)
         with self.engine.connect() as conn:
             pk = conn.execute(
-                select(db.idempotency_keys.c.incident_pk).where(db.idempotency_keys.c.key == key)
+                select(db.idempotency_keys.c.incident_pk).where(db.idempotency_keys.c.key == digest)
             ).scalar()
         return None if pk is None else incident_id(int(pk))
 
@@ -274,31 +262,28 @@ class IncidentStore(IndexFeed):
         capture's idempotency key, if any: a duplicate key rolls it back)."""
         pk = self.existing_pk(incident_id_)
         cols = db.incidents.c
+        row, digest = event_row(pk, event), None if key is None else self.key_digest(key)
         with self.engine.begin() as conn:
-            if key is not None:
-                conn.execute(insert(db.idempotency_keys).values(key=key, incident_pk=pk, created_at=event.at))
+            if digest is not None:
+                conn.execute(insert(db.idempotency_keys).values(key=digest, incident_pk=pk, created_at=event.at))
             conn.execute(
                 update(db.incidents)
                 .where(cols.pk == pk)
                 .values(occurrences=cols.occurrences + 1, last_seen_at=event.at)
             )
-            conn.execute(
-                insert(db.timeline_events).values(
-                    incident_pk=pk, at=event.at, kind=event.kind, description=redact(event.description)
-                )
-            )
+            conn.execute(insert(db.timeline_events).values(row))
 
     def add_event(self, incident_id_: str, event: TimelineEvent) -> None:
         pk = self.existing_pk(incident_id_)
+        row = event_row(pk, event)
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(db.timeline_events).values(
-                    incident_pk=pk, at=event.at, kind=event.kind, description=redact(event.description)
-                )
-            )
+            conn.execute(insert(db.timeline_events).values(row))
 
     def set_status(self, incident_id_: str, *, status: str, at: datetime, event: TimelineEvent | None) -> None:
         pk = self.existing_pk(incident_id_)
+        if status not in get_args(Status):
+            raise ValueError("the status must be open, mitigated or resolved")
+        row = None if event is None else event_row(pk, event)
         values: dict[str, Any] = {"status": status}
         if status == "mitigated":
             values["mitigated_at"] = at
@@ -306,22 +291,15 @@ class IncidentStore(IndexFeed):
             values["resolved_at"] = at
         with self.engine.begin() as conn:
             conn.execute(update(db.incidents).where(db.incidents.c.pk == pk).values(**values))
-            if event is not None:
-                conn.execute(
-                    insert(db.timeline_events).values(
-                        incident_pk=pk, at=event.at, kind=event.kind, description=redact(event.description)
-                    )
-                )
+            if row is not None:
+                conn.execute(insert(db.timeline_events).values(row))
             conn.execute(insert(db.index_outbox).values(incident_pk=pk, op="upsert"))
 
     def save_analysis(self, incident_id_: str, analysis: Analysis) -> None:
         pk = self.existing_pk(incident_id_)
+        row = analysis_row(pk, analysis)
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(db.analyses).values(
-                    incident_pk=pk, created_at=analysis.created_at, body=redact_value(analysis.model_dump(mode="json"))
-                )
-            )
+            conn.execute(insert(db.analyses).values(row))
             if analysis.state == "accepted":
                 conn.execute(update(db.incidents).where(db.incidents.c.pk == pk).values(postmortem_completed=True))
 
@@ -334,23 +312,3 @@ class IncidentStore(IndexFeed):
             if conn.execute(select(db.incidents.c.pk).where(db.incidents.c.pk == pk)).first() is None:
                 raise IncidentNotFound(incident_id_)
         return pk
-
-    @staticmethod
-    def _incident(
-        row: Row[Any],
-        *,
-        timeline: list[TimelineEvent] | None = None,
-        analysis: Analysis | None = None,
-        actions: list[ActionItem] | None = None,
-    ) -> Incident:
-        fields = {k: getattr(row, k) for k in _COLUMNS}
-        return Incident.model_validate(
-            {
-                **row.body,
-                **fields,
-                "id": incident_id(row.pk),
-                "timeline": timeline or [],
-                "analysis": analysis,
-                "action_items": actions or [],
-            }
-        )
