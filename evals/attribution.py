@@ -110,7 +110,7 @@ def run(
     for i, r in enumerate(runs):
         found = attribute(r, method, llm=llm, nonce=f"{i:08x}")
         if found.fallback is not None:
-            fallbacks[re.sub(r"\d+", "N", found.fallback.removeprefix("LLM answer not used: "))[:100]] += 1
+            fallbacks[re.sub(r"\b\d+\b", "N", found.fallback.removeprefix("LLM answer not used: "))[:100]] += 1
         rows.append((r, found.responsible, found.decisive_step))
         if method == "llm" and found.fallback is None:
             answered.append(rows[-1])
