@@ -11,8 +11,9 @@ hybrid search) over a knowledge base holding the seed incidents, and is decided 
   the nearest seed incidents.
 
 Per decider: accuracy with its 95% Wilson interval, macro-F1 with a seeded bootstrap interval, per-class precision
-and recall, and the confusion matrix. The train half's cross-validation figures, computed when the model was
-trained, are reported separately from the model file: the test half was never used to fit or choose anything.
+and recall, and the confusion matrix; for the learned deciders, the rows only they or only the rules got right.
+The train half's cross-validation figures, computed when the model was trained, are reported separately from the
+model file: the test half was never used to fit or choose anything.
 """
 
 import random
@@ -90,6 +91,15 @@ def scores(truth: Sequence[str], predicted: Sequence[str], *, seed: int = 18) ->
     }
 
 
+def paired(truth: Sequence[str], one: Sequence[str], other: Sequence[str]) -> dict[str, int]:
+    """On the same rows: how many only `one` got right, and how many only `other` did (the discordant pairs)."""
+    rows = list(zip(truth, one, other, strict=True))
+    return {
+        "only_this_right": sum(a == t != b for t, a, b in rows),
+        "only_rules_right": sum(b == t != a for t, a, b in rows),
+    }
+
+
 def decide_all(
     corpus: Path, seed: Path, progress: Callable[[int, int], None]
 ) -> tuple[list[str], dict[str, list[str]]]:
@@ -133,6 +143,7 @@ def run(
         "split": "test",
         "knowledge_base": str(seed or SEED),
         "test": {name: scores(truth, decided[name]) for name in DECIDERS},
+        "paired_with_rules": {name: paired(truth, decided[name], decided["rules"]) for name in DECIDERS[:2]},
         "train_cross_validation": {
             "note": "train half only, 5-fold cross-validation grouped by source, computed when the model was trained",
             **metadata["train_cv"],
