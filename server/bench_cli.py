@@ -122,6 +122,22 @@ def bench_severity(
         emit(run(corpus or CORPUS, split=split), True)
 
 
+@bench.command("classify")
+def bench_classify(
+    corpus: Annotated[Path | None, typer.Option(help="labelled corpus JSONL (default: evals/data/failures)")] = None,
+    seed: Annotated[Path | None, typer.Option(help="knowledge base JSONL for neighbours (default: the seed)")] = None,
+    as_json: JsonOpt = True,
+) -> None:
+    """Category on the test half of the failure corpus: the learned classifier, with the neighbour rule, the keyword
+    rules alone and the seed's classifier (rules + neighbour votes), with intervals; train cross-validation apart."""
+    from evals.classification import run
+    from evals.failure_corpus import CORPUS
+
+    with user_errors(), stage_progress() as show:
+        result = run(corpus or CORPUS, seed, progress=lambda d, t: show("test rows", d, t))
+    emit(result, True)
+
+
 @bench.command("patterns")
 def bench_patterns(
     dataset: Annotated[Path, typer.Option(help="AIID-style JSONL with labels.gmf")], as_json: JsonOpt = False

@@ -121,16 +121,23 @@ class Neighbour:
     similarity: float
 
 
+class CategoryCheck(BaseModel):
+    """The learned classifier's reading of a capture whose category was given, when the two disagree."""
+
+    category: Category
+    confidence: float = Field(description="its calibrated probability for that category")
+
+
 @dataclass(frozen=True)
 class CategoryDecision:
     category: Category
     confidence: float
     signals: list[str]
+    check: CategoryCheck | None = None  # the learned classifier's dissent from a given category
 
 
-def classify(capture: IncidentCreate, neighbours: list[Neighbour]) -> CategoryDecision:
-    if capture.category is not None:
-        return CategoryDecision(capture.category, 1.0, ["category set explicitly by the reporter"])
+def rule_scores(capture: IncidentCreate) -> tuple[dict[Category, float], dict[Category, list[str]]]:
+    """The keyword rules alone: a score per category and the matches behind it, field by field."""
     scores: dict[Category, float] = dict.fromkeys(Category, 0.0)
     evidence: dict[Category, list[str]] = {c: [] for c in Category}
     for field, weight in _FIELD_WEIGHTS.items():
@@ -143,6 +150,15 @@ def classify(capture: IncidentCreate, neighbours: list[Neighbour]) -> CategoryDe
                 if match:
                     scores[category] += w * weight
                     evidence[category].append(f"{field} mentions '{match.group(0).lower()}'")
+    return scores, evidence
+
+
+def classify(capture: IncidentCreate, neighbours: list[Neighbour]) -> CategoryDecision:
+    """The keyword rules plus similarity-weighted votes of the nearest labelled incidents (the decision before the
+    learned classifier, kept as a baseline: `postmortem bench classify`)."""
+    if capture.category is not None:
+        return CategoryDecision(capture.category, 1.0, ["category set explicitly by the reporter"])
+    scores, evidence = rule_scores(capture)
     for n in neighbours:
         if n.similarity >= VOTE_THRESHOLD:
             scores[n.category] += VOTE_WEIGHT * n.similarity
@@ -177,6 +193,11 @@ class Decision(BaseModel):
     severity_reasons: list[str]
     triage: Triage = Field(description="full: write a full post-mortem; lightweight: verify the known pattern")
     triage_reasons: list[str]
+    classifier_disagrees: CategoryCheck | None = Field(
+        default=None,
+        description="when the category was given (by the reporter or the assistant) and the learned classifier reads "
+        "another one: its category and confidence, as a check",
+    )
     novel: bool = Field(description="true when nothing similar enough was in the knowledge base")
     recurred_after_fix: bool = Field(
         default=False,
@@ -191,12 +212,14 @@ def decide(
     novel: bool | None = None,
     recurred_after_fix: bool = False,
     policy: TriagePolicy = DEFAULT_POLICY,
+    picked: CategoryDecision | None = None,
 ) -> Decision:
     """Category, severity and triage for a capture given its nearest past incidents (best first).
-    `novel` defaults to "nothing at least NOVELTY_THRESHOLD similar"."""
+    `novel` defaults to "nothing at least NOVELTY_THRESHOLD similar"; `picked`, the category decision, defaults to
+    the keyword rules and neighbour votes of `classify` (the service passes the learned one: server/categorize.py)."""
     if novel is None:
         novel = not neighbours or neighbours[0].similarity < NOVELTY_THRESHOLD
-    picked = classify(capture, neighbours)
+    picked = picked or classify(capture, neighbours)
     level, level_reasons = severity(capture, policy.severity)
     nearest = neighbours[0] if neighbours else None
     facts = TriageFacts(
@@ -215,6 +238,7 @@ def decide(
         category=picked.category,
         category_confidence=picked.confidence,
         category_signals=picked.signals,
+        classifier_disagrees=picked.check,
         severity=level,
         severity_reasons=level_reasons,
         triage=kind,

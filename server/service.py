@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 from sqlalchemy.exc import IntegrityError
 
+from server.categorize import categorize
 from server.classify import DEFAULT_POLICY, Decision, Neighbour, decide
 from server.drafting import Drafting
 from server.llm import LLM
@@ -183,7 +184,8 @@ class PostmortemService(Drafting):
         _, items = self._recurrence(similar, signature)
         recurred = bool(items) and all(a.status == "completed" for a in items)
         neighbours = [Neighbour(s.id, s.category, s.score) for s in nearest_first]
-        decided = decide(data, neighbours, recurred_after_fix=recurred, policy=self.policy)
+        picked = categorize(data, neighbours, vector=vector, model_id=self.knowledge.embedder.model_id)
+        decided = decide(data, neighbours, recurred_after_fix=recurred, policy=self.policy, picked=picked)
         unfinished = [a for a in items if a.status != "completed"]
         return ClassifyResult(
             **decided.model_dump(),
@@ -196,7 +198,7 @@ class PostmortemService(Drafting):
     def _new_incident(data: IncidentCreate, decided: Decision, *, created_at: datetime) -> Incident:
         skip = {"category", "severity", "occurred_at", "idempotency_key"}
         fields = data.model_dump(include=set(IncidentCreate.model_fields) - skip)
-        decision = decided.model_dump(include=set(Decision.model_fields))
+        decision = decided.model_dump(include=set(Decision.model_fields) - {"classifier_disagrees"})
         return Incident(id="INC-0", **fields, **decision, created_at=created_at)
 
     def import_incidents(
@@ -241,7 +243,9 @@ class PostmortemService(Drafting):
     def _imported(
         self, row: SeedIncident, vector: np.ndarray, model_id: str, redactions: dict[str, int]
     ) -> NewIncident:
-        decided = decide(row, [], novel=False, policy=self.policy)  # past incidents: their novelty is history
+        # past incidents: their novelty is history, and a category they carry is taken as recorded, unchecked
+        picked = None if row.category is not None else categorize(row, [], vector=vector, model_id=model_id)
+        decided = decide(row, [], novel=False, policy=self.policy, picked=picked)
         created = row.created_at or row.occurred_at or self.clock()
         incident = self._new_incident(row, decided, created_at=created).model_copy(
             update={
