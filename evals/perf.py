@@ -57,7 +57,7 @@ from store.models import SeedIncident, search_text
 from store.records import IncidentStore, content_hash
 from store.redact import redact
 
-AIID = Path(__file__).resolve().parents[2] / "shared" / "data" / "aiid"
+AIID = Path(os.environ.get("POSTMORTEM_AIID") or Path(__file__).resolve().parents[2] / "shared" / "data" / "aiid")
 SEED = Path(__file__).resolve().parents[1] / "store" / "seed" / "incidents.jsonl"
 CLI = Path(sys.executable).parent / "postmortem"
 PROTOCOL = "2025-11-25"

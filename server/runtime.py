@@ -124,7 +124,7 @@ def build_service(
     store = IncidentStore(engine)
     embedder = embedder or make_embedder(settings)
     owner = index_owner(settings, store, embedder.model_id, url)
-    knowledge = KnowledgeBase(store=store, embedder=embedder, owner=owner)
+    knowledge = KnowledgeBase(store=store, embedder=embedder, owner=owner, cache_dir=home / "search-cache")
     if claim_index:
         knowledge.claim_index()
     return PostmortemService(

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Engine, Select, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, Select, bindparam, delete, func, or_, select, update
 
 from store import db
 from store.ids import incident_pk
@@ -29,14 +29,22 @@ class IndexFeed:
         return self.vectors([pk], model=model).get(pk)
 
     def vectors(self, pks: Sequence[int], *, model: str) -> dict[int, np.ndarray]:
+        """Stored vectors by key (search re-ranks a few hundred per query: one cached statement, half the time of
+        building the IN list each call)."""
+        if not pks:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(_VECTORS, {"pks": [int(pk) for pk in pks], "model": model}).all()
+        return {r.pk: np.frombuffer(r.embedding, dtype=np.float32) for r in rows if r.embedding is not None}
+
+    def fingerprints(self, pks: Sequence[int]) -> dict[int, str]:
+        """What the search caches check a saved file against: each incident's content hash and vector model."""
         if not pks:
             return {}
         cols = db.incidents.c
+        query = select(cols.pk, cols.content_hash, cols.embedding_model).where(cols.pk.in_(list(pks)))
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(cols.pk, cols.embedding).where(cols.pk.in_(list(pks)), cols.embedding_model == model)
-            ).all()
-        return {r.pk: np.frombuffer(r.embedding, dtype=np.float32) for r in rows if r.embedding is not None}
+            return {int(r.pk): f"{r.content_hash}:{r.embedding_model or ''}" for r in conn.execute(query)}
 
     def vector_rows(
         self, *, model: str, after_pk: int = 0, gaps: Sequence[tuple[int, int]] = (), batch: int = 5000
@@ -212,6 +220,9 @@ class IndexFeed:
     # --- helpers ------------------------------------------------------------------------------
 
 
+_VECTORS = select(db.incidents.c.pk, db.incidents.c.embedding).where(
+    db.incidents.c.pk.in_(bindparam("pks", expanding=True)), db.incidents.c.embedding_model == bindparam("model")
+)
 FILTER_COLUMNS = ("category", "severity", "status", "agent", "tool", "model")
 
 

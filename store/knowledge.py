@@ -7,18 +7,23 @@ ALPHA = 0.7 was chosen by 5-fold cross-validation on the AIID development querie
 was flat for 0.6-0.8, and fell for lexical-heavy weights.
 """
 
+import hashlib
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from store.embedding import Embedder
 from store.exact import EXACT_LIMIT, ExactIndex
+from store.exact import signature as vectors_signature
 from store.index import VectorIndex
 from store.index_owner import Claim, IndexBusy, Ownership
 from store.lexical import LexicalIndex
+from store.lexical import signature as words_signature
+from store.persisted import PersistedCache
 from store.records import IncidentStore
 
 ALPHA = 0.7
@@ -50,10 +55,12 @@ class KnowledgeBase:
         embedder: Embedder,
         owner: Ownership | None = None,
         exact_limit: int = EXACT_LIMIT,
+        cache_dir: Path | None = None,
     ) -> None:
         """Searches work without the vector index (exactly, from the stored vectors); `owner` lets this process
         take the index when no other process has it (`claim_index`). Up to `exact_limit` incidents, dense search
-        is exact even in the owner (tests set 0 to query the index)."""
+        is exact even in the owner (tests set 0 to query the index). `cache_dir`: where the in-memory indexes are
+        saved for the next process (None: rebuilt by each process)."""
         self.store = store
         self.exact_limit = exact_limit
         self.embedder = embedder
@@ -62,10 +69,24 @@ class KnowledgeBase:
         self.claimed: Claim | None = None
         self._claiming = threading.Lock()
         self._draining = threading.Lock()
-        self.lexical = LexicalIndex(store.lexical_rows)
+        model = embedder.model_id
+        self.lexical = LexicalIndex(store.lexical_rows, cache=self._cache(cache_dir, "lexical.bm25", words_signature()))
         self.exact = ExactIndex(
-            lambda after, gaps: store.vector_rows(model=embedder.model_id, after_pk=after, gaps=gaps),
+            lambda after, gaps: store.vector_rows(model=model, after_pk=after, gaps=gaps),
             embedder.dimension,
+            vectors=lambda pks: store.vectors(pks, model=model),
+            cache=self._cache(
+                cache_dir,
+                f"vectors-{hashlib.sha256(model.encode()).hexdigest()[:12]}.int8",
+                vectors_signature(model, embedder.dimension),
+            ),
+        )
+
+    def _cache(self, folder: Path | None, name: str, signature: dict[str, Any]) -> PersistedCache | None:
+        return (
+            None
+            if folder is None
+            else PersistedCache(folder / name, signature=signature, fingerprints=self.store.fingerprints)
         )
 
     @property
@@ -233,9 +254,6 @@ class KnowledgeBase:
 
     def _exact_cosines(self, vector: np.ndarray, candidates: list[int], known: dict[int, float]) -> np.ndarray:
         missing = [pk for pk in candidates if pk not in known]
-        cached = self.exact.cosines(vector, missing)
-        known = {**known, **cached}
-        missing = [pk for pk in missing if pk not in cached]
         stored = self.store.vectors(missing, model=self.embedder.model_id)
         exact = {pk: float(np.dot(v, vector)) for pk, v in stored.items() if v.shape == vector.shape}
         return np.array([known.get(pk, exact.get(pk, 0.0)) for pk in candidates], dtype=np.float64)
