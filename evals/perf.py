@@ -431,6 +431,7 @@ def bench_size(
     progress(stage, 1, 6)
     pks, matrix = stored_matrix(service.store, embedder.model_id)
     chroma = service.knowledge.index
+    indexed = chroma.count() if chroma is not None else None
     index = index_vs_exact(chroma, pks, matrix, query_vectors) if chroma is not None else {}
     dense = dense_recall(service, pks, matrix, query_vectors)
     del matrix
@@ -447,7 +448,7 @@ def bench_size(
     progress(stage, 6, 6)
     return {
         "incidents": int(len(pks)),
-        "indexed": service.knowledge.index.count() if service.knowledge.index is not None else None,
+        "indexed": indexed,
         "load": load,
         "end_to_end": end_to_end,
         "end_to_end_breakdown": stages,
@@ -756,6 +757,7 @@ def serve_once(settings: Settings, home: Path, query: str, timeout: float = 300)
     """Start `postmortem serve` on a fresh home; time start -> initialize answered -> first search answered."""
     home.mkdir(parents=True, exist_ok=True)
     env = {**_model_env(settings), "POSTMORTEM_HOME": str(home), "PATH": os.environ.get("PATH", ""), "HOME": str(home)}
+    env |= {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}  # a checkout's own code
     with (home / "serve.log").open("wb") as log:
         started = time.perf_counter()
         with subprocess.Popen(
