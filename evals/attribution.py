@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from server.llm import LLM
-from server.steps import Attributor, StepRun, attribute, read_runs
-from server.verify import wilson
+from agent_postmortem.analysis.steps import Attributor, StepRun, attribute, read_runs
+from agent_postmortem.analysis.verify import wilson
+from agent_postmortem.llm.openai_compatible import LLM
 
 
 def rate(hits: int, n: int) -> dict[str, Any]:

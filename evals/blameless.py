@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from server.blameless import check_blameless
+from agent_postmortem.analysis.blameless import check_blameless
 
 DATA = Path(__file__).parent / "data"
 SETS = {"development": DATA / "blameless_sentences.jsonl", "held_out": DATA / "blameless_heldout.jsonl"}

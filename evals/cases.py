@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from store.models import CategoryName, Determinism, EventKind
+from agent_postmortem.store.models import CategoryName, Determinism, EventKind
 
 CASES_DIR = Path(__file__).parent / "cases"
 

@@ -11,10 +11,10 @@ from typing import TypeVar
 import numpy as np
 from pydantic import BaseModel
 
-from evals.runner import GENERIC
-from server.service import PostmortemService
-from store.ids import incident_id
-from store.models import AnalysisDraft
+from agent_postmortem.evals.runner import GENERIC
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.ids import incident_id
+from agent_postmortem.store.models import AnalysisDraft
 
 T = TypeVar("T", bound=BaseModel)
 DRAFTS = 30

@@ -5,11 +5,11 @@ by the rules of `GUIDE.md`. The split keeps every `source_group` (a GitHub owner
 collection) wholly on one side, so the test rows come from sources the classifier was never tuned on.
 The second-labelling sample and the agreement between two labellers (Cohen's kappa) are computed here.
 
-    python -m evals.failure_corpus check       # schema and split invariants; exit 1 on a problem
-    python -m evals.failure_corpus stats       # counts by source, category, split and severity
-    python -m evals.failure_corpus sample      # rewrite second_sample.jsonl (seeded, stratified)
-    python -m evals.failure_corpus agreement B.jsonl   # kappa of labeller B against the corpus
-    python -m evals.failure_corpus baseline    # category accuracy of the product's keyword rules
+    python -m agent_postmortem.evals.failure_corpus check       # schema and split invariants; exit 1 on a problem
+    python -m agent_postmortem.evals.failure_corpus stats       # counts by source, category, split and severity
+    python -m agent_postmortem.evals.failure_corpus sample      # rewrite second_sample.jsonl (seeded, stratified)
+    python -m agent_postmortem.evals.failure_corpus agreement B.jsonl   # kappa of labeller B against the corpus
+    python -m agent_postmortem.evals.failure_corpus baseline    # category accuracy of the product's keyword rules
 """
 
 import json
@@ -21,8 +21,8 @@ from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
-from server.classify import classify
-from store.models import Category, IncidentCreate
+from agent_postmortem.analysis.classify import classify
+from agent_postmortem.store.models import Category, IncidentCreate
 
 HERE = Path(__file__).parent / "data" / "failures"
 CORPUS = HERE / "corpus.jsonl"

@@ -44,25 +44,25 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, func, insert, select
 
-from evals.draft_overhead import draft_overhead
-from evals.retrieval import corpus_rows, read_jsonl
-from server.config import EMBEDDERS, Settings
-from server.jsonl import read_incidents
-from server.runtime import build_service, make_embedder
-from server.service import IMPORT_BATCH, PostmortemService
-from store import db
-from store.embedding import Embedder, Kind, SentenceTransformerEmbedder
-from store.index import VectorIndex
-from store.models import SeedIncident, search_text
-from store.records import IncidentStore, content_hash
-from store.redact import redact
+from agent_postmortem.config import EMBEDDERS, Settings
+from agent_postmortem.evals.draft_overhead import draft_overhead
+from agent_postmortem.evals.retrieval import corpus_rows, read_jsonl
+from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.service.facade import IMPORT_BATCH, PostmortemService
+from agent_postmortem.service.runtime import build_service, make_embedder
+from agent_postmortem.store.index.chroma import VectorIndex
+from agent_postmortem.store.models import SeedIncident, search_text
+from agent_postmortem.store.records import db
+from agent_postmortem.store.records.incidents import IncidentStore, content_hash
+from agent_postmortem.store.redact import redact
+from agent_postmortem.store.search.embedding import Embedder, Kind, SentenceTransformerEmbedder
 
 AIID = Path(__file__).resolve().parents[2] / "shared" / "data" / "aiid"
 SEED = Path(__file__).resolve().parents[1] / "store" / "seed" / "incidents.jsonl"
 CLI = Path(sys.executable).parent / "postmortem"
 PROTOCOL = "2025-11-25"
 K = 10  # recall@K
-POOL = 100  # what the service asks chromadb for (store.knowledge.POOL)
+POOL = 100  # what the service asks chromadb for (agent_postmortem.store.search.knowledge.POOL)
 WARMUP = 10
 TIE = 1e-6  # a returned id counts when its exact cosine is within TIE of the K-th best
 NOISE = (0.3, 0.9)  # synthetic vector = normalise(base + sigma * N(0, I/d)), sigma uniform in this range
@@ -777,8 +777,8 @@ def cold_start(settings: Settings, root: Path, query: str, repeats: int, progres
 PEAK_SCRIPT = """
 import json, os, sys, time
 from pathlib import Path
-from server.config import Settings
-from server.runtime import build_service, make_embedder
+from agent_postmortem.config import Settings
+from agent_postmortem.service.runtime import build_service, make_embedder
 
 def peak_kb():  # VmHWM, not ru_maxrss: Linux carries the parent's ru_maxrss across fork and exec
     return next(int(x.split()[1]) for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmHWM:"))

@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from evals.perf import bulk_insert_synthetic
-from server.config import Settings
-from server.demo import SEED
-from server.jsonl import read_incidents
-from server.runtime import build_service
-from store import index_health
-from store.index import VectorIndex, open_persistent
-from store.index_owner import IndexOwner
+from agent_postmortem.cli.demo import SEED
+from agent_postmortem.config import Settings
+from agent_postmortem.evals.perf import bulk_insert_synthetic
+from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.service.runtime import build_service
+from agent_postmortem.store.index import health as index_health
+from agent_postmortem.store.index.chroma import VectorIndex, open_persistent
+from agent_postmortem.store.index.owner import IndexOwner
 
 
 def run(incidents: int) -> dict[str, Any]:

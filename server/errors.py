@@ -2,7 +2,7 @@
 
 import sys
 
-from store.errors import ActionItemNotFound, IncidentNotFound, InvalidId, StoreError
+from agent_postmortem.store.errors import ActionItemNotFound, IncidentNotFound, InvalidId, StoreError
 
 __all__ = [
     "ActionItemNotFound",

@@ -1,6 +1,6 @@
 """Public ids: incidents are INC-<n> and action items AI-<n>, where n is the database key."""
 
-from store.errors import InvalidId
+from agent_postmortem.store.errors import InvalidId
 
 INCIDENT_PREFIX = "INC-"
 ACTION_PREFIX = "AI-"

@@ -21,12 +21,12 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
-from evals.load import free_port
-from server.config import Settings
-from server.runtime import build_service, make_embedder
-from server.service import PostmortemService
-from store import db
-from store.embedding import Embedder, HashEmbedder, SentenceTransformerEmbedder
+from agent_postmortem.config import Settings
+from agent_postmortem.evals.load import free_port
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.service.runtime import build_service, make_embedder
+from agent_postmortem.store.records import db
+from agent_postmortem.store.search.embedding import Embedder, HashEmbedder, SentenceTransformerEmbedder
 from tests import postgres
 
 T = TypeVar("T", bound=BaseModel)
@@ -252,7 +252,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """`cli("import", path, "--json")`: the CLI on a fresh home under tmp_path, without an LLM."""
     from typer.testing import CliRunner
 
-    from server.cli import app
+    from agent_postmortem.cli.app import app
 
     monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("POSTMORTEM_LLM", "none")
@@ -289,7 +289,7 @@ def minilm() -> SentenceTransformerEmbedder:
 @pytest.fixture(scope="session")
 def local_llm_url() -> Iterator[str]:
     """The real embedded llama.cpp server over the bundled SmolLM2 GGUF, one per test session."""
-    from server.local_llm import LocalLlamaServer, available, bundled_model_path
+    from agent_postmortem.llm.local import LocalLlamaServer, available, bundled_model_path
 
     path = bundled_model_path()
     if path is None or not available():

@@ -22,8 +22,8 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
-from evals.load import free_port
-from store import db
+from agent_postmortem.evals.load import free_port
+from agent_postmortem.store.records import db
 
 TEMPLATE = "postmortem_template"
 

@@ -1,0 +1,391 @@
+"""Failed multi-agent runs as incidents: read step logs, attribute each failure to an agent and a decisive step
+(with the step quoted as evidence), and capture the run through the normal path (redaction, classification) with
+its steps as the timeline.
+
+Input: JSONL, one run per line, in the shape of the Who&When traces (Zhang et al. 2025):
+`{"id", "title"?, "task"|"text"?, "steps"|"trace": [{"step"?, "agent"|"name"|"role", "content"}],
+"failed"? | "final_answer_correct"?, "labels"?: {"mistake_agent", "mistake_step"}}`. Other keys (dataset
+metadata, reference answers) are ignored and never stored. Runs marked as successful are not imported.
+
+Two attributors:
+- `heuristic` (no LLM): the first substantive action of the run. See `heuristic_attribution` for the rule and
+  `postmortem bench attribution` (README) for what it scores.
+- `llm`: the configured LLM reads shortened steps and answers a small bounded JSON schema; an answer that is not
+  valid JSON, names an agent that is not in the run or a step that does not exist falls back to the heuristic,
+  and the stored attribution says why.
+"""
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from agent_postmortem import prompts
+from agent_postmortem.errors import DraftError, LLMUnavailable
+from agent_postmortem.ingest.json_input import JsonInputError, loads
+from agent_postmortem.ingest.jsonfile import field_errors, lines
+from agent_postmortem.llm.openai_compatible import LLM
+from agent_postmortem.store.models import Attribution, IncidentCreate, Model, TimelineEventCreate
+
+logger = logging.getLogger(__name__)
+
+MAX_LINE_BYTES = 5_000_000  # a long web-browsing run with page dumps is a few hundred KB
+MAX_STEPS = 2_000
+PROMPT_CHARS = 12_000  # the steps' share of the attribution prompt: fits the bundled model's 8k-token context
+Attributor = Literal["heuristic", "llm"]
+
+
+class Step(BaseModel):
+    """One message or action of a run. The acting agent is `agent`, else `name`, else `role`."""
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
+
+    step: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    agent: Annotated[str, Field(max_length=200)] | None = None
+    name: Annotated[str, Field(max_length=200)] | None = None
+    role: Annotated[str, Field(max_length=200)] | None = None
+    content: Annotated[str, Field(max_length=2_000_000)]
+
+    @property
+    def who(self) -> str:
+        return (self.agent or self.name or self.role or "").strip()
+
+    @model_validator(mode="after")
+    def _has_actor(self) -> "Step":
+        if not self.who:
+            raise ValueError("a step needs an agent, name or role")
+        return self
+
+
+class RunLabels(BaseModel):
+    """Human labels, when the run comes from a labelled dataset (used by the benchmark, not stored)."""
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
+
+    mistake_agent: str
+    mistake_step: int
+
+
+class StepRun(BaseModel):
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
+
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    title: Annotated[str, Field(max_length=2_000)] | None = None
+    task: Annotated[str, Field(max_length=100_000)] | None = Field(
+        default=None, validation_alias=AliasChoices("task", "text")
+    )
+    steps: Annotated[list[Step], Field(min_length=1, max_length=MAX_STEPS)] = Field(
+        validation_alias=AliasChoices("steps", "trace")
+    )
+    subset: Annotated[str, Field(max_length=200)] | None = None
+    failed: bool | None = None
+    final_answer_correct: bool | None = None
+    labels: RunLabels | None = None
+
+    @model_validator(mode="after")
+    def _number_steps(self) -> "StepRun":
+        """Steps without numbers are numbered by position from 0; numbered steps must be unique, and are sorted."""
+        numbers = [s.step if s.step is not None else i for i, s in enumerate(self.steps)]
+        seen: set[int] = set()
+        for n in numbers:
+            if n in seen:
+                raise ValueError(f"step {n} appears twice")
+            seen.add(n)
+        numbered = [s.model_copy(update={"step": n}) for s, n in zip(self.steps, numbers, strict=True)]
+        self.steps = sorted(numbered, key=lambda s: s.step or 0)
+        return self
+
+    @property
+    def is_failure(self) -> bool:
+        return self.failed is not False and self.final_answer_correct is not True
+
+    @property
+    def agents(self) -> list[str]:
+        return list(dict.fromkeys(s.who for s in self.steps))
+
+    def number(self, step: Step) -> int:
+        assert step.step is not None  # set by _number_steps
+        return step.step
+
+
+class StepFileError(ValueError):
+    """Some lines are invalid; nothing was imported. The message lists the problems by line number."""
+
+
+def line_problem(number: int, error: Exception) -> str:
+    if isinstance(error, JsonInputError):
+        return f"line {number}: {error}"
+    if isinstance(error, ValidationError):
+        return f"line {number}: {field_errors(error)}"
+    return f"line {number}: {error}"
+
+
+def read_runs(path: Path, *, max_errors: int = 20) -> list[StepRun]:
+    """Every line validated before anything is used; StepFileError lists the first `max_errors` problems."""
+    runs: list[StepRun] = []
+    problems: list[str] = []
+    for number, line in lines(path):
+        if len(line.encode("utf-8")) > MAX_LINE_BYTES:
+            problems.append(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
+            continue
+        try:
+            runs.append(StepRun.model_validate(loads(line)))
+        except (JsonInputError, ValidationError) as e:
+            problems.append(line_problem(number, e))
+    if problems:
+        shown = "\n  ".join(problems[:max_errors])
+        more = f"\n  … and {len(problems) - max_errors} more" if len(problems) > max_errors else ""
+        raise StepFileError(f"{len(problems)} invalid line(s) in {path.name}; nothing was imported:\n  {shown}{more}")
+    if not runs:
+        raise StepFileError(f"{path.name} holds no runs (one JSON object per line)")
+    return runs
+
+
+# --- the heuristic --------------------------------------------------------------------------------------
+
+# Steps that are not an agent's own decision: tool and code-execution output, the human asking, routing.
+_TOOL_AGENT = re.compile(r"terminal|computer|executor|\btool|interpreter|proxy", re.IGNORECASE)
+_HUMAN = re.compile(r"^(human|user)$", re.IGNORECASE)
+_ROUTING = re.compile(
+    r"^\s*(next speaker|initial plan|updated ledger|request satisfied|no agent selected|terminate\b)", re.IGNORECASE
+)
+_TOOL_OUTPUT = re.compile(r"^\s*exit ?code\s*:", re.IGNORECASE)
+# What the reason mentions when the chosen step shows it (they do not change the choice: see README).
+_ERROR = re.compile(r"exit ?code:? *[1-9]|traceback|\berror\b|exception|failed|not found|\b404\b|timed? ?out", re.I)
+_GUESS = re.compile(
+    r"simulat\w*|assum\w*|hypothetical\w*|placeholder|for demonstration|example data|pretend\w*|manually \w+", re.I
+)
+
+
+def _is_action(step: Step, task: str | None) -> bool:
+    text = step.content
+    if _TOOL_AGENT.search(step.who) or _HUMAN.match(step.who) or _TOOL_OUTPUT.match(text):
+        return False
+    if any(arrow in f"{step.role or ''} {step.name or ''}" for arrow in ("->", "→")):
+        return False  # a message addressed to another agent delegates: the addressee acts
+    if not text.strip() or _ROUTING.match(text):
+        return False
+    head = (task or "").strip()[:80]
+    return not (head and head in text)  # the task statement handed to the first agent
+
+
+def excerpt(text: str, *, around: re.Match[str] | None = None, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    start = 0
+    if around is not None:
+        start = max(0, len(" ".join(text[: around.start()].split())) - 80)
+    piece = flat[start : start + limit]
+    return ("…" if start else "") + piece + ("…" if start + limit < len(flat) else "")
+
+
+def heuristic_attribution(run: StepRun) -> Attribution:
+    """The first substantive action: the earliest step by an agent that is not tool or code output, not the human
+    asking, not a routing, planning or delegating message (a role like "Orchestrator (-> WebSurfer)"), and not the
+    task statement handed to the first agent. A wrong
+    first move (a bad search, wrong code, an assumption) is what the later steps build on. Falls back to the
+    first non-tool step, then to the first step."""
+    actions = [s for s in run.steps if _is_action(s, run.task)]
+    fallback = [s for s in run.steps if not _TOOL_AGENT.search(s.who) and not _HUMAN.match(s.who)]
+    chosen = (actions or fallback or run.steps)[0]
+    after = run.steps[run.steps.index(chosen) + 1 :]
+    notes = ["it is the run's first substantive action" if actions else "no substantive action was found"]
+    reply = after[0] if after else None
+    if reply is not None and (_TOOL_AGENT.search(reply.who) or _TOOL_OUTPUT.match(reply.content)):
+        if _ERROR.search(reply.content[:500]):
+            notes.append(f"the tool output right after it (step {run.number(reply)}) reports an error")
+    guess = _GUESS.search(chosen.content)
+    if guess:
+        notes.append(f"it works from a guess ('{guess.group(0)[:40]}')")
+    return Attribution(
+        responsible=chosen.who[:120],
+        decisive_step=run.number(chosen),
+        evidence=excerpt(chosen.content, around=guess),
+        reason=(f"Step {run.number(chosen)} by {chosen.who}: " + "; ".join(notes) + ".")[:600],
+        method="heuristic",
+    )
+
+
+# --- the LLM ---------------------------------------------------------------------------------------------
+
+
+class AttributionAnswer(Model):
+    """What the LLM must answer: small and bounded, so a small model cannot ramble past its budget."""
+
+    responsible: Annotated[str, Field(min_length=1, max_length=120, description="one of the run's agents")]
+    decisive_step: Annotated[int, Field(ge=0, le=100_000, description="the number of the step that went wrong")]
+    evidence: Annotated[str, Field(max_length=300, description="a short quote from that step")]
+    reason: Annotated[str, Field(min_length=3, max_length=400, description="one sentence: what went wrong there")]
+
+
+def attribution_prompt(run: StepRun, *, nonce: str) -> tuple[str, str]:
+    budget = max(80, min(600, PROMPT_CHARS // len(run.steps)))
+    steps = [{"step": run.number(s), "agent": s.who, "text": excerpt(s.content, limit=budget)} for s in run.steps]
+    task = excerpt(run.task or run.title or "", limit=1500)
+    system = prompts.render("attribute_steps_system", nonce=nonce)
+    user = prompts.render("attribute_steps", task=task, agents=run.agents, steps=steps, nonce=nonce)
+    return system, user
+
+
+def _resolve_agent(name: str, agents: Sequence[str]) -> str | None:
+    wanted = name.strip().lower()
+    exact = [a for a in agents if a.lower() == wanted]
+    if exact:
+        return exact[0]
+    partial = [a for a in agents if wanted and (wanted in a.lower() or a.lower() in wanted)]
+    return partial[0] if len(partial) == 1 else None
+
+
+def check_answer(run: StepRun, answer: AttributionAnswer, *, llm_model: str) -> Attribution:
+    """The LLM's answer as an attribution, or ValueError when it names an agent or a step the run does not have.
+    A quote that is not in the step is replaced by the step's own opening (the stored evidence is always real)."""
+    by_number = {run.number(s): s for s in run.steps}
+    step = by_number.get(answer.decisive_step)
+    if step is None:
+        raise ValueError(f"step {answer.decisive_step} is not in the run (steps {min(by_number)}-{max(by_number)})")
+    agent = _resolve_agent(answer.responsible, run.agents)
+    if agent is None:
+        raise ValueError("the answer names an agent that is not in the run")
+    quote = " ".join(answer.evidence.split())
+    found = bool(quote) and quote.lower() in " ".join(step.content.split()).lower()
+    return Attribution(
+        responsible=agent[:120],
+        decisive_step=answer.decisive_step,
+        evidence=f"…{quote}…" if found else excerpt(step.content),
+        reason=answer.reason,
+        method="llm",
+        llm_model=llm_model[:200],
+    )
+
+
+def llm_attribution(run: StepRun, llm: LLM, *, nonce: str) -> Attribution:
+    """Ask the LLM; on an invalid answer (or an endpoint error on this run) keep the heuristic's, saying why."""
+    system, user = attribution_prompt(run, nonce=nonce)
+    try:
+        answer = llm.parse(system=system, user=user, output=AttributionAnswer)
+        return check_answer(run, answer, llm_model=llm.model)
+    except (DraftError, LLMUnavailable, ValueError) as e:
+        logger.info("run %s: LLM attribution not usable, using the heuristic: %s", run.id, e)
+        fallback = heuristic_attribution(run)
+        return fallback.model_copy(update={"fallback": f"LLM answer not used: {e}"[:300], "llm_model": llm.model})
+
+
+def attribute(run: StepRun, method: Attributor, *, llm: LLM | None = None, nonce: str = "0") -> Attribution:
+    if method == "heuristic":
+        return heuristic_attribution(run)
+    if llm is None:
+        raise LLMUnavailable(
+            "--attribute llm needs an LLM: set OPENAI_BASE_URL/OPENAI_API_KEY and POSTMORTEM_MODEL, or "
+            "POSTMORTEM_LLM=local with xllamacpp installed; or use --attribute heuristic"
+        )
+    return llm_attribution(run, llm, nonce=nonce)
+
+
+# --- import ----------------------------------------------------------------------------------------------
+
+
+class RunImport(BaseModel):
+    run_id: str
+    incident_id: str | None = Field(description="null in a dry run")
+    already_imported: bool = False
+    attribution: Attribution
+
+
+class StepImportResult(BaseModel):
+    runs: int = Field(description="runs in the file")
+    imported: int = Field(description="new incidents (0 in a dry run)")
+    already_imported: int = Field(description="runs imported before (same steps): not stored again")
+    skipped_successful: int = Field(description="runs marked as successful: not incidents")
+    dry_run: bool
+    results: list[RunImport]
+
+
+class Capturer(Protocol):
+    def capture_incident(
+        self,
+        data: IncidentCreate,
+        *,
+        history: Sequence[TimelineEventCreate] = (),
+        attribution: Attribution | None = None,
+    ) -> Any: ...
+
+
+def run_key(run: StepRun) -> str:
+    """The same run (same id and steps) imported twice is stored once."""
+    steps = [[run.number(s), s.who, s.content] for s in run.steps]
+    digest = hashlib.sha256(json.dumps([run.id, steps], ensure_ascii=False).encode("utf-8")).hexdigest()
+    return f"steps-{digest[:40]}"
+
+
+def run_incident(run: StepRun, attribution: Attribution) -> tuple[IncidentCreate, list[TimelineEventCreate]]:
+    label = run.title or excerpt(run.task or "", limit=120) or run.id
+    description = (
+        f"Task given to the agents: {excerpt(run.task or run.title or 'not given', limit=3000)}\n"
+        f"The run failed. Agents: {', '.join(run.agents)[:1000]}. Its {len(run.steps)} steps are in the timeline.\n"
+        f"Attributed ({attribution.method}) to {attribution.responsible} at step {attribution.decisive_step}: "
+        f"{attribution.reason}"
+    )
+    data = IncidentCreate(
+        title=f"Multi-agent run failed: {label}"[:200],
+        description=description,
+        agent=attribution.responsible,
+        source_id=run.id,
+        determinism="probabilistic",
+        idempotency_key=run_key(run),
+    )
+    events = [
+        TimelineEventCreate(kind="note", description=f"step {run.number(s)} [{s.who}]: {s.content}"[:2000] or "-")
+        for s in run.steps
+    ]
+    events.append(
+        TimelineEventCreate(
+            kind="note",
+            description=(
+                f"Attribution ({attribution.method}): {attribution.responsible} at step {attribution.decisive_step}. "
+                f"{attribution.reason} Evidence: “{attribution.evidence}”"
+                + (f" ({attribution.fallback})" if attribution.fallback else "")
+            )[:2000],
+        )
+    )
+    return data, events
+
+
+def import_runs(
+    runs: Sequence[StepRun],
+    *,
+    method: Attributor = "heuristic",
+    llm: LLM | None = None,
+    service: Capturer | None = None,
+    nonce: Callable[[], str] = lambda: "0",
+    progress: Callable[[int], None] = lambda n: None,
+) -> StepImportResult:
+    """Attribute every failed run, then capture each (nothing in a dry run: `service=None`). Every attribution is
+    computed before anything is stored, so a slow or failing LLM stores nothing; each run is stored in one
+    transaction under an idempotency key, so importing the file again (after an interruption) adds only the
+    runs that are missing."""
+    failed = [r for r in runs if r.is_failure]
+    attributed = []
+    for run in failed:
+        attributed.append((run, attribute(run, method, llm=llm, nonce=nonce())))
+        progress(1)
+    results: list[RunImport] = []
+    for run, found in attributed:
+        incident_id, replayed = None, False
+        if service is not None:
+            data, events = run_incident(run, found)
+            captured = service.capture_incident(data, history=events, attribution=found)
+            incident_id, replayed = captured.id, bool(captured.replayed)
+        results.append(RunImport(run_id=run.id, incident_id=incident_id, already_imported=replayed, attribution=found))
+    known = sum(r.already_imported for r in results)
+    return StepImportResult(
+        runs=len(runs),
+        imported=0 if service is None else len(results) - known,
+        already_imported=known,
+        skipped_successful=len(runs) - len(failed),
+        dry_run=service is None,
+        results=results,
+    )

@@ -1,0 +1,171 @@
+"""Action items: the tracked follow-ups of incidents (owner, priority P0-P2, due date, status)."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Row, case, func, insert, select, update
+
+from agent_postmortem.store.errors import ActionItemNotFound
+from agent_postmortem.store.ids import action_id, action_pk, incident_id
+from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionItemCreate
+from agent_postmortem.store.records import db
+from agent_postmortem.store.redact import redact
+
+EDITABLE = ("title", "owner", "priority", "due_at", "status")
+
+if TYPE_CHECKING:
+    from agent_postmortem.store.records.incidents import IncidentStore
+
+
+class ActionStore:
+    def __init__(self, incidents: "IncidentStore") -> None:
+        self.incidents = incidents
+        self.engine = incidents.engine
+
+    def add(self, incident_id_: str, item: ActionItemCreate, *, now: datetime, by: str | None = None) -> ActionItem:
+        pk = self.incidents.existing_pk(incident_id_)
+        with self.engine.begin() as conn:
+            apk = db.insert_returning_pk(conn, insert(db.action_items).values(action_values(pk, item, now)))
+            _record(conn, apk, now, by, [("created", None, redact(item.title))])
+        return self.get(action_id(apk), now=now)
+
+    def get(self, action_id_: str, *, now: datetime) -> ActionItem:
+        apk = action_pk(action_id_)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(db.action_items).where(db.action_items.c.pk == apk)).first()
+            changes = conn.execute(
+                select(db.action_item_changes)
+                .where(db.action_item_changes.c.action_pk == apk)
+                .order_by(db.action_item_changes.c.pk)
+            ).all()
+        if row is None:
+            raise ActionItemNotFound(action_id_)
+        item = action_from_row(row, now)
+        item.history = [ActionItemChange(at=c.at, field=c.field, old=c.old, new=c.new, by=c.by) for c in changes]
+        return item
+
+    def update(self, action_id_: str, *, now: datetime, by: str | None = None, **changes: Any) -> ActionItem:
+        """Apply the given (non-None) changes and record each one that changes something in the item's history."""
+        current = self.get(action_id_, now=now)
+        unknown = set(changes) - set(EDITABLE)
+        if unknown:
+            raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
+        changes = {k: redact(v) if isinstance(v, str) and k in ("title", "owner") else v for k, v in changes.items()}
+        values = {k: v for k, v in changes.items() if v is not None and v != getattr(current, k)}
+        if "status" in values:
+            values["completed_at"] = now if values["status"] == "completed" else None
+        if values:
+            diffs = [(k, _text(getattr(current, k)), _text(values[k])) for k in EDITABLE if k in values]
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(db.action_items).where(db.action_items.c.pk == action_pk(current.id)).values(**values)
+                )
+                _record(conn, action_pk(current.id), now, by, diffs)
+        return self.get(action_id_, now=now)
+
+    def rates(self, by: str, *, now: datetime) -> dict[str, tuple[int, int, int]]:
+        """(items, completed, overdue) per owner or priority; items without an owner count under "(none)"."""
+        t = db.action_items.c
+        key = {"owner": func.coalesce(t.owner, "(none)"), "priority": t.priority}[by]
+        done = func.sum(case((t.status == "completed", 1), else_=0))
+        late = func.sum(case(((t.status != "completed") & (t.due_at < now), 1), else_=0))
+        query = select(key, func.count(), done, late).group_by(key).order_by(key)
+        with self.engine.connect() as conn:
+            return {str(k): (int(n), int(c or 0), int(o or 0)) for k, n, c, o in conn.execute(query).all()}
+
+    def for_incidents(self, incident_pks: list[int], *, now: datetime) -> list[ActionItem]:
+        """Every item on the given incidents (in chunks, so any number of incidents works on SQLite)."""
+        items: list[ActionItem] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(incident_pks), 500):
+                chunk = incident_pks[start : start + 500]
+                rows = conn.execute(
+                    select(db.action_items)
+                    .where(db.action_items.c.incident_pk.in_(chunk))
+                    .order_by(db.action_items.c.pk)
+                ).all()
+                items += [action_from_row(r, now) for r in rows]
+        return items
+
+    def list_items(
+        self,
+        *,
+        now: datetime,
+        incident_id_: str | None = None,
+        owner: str | None = None,
+        status: str | None = None,
+        overdue: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[ActionItem]:
+        query = select(db.action_items).order_by(
+            db.action_items.c.priority, db.action_items.c.due_at, db.action_items.c.pk
+        )
+        if incident_id_ is not None:
+            query = query.where(db.action_items.c.incident_pk == self.incidents.existing_pk(incident_id_))
+        if owner is not None:
+            query = query.where(db.action_items.c.owner == owner)
+        if status is not None:
+            query = query.where(db.action_items.c.status == status)
+        if overdue:
+            query = query.where(db.action_items.c.status != "completed", db.action_items.c.due_at < now)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit).offset(offset)).all()
+        return [action_from_row(r, now) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        col = db.action_items.c.status
+        with self.engine.connect() as conn:
+            return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).all()}
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _record(
+    conn: Connection, apk: int, at: datetime, by: str | None, diffs: list[tuple[str, str | None, str | None]]
+) -> None:
+    if diffs:
+        rows = [{"action_pk": apk, "at": at, "field": f, "old": o, "new": n, "by": by} for f, o, n in diffs]
+        conn.execute(insert(db.action_item_changes), rows)
+
+
+def action_values(pk: int, item: ActionItemCreate, now: datetime, *, keep_id: bool = False) -> dict[str, Any]:
+    """The row for an item; a stored `ActionItem` (from an export) keeps its times, and its id with `keep_id`."""
+    if isinstance(item, ActionItem):
+        row = action_values(
+            pk, ActionItemCreate.model_validate(item.model_dump(include=set(ActionItemCreate.model_fields))), now
+        )
+        row.update(created_at=item.created_at, completed_at=item.completed_at)
+        if keep_id:
+            row["pk"] = action_pk(item.id)
+        return row
+    return {
+        "incident_pk": pk,
+        "title": redact(item.title),
+        "owner": None if item.owner is None else redact(item.owner),
+        "priority": item.priority,
+        "status": item.status,
+        "due_at": item.due_at,
+        "created_at": now,
+        "completed_at": now if item.status == "completed" else None,
+    }
+
+
+def action_from_row(row: Row[Any], now: datetime) -> ActionItem:
+    overdue = row.status != "completed" and row.due_at is not None and row.due_at < now
+    return ActionItem(
+        id=action_id(row.pk),
+        incident_id=incident_id(row.incident_pk),
+        title=row.title,
+        owner=row.owner,
+        priority=row.priority,
+        status=row.status,
+        due_at=row.due_at,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+        overdue=overdue,
+    )
