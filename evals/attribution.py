@@ -14,8 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent_postmortem.analysis.steps import Attributor, StepRun, attribute, read_runs
+from agent_postmortem.analysis.steps import Attributor, StepRun, attribute
 from agent_postmortem.analysis.verify import wilson
+from agent_postmortem.ingest.steps import read_runs
 from agent_postmortem.llm.openai_compatible import LLM
 
 

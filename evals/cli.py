@@ -1,4 +1,6 @@
-"""`postmortem bench …`: the benchmark commands (quality and speed, each with a reference from the same run)."""
+"""`postmortem bench …` and `postmortem eval`: the benchmark and eval commands (quality and speed, each with a reference
+from the same run). The product does not import them: `register` adds them to the CLI, found through the
+`agent_postmortem.cli` entry point (pyproject.toml), as a plugin's commands would be."""
 
 from pathlib import Path
 from typing import Annotated, cast
@@ -216,3 +218,9 @@ def bench_rebuild(incidents: int = 10_000, as_json: JsonOpt = False) -> None:
     with user_errors():
         result = run(incidents)
     show_record(result, as_json, title="bench rebuild")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `bench` and `eval` to the `postmortem` command line."""
+    app.add_typer(bench, name="bench")
+    app.command("eval")(eval_command)

@@ -73,7 +73,7 @@ def _postgres(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    from tests import postgres  # a development checkout: Debian's postgresql-15, as the tests use
+    from agent_postmortem.evals import postgres  # a development checkout: Debian's postgresql-15, as the tests use
 
     with postgres.cluster(durable=True) as admin:
         yield postgres.Databases(admin).create()

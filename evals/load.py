@@ -261,7 +261,7 @@ def run(
     """With `teams` > 1 the replicas serve a tokens file of that many teams; the work is shared out among them and
     each team's captures are looked for in its own store."""
     from agent_postmortem.config import Settings
-    from agent_postmortem.service.teams import add_token
+    from agent_postmortem.http.teams import add_token
     from agent_postmortem.store.records import db
     from agent_postmortem.store.records.incidents import IncidentStore
 

@@ -55,7 +55,7 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     http_rate_per_minute: int = 600
-    tokens_file: Path | None = None  # team tokens (server/service/teams.py); replaces POSTMORTEM_HTTP_TOKEN
+    tokens_file: Path | None = None  # team tokens (server/http/teams.py); replaces POSTMORTEM_HTTP_TOKEN
     trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-For is believed
     team: str = "default"  # whose knowledge base a CLI command or the SDK works on
 

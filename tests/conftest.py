@@ -22,12 +22,12 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from agent_postmortem.config import Settings
+from agent_postmortem.evals import postgres
 from agent_postmortem.evals.load import free_port
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.service.runtime import build_service, make_embedder
 from agent_postmortem.store.records import db
 from agent_postmortem.store.search.embedding import Embedder, HashEmbedder, SentenceTransformerEmbedder
-from tests import postgres
 
 T = TypeVar("T", bound=BaseModel)
 FIXED_NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -30,7 +30,6 @@ from agent_postmortem.cli.common import (
     user_errors,
 )
 from agent_postmortem.cli.team import token_app
-from agent_postmortem.evals.cli import bench, eval_command
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
@@ -114,7 +113,7 @@ def serve(
         run_stdio(create_server(lazy.get, on_start=lazy.start, sampling=sampling))
         return
     from agent_postmortem.http.security import http_security, proxy_options
-    from agent_postmortem.service.teams import TeamServices, TeamTokenVerifier, load_tokens
+    from agent_postmortem.http.teams import TeamServices, TeamTokenVerifier, load_tokens
 
     get: Callable[[], PostmortemService] = lazy.get
     start = lazy.start
@@ -207,9 +206,26 @@ for _name, _command in [
     ("init", cli_home.init),
 ]:
     app.command(_name)(_command)
+
+
+PLUGINS = "agent_postmortem.cli"  # the entry-point group of commands defined elsewhere (the benchmarks: evals/cli.py)
+
+
+def register_plugins(app: typer.Typer) -> None:
+    """Add the commands registered under the `agent_postmortem.cli` entry points (as llm's `register_commands`): the
+    benchmarks add `bench` and `eval` this way, so the product never imports them. Each `register(app)` is called
+    at start, so its module must import nothing heavy; one that fails is left out with a warning."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=PLUGINS):
+        try:
+            entry.load()(app)
+        except Exception:  # noqa: BLE001 - a broken plugin must not take the other commands down
+            logger.warning("could not add the %r commands (%s)", entry.name, entry.value, exc_info=True)
+
+
 app.add_typer(token_app, name="token")
-app.add_typer(bench, name="bench")
-app.command("eval")(eval_command)
+register_plugins(app)
 
 
 def main() -> None:

@@ -48,8 +48,8 @@ def import_steps(
 ) -> None:
     """Import failed multi-agent runs from JSONL (one run a line: id, steps or trace of {step, agent, content}):
     each becomes an incident with its steps as the timeline and the agent and step where it went wrong."""
-    from agent_postmortem.analysis.steps import import_runs, read_runs
     from agent_postmortem.cli.common import stage_progress
+    from agent_postmortem.ingest.steps import import_runs, read_runs
 
     with user_errors():
         runs = read_runs(path)

@@ -1,4 +1,4 @@
-"""`postmortem token`: the team tokens of the HTTP server (server/service/teams.py)."""
+"""`postmortem token`: the team tokens of the HTTP server (server/http/teams.py)."""
 
 import sys
 from pathlib import Path
@@ -19,7 +19,7 @@ def token_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Make a token for a team: printed once, only its SHA-256 is kept in the tokens file."""
-    from agent_postmortem.service.teams import add_token
+    from agent_postmortem.http.teams import add_token
 
     with user_errors():
         path = file or settings().tokens_file

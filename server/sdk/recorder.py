@@ -1,6 +1,6 @@
 """Capture failures where they happen: a small SDK for agent code.
 
-    from agent_postmortem.sdk.recorder import Recorder
+    from agent_postmortem import Recorder
 
     recorder = Recorder(agent="trip-planner")          # the local store in POSTMORTEM_HOME, or the team server
                                                         # at POSTMORTEM_URL (with POSTMORTEM_TOKEN) when set

@@ -2,7 +2,7 @@
 damaged directory can segfault the process that opens it or grow without bound (see the notes on chromadb 1.5.9
 under SIGKILL): the child runs under a time limit and a file-size limit. A broken or mismatched index is rebuilt
 in another child, into a fresh directory, from the vectors stored with the records, and swapped in by rename;
-the old directory is moved aside (never deleted: it may be evidence)."""
+the old directory is moved aside (never deleted: it may be evidence). The children are store/index/probe.py."""
 
 import json
 import logging
@@ -20,62 +20,7 @@ PROBE_SECONDS = 60
 REBUILD_SECONDS = 1800
 MAX_FILE_BYTES = 4 * 1024**3  # a healthy index file is far below this; a runaway HNSW file is stopped here
 SAMPLE = 50  # vectors read back and self-queried by the probe
-_ROOT = Path(__file__).resolve().parent.parent
-
-# Both children ask the kernel to kill them when their parent dies (a probe or a rebuild must not outlive a killed
-# owner: it would race the next owner for the directory), exit if the parent is already gone, and cap the size of
-# any file they write (never above a limit they inherited).
-_PRELUDE = """
-import ctypes, os, resource, signal, sys
-ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-if os.getppid() != int(os.environ["POSTMORTEM_PARENT_PID"]):
-    sys.exit(3)
-wanted, hard = int(os.environ["POSTMORTEM_MAX_FILE_BYTES"]), resource.getrlimit(resource.RLIMIT_FSIZE)[1]
-limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-"""
-_PROBE = (
-    _PRELUDE
-    + """
-import json, random
-from agent_postmortem.store.index.chroma import collection_name, open_persistent
-client = open_persistent(sys.argv[1])
-name = collection_name(sys.argv[2])
-if name not in {c.name for c in client.list_collections()}:
-    sys.stdout.write(json.dumps({"ids": [], "self_hits": 0, "sampled": 0}))
-    sys.exit(0)
-collection = client.get_collection(name)
-ids = collection.get(include=[])["ids"]
-sample = random.Random(0).sample(ids, min(len(ids), int(sys.argv[3])))
-hits = 0
-if sample:
-    got = collection.get(ids=sample, include=["embeddings"])
-    found = collection.query(query_embeddings=got["embeddings"], n_results=1, include=["distances"])
-    hits = sum(1 for d in found["distances"] if d and d[0] < 1e-3)
-sys.stdout.write(json.dumps({"ids": [int(i) for i in ids], "self_hits": hits, "sampled": len(sample)}))
-"""
-)
-
-_REBUILD = (
-    _PRELUDE
-    + """
-import numpy as np
-from agent_postmortem.store.records import db
-from agent_postmortem.store.index.chroma import VectorIndex, open_persistent
-from agent_postmortem.store.records.incidents import IncidentStore
-store = IncidentStore(db.make_engine(os.environ["POSTMORTEM_REBUILD_DATABASE_URL"]))
-index = VectorIndex(open_persistent(sys.argv[2]), model_id=sys.argv[1])
-batch = []
-for row in store.index_rows(model=sys.argv[1]):
-    batch.append(row)
-    if len(batch) == 2000:
-        index.upsert([r[0] for r in batch], np.vstack([r[1] for r in batch]), [r[2] for r in batch])
-        batch = []
-if batch:
-    index.upsert([r[0] for r in batch], np.vstack([r[1] for r in batch]), [r[2] for r in batch])
-sys.stdout.write(str(index.count()))
-"""
-)
+CHILD = [sys.executable, "-m", "agent_postmortem.store.index.probe"]  # store/index/probe.py
 
 
 def _child_env(**extra: str) -> dict[str, str]:
@@ -106,12 +51,11 @@ def probe(path: Path, model_id: str, *, timeout: float = PROBE_SECONDS) -> Probe
         return Probe(frozenset(), 0, 0)
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _PROBE, str(path), model_id, str(SAMPLE)],
+            [*CHILD, "probe", str(path), model_id, str(SAMPLE)],
             env=_child_env(),
             capture_output=True,
             text=True,
             timeout=timeout,
-            cwd=_ROOT,
         )
     except subprocess.TimeoutExpired:
         logger.warning("the vector index did not open within %s s", timeout)
@@ -133,13 +77,12 @@ def rebuild(path: Path, *, database_url: str, model_id: str, keep_old: bool, tim
     fresh = path.with_name(f"{path.name}.rebuilding")
     shutil.rmtree(fresh, ignore_errors=True)  # the leftover of a rebuild that was killed
     done = subprocess.run(
-        [sys.executable, "-c", _REBUILD, model_id, str(fresh)],
+        [*CHILD, "rebuild", model_id, str(fresh)],
         # the URL (it may hold a password) goes in the environment: the command line is visible to `ps`
         env=_child_env(POSTMORTEM_REBUILD_DATABASE_URL=database_url),
         capture_output=True,
         text=True,
         timeout=timeout,
-        cwd=_ROOT,
     )
     if done.returncode != 0:
         shutil.rmtree(fresh, ignore_errors=True)

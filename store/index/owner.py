@@ -17,8 +17,6 @@ replicas may run on different machines, and the owner is whoever holds a session
 database (`index.advisory_lock`).
 """
 
-import errno
-import fcntl
 import logging
 import os
 import weakref
@@ -29,6 +27,7 @@ from typing import Any, Protocol
 
 from agent_postmortem.store.index import health as index_health
 from agent_postmortem.store.index.chroma import VectorIndex, open_persistent
+from agent_postmortem.store.locks import try_lock
 
 logger = logging.getLogger(__name__)
 
@@ -93,12 +92,13 @@ class IndexLock:
             return True
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
+            taken = try_lock(fd)
+        except OSError:
             os.close(fd)
-            if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                return False
             raise
+        if not taken:
+            os.close(fd)
+            return False
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd

@@ -1,7 +1,6 @@
 """The relational schema, engine set-up and migrations: SQLite in the home by default, PostgreSQL (psycopg 3) for a
 team; the same code and the same migrations run on both."""
 
-import fcntl
 import logging
 import re
 import sqlite3
@@ -38,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
+from agent_postmortem.store.locks import locked
 from agent_postmortem.store.private import private_file
 
 logger = logging.getLogger(__name__)
@@ -335,7 +335,6 @@ def upgrade(engine: Engine, lock_dir: Path | None = None, revision: str = "head"
             command.upgrade(cfg, revision)
         return
     lock_path = private_file((lock_dir or Path("/tmp")) / ".migrate.lock")
-    with _MIGRATING, open(lock_path, "a") as lock, engine.begin() as conn:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _MIGRATING, locked(lock_path), engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

@@ -15,7 +15,6 @@ on the AIID corpus), so it shares its model id and its index. The int8 graph doe
 own id and therefore its own collection: its vectors never mix with the fp32 ones.
 """
 
-import contextlib
 import json
 import logging
 import os
@@ -24,12 +23,14 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from agent_postmortem.store.locks import locked
 from agent_postmortem.store.search.embedding import Kind
 
 logger = logging.getLogger(__name__)
@@ -155,20 +156,9 @@ def _set_metadata(path: Path, *, variant: str) -> None:
     onnx.save(model, str(path))
 
 
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """An advisory inter-process lock (flock) where the platform has one; a no-op elsewhere."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX: os.replace alone keeps the file whole
-        yield
-        return
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+def _exclusive(lock_path: Path) -> AbstractContextManager[None]:
+    """An inter-process lock: concurrent exports wait for the first one."""
+    return locked(lock_path)
 
 
 def ensure_exported(cache_dir: Path, *, quantize: bool, model_dir: Path | None = None) -> Path:

@@ -11,21 +11,18 @@ import pytest
 from agent_postmortem import prompts
 from agent_postmortem.analysis.steps import (
     AttributionAnswer,
-    StepFileError,
     StepRun,
     attribute,
     attribution_prompt,
     heuristic_attribution,
-    import_runs,
     llm_attribution,
-    read_runs,
 )
 from agent_postmortem.errors import DraftError, LLMUnavailable
+from agent_postmortem.ingest.steps import StepFileError, import_runs, read_runs
 from agent_postmortem.service.facade import PostmortemService
 from tests.conftest import FakeLLM
 from tests.factories import SNAPSHOTS
 
-SNAPSHOTS = SNAPSHOTS
 TASK = "How many studio albums did the band release between 2000 and 2009?"
 
 

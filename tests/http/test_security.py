@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from agent_postmortem.cli.app import app as cli
 from agent_postmortem.http.security import InsecureBind, RateLimit, http_security
+from agent_postmortem.http.teams import TeamTokenVerifier, TokenEntry, digest
 from agent_postmortem.mcp.server import create_server
 from agent_postmortem.service.facade import PostmortemService
-from agent_postmortem.service.teams import TeamTokenVerifier, TokenEntry, digest
 from tests.http_server import serve_process, serving
 
 CLI = str(Path(sys.executable).parent / "postmortem")

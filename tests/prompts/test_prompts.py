@@ -11,8 +11,6 @@ from agent_postmortem.store.models import ActionItem, Category, Incident, Simila
 from tests.conftest import FIXED_NOW
 from tests.factories import SNAPSHOTS
 
-SNAPSHOTS = SNAPSHOTS
-
 INCIDENT = Incident(
     id="INC-7",
     title="Support agent quoted a refund window that does not exist",

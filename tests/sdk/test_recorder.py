@@ -15,7 +15,7 @@ from tests.conftest import make_service
 from tests.factories import ROOT
 
 CRASHING_AGENT = """
-from agent_postmortem.sdk.recorder import Recorder
+from agent_postmortem import Recorder
 
 recorder = Recorder(agent="refund-bot")
 

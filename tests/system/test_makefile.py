@@ -68,10 +68,10 @@ def test_a_missing_tool_skips_with_its_reason_and_fails_under_ci(tmp_path: Path)
 
 def test_without_postgresql_its_tests_are_left_out_with_one_line_and_fail_under_ci(tmp_path: Path) -> None:
     (tmp_path / "no_postgres.py").write_text(  # a machine where initdb and pg_ctl are nowhere
-        "import tests.postgres\n\n"
+        "import agent_postmortem.evals.postgres\n\n"
         "def _binary(name):\n"
         "    raise FileNotFoundError(name + ' not found')\n\n"
-        "tests.postgres._binary = _binary\n",
+        "agent_postmortem.evals.postgres._binary = _binary\n",
         encoding="utf-8",
     )
     base = {k: v for k, v in os.environ.items() if k not in ("CI", "POSTMORTEM_TEST_DATABASE_URL")}

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import text
 
 from agent_postmortem.config import Settings
+from agent_postmortem.evals import postgres
 from agent_postmortem.service.runtime import build_service
 from agent_postmortem.store.index.advisory_lock import AdvisoryIndexLock
 from agent_postmortem.store.search.embedding import HashEmbedder
-from tests import postgres
 from tests.conftest import HomeDatabases
 
 pytestmark = pytest.mark.postgresql

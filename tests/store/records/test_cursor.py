@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from agent_postmortem.evals import postgres
 from agent_postmortem.store.models import Incident
 from agent_postmortem.store.records.cursor import LINGER, KeyCursor
 from agent_postmortem.store.records.incidents import IncidentStore, NewIncident
 from agent_postmortem.store.search.embedding import HashEmbedder
 from agent_postmortem.store.search.knowledge import KnowledgeBase
-from tests import postgres
 from tests.conftest import FIXED_NOW, HomeDatabases
 
 

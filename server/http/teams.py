@@ -15,16 +15,14 @@ The tokens file (`POSTMORTEM_TOKENS_FILE`, TOML) holds SHA-256 digests, never to
 `postmortem token add --team payments` makes a token, prints it once and appends its digest.
 """
 
-import fcntl
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import threading
 import tomllib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +37,7 @@ from agent_postmortem.config import TeamConfigError as TeamConfigError
 from agent_postmortem.config import check_team as check_team
 from agent_postmortem.config import team_home as team_home
 from agent_postmortem.service.runtime import LazyService, build_service, make_embedder
+from agent_postmortem.store.locks import locked
 from agent_postmortem.store.private import write_private
 
 if TYPE_CHECKING:
@@ -106,14 +105,8 @@ def add_token(path: Path, team: str, note: str = "") -> str:
     return token
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+def _locked(path: Path) -> AbstractContextManager[None]:
+    return locked(path.with_name(f".{path.name}.lock"))
 
 
 class TeamTokenVerifier(TokenVerifier):

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL cluster for the store contract tests, and a fresh database per home.
+"""A throwaway PostgreSQL cluster for the store contract tests and the engines benchmark, and a fresh database per home.
 
 The cluster is Debian's PostgreSQL (`make test` installs it as root: tests/install-tools.sh): `initdb` into a
 temporary directory, started with `pg_ctl` on a free loopback port, its unix socket in that directory, trust

@@ -27,7 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 from agent_postmortem.config import Settings
 from agent_postmortem.http.app import http_app
 from agent_postmortem.http.security import http_security
-from agent_postmortem.service.teams import (
+from agent_postmortem.http.teams import (
     TeamConfigError,
     TeamServices,
     TeamTokenVerifier,
