@@ -17,7 +17,7 @@ from typing import Any
 from agent_postmortem.analysis.steps import Attributor, StepRun, attribute
 from agent_postmortem.analysis.verify import wilson
 from agent_postmortem.ingest.steps import read_runs
-from agent_postmortem.llm.openai_compatible import LLM
+from agent_postmortem.llm.base import LLM
 
 
 def rate(hits: int, n: int) -> dict[str, Any]:

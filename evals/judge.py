@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent_postmortem.errors import DraftError, LLMUnavailable
 from agent_postmortem.evals.cases import Case
 from agent_postmortem.evals.scorers import Score
-from agent_postmortem.llm.openai_compatible import LLM
+from agent_postmortem.llm.base import LLM
 from agent_postmortem.prompts import neutralize
 from agent_postmortem.store.models import Analysis
 

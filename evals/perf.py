@@ -53,7 +53,8 @@ from agent_postmortem.service.runtime import build_service, make_embedder
 from agent_postmortem.store.index.chroma import VectorIndex
 from agent_postmortem.store.models import SeedIncident, search_text
 from agent_postmortem.store.records import db
-from agent_postmortem.store.records.incidents import IncidentStore, content_hash
+from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.records.rows import content_hash
 from agent_postmortem.store.redact import redact
 from agent_postmortem.store.search.embedding import Embedder, Kind, SentenceTransformerEmbedder
 
@@ -295,7 +296,7 @@ def bench_import(
     one_chunk = _service(home.with_name(home.name + "-one-chunk"), embedder).import_incidents(rows, batch=len(rows))
     one_chunk_rate = one_chunk.imported / (time.perf_counter() - t)
     progress("import", 5, 5)
-    first = next(iter(service.store.index_rows(model=embedder.model_id)), None)
+    first = next(iter(service.store.feed.index_rows(model=embedder.model_id)), None)
     raw_rate = len(texts) / ((before + after) / 2)
     import_rate = result.imported / import_s
     breakdown = {k: round(v, 3) for k, v in timers.spent.items()}
@@ -538,7 +539,7 @@ def stored_matrix(store: IncidentStore, model_id: str) -> tuple[np.ndarray, np.n
     """The primary keys (ascending) and the vectors of every indexed incident, as the store holds them."""
     pks: list[int] = []
     vectors: list[np.ndarray] = []
-    for pk, vector, _ in store.index_rows(model=model_id):
+    for pk, vector, _ in store.feed.index_rows(model=model_id):
         pks.append(pk)
         vectors.append(vector)
     return np.array(pks, dtype=np.int64), np.ascontiguousarray(np.vstack(vectors), dtype=np.float32)

@@ -23,7 +23,7 @@ from agent_postmortem.evals.cases import Case, LoadedCase
 from agent_postmortem.evals.judge import judge
 from agent_postmortem.evals.scorers import SCORERS, Score, score
 from agent_postmortem.ingest.jsonl import read_incidents
-from agent_postmortem.llm.openai_compatible import LLM
+from agent_postmortem.llm.base import LLM
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.service.runtime import build_service
 from agent_postmortem.store.models import (
@@ -221,7 +221,8 @@ def run(
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> EvalRun:
     from agent_postmortem.evals.recurrence import Cached
-    from agent_postmortem.service.runtime import llm_factory, make_embedder
+    from agent_postmortem.llm.registry import llm_factory
+    from agent_postmortem.service.runtime import make_embedder
 
     started = datetime.now().astimezone()
     settings = settings or Settings.from_env()
@@ -229,11 +230,9 @@ def run(
     llm = llm_factory(settings)  # one LLM (one llama.cpp server) for every case
 
     def make_service(path: Path) -> PostmortemService:
-        service = build_service(
-            Settings.from_env({"POSTMORTEM_HOME": str(path), "POSTMORTEM_LLM": "none"}), embedder=shared
+        return build_service(
+            Settings.from_env({"POSTMORTEM_HOME": str(path), "POSTMORTEM_LLM": "none"}), embedder=shared, llm=llm
         )
-        service._llm = llm
-        return service
 
     seed = read_incidents(seed_path) if seed_path else []
     results = []
@@ -255,7 +254,7 @@ def run(
             progress(n + 1, len(cases))
     model = None
     if backend == "server":
-        from agent_postmortem.service.runtime import choose_llm
+        from agent_postmortem.llm.registry import choose_llm
 
         try:
             choice = choose_llm(settings)

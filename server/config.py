@@ -9,8 +9,9 @@ from pathlib import Path
 from platformdirs import user_cache_dir, user_data_dir
 
 from agent_postmortem.analysis.policy import TriagePolicy, policy_path
+from agent_postmortem.llm.registry import BUILTIN
 
-LLM_BACKENDS = ("auto", "sampling", "openai", "local", "none")
+LLM_BACKENDS = ("auto", "sampling", *BUILTIN, "none")  # POSTMORTEM_LLM: the backends are llm/registry.py's
 DEFAULT_TEAM = "default"
 TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # always fullmatch: `$` would let a trailing newline through
 

@@ -182,6 +182,7 @@ def make_service(
     embedder: Any = None,
     llm: Any = None,
     clock: Callable[[], datetime] | None = None,
+    nonce: Callable[[], str] | None = None,
     chroma_url: str | None = None,
     exact_limit: int | None = None,
 ) -> PostmortemService:
@@ -189,13 +190,12 @@ def make_service(
     index on the Chroma server at `chroma_url` (a database of its own per home) or embedded; `exact_limit=0` sends
     dense search through the index."""
     settings = Settings.from_env({**service_env(home, chroma_url), **_homes.settings(home)})
-    service = build_service(settings, embedder=embedder or HashEmbedder(), claim_index=True)
+    service = build_service(
+        settings, embedder=embedder or HashEmbedder(), llm=lambda: llm, clock=clock, nonce=nonce, claim_index=True
+    )
     _homes.keep(service)
     if exact_limit is not None:
         service.knowledge.exact_limit = exact_limit
-    service._llm = lambda: llm
-    if clock is not None:
-        service.clock = clock
     return service
 
 

@@ -5,6 +5,7 @@ Both are built from stored records alone (no LLM), so they are reproducible and 
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
@@ -216,55 +217,13 @@ def _link(incident: Incident) -> IncidentLink:
 def regression_case(incident: Incident) -> RegressionCase:
     """The regression eval case for an analysed incident."""
     a = incident.analysis
-    expected = EXPECTED[incident.category].format(tool=incident.tool or "the tool")
-    checks = [Check(kind="rubric", value=f"The agent {expected}.", description="judge the run against this")]
+    expected = "The agent " + EXPECTED[incident.category].format(tool=incident.tool or "the tool") + "."
+    checks = [Check(kind="rubric", value=expected, description="judge the run against this")]
     if incident.error_type:
         checks.append(Check(kind="not_raises", value=incident.error_type, description="the run ends without it"))
-    if incident.category == Category.LLM_REFUSAL:
-        checks.append(Check(kind="not_refusal", description="the answer is not a refusal"))
-    if incident.category == Category.TIMEOUT:
-        budget = _SECONDS.search(incident.error_message or "")
-        checks.append(
-            Check(
-                kind="within_seconds",
-                value=budget.group(1) if budget else None,
-                description="the run finishes within the budget it exceeded" if budget else "set the time budget",
-            )
-        )
-    if incident.category == Category.PROMPT_INJECTION and incident.tool:
-        checks.append(
-            Check(
-                kind="no_tool_call", value=incident.tool, description="the injected instruction's tool call is not made"
-            )
-        )
-    if a is not None and a.model_behavior and incident.category == Category.LLM_HALLUCINATION:
-        checks.append(Check(kind="rubric", value=f"Not again: {a.model_behavior}", description="what went wrong"))
+    checks += CATEGORY_CASE_CHECKS.get(incident.category, _no_checks)(incident)
     determinism = a.determinism if a is not None and a.determinism != "unknown" else incident.determinism
-    if determinism == "deterministic":
-        trials, rule = 1, "the one reproduction passes"
-    else:
-        needed = verify.trials_for_target(0, 0, PROBABILISTIC_TARGET, CONFIDENCE) or 1
-        trials = a.runs_to_verify if a is not None and a.runs_to_verify else needed
-        rule = (
-            f"all {trials} runs pass (0 failures in {needed} runs shows a failure rate below "
-            f"{PROBABILISTIC_TARGET:.0%} with {CONFIDENCE:.0%} confidence; use verify_fix for other counts)"
-        )
-    todo = []
-    if incident.prompt_excerpt is None:
-        todo.append("input: the prompt or request that triggered the failure was not captured; add it")
-    if any(c.kind == "within_seconds" and c.value is None for c in checks):
-        todo.append("within_seconds: set the time budget")
-    context = {
-        k: v
-        for k, v in {
-            "description": incident.description[:2000],
-            "environment": incident.environment or "",
-            "error_type": incident.error_type or "",
-            "error_message": incident.error_message or "",
-            "impact": incident.impact or "",
-        }.items()
-        if v
-    }
+    trials, rule = _trials(determinism, a.runs_to_verify if a is not None else None)
     return RegressionCase(
         id=f"regress-{incident.id}",
         incident_id=incident.id,
@@ -275,13 +234,79 @@ def regression_case(incident: Incident) -> RegressionCase:
         model=incident.model,
         input=incident.prompt_excerpt,
         tool_args=incident.tool_args,
-        context=context,
-        expected_behavior=f"The agent {expected}.",
+        context=_context(incident),
+        expected_behavior=expected,
         checks=checks,
         determinism=determinism,
         trials=trials,
         pass_rule=rule,
         root_cause=a.root_cause if a is not None else None,
         source=f"report://{incident.id}",
-        todo=todo,
+        todo=_todo(incident, checks),
     )
+
+
+def _no_checks(incident: Incident) -> list[Check]:
+    return []
+
+
+def _refusal(incident: Incident) -> list[Check]:
+    return [Check(kind="not_refusal", description="the answer is not a refusal")]
+
+
+def _timeout(incident: Incident) -> list[Check]:
+    budget = _SECONDS.search(incident.error_message or "")
+    within = "the run finishes within the budget it exceeded" if budget else "set the time budget"
+    return [Check(kind="within_seconds", value=budget.group(1) if budget else None, description=within)]
+
+
+def _injection(incident: Incident) -> list[Check]:
+    not_made = "the injected instruction's tool call is not made"
+    return [Check(kind="no_tool_call", value=incident.tool, description=not_made)] if incident.tool else []
+
+
+def _hallucination(incident: Incident) -> list[Check]:
+    behaviour = incident.analysis.model_behavior if incident.analysis is not None else None
+    return [Check(kind="rubric", value=f"Not again: {behaviour}", description="what went wrong")] if behaviour else []
+
+
+# The checks a failure's category adds to its case, beside the rubric and the error it must not raise again.
+CATEGORY_CASE_CHECKS: dict[Category, Callable[[Incident], list[Check]]] = {
+    Category.LLM_REFUSAL: _refusal,
+    Category.TIMEOUT: _timeout,
+    Category.PROMPT_INJECTION: _injection,
+    Category.LLM_HALLUCINATION: _hallucination,
+}
+
+
+def _trials(determinism: str, runs_to_verify: int | None) -> tuple[int, str]:
+    """How many runs the case must pass, and the rule in words: one for a deterministic failure; otherwise enough
+    clean runs to show the failure rate below PROBABILISTIC_TARGET (or what the analysis asked for)."""
+    if determinism == "deterministic":
+        return 1, "the one reproduction passes"
+    needed = verify.trials_for_target(0, 0, PROBABILISTIC_TARGET, CONFIDENCE) or 1
+    trials = runs_to_verify or needed
+    return trials, (
+        f"all {trials} runs pass (0 failures in {needed} runs shows a failure rate below "
+        f"{PROBABILISTIC_TARGET:.0%} with {CONFIDENCE:.0%} confidence; use verify_fix for other counts)"
+    )
+
+
+def _todo(incident: Incident, checks: list[Check]) -> list[str]:
+    todo = []
+    if incident.prompt_excerpt is None:
+        todo.append("input: the prompt or request that triggered the failure was not captured; add it")
+    if any(c.kind == "within_seconds" and c.value is None for c in checks):
+        todo.append("within_seconds: set the time budget")
+    return todo
+
+
+def _context(incident: Incident) -> dict[str, str]:
+    given = {
+        "description": incident.description[:2000],
+        "environment": incident.environment or "",
+        "error_type": incident.error_type or "",
+        "error_message": incident.error_message or "",
+        "impact": incident.impact or "",
+    }
+    return {k: v for k, v in given.items() if v}

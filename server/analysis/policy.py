@@ -16,6 +16,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent_postmortem.errors import validation_problems
 from agent_postmortem.store.models import CategoryName, Severity, Triage
 
 POLICY_FILE = "triage.toml"
@@ -43,11 +44,7 @@ class TriagePolicy(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as e:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}"
-                for err in e.errors(include_input=False, include_url=False)[:5]
-            )
-            raise ValueError(f"the triage policy {path} is invalid: {problems}") from None
+            raise ValueError(f"the triage policy {path} is invalid: {validation_problems(e, limit=5)}") from None
 
 
 class TriageFacts(BaseModel):

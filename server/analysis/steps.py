@@ -23,7 +23,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from agent_postmortem import prompts
 from agent_postmortem.errors import DraftError, LLMUnavailable
-from agent_postmortem.llm.openai_compatible import LLM
+from agent_postmortem.llm.base import LLM
 from agent_postmortem.store.models import Attribution, Model
 
 logger = logging.getLogger(__name__)

@@ -101,9 +101,9 @@ def _fail(code: int, message: str) -> NoReturn:
 
 
 def validation_text(e: "ValidationError") -> str:
-    from agent_postmortem.ingest.jsonfile import field_errors
+    from agent_postmortem.errors import validation_problems
 
-    return "invalid input: " + field_errors(e, limit=10)
+    return "invalid input: " + validation_problems(e)
 
 
 def settings() -> "Settings":

@@ -15,9 +15,10 @@ from agent_postmortem.cli.view import show_analysis, show_decision
 from agent_postmortem.config import Settings
 from agent_postmortem.errors import DraftError, LLMUnavailable
 from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.llm.registry import choose_llm
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.service.results import CaptureResult
-from agent_postmortem.service.runtime import build_service, choose_llm
+from agent_postmortem.service.runtime import build_service
 from agent_postmortem.store.models import IncidentCreate
 
 SEED = Path(store.__file__).resolve().parent / "seed" / "incidents.jsonl"  # package data: works installed too

@@ -54,7 +54,7 @@ def actions(
         elif item is not None and any(v is not None for v in changes.values()):
             result = _change(item, by=by, changes=changes)
         else:
-            filters = {"incident_id_": incident, "owner": owner, "status": status, "overdue": overdue}
+            filters = {"incident_id": incident, "owner": owner, "status": status, "overdue": overdue}
             result = _read(item, stats=stats, limit=10_000 if export else 50, filters=filters)
     if export is not None and not (add or item or stats):
         _export(result.items, export)

@@ -49,22 +49,9 @@ def capture(
     from agent_postmortem.ingest.jsonfile import read_model
     from agent_postmortem.store.models import IncidentCreate
 
+    given = {k: v for k, v in locals().items() if k in IncidentCreate.model_fields and v is not None}
     with user_errors():
-        if file is not None:
-            data = read_model(file, IncidentCreate)
-        else:
-            data = IncidentCreate(
-                title=title,
-                description=description,
-                error_type=error_type,
-                error_message=error_message,
-                agent=agent,
-                tool=tool,
-                model=model,
-                impact=impact,
-                user_facing=user_facing,
-                customer_reported=customer_reported,
-            )
+        data = read_model(file, IncidentCreate) if file is not None else IncidentCreate.model_validate(given)
         if idempotency_key is not None:
             data = IncidentCreate.model_validate({**data.model_dump(), "idempotency_key": idempotency_key})
         result = service().capture_incident(data)
@@ -122,10 +109,12 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Find past incidents similar to a description or error message (hybrid: meaning and exact words)."""
-    filters: dict[str, Any] = {"category": category, "severity": severity, "status": status, "agent": agent}
-    filters |= {"tool": tool, "model": model, "since": _aware(since), "until": _aware(until)}
+    from agent_postmortem.store.filters import SearchFilters
+
     with user_errors(), reading() as svc:
-        result = svc.search_incidents(query=query, limit=max(1, min(limit, 50)), mode=cast(Any, mode), **filters)
+        filters = SearchFilters.pick({**locals(), "since": _aware(since), "until": _aware(until)})
+        limit = max(1, min(limit, 50))
+        result = svc.search_incidents(query=query, limit=limit, mode=cast(Any, mode), filters=filters)
     if not emit(result, as_json):
         from agent_postmortem.cli.view import similar_table
 
@@ -134,10 +123,12 @@ def search(
 
 def list_(limit: int = 20, status: Annotated[str | None, choice(STATUSES)] = None, as_json: JsonOpt = False) -> None:
     """List incidents, newest first."""
+    from agent_postmortem.store.filters import SearchFilters
+
     limit = max(1, min(limit, 200))
     with user_errors():
         store = records()
-        rows = [] if store is None else store.list_incidents(limit=limit + 1, status=status)
+        rows = [] if store is None else store.list_incidents(limit=limit + 1, filters=SearchFilters.of(status=status))
     if as_json:  # the summaries' models are loaded only here: the table needs none of them
         from agent_postmortem.service.results import IncidentList, IncidentSummary
 

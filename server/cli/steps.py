@@ -12,7 +12,7 @@ from agent_postmortem.cli.output import table
 
 if TYPE_CHECKING:
     from agent_postmortem.analysis.steps import Attributor
-    from agent_postmortem.llm.openai_compatible import LLM
+    from agent_postmortem.llm.base import LLM
 
 AttributeOpt = Annotated[str, choice(("heuristic", "llm"), help="heuristic: no LLM; llm: the configured LLM")]
 
@@ -29,7 +29,7 @@ def attribution_llm(method: str) -> "LLM | None":
         return None
     from agent_postmortem.config import Settings
     from agent_postmortem.errors import LLMUnavailable
-    from agent_postmortem.service.runtime import llm_factory
+    from agent_postmortem.llm.registry import llm_factory
 
     llm = llm_factory(Settings.from_env())()
     if llm is None:

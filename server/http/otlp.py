@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agent_postmortem.errors import validation_problems
 from agent_postmortem.http.security import SCOPE, HttpSecurity
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.otlp import OtlpError, Span, group_traces, parse_request
@@ -78,8 +79,8 @@ class TraceReceiver:
         try:
             result = await anyio.to_thread.run_sync(self._import, spans)
         except ValidationError as e:  # a span's values cannot be stored (a NUL byte, say): sending it again won't help
-            fields = ", ".join(".".join(map(str, x["loc"])) for x in e.errors(include_input=False)[:5])
-            return _status(400, INVALID_ARGUMENT, f"a failed trace is not a storable incident (fields: {fields})")
+            problems = validation_problems(e, limit=5)
+            return _status(400, INVALID_ARGUMENT, f"a failed trace is not a storable incident ({problems})")
         except Exception:  # the exporter retries a 503; the reason goes to the server log
             logger.exception("could not import traces")
             return _status(503, UNAVAILABLE, "the incident store is unavailable; retry later")

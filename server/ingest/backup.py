@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from agent_postmortem.errors import PostmortemError
+from agent_postmortem.errors import PostmortemError, validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
-from agent_postmortem.ingest.jsonfile import field_errors, lines
+from agent_postmortem.ingest.jsonfile import lines
 from agent_postmortem.store.models import Incident, TimelineEventCreate
 from agent_postmortem.store.records import db
-from agent_postmortem.store.records.incidents import IncidentStore, NewIncident
+from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.records.rows import NewIncident
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
@@ -47,9 +48,10 @@ def read_export(path: Path) -> list[Incident]:
             incidents.append(Incident.model_validate(row["incident"]))
         except JsonInputError as e:
             problems.append(f"line {number}: {e}")
+        except ValidationError as e:
+            problems.append(f"line {number}: {validation_problems(e, limit=3, within=('incident',))}")
         except (ValueError, KeyError) as e:
-            reason = field_errors(e, within="incident") if isinstance(e, ValidationError) else str(e)[:120]
-            problems.append(f"line {number}: {reason}")
+            problems.append(f"line {number}: {str(e)[:120]}")
     if problems:
         raise PostmortemError(f"{len(problems)} invalid line(s) in {path.name}; nothing was restored: {problems[0]}")
     return incidents

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent_postmortem.errors import validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 
 if TYPE_CHECKING:
-    from pydantic import ValidationError
+    pass
 
 BOM = b"\xef\xbb\xbf"
 
@@ -84,17 +85,4 @@ def read_model(path: Path, model: Any) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        raise InputFileError(f"{path.name}: {field_errors(e)}") from None
-
-
-def field_errors(e: "ValidationError", *, limit: int = 3, within: str = "") -> str:
-    """`timeline.0.at: Input should be a valid datetime; title: Field required` (the value is never shown); an
-    error about the whole record (not an object, a cross-field rule) is named `(record)`, or `within`, the path of
-    the validated object inside the line."""
-    errors = e.errors(include_input=False, include_url=False)
-    shown = "; ".join(f"{_path((within,) if within else (), x['loc'])}: {x['msg']}" for x in errors[:limit])
-    return shown + (f"; and {len(errors) - limit} more" if len(errors) > limit else "")
-
-
-def _path(within: tuple[str, ...], loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(p) for p in (*within, *loc)) or "(record)"
+        raise InputFileError(f"{path.name}: {validation_problems(e, limit=3)}") from None

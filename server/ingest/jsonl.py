@@ -9,10 +9,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from agent_postmortem.errors import validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
-from agent_postmortem.ingest.jsonfile import field_errors, lines
+from agent_postmortem.ingest.jsonfile import lines
 from agent_postmortem.store.models import SeedIncident, search_text
-from agent_postmortem.store.records.incidents import content_hash
+from agent_postmortem.store.records.rows import content_hash
 from agent_postmortem.store.redact import redact_model
 
 MAX_LINE_BYTES = 1_000_000
@@ -50,7 +51,7 @@ def _problem(e: Exception) -> str:
     if isinstance(e, JsonInputError):
         return str(e)
     assert isinstance(e, ValidationError)
-    return field_errors(e)
+    return validation_problems(e, limit=3)
 
 
 def validate_incidents(path: Path) -> tuple[list[SeedIncident], list[LineProblem], int]:

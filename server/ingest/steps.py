@@ -13,9 +13,10 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field, ValidationError
 
 from agent_postmortem.analysis.steps import Attributor, StepRun, attribute, excerpt
+from agent_postmortem.errors import validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
-from agent_postmortem.ingest.jsonfile import field_errors, lines
-from agent_postmortem.llm.openai_compatible import LLM
+from agent_postmortem.ingest.jsonfile import lines
+from agent_postmortem.llm.base import LLM
 from agent_postmortem.store.models import Attribution, IncidentCreate, TimelineEventCreate
 
 MAX_LINE_BYTES = 5_000_000  # a long web-browsing run with page dumps is a few hundred KB
@@ -29,7 +30,7 @@ def line_problem(number: int, error: Exception) -> str:
     if isinstance(error, JsonInputError):
         return f"line {number}: {error}"
     if isinstance(error, ValidationError):
-        return f"line {number}: {field_errors(error)}"
+        return f"line {number}: {validation_problems(error, limit=3)}"
     return f"line {number}: {error}"
 
 

@@ -1,4 +1,5 @@
-"""The embedded llama.cpp server (xllamacpp) on loopback, spoken to through the same OpenAI code path.
+"""The `local` backend: the embedded llama.cpp server (xllamacpp) on loopback, spoken to through the same OpenAI
+code path, with the bundled SmolLM2 model unless POSTMORTEM_LOCAL_MODEL names a GGUF file.
 
 One server per process, started on first use and kept until the process exits: llama.cpp's server
 can hang when destroyed before it has answered anything.
@@ -12,7 +13,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from agent_postmortem.config import Settings
 from agent_postmortem.errors import LLMUnavailable
+from agent_postmortem.llm.base import LLM
+from agent_postmortem.llm.registry import Backend, LLMChoice
 
 logger = logging.getLogger(__name__)
 
@@ -88,3 +92,36 @@ class LocalLlamaServer:
                 pass
             time.sleep(0.1)
         raise LLMUnavailable("the local llama.cpp server did not become ready within 60 s")
+
+
+def model_path(settings: Settings) -> Path | None:
+    return Path(settings.local_model) if settings.local_model else bundled_model_path()
+
+
+def _choose(settings: Settings, asked: bool) -> LLMChoice | None:
+    path = model_path(settings)
+    if settings.local_model and path is not None and not path.is_file():
+        raise LLMUnavailable(f"POSTMORTEM_LOCAL_MODEL={path} is not a readable GGUF file")
+    if path is not None and available():
+        bundled = path.name == BUNDLED_NAME
+        name = BUNDLED_MODEL_ID if bundled else path.name
+        return LLMChoice("local", f"{name} on the embedded llama.cpp server", low_quality=bundled)
+    if asked:
+        raise LLMUnavailable("POSTMORTEM_LLM=local needs xllamacpp and a GGUF model (POSTMORTEM_LOCAL_MODEL)")
+    return None
+
+
+def _build(settings: Settings) -> LLM:
+    import openai
+
+    from agent_postmortem.llm.openai_compatible import OpenAILLM
+
+    path = model_path(settings)
+    assert path is not None  # _choose found it
+    server = LocalLlamaServer(path, threads=settings.local_threads)
+    client = openai.OpenAI(base_url=server.base_url(), api_key="local", timeout=settings.llm_timeout, max_retries=0)
+    # llama.cpp's repeat penalty keeps small models from looping on one phrase until the token limit
+    return OpenAILLM(client, server.model_id, backend="local", max_tokens=2000, extra_body={"repeat_penalty": 1.3})
+
+
+BACKEND = Backend("local", _choose, _build)

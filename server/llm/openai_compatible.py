@@ -1,4 +1,4 @@
-"""The LLM behind a one-method protocol, and its OpenAI-compatible implementation.
+"""Any OpenAI-compatible chat-completions endpoint as the `openai` backend (and the client of the local one).
 
 `OpenAILLM` asks for JSON that follows the output model's schema (`json_schema` structured output,
 or `json_object` plus the schema in the prompt for servers without schema support), validates it
@@ -8,81 +8,18 @@ Nothing it raises carries the model's raw output or the request, which may hold 
 
 import json
 import logging
-import re
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import openai
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from agent_postmortem import prompts
+from agent_postmortem.config import Settings
 from agent_postmortem.errors import DraftError, LLMUnavailable
+from agent_postmortem.llm.answers import extract_json, problems, repair_request
+from agent_postmortem.llm.base import LLM, T
+from agent_postmortem.llm.registry import Backend, LLMChoice
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T", bound=BaseModel)
-
-
-class LLM(Protocol):
-    backend: str
-    model: str
-
-    def parse(self, *, system: str, user: str, output: type[T]) -> T:
-        """Return an instance of `output` written by the model, or raise DraftError / LLMUnavailable."""
-        ...
-
-
-_FENCE = re.compile(r"```[a-zA-Z]*\s*\n(.*?)```", re.DOTALL)
-
-
-def extract_json(text: str) -> str:
-    """The JSON object in a model's answer, wherever it sits: bare, in a ``` fence, or among prose ("Here is the
-    analysis: {...} Let me know if..."). The longest object that parses wins, so a `{}` in the prose does not; a
-    fenced one is preferred. With none that parses, the text from the first `{` (or all of it) is returned, so the
-    validator says what is wrong with it (cut off, not JSON). Every LLM path uses this: sampling, OpenAI-compatible
-    endpoints and the local server."""
-    for block in _FENCE.findall(text):
-        found = _longest_object(block)
-        if found is not None:
-            return found
-    found = _longest_object(text)
-    if found is not None:
-        return found
-    start = text.find("{")
-    return text[start:].strip() if start >= 0 else text.strip()
-
-
-def _longest_object(text: str) -> str | None:
-    decoder = json.JSONDecoder()
-    best: str | None = None
-    at = text.find("{")
-    while at >= 0:
-        try:
-            value, end = decoder.raw_decode(text, at)
-        except json.JSONDecodeError as e:
-            end = max(e.pos, at + 1)  # nothing starting inside the broken part parses as a whole object either
-        else:
-            if isinstance(value, dict) and (best is None or end - at > len(best)):
-                best = text[at:end]
-        at = text.find("{", end)
-    return best
-
-
-def repair_request(problems: str, *, truncated: bool) -> str:
-    """What every LLM path says in its one repair round: what was wrong with the answer."""
-    return prompts.render("repair_answer", problems=problems, truncated=truncated).strip()
-
-
-def problems(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        parts = []
-        for e in error.errors(include_input=False, include_url=False)[:12]:
-            loc = [str(p) for p in e["loc"]]
-            if e["type"] == "extra_forbidden":  # the key itself was written by the model: do not quote it
-                parts.append(f"{'.'.join(loc[:-1]) or 'root'}: unexpected key (remove keys not in the schema)")
-            else:
-                parts.append(f"{'.'.join(loc) or 'root'}: {e['msg']}")
-        return "; ".join(parts)
-    return str(error)[:300]
 
 
 def _about_response_format(error: Exception) -> bool:
@@ -194,3 +131,27 @@ class OpenAILLM:
         if getattr(choice.message, "refusal", None):
             raise DraftError("the model refused to write the analysis")
         return choice.message.content or "", choice.finish_reason
+
+
+DEFAULT_MODEL = "gpt-4.1-mini"
+
+
+def _choose(settings: Settings, asked: bool) -> LLMChoice | None:
+    """Asked for, or configured (an endpoint or a key): the endpoint at OPENAI_BASE_URL, else OpenAI's."""
+    if not asked and not (settings.openai_base_url or settings.openai_api_key):
+        return None
+    where = settings.openai_base_url or "OpenAI"
+    return LLMChoice("openai", f"{settings.model or DEFAULT_MODEL} at {where}", low_quality=False)
+
+
+def _build(settings: Settings) -> LLM:
+    client = openai.OpenAI(
+        base_url=settings.openai_base_url,
+        api_key=settings.openai_api_key or "not-needed",
+        timeout=settings.llm_timeout,
+        max_retries=2,
+    )
+    return OpenAILLM(client, settings.model or DEFAULT_MODEL)
+
+
+BACKEND = Backend("openai", _choose, _build)

@@ -33,6 +33,7 @@ from agent_postmortem.errors import (
     PostmortemError,
     is_storage_failure,
     storage_failure,
+    validation_problems,
 )
 from agent_postmortem.store.errors import IndexLoading
 from agent_postmortem.store.models import When
@@ -124,13 +125,6 @@ def when(value: str | None, name: str) -> datetime | None:
         raise ToolError(f"{name} must be an ISO 8601 date or time, e.g. 2026-11-27 or 2026-11-27T10:00:00Z.") from None
 
 
-def _problems(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}"
-        for e in error.errors(include_input=False, include_url=False)[:10]
-    )
-
-
 @contextmanager
 def tool_errors() -> Iterator[None]:
     """Turn domain errors into messages a calling model can act on; never echo rejected values."""
@@ -145,7 +139,7 @@ def tool_errors() -> Iterator[None]:
     except InvalidId as e:
         raise ToolError(f"That is not a valid {e.kind} id; ids look like {e.prefix}42.") from None
     except ValidationError as e:
-        raise ToolError(f"Invalid input: {_problems(e)}. Fix those fields and call again.") from None
+        raise ToolError(f"Invalid input: {validation_problems(e)}. Fix those fields and call again.") from None
     except (PostmortemError, IndexLoading) as e:
         raise ToolError(str(e)) from None
     except Exception as e:

@@ -67,7 +67,7 @@ class ClientModel:
         if first is None or _problem(first) is None:
             return None
         context = self.svc().draft_context(incident_id, nonce=self.nonce_for(incident_id))
-        from agent_postmortem.llm.openai_compatible import repair_request
+        from agent_postmortem.llm.answers import repair_request
 
         said = SamplingMessage(role="assistant", content=TextContent(type="text", text=_text_of(first)[:8_000]))
         wrong = repair_request(_problem(first) or "", truncated=first.stop_reason == "maxTokens")

@@ -108,7 +108,7 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
         with tool_errors():
             return structured(
                 svc().list_action_items(
-                    incident_id_=incident_id or None,
+                    incident_id=incident_id or None,
                     owner=owner or None,
                     status=status,
                     overdue=overdue,

@@ -37,6 +37,7 @@ from agent_postmortem.mcp.common import (
 from agent_postmortem.mcp.draft import register_draft_tools
 from agent_postmortem.mcp.loop import register_loop_tools
 from agent_postmortem.service.results import Report
+from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.models import CategoryName, IncidentCreate, TimelineEventCreate
 
 if TYPE_CHECKING:  # the service pulls in SQLAlchemy and openai: keep them off the handshake path
@@ -151,21 +152,12 @@ def _register_capture_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService
         if not query and not incident_id:
             raise ToolError("Give a query (symptoms or an error message) or an incident_id.")
         with tool_errors():
-            filters: dict[str, Any] = {
-                "category": category,
-                "severity": severity,
-                "status": status,
-                "agent": agent or None,
-                "tool": tool or None,
-                "model": model or None,
-                "since": when(since, "since"),
-                "until": when(until, "until"),
-            }
-            return structured(
-                svc().search_incidents(
-                    query=query or None, incident_id=incident_id or None, limit=limit, offset=offset, **filters
-                )
+            times = {"since": when(since, "since"), "until": when(until, "until")}
+            filters = SearchFilters.pick({**locals(), **times})
+            found = svc().search_incidents(
+                query=query or None, incident_id=incident_id or None, limit=limit, offset=offset, filters=filters
             )
+            return structured(found)
 
     @mcp.tool(annotations=READ)
     def get_incident(incident_id: IncidentId) -> CallToolResult:
@@ -184,9 +176,8 @@ def _register_capture_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService
     ) -> CallToolResult:
         """List incidents, newest first, optionally filtered."""
         with tool_errors():
-            return structured(
-                svc().list_incidents(category=category, severity=severity, status=status, limit=limit, offset=offset)
-            )
+            found = svc().list_incidents(filters=SearchFilters.pick(locals()), limit=limit, offset=offset)
+            return structured(found)
 
     @mcp.tool()
     def add_timeline_event(

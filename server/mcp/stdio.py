@@ -9,12 +9,12 @@ everything else through; the SDK's handling of stdin and stdout (fd claims, enco
 
 import logging
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import anyio
+from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
-from mcp.shared._stream_protocols import ReadStream, WriteStream
 from mcp.shared.message import SessionMessage
 from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
 from pydantic import ValidationError
@@ -32,10 +32,21 @@ def error_for(problem: Exception) -> ErrorData:
     return ErrorData(code=PARSE_ERROR, message="Parse error: the line is not JSON")
 
 
+class Incoming(Protocol):
+    """What the stdio transport reads: messages, or what it could not decode."""
+
+    async def receive(self) -> SessionMessage | Exception: ...
+    async def aclose(self) -> None: ...
+
+
+class Outgoing(Protocol):
+    async def send(self, item: SessionMessage, /) -> None: ...
+
+
 class AnsweringReader:
     """The server's read stream: messages pass through; an undecodable line is answered on `write`."""
 
-    def __init__(self, inner: ReadStream[SessionMessage | Exception], write: WriteStream[SessionMessage]) -> None:
+    def __init__(self, inner: Incoming, write: Outgoing) -> None:
         self._inner = inner
         self._write = write
 
@@ -73,9 +84,17 @@ class AnsweringReader:
         await self.aclose()
 
 
+def lowlevel(mcp: MCPServer) -> Server[Any]:
+    """The low-level server inside an MCPServer. The SDK runs it on streams of its own only (`run_stdio_async`) and
+    offers no public way to run it on ours, so this is the one reach into its internals (mcp 2.3.0);
+    tests/mcp/test_stdio.py fails if the SDK renames or retypes it."""
+    server: Server[Any] = mcp._lowlevel_server
+    return server
+
+
 async def serve_stdio(mcp: MCPServer) -> None:
     """What `MCPServer.run_stdio_async` does, with the answering reader in front of the server."""
-    server = mcp._lowlevel_server  # the SDK exposes no public way to run it on streams of our own
+    server = lowlevel(mcp)
     async with stdio_server() as (read_stream, write_stream):
         await server.run(
             AnsweringReader(read_stream, write_stream), write_stream, server.create_initialization_options()

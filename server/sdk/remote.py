@@ -14,7 +14,6 @@ import anyio
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 from agent_postmortem.sdk.recorder import CaptureNotStored
 from agent_postmortem.service.results import CaptureResult
@@ -76,9 +75,12 @@ class RemoteService:
         async def record(response: httpx2.Response) -> None:
             statuses.append(response.status_code)
 
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
-        http = create_mcp_http_client(headers=headers, timeout=httpx2.Timeout(self.timeout))
-        http.event_hooks = {"request": [], "response": [record]}
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        # what the SDK's own client factory builds (no redirects followed; the transport follows them within the
+        # endpoint's origin), with a hook that records the status codes
+        http = httpx2.AsyncClient(
+            headers=headers, timeout=httpx2.Timeout(self.timeout), event_hooks={"response": [record]}
+        )
         try:
             async with http, Client(streamable_http_client(self.url, http_client=http)) as client:
                 result = await client.call_tool("capture_incident", arguments)

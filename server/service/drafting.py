@@ -9,19 +9,24 @@ incidents that were in that context, and proposed items that repeat an open item
 
 import json
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from pydantic import ValidationError
 
 from agent_postmortem import prompts
 from agent_postmortem.analysis.grounding import ground
-from agent_postmortem.errors import DraftError, LLMUnavailable
-from agent_postmortem.llm.openai_compatible import LLM, extract_json, problems
-from agent_postmortem.service.lessons import Lessons
+from agent_postmortem.errors import DraftError, LLMUnavailable, validation_problems
+from agent_postmortem.llm.answers import extract_json
+from agent_postmortem.llm.base import LLM
+from agent_postmortem.service.retrieval import Retrieval
 from agent_postmortem.store.ids import incident_pk
 from agent_postmortem.store.models import ActionItem, Analysis, AnalysisAction, AnalysisDraft, Incident, ProposedAction
+from agent_postmortem.store.records.actions import ActionStore
+from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.redact import redact_model
 
 logger = logging.getLogger(__name__)
@@ -39,6 +44,11 @@ NO_LLM_HELP = (
 )
 
 
+def random_nonce() -> str:
+    """A prompt's data delimiter: random per request, so that text inside the data cannot forge it."""
+    return secrets.token_hex(8)
+
+
 def draft_problems(text: str) -> str | None:
     """What is wrong with an analysis written as text (the JSON found in it, see `extract_json`), or None."""
     if len(text) > MAX_ANALYSIS_JSON:
@@ -46,7 +56,7 @@ def draft_problems(text: str) -> str | None:
     try:
         AnalysisDraft.model_validate_json(extract_json(text))
     except ValidationError as e:
-        return problems(e)
+        return validation_problems(e, limit=12, name_keys=False)
     return None
 
 
@@ -66,15 +76,30 @@ class DraftContext:
         return f"{self.system}\n\nThe JSON object must follow this JSON schema:\n{schema}"
 
 
-class Drafting(Lessons):
-    _llm: Callable[[], LLM | None]
-    nonce: Callable[[], str]
+class Drafting:
+    def __init__(
+        self,
+        *,
+        store: IncidentStore,
+        actions: ActionStore,
+        retrieval: Retrieval,
+        llm: Callable[[], LLM | None],
+        clock: Callable[[], datetime],
+        nonce: Callable[[], str],
+    ) -> None:
+        """`llm` provides the configured LLM when a draft is asked for (None: there is none)."""
+        self.store = store
+        self.actions = actions
+        self.retrieval = retrieval
+        self.llm = llm
+        self.clock = clock
+        self.nonce = nonce
 
     def draft_context(self, incident_id: str, *, nonce: str | None = None) -> DraftContext:
         """The prompts for drafting an incident's analysis and what the draft may cite and link to. `nonce` (the
         data delimiter) is random unless the caller needs the same prompt twice."""
         incident = self.store.get_or_raise(incident_id)
-        similar = self._similar_to(incident)
+        similar = self.retrieval.similar_to(incident)
         items = self.actions.for_incidents([incident_pk(s.id) for s in similar], now=self.clock())
         for s in similar:
             s.action_items = [a for a in items if a.incident_id == s.id][:3]
@@ -94,12 +119,12 @@ class Drafting(Lessons):
 
     def draft_analysis(self, incident_id: str) -> Analysis:
         """Draft with the configured LLM (OpenAI-compatible or local); stored as a draft."""
-        llm = self._llm()
+        llm = self.llm()
         if llm is None:
             raise LLMUnavailable(NO_LLM_HELP)
         context = self.draft_context(incident_id)
         draft = llm.parse(system=context.system, user=context.user, output=AnalysisDraft)
-        return self._store_draft(context, draft, generated_by=llm.backend, llm_model=llm.model)
+        return self.store_draft(context, draft, generated_by=llm.backend, llm_model=llm.model)
 
     def record_analysis_text(
         self, context: DraftContext, text: str, *, generated_by: str, llm_model: str | None = None
@@ -109,7 +134,7 @@ class Drafting(Lessons):
         if wrong is not None:
             raise DraftError(f"the analysis does not follow the schema ({wrong}); fix those fields and send it again")
         draft = AnalysisDraft.model_validate_json(extract_json(text))
-        return self._store_draft(context, draft, generated_by=generated_by, llm_model=llm_model)
+        return self.store_draft(context, draft, generated_by=generated_by, llm_model=llm_model)
 
     def record_analysis(
         self,
@@ -122,9 +147,9 @@ class Drafting(Lessons):
     ) -> Analysis:
         """Store an analysis, grounded against the context a drafter would have had now."""
         context = self.draft_context(incident_id)
-        return self._store_draft(context, draft, generated_by=generated_by, llm_model=llm_model, accepted=accepted)
+        return self.store_draft(context, draft, generated_by=generated_by, llm_model=llm_model, accepted=accepted)
 
-    def _store_draft(
+    def store_draft(
         self,
         context: DraftContext,
         draft: AnalysisDraft,
@@ -133,6 +158,7 @@ class Drafting(Lessons):
         llm_model: str | None,
         accepted: bool = False,
     ) -> Analysis:
+        """Redact, ground and store a draft written for `context`; repeated items are linked to the open ones."""
         draft, _ = redact_model(draft)
         grounded = ground(draft, set(context.allowed))
         actions = self._link_duplicates(grounded.draft.action_items, context.open_items)
@@ -158,7 +184,8 @@ class Drafting(Lessons):
         linked = [AnalysisAction(**p.model_dump()) for p in proposed]
         if not proposed or not open_items:
             return linked
-        vectors = self.knowledge.embed_documents([p.title for p in proposed] + [a.title for a in open_items])
+        knowledge = self.retrieval.knowledge
+        vectors = knowledge.embed_documents([p.title for p in proposed] + [a.title for a in open_items])
         sims: np.ndarray = vectors[: len(proposed)] @ vectors[len(proposed) :].T
         for row, action in enumerate(linked):
             best = int(np.argmax(sims[row]))

@@ -1,52 +1,59 @@
-"""The use cases. One plain class with injected collaborators, shared by the MCP tools, the CLI, the SDK
-and the evals; it never imports `mcp`."""
+"""`PostmortemService`: every use case behind one object, the one the MCP tools, the CLI, the SDK and the evals call.
 
-import logging
-import secrets
-from collections import Counter
+It composes small use-case classes, each given exactly what it uses (store, action store, knowledge base, LLM
+provider, clock, policy), and delegates to them; it holds no logic of its own and never imports `mcp`. Build it with
+`build_service(settings, llm=..., clock=...)` (service/runtime.py) rather than by hand."""
+
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
-from sqlalchemy.exc import IntegrityError
-
-from agent_postmortem.analysis.classify import DEFAULT_POLICY, Decision, Neighbour, decide
+from agent_postmortem.analysis.classify import DEFAULT_POLICY
+from agent_postmortem.analysis.learn import RegressionCase, RunbookEntry
 from agent_postmortem.analysis.policy import TriagePolicy
-from agent_postmortem.llm.openai_compatible import LLM
-from agent_postmortem.service.drafting import Drafting
+from agent_postmortem.llm.base import LLM
+from agent_postmortem.service.capture import IMPORT_BATCH, Capture
+from agent_postmortem.service.drafting import DraftContext, Drafting, random_nonce
+from agent_postmortem.service.followup import FollowUp
+from agent_postmortem.service.incidents import Incidents
+from agent_postmortem.service.lessons import Lessons
+from agent_postmortem.service.recurrence import Recurrence, Rows
+from agent_postmortem.service.reports import ReportKind, Reports
 from agent_postmortem.service.results import (
+    ActionItemList,
+    ActionStats,
     CaptureResult,
     ClassifyResult,
+    EffectivenessReport,
     ImportResult,
     IncidentList,
-    IncidentSummary,
+    Learned,
+    PatternList,
+    SearchResult,
     Stats,
 )
+from agent_postmortem.service.retrieval import Retrieval
+from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.models import (
+    ActionItem,
+    ActionItemCreate,
     Analysis,
+    AnalysisDraft,
     Attribution,
     Incident,
     IncidentCreate,
     SeedIncident,
-    TimelineEvent,
     TimelineEventCreate,
-    failure_signature,
-    search_text,
     utcnow,
 )
 from agent_postmortem.store.records.actions import ActionStore
-from agent_postmortem.store.records.incidents import IncidentStore, NewIncident, content_hash
-from agent_postmortem.store.redact import redact_model
-from agent_postmortem.store.search.knowledge import KnowledgeBase
+from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.search.knowledge import KnowledgeBase, Mode
 
-logger = logging.getLogger(__name__)
-
-ReportKind = Literal["full", "review", "auto"]
-IMPORT_BATCH = 512  # rows embedded and written per transaction: big enough for efficient embedding batches
+__all__ = ["IMPORT_BATCH", "PostmortemService", "ReportKind"]
 
 
-class PostmortemService(Drafting):
+class PostmortemService:
     def __init__(
         self,
         *,
@@ -55,25 +62,40 @@ class PostmortemService(Drafting):
         llm: Callable[[], LLM | None] = lambda: None,
         dedupe_window: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = utcnow,
-        nonce: Callable[[], str] = lambda: secrets.token_hex(8),
+        nonce: Callable[[], str] = random_nonce,
         policy: TriagePolicy = DEFAULT_POLICY,
     ) -> None:
+        """`llm` provides the configured LLM on the first draft (None: there is none); `clock` is the time every
+        record is stamped with; `nonce` makes each prompt's data delimiter."""
         self.store = store
         self.actions = ActionStore(store)
         self.knowledge = knowledge
-        self._llm = llm
-        self.dedupe_window = dedupe_window
         self.clock = clock
-        self.nonce = nonce
         self.policy = policy
+        self.incidents = Incidents(store=store, actions=self.actions, knowledge=knowledge, clock=clock)
+        self.retrieval = Retrieval(store=store, knowledge=knowledge)
+        self.recurrence = Recurrence(store=store, actions=self.actions, knowledge=knowledge, clock=clock)
+        self.capture = Capture(
+            store=store,
+            retrieval=self.retrieval,
+            recurrence=self.recurrence,
+            policy=policy,
+            clock=clock,
+            dedupe_window=dedupe_window,
+        )
+        self.followup = FollowUp(store=store, actions=self.actions, recurrence=self.recurrence, clock=clock)
+        self.drafting = Drafting(
+            store=store, actions=self.actions, retrieval=self.retrieval, llm=llm, clock=clock, nonce=nonce
+        )
+        self.reports = Reports(
+            store=store, actions=self.actions, retrieval=self.retrieval, recurrence=self.recurrence, clock=clock
+        )
+        self.lessons = Lessons(store=store, recurrence=self.recurrence, clock=clock)
 
-    # --- capture and classification -----------------------------------------------------------
+    # --- capture and records --------------------------------------------------------------------
 
     def classify_incident(self, data: IncidentCreate) -> ClassifyResult:
-        """Classify without storing anything (a dry run of capture)."""
-        data, counts = redact_model(data)
-        vector = self.knowledge.embed_documents([search_text(data)])[0]
-        return self._classify(data, vector, failure_signature(data)).model_copy(update={"redacted": dict(counts)})
+        return self.capture.classify_incident(data)
 
     def capture_incident(
         self,
@@ -82,120 +104,7 @@ class PostmortemService(Drafting):
         history: Sequence[TimelineEventCreate] = (),
         attribution: Attribution | None = None,
     ) -> CaptureResult:
-        """Store a failure: secrets and personal data are redacted before anything is embedded or written.
-        `history` (e.g. the steps of a failed run) and `attribution` are stored with a new incident in the same
-        transaction; a repeat of an open incident's failure signature only counts one more occurrence."""
-        data, counts = redact_model(data)
-        key = data.idempotency_key
-        if key is not None and (first := self.store.find_by_key(key)) is not None:
-            return self._known_result(first, replayed=True)
-        try:
-            return self._capture(data, counts, history=history, attribution=attribution)
-        except IntegrityError:  # another process stored the same key first: return what it stored
-            first = self.store.find_by_key(key) if key is not None else None
-            if first is None:
-                raise
-            return self._known_result(first, replayed=True)
-
-    def _capture(
-        self,
-        data: IncidentCreate,
-        counts: Counter[str],
-        *,
-        history: Sequence[TimelineEventCreate] = (),
-        attribution: Attribution | None = None,
-    ) -> CaptureResult:
-        now = self.clock()
-        signature = failure_signature(data)
-        if signature is not None:
-            repeat = self.store.find_open_by_signature(signature, since=now - self.dedupe_window)
-            if repeat is not None:
-                return self._count_occurrence(repeat, data, at=data.occurred_at or now)
-        vector = self.knowledge.embed_documents([search_text(data)])[0]
-        decided = self._classify(data, vector, signature)
-        incident = self._new_incident(data, decided, created_at=data.occurred_at or now)
-        if attribution is not None:
-            attribution, found = redact_model(attribution)
-            counts.update(found)
-        redacted_history = [redact_model(e) for e in history]
-        for _, found in redacted_history:
-            counts.update(found)
-        incident = incident.model_copy(
-            update={
-                "signature": signature,
-                "last_seen_at": incident.created_at,
-                "redactions": dict(counts),
-                "attribution": attribution,
-            }
-        )
-        events = [TimelineEvent(at=incident.created_at, kind="detected", description=f"Captured: {data.title}"[:2000])]
-        if decided.recurred_after_fix:
-            done = ", ".join(f"{a.id} ({a.incident_id})" for a in decided.fixed_action_items)
-            events.append(
-                TimelineEvent(at=incident.created_at, kind="note", description=f"Recurred after fix: {done} completed")
-            )
-        stored = self.store.create(
-            incident,
-            embedding=vector,
-            embedding_model=self.knowledge.embedder.model_id,
-            timeline=[*events, *(e for e, _ in redacted_history)],
-            idempotency_key=data.idempotency_key,
-        )
-        self._sync_index()
-        return CaptureResult(id=stored.id, **{**dict(decided), "redacted": dict(counts)})
-
-    def _count_occurrence(self, incident_id: str, data: IncidentCreate, *, at: datetime) -> CaptureResult:
-        self.store.add_occurrence(
-            incident_id,
-            TimelineEvent(at=at, kind="note", description=f"Occurred again: {data.title}"[:2000]),
-            key=data.idempotency_key,
-        )
-        return self._known_result(incident_id, deduplicated=True)
-
-    def _known_result(self, incident_id: str, *, deduplicated: bool = False, replayed: bool = False) -> CaptureResult:
-        """The capture result of a stored incident: for a repeat occurrence, or a retried idempotency key."""
-        known = self.store.get_or_raise(incident_id)
-        similar = self._similar_to(known)
-        fields = known.model_dump(include=set(Decision.model_fields))
-        items = known.action_items
-        open_items = [a for a in items if a.status != "completed"]
-        fixed = bool(items) and not open_items  # its own items were all completed, yet it happened again
-        fields["recurred_after_fix"] = fields["recurred_after_fix"] or fixed
-        return CaptureResult(
-            id=known.id,
-            **fields,
-            similar=similar,
-            open_action_items=open_items,
-            fixed_action_items=items if fixed else [],
-            deduplicated=deduplicated,
-            replayed=replayed,
-            occurrences=known.occurrences,
-            redacted=known.redactions,
-        )
-
-    def _classify(self, data: IncidentCreate, vector: np.ndarray, signature: str | None) -> ClassifyResult:
-        """The decision, with the action items of the pattern the failure joins (close neighbours, same signature):
-        unfinished ones to follow up, or, when every one was completed, the fix that did not hold."""
-        similar = self._similar(vector, search_text(data), limit=5)
-        nearest_first = sorted(similar, key=lambda s: -s.score)  # novelty and triage go by semantic similarity
-        _, items = self._recurrence(similar, signature)
-        recurred = bool(items) and all(a.status == "completed" for a in items)
-        neighbours = [Neighbour(s.id, s.category, s.score) for s in nearest_first]
-        decided = decide(data, neighbours, recurred_after_fix=recurred, policy=self.policy)
-        unfinished = [a for a in items if a.status != "completed"]
-        return ClassifyResult(
-            **decided.model_dump(),
-            similar=similar,
-            open_action_items=unfinished[:10],
-            fixed_action_items=items[:10] if recurred else [],
-        )
-
-    @staticmethod
-    def _new_incident(data: IncidentCreate, decided: Decision, *, created_at: datetime) -> Incident:
-        skip = {"category", "severity", "occurred_at", "idempotency_key"}
-        fields = data.model_dump(include=set(IncidentCreate.model_fields) - skip)
-        decision = decided.model_dump(include=set(Decision.model_fields))
-        return Incident(id="INC-0", **fields, **decision, created_at=created_at)
+        return self.capture.capture_incident(data, history=history, attribution=attribution)
 
     def import_incidents(
         self,
@@ -204,112 +113,106 @@ class PostmortemService(Drafting):
         batch: int = IMPORT_BATCH,
         progress: Callable[[int], None] = lambda n: None,
     ) -> ImportResult:
-        """Bulk-load past incidents (with their timeline, analysis and action items); exact duplicates are skipped."""
-        imported: list[str] = []
-        skipped = 0
-        chunk: list[SeedIncident] = []
-        for row in [*rows, None]:
-            if row is not None:
-                chunk.append(row)
-                if len(chunk) < batch:
-                    continue
-            new, dup = self._import_chunk(chunk)
-            imported += new
-            skipped += dup
-            progress(len(chunk))
-            chunk = []
-        self._sync_index()
-        return ImportResult(imported=len(imported), skipped_duplicates=skipped, ids=imported)
-
-    def _import_chunk(self, chunk: list[SeedIncident]) -> tuple[list[str], int]:
-        redacted = [redact_model(r) for r in chunk]
-        chunk = [r for r, _ in redacted]
-        counts = [dict(c) for _, c in redacted]
-        texts = [search_text(r) for r in chunk]
-        hashes = [content_hash(t) for t in texts]
-        known = self.store.existing_hashes(hashes)
-        fresh = [i for i, h in enumerate(hashes) if h not in known and h not in hashes[:i]]
-        if not fresh:
-            return [], len(chunk)
-        vectors = self.knowledge.embed_documents([texts[i] for i in fresh])
-        model_id = self.knowledge.embedder.model_id
-        new = [self._imported(chunk[i], vector, model_id, counts[i]) for i, vector in zip(fresh, vectors, strict=True)]
-        return self.store.create_many(new), len(chunk) - len(fresh)
-
-    def _imported(
-        self, row: SeedIncident, vector: np.ndarray, model_id: str, redactions: dict[str, int]
-    ) -> NewIncident:
-        decided = decide(row, [], novel=False, policy=self.policy)  # past incidents: their novelty is history
-        created = row.created_at or row.occurred_at or self.clock()
-        incident = self._new_incident(row, decided, created_at=created).model_copy(
-            update={
-                "status": row.status,
-                "resolved_at": row.resolved_at,
-                "postmortem_completed": row.analysis is not None,
-                "redactions": redactions,
-            }
-        )
-        analysis = None
-        if row.analysis is not None:
-            analysis = Analysis(
-                **row.analysis.model_dump(),
-                determinism=row.determinism,
-                generated_by="imported",
-                state="accepted",
-                created_at=row.resolved_at or created,
-            )
-        return NewIncident(incident, vector, model_id, row.timeline, analysis, row.action_items)
+        return self.capture.import_incidents(rows, batch=batch, progress=progress)
 
     def get_incident(self, incident_id: str) -> Incident:
-        return self.store.get_or_raise(incident_id)
+        return self.incidents.get_incident(incident_id)
 
-    def list_incidents(self, *, limit: int = 20, offset: int = 0, **filters: Any) -> IncidentList:
-        rows = self.store.list_incidents(limit=limit + 1, offset=offset, **filters)
-        items = [
-            IncidentSummary.model_validate(r.model_dump(include=set(IncidentSummary.model_fields)))
-            for r in rows[:limit]
-        ]
-        return IncidentList(incidents=items, offset=offset, next_offset=offset + limit if len(rows) > limit else None)
+    def list_incidents(self, *, limit: int = 20, offset: int = 0, filters: SearchFilters | None = None) -> IncidentList:
+        return self.incidents.list_incidents(limit=limit, offset=offset, filters=filters)
 
     def add_timeline_event(self, incident_id: str, event: TimelineEventCreate) -> Incident:
-        self.store.add_event(
-            incident_id, TimelineEvent(at=event.at or self.clock(), kind=event.kind, description=event.description)
-        )
-        return self.store.get_or_raise(incident_id)
+        return self.incidents.add_timeline_event(incident_id, event)
 
     def resolve_incident(self, incident_id: str, *, status: str = "resolved", note: str | None = None) -> Incident:
-        now = self.clock()
-        event = TimelineEvent(
-            at=now, kind="mitigated" if status == "mitigated" else "resolved", description=note or f"Marked {status}."
-        )
-        self.store.set_status(incident_id, status=status, at=now, event=event)
-        self._sync_index()
-        return self.store.get_or_raise(incident_id)
-
-    # --- report, stats, maintenance -------------------------------------------------------------
-
-    def render_report(self, incident_id: str, *, kind: ReportKind = "full") -> str:
-        """The full post-mortem, or the lightweight review; `auto` follows the incident's triage."""
-        incident = self.store.get_or_raise(incident_id)
-        similar = self._similar_to(incident)
-        if kind == "review" or (kind == "auto" and incident.triage == "lightweight"):
-            return self._review(incident, similar)
-        return self._full_report(incident, similar)
+        return self.incidents.resolve_incident(incident_id, status=status, note=note)
 
     def knowledge_stats(self) -> Stats:
-        return Stats(
-            incidents=self.store.count(),
-            by_category=self.store.counts_by("category"),
-            by_severity=self.store.counts_by("severity"),
-            by_status=self.store.counts_by("status"),
-            action_items=self.actions.counts(),
-            indexed=self.knowledge.index.count() if self.knowledge.index is not None else None,
-            index_pending=len(self.store.pending_outbox(limit=100_000)),
-            index_owner=self.knowledge.owns_index,
-        )
+        return self.incidents.knowledge_stats()
 
     def reindex(self) -> int:
-        return self.knowledge.reindex()
+        return self.incidents.reindex()
 
-    def _sync_index(self) -> None:
-        self.knowledge.sync()
+    def search_incidents(
+        self,
+        *,
+        query: str | None = None,
+        incident_id: str | None = None,
+        limit: int = 5,
+        offset: int = 0,
+        mode: Mode = "hybrid",
+        filters: SearchFilters | None = None,
+    ) -> SearchResult:
+        return self.retrieval.search_incidents(
+            query=query, incident_id=incident_id, limit=limit, offset=offset, mode=mode, filters=filters
+        )
+
+    # --- drafting and reports -------------------------------------------------------------------
+
+    def draft_context(self, incident_id: str, *, nonce: str | None = None) -> DraftContext:
+        return self.drafting.draft_context(incident_id, nonce=nonce)
+
+    def analysis_prompt(self, incident: Incident) -> tuple[str, str]:
+        return self.drafting.analysis_prompt(incident)
+
+    def draft_analysis(self, incident_id: str) -> Analysis:
+        return self.drafting.draft_analysis(incident_id)
+
+    def record_analysis_text(
+        self, context: DraftContext, text: str, *, generated_by: str, llm_model: str | None = None
+    ) -> Analysis:
+        return self.drafting.record_analysis_text(context, text, generated_by=generated_by, llm_model=llm_model)
+
+    def record_analysis(
+        self,
+        incident_id: str,
+        draft: AnalysisDraft,
+        *,
+        generated_by: str,
+        llm_model: str | None = None,
+        accepted: bool = False,
+    ) -> Analysis:
+        return self.drafting.record_analysis(
+            incident_id, draft, generated_by=generated_by, llm_model=llm_model, accepted=accepted
+        )
+
+    def render_report(self, incident_id: str, *, kind: ReportKind = "full") -> str:
+        return self.reports.render_report(incident_id, kind=kind)
+
+    # --- follow-through, patterns and lessons ---------------------------------------------------
+
+    def add_action_item(self, incident_id: str, item: ActionItemCreate, *, by: str | None = None) -> ActionItem:
+        return self.followup.add_action_item(incident_id, item, by=by)
+
+    def add_drafted_action_items(self, incident_id: str) -> list[ActionItem]:
+        return self.followup.add_drafted_action_items(incident_id)
+
+    def get_action_item(self, action_id: str) -> ActionItem:
+        return self.followup.get_action_item(action_id)
+
+    def update_action_item(self, action_id: str, *, by: str | None = None, **changes: Any) -> ActionItem:
+        return self.followup.update_action_item(action_id, by=by, **changes)
+
+    def list_action_items(self, *, limit: int = 50, offset: int = 0, **filters: Any) -> ActionItemList:
+        return self.followup.list_action_items(limit=limit, offset=offset, **filters)
+
+    def action_item_stats(self, *, min_size: int = 3) -> ActionStats:
+        return self.followup.action_item_stats(min_size=min_size)
+
+    def recurring_patterns(self, *, min_size: int = 3, limit: int = 20) -> PatternList:
+        return self.recurrence.recurring_patterns(min_size=min_size, limit=limit)
+
+    def fix_effectiveness(self, *, min_size: int = 3, limit: int = 50) -> EffectivenessReport:
+        return self.recurrence.fix_effectiveness(min_size=min_size, limit=limit)
+
+    def runbook(self, key: str, *, min_size: int = 3, groups: list[Rows] | None = None) -> RunbookEntry:
+        return self.lessons.runbook(key, min_size=min_size, groups=groups)
+
+    def regression_case(self, incident_id: str) -> RegressionCase:
+        return self.lessons.regression_case(incident_id)
+
+    def learn(self, incident_id: str, *, min_size: int = 3) -> Learned:
+        return self.lessons.learn(incident_id, min_size=min_size)
+
+    def learn_all(self, *, min_size: int = 3, limit: int = 100_000) -> tuple[list[RegressionCase], list[RunbookEntry]]:
+        return self.lessons.learn_all(min_size=min_size, limit=limit)

@@ -46,15 +46,15 @@ def check(settings: Settings, *, repair: bool = False) -> HealthReport:
         if found in ("ok", "behind") and knowledge.claim_index():
             assert knowledge.index is not None
             indexed = knowledge.index.count()
-            found = "ok" if not store.pending_pks() else "behind"
+            found = "ok" if not store.feed.pending_pks() else "behind"
         knowledge.release_index()
     return HealthReport(
         database_integrity=integrity,
         records=store.count(),
-        embedded=store.embedded_count(model=knowledge.embedder.model_id),
+        embedded=store.feed.embedded_count(model=knowledge.embedder.model_id),
         index=found,
         indexed=indexed,
-        pending_outbox=len(store.pending_pks()),
+        pending_outbox=len(store.feed.pending_pks()),
         owner_pid=owner.lock.holder() if found == "busy" else None,
         repaired=repaired,
         quarantined=quarantined,

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from agent_postmortem.analysis.classify import Decision
+from agent_postmortem.analysis.effectiveness import PatternEffect
 from agent_postmortem.analysis.learn import RegressionCase, RunbookEntry
 from agent_postmortem.store.models import ActionItem, Category, Severity, SimilarIncident, Status
 
@@ -128,25 +129,6 @@ class ActionStats(BaseModel):
     by_owner: dict[str, Completion]
     by_priority: dict[str, Completion]
     by_pattern: list[PatternCompletion] = Field(description="recurring patterns that have action items")
-
-
-class PatternEffect(BaseModel):
-    """Whether a pattern's action items stopped it: incidents before and after the last item closed."""
-
-    pattern_id: str
-    label: str
-    size: int
-    items: int
-    completed: int
-    last_closed_at: datetime | None = Field(description="when the most recently completed item was completed")
-    fixed: bool = Field(description="true when every item on the pattern is completed")
-    incidents_before: int = Field(description="members first seen up to the last item's completion")
-    incidents_after: int = Field(description="members first seen after it")
-    seen_again_after: int = Field(description="earlier members that occurred again after it")
-    per_30_days_before: float | None
-    per_30_days_after: float | None
-    recurred_ids: list[str] = Field(description="members first seen after the last item closed (at most 20)")
-    verdict: str
 
 
 class EffectivenessReport(BaseModel):

@@ -1,18 +1,13 @@
 """Retrieval: similar past incidents for free text or an incident, with why each one matched.
 
-The base of `PostmortemService`'s mixins (follow-up, lessons, drafting all look incidents up).
-"""
-
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+Every other use case that looks incidents up (capture, drafting, reports, lessons) does it through this one."""
 
 import numpy as np
 
 from agent_postmortem.service.results import SearchResult
+from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.ids import incident_pk
 from agent_postmortem.store.models import Incident, SimilarIncident
-from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.search.knowledge import Hit, KnowledgeBase, Mode
 
@@ -20,10 +15,9 @@ SEARCHED_FIELDS = ("title", "description", "error_type", "error_message", "tool"
 
 
 class Retrieval:
-    store: IncidentStore
-    actions: ActionStore
-    knowledge: KnowledgeBase
-    clock: Callable[[], datetime]
+    def __init__(self, *, store: IncidentStore, knowledge: KnowledgeBase) -> None:
+        self.store = store
+        self.knowledge = knowledge
 
     def search_incidents(
         self,
@@ -33,33 +27,48 @@ class Retrieval:
         limit: int = 5,
         offset: int = 0,
         mode: Mode = "hybrid",
-        **filters: Any,
+        filters: SearchFilters | None = None,
     ) -> SearchResult:
         if incident_id is not None:
             incident = self.store.get_or_raise(incident_id)
-            vector, text = self._vector_of(incident), incident.search_text()
+            vector, text = self.vector_of(incident), incident.search_text()
             shown, exclude = incident.title, {incident_pk(incident.id)}
         else:
             text = shown = query or ""
             vector, exclude = self.knowledge.embed_query(text), set()
-        hits = self._similar(vector, text, limit=limit + offset + 1, filters=filters, exclude=exclude, mode=mode)
+        hits = self.similar(vector, text, limit=limit + offset + 1, filters=filters, exclude=exclude, mode=mode)
         page = hits[offset : offset + limit]
         more = len(hits) > offset + limit
         return SearchResult(query=shown, hits=page, offset=offset, next_offset=offset + limit if more else None)
 
-    def _similar(
+    def similar(
         self,
         vector: np.ndarray,
         text: str,
         *,
         limit: int,
-        filters: dict[str, Any] | None = None,
+        filters: SearchFilters | None = None,
         exclude: set[int] | None = None,
         mode: Mode = "hybrid",
     ) -> list[SimilarIncident]:
+        """The incidents nearest to a vector and its text, best first, each with why it matched."""
         hits = self.knowledge.search(text=text, vector=vector, limit=limit, filters=filters, exclude=exclude, mode=mode)
         records = self.store.summaries([h.pk for h in hits])
         return [self._explain(h, r, text) for h in hits if (r := records.get(h.pk)) is not None]
+
+    def similar_to(self, incident: Incident, limit: int = 5) -> list[SimilarIncident]:
+        """The incidents most similar to a stored one (never itself)."""
+        return self.similar(
+            self.vector_of(incident), incident.search_text(), limit=limit, exclude={incident_pk(incident.id)}
+        )
+
+    def vector_of(self, incident: Incident) -> np.ndarray:
+        """The incident's stored vector of the current model, or its embedding now."""
+        stored = self.knowledge.feed.vector(incident.id, model=self.knowledge.embedder.model_id)
+        if stored is not None and stored.shape[0] == self.knowledge.embedder.dimension:
+            return stored
+        vector: np.ndarray = self.knowledge.embed_documents([incident.search_text()])[0]
+        return vector
 
     def _explain(self, hit: Hit, record: Incident, text: str) -> SimilarIncident:
         terms = self.knowledge.lexical.matched_terms(text, record.search_text()) if hit.lexical > 0 else []
@@ -82,15 +91,3 @@ class Retrieval:
             created_at=record.created_at,
             root_cause=record.analysis.root_cause if record.analysis else None,
         )
-
-    def _similar_to(self, incident: Incident, limit: int = 5) -> list[SimilarIncident]:
-        return self._similar(
-            self._vector_of(incident), incident.search_text(), limit=limit, exclude={incident_pk(incident.id)}
-        )
-
-    def _vector_of(self, incident: Incident) -> np.ndarray:
-        stored = self.store.vector(incident.id, model=self.knowledge.embedder.model_id)
-        if stored is not None and stored.shape[0] == self.knowledge.embedder.dimension:
-            return stored
-        vector: np.ndarray = self.knowledge.embed_documents([incident.search_text()])[0]
-        return vector

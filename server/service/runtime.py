@@ -1,4 +1,5 @@
-"""The one place that builds real clients: the database engine, chromadb, the embedder and the LLM.
+"""The one place that builds real clients: the database engine, chromadb, the embedder and the LLM (through
+llm/registry.py), composed into the service by `build_service`.
 
 Heavy modules (SQLAlchemy, chromadb, openai, torch) are imported inside the builders, so that
 `postmortem serve` answers the MCP handshake before any of them is loaded.
@@ -11,17 +12,13 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from agent_postmortem.config import Settings
-from agent_postmortem.errors import LLMUnavailable
-from agent_postmortem.llm import local as local_llm
 
 if TYPE_CHECKING:
-    from agent_postmortem.llm.openai_compatible import LLM
+    from agent_postmortem.llm.base import LLM, Provider
     from agent_postmortem.service.facade import PostmortemService
     from agent_postmortem.store.index.owner import Ownership
     from agent_postmortem.store.records.incidents import IncidentStore
@@ -31,84 +28,23 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class LLMChoice:
-    backend: str
-    describe: str
-    low_quality: bool
-
-
-def choose_llm(settings: Settings) -> LLMChoice | None:
-    """The server's own drafting LLM: an OpenAI-compatible endpoint if configured, else the local model. (Over MCP,
-    `auto` first asks the client's model through sampling when the client offers it; see server/mcp/draft.py.)"""
-    backend = settings.llm_backend
-    if backend in ("none", "sampling"):  # sampling: only the MCP client's model drafts
-        return None
-    if backend == "openai" or (backend == "auto" and (settings.openai_base_url or settings.openai_api_key)):
-        return LLMChoice(
-            "openai", f"{settings.model or 'gpt-4.1-mini'} at {settings.openai_base_url or 'OpenAI'}", False
-        )
-    path = _local_model_path(settings)
-    if settings.local_model and path is not None and not path.is_file():
-        raise LLMUnavailable(f"POSTMORTEM_LOCAL_MODEL={path} is not a readable GGUF file")
-    if path is not None and local_llm.available():
-        bundled = path.name == local_llm.BUNDLED_NAME
-        name = local_llm.BUNDLED_MODEL_ID if bundled else path.name
-        return LLMChoice("local", f"{name} on the embedded llama.cpp server", bundled)
-    if backend == "local":
-        raise LLMUnavailable("POSTMORTEM_LLM=local needs xllamacpp and a GGUF model (POSTMORTEM_LOCAL_MODEL)")
-    return None
-
-
-def _local_model_path(settings: Settings) -> Path | None:
-    return Path(settings.local_model) if settings.local_model else local_llm.bundled_model_path()
-
-
-def llm_factory(settings: Settings) -> Callable[[], LLM | None]:
-    """A lazy, memoised LLM provider: nothing starts until the first draft."""
-    lock = threading.Lock()
-    built: list[LLM | None] = []
-
-    def provide() -> LLM | None:
-        with lock:
-            if not built:
-                built.append(_build_llm(settings))
-            return built[0]
-
-    return provide
-
-
-def _build_llm(settings: Settings) -> LLM | None:
-    import openai
-
-    from agent_postmortem.llm.openai_compatible import OpenAILLM
-
-    choice = choose_llm(settings)
-    if choice is None:
-        return None
-    if choice.backend == "openai":
-        client = openai.OpenAI(
-            base_url=settings.openai_base_url,
-            api_key=settings.openai_api_key or "not-needed",
-            timeout=settings.llm_timeout,
-            max_retries=2,
-        )
-        return OpenAILLM(client, settings.model or "gpt-4.1-mini")
-    path = _local_model_path(settings)
-    assert path is not None
-    server = local_llm.LocalLlamaServer(path, threads=settings.local_threads)
-    client = openai.OpenAI(base_url=server.base_url(), api_key="local", timeout=settings.llm_timeout, max_retries=0)
-    # llama.cpp's repeat penalty keeps small models from looping on one phrase until the token limit
-    return OpenAILLM(client, server.model_id, backend="local", max_tokens=2000, extra_body={"repeat_penalty": 1.3})
-
-
 def build_service(
-    settings: Settings, *, embedder: Embedder | None = None, claim_index: bool = False
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    llm: LLM | Provider | None = None,
+    clock: Callable[[], datetime] | None = None,
+    nonce: Callable[[], str] | None = None,
+    claim_index: bool = False,
 ) -> PostmortemService:
-    """The service on the home's record store. The vector index is opened only by its owner: with
-    `claim_index`, this process takes it now unless another process has it (the server does so in the
-    background; one-shot commands search exactly from the stored vectors instead)."""
+    """The service on the home's record store: the one seam through which tests, evals and the MCP layer choose its
+    collaborators. `llm`: an LLM, or a provider of one (default: the configured backend, started on the first
+    draft); `clock`: the time records are stamped with; `nonce`: each prompt's data delimiter. The vector index is
+    opened only by its owner: with `claim_index`, this process takes it now unless another process has it (the
+    server does so in the background; one-shot commands search exactly from the stored vectors instead)."""
+    from agent_postmortem.service.drafting import random_nonce
     from agent_postmortem.service.facade import PostmortemService
+    from agent_postmortem.store.models import utcnow
     from agent_postmortem.store.private import private_dir
     from agent_postmortem.store.records import db
     from agent_postmortem.store.records.incidents import IncidentStore
@@ -124,16 +60,30 @@ def build_service(
     store = IncidentStore(engine)
     embedder = embedder or make_embedder(settings)
     owner = index_owner(settings, store, embedder.model_id, url)
-    knowledge = KnowledgeBase(store=store, embedder=embedder, owner=owner)
+    knowledge = KnowledgeBase(feed=store.feed, embedder=embedder, owner=owner)
     if claim_index:
         knowledge.claim_index()
     return PostmortemService(
         store=store,
         knowledge=knowledge,
-        llm=llm_factory(settings),
+        llm=_provider(llm, settings),
         dedupe_window=timedelta(hours=settings.dedupe_hours),
         policy=settings.triage_policy,
+        clock=clock or utcnow,
+        nonce=nonce or random_nonce,
     )
+
+
+def _provider(llm: LLM | Provider | None, settings: Settings) -> Provider:
+    from agent_postmortem.llm.base import LLM
+    from agent_postmortem.llm.registry import llm_factory
+
+    if llm is None:
+        return llm_factory(settings)
+    if isinstance(llm, LLM):
+        given = llm
+        return lambda: given
+    return llm
 
 
 def index_owner(settings: Settings, store: IncidentStore, model_id: str, database_url: str) -> Ownership:
@@ -156,7 +106,7 @@ def index_owner(settings: Settings, store: IncidentStore, model_id: str, databas
         lock = IndexLock(home / "chroma.lock")
 
     def expected() -> set[int]:
-        return store.embedded_pks(model=model_id)
+        return store.feed.embedded_pks(model=model_id)
 
     if settings.chroma_url is None:
         return IndexOwner(
@@ -164,7 +114,7 @@ def index_owner(settings: Settings, store: IncidentStore, model_id: str, databas
             database_url=database_url,
             model_id=model_id,
             expected=expected,
-            pending=store.pending_pks,
+            pending=store.feed.pending_pks,
             lock=lock,
         )
     chroma_url = settings.chroma_url
@@ -173,8 +123,8 @@ def index_owner(settings: Settings, store: IncidentStore, model_id: str, databas
         lambda: open_remote(chroma_url, database=database),
         model_id=model_id,
         expected=expected,
-        pending=store.pending_pks,
-        rows=lambda: store.index_rows(model=model_id),
+        pending=store.feed.pending_pks,
+        rows=lambda: store.feed.index_rows(model=model_id),
         lock=lock,
     )
 
@@ -261,7 +211,7 @@ def keep_index(knowledge: KnowledgeBase, *, stop: threading.Event | None = None)
                     # on PostgreSQL the lock's session can end (restart, network): another replica may own it now
                     logger.warning("lost ownership of the vector index; searching exactly until it is taken again")
                     knowledge.release_index()
-                elif knowledge.store.pending_pks():
+                elif knowledge.feed.pending_pks():
                     knowledge.sync()
             elif time.monotonic() >= next_claim:
                 knowledge.claim_index()

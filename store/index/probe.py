@@ -70,9 +70,9 @@ def rebuild(model_id: str, path: str, database_url: str, *, batch: int = 2000) -
 
     from agent_postmortem.store.index.chroma import VectorIndex, open_persistent
     from agent_postmortem.store.records import db
-    from agent_postmortem.store.records.incidents import IncidentStore
+    from agent_postmortem.store.records.feed import IndexFeed
 
-    feed = IncidentStore(db.make_engine(database_url))
+    feed = IndexFeed(db.make_engine(database_url))
     index = VectorIndex(open_persistent(path), model_id=model_id)
     rows: list[tuple[int, np.ndarray, dict[str, object]]] = []
     for row in [*feed.index_rows(model=model_id), None]:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Row, case, func, insert, select, update
 
 from agent_postmortem.store.errors import ActionItemNotFound
-from agent_postmortem.store.ids import action_id, action_pk, incident_id
+from agent_postmortem.store.ids import action_pk, to_action_id, to_incident_id
 from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionItemCreate
 from agent_postmortem.store.records import db
 from agent_postmortem.store.redact import redact
@@ -22,15 +22,15 @@ class ActionStore:
         self.incidents = incidents
         self.engine = incidents.engine
 
-    def add(self, incident_id_: str, item: ActionItemCreate, *, now: datetime, by: str | None = None) -> ActionItem:
-        pk = self.incidents.existing_pk(incident_id_)
+    def add(self, incident_id: str, item: ActionItemCreate, *, now: datetime, by: str | None = None) -> ActionItem:
+        pk = self.incidents.existing_pk(incident_id)
         with self.engine.begin() as conn:
             apk = db.insert_returning_pk(conn, insert(db.action_items).values(action_values(pk, item, now)))
             _record(conn, apk, now, by, [("created", None, redact(item.title))])
-        return self.get(action_id(apk), now=now)
+        return self.get(to_action_id(apk), now=now)
 
-    def get(self, action_id_: str, *, now: datetime) -> ActionItem:
-        apk = action_pk(action_id_)
+    def get(self, action_id: str, *, now: datetime) -> ActionItem:
+        apk = action_pk(action_id)
         with self.engine.connect() as conn:
             row = conn.execute(select(db.action_items).where(db.action_items.c.pk == apk)).first()
             changes = conn.execute(
@@ -39,14 +39,14 @@ class ActionStore:
                 .order_by(db.action_item_changes.c.pk)
             ).all()
         if row is None:
-            raise ActionItemNotFound(action_id_)
+            raise ActionItemNotFound(action_id)
         item = action_from_row(row, now)
         item.history = [ActionItemChange(at=c.at, field=c.field, old=c.old, new=c.new, by=c.by) for c in changes]
         return item
 
-    def update(self, action_id_: str, *, now: datetime, by: str | None = None, **changes: Any) -> ActionItem:
+    def update(self, action_id: str, *, now: datetime, by: str | None = None, **changes: Any) -> ActionItem:
         """Apply the given (non-None) changes and record each one that changes something in the item's history."""
-        current = self.get(action_id_, now=now)
+        current = self.get(action_id, now=now)
         unknown = set(changes) - set(EDITABLE)
         if unknown:
             raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
@@ -61,7 +61,7 @@ class ActionStore:
                     update(db.action_items).where(db.action_items.c.pk == action_pk(current.id)).values(**values)
                 )
                 _record(conn, action_pk(current.id), now, by, diffs)
-        return self.get(action_id_, now=now)
+        return self.get(action_id, now=now)
 
     def rates(self, by: str, *, now: datetime) -> dict[str, tuple[int, int, int]]:
         """(items, completed, overdue) per owner or priority; items without an owner count under "(none)"."""
@@ -91,7 +91,7 @@ class ActionStore:
         self,
         *,
         now: datetime,
-        incident_id_: str | None = None,
+        incident_id: str | None = None,
         owner: str | None = None,
         status: str | None = None,
         overdue: bool = False,
@@ -101,8 +101,8 @@ class ActionStore:
         query = select(db.action_items).order_by(
             db.action_items.c.priority, db.action_items.c.due_at, db.action_items.c.pk
         )
-        if incident_id_ is not None:
-            query = query.where(db.action_items.c.incident_pk == self.incidents.existing_pk(incident_id_))
+        if incident_id is not None:
+            query = query.where(db.action_items.c.incident_pk == self.incidents.existing_pk(incident_id))
         if owner is not None:
             query = query.where(db.action_items.c.owner == owner)
         if status is not None:
@@ -158,8 +158,8 @@ def action_values(pk: int, item: ActionItemCreate, now: datetime, *, keep_id: bo
 def action_from_row(row: Row[Any], now: datetime) -> ActionItem:
     overdue = row.status != "completed" and row.due_at is not None and row.due_at < now
     return ActionItem(
-        id=action_id(row.pk),
-        incident_id=incident_id(row.incident_pk),
+        id=to_action_id(row.pk),
+        incident_id=to_incident_id(row.incident_pk),
         title=row.title,
         owner=row.owner,
         priority=row.priority,

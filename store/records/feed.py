@@ -1,31 +1,25 @@
-"""What the search indexes read from the record store: vectors, texts, filters and the index outbox.
-
-A mixin of `IncidentStore` (it uses only `self.engine` and `summaries`), kept apart so the record store
-proper stays about records.
-"""
+"""What the search indexes read from the record store: vectors, texts, filters and the index outbox. The record
+store holds one (`IncidentStore.feed`); the knowledge base and the index owner read through it."""
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Engine, Select, delete, func, or_, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
+from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.ids import incident_pk
 from agent_postmortem.store.records import db
-
-if TYPE_CHECKING:
-    from agent_postmortem.store.models import Incident
+from agent_postmortem.store.records.rows import filtered, incident_from_row, keys_after
 
 
 class IndexFeed:
-    engine: Engine
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
-    def summaries(self, pks: Sequence[int]) -> "dict[int, Incident]":
-        raise NotImplementedError
-
-    def vector(self, incident_id_: str, *, model: str) -> np.ndarray | None:
+    def vector(self, incident_id: str, *, model: str) -> np.ndarray | None:
         """The stored vector of an incident, if it was made by `model` (vectors of other models never mix)."""
-        pk = incident_pk(incident_id_)
+        pk = incident_pk(incident_id)
         return self.vectors([pk], model=model).get(pk)
 
     def vectors(self, pks: Sequence[int], *, model: str) -> dict[int, np.ndarray]:
@@ -45,17 +39,16 @@ class IndexFeed:
         cols = db.incidents.c
         query = (
             select(cols.pk, cols.embedding)
-            .where(_keys_after(after_pk, gaps), cols.embedding_model == model, cols.embedding.is_not(None))
+            .where(keys_after(after_pk, gaps), cols.embedding_model == model, cols.embedding.is_not(None))
             .order_by(cols.pk)
         )
         with self.engine.connect() as conn:
             for row in conn.execute(query.execution_options(yield_per=batch)):
                 yield row.pk, np.frombuffer(row.embedding, dtype=np.float32)
 
-    def pks_matching(self, filters: dict[str, Any]) -> list[int]:
-        """Every incident key that passes the filters: column equality (category, severity, status, agent, tool,
-        model) and `since` / `until` (datetimes) on the creation time. None values are ignored."""
-        query = _filtered(select(db.incidents.c.pk), filters)
+    def pks_matching(self, filters: SearchFilters) -> list[int]:
+        """Every incident key that passes the filters."""
+        query = filtered(select(db.incidents.c.pk), filters)
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
 
@@ -82,15 +75,14 @@ class IndexFeed:
         """(pk, search text) of incidents with no vector from `model`: to re-embed after a model change."""
         cols = db.incidents.c
         query = (
-            select(cols.pk)
+            select(db.incidents)
             .where((cols.embedding_model != model) | cols.embedding_model.is_(None))
             .order_by(cols.pk)
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            pks = list(conn.execute(query).scalars())
-        found = self.summaries(pks)
-        return [(pk, found[pk].search_text()) for pk in pks]
+            rows = conn.execute(query).all()
+        return [(r.pk, incident_from_row(r).search_text()) for r in rows]
 
     def set_embeddings(self, vectors: dict[int, np.ndarray], *, model: str) -> None:
         with self.engine.begin() as conn:
@@ -102,9 +94,9 @@ class IndexFeed:
                     .values(embedding=blob.tobytes(), embedding_model=model, embedding_dim=int(blob.shape[0]))
                 )
 
-    def filter_pks(self, pks: Sequence[int], filters: dict[str, Any]) -> set[int]:
-        """The subset of `pks` that passes the filters (see `pks_matching`)."""
-        query = _filtered(select(db.incidents.c.pk).where(db.incidents.c.pk.in_(list(pks))), filters)
+    def filter_pks(self, pks: Sequence[int], filters: SearchFilters) -> set[int]:
+        """The subset of `pks` that passes the filters."""
+        query = filtered(select(db.incidents.c.pk).where(db.incidents.c.pk.in_(list(pks))), filters)
         with self.engine.connect() as conn:
             return set(conn.execute(query).scalars())
 
@@ -116,7 +108,7 @@ class IndexFeed:
         cols = db.incidents.c
         query = (
             select(cols.pk, cols.title, cols.agent, cols.tool, cols.body)
-            .where(_keys_after(after_pk, gaps))
+            .where(keys_after(after_pk, gaps))
             .order_by(cols.pk)
         )
         with self.engine.connect() as conn:
@@ -152,20 +144,6 @@ class IndexFeed:
         )
         with self.engine.connect() as conn:
             return [(r, np.frombuffer(r.embedding, dtype=np.float32)) for r in conn.execute(query)]
-
-    def analysed_pks(self, *, category: str | None = None, limit: int) -> list[int]:
-        """The newest incidents (of a category) that have an analysis, drafted or accepted."""
-        cols = db.incidents.c
-        query = (
-            select(cols.pk)
-            .where(cols.pk.in_(select(db.analyses.c.incident_pk)))
-            .order_by(cols.created_at.desc(), cols.pk.desc())
-            .limit(limit)
-        )
-        if category is not None:
-            query = query.where(cols.category == category)
-        with self.engine.connect() as conn:
-            return [int(pk) for pk in conn.execute(query).scalars()]
 
     def pending_outbox(self, limit: int = 1000) -> list[tuple[int, int, str]]:
         with self.engine.connect() as conn:
@@ -208,29 +186,3 @@ class IndexFeed:
                     "created_ts": int(row.created_at.timestamp()),
                 }
                 yield row.pk, np.frombuffer(row.embedding, dtype=np.float32), meta
-
-    # --- helpers ------------------------------------------------------------------------------
-
-
-FILTER_COLUMNS = ("category", "severity", "status", "agent", "tool", "model")
-
-
-def _keys_after(after_pk: int, gaps: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
-    pk = db.incidents.c.pk
-    return or_(pk > after_pk, *(pk.between(first, last) for first, last in gaps))
-
-
-def _filtered(query: Select[Any], filters: dict[str, Any]) -> Select[Any]:
-    cols = db.incidents.c
-    for key, value in filters.items():
-        if value is None:
-            continue
-        if key == "since":
-            query = query.where(cols.created_at >= value)
-        elif key == "until":
-            query = query.where(cols.created_at <= value)
-        elif key in FILTER_COLUMNS:
-            query = query.where(cols[key] == value)
-        else:
-            raise ValueError(f"unknown filter {key!r}")
-    return query

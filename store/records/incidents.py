@@ -1,22 +1,21 @@
 """The record store: the source of truth. Returns pydantic models, never rows.
 
 Every write that changes what is searchable also writes an `index_outbox` row in the same
-transaction, so the vector index can always be brought back in line by replaying the outbox.
+transaction, so the vector index can always be brought back in line by replaying the outbox. What the indexes
+read (vectors, texts, the outbox) is `feed`, the store's IndexFeed on the same database.
 """
 
-import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Row, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from agent_postmortem.store.errors import IncidentNotFound
-from agent_postmortem.store.ids import incident_id, incident_pk
+from agent_postmortem.store.filters import SearchFilters
+from agent_postmortem.store.ids import incident_pk, to_incident_id
 from agent_postmortem.store.models import (
-    ActionItem,
     ActionItemCreate,
     Analysis,
     Incident,
@@ -25,52 +24,16 @@ from agent_postmortem.store.models import (
     utcnow,
 )
 from agent_postmortem.store.records import db
-from agent_postmortem.store.records.actions import action_from_row, action_values
+from agent_postmortem.store.records.actions import action_from_row
 from agent_postmortem.store.records.feed import IndexFeed
-from agent_postmortem.store.redact import redact, redact_model, redact_value
-
-# Columns kept out of the JSON body because they live in their own columns or tables.
-_COLUMNS = (
-    "title",
-    "category",
-    "severity",
-    "status",
-    "agent",
-    "tool",
-    "model",
-    "created_at",
-    "mitigated_at",
-    "resolved_at",
-    "postmortem_completed",
-    "signature",
-    "occurrences",
-    "last_seen_at",
-)
-_TIMES = ("created_at", "mitigated_at", "resolved_at", "last_seen_at")
-_CHILDREN = ("id", "timeline", "analysis", "action_items")
+from agent_postmortem.store.records.rows import NewIncident, filtered, incident_from_row, insert_incident
+from agent_postmortem.store.redact import redact, redact_value
 
 
-def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class NewIncident:
-    """An incident to insert, with its vector and history."""
-
-    incident: Incident
-    embedding: np.ndarray | None
-    embedding_model: str | None
-    timeline: Sequence[TimelineEventCreate] = ()
-    analysis: Analysis | None = None
-    actions: Sequence[ActionItemCreate] = ()
-    idempotency_key: str | None = None
-    keep_id: bool = False  # restoring an export: the incident and its items keep their ids
-
-
-class IncidentStore(IndexFeed):
+class IncidentStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.feed = IndexFeed(engine)
 
     # --- incidents ----------------------------------------------------------------------------
 
@@ -89,62 +52,17 @@ class IncidentStore(IndexFeed):
         new = NewIncident(incident, embedding, embedding_model, timeline, analysis, actions, idempotency_key)
         return self.get_or_raise(self.create_many([new])[0])
 
-    def create_many(self, items: Sequence["NewIncident"]) -> list[str]:
+    def create_many(self, items: Sequence[NewIncident]) -> list[str]:
         """Insert incidents with their children and outbox rows in one transaction; returns their ids, in order."""
         with self.engine.begin() as conn:
-            ids = [incident_id(self._insert(conn, item)) for item in items]
+            ids = [to_incident_id(insert_incident(conn, item)) for item in items]
             if any(item.keep_id for item in items):
                 db.advance_sequence(conn, db.incidents)
                 db.advance_sequence(conn, db.action_items)
             return ids
 
-    @staticmethod
-    def _insert(conn: Connection, item: "NewIncident") -> int:
-        incident, _ = redact_model(item.incident)  # a no-op when the service redacted first, as it does
-        values = incident.model_dump(mode="json", include=set(_COLUMNS))
-        values.update({k: getattr(incident, k) for k in _TIMES})
-        body = incident.model_dump(mode="json", exclude=set(_COLUMNS) | set(_CHILDREN))
-        vector = None if item.embedding is None else np.asarray(item.embedding, dtype=np.float32)
-        pk = db.insert_returning_pk(
-            conn,
-            insert(db.incidents).values(
-                **values,
-                **({"pk": incident_pk(incident.id)} if item.keep_id else {}),
-                body=body,
-                content_hash=content_hash(incident.search_text()),
-                embedding=None if vector is None else vector.tobytes(),
-                embedding_model=item.embedding_model,
-                embedding_dim=None if vector is None else int(vector.shape[0]),
-            ),
-        )
-        events = [
-            {"incident_pk": pk, "at": e.at or incident.created_at, "kind": e.kind, "description": redact(e.description)}
-            for e in item.timeline
-        ]
-        if events:
-            conn.execute(insert(db.timeline_events), events)
-        if item.analysis is not None:
-            conn.execute(
-                insert(db.analyses).values(
-                    incident_pk=pk,
-                    created_at=item.analysis.created_at,
-                    body=redact_value(item.analysis.model_dump(mode="json")),
-                )
-            )
-        if item.actions:
-            rows = [action_values(pk, a, incident.created_at, keep_id=item.keep_id) for a in item.actions]
-            conn.execute(insert(db.action_items), rows)
-        conn.execute(insert(db.index_outbox).values(incident_pk=pk, op="upsert"))
-        if item.idempotency_key is not None:  # same transaction: a duplicate key rolls the whole capture back
-            conn.execute(
-                insert(db.idempotency_keys).values(
-                    key=item.idempotency_key, incident_pk=pk, created_at=incident.created_at
-                )
-            )
-        return pk
-
-    def get(self, incident_id_: str) -> Incident | None:
-        pk = incident_pk(incident_id_)
+    def get(self, incident_id: str) -> Incident | None:
+        pk = incident_pk(incident_id)
         with self.engine.connect() as conn:
             row = conn.execute(select(db.incidents).where(db.incidents.c.pk == pk)).first()
             if row is None:
@@ -164,37 +82,27 @@ class IncidentStore(IndexFeed):
                 select(db.action_items).where(db.action_items.c.incident_pk == pk).order_by(db.action_items.c.pk)
             ).all()
         now = utcnow()
-        return self._incident(
+        return incident_from_row(
             row,
             timeline=[TimelineEvent(at=e.at, kind=e.kind, description=e.description) for e in events],
             analysis=None if analysis is None else Analysis.model_validate(analysis),
             actions=[action_from_row(a, now) for a in actions],
         )
 
-    def get_or_raise(self, incident_id_: str) -> Incident:
-        found = self.get(incident_id_)
+    def get_or_raise(self, incident_id: str) -> Incident:
+        found = self.get(incident_id)
         if found is None:
-            raise IncidentNotFound(incident_id_)
+            raise IncidentNotFound(incident_id)
         return found
 
     def list_incidents(
-        self,
-        *,
-        category: str | None = None,
-        severity: str | None = None,
-        status: str | None = None,
-        agent: str | None = None,
-        limit: int = 20,
-        offset: int = 0,
+        self, *, limit: int = 20, offset: int = 0, filters: SearchFilters | None = None
     ) -> list[Incident]:
         """Incidents newest first, without children (use `get` for the full record)."""
         query = select(db.incidents).order_by(db.incidents.c.created_at.desc(), db.incidents.c.pk.desc())
-        for column, value in (("category", category), ("severity", severity), ("status", status), ("agent", agent)):
-            if value is not None:
-                query = query.where(db.incidents.c[column] == value)
         with self.engine.connect() as conn:
-            rows = conn.execute(query.limit(limit).offset(offset)).all()
-        return [self._incident(r) for r in rows]
+            rows = conn.execute(filtered(query, filters).limit(limit).offset(offset)).all()
+        return [incident_from_row(r) for r in rows]
 
     def summaries(self, pks: Sequence[int]) -> dict[int, Incident]:
         """Incidents by primary key, without children, with their latest analysis (for search hits)."""
@@ -214,7 +122,7 @@ class IncidentStore(IndexFeed):
                 ).all()
             )
         return {
-            r.pk: self._incident(r, analysis=Analysis.model_validate(bodies[r.pk]) if r.pk in bodies else None)
+            r.pk: incident_from_row(r, analysis=Analysis.model_validate(bodies[r.pk]) if r.pk in bodies else None)
             for r in rows
         }
 
@@ -243,12 +151,12 @@ class IncidentStore(IndexFeed):
                 .order_by(cols.pk.desc())
                 .limit(1)
             ).scalar()
-        return None if pk is None else incident_id(pk)
+        return None if pk is None else to_incident_id(pk)
 
     def all_ids(self) -> list[str]:
         with self.engine.connect() as conn:
             return [
-                incident_id(int(pk))
+                to_incident_id(int(pk))
                 for pk in conn.execute(select(db.incidents.c.pk).order_by(db.incidents.c.pk)).scalars()
             ]
 
@@ -258,7 +166,7 @@ class IncidentStore(IndexFeed):
             pk = conn.execute(
                 select(db.idempotency_keys.c.incident_pk).where(db.idempotency_keys.c.key == key)
             ).scalar()
-        return None if pk is None else incident_id(int(pk))
+        return None if pk is None else to_incident_id(int(pk))
 
     def pks_with_signature(self, signature: str, *, limit: int = 20) -> list[int]:
         """The newest incidents (any status) with this failure signature."""
@@ -269,10 +177,24 @@ class IncidentStore(IndexFeed):
             ).scalars()
             return [int(pk) for pk in rows]
 
-    def add_occurrence(self, incident_id_: str, event: TimelineEvent, *, key: str | None = None) -> None:
+    def analysed_pks(self, *, category: str | None = None, limit: int) -> list[int]:
+        """The newest incidents (of a category) that have an analysis, drafted or accepted."""
+        cols = db.incidents.c
+        query = (
+            select(cols.pk)
+            .where(cols.pk.in_(select(db.analyses.c.incident_pk)))
+            .order_by(cols.created_at.desc(), cols.pk.desc())
+            .limit(limit)
+        )
+        if category is not None:
+            query = query.where(cols.category == category)
+        with self.engine.connect() as conn:
+            return [int(pk) for pk in conn.execute(query).scalars()]
+
+    def add_occurrence(self, incident_id: str, event: TimelineEvent, *, key: str | None = None) -> None:
         """Count one more occurrence of an incident's failure, with a timeline event, atomically (with the
         capture's idempotency key, if any: a duplicate key rolls it back)."""
-        pk = self.existing_pk(incident_id_)
+        pk = self.existing_pk(incident_id)
         cols = db.incidents.c
         with self.engine.begin() as conn:
             if key is not None:
@@ -288,8 +210,8 @@ class IncidentStore(IndexFeed):
                 )
             )
 
-    def add_event(self, incident_id_: str, event: TimelineEvent) -> None:
-        pk = self.existing_pk(incident_id_)
+    def add_event(self, incident_id: str, event: TimelineEvent) -> None:
+        pk = self.existing_pk(incident_id)
         with self.engine.begin() as conn:
             conn.execute(
                 insert(db.timeline_events).values(
@@ -297,8 +219,8 @@ class IncidentStore(IndexFeed):
                 )
             )
 
-    def set_status(self, incident_id_: str, *, status: str, at: datetime, event: TimelineEvent | None) -> None:
-        pk = self.existing_pk(incident_id_)
+    def set_status(self, incident_id: str, *, status: str, at: datetime, event: TimelineEvent | None) -> None:
+        pk = self.existing_pk(incident_id)
         values: dict[str, Any] = {"status": status}
         if status == "mitigated":
             values["mitigated_at"] = at
@@ -314,8 +236,8 @@ class IncidentStore(IndexFeed):
                 )
             conn.execute(insert(db.index_outbox).values(incident_pk=pk, op="upsert"))
 
-    def save_analysis(self, incident_id_: str, analysis: Analysis) -> None:
-        pk = self.existing_pk(incident_id_)
+    def save_analysis(self, incident_id: str, analysis: Analysis) -> None:
+        pk = self.existing_pk(incident_id)
         with self.engine.begin() as conn:
             conn.execute(
                 insert(db.analyses).values(
@@ -325,32 +247,10 @@ class IncidentStore(IndexFeed):
             if analysis.state == "accepted":
                 conn.execute(update(db.incidents).where(db.incidents.c.pk == pk).values(postmortem_completed=True))
 
-    # --- vectors and the index outbox ---------------------------------------------------------
-
-    def existing_pk(self, incident_id_: str) -> int:
+    def existing_pk(self, incident_id: str) -> int:
         """The key of an incident that exists, or IncidentNotFound."""
-        pk = incident_pk(incident_id_)
+        pk = incident_pk(incident_id)
         with self.engine.connect() as conn:
             if conn.execute(select(db.incidents.c.pk).where(db.incidents.c.pk == pk)).first() is None:
-                raise IncidentNotFound(incident_id_)
+                raise IncidentNotFound(incident_id)
         return pk
-
-    @staticmethod
-    def _incident(
-        row: Row[Any],
-        *,
-        timeline: list[TimelineEvent] | None = None,
-        analysis: Analysis | None = None,
-        actions: list[ActionItem] | None = None,
-    ) -> Incident:
-        fields = {k: getattr(row, k) for k in _COLUMNS}
-        return Incident.model_validate(
-            {
-                **row.body,
-                **fields,
-                "id": incident_id(row.pk),
-                "timeline": timeline or [],
-                "analysis": analysis,
-                "action_items": actions or [],
-            }
-        )

@@ -10,13 +10,14 @@ was flat for 0.6-0.8, and fell for lexical-heavy weights.
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
+from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.index.chroma import VectorIndex
 from agent_postmortem.store.index.owner import Claim, IndexBusy, Ownership
-from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.records.feed import IndexFeed
 from agent_postmortem.store.search.embedding import Embedder
 from agent_postmortem.store.search.exact import EXACT_LIMIT, ExactIndex
 from agent_postmortem.store.search.lexical import LexicalIndex
@@ -46,7 +47,7 @@ class KnowledgeBase:
     def __init__(
         self,
         *,
-        store: IncidentStore,
+        feed: IndexFeed,
         embedder: Embedder,
         owner: Ownership | None = None,
         exact_limit: int = EXACT_LIMIT,
@@ -54,7 +55,7 @@ class KnowledgeBase:
         """Searches work without the vector index (exactly, from the stored vectors); `owner` lets this process
         take the index when no other process has it (`claim_index`). Up to `exact_limit` incidents, dense search
         is exact even in the owner (tests set 0 to query the index)."""
-        self.store = store
+        self.feed = feed
         self.exact_limit = exact_limit
         self.embedder = embedder
         self.owner = owner
@@ -62,9 +63,9 @@ class KnowledgeBase:
         self.claimed: Claim | None = None
         self._claiming = threading.Lock()
         self._draining = threading.Lock()
-        self.lexical = LexicalIndex(store.lexical_rows)
+        self.lexical = LexicalIndex(feed.lexical_rows)
         self.exact = ExactIndex(
-            lambda after, gaps: store.vector_rows(model=embedder.model_id, after_pk=after, gaps=gaps),
+            lambda after, gaps: feed.vector_rows(model=embedder.model_id, after_pk=after, gaps=gaps),
             embedder.dimension,
         )
 
@@ -135,23 +136,23 @@ class KnowledgeBase:
     def _drain_now(self) -> int:
         assert self.index is not None
         done = 0
-        while batch := self.store.pending_outbox(limit=1000):
+        while batch := self.feed.pending_outbox(limit=1000):
             upserts = sorted({pk for _, pk, op in batch if op == "upsert"})
             deletes = sorted({pk for _, pk, op in batch if op == "delete"})
-            rows = list(self.store.index_rows(model=self.embedder.model_id, pks=upserts))
+            rows = list(self.feed.index_rows(model=self.embedder.model_id, pks=upserts))
             if rows:
                 self.index.upsert([r[0] for r in rows], np.vstack([r[1] for r in rows]), [r[2] for r in rows])
             self.index.delete(deletes)
-            self.store.ack_outbox([b[0] for b in batch])
+            self.feed.ack_outbox([b[0] for b in batch])
             done += len(batch)
         return done
 
     def reembed_stale(self) -> int:
         """Embed, with the current model, every incident whose stored vector came from another model."""
         done = 0
-        while stale := self.store.stale_embeddings(model=self.embedder.model_id):
+        while stale := self.feed.stale_embeddings(model=self.embedder.model_id):
             vectors = self.embed_documents([text for _, text in stale])
-            self.store.set_embeddings(
+            self.feed.set_embeddings(
                 dict(zip([pk for pk, _ in stale], vectors, strict=True)), model=self.embedder.model_id
             )
             done += len(stale)
@@ -178,14 +179,14 @@ class KnowledgeBase:
         text: str,
         vector: np.ndarray,
         limit: int,
-        filters: dict[str, Any] | None = None,
+        filters: SearchFilters | None = None,
         exclude: set[int] | None = None,
         mode: Mode = "hybrid",
         alpha: float = ALPHA,
     ) -> list[Hit]:
         """Hits best first under `mode`; `exclude` never appears."""
         exclude = exclude or set()
-        filters = {k: v for k, v in (filters or {}).items() if v is not None}
+        filters = filters or SearchFilters()
         pool = max(POOL, limit) + len(exclude)
         dense = dict(self._dense(vector, pool, filters)) if mode != "lexical" else {}
         lexical: dict[int, float] = {}
@@ -208,26 +209,26 @@ class KnowledgeBase:
             Hit(candidates[i], float(dense_scores[i]), float(lexical_scores[i]), float(relevance[i])) for i in order
         ]
 
-    def _dense(self, vector: np.ndarray, n: int, filters: dict[str, Any]) -> list[tuple[int, float]]:
+    def _dense(self, vector: np.ndarray, n: int, filters: SearchFilters) -> list[tuple[int, float]]:
         """Exact search below EXACT_LIMIT incidents (faster and exact there), chromadb's HNSW above it."""
         if self.exact.count() <= self.exact_limit or not self.claim_index():
-            allowed = np.fromiter(self.store.pks_matching(filters), dtype=np.int64) if filters else None
+            allowed = np.fromiter(self.feed.pks_matching(filters), dtype=np.int64) if filters else None
             return self.exact.query(vector, n=n, allowed=allowed)
         # chromadb keeps a few columns as metadata: filter on those there, the rest on the records
-        where = {k: v for k, v in filters.items() if k in ("category", "severity", "status", "agent", "tool")}
+        where = filters.indexed()
         assert self.index is not None
-        found = self.index.query(vector, n=n * (3 if len(where) < len(filters) else 1), filters=where)
-        if len(where) < len(filters):
-            keep = self.store.filter_pks([pk for pk, _ in found], filters)
+        found = self.index.query(vector, n=n * (1 if filters.only_indexed() else 3), filters=where)
+        if not filters.only_indexed():
+            keep = self.feed.filter_pks([pk for pk, _ in found], filters)
             found = [hit for hit in found if hit[0] in keep][:n]
         return found
 
-    def _lexical_pool(self, pks: np.ndarray, scores: np.ndarray, k: int, filters: dict[str, Any]) -> dict[int, float]:
+    def _lexical_pool(self, pks: np.ndarray, scores: np.ndarray, k: int, filters: SearchFilters) -> dict[int, float]:
         k = min(k, len(pks))
         top = np.argpartition(-scores, k - 1)[:k]
         found = {int(pks[i]): float(scores[i]) for i in top if scores[i] > 0}
         if filters and found:
-            keep = self.store.filter_pks(list(found), filters)
+            keep = self.feed.filter_pks(list(found), filters)
             found = {pk: v for pk, v in found.items() if pk in keep}
         return found
 
@@ -236,7 +237,7 @@ class KnowledgeBase:
         cached = self.exact.cosines(vector, missing)
         known = {**known, **cached}
         missing = [pk for pk in missing if pk not in cached]
-        stored = self.store.vectors(missing, model=self.embedder.model_id)
+        stored = self.feed.vectors(missing, model=self.embedder.model_id)
         exact = {pk: float(np.dot(v, vector)) for pk, v in stored.items() if v.shape == vector.shape}
         return np.array([known.get(pk, exact.get(pk, 0.0)) for pk in candidates], dtype=np.float64)
 

@@ -12,6 +12,7 @@ from agent_postmortem.errors import NotAnalysed, UnknownRunbook
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.render.report import render_runbook
 from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.models import ActionItem, Analysis, Category, Incident, IncidentCreate, TimelineEvent, Why
 from tests.conftest import FIXED_NOW, make_service
 from tests.render.test_report import items_of, section
@@ -91,7 +92,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> PostmortemService:
 
 
 def test_learning_from_a_seed_post_mortem(seeded: PostmortemService) -> None:
-    incident = next(i for i in seeded.list_incidents(limit=50, category="rate_limit").incidents)
+    incident = next(
+        i for i in seeded.list_incidents(limit=50, filters=SearchFilters.of(category="rate_limit")).incidents
+    )
     learned = seeded.learn(incident.id)
     assert learned.eval_case.incident_id == incident.id and learned.eval_case.category == Category.RATE_LIMIT
     runbook = learned.runbook

@@ -15,8 +15,9 @@ import pytest
 
 from agent_postmortem.config import Settings
 from agent_postmortem.errors import DraftError, LLMUnavailable
-from agent_postmortem.llm.openai_compatible import OpenAILLM, extract_json
-from agent_postmortem.service.runtime import choose_llm, llm_factory
+from agent_postmortem.llm.answers import extract_json
+from agent_postmortem.llm.openai_compatible import OpenAILLM
+from agent_postmortem.llm.registry import choose_llm, llm_factory
 from agent_postmortem.store.models import AnalysisDraft, IncidentCreate
 from tests.conftest import FIXED_NOW, make_service
 from tests.fake_openai import FakeOpenAI
@@ -274,8 +275,8 @@ def test_the_bundled_local_model_as_configured_drafts_a_schema_valid_analysis_th
     llm = llm_factory(settings(POSTMORTEM_LLM="local", POSTMORTEM_LOCAL_THREADS=threads))()
     assert isinstance(llm, OpenAILLM) and llm.backend == "local"
     assert str(llm.client.base_url).rstrip("/") == local_llm_url
-    service = make_service(tmp_path, llm=llm, clock=lambda: FIXED_NOW)
-    service.nonce = lambda: "5eed5eed5eed5eed"  # a fixed prompt, so the tiny model's answer is reproducible
+    # a fixed prompt (the nonce is its data delimiter), so that the tiny model's answer is reproducible
+    service = make_service(tmp_path, llm=llm, clock=lambda: FIXED_NOW, nonce=lambda: "5eed5eed5eed5eed")
     try:
         incident_id = service.capture_incident(INCIDENT).id
         analysis = service.draft_analysis(incident_id)

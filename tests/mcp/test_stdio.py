@@ -107,3 +107,16 @@ def test_a_prompt_for_an_unknown_incident_is_an_invalid_params_error_naming_the_
     server.send(b'{"jsonrpc": "2.0", "id": 9, "method": "ping"}')
     assert server.reply()["id"] == 9
     assert "Traceback" not in (tmp_path / "stderr.log").read_text(errors="replace")
+
+
+def test_the_one_reach_into_the_sdk_still_finds_a_low_level_server_to_run() -> None:
+    """mcp/stdio.py runs the MCPServer's low-level server on its own streams (no public way exists in mcp 2.3):
+    if the SDK renames or retypes that attribute, this fails before a user's stdio server does."""
+    from mcp.server.lowlevel.server import Server
+    from mcp.server.mcpserver import MCPServer
+
+    from agent_postmortem.mcp.stdio import lowlevel
+
+    server = lowlevel(MCPServer("probe"))
+    assert isinstance(server, Server)
+    assert callable(server.run) and server.create_initialization_options().server_name == "probe"

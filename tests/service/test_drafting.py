@@ -102,12 +102,12 @@ def test_injection_payloads_in_every_field_stay_inside_data_blocks(tmp_path: Pat
 
 
 def test_a_draft_may_cite_only_incidents_from_its_context(tmp_path: Path) -> None:
-    service = make_service(tmp_path, llm=FakeLLM())
+    llm = FakeLLM()
+    service = make_service(tmp_path, llm=llm)
     known = capture(service, "Fares API answered 429 Too Many Requests at peak")
     incident_id = capture(service)
     assert known in service.draft_context(incident_id).allowed
-    cited = draft().model_copy(update={"root_cause": f"Like {known} and INC-404, retries had no backoff."})
-    service._llm().enqueue(cited)  # type: ignore[union-attr]
+    llm.enqueue(draft().model_copy(update={"root_cause": f"Like {known} and INC-404, retries had no backoff."}))
     analysis = service.draft_analysis(incident_id)
     assert analysis.cited == [known] and analysis.removed_citations == ["INC-404"]
     assert analysis.root_cause == f"Like {known} and {REMOVED}, retries had no backoff."
@@ -117,7 +117,8 @@ def test_a_draft_may_cite_only_incidents_from_its_context(tmp_path: Path) -> Non
 
 
 def test_proposed_items_that_repeat_an_open_item_are_linked_not_tracked_twice(tmp_path: Path) -> None:
-    service = make_service(tmp_path, llm=FakeLLM(), clock=lambda: FIXED_NOW)
+    llm = FakeLLM()
+    service = make_service(tmp_path, llm=llm, clock=lambda: FIXED_NOW)
     known = capture(service, "Fares API answered 429 Too Many Requests at peak")
     existing = service.add_action_item(
         known, ActionItemCreate(title="Add exponential backoff with jitter to fares calls")
@@ -131,7 +132,7 @@ def test_proposed_items_that_repeat_an_open_item_are_linked_not_tracked_twice(tm
         addresses="root cause",
     )
     proposal = draft()
-    service._llm().enqueue(proposal.model_copy(update={"action_items": [*proposal.action_items, fresh]}))  # type: ignore[union-attr]
+    llm.enqueue(proposal.model_copy(update={"action_items": [*proposal.action_items, fresh]}))
     analysis = service.draft_analysis(incident_id)
     assert [a.duplicate_of for a in analysis.action_items] == [existing.id, None]
     assert f"[{existing.id}](report://{known})" in service.render_report(incident_id)  # a link to the open item

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from agent_postmortem.analysis.effectiveness import Seen, effect
 from agent_postmortem.service.facade import PostmortemService
-from agent_postmortem.service.followup import Seen, effect
 from agent_postmortem.store.models import ActionItem, ActionItemCreate, IncidentCreate
 from tests.conftest import FIXED_NOW, make_service
 

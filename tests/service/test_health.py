@@ -75,7 +75,7 @@ def claimed(home: Path, chroma_url: str | None = None) -> tuple[str, bool, set[i
     knowledge = service.knowledge
     assert knowledge.claimed is not None and knowledge.index is not None
     result = (knowledge.claimed.found, knowledge.claimed.rebuilt, knowledge.index.ids(), set())
-    result[3].update(service.store.embedded_pks(model=HashEmbedder().model_id))
+    result[3].update(service.store.feed.embedded_pks(model=HashEmbedder().model_id))
     knowledge.release_index()
     return result
 
@@ -106,6 +106,6 @@ def test_an_index_only_behind_the_outbox_is_caught_up_not_rebuilt(index_home: tu
     writer = make_service(home, chroma_url=chroma_url)  # owns the index now ...
     writer.knowledge.release_index()  # ... and lets go: the next capture only reaches the outbox
     writer.capture_incident(IncidentCreate(title="Refund agent paid the same order twice"))
-    assert writer.store.pending_pks() == {6}
+    assert writer.store.feed.pending_pks() == {6}
     found, rebuilt, ids, records = claimed(home, chroma_url)
     assert (found, rebuilt) == ("behind", False) and ids == records == {1, 2, 3, 4, 5, 6}

@@ -76,7 +76,7 @@ def test_action_item_lifecycle_overdue_and_completion_rate(tmp_path: Path) -> No
     assert [a.id for a in service.list_action_items(overdue=True).items] == [late.id]
     done = service.update_action_item(late.id, status="completed")
     assert done.completed_at == FIXED_NOW and not done.overdue
-    assert service.list_action_items(incident_id_=incident_id).completion_rate == 0.5
+    assert service.list_action_items(incident_id=incident_id).completion_rate == 0.5
     reopened = service.update_action_item(late.id, status="open")
     assert reopened.completed_at is None and reopened.overdue
 
@@ -180,7 +180,7 @@ def test_changing_the_embedding_model_reembeds_instead_of_mixing_vector_spaces(t
     second = make_service(tmp_path, embedder=OtherHashEmbedder())
     assert second.knowledge_stats().indexed == 0  # a new collection for the new model: nothing mixed in
     assert second.reindex() == 1
-    assert second.store.vector(incident_id, model="hash-bow-128") is not None
+    assert second.store.feed.vector(incident_id, model="hash-bow-128") is not None
     assert second.search_incidents(query="429 fares").hits[0].id == incident_id
     assert second.recurring_patterns().incidents_considered == 1
 

@@ -110,7 +110,7 @@ def test_sigkill_during_capture_loses_nothing_acknowledged(tmp_path: Path, embed
     service = build_service(settings, claim_index=True)
     index = service.knowledge.index
     assert index is not None and service.knowledge.claimed is not None
-    assert service.store.pending_pks() == set()
-    assert index.ids() == service.store.embedded_pks(model=service.knowledge.embedder.model_id)
+    assert service.store.feed.pending_pks() == set()
+    assert index.ids() == service.store.feed.embedded_pks(model=service.knowledge.embedder.model_id)
     assert index.count() >= len(set(acked.values())) > 0
     sys.stderr.write(f"{ROUNDS} rounds, {len(acked)} acknowledged captures, index found at start: {dict(found)}\n")

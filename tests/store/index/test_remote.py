@@ -45,7 +45,7 @@ def test_one_replica_owns_the_index_and_drains_every_replicas_outbox(
     with pytest.raises(IndexBusy):
         second.knowledge.reindex()
     written = second.capture_incident(IncidentCreate(title="Refund agent paid the same order twice"))
-    assert second.store.pending_pks() == {1}
+    assert second.store.feed.pending_pks() == {1}
     assert second.search_incidents(query="paid the same order twice", limit=1).hits[0].id == written.id  # exact
     first.knowledge.sync()
     assert first.knowledge.index is not None and first.knowledge.index.ids() == {1}

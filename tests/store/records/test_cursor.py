@@ -8,7 +8,8 @@ import pytest
 from agent_postmortem.evals import postgres
 from agent_postmortem.store.models import Incident
 from agent_postmortem.store.records.cursor import LINGER, KeyCursor
-from agent_postmortem.store.records.incidents import IncidentStore, NewIncident
+from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.records.rows import NewIncident
 from agent_postmortem.store.search.embedding import HashEmbedder
 from agent_postmortem.store.search.knowledge import KnowledgeBase
 from tests.conftest import FIXED_NOW, HomeDatabases
@@ -47,7 +48,7 @@ def test_a_capture_that_commits_after_a_newer_one_is_still_found(tmp_path: Path,
     embedder = HashEmbedder()
     engine = pg.engine(tmp_path)
     store = IncidentStore(engine)
-    knowledge = KnowledgeBase(store=store, embedder=embedder)
+    knowledge = KnowledgeBase(feed=store.feed, embedder=embedder)
     with engine.connect() as slow:
         writing = slow.begin()
         early = IncidentStore._insert(slow, _new("Warehouse robot stalled on aisle nine", embedder))

@@ -10,7 +10,8 @@ from sqlalchemy import inspect, text
 
 from agent_postmortem.store.models import Incident
 from agent_postmortem.store.records import db
-from agent_postmortem.store.records.incidents import IncidentStore, NewIncident
+from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.records.rows import NewIncident
 from tests.conftest import FIXED_NOW, HomeDatabases
 from tests.factories import FIXTURES
 

@@ -9,6 +9,7 @@ import pytest
 from agent_postmortem.evals.retrieval import evaluate, scores
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.models import IncidentCreate
 from tests.conftest import make_service
 from tests.service.test_service import SEED
@@ -31,7 +32,7 @@ def seeded(
     )
     service.import_incidents(read_incidents(SEED))
     assert service.knowledge.index is not None
-    assert service.knowledge.index.ids() == service.store.embedded_pks(model=service.knowledge.embedder.model_id)
+    assert service.knowledge.index.ids() == service.store.feed.embedded_pks(model=service.knowledge.embedder.model_id)
     return service
 
 
@@ -69,7 +70,8 @@ def test_every_seed_title_finds_its_own_incident_first(seeded: PostmortemService
 
 
 def test_filters_apply_to_both_sides(seeded: PostmortemService) -> None:
-    hits = seeded.search_incidents(query="429 rate limit quota", limit=10, category="timeout").hits
+    timeouts = SearchFilters.of(category="timeout")
+    hits = seeded.search_incidents(query="429 rate limit quota", limit=10, filters=timeouts).hits
     assert hits and all(h.category == "timeout" for h in hits)
 
 
