@@ -1,12 +1,16 @@
-"""The installed `postmortem` command run as its own process, as a shell runs it: its exact bytes, exit code and
-files. No LLM; Rich sees a pipe 250 columns wide unless `env` says otherwise."""
+"""Processes as a user starts them: the installed `postmortem` command, as a shell runs it (its exact bytes, exit
+code and files; no LLM; Rich sees a pipe 250 columns wide unless `env` says otherwise), a server's environment, and
+an agent script using the SDK."""
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 POSTMORTEM = Path(sys.executable).parent / "postmortem"
+CLI = str(POSTMORTEM)
 
 
 def environment(home: Path, env: dict[str, str] | None = None) -> dict[str, str]:
@@ -21,4 +25,51 @@ def postmortem(
 ) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [str(POSTMORTEM), *args], env=environment(home, env), capture_output=True, timeout=timeout, check=False
+    )
+
+
+def server_env(home: Path) -> dict[str, str]:
+    return {
+        "POSTMORTEM_HOME": str(home),
+        "POSTMORTEM_LLM": "none",
+        "HF_HUB_OFFLINE": "1",
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        # a checkout run with PYTHONPATH (e.g. a second work tree sharing one venv) must test its own code
+        **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ},
+    }
+
+
+def wait_for_port(port: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
+CRASHING_AGENT = """
+from agent_postmortem import Recorder
+
+recorder = Recorder(agent="refund-bot")
+
+
+@recorder.watch(tool="payments.refund")
+def refund(order: str) -> None:
+    raise RuntimeError(f"payments.refund returned 502 Bad Gateway for order {order}")
+
+
+refund("A-1001")
+"""
+
+
+def run_crashing_agent(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The agent above as its own process: its watched function raises and nothing catches it."""
+    script = tmp_path / "agent.py"
+    script.write_text(CRASHING_AGENT, encoding="utf-8")
+    chosen = {**os.environ, "POSTMORTEM_LLM": "none", **env}  # the SDK as installed: no path into the checkout
+    return subprocess.run(
+        [sys.executable, str(script)], env=chosen, capture_output=True, text=True, timeout=120, check=False
     )

@@ -158,3 +158,10 @@ def test_the_wheel_installs_one_package_and_its_data(tmp_path: Path) -> None:
     entry_points = zipfile.ZipFile(wheel).read("agent_postmortem-0.1.0.dist-info/entry_points.txt").decode()
     assert "postmortem = agent_postmortem.cli:main" in entry_points
     assert "[agent_postmortem.cli]\nevals = agent_postmortem.evals.cli:register" in entry_points
+
+
+def test_test_modules_share_helpers_through_factories_not_through_each_other() -> None:
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        borrowed = [i for i in imports(name, path) if i == "tests.conftest" or i.split(".")[-1].startswith("test_")]
+        assert borrowed == [], (name, borrowed)

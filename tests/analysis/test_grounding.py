@@ -2,7 +2,7 @@
 
 from agent_postmortem.analysis.grounding import REMOVED, ground, limit_citations, quality_warnings
 from agent_postmortem.store.models import AnalysisDraft, DraftFactor, DraftWhy, ProposedAction
-from tests.mcp.test_server import draft
+from tests.factories import draft
 
 
 def with_changes(**changes: object) -> AnalysisDraft:

@@ -14,8 +14,8 @@ from agent_postmortem.render.report import render_runbook
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.models import ActionItem, Analysis, Category, Incident, IncidentCreate, TimelineEvent, Why
-from tests.conftest import FIXED_NOW, make_service
-from tests.render.test_report import items_of, section
+from tests.documents import items_of, section
+from tests.factories import FIXED_NOW, make_service
 
 
 def analysed(**changes: object) -> Incident:

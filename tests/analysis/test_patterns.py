@@ -12,8 +12,7 @@ from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.mcp.server import create_server
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import ActionItemCreate
-from tests.conftest import make_service
-from tests.service.test_service import SEED
+from tests.factories import SEED, make_service
 
 
 def unit(*rows: list[float]) -> np.ndarray:

@@ -20,27 +20,7 @@ from agent_postmortem.analysis.steps import (
 from agent_postmortem.errors import DraftError, LLMUnavailable
 from agent_postmortem.ingest.steps import StepFileError, import_runs, read_runs
 from agent_postmortem.service.facade import PostmortemService
-from tests.conftest import FakeLLM
-from tests.factories import SNAPSHOTS
-
-TASK = "How many studio albums did the band release between 2000 and 2009?"
-
-
-def run_row(**overrides: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "id": "run-1",
-        "text": TASK,
-        "ground_truth_answer": "never stored",
-        "trace": [
-            {"step": 0, "role": "user", "name": "human", "content": TASK},
-            {"step": 1, "role": "Planner (-> Researcher)", "agent": "Planner", "content": "Please look this up."},
-            {"step": 2, "agent": "Researcher", "content": "Let's assume the band released 2 albums in total."},
-            {"step": 3, "agent": "Computer_terminal", "content": "exitcode: 1 (execution failed)\nTraceback: KeyError"},
-            {"step": 4, "agent": "Verifier", "content": "That looks right to me. TERMINATE"},
-        ],
-        "labels": {"mistake_agent": "Researcher", "mistake_step": 2},
-    }
-    return {**row, **overrides}
+from tests.factories import SNAPSHOTS, TASK, FakeLLM, run_row
 
 
 def write(path: Path, rows: list[dict[str, Any] | str]) -> Path:

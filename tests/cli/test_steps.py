@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from tests.analysis.test_steps import run_row
+from tests.factories import run_row
 
 
 def test_a_dry_run_prints_the_attributions_as_json_and_creates_no_home(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

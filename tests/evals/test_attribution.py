@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from agent_postmortem.analysis.steps import AttributionAnswer
 from agent_postmortem.cli.app import app
 from agent_postmortem.evals.attribution import run
-from tests.conftest import FakeLLM
+from tests.factories import FakeLLM
 
 
 def labelled(run_id: str, steps: list[tuple[str, str]], agent: str, step: int) -> dict[str, Any]:

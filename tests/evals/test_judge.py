@@ -5,8 +5,7 @@ from agent_postmortem.evals.cases import load_case
 from agent_postmortem.evals.judge import Verdict, judge
 from agent_postmortem.evals.runner import GENERIC
 from agent_postmortem.store.models import Analysis
-from tests.conftest import FIXED_NOW, FakeLLM
-from tests.factories import ROOT
+from tests.factories import FIXED_NOW, ROOT, FakeLLM
 
 CASE = load_case(ROOT / "evals" / "cases" / "01_harbor").case
 DRAFT = Analysis(**GENERIC.model_dump(), generated_by="test", created_at=FIXED_NOW)

@@ -20,7 +20,7 @@ from agent_postmortem.evals.scorers import (
 )
 from agent_postmortem.store.models import Analysis, AnalysisDraft, DraftWhy
 from agent_postmortem.store.search.embedding import Embedder
-from tests.conftest import FIXED_NOW
+from tests.factories import FIXED_NOW
 
 pytestmark = pytest.mark.slow
 CASES = SEED.parent.parent.parent / "evals" / "cases"

@@ -8,8 +8,7 @@ import pytest
 
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.search.embedding import Embedder
-from tests.conftest import make_service
-from tests.factories import FIXTURES
+from tests.factories import FIXTURES, make_service
 from tests.http_server import TOKEN, serving
 
 FIXTURE = FIXTURES / "otlp" / "genai_traces.jsonl"

@@ -25,6 +25,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from agent_postmortem.config import Settings
+from agent_postmortem.evals.load import free_port
 from agent_postmortem.http.app import http_app
 from agent_postmortem.http.security import http_security
 from agent_postmortem.http.teams import (
@@ -36,9 +37,7 @@ from agent_postmortem.http.teams import (
     team_home,
 )
 from agent_postmortem.store.search.embedding import HashEmbedder
-from tests.conftest import HomeDatabases
-from tests.factories import FIXTURES
-from tests.http_server import free_port
+from tests.factories import FIXTURES, HomeDatabases
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 READS = int(os.environ.get("POSTMORTEM_TEAM_READS", "1000"))

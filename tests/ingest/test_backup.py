@@ -9,9 +9,7 @@ from agent_postmortem.errors import PostmortemError
 from agent_postmortem.ingest import backup
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.store.models import ActionItemCreate, IncidentCreate, TimelineEventCreate
-from tests.conftest import FIXED_NOW, FakeLLM, make_service
-from tests.mcp.test_server import draft
-from tests.service.test_service import SEED
+from tests.factories import FIXED_NOW, SEED, FakeLLM, draft, make_service
 
 pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
 

@@ -8,7 +8,7 @@ import pytest
 
 from agent_postmortem.ingest.jsonl import ImportFileError, count_duplicates, read_incidents, validate_incidents
 from agent_postmortem.store.models import SeedIncident
-from tests.conftest import make_service
+from tests.factories import make_service
 
 
 def lines(*rows: str) -> str:

@@ -19,7 +19,7 @@ from agent_postmortem.llm.answers import extract_json
 from agent_postmortem.llm.openai_compatible import OpenAILLM
 from agent_postmortem.llm.registry import choose_llm, llm_factory
 from agent_postmortem.store.models import AnalysisDraft, IncidentCreate
-from tests.conftest import FIXED_NOW, make_service
+from tests.factories import FIXED_NOW, make_service
 from tests.fake_openai import FakeOpenAI
 
 SYSTEM, USER = "You write post-mortems.", "Draft the analysis."

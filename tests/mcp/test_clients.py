@@ -18,9 +18,7 @@ from agent_postmortem.mcp.server import create_server
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.search.embedding import Embedder
-from tests.conftest import make_service
-from tests.factories import ROOT
-from tests.mcp.test_server import CAPTURE, draft
+from tests.factories import CAPTURE, ROOT, draft, make_service
 
 pytestmark = pytest.mark.anyio
 CLI = str(Path(sys.executable).parent / "postmortem")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import missing_tool
-from tests.factories import ROOT, TESTS
-from tests.system.test_e2e import CLI, free_port, server_env, wait_for_port
+from agent_postmortem.evals.load import free_port
+from tests.cli_process import CLI, server_env, wait_for_port
+from tests.factories import ROOT, TESTS, missing_tool
 
 pytestmark = pytest.mark.slow
 SUITE = ROOT / ".conformance" / "node_modules" / ".bin" / "conformance"

@@ -10,8 +10,7 @@ from mcp import Client
 from mcp.types import CreateMessageRequestParams, CreateMessageResult, TextContent
 
 from agent_postmortem.mcp.server import create_server
-from tests.conftest import FakeLLM, make_service
-from tests.mcp.test_server import CAPTURE, MODES, draft
+from tests.factories import CAPTURE, MODES, FakeLLM, draft, make_service
 
 pytestmark = pytest.mark.anyio
 

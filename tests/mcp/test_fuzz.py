@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from mcp import Client
 
 from agent_postmortem.mcp.server import create_server
-from tests.conftest import make_service
+from tests.factories import make_service
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 PER_TOOL = 25

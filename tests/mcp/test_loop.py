@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, MCPError
 
-from tests.conftest import FakeLLM, make_service
-from tests.mcp.test_server import CAPTURE, MODES, draft, server_for
+from tests.factories import CAPTURE, MODES, FakeLLM, draft, make_service, server_for
 
 pytestmark = pytest.mark.anyio
 

@@ -10,48 +10,10 @@ from mcp import Client, MCPError
 from agent_postmortem.mcp.server import create_server
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.service.runtime import LazyService
-from agent_postmortem.store.models import AnalysisDraft, DraftFactor, DraftWhy, ProposedAction
-from tests.conftest import FakeLLM, make_service
+from tests.factories import CAPTURE, MODES, FakeLLM, draft, make_service, server_for
 
 pytestmark = pytest.mark.anyio
-MODES = pytest.mark.parametrize("mode", ["auto", "legacy"])
 TOOLS_LIST_BUDGET = 20_000  # bytes of the tools/list result as compact JSON
-
-CAPTURE = {
-    "title": "Booking agent got 429 Too Many Requests from the fares API",
-    "description": "Every retry went out immediately from 40 workers sharing one key.",
-    "error_type": "RateLimitError",
-    "error_message": "429 Too Many Requests: quota exceeded",
-    "agent": "trip-planner",
-    "tool": "fares.search_flights",
-    "user_facing": True,
-}
-
-
-def draft() -> AnalysisDraft:
-    return AnalysisDraft(
-        whys=[DraftWhy(question=f"Why {n}?", answer=f"Because of layer {n}.") for n in range(1, 6)],
-        root_cause="The system allowed unbounded retries against a shared quota.",
-        contributing_factors=[DraftFactor(factor="no jitter", effect="synchronised bursts")],
-        action_items=[
-            ProposedAction(
-                title="Add exponential backoff with jitter to fares calls",
-                owner_role="agent-platform team",
-                priority="P1",
-                due_in_days=14,
-                addresses="root cause",
-            )
-        ],
-        model_behavior=None,
-        determinism="probabilistic",
-        runs_to_verify=50,
-        responsible="fares client retry loop",
-        decisive_step=None,
-    )
-
-
-def server_for(service: PostmortemService):  # type: ignore[no-untyped-def]
-    return create_server(lambda: service)
 
 
 @MODES

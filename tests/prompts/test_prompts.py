@@ -1,15 +1,14 @@
 """Prompt templates render purely from their inputs; a prompt change shows up as a snapshot diff.
 Regenerate after an intended change with UPDATE_SNAPSHOTS=1."""
 
-import os
 import re
 
 import pytest
 
 from agent_postmortem import prompts
 from agent_postmortem.store.models import ActionItem, Category, Incident, SimilarIncident, TimelineEvent
-from tests.conftest import FIXED_NOW
-from tests.factories import SNAPSHOTS
+from tests.documents import check
+from tests.factories import FIXED_NOW
 
 INCIDENT = Incident(
     id="INC-7",
@@ -42,13 +41,6 @@ SIMILAR = [
         ],
     )
 ]
-
-
-def check(name: str, text: str) -> None:
-    path = SNAPSHOTS / f"{name}.txt"
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", ["draft_analysis_system", "draft_analysis", "postmortem"])

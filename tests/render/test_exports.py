@@ -12,7 +12,7 @@ from agent_postmortem.mcp.server import create_server
 from agent_postmortem.render.exports import to_csv, to_github_markdown, to_json
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import ActionItem, ActionItemCreate, IncidentCreate
-from tests.conftest import FIXED_NOW
+from tests.factories import FIXED_NOW
 
 ITEMS = [
     ActionItem(

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from agent_postmortem.analysis.blameless import check_blameless
@@ -28,11 +27,8 @@ from agent_postmortem.store.models import (
     TimelineEvent,
     Why,
 )
-from tests.conftest import FIXED_NOW
-from tests.prompts.test_prompts import check
-
-MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-MD.validateLink = lambda url: True  # type: ignore[method-assign]  # so that a javascript: link shows as a link
+from tests.documents import MD, check, live, structure
+from tests.factories import FIXED_NOW
 
 HOSTILE = [
     "\n", "\r\n", "\r", "\n\n", "\u2028", "\x0b", "\x0c", "\x85", "\u00a0", "\t", "    ",
@@ -49,36 +45,6 @@ VALUE = (
     .filter(lambda text: bool(text.strip()))
 )
 BENIGN = "plain words"
-OWN_LINK = ("report://", "review://", "runbook://", "incident://")
-
-
-def _tokens(text: str) -> list[Token]:
-    found = []
-    for token in MD.parse(text):
-        found.append(token)
-        found += token.children or []
-    return found
-
-
-def structure(text: str) -> list[tuple[object, ...]]:
-    """Every token but the text inside an inline run: headings, lists (and their tightness), tables, code blocks,
-    links, emphasis."""
-    return [
-        (t.type, t.tag, t.nesting, t.level, t.hidden, t.info)
-        for t in _tokens(text)
-        if t.type not in ("text", "softbreak", "hardbreak")
-    ]
-
-
-def live(text: str) -> list[str]:
-    """What a renderer with HTML on would make active: raw HTML, images, links anywhere but our own resources."""
-    bad = []
-    for t in _tokens(text):
-        if t.type in ("html_block", "html_inline", "image"):
-            bad.append(t.type)
-        if t.type == "link_open" and not str(t.attrGet("href")).startswith(OWN_LINK):
-            bad.append(f"link to {t.attrGet('href')}")
-    return bad
 
 
 def assert_inert(render: Callable[[dict[str, str]], str], field: str, value: str) -> None:

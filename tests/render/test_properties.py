@@ -9,8 +9,8 @@ from agent_postmortem import prompts
 from agent_postmortem.prompts.untrusted import fold
 from agent_postmortem.render.markdown import inline
 from agent_postmortem.store.models import Category, Incident
-from tests.conftest import FIXED_NOW
-from tests.render.test_markdown import live
+from tests.documents import live
+from tests.factories import FIXED_NOW
 
 NONCE = "0f1e2d3c4b5a6978"
 TRICKS = st.sampled_from(

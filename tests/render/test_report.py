@@ -5,7 +5,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from markdown_it.token import Token
 from mcp import Client
 
 from agent_postmortem.render.markdown import inline
@@ -19,9 +18,8 @@ from agent_postmortem.store.models import (
     SimilarIncident,
     TimelineEvent,
 )
-from tests.conftest import FIXED_NOW, FakeLLM, make_service
-from tests.mcp.test_server import CAPTURE, draft, server_for
-from tests.render.test_markdown import MD, live, structure
+from tests.documents import MD, items_of, live, section, structure
+from tests.factories import CAPTURE, FIXED_NOW, FakeLLM, draft, make_service, server_for
 
 SECTIONS = [
     "# Post-mortem:",
@@ -192,20 +190,6 @@ FRESH = ProposedAction(
     due_in_days=30,
     addresses="root cause",
 )
-
-
-def section(text: str, heading: str) -> list[Token]:
-    """The tokens of a `## heading` section, up to the next heading of the same level (markdown-it, HTML on)."""
-    tokens = MD.parse(text)
-    start = next(n for n, t in enumerate(tokens) if t.type == "inline" and t.content == heading) + 2
-    end = next((n for n in range(start, len(tokens)) if tokens[n].type == "heading_open"), len(tokens))
-    return tokens[start:end]
-
-
-def items_of(tokens: list[Token]) -> list[str]:
-    """The text of each top-level list item, as a reader sees it."""
-    runs = [tokens[n + 2] for n, t in enumerate(tokens) if t.type == "list_item_open" and t.level == 1]
-    return ["".join(c.content for c in run.children or []) for run in runs]
 
 
 @pytest.mark.anyio

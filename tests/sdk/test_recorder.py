@@ -1,8 +1,5 @@
 """The agent SDK: failures are recorded through the capture path without ever blocking or breaking the agent."""
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -11,32 +8,8 @@ import pytest
 
 from agent_postmortem.sdk.recorder import Recorder
 from agent_postmortem.service.facade import PostmortemService
-from tests.conftest import make_service
-from tests.factories import ROOT
-
-CRASHING_AGENT = """
-from agent_postmortem import Recorder
-
-recorder = Recorder(agent="refund-bot")
-
-
-@recorder.watch(tool="payments.refund")
-def refund(order: str) -> None:
-    raise RuntimeError(f"payments.refund returned 502 Bad Gateway for order {order}")
-
-
-refund("A-1001")
-"""
-
-
-def run_crashing_agent(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """The agent above as its own process: its watched function raises and nothing catches it."""
-    script = tmp_path / "agent.py"
-    script.write_text(CRASHING_AGENT, encoding="utf-8")
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), "POSTMORTEM_LLM": "none", **env}
-    return subprocess.run(
-        [sys.executable, str(script)], env=environment, capture_output=True, text=True, timeout=120, check=False
-    )
+from tests.cli_process import run_crashing_agent
+from tests.factories import make_service
 
 
 class Flights:

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agent_postmortem.evals.load import free_port
 from agent_postmortem.sdk.recorder import Recorder
 from agent_postmortem.sdk.remote import RemoteService
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.search.embedding import Embedder
-from tests.conftest import make_service
-from tests.http_server import TOKEN, free_port, serving
-from tests.sdk.test_recorder import run_crashing_agent
+from tests.cli_process import run_crashing_agent
+from tests.factories import make_service
+from tests.http_server import TOKEN, serving
 
 
 @pytest.fixture

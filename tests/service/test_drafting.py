@@ -15,9 +15,7 @@ from agent_postmortem.store.models import (
     SeedIncident,
     TimelineEventCreate,
 )
-from tests.conftest import FIXED_NOW, FakeLLM, make_service
-from tests.mcp.test_server import draft
-from tests.service.test_service import capture
+from tests.factories import FIXED_NOW, FakeLLM, capture, draft, make_service
 
 INVISIBLE = "\u200b\u202e\U000e0049\U000e0047\u2060"  # zero-width space, RTL override, tag chars, word joiner
 

@@ -8,7 +8,7 @@ import pytest
 from agent_postmortem.analysis.effectiveness import Seen, effect
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import ActionItem, ActionItemCreate, IncidentCreate
-from tests.conftest import FIXED_NOW, make_service
+from tests.factories import FIXED_NOW, make_service
 
 pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
 

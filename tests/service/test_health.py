@@ -13,7 +13,7 @@ from agent_postmortem.service.health import check
 from agent_postmortem.store.index.health import probe
 from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.search.embedding import HashEmbedder
-from tests.conftest import make_service
+from tests.factories import make_service
 
 pytestmark = pytest.mark.slow
 

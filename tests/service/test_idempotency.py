@@ -8,7 +8,7 @@ import pytest
 
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import IncidentCreate
-from tests.conftest import make_service
+from tests.factories import make_service
 
 pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
 

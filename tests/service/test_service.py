@@ -11,17 +11,9 @@ from agent_postmortem.ingest.jsonl import ImportFileError, read_incidents
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import ActionItemCreate, IncidentCreate, SeedIncident, TimelineEventCreate
 from agent_postmortem.store.search.embedding import HashEmbedder
-from tests.conftest import FIXED_NOW, make_service
-from tests.factories import ROOT
+from tests.factories import FIXED_NOW, SEED, capture, make_service
 
 pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
-
-SEED = ROOT / "store" / "seed" / "incidents.jsonl"
-
-
-def capture(service: PostmortemService, title: str = "Fares API answered 429 Too Many Requests", **kw: object) -> str:
-    kw.setdefault("agent", title[:60])  # a distinct failure signature per title: these are different incidents
-    return service.capture_incident(IncidentCreate(title=title, error_type="RateLimitError", **kw)).id  # type: ignore[arg-type]
 
 
 def test_capture_is_indexed_in_the_same_call_and_the_outbox_drains(service: PostmortemService) -> None:

@@ -13,9 +13,7 @@ from agent_postmortem.evals.redaction import cases, look_alikes
 from agent_postmortem.evals.redaction_corpus import BENIGN, BENIGN_CARRIERS, KINDS
 from agent_postmortem.store.models import ActionItemCreate, IncidentCreate, SeedIncident, TimelineEventCreate
 from agent_postmortem.store.redact import redact, redact_model, redact_text, redact_value
-from tests.conftest import make_service
-from tests.factories import ROOT
-from tests.mcp.test_server import draft
+from tests.factories import ROOT, draft, make_service
 
 RNG = random.Random(7)
 SAMPLES = [(name, kind.make(RNG)) for name, kind in KINDS.items()]
@@ -343,7 +341,7 @@ async def test_every_miss_planted_through_the_stdio_server_is_gone_from_what_it_
 
     from mcp import Client, StdioServerParameters
 
-    from tests.system.test_e2e import CLI, server_env
+    from tests.cli_process import CLI, server_env
 
     planted = "\n".join(text for _, text, _ in ISSUE_MISSES)
     hidden = "".join(f"x{c}" for c in INVISIBLE.values())

@@ -2,32 +2,16 @@
 client, with the real store, chromadb and the bundled embedding model."""
 
 import json
-import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from mcp import Client, StdioServerParameters
 
 from agent_postmortem.evals.load import free_port
+from tests.cli_process import CLI, server_env, wait_for_port
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
-CLI = str(Path(sys.executable).parent / "postmortem")
-
-
-def server_env(home: Path) -> dict[str, str]:
-    return {
-        "POSTMORTEM_HOME": str(home),
-        "POSTMORTEM_LLM": "none",
-        "HF_HUB_OFFLINE": "1",
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        # a checkout run with PYTHONPATH (e.g. a second work tree sharing one venv) must test its own code
-        **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ},
-    }
 
 
 async def exercise(client: Client) -> None:
@@ -52,16 +36,6 @@ async def test_stdio_server_end_to_end(tmp_path: Path) -> None:
     params = StdioServerParameters(command=CLI, args=["serve"], env=server_env(tmp_path))
     async with Client(params) as client:
         await exercise(client)
-
-
-def wait_for_port(port: int, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
 
 
 async def test_http_server_end_to_end(tmp_path: Path) -> None:

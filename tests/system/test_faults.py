@@ -16,8 +16,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from agent_postmortem.store.search.embedding import Embedder
-from tests.conftest import missing_tool
-from tests.system.test_e2e import CLI, server_env
+from tests.cli_process import CLI, server_env
+from tests.factories import missing_tool
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 LIMITED = """

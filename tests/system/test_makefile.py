@@ -53,7 +53,7 @@ def test_install_tools_without_root_node_or_fiu_says_which_tests_skip_and_succee
 
 def test_a_missing_tool_skips_with_its_reason_and_fails_under_ci(tmp_path: Path) -> None:
     (tmp_path / "test_uses_a_tool.py").write_text(
-        "from tests.conftest import missing_tool\n\n"
+        "from tests.factories import missing_tool\n\n"
         "def test_needs_the_tool():\n"
         "    missing_tool('the tool is not installed (install it with make test)')\n",
         encoding="utf-8",

@@ -12,7 +12,7 @@ from agent_postmortem.evals import postgres
 from agent_postmortem.service.runtime import build_service
 from agent_postmortem.store.index.advisory_lock import AdvisoryIndexLock
 from agent_postmortem.store.search.embedding import HashEmbedder
-from tests.conftest import HomeDatabases
+from tests.factories import HomeDatabases
 
 pytestmark = pytest.mark.postgresql
 

@@ -13,7 +13,7 @@ from agent_postmortem.store.index.owner import IndexBusy
 from agent_postmortem.store.index.remote import RemoteIndexOwner
 from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.search.embedding import HashEmbedder
-from tests.conftest import make_service, service_env
+from tests.factories import make_service, service_env
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +86,7 @@ def test_a_rebuild_killed_half_way_is_dropped_by_the_next_owner(
 
 
 def test_searches_go_on_exactly_when_the_chroma_server_is_unreachable(tmp_path: Path) -> None:
-    from tests.conftest import free_port
+    from agent_postmortem.evals.load import free_port
 
     service = make_service(tmp_path, chroma_url=f"http://127.0.0.1:{free_port()}")
     assert not service.knowledge.owns_index and not service.knowledge.owner.lock.held  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.rows import NewIncident
 from agent_postmortem.store.search.embedding import HashEmbedder
 from agent_postmortem.store.search.knowledge import KnowledgeBase
-from tests.conftest import FIXED_NOW, HomeDatabases
+from tests.factories import FIXED_NOW, HomeDatabases
 
 
 def test_skipped_keys_are_gaps_until_seen_or_too_old() -> None:

@@ -12,8 +12,7 @@ from agent_postmortem.store.models import Incident
 from agent_postmortem.store.records import db
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.rows import NewIncident
-from tests.conftest import FIXED_NOW, HomeDatabases
-from tests.factories import FIXTURES
+from tests.factories import FIXED_NOW, FIXTURES, HomeDatabases
 
 
 def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path, database: HomeDatabases) -> None:
@@ -94,7 +93,7 @@ def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(t
     import shutil
 
     from agent_postmortem.store.records.actions import ActionStore
-    from tests.conftest import FIXED_NOW
+    from tests.factories import FIXED_NOW
 
     shutil.copy(FIXTURES / "postmortem-0003.db", tmp_path / "postmortem.db")
     engine = db.make_engine(db.sqlite_url(tmp_path))

@@ -9,7 +9,7 @@ import pytest
 
 from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.search.exact import FRESH_FOR, ExactIndex
-from tests.conftest import make_service
+from tests.factories import make_service
 
 pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
 

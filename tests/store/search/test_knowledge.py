@@ -11,8 +11,7 @@ from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.models import IncidentCreate
-from tests.conftest import make_service
-from tests.service.test_service import SEED
+from tests.factories import SEED, make_service
 
 pytestmark = pytest.mark.slow
 
