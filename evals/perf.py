@@ -52,7 +52,7 @@ from agent_postmortem.service.facade import IMPORT_BATCH, PostmortemService
 from agent_postmortem.service.runtime import build_service, make_embedder
 from agent_postmortem.store.index.chroma import VectorIndex
 from agent_postmortem.store.models import SeedIncident, search_text
-from agent_postmortem.store.records import db
+from agent_postmortem.store.records import schema
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.rows import content_hash
 from agent_postmortem.store.redact import redact
@@ -471,8 +471,8 @@ def bulk_insert_synthetic(store: IncidentStore, n: int, rng: np.random.Generator
         return None
     cosines: list[float] = []
     with store.engine.begin() as conn:
-        templates = [dict(r._mapping) for r in conn.execute(select(db.incidents).order_by(db.incidents.c.pk))]
-        start = int(conn.execute(select(func.max(db.incidents.c.pk))).scalar_one()) + 1
+        templates = [dict(r._mapping) for r in conn.execute(select(schema.incidents).order_by(schema.incidents.c.pk))]
+        start = int(conn.execute(select(func.max(schema.incidents.c.pk))).scalar_one()) + 1
         for chunk in synthetic_rows(templates, n, start, rng, sentences):
             rows, cosine = chunk
             cosines.append(cosine * len(rows))
@@ -481,8 +481,8 @@ def bulk_insert_synthetic(store: IncidentStore, n: int, rng: np.random.Generator
 
 
 def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    conn.execute(insert(db.incidents), rows)
-    conn.execute(insert(db.index_outbox), [{"incident_pk": r["pk"], "op": "upsert"} for r in rows])
+    conn.execute(insert(schema.incidents), rows)
+    conn.execute(insert(schema.index_outbox), [{"incident_pk": r["pk"], "op": "upsert"} for r in rows])
 
 
 def synthetic_rows(

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Row, case, func, insert, select, update
 from agent_postmortem.store.errors import ActionItemNotFound
 from agent_postmortem.store.ids import action_pk, to_action_id, to_incident_id
 from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionItemCreate
-from agent_postmortem.store.records import db
+from agent_postmortem.store.records import db, schema
 from agent_postmortem.store.redact import redact
 
 EDITABLE = ("title", "owner", "priority", "due_at", "status")
@@ -25,18 +25,18 @@ class ActionStore:
     def add(self, incident_id: str, item: ActionItemCreate, *, now: datetime, by: str | None = None) -> ActionItem:
         pk = self.incidents.existing_pk(incident_id)
         with self.engine.begin() as conn:
-            apk = db.insert_returning_pk(conn, insert(db.action_items).values(action_values(pk, item, now)))
+            apk = db.insert_returning_pk(conn, insert(schema.action_items).values(action_values(pk, item, now)))
             _record(conn, apk, now, by, [("created", None, redact(item.title))])
         return self.get(to_action_id(apk), now=now)
 
     def get(self, action_id: str, *, now: datetime) -> ActionItem:
         apk = action_pk(action_id)
         with self.engine.connect() as conn:
-            row = conn.execute(select(db.action_items).where(db.action_items.c.pk == apk)).first()
+            row = conn.execute(select(schema.action_items).where(schema.action_items.c.pk == apk)).first()
             changes = conn.execute(
-                select(db.action_item_changes)
-                .where(db.action_item_changes.c.action_pk == apk)
-                .order_by(db.action_item_changes.c.pk)
+                select(schema.action_item_changes)
+                .where(schema.action_item_changes.c.action_pk == apk)
+                .order_by(schema.action_item_changes.c.pk)
             ).all()
         if row is None:
             raise ActionItemNotFound(action_id)
@@ -58,14 +58,16 @@ class ActionStore:
             diffs = [(k, _text(getattr(current, k)), _text(values[k])) for k in EDITABLE if k in values]
             with self.engine.begin() as conn:
                 conn.execute(
-                    update(db.action_items).where(db.action_items.c.pk == action_pk(current.id)).values(**values)
+                    update(schema.action_items)
+                    .where(schema.action_items.c.pk == action_pk(current.id))
+                    .values(**values)
                 )
                 _record(conn, action_pk(current.id), now, by, diffs)
         return self.get(action_id, now=now)
 
     def rates(self, by: str, *, now: datetime) -> dict[str, tuple[int, int, int]]:
         """(items, completed, overdue) per owner or priority; items without an owner count under "(none)"."""
-        t = db.action_items.c
+        t = schema.action_items.c
         key = {"owner": func.coalesce(t.owner, "(none)"), "priority": t.priority}[by]
         done = func.sum(case((t.status == "completed", 1), else_=0))
         late = func.sum(case(((t.status != "completed") & (t.due_at < now), 1), else_=0))
@@ -80,9 +82,9 @@ class ActionStore:
             for start in range(0, len(incident_pks), 500):
                 chunk = incident_pks[start : start + 500]
                 rows = conn.execute(
-                    select(db.action_items)
-                    .where(db.action_items.c.incident_pk.in_(chunk))
-                    .order_by(db.action_items.c.pk)
+                    select(schema.action_items)
+                    .where(schema.action_items.c.incident_pk.in_(chunk))
+                    .order_by(schema.action_items.c.pk)
                 ).all()
                 items += [action_from_row(r, now) for r in rows]
         return items
@@ -98,23 +100,23 @@ class ActionStore:
         limit: int = 50,
         offset: int = 0,
     ) -> list[ActionItem]:
-        query = select(db.action_items).order_by(
-            db.action_items.c.priority, db.action_items.c.due_at, db.action_items.c.pk
+        query = select(schema.action_items).order_by(
+            schema.action_items.c.priority, schema.action_items.c.due_at, schema.action_items.c.pk
         )
         if incident_id is not None:
-            query = query.where(db.action_items.c.incident_pk == self.incidents.existing_pk(incident_id))
+            query = query.where(schema.action_items.c.incident_pk == self.incidents.existing_pk(incident_id))
         if owner is not None:
-            query = query.where(db.action_items.c.owner == owner)
+            query = query.where(schema.action_items.c.owner == owner)
         if status is not None:
-            query = query.where(db.action_items.c.status == status)
+            query = query.where(schema.action_items.c.status == status)
         if overdue:
-            query = query.where(db.action_items.c.status != "completed", db.action_items.c.due_at < now)
+            query = query.where(schema.action_items.c.status != "completed", schema.action_items.c.due_at < now)
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).all()
         return [action_from_row(r, now) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        col = db.action_items.c.status
+        col = schema.action_items.c.status
         with self.engine.connect() as conn:
             return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).all()}
 
@@ -130,7 +132,7 @@ def _record(
 ) -> None:
     if diffs:
         rows = [{"action_pk": apk, "at": at, "field": f, "old": o, "new": n, "by": by} for f, o, n in diffs]
-        conn.execute(insert(db.action_item_changes), rows)
+        conn.execute(insert(schema.action_item_changes), rows)
 
 
 def action_values(pk: int, item: ActionItemCreate, now: datetime, *, keep_id: bool = False) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, delete, func, select, update
 
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.ids import incident_pk
-from agent_postmortem.store.records import db
+from agent_postmortem.store.records import schema
 from agent_postmortem.store.records.rows import filtered, incident_from_row, keys_after
 
 
@@ -25,7 +25,7 @@ class IndexFeed:
     def vectors(self, pks: Sequence[int], *, model: str) -> dict[int, np.ndarray]:
         if not pks:
             return {}
-        cols = db.incidents.c
+        cols = schema.incidents.c
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(cols.pk, cols.embedding).where(cols.pk.in_(list(pks)), cols.embedding_model == model)
@@ -36,7 +36,7 @@ class IndexFeed:
         self, *, model: str, after_pk: int = 0, gaps: Sequence[tuple[int, int]] = (), batch: int = 5000
     ) -> Iterator[tuple[int, np.ndarray]]:
         """(pk, vector) of `model` for incidents above `after_pk` or inside the key ranges `gaps`, in key order."""
-        cols = db.incidents.c
+        cols = schema.incidents.c
         query = (
             select(cols.pk, cols.embedding)
             .where(keys_after(after_pk, gaps), cols.embedding_model == model, cols.embedding.is_not(None))
@@ -48,20 +48,20 @@ class IndexFeed:
 
     def pks_matching(self, filters: SearchFilters) -> list[int]:
         """Every incident key that passes the filters."""
-        query = filtered(select(db.incidents.c.pk), filters)
+        query = filtered(select(schema.incidents.c.pk), filters)
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
 
     def embedded_count(self, *, model: str) -> int:
         """Incidents whose stored vector comes from this model: what the index should hold."""
-        cols = db.incidents.c
+        cols = schema.incidents.c
         query = select(func.count()).where(cols.embedding.is_not(None), cols.embedding_model == model)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 
     def embedded_pks(self, *, model: str) -> set[int]:
         """The incidents whose stored vector comes from this model."""
-        cols = db.incidents.c
+        cols = schema.incidents.c
         query = select(cols.pk).where(cols.embedding.is_not(None), cols.embedding_model == model)
         with self.engine.connect() as conn:
             return {int(pk) for pk in conn.execute(query).scalars()}
@@ -69,13 +69,13 @@ class IndexFeed:
     def pending_pks(self) -> set[int]:
         """The incidents the outbox has yet to apply to the index."""
         with self.engine.connect() as conn:
-            return {int(pk) for pk in conn.execute(select(db.index_outbox.c.incident_pk)).scalars()}
+            return {int(pk) for pk in conn.execute(select(schema.index_outbox.c.incident_pk)).scalars()}
 
     def stale_embeddings(self, *, model: str, limit: int = 256) -> list[tuple[int, str]]:
         """(pk, search text) of incidents with no vector from `model`: to re-embed after a model change."""
-        cols = db.incidents.c
+        cols = schema.incidents.c
         query = (
-            select(db.incidents)
+            select(schema.incidents)
             .where((cols.embedding_model != model) | cols.embedding_model.is_(None))
             .order_by(cols.pk)
             .limit(limit)
@@ -89,14 +89,14 @@ class IndexFeed:
             for pk, vector in vectors.items():
                 blob = np.asarray(vector, dtype=np.float32)
                 conn.execute(
-                    update(db.incidents)
-                    .where(db.incidents.c.pk == pk)
+                    update(schema.incidents)
+                    .where(schema.incidents.c.pk == pk)
                     .values(embedding=blob.tobytes(), embedding_model=model, embedding_dim=int(blob.shape[0]))
                 )
 
     def filter_pks(self, pks: Sequence[int], filters: SearchFilters) -> set[int]:
         """The subset of `pks` that passes the filters."""
-        query = filtered(select(db.incidents.c.pk).where(db.incidents.c.pk.in_(list(pks))), filters)
+        query = filtered(select(schema.incidents.c.pk).where(schema.incidents.c.pk.in_(list(pks))), filters)
         with self.engine.connect() as conn:
             return set(conn.execute(query).scalars())
 
@@ -105,7 +105,7 @@ class IndexFeed:
     ) -> Iterator[tuple[int, str]]:
         """(pk, text) for BM25 (title, description, error type and message, tool and agent) of the incidents above
         `after_pk` or inside the key ranges `gaps`, in key order."""
-        cols = db.incidents.c
+        cols = schema.incidents.c
         query = (
             select(cols.pk, cols.title, cols.agent, cols.tool, cols.body)
             .where(keys_after(after_pk, gaps))
@@ -126,7 +126,7 @@ class IndexFeed:
 
     def pattern_rows(self, *, model: str) -> list[tuple[Any, np.ndarray]]:
         """Every embedded incident's fields that pattern detection needs, with its vector, in key order."""
-        cols = db.incidents.c
+        cols = schema.incidents.c
         query = (
             select(
                 cols.pk,
@@ -147,18 +147,18 @@ class IndexFeed:
 
     def pending_outbox(self, limit: int = 1000) -> list[tuple[int, int, str]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(db.index_outbox).order_by(db.index_outbox.c.pk).limit(limit)).all()
+            rows = conn.execute(select(schema.index_outbox).order_by(schema.index_outbox.c.pk).limit(limit)).all()
         return [(r.pk, r.incident_pk, r.op) for r in rows]
 
     def ack_outbox(self, pks: Sequence[int]) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(db.index_outbox).where(db.index_outbox.c.pk.in_(list(pks))))
+            conn.execute(delete(schema.index_outbox).where(schema.index_outbox.c.pk.in_(list(pks))))
 
     def index_rows(
         self, *, model: str, pks: Sequence[int] | None = None, batch: int = 2000
     ) -> Iterator[tuple[int, np.ndarray, dict[str, Any]]]:
         """(pk, vector, flat metadata) for incidents that have an embedding, in primary-key order."""
-        cols = db.incidents.c
+        cols = schema.incidents.c
         query = (
             select(
                 cols.pk,

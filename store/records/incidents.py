@@ -23,7 +23,7 @@ from agent_postmortem.store.models import (
     TimelineEventCreate,
     utcnow,
 )
-from agent_postmortem.store.records import db
+from agent_postmortem.store.records import db, schema
 from agent_postmortem.store.records.actions import action_from_row
 from agent_postmortem.store.records.feed import IndexFeed
 from agent_postmortem.store.records.rows import NewIncident, filtered, incident_from_row, insert_incident
@@ -57,29 +57,31 @@ class IncidentStore:
         with self.engine.begin() as conn:
             ids = [to_incident_id(insert_incident(conn, item)) for item in items]
             if any(item.keep_id for item in items):
-                db.advance_sequence(conn, db.incidents)
-                db.advance_sequence(conn, db.action_items)
+                db.advance_sequence(conn, schema.incidents)
+                db.advance_sequence(conn, schema.action_items)
             return ids
 
     def get(self, incident_id: str) -> Incident | None:
         pk = incident_pk(incident_id)
         with self.engine.connect() as conn:
-            row = conn.execute(select(db.incidents).where(db.incidents.c.pk == pk)).first()
+            row = conn.execute(select(schema.incidents).where(schema.incidents.c.pk == pk)).first()
             if row is None:
                 return None
             events = conn.execute(
-                select(db.timeline_events)
-                .where(db.timeline_events.c.incident_pk == pk)
-                .order_by(db.timeline_events.c.at, db.timeline_events.c.pk)
+                select(schema.timeline_events)
+                .where(schema.timeline_events.c.incident_pk == pk)
+                .order_by(schema.timeline_events.c.at, schema.timeline_events.c.pk)
             ).all()
             analysis = conn.execute(
-                select(db.analyses.c.body)
-                .where(db.analyses.c.incident_pk == pk)
-                .order_by(db.analyses.c.pk.desc())
+                select(schema.analyses.c.body)
+                .where(schema.analyses.c.incident_pk == pk)
+                .order_by(schema.analyses.c.pk.desc())
                 .limit(1)
             ).scalar()
             actions = conn.execute(
-                select(db.action_items).where(db.action_items.c.incident_pk == pk).order_by(db.action_items.c.pk)
+                select(schema.action_items)
+                .where(schema.action_items.c.incident_pk == pk)
+                .order_by(schema.action_items.c.pk)
             ).all()
         now = utcnow()
         return incident_from_row(
@@ -99,7 +101,7 @@ class IncidentStore:
         self, *, limit: int = 20, offset: int = 0, filters: SearchFilters | None = None
     ) -> list[Incident]:
         """Incidents newest first, without children (use `get` for the full record)."""
-        query = select(db.incidents).order_by(db.incidents.c.created_at.desc(), db.incidents.c.pk.desc())
+        query = select(schema.incidents).order_by(schema.incidents.c.created_at.desc(), schema.incidents.c.pk.desc())
         with self.engine.connect() as conn:
             rows = conn.execute(filtered(query, filters).limit(limit).offset(offset)).all()
         return [incident_from_row(r) for r in rows]
@@ -109,16 +111,18 @@ class IncidentStore:
         if not pks:
             return {}
         with self.engine.connect() as conn:
-            rows = conn.execute(select(db.incidents).where(db.incidents.c.pk.in_(list(pks)))).all()
+            rows = conn.execute(select(schema.incidents).where(schema.incidents.c.pk.in_(list(pks)))).all()
             latest = (
-                select(db.analyses.c.incident_pk, func.max(db.analyses.c.pk).label("pk"))
-                .where(db.analyses.c.incident_pk.in_(list(pks)))
-                .group_by(db.analyses.c.incident_pk)
+                select(schema.analyses.c.incident_pk, func.max(schema.analyses.c.pk).label("pk"))
+                .where(schema.analyses.c.incident_pk.in_(list(pks)))
+                .group_by(schema.analyses.c.incident_pk)
                 .subquery()
             )
             bodies = dict(
                 conn.execute(
-                    select(db.analyses.c.incident_pk, db.analyses.c.body).join(latest, latest.c.pk == db.analyses.c.pk)
+                    select(schema.analyses.c.incident_pk, schema.analyses.c.body).join(
+                        latest, latest.c.pk == schema.analyses.c.pk
+                    )
                 ).all()
             )
         return {
@@ -128,21 +132,21 @@ class IncidentStore:
 
     def count(self) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(db.incidents)).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(schema.incidents)).scalar_one())
 
     def counts_by(self, column: str) -> dict[str, int]:
-        col = db.incidents.c[column]
+        col = schema.incidents.c[column]
         with self.engine.connect() as conn:
             return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).all()}
 
     def existing_hashes(self, digests: Sequence[str]) -> set[str]:
-        cols = db.incidents.c
+        cols = schema.incidents.c
         with self.engine.connect() as conn:
             return set(conn.execute(select(cols.content_hash).where(cols.content_hash.in_(list(digests)))).scalars())
 
     def find_open_by_signature(self, signature: str, *, since: datetime) -> str | None:
         """The newest unresolved incident with this failure signature last seen at or after `since`."""
-        cols = db.incidents.c
+        cols = schema.incidents.c
         seen = func.coalesce(cols.last_seen_at, cols.created_at)
         with self.engine.connect() as conn:
             pk = conn.execute(
@@ -157,20 +161,20 @@ class IncidentStore:
         with self.engine.connect() as conn:
             return [
                 to_incident_id(int(pk))
-                for pk in conn.execute(select(db.incidents.c.pk).order_by(db.incidents.c.pk)).scalars()
+                for pk in conn.execute(select(schema.incidents.c.pk).order_by(schema.incidents.c.pk)).scalars()
             ]
 
     def find_by_key(self, key: str) -> str | None:
         """The incident an idempotency key was first used for."""
         with self.engine.connect() as conn:
             pk = conn.execute(
-                select(db.idempotency_keys.c.incident_pk).where(db.idempotency_keys.c.key == key)
+                select(schema.idempotency_keys.c.incident_pk).where(schema.idempotency_keys.c.key == key)
             ).scalar()
         return None if pk is None else to_incident_id(int(pk))
 
     def pks_with_signature(self, signature: str, *, limit: int = 20) -> list[int]:
         """The newest incidents (any status) with this failure signature."""
-        cols = db.incidents.c
+        cols = schema.incidents.c
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(cols.pk).where(cols.signature == signature).order_by(cols.pk.desc()).limit(limit)
@@ -179,10 +183,10 @@ class IncidentStore:
 
     def analysed_pks(self, *, category: str | None = None, limit: int) -> list[int]:
         """The newest incidents (of a category) that have an analysis, drafted or accepted."""
-        cols = db.incidents.c
+        cols = schema.incidents.c
         query = (
             select(cols.pk)
-            .where(cols.pk.in_(select(db.analyses.c.incident_pk)))
+            .where(cols.pk.in_(select(schema.analyses.c.incident_pk)))
             .order_by(cols.created_at.desc(), cols.pk.desc())
             .limit(limit)
         )
@@ -195,17 +199,17 @@ class IncidentStore:
         """Count one more occurrence of an incident's failure, with a timeline event, atomically (with the
         capture's idempotency key, if any: a duplicate key rolls it back)."""
         pk = self.existing_pk(incident_id)
-        cols = db.incidents.c
+        cols = schema.incidents.c
         with self.engine.begin() as conn:
             if key is not None:
-                conn.execute(insert(db.idempotency_keys).values(key=key, incident_pk=pk, created_at=event.at))
+                conn.execute(insert(schema.idempotency_keys).values(key=key, incident_pk=pk, created_at=event.at))
             conn.execute(
-                update(db.incidents)
+                update(schema.incidents)
                 .where(cols.pk == pk)
                 .values(occurrences=cols.occurrences + 1, last_seen_at=event.at)
             )
             conn.execute(
-                insert(db.timeline_events).values(
+                insert(schema.timeline_events).values(
                     incident_pk=pk, at=event.at, kind=event.kind, description=redact(event.description)
                 )
             )
@@ -214,7 +218,7 @@ class IncidentStore:
         pk = self.existing_pk(incident_id)
         with self.engine.begin() as conn:
             conn.execute(
-                insert(db.timeline_events).values(
+                insert(schema.timeline_events).values(
                     incident_pk=pk, at=event.at, kind=event.kind, description=redact(event.description)
                 )
             )
@@ -227,30 +231,32 @@ class IncidentStore:
         if status == "resolved":
             values["resolved_at"] = at
         with self.engine.begin() as conn:
-            conn.execute(update(db.incidents).where(db.incidents.c.pk == pk).values(**values))
+            conn.execute(update(schema.incidents).where(schema.incidents.c.pk == pk).values(**values))
             if event is not None:
                 conn.execute(
-                    insert(db.timeline_events).values(
+                    insert(schema.timeline_events).values(
                         incident_pk=pk, at=event.at, kind=event.kind, description=redact(event.description)
                     )
                 )
-            conn.execute(insert(db.index_outbox).values(incident_pk=pk, op="upsert"))
+            conn.execute(insert(schema.index_outbox).values(incident_pk=pk, op="upsert"))
 
     def save_analysis(self, incident_id: str, analysis: Analysis) -> None:
         pk = self.existing_pk(incident_id)
         with self.engine.begin() as conn:
             conn.execute(
-                insert(db.analyses).values(
+                insert(schema.analyses).values(
                     incident_pk=pk, created_at=analysis.created_at, body=redact_value(analysis.model_dump(mode="json"))
                 )
             )
             if analysis.state == "accepted":
-                conn.execute(update(db.incidents).where(db.incidents.c.pk == pk).values(postmortem_completed=True))
+                conn.execute(
+                    update(schema.incidents).where(schema.incidents.c.pk == pk).values(postmortem_completed=True)
+                )
 
     def existing_pk(self, incident_id: str) -> int:
         """The key of an incident that exists, or IncidentNotFound."""
         pk = incident_pk(incident_id)
         with self.engine.connect() as conn:
-            if conn.execute(select(db.incidents.c.pk).where(db.incidents.c.pk == pk)).first() is None:
+            if conn.execute(select(schema.incidents.c.pk).where(schema.incidents.c.pk == pk)).first() is None:
                 raise IncidentNotFound(incident_id)
         return pk

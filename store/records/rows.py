@@ -20,7 +20,7 @@ from agent_postmortem.store.models import (
     TimelineEvent,
     TimelineEventCreate,
 )
-from agent_postmortem.store.records import db
+from agent_postmortem.store.records import db, schema
 from agent_postmortem.store.records.actions import action_values
 from agent_postmortem.store.redact import redact, redact_model, redact_value
 
@@ -72,7 +72,7 @@ def insert_incident(conn: Connection, item: NewIncident) -> int:
     vector = None if item.embedding is None else np.asarray(item.embedding, dtype=np.float32)
     pk = db.insert_returning_pk(
         conn,
-        insert(db.incidents).values(
+        insert(schema.incidents).values(
             **values,
             **({"pk": incident_pk(incident.id)} if item.keep_id else {}),
             body=body,
@@ -87,10 +87,10 @@ def insert_incident(conn: Connection, item: NewIncident) -> int:
         for e in item.timeline
     ]
     if events:
-        conn.execute(insert(db.timeline_events), events)
+        conn.execute(insert(schema.timeline_events), events)
     if item.analysis is not None:
         conn.execute(
-            insert(db.analyses).values(
+            insert(schema.analyses).values(
                 incident_pk=pk,
                 created_at=item.analysis.created_at,
                 body=redact_value(item.analysis.model_dump(mode="json")),
@@ -98,11 +98,13 @@ def insert_incident(conn: Connection, item: NewIncident) -> int:
         )
     if item.actions:
         rows = [action_values(pk, a, incident.created_at, keep_id=item.keep_id) for a in item.actions]
-        conn.execute(insert(db.action_items), rows)
-    conn.execute(insert(db.index_outbox).values(incident_pk=pk, op="upsert"))
+        conn.execute(insert(schema.action_items), rows)
+    conn.execute(insert(schema.index_outbox).values(incident_pk=pk, op="upsert"))
     if item.idempotency_key is not None:  # same transaction: a duplicate key rolls the whole capture back
         conn.execute(
-            insert(db.idempotency_keys).values(key=item.idempotency_key, incident_pk=pk, created_at=incident.created_at)
+            insert(schema.idempotency_keys).values(
+                key=item.idempotency_key, incident_pk=pk, created_at=incident.created_at
+            )
         )
     return pk
 
@@ -130,7 +132,7 @@ def incident_from_row(
 
 def keys_after(after_pk: int, gaps: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
     """Keys above `after_pk` or inside one of the (first, last) ranges `gaps` (see records/cursor.py)."""
-    pk = db.incidents.c.pk
+    pk = schema.incidents.c.pk
     return or_(pk > after_pk, *(pk.between(first, last) for first, last in gaps))
 
 
@@ -138,7 +140,7 @@ def filtered(query: Select[Any], filters: SearchFilters | None) -> Select[Any]:
     """The query narrowed to incidents that pass the filters: columns by equality, the creation time by range."""
     if filters is None:
         return query
-    cols = db.incidents.c
+    cols = schema.incidents.c
     for column, value in filters.columns().items():
         query = query.where(cols[column] == value)
     if filters.since is not None:

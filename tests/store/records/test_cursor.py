@@ -9,7 +9,7 @@ from agent_postmortem.evals import postgres
 from agent_postmortem.store.models import Incident
 from agent_postmortem.store.records.cursor import LINGER, KeyCursor
 from agent_postmortem.store.records.incidents import IncidentStore
-from agent_postmortem.store.records.rows import NewIncident
+from agent_postmortem.store.records.rows import NewIncident, insert_incident
 from agent_postmortem.store.search.embedding import HashEmbedder
 from agent_postmortem.store.search.knowledge import KnowledgeBase
 from tests.factories import FIXED_NOW, HomeDatabases
@@ -51,7 +51,7 @@ def test_a_capture_that_commits_after_a_newer_one_is_still_found(tmp_path: Path,
     knowledge = KnowledgeBase(feed=store.feed, embedder=embedder)
     with engine.connect() as slow:
         writing = slow.begin()
-        early = IncidentStore._insert(slow, _new("Warehouse robot stalled on aisle nine", embedder))
+        early = insert_incident(slow, _new("Warehouse robot stalled on aisle nine", embedder))
         late = store.create_many([_new("Billing export duplicated invoices", embedder)])[0]
         knowledge.sync()  # reads the newer key while the older one is still uncommitted
         assert late == f"INC-{early + 1}" and knowledge.exact.count() == 1

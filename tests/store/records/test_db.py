@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from agent_postmortem.store.models import Incident
-from agent_postmortem.store.records import db
+from agent_postmortem.store.records import db, schema
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.rows import NewIncident
 from tests.factories import FIXED_NOW, FIXTURES, HomeDatabases
@@ -20,7 +20,7 @@ def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path,
     db.upgrade(engine, lock_dir=tmp_path)
     db.upgrade(engine, lock_dir=tmp_path)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
         version = conn.execute(text("select version_num from alembic_version")).scalar()
     assert diff == []
     assert version == "0006"

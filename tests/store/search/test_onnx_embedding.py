@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agent_postmortem.store.search import onnx_embedding
+from agent_postmortem.store.search import onnx_export
 from agent_postmortem.store.search.embedding import SentenceTransformerEmbedder
-from agent_postmortem.store.search.onnx_embedding import INT8_MODEL_ID, OnnxEmbedder, ensure_exported, export_name
+from agent_postmortem.store.search.onnx_embedding import OnnxEmbedder
+from agent_postmortem.store.search.onnx_export import INT8_MODEL_ID, ensure_exported, export_name
 from tests.factories import ROOT
 
 pytestmark = pytest.mark.slow
@@ -172,7 +173,7 @@ def test_ensure_exported_is_idempotent(exported: Exported, monkeypatch: pytest.M
     def no_export(*args: object, **kwargs: object) -> Path:
         raise AssertionError("exported again")
 
-    monkeypatch.setattr(onnx_embedding, "export", no_export)
+    monkeypatch.setattr(onnx_export, "export", no_export)
     assert ensure_exported(exported.directory, quantize=False) == exported.fp32
     assert ensure_exported(exported.directory, quantize=True) == exported.int8
     assert {path: path.stat().st_mtime_ns for path in before} == before
@@ -192,7 +193,7 @@ def fake_export(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Path]]:
         out.write_bytes(b"onnx")
         return out
 
-    monkeypatch.setattr(onnx_embedding, "export", slow_export)
+    monkeypatch.setattr(onnx_export, "export", slow_export)
     yield calls
 
 
@@ -217,7 +218,7 @@ def test_a_failed_export_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Monk
         out.write_bytes(b"half")
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(onnx_embedding, "export", broken)
+    monkeypatch.setattr(onnx_export, "export", broken)
     with pytest.raises(RuntimeError, match="boom"):
         ensure_exported(tmp_path, quantize=False, model_dir=tmp_path)
     assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == []

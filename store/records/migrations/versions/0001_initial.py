@@ -6,7 +6,7 @@ Revision ID: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from agent_postmortem.store.records.db import UTCDateTime
+from agent_postmortem.store.records.schema import UTCDateTime
 
 revision = "0001"
 down_revision = None

@@ -7,7 +7,7 @@ Revises: 0003
 import sqlalchemy as sa
 from alembic import op
 
-from agent_postmortem.store.records.db import UTCDateTime
+from agent_postmortem.store.records.schema import UTCDateTime
 
 revision = "0004"
 down_revision = "0003"
