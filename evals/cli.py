@@ -105,6 +105,41 @@ def bench_blameless(as_json: JsonOpt = False) -> None:
     show_record(run(), as_json, title="bench blameless")
 
 
+@bench.command("severity")
+def bench_severity(
+    split: Annotated[str, typer.Option(help="test (held-out sources), train (tuned on) or all")] = "test",
+    corpus: Annotated[
+        Path | None, typer.Option(help="a corpus in the failure-corpus shape (default: evals/data)")
+    ] = None,
+    as_json: JsonOpt = True,
+) -> None:
+    """Severity from scale against human severities: exact and within-one accuracy with 95% intervals, confusion
+    matrix and the most frequent level, next to the legacy rules on the same rows. Prints JSON."""
+    from agent_postmortem.evals.failure_corpus import CORPUS
+    from agent_postmortem.evals.severity import run
+
+    with user_errors():
+        if split not in ("test", "train", "all"):
+            raise ValueError("--split must be test, train or all")
+        emit(run(corpus or CORPUS, split=split), True)
+
+
+@bench.command("classify")
+def bench_classify(
+    corpus: Annotated[Path | None, typer.Option(help="labelled corpus JSONL (default: evals/data/failures)")] = None,
+    seed: Annotated[Path | None, typer.Option(help="knowledge base JSONL for neighbours (default: the seed)")] = None,
+    as_json: JsonOpt = True,
+) -> None:
+    """Category on the test half of the failure corpus: the learned classifier, with the neighbour rule, the keyword
+    rules alone and the seed's classifier (rules + neighbour votes), with intervals; train cross-validation apart."""
+    from agent_postmortem.evals.classification import run
+    from agent_postmortem.evals.failure_corpus import CORPUS
+
+    with user_errors(), stage_progress() as show:
+        result = run(corpus or CORPUS, seed, progress=lambda d, t: show("test rows", d, t))
+    emit(result, True)
+
+
 @bench.command("patterns")
 def bench_patterns(
     dataset: Annotated[Path, typer.Option(help="AIID-style JSONL with labels.gmf")], as_json: JsonOpt = False

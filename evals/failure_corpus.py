@@ -75,6 +75,8 @@ def row_problems(row: Row) -> list[str]:
         problems.append(f"{rid}: text must be 1 to {MAX_TEXT} characters")
     if row.get("split") not in ("train", "test"):
         problems.append(f"{rid}: split must be train or test")
+    if row.get("round", 1) not in (1, 2):
+        problems.append(f"{rid}: round must be 1 or 2")
     return problems
 
 
@@ -118,11 +120,18 @@ def assign_split(
     return best[1]
 
 
+def first_round(rows: list[Row]) -> list[Row]:
+    """The rows of the first labelling round, which the second labelling samples; later rounds (`round` >= 2, rows
+    added to measure severity) were labelled by labeller A alone."""
+    return [r for r in rows if r.get("round", 1) == 1]
+
+
 def second_sample(rows: list[Row], *, share: float = SAMPLE_SHARE, seed: int = SEED) -> list[Row]:
-    """A seeded sample of at least `share` of each category, holding only what a second labeller may see."""
+    """A seeded sample of at least `share` of each category of the first round, holding only what a second
+    labeller may see."""
     rng = random.Random(seed)
     by_category: dict[str, list[Row]] = defaultdict(list)
-    for row in sorted(rows, key=lambda r: r["id"]):
+    for row in sorted(first_round(rows), key=lambda r: r["id"]):
         by_category[row["category"]].append(row)
     picked: list[Row] = []
     for category in CATEGORIES:

@@ -4,13 +4,14 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from agent_postmortem.store.errors import ActionItemNotFound, IncidentNotFound, InvalidId, StoreError
+from agent_postmortem.store.errors import ActionItemNotFound, CorruptRecord, IncidentNotFound, InvalidId, StoreError
 
 if TYPE_CHECKING:  # pydantic stays off `postmortem --help`
     from pydantic import ValidationError
 
 __all__ = [
     "ActionItemNotFound",
+    "CorruptRecord",
     "DraftError",
     "IncidentNotFound",
     "InvalidId",

@@ -24,6 +24,14 @@ class InvalidId(StoreError, ValueError):
         self.prefix = prefix
 
 
+class CorruptRecord(StoreError):
+    """A stored row that does not validate and cannot be repaired for reading (it is logged, never echoed)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} is damaged in the database and cannot be read; restore it from a backup")
+        self.what = what
+
+
 class IndexLoading(StoreError):
     """A search waited too long for another thread to load an in-memory index."""
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from agent_postmortem.store.signature import (
     failure_signature as failure_signature,  # where the service has always found it
@@ -84,6 +84,10 @@ Short = Annotated[str, Field(max_length=200), AfterValidator(_clean)]
 Body = Annotated[str, Field(max_length=20_000), AfterValidator(_clean)]
 Medium = Annotated[str, Field(max_length=2_000), AfterValidator(_clean)]
 When = Annotated[datetime, AfterValidator(_aware)]
+# Compared exactly as sent: not stripped, not redacted (the store keeps a keyed digest: store/idempotency.py)
+OpaqueKey = Annotated[
+    str, StringConstraints(strip_whitespace=False), Field(min_length=8, max_length=200), AfterValidator(_clean)
+]
 
 
 MAX_CAPTURE_BYTES = 40 * 1024
@@ -219,6 +223,12 @@ class ActionItemCreate(Model):
     status: ActionStatus = "open"
 
 
+class ChangeAuthor(Model):
+    """Who changes an action item, as its history keeps it: checked and redacted like every stored text."""
+
+    by: Short | None = None
+
+
 class ActionItemChange(BaseModel):
     at: datetime
     field: str = Field(description="created, title, owner, priority, due_at or status")
@@ -263,7 +273,7 @@ class IncidentCreate(Model):
     determinism: Determinism = "unknown"
     occurred_at: When | None = None
     source_id: Short | None = None  # the failure's id where it came from (a tracker, a trace, a dataset)
-    idempotency_key: Annotated[str, Field(min_length=8, max_length=200), AfterValidator(_clean)] | None = Field(
+    idempotency_key: OpaqueKey | None = Field(
         default=None, description="the same key on a retry returns the first capture instead of a duplicate"
     )
 

@@ -152,6 +152,7 @@ def test_the_wheel_installs_one_package_and_its_data(tmp_path: Path) -> None:
         "agent_postmortem/store/records/migrations/env.py",
         "agent_postmortem/render/templates/report.md.j2",
         "agent_postmortem/prompts/draft_analysis.md.j2",
+        "agent_postmortem/analysis/category_model.json",
         "agent_postmortem/py.typed",
     ):
         assert data in names, data

@@ -1,79 +1,19 @@
-"""Blameless language: find phrasing that makes a person the cause, and suggest a systemic rewrite.
+"""Blameless language: find phrasing that makes a person the cause, and rewrite the sentence into a systemic one.
 
-A post-mortem asks what in the system allowed a failure. Phrases such as "human error", "should have",
-"careless", or a person who "failed to" / "forgot to" do something move the cause onto someone and stop
-the analysis early. `check_blameless` returns each finding with its span, the rule, and a rewrite that
-puts the question back on the system. Things failing ("the API failed to respond") are not flagged.
+A post-mortem asks what in the system allowed a failure. `check_blameless` finds every stretch of text where a
+person or a team is the agent of a failure (server/blame.py: names, roles, pronouns, possessives, passives with a
+person as agent, "human error", "should have", judgements) and returns it with its span, the rule, and a rewrite of
+the whole sentence that names the missing safeguard instead of the person (server/blame_rewrite.py; with an LLM
+when one is given, validated, the rule-based rewrite otherwise). Systems failing ("the API failed to respond",
+"the migration dropped the table") are never flagged.
 """
 
 import re
-from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-ROLES = (
-    r"engineer|developer|dev|operator|admin|administrator|on-?call|sre|analyst|reviewer|author|user|customer|"
-    r"owner|team|intern|manager|lead|person|staff|employee|contractor|tester|qa"
-)
-# Case matters only for the last alternative: a capitalised name right before a blame verb ("Dave forgot").
-PERSON = (
-    r"(?:(?i:\b(?:he|she|they|i|we|you|someone|somebody|nobody|everyone)\b)"
-    r"|(?i:\b(?:the|our|an?|their|his|her)\s+(?:[\w-]+\s+){0,2}?(?:" + ROLES + r")s?\b)"
-    r"|\b[A-Z][a-z]+(?=\s+(?i:forgot|failed|neglected|ignored|missed|broke|skipped|didn't|did not|should|messed)))"
-)
-_BLAME_VERB = (
-    r"(?i:failed to|forgot to|forgot|neglected to|neglected|ignored|didn't bother|did not bother|"
-    r"didn't check|did not check|didn't test|did not test|missed|skipped|overlooked|messed up|screwed up|"
-    r"broke)"
-)
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    pattern: re.Pattern[str]
-    rewrite: str
-
-
-RULES = [
-    Rule(
-        "human_error",
-        re.compile(r"\b(?:human|operator|user|pilot|engineer|developer)\s+error\b", re.I),
-        'name the missing safeguard instead: "the system allowed <action> without <check>"',
-    ),
-    Rule(
-        "counterfactual",
-        re.compile(r"\b(?:should|could|would)(?:\s*n[o']t)?\s*(?:have|'ve|of)\b|\bought to have\b", re.I),
-        'describe what the process did not ensure: "the process did not require <step>"',
-    ),
-    Rule(
-        "judgement",
-        re.compile(
-            r"\b(?:careless(?:ly|ness)?|negligen(?:t|ce|tly)|sloppy|lazy(?![- ]?(?:load|init|evaluat))|"
-            r"incompeten(?:t|ce)|"
-            r"reckless(?:ly)?|stupid|dumb|inattentive|irresponsible|clumsy)\b",
-            re.I,
-        ),
-        "drop the judgement and state the conditions: what made the action easy to get wrong?",
-    ),
-    Rule(
-        "person_as_cause",
-        re.compile(PERSON + r"\s+(?i:had\s+|simply\s+|just\s+)?" + _BLAME_VERB),
-        'make the system the subject: "the system did not prompt for / check <step>"',
-    ),
-    Rule(
-        "blame_word",
-        re.compile(
-            r"\b(?:(?:is|was|were)\s+to\s+blame|(?:fault|blame)\s+(?:of|lies with|on)|"
-            r"(?:his|her|their|my|our)\s+fault|\b[A-Z][a-z]+'s\s+fault|"
-            r"(?:caused|introduced)\s+by\s+(?:(?:the|an?)\s+)?(?:engineer|developer|operator|intern|on-?call)\b|"
-            # a bare capitalised name ("caused by Dave"), not "the SDK" or "Kafka consumer"
-            r"(?:caused|introduced)\s+by\s+(?-i:[A-Z][a-z]+)\b(?!\s+(?:API|service|job|deploy|team|consumer|client)))",
-            re.I,
-        ),
-        "name the mechanism that let the change through, not the person who made it",
-    ),
-]
+from agent_postmortem.analysis.blame import detect
+from agent_postmortem.analysis.blame_rewrite import rewrite_with_llm, rule_rewrite
 
 
 class Finding(BaseModel):
@@ -82,6 +22,7 @@ class Finding(BaseModel):
     text: str
     rule: str
     suggestion: str
+    rewritten_by: str = "rules"
 
 
 class BlamelessReport(BaseModel):
@@ -89,17 +30,29 @@ class BlamelessReport(BaseModel):
     findings: list[Finding]
 
 
-def check_blameless(text: str) -> BlamelessReport:
-    findings: list[Finding] = []
-    taken: list[tuple[int, int]] = []
-    for rule in RULES:
-        for match in rule.pattern.finditer(text):
-            span = match.span()
-            if any(span[0] < end and start < span[1] for start, end in taken):
-                continue  # one finding per stretch of text
-            taken.append(span)
-            findings.append(
-                Finding(start=span[0], end=span[1], text=match.group(0), rule=rule.name, suggestion=rule.rewrite)
-            )
-    findings.sort(key=lambda f: f.start)
+def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    before = [m.end() for m in re.finditer(r"[.!?]\s+|\n", text[:start])]
+    after = re.search(r"[.!?](?=\s|$)|\n", text[end:])
+    return (before[-1] if before else 0), (end + after.end() if after else len(text))
+
+
+def check_blameless(text: str, *, llm: object | None = None) -> BlamelessReport:
+    """Every blaming stretch of `text` with a systemic rewrite of its sentence (by `llm` when given and valid)."""
+    findings = []
+    for span in detect(text):
+        s_start, s_end = _sentence_bounds(text, span.start, span.end)
+        sentence = text[s_start:s_end].strip()
+        local = type(span)(span.start - s_start - (len(text[s_start:s_end]) - len(text[s_start:s_end].lstrip())),
+                           span.end - s_start, span.rule, span.agent)  # fmt: skip
+        rewrite, by = rewrite_with_llm(sentence, rule_rewrite(sentence, local), llm)
+        findings.append(
+            Finding(
+                start=span.start,
+                end=span.end,
+                text=text[span.start : span.end],
+                rule=span.rule,
+                suggestion=rewrite,
+                rewritten_by=by,
+            )  # fmt: skip
+        )
     return BlamelessReport(blameless=not findings, findings=findings)

@@ -1,8 +1,9 @@
 """Classification, severity and triage: pure functions over a capture and its nearest past incidents.
 
 Category = keyword rules over the error and text fields, plus similarity-weighted votes of the
-nearest labelled past incidents. Every decision carries the signals that made it, so a person can
-check it, and explicit values from the reporter always win.
+nearest labelled past incidents. Severity = the scale the capture states (people, records, money, outage length,
+data lost or exposed), mapped by the triage policy's `[severity]` thresholds. Every decision carries the signals
+that made it, so a person can check it, and explicit values from the reporter always win.
 """
 
 import re
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from agent_postmortem.analysis.policy import TriageFacts, TriagePolicy, triage
+from agent_postmortem.analysis.severity_policy import SeverityPolicy, assess
 from agent_postmortem.store.models import Category, IncidentCreate, Severity, Triage
 
 DEFAULT_POLICY = TriagePolicy()
@@ -111,26 +113,6 @@ _COMPILED = {c: [(re.compile(p, re.IGNORECASE), w) for p, w in rules] for c, rul
 # The error type and message are the strongest evidence; the free text is weaker.
 _FIELD_WEIGHTS = {"error_type": 1.5, "error_message": 1.5, "title": 1.0, "description": 0.6, "tool": 0.5, "impact": 0.3}
 
-_SEV_ORDER = ["SEV1", "SEV2", "SEV3", "SEV4"]
-_IMPACT_RULES: list[tuple[re.Pattern[str], Severity, str]] = [
-    (
-        re.compile(
-            r"data (loss|leak)|breach|leaked|exposed (pii|personal|customer data)|secrets? (leak|expos)", re.IGNORECASE
-        ),
-        "SEV1",
-        "impact mentions data loss or exposure",
-    ),
-    (
-        re.compile(
-            r"all (users|customers)|every (user|customer)|full outage|complete outage|revenue|\$\s?\d|"
-            r"financial|legal|regulator",
-            re.IGNORECASE,
-        ),
-        "SEV2",
-        "impact mentions broad, financial or legal harm",
-    ),
-]
-
 
 @dataclass(frozen=True)
 class Neighbour:
@@ -139,16 +121,23 @@ class Neighbour:
     similarity: float
 
 
+class CategoryCheck(BaseModel):
+    """The learned classifier's reading of a capture whose category was given, when the two disagree."""
+
+    category: Category
+    confidence: float = Field(description="its calibrated probability for that category")
+
+
 @dataclass(frozen=True)
 class CategoryDecision:
     category: Category
     confidence: float
     signals: list[str]
+    check: CategoryCheck | None = None  # the learned classifier's dissent from a given category
 
 
-def classify(capture: IncidentCreate, neighbours: list[Neighbour]) -> CategoryDecision:
-    if capture.category is not None:
-        return CategoryDecision(capture.category, 1.0, ["category set explicitly by the reporter"])
+def rule_scores(capture: IncidentCreate) -> tuple[dict[Category, float], dict[Category, list[str]]]:
+    """The keyword rules alone: a score per category and the matches behind it, field by field."""
     scores: dict[Category, float] = dict.fromkeys(Category, 0.0)
     evidence: dict[Category, list[str]] = {c: [] for c in Category}
     for field, weight in _FIELD_WEIGHTS.items():
@@ -161,6 +150,15 @@ def classify(capture: IncidentCreate, neighbours: list[Neighbour]) -> CategoryDe
                 if match:
                     scores[category] += w * weight
                     evidence[category].append(f"{field} mentions '{match.group(0).lower()}'")
+    return scores, evidence
+
+
+def classify(capture: IncidentCreate, neighbours: list[Neighbour]) -> CategoryDecision:
+    """The keyword rules plus similarity-weighted votes of the nearest labelled incidents (the decision before the
+    learned classifier, kept as a baseline: `postmortem bench classify`)."""
+    if capture.category is not None:
+        return CategoryDecision(capture.category, 1.0, ["category set explicitly by the reporter"])
+    scores, evidence = rule_scores(capture)
     for n in neighbours:
         if n.similarity >= VOTE_THRESHOLD:
             scores[n.category] += VOTE_WEIGHT * n.similarity
@@ -180,23 +178,9 @@ def classify(capture: IncidentCreate, neighbours: list[Neighbour]) -> CategoryDe
     return CategoryDecision(best, round(scores[best] / total, 3), evidence[best][:6])
 
 
-def severity(capture: IncidentCreate, category: Category) -> tuple[Severity, list[str]]:
-    if capture.severity is not None:
-        return capture.severity, ["severity set explicitly by the reporter"]
-    if category == Category.DATA_CORRUPTION:
-        level, reasons = "SEV1", ["data corruption is SEV1 by policy"]
-    elif category in (Category.PROMPT_INJECTION, Category.BUSINESS_LOGIC):
-        level, reasons = "SEV2", [f"{category} is SEV2 by policy"]
-    elif capture.user_facing:
-        level, reasons = "SEV3", ["users saw the failure"]
-    else:
-        level, reasons = "SEV4", ["internal failure, no user saw it"]
-    for pattern, floor, reason in _IMPACT_RULES:
-        if capture.impact and pattern.search(capture.impact) and _SEV_ORDER.index(floor) < _SEV_ORDER.index(level):
-            level, reasons = floor, [*reasons, reason]
-    if capture.customer_reported and level == "SEV4":
-        level, reasons = "SEV3", [*reasons, "a customer reported it"]
-    return level, reasons  # type: ignore[return-value]
+def severity(capture: IncidentCreate, policy: SeverityPolicy = DEFAULT_POLICY.severity) -> tuple[Severity, list[str]]:
+    """Severity from the scale the capture states (server/severity_policy.py); the reporter's own level wins."""
+    return assess(capture, policy)
 
 
 class Decision(BaseModel):
@@ -209,6 +193,11 @@ class Decision(BaseModel):
     severity_reasons: list[str]
     triage: Triage = Field(description="full: write a full post-mortem; lightweight: verify the known pattern")
     triage_reasons: list[str]
+    classifier_disagrees: CategoryCheck | None = Field(
+        default=None,
+        description="when the category was given (by the reporter or the assistant) and the learned classifier reads "
+        "another one: its category and confidence, as a check",
+    )
     novel: bool = Field(description="true when nothing similar enough was in the knowledge base")
     recurred_after_fix: bool = Field(
         default=False,
@@ -223,13 +212,15 @@ def decide(
     novel: bool | None = None,
     recurred_after_fix: bool = False,
     policy: TriagePolicy = DEFAULT_POLICY,
+    picked: CategoryDecision | None = None,
 ) -> Decision:
     """Category, severity and triage for a capture given its nearest past incidents (best first).
-    `novel` defaults to "nothing at least NOVELTY_THRESHOLD similar"."""
+    `novel` defaults to "nothing at least NOVELTY_THRESHOLD similar"; `picked`, the category decision, defaults to
+    the keyword rules and neighbour votes of `classify` (the service passes the learned one: server/categorize.py)."""
     if novel is None:
         novel = not neighbours or neighbours[0].similarity < NOVELTY_THRESHOLD
-    picked = classify(capture, neighbours)
-    level, level_reasons = severity(capture, picked.category)
+    picked = picked or classify(capture, neighbours)
+    level, level_reasons = severity(capture, policy.severity)
     nearest = neighbours[0] if neighbours else None
     facts = TriageFacts(
         severity=level,
@@ -247,6 +238,7 @@ def decide(
         category=picked.category,
         category_confidence=picked.confidence,
         category_signals=picked.signals,
+        classifier_disagrees=picked.check,
         severity=level,
         severity_reasons=level_reasons,
         triage=kind,

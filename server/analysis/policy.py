@@ -8,6 +8,9 @@ item on their pattern was completed; a lightweight review for everything else. T
     full_severities = ["SEV1", "SEV2", "SEV3"]
     full_categories = ["prompt_injection", "data_corruption"]
     full_when_user_facing = true
+
+    [severity]                  # thresholds of severity from scale (server/severity_policy.py)
+    sev1_outage_minutes = 30
 """
 
 import tomllib
@@ -16,6 +19,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent_postmortem.analysis.severity_policy import SeverityPolicy
 from agent_postmortem.errors import validation_problems
 from agent_postmortem.store.models import CategoryName, Severity, Triage
 
@@ -31,6 +35,7 @@ class TriagePolicy(BaseModel):
     full_when_customer_reported: bool = True
     full_when_user_facing: bool = False
     full_when_recurred_after_fix: bool = True
+    severity: SeverityPolicy = SeverityPolicy()
 
     @classmethod
     def load(cls, path: Path) -> "TriagePolicy":

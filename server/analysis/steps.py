@@ -7,29 +7,30 @@ A run, in the shape of the Who&When traces (Zhang et al. 2025):
 metadata, reference answers) are ignored and never stored. Runs marked as successful are not imported.
 
 Two attributors:
-- `heuristic` (no LLM): the first substantive action of the run. See `heuristic_attribution` for the rule and
-  `postmortem bench attribution` (README) for what it scores.
-- `llm`: the configured LLM reads shortened steps and answers a small bounded JSON schema; an answer that is not
-  valid JSON, names an agent that is not in the run or a step that does not exist falls back to the heuristic,
-  and the stored attribution says why.
+- `heuristic` (no LLM): three rules over the steps (`server/attribution_rules.py`); `postmortem bench attribution`
+  (README) says what they score.
+- `llm`: the configured LLM reads the steps, shortened to fit, and answers a small bounded JSON schema
+  (`server/attribution_llm.py`); an answer that is not valid JSON, or that cannot be grounded in a real step of
+  the run, falls back to the heuristic, and the stored attribution says why.
 """
 
 import logging
 import re
-from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from agent_postmortem import prompts
+from agent_postmortem.analysis import attribution_llm as judge
+from agent_postmortem.analysis import attribution_rules as rules
+from agent_postmortem.analysis.attribution_llm import ENDPOINT_PROMPT_CHARS, LOCAL_PROMPT_CHARS, AttributionAnswer
+from agent_postmortem.analysis.attribution_rules import Pick
 from agent_postmortem.errors import DraftError, LLMUnavailable
 from agent_postmortem.llm.base import LLM
-from agent_postmortem.store.models import Attribution, Model
+from agent_postmortem.store.models import Attribution
 
 logger = logging.getLogger(__name__)
 
 MAX_STEPS = 2_000
-PROMPT_CHARS = 12_000  # the steps' share of the attribution prompt: fits the bundled model's 8k-token context
 Attributor = Literal["heuristic", "llm"]
 
 
@@ -108,31 +109,6 @@ class StepRun(BaseModel):
 
 # --- the heuristic --------------------------------------------------------------------------------------
 
-# Steps that are not an agent's own decision: tool and code-execution output, the human asking, routing.
-_TOOL_AGENT = re.compile(r"terminal|computer|executor|\btool|interpreter|proxy", re.IGNORECASE)
-_HUMAN = re.compile(r"^(human|user)$", re.IGNORECASE)
-_ROUTING = re.compile(
-    r"^\s*(next speaker|initial plan|updated ledger|request satisfied|no agent selected|terminate\b)", re.IGNORECASE
-)
-_TOOL_OUTPUT = re.compile(r"^\s*exit ?code\s*:", re.IGNORECASE)
-# What the reason mentions when the chosen step shows it (they do not change the choice: see README).
-_ERROR = re.compile(r"exit ?code:? *[1-9]|traceback|\berror\b|exception|failed|not found|\b404\b|timed? ?out", re.I)
-_GUESS = re.compile(
-    r"simulat\w*|assum\w*|hypothetical\w*|placeholder|for demonstration|example data|pretend\w*|manually \w+", re.I
-)
-
-
-def _is_action(step: Step, task: str | None) -> bool:
-    text = step.content
-    if _TOOL_AGENT.search(step.who) or _HUMAN.match(step.who) or _TOOL_OUTPUT.match(text):
-        return False
-    if any(arrow in f"{step.role or ''} {step.name or ''}" for arrow in ("->", "→")):
-        return False  # a message addressed to another agent delegates: the addressee acts
-    if not text.strip() or _ROUTING.match(text):
-        return False
-    head = (task or "").strip()[:80]
-    return not (head and head in text)  # the task statement handed to the first agent
-
 
 def excerpt(text: str, *, around: re.Match[str] | None = None, limit: int = 300) -> str:
     flat = " ".join(text.split())
@@ -143,28 +119,39 @@ def excerpt(text: str, *, around: re.Match[str] | None = None, limit: int = 300)
     return ("…" if start else "") + piece + ("…" if start + limit < len(flat) else "")
 
 
+_RULE_NOTES = {
+    "verdict": "the coordinator declared the request satisfied there, on an answer the run had not verified",
+    "first_action": "it is the run's first substantive action",
+    "fallback": "no substantive action was found",
+}
+
+
+def _notes(run: StepRun, pick: Pick) -> list[str]:
+    if pick.rule == "new_figures":
+        shown = ", ".join(pick.figures[:4])
+        return [f"it is the first step to state figures found nowhere earlier in the run ({shown})"]
+    notes = [_RULE_NOTES[pick.rule]]
+    reply = run.steps[pick.index + 1] if pick.index + 1 < len(run.steps) else None
+    if reply is not None and rules.is_tool(reply) and rules.ERROR.search(reply.content[:500]):
+        notes.append(f"the tool output right after it (step {run.number(reply)}) reports an error")
+    return notes
+
+
 def heuristic_attribution(run: StepRun) -> Attribution:
-    """The first substantive action: the earliest step by an agent that is not tool or code output, not the human
-    asking, not a routing, planning or delegating message (a role like "Orchestrator (-> WebSurfer)"), and not the
-    task statement handed to the first agent. A wrong
-    first move (a bad search, wrong code, an assumption) is what the later steps build on. Falls back to the
-    first non-tool step, then to the first step."""
-    actions = [s for s in run.steps if _is_action(s, run.task)]
-    fallback = [s for s in run.steps if not _TOOL_AGENT.search(s.who) and not _HUMAN.match(s.who)]
-    chosen = (actions or fallback or run.steps)[0]
-    after = run.steps[run.steps.index(chosen) + 1 :]
-    notes = ["it is the run's first substantive action" if actions else "no substantive action was found"]
-    reply = after[0] if after else None
-    if reply is not None and (_TOOL_AGENT.search(reply.who) or _TOOL_OUTPUT.match(reply.content)):
-        if _ERROR.search(reply.content[:500]):
-            notes.append(f"the tool output right after it (step {run.number(reply)}) reports an error")
-    guess = _GUESS.search(chosen.content)
+    """The step `server.attribution_rules.pick_step` chooses (a coordinator's premature "request satisfied", else
+    the first step that states figures found nowhere earlier, else the first substantive action), its agent, the
+    step quoted, and why."""
+    pick = rules.pick_step(run.steps, run.task)
+    chosen = run.steps[pick.index]
+    notes = _notes(run, pick)
+    guess = rules.GUESS.search(chosen.content)
     if guess:
         notes.append(f"it works from a guess ('{guess.group(0)[:40]}')")
+    figure = rules.locate(chosen.content, pick.figures[0]) if pick.figures else None
     return Attribution(
         responsible=chosen.who[:120],
         decisive_step=run.number(chosen),
-        evidence=excerpt(chosen.content, around=guess),
+        evidence=excerpt(chosen.content, around=figure or guess),
         reason=(f"Step {run.number(chosen)} by {chosen.who}: " + "; ".join(notes) + ".")[:600],
         method="heuristic",
     )
@@ -173,58 +160,37 @@ def heuristic_attribution(run: StepRun) -> Attribution:
 # --- the LLM ---------------------------------------------------------------------------------------------
 
 
-class AttributionAnswer(Model):
-    """What the LLM must answer: small and bounded, so a small model cannot ramble past its budget."""
-
-    responsible: Annotated[str, Field(min_length=1, max_length=120, description="one of the run's agents")]
-    decisive_step: Annotated[int, Field(ge=0, le=100_000, description="the number of the step that went wrong")]
-    evidence: Annotated[str, Field(max_length=300, description="a short quote from that step")]
-    reason: Annotated[str, Field(min_length=3, max_length=400, description="one sentence: what went wrong there")]
+def prompt_budget(llm: LLM) -> int:
+    """The steps' share of the prompt: the bundled model's context is 8k tokens; an endpoint's is larger."""
+    return LOCAL_PROMPT_CHARS if llm.backend == "local" else ENDPOINT_PROMPT_CHARS
 
 
-def attribution_prompt(run: StepRun, *, nonce: str) -> tuple[str, str]:
-    budget = max(80, min(600, PROMPT_CHARS // len(run.steps)))
-    steps = [{"step": run.number(s), "agent": s.who, "text": excerpt(s.content, limit=budget)} for s in run.steps]
-    task = excerpt(run.task or run.title or "", limit=1500)
-    system = prompts.render("attribute_steps_system", nonce=nonce)
-    user = prompts.render("attribute_steps", task=task, agents=run.agents, steps=steps, nonce=nonce)
-    return system, user
-
-
-def _resolve_agent(name: str, agents: Sequence[str]) -> str | None:
-    wanted = name.strip().lower()
-    exact = [a for a in agents if a.lower() == wanted]
-    if exact:
-        return exact[0]
-    partial = [a for a in agents if wanted and (wanted in a.lower() or a.lower() in wanted)]
-    return partial[0] if len(partial) == 1 else None
+def attribution_prompt(run: StepRun, *, nonce: str, budget: int = LOCAL_PROMPT_CHARS) -> tuple[str, str]:
+    return judge.attribution_prompt(run, nonce=nonce, budget=budget)
 
 
 def check_answer(run: StepRun, answer: AttributionAnswer, *, llm_model: str) -> Attribution:
-    """The LLM's answer as an attribution, or ValueError when it names an agent or a step the run does not have.
-    A quote that is not in the step is replaced by the step's own opening (the stored evidence is always real)."""
-    by_number = {run.number(s): s for s in run.steps}
-    step = by_number.get(answer.decisive_step)
-    if step is None:
-        raise ValueError(f"step {answer.decisive_step} is not in the run (steps {min(by_number)}-{max(by_number)})")
-    agent = _resolve_agent(answer.responsible, run.agents)
-    if agent is None:
-        raise ValueError("the answer names an agent that is not in the run")
-    quote = " ".join(answer.evidence.split())
-    found = bool(quote) and quote.lower() in " ".join(step.content.split()).lower()
+    """The LLM's answer grounded in the run (`server.attribution_llm.ground`), or Ungrounded (a ValueError). The
+    stored evidence is always real: the model's quote when the step holds it word for word, else the step itself."""
+    found = judge.ground(run, answer)
+    step = run.steps[found.index]
+    quote = judge.flat(answer.evidence).strip(judge.QUOTE_MARKS)
+    verbatim = bool(quote) and quote.lower() in judge.flat(step.content).lower()
+    corrected = f" ({'; '.join(found.notes)})" if found.notes else ""
     return Attribution(
-        responsible=agent[:120],
-        decisive_step=answer.decisive_step,
-        evidence=f"…{quote}…" if found else excerpt(step.content),
-        reason=answer.reason,
+        responsible=step.who[:120],
+        decisive_step=run.number(step),
+        evidence=f"…{quote}…" if verbatim else excerpt(step.content),
+        reason=(answer.reason + corrected)[:600],
         method="llm",
         llm_model=llm_model[:200],
     )
 
 
 def llm_attribution(run: StepRun, llm: LLM, *, nonce: str) -> Attribution:
-    """Ask the LLM; on an invalid answer (or an endpoint error on this run) keep the heuristic's, saying why."""
-    system, user = attribution_prompt(run, nonce=nonce)
+    """Ask the LLM; on an answer that is invalid or cannot be grounded in the run (or an endpoint error on this
+    run) keep the heuristic's, saying why."""
+    system, user = attribution_prompt(run, nonce=nonce, budget=prompt_budget(llm))
     try:
         answer = llm.parse(system=system, user=user, output=AttributionAnswer)
         return check_answer(run, answer, llm_model=llm.model)

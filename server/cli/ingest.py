@@ -106,18 +106,23 @@ def export(output: Annotated[Path | None, typer.Option("-o", "--output")] = None
     output is JSON already: there is no other view."""
     from agent_postmortem.ingest import backup
 
+    unreadable: list[str] = []  # incidents damaged beyond repair: every other line is written, then exit 1
     with user_errors(), reading() as svc:
-        lines = backup.export_lines(svc)
+        lines = backup.export_lines(svc, unreadable)
         if output is None:
             for text in lines:
                 write_json(text + "\n")
-            return
-        count = 0
-        with output.open("w", encoding="utf-8") as handle:
-            for text in lines:
-                handle.write(text + "\n")
-                count += 1
-        err.print(f"exported {count} incidents to {output}", markup=False)
+        else:
+            count = 0
+            with output.open("w", encoding="utf-8") as handle:
+                for text in lines:
+                    handle.write(text + "\n")
+                    count += 1
+            err.print(f"exported {count} incidents to {output}", markup=False)
+    if unreadable:
+        named = ", ".join(unreadable[:20])
+        err.print(f"error: {len(unreadable)} incidents damaged beyond repair were left out: {named}", markup=False)
+        raise typer.Exit(1)
 
 
 def import_traces(

@@ -67,6 +67,8 @@ def classify(
     error_type: str | None = None,
     error_message: str | None = None,
     tool: str | None = None,
+    impact: Annotated[str | None, typer.Option(help="who or what was affected, how much, how long")] = None,
+    environment: str | None = None,
     user_facing: bool = False,
     customer_reported: bool = False,
     as_json: JsonOpt = False,
@@ -81,6 +83,8 @@ def classify(
             error_type=error_type,
             error_message=error_message,
             tool=tool,
+            impact=impact,
+            environment=environment,
             user_facing=user_facing,
             customer_reported=customer_reported,
         )

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from agent_postmortem.errors import PostmortemError, validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import lines
+from agent_postmortem.store.errors import CorruptRecord
 from agent_postmortem.store.models import Incident, TimelineEventCreate
 from agent_postmortem.store.records import db
 from agent_postmortem.store.records.incidents import IncidentStore
@@ -24,11 +25,18 @@ EXPORT_FORMAT = "agent-postmortem-export/1"
 BATCH = 256
 
 
-def export_lines(service: "PostmortemService") -> Iterator[str]:
+def export_lines(service: "PostmortemService", unreadable: list[str] | None = None) -> Iterator[str]:
+    """One line per incident. A row that no longer validates is exported as it reads, repaired (store/integrity.py);
+    an incident damaged beyond repair is left out and its id added to `unreadable`: one row never blocks a backup."""
     with db.snapshot(service.store.engine) as engine:
         store = IncidentStore(engine)
         for incident_id in store.all_ids():
-            record = store.get_or_raise(incident_id).model_dump(mode="json")
+            try:
+                record = store.get_or_raise(incident_id).model_dump(mode="json")
+            except CorruptRecord:
+                if unreadable is not None:
+                    unreadable.append(incident_id)
+                continue
             yield json.dumps({"format": EXPORT_FORMAT, "incident": record}, ensure_ascii=False)
 
 

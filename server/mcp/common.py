@@ -28,6 +28,7 @@ from pydantic import (
 
 from agent_postmortem.errors import (
     ActionItemNotFound,
+    CorruptRecord,
     IncidentNotFound,
     InvalidId,
     PostmortemError,
@@ -138,6 +139,8 @@ def tool_errors() -> Iterator[None]:
         raise ToolError(f"No action item {e.action_id!r}. Call list_action_items for valid ids.") from None
     except InvalidId as e:
         raise ToolError(f"That is not a valid {e.kind} id; ids look like {e.prefix}42.") from None
+    except CorruptRecord as e:
+        raise ToolError(f"{e}.") from None
     except ValidationError as e:
         raise ToolError(f"Invalid input: {validation_problems(e)}. Fix those fields and call again.") from None
     except (PostmortemError, IndexLoading) as e:

@@ -126,7 +126,8 @@ def _register_capture_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService
     ) -> CallToolResult:
         """Record an AI-agent failure. Classifies it (category, severity with reasons, full or lightweight
         post-mortem), stores it and returns the most similar past incidents with their open action items.
-        Leave category and severity empty unless the user states them."""
+        Pass category when you can tell it from what happened: it is used, and the server's learned classifier
+        checks it (classifier_disagrees). Leave severity empty unless the user states it."""
         with tool_errors():  # a blank text is an absent one: the model's default
             given = {k: v for k, v in locals().items() if k != "svc" and v != ""}
             return structured(svc().capture_incident(IncidentCreate(**given)))

@@ -8,6 +8,7 @@ and the server sends that answer on the transport's own write stream (so frames 
 everything else through; the SDK's handling of stdin and stdout (fd claims, encoding) is untouched."""
 
 import logging
+import re
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -16,10 +17,40 @@ from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
-from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
+from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError, jsonrpc_message_adapter
 from pydantic import ValidationError
 
+from agent_postmortem.ingest.json_input import JsonInputError, loads
+
 logger = logging.getLogger(__name__)
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def recovered(problem: Exception) -> SessionMessage | None:
+    """A line the SDK's strict parser refused only for a lone surrogate escape (`"\\ud800"`, which JavaScript
+    clients can send: the JSON grammar allows it, Unicode does not): the message with each one replaced by U+FFFD,
+    so the request is answered instead of left waiting. None for anything else."""
+    if not isinstance(problem, ValidationError):
+        return None
+    errors = problem.errors()
+    raw = errors[0].get("input") if errors and errors[0]["type"] == "json_invalid" else None
+    if not isinstance(raw, str | bytes):
+        return None
+    try:
+        parsed = loads(raw)
+        return SessionMessage(jsonrpc_message_adapter.validate_python(_scrub(parsed), by_name=False))
+    except (JsonInputError, ValidationError):
+        return None
+
+
+def _scrub(value: object) -> object:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    return value
 
 
 def error_for(problem: Exception) -> ErrorData:
@@ -59,6 +90,9 @@ class AnsweringReader:
             item = await self._inner.receive()
             if not isinstance(item, Exception):
                 return item
+            message = recovered(item)
+            if message is not None:
+                return message
             error = error_for(item)
             logger.warning("stdio: answered an undecodable line with JSON-RPC error %d", error.code)
             await self._write.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=None, error=error)))

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from sqlalchemy.exc import IntegrityError
 
+from agent_postmortem.analysis.categorize import categorize
 from agent_postmortem.analysis.classify import Decision, Neighbour, decide
 from agent_postmortem.analysis.policy import TriagePolicy
 from agent_postmortem.service.recurrence import Recurrence
@@ -54,7 +55,7 @@ class Capture:
 
     def classify_incident(self, data: IncidentCreate) -> ClassifyResult:
         """Classify without storing anything (a dry run of capture)."""
-        data, counts = redact_model(data)
+        data, counts = redact_model(data.model_copy(update={"idempotency_key": None}))  # a key is not text to redact
         vector = self.knowledge.embed_documents([search_text(data)])[0]
         return self._classify(data, vector, failure_signature(data)).model_copy(update={"redacted": dict(counts)})
 
@@ -67,13 +68,14 @@ class Capture:
     ) -> CaptureResult:
         """Store a failure: secrets and personal data are redacted before anything is embedded or written.
         `history` (e.g. the steps of a failed run) and `attribution` are stored with a new incident in the same
-        transaction; a repeat of an open incident's failure signature only counts one more occurrence."""
-        data, counts = redact_model(data)
+        transaction; a repeat of an open incident's failure signature only counts one more occurrence. The
+        idempotency key is opaque: compared as sent, never redacted (the store keeps only a keyed digest of it)."""
         key = data.idempotency_key
+        data, counts = redact_model(data.model_copy(update={"idempotency_key": None}))
         if key is not None and (first := self.store.find_by_key(key)) is not None:
             return self._known_result(first, replayed=True)
         try:
-            return self._capture(data, counts, history=history, attribution=attribution)
+            return self._capture(data, counts, key=key, history=history, attribution=attribution)
         except IntegrityError:  # another process stored the same key first: return what it stored
             first = self.store.find_by_key(key) if key is not None else None
             if first is None:
@@ -85,6 +87,7 @@ class Capture:
         data: IncidentCreate,
         counts: Counter[str],
         *,
+        key: str | None,
         history: Sequence[TimelineEventCreate] = (),
         attribution: Attribution | None = None,
     ) -> CaptureResult:
@@ -93,7 +96,7 @@ class Capture:
         if signature is not None:
             repeat = self.store.find_open_by_signature(signature, since=now - self.dedupe_window)
             if repeat is not None:
-                return self._count_occurrence(repeat, data, at=data.occurred_at or now)
+                return self._count_occurrence(repeat, data, at=data.occurred_at or now, key=key)
         vector = self.knowledge.embed_documents([search_text(data)])[0]
         decided = self._classify(data, vector, signature)
         incident = new_incident(data, decided, created_at=data.occurred_at or now)
@@ -116,16 +119,16 @@ class Capture:
             embedding=vector,
             embedding_model=self.knowledge.embedder.model_id,
             timeline=[*_events(incident, data, decided), *(e for e, _ in redacted_history)],
-            idempotency_key=data.idempotency_key,
+            idempotency_key=key,
         )
         self.knowledge.sync()
         return CaptureResult(id=stored.id, **{**dict(decided), "redacted": dict(counts)})
 
-    def _count_occurrence(self, incident_id: str, data: IncidentCreate, *, at: datetime) -> CaptureResult:
+    def _count_occurrence(
+        self, incident_id: str, data: IncidentCreate, *, at: datetime, key: str | None
+    ) -> CaptureResult:
         self.store.add_occurrence(
-            incident_id,
-            TimelineEvent(at=at, kind="note", description=f"Occurred again: {data.title}"[:2000]),
-            key=data.idempotency_key,
+            incident_id, TimelineEvent(at=at, kind="note", description=f"Occurred again: {data.title}"[:2000]), key=key
         )
         return self._known_result(incident_id, deduplicated=True)
 
@@ -158,7 +161,8 @@ class Capture:
         _, items = self.recurrence.joined(similar, signature)
         recurred = bool(items) and all(a.status == "completed" for a in items)
         neighbours = [Neighbour(s.id, s.category, s.score) for s in nearest_first]
-        decided = decide(data, neighbours, recurred_after_fix=recurred, policy=self.policy)
+        picked = categorize(data, neighbours, vector=vector, model_id=self.knowledge.embedder.model_id)
+        decided = decide(data, neighbours, recurred_after_fix=recurred, policy=self.policy, picked=picked)
         unfinished = [a for a in items if a.status != "completed"]
         return ClassifyResult(
             **decided.model_dump(),
@@ -209,7 +213,9 @@ class Capture:
     def _imported(
         self, row: SeedIncident, vector: np.ndarray, model_id: str, redactions: dict[str, int]
     ) -> NewIncident:
-        decided = decide(row, [], novel=False, policy=self.policy)  # past incidents: their novelty is history
+        # past incidents: their novelty is history, and a category they carry is taken as recorded, unchecked
+        picked = None if row.category is not None else categorize(row, [], vector=vector, model_id=model_id)
+        decided = decide(row, [], novel=False, policy=self.policy, picked=picked)
         created = row.created_at or row.occurred_at or self.clock()
         incident = new_incident(row, decided, created_at=created).model_copy(
             update={
@@ -235,7 +241,7 @@ def new_incident(data: IncidentCreate, decided: Decision, *, created_at: datetim
     """The incident to store for a capture and its decision (the store assigns the id)."""
     skip = {"category", "severity", "occurred_at", "idempotency_key"}
     fields = data.model_dump(include=set(IncidentCreate.model_fields) - skip)
-    decision = decided.model_dump(include=set(Decision.model_fields))
+    decision = decided.model_dump(include=set(Decision.model_fields) - {"classifier_disagrees"})
     return Incident(id="INC-0", **fields, **decision, created_at=created_at)
 
 

@@ -1,17 +1,19 @@
 """Action items: the tracked follow-ups of incidents (owner, priority P0-P2, due date, status)."""
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Row, case, func, insert, select, update
 
-from agent_postmortem.store.errors import ActionItemNotFound
+from agent_postmortem.store.errors import ActionItemNotFound, CorruptRecord
 from agent_postmortem.store.ids import action_pk, to_action_id, to_incident_id
-from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionItemCreate
+from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionItemCreate, ChangeAuthor
 from agent_postmortem.store.records import db, schema
-from agent_postmortem.store.redact import redact
+from agent_postmortem.store.records.integrity import for_storage, load
 
 EDITABLE = ("title", "owner", "priority", "due_at", "status")
+_CHANGE = ("at", "field", "old", "new", "by")
 
 if TYPE_CHECKING:
     from agent_postmortem.store.records.incidents import IncidentStore
@@ -24,9 +26,10 @@ class ActionStore:
 
     def add(self, incident_id: str, item: ActionItemCreate, *, now: datetime, by: str | None = None) -> ActionItem:
         pk = self.incidents.existing_pk(incident_id)
+        row, author = action_values(pk, item, now), _author(by)
         with self.engine.begin() as conn:
-            apk = db.insert_returning_pk(conn, insert(schema.action_items).values(action_values(pk, item, now)))
-            _record(conn, apk, now, by, [("created", None, redact(item.title))])
+            apk = db.insert_returning_pk(conn, insert(schema.action_items).values(row))
+            _record(conn, apk, now, author, [("created", None, row["title"])])
         return self.get(to_action_id(apk), now=now)
 
     def get(self, action_id: str, *, now: datetime) -> ActionItem:
@@ -41,17 +44,23 @@ class ActionStore:
         if row is None:
             raise ActionItemNotFound(action_id)
         item = action_from_row(row, now)
-        item.history = [ActionItemChange(at=c.at, field=c.field, old=c.old, new=c.new, by=c.by) for c in changes]
+        item.history = [
+            load(ActionItemChange, {k: getattr(c, k) for k in _CHANGE}, what=f"{item.id}'s change {c.pk}")
+            for c in changes
+        ]
         return item
 
     def update(self, action_id: str, *, now: datetime, by: str | None = None, **changes: Any) -> ActionItem:
-        """Apply the given (non-None) changes and record each one that changes something in the item's history."""
+        """Apply the given (non-None) changes and record each one that changes something in the item's history.
+        The item as changed is validated by the model that creates items, and redacted, before anything is written."""
         current = self.get(action_id, now=now)
         unknown = set(changes) - set(EDITABLE)
         if unknown:
             raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
-        changes = {k: redact(v) if isinstance(v, str) and k in ("title", "owner") else v for k, v in changes.items()}
-        values = {k: v for k, v in changes.items() if v is not None and v != getattr(current, k)}
+        given = {k: v for k, v in changes.items() if v is not None}
+        checked = for_storage(ActionItemCreate.model_validate({**current.model_dump(include=set(EDITABLE)), **given}))
+        values = {k: getattr(checked, k) for k in given if getattr(checked, k) != getattr(current, k)}
+        author = _author(by)
         if "status" in values:
             values["completed_at"] = now if values["status"] == "completed" else None
         if values:
@@ -62,7 +71,7 @@ class ActionStore:
                     .where(schema.action_items.c.pk == action_pk(current.id))
                     .values(**values)
                 )
-                _record(conn, action_pk(current.id), now, by, diffs)
+                _record(conn, action_pk(current.id), now, author, diffs)
         return self.get(action_id, now=now)
 
     def rates(self, by: str, *, now: datetime) -> dict[str, tuple[int, int, int]]:
@@ -86,7 +95,7 @@ class ActionStore:
                     .where(schema.action_items.c.incident_pk.in_(chunk))
                     .order_by(schema.action_items.c.pk)
                 ).all()
-                items += [action_from_row(r, now) for r in rows]
+                items += readable(rows, now)
         return items
 
     def list_items(
@@ -113,7 +122,7 @@ class ActionStore:
             query = query.where(schema.action_items.c.status != "completed", schema.action_items.c.due_at < now)
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).all()
-        return [action_from_row(r, now) for r in rows]
+        return readable(rows, now)
 
     def counts(self) -> dict[str, int]:
         col = schema.action_items.c.status
@@ -135,39 +144,41 @@ def _record(
         conn.execute(insert(schema.action_item_changes), rows)
 
 
+def _author(by: str | None) -> str | None:
+    return for_storage(ChangeAuthor(by=by)).by
+
+
 def action_values(pk: int, item: ActionItemCreate, now: datetime, *, keep_id: bool = False) -> dict[str, Any]:
-    """The row for an item; a stored `ActionItem` (from an export) keeps its times, and its id with `keep_id`."""
+    """The row for an item, validated as a new item and redacted; a stored `ActionItem` (from an export) keeps its
+    times, and its id with `keep_id`."""
+    checked = for_storage(ActionItemCreate.model_validate(item.model_dump(include=set(ActionItemCreate.model_fields))))
+    row = {
+        "incident_pk": pk,
+        **checked.model_dump(),
+        "created_at": now,
+        "completed_at": now if checked.status == "completed" else None,
+    }
     if isinstance(item, ActionItem):
-        row = action_values(
-            pk, ActionItemCreate.model_validate(item.model_dump(include=set(ActionItemCreate.model_fields))), now
-        )
         row.update(created_at=item.created_at, completed_at=item.completed_at)
         if keep_id:
             row["pk"] = action_pk(item.id)
-        return row
-    return {
-        "incident_pk": pk,
-        "title": redact(item.title),
-        "owner": None if item.owner is None else redact(item.owner),
-        "priority": item.priority,
-        "status": item.status,
-        "due_at": item.due_at,
-        "created_at": now,
-        "completed_at": now if item.status == "completed" else None,
-    }
+    return row
 
 
 def action_from_row(row: Row[Any], now: datetime) -> ActionItem:
+    """The item a row holds (repaired for reading if it no longer validates: store/integrity.py)."""
     overdue = row.status != "completed" and row.due_at is not None and row.due_at < now
-    return ActionItem(
-        id=to_action_id(row.pk),
-        incident_id=to_incident_id(row.incident_pk),
-        title=row.title,
-        owner=row.owner,
-        priority=row.priority,
-        status=row.status,
-        due_at=row.due_at,
-        created_at=row.created_at,
-        completed_at=row.completed_at,
-        overdue=overdue,
-    )
+    fields = {k: getattr(row, k) for k in ("title", "owner", "priority", "status", "due_at", "created_at")}
+    data = {**fields, "id": to_action_id(row.pk), "incident_id": to_incident_id(row.incident_pk), "overdue": overdue}
+    return load(ActionItem, {**data, "completed_at": row.completed_at}, what=to_action_id(row.pk))
+
+
+def readable(rows: Iterable[Row[Any]], now: datetime) -> list[ActionItem]:
+    """The items of these rows, leaving out (logged) any that is damaged beyond repair."""
+    items = []
+    for row in rows:
+        try:
+            items.append(action_from_row(row, now))
+        except CorruptRecord:
+            continue
+    return items

@@ -31,6 +31,7 @@ from agent_postmortem.store.private import private_file
 logger = logging.getLogger(__name__)
 
 
+# PostgreSQL advisory locks are keyed by two integers: this space (b"PM") and one of these names.
 LOCK_SPACE = 0x504D
 MIGRATIONS_LOCK = 1
 INDEX_LOCK = 2

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.ids import incident_pk
 from agent_postmortem.store.records import schema
-from agent_postmortem.store.records.rows import filtered, incident_from_row, keys_after
+from agent_postmortem.store.records.rows import filtered, keys_after, readable_incident
 
 
 class IndexFeed:
@@ -82,7 +82,7 @@ class IndexFeed:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [(r.pk, incident_from_row(r).search_text()) for r in rows]
+        return [(r.pk, i.search_text()) for r in rows if (i := readable_incident(r)) is not None]
 
     def set_embeddings(self, vectors: dict[int, np.ndarray], *, model: str) -> None:
         with self.engine.begin() as conn:

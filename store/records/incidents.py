@@ -2,12 +2,14 @@
 
 Every write that changes what is searchable also writes an `index_outbox` row in the same
 transaction, so the vector index can always be brought back in line by replaying the outbox. What the indexes
-read (vectors, texts, the outbox) is `feed`, the store's IndexFeed on the same database.
+read (vectors, texts, the outbox) is `feed`, the store's IndexFeed on the same database. Every record is validated
+and redacted before it is written, and read repaired if a stored row no longer validates (records/integrity.py,
+records/rows.py).
 """
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 from sqlalchemy import Engine, func, insert, select, update
@@ -19,21 +21,33 @@ from agent_postmortem.store.models import (
     ActionItemCreate,
     Analysis,
     Incident,
+    Status,
     TimelineEvent,
     TimelineEventCreate,
     utcnow,
 )
 from agent_postmortem.store.records import db, schema
-from agent_postmortem.store.records.actions import action_from_row
+from agent_postmortem.store.records.actions import readable
 from agent_postmortem.store.records.feed import IndexFeed
-from agent_postmortem.store.records.rows import NewIncident, filtered, incident_from_row, insert_incident
-from agent_postmortem.store.redact import redact, redact_value
+from agent_postmortem.store.records.idempotency import KeyDigests
+from agent_postmortem.store.records.rows import (
+    NewIncident,
+    analysis_from_body,
+    analysis_row,
+    event_from_row,
+    event_row,
+    filtered,
+    incident_from_row,
+    insert_incident,
+    readable_incident,
+)
 
 
 class IncidentStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.feed = IndexFeed(engine)
+        self.key_digest = KeyDigests(engine)  # idempotency keys are stored as keyed digests, never as sent
 
     # --- incidents ----------------------------------------------------------------------------
 
@@ -54,8 +68,9 @@ class IncidentStore:
 
     def create_many(self, items: Sequence[NewIncident]) -> list[str]:
         """Insert incidents with their children and outbox rows in one transaction; returns their ids, in order."""
+        keys = [None if item.idempotency_key is None else self.key_digest(item.idempotency_key) for item in items]
         with self.engine.begin() as conn:
-            ids = [to_incident_id(insert_incident(conn, item)) for item in items]
+            ids = [to_incident_id(insert_incident(conn, item, key)) for item, key in zip(items, keys, strict=True)]
             if any(item.keep_id for item in items):
                 db.advance_sequence(conn, schema.incidents)
                 db.advance_sequence(conn, schema.action_items)
@@ -83,12 +98,12 @@ class IncidentStore:
                 .where(schema.action_items.c.incident_pk == pk)
                 .order_by(schema.action_items.c.pk)
             ).all()
-        now = utcnow()
+        name = to_incident_id(pk)
         return incident_from_row(
             row,
-            timeline=[TimelineEvent(at=e.at, kind=e.kind, description=e.description) for e in events],
-            analysis=None if analysis is None else Analysis.model_validate(analysis),
-            actions=[action_from_row(a, now) for a in actions],
+            timeline=[e for e in (event_from_row(name, r) for r in events) if e is not None],
+            analysis=analysis_from_body(name, analysis),
+            actions=readable(actions, utcnow()),
         )
 
     def get_or_raise(self, incident_id: str) -> Incident:
@@ -104,7 +119,7 @@ class IncidentStore:
         query = select(schema.incidents).order_by(schema.incidents.c.created_at.desc(), schema.incidents.c.pk.desc())
         with self.engine.connect() as conn:
             rows = conn.execute(filtered(query, filters).limit(limit).offset(offset)).all()
-        return [incident_from_row(r) for r in rows]
+        return [i for i in (readable_incident(r) for r in rows) if i is not None]
 
     def summaries(self, pks: Sequence[int]) -> dict[int, Incident]:
         """Incidents by primary key, without children, with their latest analysis (for search hits)."""
@@ -125,10 +140,9 @@ class IncidentStore:
                     )
                 ).all()
             )
-        return {
-            r.pk: incident_from_row(r, analysis=Analysis.model_validate(bodies[r.pk]) if r.pk in bodies else None)
-            for r in rows
-        }
+        analyses = {r.pk: analysis_from_body(to_incident_id(r.pk), bodies.get(r.pk)) for r in rows}
+        found = {r.pk: readable_incident(r, analysis=analyses[r.pk]) for r in rows}
+        return {pk: incident for pk, incident in found.items() if incident is not None}
 
     def count(self) -> int:
         with self.engine.connect() as conn:
@@ -166,9 +180,10 @@ class IncidentStore:
 
     def find_by_key(self, key: str) -> str | None:
         """The incident an idempotency key was first used for."""
+        digest = self.key_digest(key)
         with self.engine.connect() as conn:
             pk = conn.execute(
-                select(schema.idempotency_keys.c.incident_pk).where(schema.idempotency_keys.c.key == key)
+                select(schema.idempotency_keys.c.incident_pk).where(schema.idempotency_keys.c.key == digest)
             ).scalar()
         return None if pk is None else to_incident_id(int(pk))
 
@@ -200,31 +215,28 @@ class IncidentStore:
         capture's idempotency key, if any: a duplicate key rolls it back)."""
         pk = self.existing_pk(incident_id)
         cols = schema.incidents.c
+        row, digest = event_row(pk, event), None if key is None else self.key_digest(key)
         with self.engine.begin() as conn:
-            if key is not None:
-                conn.execute(insert(schema.idempotency_keys).values(key=key, incident_pk=pk, created_at=event.at))
+            if digest is not None:
+                conn.execute(insert(schema.idempotency_keys).values(key=digest, incident_pk=pk, created_at=event.at))
             conn.execute(
                 update(schema.incidents)
                 .where(cols.pk == pk)
                 .values(occurrences=cols.occurrences + 1, last_seen_at=event.at)
             )
-            conn.execute(
-                insert(schema.timeline_events).values(
-                    incident_pk=pk, at=event.at, kind=event.kind, description=redact(event.description)
-                )
-            )
+            conn.execute(insert(schema.timeline_events).values(row))
 
     def add_event(self, incident_id: str, event: TimelineEvent) -> None:
         pk = self.existing_pk(incident_id)
+        row = event_row(pk, event)
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(schema.timeline_events).values(
-                    incident_pk=pk, at=event.at, kind=event.kind, description=redact(event.description)
-                )
-            )
+            conn.execute(insert(schema.timeline_events).values(row))
 
     def set_status(self, incident_id: str, *, status: str, at: datetime, event: TimelineEvent | None) -> None:
         pk = self.existing_pk(incident_id)
+        if status not in get_args(Status):
+            raise ValueError("the status must be open, mitigated or resolved")
+        row = None if event is None else event_row(pk, event)
         values: dict[str, Any] = {"status": status}
         if status == "mitigated":
             values["mitigated_at"] = at
@@ -232,22 +244,15 @@ class IncidentStore:
             values["resolved_at"] = at
         with self.engine.begin() as conn:
             conn.execute(update(schema.incidents).where(schema.incidents.c.pk == pk).values(**values))
-            if event is not None:
-                conn.execute(
-                    insert(schema.timeline_events).values(
-                        incident_pk=pk, at=event.at, kind=event.kind, description=redact(event.description)
-                    )
-                )
+            if row is not None:
+                conn.execute(insert(schema.timeline_events).values(row))
             conn.execute(insert(schema.index_outbox).values(incident_pk=pk, op="upsert"))
 
     def save_analysis(self, incident_id: str, analysis: Analysis) -> None:
         pk = self.existing_pk(incident_id)
+        row = analysis_row(pk, analysis)
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(schema.analyses).values(
-                    incident_pk=pk, created_at=analysis.created_at, body=redact_value(analysis.model_dump(mode="json"))
-                )
-            )
+            conn.execute(insert(schema.analyses).values(row))
             if analysis.state == "accepted":
                 conn.execute(
                     update(schema.incidents).where(schema.incidents.c.pk == pk).values(postmortem_completed=True)

@@ -1,6 +1,8 @@
-"""How incidents are laid out in the database: the columns beside the JSON body, a row written for a new incident
-(with its timeline, analysis, action items, outbox row and idempotency key, in the caller's transaction), a row read
-back as the stored model, and the filters of search and list as SQL."""
+"""How incidents are laid out in the database, and every row written or read through `for_storage` and `load`
+(records/integrity.py), so that what is written validates and one row that no longer does takes nothing down: the
+columns beside the JSON body, a new incident's rows (with its timeline, analysis, action items, outbox row and
+idempotency key, in the caller's transaction), rows read back as the stored models, and the filters of search and
+list as SQL."""
 
 import hashlib
 from collections.abc import Sequence
@@ -10,6 +12,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import ColumnElement, Connection, Row, Select, insert, or_
 
+from agent_postmortem.store.errors import CorruptRecord
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.ids import incident_pk, to_incident_id
 from agent_postmortem.store.models import (
@@ -22,7 +25,7 @@ from agent_postmortem.store.models import (
 )
 from agent_postmortem.store.records import db, schema
 from agent_postmortem.store.records.actions import action_values
-from agent_postmortem.store.redact import redact, redact_model, redact_value
+from agent_postmortem.store.records.integrity import for_storage, load
 
 # Columns kept out of the JSON body because they live in their own columns or tables.
 COLUMNS = (
@@ -63,9 +66,10 @@ class NewIncident:
     keep_id: bool = False  # restoring an export: the incident and its items keep their ids
 
 
-def insert_incident(conn: Connection, item: NewIncident) -> int:
-    """Insert an incident with its children, an outbox row and its idempotency key; its primary key."""
-    incident, _ = redact_model(item.incident)  # a no-op when the service redacted first, as it does
+def insert_incident(conn: Connection, item: NewIncident, key_digest: str | None) -> int:
+    """Insert an incident with its children, an outbox row and the digest of its idempotency key (records/
+    idempotency.py), in the caller's transaction; its primary key."""
+    incident = for_storage(item.incident)  # the service redacted it first, and counted what it found
     values = incident.model_dump(mode="json", include=set(COLUMNS))
     values.update({k: getattr(incident, k) for k in TIMES})
     body = incident.model_dump(mode="json", exclude=set(COLUMNS) | set(CHILDREN))
@@ -83,28 +87,19 @@ def insert_incident(conn: Connection, item: NewIncident) -> int:
         ),
     )
     events = [
-        {"incident_pk": pk, "at": e.at or incident.created_at, "kind": e.kind, "description": redact(e.description)}
-        for e in item.timeline
+        event_row(pk, TimelineEvent(**{**e.model_dump(), "at": e.at or incident.created_at})) for e in item.timeline
     ]
     if events:
         conn.execute(insert(schema.timeline_events), events)
     if item.analysis is not None:
-        conn.execute(
-            insert(schema.analyses).values(
-                incident_pk=pk,
-                created_at=item.analysis.created_at,
-                body=redact_value(item.analysis.model_dump(mode="json")),
-            )
-        )
+        conn.execute(insert(schema.analyses).values(analysis_row(pk, item.analysis)))
     if item.actions:
         rows = [action_values(pk, a, incident.created_at, keep_id=item.keep_id) for a in item.actions]
         conn.execute(insert(schema.action_items), rows)
     conn.execute(insert(schema.index_outbox).values(incident_pk=pk, op="upsert"))
-    if item.idempotency_key is not None:  # same transaction: a duplicate key rolls the whole capture back
+    if key_digest is not None:  # same transaction: a duplicate key rolls the whole capture back
         conn.execute(
-            insert(schema.idempotency_keys).values(
-                key=item.idempotency_key, incident_pk=pk, created_at=incident.created_at
-            )
+            insert(schema.idempotency_keys).values(key=key_digest, incident_pk=pk, created_at=incident.created_at)
         )
     return pk
 
@@ -116,18 +111,47 @@ def incident_from_row(
     analysis: Analysis | None = None,
     actions: list[ActionItem] | None = None,
 ) -> Incident:
-    """The stored incident of an `incidents` row (children as given: the row holds none of them)."""
     fields = {k: getattr(row, k) for k in COLUMNS}
-    return Incident.model_validate(
-        {
-            **row.body,
-            **fields,
-            "id": to_incident_id(row.pk),
-            "timeline": timeline or [],
-            "analysis": analysis,
-            "action_items": actions or [],
-        }
-    )
+    body = row.body if isinstance(row.body, dict) else {}
+    data = {**body, **fields, "id": to_incident_id(row.pk)}
+    incident = load(Incident, data, what=to_incident_id(row.pk))  # its children were read (and checked) apart
+    return incident.model_copy(update={"timeline": timeline or [], "analysis": analysis, "action_items": actions or []})
+
+
+def readable_incident(row: Row[Any], *, analysis: Analysis | None = None) -> Incident | None:
+    """The incident of a row in a list, or None (logged) when it is damaged beyond repair."""
+    try:
+        return incident_from_row(row, analysis=analysis)
+    except CorruptRecord:
+        return None
+
+
+def event_row(pk: int, event: TimelineEvent) -> dict[str, Any]:
+    checked = for_storage(event)
+    return {"incident_pk": pk, "at": checked.at, "kind": checked.kind, "description": checked.description}
+
+
+def analysis_row(pk: int, analysis: Analysis) -> dict[str, Any]:
+    checked = for_storage(analysis)
+    return {"incident_pk": pk, "created_at": checked.created_at, "body": checked.model_dump(mode="json")}
+
+
+def event_from_row(name: str, row: Row[Any]) -> TimelineEvent | None:
+    """A timeline event, or None (logged) when it is damaged beyond repair: the rest of the timeline is still read."""
+    data = {"at": row.at, "kind": row.kind, "description": row.description}
+    try:
+        return load(TimelineEvent, data, what=f"{name}'s timeline event {row.pk}")
+    except CorruptRecord:
+        return None
+
+
+def analysis_from_body(name: str, body: Any) -> Analysis | None:
+    if body is None:
+        return None
+    try:
+        return load(Analysis, body if isinstance(body, dict) else {}, what=f"{name}'s analysis")
+    except CorruptRecord:
+        return None
 
 
 def keys_after(after_pk: int, gaps: Sequence[tuple[int, int]]) -> ColumnElement[bool]:

@@ -113,12 +113,21 @@ action_item_changes = Table(
     Column("by", Name),
 )
 
+# `key` holds a keyed digest of the client's key, never the key itself (records/idempotency.py)
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
     Column("key", String(200), primary_key=True),
     Column("incident_pk", Integer, ForeignKey("incidents.pk", ondelete="CASCADE"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Secrets of this database, made by migrations: the key of the idempotency-key digests
+store_secrets = Table(
+    "store_secrets",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", String(128), nullable=False),
 )
 
 index_outbox = Table(

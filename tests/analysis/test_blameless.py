@@ -1,7 +1,11 @@
 """Blameless-language checks: each rule, its spans, and its measured precision and recall."""
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from agent_postmortem.analysis.blame_rewrite import SystemicRewrite
 from agent_postmortem.analysis.blameless import check_blameless
 from agent_postmortem.evals.blameless import run
 
@@ -10,11 +14,11 @@ from agent_postmortem.evals.blameless import run
     ("text", "rule", "span"),
     [
         ("The outage was human error.", "human_error", "human error"),
-        ("We should've pinned the model.", "counterfactual", "should've"),
+        ("We should've pinned the model.", "person_as_cause", "We should've"),
         ("A careless edit removed the guard.", "judgement", "careless"),
-        ("Dave forgot to renew the certificate.", "person_as_cause", "Dave forgot to"),
+        ("Dave forgot to renew the certificate.", "person_as_cause", "Dave forgot"),
         ("The on-call engineer ignored the page.", "person_as_cause", "The on-call engineer ignored"),
-        ("It was Priya's fault.", "blame_word", "Priya's fault"),
+        ("It was Priya's fault.", "possessive", "Priya's fault"),
     ],
 )
 def test_each_rule_finds_its_phrase_with_the_span_and_a_rewrite(text: str, rule: str, span: str) -> None:
@@ -39,8 +43,61 @@ def test_systems_failing_and_people_acting_are_not_flagged(text: str) -> None:
 
 def test_precision_and_recall_on_the_labelled_sentences() -> None:
     result = run()
-    assert result["development"]["precision"] >= 0.95 and result["development"]["recall"] >= 0.95
-    assert result["held_out"]["precision"] >= 0.9 and result["held_out"]["recall"] >= 0.9
+    for name in ("train", "dev", "external_dev"):
+        figures = result[name]["detector"]
+        assert figures["precision"]["value"] >= 0.95 and figures["recall"]["value"] >= 0.95, (name, figures)
+    assert result["regression"]["detector"]["errors"] == []
+    assert result["regression"]["legacy_rules"]["errors"]  # the rules before #18 missed these
+
+
+@pytest.mark.parametrize(
+    ("sentence", "rewrite"),
+    [
+        ("Dana deployed the migration without reading it",
+         "The migration was deployed without a required review step."),
+        ("QA missed the regression because they didn't run the suite",
+         "The regression was not caught: running the suite was not an enforced step."),
+        ("Lee's change broke the booking flow",
+         "A change broke the booking flow; no review or test caught it before it shipped."),
+        ("The intern ran the script against prod by mistake",
+         "The script was run against prod; nothing in the process stopped or caught it before it took effect."),
+        ("The intern deleted the production table.",
+         "The production table was deleted; nothing in the process stopped or caught it before it took effect."),
+        ("QA didn't test it properly.", "It was not tested properly, and no step or check in the process required it."),
+        ("Priya pushed the config without review and broke the agent.",
+         "The config was pushed without a required review step and broke the agent."),
+    ],
+)  # fmt: skip
+def test_the_issues_missed_sentences_are_found_and_rewritten_into_systemic_ones(sentence: str, rewrite: str) -> None:
+    finding = check_blameless(sentence).findings[0]
+    assert finding.suggestion == rewrite and finding.rewritten_by == "rules"
+    assert check_blameless(finding.suggestion).blameless
+
+
+def test_a_configured_llm_rewrites_and_an_invalid_answer_falls_back_to_the_rules(fake_llm: Any) -> None:
+    fake_llm.enqueue(SystemicRewrite(rewrite="Migrations could be deployed without a required review step."))
+    [finding] = check_blameless("Dana deployed the migration without reading it", llm=fake_llm).findings
+    assert finding.rewritten_by == "llm" and finding.suggestion.startswith("Migrations could be deployed")
+    assert "Dana deployed" in fake_llm.calls[0][1] and "<sentence>" in fake_llm.calls[0][1]
+    fake_llm.enqueue(SystemicRewrite(rewrite="Dana forgot to read the migration before deploying it."))
+    [finding] = check_blameless("Dana deployed the migration without reading it", llm=fake_llm).findings
+    assert finding.rewritten_by == "rules"  # the model's answer still blamed a person
+    fake_llm.enqueue(RuntimeError("model down"))
+    [finding] = check_blameless("Dana deployed the migration without reading it", llm=fake_llm).findings
+    assert finding.suggestion == "The migration was deployed without a required review step."
+
+
+def test_bench_blameless_reports_held_out_figures_next_to_the_legacy_rules(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text(
+        '{"text": "Lee\'s change broke the booking flow", "blaming": true, "split": "test"}\n'
+        '{"text": "The SDK forgot to close the connection.", "blaming": false, "split": "test"}\n'
+        '{"text": "QA didn\'t test it properly.", "blaming": true, "split": "dev"}\n',
+        encoding="utf-8",
+    )
+    result = run({"held_out": (path, "test")})["held_out"]
+    assert result["sentences"] == 2 and result["detector"]["recall"]["value"] == 1.0
+    assert result["detector"]["precision"]["value"] == 1.0 and result["legacy_rules"]["recall"]["value"] == 0.0
 
 
 def test_components_that_caused_a_failure_are_not_people() -> None:
@@ -51,7 +108,7 @@ def test_components_that_caused_a_failure_are_not_people() -> None:
     ):
         assert check_blameless(neutral).findings == [], neutral
     for blaming in ("It was caused by Dave.", "The bug was introduced by an intern."):
-        assert [f.rule for f in check_blameless(blaming).findings] == ["blame_word"], blaming
+        assert [f.rule for f in check_blameless(blaming).findings] == ["person_as_agent"], blaming
 
 
 def test_lazy_loading_is_a_technique_not_a_judgement() -> None:

@@ -87,22 +87,22 @@ def test_unmatched_capture_falls_back_with_low_confidence() -> None:
 
 
 @pytest.mark.parametrize(
-    ("category", "user_facing", "impact", "expected"),
+    ("user_facing", "impact", "expected"),
     [
-        (Category.DATA_CORRUPTION, False, None, "SEV1"),
-        (Category.PROMPT_INJECTION, False, None, "SEV2"),
-        (Category.BUSINESS_LOGIC, True, None, "SEV2"),
-        (Category.TIMEOUT, True, None, "SEV3"),
-        (Category.TIMEOUT, False, None, "SEV4"),
-        (Category.TIMEOUT, False, "customer PII exposed in a data leak", "SEV1"),
-        (Category.LLM_HALLUCINATION, True, "all customers in the EU saw it", "SEV2"),
+        (False, "2.1M rows lost in a production migration", "SEV1"),
+        (False, "every RAG agent down for 38 minutes", "SEV2"),
+        (False, "a $149 goodwill refund to one customer", "SEV3"),
+        (False, "customer PII of 20,000 users exposed in a data leak", "SEV1"),
+        (True, "all customers in the EU saw it", "SEV2"),
+        (False, "only in the staging environment; 50,000 test rows deleted", "SEV4"),
+        (True, None, "SEV3"),
     ],
 )
-def test_severity_policy(category: Category, user_facing: bool, impact: str | None, expected: str) -> None:
-    level, reasons = severity(IncidentCreate(title="t" * 5, user_facing=user_facing, impact=impact), category)
+def test_severity_reads_the_scale_the_capture_states(user_facing: bool, impact: str | None, expected: str) -> None:
+    level, reasons = severity(IncidentCreate(title="t" * 5, user_facing=user_facing, impact=impact))
     assert level == expected and reasons
 
 
 def test_explicit_severity_and_customer_reports_override_the_policy() -> None:
-    assert severity(IncidentCreate(title="abc", severity="SEV1"), Category.TIMEOUT)[0] == "SEV1"
-    assert severity(IncidentCreate(title="abc", customer_reported=True), Category.TIMEOUT)[0] == "SEV3"
+    assert severity(IncidentCreate(title="abc", severity="SEV1", impact="one test row lost in staging"))[0] == "SEV1"
+    assert severity(IncidentCreate(title="abc", customer_reported=True, impact="staging only"))[0] == "SEV3"

@@ -13,8 +13,8 @@ import pytest
 
 from agent_postmortem.cli import common as cli_common
 from agent_postmortem.store import models
-from tests.cli_process import environment, postmortem
 from tests.factories import FIXTURES
+from tests.processes import environment, postmortem
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_process import postmortem
+from tests.processes import postmortem
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from agent_postmortem.store.invisible import strip_invisible
-from tests.cli_process import POSTMORTEM, environment, postmortem
+from tests.processes import POSTMORTEM, environment, postmortem
 
 pytestmark = pytest.mark.slow
 

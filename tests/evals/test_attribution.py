@@ -65,3 +65,27 @@ def test_llm_scores_count_fallbacks_and_score_the_llm_answers_alone(tmp_path: Pa
 def test_bench_attribution_rejects_an_unknown_attributor_in_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["bench", "attribution", "--dataset", str(write(tmp_path)), "--attribute", "x"])
     assert result.exit_code == 2 and "heuristic or llm" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_earlier_rule_and_the_heuristic_are_scored_on_the_same_runs_and_each_half(tmp_path: Path) -> None:
+    """Run c: the first action (step 1) plans; step 2 states figures nobody found, and is the labelled mistake."""
+    invented = labelled(
+        "c",
+        [("human", "task"), ("Planner", "search"), ("Analyst", "assume 120, 340 and 560"), TERMINAL],
+        "Analyst",
+        2,
+    )
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [*RUNS, invented]) + "\n", encoding="utf-8")
+    heuristic = run(path)
+    assert (heuristic["step"]["hits"], heuristic["baselines"]["first_action"]["step"]["hits"]) == (2, 1)
+    assert "heuristic" not in heuristic["baselines"]
+    halves = heuristic["by_half"]
+    assert sum(h["step"]["n"] for h in halves.values()) == 3
+    assert all(h["baselines"] is None or "first_action" in h["baselines"] for h in halves.values())
+    llm = FakeLLM(
+        *(AttributionAnswer(responsible="Nobody", decisive_step=0, evidence="", reason="None.") for _ in "abc")
+    )
+    with_llm = run(path, method="llm", llm=llm)
+    assert with_llm["baselines"]["heuristic"]["step"]["hits"] == 2 and with_llm["llm_fallbacks"] == 3
+    assert with_llm["llm_fallback_reasons"] == {"the answer names an agent that is not in the run": 3}

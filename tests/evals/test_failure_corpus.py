@@ -17,6 +17,7 @@ from agent_postmortem.evals.failure_corpus import (
     agreement,
     assign_split,
     cohen_kappa,
+    first_round,
     load,
     problems,
     read_jsonl,
@@ -41,7 +42,7 @@ def test_size_balance_and_split(rows: list[dict[str, object]]) -> None:
     test = Counter(r["category"] for r in rows if r["split"] == "test")
     assert all(total[c] >= 20 for c in CATEGORIES), total
     assert all(test[c] >= 5 for c in CATEGORIES), test
-    assert 0.25 <= sum(test.values()) / len(rows) <= 0.35
+    assert 0.25 <= sum(test.values()) / len(rows) <= 0.40  # round 2 added test-only sources for severity
 
 
 def test_a_source_group_on_both_sides_is_a_problem(rows: list[dict[str, object]]) -> None:
@@ -71,9 +72,10 @@ def test_second_sample_is_the_seeded_one_and_hides_labels(rows: list[dict[str, o
     assert all(list(r) == SAMPLE_FIELDS for r in committed)
     by_id = {r["id"]: r for r in rows}
     picked = Counter(by_id[r["id"]]["category"] for r in committed)
-    total = Counter(r["category"] for r in rows)
+    first = first_round(rows)
+    total = Counter(r["category"] for r in first)
     assert all(picked[c] >= math.ceil(0.2 * total[c]) for c in CATEGORIES), picked
-    assert len(committed) >= 0.2 * len(rows)
+    assert len(committed) >= 0.2 * len(first)
 
 
 def test_assign_split_keeps_fixed_sources_and_whole_groups() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_process import postmortem
 from tests.factories import run_row
+from tests.processes import postmortem
 
 LATIN1 = "Caf\xe9 agent failed".encode("latin-1")
 

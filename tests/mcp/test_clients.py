@@ -164,9 +164,12 @@ async def test_unicode_edge_cases_round_trip_over_stdio(tmp_path: Path, embedder
             stored[name] = got.structured_content["description"]  # type: ignore[index]
         nul = await client.call_tool("capture_incident", {"title": "NUL \x00 in a title"})
     # invisible format characters (Cf: joiners, bidi controls) are dropped by redaction: they can hide instructions;
-    # line and paragraph separators and CRLF become `\n` (store/invisible.py)
-    separators = "line\nseparator and\nparagraph, CRLF\nend"
-    assert stored == {**UNICODE, "joiners": "👩👩👧 family plan  lookup failed", "separators": separators}
+    # line and paragraph separators and CR become plain newlines, so no renderer or terminal reads them its own way
+    expected = {
+        "joiners": "👩👩👧 family plan  lookup failed",
+        "separators": "line\nseparator and\nparagraph, CRLF\nend",
+    }
+    assert stored == {**UNICODE, **expected}
     assert nul.is_error and "NUL" in nul.content[0].text  # type: ignore[union-attr]
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from agent_postmortem.evals.load import free_port
-from tests.cli_process import CLI, server_env, wait_for_port
 from tests.factories import ROOT, TESTS, missing_tool
+from tests.processes import CLI, server_env, wait_for_port
 
 pytestmark = pytest.mark.slow
 SUITE = ROOT / ".conformance" / "node_modules" / ".bin" / "conformance"

@@ -199,7 +199,8 @@ async def test_check_blameless_tool_returns_spans_and_rewrites(service: Postmort
     async with Client(server_for(service), mode=mode) as client:
         result = await client.call_tool("check_blameless", {"text": "The developer should have added a timeout."})
     [finding] = result.structured_content["findings"]  # type: ignore[index]
-    assert finding["rule"] == "counterfactual" and finding["text"] == "should have" and finding["suggestion"]
+    assert finding["rule"] == "person_as_cause" and finding["text"] == "The developer should have"
+    assert finding["suggestion"] == "A timeout was not added, and no step or check in the process required it."
 
 
 @MODES

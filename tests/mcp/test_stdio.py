@@ -93,6 +93,20 @@ def test_every_undecodable_line_gets_a_json_rpc_error_with_a_null_id_and_the_ser
     assert "this is not json" not in (tmp_path / "stderr.log").read_text(errors="replace")  # never quoted
 
 
+def test_a_lone_surrogate_escape_is_answered_not_left_waiting(server: RawServer) -> None:
+    """JavaScript clients can send `"\\ud800"` (valid JSON, not valid Unicode): the request is answered under its own
+    id, the lone surrogate read as U+FFFD, instead of being dropped by the strict parser."""
+    server.handshake()
+    server.send(
+        b'{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "search_incidents",'
+        b' "arguments": {"query": "timeout \\ud800 fares"}}}'
+    )
+    answer = server.reply(timeout=120)
+    assert answer["id"] == 7 and "result" in answer, answer
+    server.send(b'{"jsonrpc": "2.0", "id": 8, "method": "ping", "params": {"note": "\\udc00"}}')
+    assert server.reply() == {"jsonrpc": "2.0", "id": 8, "result": {}}
+
+
 @pytest.mark.parametrize("prompt", ["postmortem", "five_whys"])
 def test_a_prompt_for_an_unknown_incident_is_an_invalid_params_error_naming_the_fix_and_logs_no_traceback(
     server: RawServer, tmp_path: Path, prompt: str

@@ -8,8 +8,8 @@ import pytest
 
 from agent_postmortem.sdk.recorder import Recorder
 from agent_postmortem.service.facade import PostmortemService
-from tests.cli_process import run_crashing_agent
 from tests.factories import make_service
+from tests.processes import run_crashing_agent
 
 
 class Flights:

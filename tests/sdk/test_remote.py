@@ -14,9 +14,9 @@ from agent_postmortem.sdk.recorder import Recorder
 from agent_postmortem.sdk.remote import RemoteService
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.search.embedding import Embedder
-from tests.cli_process import run_crashing_agent
 from tests.factories import make_service
 from tests.http_server import TOKEN, serving
+from tests.processes import run_crashing_agent
 
 
 @pytest.fixture

@@ -341,7 +341,7 @@ async def test_every_miss_planted_through_the_stdio_server_is_gone_from_what_it_
 
     from mcp import Client, StdioServerParameters
 
-    from tests.cli_process import CLI, server_env
+    from tests.processes import CLI, server_env
 
     planted = "\n".join(text for _, text, _ in ISSUE_MISSES)
     hidden = "".join(f"x{c}" for c in INVISIBLE.values())

@@ -22,6 +22,7 @@ import pytest
 
 from agent_postmortem.config import Settings
 from agent_postmortem.service.runtime import build_service
+from agent_postmortem.store.records.idempotency import SECRET_NAME, digest
 from agent_postmortem.store.search.embedding import Embedder
 from tests.factories import ROOT
 
@@ -80,8 +81,9 @@ def check_database(path: Path, acked: dict[str, str]) -> None:
     with sqlite3.connect(path) as conn:
         assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
         query = "select k.key, 'INC-' || i.pk from idempotency_keys k join incidents i on i.pk = k.incident_pk"
-        keys = dict(conn.execute(query))
-    missing = [key for key, incident in acked.items() if keys.get(key) != incident]
+        keys = dict(conn.execute(query))  # keyed digests of the keys (store/idempotency.py)
+        secret = conn.execute("select value from store_secrets where name = ?", (SECRET_NAME,)).fetchone()
+    missing = [key for key, incident in acked.items() if keys.get(digest(secret[0], key)) != incident]
     assert not missing, f"{len(missing)} acknowledged captures missing, e.g. {missing[:3]}"
 
 

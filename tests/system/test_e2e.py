@@ -9,7 +9,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from agent_postmortem.evals.load import free_port
-from tests.cli_process import CLI, server_env, wait_for_port
+from tests.processes import CLI, server_env, wait_for_port
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

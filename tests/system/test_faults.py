@@ -16,8 +16,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from agent_postmortem.store.search.embedding import Embedder
-from tests.cli_process import CLI, server_env
 from tests.factories import missing_tool
+from tests.processes import CLI, server_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 LIMITED = """

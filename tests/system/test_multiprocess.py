@@ -14,7 +14,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from agent_postmortem.store.search.embedding import Embedder
-from tests.cli_process import CLI, server_env
+from tests.processes import CLI, server_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 FOUND_WITHIN = 2.0

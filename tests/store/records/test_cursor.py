@@ -51,7 +51,7 @@ def test_a_capture_that_commits_after_a_newer_one_is_still_found(tmp_path: Path,
     knowledge = KnowledgeBase(feed=store.feed, embedder=embedder)
     with engine.connect() as slow:
         writing = slow.begin()
-        early = insert_incident(slow, _new("Warehouse robot stalled on aisle nine", embedder))
+        early = insert_incident(slow, _new("Warehouse robot stalled on aisle nine", embedder), None)
         late = store.create_many([_new("Billing export duplicated invoices", embedder)])[0]
         knowledge.sync()  # reads the newer key while the older one is still uncommitted
         assert late == f"INC-{early + 1}" and knowledge.exact.count() == 1

@@ -23,7 +23,7 @@ def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path,
         diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
         version = conn.execute(text("select version_num from alembic_version")).scalar()
     assert diff == []
-    assert version == "0006"
+    assert version == "0007"
     assert {"incidents", "timeline_events", "analyses", "action_items", "action_item_changes", "index_outbox"} <= set(
         inspect(engine).get_table_names()
     )
@@ -99,7 +99,7 @@ def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(t
     engine = db.make_engine(db.sqlite_url(tmp_path))
     db.upgrade(engine, lock_dir=tmp_path)
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0006"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0007"
         assert conn.execute(text("pragma integrity_check")).scalar() == "ok"
     store = IncidentStore(engine)
     old = store.get_or_raise("INC-1")
@@ -142,3 +142,35 @@ def test_a_title_that_redaction_lengthens_is_stored_whole(tmp_path: Path, databa
     )
     stored = store.create(leaky, embedding=None, embedding_model=None)
     assert len(stored.title) > 200 and stored.title == stored.agent and "ops@x.io" not in stored.title
+
+
+def test_change_authors_stored_raw_before_0007_are_redacted_by_the_upgrade(
+    tmp_path: Path, database: HomeDatabases
+) -> None:
+    """`action_item_changes.by` was written as given (MCP `by`, CLI `--by`): 0007 redacts what is there."""
+    engine = database.engine(tmp_path, migrated=False)
+    db.upgrade(engine, lock_dir=tmp_path, revision="0005")
+    store = IncidentStore(engine)
+    leaky = Incident(
+        id="INC-0", title="Refund", category="timeout", severity="SEV4", triage="full", created_at=FIXED_NOW
+    )
+    incident = store.create(leaky, embedding=None, embedding_model=None)
+    with engine.begin() as conn:  # as the code at 0005 wrote them
+        conn.execute(
+            text(
+                "insert into action_items (incident_pk, title, priority, status, created_at) "
+                "values (1, 'Fix it', 'P1', 'open', '2026-01-02 03:04:05.000000')"
+            )
+        )
+        for by in ("dana alice@example.com", "lee", None):
+            conn.execute(
+                text(
+                    'insert into action_item_changes (action_pk, at, field, new, "by") '
+                    "values (1, '2026-01-02 03:04:05.000000', 'created', 'Fix it', :by)"
+                ),
+                {"by": by},
+            )
+    db.upgrade(engine, lock_dir=tmp_path)
+    with engine.connect() as conn:
+        authors = [b for (b,) in conn.execute(text('select "by" from action_item_changes order by pk'))]
+    assert authors == ["dana [REDACTED:email]", "lee", None] and incident.id == "INC-1"

@@ -1,6 +1,7 @@
-"""Processes as a user starts them: the installed `postmortem` command, as a shell runs it (its exact bytes, exit
-code and files; no LLM; Rich sees a pipe 250 columns wide unless `env` says otherwise), a server's environment, and
-an agent script using the SDK."""
+"""Processes as a user starts them, for tests that drive the product from outside: the installed `postmortem`
+command as a shell runs it (its exact bytes, exit code and files; no LLM; Rich sees a pipe 250 columns wide unless
+`env` says otherwise), `postmortem serve` over stdio for an MCP client, a server's environment, and an agent script
+using the SDK. They share the test session's exported embedding model."""
 
 import os
 import socket
@@ -8,6 +9,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from mcp import StdioServerParameters
+
+from tests.factories import ROOT
 
 POSTMORTEM = Path(sys.executable).parent / "postmortem"
 CLI = str(POSTMORTEM)
@@ -72,4 +77,33 @@ def run_crashing_agent(tmp_path: Path, **env: str) -> subprocess.CompletedProces
     chosen = {**os.environ, "POSTMORTEM_LLM": "none", **env}  # the SDK as installed: no path into the checkout
     return subprocess.run(
         [sys.executable, str(script)], env=chosen, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a product process on `home` (no LLM, offline), plus `extra` (e.g. a database URL)."""
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        "POSTMORTEM_HOME": str(home),
+        "POSTMORTEM_LLM": "none",
+        "POSTMORTEM_MODEL_CACHE": os.environ["POSTMORTEM_MODEL_CACHE"],
+        "HF_HUB_OFFLINE": "1",
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "PYTHONPATH": str(ROOT),
+        **(extra or {}),
+    }
+
+
+def stdio_server(home: Path, extra: dict[str, str] | None = None) -> StdioServerParameters:
+    """`postmortem serve` over stdio on `home`, for `mcp.Client(...)`."""
+    return StdioServerParameters(command=CLI, args=["serve"], env=env(home, extra), cwd=str(home))
+
+
+def cli(
+    home: Path, *args: str, extra: dict[str, str] | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    """`postmortem ARGS` on `home`, as a subprocess; stdout and stderr captured as text."""
+    return subprocess.run(
+        [CLI, *args], env=env(home, extra), cwd=str(home), capture_output=True, text=True, timeout=timeout, check=False
     )

@@ -1,0 +1,132 @@
+"""The rule-based attributor's choice of the decisive step in a failed multi-agent run, with no LLM.
+
+Three rules, tried in order (each designed on the `design` half of the Who&When development runs only; the
+README has the figures on both halves and what each rule changed):
+
+1. **A coordinator declared the request satisfied.** A run that failed although its coordinator judged the
+   request done (the Magentic-One ledger's `"is_request_satisfied": {..., "answer": true}`) failed at that
+   judgement: the coordinator accepted an answer nobody had verified, and wrote the final answer from it.
+2. **The first step that states new figures.** The earliest substantive action whose prose (outside code blocks
+   and links) holds at least `NEW_FIGURES` numbers that appear nowhere in the task or in any earlier step: values
+   the run had not found yet, so the agent assumed, simulated, remembered or invented them, and later steps built
+   on them. A step that only plans, searches or delegates states no such figures.
+3. **The first substantive action** (the rule before these two): the earliest step by an agent that is not tool or
+   code output, not the human asking, not a routing, planning or delegating message, and not the task statement
+   handed to the first agent. A wrong first move is what the later steps build on.
+
+Failing all three, the first step by an agent that is not a tool or the human, then the first step.
+Everything here works on plain steps (`who`, `role`, `name`, `content`), so it can be tested on small traces.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+NEW_FIGURES = 3  # 2 to 6 choose the same steps on the design half but one or two runs; 3 sits in the middle
+
+Rule = Literal["verdict", "new_figures", "first_action", "fallback"]
+
+# Steps that are not an agent's own decision: tool and code-execution output, the human asking, routing.
+TOOL_AGENT = re.compile(r"terminal|computer|executor|\btool|interpreter|proxy", re.IGNORECASE)
+HUMAN = re.compile(r"^(human|user)$", re.IGNORECASE)
+ROUTING = re.compile(
+    r"^\s*(next speaker|initial plan|updated ledger|request satisfied|no agent selected|terminate\b)", re.IGNORECASE
+)
+TOOL_OUTPUT = re.compile(r"^\s*exit ?code\s*:", re.IGNORECASE)
+# What the reason mentions when the chosen step shows it (they do not change the choice: see the README).
+ERROR = re.compile(r"exit ?code:? *[1-9]|traceback|\berror\b|exception|failed|not found|\b404\b|timed? ?out", re.I)
+GUESS = re.compile(
+    r"simulat\w*|assum\w*|hypothetical\w*|placeholder|for demonstration|example data|pretend\w*|manually \w+", re.I
+)
+_VERDICT = re.compile(r'"is_request_satisfied"\s*:\s*\{[^{}]{0,3000}?"answer"\s*:\s*true\b', re.IGNORECASE)
+_CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.DOTALL)
+_LINK = re.compile(r"\]\([^)\s]*\)|\b(?:https?|file)://\S+|\bwww\.\S+")
+_NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
+
+
+class StepLike(Protocol):
+    @property
+    def who(self) -> str: ...
+    @property
+    def role(self) -> str | None: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def content(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The chosen step (an index into the steps), the rule that chose it, and what it showed."""
+
+    index: int
+    rule: Rule
+    figures: list[str] = field(default_factory=list)  # the new figures, for the `new_figures` rule
+
+
+def is_tool(step: StepLike) -> bool:
+    return bool(TOOL_AGENT.search(step.who) or TOOL_OUTPUT.match(step.content))
+
+
+def is_agent(step: StepLike) -> bool:
+    """A step by an agent: not tool or code output, not the human asking."""
+    return not is_tool(step) and not HUMAN.match(step.who)
+
+
+def is_action(step: StepLike, task: str | None) -> bool:
+    """A substantive action: an agent's own step, not a routing or delegating message, not the task statement."""
+    text = step.content
+    if not is_agent(step) or not text.strip() or ROUTING.match(text):
+        return False
+    if any(arrow in f"{step.role or ''} {step.name or ''}" for arrow in ("->", "→")):
+        return False  # a message addressed to another agent delegates: the addressee acts
+    head = (task or "").strip()[:80]
+    return not (head and head in text)  # the task statement handed to the first agent
+
+
+def figures(text: str) -> set[str]:
+    """Every number in the text (two characters or more, thousands separators dropped)."""
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text) if len(n.strip(",.")) >= 2}
+
+
+def stated_figures(text: str) -> set[str]:
+    """The numbers an agent states in prose: not in code, not in links."""
+    return figures(_LINK.sub(" ", _CODE.sub(" ", text)))
+
+
+def locate(text: str, figure: str) -> re.Match[str] | None:
+    """Where a figure from `figures` is written in the text (with or without thousands separators)."""
+    return re.search(r"(?<![\w.])" + ",?".join(re.escape(c) for c in figure), text)
+
+
+def verdict_step(steps: Sequence[StepLike]) -> int | None:
+    """The first step in which a coordinator declares the request satisfied."""
+    return next((i for i, s in enumerate(steps) if is_agent(s) and _VERDICT.search(s.content)), None)
+
+
+def first_new_figures(steps: Sequence[StepLike], task: str | None) -> Pick | None:
+    seen = figures(task or "")
+    for i, step in enumerate(steps):
+        new = stated_figures(step.content) - seen
+        if len(new) >= NEW_FIGURES and is_action(step, task):
+            ordered = sorted(new, key=lambda n: step.content.replace(",", "").find(n))
+            return Pick(i, "new_figures", ordered)
+        seen |= figures(step.content)
+    return None
+
+
+def first_action(steps: Sequence[StepLike], task: str | None) -> Pick:
+    """The rule used before the other two (kept as the benchmark's baseline and as the last rule)."""
+    actions = [i for i, s in enumerate(steps) if is_action(s, task)]
+    if actions:
+        return Pick(actions[0], "first_action")
+    agents = [i for i, s in enumerate(steps) if is_agent(s)]
+    return Pick((agents or [0])[0], "fallback")
+
+
+def pick_step(steps: Sequence[StepLike], task: str | None) -> Pick:
+    verdict = verdict_step(steps)
+    if verdict is not None:
+        return Pick(verdict, "verdict")
+    return first_new_figures(steps, task) or first_action(steps, task)
