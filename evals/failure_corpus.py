@@ -75,8 +75,8 @@ def row_problems(row: Row) -> list[str]:
         problems.append(f"{rid}: text must be 1 to {MAX_TEXT} characters")
     if row.get("split") not in ("train", "test"):
         problems.append(f"{rid}: split must be train or test")
-    if row.get("round", 1) not in (1, 2):
-        problems.append(f"{rid}: round must be 1 or 2")
+    if row.get("round", 1) not in (1, 2, 3):
+        problems.append(f"{rid}: round must be 1, 2 or 3")
     return problems
 
 
@@ -121,8 +121,8 @@ def assign_split(
 
 
 def first_round(rows: list[Row]) -> list[Row]:
-    """The rows of the first labelling round, which the second labelling samples; later rounds (`round` >= 2, rows
-    added to measure severity) were labelled by labeller A alone."""
+    """The rows of the first labelling round, which the second labelling samples; later rounds (`round` 2, rows
+    added to measure severity; `round` 3, train rows added for the classifier) were labelled by labeller A alone."""
     return [r for r in rows if r.get("round", 1) == 1]
 
 

@@ -6,9 +6,11 @@ that follow it in the same clause are read for what makes a person the cause: a 
 "failed to", "didn't"), a counterfactual ("should have"), a mistake marker ("by mistake", "accidentally",
 "without reviewing"), or a destructive action with a failure in the same sentence ("deleted the production
 table", "deployed a change that took down payments"). Possessives ("Lee's change broke"), passives with a person
-as agent ("deleted by someone"), "human error", self-blame ("my bad", "on my part") and judgements ("careless")
-are found anywhere. Subjects that are systems ("the deploy pipeline", "the agent", "the SDK", "the migration")
-are never people, so their failures are never flagged.
+as agent ("deleted by someone", "messed up, presumably by me"), "human error", self-blame ("my bad", "on my part",
+"I caused the regression", "sorry for not running the tests"), judgements ("careless"), questions that put a person
+in the dock ("Why didn't you test it?", "Did you even run it?") and scolding imperatives ("Test your changes before
+you open a PR", "Please stop pushing to main") are found anywhere. Subjects that are systems ("the deploy
+pipeline", "the agent", "the SDK", "the migration") are never people, so their failures are never flagged.
 """
 
 import re
@@ -59,14 +61,24 @@ _NOT_NAMES = set(
 NAME = r"(?-i:\b(?<![-./@])[A-Z][a-z]{2,}\b)(?!['’]?\s*(?:" + _SYSTEM_HEADS + r")\b)"
 PERSON = r"(?:" + PRONOUN + r"|" + ROLE_NP + r")"
 
+# What follows a counterfactual "should have": a past participle ("should have pinned", "should've known"), not a
+# noun ("shouldn't have write access").
+_PARTICIPLE = (
+    r"(?:\w+(?:ed|en|wn|ght)|been|done|made|run|set|put|let|hit|read|got|had|told|found|kept|held|paid|sent|spent|"
+    r"built|left|lost|met|shut|split|stood|understood|begun|spotted|caught)\b"
+)
+_WITHOUT_CHECK = (
+    r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|testing|checking|asking|approval|telling|verifying|running|"
+    r"looking|a\s+review|any\s+review|double-checking|consulting|a\s+backup|backing\s+up|(?:re)?building|compiling)"
+)
 _BLAME_VERB = (
     r"forgot|forget|forgets|forgotten|missed|misses|skipped|ignored|ignores|overlooked|neglected|failed\s+to|"
     r"fails\s+to|didn['’]?t|did\s+not|didnt|never|messed\s+up|screwed\s+up|botched|broke|breaks|mistyped|misread|"
     r"misconfigured|mistakenly|accidentally|accidently|inadvertently|regrettably|carelessly|by\s+mistake|"
     r"by\s+accident|bothered|typed\s+the\s+wrong|(?:picked|used|chose|ran|edited|deployed|pushed)\s+the\s+wrong|"
-    r"(?:should|could|would|must)(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve|\s+of)\b|ought\s+to\s+have|was\s+supposed\s+to|"
-    r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|testing|checking|asking|approval|telling|verifying|running|"
-    r"looking|a\s+review|any\s+review|double-checking|consulting|a\s+backup|backing\s+up)|will\s+be\s+more\s+careful"
+    r"(?:should|could|would|must)(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve|\s+of)\b"
+    r"(?=\s+(?:\w+ly\s+)?" + _PARTICIPLE + r")|"
+    r"ought\s+to\s+have|was\s+supposed\s+to|" + _WITHOUT_CHECK + r"|will\s+be\s+more\s+careful"
 )
 _ACTION = (
     r"deleted|dropped|wiped|removed|truncated|overwrote|overwritten|destroyed|erased|purged|ran|run|executed|pushed|"
@@ -97,7 +109,22 @@ def _clause_after(text: str, pos: int, limit: int = 90) -> str:
 
 
 _SUBJECT = re.compile(r"(" + PERSON + r"|" + NAME + r")(?:\s+(?:also|then|just|simply|had|has|have|again|all))?\s+", _I)
-_PREDICATE = re.compile(r"^(?:(?:\S+\s+){0,5}?)(" + _BLAME_VERB + r")\b", _I)
+_PREDICATE = re.compile(r"^(?:(?:(?!(?:that|which|who|whose)\b)\S+\s+){0,5}?)(" + _BLAME_VERB + r")\b", _I)
+# A person causing a failure: "I caused the regression", "we introduced a bug" (not "we introduced a cache").
+_CAUSE_START = re.compile(
+    r"^(?:(?:also|then|just|probably|apparently|unknowingly|unintentionally|have|has|had)\s+)*(caused|"
+    r"(?:introduced|created|triggered|shipped)\s+(?:an?\s+|the\s+|this\s+|that\s+)?(?:\w+\s+)?"
+    r"(?:bug|regression|error|issue|outage|problem|breakage|incident|mess))\b",
+    _I,
+)
+# A second verb of the same person after "and" ("I moved the file ... and pushed without rebuilding"): the
+# words after "and" start with a verb, not with a new subject.
+_CONJOINED = re.compile(r"^(?:\S+\s+){0,3}?(?:" + _WITHOUT_CHECK + r")|^(?:forgot|neglected|failed)\s+to\b", _I)
+_AND_VERB = re.compile(
+    r"\band\s+(?!(?:the|a|an|it|its|this|that|these|those|our|their|his|her|my|your|some|all|no|then|there|we|"
+    r"i|you|he|she|they|someone|nobody)\b)(?=[a-z])",
+    _I,
+)
 _ACTION_START = re.compile(r"^(?:(?:also|then|just|simply|quickly|had|has|have)\s+)?(" + _ACTION + r")\b", _I)
 _POSSESSIVE = re.compile(
     r"(?P<agent>" + PERSON + r"|" + NAME + r")['’]s?\s+(?:(?:own|last|recent|latest|new|bad|quick)\s+)?"
@@ -110,8 +137,67 @@ _PASSIVE_BY = re.compile(
     r"by\s+(?P<agent>" + PERSON + r"|" + NAME + r")",
     _I,
 )
+_SELF = r"(?:me|us|myself|ourselves)"
+_BY_SELF = re.compile(
+    r"\b(?:messed\s+up|screwed\s+up|broken|broke|caused|introduced|deleted|removed|dropped|wiped|corrupted|"
+    r"overwritten|missed|forgotten|overlooked|mistyped|misconfigured|botched|lost|(?:mistake|error|oversight|typo)s?"
+    r"(?:\s+(?:was|were))?\s+made)\b[^.;!?\n]{0,40}?\bby\s+(?P<agent>" + _SELF + r")\b",
+    _I,
+)
 _CAUSED_BY = re.compile(
     r"\b(?:caused|introduced|triggered|created|started)\s+by\s+(?P<agent>" + PERSON + r"|" + NAME + r")", _I
+)
+# Questions that put a person in the dock: "Why didn't you test it?", "Why did Marco push to main?", "How did
+# nobody notice?", "Did you even test it?". Questions about systems ("Why didn't the check catch it?") are not.
+_WHY = r"\b(?:why|how\s+come)\s+"
+_NEG_AUX = (
+    r"(?:didn['’]?t|did\s+not|wouldn['’]?t|couldn['’]?t|haven['’]?t|hasn['’]?t|hadn['’]?t|don['’]?t|doesn['’]?t|"
+    r"won['’]?t)"
+)
+_ACCUSED = (
+    r"(?:delete|drop|wipe|remove|push|force-push|merge|deploy|release|ship|break|ignore|skip|bypass|disable|"
+    r"approve|overwrite|forget|miss|revert|run|change|touch)\w*"
+)
+_QUESTIONS = [
+    re.compile(_WHY + _NEG_AUX + r"\s+(?P<agent>" + PERSON + r"|" + NAME + r")\b", _I),
+    re.compile(
+        _WHY
+        + r"(?:did|would|do|does|have|has|had)\s+(?P<agent>"
+        + PERSON
+        + r"|"
+        + NAME
+        + r")\s+(?:\w+ly\s+)?"
+        + _ACCUSED
+        + r"\b",
+        _I,
+    ),
+    re.compile(
+        r"\bhow\s+(?:did|could|come|was\s+it\s+that)\s+(?P<agent>nobody|no\s+one|noone|none\s+of\s+(?:you|us|them))"
+        r"\s+(?:\w+\s+)?(?:notice|catch|see|test|check|review|spot|read)\w*",
+        _I,
+    ),
+    re.compile(
+        r"\b(?:did|have|has)\s+(?P<agent>you|they|he|she|anyone|anybody|someone)\s+(?:even|actually|ever)\s+"
+        r"(?:test|run|check|read|review|look|try|compile|open|verify)\w*",
+        _I,
+    ),
+]
+# Scolding in the imperative, addressed to the people involved: "Please stop pushing to main", "Test your changes
+# before you open a PR", "Actually pay attention". Instructions to operate a system ("Stop the worker") are not.
+_SCOLDING = re.compile(
+    r"(?:^|(?<=[.!?:])\s+|\n\s*)(?:(?:please|just|so|seriously|guys|folks|people|come\s+on|next\s+time|at\s+the\s+bare"
+    r"\s+minimum)[,!.]?\s+)*(?:(?:stop|quit)\s+(?:doing\s+(?:it|this|that)|pushing|merging|deploying|deleting|"
+    r"breaking|force-pushing|committing|skipping|ignoring|releasing|bypassing)\b|(?:test|check|double-check|read|"
+    r"run|review|compile|verify|proofread)\s+your\s+(?:own\s+)?(?:code|changes?|work|prs?|pull\s+requests?|commits?|"
+    r"diffs?|patch(?:es)?)\b|(?:actually\s+)?pay\s+(?:more\s+|closer\s+)?attention\b)",
+    _I,
+)
+# Apologising for one's own omission or breakage: "I apologize for not running the tests", "sorry for breaking it".
+_APOLOGY = re.compile(
+    r"\b(?P<agent>I|we)?\s*(?:apologi[sz]e|['’]m\s+sorry|am\s+sorry|are\s+sorry|['’]re\s+sorry|sorry|apologies)\s+"
+    r"(?:for|about)\s+(?:not\s+\w+ing|forgetting|missing|breaking|deleting|pushing|merging|skipping|ignoring|"
+    r"causing|overlooking|the\s+(?:mistake|oversight|breakage|screw-?up))\b",
+    _I,
 )
 _IF_HAD = re.compile(r"\bif\s+(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:had|hadn['’]?t|had\s+not)\b", _I)
 _GLOBAL: list[tuple[str, re.Pattern[str]]] = [
@@ -129,7 +215,9 @@ _GLOBAL: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:(?:is|was|were|are)\s+to\s+blame|blame\s+for\s+[^,.;]{1,40}?\s+lies\s+with|(?:fault|blame)\s+(?:of|lies\s+with|is\s+on|on)\s+(?!the\s+(?:"
             r"platforms?|systems?|process(?:es)?|tools?|procedures?)\b(?!\s+team))|(?:his|her|their|my|our|your)\s+(?:fault|bad|mistake|oversight|"
-            r"carelessness|screw-?up)|on\s+my\s+part|(?:it|this)\s+(?:is|was)\s+on\s+me|to\s+be\s+blamed)",
+            r"carelessness|screw-?up)|(?:his|her|their|my|our|your)\s+(?:own|\w+est|big|stupid|silly|dumb|bad)\s+"
+            r"(?:fault|mistake|oversight|screw-?up)|on\s+my\s+part|(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+on\s+(?:me|us)\b|"
+            r"to\s+be\s+blamed|(?:guy|person|people|one|ones|man|woman|party|engineers?|developers?)\s+to\s+blame\b)",
             _I,
         ),
     ),
@@ -152,8 +240,15 @@ def _subject_spans(text: str) -> list[BlameSpan]:
         if not _is_person(agent) or (re.fullmatch(NAME, agent) and _preceded_by_article(text, m.start())):
             continue
         clause = _clause_after(text, m.end())
-        if (pred := _PREDICATE.search(clause)) is not None:
+        conjoined = [
+            clause[c.end() :]
+            for c in _AND_VERB.finditer(clause)
+            if not re.search(r"\b(?:it|he|she|they|we|you|i|was|were|is|are)\b", clause[: c.start()], _I)
+        ]
+        if (pred := _PREDICATE.search(clause) or _CAUSE_START.search(clause)) is not None:
             found.append(BlameSpan(m.start(), m.end() + pred.end(), "person_as_cause", agent))
+        elif re.fullmatch(PRONOUN, agent, _I) and any(_CONJOINED.search(c) for c in conjoined):
+            found.append(BlameSpan(m.start(), m.end() + len(clause.rstrip()), "person_as_cause", agent))
         elif _ACTION_START.search(clause) is not None and _FAILURE_CONTEXT.search(_sentence(text, m.start())):
             found.append(BlameSpan(m.start(), m.end() + len(clause.rstrip()), "person_as_cause", agent))
     return found
@@ -167,6 +262,17 @@ def _sentence(text: str, pos: int) -> str:
     start = max(text.rfind(". ", 0, pos), text.rfind("\n", 0, pos)) + 1
     end = min((i for i in (text.find(". ", pos), text.find("\n", pos)) if i >= 0), default=len(text))
     return text[start:end]
+
+
+def _scolding_and_apologies(text: str) -> list[BlameSpan]:
+    """Imperatives scolding the people involved, and apologies for one's own omission (spans without leading space)."""
+    found = []
+    for pattern, rule in ((_SCOLDING, "scolding"), (_APOLOGY, "person_as_cause")):
+        for m in pattern.finditer(text):
+            start = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
+            agent = "you" if rule == "scolding" else (m.group("agent") or "I")
+            found.append(BlameSpan(start, m.end(), rule, agent))
+    return found
 
 
 def _other_spans(text: str) -> list[BlameSpan]:
@@ -183,13 +289,18 @@ def _other_spans(text: str) -> list[BlameSpan]:
             found.append(BlameSpan(m.start(), m.end(), "possessive", m.group("agent")))
     for rule, pattern in (
         ("person_as_agent", _PASSIVE_BY),
+        ("person_as_agent", _BY_SELF),
         ("person_as_agent", _CAUSED_BY),
         ("counterfactual", _IF_HAD),
+        *(("question", q) for q in _QUESTIONS),
     ):
         for m in pattern.finditer(text):
             agent = m.group("agent")
+            if pattern is _PASSIVE_BY and re.fullmatch(_SELF, agent, _I):
+                continue  # "by me" only with a failure (_BY_SELF): "written by me" blames no one
             if _is_person(agent) and not _preceded_by_article(text, m.start("agent")):
                 found.append(BlameSpan(m.start(), m.end(), rule, agent))
+    found += _scolding_and_apologies(text)
     for rule, pattern in _GLOBAL:
         for m in pattern.finditer(text):
             if rule == "blame_word" and _NEGATED_FAULT.search(text[max(0, m.start() - 20) : m.end()]):

@@ -134,8 +134,8 @@ def _not_done(sentence: str) -> str | None:
 
 _JUDGEMENT = re.compile(r"\b(?:careless(?:ly)?|sloppy|negligent(?:ly)?|reckless(?:ly)?|stupid|lazy|dumb|clumsy)\s*", _I)
 _FAULT = re.compile(
-    r"\b(?:an?\s+(?:oversight|mistake)\s+on\s+my\s+part|(?:my|his|her|their|our|your)\s+(?:fault|bad|mistake|"
-    r"oversight)|(?:\w+|the\s+\w+)['’]s?\s+(?:fault|mistake|error|oversight|typo)|"
+    r"\b(?:an?\s+(?:oversight|mistake)\s+on\s+my\s+part|(?:my|his|her|their|our|your)\s+(?:(?:own|\w+est|big|"
+    r"stupid|silly|dumb|bad)\s+)?(?:fault|bad|mistake|oversight)|(?:\w+|the\s+\w+)['’]s?\s+(?:fault|mistake|error|oversight|typo)|"
     r"(?:human|operator|user|pilot|engineer|developer)\s+error)\b",
     _I,
 )
@@ -147,11 +147,19 @@ def _reworded(sentence: str) -> str:
     cleaned = _JUDGEMENT.sub("", _FAULT.sub("a gap in the process", sentence))
     cleaned = re.sub(r"\b([Aa])\s+(?=[aeiouAEIOU])", r"\1n ", cleaned)
     cleaned = re.sub(r"\s+(?:was|is|were|are)\s*\.?\s*$", " did not go as intended.", cleaned, flags=_I)
+    if detect(cleaned):  # still names someone ("the one to blame is the release manager")
+        return "A gap in the process let this happen." + _ASK
     return _tidy(cleaned) + _ASK
+
+
+_QUESTION = "Which check or step was missing that would have caught this before it took effect?"
+_SCOLDING = "Make this an enforced step (a check, a test or a required review) instead of a reminder to people."
 
 
 def rule_rewrite(sentence: str, span: BlameSpan) -> str:
     """A systemic version of `sentence`, built from its own words."""
+    if span.rule in ("question", "scolding"):
+        return _QUESTION if span.rule == "question" else _SCOLDING
     if span.rule in ("human_error", "judgement", "blame_word") or (
         span.rule == "possessive"
         and re.search(r"(?:fault|mistake|error|oversight|typo)s?$", sentence[span.start : span.end], _I)

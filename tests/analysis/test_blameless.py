@@ -114,3 +114,49 @@ def test_components_that_caused_a_failure_are_not_people() -> None:
 def test_lazy_loading_is_a_technique_not_a_judgement() -> None:
     assert check_blameless("The lazy-loaded script and lazy loading of extensions failed.").findings == []
     assert [f.rule for f in check_blameless("The rollout was lazy.").findings] == ["judgement"]
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("Why didn't you run the migration on staging first?", "question"),
+        ("Why did Marco push straight to main on a Friday?", "question"),
+        ("How did nobody notice the alert for two days?", "question"),
+        ("Did you even test the rollback script?", "question"),
+        ("The cache was wiped, apparently by me, during the cleanup.", "person_as_agent"),
+        ("The broken flag was introduced by us in the last release.", "person_as_agent"),
+        ("The outage was our fault.", "blame_word"),
+        ("It was my silly mistake, the staging key went to prod.", "blame_word"),
+        ("The one to blame is the release manager.", "blame_word"),
+        ("Please stop pushing to main without a review.", "scolding"),
+        ("Test your changes before you open a pull request.", "scolding"),
+        ("Actually pay attention to the deploy checklist next time.", "scolding"),
+        ("I caused the outage with a bad config push.", "person_as_cause"),
+        ("We apologise for not warning customers sooner.", "person_as_cause"),
+        ("I moved the fixture into the shared folder and pushed without rebuilding the bundle.", "person_as_cause"),
+    ],
+)
+def test_questions_self_blame_and_scolding_are_blame(text: str, rule: str) -> None:
+    findings = check_blameless(text).findings
+    assert [f.rule for f in findings] == [rule], (text, findings)
+    assert check_blameless(findings[0].suggestion).blameless, findings[0].suggestion
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Why didn't the health check catch the bad pods?",
+        "Why did the agent delete the branch?",
+        "Did anyone see the alert fire before 09:00?",
+        "The job was rerun by the scheduler after the timeout.",
+        "This report was written by me and reviewed by the team.",
+        "Operators shouldn't have write access to the orders table.",
+        "We had a release that failed to start on two nodes.",
+        "Stop the worker before you rotate the key.",
+        "The queue consumer caused a backlog when it restarted.",
+        "We introduced a new caching layer in March.",
+        "Sorry for the inconvenience while the index rebuilt.",
+    ],
+)
+def test_system_questions_and_neutral_sentences_are_not_blame(text: str) -> None:
+    assert check_blameless(text).findings == [], text
