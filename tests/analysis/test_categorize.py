@@ -197,7 +197,8 @@ def test_neighbours_below_the_novelty_threshold_do_not_vote() -> None:
 
 def test_the_product_applies_the_model_without_scikit_learn() -> None:
     code = (
-        "import sys; from server.categorize import categorize; from store.models import IncidentCreate; "
+        "import sys; from agent_postmortem.analysis.categorize import categorize; "
+        "from agent_postmortem.store.models import IncidentCreate; "
         "d = categorize(IncidentCreate(title='429 Too Many Requests'), [], vector=None, model_id=None); "
         "assert d.category == 'rate_limit', d; assert 'sklearn' not in sys.modules and 'scipy' not in sys.modules"
     )

@@ -17,8 +17,12 @@ SHIPPED = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
 
 def test_the_model_file_records_the_data_and_settings_it_was_trained_with() -> None:
     meta = SHIPPED["metadata"]
-    assert meta["corpus_sha256"] == file_hash(CORPUS), "the corpus changed: run python -m evals.train_category"
-    assert meta["product_sha256"] == product_hash(), "seed, cases or guide changed: run python -m evals.train_category"
+    assert meta["corpus_sha256"] == file_hash(CORPUS), (
+        "the corpus changed: run python -m agent_postmortem.evals.train_category"
+    )
+    assert meta["product_sha256"] == product_hash(), (
+        "seed, cases or guide changed: run python -m agent_postmortem.evals.train_category"
+    )
     assert meta["embedder"] == "sentence-transformers/all-MiniLM-L6-v2#onnx-int8"
     assert meta["settings"]["seed"] == 18 and meta["settings"]["class_weight"] == "balanced"
     assert SHIPPED["feature_version"] == FEATURE_VERSION and SHIPPED["cues"] == [name for name, _ in CUES]

@@ -237,7 +237,7 @@ def export_line(p: Planted) -> str:
 
 SDK_SCRIPT = """
 import json, sys
-from server.sdk import Recorder
+from agent_postmortem import Recorder
 values = json.loads(open(sys.argv[1], encoding="utf-8").read())
 recorder = Recorder(agent=values["agent"], model=values["model"], url=sys.argv[2] if len(sys.argv) > 2 else None)
 try:
