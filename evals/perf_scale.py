@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from server import service as service_module
-from server.service import PostmortemService
-from store import db
-from store.models import IncidentCreate
+from agent_postmortem.service import capture as capture_module
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.filters import SearchFilters
+from agent_postmortem.store.models import IncidentCreate
+from agent_postmortem.store.records import db
 
 K = 10
 CACHE_FROM = 500_000  # knowledge bases this large are built once and kept in the model cache
@@ -70,7 +71,7 @@ def dense_recall(
         numpy_s.append(time.perf_counter() - t)
         kth = float(np.partition(-scores, K - 1)[K - 1]) * -1
         t = time.perf_counter()
-        found = [pk for pk, _ in knowledge._dense(q, K, {})]
+        found = [pk for pk, _ in knowledge._dense(q, K, SearchFilters())]
         product_s.append(time.perf_counter() - t)
         rows = np.searchsorted(pks, found)
         recalls.append(float((scores[rows] >= kth - 1e-6).sum()) / K)
@@ -95,11 +96,11 @@ def stats(seconds: Sequence[float]) -> dict[str, float]:
 
 def bm25s_reference(service: PostmortemService, texts: list[str]) -> dict[str, Any]:
     """bm25s alone over the same incident texts: its build time and its scoring time for the same queries, next to
-    the product's lexical scoring (store/lexical.py)."""
+    the product's lexical scoring (store/search/lexical.py)."""
     import bm25s
 
     lexical = service.knowledge.lexical
-    rows = [text for _, text in service.store.lexical_rows()]
+    rows = [text for _, text in service.store.feed.lexical_rows()]
     t = time.perf_counter()
     corpus = bm25s.tokenize(rows, stopwords="en", stemmer=lexical._stem, show_progress=False)
     retriever = bm25s.BM25()
@@ -183,13 +184,13 @@ CAPTURE_STAGES = (
 
 
 def _wrap_capture(service: PostmortemService, timers: StageTimers) -> None:
-    kb = service.knowledge
-    timers.wrap(service_module, "redact_model", "redaction")
+    kb, capture = service.knowledge, service.capture
+    timers.wrap(capture_module, "redact_model", "redaction")
     timers.wrap(service.store, "find_open_by_signature", "duplicate_signature_lookup")
     timers.wrap(kb, "embed_documents", "embedding")
-    timers.wrap(service, "_classify", "classification")
-    timers.wrap(service, "_similar", "classification_similar_search")
-    timers.wrap(service, "_recurrence", "classification_pattern_lookup")
+    timers.wrap(capture, "_classify", "classification")
+    timers.wrap(capture.retrieval, "similar", "classification_similar_search")
+    timers.wrap(capture.recurrence, "joined", "classification_pattern_lookup")
     timers.wrap(service.store, "create", "write_with_fsync")
     timers.wrap(kb, "_drain", "index_sync_vector_index")
     timers.wrap(kb.exact, "refresh", "exact_refresh")
