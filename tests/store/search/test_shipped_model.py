@@ -101,7 +101,8 @@ def test_the_shipped_model_is_what_the_export_makes() -> None:
 @pytest.mark.slow
 def test_the_shipped_model_is_close_to_sentence_transformers(minilm: SentenceTransformerEmbedder) -> None:
     """int8 against the torch model: on the 1,367 AIID incidents the least cosine is 0.9866 and the mean 0.9948
-    (527 AIID queries: 0.9861, 0.9931); the seed incidents here are of the same order."""
+    (527 AIID queries: 0.9861, 0.9931); on the 45 seed incidents here 0.9927 and 0.9946. A per-tensor int8 graph
+    scores 0.947 and 0.957 on them and fails."""
     texts = seed_texts()
     shipped = OnnxEmbedder.shipped()
     for kind in ("query", "document"):
