@@ -668,7 +668,7 @@ def search_breakdown(service: PostmortemService, texts: list[str]) -> dict[str, 
         (kb, "_exact_cosines", "exact_cosines_of_lexical_only_hits"),
         (kb, "search", "knowledge_search"),
         (store, "summaries", "sqlite_summaries"),
-        (service, "_explain", "explain_hits"),
+        (service.retrieval, "_explain", "explain_hits"),
     ):
         timers.wrap(owner, name, label)
     lexical_stages = (
