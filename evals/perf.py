@@ -27,7 +27,6 @@ import platform
 import random
 import re
 import resource
-import selectors
 import shutil
 import statistics
 import subprocess
@@ -57,6 +56,7 @@ from agent_postmortem.evals.perf_scale import (
     kept_build,
     slopes,
 )
+from agent_postmortem.evals.perf_start import cli_reads, cold_start, model_env
 from agent_postmortem.evals.retrieval import corpus_rows, read_jsonl
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.service.facade import IMPORT_BATCH, PostmortemService
@@ -71,8 +71,6 @@ from agent_postmortem.store.search.embedding import Embedder, Kind, SentenceTran
 
 AIID = Path(os.environ.get("POSTMORTEM_AIID") or Path(__file__).resolve().parents[2] / "shared" / "data" / "aiid")
 SEED = Path(__file__).resolve().parents[1] / "store" / "seed" / "incidents.jsonl"
-CLI = Path(sys.executable).parent / "postmortem"
-PROTOCOL = "2025-11-25"
 K = 10  # recall@K
 POOL = 100  # what the service asks chromadb for (agent_postmortem.store.search.knowledge.POOL)
 WARMUP = 10
@@ -139,6 +137,8 @@ def run(
             for n in sorted(sizes)
         ]
         cold = cold_start(settings, root, texts[0], cold_starts, progress)
+        near_10k = min(sizes, key=lambda n: abs(n - 10_000))
+        cold["cli_reads"] = cli_reads(settings, homes[near_10k], near_10k, cold_starts, progress)
         memory = peak_memory(settings, homes, sorted(sizes), texts, progress)
         memory["reference_sqlite_commit_fsync"] = fsync_reference(root)
         memory["first_search_same_as_warm"] = _same_as_warm(results, memory)
@@ -697,140 +697,6 @@ def search_breakdown(service: PostmortemService, texts: list[str]) -> dict[str, 
     return {label: _stats(values) for label, values in per_query.items()}
 
 
-# --- 3. cold start -------------------------------------------------------------------------------
-
-
-def _message(id_: int | None, method: str, params: dict[str, Any] | None = None) -> bytes:
-    message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
-    if id_ is not None:
-        message["id"] = id_
-    if params is not None:
-        message["params"] = params
-    return (json.dumps(message) + "\n").encode()
-
-
-class JsonLines:
-    """Newline-delimited JSON-RPC from a subprocess's stdout, read with a deadline."""
-
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stdout is not None
-        self.fd = proc.stdout.fileno()
-        self.buffer = b""
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(proc.stdout, selectors.EVENT_READ)
-
-    def answer(self, id_: int, deadline: float) -> dict[str, Any]:
-        while True:
-            while b"\n" in self.buffer:
-                line, self.buffer = self.buffer.split(b"\n", 1)
-                if line.strip() and (message := json.loads(line)).get("id") == id_:
-                    return dict(message)
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0 or not self.selector.select(remaining):
-                raise TimeoutError(f"no answer to request {id_}")
-            chunk = os.read(self.fd, 1 << 16)
-            if not chunk:
-                raise RuntimeError(f"the server closed stdout before answering request {id_}")
-            self.buffer += chunk
-
-    def close(self) -> None:
-        self.selector.close()
-
-
-def _status_kb(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def _model_env(settings: Settings) -> dict[str, str]:
-    """The embedder settings a subprocess needs: the same model, and the model cache where its ONNX export is."""
-    return {
-        "POSTMORTEM_EMBEDDER": settings.embedder,
-        "POSTMORTEM_MODEL_CACHE": str(settings.model_cache),
-        "HF_HUB_OFFLINE": "1",
-        "POSTMORTEM_LLM": "none",
-    }
-
-
-def serve_once(settings: Settings, home: Path, query: str, timeout: float = 300) -> dict[str, float]:
-    """Start `postmortem serve` on a fresh home; time start -> initialize answered -> first search answered."""
-    home.mkdir(parents=True, exist_ok=True)
-    env = {**_model_env(settings), "POSTMORTEM_HOME": str(home), "PATH": os.environ.get("PATH", ""), "HOME": str(home)}
-    env |= {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}  # a checkout's own code
-    with (home / "serve.log").open("wb") as log:
-        started = time.perf_counter()
-        with subprocess.Popen(
-            [str(CLI), "serve"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log
-        ) as proc:
-            lines = JsonLines(proc)
-            try:
-                return _first_search(proc, lines, started, query, timeout)
-            finally:
-                lines.close()
-                _stop(proc)
-
-
-def _first_search(
-    proc: subprocess.Popen[bytes], lines: JsonLines, started: float, query: str, timeout: float
-) -> dict[str, float]:
-    assert proc.stdin is not None
-    deadline = started + timeout
-    hello = {"protocolVersion": PROTOCOL, "capabilities": {}, "clientInfo": {"name": "bench-perf", "version": "0"}}
-    proc.stdin.write(_message(1, "initialize", hello))
-    proc.stdin.flush()
-    lines.answer(1, deadline)
-    initialized = time.perf_counter()
-    search = {"name": "search_incidents", "arguments": {"query": query[:2000], "limit": 5}}
-    proc.stdin.write(_message(None, "notifications/initialized") + _message(2, "tools/call", search))
-    proc.stdin.flush()
-    answer = lines.answer(2, deadline)
-    searched = time.perf_counter()
-    if "error" in answer or answer.get("result", {}).get("isError"):
-        raise RuntimeError(f"the first search failed: {json.dumps(answer)[:500]}")
-    return {
-        "initialize_ms": (initialized - started) * 1000,
-        "first_search_ms": (searched - started) * 1000,
-        "peak_rss_mb": _status_kb(proc.pid, "VmHWM") / MB,  # read before the server exits
-    }
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Close stdin (the server exits at end of input); kill it if it does not."""
-    assert proc.stdin is not None
-    proc.stdin.close()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def _python_pass() -> float:
-    t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "pass"], check=True)
-    return (time.perf_counter() - t) * 1000
-
-
-def cold_start(settings: Settings, root: Path, query: str, repeats: int, progress: Progress) -> dict[str, Any]:
-    runs = []
-    for i in range(repeats):
-        progress("cold start", i, repeats)
-        runs.append(serve_once(settings, root / f"cold-{i}", query))
-    progress("cold start", repeats, repeats)
-    reference = [_python_pass() for _ in range(repeats)]
-    return {
-        "repeats": repeats,
-        "initialize_ms": round(statistics.median(r["initialize_ms"] for r in runs), 1),
-        "first_search_ms": round(statistics.median(r["first_search_ms"] for r in runs), 1),
-        "initialize_ms_runs": [round(r["initialize_ms"], 1) for r in runs],
-        "first_search_ms_runs": [round(r["first_search_ms"], 1) for r in runs],
-        "reference_python_pass_ms": round(statistics.median(reference), 1),
-        "server_peak_rss_mb": round(statistics.median(r["peak_rss_mb"] for r in runs)),
-    }
-
-
 # --- 4. memory -----------------------------------------------------------------------------------
 
 PEAK_SCRIPT = """
@@ -880,7 +746,7 @@ def _peak(
     vector index, as a server does) or "reader" (does not), then open the knowledge base in `home`, search once (the
     first search of a new process, timed from the moment the service is built and the model loaded), then search
     `more` and read its memory again."""
-    env = {**os.environ, **_model_env(settings), "POSTMORTEM_EMBEDDER": embedder}
+    env = {**os.environ, **model_env(settings), "POSTMORTEM_EMBEDDER": embedder}
     done = subprocess.run(
         [sys.executable, "-c", PEAK_SCRIPT, mode, str(home), query[:2000], *(m[:2000] for m in more)],
         env=env,
@@ -1025,6 +891,11 @@ def targets(
         return None if found is None else found["peak_rss_mb"]
 
     first = next((m["first_search_ms"] for (size, p), m in fresh.items() if p == "reader" and size >= 98_000), None)
+
+    def reads(name: str) -> float | None:
+        found = cold.get("cli_reads", {})
+        return found[f"{name}_ms"] if abs(found.get("incidents", 0) - 10_000) <= 200 else None
+
     return {
         "search_p50_ms_at_100k": _target(figure(100_000, "end_to_end", "p50_ms"), 12.0),
         "search_p95_ms_at_100k": _target(figure(100_000, "end_to_end", "p95_ms"), 20.0),
@@ -1037,7 +908,8 @@ def targets(
         "dense_recall_at_10_at_1m": _target(figure(1_000_000, "dense", DENSE_RECALL), 0.98, at_least=True),
         "service_peak_rss_mb_at_1m_reader": _target(rss(1_000_000, "reader"), 2048.0),
         "import_ratio": _target(imported["ratio"], TARGETS["import_ratio"], at_least=True),
-        "cold_start_initialize_ms": _target(cold["initialize_ms"], TARGETS["initialize_ms"]),
+        "initialize_vs_bare_mcpserver": _target(cold["initialize_vs_bare_mcpserver"], 1.2),
+        **{f"cli_{name}_ms_at_10k": _target(reads(name), 500.0) for name in ("help", "list", "show")},
     }
 
 

@@ -79,6 +79,10 @@ def test_cold_start_and_memory(result: dict[str, Any]) -> None:
     cold = result["cold_start"]
     assert 0 < cold["initialize_ms"] < cold["first_search_ms"]
     assert cold["reference_python_pass_ms"] > 0
+    assert 0 < cold["reference_bare_mcpserver_initialize_ms"] < cold["reference_bare_mcpserver_tools_listed_ms"]
+    assert cold["initialize_vs_bare_mcpserver"] > 0 and cold["initialize_ms"] < cold["tools_listed_ms"]
+    reads = cold["cli_reads"]
+    assert reads["incidents"] == 300 and all(reads[f"{c}_ms"] > 0 for c in ("help", "list", "show"))
     memory = result["memory"]
     assert memory["reference_model_only_peak_rss_mb"] > 0
     assert memory["server_after_first_search_peak_rss_mb"] > 0
