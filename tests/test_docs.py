@@ -88,6 +88,17 @@ def test_the_checker_finds_a_missing_file_and_a_missing_heading(tmp_path: Path) 
     assert broken(page) == ["c.md: no such file", "a.md#three-words: no such heading", "img/x.png: no such file"]
 
 
+# A path of this repository in a code span: source files are named this way rather than linked (MkDocs cannot link
+# outside docs/), so this is what keeps those names from rotting when a module moves.
+REPO_PATH = re.compile(r"`((?:server|store|prompts|evals|tests|examples|docs)/[^`\s*<{]*)`")
+
+
+@pytest.mark.parametrize("path", [README, *PAGES], ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_repository_path_named_in_a_code_span_exists(path: Path) -> None:
+    named = {match.group(1).split(":")[0] for match in REPO_PATH.finditer(path.read_text(encoding="utf-8"))}
+    assert sorted(name for name in named if not (ROOT / name).exists()) == []
+
+
 def requirement_names(specs: list[str]) -> set[str]:
     return {re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0].lower() for spec in specs}
 
