@@ -40,6 +40,9 @@ test: test-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m tests.typecheck
+	# the docs: a link to a missing page or heading fails (mkdocs.yml); the site goes to the gitignored site/.
+	# Not --quiet: it hides the warnings, and strict mode then counts none.
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
 	$(BIN)/python -m pytest
 
 lint: $(TEST_STAMP)
@@ -56,4 +59,4 @@ model-check: $(TEST_STAMP)
 	$(BIN)/python -m agent_postmortem.store.search.ship --check
 
 clean:
-	rm -rf $(VENV) .conformance .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .conformance .pytest_cache .mypy_cache .ruff_cache site
