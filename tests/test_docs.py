@@ -6,6 +6,7 @@ which lives outside docs_dir and is what a visitor sees first. These tests read 
 into a Markdown file names one of its headings, slugged as MkDocs slugs them."""
 
 import re
+import subprocess
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,3 +119,17 @@ def test_every_dependency_says_why_it_is_there() -> None:
 def named(package: str, text: str) -> bool:
     """`package` or `package[extra]` as a code span."""
     return re.search(rf"`{re.escape(package)}(\[[^`]*\])?`", text) is not None
+
+
+def test_no_merge_conflict_markers_are_committed() -> None:
+    """A conflict left in a merge once reached main inside the README; any tracked text file is checked."""
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    marked = []
+    for name in tracked.decode().split("\0"):
+        path = ROOT / name
+        if not name or not path.is_file() or path.stat().st_size > 5_000_000:
+            continue
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in text.splitlines()):
+            marked.append(name)
+    assert not marked, f"merge conflict markers in {marked}"
