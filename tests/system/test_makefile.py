@@ -26,8 +26,9 @@ def test_make_demo_installs_the_product_only_and_make_test_adds_the_test_tools(t
     demo = dry_run("demo", tmp_path)
     assert "postmortem demo" in demo and "-e '.[local]'" in demo
     assert "npm" not in demo and "conformance" not in demo and "dev]" not in demo and "install-tools" not in demo
+    assert "torch" not in demo, "make demo installs the light product: the default embedder needs no torch"
     test = dry_run("test", tmp_path)
-    assert "-e '.[local,dev]'" in test and "tests/install-tools.sh" in test and "pytest" in test
+    assert "-e '.[local,dev,torch]'" in test and "tests/install-tools.sh" in test and "pytest" in test
 
 
 def test_install_tools_without_root_node_or_fiu_says_which_tests_skip_and_succeeds(tmp_path: Path) -> None:
