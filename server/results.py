@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from server.classify import Decision
 from server.learn import RegressionCase, RunbookEntry
-from store.models import ActionItem, Category, Severity, SimilarIncident, Status
+from store.models import ActionItem, Category, Severity, SimilarIncident, Status, Triage
 
 
 class IncidentSummary(BaseModel):
@@ -16,6 +16,11 @@ class IncidentSummary(BaseModel):
     severity: Severity
     status: Status
     created_at: datetime
+    triage: Triage | None = None
+    occurrences: int = 1
+    last_seen_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
 
 
 class ClassifyResult(Decision):

@@ -55,7 +55,7 @@ class IndexFeed:
     def pks_matching(self, filters: dict[str, Any]) -> list[int]:
         """Every incident key that passes the filters: column equality (category, severity, status, agent, tool,
         model) and `since` / `until` (datetimes) on the creation time. None values are ignored."""
-        query = _filtered(select(db.incidents.c.pk), filters)
+        query = filtered(select(db.incidents.c.pk), filters)
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
 
@@ -104,7 +104,7 @@ class IndexFeed:
 
     def filter_pks(self, pks: Sequence[int], filters: dict[str, Any]) -> set[int]:
         """The subset of `pks` that passes the filters (see `pks_matching`)."""
-        query = _filtered(select(db.incidents.c.pk).where(db.incidents.c.pk.in_(list(pks))), filters)
+        query = filtered(select(db.incidents.c.pk).where(db.incidents.c.pk.in_(list(pks))), filters)
         with self.engine.connect() as conn:
             return set(conn.execute(query).scalars())
 
@@ -220,7 +220,7 @@ def _keys_after(after_pk: int, gaps: Sequence[tuple[int, int]]) -> ColumnElement
     return or_(pk > after_pk, *(pk.between(first, last) for first, last in gaps))
 
 
-def _filtered(query: Select[Any], filters: dict[str, Any]) -> Select[Any]:
+def filtered(query: Select[Any], filters: dict[str, Any]) -> Select[Any]:
     cols = db.incidents.c
     for key, value in filters.items():
         if value is None:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from store import db
 from store.actions import action_values, readable
 from store.errors import IncidentNotFound
-from store.feed import IndexFeed
+from store.feed import IndexFeed, filtered
 from store.idempotency import KeyDigests
 from store.ids import incident_id, incident_pk
 from store.integrity import for_storage
@@ -43,6 +43,17 @@ from store.rows import (
 
 _TIMES = ("created_at", "mitigated_at", "resolved_at", "last_seen_at")
 _CHILDREN = ("id", "timeline", "analysis", "action_items")
+
+
+_cols = db.incidents.c
+# How a list can be ordered (ties broken newest first); severity sorts SEV1 first.
+LIST_ORDERS: dict[str, tuple[Any, ...]] = {
+    "newest": (_cols.created_at.desc(),),
+    "oldest": (_cols.created_at.asc(),),
+    "last_seen": (func.coalesce(_cols.last_seen_at, _cols.created_at).desc(),),
+    "occurrences": (_cols.occurrences.desc(), _cols.created_at.desc()),
+    "severity": (_cols.severity.asc(), _cols.created_at.desc()),
+}
 
 
 def content_hash(text: str) -> str:
@@ -166,20 +177,11 @@ class IncidentStore(IndexFeed):
         return found
 
     def list_incidents(
-        self,
-        *,
-        category: str | None = None,
-        severity: str | None = None,
-        status: str | None = None,
-        agent: str | None = None,
-        limit: int = 20,
-        offset: int = 0,
+        self, *, limit: int = 20, offset: int = 0, order: str = "newest", **filters: Any
     ) -> list[Incident]:
-        """Incidents newest first, without children (use `get` for the full record)."""
-        query = select(db.incidents).order_by(db.incidents.c.created_at.desc(), db.incidents.c.pk.desc())
-        for column, value in (("category", category), ("severity", severity), ("status", status), ("agent", agent)):
-            if value is not None:
-                query = query.where(db.incidents.c[column] == value)
+        """Incidents in `order` (newest first by default; see LIST_ORDERS), without children (use `get` for the full
+        record); `filters` as `pks_matching` takes them (columns, `since`, `until`)."""
+        query = filtered(select(db.incidents), filters).order_by(*LIST_ORDERS[order], db.incidents.c.pk.desc())
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).all()
         return [i for i in (readable_incident(r) for r in rows) if i is not None]

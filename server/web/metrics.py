@@ -1,0 +1,97 @@
+"""The dashboard's figures, computed from the service's public reads (a pure function of them and `now`)."""
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, get_args
+
+from server.results import ActionStats, EffectivenessReport, IncidentSummary
+from store.models import Category, Severity
+
+if TYPE_CHECKING:
+    from server.service import PostmortemService
+
+MAX_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class Spread:
+    n: int
+    median_h: float | None
+    p90_h: float | None
+
+
+@dataclass
+class Dashboard:
+    weeks: list[str]
+    per_category: dict[str, list[int]]
+    severity: dict[str, int]
+    mitigate: dict[str, Spread]
+    resolve: dict[str, Spread]
+    actions: ActionStats
+    effectiveness: EffectivenessReport
+    incidents: int = 0
+    owners: list[tuple[str, int, int, int]] = field(default_factory=list)  # owner, items, completed, overdue
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The nearest-rank percentile (q in 0-1) of `values`, None when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def spread(hours: list[float]) -> Spread:
+    median, p90 = percentile(hours, 0.5), percentile(hours, 0.9)
+    return Spread(len(hours), None if median is None else round(median, 1), None if p90 is None else round(p90, 1))
+
+
+def week_start(when: datetime) -> datetime:
+    day = when.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday())
+
+
+def durations(rows: list[IncidentSummary]) -> tuple[dict[str, Spread], dict[str, Spread]]:
+    """Hours from capture to mitigation and to resolution, overall and per severity."""
+    mitigate: dict[str, list[float]] = {"all": []}
+    resolve: dict[str, list[float]] = {"all": []}
+    for r in rows:
+        for found, into in ((r.mitigated_at, mitigate), (r.resolved_at, resolve)):
+            if found is not None and found >= r.created_at:
+                hours = (found - r.created_at).total_seconds() / 3600
+                into["all"].append(hours)
+                into.setdefault(r.severity, []).append(hours)
+    order = ["all", *get_args(Severity)]
+    return (
+        {k: spread(mitigate[k]) for k in order if k in mitigate},
+        {k: spread(resolve[k]) for k in order if k in resolve},
+    )
+
+
+def dashboard(service: "PostmortemService", *, now: datetime, weeks: int = 12) -> Dashboard:
+    """Incidents per category per week and the severity mix over the last `weeks` weeks, times to mitigate and
+    resolve for the incidents captured in them, action-item completion per owner, recurrence after fix per pattern."""
+    first = week_start(now) - timedelta(weeks=weeks - 1)
+    rows = service.list_incidents(limit=MAX_ROWS, since=first).incidents
+    starts = [first + timedelta(weeks=n) for n in range(weeks)]
+    per_category = {c.value: [0] * weeks for c in Category}
+    for r in rows:
+        index = (week_start(r.created_at) - first).days // 7
+        if 0 <= index < weeks:
+            per_category[r.category.value][index] += 1
+    mitigate, resolve = durations(rows)
+    stats = service.action_item_stats()
+    owners = sorted(stats.by_owner.items(), key=lambda kv: (-kv[1].items, kv[0]))[:15]
+    return Dashboard(
+        weeks=[f"{s:%m-%d}" for s in starts],
+        per_category=per_category,
+        severity=dict(sorted(Counter(r.severity for r in rows).items())),
+        mitigate=mitigate,
+        resolve=resolve,
+        actions=stats,
+        effectiveness=service.fix_effectiveness(),
+        incidents=len(rows),
+        owners=[(o, c.items, c.completed, c.overdue) for o, c in owners],
+    )

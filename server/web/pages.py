@@ -1,0 +1,112 @@
+"""The incidents list and an incident's page (its post-mortem, pattern and history; review and timeline forms)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, get_args
+from urllib.parse import urlencode
+
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from server.web import reads
+from server.web.app import Ctx, Rendered, Web, page
+from server.web.export import report_body, report_html
+from server.web.html import web_link
+from server.web.review import REJECT_UNAVAILABLE, alternatives, can_reject, review
+from store.models import EventKind, TimelineEventCreate
+
+if TYPE_CHECKING:
+    from server.service import PostmortemService
+    from store.models import Incident
+
+
+def incidents(ctx: Ctx) -> Rendered:
+    f = reads.filters(ctx.params)
+    found = reads.incident_page(ctx.service, f)
+    return Rendered(
+        "incidents.html.j2",
+        {
+            "f": f,
+            "rows": found.rows,
+            "prev_link": "?" + urlencode(f.query(page=f.page - 1)) if f.page > 1 else None,
+            "next_link": "?" + urlencode(f.query(page=f.page + 1)) if found.has_next else None,
+            "choices": reads.CHOICES,
+            "sorts": reads.SORTS,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    at: datetime
+    what: str
+    text: str
+
+
+def history(service: "PostmortemService", incident: "Incident") -> list[Change]:
+    """Everything that happened to the incident, newest first: its timeline, its analysis, its items' changes."""
+    changes = [Change(e.at, e.kind, e.description) for e in incident.timeline]
+    if incident.analysis is not None:
+        a = incident.analysis
+        changes.append(Change(a.created_at, "analysis", f"{a.state} analysis written by {a.generated_by}"))
+    for item in incident.action_items:
+        for c in service.get_action_item(item.id).history:
+            said = f"{item.id} created: {c.new}" if c.field == "created" else f"{item.id} {c.field}: {c.old} → {c.new}"
+            changes.append(Change(c.at, "action item", said + (f" (by {c.by})" if c.by else "")))
+    return sorted(changes, key=lambda c: c.at, reverse=True)
+
+
+def incident(ctx: Ctx) -> Rendered:
+    found = ctx.service.get_incident(ctx.params["incident_id"])
+    return Rendered(
+        "incident.html.j2",
+        {
+            "i": found,
+            "a": found.analysis,
+            "report": report_body(ctx.service, found, link_to=web_link),
+            "alternatives": alternatives(found.analysis),
+            "can_reject": can_reject(ctx.service),
+            "reject_note": REJECT_UNAVAILABLE,
+            "pattern": reads.pattern_of(ctx.service, found.id),
+            "history": history(ctx.service, found),
+            "event_kinds": get_args(EventKind),
+        },
+    )
+
+
+def review_form(ctx: Ctx) -> Response:
+    incident_id = ctx.params["incident_id"]
+    decision = ctx.form.get("decision", "")
+    if decision not in ("accept", "reject"):
+        raise reads.FormError("decision must be accept or reject")
+    by = reads.text(ctx.form, "by", 200) or None
+    note = reads.text(ctx.form, "note", 1000) or None
+    review(ctx.service, incident_id, accept=decision == "accept", by=by, note=note)
+    return RedirectResponse(f"/incidents/{ctx.service.get_incident(incident_id).id}", status_code=303)
+
+
+def event_form(ctx: Ctx) -> Response:
+    incident_id = ctx.params["incident_id"]
+    kind = ctx.form.get("kind", "note")
+    if kind not in get_args(EventKind):
+        raise reads.FormError(f"kind must be one of: {', '.join(get_args(EventKind))}")
+    description = reads.text(ctx.form, "description", 2000, required=True)
+    event = TimelineEventCreate.model_validate({"kind": kind, "description": description})
+    done = ctx.service.add_timeline_event(incident_id, event)
+    return RedirectResponse(f"/incidents/{done.id}", status_code=303)
+
+
+def download(ctx: Ctx) -> Response:
+    found = ctx.service.get_incident(ctx.params["incident_id"])
+    headers = {"content-disposition": f'attachment; filename="{found.id}.html"'}
+    return Response(report_html(ctx.service, found.id), media_type="text/html", headers=headers)
+
+
+def routes(web: Web) -> list[Route]:
+    return [
+        Route("/incidents", page(web, incidents), methods=["GET"]),
+        Route("/incidents/{incident_id}", page(web, incident), methods=["GET"]),
+        Route("/incidents/{incident_id}/report.html", page(web, download), methods=["GET"]),
+        Route("/incidents/{incident_id}/review", page(web, review_form, post=True), methods=["POST"]),
+        Route("/incidents/{incident_id}/events", page(web, event_form, post=True), methods=["POST"]),
+    ]
