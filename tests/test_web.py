@@ -41,7 +41,7 @@ def test_every_page_needs_a_session_and_every_answer_carries_the_strict_headers(
         answer = client.get(path)
         assert answer.headers["content-security-policy"] == CSP, path
         assert answer.headers["x-content-type-options"] == "nosniff"
-        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["referrer-policy"] == "same-origin"
         if path in PAGES:
             assert answer.status_code == 303 and answer.headers["location"] == "/login", path
     assert "script-src 'self'" in CSP and "unsafe-inline" not in CSP and "frame-ancestors 'none'" in CSP
