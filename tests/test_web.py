@@ -52,8 +52,10 @@ def test_a_wrong_token_is_refused_unechoed_and_the_right_one_gives_an_httponly_s
 ) -> None:
     form = client.get("/login")
     wrong = client.post("/login", data={"csrf": csrf_of(form.text), "token": "not-the-token-0123456789-xyz"})
-    assert wrong.status_code == 401 and "not-the-token" not in wrong.text and COOKIE not in wrong.headers.get(
-        "set-cookie", ""
+    assert (
+        wrong.status_code == 401
+        and "not-the-token" not in wrong.text
+        and COOKIE not in wrong.headers.get("set-cookie", "")
     )
     right = client.post("/login", data={"csrf": csrf_of(form.text), "token": TOKEN})
     assert right.status_code == 303 and right.headers["location"] == "/incidents"

@@ -8,9 +8,9 @@ rendered here by markdown-it with raw HTML off, images off, and links kept only 
 block is replaced by the causal graph drawn as SVG on the server."""
 
 import re
-from functools import cache
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
