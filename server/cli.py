@@ -148,10 +148,13 @@ def serve(
 
 def ui(port: Annotated[int, typer.Option(help="loopback port (0: a free one)")] = 0) -> None:
     """Open the web view for yourself: serves on 127.0.0.1 and prints a one-time sign-in link."""
-    from server.cli_output import write
     from server.web.ui import run_ui
 
-    run_ui(settings(), port=port, announce=lambda url: write(f"Open {url}\n(the link works once; Ctrl-C stops)\n"))
+    def announce(url: str) -> None:
+        sys.stdout.write(f"Open {url}\n(the link signs you in once; Ctrl-C stops the server)\n")
+        sys.stdout.flush()
+
+    run_ui(settings(), port=port, announce=announce)
 
 
 def check(

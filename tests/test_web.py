@@ -1,7 +1,13 @@
 """The web view over real HTTP (the app `serve --transport http` runs): sign-in and sessions, CSRF, the guards it
 shares with /mcp, the security headers, team isolation, and each page's forms doing what they say."""
 
+import contextlib
+import os
 import re
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,9 +21,10 @@ from server.service import PostmortemService
 from server.teams import TeamTokenVerifier, add_token, load_tokens
 from server.web.app import CSP
 from server.web.auth import COOKIE, IDLE_TTL, SESSION_TTL, Sessions, set_cookie
+from server.web.cache import Memo
 from store.models import IncidentCreate
 from tests.conftest import make_service
-from tests.http_server import TOKEN, serving
+from tests.http_server import TOKEN, serve_process, serving
 from tests.web_site import DRAFT_TITLE, csrf_of, seeded_service, sign_in
 
 PAGES = ("/incidents", "/incidents/INC-1", "/patterns", "/actions", "/dashboard", "/incidents/INC-1/report.html")
@@ -192,3 +199,74 @@ def test_a_draft_is_accepted_and_a_timeline_event_added_from_the_incident_page(
     assert [e.description for e in incident.timeline][-2:] == ["Paused", "Analysis accepted by lee in the web view."]
     again = client.post(f"/incidents/{drafted}/review", data={"csrf": csrf, "decision": "accept"})
     assert again.status_code == 400
+
+
+def test_postmortem_ui_serves_loopback_and_its_printed_link_signs_in_once(tmp_path: Path) -> None:
+    env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none", "HF_HUB_OFFLINE": "1"}
+    command = [str(Path(sys.executable).parent / "postmortem"), "ui"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        found = re.search(r"Open (http://127\.0\.0\.1:\d+/login/link\?token=\S+)", line)
+        assert found is not None, line
+        link = found[1]
+        base = link.split("/login")[0]
+        for _ in range(100):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(base + "/login").status_code == 200:
+                    break
+            time.sleep(0.1)
+        with httpx.Client(base_url=base, timeout=60) as client:
+            assert client.get("/incidents").headers.get("location") == "/login"
+            assert client.get(link).headers.get("location") == "/incidents"
+            assert client.get("/incidents").status_code == 200
+        with httpx.Client(base_url=base) as other:
+            assert other.get(link).status_code == 401  # used up
+            assert "no tokens" in other.get("/login").text
+            assert other.get("/mcp").status_code == 404  # the web view only: no MCP endpoint without a token
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_serve_over_http_signs_each_team_in_to_its_own_knowledge_base(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.toml"
+    alpha, beta = add_token(tokens, "alpha"), add_token(tokens, "beta")
+    env = {"POSTMORTEM_TOKENS_FILE": str(tokens)}
+    with serve_process(tmp_path / "home", env) as base:
+        with httpx.Client(base_url=base, timeout=120) as client:
+            csrf = sign_in(client, beta)
+            page = client.get("/incidents").text
+            assert "team beta" in page and client.post("/logout", data={"csrf": csrf}).status_code == 303
+            sign_in(client, alpha)
+            assert "team alpha" in client.get("/dashboard").text
+        assert httpx.get(base + "/mcp", headers={"authorization": "Bearer " + alpha}).status_code != 404
+
+
+def test_slow_reads_are_kept_served_stale_while_one_refresh_runs_and_cleared_by_a_change() -> None:
+    now, calls = [0.0], []
+    memo = Memo(ttl=60, clock=lambda: now[0])
+    started, release = threading.Event(), threading.Event()
+
+    def compute() -> int:
+        calls.append(1)
+        if len(calls) == 2:  # the background refresh: wait until the test has looked
+            started.set()
+            release.wait(10)
+        return len(calls)
+
+    assert memo.get("alpha", "k", compute) == 1 and memo.get("alpha", "k", compute) == 1
+    now[0] = 61
+    assert memo.get("alpha", "k", compute) == 1  # expired: served while it refreshes
+    assert started.wait(10) and memo.get("alpha", "k", compute) == 1 and len(calls) == 2  # one refresh at a time
+    memo.clear("alpha")  # a change: the refresh in flight was computed before it, so it is not kept
+    assert memo.get("alpha", "k", compute) == 3
+    release.set()  # the old refresh ends now and must not replace it
+    for _ in range(200):
+        if not memo._refreshing:
+            break
+        time.sleep(0.01)
+    assert memo.get("alpha", "k", compute) == 3 and memo.get("beta", "k", lambda: 9) == 9

@@ -6,9 +6,9 @@ script or style, nothing remote, no framing) and `nosniff` / `no-referrer`. Page
 POST needs the session's CSRF token. Service calls run in worker threads: the store and the model block."""
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecurityMiddleware
@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.http_security import HttpSecurity
 from server.web.auth import Session, Sessions, same, session_id
+from server.web.cache import Memo
 from server.web.html import HERE, environment
 from server.web.reads import FormError
 from server.web.review import ReviewError
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from server.service import PostmortemService
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -59,6 +61,7 @@ class Web:
     sessions: Sessions = field(default_factory=Sessions)
     verifier: TokenVerifier | None = None
     env: Any = field(default_factory=environment)
+    memo: Memo = field(default_factory=Memo)
 
 
 @dataclass
@@ -68,6 +71,11 @@ class Ctx:
     service: "PostmortemService"
     params: Mapping[str, str]
     form: Mapping[str, str]
+    memo: Memo
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """A slow read of this team's, kept for a minute (cache.py)."""
+        return self.memo.get(self.session.team, key, compute)
 
 
 @dataclass
@@ -110,8 +118,10 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
         params = {**request.query_params, **request.path_params}
         try:
             service = await run_in_threadpool(web.for_team, session.team)
-            ctx = Ctx(request, session, service, params, form)
+            ctx = Ctx(request, session, service, params, form, web.memo)
             result = await run_in_threadpool(view, ctx)
+            if post:
+                web.memo.clear(session.team)
         except (IncidentNotFound, ActionItemNotFound, InvalidId) as e:
             return error_page(web, request, 404, str(e), session)
         except (FormError, ReviewError) as e:

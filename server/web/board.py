@@ -5,19 +5,23 @@ from typing import get_args
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from server.results import EffectivenessReport
 from server.web import charts, reads
 from server.web.app import Ctx, Rendered, Web, page
 from server.web.metrics import dashboard as figures
 from store.models import ActionStatus, Priority, utcnow
 
 BOARD_LIMIT = 100  # cards per column
-DASHBOARD_WEEKS = 12
 
 
 def patterns(ctx: Ctx) -> Rendered:
-    found = ctx.service.recurring_patterns(limit=100)
-    effects = {e.pattern_id: e for e in ctx.service.fix_effectiveness(limit=100).patterns}
+    found = ctx.cached("patterns", lambda: reads.patterns(ctx.service))
+    effects = {e.pattern_id: e for e in _effectiveness(ctx).patterns}
     return Rendered("patterns.html.j2", {"patterns": found.patterns, "effects": effects, "considered": found})
+
+
+def _effectiveness(ctx: Ctx) -> EffectivenessReport:
+    return ctx.cached("effectiveness", lambda: reads.effectiveness(ctx.service))
 
 
 def board(ctx: Ctx) -> Rendered:
@@ -53,8 +57,9 @@ def change_item(ctx: Ctx) -> Response:
 
 
 def dashboard(ctx: Ctx) -> Rendered:
-    d = figures(ctx.service, now=utcnow(), weeks=DASHBOARD_WEEKS)
-    effects = [e for e in d.effectiveness.patterns if e.items][:15]
+    effects = _effectiveness(ctx)
+    d = ctx.cached("dashboard", lambda: figures(ctx.service, now=utcnow(), effectiveness=effects))
+    shown = [e for e in d.effectiveness.patterns if e.items][:15]
     pictures = {
         "weekly": charts.stacked_columns(d.weeks, d.per_category, label="Incidents per category per week"),
         "severity": charts.hbars(
@@ -78,12 +83,12 @@ def dashboard(ctx: Ctx) -> Rendered:
             label="Action items completed and overdue by owner",
         ),
         "recurrence": charts.hbars(
-            [(f"{e.pattern_id} {e.label}", [e.incidents_before, e.incidents_after]) for e in effects],
+            [(f"{e.pattern_id} {e.label}", [e.incidents_before, e.incidents_after]) for e in shown],
             series=["before the fix", "after the fix"],
             label="Incidents of each pattern before and after its last action item closed",
         ),
     }
-    return Rendered("dashboard.html.j2", {"d": d, "charts": pictures, "effects": effects})
+    return Rendered("dashboard.html.j2", {"d": d, "charts": pictures, "effects": shown})
 
 
 def routes(web: Web) -> list[Route]:

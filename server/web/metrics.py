@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, get_args
 
-from server.results import ActionStats, EffectivenessReport, IncidentSummary
-from store.models import Category, Severity
+from server.results import Completion, EffectivenessReport, IncidentSummary
+from store.models import ActionItem, Category, Severity
 
 if TYPE_CHECKING:
     from server.service import PostmortemService
@@ -29,7 +29,7 @@ class Dashboard:
     severity: dict[str, int]
     mitigate: dict[str, Spread]
     resolve: dict[str, Spread]
-    actions: ActionStats
+    overall: Completion
     effectiveness: EffectivenessReport
     incidents: int = 0
     owners: list[tuple[str, int, int, int]] = field(default_factory=list)  # owner, items, completed, overdue
@@ -70,9 +70,24 @@ def durations(rows: list[IncidentSummary]) -> tuple[dict[str, Spread], dict[str,
     )
 
 
-def dashboard(service: "PostmortemService", *, now: datetime, weeks: int = 12) -> Dashboard:
+def owners(items: list[ActionItem]) -> list[tuple[str, int, int, int]]:
+    """(owner, items, completed, overdue) per owner, most items first; items without one under "(none)"."""
+    tally: dict[str, list[int]] = {}
+    for a in items:
+        row = tally.setdefault(a.owner or "(none)", [0, 0, 0])
+        row[0] += 1
+        row[1] += a.status == "completed"
+        row[2] += a.overdue
+    rows = [(o, n, done, late) for o, (n, done, late) in tally.items()]
+    return sorted(rows, key=lambda r: (-r[1], r[0]))
+
+
+def dashboard(
+    service: "PostmortemService", *, now: datetime, effectiveness: EffectivenessReport, weeks: int = 12
+) -> Dashboard:
     """Incidents per category per week and the severity mix over the last `weeks` weeks, times to mitigate and
-    resolve for the incidents captured in them, action-item completion per owner, recurrence after fix per pattern."""
+    resolve for the incidents captured in them, action-item completion per owner, recurrence after fix per pattern
+    (`effectiveness`, which the patterns page shares)."""
     first = week_start(now) - timedelta(weeks=weeks - 1)
     rows = service.list_incidents(limit=MAX_ROWS, since=first).incidents
     starts = [first + timedelta(weeks=n) for n in range(weeks)]
@@ -82,16 +97,16 @@ def dashboard(service: "PostmortemService", *, now: datetime, weeks: int = 12) -
         if 0 <= index < weeks:
             per_category[r.category.value][index] += 1
     mitigate, resolve = durations(rows)
-    stats = service.action_item_stats()
-    owners = sorted(stats.by_owner.items(), key=lambda kv: (-kv[1].items, kv[0]))[:15]
+    items = service.list_action_items(limit=MAX_ROWS).items
+    by_owner = owners(items)
     return Dashboard(
         weeks=[f"{s:%m-%d}" for s in starts],
         per_category=per_category,
         severity=dict(sorted(Counter(r.severity for r in rows).items())),
         mitigate=mitigate,
         resolve=resolve,
-        actions=stats,
-        effectiveness=service.fix_effectiveness(),
+        overall=Completion.of(len(items), sum(a.status == "completed" for a in items), sum(a.overdue for a in items)),
+        effectiveness=effectiveness,
         incidents=len(rows),
-        owners=[(o, c.items, c.completed, c.overdue) for o, c in owners],
+        owners=by_owner[:15],
     )

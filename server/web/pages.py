@@ -67,7 +67,7 @@ def incident(ctx: Ctx) -> Rendered:
             "alternatives": alternatives(found.analysis),
             "can_reject": can_reject(ctx.service),
             "reject_note": REJECT_UNAVAILABLE,
-            "pattern": reads.pattern_of(ctx.service, found.id),
+            "pattern": reads.pattern_of(ctx.cached("patterns", lambda: reads.patterns(ctx.service)), found.id),
             "history": history(ctx.service, found),
             "event_kinds": get_args(EventKind),
         },

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any, get_args
 from store.models import Category, Severity, Status
 
 if TYPE_CHECKING:
-    from server.results import Pattern
+    from server.results import EffectivenessReport, Pattern, PatternList
     from server.service import PostmortemService
     from store.models import Incident
 
 PER_PAGE = 25
+PATTERNS = 200  # the most patterns a page shows (largest first)
 MAX_PAGE = 400  # 10,000 rows deep: a search past that is a different question
 SORTS = {
     "newest": "newest first",
@@ -148,9 +149,14 @@ def incident_page(service: "PostmortemService", f: Filters) -> IncidentPage:
     return IncidentPage([Row(service.get_incident(i), score) for i, score in scored], more)
 
 
-def pattern_of(service: "PostmortemService", incident_id: str) -> "Pattern | None":
-    """The recurring pattern that lists this incident among its members, if any."""
-    for p in service.recurring_patterns(limit=1000).patterns:
-        if incident_id in p.incident_ids:
-            return p
-    return None
+def patterns(service: "PostmortemService") -> "PatternList":
+    return service.recurring_patterns(limit=PATTERNS)
+
+
+def effectiveness(service: "PostmortemService") -> "EffectivenessReport":
+    return service.fix_effectiveness(limit=PATTERNS)
+
+
+def pattern_of(found: "PatternList", incident_id: str) -> "Pattern | None":
+    """The recurring pattern that lists this incident among its (first 50) members, if any."""
+    return next((p for p in found.patterns if incident_id in p.incident_ids), None)
