@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -22,6 +23,8 @@ from server.teams import TeamTokenVerifier, add_token, load_tokens
 from server.web.app import CSP
 from server.web.auth import COOKIE, IDLE_TTL, SESSION_TTL, Sessions, set_cookie
 from server.web.cache import Memo
+from server.web.html import environment
+from server.web.review import alternatives, can_reject, review
 from store.models import IncidentCreate
 from tests.conftest import make_service
 from tests.http_server import TOKEN, serve_process, serving
@@ -270,3 +273,28 @@ def test_slow_reads_are_kept_served_stale_while_one_refresh_runs_and_cleared_by_
             break
         time.sleep(0.01)
     assert memo.get("alpha", "k", compute) == 3 and memo.get("beta", "k", lambda: 9) == 9
+
+
+def test_alternative_hypotheses_show_field_by_field_escaped_when_an_analysis_has_them() -> None:
+    analysis = SimpleNamespace(
+        alternative_hypotheses=[
+            {"hypothesis": "<b>Quota</b> shared", "evidence_for": ["429 on every call"], "evidence_against": []},
+            {"hypothesis": "Provider outage", "why_not_chosen": "status page green"},
+        ]
+    )
+    shown = alternatives(analysis)
+    html = environment().get_template("_alternatives.html.j2").render(alternatives=shown)
+    assert "&lt;b&gt;Quota&lt;/b&gt; shared" in html and "<li>429 on every call</li>" in html
+    assert "why not chosen" in html and alternatives(SimpleNamespace()) == []
+
+
+def test_the_review_adapter_uses_the_services_review_method_when_there_is_one() -> None:
+    calls: list[tuple[str, bool, str | None, str | None]] = []
+
+    class Reviewing:
+        def review_analysis(self, incident_id: str, *, accept: bool, by: str | None, note: str | None) -> None:
+            calls.append((incident_id, accept, by, note))
+
+    reviewing: Any = Reviewing()
+    review(reviewing, "INC-3", accept=False, by="lee", note="wrong root cause")
+    assert calls == [("INC-3", False, "lee", "wrong root cause")] and can_reject(reviewing)

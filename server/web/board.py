@@ -11,7 +11,7 @@ from server.web.app import Ctx, Rendered, Web, page
 from server.web.metrics import dashboard as figures
 from store.models import ActionStatus, Priority, utcnow
 
-BOARD_LIMIT = 100  # cards per column
+BOARD_LIMIT = 50  # cards per column (each holds a form: about 1 KB)
 
 
 def patterns(ctx: Ctx) -> Rendered:

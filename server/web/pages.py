@@ -12,7 +12,7 @@ from server.web import reads
 from server.web.app import Ctx, Rendered, Web, page
 from server.web.export import report_body, report_html
 from server.web.html import web_link
-from server.web.review import REJECT_UNAVAILABLE, alternatives, can_reject, review
+from server.web.review import REJECT_UNAVAILABLE, can_reject, review
 from store.models import EventKind, TimelineEventCreate
 
 if TYPE_CHECKING:
@@ -58,13 +58,14 @@ def history(service: "PostmortemService", incident: "Incident") -> list[Change]:
 
 def incident(ctx: Ctx) -> Rendered:
     found = ctx.service.get_incident(ctx.params["incident_id"])
+    body, shown = report_body(ctx.service, found, link_to=web_link)
     return Rendered(
         "incident.html.j2",
         {
             "i": found,
             "a": found.analysis,
-            "report": report_body(ctx.service, found, link_to=web_link),
-            "alternatives": alternatives(found.analysis),
+            "report": body,
+            "alternatives": shown,
             "can_reject": can_reject(ctx.service),
             "reject_note": REJECT_UNAVAILABLE,
             "pattern": reads.pattern_of(ctx.cached("patterns", lambda: reads.patterns(ctx.service)), found.id),
