@@ -36,13 +36,13 @@ test-tools: $(TEST_STAMP)
 test: test-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	$(BIN)/python -m tests.typecheck
 	$(BIN)/python -m pytest
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	$(BIN)/python -m tests.typecheck
 
 clean:
 	rm -rf $(VENV) .conformance .pytest_cache .mypy_cache .ruff_cache

@@ -16,10 +16,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from server.attribution_rules import first_action
-from server.llm import LLM
-from server.steps import Attributor, StepRun, attribute, heuristic_attribution, read_runs
-from server.verify import wilson
+from agent_postmortem.analysis.attribution_rules import first_action
+from agent_postmortem.analysis.steps import Attributor, StepRun, attribute, heuristic_attribution
+from agent_postmortem.analysis.verify import wilson
+from agent_postmortem.ingest.steps import read_runs
+from agent_postmortem.llm.base import LLM
 
 Row = tuple[StepRun, str, int]  # a run, the agent named, the step named
 

@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evals.blameless_legacy import check_blameless as legacy_check
-from server.blameless import check_blameless
-from server.verify import wilson
+from agent_postmortem.analysis.blameless import check_blameless
+from agent_postmortem.analysis.verify import wilson
+from agent_postmortem.evals.blameless_legacy import check_blameless as legacy_check
 
 DATA = Path(__file__).parent / "data"
 EXTERNAL = DATA / "blameless_external.jsonl"

@@ -10,7 +10,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from store.models import CategoryName, Determinism, EventKind
+from agent_postmortem.errors import validation_problems
+from agent_postmortem.store.models import CategoryName, Determinism, EventKind
 
 CASES_DIR = Path(__file__).parent / "cases"
 
@@ -93,11 +94,7 @@ def load_case(folder: Path) -> LoadedCase:
     except yaml.YAMLError as e:
         raise CaseFileError(f"{path}: not valid YAML ({e})") from None
     except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-            for err in e.errors(include_input=False, include_url=False)[:10]
-        )
-        raise CaseFileError(f"{path}: {problems}") from None
+        raise CaseFileError(f"{path}: {validation_problems(e)}") from None
 
 
 def load_cases(pattern: str = "*", root: Path = CASES_DIR) -> list[LoadedCase]:

@@ -19,16 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from evals.cases import load_cases
-from evals.failure_corpus import CORPUS, HERE, load
-from server.category_model import CLASSES, features
-from server.config import Settings
-from server.demo import SEED
-from server.jsonl import read_incidents
-from server.runtime import make_embedder
-from store.embedding import Embedder
-from store.models import Category, IncidentCreate, search_text
-from store.redact import redact_model
+from agent_postmortem.analysis.category_model import CLASSES, features
+from agent_postmortem.cli.demo import SEED
+from agent_postmortem.config import Settings
+from agent_postmortem.evals.cases import load_cases
+from agent_postmortem.evals.failure_corpus import CORPUS, HERE, load
+from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.service.runtime import make_embedder
+from agent_postmortem.store.models import Category, IncidentCreate, search_text
+from agent_postmortem.store.redact import redact_model
+from agent_postmortem.store.search.embedding import Embedder
 
 GUIDE = HERE / "GUIDE.md"
 _CAPTURE_FIELDS = set(IncidentCreate.model_fields) - {"category", "severity", "occurred_at", "idempotency_key"}

@@ -22,16 +22,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.category_data import corpus_examples, default_embedder
-from evals.failure_corpus import CORPUS
-from server.categorize import categorize
-from server.category_model import CLASSES, load
-from server.classify import Neighbour, classify
-from server.config import Settings
-from server.jsonl import read_incidents
-from server.runtime import build_service
-from server.verify import wilson
-from store.models import search_text
+from agent_postmortem.analysis.categorize import categorize
+from agent_postmortem.analysis.category_model import CLASSES, load
+from agent_postmortem.analysis.classify import Neighbour, classify
+from agent_postmortem.analysis.verify import wilson
+from agent_postmortem.config import Settings
+from agent_postmortem.evals.category_data import corpus_examples, default_embedder
+from agent_postmortem.evals.failure_corpus import CORPUS
+from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.service.runtime import build_service
+from agent_postmortem.store.models import search_text
 
 DECIDERS = ("learned", "learned_with_neighbours", "rules", "seed_classifier")
 BOOTSTRAP = 1000
@@ -134,7 +134,7 @@ def decide_all(
 def run(
     corpus: Path = CORPUS, seed: Path | None = None, *, progress: Callable[[int, int], None] = lambda d, t: None
 ) -> dict[str, Any]:
-    from server.demo import SEED
+    from agent_postmortem.cli.demo import SEED
 
     truth, decided = decide_all(corpus, seed or SEED, progress)
     metadata = load().metadata

@@ -11,10 +11,9 @@ from typing import TypeVar
 import numpy as np
 from pydantic import BaseModel
 
-from evals.runner import GENERIC
-from server.service import PostmortemService
-from store.ids import incident_id
-from store.models import AnalysisDraft
+from agent_postmortem.evals.runner import GENERIC
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.ids import to_incident_id
 
 T = TypeVar("T", bound=BaseModel)
 DRAFTS = 30
@@ -22,35 +21,25 @@ DRAFTS = 30
 ANSWER = GENERIC  # any valid draft: the figure is the server's work around it
 
 
-class InstantLLM:
-    backend = "instant"
-    model = "none"
-
-    def parse(self, *, system: str, user: str, output: type[T]) -> T:
-        assert output is AnalysisDraft
-        return ANSWER  # type: ignore[return-value]
-
-
 def draft_overhead(service: PostmortemService, rng: np.random.Generator, drafts: int = DRAFTS) -> dict[str, float]:
-    """Per-draft server time (ms): p50, p95, and the prompt size in characters."""
-    llm = InstantLLM()
-    original = service._llm
-    service._llm = lambda: llm
+    """Per-draft server time (ms): p50, p95, and the prompt size in characters. The answer is given at once
+    (`record_analysis`: the same context, grounding, duplicate linking and storage as a draft, without a model)."""
     pks = [int(p) for p in rng.choice(np.arange(1, service.store.count() + 1), size=drafts + 3, replace=False)]
-    try:
-        for pk in pks[:3]:  # warm-up
-            service.draft_analysis(incident_id(pk))
-        times, sizes = [], []
-        for pk in pks[3:]:
-            t = time.perf_counter()
-            service.draft_analysis(incident_id(pk))
-            times.append(time.perf_counter() - t)
-            sizes.append(len(service.draft_context(incident_id(pk)).user))
-    finally:
-        service._llm = original
+    for pk in pks[:3]:  # warm-up
+        _draft(service, to_incident_id(pk))
+    times, sizes = [], []
+    for pk in pks[3:]:
+        t = time.perf_counter()
+        _draft(service, to_incident_id(pk))
+        times.append(time.perf_counter() - t)
+        sizes.append(len(service.draft_context(to_incident_id(pk)).user))
     ms = np.asarray(times) * 1000
     return {
         "p50_ms": round(float(np.percentile(ms, 50)), 2),
         "p95_ms": round(float(np.percentile(ms, 95)), 2),
         "prompt_chars_p50": int(np.percentile(sizes, 50)),
     }
+
+
+def _draft(service: PostmortemService, incident_id: str) -> None:
+    service.record_analysis(incident_id, ANSWER, generated_by="instant", llm_model="none")

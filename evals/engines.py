@@ -1,10 +1,10 @@
 """Capture and search latency with the records in SQLite and in PostgreSQL, side by side in one run.
 
-`python -m evals.engines [--captures 300] [--searches 100] [--postgres URL]` captures the same incidents through
-`PostmortemService.capture_incident` into a fresh SQLite home and into a fresh PostgreSQL database (given, or a
-throwaway local cluster with fsync on, like SQLite's synchronous=FULL), then runs the same searches on each, and
-prints p50/p95 milliseconds as JSON. Both own their embedded chromadb index (each capture is indexed in the call).
-The hash embedder keeps the model out of the figures: they are about the record store.
+`python -m agent_postmortem.evals.engines [--captures 300] [--searches 100] [--postgres URL]` captures the same
+incidents through `PostmortemService.capture_incident` into a fresh SQLite home and into a fresh PostgreSQL database
+(given, or a throwaway local cluster with fsync on, like SQLite's synchronous=FULL), then runs the same searches on
+each, and prints p50/p95 milliseconds as JSON. Both own their embedded chromadb index (each capture is indexed in the
+call). The hash embedder keeps the model out of the figures: they are about the record store.
 """
 
 import argparse
@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from server.config import Settings
-from server.runtime import build_service
-from store.embedding import HashEmbedder
-from store.models import IncidentCreate
+from agent_postmortem.config import Settings
+from agent_postmortem.service.runtime import build_service
+from agent_postmortem.store.models import IncidentCreate
+from agent_postmortem.store.search.embedding import HashEmbedder
 
 _TOOLS = ("flights.search", "ledger.sync", "crm.update", "mail.send", "docs.fetch")
 _ERRORS = ("TimeoutError", "RateLimitError", "ValidationError", "PermissionError")
@@ -73,7 +73,7 @@ def _postgres(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    from tests import postgres  # a development checkout: Debian's postgresql-15, as the tests use
+    from agent_postmortem.evals import postgres  # a development checkout: Debian's postgresql-15, as the tests use
 
     with postgres.cluster(durable=True) as admin:
         yield postgres.Databases(admin).create()

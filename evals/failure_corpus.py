@@ -5,11 +5,11 @@ by the rules of `GUIDE.md`. The split keeps every `source_group` (a GitHub owner
 collection) wholly on one side, so the test rows come from sources the classifier was never tuned on.
 The second-labelling sample and the agreement between two labellers (Cohen's kappa) are computed here.
 
-    python -m evals.failure_corpus check       # schema and split invariants; exit 1 on a problem
-    python -m evals.failure_corpus stats       # counts by source, category, split and severity
-    python -m evals.failure_corpus sample      # rewrite second_sample.jsonl (seeded, stratified)
-    python -m evals.failure_corpus agreement B.jsonl   # kappa of labeller B against the corpus
-    python -m evals.failure_corpus baseline    # category accuracy of the product's keyword rules
+    python -m agent_postmortem.evals.failure_corpus check       # schema and split invariants; exit 1 on a problem
+    python -m agent_postmortem.evals.failure_corpus stats       # counts by source, category, split and severity
+    python -m agent_postmortem.evals.failure_corpus sample      # rewrite second_sample.jsonl (seeded, stratified)
+    python -m agent_postmortem.evals.failure_corpus agreement B.jsonl   # kappa of labeller B against the corpus
+    python -m agent_postmortem.evals.failure_corpus baseline    # category accuracy of the product's keyword rules
 """
 
 import json
@@ -21,8 +21,8 @@ from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
-from server.classify import classify
-from store.models import Category, IncidentCreate
+from agent_postmortem.analysis.classify import classify
+from agent_postmortem.store.models import Category, IncidentCreate
 
 HERE = Path(__file__).parent / "data" / "failures"
 CORPUS = HERE / "corpus.jsonl"
@@ -75,8 +75,8 @@ def row_problems(row: Row) -> list[str]:
         problems.append(f"{rid}: text must be 1 to {MAX_TEXT} characters")
     if row.get("split") not in ("train", "test"):
         problems.append(f"{rid}: split must be train or test")
-    if row.get("round", 1) not in (1, 2):
-        problems.append(f"{rid}: round must be 1 or 2")
+    if row.get("round", 1) not in (1, 2, 3):
+        problems.append(f"{rid}: round must be 1, 2 or 3")
     return problems
 
 
@@ -121,8 +121,8 @@ def assign_split(
 
 
 def first_round(rows: list[Row]) -> list[Row]:
-    """The rows of the first labelling round, which the second labelling samples; later rounds (`round` >= 2, rows
-    added to measure severity) were labelled by labeller A alone."""
+    """The rows of the first labelling round, which the second labelling samples; later rounds (`round` 2, rows
+    added to measure severity; `round` 3, train rows added for the classifier) were labelled by labeller A alone."""
     return [r for r in rows if r.get("round", 1) == 1]
 
 

@@ -98,7 +98,7 @@ def replicas(count: int, *, home: Path, env: dict[str, str]) -> Iterator[list[in
         "POSTMORTEM_HTTP_RATE": "1000000",  # one address sends everything here
         "HF_HUB_OFFLINE": "1",
     }
-    command = [sys.executable, "-c", "from server.cli import main; main()", "serve", "--transport", "http"]
+    command = [sys.executable, "-c", "from agent_postmortem.cli import main; main()", "serve", "--transport", "http"]
     procs = []
     try:
         for port in ports:
@@ -260,10 +260,10 @@ def run(
 ) -> dict[str, Any]:
     """With `teams` > 1 the replicas serve a tokens file of that many teams; the work is shared out among them and
     each team's captures are looked for in its own store."""
-    from server.config import Settings
-    from server.teams import add_token
-    from store import db
-    from store.records import IncidentStore
+    from agent_postmortem.config import Settings
+    from agent_postmortem.http.teams import add_token
+    from agent_postmortem.store.records import db
+    from agent_postmortem.store.records.incidents import IncidentStore
 
     env = {"POSTMORTEM_DEDUPE_HOURS": "0"}  # every capture is a new incident, so each can be found again
     if chroma_url:

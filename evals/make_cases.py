@@ -1,4 +1,5 @@
-"""How the dataset-derived eval cases were made (re-run to rebuild them): `python -m evals.make_cases DATA_DIR`.
+"""How the dataset-derived eval cases were made (re-run to rebuild them):
+`python -m agent_postmortem.evals.make_cases DATA_DIR`.
 
 - 16 public company postmortems (DFDS, PostHog; MIT): the drafter gets a neutral title, the timeline and the
   impact section when there is one, never the summary (it states the cause); the reference is the human root
@@ -18,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from evals.cases import CASES_DIR, Case
+from agent_postmortem.evals.cases import CASES_DIR, Case
 
 WORDS = (
     "acorn anchor atlas beacon bramble canvas cedarwood cobble compass crest delta drift ember fable fathom "

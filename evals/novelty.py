@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from evals.retrieval import read_jsonl
-from server.config import Settings
-from server.jsonl import read_incidents
-from server.runtime import make_embedder
-from store.embedding import Embedder
-from store.models import SeedIncident, search_text
+from agent_postmortem.config import Settings
+from agent_postmortem.evals.retrieval import read_jsonl
+from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.service.runtime import make_embedder
+from agent_postmortem.store.models import SeedIncident, search_text
+from agent_postmortem.store.search.embedding import Embedder
 
 GRID = np.round(np.arange(0.20, 0.90, 0.01), 2)
 

@@ -3,7 +3,7 @@
 On the AIID incidents that carry GMF labels, for each incident take its 5 nearest labelled neighbours
 (cosine, the real embedding model) and count the share that has at least one `known_ai_technical_failure`
 label in common; the same for 5 random neighbours as the floor. Then the same share among the members of
-each recurring pattern that `server.patterns` finds on those incidents (pattern purity).
+each recurring pattern that `agent_postmortem.analysis.patterns` finds on those incidents (pattern purity).
 """
 
 import random
@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from evals.retrieval import read_jsonl
-from server import patterns
-from server.config import Settings
-from server.runtime import make_embedder
-from store.embedding import Embedder
+from agent_postmortem.analysis import patterns
+from agent_postmortem.config import Settings
+from agent_postmortem.evals.retrieval import read_jsonl
+from agent_postmortem.service.runtime import make_embedder
+from agent_postmortem.store.search.embedding import Embedder
 
 FIELD = "known_ai_technical_failure"
 

@@ -44,25 +44,26 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, func, insert, select
 
-from evals.draft_overhead import draft_overhead
-from evals.retrieval import corpus_rows, read_jsonl
-from server.config import EMBEDDERS, Settings
-from server.jsonl import read_incidents
-from server.runtime import build_service, make_embedder
-from server.service import IMPORT_BATCH, PostmortemService
-from store import db
-from store.embedding import Embedder, Kind, SentenceTransformerEmbedder
-from store.index import VectorIndex
-from store.models import SeedIncident, search_text
-from store.records import IncidentStore, content_hash
-from store.redact import redact
+from agent_postmortem.config import EMBEDDERS, Settings
+from agent_postmortem.evals.draft_overhead import draft_overhead
+from agent_postmortem.evals.retrieval import corpus_rows, read_jsonl
+from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.service.facade import IMPORT_BATCH, PostmortemService
+from agent_postmortem.service.runtime import build_service, make_embedder
+from agent_postmortem.store.index.chroma import VectorIndex
+from agent_postmortem.store.models import SeedIncident, search_text
+from agent_postmortem.store.records import schema
+from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.records.rows import content_hash
+from agent_postmortem.store.redact import redact
+from agent_postmortem.store.search.embedding import Embedder, Kind, SentenceTransformerEmbedder
 
 AIID = Path(__file__).resolve().parents[2] / "shared" / "data" / "aiid"
 SEED = Path(__file__).resolve().parents[1] / "store" / "seed" / "incidents.jsonl"
 CLI = Path(sys.executable).parent / "postmortem"
 PROTOCOL = "2025-11-25"
 K = 10  # recall@K
-POOL = 100  # what the service asks chromadb for (store.knowledge.POOL)
+POOL = 100  # what the service asks chromadb for (agent_postmortem.store.search.knowledge.POOL)
 WARMUP = 10
 TIE = 1e-6  # a returned id counts when its exact cosine is within TIE of the K-th best
 NOISE = (0.3, 0.9)  # synthetic vector = normalise(base + sigma * N(0, I/d)), sigma uniform in this range
@@ -295,7 +296,7 @@ def bench_import(
     one_chunk = _service(home.with_name(home.name + "-one-chunk"), embedder).import_incidents(rows, batch=len(rows))
     one_chunk_rate = one_chunk.imported / (time.perf_counter() - t)
     progress("import", 5, 5)
-    first = next(iter(service.store.index_rows(model=embedder.model_id)), None)
+    first = next(iter(service.store.feed.index_rows(model=embedder.model_id)), None)
     raw_rate = len(texts) / ((before + after) / 2)
     import_rate = result.imported / import_s
     breakdown = {k: round(v, 3) for k, v in timers.spent.items()}
@@ -470,8 +471,8 @@ def bulk_insert_synthetic(store: IncidentStore, n: int, rng: np.random.Generator
         return None
     cosines: list[float] = []
     with store.engine.begin() as conn:
-        templates = [dict(r._mapping) for r in conn.execute(select(db.incidents).order_by(db.incidents.c.pk))]
-        start = int(conn.execute(select(func.max(db.incidents.c.pk))).scalar_one()) + 1
+        templates = [dict(r._mapping) for r in conn.execute(select(schema.incidents).order_by(schema.incidents.c.pk))]
+        start = int(conn.execute(select(func.max(schema.incidents.c.pk))).scalar_one()) + 1
         for chunk in synthetic_rows(templates, n, start, rng, sentences):
             rows, cosine = chunk
             cosines.append(cosine * len(rows))
@@ -480,8 +481,8 @@ def bulk_insert_synthetic(store: IncidentStore, n: int, rng: np.random.Generator
 
 
 def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    conn.execute(insert(db.incidents), rows)
-    conn.execute(insert(db.index_outbox), [{"incident_pk": r["pk"], "op": "upsert"} for r in rows])
+    conn.execute(insert(schema.incidents), rows)
+    conn.execute(insert(schema.index_outbox), [{"incident_pk": r["pk"], "op": "upsert"} for r in rows])
 
 
 def synthetic_rows(
@@ -538,7 +539,7 @@ def stored_matrix(store: IncidentStore, model_id: str) -> tuple[np.ndarray, np.n
     """The primary keys (ascending) and the vectors of every indexed incident, as the store holds them."""
     pks: list[int] = []
     vectors: list[np.ndarray] = []
-    for pk, vector, _ in store.index_rows(model=model_id):
+    for pk, vector, _ in store.feed.index_rows(model=model_id):
         pks.append(pk)
         vectors.append(vector)
     return np.array(pks, dtype=np.int64), np.ascontiguousarray(np.vstack(vectors), dtype=np.float32)
@@ -777,8 +778,8 @@ def cold_start(settings: Settings, root: Path, query: str, repeats: int, progres
 PEAK_SCRIPT = """
 import json, os, sys, time
 from pathlib import Path
-from server.config import Settings
-from server.runtime import build_service, make_embedder
+from agent_postmortem.config import Settings
+from agent_postmortem.service.runtime import build_service, make_embedder
 
 def peak_kb():  # VmHWM, not ru_maxrss: Linux carries the parent's ru_maxrss across fork and exec
     return next(int(x.split()[1]) for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmHWM:"))

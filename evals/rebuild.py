@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from evals.perf import bulk_insert_synthetic
-from server.config import Settings
-from server.demo import SEED
-from server.jsonl import read_incidents
-from server.runtime import build_service
-from store import index_health
-from store.index import VectorIndex, open_persistent
-from store.index_owner import IndexOwner
+from agent_postmortem.cli.demo import SEED
+from agent_postmortem.config import Settings
+from agent_postmortem.evals.perf import bulk_insert_synthetic
+from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.service.runtime import build_service
+from agent_postmortem.store.index import health as index_health
+from agent_postmortem.store.index.chroma import VectorIndex, open_persistent
+from agent_postmortem.store.index.owner import IndexOwner
 
 
 def run(incidents: int) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def run(incidents: int) -> dict[str, Any]:
         knowledge, model = service.knowledge, service.knowledge.embedder.model_id
         knowledge.sync()
         assert knowledge.owner is not None and knowledge.index is not None
-        rows = list(service.store.index_rows(model=model))
+        rows = list(service.store.feed.index_rows(model=model))
 
         t = time.perf_counter()
         scratch = VectorIndex(open_persistent(str(Path(folder) / "reference")), model_id=model)
@@ -77,7 +77,7 @@ def run(incidents: int) -> dict[str, Any]:
             "start_on_broken_index_found": knowledge.claimed.found,
             "start_on_broken_index_rebuilt": knowledge.claimed.rebuilt and claimed,
             "index_equals_records": knowledge.index is not None
-            and knowledge.index.ids() == service.store.embedded_pks(model=model),
+            and knowledge.index.ids() == service.store.feed.embedded_pks(model=model),
         }
         knowledge.release_index()
         shutil.rmtree(folder, ignore_errors=True)

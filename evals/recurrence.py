@@ -30,13 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from evals.retrieval import corpus_rows, read_jsonl
-from server.classify import NOVELTY_THRESHOLD
-from server.config import Settings
-from server.jsonl import read_incidents
-from server.runtime import build_service
-from store.embedding import Embedder, Kind
-from store.models import ActionStatus, IncidentCreate, SeedActionItem
+from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
+from agent_postmortem.config import Settings
+from agent_postmortem.evals.retrieval import corpus_rows, read_jsonl
+from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.service.runtime import build_service
+from agent_postmortem.store.models import ActionStatus, IncidentCreate, SeedActionItem
+from agent_postmortem.store.search.embedding import Embedder, Kind
 
 
 class Cached:

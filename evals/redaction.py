@@ -1,5 +1,5 @@
 """`postmortem bench redaction`: recall per secret/PII kind and false positives on benign look-alikes, on a seeded
-synthetic corpus (the data is in `evals.redaction_corpus`).
+synthetic corpus (the data is in `agent_postmortem.evals.redaction_corpus`).
 
 A planted value counts as caught when no 8-character stretch of it (of its secret parts, for an armoured key) is
 left in the redacted text, read through the invisible characters and escapes the trick inserted, and redacting
@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from evals.redaction_corpus import (
+from agent_postmortem.evals.redaction_corpus import (
     BENIGN,
     BENIGN_CARRIERS,
     HELD_OUT_TRICKS,
@@ -22,7 +22,7 @@ from evals.redaction_corpus import (
     TRICKS,
     Trick,
 )
-from store.redact import redact_text
+from agent_postmortem.store.redact import redact_text
 
 TARGETS = {"recall_secret": 0.99, "recall_pii": 0.95, "false_positive_rate": 0.02}
 WINDOW = 8

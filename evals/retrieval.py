@@ -12,12 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, get_args
 
-from server.config import Settings
-from server.jsonfile import read_json_lines
-from server.runtime import build_service
-from server.service import PostmortemService
-from store.knowledge import Mode
-from store.models import SeedIncident
+from agent_postmortem.config import Settings
+from agent_postmortem.ingest.jsonfile import read_json_lines
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.service.runtime import build_service
+from agent_postmortem.store.models import SeedIncident
+from agent_postmortem.store.search.knowledge import Mode
 
 REFERENCES = {"tf-idf MRR (AIID dev, README of the data)": 0.534, "plain MiniLM MRR (same)": 0.627}
 DEPTH = 100

@@ -16,18 +16,17 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from evals.cases import Case, LoadedCase
-from evals.judge import judge
-from evals.scorers import SCORERS, Score, score
-from server.config import Settings
-from server.errors import DraftError, LLMUnavailable
-from server.jsonl import read_incidents
-from server.llm import LLM
-from server.runtime import build_service
-from server.service import PostmortemService
-from server.verify import wilson
-from store.embedding import Embedder
-from store.models import (
+from agent_postmortem.analysis.verify import wilson
+from agent_postmortem.config import Settings
+from agent_postmortem.errors import DraftError, LLMUnavailable
+from agent_postmortem.evals.cases import Case, LoadedCase
+from agent_postmortem.evals.judge import judge
+from agent_postmortem.evals.scorers import SCORERS, Score, score
+from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.llm.base import LLM
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.service.runtime import build_service
+from agent_postmortem.store.models import (
     Analysis,
     AnalysisDraft,
     DraftFactor,
@@ -36,6 +35,7 @@ from store.models import (
     SeedIncident,
     TimelineEventCreate,
 )
+from agent_postmortem.store.search.embedding import Embedder
 
 Backend = Literal["server", "reference", "generic"]
 SCHEMA = "schema_valid"
@@ -220,8 +220,9 @@ def run(
     judged: bool = False,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> EvalRun:
-    from evals.recurrence import Cached
-    from server.runtime import llm_factory, make_embedder
+    from agent_postmortem.evals.recurrence import Cached
+    from agent_postmortem.llm.registry import llm_factory
+    from agent_postmortem.service.runtime import make_embedder
 
     started = datetime.now().astimezone()
     settings = settings or Settings.from_env()
@@ -229,11 +230,9 @@ def run(
     llm = llm_factory(settings)  # one LLM (one llama.cpp server) for every case
 
     def make_service(path: Path) -> PostmortemService:
-        service = build_service(
-            Settings.from_env({"POSTMORTEM_HOME": str(path), "POSTMORTEM_LLM": "none"}), embedder=shared
+        return build_service(
+            Settings.from_env({"POSTMORTEM_HOME": str(path), "POSTMORTEM_LLM": "none"}), embedder=shared, llm=llm
         )
-        service._llm = llm
-        return service
 
     seed = read_incidents(seed_path) if seed_path else []
     results = []
@@ -255,7 +254,7 @@ def run(
             progress(n + 1, len(cases))
     model = None
     if backend == "server":
-        from server.runtime import choose_llm
+        from agent_postmortem.llm.registry import choose_llm
 
         try:
             choice = choose_llm(settings)

@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from evals.cases import Case
-from server.blameless import check_blameless
-from server.grounding import CITATION, PARAPHRASE, addresses_a_cause, causes_of, overlap
-from store.models import LLM_CATEGORIES, Analysis, Category
+from agent_postmortem.analysis.blameless import check_blameless
+from agent_postmortem.analysis.grounding import CITATION, PARAPHRASE, addresses_a_cause, causes_of, overlap
+from agent_postmortem.evals.cases import Case
+from agent_postmortem.store.models import LLM_CATEGORIES, Analysis, Category
 
 Similarity = Callable[[list[str], list[str]], list[list[float]]]  # cosine matrix between two lists of texts
 

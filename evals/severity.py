@@ -13,11 +13,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from evals.failure_corpus import CORPUS, SEVERITIES, load
-from server.classify import classify
-from server.severity_policy import SeverityPolicy, assess
-from server.verify import wilson
-from store.models import Category, IncidentCreate, Severity
+from agent_postmortem.analysis.classify import classify
+from agent_postmortem.analysis.severity_policy import SeverityPolicy, assess
+from agent_postmortem.analysis.verify import wilson
+from agent_postmortem.evals.failure_corpus import CORPUS, SEVERITIES, load
+from agent_postmortem.store.models import Category, IncidentCreate, Severity
 
 Row = dict[str, Any]
 

@@ -1,7 +1,7 @@
-"""Train the learned category classifier and write `server/category_model.json` (needs the `dev` extra: scikit-learn).
+"""Train the learned category classifier, write `server/analysis/category_model.json` (needs `dev`: scikit-learn).
 
-    python -m evals.train_category            # choose C by grouped cross-validation on train, fit, write the file
-    python -m evals.train_category --check    # refit with the file's recorded settings; exit 1 if it differs
+    python -m agent_postmortem.evals.train_category          # choose C by grouped CV on train, fit, write the file
+    python -m agent_postmortem.evals.train_category --check  # refit with the recorded settings; exit 1 if it differs
 
 Only the train half of the failure corpus is read (plus the project's own seed incidents and team-written eval
 cases, which are always on the fitting side and never scored). Each head is a multinomial logistic regression
@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from evals.category_data import (
+from agent_postmortem.analysis.category_model import CLASSES, CUES, FEATURE_VERSION, MODEL_FILE, parse
+from agent_postmortem.evals.category_data import (
     Example,
     corpus_examples,
     default_embedder,
@@ -32,9 +33,8 @@ from evals.category_data import (
     product_hash,
     vectors,
 )
-from evals.classification import scores
-from evals.failure_corpus import CORPUS
-from server.category_model import CLASSES, CUES, FEATURE_VERSION, MODEL_FILE, parse
+from agent_postmortem.evals.classification import scores
+from agent_postmortem.evals.failure_corpus import CORPUS
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ def dump(content: dict[str, Any]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m evals.train_category")
+    parser = argparse.ArgumentParser(prog="python -m agent_postmortem.evals.train_category")
     parser.add_argument("--check", action="store_true", help="refit with the shipped settings and compare")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

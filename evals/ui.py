@@ -26,16 +26,16 @@ import httpx
 import numpy as np
 from sqlalchemy import select, update
 
-from evals.load import free_port
-from evals.perf import SEED, _service, bulk_insert_synthetic, sentence_pool
-from server.config import Settings
-from server.http_app import http_app
-from server.http_security import http_security
-from server.jsonl import read_incidents
-from server.runtime import make_embedder
-from server.service import PostmortemService
-from store import db
-from store.models import utcnow
+from agent_postmortem.config import Settings
+from agent_postmortem.evals.load import free_port
+from agent_postmortem.evals.perf import SEED, _service, bulk_insert_synthetic, sentence_pool
+from agent_postmortem.http.app import http_app
+from agent_postmortem.http.security import http_security
+from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.service.runtime import make_embedder
+from agent_postmortem.store.models import utcnow
+from agent_postmortem.store.records import schema
 
 Progress = Callable[[str, int, int], None]
 CHROMIUM = "/usr/bin/chromium"
@@ -55,7 +55,7 @@ def build(home: Path, n: int, rng: np.random.Generator) -> PostmortemService:
 
 
 def _spread_over_weeks(service: PostmortemService, rng: np.random.Generator, *, weeks: int) -> None:
-    now, cols = utcnow(), db.incidents.c
+    now, cols = utcnow(), schema.incidents.c
     with service.store.engine.begin() as conn:
         rows = conn.execute(select(cols.pk, cols.created_at, cols.mitigated_at, cols.resolved_at)).all()
         for pk, created, mitigated, resolved in rows:
@@ -64,7 +64,7 @@ def _spread_over_weeks(service: PostmortemService, rng: np.random.Generator, *, 
             for name, when in (("mitigated_at", mitigated), ("resolved_at", resolved)):
                 if when is not None:
                     moved[name] = min(start + (when - created), now)
-            conn.execute(update(db.incidents).where(cols.pk == pk).values(**moved))
+            conn.execute(update(schema.incidents).where(cols.pk == pk).values(**moved))
 
 
 @contextmanager

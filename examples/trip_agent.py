@@ -12,7 +12,7 @@ rate-limit failures become one incident with three occurrences.
 import json
 import sys
 
-from server.sdk import Recorder
+from agent_postmortem import Recorder
 
 recorder = Recorder(agent="trip-planner", model="gpt-4.1-mini")
 

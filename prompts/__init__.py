@@ -6,7 +6,7 @@ from typing import Any
 
 import jinja2
 
-from prompts.untrusted import neutralize
+from agent_postmortem.prompts.untrusted import neutralize
 
 __all__ = ["PROMPT_VERSION", "neutralize", "render"]
 

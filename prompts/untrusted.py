@@ -11,7 +11,7 @@ from functools import cache
 
 import regex
 
-from store.invisible import strip_invisible
+from agent_postmortem.store.invisible import strip_invisible
 
 DEFUSED = "[delimiter removed]"
 _TARGETS = "<>/\\DATEN"

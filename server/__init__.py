@@ -1,3 +1,62 @@
-"""agent-postmortem: the application (service, MCP server, CLI, LLM adapters, report rendering)."""
+"""agent-postmortem: turn AI-agent failures into durable learning.
+
+The public API; everything else is internal and may change between versions:
+
+    from agent_postmortem import Recorder                   # capture failures where they happen, in agent code
+
+    from agent_postmortem import IncidentCreate, Settings, build_service
+    service = build_service(Settings.from_env())           # the use cases, on POSTMORTEM_HOME
+    result = service.capture_incident(IncidentCreate(title="refund tool timed out"))
+
+Each name is imported on first use, so `import agent_postmortem` loads nothing heavy (the MCP handshake and
+`postmortem --help` rely on that). The folders of the repository and what each owns: docs/architecture.md.
+"""
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "Recorder": "agent_postmortem.sdk.recorder",
+    "CaptureNotStored": "agent_postmortem.sdk.recorder",
+    "build_service": "agent_postmortem.service.runtime",
+    "PostmortemService": "agent_postmortem.service.facade",
+    "Settings": "agent_postmortem.config",
+    "PostmortemError": "agent_postmortem.errors",
+    "IncidentCreate": "agent_postmortem.store.models",
+    "Incident": "agent_postmortem.store.models",
+    "TimelineEventCreate": "agent_postmortem.store.models",
+    "ActionItemCreate": "agent_postmortem.store.models",
+    "ActionItem": "agent_postmortem.store.models",
+    "Analysis": "agent_postmortem.store.models",
+    "CaptureResult": "agent_postmortem.service.results",
+    "SearchResult": "agent_postmortem.service.results",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:  # what type checkers and editors see; at run time `__getattr__` imports each on first use
+    from agent_postmortem.config import Settings as Settings
+    from agent_postmortem.errors import PostmortemError as PostmortemError
+    from agent_postmortem.sdk.recorder import CaptureNotStored as CaptureNotStored
+    from agent_postmortem.sdk.recorder import Recorder as Recorder
+    from agent_postmortem.service.facade import PostmortemService as PostmortemService
+    from agent_postmortem.service.results import CaptureResult as CaptureResult
+    from agent_postmortem.service.results import SearchResult as SearchResult
+    from agent_postmortem.service.runtime import build_service as build_service
+    from agent_postmortem.store.models import ActionItem as ActionItem
+    from agent_postmortem.store.models import ActionItemCreate as ActionItemCreate
+    from agent_postmortem.store.models import Analysis as Analysis
+    from agent_postmortem.store.models import Incident as Incident
+    from agent_postmortem.store.models import IncidentCreate as IncidentCreate
+    from agent_postmortem.store.models import TimelineEventCreate as TimelineEventCreate
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agent_postmortem' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value

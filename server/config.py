@@ -8,9 +8,10 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir, user_data_dir
 
-from server.policy import TriagePolicy, policy_path
+from agent_postmortem.analysis.policy import TriagePolicy, policy_path
+from agent_postmortem.llm.registry import BUILTIN
 
-LLM_BACKENDS = ("auto", "sampling", "openai", "local", "none")
+LLM_BACKENDS = ("auto", "sampling", *BUILTIN, "none")  # POSTMORTEM_LLM: the backends are llm/registry.py's
 DEFAULT_TEAM = "default"
 TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # always fullmatch: `$` would let a trailing newline through
 
@@ -55,7 +56,7 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     http_rate_per_minute: int = 600
-    tokens_file: Path | None = None  # team tokens (server/teams.py); replaces POSTMORTEM_HTTP_TOKEN
+    tokens_file: Path | None = None  # team tokens (server/http/teams.py); replaces POSTMORTEM_HTTP_TOKEN
     trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-For is believed
     team: str = "default"  # whose knowledge base a CLI command or the SDK works on
 

@@ -1,8 +1,13 @@
 """Domain errors. The MCP and CLI layers turn them into actionable messages in one place each."""
 
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from store.errors import ActionItemNotFound, CorruptRecord, IncidentNotFound, InvalidId, StoreError
+from agent_postmortem.store.errors import ActionItemNotFound, CorruptRecord, IncidentNotFound, InvalidId, StoreError
+
+if TYPE_CHECKING:  # pydantic stays off `postmortem --help`
+    from pydantic import ValidationError
 
 __all__ = [
     "ActionItemNotFound",
@@ -71,3 +76,27 @@ def is_storage_failure(error: BaseException) -> bool:
     from sqlalchemy.exc import OperationalError
 
     return isinstance(error, OperationalError)
+
+
+def validation_problems(
+    error: "ValidationError", *, limit: int = 10, within: Sequence[str | int] = (), name_keys: bool = True
+) -> str:
+    """What is wrong with validated input, and where, in one line: `timeline.0.at: Input should be a valid datetime;
+    title: Field required; and 2 more`. Every entry point reports validation this one way, never with the rejected
+    value (it may be a secret). The whole record (not an object, a cross-field rule) is `(record)`, or `within`, the
+    path of the record in the input. `name_keys=False` for text written by a model: an unexpected key is then named
+    by where it is, not by the key itself (which the model wrote)."""
+    errors = error.errors(include_input=False, include_url=False)
+    parts = []
+    for e in errors[:limit]:
+        loc = [*within, *e["loc"]]
+        if e["type"] == "extra_forbidden" and not name_keys:
+            parts.append(f"{_path(loc[:-1])}: unexpected key (remove keys not in the schema)")
+        else:
+            parts.append(f"{_path(loc)}: {e['msg']}")
+    more = f"; and {len(errors) - limit} more" if len(errors) > limit else ""
+    return "; ".join(parts) + more
+
+
+def _path(loc: Sequence[str | int]) -> str:
+    return ".".join(str(p) for p in loc) or "(record)"

@@ -1,6 +1,6 @@
 """Public ids: incidents are INC-<n> and action items AI-<n>, where n is the database key."""
 
-from store.errors import InvalidId
+from agent_postmortem.store.errors import InvalidId
 
 INCIDENT_PREFIX = "INC-"
 ACTION_PREFIX = "AI-"
@@ -19,7 +19,7 @@ def incident_pk(incident_id: str) -> int:
     return parse_id(incident_id, INCIDENT_PREFIX, "incident")
 
 
-def incident_id(pk: int) -> str:
+def to_incident_id(pk: int) -> str:
     return f"{INCIDENT_PREFIX}{pk}"
 
 
@@ -27,5 +27,5 @@ def action_pk(action_id: str) -> int:
     return parse_id(action_id, ACTION_PREFIX, "action item")
 
 
-def action_id(pk: int) -> str:
+def to_action_id(pk: int) -> str:
     return f"{ACTION_PREFIX}{pk}"

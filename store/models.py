@@ -11,7 +11,9 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from store.signature import failure_signature as failure_signature  # where the service has always found it
+from agent_postmortem.store.signature import (
+    failure_signature as failure_signature,  # where the service has always found it
+)
 
 
 class Category(StrEnum):

@@ -1,13 +1,13 @@
 """Redaction before anything is stored: secrets and personal data in captured text become typed placeholders.
 
-Two detectors, one replacement: the project's own rules (`store.redact_rules`) give exact spans for the formats that
+Two detectors, one replacement: the project's own rules (`redact_rules`) give exact spans for the formats that
 matter most in agent failures (provider keys, tokens, private keys, credentials in URLs, headers, config pairs, prose
 and CLI flags, and PII: email, phones, Luhn-valid cards, IBANs with a valid checksum, US SSNs, IPv4 and IPv6
 addresses); detect-secrets' plugins (with its false-positive filters) run on each line as a second opinion, and any
 value they report that the rules missed is replaced too. Entropy-only detection is left out: in stack traces it
 flags commit hashes, digests and request ids.
 
-Invisible characters (`store.invisible`: how instructions get smuggled to a model, and how a secret is split so
+Invisible characters (`invisible`: how instructions get smuggled to a model, and how a secret is split so
 that no rule sees it) are dropped first, in the same pass, and counted, so the record keeps a flag and no later
 reader, model or report sees them. Placeholders (`[REDACTED:github_token]`) match no rule, so redaction is
 idempotent.
@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from store.invisible import strip_invisible
-from store.redact_rules import CHECKS, HINTS, PII_RULES, SECRET_RULES, UNICODE_RULES, card_spans
+from agent_postmortem.store.invisible import strip_invisible
+from agent_postmortem.store.redact_rules import CHECKS, HINTS, PII_RULES, SECRET_RULES, UNICODE_RULES, card_spans
 
 __all__ = ["PLACEHOLDER", "redact", "redact_model", "redact_text", "redact_value", "strip_invisible"]
 

@@ -3,34 +3,28 @@ on loopback for the tests of the index contract), a hash embedder for plumbing, 
 anything about quality, and a scripted FakeLLM. No network beyond loopback.
 
 The store contract (the modules marked `pytestmark = pytest.mark.usefixtures("database")`) runs twice: on SQLite
-in the home, and on a fresh PostgreSQL database per home of a throwaway cluster (tests/postgres.py)."""
+in the home, and on a fresh PostgreSQL database per home of a throwaway cluster (evals/postgres.py). What tests
+share besides fixtures is tests/factories.py."""
 
 import contextlib
-import hashlib
 import os
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from pydantic import BaseModel
-from sqlalchemy import Engine
 
-from evals.load import free_port
-from server.config import Settings
-from server.runtime import build_service, make_embedder
-from server.service import PostmortemService
-from store import db
-from store.embedding import Embedder, HashEmbedder, SentenceTransformerEmbedder
-from tests import postgres
-
-T = TypeVar("T", bound=BaseModel)
-FIXED_NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+from agent_postmortem.config import Settings
+from agent_postmortem.evals import postgres
+from agent_postmortem.evals.load import free_port
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.service.runtime import make_embedder
+from agent_postmortem.store.search.embedding import Embedder, SentenceTransformerEmbedder
+from tests.factories import NO_POSTGRES, FakeLLM, HomeDatabases, keeping_records_in, make_service, missing_tool
 
 
 @pytest.fixture(scope="session")
@@ -51,74 +45,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class FakeLLM:
-    """A queue of canned outputs (models or exceptions) and a log of calls."""
-
-    backend = "fake"
-    model = "fake-model"
-
-    def __init__(self, *outputs: BaseModel | Exception) -> None:
-        self.queue = list(outputs)
-        self.calls: list[tuple[str, str, type[BaseModel]]] = []
-
-    def enqueue(self, *outputs: BaseModel | Exception) -> None:
-        self.queue.extend(outputs)
-
-    def parse(self, *, system: str, user: str, output: type[T]) -> T:
-        self.calls.append((system, user, output))
-        if not self.queue:
-            raise AssertionError("FakeLLM queue empty")
-        item = self.queue.pop(0)
-        if isinstance(item, Exception):
-            raise item
-        assert isinstance(item, output)
-        return item
-
-
-class HomeDatabases:
-    """Where `make_service` keeps each home's records: SQLite in the home, or a fresh PostgreSQL database per home
-    (two services on one home share it, as two servers on one data directory would)."""
-
-    def __init__(self, server: postgres.Databases | None = None) -> None:
-        self.server = server
-        self._urls: dict[Path, str] = {}
-        self._services: list[PostmortemService] = []
-        self._engines: list[Engine] = []
-
-    def url(self, home: Path, *, migrated: bool = True) -> str:
-        if self.server is None:
-            home.mkdir(parents=True, exist_ok=True)
-            return db.sqlite_url(home)
-        if home not in self._urls:
-            self._urls[home] = self.server.create(migrated=migrated)
-        return self._urls[home]
-
-    def engine(self, home: Path, *, migrated: bool = True) -> Engine:
-        """An engine on the home's database, disposed at the end of the test."""
-        engine = db.make_engine(self.url(home, migrated=migrated))
-        self._engines.append(engine)
-        return engine
-
-    def settings(self, home: Path) -> dict[str, str]:
-        return {} if self.server is None else {"POSTMORTEM_DATABASE_URL": self.url(home)}
-
-    def keep(self, service: PostmortemService) -> None:
-        if self.server is not None:
-            self._services.append(service)
-
-    def close(self) -> None:
-        for service in self._services:  # no connection outlives its test (or its database)
-            service.knowledge.release_index()
-            service.store.engine.dispose()
-        for engine in self._engines:
-            engine.dispose()
-        if self.server is not None:
-            self.server.drop_all()
-
-
-_homes = HomeDatabases()
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[postgres.Databases]:
     """A PostgreSQL server for the session: POSTMORTEM_TEST_DATABASE_URL, else a throwaway cluster."""
@@ -128,20 +54,6 @@ def postgres_server() -> Iterator[postgres.Databases]:
             yield postgres.Databases(url)
     except FileNotFoundError:
         missing_tool(NO_POSTGRES)
-
-
-NO_POSTGRES = (
-    "PostgreSQL is not installed, so the store contract ran on SQLite only (Debian: apt-get install postgresql; "
-    "make test does it as root; or set POSTMORTEM_TEST_DATABASE_URL)"
-)
-
-
-def missing_tool(reason: str) -> None:
-    """A test whose tool (fiu-run, Node.js) is not installed: skipped with that reason; under CI (`CI=1`, set by
-    .ci/run) a failure, so that CI never passes with part of the suite skipped."""
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -166,46 +78,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def database(request: pytest.FixtureRequest) -> Iterator[HomeDatabases]:
     """The store contract's engine: every `make_service` of the test keeps its records there."""
-    global _homes
     chosen = HomeDatabases(request.getfixturevalue("postgres_server") if request.param == "postgresql" else None)
-    _homes = chosen
-    try:
+    with keeping_records_in(chosen):
         yield chosen
-    finally:
-        _homes = HomeDatabases()
-        chosen.close()
-
-
-def make_service(
-    home: Path,
-    *,
-    embedder: Any = None,
-    llm: Any = None,
-    clock: Callable[[], datetime] | None = None,
-    chroma_url: str | None = None,
-    exact_limit: int | None = None,
-) -> PostmortemService:
-    """The service on `home`; its records where the store contract's `database` says (SQLite by default); its
-    index on the Chroma server at `chroma_url` (a database of its own per home) or embedded; `exact_limit=0` sends
-    dense search through the index."""
-    settings = Settings.from_env({**service_env(home, chroma_url), **_homes.settings(home)})
-    service = build_service(settings, embedder=embedder or HashEmbedder(), claim_index=True)
-    _homes.keep(service)
-    if exact_limit is not None:
-        service.knowledge.exact_limit = exact_limit
-    service._llm = lambda: llm
-    if clock is not None:
-        service.clock = clock
-    return service
-
-
-def service_env(home: Path, chroma_url: str | None = None) -> dict[str, str]:
-    """The settings of a service on `home`, with its index on the Chroma server at `chroma_url` when given."""
-    env = {"POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none"}
-    if chroma_url is not None:
-        env["POSTMORTEM_CHROMA_URL"] = chroma_url
-        env["POSTMORTEM_CHROMA_DATABASE"] = "test-" + hashlib.sha256(str(home).encode()).hexdigest()[:16]
-    return env
 
 
 @pytest.fixture(scope="session")
@@ -252,7 +127,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """`cli("import", path, "--json")`: the CLI on a fresh home under tmp_path, without an LLM."""
     from typer.testing import CliRunner
 
-    from server.cli import app
+    from agent_postmortem.cli.app import app
 
     monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("POSTMORTEM_LLM", "none")
@@ -289,7 +164,7 @@ def minilm() -> SentenceTransformerEmbedder:
 @pytest.fixture(scope="session")
 def local_llm_url() -> Iterator[str]:
     """The real embedded llama.cpp server over the bundled SmolLM2 GGUF, one per test session."""
-    from server.local_llm import LocalLlamaServer, available, bundled_model_path
+    from agent_postmortem.llm.local import LocalLlamaServer, available, bundled_model_path
 
     path = bundled_model_path()
     if path is None or not available():

@@ -5,9 +5,9 @@ line per acknowledged capture. Run as `python -m tests.crash_capture HOME`."""
 import os
 import sys
 
-from server.config import Settings
-from server.runtime import build_service
-from store.models import IncidentCreate
+from agent_postmortem.config import Settings
+from agent_postmortem.service.runtime import build_service
+from agent_postmortem.store.models import IncidentCreate
 
 WORDS = ["refund", "ledger", "planner", "browser", "search", "invoice", "calendar", "ticket", "shipping", "pricing"]
 

@@ -16,10 +16,10 @@ import uvicorn
 from mcp.server.auth.provider import TokenVerifier
 from starlette.types import ASGIApp
 
-from evals.load import free_port
-from server.http_app import http_app
-from server.http_security import http_security, proxy_options
-from server.service import PostmortemService
+from agent_postmortem.evals.load import free_port
+from agent_postmortem.http.app import http_app
+from agent_postmortem.http.security import http_security, proxy_options
+from agent_postmortem.service.facade import PostmortemService
 
 TOKEN = "s3cret-bearer-token-for-tests-0123456789"
 

@@ -1,16 +1,83 @@
-"""The product as its users run it, for tests that drive it from outside: `postmortem serve` over stdio for an MCP
-client, and `postmortem ...` commands as subprocesses. Both import this worktree's code (PYTHONPATH) and share the
-test session's exported embedding model."""
+"""Processes as a user starts them, for tests that drive the product from outside: the installed `postmortem`
+command as a shell runs it (its exact bytes, exit code and files; no LLM; Rich sees a pipe 250 columns wide unless
+`env` says otherwise), `postmortem serve` over stdio for an MCP client, a server's environment, and an agent script
+using the SDK. They share the test session's exported embedding model."""
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from mcp import StdioServerParameters
 
-CLI = str(Path(sys.executable).parent / "postmortem")
-ROOT = Path(__file__).resolve().parent.parent
+from tests.factories import ROOT
+
+POSTMORTEM = Path(sys.executable).parent / "postmortem"
+CLI = str(POSTMORTEM)
+
+
+def environment(home: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    chosen = {**os.environ, "POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none", "COLUMNS": "250"}
+    for key in ("FORCE_COLOR", "TTY_COMPATIBLE", "NO_COLOR", "POSTMORTEM_DATABASE_URL", "POSTMORTEM_TEAM"):
+        chosen.pop(key, None)
+    return {**chosen, **(env or {})}
+
+
+def postmortem(
+    *args: str, home: Path, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [str(POSTMORTEM), *args], env=environment(home, env), capture_output=True, timeout=timeout, check=False
+    )
+
+
+def server_env(home: Path) -> dict[str, str]:
+    return {
+        "POSTMORTEM_HOME": str(home),
+        "POSTMORTEM_LLM": "none",
+        "HF_HUB_OFFLINE": "1",
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        # a checkout run with PYTHONPATH (e.g. a second work tree sharing one venv) must test its own code
+        **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ},
+    }
+
+
+def wait_for_port(port: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
+CRASHING_AGENT = """
+from agent_postmortem import Recorder
+
+recorder = Recorder(agent="refund-bot")
+
+
+@recorder.watch(tool="payments.refund")
+def refund(order: str) -> None:
+    raise RuntimeError(f"payments.refund returned 502 Bad Gateway for order {order}")
+
+
+refund("A-1001")
+"""
+
+
+def run_crashing_agent(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The agent above as its own process: its watched function raises and nothing catches it."""
+    script = tmp_path / "agent.py"
+    script.write_text(CRASHING_AGENT, encoding="utf-8")
+    chosen = {**os.environ, "POSTMORTEM_LLM": "none", **env}  # the SDK as installed: no path into the checkout
+    return subprocess.run(
+        [sys.executable, str(script)], env=chosen, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -8,8 +8,11 @@ POST needs the session's CSRF token. Service calls run in worker threads: the st
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import jinja2
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecurityMiddleware
 from pydantic import ValidationError
@@ -22,16 +25,17 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.http_security import HttpSecurity
-from server.web.auth import Session, Sessions, same, session_id
-from server.web.cache import Memo
-from server.web.html import HERE, environment
-from server.web.reads import FormError
-from server.web.review import ReviewError
-from store.errors import ActionItemNotFound, IncidentNotFound, InvalidId
+from agent_postmortem.http.security import HttpSecurity
+from agent_postmortem.render.html import html_environment
+from agent_postmortem.render.html_report import stylesheet
+from agent_postmortem.store.errors import ActionItemNotFound, IncidentNotFound, InvalidId
+from agent_postmortem.web.auth import Session, Sessions, same, session_id
+from agent_postmortem.web.cache import Memo
+from agent_postmortem.web.reads import FormError
+from agent_postmortem.web.review import ReviewError
 
 if TYPE_CHECKING:
-    from server.service import PostmortemService
+    from agent_postmortem.service.facade import PostmortemService
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,6 +54,13 @@ HEADERS = {
 }
 WEB_PATHS = ("/login", "/logout", "/incidents", "/patterns", "/actions", "/dashboard", "/static/")
 MAX_FORM = 64 * 1024
+HERE = Path(__file__).parent
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The pages' templates (autoescaped), able to include the HTML report's partials."""
+    return html_environment(HERE / "templates")
 
 
 @dataclass
@@ -164,8 +175,13 @@ class Guard:
 
 def web_app(web: Web, routes: list[BaseRoute]) -> ASGIApp:
     static = StaticFiles(directory=HERE / "static")
-    app = Starlette(routes=[*routes, Mount("/static", app=_cached(static), name="static")])
+    report_css = Route("/static/report.css", _report_css, methods=["GET"])  # the exported file's, shared
+    app = Starlette(routes=[*routes, report_css, Mount("/static", app=_cached(static), name="static")])
     return Guard(app, web.security)
+
+
+def _report_css(request: Request) -> Response:
+    return Response(stylesheet(), media_type="text/css", headers={"cache-control": "public, max-age=3600"})
 
 
 def _cached(app: ASGIApp) -> ASGIApp:

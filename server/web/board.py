@@ -5,11 +5,11 @@ from typing import get_args
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server.results import EffectivenessReport
-from server.web import charts, reads
-from server.web.app import Ctx, Rendered, Web, page
-from server.web.metrics import dashboard as figures
-from store.models import ActionStatus, Priority, utcnow
+from agent_postmortem.service.results import EffectivenessReport
+from agent_postmortem.store.models import ActionStatus, Priority, utcnow
+from agent_postmortem.web import charts, reads
+from agent_postmortem.web.app import Ctx, Rendered, Web, page
+from agent_postmortem.web.metrics import dashboard as figures
 
 BOARD_LIMIT = 50  # cards per column (each holds a form: about 1 KB)
 

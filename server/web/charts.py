@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 
 from markupsafe import Markup
 
-from server.web.svg import CHAR_W, num, rect, svg, text
+from agent_postmortem.render.svg import CHAR_W, num, rect, svg, text
 
 # Okabe-Ito, distinguishable with the common colour-vision deficiencies, then two greys
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999")

@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server.web.app import Rendered, Web, error_page, render
-from server.web.auth import (
+from agent_postmortem.web.app import Rendered, Web, error_page, render
+from agent_postmortem.web.auth import (
     COOKIE,
     LOGIN_COOKIE,
     SESSION_TTL,

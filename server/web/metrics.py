@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, get_args
 
-from server.results import Completion, EffectivenessReport, IncidentSummary
-from store.models import ActionItem, Category, Severity
+from agent_postmortem.service.results import Completion, EffectivenessReport, IncidentSummary
+from agent_postmortem.store.filters import SearchFilters
+from agent_postmortem.store.models import ActionItem, Category, Severity
 
 if TYPE_CHECKING:
-    from server.service import PostmortemService
+    from agent_postmortem.service.facade import PostmortemService
 
 MAX_ROWS = 200_000
 
@@ -89,7 +90,7 @@ def dashboard(
     resolve for the incidents captured in them, action-item completion per owner, recurrence after fix per pattern
     (`effectiveness`, which the patterns page shares)."""
     first = week_start(now) - timedelta(weeks=weeks - 1)
-    rows = service.list_incidents(limit=MAX_ROWS, since=first).incidents
+    rows = service.list_incidents(limit=MAX_ROWS, filters=SearchFilters(since=first)).incidents
     starts = [first + timedelta(weeks=n) for n in range(weeks)]
     per_category = {c.value: [0] * weeks for c in Category}
     for r in rows:

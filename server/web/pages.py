@@ -8,16 +8,16 @@ from urllib.parse import urlencode
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server.web import reads
-from server.web.app import Ctx, Rendered, Web, page
-from server.web.export import report_body, report_html
-from server.web.html import web_link
-from server.web.review import REJECT_UNAVAILABLE, can_reject, review
-from store.models import EventKind, TimelineEventCreate
+from agent_postmortem.render.html import OWN
+from agent_postmortem.render.html_report import report_body
+from agent_postmortem.store.models import EventKind, TimelineEventCreate
+from agent_postmortem.web import reads
+from agent_postmortem.web.app import Ctx, Rendered, Web, page
+from agent_postmortem.web.review import REJECT_UNAVAILABLE, can_reject, review
 
 if TYPE_CHECKING:
-    from server.service import PostmortemService
-    from store.models import Incident
+    from agent_postmortem.service.facade import PostmortemService
+    from agent_postmortem.store.models import Incident
 
 
 def incidents(ctx: Ctx) -> Rendered:
@@ -58,7 +58,7 @@ def history(service: "PostmortemService", incident: "Incident") -> list[Change]:
 
 def incident(ctx: Ctx) -> Rendered:
     found = ctx.service.get_incident(ctx.params["incident_id"])
-    body, shown = report_body(ctx.service, found, link_to=web_link)
+    body, shown = report_body(found, ctx.service.render_report(found.id), link_to=web_link)
     return Rendered(
         "incident.html.j2",
         {
@@ -100,7 +100,13 @@ def event_form(ctx: Ctx) -> Response:
 def download(ctx: Ctx) -> Response:
     found = ctx.service.get_incident(ctx.params["incident_id"])
     headers = {"content-disposition": f'attachment; filename="{found.id}.html"'}
-    return Response(report_html(ctx.service, found.id), media_type="text/html", headers=headers)
+    return Response(ctx.service.render_report(found.id, format="html"), media_type="text/html", headers=headers)
+
+
+def web_link(href: str) -> str | None:
+    """Own resources (`report://INC-4`, `runbook://…`) inside the web view: an incident's lead to its page."""
+    found = OWN.fullmatch(href)
+    return f"/incidents/{found[1]}" if found and found[1].upper().startswith("INC-") else None
 
 
 def routes(web: Web) -> list[Route]:

@@ -6,19 +6,20 @@ reaches the service; a rejected value is named, never echoed."""
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, cast, get_args
 
-from store.models import Category, Severity, Status
+from agent_postmortem.store.filters import ListOrder, SearchFilters
+from agent_postmortem.store.models import Category, Severity, Status
 
 if TYPE_CHECKING:
-    from server.results import EffectivenessReport, Pattern, PatternList
-    from server.service import PostmortemService
-    from store.models import Incident
+    from agent_postmortem.service.facade import PostmortemService
+    from agent_postmortem.service.results import EffectivenessReport, Pattern, PatternList
+    from agent_postmortem.store.models import Incident
 
 PER_PAGE = 25
 PATTERNS = 200  # the most patterns a page shows (largest first)
 MAX_PAGE = 400  # 10,000 rows deep: a search past that is a different question
-SORTS = {
+SORTS: dict[str, str] = {
     "newest": "newest first",
     "oldest": "oldest first",
     "last_seen": "last seen",
@@ -51,12 +52,12 @@ class Filters:
     sort: str = "newest"
     page: int = 1
 
-    def service_filters(self) -> dict[str, Any]:
+    def service_filters(self) -> SearchFilters:
         names = ("category", "severity", "status", *TEXT_FILTERS)
-        values: dict[str, Any] = {k: getattr(self, k) or None for k in names}
+        values: dict[str, Any] = {k: getattr(self, k) for k in names}
         values["since"] = _day(self.since, "since")
         values["until"] = _day(self.until, "until", end=True)
-        return values
+        return SearchFilters.of(**values)
 
     def query(self, **changes: Any) -> dict[str, str]:
         """The query string of this view with `changes` (for pagination links and sorting), without blanks."""
@@ -139,11 +140,11 @@ def incident_page(service: "PostmortemService", f: Filters) -> IncidentPage:
     offset, where = (f.page - 1) * PER_PAGE, f.service_filters()
     scored: list[tuple[str, float | None]]
     if f.q:
-        found = service.search_incidents(query=f.q, limit=PER_PAGE, offset=offset, **where)
+        found = service.search_incidents(query=f.q, limit=PER_PAGE, offset=offset, filters=where)
         scored = [(h.id, h.relevance) for h in found.hits]
         more = found.next_offset is not None
     else:
-        listed = service.list_incidents(limit=PER_PAGE, offset=offset, order=f.sort, **where)
+        listed = service.list_incidents(limit=PER_PAGE, offset=offset, order=cast(ListOrder, f.sort), filters=where)
         scored = [(i.id, None) for i in listed.incidents]
         more = listed.next_offset is not None
     return IncidentPage([Row(service.get_incident(i), score) for i, score in scored], more)

@@ -2,8 +2,8 @@
 
 from starlette.types import ASGIApp
 
-from server.web import board, login, pages
-from server.web.app import Web, root_route, web_app
+from agent_postmortem.web import board, login, pages
+from agent_postmortem.web.app import Web, root_route, web_app
 
 
 def web_view(web: Web) -> ASGIApp:

@@ -5,12 +5,12 @@ turns into a session cookie on first use (a second use, or one after 10 minutes,
 import socket
 from collections.abc import Callable
 
-from server.config import Settings
-from server.http_security import RateLimit, http_security
-from server.runtime import LazyService, build_service
-from server.web.app import Web
-from server.web.auth import Sessions
-from server.web.site import web_view
+from agent_postmortem.config import Settings
+from agent_postmortem.http.security import RateLimit, http_security
+from agent_postmortem.service.runtime import LazyService, build_service
+from agent_postmortem.web.app import Web
+from agent_postmortem.web.auth import Sessions
+from agent_postmortem.web.site import web_view
 
 HOST = "127.0.0.1"
 

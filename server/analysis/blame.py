@@ -1,0 +1,318 @@
+"""Blame detection: a person or a team as the agent of a failure, in any grammatical shape, never a system failing.
+
+Dependency-parse-free: a lexicon of people (pronouns, roles such as "the intern", "QA", "ops", "the on-call
+engineer", and capitalised names that are not system names) is matched at the head of a clause, then the words
+that follow it in the same clause are read for what makes a person the cause: a blame verb ("forgot", "missed",
+"failed to", "didn't"), a counterfactual ("should have"), a mistake marker ("by mistake", "accidentally",
+"without reviewing"), or a destructive action with a failure in the same sentence ("deleted the production
+table", "deployed a change that took down payments"). Possessives ("Lee's change broke"), passives with a person
+as agent ("deleted by someone", "messed up, presumably by me"), "human error", self-blame ("my bad", "on my part",
+"I caused the regression", "sorry for not running the tests"), judgements ("careless"), questions that put a person
+in the dock ("Why didn't you test it?", "Did you even run it?") and scolding imperatives ("Test your changes before
+you open a PR", "Please stop pushing to main") are found anywhere. Subjects that are systems ("the deploy
+pipeline", "the agent", "the SDK", "the migration") are never people, so their failures are never flagged.
+"""
+
+import re
+from dataclasses import dataclass
+
+_I = re.IGNORECASE
+ROLES = (
+    r"engineers?|developers?|devs?|programmers?|interns?|operators?|admins?|administrators?|on-?call(?:\s+engineers?)?|"
+    r"sres?|analysts?|reviewers?|authors?|owners?|team(?:mates?)?|managers?|leads?|person|people|staff|employees?|"
+    r"contractors?|testers?|qa(?:\s+team)?|dbas?|architects?|(?:new\s+)?hires?|juniors?|seniors?|colleagues?|"
+    r"co-?workers?|maintainers?|typists?|humans?|individuals?|users?|customers?|ops(?:\s+team)?|devops|it\s+team|"
+    r"support\s+team|release\s+managers?|product\s+managers?|pms?|folks|guys?"
+)
+_SYSTEM_HEADS = (
+    r"agents?|bots?|sdks?|apis?|services?|pipelines?|jobs?|scripts?|migrations?|systems?|tools?|models?|llms?|"
+    r"servers?|clusters?|databases?|dbs?|deploys?|deployments?|workers?|schedulers?|crons?|checks?|tests?|suites?|"
+    r"processes|process|configs?|functions?|clients?|consumers?|proxies|proxy|gateways?|routers?|nodes?|pods?|"
+    r"containers?|queues?|caches?|layers?|integrations?|plugins?|extensions?|libraries|library|frameworks?|apps?|"
+    r"applications?|features?|flags?|rules?|guards?|filters?|classifiers?|retries|retry|loops?|hooks?|runners?"
+)
+PRONOUN = r"\b(?:I|we|he|she|they|you|someone|somebody|nobody|no\s+one|noone|everyone|everybody|us|me|him|them)\b"
+ROLE_NP = (
+    r"(?:\b(?:the|a|an|our|their|his|her|one|that|this|some|your|my|every|another|other)\s+(?:[\w-]+\s+){0,2}"
+    r"(?:" + ROLES + r")\b(?!\s+(?:" + _SYSTEM_HEADS + r")\b))"
+    r"|(?-i:\b(?:QA|ops|Ops|SRE|SREs|DBA|DevOps|IT)\b)"
+    r"|(?-i:\b(?:Engineer|Developer|Operator|Admin|Person|User)\s+[A-Z]\b)"
+)
+# Capitalised words that start sentences or name systems, never people.
+_NOT_NAMES = set(
+    """The This That These Those It Its We Our Us They Their He She His Her You Your I My Me A An And But Or So If
+    When Then After Before During Because Since While Once Until Unless Although Though However Also Later Finally
+    First Second Third Next Last Meanwhile Unfortunately Luckily Fortunately Eventually Initially Instead Still Yet
+    Nothing Everything Something Someone Nobody Everyone Each Every All Some Most Many Few No Not None Both Either
+    Neither Here There Why What Who How Where Which Whose Root Cause Impact Summary Timeline Action Item Update
+    Resolved Monitoring Investigating Identified Postmortem Incident Outage Error Errors Note Fix Please Thanks Today
+    Yesterday Tomorrow Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June
+    July August September October November December Kafka Redis Postgres Postgresql Mysql Mongo Mongodb Docker
+    Terraform Jenkins Ansible Kubernetes Helm Argo Airflow Celery Nginx Envoy Istio Consul Vault Sentry Grafana
+    Prometheus Datadog Splunk Elastic Elasticsearch Python Node Rust Java Go Ruby Rails Django Flask React Vue Next
+    Vercel Heroku Netlify Stripe Slack Jira Confluence Github Gitlab Git Bitbucket Linux Ubuntu Debian Windows Mac
+    Chrome Safari Firefox Android Apple Google Amazon Azure Microsoft Meta Twitter Facebook Openai Anthropic Mistral
+    Claude Gemini Copilot Cursor Codex Replit Llama Ollama Langchain Langgraph Pydantic Bard Alexa Siri Watson Tay
+    Chatgpt Gpt Sora Dall Bedrock Vertex Lambda Cloudflare Akamai Fastly Railway Supabase Firebase Mongo Snowflake
+    Spark Hadoop Hive Presto Trino Zookeeper Etcd Calico Cilium Traefik Okta Auth Oauth Sso Cloudwatch Fluentd
+    Loki Tempo Jaeger Opentelemetry Goose Cline Aider Devin Kiro Windsurf Zed Warp Codespaces Actions Pages Sonnet
+    Opus Haiku Grok Qwen Deepseek Phi Gemma Whisper Sdk Api Cli Ui Ux Db Dns Tls Ssl Http Https Json Yaml Sql""".split()
+)
+NAME = r"(?-i:\b(?<![-./@])[A-Z][a-z]{2,}\b)(?!['’]?\s*(?:" + _SYSTEM_HEADS + r")\b)"
+PERSON = r"(?:" + PRONOUN + r"|" + ROLE_NP + r")"
+
+# What follows a counterfactual "should have": a past participle ("should have pinned", "should've known"), not a
+# noun ("shouldn't have write access").
+_PARTICIPLE = (
+    r"(?:\w+(?:ed|en|wn|ght)|been|done|made|run|set|put|let|hit|read|got|had|told|found|kept|held|paid|sent|spent|"
+    r"built|left|lost|met|shut|split|stood|understood|begun|spotted|caught)\b"
+)
+_WITHOUT_CHECK = (
+    r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|testing|checking|asking|approval|telling|verifying|running|"
+    r"looking|a\s+review|any\s+review|double-checking|consulting|a\s+backup|backing\s+up|(?:re)?building|compiling)"
+)
+_BLAME_VERB = (
+    r"forgot|forget|forgets|forgotten|missed|misses|skipped|ignored|ignores|overlooked|neglected|failed\s+to|"
+    r"fails\s+to|didn['’]?t|did\s+not|didnt|never|messed\s+up|screwed\s+up|botched|broke|breaks|mistyped|misread|"
+    r"misconfigured|mistakenly|accidentally|accidently|inadvertently|regrettably|carelessly|by\s+mistake|"
+    r"by\s+accident|bothered|typed\s+the\s+wrong|(?:picked|used|chose|ran|edited|deployed|pushed)\s+the\s+wrong|"
+    r"(?:should|could|would|must)(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve|\s+of)\b"
+    r"(?=\s+(?:\w+ly\s+)?" + _PARTICIPLE + r")|"
+    r"ought\s+to\s+have|was\s+supposed\s+to|" + _WITHOUT_CHECK + r"|will\s+be\s+more\s+careful"
+)
+_ACTION = (
+    r"deleted|dropped|wiped|removed|truncated|overwrote|overwritten|destroyed|erased|purged|ran|run|executed|pushed|"
+    r"force-pushed|deployed|merged|shipped|released|rolled\s+out|changed|committed|disabled|turned\s+off|killed|"
+    r"typed|applied|edited|modified|updated|upgraded|migrated|approved|published|sent|emailed|cc['’]?d|clicked"
+)
+_FAILURE_CONTEXT = re.compile(
+    r"\b(?:prod|production|live|customers?['’]?|outage|broke|broken|took\s+down|brought\s+down|taking\s+down|"
+    r"down\s+for|by\s+mistake|accidentally|mistakenly|without|wrong|belonged\s+to\s+others|other\s+people['’]s|"
+    r"data\s+loss|lost|regrettably|caused|causing|failed|failing|errors?|incident)\b",
+    _I,
+)
+_CLAUSE_END = r"[.;:!?\n]|,\s+(?:but|so|which|while|whereas)\b|\s+(?:because|since|although|though)\b"
+
+
+@dataclass(frozen=True)
+class BlameSpan:
+    start: int
+    end: int
+    rule: str
+    agent: str
+
+
+def _clause_after(text: str, pos: int, limit: int = 90) -> str:
+    tail = text[pos : pos + limit]
+    cut = re.search(_CLAUSE_END, tail, _I)
+    return tail[: cut.start()] if cut else tail
+
+
+_SUBJECT = re.compile(r"(" + PERSON + r"|" + NAME + r")(?:\s+(?:also|then|just|simply|had|has|have|again|all))?\s+", _I)
+_PREDICATE = re.compile(r"^(?:(?:(?!(?:that|which|who|whose)\b)\S+\s+){0,5}?)(" + _BLAME_VERB + r")\b", _I)
+# A person causing a failure: "I caused the regression", "we introduced a bug" (not "we introduced a cache").
+_CAUSE_START = re.compile(
+    r"^(?:(?:also|then|just|probably|apparently|unknowingly|unintentionally|have|has|had)\s+)*(caused|"
+    r"(?:introduced|created|triggered|shipped)\s+(?:an?\s+|the\s+|this\s+|that\s+)?(?:\w+\s+)?"
+    r"(?:bug|regression|error|issue|outage|problem|breakage|incident|mess))\b",
+    _I,
+)
+# A second verb of the same person after "and" ("I moved the file ... and pushed without rebuilding"): the
+# words after "and" start with a verb, not with a new subject.
+_CONJOINED = re.compile(r"^(?:\S+\s+){0,3}?(?:" + _WITHOUT_CHECK + r")|^(?:forgot|neglected|failed)\s+to\b", _I)
+_AND_VERB = re.compile(
+    r"\band\s+(?!(?:the|a|an|it|its|this|that|these|those|our|their|his|her|my|your|some|all|no|then|there|we|"
+    r"i|you|he|she|they|someone|nobody)\b)(?=[a-z])",
+    _I,
+)
+_ACTION_START = re.compile(r"^(?:(?:also|then|just|simply|quickly|had|has|have)\s+)?(" + _ACTION + r")\b", _I)
+_POSSESSIVE = re.compile(
+    r"(?P<agent>" + PERSON + r"|" + NAME + r")['’]s?\s+(?:(?:own|last|recent|latest|new|bad|quick)\s+)?"
+    r"(?P<noun>change|commit|pr|pull\s+request|patch|config|configuration|script|code|deploy|deployment|migration|push|"
+    r"mistake|error|fault|typo|bug|update|edit|query|command|oversight|decision)s?\b",
+    _I,
+)
+_PASSIVE_BY = re.compile(
+    r"\b(?:was|were|got|been|being|is|are|get)\s+(?:\w+\s+)?(\w+ed|run|done|broken|made|written|taken|left)\s+"
+    r"by\s+(?P<agent>" + PERSON + r"|" + NAME + r")",
+    _I,
+)
+_SELF = r"(?:me|us|myself|ourselves)"
+_BY_SELF = re.compile(
+    r"\b(?:messed\s+up|screwed\s+up|broken|broke|caused|introduced|deleted|removed|dropped|wiped|corrupted|"
+    r"overwritten|missed|forgotten|overlooked|mistyped|misconfigured|botched|lost|(?:mistake|error|oversight|typo)s?"
+    r"(?:\s+(?:was|were))?\s+made)\b[^.;!?\n]{0,40}?\bby\s+(?P<agent>" + _SELF + r")\b",
+    _I,
+)
+_CAUSED_BY = re.compile(
+    r"\b(?:caused|introduced|triggered|created|started)\s+by\s+(?P<agent>" + PERSON + r"|" + NAME + r")", _I
+)
+# Questions that put a person in the dock: "Why didn't you test it?", "Why did Marco push to main?", "How did
+# nobody notice?", "Did you even test it?". Questions about systems ("Why didn't the check catch it?") are not.
+_WHY = r"\b(?:why|how\s+come)\s+"
+_NEG_AUX = (
+    r"(?:didn['’]?t|did\s+not|wouldn['’]?t|couldn['’]?t|haven['’]?t|hasn['’]?t|hadn['’]?t|don['’]?t|doesn['’]?t|"
+    r"won['’]?t)"
+)
+_ACCUSED = (
+    r"(?:delete|drop|wipe|remove|push|force-push|merge|deploy|release|ship|break|ignore|skip|bypass|disable|"
+    r"approve|overwrite|forget|miss|revert|run|change|touch)\w*"
+)
+_QUESTIONS = [
+    re.compile(_WHY + _NEG_AUX + r"\s+(?P<agent>" + PERSON + r"|" + NAME + r")\b", _I),
+    re.compile(
+        _WHY
+        + r"(?:did|would|do|does|have|has|had)\s+(?P<agent>"
+        + PERSON
+        + r"|"
+        + NAME
+        + r")\s+(?:\w+ly\s+)?"
+        + _ACCUSED
+        + r"\b",
+        _I,
+    ),
+    re.compile(
+        r"\bhow\s+(?:did|could|come|was\s+it\s+that)\s+(?P<agent>nobody|no\s+one|noone|none\s+of\s+(?:you|us|them))"
+        r"\s+(?:\w+\s+)?(?:notice|catch|see|test|check|review|spot|read)\w*",
+        _I,
+    ),
+    re.compile(
+        r"\b(?:did|have|has)\s+(?P<agent>you|they|he|she|anyone|anybody|someone)\s+(?:even|actually|ever)\s+"
+        r"(?:test|run|check|read|review|look|try|compile|open|verify)\w*",
+        _I,
+    ),
+]
+# Scolding in the imperative, addressed to the people involved: "Please stop pushing to main", "Test your changes
+# before you open a PR", "Actually pay attention". Instructions to operate a system ("Stop the worker") are not.
+_SCOLDING = re.compile(
+    r"(?:^|(?<=[.!?:])\s+|\n\s*)(?:(?:please|just|so|seriously|guys|folks|people|come\s+on|next\s+time|at\s+the\s+bare"
+    r"\s+minimum)[,!.]?\s+)*(?:(?:stop|quit)\s+(?:doing\s+(?:it|this|that)|pushing|merging|deploying|deleting|"
+    r"breaking|force-pushing|committing|skipping|ignoring|releasing|bypassing)\b|(?:test|check|double-check|read|"
+    r"run|review|compile|verify|proofread)\s+your\s+(?:own\s+)?(?:code|changes?|work|prs?|pull\s+requests?|commits?|"
+    r"diffs?|patch(?:es)?)\b|(?:actually\s+)?pay\s+(?:more\s+|closer\s+)?attention\b)",
+    _I,
+)
+# Apologising for one's own omission or breakage: "I apologize for not running the tests", "sorry for breaking it".
+_APOLOGY = re.compile(
+    r"\b(?P<agent>I|we)?\s*(?:apologi[sz]e|['’]m\s+sorry|am\s+sorry|are\s+sorry|['’]re\s+sorry|sorry|apologies)\s+"
+    r"(?:for|about)\s+(?:not\s+\w+ing|forgetting|missing|breaking|deleting|pushing|merging|skipping|ignoring|"
+    r"causing|overlooking|the\s+(?:mistake|oversight|breakage|screw-?up))\b",
+    _I,
+)
+_IF_HAD = re.compile(r"\bif\s+(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:had|hadn['’]?t|had\s+not)\b", _I)
+_GLOBAL: list[tuple[str, re.Pattern[str]]] = [
+    ("human_error", re.compile(r"(?<!not\s)(?<!no\s)\b(?:human|operator|user|pilot|engineer|developer)\s+error\b", _I)),
+    (
+        "judgement",
+        re.compile(
+            r"\b(?:careless(?:ly|ness)?|negligen(?:t|ce|tly)|sloppy|lazy(?![- ]?(?:load|init|evaluat|import))|"
+            r"incompeten(?:t|ce)|reckless(?:ly)?|stupid|dumb|inattentive|irresponsible|clumsy|be\s+more\s+careful)\b",
+            _I,
+        ),
+    ),
+    (
+        "blame_word",
+        re.compile(
+            r"\b(?:(?:is|was|were|are)\s+to\s+blame|blame\s+for\s+[^,.;]{1,40}?\s+lies\s+with|(?:fault|blame)\s+(?:of|lies\s+with|is\s+on|on)\s+(?!the\s+(?:"
+            r"platforms?|systems?|process(?:es)?|tools?|procedures?)\b(?!\s+team))|(?:his|her|their|my|our|your)\s+(?:fault|bad|mistake|oversight|"
+            r"carelessness|screw-?up)|(?:his|her|their|my|our|your)\s+(?:own|\w+est|big|stupid|silly|dumb|bad)\s+"
+            r"(?:fault|mistake|oversight|screw-?up)|on\s+my\s+part|(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+on\s+(?:me|us)\b|"
+            r"to\s+be\s+blamed|(?:guy|person|people|one|ones|man|woman|party|engineers?|developers?)\s+to\s+blame\b)",
+            _I,
+        ),
+    ),
+]
+_NEGATED_FAULT = re.compile(r"\b(?:not|isn['’]?t|wasn['’]?t|no)\s+(?:the\s+)?(?:fault|blame)\b", _I)
+
+
+def _is_person(word: str) -> bool:
+    """A matched agent is a person unless it is a capitalised system or sentence word."""
+    first = word.split()[0]
+    if re.fullmatch(PERSON, word, _I):
+        return True
+    return first[:1].isupper() and first.capitalize() not in _NOT_NAMES and not re.search(r"[A-Z].*[A-Z]", first)
+
+
+def _subject_spans(text: str) -> list[BlameSpan]:
+    found = []
+    for m in _SUBJECT.finditer(text):
+        agent = m.group(1)
+        if not _is_person(agent) or (re.fullmatch(NAME, agent) and _preceded_by_article(text, m.start())):
+            continue
+        clause = _clause_after(text, m.end())
+        conjoined = [
+            clause[c.end() :]
+            for c in _AND_VERB.finditer(clause)
+            if not re.search(r"\b(?:it|he|she|they|we|you|i|was|were|is|are)\b", clause[: c.start()], _I)
+        ]
+        if (pred := _PREDICATE.search(clause) or _CAUSE_START.search(clause)) is not None:
+            found.append(BlameSpan(m.start(), m.end() + pred.end(), "person_as_cause", agent))
+        elif re.fullmatch(PRONOUN, agent, _I) and any(_CONJOINED.search(c) for c in conjoined):
+            found.append(BlameSpan(m.start(), m.end() + len(clause.rstrip()), "person_as_cause", agent))
+        elif _ACTION_START.search(clause) is not None and _FAILURE_CONTEXT.search(_sentence(text, m.start())):
+            found.append(BlameSpan(m.start(), m.end() + len(clause.rstrip()), "person_as_cause", agent))
+    return found
+
+
+def _preceded_by_article(text: str, pos: int) -> bool:
+    return bool(re.search(r"\b(?:the|a|an|our|its|their)\s+$", text[max(0, pos - 8) : pos], _I))
+
+
+def _sentence(text: str, pos: int) -> str:
+    start = max(text.rfind(". ", 0, pos), text.rfind("\n", 0, pos)) + 1
+    end = min((i for i in (text.find(". ", pos), text.find("\n", pos)) if i >= 0), default=len(text))
+    return text[start:end]
+
+
+def _scolding_and_apologies(text: str) -> list[BlameSpan]:
+    """Imperatives scolding the people involved, and apologies for one's own omission (spans without leading space)."""
+    found = []
+    for pattern, rule in ((_SCOLDING, "scolding"), (_APOLOGY, "person_as_cause")):
+        for m in pattern.finditer(text):
+            start = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
+            agent = "you" if rule == "scolding" else (m.group("agent") or "I")
+            found.append(BlameSpan(start, m.end(), rule, agent))
+    return found
+
+
+def _other_spans(text: str) -> list[BlameSpan]:
+    found = []
+    for m in _POSSESSIVE.finditer(text):
+        noun = m.group("noun").lower()
+        rest = _clause_after(text, m.end())
+        blamed = noun in ("mistake", "error", "fault", "typo", "oversight") or re.search(
+            r"\b(?:broke|caused|introduced|took\s+down|brought\s+down|deleted|dropped|corrupted|failed|crashed)\b",
+            rest,
+            _I,
+        )
+        if _is_person(m.group("agent")) and blamed:
+            found.append(BlameSpan(m.start(), m.end(), "possessive", m.group("agent")))
+    for rule, pattern in (
+        ("person_as_agent", _PASSIVE_BY),
+        ("person_as_agent", _BY_SELF),
+        ("person_as_agent", _CAUSED_BY),
+        ("counterfactual", _IF_HAD),
+        *(("question", q) for q in _QUESTIONS),
+    ):
+        for m in pattern.finditer(text):
+            agent = m.group("agent")
+            if pattern is _PASSIVE_BY and re.fullmatch(_SELF, agent, _I):
+                continue  # "by me" only with a failure (_BY_SELF): "written by me" blames no one
+            if _is_person(agent) and not _preceded_by_article(text, m.start("agent")):
+                found.append(BlameSpan(m.start(), m.end(), rule, agent))
+    found += _scolding_and_apologies(text)
+    for rule, pattern in _GLOBAL:
+        for m in pattern.finditer(text):
+            if rule == "blame_word" and _NEGATED_FAULT.search(text[max(0, m.start() - 20) : m.end()]):
+                continue
+            found.append(BlameSpan(m.start(), m.end(), rule, ""))
+    return found
+
+
+def detect(text: str) -> list[BlameSpan]:
+    """Every stretch of `text` that makes a person the cause of a failure, first match per stretch, in order."""
+    spans: list[BlameSpan] = []
+    for span in sorted(_subject_spans(text) + _other_spans(text), key=lambda s: (s.start, -s.end)):
+        if not any(span.start < s.end and s.start < span.end for s in spans):
+            spans.append(span)
+    return spans

@@ -1,0 +1,210 @@
+"""Systemic rewrites of blaming sentences: the person leaves the sentence, the missing safeguard enters it.
+
+Rule-based by default: the object of the person's action becomes the subject of a passive sentence ("Dana
+deployed the migration without reading it" -> "The migration was deployed without a required review step."),
+and the clause that follows names the check that was missing, chosen from what the sentence says (no review, no
+test, a mistake on production, something not done, a change that broke something). With a configured LLM,
+`rewrite_with_llm` asks it for a better sentence and keeps it only when it no longer blames anyone; the rule-based
+rewrite is always there first and is never blocked by the model.
+"""
+
+import logging
+import re
+
+from pydantic import BaseModel, Field
+
+from agent_postmortem.analysis.blame import BlameSpan, detect
+
+logger = logging.getLogger(__name__)
+_I = re.IGNORECASE
+_IRREGULAR = {
+    "ran": "run", "run": "run", "broke": "broken", "break": "broken", "wrote": "written", "overwrote": "overwritten",
+    "took": "taken", "did": "done", "do": "done", "made": "made", "read": "read", "set": "set", "put": "put",
+    "forgot": "forgotten", "chose": "chosen", "sent": "sent", "built": "built", "left": "left", "shut": "shut",
+    "cut": "cut", "hit": "hit", "caught": "caught", "catch": "caught", "began": "begun", "gave": "given",
+}  # fmt: skip
+_SAFEGUARDS = [
+    (r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|a\s+review|any\s+review|looking|consulting)",
+     "without a required review step"),
+    (r"without\s+(?:first\s+)?(?:test(?:ing)?|running|checking|verifying|double-checking)",
+     "without a required test or check"),
+    (r"without\s+(?:asking|approval|telling)", "without a required approval"),
+    (r"without\s+(?:a\s+backup|backing\s+up)", "without a backup being taken first"),
+]  # fmt: skip
+_MISTAKE = re.compile(r"\b(?:by\s+mistake|by\s+accident|accidentally|accidently|mistakenly|inadvertently)\b", _I)
+_NOT_DONE = re.compile(
+    r"\b(?:forgot\s+to|failed\s+to|fails\s+to|neglected\s+to|didn['’]?t|did\s+not|never|should\s+have|"
+    r"should['’]ve|was\s+supposed\s+to|missed|skipped|overlooked|ignored)\s+(?:properly\s+)?(\w+)(.*)",
+    _I,
+)
+
+
+def participle(verb: str) -> str:
+    verb = verb.lower()
+    if verb in _IRREGULAR:
+        return _IRREGULAR[verb]
+    if verb.endswith("ed"):
+        return verb
+    return verb + ("d" if verb.endswith("e") else "ed")
+
+
+def gerund(verb: str) -> str:
+    verb = verb.lower()
+    if verb.endswith("e") and not verb.endswith("ee"):
+        return verb[:-1] + "ing"
+    if re.fullmatch(r"[^aeiou]*[aeiou][bdgmnprt]", verb):
+        return verb + verb[-1] + "ing"
+    return verb + "ing"
+
+
+def _be(subject: str) -> str:
+    last = subject.split()[-1].lower() if subject.split() else ""
+    return "were" if last.endswith("s") and not last.endswith(("ss", "us", "is")) and last != "this" else "was"
+
+
+def _tidy(sentence: str) -> str:
+    sentence = " ".join(sentence.split()).replace(" ,", ",").replace(" ;", ";").strip(" ,;")
+    return (sentence[:1].upper() + sentence[1:]).rstrip(".") + "."
+
+
+def _object_and_rest(clause: str) -> tuple[str, str]:
+    """The noun phrase after the verb, and what follows it ("the migration", "without reading it")."""
+    cut = re.search(r"\s+(?:without|by\s+mistake|by\s+accident|against|to|into|on|in|and|because|which|that|"
+                    r"accidentally|before|after|during|while)\b", clause, _I)  # fmt: skip
+    return (clause[: cut.start()], clause[cut.start() :]) if cut else (clause, "")
+
+
+def _safeguard(sentence: str) -> str:
+    for pattern, text in _SAFEGUARDS:
+        if re.search(pattern, sentence, _I):
+            return text
+    return ""
+
+
+def _passive(agent_end: int, sentence: str) -> str | None:
+    """'<person> <verb> <object> <rest>' -> '<Object> was <verb-ed> <rest without blame words>; <safeguard>'."""
+    m = re.match(r"\s*(?:also\s+|then\s+|just\s+)?(\w+)\s+(.+)", sentence[agent_end:], re.S)
+    if m is None or m.group(1).lower() in ("was", "is", "were", "had", "has", "have", "didn't", "did"):
+        return None
+    obj, rest = _object_and_rest(m.group(2).rstrip(". "))
+    rest = _MISTAKE.sub("", rest)
+    safeguard = _safeguard(rest)
+    for pattern, _ in _SAFEGUARDS:
+        rest = re.sub(pattern + r"(?:\s+it|\s+them)?", "", rest, flags=_I)
+    broke = re.search(r"\band\s+(broke|took\s+down|brought\s+down)\s+(.+)", rest, _I)
+    rest = rest[: broke.start()] if broke else rest
+    subject = re.sub(r"^(?:my|our|his|her|their|your)\s+", "the ", obj.strip(), flags=_I)
+    text = f"{subject} {_be(subject)} {participle(m.group(1))}{rest}"
+    text += f" {safeguard}" if safeguard else ""
+    if broke:
+        text += f" and {broke.group(1)} {broke.group(2)}"
+    if not safeguard:
+        text += "; nothing in the process stopped or caught it before it took effect"
+    return _tidy(text)
+
+
+_OUTCOME = {"missed": "caught", "overlooked": "noticed", "ignored": "acted on", "skipped": "done"}
+_ADVERB = re.compile(r"\s+(properly|correctly|fully|thoroughly|carefully|first|again|in time)\b", _I)
+_BECAUSE_NOT = re.compile(
+    r"\bbecause\s+\w+\s+(?:didn['’]?t|did\s+not|never|forgot\s+to|failed\s+to)\s+(\w+)\s+([^.;,]+)", _I
+)
+
+
+def _not_done(sentence: str) -> str | None:
+    m = _NOT_DONE.search(sentence)
+    if m is None:
+        return None
+    marker, verb = m.group(0).split()[0].lower(), m.group(1)
+    obj, rest = _object_and_rest(m.group(2).strip(" .,"))
+    if marker in _OUTCOME:  # "missed the regression": the object is what went unseen, the verb is the outcome
+        obj, rest, done = verb + " " + obj if obj else verb, rest, _OUTCOME[marker]
+        obj, rest = _object_and_rest(m.group(1) + " " + m.group(2).strip(" .,"))
+    else:
+        done = participle(verb)
+    adverb = _ADVERB.search(" " + obj)
+    obj = _ADVERB.sub("", " " + obj).strip() or "the work"
+    obj = re.sub(r"^(?:my|our|his|her|their|your)\s+", "the ", obj, flags=_I)
+    because = _BECAUSE_NOT.search(rest)
+    rest = rest[: because.start()] if because else rest
+    text = f"{obj} {_be(obj)} not {done}{(' ' + adverb.group(1)) if adverb else ''}{rest.rstrip()}"
+    if because:
+        return _tidy(f"{text}: {gerund(because.group(1))} {because.group(2).strip()} was not an enforced step")
+    return _tidy(f"{text}, and no step or check in the process required it")
+
+
+_JUDGEMENT = re.compile(r"\b(?:careless(?:ly)?|sloppy|negligent(?:ly)?|reckless(?:ly)?|stupid|lazy|dumb|clumsy)\s*", _I)
+_FAULT = re.compile(
+    r"\b(?:an?\s+(?:oversight|mistake)\s+on\s+my\s+part|(?:my|his|her|their|our|your)\s+(?:(?:own|\w+est|big|"
+    r"stupid|silly|dumb|bad)\s+)?(?:fault|bad|mistake|oversight)|(?:\w+|the\s+\w+)['’]s?\s+(?:fault|mistake|error|oversight|typo)|"
+    r"(?:human|operator|user|pilot|engineer|developer)\s+error)\b",
+    _I,
+)
+_ASK = " What made this easy to get wrong, and which check would have caught it?"
+
+
+def _reworded(sentence: str) -> str:
+    """The sentence with blame words replaced ("human error" -> "a gap in the process") and judgements dropped."""
+    cleaned = _JUDGEMENT.sub("", _FAULT.sub("a gap in the process", sentence))
+    cleaned = re.sub(r"\b([Aa])\s+(?=[aeiouAEIOU])", r"\1n ", cleaned)
+    cleaned = re.sub(r"\s+(?:was|is|were|are)\s*\.?\s*$", " did not go as intended.", cleaned, flags=_I)
+    if detect(cleaned):  # still names someone ("the one to blame is the release manager")
+        return "A gap in the process let this happen." + _ASK
+    return _tidy(cleaned) + _ASK
+
+
+_QUESTION = "Which check or step was missing that would have caught this before it took effect?"
+_SCOLDING = "Make this an enforced step (a check, a test or a required review) instead of a reminder to people."
+
+
+def rule_rewrite(sentence: str, span: BlameSpan) -> str:
+    """A systemic version of `sentence`, built from its own words."""
+    if span.rule in ("question", "scolding"):
+        return _QUESTION if span.rule == "question" else _SCOLDING
+    if span.rule in ("human_error", "judgement", "blame_word") or (
+        span.rule == "possessive"
+        and re.search(r"(?:fault|mistake|error|oversight|typo)s?$", sentence[span.start : span.end], _I)
+    ):
+        return _reworded(sentence)
+    if span.rule == "possessive":
+        rest = sentence[span.end :].strip()
+        noun = re.sub(r"^.*['’]s?\s+", "", sentence[span.start : span.end])
+        return _tidy(f"a {noun} {rest}; no review or test caught it before it shipped")
+    if span.rule == "person_as_agent":
+        without = re.sub(r"\s+by\s+" + re.escape(span.agent) + r"\b", "", sentence, count=1)
+        return _tidy(
+            _MISTAKE.sub("", without).rstrip(" .") + "; no step or check in the process prevented or caught it"
+        )
+    if span.rule == "counterfactual" or _NOT_DONE.search(sentence[span.start :]):
+        done = _not_done(sentence[span.start :])
+        if done:
+            return done
+    return _passive(span.start + len(span.agent), sentence) or _tidy(
+        f"{sentence.rstrip('.')}: name the check or step that would have prevented it, not the person"
+    )
+
+
+class SystemicRewrite(BaseModel):
+    """An LLM's rewrite of one blaming sentence into a systemic one."""
+
+    rewrite: str = Field(min_length=10, max_length=400)
+
+
+def rewrite_with_llm(sentence: str, fallback: str, llm: object | None) -> tuple[str, str]:
+    """The model's rewrite when it is valid and blames no one, else the rule-based one: (text, 'llm'|'rules')."""
+    if llm is None:
+        return fallback, "rules"
+    from agent_postmortem.prompts import render
+
+    try:
+        answer = llm.parse(  # type: ignore[attr-defined]
+            system=render("rewrite_blameless_system"),
+            user=render("rewrite_blameless", sentence=sentence, draft=fallback),
+            output=SystemicRewrite,
+        )
+    except Exception:  # any model failure leaves the rule-based rewrite in place
+        logger.warning("the LLM could not rewrite a blaming sentence; keeping the rule-based rewrite", exc_info=True)
+        return fallback, "rules"
+    text = " ".join(str(getattr(answer, "rewrite", "")).split())
+    if len(text) < 10 or detect(text):
+        return fallback, "rules"
+    return text, "llm"

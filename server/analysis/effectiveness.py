@@ -1,0 +1,80 @@
+"""Did the fixes hold? Per recurring pattern: incidents before and after its last action item was completed, the
+rates per 30 days, and a verdict in words. A pure function of when the members were seen and of the items."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from agent_postmortem.store.models import ActionItem
+
+MONTH = timedelta(days=30)
+
+
+class PatternEffect(BaseModel):
+    """Whether a pattern's action items stopped it: incidents before and after the last item closed."""
+
+    pattern_id: str
+    label: str
+    size: int
+    items: int
+    completed: int
+    last_closed_at: datetime | None = Field(description="when the most recently completed item was completed")
+    fixed: bool = Field(description="true when every item on the pattern is completed")
+    incidents_before: int = Field(description="members first seen up to the last item's completion")
+    incidents_after: int = Field(description="members first seen after it")
+    seen_again_after: int = Field(description="earlier members that occurred again after it")
+    per_30_days_before: float | None
+    per_30_days_after: float | None
+    recurred_ids: list[str] = Field(description="members first seen after the last item closed (at most 20)")
+    verdict: str
+
+
+@dataclass(frozen=True)
+class Seen:
+    incident_id: str
+    first: datetime
+    last: datetime
+
+
+def effect(pattern_id: str, label: str, seen: list[Seen], items: list[ActionItem], *, now: datetime) -> PatternEffect:
+    """A pattern's before/after-fix figures (a pure function of when its members were seen and of its items)."""
+    done = [a.completed_at for a in items if a.status == "completed" and a.completed_at is not None]
+    closed = max(done) if done else None
+    fixed = bool(items) and len(done) == len(items)
+    before = [s for s in seen if closed is None or s.first <= closed]
+    after = [s for s in seen if closed is not None and s.first > closed]
+    again = [s for s in before if closed is not None and s.last > closed]
+    rate_before = rate_after = None
+    if closed is not None:
+        first = min(s.first for s in seen)
+        rate_before = round(len(before) / (max(closed - first, timedelta(days=1)) / MONTH), 2)
+        rate_after = round(len(after) / (max(now - closed, timedelta(days=1)) / MONTH), 2)
+    if not items:
+        verdict = "no action items: nothing was done to stop this pattern"
+    elif not fixed:
+        verdict = f"in progress: {len(done)} of {len(items)} items completed"
+    elif after or again:
+        verdict = (
+            f"recurred after the fix: {len(after)} new incidents and {len(again)} repeats since the last item closed"
+        )
+    else:
+        verdict = (
+            f"holding: no recurrence in the {(now - closed).days if closed else 0} days since the last item closed"
+        )
+    return PatternEffect(
+        pattern_id=pattern_id,
+        label=label,
+        size=len(seen),
+        items=len(items),
+        completed=len(done),
+        last_closed_at=closed,
+        fixed=fixed,
+        incidents_before=len(before),
+        incidents_after=len(after),
+        seen_again_after=len(again),
+        per_30_days_before=rate_before,
+        per_30_days_after=rate_after,
+        recurred_ids=[s.incident_id for s in sorted(after, key=lambda s: s.first)][:20],
+        verdict=verdict,
+    )

@@ -1,0 +1,254 @@
+"""The `postmortem` command line: a human view by default, `--json` on stdout for scripts (server/cli/output.py);
+exit codes in server/cli/common.py. The commands live in server/cli/*.py; their heavy imports happen inside them,
+so that `--help`, `--version` and completion answer without loading the store, the models or an LLM client."""
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from agent_postmortem.cli import home as cli_home
+from agent_postmortem.cli import ingest as cli_ingest
+from agent_postmortem.cli import loop as cli_loop
+from agent_postmortem.cli import records as cli_records
+from agent_postmortem.cli import steps as cli_steps
+from agent_postmortem.cli.common import (
+    CLOSED_PIPE,
+    FAILED,
+    INTERRUPTED,
+    JsonOpt,
+    choice,
+    emit,
+    err,
+    settings,
+    stored_service,
+    user_errors,
+)
+from agent_postmortem.cli.team import token_app
+
+if TYPE_CHECKING:
+    from agent_postmortem.service.facade import PostmortemService
+
+logger = logging.getLogger("postmortem")
+
+
+class Root(TyperGroup):
+    """Runs every command so that a closed stdout (`| head`) ends it quietly, and an unexpected error is one line
+    on stderr, not a traceback (POSTMORTEM_LOG_LEVEL=DEBUG logs it)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()
+            return result
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise typer.Exit(CLOSED_PIPE) from None
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(INTERRUPTED) from None
+        except Exception as e:
+            if isinstance(e, typer.Exit | typer.Abort) or type(e).__module__.startswith("typer"):
+                raise
+            logger.debug("unexpected error", exc_info=True)
+            err.print(f"error: unexpected {type(e).__name__}; set POSTMORTEM_LOG_LEVEL=DEBUG for details", markup=False)
+            raise typer.Exit(FAILED) from None
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing what is still buffered at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        sys.stdout.write(f"postmortem {version('agent-postmortem')}\n")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=Root,
+    help="Turn AI-agent failures into durable learning.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """Turn AI-agent failures into durable learning."""
+
+
+@app.command()
+def serve(
+    transport: Annotated[str, choice(("stdio", "http"), help="stdio for one client, http for several")] = "stdio",
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    stateless: Annotated[
+        bool, typer.Option(help="http without MCP sessions: any replica serves any request (POSTMORTEM_HTTP_STATELESS)")
+    ] = False,
+) -> None:
+    """Run the MCP server (stdio for one client, http for several)."""
+    from agent_postmortem.mcp.server import create_server
+    from agent_postmortem.service.runtime import LazyService, build_service
+
+    configured = settings()
+    lazy = LazyService(lambda: build_service(configured))
+    sampling = configured.llm_backend in ("auto", "sampling")
+    if transport == "stdio":
+        from agent_postmortem.mcp.stdio import run_stdio
+
+        run_stdio(create_server(lazy.get, on_start=lazy.start, sampling=sampling))
+        return
+    from agent_postmortem.http.security import http_security, proxy_options
+    from agent_postmortem.http.teams import TeamServices, TeamTokenVerifier, load_tokens
+
+    get: Callable[[], PostmortemService] = lazy.get
+    start = lazy.start
+    for_team: Callable[[str], PostmortemService] | None = None  # the web view's team services (default: `get`)
+    with user_errors():
+        verifier = TeamTokenVerifier(load_tokens(configured.tokens_file)) if configured.tokens_file else None
+        security = http_security(
+            host=host,
+            port=port,
+            token=configured.http_token,
+            allowed_hosts=list(configured.allowed_hosts),
+            allowed_origins=list(configured.allowed_origins),
+            team_verifier=verifier,
+        )
+    if verifier is not None:  # each request works on its token's team's knowledge base
+        teams = TeamServices.for_settings(configured, teams=verifier.teams)
+        get, start = teams.get, teams.start
+        for_team = lambda team: teams.for_team(team).get()  # noqa: E731
+    import uvicorn
+
+    from agent_postmortem.http.app import http_app
+
+    asgi = http_app(
+        get,
+        security=security,
+        host=host,
+        rate_per_minute=configured.http_rate_per_minute,
+        on_start=start,
+        sampling=sampling,
+        stateless=stateless or configured.http_stateless,
+        for_team=for_team,
+    )
+    uvicorn.run(asgi, host=host, port=port, log_level="warning", **proxy_options(configured.trusted_proxies))
+
+
+def ui(port: Annotated[int, typer.Option(help="loopback port (0: a free one)")] = 0) -> None:
+    """Open the web view for yourself: serves on 127.0.0.1 and prints a one-time sign-in link."""
+    from agent_postmortem.web.ui import run_ui
+
+    def announce(url: str) -> None:
+        sys.stdout.write(f"Open {url}\n(the link signs you in once; Ctrl-C stops the server)\n")
+        sys.stdout.flush()
+
+    run_ui(settings(), port=port, announce=announce)
+
+
+def check(
+    repair: Annotated[bool, typer.Option(help="rebuild a broken or incomplete index from the records")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the database (integrity) and the vector index (probed in a child process); exit 1 when something is
+    wrong and was not repaired. Repair while no server uses the data directory."""
+    from agent_postmortem.cli.common import has_data, nothing_yet, out
+    from agent_postmortem.cli.view import health_view
+    from agent_postmortem.service.health import HealthReport
+    from agent_postmortem.service.health import check as run_check
+
+    configured = settings()
+    if not has_data(configured):  # nothing to check, and nothing is created
+        nothing_yet(configured)
+        empty = HealthReport(database_integrity="ok", records=0, embedded=0, index="fresh", indexed=0, pending_outbox=0)
+        emit(empty, as_json)
+        return
+    with user_errors():
+        report = run_check(configured, repair=repair)
+    if not emit(report, as_json):
+        out.print(health_view(report))
+    if not report.healthy:
+        raise typer.Exit(FAILED)
+
+
+def reindex(as_json: JsonOpt = False) -> None:
+    """Rebuild the vector index from the vectors stored with the records."""
+    with user_errors():
+        n = stored_service().reindex()
+    if not emit({"reindexed": n}, as_json):
+        err.print(f"reindexed {n} incidents")
+
+
+def demo(
+    home: Annotated[Path | None, typer.Option(help="keep the data here (default: a temporary directory, removed)")] = (
+        None
+    ),
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="also write the report to this file")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the whole loop on a seed knowledge base: capture, classify, find similar, draft, report."""
+    from agent_postmortem.cli.common import out
+    from agent_postmortem.cli.demo import run_demo
+
+    with user_errors():
+        result = run_demo(err if as_json else out, home=home, output=output)
+    emit(result, as_json)
+
+
+for _name, _command in [
+    *cli_records.COMMANDS,
+    *cli_ingest.COMMANDS,
+    *cli_steps.COMMANDS,
+    *cli_loop.COMMANDS,
+    ("check", check),
+    ("reindex", reindex),
+    ("demo", demo),
+    ("ui", ui),
+    ("init", cli_home.init),
+]:
+    app.command(_name)(_command)
+
+
+PLUGINS = "agent_postmortem.cli"  # the entry-point group of commands defined elsewhere (the benchmarks: evals/cli.py)
+
+
+def register_plugins(app: typer.Typer) -> None:
+    """Add the commands registered under the `agent_postmortem.cli` entry points (as llm's `register_commands`): the
+    benchmarks add `bench` and `eval` this way, so the product never imports them. Each `register(app)` is called
+    at start, so its module must import nothing heavy; one that fails is left out with a warning."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=PLUGINS):
+        try:
+            entry.load()(app)
+        except Exception:  # noqa: BLE001 - a broken plugin must not take the other commands down
+            logger.warning("could not add the %r commands (%s)", entry.name, entry.value, exc_info=True)
+
+
+app.add_typer(token_app, name="token")
+register_plugins(app)
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=os.environ.get("POSTMORTEM_LOG_LEVEL", "WARNING").upper(),
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    app(prog_name="postmortem")

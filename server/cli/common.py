@@ -1,0 +1,206 @@
+"""What every `postmortem` command shares: the exit codes and the one place that maps errors to them, the services a
+command works on (a read-only command never creates a home), and checked choices for options.
+
+Exit codes: 0 done; 1 a failure of the system, or a check that found something (`check`, `check-blameless`,
+`eval --baseline`, `bench load`); 2 bad input or an unknown id; 130 interrupted; 141 the reader of stdout went away
+(`postmortem export | head`), quietly, as for `cat`.
+"""
+
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+
+from agent_postmortem.cli.output import JsonOpt, emit, err, line, out
+from agent_postmortem.errors import (
+    ActionItemNotFound,
+    IncidentNotFound,
+    InvalidId,
+    PostmortemError,
+    StoreError,
+    is_storage_failure,
+    storage_failure,
+)
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from agent_postmortem.config import Settings
+    from agent_postmortem.service.facade import PostmortemService
+    from agent_postmortem.store.records.incidents import IncidentStore
+
+__all__ = ["JsonOpt", "emit", "err", "out"]
+
+FAILED, BAD_INPUT, INTERRUPTED, CLOSED_PIPE = 1, 2, 130, 141
+
+# The stored vocabularies (store/models.py), spelled here so that `--help` does not build the pydantic models;
+# tests/cli/test_output.py pins them to the models.
+CATEGORIES = (
+    "llm_hallucination",
+    "llm_refusal",
+    "tool_failure",
+    "prompt_injection",
+    "timeout",
+    "rate_limit",
+    "data_corruption",
+    "business_logic",
+    "infrastructure",
+)
+SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+STATUSES = ("open", "mitigated", "resolved")
+PRIORITIES = ("P0", "P1", "P2")
+ACTION_STATUSES = ("open", "in_progress", "completed")
+
+
+def one_of(values: Sequence[str]) -> str:
+    return values[0] if len(values) == 1 else f"{', '.join(values[:-1])} or {values[-1]}"
+
+
+def choice(values: Sequence[str], help: str = "") -> Any:
+    """An option that accepts only `values`: anything else is rejected before the command runs (exit 2), with the
+    allowed values and without echoing what was given; the shell completes the values."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in values:
+            raise typer.BadParameter(f"must be {one_of(values)}")
+        return value
+
+    def complete(incomplete: str) -> list[str]:
+        return [v for v in values if v.startswith(incomplete)]
+
+    return typer.Option(help=help, callback=check, autocompletion=complete, metavar="[" + "|".join(values) + "]")
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Map errors to one clear line on stderr and an exit code (2: fix the input; 1: the system); no traceback."""
+    try:
+        yield
+    except (IncidentNotFound, ActionItemNotFound) as e:
+        _fail(BAD_INPUT, f"{e}. List them with `postmortem list` or `postmortem actions`.")
+    except (InvalidId, PostmortemError, StoreError, ValueError) as e:
+        from pydantic import ValidationError
+
+        _fail(BAD_INPUT, validation_text(e) if isinstance(e, ValidationError) else str(e))
+    except BrokenPipeError:
+        raise  # the reader went away: the root command ends quietly (server/cli/app.py)
+    except OSError as e:
+        _fail(FAILED, f"{e.strerror or e.__class__.__name__}: {e.filename or ''}")
+    except Exception as e:
+        if not is_storage_failure(e):
+            raise
+        _fail(FAILED, storage_failure(e))
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    err.print(line("error: ", message))
+    raise typer.Exit(code) from None
+
+
+def validation_text(e: "ValidationError") -> str:
+    from agent_postmortem.errors import validation_problems
+
+    return "invalid input: " + validation_problems(e)
+
+
+def settings() -> "Settings":
+    from agent_postmortem.config import Settings
+
+    with user_errors():
+        return Settings.from_env()
+
+
+def service() -> "PostmortemService":
+    """The service on the home, created (with its database) if it does not exist: for commands that store."""
+    from agent_postmortem.service.runtime import build_service
+
+    return build_service(settings())
+
+
+def stored_service() -> "PostmortemService":
+    """The service for a command that changes stored records (draft, action items, reindex): a home that holds
+    nothing yet is not created; the command fails as on an unknown id."""
+    from agent_postmortem.service.runtime import build_service
+
+    chosen = settings()
+    if not has_data(chosen):
+        raise PostmortemError(f"nothing stored yet in {chosen.store_home}; `postmortem capture` or `import` adds some")
+    return build_service(chosen)
+
+
+def has_data(chosen: "Settings") -> bool:
+    """Whether the home holds a database. With POSTMORTEM_DATABASE_URL it is assumed: the server's database exists
+    (a team's schema is created on its first use, by any command)."""
+    return chosen.database_url is not None or (chosen.store_home / "postmortem.db").is_file()
+
+
+def nothing_yet(chosen: "Settings") -> None:
+    err.print(
+        f"nothing stored yet: {chosen.store_home} holds no incidents (it was not created); "
+        "`postmortem capture` or `postmortem import` adds some",
+        markup=False,
+    )
+
+
+@contextmanager
+def reading() -> Iterator["PostmortemService"]:
+    """The service for a read-only command. A home without a database is not created: the command answers from an
+    empty knowledge base in a private temporary directory (removed after) and says so on stderr."""
+    from agent_postmortem.service.runtime import build_service
+
+    chosen = settings()
+    if has_data(chosen):
+        yield build_service(chosen)
+        return
+    nothing_yet(chosen)
+    with tempfile.TemporaryDirectory(prefix="postmortem-empty-", ignore_cleanup_errors=True) as folder:
+        empty = build_service(_at(chosen, Path(folder)))
+        try:
+            yield empty
+        finally:
+            empty.store.engine.dispose()
+
+
+def _at(chosen: "Settings", home: Path) -> "Settings":
+    from dataclasses import replace
+
+    return replace(chosen, home=home, team="default", database_url=None, chroma_url=None)
+
+
+def records() -> "IncidentStore | None":
+    """The record store alone for the quick reads (`list`, `show`): no service, index, embedder or migration
+    machinery is loaded when the schema is current. None when the home holds nothing yet (it is not created)."""
+    from agent_postmortem.store.records import db
+    from agent_postmortem.store.records.incidents import IncidentStore
+
+    chosen = settings()
+    if not has_data(chosen):
+        nothing_yet(chosen)
+        return None
+    url = db.sqlite_url(chosen.store_home)
+    if chosen.database_url is not None:
+        url = db.team_url(chosen.database_url, chosen.team)
+    engine = db.make_engine(url)
+    if db.at_head(engine):
+        return IncidentStore(engine)
+    engine.dispose()
+    return service().store  # an older schema: migrate it first, as any command does
+
+
+@contextmanager
+def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress callback `(stage, done, total)` drawing one bar per stage on stderr."""
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as progress:
+        tasks: dict[str, Any] = {}
+
+        def show(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)
+
+        yield show

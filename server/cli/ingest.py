@@ -1,0 +1,166 @@
+"""`postmortem` commands that move incidents in and out: JSONL import (and restoring an export), export, and
+OpenTelemetry traces. Registered by server/cli/app.py from COMMANDS."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from agent_postmortem.cli.common import JsonOpt, emit, err, has_data, out, reading, service, settings, user_errors
+from agent_postmortem.cli.output import line, write_json
+
+if TYPE_CHECKING:
+    from agent_postmortem.config import Settings
+    from agent_postmortem.ingest.jsonl import ImportReport
+
+
+def import_(
+    path: Path,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="validate and count what would be imported; store nothing")
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="write a JSON report here: counts and every invalid line with its reason")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Bulk-import past incidents from a JSONL file (one incident per line), or restore a `postmortem export`
+    into an empty home, exactly. Nothing is imported unless every line is valid."""
+    from agent_postmortem.ingest import backup
+
+    with user_errors():
+        if backup.is_export(path):
+            incidents = backup.read_export(path)
+            if dry_run:
+                if not emit({"would_restore": len(incidents), "dry_run": True}, as_json):
+                    out.print(f"would restore {len(incidents)} incidents into an empty home; nothing was written")
+                return
+            restored = backup.restore(service(), incidents)
+            if not emit({"restored": restored}, as_json):
+                out.print(f"restored {restored} incidents")
+            return
+        result = _import_jsonl(path, dry_run=dry_run, report=report)
+    if emit(result, as_json):
+        return
+    if result.dry_run:
+        out.print(
+            line(
+                f"{path.name}: {result.valid} valid lines; would import {result.would_import} incidents "
+                f"({result.duplicates} duplicates would be skipped); nothing was written"
+            )
+        )
+        return
+    out.print(f"imported {result.imported} incidents ({result.skipped_duplicates} duplicates skipped)")
+
+
+def _import_jsonl(path: Path, *, dry_run: bool, report: Path | None) -> "ImportReport":
+    from rich.progress import Progress
+
+    from agent_postmortem.ingest.jsonl import (
+        ImportFileError,
+        ImportReport,
+        count_duplicates,
+        problems_error,
+        validate_incidents,
+    )
+
+    rows, problems, lines = validate_incidents(path)
+    result = ImportReport(
+        file=path.name, dry_run=dry_run, lines=lines, valid=len(rows), invalid=len(problems), problems=problems
+    )
+    if problems:
+        if report is not None:
+            report.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        hint = f"\nevery invalid line is listed in {report}" if report else "\n--report FILE lists every invalid line"
+        raise ImportFileError(problems_error(path, problems, hint=hint))
+    if dry_run:
+        duplicates = count_duplicates(rows, _stored_hashes(settings()))
+        result = result.model_copy(update={"duplicates": duplicates, "would_import": len(rows) - duplicates})
+    else:
+        svc = service()
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("importing", total=len(rows))
+            done = svc.import_incidents(rows, progress=lambda n: progress.advance(task, n))
+        counts = {"imported": done.imported, "skipped_duplicates": done.skipped_duplicates, "ids": done.ids[:1000]}
+        result = result.model_copy(update=counts)
+    if report is not None:
+        report.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    return result
+
+
+def _stored_hashes(chosen: "Settings") -> Callable[[list[str]], set[str]]:
+    """Which content hashes are stored, read from the database alone (no index, no model, no migration, no
+    write); a home without a database has none."""
+    from agent_postmortem.store.records import db
+    from agent_postmortem.store.records.incidents import IncidentStore
+
+    if not has_data(chosen):
+        return lambda hashes: set()
+    store = IncidentStore(db.make_engine(chosen.database_url or db.sqlite_url(chosen.store_home)))
+    return store.existing_hashes
+
+
+def export(output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
+    """Write a consistent snapshot of every incident as JSONL (to stdout, or a file); `import` restores it. The
+    output is JSON already: there is no other view."""
+    from agent_postmortem.ingest import backup
+
+    unreadable: list[str] = []  # incidents damaged beyond repair: every other line is written, then exit 1
+    with user_errors(), reading() as svc:
+        lines = backup.export_lines(svc, unreadable)
+        if output is None:
+            for text in lines:
+                write_json(text + "\n")
+        else:
+            count = 0
+            with output.open("w", encoding="utf-8") as handle:
+                for text in lines:
+                    handle.write(text + "\n")
+                    count += 1
+            err.print(f"exported {count} incidents to {output}", markup=False)
+    if unreadable:
+        named = ", ".join(unreadable[:20])
+        err.print(f"error: {len(unreadable)} incidents damaged beyond repair were left out: {named}", markup=False)
+        raise typer.Exit(1)
+
+
+def import_traces(
+    path: Annotated[Path, typer.Argument(help="OTLP/JSON traces: one request, or one request per line")],
+    dry_run: Annotated[bool, typer.Option(help="parse and show what would be captured; store nothing")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import OpenTelemetry GenAI traces: each trace with a failed span becomes an incident with the trace's spans
+    as its timeline. Importing the same traces again stores nothing new."""
+    from agent_postmortem.ingest.otlp import group_traces, read_file
+    from agent_postmortem.ingest.traces import TraceImport, failed_traces, import_traces
+
+    with user_errors():
+        traces = group_traces(read_file(path))
+        if dry_run:
+            found = failed_traces(traces)
+            result = TraceImport(traces=len(traces), failed_traces=len(found), titles=[f.incident.title for f in found])
+        else:
+            result = import_traces(service(), traces)
+    if not emit(result, as_json):
+        _show_traces(result, dry_run=dry_run)
+
+
+def _show_traces(result: Any, *, dry_run: bool) -> None:
+    out.print(f"{result.traces} traces, {result.failed_traces} with a failure")
+    if dry_run:
+        for title in result.titles:
+            out.print(line("  would capture: ", title))
+        return
+    out.print(
+        f"{result.created} incidents created, {result.duplicates} already imported, "
+        f"{result.occurrences} counted on an open incident, {result.timeline_events} timeline events",
+        soft_wrap=True,
+    )
+    ids = list(dict.fromkeys(result.incident_ids))
+    if ids:
+        more = f" and {len(ids) - 10} more (--json lists them all)" if len(ids) > 10 else ""
+        out.print(line("ids: " + ", ".join(ids[:10]) + more), soft_wrap=True)
+
+
+COMMANDS: list[tuple[str, Any]] = [("import", import_), ("export", export), ("import-traces", import_traces)]

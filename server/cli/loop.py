@@ -1,0 +1,249 @@
+"""`postmortem` commands that close the loop: action items, fix effectiveness, runbooks and regression cases, the
+blameless-language check and fix verification. Registered by server/cli/app.py from COMMANDS."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from agent_postmortem.cli.common import (
+    ACTION_STATUSES,
+    FAILED,
+    PRIORITIES,
+    JsonOpt,
+    choice,
+    emit,
+    err,
+    out,
+    reading,
+    stored_service,
+    user_errors,
+)
+from agent_postmortem.cli.output import table, write, write_json
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+EXPORTS = ("json", "csv", "markdown")
+
+
+def actions(
+    incident: str | None = None,
+    owner: str | None = None,
+    status: Annotated[str | None, choice(ACTION_STATUSES)] = None,
+    overdue: bool = False,
+    add: Annotated[str | None, typer.Option(help="add an item with this title (needs --incident)")] = None,
+    priority: Annotated[str | None, choice(PRIORITIES)] = None,
+    due: Annotated[str | None, typer.Option(help="due date, ISO 8601")] = None,
+    title: Annotated[str | None, typer.Option(help="new title (with --item)")] = None,
+    set_status: Annotated[str | None, choice(ACTION_STATUSES, help="the item's new status (with --item)")] = None,
+    item: Annotated[str | None, typer.Option(help="the item id to update or show")] = None,
+    by: Annotated[str | None, typer.Option(help="who makes the change (kept in the item's history)")] = None,
+    stats: Annotated[bool, typer.Option(help="completion overall, per owner, priority and pattern")] = False,
+    export: Annotated[str | None, choice(EXPORTS, help="print the listed items in this format")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List action items (by incident, owner, status, overdue); add one (--incident --add); show one with its
+    history (--item) or change it (--item with --set-status/--owner/--priority/--due/--title); --stats."""
+    from agent_postmortem.cli.view import item_view
+
+    changes = {"status": set_status, "owner": owner, "priority": priority, "title": title, "due_at": due}
+    with user_errors():
+        if add is not None:
+            result: Any = _add(add, incident, by=by, owner=owner, priority=priority, due=due)
+        elif item is not None and any(v is not None for v in changes.values()):
+            result = _change(item, by=by, changes=changes)
+        else:
+            filters = {"incident_id": incident, "owner": owner, "status": status, "overdue": overdue}
+            result = _read(item, stats=stats, limit=10_000 if export else 50, filters=filters)
+    if export is not None and not (add or item or stats):
+        _export(result.items, export)
+    elif not emit(result, as_json):
+        out.print(_view(result) if add is None and item is None else item_view(result))
+
+
+def _read(item: str | None, *, stats: bool, limit: int, filters: dict[str, Any]) -> Any:
+    with reading() as svc:
+        if item is not None:
+            return svc.get_action_item(item)
+        if stats:
+            return svc.action_item_stats()
+        return svc.list_action_items(limit=limit, **filters)
+
+
+def _view(result: Any) -> "RenderableType":
+    from agent_postmortem.cli.view import action_stats_view, actions_table
+    from agent_postmortem.service.results import ActionStats
+
+    return action_stats_view(result) if isinstance(result, ActionStats) else actions_table(result.items)
+
+
+def _add(title: str, incident: str | None, *, by: str | None, **values: str | None) -> Any:
+    from agent_postmortem.store.models import ActionItemCreate
+
+    if incident is None:
+        raise ValueError("--add needs --incident")
+    data = ActionItemCreate.model_validate(
+        {"title": title, "owner": values["owner"], "priority": values["priority"] or "P1", "due_at": values["due"]}
+    )
+    return stored_service().add_action_item(incident, data, by=by)
+
+
+def _change(item: str, *, by: str | None, changes: dict[str, str | None]) -> Any:
+    """Apply the given changes, validated like a new item."""
+    from agent_postmortem.store.models import ActionItemCreate
+
+    values = {k: v for k, v in changes.items() if v is not None}
+    checked = ActionItemCreate.model_validate({"title": "unchanged", **values})
+    return stored_service().update_action_item(item, by=by, **{k: getattr(checked, k) for k in values})
+
+
+def _export(items: list[Any], format: str) -> None:
+    from agent_postmortem.render.exports import FORMATS
+
+    text = FORMATS[format](items)
+    if format == "json":
+        write_json(text)
+    else:
+        write(text)
+
+
+def effectiveness(min_size: int = 3, as_json: JsonOpt = False) -> None:
+    """Did the fixes hold? Per recurring pattern: incidents before and after its last action item closed."""
+    with user_errors(), reading() as svc:
+        result = svc.fix_effectiveness(min_size=max(2, min(min_size, 100)))
+    if emit(result, as_json):
+        return
+    rows = (
+        [
+            f"{p.pattern_id} {p.label}",
+            f"{p.completed}/{p.items}",
+            f"{p.last_closed_at:%Y-%m-%d}" if p.last_closed_at else "-",
+            p.incidents_before,
+            p.incidents_after + p.seen_again_after,
+            f"{p.per_30_days_before} / {p.per_30_days_after}" if p.last_closed_at else "-",
+            p.verdict,
+        ]
+        for p in result.patterns
+    )
+    columns = ("pattern", "items done", "fixed on", "before", "after", "per 30 d before/after", "verdict")
+    out.print(table(*columns, rows=rows))
+    out.print(
+        f"holding {result.holding} · recurred after fix {result.recurred} · in progress {result.in_progress} · "
+        f"no items {result.without_items}"
+    )
+
+
+def runbook(
+    key: Annotated[str, typer.Argument(help="a category (e.g. rate_limit) or a pattern id (PAT-n)")],
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Render the runbook entry of a category or recurring pattern, from its analysed incidents."""
+    from agent_postmortem.render.report import render_runbook
+
+    with user_errors():
+        with reading() as svc:
+            entry = svc.runbook(key)
+        if emit(entry, as_json):
+            return
+        _write(render_runbook(entry), output)
+
+
+def learn(
+    incident_id: Annotated[str | None, typer.Argument(help="an analysed incident; omit with --all")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="every analysed incident")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="write runbooks/*.md and evals/*.json here")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Turn completed post-mortems into runbook entries and regression eval cases (printed, or written as files)."""
+    from agent_postmortem.render.report import render_runbook
+
+    with user_errors():
+        if all_ == (incident_id is not None):
+            raise ValueError("give an incident id or --all")
+        with reading() as svc:
+            if incident_id is not None:
+                learned = svc.learn(incident_id)
+                cases, entries = [learned.eval_case], [learned.runbook]
+            else:
+                cases, entries = svc.learn_all()
+        if out_dir is not None:
+            _write_learned(out_dir, cases, entries)
+            return
+    data = {
+        "eval_cases": [c.model_dump(mode="json") for c in cases],
+        "runbooks": [e.model_dump(mode="json") for e in entries],
+    }
+    if not emit(data, as_json):
+        for entry in entries:
+            write(render_runbook(entry) + "\n")
+        for case in cases:
+            write_json(case.model_dump_json(indent=2) + "\n")
+
+
+def _write_learned(out_dir: Path, cases: list[Any], entries: list[Any]) -> None:
+    from agent_postmortem.render.report import render_runbook
+
+    (out_dir / "runbooks").mkdir(parents=True, exist_ok=True)
+    (out_dir / "evals").mkdir(parents=True, exist_ok=True)
+    for entry in entries:
+        (out_dir / "runbooks" / f"{entry.key}.md").write_text(render_runbook(entry), encoding="utf-8")
+    for case in cases:
+        (out_dir / "evals" / f"{case.id}.json").write_text(case.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    lines = "".join(case.model_dump_json() + "\n" for case in cases)
+    (out_dir / "evals" / "regressions.jsonl").write_text(lines, encoding="utf-8")
+    err.print(f"wrote {len(entries)} runbook entries and {len(cases)} regression cases under {out_dir}", markup=False)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}", markup=False)
+
+
+def check_blameless(text: str, as_json: JsonOpt = False) -> None:
+    """Flag blaming language in TEXT, with suggested rewrites. Exit 1 when something is flagged, so that a script
+    or CI step can gate on it."""
+    from agent_postmortem.analysis.blameless import check_blameless as check
+    from agent_postmortem.cli.view import blameless_view
+
+    with user_errors():
+        result = check(text)
+    if not emit(result, as_json):
+        out.print(blameless_view(result))
+    if not result.blameless:
+        raise typer.Exit(FAILED)
+
+
+def verify_fix(
+    before_failures: int,
+    before_trials: int,
+    after_failures: int,
+    after_trials: int,
+    target: float = 0.01,
+    confidence: float = 0.95,
+    deterministic: bool = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Did the fix work? Failure counts before and after -> rates, Fisher test, verdict, trials still needed."""
+    from agent_postmortem.analysis.verify import verify_fix as verify
+    from agent_postmortem.cli.view import verification_view
+
+    with user_errors():
+        counts = (before_failures, before_trials, after_failures, after_trials)
+        result = verify(*counts, target, confidence, deterministic=deterministic)
+    if not emit(result, as_json):
+        out.print(verification_view(result))
+
+
+COMMANDS: list[tuple[str, Any]] = [
+    ("actions", actions),
+    ("effectiveness", effectiveness),
+    ("learn", learn),
+    ("runbook", runbook),
+    ("check-blameless", check_blameless),
+    ("verify-fix", verify_fix),
+]

@@ -1,0 +1,242 @@
+"""`postmortem` commands on incidents: capture and classify them, find, list and show them, draft and report.
+Registered by server/cli/app.py from COMMANDS; heavy modules are imported inside the commands, so `--help` stays quick.
+"""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import typer
+
+from agent_postmortem.cli.common import (
+    CATEGORIES,
+    SEVERITIES,
+    STATUSES,
+    JsonOpt,
+    choice,
+    emit,
+    err,
+    out,
+    reading,
+    records,
+    service,
+    stored_service,
+    user_errors,
+)
+from agent_postmortem.cli.output import write
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def capture(
+    title: Annotated[str, typer.Option(help="one line: what went wrong")] = "",
+    description: str = "",
+    error_type: str | None = None,
+    error_message: str | None = None,
+    agent: str | None = None,
+    tool: str | None = None,
+    model: str | None = None,
+    impact: str | None = None,
+    user_facing: bool = False,
+    customer_reported: bool = False,
+    file: Annotated[Path | None, typer.Option(help="a JSON incident instead of options")] = None,
+    idempotency_key: Annotated[str | None, typer.Option(help="retries with the same key store nothing new")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Capture a failure: classify, store, and show similar past incidents."""
+    from agent_postmortem.ingest.jsonfile import read_model
+    from agent_postmortem.store.models import IncidentCreate
+
+    given = {k: v for k, v in locals().items() if k in IncidentCreate.model_fields and v is not None}
+    with user_errors():
+        data = read_model(file, IncidentCreate) if file is not None else IncidentCreate.model_validate(given)
+        if idempotency_key is not None:
+            data = IncidentCreate.model_validate({**data.model_dump(), "idempotency_key": idempotency_key})
+        result = service().capture_incident(data)
+    if not emit(result, as_json):
+        from agent_postmortem.cli.view import show_decision
+
+        show_decision(out, result, incident_id=result.id)
+
+
+def classify(
+    title: str,
+    description: str = "",
+    error_type: str | None = None,
+    error_message: str | None = None,
+    tool: str | None = None,
+    impact: Annotated[str | None, typer.Option(help="who or what was affected, how much, how long")] = None,
+    environment: str | None = None,
+    user_facing: bool = False,
+    customer_reported: bool = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dry run of capture: category, severity and triage with their reasons, and what is similar; stores nothing."""
+    from agent_postmortem.store.models import IncidentCreate
+
+    with user_errors():
+        data = IncidentCreate(
+            title=title,
+            description=description,
+            error_type=error_type,
+            error_message=error_message,
+            tool=tool,
+            impact=impact,
+            environment=environment,
+            user_facing=user_facing,
+            customer_reported=customer_reported,
+        )
+        with reading() as svc:
+            result = svc.classify_incident(data)
+    if not emit(result, as_json):
+        from agent_postmortem.cli.view import show_decision
+
+        show_decision(out, result)
+
+
+def search(
+    query: str,
+    limit: int = 5,
+    category: Annotated[str | None, choice(CATEGORIES)] = None,
+    severity: Annotated[str | None, choice(SEVERITIES)] = None,
+    status: Annotated[str | None, choice(STATUSES)] = None,
+    agent: str | None = None,
+    tool: str | None = None,
+    model: str | None = None,
+    since: Annotated[datetime | None, typer.Option(help="created at or after (ISO date)")] = None,
+    until: Annotated[datetime | None, typer.Option(help="created at or before (ISO date)")] = None,
+    mode: Annotated[str, choice(("hybrid", "dense", "lexical"), help="meaning and exact words, or one of them")] = (
+        "hybrid"
+    ),
+    as_json: JsonOpt = False,
+) -> None:
+    """Find past incidents similar to a description or error message (hybrid: meaning and exact words)."""
+    from agent_postmortem.store.filters import SearchFilters
+
+    with user_errors(), reading() as svc:
+        filters = SearchFilters.pick({**locals(), "since": _aware(since), "until": _aware(until)})
+        limit = max(1, min(limit, 50))
+        result = svc.search_incidents(query=query, limit=limit, mode=cast(Any, mode), filters=filters)
+    if not emit(result, as_json):
+        from agent_postmortem.cli.view import similar_table
+
+        out.print(similar_table(result.hits))
+
+
+def list_(limit: int = 20, status: Annotated[str | None, choice(STATUSES)] = None, as_json: JsonOpt = False) -> None:
+    """List incidents, newest first."""
+    from agent_postmortem.store.filters import SearchFilters
+
+    limit = max(1, min(limit, 200))
+    with user_errors():
+        store = records()
+        rows = [] if store is None else store.list_incidents(limit=limit + 1, filters=SearchFilters.of(status=status))
+    if as_json:  # the summaries' models are loaded only here: the table needs none of them
+        from agent_postmortem.service.results import IncidentList, IncidentSummary
+
+        fields = set(IncidentSummary.model_fields)
+        summaries = [IncidentSummary.model_validate(r.model_dump(include=fields)) for r in rows[:limit]]
+        emit(IncidentList(incidents=summaries, offset=0, next_offset=limit if len(rows) > limit else None), True)
+        return
+    from agent_postmortem.cli.view import incidents_table
+
+    out.print(incidents_table(rows[:limit]))
+
+
+def show(incident_id: str, as_json: JsonOpt = False) -> None:
+    """Show one incident: what happened, what was decided, its timeline, analysis and action items."""
+    from agent_postmortem.store.errors import IncidentNotFound
+
+    with user_errors():
+        store = records()
+        if store is None:
+            raise IncidentNotFound(incident_id.strip())
+        incident = store.get_or_raise(incident_id)
+    if not emit(incident, as_json):
+        from agent_postmortem.cli.view import incident_view
+
+        out.print(incident_view(incident))
+
+
+def draft(
+    incident_id: str,
+    track: Annotated[bool, typer.Option(help="also track the proposed action items")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Draft the 5 whys, root cause and action items with the configured LLM."""
+    with user_errors():
+        svc = stored_service()
+        analysis = svc.draft_analysis(incident_id)
+        if track:
+            svc.add_drafted_action_items(incident_id)
+    if not emit(analysis, as_json):
+        from agent_postmortem.cli.view import show_analysis
+
+        show_analysis(out, analysis)
+
+
+def report(
+    incident_id: str,
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    kind: Annotated[
+        str, choice(("full", "review", "auto"), help="full, review (lightweight) or auto (follow the triage)")
+    ] = "full",
+    format: Annotated[
+        str, choice(("markdown", "html"), help="html: one self-contained file (inline CSS and SVG, no script)")
+    ] = "markdown",
+    as_json: JsonOpt = False,
+) -> None:
+    """Render the post-mortem (or the lightweight review) as Markdown or HTML, to stdout or to a file."""
+    with user_errors():
+        with reading() as svc:
+            text = svc.render_report(incident_id, kind=cast(Any, kind), format=cast(Any, format))
+        if output is not None:
+            output.write_text(text, encoding="utf-8")
+            err.print(f"wrote {output}", markup=False)
+    from agent_postmortem.service.results import Report
+
+    if emit(Report(incident_id=incident_id, format=format, text=text), as_json):
+        return
+    if output is None:
+        write(text)
+
+
+def stats(as_json: JsonOpt = False) -> None:
+    """Counts by category, severity and status; action items; index health."""
+    with user_errors(), reading() as svc:
+        result = svc.knowledge_stats()
+    if not emit(result, as_json):
+        from agent_postmortem.cli.view import stats_view
+
+        out.print(stats_view(result))
+
+
+def patterns(min_size: int = 3, as_json: JsonOpt = False) -> None:
+    """Recurring patterns: groups of incidents that are the same failure, with their open action items."""
+    from agent_postmortem.cli.output import table
+
+    with user_errors(), reading() as svc:
+        result = svc.recurring_patterns(min_size=max(2, min(min_size, 100)))
+    if emit(result, as_json):
+        return
+    rows = (
+        [p.id, p.size, f"{p.last_seen:%Y-%m-%d}", len(p.open_action_items), p.label, ", ".join(p.incident_ids[:8])]
+        for p in result.patterns
+    )
+    columns = ("id", "size", "last seen", "open items", "label", "incidents")
+    out.print(table(*columns, rows=rows, title="Recurring patterns"))
+
+
+COMMANDS: list[tuple[str, Any]] = [
+    ("capture", capture),
+    ("classify", classify),
+    ("search", search),
+    ("list", list_),
+    ("show", show),
+    ("draft", draft),
+    ("report", report),
+    ("patterns", patterns),
+    ("stats", stats),
+]

@@ -1,0 +1,217 @@
+"""The human views of the CLI and the demo (scripts use --json). Every stored value is shown through
+server/cli/output.py: as text, never markup, with its control characters visible."""
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+
+from agent_postmortem.cli.output import cell, fields, line, table
+
+if TYPE_CHECKING:
+    from agent_postmortem.analysis.blameless import BlamelessReport
+    from agent_postmortem.analysis.verify import FixVerification
+    from agent_postmortem.service.health import HealthReport
+    from agent_postmortem.service.results import ActionStats, ClassifyResult, IncidentSummary, Stats
+    from agent_postmortem.store.models import ActionItem, Analysis, Incident, SimilarIncident
+
+
+def _day(value: object) -> str:
+    return f"{value:%Y-%m-%d}" if value is not None else "-"
+
+
+def similar_table(hits: "list[SimilarIncident]") -> Table:
+    """Rows in rank order, with the score they are ranked by and the cosine that novelty goes by, both labelled."""
+    rows = (
+        [
+            str(n),
+            h.id,
+            f"{h.relevance:.2f}",
+            f"{h.score:.2f}",
+            h.category,
+            h.severity,
+            h.title,
+            (h.root_cause or "-")[:90],
+        ]
+        for n, h in enumerate(hits, start=1)
+    )
+    found = table(
+        "#",
+        "id",
+        "relevance",
+        "cosine",
+        "category",
+        "severity",
+        "title",
+        "root cause",
+        title="Similar past incidents",
+        rows=rows,
+    )
+    found.caption = "ranked by relevance (meaning and shared words); cosine: meaning alone"
+    return found
+
+
+def incidents_table(incidents: "Iterable[Incident | IncidentSummary]") -> Table:
+    rows = ([i.id, _day(i.created_at), i.severity, i.category, i.status, i.title] for i in incidents)
+    return table("id", "created", "severity", "category", "status", "title", rows=rows)
+
+
+def actions_table(items: "list[ActionItem]") -> Table:
+    return table(
+        "id",
+        "incident",
+        "priority",
+        "status",
+        "owner",
+        "due",
+        "title",
+        rows=(
+            [a.id, a.incident_id, a.priority, a.status + (" (OVERDUE)" if a.overdue else ""), a.owner, _day(a.due_at)]
+            + [a.title]
+            for a in items
+        ),
+    )
+
+
+def show_decision(out: Console, r: "ClassifyResult", *, incident_id: str | None = None) -> None:
+    """What capture (or the classify dry run) decided, with its reasons and what is similar."""
+    head = [(incident_id, "bold"), "  "] if incident_id else []
+    out.print(line(*head, "category ", (r.category, "cyan"), f" (confidence {r.category_confidence:.2f})"))
+    out.print(line("  signals: ", "; ".join(r.category_signals) or "-"))
+    out.print(line("  severity ", (r.severity, "bold"), ": ", "; ".join(r.severity_reasons)))
+    out.print(line("  triage: ", (r.triage, "bold"), " post-mortem: ", "; ".join(r.triage_reasons)))
+    out.print(line(f"  novel failure mode: {'yes' if r.novel else 'no'}"))
+    if r.redacted:
+        out.print(line("  redacted: ", ", ".join(f"{k} {v}" for k, v in r.redacted.items())))
+    if r.similar:
+        out.print(similar_table(r.similar))
+    if r.open_action_items:
+        out.print("Open action items on similar incidents (finish these before drafting new ones):")
+        out.print(actions_table(r.open_action_items))
+
+
+def show_analysis(out: Console, a: "Analysis") -> None:
+    out.print(line(("Analysis", "bold"), f" by {a.generated_by} ({a.llm_model or 'unknown model'}), {a.state}"))
+    for n, why in enumerate(a.whys, start=1):
+        out.print(line(f"  {n}. ", why.question, "\n     ", why.answer))
+    out.print(line(("Root cause: ", "bold"), a.root_cause))
+    for f in a.contributing_factors:
+        out.print(line("  factor: ", f.factor, " -> ", f.effect))
+    for p in a.action_items:
+        out.print(line(f"  [ ] {p.priority} ", p.title, " (owner: ", p.owner_role, f"; due in {p.due_in_days} days)"))
+
+
+def incident_view(i: "Incident") -> RenderableType:
+    """One incident: what happened, what was decided, its timeline, analysis and action items."""
+    parts: list[RenderableType] = [
+        line((i.id, "bold"), "  ", i.title),
+        fields(
+            [
+                ("status", i.status),
+                ("severity", line(i.severity, "  ", "; ".join(i.severity_reasons))),
+                ("category", f"{i.category} (confidence {i.category_confidence:.2f})"),
+                ("triage", i.triage),
+                ("created", f"{i.created_at:%Y-%m-%d %H:%M} UTC"),
+                ("occurrences", i.occurrences),
+                *((name, getattr(i, name)) for name in _OPTIONAL if getattr(i, name)),
+            ]
+        ),
+    ]
+    if i.description:
+        parts += [line(("Description", "bold")), cell(i.description)]
+    if i.timeline:
+        rows = ([f"{e.at:%Y-%m-%d %H:%M}", e.kind, e.description] for e in i.timeline)
+        parts.append(table("at", "kind", "event", rows=rows, title="Timeline"))
+    if i.analysis is not None:
+        parts.append(line(("Root cause: ", "bold"), i.analysis.root_cause))
+    if i.action_items:
+        parts.append(actions_table(i.action_items))
+    return Group(*parts)
+
+
+_OPTIONAL = ("agent", "tool", "model", "environment", "error_type", "error_message", "impact", "source_id")
+
+
+def item_view(a: "ActionItem") -> RenderableType:
+    """One action item with its history of changes."""
+    view = fields(
+        [
+            ("item", line((a.id, "bold"), "  ", a.title)),
+            ("incident", a.incident_id),
+            ("status", a.status + (" (OVERDUE)" if a.overdue else "")),
+            ("priority", a.priority),
+            ("owner", a.owner),
+            ("due", _day(a.due_at)),
+            ("created", _day(a.created_at)),
+        ]
+    )
+    if not a.history:
+        return view
+    rows = ([f"{h.at:%Y-%m-%d %H:%M}", h.field, h.old, h.new, h.by] for h in a.history)
+    return Group(view, table("at", "change", "from", "to", "by", rows=rows, title="History"))
+
+
+def action_stats_view(s: "ActionStats") -> RenderableType:
+    def rate(c: object) -> str:
+        value = getattr(c, "rate", None)
+        return "-" if value is None else f"{value:.0%}"
+
+    def rows(by: Iterable[tuple[str, object]]) -> list[list[object]]:
+        return [[name, getattr(c, "items", 0), getattr(c, "completed", 0), getattr(c, "overdue", 0), rate(c)]
+                for name, c in by]  # fmt: skip
+
+    everything = [("all items", s.overall), *((f"owner {k}", c) for k, c in s.by_owner.items())]
+    everything += [(f"priority {k}", c) for k, c in s.by_priority.items()]
+    everything += [(f"{p.pattern_id} {p.label}", p) for p in s.by_pattern]
+    return table("", "items", "completed", "overdue", "rate", rows=rows(everything), title="Action item completion")
+
+
+def stats_view(s: "Stats") -> RenderableType:
+    def counts(by: dict[str, int]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in sorted(by.items(), key=lambda kv: -kv[1])) or "-"
+
+    return fields(
+        [
+            ("incidents", s.incidents),
+            ("by status", counts(s.by_status)),
+            ("by severity", counts(s.by_severity)),
+            ("by category", counts(s.by_category)),
+            ("action items", counts(s.action_items)),
+            ("indexed", "-" if s.indexed is None else s.indexed),
+            ("waiting to be indexed", s.index_pending),
+        ]
+    )
+
+
+def blameless_view(r: "BlamelessReport") -> RenderableType:
+    if r.blameless:
+        return line(("blameless", "green"), ": no blaming language found")
+    rows = ([f"{f.start}-{f.end}", f.text, f.rule, f.suggestion] for f in r.findings)
+    return table("at", "text", "rule", "suggestion", rows=rows, title=f"{len(r.findings)} blaming phrase(s)")
+
+
+def verification_view(v: "FixVerification") -> RenderableType:
+    def rate(r: object) -> str:
+        return "{}/{} = {:.3g} (95% CI {:.3g}-{:.3g})".format(
+            *(getattr(r, k) for k in ("failures", "trials", "rate", "low", "high"))
+        )
+
+    more = "-" if v.more_trials_needed is None else v.more_trials_needed
+    return fields(
+        [
+            ("verdict", line((v.verdict, "bold"))),
+            ("before", rate(v.before)),
+            ("after", rate(v.after)),
+            ("p-value", f"{v.p_value:.3g}"),
+            ("target", f"{v.target:g} at confidence {v.confidence:g}"),
+            ("more trials needed", more),
+            ("why", v.explanation),
+        ]
+    )
+
+
+def health_view(h: "HealthReport") -> RenderableType:
+    verdict = ("healthy", "green") if h.healthy else ("NOT healthy", "red")
+    pairs = [(name, "-" if value is None else value) for name, value in h.model_dump().items()]
+    return Group(line(verdict), fields(pairs))

@@ -1,0 +1,174 @@
+"""Teams on one server: each bearer token belongs to a team, and each team has a knowledge base of its own.
+
+Isolation is by partition, not by a filter each query must remember: a team's incidents, action items, vectors
+and caches live in the team's own store (SQLite: `HOME/teams/<team>/`; PostgreSQL: a schema per team), so no
+search, list, pattern or report can reach another team's rows, whatever the query (OWASP LLM08's "strict logical
+partitioning"). Which team a request belongs to comes only from its verified token, never from an argument.
+
+The tokens file (`POSTMORTEM_TOKENS_FILE`, TOML) holds SHA-256 digests, never tokens:
+
+    [[token]]
+    team = "payments"
+    sha256 = "5f0c…"
+    note = "checkout agents"
+
+`postmortem token add --team payments` makes a token, prints it once and appends its digest.
+"""
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import tomllib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import AccessToken, TokenVerifier
+
+# Team names live with the settings, so that a CLI command checks them without loading the MCP SDK.
+from agent_postmortem.config import DEFAULT_TEAM as DEFAULT_TEAM
+from agent_postmortem.config import TEAM_NAME as TEAM_NAME
+from agent_postmortem.config import TeamConfigError as TeamConfigError
+from agent_postmortem.config import check_team as check_team
+from agent_postmortem.config import team_home as team_home
+from agent_postmortem.service.runtime import LazyService, build_service, make_embedder
+from agent_postmortem.store.locks import locked
+from agent_postmortem.store.private import write_private
+
+if TYPE_CHECKING:
+    from agent_postmortem.config import Settings
+    from agent_postmortem.service.facade import PostmortemService
+    from agent_postmortem.store.search.embedding import Embedder
+
+NOTE = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]{0,100}")  # one line of text TOML can hold (no control characters)
+SCOPE = "postmortem"
+
+
+@dataclass(frozen=True)
+class TokenEntry:
+    team: str
+    digest: bytes
+
+
+def digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def load_tokens(path: Path) -> list[TokenEntry]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TeamConfigError(f"POSTMORTEM_TOKENS_FILE {path} does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise TeamConfigError(f"{path} is not valid TOML: {e}") from None
+    entries: list[TokenEntry] = []
+    for n, item in enumerate(data.get("token", []), start=1):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("team"), str)
+            or not isinstance(item.get("sha256"), str)
+        ):
+            raise TeamConfigError(f"{path}: token entry {n} needs a team and a sha256 (hex digest of the token)")
+        try:
+            raw = bytes.fromhex(item["sha256"])
+        except ValueError:
+            raise TeamConfigError(f"{path}: token entry {n}: sha256 is not hexadecimal") from None
+        if len(raw) != 32:
+            raise TeamConfigError(f"{path}: token entry {n}: sha256 must be 64 hex characters")
+        entries.append(TokenEntry(check_team(item["team"]), raw))
+    if not entries:
+        raise TeamConfigError(f"{path} has no [[token]] entries; add one with `postmortem token add --team NAME`")
+    return entries
+
+
+def add_token(path: Path, team: str, note: str = "") -> str:
+    """A new random token for `team`; only its digest is written. The file is rewritten atomically and private
+    (0600), under a lock against a concurrent `token add`, and only if the result still parses."""
+    check_team(team)
+    if not NOTE.fullmatch(note):
+        raise TeamConfigError("the note must be one line of at most 100 characters, without control characters")
+    token = "pm_" + secrets.token_urlsafe(32)
+    quoted = note.replace("\\", "\\\\").replace('"', '\\"')
+    entry = f'\n[[token]]\nteam = "{team}"\nsha256 = "{digest(token).hex()}"\nnote = "{quoted}"\n'
+    with _locked(path):
+        text = (path.read_text(encoding="utf-8") if path.exists() else "") + entry
+        try:
+            tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise TeamConfigError(f"{path} is not valid TOML ({e}); fix it before adding a token") from None
+        write_private(path, text)
+    return token
+
+
+def _locked(path: Path) -> AbstractContextManager[None]:
+    return locked(path.with_name(f".{path.name}.lock"))
+
+
+class TeamTokenVerifier(TokenVerifier):
+    """Maps a bearer token to its team. Every entry is compared (in constant time) whatever matched first."""
+
+    def __init__(self, entries: list[TokenEntry]) -> None:
+        self._entries = list(entries)
+
+    @property
+    def teams(self) -> list[str]:
+        return sorted({e.team for e in self._entries})
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        presented = digest(token)
+        team = None
+        for entry in self._entries:
+            if hmac.compare_digest(presented, entry.digest):
+                team = entry.team
+        return None if team is None else AccessToken(token="bearer", client_id=team, scopes=[SCOPE])
+
+
+def current_team() -> str:
+    """The team of the request being served: its verified token's, or the default team without auth."""
+    token = get_access_token()
+    return token.client_id if token is not None and token.client_id else DEFAULT_TEAM
+
+
+class TeamServices:
+    """One lazily built service per team; `get()` answers for the team of the current request."""
+
+    def __init__(self, build: Callable[[str], "PostmortemService"], *, teams: list[str] | None = None) -> None:
+        self._build = build
+        self._teams = teams or [DEFAULT_TEAM]
+        self._lazy: dict[str, LazyService] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_settings(
+        cls, settings: "Settings", *, teams: list[str], embedder: "Embedder | None" = None
+    ) -> "TeamServices":
+        """Each team's service on its own store, all sharing one embedding model (loaded once, off the handshake)."""
+        shared: list[Embedder] = [embedder] if embedder is not None else []
+        lock = threading.Lock()
+
+        def build(team: str) -> "PostmortemService":
+            with lock:
+                if not shared:
+                    shared.append(make_embedder(settings))
+            return build_service(settings.for_team(team), embedder=shared[0])
+
+        return cls(build, teams=teams)
+
+    def for_team(self, team: str) -> LazyService:
+        with self._lock:
+            if team not in self._lazy:
+                self._lazy[team] = LazyService(lambda: self._build(team))
+            return self._lazy[team]
+
+    def get(self) -> "PostmortemService":
+        return self.for_team(current_team()).get()
+
+    def start(self) -> None:
+        """Start opening every configured team's knowledge base in the background."""
+        for team in self._teams:
+            self.for_team(team).start()

@@ -1,0 +1,93 @@
+"""Backups: `postmortem export` writes a consistent snapshot as JSONL (one complete incident per line), and
+`postmortem import` of such a file restores it exactly (ids, times, timeline, analysis, action items) into an
+empty home. Embeddings are recomputed on restore: they are a function of the text and the model."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from agent_postmortem.errors import PostmortemError, validation_problems
+from agent_postmortem.ingest.json_input import JsonInputError, loads
+from agent_postmortem.ingest.jsonfile import lines
+from agent_postmortem.store.errors import CorruptRecord
+from agent_postmortem.store.models import Incident, TimelineEventCreate
+from agent_postmortem.store.records import db
+from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.records.rows import NewIncident
+
+if TYPE_CHECKING:
+    from agent_postmortem.service.facade import PostmortemService
+
+EXPORT_FORMAT = "agent-postmortem-export/1"
+BATCH = 256
+
+
+def export_lines(service: "PostmortemService", unreadable: list[str] | None = None) -> Iterator[str]:
+    """One line per incident. A row that no longer validates is exported as it reads, repaired (store/integrity.py);
+    an incident damaged beyond repair is left out and its id added to `unreadable`: one row never blocks a backup."""
+    with db.snapshot(service.store.engine) as engine:
+        store = IncidentStore(engine)
+        for incident_id in store.all_ids():
+            try:
+                record = store.get_or_raise(incident_id).model_dump(mode="json")
+            except CorruptRecord:
+                if unreadable is not None:
+                    unreadable.append(incident_id)
+                continue
+            yield json.dumps({"format": EXPORT_FORMAT, "incident": record}, ensure_ascii=False)
+
+
+def is_export(path: Path) -> bool:
+    for _, line in lines(path):
+        return line.lstrip().startswith('{"format": "' + EXPORT_FORMAT)
+    return False
+
+
+def read_export(path: Path) -> list[Incident]:
+    incidents, problems = [], []
+    for number, line in lines(path):
+        try:
+            row = loads(line)
+            if not isinstance(row, dict) or row.get("format") != EXPORT_FORMAT:
+                raise ValueError(f"not a {EXPORT_FORMAT} line")
+            incidents.append(Incident.model_validate(row["incident"]))
+        except JsonInputError as e:
+            problems.append(f"line {number}: {e}")
+        except ValidationError as e:
+            problems.append(f"line {number}: {validation_problems(e, limit=3, within=('incident',))}")
+        except (ValueError, KeyError) as e:
+            problems.append(f"line {number}: {str(e)[:120]}")
+    if problems:
+        raise PostmortemError(f"{len(problems)} invalid line(s) in {path.name}; nothing was restored: {problems[0]}")
+    return incidents
+
+
+def restore(service: "PostmortemService", incidents: list[Incident]) -> int:
+    """Restore an export into an empty home, keeping every id; returns the number of incidents."""
+    if service.store.count():
+        raise PostmortemError("a backup is restored into an empty home: point POSTMORTEM_HOME at a new directory")
+    model = service.knowledge.embedder.model_id
+    for start in range(0, len(incidents), BATCH):
+        chunk = incidents[start : start + BATCH]
+        vectors = service.knowledge.embed_documents([i.search_text() for i in chunk])
+        service.store.create_many(
+            [
+                NewIncident(
+                    incident,
+                    vector,
+                    model,
+                    timeline=[
+                        TimelineEventCreate(at=e.at, kind=e.kind, description=e.description) for e in incident.timeline
+                    ],
+                    analysis=incident.analysis,
+                    actions=incident.action_items,
+                    keep_id=True,
+                )
+                for incident, vector in zip(chunk, vectors, strict=True)
+            ]
+        )
+    service.knowledge.sync()
+    return len(incidents)

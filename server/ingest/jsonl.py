@@ -1,0 +1,99 @@
+"""Reading incidents from JSONL: every line is validated before anything is stored.
+
+`validate_incidents` returns the valid rows and every problem by line number (for `import --report` and
+`--dry-run`); `read_incidents` raises on the first problems, so that nothing is imported from a bad file.
+"""
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from agent_postmortem.errors import validation_problems
+from agent_postmortem.ingest.json_input import JsonInputError, loads
+from agent_postmortem.ingest.jsonfile import lines
+from agent_postmortem.store.models import SeedIncident, search_text
+from agent_postmortem.store.records.rows import content_hash
+from agent_postmortem.store.redact import redact_model
+
+MAX_LINE_BYTES = 1_000_000
+
+
+class ImportFileError(ValueError):
+    """Some lines are invalid; nothing was imported. The message lists the first problems by line number."""
+
+
+class LineProblem(BaseModel):
+    line: int
+    reason: str = Field(description="what is wrong (field names and messages; the rejected value is never echoed)")
+
+
+class ImportReport(BaseModel):
+    """What an import did, or would do (`dry_run`), and every invalid line."""
+
+    file: str
+    dry_run: bool
+    lines: int = Field(description="non-empty lines")
+    valid: int
+    invalid: int
+    problems: list[LineProblem]
+    would_import: int | None = Field(default=None, description="dry run: new incidents")
+    duplicates: int | None = Field(
+        default=None, description="dry run: rows that would be skipped as exact duplicates (of a stored incident or "
+        "of an earlier line)"
+    )  # fmt: skip
+    imported: int | None = None
+    skipped_duplicates: int | None = None
+    ids: list[str] = Field(default_factory=list, description="the new incidents' ids (the first 1000)")
+
+
+def _problem(e: Exception) -> str:
+    if isinstance(e, JsonInputError):
+        return str(e)
+    assert isinstance(e, ValidationError)
+    return validation_problems(e, limit=3)
+
+
+def validate_incidents(path: Path) -> tuple[list[SeedIncident], list[LineProblem], int]:
+    """The valid rows, every problem by line number, and the number of non-empty lines."""
+    rows: list[SeedIncident] = []
+    problems: list[LineProblem] = []
+    count = 0
+    for number, line in lines(path):
+        count += 1
+        if len(line.encode("utf-8")) > MAX_LINE_BYTES:
+            problems.append(LineProblem(line=number, reason=f"longer than {MAX_LINE_BYTES} bytes"))
+            continue
+        try:
+            rows.append(SeedIncident.model_validate(loads(line)))
+        except (JsonInputError, ValidationError) as e:
+            problems.append(LineProblem(line=number, reason=_problem(e)))
+    return rows, problems, count
+
+
+def problems_error(path: Path, problems: Sequence[LineProblem], *, max_errors: int = 20, hint: str = "") -> str:
+    shown = "\n  ".join(f"line {p.line}: {p.reason}" for p in problems[:max_errors])
+    more = f"\n  … and {len(problems) - max_errors} more" if len(problems) > max_errors else ""
+    return f"{len(problems)} invalid line(s) in {path.name}; nothing was imported:\n  {shown}{more}{hint}"
+
+
+def read_incidents(path: Path, *, max_errors: int = 20) -> list[SeedIncident]:
+    rows, problems, _ = validate_incidents(path)
+    if problems:
+        raise ImportFileError(problems_error(path, problems, max_errors=max_errors))
+    return rows
+
+
+def count_duplicates(rows: Sequence[SeedIncident], existing: Callable[[list[str]], set[str]]) -> int:
+    """How many rows an import would skip: the same content hash (of the redacted search text, as the import
+    computes it) as a stored incident or an earlier row."""
+    hashes = [content_hash(search_text(redact_model(r)[0])) for r in rows]
+    known: set[str] = set()
+    for start in range(0, len(hashes), 500):
+        known |= existing(hashes[start : start + 500])
+    seen: set[str] = set()
+    duplicates = 0
+    for h in hashes:
+        duplicates += h in known or h in seen
+        seen.add(h)
+    return duplicates

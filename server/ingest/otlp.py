@@ -1,0 +1,246 @@
+"""OTLP/JSON trace payloads (an `ExportTraceServiceRequest`: resourceSpans[].scopeSpans[].spans[]) read into flat
+spans. Pure: no I/O, no service. Follows the OTLP/JSON rules: ids are hex strings (base64, as protobuf's own JSON
+mapping writes them, is accepted too), 64-bit integers may be strings, enums are integers (names accepted).
+
+Malformed input raises `OtlpError` with a message that says where (never the value: it may hold a secret)."""
+
+import base64
+import binascii
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agent_postmortem.ingest.json_input import JsonInputError, loads
+from agent_postmortem.ingest.jsonfile import read_text
+from agent_postmortem.store.models import LATEST
+
+STATUS_ERROR = 2
+MAX_TIME_NS = int(LATEST.timestamp()) * 10**9  # the latest time a record may hold; 0 means "not set"
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
+
+
+class OtlpError(ValueError):
+    """A payload that is not OTLP/JSON trace data; the message names the place, never the value."""
+
+
+@dataclass(frozen=True)
+class SpanEvent:
+    name: str
+    time_ns: int
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Span:
+    trace_id: str
+    span_id: str
+    parent_id: str | None
+    name: str
+    start_ns: int
+    end_ns: int
+    attributes: dict[str, Any]
+    status_code: int = 0
+    status_message: str = ""
+    events: tuple[SpanEvent, ...] = ()
+    resource: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.status_code == STATUS_ERROR or bool(self.attributes.get("error.type"))
+
+    @property
+    def start(self) -> datetime | None:
+        return to_datetime(self.start_ns)
+
+    @property
+    def end(self) -> datetime | None:
+        return to_datetime(self.end_ns)
+
+
+def to_datetime(ns: int) -> datetime | None:
+    return datetime.fromtimestamp(ns / 1e9, UTC) if ns > 0 else None
+
+
+def parse_request(payload: Any, *, where: str = "request") -> list[Span]:
+    """The spans of one ExportTraceServiceRequest (a decoded JSON object)."""
+    if not isinstance(payload, dict):
+        raise OtlpError(f"{where}: expected a JSON object with resourceSpans")
+    resource_spans = _get(payload, "resourceSpans", "resource_spans", default=[])
+    spans: list[Span] = []
+    for r, rs in enumerate(_list(resource_spans, f"{where}: resourceSpans")):
+        here = f"{where}: resourceSpans[{r}]"
+        resource = _dict(_get(_dict(rs, here), "resource", default={}), f"{here}.resource")
+        resource_attrs = attributes(_get(resource, "attributes", default=[]), f"{here}.resource.attributes")
+        for s, ss in enumerate(_list(_get(rs, "scopeSpans", "scope_spans", default=[]), f"{here}.scopeSpans")):
+            for n, raw in enumerate(_list(_get(_dict(ss, here), "spans", default=[]), f"{here}.scopeSpans[{s}]")):
+                spans.append(_span(raw, resource_attrs, f"{here}.scopeSpans[{s}].spans[{n}]"))
+    return spans
+
+
+def read_file(path: Path) -> list[Span]:
+    """Spans from a file holding one OTLP/JSON request, or one request per line (what the OpenTelemetry
+    Collector's file exporter writes). Blank lines are skipped; a bad line is reported with its number."""
+    text = read_text(path)
+    try:
+        whole = loads(text)
+    except JsonInputError:
+        whole = None
+    if isinstance(whole, dict):
+        return parse_request(whole, where=path.name)
+    spans: list[Span] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            payload = loads(line)
+        except JsonInputError as e:
+            raise OtlpError(f"{path.name} line {number}: {e}") from None
+        spans += parse_request(payload, where=f"{path.name} line {number}")
+    return spans
+
+
+def group_traces(spans: Iterable[Span]) -> dict[str, list[Span]]:
+    """Spans by trace id, each trace in start-time order; a span seen twice (a re-sent batch) counts once."""
+    traces: dict[str, dict[str, Span]] = defaultdict(dict)
+    for span in spans:
+        traces[span.trace_id].setdefault(span.span_id, span)
+    return {t: sorted(by_id.values(), key=lambda s: (s.start_ns, s.end_ns)) for t, by_id in traces.items()}
+
+
+def attributes(raw: Any, where: str) -> dict[str, Any]:
+    """OTLP KeyValue list -> plain dict."""
+    out: dict[str, Any] = {}
+    for i, kv in enumerate(_list(raw, where)):
+        kv = _dict(kv, f"{where}[{i}]")
+        key = kv.get("key")
+        if not isinstance(key, str):
+            raise OtlpError(f"{where}[{i}]: attribute without a string key")
+        out[key] = any_value(kv.get("value"), f"{where}[{i}]")
+    return out
+
+
+def any_value(raw: Any, where: str) -> Any:
+    """An OTLP AnyValue -> str, int, float, bool, list, dict or None."""
+    if raw is None or raw == {}:
+        return None
+    value = _dict(raw, where)
+    if "stringValue" in value:
+        return str(value["stringValue"])
+    if "boolValue" in value:
+        return bool(value["boolValue"])
+    if "intValue" in value:
+        return _int(value["intValue"], where)
+    if "doubleValue" in value:
+        return _float(value["doubleValue"], where)
+    if "arrayValue" in value:
+        items = _dict(value["arrayValue"] or {}, where).get("values", [])
+        return [any_value(v, f"{where}.arrayValue[{i}]") for i, v in enumerate(_list(items, where))]
+    if "kvlistValue" in value:
+        return attributes(_dict(value["kvlistValue"] or {}, where).get("values", []), f"{where}.kvlistValue")
+    if "bytesValue" in value:
+        return str(value["bytesValue"])
+    raise OtlpError(f"{where}: unknown attribute value type")
+
+
+def _span(raw: Any, resource: dict[str, Any], where: str) -> Span:
+    raw = _dict(raw, where)
+    trace_id = _id(_get(raw, "traceId", "trace_id"), 16, f"{where}.traceId")
+    span_id = _id(_get(raw, "spanId", "span_id"), 8, f"{where}.spanId")
+    parent = _get(raw, "parentSpanId", "parent_span_id")
+    status = _dict(_get(raw, "status", default={}) or {}, f"{where}.status")
+    code = status.get("code", 0)
+    events = tuple(_event(e, f"{where}.events[{i}]") for i, e in enumerate(_list(raw.get("events", []), where)))
+    return Span(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_id=_id(parent, 8, f"{where}.parentSpanId") if parent else None,
+        name=str(raw.get("name", "")),
+        start_ns=_time(_get(raw, "startTimeUnixNano", "start_time_unix_nano", default=0), f"{where}.startTimeUnixNano"),
+        end_ns=_time(_get(raw, "endTimeUnixNano", "end_time_unix_nano", default=0), f"{where}.endTimeUnixNano"),
+        attributes=attributes(raw.get("attributes", []), f"{where}.attributes"),
+        status_code=_STATUS_NAMES.get(code, 0) if isinstance(code, str) else _int(code, f"{where}.status.code"),
+        status_message=str(status.get("message", "") or ""),
+        events=events,
+        resource=resource,
+    )
+
+
+def _event(raw: Any, where: str) -> SpanEvent:
+    raw = _dict(raw, where)
+    return SpanEvent(
+        name=str(raw.get("name", "")),
+        time_ns=_time(_get(raw, "timeUnixNano", "time_unix_nano", default=0), f"{where}.timeUnixNano"),
+        attributes=attributes(raw.get("attributes", []), f"{where}.attributes"),
+    )
+
+
+def _id(raw: Any, size: int, where: str) -> str:
+    """A trace or span id as lowercase hex: OTLP/JSON writes hex; protobuf's JSON mapping writes base64."""
+    if not isinstance(raw, str) or not raw:
+        raise OtlpError(f"{where}: missing")
+    if len(raw) == 2 * size and _HEX.match(raw):
+        return raw.lower()
+    try:
+        decoded = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if len(decoded) != size:
+        raise OtlpError(f"{where}: not a {size}-byte id in hex")
+    return decoded.hex()
+
+
+def _get(d: dict[str, Any], *names: str, default: Any = None) -> Any:
+    for name in names:
+        if name in d:
+            return d[name]
+    return default
+
+
+def _dict(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise OtlpError(f"{where}: expected an object")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise OtlpError(f"{where}: expected a list")
+    return value
+
+
+def _int(value: Any, where: str) -> int:
+    if isinstance(value, bool):
+        raise OtlpError(f"{where}: expected an integer")
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a float that is infinite
+        raise OtlpError(f"{where}: expected an integer") from None
+
+
+def _time(value: Any, where: str) -> int:
+    """Nanoseconds since the Unix epoch, within what a record can hold (0: not set)."""
+    ns = _int(value, where)
+    if not 0 <= ns < MAX_TIME_NS:
+        raise OtlpError(f"{where}: out of range (nanoseconds since 1970, before the year {LATEST.year})")
+    return ns
+
+
+def _float(value: Any, where: str) -> float:
+    if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise OtlpError(f"{where}: expected a number") from None
+
+
+def spans_of(payloads: Iterable[Any]) -> Iterator[Span]:
+    for i, payload in enumerate(payloads):
+        yield from parse_request(payload, where=f"request {i + 1}")

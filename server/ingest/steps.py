@@ -1,0 +1,158 @@
+"""Failed multi-agent runs from step logs (JSONL) into incidents: every line is validated before anything is used,
+each failed run is attributed (`analysis.steps`), then captured through the normal path (redaction,
+classification) with its steps as the timeline, under an idempotency key so that importing a file again stores
+only what is missing.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field, ValidationError
+
+from agent_postmortem.analysis.steps import Attributor, StepRun, attribute, excerpt
+from agent_postmortem.errors import validation_problems
+from agent_postmortem.ingest.json_input import JsonInputError, loads
+from agent_postmortem.ingest.jsonfile import lines
+from agent_postmortem.llm.base import LLM
+from agent_postmortem.store.models import Attribution, IncidentCreate, TimelineEventCreate
+
+MAX_LINE_BYTES = 5_000_000  # a long web-browsing run with page dumps is a few hundred KB
+
+
+class StepFileError(ValueError):
+    """Some lines are invalid; nothing was imported. The message lists the problems by line number."""
+
+
+def line_problem(number: int, error: Exception) -> str:
+    if isinstance(error, JsonInputError):
+        return f"line {number}: {error}"
+    if isinstance(error, ValidationError):
+        return f"line {number}: {validation_problems(error, limit=3)}"
+    return f"line {number}: {error}"
+
+
+def read_runs(path: Path, *, max_errors: int = 20) -> list[StepRun]:
+    """Every line validated before anything is used; StepFileError lists the first `max_errors` problems."""
+    runs: list[StepRun] = []
+    problems: list[str] = []
+    for number, line in lines(path):
+        if len(line.encode("utf-8")) > MAX_LINE_BYTES:
+            problems.append(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
+            continue
+        try:
+            runs.append(StepRun.model_validate(loads(line)))
+        except (JsonInputError, ValidationError) as e:
+            problems.append(line_problem(number, e))
+    if problems:
+        shown = "\n  ".join(problems[:max_errors])
+        more = f"\n  … and {len(problems) - max_errors} more" if len(problems) > max_errors else ""
+        raise StepFileError(f"{len(problems)} invalid line(s) in {path.name}; nothing was imported:\n  {shown}{more}")
+    if not runs:
+        raise StepFileError(f"{path.name} holds no runs (one JSON object per line)")
+    return runs
+
+
+class RunImport(BaseModel):
+    run_id: str
+    incident_id: str | None = Field(description="null in a dry run")
+    already_imported: bool = False
+    attribution: Attribution
+
+
+class StepImportResult(BaseModel):
+    runs: int = Field(description="runs in the file")
+    imported: int = Field(description="new incidents (0 in a dry run)")
+    already_imported: int = Field(description="runs imported before (same steps): not stored again")
+    skipped_successful: int = Field(description="runs marked as successful: not incidents")
+    dry_run: bool
+    results: list[RunImport]
+
+
+class Capturer(Protocol):
+    def capture_incident(
+        self,
+        data: IncidentCreate,
+        *,
+        history: Sequence[TimelineEventCreate] = (),
+        attribution: Attribution | None = None,
+    ) -> Any: ...
+
+
+def run_key(run: StepRun) -> str:
+    """The same run (same id and steps) imported twice is stored once."""
+    steps = [[run.number(s), s.who, s.content] for s in run.steps]
+    digest = hashlib.sha256(json.dumps([run.id, steps], ensure_ascii=False).encode("utf-8")).hexdigest()
+    return f"steps-{digest[:40]}"
+
+
+def run_incident(run: StepRun, attribution: Attribution) -> tuple[IncidentCreate, list[TimelineEventCreate]]:
+    label = run.title or excerpt(run.task or "", limit=120) or run.id
+    description = (
+        f"Task given to the agents: {excerpt(run.task or run.title or 'not given', limit=3000)}\n"
+        f"The run failed. Agents: {', '.join(run.agents)[:1000]}. Its {len(run.steps)} steps are in the timeline.\n"
+        f"Attributed ({attribution.method}) to {attribution.responsible} at step {attribution.decisive_step}: "
+        f"{attribution.reason}"
+    )
+    data = IncidentCreate(
+        title=f"Multi-agent run failed: {label}"[:200],
+        description=description,
+        agent=attribution.responsible,
+        source_id=run.id,
+        determinism="probabilistic",
+        idempotency_key=run_key(run),
+    )
+    events = [
+        TimelineEventCreate(kind="note", description=f"step {run.number(s)} [{s.who}]: {s.content}"[:2000] or "-")
+        for s in run.steps
+    ]
+    events.append(
+        TimelineEventCreate(
+            kind="note",
+            description=(
+                f"Attribution ({attribution.method}): {attribution.responsible} at step {attribution.decisive_step}. "
+                f"{attribution.reason} Evidence: “{attribution.evidence}”"
+                + (f" ({attribution.fallback})" if attribution.fallback else "")
+            )[:2000],
+        )
+    )
+    return data, events
+
+
+def import_runs(
+    runs: Sequence[StepRun],
+    *,
+    method: Attributor = "heuristic",
+    llm: LLM | None = None,
+    service: Capturer | None = None,
+    nonce: Callable[[], str] = lambda: "0",
+    progress: Callable[[int], None] = lambda n: None,
+) -> StepImportResult:
+    """Attribute every failed run, then capture each (nothing in a dry run: `service=None`). Every attribution is
+    computed before anything is stored, so a slow or failing LLM stores nothing; each run is stored in one
+    transaction under an idempotency key, so importing the file again (after an interruption) adds only the
+    runs that are missing."""
+    failed = [r for r in runs if r.is_failure]
+    attributed = []
+    for run in failed:
+        attributed.append((run, attribute(run, method, llm=llm, nonce=nonce())))
+        progress(1)
+    results: list[RunImport] = []
+    for run, found in attributed:
+        incident_id, replayed = None, False
+        if service is not None:
+            data, events = run_incident(run, found)
+            captured = service.capture_incident(data, history=events, attribution=found)
+            incident_id, replayed = captured.id, bool(captured.replayed)
+        results.append(RunImport(run_id=run.id, incident_id=incident_id, already_imported=replayed, attribution=found))
+    known = sum(r.already_imported for r in results)
+    return StepImportResult(
+        runs=len(runs),
+        imported=0 if service is None else len(results) - known,
+        already_imported=known,
+        skipped_successful=len(runs) - len(failed),
+        dry_run=service is None,
+        results=results,
+    )

@@ -1,0 +1,59 @@
+"""What every LLM path does with an answer (the configured LLM, the client's model through sampling, the local
+server): find the JSON object in it, say what is wrong with it, and ask once for a repair."""
+
+import json
+import re
+
+from pydantic import ValidationError
+
+from agent_postmortem import prompts
+from agent_postmortem.errors import validation_problems
+
+_FENCE = re.compile(r"```[a-zA-Z]*\s*\n(.*?)```", re.DOTALL)
+
+
+def extract_json(text: str) -> str:
+    """The JSON object in a model's answer, wherever it sits: bare, in a ``` fence, or among prose ("Here is the
+    analysis: {...} Let me know if..."). The longest object that parses wins, so a `{}` in the prose does not; a
+    fenced one is preferred. With none that parses, the text from the first `{` (or all of it) is returned, so the
+    validator says what is wrong with it (cut off, not JSON). Every LLM path uses this: sampling, OpenAI-compatible
+    endpoints and the local server."""
+    for block in _FENCE.findall(text):
+        found = _longest_object(block)
+        if found is not None:
+            return found
+    found = _longest_object(text)
+    if found is not None:
+        return found
+    start = text.find("{")
+    return text[start:].strip() if start >= 0 else text.strip()
+
+
+def _longest_object(text: str) -> str | None:
+    decoder = json.JSONDecoder()
+    best: str | None = None
+    at = text.find("{")
+    while at >= 0:
+        try:
+            value, end = decoder.raw_decode(text, at)
+        except json.JSONDecodeError as e:
+            end = max(e.pos, at + 1)  # nothing starting inside the broken part parses as a whole object either
+        else:
+            if isinstance(value, dict) and (best is None or end - at > len(best)):
+                best = text[at:end]
+        at = text.find("{", end)
+    return best
+
+
+def repair_request(problems: str, *, truncated: bool) -> str:
+    """What every LLM path says in its one repair round: what was wrong with the answer."""
+    return prompts.render("repair_answer", problems=problems, truncated=truncated).strip()
+
+
+def problems(error: Exception) -> str:
+    """What was wrong with an answer, for the log and the repair round (never the answer itself)."""
+    return (
+        validation_problems(error, limit=12, name_keys=False)
+        if isinstance(error, ValidationError)
+        else str(error)[:300]
+    )

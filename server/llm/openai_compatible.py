@@ -1,0 +1,157 @@
+"""Any OpenAI-compatible chat-completions endpoint as the `openai` backend (and the client of the local one).
+
+`OpenAILLM` asks for JSON that follows the output model's schema (`json_schema` structured output,
+or `json_object` plus the schema in the prompt for servers without schema support), validates it
+with pydantic, and gives the model one repair round with the validation errors before giving up.
+Nothing it raises carries the model's raw output or the request, which may hold incident text.
+"""
+
+import json
+import logging
+from typing import Any
+
+import openai
+from pydantic import ValidationError
+
+from agent_postmortem.config import Settings
+from agent_postmortem.errors import DraftError, LLMUnavailable
+from agent_postmortem.llm.answers import extract_json, problems, repair_request
+from agent_postmortem.llm.base import LLM, T
+from agent_postmortem.llm.registry import Backend, LLMChoice
+
+logger = logging.getLogger(__name__)
+
+
+def _about_response_format(error: Exception) -> bool:
+    """Whether a 400 rejects structured output itself (fall back) rather than something else (give up)."""
+    text = f"{getattr(error, 'param', '')} {error}".lower()
+    return "response_format" in text or "json_schema" in text
+
+
+class OpenAILLM:
+    """Any OpenAI-compatible chat-completions endpoint (OpenAI, Azure, Ollama, vLLM, llama.cpp, LM Studio)."""
+
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        model: str,
+        *,
+        backend: str = "openai",
+        max_tokens: int = 1500,
+        schema_mode: str = "json_schema",
+        extra_body: dict[str, Any] | None = None,
+    ) -> None:
+        self.client = client
+        self.model = model
+        self.backend = backend
+        self.max_tokens = max_tokens
+        self.schema_mode = schema_mode
+        self.extra_body = extra_body
+
+    def parse(self, *, system: str, user: str, output: type[T]) -> T:
+        schema = output.model_json_schema()
+        messages: list[dict[str, Any]] = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        content, finish = self._complete(messages, output.__name__, schema)
+        try:
+            return self._validate(content, finish, output)
+        except (ValidationError, ValueError) as first:
+            logger.info("draft failed validation, asking for one repair: %s", problems(first))
+            repair = {"role": "user", "content": repair_request(problems(first), truncated=finish == "length")}
+            if finish == "length":  # resending a cut-off answer only eats the context: ask for a shorter one
+                messages.append(repair)
+            else:
+                messages += [{"role": "assistant", "content": content[:8000]}, repair]
+            content, finish = self._complete(messages, output.__name__, schema)
+            try:
+                return self._validate(content, finish, output)
+            except (ValidationError, ValueError) as second:
+                raise DraftError(
+                    f"the model's answer was not a valid {output.__name__} after one repair round ({problems(second)})"
+                ) from None
+
+    def _validate(self, content: str, finish: str | None, output: type[T]) -> T:
+        if finish == "length":
+            raise ValueError("the answer was cut off at the token limit (finish_reason=length)")
+        return output.model_validate_json(extract_json(content))
+
+    def _complete(self, messages: list[dict[str, Any]], name: str, schema: dict[str, Any]) -> tuple[str, str | None]:
+        if self.schema_mode == "json_schema":
+            fmt: dict[str, Any] = {
+                "type": "json_schema",
+                "json_schema": {"name": name, "strict": True, "schema": schema},
+            }
+            try:
+                return self._create(messages, fmt)
+            except openai.BadRequestError as e:
+                if not _about_response_format(e):
+                    raise LLMUnavailable(f"the LLM endpoint answered HTTP 400 (model {self.model})") from None
+                logger.warning("endpoint rejected json_schema output; falling back to json_object")
+                self.schema_mode = "json_object"
+        described = [
+            *messages[:-1],
+            {
+                "role": messages[-1]["role"],
+                "content": messages[-1]["content"]
+                + "\n\nAnswer with one JSON object that follows this JSON schema:\n"
+                + json.dumps(schema),
+            },
+        ]
+        try:
+            return self._create(described, {"type": "json_object"})
+        except openai.BadRequestError:
+            raise LLMUnavailable(
+                f"the LLM endpoint rejected the request (HTTP 400) for model {self.model}; check POSTMORTEM_MODEL "
+                "and that the endpoint supports JSON output"
+            ) from None
+
+    def _create(self, messages: list[dict[str, Any]], fmt: dict[str, Any]) -> tuple[str, str | None]:
+        try:
+            completion = self.client.chat.completions.create(  # type: ignore[call-overload]
+                model=self.model,
+                messages=messages,
+                response_format=fmt,
+                temperature=0,
+                seed=0,
+                max_tokens=self.max_tokens,
+                extra_body=self.extra_body,
+            )
+        except openai.BadRequestError:
+            raise
+        except openai.APITimeoutError:
+            raise LLMUnavailable(f"the LLM endpoint timed out (model {self.model})") from None
+        except openai.APIConnectionError:
+            raise LLMUnavailable(f"cannot reach the LLM endpoint (model {self.model}); check OPENAI_BASE_URL") from None
+        except openai.AuthenticationError:
+            raise LLMUnavailable("the LLM endpoint rejected the API key; check OPENAI_API_KEY") from None
+        except openai.APIStatusError as e:
+            raise LLMUnavailable(f"the LLM endpoint answered HTTP {e.status_code} (model {self.model})") from None
+        if not completion.choices:
+            raise DraftError("the LLM endpoint returned no choices")
+        choice = completion.choices[0]
+        if getattr(choice.message, "refusal", None):
+            raise DraftError("the model refused to write the analysis")
+        return choice.message.content or "", choice.finish_reason
+
+
+DEFAULT_MODEL = "gpt-4.1-mini"
+
+
+def _choose(settings: Settings, asked: bool) -> LLMChoice | None:
+    """Asked for, or configured (an endpoint or a key): the endpoint at OPENAI_BASE_URL, else OpenAI's."""
+    if not asked and not (settings.openai_base_url or settings.openai_api_key):
+        return None
+    where = settings.openai_base_url or "OpenAI"
+    return LLMChoice("openai", f"{settings.model or DEFAULT_MODEL} at {where}", low_quality=False)
+
+
+def _build(settings: Settings) -> LLM:
+    client = openai.OpenAI(
+        base_url=settings.openai_base_url,
+        api_key=settings.openai_api_key or "not-needed",
+        timeout=settings.llm_timeout,
+        max_retries=2,
+    )
+    return OpenAILLM(client, settings.model or DEFAULT_MODEL)
+
+
+BACKEND = Backend("openai", _choose, _build)

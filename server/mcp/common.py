@@ -1,0 +1,209 @@
+"""What the MCP tool modules share: argument types, and the one place domain errors become tool errors.
+
+Text parameters are declared exactly `str` (with `TEXT` or `OPTIONAL`), never `str | None`: the MCP SDK runs
+`json.loads` on any string argument whose parameter is not exactly `str` and passes on what it parsed, so
+`tool_args='{"order": "A-1001"}'` would arrive as a dict and be rejected. An optional text parameter's default is ""
+(absent); tool bodies turn "" into None where the service wants None.
+"""
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.types import CallToolResult, Icon, InputRequiredResult, TextContent, ToolAnnotations
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+
+from agent_postmortem.errors import (
+    ActionItemNotFound,
+    CorruptRecord,
+    IncidentNotFound,
+    InvalidId,
+    PostmortemError,
+    is_storage_failure,
+    storage_failure,
+    validation_problems,
+)
+from agent_postmortem.store.errors import IndexLoading
+from agent_postmortem.store.models import When
+
+logger = logging.getLogger(__name__)
+READ = ToolAnnotations(read_only_hint=True)
+
+
+def _as_text(value: object) -> object:
+    """What a client sent for a text parameter, as text: null is absent (""), and an object, array, number or
+    boolean (sent where its JSON text was meant, e.g. tool_args) becomes its JSON text."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list | int | float):  # bool is an int
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _optional_text(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    value = _as_text(value)
+    return "" if value == "" else handler(value)  # blank is absent: the length bounds apply to given text only
+
+
+# Put these after the Field(...) that holds the bounds, so the bounds apply to the text they produce.
+TEXT = BeforeValidator(_as_text)
+OPTIONAL = WrapValidator(_optional_text)
+IncidentId = Annotated[str, Field(max_length=24, description="an incident id such as INC-42"), TEXT]
+ActionId = Annotated[str, Field(max_length=24, description="an action item id such as AI-7"), TEXT]
+AnyIncidentId = Annotated[str, Field(max_length=24, description="an incident id such as INC-42"), OPTIONAL]
+Line = Annotated[str, Field(max_length=200), OPTIONAL]  # optional one-line text; "" is absent
+Text = Annotated[str, Field(max_length=2_000), OPTIONAL]
+LongText = Annotated[str, Field(max_length=20_000), OPTIONAL]
+Moment = Annotated[str, Field(max_length=40, description="ISO 8601 date or time"), OPTIONAL]
+Limit = Annotated[int, Field(ge=1, le=50)]
+Offset = Annotated[int, Field(ge=0, le=100_000)]
+Sev = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
+Prio = Literal["P0", "P1", "P2"]
+ActStatus = Literal["open", "in_progress", "completed"]
+
+
+class PostmortemServer(MCPServer):
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
+        """As the SDK's, with the docstring folded into one line: its indentation was sent to every client."""
+        description = description or " ".join((fn.__doc__ or "").split())
+        super().add_tool(fn, name, title, description, annotations, icons, meta, structured_output)
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        """As the SDK's, but arguments that fail the input schema get one sentence naming each argument and what it
+        allows, instead of pydantic's report (which quotes the rejected value and links pydantic's docs)."""
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError:
+            raise
+        except ToolError as e:
+            if not isinstance(e.__cause__, ValidationError):
+                raise
+            schemas = {tool.name: tool.input_schema for tool in await self.list_tools()}
+            raise ToolError(argument_problems(schemas.get(name, {}), e.__cause__)) from e.__cause__
+
+
+_WHEN: TypeAdapter[datetime] = TypeAdapter(When)
+
+
+def structured(result: BaseModel) -> CallToolResult:
+    """A tool's answer: the result as JSON text (what the calling model reads) and as structured content (for
+    programs), with no output schema. The schemas derived from the result models were 70 KB of the 88 KB tools/list
+    that every client loads into its context each session, and the text already says everything they did."""
+    data = result.model_dump(mode="json")
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+
+
+def when(value: str | None, name: str) -> datetime | None:
+    try:
+        return None if not value else _WHEN.validate_python(value)
+    except ValidationError:
+        raise ToolError(f"{name} must be an ISO 8601 date or time, e.g. 2026-11-27 or 2026-11-27T10:00:00Z.") from None
+
+
+@contextmanager
+def tool_errors() -> Iterator[None]:
+    """Turn domain errors into messages a calling model can act on; never echo rejected values."""
+    try:
+        yield
+    except IncidentNotFound as e:
+        raise ToolError(
+            f"No incident {e.incident_id!r}. Call list_incidents or search_incidents for valid ids."
+        ) from None
+    except ActionItemNotFound as e:
+        raise ToolError(f"No action item {e.action_id!r}. Call list_action_items for valid ids.") from None
+    except InvalidId as e:
+        raise ToolError(f"That is not a valid {e.kind} id; ids look like {e.prefix}42.") from None
+    except CorruptRecord as e:
+        raise ToolError(f"{e}.") from None
+    except ValidationError as e:
+        raise ToolError(f"Invalid input: {validation_problems(e)}. Fix those fields and call again.") from None
+    except (PostmortemError, IndexLoading) as e:
+        raise ToolError(str(e)) from None
+    except Exception as e:
+        if not is_storage_failure(e):
+            raise
+        logger.warning("storage failure: %s", str(getattr(e, "orig", e)).splitlines()[0][:200])
+        raise ToolError(storage_failure(e)) from None
+
+
+def argument_problems(schema: dict[str, Any], error: ValidationError) -> str:
+    """One sentence for arguments that failed a tool's input schema: each argument named with what it allows, from
+    the schema the client was shown. Never the rejected value (it may be a secret)."""
+    properties: dict[str, Any] = schema.get("properties", {})
+    missing: dict[str, bool] = {}
+    for e in error.errors(include_input=False, include_url=False):
+        name = str(e["loc"][0]) if e["loc"] else "arguments"
+        missing[name] = missing.get(name, False) or e["type"] == "missing"
+    parts = [
+        f"{name} is required: {_allowed(properties.get(name, {}))}"
+        if absent
+        else f"{name} must be {_allowed(properties.get(name, {}))}"
+        for name, absent in missing.items()
+    ]
+    noun = "argument" if len(parts) == 1 else "arguments"
+    return f"Invalid {noun}: {'; '.join(parts)}."
+
+
+def _allowed(prop: dict[str, Any]) -> str:
+    branches = [b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"]
+    choices = [str(v) for b in branches for v in b.get("enum", [])]
+    kind: dict[str, Any] = next((b for b in branches if "type" in b), {})
+    if choices:
+        text = "one of " + ", ".join(choices)
+    elif kind.get("type") in ("integer", "number"):
+        text = ("an integer" if kind["type"] == "integer" else "a number") + _range(kind)
+    elif kind.get("type") == "string":
+        text = "text" + _length(kind)
+    elif kind.get("type") == "boolean":
+        text = "true or false"
+    else:
+        text = "a valid value"
+    description = prop.get("description")
+    return f"{text} ({description})" if description and len(description) <= 120 else text
+
+
+def _range(schema: dict[str, Any]) -> str:
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if low is not None and high is not None:
+        return f" between {low} and {high}"
+    bounds = [
+        f"at least {low}" if low is not None else None,
+        f"greater than {schema['exclusiveMinimum']}" if "exclusiveMinimum" in schema else None,
+        f"at most {high}" if high is not None else None,
+        f"less than {schema['exclusiveMaximum']}" if "exclusiveMaximum" in schema else None,
+    ]
+    found = [b for b in bounds if b]
+    return " " + " and ".join(found) if found else ""
+
+
+def _length(schema: dict[str, Any]) -> str:
+    low, high = schema.get("minLength", 0), schema.get("maxLength")
+    if high is None:
+        return f" of at least {low} characters" if low else ""
+    return f" of {low} to {high} characters" if low else f" of at most {high} characters"

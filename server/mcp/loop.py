@@ -1,0 +1,209 @@
+"""MCP tools for follow-through: action items, fix verification and effectiveness, blameless checks, and learning
+(runbook entries and regression eval cases)."""
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from agent_postmortem.analysis import blameless
+from agent_postmortem.analysis import verify as verification
+from agent_postmortem.analysis.learn import RegressionCase
+from agent_postmortem.errors import IncidentNotFound, InvalidId, PostmortemError
+from agent_postmortem.mcp.common import (
+    OPTIONAL,
+    READ,
+    TEXT,
+    ActionId,
+    ActStatus,
+    AnyIncidentId,
+    IncidentId,
+    Limit,
+    Line,
+    Moment,
+    Offset,
+    Prio,
+    structured,
+    tool_errors,
+)
+from agent_postmortem.render import exports
+from agent_postmortem.store.models import ActionItemCreate
+
+if TYPE_CHECKING:
+    from agent_postmortem.service.facade import PostmortemService
+
+By = Annotated[Line, Field(description="who makes the change: kept in the item's history")]
+
+
+def register_loop_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:
+    _register_action_tools(mcp, svc)
+    _register_learning_tools(mcp, svc)
+    _register_loop_resources(mcp, svc)
+
+
+def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:
+    @mcp.tool()
+    def add_action_item(
+        incident_id: IncidentId,
+        title: Annotated[str, Field(min_length=3, max_length=300), TEXT],
+        owner: Line = "",
+        priority: Prio = "P1",
+        due_at: Moment = "",
+        by: By = "",
+    ) -> CallToolResult:
+        """Track a follow-up action for an incident, with owner, priority P0-P2 and due date. Before adding one,
+        check the open items that capture_incident returned for similar incidents: follow those up instead of
+        repeating them."""
+        with tool_errors():
+            item = ActionItemCreate.model_validate(
+                {"title": title, "owner": owner or None, "priority": priority, "due_at": due_at or None}
+            )
+            return structured(svc().add_action_item(incident_id, item, by=by or None))
+
+    @mcp.tool()
+    def update_action_item(
+        action_id: ActionId,
+        status: ActStatus | None = None,
+        owner: Line = "",
+        priority: Prio | None = None,
+        due_at: Moment = "",
+        title: Annotated[str, Field(min_length=3, max_length=300), OPTIONAL] = "",
+        by: By = "",
+    ) -> CallToolResult:
+        """Change an action item's status (open, in_progress, completed; completed -> open reopens it), owner,
+        priority, due date or title. Every change is kept in the item's history."""
+        with tool_errors():
+            due = ActionItemCreate.model_validate({"title": "due", "due_at": due_at or None}).due_at
+            return structured(
+                svc().update_action_item(
+                    action_id,
+                    by=by or None,
+                    status=status,
+                    owner=owner or None,
+                    priority=priority,
+                    due_at=due,
+                    title=title or None,
+                )
+            )
+
+    @mcp.tool(annotations=READ)
+    def get_action_item(action_id: ActionId) -> CallToolResult:
+        """Get one action item with its full history of changes (who changed what, when)."""
+        with tool_errors():
+            return structured(svc().get_action_item(action_id))
+
+    @mcp.tool(annotations=READ)
+    def list_action_items(
+        incident_id: AnyIncidentId = "",
+        owner: Line = "",
+        status: ActStatus | None = None,
+        overdue: bool = False,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> CallToolResult:
+        """List action items by incident, owner or status; overdue=true keeps only open items past their due date."""
+        with tool_errors():
+            return structured(
+                svc().list_action_items(
+                    incident_id=incident_id or None,
+                    owner=owner or None,
+                    status=status,
+                    overdue=overdue,
+                    limit=limit,
+                    offset=offset,
+                )
+            )
+
+    @mcp.tool(annotations=READ)
+    def action_item_stats(min_size: Annotated[int, Field(ge=2, le=100)] = 3) -> CallToolResult:
+        """Completion of action items overall, per owner, per priority and per recurring pattern, with overdue
+        counts. Use to see where follow-through is stalling."""
+        return structured(svc().action_item_stats(min_size=min_size))
+
+
+def _register_learning_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:
+    @mcp.tool(annotations=READ)
+    def fix_effectiveness(
+        min_size: Annotated[int, Field(ge=2, le=100)] = 3, limit: Annotated[int, Field(ge=1, le=50)] = 20
+    ) -> CallToolResult:
+        """For each recurring pattern: did its action items stop it? Incidents before and after the last item was
+        completed, rates per 30 days, and a verdict (holding, recurred after the fix, in progress, no items)."""
+        return structured(svc().fix_effectiveness(min_size=min_size, limit=limit))
+
+    @mcp.tool(annotations=READ)
+    def learn_from_incident(incident_id: IncidentId) -> CallToolResult:
+        """For an incident with a completed analysis: a regression eval case for the failing agent (input, context,
+        expected behaviour, checks, how many runs) and the runbook entry of its pattern or category (symptoms,
+        checks, mitigations, linked incidents). Also readable as evalcase:// and runbook:// resources."""
+        with tool_errors():
+            return structured(svc().learn(incident_id))
+
+    @mcp.tool(annotations=READ)
+    def verify_fix(
+        before_failures: Annotated[int, Field(ge=0, le=10_000_000)],
+        before_trials: Annotated[int, Field(ge=0, le=10_000_000)],
+        after_failures: Annotated[int, Field(ge=0, le=10_000_000)],
+        after_trials: Annotated[int, Field(ge=0, le=10_000_000)],
+        target: Annotated[float, Field(gt=0, lt=1, description="failure rate the fix must stay below")] = 0.01,
+        confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.95,
+        deterministic: Annotated[bool, Field(description="true if the same input always failed")] = False,
+    ) -> CallToolResult:
+        """Decide whether a fix worked from failure counts before and after it: rates with 95% intervals, a Fisher
+        exact test, a verdict, and how many more clean runs are needed. Use for failures that happen sometimes."""
+        try:
+            return structured(
+                verification.verify_fix(
+                    before_failures,
+                    before_trials,
+                    after_failures,
+                    after_trials,
+                    target,
+                    confidence,
+                    deterministic=deterministic,
+                )
+            )
+        except ValueError as e:
+            raise ToolError(f"{e}; pass counts with failures <= trials.") from None
+
+    @mcp.tool(annotations=READ)
+    def check_blameless(text: Annotated[str, Field(min_length=1, max_length=20_000), TEXT]) -> CallToolResult:
+        """Flag blaming language (people as the cause, "human error", "should have", judgements) with spans and
+        systemic rewrites. Use on a draft before publishing a post-mortem."""
+        return structured(blameless.check_blameless(text))
+
+
+def _register_loop_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:
+    @mcp.resource("actions://open", mime_type="application/json", description="Unfinished action items")
+    def open_actions() -> str:
+        service = svc()
+        items = [
+            *service.list_action_items(status="open", limit=500).items,
+            *service.list_action_items(status="in_progress", limit=500).items,
+        ]
+        return exports.to_json(items)
+
+    @mcp.resource(
+        "runbook://{key}",
+        mime_type="text/markdown",
+        description="The runbook entry of a category (e.g. runbook://rate_limit) or a recurring pattern (PAT-n)",
+    )
+    def runbook(key: str) -> str:
+        from agent_postmortem.render.report import render_runbook
+
+        try:
+            return render_runbook(svc().runbook(key))
+        except PostmortemError as e:
+            raise ResourceNotFoundError(str(e)) from None
+
+    @mcp.resource(
+        "evalcase://{incident_id}", mime_type="application/json", description="An analysed incident's regression case"
+    )
+    def eval_case(incident_id: str) -> str:
+        try:
+            case: RegressionCase = svc().regression_case(incident_id)
+        except (IncidentNotFound, InvalidId, PostmortemError) as e:
+            raise ResourceNotFoundError(f"{e}; list incidents with the list_incidents tool") from None
+        return case.model_dump_json(indent=2)

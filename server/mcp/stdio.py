@@ -1,0 +1,139 @@
+"""`postmortem serve` over stdio: the SDK's stdio transport, with every line it cannot decode answered.
+
+The SDK's transport hands a line that is not JSON (or nested past its parser's limit, or not a JSON-RPC message)
+to the server as an exception, which only logs it at debug level: the client gets no reply at all and waits.
+JSON-RPC 2.0 says such a line gets an error response with `"id": null`: -32700 (parse error) for text that is
+not JSON, -32600 (invalid request) for JSON that is not a JSON-RPC message. A thin reader between the transport
+and the server sends that answer on the transport's own write stream (so frames never interleave) and passes
+everything else through; the SDK's handling of stdin and stdout (fd claims, encoding) is untouched."""
+
+import logging
+import re
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import anyio
+from mcp.server.lowlevel.server import Server
+from mcp.server.mcpserver import MCPServer
+from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
+from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError, jsonrpc_message_adapter
+from pydantic import ValidationError
+
+from agent_postmortem.ingest.json_input import JsonInputError, loads
+
+logger = logging.getLogger(__name__)
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def recovered(problem: Exception) -> SessionMessage | None:
+    """A line the SDK's strict parser refused only for a lone surrogate escape (`"\\ud800"`, which JavaScript
+    clients can send: the JSON grammar allows it, Unicode does not): the message with each one replaced by U+FFFD,
+    so the request is answered instead of left waiting. None for anything else."""
+    if not isinstance(problem, ValidationError):
+        return None
+    errors = problem.errors()
+    raw = errors[0].get("input") if errors and errors[0]["type"] == "json_invalid" else None
+    if not isinstance(raw, str | bytes):
+        return None
+    try:
+        parsed = loads(raw)
+        return SessionMessage(jsonrpc_message_adapter.validate_python(_scrub(parsed), by_name=False))
+    except (JsonInputError, ValidationError):
+        return None
+
+
+def _scrub(value: object) -> object:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    return value
+
+
+def error_for(problem: Exception) -> ErrorData:
+    """The JSON-RPC error for a line the transport could not decode (never quoting the line)."""
+    errors = problem.errors(include_input=False) if isinstance(problem, ValidationError) else []
+    if errors and all(e["type"] != "json_invalid" for e in errors):
+        return ErrorData(code=INVALID_REQUEST, message="Invalid Request: the line is not a JSON-RPC 2.0 message")
+    if any("recursion limit" in e["msg"] for e in errors):
+        return ErrorData(code=PARSE_ERROR, message="Parse error: the JSON is nested too deeply")
+    return ErrorData(code=PARSE_ERROR, message="Parse error: the line is not JSON")
+
+
+class Incoming(Protocol):
+    """What the stdio transport reads: messages, or what it could not decode."""
+
+    async def receive(self) -> SessionMessage | Exception: ...
+    async def aclose(self) -> None: ...
+
+
+class Outgoing(Protocol):
+    async def send(self, item: SessionMessage, /) -> None: ...
+
+
+class AnsweringReader:
+    """The server's read stream: messages pass through; an undecodable line is answered on `write`."""
+
+    def __init__(self, inner: Incoming, write: Outgoing) -> None:
+        self._inner = inner
+        self._write = write
+
+    @property
+    def last_context(self) -> Any:  # the sender's context, which the SDK's dispatcher reads when present
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> SessionMessage:
+        while True:
+            item = await self._inner.receive()
+            if not isinstance(item, Exception):
+                return item
+            message = recovered(item)
+            if message is not None:
+                return message
+            error = error_for(item)
+            logger.warning("stdio: answered an undecodable line with JSON-RPC error %d", error.code)
+            await self._write.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=None, error=error)))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> SessionMessage:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+def lowlevel(mcp: MCPServer) -> Server[Any]:
+    """The low-level server inside an MCPServer. The SDK runs it on streams of its own only (`run_stdio_async`) and
+    offers no public way to run it on ours, so this is the one reach into its internals (mcp 2.3.0);
+    tests/mcp/test_stdio.py fails if the SDK renames or retypes it."""
+    server: Server[Any] = mcp._lowlevel_server
+    return server
+
+
+async def serve_stdio(mcp: MCPServer) -> None:
+    """What `MCPServer.run_stdio_async` does, with the answering reader in front of the server."""
+    server = lowlevel(mcp)
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(
+            AnsweringReader(read_stream, write_stream), write_stream, server.create_initialization_options()
+        )
+
+
+def run_stdio(mcp: MCPServer) -> None:
+    anyio.run(serve_stdio, mcp)

@@ -1,0 +1,269 @@
+"""Capture failures where they happen: a small SDK for agent code.
+
+    from agent_postmortem import Recorder
+
+    recorder = Recorder(agent="trip-planner")          # the local store in POSTMORTEM_HOME, or the team server
+                                                        # at POSTMORTEM_URL (with POSTMORTEM_TOKEN) when set
+    recorder = Recorder(agent="trip-planner", url="http://pm.internal:8000/mcp", token=token)
+
+    @recorder.watch(tool="flights.search")
+    def search_flights(query: str) -> list[dict]: ...
+
+    with recorder.watching(tool="payments.refund", model="gpt-4.1-mini", prompt=user_message):
+        refund(order)
+
+    recorder.capture(error, tool="crm.update", tool_args=json.dumps(args), user_facing=True)
+
+Every failure goes through the same capture path as the MCP tool and the CLI (redaction, classification,
+severity, triage; repeats of the same failure become occurrences of one incident). The agent is never slowed
+down for long and never sees an error of the recorder: captures go through a bounded queue to a background
+thread, a full queue drops (and counts) instead of blocking, and the agent's own exception is re-raised as it was.
+Sent to a team server, each capture carries an idempotency key, so the retries after a lost answer store it once.
+
+A crash is not lost, though the writer is a daemon thread: an uncaught exception waits (up to `exit_timeout`
+seconds) for the queue before the interpreter starts shutting down (in `sys.excepthook`, after the traceback is
+printed), as does a normal exit (atexit; by then the interpreter refuses some work, so that is the fallback). A
+watched exception also waits briefly (`wait_on_error`) for its own capture on its way out, for processes that end
+without either (`os._exit`, as multiprocessing children do).
+"""
+
+import asyncio
+import atexit
+import functools
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from pydantic import ValidationError
+
+from agent_postmortem.store.models import IncidentCreate
+
+if TYPE_CHECKING:
+    from agent_postmortem.service.facade import PostmortemService
+    from agent_postmortem.service.results import CaptureResult
+
+
+class CaptureNotStored(RuntimeError):
+    """A capture the service refused or could not store, for a reason it has put in words (logged as one line)."""
+
+
+class Service(Protocol):
+    """What the recorder needs of a service: the local PostmortemService or a team server's RemoteService."""
+
+    def capture_incident(self, data: IncidentCreate) -> "CaptureResult": ...
+
+
+logger = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+QUEUE_SIZE = 1_000
+TRACE_CHARS = 8_000
+WAIT_ON_ERROR = 1.0  # seconds a watched exception waits for its capture: the process may end right after it
+EXIT_TIMEOUT = 15.0  # seconds a crash or an exit waits for queued captures (a first local capture loads the store)
+
+
+class Recorder:
+    def __init__(
+        self,
+        *,
+        agent: str | None = None,
+        model: str | None = None,
+        service: Callable[[], "Service"] | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        queue_size: int = QUEUE_SIZE,
+        wait_on_error: float = WAIT_ON_ERROR,
+        exit_timeout: float = EXIT_TIMEOUT,
+    ) -> None:
+        """`service` (tests, embedding) wins over `url`; `url` and `token` default to POSTMORTEM_URL and
+        POSTMORTEM_TOKEN; with neither, captures go to the local store in POSTMORTEM_HOME. `wait_on_error` (0: do
+        not wait) bounds how long a watched exception waits for its capture, `exit_timeout` how long the
+        interpreter's exit waits for the queue."""
+        self.agent = agent
+        self.model = model
+        url = url or os.environ.get("POSTMORTEM_URL") or None
+        token = token or os.environ.get("POSTMORTEM_TOKEN") or None
+        self.url = url if service is None else None
+        self._make_service = service or (_remote_service(url, token) if url else _local_service)
+        self._queue: queue.Queue[IncidentCreate] = queue.Queue(maxsize=queue_size)
+        self._lock = threading.Lock()
+        self._worker: threading.Thread | None = None
+        self.wait_on_error = wait_on_error
+        self.exit_timeout = exit_timeout
+        self._progress = threading.Condition()
+        self._queued = 0  # captures put on the queue so far
+        self._done = 0  # captures the worker has finished with (stored or failed)
+        self._hooked = False
+        self.dropped = 0
+        self.failed = 0
+        self.captured_ids: list[str] = []
+
+    # --- capturing ----------------------------------------------------------------------------
+
+    def capture(self, error: BaseException | str, **context: Any) -> None:
+        """Record a failure (an exception or a description) with its context; returns at once, never raises.
+        Context: title, description, agent, tool, tool_args, model, prompt, user_facing, customer_reported,
+        impact, session, category, severity."""
+        self._enqueue(error, context)
+
+    def _enqueue(self, error: BaseException | str, context: dict[str, Any]) -> int:
+        """Queue a capture; its number (to wait for), or 0 when it was dropped."""
+        try:
+            data = self._incident(error, context)
+        except (ValidationError, TypeError, ValueError) as e:
+            logger.warning("postmortem: capture dropped, invalid context (%s)", type(e).__name__)
+            self.failed += 1
+            return 0
+        with self._progress:
+            try:
+                self._queue.put_nowait(data)
+            except queue.Full:
+                self.dropped += 1
+                return 0
+            self._queued += 1
+            number = self._queued
+        self._start()
+        return number
+
+    def watch(self, fn: F | None = None, **context: Any) -> Any:
+        """Decorator (sync or async): records an exception raised by the function, then re-raises it unchanged."""
+
+        def wrap(func: F) -> F:
+            if asyncio.iscoroutinefunction(func):
+
+                @functools.wraps(func)
+                async def run_async(*args: Any, **kwargs: Any) -> Any:
+                    with self.watching(**context):
+                        return await func(*args, **kwargs)
+
+                return run_async  # type: ignore[return-value]
+
+            @functools.wraps(func)
+            def run(*args: Any, **kwargs: Any) -> Any:
+                with self.watching(**context):
+                    return func(*args, **kwargs)
+
+            return run  # type: ignore[return-value]
+
+        return wrap(fn) if fn is not None else wrap
+
+    @contextmanager
+    def watching(self, **context: Any) -> Iterator[None]:
+        """Context manager: records an exception raised inside, then re-raises it unchanged."""
+        try:
+            yield
+        except Exception as error:
+            number = self._enqueue(error, context)
+            if number and self.wait_on_error > 0:
+                self._wait_for(number, self.wait_on_error)
+            raise
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued capture is stored (for tests and short-lived scripts); False on timeout."""
+        with self._progress:
+            queued = self._queued
+        return self._wait_for(queued, timeout)
+
+    def _wait_for(self, number: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._progress:
+            while self._done < number:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._progress.wait(left)
+        return True
+
+    def _flush_at_exit(self) -> None:
+        if not self.flush(self.exit_timeout):
+            logger.warning(
+                "postmortem: %d capture(s) not stored before exit (waited %.0f s)",
+                self._queued - self._done,
+                self.exit_timeout,
+            )
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _incident(self, error: BaseException | str, context: dict[str, Any]) -> IncidentCreate:
+        ctx = dict(context)
+        session = ctx.pop("session", None)
+        prompt = ctx.pop("prompt", None)
+        fields: dict[str, Any] = {"agent": self.agent, "model": self.model, **ctx}
+        if prompt is not None:
+            fields["prompt_excerpt"] = str(prompt)[:2_000]
+        if isinstance(error, BaseException):
+            message = str(error) or type(error).__name__
+            fields.setdefault(
+                "title", f"{type(error).__name__} in {fields.get('tool') or fields.get('agent') or 'agent'}"
+            )
+            fields.setdefault("error_type", type(error).__name__)
+            fields.setdefault("error_message", message[:2_000])
+            trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            fields.setdefault("stack_trace", trace[-TRACE_CHARS:])
+        else:
+            fields.setdefault("title", str(error)[:200])
+        if session is not None:
+            fields["description"] = (f"session {session}. " + str(fields.get("description", "")))[:20_000]
+        fields["title"] = str(fields["title"])[:200]
+        return IncidentCreate.model_validate(fields)
+
+    def _hook_exit(self) -> None:
+        """Make an uncaught exception and the interpreter's exit wait (boundedly) for the queue."""
+        previous = sys.excepthook
+
+        def excepthook(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+            previous(kind, error, trace)
+            self._flush_at_exit()
+
+        sys.excepthook = excepthook
+        atexit.register(self._flush_at_exit)
+        self._hooked = True
+
+    def _start(self) -> None:
+        with self._lock:
+            if not self._hooked:
+                self._hook_exit()
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._drain, name="postmortem-recorder", daemon=True)
+                self._worker.start()
+
+    def _drain(self) -> None:
+        service = None
+        while True:
+            data = self._queue.get()
+            try:
+                service = service or self._make_service()
+                self.captured_ids.append(service.capture_incident(data).id)
+            except CaptureNotStored as e:
+                self.failed += 1
+                logger.warning("postmortem: a capture was not stored: %s", e)
+            except Exception:  # the agent must never see the recorder fail; say why on stderr
+                self.failed += 1
+                logger.exception("postmortem: a capture could not be stored")
+            finally:
+                self._queue.task_done()
+                with self._progress:
+                    self._done += 1
+                    self._progress.notify_all()
+
+
+def _remote_service(url: str, token: str | None) -> Callable[[], "Service"]:
+    def make() -> "Service":
+        from agent_postmortem.sdk.remote import RemoteService
+
+        return RemoteService(url, token=token)
+
+    return make
+
+
+def _local_service() -> "PostmortemService":
+    from agent_postmortem.config import Settings
+    from agent_postmortem.service.runtime import build_service
+
+    return build_service(Settings.from_env())

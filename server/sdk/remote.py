@@ -1,0 +1,104 @@
+"""Captures sent to a team server: the server's `capture_incident` tool over MCP streamable HTTP, with its bearer
+token. Each capture carries an idempotency key chosen once, so a retry after a lost answer never stores it twice.
+
+Used by the SDK's Recorder from its background thread (`Recorder(url=..., token=...)`); it blocks and raises, and
+the Recorder keeps the agent away from both."""
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from agent_postmortem.sdk.recorder import CaptureNotStored
+from agent_postmortem.service.results import CaptureResult
+from agent_postmortem.store.models import IncidentCreate
+
+logger = logging.getLogger(__name__)
+RETRY_DELAYS = (0.5, 2.0, 5.0)  # seconds before each retry: rides out a server restart, not an outage
+
+
+class RemoteCaptureError(CaptureNotStored):
+    """The team server refused a capture for a reason a retry cannot fix (token, or the capture itself)."""
+
+
+class RemoteService:
+    """The one method of PostmortemService the Recorder needs, on a team server."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 30.0,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.url = url
+        self._token = token
+        self.timeout = timeout
+        self.retry_delays = retry_delays
+        self.sleep = sleep
+
+    def __repr__(self) -> str:  # never show the token
+        return f"RemoteService({self.url!r})"
+
+    def capture_incident(self, data: IncidentCreate) -> CaptureResult:
+        """Send one capture, retrying transient failures with the same idempotency key."""
+        if data.idempotency_key is None:
+            data = data.model_copy(update={"idempotency_key": f"sdk-{uuid.uuid4().hex}"})
+        arguments = data.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        arguments.pop("occurred_at", None)  # not a tool argument: the server stamps the time
+        arguments.pop("source_id", None)
+        for attempt, delay in enumerate([*self.retry_delays, None]):
+            try:
+                return anyio.run(self._call, arguments)
+            except RemoteCaptureError:
+                raise
+            except Exception as e:  # connection refused, timeouts, 5xx: the same key makes the retry safe
+                if delay is None:
+                    raise RemoteCaptureError(
+                        f"{self.url} unreachable after {attempt + 1} attempts ({_reason(e)})"
+                    ) from e
+                logger.info("postmortem: %s failed (%s); retrying in %.1f s", self.url, _reason(e), delay)
+                self.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _call(self, arguments: dict[str, Any]) -> CaptureResult:
+        statuses: list[int] = []
+
+        async def record(response: httpx2.Response) -> None:
+            statuses.append(response.status_code)
+
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        # what the SDK's own client factory builds (no redirects followed; the transport follows them within the
+        # endpoint's origin), with a hook that records the status codes
+        http = httpx2.AsyncClient(
+            headers=headers, timeout=httpx2.Timeout(self.timeout), event_hooks={"response": [record]}
+        )
+        try:
+            async with http, Client(streamable_http_client(self.url, http_client=http)) as client:
+                result = await client.call_tool("capture_incident", arguments)
+        except Exception:
+            if 401 in statuses or 403 in statuses:
+                raise RemoteCaptureError(
+                    f"{self.url} refused the token (HTTP {statuses[-1]}); set POSTMORTEM_TOKEN to the server's "
+                    "POSTMORTEM_HTTP_TOKEN"
+                ) from None
+            raise
+        if result.is_error:
+            text = getattr(result.content[0], "text", "") if result.content else ""
+            raise RemoteCaptureError(f"{self.url} rejected the capture: {text[:500]}")
+        return CaptureResult.model_validate(result.structured_content)
+
+
+def _reason(error: BaseException) -> str:
+    """The innermost cause of an (often grouped) transport error, as a short phrase."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return f"{type(error).__name__}: {error}"[:200]

@@ -1,0 +1,255 @@
+"""Capture: a failure is redacted, embedded, classified against its nearest past incidents (and the pattern it
+joins), stored with its timeline in one transaction, and answered with what is similar and still open; a repeat of
+an open incident counts one more occurrence. Past incidents are bulk-imported the same way, without classification
+by neighbours (their novelty is history)."""
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy.exc import IntegrityError
+
+from agent_postmortem.analysis.categorize import categorize
+from agent_postmortem.analysis.classify import Decision, Neighbour, decide
+from agent_postmortem.analysis.policy import TriagePolicy
+from agent_postmortem.service.recurrence import Recurrence
+from agent_postmortem.service.results import CaptureResult, ClassifyResult, ImportResult
+from agent_postmortem.service.retrieval import Retrieval
+from agent_postmortem.store.models import (
+    Analysis,
+    Attribution,
+    Incident,
+    IncidentCreate,
+    SeedIncident,
+    TimelineEvent,
+    TimelineEventCreate,
+    failure_signature,
+    search_text,
+)
+from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.records.rows import NewIncident, content_hash
+from agent_postmortem.store.redact import redact_model
+
+IMPORT_BATCH = 512  # rows embedded and written per transaction: big enough for efficient embedding batches
+
+
+class Capture:
+    def __init__(
+        self,
+        *,
+        store: IncidentStore,
+        retrieval: Retrieval,
+        recurrence: Recurrence,
+        policy: TriagePolicy,
+        clock: Callable[[], datetime],
+        dedupe_window: timedelta,
+    ) -> None:
+        self.store = store
+        self.retrieval = retrieval
+        self.knowledge = retrieval.knowledge
+        self.recurrence = recurrence
+        self.policy = policy
+        self.clock = clock
+        self.dedupe_window = dedupe_window
+
+    def classify_incident(self, data: IncidentCreate) -> ClassifyResult:
+        """Classify without storing anything (a dry run of capture)."""
+        data, counts = redact_model(data.model_copy(update={"idempotency_key": None}))  # a key is not text to redact
+        vector = self.knowledge.embed_documents([search_text(data)])[0]
+        return self._classify(data, vector, failure_signature(data)).model_copy(update={"redacted": dict(counts)})
+
+    def capture_incident(
+        self,
+        data: IncidentCreate,
+        *,
+        history: Sequence[TimelineEventCreate] = (),
+        attribution: Attribution | None = None,
+    ) -> CaptureResult:
+        """Store a failure: secrets and personal data are redacted before anything is embedded or written.
+        `history` (e.g. the steps of a failed run) and `attribution` are stored with a new incident in the same
+        transaction; a repeat of an open incident's failure signature only counts one more occurrence. The
+        idempotency key is opaque: compared as sent, never redacted (the store keeps only a keyed digest of it)."""
+        key = data.idempotency_key
+        data, counts = redact_model(data.model_copy(update={"idempotency_key": None}))
+        if key is not None and (first := self.store.find_by_key(key)) is not None:
+            return self._known_result(first, replayed=True)
+        try:
+            return self._capture(data, counts, key=key, history=history, attribution=attribution)
+        except IntegrityError:  # another process stored the same key first: return what it stored
+            first = self.store.find_by_key(key) if key is not None else None
+            if first is None:
+                raise
+            return self._known_result(first, replayed=True)
+
+    def _capture(
+        self,
+        data: IncidentCreate,
+        counts: Counter[str],
+        *,
+        key: str | None,
+        history: Sequence[TimelineEventCreate] = (),
+        attribution: Attribution | None = None,
+    ) -> CaptureResult:
+        now = self.clock()
+        signature = failure_signature(data)
+        if signature is not None:
+            repeat = self.store.find_open_by_signature(signature, since=now - self.dedupe_window)
+            if repeat is not None:
+                return self._count_occurrence(repeat, data, at=data.occurred_at or now, key=key)
+        vector = self.knowledge.embed_documents([search_text(data)])[0]
+        decided = self._classify(data, vector, signature)
+        incident = new_incident(data, decided, created_at=data.occurred_at or now)
+        if attribution is not None:
+            attribution, found = redact_model(attribution)
+            counts.update(found)
+        redacted_history = [redact_model(e) for e in history]
+        for _, found in redacted_history:
+            counts.update(found)
+        incident = incident.model_copy(
+            update={
+                "signature": signature,
+                "last_seen_at": incident.created_at,
+                "redactions": dict(counts),
+                "attribution": attribution,
+            }
+        )
+        stored = self.store.create(
+            incident,
+            embedding=vector,
+            embedding_model=self.knowledge.embedder.model_id,
+            timeline=[*_events(incident, data, decided), *(e for e, _ in redacted_history)],
+            idempotency_key=key,
+        )
+        self.knowledge.sync()
+        return CaptureResult(id=stored.id, **{**dict(decided), "redacted": dict(counts)})
+
+    def _count_occurrence(
+        self, incident_id: str, data: IncidentCreate, *, at: datetime, key: str | None
+    ) -> CaptureResult:
+        self.store.add_occurrence(
+            incident_id, TimelineEvent(at=at, kind="note", description=f"Occurred again: {data.title}"[:2000]), key=key
+        )
+        return self._known_result(incident_id, deduplicated=True)
+
+    def _known_result(self, incident_id: str, *, deduplicated: bool = False, replayed: bool = False) -> CaptureResult:
+        """The capture result of a stored incident: for a repeat occurrence, or a retried idempotency key."""
+        known = self.store.get_or_raise(incident_id)
+        similar = self.retrieval.similar_to(known)
+        fields = known.model_dump(include=set(Decision.model_fields))
+        items = known.action_items
+        open_items = [a for a in items if a.status != "completed"]
+        fixed = bool(items) and not open_items  # its own items were all completed, yet it happened again
+        fields["recurred_after_fix"] = fields["recurred_after_fix"] or fixed
+        return CaptureResult(
+            id=known.id,
+            **fields,
+            similar=similar,
+            open_action_items=open_items,
+            fixed_action_items=items if fixed else [],
+            deduplicated=deduplicated,
+            replayed=replayed,
+            occurrences=known.occurrences,
+            redacted=known.redactions,
+        )
+
+    def _classify(self, data: IncidentCreate, vector: np.ndarray, signature: str | None) -> ClassifyResult:
+        """The decision, with the action items of the pattern the failure joins (close neighbours, same signature):
+        unfinished ones to follow up, or, when every one was completed, the fix that did not hold."""
+        similar = self.retrieval.similar(vector, search_text(data), limit=5)
+        nearest_first = sorted(similar, key=lambda s: -s.score)  # novelty and triage go by semantic similarity
+        _, items = self.recurrence.joined(similar, signature)
+        recurred = bool(items) and all(a.status == "completed" for a in items)
+        neighbours = [Neighbour(s.id, s.category, s.score) for s in nearest_first]
+        picked = categorize(data, neighbours, vector=vector, model_id=self.knowledge.embedder.model_id)
+        decided = decide(data, neighbours, recurred_after_fix=recurred, policy=self.policy, picked=picked)
+        unfinished = [a for a in items if a.status != "completed"]
+        return ClassifyResult(
+            **decided.model_dump(),
+            similar=similar,
+            open_action_items=unfinished[:10],
+            fixed_action_items=items[:10] if recurred else [],
+        )
+
+    def import_incidents(
+        self,
+        rows: Iterable[SeedIncident],
+        *,
+        batch: int = IMPORT_BATCH,
+        progress: Callable[[int], None] = lambda n: None,
+    ) -> ImportResult:
+        """Bulk-load past incidents (with their timeline, analysis and action items); exact duplicates are skipped."""
+        imported: list[str] = []
+        skipped = 0
+        chunk: list[SeedIncident] = []
+        for row in [*rows, None]:
+            if row is not None:
+                chunk.append(row)
+                if len(chunk) < batch:
+                    continue
+            new, dup = self._import_chunk(chunk)
+            imported += new
+            skipped += dup
+            progress(len(chunk))
+            chunk = []
+        self.knowledge.sync()
+        return ImportResult(imported=len(imported), skipped_duplicates=skipped, ids=imported)
+
+    def _import_chunk(self, chunk: list[SeedIncident]) -> tuple[list[str], int]:
+        redacted = [redact_model(r) for r in chunk]
+        chunk = [r for r, _ in redacted]
+        counts = [dict(c) for _, c in redacted]
+        texts = [search_text(r) for r in chunk]
+        hashes = [content_hash(t) for t in texts]
+        known = self.store.existing_hashes(hashes)
+        fresh = [i for i, h in enumerate(hashes) if h not in known and h not in hashes[:i]]
+        if not fresh:
+            return [], len(chunk)
+        vectors = self.knowledge.embed_documents([texts[i] for i in fresh])
+        model_id = self.knowledge.embedder.model_id
+        new = [self._imported(chunk[i], vector, model_id, counts[i]) for i, vector in zip(fresh, vectors, strict=True)]
+        return self.store.create_many(new), len(chunk) - len(fresh)
+
+    def _imported(
+        self, row: SeedIncident, vector: np.ndarray, model_id: str, redactions: dict[str, int]
+    ) -> NewIncident:
+        # past incidents: their novelty is history, and a category they carry is taken as recorded, unchecked
+        picked = None if row.category is not None else categorize(row, [], vector=vector, model_id=model_id)
+        decided = decide(row, [], novel=False, policy=self.policy, picked=picked)
+        created = row.created_at or row.occurred_at or self.clock()
+        incident = new_incident(row, decided, created_at=created).model_copy(
+            update={
+                "status": row.status,
+                "resolved_at": row.resolved_at,
+                "postmortem_completed": row.analysis is not None,
+                "redactions": redactions,
+            }
+        )
+        analysis = None
+        if row.analysis is not None:
+            analysis = Analysis(
+                **row.analysis.model_dump(),
+                determinism=row.determinism,
+                generated_by="imported",
+                state="accepted",
+                created_at=row.resolved_at or created,
+            )
+        return NewIncident(incident, vector, model_id, row.timeline, analysis, row.action_items)
+
+
+def new_incident(data: IncidentCreate, decided: Decision, *, created_at: datetime) -> Incident:
+    """The incident to store for a capture and its decision (the store assigns the id)."""
+    skip = {"category", "severity", "occurred_at", "idempotency_key"}
+    fields = data.model_dump(include=set(IncidentCreate.model_fields) - skip)
+    decision = decided.model_dump(include=set(Decision.model_fields) - {"classifier_disagrees"})
+    return Incident(id="INC-0", **fields, **decision, created_at=created_at)
+
+
+def _events(incident: Incident, data: IncidentCreate, decided: ClassifyResult) -> list[TimelineEvent]:
+    events = [TimelineEvent(at=incident.created_at, kind="detected", description=f"Captured: {data.title}"[:2000])]
+    if decided.recurred_after_fix:
+        done = ", ".join(f"{a.id} ({a.incident_id})" for a in decided.fixed_action_items)
+        events.append(
+            TimelineEvent(at=incident.created_at, kind="note", description=f"Recurred after fix: {done} completed")
+        )
+    return events

@@ -1,0 +1,194 @@
+"""Drafting: the 5 whys, root cause, contributing factors and action items, through whichever writer is available
+(the configured LLM, the MCP client's model through sampling, or the assistant itself), all validated and grounded
+the same way before they are stored.
+
+Grounding: the prompt carries the incident, its timeline, the most similar past incidents with their root causes
+and action items (and whether those closed) and the category's known failure modes; the stored draft may cite only
+incidents that were in that context, and proposed items that repeat an open item are linked to it.
+"""
+
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from pydantic import ValidationError
+
+from agent_postmortem import prompts
+from agent_postmortem.analysis.grounding import ground
+from agent_postmortem.errors import DraftError, LLMUnavailable, validation_problems
+from agent_postmortem.llm.answers import extract_json
+from agent_postmortem.llm.base import LLM
+from agent_postmortem.service.retrieval import Retrieval
+from agent_postmortem.store.ids import incident_pk
+from agent_postmortem.store.models import ActionItem, Analysis, AnalysisAction, AnalysisDraft, Incident, ProposedAction
+from agent_postmortem.store.records.actions import ActionStore
+from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.redact import redact_model
+
+logger = logging.getLogger(__name__)
+
+# Cosine (all-MiniLM-L6-v2) between a proposed item's title and an open item's at which the proposal repeats it.
+# Paraphrased items scored 0.64-0.71 and different items on the same system 0.17-0.45 on a handful of hand pairs.
+DUPLICATE_ACTION = 0.6
+MAX_ANALYSIS_JSON = 20_000
+
+NO_LLM_HELP = (
+    "no LLM is configured for drafting: set OPENAI_BASE_URL/OPENAI_API_KEY and POSTMORTEM_MODEL for an "
+    "OpenAI-compatible endpoint, or POSTMORTEM_LLM=local with xllamacpp installed (POSTMORTEM_LOCAL_MODEL "
+    "names a GGUF file); an MCP assistant can also write the analysis itself: get the five_whys prompt and "
+    "call record_analysis"
+)
+
+
+def random_nonce() -> str:
+    """A prompt's data delimiter: random per request, so that text inside the data cannot forge it."""
+    return secrets.token_hex(8)
+
+
+def draft_problems(text: str) -> str | None:
+    """What is wrong with an analysis written as text (the JSON found in it, see `extract_json`), or None."""
+    if len(text) > MAX_ANALYSIS_JSON:
+        return f"longer than {MAX_ANALYSIS_JSON} characters; shorten it"
+    try:
+        AnalysisDraft.model_validate_json(extract_json(text))
+    except ValidationError as e:
+        return validation_problems(e, limit=12, name_keys=False)
+    return None
+
+
+@dataclass(frozen=True)
+class DraftContext:
+    """One drafting request: the prompts, and what the draft may cite and link to."""
+
+    incident: Incident
+    system: str
+    user: str
+    allowed: frozenset[str]
+    open_items: list[ActionItem]
+
+    def with_schema(self) -> str:
+        """The system prompt for writers without structured output (the client's model, an assistant)."""
+        schema = json.dumps(AnalysisDraft.model_json_schema(), separators=(",", ":"))
+        return f"{self.system}\n\nThe JSON object must follow this JSON schema:\n{schema}"
+
+
+class Drafting:
+    def __init__(
+        self,
+        *,
+        store: IncidentStore,
+        actions: ActionStore,
+        retrieval: Retrieval,
+        llm: Callable[[], LLM | None],
+        clock: Callable[[], datetime],
+        nonce: Callable[[], str],
+    ) -> None:
+        """`llm` provides the configured LLM when a draft is asked for (None: there is none)."""
+        self.store = store
+        self.actions = actions
+        self.retrieval = retrieval
+        self.llm = llm
+        self.clock = clock
+        self.nonce = nonce
+
+    def draft_context(self, incident_id: str, *, nonce: str | None = None) -> DraftContext:
+        """The prompts for drafting an incident's analysis and what the draft may cite and link to. `nonce` (the
+        data delimiter) is random unless the caller needs the same prompt twice."""
+        incident = self.store.get_or_raise(incident_id)
+        similar = self.retrieval.similar_to(incident)
+        items = self.actions.for_incidents([incident_pk(s.id) for s in similar], now=self.clock())
+        for s in similar:
+            s.action_items = [a for a in items if a.incident_id == s.id][:3]
+        nonce = nonce or self.nonce()
+        own = [a for a in incident.action_items if a.status != "completed"]
+        return DraftContext(
+            incident=incident,
+            system=prompts.render("draft_analysis_system", nonce=nonce),
+            user=prompts.render("draft_analysis", incident=incident, similar=similar, nonce=nonce, now=self.clock()),
+            allowed=frozenset({incident.id, *(s.id for s in similar)}),
+            open_items=[*own, *(a for a in items if a.status != "completed")],
+        )
+
+    def analysis_prompt(self, incident: Incident) -> tuple[str, str]:
+        context = self.draft_context(incident.id)
+        return context.system, context.user
+
+    def draft_analysis(self, incident_id: str) -> Analysis:
+        """Draft with the configured LLM (OpenAI-compatible or local); stored as a draft."""
+        llm = self.llm()
+        if llm is None:
+            raise LLMUnavailable(NO_LLM_HELP)
+        context = self.draft_context(incident_id)
+        draft = llm.parse(system=context.system, user=context.user, output=AnalysisDraft)
+        return self.store_draft(context, draft, generated_by=llm.backend, llm_model=llm.model)
+
+    def record_analysis_text(
+        self, context: DraftContext, text: str, *, generated_by: str, llm_model: str | None = None
+    ) -> Analysis:
+        """Validate and store an analysis written as JSON text (by the client's model or by the assistant)."""
+        wrong = draft_problems(text)
+        if wrong is not None:
+            raise DraftError(f"the analysis does not follow the schema ({wrong}); fix those fields and send it again")
+        draft = AnalysisDraft.model_validate_json(extract_json(text))
+        return self.store_draft(context, draft, generated_by=generated_by, llm_model=llm_model)
+
+    def record_analysis(
+        self,
+        incident_id: str,
+        draft: AnalysisDraft,
+        *,
+        generated_by: str,
+        llm_model: str | None = None,
+        accepted: bool = False,
+    ) -> Analysis:
+        """Store an analysis, grounded against the context a drafter would have had now."""
+        context = self.draft_context(incident_id)
+        return self.store_draft(context, draft, generated_by=generated_by, llm_model=llm_model, accepted=accepted)
+
+    def store_draft(
+        self,
+        context: DraftContext,
+        draft: AnalysisDraft,
+        *,
+        generated_by: str,
+        llm_model: str | None,
+        accepted: bool = False,
+    ) -> Analysis:
+        """Redact, ground and store a draft written for `context`; repeated items are linked to the open ones."""
+        draft, _ = redact_model(draft)
+        grounded = ground(draft, set(context.allowed))
+        actions = self._link_duplicates(grounded.draft.action_items, context.open_items)
+        analysis = Analysis(
+            **grounded.draft.model_dump(exclude={"action_items"}),
+            action_items=actions,
+            generated_by=generated_by,
+            llm_model=llm_model,
+            prompt_version=prompts.PROMPT_VERSION,
+            state="accepted" if accepted else "draft",
+            created_at=self.clock(),
+            cited=grounded.cited,
+            removed_citations=grounded.removed_citations,
+            warnings=grounded.warnings,
+        )
+        if grounded.removed_citations:
+            logger.info("draft cited incidents outside its context: %s", ", ".join(grounded.removed_citations))
+        self.store.save_analysis(context.incident.id, analysis)
+        return analysis
+
+    def _link_duplicates(self, proposed: list[ProposedAction], open_items: list[ActionItem]) -> list[AnalysisAction]:
+        """Proposed items that repeat an open item (same meaning) are linked to it instead of being new work."""
+        linked = [AnalysisAction(**p.model_dump()) for p in proposed]
+        if not proposed or not open_items:
+            return linked
+        knowledge = self.retrieval.knowledge
+        vectors = knowledge.embed_documents([p.title for p in proposed] + [a.title for a in open_items])
+        sims: np.ndarray = vectors[: len(proposed)] @ vectors[len(proposed) :].T
+        for row, action in enumerate(linked):
+            best = int(np.argmax(sims[row]))
+            if sims[row, best] >= DUPLICATE_ACTION:
+                action.duplicate_of = open_items[best].id
+        return linked

@@ -1,0 +1,89 @@
+"""Follow-through: action items (tracked with their history), the ones a draft proposes, and completion figures
+overall, per owner, per priority and per recurring pattern."""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from agent_postmortem.service.recurrence import Recurrence, label, pattern_id
+from agent_postmortem.service.results import ActionItemList, ActionStats, Completion, PatternCompletion
+from agent_postmortem.store.ids import to_incident_id
+from agent_postmortem.store.models import ActionItem, ActionItemCreate
+from agent_postmortem.store.records.actions import ActionStore
+from agent_postmortem.store.records.incidents import IncidentStore
+
+
+class FollowUp:
+    def __init__(
+        self,
+        *,
+        store: IncidentStore,
+        actions: ActionStore,
+        recurrence: Recurrence,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.actions = actions
+        self.recurrence = recurrence
+        self.clock = clock
+
+    def add_action_item(self, incident_id: str, item: ActionItemCreate, *, by: str | None = None) -> ActionItem:
+        return self.actions.add(incident_id, item, now=self.clock(), by=by)
+
+    def add_drafted_action_items(self, incident_id: str) -> list[ActionItem]:
+        """Track the action items the current analysis proposes, with due dates from its `due_in_days`; items that
+        repeat an open item (`duplicate_of`) are not tracked twice."""
+        incident = self.store.get_or_raise(incident_id)
+        if incident.analysis is None:
+            return []
+        now = self.clock()
+        return [
+            self.add_action_item(
+                incident_id,
+                ActionItemCreate(
+                    title=p.title, owner=p.owner_role, priority=p.priority, due_at=now + timedelta(days=p.due_in_days)
+                ),
+            )
+            for p in incident.analysis.action_items
+            if p.duplicate_of is None  # already tracked: follow that item up instead
+        ]
+
+    def get_action_item(self, action_id: str) -> ActionItem:
+        """One item with its full edit history."""
+        return self.actions.get(action_id, now=self.clock())
+
+    def update_action_item(self, action_id: str, *, by: str | None = None, **changes: Any) -> ActionItem:
+        return self.actions.update(action_id, now=self.clock(), by=by, **changes)
+
+    def list_action_items(self, *, limit: int = 50, offset: int = 0, **filters: Any) -> ActionItemList:
+        items = self.actions.list_items(now=self.clock(), limit=limit + 1, offset=offset, **filters)
+        page = items[:limit]
+        rate = round(sum(i.status == "completed" for i in page) / len(page), 3) if page else None
+        return ActionItemList(
+            items=page, offset=offset, next_offset=offset + limit if len(items) > limit else None, completion_rate=rate
+        )
+
+    def action_item_stats(self, *, min_size: int = 3) -> ActionStats:
+        """Completion overall, per owner, per priority and per recurring pattern."""
+        now = self.clock()
+        by_owner = {k: Completion.of(*v) for k, v in self.actions.rates("owner", now=now).items()}
+        by_priority = {k: Completion.of(*v) for k, v in self.actions.rates("priority", now=now).items()}
+        totals = np.array([[c.items, c.completed, c.overdue] for c in by_priority.values()] or [[0, 0, 0]]).sum(0)
+        by_pattern = []
+        for rows in self.recurrence.groups(min_size)[0]:
+            items = self.recurrence.items([to_incident_id(r.pk) for r in rows])
+            if items:
+                tally = Completion.of(*_tally(items)).model_dump()
+                by_pattern.append(PatternCompletion(pattern_id=pattern_id(rows), label=label(rows), **tally))
+        return ActionStats(
+            overall=Completion.of(*(int(x) for x in totals)),
+            by_owner=by_owner,
+            by_priority=by_priority,
+            by_pattern=by_pattern,
+        )
+
+
+def _tally(items: list[ActionItem]) -> tuple[int, int, int]:
+    return len(items), sum(a.status == "completed" for a in items), sum(a.overdue for a in items)

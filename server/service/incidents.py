@@ -1,0 +1,70 @@
+"""Incidents as records: read and list them, add to their timeline, mitigate or resolve them; the knowledge base's
+counts and the rebuild of its vector index."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from agent_postmortem.service.results import IncidentList, IncidentSummary, Stats
+from agent_postmortem.store.filters import ListOrder, SearchFilters
+from agent_postmortem.store.models import Incident, TimelineEvent, TimelineEventCreate
+from agent_postmortem.store.records.actions import ActionStore
+from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.search.knowledge import KnowledgeBase
+
+
+class Incidents:
+    def __init__(
+        self,
+        *,
+        store: IncidentStore,
+        actions: ActionStore,
+        knowledge: KnowledgeBase,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.actions = actions
+        self.knowledge = knowledge
+        self.clock = clock
+
+    def get_incident(self, incident_id: str) -> Incident:
+        return self.store.get_or_raise(incident_id)
+
+    def list_incidents(
+        self, *, limit: int = 20, offset: int = 0, filters: SearchFilters | None = None, order: ListOrder = "newest"
+    ) -> IncidentList:
+        rows = self.store.list_incidents(limit=limit + 1, offset=offset, filters=filters, order=order)
+        items = [
+            IncidentSummary.model_validate(r.model_dump(include=set(IncidentSummary.model_fields)))
+            for r in rows[:limit]
+        ]
+        return IncidentList(incidents=items, offset=offset, next_offset=offset + limit if len(rows) > limit else None)
+
+    def add_timeline_event(self, incident_id: str, event: TimelineEventCreate) -> Incident:
+        self.store.add_event(
+            incident_id, TimelineEvent(at=event.at or self.clock(), kind=event.kind, description=event.description)
+        )
+        return self.store.get_or_raise(incident_id)
+
+    def resolve_incident(self, incident_id: str, *, status: str = "resolved", note: str | None = None) -> Incident:
+        now = self.clock()
+        event = TimelineEvent(
+            at=now, kind="mitigated" if status == "mitigated" else "resolved", description=note or f"Marked {status}."
+        )
+        self.store.set_status(incident_id, status=status, at=now, event=event)
+        self.knowledge.sync()
+        return self.store.get_or_raise(incident_id)
+
+    def knowledge_stats(self) -> Stats:
+        return Stats(
+            incidents=self.store.count(),
+            by_category=self.store.counts_by("category"),
+            by_severity=self.store.counts_by("severity"),
+            by_status=self.store.counts_by("status"),
+            action_items=self.actions.counts(),
+            indexed=self.knowledge.index.count() if self.knowledge.index is not None else None,
+            index_pending=len(self.knowledge.feed.pending_outbox(limit=100_000)),
+            index_owner=self.knowledge.owns_index,
+        )
+
+    def reindex(self) -> int:
+        return self.knowledge.reindex()

@@ -1,0 +1,113 @@
+"""Lessons: runbook entries (per category or recurring pattern) and regression eval cases, built from the records by
+`analysis.learn`; this gathers the incidents, items and pattern verdicts they are built from."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from agent_postmortem.analysis.effectiveness import Seen, effect
+from agent_postmortem.analysis.learn import (
+    RUNBOOK_INCIDENTS,
+    RegressionCase,
+    RunbookEntry,
+    regression_case,
+    runbook_entry,
+)
+from agent_postmortem.errors import NotAnalysed, UnknownRunbook
+from agent_postmortem.render import report
+from agent_postmortem.service.recurrence import Recurrence, Rows, label, seen_of, top_category
+from agent_postmortem.service.results import Learned
+from agent_postmortem.store.ids import incident_pk, to_incident_id
+from agent_postmortem.store.models import ActionItem, Category, Incident
+from agent_postmortem.store.records.incidents import IncidentStore
+
+LEARN_ALL_LIMIT = 100_000
+
+
+class Lessons:
+    def __init__(self, *, store: IncidentStore, recurrence: Recurrence, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.recurrence = recurrence
+        self.clock = clock
+
+    def runbook(self, key: str, *, min_size: int = 3, groups: list[Rows] | None = None) -> RunbookEntry:
+        """The runbook entry of a category or a recurring pattern (PAT-n), from its analysed incidents."""
+        key = key.strip().upper()
+        found = self.recurrence.groups(min_size)[0] if groups is None else groups
+        if key.startswith("PAT-"):
+            rows = {f"PAT-{g[0].pk}": g for g in found}.get(key)
+            if rows is None:
+                raise UnknownRunbook()
+            members = [self.store.get_or_raise(to_incident_id(r.pk)) for r in reversed(rows)]
+            category = top_category(rows)
+            title = f"{label(rows)} ({category})"
+        else:
+            rows = None
+            category = _category(key)
+            pks = self.store.analysed_pks(category=category.value, limit=RUNBOOK_INCIDENTS)
+            members = [self.store.get_or_raise(to_incident_id(pk)) for pk in pks]
+            key, title = category.value, category.value.replace("_", " ")
+        analysed = [m for m in members if m.analysis is not None][:RUNBOOK_INCIDENTS]
+        items = self.recurrence.items([m.id for m in analysed])
+        verdict = None
+        if rows is not None:  # the pattern's verdict over all its members and items, as fix_effectiveness gives it
+            every = self.recurrence.items([to_incident_id(r.pk) for r in rows])
+            verdict = effect(key, label(rows), [seen_of(r) for r in rows], every, now=self.clock()).verdict
+        recurred = _recurred(items, found, rows, members)
+        return runbook_entry(
+            key, title, analysed, items, category, now=self.clock(), recurred=recurred, fix_verdict=verdict
+        )
+
+    def regression_case(self, incident_id: str) -> RegressionCase:
+        incident = self.store.get_or_raise(incident_id)
+        if incident.analysis is None:
+            raise NotAnalysed(incident.id)
+        return regression_case(incident)
+
+    def learn(self, incident_id: str, *, min_size: int = 3) -> Learned:
+        """For an analysed incident: its regression eval case, and the runbook entry of its pattern (or category)."""
+        case = self.regression_case(incident_id)
+        groups = self.recurrence.groups(min_size)[0]
+        entry = self.runbook(_runbook_key(case, groups), min_size=min_size, groups=groups)
+        return Learned(eval_case=case, runbook=entry, runbook_markdown=report.render_runbook(entry))
+
+    def learn_all(
+        self, *, min_size: int = 3, limit: int = LEARN_ALL_LIMIT
+    ) -> tuple[list[RegressionCase], list[RunbookEntry]]:
+        """Every analysed incident's regression case (newest first) and every runbook entry they belong to."""
+        groups = self.recurrence.groups(min_size)[0]
+        pks = self.store.analysed_pks(limit=limit)
+        cases = [self.regression_case(to_incident_id(pk)) for pk in pks]
+        keys = dict.fromkeys(_runbook_key(c, groups) for c in cases)
+        return cases, [self.runbook(k, min_size=min_size, groups=groups) for k in keys]
+
+
+def _category(key: str) -> Category:
+    try:
+        return Category(key.lower())
+    except ValueError:
+        raise UnknownRunbook() from None
+
+
+def _recurred(
+    items: list[ActionItem], groups: list[Rows], pattern: Rows | None, members: list[Incident]
+) -> dict[str, list[str]]:
+    """For each completed item: the incidents of its pattern (or its own incident, when it is in none) first seen or
+    seen again after the item was completed."""
+    of_incident = {to_incident_id(r.pk): g for g in groups for r in g}
+    own = {m.id: Seen(m.id, m.created_at, m.last_seen_at or m.created_at) for m in members}
+    recurred = {}
+    for a in items:
+        if a.status != "completed" or a.completed_at is None:
+            continue
+        rows = pattern if pattern is not None else of_incident.get(a.incident_id)
+        seen = [seen_of(r) for r in rows] if rows else [own[a.incident_id]] if a.incident_id in own else []
+        closed = a.completed_at
+        recurred[a.id] = [
+            s.incident_id for s in sorted(seen, key=lambda s: s.first) if s.first > closed or s.last > closed
+        ]
+    return recurred
+
+
+def _runbook_key(case: RegressionCase, groups: list[Rows]) -> str:
+    pk = incident_pk(case.incident_id)
+    return next((f"PAT-{g[0].pk}" for g in groups if pk in {r.pk for r in g}), case.category.value)

@@ -1,0 +1,117 @@
+"""Recurrence: the recurring patterns of the knowledge base, the pattern a new failure joins, and whether the fixes of
+each pattern held. Capture, follow-up and lessons all ask this one about patterns."""
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from agent_postmortem.analysis import patterns
+from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
+from agent_postmortem.analysis.effectiveness import Seen, effect
+from agent_postmortem.service.results import EffectivenessReport, Pattern, PatternList
+from agent_postmortem.store.ids import incident_pk, to_incident_id
+from agent_postmortem.store.models import ActionItem, Category, SimilarIncident
+from agent_postmortem.store.records.actions import ActionStore
+from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.search.knowledge import KnowledgeBase
+
+Rows = list[Any]  # a pattern's member rows (pk, title, category, signature, agent, tool, created_at, last_seen_at)
+
+
+class Recurrence:
+    def __init__(
+        self,
+        *,
+        store: IncidentStore,
+        actions: ActionStore,
+        knowledge: KnowledgeBase,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.actions = actions
+        self.knowledge = knowledge
+        self.clock = clock
+
+    def recurring_patterns(self, *, min_size: int = 3, limit: int = 20) -> PatternList:
+        """Groups of at least `min_size` incidents that are the same failure (similar and/or same signature)."""
+        found, considered = self.groups(min_size)
+        return PatternList(
+            patterns=[self._pattern(rows) for rows in found[:limit]], incidents_considered=considered, min_size=min_size
+        )
+
+    def fix_effectiveness(self, *, min_size: int = 3, limit: int = 50) -> EffectivenessReport:
+        """Per recurring pattern: did its action items stop it? Incidents before and after the last item closed."""
+        now = self.clock()
+        effects = []
+        for rows in self.groups(min_size)[0][:limit]:
+            seen = [seen_of(r) for r in rows]
+            items = self.items([s.incident_id for s in seen])
+            effects.append(effect(pattern_id(rows), label(rows), seen, items, now=now))
+        return EffectivenessReport(
+            patterns=effects,
+            holding=sum(e.fixed and not (e.incidents_after or e.seen_again_after) for e in effects),
+            recurred=sum(e.fixed and bool(e.incidents_after or e.seen_again_after) for e in effects),
+            in_progress=sum(e.items > 0 and not e.fixed for e in effects),
+            without_items=sum(e.items == 0 for e in effects),
+        )
+
+    def groups(self, min_size: int) -> tuple[list[Rows], int]:
+        """Every pattern's member rows (oldest first), largest pattern first; and how many incidents were looked at."""
+        rows = self.knowledge.feed.pattern_rows(model=self.knowledge.embedder.model_id)
+        dimension = self.knowledge.embedder.dimension
+        rows = [(r, v) for r, v in rows if v.shape[0] == dimension]
+        members = [member(r) for r, _ in rows]
+        vectors = np.vstack([v for _, v in rows]) if rows else np.zeros((0, dimension), np.float32)
+        return [[rows[i][0] for i in g] for g in patterns.groups(members, vectors, min_size=min_size)], len(rows)
+
+    def items(self, incident_ids: list[str]) -> list[ActionItem]:
+        """Every action item of these incidents."""
+        return self.actions.for_incidents([incident_pk(i) for i in incident_ids], now=self.clock())
+
+    def open_items(self, incident_ids: list[str]) -> list[ActionItem]:
+        """The first ten unfinished action items of these incidents."""
+        return [a for a in self.items(incident_ids) if a.status != "completed"][:10]
+
+    def joined(self, similar: list[SimilarIncident], signature: str | None) -> tuple[list[str], list[ActionItem]]:
+        """The pattern a new failure joins (its close neighbours and same-signature incidents) and their items."""
+        members = [s.id for s in similar if s.score >= NOVELTY_THRESHOLD]
+        if signature is not None:
+            members += [to_incident_id(pk) for pk in self.store.pks_with_signature(signature)]
+        members = list(dict.fromkeys(members))
+        return members, self.items(members)
+
+    def _pattern(self, rows: Rows) -> Pattern:
+        ids = [to_incident_id(r.pk) for r in rows]
+        return Pattern(
+            id=pattern_id(rows),
+            label=label(rows),
+            size=len(rows),
+            category=top_category(rows),
+            incident_ids=ids[:50],
+            first_seen=min(r.created_at for r in rows),
+            last_seen=max(r.last_seen_at or r.created_at for r in rows),
+            open_action_items=self.open_items(ids),
+        )
+
+
+def member(row: Any) -> patterns.Member:
+    return patterns.Member(row.pk, row.title, row.category, row.signature, row.agent, row.tool)
+
+
+def seen_of(row: Any) -> Seen:
+    return Seen(to_incident_id(row.pk), row.created_at, row.last_seen_at or row.created_at)
+
+
+def pattern_id(rows: Rows) -> str:
+    return f"PAT-{rows[0].pk}"
+
+
+def label(rows: Rows) -> str:
+    return patterns.label([member(r) for r in rows])
+
+
+def top_category(rows: Rows) -> Category:
+    return Category(patterns.top(Counter(r.category for r in rows))[0])

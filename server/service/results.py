@@ -1,0 +1,159 @@
+"""What the service returns: flat, bounded pydantic models shared by the MCP tools, the CLI and the SDK."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from agent_postmortem.analysis.classify import Decision
+from agent_postmortem.analysis.effectiveness import PatternEffect
+from agent_postmortem.analysis.learn import RegressionCase, RunbookEntry
+from agent_postmortem.store.models import ActionItem, Category, Severity, SimilarIncident, Status, Triage
+
+
+class IncidentSummary(BaseModel):
+    id: str
+    title: str
+    category: Category
+    severity: Severity
+    status: Status
+    created_at: datetime
+    triage: Triage | None = None
+    occurrences: int = 1
+    last_seen_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
+class ClassifyResult(Decision):
+    similar: list[SimilarIncident]
+    open_action_items: list[ActionItem] = Field(
+        description="unfinished items on similar past incidents: follow these up rather than drafting new ones"
+    )
+    fixed_action_items: list[ActionItem] = Field(
+        default_factory=list,
+        description="when recurred_after_fix: the completed items on the pattern that did not prevent this failure",
+    )
+    redacted: dict[str, int] = Field(
+        default_factory=dict, description="secrets and personal data replaced by placeholders before storage, by type"
+    )
+
+
+class CaptureResult(ClassifyResult):
+    id: str = Field(description="the incident's id, e.g. INC-42")
+    deduplicated: bool = Field(
+        default=False,
+        description="true when this capture was counted as one more occurrence of an open incident with the same "
+        "failure signature (agent, tool, error) instead of creating a new one",
+    )
+    occurrences: int = 1
+    replayed: bool = Field(
+        default=False, description="true when this idempotency key was used before: the first capture's result"
+    )
+
+
+class SearchResult(BaseModel):
+    query: str
+    hits: list[SimilarIncident]
+    offset: int
+    next_offset: int | None = Field(description="pass as offset for the next page; null when there is none")
+
+
+class IncidentList(BaseModel):
+    incidents: list[IncidentSummary]
+    offset: int
+    next_offset: int | None
+
+
+class ActionItemList(BaseModel):
+    items: list[ActionItem]
+    offset: int
+    next_offset: int | None
+    completion_rate: float | None = Field(description="completed / all items matching the filters (first page)")
+
+
+class Stats(BaseModel):
+    incidents: int
+    by_category: dict[str, int]
+    by_severity: dict[str, int]
+    by_status: dict[str, int]
+    action_items: dict[str, int]
+    indexed: int | None = Field(description="vectors in the index; None in a process that does not own it")
+    index_pending: int
+    index_owner: bool = Field(description="whether this process owns the vector index (one process does)")
+
+
+class ImportResult(BaseModel):
+    imported: int
+    skipped_duplicates: int
+    ids: list[str] = Field(description="the new incident ids, in file order")
+
+
+class Report(BaseModel):
+    incident_id: str
+    format: str
+    text: str
+
+
+class Pattern(BaseModel):
+    id: str = Field(description="PAT- plus the pattern's oldest incident number")
+    label: str
+    size: int
+    category: Category = Field(description="the most common category among the members")
+    incident_ids: list[str] = Field(description="members, oldest first (at most 50)")
+    first_seen: datetime
+    last_seen: datetime
+    open_action_items: list[ActionItem] = Field(description="unfinished items on any member (at most 10)")
+
+
+class PatternList(BaseModel):
+    patterns: list[Pattern]
+    incidents_considered: int
+    min_size: int
+
+
+class Completion(BaseModel):
+    items: int
+    completed: int
+    overdue: int = Field(description="unfinished items past their due date")
+    rate: float | None = Field(description="completed / items; null when there are none")
+
+    @classmethod
+    def of(cls, items: int, completed: int, overdue: int) -> "Completion":
+        return cls(
+            items=items, completed=completed, overdue=overdue, rate=round(completed / items, 3) if items else None
+        )
+
+
+class PatternCompletion(Completion):
+    pattern_id: str
+    label: str
+
+
+class ActionStats(BaseModel):
+    overall: Completion
+    by_owner: dict[str, Completion]
+    by_priority: dict[str, Completion]
+    by_pattern: list[PatternCompletion] = Field(description="recurring patterns that have action items")
+
+
+class EffectivenessReport(BaseModel):
+    patterns: list[PatternEffect]
+    holding: int = Field(description="fixed patterns with no incident or occurrence since the fix")
+    recurred: int = Field(description="fixed patterns that came back after the fix")
+    in_progress: int
+    without_items: int
+
+
+class Learned(BaseModel):
+    eval_case: RegressionCase
+    runbook: RunbookEntry
+    runbook_markdown: str
+
+
+class InitResult(BaseModel):
+    home: str = Field(description="the team's data directory")
+    team: str
+    database: str = Field(description="sqlite or postgresql")
+    incidents: int = Field(description="incidents stored now")
+    seeded: int = Field(description="incidents this run loaded from the seed (0 without --seed)")
+    made_private: bool = Field(description="an existing home was readable by others and was made 0700")

@@ -1,0 +1,223 @@
+"""The one place that builds real clients: the database engine, chromadb, the embedder and the LLM (through
+llm/registry.py), composed into the service by `build_service`.
+
+Heavy modules (SQLAlchemy, chromadb, openai, torch) are imported inside the builders, so that
+`postmortem serve` answers the MCP handshake before any of them is loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from agent_postmortem.config import Settings
+
+if TYPE_CHECKING:
+    from agent_postmortem.llm.base import LLM, Provider
+    from agent_postmortem.service.facade import PostmortemService
+    from agent_postmortem.store.index.owner import Ownership
+    from agent_postmortem.store.records.incidents import IncidentStore
+    from agent_postmortem.store.search.embedding import Embedder
+    from agent_postmortem.store.search.knowledge import KnowledgeBase
+
+logger = logging.getLogger(__name__)
+
+
+def build_service(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    llm: LLM | Provider | None = None,
+    clock: Callable[[], datetime] | None = None,
+    nonce: Callable[[], str] | None = None,
+    claim_index: bool = False,
+) -> PostmortemService:
+    """The service on the home's record store: the one seam through which tests, evals and the MCP layer choose its
+    collaborators. `llm`: an LLM, or a provider of one (default: the configured backend, started on the first
+    draft); `clock`: the time records are stamped with; `nonce`: each prompt's data delimiter. The vector index is
+    opened only by its owner: with `claim_index`, this process takes it now unless another process has it (the
+    server does so in the background; one-shot commands search exactly from the stored vectors instead)."""
+    from agent_postmortem.service.drafting import random_nonce
+    from agent_postmortem.service.facade import PostmortemService
+    from agent_postmortem.store.models import utcnow
+    from agent_postmortem.store.private import private_dir
+    from agent_postmortem.store.records import db
+    from agent_postmortem.store.records.incidents import IncidentStore
+    from agent_postmortem.store.search.knowledge import KnowledgeBase
+
+    home = private_dir(settings.store_home)
+    url = db.sqlite_url(home)
+    if settings.database_url:  # PostgreSQL: a schema per team in the one database
+        url = db.team_url(settings.database_url, settings.team)
+        db.ensure_schema(url)
+    engine = db.make_engine(url)
+    db.upgrade(engine, lock_dir=home)
+    store = IncidentStore(engine)
+    embedder = embedder or make_embedder(settings)
+    owner = index_owner(settings, store, embedder.model_id, url)
+    knowledge = KnowledgeBase(feed=store.feed, embedder=embedder, owner=owner)
+    if claim_index:
+        knowledge.claim_index()
+    return PostmortemService(
+        store=store,
+        knowledge=knowledge,
+        llm=_provider(llm, settings),
+        dedupe_window=timedelta(hours=settings.dedupe_hours),
+        policy=settings.triage_policy,
+        clock=clock or utcnow,
+        nonce=nonce or random_nonce,
+    )
+
+
+def _provider(llm: LLM | Provider | None, settings: Settings) -> Provider:
+    from agent_postmortem.llm.base import LLM
+    from agent_postmortem.llm.registry import llm_factory
+
+    if llm is None:
+        return llm_factory(settings)
+    if isinstance(llm, LLM):
+        given = llm
+        return lambda: given
+    return llm
+
+
+def index_owner(settings: Settings, store: IncidentStore, model_id: str, database_url: str) -> Ownership:
+    """Who owns the team's vector index, and where it is: the team's chromadb directory, or the Chroma server at
+    POSTMORTEM_CHROMA_URL (a Chroma database per team). One owner at a time: the holder of an flock in the team's
+    home (replicas on one machine), or of an advisory lock in PostgreSQL (replicas on several machines)."""
+    from agent_postmortem.store.index.advisory_lock import AdvisoryIndexLock
+    from agent_postmortem.store.index.chroma import open_remote
+    from agent_postmortem.store.index.owner import IndexLock, IndexOwner, Lock
+    from agent_postmortem.store.index.remote import RemoteIndexOwner
+    from agent_postmortem.store.records import db
+
+    home = settings.store_home
+    lock: Lock
+    if database_url.startswith("postgres"):
+        default = settings.team == "default"
+        key = db.INDEX_LOCK if default else zlib.crc32(settings.team.encode()) & 0x3FFFFFFF | 1 << 30
+        lock = AdvisoryIndexLock(database_url, key=key)
+    else:
+        lock = IndexLock(home / "chroma.lock")
+
+    def expected() -> set[int]:
+        return store.feed.embedded_pks(model=model_id)
+
+    if settings.chroma_url is None:
+        return IndexOwner(
+            home / "chroma",
+            database_url=database_url,
+            model_id=model_id,
+            expected=expected,
+            pending=store.feed.pending_pks,
+            lock=lock,
+        )
+    chroma_url = settings.chroma_url
+    database = settings.chroma_database if settings.team == "default" else f"{settings.chroma_database}-{settings.team}"
+    return RemoteIndexOwner(
+        lambda: open_remote(chroma_url, database=database),
+        model_id=model_id,
+        expected=expected,
+        pending=store.feed.pending_pks,
+        rows=lambda: store.feed.index_rows(model=model_id),
+        lock=lock,
+    )
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """all-MiniLM-L6-v2 through ONNX Runtime (the default: no torch at run time, first search in well under a
+    second) or through sentence-transformers. The ONNX file is exported once into the model cache."""
+    if settings.embedder == "torch":
+        from agent_postmortem.store.search.embedding import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder()
+    from agent_postmortem.store.search.onnx_embedding import OnnxEmbedder
+
+    return OnnxEmbedder.bundled(settings.model_cache, quantized=settings.embedder == "onnx-int8")
+
+
+class LazyService:
+    """Builds the service (and warms the embedding model) in a background thread, so that the MCP
+    handshake never waits for the database, chromadb, torch or the model."""
+
+    def __init__(self, build: Callable[[], PostmortemService], *, keep_index: bool = True) -> None:
+        """`keep_index`: own the vector index when no other process does, and keep it in line (a server does)."""
+        self._build = build
+        self._keep_index = keep_index
+        self._ready = threading.Event()
+        self._service: PostmortemService | None = None
+        self._error: BaseException | None = None
+        self._started = False
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="postmortem-warmup", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            service = self._build()
+            self._service = service
+            self._ready.set()
+            if service.store.count() == 0:  # said once, where a server's operator looks
+                logger.warning(
+                    "the knowledge base is empty, so every capture is novel until it has past incidents: %s", EMPTY_HINT
+                )
+            load = getattr(service.knowledge.embedder, "load", None)
+            if load is not None:
+                load()
+            service.knowledge.warm()
+            if self._keep_index:
+                threading.Thread(
+                    target=keep_index, args=(service.knowledge,), name="postmortem-index", daemon=True
+                ).start()
+        except BaseException as e:  # noqa: BLE001 - reported to every caller below
+            logger.exception("could not open the knowledge base")
+            self._error = e
+            self._ready.set()
+
+    def get(self, timeout: float = 300) -> PostmortemService:
+        self.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("the knowledge base is still opening")
+        if self._service is None:
+            raise RuntimeError("the knowledge base could not be opened; see the server log") from self._error
+        return self._service
+
+
+EMPTY_HINT = (
+    "load past incidents with `postmortem import FILE.jsonl`, or the fictional seed with `postmortem init --seed`"
+)
+SYNC_EVERY = 1.0  # seconds between outbox drains by the owner
+CLAIM_EVERY = 5.0  # seconds between attempts to take the index over from another process
+
+
+def keep_index(knowledge: KnowledgeBase, *, stop: threading.Event | None = None) -> None:
+    """The server's index keeper: take the index when no other process owns it (at start, and when its owner
+    exits or dies), then apply everyone's outbox to it."""
+    stop = stop or threading.Event()
+    next_claim = 0.0
+    while True:
+        try:
+            if knowledge.owns_index:
+                if knowledge.owner is not None and not knowledge.owner.lock.alive():
+                    # on PostgreSQL the lock's session can end (restart, network): another replica may own it now
+                    logger.warning("lost ownership of the vector index; searching exactly until it is taken again")
+                    knowledge.release_index()
+                elif knowledge.feed.pending_pks():
+                    knowledge.sync()
+            elif time.monotonic() >= next_claim:
+                knowledge.claim_index()
+                next_claim = time.monotonic() + CLAIM_EVERY
+        except Exception:  # noqa: BLE001 - the records are safe; the index is retried on the next round
+            logger.warning("could not keep the vector index", exc_info=True)
+            next_claim = time.monotonic() + CLAIM_EVERY
+        if stop.wait(SYNC_EVERY):
+            return

@@ -1,0 +1,109 @@
+"""Is the chromadb directory usable, and does it hold what the records say? Probed in a child process, because a
+damaged directory can segfault the process that opens it or grow without bound (see the notes on chromadb 1.5.9
+under SIGKILL): the child runs under a time limit and a file-size limit. A broken or mismatched index is rebuilt
+in another child, into a fresh directory, from the vectors stored with the records, and swapped in by rename;
+the old directory is moved aside (never deleted: it may be evidence). The children are store/index/probe.py."""
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+PROBE_SECONDS = 60
+REBUILD_SECONDS = 1800
+MAX_FILE_BYTES = 4 * 1024**3  # a healthy index file is far below this; a runaway HNSW file is stopped here
+SAMPLE = 50  # vectors read back and self-queried by the probe
+CHILD = [sys.executable, "-m", "agent_postmortem.store.index.probe"]  # store/index/probe.py
+
+
+def _child_env(**extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "POSTMORTEM_PARENT_PID": str(os.getpid()),
+        "POSTMORTEM_MAX_FILE_BYTES": str(MAX_FILE_BYTES),
+        **extra,
+    }
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a child process found in the index directory."""
+
+    ids: frozenset[int]
+    sampled: int
+    self_hits: int  # sampled vectors whose nearest neighbour is themselves
+
+    @property
+    def readable(self) -> bool:
+        return self.self_hits == self.sampled
+
+
+def probe(path: Path, model_id: str, *, timeout: float = PROBE_SECONDS) -> Probe | None:
+    """The index's ids and a read-back check, or None when the directory cannot be opened safely."""
+    if not path.exists():
+        return Probe(frozenset(), 0, 0)
+    try:
+        done = subprocess.run(
+            [*CHILD, "probe", str(path), model_id, str(SAMPLE)],
+            env=_child_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        logger.warning("the vector index did not open within %s s", timeout)
+        return None
+    if done.returncode != 0:
+        logger.warning("the vector index failed to open (exit %s)", done.returncode)
+        return None
+    try:
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+        return Probe(frozenset(found["ids"]), int(found["sampled"]), int(found["self_hits"]))
+    except (ValueError, IndexError, KeyError, TypeError):
+        return None
+
+
+def rebuild(path: Path, *, database_url: str, model_id: str, keep_old: bool, timeout: float = REBUILD_SECONDS) -> int:
+    """Build a fresh index from the stored vectors in a child process, then swap it in for `path` by rename; the
+    old directory is moved aside when `keep_old` (it was broken: evidence), else deleted. Returns the number of
+    vectors indexed."""
+    fresh = path.with_name(f"{path.name}.rebuilding")
+    shutil.rmtree(fresh, ignore_errors=True)  # the leftover of a rebuild that was killed
+    done = subprocess.run(
+        [*CHILD, "rebuild", model_id, str(fresh)],
+        # the URL (it may hold a password) goes in the environment: the command line is visible to `ps`
+        env=_child_env(POSTMORTEM_REBUILD_DATABASE_URL=database_url),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        shutil.rmtree(fresh, ignore_errors=True)
+        tail = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        raise RuntimeError(f"rebuilding the vector index failed: {tail[0]}")
+    if path.exists() and keep_old:
+        quarantine(path)
+    elif path.exists():
+        stale = path.with_name(f"{path.name}.stale")
+        shutil.rmtree(stale, ignore_errors=True)
+        path.rename(stale)
+        shutil.rmtree(stale, ignore_errors=True)
+    fresh.rename(path)
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+def quarantine(path: Path, *, keep: int = 3) -> Path:
+    """Move a broken index directory aside (the newest `keep` are kept, older ones deleted); returns where it went."""
+    target = path.with_name(f"{path.name}.broken-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")
+    path.rename(target)
+    for old in sorted(path.parent.glob(f"{path.name}.broken-*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    logger.warning("moved the vector index to %s; it is rebuilt from the records", target)
+    return target

@@ -1,0 +1,184 @@
+"""Action items: the tracked follow-ups of incidents (owner, priority P0-P2, due date, status)."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Row, case, func, insert, select, update
+
+from agent_postmortem.store.errors import ActionItemNotFound, CorruptRecord
+from agent_postmortem.store.ids import action_pk, to_action_id, to_incident_id
+from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionItemCreate, ChangeAuthor
+from agent_postmortem.store.records import db, schema
+from agent_postmortem.store.records.integrity import for_storage, load
+
+EDITABLE = ("title", "owner", "priority", "due_at", "status")
+_CHANGE = ("at", "field", "old", "new", "by")
+
+if TYPE_CHECKING:
+    from agent_postmortem.store.records.incidents import IncidentStore
+
+
+class ActionStore:
+    def __init__(self, incidents: "IncidentStore") -> None:
+        self.incidents = incidents
+        self.engine = incidents.engine
+
+    def add(self, incident_id: str, item: ActionItemCreate, *, now: datetime, by: str | None = None) -> ActionItem:
+        pk = self.incidents.existing_pk(incident_id)
+        row, author = action_values(pk, item, now), _author(by)
+        with self.engine.begin() as conn:
+            apk = db.insert_returning_pk(conn, insert(schema.action_items).values(row))
+            _record(conn, apk, now, author, [("created", None, row["title"])])
+        return self.get(to_action_id(apk), now=now)
+
+    def get(self, action_id: str, *, now: datetime) -> ActionItem:
+        apk = action_pk(action_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(schema.action_items).where(schema.action_items.c.pk == apk)).first()
+            changes = conn.execute(
+                select(schema.action_item_changes)
+                .where(schema.action_item_changes.c.action_pk == apk)
+                .order_by(schema.action_item_changes.c.pk)
+            ).all()
+        if row is None:
+            raise ActionItemNotFound(action_id)
+        item = action_from_row(row, now)
+        item.history = [
+            load(ActionItemChange, {k: getattr(c, k) for k in _CHANGE}, what=f"{item.id}'s change {c.pk}")
+            for c in changes
+        ]
+        return item
+
+    def update(self, action_id: str, *, now: datetime, by: str | None = None, **changes: Any) -> ActionItem:
+        """Apply the given (non-None) changes and record each one that changes something in the item's history.
+        The item as changed is validated by the model that creates items, and redacted, before anything is written."""
+        current = self.get(action_id, now=now)
+        unknown = set(changes) - set(EDITABLE)
+        if unknown:
+            raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
+        given = {k: v for k, v in changes.items() if v is not None}
+        checked = for_storage(ActionItemCreate.model_validate({**current.model_dump(include=set(EDITABLE)), **given}))
+        values = {k: getattr(checked, k) for k in given if getattr(checked, k) != getattr(current, k)}
+        author = _author(by)
+        if "status" in values:
+            values["completed_at"] = now if values["status"] == "completed" else None
+        if values:
+            diffs = [(k, _text(getattr(current, k)), _text(values[k])) for k in EDITABLE if k in values]
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(schema.action_items)
+                    .where(schema.action_items.c.pk == action_pk(current.id))
+                    .values(**values)
+                )
+                _record(conn, action_pk(current.id), now, author, diffs)
+        return self.get(action_id, now=now)
+
+    def rates(self, by: str, *, now: datetime) -> dict[str, tuple[int, int, int]]:
+        """(items, completed, overdue) per owner or priority; items without an owner count under "(none)"."""
+        t = schema.action_items.c
+        key = {"owner": func.coalesce(t.owner, "(none)"), "priority": t.priority}[by]
+        done = func.sum(case((t.status == "completed", 1), else_=0))
+        late = func.sum(case(((t.status != "completed") & (t.due_at < now), 1), else_=0))
+        query = select(key, func.count(), done, late).group_by(key).order_by(key)
+        with self.engine.connect() as conn:
+            return {str(k): (int(n), int(c or 0), int(o or 0)) for k, n, c, o in conn.execute(query).all()}
+
+    def for_incidents(self, incident_pks: list[int], *, now: datetime) -> list[ActionItem]:
+        """Every item on the given incidents (in chunks, so any number of incidents works on SQLite)."""
+        items: list[ActionItem] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(incident_pks), 500):
+                chunk = incident_pks[start : start + 500]
+                rows = conn.execute(
+                    select(schema.action_items)
+                    .where(schema.action_items.c.incident_pk.in_(chunk))
+                    .order_by(schema.action_items.c.pk)
+                ).all()
+                items += readable(rows, now)
+        return items
+
+    def list_items(
+        self,
+        *,
+        now: datetime,
+        incident_id: str | None = None,
+        owner: str | None = None,
+        status: str | None = None,
+        overdue: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[ActionItem]:
+        query = select(schema.action_items).order_by(
+            schema.action_items.c.priority, schema.action_items.c.due_at, schema.action_items.c.pk
+        )
+        if incident_id is not None:
+            query = query.where(schema.action_items.c.incident_pk == self.incidents.existing_pk(incident_id))
+        if owner is not None:
+            query = query.where(schema.action_items.c.owner == owner)
+        if status is not None:
+            query = query.where(schema.action_items.c.status == status)
+        if overdue:
+            query = query.where(schema.action_items.c.status != "completed", schema.action_items.c.due_at < now)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit).offset(offset)).all()
+        return readable(rows, now)
+
+    def counts(self) -> dict[str, int]:
+        col = schema.action_items.c.status
+        with self.engine.connect() as conn:
+            return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).all()}
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _record(
+    conn: Connection, apk: int, at: datetime, by: str | None, diffs: list[tuple[str, str | None, str | None]]
+) -> None:
+    if diffs:
+        rows = [{"action_pk": apk, "at": at, "field": f, "old": o, "new": n, "by": by} for f, o, n in diffs]
+        conn.execute(insert(schema.action_item_changes), rows)
+
+
+def _author(by: str | None) -> str | None:
+    return for_storage(ChangeAuthor(by=by)).by
+
+
+def action_values(pk: int, item: ActionItemCreate, now: datetime, *, keep_id: bool = False) -> dict[str, Any]:
+    """The row for an item, validated as a new item and redacted; a stored `ActionItem` (from an export) keeps its
+    times, and its id with `keep_id`."""
+    checked = for_storage(ActionItemCreate.model_validate(item.model_dump(include=set(ActionItemCreate.model_fields))))
+    row = {
+        "incident_pk": pk,
+        **checked.model_dump(),
+        "created_at": now,
+        "completed_at": now if checked.status == "completed" else None,
+    }
+    if isinstance(item, ActionItem):
+        row.update(created_at=item.created_at, completed_at=item.completed_at)
+        if keep_id:
+            row["pk"] = action_pk(item.id)
+    return row
+
+
+def action_from_row(row: Row[Any], now: datetime) -> ActionItem:
+    """The item a row holds (repaired for reading if it no longer validates: store/integrity.py)."""
+    overdue = row.status != "completed" and row.due_at is not None and row.due_at < now
+    fields = {k: getattr(row, k) for k in ("title", "owner", "priority", "status", "due_at", "created_at")}
+    data = {**fields, "id": to_action_id(row.pk), "incident_id": to_incident_id(row.incident_pk), "overdue": overdue}
+    return load(ActionItem, {**data, "completed_at": row.completed_at}, what=to_action_id(row.pk))
+
+
+def readable(rows: Iterable[Row[Any]], now: datetime) -> list[ActionItem]:
+    """The items of these rows, leaving out (logged) any that is damaged beyond repair."""
+    items = []
+    for row in rows:
+        try:
+            items.append(action_from_row(row, now))
+        except CorruptRecord:
+            continue
+    return items

@@ -1,0 +1,218 @@
+"""Engines, URLs, snapshots and migrations: SQLite in the home by default, PostgreSQL (psycopg 3) for a team; the
+same code and the same migrations (migrations/) run on both. The tables are schema.py."""
+
+import logging
+import re
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Table,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
+
+from agent_postmortem.store.locks import locked
+from agent_postmortem.store.private import private_file
+
+logger = logging.getLogger(__name__)
+
+
+# PostgreSQL advisory locks are keyed by two integers: this space (b"PM") and one of these names.
+LOCK_SPACE = 0x504D
+MIGRATIONS_LOCK = 1
+INDEX_LOCK = 2
+
+
+def insert_returning_pk(conn: Connection, statement: Insert) -> int:
+    key = conn.execute(statement).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def advance_sequence(conn: Connection, table: Table) -> None:
+    """After rows were inserted with explicit keys (a restore keeps ids): PostgreSQL's key sequence does not move
+    past them by itself, as SQLite's rowid does, and the next plain insert would collide."""
+    if conn.dialect.name != "postgresql":
+        return
+    top = select(func.coalesce(func.max(table.c.pk), 0) + 1).scalar_subquery()
+    sequence = func.pg_get_serial_sequence(table.name, "pk")
+    conn.execute(select(func.setval(sequence, top, False)))
+
+
+def sqlite_url(home: Path) -> str:
+    return f"sqlite:///{home / 'postmortem.db'}"
+
+
+def engine_url(url: str) -> URL:
+    """The URL with its driver made explicit: `postgresql://` (and `postgres://`) means psycopg 3 here, whatever
+    SQLAlchemy's default driver for it is."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def team_url(url: str, team: str) -> str:
+    """A team's own store inside one PostgreSQL database: a schema per team (`team_<name>`), selected by the
+    connection's search_path, so every table a query names is the team's. The default team keeps `public`."""
+    if team == "default":
+        return url
+    schema = "team_" + team.replace("-", "_")
+    parsed = engine_url(url)
+    return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+
+def ensure_schema(url: str) -> None:
+    """Create the schema a team URL selects, if it is missing (before migrations create its tables)."""
+    options = engine_url(url).query.get("options", "")
+    schema = str(options).removeprefix("-csearch_path=") if str(options).startswith("-csearch_path=") else None
+    if schema is None:
+        return
+    plain = engine_url(url).difference_update_query(["options"])
+    engine = create_engine(plain, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(select(func.pg_advisory_xact_lock(LOCK_SPACE, MIGRATIONS_LOCK)))
+            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')  # the name is checked: [a-z0-9_]
+    finally:
+        engine.dispose()
+
+
+def is_postgres(engine: Engine | Connection) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine; for SQLite: WAL, synchronous=FULL, foreign keys and a busy timeout."""
+    if url.startswith("sqlite"):
+        _private_database_file(url)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(engine_url(url), pool_pre_ping=True)
+
+
+def _private_database_file(url: str) -> None:
+    """SQLite would create a missing database with the umask's mode (0644), and its -wal and -shm files copy the
+    database file's mode: create it 0600 first."""
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:") and Path(database).parent.is_dir():
+        private_file(Path(database))
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Engine]:
+    """A consistent, read-only view of the database to read from while writers go on. SQLite: a copy by the online
+    backup API (pages copied under a read transaction, WAL included), never a file copy. PostgreSQL: every
+    transaction of the yielded engine reads the one snapshot that a held REPEATABLE READ transaction exported (as
+    pg_dump does). Other databases are read as they are."""
+    if is_postgres(engine):
+        with _postgres_snapshot(engine) as copy:
+            yield copy
+        return
+    if engine.url.get_backend_name() != "sqlite":
+        yield engine
+        return
+    with tempfile.TemporaryDirectory(prefix="postmortem-snapshot-") as folder:
+        raw = engine.raw_connection()
+        try:
+            target = sqlite3.connect(Path(folder) / "postmortem.db")
+            raw.driver_connection.backup(target)  # type: ignore[union-attr]
+            target.close()
+        finally:
+            raw.close()
+        copy = make_engine(sqlite_url(Path(folder)))
+        try:
+            yield copy
+        finally:
+            copy.dispose()
+
+
+_MIGRATING = threading.Lock()  # Alembic keeps its migration context in module globals: one at a time per process
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+
+
+@contextmanager
+def _postgres_snapshot(engine: Engine) -> Iterator[Engine]:
+    with engine.connect() as holder:
+        holder = holder.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with holder.begin():
+            exported = str(holder.execute(text("select pg_export_snapshot()")).scalar_one())
+            if not _SNAPSHOT_ID.fullmatch(exported):  # it is spliced into SQL below (SET takes no parameters)
+                raise RuntimeError(f"unexpected snapshot id {exported!r}")
+            copy = create_engine(engine.url, poolclass=NullPool)
+
+            @event.listens_for(copy, "begin")
+            def _import(conn: Connection) -> None:
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{exported}'")
+
+            try:
+                yield copy
+            finally:
+                copy.dispose()
+
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def head_revision() -> str:
+    """The newest migration's revision, read from the file names (`0005_text_names_on_postgres.py` is revision
+    "0005") so that a read need not load Alembic."""
+    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the schema is at the newest revision; False when it cannot tell (no version table, no database)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(text("select version_num from alembic_version")).scalar() == head_revision())
+    except SQLAlchemyError:
+        return False
+
+
+def upgrade(engine: Engine, lock_dir: Path | None = None, revision: str = "head") -> None:
+    """Bring the schema to the newest Alembic revision, serialised across processes: by a lock file beside an
+    SQLite database, by an advisory lock held for the migration's transaction on PostgreSQL (replicas on other
+    machines share no file)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if is_postgres(engine):
+        with _MIGRATING, engine.begin() as conn:
+            conn.execute(select(func.pg_advisory_xact_lock(LOCK_SPACE, MIGRATIONS_LOCK)))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+        return
+    lock_path = private_file((lock_dir or Path("/tmp")) / ".migrate.lock")
+    with _MIGRATING, locked(lock_path), engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)

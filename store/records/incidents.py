@@ -1,0 +1,268 @@
+"""The record store: the source of truth. Returns pydantic models, never rows.
+
+Every write that changes what is searchable also writes an `index_outbox` row in the same
+transaction, so the vector index can always be brought back in line by replaying the outbox. What the indexes
+read (vectors, texts, the outbox) is `feed`, the store's IndexFeed on the same database. Every record is validated
+and redacted before it is written, and read repaired if a stored row no longer validates (records/integrity.py,
+records/rows.py).
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, get_args
+
+import numpy as np
+from sqlalchemy import Engine, func, insert, select, update
+
+from agent_postmortem.store.errors import IncidentNotFound
+from agent_postmortem.store.filters import ListOrder, SearchFilters
+from agent_postmortem.store.ids import incident_pk, to_incident_id
+from agent_postmortem.store.models import (
+    ActionItemCreate,
+    Analysis,
+    Incident,
+    Status,
+    TimelineEvent,
+    TimelineEventCreate,
+    utcnow,
+)
+from agent_postmortem.store.records import db, schema
+from agent_postmortem.store.records.actions import readable
+from agent_postmortem.store.records.feed import IndexFeed
+from agent_postmortem.store.records.idempotency import KeyDigests
+from agent_postmortem.store.records.rows import (
+    NewIncident,
+    analysis_from_body,
+    analysis_row,
+    event_from_row,
+    event_row,
+    filtered,
+    incident_from_row,
+    insert_incident,
+    ordered,
+    readable_incident,
+)
+
+
+class IncidentStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.feed = IndexFeed(engine)
+        self.key_digest = KeyDigests(engine)  # idempotency keys are stored as keyed digests, never as sent
+
+    # --- incidents ----------------------------------------------------------------------------
+
+    def create(
+        self,
+        incident: Incident,
+        *,
+        embedding: np.ndarray | None,
+        embedding_model: str | None,
+        timeline: Sequence[TimelineEventCreate] = (),
+        analysis: Analysis | None = None,
+        actions: Sequence[ActionItemCreate] = (),
+        idempotency_key: str | None = None,
+    ) -> Incident:
+        """Insert an incident (its `id` is ignored and assigned) with its children and an outbox row."""
+        new = NewIncident(incident, embedding, embedding_model, timeline, analysis, actions, idempotency_key)
+        return self.get_or_raise(self.create_many([new])[0])
+
+    def create_many(self, items: Sequence[NewIncident]) -> list[str]:
+        """Insert incidents with their children and outbox rows in one transaction; returns their ids, in order."""
+        keys = [None if item.idempotency_key is None else self.key_digest(item.idempotency_key) for item in items]
+        with self.engine.begin() as conn:
+            ids = [to_incident_id(insert_incident(conn, item, key)) for item, key in zip(items, keys, strict=True)]
+            if any(item.keep_id for item in items):
+                db.advance_sequence(conn, schema.incidents)
+                db.advance_sequence(conn, schema.action_items)
+            return ids
+
+    def get(self, incident_id: str) -> Incident | None:
+        pk = incident_pk(incident_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(schema.incidents).where(schema.incidents.c.pk == pk)).first()
+            if row is None:
+                return None
+            events = conn.execute(
+                select(schema.timeline_events)
+                .where(schema.timeline_events.c.incident_pk == pk)
+                .order_by(schema.timeline_events.c.at, schema.timeline_events.c.pk)
+            ).all()
+            analysis = conn.execute(
+                select(schema.analyses.c.body)
+                .where(schema.analyses.c.incident_pk == pk)
+                .order_by(schema.analyses.c.pk.desc())
+                .limit(1)
+            ).scalar()
+            actions = conn.execute(
+                select(schema.action_items)
+                .where(schema.action_items.c.incident_pk == pk)
+                .order_by(schema.action_items.c.pk)
+            ).all()
+        name = to_incident_id(pk)
+        return incident_from_row(
+            row,
+            timeline=[e for e in (event_from_row(name, r) for r in events) if e is not None],
+            analysis=analysis_from_body(name, analysis),
+            actions=readable(actions, utcnow()),
+        )
+
+    def get_or_raise(self, incident_id: str) -> Incident:
+        found = self.get(incident_id)
+        if found is None:
+            raise IncidentNotFound(incident_id)
+        return found
+
+    def list_incidents(
+        self, *, limit: int = 20, offset: int = 0, filters: SearchFilters | None = None, order: ListOrder = "newest"
+    ) -> list[Incident]:
+        """Incidents in `order` (newest first by default), without children (use `get` for the full record)."""
+        query = ordered(filtered(select(schema.incidents), filters), order)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit).offset(offset)).all()
+        return [i for i in (readable_incident(r) for r in rows) if i is not None]
+
+    def summaries(self, pks: Sequence[int]) -> dict[int, Incident]:
+        """Incidents by primary key, without children, with their latest analysis (for search hits)."""
+        if not pks:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(schema.incidents).where(schema.incidents.c.pk.in_(list(pks)))).all()
+            latest = (
+                select(schema.analyses.c.incident_pk, func.max(schema.analyses.c.pk).label("pk"))
+                .where(schema.analyses.c.incident_pk.in_(list(pks)))
+                .group_by(schema.analyses.c.incident_pk)
+                .subquery()
+            )
+            bodies = dict(
+                conn.execute(
+                    select(schema.analyses.c.incident_pk, schema.analyses.c.body).join(
+                        latest, latest.c.pk == schema.analyses.c.pk
+                    )
+                ).all()
+            )
+        analyses = {r.pk: analysis_from_body(to_incident_id(r.pk), bodies.get(r.pk)) for r in rows}
+        found = {r.pk: readable_incident(r, analysis=analyses[r.pk]) for r in rows}
+        return {pk: incident for pk, incident in found.items() if incident is not None}
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(schema.incidents)).scalar_one())
+
+    def counts_by(self, column: str) -> dict[str, int]:
+        col = schema.incidents.c[column]
+        with self.engine.connect() as conn:
+            return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).all()}
+
+    def existing_hashes(self, digests: Sequence[str]) -> set[str]:
+        cols = schema.incidents.c
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(cols.content_hash).where(cols.content_hash.in_(list(digests)))).scalars())
+
+    def find_open_by_signature(self, signature: str, *, since: datetime) -> str | None:
+        """The newest unresolved incident with this failure signature last seen at or after `since`."""
+        cols = schema.incidents.c
+        seen = func.coalesce(cols.last_seen_at, cols.created_at)
+        with self.engine.connect() as conn:
+            pk = conn.execute(
+                select(cols.pk)
+                .where(cols.signature == signature, cols.status != "resolved", seen >= since)
+                .order_by(cols.pk.desc())
+                .limit(1)
+            ).scalar()
+        return None if pk is None else to_incident_id(pk)
+
+    def all_ids(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [
+                to_incident_id(int(pk))
+                for pk in conn.execute(select(schema.incidents.c.pk).order_by(schema.incidents.c.pk)).scalars()
+            ]
+
+    def find_by_key(self, key: str) -> str | None:
+        """The incident an idempotency key was first used for."""
+        digest = self.key_digest(key)
+        with self.engine.connect() as conn:
+            pk = conn.execute(
+                select(schema.idempotency_keys.c.incident_pk).where(schema.idempotency_keys.c.key == digest)
+            ).scalar()
+        return None if pk is None else to_incident_id(int(pk))
+
+    def pks_with_signature(self, signature: str, *, limit: int = 20) -> list[int]:
+        """The newest incidents (any status) with this failure signature."""
+        cols = schema.incidents.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(cols.pk).where(cols.signature == signature).order_by(cols.pk.desc()).limit(limit)
+            ).scalars()
+            return [int(pk) for pk in rows]
+
+    def analysed_pks(self, *, category: str | None = None, limit: int) -> list[int]:
+        """The newest incidents (of a category) that have an analysis, drafted or accepted."""
+        cols = schema.incidents.c
+        query = (
+            select(cols.pk)
+            .where(cols.pk.in_(select(schema.analyses.c.incident_pk)))
+            .order_by(cols.created_at.desc(), cols.pk.desc())
+            .limit(limit)
+        )
+        if category is not None:
+            query = query.where(cols.category == category)
+        with self.engine.connect() as conn:
+            return [int(pk) for pk in conn.execute(query).scalars()]
+
+    def add_occurrence(self, incident_id: str, event: TimelineEvent, *, key: str | None = None) -> None:
+        """Count one more occurrence of an incident's failure, with a timeline event, atomically (with the
+        capture's idempotency key, if any: a duplicate key rolls it back)."""
+        pk = self.existing_pk(incident_id)
+        cols = schema.incidents.c
+        row, digest = event_row(pk, event), None if key is None else self.key_digest(key)
+        with self.engine.begin() as conn:
+            if digest is not None:
+                conn.execute(insert(schema.idempotency_keys).values(key=digest, incident_pk=pk, created_at=event.at))
+            conn.execute(
+                update(schema.incidents)
+                .where(cols.pk == pk)
+                .values(occurrences=cols.occurrences + 1, last_seen_at=event.at)
+            )
+            conn.execute(insert(schema.timeline_events).values(row))
+
+    def add_event(self, incident_id: str, event: TimelineEvent) -> None:
+        pk = self.existing_pk(incident_id)
+        row = event_row(pk, event)
+        with self.engine.begin() as conn:
+            conn.execute(insert(schema.timeline_events).values(row))
+
+    def set_status(self, incident_id: str, *, status: str, at: datetime, event: TimelineEvent | None) -> None:
+        pk = self.existing_pk(incident_id)
+        if status not in get_args(Status):
+            raise ValueError("the status must be open, mitigated or resolved")
+        row = None if event is None else event_row(pk, event)
+        values: dict[str, Any] = {"status": status}
+        if status == "mitigated":
+            values["mitigated_at"] = at
+        if status == "resolved":
+            values["resolved_at"] = at
+        with self.engine.begin() as conn:
+            conn.execute(update(schema.incidents).where(schema.incidents.c.pk == pk).values(**values))
+            if row is not None:
+                conn.execute(insert(schema.timeline_events).values(row))
+            conn.execute(insert(schema.index_outbox).values(incident_pk=pk, op="upsert"))
+
+    def save_analysis(self, incident_id: str, analysis: Analysis) -> None:
+        pk = self.existing_pk(incident_id)
+        row = analysis_row(pk, analysis)
+        with self.engine.begin() as conn:
+            conn.execute(insert(schema.analyses).values(row))
+            if analysis.state == "accepted":
+                conn.execute(
+                    update(schema.incidents).where(schema.incidents.c.pk == pk).values(postmortem_completed=True)
+                )
+
+    def existing_pk(self, incident_id: str) -> int:
+        """The key of an incident that exists, or IncidentNotFound."""
+        pk = incident_pk(incident_id)
+        with self.engine.connect() as conn:
+            if conn.execute(select(schema.incidents.c.pk).where(schema.incidents.c.pk == pk)).first() is None:
+                raise IncidentNotFound(incident_id)
+        return pk

@@ -1,0 +1,57 @@
+"""Sign stored incidents again: failure signatures now keep digits inside names (pr0cure-check.io, ORA-00942) and
+HTTP statuses (a 429 and a 503 are different failures), and mask only ids and free-standing numbers.
+
+A signature is derived data (agent, tool, error type and message, all stored), so this recomputes it with the
+current rule in `store.signature`; a later change of the rule re-signs the same way. Downgrade keeps the new
+signatures: the old rule merged failures that differ.
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+from alembic import op
+
+from agent_postmortem.store.signature import failure_signature
+
+revision = "0006"
+down_revision = "0005"
+
+BATCH = 1_000
+
+
+def upgrade() -> None:
+    incidents = sa.table(
+        "incidents",
+        sa.column("pk", sa.Integer),
+        sa.column("agent", sa.Text),
+        sa.column("tool", sa.Text),
+        sa.column("signature", sa.String),
+        sa.column("body", sa.JSON),
+    )
+    conn = op.get_bind()
+    last = 0
+    while rows := conn.execute(
+        sa.select(incidents.c.pk, incidents.c.agent, incidents.c.tool, incidents.c.signature, incidents.c.body)
+        .where(incidents.c.signature.is_not(None), incidents.c.pk > last)
+        .order_by(incidents.c.pk)
+        .limit(BATCH)
+    ).all():
+        for row in rows:
+            body = row.body or {}
+            fields = SimpleNamespace(
+                agent=row.agent,
+                tool=row.tool,
+                error_type=body.get("error_type"),
+                error_message=body.get("error_message"),
+            )
+            signature = failure_signature(fields)
+            if signature != row.signature:
+                conn.execute(incidents.update().where(incidents.c.pk == row.pk).values(signature=signature))
+        last = rows[-1].pk
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,187 @@
+"""How incidents are laid out in the database, and every row written or read through `for_storage` and `load`
+(records/integrity.py), so that what is written validates and one row that no longer does takes nothing down: the
+columns beside the JSON body, a new incident's rows (with its timeline, analysis, action items, outbox row and
+idempotency key, in the caller's transaction), rows read back as the stored models, and the filters of search and
+list as SQL."""
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import ColumnElement, Connection, Row, Select, func, insert, or_
+
+from agent_postmortem.store.errors import CorruptRecord
+from agent_postmortem.store.filters import ListOrder, SearchFilters
+from agent_postmortem.store.ids import incident_pk, to_incident_id
+from agent_postmortem.store.models import (
+    ActionItem,
+    ActionItemCreate,
+    Analysis,
+    Incident,
+    TimelineEvent,
+    TimelineEventCreate,
+)
+from agent_postmortem.store.records import db, schema
+from agent_postmortem.store.records.actions import action_values
+from agent_postmortem.store.records.integrity import for_storage, load
+
+# Columns kept out of the JSON body because they live in their own columns or tables.
+COLUMNS = (
+    "title",
+    "category",
+    "severity",
+    "status",
+    "agent",
+    "tool",
+    "model",
+    "created_at",
+    "mitigated_at",
+    "resolved_at",
+    "postmortem_completed",
+    "signature",
+    "occurrences",
+    "last_seen_at",
+)
+TIMES = ("created_at", "mitigated_at", "resolved_at", "last_seen_at")
+CHILDREN = ("id", "timeline", "analysis", "action_items")
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewIncident:
+    """An incident to insert, with its vector and history."""
+
+    incident: Incident
+    embedding: np.ndarray | None
+    embedding_model: str | None
+    timeline: Sequence[TimelineEventCreate] = ()
+    analysis: Analysis | None = None
+    actions: Sequence[ActionItemCreate] = ()
+    idempotency_key: str | None = None
+    keep_id: bool = False  # restoring an export: the incident and its items keep their ids
+
+
+def insert_incident(conn: Connection, item: NewIncident, key_digest: str | None) -> int:
+    """Insert an incident with its children, an outbox row and the digest of its idempotency key (records/
+    idempotency.py), in the caller's transaction; its primary key."""
+    incident = for_storage(item.incident)  # the service redacted it first, and counted what it found
+    values = incident.model_dump(mode="json", include=set(COLUMNS))
+    values.update({k: getattr(incident, k) for k in TIMES})
+    body = incident.model_dump(mode="json", exclude=set(COLUMNS) | set(CHILDREN))
+    vector = None if item.embedding is None else np.asarray(item.embedding, dtype=np.float32)
+    pk = db.insert_returning_pk(
+        conn,
+        insert(schema.incidents).values(
+            **values,
+            **({"pk": incident_pk(incident.id)} if item.keep_id else {}),
+            body=body,
+            content_hash=content_hash(incident.search_text()),
+            embedding=None if vector is None else vector.tobytes(),
+            embedding_model=item.embedding_model,
+            embedding_dim=None if vector is None else int(vector.shape[0]),
+        ),
+    )
+    events = [
+        event_row(pk, TimelineEvent(**{**e.model_dump(), "at": e.at or incident.created_at})) for e in item.timeline
+    ]
+    if events:
+        conn.execute(insert(schema.timeline_events), events)
+    if item.analysis is not None:
+        conn.execute(insert(schema.analyses).values(analysis_row(pk, item.analysis)))
+    if item.actions:
+        rows = [action_values(pk, a, incident.created_at, keep_id=item.keep_id) for a in item.actions]
+        conn.execute(insert(schema.action_items), rows)
+    conn.execute(insert(schema.index_outbox).values(incident_pk=pk, op="upsert"))
+    if key_digest is not None:  # same transaction: a duplicate key rolls the whole capture back
+        conn.execute(
+            insert(schema.idempotency_keys).values(key=key_digest, incident_pk=pk, created_at=incident.created_at)
+        )
+    return pk
+
+
+def incident_from_row(
+    row: Row[Any],
+    *,
+    timeline: list[TimelineEvent] | None = None,
+    analysis: Analysis | None = None,
+    actions: list[ActionItem] | None = None,
+) -> Incident:
+    fields = {k: getattr(row, k) for k in COLUMNS}
+    body = row.body if isinstance(row.body, dict) else {}
+    data = {**body, **fields, "id": to_incident_id(row.pk)}
+    incident = load(Incident, data, what=to_incident_id(row.pk))  # its children were read (and checked) apart
+    return incident.model_copy(update={"timeline": timeline or [], "analysis": analysis, "action_items": actions or []})
+
+
+def readable_incident(row: Row[Any], *, analysis: Analysis | None = None) -> Incident | None:
+    """The incident of a row in a list, or None (logged) when it is damaged beyond repair."""
+    try:
+        return incident_from_row(row, analysis=analysis)
+    except CorruptRecord:
+        return None
+
+
+def event_row(pk: int, event: TimelineEvent) -> dict[str, Any]:
+    checked = for_storage(event)
+    return {"incident_pk": pk, "at": checked.at, "kind": checked.kind, "description": checked.description}
+
+
+def analysis_row(pk: int, analysis: Analysis) -> dict[str, Any]:
+    checked = for_storage(analysis)
+    return {"incident_pk": pk, "created_at": checked.created_at, "body": checked.model_dump(mode="json")}
+
+
+def event_from_row(name: str, row: Row[Any]) -> TimelineEvent | None:
+    """A timeline event, or None (logged) when it is damaged beyond repair: the rest of the timeline is still read."""
+    data = {"at": row.at, "kind": row.kind, "description": row.description}
+    try:
+        return load(TimelineEvent, data, what=f"{name}'s timeline event {row.pk}")
+    except CorruptRecord:
+        return None
+
+
+def analysis_from_body(name: str, body: Any) -> Analysis | None:
+    if body is None:
+        return None
+    try:
+        return load(Analysis, body if isinstance(body, dict) else {}, what=f"{name}'s analysis")
+    except CorruptRecord:
+        return None
+
+
+def keys_after(after_pk: int, gaps: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
+    """Keys above `after_pk` or inside one of the (first, last) ranges `gaps` (see records/cursor.py)."""
+    pk = schema.incidents.c.pk
+    return or_(pk > after_pk, *(pk.between(first, last) for first, last in gaps))
+
+
+def filtered(query: Select[Any], filters: SearchFilters | None) -> Select[Any]:
+    """The query narrowed to incidents that pass the filters: columns by equality, the creation time by range."""
+    if filters is None:
+        return query
+    cols = schema.incidents.c
+    for column, value in filters.columns().items():
+        query = query.where(cols[column] == value)
+    if filters.since is not None:
+        query = query.where(cols.created_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(cols.created_at <= filters.until)
+    return query
+
+
+def ordered(query: Select[Any], order: ListOrder) -> Select[Any]:
+    """The query in `order`, ties broken by the newest key."""
+    cols = schema.incidents.c
+    by: dict[str, tuple[Any, ...]] = {
+        "newest": (cols.created_at.desc(),),
+        "oldest": (cols.created_at.asc(),),
+        "last_seen": (func.coalesce(cols.last_seen_at, cols.created_at).desc(),),
+        "occurrences": (cols.occurrences.desc(), cols.created_at.desc()),
+        "severity": (cols.severity.asc(), cols.created_at.desc()),
+    }
+    return query.order_by(*by[order], cols.pk.desc())

@@ -1,0 +1,168 @@
+"""all-MiniLM-L6-v2 run by ONNX Runtime: no torch, no transformers at run time.
+
+Two halves with different costs:
+
+* the export (onnx_export.py) turns the bundled sentence-transformers folder into an ONNX graph once per
+  cache directory; it needs torch, transformers and the `onnx` package.
+* `OnnxEmbedder` (here) needs only `tokenizers`, `onnxruntime` and numpy. It reproduces what
+  sentence-transformers does for this model: the model's own `tokenizer.json` (BERT normaliser with
+  lowercasing and accent stripping, [CLS] ... [SEP]) truncated to `max_seq_length` (256) and padded
+  to the longest text of a batch, then mean pooling over the attention mask and L2 normalisation.
+
+Model ids: the fp32 graph gives the same vectors as `SentenceTransformerEmbedder` (cosine ≥ 1 - 1e-6
+on the AIID corpus), so it shares its model id and its index. The int8 graph does not, so it has its
+own id and therefore its own collection: its vectors never mix with the fp32 ones.
+"""
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent_postmortem.store.search.embedding import Kind
+from agent_postmortem.store.search.onnx_export import (
+    DEFAULT_MAX_SEQ_LENGTH,
+    INPUT_NAMES,
+    INT8_MODEL_ID,
+    METADATA_VARIANT,
+    MODEL_ID,
+    OUTPUT_NAME,
+    bundled_model_dir,
+    ensure_exported,
+    export_name,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def default_threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class OnnxEmbedder:
+    """all-MiniLM-L6-v2 through ONNX Runtime; loaded lazily, thread-safe, writes nothing to stdout."""
+
+    dimension = 384
+
+    def __init__(
+        self,
+        onnx_path: Path | str,
+        tokenizer_dir: Path | str | None = None,
+        *,
+        quantized: bool = False,
+        batch_size: int = 64,
+        threads: int | None = None,
+    ) -> None:
+        self.onnx_path = Path(onnx_path)
+        self.tokenizer_dir = Path(tokenizer_dir) if tokenizer_dir is not None else None
+        self.quantized = quantized
+        self.model_id = INT8_MODEL_ID if quantized else MODEL_ID
+        self.batch_size = batch_size
+        self.threads = threads or default_threads()
+        self.max_seq_length = DEFAULT_MAX_SEQ_LENGTH
+        self._cache_dir: Path | None = None
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def bundled(cls, cache_dir: Path, *, quantized: bool, **kwargs: Any) -> "OnnxEmbedder":
+        """The bundled model, exported into `cache_dir` by `load()` if it is not there yet (then torch is used once)."""
+        embedder = cls(cache_dir / export_name(quantize=quantized), quantized=quantized, **kwargs)
+        embedder._cache_dir = cache_dir
+        return embedder
+
+    @property
+    def loaded(self) -> bool:
+        return self._session is not None
+
+    def load(self) -> None:
+        """Load the tokenizer and the ONNX session now (idempotent, thread-safe)."""
+        with self._lock:
+            if self._session is not None:
+                return
+            if self._cache_dir is not None and not self.onnx_path.is_file():
+                self.onnx_path = ensure_exported(self._cache_dir, quantize=self.quantized)
+            tokenizer_dir = self.tokenizer_dir or bundled_model_dir()
+            self._tokenizer = self._load_tokenizer(tokenizer_dir)
+            session = self._load_session()
+            self._session = session
+            logger.info("onnx embedding model loaded from %s (%d threads)", self.onnx_path, self.threads)
+
+    def _load_tokenizer(self, tokenizer_dir: Path) -> Any:
+        from tokenizers import Tokenizer
+
+        config = tokenizer_dir / "sentence_bert_config.json"
+        if config.is_file():
+            self.max_seq_length = int(json.loads(config.read_text()).get("max_seq_length") or self.max_seq_length)
+        tokenizer = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
+        # tokenizer.json ships with truncation at 128 and fixed padding to 128; sentence-transformers
+        # truncates at max_seq_length and pads to the longest text of the batch (done in `_pad`).
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=self.max_seq_length)
+        return tokenizer
+
+    def _load_session(self) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3  # errors only, and those go to stderr
+        # Idle ONNX Runtime threads spin-wait by default; on 2 cores that halved the speed of the numpy search
+        # that follows each query embedding (matmul over 100k vectors: 9.9 -> 17.4 ms).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = ort.InferenceSession(str(self.onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
+        variant = session.get_modelmeta().custom_metadata_map.get(METADATA_VARIANT)
+        expected = "int8" if self.quantized else "fp32"
+        if variant is not None and variant != expected:
+            raise ValueError(f"{self.onnx_path} holds the {variant} model, but quantized={self.quantized}")
+        return session
+
+    def tokenize(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Model inputs for one batch, as sentence-transformers builds them (int64, padded to the longest)."""
+        self.load()
+        return _pad(self._tokenizer.encode_batch(list(texts)))
+
+    def embed(self, texts: list[str], *, kind: Kind) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text; `kind` makes no difference for this model."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        self.load()
+        encodings = self._tokenizer.encode_batch(texts)
+        # Longest first, like sentence-transformers, so each batch carries little padding.
+        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            feeds = _pad([encodings[i] for i in rows])
+            (hidden,) = self._session.run([OUTPUT_NAME], feeds)
+            out[rows] = _mean_pool_normalise(hidden, feeds["attention_mask"])
+        return out
+
+
+def _pad(encodings: Sequence[Any]) -> dict[str, np.ndarray]:
+    width = max((len(e.ids) for e in encodings), default=0)
+    arrays = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in INPUT_NAMES}
+    for row, encoding in enumerate(encodings):
+        n = len(encoding.ids)
+        arrays["input_ids"][row, :n] = encoding.ids
+        arrays["attention_mask"][row, :n] = encoding.attention_mask
+        arrays["token_type_ids"][row, :n] = encoding.type_ids
+    return arrays
+
+
+def _mean_pool_normalise(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    weights = mask.astype(np.float32)[:, :, None]
+    summed = (hidden * weights).sum(axis=1)
+    pooled = summed / np.maximum(weights.sum(axis=1), 1e-9)
+    norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+    normalised: np.ndarray = (pooled / norms).astype(np.float32)
+    return normalised

@@ -1,0 +1,102 @@
+"""The rule-based attributor on small traces written for these tests: a coordinator's premature "request
+satisfied", the first step that states figures the run never found, and the first substantive action."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from agent_postmortem.analysis.attribution_rules import first_action, pick_step, stated_figures
+from agent_postmortem.analysis.steps import StepRun, heuristic_attribution
+
+TASK = "What was the average monthly rainfall in Lisbon in 2021, in millimetres?"
+TERMINAL = "Computer_terminal"
+
+
+def make_run(steps: list[tuple[str, str]], **extra: Any) -> StepRun:
+    trace = [{"step": i, "agent": who, "content": text} for i, (who, text) in enumerate(steps)]
+    return StepRun.model_validate({"id": "r", "text": TASK, "trace": trace, **extra})
+
+
+def ledger(satisfied: bool, reason: str) -> str:
+    body = {
+        "is_request_satisfied": {"reason": reason, "answer": satisfied},
+        "is_in_loop": {"reason": "no", "answer": False},
+    }
+    return "Updated Ledger: " + json.dumps(body)
+
+
+INVENTED = [
+    ("Planner", f"Task: {TASK} Plan: find the monthly figures, then average them."),
+    ("Analyst", "Let's download the climate table for Lisbon and read the 2021 rows. ```python\nfetch(2021)\n```"),
+    (TERMINAL, "exitcode: 1 (execution failed)\nCode output: ConnectionError: host unreachable"),
+    ("Statistician", "The download failed. Let's assume the monthly values were 95, 80, 61, 58, 31, 12 and 4 mm."),
+    (TERMINAL, "exitcode: 0 (execution succeeded)\nCode output: 48.71"),
+    ("Verifier", "The average of 48.71 mm looks right. TERMINATE"),
+]
+
+
+def test_the_first_step_that_states_figures_the_run_never_found_is_decisive() -> None:
+    """The analyst's plan states nothing new; the statistician invents the monthly values after the failed
+    download, and the verifier only repeats the tool's 48.71."""
+    found = heuristic_attribution(make_run(INVENTED))
+    assert (found.responsible, found.decisive_step) == ("Statistician", 3)
+    assert "figures found nowhere earlier in the run (95, 80, 61, 58)" in found.reason
+    assert "assume" in found.reason and "95, 80, 61" in found.evidence
+
+
+def test_figures_from_the_task_a_tool_output_code_or_a_link_are_not_new() -> None:
+    steps = [
+        ("Planner", f"Task: {TASK}"),
+        ("Analyst", "Fetching https://example.org/lisbon/2021/rain-mm/12 ```python\nrows = table[2021][1:13]\n```"),
+        (TERMINAL, "exitcode: 0 (execution succeeded)\nCode output: 95.0 80.0 61.0 58.0 31.0 12.0"),
+        ("Statistician", "The table gives 95.0, 80.0, 61.0 and 58.0 mm for the first months of 2021."),
+    ]
+    run = make_run(steps)
+    assert pick_step(run.steps, run.task).rule == "first_action"
+    assert heuristic_attribution(run).decisive_step == 1  # the first substantive action: the analyst's fetch
+    assert stated_figures("1,100 readings in `x = 2_000` and ```\n3000\n``` at https://a.b/4000") == {"1100"}
+
+
+def test_a_figure_written_with_thousands_separators_is_the_one_seen_without() -> None:
+    steps = [
+        ("Planner", f"Task: {TASK}"),
+        (TERMINAL, "exitcode: 0\nCode output: stations=1100 readings=25300 gaps=214"),
+        ("Analyst", "We have 1,100 stations, 25,300 readings and 214 gaps, so the data is complete."),
+    ]
+    run = make_run(steps)
+    assert pick_step(run.steps, run.task).rule == "first_action"
+
+
+def test_a_coordinator_that_declares_the_request_satisfied_is_responsible_at_that_step() -> None:
+    steps = [
+        ("human", TASK),
+        ("Orchestrator", "Initial plan: ask WebSurfer for the 2021 monthly rainfall table."),
+        ("Orchestrator", ledger(False, "The table has not been found yet.")),
+        ("WebSurfer", "I typed 'Lisbon rainfall 2021' into the search bar. The page shows 2020 averages: 62 mm."),
+        ("Orchestrator", ledger(True, "The average monthly rainfall is 62 mm.")),
+        ("Orchestrator", "Request satisfied."),
+    ]
+    found = heuristic_attribution(make_run(steps))
+    assert (found.responsible, found.decisive_step) == ("Orchestrator", 4)
+    assert "declared the request satisfied" in found.reason and "is_request_satisfied" in found.evidence
+
+
+def test_a_ledger_that_is_not_satisfied_changes_nothing() -> None:
+    steps = [
+        ("human", TASK),
+        ("Orchestrator", ledger(False, "The table has not been found yet.")),
+        ("WebSurfer", "I typed 'Lisbon rainfall 2021' into the search bar."),
+    ]
+    run = make_run(steps)
+    assert pick_step(run.steps, run.task) == first_action(run.steps, run.task)
+    assert heuristic_attribution(run).responsible == "WebSurfer"
+
+
+def test_the_attributor_names_the_same_step_through_the_cli(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    trace = [{"step": i, "agent": who, "content": text} for i, (who, text) in enumerate(INVENTED)]
+    path = tmp_path / "runs.jsonl"
+    path.write_text(json.dumps({"id": "rain", "text": TASK, "trace": trace}) + "\n", encoding="utf-8")
+    result = cli("import-steps", str(path), "--dry-run", "--json")
+    assert result.exit_code == 0, result.stderr
+    found = json.loads(result.stdout)["results"][0]["attribution"]
+    assert (found["responsible"], found["decisive_step"], found["method"]) == ("Statistician", 3, "heuristic")

@@ -1,0 +1,162 @@
+"""Blameless-language checks: each rule, its spans, and its measured precision and recall."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent_postmortem.analysis.blame_rewrite import SystemicRewrite
+from agent_postmortem.analysis.blameless import check_blameless
+from agent_postmortem.evals.blameless import run
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "span"),
+    [
+        ("The outage was human error.", "human_error", "human error"),
+        ("We should've pinned the model.", "person_as_cause", "We should've"),
+        ("A careless edit removed the guard.", "judgement", "careless"),
+        ("Dave forgot to renew the certificate.", "person_as_cause", "Dave forgot"),
+        ("The on-call engineer ignored the page.", "person_as_cause", "The on-call engineer ignored"),
+        ("It was Priya's fault.", "possessive", "Priya's fault"),
+    ],
+)
+def test_each_rule_finds_its_phrase_with_the_span_and_a_rewrite(text: str, rule: str, span: str) -> None:
+    [finding] = check_blameless(text).findings
+    assert (finding.rule, finding.text, text[finding.start : finding.end]) == (rule, span, span)
+    assert finding.suggestion
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The CRM API failed to respond within 30 s.",
+        "The batch job failed to acquire the lock.",
+        "The guardrail missed instructions hidden in HTML.",
+        "Dave rolled back the release at 14:05.",
+        "The system allowed tool calls without validation.",
+    ],
+)
+def test_systems_failing_and_people_acting_are_not_flagged(text: str) -> None:
+    assert check_blameless(text).blameless
+
+
+def test_precision_and_recall_on_the_labelled_sentences() -> None:
+    result = run()
+    for name in ("train", "dev", "external_dev"):
+        figures = result[name]["detector"]
+        assert figures["precision"]["value"] >= 0.95 and figures["recall"]["value"] >= 0.95, (name, figures)
+    assert result["regression"]["detector"]["errors"] == []
+    assert result["regression"]["legacy_rules"]["errors"]  # the rules before #18 missed these
+
+
+@pytest.mark.parametrize(
+    ("sentence", "rewrite"),
+    [
+        ("Dana deployed the migration without reading it",
+         "The migration was deployed without a required review step."),
+        ("QA missed the regression because they didn't run the suite",
+         "The regression was not caught: running the suite was not an enforced step."),
+        ("Lee's change broke the booking flow",
+         "A change broke the booking flow; no review or test caught it before it shipped."),
+        ("The intern ran the script against prod by mistake",
+         "The script was run against prod; nothing in the process stopped or caught it before it took effect."),
+        ("The intern deleted the production table.",
+         "The production table was deleted; nothing in the process stopped or caught it before it took effect."),
+        ("QA didn't test it properly.", "It was not tested properly, and no step or check in the process required it."),
+        ("Priya pushed the config without review and broke the agent.",
+         "The config was pushed without a required review step and broke the agent."),
+    ],
+)  # fmt: skip
+def test_the_issues_missed_sentences_are_found_and_rewritten_into_systemic_ones(sentence: str, rewrite: str) -> None:
+    finding = check_blameless(sentence).findings[0]
+    assert finding.suggestion == rewrite and finding.rewritten_by == "rules"
+    assert check_blameless(finding.suggestion).blameless
+
+
+def test_a_configured_llm_rewrites_and_an_invalid_answer_falls_back_to_the_rules(fake_llm: Any) -> None:
+    fake_llm.enqueue(SystemicRewrite(rewrite="Migrations could be deployed without a required review step."))
+    [finding] = check_blameless("Dana deployed the migration without reading it", llm=fake_llm).findings
+    assert finding.rewritten_by == "llm" and finding.suggestion.startswith("Migrations could be deployed")
+    assert "Dana deployed" in fake_llm.calls[0][1] and "<sentence>" in fake_llm.calls[0][1]
+    fake_llm.enqueue(SystemicRewrite(rewrite="Dana forgot to read the migration before deploying it."))
+    [finding] = check_blameless("Dana deployed the migration without reading it", llm=fake_llm).findings
+    assert finding.rewritten_by == "rules"  # the model's answer still blamed a person
+    fake_llm.enqueue(RuntimeError("model down"))
+    [finding] = check_blameless("Dana deployed the migration without reading it", llm=fake_llm).findings
+    assert finding.suggestion == "The migration was deployed without a required review step."
+
+
+def test_bench_blameless_reports_held_out_figures_next_to_the_legacy_rules(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text(
+        '{"text": "Lee\'s change broke the booking flow", "blaming": true, "split": "test"}\n'
+        '{"text": "The SDK forgot to close the connection.", "blaming": false, "split": "test"}\n'
+        '{"text": "QA didn\'t test it properly.", "blaming": true, "split": "dev"}\n',
+        encoding="utf-8",
+    )
+    result = run({"held_out": (path, "test")})["held_out"]
+    assert result["sentences"] == 2 and result["detector"]["recall"]["value"] == 1.0
+    assert result["detector"]["precision"]["value"] == 1.0 and result["legacy_rules"]["recall"]["value"] == 0.0
+
+
+def test_components_that_caused_a_failure_are_not_people() -> None:
+    for neutral in (
+        "The outage was caused by the SDK fetch wrapper.",
+        "Latency was caused by the cache eviction storm.",
+        "Caused by Kafka consumer lag after the rebalance.",
+    ):
+        assert check_blameless(neutral).findings == [], neutral
+    for blaming in ("It was caused by Dave.", "The bug was introduced by an intern."):
+        assert [f.rule for f in check_blameless(blaming).findings] == ["person_as_agent"], blaming
+
+
+def test_lazy_loading_is_a_technique_not_a_judgement() -> None:
+    assert check_blameless("The lazy-loaded script and lazy loading of extensions failed.").findings == []
+    assert [f.rule for f in check_blameless("The rollout was lazy.").findings] == ["judgement"]
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("Why didn't you run the migration on staging first?", "question"),
+        ("Why did Marco push straight to main on a Friday?", "question"),
+        ("How did nobody notice the alert for two days?", "question"),
+        ("Did you even test the rollback script?", "question"),
+        ("The cache was wiped, apparently by me, during the cleanup.", "person_as_agent"),
+        ("The broken flag was introduced by us in the last release.", "person_as_agent"),
+        ("The outage was our fault.", "blame_word"),
+        ("It was my silly mistake, the staging key went to prod.", "blame_word"),
+        ("The one to blame is the release manager.", "blame_word"),
+        ("Please stop pushing to main without a review.", "scolding"),
+        ("Test your changes before you open a pull request.", "scolding"),
+        ("Actually pay attention to the deploy checklist next time.", "scolding"),
+        ("I caused the outage with a bad config push.", "person_as_cause"),
+        ("We apologise for not warning customers sooner.", "person_as_cause"),
+        ("I moved the fixture into the shared folder and pushed without rebuilding the bundle.", "person_as_cause"),
+    ],
+)
+def test_questions_self_blame_and_scolding_are_blame(text: str, rule: str) -> None:
+    findings = check_blameless(text).findings
+    assert [f.rule for f in findings] == [rule], (text, findings)
+    assert check_blameless(findings[0].suggestion).blameless, findings[0].suggestion
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Why didn't the health check catch the bad pods?",
+        "Why did the agent delete the branch?",
+        "Did anyone see the alert fire before 09:00?",
+        "The job was rerun by the scheduler after the timeout.",
+        "This report was written by me and reviewed by the team.",
+        "Operators shouldn't have write access to the orders table.",
+        "We had a release that failed to start on two nodes.",
+        "Stop the worker before you rotate the key.",
+        "The queue consumer caused a backlog when it restarted.",
+        "We introduced a new caching layer in March.",
+        "Sorry for the inconvenience while the index rebuilt.",
+    ],
+)
+def test_system_questions_and_neutral_sentences_are_not_blame(text: str) -> None:
+    assert check_blameless(text).findings == [], text

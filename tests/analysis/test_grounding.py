@@ -1,0 +1,64 @@
+"""Grounding checks on a draft: citations limited to its context, whys going deeper, no blame, items tied to causes."""
+
+from agent_postmortem.analysis.grounding import REMOVED, ground, limit_citations, quality_warnings
+from agent_postmortem.store.models import AnalysisDraft, DraftFactor, DraftWhy, ProposedAction
+from tests.factories import draft
+
+
+def with_changes(**changes: object) -> AnalysisDraft:
+    return draft().model_copy(update=changes)
+
+
+def test_only_incidents_from_the_context_may_be_cited() -> None:
+    cited = with_changes(
+        root_cause="Same as INC-4 and inc 12: the system allowed retries without backoff (see INC-0099).",
+        whys=[DraftWhy(question=f"Why {n}?", answer=f"Layer {n}, like INC-4.") for n in range(1, 4)],
+    )
+    cleaned, kept, removed = limit_citations(cited, {"INC-4", "INC-7"})
+    assert kept == ["INC-4"] and removed == ["INC-12", "INC-99"]
+    assert (
+        cleaned.root_cause
+        == f"Same as INC-4 and {REMOVED}: the system allowed retries without backoff (see {REMOVED})."
+    )
+    assert all("INC-4" in w.answer for w in cleaned.whys)
+
+
+def test_a_clean_draft_has_no_warnings() -> None:
+    result = ground(draft(), {"INC-1"})
+    assert result.warnings == [] and result.removed_citations == [] and result.draft == draft()
+
+
+def test_whys_that_restate_the_previous_one_are_flagged() -> None:
+    whys = [
+        DraftWhy(question="Why did the agent fail?", answer="The fares API rejected its calls with 429."),
+        DraftWhy(question="Why were calls rejected?", answer="The fares API rejected the calls with 429 errors."),
+        DraftWhy(question="Why so many calls?", answer="Retries went out at once from 40 workers."),
+    ]
+    assert quality_warnings(with_changes(whys=whys)) == ["why 2 restates why 1 instead of going deeper"]
+
+
+def test_blame_in_the_root_cause_is_flagged() -> None:
+    warnings = quality_warnings(with_changes(root_cause="The on-call engineer forgot to configure backoff."))
+    assert len(warnings) == 1 and warnings[0].startswith("the root cause blames a person")
+
+
+def test_action_items_must_address_the_root_cause_or_a_factor() -> None:
+    items = [
+        ProposedAction(
+            title="Add jitter to every retry loop",
+            owner_role="platform",
+            priority="P1",
+            due_in_days=7,
+            addresses="no jitter",
+        ),
+        ProposedAction(
+            title="Buy the team a nicer coffee machine",
+            owner_role="office",
+            priority="P2",
+            due_in_days=30,
+            addresses="morale",
+        ),
+    ]
+    drafted = with_changes(action_items=items, contributing_factors=[DraftFactor(factor="no jitter", effect="bursts")])
+    [warning] = quality_warnings(drafted)
+    assert "coffee machine" in warning and "morale" in warning

@@ -1,0 +1,156 @@
+"""Learning from completed post-mortems: runbook entries and regression eval cases from stored records."""
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from agent_postmortem.analysis.learn import CATEGORY_CHECKS, regression_case, runbook_entry
+from agent_postmortem.cli.demo import SEED
+from agent_postmortem.errors import NotAnalysed, UnknownRunbook
+from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.render.report import render_runbook
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.filters import SearchFilters
+from agent_postmortem.store.models import ActionItem, Analysis, Category, Incident, IncidentCreate, TimelineEvent, Why
+from tests.documents import items_of, section
+from tests.factories import FIXED_NOW, make_service
+
+
+def analysed(**changes: object) -> Incident:
+    analysis = Analysis(
+        whys=[Why(question="Why did the search hang?", answer="The tool had no deadline.")],
+        root_cause="The system allowed a tool call without a deadline.",
+        determinism="deterministic",
+        generated_by="assistant",
+        created_at=FIXED_NOW,
+    )
+    base = Incident(
+        id="INC-7",
+        title="Planner timed out on flights.search",
+        category=Category.TIMEOUT,
+        severity="SEV3",
+        triage="full",
+        agent="trip-planner",
+        tool="flights.search",
+        error_type="TimeoutError",
+        error_message="read timed out after 30 s (request 8812)",
+        prompt_excerpt="Find me a flight to Lisbon on Friday",
+        created_at=FIXED_NOW,
+        analysis=analysis,
+        timeline=[TimelineEvent(at=FIXED_NOW, kind="mitigated", description="Raised the pool size")],
+    )
+    return base.model_copy(update=changes)
+
+
+def test_a_deterministic_timeout_becomes_a_one_run_case_with_its_budget() -> None:
+    case = regression_case(analysed())
+    assert case.id == "regress-INC-7" and case.input == "Find me a flight to Lisbon on Friday"
+    assert case.trials == 1 and case.determinism == "deterministic"
+    kinds = {c.kind: c.value for c in case.checks}
+    assert kinds["within_seconds"] == "30" and kinds["not_raises"] == "TimeoutError" and "rubric" in kinds
+    assert case.todo == [] and case.source == "report://INC-7"
+    assert case.root_cause == "The system allowed a tool call without a deadline."
+
+
+def test_a_probabilistic_case_runs_enough_times_to_trust_the_fix() -> None:
+    incident = analysed(category=Category.LLM_REFUSAL, prompt_excerpt=None, error_message=None)
+    assert incident.analysis is not None
+    probabilistic = incident.analysis.model_copy(update={"determinism": "probabilistic", "runs_to_verify": None})
+    case = regression_case(incident.model_copy(update={"analysis": probabilistic}))
+    assert case.trials == 73  # 0 failures in 73 runs: Wilson upper bound (z=1.96) falls below 5%
+    assert any(c.kind == "not_refusal" for c in case.checks)
+    assert case.todo and "input" in case.todo[0]
+    chosen = probabilistic.model_copy(update={"runs_to_verify": 200})
+    assert regression_case(incident.model_copy(update={"analysis": chosen})).trials == 200
+
+
+def test_a_runbook_entry_collects_symptoms_checks_causes_and_mitigations() -> None:
+    items = [
+        ActionItem(id="AI-1", incident_id="INC-7", title="Add a deadline", status="completed", created_at=FIXED_NOW),
+        ActionItem(id="AI-2", incident_id="INC-7", title="Alert on p99", priority="P2", created_at=FIXED_NOW),
+    ]
+    second = analysed(id="INC-8", error_message="read timed out after 45 s (request 9001)")
+    entry = runbook_entry("timeout", "timeout", [analysed(), second], items, Category.TIMEOUT, now=FIXED_NOW)
+    assert entry.symptoms[0] == "TimeoutError: read timed out after N s (request N) (seen 2x)"
+    assert entry.checks[:3] == CATEGORY_CHECKS[Category.TIMEOUT]
+    assert entry.known_root_causes == ["The system allowed a tool call without a deadline."]
+    assert entry.mitigations_proven[0] == "Add a deadline (AI-1, INC-7)"
+    assert entry.mitigations_applied == ["Raised the pool size (INC-7)", "Raised the pool size (INC-8)"]
+    assert entry.mitigations_planned == ["Alert on p99 (AI-2, P2, open)"]
+    text = render_runbook(entry)
+    assert text.startswith("# Runbook: timeout") and "- [INC-8](report://INC-8) SEV3" in text
+    assert "## Checks" in text and "1. Find the step" in text
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> PostmortemService:
+    service = make_service(tmp_path_factory.mktemp("learn"), clock=lambda: FIXED_NOW + timedelta(days=400))
+    service.import_incidents(read_incidents(SEED))
+    return service
+
+
+def test_learning_from_a_seed_post_mortem(seeded: PostmortemService) -> None:
+    incident = next(
+        i for i in seeded.list_incidents(limit=50, filters=SearchFilters.of(category="rate_limit")).incidents
+    )
+    learned = seeded.learn(incident.id)
+    assert learned.eval_case.incident_id == incident.id and learned.eval_case.category == Category.RATE_LIMIT
+    runbook = learned.runbook
+    assert incident.id in {i.id for i in runbook.incidents}
+    assert runbook.known_root_causes and runbook.mitigations_proven
+    assert learned.runbook_markdown.startswith("# Runbook:")
+    category = seeded.runbook("rate_limit")
+    assert category.key == "rate_limit" and len(category.incidents) == 5
+    assert all(i.id.startswith("INC-") for i in category.incidents)
+
+
+def test_learning_needs_an_analysis_and_a_known_runbook_key(tmp_path: Path) -> None:
+    service = make_service(tmp_path)
+    raw = service.capture_incident(IncidentCreate(title="Unanalysed failure of the planner")).id
+    with pytest.raises(NotAnalysed, match="draft_analysis"):
+        service.learn(raw)
+    with pytest.raises(UnknownRunbook, match="PAT-n"):
+        service.runbook("PAT-999")
+    with pytest.raises(UnknownRunbook):
+        service.runbook("timeouts")
+    assert service.runbook("TIMEOUT").incidents == []
+
+
+ERROR = "429 Too Many Requests from pr0cure-check.io for campaign_q4_emea (request {n}): retry budget <30 s"
+
+
+def test_the_runbook_of_a_pattern_whose_fix_did_not_hold(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Found with `postmortem runbook PAT-n` after `postmortem effectiveness` said the fix did not hold."""
+    same = {"agent": "promo-bot", "tool": "coupons.apply", "error_type": "RateLimitError", "category": "rate_limit"}
+    rows = [
+        {
+            **same,
+            "title": f"Promo bot throttled while applying coupons, wave {n}",
+            "error_message": ERROR.format(n=8800 + n),
+            "severity": "SEV3",
+            "status": "resolved",
+            "created_at": f"2025-09-0{n}T10:00:00Z",
+            "analysis": {"whys": [{"question": "Why?", "answer": "No backoff."}], "root_cause": "No backoff."},
+            "action_items": [{"title": "Add backoff to coupon calls", "status": "completed"}] if n == 1 else [],
+        }
+        for n in (1, 2, 3)
+    ]
+    path = tmp_path / "incidents.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    assert cli("import", str(path)).exit_code == 0
+    again = ["--agent", same["agent"], "--tool", same["tool"], "--error-type", same["error_type"]]
+    title = "Promo bot throttled again after the backoff fix"
+    assert cli("capture", "--title", title, "--error-message", ERROR.format(n=9999), *again).exit_code == 0
+    [pattern] = json.loads(cli("effectiveness", "--json").stdout)["patterns"]
+    assert pattern["verdict"].startswith("recurred after the fix")
+    text = cli("runbook", pattern["pattern_id"]).stdout
+    mitigations = items_of(section(text, "Mitigations"))
+    assert [m.split(" (AI-")[0] for m in mitigations] == ["❌ Add backoff to coupon calls"]
+    assert "INC-4" in mitigations[0] and "did not hold" in mitigations[0]  # and no ✅ item (the list is whole)
+    symptom = "RateLimitError: 429 Too Many Requests from pr0cure-check.io for campaign_q4_emea (request N): "
+    assert items_of(section(text, "Symptoms"))[0] == symptom + "retry budget <N s (seen 3x)"
+    codes = [c.content for t in section(text, "Checks") for c in t.children or [] if c.type == "code_inline"]
+    assert codes[0] == symptom + "retry budget <N s"  # in a code span, not `&lt;N s`
+    assert len(items_of(section(text, "Incidents"))) == 3  # one item per incident, not one line

@@ -1,0 +1,88 @@
+"""Recurring patterns: the grouping rules on hand-made vectors, and the whole path on the seed knowledge base."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mcp import Client
+
+from agent_postmortem.analysis.patterns import Member, groups, label, mutual_neighbours
+from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.mcp.server import create_server
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.models import ActionItemCreate
+from tests.factories import SEED, make_service
+
+
+def unit(*rows: list[float]) -> np.ndarray:
+    x = np.array(rows, dtype=np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def member(pk: int, category: str = "timeout", signature: str | None = None, title: str = "x") -> Member:
+    return Member(pk, title, category, signature, None, None)
+
+
+def test_close_incidents_of_one_category_form_a_pattern_and_outliers_do_not() -> None:
+    vectors = unit([1, 0, 0], [0.95, 0.05, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0, 1])
+    found = groups([member(i) for i in range(5)], vectors, min_size=3)
+    assert found == [[0, 1, 2]]
+
+
+def test_similar_text_about_another_failure_mode_is_not_merged() -> None:
+    vectors = unit([1, 0, 0], [0.95, 0.05, 0], [0.9, 0.1, 0])
+    members = [member(0), member(1), member(2, category="rate_limit")]
+    assert groups(members, vectors, min_size=3) == []
+    assert groups(members, vectors, min_size=2) == [[0, 1]]
+
+
+def test_a_shared_signature_links_incidents_whatever_their_text() -> None:
+    vectors = unit([1, 0, 0], [0, 1, 0], [0, 0, 1])
+    members = [member(i, signature="sig-a") for i in range(3)]
+    assert groups(members, vectors, min_size=3) == [[0, 1, 2]]
+
+
+def test_only_mutual_neighbours_above_the_link_threshold_are_linked() -> None:
+    vectors = unit([1, 0], [0.9, 0.44], [0, 1])
+    pairs = mutual_neighbours(vectors, k=1, link=0.6)
+    assert pairs == [(0, 1)]
+
+
+def test_label_names_the_category_shared_words_and_agent() -> None:
+    members = [
+        Member(i, f"Fares API quota exhausted by retries #{i}", "rate_limit", None, "trip-planner", None)
+        for i in range(3)
+    ]
+    text = label(members)
+    assert text.startswith("rate limit: ") and "quota" in text and "agent trip-planner" in text
+
+
+@pytest.mark.slow
+def test_the_seed_knowledge_base_has_the_recurring_tool_failure_pattern(tmp_path: Path, embedder: object) -> None:
+    service = make_service(tmp_path, embedder=embedder)
+    ids = service.import_incidents(read_incidents(SEED)).ids
+    result = service.recurring_patterns()
+    assert result.incidents_considered == len(ids)
+    crm = next(p for p in result.patterns if "crm.lookup_order" in p.label)
+    assert crm.size >= 3 and crm.category == "tool_failure" and crm.first_seen <= crm.last_seen
+
+
+@pytest.mark.anyio
+async def test_patterns_tool_and_resource_list_open_items(service: PostmortemService) -> None:
+    ids = [
+        service.capture_incident(
+            read_incidents(SEED)[0].model_copy(update={"title": f"Repeat {n}", "agent": f"a{n}"})
+        ).id
+        for n in range(3)
+    ]
+    for n, incident_id in enumerate(ids):  # same text: similar enough to be one pattern under the hash embedder
+        assert incident_id == f"INC-{n + 1}"
+    service.add_action_item(ids[0], ActionItemCreate(title="Ground answers in the policy store"))
+    async with Client(create_server(lambda: service)) as client:
+        result = await client.call_tool("recurring_patterns", {})
+        resource = await client.read_resource("patterns://recurring")
+    [pattern] = result.structured_content["patterns"]  # type: ignore[index]
+    assert pattern["incident_ids"] == ids and pattern["id"] == "PAT-1"
+    assert [a["title"] for a in pattern["open_action_items"]] == ["Ground answers in the policy store"]
+    assert json.loads(resource.contents[0].text)["patterns"][0]["id"] == "PAT-1"  # type: ignore[union-attr]

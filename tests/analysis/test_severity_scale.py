@@ -1,0 +1,181 @@
+"""Severity from scale: the numbers a person would cite are found with their words, and mapped to SEV1-4 by the
+policy's thresholds; the three severities the issue found wrong are pinned through the real CLI."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agent_postmortem.analysis.policy import TriagePolicy
+from agent_postmortem.analysis.severity_policy import SeverityPolicy, assess
+from agent_postmortem.analysis.severity_scale import ALL, extract
+from agent_postmortem.store.models import IncidentCreate
+
+CLI = str(Path(sys.executable).parent / "postmortem")
+
+
+def found(text: str) -> dict[str, list[tuple[float, str]]]:
+    out: dict[str, list[tuple[float, str]]] = {}
+    for f in extract({"impact": text}):
+        out.setdefault(f.dimension, []).append((f.value, f.quote))
+    return out
+
+
+def level(impact: str, policy: SeverityPolicy | None = None, **flags: bool) -> str:
+    return assess(IncidentCreate(title="agent failure", impact=impact, **flags), policy or SeverityPolicy())[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "dimension", "value", "quote"),
+    [
+        ("2.1M rows lost in a production migration", "records", 2_100_000, "2.1M rows"),
+        ("erased 1,943,200 database rows", "records", 1_943_200, "1,943,200 database rows"),
+        ("about 2,229 files were deleted", "records", 2229, "2,229 files"),
+        ("exposed the data of 483,000 patients", "people", 483_000, "483,000 patients"),
+        ("ChatGPT was unavailable to all users", "people", ALL, "unavailable to all"),
+        ("a $149 goodwill refund", "money", 149, "$149"),
+        ("theft of 55.5 ETH (approximately $106,200)", "money", 106_200, "$106,200"),
+        ("charged 29 times, totaling 661.08 USD", "money", 661.08, "661.08 USD"),
+        ("every RAG agent down for 38 minutes", "outage_minutes", 38, "RAG agent down for 38 minutes"),
+        ("lasting 19 hours and 26 minutes", "outage_minutes", 19 * 60 + 26, "lasting 19 hours and 26 minutes"),
+        ("Between 3:30am PT and 7:08am PT errors rose", "outage_minutes", 218, "Between 3:30am PT and 7:08am"),
+        ("impact occurred from 17:34–18:52 UTC", "outage_minutes", 78, "17:34–18:52"),
+        ("approximately 84% of requests failed", "failing_share", 84, "approximately 84% of requests failed"),
+        ("5 out of 46 nodes failed to ship logs", "failing_share", 10.9, "5 out of 46 nodes failed to ship logs"),
+        ("**Severity:** Critical", "stated", 1, "Severity:** Critical"),
+        ("CVSS score 8.1", "stated", 2, "CVSS score 8.1"),
+    ],
+)
+def test_each_number_is_found_with_the_words_it_rests_on(text: str, dimension: str, value: float, quote: str) -> None:
+    hits = found(text)[dimension]
+    assert any(v == pytest.approx(value) and q == quote for v, q in hits), hits
+
+
+def test_flags_are_found_and_hypotheticals_are_not() -> None:
+    assert "data_loss" in found("the agent deleted the production database")
+    assert "data_exposed" in found("other users' chat histories were shown")
+    assert "attack" in found("an attacker stole the wallet's funds")
+    assert "non_production" in found("it ran against the staging environment")
+    assert "no_impact" in found("no customer impact; caught before release")
+    assert "data_loss" not in found("this could have wiped local files")
+    assert "people" not in found("a platform serving over 100,000 students went down")
+
+
+@pytest.mark.parametrize(
+    ("impact", "expected"),
+    [
+        ("2.1M rows lost in a production migration", "SEV1"),
+        ("every RAG agent down for 38 minutes", "SEV2"),
+        ("a $149 goodwill refund", "SEV3"),
+        ("ChatGPT was unavailable to all users for 4 hours", "SEV1"),
+        ("elevated error rates for 20 minutes", "SEV3"),
+        ("elevated error rates for 3 hours", "SEV2"),
+        ("0.2% of requests returned errors for 67 minutes", "SEV3"),
+        ("the agent deleted my local project folder", "SEV3"),
+        ("1.9M rows deleted in production, restored from backup", "SEV2"),
+        ("an attacker used injected prompts to drain $500", "SEV1"),
+        ("a prompt injection vulnerability, demonstrated by security researchers", "SEV3"),
+        ("the agent's loop burned $3 of credits", "SEV4"),
+        ("the migration dropped 40,000 rows in the staging database", "SEV4"),
+        ("the user died after the chatbot's advice", "SEV1"),
+        ("the airline lost the case in a tribunal", "SEV2"),
+    ],
+)
+def test_scale_maps_to_the_guides_levels(impact: str, expected: str) -> None:
+    assert level(impact) == expected
+
+
+def test_reasons_cite_the_number_and_the_quote() -> None:
+    _, reasons = assess(
+        IncidentCreate(title="migration", impact="2.1M rows lost in a production migration"), SeverityPolicy()
+    )
+    assert reasons == [
+        "SEV1: data lost at scale (impact: '2.1M rows lost in a production'), 2,100,000 records (impact: '2.1M rows'); "
+        "sev1_records = 1000"
+    ]
+
+
+def test_the_reporters_severity_wins_and_flags_set_floors() -> None:
+    explicit = IncidentCreate(title="agent failure", impact="2.1M rows lost in production", severity="SEV4")
+    assert assess(explicit, SeverityPolicy()) == ("SEV4", ["severity set explicitly by the reporter"])
+    assert level("the agent's loop burned $3 of credits", customer_reported=True) == "SEV3"
+    assert level("dropped 40,000 rows in the staging database", user_facing=True) == "SEV3"
+
+
+def test_policy_thresholds_change_the_level() -> None:
+    assert level("every RAG agent down for 38 minutes", SeverityPolicy(sev1_outage_minutes=30)) == "SEV1"
+    assert level("2,000 rows lost in production", SeverityPolicy(sev1_records=10_000)) == "SEV1"  # production
+    assert level("2,000 rows were lost", SeverityPolicy(sev1_records=10_000)) == "SEV3"
+    assert level("the staging run lost 5 rows", SeverityPolicy(non_production="SEV3")) == "SEV3"
+
+
+def test_the_policy_file_sets_severity_thresholds_and_rejects_unknown_keys(tmp_path: Path) -> None:
+    path = tmp_path / "triage.toml"
+    path.write_text('full_severities = ["SEV1"]\n[severity]\nsev1_outage_minutes = 30\nsev2_money = 100\n', "utf-8")
+    policy = TriagePolicy.load(path)
+    assert policy.severity.sev1_outage_minutes == 30 and policy.severity.sev2_money == 100
+    path.write_text("[severity]\nsev1_usrs = 5\n", "utf-8")
+    with pytest.raises(ValueError, match=r"severity\.sev1_usrs: Extra inputs are not permitted"):
+        TriagePolicy.load(path)
+    path.write_text('[severity]\nnon_production = "SEV9"\n', "utf-8")
+    with pytest.raises(ValueError, match=r"severity\.non_production"):
+        TriagePolicy.load(path)
+
+
+def classify_cli(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none", "HF_HUB_OFFLINE": "1", **env}
+    return subprocess.run(
+        [CLI, "classify", "--json", *args],
+        env=full,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_the_issues_three_severities_through_the_cli(tmp_path: Path) -> None:
+    """2.1M rows lost in a production migration was SEV4, every RAG agent down for 38 minutes SEV4, a $149 goodwill
+    refund SEV2: the dry-run capture path (redaction, classification, severity) now reads the scale."""
+    cases = [
+        ("Migration lost data", "--description", "2.1M rows lost in a production migration", "SEV1", "2,100,000"),
+        ("RAG agents down", "--impact", "every RAG agent down for 38 minutes", "SEV2", "38 min"),
+        ("Support bot refund", "--impact", "a $149 goodwill refund to one customer", "SEV3", "$149"),
+    ]
+    for title, option, text, expected, cited in cases:
+        done = classify_cli(tmp_path / "home", title, option, text)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        assert result["severity"] == expected, result["severity_reasons"]
+        assert any(cited in reason for reason in result["severity_reasons"])
+
+
+def test_a_team_policy_file_moves_the_threshold_and_a_bad_one_is_one_clear_error(tmp_path: Path) -> None:
+    policy = tmp_path / "triage.toml"
+    policy.write_text("[severity]\nsev1_outage_minutes = 30\n", "utf-8")
+    done = classify_cli(tmp_path / "home", "RAG down", "--impact", "every RAG agent down for 38 minutes",
+                        POSTMORTEM_TRIAGE_POLICY=str(policy))  # fmt: skip
+    assert json.loads(done.stdout)["severity"] == "SEV1"
+    policy.write_text("[severity]\nsev1_outage_minutes = -1\n", "utf-8")
+    done = classify_cli(tmp_path / "home", "RAG down", POSTMORTEM_TRIAGE_POLICY=str(policy))
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "severity.sev1_outage_minutes" in done.stderr
+
+
+def test_assessing_a_capture_takes_well_under_a_millisecond() -> None:
+    capture = IncidentCreate(
+        title="Elevated error rates for ChatGPT and Platform API",
+        description="On August 16, 2024 from 11:38 AM to 1:16 PM PT, a significant issue impacted the reliability "
+        "of the OpenAI primary API, resulting in degraded service for users. " * 4,
+        impact="reduced success rates for ChatGPT conversations, two waves lasting 44 and 15 minutes",
+        error_message="HTTP 503 Service Unavailable",
+    )
+    assess(capture, SeverityPolicy())
+    start = time.perf_counter()
+    for _ in range(200):
+        assess(capture, SeverityPolicy())
+    assert (time.perf_counter() - start) / 200 < 0.005  # measured ~0.3 ms; generous for a loaded machine

@@ -1,0 +1,51 @@
+"""Fix verification statistics, against values computed independently (SciPy, textbook formulas)."""
+
+import pytest
+
+from agent_postmortem.analysis.verify import fisher_less, trials_for_target, verify_fix, wilson, z_for
+
+
+def test_normal_quantile() -> None:
+    assert z_for(0.95) == pytest.approx(1.959964, abs=1e-5)
+    assert z_for(0.99) == pytest.approx(2.575829, abs=1e-5)
+
+
+def test_wilson_interval_matches_the_textbook_values() -> None:
+    rate = wilson(5, 100)
+    assert (rate.low, rate.high) == pytest.approx((0.021543, 0.111750), abs=1e-5)
+    zero = wilson(0, 381)
+    assert zero.low == 0 and zero.high < 0.01 <= wilson(0, 380).high
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),  # scipy.stats.fisher_exact([[c, d - c], [a, b - a]], alternative="less")
+    [((10, 100, 1, 100), 0.004829058), ((5, 50, 0, 50), 0.028142247), ((3, 20, 2, 20), 0.5)],
+)
+def test_one_sided_fisher_exact_test(table: tuple[int, int, int, int], expected: float) -> None:
+    assert fisher_less(*table) == pytest.approx(expected, rel=1e-6)
+
+
+def test_trials_needed_is_the_smallest_count_that_meets_the_target() -> None:
+    needed = trials_for_target(0, 0, 0.01, 0.95)
+    assert needed == 381
+    assert trials_for_target(0, 381, 0.01, 0.95) is None
+
+
+def test_verdicts() -> None:
+    assert verify_fix(12, 200, 0, 500, target=0.01).verdict == "fixed"
+    improved = verify_fix(12, 200, 0, 200, target=0.01)
+    assert improved.verdict == "improved" and improved.more_trials_needed == 181
+    assert verify_fix(3, 20, 2, 20).verdict == "not_shown"
+    assert verify_fix(2, 100, 9, 100).verdict == "worse"
+    assert verify_fix(2, 100, 0, 0).verdict == "need_data"
+
+
+def test_a_deterministic_failure_needs_one_passing_reproduction() -> None:
+    assert verify_fix(1, 1, 0, 1, deterministic=True).verdict == "fixed"
+    assert verify_fix(1, 1, 1, 1, deterministic=True).verdict == "worse"
+    assert verify_fix(1, 1, 0, 0, deterministic=True).more_trials_needed == 1
+
+
+def test_impossible_counts_are_rejected() -> None:
+    with pytest.raises(ValueError, match="between 0"):
+        verify_fix(5, 3, 0, 10)

@@ -1,0 +1,154 @@
+"""The `postmortem` command line, in process, on a real data directory with the bundled embedding model."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agent_postmortem.cli.app import app
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_capture_then_search_and_list_as_json(run) -> None:  # type: ignore[no-untyped-def]
+    first = run(
+        "capture",
+        "--title",
+        "Fares API returned 429 Too Many Requests",
+        "--error-type",
+        "RateLimitError",
+        "--user-facing",
+        "--json",
+    )
+    assert first.exit_code == 0, first.stderr
+    captured = json.loads(first.stdout)
+    assert captured["category"] == "rate_limit" and captured["severity"] == "SEV3"
+    found = json.loads(run("search", "rate limited by the fares provider", "--json").stdout)
+    assert found["hits"][0]["id"] == captured["id"]
+    listed = json.loads(run("list", "--json").stdout)
+    assert [i["id"] for i in listed["incidents"]] == [captured["id"]]
+
+
+def test_classify_is_a_dry_run(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("classify", "CRM sync corrupted 3,000 contact records", "--json")
+    assert json.loads(result.stdout)["severity"] == "SEV1"
+    assert json.loads(run("stats", "--json").stdout)["incidents"] == 0
+
+
+def test_errors_are_one_line_without_traceback_or_echo(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    missing = run("show", "INC-404")
+    assert missing.exit_code == 2 and "postmortem list" in missing.stderr and "Traceback" not in missing.stderr
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "ok", "severity": "sk-live-CANARY"}\n', encoding="utf-8")
+    imported = run("import", str(bad))
+    assert imported.exit_code == 2 and "line 1" in imported.stderr and "CANARY" not in imported.stderr
+    short = run("capture", "--title", "x")
+    assert short.exit_code == 2 and "title" in short.stderr
+
+
+def test_actions_add_update_and_report_to_file(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    incident_id = json.loads(run("capture", "--title", "Agent timed out calling the CRM", "--json").stdout)["id"]
+    added = json.loads(
+        run(
+            "actions",
+            "--incident",
+            incident_id,
+            "--add",
+            "Set a 10 s deadline on CRM calls",
+            "--owner",
+            "crm-team",
+            "--priority",
+            "P0",
+            "--due",
+            "2020-01-01",
+            "--json",
+        ).stdout
+    )
+    assert added["overdue"] is True
+    updated = json.loads(run("actions", "--item", added["id"], "--set-status", "completed", "--json").stdout)
+    assert updated["status"] == "completed"
+    exported = run("actions", "--incident", incident_id, "--export", "csv")
+    assert exported.stdout.splitlines()[1].startswith(f"{added['id']},{incident_id},Set a 10 s deadline")
+    assert run("actions", "--export", "xml").exit_code == 2
+    out = tmp_path / "report.md"
+    assert run("report", incident_id, "-o", str(out)).exit_code == 0
+    assert "- [x] **P0** Set a 10 s deadline on CRM calls" in out.read_text(encoding="utf-8")
+
+
+def test_learn_writes_runbooks_and_regression_cases(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from agent_postmortem.cli.demo import SEED
+
+    assert run("import", str(SEED)).exit_code == 0
+    out = tmp_path / "learned"
+    result = run("learn", "--all", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    cases = [json.loads(line) for line in (out / "evals" / "regressions.jsonl").read_text().splitlines()]
+    assert len(cases) == 45 and len(list((out / "evals").glob("regress-INC-*.json"))) == 45
+    runbooks = sorted(p.stem for p in (out / "runbooks").glob("*.md"))
+    assert runbooks and all(r.startswith("PAT-") or r in {c["category"] for c in cases} for r in runbooks)
+    one = json.loads(run("learn", "INC-3", "--json").stdout)
+    assert one["eval_cases"][0]["incident_id"] == "INC-3" and len(one["runbooks"]) == 1
+    assert run("runbook", "rate_limit").stdout.startswith("# Runbook: rate limit")
+    assert run("runbook", "nonsense").exit_code == 2
+    assert run("learn").exit_code == 2  # neither an id nor --all
+    effect = json.loads(run("effectiveness", "--json").stdout)
+    assert effect["patterns"] and all(p["verdict"] for p in effect["patterns"])
+    stats = json.loads(run("actions", "--stats", "--json").stdout)
+    assert stats["overall"]["items"] > 0 and stats["by_pattern"]
+
+
+def test_action_history_and_edits_from_the_command_line(run) -> None:  # type: ignore[no-untyped-def]
+    incident_id = json.loads(run("capture", "--title", "Agent timed out calling the CRM", "--json").stdout)["id"]
+    added = json.loads(
+        run("actions", "--incident", incident_id, "--add", "Set a deadline", "--by", "dana", "--json").stdout
+    )
+    run("actions", "--item", added["id"], "--priority", "P0", "--title", "Set a 10 s deadline", "--by", "lee")
+    bad = run("actions", "--item", added["id"], "--priority", "P7")
+    assert bad.exit_code == 2 and "priority" in bad.stderr
+    shown = json.loads(run("actions", "--item", added["id"], "--json").stdout)
+    assert [(h["field"], h["by"]) for h in shown["history"]] == [
+        ("created", "dana"),
+        ("title", "lee"),
+        ("priority", "lee"),
+    ]
+    review = run("report", incident_id, "--kind", "review")
+    assert review.stdout.startswith("# Lightweight review:") and "Not a known pattern" in review.stdout
+
+
+def test_export_then_import_into_a_new_home(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    incident_id = json.loads(run("capture", "--title", "Agent timed out calling the CRM", "--json").stdout)["id"]
+    backup_file = tmp_path / "backup.jsonl"
+    assert run("export", "-o", str(backup_file)).exit_code == 0
+    before = json.loads(run("show", incident_id, "--json").stdout)
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "restored"))
+    restored = run("import", str(backup_file), "--json")
+    assert restored.exit_code == 0 and json.loads(restored.stdout) == {"restored": 1}
+    assert json.loads(run("show", incident_id, "--json").stdout) == before
+    again = run("import", str(backup_file))
+    assert again.exit_code == 2 and "empty home" in again.stderr
+
+
+def test_search_shows_the_score_its_rows_are_ranked_by_and_the_cosine_labelled(run) -> None:  # type: ignore[no-untyped-def]
+    from agent_postmortem.cli.demo import SEED
+
+    assert run("import", str(SEED)).exit_code == 0
+    text = run("search", "rate limited by the fares provider").stdout
+    rows = re.findall(r"^│ (\d+) +│ (INC-\d+) +│ (-?[\d.]+) +│ ([\d.]+) +│", text, flags=re.MULTILINE)
+    assert len(rows) == 5 and "relevance" in text and "cosine" in text
+    assert [int(r[0]) for r in rows] == [1, 2, 3, 4, 5]
+    relevance = [float(r[2]) for r in rows]
+    assert relevance == sorted(relevance, reverse=True)  # the column the rows are ranked by is in order

@@ -1,0 +1,165 @@
+"""What every command shares (server/cli/common.py, server/cli/app.py), driven as a shell runs `postmortem`: checked
+choices, exit codes a script can gate on, read-only commands that create nothing, `--version`, completion, and a
+`--help` that loads no heavy module."""
+
+import json
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+from typing import get_args
+
+import pytest
+
+from agent_postmortem.cli import common as cli_common
+from agent_postmortem.store import models
+from tests.factories import FIXTURES
+from tests.processes import environment, postmortem
+
+
+@pytest.mark.parametrize(
+    ("args", "allowed"),
+    [
+        (["list", "--status", "closed"], "open, mitigated or resolved"),
+        (["search", "x", "--category", "nope"], "data_corruption, business_logic or infrastructure"),
+        (["search", "x", "--severity", "SEV9"], "SEV1, SEV2, SEV3 or SEV4"),
+        (["search", "x", "--mode", "fuzzy"], "hybrid, dense or lexical"),
+        (["actions", "--status", "done"], "open, in_progress or completed"),
+        (["actions", "--item", "AI-1", "--priority", "P7"], "P0, P1 or P2"),
+        (["report", "INC-1", "--kind", "long"], "full, review or auto"),
+        (["serve", "--transport", "grpc"], "stdio or http"),
+    ],
+)
+def test_a_bad_filter_value_is_rejected_with_the_allowed_values(tmp_path: Path, args: list[str], allowed: str) -> None:
+    result = postmortem(*args, home=tmp_path / "home")
+    assert result.returncode == 2 and allowed in result.stderr.decode(), result.stderr.decode()
+    assert args[-1].encode() not in result.stderr  # the rejected value is not echoed
+    assert not (tmp_path / "home").exists()
+
+
+def test_the_choices_are_the_stored_vocabularies() -> None:
+    assert cli_common.CATEGORIES == tuple(get_args(models.CategoryName))
+    assert cli_common.SEVERITIES == get_args(models.Severity)
+    assert cli_common.STATUSES == get_args(models.Status)
+    assert cli_common.PRIORITIES == get_args(models.Priority)
+    assert cli_common.ACTION_STATUSES == get_args(models.ActionStatus)
+
+
+READ_ONLY = [
+    ["list"],
+    ["list", "--json"],
+    ["show", "INC-1"],
+    ["stats", "--json"],
+    ["search", "the fares API throttled us"],
+    ["classify", "CRM sync corrupted 3,000 contact records"],
+    ["report", "INC-1"],
+    ["actions"],
+    ["actions", "--stats"],
+    ["actions", "--item", "AI-1"],
+    ["patterns"],
+    ["effectiveness"],
+    ["learn", "--all"],
+    ["runbook", "rate_limit"],
+    ["check"],
+    ["export"],
+]
+
+
+@pytest.mark.slow
+def test_read_only_commands_on_a_missing_home_create_nothing(tmp_path: Path, model_cache: Path) -> None:
+    home = tmp_path / "never" / "home"
+    for args in READ_ONLY:
+        result = postmortem(*args, home=home, env={"POSTMORTEM_MODEL_CACHE": str(model_cache)})
+        assert result.returncode in (0, 2) and b"Traceback" not in result.stderr, (args, result.stderr.decode())
+        assert b"nothing stored yet" in result.stderr, args
+        assert not (tmp_path / "never").exists(), args
+    assert json.loads(postmortem("list", "--json", home=home).stdout)["incidents"] == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["draft", "INC-1"],
+        ["actions", "--incident", "INC-1", "--add", "Retry with jittered backoff"],
+        ["actions", "--item", "AI-1", "--set-status", "completed"],
+        ["reindex"],
+    ],
+)
+def test_changing_what_is_stored_in_a_missing_home_creates_nothing(tmp_path: Path, args: list[str]) -> None:
+    result = postmortem(*args, home=tmp_path / "home")
+    assert result.returncode == 2 and b"nothing stored yet" in result.stderr, result.stderr.decode()
+    assert not (tmp_path / "home").exists()
+
+
+def test_the_quick_reads_migrate_an_older_home_first(tmp_path: Path) -> None:
+    """`list` and `show` read the records alone when the schema is current; an older one is upgraded as by any
+    command (tests/fixtures/postmortem-0003.db was written at revision 0003)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "postmortem.db").write_bytes((FIXTURES / "postmortem-0003.db").read_bytes())
+    listed = postmortem("list", "--json", home=home)
+    assert listed.returncode == 0, listed.stderr.decode()
+    first = json.loads(listed.stdout)["incidents"][-1]["id"]
+    shown = postmortem("show", first, "--json", home=home)
+    assert shown.returncode == 0 and json.loads(shown.stdout)["id"] == first
+
+
+def test_check_blameless_exits_1_when_it_finds_blame(tmp_path: Path) -> None:
+    blame = postmortem("check-blameless", "The on-call engineer forgot to add a timeout.", home=tmp_path)
+    assert blame.returncode == 1 and b"forgot" in blame.stdout
+    clean = postmortem("check-blameless", "The retry loop had no backoff.", "--json", home=tmp_path)
+    assert clean.returncode == 0 and json.loads(clean.stdout)["blameless"] is True
+
+
+def test_version_prints_the_package_version(tmp_path: Path) -> None:
+    shown = postmortem("--version", home=tmp_path)
+    assert shown.returncode == 0 and shown.stdout.decode() == f"postmortem {version('agent-postmortem')}\n"
+
+
+def test_the_shell_completes_commands_and_choices(tmp_path: Path) -> None:
+    script = postmortem("--show-completion", "bash", home=tmp_path)
+    assert script.returncode == 0 and b"_POSTMORTEM_COMPLETE=complete_bash" in script.stdout
+
+    def complete(words: str, index: int) -> list[str]:
+        env = {"_POSTMORTEM_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(index)}
+        return postmortem(home=tmp_path, env=env).stdout.decode().split()
+
+    assert complete("postmortem li", 1) == ["list"]
+    assert complete("postmortem list --status m", 3) == ["mitigated"]
+
+
+HEAVY = ("openai", "chromadb", "onnxruntime", "torch", "mcp", "alembic", "numpy", "sqlalchemy", "pydantic")
+PROBE = """
+import sys
+from agent_postmortem.cli.app import app
+try:
+    app(sys.argv[1:], prog_name="postmortem")
+except SystemExit:
+    pass
+print("LOADED:", *(m for m in {heavy!r} if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "allowed"),
+    [
+        (["--help"], set()),
+        (["--version"], set()),
+        (["list", "--help"], {"pydantic"}),  # typer checks a command's parameters with pydantic
+        (["list"], {"numpy", "sqlalchemy", "pydantic"}),  # the record store, not the service
+        (["show", "INC-1"], {"numpy", "sqlalchemy", "pydantic"}),
+    ],
+)
+def test_help_and_the_quick_reads_load_no_heavy_module(tmp_path: Path, args: list[str], allowed: set[str]) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "postmortem.db").write_bytes((FIXTURES / "postmortem-0003.db").read_bytes())
+    postmortem("list", home=home)  # migrated once, as the first command after an upgrade does
+    code = PROBE.format(heavy=HEAVY)
+    probe = subprocess.run(
+        [sys.executable, "-c", code, *args], env=environment(home), capture_output=True, timeout=120, check=False
+    )
+    marker = [line for line in probe.stdout.decode().splitlines() if line.startswith("LOADED:")]
+    assert marker, probe.stderr.decode()[-500:]
+    loaded = set(marker[0].split()[1:])
+    assert loaded <= allowed, (args, loaded - allowed, probe.stderr.decode()[-500:])

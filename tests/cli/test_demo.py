@@ -1,0 +1,39 @@
+"""`postmortem demo` and `postmortem eval` run as a user runs them: they leave nothing behind in the temporary
+directory (a private TMPDIR here, compared before and after). The model is exported beforehand (the `embedder`
+fixture), as it is after a first run; onnxruntime's own `.ses` file, which importing it writes, is not ours."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.processes import postmortem
+
+pytestmark = pytest.mark.slow
+
+
+def _left_in(tmp: Path, args: list[str], home: Path, model_cache: Path) -> tuple[list[str], bytes]:
+    tmp.mkdir()
+    env = {"TMPDIR": str(tmp), "POSTMORTEM_MODEL_CACHE": str(model_cache)}
+    result = postmortem(*args, home=home, env=env)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    return sorted(p.name for p in tmp.iterdir() if p.name != ".ses"), result.stdout
+
+
+def test_the_demo_removes_its_temporary_home_and_prints_the_report(
+    tmp_path: Path, model_cache: Path, embedder: object
+) -> None:
+    left, stdout = _left_in(tmp_path / "tmp", ["demo", "--json"], tmp_path / "unused", model_cache)
+    assert left == []
+    shown = json.loads(stdout)
+    assert shown["home"] is None and shown["report"] is None and shown["incident_id"].startswith("INC-")
+    kept = tmp_path / "kept"
+    args = ["demo", "--home", str(kept), "--json"]
+    left, stdout = _left_in(tmp_path / "tmp2", args, tmp_path / "unused", model_cache)
+    assert left == [] and Path(json.loads(stdout)["report"]).is_file() and (kept / "postmortem.db").is_file()
+
+
+def test_eval_removes_its_temporary_homes(tmp_path: Path, model_cache: Path, embedder: object) -> None:
+    args = ["eval", "--backend", "reference", "--cases", "01_*", "--json"]
+    left, stdout = _left_in(tmp_path / "tmp", args, tmp_path / "unused", model_cache)
+    assert left == [] and json.loads(stdout)["backend"] == "reference"

@@ -1,0 +1,45 @@
+"""`postmortem import-traces`, in process, on a real data directory with the bundled embedding model."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agent_postmortem.cli.app import app
+from tests.factories import FIXTURES
+
+FIXTURE = FIXTURES / "otlp" / "genai_traces.jsonl"
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object) -> CliRunner:
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    return CliRunner()
+
+
+def test_import_traces_reports_counts_and_a_second_import_finds_only_duplicates(runner: CliRunner) -> None:
+    dry = runner.invoke(app, ["import-traces", str(FIXTURE), "--dry-run", "--json"], catch_exceptions=False)
+    assert dry.exit_code == 0 and json.loads(dry.stdout)["titles"] == [
+        "TimeoutError in flights.search",
+        "RateLimitError in claude-sonnet-4 (support-bot)",
+    ]
+    first = runner.invoke(app, ["import-traces", str(FIXTURE)], catch_exceptions=False)
+    assert first.exit_code == 0, first.stderr
+    assert "3 traces, 2 with a failure" in first.stdout and "2 incidents created" in first.stdout
+    again = json.loads(runner.invoke(app, ["import-traces", str(FIXTURE), "--json"]).stdout)
+    assert (again["created"], again["duplicates"]) == (0, 2)  # the dry run stored nothing either
+    hits = json.loads(runner.invoke(app, ["search", "flight search timed out", "--json"]).stdout)["hits"]
+    assert hits[0]["title"] == "TimeoutError in flights.search"
+
+
+def test_a_malformed_trace_file_is_one_clear_line_and_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "traces.jsonl"
+    bad.write_text('{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "00f067aa0ba902b7"}]}]}]}\n')
+    result = runner.invoke(app, ["import-traces", str(bad)])
+    assert result.exit_code == 2
+    assert "traces.jsonl: resourceSpans[0].scopeSpans[0].spans[0].traceId: missing" in result.stderr
+    assert "Traceback" not in result.stderr
+    missing = runner.invoke(app, ["import-traces", str(tmp_path / "nope.jsonl")])
+    assert missing.exit_code == 1 and "No such file" in missing.stderr

@@ -1,0 +1,95 @@
+"""The draft-quality eval: cases load and are neutral, the runner's statistics, baselines that the scorers separate,
+regression detection, and one end-to-end run with the bundled local model."""
+
+import json
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agent_postmortem.cli.app import app
+from agent_postmortem.cli.demo import SEED
+from agent_postmortem.evals.cases import CaseFileError, load_case, load_cases
+from agent_postmortem.evals.runner import EvalRun, interval, regressions, run, summarize
+from agent_postmortem.evals.scorers import Score
+from agent_postmortem.store.models import Category
+from agent_postmortem.store.search.embedding import Embedder
+
+WORDS_OF_ANSWERS = {c.value for c in Category} | {w for c in Category for w in c.value.split("_")} - {"llm", "logic"}
+
+
+def test_the_cases_cover_what_the_suite_promises_and_their_names_hint_nothing() -> None:
+    cases = load_cases()
+    kinds = Counter(c.case.kind for c in cases)
+    assert kinds["agent"] >= 30 and kinds["postmortem"] >= 15 and kinds["trace"] >= 10
+    agent_categories = {c.case.incident.category for c in cases if c.case.kind == "agent"}
+    assert agent_categories == {c.value for c in Category}
+    for c in cases:
+        assert re.fullmatch(r"\d\d_[a-z]+", c.name), c.name
+        assert not set(c.name.split("_")[1:]) & WORDS_OF_ANSWERS, c.name
+        if c.case.kind == "agent":
+            assert c.case.source == "team" and c.case.reference.action_items
+    assert len({c.name.split("_")[1] for c in cases}) == len(cases)  # every word used once
+
+
+def test_a_broken_case_file_names_the_file_and_field(tmp_path: Path) -> None:
+    folder = tmp_path / "01_x"
+    folder.mkdir()
+    (folder / "case.yaml").write_text("kind: agent\nsource: team\nincident: {title: ab}\n", encoding="utf-8")
+    with pytest.raises(CaseFileError, match=r"01_x/case.yaml: .*incident.title.*reference"):
+        load_case(folder)
+
+
+def test_unscored_results_never_count_as_failures() -> None:
+    samples = [
+        [Score(name="a", passed=True, reason=""), Score(name="b", passed=None, reason="")],
+        [Score(name="a", passed=False, reason=""), Score(name="b", passed=None, reason="")],
+    ]
+    summary = summarize(samples)
+    assert (summary["a"].passed, summary["a"].scored, summary["a"].rate) == (1, 2, 0.5)
+    assert summary["b"].scored == 0 and summary["b"].rate is None
+    assert interval(20, 20).low > 0.8 and interval(0, 20).high < 0.2
+
+
+@pytest.mark.slow
+def test_the_scorers_separate_the_reference_from_a_generic_draft_and_flag_the_drop(embedder: Embedder) -> None:
+    cases = load_cases("0[1-6]_*") + load_cases("3[4-9]_*") + load_cases("5[0-3]_*")
+    reference = run(cases, backend="reference", embedder=embedder, seed_path=SEED)
+    generic = run(cases, backend="generic", embedder=embedder, seed_path=SEED)
+    for name in ("root_cause_agreement", "action_recall", "attribution"):
+        assert reference.overall[name].low > generic.overall[name].high, name
+    assert reference.overall["schema_valid"].rate == 1.0
+    drops = regressions(reference, generic)
+    assert any(d.startswith("root_cause_agreement") for d in drops)
+    assert regressions(reference, reference) == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_eval_end_to_end_with_the_bundled_local_model(tmp_path: Path, local_llm_url: str) -> None:
+    env = {
+        "POSTMORTEM_LLM": "local",
+        "POSTMORTEM_LLM_TIMEOUT": "600",  # a loaded 2-core machine: slow is not wrong here
+        "POSTMORTEM_LOCAL_THREADS": os.environ.get("POSTMORTEM_LOCAL_THREADS", "1"),  # reuse the session's server
+    }
+    runner = CliRunner(env=env)
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["eval", "--cases", "01_*", "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    first = EvalRun.model_validate_json((out / "eval.json").read_text(encoding="utf-8"))
+    assert first.backend == "server" and first.model is not None and "SmolLM2" in first.model
+    assert first.overall["schema_valid"].scored == 1  # a draft or a recorded failure: either way, scored
+    assert (out / "eval.md").read_text(encoding="utf-8").startswith("# Draft-quality eval: backend `server`")
+    worse = first.model_copy(deep=True)
+    for summary in worse.overall.values():
+        summary.low, summary.high = 1.1, 1.2  # an impossible earlier run that everything falls below
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(worse.model_dump_json(), encoding="utf-8")
+    compared = runner.invoke(
+        app, ["eval", "--backend", "generic", "--cases", "01_*", "--baseline", str(baseline), "--json"]
+    )
+    assert compared.exit_code == 1 and "regression: schema_valid" in compared.stderr
+    assert json.loads(compared.stdout)["backend"] == "generic"

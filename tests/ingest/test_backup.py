@@ -1,0 +1,57 @@
+"""Backups: a consistent snapshot exported as JSONL restores exactly into an empty home."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from agent_postmortem.errors import PostmortemError
+from agent_postmortem.ingest import backup
+from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.store.models import ActionItemCreate, IncidentCreate, TimelineEventCreate
+from tests.factories import FIXED_NOW, SEED, FakeLLM, draft, make_service
+
+pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
+
+
+def test_an_export_restores_exactly_into_an_empty_home(tmp_path: Path) -> None:
+    source = make_service(tmp_path / "a", llm=FakeLLM(draft()), clock=lambda: FIXED_NOW)
+    source.import_incidents(read_incidents(SEED)[:10])
+    captured = source.capture_incident(IncidentCreate(title="Fares API answered 429", error_type="RateLimitError"))
+    source.add_timeline_event(captured.id, TimelineEventCreate(description="Paged the platform on-call"))
+    item = source.add_action_item(
+        captured.id,
+        ActionItemCreate(title="Add jittered backoff", owner="platform", due_at=FIXED_NOW + timedelta(days=3)),
+    )
+    source.update_action_item(item.id, status="completed")
+    source.draft_analysis(captured.id)
+    source.resolve_incident(captured.id)
+    path = tmp_path / "backup.jsonl"
+    path.write_text("".join(line + "\n" for line in backup.export_lines(source)), encoding="utf-8")
+    assert backup.is_export(path)
+
+    target = make_service(tmp_path / "b", clock=lambda: FIXED_NOW)
+    assert backup.restore(target, backup.read_export(path)) == 11
+    for incident_id in source.store.all_ids():
+        assert target.get_incident(incident_id) == source.get_incident(incident_id)
+    hits = target.search_incidents(query="429 from the fares API").hits
+    assert captured.id in [h.id for h in hits]  # the restored home is indexed and searchable
+    with pytest.raises(PostmortemError, match="empty home"):
+        backup.restore(target, backup.read_export(path))
+
+
+def test_the_export_is_a_snapshot_taken_when_it_starts(tmp_path: Path) -> None:
+    service = make_service(tmp_path)
+    for n in range(3):
+        service.capture_incident(IncidentCreate(title=f"Failure number {n} of the planner"))
+    lines = backup.export_lines(service)
+    first = next(lines)
+    service.capture_incident(IncidentCreate(title="Captured while the export runs"))
+    assert len([first, *lines]) == 3 and service.store.count() == 4
+
+
+def test_a_damaged_export_restores_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"format": "agent-postmortem-export/1", "incident": {"id": "INC-1"}}\n', encoding="utf-8")
+    with pytest.raises(PostmortemError, match="line 1"):
+        backup.read_export(path)

@@ -1,0 +1,76 @@
+"""Bulk JSONL import: every invalid line reported (not only the first 20), dry runs that count new incidents and
+duplicates without writing anything, and nothing imported from a file with a bad line."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent_postmortem.ingest.jsonl import ImportFileError, count_duplicates, read_incidents, validate_incidents
+from agent_postmortem.store.models import SeedIncident
+from tests.factories import make_service
+
+
+def lines(*rows: str) -> str:
+    return "\n".join(rows) + "\n"
+
+
+GOOD = [SeedIncident(title=f"Agent {n} looped on a tool call").model_dump_json(exclude_defaults=True) for n in range(3)]
+
+
+def test_validation_lists_every_invalid_line_with_its_reason_and_never_the_value(tmp_path: Path) -> None:
+    bad = [json.dumps({"title": "okay", "severity": "sk-live-CANARY"})] * 25
+    path = tmp_path / "in.jsonl"
+    path.write_text(lines(GOOD[0], *bad, "{oops", "", GOOD[1]), encoding="utf-8")
+    rows, problems, count = validate_incidents(path)
+    assert (len(rows), len(problems), count) == (2, 26, 28)
+    assert [p.line for p in problems] == list(range(2, 28))
+    assert problems[0].reason.startswith("severity:") and problems[-1].reason.startswith("not JSON")
+    assert not any("CANARY" in p.reason for p in problems)
+    with pytest.raises(ImportFileError, match=r"(?s)26 invalid line\(s\).*and 6 more"):
+        read_incidents(path)
+
+
+def test_duplicates_are_counted_against_stored_hashes_and_earlier_lines() -> None:
+    rows = [SeedIncident.model_validate_json(r) for r in (GOOD[0], GOOD[1], GOOD[1], GOOD[2])]
+    stored = {"never-matches"}
+    assert count_duplicates(rows, lambda hashes: set()) == 1
+    seen: list[list[str]] = []
+
+    def existing(hashes: list[str]) -> set[str]:
+        seen.append(hashes)
+        return {hashes[0]} | stored
+
+    assert count_duplicates(rows, existing) == 2 and len(seen[0]) == 4
+
+
+def test_a_dry_run_counts_new_and_duplicate_incidents_and_writes_nothing(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "in.jsonl"
+    path.write_text(lines(GOOD[0], GOOD[1], GOOD[1], GOOD[2]), encoding="utf-8")
+    fresh = cli("import", str(path), "--dry-run", "--json")
+    assert fresh.exit_code == 0, fresh.stderr
+    assert not (tmp_path / "home").exists()  # no home, no database created
+    counted = json.loads(fresh.stdout)
+    assert (counted["would_import"], counted["duplicates"], counted["problems"]) == (3, 1, [])
+    service = make_service(tmp_path / "home")
+    service.import_incidents([SeedIncident.model_validate_json(GOOD[0])])
+    report = tmp_path / "report.json"
+    known = cli("import", str(path), "--dry-run", "--report", str(report))
+    assert known.exit_code == 0 and "would import 2 incidents (2 duplicates" in known.stdout
+    assert json.loads(report.read_text())["dry_run"] is True and service.store.count() == 1
+
+
+def test_a_bad_file_imports_nothing_and_the_report_lists_every_bad_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "in.jsonl"
+    bad = json.dumps({"title": "x"})
+    path.write_text(lines(GOOD[0], *[bad] * 30, GOOD[1]), encoding="utf-8")
+    report = tmp_path / "report.json"
+    result = cli("import", str(path), "--report", str(report))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr and str(report.name) in result.stderr
+    written = json.loads(report.read_text())
+    assert (written["invalid"], written["valid"], written["imported"]) == (30, 2, None)
+    assert [p["line"] for p in written["problems"]] == list(range(2, 32))
+    assert all(p["reason"].startswith("title:") for p in written["problems"])
+    assert not (tmp_path / "home" / "postmortem.db").exists()
+    without = cli("import", str(path))
+    assert without.exit_code == 2 and "--report FILE" in without.stderr

@@ -1,0 +1,90 @@
+"""OTLP/JSON trace payloads are read into spans: ids, attribute values, files of one request per line."""
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from agent_postmortem.ingest.otlp import OtlpError, group_traces, parse_request, read_file
+from tests.factories import FIXTURES
+
+FIXTURE = FIXTURES / "otlp" / "genai_traces.jsonl"
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+SPAN_ID = "00f067aa0ba902b7"
+
+
+def request(span: dict[str, object]) -> dict[str, object]:
+    return {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": [span]}]}]}
+
+
+def test_ids_in_hex_or_base64_and_every_attribute_value_type_are_read() -> None:
+    b64 = {k: base64.b64encode(bytes.fromhex(v)).decode() for k, v in {"t": TRACE_ID, "s": SPAN_ID}.items()}
+    span = {
+        "traceId": b64["t"],  # protobuf's own JSON mapping writes bytes as base64; OTLP/JSON says hex
+        "spanId": b64["s"],
+        "name": "chat",
+        "startTimeUnixNano": "1790000000000000000",
+        "endTimeUnixNano": 1790000001000000000,
+        "status": {"code": "STATUS_CODE_ERROR", "message": "boom"},
+        "attributes": [
+            {"key": "s", "value": {"stringValue": "x"}},
+            {"key": "i", "value": {"intValue": "812"}},
+            {"key": "d", "value": {"doubleValue": 0.5}},
+            {"key": "b", "value": {"boolValue": True}},
+            {"key": "a", "value": {"arrayValue": {"values": [{"stringValue": "stop"}]}}},
+            {"key": "kv", "value": {"kvlistValue": {"values": [{"key": "k", "value": {"intValue": 1}}]}}},
+            {"key": "empty", "value": {}},
+        ],
+    }
+    [parsed] = parse_request(request(span))
+    assert (parsed.trace_id, parsed.span_id, parsed.parent_id) == (TRACE_ID, SPAN_ID, None)
+    assert parsed.attributes == {"s": "x", "i": 812, "d": 0.5, "b": True, "a": ["stop"], "kv": {"k": 1}, "empty": None}
+    assert parsed.failed and parsed.status_message == "boom"
+    assert parsed.start is not None and parsed.end is not None and (parsed.end - parsed.start).total_seconds() == 1
+
+
+def test_a_span_is_failed_by_error_status_or_by_error_type() -> None:
+    base = {"traceId": TRACE_ID, "spanId": SPAN_ID, "name": "x"}
+    ok = parse_request(request(base | {"status": {"code": 1}}))[0]
+    by_type = parse_request(request(base | {"attributes": [{"key": "error.type", "value": {"stringValue": "500"}}]}))
+    assert not ok.failed and by_type[0].failed
+
+
+@pytest.mark.parametrize(
+    ("payload", "where"),
+    [
+        ([], "expected a JSON object"),
+        ({"resourceSpans": {}}, "resourceSpans: expected a list"),
+        (request({"spanId": SPAN_ID}), r"spans\[0\]\.traceId: missing"),
+        (request({"traceId": "sk-live-not-an-id-SECRET", "spanId": SPAN_ID}), "traceId: not a 16-byte id"),
+        (request({"traceId": TRACE_ID, "spanId": SPAN_ID, "attributes": [{"value": {}}]}), "without a string key"),
+        (
+            request({"traceId": TRACE_ID, "spanId": SPAN_ID, "startTimeUnixNano": "SECRET-soon"}),
+            "startTimeUnixNano: expected an integer",
+        ),
+    ],
+)
+def test_malformed_payloads_say_where_and_never_echo_the_value(payload: object, where: str) -> None:
+    with pytest.raises(OtlpError, match=where) as raised:
+        parse_request(payload)
+    assert "SECRET" not in str(raised.value)
+
+
+def test_a_file_of_requests_per_line_groups_each_trace_across_lines(tmp_path: Path) -> None:
+    traces = group_traces(read_file(FIXTURE))
+    assert len(traces) == 3
+    support = traces["0af7651916cd43dd8448eb211c80319c"]  # its two spans arrived on two lines, child first
+    assert [s.name for s in support] == ["invoke_agent support-bot", "chat claude-sonnet-4"]
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(json.loads(FIXTURE.read_text().splitlines()[0]), indent=2))  # pretty-printed
+    assert len(group_traces(read_file(single))) == 2
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(FIXTURE.read_text() + "\n{not json\n")
+    with pytest.raises(OtlpError, match="broken.jsonl line 5: not JSON"):
+        read_file(broken)
+
+
+def test_a_span_sent_twice_counts_once() -> None:
+    span = {"traceId": TRACE_ID, "spanId": SPAN_ID, "name": "x"}
+    assert len(group_traces(parse_request(request(span)) * 2)[TRACE_ID]) == 1

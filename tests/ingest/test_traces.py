@@ -1,0 +1,136 @@
+"""OpenTelemetry GenAI traces become incidents through the normal capture path, once per trace, with the
+trace's spans as the timeline."""
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from agent_postmortem.ingest.otlp import group_traces, parse_request, read_file
+from agent_postmortem.ingest.traces import MAX_EVENTS, failed_traces, import_traces, trace_incident
+from agent_postmortem.service.facade import PostmortemService
+from tests.factories import FIXTURES
+
+FIXTURE = FIXTURES / "otlp" / "genai_traces.jsonl"
+TRIP = "4bf92f3577b34da6a3ce929d0e0e4736"
+SUPPORT = "0af7651916cd43dd8448eb211c80319c"
+
+
+def fixture_requests() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in FIXTURE.read_text().splitlines()]
+
+
+def test_the_innermost_failed_span_of_a_genai_trace_becomes_the_capture() -> None:
+    traces = group_traces(read_file(FIXTURE))
+    found = {f.trace_id: f for f in failed_traces(traces)}
+    assert set(found) == {TRIP, SUPPORT}  # the trace without a failed span is not an incident
+    trip = found[TRIP].incident
+    assert trip.title == "TimeoutError in flights.search"  # the tool span, not the agent span it propagated to
+    assert (trip.agent, trip.tool, trip.model, trip.environment) == (
+        "trip-planner",
+        "flights.search",
+        "gpt-4.1-mini-2025-04-14",  # the model call before the failure, its response model
+        "production",
+    )
+    assert trip.error_message == "flights.search read timed out after 30 s"
+    assert trip.tool_args == '{"to": "LIS", "date": "2026-09-25"}'
+    assert trip.prompt_excerpt == "Find me a flight to Lisbon on Friday, under 300 EUR"  # the last user message
+    assert trip.stack_trace is not None and "agent/tools.py" in trip.stack_trace
+    assert trip.idempotency_key == f"otel-trace:{TRIP}" and trip.source_id == f"otel-trace:{TRIP}"
+    assert "invoke_agent trip-planner > execute_tool flights.search" in trip.description
+    support = found[SUPPORT].incident
+    assert support.title == "RateLimitError in claude-sonnet-4 (support-bot)"
+    assert support.error_message is not None and support.error_message.startswith("429 Too Many Requests")
+
+
+def test_the_timeline_has_agent_steps_model_calls_with_tokens_and_tool_calls_in_time_order() -> None:
+    [trip] = [f for f in failed_traces(group_traces(read_file(FIXTURE))) if f.trace_id == TRIP]
+    lines = [e.description for e in trip.timeline]
+    assert lines[0].startswith("Agent trip-planner step invoke_agent (31.90 s). FAILED")
+    assert lines[1] == (
+        "Model call chat to gpt-4.1-mini-2025-04-14 (1.30 s): 812 input / 41 output tokens, finish: tool_calls"
+    )
+    assert lines[2] == (
+        'Tool flights.search called (30.10 s) with {"to": "LIS", "date": "2026-09-25"}. '
+        "FAILED: TimeoutError: flights.search read timed out after 30 s"
+    )
+    times = [e.at for e in trip.timeline]
+    assert times == sorted(times)  # type: ignore[type-var]
+
+
+def test_importing_captures_each_failed_trace_once_and_reimporting_stores_nothing_new(
+    service: PostmortemService,
+) -> None:
+    traces = group_traces(read_file(FIXTURE))
+    first = import_traces(service, traces)
+    assert (first.traces, first.failed_traces, first.created, first.duplicates) == (3, 2, 2, 0)
+    trip = next(service.get_incident(i) for i in first.incident_ids if service.get_incident(i).tool)
+    assert trip.category == "timeout"  # classified by the normal capture path
+    assert [e.kind for e in trip.timeline].count("note") == 3 and len(trip.timeline) == 4  # + "Captured"
+    again = import_traces(service, traces)
+    assert (again.created, again.duplicates, again.timeline_events) == (0, 2, 0)
+    assert service.knowledge_stats().incidents == 2
+    assert len(service.get_incident(trip.id).timeline) == 4
+
+
+def test_a_later_batch_of_a_trace_adds_only_its_new_spans_to_the_incident(service: PostmortemService) -> None:
+    requests = fixture_requests()
+    child_first = import_traces(service, group_traces(parse_request(requests[1])))  # the failed chat span alone
+    [incident_id] = child_first.incident_ids
+    later = import_traces(service, group_traces(parse_request(requests[2])))  # then its agent span
+    assert (later.created, later.duplicates, later.timeline_events) == (0, 1, 1)
+    timeline = [e.description for e in service.get_incident(incident_id).timeline]
+    assert timeline[0].startswith("Agent support-bot step invoke_agent") and len(timeline) == 3
+
+
+def test_secrets_in_span_attributes_are_redacted_before_storage(service: PostmortemService) -> None:
+    [request] = fixture_requests()[:1]
+    leaked = copy.deepcopy(request)
+    tool_span = leaked["resourceSpans"][0]["scopeSpans"][0]["spans"][2]
+    secret = "ghp_" + "S" * 36
+    tool_span["attributes"][3]["value"]["stringValue"] = json.dumps({"to": "LIS", "token": secret})
+    result = import_traces(service, group_traces(parse_request(leaked)))
+    stored = service.get_incident(result.incident_ids[0])
+    assert secret not in stored.model_dump_json() and stored.redactions["github_token"] >= 1
+    assert any("LIS" in e.description for e in stored.timeline)
+
+
+def test_a_long_trace_keeps_its_failure_path_within_the_timeline_cap() -> None:
+    [request] = fixture_requests()[:1]
+    spans = request["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    chat = spans[1]
+    for n in range(100):  # a busy agent: many model calls before the failing tool
+        extra = copy.deepcopy(chat)
+        extra["spanId"] = f"{n:016x}"
+        spans.insert(2, extra)
+    traces = group_traces(parse_request(request))
+    item = trace_incident(TRIP, traces[TRIP])
+    lines = [e.description for e in item.timeline]
+    assert len(lines) == MAX_EVENTS + 1 and lines[-1] == "43 more spans of this trace are not shown"
+    assert any(line.startswith("Tool flights.search") for line in lines)
+
+
+def test_spans_from_the_real_opentelemetry_sdk_encoded_by_its_otlp_encoder_are_understood() -> None:
+    pytest.importorskip("opentelemetry.exporter.otlp.proto.common")  # installed with chromadb
+    from google.protobuf.json_format import MessageToDict
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("agent")
+    agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "crm-bot"}
+    tool = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "crm.update"}
+    with pytest.raises(ValueError):  # noqa: PT012 - the spans record the exception on the way out
+        with tracer.start_as_current_span("invoke_agent crm-bot", attributes=agent):
+            with tracer.start_as_current_span("execute_tool crm.update", attributes=tool):
+                raise ValueError("field 'email' rejected by the CRM")
+    payload = MessageToDict(encode_spans(exporter.get_finished_spans()))  # protobuf JSON: base64 ids, enum names
+    [found] = failed_traces(group_traces(parse_request(payload)))
+    assert (found.incident.title, found.incident.agent) == ("ValueError in crm.update", "crm-bot")
+    assert found.incident.error_message == "field 'email' rejected by the CRM"
+    assert found.incident.stack_trace is not None and "test_traces.py" in found.incident.stack_trace

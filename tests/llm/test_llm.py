@@ -1,0 +1,323 @@
+"""OpenAILLM through the real `openai` client: against a scripted fake server, and against the real embedded
+llama.cpp server with the bundled SmolLM2 model (slow). Plus which backend `choose_llm` picks."""
+
+import json
+import logging
+import os
+import re
+import socket
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+
+from agent_postmortem.config import Settings
+from agent_postmortem.errors import DraftError, LLMUnavailable
+from agent_postmortem.llm.answers import extract_json
+from agent_postmortem.llm.openai_compatible import OpenAILLM
+from agent_postmortem.llm.registry import choose_llm, llm_factory
+from agent_postmortem.store.models import AnalysisDraft, IncidentCreate
+from tests.factories import FIXED_NOW, make_service
+from tests.fake_openai import FakeOpenAI
+
+SYSTEM, USER = "You write post-mortems.", "Draft the analysis."
+CANARY = "CANARY-7f3e1b-incident-secret"
+GOOD = {
+    "whys": [
+        {"question": "Why did the agent book the wrong flight?", "answer": "It read a stale fare from the cache."},
+        {"question": "Why was the fare stale?", "answer": "The cache had no expiry for fares."},
+        {"question": "Why had it no expiry?", "answer": "The system allowed caches without a freshness check."},
+    ],
+    "root_cause": "Fare caches shipped without an expiry, so the agent acted on stale prices.",
+    "contributing_factors": [{"factor": "no fare expiry", "effect": "stale prices used"}],
+    "action_items": [
+        {
+            "title": "Add a 5-minute expiry to the fare cache",
+            "owner_role": "booking team",
+            "priority": "P1",
+            "due_in_days": 14,
+            "addresses": "root cause",
+        }
+    ],
+    "model_behavior": None,
+    "determinism": "deterministic",
+    "runs_to_verify": None,
+    "responsible": "fares client",
+    "decisive_step": None,
+}
+VALID = json.dumps(GOOD)
+# Two schema problems: too few whys, and a priority outside P0-P2.
+INVALID = json.dumps(
+    {**GOOD, "whys": GOOD["whys"][:1], "action_items": [{**GOOD["action_items"][0], "priority": "P9"}]}
+)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def client(fake: FakeOpenAI) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=fake.base_url, api_key="test", max_retries=0, timeout=5) as c:
+        yield c
+
+
+def draft(llm: OpenAILLM) -> AnalysisDraft:
+    return llm.parse(system=SYSTEM, user=USER, output=AnalysisDraft)
+
+
+def test_a_valid_answer_is_parsed_from_a_strict_json_schema_request_at_temperature_0(
+    fake: FakeOpenAI, client: openai.OpenAI
+) -> None:
+    fake.enqueue(VALID)
+    assert draft(OpenAILLM(client, "fake")) == AnalysisDraft.model_validate(GOOD)
+    [request] = fake.requests
+    assert request["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "AnalysisDraft", "strict": True, "schema": AnalysisDraft.model_json_schema()},
+    }
+    assert request["temperature"] == 0
+    assert request["model"] == "fake"
+    assert request["messages"] == [{"role": "system", "content": SYSTEM}, {"role": "user", "content": USER}]
+    assert "tools" not in request and "functions" not in request  # the drafting call can call nothing
+
+
+def test_an_invalid_answer_gets_one_repair_round_that_names_the_problem_fields(
+    fake: FakeOpenAI, client: openai.OpenAI
+) -> None:
+    fake.enqueue(INVALID)
+    fake.enqueue(VALID)
+    assert draft(OpenAILLM(client, "fake")) == AnalysisDraft.model_validate(GOOD)
+    assert len(fake.requests) == 2
+    *history, repair = fake.requests[1]["messages"]
+    assert history[-1] == {"role": "assistant", "content": INVALID}
+    assert repair["role"] == "user"
+    assert "whys" in repair["content"] and "action_items.0.priority" in repair["content"]
+
+
+def test_two_invalid_answers_raise_a_draft_error_that_never_quotes_the_answer(
+    fake: FakeOpenAI, client: openai.OpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    fake.enqueue(f"Sure! {CANARY} here is your analysis")
+    fake.enqueue(json.dumps({**GOOD, "root_cause": CANARY * 30, "determinism": CANARY}))
+    with pytest.raises(DraftError, match="not a valid AnalysisDraft after one repair round") as caught:
+        draft(OpenAILLM(client, "fake"))
+    assert len(fake.requests) == 2
+    assert "root_cause" in str(caught.value) and "determinism" in str(caught.value)
+    assert CANARY not in "".join(traceback.format_exception(caught.value))
+    assert CANARY not in caplog.text
+
+
+@pytest.mark.parametrize("content", [VALID[:120], VALID], ids=["truncated-json", "complete-json"])
+def test_an_answer_cut_off_at_the_token_limit_is_invalid_and_gets_a_repair_round(
+    fake: FakeOpenAI, client: openai.OpenAI, content: str
+) -> None:
+    fake.enqueue(content, finish_reason="length")
+    fake.enqueue(VALID)
+    assert draft(OpenAILLM(client, "fake")) == AnalysisDraft.model_validate(GOOD)
+    assert len(fake.requests) == 2
+    *history, repair = fake.requests[1]["messages"]
+    assert [m["role"] for m in history] == ["system", "user"]  # the cut-off answer is not sent back
+    assert repair["role"] == "user" and "cut off" in repair["content"]
+
+
+def test_http_400_to_json_schema_falls_back_to_json_object_with_the_schema_in_the_prompt_for_good(
+    fake: FakeOpenAI, client: openai.OpenAI
+) -> None:
+    llm = OpenAILLM(client, "fake")
+    fake.enqueue(status=400, error="response_format json_schema is not supported by this server")
+    fake.enqueue(VALID)
+    assert draft(llm) == AnalysisDraft.model_validate(GOOD)
+    rejected, fallback = fake.requests
+    assert rejected["response_format"]["type"] == "json_schema"
+    assert fallback["response_format"] == {"type": "json_object"}
+    assert fallback["messages"][0] == {"role": "system", "content": SYSTEM}
+    last = fallback["messages"][-1]
+    assert last["role"] == "user" and last["content"].startswith(USER)
+    assert last["content"].endswith(json.dumps(AnalysisDraft.model_json_schema()))
+
+    fake.enqueue(VALID)
+    assert draft(llm) == AnalysisDraft.model_validate(GOOD)
+    assert len(fake.requests) == 3
+    assert fake.requests[2]["response_format"] == {"type": "json_object"}
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_a_server_error_raises_llm_unavailable_naming_the_http_status(
+    fake: FakeOpenAI, client: openai.OpenAI, status: int
+) -> None:
+    fake.enqueue(status=status)
+    with pytest.raises(LLMUnavailable, match=f"HTTP {status}"):
+        draft(OpenAILLM(client, "fake"))
+    assert len(fake.requests) == 1
+
+
+def test_a_rejected_api_key_raises_llm_unavailable_naming_the_api_key(fake: FakeOpenAI, client: openai.OpenAI) -> None:
+    fake.enqueue(status=401)
+    with pytest.raises(LLMUnavailable, match="API key"):
+        draft(OpenAILLM(client, "fake"))
+
+
+def test_a_server_slower_than_the_client_timeout_raises_llm_unavailable_timed_out(fake: FakeOpenAI) -> None:
+    fake.enqueue(VALID, delay=1.5)
+    with openai.OpenAI(base_url=fake.base_url, api_key="test", max_retries=0, timeout=0.3) as slow:
+        with pytest.raises(LLMUnavailable, match="timed out"):
+            draft(OpenAILLM(slow, "fake"))
+
+
+def test_a_closed_port_raises_llm_unavailable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="test", max_retries=0, timeout=2) as c:
+        with pytest.raises(LLMUnavailable, match="cannot reach the LLM endpoint"):
+            draft(OpenAILLM(c, "fake"))
+
+
+def test_code_fenced_json_is_accepted(fake: FakeOpenAI, client: openai.OpenAI) -> None:
+    fake.enqueue(f"```json\n{VALID}\n```")
+    assert draft(OpenAILLM(client, "fake")) == AnalysisDraft.model_validate(GOOD)
+    assert len(fake.requests) == 1
+
+
+def test_json_among_prose_is_accepted(fake: FakeOpenAI, client: openai.OpenAI) -> None:
+    fake.enqueue(f"Here is the analysis you asked for: {VALID}\nThe format is {{}} as required.")
+    assert draft(OpenAILLM(client, "fake")) == AnalysisDraft.model_validate(GOOD)
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "found"),
+    [
+        ('{"a": 1}', '{"a": 1}'),
+        ('Here is the analysis:\n```json\n{"a": {"b": 2}}\n```\nThanks!', '{"a": {"b": 2}}'),
+        ('```\n{"a": 1}\n```', '{"a": 1}'),
+        ('Use {} or {the} fields: {"whys": [1, 2]} done, also {"z": 1}', '{"whys": [1, 2]}'),
+        ('prefix {"a": "}"} suffix', '{"a": "}"}'),
+        ('{"whys": [{"q": 1}, {"q": 2', '{"whys": [{"q": 1}, {"q": 2'),  # cut off: the validator says so
+        ("no JSON at all", "no JSON at all"),
+    ],
+)
+def test_the_json_object_is_found_wherever_it_sits_in_an_answer(answer: str, found: str) -> None:
+    assert extract_json(answer) == found
+
+
+@pytest.mark.parametrize("mode", ["json_object", "json_schema"])
+def test_an_http_400_that_survives_the_fallback_raises_llm_unavailable_naming_http_400(
+    fake: FakeOpenAI, client: openai.OpenAI, mode: str
+) -> None:
+    fake.enqueue(status=400, error="'response_format' of type 'json_schema' is not supported")
+    fake.enqueue(status=400)
+    with pytest.raises(LLMUnavailable, match="HTTP 400"):
+        draft(OpenAILLM(client, "fake", schema_mode=mode))
+    assert fake.requests[-1]["response_format"] == {"type": "json_object"}
+
+
+def test_an_http_400_for_another_reason_keeps_schema_enforcement(fake: FakeOpenAI, client: openai.OpenAI) -> None:
+    llm = OpenAILLM(client, "fake")
+    fake.enqueue(status=400, error="This model's maximum context length is 8192 tokens")
+    with pytest.raises(LLMUnavailable, match="HTTP 400"):
+        draft(llm)
+    assert llm.schema_mode == "json_schema" and len(fake.requests) == 1
+
+
+def test_unexpected_keys_invented_by_the_model_are_not_quoted_in_errors(
+    fake: FakeOpenAI, client: openai.OpenAI
+) -> None:
+    invented = json.dumps({**GOOD, "CANARY-secret@example.com": 1})
+    fake.enqueue(invented)
+    fake.enqueue(invented)
+    with pytest.raises(DraftError) as caught:
+        draft(OpenAILLM(client, "fake"))
+    assert "CANARY" not in str(caught.value) and "unexpected key" in str(caught.value)
+    assert "CANARY" not in fake.requests[1]["messages"][-1]["content"]
+
+
+INCIDENT = IncidentCreate(
+    title="Refund agent refunded an order twice",
+    description="The refund tool timed out, the agent retried, and both refunds went through.",
+    tool="refund_order",
+)
+
+
+def data_blocks(prompt: str) -> list[str]:
+    return [m.group(2) for m in re.finditer(r"<DATA-([0-9a-f]+)>(.*?)</DATA-\1>", prompt, re.DOTALL)]
+
+
+def test_draft_analysis_through_the_service_stores_the_openai_draft_and_sends_the_title_as_delimited_data(
+    tmp_path: Path, fake: FakeOpenAI, client: openai.OpenAI
+) -> None:
+    service = make_service(tmp_path, llm=OpenAILLM(client, "fake"))
+    incident_id = service.capture_incident(INCIDENT).id
+    fake.enqueue(VALID)
+    analysis = service.draft_analysis(incident_id)
+    stored = service.get_incident(incident_id).analysis
+    assert stored == analysis
+    assert stored.generated_by == "openai" and stored.llm_model == "fake" and stored.state == "draft"
+    assert stored.root_cause == GOOD["root_cause"]
+    [request] = fake.requests
+    system, user = request["messages"]
+    assert (system["role"], user["role"]) == ("system", "user")
+    assert any(INCIDENT.title in block for block in data_blocks(user["content"]))
+    assert INCIDENT.title not in user["content"].split("<DATA-")[0]
+
+
+@pytest.mark.slow
+def test_the_bundled_local_model_as_configured_drafts_a_schema_valid_analysis_that_is_stored(
+    tmp_path: Path, local_llm_url: str
+) -> None:
+    threads = os.environ.get("POSTMORTEM_LOCAL_THREADS", "1")  # the same key, so the session's server is reused
+    llm = llm_factory(settings(POSTMORTEM_LLM="local", POSTMORTEM_LOCAL_THREADS=threads))()
+    assert isinstance(llm, OpenAILLM) and llm.backend == "local"
+    assert str(llm.client.base_url).rstrip("/") == local_llm_url
+    # a fixed prompt (the nonce is its data delimiter), so that the tiny model's answer is reproducible
+    service = make_service(tmp_path, llm=llm, clock=lambda: FIXED_NOW, nonce=lambda: "5eed5eed5eed5eed")
+    try:
+        incident_id = service.capture_incident(INCIDENT).id
+        analysis = service.draft_analysis(incident_id)
+    finally:
+        llm.client.close()
+    written = analysis.model_dump(include=set(AnalysisDraft.model_fields))
+    for item in written["action_items"]:
+        assert item.pop("duplicate_of") is None  # nothing to link to in an empty knowledge base
+    AnalysisDraft.model_validate(written)
+    stored = service.get_incident(incident_id).analysis
+    assert stored == analysis
+    assert stored.generated_by == "local" and stored.llm_model == llm.model
+
+
+def settings(**env: str) -> Settings:
+    return Settings.from_env(env)
+
+
+def test_choose_llm_with_postmortem_llm_none_picks_nothing() -> None:
+    assert choose_llm(settings(POSTMORTEM_LLM="none", OPENAI_BASE_URL="http://127.0.0.1:9/v1")) is None
+
+
+def test_choose_llm_auto_with_an_openai_base_url_picks_openai() -> None:
+    choice = choose_llm(settings(OPENAI_BASE_URL="http://127.0.0.1:9/v1", POSTMORTEM_MODEL="m"))
+    assert choice is not None
+    assert (choice.backend, choice.low_quality) == ("openai", False)
+    assert "m at http://127.0.0.1:9/v1" in choice.describe
+
+
+def test_choose_llm_auto_with_nothing_configured_picks_the_bundled_local_model_flagged_low_quality() -> None:
+    choice = choose_llm(settings())
+    assert choice is not None
+    assert (choice.backend, choice.low_quality) == ("local", True)
+    assert "SmolLM2-135M" in choice.describe
+
+
+def test_a_local_model_path_that_does_not_exist_fails_to_build_with_a_message_naming_the_setting(
+    tmp_path: Path,
+) -> None:
+    missing = settings(POSTMORTEM_LLM="local", POSTMORTEM_LOCAL_MODEL=str(tmp_path / "missing.gguf"))
+    with pytest.raises(LLMUnavailable, match="POSTMORTEM_LOCAL_MODEL=.*missing.gguf is not a readable GGUF file"):
+        choose_llm(missing)
+    with pytest.raises(LLMUnavailable, match="POSTMORTEM_LOCAL_MODEL"):
+        llm_factory(missing)()

@@ -1,0 +1,168 @@
+"""Drafting over MCP through every writer: the client's model (sampling, both protocol eras), the server's LLM,
+and the assistant itself (five_whys prompt + record_analysis)."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.types import CreateMessageRequestParams, CreateMessageResult, TextContent
+
+from agent_postmortem.mcp.server import create_server
+from tests.factories import CAPTURE, MODES, FakeLLM, draft, make_service
+
+pytestmark = pytest.mark.anyio
+
+
+class Sampler:
+    """A client model: answers sampling requests with queued texts and records what it was asked."""
+
+    def __init__(self, *answers: str | tuple[str, str]) -> None:
+        """Each answer is a text, or (text, stop reason); the last one is repeated."""
+        self.answers = [a if isinstance(a, tuple) else (a, "endTurn") for a in answers]
+        self.requests: list[CreateMessageRequestParams] = []
+
+    async def __call__(self, context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
+        self.requests.append(params)
+        text, stop = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        return CreateMessageResult(
+            role="assistant", model="client-model", content=TextContent(type="text", text=text), stop_reason=stop
+        )
+
+
+def fenced(text: str) -> str:
+    return f"```json\n{text}\n```"
+
+
+@MODES
+async def test_the_clients_model_drafts_when_it_offers_sampling(tmp_path: Path, mode: str) -> None:
+    llm = FakeLLM()  # configured, but the client's model comes first
+    service = make_service(tmp_path, llm=llm)
+    sampler = Sampler(fenced(draft().model_dump_json()))
+    async with Client(create_server(lambda: service), mode=mode, sampling_callback=sampler) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        result = await client.call_tool("draft_analysis", {"incident_id": incident_id})
+    assert not result.is_error, result.content
+    stored = result.structured_content
+    assert stored["generated_by"] == "sampling" and stored["llm_model"] == "client-model"  # type: ignore[index]
+    assert llm.calls == []
+    request = sampler.requests[0]
+    assert request.temperature == 0 and request.system_prompt is not None
+    assert '"title":"AnalysisDraft"' in request.system_prompt  # the schema travels with the request
+    text = request.messages[0].content.text  # type: ignore[union-attr]
+    nonce = request.system_prompt.split("<DATA-")[1].split(">")[0]
+    assert f"<DATA-{nonce}>" in text and CAPTURE["title"] in text.split(f"<DATA-{nonce}>")[1]
+    assert all(r == request for r in sampler.requests)  # identical on every round of the modern era
+
+
+async def test_the_client_draft_is_not_an_argument_the_model_fills_in(tmp_path: Path) -> None:
+    async with Client(create_server(lambda: make_service(tmp_path))) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools["draft_analysis"].input_schema["properties"]) == {"incident_id"}
+    assert set(tools["record_analysis"].input_schema["properties"]) == {"incident_id", "analysis_json"}
+
+
+async def drafted(service: Any, sampler: Sampler, mode: str) -> Any:
+    """Capture CAPTURE and draft it with the client's model; the draft_analysis result."""
+    async with Client(create_server(lambda: service), mode=mode, sampling_callback=sampler) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        return await client.call_tool("draft_analysis", {"incident_id": incident_id})
+
+
+@MODES
+async def test_the_json_in_a_prose_answer_is_found_wherever_it_sits(tmp_path: Path, mode: str) -> None:
+    answers = [
+        f"Here is the analysis:\n{fenced(draft().model_dump_json(indent=2))}\nLet me know if you want changes.",
+        f"Sure! {draft().model_dump_json()} I kept every answer short; the format is {{}} as asked.",
+    ]
+    for n, answer in enumerate(answers):
+        sampler = Sampler(answer)
+        result = await drafted(make_service(tmp_path / str(n), llm=FakeLLM()), sampler, mode)
+        assert not result.is_error, result.content
+        assert result.structured_content["root_cause"] == draft().root_cause  # type: ignore[index]
+        assert len(sampler.requests) == 1  # no repair round needed
+
+
+@MODES
+async def test_an_invalid_client_draft_gets_one_repair_round_with_what_was_wrong(tmp_path: Path, mode: str) -> None:
+    llm = FakeLLM(draft())  # configured, but never used in place of the client's model
+    sampler = Sampler('{"whys": "not a list"}', "Fixed:\n" + fenced(draft().model_dump_json()))
+    result = await drafted(make_service(tmp_path, llm=llm), sampler, mode)
+    assert not result.is_error, result.content
+    assert result.structured_content["generated_by"] == "sampling" and llm.calls == []  # type: ignore[index]
+    first, repair = sampler.requests
+    assert repair.system_prompt == first.system_prompt and repair.messages[0] == first.messages[0]
+    said, asked = repair.messages[1:]
+    assert said.role == "assistant" and said.content.text == '{"whys": "not a list"}'  # type: ignore[union-attr]
+    assert asked.role == "user" and "whys" in asked.content.text and "root_cause" in asked.content.text  # type: ignore[union-attr]
+
+
+@MODES
+async def test_a_client_draft_cut_off_at_its_token_limit_is_asked_again_shorter(tmp_path: Path, mode: str) -> None:
+    whole = draft().model_dump_json()
+    sampler = Sampler((whole[: len(whole) // 2], "maxTokens"), whole)
+    result = await drafted(make_service(tmp_path, llm=None), sampler, mode)
+    assert not result.is_error, result.content
+    assert "cut off" in sampler.requests[1].messages[-1].content.text  # type: ignore[union-attr]
+
+
+@MODES
+async def test_a_client_draft_still_invalid_after_the_repair_says_exactly_what_was_wrong(
+    tmp_path: Path, mode: str
+) -> None:
+    llm = FakeLLM(draft())
+    for n, server_llm in enumerate((llm, None)):  # POSTMORTEM_LLM=auto with a server LLM, and =sampling
+        sampler = Sampler('{"whys": "not a list", "root_cause": "sk-live-CANARY"}')
+        result = await drafted(make_service(tmp_path / str(n), llm=server_llm), sampler, mode)
+        text = result.content[0].text  # type: ignore[union-attr]
+        assert result.is_error and "not valid after one repair round" in text, text
+        assert "whys: Input should be a valid array" in text and "contributing_factors: Field required" in text
+        assert "does not offer sampling" not in text and "CANARY" not in text and "five_whys" in text
+        assert len(sampler.requests) == 2
+    assert llm.calls == []  # the client's answer is not silently replaced by the server's draft
+
+
+@MODES
+async def test_without_any_model_the_error_points_to_the_assistant_path(tmp_path: Path, mode: str) -> None:
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service), mode=mode, sampling_callback=Sampler("nonsense")) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        bad_sample = await client.call_tool("draft_analysis", {"incident_id": incident_id})
+    async with Client(create_server(lambda: service), mode=mode) as client:
+        no_sampling = await client.call_tool("draft_analysis", {"incident_id": incident_id})
+    for result in (bad_sample, no_sampling):
+        assert result.is_error and "five_whys" in result.content[0].text  # type: ignore[union-attr]
+    assert "nonsense" not in bad_sample.content[0].text  # type: ignore[union-attr]
+
+
+@MODES
+async def test_sampling_can_be_switched_off(tmp_path: Path, mode: str) -> None:
+    service = make_service(tmp_path, llm=FakeLLM(draft()))
+    sampler = Sampler(draft().model_dump_json())
+    server = create_server(lambda: service, sampling=False)
+    async with Client(server, mode=mode, sampling_callback=sampler) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        result = await client.call_tool("draft_analysis", {"incident_id": incident_id})
+    assert result.structured_content["generated_by"] == "fake" and sampler.requests == []  # type: ignore[index]
+
+
+@MODES
+async def test_the_assistant_writes_the_analysis_from_the_five_whys_prompt(tmp_path: Path, mode: str) -> None:
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service), mode=mode) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        prompt = await client.get_prompt("five_whys", {"incident_id": incident_id})
+        bad = await client.call_tool(
+            "record_analysis", {"incident_id": incident_id, "analysis_json": '{"root_cause": "sk-live-CANARY"}'}
+        )
+        good = await client.call_tool(
+            "record_analysis", {"incident_id": incident_id, "analysis_json": draft().model_dump_json()}
+        )
+    text = prompt.messages[0].content.text  # type: ignore[union-attr]
+    assert f'record_analysis tool with incident_id "{incident_id}"' in text
+    assert '"title":"AnalysisDraft"' in text and CAPTURE["title"] in text and "<DATA-" in text
+    assert bad.is_error and "whys" in bad.content[0].text and "CANARY" not in bad.content[0].text  # type: ignore[union-attr]
+    assert good.structured_content["generated_by"] == "assistant"  # type: ignore[index]
+    assert service.get_incident(incident_id).analysis is not None
+    assert json.loads(good.content[0].text)["root_cause"] == draft().root_cause  # type: ignore[union-attr]

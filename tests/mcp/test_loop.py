@@ -1,0 +1,63 @@
+"""The follow-through tools over MCP: item history, completion, effectiveness, learning and their resources."""
+
+import json
+from pathlib import Path
+
+import pytest
+from mcp import Client, MCPError
+
+from tests.factories import CAPTURE, MODES, FakeLLM, draft, make_service, server_for
+
+pytestmark = pytest.mark.anyio
+
+
+@MODES
+async def test_items_keep_their_history_and_roll_up_into_stats(tmp_path: Path, mode: str) -> None:
+    service = make_service(tmp_path)
+    async with Client(server_for(service), mode=mode) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        added = await client.call_tool(
+            "add_action_item", {"incident_id": incident_id, "title": "Add jittered backoff", "by": "dana"}
+        )
+        item_id = added.structured_content["id"]  # type: ignore[index]
+        await client.call_tool(
+            "update_action_item", {"action_id": item_id, "owner": "platform", "title": "Add backoff", "by": "lee"}
+        )
+        await client.call_tool("update_action_item", {"action_id": item_id, "status": "completed"})
+        item = await client.call_tool("get_action_item", {"action_id": item_id})
+        stats = await client.call_tool("action_item_stats", {})
+        effect = await client.call_tool("fix_effectiveness", {"min_size": 2})
+    history = item.structured_content["history"]  # type: ignore[index]
+    assert [(h["field"], h["new"], h["by"]) for h in history] == [
+        ("created", "Add jittered backoff", "dana"),
+        ("title", "Add backoff", "lee"),
+        ("owner", "platform", "lee"),
+        ("status", "completed", None),
+    ]
+    assert stats.structured_content["by_owner"]["platform"]["rate"] == 1.0  # type: ignore[index]
+    assert effect.structured_content["patterns"] == []  # type: ignore[index]  # one incident is no pattern
+
+
+@MODES
+async def test_learning_over_mcp_and_its_resources(tmp_path: Path, mode: str) -> None:
+    service = make_service(tmp_path, llm=FakeLLM(draft()))
+    async with Client(server_for(service), mode=mode) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        early = await client.call_tool("learn_from_incident", {"incident_id": incident_id})
+        await client.call_tool("draft_analysis", {"incident_id": incident_id})
+        learned = await client.call_tool("learn_from_incident", {"incident_id": incident_id})
+        case = await client.read_resource(f"evalcase://{incident_id}")
+        runbook = await client.read_resource("runbook://rate_limit")
+        review = await client.read_resource(f"review://{incident_id}")
+        with pytest.raises(MCPError, match="PAT-n"):
+            await client.read_resource("runbook://not-a-category")
+    assert early.is_error and "draft_analysis" in early.content[0].text  # type: ignore[union-attr]
+    result = learned.structured_content
+    assert result["eval_case"]["id"] == f"regress-{incident_id}"  # type: ignore[index]
+    assert result["eval_case"]["trials"] == 50  # type: ignore[index]  # the draft's runs_to_verify
+    assert result["runbook"]["key"] == "rate_limit"  # type: ignore[index]
+    assert json.loads(case.contents[0].text)["incident_id"] == incident_id  # type: ignore[union-attr]
+    text = runbook.contents[0].text  # type: ignore[union-attr]
+    assert text.startswith("# Runbook: rate limit") and f"[{incident_id}](report://{incident_id})" in text
+    assert "unbounded retries against a shared quota" in text  # the analysis' root cause
+    assert review.contents[0].text.startswith("# Lightweight review:")  # type: ignore[union-attr]

@@ -1,0 +1,136 @@
+"""`postmortem serve` over stdio, driven with raw bytes on its stdin: every line gets an answer, and a request the
+server refuses is a JSON-RPC error, never a traceback in its log."""
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CLI = str(Path(sys.executable).parent / "postmortem")
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
+}
+
+
+class RawServer:
+    """Lines to the server's stdin; its stdout read by a thread, so that a missing answer fails instead of hanging."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.lines: queue.Queue[bytes] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def send(self, line: bytes) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + b"\n")
+        self.proc.stdin.flush()
+
+    def reply(self, timeout: float = 20) -> dict[str, Any]:
+        try:
+            answer: dict[str, Any] = json.loads(self.lines.get(timeout=timeout))
+        except queue.Empty:
+            raise AssertionError(f"no answer within {timeout} s") from None
+        return answer
+
+    def handshake(self) -> None:
+        self.send(json.dumps(INIT).encode())
+        assert self.reply()["id"] == 1
+        self.send(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}')
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RawServer]:
+    env = {"POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none", "HF_HUB_OFFLINE": "1"}
+    with (tmp_path / "stderr.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [CLI, "serve"], env={**os.environ, **env}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log
+        )
+    try:
+        yield RawServer(proc)
+    finally:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.close()
+        proc.wait(timeout=60)
+        proc.stdout.close()
+
+
+BAD_LINES = [
+    (b"this is not json", -32700, "not JSON"),
+    (b'{"jsonrpc": "2.0", "id": 5, "method": ', -32700, "not JSON"),
+    (b"[" * 5_000 + b"]" * 5_000, -32700, "nested too deeply"),
+    (b'{"id": 3, "method": 5}', -32600, "not a JSON-RPC 2.0 message"),
+    (b"\xff\xfe not utf-8", -32700, "not JSON"),
+]
+
+
+def test_every_undecodable_line_gets_a_json_rpc_error_with_a_null_id_and_the_server_goes_on(
+    server: RawServer, tmp_path: Path
+) -> None:
+    for line, code, message in BAD_LINES:  # before the handshake too: the reply does not depend on a session
+        server.send(line)
+        answer = server.reply()
+        assert answer["id"] is None and answer["error"]["code"] == code and message in answer["error"]["message"]
+    server.handshake()
+    server.send(BAD_LINES[0][0])
+    assert server.reply()["error"]["code"] == -32700
+    server.send(b'{"jsonrpc": "2.0", "id": 2, "method": "ping"}')
+    assert server.reply() == {"jsonrpc": "2.0", "id": 2, "result": {}}
+    assert "this is not json" not in (tmp_path / "stderr.log").read_text(errors="replace")  # never quoted
+
+
+def test_a_lone_surrogate_escape_is_answered_not_left_waiting(server: RawServer) -> None:
+    """JavaScript clients can send `"\\ud800"` (valid JSON, not valid Unicode): the request is answered under its own
+    id, the lone surrogate read as U+FFFD, instead of being dropped by the strict parser."""
+    server.handshake()
+    server.send(
+        b'{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "search_incidents",'
+        b' "arguments": {"query": "timeout \\ud800 fares"}}}'
+    )
+    answer = server.reply(timeout=120)
+    assert answer["id"] == 7 and "result" in answer, answer
+    server.send(b'{"jsonrpc": "2.0", "id": 8, "method": "ping", "params": {"note": "\\udc00"}}')
+    assert server.reply() == {"jsonrpc": "2.0", "id": 8, "result": {}}
+
+
+@pytest.mark.parametrize("prompt", ["postmortem", "five_whys"])
+def test_a_prompt_for_an_unknown_incident_is_an_invalid_params_error_naming_the_fix_and_logs_no_traceback(
+    server: RawServer, tmp_path: Path, prompt: str
+) -> None:
+    server.handshake()
+    for n, incident_id in enumerate(["INC-999", "not-an-id"], start=2):
+        request = {"name": prompt, "arguments": {"incident_id": incident_id}}
+        server.send(json.dumps({"jsonrpc": "2.0", "id": n, "method": "prompts/get", "params": request}).encode())
+        answer = server.reply()
+        assert answer["id"] == n and answer["error"]["code"] == -32602, answer
+        assert "list_incidents" in answer["error"]["message"]
+    server.send(b'{"jsonrpc": "2.0", "id": 9, "method": "ping"}')
+    assert server.reply()["id"] == 9
+    assert "Traceback" not in (tmp_path / "stderr.log").read_text(errors="replace")
+
+
+def test_the_one_reach_into_the_sdk_still_finds_a_low_level_server_to_run() -> None:
+    """mcp/stdio.py runs the MCPServer's low-level server on its own streams (no public way exists in mcp 2.3):
+    if the SDK renames or retypes that attribute, this fails before a user's stdio server does."""
+    from mcp.server.lowlevel.server import Server
+    from mcp.server.mcpserver import MCPServer
+
+    from agent_postmortem.mcp.stdio import lowlevel
+
+    server = lowlevel(MCPServer("probe"))
+    assert isinstance(server, Server)
+    assert callable(server.run) and server.create_initialization_options().server_name == "probe"

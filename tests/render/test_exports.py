@@ -1,0 +1,62 @@
+"""Action-item exports: JSON, CSV (inert in spreadsheets) and GitHub-issue Markdown; the actions://open resource."""
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from mcp import Client
+
+from agent_postmortem.mcp.server import create_server
+from agent_postmortem.render.exports import to_csv, to_github_markdown, to_json
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.models import ActionItem, ActionItemCreate, IncidentCreate
+from tests.factories import FIXED_NOW
+
+ITEMS = [
+    ActionItem(
+        id="AI-1",
+        incident_id="INC-3",
+        title="Add jittered backoff to fares calls",
+        owner="platform",
+        priority="P0",
+        due_at=FIXED_NOW + timedelta(days=3),
+        created_at=FIXED_NOW,
+    ),
+    ActionItem(
+        id="AI-2",
+        incident_id="INC-3",
+        title='=HYPERLINK("http://x","click")',
+        priority="P2",
+        created_at=FIXED_NOW,
+        status="completed",
+        completed_at=FIXED_NOW,
+    ),
+]
+
+
+def test_csv_has_one_row_per_item_and_neutralises_formulas() -> None:
+    rows = list(csv.DictReader(io.StringIO(to_csv(ITEMS))))
+    assert [r["id"] for r in rows] == ["AI-1", "AI-2"]
+    assert rows[0]["due_at"].startswith("2026-11-30") and rows[0]["priority"] == "P0"
+    assert rows[1]["title"].startswith("'=")
+
+
+def test_json_and_markdown_carry_every_item() -> None:
+    assert [i["id"] for i in json.loads(to_json(ITEMS))] == ["AI-1", "AI-2"]
+    text = to_github_markdown(ITEMS)
+    assert "### [P0] Add jittered backoff to fares calls" in text and "- Owner: platform" in text
+    assert text.count("- [ ] Done when") == 2 and "Due: 2026-11-30" in text
+
+
+@pytest.mark.anyio
+async def test_open_actions_resource_lists_unfinished_items(service: PostmortemService) -> None:
+    incident_id = service.capture_incident(IncidentCreate(title="Fares API returned 429")).id
+    service.add_action_item(incident_id, ActionItemCreate(title="Open item"))
+    service.add_action_item(incident_id, ActionItemCreate(title="Started item", status="in_progress"))
+    service.add_action_item(incident_id, ActionItemCreate(title="Done item", status="completed"))
+    async with Client(create_server(lambda: service)) as client:
+        resource = await client.read_resource("actions://open")
+    titles = {i["title"] for i in json.loads(resource.contents[0].text)}  # type: ignore[union-attr]
+    assert titles == {"Open item", "Started item"}

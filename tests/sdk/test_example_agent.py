@@ -1,0 +1,29 @@
+"""The README's example agent runs as documented and its failures arrive classified, repeats collapsed."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent_postmortem.config import Settings
+from agent_postmortem.service.runtime import build_service
+from tests.factories import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_example_agent_records_its_failures(tmp_path: Path) -> None:
+    env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path), "POSTMORTEM_LLM": "none"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "trip_agent.py")], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    service = build_service(Settings.from_env(env))
+    stored = [service.store.get_or_raise(i.id) for i in service.list_incidents().incidents]
+    incidents = {i.tool: i for i in stored}
+    assert incidents.keys() == {"flights.search", "payments.refund", "hotels.book"}
+    assert incidents["flights.search"].category == "rate_limit" and incidents["flights.search"].occurrences == 3
+    assert incidents["payments.refund"].category == "business_logic" and incidents["payments.refund"].user_facing
+    assert "discount_code" in (incidents["hotels.book"].tool_args or "")

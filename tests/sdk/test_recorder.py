@@ -1,0 +1,119 @@
+"""The agent SDK: failures are recorded through the capture path without ever blocking or breaking the agent."""
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from agent_postmortem.sdk.recorder import Recorder
+from agent_postmortem.service.facade import PostmortemService
+from tests.factories import make_service
+from tests.processes import run_crashing_agent
+
+
+class Flights:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def search(self, query: str) -> list[str]:
+        self.calls += 1
+        raise TimeoutError(f"flights.search read timed out after 30 s (request {self.calls})")
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> PostmortemService:
+    return make_service(tmp_path)
+
+
+def test_the_decorator_records_the_failure_and_reraises_it_unchanged(service: PostmortemService) -> None:
+    recorder = Recorder(agent="trip-planner", model="gpt-4.1-mini", service=lambda: service)
+    flights = Flights()
+    search = recorder.watch(tool="flights.search", prompt="Find me a flight to Lisbon")(flights.search)
+    for _ in range(2):
+        with pytest.raises(TimeoutError, match="timed out"):
+            search("LIS")
+    assert recorder.flush(timeout=30)
+    [incident_id] = set(recorder.captured_ids)  # the same failure twice: one incident, two occurrences
+    stored = service.get_incident(incident_id)
+    assert (stored.agent, stored.tool, stored.model, stored.error_type) == (
+        "trip-planner",
+        "flights.search",
+        "gpt-4.1-mini",
+        "TimeoutError",
+    )
+    assert stored.category == "timeout" and stored.occurrences == 2
+    assert stored.prompt_excerpt == "Find me a flight to Lisbon"
+    assert stored.stack_trace is not None and "in search" in stored.stack_trace
+
+
+@pytest.mark.anyio
+async def test_async_functions_and_the_context_manager_are_watched(service: PostmortemService) -> None:
+    recorder = Recorder(agent="support-bot", service=lambda: service)
+
+    @recorder.watch(tool="kb.search")
+    async def lookup() -> None:
+        raise LookupError("kb.search returned 0 results")
+
+    with pytest.raises(LookupError):
+        await lookup()
+    with pytest.raises(ValueError), recorder.watching(tool="refunds.issue", session="s-42", user_facing=True):
+        raise ValueError("refund amount exceeds the order total")
+    assert recorder.flush(timeout=30)
+    tools = {service.get_incident(i).tool for i in recorder.captured_ids}
+    assert tools == {"kb.search", "refunds.issue"}
+    refund = next(
+        service.get_incident(i) for i in recorder.captured_ids if service.get_incident(i).tool == "refunds.issue"
+    )
+    assert refund.user_facing and refund.description.startswith("session s-42")
+
+
+def test_secrets_in_an_exception_are_redacted_before_storage(service: PostmortemService) -> None:
+    recorder = Recorder(service=lambda: service)
+    recorder.capture(PermissionError("401 for token ghp_" + "S" * 36), tool="gh.api")
+    assert recorder.flush(timeout=30)
+    stored = service.get_incident(recorder.captured_ids[0])
+    assert "ghp_" not in stored.model_dump_json() and stored.redactions["github_token"] >= 1
+
+
+def test_the_agent_never_waits_for_a_slow_store_nor_sees_its_errors(tmp_path: Path) -> None:
+    gate = threading.Event()
+
+    def slow_then_broken() -> PostmortemService:
+        gate.wait(timeout=30)
+        raise RuntimeError("the store is down")
+
+    recorder = Recorder(service=slow_then_broken, queue_size=3)
+    for n in range(10):
+        recorder.capture(RuntimeError(f"failure {n}"))  # returns at once while the worker is stuck
+    assert recorder.dropped >= 6  # 3 queued (+1 taken by the worker), the rest dropped, none blocked
+    recorder.capture("x", title="ab")  # an invalid capture (title too short) is dropped, not raised
+    gate.set()
+    assert recorder.flush(timeout=30)
+    assert recorder.failed >= 4 and recorder.captured_ids == []
+
+
+def test_a_watched_exception_that_ends_the_process_is_in_the_store(tmp_path: Path, embedder: object) -> None:
+    # `embedder`: the model is exported into the session's cache once, as a machine's first capture would have done
+    done = run_crashing_agent(tmp_path, POSTMORTEM_HOME=str(tmp_path / "home"))
+    assert done.returncode == 1 and "RuntimeError: payments.refund returned 502" in done.stderr  # as without it
+    service = make_service(tmp_path / "home")
+    [listed] = service.list_incidents().incidents
+    stored = service.get_incident(listed.id)
+    assert (stored.agent, stored.tool, stored.error_type) == ("refund-bot", "payments.refund", "RuntimeError")
+
+
+def test_a_handled_watched_exception_waits_only_briefly_for_its_capture(tmp_path: Path) -> None:
+    gate = threading.Event()
+
+    def stuck() -> PostmortemService:
+        gate.wait(timeout=30)
+        raise RuntimeError("the store is down")
+
+    recorder = Recorder(service=stuck, wait_on_error=0.2)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError), recorder.watching(tool="flights.search"):
+        raise TimeoutError("flights.search timed out")
+    assert time.monotonic() - started < 5
+    gate.set()
+    assert recorder.flush(timeout=30)

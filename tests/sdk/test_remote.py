@@ -1,0 +1,153 @@
+"""The SDK sending to a team server: the Recorder calls the server's capture_incident tool over real HTTP with
+the real MCP client and its token; retries carry the same idempotency key, failures never reach the agent."""
+
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agent_postmortem.evals.load import free_port
+from agent_postmortem.sdk.recorder import Recorder
+from agent_postmortem.sdk.remote import RemoteService
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.search.embedding import Embedder
+from tests.factories import make_service
+from tests.http_server import TOKEN, serving
+from tests.processes import run_crashing_agent
+
+
+@pytest.fixture
+def team(tmp_path: Path, embedder: Embedder) -> PostmortemService:
+    return make_service(tmp_path / "team", embedder=embedder)
+
+
+@pytest.fixture
+def url(team: PostmortemService) -> Iterator[str]:
+    with serving(team) as base:
+        yield f"{base}/mcp"
+
+
+def test_the_recorder_sends_failures_to_the_team_server_with_its_token(
+    team: PostmortemService, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTMORTEM_URL", url)
+    monkeypatch.setenv("POSTMORTEM_TOKEN", TOKEN)
+    recorder = Recorder(agent="trip-planner", model="gpt-4.1-mini")  # configured by the environment alone
+
+    @recorder.watch(tool="flights.search", prompt="Find me a flight to Lisbon")
+    def search(query: str) -> None:
+        raise TimeoutError("flights.search read timed out after 30 s")
+
+    with pytest.raises(TimeoutError):
+        search("LIS")
+    assert recorder.url == url and recorder.flush(timeout=60)
+    [incident_id] = recorder.captured_ids
+    stored = team.get_incident(incident_id)
+    assert (stored.agent, stored.tool, stored.model, stored.category) == (
+        "trip-planner",
+        "flights.search",
+        "gpt-4.1-mini",
+        "timeout",
+    )
+    assert stored.prompt_excerpt == "Find me a flight to Lisbon" and "in search" in (stored.stack_trace or "")
+    hits = team.search_incidents(query="flight search timed out", limit=1).hits
+    assert hits[0].id == incident_id
+
+
+def test_json_text_in_the_context_reaches_the_team_server_as_text(team: PostmortemService, url: str) -> None:
+    recorder = Recorder(agent="billing-bot", url=url, token=TOKEN)
+    arguments = json.dumps({"order": "A-1001", "amount": 12.5})  # as the README shows
+    recorder.capture(
+        RuntimeError('{"error":{"code":429}}'), tool="payments.refund", tool_args=arguments, impact='["eu","us"]'
+    )
+    assert recorder.flush(timeout=60) and recorder.failed == 0
+    stored = team.get_incident(recorder.captured_ids[0])
+    assert (stored.tool_args, stored.error_message, stored.impact) == (
+        arguments,
+        '{"error":{"code":429}}',
+        '["eu","us"]',
+    )
+
+
+def test_a_watched_exception_that_ends_the_process_reaches_the_team_server(
+    team: PostmortemService, url: str, tmp_path: Path
+) -> None:
+    done = run_crashing_agent(tmp_path, POSTMORTEM_URL=url, POSTMORTEM_TOKEN=TOKEN)
+    assert done.returncode == 1 and "RuntimeError: payments.refund returned 502" in done.stderr
+    [listed] = team.list_incidents().incidents
+    stored = team.get_incident(listed.id)
+    assert (stored.agent, stored.tool) == ("refund-bot", "payments.refund")
+
+
+def test_a_wrong_token_is_one_clear_log_line_not_retried_and_never_raised(
+    team: PostmortemService, url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    wrong = "wrong-token-" + "x" * 30
+    sleeps: list[float] = []
+    recorder = Recorder(service=lambda: RemoteService(url, token=wrong, sleep=sleeps.append))
+    recorder.capture(RuntimeError("boom"), tool="crm.update")
+    assert recorder.flush(timeout=60)
+    assert recorder.failed == 1 and recorder.captured_ids == [] and sleeps == []
+    [line] = [r.getMessage() for r in caplog.records if r.name == "agent_postmortem.sdk.recorder"]
+    assert "refused the token (HTTP 401)" in line and "POSTMORTEM_TOKEN" in line and wrong not in caplog.text
+    assert team.knowledge_stats().incidents == 0
+
+
+class LoseFirstAnswer:
+    """Lets the first tool call reach the server, then drops its answer (502): the client cannot know it worked."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.lost = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or self.lost:
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = [await receive()]
+        while messages[-1].get("more_body"):
+            messages.append(await receive())
+        if b'"tools/call"' not in b"".join(m.get("body", b"") for m in messages):
+            await self.app(scope, self._replay(messages, receive), send)
+            return
+        self.lost += 1
+
+        async def swallow(message: Message) -> None:
+            pass
+
+        await self.app(scope, self._replay(messages, receive), swallow)
+        await send({"type": "http.response.start", "status": 502, "headers": []})
+        await send({"type": "http.response.body", "body": b"bad gateway"})
+
+    @staticmethod
+    def _replay(messages: list[Message], receive: Receive) -> Receive:
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        return replay
+
+
+def test_a_retry_after_a_lost_answer_or_a_down_server_stores_the_capture_once(team: PostmortemService) -> None:
+    port = free_port()
+    lossy: list[LoseFirstAnswer] = []
+    with ExitStack() as stack:
+
+        def lossy_app(app: ASGIApp) -> ASGIApp:
+            lossy.append(LoseFirstAnswer(app))
+            return lossy[0]
+
+        def start_server_then_wait(seconds: float) -> None:  # the first attempt found the server down
+            if not lossy:
+                stack.enter_context(serving(team, port=port, wrap=lossy_app))
+
+        remote = RemoteService(f"http://127.0.0.1:{port}/mcp", token=TOKEN, sleep=start_server_then_wait)
+        recorder = Recorder(agent="billing-bot", service=lambda: remote)
+        recorder.capture(ValueError("invoice total does not match its lines"), tool="invoices.create")
+        assert recorder.flush(timeout=60)
+    assert lossy[0].lost == 1  # attempt 1: refused; 2: stored, answer lost; 3: replayed by its key
+    assert recorder.failed == 0 and len(recorder.captured_ids) == 1
+    assert team.knowledge_stats().incidents == 1
+    assert team.get_incident(recorder.captured_ids[0]).occurrences == 1

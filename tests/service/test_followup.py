@@ -1,0 +1,213 @@
+"""Follow-through: action-item history and completion rates, recurrence after a fix, and whether fixes held."""
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from agent_postmortem.analysis.effectiveness import Seen, effect
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.models import ActionItem, ActionItemCreate, IncidentCreate
+from tests.factories import FIXED_NOW, make_service
+
+pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = FIXED_NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def svc(tmp_path: Path, clock: Clock) -> PostmortemService:
+    return make_service(tmp_path, clock=clock)
+
+
+def planner_timeout(service: PostmortemService, n: int = 1) -> str:
+    """The same failure each time: one agent, one tool, one error (ids masked), so one signature."""
+    capture = IncidentCreate(
+        title=f"Planner agent timed out calling flights search (run {n})",
+        agent="trip-planner",
+        tool="flights.search",
+        error_type="TimeoutError",
+        error_message=f"read timed out after 30 s (request {n * 7919})",
+    )
+    return service.capture_incident(capture).id
+
+
+def test_every_edit_of_an_item_is_kept_with_when_and_who(svc: PostmortemService, clock: Clock) -> None:
+    incident = planner_timeout(svc)
+    item = svc.add_action_item(incident, ActionItemCreate(title="Add a deadline to flights.search"), by="dana")
+    clock.advance(hours=2)
+    svc.update_action_item(item.id, owner="search-team", priority="P0", by="lee")
+    svc.update_action_item(item.id, priority="P0")  # no change: nothing recorded
+    clock.advance(days=1)
+    svc.update_action_item(item.id, status="completed")
+    history = svc.get_action_item(item.id).history
+    assert [(h.field, h.old, h.new, h.by) for h in history] == [
+        ("created", None, "Add a deadline to flights.search", "dana"),
+        ("owner", None, "search-team", "lee"),
+        ("priority", "P1", "P0", "lee"),
+        ("status", "open", "completed", None),
+    ]
+    assert history[1].at == FIXED_NOW + timedelta(hours=2) and history[3].at == FIXED_NOW + timedelta(days=1, hours=2)
+    with pytest.raises(ValueError, match="cannot change"):
+        svc.update_action_item(item.id, incident_id="INC-2")
+
+
+def test_completion_rates_per_owner_and_priority(svc: PostmortemService, clock: Clock) -> None:
+    incident = planner_timeout(svc)
+    due = FIXED_NOW + timedelta(days=1)
+    a = svc.add_action_item(incident, ActionItemCreate(title="Item a", owner="ana", priority="P0", due_at=due))
+    svc.add_action_item(incident, ActionItemCreate(title="Item b", owner="ana", priority="P1", due_at=due))
+    svc.add_action_item(incident, ActionItemCreate(title="Item c", priority="P1"))
+    svc.update_action_item(a.id, status="completed")
+    clock.advance(days=2)  # b is now overdue
+    stats = svc.action_item_stats()
+    assert (stats.overall.items, stats.overall.completed, stats.overall.overdue) == (3, 1, 1)
+    assert stats.overall.rate == 0.333
+    assert stats.by_owner["ana"].rate == 0.5 and stats.by_owner["ana"].overdue == 1
+    assert stats.by_owner["(none)"].items == 1 and stats.by_owner["(none)"].rate == 0.0
+    assert stats.by_priority["P0"].rate == 1.0 and stats.by_priority["P1"].rate == 0.0
+
+
+def test_open_items_on_the_pattern_are_surfaced_at_capture(svc: PostmortemService) -> None:
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search"))
+    svc.resolve_incident(first)  # resolved: the next one is a new incident on the same pattern, not a repeat
+    again = svc.capture_incident(
+        IncidentCreate(
+            title="Trip planner hung on flights search",
+            agent="trip-planner",
+            tool="flights.search",
+            error_type="TimeoutError",
+            error_message="read timed out after 31 s (request 4242)",
+        )
+    )
+    assert not again.deduplicated and not again.recurred_after_fix
+    assert [a.id for a in again.open_action_items] == [item.id] and again.fixed_action_items == []
+
+
+def test_a_failure_after_every_item_closed_is_flagged_recurred_after_fix(svc: PostmortemService, clock: Clock) -> None:
+    first = planner_timeout(svc, 1)
+    items = [svc.add_action_item(first, ActionItemCreate(title=t)) for t in ("Add a deadline", "Retry with backoff")]
+    for item in items:
+        svc.update_action_item(item.id, status="completed")
+    svc.resolve_incident(first)
+    clock.advance(days=10)
+    capture = IncidentCreate(
+        title="Planner agent timed out calling flights search (again)",
+        agent="trip-planner",
+        tool="flights.search",
+        error_type="TimeoutError",
+        error_message="read timed out after 30 s (request 99)",
+        severity="SEV4",
+    )
+    result = svc.capture_incident(capture)
+    assert result.recurred_after_fix and result.triage == "full"
+    assert any("fix did not hold" in r for r in result.triage_reasons)
+    assert sorted(a.id for a in result.fixed_action_items) == sorted(i.id for i in items)
+    assert result.open_action_items == []
+    stored = svc.get_incident(result.id)
+    assert stored.recurred_after_fix
+    assert any("Recurred after fix" in e.description and items[0].id in e.description for e in stored.timeline)
+
+
+def test_a_repeat_of_an_open_incident_whose_items_are_done_is_a_recurrence(svc: PostmortemService) -> None:
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline"))
+    svc.update_action_item(item.id, status="completed")
+    repeat = svc.capture_incident(
+        IncidentCreate(
+            title="Planner agent timed out calling flights search (run 2)",
+            agent="trip-planner",
+            tool="flights.search",
+            error_type="TimeoutError",
+            error_message="read timed out after 30 s (request 15838)",
+        )
+    )
+    assert repeat.deduplicated and repeat.id == first and repeat.recurred_after_fix
+    assert [a.id for a in repeat.fixed_action_items] == [item.id]
+
+
+def _done(at: datetime, n: int = 1) -> ActionItem:
+    return ActionItem(
+        id=f"AI-{n}", incident_id="INC-1", title="Fix it", status="completed", created_at=at, completed_at=at
+    )
+
+
+def test_fix_effectiveness_counts_incidents_before_and_after_the_last_item_closed() -> None:
+    t0 = FIXED_NOW - timedelta(days=90)
+    seen = [Seen(f"INC-{i}", t0 + timedelta(days=10 * i), t0 + timedelta(days=10 * i)) for i in range(1, 7)]
+    fixed_at = t0 + timedelta(days=35)  # after INC-1..3, before INC-4..6
+    result = effect("PAT-1", "planner timeouts", seen, [_done(fixed_at), _done(t0, 2)], now=FIXED_NOW)
+    assert result.fixed and result.last_closed_at == fixed_at
+    assert (result.incidents_before, result.incidents_after) == (3, 3)
+    assert result.recurred_ids == ["INC-4", "INC-5", "INC-6"]
+    assert result.verdict.startswith("recurred after the fix")
+    assert result.per_30_days_before == pytest.approx(3 / (25 / 30), rel=0.01)
+    assert result.per_30_days_after == pytest.approx(3 / (55 / 30), rel=0.01)
+
+
+def test_fix_effectiveness_verdicts() -> None:
+    t0 = FIXED_NOW - timedelta(days=60)
+    seen = [Seen("INC-1", t0, t0), Seen("INC-2", t0 + timedelta(days=5), t0 + timedelta(days=5))]
+    holding = effect("PAT-1", "x", seen, [_done(t0 + timedelta(days=6))], now=FIXED_NOW)
+    assert (
+        holding.fixed
+        and holding.incidents_after == 0
+        and holding.verdict.startswith("holding: no recurrence in the 54")
+    )
+    repeated = [Seen("INC-1", t0, t0), Seen("INC-2", t0, t0 + timedelta(days=30))]  # seen again after the fix
+    again = effect("PAT-1", "x", repeated, [_done(t0 + timedelta(days=6))], now=FIXED_NOW)
+    assert again.seen_again_after == 1 and again.verdict.startswith("recurred")
+    unfinished = ActionItem(id="AI-2", incident_id="INC-1", title="Other", created_at=t0)
+    progress = effect("PAT-1", "x", seen, [_done(t0), unfinished], now=FIXED_NOW)
+    assert not progress.fixed and progress.verdict == "in progress: 1 of 2 items completed"
+    assert effect("PAT-1", "x", seen, [], now=FIXED_NOW).verdict.startswith("no action items")
+
+
+def test_fix_effectiveness_and_pattern_rates_on_a_real_store(svc: PostmortemService, clock: Clock) -> None:
+    ids = [planner_timeout(svc, n) for n in (1, 2, 3)]  # the same signature: repeats count on one incident...
+    assert len(set(ids)) == 1
+    svc.resolve_incident(ids[0])
+    for n in (4, 5):  # ...until it is resolved; then new incidents join the pattern
+        clock.advance(days=1)
+        svc.resolve_incident(planner_timeout(svc, n))
+    item = svc.add_action_item(ids[0], ActionItemCreate(title="Add a deadline to flights.search", owner="search"))
+    clock.advance(days=1)
+    svc.update_action_item(item.id, status="completed")
+    clock.advance(days=3)
+    late = planner_timeout(svc, 6)
+    report = svc.fix_effectiveness(min_size=3)
+    [pattern] = report.patterns
+    assert pattern.fixed and pattern.incidents_before == 3 and pattern.recurred_ids == [late]
+    assert report.recurred == 1 and report.holding == 0
+    [rate] = svc.action_item_stats(min_size=3).by_pattern
+    assert rate.pattern_id == pattern.pattern_id and rate.rate == 1.0
+
+
+def test_a_lightweight_capture_gets_the_review_and_a_full_one_the_post_mortem(svc: PostmortemService) -> None:
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search", owner="search"))
+    svc.resolve_incident(first)
+    second = planner_timeout(svc, 2)
+    incident = svc.get_incident(second)
+    assert incident.triage == "lightweight", incident.triage_reasons
+    review = svc.render_report(second, kind="auto")
+    assert review.startswith("# Lightweight review:")
+    assert f"- [ ] {first} (" in review and "**same failure signature**" in review
+    assert f"| {item.id} ({first}) |" in review and "0 of 1 completed" in review
+    assert svc.render_report(second).startswith("# Post-mortem:")
+    assert svc.render_report(first, kind="auto").startswith("# Post-mortem:")  # the first was novel: full

@@ -1,0 +1,154 @@
+"""Idempotent capture: a retry with the same key returns the first result and stores nothing new, even when two
+writers race with it."""
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from sqlalchemy import text
+
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.models import IncidentCreate
+from agent_postmortem.store.records import db
+from agent_postmortem.store.search.embedding import Embedder
+from tests.factories import HomeDatabases, make_service
+from tests.processes import stdio_server
+
+pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
+
+
+def failure(key: str | None, n: int = 1) -> IncidentCreate:
+    return IncidentCreate(
+        title="Planner agent timed out calling flights.search",
+        agent="trip-planner",
+        tool="flights.search",
+        error_type="TimeoutError",
+        error_message=f"read timed out after 30 s (request {n})",
+        idempotency_key=key,
+    )
+
+
+def test_a_retried_capture_returns_the_first_result_and_stores_nothing(tmp_path: Path) -> None:
+    service = make_service(tmp_path)
+    first = service.capture_incident(failure("run-7f3a-attempt"))
+    again = service.capture_incident(failure("run-7f3a-attempt"))
+    assert again.id == first.id and again.replayed and not first.replayed
+    stored = service.get_incident(first.id)
+    assert stored.occurrences == 1 and len(stored.timeline) == 1
+    assert service.knowledge_stats().incidents == 1
+
+
+def test_a_retried_repeat_is_not_counted_twice(tmp_path: Path) -> None:
+    service = make_service(tmp_path)
+    first = service.capture_incident(failure("key-first-0001", 1))
+    repeat = service.capture_incident(failure("key-repeat-0002", 2))
+    retry = service.capture_incident(failure("key-repeat-0002", 2))
+    assert repeat.deduplicated and repeat.id == first.id and retry.replayed
+    assert service.get_incident(first.id).occurrences == 2
+    other = service.capture_incident(failure("key-other-0003", 3))
+    assert other.deduplicated and service.get_incident(first.id).occurrences == 3  # a new key is a new occurrence
+
+
+def test_writers_racing_with_one_key_store_it_once(tmp_path: Path) -> None:
+    service = make_service(tmp_path)
+    gate = threading.Barrier(4)
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def capture(s: PostmortemService) -> None:
+        gate.wait()
+        try:
+            results.append(s.capture_incident(failure("race-key-abcdef", 9)).id)
+        except BaseException as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=capture, args=(service,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(set(results)) == 1 and len(results) == 4
+    assert service.knowledge_stats().incidents == 1
+
+
+def test_losing_the_race_on_the_key_returns_the_winners_capture(tmp_path: Path) -> None:
+    service = make_service(tmp_path)
+    winner = service.capture_incident(failure("lost-race-key-01", 1))
+    real = service.store.find_by_key
+    calls = []
+
+    def stale_first(key: str) -> str | None:  # the check ran before the winner committed
+        calls.append(key)
+        return None if len(calls) == 1 else real(key)
+
+    service.store.find_by_key = stale_first  # type: ignore[method-assign]
+    service.resolve_incident(winner.id)  # so the retry is not folded into the open incident as a repeat
+    loser = service.capture_incident(failure("lost-race-key-01", 1))
+    assert len(calls) == 2 and loser.replayed and loser.id == winner.id
+    assert service.knowledge_stats().incidents == 1
+
+
+@pytest.mark.anyio
+async def test_distinct_keys_holding_emails_or_ips_are_distinct_captures_over_stdio(
+    tmp_path: Path, database: HomeDatabases, embedder: Embedder
+) -> None:
+    """Keys are opaque: redacting them made `retry-alice@example.com` and `retry-bob@example.com` one key, and Bob's
+    capture was answered `replayed: true` and never stored. `embedder`: the model is exported once, not per server."""
+    keys = ["retry-alice@example.com", "retry-bob@example.com", "run-10.0.4.12-a", "run-10.0.4.13-a"]
+    async with Client(stdio_server(tmp_path, database.settings(tmp_path))) as client:
+        first = [await _capture(client, f"Refund agent {n} failed on order {n}", key) for n, key in enumerate(keys)]
+        again = [await _capture(client, f"Refund agent {n} failed on order {n}", key) for n, key in enumerate(keys)]
+        listed = await client.call_tool("list_incidents", {"limit": 50})
+    assert [r["replayed"] for r in first] == [False] * 4 and len({r["id"] for r in first}) == 4
+    assert [r["replayed"] for r in again] == [True] * 4 and [r["id"] for r in again] == [r["id"] for r in first]
+    assert len(listed.structured_content["incidents"]) == 4  # type: ignore[index]
+    with database.engine(tmp_path).connect() as conn:
+        stored = [str(k) for k in conn.execute(text('select "key" from idempotency_keys')).scalars()]
+    assert len(stored) == 4 and not any(k in s or "REDACTED" in s for k in keys for s in stored)  # digests only
+
+
+async def _capture(client: Client, title: str, key: str) -> dict[str, Any]:
+    result = await client.call_tool("capture_incident", {"title": title, "idempotency_key": key})
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+def test_keys_stored_before_the_digests_are_still_recognised_and_rewritten_ones_are_dropped(
+    tmp_path: Path, database: HomeDatabases
+) -> None:
+    """Migration 0007: a key redaction had left alone (a UUID, `sdk-<hex>`, `otel-trace:<id>`) is rewritten to its
+    digest, so a retry after the upgrade is still a replay; one redaction had rewritten (`[REDACTED:email]`) could
+    match another client's key: it is dropped."""
+    engine = database.engine(tmp_path, migrated=False)
+    db.upgrade(engine, lock_dir=tmp_path, revision="0005")
+    with engine.begin() as conn:  # rows exactly as the code at schema 0005 wrote them
+        conn.execute(
+            text(
+                "insert into incidents (title, category, severity, status, created_at, postmortem_completed, "
+                "content_hash, body) values ('Planner agent timed out', 'timeout', 'SEV3', 'resolved', "
+                "'2026-01-02 03:04:05.000000', false, 'abc', :body)"
+            ),
+            {"body": '{"description": "", "triage": "full"}'},
+        )
+        for key in ("otel-trace:4bf92f3577b34da6a3ce929d0e0e4736", "[REDACTED:email]"):
+            conn.execute(
+                text("insert into idempotency_keys values (:key, 1, '2026-01-02 03:04:05.000000')"), {"key": key}
+            )
+    service = make_service(tmp_path)
+    retried = service.capture_incident(failure("otel-trace:4bf92f3577b34da6a3ce929d0e0e4736"))
+    assert retried.replayed and retried.id == "INC-1"
+    fresh = service.capture_incident(failure("[REDACTED:email]", 2))
+    assert not fresh.replayed and fresh.id != "INC-1"
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from idempotency_keys")).scalar() == 2
+
+
+def test_keys_are_compared_exactly_as_sent_not_stripped(tmp_path: Path) -> None:
+    service = make_service(tmp_path)
+    padded = service.capture_incident(failure(" run-7f3a-key ", 1))
+    plain = service.capture_incident(failure("run-7f3a-key", 2))
+    assert not plain.replayed and plain.deduplicated and plain.id == padded.id  # a new key: one more occurrence
+    assert service.capture_incident(failure(" run-7f3a-key ", 1)).replayed

@@ -1,0 +1,193 @@
+"""The use cases, on a real SQLite store and a real chromadb index (hash embeddings: plumbing only)."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from agent_postmortem.errors import IncidentNotFound
+from agent_postmortem.ingest.jsonl import ImportFileError, read_incidents
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.models import ActionItemCreate, IncidentCreate, SeedIncident, TimelineEventCreate
+from agent_postmortem.store.search.embedding import HashEmbedder
+from tests.factories import FIXED_NOW, SEED, capture, make_service
+
+pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
+
+
+def test_capture_is_indexed_in_the_same_call_and_the_outbox_drains(service: PostmortemService) -> None:
+    incident_id = capture(service)
+    stats = service.knowledge_stats()
+    assert stats.incidents == 1 and stats.indexed == 1 and stats.index_pending == 0
+    hits = service.search_incidents(query="429 Too Many Requests fares").hits
+    assert [h.id for h in hits] == [incident_id]
+
+
+def test_a_lost_index_is_rebuilt_from_stored_vectors(service: PostmortemService) -> None:
+    ids = [capture(service, f"Fares API answered 429 on attempt {n}") for n in range(3)]
+    service.knowledge.index.reset()  # as if the chromadb directory had been lost
+    assert service.knowledge_stats().indexed == 0
+    assert service.reindex() == 3
+    assert {h.id for h in service.search_incidents(query="fares 429", limit=5).hits} == set(ids)
+
+
+def test_search_by_incident_excludes_itself(service: PostmortemService) -> None:
+    first = capture(service)
+    second = capture(service, "Fares API answered 429 again")
+    hits = service.search_incidents(incident_id=second).hits
+    assert [h.id for h in hits] == [first]
+
+
+def test_open_action_items_on_a_known_pattern_are_surfaced_at_capture(service: PostmortemService) -> None:
+    first = capture(service)
+    service.add_action_item(first, ActionItemCreate(title="Add jittered backoff", owner="platform"))
+    result = service.capture_incident(
+        IncidentCreate(title="Fares API answered 429 Too Many Requests again", error_type="RateLimitError")
+    )
+    assert [a.title for a in result.open_action_items] == ["Add jittered backoff"]
+
+
+def test_unknown_and_malformed_ids_raise_domain_errors(service: PostmortemService) -> None:
+    with pytest.raises(IncidentNotFound):
+        service.get_incident("INC-77")
+    with pytest.raises(IncidentNotFound):
+        service.add_timeline_event("INC-77", TimelineEventCreate(description="x"))
+    with pytest.raises(ValueError, match="INC-"):
+        service.get_incident("77; DROP TABLE incidents")
+
+
+def test_action_item_lifecycle_overdue_and_completion_rate(tmp_path: Path) -> None:
+    service = make_service(tmp_path, clock=lambda: FIXED_NOW)
+    incident_id = capture(service)
+    late = service.add_action_item(
+        incident_id, ActionItemCreate(title="Late item", due_at=FIXED_NOW - timedelta(days=1))
+    )
+    service.add_action_item(incident_id, ActionItemCreate(title="Future item", due_at=FIXED_NOW + timedelta(days=9)))
+    assert late.overdue
+    assert [a.id for a in service.list_action_items(overdue=True).items] == [late.id]
+    done = service.update_action_item(late.id, status="completed")
+    assert done.completed_at == FIXED_NOW and not done.overdue
+    assert service.list_action_items(incident_id=incident_id).completion_rate == 0.5
+    reopened = service.update_action_item(late.id, status="open")
+    assert reopened.completed_at is None and reopened.overdue
+
+
+def test_seed_knowledge_base_imports_once_with_history(service: PostmortemService) -> None:
+    rows = read_incidents(SEED)
+    result = service.import_incidents(rows)
+    again = service.import_incidents(rows)
+    assert result.imported == len(rows) >= 40
+    assert again.imported == 0 and again.skipped_duplicates == len(rows)
+    stats = service.knowledge_stats()
+    assert len(stats.by_category) == 9 and stats.indexed == len(rows)
+    sample = service.get_incident(result.ids[0])
+    assert sample.analysis is not None and len(sample.analysis.whys) == 5 and sample.timeline
+    assert sample.action_items and sample.status == "resolved"
+
+
+def test_bad_import_file_names_lines_and_imports_nothing(tmp_path: Path, service: PostmortemService) -> None:
+    path = tmp_path / "bad.jsonl"
+    good = SeedIncident(title="A fine incident").model_dump_json()
+    path.write_text("\n".join([good, "{not json", '{"title": "ok", "severity": "SEV9"}', good]), encoding="utf-8")
+    with pytest.raises(ImportFileError) as caught:
+        read_incidents(path)
+    assert "line 2" in str(caught.value) and "line 3" in str(caught.value) and "SEV9" not in str(caught.value)
+    assert service.knowledge_stats().incidents == 0
+
+
+def test_inputs_with_nul_or_lone_surrogates_are_rejected() -> None:
+    with pytest.raises(ValidationError):
+        IncidentCreate(title="bad\x00title")
+    with pytest.raises(ValidationError):
+        IncidentCreate(title="bad \ud800 title")
+
+
+def test_a_capture_larger_than_the_total_budget_is_rejected_with_advice() -> None:
+    with pytest.raises(ValidationError, match="trim the stack trace"):
+        IncidentCreate(
+            title="Huge",
+            description="d" * 20_000,
+            stack_trace="s" * 20_000,
+            error_message="e" * 2_000,
+            tool_args="a" * 2_000,
+            prompt_excerpt="p" * 2_000,
+            impact="i" * 2_000,
+        )
+    IncidentCreate(title="Fits", description="d" * 20_000, stack_trace="s" * 20_000)
+
+
+def test_repeated_captures_of_one_failure_become_occurrences(tmp_path: Path) -> None:
+    now = [FIXED_NOW]
+    service = make_service(tmp_path, clock=lambda: now[0])
+    first = service.capture_incident(
+        IncidentCreate(
+            title="Search failed",
+            agent="a",
+            tool="web_search",
+            error_type="RateLimitError",
+            error_message="429 for request 9f8e7d6c5b4a3f2e after 1.5s",
+        )
+    )
+    now[0] += timedelta(hours=2)
+    again = service.capture_incident(
+        IncidentCreate(
+            title="Search failed once more",
+            agent="a",
+            tool="web_search",
+            error_type="RateLimitError",
+            error_message="429 for request 0a1b2c3d4e5f6a7b after 2.25s",
+        )
+    )
+    assert again.deduplicated and again.id == first.id and again.occurrences == 2
+    stored = service.get_incident(first.id)
+    assert stored.occurrences == 2 and stored.last_seen_at == FIXED_NOW + timedelta(hours=2)
+    assert stored.timeline[-1].description.startswith("Occurred again")
+    assert service.knowledge_stats().incidents == 1
+
+
+def test_a_failure_after_resolution_or_outside_the_window_is_a_new_incident(tmp_path: Path) -> None:
+    now = [FIXED_NOW]
+    service = make_service(tmp_path, clock=lambda: now[0])
+    data = IncidentCreate(title="Search failed", tool="web_search", error_type="RateLimitError")
+    first = service.capture_incident(data).id
+    service.resolve_incident(first)
+    after_fix = service.capture_incident(data)
+    now[0] += timedelta(days=2)
+    later = service.capture_incident(data)
+    other_tool = service.capture_incident(data.model_copy(update={"tool": "crm.lookup"}))
+    assert len({first, after_fix.id, later.id, other_tool.id}) == 4
+    assert not (after_fix.deduplicated or later.deduplicated or other_tool.deduplicated)
+
+
+class OtherHashEmbedder(HashEmbedder):
+    model_id = "hash-bow-128"
+    dimension = 128
+
+
+def test_changing_the_embedding_model_reembeds_instead_of_mixing_vector_spaces(tmp_path: Path) -> None:
+    first = make_service(tmp_path)
+    incident_id = capture(first, "Fares API answered 429 Too Many Requests")
+    first.knowledge.release_index()  # the server stops; it restarts with another model
+    second = make_service(tmp_path, embedder=OtherHashEmbedder())
+    assert second.knowledge_stats().indexed == 0  # a new collection for the new model: nothing mixed in
+    assert second.reindex() == 1
+    assert second.store.feed.vector(incident_id, model="hash-bow-128") is not None
+    assert second.search_incidents(query="429 fares").hits[0].id == incident_id
+    assert second.recurring_patterns().incidents_considered == 1
+
+
+def test_only_ids_and_free_standing_numbers_vary_within_one_failure_signature() -> None:
+    from agent_postmortem.store.signature import failure_signature, mask_volatile
+
+    def sign(message: str) -> str | None:
+        return failure_signature(IncidentCreate(title="x" * 3, agent="a", error_type="E", error_message=message))
+
+    same = ["HTTP 429 for request 9f8e7d6c5b4a3f2e after 1.5s", "HTTP 429 for request 0a1b2c3d4e5f6a7b after 2.25s"]
+    assert sign(same[0]) == sign(same[1])
+    assert sign("HTTP 429 from fares") != sign("HTTP 503 from fares")  # a rate limit is not an outage
+    assert sign("ORA-00942: table or view does not exist") != sign("ORA-01017: table or view does not exist")
+    assert sign("timed out after 500 ms") == sign("timed out after 450 ms")  # a duration, not a status
+    assert mask_volatile("POST pr0cure-check.io for campaign_q4_emea: 429 Too Many Requests (request 8812), 30s") == (
+        "POST pr0cure-check.io for campaign_q4_emea: 429 Too Many Requests (request N), Ns"
+    )

@@ -1,0 +1,176 @@
+"""Schema and migrations: the Alembic history builds exactly the schema the code declares, on SQLite and on
+PostgreSQL."""
+
+from datetime import timedelta
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from agent_postmortem.store.models import Incident
+from agent_postmortem.store.records import db, schema
+from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.records.rows import NewIncident
+from tests.factories import FIXED_NOW, FIXTURES, HomeDatabases
+
+
+def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path, database: HomeDatabases) -> None:
+    engine = database.engine(tmp_path, migrated=False)
+    db.upgrade(engine, lock_dir=tmp_path)
+    db.upgrade(engine, lock_dir=tmp_path)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+        version = conn.execute(text("select version_num from alembic_version")).scalar()
+    assert diff == []
+    assert version == "0007"
+    assert {"incidents", "timeline_events", "analyses", "action_items", "action_item_changes", "index_outbox"} <= set(
+        inspect(engine).get_table_names()
+    )
+
+
+def test_sqlite_runs_in_wal_with_full_sync(tmp_path: Path) -> None:
+    engine = db.make_engine(db.sqlite_url(tmp_path))
+    with engine.connect() as conn:
+        assert conn.execute(text("pragma journal_mode")).scalar() == "wal"
+        assert conn.execute(text("pragma synchronous")).scalar() == 2  # FULL
+        assert conn.execute(text("pragma foreign_keys")).scalar() == 1
+
+
+def test_a_database_made_by_the_first_schema_upgrades_and_keeps_its_incidents(
+    tmp_path: Path, database: HomeDatabases
+) -> None:
+    engine = database.engine(tmp_path, migrated=False)
+    db.upgrade(engine, lock_dir=tmp_path, revision="0001")
+    with engine.begin() as conn:  # a row exactly as version 0001 of the code wrote it
+        conn.execute(
+            text(
+                "insert into incidents (title, category, severity, status, agent, tool, model, created_at, "
+                "postmortem_completed, content_hash, body) values ('Old failure', 'timeout', 'SEV4', 'open', "
+                "NULL, NULL, NULL, '2026-01-02 03:04:05.000000', false, 'abc', :body)"
+            ),
+            {"body": '{"description": "from v0.1", "triage": "full", "category_confidence": 1.0}'},
+        )
+        conn.execute(text("insert into index_outbox (incident_pk, op) values (1, 'upsert')"))
+    db.upgrade(engine, lock_dir=tmp_path)
+    old = IncidentStore(engine).get_or_raise("INC-1")
+    assert (old.title, old.description, old.occurrences, old.signature) == ("Old failure", "from v0.1", 1, None)
+    assert old.created_at.tzinfo is not None
+
+
+def test_stored_incidents_are_signed_again_with_the_current_rule(tmp_path: Path, database: HomeDatabases) -> None:
+    """0006: the old rule masked every digit, so a 503 was an occurrence of a 429 and ORA-00942 of ORA-01017."""
+    import json
+
+    from agent_postmortem.store.signature import failure_signature
+
+    engine = database.engine(tmp_path, migrated=False)
+    db.upgrade(engine, lock_dir=tmp_path, revision="0005")
+    messages = ["HTTP 429 from fares (request 8812)", "HTTP 503 from fares (request 8813)", "ORA-00942 on load"]
+    with engine.begin() as conn:
+        for n, message in enumerate(messages):
+            conn.execute(
+                text(
+                    "insert into incidents (title, category, severity, status, agent, tool, created_at, "
+                    "postmortem_completed, content_hash, signature, body) values ('Old failure', 'timeout', 'SEV4', "
+                    "'open', 'bot', 'fares', '2026-01-02 03:04:05.000000', false, :hash, 'old-rule', :body)"
+                ),
+                {
+                    "hash": f"h{n}",
+                    "body": json.dumps({"error_type": "HTTPError", "error_message": message, "triage": "full"}),
+                },
+            )
+    db.upgrade(engine, lock_dir=tmp_path)
+    store = IncidentStore(engine)
+    stored = [store.get_or_raise(f"INC-{n}") for n in (1, 2, 3)]
+    assert [i.signature for i in stored] == [failure_signature(i) for i in stored]
+    assert len({i.signature for i in stored}) == 3
+
+
+def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(tmp_path: Path) -> None:
+    """tests/fixtures/postmortem-0003.db was written by the code at schema 0003 (incident, timeline, analysis,
+    an action item with its history); keep one such fixture per released schema."""
+    import shutil
+
+    from agent_postmortem.store.records.actions import ActionStore
+    from tests.factories import FIXED_NOW
+
+    shutil.copy(FIXTURES / "postmortem-0003.db", tmp_path / "postmortem.db")
+    engine = db.make_engine(db.sqlite_url(tmp_path))
+    db.upgrade(engine, lock_dir=tmp_path)
+    with engine.connect() as conn:
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0007"
+        assert conn.execute(text("pragma integrity_check")).scalar() == "ok"
+    store = IncidentStore(engine)
+    old = store.get_or_raise("INC-1")
+    assert old.title.startswith("Support bot promised") and old.analysis is not None
+    assert [e.description for e in old.timeline] == ["Customer complaint"]
+    item = ActionStore(store).get("AI-1", now=FIXED_NOW)
+    assert item.status == "completed" and [(h.field, h.by) for h in item.history] == [
+        ("created", "dana"),
+        ("status", "lee"),
+    ]
+    assert store.find_by_key("any-key-at-all") is None  # the table added by 0004 is there
+
+
+def test_a_restore_keeping_ids_leaves_room_for_the_next_capture(tmp_path: Path, database: HomeDatabases) -> None:
+    """PostgreSQL's key sequence does not move past explicitly inserted keys as SQLite's rowid does."""
+    engine = database.engine(tmp_path)
+    db.upgrade(engine, lock_dir=tmp_path)
+    store = IncidentStore(engine)
+    restored = Incident(
+        id="INC-41",
+        title="Restored from an export",
+        category="timeout",
+        severity="SEV4",
+        triage="full",
+        created_at=FIXED_NOW,
+    )
+    store.create_many([NewIncident(restored, None, None, keep_id=True)])
+    fresh = restored.model_copy(update={"title": "Captured after the restore", "created_at": FIXED_NOW + timedelta(1)})
+    assert store.create(fresh, embedding=None, embedding_model=None).id == "INC-42"
+
+
+def test_a_title_that_redaction_lengthens_is_stored_whole(tmp_path: Path, database: HomeDatabases) -> None:
+    engine = database.engine(tmp_path)
+    db.upgrade(engine, lock_dir=tmp_path)
+    store = IncidentStore(engine)
+    title = "Mailer leaked " + "ops@x.io " * 20  # 194 characters, 20 e-mail addresses
+    leaky = Incident.model_validate(
+        {"id": "INC-0", "title": title, "agent": title, "category": "timeout", "severity": "SEV4", "triage": "full"}
+        | {"created_at": FIXED_NOW}
+    )
+    stored = store.create(leaky, embedding=None, embedding_model=None)
+    assert len(stored.title) > 200 and stored.title == stored.agent and "ops@x.io" not in stored.title
+
+
+def test_change_authors_stored_raw_before_0007_are_redacted_by_the_upgrade(
+    tmp_path: Path, database: HomeDatabases
+) -> None:
+    """`action_item_changes.by` was written as given (MCP `by`, CLI `--by`): 0007 redacts what is there."""
+    engine = database.engine(tmp_path, migrated=False)
+    db.upgrade(engine, lock_dir=tmp_path, revision="0005")
+    store = IncidentStore(engine)
+    leaky = Incident(
+        id="INC-0", title="Refund", category="timeout", severity="SEV4", triage="full", created_at=FIXED_NOW
+    )
+    incident = store.create(leaky, embedding=None, embedding_model=None)
+    with engine.begin() as conn:  # as the code at 0005 wrote them
+        conn.execute(
+            text(
+                "insert into action_items (incident_pk, title, priority, status, created_at) "
+                "values (1, 'Fix it', 'P1', 'open', '2026-01-02 03:04:05.000000')"
+            )
+        )
+        for by in ("dana alice@example.com", "lee", None):
+            conn.execute(
+                text(
+                    'insert into action_item_changes (action_pk, at, field, new, "by") '
+                    "values (1, '2026-01-02 03:04:05.000000', 'created', 'Fix it', :by)"
+                ),
+                {"by": by},
+            )
+    db.upgrade(engine, lock_dir=tmp_path)
+    with engine.connect() as conn:
+        authors = [b for (b,) in conn.execute(text('select "by" from action_item_changes order by pk'))]
+    assert authors == ["dana [REDACTED:email]", "lee", None] and incident.id == "INC-1"
