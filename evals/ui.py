@@ -3,7 +3,8 @@
 1. Server time per page, p50/p95 over `requests` requests each, measured by a client on loopback against the HTTP
    app `serve --transport http` runs (uvicorn in this process, signed in with a session cookie): the incidents page
    (first page, a deep page, filtered and sorted, a hybrid search), an incident, patterns, action items, dashboard.
-2. Page weight: the bytes of each page's HTML and of the assets it loads (one stylesheet, one icon; no script).
+2. Page weight: the bytes of each page's HTML and of the assets the pages link to (two stylesheets, one icon; no
+   script).
 3. Time to first render in Debian's chromium (Playwright): first contentful paint and the load event of each page,
    median of `renders` loads, with screenshots when `screenshots` names a directory. Skipped without chromium.
 
@@ -11,6 +12,7 @@ The knowledge base is the seed (real text and vectors) plus synthetic incidents 
 perf benchmark's `synthetic_rows`), their creation times spread over the last 12 weeks so that the dashboard has
 something to count (a BENCHMARK SHORTCUT: captures would take minutes at this size)."""
 
+import re
 import secrets
 import statistics
 import tempfile
@@ -131,8 +133,12 @@ def server_times(client: httpx.Client, paths: dict[str, str], requests: int, pro
     return found
 
 
-def assets(client: httpx.Client) -> dict[str, float]:
-    return {p: round(len(client.get(p).content) / 1024, 1) for p in ("/static/app.css", "/static/favicon.svg")}
+def assets(client: httpx.Client, paths: dict[str, str]) -> dict[str, float]:
+    """The size of every asset any page links to (stylesheets, icon; a script would be listed here too)."""
+    linked = sorted(
+        {m for p in paths.values() for m in re.findall(r'(?:href|src)="(/static/[^"]+)"', client.get(p).text)}
+    )
+    return {p: round(len(client.get(p).content) / 1024, 1) for p in linked}
 
 
 def first_render(base: str, token: str, paths: dict[str, str], renders: int, shots: Path | None) -> dict[str, Any]:
@@ -199,7 +205,7 @@ def run(
         with serving(service, token) as base, httpx.Client(base_url=base, timeout=120) as client:
             sign_in(client, token)
             times = server_times(client, paths, requests, progress)
-            static = assets(client)
+            static = assets(client, paths)
             render = first_render(base, token, paths, renders, screenshots)
         service.knowledge.release_index()
     return {
@@ -210,6 +216,6 @@ def run(
         "chromium": render,
         "notes": [
             "server time: a loopback client's request-to-response time against uvicorn in the benchmark's process",
-            "page weight: HTML as served (uncompressed) plus a 1-time stylesheet and icon; the pages load no script",
+            "page weight: HTML as served (uncompressed), plus the assets the pages link to (loaded once); no script",
         ],
     }

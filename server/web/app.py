@@ -88,6 +88,10 @@ class Ctx:
         """A slow read of this team's, kept for a minute (cache.py)."""
         return self.memo.get(self.session.team, key, compute)
 
+    def cached_or_none(self, key: Hashable, compute: Callable[[], T]) -> T | None:
+        """The slow read if it is at hand, else None while it is computed in the background (cache.py)."""
+        return self.memo.peek(self.session.team, key, compute)
+
 
 @dataclass
 class Rendered:

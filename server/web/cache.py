@@ -2,8 +2,9 @@
 every incident's vector (about 4 s each at 10,000 incidents on a 2-core machine), and several pages want them.
 
 An expired value is still served while a background thread computes the new one (one at a time per value), so only
-the first view after a start waits. A form in the web view that changes something clears its team's values; a
-change through MCP or the CLI shows on these pages within `ttl` seconds."""
+the first view after a start waits; a page for which the value is a side note (an incident's pattern) `peek`s
+instead, and shows it once a background thread has computed it. A form in the web view that changes something
+clears its team's values; a change through MCP or the CLI shows on these pages within `ttl` seconds."""
 
 import logging
 import threading
@@ -39,6 +40,20 @@ class Memo:
             threading.Thread(target=self._refresh, args=(slot, compute), name="web-memo", daemon=True).start()
         value: T = found[1]
         return value
+
+    def peek(self, team: str, key: Hashable, compute: Callable[[], T]) -> T | None:
+        """As `get`, but never waits: without a value yet, one is computed in the background and None returned."""
+        slot = (team, key)
+        with self._lock:
+            found = self._values.get(slot)
+            start = found is None and slot not in self._refreshing
+            if start:
+                self._refreshing.add(slot)
+        if found is not None:
+            return self.get(team, key, compute)
+        if start:
+            threading.Thread(target=self._refresh, args=(slot, compute), name="web-memo", daemon=True).start()
+        return None
 
     def _store(self, slot: tuple[str, Hashable], compute: Callable[[], T]) -> T:
         with self._lock:

@@ -59,6 +59,7 @@ def history(service: "PostmortemService", incident: "Incident") -> list[Change]:
 def incident(ctx: Ctx) -> Rendered:
     found = ctx.service.get_incident(ctx.params["incident_id"])
     body, shown = report_body(found, ctx.service.render_report(found.id), link_to=web_link)
+    grouped = ctx.cached_or_none("patterns", lambda: reads.patterns(ctx.service))  # seconds at 10k: never waited for
     return Rendered(
         "incident.html.j2",
         {
@@ -68,7 +69,8 @@ def incident(ctx: Ctx) -> Rendered:
             "alternatives": shown,
             "can_reject": can_reject(ctx.service),
             "reject_note": REJECT_UNAVAILABLE,
-            "pattern": reads.pattern_of(ctx.cached("patterns", lambda: reads.patterns(ctx.service)), found.id),
+            "pattern": None if grouped is None else reads.pattern_of(grouped, found.id),
+            "grouping": grouped is None,
             "history": history(ctx.service, found),
             "event_kinds": get_args(EventKind),
         },

@@ -273,6 +273,37 @@ def test_slow_reads_are_kept_served_stale_while_one_refresh_runs_and_cleared_by_
     assert memo.get("alpha", "k", compute) == 3 and memo.get("beta", "k", lambda: 9) == 9
 
 
+def test_a_peek_never_waits_it_starts_one_background_computation_and_then_serves_its_value() -> None:
+    memo, started, release, calls = Memo(ttl=60), threading.Event(), threading.Event(), []
+
+    def compute() -> int:
+        calls.append(1)
+        started.set()
+        release.wait(10)
+        return 7
+
+    assert memo.peek("alpha", "k", compute) is None and started.wait(10)
+    assert memo.peek("alpha", "k", compute) is None and len(calls) == 1  # still computing: not started twice
+    release.set()
+    for _ in range(500):
+        if memo.peek("alpha", "k", compute) == 7:
+            break
+        time.sleep(0.01)
+    assert memo.peek("alpha", "k", compute) == 7 and len(calls) == 1
+
+
+def test_the_incident_page_shows_its_pattern_once_grouped_and_never_waits_for_the_grouping(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    sign_in(client, TOKEN)
+    member = site[1].recurring_patterns(limit=1).patterns[0]
+    first = client.get(f"/incidents/{member.incident_ids[0]}").text
+    assert "being grouped into patterns" in first or f'href="/patterns#{member.id}"' in first
+    client.get("/patterns")  # computes the grouping (and keeps it) when no view has yet
+    page = client.get(f"/incidents/{member.incident_ids[0]}").text
+    assert f'<a href="/patterns#{member.id}">{member.id}</a>' in page and "being grouped" not in page
+
+
 def test_the_review_adapter_uses_the_services_review_method_when_there_is_one() -> None:
     calls: list[tuple[str, bool, str | None, str | None]] = []
 
