@@ -22,7 +22,7 @@ class Memo:
         self.ttl = ttl
         self.clock = clock
         self._values: dict[tuple[str, Hashable], tuple[float, Any]] = {}
-        self._refreshing: set[tuple[str, Hashable]] = set()
+        self._refreshing: dict[tuple[str, Hashable], threading.Event] = {}  # set when the computation ends
         self._generation: dict[str, int] = {}  # bumped by clear(): a value computed before it is not kept
         self._lock = threading.Lock()
 
@@ -33,9 +33,10 @@ class Memo:
             stale = found is not None and self.clock() - found[0] > self.ttl
             refresh = stale and slot not in self._refreshing
             if refresh:
-                self._refreshing.add(slot)
+                self._refreshing[slot] = threading.Event()
+            running = self._refreshing.get(slot) if found is None else None
         if found is None:
-            return self._store(slot, compute)
+            return self._first(slot, compute, running)
         if refresh:
             threading.Thread(target=self._refresh, args=(slot, compute), name="web-memo", daemon=True).start()
         value: T = found[1]
@@ -48,12 +49,22 @@ class Memo:
             found = self._values.get(slot)
             start = found is None and slot not in self._refreshing
             if start:
-                self._refreshing.add(slot)
+                self._refreshing[slot] = threading.Event()
         if found is not None:
             return self.get(team, key, compute)
         if start:
             threading.Thread(target=self._refresh, args=(slot, compute), name="web-memo", daemon=True).start()
         return None
+
+    def _first(self, slot: tuple[str, Hashable], compute: Callable[[], T], running: threading.Event | None) -> T:
+        """No value yet: wait for the computation a `peek` started, if any, rather than run a second one."""
+        if running is not None and running.wait(self.ttl):
+            with self._lock:
+                found = self._values.get(slot)
+            if found is not None:
+                value: T = found[1]
+                return value
+        return self._store(slot, compute)
 
     def _store(self, slot: tuple[str, Hashable], compute: Callable[[], T]) -> T:
         with self._lock:
@@ -71,7 +82,9 @@ class Memo:
             logger.exception("refreshing a web view value failed")
         finally:
             with self._lock:
-                self._refreshing.discard(slot)
+                done = self._refreshing.pop(slot, None)
+            if done is not None:
+                done.set()
 
     def clear(self, team: str) -> None:
         with self._lock:
