@@ -36,7 +36,7 @@ from agent_postmortem.http.security import http_security
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.service.runtime import make_embedder
-from agent_postmortem.store.models import utcnow
+from agent_postmortem.store.models import SeedIncident, utcnow
 from agent_postmortem.store.records import schema
 
 Progress = Callable[[str, int, int], None]
@@ -44,16 +44,22 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
-def build(home: Path, n: int, rng: np.random.Generator) -> PostmortemService:
-    """The seed plus synthetic incidents up to `n`, created over the last 12 weeks."""
+def build(home: Path, n: int, rng: np.random.Generator) -> tuple[PostmortemService, str]:
+    """The seed plus synthetic incidents up to `n`, created over the last 12 weeks; and the first seed incident with
+    an analysis of several factors (the incident page shown: its report, graph and similar incidents)."""
     service = _service(home, make_embedder(Settings.from_env({})))
     seed = read_incidents(SEED)
-    service.import_incidents(seed)
+    imported = service.import_incidents(seed)
     bulk_insert_synthetic(service.store, n - service.store.count(), rng, sentence_pool(seed))
     _spread_over_weeks(service, rng, weeks=12)
     service.knowledge.sync()
     service.knowledge.lexical.refresh()
-    return service
+    shown = next((i for i, row in zip(imported.ids, seed, strict=False) if _graphed(row)), imported.ids[0])
+    return service, shown
+
+
+def _graphed(row: SeedIncident) -> bool:
+    return row.analysis is not None and len(row.analysis.contributing_factors) > 1
 
 
 def _spread_over_weeks(service: PostmortemService, rng: np.random.Generator, *, weeks: int) -> None:
@@ -94,14 +100,13 @@ def sign_in(client: httpx.Client, token: str) -> None:
     assert client.post("/login", data={"csrf": csrf, "token": token}).status_code == 303
 
 
-def pages(service: PostmortemService) -> dict[str, str]:
-    some = service.list_incidents(limit=1, offset=17).incidents[0].id
+def pages(shown: str) -> dict[str, str]:
     return {
         "incidents": "/incidents",
         "incidents page 100": "/incidents?page=100",
         "incidents filtered + sorted": "/incidents?category=rate_limit&sort=last_seen",
         "incidents search": "/incidents?q=agent+retried+a+rate+limited+API+until+the+quota+ran+out",
-        "incident": f"/incidents/{some}",
+        "incident": f"/incidents/{shown}",
         "patterns": "/patterns",
         "action items": "/actions",
         "dashboard": "/dashboard",
@@ -199,9 +204,9 @@ def run(
     token = secrets.token_urlsafe(24)
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as root:
         t = time.perf_counter()
-        service = build(Path(root) / "home", incidents, np.random.default_rng(seed))
+        service, shown = build(Path(root) / "home", incidents, np.random.default_rng(seed))
         built = time.perf_counter() - t
-        paths = pages(service)
+        paths = pages(shown)
         with serving(service, token) as base, httpx.Client(base_url=base, timeout=120) as client:
             sign_in(client, token)
             times = server_times(client, paths, requests, progress)
