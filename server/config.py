@@ -89,7 +89,7 @@ class Settings:
             local_threads=int(e.get("POSTMORTEM_LOCAL_THREADS", "1")),
             llm_timeout=float(e.get("POSTMORTEM_LLM_TIMEOUT", "120")),
             dedupe_hours=float(e.get("POSTMORTEM_DEDUPE_HOURS", "24")),
-            embedder=_choice(e.get("POSTMORTEM_EMBEDDER", "onnx-int8"), EMBEDDERS, "POSTMORTEM_EMBEDDER"),
+            embedder=_embedder(e.get("POSTMORTEM_EMBEDDER", "onnx-int8")),
             model_cache=Path(e.get("POSTMORTEM_MODEL_CACHE") or user_cache_dir("agent-postmortem", appauthor=False)),
             triage_policy=TriagePolicy() if policy_file is None else TriagePolicy.load(policy_file),
             http_token=e.get("POSTMORTEM_HTTP_TOKEN") or None,
@@ -107,6 +107,20 @@ class Settings:
 
 def _team(name: str) -> str:
     return check_team(name.strip())
+
+
+def _embedder(value: str) -> str:
+    """onnx-int8 runs on the file shipped in the package; onnx (exported at first use) and torch need the torch extra,
+    which is looked for without importing it."""
+    from agent_postmortem.store.search.extras import INSTALL_HINT, missing_torch_extra
+
+    embedder = _choice(value, EMBEDDERS, "POSTMORTEM_EMBEDDER")
+    if embedder != "onnx-int8" and missing_torch_extra():
+        raise ValueError(
+            f"POSTMORTEM_EMBEDDER={embedder} needs torch, which this install does not have: run `{INSTALL_HINT}` "
+            "or use the default onnx-int8"
+        )
+    return embedder
 
 
 def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:

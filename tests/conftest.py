@@ -29,7 +29,8 @@ from tests.factories import NO_POSTGRES, FakeLLM, HomeDatabases, keeping_records
 
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ONNX export of the bundled model for the whole test session (the product exports once per machine)."""
+    """The model cache of the test session: the fp32 ONNX export (`POSTMORTEM_EMBEDDER=onnx`) is written there once
+    (the product exports once per machine); the default int8 model is shipped in the package and needs no cache."""
     return tmp_path_factory.mktemp("model-cache")
 
 

@@ -133,7 +133,8 @@ def test_the_benchmarks_register_their_commands_through_the_entry_point() -> Non
 @pytest.mark.slow
 def test_the_wheel_installs_one_package_and_its_data(tmp_path: Path) -> None:
     """Built from a copy of the sources, as `pip install .` builds it: every file lands under `agent_postmortem/`
-    (or its dist-info), with the templates, prompts, migrations and seed data the package reads at run time."""
+    (or its dist-info), with the templates, prompts, migrations, seed data and embedding model the package reads at
+    run time."""
     source = tmp_path / "src"
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE"):
@@ -158,6 +159,11 @@ def test_the_wheel_installs_one_package_and_its_data(tmp_path: Path) -> None:
         "agent_postmortem/render/templates/report.css",
         "agent_postmortem/web/templates/incident.html.j2",
         "agent_postmortem/web/static/app.css",
+        "agent_postmortem/store/search/model/all-MiniLM-L6-v2.int8.onnx",  # the default embedder, with its licence
+        "agent_postmortem/store/search/model/tokenizer.json",
+        "agent_postmortem/store/search/model/model.json",
+        "agent_postmortem/store/search/model/LICENSE",
+        "agent_postmortem/store/search/model/NOTICE",
     ):
         assert data in names, data
     entry_points = zipfile.ZipFile(wheel).read("agent_postmortem-0.1.0.dist-info/entry_points.txt").decode()

@@ -27,7 +27,7 @@ import numpy as np
 
 from agent_postmortem.analysis.classify import rule_scores
 from agent_postmortem.store.models import Category, IncidentCreate
-from agent_postmortem.store.search.onnx_export import INT8_MODEL_ID, MODEL_ID
+from agent_postmortem.store.search.onnx_embedding import INT8_MODEL_ID, MODEL_ID
 
 MODEL_FILE = Path(__file__).parent / "category_model.json"
 FEATURE_VERSION = 1

@@ -130,8 +130,9 @@ def index_owner(settings: Settings, store: IncidentStore, model_id: str, databas
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """all-MiniLM-L6-v2 through ONNX Runtime (the default: no torch at run time, first search in well under a
-    second) or through sentence-transformers. The ONNX file is exported once into the model cache."""
+    """all-MiniLM-L6-v2 through ONNX Runtime (the default: the int8 file shipped in the package, no torch, first
+    search in well under a second) or, with the torch extra, through sentence-transformers or as an fp32 graph
+    exported once into the model cache."""
     if settings.embedder == "torch":
         from agent_postmortem.store.search.embedding import SentenceTransformerEmbedder
 

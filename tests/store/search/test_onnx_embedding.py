@@ -17,8 +17,8 @@ import pytest
 
 from agent_postmortem.store.search import onnx_export
 from agent_postmortem.store.search.embedding import SentenceTransformerEmbedder
-from agent_postmortem.store.search.onnx_embedding import OnnxEmbedder
-from agent_postmortem.store.search.onnx_export import INT8_MODEL_ID, ensure_exported, export_name
+from agent_postmortem.store.search.onnx_embedding import INT8_MODEL_ID, OnnxEmbedder
+from agent_postmortem.store.search.onnx_export import ensure_exported, export_name
 from tests.factories import ROOT
 
 pytestmark = pytest.mark.slow
@@ -177,8 +177,8 @@ def test_ensure_exported_is_idempotent(exported: Exported, monkeypatch: pytest.M
     assert ensure_exported(exported.directory, quantize=False) == exported.fp32
     assert ensure_exported(exported.directory, quantize=True) == exported.int8
     assert {path: path.stat().st_mtime_ns for path in before} == before
-    # the bundled constructor finds the cached file too
-    bundled = OnnxEmbedder.bundled(exported.directory, quantized=True)
+    # the bundled constructor finds the cached fp32 file too
+    bundled = OnnxEmbedder.bundled(exported.directory, quantized=False)
     assert bundled.embed(["x"], kind="query").shape == (1, 384)
 
 
