@@ -35,7 +35,7 @@ def test_install_tools_without_root_node_or_fiu_says_which_tests_skip_and_succee
     checkout = tmp_path / "checkout"
     (checkout / "tests").mkdir(parents=True)
     shutil.copy(ROOT / "tests" / "install-tools.sh", checkout / "tests")
-    bin_dir = tmp_path / "bin"  # the shell's basics, and no node, npm, fiu-run or apt-get (so root installs nothing)
+    bin_dir = tmp_path / "bin"  # the shell's basics, no node, npm, fiu-run, chromium or apt-get (root installs nothing)
     bin_dir.mkdir()
     for tool in ("bash", "grep", "id", "dirname", "env"):
         found = shutil.which(tool)
@@ -47,9 +47,10 @@ def test_install_tools_without_root_node_or_fiu_says_which_tests_skip_and_succee
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert len(lines) == 2, done.stdout
+    assert len(lines) == 3, done.stdout
     assert "no fiu-run, so the I/O-error test skips" in lines[0]
-    assert "no MCP conformance suite (it needs Node.js 20+ with npm; found node none)" in lines[1]
+    assert "no chromium, so the browser tests of the web view skip" in lines[1]
+    assert "no MCP conformance suite (it needs Node.js 20+ with npm; found node none)" in lines[2]
 
 
 def test_a_missing_tool_skips_with_its_reason_and_fails_under_ci(tmp_path: Path) -> None:
