@@ -49,6 +49,22 @@ def bench_perf(
     show_record(result, as_json, title="bench perf")
 
 
+@bench.command("ui")
+def bench_ui(
+    incidents: Annotated[int, typer.Option(min=100, max=1_000_000, help="knowledge-base size")] = 10_000,
+    requests: Annotated[int, typer.Option(min=5, max=10_000, help="requests per incidents-page variant")] = 50,
+    renders: Annotated[int, typer.Option(min=1, max=100, help="chromium loads per page")] = 5,
+    screenshots: Annotated[Path | None, typer.Option(help="save a screenshot of each page here")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The web view: server time per page (p50/p95), page weight, first render in chromium."""
+    from agent_postmortem.evals.ui import run
+
+    with user_errors(), stage_progress() as show:
+        result = run(incidents=incidents, requests=requests, renders=renders, screenshots=screenshots, progress=show)
+    show_record(result, as_json, title="bench ui")
+
+
 @bench.command("load")
 def bench_load(
     replicas: Annotated[int, typer.Option(min=1, max=16, help="stateless HTTP server processes on one home")] = 2,

@@ -4,11 +4,15 @@ passed down unchanged to the record store and the indexes. Their names are the o
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from agent_postmortem.store.models import Category, Severity, Status, When
+
+# How a list of incidents can be ordered (ties broken newest first): newest or oldest capture, latest occurrence,
+# most occurrences, most severe (SEV1 first).
+ListOrder = Literal["newest", "oldest", "last_seen", "occurrences", "severity"]
 
 
 class SearchFilters(BaseModel):

@@ -220,3 +220,16 @@ def run_row(**overrides: Any) -> dict[str, Any]:
         "labels": {"mistake_agent": "Researcher", "mistake_step": 2},
     }
     return {**row, **overrides}
+
+
+# Markdown and HTML constructs, links, Mermaid directives and control characters that a stored value must never
+# turn live in a rendered report (the report tests, and the web view's stored-XSS test in a real browser).
+HOSTILE = [
+    "\n", "\r\n", "\r", "\n\n", "\u2028", "\x0b", "\x0c", "\x85", "\u00a0", "\t", "    ",
+    "`", "``", "```", "~~~", "~", "~~", "*", "**", "_", "__", "\\", "\\\n", "&", "&lt;", "&#60;", "&amp;", "#", " #",
+    "<script>alert(1)</script>", "<img src=http://e.vil/x>", "<!--", "</p>", "<div>", "<br>",
+    "<a href='javascript:alert(1)'>x</a>", "<javascript:alert(1)>", "<http://e.vil/x>",
+    "[r]: javascript:alert(1)", "[x][r]", "[r]", "[x](javascript:alert(1))", "![x](http://e.vil/x.png)", "[ ]", "[x]",
+    "# ", "## h", "- ", "+ ", "* ", "1. ", "2) ", "> ", "---", "===", "***", "___", "|", "| --- |", ":-:",
+    "%%{init:{'themeCSS':'*{background:url(//e.vil/x)}'}}%%", "x", "429",
+]  # fmt: skip

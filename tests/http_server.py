@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from mcp.server.auth.provider import TokenVerifier
 from starlette.types import ASGIApp
 
 from agent_postmortem.evals.load import free_port
@@ -30,11 +31,25 @@ def serving(
     token: str | None = TOKEN,
     port: int | None = None,
     wrap: Callable[[ASGIApp], ASGIApp] = lambda app: app,
+    rate_per_minute: int = 6_000,
+    team_verifier: TokenVerifier | None = None,
+    for_team: Callable[[str], PostmortemService] | None = None,
 ) -> Iterator[str]:
-    """Yield the base URL (http://127.0.0.1:PORT) while the server runs; `wrap` puts test middleware around it."""
+    """Yield the base URL (http://127.0.0.1:PORT) while the server runs; `wrap` puts test middleware around it.
+    `team_verifier` and `for_team`: a server of several teams (tokens mapped to teams, a service per team)."""
     port = port or free_port()
-    security = http_security(host="127.0.0.1", port=port, token=token, allowed_hosts=[], allowed_origins=[])
-    app = wrap(http_app(lambda: service, security=security, host="127.0.0.1", rate_per_minute=6_000))
+    security = http_security(
+        host="127.0.0.1", port=port, token=token, allowed_hosts=[], allowed_origins=[], team_verifier=team_verifier
+    )
+    app = wrap(
+        http_app(
+            lambda: service,
+            security=security,
+            host="127.0.0.1",
+            rate_per_minute=rate_per_minute,
+            for_team=for_team,
+        )
+    )
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **proxy_options(()))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="test-http-server", daemon=True)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What only the tests need beyond Python packages, for `make test` (never for `make demo`): libfiu's fiu-run (the
-# I/O-error test), PostgreSQL (the second engine of the store contract tests) and Node.js 20+ with npm (the official
-# MCP conformance suite, installed into .conformance). Missing packages are installed with apt-get when this runs as
+# I/O-error test), PostgreSQL (the second engine of the store contract tests), Node.js 20+ with npm (the official
+# MCP conformance suite, installed into .conformance) and Debian's chromium (the web view's browser tests, driven by
+# Playwright, which the dev extra installs). Missing packages are installed with apt-get when this runs as
 # root on Debian or Ubuntu; whatever is still missing gets one line saying which tests skip and how to install it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,7 @@ missing=()
 command -v fiu-run >/dev/null || missing+=(fiu-utils)
 has_postgres || missing+=(postgresql)
 command -v npm >/dev/null || missing+=(npm)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "make test: installing ${missing[*]} with apt-get"
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
@@ -36,6 +38,9 @@ command -v fiu-run >/dev/null ||
 has_postgres ||
     echo "make test: no PostgreSQL, so the store contract runs on SQLite only (Debian: apt-get install postgresql," \
         "or run make test as root, or set POSTMORTEM_TEST_DATABASE_URL)"
+command -v chromium >/dev/null ||
+    echo "make test: no chromium, so the browser tests of the web view skip (Debian: apt-get install chromium, or" \
+        "run make test as root)"
 has_suite ||
     echo "make test: no MCP conformance suite (it needs Node.js 20+ with npm; found node $(node --version 2>/dev/null ||
         echo none)), so its test and the Inspector test skip"

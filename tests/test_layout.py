@@ -1,6 +1,6 @@
 """The layout holds: every package is installed under the one import name `agent_postmortem` (nothing generic such
 as `server` or `store` lands in site-packages), and dependencies point one way (docs/architecture.md):
-adapters (mcp, http, cli, sdk) → ingest → service → analysis, render, llm → store, prompts; the product never
+adapters (mcp, http, cli, sdk, web) → ingest → service → analysis, render, llm → store, prompts; the product never
 imports its benchmarks, the benchmarks never import the tests."""
 
 import ast
@@ -74,7 +74,7 @@ def offending(
 
 
 P = "agent_postmortem."
-ADAPTERS = (P + "mcp", P + "http", P + "cli", P + "sdk")
+ADAPTERS = (P + "mcp", P + "http", P + "cli", P + "sdk", P + "web")
 
 
 def test_every_package_folder_is_listed_in_pyproject() -> None:
@@ -155,6 +155,10 @@ def test_the_wheel_installs_one_package_and_its_data(tmp_path: Path) -> None:
         "agent_postmortem/prompts/draft_analysis.md.j2",
         "agent_postmortem/analysis/category_model.json",
         "agent_postmortem/py.typed",
+        "agent_postmortem/render/templates/report.html.j2",
+        "agent_postmortem/render/templates/report.css",
+        "agent_postmortem/web/templates/incident.html.j2",
+        "agent_postmortem/web/static/app.css",
         "agent_postmortem/store/search/model/all-MiniLM-L6-v2.int8.onnx",  # the default embedder, with its licence
         "agent_postmortem/store/search/model/tokenizer.json",
         "agent_postmortem/store/search/model/model.json",

@@ -1,7 +1,7 @@
 """The rule-based attributor's choice of the decisive step in a failed multi-agent run, with no LLM.
 
 Three rules, tried in order (each designed on the `design` half of the Who&When development runs only; the
-README has the figures on both halves and what each rule changed):
+figures on both halves and what each rule changed are in docs/multi-agent.md):
 
 1. **A coordinator declared the request satisfied.** A run that failed although its coordinator judged the
    request done (the Magentic-One ledger's `"is_request_satisfied": {..., "answer": true}`) failed at that
@@ -34,7 +34,7 @@ ROUTING = re.compile(
     r"^\s*(next speaker|initial plan|updated ledger|request satisfied|no agent selected|terminate\b)", re.IGNORECASE
 )
 TOOL_OUTPUT = re.compile(r"^\s*exit ?code\s*:", re.IGNORECASE)
-# What the reason mentions when the chosen step shows it (they do not change the choice: see the README).
+# What the reason mentions when the chosen step shows it (they do not change the choice: docs/multi-agent.md).
 ERROR = re.compile(r"exit ?code:? *[1-9]|traceback|\berror\b|exception|failed|not found|\b404\b|timed? ?out", re.I)
 GUESS = re.compile(
     r"simulat\w*|assum\w*|hypothetical\w*|placeholder|for demonstration|example data|pretend\w*|manually \w+", re.I

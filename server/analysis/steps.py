@@ -7,8 +7,8 @@ A run, in the shape of the Who&When traces (Zhang et al. 2025):
 metadata, reference answers) are ignored and never stored. Runs marked as successful are not imported.
 
 Two attributors:
-- `heuristic` (no LLM): three rules over the steps (`server/attribution_rules.py`); `postmortem bench attribution`
-  (README) says what they score.
+- `heuristic` (no LLM): three rules over the steps (`server/analysis/attribution_rules.py`);
+  `postmortem bench attribution` (docs/multi-agent.md) says what they score.
 - `llm`: the configured LLM reads the steps, shortened to fit, and answers a small bounded JSON schema
   (`server/attribution_llm.py`); an answer that is not valid JSON, or that cannot be grounded in a real step of
   the run, falls back to the heuristic, and the stored attribution says why.

@@ -117,6 +117,7 @@ def serve(
 
     get: Callable[[], PostmortemService] = lazy.get
     start = lazy.start
+    for_team: Callable[[str], PostmortemService] | None = None  # the web view's team services (default: `get`)
     with user_errors():
         verifier = TeamTokenVerifier(load_tokens(configured.tokens_file)) if configured.tokens_file else None
         security = http_security(
@@ -130,6 +131,7 @@ def serve(
     if verifier is not None:  # each request works on its token's team's knowledge base
         teams = TeamServices.for_settings(configured, teams=verifier.teams)
         get, start = teams.get, teams.start
+        for_team = lambda team: teams.for_team(team).get()  # noqa: E731
     import uvicorn
 
     from agent_postmortem.http.app import http_app
@@ -142,8 +144,20 @@ def serve(
         on_start=start,
         sampling=sampling,
         stateless=stateless or configured.http_stateless,
+        for_team=for_team,
     )
     uvicorn.run(asgi, host=host, port=port, log_level="warning", **proxy_options(configured.trusted_proxies))
+
+
+def ui(port: Annotated[int, typer.Option(help="loopback port (0: a free one)")] = 0) -> None:
+    """Open the web view for yourself: serves on 127.0.0.1 and prints a one-time sign-in link."""
+    from agent_postmortem.web.ui import run_ui
+
+    def announce(url: str) -> None:
+        sys.stdout.write(f"Open {url}\n(the link signs you in once; Ctrl-C stops the server)\n")
+        sys.stdout.flush()
+
+    run_ui(settings(), port=port, announce=announce)
 
 
 def check(
@@ -203,6 +217,7 @@ for _name, _command in [
     ("check", check),
     ("reindex", reindex),
     ("demo", demo),
+    ("ui", ui),
     ("init", cli_home.init),
 ]:
     app.command(_name)(_command)

@@ -183,18 +183,21 @@ def report(
     kind: Annotated[
         str, choice(("full", "review", "auto"), help="full, review (lightweight) or auto (follow the triage)")
     ] = "full",
+    format: Annotated[
+        str, choice(("markdown", "html"), help="html: one self-contained file (inline CSS and SVG, no script)")
+    ] = "markdown",
     as_json: JsonOpt = False,
 ) -> None:
-    """Render the post-mortem (or the lightweight review) as Markdown, to stdout or to a file."""
+    """Render the post-mortem (or the lightweight review) as Markdown or HTML, to stdout or to a file."""
     with user_errors():
         with reading() as svc:
-            text = svc.render_report(incident_id, kind=cast(Any, kind))
+            text = svc.render_report(incident_id, kind=cast(Any, kind), format=cast(Any, format))
         if output is not None:
             output.write_text(text, encoding="utf-8")
             err.print(f"wrote {output}", markup=False)
     from agent_postmortem.service.results import Report
 
-    if emit(Report(incident_id=incident_id, format="markdown", text=text), as_json):
+    if emit(Report(incident_id=incident_id, format=format, text=text), as_json):
         return
     if output is None:
         write(text)

@@ -1,5 +1,6 @@
 """The HTTP server's ASGI app, as `postmortem serve --transport http` runs it: MCP at `/mcp`, the OTLP trace
-receiver at `/v1/traces`, `/healthz`; token auth, Host/Origin checks and body limits; rate limited."""
+receiver at `/v1/traces`, `/healthz`, the web view at `/` (server/web); token auth, Host/Origin checks and body
+limits; rate limited."""
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -9,6 +10,8 @@ from starlette.types import ASGIApp
 from agent_postmortem.http.otlp import add_trace_receiver
 from agent_postmortem.http.security import HttpSecurity, RateLimit
 from agent_postmortem.mcp.server import create_server
+from agent_postmortem.web.app import Web, beside_mcp
+from agent_postmortem.web.site import web_view
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
@@ -23,9 +26,11 @@ def http_app(
     on_start: Callable[[], None] | None = None,
     sampling: bool = True,
     stateless: bool = False,
+    for_team: Callable[[str], "PostmortemService"] | None = None,
 ) -> ASGIApp:
     """`stateless`: no MCP sessions, so any replica behind a load balancer can answer any request (legacy clients
-    then get no sampling: there is no back-channel)."""
+    then get no sampling: there is no back-channel). `for_team`: each team's service, for the web view (default:
+    `get_service` for everyone)."""
     server = create_server(
         get_service, on_start=on_start, sampling=sampling, token_verifier=security.token_verifier, auth=security.auth
     )
@@ -36,4 +41,5 @@ def http_app(
         host=host,
         stateless_http=stateless,
     )
-    return RateLimit(asgi, per_minute=rate_per_minute, verifier=security.token_verifier)
+    web = Web(for_team or (lambda team: get_service()), security, verifier=security.token_verifier)
+    return RateLimit(beside_mcp(asgi, web_view(web)), per_minute=rate_per_minute, verifier=security.token_verifier)

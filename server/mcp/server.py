@@ -83,6 +83,7 @@ def create_server(
     _register_analysis_tools(mcp, get_service)
     register_draft_tools(mcp, get_service, sampling=sampling)
     _register_resources(mcp, get_service)
+    _register_html_report(mcp, get_service)
     register_loop_tools(mcp, get_service)
 
     @mcp.custom_route("/healthz", methods=["GET"])  # type: ignore[untyped-decorator]
@@ -270,3 +271,16 @@ def _register_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) 
         from agent_postmortem import prompts  # jinja2: loaded when a prompt is asked for, not at start
 
         return prompts.render("postmortem", incident=found, nonce=secrets.token_hex(8))
+
+
+def _register_html_report(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:
+    @mcp.resource(
+        "report-html://{incident_id}",
+        mime_type="text/html",
+        description="An incident's post-mortem as one self-contained HTML file (inline CSS and SVG, no script)",
+    )
+    def report_html(incident_id: str) -> str:
+        try:
+            return svc().render_report(incident_id, format="html")
+        except (IncidentNotFound, InvalidId) as e:
+            raise ResourceNotFoundError(f"{e}; list incidents with the list_incidents tool") from None

@@ -18,7 +18,7 @@ from agent_postmortem.service.followup import FollowUp
 from agent_postmortem.service.incidents import Incidents
 from agent_postmortem.service.lessons import Lessons
 from agent_postmortem.service.recurrence import Recurrence, Rows
-from agent_postmortem.service.reports import ReportKind, Reports
+from agent_postmortem.service.reports import ReportFormat, ReportKind, Reports
 from agent_postmortem.service.results import (
     ActionItemList,
     ActionStats,
@@ -33,7 +33,7 @@ from agent_postmortem.service.results import (
     Stats,
 )
 from agent_postmortem.service.retrieval import Retrieval
-from agent_postmortem.store.filters import SearchFilters
+from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.models import (
     ActionItem,
     ActionItemCreate,
@@ -118,8 +118,10 @@ class PostmortemService:
     def get_incident(self, incident_id: str) -> Incident:
         return self.incidents.get_incident(incident_id)
 
-    def list_incidents(self, *, limit: int = 20, offset: int = 0, filters: SearchFilters | None = None) -> IncidentList:
-        return self.incidents.list_incidents(limit=limit, offset=offset, filters=filters)
+    def list_incidents(
+        self, *, limit: int = 20, offset: int = 0, filters: SearchFilters | None = None, order: ListOrder = "newest"
+    ) -> IncidentList:
+        return self.incidents.list_incidents(limit=limit, offset=offset, filters=filters, order=order)
 
     def add_timeline_event(self, incident_id: str, event: TimelineEventCreate) -> Incident:
         return self.incidents.add_timeline_event(incident_id, event)
@@ -176,8 +178,8 @@ class PostmortemService:
             incident_id, draft, generated_by=generated_by, llm_model=llm_model, accepted=accepted
         )
 
-    def render_report(self, incident_id: str, *, kind: ReportKind = "full") -> str:
-        return self.reports.render_report(incident_id, kind=kind)
+    def render_report(self, incident_id: str, *, kind: ReportKind = "full", format: ReportFormat = "markdown") -> str:
+        return self.reports.render_report(incident_id, kind=kind, format=format)
 
     # --- follow-through, patterns and lessons ---------------------------------------------------
 

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from agent_postmortem.service.results import IncidentList, IncidentSummary, Stats
-from agent_postmortem.store.filters import SearchFilters
+from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.models import Incident, TimelineEvent, TimelineEventCreate
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
@@ -29,8 +29,10 @@ class Incidents:
     def get_incident(self, incident_id: str) -> Incident:
         return self.store.get_or_raise(incident_id)
 
-    def list_incidents(self, *, limit: int = 20, offset: int = 0, filters: SearchFilters | None = None) -> IncidentList:
-        rows = self.store.list_incidents(limit=limit + 1, offset=offset, filters=filters)
+    def list_incidents(
+        self, *, limit: int = 20, offset: int = 0, filters: SearchFilters | None = None, order: ListOrder = "newest"
+    ) -> IncidentList:
+        rows = self.store.list_incidents(limit=limit + 1, offset=offset, filters=filters, order=order)
         items = [
             IncidentSummary.model_validate(r.model_dump(include=set(IncidentSummary.model_fields)))
             for r in rows[:limit]

@@ -1,5 +1,6 @@
 """Reports: an incident's blameless post-mortem, or the lightweight review of the known pattern it belongs to, as
-Markdown (rendered by `render.report` from what this gathers)."""
+Markdown (rendered by `render.report` from what this gathers), or that Markdown as one self-contained HTML file
+(`render.html_report`)."""
 
 import contextlib
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
 
 ReportKind = Literal["full", "review", "auto"]
+ReportFormat = Literal["markdown", "html"]
 
 
 class Reports:
@@ -34,13 +36,20 @@ class Reports:
         self.recurrence = recurrence
         self.clock = clock
 
-    def render_report(self, incident_id: str, *, kind: ReportKind = "full") -> str:
-        """The full post-mortem, or the lightweight review; `auto` follows the incident's triage."""
+    def render_report(self, incident_id: str, *, kind: ReportKind = "full", format: ReportFormat = "markdown") -> str:
+        """The full post-mortem, or the lightweight review; `auto` follows the incident's triage. As `html`: one
+        self-contained file (inline CSS, the causal graph as inline SVG, no script)."""
         incident = self.store.get_or_raise(incident_id)
         similar = self.retrieval.similar_to(incident)
         if kind == "review" or (kind == "auto" and incident.triage == "lightweight"):
-            return self._review(incident, similar)
-        return self._full_report(incident, similar)
+            text = self._review(incident, similar)
+        else:
+            text = self._full_report(incident, similar)
+        if format == "html":
+            from agent_postmortem.render.html_report import report_html  # markdown-it, only when asked for
+
+            return report_html(incident, text)
+        return text
 
     def _review(self, incident: Incident, similar: list[SimilarIncident]) -> str:
         members, items = self.recurrence.joined(similar, incident.signature)

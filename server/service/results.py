@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from agent_postmortem.analysis.decision import Decision
 from agent_postmortem.analysis.effectiveness import PatternEffect
 from agent_postmortem.analysis.learn import RegressionCase, RunbookEntry
-from agent_postmortem.store.models import ActionItem, Category, Severity, SimilarIncident, Status
+from agent_postmortem.store.models import ActionItem, Category, Severity, SimilarIncident, Status, Triage
 
 
 class IncidentSummary(BaseModel):
@@ -17,6 +17,11 @@ class IncidentSummary(BaseModel):
     severity: Severity
     status: Status
     created_at: datetime
+    triage: Triage | None = None
+    occurrences: int = 1
+    last_seen_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
 
 
 class ClassifyResult(Decision):

@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import Engine, func, insert, select, update
 
 from agent_postmortem.store.errors import IncidentNotFound
-from agent_postmortem.store.filters import SearchFilters
+from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.ids import incident_pk, to_incident_id
 from agent_postmortem.store.models import (
     ActionItemCreate,
@@ -39,6 +39,7 @@ from agent_postmortem.store.records.rows import (
     filtered,
     incident_from_row,
     insert_incident,
+    ordered,
     readable_incident,
 )
 
@@ -113,12 +114,12 @@ class IncidentStore:
         return found
 
     def list_incidents(
-        self, *, limit: int = 20, offset: int = 0, filters: SearchFilters | None = None
+        self, *, limit: int = 20, offset: int = 0, filters: SearchFilters | None = None, order: ListOrder = "newest"
     ) -> list[Incident]:
-        """Incidents newest first, without children (use `get` for the full record)."""
-        query = select(schema.incidents).order_by(schema.incidents.c.created_at.desc(), schema.incidents.c.pk.desc())
+        """Incidents in `order` (newest first by default), without children (use `get` for the full record)."""
+        query = ordered(filtered(select(schema.incidents), filters), order)
         with self.engine.connect() as conn:
-            rows = conn.execute(filtered(query, filters).limit(limit).offset(offset)).all()
+            rows = conn.execute(query.limit(limit).offset(offset)).all()
         return [i for i in (readable_incident(r) for r in rows) if i is not None]
 
     def summaries(self, pks: Sequence[int]) -> dict[int, Incident]:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, Row, Select, insert, or_
+from sqlalchemy import ColumnElement, Connection, Row, Select, func, insert, or_
 
 from agent_postmortem.store.errors import CorruptRecord
-from agent_postmortem.store.filters import SearchFilters
+from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.ids import incident_pk, to_incident_id
 from agent_postmortem.store.models import (
     ActionItem,
@@ -172,3 +172,16 @@ def filtered(query: Select[Any], filters: SearchFilters | None) -> Select[Any]:
     if filters.until is not None:
         query = query.where(cols.created_at <= filters.until)
     return query
+
+
+def ordered(query: Select[Any], order: ListOrder) -> Select[Any]:
+    """The query in `order`, ties broken by the newest key."""
+    cols = schema.incidents.c
+    by: dict[str, tuple[Any, ...]] = {
+        "newest": (cols.created_at.desc(),),
+        "oldest": (cols.created_at.asc(),),
+        "last_seen": (func.coalesce(cols.last_seen_at, cols.created_at).desc(),),
+        "occurrences": (cols.occurrences.desc(), cols.created_at.desc()),
+        "severity": (cols.severity.asc(), cols.created_at.desc()),
+    }
+    return query.order_by(*by[order], cols.pk.desc())

@@ -3,7 +3,7 @@
 Search is hybrid: the dense candidates (chromadb, cosine) and the lexical candidates (BM25) are pooled,
 every candidate gets both its exact cosine similarity (from the stored vector) and its BM25 score, each
 score is z-normalised over the pool, and the ranking uses ALPHA * dense + (1 - ALPHA) * lexical.
-ALPHA = 0.7 was chosen by 5-fold cross-validation on the AIID development queries (see the README): MRR
+ALPHA = 0.7 was chosen by 5-fold cross-validation on the AIID development queries (docs/search.md): MRR
 was flat for 0.6-0.8, and fell for lexical-heavy weights.
 """
 

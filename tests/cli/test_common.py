@@ -117,7 +117,10 @@ def test_version_prints_the_package_version(tmp_path: Path) -> None:
 
 
 def test_the_shell_completes_commands_and_choices(tmp_path: Path) -> None:
-    script = postmortem("--show-completion", "bash", home=tmp_path)
+    # `--show-completion` detects the user's shell from the process tree (shellingham), which a test run under xdist or
+    # nohup may not have; typer's own switch makes it take the shell as its value instead.
+    named = {"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    script = postmortem("--show-completion", "bash", home=tmp_path, env=named)
     assert script.returncode == 0 and b"_POSTMORTEM_COMPLETE=complete_bash" in script.stdout
 
     def complete(words: str, index: int) -> list[str]:

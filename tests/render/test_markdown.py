@@ -28,17 +28,8 @@ from agent_postmortem.store.models import (
     Why,
 )
 from tests.documents import MD, check, live, structure
-from tests.factories import FIXED_NOW
+from tests.factories import FIXED_NOW, HOSTILE
 
-HOSTILE = [
-    "\n", "\r\n", "\r", "\n\n", "\u2028", "\x0b", "\x0c", "\x85", "\u00a0", "\t", "    ",
-    "`", "``", "```", "~~~", "~", "~~", "*", "**", "_", "__", "\\", "\\\n", "&", "&lt;", "&#60;", "&amp;", "#", " #",
-    "<script>alert(1)</script>", "<img src=http://e.vil/x>", "<!--", "</p>", "<div>", "<br>",
-    "<a href='javascript:alert(1)'>x</a>", "<javascript:alert(1)>", "<http://e.vil/x>",
-    "[r]: javascript:alert(1)", "[x][r]", "[r]", "[x](javascript:alert(1))", "![x](http://e.vil/x.png)", "[ ]", "[x]",
-    "# ", "## h", "- ", "+ ", "* ", "1. ", "2) ", "> ", "---", "===", "***", "___", "|", "| --- |", ":-:",
-    "%%{init:{'themeCSS':'*{background:url(//e.vil/x)}'}}%%", "x", "429",
-]  # fmt: skip
 VALUE = (
     st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=12)), min_size=1, max_size=8)
     .map("".join)

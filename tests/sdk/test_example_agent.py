@@ -1,4 +1,4 @@
-"""The README's example agent runs as documented and its failures arrive classified, repeats collapsed."""
+"""The example agent of docs/sdk.md runs as documented and its failures arrive classified, repeats collapsed."""
 
 import os
 import subprocess

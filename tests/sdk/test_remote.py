@@ -59,7 +59,7 @@ def test_the_recorder_sends_failures_to_the_team_server_with_its_token(
 
 def test_json_text_in_the_context_reaches_the_team_server_as_text(team: PostmortemService, url: str) -> None:
     recorder = Recorder(agent="billing-bot", url=url, token=TOKEN)
-    arguments = json.dumps({"order": "A-1001", "amount": 12.5})  # as the README shows
+    arguments = json.dumps({"order": "A-1001", "amount": 12.5})  # as docs/sdk.md shows
     recorder.capture(
         RuntimeError('{"error":{"code":429}}'), tool="payments.refund", tool_args=arguments, impact='["eu","us"]'
     )

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from pydantic import ValidationError
@@ -9,9 +10,10 @@ from pydantic import ValidationError
 from agent_postmortem.errors import IncidentNotFound
 from agent_postmortem.ingest.jsonl import ImportFileError, read_incidents
 from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.filters import ListOrder
 from agent_postmortem.store.models import ActionItemCreate, IncidentCreate, SeedIncident, TimelineEventCreate
 from agent_postmortem.store.search.embedding import HashEmbedder
-from tests.factories import FIXED_NOW, SEED, capture, make_service
+from tests.factories import FIXED_NOW, SEED, HomeDatabases, capture, make_service
 
 pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
 
@@ -191,3 +193,23 @@ def test_only_ids_and_free_standing_numbers_vary_within_one_failure_signature() 
     assert mask_volatile("POST pr0cure-check.io for campaign_q4_emea: 429 Too Many Requests (request 8812), 30s") == (
         "POST pr0cure-check.io for campaign_q4_emea: 429 Too Many Requests (request N), Ns"
     )
+
+
+@pytest.mark.parametrize("order", get_args(ListOrder))
+def test_incidents_are_listed_in_each_order_on_both_engines(
+    tmp_path: Path, database: HomeDatabases, order: ListOrder
+) -> None:
+    """The web view's sort: every order of `list_incidents`, ties broken newest first, on SQLite and PostgreSQL."""
+    service = make_service(tmp_path)
+    service.import_incidents(read_incidents(SEED))
+    rows = service.list_incidents(limit=1000, order=order).incidents
+    assert len(rows) == service.knowledge_stats().incidents
+    keys = {
+        "newest": lambda r: -r.created_at.timestamp(),
+        "oldest": lambda r: r.created_at.timestamp(),
+        "last_seen": lambda r: -(r.last_seen_at or r.created_at).timestamp(),
+        "occurrences": lambda r: (-r.occurrences, -r.created_at.timestamp()),
+        "severity": lambda r: (r.severity, -r.created_at.timestamp()),
+    }
+    assert rows == sorted(rows, key=keys[order])
+    assert len({keys[order](r) for r in rows}) > 1  # the seed tells the orders apart

@@ -26,15 +26,16 @@ def test_make_demo_installs_the_product_only_and_make_test_adds_the_test_tools(t
     demo = dry_run("demo", tmp_path)
     assert "postmortem demo" in demo and "-e '.[local]'" in demo
     assert "npm" not in demo and "conformance" not in demo and "dev]" not in demo and "install-tools" not in demo
+    assert "torch" not in demo, "make demo installs the light product: the default embedder needs no torch"
     test = dry_run("test", tmp_path)
-    assert "-e '.[local,dev]'" in test and "tests/install-tools.sh" in test and "pytest" in test
+    assert "-e '.[local,dev,torch]'" in test and "tests/install-tools.sh" in test and "pytest" in test
 
 
 def test_install_tools_without_root_node_or_fiu_says_which_tests_skip_and_succeeds(tmp_path: Path) -> None:
     checkout = tmp_path / "checkout"
     (checkout / "tests").mkdir(parents=True)
     shutil.copy(ROOT / "tests" / "install-tools.sh", checkout / "tests")
-    bin_dir = tmp_path / "bin"  # the shell's basics, and no node, npm, fiu-run or apt-get (so root installs nothing)
+    bin_dir = tmp_path / "bin"  # the shell's basics, no node, npm, fiu-run, chromium or apt-get (root installs nothing)
     bin_dir.mkdir()
     for tool in ("bash", "grep", "id", "dirname", "env"):
         found = shutil.which(tool)
@@ -46,9 +47,10 @@ def test_install_tools_without_root_node_or_fiu_says_which_tests_skip_and_succee
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert len(lines) == 2, done.stdout
+    assert len(lines) == 3, done.stdout
     assert "no fiu-run, so the I/O-error test skips" in lines[0]
-    assert "no MCP conformance suite (it needs Node.js 20+ with npm; found node none)" in lines[1]
+    assert "no chromium, so the browser tests of the web view skip" in lines[1]
+    assert "no MCP conformance suite (it needs Node.js 20+ with npm; found node none)" in lines[2]
 
 
 def test_a_missing_tool_skips_with_its_reason_and_fails_under_ci(tmp_path: Path) -> None:

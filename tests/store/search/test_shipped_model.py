@@ -16,8 +16,8 @@ from agent_postmortem.store.search.embedding import SentenceTransformerEmbedder
 from agent_postmortem.store.search.extras import INSTALL_HINT, TorchExtraMissing
 from agent_postmortem.store.search.onnx_embedding import INT8_MODEL_ID, SHIPPED_DIR, SHIPPED_ONNX, OnnxEmbedder
 from agent_postmortem.store.search.ship import check, integrity_problems, read_manifest, seed_texts
-from tests.cli_process import environment
 from tests.factories import ROOT
+from tests.processes import environment
 from tests.without_torch import ATTEMPTED
 
 

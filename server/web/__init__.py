@@ -1,0 +1,13 @@
+"""The web view: server-rendered pages beside `/mcp` on the HTTP server, and `postmortem ui` (docs/web.md).
+
+- `app`: the Starlette routes, the guards they share with `/mcp` (Host/Origin, body limit), the security headers and
+  the pages' Jinja2 environment (autoescape on);
+- `auth`, `login`: sign-in with a team token or a one-time link, server-side sessions, CSRF tokens;
+- `pages`, `board`: the incidents, incident, patterns, action-item and dashboard pages;
+- `reads`, `review`, `metrics`: what the pages read from the service (its public methods only), the accept/reject
+  adapter and the dashboard's aggregates; `charts`: the dashboard's inline SVG; `cache`: slow reads kept a minute;
+- `ui`: `postmortem ui`.
+
+The post-mortem itself is rendered by `render.html_report` (the same HTML as the exported file). Nothing here runs
+script in the browser: every page is HTML and CSS, every chart and graph inline SVG drawn on the server, every
+stored value escaped where it lands."""

@@ -1,0 +1,221 @@
+"""The web view's ASGI app and how it sits beside `/mcp`.
+
+Every web request passes the same Host/Origin allow-lists as `/mcp` (421 / 403), a body limit, and (outside, in
+`http_app`) the same per-address rate limit; every response carries a strict Content-Security-Policy (no inline
+script or style, nothing remote, no framing) and `nosniff` / `no-referrer`. Pages need a session (auth.py); every
+POST needs the session's CSRF token. Service calls run in worker threads: the store and the model block."""
+
+import logging
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import jinja2
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecurityMiddleware
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agent_postmortem.http.security import HttpSecurity
+from agent_postmortem.render.html import html_environment
+from agent_postmortem.render.html_report import stylesheet
+from agent_postmortem.store.errors import ActionItemNotFound, IncidentNotFound, InvalidId
+from agent_postmortem.web.auth import Session, Sessions, same, session_id
+from agent_postmortem.web.cache import Memo
+from agent_postmortem.web.reads import FormError
+from agent_postmortem.web.review import ReviewError
+
+if TYPE_CHECKING:
+    from agent_postmortem.service.facade import PostmortemService
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",  # no-referrer would make the browser send `Origin: null` on our own forms
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+}
+WEB_PATHS = ("/login", "/logout", "/incidents", "/patterns", "/actions", "/dashboard", "/static/")
+MAX_FORM = 64 * 1024
+HERE = Path(__file__).parent
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The pages' templates (autoescaped), able to include the HTML report's partials."""
+    return html_environment(HERE / "templates")
+
+
+@dataclass
+class Web:
+    """What the pages need: each team's service, how tokens are verified, the sessions."""
+
+    for_team: Callable[[str], "PostmortemService"]
+    security: HttpSecurity
+    sessions: Sessions = field(default_factory=Sessions)
+    verifier: TokenVerifier | None = None
+    env: Any = field(default_factory=environment)
+    memo: Memo = field(default_factory=Memo)
+
+
+@dataclass
+class Ctx:
+    request: Request
+    session: Session
+    service: "PostmortemService"
+    params: Mapping[str, str]
+    form: Mapping[str, str]
+    memo: Memo
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """A slow read of this team's, kept for a minute (cache.py)."""
+        return self.memo.get(self.session.team, key, compute)
+
+    def cached_or_none(self, key: Hashable, compute: Callable[[], T]) -> T | None:
+        """The slow read if it is at hand, else None while it is computed in the background (cache.py)."""
+        return self.memo.peek(self.session.team, key, compute)
+
+
+@dataclass
+class Rendered:
+    template: str
+    context: dict[str, Any]
+    status: int = 200
+
+
+View = Callable[[Ctx], Rendered | Response]
+
+
+def render(web: Web, request: Request, page: Rendered, session: Session | None) -> HTMLResponse:
+    context = {
+        "team": session.team if session else None,
+        "csrf": session.csrf if session else "",
+        "path": request.url.path,
+        **page.context,
+    }
+    return HTMLResponse(web.env.get_template(page.template).render(**context), status_code=page.status)
+
+
+def error_page(web: Web, request: Request, status: int, message: str, session: Session | None = None) -> Response:
+    return render(web, request, Rendered("error.html.j2", {"status": status, "message": message}, status), session)
+
+
+def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    """A view behind the session check (and, for POST, the CSRF check), run in a worker thread."""
+
+    async def endpoint(request: Request) -> Response:
+        session = web.sessions.get(session_id(request))
+        if session is None:
+            return RedirectResponse("/login", status_code=303)
+        form: Mapping[str, str] = {}
+        if post:
+            data = await request.form(max_files=0, max_fields=50, max_part_size=MAX_FORM)
+            form = {k: v for k, v in data.items() if isinstance(v, str)}
+            if not same(form.get("csrf"), session.csrf):
+                return error_page(web, request, 403, "This form has expired: reload the page and try again.", session)
+        params = {**request.query_params, **request.path_params}
+        try:
+            service = await run_in_threadpool(web.for_team, session.team)
+            ctx = Ctx(request, session, service, params, form, web.memo)
+            result = await run_in_threadpool(view, ctx)
+            if post:
+                web.memo.clear(session.team)
+        except (IncidentNotFound, ActionItemNotFound, InvalidId) as e:
+            return error_page(web, request, 404, str(e), session)
+        except (FormError, ReviewError) as e:
+            return error_page(web, request, 400, str(e), session)
+        except ValidationError as e:
+            fields = ", ".join(".".join(map(str, x["loc"])) or "value" for x in e.errors(include_input=False)[:5])
+            return error_page(web, request, 400, f"Not a valid value for: {fields}.", session)
+        except Exception:
+            logger.exception("web view %s failed", request.url.path)
+            return error_page(web, request, 500, "Something went wrong on the server; it has been logged.", session)
+        return render(web, request, result, session) if isinstance(result, Rendered) else result
+
+    return endpoint
+
+
+class Guard:
+    """Host/Origin (exactly as for /mcp), the body limit, and the security headers on every response."""
+
+    def __init__(self, app: ASGIApp, security: HttpSecurity) -> None:
+        self.app = RequestBodyLimitMiddleware(app, min(security.max_body, MAX_FORM))
+        self.check = TransportSecurityMiddleware(security.transport_security)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def headed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    headers[name] = value
+                if "cache-control" not in headers:
+                    headers["cache-control"] = "no-store"
+            await send(message)
+
+        refused = await self.check.validate_request(Request(scope, receive))
+        await (refused if refused is not None else self.app)(scope, receive, headed)
+
+
+def web_app(web: Web, routes: list[BaseRoute]) -> ASGIApp:
+    static = StaticFiles(directory=HERE / "static")
+    report_css = Route("/static/report.css", _report_css, methods=["GET"])  # the exported file's, shared
+    app = Starlette(routes=[*routes, report_css, Mount("/static", app=_cached(static), name="static")])
+    return Guard(app, web.security)
+
+
+def _report_css(request: Request) -> Response:
+    return Response(stylesheet(), media_type="text/css", headers={"cache-control": "public, max-age=3600"})
+
+
+def _cached(app: ASGIApp) -> ASGIApp:
+    async def cached(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_cached(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["cache-control"] = "public, max-age=3600"
+            await send(message)
+
+        await app(scope, receive, send_cached)
+
+    return cached
+
+
+def beside_mcp(mcp: ASGIApp, web: ASGIApp) -> ASGIApp:
+    """One app: the web view's paths (and `/`) to `web`, everything else (`/mcp`, `/v1/traces`, `/healthz`) to `mcp`."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path == "/" or path.startswith(WEB_PATHS):
+            await web(scope, receive, send)
+        else:
+            await mcp(scope, receive, send)
+
+    return app
+
+
+def home(request: Request) -> Response:
+    return RedirectResponse("/incidents", status_code=303)
+
+
+def root_route() -> Route:
+    return Route("/", home, methods=["GET"])

@@ -1,0 +1,100 @@
+"""The patterns page, the action-item board (with its change form) and the dashboard."""
+
+from typing import get_args
+
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from agent_postmortem.service.results import EffectivenessReport
+from agent_postmortem.store.models import ActionStatus, Priority, utcnow
+from agent_postmortem.web import charts, reads
+from agent_postmortem.web.app import Ctx, Rendered, Web, page
+from agent_postmortem.web.metrics import dashboard as figures
+
+BOARD_LIMIT = 50  # cards per column (each holds a form: about 1 KB)
+
+
+def patterns(ctx: Ctx) -> Rendered:
+    found = ctx.cached("patterns", lambda: reads.patterns(ctx.service))
+    effects = {e.pattern_id: e for e in _effectiveness(ctx).patterns}
+    return Rendered("patterns.html.j2", {"patterns": found.patterns, "effects": effects, "considered": found})
+
+
+def _effectiveness(ctx: Ctx) -> EffectivenessReport:
+    return ctx.cached("effectiveness", lambda: reads.effectiveness(ctx.service))
+
+
+def board(ctx: Ctx) -> Rendered:
+    owner = reads.text(ctx.params, "owner", 200) or None
+    columns = {
+        status: ctx.service.list_action_items(status=status, owner=owner, limit=BOARD_LIMIT)
+        for status in get_args(ActionStatus)
+    }
+    return Rendered(
+        "actions.html.j2",
+        {
+            "columns": columns,
+            "owner": owner or "",
+            "statuses": get_args(ActionStatus),
+            "priorities": get_args(Priority),
+            "limit": BOARD_LIMIT,
+        },
+    )
+
+
+def change_item(ctx: Ctx) -> Response:
+    """Status, owner and priority from the card's form; only the fields that changed are recorded."""
+    status = ctx.form.get("status") or None
+    if status is not None and status not in get_args(ActionStatus):
+        raise reads.FormError(f"status must be one of: {', '.join(get_args(ActionStatus))}")
+    priority = ctx.form.get("priority") or None
+    if priority is not None and priority not in get_args(Priority):
+        raise reads.FormError(f"priority must be one of: {', '.join(get_args(Priority))}")
+    owner = reads.text(ctx.form, "owner", 200) or None
+    by = reads.text(ctx.form, "by", 200) or None
+    ctx.service.update_action_item(ctx.params["action_id"], by=by, status=status, owner=owner, priority=priority)
+    return RedirectResponse("/actions", status_code=303)
+
+
+def dashboard(ctx: Ctx) -> Rendered:
+    effects = _effectiveness(ctx)
+    d = ctx.cached("dashboard", lambda: figures(ctx.service, now=utcnow(), effectiveness=effects))
+    shown = [e for e in d.effectiveness.patterns if e.items][:15]
+    pictures = {
+        "weekly": charts.stacked_columns(d.weeks, d.per_category, label="Incidents per category per week"),
+        "severity": charts.hbars(
+            [(s, [n]) for s, n in d.severity.items()], series=["incidents"], label="Severity mix of these incidents"
+        ),
+        "mitigate": charts.hbars(
+            [(k, [s.median_h or 0, s.p90_h or 0]) for k, s in d.mitigate.items()],
+            series=["median", "p90"],
+            label="Hours from capture to mitigation, median and p90",
+            unit=" h",
+        ),
+        "resolve": charts.hbars(
+            [(k, [s.median_h or 0, s.p90_h or 0]) for k, s in d.resolve.items()],
+            series=["median", "p90"],
+            label="Hours from capture to resolution, median and p90",
+            unit=" h",
+        ),
+        "owners": charts.hbars(
+            [(o, [done, late]) for o, _, done, late in d.owners],
+            series=["completed", "overdue"],
+            label="Action items completed and overdue by owner",
+        ),
+        "recurrence": charts.hbars(
+            [(f"{e.pattern_id} {e.label}", [e.incidents_before, e.incidents_after]) for e in shown],
+            series=["before the fix", "after the fix"],
+            label="Incidents of each pattern before and after its last action item closed",
+        ),
+    }
+    return Rendered("dashboard.html.j2", {"d": d, "charts": pictures, "effects": shown})
+
+
+def routes(web: Web) -> list[Route]:
+    return [
+        Route("/patterns", page(web, patterns), methods=["GET"]),
+        Route("/actions", page(web, board), methods=["GET"]),
+        Route("/actions/{action_id}", page(web, change_item, post=True), methods=["POST"]),
+        Route("/dashboard", page(web, dashboard), methods=["GET"]),
+    ]

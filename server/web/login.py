@@ -1,0 +1,86 @@
+"""Sign-in and sign-out: a team token (POST form) or a one-time link, exchanged for a session cookie."""
+
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from agent_postmortem.web.app import Rendered, Web, error_page, render
+from agent_postmortem.web.auth import (
+    COOKIE,
+    LOGIN_COOKIE,
+    SESSION_TTL,
+    clear_cookie,
+    cookie_name,
+    same,
+    session_id,
+    set_cookie,
+)
+
+MAX_TOKEN = 512
+
+
+def _signed_in(web: Web, request: Request, team: str) -> Response:
+    """A new session (never one the browser already had: no fixation) and its cookie."""
+    web.sessions.drop(session_id(request))
+    sid, _ = web.sessions.create(team)
+    response = RedirectResponse("/incidents", status_code=303)
+    set_cookie(response, request, COOKIE, sid, SESSION_TTL)
+    clear_cookie(response, request, LOGIN_COOKIE)
+    return response
+
+
+class Login:
+    def __init__(self, web: Web) -> None:
+        self.web = web
+
+    async def form(self, request: Request) -> Response:
+        if self.web.sessions.get(session_id(request)) is not None:
+            return RedirectResponse("/incidents", status_code=303)
+        nonce = secrets.token_urlsafe(32)
+        context = {"login_csrf": nonce, "tokens": self.web.verifier is not None}
+        response = render(self.web, request, Rendered("login.html.j2", context), None)
+        set_cookie(response, request, LOGIN_COOKIE, nonce, 3600)
+        return response
+
+    async def submit(self, request: Request) -> Response:
+        form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
+        given, token = form.get("csrf"), form.get("token")
+        expected = request.cookies.get(cookie_name(request, LOGIN_COOKIE), "")
+        if not expected or not isinstance(given, str) or not same(given, expected):
+            return error_page(self.web, request, 403, "The sign-in form has expired: reload it and try again.")
+        access = None
+        if self.web.verifier is not None and isinstance(token, str) and 0 < len(token) <= MAX_TOKEN:
+            access = await self.web.verifier.verify_token(token.strip())
+        if access is None or not access.client_id:
+            return error_page(self.web, request, 401, "That token is not valid for this server.")
+        return _signed_in(self.web, request, access.client_id)
+
+    async def link(self, request: Request) -> Response:
+        team = self.web.sessions.redeem(request.query_params.get("token", "")[:MAX_TOKEN])
+        if team is None:
+            return error_page(self.web, request, 401, "This sign-in link was already used or has expired.")
+        return _signed_in(self.web, request, team)
+
+    async def logout(self, request: Request) -> Response:
+        sid = session_id(request)
+        session = self.web.sessions.get(sid)
+        form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
+        csrf = form.get("csrf")
+        if session is not None and not (isinstance(csrf, str) and same(csrf, session.csrf)):
+            return error_page(self.web, request, 403, "This form has expired: reload the page and try again.", session)
+        self.web.sessions.drop(sid)
+        response = RedirectResponse("/login", status_code=303)
+        clear_cookie(response, request, COOKIE)
+        return response
+
+
+def routes(web: Web) -> list[Route]:
+    login = Login(web)
+    return [
+        Route("/login", login.form, methods=["GET"]),
+        Route("/login", login.submit, methods=["POST"]),
+        Route("/login/link", login.link, methods=["GET"]),
+        Route("/logout", login.logout, methods=["POST"]),
+    ]

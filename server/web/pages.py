@@ -1,0 +1,121 @@
+"""The incidents list and an incident's page (its post-mortem, pattern and history; review and timeline forms)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, get_args
+from urllib.parse import urlencode
+
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from agent_postmortem.render.html import OWN
+from agent_postmortem.render.html_report import report_body
+from agent_postmortem.store.models import EventKind, TimelineEventCreate
+from agent_postmortem.web import reads
+from agent_postmortem.web.app import Ctx, Rendered, Web, page
+from agent_postmortem.web.review import REJECT_UNAVAILABLE, can_reject, review
+
+if TYPE_CHECKING:
+    from agent_postmortem.service.facade import PostmortemService
+    from agent_postmortem.store.models import Incident
+
+
+def incidents(ctx: Ctx) -> Rendered:
+    f = reads.filters(ctx.params)
+    found = reads.incident_page(ctx.service, f)
+    return Rendered(
+        "incidents.html.j2",
+        {
+            "f": f,
+            "rows": found.rows,
+            "prev_link": "?" + urlencode(f.query(page=f.page - 1)) if f.page > 1 else None,
+            "next_link": "?" + urlencode(f.query(page=f.page + 1)) if found.has_next else None,
+            "choices": reads.CHOICES,
+            "sorts": reads.SORTS,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    at: datetime
+    what: str
+    text: str
+
+
+def history(service: "PostmortemService", incident: "Incident") -> list[Change]:
+    """Everything that happened to the incident, newest first: its timeline, its analysis, its items' changes."""
+    changes = [Change(e.at, e.kind, e.description) for e in incident.timeline]
+    if incident.analysis is not None:
+        a = incident.analysis
+        changes.append(Change(a.created_at, "analysis", f"{a.state} analysis written by {a.generated_by}"))
+    for item in incident.action_items:
+        for c in service.get_action_item(item.id).history:
+            said = f"{item.id} created: {c.new}" if c.field == "created" else f"{item.id} {c.field}: {c.old} → {c.new}"
+            changes.append(Change(c.at, "action item", said + (f" (by {c.by})" if c.by else "")))
+    return sorted(changes, key=lambda c: c.at, reverse=True)
+
+
+def incident(ctx: Ctx) -> Rendered:
+    found = ctx.service.get_incident(ctx.params["incident_id"])
+    body, shown = report_body(found, ctx.service.render_report(found.id), link_to=web_link)
+    grouped = ctx.cached_or_none("patterns", lambda: reads.patterns(ctx.service))  # seconds at 10k: never waited for
+    return Rendered(
+        "incident.html.j2",
+        {
+            "i": found,
+            "a": found.analysis,
+            "report": body,
+            "alternatives": shown,
+            "can_reject": can_reject(ctx.service),
+            "reject_note": REJECT_UNAVAILABLE,
+            "pattern": None if grouped is None else reads.pattern_of(grouped, found.id),
+            "grouping": grouped is None,
+            "history": history(ctx.service, found),
+            "event_kinds": get_args(EventKind),
+        },
+    )
+
+
+def review_form(ctx: Ctx) -> Response:
+    incident_id = ctx.params["incident_id"]
+    decision = ctx.form.get("decision", "")
+    if decision not in ("accept", "reject"):
+        raise reads.FormError("decision must be accept or reject")
+    by = reads.text(ctx.form, "by", 200) or None
+    note = reads.text(ctx.form, "note", 1000) or None
+    review(ctx.service, incident_id, accept=decision == "accept", by=by, note=note)
+    return RedirectResponse(f"/incidents/{ctx.service.get_incident(incident_id).id}", status_code=303)
+
+
+def event_form(ctx: Ctx) -> Response:
+    incident_id = ctx.params["incident_id"]
+    kind = ctx.form.get("kind", "note")
+    if kind not in get_args(EventKind):
+        raise reads.FormError(f"kind must be one of: {', '.join(get_args(EventKind))}")
+    description = reads.text(ctx.form, "description", 2000, required=True)
+    event = TimelineEventCreate.model_validate({"kind": kind, "description": description})
+    done = ctx.service.add_timeline_event(incident_id, event)
+    return RedirectResponse(f"/incidents/{done.id}", status_code=303)
+
+
+def download(ctx: Ctx) -> Response:
+    found = ctx.service.get_incident(ctx.params["incident_id"])
+    headers = {"content-disposition": f'attachment; filename="{found.id}.html"'}
+    return Response(ctx.service.render_report(found.id, format="html"), media_type="text/html", headers=headers)
+
+
+def web_link(href: str) -> str | None:
+    """Own resources (`report://INC-4`, `runbook://…`) inside the web view: an incident's lead to its page."""
+    found = OWN.fullmatch(href)
+    return f"/incidents/{found[1]}" if found and found[1].upper().startswith("INC-") else None
+
+
+def routes(web: Web) -> list[Route]:
+    return [
+        Route("/incidents", page(web, incidents), methods=["GET"]),
+        Route("/incidents/{incident_id}", page(web, incident), methods=["GET"]),
+        Route("/incidents/{incident_id}/report.html", page(web, download), methods=["GET"]),
+        Route("/incidents/{incident_id}/review", page(web, review_form, post=True), methods=["POST"]),
+        Route("/incidents/{incident_id}/events", page(web, event_form, post=True), methods=["POST"]),
+    ]

@@ -1,0 +1,163 @@
+"""What the pages read, through the service's public methods only: the one place to change when they move.
+
+Form and query values are checked here (choices against their fixed lists, dates parsed, text bounded) before any
+reaches the service; a rejected value is named, never echoed."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Any, cast, get_args
+
+from agent_postmortem.store.filters import ListOrder, SearchFilters
+from agent_postmortem.store.models import Category, Severity, Status
+
+if TYPE_CHECKING:
+    from agent_postmortem.service.facade import PostmortemService
+    from agent_postmortem.service.results import EffectivenessReport, Pattern, PatternList
+    from agent_postmortem.store.models import Incident
+
+PER_PAGE = 25
+PATTERNS = 200  # the most patterns a page shows (largest first)
+MAX_PAGE = 400  # 10,000 rows deep: a search past that is a different question
+SORTS: dict[str, str] = {
+    "newest": "newest first",
+    "oldest": "oldest first",
+    "last_seen": "last seen",
+    "occurrences": "most occurrences",
+    "severity": "most severe",
+}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "category": tuple(c.value for c in Category),
+    "severity": get_args(Severity),
+    "status": get_args(Status),
+    "sort": tuple(SORTS),
+}
+TEXT_FILTERS = ("agent", "tool")
+
+
+class FormError(ValueError):
+    """A form or query value that cannot be used; the message names the field, never the value."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    category: str = ""
+    severity: str = ""
+    status: str = ""
+    agent: str = ""
+    tool: str = ""
+    since: str = ""
+    until: str = ""
+    sort: str = "newest"
+    page: int = 1
+
+    def service_filters(self) -> SearchFilters:
+        names = ("category", "severity", "status", *TEXT_FILTERS)
+        values: dict[str, Any] = {k: getattr(self, k) for k in names}
+        values["since"] = _day(self.since, "since")
+        values["until"] = _day(self.until, "until", end=True)
+        return SearchFilters.of(**values)
+
+    def query(self, **changes: Any) -> dict[str, str]:
+        """The query string of this view with `changes` (for pagination links and sorting), without blanks."""
+        merged = replace(self, **changes)
+        return {k: str(v) for k, v in vars(merged).items() if v not in ("", None) and (k, v) not in _DEFAULTS}
+
+
+_DEFAULTS = {("sort", "newest"), ("page", 1)}
+
+
+def _day(value: str, name: str, *, end: bool = False) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise FormError(f"{name} must be a date (YYYY-MM-DD)")
+    return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+
+
+def choice(params: Mapping[str, str], name: str, default: str = "") -> str:
+    value = params.get(name, "").strip()
+    if value and value not in CHOICES[name]:
+        raise FormError(f"{name} must be one of: {', '.join(CHOICES[name])}")
+    return value or default
+
+
+def text(params: Mapping[str, str], name: str, limit: int, *, required: bool = False) -> str:
+    value = " ".join(params.get(name, "").split()) if name != "description" else params.get(name, "").strip()
+    if len(value) > limit:
+        raise FormError(f"{name} must be at most {limit} characters")
+    if required and not value:
+        raise FormError(f"{name} is required")
+    if "\x00" in value:
+        raise FormError(f"{name} contains a NUL character")
+    return value
+
+
+def filters(params: Mapping[str, str]) -> Filters:
+    try:
+        page = int(params.get("page", "1") or "1")
+    except ValueError:
+        raise FormError("page must be a whole number") from None
+    found = Filters(
+        q=text(params, "q", 500),
+        category=choice(params, "category"),
+        severity=choice(params, "severity"),
+        status=choice(params, "status"),
+        agent=text(params, "agent", 200),
+        tool=text(params, "tool", 200),
+        since=text(params, "since", 10),
+        until=text(params, "until", 10),
+        sort=choice(params, "sort", "newest"),
+        page=max(1, min(page, MAX_PAGE)),
+    )
+    found.service_filters()  # dates checked now, so the error names the field
+    return found
+
+
+@dataclass(frozen=True)
+class Row:
+    incident: "Incident"
+    relevance: float | None = None
+
+    @property
+    def review(self) -> str:
+        return "none" if self.incident.analysis is None else str(self.incident.analysis.state)
+
+
+@dataclass
+class IncidentPage:
+    rows: list[Row] = field(default_factory=list)
+    has_next: bool = False
+
+
+def incident_page(service: "PostmortemService", f: Filters) -> IncidentPage:
+    """One page of incidents: ranked by the hybrid search when there is a query, else listed in the chosen order."""
+    offset, where = (f.page - 1) * PER_PAGE, f.service_filters()
+    scored: list[tuple[str, float | None]]
+    if f.q:
+        found = service.search_incidents(query=f.q, limit=PER_PAGE, offset=offset, filters=where)
+        scored = [(h.id, h.relevance) for h in found.hits]
+        more = found.next_offset is not None
+    else:
+        listed = service.list_incidents(limit=PER_PAGE, offset=offset, order=cast(ListOrder, f.sort), filters=where)
+        scored = [(i.id, None) for i in listed.incidents]
+        more = listed.next_offset is not None
+    return IncidentPage([Row(service.get_incident(i), score) for i, score in scored], more)
+
+
+def patterns(service: "PostmortemService") -> "PatternList":
+    return service.recurring_patterns(limit=PATTERNS)
+
+
+def effectiveness(service: "PostmortemService") -> "EffectivenessReport":
+    return service.fix_effectiveness(limit=PATTERNS)
+
+
+def pattern_of(found: "PatternList", incident_id: str) -> "Pattern | None":
+    """The recurring pattern that lists this incident among its (first 50) members, if any."""
+    return next((p for p in found.patterns if incident_id in p.incident_ids), None)

@@ -1,0 +1,40 @@
+"""`postmortem ui`: the web view for one person on their own machine. It serves on loopback only, with the same
+guards as the team server, and no token: the only way in is a random one-time sign-in link, printed once, which
+turns into a session cookie on first use (a second use, or one after 10 minutes, is refused)."""
+
+import socket
+from collections.abc import Callable
+
+from agent_postmortem.config import Settings
+from agent_postmortem.http.security import RateLimit, http_security
+from agent_postmortem.service.runtime import LazyService, build_service
+from agent_postmortem.web.app import Web
+from agent_postmortem.web.auth import Sessions
+from agent_postmortem.web.site import web_view
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def sign_in_url(port: int, token: str) -> str:
+    return f"http://{HOST}:{port}/login/link?token={token}"
+
+
+def run_ui(settings: Settings, *, port: int, announce: Callable[[str], None]) -> None:
+    """Serve the web view on loopback until interrupted; `announce` gets the one-time sign-in link."""
+    import uvicorn
+
+    port = port or free_port()
+    lazy = LazyService(lambda: build_service(settings))
+    security = http_security(host=HOST, port=port, token=None, allowed_hosts=[], allowed_origins=[])
+    sessions = Sessions()
+    app = RateLimit(web_view(Web(lambda team: lazy.get(), security, sessions=sessions)), per_minute=6_000)
+    lazy.start()  # the store and the model load while the browser opens
+    announce(sign_in_url(port, sessions.issue_link(settings.team)))
+    uvicorn.run(app, host=HOST, port=port, log_level="warning", lifespan="off")

@@ -1,0 +1,135 @@
+"""The README stays short and every link in it and in docs/ resolves.
+
+`mkdocs build --strict` (in `make test`) checks the links between docs pages, but it never reads the README,
+which lives outside docs_dir and is what a visitor sees first. These tests read the Markdown as CommonMark
+(markdown-it) and check every relative link of the README and the pages: the file exists, and a `#fragment`
+into a Markdown file names one of its headings, slugged as MkDocs slugs them."""
+
+import re
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from markdown.extensions.toc import slugify
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.rglob("*.md"))
+README_BUDGET = 12 * 1024  # bytes
+
+
+def tokens(path: Path) -> list[Token]:
+    return MarkdownIt("commonmark").enable("table").parse(path.read_text(encoding="utf-8"))
+
+
+def links(path: Path) -> Iterator[str]:
+    """Every link and image target of a Markdown file."""
+    for block in tokens(path):
+        for token in block.children or []:
+            if token.type == "link_open":
+                yield str(token.attrGet("href"))
+            elif token.type == "image":
+                yield str(token.attrGet("src"))
+
+
+def anchors(path: Path) -> set[str]:
+    """The ids MkDocs gives the headings of a page (the toc extension's slugify, duplicates numbered)."""
+    found: set[str] = set()
+    blocks = tokens(path)
+    for index, block in enumerate(blocks):
+        if block.type != "heading_open":
+            continue
+        inline = blocks[index + 1].children or []
+        text = "".join(child.content for child in inline if child.type in ("text", "code_inline"))
+        slug, number = slugify(text, "-"), 1
+        while (slug if number == 1 else f"{slug}_{number - 1}") in found:
+            number += 1
+        found.add(slug if number == 1 else f"{slug}_{number - 1}")
+    return found
+
+
+def broken(path: Path) -> list[str]:
+    """The relative links of a file whose target file or heading does not exist."""
+    problems = []
+    for target in links(path):
+        parts = urlsplit(target)
+        if parts.scheme or parts.netloc or target.startswith("mailto:"):
+            continue
+        file = (path.parent / unquote(parts.path)).resolve() if parts.path else path
+        if not file.exists():
+            problems.append(f"{target}: no such file")
+        elif parts.fragment and file.suffix == ".md" and parts.fragment not in anchors(file):
+            problems.append(f"{target}: no such heading")
+    return problems
+
+
+def test_the_readme_fits_its_budget() -> None:
+    assert len(README.read_bytes()) <= README_BUDGET
+
+
+@pytest.mark.parametrize("path", [README, *PAGES], ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_resolves(path: Path) -> None:
+    assert broken(path) == []
+
+
+def test_the_checker_finds_a_missing_file_and_a_missing_heading(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("# A page\n\n## Two `code` words\n\n## Two `code` words\n", encoding="utf-8")
+    page = tmp_path / "b.md"
+    page.write_text(
+        "[ok](a.md#two-code-words) [again](a.md#two-code-words_1) [gone](c.md) [bad](a.md#three-words)"
+        " [web](https://example.org/c.md) ![img](img/x.png) [self](#b)\n\n# B\n",
+        encoding="utf-8",
+    )
+    assert broken(page) == ["c.md: no such file", "a.md#three-words: no such heading", "img/x.png: no such file"]
+
+
+# A path of this repository in a code span: source files are named this way rather than linked (MkDocs cannot link
+# outside docs/), so this is what keeps those names from rotting when a module moves.
+REPO_PATH = re.compile(r"`((?:server|store|prompts|evals|tests|examples|docs)/[^`\s*<{]*)`")
+
+
+@pytest.mark.parametrize("path", [README, *PAGES], ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_repository_path_named_in_a_code_span_exists(path: Path) -> None:
+    named = {match.group(1).split(":")[0] for match in REPO_PATH.finditer(path.read_text(encoding="utf-8"))}
+    assert sorted(name for name in named if not (ROOT / name).exists()) == []
+
+
+def requirement_names(specs: list[str]) -> set[str]:
+    return {re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0].lower() for spec in specs}
+
+
+def test_every_dependency_says_why_it_is_there() -> None:
+    """The project's rule: each direct dependency has a reason. The README's table names every run-time one;
+    docs/dependencies.md every one, extras included."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = requirement_names(project["dependencies"])
+    extras = requirement_names([spec for specs in project["optional-dependencies"].values() for spec in specs])
+    readme = README.read_text(encoding="utf-8").lower()
+    page = (DOCS / "dependencies.md").read_text(encoding="utf-8").lower()
+    assert sorted(name for name in runtime if not named(name, readme)) == []
+    assert sorted(name for name in runtime | extras if not named(name, page)) == []
+
+
+def named(package: str, text: str) -> bool:
+    """`package` or `package[extra]` as a code span."""
+    return re.search(rf"`{re.escape(package)}(\[[^`]*\])?`", text) is not None
+
+
+def test_no_merge_conflict_markers_are_committed() -> None:
+    """A conflict left in a merge once reached main inside the README; any tracked text file is checked."""
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    marked = []
+    for name in tracked.decode().split("\0"):
+        path = ROOT / name
+        if not name or not path.is_file() or path.stat().st_size > 5_000_000:
+            continue
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in text.splitlines()):
+            marked.append(name)
+    assert not marked, f"merge conflict markers in {marked}"

@@ -1,0 +1,331 @@
+"""The web view over real HTTP (the app `serve --transport http` runs): sign-in and sessions, CSRF, the guards it
+shares with /mcp, the security headers, team isolation, and each page's forms doing what they say."""
+
+import contextlib
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+
+from agent_postmortem.http.teams import TeamTokenVerifier, add_token, load_tokens
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.models import IncidentCreate
+from agent_postmortem.web.app import CSP
+from agent_postmortem.web.auth import COOKIE, IDLE_TTL, SESSION_TTL, Sessions, set_cookie
+from agent_postmortem.web.cache import Memo
+from agent_postmortem.web.review import can_reject, review
+from tests.factories import make_service
+from tests.http_server import TOKEN, serve_process, serving
+from tests.web.site import DRAFT_TITLE, csrf_of, seeded_service, sign_in
+
+PAGES = ("/incidents", "/incidents/INC-1", "/patterns", "/actions", "/dashboard", "/incidents/INC-1/report.html")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, PostmortemService, str]]:
+    service, drafted = seeded_service(tmp_path_factory.mktemp("web") / "home")
+    with serving(service) as base:
+        yield base, service, drafted
+
+
+@pytest.fixture
+def client(site: tuple[str, PostmortemService, str]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=site[0], timeout=60) as c:
+        yield c
+
+
+def test_every_page_needs_a_session_and_every_answer_carries_the_strict_headers(client: httpx.Client) -> None:
+    for path in ("/", *PAGES, "/login", "/static/app.css"):
+        answer = client.get(path)
+        assert answer.headers["content-security-policy"] == CSP, path
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["referrer-policy"] == "same-origin"
+        if path in PAGES:
+            assert answer.status_code == 303 and answer.headers["location"] == "/login", path
+    assert "script-src 'self'" in CSP and "unsafe-inline" not in CSP and "frame-ancestors 'none'" in CSP
+
+
+def test_a_wrong_token_is_refused_unechoed_and_the_right_one_gives_an_httponly_strict_session(
+    client: httpx.Client,
+) -> None:
+    form = client.get("/login")
+    wrong = client.post("/login", data={"csrf": csrf_of(form.text), "token": "not-the-token-0123456789-xyz"})
+    assert (
+        wrong.status_code == 401
+        and "not-the-token" not in wrong.text
+        and COOKIE not in wrong.headers.get("set-cookie", "")
+    )
+    right = client.post("/login", data={"csrf": csrf_of(form.text), "token": TOKEN})
+    assert right.status_code == 303 and right.headers["location"] == "/incidents"
+    cookie = next(c for c in right.headers.get_list("set-cookie") if c.startswith(COOKIE + "="))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    assert TOKEN not in cookie
+    assert client.get("/incidents").status_code == 200
+
+
+def test_the_sign_in_form_needs_its_own_csrf_cookie(client: httpx.Client) -> None:
+    client.get("/login")
+    assert client.post("/login", data={"csrf": "forged", "token": TOKEN}).status_code == 403
+    with httpx.Client(base_url=str(client.base_url)) as fresh:  # the form's token without its cookie
+        form = client.get("/login").text
+        assert fresh.post("/login", data={"csrf": csrf_of(form), "token": TOKEN}).status_code == 403
+
+
+def test_a_form_without_the_session_csrf_token_is_refused_and_changes_nothing(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    _, service, drafted = site
+    csrf = sign_in(client, TOKEN)
+    [item] = service.get_incident(drafted).action_items
+    for forged in ({}, {"csrf": "x" * len(csrf)}):
+        answer = client.post(f"/actions/{item.id}", data={**forged, "status": "completed"})
+        assert answer.status_code == 403
+    assert service.get_action_item(item.id).status == "open"
+    done = client.post(f"/actions/{item.id}", data={"csrf": csrf, "status": "in_progress", "by": "dana"})
+    assert done.status_code == 303
+    changed = service.get_action_item(item.id)
+    assert changed.status == "in_progress" and changed.history[-1].by == "dana"
+    client.post(f"/actions/{item.id}", data={"csrf": csrf, "status": "open"})
+
+
+def test_a_foreign_host_or_a_cross_site_origin_is_refused_as_on_mcp(client: httpx.Client) -> None:
+    csrf = sign_in(client, TOKEN)
+    port = client.base_url.port
+    assert client.get("/incidents", headers={"host": f"127.0.0.1:{port}.evil.com"}).status_code == 421
+    posted = client.post(
+        "/incidents/INC-1/events",
+        data={"csrf": csrf, "kind": "note", "description": "x"},
+        headers={"origin": "http://evil.example"},
+    )
+    assert posted.status_code == 403
+    assert posted.headers["content-security-policy"] == CSP
+
+
+def test_signing_out_ends_the_session_on_the_server(site: tuple[str, PostmortemService, str]) -> None:
+    with httpx.Client(base_url=site[0]) as client:
+        csrf = sign_in(client, TOKEN)
+        stolen = client.cookies[COOKIE]
+        assert client.post("/logout", data={"csrf": csrf}).status_code == 303
+    with httpx.Client(base_url=site[0], cookies={COOKIE: stolen}) as replay:
+        assert replay.get("/incidents").headers.get("location") == "/login"
+
+
+def test_sessions_expire_after_idling_and_at_their_age_limit() -> None:
+    now = [0.0]
+    sessions = Sessions(clock=lambda: now[0])
+    idle, _ = sessions.create("alpha")
+    busy, _ = sessions.create("alpha")
+    now[0] = IDLE_TTL - 1
+    assert sessions.get(busy) is not None
+    now[0] = IDLE_TTL + 10
+    assert sessions.get(idle) is None and sessions.get(busy) is not None
+    for step in range(int(SESSION_TTL // (IDLE_TTL / 2)) + 1):
+        now[0] = IDLE_TTL + 10 + step * IDLE_TTL / 2
+        sessions.get(busy)
+    assert sessions.get(busy) is None
+
+
+def test_a_one_time_link_signs_in_once(site: tuple[str, PostmortemService, str]) -> None:
+    sessions = Sessions()
+    token = sessions.issue_link("default")
+    assert sessions.redeem(token) == "default" and sessions.redeem(token) is None
+
+
+def test_behind_tls_the_cookie_is_secure_and_host_prefixed() -> None:
+    scope: dict[str, Any] = {"type": "http", "scheme": "https", "headers": [], "path": "/", "server": ("pm", 443)}
+    response = Response()
+    set_cookie(response, Request(scope), COOKIE, "v", 60)
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"__Host-{COOKIE}=") and "Secure" in cookie and "Domain" not in cookie
+
+
+def test_the_web_view_shares_the_rate_limit(tmp_path: Path) -> None:
+    with serving(make_service(tmp_path / "home"), rate_per_minute=6) as base, httpx.Client(base_url=base) as c:
+        codes = [c.get("/login").status_code for _ in range(3)]
+    assert codes[0] == 200 and 429 in codes
+
+
+def test_each_team_sees_only_its_own_knowledge_base(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.toml"
+    tokens = {team: add_token(path, team) for team in ("alpha", "beta")}
+    services = {team: make_service(tmp_path / team) for team in tokens}
+    for team, service in services.items():
+        service.capture_incident(IncidentCreate(title=f"{team}-only secret failure", error_type="TimeoutError"))
+    verifier = TeamTokenVerifier(load_tokens(path))
+    with serving(services["alpha"], token=None, team_verifier=verifier, for_team=services.__getitem__) as base:
+        for team, other in (("alpha", "beta"), ("beta", "alpha")):
+            with httpx.Client(base_url=base) as client:
+                sign_in(client, tokens[team])
+                seen = "".join(client.get(p).text for p in ("/incidents", "/incidents/INC-1", "/dashboard"))
+                seen += client.get("/incidents", params={"q": "secret failure"}).text
+                assert f"{team}-only secret failure" in seen and f"{other}-only" not in seen
+
+
+def test_incidents_are_searched_filtered_sorted_and_paged(client: httpx.Client) -> None:
+    sign_in(client, TOKEN)
+    found = client.get("/incidents", params={"q": "fares provider 429"})
+    assert found.status_code == 200 and DRAFT_TITLE in found.text and "Relevance" in found.text
+    rate = client.get("/incidents", params={"category": "rate_limit", "sort": "severity"}).text
+    categories = re.findall(r"<td>([a-z_]+)</td>\s*<td><span class=\"sev", rate)
+    assert categories and set(categories) == {"rate_limit"}
+    first, second = client.get("/incidents").text, client.get("/incidents", params={"page": 2}).text
+    ids = re.compile(r'href="/incidents/(INC-\d+)"')
+    assert set(ids.findall(first)).isdisjoint(ids.findall(second)) and 'rel="next"' in first
+    bad = client.get("/incidents", params={"severity": "<b>SEV9</b>", "since": "yesterday"})
+    assert bad.status_code == 400 and "SEV9" not in bad.text
+
+
+def test_a_draft_is_accepted_and_a_timeline_event_added_from_the_incident_page(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    _, service, drafted = site
+    csrf = sign_in(client, TOKEN)
+    page = client.get(f"/incidents/{drafted}").text
+    assert "Accept draft" in page and "<svg" in page and "Unbounded retries on 429" in page
+    client.post(f"/incidents/{drafted}/events", data={"csrf": csrf, "kind": "mitigated", "description": "Paused"})
+    accepted = client.post(f"/incidents/{drafted}/review", data={"csrf": csrf, "decision": "accept", "by": "lee"})
+    assert accepted.status_code == 303
+    incident = service.get_incident(drafted)
+    assert incident.analysis is not None and incident.analysis.state == "accepted"
+    assert [e.description for e in incident.timeline][-2:] == ["Paused", "Analysis accepted by lee in the web view."]
+    again = client.post(f"/incidents/{drafted}/review", data={"csrf": csrf, "decision": "accept"})
+    assert again.status_code == 400
+
+
+def test_postmortem_ui_serves_loopback_and_its_printed_link_signs_in_once(tmp_path: Path) -> None:
+    env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none", "HF_HUB_OFFLINE": "1"}
+    command = [str(Path(sys.executable).parent / "postmortem"), "ui"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        found = re.search(r"Open (http://127\.0\.0\.1:\d+/login/link\?token=\S+)", line)
+        assert found is not None, line
+        link = found[1]
+        base = link.split("/login")[0]
+        for _ in range(100):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(base + "/login").status_code == 200:
+                    break
+            time.sleep(0.1)
+        with httpx.Client(base_url=base, timeout=60) as client:
+            assert client.get("/incidents").headers.get("location") == "/login"
+            assert client.get(link).headers.get("location") == "/incidents"
+            assert client.get("/incidents").status_code == 200
+        with httpx.Client(base_url=base) as other:
+            assert other.get(link).status_code == 401  # used up
+            assert "no tokens" in other.get("/login").text
+            assert other.get("/mcp").status_code == 404  # the web view only: no MCP endpoint without a token
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_serve_over_http_signs_each_team_in_to_its_own_knowledge_base(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.toml"
+    alpha, beta = add_token(tokens, "alpha"), add_token(tokens, "beta")
+    env = {"POSTMORTEM_TOKENS_FILE": str(tokens)}
+    with serve_process(tmp_path / "home", env) as base:
+        with httpx.Client(base_url=base, timeout=120) as client:
+            csrf = sign_in(client, beta)
+            page = client.get("/incidents").text
+            assert "team beta" in page and client.post("/logout", data={"csrf": csrf}).status_code == 303
+            sign_in(client, alpha)
+            assert "team alpha" in client.get("/dashboard").text
+        assert httpx.get(base + "/mcp", headers={"authorization": "Bearer " + alpha}).status_code != 404
+
+
+def test_slow_reads_are_kept_served_stale_while_one_refresh_runs_and_cleared_by_a_change() -> None:
+    now, calls = [0.0], []
+    memo = Memo(ttl=60, clock=lambda: now[0])
+    started, release = threading.Event(), threading.Event()
+
+    def compute() -> int:
+        calls.append(1)
+        if len(calls) == 2:  # the background refresh: wait until the test has looked
+            started.set()
+            release.wait(10)
+        return len(calls)
+
+    assert memo.get("alpha", "k", compute) == 1 and memo.get("alpha", "k", compute) == 1
+    now[0] = 61
+    assert memo.get("alpha", "k", compute) == 1  # expired: served while it refreshes
+    assert started.wait(10) and memo.get("alpha", "k", compute) == 1 and len(calls) == 2  # one refresh at a time
+    memo.clear("alpha")  # a change: the refresh in flight was computed before it, so it is not kept
+    assert memo.get("alpha", "k", compute) == 3
+    release.set()  # the old refresh ends now and must not replace it
+    for _ in range(200):
+        if not memo._refreshing:
+            break
+        time.sleep(0.01)
+    assert memo.get("alpha", "k", compute) == 3 and memo.get("beta", "k", lambda: 9) == 9
+
+
+def test_a_peek_never_waits_it_starts_one_background_computation_and_then_serves_its_value() -> None:
+    memo, started, release, calls = Memo(ttl=60), threading.Event(), threading.Event(), []
+
+    def compute() -> int:
+        calls.append(1)
+        started.set()
+        release.wait(10)
+        return 7
+
+    assert memo.peek("alpha", "k", compute) is None and started.wait(10)
+    assert memo.peek("alpha", "k", compute) is None and len(calls) == 1  # still computing: not started twice
+    threading.Timer(0.2, release.set).start()
+    assert memo.get("alpha", "k", compute) == 7 and len(calls) == 1  # a page that needs it waits for that one
+    assert memo.peek("alpha", "k", compute) == 7 and len(calls) == 1
+
+
+def test_the_incident_page_shows_its_pattern_once_grouped_and_never_waits_for_the_grouping(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    sign_in(client, TOKEN)
+    member = site[1].recurring_patterns(limit=1).patterns[0]
+    first = client.get(f"/incidents/{member.incident_ids[0]}").text
+    assert "being grouped into patterns" in first or f'href="/patterns#{member.id}"' in first
+    client.get("/patterns")  # computes the grouping (and keeps it) when no view has yet
+    page = client.get(f"/incidents/{member.incident_ids[0]}").text
+    assert f'<a href="/patterns#{member.id}">{member.id}</a>' in page and "being grouped" not in page
+
+
+def test_the_review_adapter_uses_the_services_review_method_when_there_is_one() -> None:
+    calls: list[tuple[str, bool, str | None, str | None]] = []
+
+    class Reviewing:
+        def review_analysis(self, incident_id: str, *, accept: bool, by: str | None, note: str | None) -> None:
+            calls.append((incident_id, accept, by, note))
+
+    reviewing: Any = Reviewing()
+    review(reviewing, "INC-3", accept=False, by="lee", note="wrong root cause")
+    assert calls == [("INC-3", False, "lee", "wrong root cause")] and can_reject(reviewing)
+
+
+def test_the_review_adapter_names_the_decision_as_the_services_method_asks() -> None:
+    said: list[dict[str, Any]] = []
+
+    class Reviewing:
+        def review(
+            self, incident_id: str, *, decision: str, reviewer: str | None = None, note: str | None = None
+        ) -> None:
+            said.append({"id": incident_id, "decision": decision, "reviewer": reviewer, "note": note})
+
+    reviewing: Any = Reviewing()
+    review(reviewing, "INC-3", accept=True, by="kim", note=None)
+    review(reviewing, "INC-3", accept=False, by=None, note="no evidence")
+    assert said == [
+        {"id": "INC-3", "decision": "accepted", "reviewer": "kim", "note": None},
+        {"id": "INC-3", "decision": "rejected", "reviewer": None, "note": "no evidence"},
+    ]
