@@ -10,7 +10,7 @@ import pytest
 from agent_postmortem.config import EMBEDDERS
 from agent_postmortem.evals.perf import AIID, run
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]  # the whole benchmark, small: minutes on a busy machine
 
 
 @pytest.fixture(scope="module")
