@@ -122,7 +122,7 @@ class Capture:
             timeline=[*_events(incident, data, decided), *(e for e, _ in redacted_history)],
             idempotency_key=key,
         )
-        self.knowledge.sync()
+        self.knowledge.written()
         return CaptureResult(id=stored.id, **{**dict(decided), "redacted": dict(counts)})
 
     def _count_occurrence(
