@@ -17,6 +17,7 @@ from agent_postmortem.mcp.server import create_server
 from agent_postmortem.service.runtime import build_service
 from agent_postmortem.store.search.embedding import HashEmbedder
 from tests.factories import CAPTURE, MODES, FakeLLM, draft, make_service, service_env
+from tests.processes import stdio_server
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -252,3 +253,26 @@ async def test_the_assistant_writes_the_analysis_from_the_five_whys_prompt(tmp_p
     assert good.structured_content["generated_by"] == "assistant"  # type: ignore[index]
     assert service.get_incident(incident_id).analysis is not None
     assert json.loads(good.content[0].text)["root_cause"] == draft().root_cause  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+async def test_over_stdio_with_no_model_draft_analysis_answers_at_once_and_record_analysis_stores(
+    tmp_path: Path, embedder: object
+) -> None:
+    """The real `postmortem serve` as a client without sampling starts it: POSTMORTEM_LLM=auto, no endpoint."""
+    async with Client(stdio_server(tmp_path, {"POSTMORTEM_LLM": "auto"}), mode="legacy") as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        started = time.monotonic()
+        asked = await client.call_tool("draft_analysis", {"incident_id": incident_id})
+        took = time.monotonic() - started
+        before = await client.call_tool("get_incident", {"incident_id": incident_id})
+        recorded = await client.call_tool(
+            "record_analysis", {"incident_id": incident_id, "analysis_json": draft().model_dump_json()}
+        )
+        after = await client.call_tool("get_incident", {"incident_id": incident_id})
+    assert not asked.is_error and took < 10, (took, asked.content)  # measured: `postmortem bench assistant`
+    assert asked.structured_content["status"] == "write_it_yourself"  # type: ignore[index]
+    assert CAPTURE["title"] in asked.content[0].text  # type: ignore[union-attr]
+    assert before.structured_content["analysis"] is None  # type: ignore[index]
+    assert recorded.structured_content["generated_by"] == "assistant"  # type: ignore[index]
+    assert after.structured_content["analysis"]["root_cause"] == draft().root_cause  # type: ignore[index]
