@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from mcp import Client, StdioServerParameters
+from mcp import Client, MCPError, StdioServerParameters
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
@@ -78,8 +78,12 @@ def server(home: Path, settings: Settings) -> StdioServerParameters:
 
 
 def write(home: Path, incident_id: str, writer: LLM, settings: Settings) -> Written:
-    """The analysis `writer` wrote on the assistant path for `incident_id`, as stored by record_analysis."""
-    return anyio.run(_write, server(home, settings), incident_id, writer)
+    """The analysis `writer` wrote on the assistant path for `incident_id`, as stored by record_analysis. A server
+    that fails (exits, breaks the protocol) is a failed draft that says so, not the end of the eval."""
+    try:
+        return anyio.run(_write, server(home, settings), incident_id, writer)
+    except (MCPError, OSError, ExceptionGroup) as e:
+        raise DraftError(f"the MCP server failed: {type(e).__name__}: {str(e)[:200]}") from None
 
 
 async def _write(params: StdioServerParameters, incident_id: str, writer: LLM) -> Written:
