@@ -154,14 +154,15 @@ def register_draft_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"],
             Field(
                 min_length=2,
                 max_length=20_000,
-                description="the analysis as one JSON object following the schema in the five_whys prompt",
+                description="the analysis as one JSON object following the schema draft_analysis gave",
             ),
             TEXT,
         ],
     ) -> CallToolResult:
-        """Store an analysis you wrote yourself (after the five_whys prompt): it is validated against the schema,
-        citations of incidents that were not in the prompt are removed, and repeated action items are linked to
-        the open ones. Stored as a draft for review; a validation error says which fields to fix."""
+        """Store an analysis you wrote yourself (after draft_analysis answered write_it_yourself, or the five_whys
+        prompt): it is validated against the schema, citations of incidents that were not in the context are
+        removed, and repeated action items are linked to the open ones. Stored as a draft for review; a validation
+        error says which fields to fix."""
         with tool_errors():
             service = svc()
             context = service.draft_context(incident_id)
