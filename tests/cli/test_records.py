@@ -1,13 +1,16 @@
 """`postmortem draft` and `show` as a shell runs them: what a user is told when no model is configured, when the model
 is too slow, and what a draft by the bundled model says about itself."""
 
+import os
+import subprocess
+import threading
 import time
 from pathlib import Path
 
 from agent_postmortem.llm.local import BUNDLED_MODEL_ID
 from tests.factories import FakeLLM, capture, draft, make_service
 from tests.fake_openai import FakeOpenAI
-from tests.processes import postmortem
+from tests.processes import CLI, environment, postmortem
 
 NO_KEY = {"POSTMORTEM_LLM": "auto", "OPENAI_API_KEY": ""}  # auto, with nothing configured
 
@@ -50,3 +53,41 @@ def test_show_says_an_analysis_by_the_bundled_model_is_low_quality(tmp_path: Pat
     shown = postmortem("show", incident_id, home=tmp_path)
     assert shown.returncode == 0, shown.stderr.decode()
     assert b"Analysis drafted by the bundled 135M model (SmolLM2), low quality: review before use." in shown.stdout
+
+
+def test_draft_shows_its_stages_beside_a_spinner_on_a_terminal_and_nothing_in_a_pipe(
+    tmp_path: Path, embedder: object
+) -> None:
+    service = make_service(tmp_path, llm=None)
+    incident_id = capture(service)
+    with FakeOpenAI() as endpoint:
+        endpoint.enqueue(draft().model_dump_json(), delay=1.5)
+        endpoint.enqueue(draft().model_dump_json())
+        env = {**NO_KEY, "OPENAI_BASE_URL": endpoint.base_url, "POSTMORTEM_MODEL": "steady-model", "TERM": "xterm"}
+        main, follower = os.openpty()  # stderr a terminal, stdout a pipe
+        frames: list[bytes] = []
+        reader = threading.Thread(target=_drain, args=(main, frames), daemon=True)  # a full terminal would block it
+        reader.start()
+        with subprocess.Popen(
+            [CLI, "draft", incident_id], env=environment(tmp_path, env), stdout=subprocess.PIPE, stderr=follower
+        ) as proc:
+            os.close(follower)
+            stdout, _ = proc.communicate(timeout=300)
+        reader.join(30)
+        shown = b"".join(frames).decode(errors="replace")
+        piped = postmortem("draft", incident_id, home=tmp_path, env=env)
+    assert proc.returncode == 0 and b"Root cause" in stdout, shown
+    assert "drafting " + incident_id in shown and "asking steady-model (openai)" in shown, shown
+    assert piped.returncode == 0 and piped.stderr == b""  # no spinner frames in a script's log
+
+
+def _drain(fd: int, chunks: list[bytes]) -> None:
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the terminal's other end closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
