@@ -13,6 +13,7 @@ from agent_postmortem.evals.runner import run
 from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.search.embedding import Embedder
 from tests.factories import CAPTURE, draft, make_service
+from tests.fake_openai import FakeOpenAI
 
 pytestmark = pytest.mark.slow
 
@@ -41,3 +42,19 @@ def test_the_assistant_path_loses_nothing_of_the_reference_analysis(embedder: Em
         assert [[(s.name, s.passed, s.value) for s in sample] for sample in assisted.samples] == scores, direct.name
     assert through.assistant is not None and reference.assistant is None
     assert through.model is not None and "stdio" in through.model
+
+
+def test_a_configured_model_plays_the_assistant_reading_what_draft_analysis_answered(
+    embedder: Embedder, model_cache: Path
+) -> None:
+    with FakeOpenAI() as endpoint:
+        endpoint.enqueue(draft().model_dump_json())
+        env = {"OPENAI_BASE_URL": endpoint.base_url, "POSTMORTEM_MODEL": "helper-model"}
+        settings = Settings.from_env({**env, "POSTMORTEM_MODEL_CACHE": str(model_cache)})
+        cases = load_cases("01_*")
+        result = run(cases, backend="assistant-model", settings=settings, embedder=embedder, seed_path=SEED)
+    [request] = endpoint.requests
+    system, user = request["messages"]
+    assert "draft_analysis tool answered" in system["content"]
+    assert user["content"].startswith("Nothing has been drafted or stored yet") and "record_analysis" in user["content"]
+    assert result.overall["schema_valid"].passed == 1 and result.model is not None and "helper-model" in result.model
