@@ -187,7 +187,12 @@ def bench_recurrence(
 
 def eval_command(
     backend: Annotated[
-        str, choice(("server", "reference", "generic"), help="server: the configured LLM; the others are baselines")
+        str,
+        choice(
+            ("server", "reference", "generic", "assistant", "assistant-model"),
+            help="server: the configured LLM; reference, generic: baselines; assistant: the reference analysis written "
+            "through the MCP server's assistant path (stdio); assistant-model: the configured LLM as that assistant",
+        ),
     ] = "server",
     samples: Annotated[int, typer.Option(min=1, max=100, help="drafts per case")] = 1,
     cases: Annotated[str, typer.Option(help="globs over case folder names, comma-separated, e.g. '0*,5[01]_*'")] = "*",
@@ -230,6 +235,21 @@ def eval_command(
             err.print(f"regression: {line}", markup=False)
         if found:
             raise typer.Exit(FAILED)
+
+
+@bench.command("assistant")
+def bench_assistant(
+    calls: Annotated[int, typer.Option(min=1, max=1000, help="draft_analysis calls after the first")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """How long draft_analysis takes to hand the analysis to the assistant: `postmortem serve` over stdio with no
+    model configured and a client without sampling, on the seed knowledge base plus one capture."""
+    from agent_postmortem.cli.demo import SEED
+    from agent_postmortem.evals.assistant import bench
+
+    with user_errors():
+        result = bench(SEED, calls=calls)
+    show_record(result, as_json, title="bench assistant")
 
 
 @bench.command("redaction")

@@ -30,6 +30,16 @@ def render(run: EvalRun) -> str:
         f"{len(run.cases)} cases × {run.samples} sample(s), {run.seconds} s, "
         f"started {run.started_at:%Y-%m-%d %H:%M %Z}.",
         "",
+        *(
+            [
+                "draft_analysis answered on the assistant path in "
+                f"{run.assistant['p50']:.2f} s (p50), {run.assistant['p95']:.2f} s (p95), {run.assistant['max']:.2f} s "
+                "(max), the server's start included.",
+                "",
+            ]
+            if run.assistant
+            else []
+        ),
         "| scorer | pass rate | 95% interval | scored | mean value |",
         "| --- | --- | --- | --- | --- |",
     ]

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from agent_postmortem.analysis.verify import wilson
 from agent_postmortem.config import Settings
-from agent_postmortem.errors import DraftError, LLMUnavailable
+from agent_postmortem.errors import DraftError, DraftTimeout, LLMUnavailable
 from agent_postmortem.evals.cases import Case, LoadedCase
 from agent_postmortem.evals.judge import judge
 from agent_postmortem.evals.scorers import SCORERS, Score, score
@@ -37,7 +37,10 @@ from agent_postmortem.store.models import (
 )
 from agent_postmortem.store.search.embedding import Embedder
 
-Backend = Literal["server", "reference", "generic"]
+Backend = Literal["server", "reference", "generic", "assistant", "assistant-model"]
+BACKENDS: tuple[Backend, ...] = ("server", "reference", "generic", "assistant", "assistant-model")
+Drafter = Callable[[PostmortemService, str, Case, Path], Analysis]
+"""Writes and stores one draft: (the case's service, its incident id, the case, the case's home)."""
 SCHEMA = "schema_valid"
 
 
@@ -68,6 +71,7 @@ class EvalRun(BaseModel):
     overall: dict[str, ScorerSummary]
     started_at: datetime
     seconds: float
+    assistant: dict[str, float] | None = None  # the assistant path: how long draft_analysis took to answer (s)
 
 
 def interval(passed: int, scored: int) -> Interval:
@@ -167,10 +171,29 @@ def draft_once(service: PostmortemService, incident_id: str, case: Case, backend
     return service.record_analysis(incident_id, draft, generated_by=backend)
 
 
+def drafter(backend: Backend, settings: Settings, llm: Callable[[], LLM | None], seconds: list[float]) -> Drafter:
+    """How a backend writes one draft. The assistant backends go through the real server over stdio
+    (evals/assistant.py), written by the case's reference analysis or by the configured model; each
+    draft_analysis answer time is added to `seconds`."""
+    if backend not in ("assistant", "assistant-model"):
+        return lambda service, incident_id, case, home: draft_once(service, incident_id, case, backend)
+    from agent_postmortem.evals.assistant import Scripted, write
+
+    def through_mcp(service: PostmortemService, incident_id: str, case: Case, home: Path) -> Analysis:
+        writer = Scripted(_reference_draft(case)) if backend == "assistant" else llm()
+        if writer is None:
+            raise LLMUnavailable("--backend assistant-model needs a configured model (docs/drafting.md)")
+        written = write(home, incident_id, writer, settings)
+        seconds.append(written.seconds)
+        return written.analysis
+
+    return through_mcp
+
+
 def run_case(
     loaded: LoadedCase,
     *,
-    backend: Backend,
+    draft: Drafter,
     samples: int,
     make_service: Callable[[Path], PostmortemService],
     seed: list[SeedIncident],
@@ -185,8 +208,8 @@ def run_case(
     results: list[list[Score]] = []
     for _ in range(samples):
         try:
-            analysis = draft_once(service, incident_id, loaded.case, backend)
-        except (DraftError, ValueError) as e:
+            analysis = draft(service, incident_id, loaded.case, home / loaded.name)
+        except (DraftError, DraftTimeout, ValueError) as e:
             reason = f"no valid draft: {str(e)[:200]}"
             results.append([Score(name=SCHEMA, passed=False, reason=reason)] + _unscored(reason))
             continue
@@ -235,6 +258,8 @@ def run(
         )
 
     seed = read_incidents(seed_path) if seed_path else []
+    seconds: list[float] = []
+    draft = drafter(backend, settings, llm, seconds)
     results = []
     t = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="postmortem-eval-", ignore_cleanup_errors=True) as home:
@@ -242,7 +267,7 @@ def run(
             results.append(
                 run_case(
                     loaded,
-                    backend=backend,
+                    draft=draft,
                     samples=samples,
                     make_service=make_service,
                     seed=seed,
@@ -252,8 +277,8 @@ def run(
                 )
             )
             progress(n + 1, len(cases))
-    model = None
-    if backend == "server":
+    model = "reference analysis (scripted), through the MCP server over stdio" if backend == "assistant" else None
+    if backend in ("server", "assistant-model"):
         from agent_postmortem.llm.registry import choose_llm
 
         try:
@@ -269,7 +294,19 @@ def run(
         overall=summarize([s for r in results for s in r.samples]),
         started_at=started,
         seconds=round(time.perf_counter() - t, 1),
+        assistant=_answer_times(seconds),
     )
+
+
+def _answer_times(seconds: list[float]) -> dict[str, float] | None:
+    if not seconds:
+        return None
+    ordered = sorted(seconds)
+    return {
+        "p50": round(float(np.median(ordered)), 3),
+        "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 3),
+        "max": round(ordered[-1], 3),
+    }
 
 
 def regressions(old: EvalRun, new: EvalRun) -> list[str]:

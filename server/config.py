@@ -48,6 +48,7 @@ class Settings:
     local_model: str | None
     local_threads: int
     llm_timeout: float
+    draft_timeout: float | None  # a whole draft; None: the backend's own limit (llm/registry.py)
     dedupe_hours: float
     embedder: str
     model_cache: Path
@@ -88,6 +89,7 @@ class Settings:
             local_model=e.get("POSTMORTEM_LOCAL_MODEL") or None,
             local_threads=int(e.get("POSTMORTEM_LOCAL_THREADS", "1")),
             llm_timeout=float(e.get("POSTMORTEM_LLM_TIMEOUT", "120")),
+            draft_timeout=_seconds(e.get("POSTMORTEM_DRAFT_TIMEOUT"), "POSTMORTEM_DRAFT_TIMEOUT"),
             dedupe_hours=float(e.get("POSTMORTEM_DEDUPE_HOURS", "24")),
             embedder=_embedder(e.get("POSTMORTEM_EMBEDDER", "onnx-int8")),
             model_cache=Path(e.get("POSTMORTEM_MODEL_CACHE") or user_cache_dir("agent-postmortem", appauthor=False)),
@@ -135,6 +137,18 @@ def _flag(value: str | None, name: str) -> bool:
     if value not in ("", "0", "1", "true", "false", "yes", "no"):
         raise ValueError(f"{name} must be 1 or 0")
     return value in ("1", "true", "yes")
+
+
+def _seconds(value: str | None, name: str) -> float | None:
+    if not (value or "").strip():
+        return None
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 86_400:
+        raise ValueError(f"{name} must be a number of seconds above 0 (at most 86400)")
+    return seconds
 
 
 def _positive(value: str, name: str) -> int:

@@ -13,9 +13,11 @@ __all__ = [
     "ActionItemNotFound",
     "CorruptRecord",
     "DraftError",
+    "DraftTimeout",
     "IncidentNotFound",
     "InvalidId",
     "LLMUnavailable",
+    "NoModelConfigured",
     "PostmortemError",
     "StoreError",
 ]
@@ -29,8 +31,16 @@ class LLMUnavailable(PostmortemError):
     """No LLM backend is configured or reachable."""
 
 
+class NoModelConfigured(LLMUnavailable):
+    """No model is configured to draft on the server (the assistant, or a configured model, must write it)."""
+
+
 class DraftError(PostmortemError):
     """The LLM answered, but not with a valid analysis (after the repair round)."""
+
+
+class DraftTimeout(PostmortemError):
+    """The model did not finish the draft within the time limit; nothing was stored."""
 
 
 class NotAnalysed(PostmortemError):
@@ -50,13 +60,6 @@ class UnknownRunbook(PostmortemError):
             "rate_limit, data_corruption, business_logic, infrastructure) or a pattern id from recurring_patterns "
             "(PAT-n)"
         )
-
-
-NO_WRITER_HELP = (
-    "No model is available to draft this analysis: your client does not offer sampling and the server has no LLM "
-    "configured (OPENAI_BASE_URL/OPENAI_API_KEY with POSTMORTEM_MODEL, or POSTMORTEM_LLM=local). Write it yourself: "
-    "get the five_whys prompt for this incident, then call record_analysis with the JSON."
-)
 
 
 def storage_failure(error: BaseException) -> str:

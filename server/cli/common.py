@@ -1,8 +1,9 @@
 """What every `postmortem` command shares: the exit codes and the one place that maps errors to them, the services a
 command works on (a read-only command never creates a home), and checked choices for options.
 
-Exit codes: 0 done; 1 a failure of the system, or a check that found something (`check`, `check-blameless`,
-`eval --baseline`, `bench load`); 2 bad input or an unknown id; 130 interrupted; 141 the reader of stdout went away
+Exit codes: 0 done; 1 a failure of the system (a draft that ran out of time included), or a check that found
+something (`check`, `check-blameless`, `eval --baseline`, `bench load`); 2 bad input, an unknown id, or a setting
+that does not allow what was asked (no model configured to draft); 130 interrupted; 141 the reader of stdout went away
 (`postmortem export | head`), quietly, as for `cat`.
 """
 
@@ -17,6 +18,7 @@ import typer
 from agent_postmortem.cli.output import JsonOpt, emit, err, line, out
 from agent_postmortem.errors import (
     ActionItemNotFound,
+    DraftTimeout,
     IncidentNotFound,
     InvalidId,
     PostmortemError,
@@ -81,6 +83,8 @@ def user_errors() -> Iterator[None]:
         yield
     except (IncidentNotFound, ActionItemNotFound) as e:
         _fail(BAD_INPUT, f"{e}. List them with `postmortem list` or `postmortem actions`.")
+    except DraftTimeout as e:
+        _fail(FAILED, str(e))
     except (InvalidId, PostmortemError, StoreError, ValueError) as e:
         from pydantic import ValidationError
 
@@ -188,6 +192,19 @@ def records() -> "IncidentStore | None":
         return IncidentStore(engine)
     engine.dispose()
     return service().store  # an older schema: migrate it first, as any command does
+
+
+@contextmanager
+def stage_status(what: str) -> Iterator[Callable[[int, int, str], None]]:
+    """A spinner on stderr showing `what`, then each stage `(step, of, stage)` it is told; nothing when stderr is not
+    a terminal (a script's log gets no spinner frames)."""
+    if not err.is_terminal:
+        yield lambda step, of, stage: None
+        return
+    from rich.text import Text
+
+    with err.status(Text(what)) as status:
+        yield lambda step, of, stage: status.update(Text(f"{what}: {stage} ({step}/{of})"))
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,11 @@ from rich.console import Console
 from rich.progress import Progress
 
 from agent_postmortem import store
+from agent_postmortem.cli.common import stage_status
 from agent_postmortem.cli.output import cell, line
 from agent_postmortem.cli.view import show_analysis, show_decision
 from agent_postmortem.config import Settings
-from agent_postmortem.errors import DraftError, LLMUnavailable
+from agent_postmortem.errors import DraftError, DraftTimeout, LLMUnavailable
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.llm.registry import choose_llm
 from agent_postmortem.service.facade import PostmortemService
@@ -52,8 +54,22 @@ def run_demo(out: Console, *, home: Path | None = None, output: Path | None = No
         return _run(out, Path(folder), output, keep=False)
 
 
-def _run(out: Console, home: Path, output: Path | None, *, keep: bool) -> dict[str, Any]:
+def demo_settings(home: Path) -> Settings:
+    """The environment's settings on `home`; where `auto` finds no model configured, the demo chooses the bundled one
+    (POSTMORTEM_LLM=local) so that it drafts offline, and says that the draft is low quality."""
     settings = Settings.from_env({**os.environ, "POSTMORTEM_HOME": str(home)})
+    if settings.llm_backend != "auto":
+        return settings
+    try:
+        if choose_llm(settings) is not None:
+            return settings
+    except LLMUnavailable:
+        return settings  # a broken configuration: _draft says what is wrong with it
+    return replace(settings, llm_backend="local")
+
+
+def _run(out: Console, home: Path, output: Path | None, *, keep: bool) -> dict[str, Any]:
+    settings = demo_settings(home)
     out.rule("agent-postmortem demo")
     where = str(home) if keep else "a temporary directory, removed at the end (--home DIR keeps it)"
     out.print(line(f"Data directory: {where} (SQLite + bundled all-MiniLM-L6-v2 embeddings)"))
@@ -107,14 +123,15 @@ def _draft(out: Console, service: PostmortemService, settings: Settings, inciden
     out.print(line("   LLM: ", (choice.describe, "bold"), f" (backend: {choice.backend})"))
     if choice.low_quality:
         warning = (
-            "   This is the tiny bundled 135M-parameter model: it proves the pipeline works offline, "
-            "but its analysis is LOW QUALITY and not to be trusted. "
+            "   This is the tiny bundled 135M-parameter model (the demo's choice, POSTMORTEM_LLM=local): it proves the "
+            "pipeline works offline, but its analysis is LOW QUALITY and not to be trusted. "
         )
         out.print(line((warning, "yellow"), _how_to_choose()))
     try:
-        analysis = service.draft_analysis(incident_id)
+        with stage_status(f"   drafting {incident_id}") as progress:
+            analysis = service.draft_analysis(incident_id, progress=progress)
         tracked = service.add_drafted_action_items(incident_id)
-    except (LLMUnavailable, DraftError) as e:
+    except (LLMUnavailable, DraftError, DraftTimeout) as e:
         out.print(line(("Drafting failed: ", "yellow"), (str(e), "yellow")))
         return False
     show_analysis(out, analysis)

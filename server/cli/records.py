@@ -20,6 +20,7 @@ from agent_postmortem.cli.common import (
     reading,
     records,
     service,
+    stage_status,
     stored_service,
     user_errors,
 )
@@ -165,10 +166,13 @@ def draft(
     track: Annotated[bool, typer.Option(help="also track the proposed action items")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Draft the 5 whys, root cause and action items with the configured LLM."""
+    """Draft the 5 whys, root cause and action items with the configured model (docs/drafting.md): an
+    OpenAI-compatible endpoint, or a GGUF on the embedded llama.cpp server. Without one it says how to configure one
+    (exit 2); a draft that runs past POSTMORTEM_DRAFT_TIMEOUT stops with nothing stored (exit 1)."""
     with user_errors():
         svc = stored_service()
-        analysis = svc.draft_analysis(incident_id)
+        with stage_status(f"drafting {incident_id.strip().upper()}") as progress:
+            analysis = svc.draft_analysis(incident_id, progress=progress)
         if track:
             svc.add_drafted_action_items(incident_id)
     if not emit(analysis, as_json):

@@ -1,7 +1,7 @@
 """The human views of the CLI and the demo (scripts use --json). Every stored value is shown through
 server/cli/output.py: as text, never markup, with its control characters visible."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from rich.console import Console, Group, RenderableType
@@ -93,6 +93,7 @@ def show_decision(out: Console, r: "ClassifyResult", *, incident_id: str | None 
 
 def show_analysis(out: Console, a: "Analysis") -> None:
     out.print(line(("Analysis", "bold"), f" by {a.generated_by} ({a.llm_model or 'unknown model'}), {a.state}"))
+    _quality(out.print, a)
     for n, why in enumerate(a.whys, start=1):
         out.print(line(f"  {n}. ", why.question, "\n     ", why.answer))
     out.print(line(("Root cause: ", "bold"), a.root_cause))
@@ -100,6 +101,15 @@ def show_analysis(out: Console, a: "Analysis") -> None:
         out.print(line("  factor: ", f.factor, " -> ", f.effect))
     for p in a.action_items:
         out.print(line(f"  [ ] {p.priority} ", p.title, " (owner: ", p.owner_role, f"; due in {p.due_in_days} days)"))
+
+
+def _quality(show: Callable[[RenderableType], object], a: "Analysis") -> None:
+    """What a low-quality model's analysis must say wherever it is shown."""
+    from agent_postmortem.llm.local import quality_note
+
+    note = quality_note(a.llm_model)
+    if note is not None:
+        show(line((f"Analysis {note}.", "bold yellow")))
 
 
 def incident_view(i: "Incident") -> RenderableType:
@@ -124,6 +134,7 @@ def incident_view(i: "Incident") -> RenderableType:
         rows = ([f"{e.at:%Y-%m-%d %H:%M}", e.kind, e.description] for e in i.timeline)
         parts.append(table("at", "kind", "event", rows=rows, title="Timeline"))
     if i.analysis is not None:
+        _quality(parts.append, i.analysis)
         parts.append(line(("Root cause: ", "bold"), i.analysis.root_cause))
     if i.action_items:
         parts.append(actions_table(i.action_items))

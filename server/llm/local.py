@@ -16,12 +16,18 @@ from pathlib import Path
 from agent_postmortem.config import Settings
 from agent_postmortem.errors import LLMUnavailable
 from agent_postmortem.llm.base import LLM
-from agent_postmortem.llm.registry import Backend, LLMChoice
+from agent_postmortem.llm.registry import Backend, LLMChoice, time_limit
 
 logger = logging.getLogger(__name__)
 
 BUNDLED_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_MODEL_ID = "SmolLM2-135M-Instruct (Q4_1, bundled)"
+BUNDLED_NOTE = "drafted by the bundled 135M model (SmolLM2), low quality: review before use"
+
+
+def quality_note(llm_model: str | None) -> str | None:
+    """What a stored analysis must say about the model that wrote it wherever it is shown, or None."""
+    return BUNDLED_NOTE if llm_model == BUNDLED_MODEL_ID else None
 
 
 def bundled_model_path() -> Path | None:
@@ -99,9 +105,14 @@ def model_path(settings: Settings) -> Path | None:
 
 
 def _choose(settings: Settings, asked: bool) -> LLMChoice | None:
+    """Asked for by name: the user's GGUF (POSTMORTEM_LOCAL_MODEL) or else the bundled one. Under `auto`, only the
+    user's own GGUF: a model someone configured counts as a configured endpoint, the bundled 135M model does not (its
+    drafts are low quality: under `auto` with nothing configured the assistant writes the analysis instead)."""
     path = model_path(settings)
     if settings.local_model and path is not None and not path.is_file():
         raise LLMUnavailable(f"POSTMORTEM_LOCAL_MODEL={path} is not a readable GGUF file")
+    if not asked and not settings.local_model:
+        return None
     if path is not None and available():
         bundled = path.name == BUNDLED_NAME
         name = BUNDLED_MODEL_ID if bundled else path.name
@@ -119,9 +130,11 @@ def _build(settings: Settings) -> LLM:
     path = model_path(settings)
     assert path is not None  # _choose found it
     server = LocalLlamaServer(path, threads=settings.local_threads)
-    client = openai.OpenAI(base_url=server.base_url(), api_key="local", timeout=settings.llm_timeout, max_retries=0)
+    # a request to the local server is bounded by the draft's time limit alone: a CPU answers in minutes
+    limit = max(settings.llm_timeout, time_limit(settings, "local"))
+    client = openai.OpenAI(base_url=server.base_url(), api_key="local", timeout=limit, max_retries=0)
     # llama.cpp's repeat penalty keeps small models from looping on one phrase until the token limit
     return OpenAILLM(client, server.model_id, backend="local", max_tokens=2000, extra_body={"repeat_penalty": 1.3})
 
 
-BACKEND = Backend("local", _choose, _build)
+BACKEND = Backend("local", _choose, _build, time_limit=600.0)  # one or two CPU cores: minutes, not seconds

@@ -17,7 +17,7 @@ from agent_postmortem.config import Settings
 from agent_postmortem.errors import DraftError, LLMUnavailable
 from agent_postmortem.llm.answers import extract_json, problems, repair_request
 from agent_postmortem.llm.base import LLM, T
-from agent_postmortem.llm.registry import Backend, LLMChoice
+from agent_postmortem.llm.registry import Backend, LLMChoice, time_limit
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def _build(settings: Settings) -> LLM:
     client = openai.OpenAI(
         base_url=settings.openai_base_url,
         api_key=settings.openai_api_key or "not-needed",
-        timeout=settings.llm_timeout,
+        timeout=min(settings.llm_timeout, time_limit(settings, "openai")),  # no request outlives its draft
         max_retries=2,
     )
     return OpenAILLM(client, settings.model or DEFAULT_MODEL)

@@ -3,9 +3,11 @@ line in `BUILTIN`; `register` adds one from elsewhere.
 
 Who writes a draft, in this order (mcp/draft.py): the MCP client's own model through sampling, when the client
 offers it and POSTMORTEM_LLM is auto or sampling; else the backend chosen here (POSTMORTEM_LLM names one, or `auto`
-takes the first configured one in BUILTIN's order); else the assistant writes the analysis itself (the five_whys
-prompt and record_analysis). With POSTMORTEM_LLM=none or sampling the server has no backend of its own. Whoever
-writes it, the draft is validated and grounded by the same service code (service/drafting.py)."""
+takes the first configured one in BUILTIN's order: an OpenAI-compatible endpoint, then the user's own GGUF on the
+embedded llama.cpp server; never the bundled 135M model, which drafts only when POSTMORTEM_LLM=local names it);
+else the assistant writes the analysis itself (draft_analysis hands it the grounded context, record_analysis stores
+it). With POSTMORTEM_LLM=none or sampling the server has no backend of its own. Whoever writes it, the draft is
+validated and grounded by the same service code (service/drafting.py). docs/drafting.md says it for users."""
 
 from __future__ import annotations
 
@@ -39,8 +41,12 @@ class Backend:
     """What would run with these settings. Asked for by name (True), it raises LLMUnavailable when it cannot run;
     under `auto` (False) it answers None when it is not configured."""
     build: Callable[[Settings], LLM]
+    time_limit: float = 120.0  # DEFAULT_TIME_LIMIT
+    """Seconds a whole draft (the answer and its repair round) may take with this backend, unless
+    POSTMORTEM_DRAFT_TIMEOUT says otherwise."""
 
 
+DEFAULT_TIME_LIMIT = 120.0
 _backends: dict[str, Backend] = {}
 _lock = threading.Lock()
 
@@ -71,6 +77,14 @@ def choose_llm(settings: Settings) -> LLMChoice | None:
         if choice is not None:
             return choice
     return None
+
+
+def time_limit(settings: Settings, backend: str) -> float:
+    """How long a draft with `backend` may take: POSTMORTEM_DRAFT_TIMEOUT, else the backend's own default."""
+    if settings.draft_timeout is not None:
+        return settings.draft_timeout
+    found = backends().get(backend)
+    return DEFAULT_TIME_LIMIT if found is None else found.time_limit
 
 
 def build_llm(settings: Settings) -> LLM | None:

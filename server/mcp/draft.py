@@ -1,33 +1,37 @@
-"""MCP drafting: one analysis schema, four writers.
+"""MCP drafting: one analysis schema, three writers.
 
 `draft_analysis` asks, in this order, (1) the connected client's own model through MCP sampling, when the client
-declares sampling and POSTMORTEM_LLM is auto or sampling; (2) the configured LLM (an OpenAI-compatible endpoint,
-or the embedded llama.cpp model). When neither is there, (3) the assistant itself writes the analysis: the
-`five_whys` prompt hands it the grounded context and the schema, and `record_analysis` validates and stores what
-it wrote. Every path is validated and grounded by the same service code.
+declares sampling and POSTMORTEM_LLM is auto or sampling; (2) the model configured on the server (an OpenAI-compatible
+endpoint, or a GGUF on the embedded llama.cpp server), reporting each stage as MCP progress, within a time limit.
+When neither is there, (3) the assistant itself writes the analysis: `draft_analysis` answers (a normal result, not
+an error) with the grounded context, the rules and the schema (status `write_it_yourself`, nothing stored), as the
+`five_whys` prompt does, and `record_analysis` validates and stores what it wrote. Every path is validated and
+grounded by the same service code.
 """
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
+import anyio.from_thread
 from mcp.server.mcpserver import Context, MCPServer, Resolve, Sample
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult, CreateMessageResult, SamplingMessage, TextContent
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
-from agent_postmortem.errors import NO_WRITER_HELP, DraftError, IncidentNotFound, InvalidId, LLMUnavailable
+from agent_postmortem.errors import DraftError, IncidentNotFound, InvalidId, LLMUnavailable, NoModelConfigured
 from agent_postmortem.mcp.common import TEXT, IncidentId, structured, tool_errors
-from agent_postmortem.store.models import Analysis
 
 if TYPE_CHECKING:  # drafting and llm pull in numpy and openai: keep them off the handshake path
-    from agent_postmortem.service.drafting import DraftContext
+    from agent_postmortem.service.drafting import DraftContext, Progress
     from agent_postmortem.service.facade import PostmortemService
+    from agent_postmortem.service.results import WriteItYourself
 
+logger = logging.getLogger(__name__)
 SAMPLING_MAX_TOKENS = 2_000
 
 
@@ -73,15 +77,25 @@ class ClientModel:
         return self._sample(context, [said, _user(wrong)])
 
     def draft(
-        self, incident_id: str, first: CreateMessageResult | None, second: CreateMessageResult | None
-    ) -> Analysis:
-        """Store the client model's valid draft; without sampling, draft with the server's LLM."""
+        self,
+        incident_id: str,
+        first: CreateMessageResult | None,
+        second: CreateMessageResult | None,
+        progress: "Progress",
+    ) -> CallToolResult:
+        """Store the client model's valid draft; without sampling, draft with the server's model; with neither, hand
+        the assistant what it needs to write the analysis itself."""
         service = self.svc()
         if first is None:
             try:
-                return service.draft_analysis(incident_id)
-            except LLMUnavailable:
-                raise ToolError(NO_WRITER_HELP) from None
+                return structured(service.draft_analysis(incident_id, progress=progress))
+            except NoModelConfigured:
+                return _write_it_yourself(service.write_it_yourself(incident_id, why=self._no_model()))
+            except LLMUnavailable as e:  # configured but not working: say so rather than hide it
+                raise LLMUnavailable(
+                    f"{e}. Fix the model's settings, or write the analysis yourself: get the five_whys prompt and "
+                    "call record_analysis"
+                ) from None
         answer = first if second is None else second
         wrong = _problem(answer)
         if wrong is not None:
@@ -90,7 +104,13 @@ class ClientModel:
                 "or write the analysis yourself: get the five_whys prompt and call record_analysis"
             )
         context = service.draft_context(incident_id, nonce=self.nonce_for(incident_id))
-        return service.record_analysis_text(context, _text_of(answer), generated_by="sampling", llm_model=answer.model)
+        text = _text_of(answer)
+        return structured(service.record_analysis_text(context, text, generated_by="sampling", llm_model=answer.model))
+
+    def _no_model(self) -> str:
+        if self.enabled:
+            return "your client offers no MCP sampling and the server has no model configured"
+        return "no model is configured on the server, and it is set not to ask your client's model (POSTMORTEM_LLM)"
 
     @staticmethod
     def _sample(context: "DraftContext", more: list[SamplingMessage]) -> Sample:
@@ -113,15 +133,17 @@ def register_draft_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"],
     @mcp.tool()
     def draft_analysis(
         incident_id: IncidentId,
+        ctx: Context,
         first: Annotated[CreateMessageResult | None, Resolve(client_model.request)] = None,
         second: Annotated[CreateMessageResult | None, Resolve(repair)] = None,
     ) -> CallToolResult:
         """Draft the 5 whys, root cause, contributing factors (a causal graph) and action items, grounded in the
         incident, its timeline and similar past incidents, with your client's model when it offers sampling or
-        with the server's configured LLM. Stored as a draft for review. If no model is available, get the
-        five_whys prompt, write the analysis yourself and store it with record_analysis."""
+        with the model configured on the server; stored as a draft for review. When neither can draft, it returns
+        status "write_it_yourself" with the context, rules and schema instead (nothing stored): then write the
+        analysis yourself and store it with record_analysis."""
         with tool_errors():
-            return structured(client_model.draft(incident_id, first, second))
+            return client_model.draft(incident_id, first, second, _progress(ctx))
 
     @mcp.tool()
     def record_analysis(
@@ -131,14 +153,15 @@ def register_draft_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"],
             Field(
                 min_length=2,
                 max_length=20_000,
-                description="the analysis as one JSON object following the schema in the five_whys prompt",
+                description="the analysis as one JSON object following the schema draft_analysis gave",
             ),
             TEXT,
         ],
     ) -> CallToolResult:
-        """Store an analysis you wrote yourself (after the five_whys prompt): it is validated against the schema,
-        citations of incidents that were not in the prompt are removed, and repeated action items are linked to
-        the open ones. Stored as a draft for review; a validation error says which fields to fix."""
+        """Store an analysis you wrote yourself (after draft_analysis answered write_it_yourself, or the five_whys
+        prompt): it is validated against the schema, citations of incidents that were not in the context are
+        removed, and repeated action items are linked to the open ones. Stored as a draft for review; a validation
+        error says which fields to fix."""
         with tool_errors():
             service = svc()
             context = service.draft_context(incident_id)
@@ -156,6 +179,26 @@ def register_draft_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"],
         return prompts.render(
             "five_whys", system=context.with_schema(), user=context.user, incident_id=context.incident.id
         )
+
+
+def _write_it_yourself(request: "WriteItYourself") -> CallToolResult:
+    """A normal result (not an error): the readable text for the calling model, the parts as structured content."""
+    logger.info("no model drafts %s: the assistant is asked to write it", request.incident_id)
+    data = request.model_dump(mode="json")
+    return CallToolResult(content=[TextContent(type="text", text=request.text)], structured_content=data)
+
+
+def _progress(ctx: Context) -> "Progress":
+    """Each drafting stage as an MCP progress notification (sent only when the client asked for progress). The
+    tool body runs in a worker thread: the notification is sent on the server's event loop."""
+
+    def tell(step: int, of: int, what: str) -> None:
+        try:
+            anyio.from_thread.run(ctx.report_progress, step, of, what)
+        except Exception:  # noqa: BLE001 - a lost progress note must not fail the draft
+            logger.debug("could not report drafting progress", exc_info=True)
+
+    return tell
 
 
 def _text_of(result: CreateMessageResult) -> str:

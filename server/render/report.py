@@ -9,6 +9,7 @@ import jinja2
 from agent_postmortem.analysis.blameless import Finding, check_blameless
 from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
 from agent_postmortem.analysis.learn import RunbookEntry
+from agent_postmortem.llm.local import quality_note
 from agent_postmortem.render import markdown
 from agent_postmortem.render.markdown import Markdown
 from agent_postmortem.store.models import LLM_CATEGORIES, ActionItem, AnalysisAction, Incident, SimilarIncident
@@ -147,6 +148,7 @@ def render_markdown(
         graph=causal_graph(incident),
         i=incident,
         a=incident.analysis,
+        writer_note=quality_note(incident.analysis.llm_model) if incident.analysis else None,
         similar=similar,
         novelty=novelty(incident, similar),
         proposed=proposed,

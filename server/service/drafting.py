@@ -10,6 +10,7 @@ incidents that were in that context, and proposed items that repeat an open item
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +20,12 @@ from pydantic import ValidationError
 
 from agent_postmortem import prompts
 from agent_postmortem.analysis.grounding import ground
-from agent_postmortem.errors import DraftError, LLMUnavailable, validation_problems
+from agent_postmortem.errors import DraftError, DraftTimeout, NoModelConfigured, validation_problems
 from agent_postmortem.llm.answers import extract_json
 from agent_postmortem.llm.base import LLM
+from agent_postmortem.llm.limits import TooLate, within
+from agent_postmortem.llm.local import quality_note
+from agent_postmortem.service.results import WriteItYourself
 from agent_postmortem.service.retrieval import Retrieval
 from agent_postmortem.store.ids import incident_pk
 from agent_postmortem.store.models import ActionItem, Analysis, AnalysisAction, AnalysisDraft, Incident, ProposedAction
@@ -36,12 +40,19 @@ logger = logging.getLogger(__name__)
 DUPLICATE_ACTION = 0.6
 MAX_ANALYSIS_JSON = 20_000
 
-NO_LLM_HELP = (
-    "no LLM is configured for drafting: set OPENAI_BASE_URL/OPENAI_API_KEY and POSTMORTEM_MODEL for an "
-    "OpenAI-compatible endpoint, or POSTMORTEM_LLM=local with xllamacpp installed (POSTMORTEM_LOCAL_MODEL "
-    "names a GGUF file); an MCP assistant can also write the analysis itself: get the five_whys prompt and "
-    "call record_analysis"
+CONFIGURE = (
+    "set OPENAI_BASE_URL, OPENAI_API_KEY and POSTMORTEM_MODEL in the server's environment (any OpenAI-compatible "
+    "endpoint: OpenAI, Ollama, vLLM, LM Studio, OpenRouter, a LiteLLM proxy), or POSTMORTEM_LOCAL_MODEL to a GGUF "
+    "file (docs/drafting.md)"
 )
+NO_LLM_HELP = (
+    f"no model is configured to draft: {CONFIGURE}; POSTMORTEM_LLM=local drafts with the bundled 135M model (low "
+    "quality). From an MCP client the assistant can write it: draft_analysis hands it the grounded context and "
+    "record_analysis stores it"
+)
+
+Progress = Callable[[int, int, str], None]
+"""Told each stage of a server-side draft: (stage, of how many, what is happening)."""
 
 
 def random_nonce() -> str:
@@ -86,14 +97,17 @@ class Drafting:
         llm: Callable[[], LLM | None],
         clock: Callable[[], datetime],
         nonce: Callable[[], str],
+        time_limit: Callable[[str], float] = lambda backend: 120.0,
     ) -> None:
-        """`llm` provides the configured LLM when a draft is asked for (None: there is none)."""
+        """`llm` provides the configured LLM when a draft is asked for (None: there is none); `time_limit` says how
+        many seconds a draft by a backend may take."""
         self.store = store
         self.actions = actions
         self.retrieval = retrieval
         self.llm = llm
         self.clock = clock
         self.nonce = nonce
+        self.time_limit = time_limit
 
     def draft_context(self, incident_id: str, *, nonce: str | None = None) -> DraftContext:
         """The prompts for drafting an incident's analysis and what the draft may cite and link to. `nonce` (the
@@ -117,14 +131,53 @@ class Drafting:
         context = self.draft_context(incident.id)
         return context.system, context.user
 
-    def draft_analysis(self, incident_id: str) -> Analysis:
-        """Draft with the configured LLM (OpenAI-compatible or local); stored as a draft."""
+    def draft_analysis(self, incident_id: str, *, progress: Progress | None = None) -> Analysis:
+        """Draft with the configured LLM (OpenAI-compatible or local) within its time limit; stored as a draft.
+        `progress` is told each stage. Raises NoModelConfigured when there is no model, DraftTimeout when it is too
+        slow (nothing is stored then)."""
+        tell = progress or (lambda step, of, what: None)
         llm = self.llm()
         if llm is None:
-            raise LLMUnavailable(NO_LLM_HELP)
+            raise NoModelConfigured(NO_LLM_HELP)
+        tell(1, 4, "gathering the context: the incident, its timeline, similar incidents")
         context = self.draft_context(incident_id)
-        draft = llm.parse(system=context.system, user=context.user, output=AnalysisDraft)
-        return self.store_draft(context, draft, generated_by=llm.backend, llm_model=llm.model)
+        limit = self.time_limit(llm.backend)
+        tell(2, 4, f"asking {llm.model} ({llm.backend}) for the draft, at most {limit:g} s")
+        started = time.monotonic()
+        try:
+            draft = within(limit, lambda: llm.parse(system=context.system, user=context.user, output=AnalysisDraft))
+        except TooLate:
+            raise DraftTimeout(
+                f"{llm.model} ({llm.backend}) did not finish the draft of {context.incident.id} within {limit:g} s; "
+                "nothing was stored. Try again, raise POSTMORTEM_DRAFT_TIMEOUT, use a faster model, or have the "
+                "assistant write it (record_analysis)"
+            ) from None
+        logger.info("%s drafted %s in %.1f s", llm.model, context.incident.id, time.monotonic() - started)
+        tell(3, 4, "checking and storing the draft: citations, repeated action items")
+        analysis = self.store_draft(context, draft, generated_by=llm.backend, llm_model=llm.model)
+        tell(4, 4, f"stored as a draft of {context.incident.id}")
+        return analysis
+
+    def write_it_yourself(self, incident_id: str, *, why: str) -> WriteItYourself:
+        """What the assistant needs to write the analysis itself (`why`: why no model drafts it); stores nothing."""
+        context = self.draft_context(incident_id)
+        schema = AnalysisDraft.model_json_schema()
+        parts = {
+            "why": why,
+            "incident_id": context.incident.id,
+            "configure": CONFIGURE,
+            "rules": context.system,
+            "context": context.user.strip(),
+            "schema": json.dumps(schema, separators=(",", ":")),
+        }
+        return WriteItYourself(
+            incident_id=context.incident.id,
+            instructions=prompts.render("write_analysis", **parts).strip(),
+            rules=context.system.strip(),
+            context=context.user.strip(),
+            analysis_schema=schema,
+            text=prompts.render("write_analysis_text", **parts).strip(),
+        )
 
     def record_analysis_text(
         self, context: DraftContext, text: str, *, generated_by: str, llm_model: str | None = None
@@ -158,7 +211,8 @@ class Drafting:
         llm_model: str | None,
         accepted: bool = False,
     ) -> Analysis:
-        """Redact, ground and store a draft written for `context`; repeated items are linked to the open ones."""
+        """Redact, ground and store a draft written for `context`; repeated items are linked to the open ones. A
+        low-quality model's draft says so first among its warnings (shown wherever the analysis is)."""
         draft, _ = redact_model(draft)
         grounded = ground(draft, set(context.allowed))
         actions = self._link_duplicates(grounded.draft.action_items, context.open_items)
@@ -172,7 +226,7 @@ class Drafting:
             created_at=self.clock(),
             cited=grounded.cited,
             removed_citations=grounded.removed_citations,
-            warnings=grounded.warnings,
+            warnings=[note for note in [quality_note(llm_model)] if note] + grounded.warnings,
         )
         if grounded.removed_citations:
             logger.info("draft cited incidents outside its context: %s", ", ".join(grounded.removed_citations))

@@ -13,7 +13,7 @@ from agent_postmortem.analysis.learn import RegressionCase, RunbookEntry
 from agent_postmortem.analysis.policy import TriagePolicy
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.service.capture import IMPORT_BATCH, Capture
-from agent_postmortem.service.drafting import DraftContext, Drafting, random_nonce
+from agent_postmortem.service.drafting import DraftContext, Drafting, Progress, random_nonce
 from agent_postmortem.service.followup import FollowUp
 from agent_postmortem.service.incidents import Incidents
 from agent_postmortem.service.lessons import Lessons
@@ -31,6 +31,7 @@ from agent_postmortem.service.results import (
     PatternList,
     SearchResult,
     Stats,
+    WriteItYourself,
 )
 from agent_postmortem.service.retrieval import Retrieval
 from agent_postmortem.store.filters import ListOrder, SearchFilters
@@ -64,9 +65,11 @@ class PostmortemService:
         clock: Callable[[], datetime] = utcnow,
         nonce: Callable[[], str] = random_nonce,
         policy: TriagePolicy = DEFAULT_POLICY,
+        draft_time_limit: Callable[[str], float] = lambda backend: 120.0,
     ) -> None:
         """`llm` provides the configured LLM on the first draft (None: there is none); `clock` is the time every
-        record is stamped with; `nonce` makes each prompt's data delimiter."""
+        record is stamped with; `nonce` makes each prompt's data delimiter; `draft_time_limit` the seconds a draft by
+        a backend may take."""
         self.store = store
         self.actions = ActionStore(store)
         self.knowledge = knowledge
@@ -85,7 +88,13 @@ class PostmortemService:
         )
         self.followup = FollowUp(store=store, actions=self.actions, recurrence=self.recurrence, clock=clock)
         self.drafting = Drafting(
-            store=store, actions=self.actions, retrieval=self.retrieval, llm=llm, clock=clock, nonce=nonce
+            store=store,
+            actions=self.actions,
+            retrieval=self.retrieval,
+            llm=llm,
+            clock=clock,
+            nonce=nonce,
+            time_limit=draft_time_limit,
         )
         self.reports = Reports(
             store=store, actions=self.actions, retrieval=self.retrieval, recurrence=self.recurrence, clock=clock
@@ -157,8 +166,11 @@ class PostmortemService:
     def analysis_prompt(self, incident: Incident) -> tuple[str, str]:
         return self.drafting.analysis_prompt(incident)
 
-    def draft_analysis(self, incident_id: str) -> Analysis:
-        return self.drafting.draft_analysis(incident_id)
+    def draft_analysis(self, incident_id: str, *, progress: Progress | None = None) -> Analysis:
+        return self.drafting.draft_analysis(incident_id, progress=progress)
+
+    def write_it_yourself(self, incident_id: str, *, why: str) -> WriteItYourself:
+        return self.drafting.write_it_yourself(incident_id, why=why)
 
     def record_analysis_text(
         self, context: DraftContext, text: str, *, generated_by: str, llm_model: str | None = None

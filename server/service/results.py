@@ -1,6 +1,7 @@
 """What the service returns: flat, bounded pydantic models shared by the MCP tools, the CLI and the SDK."""
 
 from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -157,3 +158,17 @@ class InitResult(BaseModel):
     incidents: int = Field(description="incidents stored now")
     seeded: int = Field(description="incidents this run loaded from the seed (0 without --seed)")
     made_private: bool = Field(description="an existing home was readable by others and was made 0700")
+
+
+class WriteItYourself(BaseModel):
+    """`draft_analysis` when no model can draft on the server: what the assistant needs to write the analysis
+    itself and store it with record_analysis. Nothing is stored until it does."""
+
+    status: Literal["write_it_yourself"] = "write_it_yourself"
+    incident_id: str
+    next_tool: Literal["record_analysis"] = "record_analysis"
+    instructions: str = Field(description="what to do, in order")
+    rules: str = Field(description="the rules of a good analysis (the drafting prompt's system part)")
+    context: str = Field(description="the incident, its timeline and similar incidents, inside data delimiters")
+    analysis_schema: dict[str, Any] = Field(description="the JSON schema analysis_json must follow")
+    text: str = Field(exclude=True, description="all of it as one readable text, for the calling model")

@@ -42,6 +42,7 @@ def build_service(
     draft); `clock`: the time records are stamped with; `nonce`: each prompt's data delimiter. The vector index is
     opened only by its owner: with `claim_index`, this process takes it now unless another process has it (the
     server does so in the background; one-shot commands search exactly from the stored vectors instead)."""
+    from agent_postmortem.llm.registry import time_limit
     from agent_postmortem.service.drafting import random_nonce
     from agent_postmortem.service.facade import PostmortemService
     from agent_postmortem.store.models import utcnow
@@ -71,6 +72,7 @@ def build_service(
         policy=settings.triage_policy,
         clock=clock or utcnow,
         nonce=nonce or random_nonce,
+        draft_time_limit=lambda backend: time_limit(settings, backend),
     )
 
 

@@ -17,7 +17,7 @@ from agent_postmortem.config import Settings
 from agent_postmortem.errors import DraftError, LLMUnavailable
 from agent_postmortem.llm.answers import extract_json
 from agent_postmortem.llm.openai_compatible import OpenAILLM
-from agent_postmortem.llm.registry import choose_llm, llm_factory
+from agent_postmortem.llm.registry import choose_llm, llm_factory, time_limit
 from agent_postmortem.store.models import AnalysisDraft, IncidentCreate
 from tests.factories import FIXED_NOW, make_service
 from tests.fake_openai import FakeOpenAI
@@ -306,11 +306,34 @@ def test_choose_llm_auto_with_an_openai_base_url_picks_openai() -> None:
     assert "m at http://127.0.0.1:9/v1" in choice.describe
 
 
-def test_choose_llm_auto_with_nothing_configured_picks_the_bundled_local_model_flagged_low_quality() -> None:
-    choice = choose_llm(settings())
+def test_choose_llm_auto_with_nothing_configured_picks_nothing_not_the_bundled_model() -> None:
+    assert choose_llm(settings()) is None  # the assistant writes it (mcp/draft.py), not the 135M model
+
+
+def test_the_bundled_model_drafts_only_when_named_and_is_flagged_low_quality() -> None:
+    choice = choose_llm(settings(POSTMORTEM_LLM="local"))
     assert choice is not None
     assert (choice.backend, choice.low_quality) == ("local", True)
     assert "SmolLM2-135M" in choice.describe
+
+
+def test_choose_llm_auto_takes_a_users_own_gguf_as_a_configured_model(tmp_path: Path) -> None:
+    gguf = tmp_path / "qwen2.5-1.5b-instruct-q4_k_m.gguf"
+    gguf.write_bytes(b"GGUF")
+    choice = choose_llm(settings(POSTMORTEM_LOCAL_MODEL=str(gguf)))
+    assert choice is not None
+    assert (choice.backend, choice.low_quality) == ("local", False) and gguf.name in choice.describe
+    endpoint = settings(POSTMORTEM_LOCAL_MODEL=str(gguf), OPENAI_BASE_URL="http://127.0.0.1:9/v1")
+    assert choose_llm(endpoint).backend == "openai"  # type: ignore[union-attr]  # an endpoint comes first
+
+
+def test_a_draft_time_limit_is_the_setting_or_the_backends_own() -> None:
+    assert time_limit(settings(), "openai") == 120 and time_limit(settings(), "local") == 600
+    assert time_limit(settings(), "unknown") == 120
+    assert time_limit(settings(POSTMORTEM_DRAFT_TIMEOUT="45"), "local") == 45
+    for bad in ("0", "-1", "soon", "nan", "1e9"):
+        with pytest.raises(ValueError, match="POSTMORTEM_DRAFT_TIMEOUT must be a number of seconds above 0"):
+            settings(POSTMORTEM_DRAFT_TIMEOUT=bad)
 
 
 def test_a_local_model_path_that_does_not_exist_fails_to_build_with_a_message_naming_the_setting(

@@ -128,7 +128,9 @@ async def test_timeline_resolve_actions_and_report_round_trip(service: Postmorte
 
 
 @MODES
-async def test_draft_analysis_stores_a_draft_and_reports_a_missing_llm(tmp_path: Path, mode: str) -> None:
+async def test_draft_analysis_stores_a_draft_and_without_a_model_hands_over_the_context(
+    tmp_path: Path, mode: str
+) -> None:
     llm = FakeLLM(draft())
     with_llm = make_service(tmp_path / "a", llm=llm)
     without = make_service(tmp_path / "b", llm=None)
@@ -142,7 +144,8 @@ async def test_draft_analysis_stores_a_draft_and_reports_a_missing_llm(tmp_path:
     assert result.structured_content["generated_by"] == "fake"  # type: ignore[index]
     assert result.structured_content["state"] == "draft"  # type: ignore[index]
     assert with_llm.get_incident(incident_id).analysis is not None
-    assert missing.is_error and "OPENAI_BASE_URL" in missing.content[0].text  # type: ignore[union-attr]
+    assert not missing.is_error and missing.structured_content["status"] == "write_it_yourself"  # type: ignore[index]
+    assert "OPENAI_BASE_URL" in missing.content[0].text and without.get_incident(other).analysis is None  # type: ignore[union-attr]
 
 
 @MODES

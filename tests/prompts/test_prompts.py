@@ -54,6 +54,21 @@ def test_five_whys_snapshot() -> None:
     check("five_whys", prompts.render("five_whys", system=system, user=user, incident_id=INCIDENT.id))
 
 
+def test_write_analysis_snapshot() -> None:
+    """What draft_analysis hands the assistant when no model drafts: instructions, rules, context, schema."""
+    parts = {
+        "why": "your client offers no MCP sampling and the server has no model configured",
+        "incident_id": INCIDENT.id,
+        "configure": "set OPENAI_BASE_URL",
+        "rules": prompts.render("draft_analysis_system", nonce="0123abcd"),
+        "context": prompts.render(
+            "draft_analysis", incident=INCIDENT, similar=SIMILAR, nonce="0123abcd", now=FIXED_NOW
+        ),
+        "schema": '{"title":"AnalysisDraft"}',
+    }
+    check("write_analysis", prompts.render("write_analysis_text", **parts))
+
+
 @pytest.mark.parametrize("truncated", [False, True])
 def test_repair_answer_snapshot(truncated: bool) -> None:
     problems = "whys: Input should be a valid array; root_cause: Field required"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from agent_postmortem.analysis.grounding import REMOVED
-from agent_postmortem.errors import DraftError, LLMUnavailable
+from agent_postmortem.errors import DraftError, LLMUnavailable, NoModelConfigured
+from agent_postmortem.llm.local import BUNDLED_MODEL_ID, BUNDLED_NOTE
 from agent_postmortem.store.models import (
     ActionItemCreate,
     AnalysisDraft,
@@ -151,3 +152,45 @@ def test_analysis_text_from_a_client_model_or_assistant_is_validated(tmp_path: P
     with pytest.raises(DraftError, match="schema"):
         service.record_analysis_text(context, "not json at all", generated_by="x")
     assert AnalysisDraft.model_json_schema()["title"] in context.with_schema()
+
+
+def test_a_draft_by_the_bundled_model_says_what_wrote_it_wherever_it_is_shown(tmp_path: Path) -> None:
+    llm = FakeLLM(draft())
+    llm.backend, llm.model = "local", BUNDLED_MODEL_ID  # type: ignore[misc]
+    service = make_service(tmp_path, llm=llm)
+    incident_id = capture(service)
+    analysis = service.draft_analysis(incident_id)
+    assert analysis.warnings[0] == BUNDLED_NOTE == service.get_incident(incident_id).analysis.warnings[0]  # type: ignore[union-attr]
+    report = service.render_report(incident_id)
+    said = "**Analysis drafted by the bundled 135M model (SmolLM2), low quality: review before use.**"
+    assert report.count(said) == 2, report  # above the whys and in the footer (and among the review notes)
+    assert "- drafted by the bundled 135M model" in report.split("## Review notes")[1]
+
+
+def test_a_draft_by_a_capable_model_carries_no_quality_note(tmp_path: Path) -> None:
+    service = make_service(tmp_path, llm=FakeLLM(draft()))
+    incident_id = capture(service)
+    assert BUNDLED_NOTE not in service.draft_analysis(incident_id).warnings
+    assert "bundled 135M" not in service.render_report(incident_id)
+
+
+def test_without_a_model_the_pipeline_is_told_none_is_configured_and_how_to_configure_one(tmp_path: Path) -> None:
+    service = make_service(tmp_path, llm=None)
+    incident_id = capture(service)
+    with pytest.raises(NoModelConfigured) as raised:
+        service.draft_analysis(incident_id)
+    said = str(raised.value)
+    assert said.startswith("no model is configured to draft") and "OPENAI_BASE_URL" in said
+    assert "POSTMORTEM_LOCAL_MODEL" in said and "record_analysis" in said
+    assert service.get_incident(incident_id).analysis is None
+
+
+def test_the_assistants_request_holds_the_grounded_context_and_stores_nothing(tmp_path: Path) -> None:
+    service = make_service(tmp_path, llm=None)
+    incident_id = capture(service, description="Retries went out without backoff from 40 workers.")
+    request = service.write_it_yourself(incident_id, why="no model")
+    assert request.incident_id == incident_id and request.analysis_schema["title"] == "AnalysisDraft"
+    assert "Retries went out without backoff" in request.context and "5 whys" in request.rules
+    assert request.text.startswith("Nothing has been drafted or stored yet: no model.")
+    assert "text" not in request.model_dump()  # the parts travel as structured content, the text once
+    assert service.get_incident(incident_id).analysis is None

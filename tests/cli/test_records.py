@@ -1,0 +1,93 @@
+"""`postmortem draft` and `show` as a shell runs them: what a user is told when no model is configured, when the model
+is too slow, and what a draft by the bundled model says about itself."""
+
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from agent_postmortem.llm.local import BUNDLED_MODEL_ID
+from tests.factories import FakeLLM, capture, draft, make_service
+from tests.fake_openai import FakeOpenAI
+from tests.processes import CLI, environment, postmortem
+
+NO_KEY = {"POSTMORTEM_LLM": "auto", "OPENAI_API_KEY": ""}  # auto, with nothing configured
+
+
+def test_draft_without_a_model_says_how_to_configure_one_and_exits_2(tmp_path: Path) -> None:
+    incident_id = capture(make_service(tmp_path, llm=None))
+    result = postmortem("draft", incident_id, home=tmp_path, env=NO_KEY)
+    said = result.stderr.decode()
+    assert result.returncode == 2 and result.stdout == b"", said
+    assert said.startswith("error: no model is configured to draft") and said.count("\n") == 1, said
+    assert "OPENAI_BASE_URL, OPENAI_API_KEY and POSTMORTEM_MODEL" in said and "record_analysis" in said
+    assert "Traceback" not in said and "SmolLM2" not in said
+
+
+def test_a_draft_past_its_time_limit_exits_1_saying_what_timed_out_with_nothing_stored(
+    tmp_path: Path, embedder: object
+) -> None:
+    service = make_service(tmp_path, llm=None)
+    incident_id = capture(service)
+    with FakeOpenAI() as endpoint:
+        for _ in range(3):  # the first request and the client's retries: none answers in time
+            endpoint.enqueue(draft().model_dump_json(), delay=8)
+        env = {**NO_KEY, "OPENAI_BASE_URL": endpoint.base_url, "POSTMORTEM_MODEL": "slow-model"}
+        started = time.monotonic()
+        result = postmortem("draft", incident_id, home=tmp_path, env={**env, "POSTMORTEM_DRAFT_TIMEOUT": "1.5"})
+        took = time.monotonic() - started
+    said = result.stderr.decode()
+    assert result.returncode == 1 and took < 20, (took, said)  # not the 24 s the endpoint would take
+    assert f"slow-model (openai) did not finish the draft of {incident_id} within 1.5 s; nothing was stored" in said
+    assert "POSTMORTEM_DRAFT_TIMEOUT" in said and "Traceback" not in said
+    assert service.get_incident(incident_id).analysis is None
+
+
+def test_show_says_an_analysis_by_the_bundled_model_is_low_quality(tmp_path: Path) -> None:
+    llm = FakeLLM(draft())
+    llm.backend, llm.model = "local", BUNDLED_MODEL_ID  # type: ignore[misc]
+    service = make_service(tmp_path, llm=llm)
+    incident_id = capture(service)
+    service.draft_analysis(incident_id)
+    shown = postmortem("show", incident_id, home=tmp_path)
+    assert shown.returncode == 0, shown.stderr.decode()
+    assert b"Analysis drafted by the bundled 135M model (SmolLM2), low quality: review before use." in shown.stdout
+
+
+def test_draft_shows_its_stages_beside_a_spinner_on_a_terminal_and_nothing_in_a_pipe(
+    tmp_path: Path, embedder: object
+) -> None:
+    service = make_service(tmp_path, llm=None)
+    incident_id = capture(service)
+    with FakeOpenAI() as endpoint:
+        endpoint.enqueue(draft().model_dump_json(), delay=1.5)
+        endpoint.enqueue(draft().model_dump_json())
+        env = {**NO_KEY, "OPENAI_BASE_URL": endpoint.base_url, "POSTMORTEM_MODEL": "steady-model", "TERM": "xterm"}
+        main, follower = os.openpty()  # stderr a terminal, stdout a pipe
+        frames: list[bytes] = []
+        reader = threading.Thread(target=_drain, args=(main, frames), daemon=True)  # a full terminal would block it
+        reader.start()
+        with subprocess.Popen(
+            [CLI, "draft", incident_id], env=environment(tmp_path, env), stdout=subprocess.PIPE, stderr=follower
+        ) as proc:
+            os.close(follower)
+            stdout, _ = proc.communicate(timeout=300)
+        reader.join(30)
+        shown = b"".join(frames).decode(errors="replace")
+        piped = postmortem("draft", incident_id, home=tmp_path, env=env)
+    assert proc.returncode == 0 and b"Root cause" in stdout, shown
+    assert "drafting " + incident_id in shown and "asking steady-model (openai)" in shown, shown
+    assert piped.returncode == 0 and piped.stderr == b""  # no spinner frames in a script's log
+
+
+def _drain(fd: int, chunks: list[bytes]) -> None:
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the terminal's other end closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
