@@ -22,7 +22,8 @@ from agent_postmortem.analysis.category_model import (
     load,
     rule_features,
 )
-from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD, CategoryCheck, CategoryDecision, Neighbour
+from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD, CategoryDecision, Neighbour
+from agent_postmortem.analysis.decision import CategoryCheck
 from agent_postmortem.store.models import Category, IncidentCreate
 
 STRONG_EVIDENCE = 0.5

@@ -9,11 +9,10 @@ that made it, so a person can check it, and explicit values from the reporter al
 import re
 from dataclasses import dataclass
 
-from pydantic import BaseModel, Field
-
+from agent_postmortem.analysis.decision import CategoryCheck, Decision
 from agent_postmortem.analysis.policy import TriageFacts, TriagePolicy, triage
 from agent_postmortem.analysis.severity_policy import SeverityPolicy, assess
-from agent_postmortem.store.models import Category, IncidentCreate, Severity, Triage
+from agent_postmortem.store.models import Category, IncidentCreate, Severity
 
 DEFAULT_POLICY = TriagePolicy()
 
@@ -121,13 +120,6 @@ class Neighbour:
     similarity: float
 
 
-class CategoryCheck(BaseModel):
-    """The learned classifier's reading of a capture whose category was given, when the two disagree."""
-
-    category: Category
-    confidence: float = Field(description="its calibrated probability for that category")
-
-
 @dataclass(frozen=True)
 class CategoryDecision:
     category: Category
@@ -181,28 +173,6 @@ def classify(capture: IncidentCreate, neighbours: list[Neighbour]) -> CategoryDe
 def severity(capture: IncidentCreate, policy: SeverityPolicy = DEFAULT_POLICY.severity) -> tuple[Severity, list[str]]:
     """Severity from the scale the capture states (server/severity_policy.py); the reporter's own level wins."""
     return assess(capture, policy)
-
-
-class Decision(BaseModel):
-    """Everything capture decides about a failure, with the reasons for each part."""
-
-    category: Category
-    category_confidence: float
-    category_signals: list[str]
-    severity: Severity
-    severity_reasons: list[str]
-    triage: Triage = Field(description="full: write a full post-mortem; lightweight: verify the known pattern")
-    triage_reasons: list[str]
-    classifier_disagrees: CategoryCheck | None = Field(
-        default=None,
-        description="when the category was given (by the reporter or the assistant) and the learned classifier reads "
-        "another one: its category and confidence, as a check",
-    )
-    novel: bool = Field(description="true when nothing similar enough was in the knowledge base")
-    recurred_after_fix: bool = Field(
-        default=False,
-        description="true when the failure came back after every action item on its pattern was completed",
-    )
 
 
 def decide(

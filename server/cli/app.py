@@ -110,7 +110,7 @@ def serve(
     if transport == "stdio":
         from agent_postmortem.mcp.stdio import run_stdio
 
-        run_stdio(create_server(lazy.get, on_start=lazy.start, sampling=sampling))
+        run_stdio(create_server(lazy.get, sampling=sampling), on_handshake=lazy.start)
         return
     from agent_postmortem.http.security import http_security, proxy_options
     from agent_postmortem.http.teams import TeamServices, TeamTokenVerifier, load_tokens

@@ -23,7 +23,6 @@ from mcp.types import INVALID_PARAMS, CallToolResult, CreateMessageResult, Sampl
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
-from agent_postmortem import prompts
 from agent_postmortem.errors import DraftError, IncidentNotFound, InvalidId, LLMUnavailable, NoModelConfigured
 from agent_postmortem.mcp.common import TEXT, IncidentId, structured, tool_errors
 
@@ -175,6 +174,8 @@ def register_draft_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"],
             context = svc().draft_context(incident_id)
         except (IncidentNotFound, InvalidId) as e:  # a protocol error the client can act on, not a crash to log
             raise MCPError(INVALID_PARAMS, f"{e}; list incidents with the list_incidents tool") from None
+        from agent_postmortem import prompts  # jinja2: loaded when a prompt is asked for, not at start
+
         return prompts.render(
             "five_whys", system=context.with_schema(), user=context.user, incident_id=context.incident.id
         )

@@ -9,9 +9,6 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from agent_postmortem.analysis import blameless
-from agent_postmortem.analysis import verify as verification
-from agent_postmortem.analysis.learn import RegressionCase
 from agent_postmortem.errors import IncidentNotFound, InvalidId, PostmortemError
 from agent_postmortem.mcp.common import (
     OPTIONAL,
@@ -29,7 +26,6 @@ from agent_postmortem.mcp.common import (
     structured,
     tool_errors,
 )
-from agent_postmortem.render import exports
 from agent_postmortem.store.models import ActionItemCreate
 
 if TYPE_CHECKING:
@@ -153,6 +149,8 @@ def _register_learning_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
     ) -> CallToolResult:
         """Decide whether a fix worked from failure counts before and after it: rates with 95% intervals, a Fisher
         exact test, a verdict, and how many more clean runs are needed. Use for failures that happen sometimes."""
+        from agent_postmortem.analysis import verify as verification
+
         try:
             return structured(
                 verification.verify_fix(
@@ -172,6 +170,8 @@ def _register_learning_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
     def check_blameless(text: Annotated[str, Field(min_length=1, max_length=20_000), TEXT]) -> CallToolResult:
         """Flag blaming language (people as the cause, "human error", "should have", judgements) with spans and
         systemic rewrites. Use on a draft before publishing a post-mortem."""
+        from agent_postmortem.analysis import blameless  # its patterns take a while to compile: not at start
+
         return structured(blameless.check_blameless(text))
 
 
@@ -183,6 +183,8 @@ def _register_loop_resources(mcp: MCPServer, svc: Callable[[], "PostmortemServic
             *service.list_action_items(status="open", limit=500).items,
             *service.list_action_items(status="in_progress", limit=500).items,
         ]
+        from agent_postmortem.render import exports
+
         return exports.to_json(items)
 
     @mcp.resource(
@@ -203,7 +205,7 @@ def _register_loop_resources(mcp: MCPServer, svc: Callable[[], "PostmortemServic
     )
     def eval_case(incident_id: str) -> str:
         try:
-            case: RegressionCase = svc().regression_case(incident_id)
+            case = svc().regression_case(incident_id)
         except (IncidentNotFound, InvalidId, PostmortemError) as e:
             raise ResourceNotFoundError(f"{e}; list incidents with the list_incidents tool") from None
         return case.model_dump_json(indent=2)

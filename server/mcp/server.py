@@ -14,7 +14,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from agent_postmortem import __version__, prompts
+from agent_postmortem import __version__
 from agent_postmortem.errors import IncidentNotFound, InvalidId
 from agent_postmortem.mcp.common import (
     OPTIONAL,
@@ -269,6 +269,8 @@ def _register_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) 
             found = svc().get_incident(incident_id)
         except (IncidentNotFound, InvalidId) as e:  # a protocol error the client can act on, not a crash to log
             raise MCPError(INVALID_PARAMS, f"{e}; list incidents with the list_incidents tool") from None
+        from agent_postmortem import prompts  # jinja2: loaded when a prompt is asked for, not at start
+
         return prompts.render("postmortem", incident=found, nonce=secrets.token_hex(8))
 
 

@@ -9,6 +9,7 @@ everything else through; the SDK's handling of stdin and stdout (fd claims, enco
 
 import logging
 import re
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -74,12 +75,23 @@ class Outgoing(Protocol):
     async def send(self, item: SessionMessage, /) -> None: ...
 
 
-class AnsweringReader:
-    """The server's read stream: messages pass through; an undecodable line is answered on `write`."""
+HANDSHAKE = ("initialize", "ping")
 
-    def __init__(self, inner: Incoming, write: Outgoing) -> None:
+
+class AnsweringReader:
+    """The server's read stream: messages pass through; an undecodable line is answered on `write`. `on_handshake`
+    runs once, when the first message after the handshake arrives (normally `notifications/initialized`)."""
+
+    def __init__(self, inner: Incoming, write: Outgoing, on_handshake: Callable[[], None] | None = None) -> None:
         self._inner = inner
         self._write = write
+        self._on_handshake = on_handshake
+
+    def _passing(self, message: SessionMessage) -> SessionMessage:
+        if self._on_handshake is not None and getattr(message.message, "method", None) not in HANDSHAKE:
+            started, self._on_handshake = self._on_handshake, None
+            started()
+        return message
 
     @property
     def last_context(self) -> Any:  # the sender's context, which the SDK's dispatcher reads when present
@@ -89,10 +101,10 @@ class AnsweringReader:
         while True:
             item = await self._inner.receive()
             if not isinstance(item, Exception):
-                return item
+                return self._passing(item)
             message = recovered(item)
             if message is not None:
-                return message
+                return self._passing(message)
             error = error_for(item)
             logger.warning("stdio: answered an undecodable line with JSON-RPC error %d", error.code)
             await self._write.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=None, error=error)))
@@ -126,14 +138,16 @@ def lowlevel(mcp: MCPServer) -> Server[Any]:
     return server
 
 
-async def serve_stdio(mcp: MCPServer) -> None:
+async def serve_stdio(mcp: MCPServer, on_handshake: Callable[[], None] | None = None) -> None:
     """What `MCPServer.run_stdio_async` does, with the answering reader in front of the server."""
     server = lowlevel(mcp)
     async with stdio_server() as (read_stream, write_stream):
-        await server.run(
-            AnsweringReader(read_stream, write_stream), write_stream, server.create_initialization_options()
-        )
+        reader = AnsweringReader(read_stream, write_stream, on_handshake)
+        await server.run(reader, write_stream, server.create_initialization_options())
 
 
-def run_stdio(mcp: MCPServer) -> None:
-    anyio.run(serve_stdio, mcp)
+def run_stdio(mcp: MCPServer, *, on_handshake: Callable[[], None] | None = None) -> None:
+    """Serve one client on stdin/stdout. `on_handshake` (loading the knowledge base) starts once `initialize` has
+    been answered: started with the process, it took the CPU from the handshake (2 cores: `initialize` answered
+    after 1.26-1.42 s against 0.60-0.66 s for a bare MCPServer)."""
+    anyio.run(serve_stdio, mcp, on_handshake)

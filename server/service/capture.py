@@ -11,7 +11,8 @@ import numpy as np
 from sqlalchemy.exc import IntegrityError
 
 from agent_postmortem.analysis.categorize import categorize
-from agent_postmortem.analysis.classify import Decision, Neighbour, decide
+from agent_postmortem.analysis.classify import Neighbour, decide
+from agent_postmortem.analysis.decision import Decision
 from agent_postmortem.analysis.policy import TriagePolicy
 from agent_postmortem.service.recurrence import Recurrence
 from agent_postmortem.service.results import CaptureResult, ClassifyResult, ImportResult
@@ -121,7 +122,7 @@ class Capture:
             timeline=[*_events(incident, data, decided), *(e for e, _ in redacted_history)],
             idempotency_key=key,
         )
-        self.knowledge.sync()
+        self.knowledge.written()
         return CaptureResult(id=stored.id, **{**dict(decided), "redacted": dict(counts)})
 
     def _count_occurrence(

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agent_postmortem.analysis.classify import Decision
+from agent_postmortem.analysis.decision import Decision
 from agent_postmortem.analysis.effectiveness import PatternEffect
 from agent_postmortem.analysis.learn import RegressionCase, RunbookEntry
 from agent_postmortem.store.models import ActionItem, Category, Severity, SimilarIncident, Status, Triage

@@ -61,7 +61,7 @@ def build_service(
     store = IncidentStore(engine)
     embedder = embedder or make_embedder(settings)
     owner = index_owner(settings, store, embedder.model_id, url)
-    knowledge = KnowledgeBase(feed=store.feed, embedder=embedder, owner=owner)
+    knowledge = KnowledgeBase(feed=store.feed, embedder=embedder, owner=owner, cache_dir=home / "search-cache")
     if claim_index:
         knowledge.claim_index()
     return PostmortemService(

@@ -53,5 +53,10 @@ class KeyCursor:
                 self._gaps[i : i + 1] = [p for p in parts if p.first <= p.last]
                 return
 
+    def restore(self, newest: int, gaps: Iterable[tuple[int, int]]) -> None:
+        """Resume from a saved position (a persisted cache): its gaps linger LINGER seconds from now."""
+        now = self.clock()
+        self.newest, self._gaps = newest, [_Gap(first, last, now) for first, last in gaps]
+
     def reset(self) -> None:
         self.newest, self._gaps = 0, []

@@ -7,11 +7,11 @@ and redacted before it is written, and read repaired if a stored row no longer v
 records/rows.py).
 """
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
-import numpy as np
 from sqlalchemy import Engine, func, insert, select, update
 
 from agent_postmortem.store.errors import IncidentNotFound
@@ -28,7 +28,6 @@ from agent_postmortem.store.models import (
 )
 from agent_postmortem.store.records import db, schema
 from agent_postmortem.store.records.actions import readable
-from agent_postmortem.store.records.feed import IndexFeed
 from agent_postmortem.store.records.idempotency import KeyDigests
 from agent_postmortem.store.records.rows import (
     NewIncident,
@@ -43,12 +42,23 @@ from agent_postmortem.store.records.rows import (
     readable_incident,
 )
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from agent_postmortem.store.records.feed import IndexFeed
+
 
 class IncidentStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.feed = IndexFeed(engine)
         self.key_digest = KeyDigests(engine)  # idempotency keys are stored as keyed digests, never as sent
+
+    @functools.cached_property
+    def feed(self) -> "IndexFeed":
+        """What the indexes read; made on first use, so that the quick reads (`list`, `show`) never load numpy."""
+        from agent_postmortem.store.records.feed import IndexFeed
+
+        return IndexFeed(self.engine)
 
     # --- incidents ----------------------------------------------------------------------------
 
@@ -56,7 +66,7 @@ class IncidentStore:
         self,
         incident: Incident,
         *,
-        embedding: np.ndarray | None,
+        embedding: "np.ndarray | None",
         embedding_model: str | None,
         timeline: Sequence[TimelineEventCreate] = (),
         analysis: Analysis | None = None,

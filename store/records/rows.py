@@ -7,9 +7,8 @@ list as SQL."""
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import ColumnElement, Connection, Row, Select, func, insert, or_
 
 from agent_postmortem.store.errors import CorruptRecord
@@ -26,6 +25,9 @@ from agent_postmortem.store.models import (
 from agent_postmortem.store.records import db, schema
 from agent_postmortem.store.records.actions import action_values
 from agent_postmortem.store.records.integrity import for_storage, load
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Columns kept out of the JSON body because they live in their own columns or tables.
 COLUMNS = (
@@ -57,7 +59,7 @@ class NewIncident:
     """An incident to insert, with its vector and history."""
 
     incident: Incident
-    embedding: np.ndarray | None
+    embedding: "np.ndarray | None"
     embedding_model: str | None
     timeline: Sequence[TimelineEventCreate] = ()
     analysis: Analysis | None = None
@@ -73,6 +75,8 @@ def insert_incident(conn: Connection, item: NewIncident, key_digest: str | None)
     values = incident.model_dump(mode="json", include=set(COLUMNS))
     values.update({k: getattr(incident, k) for k in TIMES})
     body = incident.model_dump(mode="json", exclude=set(COLUMNS) | set(CHILDREN))
+    import numpy as np  # here, not at import: the quick reads (`list`, `show`) never write
+
     vector = None if item.embedding is None else np.asarray(item.embedding, dtype=np.float32)
     pk = db.insert_returning_pk(
         conn,

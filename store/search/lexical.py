@@ -1,31 +1,40 @@
-"""The lexical side of search: BM25 (bm25s) over the words and identifiers of each incident.
+"""The lexical side of search: BM25 over the words and identifiers of each incident.
 
-Error strings, tool names and codes are matched exactly here, where an embedding blurs them. Like the
-vector index, this is a cache built from the record store: it loads the rows added since it was last
-built and rebuilds (synchronously while small, in the background above `SYNC_LIMIT` documents, serving
-the previous build meanwhile). English stop words are dropped and words stemmed (Snowball), so
-"throttled" finds "throttling".
+Error strings, tool names and codes are matched exactly here, where an embedding blurs them. Like the vector index,
+this is a cache of the record store: it reads the rows added since its last look and appends their postings
+(search/bm25.py computes bm25s's scores at query time, so nothing is rebuilt). English stop words are dropped and
+words stemmed (Snowball), exactly as `bm25s.tokenize` does, so "throttled" finds "throttling".
+
+With a `PersistedCache` (search/persisted.py) the index is saved next to the database every few thousand rows; a new
+process loads it and reads only the newer rows, and answers exactly as a process that indexed every row itself.
 """
 
-import bisect
 import functools
+import hashlib
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from importlib import metadata
 from typing import Any
 
 import numpy as np
 
 from agent_postmortem.store.errors import IndexLoading
 from agent_postmortem.store.records.cursor import LOAD_WAIT, KeyCursor
+from agent_postmortem.store.search.arrays import Growable
+from agent_postmortem.store.search.bm25 import K1, B, Postings, Segment
+from agent_postmortem.store.search.persisted import SAVE_AFTER, PersistedCache, Snapshot
 
 logger = logging.getLogger(__name__)
 
-SYNC_LIMIT = 20_000
 FRESH_FOR = 0.25  # seconds a refresh is trusted: rows other processes write show up within this
+BATCH = 5000  # rows tokenized and appended at a time
+FORMAT = 1
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s.tokenize's default pattern
+
+Loader = Callable[[int, Sequence[tuple[int, int]]], Iterable[tuple[int, str]]]
 
 
 @functools.cache
@@ -38,99 +47,152 @@ def _stopwords() -> frozenset[str]:
 def _stemmer() -> Any:
     import Stemmer
 
-    return Stemmer.Stemmer("english")  # bm25s calls its stemWords on whole token lists
+    return Stemmer.Stemmer("english")
+
+
+def signature() -> dict[str, Any]:
+    """What a saved index must have been made with to be used: the format, BM25's parameters and the tokenizer."""
+    stopwords = hashlib.sha256("\n".join(sorted(_stopwords())).encode()).hexdigest()[:16]
+    return {"kind": "bm25", "format": FORMAT, "k1": K1, "b": B, "pattern": _TOKEN.pattern, "stopwords": stopwords} | {
+        "stemmer": f"PyStemmer {metadata.version('PyStemmer')} english"
+    }
 
 
 class LexicalIndex:
-    def __init__(self, load: Callable[[int, Sequence[tuple[int, int]]], Iterable[tuple[int, str]]]) -> None:
+    def __init__(self, load: Loader, *, cache: PersistedCache | None = None) -> None:
         """`load(after_pk, gaps)` yields (pk, text) for the incidents whose primary key is above `after_pk` or inside
-        one of the (first, last) key ranges `gaps`, in key order (see `agent_postmortem.store.records.cursor`)."""
+        one of the (first, last) key ranges `gaps`, in key order (see `agent_postmortem.store.records.cursor`).
+        `cache`: where the index is saved and loaded from (None: kept in memory only)."""
         self._load = load
+        self.cache = cache
         self._lock = threading.Lock()
         self._stem = _stemmer()
-        self._cursor = KeyCursor()
-        self._pks: list[int] = []  # every loaded document, in key order
-        self._texts: list[str] = []
-        self._built: tuple[object, np.ndarray] | None = None  # (bm25s retriever, pk of each row)
-        self._building = False
         self._checked = 0.0
+        self._start()
+
+    def _start(self) -> None:
+        self._cursor = KeyCursor()
+        self._postings = Postings()
+        self._pks = Growable(np.int64)  # the key of each row, in the order rows were added
+        self._order: np.ndarray | None = None  # rows by key, when a late row broke the order
+        self._opened = False
+        self._unsaved = 0
+
+    def words(self, text: str) -> list[str]:
+        """The stemmed terms of `text` with repeats, exactly as bm25s.tokenize makes them (checked on 500 AIID texts
+        in the tests)."""
+        return list(self._stem.stemWords([w for w in _TOKEN.findall(text.lower()) if w not in _stopwords()]))
 
     def tokens(self, text: str) -> list[str]:
-        """The distinct stemmed terms of `text`, exactly as bm25s.tokenize makes them (checked on 500 AIID texts in
-        the tests), at a quarter of its per-call cost: queries and explanations call this per hit."""
-        words = [w for w in _TOKEN.findall(text.lower()) if w not in _stopwords()]
-        return list(dict.fromkeys(self._stem.stemWords(words)))
+        """The distinct stemmed terms of `text`, in order of appearance."""
+        return list(dict.fromkeys(self.words(text)))
 
     def refresh(self, *, force: bool = False) -> None:
-        """Load incidents added since the last load (checked at most every FRESH_FOR seconds unless forced);
-        rebuild when there are any. A search that finds another thread loading waits for that load (the server's
-        warm-up, at start) instead of answering without the words: the same query gets the same answer whenever
-        it runs."""
+        """Load incidents added since the last load (checked at most every FRESH_FOR seconds unless forced). A search
+        that finds another thread loading waits for that load (the server's warm-up, at start) instead of answering
+        without the words: the same query gets the same answer whenever it runs."""
         if not force and time.monotonic() - self._checked < FRESH_FOR:
             return
-        if not self._lock.acquire(timeout=LOAD_WAIT):
-            raise IndexLoading(LOAD_WAIT)
-        try:
+        saving = None
+        with self._locked():
             if force or time.monotonic() - self._checked >= FRESH_FOR:  # else another thread has just loaded
                 self._load_added()
                 self._checked = time.monotonic()  # only a finished load counts as fresh
-        finally:
-            self._lock.release()
+                saving = self._snapshot() if self._unsaved >= max(SAVE_AFTER, self._pks.size // 50) else None
+        if saving is not None:
+            self._save(saving)
+
+    def _locked(self) -> "_Held":
+        return _Held(self._lock)
 
     def _load_added(self) -> None:
-        added = list(self._load(self._cursor.newest, self._cursor.gaps()))
-        if not added:
+        if not self._opened:
+            self._opened = True
+            self._open_saved()
+        newest = self._cursor.newest
+        loaded: list[int] = []
+        for batch in _batches(self._load(newest, self._cursor.gaps()), BATCH):
+            self._append([pk for pk, _ in batch], [self.words(text) for _, text in batch])
+            loaded += [pk for pk, _ in batch]
+        if loaded:
+            self._cursor.advance(loaded)
+            self._unsaved += len(loaded)
+
+    def _append(self, pks: list[int], documents: list[list[str]]) -> None:
+        before = self._pks.size
+        if before and (pks[0] <= self._pks.view[-1] or self._order is not None):  # a row committed late: keep an order
+            order = self._order if self._order is not None else np.arange(before)
+            where = np.searchsorted(self._pks.view[order], pks)
+            self._order = np.insert(order, where, np.arange(before, before + len(pks)))
+        self._pks.extend(pks)
+        self._postings.add(documents)
+
+    def _open_saved(self) -> None:
+        saved = self.cache.load() if self.cache is not None else None
+        if saved is None:
             return
-        for pk, text in added:  # a late row (committed after a newer one was loaded) goes in its place
-            at = bisect.bisect_left(self._pks, pk) if pk <= self._cursor.newest else len(self._pks)
-            self._pks.insert(at, pk)
-            self._texts.insert(at, text)
-        self._cursor.advance(pk for pk, _ in added)
-        pks, texts = np.array(self._pks, dtype=np.int64), list(self._texts)
-        if len(texts) <= SYNC_LIMIT or self._built is None:
-            self._built = self._build(pks, texts)
-        elif not self._building:
-            self._building = True
-            threading.Thread(target=self._build_later, args=(pks, texts), daemon=True).start()
+        arrays = saved.arrays
+        terms = bytes(arrays["terms"]).decode().split("\n") if len(arrays["terms"]) else []
+        segment = Segment(arrays["indptr"], arrays["docs"], arrays["tfs"])
+        self._postings = Postings.restored(terms, arrays["lengths"], segment)
+        self._pks = Growable(np.int64, arrays["pks"])
+        order = np.argsort(self._pks.view, kind="stable")
+        self._order = None if bool(np.all(order == np.arange(len(order)))) else order
+        self._cursor.restore(saved.newest, saved.gaps)
+        logger.info("lexical index loaded from its saved file (%d incidents)", self._pks.size)
 
-    def _build_later(self, pks: np.ndarray, texts: list[str]) -> None:
+    def _snapshot(self) -> Snapshot | None:
+        if self.cache is None:
+            return None
+        segment = self._postings.compact()
+        cursor = KeyCursor()
+        cursor.restore(self._cursor.newest, self._cursor.gaps())
+        arrays = {
+            "pks": self._pks.view.copy(),
+            "lengths": self._postings.lengths.view.copy(),
+            "terms": np.frombuffer("\n".join(self._postings.terms).encode(), dtype=np.uint8),
+            "indptr": segment.indptr,
+            "docs": segment.docs,
+            "tfs": segment.tfs,
+        }
+        self._unsaved = 0
+        return cursor, arrays
+
+    def _save(self, snapshot: Snapshot) -> None:
+        assert self.cache is not None
         try:
-            built = self._build(pks, texts)
-            with self._lock:
-                self._built = built
-        finally:
-            self._building = False
-            if len(self._pks) != len(pks):
-                self.refresh(force=True)  # rows arrived during the build
+            self.cache.save(*snapshot)
+        except OSError:  # a cache: the records are safe, and the next process rebuilds what it cannot load
+            logger.warning("could not save the lexical index to %s", self.cache.path, exc_info=True)
 
-    def _build(self, pks: np.ndarray, texts: list[str]) -> tuple[object, np.ndarray]:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on its own logger
-
-        corpus = bm25s.tokenize(texts, stopwords="en", stemmer=self._stem, show_progress=False)
-        retriever = bm25s.BM25()
-        retriever.index(corpus, show_progress=False)
-        return retriever, pks
+    def save(self) -> None:
+        """Save the index now (the benchmark and the tests; refresh saves every few thousand rows by itself)."""
+        self.refresh(force=True)
+        with self._locked():
+            snapshot = self._snapshot()
+        if snapshot is not None:
+            self._save(snapshot)
 
     def reset(self) -> None:
-        with self._lock:
-            self._pks, self._texts, self._built = [], [], None
+        """Forget everything, on disk too: the records changed under the index (reindex)."""
+        with self._locked():
+            self._start()
             self._checked = 0.0
-            self._cursor.reset()
+            if self.cache is not None:
+                self.cache.discard()
+
+    def count(self) -> int:
+        self.refresh()
+        return self._pks.size
 
     def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 score of every indexed incident for `query`: (pks, scores), aligned."""
+        """BM25 score of every indexed incident for `query`: (pks, scores), aligned, pks ascending."""
         self.refresh()
-        built = self._built
-        if built is None:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        retriever, pks = built
         terms = self.tokens(query)
-        known = [t for t in terms if t in retriever.vocab_dict]  # type: ignore[attr-defined]
-        if not known:
-            return pks, np.zeros(len(pks), dtype=np.float32)
-        return pks, np.asarray(retriever.get_scores(known), dtype=np.float32)  # type: ignore[attr-defined]
+        with self._locked():
+            ids = [i for i in (self._postings.vocab.get(t) for t in terms) if i is not None]
+            pks, scores, order = self._pks.view, self._postings.scores(ids), self._order
+        return (pks, scores) if order is None else (pks[order], scores[order])
 
     def search(self, query: str, *, k: int) -> list[tuple[int, float]]:
         pks, scores = self.scores(query)
@@ -150,3 +212,28 @@ class LexicalIndex:
         """The query's (stemmed) terms that the text contains: why a hit matched lexically."""
         have = set(self.tokens(text))
         return [t for t in self.tokens(query) if t in have][:12]
+
+
+class _Held:
+    """A lock taken for at most LOAD_WAIT seconds (IndexLoading after that)."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._lock = lock
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(timeout=LOAD_WAIT):
+            raise IndexLoading(LOAD_WAIT)
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def _batches(rows: Iterable[tuple[int, str]], size: int) -> Iterator[list[tuple[int, str]]]:
+    batch: list[tuple[int, str]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -65,3 +65,60 @@ def test_a_search_during_the_warm_up_load_waits_for_it_instead_of_searching_noth
     threading.Timer(0.2, release.set).start()  # the load finishes while the search is under way
     assert [pk for pk, _ in index.query(vectors[2], n=1)] == [3]
     warm.join(timeout=30)
+
+
+def _clustered(n: int, dimension: int, seed: int) -> np.ndarray:
+    """Unit vectors in tight clusters: many near-ties, where int8's error could reorder a top 10."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(max(1, n // 200), dimension)).astype(np.float32)
+    vectors = centres[rng.integers(0, len(centres), n)] + 0.05 * rng.normal(size=(n, dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors
+
+
+def test_int8_codes_with_exact_reranking_give_the_float32_top_n(tmp_path: Path) -> None:
+    vectors = _clustered(40_000, 64, seed=1)
+    stored = {pk: vectors[pk - 1] for pk in range(1, len(vectors) + 1)}
+    index = ExactIndex(
+        lambda after, gaps: [(pk, v) for pk, v in stored.items() if pk > after],
+        64,
+        vectors=lambda pks: {pk: stored[pk] for pk in pks if pk in stored},
+    )
+    rng = np.random.default_rng(2)
+    for row in rng.integers(0, len(vectors), 40):
+        query = vectors[row] + 0.02 * rng.normal(size=64).astype(np.float32)
+        query /= np.linalg.norm(query)
+        exact = vectors @ query
+        expected = [int(i) + 1 for i in np.argsort(-exact, kind="stable")[:100]]
+        got = index.query(query, n=100)
+        assert [pk for pk, _ in got[:10]] == expected[:10]  # the top 10, in order
+        assert len({pk for pk, _ in got} & set(expected)) >= 99  # and the pool the fusion uses
+        assert got[0][1] == pytest.approx(float(vectors[got[0][0] - 1] @ query), abs=1e-6)  # float32 cosines
+
+
+def test_a_new_process_loads_the_saved_codes_and_reads_only_newer_rows(tmp_path: Path) -> None:
+    from agent_postmortem.store.search.exact import signature
+    from agent_postmortem.store.search.persisted import PersistedCache
+
+    vectors = _clustered(6000, 32, seed=3)
+    stored = {pk: vectors[pk - 1] for pk in range(1, 5001)}
+    asked: list[int] = []
+
+    def load(after: int, gaps: object) -> list[tuple[int, np.ndarray]]:
+        asked.append(after)
+        return [(pk, v) for pk, v in stored.items() if pk > after]
+
+    def make() -> ExactIndex:
+        fingerprints = lambda pks: {pk: str(hash(stored[pk].tobytes())) for pk in pks if pk in stored}  # noqa: E731
+        cache = PersistedCache(tmp_path / "v.int8", signature=signature("m", 32), fingerprints=fingerprints)
+        return ExactIndex(load, 32, vectors=lambda pks: {pk: stored[pk] for pk in pks if pk in stored}, cache=cache)
+
+    warm = make()
+    warm.refresh(force=True)  # 5,000 rows: saved
+    stored.update({pk: vectors[pk - 1] for pk in range(5001, 6001)})
+    warm.refresh(force=True)
+    asked.clear()
+    cold = make()
+    assert cold.count() == 6000 and asked == [5000]
+    for query in vectors[:20]:
+        assert cold.query(query, n=50) == warm.query(query, n=50)
