@@ -48,6 +48,13 @@ def test_init_makes_an_existing_home_readable_by_others_private(tmp_path: Path) 
     assert result["made_private"] and stat.S_IMODE(home.stat().st_mode) == 0o700
 
 
+INITIALIZE = (
+    b'{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", '
+    b'"capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}\n'
+    b'{"jsonrpc": "2.0", "method": "notifications/initialized"}\n'
+)
+
+
 @pytest.mark.slow
 def test_a_server_on_an_empty_knowledge_base_says_so_once_and_on_a_stored_one_not_at_all(tmp_path: Path) -> None:
     def server_log(home: Path) -> str:
@@ -58,7 +65,10 @@ def test_a_server_on_an_empty_knowledge_base_says_so_once_and_on_a_stored_one_no
                 [CLI, "serve"], env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=handle
             )
         try:
-            deadline = time.monotonic() + 120  # the store opens in the background, right after start
+            assert proc.stdin is not None  # the store opens in the background once a client has said hello
+            proc.stdin.write(INITIALIZE)
+            proc.stdin.flush()
+            deadline = time.monotonic() + 120
             while "knowledge base" not in log.read_text() and time.monotonic() < deadline:
                 if (home / "chroma").is_dir():  # opened and warmed: whatever it would say, it has said
                     break
