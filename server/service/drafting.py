@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from agent_postmortem import prompts
+from agent_postmortem.analysis.draft_guard import check_draft, guarded, refusal
 from agent_postmortem.analysis.grounding import ground
 from agent_postmortem.errors import DraftError, LLMUnavailable, validation_problems
 from agent_postmortem.llm.answers import extract_json
@@ -49,12 +50,13 @@ def random_nonce() -> str:
     return secrets.token_hex(8)
 
 
-def draft_problems(text: str) -> str | None:
-    """What is wrong with an analysis written as text (the JSON found in it, see `extract_json`), or None."""
+def draft_problems(text: str, incident: Incident | None = None) -> str | None:
+    """What is wrong with an analysis written as text (the JSON found in it, see `extract_json`), or None; with the
+    incident it was written for, also why it is not an analysis of it (analysis/draft_guard.py)."""
     if len(text) > MAX_ANALYSIS_JSON:
         return f"longer than {MAX_ANALYSIS_JSON} characters; shorten it"
     try:
-        AnalysisDraft.model_validate_json(extract_json(text))
+        (AnalysisDraft if incident is None else guarded(incident)).model_validate_json(extract_json(text))
     except ValidationError as e:
         return validation_problems(e, limit=12, name_keys=False)
     return None
@@ -123,7 +125,7 @@ class Drafting:
         if llm is None:
             raise LLMUnavailable(NO_LLM_HELP)
         context = self.draft_context(incident_id)
-        draft = llm.parse(system=context.system, user=context.user, output=AnalysisDraft)
+        draft = llm.parse(system=context.system, user=context.user, output=guarded(context.incident))
         return self.store_draft(context, draft, generated_by=llm.backend, llm_model=llm.model)
 
     def record_analysis_text(
@@ -158,8 +160,13 @@ class Drafting:
         llm_model: str | None,
         accepted: bool = False,
     ) -> Analysis:
-        """Redact, ground and store a draft written for `context`; repeated items are linked to the open ones."""
+        """Redact, check, ground and store a draft written for `context`; repeated items are linked to the open ones.
+        A draft that is not an analysis (placeholders, repeated whys or items, nothing to do with the incident) is
+        refused with the reasons (DraftError) and nothing is stored."""
         draft, _ = redact_model(draft)
+        verdict = check_draft(draft, context.incident)
+        if verdict.problems:
+            raise DraftError(refusal(verdict.problems))
         grounded = ground(draft, set(context.allowed))
         actions = self._link_duplicates(grounded.draft.action_items, context.open_items)
         analysis = Analysis(
@@ -173,6 +180,7 @@ class Drafting:
             cited=grounded.cited,
             removed_citations=grounded.removed_citations,
             warnings=grounded.warnings,
+            checks=verdict.passed,
         )
         if grounded.removed_citations:
             logger.info("draft cited incidents outside its context: %s", ", ".join(grounded.removed_citations))
