@@ -241,6 +241,14 @@ class Analysis(Model):
     checks: list[str] = Field(default_factory=list, description="the draft checks it passed before it was stored")
 
 
+class AnalysisReview(Model):
+    """A person's verdict on an analysis: accepted (it feeds the knowledge base) or rejected, by whom and why."""
+
+    decision: Literal["accept", "reject"]
+    by: Short | None = None
+    note: Medium | None = None
+
+
 # --- failure attribution (multi-agent runs) -------------------------------------------------------
 
 

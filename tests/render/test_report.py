@@ -25,7 +25,7 @@ SECTIONS = [
     "# Post-mortem:",
     "## Description",
     "## Timeline",
-    "## Root cause analysis: 5 whys",
+    "## Root cause analysis (draft): 5 whys",
     "### Root cause",
     "### Contributing factors",
     "### Novelty and similar past incidents",
@@ -210,7 +210,7 @@ async def test_proposals_print_as_separate_items_and_the_next_heading_stays_a_he
     ]
     tokens = MD.parse(text)
     headings = [tokens[n + 1].content for n, t in enumerate(tokens) if t.type == "heading_open"]
-    assert headings[-1] == "Blameless language check" and "Root cause analysis: 5 whys" in headings
+    assert headings[-1] == "Blameless language check" and "Root cause analysis (draft): 5 whys" in headings
 
 
 @pytest.mark.anyio
@@ -307,7 +307,7 @@ def test_the_heading_counts_the_whys_there_are() -> None:
             created_at=FIXED_NOW,
         )
         text = render_markdown(incident(analysis=analysis), similar=[], now=FIXED_NOW)
-        assert f"## Root cause analysis: {n} whys\n" in text and text.count("**Why ") == n
+        assert f"## Root cause analysis (draft): {n} whys\n" in text and text.count("**Why ") == n
     assert "## Root cause analysis\n" in render_markdown(incident(), similar=[], now=FIXED_NOW)
 
 

@@ -23,7 +23,7 @@ def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path,
         diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
         version = conn.execute(text("select version_num from alembic_version")).scalar()
     assert diff == []
-    assert version == "0007"
+    assert version == "0008"
     assert {"incidents", "timeline_events", "analyses", "action_items", "action_item_changes", "index_outbox"} <= set(
         inspect(engine).get_table_names()
     )
@@ -99,7 +99,7 @@ def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(t
     engine = db.make_engine(db.sqlite_url(tmp_path))
     db.upgrade(engine, lock_dir=tmp_path)
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0007"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0008"
         assert conn.execute(text("pragma integrity_check")).scalar() == "ok"
     store = IncidentStore(engine)
     old = store.get_or_raise("INC-1")
