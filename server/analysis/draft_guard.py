@@ -80,7 +80,8 @@ def example_texts() -> tuple[str, ...]:
         return ()
     example, _ = json.JSONDecoder().raw_decode(system, start)
     texts = [w["answer"] for w in example["whys"]] + [example["root_cause"]]
-    return tuple(texts + [a["title"] for a in example["action_items"]])
+    texts += [a["title"] for a in example["action_items"]] + [h["cause"] for h in example.get("hypotheses", [])]
+    return tuple(texts)
 
 
 def _texts(draft: AnalysisDraft) -> list[tuple[str, str]]:
