@@ -1,6 +1,7 @@
 """`postmortem bench guard`: what the draft guard (analysis/draft_guard.py) refuses. It must refuse none of the
 reference analyses of the eval cases (in the draft schema, as `postmortem eval --backend reference` drafts them), and
-it should refuse the junk a weak model writes: measured on raw drafts of the configured LLM over the same cases,
+it should refuse the junk a weak model writes (and, on most cases, the eval's generic floor, which names nothing of
+the incident): measured on raw drafts of the configured LLM over the same cases,
 kept in a JSONL file (one line per case: case, draft or error, seconds, model) so they are drafted once.
 
 `--generate` drafts the cases that the file does not hold yet with the configured LLM (POSTMORTEM_LLM=local: the
@@ -23,7 +24,7 @@ from agent_postmortem.analysis.draft_guard import CHECKS, check_draft
 from agent_postmortem.analysis.verify import wilson
 from agent_postmortem.errors import DraftError, LLMUnavailable
 from agent_postmortem.evals.cases import Case, LoadedCase
-from agent_postmortem.evals.runner import _reference_draft, _seed
+from agent_postmortem.evals.runner import GENERIC, _reference_draft, _seed
 from agent_postmortem.store.models import AnalysisDraft, Incident, TimelineEvent
 
 
@@ -79,7 +80,10 @@ def read_drafts(path: Path) -> tuple[list[tuple[str, AnalysisDraft]], list[str],
 
 def run(cases: list[LoadedCase], drafts_path: Path | None) -> dict[str, Any]:
     by_name = {c.name: c.case for c in cases}
-    result: dict[str, Any] = {"reference": _refusals([(c.name, _reference_draft(c.case)) for c in cases], by_name)}
+    result: dict[str, Any] = {
+        "reference": _refusals([(c.name, _reference_draft(c.case)) for c in cases], by_name),
+        "generic": _refusals([(c.name, GENERIC) for c in cases], by_name),
+    }
     if drafts_path is not None and drafts_path.is_file():
         drafts, failed, models = read_drafts(drafts_path)
         drafts = [(n, d) for n, d in drafts if n in by_name]

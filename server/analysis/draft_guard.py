@@ -130,14 +130,27 @@ def _repeated_whys(draft: AnalysisDraft, incident: Incident) -> list[str]:
     ][:2]
 
 
+def _chain(draft: AnalysisDraft) -> list[str]:
+    return [*(w.answer for w in draft.whys), *(f"{f.factor} {f.effect}" for f in draft.contributing_factors)]
+
+
 def _root_cause_ungrounded(draft: AnalysisDraft, incident: Incident) -> list[str]:
-    if _stems(draft.root_cause) & _stems(incident_text(incident)):
+    """A root cause tied to nothing: no word of the incident, none of the whys that lead to it. (An investigation
+    may find a cause the capture never named, but then the whys lead there.)"""
+    if _stems(draft.root_cause) & _stems("\n".join([incident_text(incident), *_chain(draft)])):
         return []
-    return ["the root cause shares no word with the incident: name what in this incident went wrong"]
+    return ["the root cause shares no word with the incident or the whys: name what in this incident went wrong"]
 
 
 def _items_ungrounded(draft: AnalysisDraft, incident: Incident) -> list[str]:
-    source = _stems(incident_text(incident)) | _stems(draft.root_cause)
+    """Items that share no word with the incident nor with the analysis' own causal chain (a discount for a rate
+    limit); a vague item that names a cause the whys found passes (the review warnings and the scorers grade it)."""
+    chain = [
+        draft.root_cause,
+        *(w.answer for w in draft.whys),
+        *(f"{f.factor} {f.effect}" for f in draft.contributing_factors),
+    ]
+    source = _stems(incident_text(incident)) | _stems(" ".join(chain))
     loose = [f"action item {n}" for n, a in enumerate(draft.action_items, 1) if not _stems(a.title) & source]
     return [f"{_listed(loose)}: nothing to do with the incident or its cause; propose a fix for it"] if loose else []
 

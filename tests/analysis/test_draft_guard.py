@@ -55,7 +55,7 @@ def test_whys_that_repeat_each_other_are_refused() -> None:
 
 def test_a_root_cause_sharing_nothing_with_the_incident_is_refused() -> None:
     assert changed(root_cause=".0123456789 and so forth") == [
-        "the root cause shares no word with the incident: name what in this incident went wrong"
+        "the root cause shares no word with the incident or the whys: name what in this incident went wrong"
     ]
 
 

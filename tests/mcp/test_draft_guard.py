@@ -3,10 +3,12 @@ with the reasons), the client's model through sampling and the server's LLM (one
 
 import json
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
 from mcp import Client
+from mcp.types import CreateMessageRequestParams, CreateMessageResult, TextContent
 
 from agent_postmortem.errors import DraftError
 from agent_postmortem.llm.openai_compatible import OpenAILLM
@@ -14,9 +16,21 @@ from agent_postmortem.mcp.server import create_server
 from agent_postmortem.store.models import IncidentCreate
 from tests.factories import CAPTURE, FakeLLM, draft, make_service
 from tests.fake_openai import FakeOpenAI
-from tests.mcp.test_draft import Sampler, drafted
 
 pytestmark = pytest.mark.anyio
+
+
+class Sampler:
+    """A client model answering sampling requests with queued texts (the last repeated), recording the requests."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers = list(answers)
+        self.requests: list[CreateMessageRequestParams] = []
+
+    async def __call__(self, context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
+        self.requests.append(params)
+        text = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        return CreateMessageResult(role="assistant", model="client-model", content=TextContent(type="text", text=text))
 
 
 def junk() -> dict[str, object]:
@@ -64,7 +78,10 @@ async def test_a_stored_draft_records_the_checks_it_passed(tmp_path: Path) -> No
 
 async def test_a_junk_client_draft_gets_the_repair_round_with_the_guards_reasons(tmp_path: Path) -> None:
     sampler = Sampler(json.dumps(junk()), draft().model_dump_json())
-    result = await drafted(make_service(tmp_path, llm=FakeLLM()), sampler, "auto")
+    service = make_service(tmp_path, llm=FakeLLM())
+    async with Client(create_server(lambda: service), sampling_callback=sampler) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        result = await client.call_tool("draft_analysis", {"incident_id": incident_id})
     assert not result.is_error, result.content
     asked = sampler.requests[1].messages[-1].content.text  # type: ignore[union-attr]
     assert "template placeholder" in asked and "are the same" in asked
