@@ -111,9 +111,15 @@ def _echoes(draft: AnalysisDraft, incident: Incident) -> list[str]:
     copied = [
         where
         for where, text in _texts(draft)
-        if any(overlap(text, e) >= ECHO and overlap(e, source) < ECHO for e in example_texts())
+        if any(_copied(text, e) and overlap(e, source) < ECHO for e in example_texts())
     ]
     return [f"{_listed(copied)} copies the prompt's example analysis: analyse this incident instead"] if copied else []
+
+
+def _copied(text: str, example: str) -> bool:
+    """Most of `example` or nearly all of `text` (four words or more) from it: a copy, whole or cut short."""
+    mine, theirs = _stems(text), _stems(example)
+    return overlap(text, example) >= ECHO or (len(mine) >= 4 and len(mine & theirs) >= 0.8 * len(mine))
 
 
 def _listed(places: list[str]) -> str:
