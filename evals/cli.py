@@ -252,6 +252,33 @@ def bench_assistant(
     show_record(result, as_json, title="bench assistant")
 
 
+@bench.command("guard")
+def bench_guard(
+    drafts: Annotated[Path | None, typer.Option(help="JSONL of raw model drafts (case, draft) to check")] = None,
+    generate: Annotated[
+        bool, typer.Option(help="first draft the cases the file lacks with the configured LLM")
+    ] = False,
+    cases: Annotated[str, typer.Option(help="comma-separated globs of case folders")] = "*",
+    as_json: JsonOpt = False,
+) -> None:
+    """The draft guard: how many reference analyses of the eval cases it refuses (it must refuse none), and how many
+    raw drafts of a model (--drafts, made with --generate) it refuses, by check."""
+    from agent_postmortem.cli.demo import SEED
+    from agent_postmortem.evals.cases import load_cases
+    from agent_postmortem.evals.guard import generate as draft_cases
+    from agent_postmortem.evals.guard import run
+
+    with user_errors():
+        selected = [c for pattern in cases.split(",") for c in load_cases(pattern.strip())]
+        if generate:
+            if drafts is None:
+                raise ValueError("--generate needs --drafts FILE to write the drafts to")
+            with stage_progress() as show:
+                draft_cases(selected, drafts, seed=SEED, progress=lambda d, t: show("drafts", d, t))
+        result = run(selected, drafts)
+    show_record(result, as_json, title="bench guard")
+
+
 @bench.command("redaction")
 def bench_redaction(seed: int = 0, as_json: JsonOpt = False) -> None:
     """Recall per secret/PII type and false positives on look-alikes, on a seeded synthetic corpus."""

@@ -10,7 +10,7 @@ from agent_postmortem.prompts.untrusted import neutralize
 
 __all__ = ["PROMPT_VERSION", "neutralize", "render"]
 
-PROMPT_VERSION = "draft-v2"
+PROMPT_VERSION = "draft-v3"
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent),

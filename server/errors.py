@@ -18,6 +18,7 @@ __all__ = [
     "InvalidId",
     "LLMUnavailable",
     "NoModelConfigured",
+    "NothingToReview",
     "PostmortemError",
     "StoreError",
 ]
@@ -44,12 +45,21 @@ class DraftTimeout(PostmortemError):
 
 
 class NotAnalysed(PostmortemError):
-    """Learning needs a completed post-mortem."""
+    """Learning needs a completed post-mortem: an analysis a person accepted."""
 
     def __init__(self, incident_id: str) -> None:
         super().__init__(
-            f"{incident_id} has no analysis yet: draft one (draft_analysis, or `postmortem draft {incident_id}`) "
-            "or record one, then learn from it"
+            f"{incident_id} has no accepted analysis yet: draft one (draft_analysis, or `postmortem draft "
+            f"{incident_id}`) or record one, accept it after reading it (review_analysis, or `postmortem review "
+            f"{incident_id} --accept`), then learn from it"
+        )
+
+
+class NothingToReview(PostmortemError):
+    def __init__(self, incident_id: str) -> None:
+        super().__init__(
+            f"{incident_id} has no analysis to review: draft one first (draft_analysis, or `postmortem draft "
+            f"{incident_id}`)"
         )
 
 

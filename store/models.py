@@ -7,9 +7,18 @@ never echo the rejected value (it may hold a secret).
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
 
 from agent_postmortem.store.signature import (
     failure_signature as failure_signature,  # where the service has always found it
@@ -147,9 +156,18 @@ class DraftFactor(Model):
     effect: Annotated[str, Field(min_length=3, max_length=160)]
 
 
+class DraftHypothesis(Model):
+    cause: Annotated[str, Field(min_length=10, max_length=240)]
+    evidence_for: Annotated[str, Field(max_length=240)]
+    evidence_against: Annotated[str, Field(max_length=240)]
+
+
 class AnalysisDraft(Model):
     """What a drafter must produce; the JSON schema sent to the LLM is derived from this. Every string and list
     is bounded, so that a grammar-constrained small model cannot ramble past its token budget."""
+
+    # The schema lists every key as required (strict structured output wants that); the hypotheses default to
+    # none in Python, so drafts written before they existed still load.
 
     whys: Annotated[list[DraftWhy], Field(min_length=3, max_length=6)]
     root_cause: Annotated[str, Field(min_length=10, max_length=400)]
@@ -161,6 +179,19 @@ class AnalysisDraft(Model):
     # required but nullable, like the fields above: strict structured output wants every key listed
     responsible: Annotated[str, Field(max_length=120, description="agent, tool or component where it started")] | None
     decisive_step: Annotated[int, Field(ge=0, le=10_000, description="step where a run went wrong")] | None
+    hypotheses: Annotated[
+        list[DraftHypothesis],
+        Field(max_length=3, description="candidate root causes, the chosen one among them, each with evidence"),
+    ] = Field(default_factory=list)
+    chosen_because: Annotated[str, Field(max_length=300, description="why the root cause wins")] | None = None
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler.resolve_ref_schema(handler(core))
+        schema["required"] = list(schema["properties"])
+        for field in schema["properties"].values():
+            field.pop("default", None)
+        return schema
 
 
 class AnalysisAction(ProposedAction):
@@ -169,9 +200,19 @@ class AnalysisAction(ProposedAction):
     )
 
 
+class Hypothesis(Model):
+    cause: Annotated[str, Field(min_length=3, max_length=600)]
+    evidence_for: Annotated[str, Field(max_length=600)] = ""
+    evidence_against: Annotated[str, Field(max_length=600)] = ""
+
+
+AnalysisState = Literal["draft", "accepted", "rejected"]
+
+
 class Analysis(Model):
     """A stored analysis: drafted by an LLM, written by an assistant or imported, plus who wrote it and whether
-    a person accepted it. Bounds are looser than the draft's: imported analyses may be longer."""
+    a person accepted or rejected it (only an accepted one feeds anything else: similar incidents, runbooks,
+    reviews, later drafts). Bounds are looser than the draft's: imported analyses may be longer."""
 
     whys: Annotated[list[Why], Field(max_length=10)]
     root_cause: Annotated[str, Field(min_length=3, max_length=2_000)]
@@ -185,13 +226,27 @@ class Analysis(Model):
     generated_by: Annotated[str, Field(max_length=40)]
     llm_model: Annotated[str, Field(max_length=200)] | None = None
     prompt_version: Annotated[str, Field(max_length=40)] | None = None
-    state: Literal["draft", "accepted"] = "draft"
+    hypotheses: Annotated[list[Hypothesis], Field(max_length=3)] = Field(default_factory=list)
+    chosen_because: Annotated[str, Field(max_length=600)] | None = None
+    state: AnalysisState = "draft"
+    reviewed_by: Annotated[str, Field(max_length=200)] | None = None
+    reviewed_at: When | None = None
+    review_note: Annotated[str, Field(max_length=2_000)] | None = None
     created_at: When
     cited: list[str] = Field(default_factory=list, description="incident ids the analysis cites (all from its context)")
     removed_citations: list[str] = Field(
         default_factory=list, description="incident ids the writer cited that were not in its context: removed"
     )
     warnings: list[str] = Field(default_factory=list, description="what a reviewer should check")
+    checks: list[str] = Field(default_factory=list, description="the draft checks it passed before it was stored")
+
+
+class AnalysisReview(Model):
+    """A person's verdict on an analysis: accepted (it feeds the knowledge base) or rejected, by whom and why."""
+
+    decision: Literal["accept", "reject"]
+    by: Short | None = None
+    note: Medium | None = None
 
 
 # --- failure attribution (multi-agent runs) -------------------------------------------------------

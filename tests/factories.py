@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 
 from agent_postmortem.config import Settings
+from agent_postmortem.errors import DraftError, validation_problems
 from agent_postmortem.evals import postgres
 from agent_postmortem.mcp.server import create_server
 from agent_postmortem.service.facade import PostmortemService
@@ -54,8 +55,14 @@ class FakeLLM:
         item = self.queue.pop(0)
         if isinstance(item, Exception):
             raise item
-        assert isinstance(item, output)
-        return item
+        if isinstance(item, output):
+            return item
+        try:  # validated against `output` as a real backend's answer is (a draft: with the draft guard too)
+            return output.model_validate(item.model_dump())
+        except ValidationError as e:
+            raise DraftError(
+                f"the model's answer was not a valid {output.__name__} ({validation_problems(e)})"
+            ) from None
 
 
 class HomeDatabases:
@@ -170,10 +177,19 @@ CAPTURE = {
 }
 
 
+WHYS = (
+    "The agent kept calling the API after it failed.",
+    "Its retry loop had no backoff.",
+    "The client library retried forever by default.",
+    "Nobody set a retry budget for the shared quota.",
+    "The platform allowed tools to ship without limits.",
+)
+
+
 def draft() -> AnalysisDraft:
     return AnalysisDraft(
-        whys=[DraftWhy(question=f"Why {n}?", answer=f"Because of layer {n}.") for n in range(1, 6)],
-        root_cause="The system allowed unbounded retries against a shared quota.",
+        whys=[DraftWhy(question=f"Why {n}?", answer=answer) for n, answer in enumerate(WHYS, 1)],
+        root_cause="The system allowed the agent unbounded retries against a shared fares API quota (rate limit).",
         contributing_factors=[DraftFactor(factor="no jitter", effect="synchronised bursts")],
         action_items=[
             ProposedAction(

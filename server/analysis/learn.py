@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agent_postmortem.analysis import verify
-from agent_postmortem.store.models import ActionItem, Category, Incident
+from agent_postmortem.store.models import ActionItem, AnalysisState, Category, Incident
 from agent_postmortem.store.signature import mask_volatile
 
 RUNBOOK_INCIDENTS = 20  # the newest analysed incidents a runbook entry is built from
@@ -90,7 +90,7 @@ class IncidentLink(BaseModel):
     severity: str
     created_at: datetime
     report: str = Field(description="the report resource, e.g. report://INC-4")
-    analysis: Literal["draft", "accepted"] = Field(description="draft: not yet reviewed by a person")
+    analysis: AnalysisState = Field(description="draft: not yet reviewed by a person")
 
 
 class RunbookEntry(BaseModel):

@@ -134,7 +134,7 @@ def _draft(out: Console, service: PostmortemService, settings: Settings, inciden
     except (LLMUnavailable, DraftError, DraftTimeout) as e:
         out.print(line(("Drafting failed: ", "yellow"), (str(e), "yellow")))
         return False
-    show_analysis(out, analysis)
+    show_analysis(out, analysis, incident_id)
     out.print(f"   {len(tracked)} proposed action items are now tracked.")
     return True
 

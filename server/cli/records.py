@@ -24,7 +24,7 @@ from agent_postmortem.cli.common import (
     stored_service,
     user_errors,
 )
-from agent_postmortem.cli.output import write
+from agent_postmortem.cli.output import line, write
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -178,7 +178,33 @@ def draft(
     if not emit(analysis, as_json):
         from agent_postmortem.cli.view import show_analysis
 
-        show_analysis(out, analysis)
+        show_analysis(out, analysis, incident_id.strip().upper())
+
+
+def review(
+    incident_id: str,
+    accept: Annotated[
+        bool, typer.Option("--accept", help="it is right: it feeds similar incidents and runbooks")
+    ] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="it is wrong: it feeds nothing")] = False,
+    by: Annotated[str | None, typer.Option(help="who reviewed it (kept with the analysis and in the timeline)")] = None,
+    note: Annotated[str | None, typer.Option(help="why: kept with the analysis and in the timeline")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Accept or reject an incident's latest analysis after reading it (`postmortem show` or `report`). Only accepted
+    analyses feed anything else: similar incidents, runbooks, reviews, regression cases and later drafts."""
+    from agent_postmortem.cli.common import BAD_INPUT
+
+    if accept == reject:
+        err.print("error: give exactly one of --accept or --reject", markup=False)
+        raise typer.Exit(BAD_INPUT)
+    with user_errors():
+        svc = stored_service()
+        analysis = svc.review_analysis(incident_id, decision="accept" if accept else "reject", by=by, note=note)
+    if not emit(analysis, as_json):
+        from agent_postmortem.cli.view import review_label
+
+        out.print(line((incident_id.strip().upper(), "bold"), "  analysis ", review_label(analysis)))
 
 
 def report(
@@ -240,6 +266,7 @@ COMMANDS: list[tuple[str, Any]] = [
     ("list", list_),
     ("show", show),
     ("draft", draft),
+    ("review", review),
     ("report", report),
     ("patterns", patterns),
     ("stats", stats),

@@ -91,8 +91,19 @@ def show_decision(out: Console, r: "ClassifyResult", *, incident_id: str | None 
         out.print(actions_table(r.open_action_items))
 
 
-def show_analysis(out: Console, a: "Analysis") -> None:
-    out.print(line(("Analysis", "bold"), f" by {a.generated_by} ({a.llm_model or 'unknown model'}), {a.state}"))
+def review_label(a: "Analysis") -> str:
+    """What a reader must know before trusting an analysis: whether a person reviewed it, who and when."""
+    if a.state == "draft":
+        return "DRAFT, not reviewed: read it, then `postmortem review INC-n --accept` or `--reject`"
+    who = f" by {a.reviewed_by}" if a.reviewed_by else ""
+    when = f" on {a.reviewed_at:%Y-%m-%d}" if a.reviewed_at else ""
+    said = f": {a.review_note}" if a.review_note else ""
+    return f"{'accepted' if a.state == 'accepted' else 'REJECTED'}{who}{when}{said}"
+
+
+def show_analysis(out: Console, a: "Analysis", incident_id: str = "INC-n") -> None:
+    out.print(line(("Analysis", "bold"), f" by {a.generated_by} ({a.llm_model or 'unknown model'})"))
+    out.print(line(("  ", ""), (review_label(a).replace("INC-n", incident_id), "bold")))
     _quality(out.print, a)
     for n, why in enumerate(a.whys, start=1):
         out.print(line(f"  {n}. ", why.question, "\n     ", why.answer))
@@ -135,7 +146,8 @@ def incident_view(i: "Incident") -> RenderableType:
         parts.append(table("at", "kind", "event", rows=rows, title="Timeline"))
     if i.analysis is not None:
         _quality(parts.append, i.analysis)
-        parts.append(line(("Root cause: ", "bold"), i.analysis.root_cause))
+        label = review_label(i.analysis).replace("INC-n", i.id)
+        parts.append(line(("Root cause", "bold"), f" ({label}): ", i.analysis.root_cause))
     if i.action_items:
         parts.append(actions_table(i.action_items))
     return Group(*parts)

@@ -25,6 +25,7 @@ from pydantic import Field
 
 from agent_postmortem.errors import DraftError, IncidentNotFound, InvalidId, LLMUnavailable, NoModelConfigured
 from agent_postmortem.mcp.common import TEXT, IncidentId, structured, tool_errors
+from agent_postmortem.store.models import Incident
 
 if TYPE_CHECKING:  # drafting and llm pull in numpy and openai: keep them off the handshake path
     from agent_postmortem.service.drafting import DraftContext, Progress
@@ -67,13 +68,16 @@ class ClientModel:
     def repair(self, incident_id: str, first: CreateMessageResult | None) -> Sample | None:
         """The second resolver: when the first answer is not a valid analysis, the repair round (the conversation so
         far and what was wrong with the answer); None when there is nothing to repair."""
-        if first is None or _problem(first) is None:
+        if first is None:
             return None
         context = self.svc().draft_context(incident_id, nonce=self.nonce_for(incident_id))
+        problem = _problem(first, context.incident)
+        if problem is None:
+            return None
         from agent_postmortem.llm.answers import repair_request
 
         said = SamplingMessage(role="assistant", content=TextContent(type="text", text=_text_of(first)[:8_000]))
-        wrong = repair_request(_problem(first) or "", truncated=first.stop_reason == "maxTokens")
+        wrong = repair_request(problem, truncated=first.stop_reason == "maxTokens")
         return self._sample(context, [said, _user(wrong)])
 
     def draft(
@@ -97,13 +101,13 @@ class ClientModel:
                     "call record_analysis"
                 ) from None
         answer = first if second is None else second
-        wrong = _problem(answer)
+        context = service.draft_context(incident_id, nonce=self.nonce_for(incident_id))
+        wrong = _problem(answer, context.incident)
         if wrong is not None:
             raise DraftError(
                 f"your model's analysis was not valid after one repair round ({wrong}). Call draft_analysis again, "
                 "or write the analysis yourself: get the five_whys prompt and call record_analysis"
             )
-        context = service.draft_context(incident_id, nonce=self.nonce_for(incident_id))
         text = _text_of(answer)
         return structured(service.record_analysis_text(context, text, generated_by="sampling", llm_model=answer.model))
 
@@ -211,11 +215,11 @@ def _user(text: str) -> SamplingMessage:
     return SamplingMessage(role="user", content=TextContent(type="text", text=text))
 
 
-def _problem(answer: CreateMessageResult) -> str | None:
-    """What is wrong with a sampled answer as an analysis, or None."""
+def _problem(answer: CreateMessageResult, incident: "Incident") -> str | None:
+    """What is wrong with a sampled answer as an analysis of `incident` (the schema, then the draft guard), or None."""
     from agent_postmortem.service.drafting import draft_problems
 
-    wrong = draft_problems(_text_of(answer))
+    wrong = draft_problems(_text_of(answer), incident)
     if answer.stop_reason == "maxTokens":
         return f"the answer was cut off at the token limit ({SAMPLING_MAX_TOKENS} tokens)" + (
             f"; {wrong}" if wrong else ""

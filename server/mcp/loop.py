@@ -2,7 +2,7 @@
 (runbook entries and regression eval cases)."""
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
@@ -23,6 +23,7 @@ from agent_postmortem.mcp.common import (
     Moment,
     Offset,
     Prio,
+    Text,
     structured,
     tool_errors,
 )
@@ -129,9 +130,22 @@ def _register_learning_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
         completed, rates per 30 days, and a verdict (holding, recurred after the fix, in progress, no items)."""
         return structured(svc().fix_effectiveness(min_size=min_size, limit=limit))
 
+    @mcp.tool()
+    def review_analysis(
+        incident_id: IncidentId,
+        decision: Literal["accept", "reject"],
+        by: Annotated[Line, Field(description="who reviewed it")] = "",
+        note: Text = "",
+    ) -> CallToolResult:
+        """Record a person's review of an incident's latest analysis: accept it (only accepted analyses feed similar
+        incidents, runbooks, reviews and later drafts) or reject it, with who and why. Call it only for a decision
+        the user made after reading the analysis; never accept a draft on your own."""
+        with tool_errors():
+            return structured(svc().review_analysis(incident_id, decision=decision, by=by, note=note))
+
     @mcp.tool(annotations=READ)
     def learn_from_incident(incident_id: IncidentId) -> CallToolResult:
-        """For an incident with a completed analysis: a regression eval case for the failing agent (input, context,
+        """For an incident with an accepted analysis: a regression eval case for the failing agent (input, context,
         expected behaviour, checks, how many runs) and the runbook entry of its pattern or category (symptoms,
         checks, mitigations, linked incidents). Also readable as evalcase:// and runbook:// resources."""
         with tool_errors():

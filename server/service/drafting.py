@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from agent_postmortem import prompts
+from agent_postmortem.analysis.draft_guard import check_draft, guarded, refusal
 from agent_postmortem.analysis.grounding import ground
 from agent_postmortem.errors import DraftError, DraftTimeout, NoModelConfigured, validation_problems
 from agent_postmortem.llm.answers import extract_json
@@ -60,12 +61,13 @@ def random_nonce() -> str:
     return secrets.token_hex(8)
 
 
-def draft_problems(text: str) -> str | None:
-    """What is wrong with an analysis written as text (the JSON found in it, see `extract_json`), or None."""
+def draft_problems(text: str, incident: Incident | None = None) -> str | None:
+    """What is wrong with an analysis written as text (the JSON found in it, see `extract_json`), or None; with the
+    incident it was written for, also why it is not an analysis of it (analysis/draft_guard.py)."""
     if len(text) > MAX_ANALYSIS_JSON:
         return f"longer than {MAX_ANALYSIS_JSON} characters; shorten it"
     try:
-        AnalysisDraft.model_validate_json(extract_json(text))
+        (AnalysisDraft if incident is None else guarded(incident)).model_validate_json(extract_json(text))
     except ValidationError as e:
         return validation_problems(e, limit=12, name_keys=False)
     return None
@@ -145,7 +147,8 @@ class Drafting:
         tell(2, 4, f"asking {llm.model} ({llm.backend}) for the draft, at most {limit:g} s")
         started = time.monotonic()
         try:
-            draft = within(limit, lambda: llm.parse(system=context.system, user=context.user, output=AnalysisDraft))
+            output = guarded(context.incident)
+            draft = within(limit, lambda: llm.parse(system=context.system, user=context.user, output=output))
         except TooLate:
             raise DraftTimeout(
                 f"{llm.model} ({llm.backend}) did not finish the draft of {context.incident.id} within {limit:g} s; "
@@ -153,7 +156,7 @@ class Drafting:
                 "assistant write it (record_analysis)"
             ) from None
         logger.info("%s drafted %s in %.1f s", llm.model, context.incident.id, time.monotonic() - started)
-        tell(3, 4, "checking and storing the draft: citations, repeated action items")
+        tell(3, 4, "checking and storing the draft: what an analysis needs, citations, repeated action items")
         analysis = self.store_draft(context, draft, generated_by=llm.backend, llm_model=llm.model)
         tell(4, 4, f"stored as a draft of {context.incident.id}")
         return analysis
@@ -211,9 +214,14 @@ class Drafting:
         llm_model: str | None,
         accepted: bool = False,
     ) -> Analysis:
-        """Redact, ground and store a draft written for `context`; repeated items are linked to the open ones. A
-        low-quality model's draft says so first among its warnings (shown wherever the analysis is)."""
+        """Redact, check, ground and store a draft written for `context`; repeated items are linked to the open ones.
+        A draft that is not an analysis (placeholders, repeated whys or items, nothing to do with the incident) is
+        refused with the reasons (DraftError) and nothing is stored. A low-quality model's draft says so first among
+        its warnings (shown wherever the analysis is)."""
         draft, _ = redact_model(draft)
+        verdict = check_draft(draft, context.incident)
+        if verdict.problems:
+            raise DraftError(refusal(verdict.problems))
         grounded = ground(draft, set(context.allowed))
         actions = self._link_duplicates(grounded.draft.action_items, context.open_items)
         analysis = Analysis(
@@ -227,6 +235,7 @@ class Drafting:
             cited=grounded.cited,
             removed_citations=grounded.removed_citations,
             warnings=[note for note in [quality_note(llm_model)] if note] + grounded.warnings,
+            checks=verdict.passed,
         )
         if grounded.removed_citations:
             logger.info("draft cited incidents outside its context: %s", ", ".join(grounded.removed_citations))

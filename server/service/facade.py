@@ -40,6 +40,7 @@ from agent_postmortem.store.models import (
     ActionItemCreate,
     Analysis,
     AnalysisDraft,
+    AnalysisReview,
     Attribution,
     Incident,
     IncidentCreate,
@@ -137,6 +138,12 @@ class PostmortemService:
 
     def resolve_incident(self, incident_id: str, *, status: str = "resolved", note: str | None = None) -> Incident:
         return self.incidents.resolve_incident(incident_id, status=status, note=note)
+
+    def review_analysis(
+        self, incident_id: str, *, decision: str, by: str | None = None, note: str | None = None
+    ) -> Analysis:
+        review = AnalysisReview.model_validate({"decision": decision, "by": by or None, "note": note or None})
+        return self.incidents.review_analysis(incident_id, review)
 
     def knowledge_stats(self) -> Stats:
         return self.incidents.knowledge_stats()

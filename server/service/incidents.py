@@ -4,9 +4,10 @@ counts and the rebuild of its vector index."""
 from collections.abc import Callable
 from datetime import datetime
 
+from agent_postmortem.errors import NothingToReview
 from agent_postmortem.service.results import IncidentList, IncidentSummary, Stats
 from agent_postmortem.store.filters import ListOrder, SearchFilters
-from agent_postmortem.store.models import Incident, TimelineEvent, TimelineEventCreate
+from agent_postmortem.store.models import Analysis, AnalysisReview, Incident, TimelineEvent, TimelineEventCreate
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.search.knowledge import KnowledgeBase
@@ -53,6 +54,33 @@ class Incidents:
         self.store.set_status(incident_id, status=status, at=now, event=event)
         self.knowledge.sync()
         return self.store.get_or_raise(incident_id)
+
+    def review_analysis(self, incident_id: str, review: AnalysisReview) -> Analysis:
+        """Accept or reject the incident's latest analysis, with who and why, kept on the analysis and in the
+        timeline. Only an accepted analysis feeds anything else (similar incidents, runbooks, reviews, later
+        drafts); a newer draft leaves the last accepted one in use until it is reviewed itself."""
+        incident = self.store.get_or_raise(incident_id)
+        if incident.analysis is None:
+            raise NothingToReview(incident.id)
+        now = self.clock()
+        state = "accepted" if review.decision == "accept" else "rejected"
+        reviewed = Analysis.model_validate(
+            {
+                **incident.analysis.model_dump(),
+                "state": state,
+                "reviewed_by": review.by,
+                "reviewed_at": now,
+                "review_note": review.note,
+            }
+        )
+        said = f"Analysis ({incident.analysis.generated_by}) {state}" + (f" by {review.by}" if review.by else "")
+        event = TimelineEvent(
+            at=now, kind="note", description=f"{said}: {review.note[:1500]}" if review.note else f"{said}."
+        )
+        self.store.review_analysis(incident.id, reviewed, event)
+        analysis = self.store.get_or_raise(incident.id).analysis
+        assert analysis is not None
+        return analysis
 
     def knowledge_stats(self) -> Stats:
         return Stats(

@@ -1,5 +1,6 @@
 """Lessons: runbook entries (per category or recurring pattern) and regression eval cases, built from the records by
-`analysis.learn`; this gathers the incidents, items and pattern verdicts they are built from."""
+`analysis.learn`; this gathers the incidents, items and pattern verdicts they are built from. Only accepted analyses
+count: an unreviewed or rejected draft is not a lesson."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -37,14 +38,14 @@ class Lessons:
             rows = {f"PAT-{g[0].pk}": g for g in found}.get(key)
             if rows is None:
                 raise UnknownRunbook()
-            members = [self.store.get_or_raise(to_incident_id(r.pk)) for r in reversed(rows)]
+            members = [self.store.get_or_raise(to_incident_id(r.pk), accepted=True) for r in reversed(rows)]
             category = top_category(rows)
             title = f"{label(rows)} ({category})"
         else:
             rows = None
             category = _category(key)
             pks = self.store.analysed_pks(category=category.value, limit=RUNBOOK_INCIDENTS)
-            members = [self.store.get_or_raise(to_incident_id(pk)) for pk in pks]
+            members = [self.store.get_or_raise(to_incident_id(pk), accepted=True) for pk in pks]
             key, title = category.value, category.value.replace("_", " ")
         analysed = [m for m in members if m.analysis is not None][:RUNBOOK_INCIDENTS]
         items = self.recurrence.items([m.id for m in analysed])
@@ -58,7 +59,7 @@ class Lessons:
         )
 
     def regression_case(self, incident_id: str) -> RegressionCase:
-        incident = self.store.get_or_raise(incident_id)
+        incident = self.store.get_or_raise(incident_id, accepted=True)
         if incident.analysis is None:
             raise NotAnalysed(incident.id)
         return regression_case(incident)

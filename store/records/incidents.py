@@ -87,7 +87,9 @@ class IncidentStore:
                 db.advance_sequence(conn, schema.action_items)
             return ids
 
-    def get(self, incident_id: str) -> Incident | None:
+    def get(self, incident_id: str, *, accepted: bool = False) -> Incident | None:
+        """The incident with its children and its latest analysis (any state), or with `accepted` its latest
+        accepted analysis (or none): what feeds the knowledge base, while a newer draft waits for review."""
         pk = incident_pk(incident_id)
         with self.engine.connect() as conn:
             row = conn.execute(select(schema.incidents).where(schema.incidents.c.pk == pk)).first()
@@ -98,12 +100,10 @@ class IncidentStore:
                 .where(schema.timeline_events.c.incident_pk == pk)
                 .order_by(schema.timeline_events.c.at, schema.timeline_events.c.pk)
             ).all()
-            analysis = conn.execute(
-                select(schema.analyses.c.body)
-                .where(schema.analyses.c.incident_pk == pk)
-                .order_by(schema.analyses.c.pk.desc())
-                .limit(1)
-            ).scalar()
+            analyses = select(schema.analyses.c.body).where(schema.analyses.c.incident_pk == pk)
+            if accepted:
+                analyses = analyses.where(schema.analyses.c.state == "accepted")
+            analysis = conn.execute(analyses.order_by(schema.analyses.c.pk.desc()).limit(1)).scalar()
             actions = conn.execute(
                 select(schema.action_items)
                 .where(schema.action_items.c.incident_pk == pk)
@@ -117,8 +117,8 @@ class IncidentStore:
             actions=readable(actions, utcnow()),
         )
 
-    def get_or_raise(self, incident_id: str) -> Incident:
-        found = self.get(incident_id)
+    def get_or_raise(self, incident_id: str, *, accepted: bool = False) -> Incident:
+        found = self.get(incident_id, accepted=accepted)
         if found is None:
             raise IncidentNotFound(incident_id)
         return found
@@ -133,14 +133,15 @@ class IncidentStore:
         return [i for i in (readable_incident(r) for r in rows) if i is not None]
 
     def summaries(self, pks: Sequence[int]) -> dict[int, Incident]:
-        """Incidents by primary key, without children, with their latest analysis (for search hits)."""
+        """Incidents by primary key, without children, with their latest accepted analysis (for search hits: only a
+        reviewed analysis is shown as what is known about a past incident)."""
         if not pks:
             return {}
         with self.engine.connect() as conn:
             rows = conn.execute(select(schema.incidents).where(schema.incidents.c.pk.in_(list(pks)))).all()
             latest = (
                 select(schema.analyses.c.incident_pk, func.max(schema.analyses.c.pk).label("pk"))
-                .where(schema.analyses.c.incident_pk.in_(list(pks)))
+                .where(schema.analyses.c.incident_pk.in_(list(pks)), schema.analyses.c.state == "accepted")
                 .group_by(schema.analyses.c.incident_pk)
                 .subquery()
             )
@@ -208,13 +209,11 @@ class IncidentStore:
             return [int(pk) for pk in rows]
 
     def analysed_pks(self, *, category: str | None = None, limit: int) -> list[int]:
-        """The newest incidents (of a category) that have an analysis, drafted or accepted."""
+        """The newest incidents (of a category) that have an accepted analysis."""
         cols = schema.incidents.c
+        accepted = select(schema.analyses.c.incident_pk).where(schema.analyses.c.state == "accepted")
         query = (
-            select(cols.pk)
-            .where(cols.pk.in_(select(schema.analyses.c.incident_pk)))
-            .order_by(cols.created_at.desc(), cols.pk.desc())
-            .limit(limit)
+            select(cols.pk).where(cols.pk.in_(accepted)).order_by(cols.created_at.desc(), cols.pk.desc()).limit(limit)
         )
         if category is not None:
             query = query.where(cols.category == category)
@@ -268,6 +267,22 @@ class IncidentStore:
                 conn.execute(
                     update(schema.incidents).where(schema.incidents.c.pk == pk).values(postmortem_completed=True)
                 )
+
+    def review_analysis(self, incident_id: str, analysis: Analysis, event: TimelineEvent) -> None:
+        """Replace the incident's latest analysis with its reviewed version (same analysis, new state, reviewer, time
+        and note) and add the review to its timeline, in one transaction. The incident's post-mortem is complete while
+        it has an accepted analysis."""
+        pk = self.existing_pk(incident_id)
+        reviewed, row = analysis_row(pk, analysis), event_row(pk, event)
+        rows = schema.analyses.c
+        with self.engine.begin() as conn:
+            latest = select(func.max(rows.pk)).where(rows.incident_pk == pk).scalar_subquery()
+            conn.execute(
+                update(schema.analyses).where(rows.pk == latest).values(body=reviewed["body"], state=analysis.state)
+            )
+            conn.execute(insert(schema.timeline_events).values(row))
+            done = select(rows.pk).where(rows.incident_pk == pk, rows.state == "accepted").exists()
+            conn.execute(update(schema.incidents).where(schema.incidents.c.pk == pk).values(postmortem_completed=done))
 
     def existing_pk(self, incident_id: str) -> int:
         """The key of an incident that exists, or IncidentNotFound."""

@@ -137,7 +137,8 @@ def event_row(pk: int, event: TimelineEvent) -> dict[str, Any]:
 
 def analysis_row(pk: int, analysis: Analysis) -> dict[str, Any]:
     checked = for_storage(analysis)
-    return {"incident_pk": pk, "created_at": checked.created_at, "body": checked.model_dump(mode="json")}
+    body = checked.model_dump(mode="json")
+    return {"incident_pk": pk, "created_at": checked.created_at, "body": body, "state": checked.state}
 
 
 def event_from_row(name: str, row: Row[Any]) -> TimelineEvent | None:

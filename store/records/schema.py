@@ -85,6 +85,8 @@ analyses = Table(
     Column("incident_pk", Integer, ForeignKey("incidents.pk", ondelete="CASCADE"), nullable=False, index=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("body", JSON, nullable=False),
+    # draft, accepted or rejected (also in the body): only accepted analyses feed the knowledge base
+    Column("state", String(10), nullable=False, server_default="draft", index=True),
 )
 
 action_items = Table(

@@ -268,9 +268,14 @@ def test_draft_analysis_through_the_service_stores_the_openai_draft_and_sends_th
 
 
 @pytest.mark.slow
-def test_the_bundled_local_model_as_configured_drafts_a_schema_valid_analysis_that_is_stored(
+def test_the_bundled_local_model_as_configured_drafts_through_the_guard_and_stores_no_junk(
     tmp_path: Path, local_llm_url: str
 ) -> None:
+    """The tiny model's answer is schema-valid (grammar-constrained) but usually not an analysis (placeholders,
+    repeated whys): it is then refused with the guard's reasons after the repair round, and nothing is stored;
+    whatever is stored passed every check."""
+    from agent_postmortem.analysis.draft_guard import CHECKS
+
     threads = os.environ.get("POSTMORTEM_LOCAL_THREADS", "1")  # the same key, so the session's server is reused
     llm = llm_factory(settings(POSTMORTEM_LLM="local", POSTMORTEM_LOCAL_THREADS=threads))()
     assert isinstance(llm, OpenAILLM) and llm.backend == "local"
@@ -279,15 +284,16 @@ def test_the_bundled_local_model_as_configured_drafts_a_schema_valid_analysis_th
     service = make_service(tmp_path, llm=llm, clock=lambda: FIXED_NOW, nonce=lambda: "5eed5eed5eed5eed")
     try:
         incident_id = service.capture_incident(INCIDENT).id
-        analysis = service.draft_analysis(incident_id)
+        try:
+            analysis = service.draft_analysis(incident_id)
+        except DraftError as e:
+            assert "after one repair round" in str(e) and "not an analysis yet" in str(e), str(e)
+            assert service.get_incident(incident_id).analysis is None
+            return
     finally:
         llm.client.close()
-    written = analysis.model_dump(include=set(AnalysisDraft.model_fields))
-    for item in written["action_items"]:
-        assert item.pop("duplicate_of") is None  # nothing to link to in an empty knowledge base
-    AnalysisDraft.model_validate(written)
     stored = service.get_incident(incident_id).analysis
-    assert stored == analysis
+    assert stored == analysis and stored.checks == list(CHECKS)
     assert stored.generated_by == "local" and stored.llm_model == llm.model
 
 

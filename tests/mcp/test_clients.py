@@ -51,6 +51,7 @@ async def test_every_text_parameter_of_every_tool_takes_json_looking_text(tmp_pa
             "description": "what happened",
             "text": "The retry loop had no cap.",
             "analysis_json": draft().model_dump_json(),
+            "decision": "reject",
             **dict.fromkeys(("before_failures", "before_trials", "after_failures", "after_trials"), 10),
         }
         checked = 0

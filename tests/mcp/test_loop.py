@@ -45,6 +45,8 @@ async def test_learning_over_mcp_and_its_resources(tmp_path: Path, mode: str) ->
         incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
         early = await client.call_tool("learn_from_incident", {"incident_id": incident_id})
         await client.call_tool("draft_analysis", {"incident_id": incident_id})
+        unreviewed = await client.call_tool("learn_from_incident", {"incident_id": incident_id})
+        await client.call_tool("review_analysis", {"incident_id": incident_id, "decision": "accept", "by": "dana"})
         learned = await client.call_tool("learn_from_incident", {"incident_id": incident_id})
         case = await client.read_resource(f"evalcase://{incident_id}")
         runbook = await client.read_resource("runbook://rate_limit")
@@ -52,6 +54,7 @@ async def test_learning_over_mcp_and_its_resources(tmp_path: Path, mode: str) ->
         with pytest.raises(MCPError, match="PAT-n"):
             await client.read_resource("runbook://not-a-category")
     assert early.is_error and "draft_analysis" in early.content[0].text  # type: ignore[union-attr]
+    assert unreviewed.is_error and "review_analysis" in unreviewed.content[0].text  # type: ignore[union-attr]
     result = learned.structured_content
     assert result["eval_case"]["id"] == f"regress-{incident_id}"  # type: ignore[index]
     assert result["eval_case"]["trials"] == 50  # type: ignore[index]  # the draft's runs_to_verify
@@ -59,5 +62,5 @@ async def test_learning_over_mcp_and_its_resources(tmp_path: Path, mode: str) ->
     assert json.loads(case.contents[0].text)["incident_id"] == incident_id  # type: ignore[union-attr]
     text = runbook.contents[0].text  # type: ignore[union-attr]
     assert text.startswith("# Runbook: rate limit") and f"[{incident_id}](report://{incident_id})" in text
-    assert "unbounded retries against a shared quota" in text  # the analysis' root cause
+    assert "unbounded retries against a shared fares API quota" in text  # the accepted analysis' root cause
     assert review.contents[0].text.startswith("# Lightweight review:")  # type: ignore[union-attr]

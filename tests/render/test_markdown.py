@@ -22,6 +22,7 @@ from agent_postmortem.store.models import (
     AnalysisAction,
     Category,
     Factor,
+    Hypothesis,
     Incident,
     SimilarIncident,
     TimelineEvent,
@@ -116,9 +117,21 @@ def _analysis(v: Callable[[str], str]) -> Analysis:
             ),
         ],
         model_behavior=v("model_behavior"),
+        hypotheses=[
+            Hypothesis.model_construct(
+                cause=v("hypothesis.cause"), evidence_for=v("hypothesis.for"), evidence_against=v("hypothesis.against")
+            ),
+            Hypothesis.model_construct(cause="second", evidence_for="", evidence_against="x"),
+        ],
+        chosen_because=v("chosen_because"),
         generated_by=v("generated_by"),
         llm_model=v("llm_model"),
+        state="rejected",
+        reviewed_by=v("reviewed_by"),
+        reviewed_at=FIXED_NOW,
+        review_note=v("review_note"),
         warnings=[v("warning")],
+        checks=["placeholders", "distinct_items"],
         created_at=FIXED_NOW,
     )  # fmt: skip
 
@@ -227,7 +240,8 @@ REPORT_FIELDS = [
     "category_signal", "triage_reason", "timeline", "why.question", "why.answer", "root_cause", "factor", "effect",
     "model_behavior", "warning", "proposal.title", "proposal.owner", "proposal.addresses", "repeat.title",
     "generated_by", "llm_model", "tracked.title", "tracked.owner", "linked.title", "linked.owner", "similar.title",
-    "similar.root_cause",
+    "similar.root_cause", "hypothesis.cause", "hypothesis.for", "hypothesis.against", "chosen_because", "reviewed_by",
+    "review_note",
 ]  # fmt: skip
 REVIEW_FIELDS = [
     "title", "error_type", "error_message", "agent", "tool", "model", "triage_reason", "similar.title",

@@ -25,7 +25,7 @@ SECTIONS = [
     "# Post-mortem:",
     "## Description",
     "## Timeline",
-    "## Root cause analysis: 5 whys",
+    "## Root cause analysis (draft): 5 whys",
     "### Root cause",
     "### Contributing factors",
     "### Novelty and similar past incidents",
@@ -210,7 +210,7 @@ async def test_proposals_print_as_separate_items_and_the_next_heading_stays_a_he
     ]
     tokens = MD.parse(text)
     headings = [tokens[n + 1].content for n, t in enumerate(tokens) if t.type == "heading_open"]
-    assert headings[-1] == "Blameless language check" and "Root cause analysis: 5 whys" in headings
+    assert headings[-1] == "Blameless language check" and "Root cause analysis (draft): 5 whys" in headings
 
 
 @pytest.mark.anyio
@@ -307,7 +307,7 @@ def test_the_heading_counts_the_whys_there_are() -> None:
             created_at=FIXED_NOW,
         )
         text = render_markdown(incident(analysis=analysis), similar=[], now=FIXED_NOW)
-        assert f"## Root cause analysis: {n} whys\n" in text and text.count("**Why ") == n
+        assert f"## Root cause analysis (draft): {n} whys\n" in text and text.count("**Why ") == n
     assert "## Root cause analysis\n" in render_markdown(incident(), similar=[], now=FIXED_NOW)
 
 
@@ -329,3 +329,40 @@ def test_a_mermaid_directive_in_a_factor_cannot_reach_the_graph() -> None:
     for forbidden in ("%", "{", "}", "<", ">", "`", '"', "[", "(", "url("):
         assert not any(forbidden in label for label in labels)
     assert 'n1["no budget #37;#37;#123;init#58;' in graph and "#35;35#59;" in graph  # `#` itself is encoded
+
+
+@pytest.mark.anyio
+async def test_the_hypotheses_a_draft_weighed_are_in_the_report_with_their_evidence(tmp_path: Path) -> None:
+    from agent_postmortem.store.models import DraftHypothesis
+
+    hypotheses = [
+        DraftHypothesis(
+            cause="No retry budget on the fares API client",
+            evidence_for="40 workers retried at once on every 429",
+            evidence_against="none found",
+        ),
+        DraftHypothesis(
+            cause="The vendor lowered the fares API quota",
+            evidence_for="429s began suddenly",
+            evidence_against="The quota was unchanged: quota exceeded only at the retry peak",
+        ),
+    ]
+    chosen = "Only the retry storm explains why the 429s stopped when the workers paused."
+    analysis = draft().model_copy(update={"hypotheses": hypotheses, "chosen_because": chosen})
+    service = make_service(tmp_path)
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        recorded = await client.call_tool(
+            "record_analysis", {"incident_id": incident_id, "analysis_json": analysis.model_dump_json()}
+        )
+        assert not recorded.is_error, recorded.content
+        result = await client.call_tool("render_report", {"incident_id": incident_id, "kind": "full"})
+    text = result.structured_content["text"]  # type: ignore[index]
+    cells = [t.content for t in section(text, "Hypotheses considered") if t.type == "inline"]
+    assert cells[3:6] == [
+        "No retry budget on the fares API client",
+        "40 workers retried at once on every 429",
+        "none found",
+    ]
+    assert cells[6:8] == ["The vendor lowered the fares API quota", "429s began suddenly"]
+    assert f"**Why this root cause:** {chosen}" in text

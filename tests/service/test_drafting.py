@@ -106,10 +106,10 @@ def test_a_draft_may_cite_only_incidents_from_its_context(tmp_path: Path) -> Non
     known = capture(service, "Fares API answered 429 Too Many Requests at peak")
     incident_id = capture(service)
     assert known in service.draft_context(incident_id).allowed
-    llm.enqueue(draft().model_copy(update={"root_cause": f"Like {known} and INC-404, retries had no backoff."}))
+    llm.enqueue(draft().model_copy(update={"root_cause": f"Like {known} and INC-404, fares retries had no backoff."}))
     analysis = service.draft_analysis(incident_id)
     assert analysis.cited == [known] and analysis.removed_citations == ["INC-404"]
-    assert analysis.root_cause == f"Like {known} and {REMOVED}, retries had no backoff."
+    assert analysis.root_cause == f"Like {known} and {REMOVED}, fares retries had no backoff."
     assert analysis.warnings[0].startswith("removed references")
     report = service.render_report(incident_id)
     assert "## Review notes" in report and "INC-404" in report.split("## Review notes")[1]

@@ -23,7 +23,7 @@ def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path,
         diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
         version = conn.execute(text("select version_num from alembic_version")).scalar()
     assert diff == []
-    assert version == "0007"
+    assert version == "0008"
     assert {"incidents", "timeline_events", "analyses", "action_items", "action_item_changes", "index_outbox"} <= set(
         inspect(engine).get_table_names()
     )
@@ -99,11 +99,12 @@ def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(t
     engine = db.make_engine(db.sqlite_url(tmp_path))
     db.upgrade(engine, lock_dir=tmp_path)
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0007"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0008"
         assert conn.execute(text("pragma integrity_check")).scalar() == "ok"
     store = IncidentStore(engine)
     old = store.get_or_raise("INC-1")
     assert old.title.startswith("Support bot promised") and old.analysis is not None
+    assert old.analysis.hypotheses == [] and old.analysis.checks == []  # written before they existed
     assert [e.description for e in old.timeline] == ["Customer complaint"]
     item = ActionStore(store).get("AI-1", now=FIXED_NOW)
     assert item.status == "completed" and [(h.field, h.by) for h in item.history] == [
@@ -174,3 +175,38 @@ def test_change_authors_stored_raw_before_0007_are_redacted_by_the_upgrade(
     with engine.connect() as conn:
         authors = [b for (b,) in conn.execute(text('select "by" from action_item_changes order by pk'))]
     assert authors == ["dana [REDACTED:email]", "lee", None] and incident.id == "INC-1"
+
+
+def test_analyses_accepted_before_0008_stay_accepted_and_feed_search_hits(
+    tmp_path: Path, database: HomeDatabases
+) -> None:
+    """0008 copies each analysis' review state from its body into the `state` column that the knowledge queries use."""
+    import json
+
+    engine = database.engine(tmp_path, migrated=False)
+    db.upgrade(engine, lock_dir=tmp_path, revision="0007")
+    with engine.begin() as conn:  # as the code at 0007 wrote them: the state in the body only
+        for n in (1, 2):
+            conn.execute(
+                text(
+                    "insert into incidents (title, category, severity, status, created_at, postmortem_completed, "
+                    "content_hash, body) values ('Old failure', 'timeout', 'SEV4', 'resolved', "
+                    "'2026-01-02 03:04:05.000000', false, :hash, :body)"
+                ),
+                {"hash": f"h{n}", "body": json.dumps({"triage": "full"})},
+            )
+        for n, state in ((1, "accepted"), (2, "draft")):
+            body = {"whys": [], "root_cause": f"cause {n}", "generated_by": "x", "state": state}
+            conn.execute(
+                text(
+                    "insert into analyses (incident_pk, created_at, body) "
+                    "values (:pk, '2026-01-02 03:04:05.000000', :body)"
+                ),
+                {"pk": n, "body": json.dumps({**body, "created_at": "2026-01-02T03:04:05Z"})},
+            )
+    db.upgrade(engine, lock_dir=tmp_path)
+    store = IncidentStore(engine)
+    hits = store.summaries([1, 2])
+    assert hits[1].analysis is not None and hits[1].analysis.root_cause == "cause 1"
+    assert hits[2].analysis is None  # a draft is not what is known about a past incident
+    assert store.get_or_raise("INC-2").analysis is not None and store.analysed_pks(limit=5) == [1]

@@ -61,6 +61,7 @@ async def seed(client: Client) -> str:
     """An analysed incident with two action items, as a user makes it."""
     incident = (await call(client, "capture_incident", title="Refund agent failed on order 4412"))["id"]
     await call(client, "record_analysis", incident_id=incident, analysis_json=json.dumps(ANALYSIS))
+    await call(client, "review_analysis", incident_id=incident, decision="accept", by="dana")
     await call(client, "add_action_item", incident_id=incident, title="Add backoff to retries", owner="payments")
     await call(client, "add_action_item", incident_id=incident, title="Alert on refund timeouts", by="dana")
     return str(incident)
@@ -116,7 +117,8 @@ async def test_text_that_redaction_lengthens_is_stored_within_the_models_limits(
     assert item["owner"] is not None and len(item["owner"]) <= 200
     authors = [h["by"] for h in item["history"] if h["by"]]
     assert authors and all(a.startswith("dana [REDACTED:email]") and len(a) <= 200 for a in authors)
-    assert all(len(e["description"]) <= 2000 for e in stored["timeline"]) and len(stored["timeline"]) == 3
+    # the review of the analysis is a timeline event too
+    assert all(len(e["description"]) <= 2000 for e in stored["timeline"]) and len(stored["timeline"]) == 4
     assert not [t for (t,) in rows(tmp_path, "select title from action_items") if "@ex.io" in t]
 
 

@@ -1,0 +1,86 @@
+"""The draft guard: each check refuses the junk it names and lets every reference analysis of the eval cases pass."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from agent_postmortem.analysis.draft_guard import CHECKS, check_draft, guard_problems
+from agent_postmortem.evals.cases import Case, load_cases
+from agent_postmortem.evals.runner import _reference_draft
+from agent_postmortem.store.models import AnalysisDraft, DraftWhy, Incident, TimelineEvent
+from tests.factories import CAPTURE, draft
+
+
+def incident_of(case: Case | None = None) -> Incident:
+    if case is None:
+        return Incident(
+            id="INC-1", category="rate_limit", severity="SEV3", triage="full", created_at=datetime.now(UTC), **CAPTURE
+        )  # type: ignore[arg-type]
+    data = case.incident.model_dump(exclude={"timeline", "occurred_at"})
+    data["severity"] = data["severity"] or "SEV3"
+    timeline = [
+        TimelineEvent(at=datetime.fromisoformat(e.at.replace("Z", "+00:00")), kind=e.kind, description=e.description)
+        for e in case.incident.timeline
+    ]
+    return Incident(id="INC-1", triage="full", created_at=datetime.now(UTC), timeline=timeline, **data)
+
+
+def test_no_reference_analysis_of_the_eval_cases_is_refused() -> None:
+    cases = load_cases()
+    refused = {c.name: guard_problems(_reference_draft(c.case), incident_of(c.case)) for c in cases}
+    assert len(cases) >= 59 and {k: v for k, v in refused.items() if v} == {}
+
+
+def test_a_good_draft_passes_every_check() -> None:
+    verdict = check_draft(draft(), incident_of())
+    assert verdict.problems == [] and verdict.passed == list(CHECKS)
+
+
+def changed(**update: object) -> list[str]:
+    return guard_problems(draft().model_copy(update=update), incident_of())
+
+
+def test_template_slots_are_refused_but_angle_brackets_from_the_incident_or_code_are_not() -> None:
+    assert "template placeholder (<Title of Incident>)" in changed(root_cause="<Title of Incident> on the fares API")[0]
+    assert "template placeholder ([insert cause here])" in changed(root_cause="[insert cause here] on the fares API")[0]
+    assert changed(root_cause="The fares API client kept a List<Request> of retries with no budget") == []
+
+
+def test_whys_that_repeat_each_other_are_refused() -> None:
+    same = DraftWhy(question="Why did the fares API fail?", answer="The fares API answered 429 to every retry.")
+    assert changed(whys=[same, draft().whys[1], same]) == [
+        "why 3 repeats why 1: each why must ask about the answer before it"
+    ]
+
+
+def test_a_root_cause_sharing_nothing_with_the_incident_is_refused() -> None:
+    assert changed(root_cause=".0123456789 and so forth") == [
+        "the root cause shares no word with the incident or the whys: name what in this incident went wrong"
+    ]
+
+
+def test_identical_and_unrelated_action_items_are_refused() -> None:
+    item = draft().action_items[0]
+    discount = item.model_copy(update={"title": "Take 5% off every order for next quarter"})
+    found = changed(action_items=[item, item, discount])
+    assert found == [
+        "action item 3: nothing to do with the incident or its cause; propose a fix for it",
+        "action items 1 and 2 are the same: propose distinct actions",
+    ]
+
+
+def test_a_root_cause_that_blames_a_person_is_refused() -> None:
+    found = changed(root_cause="The on-call engineer forgot to set a retry budget on the fares API client.")
+    assert len(found) == 1 and found[0].startswith("the root cause blames a person")
+
+
+def test_a_copy_of_the_prompts_example_is_refused() -> None:
+    example = "Tool schemas shipped without contract tests, so the agent could call the order tool without an order id."
+    assert "copies the prompt's example" in changed(root_cause=example)[0]
+
+
+@pytest.mark.parametrize("field", ["hypotheses", "chosen_because"])
+def test_drafts_written_before_hypotheses_still_load(field: str) -> None:
+    old = draft().model_dump()
+    del old[field]
+    assert AnalysisDraft.model_validate(old).hypotheses == []

@@ -1,0 +1,47 @@
+"""`postmortem review INC-n --accept|--reject`, as a subprocess: the decision is kept with who and why, shown by
+`show`, and a rejected analysis stops feeding the runbook."""
+
+import json
+from pathlib import Path
+
+from tests.processes import postmortem
+
+ROOT_CAUSE = "The fares API client shared one key across 40 workers with no retry budget."
+PAST = {
+    "title": "Booking agent got 429 Too Many Requests from the fares API",
+    "description": "Every retry went out immediately from 40 workers sharing one key.",
+    "error_type": "RateLimitError",
+    "error_message": "429 Too Many Requests: quota exceeded",
+    "category": "rate_limit",
+    "analysis": {
+        "whys": [{"question": "Why did the fares API answer 429?", "answer": "The shared key ran out of quota."}],
+        "root_cause": ROOT_CAUSE,
+    },
+}
+
+
+def run(home: Path, *args: str) -> tuple[int, str, str]:
+    done = postmortem(*args, home=home)
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+def test_review_from_the_command_line_is_kept_shown_and_stops_a_rejected_analysis_feeding_runbooks(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    (tmp_path / "past.jsonl").write_text(json.dumps(PAST) + "\n", encoding="utf-8")
+    assert run(home, "import", str(tmp_path / "past.jsonl"))[0] == 0
+    assert ROOT_CAUSE in run(home, "runbook", "rate_limit")[1]  # imported analyses count as accepted
+
+    code, out, err = run(home, "review", "INC-1", "--reject", "--by", "lee", "--note", "not the cause")
+    assert code == 0 and "REJECTED by lee" in out and "not the cause" in out, err
+    assert "REJECTED by lee" in run(home, "show", "INC-1")[1]
+    assert ROOT_CAUSE not in run(home, "runbook", "rate_limit")[1]
+
+    code, out, _ = run(home, "review", "INC-1", "--accept", "--json")
+    assert code == 0 and json.loads(out)["state"] == "accepted"
+    assert ROOT_CAUSE in run(home, "runbook", "rate_limit")[1]
+
+    for args in (("review", "INC-1"), ("review", "INC-1", "--accept", "--reject"), ("review", "INC-99", "--accept")):
+        code, out, err = run(home, *args)
+        assert code == 2 and "Traceback" not in err and err.startswith("error:"), (args, err)
