@@ -4,7 +4,6 @@ the browser that opens it). What `postmortem report --format html`, the `report-
 view's incident page and download link give."""
 
 from functools import cache
-from typing import Any
 
 from markupsafe import Markup
 
@@ -21,36 +20,22 @@ def stylesheet() -> str:
     return STYLESHEET.read_text(encoding="utf-8")
 
 
-def report_body(incident: Incident, markdown: str, *, link_to: LinkTo) -> tuple[Markup, list[dict[str, Any]]]:
-    """The report's Markdown as inert HTML with the incident's graph, and the analysis' alternative hypotheses to
-    show after it (none when the report already has them)."""
-    shown = [] if "Alternative hypotheses" in markdown else alternatives(incident.analysis)
-    return markdown_html(markdown, graph=causal_graph_svg(incident), link_to=link_to), shown
+def report_body(incident: Incident, markdown: str, *, link_to: LinkTo) -> Markup:
+    """The report's Markdown (hypotheses considered included) as inert HTML with the incident's graph."""
+    return markdown_html(markdown, graph=causal_graph_svg(incident), link_to=link_to)
 
 
 def report_html(incident: Incident, markdown: str) -> str:
     """One self-contained HTML document of the report `markdown` rendered for `incident`; links to other incidents
     become plain text (the file is read away from any server)."""
-    body, shown = report_body(incident, markdown, link_to=no_link)
+    body = report_body(incident, markdown, link_to=no_link)
     return (
         environment()
         .get_template("report.html.j2")
         .render(
             i=incident,
             body=body,
-            alternatives=shown,
             css=Markup(stylesheet().replace("</", "<\\/")),
             csp=EXPORT_CSP,
         )
     )
-
-
-def alternatives(analysis: Any) -> list[dict[str, Any]]:
-    """The analysis' alternative hypotheses (candidate root causes with evidence for and against), when it has
-    them, as plain dicts for the template; any shape of item is shown field by field."""
-    found = getattr(analysis, "alternative_hypotheses", None) or getattr(analysis, "alternatives", None) or []
-    shown = []
-    for item in found:
-        data = item.model_dump() if hasattr(item, "model_dump") else item
-        shown.append(data if isinstance(data, dict) else {"hypothesis": data})
-    return shown

@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agent_postmortem.errors import NothingToReview
 from agent_postmortem.http.security import HttpSecurity
 from agent_postmortem.render.html import html_environment
 from agent_postmortem.render.html_report import stylesheet
@@ -32,7 +33,6 @@ from agent_postmortem.store.errors import ActionItemNotFound, IncidentNotFound, 
 from agent_postmortem.web.auth import Session, Sessions, same, session_id
 from agent_postmortem.web.cache import Memo
 from agent_postmortem.web.reads import FormError
-from agent_postmortem.web.review import ReviewError
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
@@ -139,7 +139,7 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
                 web.memo.clear(session.team)
         except (IncidentNotFound, ActionItemNotFound, InvalidId) as e:
             return error_page(web, request, 404, str(e), session)
-        except (FormError, ReviewError) as e:
+        except (FormError, NothingToReview) as e:
             return error_page(web, request, 400, str(e), session)
         except ValidationError as e:
             fields = ", ".join(".".join(map(str, x["loc"])) or "value" for x in e.errors(include_input=False)[:5])

@@ -13,7 +13,6 @@ from agent_postmortem.render.html_report import report_body
 from agent_postmortem.store.models import EventKind, TimelineEventCreate
 from agent_postmortem.web import reads
 from agent_postmortem.web.app import Ctx, Rendered, Web, page
-from agent_postmortem.web.review import REJECT_UNAVAILABLE, can_reject, review
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
@@ -58,7 +57,7 @@ def history(service: "PostmortemService", incident: "Incident") -> list[Change]:
 
 def incident(ctx: Ctx) -> Rendered:
     found = ctx.service.get_incident(ctx.params["incident_id"])
-    body, shown = report_body(found, ctx.service.render_report(found.id), link_to=web_link)
+    body = report_body(found, ctx.service.render_report(found.id), link_to=web_link)
     grouped = ctx.cached_or_none("patterns", lambda: reads.patterns(ctx.service))  # seconds at 10k: never waited for
     return Rendered(
         "incident.html.j2",
@@ -66,9 +65,6 @@ def incident(ctx: Ctx) -> Rendered:
             "i": found,
             "a": found.analysis,
             "report": body,
-            "alternatives": shown,
-            "can_reject": can_reject(ctx.service),
-            "reject_note": REJECT_UNAVAILABLE,
             "pattern": None if grouped is None else reads.pattern_of(grouped, found.id),
             "grouping": grouped is None,
             "history": history(ctx.service, found),
@@ -84,7 +80,7 @@ def review_form(ctx: Ctx) -> Response:
         raise reads.FormError("decision must be accept or reject")
     by = reads.text(ctx.form, "by", 200) or None
     note = reads.text(ctx.form, "note", 1000) or None
-    review(ctx.service, incident_id, accept=decision == "accept", by=by, note=note)
+    ctx.service.review_analysis(incident_id, decision=decision, by=by, note=note)
     return RedirectResponse(f"/incidents/{ctx.service.get_incident(incident_id).id}", status_code=303)
 
 

@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,8 +14,7 @@ from mcp import Client, MCPError
 
 from agent_postmortem.mcp.server import create_server
 from agent_postmortem.render.graph import causal_graph_svg, layout
-from agent_postmortem.render.html import environment, markdown_html, no_link
-from agent_postmortem.render.html_report import alternatives
+from agent_postmortem.render.html import markdown_html, no_link
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import Analysis, Factor, Incident, Why
 from tests.web.site import seeded_service
@@ -127,19 +125,6 @@ def test_the_page_and_the_file_render_the_same_report(seeded: tuple[PostmortemSe
     service, drafted = seeded
     page = str(markdown_html(service.render_report(drafted), graph=None, link_to=no_link))
     sections = re.findall(r"<h2>([^<]+)</h2>", page)
-    assert sections[:3] == ["Description", "Timeline", "Root cause analysis: 3 whys"]
+    assert sections[:3] == ["Description", "Timeline", "Root cause analysis (draft): 3 whys"]
     exported = service.render_report(drafted, format="html")
     assert all(f"<h2>{s}</h2>" in exported for s in sections) and service.get_incident(drafted).title in exported
-
-
-def test_alternative_hypotheses_show_field_by_field_escaped_when_an_analysis_has_them() -> None:
-    analysis = SimpleNamespace(
-        alternative_hypotheses=[
-            {"hypothesis": "<b>Quota</b> shared", "evidence_for": ["429 on every call"], "evidence_against": []},
-            {"hypothesis": "Provider outage", "why_not_chosen": "status page green"},
-        ]
-    )
-    shown = alternatives(analysis)
-    html = environment().get_template("_alternatives.html.j2").render(alternatives=shown)
-    assert "&lt;b&gt;Quota&lt;/b&gt; shared" in html and "<li>429 on every call</li>" in html
-    assert "why not chosen" in html and alternatives(SimpleNamespace()) == []

@@ -23,7 +23,6 @@ from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.web.app import CSP
 from agent_postmortem.web.auth import COOKIE, IDLE_TTL, SESSION_TTL, Sessions, set_cookie
 from agent_postmortem.web.cache import Memo
-from agent_postmortem.web.review import can_reject, review
 from tests.factories import make_service
 from tests.http_server import TOKEN, serve_process, serving
 from tests.web.site import DRAFT_TITLE, csrf_of, seeded_service, sign_in
@@ -197,9 +196,15 @@ def test_a_draft_is_accepted_and_a_timeline_event_added_from_the_incident_page(
     assert accepted.status_code == 303
     incident = service.get_incident(drafted)
     assert incident.analysis is not None and incident.analysis.state == "accepted"
-    assert [e.description for e in incident.timeline][-2:] == ["Paused", "Analysis accepted by lee in the web view."]
-    again = client.post(f"/incidents/{drafted}/review", data={"csrf": csrf, "decision": "accept"})
-    assert again.status_code == 400
+    assert [e.description for e in incident.timeline][-2:] == [
+        "Paused",
+        f"Analysis ({incident.analysis.generated_by}) accepted by lee.",
+    ]
+    assert incident.analysis.reviewed_by == "lee"
+    rejected = client.post(f"/incidents/{drafted}/review", data={"csrf": csrf, "decision": "reject", "note": "wrong"})
+    assert rejected.status_code == 303 and service.get_incident(drafted).analysis.state == "rejected"  # type: ignore[union-attr]
+    nothing = client.post(f"/incidents/{drafted}/review", data={"csrf": csrf, "decision": "maybe"})
+    assert nothing.status_code == 400
 
 
 def test_postmortem_ui_serves_loopback_and_its_printed_link_signs_in_once(tmp_path: Path) -> None:
@@ -299,33 +304,3 @@ def test_the_incident_page_shows_its_pattern_once_grouped_and_never_waits_for_th
     client.get("/patterns")  # computes the grouping (and keeps it) when no view has yet
     page = client.get(f"/incidents/{member.incident_ids[0]}").text
     assert f'<a href="/patterns#{member.id}">{member.id}</a>' in page and "being grouped" not in page
-
-
-def test_the_review_adapter_uses_the_services_review_method_when_there_is_one() -> None:
-    calls: list[tuple[str, bool, str | None, str | None]] = []
-
-    class Reviewing:
-        def review_analysis(self, incident_id: str, *, accept: bool, by: str | None, note: str | None) -> None:
-            calls.append((incident_id, accept, by, note))
-
-    reviewing: Any = Reviewing()
-    review(reviewing, "INC-3", accept=False, by="lee", note="wrong root cause")
-    assert calls == [("INC-3", False, "lee", "wrong root cause")] and can_reject(reviewing)
-
-
-def test_the_review_adapter_names_the_decision_as_the_services_method_asks() -> None:
-    said: list[dict[str, Any]] = []
-
-    class Reviewing:
-        def review(
-            self, incident_id: str, *, decision: str, reviewer: str | None = None, note: str | None = None
-        ) -> None:
-            said.append({"id": incident_id, "decision": decision, "reviewer": reviewer, "note": note})
-
-    reviewing: Any = Reviewing()
-    review(reviewing, "INC-3", accept=True, by="kim", note=None)
-    review(reviewing, "INC-3", accept=False, by=None, note="no evidence")
-    assert said == [
-        {"id": "INC-3", "decision": "accepted", "reviewer": "kim", "note": None},
-        {"id": "INC-3", "decision": "rejected", "reviewer": None, "note": "no evidence"},
-    ]
