@@ -133,3 +133,10 @@ def test_no_merge_conflict_markers_are_committed() -> None:
         if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in text.splitlines()):
             marked.append(name)
     assert not marked, f"merge conflict markers in {marked}"
+
+
+def test_no_symlink_is_committed() -> None:
+    """A worktree's link to its tools folder was once committed; in a fresh clone it pointed nowhere."""
+    staged = subprocess.run(["git", "ls-files", "-s"], cwd=ROOT, capture_output=True, check=True, text=True).stdout
+    links = [line.split("\t", 1)[1] for line in staged.splitlines() if line.startswith("120000 ")]
+    assert not links, f"symlinks committed: {links}"
