@@ -105,6 +105,9 @@ def validation_problems(
         loc = [*within, *e["loc"]]
         if e["type"] == "extra_forbidden" and not name_keys:
             parts.append(f"{_path(loc[:-1])}: unexpected key (remove keys not in the schema)")
+        elif e["type"] == "value_error":  # a rule's own sentence: "Value error, " is pydantic's wrapping
+            said = e["msg"].removeprefix("Value error, ")
+            parts.append(f"{_path(loc)}: {said}" if loc else said)
         else:
             parts.append(f"{_path(loc)}: {e['msg']}")
     more = f"; and {len(errors) - limit} more" if len(errors) > limit else ""
