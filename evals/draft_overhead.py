@@ -11,9 +11,10 @@ from typing import TypeVar
 import numpy as np
 from pydantic import BaseModel
 
+from agent_postmortem.evals.runner import GENERIC
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.ids import to_incident_id
-from agent_postmortem.store.models import AnalysisDraft, DraftWhy, Incident, ProposedAction
+from agent_postmortem.store.models import AnalysisDraft, DraftWhy, Incident
 
 T = TypeVar("T", bound=BaseModel)
 DRAFTS = 30
@@ -45,31 +46,22 @@ def _draft(service: PostmortemService, incident_id: str) -> None:
 
 
 def answer_for(incident: Incident) -> AnalysisDraft:
-    """A draft made of the incident's own words, so that the draft guard passes it as any real draft would: the figure
-    is the server's work around a draft, not the guard's refusal."""
+    """The generic floor draft rewritten in the incident's own words, so that the draft guard passes it as it would
+    a real draft: the figure is the server's work around a draft, not the guard's refusal."""
     title = incident.title[:100]
     said = (incident.description or incident.error_message or title)[:240]
     tool = (incident.tool or incident.agent or "the failing step")[:40]
-    return AnalysisDraft(
-        whys=[
-            DraftWhy(question=f"Why did this happen: {title}?"[:160], answer=said),
-            DraftWhy(question=f"Why did {tool} fail?", answer=f"{tool} had no check for this case: {title}"[:240]),
-            DraftWhy(question="Why was it not caught earlier?", answer=f"No test covered {tool} with such input."),
-        ],
-        root_cause=f"The system had no check or regression test that caught this failure of {tool}."[:400],
-        contributing_factors=[],
-        action_items=[
-            ProposedAction(
-                title=f"Add a check and a regression test to {tool} for: {title}"[:160],
-                owner_role="engineering",
-                priority="P1",
-                due_in_days=30,
-                addresses="root cause",
-            )
-        ],
-        model_behavior=None,
-        determinism="unknown",
-        runs_to_verify=None,
-        responsible=None,
-        decisive_step=None,
+    item = GENERIC.action_items[0].model_copy(
+        update={"title": f"Add a check and a regression test to {tool} for: {title}"[:160]}
+    )
+    return GENERIC.model_copy(
+        update={
+            "whys": [
+                DraftWhy(question=f"Why did this happen: {title}?"[:160], answer=said),
+                DraftWhy(question=f"Why did {tool} fail?", answer=f"{tool} had no check for this case: {title}"[:240]),
+                DraftWhy(question="Why was it not caught earlier?", answer=f"No test covered {tool} with such input."),
+            ],
+            "root_cause": f"The system had no check or regression test that caught this failure of {tool}.",
+            "action_items": [item],
+        }
     )

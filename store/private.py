@@ -47,8 +47,13 @@ def write_private(path: Path, text: str) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    directory = os.open(path.parent, os.O_RDONLY)
+    sync_directory(path.parent)
+
+
+def sync_directory(directory: Path) -> None:
+    """fsync a directory, so that a rename into it survives a crash."""
+    fd = os.open(directory, os.O_RDONLY)
     try:
-        os.fsync(directory)  # the rename itself survives a crash
+        os.fsync(fd)
     finally:
-        os.close(directory)
+        os.close(fd)

@@ -2,6 +2,7 @@
 counts and the rebuild of its vector index."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from agent_postmortem.errors import NothingToReview
@@ -13,19 +14,12 @@ from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.search.knowledge import KnowledgeBase
 
 
+@dataclass(kw_only=True)
 class Incidents:
-    def __init__(
-        self,
-        *,
-        store: IncidentStore,
-        actions: ActionStore,
-        knowledge: KnowledgeBase,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.store = store
-        self.actions = actions
-        self.knowledge = knowledge
-        self.clock = clock
+    store: IncidentStore
+    actions: ActionStore
+    knowledge: KnowledgeBase
+    clock: Callable[[], datetime]
 
     def get_incident(self, incident_id: str) -> Incident:
         return self.store.get_or_raise(incident_id)

@@ -3,6 +3,7 @@ each pattern held. Capture, follow-up and lessons all ask this one about pattern
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,19 +22,12 @@ from agent_postmortem.store.search.knowledge import KnowledgeBase
 Rows = list[Any]  # a pattern's member rows (pk, title, category, signature, agent, tool, created_at, last_seen_at)
 
 
+@dataclass(kw_only=True)
 class Recurrence:
-    def __init__(
-        self,
-        *,
-        store: IncidentStore,
-        actions: ActionStore,
-        knowledge: KnowledgeBase,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.store = store
-        self.actions = actions
-        self.knowledge = knowledge
-        self.clock = clock
+    store: IncidentStore
+    actions: ActionStore
+    knowledge: KnowledgeBase
+    clock: Callable[[], datetime]
 
     def recurring_patterns(self, *, min_size: int = 3, limit: int = 20) -> PatternList:
         """Groups of at least `min_size` incidents that are the same failure (similar and/or same signature)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from agent_postmortem.store.private import FILE_MODE
+from agent_postmortem.store.private import FILE_MODE, sync_directory
 
 MAGIC = b"PMCACHE1"
 ALIGN = 64
@@ -69,11 +69,7 @@ def write(path: Path, meta: dict[str, Any], arrays: Mapping[str, np.ndarray | li
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # the rename itself survives a crash
-    finally:
-        os.close(directory)
+    sync_directory(path.parent)  # the rename itself survives a crash
 
 
 def read(path: Path, *, verify: bool = True) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
