@@ -16,82 +16,19 @@ pipeline", "the agent", "the SDK", "the migration") are never people, so their f
 import re
 from dataclasses import dataclass
 
-_I = re.IGNORECASE
-ROLES = (
-    r"engineers?|developers?|devs?|programmers?|interns?|operators?|admins?|administrators?|on-?call(?:\s+engineers?)?|"
-    r"sres?|analysts?|reviewers?|authors?|owners?|team(?:mates?)?|managers?|leads?|person|people|staff|employees?|"
-    r"contractors?|testers?|qa(?:\s+team)?|dbas?|architects?|(?:new\s+)?hires?|juniors?|seniors?|colleagues?|"
-    r"co-?workers?|maintainers?|typists?|humans?|individuals?|users?|customers?|ops(?:\s+team)?|devops|it\s+team|"
-    r"support\s+team|release\s+managers?|product\s+managers?|pms?|folks|guys?"
+from agent_postmortem.analysis.blame_lexicon import (
+    ACTION,
+    BLAME_VERB,
+    CLAUSE_END,
+    FAILURE_CONTEXT,
+    NAME,
+    NOT_NAMES,
+    PERSON,
+    PRONOUN,
+    WITHOUT_CHECK,
 )
-_SYSTEM_HEADS = (
-    r"agents?|bots?|sdks?|apis?|services?|pipelines?|jobs?|scripts?|migrations?|systems?|tools?|models?|llms?|"
-    r"servers?|clusters?|databases?|dbs?|deploys?|deployments?|workers?|schedulers?|crons?|checks?|tests?|suites?|"
-    r"processes|process|configs?|functions?|clients?|consumers?|proxies|proxy|gateways?|routers?|nodes?|pods?|"
-    r"containers?|queues?|caches?|layers?|integrations?|plugins?|extensions?|libraries|library|frameworks?|apps?|"
-    r"applications?|features?|flags?|rules?|guards?|filters?|classifiers?|retries|retry|loops?|hooks?|runners?"
-)
-PRONOUN = r"\b(?:I|we|he|she|they|you|someone|somebody|nobody|no\s+one|noone|everyone|everybody|us|me|him|them)\b"
-ROLE_NP = (
-    r"(?:\b(?:the|a|an|our|their|his|her|one|that|this|some|your|my|every|another|other)\s+(?:[\w-]+\s+){0,2}"
-    r"(?:" + ROLES + r")\b(?!\s+(?:" + _SYSTEM_HEADS + r")\b))"
-    r"|(?-i:\b(?:QA|ops|Ops|SRE|SREs|DBA|DevOps|IT)\b)"
-    r"|(?-i:\b(?:Engineer|Developer|Operator|Admin|Person|User)\s+[A-Z]\b)"
-)
-# Capitalised words that start sentences or name systems, never people.
-_NOT_NAMES = set(
-    """The This That These Those It Its We Our Us They Their He She His Her You Your I My Me A An And But Or So If
-    When Then After Before During Because Since While Once Until Unless Although Though However Also Later Finally
-    First Second Third Next Last Meanwhile Unfortunately Luckily Fortunately Eventually Initially Instead Still Yet
-    Nothing Everything Something Someone Nobody Everyone Each Every All Some Most Many Few No Not None Both Either
-    Neither Here There Why What Who How Where Which Whose Root Cause Impact Summary Timeline Action Item Update
-    Resolved Monitoring Investigating Identified Postmortem Incident Outage Error Errors Note Fix Please Thanks Today
-    Yesterday Tomorrow Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June
-    July August September October November December Kafka Redis Postgres Postgresql Mysql Mongo Mongodb Docker
-    Terraform Jenkins Ansible Kubernetes Helm Argo Airflow Celery Nginx Envoy Istio Consul Vault Sentry Grafana
-    Prometheus Datadog Splunk Elastic Elasticsearch Python Node Rust Java Go Ruby Rails Django Flask React Vue Next
-    Vercel Heroku Netlify Stripe Slack Jira Confluence Github Gitlab Git Bitbucket Linux Ubuntu Debian Windows Mac
-    Chrome Safari Firefox Android Apple Google Amazon Azure Microsoft Meta Twitter Facebook Openai Anthropic Mistral
-    Claude Gemini Copilot Cursor Codex Replit Llama Ollama Langchain Langgraph Pydantic Bard Alexa Siri Watson Tay
-    Chatgpt Gpt Sora Dall Bedrock Vertex Lambda Cloudflare Akamai Fastly Railway Supabase Firebase Mongo Snowflake
-    Spark Hadoop Hive Presto Trino Zookeeper Etcd Calico Cilium Traefik Okta Auth Oauth Sso Cloudwatch Fluentd
-    Loki Tempo Jaeger Opentelemetry Goose Cline Aider Devin Kiro Windsurf Zed Warp Codespaces Actions Pages Sonnet
-    Opus Haiku Grok Qwen Deepseek Phi Gemma Whisper Sdk Api Cli Ui Ux Db Dns Tls Ssl Http Https Json Yaml Sql""".split()
-)
-NAME = r"(?-i:\b(?<![-./@])[A-Z][a-z]{2,}\b)(?!['’]?\s*(?:" + _SYSTEM_HEADS + r")\b)"
-PERSON = r"(?:" + PRONOUN + r"|" + ROLE_NP + r")"
 
-# What follows a counterfactual "should have": a past participle ("should have pinned", "should've known"), not a
-# noun ("shouldn't have write access").
-_PARTICIPLE = (
-    r"(?:\w+(?:ed|en|wn|ght)|been|done|made|run|set|put|let|hit|read|got|had|told|found|kept|held|paid|sent|spent|"
-    r"built|left|lost|met|shut|split|stood|understood|begun|spotted|caught)\b"
-)
-_WITHOUT_CHECK = (
-    r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|testing|checking|asking|approval|telling|verifying|running|"
-    r"looking|a\s+review|any\s+review|double-checking|consulting|a\s+backup|backing\s+up|(?:re)?building|compiling)"
-)
-_BLAME_VERB = (
-    r"forgot|forget|forgets|forgotten|missed|misses|skipped|ignored|ignores|overlooked|neglected|failed\s+to|"
-    r"fails\s+to|didn['’]?t|did\s+not|didnt|never|messed\s+up|screwed\s+up|botched|broke|breaks|mistyped|misread|"
-    r"misconfigured|mistakenly|accidentally|accidently|inadvertently|regrettably|carelessly|by\s+mistake|"
-    r"by\s+accident|bothered|typed\s+the\s+wrong|(?:picked|used|chose|ran|edited|deployed|pushed)\s+the\s+wrong|"
-    r"(?:should|could|would|must)(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve|\s+of)\b"
-    r"(?=\s+(?:\w+ly\s+)?" + _PARTICIPLE + r")|"
-    r"ought\s+to\s+have|was\s+supposed\s+to|" + _WITHOUT_CHECK + r"|will\s+be\s+more\s+careful"
-)
-_ACTION = (
-    r"deleted|dropped|wiped|removed|truncated|overwrote|overwritten|destroyed|erased|purged|ran|run|executed|pushed|"
-    r"force-pushed|deployed|merged|shipped|released|rolled\s+out|changed|committed|disabled|turned\s+off|killed|"
-    r"typed|applied|edited|modified|updated|upgraded|migrated|approved|published|sent|emailed|cc['’]?d|clicked"
-)
-_FAILURE_CONTEXT = re.compile(
-    r"\b(?:prod|production|live|customers?['’]?|outage|broke|broken|took\s+down|brought\s+down|taking\s+down|"
-    r"down\s+for|by\s+mistake|accidentally|mistakenly|without|wrong|belonged\s+to\s+others|other\s+people['’]s|"
-    r"data\s+loss|lost|regrettably|caused|causing|failed|failing|errors?|incident)\b",
-    _I,
-)
-_CLAUSE_END = r"[.;:!?\n]|,\s+(?:but|so|which|while|whereas)\b|\s+(?:because|since|although|though)\b"
+_I = re.IGNORECASE
 
 
 @dataclass(frozen=True)
@@ -104,45 +41,40 @@ class BlameSpan:
 
 def _clause_after(text: str, pos: int, limit: int = 90) -> str:
     tail = text[pos : pos + limit]
-    cut = re.search(_CLAUSE_END, tail, _I)
+    cut = re.search(CLAUSE_END, tail, _I)
     return tail[: cut.start()] if cut else tail
 
 
 _SUBJECT = re.compile(r"(" + PERSON + r"|" + NAME + r")(?:\s+(?:also|then|just|simply|had|has|have|again|all))?\s+", _I)
-_PREDICATE = re.compile(r"^(?:(?:(?!(?:that|which|who|whose)\b)\S+\s+){0,5}?)(" + _BLAME_VERB + r")\b", _I)
+_PREDICATE = re.compile(r"^(?:(?:(?!(?:that|which|who|whose)\b)\S+\s+){0,5}?)(" + BLAME_VERB + r")\b", _I)
 # A person causing a failure: "I caused the regression", "we introduced a bug" (not "we introduced a cache").
 _CAUSE_START = re.compile(
     r"^(?:(?:also|then|just|probably|apparently|unknowingly|unintentionally|have|has|had)\s+)*(caused|"
     r"(?:introduced|created|triggered|shipped)\s+(?:an?\s+|the\s+|this\s+|that\s+)?(?:\w+\s+)?"
     r"(?:bug|regression|error|issue|outage|problem|breakage|incident|mess))\b",
-    _I,
 )
 # A second verb of the same person after "and" ("I moved the file ... and pushed without rebuilding"): the
 # words after "and" start with a verb, not with a new subject.
-_CONJOINED = re.compile(r"^(?:\S+\s+){0,3}?(?:" + _WITHOUT_CHECK + r")|^(?:forgot|neglected|failed)\s+to\b", _I)
+_CONJOINED = re.compile(r"^(?:\S+\s+){0,3}?(?:" + WITHOUT_CHECK + r")|^(?:forgot|neglected|failed)\s+to\b", _I)
 _AND_VERB = re.compile(
     r"\band\s+(?!(?:the|a|an|it|its|this|that|these|those|our|their|his|her|my|your|some|all|no|then|there|we|"
     r"i|you|he|she|they|someone|nobody)\b)(?=[a-z])",
-    _I,
 )
-_ACTION_START = re.compile(r"^(?:(?:also|then|just|simply|quickly|had|has|have)\s+)?(" + _ACTION + r")\b", _I)
+_ACTION_START = re.compile(r"^(?:(?:also|then|just|simply|quickly|had|has|have)\s+)?(" + ACTION + r")\b", _I)
 _POSSESSIVE = re.compile(
     r"(?P<agent>" + PERSON + r"|" + NAME + r")['’]s?\s+(?:(?:own|last|recent|latest|new|bad|quick)\s+)?"
     r"(?P<noun>change|commit|pr|pull\s+request|patch|config|configuration|script|code|deploy|deployment|migration|push|"
     r"mistake|error|fault|typo|bug|update|edit|query|command|oversight|decision)s?\b",
-    _I,
 )
 _PASSIVE_BY = re.compile(
     r"\b(?:was|were|got|been|being|is|are|get)\s+(?:\w+\s+)?(\w+ed|run|done|broken|made|written|taken|left)\s+"
     r"by\s+(?P<agent>" + PERSON + r"|" + NAME + r")",
-    _I,
 )
 _SELF = r"(?:me|us|myself|ourselves)"
 _BY_SELF = re.compile(
     r"\b(?:messed\s+up|screwed\s+up|broken|broke|caused|introduced|deleted|removed|dropped|wiped|corrupted|"
     r"overwritten|missed|forgotten|overlooked|mistyped|misconfigured|botched|lost|(?:mistake|error|oversight|typo)s?"
     r"(?:\s+(?:was|were))?\s+made)\b[^.;!?\n]{0,40}?\bby\s+(?P<agent>" + _SELF + r")\b",
-    _I,
 )
 _CAUSED_BY = re.compile(
     r"\b(?:caused|introduced|triggered|created|started)\s+by\s+(?P<agent>" + PERSON + r"|" + NAME + r")", _I
@@ -190,14 +122,12 @@ _SCOLDING = re.compile(
     r"breaking|force-pushing|committing|skipping|ignoring|releasing|bypassing)\b|(?:test|check|double-check|read|"
     r"run|review|compile|verify|proofread)\s+your\s+(?:own\s+)?(?:code|changes?|work|prs?|pull\s+requests?|commits?|"
     r"diffs?|patch(?:es)?)\b|(?:actually\s+)?pay\s+(?:more\s+|closer\s+)?attention\b)",
-    _I,
 )
 # Apologising for one's own omission or breakage: "I apologize for not running the tests", "sorry for breaking it".
 _APOLOGY = re.compile(
     r"\b(?P<agent>I|we)?\s*(?:apologi[sz]e|['’]m\s+sorry|am\s+sorry|are\s+sorry|['’]re\s+sorry|sorry|apologies)\s+"
     r"(?:for|about)\s+(?:not\s+\w+ing|forgetting|missing|breaking|deleting|pushing|merging|skipping|ignoring|"
     r"causing|overlooking|the\s+(?:mistake|oversight|breakage|screw-?up))\b",
-    _I,
 )
 _IF_HAD = re.compile(r"\bif\s+(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:had|hadn['’]?t|had\s+not)\b", _I)
 _GLOBAL: list[tuple[str, re.Pattern[str]]] = [
@@ -230,7 +160,7 @@ def _is_person(word: str) -> bool:
     first = word.split()[0]
     if re.fullmatch(PERSON, word, _I):
         return True
-    return first[:1].isupper() and first.capitalize() not in _NOT_NAMES and not re.search(r"[A-Z].*[A-Z]", first)
+    return first[:1].isupper() and first.capitalize() not in NOT_NAMES and not re.search(r"[A-Z].*[A-Z]", first)
 
 
 def _subject_spans(text: str) -> list[BlameSpan]:
@@ -249,7 +179,7 @@ def _subject_spans(text: str) -> list[BlameSpan]:
             found.append(BlameSpan(m.start(), m.end() + pred.end(), "person_as_cause", agent))
         elif re.fullmatch(PRONOUN, agent, _I) and any(_CONJOINED.search(c) for c in conjoined):
             found.append(BlameSpan(m.start(), m.end() + len(clause.rstrip()), "person_as_cause", agent))
-        elif _ACTION_START.search(clause) is not None and _FAILURE_CONTEXT.search(_sentence(text, m.start())):
+        elif _ACTION_START.search(clause) is not None and FAILURE_CONTEXT.search(_sentence(text, m.start())):
             found.append(BlameSpan(m.start(), m.end() + len(clause.rstrip()), "person_as_cause", agent))
     return found
 
