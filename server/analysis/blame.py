@@ -10,7 +10,9 @@ as agent ("deleted by someone", "messed up, presumably by me"), "human error", s
 "I caused the regression", "sorry for not running the tests"), judgements ("careless"), questions that put a person
 in the dock ("Why didn't you test it?", "Did you even run it?") and scolding imperatives ("Test your changes before
 you open a PR", "Please stop pushing to main") are found anywhere. Subjects that are systems ("the deploy
-pipeline", "the agent", "the SDK", "the migration") are never people, so their failures are never flagged.
+pipeline", "the agent", "the SDK", "the migration") are never people, so their failures are never flagged. The
+words are in blame_lexicon.py; further shapes read anywhere (a mistake "by" a person, owning a mistake, fronted
+"Without checking, she ran ...") in blame_shapes.py.
 """
 
 import re
@@ -24,9 +26,10 @@ from agent_postmortem.analysis.blame_lexicon import (
     NAME,
     NOT_NAMES,
     PERSON,
-    PRONOUN,
+    SYSTEM_HEADS,
     WITHOUT_CHECK,
 )
+from agent_postmortem.analysis.blame_shapes import SHAPES
 
 _I = re.IGNORECASE
 
@@ -45,36 +48,57 @@ def _clause_after(text: str, pos: int, limit: int = 90) -> str:
     return tail[: cut.start()] if cut else tail
 
 
-_SUBJECT = re.compile(r"(" + PERSON + r"|" + NAME + r")(?:\s+(?:also|then|just|simply|had|has|have|again|all))?\s+", _I)
-_PREDICATE = re.compile(r"^(?:(?:(?!(?:that|which|who|whose)\b)\S+\s+){0,5}?)(" + BLAME_VERB + r")\b", _I)
+# A subject, with an optional participial aside ("A tired engineer, working late to fix replication, ran ...").
+_SUBJECT = re.compile(
+    r"(" + PERSON + r"|" + NAME + r")(?:,\s+\w+(?:ing|ed)\b[^,;.]{0,80},)?"
+    r"(?:\s+(?:also|then|just|simply|had|has|have|again|all))?\s+",
+    _I,
+)
+# Words between the subject and its blame verb: never a relative "that"/"which" (the verb is a system's), nor a verb
+# of thinking or saying ("I think multiple merges broke ..." blames the merges).
+_NOT_BETWEEN = (
+    r"(?!(?:that|which|whose|who|think|thought|guess|believe|suspect|feel|felt|noticed|notice|saw|see|found|realized|"
+    r"realised|know|knew|said|says|say|reported|heard|hope|assume|assumed|suppose|wonder|bet)\b)"
+)
+_STRONG = r"mistakenly|accidentally|accidently|inadvertently|by\s+mistake|by\s+accident|carelessly"
+_PREDICATE = re.compile(
+    r"^(?:(?:" + _NOT_BETWEEN + r"\S+\s+){0,5}?)(" + BLAME_VERB + r")\b|"
+    r"^(?:(?:" + _NOT_BETWEEN.replace("|who|", "|") + r"\S+\s+){0,12}?)(" + _STRONG + r")\b",
+    _I,
+)
 # A person causing a failure: "I caused the regression", "we introduced a bug" (not "we introduced a cache").
 _CAUSE_START = re.compile(
     r"^(?:(?:also|then|just|probably|apparently|unknowingly|unintentionally|have|has|had)\s+)*(caused|"
     r"(?:introduced|created|triggered|shipped)\s+(?:an?\s+|the\s+|this\s+|that\s+)?(?:\w+\s+)?"
     r"(?:bug|regression|error|issue|outage|problem|breakage|incident|mess))\b",
+    _I,
 )
 # A second verb of the same person after "and" ("I moved the file ... and pushed without rebuilding"): the
 # words after "and" start with a verb, not with a new subject.
-_CONJOINED = re.compile(r"^(?:\S+\s+){0,3}?(?:" + WITHOUT_CHECK + r")|^(?:forgot|neglected|failed)\s+to\b", _I)
+_CONJOINED = re.compile(r"^(?:\S+\s+){0,3}?(?:" + WITHOUT_CHECK + r")|^(?:\w+ly\s+)?(?:" + BLAME_VERB + r")\b", _I)
 _AND_VERB = re.compile(
-    r"\band\s+(?!(?:the|a|an|it|its|this|that|these|those|our|their|his|her|my|your|some|all|no|then|there|we|"
+    r"(?:\b(?:and|but)|,\s*however,)\s+(?!(?:the|a|an|it|its|this|that|these|those|our|their|his|her|my|your|some|all|no|then|there|we|"
     r"i|you|he|she|they|someone|nobody)\b)(?=[a-z])",
+    _I,
 )
 _ACTION_START = re.compile(r"^(?:(?:also|then|just|simply|quickly|had|has|have)\s+)?(" + ACTION + r")\b", _I)
 _POSSESSIVE = re.compile(
     r"(?P<agent>" + PERSON + r"|" + NAME + r")['’]s?\s+(?:(?:own|last|recent|latest|new|bad|quick)\s+)?"
     r"(?P<noun>change|commit|pr|pull\s+request|patch|config|configuration|script|code|deploy|deployment|migration|push|"
     r"mistake|error|fault|typo|bug|update|edit|query|command|oversight|decision)s?\b",
+    _I,
 )
 _PASSIVE_BY = re.compile(
     r"\b(?:was|were|got|been|being|is|are|get)\s+(?:\w+\s+)?(\w+ed|run|done|broken|made|written|taken|left)\s+"
     r"by\s+(?P<agent>" + PERSON + r"|" + NAME + r")",
+    _I,
 )
 _SELF = r"(?:me|us|myself|ourselves)"
 _BY_SELF = re.compile(
     r"\b(?:messed\s+up|screwed\s+up|broken|broke|caused|introduced|deleted|removed|dropped|wiped|corrupted|"
     r"overwritten|missed|forgotten|overlooked|mistyped|misconfigured|botched|lost|(?:mistake|error|oversight|typo)s?"
     r"(?:\s+(?:was|were))?\s+made)\b[^.;!?\n]{0,40}?\bby\s+(?P<agent>" + _SELF + r")\b",
+    _I,
 )
 _CAUSED_BY = re.compile(
     r"\b(?:caused|introduced|triggered|created|started)\s+by\s+(?P<agent>" + PERSON + r"|" + NAME + r")", _I
@@ -121,15 +145,20 @@ _SCOLDING = re.compile(
     r"\s+minimum)[,!.]?\s+)*(?:(?:stop|quit)\s+(?:doing\s+(?:it|this|that)|pushing|merging|deploying|deleting|"
     r"breaking|force-pushing|committing|skipping|ignoring|releasing|bypassing)\b|(?:test|check|double-check|read|"
     r"run|review|compile|verify|proofread)\s+your\s+(?:own\s+)?(?:code|changes?|work|prs?|pull\s+requests?|commits?|"
-    r"diffs?|patch(?:es)?)\b|(?:actually\s+)?pay\s+(?:more\s+|closer\s+)?attention\b)",
+    r"diffs?|patch(?:es)?|inputs?|config(?:uration)?s?|commands?|scripts?|environments?|targets?|backups?)\b|(?:actually\s+)?pay\s+(?:more\s+|closer\s+)?attention\b)",
+    _I,
 )
 # Apologising for one's own omission or breakage: "I apologize for not running the tests", "sorry for breaking it".
 _APOLOGY = re.compile(
     r"\b(?P<agent>I|we)?\s*(?:apologi[sz]e|['’]m\s+sorry|am\s+sorry|are\s+sorry|['’]re\s+sorry|sorry|apologies)\s+"
     r"(?:for|about)\s+(?:not\s+\w+ing|forgetting|missing|breaking|deleting|pushing|merging|skipping|ignoring|"
     r"causing|overlooking|the\s+(?:mistake|oversight|breakage|screw-?up))\b",
+    _I,
 )
-_IF_HAD = re.compile(r"\bif\s+(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:had|hadn['’]?t|had\s+not)\b", _I)
+_IF_HAD = re.compile(
+    r"\bif\s+(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:had|hadn['’]?t|had\s+not|would\s+have|would['’]ve|['’]d)\b",
+    _I,
+)
 _GLOBAL: list[tuple[str, re.Pattern[str]]] = [
     ("human_error", re.compile(r"(?<!not\s)(?<!no\s)\b(?:human|operator|user|pilot|engineer|developer)\s+error\b", _I)),
     (
@@ -152,7 +181,15 @@ _GLOBAL: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
 ]
-_NEGATED_FAULT = re.compile(r"\b(?:not|isn['’]?t|wasn['’]?t|no)\s+(?:the\s+)?(?:fault|blame)\b", _I)
+_NEGATED_FAULT = re.compile(
+    r"\b(?:not|isn['’]?t|wasn['’]?t|aren['’]?t|weren['’]?t|no|none|never|rarely|seldom|hardly)\b(?:\s+\S+){0,5}?\s+"
+    r"(?:fault|blame)\b",
+    _I,
+)
+# An action the sentence calls valid or authorised is not a mistake ("a customer pushed a valid configuration").
+_VALID = re.compile(r"\b(?:valid|legitimate(?:ly)?|authori[sz]ed|correct(?:ly)?|as\s+intended)\b", _I)
+# A failure named as what an action prevents is not one that happened ("to prevent a disaster like this").
+_PREVENTED = re.compile(r"\b(?:prevent|avoid|stop)\w*\s+(?:a|an|the|any|such|future)?\s*\w+(?:\s+like\s+this)?", _I)
 
 
 def _is_person(word: str) -> bool:
@@ -160,6 +197,8 @@ def _is_person(word: str) -> bool:
     first = word.split()[0]
     if re.fullmatch(PERSON, word, _I):
         return True
+    if re.fullmatch(SYSTEM_HEADS, first, _I):
+        return False  # "Agent ran rm -rf ...": a system at the head of a sentence
     return first[:1].isupper() and first.capitalize() not in NOT_NAMES and not re.search(r"[A-Z].*[A-Z]", first)
 
 
@@ -177,11 +216,16 @@ def _subject_spans(text: str) -> list[BlameSpan]:
         ]
         if (pred := _PREDICATE.search(clause) or _CAUSE_START.search(clause)) is not None:
             found.append(BlameSpan(m.start(), m.end() + pred.end(), "person_as_cause", agent))
-        elif re.fullmatch(PRONOUN, agent, _I) and any(_CONJOINED.search(c) for c in conjoined):
-            found.append(BlameSpan(m.start(), m.end() + len(clause.rstrip()), "person_as_cause", agent))
-        elif _ACTION_START.search(clause) is not None and FAILURE_CONTEXT.search(_sentence(text, m.start())):
+        elif any(_CONJOINED.search(c) for c in conjoined) or (
+            _ACTION_START.search(clause) is not None and _failure_in(_sentence(text, m.start()))
+        ):
             found.append(BlameSpan(m.start(), m.end() + len(clause.rstrip()), "person_as_cause", agent))
     return found
+
+
+def _failure_in(sentence: str) -> bool:
+    """A failure happened in the sentence, and the action it follows is not called valid."""
+    return not _VALID.search(sentence) and bool(FAILURE_CONTEXT.search(_PREVENTED.sub("", sentence)))
 
 
 def _preceded_by_article(text: str, pos: int) -> bool:
@@ -217,6 +261,12 @@ def _other_spans(text: str) -> list[BlameSpan]:
         )
         if _is_person(m.group("agent")) and blamed:
             found.append(BlameSpan(m.start(), m.end(), "possessive", m.group("agent")))
+    return found + _agent_spans(text) + _scolding_and_apologies(text) + _global_spans(text)
+
+
+def _agent_spans(text: str) -> list[BlameSpan]:
+    """Passives, counterfactuals, questions and the further shapes, each naming a person in a group `agent`."""
+    found = []
     for rule, pattern in (
         ("person_as_agent", _PASSIVE_BY),
         ("person_as_agent", _BY_SELF),
@@ -230,10 +280,19 @@ def _other_spans(text: str) -> list[BlameSpan]:
                 continue  # "by me" only with a failure (_BY_SELF): "written by me" blames no one
             if _is_person(agent) and not _preceded_by_article(text, m.start("agent")):
                 found.append(BlameSpan(m.start(), m.end(), rule, agent))
-    found += _scolding_and_apologies(text)
+    for rule, pattern in SHAPES:
+        for m in pattern.finditer(text):
+            agent = m.groupdict().get("agent") or ""
+            if not agent or _is_person(agent):
+                found.append(BlameSpan(m.start(), m.end(), rule, agent))
+    return found
+
+
+def _global_spans(text: str) -> list[BlameSpan]:
+    found = []
     for rule, pattern in _GLOBAL:
         for m in pattern.finditer(text):
-            if rule == "blame_word" and _NEGATED_FAULT.search(text[max(0, m.start() - 20) : m.end()]):
+            if rule == "blame_word" and _NEGATED_FAULT.search(text[max(0, m.start() - 40) : m.end()]):
                 continue
             found.append(BlameSpan(m.start(), m.end(), rule, ""))
     return found
