@@ -7,7 +7,7 @@ import pytest
 
 from agent_postmortem.analysis.blame_rewrite import SystemicRewrite
 from agent_postmortem.analysis.blameless import check_blameless
-from agent_postmortem.evals.blameless import run
+from agent_postmortem.evals.blameless import run, split_errors
 
 
 @pytest.mark.parametrize(
@@ -51,6 +51,9 @@ def test_precision_and_recall_on_the_labelled_sentences() -> None:
         figures = result[name]["detector"]
         assert figures["precision"]["value"] >= 0.95 and figures["recall"]["value"] >= recall, (name, figures)
     assert result["regression"]["detector"]["errors"] == []
+    assert "never looked at" in result["external_test2"]["status"] and result["external_test2"]["sentences"] >= 60
+    assert "looked at before" in result["external_test"]["status"]
+    assert split_errors() == []  # no source on both sides, each on the side its hash gives
     assert result["regression"]["legacy_rules"]["errors"]  # the rules before #18 missed these
 
 
@@ -89,6 +92,16 @@ def test_a_configured_llm_rewrites_and_an_invalid_answer_falls_back_to_the_rules
     fake_llm.enqueue(RuntimeError("model down"))
     [finding] = check_blameless("Dana deployed the migration without reading it", llm=fake_llm).findings
     assert finding.suggestion == "The migration was deployed without a required review step."
+
+
+def test_a_source_on_both_sides_or_off_its_hash_is_a_split_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text(
+        '{"text": "a", "blaming": true, "source": "web:a.example", "split": "dev"}\n'
+        '{"text": "b", "blaming": true, "source": "web:a.example", "split": "test2"}\n',
+        encoding="utf-8",
+    )
+    assert split_errors(path) == ["web:a.example: on ['dev', 'test2']"]
 
 
 def test_bench_blameless_reports_held_out_figures_next_to_the_legacy_rules(tmp_path: Path) -> None:
