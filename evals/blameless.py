@@ -6,9 +6,15 @@ against), `blameless_heldout.jsonl` (dev: the project's, written afterwards), `b
 quoted from public postmortems, incident reports and issue threads, each with its source URL, split by source into
 `dev` and `test` by a hash of the source, so no source is on both sides) and `blameless_regression.jsonl` (the
 sentences issue #18 found missed, plus systems failing: regression tests, not figures). The detector was designed
-on train, dev and the external dev half; the external test half is the held-out figure.
+on train, dev and the external dev half.
+
+Two held-out halves: `external_test` (the first 84 sentences' test half, sha256(source) even; looked at twice while
+the detector was developed, so no longer clean) and `external_test2` (sources added later: sha256(source) % 3 == 0,
+the rest to dev; a source already in the file keeps its side), never looked at while tuning. `split_errors` checks
+that rule. Labels follow `data/blameless_guide.md`.
 """
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -24,7 +30,13 @@ SETS = {
     "dev": (DATA / "blameless_heldout.jsonl", None),
     "external_dev": (EXTERNAL, "dev"),
     "external_test": (EXTERNAL, "test"),
+    "external_test2": (EXTERNAL, "test2"),
     "regression": (DATA / "blameless_regression.jsonl", None),
+}
+STATUS = {
+    "external_dev": "design",
+    "external_test": "held out, looked at before (twice, while the detector was developed)",
+    "external_test2": "held out, never looked at while tuning",
 }
 
 
@@ -48,11 +60,26 @@ def load(path: Path, split: str | None) -> list[dict[str, Any]]:
     return [r for r in rows if split is None or r.get("split") == split]
 
 
+def _allowed(source: str) -> set[str]:
+    """The sides a source may be on: first split by parity (test if even), later sources test2 if divisible by 3."""
+    digest = int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16)
+    return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev"}
+
+
+def split_errors(path: Path = EXTERNAL) -> list[str]:
+    """Sources on both sides, or on a side their hash does not give."""
+    sides: dict[str, set[str]] = {}
+    for row in load(path, None):
+        sides.setdefault(row["source"], set()).add(row["split"])
+    return [f"{src}: on {sorted(s)}" for src, s in sides.items() if len(s) > 1 or not s <= _allowed(src)]
+
+
 def run(sets: dict[str, tuple[Path, str | None]] | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, (path, split) in (sets or SETS).items():
         rows = load(path, split)
         result[name] = {
+            **({"status": STATUS[name]} if name in STATUS else {}),
             "sentences": len(rows),
             "blaming": sum(r["blaming"] for r in rows),
             "detector": score(rows, [not check_blameless(r["text"]).blameless for r in rows]),

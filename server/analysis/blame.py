@@ -10,88 +10,28 @@ as agent ("deleted by someone", "messed up, presumably by me"), "human error", s
 "I caused the regression", "sorry for not running the tests"), judgements ("careless"), questions that put a person
 in the dock ("Why didn't you test it?", "Did you even run it?") and scolding imperatives ("Test your changes before
 you open a PR", "Please stop pushing to main") are found anywhere. Subjects that are systems ("the deploy
-pipeline", "the agent", "the SDK", "the migration") are never people, so their failures are never flagged.
+pipeline", "the agent", "the SDK", "the migration") are never people, so their failures are never flagged. The
+words are in blame_lexicon.py; further shapes read anywhere (a mistake "by" a person, owning a mistake, fronted
+"Without checking, she ran ...") in blame_shapes.py.
 """
 
 import re
 from dataclasses import dataclass
 
-_I = re.IGNORECASE
-ROLES = (
-    r"engineers?|developers?|devs?|programmers?|interns?|operators?|admins?|administrators?|on-?call(?:\s+engineers?)?|"
-    r"sres?|analysts?|reviewers?|authors?|owners?|team(?:mates?)?|managers?|leads?|person|people|staff|employees?|"
-    r"contractors?|testers?|qa(?:\s+team)?|dbas?|architects?|(?:new\s+)?hires?|juniors?|seniors?|colleagues?|"
-    r"co-?workers?|maintainers?|typists?|humans?|individuals?|users?|customers?|ops(?:\s+team)?|devops|it\s+team|"
-    r"support\s+team|release\s+managers?|product\s+managers?|pms?|folks|guys?"
+from agent_postmortem.analysis.blame_lexicon import (
+    ACTION,
+    BLAME_VERB,
+    CLAUSE_END,
+    FAILURE_CONTEXT,
+    NAME,
+    NOT_NAMES,
+    PERSON,
+    SYSTEM_HEADS,
+    WITHOUT_CHECK,
 )
-_SYSTEM_HEADS = (
-    r"agents?|bots?|sdks?|apis?|services?|pipelines?|jobs?|scripts?|migrations?|systems?|tools?|models?|llms?|"
-    r"servers?|clusters?|databases?|dbs?|deploys?|deployments?|workers?|schedulers?|crons?|checks?|tests?|suites?|"
-    r"processes|process|configs?|functions?|clients?|consumers?|proxies|proxy|gateways?|routers?|nodes?|pods?|"
-    r"containers?|queues?|caches?|layers?|integrations?|plugins?|extensions?|libraries|library|frameworks?|apps?|"
-    r"applications?|features?|flags?|rules?|guards?|filters?|classifiers?|retries|retry|loops?|hooks?|runners?"
-)
-PRONOUN = r"\b(?:I|we|he|she|they|you|someone|somebody|nobody|no\s+one|noone|everyone|everybody|us|me|him|them)\b"
-ROLE_NP = (
-    r"(?:\b(?:the|a|an|our|their|his|her|one|that|this|some|your|my|every|another|other)\s+(?:[\w-]+\s+){0,2}"
-    r"(?:" + ROLES + r")\b(?!\s+(?:" + _SYSTEM_HEADS + r")\b))"
-    r"|(?-i:\b(?:QA|ops|Ops|SRE|SREs|DBA|DevOps|IT)\b)"
-    r"|(?-i:\b(?:Engineer|Developer|Operator|Admin|Person|User)\s+[A-Z]\b)"
-)
-# Capitalised words that start sentences or name systems, never people.
-_NOT_NAMES = set(
-    """The This That These Those It Its We Our Us They Their He She His Her You Your I My Me A An And But Or So If
-    When Then After Before During Because Since While Once Until Unless Although Though However Also Later Finally
-    First Second Third Next Last Meanwhile Unfortunately Luckily Fortunately Eventually Initially Instead Still Yet
-    Nothing Everything Something Someone Nobody Everyone Each Every All Some Most Many Few No Not None Both Either
-    Neither Here There Why What Who How Where Which Whose Root Cause Impact Summary Timeline Action Item Update
-    Resolved Monitoring Investigating Identified Postmortem Incident Outage Error Errors Note Fix Please Thanks Today
-    Yesterday Tomorrow Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June
-    July August September October November December Kafka Redis Postgres Postgresql Mysql Mongo Mongodb Docker
-    Terraform Jenkins Ansible Kubernetes Helm Argo Airflow Celery Nginx Envoy Istio Consul Vault Sentry Grafana
-    Prometheus Datadog Splunk Elastic Elasticsearch Python Node Rust Java Go Ruby Rails Django Flask React Vue Next
-    Vercel Heroku Netlify Stripe Slack Jira Confluence Github Gitlab Git Bitbucket Linux Ubuntu Debian Windows Mac
-    Chrome Safari Firefox Android Apple Google Amazon Azure Microsoft Meta Twitter Facebook Openai Anthropic Mistral
-    Claude Gemini Copilot Cursor Codex Replit Llama Ollama Langchain Langgraph Pydantic Bard Alexa Siri Watson Tay
-    Chatgpt Gpt Sora Dall Bedrock Vertex Lambda Cloudflare Akamai Fastly Railway Supabase Firebase Mongo Snowflake
-    Spark Hadoop Hive Presto Trino Zookeeper Etcd Calico Cilium Traefik Okta Auth Oauth Sso Cloudwatch Fluentd
-    Loki Tempo Jaeger Opentelemetry Goose Cline Aider Devin Kiro Windsurf Zed Warp Codespaces Actions Pages Sonnet
-    Opus Haiku Grok Qwen Deepseek Phi Gemma Whisper Sdk Api Cli Ui Ux Db Dns Tls Ssl Http Https Json Yaml Sql""".split()
-)
-NAME = r"(?-i:\b(?<![-./@])[A-Z][a-z]{2,}\b)(?!['’]?\s*(?:" + _SYSTEM_HEADS + r")\b)"
-PERSON = r"(?:" + PRONOUN + r"|" + ROLE_NP + r")"
+from agent_postmortem.analysis.blame_shapes import SHAPES
 
-# What follows a counterfactual "should have": a past participle ("should have pinned", "should've known"), not a
-# noun ("shouldn't have write access").
-_PARTICIPLE = (
-    r"(?:\w+(?:ed|en|wn|ght)|been|done|made|run|set|put|let|hit|read|got|had|told|found|kept|held|paid|sent|spent|"
-    r"built|left|lost|met|shut|split|stood|understood|begun|spotted|caught)\b"
-)
-_WITHOUT_CHECK = (
-    r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|testing|checking|asking|approval|telling|verifying|running|"
-    r"looking|a\s+review|any\s+review|double-checking|consulting|a\s+backup|backing\s+up|(?:re)?building|compiling)"
-)
-_BLAME_VERB = (
-    r"forgot|forget|forgets|forgotten|missed|misses|skipped|ignored|ignores|overlooked|neglected|failed\s+to|"
-    r"fails\s+to|didn['’]?t|did\s+not|didnt|never|messed\s+up|screwed\s+up|botched|broke|breaks|mistyped|misread|"
-    r"misconfigured|mistakenly|accidentally|accidently|inadvertently|regrettably|carelessly|by\s+mistake|"
-    r"by\s+accident|bothered|typed\s+the\s+wrong|(?:picked|used|chose|ran|edited|deployed|pushed)\s+the\s+wrong|"
-    r"(?:should|could|would|must)(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve|\s+of)\b"
-    r"(?=\s+(?:\w+ly\s+)?" + _PARTICIPLE + r")|"
-    r"ought\s+to\s+have|was\s+supposed\s+to|" + _WITHOUT_CHECK + r"|will\s+be\s+more\s+careful"
-)
-_ACTION = (
-    r"deleted|dropped|wiped|removed|truncated|overwrote|overwritten|destroyed|erased|purged|ran|run|executed|pushed|"
-    r"force-pushed|deployed|merged|shipped|released|rolled\s+out|changed|committed|disabled|turned\s+off|killed|"
-    r"typed|applied|edited|modified|updated|upgraded|migrated|approved|published|sent|emailed|cc['’]?d|clicked"
-)
-_FAILURE_CONTEXT = re.compile(
-    r"\b(?:prod|production|live|customers?['’]?|outage|broke|broken|took\s+down|brought\s+down|taking\s+down|"
-    r"down\s+for|by\s+mistake|accidentally|mistakenly|without|wrong|belonged\s+to\s+others|other\s+people['’]s|"
-    r"data\s+loss|lost|regrettably|caused|causing|failed|failing|errors?|incident)\b",
-    _I,
-)
-_CLAUSE_END = r"[.;:!?\n]|,\s+(?:but|so|which|while|whereas)\b|\s+(?:because|since|although|though)\b"
+_I = re.IGNORECASE
 
 
 @dataclass(frozen=True)
@@ -104,12 +44,28 @@ class BlameSpan:
 
 def _clause_after(text: str, pos: int, limit: int = 90) -> str:
     tail = text[pos : pos + limit]
-    cut = re.search(_CLAUSE_END, tail, _I)
+    cut = re.search(CLAUSE_END, tail, _I)
     return tail[: cut.start()] if cut else tail
 
 
-_SUBJECT = re.compile(r"(" + PERSON + r"|" + NAME + r")(?:\s+(?:also|then|just|simply|had|has|have|again|all))?\s+", _I)
-_PREDICATE = re.compile(r"^(?:(?:(?!(?:that|which|who|whose)\b)\S+\s+){0,5}?)(" + _BLAME_VERB + r")\b", _I)
+# A subject, with an optional participial aside ("A tired engineer, working late to fix replication, ran ...").
+_SUBJECT = re.compile(
+    r"(" + PERSON + r"|" + NAME + r")(?:,\s+\w+(?:ing|ed)\b[^,;.]{0,80},)?"
+    r"(?:\s+(?:also|then|just|simply|had|has|have|again|all))?\s+",
+    _I,
+)
+# Words between the subject and its blame verb: never a relative "that"/"which" (the verb is a system's), nor a verb
+# of thinking or saying ("I think multiple merges broke ..." blames the merges).
+_NOT_BETWEEN = (
+    r"(?!(?:that|which|whose|who|think|thought|guess|believe|suspect|feel|felt|noticed|notice|saw|see|found|realized|"
+    r"realised|know|knew|said|says|say|reported|heard|hope|assume|assumed|suppose|wonder|bet)\b)"
+)
+_STRONG = r"mistakenly|accidentally|accidently|inadvertently|by\s+mistake|by\s+accident|carelessly"
+_PREDICATE = re.compile(
+    r"^(?:(?:" + _NOT_BETWEEN + r"\S+\s+){0,5}?)(" + BLAME_VERB + r")\b|"
+    r"^(?:(?:" + _NOT_BETWEEN.replace("|who|", "|") + r"\S+\s+){0,12}?)(" + _STRONG + r")\b",
+    _I,
+)
 # A person causing a failure: "I caused the regression", "we introduced a bug" (not "we introduced a cache").
 _CAUSE_START = re.compile(
     r"^(?:(?:also|then|just|probably|apparently|unknowingly|unintentionally|have|has|had)\s+)*(caused|"
@@ -119,13 +75,13 @@ _CAUSE_START = re.compile(
 )
 # A second verb of the same person after "and" ("I moved the file ... and pushed without rebuilding"): the
 # words after "and" start with a verb, not with a new subject.
-_CONJOINED = re.compile(r"^(?:\S+\s+){0,3}?(?:" + _WITHOUT_CHECK + r")|^(?:forgot|neglected|failed)\s+to\b", _I)
+_CONJOINED = re.compile(r"^(?:\S+\s+){0,3}?(?:" + WITHOUT_CHECK + r")|^(?:\w+ly\s+)?(?:" + BLAME_VERB + r")\b", _I)
 _AND_VERB = re.compile(
-    r"\band\s+(?!(?:the|a|an|it|its|this|that|these|those|our|their|his|her|my|your|some|all|no|then|there|we|"
+    r"(?:\b(?:and|but)|,\s*however,)\s+(?!(?:the|a|an|it|its|this|that|these|those|our|their|his|her|my|your|some|all|no|then|there|we|"
     r"i|you|he|she|they|someone|nobody)\b)(?=[a-z])",
     _I,
 )
-_ACTION_START = re.compile(r"^(?:(?:also|then|just|simply|quickly|had|has|have)\s+)?(" + _ACTION + r")\b", _I)
+_ACTION_START = re.compile(r"^(?:(?:also|then|just|simply|quickly|had|has|have)\s+)?(" + ACTION + r")\b", _I)
 _POSSESSIVE = re.compile(
     r"(?P<agent>" + PERSON + r"|" + NAME + r")['’]s?\s+(?:(?:own|last|recent|latest|new|bad|quick)\s+)?"
     r"(?P<noun>change|commit|pr|pull\s+request|patch|config|configuration|script|code|deploy|deployment|migration|push|"
@@ -189,7 +145,7 @@ _SCOLDING = re.compile(
     r"\s+minimum)[,!.]?\s+)*(?:(?:stop|quit)\s+(?:doing\s+(?:it|this|that)|pushing|merging|deploying|deleting|"
     r"breaking|force-pushing|committing|skipping|ignoring|releasing|bypassing)\b|(?:test|check|double-check|read|"
     r"run|review|compile|verify|proofread)\s+your\s+(?:own\s+)?(?:code|changes?|work|prs?|pull\s+requests?|commits?|"
-    r"diffs?|patch(?:es)?)\b|(?:actually\s+)?pay\s+(?:more\s+|closer\s+)?attention\b)",
+    r"diffs?|patch(?:es)?|inputs?|config(?:uration)?s?|commands?|scripts?|environments?|targets?|backups?)\b|(?:actually\s+)?pay\s+(?:more\s+|closer\s+)?attention\b)",
     _I,
 )
 # Apologising for one's own omission or breakage: "I apologize for not running the tests", "sorry for breaking it".
@@ -199,7 +155,10 @@ _APOLOGY = re.compile(
     r"causing|overlooking|the\s+(?:mistake|oversight|breakage|screw-?up))\b",
     _I,
 )
-_IF_HAD = re.compile(r"\bif\s+(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:had|hadn['’]?t|had\s+not)\b", _I)
+_IF_HAD = re.compile(
+    r"\bif\s+(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:had|hadn['’]?t|had\s+not|would\s+have|would['’]ve|['’]d)\b",
+    _I,
+)
 _GLOBAL: list[tuple[str, re.Pattern[str]]] = [
     ("human_error", re.compile(r"(?<!not\s)(?<!no\s)\b(?:human|operator|user|pilot|engineer|developer)\s+error\b", _I)),
     (
@@ -222,7 +181,15 @@ _GLOBAL: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
 ]
-_NEGATED_FAULT = re.compile(r"\b(?:not|isn['’]?t|wasn['’]?t|no)\s+(?:the\s+)?(?:fault|blame)\b", _I)
+_NEGATED_FAULT = re.compile(
+    r"\b(?:not|isn['’]?t|wasn['’]?t|aren['’]?t|weren['’]?t|no|none|never|rarely|seldom|hardly)\b(?:\s+\S+){0,5}?\s+"
+    r"(?:fault|blame)\b",
+    _I,
+)
+# An action the sentence calls valid or authorised is not a mistake ("a customer pushed a valid configuration").
+_VALID = re.compile(r"\b(?:valid|legitimate(?:ly)?|authori[sz]ed|correct(?:ly)?|as\s+intended)\b", _I)
+# A failure named as what an action prevents is not one that happened ("to prevent a disaster like this").
+_PREVENTED = re.compile(r"\b(?:prevent|avoid|stop)\w*\s+(?:a|an|the|any|such|future)?\s*\w+(?:\s+like\s+this)?", _I)
 
 
 def _is_person(word: str) -> bool:
@@ -230,7 +197,9 @@ def _is_person(word: str) -> bool:
     first = word.split()[0]
     if re.fullmatch(PERSON, word, _I):
         return True
-    return first[:1].isupper() and first.capitalize() not in _NOT_NAMES and not re.search(r"[A-Z].*[A-Z]", first)
+    if re.fullmatch(SYSTEM_HEADS, first, _I):
+        return False  # "Agent ran rm -rf ...": a system at the head of a sentence
+    return first[:1].isupper() and first.capitalize() not in NOT_NAMES and not re.search(r"[A-Z].*[A-Z]", first)
 
 
 def _subject_spans(text: str) -> list[BlameSpan]:
@@ -247,11 +216,16 @@ def _subject_spans(text: str) -> list[BlameSpan]:
         ]
         if (pred := _PREDICATE.search(clause) or _CAUSE_START.search(clause)) is not None:
             found.append(BlameSpan(m.start(), m.end() + pred.end(), "person_as_cause", agent))
-        elif re.fullmatch(PRONOUN, agent, _I) and any(_CONJOINED.search(c) for c in conjoined):
-            found.append(BlameSpan(m.start(), m.end() + len(clause.rstrip()), "person_as_cause", agent))
-        elif _ACTION_START.search(clause) is not None and _FAILURE_CONTEXT.search(_sentence(text, m.start())):
+        elif any(_CONJOINED.search(c) for c in conjoined) or (
+            _ACTION_START.search(clause) is not None and _failure_in(_sentence(text, m.start()))
+        ):
             found.append(BlameSpan(m.start(), m.end() + len(clause.rstrip()), "person_as_cause", agent))
     return found
+
+
+def _failure_in(sentence: str) -> bool:
+    """A failure happened in the sentence, and the action it follows is not called valid."""
+    return not _VALID.search(sentence) and bool(FAILURE_CONTEXT.search(_PREVENTED.sub("", sentence)))
 
 
 def _preceded_by_article(text: str, pos: int) -> bool:
@@ -287,6 +261,12 @@ def _other_spans(text: str) -> list[BlameSpan]:
         )
         if _is_person(m.group("agent")) and blamed:
             found.append(BlameSpan(m.start(), m.end(), "possessive", m.group("agent")))
+    return found + _agent_spans(text) + _scolding_and_apologies(text) + _global_spans(text)
+
+
+def _agent_spans(text: str) -> list[BlameSpan]:
+    """Passives, counterfactuals, questions and the further shapes, each naming a person in a group `agent`."""
+    found = []
     for rule, pattern in (
         ("person_as_agent", _PASSIVE_BY),
         ("person_as_agent", _BY_SELF),
@@ -300,10 +280,19 @@ def _other_spans(text: str) -> list[BlameSpan]:
                 continue  # "by me" only with a failure (_BY_SELF): "written by me" blames no one
             if _is_person(agent) and not _preceded_by_article(text, m.start("agent")):
                 found.append(BlameSpan(m.start(), m.end(), rule, agent))
-    found += _scolding_and_apologies(text)
+    for rule, pattern in SHAPES:
+        for m in pattern.finditer(text):
+            agent = m.groupdict().get("agent") or ""
+            if not agent or _is_person(agent):
+                found.append(BlameSpan(m.start(), m.end(), rule, agent))
+    return found
+
+
+def _global_spans(text: str) -> list[BlameSpan]:
+    found = []
     for rule, pattern in _GLOBAL:
         for m in pattern.finditer(text):
-            if rule == "blame_word" and _NEGATED_FAULT.search(text[max(0, m.start() - 20) : m.end()]):
+            if rule == "blame_word" and _NEGATED_FAULT.search(text[max(0, m.start() - 40) : m.end()]):
                 continue
             found.append(BlameSpan(m.start(), m.end(), rule, ""))
     return found

@@ -22,7 +22,12 @@ _IRREGULAR = {
     "took": "taken", "did": "done", "do": "done", "made": "made", "read": "read", "set": "set", "put": "put",
     "forgot": "forgotten", "chose": "chosen", "sent": "sent", "built": "built", "left": "left", "shut": "shut",
     "cut": "cut", "hit": "hit", "caught": "caught", "catch": "caught", "began": "begun", "gave": "given",
+    "forget": "forgotten", "make": "made", "pushed": "pushed", "kept": "kept", "lost": "lost", "think": "thought",
+    "be": "been", "thought": "thought", "spilt": "spilt", "knew": "known", "saw": "seen", "got": "got",
 }  # fmt: skip
+_DOUBLED_ENDINGS = ("mit", "plug", "trol", "gret", "fer", "cur", "pel")
+# Words that may stand between a person and their verb ("I mistakenly did", "he had also run").
+_SKIPPED = re.compile(r"(?:also|then|just|had|has|have|somehow|apparently|probably|simply|quickly|again|\w+ly)$", _I)
 _SAFEGUARDS = [
     (r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|a\s+review|any\s+review|looking|consulting)",
      "without a required review step"),
@@ -33,7 +38,7 @@ _SAFEGUARDS = [
 ]  # fmt: skip
 _MISTAKE = re.compile(r"\b(?:by\s+mistake|by\s+accident|accidentally|accidently|mistakenly|inadvertently)\b", _I)
 _NOT_DONE = re.compile(
-    r"\b(?:forgot\s+to|failed\s+to|fails\s+to|neglected\s+to|didn['’]?t|did\s+not|never|should\s+have|"
+    r"\b(?:forgot\s+to|forgets?\s+to|failed\s+to|fails\s+to|neglected\s+to|didn['’]?t|did\s+not|never|should\s+have|"
     r"should['’]ve|was\s+supposed\s+to|missed|skipped|overlooked|ignored)\s+(?:properly\s+)?(\w+)(.*)",
     _I,
 )
@@ -45,7 +50,26 @@ def participle(verb: str) -> str:
         return _IRREGULAR[verb]
     if verb.endswith("ed"):
         return verb
-    return verb + ("d" if verb.endswith("e") else "ed")
+    if verb.endswith("e"):
+        return verb + "d"
+    if re.search(r"[^aeiou]y$", verb):
+        return verb[:-1] + "ied"
+    one_syllable = len(re.findall(r"[aeiou]+", verb)) == 1
+    if re.search(r"[^aeiou][aeiou][bdgmnprt]$", verb) and (one_syllable or verb.endswith(_DOUBLED_ENDINGS)):
+        return verb + verb[-1] + "ed"
+    return verb + "ed"
+
+
+def _verb(word: str) -> str | None:
+    """The base or past form of a verb in the third person ("pushes" -> "push"), None for a word that is not one."""
+    word = word.lower()
+    if word in _IRREGULAR or word.endswith("ed"):
+        return word
+    if re.search(r"(?:ch|sh|ss|x|z)es$", word):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        return word[:-1]
+    return None
 
 
 def gerund(verb: str) -> str:
@@ -69,9 +93,12 @@ def _tidy(sentence: str) -> str:
 
 def _object_and_rest(clause: str) -> tuple[str, str]:
     """The noun phrase after the verb, and what follows it ("the migration", "without reading it")."""
+    clause = " " + clause
     cut = re.search(r"\s+(?:without|by\s+mistake|by\s+accident|against|to|into|on|in|and|because|which|that|"
-                    r"accidentally|before|after|during|while)\b", clause, _I)  # fmt: skip
-    return (clause[: cut.start()], clause[cut.start() :]) if cut else (clause, "")
+                    r"accidentally|before|after|during|while|when|with|using|as|so|but|then|until|if|for|from|"
+                    r"is|was|were|are)\b|[,;]", clause, _I)  # fmt: skip
+    obj, rest = (clause[: cut.start()], clause[cut.start() :]) if cut else (clause, "")
+    return obj.strip() or "it", rest
 
 
 def _safeguard(sentence: str) -> str:
@@ -83,8 +110,12 @@ def _safeguard(sentence: str) -> str:
 
 def _passive(agent_end: int, sentence: str) -> str | None:
     """'<person> <verb> <object> <rest>' -> '<Object> was <verb-ed> <rest without blame words>; <safeguard>'."""
-    m = re.match(r"\s*(?:also\s+|then\s+|just\s+)?(\w+)\s+(.+)", sentence[agent_end:], re.S)
-    if m is None or m.group(1).lower() in ("was", "is", "were", "had", "has", "have", "didn't", "did"):
+    words = re.sub(r"^\s*,\s+[^,]{1,90},", "", sentence[agent_end:])  # an aside: ", working late to fix it,"
+    while (skip := re.match(r"\s*(\S+)\s+", words)) and _SKIPPED.match(skip.group(1)):
+        words = words[skip.end() :]
+    m = re.match(r"\s*([\w-]+)\s+(.+)", words, re.S)
+    verb = _verb(m.group(1)) if m is not None else None
+    if m is None or verb is None or verb in ("was", "is", "were", "had", "has", "have", "did"):
         return None
     obj, rest = _object_and_rest(m.group(2).rstrip(". "))
     rest = _MISTAKE.sub("", rest)
@@ -94,7 +125,7 @@ def _passive(agent_end: int, sentence: str) -> str | None:
     broke = re.search(r"\band\s+(broke|took\s+down|brought\s+down)\s+(.+)", rest, _I)
     rest = rest[: broke.start()] if broke else rest
     subject = re.sub(r"^(?:my|our|his|her|their|your)\s+", "the ", obj.strip(), flags=_I)
-    text = f"{subject} {_be(subject)} {participle(m.group(1))}{rest}"
+    text = f"{subject} {_be(subject)} {participle(verb)}{rest}"
     text += f" {safeguard}" if safeguard else ""
     if broke:
         text += f" and {broke.group(1)} {broke.group(2)}"
@@ -132,9 +163,14 @@ def _not_done(sentence: str) -> str | None:
     return _tidy(f"{text}, and no step or check in the process required it")
 
 
-_JUDGEMENT = re.compile(r"\b(?:careless(?:ly)?|sloppy|negligent(?:ly)?|reckless(?:ly)?|stupid|lazy|dumb|clumsy)\s*", _I)
+_JUDGEMENT = re.compile(
+    r"\b(?:careless(?:ly)?|sloppy|negligent(?:ly)?|reckless(?:ly)?|stupid|lazy|dumb|clumsy|fat[- ]?fingered|"
+    r"bone-?headed|idiotic|foolish)\b\s*",
+    _I,
+)
 _FAULT = re.compile(
-    r"\b(?:an?\s+(?:oversight|mistake)\s+on\s+my\s+part|(?:my|his|her|their|our|your)\s+(?:(?:own|\w+est|big|"
+    r"\b(?:(?:(?:my|his|her|their|our|your)\s+)?(?:stupidity|foolishness|carelessness|negligence|incompetence)|"
+    r"an?\s+(?:oversight|mistake)\s+on\s+my\s+part|(?:my|his|her|their|our|your)\s+(?:(?:own|\w+est|big|"
     r"stupid|silly|dumb|bad)\s+)?(?:fault|bad|mistake|oversight)|(?:\w+|the\s+\w+)['’]s?\s+(?:fault|mistake|error|oversight|typo)|"
     r"(?:human|operator|user|pilot|engineer|developer)\s+error)\b",
     _I,
@@ -178,8 +214,15 @@ def rule_rewrite(sentence: str, span: BlameSpan) -> str:
         done = _not_done(sentence[span.start :])
         if done:
             return done
-    return _passive(span.start + len(span.agent), sentence) or _tidy(
-        f"{sentence.rstrip('.')}: name the check or step that would have prevented it, not the person"
+    before = sentence[: span.start].rstrip(" ,")
+    if span.rule == "counterfactual" and len(before.split()) >= 3:  # "... if Gabe would have ..." -> what went wrong
+        return _tidy(f"{before}; no step or check in the process prevented it")
+    at = sentence.lower().find(span.agent.lower(), span.start) if span.agent else -1
+    agent_end = at + len(span.agent) if at >= 0 else span.start + len(span.agent)
+    return (
+        _passive(agent_end, sentence)
+        or _passive(span.end, sentence)  # after the marker: "an engineer working late ... accidentally ran"
+        or _tidy(f"{sentence.rstrip('.')}: name the check or step that would have prevented it, not the person")
     )
 
 

@@ -1,0 +1,94 @@
+"""The words blame detection reads (server/analysis/blame.py): people, roles and names; system nouns that are never
+people; the verbs and markers that make a person the cause of a failure; the actions that are blame only with a
+failure in the same sentence. Patterns are strings, compiled where they are used."""
+
+import re
+
+_I = re.IGNORECASE
+ROLES = (
+    r"engineers?|developers?|devs?|programmers?|interns?|operators?|admins?|administrators?|on-?call(?:\s+engineers?)?|"
+    r"sres?|analysts?|reviewers?|authors?|owners?|team(?:mates?)?|managers?|leads?|person|people|staff|employees?|"
+    r"contractors?|testers?|qa(?:\s+team)?|dbas?|architects?|(?:new\s+)?hires?|juniors?|seniors?|colleagues?|"
+    r"co-?workers?|maintainers?|typists?|humans?|individuals?|users?|customers?|ops(?:\s+team)?|devops|it\s+team|"
+    r"support\s+team|release\s+managers?|product\s+managers?|pms?|folks|guys?|sysadmins?|technicians?|staffers?|"
+    r"vendors?|founders?|officers?|consultants?|m[ae]n|wom[ae]n|boss(?:es)?|c[te]os|c[te]o|students?|newbies?|coders?"
+)
+SYSTEM_HEADS = (
+    r"agents?|bots?|sdks?|apis?|services?|pipelines?|jobs?|scripts?|migrations?|systems?|tools?|models?|llms?|"
+    r"servers?|clusters?|databases?|dbs?|deploys?|deployments?|workers?|schedulers?|crons?|checks?|tests?|suites?|"
+    r"processes|process|configs?|functions?|clients?|consumers?|proxies|proxy|gateways?|routers?|nodes?|pods?|"
+    r"containers?|queues?|caches?|layers?|integrations?|plugins?|extensions?|libraries|library|frameworks?|apps?|"
+    r"applications?|features?|flags?|rules?|guards?|filters?|classifiers?|retries|retry|loops?|hooks?|runners?|"
+    r"configurations?|data|accounts?|settings|traffic|inputs?|sessions?|credentials|devices?|emails?|portals?"
+)
+PRONOUN = r"\b(?:I|we|he|she|they|you|someone|somebody|nobody|no\s+one|noone|everyone|everybody|us|me|him|them)\b"
+ROLE_NP = (
+    r"(?:\b(?:the|a|an|our|their|his|her|one|that|this|some|your|my|every|another|other)\s+(?:[\w'’()-]+\s+){0,2}"
+    r"(?:" + ROLES + r")\b(?!\s+(?:" + SYSTEM_HEADS + r")\b))"
+    r"|(?-i:\b(?:QA|ops|Ops|SRE|SREs|DBA|DevOps|IT)\b)"
+    r"|(?-i:\b(?:Engineer|Developer|Operator|Admin|Person|User)\s+[A-Z]\b)"
+)
+# Capitalised words that start sentences or name systems, never people.
+NOT_NAMES = set(
+    """The This That These Those It Its We Our Us They Their He She His Her You Your I My Me A An And But Or So If
+    When Then After Before During Because Since While Once Until Unless Although Though However Also Later Finally
+    First Second Third Next Last Meanwhile Unfortunately Luckily Fortunately Eventually Initially Instead Still Yet
+    Nothing Everything Something Someone Nobody Everyone Each Every All Some Most Many Few No Not None Both Either
+    Neither Here There Why What Who How Where Which Whose Root Cause Impact Summary Timeline Action Item Update
+    Resolved Monitoring Investigating Identified Postmortem Incident Outage Error Errors Note Fix Please Thanks Today
+    Yesterday Tomorrow Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June
+    July August September October November December Kafka Redis Postgres Postgresql Mysql Mongo Mongodb Docker
+    Terraform Jenkins Ansible Kubernetes Helm Argo Airflow Celery Nginx Envoy Istio Consul Vault Sentry Grafana
+    Prometheus Datadog Splunk Elastic Elasticsearch Python Node Rust Java Go Ruby Rails Django Flask React Vue Next
+    Vercel Heroku Netlify Stripe Slack Jira Confluence Github Gitlab Git Bitbucket Linux Ubuntu Debian Windows Mac
+    Chrome Safari Firefox Android Apple Google Amazon Azure Microsoft Meta Twitter Facebook Openai Anthropic Mistral
+    Claude Gemini Copilot Cursor Codex Replit Llama Ollama Langchain Langgraph Pydantic Bard Alexa Siri Watson Tay
+    Chatgpt Gpt Sora Dall Bedrock Vertex Lambda Cloudflare Akamai Fastly Railway Supabase Firebase Mongo Snowflake
+    Spark Hadoop Hive Presto Trino Zookeeper Etcd Calico Cilium Traefik Okta Auth Oauth Sso Cloudwatch Fluentd
+    Loki Tempo Jaeger Opentelemetry Goose Cline Aider Devin Kiro Windsurf Zed Warp Codespaces Actions Pages Sonnet
+    Opus Haiku Grok Qwen Deepseek Phi Gemma Whisper Sdk Api Cli Ui Ux Db Dns Tls Ssl Http Https Json Yaml Sql
+    Revert Add Remove Update Merge Bump Use Move Rename Refactor Make Set Allow Ensure Handle Skip Drop Disable Enable
+    Improve Clean Delete Deploy Release Support Document Test Check Run Rollback Hotfix Chore Feat Docs Lesson Learned
+    Warning Maybe Apparently Oh Ok Okay Hmm Yes Sorry Overall Anyway Despite Long Story Obviously Perhaps""".split()
+)
+NAME = r"(?-i:\b(?<![-./@])[A-Z][a-z]{2,}\b)(?!['’]?\s*(?:" + SYSTEM_HEADS + r")\b)"
+PERSON = r"(?:" + PRONOUN + r"|" + ROLE_NP + r")"
+
+# What follows a counterfactual "should have": a past participle ("should have pinned", "should've known"), not a
+# noun ("shouldn't have write access").
+PARTICIPLE = (
+    r"(?:\w+(?:ed|en|wn|ght)|been|done|made|run|set|put|let|hit|read|got|had|told|found|kept|held|paid|sent|spent|"
+    r"built|left|lost|met|shut|split|stood|understood|begun|spotted|caught)\b"
+)
+WITHOUT_CHECK = (
+    r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|testing|checking|asking|approval|telling|verifying|running|"
+    r"looking|a\s+review|any\s+review|double-checking|consulting|a\s+backup|backing\s+up|(?:re)?building|compiling|"
+    r"thinking)"
+)
+BLAME_VERB = (
+    r"forgot|forget|forgets|forgotten|missed|misses|skipped|ignored|ignores|overlooked|neglected|failed\s+to|"
+    r"fails\s+to|didn['’]?t|did\s+not|didnt|never|messed\s+up|screwed\s+up|botched|broke|breaks|mistyped|misread|"
+    r"misconfigured|mistakenly|accidentally|accidently|inadvertently|regrettably|carelessly|by\s+mistake|"
+    r"by\s+accident|bothered|typed\s+the\s+wrong|(?:picked|used|chose|ran|edited|deployed|pushed)\s+the\s+wrong|"
+    r"(?:should|could|would|must)(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve|\s+of)\b"
+    r"(?=\s+(?:\w+ly\s+)?" + PARTICIPLE + r")|"
+    r"ought\s+to\s+have|was\s+supposed\s+to|" + WITHOUT_CHECK + r"|will\s+be\s+more\s+careful|"
+    r"fat[- ]?finger(?:s|ed)?|(?:fucked|fucks|messes|screws)\s+up|borked|"
+    r"(?:was|were|wasn['’]?t|weren['’]?t|not)\s+paying\s+(?:enough\s+|close\s+|much\s+|any\s+)?attention|"
+    r"(?:had\s+)?(?:made|makes|make|making)\s+(?:(?:a|an|the|two|three|several|many|some|one|at\s+least|\w+)\s+){0,3}?"
+    r"(?:mistakes?|typos?|blunders?|slip-?ups?|errors?(?!\s+(?:handl|messag|pag|cod|rat|budget)))"
+)
+ACTION = (
+    r"deleted|dropped|wiped|removed|truncated|overwrote|overwritten|destroyed|erased|purged|ran|run|executed|pushed|"
+    r"force-pushed|deployed|merged|shipped|released|rolled\s+out|changed|committed|disabled|turned\s+off|killed|"
+    r"typed|applied|edited|modified|updated|upgraded|migrated|approved|published|sent|emailed|cc['’]?d|clicked|"
+    r"pushes|deletes|drops|runs|deploys|merges|commits|executes|pasted|copied|hard-?coded|unplugged|unplugs|spilled"
+)
+FAILURE_CONTEXT = re.compile(
+    r"\b(?:prod|production|live|customers?['’]?|outage|broke|broken|took\s+down|brought\s+down|taking\s+down|"
+    r"down\s+for|by\s+mistake|accidentally|mistakenly|without|wrong|belonged\s+to\s+others|other\s+people['’]s|"
+    r"data\s+loss|lost|regrettably|caused|causing|failed|failing|errors?|incident|overwr\w+|destroyed|corrupt\w*|"
+    r"unusable|went\s+(?:down|dark)|crash\w*|mess|damage\w*|disaster|secret|leak\w*|exposed)\b",
+    _I,
+)
+CLAUSE_END = r"[.;:!?\n]|,\s+(?:but|so|which|while|whereas)\b|\s+(?:because|since|although|though)\b"
