@@ -3,8 +3,9 @@ learned classifier stays as the check) and the rewrites of blaming sentences (th
 fallback). Each asks the model within a short time limit and never fails because of it.
 
 The model is the server's own configured one, chosen as drafting chooses it (llm/registry.py): an OpenAI-compatible
-endpoint or the user's GGUF under POSTMORTEM_LLM=auto, the bundled 135M model only when POSTMORTEM_LLM=local names
-it, none under POSTMORTEM_LLM=none or sampling (the client's model is not asked: a sampling request interrupts the
+endpoint or the user's GGUF, never the bundled 135M model (it drafts when POSTMORTEM_LLM=local names it, but
+judges far worse than the learned classifier: docs/architecture.md, decision 6), none under POSTMORTEM_LLM=none or
+sampling (the client's model is not asked: a sampling request interrupts the
 user, and an assistant that knows the category passes it). POSTMORTEM_JUDGE_TIMEOUT=0 turns it off.
 """
 

@@ -95,9 +95,10 @@ def build_judging(
     settings: Settings, provider: Provider | None = None, *, nonce: Callable[[], str] | None = None
 ) -> Judging:
     """The model's judgements (a capture's category, blameless rewrites; service/judging.py) with the server's
-    configured model, as drafting chooses it (llm/registry.py: none under POSTMORTEM_LLM=none or sampling, the bundled
-    model only when named), asked within POSTMORTEM_JUDGE_TIMEOUT. `provider`: the LLM instance to use when one is
-    configured (default: the configured backend, started on the first judgement)."""
+    configured model, as drafting chooses it (llm/registry.py: none under POSTMORTEM_LLM=none or sampling), asked
+    within POSTMORTEM_JUDGE_TIMEOUT; never a low-quality one (the bundled 135M model, even when POSTMORTEM_LLM=local
+    names it for drafts: it called 0.15 of test rows right where the learned classifier called 0.85). `provider`:
+    the LLM instance to use when one is configured (default: the configured backend, started on first use)."""
     from agent_postmortem.llm.registry import choose_llm, llm_factory
     from agent_postmortem.service.drafting import random_nonce
     from agent_postmortem.service.judging import Judging
@@ -107,7 +108,8 @@ def build_judging(
 
     def judge() -> LLM | None:
         if not checked:  # what is configured does not change while the process runs
-            checked.append(settings.llm_backend not in ("none", "sampling") and choose_llm(settings) is not None)
+            chosen = None if settings.llm_backend in ("none", "sampling") else choose_llm(settings)
+            checked.append(chosen is not None and not chosen.low_quality)
         return build() if checked[0] else None
 
     return Judging(judge=judge, time_limit=settings.judge_timeout, nonce=nonce or random_nonce)

@@ -3,7 +3,6 @@ scripted one on loopback driven through the real `openai` client), else the lear
 check either way. Over MCP in memory, and read back with `postmortem show` and the report."""
 
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -147,17 +146,12 @@ async def test_no_model_is_asked_when_none_is_configured_or_judgements_are_off(
         assert fake.requests == []
 
 
-@pytest.mark.slow
-async def test_the_bundled_model_named_by_postmortem_llm_local_decides_a_capture(
-    tmp_path: Path, embedder: Embedder, local_llm_url: str
+async def test_the_bundled_model_never_decides_even_when_postmortem_llm_local_names_it(
+    tmp_path: Path, embedder: Embedder
 ) -> None:
-    """The real embedded llama.cpp server with SmolLM2 (grammar-constrained JSON): its category is one of the nine
-    and recorded as the model's, with the learned classifier's reading kept beside it."""
-    threads = os.environ.get("POSTMORTEM_LOCAL_THREADS", "1")  # the same key, so the session's server is reused
-    env = {"POSTMORTEM_LLM": "local", "POSTMORTEM_LOCAL_THREADS": threads, "POSTMORTEM_JUDGE_TIMEOUT": "300"}
-    service = make_service(tmp_path / "home", embedder=embedder, env=env)
+    """SmolLM2-135M drafts when named, labelled low quality; it does not judge: on 40 test rows it called 0.15 of
+    them right (`postmortem bench classify --llm-rows 40`), the learned classifier 0.85."""
+    service = make_service(tmp_path / "home", embedder=embedder, env={"POSTMORTEM_LLM": "local"})
     result = await capture(service, FARES_429)
-    assert result["category_source"] == "model", result["category_signals"][:2]
-    assert result["category_signals"][0].startswith("the configured model SmolLM2-135M-Instruct")
-    learned_agrees = result["category"] == "rate_limit"
-    assert (result["classifier_disagrees"] is None) == learned_agrees
+    assert result["category_source"] == "classifier" and result["category"] == "rate_limit"
+    assert service.judging.model() is None
