@@ -132,13 +132,29 @@ def decide_all(
 
 
 def run(
-    corpus: Path = CORPUS, seed: Path | None = None, *, progress: Callable[[int, int], None] = lambda d, t: None
+    corpus: Path = CORPUS,
+    seed: Path | None = None,
+    *,
+    progress: Callable[[int, int], None] = lambda d, t: None,
+    llm_rows: int = 0,
 ) -> dict[str, Any]:
+    """The four deciders on the test half; with `llm_rows`, the configured model too on a sample of that many rows
+    (evals/classification_llm.py)."""
     from agent_postmortem.cli.demo import SEED
 
     truth, decided = decide_all(corpus, seed or SEED, progress)
     metadata = load().metadata
+    extra = {}
+    if llm_rows > 0:
+        from agent_postmortem.evals import classification_llm
+
+        captures = [e.capture for e in corpus_examples("test", corpus)]
+        learned = decided["learned_with_neighbours"]
+        extra["configured_model"] = classification_llm.run(
+            captures, truth, learned, llm_rows, scores=scores, progress=progress
+        )
     return {
+        **extra,
         "corpus": str(corpus),
         "split": "test",
         "knowledge_base": str(seed or SEED),

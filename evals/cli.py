@@ -144,6 +144,9 @@ def bench_severity(
 def bench_classify(
     corpus: Annotated[Path | None, typer.Option(help="labelled corpus JSONL (default: evals/data/failures)")] = None,
     seed: Annotated[Path | None, typer.Option(help="knowledge base JSONL for neighbours (default: the seed)")] = None,
+    llm_rows: Annotated[
+        int, typer.Option(min=0, help="also ask the configured model (POSTMORTEM_LLM...) on a sample of this many rows")
+    ] = 0,
     as_json: JsonOpt = True,
 ) -> None:
     """Category on the test half of the failure corpus: the learned classifier, with the neighbour rule, the keyword
@@ -152,7 +155,7 @@ def bench_classify(
     from agent_postmortem.evals.failure_corpus import CORPUS
 
     with user_errors(), stage_progress() as show:
-        result = run(corpus or CORPUS, seed, progress=lambda d, t: show("test rows", d, t))
+        result = run(corpus or CORPUS, seed, progress=lambda d, t: show("test rows", d, t), llm_rows=llm_rows)
     emit(result, True)
 
 

@@ -72,6 +72,7 @@ class Settings:
     http_stateless: bool = False
     chroma_url: str | None = None
     chroma_database: str = "postmortem"
+    judge_timeout: float = 10.0  # seconds for one judgement by the configured model (service/judging.py); 0: never
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -104,6 +105,7 @@ class Settings:
             http_stateless=_flag(e.get("POSTMORTEM_HTTP_STATELESS"), "POSTMORTEM_HTTP_STATELESS"),
             chroma_url=e.get("POSTMORTEM_CHROMA_URL") or None,
             chroma_database=e.get("POSTMORTEM_CHROMA_DATABASE") or "postmortem",
+            judge_timeout=_judge_seconds(e.get("POSTMORTEM_JUDGE_TIMEOUT")),
         )
 
 
@@ -148,6 +150,19 @@ def _seconds(value: str | None, name: str) -> float | None:
         seconds = 0.0
     if not 0 < seconds <= 86_400:
         raise ValueError(f"{name} must be a number of seconds above 0 (at most 86400)")
+    return seconds
+
+
+def _judge_seconds(value: str | None) -> float:
+    """POSTMORTEM_JUDGE_TIMEOUT: 0 turns the model's judgements off; the default is 10 s."""
+    if not (value or "").strip():
+        return 10.0
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 600:
+        raise ValueError("POSTMORTEM_JUDGE_TIMEOUT must be a number of seconds from 0 (never ask the model) to 600")
     return seconds
 
 

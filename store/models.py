@@ -50,6 +50,18 @@ CategoryName = Literal[
     "infrastructure",
 ]
 LLM_CATEGORIES = frozenset({Category.LLM_HALLUCINATION, Category.LLM_REFUSAL, Category.PROMPT_INJECTION})
+# Who decided an incident's category: the caller (the reporter, the assistant, a CLI flag, agent code), the
+# configured model, the learned classifier, or the keyword rules (a past incident imported without one).
+CategorySource = Literal["caller", "model", "classifier", "rules"]
+
+
+class CategoryCheck(BaseModel):
+    """The learned classifier's reading of a capture whose category the caller or a model decided, when the two
+    disagree: kept as a check."""
+
+    category: Category
+    confidence: float = Field(description="its calibrated probability for that category")
+
 
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 Priority = Literal["P0", "P1", "P2"]
@@ -363,6 +375,10 @@ class Incident(Model):
     category: Category
     category_confidence: float = 1.0
     category_signals: list[str] = Field(default_factory=list)
+    category_source: CategorySource | None = Field(
+        default=None, description="who decided the category (None: recorded before the source was kept)"
+    )
+    classifier_disagrees: CategoryCheck | None = None
     severity: Severity
     severity_reasons: list[str] = Field(default_factory=list)
     triage: Triage

@@ -143,13 +143,16 @@ def make_service(
     nonce: Callable[[], str] | None = None,
     chroma_url: str | None = None,
     exact_limit: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> PostmortemService:
     """The service on `home`; its records where the store contract's `database` says (SQLite by default); its
     index on the Chroma server at `chroma_url` (a database of its own per home) or embedded; `exact_limit=0` sends
-    dense search through the index."""
-    settings = Settings.from_env({**service_env(home, chroma_url), **HOMES[0].settings(home)})
+    dense search through the index. `env` adds settings (POSTMORTEM_LLM=openai: a configured model, which is `llm`
+    when given, else the backend those settings choose)."""
+    settings = Settings.from_env({**service_env(home, chroma_url), **HOMES[0].settings(home), **(env or {})})
+    chosen = None if llm is None and env is not None else (lambda: llm)
     service = build_service(
-        settings, embedder=embedder or HashEmbedder(), llm=lambda: llm, clock=clock, nonce=nonce, claim_index=True
+        settings, embedder=embedder or HashEmbedder(), llm=chosen, clock=clock, nonce=nonce, claim_index=True
     )
     HOMES[0].keep(service)
     if exact_limit is not None:

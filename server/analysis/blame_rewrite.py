@@ -10,10 +10,14 @@ rewrite is always there first and is never blocked by the model.
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from agent_postmortem.analysis.blame import BlameSpan, detect
+
+if TYPE_CHECKING:
+    from agent_postmortem.llm.base import LLM
 
 logger = logging.getLogger(__name__)
 _I = re.IGNORECASE
@@ -232,22 +236,32 @@ class SystemicRewrite(BaseModel):
     rewrite: str = Field(min_length=10, max_length=400)
 
 
-def rewrite_with_llm(sentence: str, fallback: str, llm: object | None) -> tuple[str, str]:
+class StillBlames(ValueError):
+    """The model's rewrite is too short or still makes a person the cause."""
+
+
+def ask_rewrite(sentence: str, draft: str, llm: "LLM", *, nonce: str = "0") -> str:
+    """The model's systemic rewrite of `sentence` (given the rule-based `draft`), or StillBlames; the model's own
+    failures are raised as they come."""
+    from agent_postmortem.prompts import render
+
+    answer = llm.parse(
+        system=render("rewrite_blameless_system", nonce=nonce),
+        user=render("rewrite_blameless", sentence=sentence, draft=draft, nonce=nonce),
+        output=SystemicRewrite,
+    )
+    text = " ".join(answer.rewrite.split())
+    if len(text) < 10 or detect(text):
+        raise StillBlames("the model's rewrite still blames a person")
+    return text
+
+
+def rewrite_with_llm(sentence: str, fallback: str, llm: "LLM | None", *, nonce: str = "0") -> tuple[str, str]:
     """The model's rewrite when it is valid and blames no one, else the rule-based one: (text, 'llm'|'rules')."""
     if llm is None:
         return fallback, "rules"
-    from agent_postmortem.prompts import render
-
     try:
-        answer = llm.parse(  # type: ignore[attr-defined]
-            system=render("rewrite_blameless_system"),
-            user=render("rewrite_blameless", sentence=sentence, draft=fallback),
-            output=SystemicRewrite,
-        )
-    except Exception:  # any model failure leaves the rule-based rewrite in place
+        return ask_rewrite(sentence, fallback, llm, nonce=nonce), "llm"
+    except Exception:  # noqa: BLE001 - any model failure leaves the rule-based rewrite in place
         logger.warning("the LLM could not rewrite a blaming sentence; keeping the rule-based rewrite", exc_info=True)
         return fallback, "rules"
-    text = " ".join(str(getattr(answer, "rewrite", "")).split())
-    if len(text) < 10 or detect(text):
-        return fallback, "rules"
-    return text, "llm"

@@ -3,17 +3,28 @@
 A post-mortem asks what in the system allowed a failure. `check_blameless` finds every stretch of text where a
 person or a team is the agent of a failure (server/blame.py: names, roles, pronouns, possessives, passives with a
 person as agent, "human error", "should have", judgements) and returns it with its span, the rule, and a rewrite of
-the whole sentence that names the missing safeguard instead of the person (server/blame_rewrite.py; with an LLM
-when one is given, validated, the rule-based rewrite otherwise). Systems failing ("the API failed to respond",
+the whole sentence that names the missing safeguard instead of the person (server/blame_rewrite.py; by the
+configured model when one is given, validated and within a time limit, the rule-based rewrite otherwise; the service
+passes the model: service/judging.py). Systems failing ("the API failed to respond",
 "the migration dropped the table") are never flagged.
 """
 
+import logging
 import re
+import time
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agent_postmortem.analysis.blame import detect
-from agent_postmortem.analysis.blame_rewrite import rewrite_with_llm, rule_rewrite
+from agent_postmortem.analysis.blame_rewrite import StillBlames, ask_rewrite, rule_rewrite
+from agent_postmortem.llm.limits import within
+
+if TYPE_CHECKING:
+    from agent_postmortem.llm.base import LLM
+
+logger = logging.getLogger(__name__)
+DEFAULT_TIME_LIMIT = 30.0  # seconds for all of one text's model rewrites
 
 
 class Finding(BaseModel):
@@ -22,7 +33,9 @@ class Finding(BaseModel):
     text: str
     rule: str
     suggestion: str
-    rewritten_by: str = "rules"
+    rewritten_by: Literal["llm", "rules"] = Field(
+        default="rules", description="llm: rewritten by the configured model; rules: the rule-based rewrite"
+    )
 
 
 class BlamelessReport(BaseModel):
@@ -36,15 +49,33 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return (before[-1] if before else 0), (end + after.end() if after else len(text))
 
 
-def check_blameless(text: str, *, llm: object | None = None) -> BlamelessReport:
-    """Every blaming stretch of `text` with a systemic rewrite of its sentence (by `llm` when given and valid)."""
+def check_blameless(
+    text: str, *, llm: "LLM | None" = None, time_limit: float = DEFAULT_TIME_LIMIT, nonce: str = "0"
+) -> BlamelessReport:
+    """Every blaming stretch of `text` with a systemic rewrite of its sentence: by `llm` when given and its answer is
+    valid, within `time_limit` seconds for the whole text (after that, or once the model fails, the rest keep
+    their rule-based rewrites); the rule-based rewrite otherwise. `rewritten_by` says which."""
+    findings = _findings(text, _Rewriter(llm, time_limit, nonce))
+    return BlamelessReport(blameless=not findings, findings=findings)
+
+
+def check_parts(
+    parts: list[tuple[str, str]], *, llm: "LLM | None" = None, time_limit: float = DEFAULT_TIME_LIMIT, nonce: str = "0"
+) -> list[tuple[str, Finding]]:
+    """The findings in each (where, text) part of one document, as (where, finding), all the model's rewrites
+    within one `time_limit`."""
+    rewriter = _Rewriter(llm, time_limit, nonce)
+    return [(where, f) for where, text in parts for f in _findings(text, rewriter)]
+
+
+def _findings(text: str, rewriter: "_Rewriter") -> list[Finding]:
     findings = []
     for span in detect(text):
         s_start, s_end = _sentence_bounds(text, span.start, span.end)
         sentence = text[s_start:s_end].strip()
         local = type(span)(span.start - s_start - (len(text[s_start:s_end]) - len(text[s_start:s_end].lstrip())),
                            span.end - s_start, span.rule, span.agent)  # fmt: skip
-        rewrite, by = rewrite_with_llm(sentence, rule_rewrite(sentence, local), llm)
+        rewrite, by = rewriter.rewrite(sentence, rule_rewrite(sentence, local))
         findings.append(
             Finding(
                 start=span.start,
@@ -55,4 +86,32 @@ def check_blameless(text: str, *, llm: object | None = None) -> BlamelessReport:
                 rewritten_by=by,
             )  # fmt: skip
         )
-    return BlamelessReport(blameless=not findings, findings=findings)
+    return findings
+
+
+class _Rewriter:
+    """The model's rewrites of one text's sentences: each sentence asked once, all within one time limit, and none
+    asked after the model failed (a model that is down or slow for one sentence is for the next)."""
+
+    def __init__(self, llm: "LLM | None", time_limit: float, nonce: str) -> None:
+        self.llm = llm
+        self.deadline = time.monotonic() + time_limit
+        self.nonce = nonce
+        self.done: dict[str, str] = {}
+
+    def rewrite(self, sentence: str, fallback: str) -> tuple[str, Literal["llm", "rules"]]:
+        if sentence in self.done:
+            return self.done[sentence], "llm"
+        llm, left = self.llm, self.deadline - time.monotonic()
+        if llm is None or left <= 0:
+            return fallback, "rules"
+        try:
+            text = within(left, lambda: ask_rewrite(sentence, fallback, llm, nonce=self.nonce))
+        except StillBlames:
+            return fallback, "rules"
+        except Exception as e:  # noqa: BLE001 - any model failure leaves the rule-based rewrites in place
+            logger.warning("the model could not rewrite blaming sentences; keeping the rule-based rewrites: %r", e)
+            self.llm = None
+            return fallback, "rules"
+        self.done[sentence] = text
+        return text, "llm"

@@ -109,16 +109,16 @@ def categorize(
         given = capture.category
         if read.category == given:
             return CategoryDecision(
-                given, 1.0, ["category set explicitly by the reporter", "the learned classifier agrees"]
+                given, 1.0, ["category given by the caller", "the learned classifier agrees"], source="caller"
             )
         dissent = f"the learned classifier reads {read.category.value} ({read.confidence:.2f}) instead"
         check = CategoryCheck(category=read.category, confidence=read.confidence)
         return CategoryDecision(
-            given, 1.0, ["category set explicitly by the reporter", dissent, *read.signals[1:]], check
+            given, 1.0, ["category given by the caller", dissent, *read.signals[1:]], check, "caller"
         )
     p, counted = with_neighbours(read.probabilities, neighbours)
     top = int(np.argmax(p))
     signals = [*read.signals, *_neighbour_signals(neighbours, counted)]
     if counted and CLASSES[top] != read.category:
         signals.insert(0, f"close past incidents settled a close call: {read.category.value} -> {CLASSES[top].value}")
-    return CategoryDecision(CLASSES[top], round(float(p[top]), 3), signals)
+    return CategoryDecision(CLASSES[top], round(float(p[top]), 3), signals, source="classifier")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from agent_postmortem.analysis.decision import CategoryCheck, Decision
 from agent_postmortem.analysis.policy import TriageFacts, TriagePolicy, triage
 from agent_postmortem.analysis.severity_policy import SeverityPolicy, assess
-from agent_postmortem.store.models import Category, IncidentCreate, Severity
+from agent_postmortem.store.models import Category, CategorySource, IncidentCreate, Severity
 
 DEFAULT_POLICY = TriagePolicy()
 
@@ -125,7 +125,8 @@ class CategoryDecision:
     category: Category
     confidence: float
     signals: list[str]
-    check: CategoryCheck | None = None  # the learned classifier's dissent from a given category
+    check: CategoryCheck | None = None  # the learned classifier's dissent from a given (or a model's) category
+    source: CategorySource = "rules"
 
 
 def rule_scores(capture: IncidentCreate) -> tuple[dict[Category, float], dict[Category, list[str]]]:
@@ -149,7 +150,7 @@ def classify(capture: IncidentCreate, neighbours: list[Neighbour]) -> CategoryDe
     """The keyword rules plus similarity-weighted votes of the nearest labelled incidents (the decision before the
     learned classifier, kept as a baseline: `postmortem bench classify`)."""
     if capture.category is not None:
-        return CategoryDecision(capture.category, 1.0, ["category set explicitly by the reporter"])
+        return CategoryDecision(capture.category, 1.0, ["category given by the caller"], source="caller")
     scores, evidence = rule_scores(capture)
     for n in neighbours:
         if n.similarity >= VOTE_THRESHOLD:
@@ -208,6 +209,7 @@ def decide(
         category=picked.category,
         category_confidence=picked.confidence,
         category_signals=picked.signals,
+        category_source=picked.source,
         classifier_disagrees=picked.check,
         severity=level,
         severity_reasons=level_reasons,

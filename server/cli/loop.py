@@ -16,6 +16,7 @@ from agent_postmortem.cli.common import (
     err,
     out,
     reading,
+    settings,
     stored_service,
     user_errors,
 )
@@ -205,13 +206,13 @@ def _write(text: str, output: Path | None) -> None:
 
 
 def check_blameless(text: str, as_json: JsonOpt = False) -> None:
-    """Flag blaming language in TEXT, with suggested rewrites. Exit 1 when something is flagged, so that a script
-    or CI step can gate on it."""
-    from agent_postmortem.analysis.blameless import check_blameless as check
+    """Flag blaming language in TEXT, with suggested rewrites (by the configured model when there is one, else by
+    rules). Exit 1 when something is flagged, so that a script or CI step can gate on it."""
     from agent_postmortem.cli.view import blameless_view
+    from agent_postmortem.service.runtime import build_judging
 
     with user_errors():
-        result = check(text)
+        result = build_judging(settings()).check_blameless(text)
     if not emit(result, as_json):
         out.print(blameless_view(result))
     if not result.blameless:

@@ -77,7 +77,7 @@ def actions_table(items: "list[ActionItem]") -> Table:
 def show_decision(out: Console, r: "ClassifyResult", *, incident_id: str | None = None) -> None:
     """What capture (or the classify dry run) decided, with its reasons and what is similar."""
     head = [(incident_id, "bold"), "  "] if incident_id else []
-    out.print(line(*head, "category ", (r.category, "cyan"), f" (confidence {r.category_confidence:.2f})"))
+    out.print(line(*head, "category ", (_category(r), "cyan")))
     out.print(line("  signals: ", "; ".join(r.category_signals) or "-"))
     out.print(line("  severity ", (r.severity, "bold"), ": ", "; ".join(r.severity_reasons)))
     out.print(line("  triage: ", (r.triage, "bold"), " post-mortem: ", "; ".join(r.triage_reasons)))
@@ -131,7 +131,7 @@ def incident_view(i: "Incident") -> RenderableType:
             [
                 ("status", i.status),
                 ("severity", line(i.severity, "  ", "; ".join(i.severity_reasons))),
-                ("category", f"{i.category} (confidence {i.category_confidence:.2f})"),
+                ("category", _category(i)),
                 ("triage", i.triage),
                 ("created", f"{i.created_at:%Y-%m-%d %H:%M} UTC"),
                 ("occurrences", i.occurrences),
@@ -210,8 +210,19 @@ def stats_view(s: "Stats") -> RenderableType:
 def blameless_view(r: "BlamelessReport") -> RenderableType:
     if r.blameless:
         return line(("blameless", "green"), ": no blaming language found")
-    rows = ([f"{f.start}-{f.end}", f.text, f.rule, f.suggestion] for f in r.findings)
-    return table("at", "text", "rule", "suggestion", rows=rows, title=f"{len(r.findings)} blaming phrase(s)")
+    rows = ([f"{f.start}-{f.end}", f.text, f.rule, f.suggestion, _BY[f.rewritten_by]] for f in r.findings)
+    title = f"{len(r.findings)} blaming phrase(s)"
+    return table("at", "text", "rule", "suggestion", "rewritten by", rows=rows, title=title)
+
+
+_BY = {"llm": "model", "rules": "rules"}
+
+
+def _category(d: "Incident | ClassifyResult") -> str:
+    """The category, who decided it, and the learned classifier's dissent."""
+    from agent_postmortem.analysis.decision import category_summary
+
+    return category_summary(d.category, d.category_confidence, d.category_source, d.classifier_disagrees)
 
 
 def verification_view(v: "FixVerification") -> RenderableType:

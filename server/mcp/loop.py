@@ -183,10 +183,9 @@ def _register_learning_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
     @mcp.tool(annotations=READ)
     def check_blameless(text: Annotated[str, Field(min_length=1, max_length=20_000), TEXT]) -> CallToolResult:
         """Flag blaming language (people as the cause, "human error", "should have", judgements) with spans and
-        systemic rewrites. Use on a draft before publishing a post-mortem."""
-        from agent_postmortem.analysis import blameless  # its patterns take a while to compile: not at start
-
-        return structured(blameless.check_blameless(text))
+        systemic rewrites (by the server's configured model when it has one, else by rules: rewritten_by). Use on a
+        draft before publishing a post-mortem."""
+        return structured(svc().check_blameless(text))
 
 
 def _register_loop_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import jinja2
 
-from agent_postmortem.analysis.blameless import Finding, check_blameless
+from agent_postmortem.analysis.blameless import Finding, check_parts
 from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
+from agent_postmortem.analysis.decision import category_summary
 from agent_postmortem.analysis.learn import RunbookEntry
 from agent_postmortem.llm.local import quality_note
 from agent_postmortem.render import markdown
@@ -79,15 +80,15 @@ def causal_graph(incident: Incident) -> Markdown | None:
     return Markdown("\n".join(lines))
 
 
-def _analysis_findings(incident: Incident) -> list[tuple[str, Finding]]:
-    """Blameless-language findings in the analysis: (where, finding)."""
+def analysis_parts(incident: Incident) -> list[tuple[str, str]]:
+    """The analysis' text checked for blaming language, part by part: (where, text)."""
     a = incident.analysis
     if a is None:
         return []
     parts = [(f"why {n}", f"{w.question} {w.answer}") for n, w in enumerate(a.whys, start=1)]
     parts += [("root cause", a.root_cause), ("model behavior", a.model_behavior or "")]
     parts += [(f"factor {n}", f"{f.factor} {f.effect}") for n, f in enumerate(a.contributing_factors, start=1)]
-    return [(where, f) for where, text in parts for f in check_blameless(text).findings]
+    return parts
 
 
 def novelty(incident: Incident, similar: list[SimilarIncident], threshold: float = NOVELTY_THRESHOLD) -> Markdown:
@@ -139,12 +140,20 @@ def render_markdown(
     similar: list[SimilarIncident],
     now: datetime,
     linked: dict[str, ActionItem] | None = None,
+    blame: list[tuple[str, Finding]] | None = None,
 ) -> str:
-    """The full post-mortem. `linked`: the open items that the draft's proposals repeat (`duplicate_of`), by id."""
+    """The full post-mortem. `linked`: the open items that the draft's proposals repeat (`duplicate_of`), by id;
+    `blame`: the blameless-language findings in the analysis, (where, finding), as the service rewrote them (by
+    default the rule-based ones, from `analysis_parts`)."""
     proposed, repeats = _action_items(incident, linked or {})
+    if blame is None:
+        blame = check_parts(analysis_parts(incident))
     return _render(
         "report.md.j2",
-        blame=_analysis_findings(incident),
+        blame=blame,
+        category=category_summary(
+            incident.category, incident.category_confidence, incident.category_source, incident.classifier_disagrees
+        ),
         graph=causal_graph(incident),
         i=incident,
         a=incident.analysis,

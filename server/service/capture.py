@@ -14,6 +14,7 @@ from agent_postmortem.analysis.categorize import categorize
 from agent_postmortem.analysis.classify import Neighbour, decide
 from agent_postmortem.analysis.decision import Decision
 from agent_postmortem.analysis.policy import TriagePolicy
+from agent_postmortem.service.judging import Judging
 from agent_postmortem.service.recurrence import Recurrence
 from agent_postmortem.service.results import CaptureResult, ClassifyResult, ImportResult
 from agent_postmortem.service.retrieval import Retrieval
@@ -45,8 +46,10 @@ class Capture:
         policy: TriagePolicy,
         clock: Callable[[], datetime],
         dedupe_window: timedelta,
+        judging: Judging,
     ) -> None:
         self.store = store
+        self.judging = judging
         self.retrieval = retrieval
         self.knowledge = retrieval.knowledge
         self.recurrence = recurrence
@@ -163,6 +166,7 @@ class Capture:
         recurred = bool(items) and all(a.status == "completed" for a in items)
         neighbours = [Neighbour(s.id, s.category, s.score) for s in nearest_first]
         picked = categorize(data, neighbours, vector=vector, model_id=self.knowledge.embedder.model_id)
+        picked = self.judging.category(data, picked)  # a configured model decides, the classifier checks it
         decided = decide(data, neighbours, recurred_after_fix=recurred, policy=self.policy, picked=picked)
         unfinished = [a for a in items if a.status != "completed"]
         return ClassifyResult(
@@ -242,7 +246,7 @@ def new_incident(data: IncidentCreate, decided: Decision, *, created_at: datetim
     """The incident to store for a capture and its decision (the store assigns the id)."""
     skip = {"category", "severity", "occurred_at", "idempotency_key"}
     fields = data.model_dump(include=set(IncidentCreate.model_fields) - skip)
-    decision = decided.model_dump(include=set(Decision.model_fields) - {"classifier_disagrees"})
+    decision = decided.model_dump(include=set(Decision.model_fields))
     return Incident(id="INC-0", **fields, **decision, created_at=created_at)
 
 

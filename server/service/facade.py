@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from agent_postmortem.analysis.blameless import BlamelessReport
 from agent_postmortem.analysis.classify import DEFAULT_POLICY
 from agent_postmortem.analysis.learn import RegressionCase, RunbookEntry
 from agent_postmortem.analysis.policy import TriagePolicy
@@ -16,6 +17,7 @@ from agent_postmortem.service.capture import IMPORT_BATCH, Capture
 from agent_postmortem.service.drafting import DraftContext, Drafting, Progress, random_nonce
 from agent_postmortem.service.followup import FollowUp
 from agent_postmortem.service.incidents import Incidents
+from agent_postmortem.service.judging import Judging
 from agent_postmortem.service.lessons import Lessons
 from agent_postmortem.service.recurrence import Recurrence, Rows
 from agent_postmortem.service.reports import ReportFormat, ReportKind, Reports
@@ -67,15 +69,18 @@ class PostmortemService:
         nonce: Callable[[], str] = random_nonce,
         policy: TriagePolicy = DEFAULT_POLICY,
         draft_time_limit: Callable[[str], float] = lambda backend: 120.0,
+        judging: Judging | None = None,
     ) -> None:
         """`llm` provides the configured LLM on the first draft (None: there is none); `clock` is the time every
         record is stamped with; `nonce` makes each prompt's data delimiter; `draft_time_limit` the seconds a draft by
-        a backend may take."""
+        a backend may take; `judging` the configured model's judgements (a capture's category, blameless rewrites;
+        default: none, the learned classifier and the rules decide)."""
         self.store = store
         self.actions = ActionStore(store)
         self.knowledge = knowledge
         self.clock = clock
         self.policy = policy
+        self.judging = judging or Judging()
         self.incidents = Incidents(store=store, actions=self.actions, knowledge=knowledge, clock=clock)
         self.retrieval = Retrieval(store=store, knowledge=knowledge)
         self.recurrence = Recurrence(store=store, actions=self.actions, knowledge=knowledge, clock=clock)
@@ -86,6 +91,7 @@ class PostmortemService:
             policy=policy,
             clock=clock,
             dedupe_window=dedupe_window,
+            judging=self.judging,
         )
         self.followup = FollowUp(store=store, actions=self.actions, recurrence=self.recurrence, clock=clock)
         self.drafting = Drafting(
@@ -98,7 +104,12 @@ class PostmortemService:
             time_limit=draft_time_limit,
         )
         self.reports = Reports(
-            store=store, actions=self.actions, retrieval=self.retrieval, recurrence=self.recurrence, clock=clock
+            store=store,
+            actions=self.actions,
+            retrieval=self.retrieval,
+            recurrence=self.recurrence,
+            clock=clock,
+            judging=self.judging,
         )
         self.lessons = Lessons(store=store, recurrence=self.recurrence, clock=clock)
 
@@ -199,6 +210,9 @@ class PostmortemService:
 
     def render_report(self, incident_id: str, *, kind: ReportKind = "full", format: ReportFormat = "markdown") -> str:
         return self.reports.render_report(incident_id, kind=kind, format=format)
+
+    def check_blameless(self, text: str) -> BlamelessReport:
+        return self.judging.check_blameless(text)
 
     # --- follow-through, patterns and lessons ---------------------------------------------------
 

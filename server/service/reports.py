@@ -9,6 +9,7 @@ from typing import Literal
 
 from agent_postmortem.errors import ActionItemNotFound, InvalidId
 from agent_postmortem.render import report
+from agent_postmortem.service.judging import Judging
 from agent_postmortem.service.recurrence import Recurrence
 from agent_postmortem.service.retrieval import Retrieval
 from agent_postmortem.store.ids import incident_pk, to_incident_id
@@ -29,8 +30,10 @@ class Reports:
         retrieval: Retrieval,
         recurrence: Recurrence,
         clock: Callable[[], datetime],
+        judging: Judging,
     ) -> None:
         self.store = store
+        self.judging = judging
         self.actions = actions
         self.retrieval = retrieval
         self.recurrence = recurrence
@@ -75,7 +78,8 @@ class Reports:
         for action_id in sorted(wanted):
             with contextlib.suppress(ActionItemNotFound, InvalidId):
                 linked[action_id] = self.actions.get(action_id, now=self.clock())
-        return report.render_markdown(incident, similar=similar, now=self.clock(), linked=linked)
+        blame = self.judging.findings(report.analysis_parts(incident))  # the model's rewrites, when there is one
+        return report.render_markdown(incident, similar=similar, now=self.clock(), linked=linked, blame=blame)
 
     def _similar_records(self, ids: list[str], incident: Incident) -> list[SimilarIncident]:
         """Same-signature members that the similarity search did not return, scored against the incident."""

@@ -20,6 +20,7 @@ from agent_postmortem.config import Settings
 if TYPE_CHECKING:
     from agent_postmortem.llm.base import LLM, Provider
     from agent_postmortem.service.facade import PostmortemService
+    from agent_postmortem.service.judging import Judging
     from agent_postmortem.store.index.owner import Ownership
     from agent_postmortem.store.records.incidents import IncidentStore
     from agent_postmortem.store.search.embedding import Embedder
@@ -64,10 +65,12 @@ def build_service(
     knowledge = KnowledgeBase(feed=store.feed, embedder=embedder, owner=owner, cache_dir=home / "search-cache")
     if claim_index:
         knowledge.claim_index()
+    provider = _provider(llm, settings)
     return PostmortemService(
         store=store,
         knowledge=knowledge,
-        llm=_provider(llm, settings),
+        llm=provider,
+        judging=build_judging(settings, provider, nonce=nonce or random_nonce),
         dedupe_window=timedelta(hours=settings.dedupe_hours),
         policy=settings.triage_policy,
         clock=clock or utcnow,
@@ -86,6 +89,30 @@ def _provider(llm: LLM | Provider | None, settings: Settings) -> Provider:
         given = llm
         return lambda: given
     return llm
+
+
+def build_judging(
+    settings: Settings, provider: Provider | None = None, *, nonce: Callable[[], str] | None = None
+) -> Judging:
+    """The model's judgements (a capture's category, blameless rewrites; service/judging.py) with the server's
+    configured model, as drafting chooses it (llm/registry.py: none under POSTMORTEM_LLM=none or sampling), asked
+    within POSTMORTEM_JUDGE_TIMEOUT; never a low-quality one (the bundled 135M model, even when POSTMORTEM_LLM=local
+    names it for drafts: it called 0.15 of test rows right where the learned classifier called 0.85). `provider`:
+    the LLM instance to use when one is configured (default: the configured backend, started on first use)."""
+    from agent_postmortem.llm.registry import choose_llm, llm_factory
+    from agent_postmortem.service.drafting import random_nonce
+    from agent_postmortem.service.judging import Judging
+
+    build = provider or llm_factory(settings)
+    checked: list[bool] = []
+
+    def judge() -> LLM | None:
+        if not checked:  # what is configured does not change while the process runs
+            chosen = None if settings.llm_backend in ("none", "sampling") else choose_llm(settings)
+            checked.append(chosen is not None and not chosen.low_quality)
+        return build() if checked[0] else None
+
+    return Judging(judge=judge, time_limit=settings.judge_timeout, nonce=nonce or random_nonce)
 
 
 def index_owner(settings: Settings, store: IncidentStore, model_id: str, database_url: str) -> Ownership:

@@ -85,7 +85,7 @@ def test_a_configured_llm_rewrites_and_an_invalid_answer_falls_back_to_the_rules
     fake_llm.enqueue(SystemicRewrite(rewrite="Migrations could be deployed without a required review step."))
     [finding] = check_blameless("Dana deployed the migration without reading it", llm=fake_llm).findings
     assert finding.rewritten_by == "llm" and finding.suggestion.startswith("Migrations could be deployed")
-    assert "Dana deployed" in fake_llm.calls[0][1] and "<sentence>" in fake_llm.calls[0][1]
+    assert "Dana deployed" in fake_llm.calls[0][1] and "<DATA-0>" in fake_llm.calls[0][1]
     fake_llm.enqueue(SystemicRewrite(rewrite="Dana forgot to read the migration before deploying it."))
     [finding] = check_blameless("Dana deployed the migration without reading it", llm=fake_llm).findings
     assert finding.rewritten_by == "rules"  # the model's answer still blamed a person

@@ -1,0 +1,79 @@
+"""Blameless rewrites by the configured model wherever findings are shown: the `check_blameless` MCP tool, the
+`postmortem check-blameless` command and the report; the rule-based rewrite when no model is configured, when the
+model fails or when its rewrite still blames someone. Each finding says which (`rewritten_by`)."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from agent_postmortem.analysis.blame_rewrite import SystemicRewrite
+from agent_postmortem.mcp.server import create_server
+from agent_postmortem.service.facade import PostmortemService
+from tests.factories import FakeLLM, capture, draft, make_service
+from tests.fake_openai import FakeOpenAI
+from tests.processes import postmortem
+
+pytestmark = pytest.mark.anyio
+
+TEXT = "Dana deployed the migration without reading it. The intern deleted the production table."
+CONFIGURED = {"POSTMORTEM_LLM": "openai"}  # a configured backend; `llm` is the instance the tests script
+REWRITE = "Migrations could reach production without a required review step."
+
+
+async def check(service: PostmortemService, text: str) -> list[dict[str, Any]]:
+    async with Client(create_server(lambda: service), raise_exceptions=True) as client:
+        result = await client.call_tool("check_blameless", {"text": text})
+    assert not result.is_error and result.structured_content is not None
+    findings: list[dict[str, Any]] = result.structured_content["findings"]
+    return findings
+
+
+async def test_the_tool_gives_the_models_rewrites_and_the_rules_after_it_fails(tmp_path: Path) -> None:
+    llm = FakeLLM(SystemicRewrite(rewrite=REWRITE), RuntimeError("model down"))
+    service = make_service(tmp_path / "home", llm=llm, env=CONFIGURED)
+    first, second = await check(service, TEXT)
+    assert first["rewritten_by"] == "llm" and first["suggestion"] == REWRITE
+    assert second["rewritten_by"] == "rules"
+    assert second["suggestion"].startswith("The production table was deleted")
+    assert len(llm.calls) == 2 and "<DATA-" in llm.calls[0][1]
+
+
+async def test_the_tool_keeps_the_rules_without_a_configured_model(tmp_path: Path) -> None:
+    llm = FakeLLM()  # given to the service, but the settings configure no model (POSTMORTEM_LLM=none)
+    findings = await check(make_service(tmp_path / "home", llm=llm), TEXT)
+    assert [f["rewritten_by"] for f in findings] == ["rules", "rules"] and llm.calls == []
+
+
+async def test_a_rewrite_that_still_blames_someone_is_not_used(tmp_path: Path) -> None:
+    llm = FakeLLM(SystemicRewrite(rewrite="Dana forgot to read the migration before deploying it."))
+    [finding] = await check(make_service(tmp_path / "home", llm=llm, env=CONFIGURED), TEXT.split(". ")[0])
+    assert finding["rewritten_by"] == "rules"
+
+
+def test_the_report_shows_the_models_rewrites_and_says_so(tmp_path: Path) -> None:
+    llm = FakeLLM(SystemicRewrite(rewrite=REWRITE))
+    service = make_service(tmp_path / "home", llm=llm, env=CONFIGURED)
+    incident_id = capture(service, category="rate_limit")
+    blaming = draft()
+    blaming.whys[1].answer = "Dana deployed the retry change without reading it."
+    service.record_analysis(incident_id, blaming, generated_by="assistant")
+    report = service.render_report(incident_id)
+    assert f"(person_as_cause): {REWRITE} _(rewritten by the configured model)_" in report, report
+    plain = make_service(tmp_path / "home")  # the same records, no model configured
+    assert "_(rewritten by the rules)_" in plain.render_report(incident_id)
+
+
+def test_the_command_uses_the_configured_endpoint(tmp_path: Path) -> None:
+    sentence = TEXT.split(". ")[0]
+    with FakeOpenAI() as fake:
+        fake.enqueue(json.dumps({"rewrite": REWRITE}))
+        env = {"POSTMORTEM_LLM": "openai", "OPENAI_BASE_URL": fake.base_url, "POSTMORTEM_MODEL": "judge-model"}
+        done = postmortem("check-blameless", sentence, "--json", home=tmp_path / "home", env=env)
+    assert done.returncode == 1  # something was flagged
+    [finding] = json.loads(done.stdout)["findings"]
+    assert finding["rewritten_by"] == "llm" and finding["suggestion"] == REWRITE
+    without = postmortem("check-blameless", sentence, home=tmp_path / "home")
+    assert without.returncode == 1 and "rules" in without.stdout.decode()
