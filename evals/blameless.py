@@ -10,8 +10,10 @@ on train, dev and the external dev half.
 
 Two held-out halves: `external_test` (the first 84 sentences' test half, sha256(source) even; looked at twice while
 the detector was developed, so no longer clean) and `external_test2` (sources added later: sha256(source) % 3 == 0,
-the rest to dev; a source already in the file keeps its side), never looked at while tuning. `split_errors` checks
-that rule. Labels follow `data/blameless_guide.md`.
+the rest to dev; a source already in the file keeps its side), looked at once. `external_test3` (fresh): 109
+sentences from 73 sources in none of the other rows, collected and committed before the learned detector
+(`server/analysis/blame_model.py`) was written; every row of a test3 source is test3, whatever its hash. `split_errors`
+checks those rules. Labels follow `data/blameless_guide.md`.
 """
 
 import hashlib
@@ -31,12 +33,14 @@ SETS = {
     "external_dev": (EXTERNAL, "dev"),
     "external_test": (EXTERNAL, "test"),
     "external_test2": (EXTERNAL, "test2"),
+    "external_test3": (EXTERNAL, "test3"),
     "regression": (DATA / "blameless_regression.jsonl", None),
 }
 STATUS = {
     "external_dev": "design",
     "external_test": "held out, looked at before (twice, while the detector was developed)",
-    "external_test2": "held out, never looked at while tuning",
+    "external_test2": "held out, looked at once (errors read) before the learned detector",
+    "external_test3": "fresh: held out, collected before the learned detector, never looked at while building it",
 }
 
 
@@ -61,9 +65,10 @@ def load(path: Path, split: str | None) -> list[dict[str, Any]]:
 
 
 def _allowed(source: str) -> set[str]:
-    """The sides a source may be on: first split by parity (test if even), later sources test2 if divisible by 3."""
+    """The sides a source may be on: first split by parity (test if even), later sources test2 if divisible by 3;
+    test3 holds whole sources new to the file (only on that side: `split_errors` rejects a source on two)."""
     digest = int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16)
-    return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev"}
+    return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev", "test3"}
 
 
 def split_errors(path: Path = EXTERNAL) -> list[str]:
