@@ -1,5 +1,7 @@
-"""`postmortem bench blameless`: precision and recall of `check_blameless` on labelled sentences, next to the rules
-it replaced, in the same run.
+"""`postmortem bench blameless`: precision and recall of `check_blameless` on labelled sentences, three ways in the
+same run: the rules alone (`check_blameless(text)`), the learned detector with the rules (`check_blameless(text,
+embed=...)` with the bundled embedder: a rule span or the model's probability past its threshold), and the rules
+before issue #18 (`blameless_legacy.py`).
 
 Sets (evals/data): `blameless_sentences.jsonl` (train: the project's own sentences the first rules were written
 against), `blameless_heldout.jsonl` (dev: the project's, written afterwards), `blameless_external.jsonl` (sentences
@@ -21,6 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agent_postmortem.analysis.blame_model import Embed
 from agent_postmortem.analysis.blameless import check_blameless
 from agent_postmortem.analysis.verify import wilson
 from agent_postmortem.evals.blameless_legacy import check_blameless as legacy_check
@@ -79,15 +82,30 @@ def split_errors(path: Path = EXTERNAL) -> list[str]:
     return [f"{src}: on {sorted(s)}" for src, s in sides.items() if len(s) > 1 or not s <= _allowed(src)]
 
 
-def run(sets: dict[str, tuple[Path, str | None]] | None = None) -> dict[str, Any]:
+def bundled_embed() -> Embed:
+    """The product's default embedder (int8 ONNX all-MiniLM-L6-v2) as the function `check_blameless` takes."""
+    from agent_postmortem.evals.category_data import default_embedder
+
+    embedder = default_embedder()
+    return lambda texts: embedder.embed(texts, kind="document")
+
+
+def run(sets: dict[str, tuple[Path, str | None]] | None = None, *, embed: Embed | None = None) -> dict[str, Any]:
+    """Figures per set: the rules alone, the learned detector with the rules (when `embed` is given), the old rules."""
     result: dict[str, Any] = {}
     for name, (path, split) in (sets or SETS).items():
         rows = load(path, split)
+        learned = (
+            {"learned_and_rules": score(rows, [not check_blameless(r["text"], embed=embed).blameless for r in rows])}
+            if embed is not None
+            else {}
+        )
         result[name] = {
             **({"status": STATUS[name]} if name in STATUS else {}),
             "sentences": len(rows),
             "blaming": sum(r["blaming"] for r in rows),
-            "detector": score(rows, [not check_blameless(r["text"]).blameless for r in rows]),
+            "rules": score(rows, [not check_blameless(r["text"]).blameless for r in rows]),
+            **learned,
             "legacy_rules": score(rows, [not legacy_check(r["text"]).blameless for r in rows]),
         }
     return result

@@ -48,9 +48,9 @@ def test_precision_and_recall_on_the_labelled_sentences() -> None:
         ("dev", 0.95),
         ("external_dev", 0.9),
     ):  # external_dev's misses: docs/blameless.md
-        figures = result[name]["detector"]
+        figures = result[name]["rules"]
         assert figures["precision"]["value"] >= 0.95 and figures["recall"]["value"] >= recall, (name, figures)
-    assert result["regression"]["detector"]["errors"] == []
+    assert result["regression"]["rules"]["errors"] == []
     assert "looked at once" in result["external_test2"]["status"] and result["external_test2"]["sentences"] >= 60
     assert "fresh" in result["external_test3"]["status"] and result["external_test3"]["sentences"] >= 80
     assert "looked at before" in result["external_test"]["status"]
@@ -121,8 +121,8 @@ def test_bench_blameless_reports_held_out_figures_next_to_the_legacy_rules(tmp_p
         encoding="utf-8",
     )
     result = run({"held_out": (path, "test")})["held_out"]
-    assert result["sentences"] == 2 and result["detector"]["recall"]["value"] == 1.0
-    assert result["detector"]["precision"]["value"] == 1.0 and result["legacy_rules"]["recall"]["value"] == 0.0
+    assert result["sentences"] == 2 and result["rules"]["recall"]["value"] == 1.0
+    assert result["rules"]["precision"]["value"] == 1.0 and result["legacy_rules"]["recall"]["value"] == 0.0
 
 
 def test_components_that_caused_a_failure_are_not_people() -> None:
