@@ -37,11 +37,14 @@ from agent_postmortem.analysis.blame_lexicon import (
     ROLE_NP,
     SYSTEM_HEADS,
 )
+from agent_postmortem.store.search.embedding import Embedder
+from agent_postmortem.store.search.onnx_embedding import INT8_MODEL_ID, MODEL_ID
 
 MODEL_FILE = Path(__file__).parent / "blame_model.json"
 FEATURE_VERSION = 1
 EMBEDDING_DIM = 384
 Embed = Callable[[list[str]], np.ndarray]
+EMBEDDING_MODELS = frozenset({INT8_MODEL_ID, MODEL_ID})  # the model's vectors (int8) or within rounding (fp32)
 _I = re.IGNORECASE
 _SYSTEM = SYSTEM_HEADS
 # Someone who can be an agent: a pronoun, a role, an @mention or a capitalised word (a name, or a sentence's first).
@@ -112,6 +115,15 @@ def embed_each(embed: Embed, sentences: Sequence[str]) -> np.ndarray:
     trained on sentences embedded one at a time)."""
     rows = [np.asarray(embed([s]), dtype=np.float64).reshape(-1) for s in sentences]
     return np.vstack(rows) if rows else np.zeros((0, EMBEDDING_DIM))
+
+
+def embed_for(embedder: Embedder | None) -> Embed | None:
+    """The embedding function `check_blameless` takes, for an embedder whose vectors the model was trained on (the
+    bundled all-MiniLM-L6-v2, int8 or fp32); None for any other (a stand-in, another model): the rules decide alone.
+    Nothing is loaded here: the embedder loads on its first call."""
+    if embedder is None or embedder.model_id not in EMBEDDING_MODELS:
+        return None
+    return lambda texts: embedder.embed(texts, kind="document")
 
 
 @dataclass(frozen=True)

@@ -109,3 +109,22 @@ def test_the_training_script_reproduces_the_shipped_file(tmp_path: Path) -> None
 
     settings = SHIPPED["metadata"]["settings"]
     assert differences(SHIPPED, train([(settings["C"], settings["embedding_weight"])])) == []
+
+
+def test_only_the_bundled_models_vectors_reach_the_model() -> None:
+    from agent_postmortem.analysis.blame_model import embed_for
+    from agent_postmortem.store.search.embedding import HashEmbedder
+    from agent_postmortem.store.search.onnx_embedding import INT8_MODEL_ID
+
+    assert embed_for(None) is None and embed_for(HashEmbedder()) is None  # a stand-in's vectors mean nothing to it
+    calls: list[tuple[list[str], str]] = []
+
+    class Bundled:
+        model_id, dimension = INT8_MODEL_ID, EMBEDDING_DIM
+
+        def embed(self, texts: list[str], *, kind: str) -> np.ndarray:
+            calls.append((texts, kind))
+            return np.zeros((len(texts), EMBEDDING_DIM))
+
+    embed = embed_for(Bundled())  # type: ignore[arg-type]
+    assert embed is not None and embed(["a"]).shape == (1, EMBEDDING_DIM) and calls == [(["a"], "document")]
