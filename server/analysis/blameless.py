@@ -7,6 +7,11 @@ the whole sentence that names the missing safeguard instead of the person (serve
 configured model when one is given, validated and within a time limit, the rule-based rewrite otherwise; the service
 passes the model: service/judging.py). Systems failing ("the API failed to respond",
 "the migration dropped the table") are never flagged.
+
+With `embed` (a function from sentences to vectors of the bundled all-MiniLM-L6-v2; the service passes its
+embedder's), the learned detector (server/analysis/blame_learned.py) also reads every sentence the rules found
+nothing in: a sentence its calibrated probability flags becomes a finding of rule "learned" that covers the sentence,
+with a systemic rewrite. Without `embed` (the report renderer, a machine without the model) the rules decide alone.
 """
 
 import logging
@@ -17,6 +22,8 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field
 
 from agent_postmortem.analysis.blame import detect
+from agent_postmortem.analysis.blame_learned import learned_rewrite, model_findings
+from agent_postmortem.analysis.blame_model import BlameModel, Embed, load
 from agent_postmortem.analysis.blame_rewrite import StillBlames, ask_rewrite, rule_rewrite
 from agent_postmortem.llm.limits import within
 
@@ -36,6 +43,9 @@ class Finding(BaseModel):
     rewritten_by: Literal["llm", "rules"] = Field(
         default="rules", description="llm: rewritten by the configured model; rules: the rule-based rewrite"
     )
+    probability: float | None = Field(
+        default=None, description="for a finding of rule 'learned': the learned detector's calibrated probability"
+    )
 
 
 class BlamelessReport(BaseModel):
@@ -50,25 +60,52 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def check_blameless(
-    text: str, *, llm: "LLM | None" = None, time_limit: float = DEFAULT_TIME_LIMIT, nonce: str = "0"
+    text: str,
+    *,
+    llm: "LLM | None" = None,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    nonce: str = "0",
+    embed: Embed | None = None,
+    model: BlameModel | None = None,
 ) -> BlamelessReport:
     """Every blaming stretch of `text` with a systemic rewrite of its sentence: by `llm` when given and its answer is
     valid, within `time_limit` seconds for the whole text (after that, or once the model fails, the rest keep
-    their rule-based rewrites); the rule-based rewrite otherwise. `rewritten_by` says which."""
-    findings = _findings(text, _Rewriter(llm, time_limit, nonce))
+    their rule-based rewrites); the rule-based rewrite otherwise. `rewritten_by` says which. With `embed`, also the
+    sentences the learned detector flags (`model`: the shipped one by default)."""
+    findings = _findings(text, _Rewriter(llm, time_limit, nonce), embed, model)
     return BlamelessReport(blameless=not findings, findings=findings)
 
 
 def check_parts(
-    parts: list[tuple[str, str]], *, llm: "LLM | None" = None, time_limit: float = DEFAULT_TIME_LIMIT, nonce: str = "0"
+    parts: list[tuple[str, str]],
+    *,
+    llm: "LLM | None" = None,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    nonce: str = "0",
+    embed: Embed | None = None,
 ) -> list[tuple[str, Finding]]:
     """The findings in each (where, text) part of one document, as (where, finding), all the model's rewrites
     within one `time_limit`."""
     rewriter = _Rewriter(llm, time_limit, nonce)
-    return [(where, f) for where, text in parts for f in _findings(text, rewriter)]
+    return [(where, f) for where, text in parts for f in _findings(text, rewriter, embed, None)]
 
 
-def _findings(text: str, rewriter: "_Rewriter") -> list[Finding]:
+def _findings(text: str, rewriter: "_Rewriter", embed: Embed | None, model: BlameModel | None) -> list[Finding]:
+    findings = _rule_findings(text, rewriter)
+    if embed is None:
+        return findings
+    ruled = [_sentence_bounds(text, f.start, f.end) for f in findings]
+    for flagged in model_findings(text, ruled, embed, model or load()):
+        sentence = text[flagged.start : flagged.end]
+        rewrite, by = rewriter.rewrite(sentence, learned_rewrite(sentence))
+        findings.append(
+            Finding(start=flagged.start, end=flagged.end, text=sentence, rule="learned", suggestion=rewrite,
+                    rewritten_by=by, probability=flagged.probability)
+        )  # fmt: skip
+    return sorted(findings, key=lambda f: f.start)
+
+
+def _rule_findings(text: str, rewriter: "_Rewriter") -> list[Finding]:
     findings = []
     for span in detect(text):
         s_start, s_end = _sentence_bounds(text, span.start, span.end)

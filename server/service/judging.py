@@ -11,6 +11,7 @@ user, and an assistant that knows the category passes it). POSTMORTEM_JUDGE_TIME
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from agent_postmortem.analysis.blameless import BlamelessReport, Finding, check_blameless, check_parts
 from agent_postmortem.analysis.category_llm import with_model
@@ -18,6 +19,9 @@ from agent_postmortem.analysis.classify import CategoryDecision
 from agent_postmortem.errors import LLMUnavailable
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.store.models import IncidentCreate
+
+if TYPE_CHECKING:
+    from agent_postmortem.analysis.blame_model import Embed
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +36,15 @@ class Judging:
         judge: Callable[[], LLM | None] = lambda: None,
         time_limit: float = DEFAULT_TIME_LIMIT,
         nonce: Callable[[], str] = lambda: "0",
+        embed: "Callable[[], Embed | None]" = lambda: None,
     ) -> None:
         """`judge` provides the configured model (None: there is none); `time_limit`: the seconds one judgement
-        (a category, one text's rewrites) may take; `nonce`: each prompt's data delimiter."""
+        (a category, one text's rewrites) may take; `nonce`: each prompt's data delimiter; `embed` provides the
+        bundled embedder's function for the learned blame detector (None: the blame rules decide alone)."""
         self.judge = judge
         self.time_limit = time_limit
         self.nonce = nonce
+        self.embed = embed
 
     def model(self) -> LLM | None:
         """The configured model, or None (also when it cannot be started: the rules decide then)."""
@@ -59,11 +66,15 @@ class Judging:
 
     def check_blameless(self, text: str) -> BlamelessReport:
         """Blaming language in `text`, each finding rewritten by the model when there is one (else by the rules)."""
-        return check_blameless(text, llm=self.model(), time_limit=self._rewrites_limit(), nonce=self.nonce())
+        return check_blameless(
+            text, llm=self.model(), time_limit=self._rewrites_limit(), nonce=self.nonce(), embed=self.embed()
+        )
 
     def findings(self, parts: list[tuple[str, str]]) -> list[tuple[str, Finding]]:
         """The findings in each (where, text) part of one document, as (where, finding)."""
-        return check_parts(parts, llm=self.model(), time_limit=self._rewrites_limit(), nonce=self.nonce())
+        return check_parts(
+            parts, llm=self.model(), time_limit=self._rewrites_limit(), nonce=self.nonce(), embed=self.embed()
+        )
 
     def _rewrites_limit(self) -> float:
         return self.time_limit * REWRITES_PER_LIMIT  # one text or document holds several blaming sentences

@@ -70,7 +70,7 @@ def build_service(
         store=store,
         knowledge=knowledge,
         llm=provider,
-        judging=build_judging(settings, provider, nonce=nonce or random_nonce),
+        judging=build_judging(settings, provider, nonce=nonce or random_nonce, embedder=knowledge.embedder),
         dedupe_window=timedelta(hours=settings.dedupe_hours),
         policy=settings.triage_policy,
         clock=clock or utcnow,
@@ -92,13 +92,19 @@ def _provider(llm: LLM | Provider | None, settings: Settings) -> Provider:
 
 
 def build_judging(
-    settings: Settings, provider: Provider | None = None, *, nonce: Callable[[], str] | None = None
+    settings: Settings,
+    provider: Provider | None = None,
+    *,
+    nonce: Callable[[], str] | None = None,
+    embedder: Embedder | None = None,
 ) -> Judging:
     """The model's judgements (a capture's category, blameless rewrites; service/judging.py) with the server's
     configured model, as drafting chooses it (llm/registry.py: none under POSTMORTEM_LLM=none or sampling), asked
     within POSTMORTEM_JUDGE_TIMEOUT; never a low-quality one (the bundled 135M model, even when POSTMORTEM_LLM=local
     names it for drafts: it called 0.15 of test rows right where the learned classifier called 0.85). `provider`:
-    the LLM instance to use when one is configured (default: the configured backend, started on first use)."""
+    the LLM instance to use when one is configured (default: the configured backend, started on first use);
+    `embedder`: for the learned blame detector (default: the configured one, loaded on the first check)."""
+    from agent_postmortem.analysis.blame_model import embed_for
     from agent_postmortem.llm.registry import choose_llm, llm_factory
     from agent_postmortem.service.drafting import random_nonce
     from agent_postmortem.service.judging import Judging
@@ -112,7 +118,10 @@ def build_judging(
             checked.append(chosen is not None and not chosen.low_quality)
         return build() if checked[0] else None
 
-    return Judging(judge=judge, time_limit=settings.judge_timeout, nonce=nonce or random_nonce)
+    embedding = embedder or make_embedder(settings)  # nothing loads until its first embed
+    return Judging(
+        judge=judge, time_limit=settings.judge_timeout, nonce=nonce or random_nonce, embed=lambda: embed_for(embedding)
+    )
 
 
 def index_owner(settings: Settings, store: IncidentStore, model_id: str, database_url: str) -> Ownership:

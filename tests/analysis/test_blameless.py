@@ -3,6 +3,7 @@
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from agent_postmortem.analysis.blame_rewrite import SystemicRewrite
@@ -48,10 +49,11 @@ def test_precision_and_recall_on_the_labelled_sentences() -> None:
         ("dev", 0.95),
         ("external_dev", 0.9),
     ):  # external_dev's misses: docs/blameless.md
-        figures = result[name]["detector"]
+        figures = result[name]["rules"]
         assert figures["precision"]["value"] >= 0.95 and figures["recall"]["value"] >= recall, (name, figures)
-    assert result["regression"]["detector"]["errors"] == []
-    assert "never looked at" in result["external_test2"]["status"] and result["external_test2"]["sentences"] >= 60
+    assert result["regression"]["rules"]["errors"] == []
+    assert "looked at twice" in result["external_test2"]["status"] and result["external_test2"]["sentences"] >= 60
+    assert "fresh" in result["external_test3"]["status"] and result["external_test3"]["sentences"] >= 80
     assert "looked at before" in result["external_test"]["status"]
     assert split_errors() == []  # no source on both sides, each on the side its hash gives
     assert result["regression"]["legacy_rules"]["errors"]  # the rules before #18 missed these
@@ -102,6 +104,13 @@ def test_a_source_on_both_sides_or_off_its_hash_is_a_split_error(tmp_path: Path)
         encoding="utf-8",
     )
     assert split_errors(path) == ["web:a.example: on ['dev', 'test2']"]
+    path.write_text(
+        '{"text": "a", "blaming": true, "source": "web:a.example", "split": "test3"}\n'
+        '{"text": "b", "blaming": true, "source": "web:b.example", "split": "test3"}\n'
+        '{"text": "c", "blaming": true, "source": "web:b.example", "split": "dev"}\n',
+        encoding="utf-8",
+    )
+    assert split_errors(path) == ["web:b.example: on ['dev', 'test3']"]  # a fresh source is wholly on test3
 
 
 def test_bench_blameless_reports_held_out_figures_next_to_the_legacy_rules(tmp_path: Path) -> None:
@@ -113,8 +122,10 @@ def test_bench_blameless_reports_held_out_figures_next_to_the_legacy_rules(tmp_p
         encoding="utf-8",
     )
     result = run({"held_out": (path, "test")})["held_out"]
-    assert result["sentences"] == 2 and result["detector"]["recall"]["value"] == 1.0
-    assert result["detector"]["precision"]["value"] == 1.0 and result["legacy_rules"]["recall"]["value"] == 0.0
+    assert result["sentences"] == 2 and result["rules"]["recall"]["value"] == 1.0
+    assert result["rules"]["precision"]["value"] == 1.0 and result["legacy_rules"]["recall"]["value"] == 0.0
+    with_model = run({"held_out": (path, "test")}, embed=lambda texts: np.zeros((len(texts), 384)))["held_out"]
+    assert with_model["learned_and_rules"]["recall"]["value"] == 1.0  # the rules' findings stand beside the model
 
 
 def test_components_that_caused_a_failure_are_not_people() -> None:

@@ -77,3 +77,17 @@ def test_the_command_uses_the_configured_endpoint(tmp_path: Path) -> None:
     assert finding["rewritten_by"] == "llm" and finding["suggestion"] == REWRITE
     without = postmortem("check-blameless", sentence, home=tmp_path / "home")
     assert without.returncode == 1 and "rules" in without.stdout.decode()
+
+
+@pytest.mark.slow
+def test_the_command_runs_the_learned_detector_with_the_bundled_embedder(tmp_path: Path) -> None:
+    sentence = (  # from the external dev half (web:postmortems.info): the rules have no shape for it
+        "If anyone should have resigned over the incident, it should be the person who made the decision to do dev "
+        "against a production database."
+    )
+    done = postmortem("check-blameless", sentence, "--json", home=tmp_path / "home")
+    assert done.returncode == 1, done.stderr
+    [finding] = json.loads(done.stdout)["findings"]
+    assert finding["rule"] == "learned" and finding["text"] == sentence
+    system = postmortem("check-blameless", "The API failed to respond within 30 s.", home=tmp_path / "home")
+    assert system.returncode == 0
