@@ -6,13 +6,14 @@ figures on both halves and what each rule changed are in docs/multi-agent.md):
 1. **A coordinator declared the request satisfied.** A run that failed although its coordinator judged the
    request done (the Magentic-One ledger's `"is_request_satisfied": {..., "answer": true}`) failed at that
    judgement: the coordinator accepted an answer nobody had verified, and wrote the final answer from it.
-2. **The first step that states new figures.** The earliest substantive action whose prose (outside code blocks
-   and links) holds at least `NEW_FIGURES` numbers that appear nowhere in the task or in any earlier step: values
-   the run had not found yet, so the agent assumed, simulated, remembered or invented them, and later steps built
-   on them. A step that only plans, searches or delegates states no such figures.
+2. **The first step that states new figures.** The earliest substantive action whose prose (outside code blocks,
+   links and list numbering) holds at least `NEW_FIGURES` numbers that appear nowhere in the task or in any
+   earlier step: values the run had not found yet, so the agent assumed, simulated, remembered or invented them,
+   and later steps built on them. A step that only plans, searches or delegates states no such figures.
 3. **The first substantive action** (the rule before these two): the earliest step by an agent that is not tool or
-   code output, not the human asking, not a routing, planning or delegating message, and not the task statement
-   handed to the first agent. A wrong first move is what the later steps build on.
+   code output (a terminal's, or a page dump sent under an agent's name), not the human asking, not a routing,
+   planning or delegating message, and not the task statement handed to the first agent. A wrong first move is
+   what the later steps build on.
 
 Failing all three, the first step by an agent that is not a tool or the human, then the first step.
 Everything here works on plain steps (`who`, `role`, `name`, `content`), so it can be tested on small traces.
