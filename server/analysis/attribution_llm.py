@@ -175,7 +175,7 @@ def ground(run: RunLike, answer: AttributionAnswer) -> Grounded:
         moved, notes = _off_tool(run, index)
         options.append(Grounded(moved, moved in holders, [n for n in (note, *notes) if n]))
     for option in options:
-        if run.steps[option.index].who == agent or (agent is not None and rules.TOOL_AGENT.search(agent)):
+        if run.steps[option.index].who == agent or (agent is not None and rules.is_tool_name(agent)):
             return option
     for option in options:
         if option.quoted:

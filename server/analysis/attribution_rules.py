@@ -6,13 +6,14 @@ figures on both halves and what each rule changed are in docs/multi-agent.md):
 1. **A coordinator declared the request satisfied.** A run that failed although its coordinator judged the
    request done (the Magentic-One ledger's `"is_request_satisfied": {..., "answer": true}`) failed at that
    judgement: the coordinator accepted an answer nobody had verified, and wrote the final answer from it.
-2. **The first step that states new figures.** The earliest substantive action whose prose (outside code blocks
-   and links) holds at least `NEW_FIGURES` numbers that appear nowhere in the task or in any earlier step: values
-   the run had not found yet, so the agent assumed, simulated, remembered or invented them, and later steps built
-   on them. A step that only plans, searches or delegates states no such figures.
+2. **The first step that states new figures.** The earliest substantive action whose prose (outside code blocks,
+   links and list numbering) holds at least `NEW_FIGURES` numbers that appear nowhere in the task or in any
+   earlier step: values the run had not found yet, so the agent assumed, simulated, remembered or invented them,
+   and later steps built on them. A step that only plans, searches or delegates states no such figures.
 3. **The first substantive action** (the rule before these two): the earliest step by an agent that is not tool or
-   code output, not the human asking, not a routing, planning or delegating message, and not the task statement
-   handed to the first agent. A wrong first move is what the later steps build on.
+   code output (a terminal's, or a page dump sent under an agent's name), not the human asking, not a routing,
+   planning or delegating message, and not the task statement handed to the first agent. A wrong first move is
+   what the later steps build on.
 
 Failing all three, the first step by an agent that is not a tool or the human, then the first step.
 Everything here works on plain steps (`who`, `role`, `name`, `content`), so it can be tested on small traces.
@@ -28,12 +29,17 @@ NEW_FIGURES = 3  # 2 to 6 choose the same steps on the design half but one or tw
 Rule = Literal["verdict", "new_figures", "first_action", "fallback"]
 
 # Steps that are not an agent's own decision: tool and code-execution output, the human asking, routing.
-TOOL_AGENT = re.compile(r"terminal|computer|executor|\btool|interpreter|proxy", re.IGNORECASE)
+# A tool is named by its last word or by a tool word among its words ("Computer_terminal", "code_executor",
+# "user_proxy"), not by a word inside an expert's field ("WomenInComputerScienceHistory_Expert" is an agent).
+TOOL_WORDS = frozenset({"terminal", "executor", "interpreter", "proxy", "tool", "tools", "console", "shell"})
+AGENT_WORDS = frozenset({"expert", "agent", "specialist", "analyst", "assistant", "engineer", "planner"})
+_NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 HUMAN = re.compile(r"^(human|user)$", re.IGNORECASE)
 ROUTING = re.compile(
     r"^\s*(next speaker|initial plan|updated ledger|request satisfied|no agent selected|terminate\b)", re.IGNORECASE
 )
-TOOL_OUTPUT = re.compile(r"^\s*exit ?code\s*:", re.IGNORECASE)
+# Tool output under an agent's name: code execution, or a browser's page dump ("Address: …\nTitle: …").
+TOOL_OUTPUT = re.compile(r"^\s*(?:exit ?code\s*:|address:[^\n]*\n\s*title:)", re.IGNORECASE)
 # What the reason mentions when the chosen step shows it (they do not change the choice: docs/multi-agent.md).
 ERROR = re.compile(r"exit ?code:? *[1-9]|traceback|\berror\b|exception|failed|not found|\b404\b|timed? ?out", re.I)
 GUESS = re.compile(
@@ -42,6 +48,7 @@ GUESS = re.compile(
 _VERDICT = re.compile(r'"is_request_satisfied"\s*:\s*\{[^{}]{0,3000}?"answer"\s*:\s*true\b', re.IGNORECASE)
 _CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.DOTALL)
 _LINK = re.compile(r"\]\([^)\s]*\)|\b(?:https?|file)://\S+|\bwww\.\S+")
+_ENUMERATION = re.compile(r"^[ \t>*#-]*(?:step\s+)?\d{1,2}[.):]\s", re.IGNORECASE | re.MULTILINE)  # "1. Rat", "Step 2:"
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 
 
@@ -65,8 +72,15 @@ class Pick:
     figures: list[str] = field(default_factory=list)  # the new figures, for the `new_figures` rule
 
 
+def is_tool_name(name: str) -> bool:
+    words = [w.lower() for w in _NAME_WORD.findall(name)]
+    if not words or words[-1] in AGENT_WORDS:
+        return False
+    return words[-1] == "computer" or not TOOL_WORDS.isdisjoint(words)
+
+
 def is_tool(step: StepLike) -> bool:
-    return bool(TOOL_AGENT.search(step.who) or TOOL_OUTPUT.match(step.content))
+    return is_tool_name(step.who) or bool(TOOL_OUTPUT.match(step.content))
 
 
 def is_agent(step: StepLike) -> bool:
@@ -92,7 +106,7 @@ def figures(text: str) -> set[str]:
 
 def stated_figures(text: str) -> set[str]:
     """The numbers an agent states in prose: not in code, not in links."""
-    return figures(_LINK.sub(" ", _CODE.sub(" ", text)))
+    return figures(_ENUMERATION.sub(" ", _LINK.sub(" ", _CODE.sub(" ", text))))
 
 
 def locate(text: str, figure: str) -> re.Match[str] | None:

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent_postmortem.analysis.attribution_rules import first_action, pick_step, stated_figures
+from agent_postmortem.analysis.attribution_rules import first_action, is_tool_name, pick_step, stated_figures
 from agent_postmortem.analysis.steps import StepRun, heuristic_attribution
 
 TASK = "What was the average monthly rainfall in Lisbon in 2021, in millimetres?"
@@ -90,6 +90,46 @@ def test_a_ledger_that_is_not_satisfied_changes_nothing() -> None:
     run = make_run(steps)
     assert pick_step(run.steps, run.task) == first_action(run.steps, run.task)
     assert heuristic_attribution(run).responsible == "WebSurfer"
+
+
+def test_an_expert_whose_field_names_a_computer_is_an_agent_not_a_tool() -> None:
+    """'Computer' inside an expert's field does not make it a terminal: its reading of the search is the action."""
+    steps = [
+        ("Planner", f"Task: {TASK}"),
+        (TERMINAL, "exitcode: 0 (execution succeeded)\nCode output: Lisbon 2021 yearly total: 585 mm"),
+        ("ComputerScienceHistory_Expert", "The total is for the year, so the monthly average is 585 / 12."),
+        ("Verifier", "Agreed. TERMINATE"),
+    ]
+    found = heuristic_attribution(make_run(steps))
+    assert (found.responsible, found.decisive_step) == ("ComputerScienceHistory_Expert", 2)
+    assert [is_tool_name(n) for n in ("Computer_terminal", "code_executor", "user_proxy", "Computer")] == [True] * 4
+    assert [is_tool_name(n) for n in ("ComputerVision_Expert", "Terminal_Expert", "WebSurfer")] == [False] * 3
+
+
+def test_a_browser_page_dump_under_an_agents_name_is_tool_output() -> None:
+    """A web agent that only returns the page it opened has not acted yet: the agent that reads the page has."""
+    page = "Address: https://example.org/lisbon\nTitle: Lisbon climate\nViewport position: Showing page 1 of 3.\n"
+    steps = [
+        ("Planner", f"Task: {TASK}"),
+        ("WebServing_Expert", page + "Rainfall 2020 2021 2022 in mm: 640 585 702 (yearly)"),
+        ("Analyst", "The page gives the 2021 total; dividing by twelve gives the average."),
+    ]
+    found = heuristic_attribution(make_run(steps))
+    assert (found.responsible, found.decisive_step) == ("Analyst", 2)
+
+
+def test_list_numbering_is_not_a_stated_figure() -> None:
+    """An agent that enumerates the months (1. to 12.) states no figures; the one that gives values does."""
+    months = "\n".join(f"{i}. {m}" for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+                                                           "Sep", "Oct", "Nov", "Dec"], start=1))  # fmt: skip
+    steps = [
+        ("Planner", f"Task: {TASK}"),
+        ("Analyst", f"We need a value for each month:\n{months}\nStep 2: average them."),
+        ("Statistician", "Typical values are 95, 80 and 61 mm for the first three months."),
+    ]
+    run = make_run(steps)
+    assert stated_figures(steps[1][1]) == set()
+    assert (pick_step(run.steps, run.task).index, pick_step(run.steps, run.task).rule) == (2, "new_figures")
 
 
 def test_the_attributor_names_the_same_step_through_the_cli(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
