@@ -1,0 +1,113 @@
+"""Domain records: what an incident, its timeline, its analysis and its action items are.
+
+Input variants (`*Create`) carry the limits every entry point enforces; stored variants add ids and times. Everything
+parsed from a user, a file or an LLM forbids unknown keys, and validation errors never echo the rejected value (it
+may hold a secret). `fields.py` holds the shared text and time types, `analysis.py` the analysis (drafted, stored,
+reviewed) and the attribution, `actions.py` the action items, `incidents.py` the incidents; the vocabularies
+(categories, severities, statuses) are `store/vocabulary.py`. Everything is imported from here.
+"""
+
+from agent_postmortem.store.models.actions import ActionItem, ActionItemChange, ActionItemCreate, ChangeAuthor
+from agent_postmortem.store.models.analysis import (
+    Analysis,
+    AnalysisAction,
+    AnalysisDraft,
+    AnalysisReview,
+    AnalysisState,
+    Attribution,
+    DraftFactor,
+    DraftHypothesis,
+    DraftWhy,
+    Factor,
+    Hypothesis,
+    ProposedAction,
+    Why,
+)
+from agent_postmortem.store.models.fields import (
+    EARLIEST,
+    LATEST,
+    MAX_CAPTURE_BYTES,
+    Body,
+    Medium,
+    Model,
+    OpaqueKey,
+    Short,
+    Title,
+    When,
+    utcnow,
+)
+from agent_postmortem.store.models.incidents import (
+    Incident,
+    IncidentCreate,
+    SeedActionItem,
+    SeedAnalysis,
+    SeedIncident,
+    SimilarIncident,
+    TimelineEvent,
+    TimelineEventCreate,
+    search_text,
+)
+from agent_postmortem.store.signature import failure_signature  # where the service has always found it
+from agent_postmortem.store.vocabulary import (
+    LLM_CATEGORIES,
+    ActionStatus,
+    Category,
+    CategoryName,
+    Determinism,
+    EventKind,
+    Priority,
+    Severity,
+    Status,
+    Triage,
+)
+
+__all__ = [
+    "EARLIEST",
+    "LATEST",
+    "LLM_CATEGORIES",
+    "MAX_CAPTURE_BYTES",
+    "ActionItem",
+    "ActionItemChange",
+    "ActionItemCreate",
+    "ActionStatus",
+    "Analysis",
+    "AnalysisAction",
+    "AnalysisDraft",
+    "AnalysisReview",
+    "AnalysisState",
+    "Attribution",
+    "Body",
+    "Category",
+    "CategoryName",
+    "ChangeAuthor",
+    "Determinism",
+    "DraftFactor",
+    "DraftHypothesis",
+    "DraftWhy",
+    "EventKind",
+    "Factor",
+    "Hypothesis",
+    "Incident",
+    "IncidentCreate",
+    "Medium",
+    "Model",
+    "OpaqueKey",
+    "Priority",
+    "ProposedAction",
+    "SeedActionItem",
+    "SeedAnalysis",
+    "SeedIncident",
+    "Severity",
+    "Short",
+    "SimilarIncident",
+    "Status",
+    "TimelineEvent",
+    "TimelineEventCreate",
+    "Title",
+    "Triage",
+    "When",
+    "Why",
+    "failure_signature",
+    "search_text",
+    "utcnow",
+]
