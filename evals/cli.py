@@ -205,7 +205,8 @@ def eval_command(
     from agent_postmortem.cli.demo import SEED
     from agent_postmortem.evals.cases import load_cases
     from agent_postmortem.evals.report import render
-    from agent_postmortem.evals.runner import Backend, EvalRun, regressions, run
+    from agent_postmortem.evals.runner import Backend, run
+    from agent_postmortem.evals.summary import EvalRun, regressions
     from agent_postmortem.ingest.jsonfile import read_model
 
     with user_errors():
