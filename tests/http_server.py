@@ -16,7 +16,7 @@ import uvicorn
 from mcp.server.auth.provider import TokenVerifier
 from starlette.types import ASGIApp
 
-from agent_postmortem.evals.load import free_port
+from agent_postmortem.evals.replicas import free_port
 from agent_postmortem.http.app import http_app
 from agent_postmortem.http.security import http_security, proxy_options
 from agent_postmortem.service.facade import PostmortemService

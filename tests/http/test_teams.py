@@ -25,7 +25,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from agent_postmortem.config import Settings
-from agent_postmortem.evals.load import free_port
+from agent_postmortem.evals.replicas import free_port
 from agent_postmortem.http.app import http_app
 from agent_postmortem.http.security import http_security
 from agent_postmortem.http.teams import (
