@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -45,6 +45,8 @@ SEVERITIES = names(Severity)
 STATUSES = names(Status)
 PRIORITIES = names(Priority)
 ACTION_STATUSES = names(ActionStatus)
+# The smallest group of incidents that counts as a recurring pattern (clamped to 2-100, as the service expects).
+MinSize = Annotated[int, typer.Option(min=2, max=100, clamp=True, help="incidents a recurring pattern needs")]
 
 
 def one_of(values: Sequence[str]) -> str:
