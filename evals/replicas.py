@@ -1,11 +1,13 @@
-"""Stateless HTTP replicas of `postmortem serve` on one home, on loopback, and a real MCP client whose requests go
-round them the way a load balancer without affinity sends them (`bench load` and the replica tests drive them)."""
+"""Servers on loopback: stateless HTTP replicas of `postmortem serve` on one home and a real MCP client whose requests
+go round them the way a load balancer without affinity sends them (`bench load` and the replica tests drive them),
+and an ASGI app served in a thread of this process (`bench ui`, the team tests)."""
 
 import itertools
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -107,3 +109,24 @@ def _wait_for(port: int, proc: subprocess.Popen[bytes], seconds: float = 120) ->
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"the replica on port {port} did not listen within {seconds} s")
+
+
+@contextmanager
+def in_thread(app: Any, port: int, *, seconds: float = 30, **config: Any) -> Iterator[str]:
+    """`app` served by uvicorn in a daemon thread of this process on 127.0.0.1:`port` while the block runs; its URL.
+    `config`: more uvicorn settings (lifespan=...)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + seconds
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"the server on port {port} did not start within {seconds} s")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
