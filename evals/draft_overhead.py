@@ -11,7 +11,7 @@ from typing import TypeVar
 import numpy as np
 from pydantic import BaseModel
 
-from agent_postmortem.evals.runner import GENERIC
+from agent_postmortem.evals.drafts import GENERIC
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.ids import to_incident_id
 from agent_postmortem.store.models import AnalysisDraft, DraftWhy, Incident

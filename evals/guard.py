@@ -14,7 +14,6 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +23,8 @@ from agent_postmortem.analysis.draft_guard import CHECKS, check_draft
 from agent_postmortem.analysis.verify import wilson
 from agent_postmortem.errors import DraftError, LLMUnavailable
 from agent_postmortem.evals.cases import Case, LoadedCase
-from agent_postmortem.evals.runner import GENERIC, _reference_draft, _seed
-from agent_postmortem.store.models import AnalysisDraft, Incident, TimelineEvent
-
-
-def incident_of(case: Case) -> Incident:
-    """The case's incident as the guard sees a stored one: its capture fields and its timeline."""
-    data = case.incident.model_dump(exclude={"timeline", "occurred_at"})
-    data["severity"] = data["severity"] or "SEV3"
-    timeline = [
-        TimelineEvent(at=datetime.fromisoformat(e.at.replace("Z", "+00:00")), kind=e.kind, description=e.description)
-        for e in case.incident.timeline
-    ]
-    return Incident(id="INC-1", triage="full", created_at=datetime.now(UTC), timeline=timeline, **data)
+from agent_postmortem.evals.drafts import GENERIC, incident_of, reference_draft, seed_of
+from agent_postmortem.store.models import AnalysisDraft
 
 
 def _refusals(drafts: list[tuple[str, AnalysisDraft]], cases: dict[str, Case]) -> dict[str, Any]:
@@ -81,7 +69,7 @@ def read_drafts(path: Path) -> tuple[list[tuple[str, AnalysisDraft]], list[str],
 def run(cases: list[LoadedCase], drafts_path: Path | None) -> dict[str, Any]:
     by_name = {c.name: c.case for c in cases}
     result: dict[str, Any] = {
-        "reference": _refusals([(c.name, _reference_draft(c.case)) for c in cases], by_name),
+        "reference": _refusals([(c.name, reference_draft(c.case)) for c in cases], by_name),
         "generic": _refusals([(c.name, GENERIC) for c in cases], by_name),
     }
     if drafts_path is not None and drafts_path.is_file():
@@ -118,7 +106,7 @@ def generate(
             env = {"POSTMORTEM_HOME": f"{home}/{loaded.name}", "POSTMORTEM_LLM": "none"}
             service = build_service(Settings.from_env(env), embedder=embedder, llm=provider)
             service.import_incidents(past)
-            context = service.draft_context(service.import_incidents([_seed(loaded.case)]).ids[0])
+            context = service.draft_context(service.import_incidents([seed_of(loaded.case)]).ids[0])
             llm = provider()
             if llm is None:
                 raise LLMUnavailable("no LLM is configured: set POSTMORTEM_LLM=local or an endpoint")

@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
-from agent_postmortem.evals.load import free_port
+from agent_postmortem.evals.replicas import free_port
 from agent_postmortem.store.records import db
 
 TEMPLATE = "postmortem_template"

@@ -1,6 +1,6 @@
 """The eval run as Markdown: overall pass rates with 95% intervals, then one row per case."""
 
-from agent_postmortem.evals.runner import EvalRun, ScorerSummary
+from agent_postmortem.evals.summary import EvalRun, ScorerSummary
 
 ORDER = (
     "schema_valid",

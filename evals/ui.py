@@ -16,7 +16,6 @@ import re
 import secrets
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,8 +28,8 @@ import numpy as np
 from sqlalchemy import select, update
 
 from agent_postmortem.config import Settings
-from agent_postmortem.evals.load import free_port
 from agent_postmortem.evals.perf import SEED, _service, bulk_insert_synthetic, sentence_pool
+from agent_postmortem.evals.replicas import free_port, in_thread
 from agent_postmortem.http.app import http_app
 from agent_postmortem.http.security import http_security
 from agent_postmortem.ingest.jsonl import read_incidents
@@ -77,21 +76,11 @@ def _spread_over_weeks(service: PostmortemService, rng: np.random.Generator, *, 
 
 @contextmanager
 def serving(service: PostmortemService, token: str) -> Iterator[str]:
-    import uvicorn
-
     port = free_port()
     security = http_security(host="127.0.0.1", port=port, token=token, allowed_hosts=[], allowed_origins=[])
     app = http_app(lambda: service, security=security, host="127.0.0.1", rate_per_minute=1_000_000)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with in_thread(app, port) as url:
+        yield url
 
 
 def sign_in(client: httpx.Client, token: str) -> None:

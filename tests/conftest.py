@@ -20,7 +20,7 @@ import pytest
 
 from agent_postmortem.config import Settings
 from agent_postmortem.evals import postgres
-from agent_postmortem.evals.load import free_port
+from agent_postmortem.evals.replicas import free_port
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.service.runtime import make_embedder
 from agent_postmortem.store.search.embedding import Embedder, SentenceTransformerEmbedder

@@ -5,18 +5,16 @@ thread, over a real service. For tests that need real HTTP: the OTLP receiver an
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
 from mcp.server.auth.provider import TokenVerifier
 from starlette.types import ASGIApp
 
-from agent_postmortem.evals.load import free_port
+from agent_postmortem.evals.replicas import free_port, in_thread
 from agent_postmortem.http.app import http_app
 from agent_postmortem.http.security import http_security, proxy_options
 from agent_postmortem.service.facade import PostmortemService
@@ -50,19 +48,8 @@ def serving(
             for_team=for_team,
         )
     )
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **proxy_options(()))
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="test-http-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "the test server did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with in_thread(app, port, lifespan="on", **proxy_options(())) as url:
+        yield url
 
 
 @contextmanager

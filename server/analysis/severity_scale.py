@@ -2,7 +2,8 @@
 
 Each `Finding` is one dimension (people affected, records, money, outage length, share of failing requests, data
 lost or exposed, an attack that succeeded, harm to people, legal consequences, the environment, a stated severity)
-with its value and the quoted words it rests on, so a severity decision can list its reasons. Pure regular
+with its value and the quoted words it rests on, so a severity decision can list its reasons. This module reads the
+numbers (counts, money, durations, shares, a stated severity); the phrases are `severity_phrases.py`. Pure regular
 expressions over a few short fields: deterministic and well under a millisecond per capture.
 """
 
@@ -10,28 +11,15 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from agent_postmortem.analysis.severity_phrases import HYPOTHETICAL, PHRASES, PhraseDimension
+
 Dimension = Literal[
-    "full_outage",
-    "pulled",
-    "public",
-    "internal_only",
+    PhraseDimension,
     "people",
     "records",
     "money",
     "outage_minutes",
     "failing_share",
-    "outage",
-    "data_loss",
-    "data_recovered",
-    "data_exposed",
-    "attack",
-    "vulnerability",
-    "harm",
-    "legal",
-    "non_production",
-    "production",
-    "no_impact",
-    "user_facing",
     "stated",
 ]
 ALL = 1e12  # "all users", "every customer": more than any threshold
@@ -102,11 +90,6 @@ _SHARE = re.compile(r"(?:>\s?)?(\d{1,3}(?:\.\d+)?)\s?%", _I)
 _FAILURE_WORDS = re.compile(
     r"error|fail|unavailab|down\b|outage|degrad|timeout|time out|503|500|reject|broken|could not|couldn't|unable", _I
 )
-_HYPOTHETICAL = re.compile(
-    r"\b(?:could|would|might|may|can|cannot|can't|potentially|possibly|if|risk of|risks|to prevent|avoid|never)\b"
-    r"(?:\s+\S+){0,3}\s*$",
-    _I,
-)
 _OUT_OF = re.compile(r"\b(\d+)\s+(?:out\s+)?of\s+(?:the\s+|our\s+)?(\d+)\b", _I)
 _UNIT_MINUTES = {"m": 1.0, "h": 60.0, "d": 1440.0, "w": 10080.0}
 
@@ -122,158 +105,6 @@ def _clock_minutes(hour: str, minute: str, half: str | None) -> int:
     return (h + (12 if (half or "").lower() == "pm" else 0)) * 60 + int(minute)
 
 
-_PATTERNS: list[tuple[Dimension, re.Pattern[str]]] = [
-    (
-        "outage",
-        re.compile(
-            r"\b(?:outage|went down|was down|were down|is down|are down|down for|unavailable|inaccessible|offline|"
-            r"unreachable|not reachable|degraded|degradation|elevated (?:error|latenc)\w*|"
-            r"(?:high|increased) error rates?|"
-            r"failed to (?:load|start|respond)|stopped working|could not (?:log ?in|access|connect)|disruption|"
-            r"service interruption|crash(?:ed|ing)? for)",
-            _I,
-        ),
-    ),
-    (
-        "full_outage",
-        re.compile(
-            r"\b(?:(?:full|complete|total|major|global|worldwide|widespread) outage|completely (?:down|unavailable)|"
-            r"unavailable to all|"
-            r"(?:all|every|entire|whole)\b[^.\n]{0,50}?\b(?:down|unavailable|inaccessible|offline)\b|"
-            r"(?:was|were|went) (?:completely )?(?:down|offline)|100% of (?:\w+ )?requests|"
-            r"(?:all|every|entire)\s+(?:\w+\s+){0,3}?(?:services|traffic|requests|endpoints|apis|sites|agents)\b"
-            r"[^.\n]{0,40}?(?:fail\w*|errors?|return\w* (?:status )?(?:50\d|40[34])|50\d))",
-            _I,
-        ),
-    ),
-    (
-        "pulled",
-        re.compile(
-            r"\b(?:shut (?:it |them )?down|(?:was|were|been) (?:shut down|suspended|pulled|halted|discontinued|"
-            r"withdrawn|disabled)|took (?:\w+ ){1,2}offline|(?:suspend|pull|halt|disabl|withdr[ae]w)\w* (?:the |its )?"
-            r"(?:feature|bot|chatbot|service|tool|product|model|rollout|launch|app)|temporary halt|recall\w*)",
-            _I,
-        ),
-    ),
-    (
-        "public",
-        re.compile(
-            r"\b(?:widespread|viral|went viral|public outcry|backlash|outrage|cancellations?|mass (?:\w+ )?"
-            r"(?:reports|complaints))",
-            _I,
-        ),
-    ),
-    (
-        "internal_only",
-        re.compile(
-            r"\b(?:log ?shipp\w*|logs? (?:were |are )?not (?:shipped|sent|collected)|metrics|monitoring|"
-            r"observability|prometheus|grafana|alerting|exporter|internal (?:tool|tooling|users?|"
-            r"dashboard|service|staff))",
-            _I,
-        ),
-    ),
-    (
-        "data_loss",
-        re.compile(
-            r"\b(?:data loss|lost (?:all |their |my |our )?(?:data|work|files|records|history|changes|code)|"
-            r"(?:deleted|dropped|wiped|erased|destroyed|truncated|overwrote|overwritten|purged)\b[^.\n]{0,60}?"
-            r"(?:database|table|rows|records|data|files|directory|folder|repo|repository|codebase|history|backups?|"
-            r"volume|disk|bucket|project|home|conversations?|messages|threads?|chats?|emails|worktree|branch)|"
-            r"permanently (?:lost|deleted|erased)|irrecoverabl\w*|unrecoverabl\w*|"
-            r"corrupt(?:ed|ion|s)?\b|(?:data|rows|records|files|work|changes|history) (?:was |were |are |is )?"
-            r"(?:lost|deleted|wiped|erased|gone)|(?:rm -rf|drop table|terraform destroy|reset --hard))",
-            _I,
-        ),
-    ),
-    (
-        "data_recovered",
-        re.compile(
-            r"\b(?:recovered (?:the|all|his|her|their|our|my)? ?(?:data|database|files)|restored from (?:a )?backups?|"
-            r"(?:data|files|database) (?:was|were) (?:recovered|restored)|recoverable|no data (?:was )?lost|"
-            r"no (?:work|data) was lost|no data loss|able to recover|only recovered)",
-            _I,
-        ),
-    ),
-    (
-        "data_exposed",
-        re.compile(
-            r"\b(?:leak(?:ed|s|ing)?|expos(?:ed|ure|ing|es)\s+(?:of\s+)?(?:\S+\s+){0,4}?(?:data|records|information|"
-            r"details|pii|credentials|secrets?|keys|tokens|emails|conversations|messages|files|documents|prompts?|"
-            r"patients|customers|users|people)\b|data exposure|exfiltrat\w*|breach(?:ed)?|"
-            r"(?:shown|visible|sent|revealed) to "
-            r"(?:other|another|the wrong|unrelated)\s+\w+|"
-            r"other users?'?s?\s+(?:\w+\s+)?(?:data|conversations?|chats?|histor(?:y|ies)|messages|sessions|"
-            r"information)|"
-            r"personal (?:data|information)|\bpii\b|medical records|credit card|social security|passwords?|"
-            r"credentials|api keys?|secrets?|private (?:repos|repositories|messages|data))",
-            _I,
-        ),
-    ),
-    (
-        "attack",
-        re.compile(
-            r"\b(?:stole|stolen|theft|hijack\w*|(?:was|were|been) compromised|malicious (?:worm|package|code) "
-            r"(?:spread|published)|attackers? (?:(?:was|were) able|managed|used|stole|gained|exfiltrat\w*|drained)|"
-            r"unauthori[sz]ed (?:transfer|transaction|purchase|access|payment|withdrawal)s?|drained|ransom\w*|"
-            r"fraudulent (?:prompts|transfer|transactions)|defrauded|scammed)",
-            _I,
-        ),
-    ),
-    (
-        "vulnerability",
-        re.compile(
-            r"\b(?:vulnerab\w*|\bcve-\d{4}|could (?:allow|let|be used)|(?:may|might) allow|proof[- ]of[- ]concept|"
-            r"\bpoc\b|security researchers?|responsibly disclosed|demonstrated)",
-            _I,
-        ),
-    ),
-    (
-        "harm",
-        re.compile(
-            r"\b(?:died|death|killed|suicide|took (?:his|her|their) own life|hospitali[sz]\w*|poison\w*|"
-            r"seriously injured|overdose)",
-            _I,
-        ),
-    ),
-    (
-        "legal",
-        re.compile(
-            r"\b(?:lawsuit|sued|sues|court|judge|tribunal|regulator\w*|fined|\bfine of|sanction\w*|settlement|"
-            r"class action|attorney general|ftc|gdpr complaint|investigation by)",
-            _I,
-        ),
-    ),
-    (
-        "non_production",
-        re.compile(
-            r"\b(?:staging|sandbox|test (?:environment|env|database|db|project|repo|account|data|run)|"
-            r"dev(?:elopment)? (?:environment|env|database|db|server|instance)|in ci\b|local (?:dev|test) "
-            r"(?:database|db|environment)|dry[- ]run|not (?:in )?production)",
-            _I,
-        ),
-    ),
-    (
-        "production",
-        re.compile(r"\b(?:production|prod\b|live (?:site|system|environment|database|traffic)|customer-facing)", _I),
-    ),
-    (
-        "no_impact",
-        re.compile(
-            r"\b(?:no (?:user|customer|production|real|external)[- ]?(?:facing )?impact|no impact|no harm|"
-            r"near[- ]miss|nothing was lost|no work was lost|caught (?:it )?before|was a no-op|no-op here|"
-            r"without (?:any )?(?:user|customer) impact|never reached (?:users|customers|production))",
-            _I,
-        ),
-    ),
-    (
-        "user_facing",
-        re.compile(
-            r"\b(?:users? (?:saw|see|got|received|were shown)|customers? (?:saw|got|received|complained)|"
-            r"user-facing|customer-facing|reported by (?:a )?customers?)",
-            _I,
-        ),
-    ),
-]
 _STATED = re.compile(
     r"\bseverity\W{0,4}(critical|major|high|minor|low|sev\s?[0-4])\b|\b(sev\s?[0-4])\b|\bcvss(?:\s?v?3(?:\.1)?)?"
     r"(?:\s?(?:base\s)?score)?\W{0,3}(\d{1,2}\.\d)",
@@ -357,10 +188,10 @@ def extract(fields: dict[str, str]) -> list[Finding]:
             continue
         found += _counts(text, field) + _money(text, field) + _durations(text, field)
         found += _shares(text, field) + _stated(text, field)
-        for dimension, pattern in _PATTERNS:
+        for dimension, pattern in PHRASES:
             found += [
                 Finding(dimension, 1.0, _quote(text, m, before=20, after=20), field)
                 for m in pattern.finditer(text)
-                if dimension == "vulnerability" or not _HYPOTHETICAL.search(text[max(0, m.start() - 40) : m.start()])
+                if dimension == "vulnerability" or not HYPOTHETICAL.search(text[max(0, m.start() - 40) : m.start()])
             ]
     return found

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -26,6 +26,7 @@ from agent_postmortem.errors import (
     is_storage_failure,
     storage_failure,
 )
+from agent_postmortem.store.vocabulary import ActionStatus, CategoryName, Priority, Severity, Status, names
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -38,23 +39,14 @@ __all__ = ["JsonOpt", "emit", "err", "out"]
 
 FAILED, BAD_INPUT, INTERRUPTED, CLOSED_PIPE = 1, 2, 130, 141
 
-# The stored vocabularies (store/models.py), spelled here so that `--help` does not build the pydantic models;
-# tests/cli/test_output.py pins them to the models.
-CATEGORIES = (
-    "llm_hallucination",
-    "llm_refusal",
-    "tool_failure",
-    "prompt_injection",
-    "timeout",
-    "rate_limit",
-    "data_corruption",
-    "business_logic",
-    "infrastructure",
-)
-SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
-STATUSES = ("open", "mitigated", "resolved")
-PRIORITIES = ("P0", "P1", "P2")
-ACTION_STATUSES = ("open", "in_progress", "completed")
+# The stored vocabularies for checked options: store/vocabulary.py has no pydantic, so `--help` stays light.
+CATEGORIES = names(CategoryName)
+SEVERITIES = names(Severity)
+STATUSES = names(Status)
+PRIORITIES = names(Priority)
+ACTION_STATUSES = names(ActionStatus)
+# The smallest group of incidents that counts as a recurring pattern (clamped to 2-100, as the service expects).
+MinSize = Annotated[int, typer.Option(min=2, max=100, clamp=True, help="incidents a recurring pattern needs")]
 
 
 def one_of(values: Sequence[str]) -> str:

@@ -11,6 +11,7 @@ from agent_postmortem.cli.common import (
     FAILED,
     PRIORITIES,
     JsonOpt,
+    MinSize,
     choice,
     emit,
     err,
@@ -109,10 +110,10 @@ def _export(items: list[Any], format: str) -> None:
         write(text)
 
 
-def effectiveness(min_size: int = 3, as_json: JsonOpt = False) -> None:
+def effectiveness(min_size: MinSize = 3, as_json: JsonOpt = False) -> None:
     """Did the fixes hold? Per recurring pattern: incidents before and after its last action item closed."""
     with user_errors(), reading() as svc:
-        result = svc.fix_effectiveness(min_size=max(2, min(min_size, 100)))
+        result = svc.fix_effectiveness(min_size=min_size)
     if emit(result, as_json):
         return
     rows = (

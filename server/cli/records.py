@@ -13,6 +13,7 @@ from agent_postmortem.cli.common import (
     SEVERITIES,
     STATUSES,
     JsonOpt,
+    MinSize,
     choice,
     emit,
     err,
@@ -243,12 +244,12 @@ def stats(as_json: JsonOpt = False) -> None:
         out.print(stats_view(result))
 
 
-def patterns(min_size: int = 3, as_json: JsonOpt = False) -> None:
+def patterns(min_size: MinSize = 3, as_json: JsonOpt = False) -> None:
     """Recurring patterns: groups of incidents that are the same failure, with their open action items."""
     from agent_postmortem.cli.output import table
 
     with user_errors(), reading() as svc:
-        result = svc.recurring_patterns(min_size=max(2, min(min_size, 100)))
+        result = svc.recurring_patterns(min_size=min_size)
     if emit(result, as_json):
         return
     rows = (

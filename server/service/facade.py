@@ -4,55 +4,31 @@ It composes small use-case classes, each given exactly what it uses (store, acti
 provider, clock, policy), and delegates to them; it holds no logic of its own and never imports `mcp`. Build it with
 `build_service(settings, llm=..., clock=...)` (service/runtime.py) rather than by hand."""
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from agent_postmortem.analysis.blameless import BlamelessReport
 from agent_postmortem.analysis.classify import DEFAULT_POLICY
-from agent_postmortem.analysis.learn import RegressionCase, RunbookEntry
 from agent_postmortem.analysis.policy import TriagePolicy
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.service.capture import IMPORT_BATCH, Capture
-from agent_postmortem.service.drafting import DraftContext, Drafting, Progress, random_nonce
+from agent_postmortem.service.delegate import delegate
+from agent_postmortem.service.drafting import Drafting, random_nonce
 from agent_postmortem.service.followup import FollowUp
 from agent_postmortem.service.incidents import Incidents
 from agent_postmortem.service.judging import Judging
 from agent_postmortem.service.lessons import Lessons
-from agent_postmortem.service.recurrence import Recurrence, Rows
-from agent_postmortem.service.reports import ReportFormat, ReportKind, Reports
-from agent_postmortem.service.results import (
-    ActionItemList,
-    ActionStats,
-    CaptureResult,
-    ClassifyResult,
-    EffectivenessReport,
-    ImportResult,
-    IncidentList,
-    Learned,
-    PatternList,
-    SearchResult,
-    Stats,
-    WriteItYourself,
-)
+from agent_postmortem.service.recurrence import Recurrence
+from agent_postmortem.service.reports import ReportKind, Reports
 from agent_postmortem.service.retrieval import Retrieval
-from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.models import (
-    ActionItem,
-    ActionItemCreate,
     Analysis,
-    AnalysisDraft,
     AnalysisReview,
-    Attribution,
-    Incident,
-    IncidentCreate,
-    SeedIncident,
-    TimelineEventCreate,
     utcnow,
 )
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
-from agent_postmortem.store.search.knowledge import KnowledgeBase, Mode
+from agent_postmortem.store.search.knowledge import KnowledgeBase
 
 __all__ = ["IMPORT_BATCH", "PostmortemService", "ReportKind"]
 
@@ -115,40 +91,13 @@ class PostmortemService:
 
     # --- capture and records --------------------------------------------------------------------
 
-    def classify_incident(self, data: IncidentCreate) -> ClassifyResult:
-        return self.capture.classify_incident(data)
-
-    def capture_incident(
-        self,
-        data: IncidentCreate,
-        *,
-        history: Sequence[TimelineEventCreate] = (),
-        attribution: Attribution | None = None,
-    ) -> CaptureResult:
-        return self.capture.capture_incident(data, history=history, attribution=attribution)
-
-    def import_incidents(
-        self,
-        rows: Iterable[SeedIncident],
-        *,
-        batch: int = IMPORT_BATCH,
-        progress: Callable[[int], None] = lambda n: None,
-    ) -> ImportResult:
-        return self.capture.import_incidents(rows, batch=batch, progress=progress)
-
-    def get_incident(self, incident_id: str) -> Incident:
-        return self.incidents.get_incident(incident_id)
-
-    def list_incidents(
-        self, *, limit: int = 20, offset: int = 0, filters: SearchFilters | None = None, order: ListOrder = "newest"
-    ) -> IncidentList:
-        return self.incidents.list_incidents(limit=limit, offset=offset, filters=filters, order=order)
-
-    def add_timeline_event(self, incident_id: str, event: TimelineEventCreate) -> Incident:
-        return self.incidents.add_timeline_event(incident_id, event)
-
-    def resolve_incident(self, incident_id: str, *, status: str = "resolved", note: str | None = None) -> Incident:
-        return self.incidents.resolve_incident(incident_id, status=status, note=note)
+    classify_incident = delegate("capture", Capture.classify_incident)
+    capture_incident = delegate("capture", Capture.capture_incident)
+    import_incidents = delegate("capture", Capture.import_incidents)
+    get_incident = delegate("incidents", Incidents.get_incident)
+    list_incidents = delegate("incidents", Incidents.list_incidents)
+    add_timeline_event = delegate("incidents", Incidents.add_timeline_event)
+    resolve_incident = delegate("incidents", Incidents.resolve_incident)
 
     def review_analysis(
         self, incident_id: str, *, decision: str, by: str | None = None, note: str | None = None
@@ -156,98 +105,34 @@ class PostmortemService:
         review = AnalysisReview.model_validate({"decision": decision, "by": by or None, "note": note or None})
         return self.incidents.review_analysis(incident_id, review)
 
-    def knowledge_stats(self) -> Stats:
-        return self.incidents.knowledge_stats()
-
-    def reindex(self) -> int:
-        return self.incidents.reindex()
-
-    def search_incidents(
-        self,
-        *,
-        query: str | None = None,
-        incident_id: str | None = None,
-        limit: int = 5,
-        offset: int = 0,
-        mode: Mode = "hybrid",
-        filters: SearchFilters | None = None,
-    ) -> SearchResult:
-        return self.retrieval.search_incidents(
-            query=query, incident_id=incident_id, limit=limit, offset=offset, mode=mode, filters=filters
-        )
+    knowledge_stats = delegate("incidents", Incidents.knowledge_stats)
+    reindex = delegate("incidents", Incidents.reindex)
+    search_incidents = delegate("retrieval", Retrieval.search_incidents)
 
     # --- drafting and reports -------------------------------------------------------------------
 
-    def draft_context(self, incident_id: str, *, nonce: str | None = None) -> DraftContext:
-        return self.drafting.draft_context(incident_id, nonce=nonce)
-
-    def analysis_prompt(self, incident: Incident) -> tuple[str, str]:
-        return self.drafting.analysis_prompt(incident)
-
-    def draft_analysis(self, incident_id: str, *, progress: Progress | None = None) -> Analysis:
-        return self.drafting.draft_analysis(incident_id, progress=progress)
-
-    def write_it_yourself(self, incident_id: str, *, why: str) -> WriteItYourself:
-        return self.drafting.write_it_yourself(incident_id, why=why)
-
-    def record_analysis_text(
-        self, context: DraftContext, text: str, *, generated_by: str, llm_model: str | None = None
-    ) -> Analysis:
-        return self.drafting.record_analysis_text(context, text, generated_by=generated_by, llm_model=llm_model)
-
-    def record_analysis(
-        self,
-        incident_id: str,
-        draft: AnalysisDraft,
-        *,
-        generated_by: str,
-        llm_model: str | None = None,
-        accepted: bool = False,
-    ) -> Analysis:
-        return self.drafting.record_analysis(
-            incident_id, draft, generated_by=generated_by, llm_model=llm_model, accepted=accepted
-        )
-
-    def render_report(self, incident_id: str, *, kind: ReportKind = "full", format: ReportFormat = "markdown") -> str:
-        return self.reports.render_report(incident_id, kind=kind, format=format)
+    draft_context = delegate("drafting", Drafting.draft_context)
+    analysis_prompt = delegate("drafting", Drafting.analysis_prompt)
+    draft_analysis = delegate("drafting", Drafting.draft_analysis)
+    write_it_yourself = delegate("drafting", Drafting.write_it_yourself)
+    record_analysis_text = delegate("drafting", Drafting.record_analysis_text)
+    record_analysis = delegate("drafting", Drafting.record_analysis)
+    render_report = delegate("reports", Reports.render_report)
 
     def check_blameless(self, text: str) -> BlamelessReport:
         return self.judging.check_blameless(text)
 
     # --- follow-through, patterns and lessons ---------------------------------------------------
 
-    def add_action_item(self, incident_id: str, item: ActionItemCreate, *, by: str | None = None) -> ActionItem:
-        return self.followup.add_action_item(incident_id, item, by=by)
-
-    def add_drafted_action_items(self, incident_id: str) -> list[ActionItem]:
-        return self.followup.add_drafted_action_items(incident_id)
-
-    def get_action_item(self, action_id: str) -> ActionItem:
-        return self.followup.get_action_item(action_id)
-
-    def update_action_item(self, action_id: str, *, by: str | None = None, **changes: Any) -> ActionItem:
-        return self.followup.update_action_item(action_id, by=by, **changes)
-
-    def list_action_items(self, *, limit: int = 50, offset: int = 0, **filters: Any) -> ActionItemList:
-        return self.followup.list_action_items(limit=limit, offset=offset, **filters)
-
-    def action_item_stats(self, *, min_size: int = 3) -> ActionStats:
-        return self.followup.action_item_stats(min_size=min_size)
-
-    def recurring_patterns(self, *, min_size: int = 3, limit: int = 20) -> PatternList:
-        return self.recurrence.recurring_patterns(min_size=min_size, limit=limit)
-
-    def fix_effectiveness(self, *, min_size: int = 3, limit: int = 50) -> EffectivenessReport:
-        return self.recurrence.fix_effectiveness(min_size=min_size, limit=limit)
-
-    def runbook(self, key: str, *, min_size: int = 3, groups: list[Rows] | None = None) -> RunbookEntry:
-        return self.lessons.runbook(key, min_size=min_size, groups=groups)
-
-    def regression_case(self, incident_id: str) -> RegressionCase:
-        return self.lessons.regression_case(incident_id)
-
-    def learn(self, incident_id: str, *, min_size: int = 3) -> Learned:
-        return self.lessons.learn(incident_id, min_size=min_size)
-
-    def learn_all(self, *, min_size: int = 3, limit: int = 100_000) -> tuple[list[RegressionCase], list[RunbookEntry]]:
-        return self.lessons.learn_all(min_size=min_size, limit=limit)
+    add_action_item = delegate("followup", FollowUp.add_action_item)
+    add_drafted_action_items = delegate("followup", FollowUp.add_drafted_action_items)
+    get_action_item = delegate("followup", FollowUp.get_action_item)
+    update_action_item = delegate("followup", FollowUp.update_action_item)
+    list_action_items = delegate("followup", FollowUp.list_action_items)
+    action_item_stats = delegate("followup", FollowUp.action_item_stats)
+    recurring_patterns = delegate("recurrence", Recurrence.recurring_patterns)
+    fix_effectiveness = delegate("recurrence", Recurrence.fix_effectiveness)
+    runbook = delegate("lessons", Lessons.runbook)
+    regression_case = delegate("lessons", Lessons.regression_case)
+    learn = delegate("lessons", Lessons.learn)
+    learn_all = delegate("lessons", Lessons.learn_all)

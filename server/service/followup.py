@@ -54,10 +54,10 @@ class FollowUp:
         """One item with its full edit history."""
         return self.actions.get(action_id, now=self.clock())
 
-    def update_action_item(self, action_id: str, *, by: str | None = None, **changes: Any) -> ActionItem:
+    def update_action_item(self, /, action_id: str, *, by: str | None = None, **changes: Any) -> ActionItem:
         return self.actions.update(action_id, now=self.clock(), by=by, **changes)
 
-    def list_action_items(self, *, limit: int = 50, offset: int = 0, **filters: Any) -> ActionItemList:
+    def list_action_items(self, /, *, limit: int = 50, offset: int = 0, **filters: Any) -> ActionItemList:
         items = self.actions.list_items(now=self.clock(), limit=limit + 1, offset=offset, **filters)
         page = items[:limit]
         rate = round(sum(i.status == "completed" for i in page) / len(page), 3) if page else None

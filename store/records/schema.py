@@ -43,10 +43,21 @@ Name = String(200).with_variant(Text(), "postgresql")
 
 metadata = MetaData()
 
+
+def row_key() -> "Column[int]":
+    """The surrogate primary key of a table of rows (a Column belongs to one table: one per call)."""
+    return Column("pk", Integer, primary_key=True, autoincrement=True)
+
+
+def part_of(parent: str, name: str = "incident_pk") -> "Column[int]":
+    """The indexed key of the row a row belongs to; deleting that row deletes this one."""
+    return Column(name, Integer, ForeignKey(f"{parent}.pk", ondelete="CASCADE"), nullable=False, index=True)
+
+
 incidents = Table(
     "incidents",
     metadata,
-    Column("pk", Integer, primary_key=True, autoincrement=True),
+    row_key(),
     Column("title", Name, nullable=False),
     Column("category", String(40), nullable=False, index=True),
     Column("severity", String(4), nullable=False, index=True),
@@ -71,8 +82,8 @@ incidents = Table(
 timeline_events = Table(
     "timeline_events",
     metadata,
-    Column("pk", Integer, primary_key=True, autoincrement=True),
-    Column("incident_pk", Integer, ForeignKey("incidents.pk", ondelete="CASCADE"), nullable=False, index=True),
+    row_key(),
+    part_of("incidents"),
     Column("at", UTCDateTime, nullable=False),
     Column("kind", String(20), nullable=False),
     Column("description", Text, nullable=False),
@@ -81,8 +92,8 @@ timeline_events = Table(
 analyses = Table(
     "analyses",
     metadata,
-    Column("pk", Integer, primary_key=True, autoincrement=True),
-    Column("incident_pk", Integer, ForeignKey("incidents.pk", ondelete="CASCADE"), nullable=False, index=True),
+    row_key(),
+    part_of("incidents"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("body", JSON, nullable=False),
     # draft, accepted or rejected (also in the body): only accepted analyses feed the knowledge base
@@ -92,8 +103,8 @@ analyses = Table(
 action_items = Table(
     "action_items",
     metadata,
-    Column("pk", Integer, primary_key=True, autoincrement=True),
-    Column("incident_pk", Integer, ForeignKey("incidents.pk", ondelete="CASCADE"), nullable=False, index=True),
+    row_key(),
+    part_of("incidents"),
     Column("title", Text, nullable=False),
     Column("owner", Name, index=True),
     Column("priority", String(2), nullable=False),
@@ -106,8 +117,8 @@ action_items = Table(
 action_item_changes = Table(
     "action_item_changes",
     metadata,
-    Column("pk", Integer, primary_key=True, autoincrement=True),
-    Column("action_pk", Integer, ForeignKey("action_items.pk", ondelete="CASCADE"), nullable=False, index=True),
+    row_key(),
+    part_of("action_items", "action_pk"),
     Column("at", UTCDateTime, nullable=False),
     Column("field", String(20), nullable=False),
     Column("old", Text),
@@ -135,7 +146,7 @@ store_secrets = Table(
 index_outbox = Table(
     "index_outbox",
     metadata,
-    Column("pk", Integer, primary_key=True, autoincrement=True),
+    row_key(),
     Column("incident_pk", Integer, nullable=False),
     Column("op", String(10), nullable=False),
 )

@@ -6,8 +6,9 @@ import pytest
 
 from agent_postmortem.analysis.draft_guard import CHECKS, check_draft, guard_problems
 from agent_postmortem.evals.cases import Case, load_cases
-from agent_postmortem.evals.runner import _reference_draft
-from agent_postmortem.store.models import AnalysisDraft, DraftWhy, Incident, TimelineEvent
+from agent_postmortem.evals.drafts import incident_of as stored_incident_of
+from agent_postmortem.evals.drafts import reference_draft
+from agent_postmortem.store.models import AnalysisDraft, DraftWhy, Incident
 from tests.factories import CAPTURE, draft
 
 
@@ -16,18 +17,12 @@ def incident_of(case: Case | None = None) -> Incident:
         return Incident(
             id="INC-1", category="rate_limit", severity="SEV3", triage="full", created_at=datetime.now(UTC), **CAPTURE
         )  # type: ignore[arg-type]
-    data = case.incident.model_dump(exclude={"timeline", "occurred_at"})
-    data["severity"] = data["severity"] or "SEV3"
-    timeline = [
-        TimelineEvent(at=datetime.fromisoformat(e.at.replace("Z", "+00:00")), kind=e.kind, description=e.description)
-        for e in case.incident.timeline
-    ]
-    return Incident(id="INC-1", triage="full", created_at=datetime.now(UTC), timeline=timeline, **data)
+    return stored_incident_of(case)
 
 
 def test_no_reference_analysis_of_the_eval_cases_is_refused() -> None:
     cases = load_cases()
-    refused = {c.name: guard_problems(_reference_draft(c.case), incident_of(c.case)) for c in cases}
+    refused = {c.name: guard_problems(reference_draft(c.case), incident_of(c.case)) for c in cases}
     assert len(cases) >= 59 and {k: v for k, v in refused.items() if v} == {}
 
 

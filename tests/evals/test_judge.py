@@ -2,8 +2,8 @@
 
 from agent_postmortem.errors import DraftError
 from agent_postmortem.evals.cases import load_case
+from agent_postmortem.evals.drafts import GENERIC
 from agent_postmortem.evals.judge import Verdict, judge
-from agent_postmortem.evals.runner import GENERIC
 from agent_postmortem.store.models import Analysis
 from tests.factories import FIXED_NOW, ROOT, FakeLLM
 

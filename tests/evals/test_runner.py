@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 from agent_postmortem.cli.app import app
 from agent_postmortem.cli.demo import SEED
 from agent_postmortem.evals.cases import CaseFileError, load_case, load_cases
-from agent_postmortem.evals.runner import EvalRun, interval, regressions, run, summarize
+from agent_postmortem.evals.runner import run
 from agent_postmortem.evals.scorers import Score
+from agent_postmortem.evals.summary import EvalRun, interval, regressions, summarize
 from agent_postmortem.store.models import Category
 from agent_postmortem.store.search.embedding import Embedder
 

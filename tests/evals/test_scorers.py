@@ -6,7 +6,8 @@ import pytest
 
 from agent_postmortem.cli.demo import SEED
 from agent_postmortem.evals.cases import load_case
-from agent_postmortem.evals.runner import GENERIC, _reference_draft, cosine_similarity
+from agent_postmortem.evals.drafts import GENERIC, reference_draft
+from agent_postmortem.evals.runner import cosine_similarity
 from agent_postmortem.evals.scorers import (
     action_recall,
     actions_specific,
@@ -33,7 +34,7 @@ def stored(draft: AnalysisDraft, **changes: object) -> Analysis:
     return analysis.model_copy(update=changes)
 
 
-GOOD = stored(_reference_draft(CASE))
+GOOD = stored(reference_draft(CASE))
 BAD = stored(GENERIC)
 
 
@@ -96,7 +97,7 @@ def test_model_behavior_applies_to_model_failures_only(sim) -> None:  # type: ig
 
 
 def test_attribution_on_a_trace(sim) -> None:  # type: ignore[no-untyped-def]
-    right = attribution(stored(_reference_draft(TRACE)), TRACE, sim)
+    right = attribution(stored(reference_draft(TRACE)), TRACE, sim)
     assert right.passed and right.value == 1.0
     wrong = attribution(stored(GENERIC, responsible="Orchestrator-Nobody", decisive_step=99), TRACE, sim)
     assert wrong.passed is False and wrong.value == 0.0

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from agent_postmortem.evals.load import client, replicas
+from agent_postmortem.evals.replicas import client, replicas
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

@@ -9,7 +9,6 @@ import random
 import stat
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -20,12 +19,11 @@ import anyio
 import httpx
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from agent_postmortem.config import Settings
-from agent_postmortem.evals.load import free_port
+from agent_postmortem.evals.replicas import free_port, in_thread
 from agent_postmortem.http.app import http_app
 from agent_postmortem.http.security import http_security
 from agent_postmortem.http.teams import (
@@ -97,17 +95,8 @@ def team_server(home: Path, tokens: Path, extra: dict[str, str] | None = None) -
         host="127.0.0.1", port=port, token=None, allowed_hosts=[], allowed_origins=[], team_verifier=verifier
     )
     app = http_app(teams.get, security=security, host="127.0.0.1", rate_per_minute=600_000, on_start=teams.start)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with in_thread(app, port, lifespan="on") as url:
+        yield url
 
 
 @asynccontextmanager

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_postmortem.evals.load import free_port
+from agent_postmortem.evals.replicas import free_port
 from tests.factories import ROOT, TESTS, missing_tool
 from tests.processes import CLI, server_env, wait_for_port
 

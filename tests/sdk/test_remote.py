@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent_postmortem.evals.load import free_port
+from agent_postmortem.evals.replicas import free_port
 from agent_postmortem.sdk.recorder import Recorder
 from agent_postmortem.sdk.remote import RemoteService
 from agent_postmortem.service.facade import PostmortemService

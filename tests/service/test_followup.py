@@ -34,16 +34,22 @@ def svc(tmp_path: Path, clock: Clock) -> PostmortemService:
     return make_service(tmp_path, clock=clock)
 
 
-def planner_timeout(service: PostmortemService, n: int = 1) -> str:
+def planner_capture(n: int = 1, **changes: object) -> IncidentCreate:
     """The same failure each time: one agent, one tool, one error (ids masked), so one signature."""
-    capture = IncidentCreate(
-        title=f"Planner agent timed out calling flights search (run {n})",
-        agent="trip-planner",
-        tool="flights.search",
-        error_type="TimeoutError",
-        error_message=f"read timed out after 30 s (request {n * 7919})",
+    return IncidentCreate.model_validate(
+        {
+            "title": f"Planner agent timed out calling flights search (run {n})",
+            "agent": "trip-planner",
+            "tool": "flights.search",
+            "error_type": "TimeoutError",
+            "error_message": f"read timed out after 30 s (request {n * 7919})",
+            **changes,
+        }
     )
-    return service.capture_incident(capture).id
+
+
+def planner_timeout(service: PostmortemService, n: int = 1) -> str:
+    return service.capture_incident(planner_capture(n)).id
 
 
 def test_every_edit_of_an_item_is_kept_with_when_and_who(svc: PostmortemService, clock: Clock) -> None:
@@ -87,12 +93,8 @@ def test_open_items_on_the_pattern_are_surfaced_at_capture(svc: PostmortemServic
     item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search"))
     svc.resolve_incident(first)  # resolved: the next one is a new incident on the same pattern, not a repeat
     again = svc.capture_incident(
-        IncidentCreate(
-            title="Trip planner hung on flights search",
-            agent="trip-planner",
-            tool="flights.search",
-            error_type="TimeoutError",
-            error_message="read timed out after 31 s (request 4242)",
+        planner_capture(
+            title="Trip planner hung on flights search", error_message="read timed out after 31 s (request 4242)"
         )
     )
     assert not again.deduplicated and not again.recurred_after_fix
@@ -106,15 +108,9 @@ def test_a_failure_after_every_item_closed_is_flagged_recurred_after_fix(svc: Po
         svc.update_action_item(item.id, status="completed")
     svc.resolve_incident(first)
     clock.advance(days=10)
-    capture = IncidentCreate(
-        title="Planner agent timed out calling flights search (again)",
-        agent="trip-planner",
-        tool="flights.search",
-        error_type="TimeoutError",
-        error_message="read timed out after 30 s (request 99)",
-        severity="SEV4",
+    result = svc.capture_incident(
+        planner_capture(title="Planner agent timed out on flights search again", severity="SEV4")
     )
-    result = svc.capture_incident(capture)
     assert result.recurred_after_fix and result.triage == "full"
     assert any("fix did not hold" in r for r in result.triage_reasons)
     assert sorted(a.id for a in result.fixed_action_items) == sorted(i.id for i in items)
@@ -128,15 +124,7 @@ def test_a_repeat_of_an_open_incident_whose_items_are_done_is_a_recurrence(svc: 
     first = planner_timeout(svc, 1)
     item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline"))
     svc.update_action_item(item.id, status="completed")
-    repeat = svc.capture_incident(
-        IncidentCreate(
-            title="Planner agent timed out calling flights search (run 2)",
-            agent="trip-planner",
-            tool="flights.search",
-            error_type="TimeoutError",
-            error_message="read timed out after 30 s (request 15838)",
-        )
-    )
+    repeat = svc.capture_incident(planner_capture(2))
     assert repeat.deduplicated and repeat.id == first and repeat.recurred_after_fix
     assert [a.id for a in repeat.fixed_action_items] == [item.id]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from agent_postmortem.evals.load import free_port
+from agent_postmortem.evals.replicas import free_port
 from tests.processes import CLI, server_env, wait_for_port
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]

@@ -86,7 +86,7 @@ def test_a_rebuild_killed_half_way_is_dropped_by_the_next_owner(
 
 
 def test_searches_go_on_exactly_when_the_chroma_server_is_unreachable(tmp_path: Path) -> None:
-    from agent_postmortem.evals.load import free_port
+    from agent_postmortem.evals.replicas import free_port
 
     service = make_service(tmp_path, chroma_url=f"http://127.0.0.1:{free_port()}")
     assert not service.knowledge.owns_index and not service.knowledge.owner.lock.held  # type: ignore[union-attr]

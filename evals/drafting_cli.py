@@ -1,0 +1,115 @@
+"""The commands over the draft-quality eval cases (evals/cases/): `postmortem eval` drafts and scores them, `bench
+guard` runs the draft guard over their reference analyses and a model's raw drafts, `bench assistant` times the
+assistant's drafting path. `evals/cli.py` registers them."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+
+from agent_postmortem.cli.common import FAILED, JsonOpt, choice, emit, err, stage_progress, user_errors
+from agent_postmortem.cli.output import show_record, write
+
+if TYPE_CHECKING:
+    from agent_postmortem.evals.cases import LoadedCase
+
+CasesOpt = Annotated[str, typer.Option(help="globs over case folder names, comma-separated, e.g. '0*,5[01]_*'")]
+
+
+def selected_cases(globs: str) -> "list[LoadedCase]":
+    """The eval cases whose folder names match any of the comma-separated globs; none is an error."""
+    from agent_postmortem.evals.cases import load_cases
+
+    selected = [c for pattern in globs.split(",") for c in load_cases(pattern.strip())]
+    if not selected:
+        raise ValueError(f"no eval case matches {globs!r}")
+    return selected
+
+
+def eval_command(
+    backend: Annotated[
+        str,
+        choice(
+            ("server", "reference", "generic", "assistant", "assistant-model"),
+            help="server: the configured LLM; reference, generic: baselines; assistant: the reference analysis written "
+            "through the MCP server's assistant path (stdio); assistant-model: the configured LLM as that assistant",
+        ),
+    ] = "server",
+    samples: Annotated[int, typer.Option(min=1, max=100, help="drafts per case")] = 1,
+    cases: CasesOpt = "*",
+    out: Annotated[Path | None, typer.Option(help="write eval.json and eval.md here")] = None,
+    baseline: Annotated[Path | None, typer.Option(help="an earlier eval.json: exit 1 on a regression")] = None,
+    judge: Annotated[bool, typer.Option(help="also ask the configured LLM for a pass/fail verdict per draft")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure draft quality: draft every eval case N times, score each draft, report pass rates with 95% intervals."""
+    from agent_postmortem.cli.demo import SEED
+    from agent_postmortem.evals.report import render
+    from agent_postmortem.evals.runner import Backend, run
+    from agent_postmortem.evals.summary import EvalRun, regressions
+    from agent_postmortem.ingest.jsonfile import read_model
+
+    with user_errors():
+        selected = selected_cases(cases)
+        before = read_model(baseline, EvalRun) if baseline else None
+        with stage_progress() as show:
+            result = run(
+                selected,
+                backend=cast(Backend, backend),
+                samples=samples,
+                seed_path=SEED,
+                judged=judge,
+                progress=lambda done, total: show("cases", done, total),
+            )
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "eval.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
+            (out / "eval.md").write_text(render(result), encoding="utf-8")
+            err.print(f"wrote {out / 'eval.json'} and {out / 'eval.md'}", markup=False)
+    if not emit(result, as_json):
+        write(render(result))
+    if before is not None:
+        found = regressions(before, result)
+        for line in found:
+            err.print(f"regression: {line}", markup=False)
+        if found:
+            raise typer.Exit(FAILED)
+
+
+def bench_assistant(
+    calls: Annotated[int, typer.Option(min=1, max=1000, help="draft_analysis calls after the first")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """How long draft_analysis takes to hand the analysis to the assistant: `postmortem serve` over stdio with no
+    model configured and a client without sampling, on the seed knowledge base plus one capture."""
+    from agent_postmortem.cli.demo import SEED
+    from agent_postmortem.evals.assistant import bench
+
+    with user_errors():
+        result = bench(SEED, calls=calls)
+    show_record(result, as_json, title="bench assistant")
+
+
+def bench_guard(
+    drafts: Annotated[Path | None, typer.Option(help="JSONL of raw model drafts (case, draft) to check")] = None,
+    generate: Annotated[
+        bool, typer.Option(help="first draft the cases the file lacks with the configured LLM")
+    ] = False,
+    cases: CasesOpt = "*",
+    as_json: JsonOpt = False,
+) -> None:
+    """The draft guard: how many reference analyses of the eval cases it refuses (it must refuse none), and how many
+    raw drafts of a model (--drafts, made with --generate) it refuses, by check."""
+    from agent_postmortem.cli.demo import SEED
+    from agent_postmortem.evals.guard import generate as draft_cases
+    from agent_postmortem.evals.guard import run
+
+    with user_errors():
+        selected = selected_cases(cases)
+        if generate:
+            if drafts is None:
+                raise ValueError("--generate needs --drafts FILE to write the drafts to")
+            with stage_progress() as show:
+                draft_cases(selected, drafts, seed=SEED, progress=lambda d, t: show("drafts", d, t))
+        result = run(selected, drafts)
+    show_record(result, as_json, title="bench guard")

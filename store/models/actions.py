@@ -1,0 +1,42 @@
+"""Action items: what is to be done about an incident, by whom and when, with every change kept."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from agent_postmortem.store.models.fields import Model, Short, When, clean_text
+from agent_postmortem.store.vocabulary import ActionStatus, Priority
+
+
+class ActionItemCreate(Model):
+    title: Annotated[str, Field(min_length=3, max_length=300), AfterValidator(clean_text)]
+    owner: Short | None = None
+    priority: Priority = "P1"
+    due_at: When | None = None
+    status: ActionStatus = "open"
+
+
+class ChangeAuthor(Model):
+    """Who changes an action item, as its history keeps it: checked and redacted like every stored text."""
+
+    by: Short | None = None
+
+
+class ActionItemChange(BaseModel):
+    at: datetime
+    field: str = Field(description="created, title, owner, priority, due_at or status")
+    old: str | None = None
+    new: str | None = None
+    by: str | None = None
+
+
+class ActionItem(ActionItemCreate):
+    id: str
+    incident_id: str
+    created_at: When
+    completed_at: When | None = None
+    overdue: bool = False
+    history: list[ActionItemChange] = Field(
+        default_factory=list, description="every change, oldest first (filled when a single item is read)"
+    )
