@@ -1,17 +1,21 @@
 """Train the learned blame detector, write `server/analysis/blame_model.json` (needs `dev`: scikit-learn).
 
-    python -m agent_postmortem.evals.train_blame          # choose C, the combination and the threshold, fit, write
+    python -m agent_postmortem.evals.train_blame          # choose C, the embedding weight and the threshold, fit, write
     python -m agent_postmortem.evals.train_blame --check  # refit with the recorded settings; exit 1 if it differs
 
-Reads only the sets the rules were designed on: the project's own sentences (train, dev) and the external dev half
-(`evals/blameless.py`); never the test halves nor the regression set. A binary logistic regression (lbfgs, L2,
-balanced class weights, every feature standardised) is fitted for each C in GRID with 5-fold cross-validation
-grouped by source (StratifiedGroupKFold, seeded; the project's sentences in groups of 8 as written); Platt scaling
-is fitted on the out-of-fold logits. C and the embedding's weight are chosen by the out-of-fold average precision
-(stabler on 348 rows than recall at one precision); then the lowest threshold whose out-of-fold precision (the model
-alone) is at least TARGET_PRECISION is taken. The product flags a sentence when the rules find a span OR the model
-reaches the threshold; that combination's cross-validated figures are recorded too, but they overstate, since the
-rules were tuned on these very rows.
+Trains on the project's own sentences (train, dev), the external dev half and the external test2 and test3 halves
+(`evals/blameless.py`): test2 and test3 have been looked at, so they are development data now; never test, test4 nor
+the regression set. A binary logistic regression (lbfgs, L2, balanced class weights, every feature standardised) is
+fitted for each C and embedding weight in the grid with 5-fold cross-validation grouped by source
+(StratifiedGroupKFold, seeded; the project's sentences in groups of 8 as written); Platt scaling is fitted on the
+out-of-fold logits. C and the embedding's weight are chosen by the out-of-fold average precision.
+
+The product flags a sentence when the rules find a span OR the model reaches the threshold, so the threshold is
+chosen for that combination, and only on the out-of-fold rows of test2 and test3: the rules were tuned on train, dev
+and external dev (precision 1.00, recall 0.95 there), so the combination's figures on those rows say nothing about
+fresh text, while on test2 and test3 the rules make their real errors. The threshold is the lowest (most recall)
+whose combined precision there reaches TARGET_PRECISION; when none does (the rules alone are below it there), the
+lowest whose own additions, the sentences the model flags and the rules do not, reach it (recorded as `criterion`).
 """
 
 import argparse
@@ -47,22 +51,24 @@ GRID = (0.01, 0.03, 0.1, 0.3)
 # The embedding's share: after standardising, its 384 columns are multiplied by this before fitting (a stronger L2
 # penalty on the group, so it does not drown the cues); the factor is folded into the shipped weights.
 EMBEDDING_WEIGHTS = (0.1, 0.4, 1.0)
-TARGET_PRECISION = 0.92  # a margin over the issue's 0.90: cross-validated precision overstates held-out precision
-DESIGN_SETS = ("train", "dev", "external_dev")
+TARGET_PRECISION = 0.90  # the issue's target
+DESIGN_SETS = ("train", "dev", "external_dev", "external_test2", "external_test3")
+THRESHOLD_SETS = ("external_test2", "external_test3")  # held out while the rules were tuned: their errors are real
 TOLERANCE = 1e-3
 _SETTINGS = ("C", "threshold", "platt", "embedding_weight")
 
 
-def design_rows() -> tuple[list[str], np.ndarray, list[str]]:
-    """Texts, labels and cross-validation groups of the design sets."""
-    texts, labels, groups = [], [], []
+def design_rows() -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+    """Texts, labels, cross-validation groups of the design sets, and which rows the threshold is chosen on."""
+    texts, labels, groups, fresh = [], [], [], []
     for name in DESIGN_SETS:
         path, split = SETS[name]
         for i, row in enumerate(load(path, split)):
             texts.append(row["text"])
             labels.append(int(row["blaming"]))
             groups.append(row.get("source") or f"{name}:{i // 8}")
-    return texts, np.array(labels), groups
+            fresh.append(name in THRESHOLD_SETS)
+    return texts, np.array(labels), groups, np.array(fresh)
 
 
 @dataclass(frozen=True)
@@ -116,12 +122,19 @@ def rates(flagged: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return (tp / max(1, int(flagged.sum()))), tp / max(1, int(y.sum()))
 
 
-def best_threshold(p: np.ndarray, y: np.ndarray) -> dict[str, float] | None:
-    """The lowest threshold (most recall) whose precision reaches TARGET_PRECISION."""
-    for t in np.round(np.arange(0.05, 0.951, 0.01), 2):
-        precision, recall = rates(p >= t, y)
-        if precision >= TARGET_PRECISION:
-            return {"threshold": float(t), "precision": precision, "recall": recall}
+THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.01), 2)
+
+
+def best_threshold(p: np.ndarray, y: np.ndarray, rules: np.ndarray) -> tuple[float, str] | None:
+    """The lowest threshold (most recall) at which `rules OR p >= t` reaches TARGET_PRECISION; failing that, the
+    lowest at which the model's own additions (flagged by it, not by the rules) reach it."""
+    for t in THRESHOLDS:
+        if rates(rules | (p >= t), y)[0] >= TARGET_PRECISION:
+            return float(t), "rules_or_model"
+    for t in THRESHOLDS:
+        added = (p >= t) & ~rules
+        if added.any() and rates(added, y)[0] >= TARGET_PRECISION:
+            return float(t), "model_additions"
     return None
 
 
@@ -130,10 +143,8 @@ def _figures(flagged: np.ndarray, y: np.ndarray) -> dict[str, float]:
     return {"precision": round(precision, 3), "recall": round(recall, 3)}
 
 
-def choose(
-    x: np.ndarray, y: np.ndarray, groups: Sequence[str], grid: Sequence[tuple[float, float]], rules: np.ndarray
-) -> dict[str, Any]:
-    """C and the embedding's weight by out-of-fold average precision; the threshold reaching TARGET_PRECISION."""
+def _select(x: np.ndarray, y: np.ndarray, groups: Sequence[str], grid: Sequence[tuple[float, float]]) -> dict[str, Any]:
+    """C and the embedding's weight by out-of-fold average precision, with their out-of-fold logits."""
     from sklearn.metrics import average_precision_score
 
     best: dict[str, Any] | None = None
@@ -144,21 +155,46 @@ def choose(
         if best is None or ap > best["average_precision"] + 1e-9:
             best = {"C": c, "embedding_weight": weight, "average_precision": ap, "logits": logits}
     assert best is not None
+    return best
+
+
+def choose(
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: Sequence[str],
+    grid: Sequence[tuple[float, float]],
+    rules: np.ndarray,
+    fresh: np.ndarray,
+) -> dict[str, Any]:
+    """C, the embedding's weight and Platt on every row; the threshold on the out-of-fold rows of `fresh` only."""
+    from sklearn.metrics import roc_auc_score
+
+    best = _select(x, y, groups, grid)
     a, b = platt(best["logits"], y)
     p = 1 / (1 + np.exp(-(a * best["logits"] + b)))
-    found = best_threshold(p, y)
+    found = best_threshold(p[fresh], y[fresh], rules[fresh])
     if found is None:
         raise RuntimeError(f"no threshold reaches precision {TARGET_PRECISION} in cross-validation")
-    flagged = p >= found["threshold"]
+    threshold, criterion = found
+    flagged = p >= threshold
+    added = flagged & ~rules & fresh
     return {
         "C": best["C"],
         "embedding_weight": best["embedding_weight"],
         "platt": (a, b),
-        "threshold": found["threshold"],
+        "threshold": threshold,
+        "criterion": criterion,
         "average_precision": round(best["average_precision"], 3),
         "model_alone": _figures(flagged, y),
-        "rules_alone_in_sample": _figures(rules, y),
-        "rules_or_model_rules_in_sample": _figures(rules | flagged, y),
+        "threshold_rows": {
+            "sets": list(THRESHOLD_SETS),
+            "rows": int(fresh.sum()),
+            "blaming": int(y[fresh].sum()),
+            "model_auc": round(float(roc_auc_score(y[fresh], p[fresh])), 3),
+            "rules_alone": _figures(rules[fresh], y[fresh]),
+            "rules_or_model": _figures((rules | flagged)[fresh], y[fresh]),
+            "model_additions": {"true": int(np.sum(added & (y == 1))), "false": int(np.sum(added & (y == 0)))},
+        },
         "rows": len(y),
         "blaming": int(y.sum()),
     }
@@ -171,12 +207,12 @@ def _round(values: np.ndarray) -> list[Any]:
 
 def train(grid: Sequence[tuple[float, float]] | None = None) -> dict[str, Any]:
     grid = grid or [(c, w) for c in GRID for w in EMBEDDING_WEIGHTS]
-    texts, y, groups = design_rows()
+    texts, y, groups, fresh = design_rows()
     embedder = default_embedder()
     vectors = embed_each(lambda t: embedder.embed(t, kind="document"), texts)
     x = np.vstack([features(t, v) for t, v in zip(texts, vectors, strict=True)])
     rules = np.array([bool(detect(t)) for t in texts])
-    cv = choose(x, y, groups, grid, rules)
+    cv = choose(x, y, groups, grid, rules, fresh)
     fitted = _fit(x, y, cv["C"], cv["embedding_weight"])
     return {
         "feature_version": FEATURE_VERSION,
@@ -195,7 +231,8 @@ def train(grid: Sequence[tuple[float, float]] | None = None) -> dict[str, Any]:
             "settings": {"seed": SEED, "folds": FOLDS, "grid": list(GRID),
                          "embedding_weights": list(EMBEDDING_WEIGHTS), "target_precision": TARGET_PRECISION,
                          "C": cv["C"], "embedding_weight": cv["embedding_weight"], "class_weight": "balanced",
-                         "solver": "lbfgs", "sets": list(DESIGN_SETS)},
+                         "solver": "lbfgs", "sets": list(DESIGN_SETS),
+                         "threshold_sets": list(THRESHOLD_SETS)},
             "cross_validation": {k: v for k, v in cv.items() if k not in _SETTINGS},
         },
     }  # fmt: skip

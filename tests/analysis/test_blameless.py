@@ -52,9 +52,10 @@ def test_precision_and_recall_on_the_labelled_sentences() -> None:
         figures = result[name]["rules"]
         assert figures["precision"]["value"] >= 0.95 and figures["recall"]["value"] >= recall, (name, figures)
     assert result["regression"]["rules"]["errors"] == []
-    assert "looked at twice" in result["external_test2"]["status"] and result["external_test2"]["sentences"] >= 60
-    assert "fresh" in result["external_test3"]["status"] and result["external_test3"]["sentences"] >= 80
-    assert "looked at before" in result["external_test"]["status"]
+    assert "development data" in result["external_test2"]["status"] and result["external_test2"]["sentences"] >= 60
+    assert "development data" in result["external_test3"]["status"] and result["external_test3"]["sentences"] >= 80
+    assert "fresh" in result["external_test4"]["status"] and result["external_test4"]["sentences"] >= 100
+    assert "looked at four times" in result["external_test"]["status"]
     assert split_errors() == []  # no source on both sides, each on the side its hash gives
     assert result["regression"]["legacy_rules"]["errors"]  # the rules before #18 missed these
 
@@ -111,6 +112,13 @@ def test_a_source_on_both_sides_or_off_its_hash_is_a_split_error(tmp_path: Path)
         encoding="utf-8",
     )
     assert split_errors(path) == ["web:b.example: on ['dev', 'test3']"]  # a fresh source is wholly on test3
+    path.write_text(
+        '{"text": "a", "blaming": true, "source": "web:a.example", "split": "test4"}\n'
+        '{"text": "b", "blaming": true, "source": "web:b.example", "split": "test4"}\n'
+        '{"text": "c", "blaming": true, "source": "web:b.example", "split": "test3"}\n',
+        encoding="utf-8",
+    )
+    assert split_errors(path) == ["web:b.example: on ['test3', 'test4']"]  # and on test4
 
 
 def test_bench_blameless_reports_held_out_figures_next_to_the_legacy_rules(tmp_path: Path) -> None:
