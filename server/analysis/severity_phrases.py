@@ -112,8 +112,14 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
             r"(?:other|another|the wrong|unrelated)\s+\w+|"
             r"other users?'?s?\s+(?:\w+\s+)?(?:data|conversations?|chats?|histor(?:y|ies)|messages|sessions|"
             r"information)|"
-            r"personal (?:data|information)|\bpii\b|medical records|credit card|social security|passwords?|"
-            r"credentials|api keys?|secrets?|private (?:repos|repositories|messages|data))",
+            r"personal (?:data|information)|\bpii\b|medical records|credit card|social security|"
+            r"private (?:repos|repositories|messages|data)|"
+            # a secret counts only where it is out: naming the key a client uses is not an exposure
+            r"(?:printed|logged|posted|committed|pushed|echoed|disclosed|revealed|pasted|dumped|stolen)\s+(?:\S+\s+){0,5}?"
+            r"(?:passwords?|credentials|api keys?|secrets?|tokens?)\b|"
+            r"(?:passwords?|credentials|api keys?|secrets?|tokens?)\s+(?:\S+\s+){0,4}?(?:leaked|exposed|revealed|"
+            r"visible|printed|logged|posted|committed|pushed|stolen|compromised|in (?:plain ?text|the (?:logs?|repo|"
+            r"response|output|prompt)))\b)",
             _I,
         ),
     ),

@@ -65,6 +65,23 @@ def test_flags_are_found_and_hypotheticals_are_not() -> None:
     assert "people" not in found("a platform serving over 100,000 students went down")
 
 
+def test_a_secret_is_exposed_only_where_it_is_out() -> None:
+    # the demo's own incident: 40 workers sharing one API key is how they called the API, not a leak
+    assert "data_exposed" not in found("40 parallel workers sharing one API key. The fares provider answered 429")
+    assert "data_exposed" not in found("the agent could not authenticate: the api key had expired")
+    assert "data_exposed" in found("the agent printed the API key in its reply to the user")
+    assert "data_exposed" in found("database credentials were committed to a public repo")
+    assert "data_exposed" in found("secrets leaked into the model's context")
+
+
+def test_the_demo_incident_is_an_outage_not_a_data_exposure() -> None:
+    from agent_postmortem.cli.demo import DEMO_INCIDENT
+
+    severity, reasons = assess(DEMO_INCIDENT, SeverityPolicy())
+    assert not any("exposed" in r for r in reasons), reasons
+    assert severity in ("SEV2", "SEV3"), reasons
+
+
 @pytest.mark.parametrize(
     ("impact", "expected"),
     [
