@@ -37,3 +37,25 @@ def test_eval_removes_its_temporary_homes(tmp_path: Path, model_cache: Path, emb
     args = ["eval", "--backend", "reference", "--cases", "01_*", "--json"]
     left, stdout = _left_in(tmp_path / "tmp", args, tmp_path / "unused", model_cache)
     assert left == [] and json.loads(stdout)["backend"] == "reference"
+
+
+def test_a_refused_draft_says_nothing_was_stored_and_how_to_get_a_real_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from io import StringIO
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from agent_postmortem.cli import demo
+    from agent_postmortem.errors import DraftError
+    from agent_postmortem.llm.registry import LLMChoice
+
+    def refuse(incident_id: str, progress: object = None) -> None:
+        raise DraftError("not an analysis yet: why 1 holds a template placeholder")
+
+    tiny = LLMChoice(backend="local", describe="a tiny model", low_quality=True)
+    monkeypatch.setattr(demo, "choose_llm", lambda settings: tiny)
+    out = Console(file=StringIO(), width=200)
+    assert not demo._draft(out, SimpleNamespace(draft_analysis=refuse), object(), "INC-1")  # type: ignore[arg-type]
+    shown = out.file.getvalue()  # type: ignore[attr-defined]
+    assert "Drafting failed: not an analysis yet" in shown
+    assert "Nothing was stored" in shown and "record_analysis" in shown
