@@ -12,7 +12,7 @@ in the dock ("Why didn't you test it?", "Did you even run it?") and scolding imp
 you open a PR", "Please stop pushing to main") are found anywhere. Subjects that are systems ("the deploy
 pipeline", "the agent", "the SDK", "the migration") are never people, so their failures are never flagged. The
 words are in blame_lexicon.py; further shapes read anywhere (a mistake "by" a person, owning a mistake, fronted
-"Without checking, she ran ...") in blame_shapes.py.
+"Without checking, she ran ...") and the patterns of questions, scolding and apologies in blame_shapes.py.
 """
 
 import re
@@ -29,7 +29,7 @@ from agent_postmortem.analysis.blame_lexicon import (
     SYSTEM_HEADS,
     WITHOUT_CHECK,
 )
-from agent_postmortem.analysis.blame_shapes import SHAPES
+from agent_postmortem.analysis.blame_shapes import APOLOGY, QUESTIONS, SCOLDING, SHAPES
 
 _I = re.IGNORECASE
 
@@ -102,58 +102,6 @@ _BY_SELF = re.compile(
 )
 _CAUSED_BY = re.compile(
     r"\b(?:caused|introduced|triggered|created|started)\s+by\s+(?P<agent>" + PERSON + r"|" + NAME + r")", _I
-)
-# Questions that put a person in the dock: "Why didn't you test it?", "Why did Marco push to main?", "How did
-# nobody notice?", "Did you even test it?". Questions about systems ("Why didn't the check catch it?") are not.
-_WHY = r"\b(?:why|how\s+come)\s+"
-_NEG_AUX = (
-    r"(?:didn['’]?t|did\s+not|wouldn['’]?t|couldn['’]?t|haven['’]?t|hasn['’]?t|hadn['’]?t|don['’]?t|doesn['’]?t|"
-    r"won['’]?t)"
-)
-_ACCUSED = (
-    r"(?:delete|drop|wipe|remove|push|force-push|merge|deploy|release|ship|break|ignore|skip|bypass|disable|"
-    r"approve|overwrite|forget|miss|revert|run|change|touch)\w*"
-)
-_QUESTIONS = [
-    re.compile(_WHY + _NEG_AUX + r"\s+(?P<agent>" + PERSON + r"|" + NAME + r")\b", _I),
-    re.compile(
-        _WHY
-        + r"(?:did|would|do|does|have|has|had)\s+(?P<agent>"
-        + PERSON
-        + r"|"
-        + NAME
-        + r")\s+(?:\w+ly\s+)?"
-        + _ACCUSED
-        + r"\b",
-        _I,
-    ),
-    re.compile(
-        r"\bhow\s+(?:did|could|come|was\s+it\s+that)\s+(?P<agent>nobody|no\s+one|noone|none\s+of\s+(?:you|us|them))"
-        r"\s+(?:\w+\s+)?(?:notice|catch|see|test|check|review|spot|read)\w*",
-        _I,
-    ),
-    re.compile(
-        r"\b(?:did|have|has)\s+(?P<agent>you|they|he|she|anyone|anybody|someone)\s+(?:even|actually|ever)\s+"
-        r"(?:test|run|check|read|review|look|try|compile|open|verify)\w*",
-        _I,
-    ),
-]
-# Scolding in the imperative, addressed to the people involved: "Please stop pushing to main", "Test your changes
-# before you open a PR", "Actually pay attention". Instructions to operate a system ("Stop the worker") are not.
-_SCOLDING = re.compile(
-    r"(?:^|(?<=[.!?:])\s+|\n\s*)(?:(?:please|just|so|seriously|guys|folks|people|come\s+on|next\s+time|at\s+the\s+bare"
-    r"\s+minimum)[,!.]?\s+)*(?:(?:stop|quit)\s+(?:doing\s+(?:it|this|that)|pushing|merging|deploying|deleting|"
-    r"breaking|force-pushing|committing|skipping|ignoring|releasing|bypassing)\b|(?:test|check|double-check|read|"
-    r"run|review|compile|verify|proofread)\s+your\s+(?:own\s+)?(?:code|changes?|work|prs?|pull\s+requests?|commits?|"
-    r"diffs?|patch(?:es)?|inputs?|config(?:uration)?s?|commands?|scripts?|environments?|targets?|backups?)\b|(?:actually\s+)?pay\s+(?:more\s+|closer\s+)?attention\b)",
-    _I,
-)
-# Apologising for one's own omission or breakage: "I apologize for not running the tests", "sorry for breaking it".
-_APOLOGY = re.compile(
-    r"\b(?P<agent>I|we)?\s*(?:apologi[sz]e|['’]m\s+sorry|am\s+sorry|are\s+sorry|['’]re\s+sorry|sorry|apologies)\s+"
-    r"(?:for|about)\s+(?:not\s+\w+ing|forgetting|missing|breaking|deleting|pushing|merging|skipping|ignoring|"
-    r"causing|overlooking|the\s+(?:mistake|oversight|breakage|screw-?up))\b",
-    _I,
 )
 _IF_HAD = re.compile(
     r"\bif\s+(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:had|hadn['’]?t|had\s+not|would\s+have|would['’]ve|['’]d)\b",
@@ -241,7 +189,7 @@ def _sentence(text: str, pos: int) -> str:
 def _scolding_and_apologies(text: str) -> list[BlameSpan]:
     """Imperatives scolding the people involved, and apologies for one's own omission (spans without leading space)."""
     found = []
-    for pattern, rule in ((_SCOLDING, "scolding"), (_APOLOGY, "person_as_cause")):
+    for pattern, rule in ((SCOLDING, "scolding"), (APOLOGY, "person_as_cause")):
         for m in pattern.finditer(text):
             start = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
             agent = "you" if rule == "scolding" else (m.group("agent") or "I")
@@ -272,7 +220,7 @@ def _agent_spans(text: str) -> list[BlameSpan]:
         ("person_as_agent", _BY_SELF),
         ("person_as_agent", _CAUSED_BY),
         ("counterfactual", _IF_HAD),
-        *(("question", q) for q in _QUESTIONS),
+        *(("question", q) for q in QUESTIONS),
     ):
         for m in pattern.finditer(text):
             agent = m.group("agent")
