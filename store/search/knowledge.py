@@ -100,6 +100,11 @@ class KnowledgeBase:
         return self._owned
 
     @property
+    def drains_apart(self) -> bool:
+        """This process owns the index but leaves it closed: child processes apply the outbox (CHILD_FROM)."""
+        return self._owned and self._index is None
+
+    @property
     def index(self) -> VectorIndex | None:
         """The vector index, opened in this process on first use when it owns it; None when it does not."""
         if self._index is None and self._owned and self.owner is not None:
