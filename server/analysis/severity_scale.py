@@ -7,34 +7,10 @@ expressions over a few short fields: deterministic and well under a millisecond 
 """
 
 import re
-from dataclasses import dataclass
-from typing import Literal
 
-Dimension = Literal[
-    "full_outage",
-    "pulled",
-    "public",
-    "internal_only",
-    "people",
-    "records",
-    "money",
-    "outage_minutes",
-    "failing_share",
-    "outage",
-    "data_loss",
-    "data_recovered",
-    "data_exposed",
-    "attack",
-    "vulnerability",
-    "harm",
-    "legal",
-    "non_production",
-    "production",
-    "no_impact",
-    "user_facing",
-    "stated",
-]
-ALL = 1e12  # "all users", "every customer": more than any threshold
+from agent_postmortem.analysis.severity_findings import ALL, Dimension, Finding
+
+__all__ = ["ALL", "Dimension", "Finding", "extract"]
 
 _MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
 _VAGUE = {"dozens": 24.0, "hundreds": 200.0, "thousands": 2000.0, "millions": 2e6, "tens of thousands": 20000.0}
@@ -48,14 +24,6 @@ _RECORDS = (
     r"(?:rows|records|files|documents|entries|messages|emails|e-mails|tables|databases|conversations|chats|"
     r"transactions|orders|tickets|repositories|repos|commits|objects|items|images|photos|videos|profiles)"
 )
-
-
-@dataclass(frozen=True)
-class Finding:
-    dimension: Dimension
-    value: float
-    quote: str
-    field: str
 
 
 def _number(digits: str, unit: str | None) -> float:
