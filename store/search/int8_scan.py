@@ -91,8 +91,9 @@ def quantize_query(query: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def products(query_codes: np.ndarray, block: np.ndarray) -> np.ndarray:
-    """`(query_codes - SHIFT) · block[:, j] + SHIFT · sum(block[:, j])` for every column j, as int32: the caller
-    subtracts the column sums' share. `block` is a C-contiguous int8 array (d × n), read in place."""
+    """`query_codes · block[:, j]` for every column j, as int32: with the query shifted by SHIFT, that is the int8
+    product plus `SHIFT · sum(block[:, j])`, which the caller subtracts. `block`: C-contiguous int8 (d × n), read in
+    place."""
     (out,) = _runner().run(None, {"A": query_codes, "B": block})
     result: np.ndarray = out[0]
     return result
