@@ -3,26 +3,8 @@ consequences, the environment or no impact at all, one pattern per dimension (`s
 A phrase right after a hypothetical ("could", "to prevent", "if") is not an impact that happened."""
 
 import re
-from typing import Literal
 
-PhraseDimension = Literal[
-    "full_outage",
-    "pulled",
-    "public",
-    "internal_only",
-    "outage",
-    "data_loss",
-    "data_recovered",
-    "data_exposed",
-    "attack",
-    "vulnerability",
-    "harm",
-    "legal",
-    "non_production",
-    "production",
-    "no_impact",
-    "user_facing",
-]
+from agent_postmortem.analysis.severity_findings import PhraseDimension
 
 _I = re.IGNORECASE
 HYPOTHETICAL = re.compile(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_postmortem.analysis.severity_scale import ALL, Dimension, Finding, extract
+from agent_postmortem.analysis.severity_findings import ALL, Dimension, Finding
 from agent_postmortem.store.models import IncidentCreate, Severity
 
 LEVELS: list[Severity] = ["SEV1", "SEV2", "SEV3", "SEV4"]
@@ -185,6 +185,10 @@ def _worse(a: Severity, b: Severity) -> Severity:
 
 
 def _scale(capture: IncidentCreate) -> _Scale:
+    from agent_postmortem.analysis.severity_scale import (
+        extract,  # its patterns compile at import: see severity_findings
+    )
+
     fields = {
         "title": capture.title,
         "description": capture.description,

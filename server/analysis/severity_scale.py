@@ -8,21 +8,11 @@ expressions over a few short fields: deterministic and well under a millisecond 
 """
 
 import re
-from dataclasses import dataclass
-from typing import Literal
 
-from agent_postmortem.analysis.severity_phrases import HYPOTHETICAL, PHRASES, PhraseDimension
+from agent_postmortem.analysis.severity_findings import ALL, Dimension, Finding
+from agent_postmortem.analysis.severity_phrases import HYPOTHETICAL, PHRASES
 
-Dimension = Literal[
-    PhraseDimension,
-    "people",
-    "records",
-    "money",
-    "outage_minutes",
-    "failing_share",
-    "stated",
-]
-ALL = 1e12  # "all users", "every customer": more than any threshold
+__all__ = ["ALL", "Dimension", "Finding", "extract"]
 
 _MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
 _VAGUE = {"dozens": 24.0, "hundreds": 200.0, "thousands": 2000.0, "millions": 2e6, "tens of thousands": 20000.0}
@@ -36,14 +26,6 @@ _RECORDS = (
     r"(?:rows|records|files|documents|entries|messages|emails|e-mails|tables|databases|conversations|chats|"
     r"transactions|orders|tickets|repositories|repos|commits|objects|items|images|photos|videos|profiles)"
 )
-
-
-@dataclass(frozen=True)
-class Finding:
-    dimension: Dimension
-    value: float
-    quote: str
-    field: str
 
 
 def _number(digits: str, unit: str | None) -> float:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from agent_postmortem.cli import configure_process
 from agent_postmortem.cli import home as cli_home
 from agent_postmortem.cli import ingest as cli_ingest
 from agent_postmortem.cli import loop as cli_loop
@@ -59,6 +60,31 @@ class Root(TyperGroup):
             err.print(f"error: unexpected {type(e).__name__}; set POSTMORTEM_LOG_LEVEL=DEBUG for details", markup=False)
             raise typer.Exit(FAILED) from None
 
+    # The plugins' commands are added when a command is not one of the product's or when all are listed (--help):
+    # finding them reads the metadata of every installed package (20-100 ms), which `list` or `show` need not pay.
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is None and self._add_plugins():
+            found = super().get_command(ctx, cmd_name)
+        return found
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        self._add_plugins()
+        return list(super().list_commands(ctx))
+
+    def _add_plugins(self) -> bool:
+        """Add the plugins' commands once; True when this call added them."""
+        if getattr(self, "_plugins_added", False):
+            return False
+        self._plugins_added = True
+        plugins = typer.Typer()
+        register_plugins(plugins)
+        if plugins.registered_commands or plugins.registered_groups:
+            group = typer.main.get_group(plugins)
+            for name, command in group.commands.items():
+                self.add_command(command, name)
+        return True
+
 
 def _quiet_stdout() -> None:
     """Point stdout at /dev/null, so that flushing what is still buffered at exit cannot fail again."""
@@ -101,20 +127,18 @@ def serve(
     ] = False,
 ) -> None:
     """Run the MCP server (stdio for one client, http for several)."""
-    from agent_postmortem.mcp.server import create_server
-    from agent_postmortem.service.runtime import LazyService, build_service
-
     configured = settings()
-    lazy = LazyService(lambda: build_service(configured))
-    sampling = configured.llm_backend in ("auto", "sampling")
     if transport == "stdio":
-        from agent_postmortem.mcp.stdio import run_stdio
+        from agent_postmortem.cli.quick import run_stdio_server
 
-        run_stdio(create_server(lazy.get, sampling=sampling), on_handshake=lazy.start)
+        run_stdio_server(configured)
         return
     from agent_postmortem.http.security import http_security, proxy_options
     from agent_postmortem.http.teams import TeamServices, TeamTokenVerifier, load_tokens
+    from agent_postmortem.service.runtime import LazyService, build_service
 
+    lazy = LazyService(lambda: build_service(configured))
+    sampling = configured.llm_backend in ("auto", "sampling")
     get: Callable[[], PostmortemService] = lazy.get
     start = lazy.start
     for_team: Callable[[str], PostmortemService] | None = None  # the web view's team services (default: `get`)
@@ -228,8 +252,9 @@ PLUGINS = "agent_postmortem.cli"  # the entry-point group of commands defined el
 
 def register_plugins(app: typer.Typer) -> None:
     """Add the commands registered under the `agent_postmortem.cli` entry points (as llm's `register_commands`): the
-    benchmarks add `bench` and `eval` this way, so the product never imports them. Each `register(app)` is called
-    at start, so its module must import nothing heavy; one that fails is left out with a warning."""
+    benchmarks add `bench` and `eval` this way, so the product never imports them. `Root` calls this when a command
+    is not the product's own or all commands are listed, so a plugin's module must import nothing heavy; one that
+    fails is left out with a warning."""
     from importlib.metadata import entry_points
 
     for entry in entry_points(group=PLUGINS):
@@ -240,15 +265,8 @@ def register_plugins(app: typer.Typer) -> None:
 
 
 app.add_typer(token_app, name="token")
-register_plugins(app)
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=os.environ.get("POSTMORTEM_LOG_LEVEL", "WARNING").upper(),
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    configure_process()
     app(prog_name="postmortem")

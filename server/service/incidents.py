@@ -83,7 +83,7 @@ class Incidents:
             by_severity=self.store.counts_by("severity"),
             by_status=self.store.counts_by("status"),
             action_items=self.actions.counts(),
-            indexed=self.knowledge.index.count() if self.knowledge.index is not None else None,
+            indexed=self.knowledge.indexed(),
             index_pending=len(self.knowledge.feed.pending_outbox(limit=100_000)),
             index_owner=self.knowledge.owns_index,
         )

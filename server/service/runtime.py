@@ -235,6 +235,7 @@ EMPTY_HINT = (
     "load past incidents with `postmortem import FILE.jsonl`, or the fictional seed with `postmortem init --seed`"
 )
 SYNC_EVERY = 1.0  # seconds between outbox drains by the owner
+APART_EVERY = 10.0  # seconds between the child processes that drain it for an owner that leaves the index closed
 CLAIM_EVERY = 5.0  # seconds between attempts to take the index over from another process
 
 
@@ -242,7 +243,7 @@ def keep_index(knowledge: KnowledgeBase, *, stop: threading.Event | None = None)
     """The server's index keeper: take the index when no other process owns it (at start, and when its owner
     exits or dies), then apply everyone's outbox to it."""
     stop = stop or threading.Event()
-    next_claim = 0.0
+    next_claim = next_drain = 0.0
     while True:
         try:
             if knowledge.owns_index:
@@ -250,7 +251,9 @@ def keep_index(knowledge: KnowledgeBase, *, stop: threading.Event | None = None)
                     # on PostgreSQL the lock's session can end (restart, network): another replica may own it now
                     logger.warning("lost ownership of the vector index; searching exactly until it is taken again")
                     knowledge.release_index()
-                elif knowledge.feed.pending_pks():
+                elif time.monotonic() >= next_drain and knowledge.feed.pending_pks():
+                    # a child process costs a start and chromadb's load: batched, off every request anyway
+                    next_drain = time.monotonic() + (APART_EVERY if knowledge.drains_apart else 0.0)
                     knowledge.sync()
             elif time.monotonic() >= next_claim:
                 knowledge.claim_index()

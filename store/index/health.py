@@ -99,6 +99,22 @@ def rebuild(path: Path, *, database_url: str, model_id: str, keep_old: bool, tim
     return int(done.stdout.strip().splitlines()[-1])
 
 
+def drain(path: Path, *, database_url: str, model_id: str, timeout: float = REBUILD_SECONDS) -> tuple[int, int]:
+    """Apply the outbox to the index at `path` in a child process: (rows done, vectors in the index after)."""
+    done = subprocess.run(
+        [*CHILD, "drain", model_id, str(path)],
+        env=_child_env(POSTMORTEM_REBUILD_DATABASE_URL=database_url),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        raise RuntimeError(f"applying the outbox to the vector index failed: {tail[0]}")
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return int(found["done"]), int(found["count"])
+
+
 def quarantine(path: Path, *, keep: int = 3) -> Path:
     """Move a broken index directory aside (the newest `keep` are kept, older ones deleted); returns where it went."""
     target = path.with_name(f"{path.name}.broken-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")

@@ -67,7 +67,16 @@ class Ownership(Protocol):
 
     lock: Lock
 
-    def claim(self) -> tuple[VectorIndex, Claim]: ...
+    def claim(self, *, open_index: bool = True) -> tuple[VectorIndex | None, Claim]:
+        """Take ownership; without `open_index` a local owner leaves the index closed (None), to `open` or `drain`
+        later; an owner on a Chroma server always opens it (its graph lives in the server)."""
+        ...
+
+    def open(self) -> VectorIndex: ...
+
+    def drain(self) -> tuple[int, int]:
+        """Apply the outbox without opening the index in this process: (rows done, vectors in the index)."""
+        ...
 
     def rebuild(self, current: VectorIndex | None) -> VectorIndex: ...
 
@@ -144,21 +153,34 @@ class IndexOwner:
         self.model_id = model_id
         self._expected = expected
         self._pending = pending
+        self._counted = 0  # vectors in the index, as the last child process (probe, rebuild, drain) found them
 
-    def claim(self) -> tuple[VectorIndex, Claim]:
+    def claim(self, *, open_index: bool = True) -> tuple[VectorIndex | None, Claim]:
         """Take ownership (IndexBusy if another process has it), check the index against the records, rebuild it
-        when it cannot be trusted, and open it."""
+        when it cannot be trusted, and open it (unless not `open_index`: then only the children touch it)."""
         if not self.lock.try_acquire():
             raise IndexBusy(f"the vector index is owned by another process (pid {self.lock.holder()})")
         try:
             found = self.inspect()
             rebuilt = found in ("broken", "mismatch")
             quarantined = self._rebuild(keep_old=found == "broken") if rebuilt else None
-            index = VectorIndex(open_persistent(str(self.path)), model_id=self.model_id)
-            return index, Claim(found=found, rebuilt=rebuilt, indexed=index.count(), quarantined=quarantined)
+            index = self.open() if open_index else None
+            indexed = index.count() if index is not None else self._counted
+            return index, Claim(found=found, rebuilt=rebuilt, indexed=indexed, quarantined=quarantined)
         except BaseException:
             self.lock.release()
             raise
+
+    def open(self) -> VectorIndex:
+        """The index, opened in this process (the caller owns it)."""
+        return VectorIndex(open_persistent(str(self.path)), model_id=self.model_id)
+
+    def drain(self) -> tuple[int, int]:
+        """Apply the outbox in a child process (the caller owns the index and does not have it open)."""
+        if not self.lock.held:
+            raise IndexBusy("applying the outbox needs ownership of the vector index")
+        done, self._counted = index_health.drain(self.path, database_url=self.database_url, model_id=self.model_id)
+        return done, self._counted
 
     def rebuild(self, current: VectorIndex | None) -> VectorIndex:
         """Rebuild the index from the stored vectors and swap it in for `current` (closed first); the caller
@@ -173,7 +195,9 @@ class IndexOwner:
     def _rebuild(self, *, keep_old: bool) -> str | None:
         """Rebuild and swap in; where the old directory was moved aside, when kept."""
         before = set(self.path.parent.glob(f"{self.path.name}.broken-*"))
-        index_health.rebuild(self.path, database_url=self.database_url, model_id=self.model_id, keep_old=keep_old)
+        self._counted = index_health.rebuild(
+            self.path, database_url=self.database_url, model_id=self.model_id, keep_old=keep_old
+        )
         moved = sorted(set(self.path.parent.glob(f"{self.path.name}.broken-*")) - before)
         return str(moved[-1]) if moved else None
 
@@ -185,6 +209,7 @@ class IndexOwner:
         found = index_health.probe(self.path, self.model_id)
         if found is None or not found.readable:
             return "broken"
+        self._counted = len(found.ids)
         differ = set(found.ids) ^ expected
         if not differ:
             return "ok"

@@ -2,11 +2,14 @@
 
     python -m agent_postmortem.store.index.probe probe PATH MODEL_ID SAMPLE     # ids and a read-back, as JSON
     python -m agent_postmortem.store.index.probe rebuild MODEL_ID PATH         # a fresh index; prints its count
+    python -m agent_postmortem.store.index.probe drain MODEL_ID PATH           # apply the outbox; rows done, count
 
 A damaged chromadb directory can crash the process that opens it or grow a file without bound, so these run apart
 from the server, under a time limit (the parent's) and a file-size limit (`guard`), and die with their parent: a
 probe or a rebuild that outlived a killed owner would race the next owner for the directory. The database URL of a
-rebuild comes in the environment (POSTMORTEM_REBUILD_DATABASE_URL), never on the command line that `ps` shows.
+rebuild or a drain comes in the environment (POSTMORTEM_REBUILD_DATABASE_URL), never on the command line that `ps`
+shows. A drain applies the outbox for an owner that does not keep the index open (search/knowledge.py `child_from`):
+it runs while its parent holds the index lock, so it is the directory's only writer.
 """
 
 import ctypes
@@ -84,6 +87,18 @@ def rebuild(model_id: str, path: str, database_url: str, *, batch: int = 2000) -
     return index.count()
 
 
+def drain(model_id: str, path: str, database_url: str) -> dict[str, int]:
+    """Apply the outbox to the index at `path`: the rows done and the vectors in the index after."""
+    from agent_postmortem.store.index.chroma import VectorIndex, open_persistent
+    from agent_postmortem.store.index.outbox import apply_outbox
+    from agent_postmortem.store.records import db
+    from agent_postmortem.store.records.feed import IndexFeed
+
+    index = VectorIndex(open_persistent(path), model_id=model_id)
+    done = apply_outbox(IndexFeed(db.make_engine(database_url)), index, model_id)
+    return {"done": done, "count": index.count()}
+
+
 def main(argv: list[str]) -> int:
     guard(int(os.environ["POSTMORTEM_PARENT_PID"]), int(os.environ["POSTMORTEM_MAX_FILE_BYTES"]))
     match argv:
@@ -91,6 +106,8 @@ def main(argv: list[str]) -> int:
             sys.stdout.write(json.dumps(probe(path, model_id, int(sample))))
         case ["rebuild", model_id, path]:
             sys.stdout.write(str(rebuild(model_id, path, os.environ["POSTMORTEM_REBUILD_DATABASE_URL"])))
+        case ["drain", model_id, path]:
+            sys.stdout.write(json.dumps(drain(model_id, path, os.environ["POSTMORTEM_REBUILD_DATABASE_URL"])))
         case _:
             sys.stderr.write(__doc__ or "")
             return 2

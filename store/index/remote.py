@@ -53,9 +53,9 @@ class RemoteIndexOwner:
         self._rows = rows
         self._prefix = collection_name(model_id) + "-g"
 
-    def claim(self) -> tuple[VectorIndex, Claim]:
+    def claim(self, *, open_index: bool = True) -> tuple[VectorIndex | None, Claim]:
         """Take ownership (IndexBusy if another process has it), check the index, rebuild it when it cannot be
-        trusted, and open it."""
+        trusted, and open it (always: its graph lives in the server, not in this process)."""
         if not self.lock.try_acquire():
             raise IndexBusy(f"the vector index is owned by another process ({self.lock.holder()})")
         client = None
@@ -75,6 +75,14 @@ class RemoteIndexOwner:
                 close_client(client)
             self.lock.release()
             raise
+
+    def open(self) -> VectorIndex:
+        """The current generation, opened again (claim always opens it: only needed after it was closed)."""
+        client = self.connect()
+        return VectorIndex(client, model_id=self.model_id, name=self._current(client))
+
+    def drain(self) -> tuple[int, int]:
+        raise RuntimeError("an index on a Chroma server is kept open by its owner; drain it there")
 
     def rebuild(self, current: VectorIndex | None) -> VectorIndex:
         """Build the next generation from the stored vectors and switch to it; the caller must own the index."""

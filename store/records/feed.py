@@ -1,6 +1,7 @@
 """What the search indexes read from the record store: vectors, texts, filters and the index outbox. The record
 store holds one (`IncidentStore.feed`); the knowledge base and the index owner read through it."""
 
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -23,13 +24,19 @@ class IndexFeed:
         return self.vectors([pk], model=model).get(pk)
 
     def vectors(self, pks: Sequence[int], *, model: str) -> dict[int, np.ndarray]:
-        """Stored vectors by key (search re-ranks a few hundred per query: one cached statement, half the time of
-        building the IN list each call)."""
+        """Stored vectors by key. Search re-ranks a few hundred per query, twice: on SQLite one constant statement
+        (the keys as one JSON parameter, so sqlite3 reuses the prepared statement) sent to the driver as it is, 0.6
+        instead of 0.95 ms for 200 keys through SQLAlchemy's expanding IN (bench perf, 100k incidents); elsewhere
+        one cached statement."""
         if not pks:
             return {}
+        keys = [int(pk) for pk in pks]
         with self.engine.connect() as conn:
-            rows = conn.execute(_VECTORS, {"pks": [int(pk) for pk in pks], "model": model}).all()
-        return {r.pk: np.frombuffer(r.embedding, dtype=np.float32) for r in rows if r.embedding is not None}
+            if conn.dialect.name == "sqlite":
+                rows = conn.exec_driver_sql(_SQLITE_VECTORS, (json.dumps(keys), model)).all()
+            else:
+                rows = conn.execute(_VECTORS, {"pks": keys, "model": model}).all()
+        return {int(pk): np.frombuffer(blob, dtype=np.float32) for pk, blob in rows if blob is not None}
 
     def fingerprints(self, pks: Sequence[int]) -> dict[int, str]:
         """What the search caches check a saved file against: each incident's content hash and vector model."""
@@ -199,4 +206,7 @@ class IndexFeed:
 _VECTORS = select(schema.incidents.c.pk, schema.incidents.c.embedding).where(
     schema.incidents.c.pk.in_(bindparam("pks", expanding=True)),
     schema.incidents.c.embedding_model == bindparam("model"),
+)
+_SQLITE_VECTORS = (
+    "SELECT pk, embedding FROM incidents WHERE pk IN (SELECT value FROM json_each(?)) AND embedding_model = ?"
 )

@@ -82,3 +82,30 @@ class Blocks:
             inside = (where >= start) & (where < start + len(part))
             out[inside] = part[where[inside] - start]
         return out
+
+
+class Columns:
+    """A matrix kept transposed, one row per column, in blocks of `block` columns (dimension × block, C-contiguous):
+    the layout the int8 scan reads in place (search/int8_scan.py). Every block is full but the last; unused columns
+    are zero. Saved blocks come back read-only (memory-mapped): the last one, if not full, is copied to take rows."""
+
+    def __init__(self, dimension: int, dtype: type, block: int, saved: np.ndarray | None = None, rows: int = 0) -> None:
+        """`saved`: the blocks as a saved cache holds them (count × dimension × block), with `rows` rows in them."""
+        self.dimension = dimension
+        self.dtype = dtype
+        self.block = block
+        self.blocks: list[np.ndarray] = [] if saved is None else list(saved[: -(-rows // block)])
+        self.size = rows
+        if rows % block:
+            self.blocks[-1] = np.array(self.blocks[-1])  # writable: new rows go into its free columns
+
+    def append(self, rows: np.ndarray) -> None:
+        done = 0
+        while done < len(rows):
+            at = self.size % self.block
+            if at == 0:
+                self.blocks.append(np.zeros((self.dimension, self.block), dtype=self.dtype))
+            take = min(len(rows) - done, self.block - at)
+            self.blocks[-1][:, at : at + take] = rows[done : done + take].T
+            self.size += take
+            done += take

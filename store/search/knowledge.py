@@ -18,17 +18,23 @@ import numpy as np
 
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.index.chroma import VectorIndex
+from agent_postmortem.store.index.outbox import apply_outbox
 from agent_postmortem.store.index.owner import Claim, IndexBusy, Ownership
 from agent_postmortem.store.records.feed import IndexFeed
 from agent_postmortem.store.search.embedding import Embedder
 from agent_postmortem.store.search.exact import EXACT_LIMIT, ExactIndex
 from agent_postmortem.store.search.exact import signature as vectors_signature
+from agent_postmortem.store.search.fusion import scores_of, z_scores
 from agent_postmortem.store.search.lexical import LexicalIndex
 from agent_postmortem.store.search.lexical import signature as words_signature
 from agent_postmortem.store.search.persisted import PersistedCache
 
 ALPHA = 0.7
 POOL = 100
+# From this many vectors, while exact search serves, the owner applies the outbox in a short-lived child process and
+# never opens the index itself: chromadb loads the whole HNSW graph into the process that touches it (207 MB at 100k
+# incidents, with 66 MB of imports: the owner held 546 MB against 282 MB for a process without the index).
+CHILD_FROM = 20_000
 Mode = Literal["hybrid", "dense", "lexical"]
 
 
@@ -38,11 +44,6 @@ class Hit:
     dense: float  # cosine similarity to the query
     lexical: float  # BM25 score
     relevance: float  # what the ranking used
-
-
-def _z(values: np.ndarray) -> np.ndarray:
-    spread = float(values.std())
-    return np.zeros_like(values) if spread < 1e-9 else (values - values.mean()) / spread
 
 
 logger = logging.getLogger(__name__)
@@ -57,16 +58,20 @@ class KnowledgeBase:
         owner: Ownership | None = None,
         exact_limit: int = EXACT_LIMIT,
         cache_dir: Path | None = None,
+        child_from: int = CHILD_FROM,
     ) -> None:
         """Searches work without the vector index (exactly, from the stored vectors); `owner` lets this process
         take the index when no other process has it (`claim_index`). Up to `exact_limit` incidents, dense search
         is exact even in the owner (tests set 0 to query the index). `cache_dir`: where the in-memory indexes are
-        saved for the next process (None: rebuilt by each process)."""
+        saved for the next process (None: rebuilt by each process). `child_from`: see CHILD_FROM."""
         self.feed = feed
         self.exact_limit = exact_limit
+        self.child_from = child_from
         self.embedder = embedder
         self.owner = owner
-        self.index: VectorIndex | None = None
+        self._index: VectorIndex | None = None
+        self._owned = False
+        self._counted: int | None = None  # vectors in the index, as the last child applying the outbox left it
         self.claimed: Claim | None = None
         self._claiming = threading.Lock()
         self._draining = threading.Lock()
@@ -92,18 +97,51 @@ class KnowledgeBase:
 
     @property
     def owns_index(self) -> bool:
-        return self.index is not None
+        return self._owned
+
+    @property
+    def drains_apart(self) -> bool:
+        """This process owns the index but leaves it closed: child processes apply the outbox (CHILD_FROM)."""
+        return self._owned and self._index is None
+
+    @property
+    def index(self) -> VectorIndex | None:
+        """The vector index, opened in this process on first use when it owns it; None when it does not."""
+        if self._index is None and self._owned and self.owner is not None:
+            with self._claiming:
+                if self._index is None and self._owned:
+                    self._index = self.owner.open()
+        return self._index
+
+    @index.setter
+    def index(self, opened: VectorIndex | None) -> None:  # the rebuild benchmark swaps one in
+        self._index = opened
+
+    def indexed(self) -> int | None:
+        """Vectors in the index (None when another process owns it); an index left to child processes is not
+        opened to count it: the last child's count is the answer."""
+        if not self._owned:
+            return None
+        if self._index is None and self._counted is not None:
+            return self._counted
+        index = self.index
+        return index.count() if index is not None else None
+
+    def _apart(self) -> bool:
+        """Whether this owner leaves the index to child processes (see CHILD_FROM)."""
+        return self.child_from <= self.exact.count() <= self.exact_limit
 
     def claim_index(self) -> bool:
         """Own the vector index unless another process does: check it (rebuilding what cannot be trusted), open
         it and apply the outbox. True when this process owns it."""
         with self._claiming:
-            if self.index is not None:
+            if self._owned:
                 return True
             if self.owner is None:
                 return False
             try:
-                self.index, self.claimed = self.owner.claim()
+                self._index, self.claimed = self.owner.claim(open_index=not self._apart())
+                self._owned, self._counted = True, None if self._index is not None else self.claimed.indexed
             except IndexBusy:
                 return False
             except Exception:  # noqa: BLE001 - searches stay exact without the index; the server retries later
@@ -117,10 +155,12 @@ class KnowledgeBase:
         """Apply what the outbox still holds (captures leave it to the index keeper: `written`), close the index and
         let another process own it."""
         with self._claiming:
-            if self.index is not None:
+            if self._owned:
                 self.sync_index()
-                self.index.close()
-                self.index = None
+            if self._index is not None:
+                self._index.close()
+                self._index = None
+            self._owned = False
             if self.owner is not None:
                 self.owner.lock.release()
 
@@ -150,7 +190,7 @@ class KnowledgeBase:
         it now), and the vector index is updated now only where it serves this process's searches (above
         `exact_limit`). Otherwise the server's index keeper applies the outbox within a second, off the request:
         chromadb's upsert was half of a capture's time (47 of 94 ms p50 at 10k incidents, `bench perf`)."""
-        if self.index is not None and self.exact.count() > self.exact_limit:
+        if self._index is not None and self.exact.count() > self.exact_limit:
             return self.sync()
         self.exact.refresh(force=True)
         self.lexical.refresh(force=True)
@@ -159,7 +199,7 @@ class KnowledgeBase:
     def sync_index(self) -> int:
         """Drain the outbox into the index now, if this process owns it; a failing write stays queued."""
         try:
-            return self._drain() if self.index is not None else 0
+            return self._drain() if self._owned else 0
         except Exception:  # noqa: BLE001 - the index is a cache; the outbox keeps the work for the next try
             logger.warning("could not update the vector index; the outbox keeps the changes", exc_info=True)
             return 0
@@ -172,17 +212,11 @@ class KnowledgeBase:
             return self._drain_now()
 
     def _drain_now(self) -> int:
-        assert self.index is not None
-        done = 0
-        while batch := self.feed.pending_outbox(limit=1000):
-            upserts = sorted({pk for _, pk, op in batch if op == "upsert"})
-            deletes = sorted({pk for _, pk, op in batch if op == "delete"})
-            rows = list(self.feed.index_rows(model=self.embedder.model_id, pks=upserts))
-            if rows:
-                self.index.upsert([r[0] for r in rows], np.vstack([r[1] for r in rows]), [r[2] for r in rows])
-            self.index.delete(deletes)
-            self.feed.ack_outbox([b[0] for b in batch])
-            done += len(batch)
+        if self._index is not None:
+            return apply_outbox(self.feed, self._index, self.embedder.model_id)
+        if self.owner is None or not self.feed.pending_outbox(limit=1):
+            return 0
+        done, self._counted = self.owner.drain()  # the index is not open here: a child applies the outbox
         return done
 
     def reembed_stale(self) -> int:
@@ -204,8 +238,11 @@ class KnowledgeBase:
             holder = self.owner.lock.holder() if self.owner else None
             raise IndexBusy(f"the vector index is owned by another process (pid {holder})")
         with self._claiming:
-            self.index = self.owner.rebuild(self.index)
-            total = self.index.count()
+            self._index = self.owner.rebuild(self._index)
+            total = self._index.count()
+            if self._apart():  # back to child processes: this one need not hold the graph
+                self._index.close()
+                self._index, self._counted = None, total
         self.lexical.reset()
         self.exact.reset()
         self.sync()  # rows written during the rebuild are still queued: replaying them is idempotent
@@ -235,13 +272,13 @@ class KnowledgeBase:
         if not candidates:
             return []
         dense_scores = self._exact_cosines(vector, candidates, dense)
-        lexical_scores = self._lexical_of(candidates, pks, scores)
+        lexical_scores = scores_of(candidates, pks, scores)
         if mode == "dense":
             relevance = dense_scores
         elif mode == "lexical":
             relevance = lexical_scores
         else:
-            relevance = alpha * _z(dense_scores) + (1 - alpha) * _z(lexical_scores)
+            relevance = alpha * z_scores(dense_scores) + (1 - alpha) * z_scores(lexical_scores)
         order = np.argsort(-relevance, kind="stable")[:limit]
         return [
             Hit(candidates[i], float(dense_scores[i]), float(lexical_scores[i]), float(relevance[i])) for i in order
@@ -254,8 +291,9 @@ class KnowledgeBase:
             return self.exact.query(vector, n=n, allowed=allowed)
         # chromadb keeps a few columns as metadata: filter on those there, the rest on the records
         where = filters.indexed()
-        assert self.index is not None
-        found = self.index.query(vector, n=n * (1 if filters.only_indexed() else 3), filters=where)
+        index = self.index
+        assert index is not None
+        found = index.query(vector, n=n * (1 if filters.only_indexed() else 3), filters=where)
         if not filters.only_indexed():
             keep = self.feed.filter_pks([pk for pk, _ in found], filters)
             found = [hit for hit in found if hit[0] in keep][:n]
@@ -275,12 +313,3 @@ class KnowledgeBase:
         stored = self.feed.vectors(missing, model=self.embedder.model_id)
         exact = {pk: float(np.dot(v, vector)) for pk, v in stored.items() if v.shape == vector.shape}
         return np.array([known.get(pk, exact.get(pk, 0.0)) for pk in candidates], dtype=np.float64)
-
-    @staticmethod
-    def _lexical_of(candidates: list[int], pks: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        if not len(pks):
-            return np.zeros(len(candidates))
-        where = np.searchsorted(pks, candidates)
-        where = np.clip(where, 0, len(pks) - 1)
-        found = pks[where] == np.asarray(candidates)
-        return np.where(found, scores[where], 0.0).astype(np.float64)

@@ -165,3 +165,30 @@ def test_help_and_the_quick_reads_load_no_heavy_module(tmp_path: Path, args: lis
     assert marker, probe.stderr.decode()[-500:]
     loaded = set(marker[0].split()[1:])
     assert loaded <= allowed, (args, loaded - allowed, probe.stderr.decode()[-500:])
+
+
+PLUGIN_PROBE = """
+import sys
+from agent_postmortem.cli.app import app
+try:
+    app(sys.argv[1:], prog_name="postmortem")
+except SystemExit:
+    pass
+print("PLUGINS:", "agent_postmortem.evals.cli" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "loaded"),
+    [(["list"], False), (["show", "INC-1"], False), (["--help"], True), (["bench", "--help"], True)],
+)
+def test_plugin_commands_are_looked_up_only_when_asked_for(tmp_path: Path, args: list[str], loaded: bool) -> None:
+    """Finding the plugins (the benchmarks' `bench` and `eval`) reads every installed package's metadata, 20-100 ms
+    that the product's own commands need not pay; `--help` lists them and their own commands still run."""
+    probe = subprocess.run(
+        [sys.executable, "-c", PLUGIN_PROBE, *args], env=environment(tmp_path), capture_output=True, timeout=120
+    )
+    marker = [line for line in probe.stdout.decode().splitlines() if line.startswith("PLUGINS:")]
+    assert marker == [f"PLUGINS: {loaded}"], probe.stderr.decode()[-500:]
+    if args == ["--help"]:
+        assert "bench" in probe.stdout.decode()

@@ -4,7 +4,8 @@ been answered, so that it never takes the CPU from the handshake (issue #21). No
 thread that serves MCP (a tool call that arrives before the model is loaded may load it in its own worker thread).
 
 The server runs as its own process over stdio, with an audit hook that reports on stderr the first import of each
-heavy package and the thread that imported it."""
+heavy package (and of typer: started as MCP clients start it, the server needs no CLI framework) and the thread that
+imported it."""
 
 import json
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 from tests.processes import server_env
 
 HEAVY = ("openai", "numpy", "sqlalchemy", "chromadb", "onnxruntime", "torch")
+CLI = ("typer",)  # stdio `serve` needs no CLI framework (server/cli/quick.py); rich and click come with the SDK
 BACKGROUND = {"postmortem-warmup", "postmortem-index"}  # the threads that load the knowledge base
 SERVE = f"""
 import sys, threading
@@ -26,7 +28,7 @@ seen = set()
 
 
 def report(event, args):
-    if event == "import" and (top := args[0].partition(".")[0]) in {HEAVY!r} and top not in seen:
+    if event == "import" and (top := args[0].partition(".")[0]) in {HEAVY + CLI!r} and top not in seen:
         seen.add(top)
         sys.stderr.write(f"HEAVY-IMPORT {{top}} {{threading.current_thread().name}}\\n")
         sys.stderr.flush()
