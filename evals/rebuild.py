@@ -18,7 +18,7 @@ import numpy as np
 
 from agent_postmortem.cli.demo import SEED
 from agent_postmortem.config import Settings
-from agent_postmortem.evals.perf import bulk_insert_synthetic
+from agent_postmortem.evals.perf_corpus import bulk_insert_synthetic
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.service.runtime import build_service
 from agent_postmortem.store.index import health as index_health

@@ -28,7 +28,7 @@ import numpy as np
 from sqlalchemy import select, update
 
 from agent_postmortem.config import Settings
-from agent_postmortem.evals.perf import SEED, _service, bulk_insert_synthetic, sentence_pool
+from agent_postmortem.evals.perf_corpus import SEED, _service, bulk_insert_synthetic, sentence_pool
 from agent_postmortem.evals.replicas import free_port, in_thread
 from agent_postmortem.http.app import http_app
 from agent_postmortem.http.security import http_security
