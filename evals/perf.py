@@ -43,10 +43,10 @@ from agent_postmortem.evals.perf_corpus import AIID, SEED, pick_queries, sentenc
 from agent_postmortem.evals.perf_import import bench_import, compare_embedders
 from agent_postmortem.evals.perf_memory import _same_as_warm, peak_memory
 from agent_postmortem.evals.perf_scale import fsync_reference
-from agent_postmortem.evals.perf_search import _home, bench_size
+from agent_postmortem.evals.perf_search import bench_home, bench_size
 from agent_postmortem.evals.perf_start import cli_reads, cold_start
 from agent_postmortem.evals.perf_summary import CpuMeter, growth, machine, notes, targets
-from agent_postmortem.evals.perf_timing import MB, Progress, _timed_load
+from agent_postmortem.evals.perf_timing import MB, Progress, timed_load
 from agent_postmortem.evals.retrieval import corpus_rows, read_jsonl
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.service.runtime import make_embedder
@@ -80,9 +80,9 @@ def run(
     try:
         progress("loading models", 0, 2)
         chosen, loaded = make_embedder(settings), {}
-        loaded[settings.embedder] = _timed_load(chosen)
+        loaded[settings.embedder] = timed_load(chosen)
         reference = chosen if isinstance(chosen, SentenceTransformerEmbedder) else SentenceTransformerEmbedder()
-        loaded.setdefault("torch", _timed_load(reference))
+        loaded.setdefault("torch", timed_load(reference))
         progress("loading models", 2, 2)
         seeds, aiid = read_incidents(SEED), corpus_rows(read_jsonl(data / "incidents.jsonl"))
         texts = pick_queries(data, seeds, queries, random.Random(seed))
@@ -101,7 +101,7 @@ def run(
         progress("embedding", len(missing) + len(texts), len(missing) + len(texts))
 
         sentences = sentence_pool(aiid)
-        homes = {n: _home(n, root, settings.model_cache, seed, data) for n in sizes}
+        homes = {n: bench_home(n, root, settings.model_cache, seed, data) for n in sizes}
         results = [
             bench_size(n, real, vectors, chosen, texts, query_vectors, homes[n], rng, sentences, progress)
             for n in sorted(sizes)

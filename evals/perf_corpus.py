@@ -60,7 +60,7 @@ class Precomputed:
         return np.vstack([self.table[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
 
 
-def _service(home: Path, embedder: Embedder, *, claim: bool = True) -> PostmortemService:
+def bench_service(home: Path, embedder: Embedder, *, claim: bool = True) -> PostmortemService:
     settings = Settings.from_env({"POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none"})
     return build_service(settings, embedder=embedder, claim_index=claim)
 

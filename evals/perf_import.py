@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from agent_postmortem.config import EMBEDDERS, Settings
-from agent_postmortem.evals.perf_corpus import _service
-from agent_postmortem.evals.perf_memory import _peak
-from agent_postmortem.evals.perf_timing import WARMUP, Progress, Timers, _stats, _timed_load
+from agent_postmortem.evals.perf_corpus import bench_service
+from agent_postmortem.evals.perf_memory import peak_rss
+from agent_postmortem.evals.perf_timing import WARMUP, Progress, Timers, latency_stats, timed_load
 from agent_postmortem.service.facade import IMPORT_BATCH, PostmortemService
 from agent_postmortem.service.runtime import make_embedder
 from agent_postmortem.store.models import SeedIncident, search_text
@@ -66,7 +66,7 @@ def bench_import(
         direct = embedder.embed(texts, kind="document")
         direct_s = time.perf_counter() - t
     progress("import", 2, 5)
-    service = _service(home, embedder)
+    service = bench_service(home, embedder)
     timers = _wrap_import(service)
     t = time.perf_counter()
     result = service.import_incidents(rows)  # the product's own chunk size
@@ -76,7 +76,8 @@ def bench_import(
     after, _ = _encode(model, texts, batch)
     progress("import", 4, 5)
     t = time.perf_counter()
-    one_chunk = _service(home.with_name(home.name + "-one-chunk"), embedder).import_incidents(rows, batch=len(rows))
+    one_chunk_service = bench_service(home.with_name(home.name + "-one-chunk"), embedder)
+    one_chunk = one_chunk_service.import_incidents(rows, batch=len(rows))
     one_chunk_rate = one_chunk.imported / (time.perf_counter() - t)
     progress("import", 5, 5)
     first = next(iter(service.store.feed.index_rows(model=embedder.model_id)), None)
@@ -136,7 +137,7 @@ def compare_embedders(
             model = reference
         else:
             model = make_embedder(replace(settings, embedder=name))
-            _timed_load(model)
+            timed_load(model)
         for text in queries[:WARMUP]:
             model.embed([text], kind="query")
         times = []
@@ -148,10 +149,10 @@ def compare_embedders(
         vectors = model.embed(docs, kind="document")
         docs_s = time.perf_counter() - t
         torch_vectors = vectors if torch_vectors is None else torch_vectors
-        fresh = _peak(settings, name, "model", Path(tempfile.gettempdir()), queries[0])
+        fresh = peak_rss(settings, name, "model", Path(tempfile.gettempdir()), queries[0])
         out[name] = {
             "model_id": model.model_id,
-            "query": _stats(times),
+            "query": latency_stats(times),
             "documents_per_s": round(len(docs) / docs_s, 1),
             "mean_cosine_to_torch": round(float(np.einsum("ij,ij->i", vectors, torch_vectors).mean()), 5),
             "fresh_process_load_s": fresh["load_model_s"],

@@ -53,7 +53,7 @@ print(json.dumps(figures))
 """
 
 
-def _peak(
+def peak_rss(
     settings: Settings, embedder: str, mode: str, home: Path, query: str, more: Sequence[str] = ()
 ) -> dict[str, Any]:
     """A fresh process: load the model and embed one query (peak = the model alone); in mode "owner" (takes the
@@ -98,7 +98,7 @@ def peak_memory(
     runs = [(n, mode) for n in sizes for mode in ("reader", "owner") if mode == "reader" or n <= HNSW_UP_TO]
     for i, (n, mode) in enumerate(runs):
         progress("memory", i, len(runs))
-        figures = _peak(settings, settings.embedder, mode, homes[n], queries[0], queries[1:51])
+        figures = peak_rss(settings, settings.embedder, mode, homes[n], queries[0], queries[1:51])
         services.append({"incidents": n, "process": mode, **figures})
     progress("memory", len(runs), len(runs))
     return {

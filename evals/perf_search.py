@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from agent_postmortem.evals.draft_overhead import draft_overhead
-from agent_postmortem.evals.perf_corpus import _service, load_knowledge_base
+from agent_postmortem.evals.perf_corpus import bench_service, load_knowledge_base
 from agent_postmortem.evals.perf_scale import (
     CACHE_FROM,
     bm25s_reference,
@@ -21,7 +21,7 @@ from agent_postmortem.evals.perf_scale import (
     keep_build,
     kept_build,
 )
-from agent_postmortem.evals.perf_timing import HNSW_UP_TO, POOL, TIE, WARMUP, K, Progress, Timers, _stats
+from agent_postmortem.evals.perf_timing import HNSW_UP_TO, POOL, TIE, WARMUP, K, Progress, Timers, latency_stats
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.index.chroma import VectorIndex
 from agent_postmortem.store.models import SeedIncident
@@ -29,7 +29,7 @@ from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.search.embedding import Embedder
 
 
-def _home(n: int, root: Path, model_cache: Path, seed: int, data: Path) -> Path:
+def bench_home(n: int, root: Path, model_cache: Path, seed: int, data: Path) -> Path:
     """Where the knowledge base of `n` incidents is built: the run's folder, or the model cache from CACHE_FROM up
     (kept between runs)."""
     return corpus_dir(model_cache, n, seed=seed, data=data) if n >= CACHE_FROM else root / f"kb-{n}"
@@ -53,7 +53,7 @@ def bench_size(
     stage = f"search {n:,}"
     progress(stage, 0, 6)
     owner = n <= HNSW_UP_TO
-    service = _service(home, embedder, claim=owner)
+    service = bench_service(home, embedder, claim=owner)
     load = kept_build(home) if n >= CACHE_FROM else None
     if load is None:
         load = load_knowledge_base(service, n, real, vectors, rng, sentences)
@@ -150,7 +150,7 @@ def index_vs_exact(index: VectorIndex, pks: np.ndarray, matrix: np.ndarray, quer
             rows = method(q)
             times.append(time.perf_counter() - t)
             recalls.append(recall(qi, rows))
-        out[name] = {**_stats(times), f"recall_at_{K}": round(statistics.fmean(recalls), 4)}
+        out[name] = {**latency_stats(times), f"recall_at_{K}": round(statistics.fmean(recalls), 4)}
     return out
 
 
@@ -162,7 +162,7 @@ def search_latency(service: PostmortemService, texts: list[str]) -> dict[str, fl
         t = time.perf_counter()
         service.search_incidents(query=text, limit=5)
         times.append(time.perf_counter() - t)
-    return _stats(times)
+    return latency_stats(times)
 
 
 def search_breakdown(service: PostmortemService, texts: list[str]) -> dict[str, dict[str, float]]:
@@ -203,4 +203,4 @@ def search_breakdown(service: PostmortemService, texts: list[str]) -> dict[str, 
             per_query["total"].append(total)
     finally:
         timers.restore()
-    return {label: _stats(values) for label, values in per_query.items()}
+    return {label: latency_stats(values) for label, values in per_query.items()}

@@ -22,7 +22,7 @@ HNSW_UP_TO = 100_000  # sizes at which the benchmark fills chromadb and compares
 Progress = Callable[[str, int, int], None]
 
 
-def _timed_load(embedder: Embedder) -> float:
+def timed_load(embedder: Embedder) -> float:
     """Seconds to load the model (for ONNX, exporting it first when the model cache does not have it yet)."""
     t = time.perf_counter()
     load = getattr(embedder, "load", None)
@@ -31,7 +31,7 @@ def _timed_load(embedder: Embedder) -> float:
     return round(time.perf_counter() - t, 2)
 
 
-def _stats(seconds: Sequence[float]) -> dict[str, float]:
+def latency_stats(seconds: Sequence[float]) -> dict[str, float]:
     ms = np.asarray(seconds, dtype=np.float64) * 1000
     return {
         "p50_ms": round(float(np.percentile(ms, 50)), 3),

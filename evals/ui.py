@@ -28,7 +28,7 @@ import numpy as np
 from sqlalchemy import select, update
 
 from agent_postmortem.config import Settings
-from agent_postmortem.evals.perf_corpus import SEED, _service, bulk_insert_synthetic, sentence_pool
+from agent_postmortem.evals.perf_corpus import SEED, bench_service, bulk_insert_synthetic, sentence_pool
 from agent_postmortem.evals.replicas import free_port, in_thread
 from agent_postmortem.http.app import http_app
 from agent_postmortem.http.security import http_security
@@ -46,7 +46,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 def build(home: Path, n: int, rng: np.random.Generator) -> tuple[PostmortemService, str]:
     """The seed plus synthetic incidents up to `n`, created over the last 12 weeks; and the first seed incident with
     an analysis of several factors (the incident page shown: its report, graph and similar incidents)."""
-    service = _service(home, make_embedder(Settings.from_env({})))
+    service = bench_service(home, make_embedder(Settings.from_env({})))
     seed = read_incidents(SEED)
     imported = service.import_incidents(seed)
     bulk_insert_synthetic(service.store, n - service.store.count(), rng, sentence_pool(seed))
