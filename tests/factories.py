@@ -178,6 +178,7 @@ CAPTURE = {
     "tool": "fares.search_flights",
     "user_facing": True,
 }
+FARES_429 = {k: v for k, v in CAPTURE.items() if k != "user_facing"}  # the learned classifier reads rate_limit
 
 
 WHYS = (

@@ -21,7 +21,7 @@ from agent_postmortem.mcp.server import create_server
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import Category, IncidentCreate
 from agent_postmortem.store.search.embedding import Embedder
-from tests.factories import make_service
+from tests.factories import FARES_429, make_service
 
 pytestmark = pytest.mark.anyio
 
@@ -71,14 +71,6 @@ MISSES: list[tuple[dict[str, Any], str]] = [
     ),
 ]
 
-FARES_429 = {
-    "title": "Booking agent got 429 Too Many Requests from the fares API",
-    "description": "Every retry went out immediately from 40 workers sharing one key.",
-    "error_type": "RateLimitError",
-    "error_message": "429 Too Many Requests: quota exceeded",
-    "agent": "trip-planner",
-    "tool": "fares.search_flights",
-}
 FARE_SEARCH = {
     "title": "Booking agent's flight search failed on the fares API",
     "description": "The agent's flight search for a customer failed.",

@@ -14,20 +14,11 @@ from mcp import Client
 from agent_postmortem.mcp.server import create_server
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.search.embedding import Embedder
-from tests.factories import make_service
+from tests.factories import FARES_429, make_service
 from tests.fake_openai import FakeOpenAI
 from tests.processes import postmortem
 
 pytestmark = pytest.mark.anyio
-
-FARES_429 = {  # the learned classifier reads rate_limit, confidently
-    "title": "Booking agent got 429 Too Many Requests from the fares API",
-    "description": "Every retry went out immediately from 40 workers sharing one key.",
-    "error_type": "RateLimitError",
-    "error_message": "429 Too Many Requests: quota exceeded",
-    "agent": "trip-planner",
-    "tool": "fares.search_flights",
-}
 
 
 def endpoint(fake: FakeOpenAI, timeout: float = 5) -> dict[str, str]:
