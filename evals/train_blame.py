@@ -18,7 +18,6 @@ whose combined precision there reaches TARGET_PRECISION; when none does (the rul
 lowest whose own additions, the sentences the model flags and the rules do not, reach it (recorded as `criterion`).
 """
 
-import argparse
 import hashlib
 import json
 import logging
@@ -41,7 +40,7 @@ from agent_postmortem.analysis.blame_model import (
 from agent_postmortem.analysis.blame_model import parse as parse_model
 from agent_postmortem.evals.blameless import SETS, load
 from agent_postmortem.evals.category_data import default_embedder
-from agent_postmortem.evals.train_category import DIGITS, dump
+from agent_postmortem.evals.train_category import DIGITS, shipped_file_command
 
 logger = logging.getLogger(__name__)
 
@@ -248,23 +247,27 @@ def differences(shipped: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
     return found
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agent_postmortem.evals.train_blame")
-    parser.add_argument("--check", action="store_true", help="refit with the shipped settings and compare")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if args.check:
-        shipped = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
-        settings = shipped["metadata"]["settings"]
-        fresh = train([(settings["C"], settings["embedding_weight"])])
-        found = differences(shipped, fresh)
-        sys.stderr.write("matches the shipped file\n" if not found else f"differs: {', '.join(found)}\n")
-        return 1 if found else 0
+def _refit(shipped: dict[str, Any]) -> dict[str, Any]:
+    settings = shipped["metadata"]["settings"]
+    return train([(settings["C"], settings["embedding_weight"])])
+
+
+def _trained() -> dict[str, Any]:
     content = train()
     parse_model(content)  # what the product will load
-    MODEL_FILE.write_text(dump(content), encoding="utf-8")
-    sys.stderr.write(f"wrote {MODEL_FILE}: {json.dumps(content['metadata']['cross_validation'])}\n")
-    return 0
+    return content
+
+
+def main(argv: list[str]) -> int:
+    return shipped_file_command(
+        argv,
+        prog="python -m agent_postmortem.evals.train_blame",
+        model_file=MODEL_FILE,
+        refit=_refit,
+        differences=differences,
+        train=_trained,
+        summary=lambda content: json.dumps(content["metadata"]["cross_validation"]),
+    )
 
 
 if __name__ == "__main__":

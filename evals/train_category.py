@@ -16,7 +16,8 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -208,23 +209,55 @@ def dump(content: dict[str, Any]) -> str:
     return re.sub(r"\[[^\[\]{}\"]*\]", lambda m: re.sub(r"\s+", "", m.group(0)).replace(",", ", "), text) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agent_postmortem.evals.train_category")
+def shipped_file_command(
+    argv: list[str],
+    *,
+    prog: str,
+    model_file: Path,
+    refit: Callable[[dict[str, Any]], dict[str, Any]],
+    differences: Callable[[dict[str, Any], dict[str, Any]], list[str]],
+    train: Callable[[], dict[str, Any]],
+    summary: Callable[[dict[str, Any]], str],
+) -> int:
+    """The command of a trainer whose coefficients ship with the product: `--check` refits with the shipped settings
+    and compares (exit 1 when it differs); otherwise train, check that the product loads it (`train` does), write."""
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--check", action="store_true", help="refit with the shipped settings and compare")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.check:
-        shipped = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+        shipped = json.loads(model_file.read_text(encoding="utf-8"))
         found = differences(shipped, refit(shipped))
         sys.stderr.write("matches the shipped file\n" if not found else f"differs: {', '.join(found)}\n")
         return 1 if found else 0
     content = train()
-    parse(content)  # what the product will load
-    MODEL_FILE.write_text(dump(content), encoding="utf-8")
-    cv = content["metadata"]["train_cv"]
-    summary = {h: {k: cv[h][k] for k in ("C", "accuracy", "accuracy_95", "macro_f1", "calibration_error")} for h in cv}
-    sys.stderr.write(f"wrote {MODEL_FILE}: train cross-validation {json.dumps(summary)}\n")
+    model_file.write_text(dump(content), encoding="utf-8")
+    sys.stderr.write(f"wrote {model_file}: {summary(content)}\n")
     return 0
+
+
+def _trained() -> dict[str, Any]:
+    content = train()
+    parse(content)  # what the product will load
+    return content
+
+
+def _summary(content: dict[str, Any]) -> str:
+    cv = content["metadata"]["train_cv"]
+    fields = ("C", "accuracy", "accuracy_95", "macro_f1", "calibration_error")
+    return f"train cross-validation {json.dumps({h: {k: cv[h][k] for k in fields} for h in cv})}"
+
+
+def main(argv: list[str]) -> int:
+    return shipped_file_command(
+        argv,
+        prog="python -m agent_postmortem.evals.train_category",
+        model_file=MODEL_FILE,
+        refit=refit,
+        differences=differences,
+        train=_trained,
+        summary=_summary,
+    )
 
 
 if __name__ == "__main__":

@@ -76,18 +76,11 @@ def rebuild(path: Path, *, database_url: str, model_id: str, keep_old: bool, tim
     vectors indexed."""
     fresh = path.with_name(f"{path.name}.rebuilding")
     shutil.rmtree(fresh, ignore_errors=True)  # the leftover of a rebuild that was killed
-    done = subprocess.run(
-        [*CHILD, "rebuild", model_id, str(fresh)],
-        # the URL (it may hold a password) goes in the environment: the command line is visible to `ps`
-        env=_child_env(POSTMORTEM_REBUILD_DATABASE_URL=database_url),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if done.returncode != 0:
+    try:
+        last = _child("rebuild", model_id, fresh, database_url, timeout, failed="rebuilding the vector index")
+    except RuntimeError:
         shutil.rmtree(fresh, ignore_errors=True)
-        tail = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
-        raise RuntimeError(f"rebuilding the vector index failed: {tail[0]}")
+        raise
     if path.exists() and keep_old:
         quarantine(path)
     elif path.exists():
@@ -96,13 +89,23 @@ def rebuild(path: Path, *, database_url: str, model_id: str, keep_old: bool, tim
         path.rename(stale)
         shutil.rmtree(stale, ignore_errors=True)
     fresh.rename(path)
-    return int(done.stdout.strip().splitlines()[-1])
+    return int(last)
 
 
 def drain(path: Path, *, database_url: str, model_id: str, timeout: float = REBUILD_SECONDS) -> tuple[int, int]:
     """Apply the outbox to the index at `path` in a child process: (rows done, vectors in the index after)."""
+    found = json.loads(
+        _child("drain", model_id, path, database_url, timeout, failed="applying the outbox to the vector index")
+    )
+    return int(found["done"]), int(found["count"])
+
+
+def _child(command: str, model_id: str, path: Path, database_url: str, timeout: float, *, failed: str) -> str:
+    """Run the index child's `command` on `path` and return the last line it printed; RuntimeError with its last
+    error line when it fails. The URL (it may hold a password) goes in the environment: a command line is visible to
+    `ps`."""
     done = subprocess.run(
-        [*CHILD, "drain", model_id, str(path)],
+        [*CHILD, command, model_id, str(path)],
         env=_child_env(POSTMORTEM_REBUILD_DATABASE_URL=database_url),
         capture_output=True,
         text=True,
@@ -110,9 +113,8 @@ def drain(path: Path, *, database_url: str, model_id: str, timeout: float = REBU
     )
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
-        raise RuntimeError(f"applying the outbox to the vector index failed: {tail[0]}")
-    found = json.loads(done.stdout.strip().splitlines()[-1])
-    return int(found["done"]), int(found["count"])
+        raise RuntimeError(f"{failed} failed: {tail[0]}")
+    return done.stdout.strip().splitlines()[-1]
 
 
 def quarantine(path: Path, *, keep: int = 3) -> Path:
