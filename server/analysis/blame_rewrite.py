@@ -95,6 +95,9 @@ def _tidy(sentence: str) -> str:
     return (sentence[:1].upper() + sentence[1:]).rstrip(".") + "."
 
 
+_REFLEXIVE = re.compile(r"\s+(?:myself|ourselves|yourself|yourselves|himself|herself|themselves|themself)\s*$", _I)
+
+
 def _object_and_rest(clause: str) -> tuple[str, str]:
     """The noun phrase after the verb, and what follows it ("the migration", "without reading it")."""
     clause = " " + clause
@@ -102,6 +105,7 @@ def _object_and_rest(clause: str) -> tuple[str, str]:
                     r"accidentally|before|after|during|while|when|with|using|as|so|but|then|until|if|for|from|"
                     r"is|was|were|are)\b|[,;]", clause, _I)  # fmt: skip
     obj, rest = (clause[: cut.start()], clause[cut.start() :]) if cut else (clause, "")
+    obj = _REFLEXIVE.sub("", obj)  # "caught it myself": the person goes, the object stays
     return obj.strip() or "it", rest
 
 

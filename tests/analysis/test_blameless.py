@@ -254,3 +254,19 @@ def test_statements_about_blame_systems_and_valid_actions_are_not_blame(text: st
 def test_rewrites_stay_sentences_past_asides_adverbs_and_present_tense(sentence: str, rewrite: str) -> None:
     finding = check_blameless(sentence).findings[0]
     assert finding.suggestion == rewrite and check_blameless(finding.suggestion).blameless
+
+
+@pytest.mark.parametrize(
+    ("sentence", "rewrite"),
+    [
+        ("I should have caught it myself.", "It was not caught, and no step or check in the process required it."),
+        ("We should have tested it ourselves.", "It was not tested, and no step or check in the process required it."),
+        (
+            "Dana should have reviewed the migration herself.",
+            "The migration was not reviewed, and no step or check in the process required it.",
+        ),
+    ],
+)
+def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, rewrite: str) -> None:
+    [finding] = check_blameless(sentence).findings
+    assert finding.suggestion == rewrite
