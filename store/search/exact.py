@@ -4,17 +4,19 @@ Vectors are held once, compactly: int8 with a scale per row (a quarter of float3
 transposed in column blocks for the scan (search/int8_scan.py). A query is quantised to int8 too, every row is scored
 from the two sets of codes by ONNX Runtime's integer product (about 2 ms at 100k on one core, against 8-10 ms for
 numpy converting the codes to float32), the best RERANK × n are ordered by their exact cosine from the stored float32
-vectors (`vectors(pks)`: the record store), so the answer is the float32 top n: int8's error only decides which rows
-are re-ranked. On the AIID queries over 100k incidents (`bench perf`), the exact top 10 was always within the best 12
-int8 scores (20 are re-ranked), and the exact top 100 within the best 105 (200 are re-ranked).
+vectors, so the answer is the float32 top n: int8's error only decides which rows are re-ranked. On the AIID queries
+over 100k incidents (`bench perf`), the exact top 10 was always within the best 12 int8 scores (20 are re-ranked),
+and the exact top 100 within the best 105 (200 are re-ranked).
 
 The codes are a cache of the record store, loaded by primary key like the BM25 index, so every process sees every
 committed capture on its next search without sharing chromadb's files; with a `PersistedCache` they are saved next to
-the database, and a new process reads only the rows added since. Without `vectors` (tests, small in-memory stores)
-the float32 rows are kept in memory as well and re-ranking reads them there.
+the database with the float32 vectors, and a new process reads only the rows added since. Re-ranking reads the float32
+vectors from there (search/float_rows.py: 0.3 ms for 200 rows at 100k, 1.5 ms from the record store); without a cache
+file from the record store (`vectors(pks)`), and without `vectors` (tests, small in-memory stores) from memory.
 """
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -24,8 +26,10 @@ import numpy as np
 
 from agent_postmortem.store.errors import IndexLoading
 from agent_postmortem.store.records.cursor import LOAD_WAIT, KeyCursor
-from agent_postmortem.store.search import int8_scan
+from agent_postmortem.store.search import float_rows, int8_scan
 from agent_postmortem.store.search.arrays import Blocks, Columns, Growable
+from agent_postmortem.store.search.cache_file import Part
+from agent_postmortem.store.search.float_rows import FloatRows
 from agent_postmortem.store.search.persisted import SAVE_AFTER, PersistedCache, Snapshot
 
 logger = logging.getLogger(__name__)
@@ -36,7 +40,7 @@ BLOCK = 16_384  # rows per column block of the codes (6 MB at 384 dimensions)
 PARALLEL_FROM = 4 * BLOCK  # rows from which the scan is split over two threads
 RERANK = 2  # re-rank this many times n candidates exactly
 LOAD_BATCH = 16_384
-FORMAT = 2
+FORMAT = 3  # 3: the float32 rows are in the file too
 _SCAN = ThreadPoolExecutor(max_workers=2, thread_name_prefix="exact-scan")
 
 
@@ -68,6 +72,8 @@ class ExactIndex:
         self.cache = cache
         self._lock = threading.Lock()
         self._checked = 0.0
+        self._files: FloatRows | None = None
+        self._generation = 0  # counts resets: a save finished after one is not adopted
         self._start()
 
     def _start(
@@ -80,6 +86,10 @@ class ExactIndex:
         self._sums = Growable(np.int32, sums)  # each row's sum of codes: see int8_scan.SHIFT
         self._codes = Columns(self._dimension, np.int8, BLOCK, codes, 0 if scales is None else len(scales))
         self._floats = Blocks(self._dimension, np.float32)  # only without `vectors`
+        if self._files is not None:
+            self._files.close()
+        with_files = self._vectors is not None and self.cache is not None
+        self._files = FloatRows(self._dimension, self.cache.path.parent) if self.cache and with_files else None
         self._opened = False
         self._unsaved = 0
 
@@ -135,13 +145,29 @@ class ExactIndex:
         self._codes.append(codes)
         if self._vectors is None:
             self._floats.append(matrix)
+        elif self._files is not None:
+            try:
+                self._files.append(matrix)
+            except OSError:  # the record store still has them: re-rank from there, and save no cache
+                logger.warning("could not keep vectors in %s; reading them from the records", self.cache, exc_info=True)
+                self._files.close()
+                self._files = None
         return pks
 
     def _open_saved(self) -> None:
-        saved = self.cache.load() if self.cache is not None and self._vectors is not None else None
+        saved = self.cache.load(keep_fd=True) if self.cache is not None and self._vectors is not None else None
         if saved is None:
             return
+        assert saved.fd is not None
+        if len(saved.arrays.get(float_rows.NAME, ())) != len(saved.arrays["pks"]):
+            logger.warning("rebuilding the search cache %s: its vectors are incomplete", self.cache)
+            os.close(saved.fd)
+            return
         self._start(saved.arrays["codes"], saved.arrays["scales"], saved.arrays["sums"])
+        if self._files is not None:
+            self._files.open_saved(saved.fd, saved.offsets[float_rows.NAME], len(saved.arrays["pks"]))
+        else:
+            os.close(saved.fd)
         self._opened = True
         self._pks.extend(saved.arrays["pks"])
         order = np.argsort(self._pks.view, kind="stable")
@@ -149,23 +175,40 @@ class ExactIndex:
         self._cursor.restore(saved.newest, saved.gaps)
 
     def _snapshot(self) -> Snapshot | None:
-        if self.cache is None or self._vectors is None or not self._pks.size:
+        if self.cache is None or self._files is None or not self._pks.size:
+            return None
+        floats = self._files.regions(self._pks.size)
+        if floats is None:
             return None
         cursor = KeyCursor()
         cursor.restore(self._cursor.newest, self._cursor.gaps())
         # full blocks never change again; the last one takes new rows while the file is written: save a copy
-        codes = [block[None] for block in self._codes.blocks]
-        codes[-1] = codes[-1].copy()
+        codes: list[Part] = [block[None] for block in self._codes.blocks]
+        codes[-1] = self._codes.blocks[-1][None].copy()
         self._unsaved = 0
-        arrays = {"pks": self._pks.view, "scales": self._scales.view, "sums": self._sums.view}
-        return cursor, {**arrays, "codes": codes}
+        vectors: list[Part] = [*floats]
+        arrays: dict[str, Part | list[Part]] = {"pks": self._pks.view, "scales": self._scales.view}
+        return cursor, {**arrays, "sums": self._sums.view, "codes": codes, float_rows.NAME: vectors}
 
     def _save(self, snapshot: Snapshot) -> None:
+        """Write the cache file, then read the saved rows' vectors from it (unless the index was reset meanwhile)."""
         assert self.cache is not None
+        generation = self._generation
+        parts = snapshot[1][float_rows.NAME]
         try:
-            self.cache.save(*snapshot)
+            saved = self.cache.save(*snapshot, keep_fd=True)
         except OSError:  # a cache: the next process rebuilds what it cannot load
             logger.warning("could not save the vector cache to %s", self.cache.path, exc_info=True)
+            saved = None
+        finally:
+            float_rows.close_regions(parts)
+        if saved is None or saved.fd is None:
+            return
+        with self._lock:
+            if self._files is not None and generation == self._generation:
+                self._files.adopt(saved.fd, saved.offsets[float_rows.NAME], len(saved.arrays["pks"]))
+                return
+        os.close(saved.fd)
 
     def save(self) -> None:
         """Save the codes now (the benchmark and the tests; refresh saves every few thousand rows by itself)."""
@@ -178,6 +221,7 @@ class ExactIndex:
     def reset(self) -> None:
         """Forget everything, on disk too: the vectors changed under the index (reindex)."""
         with self._lock:
+            self._generation += 1
             self._start()
             self._checked = 0.0
             if self.cache is not None:
@@ -233,17 +277,45 @@ class ExactIndex:
         if not pks or not self._pks.size:
             return {}
         query = np.asarray(vector, dtype=np.float32)
+        keys = np.asarray(pks, dtype=np.int64)
         with self._lock:
-            rows = self._rows_of(np.asarray(pks, dtype=np.int64))
-            found = [pk for pk, row in zip(pks, rows, strict=True) if row >= 0]
-            floats = self._floats.rows(rows[rows >= 0]) if self._vectors is None else None
-        if floats is None:
+            rows = self._rows_of(keys)
+            keys, rows = keys[rows >= 0], rows[rows >= 0]
+            floats, here = self._held(rows)
+        scores = dict(zip(keys[here].tolist(), (floats @ query).tolist(), strict=True))
+        rest = keys[~here].tolist()
+        if rest:
             assert self._vectors is not None
-            stored = self._vectors(found)
-            found = [pk for pk in found if pk in stored and stored[pk].shape == query.shape]
-            floats = np.vstack([stored[pk] for pk in found]) if found else np.zeros((0, len(query)), np.float32)
-        scores = floats @ query
-        return {pk: float(s) for pk, s in zip(found, scores, strict=True)}
+            stored = self._vectors(rest)
+            scores.update({pk: float(v @ query) for pk, v in stored.items() if v.shape == query.shape})
+        return scores
+
+    def _held(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The float32 vectors of these rows that are held here (memory or files), and which rows those are."""
+        if self._vectors is None:
+            return self._floats.rows(rows), np.ones(len(rows), dtype=bool)
+        here = np.zeros(len(rows), dtype=bool)
+        if self._files is None:
+            return np.zeros((0, self._dimension), dtype=np.float32), here
+        here = self._files.readable(rows) & (rows < len(self._files))
+        try:
+            floats = self._files.read(rows[here])
+        except OSError:
+            logger.warning("could not read vectors from %s; reading them from the records", self.cache, exc_info=True)
+            return np.zeros((0, self._dimension), dtype=np.float32), np.zeros(len(rows), dtype=bool)
+        good = float_rows.agrees(floats, self._sums.view[rows[here]], self._scales.view[rows[here]])
+        if not good.all():
+            self._damaged()
+            here[here] = good
+            floats = floats[good]
+        return floats, here
+
+    def _damaged(self) -> None:
+        """Saved vectors that are not what their codes say: read no more of them, and have the file rebuilt."""
+        logger.warning("the vector cache %s holds damaged vectors: it will be rebuilt from the records", self.cache)
+        assert self._files is not None and self.cache is not None
+        self._files.drop_saved()
+        self.cache.discard()
 
     def _rows_of(self, pks: np.ndarray) -> np.ndarray:
         """The row of each key, -1 for keys not in the index."""

@@ -310,6 +310,7 @@ class KnowledgeBase:
 
     def _exact_cosines(self, vector: np.ndarray, candidates: list[int], known: dict[int, float]) -> np.ndarray:
         missing = [pk for pk in candidates if pk not in known]
-        stored = self.feed.vectors(missing, model=self.embedder.model_id)
-        exact = {pk: float(np.dot(v, vector)) for pk, v in stored.items() if v.shape == vector.shape}
+        exact = self.exact.cosines(vector, missing) if missing else {}
+        stored = self.feed.vectors([pk for pk in missing if pk not in exact], model=self.embedder.model_id)
+        exact.update({pk: float(np.dot(v, vector)) for pk, v in stored.items() if v.shape == vector.shape})
         return np.array([known.get(pk, exact.get(pk, 0.0)) for pk in candidates], dtype=np.float64)

@@ -34,7 +34,7 @@ SAMPLE = 32  # incidents whose fingerprint is checked when a file is loaded
 SAVE_AFTER = 2000  # rows loaded since the last save that make the next refresh save again
 
 Fingerprints = Callable[[Sequence[int]], dict[int, str]]
-Arrays = Mapping[str, np.ndarray | list[np.ndarray]]
+Arrays = Mapping[str, cache_file.Part | list[cache_file.Part]]
 Snapshot = tuple[KeyCursor, Arrays]  # what a cache saves: where it has read up to, and its arrays
 
 
@@ -43,6 +43,8 @@ class Loaded:
     newest: int
     gaps: list[tuple[int, int]]
     arrays: dict[str, np.ndarray]
+    offsets: dict[str, int]  # where each array starts in the file
+    fd: int | None = None  # the file loaded, open (with `keep_fd`): the caller closes it
 
 
 class PersistedCache:
@@ -53,21 +55,23 @@ class PersistedCache:
         self.signature = signature
         self._fingerprints = fingerprints
 
-    def load(self) -> Loaded | None:
-        """The saved cache, or None (logged) when it is missing, damaged or not this home's."""
+    def load(self, *, keep_fd: bool = False) -> Loaded | None:
+        """The saved cache, or None (logged) when it is missing, damaged or not this home's. With `keep_fd`, the
+        file stays open for `os.pread` (Loaded.fd, the caller's to close)."""
         if not self.path.exists():
             return None
         try:
-            meta, arrays = cache_file.read(self.path)
+            opened = cache_file.open_file(self.path, keep_fd=keep_fd)
         except cache_file.CacheUnreadable as e:
             logger.warning("rebuilding the search cache %s: the file is unreadable (%s)", self.path.name, e)
             return None
-        why = self._foreign(meta, arrays)
+        why = self._foreign(opened.meta, opened.arrays)
         if why:
             logger.warning("rebuilding the search cache %s: %s", self.path.name, why)
+            if opened.fd is not None:
+                os.close(opened.fd)
             return None
-        gaps = [(int(first), int(last)) for first, last in meta["gaps"]]
-        return Loaded(newest=int(meta["newest"]), gaps=gaps, arrays=arrays)
+        return _loaded(opened)
 
     def _foreign(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str | None:
         if meta.get("signature") != self.signature:
@@ -79,12 +83,12 @@ class PersistedCache:
             return "the incidents it covers are not those of this database"
         return None
 
-    def save(self, cursor: KeyCursor, arrays: Arrays) -> bool:
-        """Write the cache (`arrays` holds "pks") covering `cursor`'s position; False when another process is
-        writing it now."""
+    def save(self, cursor: KeyCursor, arrays: Arrays, *, keep_fd: bool = False) -> Loaded | None:
+        """Write the cache (`arrays` holds "pks") covering `cursor`'s position: the file as written (open with
+        `keep_fd`), or None when another process is writing it now."""
         with self._writer() as mine:
             if not mine:
-                return False
+                return None
             pks = arrays["pks"]
             assert isinstance(pks, np.ndarray)
             meta = {
@@ -95,7 +99,7 @@ class PersistedCache:
                 "sample": sorted(self._fingerprints(_sample(pks)).items()),
             }
             cache_file.write(self.path, meta, arrays)
-            return True
+            return _loaded(cache_file.open_file(self.path, verify=False, keep_fd=keep_fd))  # still ours: locked
 
     def discard(self) -> None:
         """Remove the file (the records changed under it: the next process rebuilds)."""
@@ -115,6 +119,12 @@ class PersistedCache:
             yield True
         finally:
             os.close(fd)  # releases the lock
+
+
+def _loaded(opened: cache_file.Opened) -> Loaded:
+    meta = opened.meta
+    gaps = [(int(first), int(last)) for first, last in meta["gaps"]]
+    return Loaded(int(meta["newest"]), gaps, opened.arrays, opened.offsets, opened.fd)
 
 
 def _sample(pks: np.ndarray) -> list[int]:
