@@ -1,7 +1,7 @@
 """Failure attribution on labelled multi-agent runs (Who&When, Zhang et al. 2025, MIT): does the attributor name
 the agent at fault and the decisive step? With Wilson 95% intervals, next to baselines computed on the same runs:
 the agent that speaks most (published 0.467 on Who&When), a uniformly random step (its expected accuracy, mean of
-1/steps: published 0.095), the first substantive action (the rule-based attributor before its two newer rules),
+1/steps: published 0.095), the first substantive action (the rule-based attributor before its newer rules),
 and, when the LLM attributes, the rule-based attributor alone.
 
 `by_half` splits the runs by the parity of sha256(id): the rules were designed by reading the `design` half only,

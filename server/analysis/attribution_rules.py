@@ -1,6 +1,6 @@
 """The rule-based attributor's choice of the decisive step in a failed multi-agent run, with no LLM.
 
-Three rules, tried in order (each designed on the `design` half of the Who&When development runs only; the
+Four rules, tried in order (each designed on the `design` half of the Who&When development runs only; the
 figures on both halves and what each rule changed are in docs/multi-agent.md):
 
 1. **A coordinator declared the request satisfied.** A run that failed although its coordinator judged the
@@ -9,13 +9,17 @@ figures on both halves and what each rule changed are in docs/multi-agent.md):
 2. **The first step that states new figures.** The earliest substantive action whose prose (outside code blocks,
    links and list numbering) holds at least `NEW_FIGURES` numbers that appear nowhere in the task or in any
    earlier step: values the run had not found yet, so the agent assumed, simulated, remembered or invented them,
-   and later steps built on them. A step that only plans, searches or delegates states no such figures.
-3. **The first substantive action** (the rule before these two): the earliest step by an agent that is not tool or
+   and later steps built on them. A single new figure is enough when the step says it guesses ("assuming the
+   latest data is from 2022"). A step that only plans, searches or delegates states no such figures.
+3. **The first claim to read or watch a source with no tool to do it.** An action without code that says the agent
+   will open, watch or review a page, video or file (or has done so), not followed by a tool's output: nothing
+   in the run read that source, so what the agent reports from it is invented.
+4. **The first substantive action** (the rule before these two): the earliest step by an agent that is not tool or
    code output (a terminal's, or a page dump sent under an agent's name), not the human asking, not a routing,
    planning or delegating message, and not the task statement handed to the first agent. A wrong first move is
    what the later steps build on.
 
-Failing all three, the first step by an agent that is not a tool or the human, then the first step.
+Failing all four, the first step by an agent that is not a tool or the human, then the first step.
 Everything here works on plain steps (`who`, `role`, `name`, `content`), so it can be tested on small traces.
 """
 
@@ -26,7 +30,7 @@ from typing import Literal, Protocol
 
 NEW_FIGURES = 3  # 2 to 6 choose the same steps on the design half but one or two runs; 3 sits in the middle
 
-Rule = Literal["verdict", "new_figures", "first_action", "fallback"]
+Rule = Literal["verdict", "new_figures", "unread_source", "first_action", "fallback"]
 
 # Steps that are not an agent's own decision: tool and code-execution output, the human asking, routing.
 # A tool is named by its last word or by a tool word among its words ("Computer_terminal", "code_executor",
@@ -50,6 +54,17 @@ _CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.DOTALL)
 _LINK = re.compile(r"\]\([^)\s]*\)|\b(?:https?|file)://\S+|\bwww\.\S+")
 _ENUMERATION = re.compile(r"^[ \t>*#-]*(?:step\s+)?\d{1,2}[.):]\s", re.IGNORECASE | re.MULTILINE)  # "1. Rat", "Step 2:"
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
+# Reading a source: "I will watch the video", "I have manually checked the page", "Upon visiting the site".
+_SOURCE = r"(?:video|link|page|website|site|source|article|image|document|pdf|paper|file|url|banner|photo|recording)s?"
+_READ = r"(?:watch|open|visit|review|examine|read|look at|go through|inspect|check|access|view|browse)"
+_HAVE_READ = r"(?:watched|opened|visited|reviewed|examined|read|looked at|gone through|inspected|checked|accessed)"
+SOURCE_CLAIM = re.compile(
+    rf"\bI(?: will|'ll| am going to| shall)? (?:now )?(?:manually )?{_READ}\b[^.\n]{{0,80}}\b{_SOURCE}\b"
+    rf"|\bI(?: have|'ve) (?:now )?(?:manually )?{_HAVE_READ}\b[^.\n]{{0,80}}\b{_SOURCE}\b"
+    r"|\bupon (?:visiting|opening|watching|reviewing)\b",
+    re.IGNORECASE,
+)
+NOTHING_RUN = re.compile(r"no code (?:from the last \d+ messages? )?(?:for me )?to execute", re.IGNORECASE)
 
 
 class StepLike(Protocol):
@@ -119,19 +134,40 @@ def verdict_step(steps: Sequence[StepLike]) -> int | None:
     return next((i for i, s in enumerate(steps) if is_agent(s) and _VERDICT.search(s.content)), None)
 
 
+def guesses(text: str) -> bool:
+    """The prose (not the code) says it works from a guess: "assuming", "simulated", "placeholder"."""
+    return bool(GUESS.search(_CODE.sub(" ", text)))
+
+
 def first_new_figures(steps: Sequence[StepLike], task: str | None) -> Pick | None:
     seen = figures(task or "")
     for i, step in enumerate(steps):
         new = stated_figures(step.content) - seen
-        if len(new) >= NEW_FIGURES and is_action(step, task):
+        enough = len(new) >= NEW_FIGURES or (bool(new) and guesses(step.content))
+        if enough and is_action(step, task):
             ordered = sorted(new, key=lambda n: step.content.replace(",", "").find(n))
             return Pick(i, "new_figures", ordered)
         seen |= figures(step.content)
     return None
 
 
+def claims_unread_source(steps: Sequence[StepLike], index: int, task: str | None) -> bool:
+    """An action with no code that says it reads a source, answered by no tool output (or by a terminal that had
+    nothing to run)."""
+    step = steps[index]
+    if not is_action(step, task) or "```" in step.content or not SOURCE_CLAIM.search(step.content):
+        return False
+    reply = steps[index + 1] if index + 1 < len(steps) else None
+    return reply is None or not is_tool(reply) or bool(NOTHING_RUN.search(reply.content))
+
+
+def first_unread_source(steps: Sequence[StepLike], task: str | None) -> Pick | None:
+    found = next((i for i in range(len(steps)) if claims_unread_source(steps, i, task)), None)
+    return None if found is None else Pick(found, "unread_source")
+
+
 def first_action(steps: Sequence[StepLike], task: str | None) -> Pick:
-    """The rule used before the other two (kept as the benchmark's baseline and as the last rule)."""
+    """The rule used before the other three (kept as the benchmark's baseline and as the last rule)."""
     actions = [i for i, s in enumerate(steps) if is_action(s, task)]
     if actions:
         return Pick(actions[0], "first_action")
@@ -143,4 +179,4 @@ def pick_step(steps: Sequence[StepLike], task: str | None) -> Pick:
     verdict = verdict_step(steps)
     if verdict is not None:
         return Pick(verdict, "verdict")
-    return first_new_figures(steps, task) or first_action(steps, task)
+    return first_new_figures(steps, task) or first_unread_source(steps, task) or first_action(steps, task)

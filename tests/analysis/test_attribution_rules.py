@@ -1,5 +1,6 @@
 """The rule-based attributor on small traces written for these tests: a coordinator's premature "request
-satisfied", the first step that states figures the run never found, and the first substantive action."""
+satisfied", the first step that states figures the run never found, the first claim to have read a source no tool
+opened, and the first substantive action."""
 
 import json
 from pathlib import Path
@@ -130,6 +131,43 @@ def test_list_numbering_is_not_a_stated_figure() -> None:
     run = make_run(steps)
     assert stated_figures(steps[1][1]) == set()
     assert (pick_step(run.steps, run.task).index, pick_step(run.steps, run.task).rule) == (2, "new_figures")
+
+
+SEARCHED = [
+    ("Planner", f"Task: {TASK}"),
+    ("Analyst", "Let's search for the 2021 record. ```python\nsearch('Lisbon rainfall 2021')\n```"),
+    (TERMINAL, "exitcode: 0 (execution succeeded)\nCode output: Lisbon yearly rainfall 2020: 640 mm"),
+]
+
+
+def test_one_new_figure_stated_on_an_assumption_is_decisive() -> None:
+    """A single figure nobody found is enough when the step says it assumes it; without the guess it is not."""
+    guessed = "No 2021 figure came back; assuming 2021 was like 2020, the monthly average is 53 mm."
+    run = make_run([*SEARCHED, ("Statistician", guessed), ("Verifier", "Agreed. TERMINATE")])
+    found = heuristic_attribution(run)
+    assert (found.responsible, found.decisive_step) == ("Statistician", 3)
+    assert "figures found nowhere earlier in the run (53)" in found.reason and "assuming" in found.reason
+    stated = make_run([*SEARCHED, ("Statistician", "The monthly average is 53 mm."), ("Verifier", "TERMINATE")])
+    assert pick_step(stated.steps, stated.task) == first_action(stated.steps, stated.task)
+
+
+def test_a_claim_to_read_a_source_that_no_tool_opened_is_decisive() -> None:
+    """The expert says it opens the bulletin, but writes no code and the terminal has nothing to run: what it
+    then reports from the bulletin was never read."""
+    steps = [
+        *SEARCHED[:2],
+        (TERMINAL, "exitcode: 0 (execution succeeded)\nCode output: IPMA climate bulletin https://example.org/ipma"),
+        ("Climate_Expert", "I will open the bulletin page and read its monthly table. Please hold on."),
+        (TERMINAL, "There is no code from the last 1 message for me to execute. Let other participants continue."),
+        ("Climate_Expert", "The bulletin says the monthly average was about fifty millimetres. TERMINATE"),
+    ]
+    found = heuristic_attribution(make_run(steps))
+    assert (found.responsible, found.decisive_step) == ("Climate_Expert", 3)
+    assert "no tool in the run opened" in found.reason
+    fetched = [*steps[:3], ("Climate_Expert", "I will open the bulletin page. ```python\nprint(get(URL))\n```"),
+               (TERMINAL, "exitcode: 0 (execution succeeded)\nCode output: January 95 mm, February 80 mm")]  # fmt: skip
+    run = make_run(fetched)
+    assert pick_step(run.steps, run.task).rule == "first_action"
 
 
 def test_the_attributor_names_the_same_step_through_the_cli(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
