@@ -20,39 +20,31 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from agent_postmortem.store.errors import IndexLoading
 from agent_postmortem.store.records.cursor import LOAD_WAIT, KeyCursor
-from agent_postmortem.store.search import float_rows, int8_scan
+from agent_postmortem.store.search import float_rows, int8_scan, reduced
 from agent_postmortem.store.search.arrays import Blocks, Columns, Growable
 from agent_postmortem.store.search.cache_file import Part
 from agent_postmortem.store.search.float_rows import FloatRows
 from agent_postmortem.store.search.persisted import SAVE_AFTER, PersistedCache, Snapshot
+from agent_postmortem.store.search.reduced import Reduced
 
 logger = logging.getLogger(__name__)
 
 EXACT_LIMIT = 2_000_000
+REDUCE_FROM = 400_000  # rows from which the scan runs over projected codes first (search/reduced.py)
 FRESH_FOR = 0.25  # seconds a refresh is trusted: rows other processes write show up within this
 BLOCK = 16_384  # rows per column block of the codes (6 MB at 384 dimensions)
-PARALLEL_FROM = 4 * BLOCK  # rows from which the scan is split over two threads
 RERANK = 2  # re-rank this many times n candidates exactly
 LOAD_BATCH = 16_384
 FORMAT = 3  # 3: the float32 rows are in the file too
-_SCAN = ThreadPoolExecutor(max_workers=2, thread_name_prefix="exact-scan")
 
 
 Loader = Callable[[int, Sequence[tuple[int, int]]], Iterable[tuple[int, np.ndarray]]]
 Vectors = Callable[[Sequence[int]], dict[int, np.ndarray]]
-
-
-def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """int8 codes and the scale of each row: row ≈ scale * codes."""
-    scales = np.maximum(np.abs(vectors).max(axis=1), 1e-12) / 127
-    codes = np.rint(vectors / scales[:, None]).astype(np.int8)
-    return codes, scales.astype(np.float32)
 
 
 def signature(model_id: str, dimension: int) -> dict[str, object]:
@@ -61,7 +53,13 @@ def signature(model_id: str, dimension: int) -> dict[str, object]:
 
 class ExactIndex:
     def __init__(
-        self, load: Loader, dimension: int, *, vectors: Vectors | None = None, cache: PersistedCache | None = None
+        self,
+        load: Loader,
+        dimension: int,
+        *,
+        vectors: Vectors | None = None,
+        cache: PersistedCache | None = None,
+        reduce_from: int = REDUCE_FROM,
     ) -> None:
         """`load(after_pk, gaps)` yields (pk, vector) for incidents above `after_pk` or inside one of the (first,
         last) key ranges `gaps`, in key order (see `agent_postmortem.store.records.cursor`); `vectors(pks)`: their
@@ -70,6 +68,7 @@ class ExactIndex:
         self._dimension = dimension
         self._vectors = vectors
         self.cache = cache
+        self._reduce_from = reduce_from
         self._lock = threading.Lock()
         self._checked = 0.0
         self._files: FloatRows | None = None
@@ -86,6 +85,7 @@ class ExactIndex:
         self._sums = Growable(np.int32, sums)  # each row's sum of codes: see int8_scan.SHIFT
         self._codes = Columns(self._dimension, np.int8, BLOCK, codes, 0 if scales is None else len(scales))
         self._floats = Blocks(self._dimension, np.float32)  # only without `vectors`
+        self._reduced: Reduced | None = None
         if self._files is not None:
             self._files.close()
         with_files = self._vectors is not None and self.cache is not None
@@ -106,6 +106,7 @@ class ExactIndex:
         try:
             if force or time.monotonic() - self._checked >= FRESH_FOR:  # else another thread has just loaded
                 self._load_added()
+                self._reduce()
                 self._checked = time.monotonic()  # only a finished load counts as fresh
                 saving = self._snapshot() if self._unsaved >= max(SAVE_AFTER, self._pks.size // 50) else None
         finally:
@@ -139,10 +140,12 @@ class ExactIndex:
             where = np.searchsorted(self._pks.view[order], pks)
             self._order = np.insert(order, where, np.arange(before, before + len(pks)))
         self._pks.extend(pks)
-        codes, scales = quantize(matrix)
+        codes, scales = int8_scan.quantize(matrix)
         self._scales.extend(scales)
         self._sums.extend(codes.sum(axis=1, dtype=np.int32))
         self._codes.append(codes)
+        if self._reduced is not None:
+            self._reduced.add(matrix)
         if self._vectors is None:
             self._floats.append(matrix)
         elif self._files is not None:
@@ -168,6 +171,8 @@ class ExactIndex:
             self._files.open_saved(saved.fd, saved.offsets[float_rows.NAME], len(saved.arrays["pks"]))
         else:
             os.close(saved.fd)
+        if len(saved.arrays.get("reduced_scales", ())) == len(saved.arrays["pks"]):
+            self._reduced = Reduced(np.array(saved.arrays["reduced_rotation"]), BLOCK, saved.arrays)
         self._opened = True
         self._pks.extend(saved.arrays["pks"])
         order = np.argsort(self._pks.view, kind="stable")
@@ -188,7 +193,8 @@ class ExactIndex:
         self._unsaved = 0
         vectors: list[Part] = [*floats]
         arrays: dict[str, Part | list[Part]] = {"pks": self._pks.view, "scales": self._scales.view}
-        return cursor, {**arrays, "sums": self._sums.view, "codes": codes, float_rows.NAME: vectors}
+        arrays.update({"sums": self._sums.view, "codes": codes, float_rows.NAME: vectors})
+        return cursor, {**arrays, **(self._reduced.arrays() if self._reduced is not None else {})}
 
     def _save(self, snapshot: Snapshot) -> None:
         """Write the cache file, then read the saved rows' vectors from it (unless the index was reset meanwhile)."""
@@ -233,89 +239,71 @@ class ExactIndex:
 
     # --- searching ----------------------------------------------------------------------------
 
+    def _reduce(self) -> None:
+        """Build the projected codes once the index reaches `reduce_from` rows (search/reduced.py), and schedule a
+        save so the next process loads them."""
+        if self._reduced is None and self._files is not None and self._pks.size >= self._reduce_from:
+            self._reduced = reduced.build(self._files, self._pks.size, BLOCK)
+            if self._reduced is not None:
+                self._unsaved = max(self._unsaved, SAVE_AFTER, self._pks.size // 50)
+
     def query(self, vector: np.ndarray, *, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(pk, cosine) best first; `allowed` (primary keys) restricts the search when filters apply."""
         self.refresh()
         query = np.asarray(vector, dtype=np.float32)
+        if n <= 0:
+            return []
         with self._lock:
-            pks, scores = self._pks.view, self._scan(query)
-            if allowed is not None:
-                scores[~np.isin(pks, allowed)] = -np.inf
-            finite = int(np.isfinite(scores).sum())
-            n = min(n, finite)
-            if n <= 0:
-                return []
-            top = _best(scores, min(RERANK * n, finite))
-        exact = self.cosines(query, [int(pk) for pk in pks[top]])
-        ranked = sorted(exact.items(), key=lambda item: (-item[1], item[0]))
-        return ranked[:n]
+            pks = self._pks.view
+            keep = None if allowed is None else np.isin(pks, allowed)
+            if self._reduced is not None and self._reduced.size == len(pks):
+                top = self._reduced.candidates(query, max(reduced.CANDIDATES, RERANK * n), keep)
+            else:
+                top = self._best_codes(query, RERANK * n, keep)
+            keys = pks[top]
+        found, scores = self._scored(query, keys, top)
+        order = np.lexsort((found, -scores))[:n]
+        return list(zip(found[order].tolist(), scores[order].tolist(), strict=True))
 
-    def _scan(self, query: np.ndarray) -> np.ndarray:
-        """Every row's score from its int8 codes and the query's (int8_scan.py): one run per block, the blocks split
-        over this module's two threads from PARALLEL_FROM rows (each run is single-threaded and releases the GIL)."""
-        codes, _ = int8_scan.quantize_query(query)
-        blocks = self._codes.blocks
-        out = np.empty(len(blocks) * BLOCK, dtype=np.float32)
-
-        def score(first: int, last: int) -> None:
-            for i in range(first, last):
-                out[i * BLOCK : (i + 1) * BLOCK] = int8_scan.products(codes, blocks[i])
-
-        if self._pks.size < PARALLEL_FROM:
-            score(0, len(blocks))
-        else:
-            half = len(blocks) // 2
-            for done in [_SCAN.submit(score, 0, half), _SCAN.submit(score, half, len(blocks))]:
-                done.result()
-        scores = out[: self._pks.size]
-        scores -= int8_scan.SHIFT * self._sums.view  # integers below 2**24: exact in float32
-        scores *= self._scales.view
-        return scores
+    def _best_codes(self, query: np.ndarray, k: int, keep: np.ndarray | None) -> np.ndarray:
+        """The rows of the k best int8 scores over every code (int8_scan.py), in no order."""
+        scores = int8_scan.scan(query, self._codes.blocks, self._sums.view, self._scales.view)
+        return reduced.best_allowed(scores, k, keep)
 
     def cosines(self, vector: np.ndarray, pks: list[int]) -> dict[int, float]:
         """Exact cosine of the given incidents (those in the index) to `vector`."""
         if not pks or not self._pks.size:
             return {}
-        query = np.asarray(vector, dtype=np.float32)
         keys = np.asarray(pks, dtype=np.int64)
         with self._lock:
             rows = self._rows_of(keys)
-            keys, rows = keys[rows >= 0], rows[rows >= 0]
+        found, scores = self._scored(np.asarray(vector, dtype=np.float32), keys[rows >= 0], rows[rows >= 0])
+        return dict(zip(found.tolist(), scores.tolist(), strict=True))
+
+    def _scored(self, query: np.ndarray, keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(keys, exact cosines) of these rows; vectors held nowhere here are read from the record store."""
+        with self._lock:
             floats, here = self._held(rows)
-        scores = dict(zip(keys[here].tolist(), (floats @ query).tolist(), strict=True))
+        found, scores = [keys[here]], [floats @ query]
         rest = keys[~here].tolist()
         if rest:
             assert self._vectors is not None
-            stored = self._vectors(rest)
-            scores.update({pk: float(v @ query) for pk, v in stored.items() if v.shape == query.shape})
-        return scores
+            stored = {pk: v for pk, v in self._vectors(rest).items() if v.shape == query.shape}
+            found.append(np.fromiter(stored, dtype=np.int64, count=len(stored)))
+            scores.append(np.array([float(v @ query) for v in stored.values()], dtype=np.float32))
+        return np.concatenate(found), np.concatenate(scores).astype(np.float64)
 
     def _held(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The float32 vectors of these rows that are held here (memory or files), and which rows those are."""
         if self._vectors is None:
             return self._floats.rows(rows), np.ones(len(rows), dtype=bool)
-        here = np.zeros(len(rows), dtype=bool)
         if self._files is None:
-            return np.zeros((0, self._dimension), dtype=np.float32), here
-        here = self._files.readable(rows) & (rows < len(self._files))
-        try:
-            floats = self._files.read(rows[here])
-        except OSError:
-            logger.warning("could not read vectors from %s; reading them from the records", self.cache, exc_info=True)
             return np.zeros((0, self._dimension), dtype=np.float32), np.zeros(len(rows), dtype=bool)
-        good = float_rows.agrees(floats, self._sums.view[rows[here]], self._scales.view[rows[here]])
-        if not good.all():
-            self._damaged()
-            here[here] = good
-            floats = floats[good]
+        floats, here, damaged = self._files.checked(rows, self._sums.view, self._scales.view)
+        if damaged and self.cache is not None:
+            logger.warning("the vector cache %s holds damaged vectors: it will be rebuilt from the records", self.cache)
+            self.cache.discard()
         return floats, here
-
-    def _damaged(self) -> None:
-        """Saved vectors that are not what their codes say: read no more of them, and have the file rebuilt."""
-        logger.warning("the vector cache %s holds damaged vectors: it will be rebuilt from the records", self.cache)
-        assert self._files is not None and self.cache is not None
-        self._files.drop_saved()
-        self.cache.discard()
 
     def _rows_of(self, pks: np.ndarray) -> np.ndarray:
         """The row of each key, -1 for keys not in the index."""
@@ -324,9 +312,3 @@ class ExactIndex:
         where = np.clip(np.searchsorted(ordered, pks), 0, len(ordered) - 1)
         rows = where if self._order is None else self._order[where]
         return np.where(ordered[where] == pks, rows, -1)
-
-
-def _best(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the k highest scores, in no order."""
-    k = min(k, len(scores))
-    return np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))

@@ -15,6 +15,7 @@ read is checked against its int8 codes instead (`agrees`: the sum of its codes, 
 a row that disagrees is read from the record store, and the file is removed, to be rebuilt by the next process.
 """
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -25,6 +26,8 @@ from agent_postmortem.store.private import FILE_MODE
 from agent_postmortem.store.search.cache_file import Region
 
 NAME = "floats"  # the array's name in the vector cache file
+
+logger = logging.getLogger(__name__)
 
 
 class FloatRows:
@@ -60,6 +63,39 @@ class FloatRows:
         if os.pwrite(self._tail, data, self._tail_rows * self._row) != len(data):
             raise OSError("short write of vectors to a temporary file")
         self._tail_rows += len(rows)
+
+    def checked(self, rows: np.ndarray, sums: np.ndarray, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """(vectors, which rows they are, whether some saved row was damaged) for the rows that can be read here,
+        each checked against its codes' sum and scale (`agrees`); damaged saved rows are never read again
+        (`drop_saved`): the caller reads them, and the rest, from the records."""
+        here = self.readable(rows) & (rows < len(self))
+        try:
+            floats = self.read(rows[here])
+        except OSError:
+            logger.warning("could not read cached vectors; reading them from the records", exc_info=True)
+            return np.zeros((0, self.dimension), dtype=np.float32), np.zeros(len(rows), dtype=bool), False
+        good = agrees(floats, sums[rows[here]], scales[rows[here]])
+        if good.all():
+            return floats, here, False
+        self.drop_saved()
+        here[here] = good
+        return floats[good], here, True
+
+    def read_range(self, start: int, stop: int) -> np.ndarray:
+        """Rows start..stop-1 in one or two reads (a pass over every row: search/reduced.py)."""
+        parts = []
+        first, last = start, min(stop, self.saved)
+        if first < last:
+            assert self._file is not None
+            parts.append(os.pread(self._file, (last - first) * self._row, self._offset + first * self._row))
+        first, last = max(start, self.saved), stop
+        if first < last:
+            assert self._tail is not None
+            parts.append(os.pread(self._tail, (last - first) * self._row, (first - self.saved) * self._row))
+        data = b"".join(parts)
+        if len(data) != (stop - start) * self._row:
+            raise OSError(f"vector rows {start}..{stop} are cut short")
+        return np.frombuffer(data, dtype=np.float32).reshape(stop - start, self.dimension)
 
     def readable(self, rows: np.ndarray) -> np.ndarray:
         """Which of these rows can be read here (all but the saved ones after `drop_saved`)."""
@@ -127,7 +163,7 @@ def close_regions(parts: object) -> None:
 
 
 def agrees(floats: np.ndarray, sums: np.ndarray, scales: np.ndarray) -> np.ndarray:
-    """Which rows quantise to codes with the sum their codes have (`exact.quantize` on the same float32 values gives
+    """Which rows quantise to codes with the sum their codes have (`int8_scan.quantize` on the same float32 values gives
     the very same codes): a damaged value changes its code, unless the damage is below half a quantisation step."""
     codes = np.rint(floats / scales[:, None])
     return np.asarray(codes.sum(axis=1) == sums)

@@ -15,6 +15,7 @@ The one-node graph is written here as protobuf bytes (`model_bytes`), so the `on
 
 import functools
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -83,6 +84,13 @@ def _runner() -> Any:
     return _session
 
 
+def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int8 codes and the scale of each row: row ≈ scale * codes."""
+    scales = np.maximum(np.abs(vectors).max(axis=1), 1e-12) / 127
+    codes = np.rint(vectors / scales[:, None]).astype(np.int8)
+    return codes, scales.astype(np.float32)
+
+
 def quantize_query(query: np.ndarray) -> tuple[np.ndarray, float]:
     """The query's uint8 codes (int8 + SHIFT, shape 1 × d) and their scale: query ≈ scale · (codes - SHIFT)."""
     scale = max(float(np.abs(query).max()), 1e-12) / 127
@@ -97,3 +105,31 @@ def products(query_codes: np.ndarray, block: np.ndarray) -> np.ndarray:
     (out,) = _runner().run(None, {"A": query_codes, "B": block})
     result: np.ndarray = out[0]
     return result
+
+
+_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="int8-scan")
+PARALLEL_FROM = 65_536  # rows from which a scan is split over two threads
+
+
+def scan(query: np.ndarray, blocks: list[np.ndarray], sums: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """Every row's approximate product with `query` (float32, d): one run per column block (d × block, every block
+    full but the last), the blocks split over two threads from PARALLEL_FROM rows (each run is single-threaded and
+    releases the GIL). `sums`, `scales`: each row's sum of codes and scale; their length is the number of rows."""
+    codes, _ = quantize_query(query)
+    width = blocks[0].shape[1] if blocks else 0
+    out = np.empty(len(blocks) * width, dtype=np.float32)
+
+    def score(first: int, last: int) -> None:
+        for i in range(first, last):
+            out[i * width : (i + 1) * width] = products(codes, blocks[i])
+
+    if len(sums) < PARALLEL_FROM:
+        score(0, len(blocks))
+    else:
+        half = len(blocks) // 2
+        for done in [_THREADS.submit(score, 0, half), _THREADS.submit(score, half, len(blocks))]:
+            done.result()
+    scores = out[: len(sums)]
+    scores -= SHIFT * sums  # integers below 2**24: exact in float32
+    scores *= scales
+    return scores

@@ -52,7 +52,7 @@ def test_many_small_blocks_split_over_threads_saved_and_reloaded_give_brute_forc
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(exact, "BLOCK", 64)
-    monkeypatch.setattr(exact, "PARALLEL_FROM", 256)
+    monkeypatch.setattr(int8_scan, "PARALLEL_FROM", 256)
     rng = np.random.default_rng(3)
     vectors = rng.normal(size=(3001, 24)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
