@@ -8,7 +8,7 @@ import pytest
 
 from agent_postmortem.analysis.blame_rewrite import SystemicRewrite
 from agent_postmortem.analysis.blameless import check_blameless
-from agent_postmortem.evals.blameless import run, split_errors
+from agent_postmortem.evals.blameless import SEALED, SETS, STATUS, load, run, split_errors
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,7 @@ def test_systems_failing_and_people_acting_are_not_flagged(text: str) -> None:
 
 
 def test_precision_and_recall_on_the_labelled_sentences() -> None:
-    result = run()
+    result = run({name: where for name, where in SETS.items() if name not in SEALED})  # test5 is scored once, by hand
     for name, recall in (
         ("train", 0.95),
         ("dev", 0.95),
@@ -54,7 +54,8 @@ def test_precision_and_recall_on_the_labelled_sentences() -> None:
     assert result["regression"]["rules"]["errors"] == []
     assert "development data" in result["external_test2"]["status"] and result["external_test2"]["sentences"] >= 60
     assert "development data" in result["external_test3"]["status"] and result["external_test3"]["sentences"] >= 80
-    assert "fresh" in result["external_test4"]["status"] and result["external_test4"]["sentences"] >= 100
+    assert "development data" in result["external_test4"]["status"] and result["external_test4"]["sentences"] >= 100
+    assert "fresh" in STATUS["external_test5"] and len(load(*SETS["external_test5"])) >= 120
     assert "looked at four times" in result["external_test"]["status"]
     assert split_errors() == []  # no source on both sides, each on the side its hash gives
     assert result["regression"]["legacy_rules"]["errors"]  # the rules before #18 missed these
