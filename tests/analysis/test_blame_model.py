@@ -10,6 +10,7 @@ from agent_postmortem.analysis.blame import detect
 from agent_postmortem.analysis.blame_learned import GENERIC, learned_rewrite, sentence_spans
 from agent_postmortem.analysis.blame_model import EMBEDDING_DIM, MODEL_FILE, BlameModel, feature_names, load, parse
 from agent_postmortem.analysis.blameless import check_blameless
+from agent_postmortem.evals.blameless import SEALED
 
 SHIPPED = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
 
@@ -20,20 +21,16 @@ def test_the_shipped_file_loads_with_the_bundled_embedders_dimension_and_records
     assert 0.5 < model.threshold < 1 and SHIPPED["decision"]["combine"] == "rules_or_model"
     meta = SHIPPED["metadata"]
     assert meta["embedder"] == "sentence-transformers/all-MiniLM-L6-v2#onnx-int8"
-    sets = ["train", "dev", "external_dev", "external_test2", "external_test3"]  # never test, test4 nor the regression
-    assert meta["settings"]["sets"] == sets and meta["settings"]["threshold_sets"] == [
-        "external_test2",
-        "external_test3",
-    ]
+    sets = ["train", "dev", "external_dev", "external_test2", "external_test3", "external_test4"]
+    assert meta["settings"]["sets"] == sets  # never test, test5 nor the regression set
+    assert meta["settings"]["threshold_sets"] == ["external_test2", "external_test3", "external_test4"]
+    assert not set(SEALED) & set(meta["settings"]["sets"])  # the fresh half is never trained or tuned on
     cv, target = meta["cross_validation"], meta["settings"]["target_precision"]
-    rows = cv["threshold_rows"]  # the threshold was chosen on test2 and test3, where the rules were not tuned
-    assert rows["rows"] >= 170 and target == 0.9
-    if cv["criterion"] == "rules_or_model":
-        assert rows["rules_or_model"]["precision"] >= target
-    else:  # the rules alone are below the target there: the model's own additions reach it
-        assert cv["criterion"] == "model_additions" and rows["rules_alone"]["precision"] < target
-        added = rows["model_additions"]
-        assert added["true"] >= target * (added["true"] + added["false"])
+    rows = cv["threshold_rows"]  # the threshold was chosen on test2, test3 and test4, where the rules were tuned last
+    assert rows["rows"] >= 280 and target == 0.9
+    assert cv["criterion"] == "model_additions" and rows["rules_or_model"]["precision"] >= target
+    added = rows["model_additions"]  # what the model adds to the rules is itself at the target
+    assert added["true"] >= target * (added["true"] + added["false"])
 
 
 def test_a_file_for_other_features_is_refused() -> None:
@@ -103,9 +100,8 @@ def test_a_learned_finding_is_rewritten_without_the_person(sentence: str, rewrit
 def test_the_bundled_embedder_flags_a_blaming_sentence_the_rules_miss() -> None:
     from agent_postmortem.evals.blameless import bundled_embed
 
-    sentence = (  # from the external dev half (web:postmortems.info): the rules have no shape for it
-        "If anyone should have resigned over the incident, it should be the person who made the decision to do dev "
-        "against a production database."
+    sentence = (  # from the external dev half: the rules have no shape for it
+        "You pasted your API key right into the prompt, and Claude Code put it right into the code."
     )
     assert check_blameless(sentence).blameless
     embed = bundled_embed()
