@@ -1,6 +1,7 @@
 """The learned blame detector: the shipped file, how it combines with the rules, its findings and rewrites."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -88,12 +89,28 @@ def test_sentences_are_cut_at_stops_and_lines() -> None:
         ("He formatted the unmounted partitions on the staging box.",
          "The unmounted partitions were formatted on the staging box; nothing in the process stopped or caught it "
          "before it took effect."),
-        ("Whoever it was, nobody could say.", GENERIC),
+        ("Whoever it was, nobody could say.", GENERIC),  # nothing left to say without the person
+        ("Someone — a human — gave it the keys.",
+         "It was given the keys; nothing in the process stopped or caught it before it took effect."),
+        ("Lee's change broke checkout for everyone.",  # the rules' possessive shape
+         "A change broke checkout for everyone; no review or test caught it before it shipped."),
+        ("Bob had not reinstalled the paging app on his new phone.",  # the rules' not-done shape
+         "The paging app was not reinstalled on the new phone, and no step or check in the process required it."),
+        ("I sat at the console, and deleted 80,000 lines of code with a single keystroke.",  # clause by clause
+         "80,000 lines of code were deleted with a single keystroke; nothing in the process stopped or caught it "
+         "before it took effect."),
+        ("Build is broken because @alice commits landed without review.",
+         "Build is broken because the commits landed without review; nothing in the process stopped or caught it "
+         "before it took effect."),
+        ("My instructions weren't precise enough.",
+         "The instructions weren't precise enough; nothing in the process stopped or caught it before it took effect."),
+        ("Regrets and apologies for the f**k up :(.",
+         "The f**k up happened; nothing in the process stopped or caught it before it took effect."),
     ],
 )  # fmt: skip
 def test_a_learned_finding_is_rewritten_without_the_person(sentence: str, rewrite: str) -> None:
     assert learned_rewrite(sentence) == rewrite
-    assert not detect(rewrite)
+    assert not detect(rewrite) and not re.search(r"\b(?:I|he|his|my|you|your|@\w+)\b", rewrite)
 
 
 @pytest.mark.slow
