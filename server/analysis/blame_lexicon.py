@@ -72,7 +72,7 @@ PARTICIPLE = (
 WITHOUT_CHECK = (
     r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|testing|checking|asking|approval|telling|verifying|running|"
     r"looking|a\s+review|any\s+review|double-checking|consulting|a\s+backup|backing\s+up|(?:re)?building|compiling|"
-    r"thinking|realizing|realising|noticing|permission)"
+    r"thinking|realizing|realising|noticing|permission|coordinating)"
 )
 BLAME_VERB = (
     r"forgot|forget|forgets|forgotten|missed|misses|skipped|ignored|ignores|overlooked|neglected|failed\s+to|"

@@ -20,7 +20,10 @@ _OWNER = r"(?:mine|ours|his|hers|theirs|yours)"
 # database"): read by blame.py after a person as well as its blame verbs.
 DAMAGE = (
     r"took\s+(?:\S+\s+){0,3}?(?:down|offline)|brought\s+(?:\S+\s+){0,3}?down|knocked\s+(?:\S+\s+){0,3}?(?:out|offline)|"
-    r"crashed|nuked|trashed|massacred|wiped|slipped|goofed|fumbled|blundered|f\*+ed\s+up|damaged"
+    r"crashed|nuked|trashed|massacred|wiped|slipped|goofed|fumbled|blundered|f\*+ed\s+up|damaged|"
+    # physical damage: "kicked loose the power cable", "he has unplugged the switch", "spilled coffee into it"
+    r"kicked\s+(?:\S+\s+){0,3}?(?:out|loose|over)|knocked\s+(?:\S+\s+){0,3}?(?:over|loose)|unplugged|spilled|spilt|"
+    r"(?:fuck|fucks|fucked|mess|messes|messed|screw|screws|screwed)\s+(?:\S+\s+){1,2}?up\b"
 )
 _CHANGE = (
     r"(?:change|commit|pr|pull\s+request|patch|config|configuration|script|code|deploy|migration|push|update|edit|"
