@@ -28,6 +28,7 @@ from agent_postmortem.analysis.blame_context import (
 )
 from agent_postmortem.analysis.blame_lexicon import (
     ACTION,
+    BARE_PLURAL,
     BLAME_VERB,
     CLAUSE_END,
     FAILURE_CONTEXT,
@@ -56,14 +57,9 @@ def _clause_after(text: str, pos: int, limit: int = 90) -> str:
     return tail[: cut.start()] if cut else tail
 
 
-# People named by a bare plural role, without a determiner: "third-party construction crews", "Engineers".
-_BARE_PLURAL = (
-    r"(?<![\w'’-])(?:[\w-]+\s+){0,2}?(?:engineers|developers|devs|contractors|crews|workers|operators|admins|technicians|"
-    r"interns|vandals|employees|staffers|people|folks)\b"
-)
 # A subject, with an optional participial aside ("A tired engineer, working late to fix replication, ran ...").
 _SUBJECT = re.compile(
-    r"(" + PERSON + r"|" + NAME + r"|" + _BARE_PLURAL + r")(?:['’](?:ve|d|m|re|ll)\b)?"
+    r"(" + PERSON + r"|" + NAME + r"|" + BARE_PLURAL + r")(?:['’](?:ve|d|m|re|ll)\b)?"
     r"(?:,\s+\w+(?:ing|ed)\b[^,;.]{0,80},)?"
     r"(?:\s+(?:also|then|just|simply|had|has|have|again|all))?\s+",
     _I,
@@ -163,7 +159,7 @@ _PREVENTED = re.compile(r"\b(?:prevent|avoid|stop)\w*\s+(?:a|an|the|any|such|fut
 def _is_person(word: str) -> bool:
     """A matched agent is a person unless it is a capitalised system or sentence word."""
     first = word.split()[0]
-    if re.fullmatch(PERSON, word, _I) or re.fullmatch(_BARE_PLURAL, word, _I):
+    if re.fullmatch(PERSON, word, _I) or re.fullmatch(BARE_PLURAL, word, _I):
         return True
     if re.fullmatch(SYSTEM_HEADS, first, _I):
         return False  # "Agent ran rm -rf ...": a system at the head of a sentence
@@ -189,7 +185,7 @@ def _subject_spans(text: str) -> list[BlameSpan]:
             if _not_a_failure(text, m.end(), clause, agent, pred):
                 continue
             found.append(BlameSpan(m.start(), m.end() + pred.end(), "person_as_cause", agent))
-        elif not re.fullmatch(_BARE_PLURAL, agent, _I) and (  # a bare plural only with a blame verb
+        elif not re.fullmatch(BARE_PLURAL, agent, _I) and (  # a bare plural only with a blame verb
             any(_CONJOINED.search(c) for c in conjoined)
             or (_ACTION_START.search(clause) is not None and _failure_in(_sentence(text, m.start())))
         ):

@@ -101,3 +101,8 @@ FAILURE_CONTEXT = re.compile(
     _I,
 )
 CLAUSE_END = r"[.;:!?\n]|,\s+(?:but|so|which|while|whereas)\b|\s+(?:because|since|although|though)\b"
+# People named by a bare plural role, without a determiner: "third-party construction crews", "Engineers".
+BARE_PLURAL = (
+    r"(?<![\w'’-])(?:[\w-]+\s+){0,2}?(?:engineers|developers|devs|contractors|crews|workers|operators|admins|technicians|"
+    r"interns|vandals|employees|staffers|people|folks)\b"
+)
