@@ -18,10 +18,11 @@ sentences from 73 sources in none of the other rows, collected and committed bef
 test3 have since been looked at and are development data for the learned detector (`train_blame.py`).
 `external_test4` (fresh): 119 sentences from 74 sources in none of the other rows, collected and committed before the
 detector was re-trained on test2 and test3 and its threshold re-chosen; whole sources, like test3. `split_errors`
-checks those rules. test4 has been looked at once and is development data since (the rules' statements-about-blame
-work and the stacked decision read it). `external_test5` (fresh): 144 sentences from 86 sources in none of the other
+checks those rules. test4 has been looked at once and is development data since (the rules were tuned on its errors and
+the learned detector trains on it). `external_test5` (fresh): 144 sentences from 86 sources in none of the other
 rows, collected and committed before that work; whole sources, like test3 and test4; never trained or tuned on
-(`train_blame.py` names its sets) and scored once, at the end. Labels follow `data/blameless_guide.md`.
+(`train_blame.py` names its sets) and scored once, at the end (with the previous round's detector beside it for the
+comparison; nothing changed afterwards). Labels follow `data/blameless_guide.md`.
 """
 
 import hashlib
@@ -52,8 +53,8 @@ STATUS = {
     "external_test": "held out, looked at four times (three while the detector was developed)",
     "external_test2": "looked at three times (errors read); development data since: the learned detector trains on it",
     "external_test3": "looked at twice (errors read); development data since: the learned detector trains on it",
-    "external_test4": "looked at once (errors read); development data since: the rules and the stacked decision use it",
-    "external_test5": "fresh: collected and committed before the work on test4's errors; never trained or tuned on",
+    "external_test4": "looked at once (errors read); development data since: the rules and the learned detector use it",
+    "external_test5": "held out: collected before this round's tuning, never tuned on; scored once, at the end",
 }
 SEALED = ("external_test5",)  # scored only by the bench itself, once at the end: no test or trainer reads its figures
 
