@@ -18,8 +18,17 @@ words are in blame_lexicon.py; further shapes read anywhere (a mistake "by" a pe
 import re
 from dataclasses import dataclass
 
+from agent_postmortem.analysis.blame_context import (
+    about_blame,
+    about_consequence,
+    after_preposition,
+    cannot_be_a_name,
+    negated,
+    passive_patient,
+)
 from agent_postmortem.analysis.blame_lexicon import (
     ACTION,
+    BARE_PLURAL,
     BLAME_VERB,
     CLAUSE_END,
     FAILURE_CONTEXT,
@@ -29,7 +38,7 @@ from agent_postmortem.analysis.blame_lexicon import (
     SYSTEM_HEADS,
     WITHOUT_CHECK,
 )
-from agent_postmortem.analysis.blame_shapes import APOLOGY, QUESTIONS, SCOLDING, SHAPES
+from agent_postmortem.analysis.blame_shapes import APOLOGY, DAMAGE, QUESTIONS, SCOLDING, SHAPES
 
 _I = re.IGNORECASE
 
@@ -50,7 +59,8 @@ def _clause_after(text: str, pos: int, limit: int = 90) -> str:
 
 # A subject, with an optional participial aside ("A tired engineer, working late to fix replication, ran ...").
 _SUBJECT = re.compile(
-    r"(" + PERSON + r"|" + NAME + r")(?:,\s+\w+(?:ing|ed)\b[^,;.]{0,80},)?"
+    r"(" + PERSON + r"|" + NAME + r"|" + BARE_PLURAL + r")(?:['’](?:ve|d|m|re|ll)\b)?"
+    r"(?:,\s+\w+(?:ing|ed)\b[^,;.]{0,80},)?"
     r"(?:\s+(?:also|then|just|simply|had|has|have|again|all))?\s+",
     _I,
 )
@@ -60,9 +70,12 @@ _NOT_BETWEEN = (
     r"(?!(?:that|which|whose|who|think|thought|guess|believe|suspect|feel|felt|noticed|notice|saw|see|found|realized|"
     r"realised|know|knew|said|says|say|reported|heard|hope|assume|assumed|suppose|wonder|bet)\b)"
 )
-_STRONG = r"mistakenly|accidentally|accidently|inadvertently|by\s+mistake|by\s+accident|carelessly"
+_STRONG = (
+    r"mistakenly|accid\w{0,3}ally|accidently|inadvertently|unintentionally|unknowingly|by\s+mistake|by\s+accident|"
+    r"carelessly"
+)
 _PREDICATE = re.compile(
-    r"^(?:(?:" + _NOT_BETWEEN + r"\S+\s+){0,5}?)(" + BLAME_VERB + r")\b|"
+    r"^(?:(?:" + _NOT_BETWEEN + r"\S+\s+){0,5}?)(" + BLAME_VERB + r"|" + DAMAGE + r")\b|"
     r"^(?:(?:" + _NOT_BETWEEN.replace("|who|", "|") + r"\S+\s+){0,12}?)(" + _STRONG + r")\b",
     _I,
 )
@@ -81,7 +94,9 @@ _AND_VERB = re.compile(
     r"i|you|he|she|they|someone|nobody)\b)(?=[a-z])",
     _I,
 )
-_ACTION_START = re.compile(r"^(?:(?:also|then|just|simply|quickly|had|has|have)\s+)?(" + ACTION + r")\b", _I)
+_ACTION_START = re.compile(
+    r"^(?:(?:also|then|just|simply|quickly|once|recently|\w+ly|had|has|have)\s+){0,2}(" + ACTION + r")\b", _I
+)
 _POSSESSIVE = re.compile(
     r"(?P<agent>" + PERSON + r"|" + NAME + r")['’]s?\s+(?:(?:own|last|recent|latest|new|bad|quick)\s+)?"
     r"(?P<noun>change|commit|pr|pull\s+request|patch|config|configuration|script|code|deploy|deployment|migration|push|"
@@ -120,9 +135,10 @@ _GLOBAL: list[tuple[str, re.Pattern[str]]] = [
     (
         "blame_word",
         re.compile(
-            r"\b(?:(?:is|was|were|are)\s+to\s+blame|blame\s+for\s+[^,.;]{1,40}?\s+lies\s+with|(?:fault|blame)\s+(?:of|lies\s+with|is\s+on|on)\s+(?!the\s+(?:"
+            r"\b(?:(?:is|was|were|are)\s+to\s+blame(?!\s+(?:myself|yourself|himself|herself|themselves|ourselves|me|him|"
+            r"her|them|us|you|someone|anyone|others|people|the|a|an)\b)|blame\s+for\s+[^,.;]{1,40}?\s+lies\s+with|(?:fault|blame)\s+(?:of|lies\s+with|is\s+on|on)\s+(?!the\s+(?:"
             r"platforms?|systems?|process(?:es)?|tools?|procedures?)\b(?!\s+team))|(?:his|her|their|my|our|your)\s+(?:fault|bad|mistake|oversight|"
-            r"carelessness|screw-?up)|(?:his|her|their|my|our|your)\s+(?:own|\w+est|big|stupid|silly|dumb|bad)\s+"
+            r"carelessness|screw-?up|oopsie|oops|blunder|goof|slip-?up|f\*+k-?\s?up|fuck-?\s?up)|(?:his|her|their|my|our|your)\s+(?:own|\w+est|big|stupid|silly|dumb|bad)\s+"
             r"(?:fault|mistake|oversight|screw-?up)|on\s+my\s+part|(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+on\s+(?:me|us)\b|"
             r"to\s+be\s+blamed|(?:guy|person|people|one|ones|man|woman|party|engineers?|developers?)\s+to\s+blame\b)",
             _I,
@@ -143,7 +159,7 @@ _PREVENTED = re.compile(r"\b(?:prevent|avoid|stop)\w*\s+(?:a|an|the|any|such|fut
 def _is_person(word: str) -> bool:
     """A matched agent is a person unless it is a capitalised system or sentence word."""
     first = word.split()[0]
-    if re.fullmatch(PERSON, word, _I):
+    if re.fullmatch(PERSON, word, _I) or re.fullmatch(BARE_PLURAL, word, _I):
         return True
     if re.fullmatch(SYSTEM_HEADS, first, _I):
         return False  # "Agent ran rm -rf ...": a system at the head of a sentence
@@ -154,7 +170,10 @@ def _subject_spans(text: str) -> list[BlameSpan]:
     found = []
     for m in _SUBJECT.finditer(text):
         agent = m.group(1)
-        if not _is_person(agent) or (re.fullmatch(NAME, agent) and _preceded_by_article(text, m.start())):
+        if not _is_person(agent) or (
+            re.fullmatch(NAME, agent)
+            and (_preceded_by_article(text, m.start()) or cannot_be_a_name(text, m.start(), agent))
+        ):
             continue
         clause = _clause_after(text, m.end())
         conjoined = [
@@ -163,12 +182,28 @@ def _subject_spans(text: str) -> list[BlameSpan]:
             if not re.search(r"\b(?:it|he|she|they|we|you|i|was|were|is|are)\b", clause[: c.start()], _I)
         ]
         if (pred := _PREDICATE.search(clause) or _CAUSE_START.search(clause)) is not None:
+            if _not_a_failure(text, m.end(), clause, agent, pred):
+                continue
             found.append(BlameSpan(m.start(), m.end() + pred.end(), "person_as_cause", agent))
-        elif any(_CONJOINED.search(c) for c in conjoined) or (
-            _ACTION_START.search(clause) is not None and _failure_in(_sentence(text, m.start()))
+        elif not re.fullmatch(BARE_PLURAL, agent, _I) and (  # a bare plural only with a blame verb
+            any(_CONJOINED.search(c) for c in conjoined)
+            or (_ACTION_START.search(clause) is not None and _failure_in(_sentence(text, m.start())))
         ):
             found.append(BlameSpan(m.start(), m.end() + len(clause.rstrip()), "person_as_cause", agent))
     return found
+
+
+def _not_a_failure(text: str, at: int, clause: str, agent: str, pred: re.Match[str]) -> bool:
+    """A counterfactual about punishment or by nobody, or a person who is the patient of a passive."""
+    marker = pred.lastindex or 0
+    said = pred.group(marker)
+    if re.search(r"should|could|would|must|ought", said, _I) and about_consequence(clause, agent):
+        return True
+    experience = re.match(r"\s*(?:worked|been|seen|heard|met|used|had|tried)\b", clause[pred.end() :])
+    if re.fullmatch(r"never", said, _I) and experience:
+        return True  # "You've never worked anywhere that ...": experience, not a failure
+    strong = pred.re is _PREDICATE and marker == 2  # "were accidentally posted": the marker qualifies a participle
+    return bool(passive_patient(clause, text, at + pred.start(marker) if strong else -1))
 
 
 def _failure_in(sentence: str) -> bool:
@@ -203,11 +238,13 @@ def _other_spans(text: str) -> list[BlameSpan]:
         noun = m.group("noun").lower()
         rest = _clause_after(text, m.end())
         blamed = noun in ("mistake", "error", "fault", "typo", "oversight") or re.search(
-            r"\b(?:broke|caused|introduced|took\s+down|brought\s+down|deleted|dropped|corrupted|failed|crashed)\b",
+            r"\b(?:broke|caused|introduced|took\s+down|brought\s+down|deleted|dropped|corrupted|failed|crashed|"
+            r"ruin(?:ed|ing|s)?|kill(?:ed|ing|s)?)\b",
             rest,
             _I,
         )
-        if _is_person(m.group("agent")) and blamed:
+        out_of_play = negated(text, m.start()) or after_preposition(text, m.start())
+        if _is_person(m.group("agent")) and blamed and not out_of_play:
             found.append(BlameSpan(m.start(), m.end(), "possessive", m.group("agent")))
     return found + _agent_spans(text) + _scolding_and_apologies(text) + _global_spans(text)
 
@@ -231,6 +268,8 @@ def _agent_spans(text: str) -> list[BlameSpan]:
     for rule, pattern in SHAPES:
         for m in pattern.finditer(text):
             agent = m.groupdict().get("agent") or ""
+            if rule in ("possessive", "judgement") and (negated(text, m.start()) or after_preposition(text, m.start())):
+                continue
             if not agent or _is_person(agent):
                 found.append(BlameSpan(m.start(), m.end(), rule, agent))
     return found
@@ -241,6 +280,10 @@ def _global_spans(text: str) -> list[BlameSpan]:
     for rule, pattern in _GLOBAL:
         for m in pattern.finditer(text):
             if rule == "blame_word" and _NEGATED_FAULT.search(text[max(0, m.start() - 40) : m.end()]):
+                continue
+            if (rule == "human_error" and about_blame(text, m.start(), m.end())) or (
+                rule == "judgement" and negated(text, m.start())
+            ):
                 continue
             found.append(BlameSpan(m.start(), m.end(), rule, ""))
     return found

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent_postmortem.analysis.blame import BlameSpan, detect
-from agent_postmortem.analysis.blame_lexicon import NAME, NOT_NAMES, PERSON
+from agent_postmortem.analysis.blame_lexicon import NAME, NOT_NAMES, PERSON, ROLES
 from agent_postmortem.analysis.blame_model import BlameModel, Embed, embed_each, features
-from agent_postmortem.analysis.blame_rewrite import rule_rewrite
+from agent_postmortem.analysis.blame_rewrite import participle, rule_rewrite
 
 _I = re.IGNORECASE
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+(?=\s|$)|$)|[^\n]+", re.M)
@@ -73,11 +73,87 @@ def _first_agent(sentence: str) -> re.Match[str] | None:
     return None
 
 
+# Asides that only name the person ("Someone — a human — gave it the keys", "Dana (on call) ran ...").
+_ASIDE = re.compile(r"\s+[—–]\s+[^—–.]{1,40}?\s+[—–]\s+|\s+--\s+[^.]{1,40}?\s+--\s+|\s*\([^()]{0,60}\)", _I)
+_CLAUSES = re.compile(r"\s*(?:,\s+(?:and\s+|but\s+|so\s+)?|;\s+|\s+(?:and|but)\s+(?=(?:I|we|he|she|they|you)\s))", _I)
+# A person in a subordinate clause: "As he was trying to fix it" -> "while trying to fix it".
+_WHILE = re.compile(
+    r"^(?:as|while|when|after|before)\s+(?:" + PERSON + r"|" + NAME + r")\s+(?:was|were|is|are)\s+(\w+ing\b.*)$", _I
+)
+_APOLOGY = re.compile(r"^.*\b(?:sorry|apolog\w*|regrets?|my\s+bad)\b(?:\s+(?:for|about))?\s*(?:the\s+)?", _I)
+# Whose it was: "my", "the boss's", "Lee's", "@bob's" or "@bob" before a noun become an article.
+_OWNERS = re.compile(
+    r"\b(?:(?:my|our|his|her|their|your|the|a)\s+(?:" + ROLES + r")['’]s|my|our|his|her|their|your)\s+(?=\w)|"
+    r"(?<![\w.])@[\w-]+(?:['’]s)?\s+(?=\w+(?<!ed)\b)|\b(?-i:[A-Z][a-z]{2,})['’]s\s+",
+    _I,
+)
+_DITRANSITIVE = re.compile(r"^\S+\s+(\w+)\s+(it|them)\s+(.+)$", _I)  # "Someone gave it the keys"
+_PAST = re.compile(r"^(?:\w+ed|ran|made|did|sent|put|set|left|wrote|took|gave|broke|forgot|lost|cut|hit|pushed)\b", _I)
+_TAIL = "; nothing in the process stopped or caught it before it took effect"
+
+
+def _names_someone(text: str) -> bool:
+    """A blame span, or a person left in the text (a pronoun, a role or an @mention)."""
+    found = (m.group(0) for m in re.finditer(r"(?<![\w.])@[\w-]+|" + PERSON, text, _I))
+    return bool(detect(text)) or any(w.lower() not in ("everyone", "everybody") for w in found)  # who was affected
+
+
+def _acts(clause: str, agent: re.Match[str]) -> bool:
+    """The clause's head is a person doing something: a pronoun, a role or an @mention, or a name before a past verb
+    ("Dana deployed"), not a capitalised noun before a copula ("Build is broken") nor a possessive ("My boss's")."""
+    after = clause[agent.end() :]
+    if re.match(r"['’]s?\s", after):
+        return False
+    return bool(re.fullmatch(PERSON + r"|@[\w-]+", agent.group("agent"), _I)) or bool(_PAST.match(after.strip()))
+
+
+def _clause(clause: str) -> str:
+    """One clause without its person: a passive when a person heads it, their possessives made articles."""
+    clause = clause.strip()
+    if _PAST.match(clause):  # "..., and deleted 80,000 lines": the same person's next verb
+        clause = "Someone " + clause
+    agent = _first_agent(clause)
+    if agent is not None and agent.start() == 0 and _acts(clause, agent):
+        if (two := _DITRANSITIVE.match(clause)) is not None and participle(two.group(1)) != two.group(1).lower() + "ed":
+            return f"{two.group(2).capitalize()} {'was' if two.group(2).lower() == 'it' else 'were'} " + (
+                f"{participle(two.group(1))} {two.group(3)}"
+            )
+        rewrite = rule_rewrite(clause, BlameSpan(0, agent.end(), "learned", agent.group("agent")))
+        if not _names_someone(rewrite) and not rewrite.lower().startswith(("at ", "in ", "on ", "to ")):
+            return rewrite.rstrip(".").replace(_TAIL, "")
+        return ""  # a person's clause with nothing to keep without them ("I sat at the console")
+    if (sub := _WHILE.match(clause)) is not None:
+        clause = "while " + sub.group(1)
+    return _unowned(clause)
+
+
+def _unowned(text: str) -> str:
+    """Whose it was taken out: "my"/"his"/"the boss's"/"@bob" -> "the", "Lee's" -> "a"."""
+    return _OWNERS.sub(lambda m: "a " if re.match(r"(?-i:[A-Z][a-z]{2,}['’])", m.group(0)) else "the ", text)
+
+
+def _depersonalised(sentence: str) -> str | None:
+    """The sentence clause by clause without its person, what happened kept; None when someone is still named."""
+    sentence = _ASIDE.sub(" ", sentence).strip().rstrip(".!?:( ")
+    if (apology := _APOLOGY.match(sentence)) is not None and apology.end() < len(sentence):
+        sentence = f"the {sentence[apology.end() :]} happened"  # "Regrets and apologies for the f**k up"
+    parts = [p for p in (_clause(c) for c in _CLAUSES.split(sentence) if c and c.strip()) if p]
+    text = ", ".join([parts[0], *(p[:1].lower() + p[1:] for p in parts[1:])]) if parts else ""
+    if len(text.split()) < 4 or _names_someone(text):
+        return None
+    return re.sub(r"(?i)\bthe the\b", "the", text[:1].upper() + text[1:]) + _TAIL + "."
+
+
 def learned_rewrite(sentence: str) -> str:
-    """A systemic version of a sentence the model flagged: its first person out, what happened kept."""
+    """A systemic version of a sentence the model flagged: the shape the rule-based rewriter knows when it finds one
+    (its first person made the object of a passive), otherwise the sentence clause by clause without the person,
+    what happened kept; a question about the missing check only when no such sentence can be built."""
     agent = _first_agent(sentence)
     if agent is not None:
-        rewrite = rule_rewrite(sentence, BlameSpan(agent.start(), agent.end(), "learned", agent.group("agent")))
-        if not detect(rewrite) and not re.search(r"\b" + re.escape(agent.group("agent")) + r"\b", rewrite, _I):
+        owned = re.match(r"['’]s?\s+\w+", sentence[agent.end() :])  # "Lee's change broke ...": the rules' possessive
+        rule, end = ("possessive", agent.end() + owned.end()) if owned else ("learned", agent.end())
+        rewrite = rule_rewrite(sentence, BlameSpan(agent.start(), end, rule, agent.group("agent")))
+        rewrite = _unowned(rewrite)
+        if not _names_someone(rewrite) and not re.search(r"\b" + re.escape(agent.group("agent")) + r"\b", rewrite, _I):
             return rewrite
-    return GENERIC
+    return _depersonalised(sentence) or GENERIC

@@ -11,7 +11,8 @@ ROLES = (
     r"contractors?|testers?|qa(?:\s+team)?|dbas?|architects?|(?:new\s+)?hires?|juniors?|seniors?|colleagues?|"
     r"co-?workers?|maintainers?|typists?|humans?|individuals?|users?|customers?|ops(?:\s+team)?|devops|it\s+team|"
     r"support\s+team|release\s+managers?|product\s+managers?|pms?|folks|guys?|sysadmins?|technicians?|staffers?|"
-    r"vendors?|founders?|officers?|consultants?|m[ae]n|wom[ae]n|boss(?:es)?|c[te]os|c[te]o|students?|newbies?|coders?"
+    r"vendors?|founders?|officers?|consultants?|m[ae]n|wom[ae]n|boss(?:es)?|c[te]os|c[te]o|students?|newbies?|coders?|"
+    r"crews?|workers?|members?|friends?|vandals?|installers?|electricians?|linem[ae]n|committers?|contributors?"
 )
 SYSTEM_HEADS = (
     r"agents?|bots?|sdks?|apis?|services?|pipelines?|jobs?|scripts?|migrations?|systems?|tools?|models?|llms?|"
@@ -21,11 +22,18 @@ SYSTEM_HEADS = (
     r"applications?|features?|flags?|rules?|guards?|filters?|classifiers?|retries|retry|loops?|hooks?|runners?|"
     r"configurations?|data|accounts?|settings|traffic|inputs?|sessions?|credentials|devices?|emails?|portals?"
 )
-PRONOUN = r"\b(?:I|we|he|she|they|you|someone|somebody|nobody|no\s+one|noone|everyone|everybody|us|me|him|them)\b"
+PRONOUN = (
+    r"\b(?:I|we|he|she|they|you|someone|somebody|nobody|no\s+one|noone|everyone|everybody|us|me|him|them)\b|"
+    r"(?<![\w.])@[A-Za-z0-9][\w-]*"  # an @mention on GitHub is a person
+)
 ROLE_NP = (
-    r"(?:\b(?:the|a|an|our|their|his|her|one|that|this|some|your|my|every|another|other)\s+(?:[\w'’()-]+\s+){0,2}"
+    r"(?:\b(?:the|a|an|our|their|his|her|one|that|this|these|those|some|your|my|every|another|other)\s+"
+    r"(?:[\w'’()-]+\s+){0,2}"
     r"(?:" + ROLES + r")\b(?!\s+(?:" + SYSTEM_HEADS + r")\b))"
     r"|(?-i:\b(?:QA|ops|Ops|SRE|SREs|DBA|DevOps|IT)\b)"
+    # a role without a determiner at the head of a sentence or a heading: "On-call engineer missed alert"
+    r"|(?:^|(?<=[.!?:]\s))(?-i:(?=[A-Z]))(?:[\w-]+\s+)?(?:" + ROLES + r")\b"
+    r"(?!\s+(?:" + SYSTEM_HEADS + r"|error|errors|mistakes?|factors?|nature|beings?)\b)"
     r"|(?-i:\b(?:Engineer|Developer|Operator|Admin|Person|User)\s+[A-Z]\b)"
 )
 # Capitalised words that start sentences or name systems, never people.
@@ -57,13 +65,14 @@ PERSON = r"(?:" + PRONOUN + r"|" + ROLE_NP + r")"
 # What follows a counterfactual "should have": a past participle ("should have pinned", "should've known"), not a
 # noun ("shouldn't have write access").
 PARTICIPLE = (
+    r"(?:(?:double|triple|re)[- ]?)?"
     r"(?:\w+(?:ed|en|wn|ght)|been|done|made|run|set|put|let|hit|read|got|had|told|found|kept|held|paid|sent|spent|"
     r"built|left|lost|met|shut|split|stood|understood|begun|spotted|caught)\b"
 )
 WITHOUT_CHECK = (
     r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|testing|checking|asking|approval|telling|verifying|running|"
     r"looking|a\s+review|any\s+review|double-checking|consulting|a\s+backup|backing\s+up|(?:re)?building|compiling|"
-    r"thinking)"
+    r"thinking|realizing|realising|noticing|permission|coordinating)"
 )
 BLAME_VERB = (
     r"forgot|forget|forgets|forgotten|missed|misses|skipped|ignored|ignores|overlooked|neglected|failed\s+to|"
@@ -92,3 +101,8 @@ FAILURE_CONTEXT = re.compile(
     _I,
 )
 CLAUSE_END = r"[.;:!?\n]|,\s+(?:but|so|which|while|whereas)\b|\s+(?:because|since|although|though)\b"
+# People named by a bare plural role, without a determiner: "third-party construction crews", "Engineers".
+BARE_PLURAL = (
+    r"(?<![\w'’-])(?:[\w-]+\s+){0,2}?(?:engineers|developers|devs|contractors|crews|workers|operators|admins|technicians|"
+    r"interns|vandals|employees|staffers|people|folks)\b"
+)

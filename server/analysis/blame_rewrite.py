@@ -42,7 +42,8 @@ _SAFEGUARDS = [
 ]  # fmt: skip
 _MISTAKE = re.compile(r"\b(?:by\s+mistake|by\s+accident|accidentally|accidently|mistakenly|inadvertently)\b", _I)
 _NOT_DONE = re.compile(
-    r"\b(?:forgot\s+to|forgets?\s+to|failed\s+to|fails\s+to|neglected\s+to|didn['’]?t|did\s+not|never|should\s+have|"
+    r"\b(?:forgot\s+to|forgets?\s+to|failed\s+to|fails\s+to|neglected\s+to|didn['’]?t|did\s+not|does\s+not|"
+    r"doesn['’]?t|had\s+not|hadn['’]?t|never|should\s+have|"
     r"should['’]ve|was\s+supposed\s+to|missed|skipped|overlooked|ignored)\s+(?:properly\s+)?(\w+)(.*)",
     _I,
 )
@@ -86,7 +87,8 @@ def gerund(verb: str) -> str:
 
 
 def _be(subject: str) -> str:
-    last = subject.split()[-1].lower() if subject.split() else ""
+    head = re.split(r"\s+of\s+", subject, maxsplit=1)[0]  # "80,000 lines of code" -> "lines"
+    last = head.split()[-1].lower() if head.split() else ""
     return "were" if last.endswith("s") and not last.endswith(("ss", "us", "is")) and last != "this" else "was"
 
 
@@ -102,8 +104,9 @@ def _object_and_rest(clause: str) -> tuple[str, str]:
     """The noun phrase after the verb, and what follows it ("the migration", "without reading it")."""
     clause = " " + clause
     cut = re.search(r"\s+(?:without|by\s+mistake|by\s+accident|against|to|into|on|in|and|because|which|that|"
-                    r"accidentally|before|after|during|while|when|with|using|as|so|but|then|until|if|for|from|"
-                    r"is|was|were|are)\b|[,;]", clause, _I)  # fmt: skip
+                    r"accidentally|before|after|during|while|when|with|using|as|so|but|or|then|until|if|for|from|right|"
+                    r"straight|directly|"
+                    r"is|was|were|are)\b|[,;](?!\d{3})", clause, _I)  # fmt: skip
     obj, rest = (clause[: cut.start()], clause[cut.start() :]) if cut else (clause, "")
     obj = _REFLEXIVE.sub("", obj)  # "caught it myself": the person goes, the object stays
     return obj.strip() or "it", rest
@@ -123,7 +126,7 @@ def _passive(agent_end: int, sentence: str) -> str | None:
         words = words[skip.end() :]
     m = re.match(r"\s*([\w-]+)\s+(.+)", words, re.S)
     verb = _verb(m.group(1)) if m is not None else None
-    if m is None or verb is None or verb in ("was", "is", "were", "had", "has", "have", "did"):
+    if m is None or verb is None or verb in ("was", "is", "were", "had", "has", "have", "did", "does", "do", "doe"):
         return None
     obj, rest = _object_and_rest(m.group(2).rstrip(". "))
     rest = _MISTAKE.sub("", rest)
@@ -210,7 +213,7 @@ def rule_rewrite(sentence: str, span: BlameSpan) -> str:
     ):
         return _reworded(sentence)
     if span.rule == "possessive":
-        rest = sentence[span.end :].strip()
+        rest = sentence[span.end :].strip().rstrip(".!?")
         noun = re.sub(r"^.*['’]s?\s+", "", sentence[span.start : span.end])
         return _tidy(f"a {noun} {rest}; no review or test caught it before it shipped")
     if span.rule == "person_as_agent":

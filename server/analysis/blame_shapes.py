@@ -10,12 +10,30 @@ in the dock, scolding imperatives and apologies for one's own omission. Each pat
 
 import re
 
-from agent_postmortem.analysis.blame_lexicon import NAME, PERSON
+from agent_postmortem.analysis.blame_lexicon import NAME, PARTICIPLE, PERSON
 
 _I = re.IGNORECASE
 _AGENT = r"(?P<agent>" + PERSON + r"|" + NAME + r")"
 _MISTAKE_NOUN = r"(?:mistake|error|mis-?configuration|failure|oversight|typo|blunder|slip|screw-?up|omission)s?"
 _OWNER = r"(?:mine|ours|his|hers|theirs|yours)"
+# Verbs that are a failure by themselves when a person does them ("I took down production", "he wiped a live
+# database"): read by blame.py after a person as well as its blame verbs.
+DAMAGE = (
+    r"took\s+(?:\S+\s+){0,3}?(?:down|offline)|brought\s+(?:\S+\s+){0,3}?down|knocked\s+(?:\S+\s+){0,3}?(?:out|offline)|"
+    r"crashed|nuked|trashed|massacred|wiped|slipped|goofed|fumbled|blundered|f\*+ed\s+up|damaged|"
+    # physical damage: "kicked loose the power cable", "he has unplugged the switch", "spilled coffee into it"
+    r"kicked\s+(?:\S+\s+){0,3}?(?:out|loose|over)|knocked\s+(?:\S+\s+){0,3}?(?:over|loose)|unplugged|spilled|spilt|"
+    r"(?:fuck|fucks|fucked|mess|messes|messed|screw|screws|screwed)\s+(?:\S+\s+){1,2}?up\b"
+)
+_CHANGE = (
+    r"(?:change|commit|pr|pull\s+request|patch|config|configuration|script|code|deploy|migration|push|update|edit|"
+    r"query|command|fix|instructions?|merge)s?"
+)
+_BROKE = (
+    r"(?:broke|caused|introduced|took\s+(?:\S+\s+){0,3}?down|brought\s+(?:\S+\s+){0,3}?down|deleted|dropped|corrupted|"
+    r"crashed|wiped|seems?\s+(?:to\s+(?:have\s+)?)?(?:be\s+)?(?:\w+ly\s+)?broken|(?:was|were|is|are)\s+(?:\w+ly\s+)?"
+    r"(?:wrong|broken|incorrect|the\s+(?:cause|culprit|problem))|(?:was|were|is|are)n['’]?t\s+\w+\s+enough)"
+)
 
 # (rule, pattern): a pattern with a group `agent` blames that agent only when it is a person (not a system name).
 SHAPES: list[tuple[str, re.Pattern[str]]] = [
@@ -23,8 +41,9 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
     (
         "person_as_cause",
         re.compile(
-            r"(?:^|(?<=[.!?])\s+)without\s+(?:\w+\s+)?(?:thinking|checking|looking|reading|testing|asking|"
-            r"double-checking)[^,.;]{0,40},\s+" + _AGENT + r"\s+\w+",
+            r"(?:^|(?<=[.!?])\s+)(?:without\s+(?:\w+\s+)?(?:thinking|checking|looking|reading|testing|asking|"
+            r"double-checking)[^,.;]{0,40},|(?:by\s+(?:mistake|accident)|accid\w{0,3}ally|mistakenly|inadvertently|"
+            r"unintentionally),?)\s+" + _AGENT + r"\s+\w+",
             _I,
         ),
     ),
@@ -58,10 +77,39 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
     (
         "possessive",
         re.compile(
-            r"\b(?:my|our|his|her|their|your)\s+(?:(?:own|last|recent|latest|new|bad|quick|previous)\s+)?(?:change|"
-            r"commit|pr|pull\s+request|patch|config|script|code|deploy|migration|push|update|edit|query|command)s?\s+"
-            r"(?:\w+\s+){0,2}?(?:broke|caused|introduced|took\s+down|brought\s+down|deleted|dropped|corrupted|"
-            r"crashed|wiped)\b",
+            r"\b(?:my|our|his|her|their|your)\s+(?:(?:own|last|recent|latest|new|bad|quick|previous)\s+)?[\"“']?"
+            + _CHANGE
+            + r"[\"”']?\s+(?:\w+\s+){0,2}?"
+            + _BROKE
+            + r"\b",
+            _I,
+        ),
+    ),
+    (  # a change a person made as the cause: "changes I made seem to have broken the build", "@bob's commits"
+        "possessive",
+        re.compile(
+            r"\b" + _CHANGE + r"\s+(?:that\s+)?(?P<agent>I|we|he|she|they|you|" + NAME + r")\s+(?:\w+ly\s+)?(?:made|"
+            r"pushed|did|wrote|merged|deployed|added|introduced|committed|shipped)\b[^.;!?]{0,40}?" + _BROKE + r"|"
+            r"(?P<mention>(?<![\w.])@[\w-]+)['’]?s?\s+" + _CHANGE + r"\b",
+            _I,
+        ),
+    ),
+    (  # a person in a clause giving the cause: "It was because someone on the security team added a rule to prod"
+        "person_as_cause",
+        re.compile(
+            r"\b(?:because|since|cause)\s+(?:of\s+)?(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:[\w-]+\s+){0,4}?"
+            r"(?!(?:fixed|restored|resolved|reverted|mitigated|rolled|recovered|noticed|reported|asked|said)\b)"
+            r"(?:\w+ed|ran|put|set|made|did|took|left|thought|wrote|broke|forgot|pushed|chose|gave)\b"
+            r"(?=[^.;!?]*\b(?:prod|production|live|untested|without|wrong|broke|broken|down|outage|failed)\b)",
+            _I,
+        ),
+    ),
+    (  # diary-style self-blame without a subject: "Sorry, shouldn't have removed it", "Must have done something wrong."
+        "person_as_cause",
+        re.compile(
+            r"(?:^|(?<=[.!?])\s+|(?:sorry|oops|whoops|ugh|argh|my\s+bad|damn)[,!.]*\s+)(?:(?:should|must|could)"
+            r"(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve)\s+(?:\w+ly\s+)?" + PARTICIPLE + r"|(?:totally\s+|completely\s+)?"
+            r"(?:forgot|accid\w{0,3}ally|accidently|mistakenly)\s+(?:to\s+)?\w+)",
             _I,
         ),
     ),
@@ -119,7 +167,8 @@ SCOLDING = re.compile(
 # Apologising for one's own omission or breakage: "I apologize for not running the tests", "sorry for breaking it".
 APOLOGY = re.compile(
     r"\b(?P<agent>I|we)?\s*(?:apologi[sz]e|['’]m\s+sorry|am\s+sorry|are\s+sorry|['’]re\s+sorry|sorry|apologies)\s+"
-    r"(?:for|about)\s+(?:not\s+\w+ing|forgetting|missing|breaking|deleting|pushing|merging|skipping|ignoring|"
-    r"causing|overlooking|the\s+(?:mistake|oversight|breakage|screw-?up))\b",
+    r"(?:for|about)\s+(?:\w+ly\s+)?(?:not\s+\w+ing|forgetting|missing|breaking|deleting|pushing|merging|skipping|"
+    r"ignoring|causing|overlooking|the\s+(?:mistake|oversight|breakage|screw-?up|mess|mix-?up|f\*+k\s?-?up|"
+    r"fuck\s?-?up))(?!\w)",
     _I,
 )

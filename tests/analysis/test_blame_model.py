@@ -1,6 +1,7 @@
 """The learned blame detector: the shipped file, how it combines with the rules, its findings and rewrites."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from agent_postmortem.analysis.blame import detect
 from agent_postmortem.analysis.blame_learned import GENERIC, learned_rewrite, sentence_spans
 from agent_postmortem.analysis.blame_model import EMBEDDING_DIM, MODEL_FILE, BlameModel, feature_names, load, parse
 from agent_postmortem.analysis.blameless import check_blameless
+from agent_postmortem.evals.blameless import SEALED
 
 SHIPPED = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
 
@@ -20,20 +22,16 @@ def test_the_shipped_file_loads_with_the_bundled_embedders_dimension_and_records
     assert 0.5 < model.threshold < 1 and SHIPPED["decision"]["combine"] == "rules_or_model"
     meta = SHIPPED["metadata"]
     assert meta["embedder"] == "sentence-transformers/all-MiniLM-L6-v2#onnx-int8"
-    sets = ["train", "dev", "external_dev", "external_test2", "external_test3"]  # never test, test4 nor the regression
-    assert meta["settings"]["sets"] == sets and meta["settings"]["threshold_sets"] == [
-        "external_test2",
-        "external_test3",
-    ]
+    sets = ["train", "dev", "external_dev", "external_test2", "external_test3", "external_test4"]
+    assert meta["settings"]["sets"] == sets  # never test, test5 nor the regression set
+    assert meta["settings"]["threshold_sets"] == ["external_test2", "external_test3", "external_test4"]
+    assert not set(SEALED) & set(meta["settings"]["sets"])  # the fresh half is never trained or tuned on
     cv, target = meta["cross_validation"], meta["settings"]["target_precision"]
-    rows = cv["threshold_rows"]  # the threshold was chosen on test2 and test3, where the rules were not tuned
-    assert rows["rows"] >= 170 and target == 0.9
-    if cv["criterion"] == "rules_or_model":
-        assert rows["rules_or_model"]["precision"] >= target
-    else:  # the rules alone are below the target there: the model's own additions reach it
-        assert cv["criterion"] == "model_additions" and rows["rules_alone"]["precision"] < target
-        added = rows["model_additions"]
-        assert added["true"] >= target * (added["true"] + added["false"])
+    rows = cv["threshold_rows"]  # the threshold was chosen on test2, test3 and test4, where the rules were tuned last
+    assert rows["rows"] >= 280 and target == 0.9
+    assert cv["criterion"] == "model_additions" and rows["rules_or_model"]["precision"] >= target
+    added = rows["model_additions"]  # what the model adds to the rules is itself at the target
+    assert added["true"] >= target * (added["true"] + added["false"])
 
 
 def test_a_file_for_other_features_is_refused() -> None:
@@ -91,21 +89,36 @@ def test_sentences_are_cut_at_stops_and_lines() -> None:
         ("He formatted the unmounted partitions on the staging box.",
          "The unmounted partitions were formatted on the staging box; nothing in the process stopped or caught it "
          "before it took effect."),
-        ("Whoever it was, nobody could say.", GENERIC),
+        ("Whoever it was, nobody could say.", GENERIC),  # nothing left to say without the person
+        ("Someone — a human — gave it the keys.",
+         "It was given the keys; nothing in the process stopped or caught it before it took effect."),
+        ("Lee's change broke checkout for everyone.",  # the rules' possessive shape
+         "A change broke checkout for everyone; no review or test caught it before it shipped."),
+        ("Bob had not reinstalled the paging app on his new phone.",  # the rules' not-done shape
+         "The paging app was not reinstalled on the new phone, and no step or check in the process required it."),
+        ("I sat at the console, and deleted 80,000 lines of code with a single keystroke.",  # clause by clause
+         "80,000 lines of code were deleted with a single keystroke; nothing in the process stopped or caught it "
+         "before it took effect."),
+        ("Build is broken because @alice commits landed without review.",
+         "Build is broken because the commits landed without review; nothing in the process stopped or caught it "
+         "before it took effect."),
+        ("My instructions weren't precise enough.",
+         "The instructions weren't precise enough; nothing in the process stopped or caught it before it took effect."),
+        ("Regrets and apologies for the f**k up :(.",
+         "The f**k up happened; nothing in the process stopped or caught it before it took effect."),
     ],
 )  # fmt: skip
 def test_a_learned_finding_is_rewritten_without_the_person(sentence: str, rewrite: str) -> None:
     assert learned_rewrite(sentence) == rewrite
-    assert not detect(rewrite)
+    assert not detect(rewrite) and not re.search(r"\b(?:I|he|his|my|you|your|@\w+)\b", rewrite)
 
 
 @pytest.mark.slow
 def test_the_bundled_embedder_flags_a_blaming_sentence_the_rules_miss() -> None:
     from agent_postmortem.evals.blameless import bundled_embed
 
-    sentence = (  # from the external dev half (web:postmortems.info): the rules have no shape for it
-        "If anyone should have resigned over the incident, it should be the person who made the decision to do dev "
-        "against a production database."
+    sentence = (  # from the external dev half: the rules have no shape for it
+        "You pasted your API key right into the prompt, and Claude Code put it right into the code."
     )
     assert check_blameless(sentence).blameless
     embed = bundled_embed()

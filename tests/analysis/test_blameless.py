@@ -8,7 +8,7 @@ import pytest
 
 from agent_postmortem.analysis.blame_rewrite import SystemicRewrite
 from agent_postmortem.analysis.blameless import check_blameless
-from agent_postmortem.evals.blameless import run, split_errors
+from agent_postmortem.evals.blameless import SEALED, SETS, STATUS, load, run, split_errors
 
 
 @pytest.mark.parametrize(
@@ -42,8 +42,67 @@ def test_systems_failing_and_people_acting_are_not_flagged(text: str) -> None:
     assert check_blameless(text).blameless
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Human error is never the root cause of an outage.",  # a statement about blame as a concept
+        "'Operator error' is the most common root cause, and the laziest one.",
+        'We stopped writing "human error" in our reviews.',
+        "Nobody should have been fired over the outage.",  # about the consequence, not a failure
+        "This was not incompetence.",  # negated
+        "The ability to push that change is an organisational problem, not an engineer's mistake.",
+        "They were pushed to main directly by mistake, as the protection rule did not apply.",  # a passive's patient
+        "The records of 2,000 customers were accidentally posted to a public page.",
+        "Restoring the accidentally deleted items during the release.",
+        "My first reaction was to blame myself.",
+        "With Latest Version This Broke The Build",  # a title-cased heading has no names
+        "Reliability engineering exists to make individual error survivable.",
+        "You've clearly never worked anywhere that sends a lot of email.",
+        "The deploy pipeline took down production.",  # systems failing, with the new verbs
+        "The cron job wiped the cache and crashed the worker.",
+        "The incident was resolved when networking engineers updated the firmware on the switches.",
+        "The storm knocked over a pole and the cable was unplugged by the fall.",
+    ],
+)
+def test_statements_about_blame_negations_and_passives_are_not_flagged(text: str) -> None:
+    assert check_blameless(text).blameless, check_blameless(text).findings
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've made a mistake and pushed it all to main.",  # a contraction after the person
+        "Build is broken because @alice commits: 3410ff4 and b3b8600.",  # an @mention's commits as the cause
+        "@bob accidentally pushed a commit to main.",
+        "It was because someone on the platform team added a firewall rule to prod.",  # a person in a because-clause
+        "Sorry, shouldn't have removed it.",  # self-blame without a subject
+        "Must have done something wrong.",
+        "My code brought the site down.",  # a person's change as the cause
+        "One of my commits caused a regression.",
+        "Recent changes I made seem to have broken the build.",
+        "My instructions weren't precise enough.",
+        "I took down production for an hour.",  # a damaging verb needs no blame verb
+        "These people did not test what they wrote.",
+        "On-call engineer missed the page for 20 minutes.",  # a bare role heading a sentence
+        "By mistake, I have made commits to the main repo.",
+        "I should have double checked.",
+        "Regrets and apologies for the f**k up.",
+        "I fixed my oopsie.",
+        "Unintentionally one of the team members force-pushed over the release branch.",
+        "Long story short, I had somehow kicked loose the power cable of the main server.",  # physical damage
+        "I walked over to see he has unplugged the core switch.",
+        "Road construction crews unintentionally damage buried fiber every week.",  # a bare plural role
+        "In reality this happens because several people mess something up.",
+        "My manager's push for early releases is ruining our test runs.",
+        "They decided to merge and deploy without coordinating with the other teams.",
+    ],
+)
+def test_self_blame_changes_mentions_and_subordinate_people_are_found(text: str) -> None:
+    assert not check_blameless(text).blameless
+
+
 def test_precision_and_recall_on_the_labelled_sentences() -> None:
-    result = run()
+    result = run({name: where for name, where in SETS.items() if name not in SEALED})  # test5 is scored once, by hand
     for name, recall in (
         ("train", 0.95),
         ("dev", 0.95),
@@ -54,7 +113,8 @@ def test_precision_and_recall_on_the_labelled_sentences() -> None:
     assert result["regression"]["rules"]["errors"] == []
     assert "development data" in result["external_test2"]["status"] and result["external_test2"]["sentences"] >= 60
     assert "development data" in result["external_test3"]["status"] and result["external_test3"]["sentences"] >= 80
-    assert "fresh" in result["external_test4"]["status"] and result["external_test4"]["sentences"] >= 100
+    assert "development data" in result["external_test4"]["status"] and result["external_test4"]["sentences"] >= 100
+    assert "scored once" in STATUS["external_test5"] and len(load(*SETS["external_test5"])) >= 120
     assert "looked at four times" in result["external_test"]["status"]
     assert split_errors() == []  # no source on both sides, each on the side its hash gives
     assert result["regression"]["legacy_rules"]["errors"]  # the rules before #18 missed these

@@ -1,0 +1,91 @@
+"""What around a blame match says it is not blame (server/analysis/blame.py asks before keeping a span).
+
+A phrase that would blame someone is not blame when the sentence is about blame itself or puts the phrase out of
+play:
+
+* a statement about blame as a concept: "human error" or "operator error" quoted, named as a phrase or a label, or
+  the subject of a generic claim ("Human error is never a root cause", "'Operator error' is the most common root
+  cause ... and the laziest", "The phrase 'human error' is often used ...");
+* negated: "not an individual's mistake", "This is not incompetence.", "the problem isn't the person";
+* about the consequence, not the failure: "Nobody should have been fired.", "He shouldn't be blamed";
+* a person as the patient of a passive, not its agent: "They were pushed to main directly by mistake", "... Mainers
+  ... were accidentally posted", "the accidentally deleted items";
+* a capitalised word that cannot be a name: a title-cased heading ("With Latest Version This Broke The Build"),
+  a gerund or an abstract noun at the head of a sentence ("Restoring ...", "Reliability engineering ...");
+* a possessive that is the object of a preposition ("merges into my PR broke ...": the merges broke it).
+"""
+
+import re
+
+_I = re.IGNORECASE
+_QUOTED = re.compile(r"[\"“‘'][^\"“”‘’']{0,40}$")
+_NAMED_AS = re.compile(
+    r"\b(?:the\s+(?:phrase|term|label|words?|notion|idea|concept|myth)|called|calling|labell?(?:ed|ing)|blam\w*|"
+    r"attribut\w+(?:\s+\w+){0,3}\s+to|cit(?:e|ed|es|ing)|put\s+(?:it\s+)?down\s+to|chalk\w*\s+(?:it\s+)?up\s+to|"
+    r"stop\s+at|beyond|past|more\s+than|not|never|no|rather\s+than|instead\s+of)\s+$",
+    _I,
+)
+# A generic claim about the phrase: what it is in general, not what caused this failure.
+_GENERIC_CLAIM = re.compile(
+    r"^[\"”’']?\s*(?:(?:is|was|are)\s+(?:\w+\s+)?(?:never|not|rarely|seldom|often|usually|always|almost\s+always|"
+    r"just|merely|only|simply|a\s+(?:label|symptom|starting\s+point|cop-?out|myth|lazy|convenient|catch-?all|"
+    r"placeholder|description|conclusion|explanation|term|phrase)|the\s+(?:most\s+common|easiest|laziest|"
+    r"starting|beginning|symptom))|isn['’]?t|can['’]?t\s+be|cannot\s+be|should\s+(?:never|not)|happens)\b",
+    _I,
+)
+_NEGATED = re.compile(
+    r"\b(?:not|never|no|isn['’]?t|wasn['’]?t|aren['’]?t|weren['’]?t|rather\s+than|instead\s+of)\s+"
+    r"(?:(?:a|an|the|just|only|merely|simply|really|about|because\s+of|due\s+to|one|any)\s+){0,2}$",
+    _I,
+)
+_CONSEQUENCE = re.compile(
+    r"^\W*(?:nobody|no\s+one|noone|none\s+of\s+\w+)\b|"
+    r"\b(?:have\s+been|be|get|got|getting|being)\s+(?:fired|blamed|punished|disciplined|reprimanded|sacked|let\s+go|"
+    r"scapegoated|shamed|named)\b",
+    _I,
+)
+_PASSIVE_START = re.compile(
+    r"^(?:\w+ly\s+)?(?:was|were|is|are|been|being|got|gets|get)\s+(?:\w+ly\s+)?(?!supposed\b)\w+(?:ed|en|wn)\b", _I
+)
+_PASSIVE_MARKER = re.compile(r"\b(?:was|were|is|are|been|being|got|get|the|a|an|any|some)\s+$", _I)
+_PREPOSITION = re.compile(r"\b(?:into|onto|to|in|on|from|with|against|via|through)\s+$", _I)
+_ABSTRACT = re.compile(r"[A-Z][a-z]+(?:ity|tion|sion|ment|ness|ism|ogy|ics|ance|ency)$|[A-Z][a-z]{3,}ing$")
+
+
+def about_blame(text: str, start: int, end: int) -> bool:
+    """The phrase at text[start:end] ("human error", "operator error") is the topic of a statement about blame."""
+    before, after = text[max(0, start - 60) : start], text[end : end + 60]
+    return bool(_QUOTED.search(before) or _NAMED_AS.search(before) or _GENERIC_CLAIM.search(after))
+
+
+def negated(text: str, start: int) -> bool:
+    """A negation right before the phrase: "not an individual's mistake", "This is not incompetence."."""
+    return bool(_NEGATED.search(text[max(0, start - 40) : start]))
+
+
+def about_consequence(clause: str, subject: str) -> bool:
+    """A counterfactual about punishment, or one whose subject is nobody: not a failure put on a person."""
+    return bool(_CONSEQUENCE.search(subject) or _CONSEQUENCE.search(clause))
+
+
+def passive_patient(clause: str, text: str, marker_start: int) -> bool:
+    """The subject is what was acted on ("They were pushed ... by mistake"), or the mistake marker qualifies a
+    participle ("were accidentally posted", "the accidentally deleted items")."""
+    if _PASSIVE_START.search(clause):
+        return True
+    return marker_start >= 0 and bool(_PASSIVE_MARKER.search(text[max(0, marker_start - 12) : marker_start]))
+
+
+def after_preposition(text: str, start: int) -> bool:
+    return bool(_PREPOSITION.search(text[max(0, start - 12) : start]))
+
+
+def cannot_be_a_name(text: str, start: int, word: str) -> bool:
+    """A capitalised word in a title-cased line, or a gerund or an abstract noun, is not a person's name."""
+    if _ABSTRACT.fullmatch(word) or re.match(r"\s+(?:errors?|mistakes?|factors?)\b", text[start + len(word) :], _I):
+        return True  # "Reliability engineering ...", "Human error is never ..."
+    line_start = max(text.rfind("\n", 0, start), text.rfind(". ", 0, start)) + 1
+    line_end = min((i for i in (text.find("\n", start), text.find(". ", start)) if i >= 0), default=len(text))
+    words = re.findall(r"[A-Za-z][\w'’-]*", text[line_start:line_end])
+    capitalised = [w for w in words if w[0].isupper()]
+    return len(words) >= 4 and len(capitalised) >= 0.7 * len(words)
