@@ -19,8 +19,6 @@ from agent_postmortem.store.models import SeedIncident
 from tests.factories import make_service
 from tests.processes import postmortem
 
-pytestmark = pytest.mark.slow
-
 HEAVY = ("openai", "numpy", "sqlalchemy", "chromadb", "onnxruntime", "torch", "alembic", "mcp")
 MARKUP = "Agent crashed [/bold] after [link=https://evil.example]retry[/link] [reference removed]"
 CONTROLS = "Clipboard \x1b]52;c;aGk=\x07 then \x1b[2J screen \x9b31m red \u202eevil"
