@@ -26,7 +26,7 @@ from agent_postmortem.service import capture as capture_module
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.models import IncidentCreate
-from agent_postmortem.store.records import db
+from agent_postmortem.store.records.revision import head_revision
 
 K = 10
 CACHE_FROM = 500_000  # knowledge bases this large are built once and kept in the model cache
@@ -39,7 +39,7 @@ CORPUS_VERSION = 1  # bump when the synthetic corpus changes
 def corpus_dir(model_cache: Path, n: int, *, seed: int, data: Path) -> Path:
     """Where the knowledge base of `n` incidents for this seed, data and schema is kept."""
     stat = (data / "incidents.jsonl").stat()
-    key = f"v{CORPUS_VERSION}-{seed}-{stat.st_size}-{db.head_revision()}"
+    key = f"v{CORPUS_VERSION}-{seed}-{stat.st_size}-{head_revision()}"
     return model_cache / "perf-corpus" / hashlib.sha256(key.encode()).hexdigest()[:12] / f"kb-{n}"
 
 

@@ -7,11 +7,12 @@ that does not allow what was asked (no model configured to draft); 130 interrupt
 (`postmortem export | head`), quietly, as for `cat`.
 """
 
+import logging
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -34,8 +35,12 @@ if TYPE_CHECKING:
     from agent_postmortem.config import Settings
     from agent_postmortem.service.facade import PostmortemService
     from agent_postmortem.store.records.incidents import IncidentStore
+    from agent_postmortem.store.records.sqlite_reader import IncidentReads
 
 __all__ = ["JsonOpt", "emit", "err", "out"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FAILED, BAD_INPUT, INTERRUPTED, CLOSED_PIPE = 1, 2, 130, 141
 
@@ -166,16 +171,33 @@ def _at(chosen: "Settings", home: Path) -> "Settings":
     return replace(chosen, home=home, team="default", database_url=None, chroma_url=None)
 
 
-def records() -> "IncidentStore | None":
-    """The record store alone for the quick reads (`list`, `show`): no service, index, embedder or migration
-    machinery is loaded when the schema is current. None when the home holds nothing yet (it is not created)."""
-    from agent_postmortem.store.records import db
-    from agent_postmortem.store.records.incidents import IncidentStore
-
+def read_records(read: "Callable[[IncidentReads], T]") -> "T | None":
+    """`read` for the quick reads (`list`, `show`), on the records alone: no service, index, embedder or migration
+    machinery. An SQLite home at the current schema is read with the standard library (store/records/sqlite_reader.py);
+    PostgreSQL, an older schema (migrated first, as by any command) or a database that reader cannot read go through
+    the record store. None when the home holds nothing yet (it is not created)."""
     chosen = settings()
     if not has_data(chosen):
         nothing_yet(chosen)
         return None
+    if chosen.database_url is None:
+        from agent_postmortem.store.records.sqlite_reader import SQLiteReader, Unreadable
+
+        reader = SQLiteReader.open(chosen.store_home / "postmortem.db")
+        if reader is not None:
+            try:
+                return read(reader)
+            except Unreadable as e:
+                logger.debug("read through the record store: %s", e)
+            finally:
+                reader.close()
+    return read(_record_store(chosen))
+
+
+def _record_store(chosen: "Settings") -> "IncidentStore":
+    from agent_postmortem.store.records import db
+    from agent_postmortem.store.records.incidents import IncidentStore
+
     url = db.sqlite_url(chosen.store_home)
     if chosen.database_url is not None:
         url = db.team_url(chosen.database_url, chosen.team)

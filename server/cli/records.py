@@ -18,8 +18,8 @@ from agent_postmortem.cli.common import (
     emit,
     err,
     out,
+    read_records,
     reading,
-    records,
     service,
     stage_status,
     stored_service,
@@ -133,8 +133,8 @@ def list_(limit: int = 20, status: Annotated[str | None, choice(STATUSES)] = Non
 
     limit = max(1, min(limit, 200))
     with user_errors():
-        store = records()
-        rows = [] if store is None else store.list_incidents(limit=limit + 1, filters=SearchFilters.of(status=status))
+        filters = SearchFilters.of(status=status)
+        rows = read_records(lambda store: store.list_incidents(limit=limit + 1, filters=filters)) or []
     if as_json:  # the summaries' models are loaded only here: the table needs none of them
         from agent_postmortem.service.results import IncidentList, IncidentSummary
 
@@ -152,10 +152,9 @@ def show(incident_id: str, as_json: JsonOpt = False) -> None:
     from agent_postmortem.store.errors import IncidentNotFound
 
     with user_errors():
-        store = records()
-        if store is None:
+        incident = read_records(lambda store: store.get_or_raise(incident_id))
+        if incident is None:
             raise IncidentNotFound(incident_id.strip())
-        incident = store.get_or_raise(incident_id)
     if not emit(incident, as_json):
         from agent_postmortem.cli.view import incident_view
 

@@ -1,15 +1,15 @@
 """Action items: the tracked follow-ups of incidents (owner, priority P0-P2, due date, status)."""
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Row, case, func, insert, select, update
+from sqlalchemy import Connection, case, func, insert, select, update
 
-from agent_postmortem.store.errors import ActionItemNotFound, CorruptRecord
-from agent_postmortem.store.ids import action_pk, to_action_id, to_incident_id
+from agent_postmortem.store.errors import ActionItemNotFound
+from agent_postmortem.store.ids import action_pk, to_action_id
 from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionItemCreate, ChangeAuthor
 from agent_postmortem.store.records import db, schema
+from agent_postmortem.store.records.columns import action_from_row, readable
 from agent_postmortem.store.records.integrity import for_storage, load
 
 EDITABLE = ("title", "owner", "priority", "due_at", "status")
@@ -163,22 +163,3 @@ def action_values(pk: int, item: ActionItemCreate, now: datetime, *, keep_id: bo
         if keep_id:
             row["pk"] = action_pk(item.id)
     return row
-
-
-def action_from_row(row: Row[Any], now: datetime) -> ActionItem:
-    """The item a row holds (repaired for reading if it no longer validates: store/integrity.py)."""
-    overdue = row.status != "completed" and row.due_at is not None and row.due_at < now
-    fields = {k: getattr(row, k) for k in ("title", "owner", "priority", "status", "due_at", "created_at")}
-    data = {**fields, "id": to_action_id(row.pk), "incident_id": to_incident_id(row.incident_pk), "overdue": overdue}
-    return load(ActionItem, {**data, "completed_at": row.completed_at}, what=to_action_id(row.pk))
-
-
-def readable(rows: Iterable[Row[Any]], now: datetime) -> list[ActionItem]:
-    """The items of these rows, leaving out (logged) any that is damaged beyond repair."""
-    items = []
-    for row in rows:
-        try:
-            items.append(action_from_row(row, now))
-        except CorruptRecord:
-            continue
-    return items

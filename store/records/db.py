@@ -27,6 +27,7 @@ from sqlalchemy.pool import NullPool
 
 from agent_postmortem.store.locks import locked
 from agent_postmortem.store.private import private_file
+from agent_postmortem.store.records.revision import MIGRATIONS_DIR, head_revision
 
 logger = logging.getLogger(__name__)
 
@@ -175,15 +176,6 @@ def _postgres_snapshot(engine: Engine) -> Iterator[Engine]:
                 yield copy
             finally:
                 copy.dispose()
-
-
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-
-
-def head_revision() -> str:
-    """The newest migration's revision, read from the file names (`0005_text_names_on_postgres.py` is revision
-    "0005") so that a read need not load Alembic."""
-    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
 
 
 def at_head(engine: Engine) -> bool:

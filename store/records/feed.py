@@ -11,7 +11,8 @@ from sqlalchemy import Engine, bindparam, delete, func, select, update
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.ids import incident_pk
 from agent_postmortem.store.records import schema
-from agent_postmortem.store.records.rows import filtered, keys_after, readable_incident
+from agent_postmortem.store.records.columns import readable_incident
+from agent_postmortem.store.records.rows import filtered, keys_after
 
 
 class IndexFeed:

@@ -27,20 +27,15 @@ from agent_postmortem.store.models import (
     utcnow,
 )
 from agent_postmortem.store.records import db, schema
-from agent_postmortem.store.records.actions import readable
-from agent_postmortem.store.records.idempotency import KeyDigests
-from agent_postmortem.store.records.rows import (
-    NewIncident,
+from agent_postmortem.store.records.columns import (
     analysis_from_body,
-    analysis_row,
     event_from_row,
-    event_row,
-    filtered,
     incident_from_row,
-    insert_incident,
-    ordered,
+    readable,
     readable_incident,
 )
+from agent_postmortem.store.records.idempotency import KeyDigests
+from agent_postmortem.store.records.rows import NewIncident, analysis_row, event_row, filtered, insert_incident, ordered
 
 if TYPE_CHECKING:
     import numpy as np

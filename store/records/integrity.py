@@ -27,7 +27,6 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails, InitErrorDetails
 
 from agent_postmortem.store.errors import CorruptRecord
-from agent_postmortem.store.redact import redact_model
 
 logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -42,6 +41,8 @@ _REPORTED: set[tuple[str, str]] = set()
 
 def for_storage(model: M) -> M:
     """The record as it may be written: validated, redacted (and trimmed to its limits), storable text only."""
+    from agent_postmortem.store.redact import redact_model  # here: reads (`list`, `show`) need none of its patterns
+
     checked = type(model).model_validate(model.model_dump())
     redacted, _ = redact_model(checked)
     bad = [loc for loc, text in _strings(redacted.model_dump(), ()) if _UNSTORABLE.search(text)]

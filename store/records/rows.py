@@ -1,21 +1,19 @@
 """How incidents are laid out in the database, and every row written or read through `for_storage` and `load`
 (records/integrity.py), so that what is written validates and one row that no longer does takes nothing down: the
 columns beside the JSON body, a new incident's rows (with its timeline, analysis, action items, outbox row and
-idempotency key, in the caller's transaction), rows read back as the stored models, and the filters of search and
-list as SQL."""
+idempotency key, in the caller's transaction) and the filters of search and list as SQL. Rows are read back as the
+stored models by records/columns.py."""
 
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, func, insert, or_
+from sqlalchemy import ColumnElement, Connection, Select, func, insert, or_
 
-from agent_postmortem.store.errors import CorruptRecord
 from agent_postmortem.store.filters import ListOrder, SearchFilters
-from agent_postmortem.store.ids import incident_pk, to_incident_id
+from agent_postmortem.store.ids import incident_pk
 from agent_postmortem.store.models import (
-    ActionItem,
     ActionItemCreate,
     Analysis,
     Incident,
@@ -24,30 +22,11 @@ from agent_postmortem.store.models import (
 )
 from agent_postmortem.store.records import db, schema
 from agent_postmortem.store.records.actions import action_values
-from agent_postmortem.store.records.integrity import for_storage, load
+from agent_postmortem.store.records.columns import CHILDREN, COLUMNS, TIMES
+from agent_postmortem.store.records.integrity import for_storage
 
 if TYPE_CHECKING:
     import numpy as np
-
-# Columns kept out of the JSON body because they live in their own columns or tables.
-COLUMNS = (
-    "title",
-    "category",
-    "severity",
-    "status",
-    "agent",
-    "tool",
-    "model",
-    "created_at",
-    "mitigated_at",
-    "resolved_at",
-    "postmortem_completed",
-    "signature",
-    "occurrences",
-    "last_seen_at",
-)
-TIMES = ("created_at", "mitigated_at", "resolved_at", "last_seen_at")
-CHILDREN = ("id", "timeline", "analysis", "action_items")
 
 
 def content_hash(text: str) -> str:
@@ -108,28 +87,6 @@ def insert_incident(conn: Connection, item: NewIncident, key_digest: str | None)
     return pk
 
 
-def incident_from_row(
-    row: Row[Any],
-    *,
-    timeline: list[TimelineEvent] | None = None,
-    analysis: Analysis | None = None,
-    actions: list[ActionItem] | None = None,
-) -> Incident:
-    fields = {k: getattr(row, k) for k in COLUMNS}
-    body = row.body if isinstance(row.body, dict) else {}
-    data = {**body, **fields, "id": to_incident_id(row.pk)}
-    incident = load(Incident, data, what=to_incident_id(row.pk))  # its children were read (and checked) apart
-    return incident.model_copy(update={"timeline": timeline or [], "analysis": analysis, "action_items": actions or []})
-
-
-def readable_incident(row: Row[Any], *, analysis: Analysis | None = None) -> Incident | None:
-    """The incident of a row in a list, or None (logged) when it is damaged beyond repair."""
-    try:
-        return incident_from_row(row, analysis=analysis)
-    except CorruptRecord:
-        return None
-
-
 def event_row(pk: int, event: TimelineEvent) -> dict[str, Any]:
     checked = for_storage(event)
     return {"incident_pk": pk, "at": checked.at, "kind": checked.kind, "description": checked.description}
@@ -139,24 +96,6 @@ def analysis_row(pk: int, analysis: Analysis) -> dict[str, Any]:
     checked = for_storage(analysis)
     body = checked.model_dump(mode="json")
     return {"incident_pk": pk, "created_at": checked.created_at, "body": body, "state": checked.state}
-
-
-def event_from_row(name: str, row: Row[Any]) -> TimelineEvent | None:
-    """A timeline event, or None (logged) when it is damaged beyond repair: the rest of the timeline is still read."""
-    data = {"at": row.at, "kind": row.kind, "description": row.description}
-    try:
-        return load(TimelineEvent, data, what=f"{name}'s timeline event {row.pk}")
-    except CorruptRecord:
-        return None
-
-
-def analysis_from_body(name: str, body: Any) -> Analysis | None:
-    if body is None:
-        return None
-    try:
-        return load(Analysis, body if isinstance(body, dict) else {}, what=f"{name}'s analysis")
-    except CorruptRecord:
-        return None
 
 
 def keys_after(after_pk: int, gaps: Sequence[tuple[int, int]]) -> ColumnElement[bool]:

@@ -148,8 +148,10 @@ print("LOADED:", *(m for m in {heavy!r} if m in sys.modules))
         (["--help"], set()),
         (["--version"], set()),
         (["list", "--help"], {"pydantic"}),  # typer checks a command's parameters with pydantic
-        (["list"], {"sqlalchemy", "pydantic"}),  # the record store, not the service nor the index feed (numpy)
-        (["show", "INC-1"], {"sqlalchemy", "pydantic"}),
+        (["list"], {"pydantic"}),  # the records by sqlite3 (tests/cli/test_quick_reads.py): no SQLAlchemy, no numpy
+        (["list", "--json"], {"pydantic"}),
+        (["show", "INC-1"], {"pydantic"}),
+        (["show", "INC-1", "--json"], {"pydantic"}),
     ],
 )
 def test_help_and_the_quick_reads_load_no_heavy_module(tmp_path: Path, args: list[str], allowed: set[str]) -> None:

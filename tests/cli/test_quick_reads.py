@@ -1,0 +1,96 @@
+"""`postmortem list` and `show` on an SQLite home read it with the standard library (store/records/sqlite_reader.py)
+and print exactly what they printed through the record store (SQLAlchemy), on hostile, damaged and filtered rows,
+in every format; nothing heavy is imported on the way (issue #21: these reads take at most half a second at 10k).
+
+Each command runs twice as the installed `postmortem`, on a copy of a home one schema revision old: the first run
+migrates it and reads through the record store (the full path), the second reads the now current home through the
+quick reader. The imports of each run are told by Python itself (PYTHONPROFILEIMPORTTIME), so the check needs no hook
+in the product."""
+
+import shutil
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent_postmortem.store.models import SeedIncident
+from tests.factories import make_service
+from tests.processes import postmortem
+
+HEAVY = ("openai", "numpy", "sqlalchemy", "chromadb", "onnxruntime", "torch", "alembic", "mcp")
+MARKUP = "Agent crashed [/bold] after [link=https://evil.example]retry[/link] [reference removed]"
+CONTROLS = "Clipboard \x1b]52;c;aGk=\x07 then \x1b[2J screen \x9b31m red \u202eevil"
+
+
+def _seed(n: int, **extra: Any) -> SeedIncident:
+    day = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=n)
+    row = {"title": f"Incident {n}: the flight search timed out", "created_at": day, "agent": "booker"}
+    return SeedIncident.model_validate({**row, "status": ("open", "mitigated", "resolved")[n % 3], **extra})
+
+
+@pytest.fixture(scope="module")
+def older_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with hostile and damaged rows, taken back to the revision before the newest (as `downgrade` does)."""
+    home = tmp_path_factory.mktemp("older")
+    analysis = {"whys": [{"question": "Why [bold]?", "answer": "Because \x1b[2J [/] it did"}], "root_cause": "R [red]c"}
+    items = [{"title": "Guard [/red] \x1b]8;;https://evil.example\x07link", "owner": "x[/b]", "due_at": "2026-01-02"}]
+    rows = [_seed(n) for n in range(30)]
+    rows.append(_seed(30, analysis=analysis, action_items=items, description="Line \x1b[31mred\x1b[0m"))
+    rows.append(_seed(31, timeline=[{"kind": "detected", "description": "paged [b]"}], severity="SEV1"))
+    service = make_service(home)
+    service.import_incidents(rows)
+    service.store.engine.dispose()
+    with sqlite3.connect(home / "postmortem.db") as conn:
+        conn.execute("update incidents set title = ? where pk = 31", [MARKUP])
+        conn.execute("update incidents set title = ?, severity = 'SEV9' where pk = 32", [CONTROLS])
+        conn.execute("update incidents set title = 'Refund' || char(0) || ' failed' where pk = 3")
+        conn.execute("update incidents set title = X'FF' where pk = 5")  # beyond repair: left out, or an error
+        conn.execute("update action_items set priority = 'P9'")
+        conn.execute("drop index ix_analyses_state")
+        conn.execute("alter table analyses drop column state")
+        conn.execute("update alembic_version set version_num = '0007'")
+    return home
+
+
+COMMANDS = [
+    ["list"],
+    ["list", "--status", "open", "--limit", "4"],
+    ["list", "--json"],
+    ["list", "--status", "resolved", "--limit", "3", "--json"],
+    ["show", "INC-31"],
+    ["show", "INC-31", "--json"],
+    ["show", "INC-32"],
+    ["show", "INC-32", "--json"],
+    ["show", "INC-3"],
+    ["show", "INC-33"],
+    ["show", "INC-5"],
+    ["show", "INC-99"],
+    ["show", "nonsense"],
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
+def test_the_quick_read_prints_what_the_record_store_read(older_home: Path, tmp_path: Path, args: list[str]) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(older_home, home)
+    timed = {"PYTHONPROFILEIMPORTTIME": "1"}
+    full = postmortem(*args, home=home, env=timed)
+    quick = postmortem(*args, home=home, env=timed)
+    assert "sqlalchemy" in _imported(full.stderr)  # the first run migrated and read through the record store
+    assert (quick.returncode, quick.stdout) == (full.returncode, full.stdout), quick.stderr.decode()[-800:]
+    assert _messages(quick.stderr) == _messages(full.stderr)
+    assert not set(HEAVY) & _imported(quick.stderr)
+    assert b"\x1b" not in quick.stdout and b"Traceback" not in quick.stderr
+
+
+def _imported(stderr: bytes) -> set[str]:
+    """The top-level packages an `-X importtime` log names."""
+    lines = stderr.decode(errors="replace").splitlines()
+    return {line.rsplit("|", 1)[-1].strip().partition(".")[0] for line in lines if line.startswith("import time:")}
+
+
+def _messages(stderr: bytes) -> list[str]:
+    lines = stderr.decode(errors="replace").splitlines()
+    return [line for line in lines if line.startswith("error")]
