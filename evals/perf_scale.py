@@ -77,7 +77,7 @@ def dense_recall(
         recalls.append(float((scores[rows] >= kth - 1e-6).sum()) / K)
         del top
     exact = knowledge.exact.count() <= knowledge.exact_limit
-    dense_path = "exact: int8 scan, float32 re-rank" if exact else "chromadb HNSW"
+    dense_path = knowledge.exact.describe() if exact else "chromadb HNSW"
     return {
         "dense_path": dense_path,
         f"recall_at_{K}_vs_exact_float32": round(statistics.fmean(recalls), 4),

@@ -35,6 +35,7 @@ from agent_postmortem.analysis.blame_lexicon import (
     NAME,
     NOT_NAMES,
     PERSON,
+    SOFTWARE_MODIFIER,
     SYSTEM_HEADS,
     WITHOUT_CHECK,
 )
@@ -166,13 +167,25 @@ def _is_person(word: str) -> bool:
     return first[:1].isupper() and first.capitalize() not in NOT_NAMES and not re.search(r"[A-Z].*[A-Z]", first)
 
 
+def _software_plural(text: str, start: int, agent: str) -> bool:
+    """A plural role that software holds: "I/O-bound agent workers never raise ...", "Celery workers never ack"."""
+    if not re.fullmatch(BARE_PLURAL, agent, _I):
+        return False
+    words = [*text[max(0, start - 40) : start].split()[-1:], *agent.split()[:-1]]
+    return any(re.fullmatch(SOFTWARE_MODIFIER, w.strip(",;:()"), _I) for w in words)
+
+
 def _subject_spans(text: str) -> list[BlameSpan]:
     found = []
     for m in _SUBJECT.finditer(text):
         agent = m.group(1)
-        if not _is_person(agent) or (
-            re.fullmatch(NAME, agent)
-            and (_preceded_by_article(text, m.start()) or cannot_be_a_name(text, m.start(), agent))
+        if (
+            not _is_person(agent)
+            or _software_plural(text, m.start(), agent)
+            or (
+                re.fullmatch(NAME, agent)
+                and (_preceded_by_article(text, m.start()) or cannot_be_a_name(text, m.start(), agent))
+            )
         ):
             continue
         clause = _clause_after(text, m.end())

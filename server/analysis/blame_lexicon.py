@@ -101,6 +101,11 @@ FAILURE_CONTEXT = re.compile(
     _I,
 )
 CLAUSE_END = r"[.;:!?\n]|,\s+(?:but|so|which|while|whereas)\b|\s+(?:because|since|although|though)\b"
+# A word before a plural role that makes it software: "agent workers", "I/O-bound workers", "Kubernetes operators".
+SOFTWARE_MODIFIER = (
+    r"(?:agents?|queue|background|celery|sidekiq|job|task|thread|process|server|cloud|build|ci|k8s|kubernetes|async|"
+    r"serverless|gunicorn|uvicorn|web|api|gpu|cpu|inference|model|llm|[\w/]*-bound)"
+)
 # People named by a bare plural role, without a determiner: "third-party construction crews", "Engineers".
 BARE_PLURAL = (
     r"(?<![\w'’-])(?:[\w-]+\s+){0,2}?(?:engineers|developers|devs|contractors|crews|workers|operators|admins|technicians|"

@@ -233,6 +233,15 @@ class ExactIndex:
             if self.cache is not None:
                 self.cache.discard()
 
+    def describe(self) -> str:
+        """How a query is answered now: what the benchmark reports as the dense path at each size."""
+        if self._reduced is not None:
+            best = reduced.CANDIDATES
+            return (
+                f"int8 scan of a {self._reduced.rotation.shape[1]}-d projection, float32 re-rank of the best {best:,}"
+            )
+        return "exact: int8 scan, float32 re-rank"
+
     def count(self) -> int:
         self.refresh()
         return self._pks.size

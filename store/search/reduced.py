@@ -48,11 +48,12 @@ def build(files: FloatRows, size: int, block: int) -> "Reduced | None":
     return stage
 
 
-def fit(sample: np.ndarray, dimensions: int = DIMENSIONS) -> np.ndarray:
-    """The `dimensions` directions (d × dimensions, float32) that keep most of the sample's dot products."""
+def fit(sample: np.ndarray, dimensions: int | None = None) -> np.ndarray:
+    """The `dimensions` (default DIMENSIONS) directions (d × dimensions, float32) that keep most of the sample's dot
+    products."""
     matrix = np.asarray(sample, dtype=np.float64)
     _, vectors = np.linalg.eigh(matrix.T @ matrix)
-    return np.ascontiguousarray(vectors[:, ::-1][:, :dimensions], dtype=np.float32)
+    return np.ascontiguousarray(vectors[:, ::-1][:, : dimensions or DIMENSIONS], dtype=np.float32)
 
 
 class Reduced:

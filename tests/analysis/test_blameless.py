@@ -207,6 +207,20 @@ def test_components_that_caused_a_failure_are_not_people() -> None:
         assert [f.rule for f in check_blameless(blaming).findings] == ["person_as_agent"], blaming
 
 
+def test_workers_and_operators_that_are_software_are_not_people() -> None:
+    for neutral in (  # 33_percale's reference root cause was refused by the draft guard for its "agent workers"
+        "A signal that I/O-bound agent workers never raise because they spend their time waiting on tool calls.",
+        "Celery workers never acknowledged the task.",
+        "The Kubernetes operators never reconciled the deployment.",
+    ):
+        assert check_blameless(neutral).findings == [], neutral
+    for blaming in (
+        "Operators ignored the alert and broke the build.",
+        "Night-shift workers skipped the check and broke the line.",
+    ):
+        assert [f.rule for f in check_blameless(blaming).findings] == ["person_as_cause"], blaming
+
+
 def test_lazy_loading_is_a_technique_not_a_judgement() -> None:
     assert check_blameless("The lazy-loaded script and lazy loading of extensions failed.").findings == []
     assert [f.rule for f in check_blameless("The rollout was lazy.").findings] == ["judgement"]

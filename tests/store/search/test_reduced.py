@@ -66,10 +66,11 @@ def test_from_its_size_the_index_searches_projected_codes_first_and_keeps_the_ex
     home.add(1, 3000)
     index = home.index()
     index.refresh(force=True)
-    assert index._reduced is None  # below the size: every code is scanned
+    assert index._reduced is None and index.describe().startswith("exact")  # below the size: every code is scanned
     home.add(3001, 5000)
     index.refresh(force=True)
     assert index._reduced is not None and index._reduced.size == 5000
+    assert index.describe() == "int8 scan of a 16-d projection, float32 re-rank of the best 400"
     queries = vectors[:200:5] + 0.1 * np.random.default_rng(1).normal(size=(40, DIMENSION)).astype(np.float32)
     assert home.recall(index, queries) >= 0.98
     home.add(5001, 6000)  # rows added later are projected on the same directions
