@@ -29,6 +29,7 @@ from agent_postmortem.analysis.verify import wilson
 from agent_postmortem.config import Settings
 from agent_postmortem.evals.category_data import corpus_examples, default_embedder
 from agent_postmortem.evals.failure_corpus import CORPUS
+from agent_postmortem.evals.failure_corpus import load as load_rows
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.service.runtime import build_service
 from agent_postmortem.store.models import search_text
@@ -131,6 +132,19 @@ def decide_all(
     return [e.label.value for e in examples], decided
 
 
+def by_round(corpus: Path, truth: Sequence[str], decided: dict[str, list[str]]) -> dict[str, Any]:
+    """The same scores on each labelling round's test rows alone (GUIDE.md section 8): a round committed before the
+    model was trained is a first look at that model, the older rounds have been looked at before."""
+    rounds = [row.get("round", 1) for row in load_rows(corpus) if row["split"] == "test"]
+    assert len(rounds) == len(truth)
+    result: dict[str, Any] = {}
+    for k in sorted(set(rounds)):
+        keep = [i for i, r in enumerate(rounds) if r == k]
+        pick = [truth[i] for i in keep]
+        result[f"round_{k}"] = {name: scores(pick, [decided[name][i] for i in keep]) for name in DECIDERS}
+    return result
+
+
 def run(
     corpus: Path = CORPUS,
     seed: Path | None = None,
@@ -159,6 +173,7 @@ def run(
         "split": "test",
         "knowledge_base": str(seed or SEED),
         "test": {name: scores(truth, decided[name]) for name in DECIDERS},
+        "test_by_round": by_round(corpus, truth, decided),
         "paired_with_rules": {name: paired(truth, decided[name], decided["rules"]) for name in DECIDERS[:2]},
         "train_cross_validation": {
             "note": "train half only, 5-fold cross-validation grouped by source, computed when the model was trained",

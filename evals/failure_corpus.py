@@ -48,6 +48,9 @@ FIELDS = [
 ]
 SAMPLE_FIELDS = ["id", "title", "text", "source"]
 MAX_TEXT = 2000
+# 1: first labelling; 2: test rows that state an impact; 3: train rows for the classifier; 4: a fresh test round
+# committed before re-training; 5: train rows added with round 4
+ROUNDS = (1, 2, 3, 4, 5)
 
 Row = dict[str, Any]
 
@@ -75,8 +78,8 @@ def row_problems(row: Row) -> list[str]:
         problems.append(f"{rid}: text must be 1 to {MAX_TEXT} characters")
     if row.get("split") not in ("train", "test"):
         problems.append(f"{rid}: split must be train or test")
-    if row.get("round", 1) not in (1, 2, 3):
-        problems.append(f"{rid}: round must be 1, 2 or 3")
+    if row.get("round", 1) not in ROUNDS:
+        problems.append(f"{rid}: round must be one of {', '.join(map(str, ROUNDS))}")
     return problems
 
 

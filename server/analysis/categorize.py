@@ -28,7 +28,15 @@ from agent_postmortem.store.models import Category, IncidentCreate
 
 STRONG_EVIDENCE = 0.5
 NEIGHBOUR_BOOST = 2.0
+# A classifier's probability is shown rounded to three places but never as 1.0: certainty is what a category given
+# by the caller has, and a very clear capture (p > 0.9995) would otherwise read as given.
+MAX_CLASSIFIER_CONFIDENCE = 0.999
 _GROUP_NAMES = {"embedding": "the text's meaning", "rules": "keyword rules", "cues": "cues"}
+
+
+def shown(probability: float) -> float:
+    """A classifier probability as the capture reports it: three places, below the certainty of a given category."""
+    return min(round(probability, 3), MAX_CLASSIFIER_CONFIDENCE)
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,7 @@ class Learned:
 
     @property
     def confidence(self) -> float:
-        return round(float(np.max(self.probabilities)), 3)
+        return shown(float(np.max(self.probabilities)))
 
 
 def learned(capture: IncidentCreate, vector: np.ndarray | None, model_id: str | None, model: CategoryModel) -> Learned:
@@ -121,4 +129,4 @@ def categorize(
     signals = [*read.signals, *_neighbour_signals(neighbours, counted)]
     if counted and CLASSES[top] != read.category:
         signals.insert(0, f"close past incidents settled a close call: {read.category.value} -> {CLASSES[top].value}")
-    return CategoryDecision(CLASSES[top], round(float(p[top]), 3), signals, source="classifier")
+    return CategoryDecision(CLASSES[top], shown(float(p[top])), signals, source="classifier")
