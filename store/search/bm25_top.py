@@ -22,7 +22,7 @@ import numpy as np
 from agent_postmortem.store.search.bm25 import FIXED
 from agent_postmortem.store.search.bm25_terms import QueryTerms
 
-FULL_BELOW = 20_000  # rows under which scoring every posting is as cheap (measured at 10k and 100k)
+FULL_BELOW = 300_000  # rows under which scoring every posting in one pass is as fast (crossover: 250k-500k)
 FIRST_SHARE = 16  # step 1 scores the rarest terms up to (rows / FIRST_SHARE) postings
 PROBED = 4  # step 1 looks up the full scores of the PROBED * k best rows of the rarest terms
 LOOKUP_RATIO = 16  # a term's postings per remaining row above which its rows are looked up, not scanned
@@ -34,7 +34,7 @@ def top_k(terms: QueryTerms, k: int) -> tuple[np.ndarray, np.ndarray]:
     if k <= 0 or not len(terms) or not terms.count:
         return np.zeros(0, np.int64), np.zeros(0)
     if terms.count < FULL_BELOW:
-        return _best_of(terms.dense(), k)
+        return _best_of(terms.dense(by_term=False), k)
     order = np.argsort(-terms.bounds, kind="stable")
     acc = np.zeros(terms.count)
     first = _rarest(terms, order, k)
@@ -43,9 +43,7 @@ def top_k(terms: QueryTerms, k: int) -> tuple[np.ndarray, np.ndarray]:
     rest = order[len(first) :]
     threshold = _threshold(terms, acc, np.flatnonzero(acc > 0), rest, k)  # (flatnonzero of floats is 10x slower)
     if threshold <= 0:  # fewer than k rows found: no bound to prune with
-        for j in rest:
-            terms.score_into(j, acc)
-        return _best_of(acc, k)
+        return _best_of(terms.dense(by_term=True), k)
     lowest = rest[::-1]
     below = np.cumsum(terms.bounds[lowest])
     optional = int(np.searchsorted(below, threshold * MARGIN, side="left"))  # their bounds sum below MARGIN * it

@@ -59,12 +59,19 @@ def _small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    ("seed", "probed", "margin", "table_limit"),
-    [(1, 4, 0.5, bm25_terms.TABLE_LIMIT), (2, 1, 1.0, bm25_terms.TABLE_LIMIT), (3, 2, 0.8, 50), (4, 8, 0.3, 0)],
+    ("seed", "probed", "margin", "table_limit", "full_below"),
+    [
+        (1, 4, 0.5, bm25_terms.TABLE_LIMIT, 0),
+        (2, 1, 1.0, bm25_terms.TABLE_LIMIT, 0),
+        (3, 2, 0.8, 50, 0),
+        (4, 8, 0.3, 0, 0),
+        (5, 4, 0.5, bm25_terms.TABLE_LIMIT, 10**9),  # no pruning: every posting in one pass
+    ],
 )
 def test_the_pruned_top_k_and_row_scores_are_those_of_scoring_everything(
-    seed: int, probed: int, margin: float, table_limit: int, monkeypatch: pytest.MonkeyPatch
+    seed: int, probed: int, margin: float, table_limit: int, full_below: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(bm25_top, "FULL_BELOW", full_below)
     monkeypatch.setattr(bm25_top, "PROBED", probed)
     monkeypatch.setattr(bm25_top, "MARGIN", margin)
     monkeypatch.setattr(bm25_terms, "TABLE_LIMIT", table_limit)  # 0: every value computed per posting
