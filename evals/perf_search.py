@@ -172,7 +172,7 @@ def search_breakdown(service: PostmortemService, texts: list[str]) -> dict[str, 
     for owner, name, label in (
         (kb, "embed_query", "query_embedding"),
         (kb, "_dense", f"dense_candidates_n{POOL}"),
-        (kb.lexical, "scores", "bm25_scores"),
+        (kb.lexical, "ranked", "bm25_scores"),
         (kb, "_lexical_pool", "lexical_pool_top_k"),
         (kb, "_exact_cosines", "exact_cosines_of_lexical_only_hits"),
         (kb, "search", "knowledge_search"),

@@ -13,7 +13,7 @@ caught up gives exactly the scores of one that indexed every row itself.
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +33,8 @@ class Segment:
     indptr: np.ndarray  # int64, len = terms known when it was made + 1
     docs: np.ndarray  # int32 row numbers
     tfs: np.ndarray  # uint16 term counts
+    bounds: dict[int, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)  # term: (max tf,
+    # min length) among its postings, filled by the queries that need it (search/bm25_terms.py)
 
     @property
     def nnz(self) -> int:
@@ -87,6 +89,7 @@ class Postings:
         self.df = Growable(np.int64)
         self.lengths = Growable(np.int32)
         self.total_length = 0
+        self.max_length = 0
         self.segments: list[Segment] = []
         self._tail = (Growable(np.int32), Growable(np.int32), Growable(np.int32))  # term, row, tf
 
@@ -108,6 +111,7 @@ class Postings:
             row += 1
         self.lengths.extend([len(tokens) for tokens in documents])
         self.total_length += sum(len(tokens) for tokens in documents)
+        self.max_length = max([self.max_length, *(len(tokens) for tokens in documents)])
         self.df.grow_to(len(self.terms))
         ids = np.asarray(terms, dtype=np.int64)
         self.df.add_at(ids)
@@ -153,6 +157,7 @@ class Postings:
         postings.vocab = {term: i for i, term in enumerate(terms)}
         postings.lengths = Growable(np.int32, lengths)
         postings.total_length = int(lengths.sum(dtype=np.int64))
+        postings.max_length = int(lengths.max()) if len(lengths) else 0
         postings.df = Growable(np.int64, segment.counts(len(terms)))
         postings.segments = [segment]
         return postings
@@ -182,15 +187,22 @@ class Postings:
             docs.append(segment.docs[where])
             tfs.append(segment.tfs[where])
             weights.append(np.repeat(term_idf, ends - starts))
-        terms, rows, counts = (part.view for part in self._tail)
-        if len(terms):
-            lookup = np.full(len(self.terms), -1, dtype=np.int64)
-            lookup[wanted] = np.arange(len(wanted))
-            slot = lookup[terms]
-            hit = slot >= 0
-            docs.append(rows[hit])
-            tfs.append(counts[hit])
-            weights.append(idf[slot[hit]])
+        slot, rows, counts = self.tail_matches(wanted)
+        if len(slot):
+            docs.append(rows)
+            tfs.append(counts)
+            weights.append(idf[slot])
         if not docs:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
         return np.concatenate(docs), np.concatenate(tfs), np.concatenate(weights)
+
+    def tail_matches(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(which of the wanted terms, row, term count) of every tail posting of the wanted terms, in tail order."""
+        terms, rows, counts = (part.view for part in self._tail)
+        if not len(terms) or not len(wanted):
+            return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32)
+        lookup = np.full(len(self.terms), -1, dtype=np.int64)
+        lookup[wanted] = np.arange(len(wanted))
+        slot = lookup[terms]
+        hit = slot >= 0
+        return slot[hit], rows[hit], counts[hit]

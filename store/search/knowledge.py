@@ -24,7 +24,7 @@ from agent_postmortem.store.records.feed import IndexFeed
 from agent_postmortem.store.search.embedding import Embedder
 from agent_postmortem.store.search.exact import EXACT_LIMIT, ExactIndex
 from agent_postmortem.store.search.exact import signature as vectors_signature
-from agent_postmortem.store.search.fusion import scores_of, z_scores
+from agent_postmortem.store.search.fusion import z_scores
 from agent_postmortem.store.search.lexical import LexicalIndex
 from agent_postmortem.store.search.lexical import signature as words_signature
 from agent_postmortem.store.search.persisted import PersistedCache
@@ -264,15 +264,17 @@ class KnowledgeBase:
         filters = filters or SearchFilters()
         pool = max(POOL, limit) + len(exclude)
         dense = dict(self._dense(vector, pool, filters)) if mode != "lexical" else {}
-        lexical: dict[int, float] = {}
-        pks, scores = self.lexical.scores(text) if mode != "dense" else (np.zeros(0, np.int64), np.zeros(0))
-        if len(pks):
-            lexical = self._lexical_pool(pks, scores, pool * (3 if filters else 1), filters)
+        best: list[tuple[int, float]] = []
+        dense_lexical = np.zeros(len(dense))
+        if mode != "dense":
+            best, dense_lexical = self.lexical.ranked(text, k=pool * (3 if filters else 1), pks=list(dense))
+        lexical = self._lexical_pool(best, filters)
         candidates = [pk for pk in dict.fromkeys([*dense, *lexical]) if pk not in exclude]
         if not candidates:
             return []
         dense_scores = self._exact_cosines(vector, candidates, dense)
-        lexical_scores = scores_of(candidates, pks, scores)
+        bm25 = dict(zip(dense, dense_lexical.tolist(), strict=True)) | dict(best)
+        lexical_scores = np.array([bm25.get(pk, 0.0) for pk in candidates], dtype=np.float64)
         if mode == "dense":
             relevance = dense_scores
         elif mode == "lexical":
@@ -299,10 +301,8 @@ class KnowledgeBase:
             found = [hit for hit in found if hit[0] in keep][:n]
         return found
 
-    def _lexical_pool(self, pks: np.ndarray, scores: np.ndarray, k: int, filters: SearchFilters) -> dict[int, float]:
-        k = min(k, len(pks))
-        top = np.argpartition(-scores, k - 1)[:k]
-        found = {int(pks[i]): float(scores[i]) for i in top if scores[i] > 0}
+    def _lexical_pool(self, best: list[tuple[int, float]], filters: SearchFilters) -> dict[int, float]:
+        found = dict(best)
         if filters and found:
             keep = self.feed.filter_pks(list(found), filters)
             found = {pk: v for pk, v in found.items() if pk in keep}

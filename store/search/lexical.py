@@ -25,6 +25,8 @@ from agent_postmortem.store.errors import IndexLoading
 from agent_postmortem.store.records.cursor import LOAD_WAIT, KeyCursor
 from agent_postmortem.store.search.arrays import Growable
 from agent_postmortem.store.search.bm25 import K1, B, Postings, Segment
+from agent_postmortem.store.search.bm25_terms import QueryTerms
+from agent_postmortem.store.search.bm25_top import top_k
 from agent_postmortem.store.search.persisted import SAVE_AFTER, PersistedCache, Snapshot
 
 logger = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class LexicalIndex:
         self._postings = Postings()
         self._pks = Growable(np.int64)  # the key of each row, in the order rows were added
         self._order: np.ndarray | None = None  # rows by key, when a late row broke the order
+        self._keys: np.ndarray | None = None  # the keys in that order (made when needed)
         self._opened = False
         self._unsaved = 0
 
@@ -124,6 +127,7 @@ class LexicalIndex:
             order = self._order if self._order is not None else np.arange(before)
             where = np.searchsorted(self._pks.view[order], pks)
             self._order = np.insert(order, where, np.arange(before, before + len(pks)))
+            self._keys = None
         self._pks.extend(pks)
         self._postings.add(documents)
 
@@ -138,6 +142,7 @@ class LexicalIndex:
         self._pks = Growable(np.int64, arrays["pks"])
         order = np.argsort(self._pks.view, kind="stable")
         self._order = None if bool(np.all(order == np.arange(len(order)))) else order
+        self._keys = None
         self._cursor.restore(saved.newest, saved.gaps)
         logger.info("lexical index loaded from its saved file (%d incidents)", self._pks.size)
 
@@ -194,14 +199,37 @@ class LexicalIndex:
             pks, scores, order = self._pks.view, self._postings.scores(ids), self._order
         return (pks, scores) if order is None else (pks[order], scores[order])
 
+    def ranked(self, query: str, *, k: int, pks: Sequence[int] = ()) -> tuple[list[tuple[int, float]], np.ndarray]:
+        """The k incidents that score best for `query` (above 0; best first, ties: the one indexed first) with their
+        scores, and the score of each of `pks` (0 for one not indexed), from one look at the index. Both are the
+        scores `scores` gives, bit for bit, without scoring every incident (search/bm25_top.py)."""
+        self.refresh()
+        terms = self.tokens(query)
+        with self._locked():
+            ids = [i for i in (self._postings.vocab.get(t) for t in terms) if i is not None]
+            query_terms = QueryTerms(self._postings, ids)
+            rows, scores = top_k(query_terms, k)
+            best = list(zip(self._pks.view[rows].tolist(), scores.tolist(), strict=True))
+            at = self._rows_of(np.asarray(pks, dtype=np.int64))
+            of = np.zeros(len(at))
+            of[at >= 0] = query_terms.scores_at(at[at >= 0])
+        return best, of
+
+    def _rows_of(self, pks: np.ndarray) -> np.ndarray:
+        """The row of each key, -1 for a key not indexed."""
+        keys = self._pks.view
+        if self._order is not None:
+            if self._keys is None or len(self._keys) != len(self._order):
+                self._keys = keys[self._order]
+            keys = self._keys
+        if not len(keys):
+            return np.full(len(pks), -1, dtype=np.int64)
+        where = np.minimum(np.searchsorted(keys, pks), len(keys) - 1)
+        rows = where if self._order is None else self._order[where]
+        return np.where(keys[where] == pks, rows, -1)
+
     def search(self, query: str, *, k: int) -> list[tuple[int, float]]:
-        pks, scores = self.scores(query)
-        if not len(pks) or k <= 0:
-            return []
-        k = min(k, len(pks))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(pks[i]), float(scores[i])) for i in top if scores[i] > 0]
+        return self.ranked(query, k=k)[0]
 
     def fields_with(self, terms: list[str], fields: dict[str, str | None]) -> list[str]:
         """Which of the named fields contain any of the (stemmed) terms."""
