@@ -87,8 +87,13 @@ class LexicalIndex:
         return list(self._stem.stemWords([w for w in _TOKEN.findall(text.lower()) if w not in _stopwords()]))
 
     def tokens(self, text: str) -> list[str]:
-        """The distinct stemmed terms of `text`, in order of appearance."""
-        return list(dict.fromkeys(self.words(text)))
+        """The distinct stemmed terms of `text`, in order of appearance (a search asks for its query's once per hit
+        it explains: the last few are kept)."""
+        return list(self._tokens(text))
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - one index per knowledge base, alive as long as the process
+    def _tokens(self, text: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.words(text)))
 
     def refresh(self, *, force: bool = False) -> None:
         """Load incidents added since the last load (checked at most every FRESH_FOR seconds unless forced). A search
