@@ -109,7 +109,7 @@ class FloatRows:
         for i, row in enumerate(rows.tolist()):
             fd, at = (self._file, self._offset + row * size) if row < saved else (self._tail, (row - saved) * size)
             assert fd is not None
-            if os.preadv(fd, [view[i * size : (i + 1) * size]], at) != size:
+            if _read_into(fd, view[i * size : (i + 1) * size], at) != size:
                 raise OSError(f"vector row {row} is cut short")
         return out
 
@@ -153,6 +153,18 @@ class FloatRows:
         if self._file is not None:
             os.close(self._file)
         self._file = None
+
+
+def _read_into(fd: int, buffer: memoryview, at: int) -> int:
+    """`os.preadv` into the buffer where the platform has it (Linux); `os.pread` and a copy elsewhere (macOS)."""
+    if _PREADV is not None:
+        return int(_PREADV(fd, [buffer], at))
+    data = os.pread(fd, len(buffer), at)
+    buffer[: len(data)] = data
+    return len(data)
+
+
+_PREADV = getattr(os, "preadv", None)
 
 
 def close_regions(parts: object) -> None:

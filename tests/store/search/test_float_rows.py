@@ -106,3 +106,16 @@ def test_a_cache_file_copies_a_region_of_another_file_and_reads_it_back(tmp_path
     assert meta == {"k": 1}
     assert np.array_equal(arrays["mixed"], np.vstack([rows[:2], rows[5:15]]))
     assert np.array_equal(arrays["plain"], np.arange(4))
+
+
+def test_rows_are_read_the_same_where_the_platform_has_no_preadv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = np.arange(5 * DIMENSION, dtype=np.float32).reshape(5, DIMENSION)
+    kept = float_rows.FloatRows(DIMENSION, tmp_path)
+    kept.append(rows)
+    with_preadv = kept.read(np.array([4, 0, 2]))
+    monkeypatch.setattr(float_rows, "_PREADV", None)  # macOS: os.pread and a copy
+    assert np.array_equal(kept.read(np.array([4, 0, 2])), with_preadv)
+    assert np.array_equal(with_preadv, rows[[4, 0, 2]])
+    kept.close()
