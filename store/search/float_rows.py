@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_postmortem.store.private import FILE_MODE
+from agent_postmortem.store.private import FILE_MODE, private_dir
 from agent_postmortem.store.search.cache_file import Region
 
 NAME = "floats"  # the array's name in the vector cache file
@@ -54,7 +54,7 @@ class FloatRows:
 
     def append(self, rows: np.ndarray) -> None:
         if self._tail is None:
-            self._folder.mkdir(parents=True, exist_ok=True)
+            private_dir(self._folder)
             fd, name = tempfile.mkstemp(prefix=".vectors-", suffix=".tmp", dir=self._folder)
             os.unlink(name)
             os.fchmod(fd, FILE_MODE)

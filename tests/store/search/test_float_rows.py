@@ -119,3 +119,12 @@ def test_rows_are_read_the_same_where_the_platform_has_no_preadv(
     assert np.array_equal(kept.read(np.array([4, 0, 2])), with_preadv)
     assert np.array_equal(with_preadv, rows[[4, 0, 2]])
     kept.close()
+
+
+def test_the_folder_of_the_private_file_is_created_private(tmp_path: Path) -> None:
+    folder = tmp_path / "home" / "search-cache"
+    kept = float_rows.FloatRows(DIMENSION, folder)
+    kept.append(np.zeros((1, DIMENSION), dtype=np.float32))
+    assert folder.stat().st_mode & 0o777 == 0o700 and (tmp_path / "home").stat().st_mode & 0o777 == 0o700
+    assert list(folder.iterdir()) == []  # the file is unlinked: it leaves nothing behind
+    kept.close()
