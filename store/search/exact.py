@@ -43,6 +43,7 @@ LOAD_BATCH = 16_384
 FORMAT = 3  # 3: the float32 rows are in the file too
 
 
+_Held = tuple[np.ndarray, np.ndarray, np.ndarray]  # keys, the vectors held here, which keys those are
 Loader = Callable[[int, Sequence[tuple[int, int]]], Iterable[tuple[int, np.ndarray]]]
 Vectors = Callable[[Sequence[int]], dict[int, np.ndarray]]
 
@@ -88,8 +89,8 @@ class ExactIndex:
         self._reduced: Reduced | None = None
         if self._files is not None:
             self._files.close()
-        with_files = self._vectors is not None and self.cache is not None
-        self._files = FloatRows(self._dimension, self.cache.path.parent) if self.cache and with_files else None
+        kept = self._vectors is not None and self.cache is not None  # else memory (tests) or the records
+        self._files = FloatRows(self._dimension, self.cache.path.parent) if kept and self.cache else None
         self._opened = False
         self._unsaved = 0
 
@@ -269,8 +270,8 @@ class ExactIndex:
                 top = self._reduced.candidates(query, max(reduced.CANDIDATES, RERANK * n), keep)
             else:
                 top = self._best_codes(query, RERANK * n, keep)
-            keys = pks[top]
-        found, scores = self._scored(query, keys, top)
+            held = self._held(pks[top], top)
+        found, scores = self._scored(query, held)
         order = np.lexsort((found, -scores))[:n]
         return list(zip(found[order].tolist(), scores[order].tolist(), strict=True))
 
@@ -286,13 +287,13 @@ class ExactIndex:
         keys = np.asarray(pks, dtype=np.int64)
         with self._lock:
             rows = self._rows_of(keys)
-        found, scores = self._scored(np.asarray(vector, dtype=np.float32), keys[rows >= 0], rows[rows >= 0])
+            held = self._held(keys[rows >= 0], rows[rows >= 0])
+        found, scores = self._scored(np.asarray(vector, dtype=np.float32), held)
         return dict(zip(found.tolist(), scores.tolist(), strict=True))
 
-    def _scored(self, query: np.ndarray, keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(keys, exact cosines) of these rows; vectors held nowhere here are read from the record store."""
-        with self._lock:
-            floats, here = self._held(rows)
+    def _scored(self, query: np.ndarray, held: _Held) -> tuple[np.ndarray, np.ndarray]:
+        """(keys, exact cosines) of the rows `_held` looked up; those held nowhere here are read from the records."""
+        keys, floats, here = held
         found, scores = [keys[here]], [floats @ query]
         rest = keys[~here].tolist()
         if rest:
@@ -302,17 +303,18 @@ class ExactIndex:
             scores.append(np.array([float(v @ query) for v in stored.values()], dtype=np.float32))
         return np.concatenate(found), np.concatenate(scores).astype(np.float64)
 
-    def _held(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The float32 vectors of these rows that are held here (memory or files), and which rows those are."""
+    def _held(self, keys: np.ndarray, rows: np.ndarray) -> _Held:
+        """(keys, the float32 vectors of those rows held here (memory or files), which rows those are); the caller
+        holds the lock, so the rows are those of the keys."""
         if self._vectors is None:
-            return self._floats.rows(rows), np.ones(len(rows), dtype=bool)
+            return keys, self._floats.rows(rows), np.ones(len(rows), dtype=bool)
         if self._files is None:
-            return np.zeros((0, self._dimension), dtype=np.float32), np.zeros(len(rows), dtype=bool)
+            return keys, np.zeros((0, self._dimension), dtype=np.float32), np.zeros(len(rows), dtype=bool)
         floats, here, damaged = self._files.checked(rows, self._sums.view, self._scales.view)
         if damaged and self.cache is not None:
             logger.warning("the vector cache %s holds damaged vectors: it will be rebuilt from the records", self.cache)
             self.cache.discard()
-        return floats, here
+        return keys, floats, here
 
     def _rows_of(self, pks: np.ndarray) -> np.ndarray:
         """The row of each key, -1 for keys not in the index."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_postmortem.store.private import FILE_MODE, private_dir
+from agent_postmortem.store.private import private_dir
 from agent_postmortem.store.search.cache_file import Region
 
 NAME = "floats"  # the array's name in the vector cache file
@@ -55,9 +55,8 @@ class FloatRows:
     def append(self, rows: np.ndarray) -> None:
         if self._tail is None:
             private_dir(self._folder)
-            fd, name = tempfile.mkstemp(prefix=".vectors-", suffix=".tmp", dir=self._folder)
+            fd, name = tempfile.mkstemp(prefix=".vectors-", suffix=".tmp", dir=self._folder)  # 0600
             os.unlink(name)
-            os.fchmod(fd, FILE_MODE)
             self._tail = fd
         data = np.ascontiguousarray(rows, dtype=np.float32).tobytes()
         if os.pwrite(self._tail, data, self._tail_rows * self._row) != len(data):
@@ -86,11 +85,13 @@ class FloatRows:
         parts = []
         first, last = start, min(stop, self.saved)
         if first < last:
-            assert self._file is not None
+            if self._file is None:  # dropped as damaged
+                raise OSError("the saved vectors are not readable here")
             parts.append(os.pread(self._file, (last - first) * self._row, self._offset + first * self._row))
         first, last = max(start, self.saved), stop
         if first < last:
-            assert self._tail is not None
+            if self._tail is None:
+                raise OSError(f"vector rows {first}..{last} were never kept here")
             parts.append(os.pread(self._tail, (last - first) * self._row, (first - self.saved) * self._row))
         data = b"".join(parts)
         if len(data) != (stop - start) * self._row:
@@ -108,7 +109,8 @@ class FloatRows:
         saved, size = self.saved, self._row
         for i, row in enumerate(rows.tolist()):
             fd, at = (self._file, self._offset + row * size) if row < saved else (self._tail, (row - saved) * size)
-            assert fd is not None
+            if fd is None:  # saved rows dropped as damaged, or a row never kept here
+                raise OSError(f"vector row {row} is not readable here")
             if _read_into(fd, view[i * size : (i + 1) * size], at) != size:
                 raise OSError(f"vector row {row} is cut short")
         return out

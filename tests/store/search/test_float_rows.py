@@ -128,3 +128,18 @@ def test_the_folder_of_the_private_file_is_created_private(tmp_path: Path) -> No
     assert folder.stat().st_mode & 0o777 == 0o700 and (tmp_path / "home").stat().st_mode & 0o777 == 0o700
     assert list(folder.iterdir()) == []  # the file is unlinked: it leaves nothing behind
     kept.close()
+
+
+def test_the_projected_stage_is_not_built_from_saved_vectors_found_damaged(tmp_path: Path) -> None:
+    from agent_postmortem.store.search import reduced
+
+    records = Records(3000)
+    records.add(1, 3000)
+    index = records.index(tmp_path / "v.int8")
+    index.refresh(force=True)  # saved, and read from the file since
+    files = index._files
+    assert files is not None and files.saved == 3000
+    files.drop_saved()  # as `checked` does when a saved row disagrees with its codes
+    with pytest.raises(OSError, match="not readable"):
+        files.read_range(0, 10)
+    assert reduced.build(files, 3000, 64) is None  # logged; every code is scanned instead of failing the search
