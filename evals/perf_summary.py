@@ -148,7 +148,9 @@ def notes(search: list[dict[str, Any]], imported: dict[str, Any], embedder: str)
         f"recall@{K}: a returned id counts when its exact float64 cosine is at least the {K}th best minus {TIE} (ties "
         "count); the exact method's recall is a sanity check (must be 1.0).",
         "end_to_end_breakdown comes from a second pass with each stage wrapped by a timer; its stages add up to "
-        "'total' (mean_ms adds up, p50_ms does not).",
+        "'total' (mean_ms adds up, p50_ms does not), except bm25_top_k_alongside, which runs on another thread "
+        "while the query is embedded and the dense candidates found (the search's wait for it is in "
+        "fusion_and_other_in_knowledge_search).",
         f"Import: {imported['imported']} AIID incidents. ratio = import rate / raw SentenceTransformer.encode rate "
         "(all texts in one call, same batch size, which lets it sort all texts by length; timed before and after the "
         "import, averaged); ratio_vs_embedder_direct compares with the service's embedder called directly; "

@@ -35,7 +35,7 @@ class Retrieval:
             shown, exclude = incident.title, {incident_pk(incident.id)}
         else:
             text = shown = query or ""
-            vector, exclude = self.knowledge.embed_query(text), set()
+            vector, exclude = None, set()  # embedded by the search, while BM25 ranks
         hits = self.similar(vector, text, limit=limit + offset + 1, filters=filters, exclude=exclude, mode=mode)
         page = hits[offset : offset + limit]
         more = len(hits) > offset + limit
@@ -43,7 +43,7 @@ class Retrieval:
 
     def similar(
         self,
-        vector: np.ndarray,
+        vector: np.ndarray | None,
         text: str,
         *,
         limit: int,
@@ -51,7 +51,8 @@ class Retrieval:
         exclude: set[int] | None = None,
         mode: Mode = "hybrid",
     ) -> list[SimilarIncident]:
-        """The incidents nearest to a vector and its text, best first, each with why it matched."""
+        """The incidents nearest to a vector (None: `text`'s embedding as a query) and its text, best first, each with
+        why it matched."""
         hits = self.knowledge.search(text=text, vector=vector, limit=limit, filters=filters, exclude=exclude, mode=mode)
         records = self.store.summaries([h.pk for h in hits])
         return [self._explain(h, r, text) for h in hits if (r := records.get(h.pk)) is not None]

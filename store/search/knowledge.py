@@ -10,6 +10,7 @@ was flat for 0.6-0.8, and fell for lexical-heavy weights.
 import hashlib
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +37,7 @@ POOL = 100
 # incidents, with 66 MB of imports: the owner held 546 MB against 282 MB for a process without the index).
 CHILD_FROM = 20_000
 Mode = Literal["hybrid", "dense", "lexical"]
+_RANKING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bm25")  # one per search in flight, up to 4
 
 
 @dataclass(frozen=True)
@@ -252,22 +254,27 @@ class KnowledgeBase:
         self,
         *,
         text: str,
-        vector: np.ndarray,
+        vector: np.ndarray | None,
         limit: int,
         filters: SearchFilters | None = None,
         exclude: set[int] | None = None,
         mode: Mode = "hybrid",
         alpha: float = ALPHA,
     ) -> list[Hit]:
-        """Hits best first under `mode`; `exclude` never appears."""
+        """Hits best first under `mode`; `exclude` never appears. `vector`: None to embed `text` as a query here."""
         exclude = exclude or set()
         filters = filters or SearchFilters()
         pool = max(POOL, limit) + len(exclude)
+        # BM25 ranks on another thread while the query is embedded and the dense candidates found: numpy and ONNX
+        # Runtime release the GIL, so on two cores most of its 2 ms at 100k incidents is hidden (docs/performance.md)
+        ranking = None if mode == "dense" else _RANKING.submit(self.lexical.rank, text, k=pool * (3 if filters else 1))
+        vector = self.embed_query(text) if vector is None else vector
         dense = dict(self._dense(vector, pool, filters)) if mode != "lexical" else {}
         best: list[tuple[int, float]] = []
         dense_lexical = np.zeros(len(dense))
-        if mode != "dense":
-            best, dense_lexical = self.lexical.ranked(text, k=pool * (3 if filters else 1), pks=list(dense))
+        if ranking is not None:
+            first = ranking.result()
+            best, dense_lexical = first.best, self.lexical.scores_of(first, list(dense))
         lexical = self._lexical_pool(best, filters)
         candidates = [pk for pk in dict.fromkeys([*dense, *lexical]) if pk not in exclude]
         if not candidates:

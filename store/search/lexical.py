@@ -16,6 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
@@ -206,19 +207,37 @@ class LexicalIndex:
 
     def ranked(self, query: str, *, k: int, pks: Sequence[int] = ()) -> tuple[list[tuple[int, float]], np.ndarray]:
         """The k incidents that score best for `query` (above 0; best first, ties: the one indexed first) with their
-        scores, and the score of each of `pks` (0 for one not indexed), from one look at the index. Both are the
-        scores `scores` gives, bit for bit, without scoring every incident (search/bm25_top.py)."""
+        scores, and the score of each of `pks` (0 for one not indexed). Both are the scores `scores` gives, bit for
+        bit, without scoring every incident (search/bm25_top.py)."""
+        ranking = self.rank(query, k=k)
+        return ranking.best, self.scores_of(ranking, pks)
+
+    def rank(self, query: str, *, k: int) -> "Ranking":
+        """The first half of `ranked`: the k best, and what `scores_of` needs to score other incidents for the same
+        query later (a search ranks while its query is embedded, and scores its dense candidates afterwards)."""
         self.refresh()
         terms = self.tokens(query)
         with self._locked():
-            ids = [i for i in (self._postings.vocab.get(t) for t in terms) if i is not None]
-            query_terms = QueryTerms(self._postings, ids)
+            query_terms = self._query_terms(terms)
             rows, scores = top_k(query_terms, k)
             best = list(zip(self._pks.view[rows].tolist(), scores.tolist(), strict=True))
+            return Ranking(best, terms, query_terms, self._postings, self._postings.count)
+
+    def scores_of(self, ranking: "Ranking", pks: Sequence[int]) -> np.ndarray:
+        """The score of each of `pks` for the query `ranking` ranked (0 for one not indexed), from the index as it
+        is now: rows loaded in between are scored too."""
+        if not len(pks):
+            return np.zeros(0)
+        with self._locked():
+            same = ranking.postings is self._postings and ranking.count == self._postings.count
+            query_terms = ranking.query_terms if same else self._query_terms(ranking.terms)
             at = self._rows_of(np.asarray(pks, dtype=np.int64))
             of = np.zeros(len(at))
             of[at >= 0] = query_terms.scores_at(at[at >= 0])
-        return best, of
+        return of
+
+    def _query_terms(self, terms: Sequence[str]) -> QueryTerms:
+        return QueryTerms(self._postings, [i for i in (self._postings.vocab.get(t) for t in terms) if i is not None])
 
     def _rows_of(self, pks: np.ndarray) -> np.ndarray:
         """The row of each key, -1 for a key not indexed."""
@@ -245,6 +264,17 @@ class LexicalIndex:
         """The query's (stemmed) terms that the text contains: why a hit matched lexically."""
         have = set(self.tokens(text))
         return [t for t in self.tokens(query) if t in have][:12]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A query's k best incidents, and its terms as the index held them then (`LexicalIndex.scores_of`)."""
+
+    best: list[tuple[int, float]]
+    terms: Sequence[str]
+    query_terms: QueryTerms
+    postings: Postings
+    count: int
 
 
 class _Held:

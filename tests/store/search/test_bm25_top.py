@@ -130,3 +130,22 @@ def test_the_lexical_index_ranks_and_scores_keys_as_its_full_scores_do() -> None
 
 def _inside(pk: int, gaps: list[tuple[int, int]]) -> bool:
     return any(first <= pk <= last for first, last in gaps)
+
+
+def test_scores_of_a_ranking_follow_the_index_as_it_is_when_asked() -> None:
+    """A search ranks while its query is embedded and scores its dense candidates afterwards: rows loaded in between
+    get their scores (no stale terms index a grown or replaced index), and a reset index scores only what it holds."""
+    rows = [(1, "ledger sync timeout"), (2, "ledger write failed")]
+    index = LexicalIndex(lambda after, gaps: [r for r in rows if r[0] > after or _inside(r[0], gaps)])
+    index.refresh(force=True)
+    ranking = index.rank("ledger timeout", k=5)
+    assert [pk for pk, _ in ranking.best] == [1, 2]
+    rows.append((3, "ledger timeout again timeout"))
+    index.refresh(force=True)
+    _, full = index.ranked("ledger timeout", k=5, pks=[1, 2, 3])
+    assert full[2] > 0
+    assert index.scores_of(ranking, [1, 2, 3]).tolist() == full.tolist()  # idf of the grown index, row 3 scored
+    index.reset()
+    del rows[:2]
+    index.refresh(force=True)  # rebuilt from what the records hold now: one row, new term ids
+    assert index.scores_of(ranking, [1, 3]).tolist() == [0.0, index.ranked("ledger timeout", k=1)[0][0][1]]

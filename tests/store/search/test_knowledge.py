@@ -74,6 +74,19 @@ def test_filters_apply_to_both_sides(seeded: PostmortemService) -> None:
     assert hits and all(h.category == "timeout" for h in hits)
 
 
+def test_a_search_that_embeds_its_query_while_bm25_ranks_answers_as_one_given_the_vector(
+    seeded: PostmortemService,
+) -> None:
+    kb = seeded.knowledge
+    queries = ["429 rate limit quota", "ERR_LEDGER sync stopped writing rows", "model invented a refund policy"]
+    for query in queries:
+        vector = kb.embed_query(query)
+        for mode in ("hybrid", "dense", "lexical"):
+            for filters in (None, SearchFilters.of(category="timeout")):
+                given = kb.search(text=query, vector=vector, limit=8, mode=mode, filters=filters)  # type: ignore[arg-type]
+                assert kb.search(text=query, vector=None, limit=8, mode=mode, filters=filters) == given  # type: ignore[arg-type]
+
+
 def test_recall_and_mrr_from_ranks() -> None:
     assert scores([1, 3, None, 12]) == {
         "recall@1": 0.25,
