@@ -22,7 +22,9 @@ checks those rules. test4 has been looked at once and is development data since 
 the learned detector trains on it). `external_test5` (fresh): 144 sentences from 86 sources in none of the other
 rows, collected and committed before that work; whole sources, like test3 and test4; never trained or tuned on
 (`train_blame.py` names its sets) and scored once, at the end (with the previous round's detector beside it for the
-comparison; nothing changed afterwards). Labels follow `data/blameless_guide.md`.
+comparison; nothing changed afterwards). `external_test6` (fresh): 159 sentences from 123 sources in none of the other
+rows, collected and committed before the next round's tuning; whole sources, like test3 to test5; sealed like test5.
+Labels follow `data/blameless_guide.md`.
 """
 
 import hashlib
@@ -46,6 +48,7 @@ SETS = {
     "external_test3": (EXTERNAL, "test3"),
     "external_test4": (EXTERNAL, "test4"),
     "external_test5": (EXTERNAL, "test5"),
+    "external_test6": (EXTERNAL, "test6"),
     "regression": (DATA / "blameless_regression.jsonl", None),
 }
 STATUS = {
@@ -55,8 +58,10 @@ STATUS = {
     "external_test3": "looked at twice (errors read); development data since: the learned detector trains on it",
     "external_test4": "looked at once (errors read); development data since: the rules and the learned detector use it",
     "external_test5": "held out: collected before this round's tuning, never tuned on; scored once, at the end",
+    "external_test6": "held out: collected before the next round's tuning, never tuned on; scored once, at the end",
 }
-SEALED = ("external_test5",)  # scored only by the bench itself, once at the end: no test or trainer reads its figures
+# scored only by the bench itself, once at the end: no test or trainer reads their figures
+SEALED = ("external_test5", "external_test6")
 
 
 def _rate(hits: int, n: int) -> dict[str, Any]:
@@ -81,10 +86,10 @@ def load(path: Path, split: str | None) -> list[dict[str, Any]]:
 
 def _allowed(source: str) -> set[str]:
     """The sides a source may be on: first split by parity (test if even), later sources test2 if divisible by 3;
-    test3, test4 and test5 hold whole sources new to the file (only on that side: `split_errors` rejects a source on
-    two)."""
+    test3 to test6 hold whole sources new to the file (only on that side: `split_errors` rejects a source on two)."""
     digest = int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16)
-    return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev", "test3", "test4", "test5"}
+    fresh = {"test3", "test4", "test5", "test6"}
+    return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev", *fresh}
 
 
 def split_errors(path: Path = EXTERNAL) -> list[str]:

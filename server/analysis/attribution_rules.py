@@ -1,6 +1,6 @@
 """The rule-based attributor's choice of the decisive step in a failed multi-agent run, with no LLM.
 
-Four rules, tried in order (each designed on the `design` half of the Who&When development runs only; the
+Five rules, tried in order (each designed on the `design` half of the Who&When development runs only; the
 figures on both halves and what each rule changed are in docs/multi-agent.md):
 
 1. **A coordinator declared the request satisfied.** A run that failed although its coordinator judged the
@@ -14,12 +14,16 @@ figures on both halves and what each rule changed are in docs/multi-agent.md):
 3. **The first claim to read or watch a source with no tool to do it.** An action without code that says the agent
    will open, watch or review a page, video or file (or has done so), not followed by a tool's output: nothing
    in the run read that source, so what the agent reports from it is invented.
-4. **The first substantive action** (the rule before these two): the earliest step by an agent that is not tool or
+4. **The run ended stuck on failing tools.** When the run's last tool outputs (at least `STUCK_FAILURES` of them,
+   with no successful one in between; a terminal that had nothing to run does not count) all report an error or
+   print nothing but labels, the run never recovered from the first of them: the action that asked for it is
+   where the run got stuck, and everything after only repeated the failure.
+5. **The first substantive action** (the rule before these four): the earliest step by an agent that is not tool or
    code output (a terminal's, or a page dump sent under an agent's name), not the human asking, not a routing,
    planning or delegating message, and not the task statement handed to the first agent. A wrong first move is
    what the later steps build on.
 
-Failing all four, the first step by an agent that is not a tool or the human, then the first step.
+Failing all five, the first step by an agent that is not a tool or the human, then the first step.
 Everything here works on plain steps (`who`, `role`, `name`, `content`), so it can be tested on small traces.
 """
 
@@ -30,7 +34,9 @@ from typing import Literal, Protocol
 
 NEW_FIGURES = 3  # 2 to 6 choose the same steps on the design half but one or two runs; 3 sits in the middle
 
-Rule = Literal["verdict", "new_figures", "unread_source", "first_action", "fallback"]
+STUCK_FAILURES = 2  # one failure at the end is often the last check of a run that had its answer
+
+Rule = Literal["verdict", "new_figures", "unread_source", "stuck", "first_action", "fallback"]
 
 # Steps that are not an agent's own decision: tool and code-execution output, the human asking, routing.
 # A tool is named by its last word or by a tool word among its words ("Computer_terminal", "code_executor",
@@ -64,6 +70,9 @@ SOURCE_CLAIM = re.compile(
     r"|\bupon (?:visiting|opening|watching|reviewing)\b",
     re.IGNORECASE,
 )
+# A tool output that printed nothing but labels ("The longest word found is: "), "None" or an empty list.
+_EXIT_HEADER = re.compile(r"^\s*exit ?code\s*:[^\n]*(?:\n\s*code output\s*:)?", re.IGNORECASE)
+_BLANK_LINE = re.compile(r"^(?:[^\n]*:)?\s*(?:none|null|nan|\[\]|\{\}|\(\)|''|\"\")?$", re.IGNORECASE)
 NOTHING_RUN = re.compile(r"no code (?:from the last \d+ messages? )?(?:for me )?to execute", re.IGNORECASE)
 
 
@@ -166,8 +175,30 @@ def first_unread_source(steps: Sequence[StepLike], task: str | None) -> Pick | N
     return None if found is None else Pick(found, "unread_source")
 
 
+def failed(output: StepLike) -> bool:
+    """A tool output that reports an error, or that printed nothing but labels, "None" or an empty list."""
+    if ERROR.search(output.content[:500]):
+        return True
+    lines = _EXIT_HEADER.sub("", output.content).strip().splitlines()
+    return all(_BLANK_LINE.match(line.strip()) for line in lines)
+
+
+def stuck_at(steps: Sequence[StepLike], task: str | None) -> Pick | None:
+    """The action whose tool output opened the run's final series of failed outputs (`STUCK_FAILURES` or more)."""
+    outputs = [i for i, s in enumerate(steps) if i > 0 and is_tool(s) and not NOTHING_RUN.search(s.content)]
+    failures = []
+    for i in reversed(outputs):
+        if not failed(steps[i]):
+            break
+        failures.append(i)
+    if len(failures) < STUCK_FAILURES:
+        return None
+    asked = [i for i in range(failures[-1]) if is_action(steps[i], task)]
+    return Pick(asked[-1], "stuck") if asked else None
+
+
 def first_action(steps: Sequence[StepLike], task: str | None) -> Pick:
-    """The rule used before the other three (kept as the benchmark's baseline and as the last rule)."""
+    """The rule used before the other four (kept as the benchmark's baseline and as the last rule)."""
     actions = [i for i, s in enumerate(steps) if is_action(s, task)]
     if actions:
         return Pick(actions[0], "first_action")
@@ -179,4 +210,9 @@ def pick_step(steps: Sequence[StepLike], task: str | None) -> Pick:
     verdict = verdict_step(steps)
     if verdict is not None:
         return Pick(verdict, "verdict")
-    return first_new_figures(steps, task) or first_unread_source(steps, task) or first_action(steps, task)
+    return (
+        first_new_figures(steps, task)
+        or first_unread_source(steps, task)
+        or stuck_at(steps, task)
+        or first_action(steps, task)
+    )

@@ -7,7 +7,7 @@ A run, in the shape of the Who&When traces (Zhang et al. 2025):
 metadata, reference answers) are ignored and never stored. Runs marked as successful are not imported.
 
 Two attributors:
-- `heuristic` (no LLM): four rules over the steps (`server/analysis/attribution_rules.py`);
+- `heuristic` (no LLM): five rules over the steps (`server/analysis/attribution_rules.py`);
   `postmortem bench attribution` (docs/multi-agent.md) says what they score.
 - `llm`: the configured LLM reads the steps, shortened to fit, and answers a small bounded JSON schema
   (`server/attribution_llm.py`); an answer that is not valid JSON, or that cannot be grounded in a real step of
@@ -122,6 +122,7 @@ def excerpt(text: str, *, around: re.Match[str] | None = None, limit: int = 300)
 _RULE_NOTES = {
     "verdict": "the coordinator declared the request satisfied there, on an answer the run had not verified",
     "unread_source": "it reports reading or watching a source that no tool in the run opened",
+    "stuck": "its tool output was the first of the failures the run ended on, never recovered from",
     "first_action": "it is the run's first substantive action",
     "fallback": "no substantive action was found",
 }
@@ -141,8 +142,8 @@ def _notes(run: StepRun, pick: Pick) -> list[str]:
 def heuristic_attribution(run: StepRun) -> Attribution:
     """The step `server.attribution_rules.pick_step` chooses (a coordinator's premature "request satisfied", else
     the first step that states figures found nowhere earlier, else the first claim to read a source no tool opened,
-    else the first substantive action), its agent, the
-    step quoted, and why."""
+    else the action whose tool output began the failures the run ended on, else the first substantive action), its
+    agent, the step quoted, and why."""
     pick = rules.pick_step(run.steps, run.task)
     chosen = run.steps[pick.index]
     notes = _notes(run, pick)

@@ -1,13 +1,13 @@
 """The rule-based attributor on small traces written for these tests: a coordinator's premature "request
 satisfied", the first step that states figures the run never found, the first claim to have read a source no tool
-opened, and the first substantive action."""
+opened, the action whose tool output began the failures a run ended on, and the first substantive action."""
 
 import json
 from pathlib import Path
 from typing import Any
 
-from agent_postmortem.analysis.attribution_rules import first_action, is_tool_name, pick_step, stated_figures
-from agent_postmortem.analysis.steps import StepRun, heuristic_attribution
+from agent_postmortem.analysis.attribution_rules import failed, first_action, is_tool_name, pick_step, stated_figures
+from agent_postmortem.analysis.steps import Step, StepRun, heuristic_attribution
 
 TASK = "What was the average monthly rainfall in Lisbon in 2021, in millimetres?"
 TERMINAL = "Computer_terminal"
@@ -168,6 +168,45 @@ def test_a_claim_to_read_a_source_that_no_tool_opened_is_decisive() -> None:
                (TERMINAL, "exitcode: 0 (execution succeeded)\nCode output: January 95 mm, February 80 mm")]  # fmt: skip
     run = make_run(fetched)
     assert pick_step(run.steps, run.task).rule == "first_action"
+
+
+STUCK = [
+    *SEARCHED,
+    ("Data_Expert", "The table is on the climate site. ```python\nrows = read_table(URL)\nprint(rows)\n```"),
+    (TERMINAL, "exitcode: 1 (execution failed)\nCode output: NameError: name 'read_table' is not defined"),
+    ("Verifier", "Let's define it. ```python\nimport pandas\nprint(pandas.read_html(URL)[0])\n```"),
+    (TERMINAL, "exitcode: 1 (execution failed)\nCode output: HTTPError: 403 Forbidden"),
+    ("Data_Expert", "Let's try the CSV export. ```python\nprint(monthly_mean(CSV_URL))\n```"),
+    (TERMINAL, "exitcode: 0 (execution succeeded)\nCode output: The monthly average is: \n"),
+]
+
+
+def test_a_run_that_ends_stuck_on_failing_tools_failed_where_the_failures_began() -> None:
+    """The search ran; then every tool output until the end failed (an error, an error, a result that printed only
+    its label): the run never recovered from the data expert's first fetch, the action before the first failure."""
+    found = heuristic_attribution(make_run(STUCK))
+    assert (found.responsible, found.decisive_step) == ("Data_Expert", 3)
+    assert "the first of the failures the run ended on" in found.reason
+
+
+def test_one_failure_at_the_end_or_a_success_after_the_failures_is_not_stuck() -> None:
+    recovered = make_run([*STUCK, ("Data_Expert", "```python\nprint(mean(rows))\n```"), (TERMINAL, "48.7")])
+    assert pick_step(recovered.steps, recovered.task) == first_action(recovered.steps, recovered.task)
+    once = make_run(STUCK[:5])  # one error at the end: often the last check of a run that had its answer
+    assert pick_step(once.steps, once.task).rule == "first_action"
+    idle = (TERMINAL, "There is no code from the last 1 message for me to execute.")
+    waited = make_run([*STUCK[:5], ("Verifier", "Please advise."), idle, *STUCK[5:7]])  # nothing run: not counted
+    assert pick_step(waited.steps, waited.task).index == 3
+
+
+def test_a_tool_output_that_prints_only_labels_or_none_failed() -> None:
+    def output(text: str) -> Step:
+        return Step(agent=TERMINAL, content=text)
+
+    for text in ("exitcode: 0 (execution succeeded)\nCode output: ", "Code output: None", "Found: \n[]", ""):
+        assert failed(output(text)), text
+    for text in ("exitcode: 0 (execution succeeded)\nCode output: 48.7", "Longest word: ABRLE"):
+        assert not failed(output(text)), text
 
 
 def test_the_attributor_names_the_same_step_through_the_cli(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
