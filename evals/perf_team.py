@@ -167,6 +167,7 @@ def fill(service: PostmortemService, source: Path, progress: Progress) -> dict[s
     indexed = index.count()
     progress("filling the Chroma server", 1, 1)
     return figures | {
+        "index_owner": type(knowledge.owner).__name__,
         "index_found_on_claim": knowledge.claimed.found,
         "chroma_vectors": indexed,
         "chroma_fill_s": round(claim_s, 1),
