@@ -87,6 +87,8 @@ def run(
         stack.callback(service.knowledge.release_index)
         build = fill(service, source, progress)
         search = measure(service, query_vectors, texts, progress)
+        searched = rss(chroma_pid)  # one generation, searched; a takeover below may hold two while it rebuilds
+        build["chroma_disk_mb"] = _du_mb(folder / "chroma")
         service.knowledge.release_index()  # a fresh process may take it now
         progress("memory", 0, 1)
         replicas = {
@@ -94,11 +96,11 @@ def run(
             for mode in ("owner", "reader")
         }
         progress("memory", 1, 1)
-        build |= {
-            "postgres_database_mb": _database_mb(service.store.engine),
-            "chroma_disk_mb": _du_mb(folder / "chroma"),
+        build["postgres_database_mb"] = _database_mb(service.store.engine)
+        memory = {"replica_" + mode: figures for mode, figures in replicas.items()} | {
+            "chroma_server_after_search": searched,
+            "chroma_server_at_end": rss(chroma_pid),
         }
-        memory = {"replica_" + mode: figures for mode, figures in replicas.items()} | {"chroma_server": rss(chroma_pid)}
         return {
             "size": size,
             "queries": len(texts),
