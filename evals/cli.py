@@ -55,6 +55,23 @@ def bench_perf(
     show_record(result, as_json, title="bench perf")
 
 
+@bench.command("team")
+def bench_team(
+    size: Annotated[
+        int, typer.Option(min=100, max=2_000_000, help="incidents (kept in the model cache from 500k)")
+    ] = 10_000,
+    queries: int = 200,
+    as_json: JsonOpt = False,
+) -> None:
+    """The team-mode engine at one size (a throwaway PostgreSQL cluster and Chroma server): build rates, search
+    latency and dense recall@10 against exact, as configured and through the Chroma server; replica and server RSS."""
+    from agent_postmortem.evals.perf_team import run
+
+    with user_errors(), stage_progress() as show:
+        result = run(size=size, queries=queries, progress=show)
+    show_record(result, as_json, title="bench team")
+
+
 @bench.command("ui")
 def bench_ui(
     incidents: Annotated[int, typer.Option(min=100, max=1_000_000, help="knowledge-base size")] = 10_000,

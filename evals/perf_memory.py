@@ -5,7 +5,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,13 +54,21 @@ print(json.dumps(figures))
 
 
 def peak_rss(
-    settings: Settings, embedder: str, mode: str, home: Path, query: str, more: Sequence[str] = ()
+    settings: Settings,
+    embedder: str,
+    mode: str,
+    home: Path,
+    query: str,
+    more: Sequence[str] = (),
+    *,
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A fresh process: load the model and embed one query (peak = the model alone); in mode "owner" (takes the
     vector index, as a server does) or "reader" (does not), then open the knowledge base in `home`, search once (the
     first search of a new process, timed from the moment the service is built and the model loaded), then search
-    `more` and read its memory again."""
-    env = {**os.environ, **model_env(settings), "POSTMORTEM_EMBEDDER": embedder}
+    `more` and read its memory again. `env`: the process's environment (default: this one's), e.g. a team-mode
+    database and Chroma server."""
+    env = {**(os.environ if env is None else env), **model_env(settings), "POSTMORTEM_EMBEDDER": embedder}
     done = subprocess.run(
         [sys.executable, "-c", PEAK_SCRIPT, mode, str(home), query[:2000], *(m[:2000] for m in more)],
         env=env,
