@@ -20,6 +20,18 @@ PROBE_SECONDS = 60
 REBUILD_SECONDS = 1800
 MAX_FILE_BYTES = 4 * 1024**3  # a healthy index file is far below this; a runaway HNSW file is stopped here
 SAMPLE = 50  # vectors read back and self-queried by the probe
+FOUND_SHARE = 0.9  # of sampled vectors that must find themselves nearest for an index to be trusted
+
+
+def finds_itself(self_hits: int, sampled: int) -> bool:
+    """Whether an index passed its read-back: enough sampled vectors found themselves nearest. HNSW is approximate:
+    over tightly clustered vectors a healthy graph misses a few (on the benchmark corpus, near-copies of 1,412 real
+    incidents, 4% at 100k vectors; docs/performance.md), and requiring every one made most changes of owner rebuild a
+    healthy index. The damage seen in chromadb (vectors lost from the segment, a graph not reloaded) loses
+    most of them, or raises."""
+    return self_hits >= FOUND_SHARE * sampled
+
+
 CHILD = [sys.executable, "-m", "agent_postmortem.store.index.probe"]  # store/index/probe.py
 
 
@@ -42,7 +54,7 @@ class Probe:
 
     @property
     def readable(self) -> bool:
-        return self.self_hits == self.sampled
+        return finds_itself(self.self_hits, self.sampled)
 
 
 def probe(path: Path, model_id: str, *, timeout: float = PROBE_SECONDS) -> Probe | None:

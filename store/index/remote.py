@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from agent_postmortem.store.index.chroma import VectorIndex, close_client, collection_name
+from agent_postmortem.store.index.health import finds_itself
 from agent_postmortem.store.index.owner import Claim, IndexBusy, Lock
 
 logger = logging.getLogger(__name__)
@@ -172,4 +173,4 @@ def _read_back(collection: Any) -> tuple[set[int], bool]:
         got = collection.get(ids=sample, include=["embeddings"])
         found = collection.query(query_embeddings=got["embeddings"], n_results=1, include=["distances"])
         hits = sum(1 for d in found["distances"] if d and d[0] < 1e-3)
-    return {int(i) for i in ids}, hits == len(sample)
+    return {int(i) for i in ids}, finds_itself(hits, len(sample))
