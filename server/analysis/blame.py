@@ -24,6 +24,7 @@ from agent_postmortem.analysis.blame_context import (
     after_preposition,
     cannot_be_a_name,
     negated,
+    not_happened,
     passive_patient,
 )
 from agent_postmortem.analysis.blame_lexicon import (
@@ -69,7 +70,8 @@ _SUBJECT = re.compile(
 # of thinking or saying ("I think multiple merges broke ..." blames the merges).
 _NOT_BETWEEN = (
     r"(?!(?:that|which|whose|who|think|thought|guess|believe|suspect|feel|felt|noticed|notice|saw|see|found|realized|"
-    r"realised|know|knew|said|says|say|reported|heard|hope|assume|assumed|suppose|wonder|bet)\b)"
+    r"realised|know|knew|said|says|say|reported|heard|hope|assume|assumed|suppose|wonder|bet|expect|expects|"
+    r"expected)\b)"
 )
 _STRONG = (
     r"mistakenly|accid\w{0,3}ally|accidently|inadvertently|unintentionally|unknowingly|by\s+mistake|by\s+accident|"
@@ -210,6 +212,8 @@ def _not_a_failure(text: str, at: int, clause: str, agent: str, pred: re.Match[s
     """A counterfactual about punishment or by nobody, or a person who is the patient of a passive."""
     marker = pred.lastindex or 0
     said = pred.group(marker)
+    if not_happened(text, text.rfind(agent, 0, at), agent, clause[pred.start(marker) :]):
+        return True
     if re.search(r"should|could|would|must|ought", said, _I) and about_consequence(clause, agent):
         return True
     experience = re.match(r"\s*(?:worked|been|seen|heard|met|used|had|tried)\b", clause[pred.end() :])

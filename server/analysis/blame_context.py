@@ -22,7 +22,10 @@ _QUOTED = re.compile(r"[\"“‘'][^\"“”‘’']{0,40}$")
 _NAMED_AS = re.compile(
     r"\b(?:the\s+(?:phrase|term|label|words?|notion|idea|concept|myth)|called|calling|labell?(?:ed|ing)|blam\w*|"
     r"attribut\w+(?:\s+\w+){0,3}\s+to|cit(?:e|ed|es|ing)|put\s+(?:it\s+)?down\s+to|chalk\w*\s+(?:it\s+)?up\s+to|"
-    r"stop\s+at|beyond|past|more\s+than|not|never|no|rather\s+than|instead\s+of)\s+$",
+    r"stop\s+at|beyond|past|more\s+than|not|never|no|rather\s+than|instead\s+of|"
+    # what a system is built to absorb: "robust to handle human error", "guard against operator error"
+    r"handle|handles|handling|tolerate|tolerant\s+of|robust\s+(?:to|against)|resilient\s+to|prevent|"
+    r"preventing|reduce|reducing|eliminate|minimi[sz]e|avoid|against|for)\s+$",
     _I,
 )
 # A generic claim about the phrase: what it is in general, not what caused this failure.
@@ -49,6 +52,38 @@ _PASSIVE_START = re.compile(
 )
 _PASSIVE_MARKER = re.compile(r"\b(?:was|were|is|are|been|being|got|get|the|a|an|any|some)\s+$", _I)
 _PREPOSITION = re.compile(r"\b(?:into|onto|to|in|on|from|with|against|via|through)\s+$", _I)
+# Not a failure that happened: a conditional in the present ("If the on-call does not acknowledge, the page
+# escalates"), a generic truth about people ("everybody breaks something", "developers will make mistakes"), a lack
+# in the system ("we did not have a test"), or not blaming ("They didn't blame the DevOp guy").
+_CONDITIONAL = re.compile(r"\b(?:if|when|whenever|unless|until|once)\s+(?:\S+\s+){0,4}$", _I)
+_PRESENT = re.compile(
+    r"^(?:does|do)(?:n['’]?t|\s+not)|^fails\s+to|^(?:forgets|misses|ignores|skips|breaks|overlooks|neglects)\b", _I
+)
+_ANYONE = re.compile(r"(?:every|any)(?:one|body)|nobody|no\s+one|noone", _I)
+_PLURAL = re.compile(r"people|humans?|(?-i:[a-z][\w-]{2,}s)", _I)
+_GENERIC_VERB = re.compile(
+    r"^(?P<modal>(?:will|would|can|could|may|might|do|does)\s+(?:\w+\s+)?)?(?:make|makes|break|breaks|forget|"
+    r"forgets|miss|misses|screw|screws|mess|messes)\b",
+    _I,
+)
+_LACK_OR_NO_BLAME = re.compile(
+    r"^(?:didn['’]?t|did\s+not|never|don['’]?t|do\s+not|does(?:n['’]?t|\s+not))\s+(?:\w+ly\s+)?(?:have|had|has|"
+    r"blame|fire|punish|scold|reprimand|point\s+fingers)\b", _I
+)
+
+
+def not_happened(text: str, agent_start: int, agent: str, predicate: str) -> bool:
+    """A conditional, a generic truth about people, a lack in the system, or words against blaming."""
+    if _LACK_OR_NO_BLAME.search(predicate):
+        return True
+    if _PRESENT.search(predicate) and _CONDITIONAL.search(text[max(0, agent_start - 60) : agent_start]):
+        return True
+    generic = _GENERIC_VERB.search(predicate)  # anyone does; or a bare plural will: "developers will make mistakes"
+    return generic is not None and bool(
+        _ANYONE.fullmatch(agent) or (generic.group("modal") and _PLURAL.fullmatch(agent.split()[-1]))
+    )
+
+
 _ABSTRACT = re.compile(r"[A-Z][a-z]+(?:ity|tion|sion|ment|ness|ism|ogy|ics|ance|ency)$|[A-Z][a-z]{3,}ing$")
 
 

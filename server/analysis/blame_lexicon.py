@@ -12,7 +12,9 @@ ROLES = (
     r"co-?workers?|maintainers?|typists?|humans?|individuals?|users?|customers?|ops(?:\s+team)?|devops|it\s+team|"
     r"support\s+team|release\s+managers?|product\s+managers?|pms?|folks|guys?|sysadmins?|technicians?|staffers?|"
     r"vendors?|founders?|officers?|consultants?|m[ae]n|wom[ae]n|boss(?:es)?|c[te]os|c[te]o|students?|newbies?|coders?|"
-    r"crews?|workers?|members?|friends?|vandals?|installers?|electricians?|linem[ae]n|committers?|contributors?"
+    r"crews?|workers?|members?|friends?|vandals?|installers?|electricians?|linem[ae]n|committers?|contributors?|"
+    # insults name people: "some other wanker had forgotten ...", "the previous consulting goons put ..."
+    r"wankers?|idiots?|morons?|goons?|clowns?|muppets?|numpties|numpty|bozos?|jerks?"
 )
 SYSTEM_HEADS = (
     r"agents?|bots?|sdks?|apis?|services?|pipelines?|jobs?|scripts?|migrations?|systems?|tools?|models?|llms?|"
@@ -23,11 +25,12 @@ SYSTEM_HEADS = (
     r"configurations?|data|accounts?|settings|traffic|inputs?|sessions?|credentials|devices?|emails?|portals?"
 )
 PRONOUN = (
-    r"\b(?:I|we|he|she|they|you|someone|somebody|nobody|no\s+one|noone|everyone|everybody|us|me|him|them)\b|"
+    r"\b(?:I|we|he|she|they|you|some\s?one|some\s?body|nobody|no\s+one|noone|everyone|everybody|us|me|him|them)\b|"
     r"(?<![\w.])@[A-Za-z0-9][\w-]*"  # an @mention on GitHub is a person
 )
 ROLE_NP = (
-    r"(?:\b(?:the|a|an|our|their|his|her|one|that|this|these|those|some|your|my|every|another|other)\s+"
+    r"(?:\b(?:(?:one|some|many|several|all|each|any|none|two|three)\s+of\s+)?"
+    r"(?:the|a|an|our|their|his|her|one|that|this|these|those|some|your|my|every|another|other)\s+"
     r"(?:[\w'’()-]+\s+){0,2}"
     r"(?:" + ROLES + r")\b(?!\s+(?:" + SYSTEM_HEADS + r")\b))"
     r"|(?-i:\b(?:QA|ops|Ops|SRE|SREs|DBA|DevOps|IT)\b)"
@@ -57,7 +60,12 @@ NOT_NAMES = set(
     Opus Haiku Grok Qwen Deepseek Phi Gemma Whisper Sdk Api Cli Ui Ux Db Dns Tls Ssl Http Https Json Yaml Sql
     Revert Add Remove Update Merge Bump Use Move Rename Refactor Make Set Allow Ensure Handle Skip Drop Disable Enable
     Improve Clean Delete Deploy Release Support Document Test Check Run Rollback Hotfix Chore Feat Docs Lesson Learned
-    Warning Maybe Apparently Oh Ok Okay Hmm Yes Sorry Overall Anyway Despite Long Story Obviously Perhaps""".split()
+    Warning Maybe Apparently Oh Ok Okay Hmm Yes Sorry Overall Anyway Despite Long Story Obviously Perhaps
+    Through Throughout Across Within Without With Between Against Among Upon Into Onto Over Under About Around Along
+    Behind Beyond Per Via Like Unlike Given Due Regardless Thus Hence Therefore Moreover Furthermore Besides Otherwise
+    Turns Seems Seem Looks Sounds Ah Well Yea Yeah Yep Nope Sure Probably Possibly Basically Actually Honestly
+    Clearly Sadly Thankfully Hopefully Ironically Interestingly Again Just Only Even Almost Never Always Often
+    Sometimes Usually Soon Now Tonight Somehow Unintentionally Accidentally""".split()
 )
 NAME = r"(?-i:\b(?<![-./@])[A-Z][a-z]{2,}\b)(?!['’]?\s*(?:" + SYSTEM_HEADS + r")\b)"
 PERSON = r"(?:" + PRONOUN + r"|" + ROLE_NP + r")"
@@ -72,11 +80,15 @@ PARTICIPLE = (
 WITHOUT_CHECK = (
     r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|testing|checking|asking|approval|telling|verifying|running|"
     r"looking|a\s+review|any\s+review|double-checking|consulting|a\s+backup|backing\s+up|(?:re)?building|compiling|"
-    r"thinking|realizing|realising|noticing|permission|coordinating)"
+    r"thinking|realizing|realising|noticing|permission|coordinating|informing|notifying|warning|telling\s+anyone)"
 )
 BLAME_VERB = (
     r"forgot|forget|forgets|forgotten|missed|misses|skipped|ignored|ignores|overlooked|neglected|failed\s+to|"
-    r"fails\s+to|didn['’]?t|did\s+not|didnt|never|messed\s+up|screwed\s+up|botched|broke|breaks|mistyped|misread|"
+    r"fails\s+to|didn['’]?t|did\s+not|didnt|(?<!to\s)never|does(?:n['’]?t|\s+not)(?!\s+(?:know|think|have|seem|matter|mean|need|want|look|appear|"
+    r"apply|exist|happen|make\s+sense|work|help|care|understand|support|say|like|believe|see|get|affect)\b)|"
+    # the past perfect of an omission ("Bob had not reinstalled the app"), not of an experience ("had not seen")
+    r"(?:had(?:n['’]?t|\s+not))\s+(?:\w+ly\s+)?(?!(?:been|seen|had|heard|experienced|noticed|encountered|received|"
+    r"found|yet|got|gotten)\b)\w+ed\b|messed\s+up|screwed\s+up|botched|broke|breaks|mistyped|misread|"
     r"misconfigured|mistakenly|accidentally|accidently|inadvertently|regrettably|carelessly|by\s+mistake|"
     r"by\s+accident|bothered|typed\s+the\s+wrong|(?:picked|used|chose|ran|edited|deployed|pushed)\s+the\s+wrong|"
     r"(?:should|could|would|must)(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve|\s+of)\b"
