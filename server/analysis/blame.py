@@ -75,7 +75,7 @@ _NOT_BETWEEN = (
 )
 _STRONG = (
     r"mistakenly|accid\w{0,3}ally|accidently|inadvertently|unintentionally|unknowingly|by\s+mistake|by\s+accident|"
-    r"carelessly"
+    r"carelessly|" + WITHOUT_CHECK
 )
 _PREDICATE = re.compile(
     r"^(?:(?:" + _NOT_BETWEEN + r"\S+\s+){0,5}?)(" + BLAME_VERB + r"|" + DAMAGE + r")\b|"
@@ -91,7 +91,9 @@ _CAUSE_START = re.compile(
 )
 # A second verb of the same person after "and" ("I moved the file ... and pushed without rebuilding"): the
 # words after "and" start with a verb, not with a new subject.
-_CONJOINED = re.compile(r"^(?:\S+\s+){0,3}?(?:" + WITHOUT_CHECK + r")|^(?:\w+ly\s+)?(?:" + BLAME_VERB + r")\b", _I)
+_CONJOINED = re.compile(
+    r"^(?:\S+\s+){0,3}?(?:" + WITHOUT_CHECK + r")|^(?:\w+ly\s+)?(?:" + BLAME_VERB + r"|" + DAMAGE + r")\b", _I
+)
 _AND_VERB = re.compile(
     r"(?:\b(?:and|but)|,\s*however,)\s+(?!(?:the|a|an|it|its|this|that|these|those|our|their|his|her|my|your|some|all|no|then|there|we|"
     r"i|you|he|she|they|someone|nobody)\b)(?=[a-z])",
@@ -212,7 +214,7 @@ def _not_a_failure(text: str, at: int, clause: str, agent: str, pred: re.Match[s
     """A counterfactual about punishment or by nobody, or a person who is the patient of a passive."""
     marker = pred.lastindex or 0
     said = pred.group(marker)
-    if not_happened(text, text.rfind(agent, 0, at), agent, clause[pred.start(marker) :]):
+    if not_happened(text, text.rfind(agent, 0, at), agent, clause, clause[pred.start(marker) :]):
         return True
     if re.search(r"should|could|would|must|ought", said, _I) and about_consequence(clause, agent):
         return True
@@ -285,7 +287,9 @@ def _agent_spans(text: str) -> list[BlameSpan]:
     for rule, pattern in SHAPES:
         for m in pattern.finditer(text):
             agent = m.groupdict().get("agent") or ""
-            if rule in ("possessive", "judgement") and (negated(text, m.start()) or after_preposition(text, m.start())):
+            if rule in ("possessive", "judgement", "blame_word") and (
+                negated(text, m.start()) or after_preposition(text, m.start())
+            ):
                 continue
             if not agent or _is_person(agent):
                 found.append(BlameSpan(m.start(), m.end(), rule, agent))

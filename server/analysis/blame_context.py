@@ -60,7 +60,7 @@ _PRESENT = re.compile(
     r"^(?:does|do)(?:n['’]?t|\s+not)|^fails\s+to|^(?:forgets|misses|ignores|skips|breaks|overlooks|neglects)\b", _I
 )
 _ANYONE = re.compile(r"(?:every|any)(?:one|body)|nobody|no\s+one|noone", _I)
-_PLURAL = re.compile(r"people|humans?|(?-i:[a-z][\w-]{2,}s)", _I)
+_PLURAL = re.compile(r"people|humans?|[a-z][\w-]{2,}s", _I)
 _GENERIC_VERB = re.compile(
     r"^(?P<modal>(?:will|would|can|could|may|might|do|does)\s+(?:\w+\s+)?)?(?:make|makes|break|breaks|forget|"
     r"forgets|miss|misses|screw|screws|mess|messes)\b",
@@ -68,17 +68,19 @@ _GENERIC_VERB = re.compile(
 )
 _LACK_OR_NO_BLAME = re.compile(
     r"^(?:didn['’]?t|did\s+not|never|don['’]?t|do\s+not|does(?:n['’]?t|\s+not))\s+(?:\w+ly\s+)?(?:have|had|has|"
-    r"blame|fire|punish|scold|reprimand|point\s+fingers)\b", _I
+    r"blame|fire|punish|scold|reprimand|point\s+fingers)\b",
+    _I,
 )
 
 
-def not_happened(text: str, agent_start: int, agent: str, predicate: str) -> bool:
-    """A conditional, a generic truth about people, a lack in the system, or words against blaming."""
+def not_happened(text: str, agent_start: int, agent: str, clause: str, predicate: str) -> bool:
+    """A conditional, a generic truth about people, a lack in the system, or words against blaming (`clause`: the
+    words after the subject; `predicate`: from its blame verb on)."""
     if _LACK_OR_NO_BLAME.search(predicate):
         return True
     if _PRESENT.search(predicate) and _CONDITIONAL.search(text[max(0, agent_start - 60) : agent_start]):
         return True
-    generic = _GENERIC_VERB.search(predicate)  # anyone does; or a bare plural will: "developers will make mistakes"
+    generic = _GENERIC_VERB.search(clause)  # anyone does; or a bare plural will: "developers will make mistakes"
     return generic is not None and bool(
         _ANYONE.fullmatch(agent) or (generic.group("modal") and _PLURAL.fullmatch(agent.split()[-1]))
     )

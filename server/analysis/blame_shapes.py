@@ -10,7 +10,7 @@ in the dock, scolding imperatives and apologies for one's own omission. Each pat
 
 import re
 
-from agent_postmortem.analysis.blame_lexicon import NAME, PARTICIPLE, PERSON
+from agent_postmortem.analysis.blame_lexicon import NAME, PARTICIPLE, PERSON, SYSTEM_HEADS
 
 _I = re.IGNORECASE
 _AGENT = r"(?P<agent>" + PERSON + r"|" + NAME + r")"
@@ -23,7 +23,13 @@ DAMAGE = (
     r"crashed|nuked|trashed|massacred|wiped|slipped|goofed|fumbled|blundered|f\*+ed\s+up|damaged|"
     # physical damage: "kicked loose the power cable", "he has unplugged the switch", "spilled coffee into it"
     r"kicked\s+(?:\S+\s+){0,3}?(?:out|loose|over)|knocked\s+(?:\S+\s+){0,3}?(?:over|loose)|unplugged|spilled|spilt|"
-    r"(?:fuck|fucks|fucked|mess|messes|messed|screw|screws|screwed)\s+(?:\S+\s+){1,2}?up\b"
+    r"(?:fuck|fucks|fucked|mess|messes|messed|screw|screws|screwed)\s+(?:\S+\s+){1,2}?up\b|"
+    r"cut\s+(?:\S+\s+){0,2}?(?:cables?|lines?|fib(?:er|re)s?|wires?|conduits?|power|pipes?)\b|"
+    # destroying data at a scale: "deleted roughly 12,000 user records", "dropped all the tables"
+    r"(?:deleted|dropped|wiped|erased|truncated|destroyed|purged|overwrote|nuked)\s+(?:\w+\s+){0,2}?"
+    r"(?:all|every|\d[\d,.]*\s*(?:k|m|million|thousand)?|the\s+(?:entire|whole))\s+"
+    r"(?:(?!(?:stale|old|unused|obsolete|temporary|temp|test|duplicate|orphaned|expired)\b)\S+\s+){0,2}?"
+    r"(?:records?|rows?|lines?|tables?|users?|data|databases?|accounts?|entries|documents?|customers?|backups?)\b"
 )
 _CHANGE = (
     r"(?:change|commit|pr|pull\s+request|patch|config|configuration|script|code|deploy|migration|push|update|edit|"
@@ -32,7 +38,8 @@ _CHANGE = (
 _BROKE = (
     r"(?:broke|caused|introduced|took\s+(?:\S+\s+){0,3}?down|brought\s+(?:\S+\s+){0,3}?down|deleted|dropped|corrupted|"
     r"crashed|wiped|seems?\s+(?:to\s+(?:have\s+)?)?(?:be\s+)?(?:\w+ly\s+)?broken|(?:was|were|is|are)\s+(?:\w+ly\s+)?"
-    r"(?:wrong|broken|incorrect|the\s+(?:cause|culprit|problem))|(?:was|were|is|are)n['’]?t\s+\w+\s+enough)"
+    r"(?:wrong|broken|incorrect|the\s+(?:cause|culprit|problem))|(?:was|were|is|are)n['’]?t\s+\w+\s+enough|"
+    r"(?:was|were|is|are)(?:n['’]?t|\s+not|\s+never)\s+(?:\w+ly\s+)?(?:tested|reviewed|checked|verified|validated))"
 )
 
 # (rule, pattern): a pattern with a group `agent` blames that agent only when it is a person (not a system name).
@@ -79,7 +86,7 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:my|our|his|her|their|your)\s+(?:(?:own|last|recent|latest|new|bad|quick|previous)\s+)?[\"“']?"
             + _CHANGE
-            + r"[\"”']?\s+(?:\w+\s+){0,2}?"
+            + r"[\"”']?\s+(?:[\w#]+\s+){0,2}?"
             + _BROKE
             + r"\b",
             _I,
@@ -104,10 +111,69 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
             _I,
         ),
     ),
+    (  # a failure, then a person as its cause: "The problem occurred because you committed to remove the file."
+        "person_as_cause",
+        re.compile(
+            r"\b(?:problem|issue|outage|failure|incident|breakage|bug|error|crash|regression|downtime)s?\s+"
+            r"(?:\w+\s+){0,3}?(?:because|since)\s+(?:of\s+)?(?!(?:I|we)\b)(?P<agent>" + PERSON + r"|" + NAME + r")\s+"
+            r"(?:\w+ly\s+)?(?!(?:fixed|restored|resolved|reverted|mitigated|rolled|recovered|noticed|reported|asked|said|"
+            r"were|was|are|is|have|had|has)\b)(?:\w+ed|ran|put|set|made|did|took|left|wrote|broke|forgot|pushed|chose|"
+            r"gave)\b",
+            _I,
+        ),
+    ),
+    (  # the person named as the one who did it: "I was the one who handed it git credentials", "the one who made the
+        # error"
+        "person_as_cause",
+        re.compile(
+            r"\b(?:(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:was|were|am|is|are)\s+|as\s+)the\s+(?:one|ones|"
+            r"person|people|guy|engineer)\s+(?:who|that)\s+(?:\w+ly\s+)?(?:made\s+(?:the|a|an|this|that)\s+"
+            r"(?:error|mistake|call|change|decision)|handed|gave|left|approved|decided|pushed|deleted|dropped|ran|broke|"
+            r"forgot|missed|skipped|deployed|merged|caused|introduced|wiped|disabled)\b",
+            _I,
+        ),
+    ),
+    (  # owning a wrong action: "somehow we managed to turn two pages", "for some reason I used the values",
+        # "I just assumed the success meant ..."
+        "person_as_cause",
+        re.compile(
+            r"\bfor\s+(?:some|whatever)\s+reason,?\s+(?P<agent>I|we)\s+(?:\w+\s+)?\w+ed\b|"
+            r"\b(?P<self>I|we)\s+(?:\w+\s+){0,2}?for\s+(?:some|whatever)\s+reason\s+(?:\w+\s+)?\w+ed\b|"
+            r"\bsomehow,?\s+(?P<we>I|we)\s+(?:\w+ly\s+)?(?:managed\s+to\s+(?!(?:fix|get|recover|restore|survive|make|"
+            r"keep|save|finish|ship|resolve|avoid)\b)\w+|\w+ed\s+(?:\w+\s+)?(?:the\s+)?wrong)\b|"
+            r"(?-i:\b(?:I|we|We))\s+(?:just|simply|wrongly|naively|blindly|mistakenly)\s+assumed\b",
+            _I,
+        ),
+    ),
+    (  # promising to be careful next time: "We'll watch out next time.", "I will double-check next time"
+        "person_as_cause",
+        re.compile(
+            r"(?-i:\b(?:I|[Ww]e))(?:['’]ll|\s+will|\s+shall)\s+(?:\w+\s+)?(?:watch\s+out|be\s+more\s+(?:careful|"
+            r"attentive|vigilant)|pay\s+(?:more\s+)?attention|double-?check|check\s+(?:more\s+)?carefully|test\s+"
+            r"(?:it\s+|more\s+)?(?:properly|thoroughly))\b[^.;!?]{0,30}?\bnext\s+time\b",
+            _I,
+        ),
+    ),
+    (  # whose fault: "it was my tech's fault", "the vendor's mistake"
+        "blame_word",
+        re.compile(
+            r"\b(?:my|our|his|her|their|your)\s+(?:\w+\s+)?(?!(?:" + SYSTEM_HEADS + r")['’])(?-i:[a-z]\w+)['’]s\s+"
+            r"(?:own\s+)?(?:fault|mistake|"
+            r"screw-?up|oversight|blunder)\b",
+            _I,
+        ),
+    ),
+    (  # deserving the blame: "the lead does not deserve at least a significant portion of the blame"
+        "blame_word",
+        re.compile(
+            r"(?<!nobody\s)(?<!no\sone\s)\b(?:deserves?|deserved|bears?|bore)\s+(?:\w+\s+){0,5}?(?:of\s+)?the\s+blame\b",
+            _I,
+        ),
+    ),
     (  # diary-style self-blame without a subject: "Sorry, shouldn't have removed it", "Must have done something wrong."
         "person_as_cause",
         re.compile(
-            r"(?:^|(?<=[.!?])\s+|(?:sorry|oops|whoops|ugh|argh|my\s+bad|damn)[,!.]*\s+)(?:(?:should|must|could)"
+            r"(?:^|(?<=[.!?])\s+|(?:sorry|oops|whoops|ugh|argh|my\s+bad|damn|ah|oh|hmm|well|welp|meh|yeah|yep|ok|okay)[,!.]*\s+)(?:(?:should|must|could)"
             r"(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve)\s+(?:\w+ly\s+)?" + PARTICIPLE + r"|(?:totally\s+|completely\s+)?"
             r"(?:forgot|accid\w{0,3}ally|accidently|mistakenly)\s+(?:to\s+)?\w+)",
             _I,
