@@ -157,3 +157,11 @@ def learned_rewrite(sentence: str) -> str:
         if not _names_someone(rewrite) and not re.search(r"\b" + re.escape(agent.group("agent")) + r"\b", rewrite, _I):
             return rewrite
     return _depersonalised(sentence) or GENERIC
+
+
+def systemic(sentence: str, rewrite: str) -> str:
+    """The rule-based rewrite of a rule's finding, or, when it still names someone or keeps a possessive before an
+    article ("my a gap"), the sentence rewritten without its person as for a learned finding."""
+    if not _names_someone(rewrite) and not re.search(r"\b(?:my|our|his|her|their|your)\s+(?:a|an|the)\b", rewrite, _I):
+        return rewrite
+    return learned_rewrite(sentence)

@@ -33,7 +33,7 @@ ROLE_NP = (
     r"(?:the|a|an|our|their|his|her|one|that|this|these|those|some|your|my|every|another|other)\s+"
     r"(?:[\w'’()-]+\s+){0,2}"
     r"(?:" + ROLES + r")\b(?!\s+(?:" + SYSTEM_HEADS + r")\b))"
-    r"|(?-i:\b(?:QA|ops|Ops|SRE|SREs|DBA|DevOps|IT)\b)"
+    r"|(?-i:\b(?:QA|ops|Ops|SRE|SREs|DBA|DevOps|IT)\b)(?!\s+(?:" + SYSTEM_HEADS + r"|suite|config|env\w*)\b)"
     # a role without a determiner at the head of a sentence or a heading: "On-call engineer missed alert"
     r"|(?:^|(?<=[.!?:]\s))(?-i:(?=[A-Z]))(?:[\w-]+\s+)?(?:" + ROLES + r")\b"
     r"(?!\s+(?:" + SYSTEM_HEADS + r"|error|errors|mistakes?|factors?|nature|beings?)\b)"

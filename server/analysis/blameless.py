@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field
 
 from agent_postmortem.analysis.blame import detect
-from agent_postmortem.analysis.blame_learned import learned_rewrite, model_findings
+from agent_postmortem.analysis.blame_learned import learned_rewrite, model_findings, systemic
 from agent_postmortem.analysis.blame_model import BlameModel, Embed, load
 from agent_postmortem.analysis.blame_rewrite import StillBlames, ask_rewrite, rule_rewrite
 from agent_postmortem.llm.limits import within
@@ -112,7 +112,7 @@ def _rule_findings(text: str, rewriter: "_Rewriter") -> list[Finding]:
         sentence = text[s_start:s_end].strip()
         local = type(span)(span.start - s_start - (len(text[s_start:s_end]) - len(text[s_start:s_end].lstrip())),
                            span.end - s_start, span.rule, span.agent)  # fmt: skip
-        rewrite, by = rewriter.rewrite(sentence, rule_rewrite(sentence, local))
+        rewrite, by = rewriter.rewrite(sentence, systemic(sentence, rule_rewrite(sentence, local)))
         findings.append(
             Finding(
                 start=span.start,

@@ -8,7 +8,7 @@ import pytest
 
 from agent_postmortem.analysis.blame_rewrite import SystemicRewrite
 from agent_postmortem.analysis.blameless import check_blameless
-from agent_postmortem.evals.blameless import SEALED, SETS, STATUS, load, run, split_errors
+from agent_postmortem.evals.blameless import SEALED, SETS, run, split_errors
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_precision_and_recall_on_the_labelled_sentences() -> None:
     assert "development data" in result["external_test2"]["status"] and result["external_test2"]["sentences"] >= 60
     assert "development data" in result["external_test3"]["status"] and result["external_test3"]["sentences"] >= 80
     assert "development data" in result["external_test4"]["status"] and result["external_test4"]["sentences"] >= 100
-    assert "scored once" in STATUS["external_test5"] and len(load(*SETS["external_test5"])) >= 120
+    assert "development data" in result["external_test5"]["status"] and result["external_test5"]["sentences"] >= 120
     assert "looked at four times" in result["external_test"]["status"]
     assert split_errors() == []  # no source on both sides, each on the side its hash gives
     assert result["regression"]["legacy_rules"]["errors"]  # the rules before #18 missed these
@@ -344,3 +344,44 @@ def test_rewrites_stay_sentences_past_asides_adverbs_and_present_tense(sentence:
 def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, rewrite: str) -> None:
     [finding] = check_blameless(sentence).findings
     assert finding.suggestion == rewrite
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Someone else had forgotten to turn the diesel supply back on.",  # no role word: the past perfect omission
+        "Some idiot had forgotten to switch the generator back on.",  # an insult names a person
+        "In under a minute, she deleted about 9,000 customer records.",  # data destroyed at a scale
+        "A landscaping crew near the depot cut the fiber line.",  # physical damage by a crew
+        "@carol it looks like your commit was never reviewed and the release is failing.",  # an owned change untested
+        "The outage started because you merged into the release branch.",  # the failure first, then who
+        "He was the one who deleted the staging bucket.",
+        "For whatever reason I copied the numbers from the old report.",
+        "I'll be more careful with the flags next time.",
+        "It was our contractor's mistake.",
+        "The on-call engineer does not answer the page.",
+        "Later that week the support team changed the routing rules without notifying anyone.",
+    ],
+)
+def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
+    assert not check_blameless(text).blameless
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If the reviewer does not approve within a day, the change is closed.",  # a conditional in the present
+        "Everybody forgets a step at some point.",  # a generic truth about people
+        "Operators will make mistakes, so the console must confirm destructive commands.",
+        "We did not have an alert on replication lag.",  # a lack in the system
+        "They didn't blame the on-call engineer and fixed the runbook instead.",
+        "The platform is now robust enough to handle operator error.",
+        "Across the fleet, misconfigured hosts were rebuilt.",  # a preposition is not a name
+        "We deleted all the stale branches after the release.",  # a cleanup, not damage
+        "Nobody deserves the blame for this.",
+        "It was our system's fault, not anyone's.",
+        "The QA test suite doesn't cover log collection.",  # QA modifies a system noun (eval case 37_beacon)
+    ],
+)
+def test_conditionals_generic_truths_lacks_and_talk_of_blame_are_not_flagged(text: str) -> None:
+    assert check_blameless(text).blameless, check_blameless(text).findings
