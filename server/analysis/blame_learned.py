@@ -162,6 +162,16 @@ def learned_rewrite(sentence: str) -> str:
 def systemic(sentence: str, rewrite: str) -> str:
     """The rule-based rewrite of a rule's finding, or, when it still names someone or keeps a possessive before an
     article ("my a gap"), the sentence rewritten without its person as for a learned finding."""
+    if (one := _ONE_WHO.search(sentence)) is not None:  # "I was the one who handed it ..." -> "Someone handed it ..."
+        unnamed = sentence[: one.start()] + "Someone " + sentence[one.end() :]
+        return _depersonalised(unnamed) or learned_rewrite(unnamed)
     if not _names_someone(rewrite) and not re.search(r"\b(?:my|our|his|her|their|your)\s+(?:a|an|the)\b", rewrite, _I):
         return rewrite
     return learned_rewrite(sentence)
+
+
+_ONE_WHO = re.compile(
+    r"(?:\b[\w@'’-]+(?:\s+[\w'’-]+)?\s+(?:was|were|am|is|are)|\bas)\s+the\s+(?:one|ones|person|people|guy|engineer)\s+"
+    r"(?:who|that)\s+",
+    _I,
+)

@@ -133,17 +133,17 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
             _I,
         ),
     ),
-    (  # owning a wrong action: "somehow we managed to turn two pages", "for some reason I used the values",
-        # "I just assumed the success meant ..."
-        "person_as_cause",
-        re.compile(
-            r"\bfor\s+(?:some|whatever)\s+reason,?\s+(?P<agent>I|we)\s+(?:\w+\s+)?\w+ed\b|"
-            r"\b(?P<self>I|we)\s+(?:\w+\s+){0,2}?for\s+(?:some|whatever)\s+reason\s+(?:\w+\s+)?\w+ed\b|"
-            r"\bsomehow,?\s+(?P<we>I|we)\s+(?:\w+ly\s+)?(?:managed\s+to\s+(?!(?:fix|get|recover|restore|survive|make|"
-            r"keep|save|finish|ship|resolve|avoid)\b)\w+|\w+ed\s+(?:\w+\s+)?(?:the\s+)?wrong)\b|"
-            r"(?-i:\b(?:I|we|We))\s+(?:just|simply|wrongly|naively|blindly|mistakenly)\s+assumed\b",
-            _I,
-        ),
+    # owning a wrong action: "for some reason I used the values", "i instead for whatever reason used", "somehow we
+    # managed to turn two pages", "I just assumed the success meant ..."
+    *(
+        ("person_as_cause", re.compile(pattern, _I))
+        for pattern in (
+            r"\bfor\s+(?:some|whatever)\s+reason,?\s+(?P<agent>I|we)\s+(?:\w+\s+)?\w+ed\b",
+            r"\b(?P<agent>I|we)\s+(?:\w+\s+){0,2}?for\s+(?:some|whatever)\s+reason\s+(?:\w+\s+)?\w+ed\b",
+            r"\bsomehow,?\s+(?P<agent>I|we)\s+(?:\w+ly\s+)?(?:managed\s+to\s+(?!(?:fix|get|recover|restore|survive|"
+            r"make|keep|save|finish|ship|resolve|avoid)\b)\w+|\w+ed\s+(?:\w+\s+)?(?:the\s+)?wrong)\b",
+            r"(?-i:\b(?P<agent>I|we|We))\s+(?:just|simply|wrongly|naively|blindly|mistakenly)\s+assumed\b",
+        )
     ),
     (  # promising to be careful next time: "We'll watch out next time.", "I will double-check next time"
         "person_as_cause",

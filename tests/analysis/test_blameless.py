@@ -1,11 +1,13 @@
 """Blameless-language checks: each rule, its spans, and its measured precision and recall."""
 
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from agent_postmortem.analysis.blame import detect
 from agent_postmortem.analysis.blame_rewrite import SystemicRewrite
 from agent_postmortem.analysis.blameless import check_blameless
 from agent_postmortem.evals.blameless import SEALED, SETS, run, split_errors
@@ -361,10 +363,15 @@ def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, r
         "It was our contractor's mistake.",
         "The on-call engineer does not answer the page.",
         "Later that week the support team changed the routing rules without notifying anyone.",
+        "I was the one who handed it the keys, left them in the config, and didn't think it through.",
+        "Somehow we managed to skip two steps of the checklist.",
     ],
 )
 def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
-    assert not check_blameless(text).blameless
+    findings = check_blameless(text).findings
+    assert findings
+    for rewrite in (f.suggestion for f in findings):  # rewritten into a sentence that names no one
+        assert not detect(rewrite) and not re.search(r"\b(?:I|he|she|you|your|my|we|our|@\w+)\b", rewrite), rewrite
 
 
 @pytest.mark.parametrize(
