@@ -71,7 +71,7 @@ _SUBJECT = re.compile(
 _NOT_BETWEEN = (
     r"(?!(?:that|which|whose|who|think|thought|guess|believe|suspect|feel|felt|noticed|notice|saw|see|found|realized|"
     r"realised|know|knew|said|says|say|reported|heard|hope|assume|assumed|suppose|wonder|bet|expect|expects|"
-    r"expected)\b)"
+    r"expected|sure|certain|positive|confident|convinced)\b)"
 )
 _STRONG = (
     r"mistakenly|accid\w{0,3}ally|accidently|inadvertently|unintentionally|unknowingly|by\s+mistake|by\s+accident|"

@@ -72,13 +72,20 @@ _LACK_OR_NO_BLAME = re.compile(
     _I,
 )
 
+# A denial ("I am pretty sure I did not issue any deletion"), and a person who is the complement of a noun ("how the
+# actions of one or more individuals caused the incident": the actions are the subject).
+_DENIAL = re.compile(r"\b(?:sure|certain|positive|confident|convinced|swear)\s+(?:that\s+)?$", _I)
+_OF = re.compile(r"\b(?:the|a|an|their|his|her|its)\s+[\w-]+s?\s+of\s+$", _I)
+
 
 def not_happened(text: str, agent_start: int, agent: str, clause: str, predicate: str) -> bool:
-    """A conditional, a generic truth about people, a lack in the system, or words against blaming (`clause`: the
+    """A conditional, a generic truth about people, a lack in the system, words against blaming, a denial, or a
+    person who only completes a noun (`clause`: the
     words after the subject; `predicate`: from its blame verb on)."""
-    if _LACK_OR_NO_BLAME.search(predicate):
+    before = text[max(0, agent_start - 60) : agent_start]
+    if _LACK_OR_NO_BLAME.search(predicate) or _DENIAL.search(before) or _OF.search(before):
         return True
-    if _PRESENT.search(predicate) and _CONDITIONAL.search(text[max(0, agent_start - 60) : agent_start]):
+    if _PRESENT.search(predicate) and _CONDITIONAL.search(before):
         return True
     generic = _GENERIC_VERB.search(clause)  # anyone does; or a bare plural will: "developers will make mistakes"
     return generic is not None and bool(

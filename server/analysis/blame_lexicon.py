@@ -80,7 +80,8 @@ PARTICIPLE = (
 WITHOUT_CHECK = (
     r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|testing|checking|asking|approval|telling|verifying|running|"
     r"looking|a\s+review|any\s+review|double-checking|consulting|a\s+backup|backing\s+up|(?:re)?building|compiling|"
-    r"thinking|realizing|realising|noticing|permission|coordinating|informing|notifying|warning|telling\s+anyone)"
+    r"thinking|realizing|realising|noticing|permission|coordinating|informing|notifying|warning|telling\s+anyone|implementing|adding\s+(?:any\s+)?(?:tests?|checks?|"
+    r"monitoring|alerts?|safeguards?|guardrails?|controls?))"
 )
 BLAME_VERB = (
     r"forgot|forget|forgets|forgotten|missed|misses|skipped|ignored|ignores|overlooked|neglected|failed\s+to|"

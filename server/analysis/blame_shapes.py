@@ -20,7 +20,7 @@ _OWNER = r"(?:mine|ours|his|hers|theirs|yours)"
 # database"): read by blame.py after a person as well as its blame verbs.
 DAMAGE = (
     r"took\s+(?:\S+\s+){0,3}?(?:down|offline)|brought\s+(?:\S+\s+){0,3}?down|knocked\s+(?:\S+\s+){0,3}?(?:out|offline)|"
-    r"crashed|nuked|trashed|massacred|wiped|slipped|goofed|fumbled|blundered|f\*+ed\s+up|damaged|"
+    r"crashed|nuked|trashed|massacred|wiped|slipped|goofed|fumbled|blundered|f\*+ed\s+up|damaged|sabotaged|"
     # physical damage: "kicked loose the power cable", "he has unplugged the switch", "spilled coffee into it"
     r"kicked\s+(?:\S+\s+){0,3}?(?:out|loose|over)|knocked\s+(?:\S+\s+){0,3}?(?:over|loose)|unplugged|spilled|spilt|"
     r"(?:fuck|fucks|fucked|mess|messes|messed|screw|screws|screwed)\s+(?:\S+\s+){1,2}?up\b|"
@@ -44,7 +44,27 @@ _BROKE = (
 
 # (rule, pattern): a pattern with a group `agent` blames that agent only when it is a person (not a system name).
 SHAPES: list[tuple[str, re.Pattern[str]]] = [
-    ("person_as_agent", re.compile(r"\b" + _MISTAKE_NOUN + r"\s+(?:[\w-]+\s+){0,4}?by\s+" + _AGENT, _I)),
+    (  # "a mistake by a single sysadmin", not "a misconfiguration of a website managed by a vendor"
+        "person_as_agent",
+        re.compile(
+            r"\b" + _MISTAKE_NOUN + r"\s+(?:[\w-]+\s+){0,4}?(?<!managed\s)(?<!operated\s)(?<!hosted\s)(?<!owned\s)"
+            r"(?<!provided\s)(?<!maintained\s)(?<!run\s)(?<!used\s)(?<!built\s)(?<!developed\s)(?<!supported\s)"
+            r"by\s+" + _AGENT,
+            _I,
+        ),
+    ),
+    (  # a person in a relative clause with an omission or a mistake: "the technician or engineer, who misses a detail",
+        # "the engineer who forgot to drain the node"
+        "person_as_cause",
+        re.compile(
+            r"(?<!\bany)(?<!\bevery)(?<!\bno)(?P<agent>" + PERSON + r"|" + NAME + r"),?\s+who\s+"
+            r"(?:\w+ly\s+)?(?:had\s+)?"
+            r"(?:forgot|missed|misses|skipped|skips|ignored|overlooked|neglected|failed\s+to|didn['’]?t|did\s+not|"
+            r"broke|messed\s+up|screwed\s+up|mistyped|misconfigured|deleted|dropped|wiped|accid\w{0,3}ally|"
+            r"mistakenly|made\s+(?:a|the|an)\s+(?:mistake|error|typo))\b",
+            _I,
+        ),
+    ),
     (
         "person_as_cause",
         re.compile(

@@ -365,6 +365,8 @@ def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, r
         "Later that week the support team changed the routing rules without notifying anyone.",
         "I was the one who handed it the keys, left them in the config, and didn't think it through.",
         "Somehow we managed to skip two steps of the checklist.",
+        "It was the contractor, who skipped the load test, that worried us most.",  # a person in a relative clause
+        "I sabotaged the rollout with a stale feature flag.",
     ],
 )
 def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
@@ -388,6 +390,10 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "Nobody deserves the blame for this.",
         "It was our system's fault, not anyone's.",
         "The QA test suite doesn't cover log collection.",  # QA modifies a system noun (eval case 37_beacon)
+        "I'm quite certain I did not run the migration twice; could the job retry?",  # a denial
+        "A misconfiguration of a bucket operated by a partner exposed the logs.",  # "by" belongs to "operated"
+        "The report describes how the decisions of several engineers shaped the design.",  # the decisions act
+        "Anyone who forgets a password can reset it from the login page.",
     ],
 )
 def test_conditionals_generic_truths_lacks_and_talk_of_blame_are_not_flagged(text: str) -> None:
