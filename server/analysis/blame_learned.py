@@ -51,17 +51,26 @@ def model_findings(text: str, ruled: list[tuple[int, int]], embed: Embed, model:
         for start, end in sentence_spans(text)
         if not any(s < end and start < e for s, e in ruled)  # a rule already reported this sentence
     ]
-    if not candidates:
+    return [f for f in _scored(text, candidates, embed, model) if model.decide(f.probability, rule_found=False)]
+
+
+def vetoed(text: str, ruled: list[tuple[int, int]], embed: Embed, model: BlameModel) -> list[Flagged]:
+    """The sentences with a rule span that the model vetoes (its probability below the model's `veto`); none when
+    the model has no veto (nothing is embedded then)."""
+    if model.veto <= 0:
         return []
-    sentences = [text[s:e] for s, e in candidates]
+    sentences = sorted({(s, e) for s, e in sentence_spans(text) if any(a < e and s < b for a, b in ruled)})
+    return [f for f in _scored(text, sentences, embed, model) if not model.decide(f.probability, rule_found=True)]
+
+
+def _scored(text: str, spans: list[tuple[int, int]], embed: Embed, model: BlameModel) -> list[Flagged]:
+    if not spans:
+        return []
+    sentences = [text[s:e] for s, e in spans]
     vectors = embed_each(embed, sentences)
     rows = [features(sentence, vector) for sentence, vector in zip(sentences, vectors, strict=True)]
     p = model.probabilities(np.vstack(rows))
-    return [
-        Flagged(s, e, round(float(q), 3))
-        for (s, e), q in zip(candidates, p, strict=True)
-        if model.decide(float(q), rule_found=False)
-    ]
+    return [Flagged(s, e, round(float(q), 3)) for (s, e), q in zip(spans, p, strict=True)]
 
 
 def _first_agent(sentence: str) -> re.Match[str] | None:

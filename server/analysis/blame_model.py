@@ -140,6 +140,7 @@ class BlameModel:
     platt: tuple[float, float]  # p = sigmoid(a * logit + b)
     threshold: float
     metadata: dict[str, Any]
+    veto: float = 0.0  # a sentence the rules flag is not blaming when the model's probability is below this
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         logits = ((rows - self.mean) / self.scale) @ self.weights + self.bias
@@ -148,8 +149,9 @@ class BlameModel:
         return result
 
     def decide(self, probability: float, rule_found: bool) -> bool:
-        """Blaming: the rules found a span, or the model's calibrated probability reaches the threshold."""
-        return rule_found or probability >= self.threshold
+        """Blaming: the rules found a span and the model does not veto it (its probability is at least `veto`), or
+        the model's calibrated probability reaches the threshold."""
+        return (rule_found and probability >= self.veto) or probability >= self.threshold
 
 
 def parse(data: dict[str, Any]) -> BlameModel:
@@ -167,6 +169,7 @@ def parse(data: dict[str, Any]) -> BlameModel:
         platt=(float(head["platt"][0]), float(head["platt"][1])),
         threshold=float(decision["threshold"]),
         metadata=data["metadata"],
+        veto=float(decision.get("veto", 0.0)),
     )
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field
 
 from agent_postmortem.analysis.blame import detect
-from agent_postmortem.analysis.blame_learned import learned_rewrite, model_findings, systemic
+from agent_postmortem.analysis.blame_learned import learned_rewrite, model_findings, systemic, vetoed
 from agent_postmortem.analysis.blame_model import BlameModel, Embed, load
 from agent_postmortem.analysis.blame_rewrite import StillBlames, ask_rewrite, rule_rewrite
 from agent_postmortem.llm.limits import within
@@ -94,8 +94,12 @@ def _findings(text: str, rewriter: "_Rewriter", embed: Embed | None, model: Blam
     findings = _rule_findings(text, rewriter)
     if embed is None:
         return findings
+    model = model or load()
+    ruled = [(f.start, f.end) for f in findings]
+    for out in vetoed(text, ruled, embed, model):  # the model overrules the rules' spans in this sentence
+        findings = [f for f in findings if not (out.start < f.end and f.start < out.end)]
     ruled = [_sentence_bounds(text, f.start, f.end) for f in findings]
-    for flagged in model_findings(text, ruled, embed, model or load()):
+    for flagged in model_findings(text, ruled, embed, model):
         sentence = text[flagged.start : flagged.end]
         rewrite, by = rewriter.rewrite(sentence, learned_rewrite(sentence))
         findings.append(

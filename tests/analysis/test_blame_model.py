@@ -4,6 +4,7 @@ import dataclasses
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,7 +21,8 @@ SHIPPED = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
 def test_the_shipped_file_loads_with_the_bundled_embedders_dimension_and_records_its_making() -> None:
     model = load()
     assert model.weights.shape == model.mean.shape == model.scale.shape == (EMBEDDING_DIM + len(feature_names()),)
-    assert 0.5 < model.threshold < 1 and SHIPPED["decision"]["combine"] == "rules_or_model"
+    assert 0.5 < model.threshold < 1 and SHIPPED["decision"]["combine"] == "rules_unless_vetoed_or_model"
+    assert 0 < model.veto < 0.2 and meta_vetoed_no_true_hit(SHIPPED)
     meta = SHIPPED["metadata"]
     assert meta["embedder"] == "sentence-transformers/all-MiniLM-L6-v2#onnx-int8"
     fresh = ["external_test2", "external_test3", "external_test4", "external_test5"]
@@ -35,6 +37,22 @@ def test_the_shipped_file_loads_with_the_bundled_embedders_dimension_and_records
     )
     added = rows["model_additions"]  # what the model adds to the rules is itself at the target
     assert added["true"] >= target * (added["true"] + added["false"])
+
+
+def meta_vetoed_no_true_hit(shipped: dict[str, Any]) -> bool:
+    """The veto removed no blaming sentence the rules flag in cross-validation."""
+    return bool(shipped["metadata"]["cross_validation"]["vetoed_rule_hits"]["true"] == 0)
+
+
+def test_the_model_vetoes_a_rule_span_only_below_its_veto_and_only_with_an_embedder() -> None:
+    text = "Dana deployed the migration without reading it. We rolled back."
+    doubtful = dataclasses.replace(_model(-3.0), veto=0.1)  # p = 0.047 for every sentence
+    assert check_blameless(text, embed=FakeEmbed(), model=doubtful).findings == []
+    embed = FakeEmbed()
+    sure = dataclasses.replace(_model(-3.0), veto=0.01)
+    assert [f.rule for f in check_blameless(text, embed=embed, model=sure).findings] == ["person_as_cause"]
+    assert embed.calls[0] == ["Dana deployed the migration without reading it."]  # the rule's sentence is read
+    assert [f.rule for f in check_blameless(text).findings] == ["person_as_cause"]  # no embedder: the rules alone
 
 
 def test_a_file_for_other_features_is_refused() -> None:
