@@ -40,7 +40,7 @@ from agent_postmortem.analysis.blame_lexicon import (
     SYSTEM_HEADS,
     WITHOUT_CHECK,
 )
-from agent_postmortem.analysis.blame_shapes import APOLOGY, DAMAGE, QUESTIONS, SCOLDING, SHAPES
+from agent_postmortem.analysis.blame_shapes import APOLOGY, DAMAGE, GLOBAL, NEGATED_FAULT, QUESTIONS, SCOLDING, SHAPES
 
 _I = re.IGNORECASE
 
@@ -125,34 +125,6 @@ _CAUSED_BY = re.compile(
 )
 _IF_HAD = re.compile(
     r"\bif\s+(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:had|hadn['’]?t|had\s+not|would\s+have|would['’]ve|['’]d)\b",
-    _I,
-)
-_GLOBAL: list[tuple[str, re.Pattern[str]]] = [
-    ("human_error", re.compile(r"(?<!not\s)(?<!no\s)\b(?:human|operator|user|pilot|engineer|developer)\s+error\b", _I)),
-    (
-        "judgement",
-        re.compile(
-            r"\b(?:careless(?:ly|ness)?|negligen(?:t|ce|tly)|sloppy|lazy(?![- ]?(?:load|init|evaluat|import))|"
-            r"incompeten(?:t|ce)|reckless(?:ly)?|stupid|dumb|inattentive|irresponsible|clumsy|be\s+more\s+careful)\b",
-            _I,
-        ),
-    ),
-    (
-        "blame_word",
-        re.compile(
-            r"\b(?:(?:is|was|were|are)\s+to\s+blame(?!\s+(?:myself|yourself|himself|herself|themselves|ourselves|me|him|"
-            r"her|them|us|you|someone|anyone|others|people|the|a|an)\b)|blame\s+for\s+[^,.;]{1,40}?\s+lies\s+with|(?:fault|blame)\s+(?:of|lies\s+with|is\s+on|on)\s+(?!the\s+(?:"
-            r"platforms?|systems?|process(?:es)?|tools?|procedures?)\b(?!\s+team))|(?:his|her|their|my|our|your)\s+(?:fault|bad|mistake|oversight|"
-            r"carelessness|screw-?up|oopsie|oops|blunder|goof|slip-?up|f\*+k-?\s?up|fuck-?\s?up)|(?:his|her|their|my|our|your)\s+(?:own|\w+est|big|stupid|silly|dumb|bad)\s+"
-            r"(?:fault|mistake|oversight|screw-?up)|on\s+my\s+part|(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+on\s+(?:me|us)\b|"
-            r"to\s+be\s+blamed|(?:guy|person|people|one|ones|man|woman|party|engineers?|developers?)\s+to\s+blame\b)",
-            _I,
-        ),
-    ),
-]
-_NEGATED_FAULT = re.compile(
-    r"\b(?:not|isn['’]?t|wasn['’]?t|aren['’]?t|weren['’]?t|no|none|never|rarely|seldom|hardly)\b(?:\s+\S+){0,5}?\s+"
-    r"(?:fault|blame)\b",
     _I,
 )
 # An action the sentence calls valid or authorised is not a mistake ("a customer pushed a valid configuration").
@@ -298,9 +270,9 @@ def _agent_spans(text: str) -> list[BlameSpan]:
 
 def _global_spans(text: str) -> list[BlameSpan]:
     found = []
-    for rule, pattern in _GLOBAL:
+    for rule, pattern in GLOBAL:
         for m in pattern.finditer(text):
-            if rule == "blame_word" and _NEGATED_FAULT.search(text[max(0, m.start() - 40) : m.end()]):
+            if rule == "blame_word" and NEGATED_FAULT.search(text[max(0, m.start() - 40) : m.end()]):
                 continue
             if (rule == "human_error" and about_blame(text, m.start(), m.end())) or (
                 rule == "judgement" and negated(text, m.start())

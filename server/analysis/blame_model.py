@@ -10,7 +10,9 @@ A logistic regression reads one sentence through two groups of features:
 The rules (server/analysis/blame.py) are not a feature: they were tuned on every sentence the model is trained on
 (precision 1.00, recall 0.95 on their design sets; 0.69 / 0.49 on test4 before they were tuned on it), so a model
 given their decision leans on it and learns little else. They are combined instead: a sentence is blaming when the rules
-find a span in it, or the model's calibrated probability reaches the threshold.
+find a span in it and the model does not veto it (its calibrated probability at least `veto`, set just under the
+lowest out-of-fold probability of any blaming sentence the rules flag, so that no true hit is vetoed in
+cross-validation), or when the model's probability reaches the threshold.
 
 Its coefficients are trained by `evals/train_blame.py` on the labelled sentences of every development set (the rules'
 design sets and the external test2 to test5 halves, which have been looked at; never test nor the regression set)

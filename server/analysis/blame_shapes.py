@@ -258,3 +258,33 @@ APOLOGY = re.compile(
     r"fuck\s?-?up))(?!\w)",
     _I,
 )
+
+# Read anywhere, each with its own guard in blame.py: "human error" as a cause, judgements, and words of blame.
+GLOBAL: list[tuple[str, re.Pattern[str]]] = [
+    ("human_error", re.compile(r"(?<!not\s)(?<!no\s)\b(?:human|operator|user|pilot|engineer|developer)\s+error\b", _I)),
+    (
+        "judgement",
+        re.compile(
+            r"\b(?:careless(?:ly|ness)?|negligen(?:t|ce|tly)|sloppy|lazy(?![- ]?(?:load|init|evaluat|import))|"
+            r"incompeten(?:t|ce)|reckless(?:ly)?|stupid|dumb|inattentive|irresponsible|clumsy|be\s+more\s+careful)\b",
+            _I,
+        ),
+    ),
+    (
+        "blame_word",
+        re.compile(
+            r"\b(?:(?:is|was|were|are)\s+to\s+blame(?!\s+(?:myself|yourself|himself|herself|themselves|ourselves|me|him|"
+            r"her|them|us|you|someone|anyone|others|people|the|a|an)\b)|blame\s+for\s+[^,.;]{1,40}?\s+lies\s+with|(?:fault|blame)\s+(?:of|lies\s+with|is\s+on|on)\s+(?!the\s+(?:"
+            r"platforms?|systems?|process(?:es)?|tools?|procedures?)\b(?!\s+team))|(?:his|her|their|my|our|your)\s+(?:fault|bad|mistake|oversight|"
+            r"carelessness|screw-?up|oopsie|oops|blunder|goof|slip-?up|f\*+k-?\s?up|fuck-?\s?up)|(?:his|her|their|my|our|your)\s+(?:own|\w+est|big|stupid|silly|dumb|bad)\s+"
+            r"(?:fault|mistake|oversight|screw-?up)|on\s+my\s+part|(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+on\s+(?:me|us)\b|"
+            r"to\s+be\s+blamed|(?:guy|person|people|one|ones|man|woman|party|engineers?|developers?)\s+to\s+blame\b)",
+            _I,
+        ),
+    ),
+]
+NEGATED_FAULT = re.compile(
+    r"\b(?:not|isn['’]?t|wasn['’]?t|aren['’]?t|weren['’]?t|no|none|never|rarely|seldom|hardly)\b(?:\s+\S+){0,5}?\s+"
+    r"(?:fault|blame)\b",
+    _I,
+)

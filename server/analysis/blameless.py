@@ -11,7 +11,9 @@ passes the model: service/judging.py). Systems failing ("the API failed to respo
 With `embed` (a function from sentences to vectors of the bundled all-MiniLM-L6-v2; the service passes its
 embedder's), the learned detector (server/analysis/blame_learned.py) also reads every sentence the rules found
 nothing in: a sentence its calibrated probability flags becomes a finding of rule "learned" that covers the sentence,
-with a systemic rewrite. Without `embed` (the report renderer, a machine without the model) the rules decide alone.
+with a systemic rewrite; and it reads the sentences the rules flagged: one it is surest is not blame (below the
+model's veto) loses its rule findings. Without `embed` (the report renderer, a machine without the model) the rules
+decide alone.
 """
 
 import logging
