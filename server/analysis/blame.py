@@ -164,11 +164,17 @@ def _subject_spans(text: str) -> list[BlameSpan]:
             )
         ):
             continue
-        clause = _clause_after(text, m.end())
-        conjoined = [
-            clause[c.end() :]
-            for c in _AND_VERB.finditer(clause)
-            if not re.search(r"\b(?:it|he|she|they|we|you|i|was|were|is|are)\b", clause[: c.start()], _I)
+        clause, long_clause = _clause_after(text, m.end()), _clause_after(text, m.end(), 160)
+        conjoined = [  # the same person's next verb, read further than the first ("..., but forgot to type -n")
+            long_clause[c.end() :]
+            for c in _AND_VERB.finditer(long_clause)
+            # a new subject or a copula before "and" starts another clause; the subject's own progressive does not
+            # ("I was adding the capability ..., and wasn't paying attention")
+            if not re.search(
+                r"\b(?:it|he|she|they|we|you|i|was|were|is|are)\b",
+                re.sub(r"^(?:was|were)\s+\w+ing\b", "", long_clause[: c.start()], flags=_I),
+                _I,
+            )
         ]
         if (pred := _PREDICATE.search(clause) or _CAUSE_START.search(clause)) is not None:
             if _not_a_failure(text, m.end(), clause, agent, pred):

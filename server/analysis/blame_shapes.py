@@ -10,7 +10,7 @@ in the dock, scolding imperatives and apologies for one's own omission. Each pat
 
 import re
 
-from agent_postmortem.analysis.blame_lexicon import NAME, PARTICIPLE, PERSON, SYSTEM_HEADS
+from agent_postmortem.analysis.blame_lexicon import NAME, PARTICIPLE, PERSON, ROLES, SYSTEM_HEADS
 
 _I = re.IGNORECASE
 _AGENT = r"(?P<agent>" + PERSON + r"|" + NAME + r")"
@@ -95,8 +95,9 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
     (
         "person_as_cause",
         re.compile(
-            _AGENT + r"\s+(?:pushing|deploying|running|merging|deleting|dropping|shipping|releasing|applying)\s+"
-            r"(?:\S+\s+){0,5}?(?:that|which)\s+(?:\w+\s+)?(?:broke|took\s+down|brought\s+down|deleted|wiped|caused|"
+            _AGENT + r"\s+(?:pushing|deploying|running|merging|deleting|dropping|shipping|releasing|applying|driving|"
+            r"digging|drilling|cutting|backing|crashing|unplugging)\s+"
+            r"(?:\S+\s+){0,5}?(?:that|which)\s+(?:\w+\s+)?(?:broke|took\s+down|brought\s+down|deleted|wiped|caused|cut|"
             r"crashed|corrupted)\b",
             _I,
         ),
@@ -203,6 +204,14 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
         "judgement",
         re.compile(r"\b(?:stupidity|foolish(?:ness|ly)?|idiot(?:ic|s)?|bone-?headed|fat[- ]?fingered)\b", _I),
     ),
+    (  # calling for a person's punishment: "I would fire that contractor immediately"
+        "judgement",
+        re.compile(
+            r"\b(?:would|should|will|must|to|gonna)\s+(?:\w+\s+)?(?:fire|sack|punish|discipline|reprimand)\s+"
+            r"(?:that|the|this|those|these)\s+(?:[\w-]+\s+)?(?:" + ROLES + r")\b",
+            _I,
+        ),
+    ),
 ]
 
 # Questions that put a person in the dock: "Why didn't you test it?", "Why did Marco push to main?", "How did
@@ -253,9 +262,10 @@ SCOLDING = re.compile(
 # Apologising for one's own omission or breakage: "I apologize for not running the tests", "sorry for breaking it".
 APOLOGY = re.compile(
     r"\b(?P<agent>I|we)?\s*(?:apologi[sz]e|['’]m\s+sorry|am\s+sorry|are\s+sorry|['’]re\s+sorry|sorry|apologies)\s+"
+    r"(?:that\s+(?:I|we)\s+(?:should(?:n['’]?t)?\s+(?:have\s+)?\w+|didn['’]?t|did\s+not|forgot|missed|broke)|"
     r"(?:for|about)\s+(?:\w+ly\s+)?(?:not\s+\w+ing|forgetting|missing|breaking|deleting|pushing|merging|skipping|"
     r"ignoring|causing|overlooking|the\s+(?:mistake|oversight|breakage|screw-?up|mess|mix-?up|f\*+k\s?-?up|"
-    r"fuck\s?-?up))(?!\w)",
+    r"fuck\s?-?up)))(?!\w)",
     _I,
 )
 

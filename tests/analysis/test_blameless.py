@@ -367,6 +367,11 @@ def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, r
         "Somehow we managed to skip two steps of the checklist.",
         "It was the contractor, who skipped the load test, that worried us most.",  # a person in a relative clause
         "I sabotaged the rollout with a stale feature flag.",
+        "Sorry that I didn't run the linter before tagging.",
+        "Leaving the bucket public was so basic a mistake that I would fire that consultant on the spot.",
+        "A contractor backing a truck into the cabinet, which cut power to the rack, started it all.",
+        "I was migrating the users table to the new cluster in a hurry, and wasn't paying attention to which host I "
+        "was connected to.",  # the same person's second verb, far after the first
     ],
 )
 def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
@@ -394,6 +399,7 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "A misconfiguration of a bucket operated by a partner exposed the logs.",  # "by" belongs to "operated"
         "The report describes how the decisions of several engineers shaped the design.",  # the decisions act
         "Anyone who forgets a password can reset it from the login page.",
+        "We don't fire engineers for honest mistakes.",
     ],
 )
 def test_conditionals_generic_truths_lacks_and_talk_of_blame_are_not_flagged(text: str) -> None:
