@@ -144,11 +144,15 @@ def _is_person(word: str) -> bool:
 
 
 def _software_plural(text: str, start: int, agent: str) -> bool:
-    """A plural role that software holds: "I/O-bound agent workers never raise ...", "Celery workers never ack"."""
-    if not re.fullmatch(BARE_PLURAL, agent, _I):
+    """A role that software holds: "I/O-bound agent workers never raise ...", "Celery workers never ack", "the GPU
+    driver failed to load" (a software word or an acronym before a bare plural or a driver)."""
+    if not re.fullmatch(BARE_PLURAL, agent, _I) and not re.search(r"\bdrivers?$", agent, _I):
         return False
     words = [*text[max(0, start - 40) : start].split()[-1:], *agent.split()[:-1]]
-    return any(re.fullmatch(SOFTWARE_MODIFIER, w.strip(",;:()"), _I) for w in words)
+    return any(
+        re.fullmatch(SOFTWARE_MODIFIER, w.strip(",;:()"), _I) or re.fullmatch(r"[A-Z0-9]{2,}", w.strip(",;:()"))
+        for w in words
+    )
 
 
 def _subject_spans(text: str) -> list[BlameSpan]:
@@ -209,7 +213,9 @@ def _failure_in(sentence: str) -> bool:
 
 
 def _preceded_by_article(text: str, pos: int) -> bool:
-    return bool(re.search(r"\b(?:the|a|an|our|its|their)\s+$", text[max(0, pos - 8) : pos], _I))
+    """An article or an owner before a capitalised word makes it a thing: "the Orchestrator", "Tesla's Autopilot"."""
+    before = text[max(0, pos - 30) : pos]
+    return bool(re.search(r"\b(?:the|a|an|our|its|their)\s+$", before[-8:], _I) or re.search(r"\w['’]s\s+$", before))
 
 
 def _sentence(text: str, pos: int) -> str:

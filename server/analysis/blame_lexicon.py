@@ -14,7 +14,10 @@ ROLES = (
     r"vendors?|founders?|officers?|consultants?|m[ae]n|wom[ae]n|boss(?:es)?|c[te]os|c[te]o|students?|newbies?|coders?|"
     r"crews?|workers?|members?|friends?|vandals?|installers?|electricians?|linem[ae]n|committers?|contributors?|"
     # insults name people: "some other wanker had forgotten ...", "the previous consulting goons put ..."
-    r"wankers?|idiots?|morons?|goons?|clowns?|muppets?|numpties|numpty|bozos?|jerks?"
+    r"wankers?|idiots?|morons?|goons?|clowns?|muppets?|numpties|numpty|bozos?|jerks?|"
+    # people in incidents outside software: "the safety driver did not take control", "the attorney never checked"
+    r"drivers?|pilots?|lawyers?|attorneys?|doctors?|nurses?|researchers?|scientists?|editors?|journalists?|"
+    r"reporters?|clerks?|moderators?|recruiters?|teachers?|judges?"
 )
 SYSTEM_HEADS = (
     r"agents?|bots?|sdks?|apis?|services?|pipelines?|jobs?|scripts?|migrations?|systems?|tools?|models?|llms?|"
@@ -65,7 +68,10 @@ NOT_NAMES = set(
     Behind Beyond Per Via Like Unlike Given Due Regardless Thus Hence Therefore Moreover Furthermore Besides Otherwise
     Turns Seems Seem Looks Sounds Ah Well Yea Yeah Yep Nope Sure Probably Possibly Basically Actually Honestly
     Clearly Sadly Thankfully Hopefully Ironically Interestingly Again Just Only Even Almost Never Always Often
-    Sometimes Usually Soon Now Tonight Somehow Unintentionally Accidentally""".split()
+    Sometimes Usually Soon Now Tonight Somehow Unintentionally Accidentally
+    Orchestrator Assistant Planner Coder Executor Critic Verifier Solver Retriever Router Supervisor Navigator Browser
+    Surfer Websurfer Filesurfer Terminal Autopilot Chatbot Summarizer Validator Checker Responder Scheduler Crawler
+    Scraper Parser Compiler Interpreter Linter""".split()
 )
 NAME = r"(?-i:\b(?<![-./@])[A-Z][a-z]{2,}\b)(?!['’]?\s*(?:" + SYSTEM_HEADS + r")\b)"
 PERSON = r"(?:" + PRONOUN + r"|" + ROLE_NP + r")"
@@ -117,7 +123,8 @@ CLAUSE_END = r"[.;:!?\n]|,\s+(?:but|so|which|while|whereas)\b|\s+(?:because|sinc
 # A word before a plural role that makes it software: "agent workers", "I/O-bound workers", "Kubernetes operators".
 SOFTWARE_MODIFIER = (
     r"(?:agents?|queue|background|celery|sidekiq|job|task|thread|process|server|cloud|build|ci|k8s|kubernetes|async|"
-    r"serverless|gunicorn|uvicorn|web|api|gpu|cpu|inference|model|llm|[\w/]*-bound)"
+    r"serverless|gunicorn|uvicorn|web|api|gpu|cpu|inference|model|llm|[\w/]*-bound|kernel|device|graphics|video|audio|"
+    r"network|usb|printer|display|storage|disk|database|db|jdbc|odbc|nvidia|amd|intel|wifi|bluetooth)"
 )
 # People named by a bare plural role, without a determiner: "third-party construction crews", "Engineers".
 BARE_PLURAL = (

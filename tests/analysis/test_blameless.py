@@ -372,6 +372,8 @@ def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, r
         "A contractor backing a truck into the cabinet, which cut power to the rack, started it all.",
         "I was migrating the users table to the new cluster in a hurry, and wasn't paying attention to which host I "
         "was connected to.",  # the same person's second verb, far after the first
+        "The safety driver was looking at a phone and did not brake.",  # people outside software
+        "The chatbot invented a citation that the attorney never checked.",
     ],
 )
 def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
@@ -400,6 +402,11 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "The report describes how the decisions of several engineers shaped the design.",  # the decisions act
         "Anyone who forgets a password can reset it from the login page.",
         "We don't fire engineers for honest mistakes.",
+        "Orchestrator forgot to ask the web agent for the second page.",  # agents of a multi-agent system
+        "Planner skipped the verification step.",
+        "Acme's Autopilot failed to detect the trailer.",  # a product after its owner
+        "The GPU driver failed to load after the kernel update.",  # software drivers
+        "The JDBC driver did not retry the connection.",
     ],
 )
 def test_conditionals_generic_truths_lacks_and_talk_of_blame_are_not_flagged(text: str) -> None:
