@@ -26,21 +26,23 @@ from agent_postmortem.analysis.blame_context import (
     negated,
     not_happened,
     passive_patient,
+    preceded_by_article,
+    software_role,
 )
 from agent_postmortem.analysis.blame_lexicon import (
     ACTION,
     BARE_PLURAL,
     BLAME_VERB,
     CLAUSE_END,
+    DAMAGE,
     FAILURE_CONTEXT,
     NAME,
     NOT_NAMES,
     PERSON,
-    SOFTWARE_MODIFIER,
     SYSTEM_HEADS,
     WITHOUT_CHECK,
 )
-from agent_postmortem.analysis.blame_shapes import APOLOGY, DAMAGE, GLOBAL, NEGATED_FAULT, QUESTIONS, SCOLDING, SHAPES
+from agent_postmortem.analysis.blame_shapes import APOLOGY, GLOBAL, NEGATED_FAULT, QUESTIONS, SCOLDING, SHAPES
 
 _I = re.IGNORECASE
 
@@ -67,10 +69,13 @@ _SUBJECT = re.compile(
     _I,
 )
 # Words between the subject and its blame verb: never a relative "that"/"which" (the verb is a system's), nor a verb
-# of thinking or saying ("I think multiple merges broke ..." blames the merges).
+# of thinking or saying ("I think multiple merges broke ..." blames the merges); a relative "who" keeps the person
+# the subject ("The person who approved the change didn't read the diff"), unless it names a witness ("The customer
+# who reported the outage did not get a reply").
 _NOT_BETWEEN = (
-    r"(?!(?:that|which|whose|who|think|thought|guess|believe|suspect|feel|felt|noticed|notice|saw|see|found|realized|"
-    r"realised|know|knew|said|says|say|reported|heard|hope|assume|assumed|suppose|wonder|bet|expect|expects|"
+    r"(?!(?:that|which|whose|who\s+(?:reported|noticed|found|asked|called|contacted|complained|said|wrote|raised|"
+    r"opened|filed|saw|spotted|flagged|escalated)|think|thought|guess|believe|suspect|feel|felt|noticed|notice|saw|"
+    r"see|found|realized|realised|know|knew|said|says|say|reported|heard|hope|assume|assumed|suppose|wonder|bet|expect|expects|"
     r"expected|sure|certain|positive|confident|convinced)\b)"
 )
 _STRONG = (
@@ -79,7 +84,7 @@ _STRONG = (
 )
 _PREDICATE = re.compile(
     r"^(?:(?:" + _NOT_BETWEEN + r"\S+\s+){0,5}?)(" + BLAME_VERB + r"|" + DAMAGE + r")\b|"
-    r"^(?:(?:" + _NOT_BETWEEN.replace("|who|", "|") + r"\S+\s+){0,12}?)(" + _STRONG + r")\b",
+    r"^(?:(?:" + _NOT_BETWEEN + r"\S+\s+){0,12}?)(" + _STRONG + r")\b",
     _I,
 )
 # A person causing a failure: "I caused the regression", "we introduced a bug" (not "we introduced a cache").
@@ -143,28 +148,16 @@ def _is_person(word: str) -> bool:
     return first[:1].isupper() and first.capitalize() not in NOT_NAMES and not re.search(r"[A-Z].*[A-Z]", first)
 
 
-def _software_plural(text: str, start: int, agent: str) -> bool:
-    """A role that software holds: "I/O-bound agent workers never raise ...", "Celery workers never ack", "the GPU
-    driver failed to load" (a software word or an acronym before a bare plural or a driver)."""
-    if not re.fullmatch(BARE_PLURAL, agent, _I) and not re.search(r"\bdrivers?$", agent, _I):
-        return False
-    words = [*text[max(0, start - 40) : start].split()[-1:], *agent.split()[:-1]]
-    return any(
-        re.fullmatch(SOFTWARE_MODIFIER, w.strip(",;:()"), _I) or re.fullmatch(r"[A-Z0-9]{2,}", w.strip(",;:()"))
-        for w in words
-    )
-
-
 def _subject_spans(text: str) -> list[BlameSpan]:
     found = []
     for m in _SUBJECT.finditer(text):
         agent = m.group(1)
         if (
             not _is_person(agent)
-            or _software_plural(text, m.start(), agent)
+            or software_role(text, m.start(), agent)
             or (
                 re.fullmatch(NAME, agent)
-                and (_preceded_by_article(text, m.start()) or cannot_be_a_name(text, m.start(), agent))
+                and (preceded_by_article(text, m.start()) or cannot_be_a_name(text, m.start(), agent))
             )
         ):
             continue
@@ -212,12 +205,6 @@ def _failure_in(sentence: str) -> bool:
     return not _VALID.search(sentence) and bool(FAILURE_CONTEXT.search(_PREVENTED.sub("", sentence)))
 
 
-def _preceded_by_article(text: str, pos: int) -> bool:
-    """An article or an owner before a capitalised word makes it a thing: "the Orchestrator", "Tesla's Autopilot"."""
-    before = text[max(0, pos - 30) : pos]
-    return bool(re.search(r"\b(?:the|a|an|our|its|their)\s+$", before[-8:], _I) or re.search(r"\w['’]s\s+$", before))
-
-
 def _sentence(text: str, pos: int) -> str:
     start = max(text.rfind(". ", 0, pos), text.rfind("\n", 0, pos)) + 1
     end = min((i for i in (text.find(". ", pos), text.find("\n", pos)) if i >= 0), default=len(text))
@@ -242,7 +229,7 @@ def _other_spans(text: str) -> list[BlameSpan]:
         rest = _clause_after(text, m.end())
         blamed = noun in ("mistake", "error", "fault", "typo", "oversight") or re.search(
             r"\b(?:broke|caused|introduced|took\s+down|brought\s+down|deleted|dropped|corrupted|failed|crashed|"
-            r"ruin(?:ed|ing|s)?|kill(?:ed|ing|s)?)\b",
+            r"wiped|truncated|erased|destroyed|overwrote|leaked|exposed|ruin(?:ed|ing|s)?|kill(?:ed|ing|s)?)\b",
             rest,
             _I,
         )
@@ -266,7 +253,7 @@ def _agent_spans(text: str) -> list[BlameSpan]:
             agent = m.group("agent")
             if pattern is _PASSIVE_BY and re.fullmatch(_SELF, agent, _I):
                 continue  # "by me" only with a failure (_BY_SELF): "written by me" blames no one
-            if _is_person(agent) and not _preceded_by_article(text, m.start("agent")):
+            if _is_person(agent) and not preceded_by_article(text, m.start("agent")):
                 found.append(BlameSpan(m.start(), m.end(), rule, agent))
     for rule, pattern in SHAPES:
         for m in pattern.finditer(text):

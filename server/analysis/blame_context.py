@@ -12,10 +12,16 @@ play:
   ... were accidentally posted", "the accidentally deleted items";
 * a capitalised word that cannot be a name: a title-cased heading ("With Latest Version This Broke The Build"),
   a gerund or an abstract noun at the head of a sentence ("Restoring ...", "Reliability engineering ...");
-* a possessive that is the object of a preposition ("merges into my PR broke ...": the merges broke it).
+* a possessive that is the object of a preposition ("merges into my PR broke ...": the merges broke it);
+* not a failure that happened: a present conditional, a generic truth about people, a lack in the system, words
+  against blaming, a denial, a person who only completes a noun (`not_happened`);
+* a role that software holds ("Celery workers", "the GPU driver"), a capitalised word after an article or an owner
+  ("the Orchestrator", "Tesla's Autopilot").
 """
 
 import re
+
+from agent_postmortem.analysis.blame_lexicon import BARE_PLURAL, SOFTWARE_MODIFIER
 
 _I = re.IGNORECASE
 _QUOTED = re.compile(r"[\"“‘'][^\"“”‘’']{0,40}$")
@@ -62,7 +68,7 @@ _PRESENT = re.compile(
 _ANYONE = re.compile(r"(?:every|any)(?:one|body)|nobody|no\s+one|noone", _I)
 _PLURAL = re.compile(r"people|humans?|[a-z][\w-]{2,}s", _I)
 _GENERIC_VERB = re.compile(
-    r"^(?P<modal>(?:will|would|can|could|may|might|do|does)\s+(?:\w+\s+)?)?(?:make|makes|break|breaks|forget|"
+    r"^(?:who\s+)?(?P<modal>(?:will|would|can|could|may|might|do|does)\s+(?:\w+\s+)?)?(?:make|makes|break|breaks|forget|"
     r"forgets|miss|misses|screw|screws|mess|messes)\b",
     _I,
 )
@@ -75,7 +81,12 @@ _LACK_OR_NO_BLAME = re.compile(
 # A denial ("I am pretty sure I did not issue any deletion"), and a person who is the complement of a noun ("how the
 # actions of one or more individuals caused the incident": the actions are the subject).
 _DENIAL = re.compile(r"\b(?:sure|certain|positive|confident|convinced|swear)\s+(?:that\s+)?$", _I)
-_OF = re.compile(r"\b(?:the|a|an|their|his|her|its)\s+[\w-]+s?\s+of\s+$", _I)
+_OF = re.compile(
+    r"\b(?:the|a|an|their|his|her|its)\s+[\w-]+s?\s+of\s+$|"
+    # "Blaming the engineer would not have prevented this"
+    r"\b(?:blam\w*|fir(?:e|ed|ing)|punish\w*|scapegoat\w*|sham(?:e|ed|ing)|nam(?:e|ed|ing))\s+$",
+    _I,
+)
 
 
 def not_happened(text: str, agent_start: int, agent: str, clause: str, predicate: str) -> bool:
@@ -133,3 +144,21 @@ def cannot_be_a_name(text: str, start: int, word: str) -> bool:
     words = re.findall(r"[A-Za-z][\w'’-]*", text[line_start:line_end])
     capitalised = [w for w in words if w[0].isupper()]
     return len(words) >= 4 and len(capitalised) >= 0.7 * len(words)
+
+
+def software_role(text: str, start: int, agent: str) -> bool:
+    """A role that software holds: "I/O-bound agent workers never raise ...", "Celery workers never ack", "the GPU
+    driver failed to load" (a software word or an acronym before a bare plural or a driver)."""
+    if not re.fullmatch(BARE_PLURAL, agent, _I) and not re.search(r"\bdrivers?$", agent, _I):
+        return False
+    words = [*text[max(0, start - 40) : start].split()[-1:], *agent.split()[:-1]]
+    return any(
+        re.fullmatch(SOFTWARE_MODIFIER, w.strip(",;:()"), _I) or re.fullmatch(r"[A-Z0-9]{2,}", w.strip(",;:()"))
+        for w in words
+    )
+
+
+def preceded_by_article(text: str, pos: int) -> bool:
+    """An article or an owner before a capitalised word makes it a thing: "the Orchestrator", "Tesla's Autopilot"."""
+    before = text[max(0, pos - 30) : pos]
+    return bool(re.search(r"\b(?:the|a|an|our|its|their)\s+$", before[-8:], _I) or re.search(r"\w['’]s\s+$", before))

@@ -100,7 +100,8 @@ BLAME_VERB = (
     r"by\s+accident|bothered|typed\s+the\s+wrong|(?:picked|used|chose|ran|edited|deployed|pushed)\s+the\s+wrong|"
     r"(?:should|could|would|must)(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve|\s+of)\b"
     r"(?=\s+(?:\w+ly\s+)?" + PARTICIPLE + r")|"
-    r"ought\s+to\s+have|was\s+supposed\s+to|" + WITHOUT_CHECK + r"|will\s+be\s+more\s+careful|"
+    r"ought\s+to\s+have|was\s+supposed\s+to|(?:decided|chose|opted)\s+to\s+(?:skip|ignore|bypass|disable|"
+    r"override)|" + WITHOUT_CHECK + r"|will\s+be\s+more\s+careful|"
     r"fat[- ]?finger(?:s|ed)?|(?:fucked|fucks|messes|screws)\s+up|borked|"
     r"(?:was|were|wasn['’]?t|weren['’]?t|not)\s+paying\s+(?:enough\s+|close\s+|much\s+|any\s+)?attention|"
     r"(?:had\s+)?(?:made|makes|make|making)\s+(?:(?:a|an|the|two|three|several|many|some|one|at\s+least|\w+)\s+){0,3}?"
@@ -116,7 +117,8 @@ FAILURE_CONTEXT = re.compile(
     r"\b(?:prod|production|live|customers?['’]?|outage|broke|broken|took\s+down|brought\s+down|taking\s+down|"
     r"down\s+for|by\s+mistake|accidentally|mistakenly|without|wrong|belonged\s+to\s+others|other\s+people['’]s|"
     r"data\s+loss|lost|regrettably|caused|causing|failed|failing|errors?|incident|overwr\w+|destroyed|corrupt\w*|"
-    r"unusable|went\s+(?:down|dark)|crash\w*|mess|damage\w*|disaster|secret|leak\w*|exposed)\b",
+    r"unusable|went\s+(?:down|dark)|crash\w*|mess|damage\w*|disaster|secret|leak\w*|exposed|phishing|malicious|"
+    r"publicly|public\s+(?:repo\w*|bucket|channel|endpoint|internet|website))\b",
     _I,
 )
 CLAUSE_END = r"[.;:!?\n]|,\s+(?:but|so|which|while|whereas)\b|\s+(?:because|since|although|though)\b"
@@ -130,4 +132,30 @@ SOFTWARE_MODIFIER = (
 BARE_PLURAL = (
     r"(?<![\w'’-])(?:[\w-]+\s+){0,2}?(?:engineers|developers|devs|contractors|crews|workers|operators|admins|technicians|"
     r"interns|vandals|employees|staffers|people|folks)\b"
+)
+# Verbs that are a failure by themselves when a person does them ("I took down production", "he wiped a live
+# database"): read by blame.py after a person as well as its blame verbs.
+DAMAGE = (
+    r"took\s+(?:\S+\s+){0,3}?(?:down|offline)|brought\s+(?:\S+\s+){0,3}?down|knocked\s+(?:\S+\s+){0,3}?(?:out|offline)|"
+    r"crashed|nuked|trashed|massacred|wiped|slipped|goofed|fumbled|blundered|f\*+ed\s+up|damaged|sabotaged|"
+    # physical damage: "kicked loose the power cable", "he has unplugged the switch", "spilled coffee into it"
+    r"kicked\s+(?:\S+\s+){0,3}?(?:out|loose|over)|knocked\s+(?:\S+\s+){0,3}?(?:over|loose)|unplugged|spilled|spilt|"
+    r"(?:fuck|fucks|fucked|mess|messes|messed|screw|screws|screwed)\s+(?:\S+\s+){1,2}?up\b|"
+    r"cut\s+(?:\S+\s+){0,2}?(?:cables?|lines?|fib(?:er|re)s?|wires?|conduits?|power|pipes?)\b|"
+    # destroying data at a scale: "deleted roughly 12,000 user records", "dropped all the tables"
+    r"(?:deleted|dropped|wiped|erased|truncated|destroyed|purged|overwrote|nuked)\s+(?:\w+\s+){0,2}?"
+    r"(?:all|every|\d[\d,.]*\s*(?:k|m|million|thousand)?|the\s+(?:entire|whole))\s+"
+    r"(?:(?!(?:stale|old|unused|obsolete|temporary|temp|test|duplicate|orphaned|expired)\b)\S+\s+){0,2}?"
+    r"(?:records?|rows?|lines?|tables?|users?|data|databases?|accounts?|entries|documents?|customers?|backups?)\b|"
+    # destroying a data store ("truncated the events table", "wiped the shared drive"), not a scratch one
+    r"(?:deleted|dropped|wiped|truncated|erased|destroyed|purged|nuked|overwrote)\s+(?:the|a|an|our|their|his|her|my|"
+    r"\w+['’]s)\s+(?:(?!(?:stale|old|unused|obsolete|temporary|temp|test|scratch|duplicate|orphaned|expired|empty|dev|"
+    r"local)\b)[\w-]+\s+){0,2}?(?:tables?|databases?|db|buckets?|volumes?|clusters?|index(?:es)?|drives?|disks?|"
+    r"backups?|production|prod)\b|"
+    # leaving something exposed, switching a safeguard off
+    r"left\s+(?:\S+\s+){1,4}?(?:open|public|publicly\s+\w+|exposed|unlocked|unencrypted|unprotected|unattended|"
+    r"world-readable)\b|(?:bypassed|overrode|circumvented|(?:disabled|turned\s+off|switched\s+off)(?=\s+(?:the|a|an|"
+    r"all|our|their|his|her)?\s*(?:[\w-]+\s+){0,2}?(?:safety|interlocks?|protections?|safeguards?|2fa|mfa|firewall|"
+    r"validation)\b))\s+(?:the|a|an|all|our|their|his|her)?\s*(?:[\w-]+\s+){0,2}?(?:safety|interlocks?|protections?|"
+    r"guards?|safeguards?|2fa|mfa|validation|verification|firewall|approvals?|reviews?|checks?|canary\w*)\b"
 )

@@ -16,21 +16,6 @@ _I = re.IGNORECASE
 _AGENT = r"(?P<agent>" + PERSON + r"|" + NAME + r")"
 _MISTAKE_NOUN = r"(?:mistake|error|mis-?configuration|failure|oversight|typo|blunder|slip|screw-?up|omission)s?"
 _OWNER = r"(?:mine|ours|his|hers|theirs|yours)"
-# Verbs that are a failure by themselves when a person does them ("I took down production", "he wiped a live
-# database"): read by blame.py after a person as well as its blame verbs.
-DAMAGE = (
-    r"took\s+(?:\S+\s+){0,3}?(?:down|offline)|brought\s+(?:\S+\s+){0,3}?down|knocked\s+(?:\S+\s+){0,3}?(?:out|offline)|"
-    r"crashed|nuked|trashed|massacred|wiped|slipped|goofed|fumbled|blundered|f\*+ed\s+up|damaged|sabotaged|"
-    # physical damage: "kicked loose the power cable", "he has unplugged the switch", "spilled coffee into it"
-    r"kicked\s+(?:\S+\s+){0,3}?(?:out|loose|over)|knocked\s+(?:\S+\s+){0,3}?(?:over|loose)|unplugged|spilled|spilt|"
-    r"(?:fuck|fucks|fucked|mess|messes|messed|screw|screws|screwed)\s+(?:\S+\s+){1,2}?up\b|"
-    r"cut\s+(?:\S+\s+){0,2}?(?:cables?|lines?|fib(?:er|re)s?|wires?|conduits?|power|pipes?)\b|"
-    # destroying data at a scale: "deleted roughly 12,000 user records", "dropped all the tables"
-    r"(?:deleted|dropped|wiped|erased|truncated|destroyed|purged|overwrote|nuked)\s+(?:\w+\s+){0,2}?"
-    r"(?:all|every|\d[\d,.]*\s*(?:k|m|million|thousand)?|the\s+(?:entire|whole))\s+"
-    r"(?:(?!(?:stale|old|unused|obsolete|temporary|temp|test|duplicate|orphaned|expired)\b)\S+\s+){0,2}?"
-    r"(?:records?|rows?|lines?|tables?|users?|data|databases?|accounts?|entries|documents?|customers?|backups?)\b"
-)
 _CHANGE = (
     r"(?:change|commit|pr|pull\s+request|patch|config|configuration|script|code|deploy|migration|push|update|edit|"
     r"query|command|fix|instructions?|merge)s?"
@@ -135,10 +120,11 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
     (  # a failure, then a person as its cause: "The problem occurred because you committed to remove the file."
         "person_as_cause",
         re.compile(
-            r"\b(?:problem|issue|outage|failure|incident|breakage|bug|error|crash|regression|downtime)s?\s+"
-            r"(?:\w+\s+){0,3}?(?:because|since)\s+(?:of\s+)?(?!(?:I|we)\b)(?P<agent>" + PERSON + r"|" + NAME + r")\s+"
+            r"\b(?:(?:problem|issue|outage|failure|incident|breakage|bug|error|crash|regression|downtime)s?\s+"
+            r"(?:\w+\s+){0,3}?|(?:this|it|that|all\s+of\s+this)\s+(?:\w+\s+)?(?:happened|occurred)\s+)(?:because|since)\s+"
+            r"(?:of\s+)?(?!(?:I|we)\b)(?P<agent>" + PERSON + r"|" + NAME + r")\s+"
             r"(?:\w+ly\s+)?(?!(?:fixed|restored|resolved|reverted|mitigated|rolled|recovered|noticed|reported|asked|said|"
-            r"were|was|are|is|have|had|has)\b)(?:\w+ed|ran|put|set|made|did|took|left|wrote|broke|forgot|pushed|chose|"
+            r"were|was|are|is|have|had|has)\b)(?:[\w-]+ed|ran|put|set|made|did|took|left|wrote|broke|forgot|pushed|chose|"
             r"gave)\b",
             _I,
         ),

@@ -374,6 +374,14 @@ def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, r
         "was connected to.",  # the same person's second verb, far after the first
         "The safety driver was looking at a phone and did not brake.",  # people outside software
         "The chatbot invented a citation that the attorney never checked.",
+        "Someone on the analytics team truncated the sessions table while trying a query.",  # a data store destroyed
+        "The contractor left the storage bucket open to the public.",
+        "The admin bypassed the approval step to ship the hotfix.",
+        "The release lead decided to skip the soak test to hit the date.",
+        "A staff member clicked a phishing link and typed in their password.",
+        "This happened because the developer hard-coded the retry limit.",
+        "The person who approved the change didn't read the diff.",  # a relative "who" keeps the person the subject
+        "The intern's script wiped the shared drive.",
     ],
 )
 def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
@@ -407,6 +415,12 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "Acme's Autopilot failed to detect the trailer.",  # a product after its owner
         "The GPU driver failed to load after the kernel update.",  # software drivers
         "The JDBC driver did not retry the connection.",
+        "We disabled the flaky alert after tuning its threshold.",  # alerts are tuned, safeguards are bypassed
+        "The engineer updated the credentials after the rotation.",
+        "The team opted to keep the old cluster as a fallback.",
+        "The customer who reported the outage did not get a reply for hours.",  # a witness, not the cause
+        "Blaming the engineer would not have prevented this.",
+        "The DBA dropped the temporary table after the migration.",
     ],
 )
 def test_conditionals_generic_truths_lacks_and_talk_of_blame_are_not_flagged(text: str) -> None:
