@@ -90,7 +90,7 @@ _PREDICATE = re.compile(
 # A person causing a failure: "I caused the regression", "we introduced a bug" (not "we introduced a cache").
 _CAUSE_START = re.compile(
     r"^(?:(?:also|then|just|probably|apparently|unknowingly|unintentionally|have|has|had)\s+)*(caused|"
-    r"(?:introduced|created|triggered|shipped)\s+(?:an?\s+|the\s+|this\s+|that\s+)?(?:\w+\s+)?"
+    r"(?:introduced|created|triggered|shipped)\s+(?:an?\s+|the\s+|this\s+|that\s+)?(?:[\w-]+\s+)?"
     r"(?:bug|regression|error|issue|outage|problem|breakage|incident|mess))\b",
     _I,
 )
@@ -177,12 +177,19 @@ def _subject_spans(text: str) -> list[BlameSpan]:
             if _not_a_failure(text, m.end(), clause, agent, pred):
                 continue
             found.append(BlameSpan(m.start(), m.end() + pred.end(), "person_as_cause", agent))
-        elif not re.fullmatch(BARE_PLURAL, agent, _I) and (  # a bare plural only with a blame verb
+        elif not _bare_plural(agent) and (  # a bare plural only with a blame verb
             any(_CONJOINED.search(c) for c in conjoined)
             or (_ACTION_START.search(clause) is not None and _failure_in(_sentence(text, m.start())))
         ):
             found.append(BlameSpan(m.start(), m.end() + len(clause.rstrip()), "person_as_cause", agent))
     return found
+
+
+def _bare_plural(agent: str) -> bool:
+    """A plural role without a determiner ("Engineers", "third-party construction crews"), not "the Knight staff"."""
+    return bool(re.fullmatch(BARE_PLURAL, agent, _I)) and not re.match(
+        r"(?:the|a|an|our|their|his|her|this|that|these|those|some|my|your)\b", agent, _I
+    )
 
 
 def _not_a_failure(text: str, at: int, clause: str, agent: str, pred: re.Match[str]) -> bool:

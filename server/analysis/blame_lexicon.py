@@ -17,7 +17,7 @@ ROLES = (
     r"wankers?|idiots?|morons?|goons?|clowns?|muppets?|numpties|numpty|bozos?|jerks?|"
     # people in incidents outside software: "the safety driver did not take control", "the attorney never checked"
     r"drivers?|pilots?|lawyers?|attorneys?|doctors?|nurses?|researchers?|scientists?|editors?|journalists?|"
-    r"reporters?|clerks?|moderators?|recruiters?|teachers?|judges?"
+    r"reporters?|clerks?|moderators?|recruiters?|teachers?|judges?|officials?"
 )
 SYSTEM_HEADS = (
     r"agents?|bots?|sdks?|apis?|services?|pipelines?|jobs?|scripts?|migrations?|systems?|tools?|models?|llms?|"
@@ -71,7 +71,8 @@ NOT_NAMES = set(
     Sometimes Usually Soon Now Tonight Somehow Unintentionally Accidentally
     Orchestrator Assistant Planner Coder Executor Critic Verifier Solver Retriever Router Supervisor Navigator Browser
     Surfer Websurfer Filesurfer Terminal Autopilot Chatbot Summarizer Validator Checker Responder Scheduler Crawler
-    Scraper Parser Compiler Interpreter Linter""".split()
+    Scraper Parser Compiler Interpreter Linter Issue Issues Bug Task Ticket Nightly Daily Weekly Hourly Scheduled
+    Automated Automatic Internal External Legacy Production Staging""".split()
 )
 NAME = r"(?-i:\b(?<![-./@])[A-Z][a-z]{2,}\b)(?!['’]?\s*(?:" + SYSTEM_HEADS + r")\b)"
 PERSON = r"(?:" + PRONOUN + r"|" + ROLE_NP + r")"
@@ -86,7 +87,8 @@ PARTICIPLE = (
 WITHOUT_CHECK = (
     r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|testing|checking|asking|approval|telling|verifying|running|"
     r"looking|a\s+review|any\s+review|double-checking|consulting|a\s+backup|backing\s+up|(?:re)?building|compiling|"
-    r"thinking|realizing|realising|noticing|permission|coordinating|informing|notifying|warning|telling\s+anyone|implementing|adding\s+(?:any\s+)?(?:tests?|checks?|"
+    r"thinking|realizing|realising|noticing|permission|consent|authori[sz]ation|(?:a\s+)?sign-?off|coordinating|"
+    r"informing|notifying|warning|telling\s+anyone|implementing|adding\s+(?:any\s+)?(?:tests?|checks?|"
     r"monitoring|alerts?|safeguards?|guardrails?|controls?))"
 )
 BLAME_VERB = (
@@ -98,6 +100,9 @@ BLAME_VERB = (
     r"found|yet|got|gotten)\b)\w+ed\b|messed\s+up|screwed\s+up|botched|broke|breaks|mistyped|misread|"
     r"misconfigured|mistakenly|accidentally|accidently|inadvertently|regrettably|carelessly|by\s+mistake|"
     r"by\s+accident|bothered|typed\s+the\s+wrong|(?:picked|used|chose|ran|edited|deployed|pushed)\s+the\s+wrong|"
+    # any act on the wrong thing ("entered the wrong dosage"), not finding it; rubber-stamping; letting a thing lapse
+    r"(?!(?:noticed|found|spotted|identified|fixed|corrected|reverted|caught|flagged|reported)\b)\w+ed\s+(?:the|a)\s+"
+    r"wrong|rubber-?stamped|let\s+(?:\S+\s+){1,4}?(?:expire|lapse|run\s+out|fill\s+up|rot)|"
     r"(?:should|could|would|must)(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve|\s+of)\b"
     r"(?=\s+(?:\w+ly\s+)?" + PARTICIPLE + r")|"
     r"ought\s+to\s+have|was\s+supposed\s+to|(?:decided|chose|opted)\s+to\s+(?:skip|ignore|bypass|disable|"
@@ -131,7 +136,7 @@ SOFTWARE_MODIFIER = (
 # People named by a bare plural role, without a determiner: "third-party construction crews", "Engineers".
 BARE_PLURAL = (
     r"(?<![\w'’-])(?:[\w-]+\s+){0,2}?(?:engineers|developers|devs|contractors|crews|workers|operators|admins|technicians|"
-    r"interns|vandals|employees|staffers|people|folks)\b"
+    r"interns|vandals|employees|staffers|people|folks|staff|personnel|officials)\b"
 )
 # Verbs that are a failure by themselves when a person does them ("I took down production", "he wiped a live
 # database"): read by blame.py after a person as well as its blame verbs.
@@ -154,8 +159,10 @@ DAMAGE = (
     r"backups?|production|prod)\b|"
     # leaving something exposed, switching a safeguard off
     r"left\s+(?:\S+\s+){1,4}?(?:open|public|publicly\s+\w+|exposed|unlocked|unencrypted|unprotected|unattended|"
-    r"world-readable)\b|(?:bypassed|overrode|circumvented|(?:disabled|turned\s+off|switched\s+off)(?=\s+(?:the|a|an|"
+    r"world-readable)\b|(?:shared|posted|published|pasted|uploaded|leaked|committed|pushed|copied|emailed|sent)\s+"
+    r"(?:\S+\s+){0,5}?(?:on|to|in|into|onto)\s+(?:a|an|the|their|his|her|my)\s+(?:\w+\s+)?(?:public|personal|open)\b|(?:bypassed|overrode|circumvented|(?:disabled|turned\s+off|switched\s+off)(?=\s+(?:the|a|an|"
     r"all|our|their|his|her)?\s*(?:[\w-]+\s+){0,2}?(?:safety|interlocks?|protections?|safeguards?|2fa|mfa|firewall|"
     r"validation)\b))\s+(?:the|a|an|all|our|their|his|her)?\s*(?:[\w-]+\s+){0,2}?(?:safety|interlocks?|protections?|"
-    r"guards?|safeguards?|2fa|mfa|validation|verification|firewall|approvals?|reviews?|checks?|canary\w*)\b"
+    r"guards?|safeguards?|2fa|mfa|validation|verification|firewall|approvals?|reviews?|checks?|canary\w*|shutdowns?|"
+    r"limits?|alarms?|warnings?)\b"
 )

@@ -274,6 +274,8 @@ GLOBAL: list[tuple[str, re.Pattern[str]]] = [
             r"platforms?|systems?|process(?:es)?|tools?|procedures?)\b(?!\s+team))|(?:his|her|their|my|our|your)\s+(?:fault|bad|mistake|oversight|"
             r"carelessness|screw-?up|oopsie|oops|blunder|goof|slip-?up|f\*+k-?\s?up|fuck-?\s?up)|(?:his|her|their|my|our|your)\s+(?:own|\w+est|big|stupid|silly|dumb|bad)\s+"
             r"(?:fault|mistake|oversight|screw-?up)|on\s+my\s+part|(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+on\s+(?:me|us)\b|"
+            r"(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+(?:me|us|my\s+doing|our\s+doing)\b(?!\s+who\s+(?:found|noticed|"
+            r"reported|fixed|caught|spotted))|"
             r"to\s+be\s+blamed|(?:guy|person|people|one|ones|man|woman|party|engineers?|developers?)\s+to\s+blame\b)",
             _I,
         ),

@@ -382,6 +382,15 @@ def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, r
         "This happened because the developer hard-coded the retry limit.",
         "The person who approved the change didn't read the diff.",  # a relative "who" keeps the person the subject
         "The intern's script wiped the shared drive.",
+        "Sorry all, that was me: the lockfile never got regenerated.",  # owning it
+        "Technicians at the site overrode the automatic shutdown.",
+        "The nurse selected the wrong patient record.",  # any act on the wrong thing
+        "A council official posted the admin password on a public forum.",  # something exposed in a public place
+        "The reviewers rubber-stamped the migration.",
+        "Our platform team let the certificate expire.",
+        "The programmer introduced an off-by-one error in the pager.",
+        "The researchers used the recordings without consent.",
+        "According to the audit, staff ignored the warnings for weeks.",
     ],
 )
 def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
@@ -421,6 +430,9 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "The customer who reported the outage did not get a reply for hours.",  # a witness, not the cause
         "Blaming the engineer would not have prevented this.",
         "The DBA dropped the temporary table after the migration.",
+        "Issue triage bot posted a summary in a public comment.",  # a system's name, not a person's
+        "It was me who found the leak and rotated the keys.",
+        "The engineer noticed the wrong value in the dashboard and reverted the change.",
     ],
 )
 def test_conditionals_generic_truths_lacks_and_talk_of_blame_are_not_flagged(text: str) -> None:
