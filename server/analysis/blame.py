@@ -63,7 +63,7 @@ def _clause_after(text: str, pos: int, limit: int = 90) -> str:
 
 # A subject, with an optional participial aside ("A tired engineer, working late to fix replication, ran ...").
 _SUBJECT = re.compile(
-    r"(" + PERSON + r"|" + NAME + r"|" + BARE_PLURAL + r")(?:['’](?:ve|d|m|re|ll)\b)?"
+    r"(" + PERSON + r"|" + BARE_PLURAL + r"|" + NAME + r")(?:['’](?:ve|d|m|re|ll)\b)?"
     r"(?:,\s+\w+(?:ing|ed)\b[^,;.]{0,80},)?"
     r"(?:\s+(?:also|then|just|simply|had|has|have|again|all))?\s+",
     _I,
@@ -80,7 +80,8 @@ _NOT_BETWEEN = (
 )
 _STRONG = (
     r"mistakenly|accid\w{0,3}ally|accidently|inadvertently|unintentionally|unknowingly|by\s+mistake|by\s+accident|"
-    r"carelessly|" + WITHOUT_CHECK
+    r"carelessly|despite\s+(?:the\s+|repeated\s+|multiple\s+|several\s+)?(?:failing|failed|warnings?|objections?|"
+    r"alerts?|concerns?|red\s+flags?)|" + WITHOUT_CHECK
 )
 _PREDICATE = re.compile(
     r"^(?:(?:" + _NOT_BETWEEN + r"\S+\s+){0,5}?)(" + BLAME_VERB + r"|" + DAMAGE + r")\b|"
@@ -157,6 +158,7 @@ def _subject_spans(text: str) -> list[BlameSpan]:
             or software_role(text, m.start(), agent)
             or (
                 re.fullmatch(NAME, agent)
+                and not _bare_plural(agent)  # "Management pushed ...", "Engineers ignored ..."
                 and (preceded_by_article(text, m.start()) or cannot_be_a_name(text, m.start(), agent))
             )
         ):
@@ -264,7 +266,7 @@ def _agent_spans(text: str) -> list[BlameSpan]:
                 found.append(BlameSpan(m.start(), m.end(), rule, agent))
     for rule, pattern in SHAPES:
         for m in pattern.finditer(text):
-            agent = m.groupdict().get("agent") or ""
+            agent = m.groupdict().get("agent") or m.groupdict().get("cleft") or ""
             if rule in ("possessive", "judgement", "blame_word") and (
                 negated(text, m.start()) or after_preposition(text, m.start())
             ):

@@ -17,7 +17,7 @@ ROLES = (
     r"wankers?|idiots?|morons?|goons?|clowns?|muppets?|numpties|numpty|bozos?|jerks?|"
     # people in incidents outside software: "the safety driver did not take control", "the attorney never checked"
     r"drivers?|pilots?|lawyers?|attorneys?|doctors?|nurses?|researchers?|scientists?|editors?|journalists?|"
-    r"reporters?|clerks?|moderators?|recruiters?|teachers?|judges?|officials?"
+    r"reporters?|clerks?|moderators?|recruiters?|teachers?|judges?|officials?|annotators?|label(?:l)?ers?|raters?"
 )
 SYSTEM_HEADS = (
     r"agents?|bots?|sdks?|apis?|services?|pipelines?|jobs?|scripts?|migrations?|systems?|tools?|models?|llms?|"
@@ -103,6 +103,9 @@ BLAME_VERB = (
     # any act on the wrong thing ("entered the wrong dosage"), not finding it; rubber-stamping; letting a thing lapse
     r"(?!(?:noticed|found|spotted|identified|fixed|corrected|reverted|caught|flagged|reported)\b)\w+ed\s+(?:the|a)\s+"
     r"wrong|rubber-?stamped|let\s+(?:\S+\s+){1,4}?(?:expire|lapse|run\s+out|fill\s+up|rot)|"
+    # a verb of getting it wrong ("misjudged the load", "mislabeled the batch"); snoozing or dismissing a warning
+    r"mis(?!s(?:ion|ing))\w{2,}(?:ed|led)|misunderstood|mistook|misheard|(?:snoozed|dismissed|muted)\s+(?:the\s+|an?\s+|"
+    r"every\s+|all\s+)?(?:\w+\s+)?(?:alerts?|alarms?|warnings?|pages?|notifications?)|"
     r"(?:should|could|would|must)(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve|\s+of)\b"
     r"(?=\s+(?:\w+ly\s+)?" + PARTICIPLE + r")|"
     r"ought\s+to\s+have|was\s+supposed\s+to|(?:decided|chose|opted)\s+to\s+(?:skip|ignore|bypass|disable|"
@@ -136,7 +139,7 @@ SOFTWARE_MODIFIER = (
 # People named by a bare plural role, without a determiner: "third-party construction crews", "Engineers".
 BARE_PLURAL = (
     r"(?<![\w'’-])(?:[\w-]+\s+){0,2}?(?:engineers|developers|devs|contractors|crews|workers|operators|admins|technicians|"
-    r"interns|vandals|employees|staffers|people|folks|staff|personnel|officials)\b"
+    r"interns|vandals|employees|staffers|people|folks|staff|personnel|officials|management|leadership)\b"
 )
 # Verbs that are a failure by themselves when a person does them ("I took down production", "he wiped a live
 # database"): read by blame.py after a person as well as its blame verbs.
@@ -160,7 +163,10 @@ DAMAGE = (
     # leaving something exposed, switching a safeguard off
     r"left\s+(?:\S+\s+){1,4}?(?:open|public|publicly\s+\w+|exposed|unlocked|unencrypted|unprotected|unattended|"
     r"world-readable)\b|(?:shared|posted|published|pasted|uploaded|leaked|committed|pushed|copied|emailed|sent)\s+"
-    r"(?:\S+\s+){0,5}?(?:on|to|in|into|onto)\s+(?:a|an|the|their|his|her|my)\s+(?:\w+\s+)?(?:public|personal|open)\b|(?:bypassed|overrode|circumvented|(?:disabled|turned\s+off|switched\s+off)(?=\s+(?:the|a|an|"
+    r"(?:\S+\s+){0,5}?(?:on|to|in|into|onto)\s+(?:a|an|the|their|his|her|my)\s+(?:\w+\s+)?(?:public|personal|open)\b|"
+    r"(?:emailed|sent|forwarded|shared|posted|cc['’]?d)\s+(?:\S+\s+){0,5}?to\s+(?:the\s+)?(?:whole|entire)\s+(?:company|"
+    r"team|list|org\w*|internet|world)\b|approved\s+(?:his|her|their|my|your|our)\s+own\s+(?:prs?|pull\s+requests?|"
+    r"merge\s+requests?|changes?|code|commits?)\b|(?:bypassed|overrode|circumvented|(?:disabled|turned\s+off|switched\s+off)(?=\s+(?:the|a|an|"
     r"all|our|their|his|her)?\s*(?:[\w-]+\s+){0,2}?(?:safety|interlocks?|protections?|safeguards?|2fa|mfa|firewall|"
     r"validation)\b))\s+(?:the|a|an|all|our|their|his|her)?\s*(?:[\w-]+\s+){0,2}?(?:safety|interlocks?|protections?|"
     r"guards?|safeguards?|2fa|mfa|validation|verification|firewall|approvals?|reviews?|checks?|canary\w*|shutdowns?|"

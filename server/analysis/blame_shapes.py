@@ -136,7 +136,11 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:was|were|am|is|are)\s+|as\s+)the\s+(?:one|ones|"
             r"person|people|guy|engineer)\s+(?:who|that)\s+(?:\w+ly\s+)?(?:made\s+(?:the|a|an|this|that)\s+"
             r"(?:error|mistake|call|change|decision)|handed|gave|left|approved|decided|pushed|deleted|dropped|ran|broke|"
-            r"forgot|missed|skipped|deployed|merged|caused|introduced|wiped|disabled)\b",
+            r"forgot|missed|skipped|deployed|merged|caused|introduced|wiped|disabled)\b|"
+            # a cleft naming who did it: "It was the intern who typed rm -rf ...", not who found or fixed it
+            r"\bit\s+was\s+(?P<cleft>" + PERSON + r"|" + NAME + r")\s+(?:who|that)\s+(?:\w+ly\s+)?(?!(?:found|noticed|"
+            r"reported|fixed|caught|spotted|raised|flagged|saved|restored|resolved|helped|led|solved|discovered)\b)"
+            r"(?:\w+ed|ran|put|set|made|did|took|left|wrote|broke|forgot|pushed|chose|gave|typed|hit|cut)\b",
             _I,
         ),
     ),
@@ -273,7 +277,8 @@ GLOBAL: list[tuple[str, re.Pattern[str]]] = [
             r"her|them|us|you|someone|anyone|others|people|the|a|an)\b)|blame\s+for\s+[^,.;]{1,40}?\s+lies\s+with|(?:fault|blame)\s+(?:of|lies\s+with|is\s+on|on)\s+(?!the\s+(?:"
             r"platforms?|systems?|process(?:es)?|tools?|procedures?)\b(?!\s+team))|(?:his|her|their|my|our|your)\s+(?:fault|bad|mistake|oversight|"
             r"carelessness|screw-?up|oopsie|oops|blunder|goof|slip-?up|f\*+k-?\s?up|fuck-?\s?up)|(?:his|her|their|my|our|your)\s+(?:own|\w+est|big|stupid|silly|dumb|bad)\s+"
-            r"(?:fault|mistake|oversight|screw-?up)|on\s+my\s+part|(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+on\s+(?:me|us)\b|"
+            r"(?:fault|mistake|oversight|screw-?up)|on\s+my\s+part|(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+(?:all\s+|entirely\s+|squarely\s+|totally\s+)?on\s+"
+            r"(?:me|us|them|him|her|you|the\s+[\w-]+\s+(?:team|engineers?|devs?|developers?|folks|people))\b|"
             r"(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+(?:me|us|my\s+doing|our\s+doing)\b(?!\s+who\s+(?:found|noticed|"
             r"reported|fixed|caught|spotted))|"
             r"to\s+be\s+blamed|(?:guy|person|people|one|ones|man|woman|party|engineers?|developers?)\s+to\s+blame\b)",

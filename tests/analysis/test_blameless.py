@@ -391,6 +391,14 @@ def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, r
         "The programmer introduced an off-by-one error in the pager.",
         "The researchers used the recordings without consent.",
         "According to the audit, staff ignored the warnings for weeks.",
+        "The shift lead misjudged the pressure and opened the valve.",  # a verb of getting it wrong
+        "Priya from accounting emailed the salary sheet to the entire company.",
+        "It's squarely on the networking team; they changed the routes at midnight.",
+        "Sam approved his own merge request.",
+        "The on-call person snoozed the page twice.",
+        "Leadership moved the launch up despite the failing soak tests.",
+        "It was the contractor who typed the command in the wrong shell.",  # a cleft naming who did it
+        "The annotator mislabeled a third of the images.",
     ],
 )
 def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
@@ -433,6 +441,8 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "Issue triage bot posted a summary in a public comment.",  # a system's name, not a person's
         "It was me who found the leak and rotated the keys.",
         "The engineer noticed the wrong value in the dashboard and reverted the change.",
+        "It was the on-call engineer who found the root cause.",  # a cleft naming who found it
+        "The mission control team approved the launch window.",
     ],
 )
 def test_conditionals_generic_truths_lacks_and_talk_of_blame_are_not_flagged(text: str) -> None:
