@@ -80,7 +80,7 @@ _NOT_BETWEEN = (
 )
 _STRONG = (
     r"mistakenly|accid\w{0,3}ally|accidently|inadvertently|unintentionally|unknowingly|by\s+mistake|by\s+accident|"
-    r"carelessly|despite\s+(?:the\s+|repeated\s+|multiple\s+|several\s+)?(?:failing|failed|warnings?|objections?|"
+    r"carelessly|blindly|hastily|sloppily|lazily|despite\s+(?:the\s+|repeated\s+|multiple\s+|several\s+)?(?:failing|failed|warnings?|objections?|"
     r"alerts?|concerns?|red\s+flags?)|" + WITHOUT_CHECK
 )
 _PREDICATE = re.compile(
@@ -142,7 +142,7 @@ _PREVENTED = re.compile(r"\b(?:prevent|avoid|stop)\w*\s+(?:a|an|the|any|such|fut
 def _is_person(word: str) -> bool:
     """A matched agent is a person unless it is a capitalised system or sentence word."""
     first = word.split()[0]
-    if re.fullmatch(PERSON, word, _I) or re.fullmatch(BARE_PLURAL, word, _I):
+    if re.fullmatch(PERSON + r"|who", word, _I) or re.fullmatch(BARE_PLURAL, word, _I):
         return True
     if re.fullmatch(SYSTEM_HEADS, first, _I):
         return False  # "Agent ran rm -rf ...": a system at the head of a sentence
@@ -238,7 +238,8 @@ def _other_spans(text: str) -> list[BlameSpan]:
         rest = _clause_after(text, m.end())
         blamed = noun in ("mistake", "error", "fault", "typo", "oversight") or re.search(
             r"\b(?:broke|caused|introduced|took\s+down|brought\s+down|deleted|dropped|corrupted|failed|crashed|"
-            r"wiped|truncated|erased|destroyed|overwrote|leaked|exposed|ruin(?:ed|ing|s)?|kill(?:ed|ing|s)?)\b",
+            r"wiped|truncated|erased|destroyed|overwrote|leaked|exposed|ruin(?:ed|ing|s)?|kill(?:ed|ing|s)?|"
+            r"(?:was|were|is|are)\s+(?:\w+ly\s+)?(?:wrong|broken|incorrect|invalid|misconfigured))\b",
             rest,
             _I,
         )

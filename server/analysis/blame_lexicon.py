@@ -28,7 +28,8 @@ SYSTEM_HEADS = (
     r"configurations?|data|accounts?|settings|traffic|inputs?|sessions?|credentials|devices?|emails?|portals?"
 )
 PRONOUN = (
-    r"\b(?:I|we|he|she|they|you|some\s?one|some\s?body|nobody|no\s+one|noone|everyone|everybody|us|me|him|them)\b|"
+    r"\b(?:I|we|he|she|they|you|some\s?one|some\s?body|whoever|nobody|no\s+one|noone|everyone|everybody|us|me|him|"
+    r"them)\b|"
     r"(?<![\w.])@[A-Za-z0-9][\w-]*"  # an @mention on GitHub is a person
 )
 ROLE_NP = (
@@ -72,7 +73,8 @@ NOT_NAMES = set(
     Orchestrator Assistant Planner Coder Executor Critic Verifier Solver Retriever Router Supervisor Navigator Browser
     Surfer Websurfer Filesurfer Terminal Autopilot Chatbot Summarizer Validator Checker Responder Scheduler Crawler
     Scraper Parser Compiler Interpreter Linter Issue Issues Bug Task Ticket Nightly Daily Weekly Hourly Scheduled
-    Automated Automatic Internal External Legacy Production Staging""".split()
+    Automated Automatic Internal External Legacy Production Staging Review Reviews Rollout Backup Backups Config
+    Code Alerting Logging""".split()
 )
 NAME = r"(?-i:\b(?<![-./@])[A-Z][a-z]{2,}\b)(?!['’]?\s*(?:" + SYSTEM_HEADS + r")\b)"
 PERSON = r"(?:" + PRONOUN + r"|" + ROLE_NP + r")"
@@ -104,6 +106,8 @@ BLAME_VERB = (
     r"(?!(?:noticed|found|spotted|identified|fixed|corrected|reverted|caught|flagged|reported)\b)\w+ed\s+(?:the|a)\s+"
     r"wrong|rubber-?stamped|let\s+(?:\S+\s+){1,4}?(?:expire|lapse|run\s+out|fill\s+up|rot)|"
     # a verb of getting it wrong ("misjudged the load", "mislabeled the batch"); snoozing or dismissing a warning
+    r"(?:(?<=have\s)|(?<=has\s)|(?<=had\s)|(?<=['’]ve\s)|(?<=['’]s\s))broken(?!\s+(?:down|in)\b)|did\s+nothing|took\s+no\s+action|keeps?\s+(?:breaking|forgetting|skipping|ignoring|"
+    r"deleting|missing|pushing\s+(?:to\s+main|secrets|broken)|committing\s+(?:secrets|credentials|keys|passwords))|"
     r"mis(?!s(?:ion|ing))\w{2,}(?:ed|led)|misunderstood|mistook|misheard|(?:snoozed|dismissed|muted)\s+(?:the\s+|an?\s+|"
     r"every\s+|all\s+)?(?:\w+\s+)?(?:alerts?|alarms?|warnings?|pages?|notifications?)|"
     r"(?:should|could|would|must)(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve|\s+of)\b"
@@ -126,6 +130,7 @@ FAILURE_CONTEXT = re.compile(
     r"down\s+for|by\s+mistake|accidentally|mistakenly|without|wrong|belonged\s+to\s+others|other\s+people['’]s|"
     r"data\s+loss|lost|regrettably|caused|causing|failed|failing|errors?|incident|overwr\w+|destroyed|corrupt\w*|"
     r"unusable|went\s+(?:down|dark)|crash\w*|mess|damage\w*|disaster|secret|leak\w*|exposed|phishing|malicious|"
+    r"fake|fraudulent|spoofed|scam|"
     r"publicly|public\s+(?:repo\w*|bucket|channel|endpoint|internet|website))\b",
     _I,
 )
@@ -154,7 +159,9 @@ DAMAGE = (
     r"(?:deleted|dropped|wiped|erased|truncated|destroyed|purged|overwrote|nuked)\s+(?:\w+\s+){0,2}?"
     r"(?:all|every|\d[\d,.]*\s*(?:k|m|million|thousand)?|the\s+(?:entire|whole))\s+"
     r"(?:(?!(?:stale|old|unused|obsolete|temporary|temp|test|duplicate|orphaned|expired)\b)\S+\s+){0,2}?"
-    r"(?:records?|rows?|lines?|tables?|users?|data|databases?|accounts?|entries|documents?|customers?|backups?)\b|"
+    r"(?:records?|rows?|lines?|tables?|users?|data|databases?|accounts?|entries|documents?|customers?|backups?|"
+    r"folders?|director(?:y|ies)|repos?|repositories|projects?|drives?|disks?|clusters?|buckets?|servers?|site|"
+    r"website|codebase)\b|"
     # destroying a data store ("truncated the events table", "wiped the shared drive"), not a scratch one
     r"(?:deleted|dropped|wiped|truncated|erased|destroyed|purged|nuked|overwrote)\s+(?:the|a|an|our|their|his|her|my|"
     r"\w+['’]s)\s+(?:(?!(?:stale|old|unused|obsolete|temporary|temp|test|scratch|duplicate|orphaned|expired|empty|dev|"

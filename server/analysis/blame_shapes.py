@@ -216,6 +216,13 @@ _ACCUSED = (
     r"approve|overwrite|forget|miss|revert|run|change|touch)\w*"
 )
 QUESTIONS = [
+    # "lol who merged this without reading it", "Who approved this?": not who fixed or found it
+    re.compile(
+        r"(?:^|(?<=[.!?])\s+)(?:\w+[,!]?\s+)?(?P<agent>who)\s+(?:the\s+\w+\s+)?(?!(?:fixed|found|reported|noticed|"
+        r"wrote\s+(?:the\s+)?(?:fix|patch)|solved|caught)\b)(?:\w+ed|ran|wrote|broke|put|left|did|made|took|let)\s+"
+        r"(?:this|that|it|these|those)\b",
+        _I,
+    ),
     re.compile(_WHY + _NEG_AUX + r"\s+(?P<agent>" + PERSON + r"|" + NAME + r")\b", _I),
     re.compile(
         _WHY

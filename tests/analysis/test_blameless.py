@@ -399,6 +399,15 @@ def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, r
         "Leadership moved the launch up despite the failing soak tests.",
         "It was the contractor who typed the command in the wrong shell.",  # a cleft naming who did it
         "The annotator mislabeled a third of the images.",
+        "ok who merged this without running it",  # an accusing question
+        "whoever wrote this script never ran it against real data",
+        "@lena you've broken the nightly build with that commit",
+        "Our interns keep pushing secrets to the repo.",
+        "the customer's config was wrong: they set the limit to 0",
+        "I blindly pasted the command from a forum.",
+        "You deleted the whole directory with one command.",
+        "The operator acknowledged the alarm and did nothing.",
+        "The clerk clicked the link in the fake invoice.",
     ],
 )
 def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
@@ -443,6 +452,9 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "The engineer noticed the wrong value in the dashboard and reverted the change.",
         "It was the on-call engineer who found the root cause.",  # a cleft naming who found it
         "The mission control team approved the launch window.",
+        "Review did not catch this.",  # a heading word, not a name
+        "Who fixed this? Great work.",
+        "The monitoring I set up appears to be broken after the update.",
     ],
 )
 def test_conditionals_generic_truths_lacks_and_talk_of_blame_are_not_flagged(text: str) -> None:
