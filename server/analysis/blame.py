@@ -134,7 +134,12 @@ _IF_HAD = re.compile(
     _I,
 )
 # An action the sentence calls valid or authorised is not a mistake ("a customer pushed a valid configuration").
-_VALID = re.compile(r"\b(?:valid|legitimate(?:ly)?|authori[sz]ed|correct(?:ly)?|as\s+intended)\b", _I)
+_VALID = re.compile(
+    r"\b(?:valid|legitimate(?:ly)?|authori[sz]ed|correct(?:ly)?|as\s+intended|documented|routine|scheduled|planned|"
+    r"(?:deployed|shipped|pushed|applied|merged|released|rolled\s+out)\s+(?:the|a|our)\s+(?:\w+\s+)?(?:fix|patch|hotfix|"
+    r"rollback|revert|mitigation))\b",
+    _I,
+)  # "ran the documented runbook", "We deployed the fix at 10:42 and errors dropped": not a mistake
 # A failure named as what an action prevents is not one that happened ("to prevent a disaster like this").
 _PREVENTED = re.compile(r"\b(?:prevent|avoid|stop)\w*\s+(?:a|an|the|any|such|future)?\s*\w+(?:\s+like\s+this)?", _I)
 

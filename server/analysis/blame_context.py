@@ -54,7 +54,9 @@ _CONSEQUENCE = re.compile(
     _I,
 )
 _PASSIVE_START = re.compile(
-    r"^(?:\w+ly\s+)?(?:was|were|is|are|been|being|got|gets|get)\s+(?:\w+ly\s+)?(?!supposed\b)\w+(?:ed|en|wn)\b", _I
+    r"^(?:\w+ly\s+)?(?:was|were|is|are|been|being|got|gets|get)(?:n['’]?t)?\s+(?:(?:\w+ly|never|not)\s+)?"
+    r"(?!supposed\b)\w+(?:ed|en|wn)\b",
+    _I,
 )
 _PASSIVE_MARKER = re.compile(r"\b(?:was|were|is|are|been|being|got|get|the|a|an|any|some)\s+$", _I)
 _PREPOSITION = re.compile(r"\b(?:into|onto|to|in|on|from|with|against|via|through)\s+$", _I)
@@ -96,7 +98,8 @@ def not_happened(text: str, agent_start: int, agent: str, clause: str, predicate
     before = text[max(0, agent_start - 60) : agent_start]
     if _LACK_OR_NO_BLAME.search(predicate) or _DENIAL.search(before) or _OF.search(before):
         return True
-    if _PRESENT.search(predicate) and _CONDITIONAL.search(before):
+    present = _PRESENT.search(predicate) or re.match(r"(?:\w+ly\s+)?(?!was\b|has\b)\w+s\b", clause, _I)
+    if present and _CONDITIONAL.search(before):  # "If an engineer deletes a table by mistake, ..."
         return True
     generic = _GENERIC_VERB.search(clause)  # anyone does; or a bare plural will: "developers will make mistakes"
     return generic is not None and bool(

@@ -455,6 +455,10 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "Review did not catch this.",  # a heading word, not a name
         "Who fixed this? Great work.",
         "The monitoring I set up appears to be broken after the update.",
+        "An engineer ran the documented procedure, which targeted the wrong region.",  # a documented action
+        "We deployed the patch at 09:10 and the errors stopped.",  # a fix, not a failure
+        "If an operator drops a table by mistake, the platform should keep a copy.",  # a present conditional
+        "The support staff were never trained on the new console.",  # a passive: they are its patient
     ],
 )
 def test_conditionals_generic_truths_lacks_and_talk_of_blame_are_not_flagged(text: str) -> None:
