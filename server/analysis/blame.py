@@ -23,6 +23,7 @@ from agent_postmortem.analysis.blame_context import (
     about_consequence,
     after_preposition,
     cannot_be_a_name,
+    failure_in,
     negated,
     not_happened,
     passive_patient,
@@ -35,7 +36,6 @@ from agent_postmortem.analysis.blame_lexicon import (
     BLAME_VERB,
     CLAUSE_END,
     DAMAGE,
-    FAILURE_CONTEXT,
     NAME,
     NOT_NAMES,
     PERSON,
@@ -133,15 +133,6 @@ _IF_HAD = re.compile(
     r"\bif\s+(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:had|hadn['’]?t|had\s+not|would\s+have|would['’]ve|['’]d)\b",
     _I,
 )
-# An action the sentence calls valid or authorised is not a mistake ("a customer pushed a valid configuration").
-_VALID = re.compile(
-    r"\b(?:valid|legitimate(?:ly)?|authori[sz]ed|correct(?:ly)?|as\s+intended|documented|routine|scheduled|planned|"
-    r"(?:deployed|shipped|pushed|applied|merged|released|rolled\s+out)\s+(?:the|a|our)\s+(?:\w+\s+)?(?:fix|patch|hotfix|"
-    r"rollback|revert|mitigation))\b",
-    _I,
-)  # "ran the documented runbook", "We deployed the fix at 10:42 and errors dropped": not a mistake
-# A failure named as what an action prevents is not one that happened ("to prevent a disaster like this").
-_PREVENTED = re.compile(r"\b(?:prevent|avoid|stop)\w*\s+(?:a|an|the|any|such|future)?\s*\w+(?:\s+like\s+this)?", _I)
 
 
 def _is_person(word: str) -> bool:
@@ -186,7 +177,7 @@ def _subject_spans(text: str) -> list[BlameSpan]:
             found.append(BlameSpan(m.start(), m.end() + pred.end(), "person_as_cause", agent))
         elif not _bare_plural(agent) and (  # a bare plural only with a blame verb
             any(_CONJOINED.search(c) for c in conjoined)
-            or (_ACTION_START.search(clause) is not None and _failure_in(_sentence(text, m.start())))
+            or (_ACTION_START.search(clause) is not None and failure_in(_sentence(text, m.start())))
         ):
             found.append(BlameSpan(m.start(), m.end() + len(clause.rstrip()), "person_as_cause", agent))
     return found
@@ -212,11 +203,6 @@ def _not_a_failure(text: str, at: int, clause: str, agent: str, pred: re.Match[s
         return True  # "You've never worked anywhere that ...": experience, not a failure
     strong = pred.re is _PREDICATE and marker == 2  # "were accidentally posted": the marker qualifies a participle
     return bool(passive_patient(clause, text, at + pred.start(marker) if strong else -1))
-
-
-def _failure_in(sentence: str) -> bool:
-    """A failure happened in the sentence, and the action it follows is not called valid."""
-    return not _VALID.search(sentence) and bool(FAILURE_CONTEXT.search(_PREVENTED.sub("", sentence)))
 
 
 def _sentence(text: str, pos: int) -> str:

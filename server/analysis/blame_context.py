@@ -21,7 +21,7 @@ play:
 
 import re
 
-from agent_postmortem.analysis.blame_lexicon import BARE_PLURAL, SOFTWARE_MODIFIER
+from agent_postmortem.analysis.blame_lexicon import BARE_PLURAL, FAILURE_CONTEXT, SOFTWARE_MODIFIER
 
 _I = re.IGNORECASE
 _QUOTED = re.compile(r"[\"“‘'][^\"“”‘’']{0,40}$")
@@ -165,3 +165,19 @@ def preceded_by_article(text: str, pos: int) -> bool:
     """An article or an owner before a capitalised word makes it a thing: "the Orchestrator", "Tesla's Autopilot"."""
     before = text[max(0, pos - 30) : pos]
     return bool(re.search(r"\b(?:the|a|an|our|its|their)\s+$", before[-8:], _I) or re.search(r"\w['’]s\s+$", before))
+
+
+# An action the sentence calls valid or authorised is not a mistake ("a customer pushed a valid configuration").
+_VALID = re.compile(
+    r"\b(?:valid|legitimate(?:ly)?|authori[sz]ed|correct(?:ly)?|as\s+intended|documented|routine|scheduled|planned|"
+    r"(?:deployed|shipped|pushed|applied|merged|released|rolled\s+out)\s+(?:the|a|our)\s+(?:\w+\s+)?(?:fix|patch|hotfix|"
+    r"rollback|revert|mitigation))\b",
+    _I,
+)  # "ran the documented runbook", "We deployed the fix at 10:42 and errors dropped": not a mistake
+# A failure named as what an action prevents is not one that happened ("to prevent a disaster like this").
+_PREVENTED = re.compile(r"\b(?:prevent|avoid|stop)\w*\s+(?:a|an|the|any|such|future)?\s*\w+(?:\s+like\s+this)?", _I)
+
+
+def failure_in(sentence: str) -> bool:
+    """A failure happened in the sentence, and the action it follows is not called valid."""
+    return not _VALID.search(sentence) and bool(FAILURE_CONTEXT.search(_PREVENTED.sub("", sentence)))
