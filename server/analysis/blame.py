@@ -80,7 +80,8 @@ _NOT_BETWEEN = (
 )
 _STRONG = (
     r"mistakenly|accid\w{0,3}ally|accidently|inadvertently|unintentionally|unknowingly|by\s+mistake|by\s+accident|"
-    r"carelessly|blindly|hastily|sloppily|lazily|despite\s+(?:the\s+|repeated\s+|multiple\s+|several\s+)?(?:failing|failed|warnings?|objections?|"
+    r"carelessly|blindly|hastily|sloppily|lazily|instead\s+of\s+(?:\w+\s+)?(?:testing|canarying|checking|reviewing|"
+    r"staging|verifying|asking|waiting)|despite\s+(?:the\s+|repeated\s+|multiple\s+|several\s+)?(?:failing|failed|warnings?|objections?|"
     r"alerts?|concerns?|red\s+flags?)|" + WITHOUT_CHECK
 )
 _PREDICATE = re.compile(

@@ -17,7 +17,8 @@ ROLES = (
     r"wankers?|idiots?|morons?|goons?|clowns?|muppets?|numpties|numpty|bozos?|jerks?|"
     # people in incidents outside software: "the safety driver did not take control", "the attorney never checked"
     r"drivers?|pilots?|lawyers?|attorneys?|doctors?|nurses?|researchers?|scientists?|editors?|journalists?|"
-    r"reporters?|clerks?|moderators?|recruiters?|teachers?|judges?|officials?|annotators?|label(?:l)?ers?|raters?"
+    r"reporters?|clerks?|moderators?|recruiters?|teachers?|judges?|officials?|annotators?|label(?:l)?ers?|raters?|"
+    r"trainers?|paralegals?|executives?|execs?|reps?|representatives?"
 )
 SYSTEM_HEADS = (
     r"agents?|bots?|sdks?|apis?|services?|pipelines?|jobs?|scripts?|migrations?|systems?|tools?|models?|llms?|"
@@ -109,7 +110,8 @@ BLAME_VERB = (
     r"(?:(?<=have\s)|(?<=has\s)|(?<=had\s)|(?<=['’]ve\s)|(?<=['’]s\s))broken(?!\s+(?:down|in)\b)|did\s+nothing|took\s+no\s+action|keeps?\s+(?:breaking|forgetting|skipping|ignoring|"
     r"deleting|missing|pushing\s+(?:to\s+main|secrets|broken)|committing\s+(?:secrets|credentials|keys|passwords))|"
     r"mis(?!s(?:ion|ing))\w{2,}(?:ed|led)|misunderstood|mistook|misheard|(?:snoozed|dismissed|muted)\s+(?:the\s+|an?\s+|"
-    r"every\s+|all\s+)?(?:\w+\s+)?(?:alerts?|alarms?|warnings?|pages?|notifications?)|"
+    r"every\s+|all\s+)?(?:\w+\s+)?(?:alerts?|alarms?|warnings?|pages?|pagers?|notifications?)|overruled|"
+    r"stopped\s+(?:double-?)?(?:checking|testing|reviewing|verifying|reading|monitoring|looking)|"
     r"(?:should|could|would|must)(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve|\s+of)\b"
     r"(?=\s+(?:\w+ly\s+)?" + PARTICIPLE + r")|"
     r"ought\s+to\s+have|was\s+supposed\s+to|(?:decided|chose|opted)\s+to\s+(?:skip|ignore|bypass|disable|"
@@ -144,7 +146,7 @@ SOFTWARE_MODIFIER = (
 # People named by a bare plural role, without a determiner: "third-party construction crews", "Engineers".
 BARE_PLURAL = (
     r"(?<![\w'’-])(?:[\w-]+\s+){0,2}?(?:engineers|developers|devs|contractors|crews|workers|operators|admins|technicians|"
-    r"interns|vandals|employees|staffers|people|folks|staff|personnel|officials|management|leadership)\b"
+    r"interns|vandals|employees|staffers|people|folks|staff|personnel|officials|management|leadership|executives)\b"
 )
 # Verbs that are a failure by themselves when a person does them ("I took down production", "he wiped a live
 # database"): read by blame.py after a person as well as its blame verbs.
@@ -173,7 +175,11 @@ DAMAGE = (
     r"(?:\S+\s+){0,5}?(?:on|to|in|into|onto)\s+(?:a|an|the|their|his|her|my)\s+(?:\w+\s+)?(?:public|personal|open)\b|"
     r"(?:emailed|sent|forwarded|shared|posted|cc['’]?d)\s+(?:\S+\s+){0,5}?to\s+(?:the\s+)?(?:whole|entire)\s+(?:company|"
     r"team|list|org\w*|internet|world)\b|approved\s+(?:his|her|their|my|your|our)\s+own\s+(?:prs?|pull\s+requests?|"
-    r"merge\s+requests?|changes?|code|commits?)\b|(?:bypassed|overrode|circumvented|(?:disabled|turned\s+off|switched\s+off)(?=\s+(?:the|a|an|"
+    r"merge\s+requests?|changes?|code|commits?)\b|"
+    # over-permissioning, secrets in code, rewriting shared history
+    r"gave\s+(?:\S+\s+){1,3}?(?:write|admin|root|full|production|prod|unrestricted|superuser)\s+access|"
+    r"hard-?coded\s+(?:\S+\s+){0,3}?(?:tokens?|passwords?|keys?|secrets?|credentials)\b|force-?pushed\s+(?:\S+\s+){0,4}?"
+    r"(?:over|onto|to)\s+(?:the\s+)?(?:main|master|prod\w*|release\w*|shared|protected)\b|(?:bypassed|overrode|circumvented|(?:disabled|turned\s+off|switched\s+off)(?=\s+(?:the|a|an|"
     r"all|our|their|his|her)?\s*(?:[\w-]+\s+){0,2}?(?:safety|interlocks?|protections?|safeguards?|2fa|mfa|firewall|"
     r"validation)\b))\s+(?:the|a|an|all|our|their|his|her)?\s*(?:[\w-]+\s+){0,2}?(?:safety|interlocks?|protections?|"
     r"guards?|safeguards?|2fa|mfa|validation|verification|firewall|approvals?|reviews?|checks?|canary\w*|shutdowns?|"

@@ -408,6 +408,14 @@ def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, r
         "You deleted the whole directory with one command.",
         "The operator acknowledged the alarm and did nothing.",
         "The clerk clicked the link in the fake invoice.",
+        "The ward's staff trusted the scores and stopped double-checking them.",
+        "Executives overruled the safety team and launched anyway.",
+        "A paralegal filed the motion without checking the citations.",
+        "Our admin gave the assistant write access to the billing system.",
+        "Rick hard-coded the signing key in the mobile app.",
+        "The engineer on call muted the pager and left.",
+        "They rolled the model out everywhere instead of canarying it.",
+        "The new contractor force-pushed an old branch over main.",
     ],
 )
 def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
