@@ -18,9 +18,8 @@ Its coefficients are trained by `evals/train_blame.py` on the labelled sentences
 design sets and the external test2 to test5 halves, which have been looked at; never test nor the regression set)
 and shipped as `server/analysis/blame_model.json`; probabilities are calibrated (Platt) on
 source-grouped cross-validated predictions, and the threshold is the lowest at which the model's own additions to the
-rules reach precision 0.90 on the cross-validated rows of test2 to test5 (when none does, the lowest at which they
-hold no false sentence: with the rules of this round that is 0.92, where it adds none); its figures are recorded in
-the file.
+rules reach precision 0.90 on the cross-validated rows of test2 to test5; when none does (with the rules of this
+round), the threshold is 1.0 and the model adds no sentence, it only vetoes. Its figures are recorded in the file.
 """
 
 import json
@@ -153,7 +152,7 @@ class BlameModel:
     def decide(self, probability: float, rule_found: bool) -> bool:
         """Blaming: the rules found a span and the model does not veto it (its probability is at least `veto`), or
         the model's calibrated probability reaches the threshold."""
-        return (rule_found and probability >= self.veto) or probability >= self.threshold
+        return (rule_found and probability >= self.veto) or (self.threshold < 1 and probability >= self.threshold)
 
 
 def parse(data: dict[str, Any]) -> BlameModel:

@@ -21,7 +21,7 @@ SHIPPED = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
 def test_the_shipped_file_loads_with_the_bundled_embedders_dimension_and_records_its_making() -> None:
     model = load()
     assert model.weights.shape == model.mean.shape == model.scale.shape == (EMBEDDING_DIM + len(feature_names()),)
-    assert 0.5 < model.threshold < 1 and SHIPPED["decision"]["combine"] == "rules_unless_vetoed_or_model"
+    assert 0.5 < model.threshold <= 1 and SHIPPED["decision"]["combine"] == "rules_unless_vetoed_or_model"
     assert 0 < model.veto < 0.2 and meta_vetoed_no_true_hit(SHIPPED)
     meta = SHIPPED["metadata"]
     assert meta["embedder"] == "sentence-transformers/all-MiniLM-L6-v2#onnx-int8"
@@ -32,9 +32,10 @@ def test_the_shipped_file_loads_with_the_bundled_embedders_dimension_and_records
     cv, target = meta["cross_validation"], meta["settings"]["target_precision"]
     rows = cv["threshold_rows"]  # the threshold was chosen on test2 to test5, where the rules were tuned last
     assert rows["rows"] >= 420 and target == 0.9
-    assert (
-        cv["criterion"] in ("model_additions", "no_false_additions") and rows["rules_or_model"]["precision"] >= target
-    )
+    assert cv["criterion"] in ("model_additions", "none: the model adds nothing")
+    assert rows["rules_or_model"]["precision"] >= target
+    if model.threshold == 1:  # no threshold was backed by cross-validation: the model adds nothing, however sure
+        assert not model.decide(1.0, rule_found=False)
     added = rows["model_additions"]  # what the model adds to the rules is itself at the target
     assert added["true"] >= target * (added["true"] + added["false"])
 
@@ -143,7 +144,7 @@ def test_the_bundled_embedder_flags_a_blaming_sentence_the_rules_miss() -> None:
     )
     assert check_blameless(sentence).blameless
     embed = bundled_embed()
-    # The shipped threshold (0.92) adds no sentence to the current rules in cross-validation; at 0.75 this one passes.
+    # The shipped model adds no sentence (threshold 1.0: none reached the target in cross-validation); at 0.75 it would.
     model = dataclasses.replace(load(), threshold=0.75)
     [finding] = check_blameless(sentence, embed=embed, model=model).findings
     assert finding.rule == "learned" and finding.text == sentence and finding.probability >= model.threshold
