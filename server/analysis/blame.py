@@ -80,7 +80,7 @@ _NOT_BETWEEN = (
 )
 _STRONG = (
     r"mistakenly|accid\w{0,3}ally|accidently|inadvertently|unintentionally|unknowingly|by\s+mistake|by\s+accident|"
-    r"carelessly|blindly|hastily|sloppily|lazily|instead\s+of\s+(?:\w+\s+)?(?:testing|canarying|checking|reviewing|"
+    r"carelessly|blindly|hastily|sloppily|lazily|even\s+though|instead\s+of\s+(?:\w+\s+)?(?:testing|canarying|checking|reviewing|"
     r"staging|verifying|asking|waiting)|despite\s+(?:the\s+|repeated\s+|multiple\s+|several\s+)?(?:failing|failed|warnings?|objections?|"
     r"alerts?|concerns?|red\s+flags?)|" + WITHOUT_CHECK
 )
@@ -117,7 +117,7 @@ _POSSESSIVE = re.compile(
 )
 _PASSIVE_BY = re.compile(
     r"\b(?:was|were|got|been|being|is|are|get)\s+(?:\w+\s+)?(\w+ed|run|done|broken|made|written|taken|left)\s+"
-    r"by\s+(?P<agent>" + PERSON + r"|" + NAME + r")",
+    r"(?:\w+ly\s+)?by\s+(?P<agent>" + PERSON + r"|" + NAME + r")",
     _I,
 )
 _SELF = r"(?:me|us|myself|ourselves)"

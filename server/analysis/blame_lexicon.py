@@ -43,6 +43,8 @@ ROLE_NP = (
     r"|(?:^|(?<=[.!?:]\s))(?-i:(?=[A-Z]))(?:[\w-]+\s+)?(?:" + ROLES + r")\b"
     r"(?!\s+(?:" + SYSTEM_HEADS + r"|error|errors|mistakes?|factors?|nature|beings?)\b)"
     r"|(?-i:\b(?:Engineer|Developer|Operator|Admin|Person|User)\s+[A-Z]\b)"
+    # a person by number: "Team-member-1", "engineer 2"
+    r"|\b(?:team-?member|engineer|developer|operator|admin|person|user|employee)[-_ ]?\d\b"
 )
 # Capitalised words that start sentences or name systems, never people.
 NOT_NAMES = set(
@@ -90,7 +92,8 @@ PARTICIPLE = (
 WITHOUT_CHECK = (
     r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|testing|checking|asking|approval|telling|verifying|running|"
     r"looking|a\s+review|any\s+review|double-checking|consulting|a\s+backup|backing\s+up|(?:re)?building|compiling|"
-    r"thinking|realizing|realising|noticing|permission|consent|authori[sz]ation|(?:a\s+)?sign-?off|coordinating|"
+    r"thinking|realizing|realising|noticing|permission|consent|a\s+(?:test|benchmark|rollback\s+plan|plan|ticket|"
+    r"change\s+request)|tests?\b|authori[sz]ation|(?:a\s+)?sign-?off|coordinating|"
     r"informing|notifying|warning|telling\s+anyone|implementing|adding\s+(?:any\s+)?(?:tests?|checks?|"
     r"monitoring|alerts?|safeguards?|guardrails?|controls?))"
 )
@@ -105,7 +108,9 @@ BLAME_VERB = (
     r"by\s+accident|bothered|typed\s+the\s+wrong|(?:picked|used|chose|ran|edited|deployed|pushed)\s+the\s+wrong|"
     # any act on the wrong thing ("entered the wrong dosage"), not finding it; rubber-stamping; letting a thing lapse
     r"(?!(?:noticed|found|spotted|identified|fixed|corrected|reverted|caught|flagged|reported)\b)\w+ed\s+(?:the|a)\s+"
-    r"wrong|rubber-?stamped|let\s+(?:\S+\s+){1,4}?(?:expire|lapse|run\s+out|fill\s+up|rot)|"
+    r"wrong|(?:ran|run|typed|executed|deployed|applied|pushed|entered|used|restored|restarted|rebooted)\s+(?:\S+\s+){0,4}?"
+    r"(?:on|to|against|in|into|at|from|with)\s+(?:the|a)\s+wrong|(?:decided|chose|opted)\s+not\s+to\s+(?:page|escalate|"
+    r"tell|inform|notify|roll\s+back|test|check|review|wait)|rubber-?stamped|let\s+(?:\S+\s+){1,4}?(?:expire|lapse|run\s+out|fill\s+up|rot)|"
     # a verb of getting it wrong ("misjudged the load", "mislabeled the batch"); snoozing or dismissing a warning
     r"(?:(?<=have\s)|(?<=has\s)|(?<=had\s)|(?<=['’]ve\s)|(?<=['’]s\s))broken(?!\s+(?:down|in)\b)|did\s+nothing|took\s+no\s+action|keeps?\s+(?:breaking|forgetting|skipping|ignoring|"
     r"deleting|missing|pushing\s+(?:to\s+main|secrets|broken)|committing\s+(?:secrets|credentials|keys|passwords))|"
@@ -136,7 +141,7 @@ FAILURE_CONTEXT = re.compile(
     r"publicly|public\s+(?:repo\w*|bucket|channel|endpoint|internet|website))\b",
     _I,
 )
-CLAUSE_END = r"[.;:!?\n]|,\s+(?:but|so|which|while|whereas)\b|\s+(?:because|since|although|though)\b"
+CLAUSE_END = r"[.;:!?\n]|,\s+(?:but|so|which|while|whereas)\b|\s+(?:because|since|although|(?<!\beven\s)though)\b"
 # A word before a plural role that makes it software: "agent workers", "I/O-bound workers", "Kubernetes operators".
 SOFTWARE_MODIFIER = (
     r"(?:agents?|queue|background|celery|sidekiq|job|task|thread|process|server|cloud|build|ci|k8s|kubernetes|async|"
@@ -177,7 +182,9 @@ DAMAGE = (
     r"team|list|org\w*|internet|world)\b|approved\s+(?:his|her|their|my|your|our)\s+own\s+(?:prs?|pull\s+requests?|"
     r"merge\s+requests?|changes?|code|commits?)\b|"
     # over-permissioning, secrets in code, rewriting shared history
-    r"gave\s+(?:\S+\s+){1,3}?(?:write|admin|root|full|production|prod|unrestricted|superuser)\s+access|"
+    r"(?:gave|granted|handed)\s+(?:\S+\s+){1,3}?(?:write|admin|root|full|production|prod|unrestricted|superuser)\s+"
+    r"(?:access|rights|privileges|permissions)|(?:introduced|caused|created|triggered)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+)?"
+    r"(?:bug|regression|loop|outage|incident|breakage|deadlock|race\s+condition|memory\s+leak|vulnerability)\b|"
     r"hard-?coded\s+(?:\S+\s+){0,3}?(?:tokens?|passwords?|keys?|secrets?|credentials)\b|force-?pushed\s+(?:\S+\s+){0,4}?"
     r"(?:over|onto|to)\s+(?:the\s+)?(?:main|master|prod\w*|release\w*|shared|protected)\b|(?:bypassed|overrode|circumvented|(?:disabled|turned\s+off|switched\s+off)(?=\s+(?:the|a|an|"
     r"all|our|their|his|her)?\s*(?:[\w-]+\s+){0,2}?(?:safety|interlocks?|protections?|safeguards?|2fa|mfa|firewall|"

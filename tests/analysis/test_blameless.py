@@ -416,6 +416,14 @@ def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, r
         "The engineer on call muted the pager and left.",
         "They rolled the model out everywhere instead of canarying it.",
         "The new contractor force-pushed an old branch over main.",
+        "Team-member-2 ran the cleanup command on the wrong host.",  # a person by number, an act on the wrong host
+        "One of the parameters was typed incorrectly by the operator.",
+        "The analyst responsible ran the report with the wrong date range.",
+        "He merged the parser change without a benchmark.",
+        "The incident manager decided not to escalate to the network team.",
+        "The operations staff edited the load balancer by hand and introduced a loop.",
+        "The lead approved the release even though the rollback plan was blank.",
+        "The help desk engineer granted the caller admin rights.",
     ],
 )
 def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
