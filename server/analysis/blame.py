@@ -76,11 +76,12 @@ _NOT_BETWEEN = (
     r"(?!(?:that|which|whose|who\s+(?:reported|noticed|found|asked|called|contacted|complained|said|wrote|raised|"
     r"opened|filed|saw|spotted|flagged|escalated)|think|thought|guess|believe|suspect|feel|felt|noticed|notice|saw|"
     r"see|found|realized|realised|know|knew|said|says|say|reported|heard|hope|assume|assumed|suppose|wonder|bet|expect|expects|"
-    r"expected|sure|certain|positive|confident|convinced)\b)"
+    r"expected|(?:sure|certain|positive|confident|convinced)\s+(?:that\s+)?(?:i|we|he|she|they|you))\b)"
 )
 _STRONG = (
     r"mistakenly|accid\w{0,3}ally|accidently|inadvertently|unintentionally|unknowingly|by\s+mistake|by\s+accident|"
-    r"carelessly|blindly|hastily|sloppily|lazily|even\s+though|instead\s+of\s+(?:\w+\s+)?(?:testing|canarying|checking|reviewing|"
+    r"carelessly|blindly|hastily|sloppily|lazily|even\s+though|instead\s+of\s+(?:the|a|an|every|each)\b|"
+    r"instead\s+of\s+(?:\w+\s+)?(?:testing|canarying|checking|reviewing|"
     r"staging|verifying|asking|waiting)|despite\s+(?:the\s+|repeated\s+|multiple\s+|several\s+)?(?:failing|failed|warnings?|objections?|"
     r"alerts?|concerns?|red\s+flags?)|" + WITHOUT_CHECK
 )

@@ -135,7 +135,13 @@ def passive_patient(clause: str, text: str, marker_start: int) -> bool:
 
 
 def after_preposition(text: str, start: int) -> bool:
-    return bool(_PREPOSITION.search(text[max(0, start - 12) : start]))
+    """The object of a preposition ("merges into my PR broke ..."), not the source of a failure ("This regression came
+    from @tomasz's refactor")."""
+    before = text[max(0, start - 24) : start]
+    source = re.search(
+        r"\b(?:came|comes|coming|stems?|stemmed|originated|originates|resulted|results)\s+from\s+$", before, _I
+    )
+    return bool(_PREPOSITION.search(before[-12:])) and not source
 
 
 def cannot_be_a_name(text: str, start: int, word: str) -> bool:

@@ -151,7 +151,8 @@ SOFTWARE_MODIFIER = (
 # People named by a bare plural role, without a determiner: "third-party construction crews", "Engineers".
 BARE_PLURAL = (
     r"(?<![\w'’-])(?:[\w-]+\s+){0,2}?(?:engineers|developers|devs|contractors|crews|workers|operators|admins|technicians|"
-    r"interns|vandals|employees|staffers|people|folks|staff|personnel|officials|management|leadership|executives)\b"
+    r"interns|vandals|employees|staffers|people|folks|staff|personnel|officials|management|leadership|executives|"
+    r"marketing|sales|finance|legal)\b"
 )
 # Verbs that are a failure by themselves when a person does them ("I took down production", "he wiped a live
 # database"): read by blame.py after a person as well as its blame verbs.
@@ -182,6 +183,9 @@ DAMAGE = (
     r"team|list|org\w*|internet|world)\b|approved\s+(?:his|her|their|my|your|our)\s+own\s+(?:prs?|pull\s+requests?|"
     r"merge\s+requests?|changes?|code|commits?)\b|"
     # over-permissioning, secrets in code, rewriting shared history
+    r"left\s+(?:\S+\s+){0,3}?(?:tokens?|keys?|passwords?|secrets?|credentials)\s+(?:in|on|inside)\b|force-?merged|merged\s+"
+    r"(?:\S+\s+){0,3}?over\s+(?:\S+\s+){0,2}?(?:failing|failed|red)\b|(?:uploaded|copied|exported|downloaded|moved)\s+"
+    r"(?:\S+\s+){0,3}?(?:prod(?:uction)?|customer|user|patient|payroll)\s+(?:dump|data|database|backup|records|list)\b|"
     r"(?:gave|granted|handed)\s+(?:\S+\s+){1,3}?(?:write|admin|root|full|production|prod|unrestricted|superuser)\s+"
     r"(?:access|rights|privileges|permissions)|(?:introduced|caused|created|triggered)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+)?"
     r"(?:bug|regression|loop|outage|incident|breakage|deadlock|race\s+condition|memory\s+leak|vulnerability)\b|"

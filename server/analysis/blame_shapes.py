@@ -17,7 +17,8 @@ _AGENT = r"(?P<agent>" + PERSON + r"|" + NAME + r")"
 _MISTAKE_NOUN = r"(?:mistake|error|mis-?configuration|failure|oversight|typo|blunder|slip|screw-?up|omission)s?"
 _OWNER = r"(?:mine|ours|his|hers|theirs|yours)"
 _CHANGE = (
-    r"(?:change|commit|pr|pull\s+request|patch|config|configuration|script|code|deploy|migration|push|update|edit|"
+    r"(?:change|commit|pr|pull\s+request|patch|config|configuration|script|code|deploy|migration|push|update|edit|refactor|"
+    r"rewrite|upgrade|"
     r"query|command|fix|instructions?|merge)s?"
 )
 _BROKE = (

@@ -424,6 +424,13 @@ def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, r
         "The operations staff edited the load balancer by hand and introduced a loop.",
         "The lead approved the release even though the rollback plan was blank.",
         "The help desk engineer granted the caller admin rights.",
+        "This regression came from @mira's refactor on Monday.",  # the source of a failure, not a preposition's object
+        "The previous maintainer left the publish token in the CI settings.",
+        "Whoever set up the job scheduled it for every minute instead of every hour.",
+        "The author force-merged the branch over three failing checks.",
+        "Marketing sent the campaign to the full list instead of the test segment.",
+        "The on-call dev closed the alert as a false positive without looking.",
+        "The intern uploaded the production database dump to a shared folder.",
     ],
 )
 def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
