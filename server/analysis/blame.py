@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from agent_postmortem.analysis.blame_context import (
+    AS_PLANNED,
     about_blame,
     about_consequence,
     after_preposition,
@@ -80,7 +81,8 @@ _NOT_BETWEEN = (
 )
 _STRONG = (
     r"mistakenly|accid\w{0,3}ally|accidently|inadvertently|unintentionally|unknowingly|by\s+mistake|by\s+accident|"
-    r"carelessly|blindly|hastily|sloppily|lazily|even\s+though|instead\s+of\s+(?:the|a|an|every|each)\b|"
+    r"carelessly|blindly|hastily|sloppily|lazily|instead\s+of\s+(?:the|a|an)\s+(?:\w+\s+)?(?:test|staging|replica|"
+    r"intended|correct|right|dev|sandbox|preview|copy)\b|"
     r"instead\s+of\s+(?:\w+\s+)?(?:testing|canarying|checking|reviewing|"
     r"staging|verifying|asking|waiting)|despite\s+(?:the\s+|repeated\s+|multiple\s+|several\s+)?(?:failing|failed|warnings?|objections?|"
     r"alerts?|concerns?|red\s+flags?)|" + WITHOUT_CHECK
@@ -196,7 +198,9 @@ def _not_a_failure(text: str, at: int, clause: str, agent: str, pred: re.Match[s
     """A counterfactual about punishment or by nobody, or a person who is the patient of a passive."""
     marker = pred.lastindex or 0
     said = pred.group(marker)
-    if not_happened(text, text.rfind(agent, 0, at), agent, clause, clause[pred.start(marker) :]):
+    if not_happened(text, text.rfind(agent, 0, at), agent, clause, clause[pred.start(marker) :]) or AS_PLANNED.search(
+        _sentence(text, at)
+    ):
         return True
     if re.search(r"should|could|would|must|ought", said, _I) and about_consequence(clause, agent):
         return True

@@ -98,6 +98,10 @@ def not_happened(text: str, agent_start: int, agent: str, clause: str, predicate
     before = text[max(0, agent_start - 60) : agent_start]
     if _LACK_OR_NO_BLAME.search(predicate) or _DENIAL.search(before) or _OF.search(before):
         return True
+    if re.match(
+        r"(?!did\b)\S+(?:\s+up)?\s+(?:nothing|anything)\b", predicate, _I
+    ):  # "mislabeled nothing", "broke anything"
+        return True
     present = _PRESENT.search(predicate) or re.match(r"(?:\w+ly\s+)?(?!was\b|has\b)\w+s\b", clause, _I)
     if present and _CONDITIONAL.search(before):  # "If an engineer deletes a table by mistake, ..."
         return True
@@ -187,3 +191,10 @@ _PREVENTED = re.compile(r"\b(?:prevent|avoid|stop)\w*\s+(?:a|an|the|any|such|fut
 def failure_in(sentence: str) -> bool:
     """A failure happened in the sentence, and the action it follows is not called valid."""
     return not _VALID.search(sentence) and bool(FAILURE_CONTEXT.search(_PREVENTED.sub("", sentence)))
+
+
+AS_PLANNED = re.compile(
+    r"\bas\s+(?:planned|intended|required|agreed|expected|documented)\b|\bas\s+the\s+\w+\s+requires\b|"
+    r"\bper\s+(?:the\s+)?(?:policy|runbook|procedure|plan)\b",
+    _I,
+)  # "We deployed the new version instead of the old one, as planned."

@@ -105,14 +105,14 @@ BLAME_VERB = (
     r"(?:had(?:n['’]?t|\s+not))\s+(?:\w+ly\s+)?(?!(?:been|seen|had|heard|experienced|noticed|encountered|received|"
     r"found|yet|got|gotten)\b)\w+ed\b|messed\s+up|screwed\s+up|botched|broke|breaks|mistyped|misread|"
     r"misconfigured|mistakenly|accidentally|accidently|inadvertently|regrettably|carelessly|by\s+mistake|"
-    r"by\s+accident|bothered|typed\s+the\s+wrong|(?:picked|used|chose|ran|edited|deployed|pushed)\s+the\s+wrong|"
+    r"by\s+accident|bothered|typed\s+the\s+wrong(?!-)|(?:picked|used|chose|ran|edited|deployed|pushed)\s+the\s+wrong(?!-)|"
     # any act on the wrong thing ("entered the wrong dosage"), not finding it; rubber-stamping; letting a thing lapse
     r"(?!(?:noticed|found|spotted|identified|fixed|corrected|reverted|caught|flagged|reported)\b)\w+ed\s+(?:the|a)\s+"
-    r"wrong|(?:ran|run|typed|executed|deployed|applied|pushed|entered|used|restored|restarted|rebooted)\s+(?:\S+\s+){0,4}?"
-    r"(?:on|to|against|in|into|at|from|with)\s+(?:the|a)\s+wrong|(?:decided|chose|opted)\s+not\s+to\s+(?:page|escalate|"
+    r"wrong(?!-)|(?:ran|run|typed|executed|deployed|applied|pushed|entered|used|restored|restarted|rebooted)\s+(?:\S+\s+){0,4}?"
+    r"(?:on|to|against|in|into|at|from|with)\s+(?:the|a)\s+wrong(?!-)|(?:decided|chose|opted)\s+not\s+to\s+(?:page|escalate|"
     r"tell|inform|notify|roll\s+back|test|check|review|wait)|rubber-?stamped|let\s+(?:\S+\s+){1,4}?(?:expire|lapse|run\s+out|fill\s+up|rot)|"
     # a verb of getting it wrong ("misjudged the load", "mislabeled the batch"); snoozing or dismissing a warning
-    r"(?:(?<=have\s)|(?<=has\s)|(?<=had\s)|(?<=['’]ve\s)|(?<=['’]s\s))broken(?!\s+(?:down|in)\b)|did\s+nothing|took\s+no\s+action|keeps?\s+(?:breaking|forgetting|skipping|ignoring|"
+    r"(?:(?<=have\s)|(?<=has\s)|(?<=had\s)|(?<=['’]ve\s)|(?<=['’]s\s))broken(?!\s+(?:down|in)\b)|did\s+nothing(?=\s*(?:[.,;!?]|$|and\b|about\b))|took\s+no\s+action|keeps?\s+(?:breaking|forgetting|skipping|ignoring|"
     r"deleting|missing|pushing\s+(?:to\s+main|secrets|broken)|committing\s+(?:secrets|credentials|keys|passwords))|"
     r"mis(?!s(?:ion|ing))\w{2,}(?:ed|led)|misunderstood|mistook|misheard|(?:snoozed|dismissed|muted)\s+(?:the\s+|an?\s+|"
     r"every\s+|all\s+)?(?:\w+\s+)?(?:alerts?|alarms?|warnings?|pages?|pagers?|notifications?)|overruled|"

@@ -422,11 +422,10 @@ def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, r
         "He merged the parser change without a benchmark.",
         "The incident manager decided not to escalate to the network team.",
         "The operations staff edited the load balancer by hand and introduced a loop.",
-        "The lead approved the release even though the rollback plan was blank.",
         "The help desk engineer granted the caller admin rights.",
         "This regression came from @mira's refactor on Monday.",  # the source of a failure, not a preposition's object
         "The previous maintainer left the publish token in the CI settings.",
-        "Whoever set up the job scheduled it for every minute instead of every hour.",
+        "Whoever ran the load test pointed it at production instead of the staging copy.",
         "The author force-merged the branch over three failing checks.",
         "Marketing sent the campaign to the full list instead of the test segment.",
         "The on-call dev closed the alert as a false positive without looking.",
@@ -482,6 +481,12 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "We deployed the patch at 09:10 and the errors stopped.",  # a fix, not a failure
         "If an operator drops a table by mistake, the platform should keep a copy.",  # a present conditional
         "The support staff were never trained on the new console.",  # a passive: they are its patient
+        "We chose the smaller instance instead of the large one, and it held up fine.",
+        "The engineers followed the runbook even though it was out of date.",
+        "We did nothing different that day; the traffic pattern changed.",
+        "The developers mislabeled nothing; the labelling tool shifted every row by one.",
+        "The operator used the wrong-way detection feature to stop the train.",
+        "We deployed the new version instead of the old one, as planned.",
     ],
 )
 def test_conditionals_generic_truths_lacks_and_talk_of_blame_are_not_flagged(text: str) -> None:
