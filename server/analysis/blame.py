@@ -77,6 +77,8 @@ _NOT_BETWEEN = (
     r"(?!(?:that|which|whose|who\s+(?:reported|noticed|found|asked|called|contacted|complained|said|wrote|raised|"
     r"opened|filed|saw|spotted|flagged|escalated)|think|thought|guess|believe|suspect|feel|felt|noticed|notice|saw|"
     r"see|found|realized|realised|know|knew|said|says|say|reported|heard|hope|assume|assumed|suppose|wonder|bet|expect|expects|"
+    # a copula with its complement and a comma: "Kirk was alive, mischaracterized ..." (another clause's verb)
+    r"(?:was|were|is|are)\s+\w+(?=,)|"
     r"expected|(?:sure|certain|positive|confident|convinced)\s+(?:that\s+)?(?:i|we|he|she|they|you))\b)"
 )
 _STRONG = (
@@ -120,7 +122,7 @@ _POSSESSIVE = re.compile(
 )
 _PASSIVE_BY = re.compile(
     r"\b(?:was|were|got|been|being|is|are|get)\s+(?:\w+\s+)?(\w+ed|run|done|broken|made|written|taken|left)\s+"
-    r"(?:\w+ly\s+)?by\s+(?P<agent>" + PERSON + r"|" + NAME + r")",
+    r"(?:(?!only\b)\w+ly\s+)?by\s+(?P<agent>" + PERSON + r"|" + NAME + r")",
     _I,
 )
 _SELF = r"(?:me|us|myself|ourselves)"
@@ -170,7 +172,7 @@ def _subject_spans(text: str) -> list[BlameSpan]:
             # a new subject or a copula before "and" starts another clause; the subject's own progressive does not
             # ("I was adding the capability ..., and wasn't paying attention")
             if not re.search(
-                r"\b(?:it|he|she|they|we|you|i|was|were|is|are)\b",
+                r"\b(?:it|he|she|they|we|you|i|was|were|is|are|which|that\s+\w+(?:ed|s))\b",
                 re.sub(r"^(?:was|were)\s+\w+ing\b", "", long_clause[: c.start()], flags=_I),
                 _I,
             )

@@ -21,7 +21,7 @@ play:
 
 import re
 
-from agent_postmortem.analysis.blame_lexicon import BARE_PLURAL, FAILURE_CONTEXT, SOFTWARE_MODIFIER
+from agent_postmortem.analysis.blame_lexicon import BARE_PLURAL, FAILURE_CONTEXT, NOT_NAMES, SOFTWARE_MODIFIER
 
 _I = re.IGNORECASE
 _QUOTED = re.compile(r"[\"“‘'][^\"“”‘’']{0,40}$")
@@ -152,6 +152,11 @@ def cannot_be_a_name(text: str, start: int, word: str) -> bool:
     """A capitalised word in a title-cased line, or a gerund or an abstract noun, is not a person's name."""
     if _ABSTRACT.fullmatch(word) or re.match(r"\s+(?:errors?|mistakes?|factors?)\b", text[start + len(word) :], _I):
         return True  # "Reliability engineering ...", "Human error is never ..."
+    if re.fullmatch(r"[A-Z][a-z]{4,}ed", word) and word not in ("Mohammed", "Mohamed", "Muhammed"):
+        return True  # a participle heading a sentence: "Malformed manifest applied to ... triggered a bug"
+    previous = re.search(r"([A-Z][\w-]*)\s+$", text[max(0, start - 30) : start])
+    if previous and (previous.group(1).capitalize() in NOT_NAMES or re.search(r"[A-Z].*[A-Z]", previous.group(1))):
+        return True  # the second word of a product's name: "Gemini Flash", "Claude Code", "GPT Builder"
     line_start = max(text.rfind("\n", 0, start), text.rfind(". ", 0, start)) + 1
     line_end = min((i for i in (text.find("\n", start), text.find(". ", start)) if i >= 0), default=len(text))
     words = re.findall(r"[A-Za-z][\w'’-]*", text[line_start:line_end])

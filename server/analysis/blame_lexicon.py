@@ -114,7 +114,7 @@ BLAME_VERB = (
     # a verb of getting it wrong ("misjudged the load", "mislabeled the batch"); snoozing or dismissing a warning
     r"(?:(?<=have\s)|(?<=has\s)|(?<=had\s)|(?<=['’]ve\s)|(?<=['’]s\s))broken(?!\s+(?:down|in)\b)|did\s+nothing(?=\s*(?:[.,;!?]|$|and\b|about\b))|took\s+no\s+action|keeps?\s+(?:breaking|forgetting|skipping|ignoring|"
     r"deleting|missing|pushing\s+(?:to\s+main|secrets|broken)|committing\s+(?:secrets|credentials|keys|passwords))|"
-    r"mis(?!s(?:ion|ing))\w{2,}(?:ed|led)|misunderstood|mistook|misheard|(?:snoozed|dismissed|muted)\s+(?:the\s+|an?\s+|"
+    r"(?<!was\s)(?<!were\s)(?<!been\s)(?<!is\s)(?<!are\s)(?<!be\s)mis(?!s(?:ion|ing))\w{2,}(?:ed|led)|misunderstood|mistook|misheard|(?:snoozed|dismissed|muted)\s+(?:the\s+|an?\s+|"
     r"every\s+|all\s+)?(?:\w+\s+)?(?:alerts?|alarms?|warnings?|pages?|pagers?|notifications?)|overruled|"
     r"stopped\s+(?:double-?)?(?:checking|testing|reviewing|verifying|reading|monitoring|looking)|"
     r"(?:should|could|would|must)(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve|\s+of)\b"

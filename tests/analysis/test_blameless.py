@@ -487,6 +487,13 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "The developers mislabeled nothing; the labelling tool shifted every row by one.",
         "The operator used the wrong-way detection feature to stop the train.",
         "We deployed the new version instead of the old one, as planned.",
+        # sentences of agent-failure reports (evals/data/failures) that the shapes of this round first flagged
+        "Gemini Flash deleted a directory of code without first checking its contents.",  # a product's second word
+        "Malformed manifest applied to the cluster triggered a bug in the proxy.",  # a participle heading a sentence
+        "A Federal Court judgment was misstated in the brief.",  # a passive mis-verb
+        "The chatbots stated Kirk was alive, mischaracterized the video as satire.",  # another clause's verb
+        "Commits are authored only by the human who asked for the change.",
+        "The forecast map listed a town that contained fabricated and misspelled names.",
     ],
 )
 def test_conditionals_generic_truths_lacks_and_talk_of_blame_are_not_flagged(text: str) -> None:
