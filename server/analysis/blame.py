@@ -200,6 +200,8 @@ def _not_a_failure(text: str, at: int, clause: str, agent: str, pred: re.Match[s
     """A counterfactual about punishment or by nobody, or a person who is the patient of a passive."""
     marker = pred.lastindex or 0
     said = pred.group(marker)
+    if ")" in clause[: pred.start(marker)] and "(" not in clause[: pred.start(marker)]:
+        return True  # the subject sits in a parenthesis that closes before the verb: "(... Midline Glioma) — merged"
     if not_happened(text, text.rfind(agent, 0, at), agent, clause, clause[pred.start(marker) :]) or AS_PLANNED.search(
         _sentence(text, at)
     ):

@@ -21,7 +21,7 @@ play:
 
 import re
 
-from agent_postmortem.analysis.blame_lexicon import BARE_PLURAL, FAILURE_CONTEXT, NOT_NAMES, SOFTWARE_MODIFIER
+from agent_postmortem.analysis.blame_lexicon import BARE_PLURAL, FAILURE_CONTEXT, SOFTWARE_MODIFIER
 
 _I = re.IGNORECASE
 _QUOTED = re.compile(r"[\"“‘'][^\"“”‘’']{0,40}$")
@@ -148,15 +148,31 @@ def after_preposition(text: str, start: int) -> bool:
     return bool(_PREPOSITION.search(before[-12:])) and not source
 
 
+_PRODUCTS = frozenset(
+    "Gemini Claude Bing Google Microsoft Amazon Apple Meta Tesla Copilot Cursor Grok Perplexity Llama Mistral Siri "
+    "Alexa Bard Watson Github Gitlab Slack Stripe Azure Aws Openai Anthropic Chatgpt Deepseek Qwen".split()
+)
+
+
+def _inside_a_proper_name(text: str, start: int) -> bool:
+    """The second word of a product's name ("Gemini Flash", "GPT Builder") or of a title ("... Diffuse Midline Glioma)
+    — merged ..."): a capitalised word after one that does not start the sentence, or after a product or an acronym."""
+    previous = re.search(r"([A-Z][\w-]*)\s+$", text[max(0, start - 30) : start])
+    if previous is None:
+        return False
+    word, at = previous.group(1), max(0, start - 30) + previous.start(1)
+    first = not text[:at].strip() or bool(re.search(r"[.!?:\n]\s*$", text[:at]))
+    return not first or word.capitalize() in _PRODUCTS or bool(re.search(r"[A-Z].*[A-Z]", word))
+
+
 def cannot_be_a_name(text: str, start: int, word: str) -> bool:
     """A capitalised word in a title-cased line, or a gerund or an abstract noun, is not a person's name."""
     if _ABSTRACT.fullmatch(word) or re.match(r"\s+(?:errors?|mistakes?|factors?)\b", text[start + len(word) :], _I):
         return True  # "Reliability engineering ...", "Human error is never ..."
     if re.fullmatch(r"[A-Z][a-z]{4,}ed", word) and word not in ("Mohammed", "Mohamed", "Muhammed"):
         return True  # a participle heading a sentence: "Malformed manifest applied to ... triggered a bug"
-    previous = re.search(r"([A-Z][\w-]*)\s+$", text[max(0, start - 30) : start])
-    if previous and (previous.group(1).capitalize() in NOT_NAMES or re.search(r"[A-Z].*[A-Z]", previous.group(1))):
-        return True  # the second word of a product's name: "Gemini Flash", "Claude Code", "GPT Builder"
+    if _inside_a_proper_name(text, start):
+        return True
     line_start = max(text.rfind("\n", 0, start), text.rfind(". ", 0, start)) + 1
     line_end = min((i for i in (text.find("\n", start), text.find(". ", start)) if i >= 0), default=len(text))
     words = re.findall(r"[A-Za-z][\w'’-]*", text[line_start:line_end])

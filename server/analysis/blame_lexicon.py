@@ -18,7 +18,7 @@ ROLES = (
     # people in incidents outside software: "the safety driver did not take control", "the attorney never checked"
     r"drivers?|pilots?|lawyers?|attorneys?|doctors?|nurses?|researchers?|scientists?|editors?|journalists?|"
     r"reporters?|clerks?|moderators?|recruiters?|teachers?|judges?|officials?|annotators?|label(?:l)?ers?|raters?|"
-    r"trainers?|paralegals?|executives?|execs?|reps?|representatives?"
+    r"trainers?|paralegals?|executives?|execs?|reps?|representatives?|accountants?|traders?|designers?"
 )
 SYSTEM_HEADS = (
     r"agents?|bots?|sdks?|apis?|services?|pipelines?|jobs?|scripts?|migrations?|systems?|tools?|models?|llms?|"
@@ -92,6 +92,7 @@ PARTICIPLE = (
 WITHOUT_CHECK = (
     r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|testing|checking|asking|approval|telling|verifying|running|"
     r"looking|a\s+review|any\s+review|double-checking|consulting|a\s+backup|backing\s+up|(?:re)?building|compiling|"
+    r"(?:any|proper|adequate|sufficient)\s+(?:[\w-]+\s+)?(?:testing|tests?|review|checks?|validation|qa)|"
     r"thinking|realizing|realising|noticing|permission|consent|a\s+(?:test|benchmark|rollback\s+plan|plan|ticket|"
     r"change\s+request)|tests?\b|authori[sz]ation|(?:a\s+)?sign-?off|coordinating|"
     r"informing|notifying|warning|telling\s+anyone|implementing|adding\s+(?:any\s+)?(?:tests?|checks?|"
@@ -107,10 +108,11 @@ BLAME_VERB = (
     r"misconfigured|mistakenly|accidentally|accidently|inadvertently|regrettably|carelessly|by\s+mistake|"
     r"by\s+accident|bothered|typed\s+the\s+wrong(?!-)|(?:picked|used|chose|ran|edited|deployed|pushed)\s+the\s+wrong(?!-)|"
     # any act on the wrong thing ("entered the wrong dosage"), not finding it; rubber-stamping; letting a thing lapse
-    r"(?!(?:noticed|found|spotted|identified|fixed|corrected|reverted|caught|flagged|reported)\b)\w+ed\s+(?:the|a)\s+"
+    r"(?!(?:noticed|found|spotted|identified|fixed|corrected|reverted|caught|flagged|reported)\b)\w+ed\s+(?:in\s+|out\s+)?"
+    r"(?:the|a)\s+"
     r"wrong(?!-)|(?:ran|run|typed|executed|deployed|applied|pushed|entered|used|restored|restarted|rebooted)\s+(?:\S+\s+){0,4}?"
     r"(?:on|to|against|in|into|at|from|with)\s+(?:the|a)\s+wrong(?!-)|(?:decided|chose|opted)\s+not\s+to\s+(?:page|escalate|"
-    r"tell|inform|notify|roll\s+back|test|check|review|wait)|rubber-?stamped|let\s+(?:\S+\s+){1,4}?(?:expire|lapse|run\s+out|fill\s+up|rot)|"
+    r"tell|inform|notify|roll\s+back|test|check|review|wait)|rubber-?stamped|mixed\s+up|insisted\s+on\s+(?:skipping|bypassing|ignoring|disabling)|let\s+(?:\S+\s+){1,4}?(?:expire|lapse|run\s+out|fill\s+up|rot)|"
     # a verb of getting it wrong ("misjudged the load", "mislabeled the batch"); snoozing or dismissing a warning
     r"(?:(?<=have\s)|(?<=has\s)|(?<=had\s)|(?<=['’]ve\s)|(?<=['’]s\s))broken(?!\s+(?:down|in)\b)|did\s+nothing(?=\s*(?:[.,;!?]|$|and\b|about\b))|took\s+no\s+action|keeps?\s+(?:breaking|forgetting|skipping|ignoring|"
     r"deleting|missing|pushing\s+(?:to\s+main|secrets|broken)|committing\s+(?:secrets|credentials|keys|passwords))|"
@@ -183,6 +185,7 @@ DAMAGE = (
     r"team|list|org\w*|internet|world)\b|approved\s+(?:his|her|their|my|your|our)\s+own\s+(?:prs?|pull\s+requests?|"
     r"merge\s+requests?|changes?|code|commits?)\b|"
     # over-permissioning, secrets in code, rewriting shared history
+    r"made\s+(?:it|them|the\s+[\w-]+)\s+(?:world-readable|public(?:ly\s+\w+)?)\b|"
     r"left\s+(?:\S+\s+){0,3}?(?:tokens?|keys?|passwords?|secrets?|credentials)\s+(?:in|on|inside)\b|force-?merged|merged\s+"
     r"(?:\S+\s+){0,3}?over\s+(?:\S+\s+){0,2}?(?:failing|failed|red)\b|(?:uploaded|copied|exported|downloaded|moved)\s+"
     r"(?:\S+\s+){0,3}?(?:prod(?:uction)?|customer|user|patient|payroll)\s+(?:dump|data|database|backup|records|list)\b|"

@@ -430,6 +430,13 @@ def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, r
         "Marketing sent the campaign to the full list instead of the test segment.",
         "The on-call dev closed the alert as a false positive without looking.",
         "The intern uploaded the production database dump to a shared folder.",
+        "The lab technician mixed up the sample labels.",
+        "The accountant keyed in the wrong account number.",
+        "Whoever configured the bucket made it world-readable.",
+        "Our CTO insisted on skipping the staging environment.",
+        "The designer shipped the new page without any accessibility testing.",
+        "Yesterday Dana deployed the migration without reading it.",  # a name after a sentence's first word
+        "Then Bob Smith ran the script against prod by mistake.",
     ],
 )
 def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
@@ -494,6 +501,8 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "The chatbots stated Kirk was alive, mischaracterized the video as satire.",  # another clause's verb
         "Commits are authored only by the human who asked for the change.",
         "The forecast map listed a town that contained fabricated and misspelled names.",
+        "PR #847 (Weekly Fixes: Diffuse Midline Glioma) was merged after review.",
+        "Re-review needed: PR #12 (Weekly Fixes: Diffuse Midline Glioma) — merged without proper review",
     ],
 )
 def test_conditionals_generic_truths_lacks_and_talk_of_blame_are_not_flagged(text: str) -> None:
