@@ -104,12 +104,15 @@ def test_self_blame_changes_mentions_and_subordinate_people_are_found(text: str)
 
 
 def test_precision_and_recall_on_the_labelled_sentences() -> None:
-    result = run({name: where for name, where in SETS.items() if name not in SEALED})  # test5 is scored once, by hand
+    result = run({name: where for name, where in SETS.items() if name not in SEALED})  # a sealed set: once, by hand
     for name, recall in (
         ("train", 0.95),
         ("dev", 0.95),
         ("external_dev", 0.9),
-    ):  # external_dev's misses: docs/blameless.md
+        ("external_test3", 0.85),  # development data since they were looked at: in sample, kept from regressing
+        ("external_test4", 0.85),
+        ("external_test5", 0.85),
+    ):  # their misses: docs/blameless.md
         figures = result[name]["rules"]
         assert figures["precision"]["value"] >= 0.95 and figures["recall"]["value"] >= recall, (name, figures)
     assert result["regression"]["rules"]["errors"] == []
