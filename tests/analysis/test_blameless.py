@@ -440,6 +440,14 @@ def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, r
         "The designer shipped the new page without any accessibility testing.",
         "Yesterday Dana deployed the migration without reading it.",  # a name after a sentence's first word
         "Then Bob Smith ran the script against prod by mistake.",
+        "The human annotator gave the agent the wrong reference answer.",  # people around AI systems
+        "The user told the assistant to skip the tests.",
+        "A developer connected the agent to the billing database with full write permissions.",
+        "The hiring manager rejected applicants based solely on the model's score.",
+        "The safety driver was looking at her phone when the car struck the barrier.",
+        "The developer let the agent run shell commands as root.",
+        "Our data scientist tuned the model on labels from the test set.",
+        "The admin shared the API key in the team channel.",
     ],
 )
 def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
@@ -506,6 +514,7 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "The forecast map listed a town that contained fabricated and misspelled names.",
         "PR #847 (Weekly Fixes: Diffuse Midline Glioma) was merged after review.",
         "Re-review needed: PR #12 (Weekly Fixes: Diffuse Midline Glioma) — merged without proper review",
+        "I told it to delete one specific file and it deleted everything in the folder.",  # the tool did the harm
     ],
 )
 def test_conditionals_generic_truths_lacks_and_talk_of_blame_are_not_flagged(text: str) -> None:
