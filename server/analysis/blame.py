@@ -19,27 +19,31 @@ import re
 from dataclasses import dataclass
 
 from agent_postmortem.analysis.blame_context import (
+    AS_PLANNED,
     about_blame,
     about_consequence,
     after_preposition,
     cannot_be_a_name,
+    failure_in,
     negated,
+    not_happened,
     passive_patient,
+    preceded_by_article,
+    software_role,
 )
 from agent_postmortem.analysis.blame_lexicon import (
     ACTION,
     BARE_PLURAL,
     BLAME_VERB,
     CLAUSE_END,
-    FAILURE_CONTEXT,
+    DAMAGE,
     NAME,
     NOT_NAMES,
     PERSON,
-    SOFTWARE_MODIFIER,
     SYSTEM_HEADS,
     WITHOUT_CHECK,
 )
-from agent_postmortem.analysis.blame_shapes import APOLOGY, DAMAGE, QUESTIONS, SCOLDING, SHAPES
+from agent_postmortem.analysis.blame_shapes import APOLOGY, GLOBAL, NEGATED_FAULT, QUESTIONS, SCOLDING, SHAPES
 
 _I = re.IGNORECASE
 
@@ -60,36 +64,48 @@ def _clause_after(text: str, pos: int, limit: int = 90) -> str:
 
 # A subject, with an optional participial aside ("A tired engineer, working late to fix replication, ran ...").
 _SUBJECT = re.compile(
-    r"(" + PERSON + r"|" + NAME + r"|" + BARE_PLURAL + r")(?:['’](?:ve|d|m|re|ll)\b)?"
+    r"(" + PERSON + r"|" + BARE_PLURAL + r"|" + NAME + r")(?:['’](?:ve|d|m|re|ll)\b)?"
     r"(?:,\s+\w+(?:ing|ed)\b[^,;.]{0,80},)?"
     r"(?:\s+(?:also|then|just|simply|had|has|have|again|all))?\s+",
     _I,
 )
 # Words between the subject and its blame verb: never a relative "that"/"which" (the verb is a system's), nor a verb
-# of thinking or saying ("I think multiple merges broke ..." blames the merges).
+# of thinking or saying ("I think multiple merges broke ..." blames the merges); a relative "who" keeps the person
+# the subject ("The person who approved the change didn't read the diff"), unless it names a witness ("The customer
+# who reported the outage did not get a reply").
 _NOT_BETWEEN = (
-    r"(?!(?:that|which|whose|who|think|thought|guess|believe|suspect|feel|felt|noticed|notice|saw|see|found|realized|"
-    r"realised|know|knew|said|says|say|reported|heard|hope|assume|assumed|suppose|wonder|bet)\b)"
+    r"(?!(?:that|which|whose|who\s+(?:reported|noticed|found|asked|called|contacted|complained|said|wrote|raised|"
+    r"opened|filed|saw|spotted|flagged|escalated)|think|thought|guess|believe|suspect|feel|felt|noticed|notice|saw|"
+    r"see|found|realized|realised|know|knew|said|says|say|reported|heard|hope|assume|assumed|suppose|wonder|bet|expect|expects|"
+    # a copula with its complement and a comma: "Kirk was alive, mischaracterized ..." (another clause's verb)
+    r"(?:was|were|is|are)\s+\w+(?=,)|"
+    r"expected|(?:sure|certain|positive|confident|convinced)\s+(?:that\s+)?(?:i|we|he|she|they|you))\b)"
 )
 _STRONG = (
     r"mistakenly|accid\w{0,3}ally|accidently|inadvertently|unintentionally|unknowingly|by\s+mistake|by\s+accident|"
-    r"carelessly"
+    r"carelessly|blindly|hastily|sloppily|lazily|instead\s+of\s+(?:the|a|an)\s+(?:\w+\s+)?(?:test|staging|replica|"
+    r"intended|correct|right|dev|sandbox|preview|copy)\b|"
+    r"instead\s+of\s+(?:\w+\s+)?(?:testing|canarying|checking|reviewing|"
+    r"staging|verifying|asking|waiting)|despite\s+(?:the\s+|repeated\s+|multiple\s+|several\s+)?(?:failing|failed|warnings?|objections?|"
+    r"alerts?|concerns?|red\s+flags?)|" + WITHOUT_CHECK
 )
 _PREDICATE = re.compile(
     r"^(?:(?:" + _NOT_BETWEEN + r"\S+\s+){0,5}?)(" + BLAME_VERB + r"|" + DAMAGE + r")\b|"
-    r"^(?:(?:" + _NOT_BETWEEN.replace("|who|", "|") + r"\S+\s+){0,12}?)(" + _STRONG + r")\b",
+    r"^(?:(?:" + _NOT_BETWEEN + r"\S+\s+){0,12}?)(" + _STRONG + r")\b",
     _I,
 )
 # A person causing a failure: "I caused the regression", "we introduced a bug" (not "we introduced a cache").
 _CAUSE_START = re.compile(
     r"^(?:(?:also|then|just|probably|apparently|unknowingly|unintentionally|have|has|had)\s+)*(caused|"
-    r"(?:introduced|created|triggered|shipped)\s+(?:an?\s+|the\s+|this\s+|that\s+)?(?:\w+\s+)?"
+    r"(?:introduced|created|triggered|shipped)\s+(?:an?\s+|the\s+|this\s+|that\s+)?(?:[\w-]+\s+)?"
     r"(?:bug|regression|error|issue|outage|problem|breakage|incident|mess))\b",
     _I,
 )
 # A second verb of the same person after "and" ("I moved the file ... and pushed without rebuilding"): the
 # words after "and" start with a verb, not with a new subject.
-_CONJOINED = re.compile(r"^(?:\S+\s+){0,3}?(?:" + WITHOUT_CHECK + r")|^(?:\w+ly\s+)?(?:" + BLAME_VERB + r")\b", _I)
+_CONJOINED = re.compile(
+    r"^(?:\S+\s+){0,3}?(?:" + WITHOUT_CHECK + r")|^(?:\w+ly\s+)?(?:" + BLAME_VERB + r"|" + DAMAGE + r")\b", _I
+)
 _AND_VERB = re.compile(
     r"(?:\b(?:and|but)|,\s*however,)\s+(?!(?:the|a|an|it|its|this|that|these|those|our|their|his|her|my|your|some|all|no|then|there|we|"
     r"i|you|he|she|they|someone|nobody)\b)(?=[a-z])",
@@ -106,7 +122,7 @@ _POSSESSIVE = re.compile(
 )
 _PASSIVE_BY = re.compile(
     r"\b(?:was|were|got|been|being|is|are|get)\s+(?:\w+\s+)?(\w+ed|run|done|broken|made|written|taken|left)\s+"
-    r"by\s+(?P<agent>" + PERSON + r"|" + NAME + r")",
+    r"(?:(?!only\b)\w+ly\s+)?by\s+(?P<agent>" + PERSON + r"|" + NAME + r")",
     _I,
 )
 _SELF = r"(?:me|us|myself|ourselves)"
@@ -123,56 +139,16 @@ _IF_HAD = re.compile(
     r"\bif\s+(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:had|hadn['’]?t|had\s+not|would\s+have|would['’]ve|['’]d)\b",
     _I,
 )
-_GLOBAL: list[tuple[str, re.Pattern[str]]] = [
-    ("human_error", re.compile(r"(?<!not\s)(?<!no\s)\b(?:human|operator|user|pilot|engineer|developer)\s+error\b", _I)),
-    (
-        "judgement",
-        re.compile(
-            r"\b(?:careless(?:ly|ness)?|negligen(?:t|ce|tly)|sloppy|lazy(?![- ]?(?:load|init|evaluat|import))|"
-            r"incompeten(?:t|ce)|reckless(?:ly)?|stupid|dumb|inattentive|irresponsible|clumsy|be\s+more\s+careful)\b",
-            _I,
-        ),
-    ),
-    (
-        "blame_word",
-        re.compile(
-            r"\b(?:(?:is|was|were|are)\s+to\s+blame(?!\s+(?:myself|yourself|himself|herself|themselves|ourselves|me|him|"
-            r"her|them|us|you|someone|anyone|others|people|the|a|an)\b)|blame\s+for\s+[^,.;]{1,40}?\s+lies\s+with|(?:fault|blame)\s+(?:of|lies\s+with|is\s+on|on)\s+(?!the\s+(?:"
-            r"platforms?|systems?|process(?:es)?|tools?|procedures?)\b(?!\s+team))|(?:his|her|their|my|our|your)\s+(?:fault|bad|mistake|oversight|"
-            r"carelessness|screw-?up|oopsie|oops|blunder|goof|slip-?up|f\*+k-?\s?up|fuck-?\s?up)|(?:his|her|their|my|our|your)\s+(?:own|\w+est|big|stupid|silly|dumb|bad)\s+"
-            r"(?:fault|mistake|oversight|screw-?up)|on\s+my\s+part|(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+on\s+(?:me|us)\b|"
-            r"to\s+be\s+blamed|(?:guy|person|people|one|ones|man|woman|party|engineers?|developers?)\s+to\s+blame\b)",
-            _I,
-        ),
-    ),
-]
-_NEGATED_FAULT = re.compile(
-    r"\b(?:not|isn['’]?t|wasn['’]?t|aren['’]?t|weren['’]?t|no|none|never|rarely|seldom|hardly)\b(?:\s+\S+){0,5}?\s+"
-    r"(?:fault|blame)\b",
-    _I,
-)
-# An action the sentence calls valid or authorised is not a mistake ("a customer pushed a valid configuration").
-_VALID = re.compile(r"\b(?:valid|legitimate(?:ly)?|authori[sz]ed|correct(?:ly)?|as\s+intended)\b", _I)
-# A failure named as what an action prevents is not one that happened ("to prevent a disaster like this").
-_PREVENTED = re.compile(r"\b(?:prevent|avoid|stop)\w*\s+(?:a|an|the|any|such|future)?\s*\w+(?:\s+like\s+this)?", _I)
 
 
 def _is_person(word: str) -> bool:
     """A matched agent is a person unless it is a capitalised system or sentence word."""
     first = word.split()[0]
-    if re.fullmatch(PERSON, word, _I) or re.fullmatch(BARE_PLURAL, word, _I):
+    if re.fullmatch(PERSON + r"|who", word, _I) or re.fullmatch(BARE_PLURAL, word, _I):
         return True
     if re.fullmatch(SYSTEM_HEADS, first, _I):
         return False  # "Agent ran rm -rf ...": a system at the head of a sentence
     return first[:1].isupper() and first.capitalize() not in NOT_NAMES and not re.search(r"[A-Z].*[A-Z]", first)
-
-
-def _software_plural(text: str, start: int, agent: str) -> bool:
-    """A plural role that software holds: "I/O-bound agent workers never raise ...", "Celery workers never ack"."""
-    if not re.fullmatch(BARE_PLURAL, agent, _I):
-        return False
-    words = [*text[max(0, start - 40) : start].split()[-1:], *agent.split()[:-1]]
-    return any(re.fullmatch(SOFTWARE_MODIFIER, w.strip(",;:()"), _I) for w in words)
 
 
 def _subject_spans(text: str) -> list[BlameSpan]:
@@ -181,35 +157,55 @@ def _subject_spans(text: str) -> list[BlameSpan]:
         agent = m.group(1)
         if (
             not _is_person(agent)
-            or _software_plural(text, m.start(), agent)
+            or software_role(text, m.start(), agent)
             or (
                 re.fullmatch(NAME, agent)
-                and (_preceded_by_article(text, m.start()) or cannot_be_a_name(text, m.start(), agent))
+                and not _bare_plural(agent)  # "Management pushed ...", "Engineers ignored ..."
+                and (preceded_by_article(text, m.start()) or cannot_be_a_name(text, m.start(), agent))
             )
         ):
             continue
-        clause = _clause_after(text, m.end())
-        conjoined = [
-            clause[c.end() :]
-            for c in _AND_VERB.finditer(clause)
-            if not re.search(r"\b(?:it|he|she|they|we|you|i|was|were|is|are)\b", clause[: c.start()], _I)
+        clause, long_clause = _clause_after(text, m.end()), _clause_after(text, m.end(), 160)
+        conjoined = [  # the same person's next verb, read further than the first ("..., but forgot to type -n")
+            long_clause[c.end() :]
+            for c in _AND_VERB.finditer(long_clause)
+            # a new subject or a copula before "and" starts another clause; the subject's own progressive does not
+            # ("I was adding the capability ..., and wasn't paying attention")
+            if not re.search(
+                r"\b(?:it|he|she|they|we|you|i|was|were|is|are|which|that\s+\w+(?:ed|s))\b",
+                re.sub(r"^(?:was|were)\s+\w+ing\b", "", long_clause[: c.start()], flags=_I),
+                _I,
+            )
         ]
         if (pred := _PREDICATE.search(clause) or _CAUSE_START.search(clause)) is not None:
             if _not_a_failure(text, m.end(), clause, agent, pred):
                 continue
             found.append(BlameSpan(m.start(), m.end() + pred.end(), "person_as_cause", agent))
-        elif not re.fullmatch(BARE_PLURAL, agent, _I) and (  # a bare plural only with a blame verb
+        elif not _bare_plural(agent) and (  # a bare plural only with a blame verb
             any(_CONJOINED.search(c) for c in conjoined)
-            or (_ACTION_START.search(clause) is not None and _failure_in(_sentence(text, m.start())))
+            or (_ACTION_START.search(clause) is not None and failure_in(_sentence(text, m.start())))
         ):
             found.append(BlameSpan(m.start(), m.end() + len(clause.rstrip()), "person_as_cause", agent))
     return found
+
+
+def _bare_plural(agent: str) -> bool:
+    """A plural role without a determiner ("Engineers", "third-party construction crews"), not "the Knight staff"."""
+    return bool(re.fullmatch(BARE_PLURAL, agent, _I)) and not re.match(
+        r"(?:the|a|an|our|their|his|her|this|that|these|those|some|my|your)\b", agent, _I
+    )
 
 
 def _not_a_failure(text: str, at: int, clause: str, agent: str, pred: re.Match[str]) -> bool:
     """A counterfactual about punishment or by nobody, or a person who is the patient of a passive."""
     marker = pred.lastindex or 0
     said = pred.group(marker)
+    if ")" in clause[: pred.start(marker)] and "(" not in clause[: pred.start(marker)]:
+        return True  # the subject sits in a parenthesis that closes before the verb: "(... Midline Glioma) — merged"
+    if not_happened(text, text.rfind(agent, 0, at), agent, clause, clause[pred.start(marker) :]) or AS_PLANNED.search(
+        _sentence(text, at)
+    ):
+        return True
     if re.search(r"should|could|would|must|ought", said, _I) and about_consequence(clause, agent):
         return True
     experience = re.match(r"\s*(?:worked|been|seen|heard|met|used|had|tried)\b", clause[pred.end() :])
@@ -217,15 +213,6 @@ def _not_a_failure(text: str, at: int, clause: str, agent: str, pred: re.Match[s
         return True  # "You've never worked anywhere that ...": experience, not a failure
     strong = pred.re is _PREDICATE and marker == 2  # "were accidentally posted": the marker qualifies a participle
     return bool(passive_patient(clause, text, at + pred.start(marker) if strong else -1))
-
-
-def _failure_in(sentence: str) -> bool:
-    """A failure happened in the sentence, and the action it follows is not called valid."""
-    return not _VALID.search(sentence) and bool(FAILURE_CONTEXT.search(_PREVENTED.sub("", sentence)))
-
-
-def _preceded_by_article(text: str, pos: int) -> bool:
-    return bool(re.search(r"\b(?:the|a|an|our|its|their)\s+$", text[max(0, pos - 8) : pos], _I))
 
 
 def _sentence(text: str, pos: int) -> str:
@@ -252,7 +239,8 @@ def _other_spans(text: str) -> list[BlameSpan]:
         rest = _clause_after(text, m.end())
         blamed = noun in ("mistake", "error", "fault", "typo", "oversight") or re.search(
             r"\b(?:broke|caused|introduced|took\s+down|brought\s+down|deleted|dropped|corrupted|failed|crashed|"
-            r"ruin(?:ed|ing|s)?|kill(?:ed|ing|s)?)\b",
+            r"wiped|truncated|erased|destroyed|overwrote|leaked|exposed|ruin(?:ed|ing|s)?|kill(?:ed|ing|s)?|"
+            r"(?:was|were|is|are)\s+(?:\w+ly\s+)?(?:wrong|broken|incorrect|invalid|misconfigured))\b",
             rest,
             _I,
         )
@@ -276,12 +264,14 @@ def _agent_spans(text: str) -> list[BlameSpan]:
             agent = m.group("agent")
             if pattern is _PASSIVE_BY and re.fullmatch(_SELF, agent, _I):
                 continue  # "by me" only with a failure (_BY_SELF): "written by me" blames no one
-            if _is_person(agent) and not _preceded_by_article(text, m.start("agent")):
+            if _is_person(agent) and not preceded_by_article(text, m.start("agent")):
                 found.append(BlameSpan(m.start(), m.end(), rule, agent))
     for rule, pattern in SHAPES:
         for m in pattern.finditer(text):
-            agent = m.groupdict().get("agent") or ""
-            if rule in ("possessive", "judgement") and (negated(text, m.start()) or after_preposition(text, m.start())):
+            agent = m.groupdict().get("agent") or m.groupdict().get("cleft") or ""
+            if rule in ("possessive", "judgement", "blame_word") and (
+                negated(text, m.start()) or after_preposition(text, m.start())
+            ):
                 continue
             if not agent or _is_person(agent):
                 found.append(BlameSpan(m.start(), m.end(), rule, agent))
@@ -290,9 +280,9 @@ def _agent_spans(text: str) -> list[BlameSpan]:
 
 def _global_spans(text: str) -> list[BlameSpan]:
     found = []
-    for rule, pattern in _GLOBAL:
+    for rule, pattern in GLOBAL:
         for m in pattern.finditer(text):
-            if rule == "blame_word" and _NEGATED_FAULT.search(text[max(0, m.start() - 40) : m.end()]):
+            if rule == "blame_word" and NEGATED_FAULT.search(text[max(0, m.start() - 40) : m.end()]):
                 continue
             if (rule == "human_error" and about_blame(text, m.start(), m.end())) or (
                 rule == "judgement" and negated(text, m.start())

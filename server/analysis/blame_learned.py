@@ -51,17 +51,26 @@ def model_findings(text: str, ruled: list[tuple[int, int]], embed: Embed, model:
         for start, end in sentence_spans(text)
         if not any(s < end and start < e for s, e in ruled)  # a rule already reported this sentence
     ]
-    if not candidates:
+    return [f for f in _scored(text, candidates, embed, model) if model.decide(f.probability, rule_found=False)]
+
+
+def vetoed(text: str, ruled: list[tuple[int, int]], embed: Embed, model: BlameModel) -> list[Flagged]:
+    """The sentences with a rule span that the model vetoes (its probability below the model's `veto`); none when
+    the model has no veto (nothing is embedded then)."""
+    if model.veto <= 0:
         return []
-    sentences = [text[s:e] for s, e in candidates]
+    sentences = sorted({(s, e) for s, e in sentence_spans(text) if any(a < e and s < b for a, b in ruled)})
+    return [f for f in _scored(text, sentences, embed, model) if not model.decide(f.probability, rule_found=True)]
+
+
+def _scored(text: str, spans: list[tuple[int, int]], embed: Embed, model: BlameModel) -> list[Flagged]:
+    if not spans:
+        return []
+    sentences = [text[s:e] for s, e in spans]
     vectors = embed_each(embed, sentences)
     rows = [features(sentence, vector) for sentence, vector in zip(sentences, vectors, strict=True)]
     p = model.probabilities(np.vstack(rows))
-    return [
-        Flagged(s, e, round(float(q), 3))
-        for (s, e), q in zip(candidates, p, strict=True)
-        if model.decide(float(q), rule_found=False)
-    ]
+    return [Flagged(s, e, round(float(q), 3)) for (s, e), q in zip(spans, p, strict=True)]
 
 
 def _first_agent(sentence: str) -> re.Match[str] | None:
@@ -157,3 +166,21 @@ def learned_rewrite(sentence: str) -> str:
         if not _names_someone(rewrite) and not re.search(r"\b" + re.escape(agent.group("agent")) + r"\b", rewrite, _I):
             return rewrite
     return _depersonalised(sentence) or GENERIC
+
+
+def systemic(sentence: str, rewrite: str) -> str:
+    """The rule-based rewrite of a rule's finding, or, when it still names someone or keeps a possessive before an
+    article ("my a gap"), the sentence rewritten without its person as for a learned finding."""
+    if (one := _ONE_WHO.search(sentence)) is not None:  # "I was the one who handed it ..." -> "Someone handed it ..."
+        unnamed = sentence[: one.start()] + "Someone " + sentence[one.end() :]
+        return _depersonalised(unnamed) or learned_rewrite(unnamed)
+    if not _names_someone(rewrite) and not re.search(r"\b(?:my|our|his|her|their|your)\s+(?:a|an|the)\b", rewrite, _I):
+        return rewrite
+    return learned_rewrite(sentence)
+
+
+_ONE_WHO = re.compile(
+    r"(?:\b[\w@'’-]+(?:\s+[\w'’-]+)?\s+(?:was|were|am|is|are)|\bas)\s+the\s+(?:one|ones|person|people|guy|engineer)\s+"
+    r"(?:who|that)\s+",
+    _I,
+)

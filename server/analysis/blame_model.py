@@ -10,13 +10,16 @@ A logistic regression reads one sentence through two groups of features:
 The rules (server/analysis/blame.py) are not a feature: they were tuned on every sentence the model is trained on
 (precision 1.00, recall 0.95 on their design sets; 0.69 / 0.49 on test4 before they were tuned on it), so a model
 given their decision leans on it and learns little else. They are combined instead: a sentence is blaming when the rules
-find a span in it, or the model's calibrated probability reaches the threshold.
+find a span in it and the model does not veto it (its calibrated probability at least `veto`, set just under the
+lowest out-of-fold probability of any blaming sentence the rules flag, so that no true hit is vetoed in
+cross-validation), or when the model's probability reaches the threshold.
 
 Its coefficients are trained by `evals/train_blame.py` on the labelled sentences of every development set (the rules'
-design sets and the external test2, test3 and test4 halves, which have been looked at; never test, test5 nor the
-regression set) and shipped as `server/analysis/blame_model.json`; probabilities are calibrated (Platt) on
+design sets and the external test2 to test5 halves, which have been looked at; never test nor the regression set)
+and shipped as `server/analysis/blame_model.json`; probabilities are calibrated (Platt) on
 source-grouped cross-validated predictions, and the threshold is the lowest at which the model's own additions to the
-rules reach precision 0.90 on the cross-validated rows of test2, test3 and test4; its figures are recorded in the file.
+rules reach precision 0.90 on the cross-validated rows of test2 to test5; when none does (with the rules of this
+round), the threshold is 1.0 and the model adds no sentence, it only vetoes. Its figures are recorded in the file.
 """
 
 import json
@@ -138,6 +141,7 @@ class BlameModel:
     platt: tuple[float, float]  # p = sigmoid(a * logit + b)
     threshold: float
     metadata: dict[str, Any]
+    veto: float = 0.0  # a sentence the rules flag is not blaming when the model's probability is below this
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         logits = ((rows - self.mean) / self.scale) @ self.weights + self.bias
@@ -146,8 +150,9 @@ class BlameModel:
         return result
 
     def decide(self, probability: float, rule_found: bool) -> bool:
-        """Blaming: the rules found a span, or the model's calibrated probability reaches the threshold."""
-        return rule_found or probability >= self.threshold
+        """Blaming: the rules found a span and the model does not veto it (its probability is at least `veto`), or
+        the model's calibrated probability reaches the threshold."""
+        return (rule_found and probability >= self.veto) or (self.threshold < 1 and probability >= self.threshold)
 
 
 def parse(data: dict[str, Any]) -> BlameModel:
@@ -165,6 +170,7 @@ def parse(data: dict[str, Any]) -> BlameModel:
         platt=(float(head["platt"][0]), float(head["platt"][1])),
         threshold=float(decision["threshold"]),
         metadata=data["metadata"],
+        veto=float(decision.get("veto", 0.0)),
     )
 
 

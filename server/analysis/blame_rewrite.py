@@ -42,7 +42,7 @@ _SAFEGUARDS = [
 ]  # fmt: skip
 _MISTAKE = re.compile(r"\b(?:by\s+mistake|by\s+accident|accidentally|accidently|mistakenly|inadvertently)\b", _I)
 _NOT_DONE = re.compile(
-    r"\b(?:forgot\s+to|forgets?\s+to|failed\s+to|fails\s+to|neglected\s+to|didn['’]?t|did\s+not|does\s+not|"
+    r"\b(?:forgot\s+to|forgets?\s+to|(?:had\s+)?forgotten\s+to|failed\s+to|fails\s+to|neglected\s+to|didn['’]?t|did\s+not|does\s+not|"
     r"doesn['’]?t|had\s+not|hadn['’]?t|never|should\s+have|"
     r"should['’]ve|was\s+supposed\s+to|missed|skipped|overlooked|ignored)\s+(?:properly\s+)?(\w+)(.*)",
     _I,
@@ -119,13 +119,18 @@ def _safeguard(sentence: str) -> str:
     return ""
 
 
+_LEAD_IN = re.compile(r"^\s*(?:managed|decided|chose|proceeded|went\s+ahead|began|started)\s+(?:to|and)\s+", _I)
+
+
 def _passive(agent_end: int, sentence: str) -> str | None:
     """'<person> <verb> <object> <rest>' -> '<Object> was <verb-ed> <rest without blame words>; <safeguard>'."""
     words = re.sub(r"^\s*,\s+[^,]{1,90},", "", sentence[agent_end:])  # an aside: ", working late to fix it,"
     while (skip := re.match(r"\s*(\S+)\s+", words)) and _SKIPPED.match(skip.group(1)):
         words = words[skip.end() :]
+    lead_in = _LEAD_IN.match(words)  # "managed to turn two pages" -> "turn two pages": a verb in the base form
+    words = words[lead_in.end() :] if lead_in else words
     m = re.match(r"\s*([\w-]+)\s+(.+)", words, re.S)
-    verb = _verb(m.group(1)) if m is not None else None
+    verb = (_verb(m.group(1)) or (m.group(1).lower() if lead_in else None)) if m is not None else None
     if m is None or verb is None or verb in ("was", "is", "were", "had", "has", "have", "did", "does", "do", "doe"):
         return None
     obj, rest = _object_and_rest(m.group(2).rstrip(". "))
@@ -182,7 +187,8 @@ _JUDGEMENT = re.compile(
 _FAULT = re.compile(
     r"\b(?:(?:(?:my|his|her|their|our|your)\s+)?(?:stupidity|foolishness|carelessness|negligence|incompetence)|"
     r"an?\s+(?:oversight|mistake)\s+on\s+my\s+part|(?:my|his|her|their|our|your)\s+(?:(?:own|\w+est|big|"
-    r"stupid|silly|dumb|bad)\s+)?(?:fault|bad|mistake|oversight)|(?:\w+|the\s+\w+)['’]s?\s+(?:fault|mistake|error|oversight|typo)|"
+    r"stupid|silly|dumb|bad)\s+)?(?:fault|bad|mistake|oversight)|(?:(?:my|his|her|their|our|your|the)\s+)?\w+['’]s?\s+"
+    r"(?:fault|mistake|error|oversight|typo)|"
     r"(?:human|operator|user|pilot|engineer|developer)\s+error)\b",
     _I,
 )
@@ -214,7 +220,7 @@ def rule_rewrite(sentence: str, span: BlameSpan) -> str:
         return _reworded(sentence)
     if span.rule == "possessive":
         rest = sentence[span.end :].strip().rstrip(".!?")
-        noun = re.sub(r"^.*['’]s?\s+", "", sentence[span.start : span.end])
+        noun = re.sub(r"^(?:.*['’]s?|my|our|his|her|their|your)\s+", "", sentence[span.start : span.end], flags=_I)
         return _tidy(f"a {noun} {rest}; no review or test caught it before it shipped")
     if span.rule == "person_as_agent":
         without = re.sub(r"\s+by\s+" + re.escape(span.agent) + r"\b", "", sentence, count=1)

@@ -10,34 +10,47 @@ in the dock, scolding imperatives and apologies for one's own omission. Each pat
 
 import re
 
-from agent_postmortem.analysis.blame_lexicon import NAME, PARTICIPLE, PERSON
+from agent_postmortem.analysis.blame_lexicon import NAME, PARTICIPLE, PERSON, ROLES, SYSTEM_HEADS
 
 _I = re.IGNORECASE
 _AGENT = r"(?P<agent>" + PERSON + r"|" + NAME + r")"
 _MISTAKE_NOUN = r"(?:mistake|error|mis-?configuration|failure|oversight|typo|blunder|slip|screw-?up|omission)s?"
 _OWNER = r"(?:mine|ours|his|hers|theirs|yours)"
-# Verbs that are a failure by themselves when a person does them ("I took down production", "he wiped a live
-# database"): read by blame.py after a person as well as its blame verbs.
-DAMAGE = (
-    r"took\s+(?:\S+\s+){0,3}?(?:down|offline)|brought\s+(?:\S+\s+){0,3}?down|knocked\s+(?:\S+\s+){0,3}?(?:out|offline)|"
-    r"crashed|nuked|trashed|massacred|wiped|slipped|goofed|fumbled|blundered|f\*+ed\s+up|damaged|"
-    # physical damage: "kicked loose the power cable", "he has unplugged the switch", "spilled coffee into it"
-    r"kicked\s+(?:\S+\s+){0,3}?(?:out|loose|over)|knocked\s+(?:\S+\s+){0,3}?(?:over|loose)|unplugged|spilled|spilt|"
-    r"(?:fuck|fucks|fucked|mess|messes|messed|screw|screws|screwed)\s+(?:\S+\s+){1,2}?up\b"
-)
 _CHANGE = (
-    r"(?:change|commit|pr|pull\s+request|patch|config|configuration|script|code|deploy|migration|push|update|edit|"
+    r"(?:change|commit|pr|pull\s+request|patch|config|configuration|script|code|deploy|migration|push|update|edit|refactor|"
+    r"rewrite|upgrade|"
     r"query|command|fix|instructions?|merge)s?"
 )
 _BROKE = (
     r"(?:broke|caused|introduced|took\s+(?:\S+\s+){0,3}?down|brought\s+(?:\S+\s+){0,3}?down|deleted|dropped|corrupted|"
     r"crashed|wiped|seems?\s+(?:to\s+(?:have\s+)?)?(?:be\s+)?(?:\w+ly\s+)?broken|(?:was|were|is|are)\s+(?:\w+ly\s+)?"
-    r"(?:wrong|broken|incorrect|the\s+(?:cause|culprit|problem))|(?:was|were|is|are)n['’]?t\s+\w+\s+enough)"
+    r"(?:wrong|broken|incorrect|the\s+(?:cause|culprit|problem))|(?:was|were|is|are)n['’]?t\s+\w+\s+enough|"
+    r"(?:was|were|is|are)(?:n['’]?t|\s+not|\s+never)\s+(?:\w+ly\s+)?(?:tested|reviewed|checked|verified|validated))"
 )
 
 # (rule, pattern): a pattern with a group `agent` blames that agent only when it is a person (not a system name).
 SHAPES: list[tuple[str, re.Pattern[str]]] = [
-    ("person_as_agent", re.compile(r"\b" + _MISTAKE_NOUN + r"\s+(?:[\w-]+\s+){0,4}?by\s+" + _AGENT, _I)),
+    (  # "a mistake by a single sysadmin", not "a misconfiguration of a website managed by a vendor"
+        "person_as_agent",
+        re.compile(
+            r"\b" + _MISTAKE_NOUN + r"\s+(?:[\w-]+\s+){0,4}?(?<!managed\s)(?<!operated\s)(?<!hosted\s)(?<!owned\s)"
+            r"(?<!provided\s)(?<!maintained\s)(?<!run\s)(?<!used\s)(?<!built\s)(?<!developed\s)(?<!supported\s)"
+            r"by\s+" + _AGENT,
+            _I,
+        ),
+    ),
+    (  # a person in a relative clause with an omission or a mistake: "the technician or engineer, who misses a detail",
+        # "the engineer who forgot to drain the node"
+        "person_as_cause",
+        re.compile(
+            r"(?<!\bany)(?<!\bevery)(?<!\bno)(?P<agent>" + PERSON + r"|" + NAME + r"),?\s+who\s+"
+            r"(?:\w+ly\s+)?(?:had\s+)?"
+            r"(?:forgot|missed|misses|skipped|skips|ignored|overlooked|neglected|failed\s+to|didn['’]?t|did\s+not|"
+            r"broke|messed\s+up|screwed\s+up|mistyped|misconfigured|deleted|dropped|wiped|accid\w{0,3}ally|"
+            r"mistakenly|made\s+(?:a|the|an)\s+(?:mistake|error|typo))\b",
+            _I,
+        ),
+    ),
     (
         "person_as_cause",
         re.compile(
@@ -68,8 +81,9 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
     (
         "person_as_cause",
         re.compile(
-            _AGENT + r"\s+(?:pushing|deploying|running|merging|deleting|dropping|shipping|releasing|applying)\s+"
-            r"(?:\S+\s+){0,5}?(?:that|which)\s+(?:\w+\s+)?(?:broke|took\s+down|brought\s+down|deleted|wiped|caused|"
+            _AGENT + r"\s+(?:pushing|deploying|running|merging|deleting|dropping|shipping|releasing|applying|driving|"
+            r"digging|drilling|cutting|backing|crashing|unplugging)\s+"
+            r"(?:\S+\s+){0,5}?(?:that|which)\s+(?:\w+\s+)?(?:broke|took\s+down|brought\s+down|deleted|wiped|caused|cut|"
             r"crashed|corrupted)\b",
             _I,
         ),
@@ -79,7 +93,7 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:my|our|his|her|their|your)\s+(?:(?:own|last|recent|latest|new|bad|quick|previous)\s+)?[\"“']?"
             + _CHANGE
-            + r"[\"”']?\s+(?:\w+\s+){0,2}?"
+            + r"[\"”']?\s+(?:[\w#]+\s+){0,2}?"
             + _BROKE
             + r"\b",
             _I,
@@ -104,10 +118,74 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
             _I,
         ),
     ),
+    (  # a failure, then a person as its cause: "The problem occurred because you committed to remove the file."
+        "person_as_cause",
+        re.compile(
+            r"\b(?:(?:problem|issue|outage|failure|incident|breakage|bug|error|crash|regression|downtime)s?\s+"
+            r"(?:\w+\s+){0,3}?|(?:this|it|that|all\s+of\s+this)\s+(?:\w+\s+)?(?:happened|occurred)\s+)(?:because|since)\s+"
+            r"(?:of\s+)?(?!(?:I|we)\b)(?P<agent>" + PERSON + r"|" + NAME + r")\s+"
+            r"(?:\w+ly\s+)?(?!(?:fixed|restored|resolved|reverted|mitigated|rolled|recovered|noticed|reported|asked|said|"
+            r"were|was|are|is|have|had|has)\b)(?:[\w-]+ed|ran|put|set|made|did|took|left|wrote|broke|forgot|pushed|chose|"
+            r"gave)\b",
+            _I,
+        ),
+    ),
+    (  # the person named as the one who did it: "I was the one who handed it git credentials", "the one who made the
+        # error"
+        "person_as_cause",
+        re.compile(
+            r"\b(?:(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:was|were|am|is|are)\s+|as\s+)the\s+(?:one|ones|"
+            r"person|people|guy|engineer)\s+(?:who|that)\s+(?:\w+ly\s+)?(?:made\s+(?:the|a|an|this|that)\s+"
+            r"(?:error|mistake|call|change|decision)|handed|gave|left|approved|decided|pushed|deleted|dropped|ran|broke|"
+            r"forgot|missed|skipped|deployed|merged|caused|introduced|wiped|disabled)\b|"
+            # a cleft naming who did it: "It was the intern who typed rm -rf ...", not who found or fixed it
+            r"\bit\s+was\s+(?P<cleft>" + PERSON + r"|" + NAME + r")\s+(?:who|that)\s+(?:\w+ly\s+)?(?!(?:found|noticed|"
+            r"reported|fixed|caught|spotted|raised|flagged|saved|restored|resolved|helped|led|solved|discovered)\b)"
+            r"(?:\w+ed|ran|put|set|made|did|took|left|wrote|broke|forgot|pushed|chose|gave|typed|hit|cut)\b",
+            _I,
+        ),
+    ),
+    # owning a wrong action: "for some reason I used the values", "i instead for whatever reason used", "somehow we
+    # managed to turn two pages", "I just assumed the success meant ..."
+    *(
+        ("person_as_cause", re.compile(pattern, _I))
+        for pattern in (
+            r"\bfor\s+(?:some|whatever)\s+reason,?\s+(?P<agent>I|we)\s+(?:\w+\s+)?\w+ed\b",
+            r"\b(?P<agent>I|we)\s+(?:\w+\s+){0,2}?for\s+(?:some|whatever)\s+reason\s+(?:\w+\s+)?\w+ed\b",
+            r"\bsomehow,?\s+(?P<agent>I|we)\s+(?:\w+ly\s+)?(?:managed\s+to\s+(?!(?:fix|get|recover|restore|survive|"
+            r"make|keep|save|finish|ship|resolve|avoid)\b)\w+|\w+ed\s+(?:\w+\s+)?(?:the\s+)?wrong)\b",
+            r"(?-i:\b(?P<agent>I|we|We))\s+(?:just|simply|wrongly|naively|blindly|mistakenly)\s+assumed\b",
+        )
+    ),
+    (  # promising to be careful next time: "We'll watch out next time.", "I will double-check next time"
+        "person_as_cause",
+        re.compile(
+            r"(?-i:\b(?:I|[Ww]e))(?:['’]ll|\s+will|\s+shall)\s+(?:\w+\s+)?(?:watch\s+out|be\s+more\s+(?:careful|"
+            r"attentive|vigilant)|pay\s+(?:more\s+)?attention|double-?check|check\s+(?:more\s+)?carefully|test\s+"
+            r"(?:it\s+|more\s+)?(?:properly|thoroughly))\b[^.;!?]{0,30}?\bnext\s+time\b",
+            _I,
+        ),
+    ),
+    (  # whose fault: "it was my tech's fault", "the vendor's mistake"
+        "blame_word",
+        re.compile(
+            r"\b(?:my|our|his|her|their|your)\s+(?:\w+\s+)?(?!(?:" + SYSTEM_HEADS + r")['’])(?-i:[a-z]\w+)['’]s\s+"
+            r"(?:own\s+)?(?:fault|mistake|"
+            r"screw-?up|oversight|blunder)\b",
+            _I,
+        ),
+    ),
+    (  # deserving the blame: "the lead does not deserve at least a significant portion of the blame"
+        "blame_word",
+        re.compile(
+            r"(?<!nobody\s)(?<!no\sone\s)\b(?:deserves?|deserved|bears?|bore)\s+(?:\w+\s+){0,5}?(?:of\s+)?the\s+blame\b",
+            _I,
+        ),
+    ),
     (  # diary-style self-blame without a subject: "Sorry, shouldn't have removed it", "Must have done something wrong."
         "person_as_cause",
         re.compile(
-            r"(?:^|(?<=[.!?])\s+|(?:sorry|oops|whoops|ugh|argh|my\s+bad|damn)[,!.]*\s+)(?:(?:should|must|could)"
+            r"(?:^|(?<=[.!?])\s+|(?:sorry|oops|whoops|ugh|argh|my\s+bad|damn|ah|oh|hmm|well|welp|meh|yeah|yep|ok|okay)[,!.]*\s+)(?:(?:should|must|could)"
             r"(?:n['’]?t|\s+not)?\s*(?:\s+have|['’]ve)\s+(?:\w+ly\s+)?" + PARTICIPLE + r"|(?:totally\s+|completely\s+)?"
             r"(?:forgot|accid\w{0,3}ally|accidently|mistakenly)\s+(?:to\s+)?\w+)",
             _I,
@@ -116,6 +194,14 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
     (
         "judgement",
         re.compile(r"\b(?:stupidity|foolish(?:ness|ly)?|idiot(?:ic|s)?|bone-?headed|fat[- ]?fingered)\b", _I),
+    ),
+    (  # calling for a person's punishment: "I would fire that contractor immediately"
+        "judgement",
+        re.compile(
+            r"\b(?:would|should|will|must|to|gonna)\s+(?:\w+\s+)?(?:fire|sack|punish|discipline|reprimand)\s+"
+            r"(?:that|the|this|those|these)\s+(?:[\w-]+\s+)?(?:" + ROLES + r")\b",
+            _I,
+        ),
     ),
 ]
 
@@ -131,6 +217,13 @@ _ACCUSED = (
     r"approve|overwrite|forget|miss|revert|run|change|touch)\w*"
 )
 QUESTIONS = [
+    # "lol who merged this without reading it", "Who approved this?": not who fixed or found it
+    re.compile(
+        r"(?:^|(?<=[.!?])\s+)(?:\w+[,!]?\s+)?(?P<agent>who)\s+(?:the\s+\w+\s+)?(?!(?:fixed|found|reported|noticed|"
+        r"wrote\s+(?:the\s+)?(?:fix|patch)|solved|caught)\b)(?:\w+ed|ran|wrote|broke|put|left|did|made|took|let)\s+"
+        r"(?:this|that|it|these|those)\b",
+        _I,
+    ),
     re.compile(_WHY + _NEG_AUX + r"\s+(?P<agent>" + PERSON + r"|" + NAME + r")\b", _I),
     re.compile(
         _WHY
@@ -167,8 +260,42 @@ SCOLDING = re.compile(
 # Apologising for one's own omission or breakage: "I apologize for not running the tests", "sorry for breaking it".
 APOLOGY = re.compile(
     r"\b(?P<agent>I|we)?\s*(?:apologi[sz]e|['’]m\s+sorry|am\s+sorry|are\s+sorry|['’]re\s+sorry|sorry|apologies)\s+"
+    r"(?:that\s+(?:I|we)\s+(?:should(?:n['’]?t)?\s+(?:have\s+)?\w+|didn['’]?t|did\s+not|forgot|missed|broke)|"
     r"(?:for|about)\s+(?:\w+ly\s+)?(?:not\s+\w+ing|forgetting|missing|breaking|deleting|pushing|merging|skipping|"
     r"ignoring|causing|overlooking|the\s+(?:mistake|oversight|breakage|screw-?up|mess|mix-?up|f\*+k\s?-?up|"
-    r"fuck\s?-?up))(?!\w)",
+    r"fuck\s?-?up)))(?!\w)",
+    _I,
+)
+
+# Read anywhere, each with its own guard in blame.py: "human error" as a cause, judgements, and words of blame.
+GLOBAL: list[tuple[str, re.Pattern[str]]] = [
+    ("human_error", re.compile(r"(?<!not\s)(?<!no\s)\b(?:human|operator|user|pilot|engineer|developer)\s+error\b", _I)),
+    (
+        "judgement",
+        re.compile(
+            r"\b(?:careless(?:ly|ness)?|negligen(?:t|ce|tly)|sloppy|lazy(?![- ]?(?:load|init|evaluat|import))|"
+            r"incompeten(?:t|ce)|reckless(?:ly)?|stupid|dumb|inattentive|irresponsible|clumsy|be\s+more\s+careful)\b",
+            _I,
+        ),
+    ),
+    (
+        "blame_word",
+        re.compile(
+            r"\b(?:(?:is|was|were|are)\s+to\s+blame(?!\s+(?:myself|yourself|himself|herself|themselves|ourselves|me|him|"
+            r"her|them|us|you|someone|anyone|others|people|the|a|an)\b)|blame\s+for\s+[^,.;]{1,40}?\s+lies\s+with|(?:fault|blame)\s+(?:of|lies\s+with|is\s+on|on)\s+(?!the\s+(?:"
+            r"platforms?|systems?|process(?:es)?|tools?|procedures?)\b(?!\s+team))|(?:his|her|their|my|our|your)\s+(?:fault|bad|mistake|oversight|"
+            r"carelessness|screw-?up|oopsie|oops|blunder|goof|slip-?up|f\*+k-?\s?up|fuck-?\s?up)|(?:his|her|their|my|our|your)\s+(?:own|\w+est|big|stupid|silly|dumb|bad)\s+"
+            r"(?:fault|mistake|oversight|screw-?up)|on\s+my\s+part|(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+(?:all\s+|entirely\s+|squarely\s+|totally\s+)?on\s+"
+            r"(?:me|us|them|him|her|you|the\s+[\w-]+\s+(?:team|engineers?|devs?|developers?|folks|people))\b|"
+            r"(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+(?:me|us|my\s+doing|our\s+doing)\b(?!\s+who\s+(?:found|noticed|"
+            r"reported|fixed|caught|spotted))|"
+            r"to\s+be\s+blamed|(?:guy|person|people|one|ones|man|woman|party|engineers?|developers?)\s+to\s+blame\b)",
+            _I,
+        ),
+    ),
+]
+NEGATED_FAULT = re.compile(
+    r"\b(?:not|isn['’]?t|wasn['’]?t|aren['’]?t|weren['’]?t|no|none|never|rarely|seldom|hardly)\b(?:\s+\S+){0,5}?\s+"
+    r"(?:fault|blame)\b",
     _I,
 )

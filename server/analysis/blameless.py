@@ -11,7 +11,9 @@ passes the model: service/judging.py). Systems failing ("the API failed to respo
 With `embed` (a function from sentences to vectors of the bundled all-MiniLM-L6-v2; the service passes its
 embedder's), the learned detector (server/analysis/blame_learned.py) also reads every sentence the rules found
 nothing in: a sentence its calibrated probability flags becomes a finding of rule "learned" that covers the sentence,
-with a systemic rewrite. Without `embed` (the report renderer, a machine without the model) the rules decide alone.
+with a systemic rewrite; and it reads the sentences the rules flagged: one it is surest is not blame (below the
+model's veto) loses its rule findings. Without `embed` (the report renderer, a machine without the model) the rules
+decide alone.
 """
 
 import logging
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field
 
 from agent_postmortem.analysis.blame import detect
-from agent_postmortem.analysis.blame_learned import learned_rewrite, model_findings
+from agent_postmortem.analysis.blame_learned import learned_rewrite, model_findings, systemic, vetoed
 from agent_postmortem.analysis.blame_model import BlameModel, Embed, load
 from agent_postmortem.analysis.blame_rewrite import StillBlames, ask_rewrite, rule_rewrite
 from agent_postmortem.llm.limits import within
@@ -94,8 +96,12 @@ def _findings(text: str, rewriter: "_Rewriter", embed: Embed | None, model: Blam
     findings = _rule_findings(text, rewriter)
     if embed is None:
         return findings
+    model = model or load()
+    ruled = [(f.start, f.end) for f in findings]
+    for out in vetoed(text, ruled, embed, model):  # the model overrules the rules' spans in this sentence
+        findings = [f for f in findings if not (out.start < f.end and f.start < out.end)]
     ruled = [_sentence_bounds(text, f.start, f.end) for f in findings]
-    for flagged in model_findings(text, ruled, embed, model or load()):
+    for flagged in model_findings(text, ruled, embed, model):
         sentence = text[flagged.start : flagged.end]
         rewrite, by = rewriter.rewrite(sentence, learned_rewrite(sentence))
         findings.append(
@@ -112,7 +118,7 @@ def _rule_findings(text: str, rewriter: "_Rewriter") -> list[Finding]:
         sentence = text[s_start:s_end].strip()
         local = type(span)(span.start - s_start - (len(text[s_start:s_end]) - len(text[s_start:s_end].lstrip())),
                            span.end - s_start, span.rule, span.agent)  # fmt: skip
-        rewrite, by = rewriter.rewrite(sentence, rule_rewrite(sentence, local))
+        rewrite, by = rewriter.rewrite(sentence, systemic(sentence, rule_rewrite(sentence, local)))
         findings.append(
             Finding(
                 start=span.start,

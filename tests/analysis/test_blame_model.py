@@ -1,8 +1,10 @@
 """The learned blame detector: the shipped file, how it combines with the rules, its findings and rewrites."""
 
+import dataclasses
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,19 +21,39 @@ SHIPPED = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
 def test_the_shipped_file_loads_with_the_bundled_embedders_dimension_and_records_its_making() -> None:
     model = load()
     assert model.weights.shape == model.mean.shape == model.scale.shape == (EMBEDDING_DIM + len(feature_names()),)
-    assert 0.5 < model.threshold < 1 and SHIPPED["decision"]["combine"] == "rules_or_model"
+    assert 0.5 < model.threshold <= 1 and SHIPPED["decision"]["combine"] == "rules_unless_vetoed_or_model"
+    assert 0 < model.veto < 0.2 and meta_vetoed_no_true_hit(SHIPPED)
     meta = SHIPPED["metadata"]
     assert meta["embedder"] == "sentence-transformers/all-MiniLM-L6-v2#onnx-int8"
-    sets = ["train", "dev", "external_dev", "external_test2", "external_test3", "external_test4"]
-    assert meta["settings"]["sets"] == sets  # never test, test5 nor the regression set
-    assert meta["settings"]["threshold_sets"] == ["external_test2", "external_test3", "external_test4"]
+    fresh = ["external_test2", "external_test3", "external_test4", "external_test5"]
+    assert meta["settings"]["sets"] == ["train", "dev", "external_dev", *fresh]  # never test nor the regression set
+    assert meta["settings"]["threshold_sets"] == fresh
     assert not set(SEALED) & set(meta["settings"]["sets"])  # the fresh half is never trained or tuned on
     cv, target = meta["cross_validation"], meta["settings"]["target_precision"]
-    rows = cv["threshold_rows"]  # the threshold was chosen on test2, test3 and test4, where the rules were tuned last
-    assert rows["rows"] >= 280 and target == 0.9
-    assert cv["criterion"] == "model_additions" and rows["rules_or_model"]["precision"] >= target
+    rows = cv["threshold_rows"]  # the threshold was chosen on test2 to test5, where the rules were tuned last
+    assert rows["rows"] >= 420 and target == 0.9
+    assert cv["criterion"] in ("model_additions", "none: the model adds nothing")
+    assert rows["rules_or_model"]["precision"] >= target
+    if model.threshold == 1:  # no threshold was backed by cross-validation: the model adds nothing, however sure
+        assert not model.decide(1.0, rule_found=False)
     added = rows["model_additions"]  # what the model adds to the rules is itself at the target
     assert added["true"] >= target * (added["true"] + added["false"])
+
+
+def meta_vetoed_no_true_hit(shipped: dict[str, Any]) -> bool:
+    """The veto removed no blaming sentence the rules flag in cross-validation."""
+    return bool(shipped["metadata"]["cross_validation"]["vetoed_rule_hits"]["true"] == 0)
+
+
+def test_the_model_vetoes_a_rule_span_only_below_its_veto_and_only_with_an_embedder() -> None:
+    text = "Dana deployed the migration without reading it. We rolled back."
+    doubtful = dataclasses.replace(_model(-3.0), veto=0.1)  # p = 0.047 for every sentence
+    assert check_blameless(text, embed=FakeEmbed(), model=doubtful).findings == []
+    embed = FakeEmbed()
+    sure = dataclasses.replace(_model(-3.0), veto=0.01)
+    assert [f.rule for f in check_blameless(text, embed=embed, model=sure).findings] == ["person_as_cause"]
+    assert embed.calls[0] == ["Dana deployed the migration without reading it."]  # the rule's sentence is read
+    assert [f.rule for f in check_blameless(text).findings] == ["person_as_cause"]  # no embedder: the rules alone
 
 
 def test_a_file_for_other_features_is_refused() -> None:
@@ -122,9 +144,11 @@ def test_the_bundled_embedder_flags_a_blaming_sentence_the_rules_miss() -> None:
     )
     assert check_blameless(sentence).blameless
     embed = bundled_embed()
-    [finding] = check_blameless(sentence, embed=embed).findings
-    assert finding.rule == "learned" and finding.text == sentence and finding.probability >= load().threshold
-    assert check_blameless("The API failed to respond within 30 s.", embed=embed).blameless
+    # The shipped model adds no sentence (threshold 1.0: none reached the target in cross-validation); at 0.75 it would.
+    model = dataclasses.replace(load(), threshold=0.75)
+    [finding] = check_blameless(sentence, embed=embed, model=model).findings
+    assert finding.rule == "learned" and finding.text == sentence and finding.probability >= model.threshold
+    assert check_blameless("The API failed to respond within 30 s.", embed=embed, model=model).blameless
 
 
 @pytest.mark.slow

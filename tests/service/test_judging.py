@@ -81,19 +81,16 @@ def test_the_command_uses_the_configured_endpoint(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_command_runs_the_learned_detector_with_the_bundled_embedder_and_rewrites_its_sentence(
-    tmp_path: Path,
-) -> None:
-    sentence = (  # from the external test3 half (development data): the rules have no shape for it
+def test_the_command_runs_with_the_bundled_embedder_and_rewrites_the_whole_sentence(tmp_path: Path) -> None:
+    sentence = (  # from the external test3 half (development data)
         "As he was trying to fix or replace a finicky piece of equipment, he flipped the wrong switch or cut the wrong "
         "wire or something, and all the lights went out from Orange County to Tijuana to Arizona."
     )
     done = postmortem("check-blameless", sentence, "--json", home=tmp_path / "home")
     assert done.returncode == 1, done.stderr
     [finding] = json.loads(done.stdout)["findings"]
-    assert finding["rule"] == "learned" and finding["text"] == sentence
     rewrite = finding["suggestion"]  # the sentence itself, rewritten without the person, not a generic question
-    assert rewrite.startswith("While trying to fix or replace a finicky piece of equipment, the wrong switch was")
+    assert rewrite.startswith("The wrong switch was flipped")
     assert "all the lights went out from Orange County" in rewrite and not re.search(r"\b(?:he|his)\b", rewrite)
     system = postmortem("check-blameless", "The API failed to respond within 30 s.", home=tmp_path / "home")
     assert system.returncode == 0
