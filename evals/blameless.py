@@ -26,7 +26,8 @@ round (rules 0.80 / 0.62, learned and rules 0.78 / 0.62), then its errors were r
 rules were tuned on the shapes of its errors and the learned detector trains on it and chooses its threshold on it).
 `external_test6` (fresh): 159 sentences from 123 sources in none of the other rows, collected and committed before that
 round's tuning by someone who never ran the detector on them, and kept from the tuning; whole sources, like test3 to
-test5; scored once, at the end of the round. Labels follow `data/blameless_guide.md`.
+test5; scored once, at the end of the round (learned + rules 0.91 / 0.48; its errors not read). Labels follow
+`data/blameless_guide.md`.
 """
 
 import hashlib
@@ -60,7 +61,8 @@ STATUS = {
     "external_test3": "looked at twice (errors read); development data since: the learned detector trains on it",
     "external_test4": "looked at once (errors read); development data since: the rules and the learned detector use it",
     "external_test5": "looked at once (errors read); development data since: the rules and the learned detector use it",
-    "external_test6": "held out: collected before this round's tuning, never tuned on; scored once, at the end",
+    "external_test6": "held out: collected before this round's tuning, never tuned on; scored once, at its end "
+    "(learned + rules 0.91 / 0.48), errors not read",
 }
 # scored only by the bench itself, once at the end: no test or trainer reads their figures
 SEALED = ("external_test6",)
