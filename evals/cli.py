@@ -61,6 +61,7 @@ def bench_team(
         int, typer.Option(min=100, max=2_000_000, help="incidents (kept in the model cache from 500k)")
     ] = 10_000,
     queries: int = 200,
+    index: Annotated[bool, typer.Option(help="fill the Chroma server (--no-index: records and replicas only)")] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """The team-mode engine at one size (a throwaway PostgreSQL cluster and Chroma server): build rates, search
@@ -68,7 +69,7 @@ def bench_team(
     from agent_postmortem.evals.perf_team import run
 
     with user_errors(), stage_progress() as show:
-        result = run(size=size, queries=queries, progress=show)
+        result = run(size=size, queries=queries, index=index, progress=show)
     show_record(result, as_json, title="bench team")
 
 

@@ -62,9 +62,17 @@ CHUNK = 5000  # rows per bulk insert (one transaction each)
 
 
 def run(
-    *, size: int, queries: int = 200, seed: int = 0, data: Path = AIID, progress: Progress = lambda s, d, t: None
+    *,
+    size: int,
+    queries: int = 200,
+    seed: int = 0,
+    data: Path = AIID,
+    index: bool = True,
+    progress: Progress = lambda s, d, t: None,
 ) -> dict[str, Any]:
-    """Load `size` incidents into team mode, measure the build, search and memory; the figures as JSON."""
+    """Load `size` incidents into team mode, measure the build, search and memory; the figures as JSON. Without
+    `index`, the Chroma server is left empty (nobody takes the index): the records and the replicas' own search, which
+    is what serves below EXACT_LIMIT, without the 13 minutes of filling the server at 1M."""
     started, cpu, load_at_start = time.perf_counter(), CpuMeter(), _loadavg()
     settings = Settings.from_env({**os.environ, "POSTMORTEM_LLM": "none"})
     embedder = make_embedder(settings)
@@ -85,15 +93,15 @@ def run(
         service = build_service(Settings.from_env(env), embedder=embedder)
         stack.callback(service.store.engine.dispose)
         stack.callback(service.knowledge.release_index)
-        build = fill(service, source, progress)
-        search = measure(service, query_vectors, texts, progress)
+        build = fill(service, source, progress, index=index)
+        search = measure(service, query_vectors, texts, progress, index=index)
         searched = rss(chroma_pid)  # one generation, searched; a takeover below may hold two while it rebuilds
         build["chroma_disk_mb"] = _du_mb(folder / "chroma")
         service.knowledge.release_index()  # a fresh process may take it now
         progress("memory", 0, 1)
         replicas = {
             mode: peak_rss(settings, settings.embedder, mode, folder / "replica", texts[0], texts[1:51], env=env)
-            for mode in ("owner", "reader")
+            for mode in ("owner", "reader")[0 if index else 1 :]  # an owner would fill the server first
         }
         progress("memory", 1, 1)
         build["postgres_database_mb"] = _database_mb(service.store.engine)
@@ -144,9 +152,9 @@ def source_home(
     return home
 
 
-def fill(service: PostmortemService, source: Path, progress: Progress) -> dict[str, Any]:
+def fill(service: PostmortemService, source: Path, progress: Progress, *, index: bool = True) -> dict[str, Any]:
     """Copy the records into PostgreSQL, build the replica's search caches from there, then take the index (which
-    fills the empty Chroma server from the stored vectors); each step timed."""
+    fills the empty Chroma server from the stored vectors) when `index`; each step timed."""
     t = time.perf_counter()
     copied = copy_records(source, service.store.engine, progress)
     copy_s = time.perf_counter() - t
@@ -159,14 +167,16 @@ def fill(service: PostmortemService, source: Path, progress: Progress) -> dict[s
         cache.refresh(force=True)
         figures[f"{name}_from_postgres_s"] = round(time.perf_counter() - t, 1)
         cache.save()
+    if not index:
+        return figures
     progress("filling the Chroma server", 0, 1)
     t = time.perf_counter()
     owned = knowledge.claim_index()
     claim_s = time.perf_counter() - t
-    index = knowledge.index
-    if not owned or index is None or knowledge.claimed is None:
+    vectors = knowledge.index
+    if not owned or vectors is None or knowledge.claimed is None:
         raise RuntimeError("the benchmark could not take the vector index (see the log)")
-    indexed = index.count()
+    indexed = vectors.count()
     progress("filling the Chroma server", 1, 1)
     return figures | {
         "index_owner": type(knowledge.owner).__name__,
@@ -205,10 +215,10 @@ def copy_records(source: Path, engine: Engine, progress: Progress) -> int:
 
 
 def measure(
-    service: PostmortemService, query_vectors: np.ndarray, texts: list[str], progress: Progress
+    service: PostmortemService, query_vectors: np.ndarray, texts: list[str], progress: Progress, *, index: bool = True
 ) -> dict[str, Any]:
-    """End-to-end latency and dense recall@10 as the product runs, then with the dense candidates from the Chroma
-    server; the Chroma index alone against exact numpy."""
+    """End-to-end latency and dense recall@10 as the product runs, then (with `index`) with the dense candidates
+    from the Chroma server, and the Chroma index alone against exact numpy."""
     knowledge, limit = service.knowledge, service.knowledge.exact_limit
     pks, matrix = stored_vectors(service)
     progress("search", 0, 3)
@@ -217,9 +227,11 @@ def measure(
         "dense": dense_recall(service, pks, matrix, query_vectors),
     }
     progress("search", 1, 3)
-    index = knowledge.index
-    assert index is not None
-    alone = index_vs_exact(index, pks, matrix, query_vectors)
+    if not index:
+        return {"as_configured": configured}
+    vectors = knowledge.index
+    assert vectors is not None
+    alone = index_vs_exact(vectors, pks, matrix, query_vectors)
     progress("search", 2, 3)
     knowledge.exact_limit = 0  # what the product does above EXACT_LIMIT
     try:
@@ -266,6 +278,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=10_000, help="incidents (from 500,000 kept in the model cache)")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-index", action="store_true", help="leave the Chroma server empty (records and replicas)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request to the Chroma server otherwise
@@ -273,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     def progress(stage: str, done: int, total: int) -> None:
         logger.info("%s %d/%d", stage, done, total)
 
-    result = run(size=args.size, queries=args.queries, seed=args.seed, progress=progress)
+    result = run(size=args.size, queries=args.queries, seed=args.seed, index=not args.no_index, progress=progress)
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
 
 

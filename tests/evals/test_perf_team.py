@@ -74,3 +74,17 @@ def test_memory_of_the_replicas_and_the_chroma_server(result: dict[str, Any]) ->
         assert replica["peak_rss_mb"] >= replica["rss_mb_after_searches"] > 0
     assert owner["first_search_hits"] == reader["first_search_hits"] and owner["first_search_hits"]
     assert 0 < memory["chroma_server_after_search"]["rss_mb"] <= memory["chroma_server_at_end"]["peak_rss_mb"]
+
+
+def test_without_the_index_the_server_stays_empty_and_the_replicas_search_alone() -> None:
+    if not postgres.installed():
+        missing_tool(NO_POSTGRES)
+    if not (AIID / "incidents.jsonl").is_file():
+        pytest.skip(f"the AIID data is not at {AIID}")
+    stages: list[str] = []
+    figures = run(size=SIZE, queries=6, index=False, progress=lambda stage, done, total: stages.append(stage))
+    assert "filling the Chroma server" not in stages and "chroma_vectors" not in figures["build"]
+    assert figures["build"]["records"] == SIZE
+    assert set(figures["search"]) == {"as_configured"}
+    assert figures["search"]["as_configured"]["dense"]["recall_at_10_vs_exact_float32"] == 1.0
+    assert set(figures["memory"]) == {"replica_reader", "chroma_server_after_search", "chroma_server_at_end"}
