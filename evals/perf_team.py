@@ -44,7 +44,7 @@ from agent_postmortem.evals.perf_corpus import (
 )
 from agent_postmortem.evals.perf_memory import peak_rss
 from agent_postmortem.evals.perf_scale import CACHE_FROM, dense_recall, keep_build, kept_build
-from agent_postmortem.evals.perf_search import bench_home, index_vs_exact, search_latency
+from agent_postmortem.evals.perf_search import bench_home, index_vs_exact, search_breakdown, search_latency
 from agent_postmortem.evals.perf_summary import CpuMeter
 from agent_postmortem.evals.perf_timing import MB, Progress
 from agent_postmortem.evals.retrieval import corpus_rows, read_jsonl
@@ -224,6 +224,7 @@ def measure(
     progress("search", 0, 3)
     configured = {
         "end_to_end": search_latency(service, texts),
+        "end_to_end_breakdown": search_breakdown(service, texts),
         "dense": dense_recall(service, pks, matrix, query_vectors),
     }
     progress("search", 1, 3)
