@@ -30,7 +30,7 @@ def chroma_server(path: Path) -> Iterator[tuple[str, int]]:
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while not _answers(url + "/api/v2/heartbeat"):
+        while not answers(url + "/api/v2/heartbeat"):
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the Chroma server did not start: {log.read_text(encoding='utf-8')[-2000:]}")
             time.sleep(0.2)
@@ -45,7 +45,8 @@ def chroma_server(path: Path) -> Iterator[tuple[str, int]]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """Whether `url` answers 200 within a second."""
     try:
         with urllib.request.urlopen(url, timeout=1) as response:
             return bool(response.status == 200)

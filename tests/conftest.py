@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 
 from agent_postmortem.config import Settings
 from agent_postmortem.evals import postgres
+from agent_postmortem.evals.chroma_server import answers
 from agent_postmortem.evals.replicas import free_port
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.service.runtime import make_embedder
@@ -99,7 +99,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while not _answers(url + "/api/v2/heartbeat"):
+        while not answers(url + "/api/v2/heartbeat"):
             assert server.poll() is None, (data / "server.log").read_text(encoding="utf-8")
             assert time.monotonic() < deadline, "the Chroma server did not answer its heartbeat within 60 s"
             time.sleep(0.1)
@@ -107,14 +107,6 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module", params=["embedded", "server"])
