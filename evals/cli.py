@@ -226,18 +226,24 @@ def bench_attribution(
     dataset: Annotated[Path, typer.Option(help="JSONL runs with steps and labels (Who&When shape)")],
     attribute: Annotated[str, choice(("heuristic", "llm"), help="llm: the configured LLM")] = "heuristic",
     limit: Annotated[int | None, typer.Option(min=1, help="score this many runs, evenly spaced")] = None,
+    half: Annotated[
+        str | None, choice(("design", "held_out"), help="score one half only (split by a hash of the run id)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Failure attribution: agent and decisive-step accuracy with 95% intervals, next to the most-talkative-agent
-    and random-step baselines on the same runs."""
+    and random-step baselines on the same runs. `--half design` scores the design half without reading the other."""
     from agent_postmortem.cli.steps import attribution_llm, attribution_method
-    from agent_postmortem.evals.attribution import run
+    from agent_postmortem.evals.attribution import Half, run
 
     with user_errors():
         method = attribution_method(attribute)
         llm = attribution_llm(method)
+        only: Half | None = "design" if half == "design" else "held_out" if half == "held_out" else None
         with stage_progress() as show:
-            result = run(dataset, method=method, llm=llm, limit=limit, progress=lambda d, t: show("runs", d, t))
+            result = run(
+                dataset, method=method, llm=llm, limit=limit, only=only, progress=lambda d, t: show("runs", d, t)
+            )
     show_record(result, as_json, title="bench attribution")
 
 

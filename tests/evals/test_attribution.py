@@ -89,3 +89,23 @@ def test_the_earlier_rule_and_the_heuristic_are_scored_on_the_same_runs_and_each
     with_llm = run(path, method="llm", llm=llm)
     assert with_llm["baselines"]["heuristic"]["step"]["hits"] == 2 and with_llm["llm_fallbacks"] == 3
     assert with_llm["llm_fallback_reasons"] == {"the answer names an agent that is not in the run": 3}
+
+
+def test_one_half_is_scored_without_the_other_being_attributed(tmp_path: Path) -> None:
+    """`--half design` drops the held-out runs before anything attributes them (a and b are held out, c is design),
+    so a round of design can be measured without looking at the held-out figures."""
+    invented = labelled("c", [("human", "task"), ("Analyst", "assume 120, 340 and 560"), TERMINAL], "Analyst", 1)
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [*RUNS, invented]) + "\n", encoding="utf-8")
+    design = run(path, only="design")
+    assert (design["runs"], design["half"], set(design["by_half"])) == (1, "design", {"design"})
+    assert design["step"]["hits"] == 1
+    result = CliRunner().invoke(app, ["bench", "attribution", "--dataset", str(path), "--half", "design", "--json"])
+    assert result.exit_code == 0 and "held_out" not in result.stdout, result.stderr
+    assert json.loads(result.stdout)["runs"] == 1
+    wrong = CliRunner().invoke(app, ["bench", "attribution", "--dataset", str(path), "--half", "both"])
+    assert wrong.exit_code == 2 and "design or held_out" in wrong.stderr
+    only_held_out = tmp_path / "held_out.jsonl"
+    only_held_out.write_text("\n".join(json.dumps(r) for r in RUNS) + "\n", encoding="utf-8")
+    empty = CliRunner().invoke(app, ["bench", "attribution", "--dataset", str(only_held_out), "--half", "design"])
+    assert empty.exit_code != 0 and "in the design half" in empty.stderr and "Traceback" not in empty.stderr
