@@ -2,12 +2,13 @@
 exit codes in server/cli/common.py. The commands live in server/cli/*.py; their heavy imports happen inside them,
 so that `--help`, `--version` and completion answer without loading the store, the models or an LLM client."""
 
+import contextlib
 import logging
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -38,6 +39,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger("postmortem")
 
 
+def _exit_now(code: int) -> NoReturn:
+    """End the process now, not through the interpreter's exit: a Ctrl-C that lands between a thread pool starting a
+    worker and registering it (CPython's ThreadPoolExecutor; the search's BM25 ranking has one) leaves that idle,
+    non-daemon worker unstopped, and the exit would wait for it for ever after saying "interrupted"."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream
+            stream.flush()
+    os._exit(code)
+
+
 class Root(TyperGroup):
     """Runs every command so that a closed stdout (`| head`) ends it quietly, and an unexpected error is one line
     on stderr, not a traceback (POSTMORTEM_LOG_LEVEL=DEBUG logs it)."""
@@ -52,7 +63,7 @@ class Root(TyperGroup):
             raise typer.Exit(CLOSED_PIPE) from None
         except KeyboardInterrupt:
             err.print("interrupted")
-            raise typer.Exit(INTERRUPTED) from None
+            _exit_now(INTERRUPTED)
         except Exception as e:
             if isinstance(e, typer.Exit | typer.Abort) or type(e).__module__.startswith("typer"):
                 raise
