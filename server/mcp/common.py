@@ -95,10 +95,18 @@ class PostmortemServer(MCPServer):
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         """As the SDK's, but arguments that fail the input schema get one sentence naming each argument and what it
-        allows, instead of pydantic's report (which quotes the rejected value and links pydantic's docs)."""
+        allows, instead of pydantic's report (which quotes the rejected value and links pydantic's docs); and a
+        failure of the database or of opening the knowledge base, in any tool, says what it is and what to do
+        instead of the SDK's bare "Error executing tool X"."""
         try:
             return await super().call_tool(name, arguments, context)
-        except UnexpectedToolError:
+        except UnexpectedToolError as e:
+            cause = e.__cause__
+            if isinstance(cause, PostmortemError):
+                raise ToolError(str(cause)) from None
+            if cause is not None and is_storage_failure(cause):
+                logger.warning("storage failure: %s", str(getattr(cause, "orig", cause)).splitlines()[0][:200])
+                raise ToolError(storage_failure(cause)) from None
             raise
         except ToolError as e:
             if not isinstance(e.__cause__, ValidationError):
