@@ -2,18 +2,17 @@
 exit codes in server/cli/common.py. The commands live in server/cli/*.py; their heavy imports happen inside them,
 so that `--help`, `--version` and completion answer without loading the store, the models or an LLM client."""
 
-import contextlib
 import logging
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from agent_postmortem.cli import configure_process
+from agent_postmortem.cli import configure_process, end_interrupted, interrupted
 from agent_postmortem.cli import home as cli_home
 from agent_postmortem.cli import ingest as cli_ingest
 from agent_postmortem.cli import loop as cli_loop
@@ -22,7 +21,6 @@ from agent_postmortem.cli import steps as cli_steps
 from agent_postmortem.cli.common import (
     CLOSED_PIPE,
     FAILED,
-    INTERRUPTED,
     JsonOpt,
     choice,
     emit,
@@ -39,16 +37,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("postmortem")
 
 
-def _exit_now(code: int) -> NoReturn:
-    """End the process now, not through the interpreter's exit: a Ctrl-C that lands between a thread pool starting a
-    worker and registering it (CPython's ThreadPoolExecutor; the search's BM25 ranking has one) leaves that idle,
-    non-daemon worker unstopped, and the exit would wait for it for ever after saying "interrupted"."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream
-            stream.flush()
-    os._exit(code)
-
-
 class Root(TyperGroup):
     """Runs every command so that a closed stdout (`| head`) ends it quietly, and an unexpected error is one line
     on stderr, not a traceback (POSTMORTEM_LOG_LEVEL=DEBUG logs it)."""
@@ -62,11 +50,12 @@ class Root(TyperGroup):
             _quiet_stdout()
             raise typer.Exit(CLOSED_PIPE) from None
         except KeyboardInterrupt:
-            err.print("interrupted")
-            _exit_now(INTERRUPTED)
+            end_interrupted()
         except Exception as e:
             if isinstance(e, typer.Exit | typer.Abort) or type(e).__module__.startswith("typer"):
                 raise
+            if interrupted():  # a library turned the Ctrl-C into an error of its own
+                end_interrupted()
             logger.debug("unexpected error", exc_info=True)
             err.print(f"error: unexpected {type(e).__name__}; set POSTMORTEM_LOG_LEVEL=DEBUG for details", markup=False)
             raise typer.Exit(FAILED) from None

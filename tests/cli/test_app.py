@@ -181,3 +181,39 @@ def test_ctrl_c_while_a_search_starts_its_ranking_thread_ends_the_command(tmp_pa
     command = [sys.executable, "-c", UNLUCKY_CTRL_C, "search", "rate limited by the fares provider"]
     interrupted = subprocess.run(command, env=environment(home), capture_output=True, timeout=60, check=False)
     assert interrupted.returncode == 130 and interrupted.stderr.decode().strip() == "interrupted"
+
+
+# A Ctrl-C that a library turns into another exception on its way up (an ImportError from an interrupted import, or
+# pydantic-core's PanicException, a BaseException), or one that lands while the CLI is still importing itself.
+CTRL_C_AT = """
+import builtins, signal, sys
+from agent_postmortem.cli import main
+from agent_postmortem.store.search.knowledge import KnowledgeBase
+where = sys.argv.pop(1)
+class PanicException(BaseException): ...
+def search(*args, **kwargs):
+    try:
+        signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt as e:
+        raise (ImportError("interrupted import") if where == "converted" else PanicException("unwrap on an Err")) from e
+KnowledgeBase.search = search
+importing = builtins.__import__
+def imports(name, *args, **kwargs):
+    if where == "import" and name == "agent_postmortem.cli.app":
+        signal.raise_signal(signal.SIGINT)
+    return importing(name, *args, **kwargs)
+builtins.__import__ = imports
+sys.argv = ["postmortem", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("where", ["converted", "panic", "import"])
+def test_ctrl_c_is_said_as_interrupted_whatever_a_library_turned_it_into(tmp_path: Path, where: str) -> None:
+    """It said "error: unexpected ImportError" (1 in 40 interrupted searches), printed a Rust panic and a traceback,
+    or a KeyboardInterrupt traceback while the CLI was still importing."""
+    home = tmp_path / "home"
+    assert postmortem("capture", "--title", "Fares API returned 429 Too Many Requests", home=home).returncode == 0
+    command = [sys.executable, "-c", CTRL_C_AT, where, "search", "rate limited by the fares provider"]
+    interrupted = subprocess.run(command, env=environment(home), capture_output=True, timeout=60, check=False)
+    assert interrupted.returncode == 130 and interrupted.stderr.decode().strip() == "interrupted", interrupted.stderr
