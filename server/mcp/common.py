@@ -6,6 +6,7 @@ Text parameters are declared exactly `str` (with `TEXT` or `OPTIONAL`), never `s
 (absent); tool bodies turn "" into None where the service wants None.
 """
 
+import inspect
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -76,6 +77,10 @@ ActStatus = Literal["open", "in_progress", "completed"]
 
 
 class PostmortemServer(MCPServer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._optional: dict[str, set[str]] = {}  # each tool's parameters that have a default
+        super().__init__(*args, **kwargs)
+
     def add_tool(
         self,
         fn: Callable[..., Any],
@@ -90,14 +95,19 @@ class PostmortemServer(MCPServer):
         """As the SDK's, with the docstring folded into one line: its indentation was sent to every client."""
         description = description or " ".join((fn.__doc__ or "").split())
         super().add_tool(fn, name, title, description, annotations, icons, meta, structured_output)
+        parameters = inspect.signature(fn).parameters.values()
+        self._optional[name or fn.__name__] = {p.name for p in parameters if p.default is not inspect.Parameter.empty}
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         """As the SDK's, but arguments that fail the input schema get one sentence naming each argument and what it
-        allows, instead of pydantic's report (which quotes the rejected value and links pydantic's docs); and a
+        allows, instead of pydantic's report (which quotes the rejected value and links pydantic's docs); null for an
+        optional argument is its absence (clients that fill every argument send null for those not meant); and a
         failure of the database or of opening the knowledge base, in any tool, says what it is and what to do
         instead of the SDK's bare "Error executing tool X"."""
+        optional = self._optional.get(name, set())
+        arguments = {k: v for k, v in (arguments or {}).items() if v is not None or k not in optional}
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as e:

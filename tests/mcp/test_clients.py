@@ -108,6 +108,37 @@ async def test_objects_and_numbers_sent_for_text_are_kept_as_their_json_text(tmp
     assert stored.analysis is not None and stored.analysis.root_cause == draft().root_cause
 
 
+async def test_null_for_any_optional_argument_of_any_tool_means_absent(tmp_path: Path) -> None:
+    """Clients that fill every argument (OpenAI's strict function calling sends null for each one not meant) got
+    "limit must be an integer", "offset must be ...", "user_facing must be true or false": null was absent only for
+    text and the nullable choices. Each optional argument is sent as null, alone, with the required ones."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        added = await client.call_tool("add_action_item", {"incident_id": incident, "title": "Add backoff"})
+        valid = {
+            "incident_id": incident,
+            "action_id": added.structured_content["id"],  # type: ignore[index]
+            "title": "Checkout agent double-charged a card",
+            "description": "what happened",
+            "text": "The retry loop had no cap.",
+            "analysis_json": draft().model_dump_json(),
+            "decision": "reject",
+            **dict.fromkeys(("before_failures", "before_trials", "after_failures", "after_trials"), 10),
+        }
+        refused = []
+        for tool in (await client.list_tools()).tools:
+            required = {name: valid[name] for name in tool.input_schema.get("required", [])}
+            for name in set(tool.input_schema["properties"]) - set(required):
+                result = await client.call_tool(tool.name, {**required, name: None})
+                said = result.content[0].text if result.is_error else ""  # type: ignore[union-attr]
+                if "Invalid argument" in said:
+                    refused.append((tool.name, name, said))
+        listed = await client.call_tool("list_incidents", {"limit": None, "offset": None, "severity": None})
+    assert refused == []
+    assert len(listed.structured_content["incidents"]) == min(20, service.store.count())  # type: ignore[index]
+
+
 # --- over stdio: the real server process ----------------------------------------------------------------------------
 
 
