@@ -14,6 +14,7 @@ __all__ = [
     "CorruptRecord",
     "DraftError",
     "DraftTimeout",
+    "EmptyQuery",
     "IncidentNotFound",
     "InvalidId",
     "KnowledgeBaseUnavailable",
@@ -62,6 +63,11 @@ class NothingToReview(PostmortemError):
             f"{incident_id} has no analysis to review: draft one first (draft_analysis, or `postmortem draft "
             f"{incident_id}`)"
         )
+
+
+class EmptyQuery(PostmortemError):
+    def __init__(self) -> None:
+        super().__init__("give a query: the symptoms or an error message to search for (or an incident id)")
 
 
 class KnowledgeBaseUnavailable(PostmortemError):

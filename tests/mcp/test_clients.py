@@ -139,6 +139,16 @@ async def test_null_for_any_optional_argument_of_any_tool_means_absent(tmp_path:
     assert len(listed.structured_content["incidents"]) == min(20, service.store.count())  # type: ignore[index]
 
 
+async def test_a_blank_query_is_refused_with_what_to_give(tmp_path: Path) -> None:
+    """A query of spaces passed the tool's own check and ranked every incident by its relevance to nothing."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        await client.call_tool("capture_incident", CAPTURE)
+        for arguments in ({}, {"query": ""}, {"query": "  \n "}):
+            result = await client.call_tool("search_incidents", arguments)
+            assert result.is_error and "query" in result.content[0].text, result.content  # type: ignore[union-attr]
+
+
 # --- over stdio: the real server process ----------------------------------------------------------------------------
 
 
