@@ -6,7 +6,6 @@ Text parameters are declared exactly `str` (with `TEXT` or `OPTIONAL`), never `s
 (absent); tool bodies turn "" into None where the service wants None.
 """
 
-import inspect
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -78,7 +77,7 @@ ActStatus = Literal["open", "in_progress", "completed"]
 
 class PostmortemServer(MCPServer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._optional: dict[str, set[str]] = {}  # each tool's parameters that have a default
+        self._schemas: dict[str, dict[str, Any]] = {}  # each tool's input schema, as tools/list gives it
         super().__init__(*args, **kwargs)
 
     def add_tool(
@@ -95,19 +94,20 @@ class PostmortemServer(MCPServer):
         """As the SDK's, with the docstring folded into one line: its indentation was sent to every client."""
         description = description or " ".join((fn.__doc__ or "").split())
         super().add_tool(fn, name, title, description, annotations, icons, meta, structured_output)
-        parameters = inspect.signature(fn).parameters.values()
-        self._optional[name or fn.__name__] = {p.name for p in parameters if p.default is not inspect.Parameter.empty}
+        self._schemas.clear()
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         """As the SDK's, but arguments that fail the input schema get one sentence naming each argument and what it
-        allows, instead of pydantic's report (which quotes the rejected value and links pydantic's docs); null for an
-        optional argument is its absence (clients that fill every argument send null for those not meant); and a
+        allows, instead of pydantic's report (which quotes the rejected value and links pydantic's docs); an argument
+        the tool does not take is refused (the SDK dropped it without a word); null for an optional argument is its
+        absence (clients that fill every argument send null for those not meant); and a
         failure of the database or of opening the knowledge base, in any tool, says what it is and what to do
         instead of the SDK's bare "Error executing tool X"."""
-        optional = self._optional.get(name, set())
-        arguments = {k: v for k, v in (arguments or {}).items() if v is not None or k not in optional}
+        if not self._schemas:
+            self._schemas = {tool.name: tool.input_schema for tool in await self.list_tools()}
+        arguments = self._checked(self._schemas.get(name), name, arguments or {})
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as e:
@@ -121,8 +121,22 @@ class PostmortemServer(MCPServer):
         except ToolError as e:
             if not isinstance(e.__cause__, ValidationError):
                 raise
-            schemas = {tool.name: tool.input_schema for tool in await self.list_tools()}
-            raise ToolError(argument_problems(schemas.get(name, {}), e.__cause__)) from e.__cause__
+            raise ToolError(argument_problems(self._schemas.get(name, {}), e.__cause__)) from e.__cause__
+
+    @staticmethod
+    def _checked(schema: dict[str, Any] | None, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The arguments without the nulls that stand for an absent optional argument; ToolError for one the tool
+        does not take, naming those it takes and not the one sent (a model wrote it: it may be anything)."""
+        if schema is None:  # an unknown tool: the SDK says so
+            return arguments
+        known: dict[str, Any] = schema.get("properties", {})
+        unknown = [k for k in arguments if k not in known]
+        if unknown:
+            sent = "1 argument it does not take was" if len(unknown) == 1 else f"{len(unknown)} it does not take were"
+            takes = ", ".join(known) or "no arguments"
+            raise ToolError(f"{name} takes only: {takes}; {sent} sent. Leave those out and call again.")
+        required = set(schema.get("required", []))
+        return {k: v for k, v in arguments.items() if v is not None or k in required}
 
 
 _WHEN: TypeAdapter[datetime] = TypeAdapter(When)

@@ -149,6 +149,22 @@ async def test_a_blank_query_is_refused_with_what_to_give(tmp_path: Path) -> Non
             assert result.is_error and "query" in result.content[0].text, result.content  # type: ignore[union-attr]
 
 
+async def test_an_argument_a_tool_does_not_take_is_refused_with_the_ones_it_takes(tmp_path: Path) -> None:
+    """Unknown arguments were dropped without a word: list_incidents(query=...) answered the newest incidents as if
+    they matched, capture_incident(tags=[...]) stored the incident without them. The unknown name is not echoed (a
+    model wrote it), the ones the tool takes are listed."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        listed = await client.call_tool("list_incidents", {"query": "rate limit", "limit": 5})
+        tagged = await client.call_tool("capture_incident", {**CAPTURE, "tags": ["fares", "sk-live-CANARY"]})
+        plain = await client.call_tool("capture_incident", CAPTURE)
+    said = listed.content[0].text  # type: ignore[union-attr]
+    assert listed.is_error and "list_incidents takes only" in said and "category" in said and "query" not in said
+    text = tagged.content[0].text  # type: ignore[union-attr]
+    assert tagged.is_error and "title" in text and "tags" not in text and "CANARY" not in text
+    assert not plain.is_error and service.store.count() == 1
+
+
 # --- over stdio: the real server process ----------------------------------------------------------------------------
 
 
