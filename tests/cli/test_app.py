@@ -217,3 +217,17 @@ def test_ctrl_c_is_said_as_interrupted_whatever_a_library_turned_it_into(tmp_pat
     command = [sys.executable, "-c", CTRL_C_AT, where, "search", "rate limited by the fares provider"]
     interrupted = subprocess.run(command, env=environment(home), capture_output=True, timeout=60, check=False)
     assert interrupted.returncode == 130 and interrupted.stderr.decode().strip() == "interrupted", interrupted.stderr
+
+
+def test_a_root_cause_too_long_for_the_search_table_is_cut_at_a_word_and_marked(tmp_path: Path) -> None:
+    """It was cut at 90 characters in the middle of a word with no mark ("email.send had no pa"), so a reader took
+    the stub for the whole root cause."""
+    from agent_postmortem.cli.demo import SEED
+
+    home = tmp_path / "home"
+    assert postmortem("import", str(SEED), home=home).returncode == 0
+    shown = postmortem("search", "rate limited by the email provider", home=home, env={"COLUMNS": "400"})
+    cells = re.findall(r"^│ \d+ +│ INC-\d+ .*│ (.+?) +│$", shown.stdout.decode(), flags=re.MULTILINE)
+    assert len(cells) == 5, shown.stdout.decode()
+    assert all(cell.endswith((".", "…")) for cell in cells), cells
+    assert any(cell.endswith("…") and not cell.endswith(" …") for cell in cells), cells
