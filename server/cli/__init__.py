@@ -14,13 +14,23 @@ from typing import NoReturn
 INTERRUPTED = 130  # the exit status a shell gives a command ended by Ctrl-C
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def configure_process() -> None:
-    """Logging to stderr (stdout may be the MCP wire) and no Hugging Face downloads or progress bars."""
+    """Logging to stderr (stdout may be the MCP wire) and no Hugging Face downloads or progress bars. A log level
+    that is not one of LOG_LEVELS is said in one line (logging raised, with a traceback, in every command)."""
+    level = os.environ.get("POSTMORTEM_LOG_LEVEL", "WARNING").strip().upper() or "WARNING"
+    first = not logging.getLogger().handlers  # the console script and the app both call this: say it once
     logging.basicConfig(
-        level=os.environ.get("POSTMORTEM_LOG_LEVEL", "WARNING").upper(),
+        level=level if level in LOG_LEVELS else "WARNING",
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if first and level not in LOG_LEVELS:
+        logging.getLogger("postmortem").warning(
+            "POSTMORTEM_LOG_LEVEL must be one of %s: logging at WARNING", ", ".join(LOG_LEVELS)
+        )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 

@@ -231,3 +231,13 @@ def test_a_root_cause_too_long_for_the_search_table_is_cut_at_a_word_and_marked(
     assert len(cells) == 5, shown.stdout.decode()
     assert all(cell.endswith((".", "…")) for cell in cells), cells
     assert any(cell.endswith("…") and not cell.endswith(" …") for cell in cells), cells
+
+
+def test_an_unknown_log_level_is_one_line_naming_the_levels_and_the_command_runs(tmp_path: Path) -> None:
+    """POSTMORTEM_LOG_LEVEL=verbose crashed every command, `serve` included, with logging's traceback."""
+    for args in (["list"], ["--version"]):
+        done = postmortem(*args, home=tmp_path / "home", env={"POSTMORTEM_LOG_LEVEL": "verbose"})
+        said = done.stderr.decode()
+        assert done.returncode == 0 and "Traceback" not in said, said
+        assert said.count("POSTMORTEM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR") == 1, said
+        assert "verbose" not in said
