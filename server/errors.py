@@ -100,10 +100,30 @@ def storage_failure(error: BaseException) -> str:
             "wrong; restore the data directory from a backup, or import your last `postmortem export` into a new, "
             "empty home."
         )
+    if _could_not_connect(reason):
+        return (
+            f"The incident store could not connect to its database ({reason}); nothing was changed. Check "
+            "POSTMORTEM_DATABASE_URL and that the database server is up and reachable (or, without it, that the "
+            "data directory can be read and written)."
+        )
     return (
         f"The incident store could not complete this ({reason}); the change was rolled back and nothing partial "
         "was kept. If the disk is full or failing, free space or fix it and try again; reading still works."
     )
+
+
+# The drivers' reasons for a connection that could not be made (psycopg 3, SQLite): the server is down or
+# unreachable, the credentials or the database name are wrong, or the file cannot be opened.
+_NO_CONNECTION = (
+    "connection failed",
+    "connection to server",
+    "could not translate host name",
+    "unable to open database",
+)
+
+
+def _could_not_connect(reason: str) -> bool:
+    return reason.lower().startswith(_NO_CONNECTION)
 
 
 def is_storage_failure(error: BaseException) -> bool:

@@ -241,3 +241,13 @@ def test_an_unknown_log_level_is_one_line_naming_the_levels_and_the_command_runs
         assert done.returncode == 0 and "Traceback" not in said, said
         assert said.count("POSTMORTEM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR") == 1, said
         assert "verbose" not in said
+
+
+def test_a_database_server_that_cannot_be_reached_is_said_so_with_what_to_check(tmp_path: Path) -> None:
+    """`list` on an unreachable PostgreSQL said the change was rolled back and the disk might be full."""
+    url = "postgresql://agent:sk-live-CANARY@127.0.0.1:9/postmortem"  # port 9 (discard): nothing listens
+    done = postmortem("list", home=tmp_path / "home", env={"POSTMORTEM_DATABASE_URL": url})
+    said = done.stderr.decode()
+    assert done.returncode == 1 and said.count("\n") == 1, said
+    assert "could not connect" in said and "POSTMORTEM_DATABASE_URL" in said, said
+    assert "disk" not in said and "rolled back" not in said and "CANARY" not in said, said
