@@ -76,8 +76,8 @@ class KnowledgeBaseUnavailable(PostmortemError):
 
     def __init__(self, cause: BaseException | None) -> None:
         known = cause is not None and is_storage_failure(cause)
-        reason = storage_failure(cause) if cause is not None and known else "the server log says why"
-        super().__init__(f"The knowledge base could not be opened: {reason}")
+        reason = storage_failure(cause) if cause is not None and known else "the server log says why."
+        super().__init__(f"The knowledge base could not be opened: {reason} Restart the server once that is fixed.")
 
 
 class UnknownRunbook(PostmortemError):
