@@ -14,8 +14,10 @@ __all__ = [
     "CorruptRecord",
     "DraftError",
     "DraftTimeout",
+    "EmptyQuery",
     "IncidentNotFound",
     "InvalidId",
+    "KnowledgeBaseUnavailable",
     "LLMUnavailable",
     "NoModelConfigured",
     "NothingToReview",
@@ -63,6 +65,21 @@ class NothingToReview(PostmortemError):
         )
 
 
+class EmptyQuery(PostmortemError):
+    def __init__(self) -> None:
+        super().__init__("give a query: the symptoms or an error message to search for (or an incident id)")
+
+
+class KnowledgeBaseUnavailable(PostmortemError):
+    """The server could not open its knowledge base: why, when it is the database (damaged, the disk); else its log
+    says why."""
+
+    def __init__(self, cause: BaseException | None) -> None:
+        known = cause is not None and is_storage_failure(cause)
+        reason = storage_failure(cause) if cause is not None and known else "the server log says why."
+        super().__init__(f"The knowledge base could not be opened: {reason} Restart the server once that is fixed.")
+
+
 class UnknownRunbook(PostmortemError):
     def __init__(self) -> None:
         super().__init__(
@@ -73,22 +90,60 @@ class UnknownRunbook(PostmortemError):
 
 
 def storage_failure(error: BaseException) -> str:
-    """The message for a write the database refused (disk full, I/O error, locked too long): the engine's own
-    one-line reason, never the statement or its values (they hold incident text)."""
+    """The message for a database failure: a write the database refused (disk full, I/O error, locked too long), or a
+    damaged database file. The engine's own one-line reason, never the statement or its values (they hold incident
+    text)."""
     reason = str(getattr(error, "orig", None) or error.__class__.__name__).splitlines()[0][:200]
+    if is_damaged_database(error):
+        return (
+            f"The incident database is damaged ({reason}); nothing was changed. `postmortem check` says what is "
+            "wrong; restore the data directory from a backup, or import your last `postmortem export` into a new, "
+            "empty home."
+        )
+    if _could_not_connect(reason):
+        return (
+            f"The incident store could not connect to its database ({reason}); nothing was changed. Check "
+            "POSTMORTEM_DATABASE_URL and that the database server is up and reachable (or, without it, that the "
+            "data directory can be read and written)."
+        )
     return (
         f"The incident store could not complete this ({reason}); the change was rolled back and nothing partial "
         "was kept. If the disk is full or failing, free space or fix it and try again; reading still works."
     )
 
 
+# The drivers' reasons for a connection that could not be made (psycopg 3, SQLite): the server is down or
+# unreachable, the credentials or the database name are wrong, or the file cannot be opened.
+_NO_CONNECTION = (
+    "connection failed",
+    "connection to server",
+    "could not translate host name",
+    "unable to open database",
+)
+
+
+def _could_not_connect(reason: str) -> bool:
+    return reason.lower().startswith(_NO_CONNECTION)
+
+
 def is_storage_failure(error: BaseException) -> bool:
-    """A database error from the engine itself (sqlalchemy is imported only once one happened)."""
+    """A database error from the engine itself: the disk, a lock, or a damaged file (sqlalchemy is imported only once
+    one happened)."""
     if "sqlalchemy" not in sys.modules:
         return False
     from sqlalchemy.exc import OperationalError
 
-    return isinstance(error, OperationalError)
+    return isinstance(error, OperationalError) or is_damaged_database(error)
+
+
+def is_damaged_database(error: BaseException) -> bool:
+    """SQLite's "database disk image is malformed" and "file is not a database": the driver's plain DatabaseError,
+    none of its subclasses (a constraint, a programming error or a lock is something else)."""
+    if "sqlalchemy" not in sys.modules:
+        return False
+    from sqlalchemy.exc import DatabaseError
+
+    return type(error) is DatabaseError
 
 
 def validation_problems(

@@ -3,30 +3,81 @@ text as text (output.py), exit codes and error mapping (common.py) and the human
 imported inside the commands, so that `--help` loads none of them; `postmortem serve` as MCP clients start it does
 not even load the CLI framework (quick.py)."""
 
+import contextlib
 import logging
 import os
+import signal
 import sys
+from types import FrameType
+from typing import NoReturn
+
+INTERRUPTED = 130  # the exit status a shell gives a command ended by Ctrl-C
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def configure_process() -> None:
-    """Logging to stderr (stdout may be the MCP wire) and no Hugging Face downloads or progress bars."""
+    """Logging to stderr (stdout may be the MCP wire) and no Hugging Face downloads or progress bars. A log level
+    that is not one of LOG_LEVELS is said in one line (logging raised, with a traceback, in every command)."""
+    level = os.environ.get("POSTMORTEM_LOG_LEVEL", "WARNING").strip().upper() or "WARNING"
+    first = not logging.getLogger().handlers  # the console script and the app both call this: say it once
     logging.basicConfig(
-        level=os.environ.get("POSTMORTEM_LOG_LEVEL", "WARNING").upper(),
+        level=level if level in LOG_LEVELS else "WARNING",
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if first and level not in LOG_LEVELS:
+        logging.getLogger("postmortem").warning(
+            "POSTMORTEM_LOG_LEVEL must be one of %s: logging at WARNING", ", ".join(LOG_LEVELS)
+        )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+class _Interrupt:
+    seen = False
+
+
+def _on_interrupt(signum: int, frame: FrameType | None) -> None:
+    """Python's own Ctrl-C handler, remembering that it ran: libraries turn the KeyboardInterrupt into other errors
+    on its way up (an ImportError from an interrupted import, pydantic-core's PanicException)."""
+    _Interrupt.seen = True
+    raise KeyboardInterrupt
+
+
+def interrupted() -> bool:
+    """Whether Ctrl-C was pressed during this command, whatever the error it became."""
+    return _Interrupt.seen
+
+
+def end_interrupted() -> NoReturn:
+    """Say "interrupted" and end the process now, not through the interpreter's exit: a Ctrl-C that lands between a
+    thread pool starting a worker and registering it (CPython's ThreadPoolExecutor; the search's BM25 ranking has one)
+    leaves that idle, non-daemon worker unstopped, and the exit would wait for it for ever."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream
+            stream.flush()
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write("interrupted\n")
+        sys.stderr.flush()
+    os._exit(INTERRUPTED)
 
 
 def main() -> None:
     """The `postmortem` console script (the app is imported here, so that importing this package stays cheap)."""
     configure_process()
-    if sys.argv[1:] == ["serve"]:
+    if sys.argv[1:] == ["serve"]:  # asyncio's own Ctrl-C handling (it cancels the server) is left in place
         from agent_postmortem.cli.quick import serve_stdio
 
         if serve_stdio():
             return
-    from agent_postmortem.cli.app import main as run
+    signal.signal(signal.SIGINT, _on_interrupt)
+    try:
+        from agent_postmortem.cli.app import main as run
 
-    run()
+        run()
+    except BaseException as e:
+        if isinstance(e, SystemExit) or not interrupted():
+            raise
+        end_interrupted()

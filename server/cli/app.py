@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from agent_postmortem.cli import configure_process
+from agent_postmortem.cli import configure_process, end_interrupted, interrupted
 from agent_postmortem.cli import home as cli_home
 from agent_postmortem.cli import ingest as cli_ingest
 from agent_postmortem.cli import loop as cli_loop
@@ -21,7 +21,6 @@ from agent_postmortem.cli import steps as cli_steps
 from agent_postmortem.cli.common import (
     CLOSED_PIPE,
     FAILED,
-    INTERRUPTED,
     JsonOpt,
     choice,
     emit,
@@ -51,11 +50,12 @@ class Root(TyperGroup):
             _quiet_stdout()
             raise typer.Exit(CLOSED_PIPE) from None
         except KeyboardInterrupt:
-            err.print("interrupted")
-            raise typer.Exit(INTERRUPTED) from None
+            end_interrupted()
         except Exception as e:
             if isinstance(e, typer.Exit | typer.Abort) or type(e).__module__.startswith("typer"):
                 raise
+            if interrupted():  # a library turned the Ctrl-C into an error of its own
+                end_interrupted()
             logger.debug("unexpected error", exc_info=True)
             err.print(f"error: unexpected {type(e).__name__}; set POSTMORTEM_LOG_LEVEL=DEBUG for details", markup=False)
             raise typer.Exit(FAILED) from None

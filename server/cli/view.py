@@ -21,6 +21,16 @@ def _day(value: object) -> str:
     return f"{value:%Y-%m-%d}" if value is not None else "-"
 
 
+def clipped(text: str, limit: int) -> str:
+    """`text` if it fits in `limit` characters, else cut at the last word that fits and marked with "…", so that a
+    stub is not taken for the whole text."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    words = cut.rsplit(" ", 1)[0] if " " in cut[limit // 2 :] else cut
+    return words.rstrip(" ,;:-") + "…"
+
+
 def similar_table(hits: "list[SimilarIncident]") -> Table:
     """Rows in rank order, with the score they are ranked by and the cosine that novelty goes by, both labelled."""
     rows = (
@@ -32,7 +42,7 @@ def similar_table(hits: "list[SimilarIncident]") -> Table:
             h.category,
             h.severity,
             h.title,
-            (h.root_cause or "-")[:90],
+            clipped(h.root_cause or "-", 90),
         ]
         for n, h in enumerate(hits, start=1)
     )

@@ -76,6 +76,10 @@ ActStatus = Literal["open", "in_progress", "completed"]
 
 
 class PostmortemServer(MCPServer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._schemas: dict[str, dict[str, Any]] = {}  # each tool's input schema, as tools/list gives it
+        super().__init__(*args, **kwargs)
+
     def add_tool(
         self,
         fn: Callable[..., Any],
@@ -90,21 +94,49 @@ class PostmortemServer(MCPServer):
         """As the SDK's, with the docstring folded into one line: its indentation was sent to every client."""
         description = description or " ".join((fn.__doc__ or "").split())
         super().add_tool(fn, name, title, description, annotations, icons, meta, structured_output)
+        self._schemas.clear()
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         """As the SDK's, but arguments that fail the input schema get one sentence naming each argument and what it
-        allows, instead of pydantic's report (which quotes the rejected value and links pydantic's docs)."""
+        allows, instead of pydantic's report (which quotes the rejected value and links pydantic's docs); an argument
+        the tool does not take is refused (the SDK dropped it without a word); null for an optional argument is its
+        absence (clients that fill every argument send null for those not meant); and a
+        failure of the database or of opening the knowledge base, in any tool, says what it is and what to do
+        instead of the SDK's bare "Error executing tool X"."""
+        if not self._schemas:
+            self._schemas = {tool.name: tool.input_schema for tool in await self.list_tools()}
+        arguments = self._checked(self._schemas.get(name), name, arguments or {})
         try:
             return await super().call_tool(name, arguments, context)
-        except UnexpectedToolError:
+        except UnexpectedToolError as e:
+            cause = e.__cause__
+            if isinstance(cause, PostmortemError):
+                raise ToolError(str(cause)) from None
+            if cause is not None and is_storage_failure(cause):
+                logger.warning("storage failure: %s", str(getattr(cause, "orig", cause)).splitlines()[0][:200])
+                raise ToolError(storage_failure(cause)) from None
             raise
         except ToolError as e:
             if not isinstance(e.__cause__, ValidationError):
                 raise
-            schemas = {tool.name: tool.input_schema for tool in await self.list_tools()}
-            raise ToolError(argument_problems(schemas.get(name, {}), e.__cause__)) from e.__cause__
+            raise ToolError(argument_problems(self._schemas.get(name, {}), e.__cause__)) from e.__cause__
+
+    @staticmethod
+    def _checked(schema: dict[str, Any] | None, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The arguments without the nulls that stand for an absent optional argument; ToolError for one the tool
+        does not take, naming those it takes and not the one sent (a model wrote it: it may be anything)."""
+        if schema is None:  # an unknown tool: the SDK says so
+            return arguments
+        known: dict[str, Any] = schema.get("properties", {})
+        unknown = [k for k in arguments if k not in known]
+        if unknown:
+            sent = "1 argument it does not take was" if len(unknown) == 1 else f"{len(unknown)} it does not take were"
+            takes = ", ".join(known) or "no arguments"
+            raise ToolError(f"{name} takes only: {takes}; {sent} sent. Leave those out and call again.")
+        required = set(schema.get("required", []))
+        return {k: v for k, v in arguments.items() if v is not None or k in required}
 
 
 _WHEN: TypeAdapter[datetime] = TypeAdapter(When)

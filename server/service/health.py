@@ -3,21 +3,24 @@ mismatched index is rebuilt from the records. The index is checked only when no 
 server checks it itself when it takes it, and keeps it in line)."""
 
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DatabaseError
 
 from agent_postmortem.config import Settings
+from agent_postmortem.errors import is_damaged_database
 
 
 class HealthReport(BaseModel):
-    database_integrity: str
-    records: int
-    embedded: int
-    index: str  # ok, behind (the outbox will catch up), mismatch, broken, busy (another process owns it)
+    database_integrity: str  # ok, or "damaged: " and SQLite's first findings
+    records: int | None  # None: a damaged database is not counted
+    embedded: int | None
+    index: str  # ok, behind (the outbox will catch up), mismatch, broken, busy (another process owns it), unchecked
     indexed: int | None
-    pending_outbox: int
+    pending_outbox: int | None
     owner_pid: int | None = None
     repaired: bool = False
     quarantined: str | None = None
+    advice: str | None = None
 
     @property
     def healthy(self) -> bool:
@@ -27,14 +30,18 @@ class HealthReport(BaseModel):
 def check(settings: Settings, *, repair: bool = False) -> HealthReport:
     from agent_postmortem.service.runtime import build_service
 
-    service = build_service(settings)
+    try:
+        service = build_service(settings)
+        integrity = _integrity(service.store.engine)
+    except DatabaseError as e:  # a file that is not a database, or a damaged one SQLite notices on opening it
+        if not is_damaged_database(e):
+            raise
+        return _damaged(str(e.orig))
+    if integrity != "ok":  # the records cannot be counted or trusted: the index is not looked at
+        return _damaged(integrity)
     store, knowledge = service.store, service.knowledge
     owner = knowledge.owner
     assert owner is not None
-    with store.engine.connect() as conn:
-        integrity = "ok"
-        if conn.dialect.name == "sqlite":
-            integrity = str(conn.execute(text("pragma integrity_check")).scalar())
     found, indexed, repaired, quarantined = "busy", None, False, None
     if owner.lock.try_acquire():
         found = owner.inspect()
@@ -58,4 +65,27 @@ def check(settings: Settings, *, repair: bool = False) -> HealthReport:
         owner_pid=owner.lock.holder() if found == "busy" else None,
         repaired=repaired,
         quarantined=quarantined,
+    )
+
+
+def _integrity(engine: Engine) -> str:
+    with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            return "ok"
+        return str(conn.execute(text("pragma integrity_check")).scalar())
+
+
+def _damaged(found: str) -> HealthReport:
+    """A damaged database: SQLite's first findings (it lists up to a hundred), and nothing counted."""
+    lines = found.strip().splitlines()
+    summary = "; ".join(lines[:3]) + (f"; and {len(lines) - 3} more" if len(lines) > 3 else "")
+    return HealthReport(
+        database_integrity=f"damaged: {summary}",
+        records=None,
+        embedded=None,
+        index="unchecked",
+        indexed=None,
+        pending_outbox=None,
+        advice="restore the data directory from a backup, or import your last `postmortem export` into a new, empty "
+        "home",
     )

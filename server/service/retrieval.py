@@ -4,6 +4,7 @@ Every other use case that looks incidents up (capture, drafting, reports, lesson
 
 import numpy as np
 
+from agent_postmortem.errors import EmptyQuery
 from agent_postmortem.service.results import SearchResult
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.ids import incident_pk
@@ -33,8 +34,10 @@ class Retrieval:
             incident = self.store.get_or_raise(incident_id)
             vector, text = self.vector_of(incident), incident.search_text()
             shown, exclude = incident.title, {incident_pk(incident.id)}
+        elif query is None or not query.strip():
+            raise EmptyQuery()  # ranking every incident by its relevance to nothing answers nothing
         else:
-            text = shown = query or ""
+            text = shown = query
             vector, exclude = None, set()  # embedded by the search, while BM25 ranks
         hits = self.similar(vector, text, limit=limit + offset + 1, filters=filters, exclude=exclude, mode=mode)
         page = hits[offset : offset + limit]

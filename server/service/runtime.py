@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from agent_postmortem.config import Settings
+from agent_postmortem.errors import KnowledgeBaseUnavailable
 
 if TYPE_CHECKING:
     from agent_postmortem.llm.base import LLM, Provider
@@ -227,7 +228,7 @@ class LazyService:
         if not self._ready.wait(timeout):
             raise TimeoutError("the knowledge base is still opening")
         if self._service is None:
-            raise RuntimeError("the knowledge base could not be opened; see the server log") from self._error
+            raise KnowledgeBaseUnavailable(self._error) from self._error
         return self._service
 
 

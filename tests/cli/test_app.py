@@ -2,12 +2,15 @@
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from agent_postmortem.cli.app import app
+from tests.processes import environment, postmortem
 
 pytestmark = pytest.mark.slow
 
@@ -152,3 +155,99 @@ def test_search_shows_the_score_its_rows_are_ranked_by_and_the_cosine_labelled(r
     assert [int(r[0]) for r in rows] == [1, 2, 3, 4, 5]
     relevance = [float(r[2]) for r in rows]
     assert relevance == sorted(relevance, reverse=True)  # the column the rows are ranked by is in order
+
+
+# Ctrl-C landing between a thread pool starting a worker and registering it (CPython's ThreadPoolExecutor): the worker
+# is never told to stop, and the interpreter's exit waits for it. The pools' workers are the search's BM25 ranking.
+UNLUCKY_CTRL_C = """
+import sys, threading
+from agent_postmortem.cli import main
+started = threading.Thread.start
+def start(thread):
+    started(thread)
+    if thread.name.startswith("bm25"):
+        raise KeyboardInterrupt
+threading.Thread.start = start
+sys.argv = ["postmortem", *sys.argv[1:]]
+main()
+"""
+
+
+def test_ctrl_c_while_a_search_starts_its_ranking_thread_ends_the_command(tmp_path: Path) -> None:
+    """It said "interrupted" and then hung for ever at exit (1 in 40 of `postmortem search` runs sent SIGINT at
+    random moments); now it exits 130 at once."""
+    home = tmp_path / "home"
+    assert postmortem("capture", "--title", "Fares API returned 429 Too Many Requests", home=home).returncode == 0
+    command = [sys.executable, "-c", UNLUCKY_CTRL_C, "search", "rate limited by the fares provider"]
+    interrupted = subprocess.run(command, env=environment(home), capture_output=True, timeout=60, check=False)
+    assert interrupted.returncode == 130 and interrupted.stderr.decode().strip() == "interrupted"
+
+
+# A Ctrl-C that a library turns into another exception on its way up (an ImportError from an interrupted import, or
+# pydantic-core's PanicException, a BaseException), or one that lands while the CLI is still importing itself.
+CTRL_C_AT = """
+import builtins, signal, sys
+from agent_postmortem.cli import main
+from agent_postmortem.store.search.knowledge import KnowledgeBase
+where = sys.argv.pop(1)
+class PanicException(BaseException): ...
+def search(*args, **kwargs):
+    try:
+        signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt as e:
+        raise (ImportError("interrupted import") if where == "converted" else PanicException("unwrap on an Err")) from e
+KnowledgeBase.search = search
+importing = builtins.__import__
+def imports(name, *args, **kwargs):
+    if where == "import" and name == "agent_postmortem.cli.app":
+        signal.raise_signal(signal.SIGINT)
+    return importing(name, *args, **kwargs)
+builtins.__import__ = imports
+sys.argv = ["postmortem", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("where", ["converted", "panic", "import"])
+def test_ctrl_c_is_said_as_interrupted_whatever_a_library_turned_it_into(tmp_path: Path, where: str) -> None:
+    """It said "error: unexpected ImportError" (1 in 40 interrupted searches), printed a Rust panic and a traceback,
+    or a KeyboardInterrupt traceback while the CLI was still importing."""
+    home = tmp_path / "home"
+    assert postmortem("capture", "--title", "Fares API returned 429 Too Many Requests", home=home).returncode == 0
+    command = [sys.executable, "-c", CTRL_C_AT, where, "search", "rate limited by the fares provider"]
+    interrupted = subprocess.run(command, env=environment(home), capture_output=True, timeout=60, check=False)
+    assert interrupted.returncode == 130 and interrupted.stderr.decode().strip() == "interrupted", interrupted.stderr
+
+
+def test_a_root_cause_too_long_for_the_search_table_is_cut_at_a_word_and_marked(tmp_path: Path) -> None:
+    """It was cut at 90 characters in the middle of a word with no mark ("email.send had no pa"), so a reader took
+    the stub for the whole root cause."""
+    from agent_postmortem.cli.demo import SEED
+
+    home = tmp_path / "home"
+    assert postmortem("import", str(SEED), home=home).returncode == 0
+    shown = postmortem("search", "rate limited by the email provider", home=home, env={"COLUMNS": "400"})
+    cells = re.findall(r"^│ \d+ +│ INC-\d+ .*│ (.+?) +│$", shown.stdout.decode(), flags=re.MULTILINE)
+    assert len(cells) == 5, shown.stdout.decode()
+    assert all(cell.endswith((".", "…")) for cell in cells), cells
+    assert any(cell.endswith("…") and not cell.endswith(" …") for cell in cells), cells
+
+
+def test_an_unknown_log_level_is_one_line_naming_the_levels_and_the_command_runs(tmp_path: Path) -> None:
+    """POSTMORTEM_LOG_LEVEL=verbose crashed every command, `serve` included, with logging's traceback."""
+    for args in (["list"], ["--version"]):
+        done = postmortem(*args, home=tmp_path / "home", env={"POSTMORTEM_LOG_LEVEL": "verbose"})
+        said = done.stderr.decode()
+        assert done.returncode == 0 and "Traceback" not in said, said
+        assert said.count("POSTMORTEM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR") == 1, said
+        assert "verbose" not in said
+
+
+def test_a_database_server_that_cannot_be_reached_is_said_so_with_what_to_check(tmp_path: Path) -> None:
+    """`list` on an unreachable PostgreSQL said the change was rolled back and the disk might be full."""
+    url = "postgresql://agent:sk-live-CANARY@127.0.0.1:9/postmortem"  # port 9 (discard): nothing listens
+    done = postmortem("list", home=tmp_path / "home", env={"POSTMORTEM_DATABASE_URL": url})
+    said = done.stderr.decode()
+    assert done.returncode == 1 and said.count("\n") == 1, said
+    assert "could not connect" in said and "POSTMORTEM_DATABASE_URL" in said, said
+    assert "disk" not in said and "rolled back" not in said and "CANARY" not in said, said

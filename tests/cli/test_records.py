@@ -91,3 +91,13 @@ def _drain(fd: int, chunks: list[bytes]) -> None:
             break
         chunks.append(chunk)
     os.close(fd)
+
+
+def test_search_for_nothing_says_what_to_give_instead_of_ranking_every_incident(tmp_path: Path) -> None:
+    """`postmortem search ''` (an unset shell variable) listed incidents ranked by relevance to nothing, exit 0."""
+    capture(make_service(tmp_path, llm=None))
+    for query in ("", "   "):
+        result = postmortem("search", query, home=tmp_path)
+        said = result.stderr.decode()
+        assert result.returncode == 2 and result.stdout == b"", said
+        assert said.startswith("error: give a query") and said.count("\n") == 1, said

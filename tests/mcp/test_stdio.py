@@ -4,6 +4,7 @@ server refuses is a JSON-RPC error, never a traceback in its log."""
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -134,3 +135,13 @@ def test_the_one_reach_into_the_sdk_still_finds_a_low_level_server_to_run() -> N
     server = lowlevel(MCPServer("probe"))
     assert isinstance(server, Server)
     assert callable(server.run) and server.create_initialization_options().server_name == "probe"
+
+
+def test_ctrl_c_stops_the_server_as_sigterm_does(server: RawServer) -> None:
+    """Ctrl-C in the terminal running `postmortem serve` did nothing: asyncio turned it into a cancellation that
+    waited for the thread blocked reading stdin, so the server ran on until stdin closed (SIGTERM stopped it)."""
+    server.handshake()
+    server.send(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).encode())
+    assert server.reply()["id"] == 2
+    server.proc.send_signal(signal.SIGINT)
+    assert server.proc.wait(timeout=20) == -signal.SIGINT

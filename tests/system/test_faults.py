@@ -3,6 +3,7 @@ partial incident is stored, reads keep working, and once the fault clears the da
 work again. Disk full is a file-size limit (RLIMIT_FSIZE, with SIGXFSZ ignored so writes fail with EFBIG); I/O
 errors come from libfiu (`fiu-run`, Debian's fiu-utils), which makes the server's pwrite calls fail with EIO."""
 
+import json
 import os
 import shutil
 import sqlite3
@@ -134,3 +135,47 @@ async def _owner_pid(home: Path, seconds: float = 60) -> int:
             return int(text)
         await anyio.sleep(0.1)
     pytest.fail("the server never took the index")
+
+
+# --- a damaged database file ------------------------------------------------------------------------------------------
+
+DAMAGES = {
+    "not a database": lambda data: b"\xab" * 100 + data[100:],  # the header SQLite checks first
+    "malformed": lambda data: data[:4096] + b"\xab" * (len(data) - 4096),  # every b-tree page but the schema's
+}
+
+
+def damage(home: Path, how: str) -> None:
+    path = home / "postmortem.db"
+    with sqlite3.connect(path) as conn:  # everything in the database file itself, where the damage goes
+        conn.execute("pragma wal_checkpoint(truncate)")
+    path.write_bytes(DAMAGES[how](path.read_bytes()))
+
+
+def said_damaged(message: str) -> None:
+    assert "database is damaged" in message and "postmortem check" in message, message
+    assert "unexpected" not in message and "Traceback" not in message and "stale" not in message, message
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+async def test_a_damaged_database_is_named_with_what_to_do_by_every_command_and_tool(
+    tmp_path: Path, embedder: Embedder, how: str
+) -> None:
+    """Every command and tool answered "error: unexpected DatabaseError" or the SDK's bare "Error executing tool X",
+    and `postmortem check`, the command meant to find it, crashed the same way."""
+    await prepare(tmp_path)
+    damage(tmp_path, how)
+    commands = [["list"], ["show", "INC-1"], ["search", "stale ledger record"], ["capture", "--title", "Agent looped"]]
+    for args in commands:
+        done = subprocess.run([CLI, *args], env=env(tmp_path), capture_output=True, text=True, timeout=240)
+        assert done.returncode == 1, (args, done.stderr)
+        said_damaged(done.stderr)
+    checked = subprocess.run([CLI, "check", "--json"], env=env(tmp_path), capture_output=True, text=True, timeout=240)
+    assert checked.returncode == 1 and checked.stderr == "", checked.stderr
+    report = json.loads(checked.stdout)
+    assert report["database_integrity"].startswith("damaged: ") and report["records"] is None
+    async with Client(StdioServerParameters(command=CLI, args=["serve"], env=env(tmp_path))) as client:
+        for tool, arguments in [("list_incidents", {}), ("knowledge_stats", {}), ("capture_incident", incident(9))]:
+            result = await client.call_tool(tool, arguments)
+            assert result.is_error
+            said_damaged(result.content[0].text)  # type: ignore[union-attr]

@@ -1,0 +1,69 @@
+"""How the MCP layer takes what real clients send (server/mcp/common.py): null for an optional argument, an argument a
+tool does not take, a blank query; through the SDK's client in memory."""
+
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from agent_postmortem.mcp.server import create_server
+from tests.factories import CAPTURE, draft, make_service
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_null_for_any_optional_argument_of_any_tool_means_absent(tmp_path: Path) -> None:
+    """Clients that fill every argument (OpenAI's strict function calling sends null for each one not meant) got
+    "limit must be an integer", "offset must be ...", "user_facing must be true or false": null was absent only for
+    text and the nullable choices. Each optional argument is sent as null, alone, with the required ones."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        added = await client.call_tool("add_action_item", {"incident_id": incident, "title": "Add backoff"})
+        valid = {
+            "incident_id": incident,
+            "action_id": added.structured_content["id"],  # type: ignore[index]
+            "title": "Checkout agent double-charged a card",
+            "description": "what happened",
+            "text": "The retry loop had no cap.",
+            "analysis_json": draft().model_dump_json(),
+            "decision": "reject",
+            **dict.fromkeys(("before_failures", "before_trials", "after_failures", "after_trials"), 10),
+        }
+        refused = []
+        for tool in (await client.list_tools()).tools:
+            required = {name: valid[name] for name in tool.input_schema.get("required", [])}
+            for name in set(tool.input_schema["properties"]) - set(required):
+                result = await client.call_tool(tool.name, {**required, name: None})
+                said = result.content[0].text if result.is_error else ""  # type: ignore[union-attr]
+                if "Invalid argument" in said:
+                    refused.append((tool.name, name, said))
+        listed = await client.call_tool("list_incidents", {"limit": None, "offset": None, "severity": None})
+    assert refused == []
+    assert len(listed.structured_content["incidents"]) == min(20, service.store.count())  # type: ignore[index]
+
+
+async def test_a_blank_query_is_refused_with_what_to_give(tmp_path: Path) -> None:
+    """A query of spaces passed the tool's own check and ranked every incident by its relevance to nothing."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        await client.call_tool("capture_incident", CAPTURE)
+        for arguments in ({}, {"query": ""}, {"query": "  \n "}):
+            result = await client.call_tool("search_incidents", arguments)
+            assert result.is_error and "query" in result.content[0].text, result.content  # type: ignore[union-attr]
+
+
+async def test_an_argument_a_tool_does_not_take_is_refused_with_the_ones_it_takes(tmp_path: Path) -> None:
+    """Unknown arguments were dropped without a word: list_incidents(query=...) answered the newest incidents as if
+    they matched, capture_incident(tags=[...]) stored the incident without them. The unknown name is not echoed (a
+    model wrote it), the ones the tool takes are listed."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        listed = await client.call_tool("list_incidents", {"query": "rate limit", "limit": 5})
+        tagged = await client.call_tool("capture_incident", {**CAPTURE, "tags": ["fares", "sk-live-CANARY"]})
+        plain = await client.call_tool("capture_incident", CAPTURE)
+    said = listed.content[0].text  # type: ignore[union-attr]
+    assert listed.is_error and "list_incidents takes only" in said and "category" in said and "query" not in said
+    text = tagged.content[0].text  # type: ignore[union-attr]
+    assert tagged.is_error and "title" in text and "tags" not in text and "CANARY" not in text
+    assert not plain.is_error and service.store.count() == 1
