@@ -1,0 +1,142 @@
+"""The blame sentence reader: the shipped files, how it combines with the rules, its findings and rewrites."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from agent_postmortem.analysis.blame import detect
+from agent_postmortem.analysis.blame_learned import GENERIC, learned_rewrite, sentence_spans
+from agent_postmortem.analysis.blame_reader import HEAD_FILE, ONNX_FILE, READER_DIR, BlameReader
+from agent_postmortem.analysis.blameless import check_blameless
+from agent_postmortem.evals.blameless import SEALED
+
+SHIPPED = json.loads((READER_DIR / HEAD_FILE).read_text(encoding="utf-8"))
+
+
+def test_the_shipped_reader_records_what_it_learnt_from_and_never_a_sealed_set() -> None:
+    assert len(SHIPPED["weights"]) == 384 and 0 < SHIPPED["veto"] <= SHIPPED["threshold"] < 1
+    trained = SHIPPED["trained_on"]
+    assert not set(SEALED) & set(trained["sets"]) and "regression" not in trained["sets"]
+    assert "external_train8" in trained["sets"] and trained["rows"] >= 1700
+    assert (READER_DIR / ONNX_FILE).stat().st_size < 30_000_000  # the int8 graph, not fp32 (90 MB)
+    assert (READER_DIR / "LICENSE").is_file()  # the base model's licence travels with its fine-tuned weights
+    fresh = SHIPPED["out_of_set"]["fresh_for_rules"]  # rows the rules were never tuned on, read out of set
+    assert fresh["combined"]["recall"] > fresh["rules"]["recall"]
+    assert SHIPPED["int8_agreement"]["same_decision"] >= 0.97
+
+
+class FakeReader:
+    """The same probability for every sentence, recording what it was asked."""
+
+    def __init__(self, probability: float, *, threshold: float = 0.5, veto: float = 0.1) -> None:
+        self.probability, self.threshold, self.veto = probability, threshold, veto
+        self.calls: list[list[str]] = []
+
+    def probabilities(self, sentences: list[str]) -> np.ndarray:
+        self.calls.append(sentences)
+        return np.full(len(sentences), self.probability)
+
+    def decide(self, probability: float, *, rule_found: bool) -> bool:
+        return probability >= (self.veto if rule_found else self.threshold)
+
+
+def test_the_reader_vetoes_a_rule_span_only_below_its_veto() -> None:
+    text = "Dana deployed the migration without reading it. We rolled back."
+    assert check_blameless(text, reader=FakeReader(0.05)).findings == []
+    sure = FakeReader(0.2, threshold=0.9)
+    assert [f.rule for f in check_blameless(text, reader=sure).findings] == ["person_as_cause"]
+    assert sure.calls[0] == ["Dana deployed the migration without reading it."]  # the rule's sentence is read
+    assert [f.rule for f in check_blameless(text).findings] == ["person_as_cause"]  # no reader: the rules alone
+
+
+TEXT = "The API failed to respond within 30 s. Dana deployed the migration without reading it. We rolled back."
+
+
+def test_a_sentence_is_blaming_when_the_rules_find_a_span_or_the_reader_passes_its_threshold() -> None:
+    reader = FakeReader(0.953)
+    confident = check_blameless(TEXT, reader=reader).findings
+    assert [f.rule for f in confident] == ["learned", "person_as_cause", "learned"]
+    first, _, last = confident
+    assert (first.text, last.text) == ("The API failed to respond within 30 s.", "We rolled back.")
+    assert TEXT[first.start : first.end] == first.text and first.probability == pytest.approx(0.953, abs=1e-3)
+    assert reader.calls[1] == ["The API failed to respond within 30 s.", "We rolled back."]  # the rest read at once
+    unsure = check_blameless(TEXT, reader=FakeReader(0.3)).findings
+    assert [f.rule for f in unsure] == ["person_as_cause"]  # above the veto, the rules' finding stands
+    assert check_blameless(TEXT).findings == unsure  # without a reader: the rules alone, as before
+
+
+def test_a_text_the_rules_fully_cover_is_read_only_for_the_veto() -> None:
+    reader = FakeReader(0.9)
+    check_blameless("Dana deployed the migration without reading it.", reader=reader)
+    assert reader.calls == [["Dana deployed the migration without reading it."]]
+    no_veto = FakeReader(0.9, veto=0.0)
+    check_blameless("Dana deployed the migration without reading it.", reader=no_veto)
+    assert no_veto.calls == []
+
+
+def test_sentences_are_cut_at_stops_and_lines() -> None:
+    text = "  First one. Second one!\nThird without a stop\n\n  ...  "
+    assert [text[s:e] for s, e in sentence_spans(text)] == ["First one.", "Second one!", "Third without a stop"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "rewrite"),
+    [
+        ("He formatted the unmounted partitions on the staging box.",
+         "The unmounted partitions were formatted on the staging box; nothing in the process stopped or caught it "
+         "before it took effect."),
+        ("Whoever it was, nobody could say.", GENERIC),  # nothing left to say without the person
+        ("Someone — a human — gave it the keys.",
+         "It was given the keys; nothing in the process stopped or caught it before it took effect."),
+        ("Lee's change broke checkout for everyone.",  # the rules' possessive shape
+         "A change broke checkout for everyone; no review or test caught it before it shipped."),
+        ("Bob had not reinstalled the paging app on his new phone.",  # the rules' not-done shape
+         "The paging app was not reinstalled on the new phone, and no step or check in the process required it."),
+        ("I sat at the console, and deleted 80,000 lines of code with a single keystroke.",  # clause by clause
+         "80,000 lines of code were deleted with a single keystroke; nothing in the process stopped or caught it "
+         "before it took effect."),
+        ("Build is broken because @alice commits landed without review.",
+         "Build is broken because the commits landed without review; nothing in the process stopped or caught it "
+         "before it took effect."),
+        ("My instructions weren't precise enough.",
+         "The instructions weren't precise enough; nothing in the process stopped or caught it before it took effect."),
+        ("Regrets and apologies for the f**k up :(.",
+         "The f**k up happened; nothing in the process stopped or caught it before it took effect."),
+    ],
+)  # fmt: skip
+def test_a_learned_finding_is_rewritten_without_the_person(sentence: str, rewrite: str) -> None:
+    assert learned_rewrite(sentence) == rewrite
+    assert not detect(rewrite) and not re.search(r"\b(?:I|he|his|my|you|your|@\w+)\b", rewrite)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [  # written for this test: shapes and roles the rules have no entry for
+        "The night janitor unplugged the freezer to plug in his floor polisher.",
+        "Our barista-turned-sysadmin wiped the shared drive while tidying up.",
+        "Honestly the whole outage is on the release manager, who shipped it on a Friday anyway.",
+        "The locum pharmacist keyed in ten times the dose.",
+    ],
+)
+def test_the_shipped_reader_flags_blame_the_rules_have_no_shape_for(sentence: str) -> None:
+    reader = BlameReader.load()
+    [p] = reader.probabilities([sentence])
+    assert reader.decide(float(p), rule_found=False), (sentence, p)
+    [finding] = check_blameless(sentence, reader=reader).findings
+    assert finding.text == sentence and not re.search(r"\b(?:his|who)\b", finding.suggestion)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [  # systems failing with human verbs, people acting with no failure put on them, talk about blame
+        "The scheduler forgot to release the lock, so every later job waited on it.",
+        "The coding agent deleted the staging database after misreading an empty query result.",
+        "On Tuesday the on-call engineer ran the documented failover and traffic recovered.",
+        "Blaming the operator would miss that the console let a single command reach every region.",
+    ],
+)
+def test_the_shipped_reader_leaves_systems_and_people_without_fault_alone(sentence: str) -> None:
+    reader = BlameReader.load()
+    assert check_blameless(sentence, reader=reader).blameless, reader.probabilities([sentence])
