@@ -253,3 +253,20 @@ HOSTILE = [
     "# ", "## h", "- ", "+ ", "* ", "1. ", "2) ", "> ", "---", "===", "***", "___", "|", "| --- |", ":-:",
     "%%{init:{'themeCSS':'*{background:url(//e.vil/x)}'}}%%", "x", "429",
 ]  # fmt: skip
+
+
+async def tool_arguments(client: Any) -> dict[str, Any]:
+    """A valid value for every required argument of every MCP tool, after capturing an incident and adding an action
+    item through `client` (an `mcp.Client`): tests that call each tool take the required ones from here."""
+    incident = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]
+    added = await client.call_tool("add_action_item", {"incident_id": incident, "title": "Add backoff"})
+    return {
+        "incident_id": incident,
+        "action_id": added.structured_content["id"],
+        "title": "Checkout agent double-charged a card",
+        "description": "what happened",
+        "text": "The retry loop had no cap.",
+        "analysis_json": draft().model_dump_json(),
+        "decision": "reject",
+        **dict.fromkeys(("before_failures", "before_trials", "after_failures", "after_trials"), 10),
+    }

@@ -18,7 +18,7 @@ from agent_postmortem.mcp.server import create_server
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.search.embedding import Embedder
-from tests.factories import CAPTURE, ROOT, draft, make_service
+from tests.factories import ROOT, draft, make_service, tool_arguments
 
 pytestmark = pytest.mark.anyio
 CLI = str(Path(sys.executable).parent / "postmortem")
@@ -42,18 +42,7 @@ async def test_every_text_parameter_of_every_tool_takes_json_looking_text(tmp_pa
     they appear in tools/list."""
     service = make_service(tmp_path, llm=None)
     async with Client(create_server(lambda: service)) as client:
-        incident = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
-        added = await client.call_tool("add_action_item", {"incident_id": incident, "title": "Add backoff"})
-        valid = {
-            "incident_id": incident,
-            "action_id": added.structured_content["id"],  # type: ignore[index]
-            "title": "Checkout agent double-charged a card",
-            "description": "what happened",
-            "text": "The retry loop had no cap.",
-            "analysis_json": draft().model_dump_json(),
-            "decision": "reject",
-            **dict.fromkeys(("before_failures", "before_trials", "after_failures", "after_trials"), 10),
-        }
+        valid = await tool_arguments(client)
         checked = 0
         for tool in (await client.list_tools()).tools:
             required = {name: valid[name] for name in tool.input_schema.get("required", [])}  # new: add it to `valid`

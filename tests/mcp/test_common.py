@@ -7,7 +7,7 @@ import pytest
 from mcp import Client
 
 from agent_postmortem.mcp.server import create_server
-from tests.factories import CAPTURE, draft, make_service
+from tests.factories import CAPTURE, make_service, tool_arguments
 
 pytestmark = pytest.mark.anyio
 
@@ -18,18 +18,7 @@ async def test_null_for_any_optional_argument_of_any_tool_means_absent(tmp_path:
     text and the nullable choices. Each optional argument is sent as null, alone, with the required ones."""
     service = make_service(tmp_path, llm=None)
     async with Client(create_server(lambda: service)) as client:
-        incident = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
-        added = await client.call_tool("add_action_item", {"incident_id": incident, "title": "Add backoff"})
-        valid = {
-            "incident_id": incident,
-            "action_id": added.structured_content["id"],  # type: ignore[index]
-            "title": "Checkout agent double-charged a card",
-            "description": "what happened",
-            "text": "The retry loop had no cap.",
-            "analysis_json": draft().model_dump_json(),
-            "decision": "reject",
-            **dict.fromkeys(("before_failures", "before_trials", "after_failures", "after_trials"), 10),
-        }
+        valid = await tool_arguments(client)
         refused = []
         for tool in (await client.list_tools()).tools:
             required = {name: valid[name] for name in tool.input_schema.get("required", [])}
