@@ -16,7 +16,7 @@ PIP_LIGHT := $(PIP) --no-compile
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: install demo test test-tools lint model model-check clean
+.PHONY: install demo test test-tools lint model model-check blame-reader clean
 
 # The product without torch: the default embedder is the int8 ONNX file shipped in the package.
 $(STAMP): pyproject.toml Makefile
@@ -62,6 +62,9 @@ model: $(TEST_STAMP)
 
 model-check: $(TEST_STAMP)
 	$(BIN)/python -m agent_postmortem.store.search.ship --check
+
+blame-reader: $(TEST_STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m agent_postmortem.evals.train_blame_reader
 
 clean:
 	rm -rf $(VENV) .conformance .pytest_cache .mypy_cache .ruff_cache site

@@ -140,10 +140,11 @@ def bench_novelty(
 @bench.command("blameless")
 def bench_blameless(as_json: JsonOpt = False) -> None:
     """Precision and recall of the blameless-language check on the labelled sentences in evals/data: the rules, the
-    learned detector with the rules, and the rules before #18."""
-    from agent_postmortem.evals.blameless import bundled_embed, run
+    sentence reader with the rules, and the rules before #18."""
+    from agent_postmortem.analysis.blame_reader import shipped
+    from agent_postmortem.evals.blameless import run
 
-    show_record(run(embed=bundled_embed()), as_json, title="bench blameless")
+    show_record(run(reader=shipped()), as_json, title="bench blameless")
 
 
 @bench.command("severity")

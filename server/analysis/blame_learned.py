@@ -1,8 +1,8 @@
-"""The learned detector's part of `check_blameless`: the sentences it flags that the rules did not, and a systemic
-rewrite for each.
+"""The reader's part of `check_blameless`: the sentences it flags that the rules did not, the rule hits it overrules,
+and a systemic rewrite for each sentence it adds.
 
-A text is cut into sentences; each sentence without a rule span is embedded alone and read by the learned model
-(server/analysis/blame_model.py). A sentence is blaming when the model's calibrated probability reaches the shipped
+A text is cut into sentences; the reader (server/analysis/blame_reader.py, or anything with its `probabilities`,
+`decide` and `veto`) reads each. A sentence without a rule span is blaming when its probability reaches the reader's
 threshold; its finding covers the whole sentence. The rewrite takes the first person the sentence names out of it
 with the rule-based rewrite's passive ("He formatted the partitions" -> "The partitions were formatted; nothing in
 the process stopped or caught it before it took effect."), and falls back to a question about the missing check when
@@ -11,18 +11,28 @@ no such sentence can be built without naming someone.
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from agent_postmortem.analysis.blame import BlameSpan, detect
 from agent_postmortem.analysis.blame_lexicon import NAME, NOT_NAMES, PERSON, ROLES
-from agent_postmortem.analysis.blame_model import BlameModel, Embed, embed_each, features
 from agent_postmortem.analysis.blame_rewrite import participle, rule_rewrite
 
 _I = re.IGNORECASE
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+(?=\s|$)|$)|[^\n]+", re.M)
 _AGENT = re.compile(r"(?P<agent>" + PERSON + r"|" + NAME + r"|@[\w-]+)", _I)
 GENERIC = "Something in the process let this happen; which check or step would have caught it before it took effect?"
+
+
+class Judge(Protocol):
+    """What reads whole sentences for blame: the shipped reader, or a stand-in in tests."""
+
+    veto: float
+
+    def probabilities(self, sentences: list[str]) -> np.ndarray: ...
+
+    def decide(self, probability: float, *, rule_found: bool) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -44,32 +54,29 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def model_findings(text: str, ruled: list[tuple[int, int]], embed: Embed, model: BlameModel) -> list[Flagged]:
-    """Sentences with no rule span in them that the model calls blaming."""
+def model_findings(text: str, ruled: list[tuple[int, int]], judge: Judge) -> list[Flagged]:
+    """Sentences with no rule span in them that the reader calls blaming."""
     candidates = [
         (start, end)
         for start, end in sentence_spans(text)
         if not any(s < end and start < e for s, e in ruled)  # a rule already reported this sentence
     ]
-    return [f for f in _scored(text, candidates, embed, model) if model.decide(f.probability, rule_found=False)]
+    return [f for f in _scored(text, candidates, judge) if judge.decide(f.probability, rule_found=False)]
 
 
-def vetoed(text: str, ruled: list[tuple[int, int]], embed: Embed, model: BlameModel) -> list[Flagged]:
-    """The sentences with a rule span that the model vetoes (its probability below the model's `veto`); none when
-    the model has no veto (nothing is embedded then)."""
-    if model.veto <= 0:
+def vetoed(text: str, ruled: list[tuple[int, int]], judge: Judge) -> list[Flagged]:
+    """The sentences with a rule span that the reader overrules (its probability below its `veto`); none when it has
+    no veto (nothing is read then)."""
+    if judge.veto <= 0:
         return []
     sentences = sorted({(s, e) for s, e in sentence_spans(text) if any(a < e and s < b for a, b in ruled)})
-    return [f for f in _scored(text, sentences, embed, model) if not model.decide(f.probability, rule_found=True)]
+    return [f for f in _scored(text, sentences, judge) if not judge.decide(f.probability, rule_found=True)]
 
 
-def _scored(text: str, spans: list[tuple[int, int]], embed: Embed, model: BlameModel) -> list[Flagged]:
+def _scored(text: str, spans: list[tuple[int, int]], judge: Judge) -> list[Flagged]:
     if not spans:
         return []
-    sentences = [text[s:e] for s, e in spans]
-    vectors = embed_each(embed, sentences)
-    rows = [features(sentence, vector) for sentence, vector in zip(sentences, vectors, strict=True)]
-    p = model.probabilities(np.vstack(rows))
+    p = judge.probabilities([text[s:e] for s, e in spans])
     return [Flagged(s, e, round(float(q), 3)) for (s, e), q in zip(spans, p, strict=True)]
 
 
@@ -165,7 +172,27 @@ def learned_rewrite(sentence: str) -> str:
         rewrite = _unowned(rewrite)
         if not _names_someone(rewrite) and not re.search(r"\b" + re.escape(agent.group("agent")) + r"\b", rewrite, _I):
             return rewrite
+    elif (rest := _after_head(sentence)) is not None:
+        # No person the lexicon knows, but the reader said someone is blamed: the noun phrase heading the sentence
+        # before its past verb is them ("The night janitor unplugged the freezer" -> "The freezer was unplugged").
+        return learned_rewrite("Someone " + rest)
     return _depersonalised(sentence) or GENERIC
+
+
+# A determiner and one to three words: the noun phrase heading a sentence ("The night janitor", "Our x-turned-y").
+_HEAD = re.compile(r"(?:the|a|an|our|my|their|his|her|your|one\s+of\s+(?:the|our|their))((?:\s+[\w'’-]+){1,3})\s+", _I)
+
+
+def _after_head(sentence: str) -> str | None:
+    """What follows the heading noun phrase of `sentence` when a past verb does ("unplugged the freezer"), or None."""
+    if (head := _HEAD.match(sentence)) is None:
+        return None
+    words = head.group(1).split()
+    for n in range(1, len(words) + 1):  # the shortest phrase before a past verb
+        rest = " ".join(words[n:] + [sentence[head.end() :]])
+        if _PAST.match(rest):
+            return rest
+    return None
 
 
 def systemic(sentence: str, rewrite: str) -> str:

@@ -8,12 +8,11 @@ configured model when one is given, validated and within a time limit, the rule-
 passes the model: service/judging.py). Systems failing ("the API failed to respond",
 "the migration dropped the table") are never flagged.
 
-With `embed` (a function from sentences to vectors of the bundled all-MiniLM-L6-v2; the service passes its
-embedder's), the learned detector (server/analysis/blame_learned.py) also reads every sentence the rules found
-nothing in: a sentence its calibrated probability flags becomes a finding of rule "learned" that covers the sentence,
-with a systemic rewrite; and it reads the sentences the rules flagged: one it is surest is not blame (below the
-model's veto) loses its rule findings. Without `embed` (the report renderer, a machine without the model) the rules
-decide alone.
+With `reader` (the fine-tuned sentence reader, server/analysis/blame_reader.py; the service passes the shipped one),
+every sentence is also read whole (server/analysis/blame_learned.py): a sentence the rules found nothing in whose
+probability reaches the reader's threshold becomes a finding of rule "learned" that covers the sentence, with a
+systemic rewrite; a sentence the rules flagged whose probability is under the reader's veto loses its rule findings.
+Without `reader` (the report renderer) the rules decide alone.
 """
 
 import logging
@@ -24,8 +23,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field
 
 from agent_postmortem.analysis.blame import detect
-from agent_postmortem.analysis.blame_learned import learned_rewrite, model_findings, systemic, vetoed
-from agent_postmortem.analysis.blame_model import BlameModel, Embed, load
+from agent_postmortem.analysis.blame_learned import Judge, learned_rewrite, model_findings, systemic, vetoed
 from agent_postmortem.analysis.blame_rewrite import StillBlames, ask_rewrite, rule_rewrite
 from agent_postmortem.llm.limits import within
 
@@ -46,7 +44,8 @@ class Finding(BaseModel):
         default="rules", description="llm: rewritten by the configured model; rules: the rule-based rewrite"
     )
     probability: float | None = Field(
-        default=None, description="for a finding of rule 'learned': the learned detector's calibrated probability"
+        default=None,
+        description="for a finding of rule 'learned': the sentence reader's probability that it blames a person",
     )
 
 
@@ -67,14 +66,13 @@ def check_blameless(
     llm: "LLM | None" = None,
     time_limit: float = DEFAULT_TIME_LIMIT,
     nonce: str = "0",
-    embed: Embed | None = None,
-    model: BlameModel | None = None,
+    reader: Judge | None = None,
 ) -> BlamelessReport:
     """Every blaming stretch of `text` with a systemic rewrite of its sentence: by `llm` when given and its answer is
     valid, within `time_limit` seconds for the whole text (after that, or once the model fails, the rest keep
-    their rule-based rewrites); the rule-based rewrite otherwise. `rewritten_by` says which. With `embed`, also the
-    sentences the learned detector flags (`model`: the shipped one by default)."""
-    findings = _findings(text, _Rewriter(llm, time_limit, nonce), embed, model)
+    their rule-based rewrites); the rule-based rewrite otherwise. `rewritten_by` says which. With `reader`, the
+    sentence reader also decides (see the module's docstring)."""
+    findings = _findings(text, _Rewriter(llm, time_limit, nonce), reader)
     return BlamelessReport(blameless=not findings, findings=findings)
 
 
@@ -84,24 +82,23 @@ def check_parts(
     llm: "LLM | None" = None,
     time_limit: float = DEFAULT_TIME_LIMIT,
     nonce: str = "0",
-    embed: Embed | None = None,
+    reader: Judge | None = None,
 ) -> list[tuple[str, Finding]]:
     """The findings in each (where, text) part of one document, as (where, finding), all the model's rewrites
     within one `time_limit`."""
     rewriter = _Rewriter(llm, time_limit, nonce)
-    return [(where, f) for where, text in parts for f in _findings(text, rewriter, embed, None)]
+    return [(where, f) for where, text in parts for f in _findings(text, rewriter, reader)]
 
 
-def _findings(text: str, rewriter: "_Rewriter", embed: Embed | None, model: BlameModel | None) -> list[Finding]:
+def _findings(text: str, rewriter: "_Rewriter", reader: Judge | None) -> list[Finding]:
     findings = _rule_findings(text, rewriter)
-    if embed is None:
+    if reader is None:
         return findings
-    model = model or load()
     ruled = [(f.start, f.end) for f in findings]
-    for out in vetoed(text, ruled, embed, model):  # the model overrules the rules' spans in this sentence
+    for out in vetoed(text, ruled, reader):  # the reader overrules the rules' spans in this sentence
         findings = [f for f in findings if not (out.start < f.end and f.start < out.end)]
     ruled = [_sentence_bounds(text, f.start, f.end) for f in findings]
-    for flagged in model_findings(text, ruled, embed, model):
+    for flagged in model_findings(text, ruled, reader):
         sentence = text[flagged.start : flagged.end]
         rewrite, by = rewriter.rewrite(sentence, learned_rewrite(sentence))
         findings.append(

@@ -21,7 +21,7 @@ from agent_postmortem.llm.base import LLM
 from agent_postmortem.store.models import IncidentCreate
 
 if TYPE_CHECKING:
-    from agent_postmortem.analysis.blame_model import Embed
+    from agent_postmortem.analysis.blame_learned import Judge
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +36,15 @@ class Judging:
         judge: Callable[[], LLM | None] = lambda: None,
         time_limit: float = DEFAULT_TIME_LIMIT,
         nonce: Callable[[], str] = lambda: "0",
-        embed: "Callable[[], Embed | None]" = lambda: None,
+        reader: "Callable[[], Judge | None]" = lambda: None,
     ) -> None:
         """`judge` provides the configured model (None: there is none); `time_limit`: the seconds one judgement
-        (a category, one text's rewrites) may take; `nonce`: each prompt's data delimiter; `embed` provides the
-        bundled embedder's function for the learned blame detector (None: the blame rules decide alone)."""
+        (a category, one text's rewrites) may take; `nonce`: each prompt's data delimiter; `reader` provides the
+        blame sentence reader (analysis/blame_reader.py; None: the blame rules decide alone)."""
         self.judge = judge
         self.time_limit = time_limit
         self.nonce = nonce
-        self.embed = embed
+        self.reader = reader
 
     def model(self) -> LLM | None:
         """The configured model, or None (also when it cannot be started: the rules decide then)."""
@@ -67,13 +67,13 @@ class Judging:
     def check_blameless(self, text: str) -> BlamelessReport:
         """Blaming language in `text`, each finding rewritten by the model when there is one (else by the rules)."""
         return check_blameless(
-            text, llm=self.model(), time_limit=self._rewrites_limit(), nonce=self.nonce(), embed=self.embed()
+            text, llm=self.model(), time_limit=self._rewrites_limit(), nonce=self.nonce(), reader=self.reader()
         )
 
     def findings(self, parts: list[tuple[str, str]]) -> list[tuple[str, Finding]]:
         """The findings in each (where, text) part of one document, as (where, finding)."""
         return check_parts(
-            parts, llm=self.model(), time_limit=self._rewrites_limit(), nonce=self.nonce(), embed=self.embed()
+            parts, llm=self.model(), time_limit=self._rewrites_limit(), nonce=self.nonce(), reader=self.reader()
         )
 
     def _rewrites_limit(self) -> float:

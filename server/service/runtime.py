@@ -19,6 +19,7 @@ from agent_postmortem.config import Settings
 from agent_postmortem.errors import KnowledgeBaseUnavailable
 
 if TYPE_CHECKING:
+    from agent_postmortem.analysis.blame_learned import Judge
     from agent_postmortem.llm.base import LLM, Provider
     from agent_postmortem.service.facade import PostmortemService
     from agent_postmortem.service.judging import Judging
@@ -71,7 +72,7 @@ def build_service(
         store=store,
         knowledge=knowledge,
         llm=provider,
-        judging=build_judging(settings, provider, nonce=nonce or random_nonce, embedder=knowledge.embedder),
+        judging=build_judging(settings, provider, nonce=nonce or random_nonce),
         dedupe_window=timedelta(hours=settings.dedupe_hours),
         policy=settings.triage_policy,
         clock=clock or utcnow,
@@ -97,15 +98,13 @@ def build_judging(
     provider: Provider | None = None,
     *,
     nonce: Callable[[], str] | None = None,
-    embedder: Embedder | None = None,
 ) -> Judging:
     """The model's judgements (a capture's category, blameless rewrites; service/judging.py) with the server's
     configured model, as drafting chooses it (llm/registry.py: none under POSTMORTEM_LLM=none or sampling), asked
     within POSTMORTEM_JUDGE_TIMEOUT; never a low-quality one (the bundled 135M model, even when POSTMORTEM_LLM=local
     names it for drafts: it called 0.15 of test rows right where the learned classifier called 0.85). `provider`:
-    the LLM instance to use when one is configured (default: the configured backend, started on first use);
-    `embedder`: for the learned blame detector (default: the configured one, loaded on the first check)."""
-    from agent_postmortem.analysis.blame_model import embed_for
+    the LLM instance to use when one is configured (default: the configured backend, started on first use). The
+    blame sentence reader is the shipped one, opened on the first check."""
     from agent_postmortem.llm.registry import choose_llm, llm_factory
     from agent_postmortem.service.drafting import random_nonce
     from agent_postmortem.service.judging import Judging
@@ -119,10 +118,20 @@ def build_judging(
             checked.append(chosen is not None and not chosen.low_quality)
         return build() if checked[0] else None
 
-    embedding = embedder or make_embedder(settings)  # nothing loads until its first embed
-    return Judging(
-        judge=judge, time_limit=settings.judge_timeout, nonce=nonce or random_nonce, embed=lambda: embed_for(embedding)
-    )
+    return Judging(judge=judge, time_limit=settings.judge_timeout, nonce=nonce or random_nonce, reader=blame_reader)
+
+
+def blame_reader() -> Judge | None:
+    """The shipped blame reader; None (the rules decide alone, with a warning) when its files cannot be read."""
+    from agent_postmortem.analysis.blame_reader import shipped
+
+    try:
+        reader = shipped()
+        reader.encoder.load()  # the graph opens here, so a broken install is seen now, not mid-check
+        return reader
+    except Exception as e:  # noqa: BLE001 - a reader that cannot run leaves the rules to decide
+        logger.warning("the blame sentence reader cannot be loaded; the blame rules decide alone: %s", e)
+        return None
 
 
 def index_owner(settings: Settings, store: IncidentStore, model_id: str, database_url: str) -> Ownership:

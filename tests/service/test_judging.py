@@ -81,7 +81,7 @@ def test_the_command_uses_the_configured_endpoint(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_command_runs_with_the_bundled_embedder_and_rewrites_the_whole_sentence(tmp_path: Path) -> None:
+def test_the_command_runs_with_the_shipped_reader_and_rewrites_the_whole_sentence(tmp_path: Path) -> None:
     sentence = (  # from the external test3 half (development data)
         "As he was trying to fix or replace a finicky piece of equipment, he flipped the wrong switch or cut the wrong "
         "wire or something, and all the lights went out from Orange County to Tijuana to Arizona."
