@@ -41,6 +41,8 @@ Determinism = Literal["deterministic", "probabilistic", "unknown"]
 Triage = Literal["full", "lightweight"]
 ActionStatus = Literal["open", "in_progress", "completed"]
 EventKind = Literal["detected", "escalated", "investigating", "mitigated", "resolved", "note"]
+# How many incidents one search or list returns (at least, at most): the MCP tools' `limit` and the commands' `--limit`.
+LIMIT = (1, 50)
 
 
 def names(vocabulary: object) -> tuple[str, ...]:

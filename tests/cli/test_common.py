@@ -37,6 +37,39 @@ def test_a_bad_filter_value_is_rejected_with_the_allowed_values(tmp_path: Path, 
     assert not (tmp_path / "home").exists()
 
 
+def _mcp_limit(tool: str) -> tuple[int, int]:
+    """The bounds of `limit` in an MCP tool's input schema, as tools/list gives it."""
+    import asyncio
+
+    from agent_postmortem.mcp.server import create_server
+
+    tools = asyncio.run(create_server(lambda: None).list_tools())  # type: ignore[arg-type,return-value]
+    limit = next(t for t in tools if t.name == tool).input_schema["properties"]["limit"]
+    return limit["minimum"], limit["maximum"]
+
+
+@pytest.mark.parametrize(
+    ("args", "tool"),
+    [
+        (["list", "--limit", "0"], "list_incidents"),
+        (["list", "--limit", "-5"], "list_incidents"),
+        (["list", "--limit", "51"], "list_incidents"),
+        (["search", "timeout", "--limit", "0"], "search_incidents"),
+        (["search", "timeout", "--limit", "1000"], "search_incidents"),
+    ],
+)
+def test_a_limit_out_of_range_is_rejected_with_the_range_the_mcp_tool_allows(
+    tmp_path: Path, args: list[str], tool: str
+) -> None:
+    """`list --limit 0` or `--limit -5` listed one incident, `--limit 1000` fifty (or two hundred): silently clamped."""
+    low, high = _mcp_limit(tool)
+    result = postmortem(*args, home=tmp_path / "home")
+    said = result.stderr.decode()
+    assert result.returncode == 2 and result.stdout == b"", said
+    assert "--limit" in said and f"must be an integer between {low} and {high}" in said, said
+    assert "Traceback" not in said and not (tmp_path / "home").exists()
+
+
 def test_the_choices_are_the_stored_vocabularies() -> None:
     # the choices are read from store/vocabulary.py; the categories' Literal spelling must name the enum's members
     assert cli_common.CATEGORIES == tuple(category.value for category in models.Category)
