@@ -104,6 +104,16 @@ def _drain(fd: int, chunks: list[bytes]) -> None:
     os.close(fd)
 
 
+def test_a_search_with_since_after_until_is_refused_naming_both_dates(tmp_path: Path) -> None:
+    """`search --since 2026-12-01 --until 2026-11-01` found nothing, exit 0: as if no incident matched."""
+    capture(make_service(tmp_path, llm=None))
+    result = postmortem("search", "timeout", "--since", "2026-12-01", "--until", "2026-11-01", home=tmp_path)
+    said = result.stderr.decode()
+    assert result.returncode == 2 and result.stdout == b"", said
+    assert "since (2026-12-01T00:00:00+00:00) is after until (2026-11-01T00:00:00+00:00)" in said, said
+    assert said.count("\n") == 1 and "Traceback" not in said
+
+
 def test_search_for_nothing_says_what_to_give_instead_of_ranking_every_incident(tmp_path: Path) -> None:
     """`postmortem search ''` (an unset shell variable) listed incidents ranked by relevance to nothing, exit 0."""
     capture(make_service(tmp_path, llm=None))
