@@ -27,7 +27,7 @@ from agent_postmortem.errors import (
     is_storage_failure,
     storage_failure,
 )
-from agent_postmortem.store.vocabulary import LIMIT, ActionStatus, CategoryName, Priority, Severity, Status, names
+from agent_postmortem.store.vocabulary import LIMIT, LIST_LIMIT, ActionStatus, CategoryName, Priority, Severity, Status, names
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -66,8 +66,9 @@ def bounded(low: int, high: int, help: str = "") -> Any:
     return typer.Option(help=help, callback=check, metavar=f"[{low}-{high}]")
 
 
-# How many incidents a search or a list shows: the bounds of the MCP tools' `limit`.
+# How many incidents a search shows: the bounds of the MCP tools' `limit`; a list in a terminal may show more.
 Limit = Annotated[int, bounded(*LIMIT, help="how many incidents to show")]
+ListLimit = Annotated[int, bounded(*LIST_LIMIT, help="how many incidents to show")]
 
 
 def one_of(values: Sequence[str]) -> str:

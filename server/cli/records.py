@@ -14,6 +14,7 @@ from agent_postmortem.cli.common import (
     STATUSES,
     JsonOpt,
     Limit,
+    ListLimit,
     MinSize,
     choice,
     emit,
@@ -127,7 +128,7 @@ def search(
         out.print(similar_table(result.hits))
 
 
-def list_(limit: Limit = 20, status: Annotated[str | None, choice(STATUSES)] = None, as_json: JsonOpt = False) -> None:
+def list_(limit: ListLimit = 20, status: Annotated[str | None, choice(STATUSES)] = None, as_json: JsonOpt = False) -> None:
     """List incidents, newest first."""
     from agent_postmortem.store.filters import SearchFilters
 
