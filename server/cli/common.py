@@ -27,7 +27,16 @@ from agent_postmortem.errors import (
     is_storage_failure,
     storage_failure,
 )
-from agent_postmortem.store.vocabulary import LIMIT, LIST_LIMIT, ActionStatus, CategoryName, Priority, Severity, Status, names
+from agent_postmortem.store.vocabulary import (
+    LIMIT,
+    LIST_LIMIT,
+    ActionStatus,
+    CategoryName,
+    Priority,
+    Severity,
+    Status,
+    names,
+)
 
 if TYPE_CHECKING:
     from pydantic import ValidationError

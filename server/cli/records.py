@@ -128,7 +128,9 @@ def search(
         out.print(similar_table(result.hits))
 
 
-def list_(limit: ListLimit = 20, status: Annotated[str | None, choice(STATUSES)] = None, as_json: JsonOpt = False) -> None:
+def list_(
+    limit: ListLimit = 20, status: Annotated[str | None, choice(STATUSES)] = None, as_json: JsonOpt = False
+) -> None:
     """List incidents, newest first."""
     from agent_postmortem.store.filters import SearchFilters
 
