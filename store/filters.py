@@ -4,9 +4,9 @@ passed down unchanged to the record store and the indexes. Their names are the o
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from agent_postmortem.store.models import Category, Severity, Status, When
 
@@ -31,6 +31,14 @@ class SearchFilters(BaseModel):
 
     COLUMNS: ClassVar[tuple[str, ...]] = ("category", "severity", "status", "agent", "tool", "model")
     INDEXED: ClassVar[tuple[str, ...]] = ("category", "severity", "status", "agent", "tool")  # chromadb metadata
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Self:
+        """since after until matches nothing: refused, naming both dates as parsed (never the text that was sent),
+        rather than answered with no incidents as if none matched."""
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise ValueError(f"since ({self.since.isoformat()}) is after until ({self.until.isoformat()})")
+        return self
 
     def columns(self) -> dict[str, str]:
         """The given column values, as stored (enums as their values)."""

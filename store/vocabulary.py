@@ -41,6 +41,10 @@ Determinism = Literal["deterministic", "probabilistic", "unknown"]
 Triage = Literal["full", "lightweight"]
 ActionStatus = Literal["open", "in_progress", "completed"]
 EventKind = Literal["detected", "escalated", "investigating", "mitigated", "resolved", "note"]
+# How many incidents one search or list returns (at least, at most): the MCP tools' `limit` and the commands' `--limit`.
+LIMIT = (1, 50)
+# `postmortem list` in a terminal may show more than an assistant's context should hold.
+LIST_LIMIT = (1, 200)
 
 
 def names(vocabulary: object) -> tuple[str, ...]:

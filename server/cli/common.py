@@ -27,7 +27,16 @@ from agent_postmortem.errors import (
     is_storage_failure,
     storage_failure,
 )
-from agent_postmortem.store.vocabulary import ActionStatus, CategoryName, Priority, Severity, Status, names
+from agent_postmortem.store.vocabulary import (
+    LIMIT,
+    LIST_LIMIT,
+    ActionStatus,
+    CategoryName,
+    Priority,
+    Severity,
+    Status,
+    names,
+)
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -52,6 +61,23 @@ PRIORITIES = names(Priority)
 ACTION_STATUSES = names(ActionStatus)
 # The smallest group of incidents that counts as a recurring pattern (clamped to 2-100, as the service expects).
 MinSize = Annotated[int, typer.Option(min=2, max=100, clamp=True, help="incidents a recurring pattern needs")]
+
+
+def bounded(low: int, high: int, help: str = "") -> Any:
+    """An integer option that accepts only `low` to `high`: anything else is rejected before the command runs (exit
+    2) with the range, as the MCP tools say it, instead of being clamped without a word."""
+
+    def check(value: int | None) -> int | None:
+        if value is not None and not low <= value <= high:
+            raise typer.BadParameter(f"must be an integer between {low} and {high}")
+        return value
+
+    return typer.Option(help=help, callback=check, metavar=f"[{low}-{high}]")
+
+
+# How many incidents a search shows: the bounds of the MCP tools' `limit`; a list in a terminal may show more.
+Limit = Annotated[int, bounded(*LIMIT, help="how many incidents to show")]
+ListLimit = Annotated[int, bounded(*LIST_LIMIT, help="how many incidents to show")]
 
 
 def one_of(values: Sequence[str]) -> str:

@@ -13,6 +13,8 @@ from agent_postmortem.cli.common import (
     SEVERITIES,
     STATUSES,
     JsonOpt,
+    Limit,
+    ListLimit,
     MinSize,
     choice,
     emit,
@@ -100,7 +102,7 @@ def classify(
 
 def search(
     query: str,
-    limit: int = 5,
+    limit: Limit = 5,
     category: Annotated[str | None, choice(CATEGORIES)] = None,
     severity: Annotated[str | None, choice(SEVERITIES)] = None,
     status: Annotated[str | None, choice(STATUSES)] = None,
@@ -119,7 +121,6 @@ def search(
 
     with user_errors(), reading() as svc:
         filters = SearchFilters.pick({**locals(), "since": _aware(since), "until": _aware(until)})
-        limit = max(1, min(limit, 50))
         result = svc.search_incidents(query=query, limit=limit, mode=cast(Any, mode), filters=filters)
     if not emit(result, as_json):
         from agent_postmortem.cli.view import similar_table
@@ -127,11 +128,12 @@ def search(
         out.print(similar_table(result.hits))
 
 
-def list_(limit: int = 20, status: Annotated[str | None, choice(STATUSES)] = None, as_json: JsonOpt = False) -> None:
+def list_(
+    limit: ListLimit = 20, status: Annotated[str | None, choice(STATUSES)] = None, as_json: JsonOpt = False
+) -> None:
     """List incidents, newest first."""
     from agent_postmortem.store.filters import SearchFilters
 
-    limit = max(1, min(limit, 200))
     with user_errors():
         filters = SearchFilters.of(status=status)
         rows = read_records(lambda store: store.list_incidents(limit=limit + 1, filters=filters)) or []

@@ -38,6 +38,7 @@ from agent_postmortem.errors import (
 )
 from agent_postmortem.store.errors import IndexLoading
 from agent_postmortem.store.models import When
+from agent_postmortem.store.vocabulary import LIMIT
 
 logger = logging.getLogger(__name__)
 READ = ToolAnnotations(read_only_hint=True)
@@ -68,7 +69,7 @@ Line = Annotated[str, Field(max_length=200), OPTIONAL]  # optional one-line text
 Text = Annotated[str, Field(max_length=2_000), OPTIONAL]
 LongText = Annotated[str, Field(max_length=20_000), OPTIONAL]
 Moment = Annotated[str, Field(max_length=40, description="ISO 8601 date or time"), OPTIONAL]
-Limit = Annotated[int, Field(ge=1, le=50)]
+Limit = Annotated[int, Field(ge=LIMIT[0], le=LIMIT[1])]
 Offset = Annotated[int, Field(ge=0, le=100_000)]
 Sev = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 Prio = Literal["P0", "P1", "P2"]

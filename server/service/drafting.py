@@ -136,8 +136,10 @@ class Drafting:
     def draft_analysis(self, incident_id: str, *, progress: Progress | None = None) -> Analysis:
         """Draft with the configured LLM (OpenAI-compatible or local) within its time limit; stored as a draft.
         `progress` is told each stage. Raises NoModelConfigured when there is no model, DraftTimeout when it is too
-        slow (nothing is stored then)."""
+        slow (nothing is stored then). The id is checked first: an unknown one is IncidentNotFound whatever the
+        model's state (configuring a model would only lead to that)."""
         tell = progress or (lambda step, of, what: None)
+        self.store.get_or_raise(incident_id)
         llm = self.llm()
         if llm is None:
             raise NoModelConfigured(NO_LLM_HELP)

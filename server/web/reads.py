@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any, cast, get_args
 
+from pydantic import ValidationError
+
+from agent_postmortem.errors import validation_problems
 from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.models import Category, Severity, Status
 
@@ -57,7 +60,10 @@ class Filters:
         values: dict[str, Any] = {k: getattr(self, k) for k in names}
         values["since"] = _day(self.since, "since")
         values["until"] = _day(self.until, "until", end=True)
-        return SearchFilters.of(**values)
+        try:
+            return SearchFilters.of(**values)
+        except ValidationError as e:  # a rule across fields (since after until): its own sentence
+            raise FormError(validation_problems(e)) from None
 
     def query(self, **changes: Any) -> dict[str, str]:
         """The query string of this view with `changes` (for pagination links and sorting), without blanks."""

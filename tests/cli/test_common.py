@@ -13,6 +13,7 @@ import pytest
 
 from agent_postmortem.cli import common as cli_common
 from agent_postmortem.store import models
+from agent_postmortem.store.vocabulary import LIST_LIMIT
 from tests.factories import FIXTURES
 from tests.processes import environment, postmortem
 
@@ -35,6 +36,38 @@ def test_a_bad_filter_value_is_rejected_with_the_allowed_values(tmp_path: Path, 
     assert result.returncode == 2 and allowed in result.stderr.decode(), result.stderr.decode()
     assert args[-1].encode() not in result.stderr  # the rejected value is not echoed
     assert not (tmp_path / "home").exists()
+
+
+def _mcp_limit(tool: str) -> tuple[int, int]:
+    """The bounds of `limit` in an MCP tool's input schema, as tools/list gives it."""
+    import asyncio
+
+    from agent_postmortem.mcp.server import create_server
+
+    tools = asyncio.run(create_server(lambda: None).list_tools())  # type: ignore[arg-type,return-value]
+    limit = next(t for t in tools if t.name == tool).input_schema["properties"]["limit"]
+    return limit["minimum"], limit["maximum"]
+
+
+@pytest.mark.parametrize(
+    ("args", "tool"),
+    [
+        (["list", "--limit", "0"], None),
+        (["list", "--limit", "-5"], None),
+        (["list", "--limit", "201"], None),
+        (["search", "timeout", "--limit", "0"], "search_incidents"),
+        (["search", "timeout", "--limit", "1000"], "search_incidents"),
+    ],
+)
+def test_a_limit_out_of_range_is_rejected_with_the_range_allowed(tmp_path: Path, args: list[str], tool: str) -> None:
+    """`list --limit 0` or `--limit -5` listed one incident, `--limit 1000` fifty (or two hundred): silently clamped.
+    A search allows what the MCP tool allows; a list in a terminal up to 200."""
+    low, high = _mcp_limit(tool) if tool else LIST_LIMIT
+    result = postmortem(*args, home=tmp_path / "home")
+    said = result.stderr.decode()
+    assert result.returncode == 2 and result.stdout == b"", said
+    assert "--limit" in said and f"must be an integer between {low} and {high}" in said, said
+    assert "Traceback" not in said and not (tmp_path / "home").exists()
 
 
 def test_the_choices_are_the_stored_vocabularies() -> None:

@@ -25,6 +25,17 @@ def test_draft_without_a_model_says_how_to_configure_one_and_exits_2(tmp_path: P
     assert "Traceback" not in said and "SmolLM2" not in said
 
 
+def test_draft_of_an_unknown_incident_says_it_does_not_exist_before_anything_about_the_model(tmp_path: Path) -> None:
+    """`draft INC-999` with no model configured said how to configure a model: fixing that would only lead to "no
+    incident". The id is checked first."""
+    capture(make_service(tmp_path, llm=None))
+    result = postmortem("draft", "INC-999", home=tmp_path, env=NO_KEY)
+    said = result.stderr.decode()
+    assert result.returncode == 2 and result.stdout == b"", said
+    assert said.startswith("error: no incident 'INC-999'") and "postmortem list" in said, said
+    assert "model" not in said and "Traceback" not in said
+
+
 def test_a_draft_past_its_time_limit_exits_1_saying_what_timed_out_with_nothing_stored(
     tmp_path: Path, embedder: object
 ) -> None:
@@ -91,6 +102,16 @@ def _drain(fd: int, chunks: list[bytes]) -> None:
             break
         chunks.append(chunk)
     os.close(fd)
+
+
+def test_a_search_with_since_after_until_is_refused_naming_both_dates(tmp_path: Path) -> None:
+    """`search --since 2026-12-01 --until 2026-11-01` found nothing, exit 0: as if no incident matched."""
+    capture(make_service(tmp_path, llm=None))
+    result = postmortem("search", "timeout", "--since", "2026-12-01", "--until", "2026-11-01", home=tmp_path)
+    said = result.stderr.decode()
+    assert result.returncode == 2 and result.stdout == b"", said
+    assert "since (2026-12-01T00:00:00+00:00) is after until (2026-11-01T00:00:00+00:00)" in said, said
+    assert said.count("\n") == 1 and "Traceback" not in said
 
 
 def test_search_for_nothing_says_what_to_give_instead_of_ranking_every_incident(tmp_path: Path) -> None:

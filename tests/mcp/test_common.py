@@ -42,6 +42,21 @@ async def test_a_blank_query_is_refused_with_what_to_give(tmp_path: Path) -> Non
             assert result.is_error and "query" in result.content[0].text, result.content  # type: ignore[union-attr]
 
 
+async def test_a_search_with_since_after_until_is_refused_naming_the_parsed_dates(tmp_path: Path) -> None:
+    """since after until answered no hits, as if nothing matched. The dates are named as parsed, not as sent."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        await client.call_tool("capture_incident", CAPTURE)
+        times = {"since": "2026-12-01T00:00:00.000+00:00", "until": "2026-11-01"}
+        result = await client.call_tool("search_incidents", {"query": "timeout", **times})
+        same_day = await client.call_tool(
+            "search_incidents", {"query": "timeout", "since": "2026-11-01", "until": "2026-11-01"}
+        )
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error and "since (2026-12-01T00:00:00+00:00) is after until (2026-11-01T00:00:00+00:00)" in text
+    assert ".000" not in text and not same_day.is_error, same_day.content
+
+
 async def test_an_argument_a_tool_does_not_take_is_refused_with_the_ones_it_takes(tmp_path: Path) -> None:
     """Unknown arguments were dropped without a word: list_incidents(query=...) answered the newest incidents as if
     they matched, capture_incident(tags=[...]) stored the incident without them. The unknown name is not echoed (a

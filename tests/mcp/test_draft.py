@@ -13,6 +13,7 @@ from mcp.types import CreateMessageRequestParams, CreateMessageResult, TextConte
 from pydantic import BaseModel
 
 from agent_postmortem.config import Settings
+from agent_postmortem.errors import LLMUnavailable
 from agent_postmortem.mcp.server import create_server
 from agent_postmortem.service.runtime import build_service
 from agent_postmortem.store.search.embedding import HashEmbedder
@@ -220,6 +221,25 @@ async def test_a_draft_past_its_time_limit_is_a_clear_error_and_stores_nothing(t
     finally:
         slow.release.set()
         service.knowledge.release_index()
+        service.store.engine.dispose()
+
+
+async def test_draft_of_an_unknown_incident_says_so_before_anything_about_the_model(tmp_path: Path) -> None:
+    """With a model configured but not working, draft_analysis(INC-999) said to fix the model's settings: fixing
+    them would only lead to "no incident". The id is checked first."""
+
+    def broken() -> None:
+        raise LLMUnavailable("the configured model cannot be reached")
+
+    service = build_service(Settings.from_env(service_env(tmp_path)), embedder=HashEmbedder(), llm=broken)
+    try:
+        async with Client(create_server(lambda: service)) as client:
+            await client.call_tool("capture_incident", CAPTURE)
+            result = await client.call_tool("draft_analysis", {"incident_id": "INC-999"})
+        text = result.content[0].text  # type: ignore[union-attr]
+        assert result.is_error and "No incident 'INC-999'" in text and "list_incidents" in text, text
+        assert "model" not in text
+    finally:
         service.store.engine.dispose()
 
 
