@@ -4,7 +4,14 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from agent_postmortem.store.errors import ActionItemNotFound, CorruptRecord, IncidentNotFound, InvalidId, StoreError
+from agent_postmortem.store.errors import (
+    ActionItemNotFound,
+    CorruptRecord,
+    IncidentNotFound,
+    InvalidId,
+    ReadOnlyStore,
+    StoreError,
+)
 
 if TYPE_CHECKING:  # pydantic stays off `postmortem --help`
     from pydantic import ValidationError
@@ -22,6 +29,7 @@ __all__ = [
     "NoModelConfigured",
     "NothingToReview",
     "PostmortemError",
+    "ReadOnlyStore",
     "StoreError",
 ]
 
@@ -77,6 +85,8 @@ class KnowledgeBaseUnavailable(PostmortemError):
     def __init__(self, cause: BaseException | None) -> None:
         known = cause is not None and is_storage_failure(cause)
         reason = storage_failure(cause) if cause is not None and known else "the server log says why."
+        if isinstance(cause, ReadOnlyStore):
+            reason = f"{cause}."
         super().__init__(f"The knowledge base could not be opened: {reason} Restart the server once that is fixed.")
 
 

@@ -37,3 +37,23 @@ class IndexLoading(StoreError):
 
     def __init__(self, seconds: float) -> None:
         super().__init__(f"the search index is still loading after {seconds:.0f} s; try again in a minute")
+
+
+class ReadOnlyStore(StoreError):
+    """The data directory cannot be written by this process (mounted read-only, a backup, another user's): reading
+    works; a write, or a schema migration, is refused naming the directory."""
+
+    def __init__(self, home: str, *, migrate: bool = False) -> None:
+        if migrate:
+            what = (
+                f"the knowledge base in {home} has an older schema that must be migrated before it can be read, but "
+                "the data directory is read-only here; open it once with write access (as its owner, or mounted "
+                "read-write) to migrate it"
+            )
+        else:
+            what = (
+                f"the data directory {home} is read-only here: reading works, but this writes to it; make it "
+                "writable (or run as its owner), or set POSTMORTEM_HOME to a directory you can write"
+            )
+        super().__init__(what)
+        self.home = home

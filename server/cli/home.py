@@ -31,9 +31,13 @@ def init(
     from agent_postmortem.config import Settings
     from agent_postmortem.service.results import InitResult
     from agent_postmortem.service.runtime import build_service
+    from agent_postmortem.store.errors import ReadOnlyStore
+    from agent_postmortem.store.records.readonly import writable
 
     with user_errors():
         settings = Settings.from_env()
+        if not settings.database_url and not writable(settings.store_home):
+            raise ReadOnlyStore(str(settings.store_home))
         made_private = _make_private(settings.store_home)
         service = build_service(settings)
         stored = service.store.count()

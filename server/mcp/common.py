@@ -36,7 +36,7 @@ from agent_postmortem.errors import (
     storage_failure,
     validation_problems,
 )
-from agent_postmortem.store.errors import IndexLoading
+from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore
 from agent_postmortem.store.models import When
 from agent_postmortem.store.vocabulary import LIMIT
 
@@ -176,7 +176,7 @@ def tool_errors() -> Iterator[None]:
         raise ToolError(f"{e}.") from None
     except ValidationError as e:
         raise ToolError(f"Invalid input: {validation_problems(e)}. Fix those fields and call again.") from None
-    except (PostmortemError, IndexLoading) as e:
+    except (PostmortemError, IndexLoading, ReadOnlyStore) as e:
         raise ToolError(str(e)) from None
     except Exception as e:
         if not is_storage_failure(e):

@@ -52,18 +52,23 @@ def build_service(
     from agent_postmortem.store.private import private_dir
     from agent_postmortem.store.records import db
     from agent_postmortem.store.records.incidents import IncidentStore
+    from agent_postmortem.store.records.readonly import writable
     from agent_postmortem.store.search.knowledge import KnowledgeBase
 
-    home = private_dir(settings.store_home)
+    home = settings.store_home
+    # a home this process cannot write is read as it is: no lock, migration, cache or vector index written there
+    read_only = not settings.database_url and not writable(home)
+    if not read_only:
+        private_dir(home)
     url = db.sqlite_url(home)
     if settings.database_url:  # PostgreSQL: a schema per team in the one database
         url = db.team_url(settings.database_url, settings.team)
         db.ensure_schema(url)
-    engine = db.make_engine(url)
+    engine = db.make_engine(url, read_only=read_only)
     db.upgrade(engine, lock_dir=home)
     store = IncidentStore(engine)
     embedder = embedder or make_embedder(settings)
-    owner = index_owner(settings, store, embedder.model_id, url)
+    owner = None if read_only else index_owner(settings, store, embedder.model_id, url)
     knowledge = KnowledgeBase(feed=store.feed, embedder=embedder, owner=owner, cache_dir=home / "search-cache")
     if claim_index:
         knowledge.claim_index()

@@ -23,10 +23,12 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
+from agent_postmortem.store.errors import ReadOnlyStore
 from agent_postmortem.store.locks import locked
 from agent_postmortem.store.private import private_file
+from agent_postmortem.store.records.readonly import read_only_uri, writable
 from agent_postmortem.store.records.revision import MIGRATIONS_DIR, head_revision
 
 logger = logging.getLogger(__name__)
@@ -99,8 +101,11 @@ def is_postgres(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine; for SQLite: WAL, synchronous=FULL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """Create the engine; for SQLite: WAL, synchronous=FULL, foreign keys and a busy timeout. `read_only` (SQLite):
+    the database of a home this process cannot write, opened so that nothing is written (read_only_engine)."""
+    if url.startswith("sqlite") and read_only:
+        return read_only_engine(Path(make_url(url).database or ""))
     if url.startswith("sqlite"):
         _private_database_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -115,6 +120,28 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(engine_url(url), pool_pre_ping=True)
+
+
+def read_only_engine(database: Path) -> Engine:
+    """An SQLite database opened read-only (readonly.py: immutable unless a -wal file holds changes), queries only;
+    a write is refused as ReadOnlyStore, naming the directory, instead of SQLite's "attempt to write a readonly
+    database"."""
+    uri = read_only_uri(database)
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA query_only=ON")
+        return conn
+
+    engine = create_engine("sqlite://", creator=connect, poolclass=QueuePool)
+
+    @event.listens_for(engine, "handle_error")
+    def _refused(context: Any) -> None:
+        if "readonly database" in str(context.original_exception):
+            raise ReadOnlyStore(str(database.parent)) from context.original_exception
+
+    return engine
 
 
 def _private_database_file(url: str) -> None:
@@ -196,6 +223,10 @@ def upgrade(engine: Engine, lock_dir: Path | None = None, revision: str = "head"
     from alembic import command
     from alembic.config import Config
 
+    if at_head(engine):  # nothing to do: no lock taken, nothing written (a read-only home is read as it is)
+        return
+    if lock_dir is not None and not is_postgres(engine) and not writable(lock_dir):
+        raise ReadOnlyStore(str(lock_dir), migrate=True)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if is_postgres(engine):

@@ -32,6 +32,7 @@ from agent_postmortem.store.records.columns import (
     readable,
     readable_incident,
 )
+from agent_postmortem.store.records.readonly import read_only_uri, writable
 from agent_postmortem.store.records.revision import head_revision
 
 
@@ -60,7 +61,9 @@ class SQLiteReader:
     def open(cls, database: Path) -> "SQLiteReader | None":
         """The reader of an existing database at the current revision, or None."""
         try:
-            conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=rw", uri=True, timeout=30)
+            readable_only = not writable(database.parent)  # read without writing a lock or -shm file beside it
+            uri = read_only_uri(database) if readable_only else f"{database.resolve().as_uri()}?mode=rw"
+            conn = sqlite3.connect(uri, uri=True, timeout=30)
         except sqlite3.Error:
             return None
         try:

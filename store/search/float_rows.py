@@ -15,6 +15,7 @@ read is checked against its int8 codes instead (`agrees`: the sum of its codes, 
 a row that disagrees is read from the record store, and the file is removed, to be rebuilt by the next process.
 """
 
+import errno
 import logging
 import os
 import tempfile
@@ -54,14 +55,24 @@ class FloatRows:
 
     def append(self, rows: np.ndarray) -> None:
         if self._tail is None:
-            private_dir(self._folder)
-            fd, name = tempfile.mkstemp(prefix=".vectors-", suffix=".tmp", dir=self._folder)  # 0600
-            os.unlink(name)
-            self._tail = fd
+            self._tail = self._tail_file()
         data = np.ascontiguousarray(rows, dtype=np.float32).tobytes()
         if os.pwrite(self._tail, data, self._tail_rows * self._row) != len(data):
             raise OSError("short write of vectors to a temporary file")
         self._tail_rows += len(rows)
+
+    def _tail_file(self) -> int:
+        """An unnamed private file beside the cache (a save copies from it within the file system), or in the
+        system's temporary directory when the cache's folder cannot be written here (nothing is saved there then)."""
+        try:
+            private_dir(self._folder)
+            fd, name = tempfile.mkstemp(prefix=".vectors-", suffix=".tmp", dir=self._folder)  # 0600
+        except OSError as e:
+            if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            fd, name = tempfile.mkstemp(prefix=".vectors-", suffix=".tmp")
+        os.unlink(name)
+        return fd
 
     def checked(self, rows: np.ndarray, sums: np.ndarray, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         """(vectors, which rows they are, whether some saved row was damaged) for the rows that can be read here,

@@ -14,6 +14,7 @@ rows are the same for everyone). Readers take no lock: a file is replaced by a r
 """
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -102,14 +103,23 @@ class PersistedCache:
             return _loaded(cache_file.open_file(self.path, verify=False, keep_fd=keep_fd))  # still ours: locked
 
     def discard(self) -> None:
-        """Remove the file (the records changed under it: the next process rebuilds)."""
-        with self._writer():
-            self.path.unlink(missing_ok=True)
+        """Remove the file (the records changed under it: the next process rebuilds), unless it cannot be written."""
+        with self._writer() as mine:
+            if mine is not None:
+                self.path.unlink(missing_ok=True)
 
     @contextlib.contextmanager
-    def _writer(self) -> Iterator[bool]:
-        private_dir(self.path.parent)
-        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, FILE_MODE)
+    def _writer(self) -> Iterator[bool | None]:
+        """True: this process writes the file now; False: another one does; None: the folder cannot be written here
+        (a read-only data directory: the cache is read as it is, and built in memory when it does not fit)."""
+        try:
+            private_dir(self.path.parent)
+            fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, FILE_MODE)
+        except OSError as e:
+            if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            yield None
+            return
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
