@@ -1,0 +1,52 @@
+"""The blame reader's trainer: what it learns from, how it chooses, and that what it exports is what the product
+reads."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agent_postmortem.analysis.blame_reader import HEAD_FILE, BlameReader
+from agent_postmortem.evals import train_blame_reader as trainer
+from agent_postmortem.evals.blameless import SEALED, SETS, load
+
+
+def test_the_sealed_set_and_the_regression_set_are_never_learnt_from() -> None:
+    texts = {row["text"] for row in trainer.rows()}
+    for name in (*SEALED, "regression"):
+        path, split = SETS[name]
+        assert not texts & {row["text"] for row in load(path, split)}, name
+    folds = {row["fold"] for row in trainer.rows()}
+    assert set(trainer.FRESH_FOR_RULES) <= folds  # the rows the threshold is chosen on exist
+
+
+def test_the_choice_is_the_most_recall_at_the_target_precision() -> None:
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    rules = np.array([1, 0, 0, 0, 1, 0, 0, 0, 0, 0], dtype=bool)  # one true, one false hit
+    p = np.array([0.9, 0.95, 0.8, 0.3, 0.02, 0.85, 0.1, 0.1, 0.1, 0.1])
+    chosen = trainer.choose(p, y, rules)
+    # the false rule hit must be vetoed (p 0.02) and 0.85 stay out: threshold above 0.85, veto above 0.02
+    assert 0.85 < chosen["threshold"] <= 0.9 and 0.02 < chosen["veto"] <= 0.9
+    assert chosen["criterion"] == "recall at precision 0.90"
+    flagged = (p >= chosen["threshold"]) | (rules & (p >= chosen["veto"]))
+    assert trainer.rates(flagged, y) == {"precision": 1.0, "recall": 0.5, "f1": 0.667}
+
+
+@pytest.mark.slow
+def test_what_the_trainer_exports_reads_as_the_torch_model_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    monkeypatch.setattr(trainer, "EPOCHS", 1)
+    texts = ["The intern deleted the production table.", "The API timed out after 30 s.",
+             "Dana pushed the config without review.", "The cache evicted every key at once."] * 2  # fmt: skip
+    net = trainer.fit(texts, np.array([1, 0, 1, 0] * 2))
+    trainer.export(net, tmp_path)
+    head = {"weights": net.out.weight.detach().numpy()[0].tolist(), "bias": float(net.out.bias.detach()[0]),
+            "threshold": 0.5, "veto": 0.0}  # fmt: skip
+    (tmp_path / HEAD_FILE).write_text(json.dumps(head), encoding="utf-8")
+    assert (tmp_path / "LICENSE").is_file() and "fine-tuned" in (tmp_path / "NOTICE").read_text(encoding="utf-8")
+    exported = BlameReader.load(tmp_path).probabilities(texts)
+    assert exported == pytest.approx(trainer.probabilities(net, texts), abs=0.05)  # int8 against fp32
