@@ -27,37 +27,6 @@ from agent_postmortem.analysis.blameless import check_blameless
         ("I caused the outage with a bad config push.", "person_as_cause"),
         ("We apologise for not warning customers sooner.", "person_as_cause"),
         ("I moved the fixture into the shared folder and pushed without rebuilding the bundle.", "person_as_cause"),
-    ],
-)
-def test_questions_self_blame_and_scolding_are_blame(text: str, rule: str) -> None:
-    findings = check_blameless(text).findings
-    assert [f.rule for f in findings] == [rule], (text, findings)
-    assert check_blameless(findings[0].suggestion).blameless, findings[0].suggestion
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Why didn't the health check catch the bad pods?",
-        "Why did the agent delete the branch?",
-        "Did anyone see the alert fire before 09:00?",
-        "The job was rerun by the scheduler after the timeout.",
-        "This report was written by me and reviewed by the team.",
-        "Operators shouldn't have write access to the orders table.",
-        "We had a release that failed to start on two nodes.",
-        "Stop the worker before you rotate the key.",
-        "The queue consumer caused a backlog when it restarted.",
-        "We introduced a new caching layer in March.",
-        "Sorry for the inconvenience while the index rebuilt.",
-    ],
-)
-def test_system_questions_and_neutral_sentences_are_not_blame(text: str) -> None:
-    assert check_blameless(text).findings == [], text
-
-
-@pytest.mark.parametrize(
-    ("text", "rule"),
-    [
         ("A mistake by the on-call engineer took the checkout API down.", "person_as_agent"),
         ("The outage came from a typo by one of the contractors.", "person_as_agent"),
         ("The mistake was mine: the flag went out to everyone.", "blame_word"),
@@ -73,25 +42,10 @@ def test_system_questions_and_neutral_sentences_are_not_blame(text: str) -> None
         ("Thanks for saving me from my own stupidity.", "judgement"),
     ],
 )
-def test_more_shapes_of_blame(text: str, rule: str) -> None:
+def test_questions_self_blame_scolding_and_other_shapes_are_blame(text: str, rule: str) -> None:
     findings = check_blameless(text).findings
-    assert [f.rule for f in findings][:1] == [rule], (text, findings)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "I think the two merges broke the nightly build.",
-        "It was totally not her fault.",
-        "Outages of this size are rarely the fault of one person.",
-        "Agent ran rm -rf on the workspace without asking for confirmation.",
-        "A customer pushed a valid configuration change that triggered the bug and caused errors.",
-        "Revert changes accidentally merged into main",
-        "To prevent a disaster like this, we removed write access from the deploy role.",
-    ],
-)
-def test_statements_about_blame_systems_and_valid_actions_are_not_blame(text: str) -> None:
-    assert check_blameless(text).findings == [], text
+    assert [f.rule for f in findings] == [rule], (text, findings)
+    assert check_blameless(findings[0].suggestion).blameless, findings[0].suggestion
 
 
 @pytest.mark.parametrize(
@@ -293,7 +247,25 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "PR #847 (Weekly Fixes: Diffuse Midline Glioma) was merged after review.",
         "Re-review needed: PR #12 (Weekly Fixes: Diffuse Midline Glioma) — merged without proper review",
         "I told it to delete one specific file and it deleted everything in the folder.",  # the tool did the harm
+        "Why didn't the health check catch the bad pods?",
+        "Why did the agent delete the branch?",
+        "Did anyone see the alert fire before 09:00?",
+        "The job was rerun by the scheduler after the timeout.",
+        "This report was written by me and reviewed by the team.",
+        "Operators shouldn't have write access to the orders table.",
+        "We had a release that failed to start on two nodes.",
+        "Stop the worker before you rotate the key.",
+        "The queue consumer caused a backlog when it restarted.",
+        "We introduced a new caching layer in March.",
+        "Sorry for the inconvenience while the index rebuilt.",
+        "I think the two merges broke the nightly build.",
+        "It was totally not her fault.",
+        "Outages of this size are rarely the fault of one person.",
+        "Agent ran rm -rf on the workspace without asking for confirmation.",
+        "A customer pushed a valid configuration change that triggered the bug and caused errors.",
+        "Revert changes accidentally merged into main",
+        "To prevent a disaster like this, we removed write access from the deploy role.",
     ],
 )
-def test_conditionals_generic_truths_lacks_and_talk_of_blame_are_not_flagged(text: str) -> None:
+def test_systems_questions_conditionals_and_talk_of_blame_are_not_flagged(text: str) -> None:
     assert check_blameless(text).blameless, check_blameless(text).findings
