@@ -13,6 +13,7 @@ import time
 import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING
 
 from agent_postmortem.config import Settings
@@ -126,8 +127,9 @@ def build_judging(
     return Judging(judge=judge, time_limit=settings.judge_timeout, nonce=nonce or random_nonce, reader=blame_reader)
 
 
+@cache
 def blame_reader() -> Judge | None:
-    """The shipped blame reader; None (the rules decide alone, with a warning) when its files cannot be read."""
+    """The shipped blame reader; None (the rules decide alone, with one warning per process) when it cannot run."""
     from agent_postmortem.analysis.blame_reader import shipped
 
     try:

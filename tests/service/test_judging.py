@@ -94,3 +94,25 @@ def test_the_command_runs_with_the_shipped_reader_and_rewrites_the_whole_sentenc
     assert "all the lights went out from Orange County" in rewrite and not re.search(r"\b(?:he|his)\b", rewrite)
     system = postmortem("check-blameless", "The API failed to respond within 30 s.", home=tmp_path / "home")
     assert system.returncode == 0
+
+
+def test_a_reader_that_cannot_run_leaves_the_rules_with_one_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from agent_postmortem.analysis import blame_reader as reader_module
+    from agent_postmortem.service import runtime
+    from agent_postmortem.service.judging import Judging
+
+    def broken() -> None:
+        raise FileNotFoundError("blame-reader.int8.onnx is missing; reinstall agent-postmortem")
+
+    monkeypatch.setattr(reader_module, "shipped", broken)
+    runtime.blame_reader.cache_clear()
+    try:
+        judging = Judging(reader=runtime.blame_reader)
+        found = [judging.check_blameless("QA didn't test it properly.") for _ in range(3)]
+    finally:
+        runtime.blame_reader.cache_clear()
+    assert all([f.rule for f in report.findings] == ["person_as_cause"] for report in found)  # the rules decide
+    warned = [r for r in caplog.records if "blame sentence reader cannot be loaded" in r.getMessage()]
+    assert len(warned) == 1 and "reinstall" in warned[0].getMessage()  # once per process, not per check
