@@ -17,8 +17,17 @@ def test_the_sealed_set_and_the_regression_set_are_never_learnt_from() -> None:
     for name in (*SEALED, "regression"):
         path, split = SETS[name]
         assert not texts & {row["text"] for row in load(path, split)}, name
-    folds = {row["fold"] for row in trainer.rows()}
-    assert set(trainer.FRESH_FOR_RULES) <= folds  # the rows the threshold is chosen on exist
+    assert set(trainer.FRESH_FOR_RULES) <= {row["set"] for row in trainer.rows()}  # the threshold's rows exist
+
+
+def test_a_source_is_read_only_by_readers_that_never_learnt_from_it() -> None:
+    rows = trainer.rows()
+    folds: dict[str, set[str]] = {}
+    for row in rows:
+        folds.setdefault(row["source"], set()).add(row["fold"])
+    assert all(len(f) == 1 for f in folds.values())
+    sizes = [sum(row["fold"] == f for row in rows) for f in {row["fold"] for row in rows}]
+    assert len(sizes) == trainer.FOLDS and min(sizes) > len(rows) / (2 * trainer.FOLDS)
 
 
 def test_the_choice_is_the_most_recall_at_the_target_precision() -> None:
