@@ -78,6 +78,11 @@ class EmptyQuery(PostmortemError):
         super().__init__("give a query: the symptoms or an error message to search for (or an incident id)")
 
 
+class NothingToCheck(PostmortemError):
+    def __init__(self) -> None:
+        super().__init__("give the text to check for blaming language: the sentences or the whole draft, not blank")
+
+
 class KnowledgeBaseUnavailable(PostmortemError):
     """The server could not open its knowledge base: why, when it is the database (damaged, the disk); else its log
     says why."""

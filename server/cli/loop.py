@@ -1,6 +1,7 @@
 """`postmortem` commands that close the loop: action items, fix effectiveness, runbooks and regression cases, the
 blameless-language check and fix verification. Registered by server/cli/app.py from COMMANDS."""
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -206,12 +207,17 @@ def _write(text: str, output: Path | None) -> None:
         err.print(f"wrote {output}", markup=False)
 
 
-def check_blameless(text: str, as_json: JsonOpt = False) -> None:
+def check_blameless(
+    text: Annotated[str, typer.Argument(help="the sentences or the draft to check; - reads them from stdin")],
+    as_json: JsonOpt = False,
+) -> None:
     """Flag blaming language in TEXT, with suggested rewrites (by the configured model when there is one, else by
     rules). Exit 1 when something is flagged, so that a script or CI step can gate on it."""
     from agent_postmortem.cli.view import blameless_view
     from agent_postmortem.service.runtime import build_judging
 
+    if text == "-":
+        text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     with user_errors():
         result = build_judging(settings()).check_blameless(text)
     if not emit(result, as_json):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from agent_postmortem.analysis.blameless import BlamelessReport, Finding, check_blameless, check_parts
 from agent_postmortem.analysis.category_llm import with_model
 from agent_postmortem.analysis.classify import CategoryDecision
-from agent_postmortem.errors import LLMUnavailable
+from agent_postmortem.errors import LLMUnavailable, NothingToCheck
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.store.models import IncidentCreate
 
@@ -66,6 +66,8 @@ class Judging:
 
     def check_blameless(self, text: str) -> BlamelessReport:
         """Blaming language in `text`, each finding rewritten by the model when there is one (else by the rules)."""
+        if not text.strip():
+            raise NothingToCheck()  # "no blaming language" about nothing would pass a gate that was given no text
         return check_blameless(
             text, llm=self.model(), time_limit=self._rewrites_limit(), nonce=self.nonce(), reader=self.reader()
         )

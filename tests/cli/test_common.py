@@ -15,7 +15,7 @@ from agent_postmortem.cli import common as cli_common
 from agent_postmortem.store import models
 from agent_postmortem.store.vocabulary import LIST_LIMIT
 from tests.factories import FIXTURES
-from tests.processes import environment, postmortem
+from tests.processes import POSTMORTEM, environment, postmortem
 
 
 @pytest.mark.parametrize(
@@ -141,6 +141,18 @@ def test_check_blameless_exits_1_when_it_finds_blame(tmp_path: Path) -> None:
     assert blame.returncode == 1 and b"forgot" in blame.stdout
     clean = postmortem("check-blameless", "The retry loop had no backoff.", "--json", home=tmp_path)
     assert clean.returncode == 0 and json.loads(clean.stdout)["blameless"] is True
+
+
+def test_check_blameless_reads_a_draft_piped_on_stdin_and_refuses_no_text(tmp_path: Path) -> None:
+    piped = subprocess.run(
+        [str(POSTMORTEM), "check-blameless", "-", "--json"], input="The deploy failed.\nBob broke prod.\n".encode(),
+        env=environment(tmp_path), capture_output=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert piped.returncode == 1 and [f["text"] for f in json.loads(piped.stdout)["findings"]] == ["Bob broke"]
+    for args, given in ((["  "], None), (["-"], b"")):  # an empty variable or file must not pass a blameless gate
+        blank = subprocess.run([str(POSTMORTEM), "check-blameless", *args], input=given, env=environment(tmp_path),
+                               capture_output=True, timeout=600, check=False)  # fmt: skip
+        assert blank.returncode == 2 and b"give the text to check" in blank.stderr and not blank.stdout
 
 
 def test_version_prints_the_package_version(tmp_path: Path) -> None:

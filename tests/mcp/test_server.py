@@ -207,6 +207,13 @@ async def test_check_blameless_tool_returns_spans_and_rewrites(service: Postmort
 
 
 @MODES
+async def test_check_blameless_refuses_blank_text(service: PostmortemService, mode: str) -> None:
+    async with Client(server_for(service), mode=mode) as client:
+        result = await client.call_tool("check_blameless", {"text": " \n "})
+    assert result.is_error and "give the text to check" in result.content[0].text  # type: ignore[union-attr]
+
+
+@MODES
 async def test_verify_fix_tool_gives_a_verdict_and_rejects_impossible_counts(
     service: PostmortemService, mode: str
 ) -> None:
