@@ -42,6 +42,18 @@ def test_the_choice_is_the_most_recall_at_the_target_precision() -> None:
     assert trainer.rates(flagged, y) == {"precision": 1.0, "recall": 0.5, "f1": 0.667}
 
 
+def test_without_a_veto_every_rule_hit_counts_and_only_the_threshold_is_chosen() -> None:
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    rules = np.zeros(20, dtype=bool)
+    rules[[0, 4]] = True  # one true, one false hit: 1 of 2 right, so a reader hit must be right to reach 0.90
+    p = np.array([0.9, 0.95, 0.8, 0.3, 0.02, 0.85] + [0.1] * 14)
+    chosen = trainer.choose(p, y, rules, veto=False)
+    assert chosen["veto"] == 0.0 and chosen["criterion"] == "best F1 (precision 0.90 not reached)"
+    flagged = (p >= chosen["threshold"]) | rules  # the false rule hit stays: recall is bought with a lower threshold
+    assert 0.1 < chosen["threshold"] <= 0.3
+    assert trainer.rates(flagged, y) == {"precision": 0.667, "recall": 1.0, "f1": 0.8}
+
+
 @pytest.mark.slow
 def test_what_the_trainer_exports_reads_as_the_torch_model_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
