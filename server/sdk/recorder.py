@@ -30,6 +30,7 @@ without either (`os._exit`, as multiprocessing children do).
 import asyncio
 import atexit
 import functools
+import inspect
 import logging
 import os
 import queue
@@ -43,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
+from agent_postmortem.sdk.fit import as_text, fit, message_of
 from agent_postmortem.store.models import IncidentCreate
 
 if TYPE_CHECKING:
@@ -116,8 +118,13 @@ class Recorder:
         """Queue a capture; its number (to wait for), or 0 when it was dropped."""
         try:
             data = self._incident(error, context)
-        except (ValidationError, TypeError, ValueError) as e:
-            logger.warning("postmortem: capture dropped, invalid context (%s)", type(e).__name__)
+        except ValidationError as e:  # a context value no fitting can save (a category not in the list)
+            fields = ", ".join(sorted({".".join(map(str, err["loc"])) or "capture" for err in e.errors()}))
+            logger.warning("postmortem: capture dropped, invalid context field(s): %s", fields)
+            self.failed += 1
+            return 0
+        except Exception as e:  # the agent must never see the recorder fail, whatever its objects do
+            logger.warning("postmortem: capture dropped, its context could not be read (%s)", type(e).__name__)
             self.failed += 1
             return 0
         with self._progress:
@@ -132,9 +139,27 @@ class Recorder:
         return number
 
     def watch(self, fn: F | None = None, **context: Any) -> Any:
-        """Decorator (sync or async): records an exception raised by the function, then re-raises it unchanged."""
+        """Decorator (sync or async, generators too: an exception while iterating counts): records an exception
+        raised by the function, then re-raises it unchanged."""
 
         def wrap(func: F) -> F:
+            if inspect.isasyncgenfunction(func):
+
+                @functools.wraps(func)
+                async def run_async_gen(*args: Any, **kwargs: Any) -> Any:
+                    with self.watching(**context):
+                        async for item in func(*args, **kwargs):
+                            yield item
+
+                return run_async_gen  # type: ignore[return-value]
+            if inspect.isgeneratorfunction(func):
+
+                @functools.wraps(func)
+                def run_gen(*args: Any, **kwargs: Any) -> Any:
+                    with self.watching(**context):
+                        return (yield from func(*args, **kwargs))
+
+                return run_gen  # type: ignore[return-value]
             if asyncio.iscoroutinefunction(func):
 
                 @functools.wraps(func)
@@ -196,22 +221,20 @@ class Recorder:
         prompt = ctx.pop("prompt", None)
         fields: dict[str, Any] = {"agent": self.agent, "model": self.model, **ctx}
         if prompt is not None:
-            fields["prompt_excerpt"] = str(prompt)[:2_000]
+            fields["prompt_excerpt"] = as_text(prompt)
         if isinstance(error, BaseException):
-            message = str(error) or type(error).__name__
             fields.setdefault(
                 "title", f"{type(error).__name__} in {fields.get('tool') or fields.get('agent') or 'agent'}"
             )
             fields.setdefault("error_type", type(error).__name__)
-            fields.setdefault("error_message", message[:2_000])
+            fields.setdefault("error_message", message_of(error))
             trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
             fields.setdefault("stack_trace", trace[-TRACE_CHARS:])
         else:
-            fields.setdefault("title", str(error)[:200])
+            fields.setdefault("title", as_text(error))
         if session is not None:
-            fields["description"] = (f"session {session}. " + str(fields.get("description", "")))[:20_000]
-        fields["title"] = str(fields["title"])[:200]
-        return IncidentCreate.model_validate(fields)
+            fields["description"] = f"session {as_text(session)}. " + as_text(fields.get("description", ""))
+        return IncidentCreate.model_validate(fit(fields))
 
     def _hook_exit(self) -> None:
         """Make an uncaught exception and the interpreter's exit wait (boundedly) for the queue."""
