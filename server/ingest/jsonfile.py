@@ -4,17 +4,16 @@ A file is UTF-8, with or without a byte-order mark. Every error names the file a
 the column and what was expected); a validation error names the field path (`timeline.0.at`), never the value.
 """
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agent_postmortem.errors import validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 
-if TYPE_CHECKING:
-    pass
-
 BOM = b"\xef\xbb\xbf"
+STDIN = "-"  # the path that reads standard input (where a whole document is read: traces, `capture --file`)
 
 
 class InputFileError(ValueError):
@@ -55,8 +54,9 @@ def read_json_lines(path: Path) -> list[Any]:
 
 
 def read_text(path: Path) -> str:
-    """The whole file as text (UTF-8, a BOM skipped); a decoding error names the line and column."""
-    raw = path.read_bytes().removeprefix(BOM)
+    """The whole file as text (UTF-8, a BOM skipped), standard input for `-`; a decoding error names the line and
+    column."""
+    raw = (sys.stdin.buffer.read() if str(path) == STDIN else path.read_bytes()).removeprefix(BOM)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
