@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -251,3 +252,18 @@ def test_a_database_server_that_cannot_be_reached_is_said_so_with_what_to_check(
     assert done.returncode == 1 and said.count("\n") == 1, said
     assert "could not connect" in said and "POSTMORTEM_DATABASE_URL" in said, said
     assert "disk" not in said and "rolled back" not in said and "CANARY" not in said, said
+
+
+def test_an_item_due_today_is_not_overdue_until_the_day_ends(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    captured = postmortem("capture", "--title", "Agent timed out calling the CRM", "--json", home=home)
+    incident_id = json.loads(captured.stdout)["id"]
+    today = datetime.now(UTC).date().isoformat()
+    added = postmortem(
+        "actions", "--incident", incident_id, "--add", "Set a deadline", "--due", today, "--json", home=home
+    )
+    item = json.loads(added.stdout)
+    assert (item["overdue"], item["due_at"]) == (False, f"{today}T23:59:59Z")
+    assert json.loads(postmortem("actions", "--overdue", "--json", home=home).stdout)["items"] == []
+    timed = postmortem("actions", "--item", item["id"], "--due", f"{today}T00:00:00+00:00", "--json", home=home)
+    assert json.loads(timed.stdout)["overdue"] is True  # a time given is kept as given
