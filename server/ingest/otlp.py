@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_postmortem.ingest.json_input import JsonInputError, loads
-from agent_postmortem.ingest.jsonfile import read_text
+from agent_postmortem.ingest.jsonfile import display_name, read_text
 from agent_postmortem.store.models import LATEST
 
 STATUS_ERROR = 2
@@ -85,8 +85,12 @@ def parse_request(payload: Any, *, where: str = "request") -> list[Span]:
 def read_file(path: Path) -> list[Span]:
     """Spans from a file holding one OTLP/JSON request, or one request per line (what the OpenTelemetry
     Collector's file exporter writes). Blank lines are skipped; a bad line is reported with its number."""
-    name = "stdin" if str(path) == "-" else path.name
-    text = read_text(path)
+    name = display_name(path)
+    text = read_text(
+        path,
+        not_text="OTLP/JSON is expected: a protobuf file (the Collector's file exporter with `format: proto`) is "
+        "not read; export with `format: json`",
+    )
     try:
         whole = loads(text)
     except JsonInputError:

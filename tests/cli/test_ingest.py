@@ -1,5 +1,6 @@
 """`postmortem import-traces`, in process, on a real data directory with the bundled embedding model."""
 
+import gzip
 import json
 import subprocess
 from pathlib import Path
@@ -76,3 +77,14 @@ def test_traces_piped_on_stdin_are_imported(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["created"] == 2
+
+
+def test_a_gzipped_trace_file_is_read_and_a_binary_one_is_named_for_what_it_probably_is(tmp_path: Path) -> None:
+    packed = tmp_path / "traces.jsonl.gz"
+    packed.write_bytes(gzip.compress(FIXTURE.read_bytes()))
+    read = cli(tmp_path / "home", "import-traces", str(packed), "--dry-run", "--json")
+    assert read.returncode == 0 and json.loads(read.stdout)["failed_traces"] == 2, read.stderr
+    proto = tmp_path / "traces.pb"
+    proto.write_bytes(b"\n\x8f\x01\n\x12\xff\xfe")  # what the Collector's file exporter writes with format: proto
+    refused = cli(tmp_path / "home", "import-traces", str(proto), "--dry-run")
+    assert refused.returncode == 2 and "export with `format: json`" in refused.stderr
