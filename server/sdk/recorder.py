@@ -27,23 +27,20 @@ watched exception also waits briefly (`wait_on_error`) for its own capture on it
 without either (`os._exit`, as multiprocessing children do).
 """
 
-import asyncio
-import functools
-import inspect
 import logging
 import os
 import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
 from agent_postmortem.sdk.fit import as_text, fit, message_of
 from agent_postmortem.sdk.process import flush_at_exit, local_service
+from agent_postmortem.sdk.watch import Watching, watched
 from agent_postmortem.store.models import IncidentCreate
 
 if TYPE_CHECKING:
@@ -140,54 +137,17 @@ class Recorder:
 
     def watch(self, fn: F | None = None, **context: Any) -> Any:
         """Decorator (sync or async, generators too: an exception while iterating counts): records an exception
-        raised by the function, then re-raises it unchanged."""
+        raised by the function, then re-raises it unchanged; a failing coroutine never blocks its event loop."""
 
         def wrap(func: F) -> F:
-            if inspect.isasyncgenfunction(func):
-
-                @functools.wraps(func)
-                async def run_async_gen(*args: Any, **kwargs: Any) -> Any:
-                    with self.watching(**context):
-                        async for item in func(*args, **kwargs):
-                            yield item
-
-                return run_async_gen  # type: ignore[return-value]
-            if inspect.isgeneratorfunction(func):
-
-                @functools.wraps(func)
-                def run_gen(*args: Any, **kwargs: Any) -> Any:
-                    with self.watching(**context):
-                        return (yield from func(*args, **kwargs))
-
-                return run_gen  # type: ignore[return-value]
-            if asyncio.iscoroutinefunction(func):
-
-                @functools.wraps(func)
-                async def run_async(*args: Any, **kwargs: Any) -> Any:
-                    with self.watching(**context):
-                        return await func(*args, **kwargs)
-
-                return run_async  # type: ignore[return-value]
-
-            @functools.wraps(func)
-            def run(*args: Any, **kwargs: Any) -> Any:
-                with self.watching(**context):
-                    return func(*args, **kwargs)
-
-            return run  # type: ignore[return-value]
+            return watched(self, func, context)
 
         return wrap(fn) if fn is not None else wrap
 
-    @contextmanager
-    def watching(self, **context: Any) -> Iterator[None]:
-        """Context manager: records an exception raised inside, then re-raises it unchanged."""
-        try:
-            yield
-        except Exception as error:
-            number = self._enqueue(error, context)
-            if number and self.wait_on_error > 0:
-                self._wait_for(number, self.wait_on_error)
-            raise
+    def watching(self, **context: Any) -> Watching:
+        """Context manager, `with` or `async with`: records an exception raised inside, then re-raises it
+        unchanged (`async with` waits for the capture without blocking the event loop)."""
+        return Watching(self, context)
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every queued capture is stored (for tests and short-lived scripts); False on timeout."""
