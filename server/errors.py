@@ -96,7 +96,14 @@ class KnowledgeBaseUnavailable(PostmortemError):
 
 
 class UnknownRunbook(PostmortemError):
-    def __init__(self) -> None:
+    def __init__(self, pattern_id: str | None = None) -> None:
+        """`pattern_id`: a well-formed PAT-n that is no current pattern (safe to name); else the key is malformed."""
+        if pattern_id is not None:
+            super().__init__(
+                f"no recurring pattern {pattern_id} now (pattern ids change as incidents are added); call "
+                "recurring_patterns (CLI: `postmortem patterns`) for the current ids"
+            )
+            return
         super().__init__(
             "a runbook key is a category (llm_hallucination, llm_refusal, tool_failure, prompt_injection, timeout, "
             "rate_limit, data_corruption, business_logic, infrastructure) or a pattern id from recurring_patterns "

@@ -140,3 +140,20 @@ def test_no_symlink_is_committed() -> None:
     staged = subprocess.run(["git", "ls-files", "-s"], cwd=ROOT, capture_output=True, check=True, text=True).stdout
     links = [line.split("\t", 1)[1] for line in staged.splitlines() if line.startswith("120000 ")]
     assert not links, f"symlinks committed: {links}"
+
+
+def test_the_documented_environment_file_means_to_systemd_what_it_says() -> None:
+    # systemd's EnvironmentFile= keeps everything after `=` (an inline `# comment` too) as the value: a comment
+    # after a value made the documented replicas refuse to start (a tokens file and proxies that do not exist)
+    from agent_postmortem.config import Settings
+
+    page = (DOCS / "deploy.md").read_text(encoding="utf-8")
+    block = page.split("`/etc/agent-postmortem/env`", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    env = dict(
+        line.split("=", 1) for line in block.splitlines() if line.strip() and not line.lstrip().startswith(("#", ";"))
+    )
+    assert env["POSTMORTEM_TOKENS_FILE"] == "/etc/agent-postmortem/tokens.toml"
+    assert not [name for name, value in env.items() if "#" in value]
+    del env["POSTMORTEM_TOKENS_FILE"]  # a file on the deployed host
+    settings = Settings.from_env(env)
+    assert [str(p) for p in settings.trusted_proxies] == ["127.0.0.1"]

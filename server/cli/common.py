@@ -114,6 +114,8 @@ def user_errors() -> Iterator[None]:
         _fail(BAD_INPUT, validation_text(e) if isinstance(e, ValidationError) else str(e))
     except BrokenPipeError:
         raise  # the reader went away: the root command ends quietly (server/cli/app.py)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:  # a path given that is not a file
+        _fail(BAD_INPUT, f"{e.strerror or e.__class__.__name__}: {e.filename or ''}")
     except OSError as e:
         _fail(FAILED, f"{e.strerror or e.__class__.__name__}: {e.filename or ''}")
     except Exception as e:

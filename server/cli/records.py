@@ -2,7 +2,6 @@
 Registered by server/cli/app.py from COMMANDS; heavy modules are imported inside the commands, so `--help` stays quick.
 """
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -28,10 +27,6 @@ from agent_postmortem.cli.common import (
     user_errors,
 )
 from agent_postmortem.cli.output import line, write
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def capture(
@@ -109,8 +104,8 @@ def search(
     agent: str | None = None,
     tool: str | None = None,
     model: str | None = None,
-    since: Annotated[datetime | None, typer.Option(help="created at or after (ISO date)")] = None,
-    until: Annotated[datetime | None, typer.Option(help="created at or before (ISO date)")] = None,
+    since: Annotated[str | None, typer.Option(help="created at or after (ISO 8601 date or time)")] = None,
+    until: Annotated[str | None, typer.Option(help="created at or before (ISO 8601; a date includes that day)")] = None,
     mode: Annotated[str, choice(("hybrid", "dense", "lexical"), help="meaning and exact words, or one of them")] = (
         "hybrid"
     ),
@@ -120,7 +115,7 @@ def search(
     from agent_postmortem.store.filters import SearchFilters
 
     with user_errors(), reading() as svc:
-        filters = SearchFilters.pick({**locals(), "since": _aware(since), "until": _aware(until)})
+        filters = SearchFilters.pick(locals())
         result = svc.search_incidents(query=query, limit=limit, mode=cast(Any, mode), filters=filters)
     if not emit(result, as_json):
         from agent_postmortem.cli.view import similar_table

@@ -95,6 +95,7 @@ def add_token(path: Path, team: str, note: str = "") -> str:
     token = "pm_" + secrets.token_urlsafe(32)
     quoted = note.replace("\\", "\\\\").replace('"', '\\"')
     entry = f'\n[[token]]\nteam = "{team}"\nsha256 = "{digest(token).hex()}"\nnote = "{quoted}"\n'
+    path.parent.mkdir(parents=True, exist_ok=True)  # a first token on a new machine: /etc/postmortem/tokens.toml
     with _locked(path):
         text = (path.read_text(encoding="utf-8") if path.exists() else "") + entry
         try:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_postmortem.ingest.json_input import JsonInputError, loads
-from agent_postmortem.ingest.jsonfile import read_text
+from agent_postmortem.ingest.jsonfile import display_name, read_text
 from agent_postmortem.store.models import LATEST
 
 STATUS_ERROR = 2
@@ -85,23 +85,37 @@ def parse_request(payload: Any, *, where: str = "request") -> list[Span]:
 def read_file(path: Path) -> list[Span]:
     """Spans from a file holding one OTLP/JSON request, or one request per line (what the OpenTelemetry
     Collector's file exporter writes). Blank lines are skipped; a bad line is reported with its number."""
-    text = read_text(path)
+    name = display_name(path)
+    text = read_text(
+        path,
+        not_text="OTLP/JSON is expected: a protobuf file (the Collector's file exporter with `format: proto`) is "
+        "not read; export with `format: json`",
+    )
     try:
         whole = loads(text)
     except JsonInputError:
         whole = None
-    if isinstance(whole, dict):
-        return parse_request(whole, where=path.name)
-    spans: list[Span] = []
+    payloads = [(name, whole)] if isinstance(whole, dict) else list(_lines(text, name))
+    if payloads and not any(isinstance(p, dict) and _has_spans(p) for _, p in payloads):
+        raise OtlpError(
+            f"{name}: no resourceSpans in any request; OTLP/JSON trace data (an ExportTraceServiceRequest, as the "
+            "Collector's file exporter writes) is expected, not another format (Jaeger, Zipkin)"
+        )
+    return [span for where, payload in payloads for span in parse_request(payload, where=where)]
+
+
+def _lines(text: str, name: str) -> Iterator[tuple[str, Any]]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            payload = loads(line)
+            yield f"{name} line {number}", loads(line)
         except JsonInputError as e:
-            raise OtlpError(f"{path.name} line {number}: {e}") from None
-        spans += parse_request(payload, where=f"{path.name} line {number}")
-    return spans
+            raise OtlpError(f"{name} line {number}: {e}") from None
+
+
+def _has_spans(payload: dict[str, Any]) -> bool:
+    return "resourceSpans" in payload or "resource_spans" in payload
 
 
 def group_traces(spans: Iterable[Span]) -> dict[str, list[Span]]:

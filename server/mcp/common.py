@@ -37,7 +37,7 @@ from agent_postmortem.errors import (
     validation_problems,
 )
 from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore
-from agent_postmortem.store.models import When
+from agent_postmortem.store.models import Through, When
 from agent_postmortem.store.vocabulary import LIMIT
 
 logger = logging.getLogger(__name__)
@@ -141,6 +141,7 @@ class PostmortemServer(MCPServer):
 
 
 _WHEN: TypeAdapter[datetime] = TypeAdapter(When)
+_THROUGH: TypeAdapter[datetime] = TypeAdapter(Through)
 
 
 def structured(result: BaseModel) -> CallToolResult:
@@ -152,9 +153,10 @@ def structured(result: BaseModel) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
-def when(value: str | None, name: str) -> datetime | None:
+def when(value: str | None, name: str, *, through: bool = False) -> datetime | None:
+    """An ISO 8601 argument; `through`: the end of a range, where a day alone stands for the whole day."""
     try:
-        return None if not value else _WHEN.validate_python(value)
+        return None if not value else (_THROUGH if through else _WHEN).validate_python(value)
     except ValidationError:
         raise ToolError(f"{name} must be an ISO 8601 date or time, e.g. 2026-11-27 or 2026-11-27T10:00:00Z.") from None
 

@@ -27,26 +27,23 @@ watched exception also waits briefly (`wait_on_error`) for its own capture on it
 without either (`os._exit`, as multiprocessing children do).
 """
 
-import asyncio
-import atexit
-import functools
 import logging
 import os
 import queue
-import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
+from agent_postmortem.sdk.fit import as_text, fit, message_of
+from agent_postmortem.sdk.process import flush_at_exit, local_service
+from agent_postmortem.sdk.watch import Watching, watched
 from agent_postmortem.store.models import IncidentCreate
 
 if TYPE_CHECKING:
-    from agent_postmortem.service.facade import PostmortemService
     from agent_postmortem.service.results import CaptureResult
 
 
@@ -66,6 +63,7 @@ QUEUE_SIZE = 1_000
 TRACE_CHARS = 8_000
 WAIT_ON_ERROR = 1.0  # seconds a watched exception waits for its capture: the process may end right after it
 EXIT_TIMEOUT = 15.0  # seconds a crash or an exit waits for queued captures (a first local capture loads the store)
+IDLE_SECONDS = 60.0  # a worker with nothing to do for this long ends; the next capture starts another
 
 
 class Recorder:
@@ -90,7 +88,7 @@ class Recorder:
         url = url or os.environ.get("POSTMORTEM_URL") or None
         token = token or os.environ.get("POSTMORTEM_TOKEN") or None
         self.url = url if service is None else None
-        self._make_service = service or (_remote_service(url, token) if url else _local_service)
+        self._make_service = service or (_remote_service(url, token) if url else local_service)
         self._queue: queue.Queue[IncidentCreate] = queue.Queue(maxsize=queue_size)
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
@@ -100,6 +98,7 @@ class Recorder:
         self._queued = 0  # captures put on the queue so far
         self._done = 0  # captures the worker has finished with (stored or failed)
         self._hooked = False
+        self._service: Service | None = None
         self.dropped = 0
         self.failed = 0
         self.captured_ids: list[str] = []
@@ -116,8 +115,13 @@ class Recorder:
         """Queue a capture; its number (to wait for), or 0 when it was dropped."""
         try:
             data = self._incident(error, context)
-        except (ValidationError, TypeError, ValueError) as e:
-            logger.warning("postmortem: capture dropped, invalid context (%s)", type(e).__name__)
+        except ValidationError as e:  # a context value no fitting can save (a category not in the list)
+            fields = ", ".join(sorted({".".join(map(str, err["loc"])) or "capture" for err in e.errors()}))
+            logger.warning("postmortem: capture dropped, invalid context field(s): %s", fields)
+            self.failed += 1
+            return 0
+        except Exception as e:  # the agent must never see the recorder fail, whatever its objects do
+            logger.warning("postmortem: capture dropped, its context could not be read (%s)", type(e).__name__)
             self.failed += 1
             return 0
         with self._progress:
@@ -132,37 +136,18 @@ class Recorder:
         return number
 
     def watch(self, fn: F | None = None, **context: Any) -> Any:
-        """Decorator (sync or async): records an exception raised by the function, then re-raises it unchanged."""
+        """Decorator (sync or async, generators too: an exception while iterating counts): records an exception
+        raised by the function, then re-raises it unchanged; a failing coroutine never blocks its event loop."""
 
         def wrap(func: F) -> F:
-            if asyncio.iscoroutinefunction(func):
-
-                @functools.wraps(func)
-                async def run_async(*args: Any, **kwargs: Any) -> Any:
-                    with self.watching(**context):
-                        return await func(*args, **kwargs)
-
-                return run_async  # type: ignore[return-value]
-
-            @functools.wraps(func)
-            def run(*args: Any, **kwargs: Any) -> Any:
-                with self.watching(**context):
-                    return func(*args, **kwargs)
-
-            return run  # type: ignore[return-value]
+            return watched(self, func, context)
 
         return wrap(fn) if fn is not None else wrap
 
-    @contextmanager
-    def watching(self, **context: Any) -> Iterator[None]:
-        """Context manager: records an exception raised inside, then re-raises it unchanged."""
-        try:
-            yield
-        except Exception as error:
-            number = self._enqueue(error, context)
-            if number and self.wait_on_error > 0:
-                self._wait_for(number, self.wait_on_error)
-            raise
+    def watching(self, **context: Any) -> Watching:
+        """Context manager, `with` or `async with`: records an exception raised inside, then re-raises it
+        unchanged (`async with` waits for the capture without blocking the event loop)."""
+        return Watching(self, context)
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every queued capture is stored (for tests and short-lived scripts); False on timeout."""
@@ -180,12 +165,13 @@ class Recorder:
                 self._progress.wait(left)
         return True
 
-    def _flush_at_exit(self) -> None:
-        if not self.flush(self.exit_timeout):
+    def flush_before_exit(self, deadline: float) -> None:
+        """At a crash or the interpreter's exit: wait for the queue up to `exit_timeout`, or the shared deadline of
+        every recorder of the process (server/sdk/process.py), whichever comes first."""
+        timeout = max(0.0, min(self.exit_timeout, deadline - time.monotonic()))
+        if not self.flush(timeout):
             logger.warning(
-                "postmortem: %d capture(s) not stored before exit (waited %.0f s)",
-                self._queued - self._done,
-                self.exit_timeout,
+                "postmortem: %d capture(s) not stored before exit (waited %.0f s)", self._queued - self._done, timeout
             )
 
     # --- internals ----------------------------------------------------------------------------
@@ -196,50 +182,47 @@ class Recorder:
         prompt = ctx.pop("prompt", None)
         fields: dict[str, Any] = {"agent": self.agent, "model": self.model, **ctx}
         if prompt is not None:
-            fields["prompt_excerpt"] = str(prompt)[:2_000]
+            fields["prompt_excerpt"] = as_text(prompt)
         if isinstance(error, BaseException):
-            message = str(error) or type(error).__name__
             fields.setdefault(
                 "title", f"{type(error).__name__} in {fields.get('tool') or fields.get('agent') or 'agent'}"
             )
             fields.setdefault("error_type", type(error).__name__)
-            fields.setdefault("error_message", message[:2_000])
+            fields.setdefault("error_message", message_of(error))
             trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
             fields.setdefault("stack_trace", trace[-TRACE_CHARS:])
         else:
-            fields.setdefault("title", str(error)[:200])
+            fields.setdefault("title", as_text(error))
         if session is not None:
-            fields["description"] = (f"session {session}. " + str(fields.get("description", "")))[:20_000]
-        fields["title"] = str(fields["title"])[:200]
-        return IncidentCreate.model_validate(fields)
-
-    def _hook_exit(self) -> None:
-        """Make an uncaught exception and the interpreter's exit wait (boundedly) for the queue."""
-        previous = sys.excepthook
-
-        def excepthook(kind: type[BaseException], error: BaseException, trace: Any) -> None:
-            previous(kind, error, trace)
-            self._flush_at_exit()
-
-        sys.excepthook = excepthook
-        atexit.register(self._flush_at_exit)
-        self._hooked = True
+            fields["description"] = f"session {as_text(session)}. " + as_text(fields.get("description", ""))
+        return IncidentCreate.model_validate(fit(fields))
 
     def _start(self) -> None:
         with self._lock:
             if not self._hooked:
-                self._hook_exit()
+                flush_at_exit(self)
+                self._hooked = True
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._drain, name="postmortem-recorder", daemon=True)
                 self._worker.start()
 
-    def _drain(self) -> None:
-        service = None
+    def _next(self) -> IncidentCreate | None:
+        """The next capture, or None once the queue has stayed empty for IDLE_SECONDS: the worker then ends (a
+        recorder per request must not leave a thread per request), and the next capture starts another."""
         while True:
-            data = self._queue.get()
             try:
-                service = service or self._make_service()
-                self.captured_ids.append(service.capture_incident(data).id)
+                return self._queue.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:  # `_start` runs under this lock after each put: no capture is left without a worker
+                    if self._queue.empty():
+                        self._worker = None
+                        return None
+
+    def _drain(self) -> None:
+        while (data := self._next()) is not None:
+            try:
+                self._service = self._service or self._make_service()
+                self.captured_ids.append(self._service.capture_incident(data).id)
             except CaptureNotStored as e:
                 self.failed += 1
                 logger.warning("postmortem: a capture was not stored: %s", e)
@@ -260,10 +243,3 @@ def _remote_service(url: str, token: str | None) -> Callable[[], "Service"]:
         return RemoteService(url, token=token)
 
     return make
-
-
-def _local_service() -> "PostmortemService":
-    from agent_postmortem.config import Settings
-    from agent_postmortem.service.runtime import build_service
-
-    return build_service(Settings.from_env())

@@ -2,6 +2,7 @@
 `analysis.learn`; this gathers the incidents, items and pattern verdicts they are built from. Only accepted analyses
 count: an unreviewed or rejected draft is not a lesson."""
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -22,6 +23,7 @@ from agent_postmortem.store.models import ActionItem, Category, Incident
 from agent_postmortem.store.records.incidents import IncidentStore
 
 LEARN_ALL_LIMIT = 100_000
+PATTERN_ID = re.compile(r"PAT-[1-9][0-9]{0,9}")
 
 
 class Lessons:
@@ -37,7 +39,7 @@ class Lessons:
         if key.startswith("PAT-"):
             rows = {f"PAT-{g[0].pk}": g for g in found}.get(key)
             if rows is None:
-                raise UnknownRunbook()
+                raise UnknownRunbook(key if PATTERN_ID.fullmatch(key) else None)
             members = [self.store.get_or_raise(to_incident_id(r.pk), accepted=True) for r in reversed(rows)]
             category = top_category(rows)
             title = f"{label(rows)} ({category})"

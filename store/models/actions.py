@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from agent_postmortem.store.models.fields import Model, Short, When, clean_text
+from agent_postmortem.store.models.fields import DueBy, Model, Short, When, clean_text
 from agent_postmortem.store.vocabulary import ActionStatus, Priority
 
 
@@ -13,7 +13,7 @@ class ActionItemCreate(Model):
     title: Annotated[str, Field(min_length=3, max_length=300), AfterValidator(clean_text)]
     owner: Short | None = None
     priority: Priority = "P1"
-    due_at: When | None = None
+    due_at: DueBy | None = None
     status: ActionStatus = "open"
 
 

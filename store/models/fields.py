@@ -1,10 +1,12 @@
 """What every stored text and time must be: storable text (no NUL, no lone surrogate), times as UTC in one range,
 bounded string types, and the shared strict config that never echoes a rejected value."""
 
-from datetime import UTC, datetime
-from typing import Annotated
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 
 def clean_text(value: str) -> str:
@@ -39,7 +41,39 @@ Title = Annotated[str, Field(min_length=3, max_length=200), AfterValidator(clean
 Short = Annotated[str, Field(max_length=200), AfterValidator(clean_text)]
 Body = Annotated[str, Field(max_length=20_000), AfterValidator(clean_text)]
 Medium = Annotated[str, Field(max_length=2_000), AfterValidator(clean_text)]
-When = Annotated[datetime, AfterValidator(aware_utc)]
+
+
+def iso_text(value: Any) -> Any:
+    """A time given as text is ISO 8601: its basic date form (`20261215`) is that day, and any other run of digits is
+    refused. Pydantic would read digits as Unix seconds: `--due 20261215` was a due date in August 1970."""
+    if isinstance(value, str) and value.strip().isdigit():
+        digits = value.strip()
+        if len(digits) == 8:
+            return f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
+        raise ValueError("a time is ISO 8601 (2026-12-15 or 2026-12-15T10:00:00Z), not a number")
+    return value
+
+
+When = Annotated[datetime, BeforeValidator(iso_text), AfterValidator(aware_utc)]
+_DAY = re.compile(r"\d{4}-?\d{2}-?\d{2}")  # 2026-12-15, or its basic form 20261215
+
+
+def _day_ends_at(last: time) -> Callable[[Any], Any]:
+    def day_end(value: Any) -> Any:
+        """A day given alone (`2026-12-15`) stands for its end, UTC; a time given is kept as given."""
+        if isinstance(value, str) and _DAY.fullmatch(value.strip()):
+            value = date.fromisoformat(value.strip())
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime.combine(value, last, tzinfo=UTC)
+        return value
+
+    return day_end
+
+
+# A due date given as a day is due by the end of it: an item due today is not overdue the moment it is added.
+DueBy = Annotated[When, BeforeValidator(_day_ends_at(time(23, 59, 59)))]
+# The end of a range given as a day includes that day (`--until 2026-12-01` finds what was created on it).
+Through = Annotated[When, BeforeValidator(_day_ends_at(time.max))]
 # Compared exactly as sent: not stripped, not redacted (the store keeps a keyed digest: store/idempotency.py)
 OpaqueKey = Annotated[
     str, StringConstraints(strip_whitespace=False), Field(min_length=8, max_length=200), AfterValidator(clean_text)

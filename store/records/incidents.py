@@ -231,13 +231,10 @@ class IncidentStore:
         if status not in get_args(Status):
             raise ValueError("the status must be open, mitigated or resolved")
         row = None if event is None else event_row(pk, event)
-        values: dict[str, Any] = {"status": status}
-        if status == "mitigated":
-            values["mitigated_at"] = at
-        if status == "resolved":
-            values["resolved_at"] = at
+        t = schema.incidents.c
         with self.engine.begin() as conn:
-            conn.execute(update(schema.incidents).where(schema.incidents.c.pk == pk).values(**values))
+            current = conn.execute(select(t.status).where(t.pk == pk)).scalar_one()
+            conn.execute(update(schema.incidents).where(t.pk == pk).values(**_status_change(current, status, at)))
             if row is not None:
                 conn.execute(insert(schema.timeline_events).values(row))
             conn.execute(insert(schema.index_outbox).values(incident_pk=pk, op="upsert"))
@@ -288,3 +285,15 @@ _LATEST_ACCEPTED = (
 _ACCEPTED_BODIES = select(schema.analyses.c.incident_pk, schema.analyses.c.body).join(
     _LATEST_ACCEPTED, _LATEST_ACCEPTED.c.pk == schema.analyses.c.pk
 )
+
+
+def _status_change(current: str, status: str, at: datetime) -> dict[str, Any]:
+    """The columns a status change sets. Marking an incident as it already is keeps its times (a second `resolved`
+    does not move the time to resolve); leaving `resolved` clears `resolved_at` (a resolved incident marked mitigated
+    again was counted as resolved by every metric); the first mitigation time is kept."""
+    if status == current:
+        return {"status": status}
+    values: dict[str, Any] = {"status": status, "resolved_at": at if status == "resolved" else None}
+    if status == "mitigated":
+        values["mitigated_at"] = func.coalesce(schema.incidents.c.mitigated_at, at)
+    return values

@@ -111,8 +111,10 @@ def test_learning_needs_an_analysis_and_a_known_runbook_key(tmp_path: Path) -> N
     raw = service.capture_incident(IncidentCreate(title="Unanalysed failure of the planner")).id
     with pytest.raises(NotAnalysed, match="draft_analysis"):
         service.learn(raw)
-    with pytest.raises(UnknownRunbook, match="PAT-n"):
+    with pytest.raises(UnknownRunbook, match="no recurring pattern PAT-999 now .* call recurring_patterns"):
         service.runbook("PAT-999")
+    with pytest.raises(UnknownRunbook, match=r"a runbook key is .*\(PAT-n\)$"):
+        service.runbook("PAT-9x<script>")  # not a pattern id: never named back
     with pytest.raises(UnknownRunbook):
         service.runbook("timeouts")
     assert service.runbook("TIMEOUT").incidents == []

@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -251,3 +252,40 @@ def test_a_database_server_that_cannot_be_reached_is_said_so_with_what_to_check(
     assert done.returncode == 1 and said.count("\n") == 1, said
     assert "could not connect" in said and "POSTMORTEM_DATABASE_URL" in said, said
     assert "disk" not in said and "rolled back" not in said and "CANARY" not in said, said
+
+
+def test_an_item_due_today_is_not_overdue_until_the_day_ends(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    captured = postmortem("capture", "--title", "Agent timed out calling the CRM", "--json", home=home)
+    incident_id = json.loads(captured.stdout)["id"]
+    today = datetime.now(UTC).date().isoformat()
+    added = postmortem(
+        "actions", "--incident", incident_id, "--add", "Set a deadline", "--due", today, "--json", home=home
+    )
+    item = json.loads(added.stdout)
+    assert (item["overdue"], item["due_at"]) == (False, f"{today}T23:59:59Z")
+    assert json.loads(postmortem("actions", "--overdue", "--json", home=home).stdout)["items"] == []
+    timed = postmortem("actions", "--item", item["id"], "--due", f"{today}T00:00:00+00:00", "--json", home=home)
+    assert json.loads(timed.stdout)["overdue"] is True  # a time given is kept as given
+
+
+def test_dates_are_iso_8601_and_a_day_given_as_the_end_of_a_range_includes_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    captured = postmortem("capture", "--title", "Agent timed out calling the CRM", "--json", home=home)
+    incident_id = json.loads(captured.stdout)["id"]
+    today = datetime.now(UTC).date()
+
+    def hits(*dates: str) -> list[str]:
+        done = postmortem("search", "CRM timed out", *dates, "--json", home=home)
+        assert done.returncode == 0, done.stderr
+        return [h["id"] for h in json.loads(done.stdout)["hits"]]
+
+    assert hits("--until", today.isoformat()) == [incident_id]  # was midnight: today's incidents were left out
+    assert hits("--since", "29990101") == []  # ISO 8601's basic form, not Unix seconds (August 1970)
+    assert hits("--until", today.strftime("%Y%m%d")) == [incident_id]
+    number = postmortem("search", "CRM timed out", "--since", "1765000000", home=home)
+    assert number.returncode == 2 and b"not a number" in number.stderr and b"1765000000" not in number.stderr
+    added = postmortem(
+        "actions", "--incident", incident_id, "--add", "Set a deadline", "--due", "20261215", "--json", home=home
+    )
+    assert json.loads(added.stdout)["due_at"] == "2026-12-15T23:59:59Z"

@@ -1,6 +1,8 @@
 """`postmortem import-traces`, in process, on a real data directory with the bundled embedding model."""
 
+import gzip
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,7 @@ from typer.testing import CliRunner
 
 from agent_postmortem.cli.app import app
 from tests.factories import FIXTURES
+from tests.processes import CLI, cli, env
 
 FIXTURE = FIXTURES / "otlp" / "genai_traces.jsonl"
 
@@ -42,4 +45,46 @@ def test_a_malformed_trace_file_is_one_clear_line_and_exit_2(runner: CliRunner, 
     assert "traces.jsonl: resourceSpans[0].scopeSpans[0].spans[0].traceId: missing" in result.stderr
     assert "Traceback" not in result.stderr
     missing = runner.invoke(app, ["import-traces", str(tmp_path / "nope.jsonl")])
-    assert missing.exit_code == 1 and "No such file" in missing.stderr
+    assert missing.exit_code == 2 and "No such file" in missing.stderr  # a path given that is no file: bad input
+    folder = runner.invoke(app, ["import-traces", str(tmp_path)])
+    assert folder.exit_code == 2 and "Is a directory" in folder.stderr
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"data": [{"traceID": "4bf92f3577b34da6", "spans": [{"spanID": "00f067aa0ba902b7"}]}]}',  # Jaeger's JSON
+        '[{"traceId": "4bf92f3577b34da6", "id": "00f067aa0ba902b7", "name": "get"}]',  # Zipkin v2
+        '{"foo": 1}\n{"bar": 2}\n',
+    ],
+)
+def test_a_file_in_another_trace_format_is_refused_not_read_as_no_traces(tmp_path: Path, body: str) -> None:
+    other = tmp_path / "traces.json"
+    other.write_text(body, encoding="utf-8")
+    done = cli(tmp_path / "home", "import-traces", str(other), "--dry-run")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("error: traces.json: no resourceSpans in any request; OTLP/JSON trace data")
+
+
+def test_traces_piped_on_stdin_are_imported(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [CLI, "import-traces", "-", "--json"],
+        input=FIXTURE.read_bytes(),
+        env=env(tmp_path / "home"),
+        capture_output=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["created"] == 2
+
+
+def test_a_gzipped_trace_file_is_read_and_a_binary_one_is_named_for_what_it_probably_is(tmp_path: Path) -> None:
+    packed = tmp_path / "traces.jsonl.gz"
+    packed.write_bytes(gzip.compress(FIXTURE.read_bytes()))
+    read = cli(tmp_path / "home", "import-traces", str(packed), "--dry-run", "--json")
+    assert read.returncode == 0 and json.loads(read.stdout)["failed_traces"] == 2, read.stderr
+    proto = tmp_path / "traces.pb"
+    proto.write_bytes(b"\n\x8f\x01\n\x12\xff\xfe")  # what the Collector's file exporter writes with format: proto
+    refused = cli(tmp_path / "home", "import-traces", str(proto), "--dry-run")
+    assert refused.returncode == 2 and "export with `format: json`" in refused.stderr

@@ -110,7 +110,7 @@ def test_a_search_with_since_after_until_is_refused_naming_both_dates(tmp_path: 
     result = postmortem("search", "timeout", "--since", "2026-12-01", "--until", "2026-11-01", home=tmp_path)
     said = result.stderr.decode()
     assert result.returncode == 2 and result.stdout == b"", said
-    assert "since (2026-12-01T00:00:00+00:00) is after until (2026-11-01T00:00:00+00:00)" in said, said
+    assert "since (2026-12-01T00:00:00+00:00) is after until (2026-11-01T23:59:59.999999+00:00)" in said, said
     assert said.count("\n") == 1 and "Traceback" not in said
 
 

@@ -273,3 +273,16 @@ def test_concurrent_token_adds_all_land_in_a_private_file(tmp_path: Path) -> Non
     assert all(anyio.run(verifier.verify_token, out.strip()) is not None for out in outputs)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_first_token_add_creates_the_folder_the_documented_path_names(tmp_path: Path) -> None:
+    path = tmp_path / "etc" / "postmortem" / "tokens.toml"  # as in docs/http.md, on a machine that has no such folder
+    made = subprocess.run(
+        [str(Path(sys.executable).parent / "postmortem"), "token", "add", "--team", "payments"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "POSTMORTEM_TOKENS_FILE": str(path)},
+    )
+    assert made.returncode == 0, made.stderr
+    assert anyio.run(TeamTokenVerifier(load_tokens(path)).verify_token, made.stdout.strip()) is not None

@@ -7,6 +7,7 @@ import pytest
 from mcp import Client
 
 from agent_postmortem.mcp.server import create_server
+from agent_postmortem.store.models import utcnow
 from tests.factories import CAPTURE, make_service, tool_arguments
 
 pytestmark = pytest.mark.anyio
@@ -53,8 +54,20 @@ async def test_a_search_with_since_after_until_is_refused_naming_the_parsed_date
             "search_incidents", {"query": "timeout", "since": "2026-11-01", "until": "2026-11-01"}
         )
     text = result.content[0].text  # type: ignore[union-attr]
-    assert result.is_error and "since (2026-12-01T00:00:00+00:00) is after until (2026-11-01T00:00:00+00:00)" in text
-    assert ".000" not in text and not same_day.is_error, same_day.content
+    parsed = "since (2026-12-01T00:00:00+00:00) is after until (2026-11-01T23:59:59.999999+00:00)"  # all of Nov 1
+    assert result.is_error and parsed in text
+    assert ".000+" not in text and not same_day.is_error, same_day.content
+
+
+async def test_until_a_day_includes_that_day_and_a_number_is_not_a_time(tmp_path: Path) -> None:
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        today = utcnow().date()
+        through = await client.call_tool("search_incidents", {"query": "timeout", "until": today.isoformat()})
+        number = await client.call_tool("search_incidents", {"query": "timeout", "since": "1765000000"})
+    assert [h["id"] for h in through.structured_content["hits"]] == [incident_id]  # type: ignore[index]
+    assert number.is_error and "1765000000" not in number.content[0].text  # type: ignore[union-attr]
 
 
 async def test_an_argument_a_tool_does_not_take_is_refused_with_the_ones_it_takes(tmp_path: Path) -> None:

@@ -53,6 +53,8 @@ async def test_learning_over_mcp_and_its_resources(tmp_path: Path, mode: str) ->
         review = await client.read_resource(f"review://{incident_id}")
         with pytest.raises(MCPError, match="PAT-n"):
             await client.read_resource("runbook://not-a-category")
+        with pytest.raises(MCPError, match="no recurring pattern PAT-99 now"):  # well formed, but no such pattern
+            await client.read_resource("runbook://PAT-99")
     assert early.is_error and "draft_analysis" in early.content[0].text  # type: ignore[union-attr]
     assert unreviewed.is_error and "review_analysis" in unreviewed.content[0].text  # type: ignore[union-attr]
     result = learned.structured_content
@@ -64,3 +66,20 @@ async def test_learning_over_mcp_and_its_resources(tmp_path: Path, mode: str) ->
     assert text.startswith("# Runbook: rate limit") and f"[{incident_id}](report://{incident_id})" in text
     assert "unbounded retries against a shared fares API quota" in text  # the accepted analysis' root cause
     assert review.contents[0].text.startswith("# Lightweight review:")  # type: ignore[union-attr]
+
+
+@MODES
+async def test_an_incident_marked_again_keeps_its_times_and_one_reopened_is_no_longer_resolved(
+    tmp_path: Path, mode: str
+) -> None:
+    service = make_service(tmp_path)
+    async with Client(server_for(service), mode=mode) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        first = (await client.call_tool("resolve_incident", {"incident_id": incident_id})).structured_content
+        again = (await client.call_tool("resolve_incident", {"incident_id": incident_id})).structured_content
+        back = await client.call_tool("resolve_incident", {"incident_id": incident_id, "status": "mitigated"})
+    assert again["resolved_at"] == first["resolved_at"]  # type: ignore[index]  # a second resolve moves nothing
+    reopened = back.structured_content
+    assert reopened["status"] == "mitigated" and reopened["resolved_at"] is None  # type: ignore[index]
+    assert reopened["mitigated_at"] is not None  # type: ignore[index]
+    assert service.get_incident(incident_id).timeline[-1].kind == "mitigated"  # the change is on the timeline

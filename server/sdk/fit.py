@@ -1,0 +1,99 @@
+"""Make what an agent's failure carries fit a capture, instead of losing the capture.
+
+The SDK's text comes from the agent's exception and context, not from a person who could fix it: a message built
+from binary data (NUL bytes, undecodable bytes kept as lone surrogates), an exception whose `__str__` raises,
+arguments as a dict, or more text than a field holds. The MCP tool and the CLI refuse such values; here they are
+made storable (NUL and lone surrogates as escapes, each field cut to its limit, the stack trace and description
+trimmed to the capture's total), so the failure is still recorded.
+"""
+
+import json
+from typing import Any, get_args
+
+from annotated_types import MaxLen
+from pydantic.fields import FieldInfo
+
+from agent_postmortem.store.models import IncidentCreate
+from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
+
+KEPT_AS_GIVEN = {"idempotency_key"}  # compared exactly as sent: never altered
+TRIMMED_FIRST = ("description", "stack_trace", "tool_args", "prompt_excerpt", "error_message", "impact")
+
+
+def message_of(error: BaseException) -> str:
+    """`str(error)`, or a placeholder when the exception cannot be printed (its `__str__` raises)."""
+    try:
+        text = str(error)
+    except Exception:
+        return f"<unprintable {type(error).__name__}>"
+    return text or type(error).__name__
+
+
+def as_text(value: Any) -> str:
+    """A context value as text: JSON for dicts and lists (tool arguments), else `str`."""
+    if isinstance(value, str):
+        return value
+    try:
+        if isinstance(value, dict | list | tuple):
+            return json.dumps(value, default=repr, ensure_ascii=False)
+        return str(value)
+    except Exception:  # a cyclic structure, a __str__ that raises: the agent's object, not ours to fix
+        return f"<unprintable {type(value).__name__}>"
+
+
+def storable(text: str) -> str:
+    """Text the store accepts: NUL as `\\x00`, lone surrogates as `\\udcff` escapes."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _own_max(metadata: Any) -> int | None:
+    for meta in metadata:
+        if isinstance(meta, MaxLen):
+            return int(meta.max_length)
+        if isinstance(meta, FieldInfo) and (inner := _own_max(meta.metadata)) is not None:
+            return inner
+    return None
+
+
+def _max_length(annotation: Any) -> int | None:
+    """The `max_length` of an annotated string type, also inside `X | None`."""
+    own = _own_max(getattr(annotation, "__metadata__", ()))
+    if own is not None:
+        return own
+    return next((n for n in map(_max_length, get_args(annotation)) if n is not None), None)
+
+
+def _limit(name: str) -> int | None:
+    field = IncidentCreate.model_fields.get(name)
+    if field is None:
+        return None
+    own = _own_max(field.metadata)
+    return own if own is not None else _max_length(field.annotation)
+
+
+def fit(fields: dict[str, Any]) -> dict[str, Any]:
+    """The text fields made storable and cut to their limits (a stack trace keeps its end, where the error is),
+    then the description, stack trace, ... trimmed in turn until the capture is within its total size. Other
+    values are left as given."""
+    out = dict(fields)
+    for name, value in fields.items():
+        limit = _limit(name)
+        if value is None or isinstance(value, bool) or name in KEPT_AS_GIVEN or limit is None:
+            continue
+        text = storable(as_text(value))
+        out[name] = text[-limit:] if name == "stack_trace" else text[:limit]
+    for name in TRIMMED_FIRST:
+        excess = sum(len(v.encode("utf-8")) for v in out.values() if isinstance(v, str)) - MAX_CAPTURE_BYTES
+        if excess <= 0:
+            break
+        value = out.get(name)
+        if isinstance(value, str):
+            out[name] = _trimmed(value, excess + 16, keep_end=name == "stack_trace")
+    return out
+
+
+def _trimmed(text: str, excess: int, *, keep_end: bool) -> str:
+    """`text` shorter by at least `excess` UTF-8 bytes, from its start when `keep_end`, never splitting a character."""
+    data = text.encode("utf-8")
+    kept = max(0, len(data) - excess)
+    return (data[len(data) - kept :] if keep_end else data[:kept]).decode("utf-8", "ignore")

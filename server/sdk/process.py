@@ -1,0 +1,73 @@
+"""What every recorder of a process shares: one exit hook and one local store.
+
+Agent code may make a `Recorder` per agent instance, per request or per task. Each used to chain its own
+`sys.excepthook` (a few thousand recorders made a crash end in RecursionError, with no capture flushed), register
+its own atexit handler, and build its own local service (a store and an embedding model each: about 1 GB for 20).
+Here one hook, installed once, flushes every live recorder within one shared deadline, and recorders on the same
+local store share one service.
+"""
+
+import atexit
+import sys
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from agent_postmortem.service.facade import PostmortemService
+
+
+class Flushable(Protocol):
+    exit_timeout: float
+
+    def flush_before_exit(self, deadline: float) -> None: ...
+
+
+_live: "weakref.WeakSet[Any]" = weakref.WeakSet()
+_services: dict[tuple[str, str, str], "PostmortemService"] = {}
+_lock = threading.Lock()
+_service_lock = threading.Lock()
+_installed = False
+
+
+def flush_at_exit(recorder: Flushable) -> None:
+    """Make an uncaught exception and the interpreter's exit wait (boundedly) for this recorder's queue too."""
+    global _installed
+    with _lock:
+        _live.add(recorder)
+        if _installed:
+            return
+        previous = sys.excepthook
+
+        def excepthook(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+            previous(kind, error, trace)  # the traceback first, as without a recorder
+            flush_all()
+
+        sys.excepthook = excepthook
+        atexit.register(flush_all)
+        _installed = True
+
+
+def flush_all() -> None:
+    """Wait for every live recorder's queue, all within the longest of their exit timeouts."""
+    recorders = list(_live)
+    if not recorders:
+        return
+    deadline = time.monotonic() + max(r.exit_timeout for r in recorders)
+    for recorder in recorders:
+        recorder.flush_before_exit(deadline)
+
+
+def local_service() -> "PostmortemService":
+    """The process' service on the local store that the environment names (POSTMORTEM_HOME, _TEAM, _DATABASE_URL),
+    built once and shared by every recorder that captures there."""
+    from agent_postmortem.config import Settings
+    from agent_postmortem.service.runtime import build_service
+
+    settings = Settings.from_env()
+    key = (str(settings.home), settings.team, settings.database_url or "")
+    with _service_lock:
+        if key not in _services:
+            _services[key] = build_service(settings)
+        return _services[key]

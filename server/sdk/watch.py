@@ -1,0 +1,104 @@
+"""Watching agent code: a context manager (`with` and `async with`) and a decorator for every kind of function.
+
+A watched exception is queued, then waits briefly for its own capture (the process may end right after it,
+without the exit hooks). That wait must never hold an event loop: under `async with` (and so for decorated async
+functions and async generators) it runs in a worker thread while the loop serves other tasks; a plain `with` inside
+a running asyncio loop does not wait at all (the exit hooks still flush). Blocking there stalled every task of an
+async agent for as long as the failures' captures took (1.3 s for 40 failing calls at once).
+"""
+
+import asyncio
+import functools
+import inspect
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Literal, Protocol, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Queues(Protocol):
+    wait_on_error: float
+
+    def _enqueue(self, error: BaseException, context: dict[str, Any]) -> int: ...
+
+    def _wait_for(self, number: int, timeout: float) -> bool: ...
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class Watching:
+    """Records an exception raised inside (`Exception`, not cancellation or exit), then lets it go on unchanged."""
+
+    def __init__(self, recorder: Queues, context: dict[str, Any]) -> None:
+        self._recorder = recorder
+        self._context = context
+
+    def _queued(self, error: BaseException | None) -> int:
+        return self._recorder._enqueue(error, self._context) if isinstance(error, Exception) else 0
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: TracebackType | None
+    ) -> Literal[False]:
+        number = self._queued(error)
+        if number and self._recorder.wait_on_error > 0 and not _loop_running():
+            self._recorder._wait_for(number, self._recorder.wait_on_error)
+        return False
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: TracebackType | None
+    ) -> Literal[False]:
+        number = self._queued(error)
+        if number and self._recorder.wait_on_error > 0:
+            import anyio.to_thread  # asyncio or trio alike; imported only when a watched coroutine fails
+
+            await anyio.to_thread.run_sync(self._recorder._wait_for, number, self._recorder.wait_on_error)
+        return False
+
+
+def watched(recorder: Queues, func: F, context: dict[str, Any]) -> F:
+    """`func` with its exceptions recorded: sync or async, generators and async generators while iterated."""
+    if inspect.isasyncgenfunction(func):
+
+        @functools.wraps(func)
+        async def run_async_gen(*args: Any, **kwargs: Any) -> Any:
+            async with Watching(recorder, context):
+                async for item in func(*args, **kwargs):
+                    yield item
+
+        return run_async_gen  # type: ignore[return-value]
+    if inspect.isgeneratorfunction(func):
+
+        @functools.wraps(func)
+        def run_gen(*args: Any, **kwargs: Any) -> Any:
+            with Watching(recorder, context):
+                return (yield from func(*args, **kwargs))
+
+        return run_gen  # type: ignore[return-value]
+    if asyncio.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            async with Watching(recorder, context):
+                return await func(*args, **kwargs)
+
+        return run_async  # type: ignore[return-value]
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with Watching(recorder, context):
+            return func(*args, **kwargs)
+
+    return run  # type: ignore[return-value]

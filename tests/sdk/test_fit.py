@@ -1,0 +1,118 @@
+"""What agent code throws at the recorder: every odd payload is stored (fitted), and the agent sees only its own
+exception. The first test runs an agent script as its own process, as users write it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent_postmortem.config import Settings
+from agent_postmortem.sdk.fit import fit
+from agent_postmortem.sdk.recorder import Recorder
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.service.runtime import build_service
+from agent_postmortem.store.models import IncidentCreate
+from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
+from tests.factories import make_service
+
+ODD_AGENT = r"""
+import asyncio, json, sys
+from agent_postmortem import Recorder
+
+recorder = Recorder(agent="odd-bot", wait_on_error=0)
+
+
+class Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("the payload cannot be printed")
+
+
+def run(tool, error, **context):
+    try:
+        with recorder.watching(tool=tool, **context):
+            raise error
+    except BaseException as seen:
+        assert seen is error, f"{tool}: the agent saw {seen!r}"
+
+
+run("unprintable", Unprintable())
+run("binary", ValueError("frame bin\x00ary"))
+run("undecodable", ValueError(b"\xff\xfe caf\xe9".decode("utf-8", "surrogateescape")))
+run("huge", ValueError("x" * 3_000_000), tool_args=json.dumps({"rows": ["y" * 100] * 1000}))
+run("wide", ValueError("\u5931\u8d25" * 1000), description="\u63cf\u8ff0" * 9000)
+run("dict-args", ValueError("bad args"), tool_args={"city": "Lisbon", "nights": 3})
+
+
+@recorder.watch(tool="stream")
+def stream():
+    yield "first chunk"
+    raise ConnectionError("stream reset by peer")
+
+
+@recorder.watch(tool="astream")
+async def astream():
+    yield "first chunk"
+    raise ConnectionError("async stream reset by peer")
+
+
+async def consume():
+    return [chunk async for chunk in astream()]
+
+
+for body in (lambda: list(stream()), lambda: asyncio.run(consume())):
+    try:
+        body()
+    except ConnectionError:
+        pass
+assert recorder.flush(120), "not flushed"
+print(recorder.failed, recorder.dropped)
+"""
+
+
+@pytest.mark.slow
+def test_odd_exceptions_from_an_agent_process_are_all_stored_and_reraised_unchanged(tmp_path: Path) -> None:
+    script = tmp_path / "agent.py"
+    script.write_text(ODD_AGENT, encoding="utf-8")
+    env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none"}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["0", "0"], done.stderr[-2000:]  # nothing failed, nothing dropped
+    service = build_service(Settings.from_env(env))
+    stored = {i.tool: i for i in (service.store.get_or_raise(s.id) for s in service.list_incidents().incidents)}
+    assert stored.keys() == {"unprintable", "binary", "undecodable", "huge", "wide", "dict-args", "stream", "astream"}
+    assert stored["unprintable"].error_message == "<unprintable Unprintable>"
+    assert stored["binary"].error_message == "frame bin\\x00ary"
+    assert stored["undecodable"].error_message == "\\udcff\\udcfe caf\\udce9"
+    assert stored["dict-args"].tool_args == '{"city": "Lisbon", "nights": 3}'
+    assert stored["stream"].error_message == "stream reset by peer"
+    assert stored["astream"].error_type == "ConnectionError"
+    wide = stored["wide"]
+    assert wide.stack_trace and wide.stack_trace.endswith("\u5931\u8d25") and "ValueError: " in wide.stack_trace
+
+
+def test_a_fitted_capture_keeps_the_end_of_the_stack_trace_and_stays_within_the_total() -> None:
+    fields = {
+        "title": "ValueError in wide",
+        "description": "\u63cf" * 20_000,
+        "stack_trace": "Traceback\n" + "  frame\n" * 5_000 + "ValueError: boom\n",
+        "error_message": "m\x00" * 1_500,
+        "idempotency_key": "key-\x00-kept",
+    }
+    fitted = fit(fields)
+    assert fitted["stack_trace"].endswith("ValueError: boom\n") and len(fitted["error_message"]) == 2_000
+    assert fitted["idempotency_key"] == "key-\x00-kept"  # compared exactly as sent: never altered
+    total = sum(len(v.encode()) for k, v in fitted.items() if isinstance(v, str) and k != "idempotency_key")
+    assert total <= MAX_CAPTURE_BYTES
+    IncidentCreate.model_validate({**fitted, "idempotency_key": "key-kept"})
+
+
+def test_a_context_value_no_fitting_can_save_is_dropped_naming_its_field(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    service: PostmortemService = make_service(tmp_path)
+    recorder = Recorder(service=lambda: service)
+    recorder.capture(ValueError("boom"), category="not-a-category-sk-secret")
+    assert recorder.failed == 1
+    assert "invalid context field(s): category" in caplog.text and "sk-secret" not in caplog.text

@@ -1,0 +1,84 @@
+"""A process with many recorders (one per agent instance, request or task): one exit hook flushes them all, one local
+service serves them, and idle workers end. The first test runs such an agent as its own process."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from agent_postmortem.config import Settings
+from agent_postmortem.sdk import process, recorder
+from agent_postmortem.sdk.recorder import Recorder
+from agent_postmortem.service.runtime import build_service
+from tests.factories import make_service
+
+MANY_RECORDERS = r"""
+from agent_postmortem import Recorder
+
+
+class Quick:  # a store that answers at once: the test is about the hooks, not the store
+    def capture_incident(self, data):
+        return type("Stored", (), {"id": "INC-0"})()
+
+
+for n in range(3000):  # a recorder per request, as agent code may make them
+    Recorder(agent=f"worker-{n}", service=Quick).capture(RuntimeError("upstream 503"), tool="fares.search")
+
+crash = Recorder(agent="refund-bot", wait_on_error=0)
+
+
+@crash.watch(tool="payments.refund")
+def refund():
+    raise RuntimeError("payments.refund returned 502 Bad Gateway")
+
+
+refund()
+"""
+
+
+@pytest.mark.slow
+def test_a_crash_after_thousands_of_recorders_is_stored_and_its_traceback_printed_once(tmp_path: Path) -> None:
+    script = tmp_path / "agent.py"
+    script.write_text(MANY_RECORDERS, encoding="utf-8")
+    env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none"}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert "RecursionError" not in done.stderr and "Error in sys.excepthook" not in done.stderr, done.stderr[-1500:]
+    assert done.stderr.count("RuntimeError: payments.refund returned 502 Bad Gateway") == 1
+    service = build_service(Settings.from_env(env))
+    [stored] = service.list_incidents().incidents
+    assert service.get_incident(stored.id).tool == "payments.refund"
+
+
+def test_recorders_on_one_local_store_share_one_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(process, "_services", {})
+    monkeypatch.setattr("agent_postmortem.service.runtime.build_service", lambda settings: make_service(tmp_path))
+    first, second = Recorder(agent="crm-bot"), Recorder(agent="crm-bot")
+    first.capture(TimeoutError("crm.update timed out after 30 s"), tool="crm.update")
+    assert first.flush(30)
+    second.capture(TimeoutError("crm.update timed out after 30 s"), tool="crm.update")
+    assert second.flush(30)
+    assert first._service is second._service and len(process._services) == 1
+    assert first.captured_ids == second.captured_ids  # one incident, two occurrences
+
+
+def test_an_idle_worker_ends_and_the_next_capture_starts_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recorder, "IDLE_SECONDS", 0.1)
+    service = make_service(tmp_path)
+    watched = Recorder(service=lambda: service)
+    before = threading.active_count()
+    watched.capture(TimeoutError("crm.update timed out after 30 s"), tool="crm.update")
+    assert watched.flush(30)
+    deadline = time.monotonic() + 10
+    while watched._worker is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert watched._worker is None and threading.active_count() <= before
+    watched.capture(LookupError("kb.search returned 0 results"), tool="kb.search")
+    assert watched.flush(30) and len(set(watched.captured_ids)) == 2

@@ -1,0 +1,67 @@
+"""Watching async agent code: a failing coroutine waits for its capture without holding the event loop, so the
+agent's other tasks keep running while captures are stored."""
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from agent_postmortem.sdk.recorder import Recorder
+
+
+class SlowStore:
+    """A store that takes 0.2 s per capture, as a first local capture or a remote one can."""
+
+    def capture_incident(self, data: Any) -> Any:
+        time.sleep(0.2)
+        return type("Stored", (), {"id": "INC-1"})()
+
+
+async def _worst_stall(work: Any) -> float:
+    lags: list[float] = []
+    done = asyncio.Event()
+
+    async def heartbeat() -> None:
+        while not done.is_set():
+            started = time.monotonic()
+            await asyncio.sleep(0.01)
+            lags.append(time.monotonic() - started - 0.01)
+
+    beat = asyncio.create_task(heartbeat())
+    await work()
+    done.set()
+    await beat
+    return max(lags)
+
+
+@pytest.mark.anyio
+async def test_failing_coroutines_wait_for_their_captures_without_stalling_the_loop() -> None:
+    recorder = Recorder(service=SlowStore, wait_on_error=1.0)
+
+    @recorder.watch(tool="fares.search")
+    async def search(n: int) -> None:
+        await asyncio.sleep(0.01)
+        raise TimeoutError(f"fares.search timed out (request {n})")
+
+    async def one(n: int) -> None:
+        with pytest.raises(TimeoutError):
+            await search(n)
+
+    async def burst() -> None:
+        await asyncio.gather(*(one(n) for n in range(10)))
+
+    assert await _worst_stall(burst) < 0.15  # it was the captures' whole time: about 1 s here
+    assert recorder.flush(30) and recorder.captured_ids == ["INC-1"] * 10
+
+
+@pytest.mark.anyio
+async def test_a_plain_with_inside_a_running_loop_does_not_wait() -> None:
+    recorder = Recorder(service=SlowStore, wait_on_error=1.0)
+    started = time.monotonic()
+    with pytest.raises(LookupError), recorder.watching(tool="kb.search"):
+        raise LookupError("kb.search returned 0 results")
+    assert time.monotonic() - started < 0.15
+    async with recorder.watching(tool="kb.search"):
+        pass  # nothing raised: nothing recorded
+    assert recorder.flush(30) and recorder.captured_ids == ["INC-1"]

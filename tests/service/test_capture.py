@@ -1,0 +1,43 @@
+"""Capture under concurrency: a burst of one failure from many clients at once is one incident with as many
+occurrences, driven as it was found, by concurrent MCP clients over real HTTP."""
+
+from pathlib import Path
+
+import anyio
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from agent_postmortem.store.search.embedding import Embedder
+from tests.factories import make_service
+from tests.http_server import TOKEN, serving
+
+BURST = {
+    "title": "Ledger sync timed out",
+    "error_type": "TimeoutError",
+    "error_message": "ledger.sync timed out after 30 s",
+    "agent": "ledger-bot",
+    "tool": "ledger.sync",
+}
+
+
+async def _capture(url: str, ids: list[str]) -> None:
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=httpx2.Timeout(60))
+    async with http, Client(streamable_http_client(url, http_client=http)) as client:
+        result = await client.call_tool("capture_incident", BURST)
+        ids.append(result.structured_content["id"])  # type: ignore[index]
+
+
+def test_a_burst_of_one_failure_from_concurrent_clients_is_one_incident(tmp_path: Path, embedder: Embedder) -> None:
+    service = make_service(tmp_path, embedder=embedder)
+    ids: list[str] = []
+
+    async def burst(url: str) -> None:
+        async with anyio.create_task_group() as group:
+            for _ in range(6):
+                group.start_soon(_capture, url, ids)
+
+    with serving(service) as base:
+        anyio.run(burst, f"{base}/mcp")
+    assert len(ids) == 6 and len(set(ids)) == 1
+    assert service.get_incident(ids[0]).occurrences == 6
