@@ -145,7 +145,7 @@ def test_check_blameless_exits_1_when_it_finds_blame(tmp_path: Path) -> None:
 
 def test_check_blameless_reads_a_draft_piped_on_stdin_and_refuses_no_text(tmp_path: Path) -> None:
     piped = subprocess.run(
-        [str(POSTMORTEM), "check-blameless", "-", "--json"], input="The deploy failed.\nBob broke prod.\n".encode(),
+        [str(POSTMORTEM), "check-blameless", "-", "--json"], input=b"The deploy failed.\nBob broke prod.\n",
         env=environment(tmp_path), capture_output=True, timeout=600, check=False,
     )  # fmt: skip
     assert piped.returncode == 1 and [f["text"] for f in json.loads(piped.stdout)["findings"]] == ["Bob broke"]
