@@ -3,8 +3,6 @@ joins), stored with its timeline in one transaction, and answered with what is s
 an open incident counts one more occurrence. Past incidents are bulk-imported the same way, without classification
 by neighbours (their novelty is history)."""
 
-import threading
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -34,9 +32,9 @@ from agent_postmortem.store.models import (
 )
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.rows import NewIncident, content_hash
+from agent_postmortem.store.records.same_failure import FailureLocks
 from agent_postmortem.store.redact import redact_model
 
-SIGNATURE_STRIPES = 64  # locks that serialise captures of one failure signature (server/service/capture.py)
 IMPORT_BATCH = 512  # rows embedded and written per transaction: big enough for efficient embedding batches
 
 
@@ -60,7 +58,7 @@ class Capture:
         self.policy = policy
         self.clock = clock
         self.dedupe_window = dedupe_window
-        self._stripes = [threading.Lock() for _ in range(SIGNATURE_STRIPES)]
+        self._failures = FailureLocks(store.engine)
 
     def classify_incident(self, data: IncidentCreate) -> ClassifyResult:
         """Classify without storing anything (a dry run of capture)."""
@@ -93,14 +91,13 @@ class Capture:
             return self._known_result(first, replayed=True)
 
     def _same_failure(self, signature: str | None) -> AbstractContextManager[object]:
-        """Captures of one failure signature, one at a time: the check for an open incident to count an occurrence
-        on and the creation of a new one are otherwise apart by the embedding and classification, so a burst of the
-        same failure (a retry storm hitting many workers at once) made one incident per concurrent capture. Striped
-        locks: unrelated signatures rarely wait on each other, and their number stays bounded. Within this process;
-        replicas sharing a database can still each create one."""
+        """Captures of one failure signature, one at a time, in every process writing the store: the check for an
+        open incident to count an occurrence on and the creation of a new one are otherwise apart by the embedding
+        and classification, so a burst of the same failure (a retry storm hitting many workers or replicas at once)
+        made one incident per concurrent capture (store/records/same_failure.py)."""
         if signature is None:
             return nullcontext()
-        return self._stripes[zlib.crc32(signature.encode("utf-8")) % len(self._stripes)]
+        return self._failures.hold(signature)
 
     def _capture(
         self,

@@ -9,9 +9,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from agent_postmortem.evals.replicas import client, replicas
+from tests.factories import HomeDatabases
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -45,3 +47,36 @@ async def _found(mcp: Any, query: str, incident_id: str, seconds: float = 5) -> 
             return True
         await asyncio.sleep(0.1)
     return False
+
+
+BURST = {
+    "title": "Ledger sync timed out on both replicas",
+    "error_type": "TimeoutError",
+    "error_message": "ledger.sync timed out after 30 s",
+    "agent": "ledger-bot",
+    "tool": "ledger.sync",
+}
+
+
+async def test_a_burst_of_one_failure_across_replicas_is_one_incident(tmp_path: Path, database: HomeDatabases) -> None:
+    """Replicas share the store, not memory: a retry storm reaching both at once is still one incident, whether the
+    records are in one SQLite home or in PostgreSQL (where replicas on other machines share no file)."""
+    token = secrets.token_urlsafe(32)
+    env = {"POSTMORTEM_MODEL_CACHE": os.environ["POSTMORTEM_MODEL_CACHE"], "POSTMORTEM_HTTP_TOKEN": token}
+    home = tmp_path / "home"
+    home.mkdir()
+    ids: list[str] = []
+    with replicas(2, home=home, env={**env, **database.settings(home)}) as ports:
+
+        async def capture(order: list[int]) -> None:
+            async with client(order, token) as (mcp, _):
+                ids.append(_ok(await mcp.call_tool("capture_incident", BURST))["id"])
+
+        for _ in range(3):  # each round: both replicas at once
+            async with anyio.create_task_group() as group:
+                for n in range(4):
+                    group.start_soon(capture, ports if n % 2 else ports[::-1])
+        async with client(ports, token) as (mcp, _):
+            listed = _ok(await mcp.call_tool("list_incidents", {}))
+    assert len(ids) == 12 and len(set(ids)) == 1, ids
+    assert [i["id"] for i in listed["incidents"]] == ids[:1]
