@@ -87,6 +87,8 @@ class Recorder:
         self.model = model
         url = url or os.environ.get("POSTMORTEM_URL") or None
         token = token or os.environ.get("POSTMORTEM_TOKEN") or None
+        if service is None and url is not None:
+            _check_url(url)
         self.url = url if service is None else None
         self._make_service = service or (_remote_service(url, token) if url else local_service)
         self._queue: queue.Queue[IncidentCreate] = queue.Queue(maxsize=queue_size)
@@ -234,6 +236,19 @@ class Recorder:
                 with self._progress:
                     self._done += 1
                     self._progress.notify_all()
+
+
+def _check_url(url: str) -> None:
+    """Refuse at once a server URL the HTTP client could never send to (`pm.internal:8000/mcp` without its scheme
+    was retried for seconds before it said so); the value is not repeated (it may carry credentials)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "the postmortem server URL (url= or POSTMORTEM_URL) must start with http:// or https:// and name a "
+            "host, e.g. http://pm.internal:8000/mcp"
+        )
 
 
 def _remote_service(url: str, token: str | None) -> Callable[[], "Service"]:
