@@ -181,6 +181,30 @@ class RateLimit:
         await self.app(scope, receive, send)
 
 
+class TokenFirst:
+    """The token before anything else: without a valid bearer token, every path but `/healthz` answers 401 as
+    `/mcp` does, so an unauthenticated client cannot tell which paths and methods exist (a 404 or 405 told it).
+    A verified token goes on to the app, which still checks its scope."""
+
+    PUBLIC = frozenset({"/healthz"})
+
+    def __init__(self, app: ASGIApp, *, verifier: TokenVerifier | None) -> None:
+        self.app = app
+        self.verifier = verifier
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.verifier is None or scope["type"] != "http" or scope.get("path") in self.PUBLIC:
+            await self.app(scope, receive, send)
+            return
+        token = _bearer(scope)
+        if token is not None and await self.verifier.verify_token(token) is not None:
+            await self.app(scope, receive, send)
+            return
+        problem = {"error": "invalid_token", "error_description": "Authentication required"}
+        challenge = f'Bearer error="{problem["error"]}", error_description="{problem["error_description"]}"'
+        await JSONResponse(problem, status_code=401, headers={"WWW-Authenticate": challenge})(scope, receive, send)
+
+
 def _bearer(scope: Scope) -> str | None:
     """The bearer token as the SDK's auth backend reads it (the first Authorization header, scheme in any case)."""
     for name, value in scope.get("headers", []):

@@ -201,3 +201,18 @@ def test_a_rate_below_one_a_minute_is_a_clear_configuration_error(monkeypatch: p
     result = CliRunner().invoke(cli, ["serve", "--transport", "http"])
     assert result.exit_code == 2 and "POSTMORTEM_HTTP_RATE must be a whole number of at least 1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_without_a_token_no_path_or_method_is_told_apart_from_another(service: PostmortemService) -> None:
+    """As found with curl: an unknown path answered 404 and GET /v1/traces 405 before any token was asked for, so an
+    unauthenticated client could map what the server offers. Now each is the same 401 as /mcp; with the token, the
+    real answer; /healthz stays open."""
+    probes = [("GET", "/nope"), ("POST", "/admin"), ("GET", "/v1/traces"), ("PUT", "/v1/traces"), ("DELETE", "/mcp")]
+    with serving(service) as url, httpx.Client(base_url=url) as client:
+        refused = [client.request(method, path) for method, path in probes]
+        with_token = [client.request(method, path, headers=AUTH).status_code for method, path in probes]
+        health = client.get("/healthz").status_code
+    assert {(r.status_code, r.headers["www-authenticate"], r.text) for r in refused} == {
+        (401, 'Bearer error="invalid_token", error_description="Authentication required"', refused[0].text)
+    }
+    assert with_token == [404, 404, 405, 405, 400] and health == 200
