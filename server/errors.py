@@ -22,6 +22,7 @@ __all__ = [
     "DraftError",
     "DraftTimeout",
     "EmptyQuery",
+    "InTheFuture",
     "IncidentNotFound",
     "InvalidId",
     "KnowledgeBaseUnavailable",
@@ -71,6 +72,13 @@ class NothingToReview(PostmortemError):
             f"{incident_id} has no analysis to review: draft one first (draft_analysis, or `postmortem draft "
             f"{incident_id}`)"
         )
+
+
+class InTheFuture(PostmortemError):
+    """A time of something that happened, later than now: a timeline dated 2030 would sort after everything."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} is in the future: give when it happened (ISO 8601, UTC unless it says), or omit it")
 
 
 class EmptyQuery(PostmortemError):

@@ -3,15 +3,17 @@ counts and the rebuild of its vector index."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from agent_postmortem.errors import NothingToReview
+from agent_postmortem.errors import InTheFuture, NothingToReview
 from agent_postmortem.service.results import IncidentList, IncidentSummary, Stats
 from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.models import Analysis, AnalysisReview, Incident, TimelineEvent, TimelineEventCreate
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.search.knowledge import KnowledgeBase
+
+CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of this server's clock a reported time may be (another host's clock)
 
 
 @dataclass(kw_only=True)
@@ -35,8 +37,12 @@ class Incidents:
         return IncidentList(incidents=items, offset=offset, next_offset=offset + limit if len(rows) > limit else None)
 
     def add_timeline_event(self, incident_id: str, event: TimelineEventCreate) -> Incident:
+        """An event at `event.at` (now when not given); a time later than now (beyond clock skew) is refused."""
+        now = self.clock()
+        if event.at is not None and event.at > now + CLOCK_SKEW:
+            raise InTheFuture("the event's time")
         self.store.add_event(
-            incident_id, TimelineEvent(at=event.at or self.clock(), kind=event.kind, description=event.description)
+            incident_id, TimelineEvent(at=event.at or now, kind=event.kind, description=event.description)
         )
         return self.store.get_or_raise(incident_id)
 

@@ -312,3 +312,16 @@ async def test_tools_list_stays_within_its_budget(service: PostmortemService) ->
     assert len(listed.encode()) <= TOOLS_LIST_BUDGET, len(listed.encode())
     assert all(t.output_schema is None for t in tools)  # the result's JSON text says all the schemas did
     assert all("\n" not in (t.description or "") and "  " not in (t.description or "") for t in tools)
+
+
+async def test_a_timeline_event_dated_in_the_future_is_refused(service: PostmortemService) -> None:
+    """As found: an event `at` 2030 was stored and sorted after everything that happened since."""
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        args = {"incident_id": incident_id, "description": "Rolled back"}
+        future = await client.call_tool("add_timeline_event", {**args, "at": "2030-01-01T00:00:00Z"})
+        past = await client.call_tool("add_timeline_event", {**args, "at": "2024-03-01T10:00:00Z"})
+    assert future.is_error and "in the future" in future.content[0].text  # type: ignore[union-attr]
+    assert not past.is_error
+    timeline = service.get_incident(incident_id).timeline
+    assert [e.at.year for e in timeline if e.description == "Rolled back"] == [2024]
