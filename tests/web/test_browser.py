@@ -238,3 +238,24 @@ def test_stored_payloads_execute_nowhere_on_any_page_or_in_the_exported_file(
     watch.collect(page)
     context.close()
     assert watch.problems() == {}
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_long_unbroken_stored_values_and_a_narrow_window_never_scroll_the_page_sideways(
+    browser: Any, site: tuple[str, PostmortemService, str], width: int
+) -> None:
+    """As found in chromium: a one-token title and a long agent name made the incidents table 2158 px wide, so the
+    whole page scrolled sideways even at 1280 px; at 360 px the dashboard's grid did too (28rem columns)."""
+    base, service, _ = site
+    service.capture_incident(IncidentCreate(title="Unbrokentokentitle" * 10, agent="agent-" + "z" * 150, tool="t"))
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.fill("#token", TOKEN)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(base + "/incidents")
+    for path in ["/incidents", "/incidents?q=Unbrokentokentitle", "/actions", "/patterns", "/dashboard"]:
+        page.goto(base + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, (path, width)
+    screenshot(page, f"dashboard-{width}")
+    context.close()
