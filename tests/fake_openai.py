@@ -20,6 +20,7 @@ class Reply:
     status: int = 200
     delay: float = 0.0
     error: str = ""
+    page: str = ""  # answered as it is, text/html with status 200 (a proxy's sign-in page, a wrong base URL)
 
 
 class FakeOpenAI:
@@ -35,12 +36,19 @@ class FakeOpenAI:
         self.base_url = f"http://{host}:{port}/v1"
 
     def enqueue(
-        self, content: str = "", *, finish_reason: str = "stop", status: int = 200, delay: float = 0.0, error: str = ""
+        self,
+        content: str = "",
+        *,
+        finish_reason: str = "stop",
+        status: int = 200,
+        delay: float = 0.0,
+        error: str = "",
+        page: str = "",
     ) -> None:
-        """Script the next reply: `content` with `finish_reason`, or an error `status` (with message `error`),
-        after `delay` seconds."""
+        """Script the next reply: `content` with `finish_reason`, or an error `status` (with message `error`), or
+        an HTML `page`, after `delay` seconds."""
         with self._lock:
-            self._replies.append(Reply(content, finish_reason, status, delay, error))
+            self._replies.append(Reply(content, finish_reason, status, delay, error, page))
 
     def close(self) -> None:
         self._closing.set()  # wakes any handler still sleeping in a delay
@@ -54,7 +62,7 @@ class FakeOpenAI:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any] | str]:
         with self._lock:
             self.requests.append(body)
             reply = self._replies.popleft() if self._replies else Reply(status=599)
@@ -65,6 +73,8 @@ class FakeOpenAI:
                 "no scripted reply left" if reply.status == 599 else reply.error or f"scripted HTTP {reply.status}"
             )
             return reply.status, {"error": {"message": message, "type": "fake_error", "param": None, "code": None}}
+        if reply.page:
+            return 200, reply.page
         return 200, _completion(body.get("model", "fake"), reply.content, reply.finish_reason, len(self.requests))
 
 
@@ -97,11 +107,12 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 return
             self._send(*fake._answer(json.loads(raw)))
 
-        def _send(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
+        def _send(self, status: int, payload: dict[str, Any] | str) -> None:
+            html = isinstance(payload, str)
+            data = payload.encode() if html else json.dumps(payload).encode()
             try:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/html" if html else "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

@@ -125,11 +125,18 @@ class OpenAILLM:
             raise LLMUnavailable("the LLM endpoint rejected the API key; check OPENAI_API_KEY") from None
         except openai.APIStatusError as e:
             raise LLMUnavailable(f"the LLM endpoint answered HTTP {e.status_code} (model {self.model})") from None
+        if not isinstance(getattr(completion, "choices", None), list):  # a proxy's HTML page, some other JSON
+            raise LLMUnavailable(
+                f"the LLM endpoint did not answer with a chat completion (model {self.model}); check OPENAI_BASE_URL "
+                "(an OpenAI-compatible server's usually ends in /v1)"
+            )
         if not completion.choices:
             raise DraftError("the LLM endpoint returned no choices")
         choice = completion.choices[0]
         if getattr(choice.message, "refusal", None):
             raise DraftError("the model refused to write the analysis")
+        if choice.finish_reason == "content_filter":  # an empty or partial answer: a repair round would meet it again
+            raise DraftError("the endpoint's content filter stopped the model's answer; nothing was stored")
         return choice.message.content or "", choice.finish_reason
 
 

@@ -55,6 +55,26 @@ def test_a_draft_past_its_time_limit_exits_1_saying_what_timed_out_with_nothing_
     assert service.get_incident(incident_id).analysis is None
 
 
+def test_an_endpoint_that_answers_a_web_page_or_a_filtered_answer_is_one_clear_line_with_nothing_stored(
+    tmp_path: Path, embedder: object
+) -> None:
+    """As found against an OpenAI-compatible URL behind a proxy: its sign-in page (HTML, 200) ended the draft with
+    "unexpected AttributeError"; an answer stopped by a content filter was reported as invalid JSON."""
+    service = make_service(tmp_path, llm=None)
+    incident_id = capture(service)
+    with FakeOpenAI() as endpoint:
+        endpoint.enqueue(page="<html><body>Sign in to the proxy</body></html>")
+        endpoint.enqueue("", finish_reason="content_filter")
+        env = {**NO_KEY, "OPENAI_BASE_URL": endpoint.base_url, "POSTMORTEM_LLM": "openai", "OPENAI_API_KEY": "k"}
+        page = postmortem("draft", incident_id, home=tmp_path, env=env).stderr.decode()
+        filtered = postmortem("draft", incident_id, home=tmp_path, env=env).stderr.decode()
+        asked = len(endpoint.requests)
+    assert "did not answer with a chat completion" in page and "OPENAI_BASE_URL" in page, page
+    assert "content filter stopped the model's answer" in filtered, filtered
+    assert asked == 2 and "Traceback" not in page + filtered  # neither was sent again for a repair
+    assert service.get_incident(incident_id).analysis is None
+
+
 def test_show_says_an_analysis_by_the_bundled_model_is_low_quality(tmp_path: Path) -> None:
     llm = FakeLLM(draft())
     llm.backend, llm.model = "local", BUNDLED_MODEL_ID  # type: ignore[misc]
