@@ -194,9 +194,11 @@ def _write_it_yourself(request: "WriteItYourself") -> CallToolResult:
 
 def _progress(ctx: Context) -> "Progress":
     """Each drafting stage as an MCP progress notification (sent only when the client asked for progress). The
-    tool body runs in a worker thread: the notification is sent on the server's event loop."""
+    tool body runs in a worker thread: the notification is sent on the server's event loop. A call the client
+    cancelled stops at the next stage, so a draft that arrives after the cancellation is not stored."""
 
     def tell(step: int, of: int, what: str) -> None:
+        anyio.from_thread.check_cancelled()
         try:
             anyio.from_thread.run(ctx.report_progress, step, of, what)
         except Exception:  # noqa: BLE001 - a lost progress note must not fail the draft

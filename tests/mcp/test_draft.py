@@ -17,7 +17,7 @@ from agent_postmortem.errors import LLMUnavailable
 from agent_postmortem.mcp.server import create_server
 from agent_postmortem.service.runtime import build_service
 from agent_postmortem.store.search.embedding import HashEmbedder
-from tests.factories import CAPTURE, MODES, FakeLLM, draft, make_service, service_env
+from tests.factories import CAPTURE, MODES, FakeLLM, capture, draft, make_service, service_env
 from tests.processes import stdio_server
 
 T = TypeVar("T", bound=BaseModel)
@@ -296,3 +296,26 @@ async def test_over_stdio_with_no_model_draft_analysis_answers_at_once_and_recor
     assert before.structured_content["analysis"] is None  # type: ignore[index]
     assert recorded.structured_content["generated_by"] == "assistant"  # type: ignore[index]
     assert after.structured_content["analysis"]["root_cause"] == draft().root_cause  # type: ignore[index]
+
+
+async def test_a_draft_the_client_cancelled_is_not_stored_when_the_model_answers_later(tmp_path: Path) -> None:
+    """As found: a client gave up on draft_analysis after 1 s (a cancelled request), and the server's model's answer,
+    arriving at 3 s, was stored all the same: a draft nobody was waiting for, pending review."""
+    import anyio
+    import openai
+
+    from agent_postmortem.llm.openai_compatible import OpenAILLM
+    from tests.fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as endpoint:
+        endpoint.enqueue(draft().model_dump_json(), delay=3)
+        llm = OpenAILLM(openai.OpenAI(base_url=endpoint.base_url, api_key="k", max_retries=0), "slow-model")
+        service = make_service(tmp_path, llm=llm)
+        incident_id = capture(service)
+        async with Client(create_server(lambda: service)) as client:
+            with anyio.move_on_after(1) as waited:
+                await client.call_tool("draft_analysis", {"incident_id": incident_id})
+            await anyio.sleep(3.5)  # the model has answered by now
+        asked = len(endpoint.requests)
+    assert waited.cancelled_caught and asked == 1
+    assert service.get_incident(incident_id).analysis is None
