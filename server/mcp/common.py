@@ -15,7 +15,16 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp.types import CallToolResult, Icon, InputRequiredResult, TextContent, ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp.types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    GetPromptResult,
+    Icon,
+    InputRequiredResult,
+    TextContent,
+    ToolAnnotations,
+)
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -123,6 +132,21 @@ class PostmortemServer(MCPServer):
             if not isinstance(e.__cause__, ValidationError):
                 raise
             raise ToolError(argument_problems(self._schemas.get(name, {}), e.__cause__)) from e.__cause__
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
+    ) -> GetPromptResult | InputRequiredResult:
+        """As the SDK's, but an unknown prompt or a missing required argument is invalid params (-32602), as the
+        specification asks, naming the prompts there are or the arguments wanted (the SDK answered error code 0;
+        the name sent is not repeated)."""
+        prompt = self._prompt_manager.get_prompt(name)
+        if prompt is None:
+            there = ", ".join(p.name for p in self._prompt_manager.list_prompts())
+            raise MCPError(INVALID_PARAMS, f"no such prompt; the prompts are: {there} (prompts/list)")
+        missing = [a.name for a in prompt.arguments or [] if a.required and not (arguments or {}).get(a.name)]
+        if missing:
+            raise MCPError(INVALID_PARAMS, f"the {name} prompt needs the argument {', '.join(missing)}")
+        return await super().get_prompt(name, arguments, context)
 
     @staticmethod
     def _checked(schema: dict[str, Any] | None, name: str, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -309,3 +309,26 @@ def test_the_mcp_inspector_cli_one_process_per_call(tmp_path: Path, embedder: Em
             "--tool-arg", f"query={RARE}", "--tool-arg", "limit=3",
         )  # fmt: skip
         assert found["structuredContent"]["hits"][0]["id"] == rare
+
+
+@pytest.mark.skipif(
+    inspector() is None, reason="the MCP Inspector CLI is not installed (make test installs it with Node 20+)"
+)
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--prompt-name", "no_such_prompt"], "no such prompt; the prompts are: five_whys, postmortem"),
+        (["--prompt-name", "five_whys"], "the five_whys prompt needs the argument incident_id"),
+    ],
+    ids=["unknown-prompt", "missing-argument"],
+)
+def test_a_prompt_asked_for_wrongly_is_invalid_params_through_the_inspector(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    """As found with the Inspector CLI: an unknown prompt or a missing required argument was "MCP error 0" (the
+    specification asks for -32602, invalid params)."""
+    params = stdio(tmp_path)
+    command = [str(inspector()), "--cli", params.command, *params.args, "--method", "prompts/get", *args]
+    done = subprocess.run(command, env=params.env, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 1 and f"MCP error -32602: {said}" in done.stderr + done.stdout, done.stderr[-500:]
+    assert "no_such_prompt" not in (done.stderr + done.stdout).split("-32602")[-1]
