@@ -82,16 +82,16 @@ class Settings:
         policy_file = policy_path(home, e.get("POSTMORTEM_TRIAGE_POLICY"))
         return cls(
             home=home,
-            database_url=e.get("POSTMORTEM_DATABASE_URL") or None,
+            database_url=_url(e.get("POSTMORTEM_DATABASE_URL"), "POSTMORTEM_DATABASE_URL", DATABASE_SCHEMES),
             llm_backend=backend,
-            openai_base_url=e.get("OPENAI_BASE_URL") or None,
+            openai_base_url=_url(e.get("OPENAI_BASE_URL"), "OPENAI_BASE_URL", HTTP_SCHEMES),
             openai_api_key=e.get("OPENAI_API_KEY") or None,
             model=e.get("POSTMORTEM_MODEL") or None,
             local_model=e.get("POSTMORTEM_LOCAL_MODEL") or None,
-            local_threads=int(e.get("POSTMORTEM_LOCAL_THREADS", "1")),
-            llm_timeout=float(e.get("POSTMORTEM_LLM_TIMEOUT", "120")),
+            local_threads=_positive(e.get("POSTMORTEM_LOCAL_THREADS") or "1", "POSTMORTEM_LOCAL_THREADS"),
+            llm_timeout=_seconds(e.get("POSTMORTEM_LLM_TIMEOUT"), "POSTMORTEM_LLM_TIMEOUT") or 120.0,
             draft_timeout=_seconds(e.get("POSTMORTEM_DRAFT_TIMEOUT"), "POSTMORTEM_DRAFT_TIMEOUT"),
-            dedupe_hours=float(e.get("POSTMORTEM_DEDUPE_HOURS", "24")),
+            dedupe_hours=_hours(e.get("POSTMORTEM_DEDUPE_HOURS")),
             embedder=_embedder(e.get("POSTMORTEM_EMBEDDER", "onnx-int8")),
             model_cache=Path(e.get("POSTMORTEM_MODEL_CACHE") or user_cache_dir("agent-postmortem", appauthor=False)),
             triage_policy=TriagePolicy() if policy_file is None else TriagePolicy.load(policy_file),
@@ -103,7 +103,7 @@ class Settings:
             tokens_file=Path(e["POSTMORTEM_TOKENS_FILE"]) if e.get("POSTMORTEM_TOKENS_FILE") else None,
             team=_team(e.get("POSTMORTEM_TEAM") or "default"),
             http_stateless=_flag(e.get("POSTMORTEM_HTTP_STATELESS"), "POSTMORTEM_HTTP_STATELESS"),
-            chroma_url=e.get("POSTMORTEM_CHROMA_URL") or None,
+            chroma_url=_url(e.get("POSTMORTEM_CHROMA_URL"), "POSTMORTEM_CHROMA_URL", HTTP_SCHEMES),
             chroma_database=e.get("POSTMORTEM_CHROMA_DATABASE") or "postmortem",
             judge_timeout=_judge_seconds(e.get("POSTMORTEM_JUDGE_TIMEOUT")),
         )
@@ -151,6 +151,45 @@ def _seconds(value: str | None, name: str) -> float | None:
     if not 0 < seconds <= 86_400:
         raise ValueError(f"{name} must be a number of seconds above 0 (at most 86400)")
     return seconds
+
+
+HTTP_SCHEMES = ("http", "https")
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgres")
+
+
+def _url(value: str | None, name: str, schemes: tuple[str, ...]) -> str | None:
+    """A URL setting, refused at once when no client could use it (`localhost:5432/db` without its scheme was an
+    "unexpected ArgumentError"; `pm:8000` was retried before it failed). The value is never repeated: a database
+    URL carries its password."""
+    from urllib.parse import urlsplit
+
+    if not (value or "").strip():
+        return None
+    url = str(value).strip()
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in schemes and (parts.scheme == "sqlite" or bool(parts.hostname))
+        parts.port  # noqa: B018 - read for its check: a port that is not a number raises
+    except ValueError:  # a malformed port or IPv6 address
+        usable = False
+    if not usable:
+        example = {"http": "http://127.0.0.1:8000", "sqlite": "postgresql://user:password@host:5432/postmortem"}
+        starts = " or ".join(f"{scheme}://" for scheme in schemes[:2])
+        raise ValueError(f"{name} must be a URL that starts with {starts}, such as {example[schemes[0]]}")
+    return url
+
+
+def _hours(value: str | None) -> float:
+    """POSTMORTEM_DEDUPE_HOURS: 0 counts no capture as a repeat; the default is 24."""
+    if not (value or "").strip():
+        return 24.0
+    try:
+        hours = float(str(value).strip())
+    except ValueError:
+        hours = -1.0
+    if not 0 <= hours <= 87_600:
+        raise ValueError("POSTMORTEM_DEDUPE_HOURS must be a number of hours from 0 (no repeats) to 87600")
+    return hours
 
 
 def _judge_seconds(value: str | None) -> float:

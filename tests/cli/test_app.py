@@ -254,6 +254,34 @@ def test_a_database_server_that_cannot_be_reached_is_said_so_with_what_to_check(
     assert "disk" not in said and "rolled back" not in said and "CANARY" not in said, said
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("POSTMORTEM_DATABASE_URL", "db-host:5432/pm?password=CANARY", "must be a URL that starts with sqlite://"),
+        ("POSTMORTEM_DATABASE_URL", "mysql://agent:CANARY@db-host/pm", "must be a URL that starts with sqlite://"),
+        ("POSTMORTEM_DATABASE_URL", "postgresql://agent:p@db-host:CANARY/pm", "must be a URL that starts with"),
+        ("POSTMORTEM_CHROMA_URL", "CANARY-host:8000", "must be a URL that starts with http:// or https://"),
+        ("OPENAI_BASE_URL", "CANARY-host:11434/v1", "must be a URL that starts with http:// or https://"),
+        ("POSTMORTEM_DEDUPE_HOURS", "CANARY", "must be a number of hours from 0"),
+        ("POSTMORTEM_DEDUPE_HOURS", "-3", "must be a number of hours from 0"),
+        ("POSTMORTEM_LLM_TIMEOUT", "-1", "must be a number of seconds above 0"),
+        ("POSTMORTEM_LOCAL_THREADS", "CANARY", "must be a whole number of at least 1"),
+    ],
+    ids=["db-no-scheme", "db-mysql", "db-port", "chroma-no-scheme", "openai-no-scheme", "hours-word", "hours-negative",
+         "llm-timeout", "threads"],
+)  # fmt: skip
+def test_a_setting_no_client_could_use_is_one_line_naming_it_without_its_value(
+    tmp_path: Path, name: str, value: str, said: str
+) -> None:
+    """As found: a database URL without its scheme was "unexpected ArgumentError", mysql:// "unexpected
+    ModuleNotFoundError", POSTMORTEM_DEDUPE_HOURS=abc "could not convert string to float: 'abc'", and a negative
+    window or timeout was taken."""
+    done = postmortem("stats", home=tmp_path / "home", env={name: value})
+    err = done.stderr.decode()
+    assert done.returncode != 0 and err.count("\n") == 1 and f"{name} {said}" in err, err
+    assert "CANARY" not in err and "unexpected" not in err and "Traceback" not in err, err
+
+
 def test_an_item_due_today_is_not_overdue_until_the_day_ends(tmp_path: Path) -> None:
     home = tmp_path / "home"
     captured = postmortem("capture", "--title", "Agent timed out calling the CRM", "--json", home=home)
