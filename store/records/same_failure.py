@@ -6,6 +6,7 @@ within a process by striped thread locks; across processes by a PostgreSQL advis
 digest (replicas on other machines share the database, not files), or, on SQLite, by an flock on a stripe file beside
 the database. Unrelated signatures rarely wait on each other, and the number of locks stays bounded."""
 
+import functools
 import logging
 import threading
 import zlib
@@ -13,8 +14,9 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from agent_postmortem.store.locks import locked
 from agent_postmortem.store.records.db import LOCK_SPACE, is_postgres
@@ -41,11 +43,18 @@ class FailureLocks:
                 stack.enter_context(locked(path))
             yield
 
+    @functools.cached_property
+    def _lock_engine(self) -> Engine:
+        """Connections for the locks, outside the store's pool: each capture holds one while its own queries need
+        another, so from one pool a burst of different failures held every connection and waited for one more."""
+        return create_engine(self.engine.url, poolclass=NullPool)
+
     @contextmanager
     def _advisory(self, key: int) -> Iterator[None]:
         """A session-level advisory lock on a connection of its own: the capture's transactions commit on others
-        while it is held, so a replica that waited sees the incident the holder created."""
-        with self.engine.connect() as conn:
+        while it is held, so a replica that waited sees the incident the holder created. At most one such
+        connection per stripe (the thread locks are taken first)."""
+        with self._lock_engine.connect() as conn:
             conn.execute(select(func.pg_advisory_lock(LOCK_SPACE, key)))
             conn.commit()
             try:

@@ -1,6 +1,8 @@
 """Capture under concurrency: a burst of one failure from many clients at once is one incident with as many
 occurrences, driven as it was found, by concurrent MCP clients over real HTTP."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import anyio
@@ -8,8 +10,9 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.search.embedding import Embedder
-from tests.factories import make_service
+from tests.factories import HomeDatabases, make_service
 from tests.http_server import TOKEN, serving
 
 BURST = {
@@ -41,3 +44,17 @@ def test_a_burst_of_one_failure_from_concurrent_clients_is_one_incident(tmp_path
         anyio.run(burst, f"{base}/mcp")
     assert len(ids) == 6 and len(set(ids)) == 1
     assert service.get_incident(ids[0]).occurrences == 6
+
+
+def test_a_burst_of_different_failures_at_once_never_starves_the_connection_pool(
+    tmp_path: Path, embedder: Embedder, database: HomeDatabases
+) -> None:
+    """Each capture holds its signature's lock while it works: on PostgreSQL an advisory lock on a connection, which
+    must not come from the pool the capture's own queries need (20 different failures at once held all 15 and each
+    waited for a 16th until the pool timed out)."""
+    service = make_service(tmp_path, embedder=embedder)
+    failures = [IncidentCreate(title=f"Worker {n} failed", agent=f"agent-{n}", error_type="E") for n in range(20)]
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        ids = list(pool.map(service.capture_incident, failures))
+    assert len({c.id for c in ids}) == 20 and time.monotonic() - started < 25
