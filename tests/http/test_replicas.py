@@ -3,6 +3,7 @@ client whose consecutive requests alternate between them, as behind a load balan
 succeeds, what one replica stored the other finds, and no MCP session id is ever issued."""
 
 import asyncio
+import contextlib
 import os
 import secrets
 import time
@@ -60,23 +61,26 @@ BURST = {
 
 async def test_a_burst_of_one_failure_across_replicas_is_one_incident(tmp_path: Path, database: HomeDatabases) -> None:
     """Replicas share the store, not memory: a retry storm reaching both at once is still one incident, whether the
-    records are in one SQLite home or in PostgreSQL (where replicas on other machines share no file)."""
+    records are in one SQLite home or in PostgreSQL (where replicas on other machines share no file). Each round is a
+    new failure sent by four connected clients at once, two to each replica."""
     token = secrets.token_urlsafe(32)
     env = {"POSTMORTEM_MODEL_CACHE": os.environ["POSTMORTEM_MODEL_CACHE"], "POSTMORTEM_HTTP_TOKEN": token}
     home = tmp_path / "home"
     home.mkdir()
-    ids: list[str] = []
+    rounds: list[list[str]] = []
     with replicas(2, home=home, env={**env, **database.settings(home)}) as ports:
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(client(ports[:: 1 - 2 * (n % 2)], token)) for n in range(4)]
 
-        async def capture(order: list[int]) -> None:
-            async with client(order, token) as (mcp, _):
-                ids.append(_ok(await mcp.call_tool("capture_incident", BURST))["id"])
+            async def capture(mcp: Any, failure: dict[str, str], ids: list[str]) -> None:
+                ids.append(_ok(await mcp.call_tool("capture_incident", failure))["id"])
 
-        for _ in range(3):  # each round: both replicas at once
-            async with anyio.create_task_group() as group:
-                for n in range(4):
-                    group.start_soon(capture, ports if n % 2 else ports[::-1])
-        async with client(ports, token) as (mcp, _):
-            listed = _ok(await mcp.call_tool("list_incidents", {}))
-    assert len(ids) == 12 and len(set(ids)) == 1, ids
-    assert [i["id"] for i in listed["incidents"]] == ids[:1]
+            for n in range(6):
+                failure = {**BURST, "agent": f"ledger-bot-{n}", "title": f"{BURST['title']} ({n})"}
+                rounds.append([])
+                async with anyio.create_task_group() as group:
+                    for mcp, _ in clients:
+                        group.start_soon(capture, mcp, failure, rounds[-1])
+            listed = _ok(await clients[0][0].call_tool("list_incidents", {"limit": 50}))
+    assert [len(set(ids)) for ids in rounds] == [1] * 6, rounds
+    assert sorted(i["id"] for i in listed["incidents"]) == sorted(ids[0] for ids in rounds)
