@@ -70,14 +70,21 @@ refund("A-1001")
 """
 
 
+def run_agent_script(
+    tmp_path: Path, source: str, *, timeout: float = 120, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`source` as an agent's own process (tmp_path/agent.py), with the SDK as installed: no path into the checkout."""
+    script = tmp_path / "agent.py"
+    script.write_text(source, encoding="utf-8")
+    chosen = {**os.environ, "POSTMORTEM_LLM": "none", **env}
+    return subprocess.run(
+        [sys.executable, str(script)], env=chosen, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
 def run_crashing_agent(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """The agent above as its own process: its watched function raises and nothing catches it."""
-    script = tmp_path / "agent.py"
-    script.write_text(CRASHING_AGENT, encoding="utf-8")
-    chosen = {**os.environ, "POSTMORTEM_LLM": "none", **env}  # the SDK as installed: no path into the checkout
-    return subprocess.run(
-        [sys.executable, str(script)], env=chosen, capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_agent_script(tmp_path, CRASHING_AGENT, **env)
 
 
 def env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:

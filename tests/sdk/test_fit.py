@@ -2,8 +2,6 @@
 exception. The first test runs an agent script as its own process, as users write it."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from agent_postmortem.service.runtime import build_service
 from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
 from tests.factories import make_service
+from tests.processes import run_agent_script
 
 ODD_AGENT = r"""
 import asyncio, json, sys
@@ -73,10 +72,8 @@ print(recorder.failed, recorder.dropped)
 
 @pytest.mark.slow
 def test_odd_exceptions_from_an_agent_process_are_all_stored_and_reraised_unchanged(tmp_path: Path) -> None:
-    script = tmp_path / "agent.py"
-    script.write_text(ODD_AGENT, encoding="utf-8")
+    done = run_agent_script(tmp_path, ODD_AGENT, timeout=300, POSTMORTEM_HOME=str(tmp_path / "home"))
     env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none"}
-    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["0", "0"], done.stderr[-2000:]  # nothing failed, nothing dropped
     service = build_service(Settings.from_env(env))

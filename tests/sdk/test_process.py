@@ -2,8 +2,6 @@
 service serves them, and idle workers end. The first test runs such an agent as its own process."""
 
 import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,6 +13,7 @@ from agent_postmortem.sdk import process, recorder
 from agent_postmortem.sdk.recorder import Recorder
 from agent_postmortem.service.runtime import build_service
 from tests.factories import make_service
+from tests.processes import run_agent_script
 
 MANY_RECORDERS = r"""
 from agent_postmortem import Recorder
@@ -42,10 +41,8 @@ refund()
 
 @pytest.mark.slow
 def test_a_crash_after_thousands_of_recorders_is_stored_and_its_traceback_printed_once(tmp_path: Path) -> None:
-    script = tmp_path / "agent.py"
-    script.write_text(MANY_RECORDERS, encoding="utf-8")
+    done = run_agent_script(tmp_path, MANY_RECORDERS, timeout=300, POSTMORTEM_HOME=str(tmp_path / "home"))
     env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none"}
-    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
     assert "RecursionError" not in done.stderr and "Error in sys.excepthook" not in done.stderr, done.stderr[-1500:]
     assert done.stderr.count("RuntimeError: payments.refund returned 502 Bad Gateway") == 1

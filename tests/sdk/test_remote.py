@@ -2,9 +2,6 @@
 the real MCP client and its token; retries carry the same idempotency key, failures never reach the agent."""
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -19,7 +16,7 @@ from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.search.embedding import Embedder
 from tests.factories import make_service
 from tests.http_server import TOKEN, serving
-from tests.processes import run_crashing_agent
+from tests.processes import run_agent_script, run_crashing_agent
 
 
 @pytest.fixture
@@ -159,19 +156,11 @@ def test_a_retry_after_a_lost_answer_or_a_down_server_stores_the_capture_once(te
 @pytest.mark.parametrize("given", ["team-pm:8000/mcp", "localhost:8000", "ftp://team-pm/mcp", "https:///mcp"])
 def test_a_url_the_client_could_never_send_to_is_refused_at_once(tmp_path: Path, given: str) -> None:
     """As found: an SDK script given a URL without its scheme retried for 8 s before it said so."""
-    script = tmp_path / "agent.py"
-    script.write_text(
+    source = (
         "import time\nfrom agent_postmortem import Recorder\nstart = time.monotonic()\n"
-        "try:\n    Recorder(agent='a')\nexcept ValueError as e:\n    print(f'{time.monotonic() - start:.2f}', e)\n",
-        encoding="utf-8",
+        "try:\n    Recorder(agent='a')\nexcept ValueError as e:\n    print(f'{time.monotonic() - start:.2f}', e)\n"
     )
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        env={**os.environ, "POSTMORTEM_URL": given, "POSTMORTEM_HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_agent_script(tmp_path, source, timeout=60, POSTMORTEM_URL=given, POSTMORTEM_HOME=str(tmp_path))
     seconds, message = done.stdout.split(" ", 1)
     assert float(seconds) < 1 and "must start with http:// or https://" in message and given not in message
     assert "Traceback" not in done.stderr
