@@ -26,10 +26,12 @@ def test_a_sentence_reads_the_same_alone_and_beside_others() -> None:
 
 def test_the_shipped_reader_records_what_it_learnt_from_and_never_a_sealed_set() -> None:
     assert len(SHIPPED["weights"]) == 384 and 0.5 < SHIPPED["threshold"] < 1
-    assert SHIPPED["veto"] == 0 < SHIPPED["veto_chosen"]  # the reader never overrules the rules (its docstring)
+    assert SHIPPED["veto"] == 0  # the reader never overrules the rules (its docstring)
+    assert SHIPPED["chosen_on"] and not set(SHIPPED["chosen_on"]) & set(SEALED)  # the threshold's rows, unsealed
+    assert SHIPPED["joint_on_fresh_rows"]["veto"] > 0  # the choice with a veto, recorded beside what ships
     trained = SHIPPED["trained_on"]
     assert not set(SEALED) & set(trained["sets"]) and "regression" not in trained["sets"]
-    assert "external_train8" in trained["sets"] and trained["rows"] >= 1700
+    assert {"external_train8", "external_train9"} <= set(trained["sets"]) and trained["rows"] >= 3700
     assert (READER_DIR / ONNX_FILE).stat().st_size < 30_000_000  # the int8 graph, not fp32 (90 MB)
     assert (READER_DIR / "LICENSE").is_file()  # the base model's licence travels with its fine-tuned weights
     fresh = SHIPPED["out_of_set"]["fresh_for_rules"]  # rows the rules were never tuned on, read out of set
@@ -133,14 +135,14 @@ def test_a_learned_finding_is_rewritten_without_the_person(sentence: str, rewrit
         "The night janitor unplugged the freezer to plug in his floor polisher.",
         "Our barista-turned-sysadmin wiped the shared drive while tidying up.",
         pytest.param("Honestly the whole outage is on the release manager, who shipped it on a Friday anyway.",
-                     marks=pytest.mark.xfail(strict=True, reason="a known miss of the shipped reader (p 0.10)")),
+                     marks=pytest.mark.xfail(strict=True, reason="a known miss of the shipped reader (p 0.71)")),
         pytest.param("The locum pharmacist keyed in ten times the dose.",
-                     marks=pytest.mark.xfail(strict=True, reason="a known miss of the shipped reader (p 0.09)")),
+                     marks=pytest.mark.xfail(strict=True, reason="a known miss of the shipped reader (p 0.11)")),
     ],
 )  # fmt: skip
 def test_the_shipped_reader_flags_blame_the_rules_have_no_shape_for(sentence: str) -> None:
     """Sentences written before the reader was trained; its misses and false hits among them are marked, not dropped
-    (two of four found, two of four left alone: its figures are in docs/blameless.md)."""
+    (two of four found, three of four left alone: its figures are in docs/blameless.md)."""
     reader = BlameReader.load()
     [p] = reader.probabilities([sentence])
     assert reader.decide(float(p), rule_found=False), (sentence, p)
@@ -152,11 +154,10 @@ def test_the_shipped_reader_flags_blame_the_rules_have_no_shape_for(sentence: st
     "sentence",
     [  # systems failing with human verbs, people acting with no failure put on them, talk about blame
         pytest.param("The scheduler forgot to release the lock, so every later job waited on it.",
-                     marks=pytest.mark.xfail(strict=True, reason="a known false hit of the shipped reader (p 0.98)")),
+                     marks=pytest.mark.xfail(strict=True, reason="a known false hit of the shipped reader (p 0.998)")),
         "The coding agent deleted the staging database after misreading an empty query result.",
         "On Tuesday the on-call engineer ran the documented failover and traffic recovered.",
-        pytest.param("Blaming the operator would miss that the console let a single command reach every region.",
-                     marks=pytest.mark.xfail(strict=True, reason="a known false hit of the shipped reader (p 0.98)")),
+        "Blaming the operator would miss that the console let a single command reach every region.",  # 0.98 once
     ],
 )  # fmt: skip
 def test_the_shipped_reader_leaves_systems_and_people_without_fault_alone(sentence: str) -> None:
