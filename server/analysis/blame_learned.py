@@ -172,6 +172,8 @@ def learned_rewrite(sentence: str) -> str:
         rewrite = _unowned(rewrite)
         if not _names_someone(rewrite) and not re.search(r"\b" + re.escape(agent.group("agent")) + r"\b", rewrite, _I):
             return rewrite
+        if (kept := _before_person(rewrite)) is not None and agent.group("agent").lower() not in kept.lower():
+            return kept
     elif (rest := _after_head(sentence)) is not None:
         # No person the lexicon knows, but the reader said someone is blamed: the noun phrase heading the sentence
         # before its past verb is them ("The night janitor unplugged the freezer" -> "The freezer was unplugged").
@@ -203,7 +205,7 @@ def systemic(sentence: str, rewrite: str) -> str:
         return _depersonalised(unnamed) or learned_rewrite(unnamed)
     if not _names_someone(rewrite) and not re.search(r"\b(?:my|our|his|her|their|your)\s+(?:a|an|the)\b", rewrite, _I):
         return rewrite
-    return learned_rewrite(sentence)
+    return _before_person(rewrite) or learned_rewrite(sentence)
 
 
 _ONE_WHO = re.compile(
@@ -211,3 +213,27 @@ _ONE_WHO = re.compile(
     r"(?:who|that)\s+",
     _I,
 )
+
+
+# Where a passive rewrite's next clause begins: "..., we caused", "... and I merged", "... because i put".
+_NEXT_CLAUSE = re.compile(r",\s+|;\s+|\s+(?:and|but|so|because|since|when|while|then)\s+", _I)
+_VAGUE = re.compile(r"(?:it|them|you|wait|this|that|what)\s", _I)  # a subject that says nothing on its own
+
+
+def _before_person(rewrite: str) -> str | None:
+    """A passive rewrite (its object made the subject) cut before the clause where a person still acts ("Everything
+    was pushed into the English file and I merged" -> "Everything was pushed into the English file"), or None when
+    no such clause of four words or more is left, or it still names someone."""
+    if not rewrite.endswith(_TAIL + "."):
+        return None
+    core = rewrite[: -len(_TAIL) - 1]
+    person = re.search(r"(?<![\w.])@[\w-]+|" + PERSON, core, _I)
+    spans = detect(core)
+    first = min(([person.start()] if person else []) + [s.start for s in spans], default=None)
+    cuts = [m.start() for m in _NEXT_CLAUSE.finditer(core) if first is not None and m.end() <= first]
+    if not cuts or _VAGUE.match(core):
+        return None
+    kept = core[: cuts[-1]].rstrip(" ,;(-–—")
+    if len(kept.split()) < 4 or _names_someone(kept):
+        return None
+    return kept + _TAIL + "."

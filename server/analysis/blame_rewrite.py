@@ -105,8 +105,8 @@ def _object_and_rest(clause: str) -> tuple[str, str]:
     clause = " " + clause
     cut = re.search(r"\s+(?:without|by\s+mistake|by\s+accident|against|to|into|on|in|and|because|which|that|"
                     r"accidentally|before|after|during|while|when|with|using|as|so|but|or|then|until|if|for|from|right|"
-                    r"straight|directly|"
-                    r"is|was|were|are)\b|[,;](?!\d{3})", clause, _I)  # fmt: skip
+                    r"straight|directly|by|"
+                    r"is|was|were|are)\b|[,;](?!\d{3})|[!?]", clause, _I)  # fmt: skip
     obj, rest = (clause[: cut.start()], clause[cut.start() :]) if cut else (clause, "")
     obj = _REFLEXIVE.sub("", obj)  # "caught it myself": the person goes, the object stays
     return obj.strip() or "it", rest
@@ -120,20 +120,78 @@ def _safeguard(sentence: str) -> str:
 
 
 _LEAD_IN = re.compile(r"^\s*(?:managed|decided|chose|proceeded|went\s+ahead|began|started)\s+(?:to|and)\s+", _I)
+# A prepositional phrase after the person, before their verb: "The contractor from the cabling company yanked".
+_POST_MODIFIER = re.compile(r"^\s*(?:from|at|in|of|on|with)\s+", _I)
+# "messed up the folder": a particle before an object it can carry ("messed up in the publishing" has none)
+_PARTICLE = re.compile(
+    r"^(up|out|down|off|over|back)\s+(?=(?:the|an?|my|our|his|her|their|your|this|these|those|"
+    r"some|all|every|everything|things|\d)\b)(?!the\s+\w+ing\b)",
+    _I,
+)
+_OWNER = re.compile(r"\b(?:my|our|his|her|their|your)\s+(?=\w)", _I)  # "into my board" -> "into the board"
+_COMPOUND = re.compile(r"(?!(?:and|or|but|nor|the|an?|to|of|for|in|on|at|by|with|then|not|no|so)$)[a-z]+", _I)
+_QUOTES = "\"“”‘’'"
+
+
+def _is_past(word: str) -> bool:
+    word = word.lower().strip(_QUOTES)
+    return word.endswith("ed") or (word in _IRREGULAR and participle(word) != word + "ed" and word != "do")
+
+
+def _past_modifier(words: str) -> str:
+    """`words` without a prepositional phrase saying where the person is from, when a past verb or an adverb follows
+    it within five words ("from the cabling company yanked" -> "yanked")."""
+    if (m := _POST_MODIFIER.match(words)) is None:
+        return words
+    after = words[m.end() :].split(" ")
+    for n in range(1, min(6, len(after))):
+        if _is_past(after[n]) or (_SKIPPED.match(after[n]) and not after[n].lower().startswith(("had", "has"))):
+            return " ".join(after[n:])
+    return words
+
+
+def _verb_phrase(words: str, lead_in: bool) -> tuple[str, str] | None:
+    """The verb heading `words` (its participle: "force pushed", "fat-fingered", "messed up") and what follows it."""
+    m = re.match(r"\s*[\"“‘']?([\w-]+)[\"”’']?\s+(.+)", words, re.S)
+    if m is None:
+        return None
+    verb = _verb(m.group(1)) or (m.group(1).lower() if lead_in else None)
+    rest = m.group(2)
+    two = re.match(r"[\"“‘']?([\w-]+)[\"”’']?\s+(.+)", rest, re.S)
+    if verb is None and two is not None and _COMPOUND.fullmatch(m.group(1)) and (second := _verb(two.group(1))):
+        verb, rest = f"{m.group(1).lower()} {second}", two.group(2)  # "force pushed", "fat fingers" -> "fat fingered"
+    if verb is None or verb in ("was", "is", "were", "had", "has", "have", "did", "does", "do", "doe"):
+        return None
+    head, _, last = verb.rpartition(" ")
+    verb = f"{head} {participle(last)}".strip()
+    if (particle := _PARTICLE.match(rest)) is not None:
+        verb, rest = f"{verb} {particle.group(1).lower()}", rest[particle.end() :]
+    elif re.match(r"(?:up|out|down|off|over|back)\b", rest, _I) or verb in ("got", "get"):
+        return None  # "screwed up on that one", "got let go": no object to make the subject
+    return verb, rest
+
+
+def _relative(obj: str, rest: str) -> tuple[str, str]:
+    """A closing relative clause describes the object and goes with it: "the branch which was old" -> "The branch,
+    which was old, was ..."."""
+    m = re.match(r"\s*,?\s+(which|that)\s+(was|were|is|are|had)\b([^,;]*)$", rest, _I)
+    if m is None or m.group(1).lower() == "that" and "," in rest[: m.start(1)]:
+        return obj, rest
+    return f"{obj}, which {m.group(2)}{m.group(3).rstrip()},", ""
 
 
 def _passive(agent_end: int, sentence: str) -> str | None:
     """'<person> <verb> <object> <rest>' -> '<Object> was <verb-ed> <rest without blame words>; <safeguard>'."""
     words = re.sub(r"^\s*,\s+[^,]{1,90},", "", sentence[agent_end:])  # an aside: ", working late to fix it,"
+    words = _past_modifier(words)
     while (skip := re.match(r"\s*(\S+)\s+", words)) and _SKIPPED.match(skip.group(1)):
         words = words[skip.end() :]
     lead_in = _LEAD_IN.match(words)  # "managed to turn two pages" -> "turn two pages": a verb in the base form
     words = words[lead_in.end() :] if lead_in else words
-    m = re.match(r"\s*([\w-]+)\s+(.+)", words, re.S)
-    verb = (_verb(m.group(1)) or (m.group(1).lower() if lead_in else None)) if m is not None else None
-    if m is None or verb is None or verb in ("was", "is", "were", "had", "has", "have", "did", "does", "do", "doe"):
+    phrase = _verb_phrase(words, lead_in is not None)
+    if phrase is None:
         return None
-    obj, rest = _object_and_rest(m.group(2).rstrip(". "))
+    obj, rest = _object_and_rest(phrase[1].rstrip(". "))
     rest = _MISTAKE.sub("", rest)
     safeguard = _safeguard(rest)
     for pattern, _ in _SAFEGUARDS:
@@ -141,7 +199,11 @@ def _passive(agent_end: int, sentence: str) -> str | None:
     broke = re.search(r"\band\s+(broke|took\s+down|brought\s+down)\s+(.+)", rest, _I)
     rest = rest[: broke.start()] if broke else rest
     subject = re.sub(r"^(?:my|our|his|her|their|your)\s+", "the ", obj.strip(), flags=_I)
-    text = f"{subject} {_be(subject)} {participle(verb)}{rest}"
+    be = _be(subject)
+    subject, rest = _relative(subject, _OWNER.sub("the ", rest))
+    text = f"{subject} {be} {phrase[0]}{rest}"
+    text = text.rstrip(" .”\"’'")
+    text = text[: text.rfind("(")] if text.count("(") > text.count(")") else text  # no bracket left open
     text += f" {safeguard}" if safeguard else ""
     if broke:
         text += f" and {broke.group(1)} {broke.group(2)}"
@@ -193,6 +255,8 @@ _FAULT = re.compile(
     _I,
 )
 _ASK = " What made this easy to get wrong, and which check would have caught it?"
+_NAME_CHECK = ": name the check or step that would have prevented it, not the person"
+TEMPLATED = (_ASK.strip(), _NAME_CHECK.lstrip(": "))  # the questions asked when no rewrite can be built
 
 
 def _reworded(sentence: str) -> str:
@@ -239,7 +303,7 @@ def rule_rewrite(sentence: str, span: BlameSpan) -> str:
     return (
         _passive(agent_end, sentence)
         or _passive(span.end, sentence)  # after the marker: "an engineer working late ... accidentally ran"
-        or _tidy(f"{sentence.rstrip('.')}: name the check or step that would have prevented it, not the person")
+        or _tidy(sentence.rstrip(".") + _NAME_CHECK)
     )
 
 

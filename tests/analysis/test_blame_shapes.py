@@ -269,3 +269,38 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
 )
 def test_systems_questions_conditionals_and_talk_of_blame_are_not_flagged(text: str) -> None:
     assert check_blameless(text).blameless, check_blameless(text).findings
+
+
+@pytest.mark.parametrize(
+    ("sentence", "rewrite"),
+    [
+        ("I accidentally force pushed my local master branch which was apparently quite old.",
+         "The local master branch, which was apparently quite old, was force pushed; nothing in the process stopped or "
+         "caught it before it took effect."),
+        ("Since you accidentally pushed everything into the English file and I merged, I had to revert it again, so "
+         "it's completely undone now.",
+         "Everything was pushed into the English file; nothing in the process stopped or caught it before it took "
+         "effect."),
+        ("A 911 dispatcher has been fired after she accidentally sent first responders to the wrong address this week "
+         "when a man called in complaining of chest pains.",
+         "First responders were sent to the wrong address this week; nothing in the process stopped or caught it "
+         "before it took effect."),
+        ("To recap, a junior developer accidentally wiped the production database while setting up their dev "
+         "environment.",
+         "The production database was wiped; nothing in the process stopped or caught it before it took effect."),
+        ("They've got really good food, but in this particular case I was about ready to throttle the waiter, not just "
+         "because he screwed up the order but because he paid zero attention to us.",
+         "The order was screwed up; nothing in the process stopped or caught it before it took effect."),
+        ("An employee made a mistake and caused the failure of both Unimatic and our backup system.",
+         "A mistake was made and caused the failure of both Unimatic and the backup system; nothing in the process "
+         "stopped or caught it before it took effect."),
+        ("The contractor from the cabling company yanked the wrong patch cable.",
+         "The wrong patch cable was yanked; nothing in the process stopped or caught it before it took effect."),
+    ],
+)  # fmt: skip
+def test_blaming_sentences_are_rewritten_from_their_own_words_without_the_person(sentence: str, rewrite: str) -> None:
+    """Shapes from external_train9: a compound verb ("force pushed"), a closing relative clause that goes with the
+    object, a person's later clause cut off, a possessive in the rest made an article, a particle verb, a prepositional
+    phrase between the person and their verb."""
+    findings = check_blameless(sentence).findings
+    assert findings and {f.suggestion for f in findings} == {rewrite}
