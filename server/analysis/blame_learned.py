@@ -17,7 +17,8 @@ import numpy as np
 
 from agent_postmortem.analysis.blame import BlameSpan, detect
 from agent_postmortem.analysis.blame_lexicon import NAME, NOT_NAMES, PERSON, ROLES
-from agent_postmortem.analysis.blame_rewrite import participle, rule_rewrite
+from agent_postmortem.analysis.blame_rewrite import rule_rewrite
+from agent_postmortem.analysis.blame_verbs import participle
 
 _I = re.IGNORECASE
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+(?=\s|$)|$)|[^\n]+", re.M)
@@ -106,6 +107,7 @@ _OWNERS = re.compile(
 _DITRANSITIVE = re.compile(r"^\S+\s+(\w+)\s+(it|them)\s+(.+)$", _I)  # "Someone gave it the keys"
 _PAST = re.compile(r"^(?:\w+ed|ran|made|did|sent|put|set|left|wrote|took|gave|broke|forgot|lost|cut|hit|pushed)\b", _I)
 _TAIL = "; nothing in the process stopped or caught it before it took effect"
+_REQUIRED = ", and no step or check in the process required it"  # the not-done shape's tail
 
 
 def _names_someone(text: str) -> bool:
@@ -136,7 +138,7 @@ def _clause(clause: str) -> str:
             )
         rewrite = rule_rewrite(clause, BlameSpan(0, agent.end(), "learned", agent.group("agent")))
         if not _names_someone(rewrite) and not rewrite.lower().startswith(("at ", "in ", "on ", "to ")):
-            return rewrite.rstrip(".").replace(_TAIL, "")
+            return rewrite.rstrip(".").replace(_TAIL, "").replace(_REQUIRED, "")
         return ""  # a person's clause with nothing to keep without them ("I sat at the console")
     if (sub := _WHILE.match(clause)) is not None:
         clause = "while " + sub.group(1)
@@ -149,13 +151,18 @@ def _unowned(text: str) -> str:
 
 
 def _depersonalised(sentence: str) -> str | None:
-    """The sentence clause by clause without its person, what happened kept; None when someone is still named."""
+    """The sentence clause by clause without its person, what happened kept; None when someone is still named or no
+    clause was rewritten (only the clauses around a person's dropped one are left: "Either way, or fucked it up")."""
     sentence = _ASIDE.sub(" ", sentence).strip().rstrip(".!?:( ")
-    if (apology := _APOLOGY.match(sentence)) is not None and apology.end() < len(sentence):
+    apology = _APOLOGY.match(sentence)
+    if apology is not None and apology.end() < len(sentence):
         sentence = f"the {sentence[apology.end() :]} happened"  # "Regrets and apologies for the f**k up"
-    parts = [p for p in (_clause(c) for c in _CLAUSES.split(sentence) if c and c.strip()) if p]
+    clauses = [c for c in _CLAUSES.split(sentence) if c and c.strip()]
+    parts = [_clause(c) for c in clauses]
+    acted = apology is not None or any(p and p != c.strip() for c, p in zip(clauses, parts, strict=True))
+    parts = [p for p in parts if p]
     text = ", ".join([parts[0], *(p[:1].lower() + p[1:] for p in parts[1:])]) if parts else ""
-    if len(text.split()) < 4 or _names_someone(text):
+    if not acted or len(text.split()) < 4 or _names_someone(text):
         return None
     return re.sub(r"(?i)\bthe the\b", "the", text[:1].upper() + text[1:]) + _TAIL + "."
 
@@ -172,8 +179,9 @@ def learned_rewrite(sentence: str) -> str:
         rewrite = _unowned(rewrite)
         if not _names_someone(rewrite) and not re.search(r"\b" + re.escape(agent.group("agent")) + r"\b", rewrite, _I):
             return rewrite
-        if (kept := _before_person(rewrite)) is not None and agent.group("agent").lower() not in kept.lower():
-            return kept
+        kept = _before_person(rewrite)
+        if kept is not None and not re.search(r"\b" + re.escape(agent.group("agent")) + r"\b", kept, _I):
+            return _depersonalised(sentence) or kept
     elif (rest := _after_head(sentence)) is not None:
         # No person the lexicon knows, but the reader said someone is blamed: the noun phrase heading the sentence
         # before its past verb is them ("The night janitor unplugged the freezer" -> "The freezer was unplugged").
@@ -205,7 +213,8 @@ def systemic(sentence: str, rewrite: str) -> str:
         return _depersonalised(unnamed) or learned_rewrite(unnamed)
     if not _names_someone(rewrite) and not re.search(r"\b(?:my|our|his|her|their|your)\s+(?:a|an|the)\b", rewrite, _I):
         return rewrite
-    return _before_person(rewrite) or learned_rewrite(sentence)
+    learned = learned_rewrite(sentence)  # the whole sentence clause by clause keeps more than a cut rewrite
+    return (_before_person(rewrite) or learned) if learned == GENERIC else learned
 
 
 _ONE_WHO = re.compile(
@@ -234,6 +243,7 @@ def _before_person(rewrite: str) -> str | None:
     if not cuts or _VAGUE.match(core):
         return None
     kept = core[: cuts[-1]].rstrip(" ,;(-–—")
+    kept = kept[: kept.rfind("(")].rstrip() if kept.count("(") > kept.count(")") else kept
     if len(kept.split()) < 4 or _names_someone(kept):
         return None
     return kept + _TAIL + "."

@@ -15,23 +15,13 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from agent_postmortem.analysis.blame import BlameSpan, detect
+from agent_postmortem.analysis.blame_verbs import SKIPPED, gerund, participle, verb_phrase, without_post_modifier
 
 if TYPE_CHECKING:
     from agent_postmortem.llm.base import LLM
 
 logger = logging.getLogger(__name__)
 _I = re.IGNORECASE
-_IRREGULAR = {
-    "ran": "run", "run": "run", "broke": "broken", "break": "broken", "wrote": "written", "overwrote": "overwritten",
-    "took": "taken", "did": "done", "do": "done", "made": "made", "read": "read", "set": "set", "put": "put",
-    "forgot": "forgotten", "chose": "chosen", "sent": "sent", "built": "built", "left": "left", "shut": "shut",
-    "cut": "cut", "hit": "hit", "caught": "caught", "catch": "caught", "began": "begun", "gave": "given",
-    "forget": "forgotten", "make": "made", "pushed": "pushed", "kept": "kept", "lost": "lost", "think": "thought",
-    "be": "been", "thought": "thought", "spilt": "spilt", "knew": "known", "saw": "seen", "got": "got",
-}  # fmt: skip
-_DOUBLED_ENDINGS = ("mit", "plug", "trol", "gret", "fer", "cur", "pel")
-# Words that may stand between a person and their verb ("I mistakenly did", "he had also run").
-_SKIPPED = re.compile(r"(?:also|then|just|had|has|have|somehow|apparently|probably|simply|quickly|again|\w+ly)$", _I)
 _SAFEGUARDS = [
     (r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|a\s+review|any\s+review|looking|consulting)",
      "without a required review step"),
@@ -47,43 +37,6 @@ _NOT_DONE = re.compile(
     r"should['’]ve|was\s+supposed\s+to|missed|skipped|overlooked|ignored)\s+(?:properly\s+)?(\w+)(.*)",
     _I,
 )
-
-
-def participle(verb: str) -> str:
-    verb = verb.lower()
-    if verb in _IRREGULAR:
-        return _IRREGULAR[verb]
-    if verb.endswith("ed"):
-        return verb
-    if verb.endswith("e"):
-        return verb + "d"
-    if re.search(r"[^aeiou]y$", verb):
-        return verb[:-1] + "ied"
-    one_syllable = len(re.findall(r"[aeiou]+", verb)) == 1
-    if re.search(r"[^aeiou][aeiou][bdgmnprt]$", verb) and (one_syllable or verb.endswith(_DOUBLED_ENDINGS)):
-        return verb + verb[-1] + "ed"
-    return verb + "ed"
-
-
-def _verb(word: str) -> str | None:
-    """The base or past form of a verb in the third person ("pushes" -> "push"), None for a word that is not one."""
-    word = word.lower()
-    if word in _IRREGULAR or word.endswith("ed"):
-        return word
-    if re.search(r"(?:ch|sh|ss|x|z)es$", word):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
-        return word[:-1]
-    return None
-
-
-def gerund(verb: str) -> str:
-    verb = verb.lower()
-    if verb.endswith("e") and not verb.endswith("ee"):
-        return verb[:-1] + "ing"
-    if re.fullmatch(r"[^aeiou]*[aeiou][bdgmnprt]", verb):
-        return verb + verb[-1] + "ing"
-    return verb + "ing"
 
 
 def _be(subject: str) -> str:
@@ -121,54 +74,7 @@ def _safeguard(sentence: str) -> str:
 
 _LEAD_IN = re.compile(r"^\s*(?:managed|decided|chose|proceeded|went\s+ahead|began|started)\s+(?:to|and)\s+", _I)
 # A prepositional phrase after the person, before their verb: "The contractor from the cabling company yanked".
-_POST_MODIFIER = re.compile(r"^\s*(?:from|at|in|of|on|with)\s+", _I)
-# "messed up the folder": a particle before an object it can carry ("messed up in the publishing" has none)
-_PARTICLE = re.compile(
-    r"^(up|out|down|off|over|back)\s+(?=(?:the|an?|my|our|his|her|their|your|this|these|those|"
-    r"some|all|every|everything|things|\d)\b)(?!the\s+\w+ing\b)",
-    _I,
-)
 _OWNER = re.compile(r"\b(?:my|our|his|her|their|your)\s+(?=\w)", _I)  # "into my board" -> "into the board"
-_COMPOUND = re.compile(r"(?!(?:and|or|but|nor|the|an?|to|of|for|in|on|at|by|with|then|not|no|so)$)[a-z]+", _I)
-_QUOTES = "\"“”‘’'"
-
-
-def _is_past(word: str) -> bool:
-    word = word.lower().strip(_QUOTES)
-    return word.endswith("ed") or (word in _IRREGULAR and participle(word) != word + "ed" and word != "do")
-
-
-def _past_modifier(words: str) -> str:
-    """`words` without a prepositional phrase saying where the person is from, when a past verb or an adverb follows
-    it within five words ("from the cabling company yanked" -> "yanked")."""
-    if (m := _POST_MODIFIER.match(words)) is None:
-        return words
-    after = words[m.end() :].split(" ")
-    for n in range(1, min(6, len(after))):
-        if _is_past(after[n]) or (_SKIPPED.match(after[n]) and not after[n].lower().startswith(("had", "has"))):
-            return " ".join(after[n:])
-    return words
-
-
-def _verb_phrase(words: str, lead_in: bool) -> tuple[str, str] | None:
-    """The verb heading `words` (its participle: "force pushed", "fat-fingered", "messed up") and what follows it."""
-    m = re.match(r"\s*[\"“‘']?([\w-]+)[\"”’']?\s+(.+)", words, re.S)
-    if m is None:
-        return None
-    verb = _verb(m.group(1)) or (m.group(1).lower() if lead_in else None)
-    rest = m.group(2)
-    two = re.match(r"[\"“‘']?([\w-]+)[\"”’']?\s+(.+)", rest, re.S)
-    if verb is None and two is not None and _COMPOUND.fullmatch(m.group(1)) and (second := _verb(two.group(1))):
-        verb, rest = f"{m.group(1).lower()} {second}", two.group(2)  # "force pushed", "fat fingers" -> "fat fingered"
-    if verb is None or verb in ("was", "is", "were", "had", "has", "have", "did", "does", "do", "doe"):
-        return None
-    head, _, last = verb.rpartition(" ")
-    verb = f"{head} {participle(last)}".strip()
-    if (particle := _PARTICLE.match(rest)) is not None:
-        verb, rest = f"{verb} {particle.group(1).lower()}", rest[particle.end() :]
-    elif re.match(r"(?:up|out|down|off|over|back)\b", rest, _I) or verb in ("got", "get"):
-        return None  # "screwed up on that one", "got let go": no object to make the subject
-    return verb, rest
 
 
 def _relative(obj: str, rest: str) -> tuple[str, str]:
@@ -183,12 +89,12 @@ def _relative(obj: str, rest: str) -> tuple[str, str]:
 def _passive(agent_end: int, sentence: str) -> str | None:
     """'<person> <verb> <object> <rest>' -> '<Object> was <verb-ed> <rest without blame words>; <safeguard>'."""
     words = re.sub(r"^\s*,\s+[^,]{1,90},", "", sentence[agent_end:])  # an aside: ", working late to fix it,"
-    words = _past_modifier(words)
-    while (skip := re.match(r"\s*(\S+)\s+", words)) and _SKIPPED.match(skip.group(1)):
+    words = without_post_modifier(words)
+    while (skip := re.match(r"\s*(\S+)\s+", words)) and SKIPPED.match(skip.group(1)):
         words = words[skip.end() :]
     lead_in = _LEAD_IN.match(words)  # "managed to turn two pages" -> "turn two pages": a verb in the base form
     words = words[lead_in.end() :] if lead_in else words
-    phrase = _verb_phrase(words, lead_in is not None)
+    phrase = verb_phrase(words, lead_in is not None)
     if phrase is None:
         return None
     obj, rest = _object_and_rest(phrase[1].rstrip(". "))
@@ -199,10 +105,12 @@ def _passive(agent_end: int, sentence: str) -> str | None:
     broke = re.search(r"\band\s+(broke|took\s+down|brought\s+down)\s+(.+)", rest, _I)
     rest = rest[: broke.start()] if broke else rest
     subject = re.sub(r"^(?:my|our|his|her|their|your)\s+", "the ", obj.strip(), flags=_I)
+    if re.match(r"[(\[]|(?:it|them)\s+\w", subject, _I):
+        return None  # "(oh no) was merged", "it up inside the cowling": no object after the verb
     be = _be(subject)
     subject, rest = _relative(subject, _OWNER.sub("the ", rest))
     text = f"{subject} {be} {phrase[0]}{rest}"
-    text = text.rstrip(" .”\"’'")
+    text = re.sub(r"\s*[!?]+", "", text).rstrip(" .”\"’'")
     text = text[: text.rfind("(")] if text.count("(") > text.count(")") else text  # no bracket left open
     text += f" {safeguard}" if safeguard else ""
     if broke:
@@ -235,7 +143,8 @@ def _not_done(sentence: str) -> str | None:
     obj = re.sub(r"^(?:my|our|his|her|their|your)\s+", "the ", obj, flags=_I)
     because = _BECAUSE_NOT.search(rest)
     rest = rest[: because.start()] if because else rest
-    text = f"{obj} {_be(obj)} not {done}{(' ' + adverb.group(1)) if adverb else ''}{rest.rstrip()}"
+    rest = re.sub(r"\s*[!?]+", "", rest).rstrip()  # "by any chance?": a statement now
+    text = f"{obj} {_be(obj)} not {done}{(' ' + adverb.group(1)) if adverb else ''}{rest}"
     if because:
         return _tidy(f"{text}: {gerund(because.group(1))} {because.group(2).strip()} was not an enforced step")
     return _tidy(f"{text}, and no step or check in the process required it")
@@ -300,9 +209,10 @@ def rule_rewrite(sentence: str, span: BlameSpan) -> str:
         return _tidy(f"{before}; no step or check in the process prevented it")
     at = sentence.lower().find(span.agent.lower(), span.start) if span.agent else -1
     agent_end = at + len(span.agent) if at >= 0 else span.start + len(span.agent)
+    first, then = (span.end, agent_end) if _MISTAKE.search(sentence[agent_end : span.end]) else (agent_end, span.end)
     return (
-        _passive(agent_end, sentence)
-        or _passive(span.end, sentence)  # after the marker: "an engineer working late ... accidentally ran"
+        _passive(first, sentence)  # after the marker first: "a nurse ... and accidentally administered a dose"
+        or _passive(then, sentence)
         or _tidy(sentence.rstrip(".") + _NAME_CHECK)
     )
 

@@ -294,6 +294,16 @@ def test_systems_questions_conditionals_and_talk_of_blame_are_not_flagged(text: 
         ("An employee made a mistake and caused the failure of both Unimatic and our backup system.",
          "A mistake was made and caused the failure of both Unimatic and the backup system; nothing in the process "
          "stopped or caught it before it took effect."),
+        ("You Screwed up the releases!",
+         "The releases were screwed up; nothing in the process stopped or caught it before it took effect."),
+        ("I should have paid attention!",
+         "Attention was not paid, and no step or check in the process required it."),
+        ("A developer ran a SQL statement against production and accidentally deleted a single row of live data.",
+         "A single row of live data was deleted; nothing in the process stopped or caught it before it took effect."),
+        ("While removing my home's old floors, the flooring contractor accidentally cut a water line that was running "
+         "right under the plywood subfloor.",
+         "A water line, which was running right under the plywood subfloor, was cut; nothing in the process stopped or "
+         "caught it before it took effect."),
         ("The contractor from the cabling company yanked the wrong patch cable.",
          "The wrong patch cable was yanked; nothing in the process stopped or caught it before it took effect."),
     ],
