@@ -225,7 +225,7 @@ _ONE_WHO = re.compile(
 
 
 # Where a passive rewrite's next clause begins: "..., we caused", "... and I merged", "... because i put".
-_NEXT_CLAUSE = re.compile(r",\s+|;\s+|\s+(?:and|but|so|because|since|when|while|then)\s+", _I)
+_NEXT_CLAUSE = re.compile(r",\s+|;\s+|\s+(?:and|but|so|because|since|when|while|then|before|after|once)\s+", _I)
 _VAGUE = re.compile(r"(?:it|them|you|wait|this|that|what)\s", _I)  # a subject that says nothing on its own
 
 
@@ -233,9 +233,10 @@ def _before_person(rewrite: str) -> str | None:
     """A passive rewrite (its object made the subject) cut before the clause where a person still acts ("Everything
     was pushed into the English file and I merged" -> "Everything was pushed into the English file"), or None when
     no such clause of four words or more is left, or it still names someone."""
-    if not rewrite.endswith(_TAIL + "."):
+    tail = next((t for t in (_TAIL, _REQUIRED) if rewrite.endswith(t + ".")), None)
+    if tail is None:
         return None
-    core = rewrite[: -len(_TAIL) - 1]
+    core = rewrite[: -len(tail) - 1]
     person = re.search(r"(?<![\w.])@[\w-]+|" + PERSON, core, _I)
     spans = detect(core)
     first = min(([person.start()] if person else []) + [s.start for s in spans], default=None)
@@ -246,4 +247,4 @@ def _before_person(rewrite: str) -> str | None:
     kept = kept[: kept.rfind("(")].rstrip() if kept.count("(") > kept.count(")") else kept
     if len(kept.split()) < 4 or _names_someone(kept):
         return None
-    return kept + _TAIL + "."
+    return kept + tail + "."

@@ -34,7 +34,8 @@ _MISTAKE = re.compile(r"\b(?:by\s+mistake|by\s+accident|accidentally|accidently|
 _NOT_DONE = re.compile(
     r"\b(?:forgot\s+to|forgets?\s+to|(?:had\s+)?forgotten\s+to|failed\s+to|fails\s+to|neglected\s+to|didn['’]?t|did\s+not|does\s+not|"
     r"doesn['’]?t|had\s+not|hadn['’]?t|never|should\s+have|"
-    r"should['’]ve|was\s+supposed\s+to|missed|skipped|overlooked|ignored)\s+(?:properly\s+)?(\w+)(.*)",
+    r"should['’]ve|was\s+supposed\s+to|missed|skipped|overlooked|ignored)\s+"
+    r"(?:(?:properly|even|actually|really|ever|always|just)\s+)?(\w+)(.*)",
     _I,
 )
 
@@ -59,10 +60,12 @@ def _object_and_rest(clause: str) -> tuple[str, str]:
     cut = re.search(r"\s+(?:without|by\s+mistake|by\s+accident|against|to|into|on|in|and|because|which|that|"
                     r"accidentally|before|after|during|while|when|with|using|as|so|but|or|then|until|if|for|from|right|"
                     r"straight|directly|by|"
-                    r"is|was|were|are)\b|[,;](?!\d{3})|[!?]", clause, _I)  # fmt: skip
+                    r"is|was|were|are)\b|[,;](?!\d{3})|[!?]|\s[-–—]+\s", clause, _I)  # fmt: skip
     obj, rest = (clause[: cut.start()], clause[cut.start() :]) if cut else (clause, "")
     obj = _REFLEXIVE.sub("", obj)  # "caught it myself": the person goes, the object stays
-    return obj.strip() or "it", rest
+    if (pronoun := re.match(r"\s*(it|them)\s+(\S.*)$", obj, _I | re.S)) is not None:  # "push them here"
+        obj, rest = pronoun.group(1), " " + pronoun.group(2) + rest
+    return {"them": "they"}.get(obj.strip().lower(), obj.strip()) or "it", rest
 
 
 def _safeguard(sentence: str) -> str:
@@ -86,10 +89,15 @@ def _relative(obj: str, rest: str) -> tuple[str, str]:
     return f"{obj}, which {m.group(2)}{m.group(3).rstrip()},", ""
 
 
+_MODAL_BEFORE = re.compile(r"\b(?:could|would|might|may)(?:\s+have)?\s*$", _I)
+
+
 def _passive(agent_end: int, sentence: str) -> str | None:
     """'<person> <verb> <object> <rest>' -> '<Object> was <verb-ed> <rest without blame words>; <safeguard>'."""
     words = re.sub(r"^\s*,\s+[^,]{1,90},", "", sentence[agent_end:])  # an aside: ", working late to fix it,"
     words = without_post_modifier(words)
+    if re.match(r"\s*(?:could|would|might|may)\b", words, _I) or _MODAL_BEFORE.search(sentence[:agent_end]):
+        return None  # "a person could have shoved it": what might have happened, not what did
     while (skip := re.match(r"\s*(\S+)\s+", words)) and SKIPPED.match(skip.group(1)):
         words = words[skip.end() :]
     lead_in = _LEAD_IN.match(words)  # "managed to turn two pages" -> "turn two pages": a verb in the base form
@@ -105,8 +113,15 @@ def _passive(agent_end: int, sentence: str) -> str | None:
     broke = re.search(r"\band\s+(broke|took\s+down|brought\s+down)\s+(.+)", rest, _I)
     rest = rest[: broke.start()] if broke else rest
     subject = re.sub(r"^(?:my|our|his|her|their|your)\s+", "the ", obj.strip(), flags=_I)
-    if re.match(r"[(\[]|(?:it|them)\s+\w", subject, _I):
-        return None  # "(oh no) was merged", "it up inside the cowling": no object after the verb
+    if (
+        subject.startswith(("(", "["))
+        or re.match(r"(?:at|about|in|on|for|with|from|of)\s", phrase[1], _I)
+        or (
+            re.match(r"to\s", phrase[1], _I)
+            and phrase[0] in ("failed", "tried", "neglected", "needed", "wanted", "attempted")
+        )
+    ):
+        return None  # "(oh no) was merged", "failed to stop", "asked about it": no object after the verb
     be = _be(subject)
     subject, rest = _relative(subject, _OWNER.sub("the ", rest))
     text = f"{subject} {be} {phrase[0]}{rest}"
@@ -136,6 +151,8 @@ def _not_done(sentence: str) -> str | None:
     if marker in _OUTCOME:  # "missed the regression": the object is what went unseen, the verb is the outcome
         obj, rest, done = verb + " " + obj if obj else verb, rest, _OUTCOME[marker]
         obj, rest = _object_and_rest(m.group(1) + " " + m.group(2).strip(" .,"))
+    elif re.match(r"(?:at|about|in|on|for|to|with|by|from|of)\b|\w+ing\b", obj, _I):
+        return None  # "didn't know at the time", "forgot to keep updating": no object to make the subject
     else:
         done = participle(verb)
     adverb = _ADVERB.search(" " + obj)
@@ -143,7 +160,7 @@ def _not_done(sentence: str) -> str | None:
     obj = re.sub(r"^(?:my|our|his|her|their|your)\s+", "the ", obj, flags=_I)
     because = _BECAUSE_NOT.search(rest)
     rest = rest[: because.start()] if because else rest
-    rest = re.sub(r"\s*[!?]+", "", rest).rstrip()  # "by any chance?": a statement now
+    rest = _OWNER.sub("the ", re.sub(r"\s*[!?]+", "", rest)).rstrip()  # "by any chance?": a statement now
     text = f"{obj} {_be(obj)} not {done}{(' ' + adverb.group(1)) if adverb else ''}{rest}"
     if because:
         return _tidy(f"{text}: {gerund(because.group(1))} {because.group(2).strip()} was not an enforced step")

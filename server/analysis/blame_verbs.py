@@ -12,7 +12,7 @@ _IRREGULAR = {
     "cut": "cut", "hit": "hit", "caught": "caught", "catch": "caught", "began": "begun", "gave": "given",
     "forget": "forgotten", "make": "made", "pushed": "pushed", "kept": "kept", "lost": "lost", "think": "thought",
     "be": "been", "thought": "thought", "paid": "paid", "found": "found", "told": "told", "sold": "sold",
-    "brought": "brought", "spilt": "spilt", "knew": "known", "saw": "seen", "got": "got",
+    "brought": "brought", "mistook": "mistaken", "spilt": "spilt", "knew": "known", "saw": "seen", "got": "got",
 }  # fmt: skip
 # Participles of base forms and participles already, not read as a person's verb ("I see", "could have done it")
 _PARTICIPLES = {

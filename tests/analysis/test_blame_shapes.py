@@ -304,13 +304,26 @@ def test_systems_questions_conditionals_and_talk_of_blame_are_not_flagged(text: 
          "right under the plywood subfloor.",
          "A water line, which was running right under the plywood subfloor, was cut; nothing in the process stopped or "
          "caught it before it took effect."),
+        ("A contractor mistook it for a door release.",
+         "It was mistaken for a door release; nothing in the process stopped or caught it before it took effect."),
+        ("They only made one mistake - not having a qualified mechanic or surveyor inspect the vessel before they "
+         "bought it.",
+         "One mistake was made - not having a qualified mechanic or surveyor inspect the vessel; nothing in the "
+         "process stopped or caught it before it took effect."),
+        ("The nurse did not even check the chart before she hung it--(that was when the charts were at the foot of the "
+         "beds.)",
+         "The chart was not checked, and no step or check in the process required it."),
+        ("Whoops!  Forgot to change ip in my firewall after power outage hosed everything.",
+         "Ip was not changed in the firewall after power outage hosed everything, and no step or check in the process "
+         "required it."),
         ("The contractor from the cabling company yanked the wrong patch cable.",
          "The wrong patch cable was yanked; nothing in the process stopped or caught it before it took effect."),
     ],
 )  # fmt: skip
 def test_blaming_sentences_are_rewritten_from_their_own_words_without_the_person(sentence: str, rewrite: str) -> None:
     """Shapes from external_train9: a compound verb ("force pushed"), a closing relative clause that goes with the
-    object, a person's later clause cut off, a possessive in the rest made an article, a particle verb, a prepositional
-    phrase between the person and their verb."""
+    object, a person's later clause cut off, a possessive in the rest made an article, a particle verb, an irregular
+    participle, an adverb before the verb not done, a dash that ends the object, a prepositional phrase between the
+    person and their verb."""
     findings = check_blameless(sentence).findings
     assert findings and {f.suggestion for f in findings} == {rewrite}
