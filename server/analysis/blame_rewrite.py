@@ -142,6 +142,9 @@ _BECAUSE_NOT = re.compile(
 )
 
 
+_NO_OBJECT = re.compile(r"(?:at|about|in|on|for|to|with|by|from|of|how|what|why|where|whether|better)\b|\w+ing\b", _I)
+
+
 def _not_done(sentence: str) -> str | None:
     m = _NOT_DONE.search(sentence)
     if m is None:
@@ -151,8 +154,8 @@ def _not_done(sentence: str) -> str | None:
     if marker in _OUTCOME:  # "missed the regression": the object is what went unseen, the verb is the outcome
         obj, rest, done = verb + " " + obj if obj else verb, rest, _OUTCOME[marker]
         obj, rest = _object_and_rest(m.group(1) + " " + m.group(2).strip(" .,"))
-    elif re.match(r"(?:at|about|in|on|for|to|with|by|from|of)\b|\w+ing\b", obj, _I):
-        return None  # "didn't know at the time", "forgot to keep updating": no object to make the subject
+    elif _NO_OBJECT.match(obj):
+        return None  # "didn't know at the time", "forgot to keep updating", "knew how to": no object for a subject
     else:
         done = participle(verb)
     adverb = _ADVERB.search(" " + obj)
@@ -162,6 +165,8 @@ def _not_done(sentence: str) -> str | None:
     rest = rest[: because.start()] if because else rest
     rest = _OWNER.sub("the ", re.sub(r"\s*[!?]+", "", rest)).rstrip()  # "by any chance?": a statement now
     text = f"{obj} {_be(obj)} not {done}{(' ' + adverb.group(1)) if adverb else ''}{rest}"
+    if re.match(r"\s+(?:was|is|were|are)\b", rest, _I):  # "didn't notice allmodconfig was broken": what was not seen
+        text = f"it was not {done} that {obj[:1].lower() + obj[1:]}{rest}"
     if because:
         return _tidy(f"{text}: {gerund(because.group(1))} {because.group(2).strip()} was not an enforced step")
     return _tidy(f"{text}, and no step or check in the process required it")

@@ -316,6 +316,8 @@ def test_systems_questions_conditionals_and_talk_of_blame_are_not_flagged(text: 
         ("Whoops!  Forgot to change ip in my firewall after power outage hosed everything.",
          "Ip was not changed in the firewall after power outage hosed everything, and no step or check in the process "
          "required it."),
+        ("He returned shortly but did not realize the agitator was off.",
+         "It was not realized that the agitator was off, and no step or check in the process required it."),
         ("The contractor from the cabling company yanked the wrong patch cable.",
          "The wrong patch cable was yanked; nothing in the process stopped or caught it before it took effect."),
     ],
@@ -323,7 +325,7 @@ def test_systems_questions_conditionals_and_talk_of_blame_are_not_flagged(text: 
 def test_blaming_sentences_are_rewritten_from_their_own_words_without_the_person(sentence: str, rewrite: str) -> None:
     """Shapes from external_train9: a compound verb ("force pushed"), a closing relative clause that goes with the
     object, a person's later clause cut off, a possessive in the rest made an article, a particle verb, an irregular
-    participle, an adverb before the verb not done, a dash that ends the object, a prepositional phrase between the
-    person and their verb."""
+    participle, an adverb before the verb not done, what was not noticed as a clause, a dash that ends the object, a
+    prepositional phrase between the person and their verb."""
     findings = check_blameless(sentence).findings
     assert findings and {f.suggestion for f in findings} == {rewrite}
