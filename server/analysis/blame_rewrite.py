@@ -190,8 +190,30 @@ _NAME_CHECK = ": name the check or step that would have prevented it, not the pe
 TEMPLATED = (_ASK.strip(), _NAME_CHECK.lstrip(": "))  # the questions asked when no rewrite can be built
 
 
+_BLAME_CLAUSE = re.compile(r"\b(?:sorry|my\s+bad|apolog\w*|blame\w*)\b", _I)
+_SUBORDINATE = re.compile(r"(?:even|if|for|when|although|though|however|because|since|through)\b", _I)
+_FIRST_PERSONS = re.compile(r"\b(?:I|me|my|mine|we|us|our|you|your|he|him|his|she|her|they|them|their)\b", _I)
+
+
+def _what_happened(sentence: str) -> str | None:
+    """The sentence without its clauses of blame ("Merge commit of PR #619 failed - Jim's mistake." -> "Merge commit of
+    PR #619 failed; nothing ..."), or None when no clause says what happened without naming someone."""
+    clauses = re.split(r"\s*(?:[,;]|\s[-–—]+)\s+", sentence.strip().rstrip(".!?"))  # "...: human error" is one
+    kept = [c for c in clauses if len(c.split()) > 1 and not (_FAULT.search(c) or _JUDGEMENT.search(c))]
+    kept = [c for c in kept if not _BLAME_CLAUSE.search(c)]
+    text = ", ".join(kept)
+    if len(kept) == len(clauses) or len(text.split()) < 4 or _FIRST_PERSONS.search(text) or detect(text):
+        return None
+    if _SUBORDINATE.match(text) or not re.search(r"\w+ed\b|\b(?:was|were|broke|went|ran)\b", text, _I):
+        return None  # "For a modern example", "Even if that's not the case": no event of its own
+    return _tidy(text + "; nothing in the process stopped or caught it before it took effect")
+
+
 def _reworded(sentence: str) -> str:
-    """The sentence with blame words replaced ("human error" -> "a gap in the process") and judgements dropped."""
+    """What happened, the clauses of blame dropped, when the sentence says it; otherwise the sentence with blame words
+    replaced ("human error" -> "a gap in the process") and judgements dropped, with a question about the check."""
+    if (happened := _what_happened(sentence)) is not None:
+        return happened
     cleaned = _JUDGEMENT.sub("", _FAULT.sub("a gap in the process", sentence))
     cleaned = re.sub(r"\b([Aa])\s+(?=[aeiouAEIOU])", r"\1n ", cleaned)
     cleaned = re.sub(r"\s+(?:was|is|were|are)\s*\.?\s*$", " did not go as intended.", cleaned, flags=_I)

@@ -318,6 +318,11 @@ def test_systems_questions_conditionals_and_talk_of_blame_are_not_flagged(text: 
          "required it."),
         ("He returned shortly but did not realize the agitator was off.",
          "It was not realized that the agitator was off, and no step or check in the process required it."),
+        ("merge commit of PR #619 failed - Jim's mistake.",
+         "Merge commit of PR #619 failed; nothing in the process stopped or caught it before it took effect."),
+        ("And, my bad, too, there was never a PR for these breaking changes in the first place...",
+         "There was never a PR for these breaking changes in the first place; nothing in the process stopped or caught "
+         "it before it took effect."),
         ("The contractor from the cabling company yanked the wrong patch cable.",
          "The wrong patch cable was yanked; nothing in the process stopped or caught it before it took effect."),
     ],
@@ -326,6 +331,6 @@ def test_blaming_sentences_are_rewritten_from_their_own_words_without_the_person
     """Shapes from external_train9: a compound verb ("force pushed"), a closing relative clause that goes with the
     object, a person's later clause cut off, a possessive in the rest made an article, a particle verb, an irregular
     participle, an adverb before the verb not done, what was not noticed as a clause, a dash that ends the object, a
-    prepositional phrase between the person and their verb."""
+    prepositional phrase between the person and their verb, a clause of self-blame dropped from what happened."""
     findings = check_blameless(sentence).findings
     assert findings and {f.suggestion for f in findings} == {rewrite}
