@@ -1,5 +1,8 @@
 """Fix verification statistics, against values computed independently (SciPy, textbook formulas)."""
 
+import math
+import random
+
 import pytest
 
 from agent_postmortem.analysis.verify import fisher_less, trials_for_target, verify_fix, wilson, z_for
@@ -23,6 +26,22 @@ def test_wilson_interval_matches_the_textbook_values() -> None:
 )
 def test_one_sided_fisher_exact_test(table: tuple[int, int, int, int], expected: float) -> None:
     assert fisher_less(*table) == pytest.approx(expected, rel=1e-6)
+
+
+def exact_fisher_less(before_failures: int, before_trials: int, after_failures: int, after_trials: int) -> float:
+    failures, total = before_failures + after_failures, before_trials + after_trials
+    low = max(0, failures - before_trials)
+    ks = range(low, after_failures + 1)
+    top = sum(math.comb(after_trials, k) * math.comb(before_trials, failures - k) for k in ks)
+    return top / math.comb(total, failures)
+
+
+def test_fisher_in_floating_point_matches_the_exact_sum_of_binomials() -> None:
+    rng = random.Random(7)
+    for _ in range(500):
+        before_trials, after_trials = rng.randint(0, 200), rng.randint(0, 200)
+        table = (rng.randint(0, before_trials), before_trials, rng.randint(0, after_trials), after_trials)
+        assert fisher_less(*table) == pytest.approx(exact_fisher_less(*table), abs=1e-12)
 
 
 def test_trials_needed_is_the_smallest_count_that_meets_the_target() -> None:
