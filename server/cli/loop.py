@@ -1,6 +1,7 @@
 """`postmortem` commands that close the loop: action items, fix effectiveness, runbooks and regression cases, the
 blameless-language check and fix verification. Registered by server/cli/app.py from COMMANDS."""
 
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -194,9 +195,24 @@ def _write_learned(out_dir: Path, cases: list[Any], entries: list[Any]) -> None:
         (out_dir / "runbooks" / f"{entry.key}.md").write_text(render_runbook(entry), encoding="utf-8")
     for case in cases:
         (out_dir / "evals" / f"{case.id}.json").write_text(case.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    lines = "".join(case.model_dump_json() + "\n" for case in cases)
-    (out_dir / "evals" / "regressions.jsonl").write_text(lines, encoding="utf-8")
+    suite = out_dir / "evals" / "regressions.jsonl"
+    suite.write_text(_merged_suite(suite, {case.id: case.model_dump_json() for case in cases}), encoding="utf-8")
     err.print(f"wrote {len(entries)} runbook entries and {len(cases)} regression cases under {out_dir}", markup=False)
+
+
+def _merged_suite(suite: Path, learned: dict[str, str]) -> str:
+    """The regression suite's lines with this run's cases in them: a case learned again replaces its line, the
+    others stay (one incident learned into a directory of `--all` must not drop the other cases)."""
+    lines: list[str] = []
+    if suite.is_file():
+        for line in suite.read_text(encoding="utf-8").splitlines():
+            try:
+                case_id = json.loads(line).get("id")
+            except (ValueError, AttributeError):
+                case_id = None
+            if case_id not in learned and line.strip():
+                lines.append(line)
+    return "".join(f"{line}\n" for line in [*lines, *learned.values()])
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -104,6 +104,9 @@ def test_learn_writes_runbooks_and_regression_cases(run, tmp_path: Path) -> None
     assert len(cases) == 45 and len(list((out / "evals").glob("regress-INC-*.json"))) == 45
     runbooks = sorted(p.stem for p in (out / "runbooks").glob("*.md"))
     assert runbooks and all(r.startswith("PAT-") or r in {c["category"] for c in cases} for r in runbooks)
+    assert run("learn", "INC-3", "--out", str(out)).exit_code == 0  # learning one again keeps the others
+    again = [json.loads(line) for line in (out / "evals" / "regressions.jsonl").read_text().splitlines()]
+    assert sorted(c["id"] for c in again) == sorted(c["id"] for c in cases)
     one = json.loads(run("learn", "INC-3", "--json").stdout)
     assert one["eval_cases"][0]["incident_id"] == "INC-3" and len(one["runbooks"]) == 1
     assert run("runbook", "rate_limit").stdout.startswith("# Runbook: rate limit")
