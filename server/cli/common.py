@@ -78,6 +78,15 @@ def bounded(low: int, high: int, help: str = "") -> Any:
 # How many incidents a search shows: the bounds of the MCP tools' `limit`; a list in a terminal may show more.
 Limit = Annotated[int, bounded(*LIMIT, help="how many incidents to show")]
 ListLimit = Annotated[int, bounded(*LIST_LIMIT, help="how many incidents to show")]
+ItemLimit = Annotated[int, bounded(1, 1_000, help="how many action items to show")]
+Offset = Annotated[int, bounded(0, 10_000_000, help="skip this many (the next page starts at the offset shown)")]
+
+
+def more_note(next_offset: int | None, what: str, *, pages: bool = True) -> None:
+    """On stderr, under a table cut at its limit: that there is more and how to see it (a table said nothing)."""
+    if next_offset is not None:
+        how = f"--offset {next_offset} shows the next page, --limit a longer one" if pages else "--limit shows more"
+        err.print(f"more {what}: {how}", markup=False)
 
 
 def one_of(values: Sequence[str]) -> str:

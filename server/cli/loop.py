@@ -12,11 +12,14 @@ from agent_postmortem.cli.common import (
     ACTION_STATUSES,
     FAILED,
     PRIORITIES,
+    ItemLimit,
     JsonOpt,
     MinSize,
+    Offset,
     choice,
     emit,
     err,
+    more_note,
     out,
     reading,
     settings,
@@ -45,6 +48,8 @@ def actions(
     by: Annotated[str | None, typer.Option(help="who makes the change (kept in the item's history)")] = None,
     stats: Annotated[bool, typer.Option(help="completion overall, per owner, priority and pattern")] = False,
     export: Annotated[str | None, choice(EXPORTS, help="print the listed items in this format")] = None,
+    limit: ItemLimit = 50,
+    offset: Offset = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """List action items (by incident, owner, status, overdue); add one (--incident --add); show one with its
@@ -59,20 +64,22 @@ def actions(
             result = _change(item, by=by, changes=changes)
         else:
             filters = {"incident_id": incident, "owner": owner, "status": status, "overdue": overdue}
-            result = _read(item, stats=stats, limit=10_000 if export else 50, filters=filters)
+            page = {"limit": 10_000 if export else limit, "offset": offset}
+            result = _read(item, stats=stats, page=page, filters=filters)
     if export is not None and not (add or item or stats):
         _export(result.items, export)
     elif not emit(result, as_json):
         out.print(_view(result) if add is None and item is None else item_view(result))
+        more_note(getattr(result, "next_offset", None) if add is None and item is None else None, "action items")
 
 
-def _read(item: str | None, *, stats: bool, limit: int, filters: dict[str, Any]) -> Any:
+def _read(item: str | None, *, stats: bool, page: dict[str, int], filters: dict[str, Any]) -> Any:
     with reading() as svc:
         if item is not None:
             return svc.get_action_item(item)
         if stats:
             return svc.action_item_stats()
-        return svc.list_action_items(limit=limit, **filters)
+        return svc.list_action_items(**page, **filters)
 
 
 def _view(result: Any) -> "RenderableType":
