@@ -107,6 +107,8 @@ def bench_guard(
 
     with user_errors():
         selected = selected_cases(cases)
+        if drafts is not None and not generate and not drafts.is_file():  # a mistyped path checked nothing, exit 0
+            raise ValueError(f"no drafts file at {drafts}: make one with --generate --drafts {drafts}")
         if generate:
             if drafts is None:
                 raise ValueError("--generate needs --drafts FILE to write the drafts to")
