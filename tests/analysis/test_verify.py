@@ -50,6 +50,14 @@ def test_trials_needed_is_the_smallest_count_that_meets_the_target() -> None:
     assert trials_for_target(0, 381, 0.01, 0.95) is None
 
 
+def test_small_targets_are_decided_on_the_unrounded_bound() -> None:
+    """Rounded to 6 places, the bound made a 1e-6 target need twice the trials and met a 1e-9 one 500 times early."""
+    assert trials_for_target(0, 0, 1e-6, 0.95) == 3_841_455  # z^2 (1/t - 1), rounded up
+    assert trials_for_target(0, 0, 1e-3, 0.95) == 3_838
+    assert trials_for_target(0, 0, 1e-9, 0.95) == 3_841_458_817
+    assert verify_fix(5, 100, 0, 8_000_000, target=1e-9).verdict == "improved"
+
+
 def test_verdicts() -> None:
     assert verify_fix(12, 200, 0, 500, target=0.01).verdict == "fixed"
     improved = verify_fix(12, 200, 0, 200, target=0.01)

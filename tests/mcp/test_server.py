@@ -245,6 +245,11 @@ async def test_verify_fix_answers_at_once_for_the_largest_counts_it_accepts(
     assert 0.45 < same.structured_content["p_value"] < 0.55  # type: ignore[index]
     assert fewer.structured_content["p_value"] < 1e-4  # type: ignore[index]
 
+    async with Client(server_for(service), mode=mode) as client:
+        tiny = await client.call_tool("verify_fix", {**counts, "after_failures": 0, "target": 1e-9})
+    assert tiny.structured_content["verdict"] == "improved"  # type: ignore[index]  # 1e7 clean runs cannot show 1e-9
+    assert tiny.structured_content["more_trials_needed"] == 3_831_458_817  # type: ignore[index]
+
 
 @MODES
 async def test_search_filters_by_agent_tool_model_and_date_range(service: PostmortemService, mode: str) -> None:
