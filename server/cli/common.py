@@ -59,8 +59,6 @@ SEVERITIES = names(Severity)
 STATUSES = names(Status)
 PRIORITIES = names(Priority)
 ACTION_STATUSES = names(ActionStatus)
-# The smallest group of incidents that counts as a recurring pattern (clamped to 2-100, as the service expects).
-MinSize = Annotated[int, typer.Option(min=2, max=100, clamp=True, help="incidents a recurring pattern needs")]
 
 
 def bounded(low: int, high: int, help: str = "") -> Any:
@@ -75,6 +73,9 @@ def bounded(low: int, high: int, help: str = "") -> Any:
     return typer.Option(help=help, callback=check, metavar=f"[{low}-{high}]")
 
 
+# The smallest group of incidents that counts as a recurring pattern: 2-100, as the MCP tools take it (it was
+# clamped without a word: --min-size 1 showed groups of 2).
+MinSize = Annotated[int, bounded(2, 100, help="incidents a recurring pattern needs")]
 # How many incidents a search shows: the bounds of the MCP tools' `limit`; a list in a terminal may show more.
 Limit = Annotated[int, bounded(*LIMIT, help="how many incidents to show")]
 ListLimit = Annotated[int, bounded(*LIST_LIMIT, help="how many incidents to show")]

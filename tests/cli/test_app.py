@@ -336,3 +336,10 @@ def test_action_items_past_the_first_page_can_be_listed_and_a_cut_table_says_so(
     assert [i["id"] for i in rest["items"]] == [i["id"] for i in every["items"][130:]]
     assert "more action items" not in run("actions", "--limit", "1000").stderr
     assert "more incidents: --limit shows more" in run("list").stderr
+
+
+@pytest.mark.parametrize("command", ["patterns", "effectiveness"])
+def test_a_pattern_size_out_of_range_is_refused_not_clamped(run, command: str) -> None:  # type: ignore[no-untyped-def]
+    for size in ("1", "101"):
+        refused = run(command, "--min-size", size)
+        assert refused.exit_code == 2 and "between 2 and 100" in refused.stderr
