@@ -52,6 +52,8 @@ def eval_command(
     with user_errors():
         selected = selected_cases(cases)
         before = read_model(baseline, EvalRun) if baseline else None
+        if out is not None:  # before the run: a bad --out must not cost a whole eval's results
+            out.mkdir(parents=True, exist_ok=True)
         with stage_progress() as show:
             result = run(
                 selected,
@@ -62,7 +64,6 @@ def eval_command(
                 progress=lambda done, total: show("cases", done, total),
             )
         if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
             (out / "eval.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
             (out / "eval.md").write_text(render(result), encoding="utf-8")
             err.print(f"wrote {out / 'eval.json'} and {out / 'eval.md'}", markup=False)
@@ -106,6 +107,8 @@ def bench_guard(
 
     with user_errors():
         selected = selected_cases(cases)
+        if drafts is not None and not generate and not drafts.is_file():  # a mistyped path checked nothing, exit 0
+            raise ValueError(f"no drafts file at {drafts}: make one with --generate --drafts {drafts}")
         if generate:
             if drafts is None:
                 raise ValueError("--generate needs --drafts FILE to write the drafts to")

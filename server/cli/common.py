@@ -59,8 +59,6 @@ SEVERITIES = names(Severity)
 STATUSES = names(Status)
 PRIORITIES = names(Priority)
 ACTION_STATUSES = names(ActionStatus)
-# The smallest group of incidents that counts as a recurring pattern (clamped to 2-100, as the service expects).
-MinSize = Annotated[int, typer.Option(min=2, max=100, clamp=True, help="incidents a recurring pattern needs")]
 
 
 def bounded(low: int, high: int, help: str = "") -> Any:
@@ -75,9 +73,21 @@ def bounded(low: int, high: int, help: str = "") -> Any:
     return typer.Option(help=help, callback=check, metavar=f"[{low}-{high}]")
 
 
+# The smallest group of incidents that counts as a recurring pattern: 2-100, as the MCP tools take it (it was
+# clamped without a word: --min-size 1 showed groups of 2).
+MinSize = Annotated[int, bounded(2, 100, help="incidents a recurring pattern needs")]
 # How many incidents a search shows: the bounds of the MCP tools' `limit`; a list in a terminal may show more.
 Limit = Annotated[int, bounded(*LIMIT, help="how many incidents to show")]
 ListLimit = Annotated[int, bounded(*LIST_LIMIT, help="how many incidents to show")]
+ItemLimit = Annotated[int, bounded(1, 1_000, help="how many action items to show")]
+Offset = Annotated[int, bounded(0, 10_000_000, help="skip this many (the next page starts at the offset shown)")]
+
+
+def more_note(next_offset: int | None, what: str, *, pages: bool = True) -> None:
+    """On stderr, under a table cut at its limit: that there is more and how to see it (a table said nothing)."""
+    if next_offset is not None:
+        how = f"--offset {next_offset} shows the next page, --limit a longer one" if pages else "--limit shows more"
+        err.print(f"more {what}: {how}", markup=False)
 
 
 def one_of(values: Sequence[str]) -> str:

@@ -113,16 +113,22 @@ def export(output: Annotated[Path | None, typer.Option("-o", "--output")] = None
             for text in lines:
                 write_json(text + "\n")
         else:
-            count = 0
-            with output.open("w", encoding="utf-8") as handle:
-                for text in lines:
-                    handle.write(text + "\n")
-                    count += 1
-            err.print(f"exported {count} incidents to {output}", markup=False)
+            _write_backup(output, [text + "\n" for text in lines])
     if unreadable:
         named = ", ".join(unreadable[:20])
         err.print(f"error: {len(unreadable)} incidents damaged beyond repair were left out: {named}", markup=False)
         raise typer.Exit(1)
+
+
+def _write_backup(output: Path, lines: list[str]) -> None:
+    """Replace `output` only with a whole snapshot (a failed export leaves the old file as it was), private to
+    you, and never an earlier backup with nothing (a mistyped POSTMORTEM_HOME reads as an empty home)."""
+    from agent_postmortem.store.private import write_private
+
+    if not lines and output.is_file() and output.stat().st_size > 0:
+        raise ValueError(f"this home holds no incidents: {output} was left as it was (is POSTMORTEM_HOME right?)")
+    write_private(output, "".join(lines))
+    err.print(f"exported {len(lines)} incidents to {output}", markup=False)
 
 
 def import_traces(

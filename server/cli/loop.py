@@ -1,6 +1,7 @@
 """`postmortem` commands that close the loop: action items, fix effectiveness, runbooks and regression cases, the
 blameless-language check and fix verification. Registered by server/cli/app.py from COMMANDS."""
 
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -11,11 +12,14 @@ from agent_postmortem.cli.common import (
     ACTION_STATUSES,
     FAILED,
     PRIORITIES,
+    ItemLimit,
     JsonOpt,
     MinSize,
+    Offset,
     choice,
     emit,
     err,
+    more_note,
     out,
     reading,
     settings,
@@ -44,6 +48,8 @@ def actions(
     by: Annotated[str | None, typer.Option(help="who makes the change (kept in the item's history)")] = None,
     stats: Annotated[bool, typer.Option(help="completion overall, per owner, priority and pattern")] = False,
     export: Annotated[str | None, choice(EXPORTS, help="print the listed items in this format")] = None,
+    limit: ItemLimit = 50,
+    offset: Offset = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """List action items (by incident, owner, status, overdue); add one (--incident --add); show one with its
@@ -58,20 +64,22 @@ def actions(
             result = _change(item, by=by, changes=changes)
         else:
             filters = {"incident_id": incident, "owner": owner, "status": status, "overdue": overdue}
-            result = _read(item, stats=stats, limit=10_000 if export else 50, filters=filters)
+            page = {"limit": 10_000 if export else limit, "offset": offset}
+            result = _read(item, stats=stats, page=page, filters=filters)
     if export is not None and not (add or item or stats):
         _export(result.items, export)
     elif not emit(result, as_json):
         out.print(_view(result) if add is None and item is None else item_view(result))
+        more_note(getattr(result, "next_offset", None) if add is None and item is None else None, "action items")
 
 
-def _read(item: str | None, *, stats: bool, limit: int, filters: dict[str, Any]) -> Any:
+def _read(item: str | None, *, stats: bool, page: dict[str, int], filters: dict[str, Any]) -> Any:
     with reading() as svc:
         if item is not None:
             return svc.get_action_item(item)
         if stats:
             return svc.action_item_stats()
-        return svc.list_action_items(limit=limit, **filters)
+        return svc.list_action_items(**page, **filters)
 
 
 def _view(result: Any) -> "RenderableType":
@@ -194,9 +202,24 @@ def _write_learned(out_dir: Path, cases: list[Any], entries: list[Any]) -> None:
         (out_dir / "runbooks" / f"{entry.key}.md").write_text(render_runbook(entry), encoding="utf-8")
     for case in cases:
         (out_dir / "evals" / f"{case.id}.json").write_text(case.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    lines = "".join(case.model_dump_json() + "\n" for case in cases)
-    (out_dir / "evals" / "regressions.jsonl").write_text(lines, encoding="utf-8")
+    suite = out_dir / "evals" / "regressions.jsonl"
+    suite.write_text(_merged_suite(suite, {case.id: case.model_dump_json() for case in cases}), encoding="utf-8")
     err.print(f"wrote {len(entries)} runbook entries and {len(cases)} regression cases under {out_dir}", markup=False)
+
+
+def _merged_suite(suite: Path, learned: dict[str, str]) -> str:
+    """The regression suite's lines with this run's cases in them: a case learned again replaces its line, the
+    others stay (one incident learned into a directory of `--all` must not drop the other cases)."""
+    lines: list[str] = []
+    if suite.is_file():
+        for line in suite.read_text(encoding="utf-8").splitlines():
+            try:
+                case_id = json.loads(line).get("id")
+            except (ValueError, AttributeError):
+                case_id = None
+            if case_id not in learned and line.strip():
+                lines.append(line)
+    return "".join(f"{line}\n" for line in [*lines, *learned.values()])
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -18,6 +18,7 @@ from agent_postmortem.cli.common import (
     choice,
     emit,
     err,
+    more_note,
     out,
     read_records,
     reading,
@@ -142,6 +143,7 @@ def list_(
     from agent_postmortem.cli.view import incidents_table
 
     out.print(incidents_table(rows[:limit]))
+    more_note(limit if len(rows) > limit else None, "incidents", pages=False)
 
 
 def show(incident_id: str, as_json: JsonOpt = False) -> None:

@@ -1,5 +1,8 @@
 """Fix verification statistics, against values computed independently (SciPy, textbook formulas)."""
 
+import math
+import random
+
 import pytest
 
 from agent_postmortem.analysis.verify import fisher_less, trials_for_target, verify_fix, wilson, z_for
@@ -25,10 +28,34 @@ def test_one_sided_fisher_exact_test(table: tuple[int, int, int, int], expected:
     assert fisher_less(*table) == pytest.approx(expected, rel=1e-6)
 
 
+def exact_fisher_less(before_failures: int, before_trials: int, after_failures: int, after_trials: int) -> float:
+    failures, total = before_failures + after_failures, before_trials + after_trials
+    low = max(0, failures - before_trials)
+    ks = range(low, after_failures + 1)
+    top = sum(math.comb(after_trials, k) * math.comb(before_trials, failures - k) for k in ks)
+    return top / math.comb(total, failures)
+
+
+def test_fisher_in_floating_point_matches_the_exact_sum_of_binomials() -> None:
+    rng = random.Random(7)
+    for _ in range(500):
+        before_trials, after_trials = rng.randint(0, 200), rng.randint(0, 200)
+        table = (rng.randint(0, before_trials), before_trials, rng.randint(0, after_trials), after_trials)
+        assert fisher_less(*table) == pytest.approx(exact_fisher_less(*table), abs=1e-12)
+
+
 def test_trials_needed_is_the_smallest_count_that_meets_the_target() -> None:
     needed = trials_for_target(0, 0, 0.01, 0.95)
     assert needed == 381
     assert trials_for_target(0, 381, 0.01, 0.95) is None
+
+
+def test_small_targets_are_decided_on_the_unrounded_bound() -> None:
+    """Rounded to 6 places, the bound made a 1e-6 target need twice the trials and met a 1e-9 one 500 times early."""
+    assert trials_for_target(0, 0, 1e-6, 0.95) == 3_841_455  # z^2 (1/t - 1), rounded up
+    assert trials_for_target(0, 0, 1e-3, 0.95) == 3_838
+    assert trials_for_target(0, 0, 1e-9, 0.95) == 3_841_458_817
+    assert verify_fix(5, 100, 0, 8_000_000, target=1e-9).verdict == "improved"
 
 
 def test_verdicts() -> None:

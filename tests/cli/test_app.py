@@ -104,6 +104,9 @@ def test_learn_writes_runbooks_and_regression_cases(run, tmp_path: Path) -> None
     assert len(cases) == 45 and len(list((out / "evals").glob("regress-INC-*.json"))) == 45
     runbooks = sorted(p.stem for p in (out / "runbooks").glob("*.md"))
     assert runbooks and all(r.startswith("PAT-") or r in {c["category"] for c in cases} for r in runbooks)
+    assert run("learn", "INC-3", "--out", str(out)).exit_code == 0  # learning one again keeps the others
+    again = [json.loads(line) for line in (out / "evals" / "regressions.jsonl").read_text().splitlines()]
+    assert sorted(c["id"] for c in again) == sorted(c["id"] for c in cases)
     one = json.loads(run("learn", "INC-3", "--json").stdout)
     assert one["eval_cases"][0]["incident_id"] == "INC-3" and len(one["runbooks"]) == 1
     assert run("runbook", "rate_limit").stdout.startswith("# Runbook: rate limit")
@@ -317,3 +320,26 @@ def test_dates_are_iso_8601_and_a_day_given_as_the_end_of_a_range_includes_it(tm
         "actions", "--incident", incident_id, "--add", "Set a deadline", "--due", "20261215", "--json", home=home
     )
     assert json.loads(added.stdout)["due_at"] == "2026-12-15T23:59:59Z"
+
+
+def test_action_items_past_the_first_page_can_be_listed_and_a_cut_table_says_so(run) -> None:  # type: ignore[no-untyped-def]
+    """`actions` showed the first 50 of the seed's 135 items (none of the open ones) and offered no way to the rest."""
+    from agent_postmortem.cli.demo import SEED
+
+    assert run("import", str(SEED)).exit_code == 0
+    first = run("actions")
+    assert first.exit_code == 0 and "more action items: --offset 50" in first.stderr
+    every = json.loads(run("actions", "--limit", "1000", "--json").stdout)
+    assert len(every["items"]) == 135 and every["next_offset"] is None
+    assert {i["status"] for i in every["items"]} == {"completed", "open", "in_progress"}
+    rest = json.loads(run("actions", "--offset", "130", "--json").stdout)
+    assert [i["id"] for i in rest["items"]] == [i["id"] for i in every["items"][130:]]
+    assert "more action items" not in run("actions", "--limit", "1000").stderr
+    assert "more incidents: --limit shows more" in run("list").stderr
+
+
+@pytest.mark.parametrize("command", ["patterns", "effectiveness"])
+def test_a_pattern_size_out_of_range_is_refused_not_clamped(run, command: str) -> None:  # type: ignore[no-untyped-def]
+    for size in ("1", "101"):
+        refused = run(command, "--min-size", size)
+        assert refused.exit_code == 2 and "between 2 and 100" in refused.stderr

@@ -88,3 +88,15 @@ def test_a_gzipped_trace_file_is_read_and_a_binary_one_is_named_for_what_it_prob
     proto.write_bytes(b"\n\x8f\x01\n\x12\xff\xfe")  # what the Collector's file exporter writes with format: proto
     refused = cli(tmp_path / "home", "import-traces", str(proto), "--dry-run")
     assert refused.returncode == 2 and "export with `format: json`" in refused.stderr
+
+
+def test_export_to_a_file_never_replaces_a_backup_with_less_than_a_whole_snapshot(tmp_path: Path) -> None:
+    """A mistyped POSTMORTEM_HOME reads as an empty home: its export emptied the backup it was pointed at."""
+    backup = tmp_path / "backup.jsonl"
+    backup.write_text('{"kept": true}\n', encoding="utf-8")
+    refused = cli(tmp_path / "typo", "export", "-o", str(backup))
+    assert refused.returncode == 2 and "left as it was" in refused.stderr
+    assert backup.read_text(encoding="utf-8") == '{"kept": true}\n'
+    fresh = tmp_path / "fresh.jsonl"
+    assert cli(tmp_path / "typo", "export", "-o", str(fresh)).returncode == 0 and fresh.read_text() == ""
+    assert fresh.stat().st_mode & 0o077 == 0 and not list(tmp_path.glob(".*.tmp"))

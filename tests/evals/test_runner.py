@@ -94,3 +94,28 @@ def test_eval_end_to_end_with_the_bundled_local_model(tmp_path: Path, local_llm_
     )
     assert compared.exit_code == 1 and "regression: schema_valid" in compared.stderr
     assert json.loads(compared.stdout)["backend"] == "generic"
+
+
+def test_eval_refuses_an_out_that_is_not_a_directory_before_drafting_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It drafted and scored every case first, then failed to write and lost them."""
+    import agent_postmortem.evals.runner as runner_module
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the eval ran")
+
+    monkeypatch.setattr(runner_module, "run", never)
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
+    taken = tmp_path / "a-file"
+    taken.write_text("mine", encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "--backend", "reference", "--cases", "01_*", "--out", str(taken)])
+    assert result.exit_code == 1 and "File exists" in result.stderr and taken.read_text(encoding="utf-8") == "mine"
+
+
+def test_bench_guard_refuses_a_drafts_file_that_is_not_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mistyped --drafts printed the baselines alone and exit 0, as if the model's drafts had been checked."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
+    missing = tmp_path / "drafts.jsonl"
+    result = CliRunner().invoke(app, ["bench", "guard", "--cases", "01_*", "--drafts", str(missing), "--json"])
+    assert result.exit_code == 2 and "no drafts file at" in result.stderr and result.stdout == ""

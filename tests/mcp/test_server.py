@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -227,6 +228,27 @@ async def test_verify_fix_tool_gives_a_verdict_and_rejects_impossible_counts(
     assert ok.structured_content["verdict"] == "improved"  # type: ignore[index]
     assert ok.structured_content["more_trials_needed"] == 181  # type: ignore[index]
     assert bad.is_error and "failures <= trials" in bad.content[0].text  # type: ignore[union-attr]
+
+
+@MODES
+async def test_verify_fix_answers_at_once_for_the_largest_counts_it_accepts(
+    service: PostmortemService, mode: str
+) -> None:
+    """The schema allows ten million trials a side; the Fisher test summed exact binomials and took hours."""
+    counts = {"before_failures": 5_000_000, "before_trials": 10_000_000, "after_trials": 10_000_000}
+    started = time.monotonic()
+    async with Client(server_for(service), mode=mode) as client:
+        same = await client.call_tool("verify_fix", {**counts, "after_failures": 5_000_000})
+        fewer = await client.call_tool("verify_fix", {**counts, "after_failures": 4_990_000})
+    assert time.monotonic() - started < 5
+    assert same.structured_content["verdict"] == "not_shown"  # type: ignore[index]
+    assert 0.45 < same.structured_content["p_value"] < 0.55  # type: ignore[index]
+    assert fewer.structured_content["p_value"] < 1e-4  # type: ignore[index]
+
+    async with Client(server_for(service), mode=mode) as client:
+        tiny = await client.call_tool("verify_fix", {**counts, "after_failures": 0, "target": 1e-9})
+    assert tiny.structured_content["verdict"] == "improved"  # type: ignore[index]  # 1e7 clean runs cannot show 1e-9
+    assert tiny.structured_content["more_trials_needed"] == 3_831_458_817  # type: ignore[index]
 
 
 @MODES
