@@ -212,9 +212,17 @@ def stats_view(s: "Stats") -> RenderableType:
             ("by category", counts(s.by_category)),
             ("action items", counts(s.action_items)),
             ("indexed", "-" if s.indexed is None else s.indexed),
-            ("waiting to be indexed", s.index_pending),
+            ("waiting to be indexed", _pending(s)),
         ]
     )
+
+
+def _pending(s: "Stats") -> str:
+    """The outbox, and, where this process does not hold the index (every command but a running server), who drains
+    it: a newcomer read "waiting to be indexed 45" after `init --seed` as something stuck."""
+    if s.indexed is not None or not s.index_pending:
+        return str(s.index_pending)
+    return f"{s.index_pending} (a running server indexes them, or `postmortem reindex`)"
 
 
 def blameless_view(r: "BlamelessReport") -> RenderableType:

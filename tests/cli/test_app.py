@@ -47,6 +47,14 @@ def test_capture_then_search_and_list_as_json(run) -> None:  # type: ignore[no-u
     assert [i["id"] for i in listed["incidents"]] == [captured["id"]]
 
 
+def test_stats_says_who_indexes_what_waits(run) -> None:  # type: ignore[no-untyped-def]
+    assert run("capture", "--title", "Fares API returned 429 Too Many Requests", "--json").exit_code == 0
+    counted = json.loads(run("stats", "--json").stdout)
+    assert counted["indexed"] is None and counted["index_pending"] == 1  # a command never holds the index
+    shown = " ".join(run("stats").stdout.split())
+    assert "waiting to be indexed 1 (a running server indexes them, or `postmortem reindex`)" in shown
+
+
 def test_classify_is_a_dry_run(run) -> None:  # type: ignore[no-untyped-def]
     result = run("classify", "CRM sync corrupted 3,000 contact records", "--json")
     assert json.loads(result.stdout)["severity"] == "SEV1"
