@@ -91,7 +91,12 @@ class Settings:
             local_threads=_positive(e.get("POSTMORTEM_LOCAL_THREADS") or "1", "POSTMORTEM_LOCAL_THREADS"),
             llm_timeout=_seconds(e.get("POSTMORTEM_LLM_TIMEOUT"), "POSTMORTEM_LLM_TIMEOUT") or 120.0,
             draft_timeout=_seconds(e.get("POSTMORTEM_DRAFT_TIMEOUT"), "POSTMORTEM_DRAFT_TIMEOUT"),
-            dedupe_hours=_hours(e.get("POSTMORTEM_DEDUPE_HOURS")),
+            dedupe_hours=_number(
+                e.get("POSTMORTEM_DEDUPE_HOURS"),
+                default=24.0,
+                high=87_600,
+                rule="POSTMORTEM_DEDUPE_HOURS must be a number of hours from 0 (no repeats) to 87600",
+            ),
             embedder=_embedder(e.get("POSTMORTEM_EMBEDDER", "onnx-int8")),
             model_cache=Path(e.get("POSTMORTEM_MODEL_CACHE") or user_cache_dir("agent-postmortem", appauthor=False)),
             triage_policy=TriagePolicy() if policy_file is None else TriagePolicy.load(policy_file),
@@ -105,7 +110,12 @@ class Settings:
             http_stateless=_flag(e.get("POSTMORTEM_HTTP_STATELESS"), "POSTMORTEM_HTTP_STATELESS"),
             chroma_url=_url(e.get("POSTMORTEM_CHROMA_URL"), "POSTMORTEM_CHROMA_URL", HTTP_SCHEMES),
             chroma_database=e.get("POSTMORTEM_CHROMA_DATABASE") or "postmortem",
-            judge_timeout=_judge_seconds(e.get("POSTMORTEM_JUDGE_TIMEOUT")),
+            judge_timeout=_number(
+                e.get("POSTMORTEM_JUDGE_TIMEOUT"),
+                default=10.0,
+                high=600,
+                rule="POSTMORTEM_JUDGE_TIMEOUT must be a number of seconds from 0 (never ask the model) to 600",
+            ),
         )
 
 
@@ -179,30 +189,18 @@ def _url(value: str | None, name: str, schemes: tuple[str, ...]) -> str | None:
     return url
 
 
-def _hours(value: str | None) -> float:
-    """POSTMORTEM_DEDUPE_HOURS: 0 counts no capture as a repeat; the default is 24."""
+def _number(value: str | None, *, default: float, high: float, rule: str) -> float:
+    """An optional number from 0 to `high` (`default` when unset or blank); `rule` says what is allowed, naming the
+    variable and never repeating the value."""
     if not (value or "").strip():
-        return 24.0
+        return default
     try:
-        hours = float(str(value).strip())
+        number = float(str(value).strip())
     except ValueError:
-        hours = -1.0
-    if not 0 <= hours <= 87_600:
-        raise ValueError("POSTMORTEM_DEDUPE_HOURS must be a number of hours from 0 (no repeats) to 87600")
-    return hours
-
-
-def _judge_seconds(value: str | None) -> float:
-    """POSTMORTEM_JUDGE_TIMEOUT: 0 turns the model's judgements off; the default is 10 s."""
-    if not (value or "").strip():
-        return 10.0
-    try:
-        seconds = float(str(value).strip())
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 600:
-        raise ValueError("POSTMORTEM_JUDGE_TIMEOUT must be a number of seconds from 0 (never ask the model) to 600")
-    return seconds
+        number = -1.0
+    if not 0 <= number <= high:
+        raise ValueError(rule)
+    return number
 
 
 def _positive(value: str, name: str) -> int:
