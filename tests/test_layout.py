@@ -7,6 +7,7 @@ import ast
 import shutil
 import subprocess
 import sys
+import threading
 import tomllib
 import zipfile
 from collections.abc import Iterator
@@ -35,11 +36,22 @@ def _depth(path: Path) -> int:
     return len(path.relative_to(ROOT).parts) - 1
 
 
+def _parse(path: Path) -> ast.Module:
+    """The file's syntax tree, parsed on a thread of its own: CPython 3.11.7's parser keeps a per-thread recursion
+    count that an earlier deep recursion in the same worker can leave off, and then raises "SystemError: AST
+    constructor recursion depth mismatch" for a sound file (seen once in CI, not reproducible alone)."""
+    tree: list[ast.Module] = []
+    worker = threading.Thread(target=lambda: tree.append(ast.parse(path.read_text(encoding="utf-8"))))
+    worker.start()
+    worker.join()
+    return tree[0]
+
+
 def imports(module: str, path: Path) -> set[str]:
     """Every module a file imports (top-level, inside functions and under TYPE_CHECKING), absolute."""
     found: set[str] = set()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(_parse(path)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
