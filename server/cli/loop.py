@@ -231,22 +231,44 @@ def _write(text: str, output: Path | None) -> None:
 
 
 def check_blameless(
-    text: Annotated[str, typer.Argument(help="the sentences or the draft to check; - reads them from stdin")],
+    text: Annotated[
+        str, typer.Argument(help="the sentences or the draft to check, a file holding them, or - to read stdin")
+    ],
     as_json: JsonOpt = False,
 ) -> None:
-    """Flag blaming language in TEXT, with suggested rewrites (by the configured model when there is one, else by
-    rules). Exit 1 when something is flagged, so that a script or CI step can gate on it."""
+    """Flag blaming language in TEXT (the words themselves, a file, or - for stdin), with suggested rewrites (by the
+    configured model when there is one, else by rules). Exit 1 when something is flagged, so that a script or CI
+    step can gate on it."""
     from agent_postmortem.cli.view import blameless_view
     from agent_postmortem.service.runtime import build_judging
 
-    if text == "-":
-        text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     with user_errors():
-        result = build_judging(settings()).check_blameless(text)
+        result = build_judging(settings()).check_blameless(_text_to_check(text))
     if not emit(result, as_json):
         out.print(blameless_view(result))
     if not result.blameless:
         raise typer.Exit(FAILED)
+
+
+DOCUMENT_SUFFIXES = (".md", ".markdown", ".txt", ".rst", ".adoc", ".html")
+
+
+def _text_to_check(text: str) -> str:
+    """What `check-blameless` reads: stdin for `-`, the file a single word names, else the words themselves. A word
+    that looks like a file name but names none is refused: checking the name would pass a CI gate green."""
+    if text == "-":
+        return sys.stdin.buffer.read().decode("utf-8", errors="replace")
+    word = text.strip()
+    if not word or any(c.isspace() for c in word) or len(word) > 4096:
+        return text
+    path = Path(word).expanduser()
+    if path.is_file():
+        return path.read_bytes().decode("utf-8", errors="replace")
+    if path.is_dir():
+        raise IsADirectoryError(21, "a directory, not a file to check", word)
+    if path.suffix.lower() in DOCUMENT_SUFFIXES or "/" in word:
+        raise FileNotFoundError(2, "no such file to check (give the words themselves in quotes, or - for stdin)", word)
+    return text
 
 
 def verify_fix(

@@ -155,6 +155,21 @@ def test_check_blameless_reads_a_draft_piped_on_stdin_and_refuses_no_text(tmp_pa
         assert blank.returncode == 2 and b"give the text to check" in blank.stderr and not blank.stdout
 
 
+def test_check_blameless_reads_a_file_it_is_given_and_refuses_one_that_is_not_there(tmp_path: Path) -> None:
+    """`check-blameless postmortem.md` checked the words "postmortem.md" and passed green: a CI gate never failed."""
+    draft = tmp_path / "postmortem.md"
+    draft.write_text("# Outage\n\nThe deploy failed.\nBob broke prod.\n", encoding="utf-8")
+    checked = postmortem("check-blameless", str(draft), "--json", home=tmp_path)
+    assert checked.returncode == 1 and [f["text"] for f in json.loads(checked.stdout)["findings"]] == ["Bob broke"]
+    for missing in ("missing.md", str(tmp_path / "drafts" / "x")):
+        refused = postmortem("check-blameless", missing, home=tmp_path)
+        assert refused.returncode == 2 and b"no such file to check" in refused.stderr and not refused.stdout
+    folder = postmortem("check-blameless", str(tmp_path), home=tmp_path)
+    assert folder.returncode == 2 and b"a directory" in folder.stderr
+    word = postmortem("check-blameless", "Bob", home=tmp_path)  # a word that names no file is still text
+    assert word.returncode == 0
+
+
 def test_version_prints_the_package_version(tmp_path: Path) -> None:
     shown = postmortem("--version", home=tmp_path)
     assert shown.returncode == 0 and shown.stdout.decode() == f"postmortem {version('agent-postmortem')}\n"
