@@ -111,6 +111,8 @@ _AND_VERB = re.compile(
     r"i|you|he|she|they|someone|nobody)\b)(?=[a-z])",
     _I,
 )
+# An action reported as done well is not a mistake ("We successfully migrated ... minimizing additional downtime").
+_SUCCESSFUL = re.compile(r"\bsuccessful(?:ly)?\b", _I)
 _ACTION_START = re.compile(
     r"^(?:(?:also|then|just|simply|quickly|once|recently|\w+ly|had|has|have)\s+){0,2}(" + ACTION + r")\b", _I
 )
@@ -151,12 +153,17 @@ def _is_person(word: str) -> bool:
     return first[:1].isupper() and first.capitalize() not in NOT_NAMES and not re.search(r"[A-Z].*[A-Z]", first)
 
 
+# A line break that ends a list item or a paragraph ends a subject's clause: the next line's verb is not its verb.
+_NEXT_ITEM = re.compile(r"[^\S\n]*\n\s*(?:\n|(?:[-*+>]|\d{1,3}[.)])\s|#)")
+
+
 def _subject_spans(text: str) -> list[BlameSpan]:
     found = []
     for m in _SUBJECT.finditer(text):
         agent = m.group(1)
         if (
             not _is_person(agent)
+            or _NEXT_ITEM.match(text, m.end(1))  # "... GitOps and Flux\n- Did not disable ...": another list item
             or software_role(text, m.start(), agent)
             or (
                 re.fullmatch(NAME, agent)
@@ -182,11 +189,16 @@ def _subject_spans(text: str) -> list[BlameSpan]:
                 continue
             found.append(BlameSpan(m.start(), m.end() + pred.end(), "person_as_cause", agent))
         elif not _bare_plural(agent) and (  # a bare plural only with a blame verb
-            any(_CONJOINED.search(c) for c in conjoined)
-            or (_ACTION_START.search(clause) is not None and failure_in(_sentence(text, m.start())))
+            any(_CONJOINED.search(c) for c in conjoined) or _acts_in_a_failure(clause, _sentence(text, m.start()))
         ):
             found.append(BlameSpan(m.start(), m.end() + len(clause.rstrip()), "person_as_cause", agent))
     return found
+
+
+def _acts_in_a_failure(clause: str, sentence: str) -> bool:
+    """The subject's clause opens with an action not reported as successful, in a sentence where a failure happened."""
+    act = _ACTION_START.search(clause)
+    return act is not None and not _SUCCESSFUL.search(clause[: act.end()]) and failure_in(sentence)
 
 
 def _bare_plural(agent: str) -> bool:

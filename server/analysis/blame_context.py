@@ -21,7 +21,7 @@ play:
 
 import re
 
-from agent_postmortem.analysis.blame_lexicon import BARE_PLURAL, FAILURE_CONTEXT, SOFTWARE_MODIFIER
+from agent_postmortem.analysis.blame_lexicon import BARE_PLURAL, FAILURE_CONTEXT, PERSON, SOFTWARE_MODIFIER
 
 _I = re.IGNORECASE
 _QUOTED = re.compile(r"[\"“‘'][^\"“”‘’']{0,40}$")
@@ -165,14 +165,26 @@ def _inside_a_proper_name(text: str, start: int) -> bool:
     return not first or word.capitalize() in _PRODUCTS or bool(re.search(r"[A-Z].*[A-Z]", word))
 
 
+# The first word after a capitalised word when that word heads a noun phrase, not a person acting: a gerund, an
+# abstract noun or a plural ("Rate limiting ...", "Clear communication ...", "Downstream actions ..."); auxiliaries,
+# adverbs and further capitalised words are skipped ("Dana had quickly ...", "Tracey Huges mistakenly ...").
+_NOUN_AFTER = re.compile(
+    r"(?:(?:\w+ly|had|has|have|also|then|just|still|again|never|did|was|were|[A-Z][\w'’-]*)\s+)*"
+    r"(?-i:[a-z]+(?:ing|tion|sion|ment|ity|ness|ance|ence)s?|[a-z]{2,}[^suie\W]s)\b"
+)
+
+
 def cannot_be_a_name(text: str, start: int, word: str) -> bool:
-    """A capitalised word in a title-cased line, or a gerund or an abstract noun, is not a person's name."""
+    """A capitalised word in a title-cased line, a gerund or an abstract noun, or one heading a noun phrase, is not a
+    person's name."""
     if _ABSTRACT.fullmatch(word) or re.match(r"\s+(?:errors?|mistakes?|factors?)\b", text[start + len(word) :], _I):
         return True  # "Reliability engineering ...", "Human error is never ..."
     if re.fullmatch(r"[A-Z][a-z]{4,}ed", word) and word not in ("Mohammed", "Mohamed", "Muhammed"):
         return True  # a participle heading a sentence: "Malformed manifest applied to ... triggered a bug"
     if _inside_a_proper_name(text, start):
         return True
+    if not re.fullmatch(PERSON, word, _I) and _NOUN_AFTER.match(text[start + len(word) :].lstrip()):
+        return True  # "Rate limiting implementation didn't ...", "Downstream actions ... should have"
     line_start = max(text.rfind("\n", 0, start), text.rfind(". ", 0, start)) + 1
     line_end = min((i for i in (text.find("\n", start), text.find(". ", start)) if i >= 0), default=len(text))
     words = re.findall(r"[A-Za-z][\w'’-]*", text[line_start:line_end])

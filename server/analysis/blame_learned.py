@@ -43,12 +43,25 @@ class Flagged:
     probability: float
 
 
+# Markdown that opens a line: a heading, a list or task-list bullet, a numbered item, a quote.
+_MARKER = re.compile(r"(?:#{1,6}\s+|[-*+]\s+(?:\[[ xX]\]\s*)?|\d{1,3}[.)]\s+|>\s*)+")
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+# The reader learnt from sentences of three words or more; a shorter line ("- RN", "Owner: Emil", a heading) is
+# outside what it can judge (it gave such fragments 0.98), and the rules still read it.
+READER_MIN_WORDS = 3
+# A Markdown heading names a section ("### What could have gone better?", the question of many blameless templates,
+# which the reader scored 0.995): it is not read as a sentence of the narrative (the rules still read it).
+_HEADING = re.compile(r"[ \t]{0,3}#{1,6}\s")
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each non-empty sentence, stripped of surrounding space."""
+    """(start, end) of each non-empty sentence, stripped of surrounding space and of the Markdown that opens it."""
     spans = []
     for m in _SENTENCE.finditer(text):
         raw = m.group(0)
         start = m.start() + len(raw) - len(raw.lstrip())
+        marker = _MARKER.match(text, start) if start == 0 or text[start - 1] in "\n" or raw[0].isspace() else None
+        start = marker.end() if marker and marker.end() < m.end() else start
         end = m.start() + len(raw.rstrip())
         if end > start and re.search(r"\w", text[start:end]):
             spans.append((start, end))
@@ -56,11 +69,14 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 def model_findings(text: str, ruled: list[tuple[int, int]], judge: Judge) -> list[Flagged]:
-    """Sentences with no rule span in them that the reader calls blaming."""
+    """Sentences with no rule span in them that the reader calls blaming (of those it can judge: three words or
+    more)."""
     candidates = [
         (start, end)
         for start, end in sentence_spans(text)
         if not any(s < end and start < e for s, e in ruled)  # a rule already reported this sentence
+        and len(_WORD.findall(text, start, end)) >= READER_MIN_WORDS
+        and not _HEADING.match(text, text.rfind("\n", 0, start) + 1)
     ]
     return [f for f in _scored(text, candidates, judge) if judge.decide(f.probability, rule_found=False)]
 

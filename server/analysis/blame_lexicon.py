@@ -33,11 +33,13 @@ PRONOUN = (
     r"them)\b|"
     r"(?<![\w.])@[A-Za-z0-9][\w-]*"  # an @mention on GitHub is a person
 )
+# A role word naming a kind of record is a thing: "person properties", "the user table", "customer records".
+RECORD_NOUNS = r"propert(?:y|ies)|records?|tables?|profiles?|fields?|attributes?|ids?|objects?|entit(?:y|ies)|rows?"
 ROLE_NP = (
     r"(?:\b(?:(?:one|some|many|several|all|each|any|none|two|three)\s+of\s+)?"
     r"(?:the|a|an|our|their|his|her|one|that|this|these|those|some|your|my|every|another|other)\s+"
     r"(?:[\w'’()-]+\s+){0,2}"
-    r"(?:" + ROLES + r")\b(?!\s+(?:" + SYSTEM_HEADS + r")\b))"
+    r"(?:" + ROLES + r")\b(?!\s+(?:" + SYSTEM_HEADS + r"|" + RECORD_NOUNS + r")\b))"
     r"|(?-i:\b(?:QA|ops|Ops|SRE|SREs|DBA|DevOps|IT)\b)(?!\s+(?:" + SYSTEM_HEADS + r"|suite|config|env\w*)\b)"
     # a role without a determiner at the head of a sentence or a heading: "On-call engineer missed alert"
     r"|(?:^|(?<=[.!?:]\s))(?-i:(?=[A-Z]))(?:[\w-]+\s+)?(?:" + ROLES + r")\b"
@@ -132,7 +134,7 @@ BLAME_VERB = (
 )
 ACTION = (
     r"deleted|dropped|wiped|removed|truncated|overwrote|overwritten|destroyed|erased|purged|ran|run|executed|pushed|"
-    r"force-pushed|deployed|merged|shipped|released|rolled\s+out|changed|committed|disabled|turned\s+off|killed|"
+    r"force-pushed|deployed|merged|shipped|released|rolled\s+out|changed|committed(?!\s+to\s+(?:a|an|\w+ing)\b)|disabled|turned\s+off|killed|"
     r"typed|applied|edited|modified|updated|upgraded|migrated|approved|published|sent|emailed|cc['’]?d|clicked|"
     r"pushes|deletes|drops|runs|deploys|merges|commits|executes|pasted|copied|hard-?coded|unplugged|unplugs|spilled"
 )
@@ -182,7 +184,9 @@ DAMAGE = (
     # leaving something exposed, switching a safeguard off
     r"left\s+(?:\S+\s+){1,4}?(?:open|public|publicly\s+\w+|exposed|unlocked|unencrypted|unprotected|unattended|"
     r"world-readable)\b|(?:shared|posted|published|pasted|uploaded|leaked|committed|pushed|copied|emailed|sent)\s+"
-    r"(?:\S+\s+){0,5}?(?:on|to|in|into|onto)\s+(?:a|an|the|their|his|her|my)\s+(?:\w+\s+)?(?:public|personal|open)\b|"
+    r"(?:\S+\s+){0,5}?(?:on|to|in|into|onto)\s+(?:a|an|the|their|his|her|my)\s+(?:\w+\s+)?(?:public|personal|open)\b"
+    # a promise made in public is no leak: "committed to a public post-mortem"
+    r"(?!\s+(?:post-?mortems?|apolog\w+|statements?|retrospectives?|roadmaps?|commitments?)\b)|"
     r"(?:emailed|sent|forwarded|shared|posted|cc['’]?d)\s+(?:\S+\s+){0,5}?to\s+(?:the\s+)?(?:whole|entire)\s+(?:company|"
     r"team|list|org\w*|internet|world)\b|approved\s+(?:his|her|their|my|your|our)\s+own\s+(?:prs?|pull\s+requests?|"
     r"merge\s+requests?|changes?|code|commits?)\b|"
