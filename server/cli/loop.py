@@ -4,7 +4,7 @@ blameless-language check and fix verification. Registered by server/cli/app.py f
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 
@@ -257,18 +257,31 @@ def _text_to_check(text: str) -> str:
     """What `check-blameless` reads: stdin for `-`, the file a single word names, else the words themselves. A word
     that looks like a file name but names none is refused: checking the name would pass a CI gate green."""
     if text == "-":
-        return sys.stdin.buffer.read().decode("utf-8", errors="replace")
+        return _document(sys.stdin.buffer, "stdin")
     word = text.strip()
     if not word or any(c.isspace() for c in word) or len(word) > 4096:
         return text
     path = Path(word).expanduser()
     if path.is_file():
-        return path.read_bytes().decode("utf-8", errors="replace")
+        with path.open("rb") as handle:
+            return _document(handle, path.name)
     if path.is_dir():
         raise IsADirectoryError(21, "a directory, not a file to check", word)
     if path.suffix.lower() in DOCUMENT_SUFFIXES or "/" in word:
         raise FileNotFoundError(2, "no such file to check (give the words themselves in quotes, or - for stdin)", word)
     return text
+
+
+MAX_DOCUMENT_BYTES = 1_000_000  # a long postmortem is ~50 KB; a file far past it is a log or the wrong file
+
+
+def _document(source: BinaryIO, name: str) -> str:
+    data = source.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise ValueError(f"{name} is over {MAX_DOCUMENT_BYTES // 1_000_000} MB: give the draft, not a log or archive")
+    if b"\x00" in data:
+        raise ValueError(f"{name} is not text (it holds NUL bytes): give the draft as text or Markdown")
+    return data.decode("utf-8", errors="replace")
 
 
 def verify_fix(

@@ -168,6 +168,12 @@ def test_check_blameless_reads_a_file_it_is_given_and_refuses_one_that_is_not_th
     assert folder.returncode == 2 and b"a directory" in folder.stderr
     word = postmortem("check-blameless", "Bob", home=tmp_path)  # a word that names no file is still text
     assert word.returncode == 0
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.7\x00\x01Bob broke prod")  # the wrong file, or a log, is refused
+    binary = postmortem("check-blameless", str(tmp_path / "report.pdf"), home=tmp_path)
+    assert binary.returncode == 2 and b"not text" in binary.stderr
+    huge = subprocess.run([str(POSTMORTEM), "check-blameless", "-"], input=b"The cache filled up. " * 50_000,
+                          env=environment(tmp_path), capture_output=True, timeout=600, check=False)  # fmt: skip
+    assert huge.returncode == 2 and b"over 1 MB" in huge.stderr and not huge.stdout
 
 
 def test_version_prints_the_package_version(tmp_path: Path) -> None:
