@@ -117,7 +117,9 @@ class PostmortemServer(MCPServer):
         instead of the SDK's bare "Error executing tool X"."""
         if not self._schemas:
             self._schemas = {tool.name: tool.input_schema for tool in await self.list_tools()}
-        arguments = self._checked(self._schemas.get(name), name, arguments or {})
+        if name not in self._schemas:  # the SDK's answer repeated the name sent, whatever it was (a secret, 300 KB)
+            raise ToolError(f"No tool of that name; the tools are: {', '.join(self._schemas)}.")
+        arguments = self._checked(self._schemas[name], name, arguments or {})
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as e:
@@ -149,11 +151,9 @@ class PostmortemServer(MCPServer):
         return await super().get_prompt(name, arguments, context)
 
     @staticmethod
-    def _checked(schema: dict[str, Any] | None, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    def _checked(schema: dict[str, Any], name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """The arguments without the nulls that stand for an absent optional argument; ToolError for one the tool
         does not take, naming those it takes and not the one sent (a model wrote it: it may be anything)."""
-        if schema is None:  # an unknown tool: the SDK says so
-            return arguments
         known: dict[str, Any] = schema.get("properties", {})
         unknown = [k for k in arguments if k not in known]
         if unknown:
@@ -197,6 +197,8 @@ def tool_errors() -> Iterator[None]:
     except ActionItemNotFound as e:
         raise ToolError(f"No action item {e.action_id!r}. Call list_action_items for valid ids.") from None
     except InvalidId as e:
+        if e.other:
+            raise ToolError(f"That is an {e.other} id; an {e.kind} id is wanted here, such as {e.prefix}42.") from None
         raise ToolError(f"That is not a valid {e.kind} id; ids look like {e.prefix}42.") from None
     except CorruptRecord as e:
         raise ToolError(f"{e}.") from None
