@@ -60,3 +60,7 @@ class ReadOnlyStore(StoreError):
             )
         super().__init__(what)
         self.home = home
+
+
+class StoreBusy(StoreError):
+    """A record kept changing under a write (other writers won every round); nothing was written."""

@@ -45,7 +45,7 @@ from agent_postmortem.errors import (
     storage_failure,
     validation_problems,
 )
-from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore
+from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore, StoreBusy
 from agent_postmortem.store.models import Through, When
 from agent_postmortem.store.vocabulary import LIMIT
 
@@ -204,7 +204,7 @@ def tool_errors() -> Iterator[None]:
         raise ToolError(f"{e}.") from None
     except ValidationError as e:
         raise ToolError(f"Invalid input: {validation_problems(e)}. Fix those fields and call again.") from None
-    except (PostmortemError, IndexLoading, ReadOnlyStore) as e:
+    except (PostmortemError, IndexLoading, ReadOnlyStore, StoreBusy) as e:
         raise ToolError(str(e)) from None
     except Exception as e:
         if not is_storage_failure(e):
