@@ -218,9 +218,21 @@ class TokenFirst:
         if token is not None and await self.verifier.verify_token(token) is not None:
             await self.app(scope, receive, send)
             return
-        problem = {"error": "invalid_token", "error_description": "Authentication required"}
-        challenge = f'Bearer error="{problem["error"]}", error_description="{problem["error_description"]}"'
-        await JSONResponse(problem, status_code=401, headers={"WWW-Authenticate": challenge})(scope, receive, send)
+        challenge = 'Bearer error="invalid_token", error_description="Authentication required"'
+        await JSONResponse(UNAUTHORIZED, status_code=401, headers={"WWW-Authenticate": challenge})(scope, receive, send)
+
+
+# The same body on every path (a client without the token cannot tell them apart), shaped as a JSON-RPC error so that
+# an MCP client shows it (the Python client raised a bare "Server returned an error response" for a revoked token).
+UNAUTHORIZED = {
+    "jsonrpc": "2.0",
+    "id": None,
+    "error": {
+        "code": -32001,
+        "message": "Unauthorized: the bearer token is missing, not valid for this server, or revoked. Nothing was "
+        "done. Send 'Authorization: Bearer <token>' with a token from the server's operator (postmortem token add).",
+    },
+}
 
 
 def _bearer(scope: Scope) -> str | None:
