@@ -192,6 +192,11 @@ class TeamTokenVerifier(TokenVerifier):
             logger.error("tokens file not reread, the last good tokens stay in force: %s", e)
         self._seen = stamp
 
+    def knows(self, presented: bytes) -> bool:
+        """Whether a token of this digest is still in the file (a web session made with it lives only so long)."""
+        self._refresh()
+        return sum(hmac.compare_digest(presented, entry.digest) for entry in self._entries) > 0  # every one compared
+
     async def verify_token(self, token: str) -> AccessToken | None:
         self._refresh()
         presented = digest(token)
