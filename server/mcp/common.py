@@ -8,13 +8,14 @@ Text parameters are declared exactly `str` (with `TEXT` or `OPTIONAL`), never `s
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError, UnexpectedToolError
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
     INVALID_PARAMS,
@@ -26,6 +27,7 @@ from mcp.types import (
     ToolAnnotations,
 )
 from pydantic import (
+    AnyUrl,
     BaseModel,
     BeforeValidator,
     Field,
@@ -134,6 +136,20 @@ class PostmortemServer(MCPServer):
             if not isinstance(e.__cause__, ValidationError):
                 raise
             raise ToolError(argument_problems(self._schemas.get(name, {}), e.__cause__)) from e.__cause__
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        """As the SDK's, but a URI that matches no resource is not sent back (it was, whole: 5,000 characters, or a
+        secret a model put there); the answer names the resources and templates there are instead."""
+        try:
+            return await super().read_resource(uri, context)
+        except ResourceNotFoundError as e:
+            if not str(e).startswith("Unknown resource"):
+                raise
+            there = [str(r.uri) for r in await self.list_resources()]
+            there += [t.uri_template for t in await self.list_resource_templates()]
+            raise ResourceNotFoundError(f"No resource at that URI; the resources are: {', '.join(there)}.") from None
 
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None

@@ -110,3 +110,16 @@ def test_arguments_of_the_wrong_shape_are_a_tool_error_not_invalid_params(
     assert "error" not in answer, answer
     text = answer["result"]["content"][0]["text"]
     assert answer["result"]["isError"] and said in text and SECRET not in text
+
+
+@pytest.mark.parametrize("uri", [f"incident://INC-1?key={SECRET}", "nope://" + "Z" * 5_000, f"{SECRET}://x"])
+async def test_a_uri_that_matches_no_resource_is_not_sent_back(url: str, uri: str) -> None:
+    """As found over HTTP: 'Unknown resource: <the URI>' repeated whatever was sent (5,000 characters, a secret)."""
+    from mcp import MCPError
+
+    async with connected(url) as client:
+        with pytest.raises(MCPError) as refused:
+            await client.read_resource(uri)
+    message = refused.value.error.message
+    assert message.startswith("No resource at that URI; the resources are: ") and "incident://{incident_id}" in message
+    assert SECRET not in message and "ZZZZ" not in message and len(message) < 1_000
