@@ -18,10 +18,13 @@ class ActionItemNotFound(StoreError):
 
 
 class InvalidId(StoreError, ValueError):
-    def __init__(self, kind: str, prefix: str) -> None:
-        super().__init__(f"that is not a valid {kind} id (expected {prefix}<number>)")
+    def __init__(self, kind: str, prefix: str, *, other: str | None = None) -> None:
+        """`other`: the kind of id the value is instead (an action item id where an incident id goes)."""
+        said = f"that is an {other} id, not an {kind} id" if other else f"that is not a valid {kind} id"
+        super().__init__(f"{said} (expected {prefix}<number>)")
         self.kind = kind
         self.prefix = prefix
+        self.other = other
 
 
 class CorruptRecord(StoreError):
@@ -57,3 +60,7 @@ class ReadOnlyStore(StoreError):
             )
         super().__init__(what)
         self.home = home
+
+
+class StoreBusy(StoreError):
+    """A record kept changing under a write (other writers won every round); nothing was written."""

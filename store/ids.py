@@ -6,13 +6,22 @@ INCIDENT_PREFIX = "INC-"
 ACTION_PREFIX = "AI-"
 
 
+KINDS = {INCIDENT_PREFIX: "incident", ACTION_PREFIX: "action item"}
+
+
 def parse_id(value: str, prefix: str, kind: str) -> int:
-    text = value.strip().upper()
-    if text.startswith(prefix):
-        text = text[len(prefix) :]
-    if not text.isdigit() or len(text) > 12:
-        raise InvalidId(kind, prefix)
+    """The key of `INC-42` (or `42`); ASCII digits only: `str.isdigit` also holds for '²' and '①', which `int`
+    refuses (a bare "Error executing tool" and a traceback in the log)."""
+    given = value.strip().upper()
+    text = given.removeprefix(prefix)
+    if not _number(text):
+        other = [k for p, k in KINDS.items() if p != prefix and given.startswith(p) and _number(given[len(p) :])]
+        raise InvalidId(kind, prefix, other=other[0] if other else None)
     return int(text)
+
+
+def _number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 12
 
 
 def incident_pk(incident_id: str) -> int:

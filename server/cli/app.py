@@ -143,7 +143,8 @@ def serve(
     start = lazy.start
     for_team: Callable[[str], PostmortemService] | None = None  # the web view's team services (default: `get`)
     with user_errors():
-        verifier = TeamTokenVerifier(load_tokens(configured.tokens_file)) if configured.tokens_file else None
+        path = configured.tokens_file
+        verifier = TeamTokenVerifier(load_tokens(path), path=path) if path else None
         security = http_security(
             host=host,
             port=port,

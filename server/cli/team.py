@@ -22,11 +22,52 @@ def token_add(
     from agent_postmortem.http.teams import add_token
 
     with user_errors():
-        path = file or settings().tokens_file
-        if path is None:
-            raise ValueError("give --file or set POSTMORTEM_TOKENS_FILE")
+        path = _tokens_file(file)
         token = add_token(path, team, note)
     if emit({"team": team, "token": token, "file": str(path)}, as_json):
         return
     sys.stdout.write(token + "\n")
     err.print(f"added a token for team {team} to {path}; it is shown only now", markup=False)
+
+
+def _tokens_file(file: Path | None) -> Path:
+    path = file or settings().tokens_file
+    if path is None:
+        raise ValueError("give --file or set POSTMORTEM_TOKENS_FILE")
+    return path
+
+
+@token_app.command("list")
+def token_list(
+    file: Annotated[Path | None, typer.Option(help="tokens file (default: POSTMORTEM_TOKENS_FILE)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show each token's id (not the token: the first digits of its SHA-256), team and note."""
+    from agent_postmortem.http.teams import load_tokens
+
+    with user_errors():
+        entries = load_tokens(_tokens_file(file), empty_ok=True)
+    rows = [{"id": e.id, "team": e.team, "note": e.note} for e in entries]
+    if emit({"tokens": rows}, as_json):
+        return
+    for row in rows:
+        sys.stdout.write(f"{row['id']}  {row['team']:<40}  {row['note']}\n")
+    if not rows:
+        err.print("no tokens: a server on this file refuses every request", markup=False)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="the id `token list` shows (8+ hex digits), or the token itself")],
+    file: Annotated[Path | None, typer.Option(help="tokens file (default: POSTMORTEM_TOKENS_FILE)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove a token from the tokens file; running servers refuse it within a second, in open sessions too."""
+    from agent_postmortem.http.teams import revoke_token
+
+    with user_errors():
+        path = _tokens_file(file)
+        removed = revoke_token(path, token_id)
+    if emit({"revoked": removed.id, "team": removed.team, "file": str(path)}, as_json):
+        return
+    err.print(f"revoked token {removed.id} of team {removed.team} in {path}", markup=False)

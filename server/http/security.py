@@ -112,11 +112,14 @@ def proxy_options(trusted_proxies: Sequence[str]) -> dict[str, Any]:
 
 
 MAX_BUCKETS = 10_000
+RATE_LIMITED = -32029  # a JSON-RPC server error (-32000 to -32099); 29 as in HTTP 429
+MIN_BURST = 5.0  # an MCP client's handshake (initialize, initialized, its GET stream) and a first call, at any rate
 
 
 class RateLimit:
     """Per-principal token buckets as ASGI middleware: each verified bearer token (by its digest) or else each
-    peer address gets `per_minute` requests with bursts of up to a sixth of that; beyond it, 429 with Retry-After.
+    peer address gets `per_minute` requests with bursts of up to a sixth of that (at least MIN_BURST); beyond it,
+    429 with Retry-After and a body that says when to retry.
     A token that does not verify counts against its sender's address, so new spellings of the header or random
     tokens buy no new bucket. The health endpoint is not limited. At most `max_buckets` buckets are kept: beyond
     that, full (idle) buckets go first, then the least recently used."""
@@ -134,7 +137,7 @@ class RateLimit:
             raise ValueError("the rate limit must be at least 1 request a minute")
         self.app = app
         self.rate = per_minute / 60.0
-        self.burst = max(1.0, per_minute / 6)
+        self.burst = max(MIN_BURST, per_minute / 6)
         self.verifier = verifier
         self.clock = clock
         self.max_buckets = max_buckets
@@ -171,14 +174,29 @@ class RateLimit:
         if scope["type"] != "http" or scope.get("path") == "/healthz":
             await self.app(scope, receive, send)
             return
-        wait = self.allow(await self.principal(scope))
+        principal = await self.principal(scope)
+        wait = self.allow(principal)
         if wait:
-            response = JSONResponse(
-                {"error": "rate limited: slow down"}, status_code=429, headers={"Retry-After": str(math.ceil(wait))}
-            )
-            await response(scope, receive, send)
+            await self.refusal(scope, principal, math.ceil(wait))(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    def refusal(self, scope: Scope, principal: str, seconds: int) -> JSONResponse:
+        """429 with Retry-After, and a body that says what happened and when to retry. On `/mcp` it is a JSON-RPC
+        error (id null: the body is not read), which MCP clients surface as the error of the call that was refused
+        (the Python client raises it as `MCPError`; the TypeScript client shows the body); elsewhere `{"error": ...}`.
+        """
+        who = "this token" if principal.startswith("token:") else "this address"
+        per_minute = round(self.rate * 60)
+        message = (
+            f"Rate limited: {who} sent more than {per_minute} requests a minute (bursts of {int(self.burst)}). "
+            f"Nothing was done; retry after {seconds} s."
+        )
+        headers = {"Retry-After": str(seconds)}
+        if str(scope.get("path", "")).rstrip("/") == "/mcp":
+            error = {"code": RATE_LIMITED, "message": message, "data": {"retry_after_seconds": seconds}}
+            return JSONResponse({"jsonrpc": "2.0", "id": None, "error": error}, status_code=429, headers=headers)
+        return JSONResponse({"error": message, "retry_after_seconds": seconds}, status_code=429, headers=headers)
 
 
 class TokenFirst:
@@ -200,9 +218,21 @@ class TokenFirst:
         if token is not None and await self.verifier.verify_token(token) is not None:
             await self.app(scope, receive, send)
             return
-        problem = {"error": "invalid_token", "error_description": "Authentication required"}
-        challenge = f'Bearer error="{problem["error"]}", error_description="{problem["error_description"]}"'
-        await JSONResponse(problem, status_code=401, headers={"WWW-Authenticate": challenge})(scope, receive, send)
+        challenge = 'Bearer error="invalid_token", error_description="Authentication required"'
+        await JSONResponse(UNAUTHORIZED, status_code=401, headers={"WWW-Authenticate": challenge})(scope, receive, send)
+
+
+# The same body on every path (a client without the token cannot tell them apart), shaped as a JSON-RPC error so that
+# an MCP client shows it (the Python client raised a bare "Server returned an error response" for a revoked token).
+UNAUTHORIZED = {
+    "jsonrpc": "2.0",
+    "id": None,
+    "error": {
+        "code": -32001,
+        "message": "Unauthorized: the bearer token is missing, not valid for this server, or revoked. Nothing was "
+        "done. Send 'Authorization: Bearer <token>' with a token from the server's operator (postmortem token add).",
+    },
+}
 
 
 def _bearer(scope: Scope) -> str | None:

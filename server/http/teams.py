@@ -12,14 +12,20 @@ The tokens file (`POSTMORTEM_TOKENS_FILE`, TOML) holds SHA-256 digests, never to
     sha256 = "5f0c…"
     note = "checkout agents"
 
-`postmortem token add --team payments` makes a token, prints it once and appends its digest.
+`postmortem token add --team payments` makes a token, prints it once and appends its digest; `token list` shows
+each token's id (the first 12 hex digits of its digest), team and note; `token revoke ID` removes one. A running
+server rereads the file when it changes (checked at most once a second), so a revoked token is refused from its
+next request on, in a session already open too.
 """
 
 import hashlib
 import hmac
+import logging
+import os
 import re
 import secrets
 import threading
+import time
 import tomllib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -45,6 +51,7 @@ if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
     from agent_postmortem.store.search.embedding import Embedder
 
+logger = logging.getLogger(__name__)
 NOTE = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]{0,100}")  # one line of text TOML can hold (no control characters)
 SCOPE = "postmortem"
 
@@ -53,13 +60,23 @@ SCOPE = "postmortem"
 class TokenEntry:
     team: str
     digest: bytes
+    note: str = ""
+
+    @property
+    def id(self) -> str:
+        """What `token list` shows and `token revoke` takes: the digest's first 12 hex digits (not a secret)."""
+        return self.digest.hex()[:ID_LENGTH]
+
+
+ID_LENGTH = 12
 
 
 def digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def load_tokens(path: Path) -> list[TokenEntry]:
+def load_tokens(path: Path, *, empty_ok: bool = False) -> list[TokenEntry]:
+    """`empty_ok`: a file left with no token (the last one revoked) is no token, not an error."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -80,8 +97,9 @@ def load_tokens(path: Path) -> list[TokenEntry]:
             raise TeamConfigError(f"{path}: token entry {n}: sha256 is not hexadecimal") from None
         if len(raw) != 32:
             raise TeamConfigError(f"{path}: token entry {n}: sha256 must be 64 hex characters")
-        entries.append(TokenEntry(check_team(item["team"]), raw))
-    if not entries:
+        note = item.get("note")
+        entries.append(TokenEntry(check_team(item["team"]), raw, note if isinstance(note, str) else ""))
+    if not entries and not empty_ok:
         raise TeamConfigError(f"{path} has no [[token]] entries; add one with `postmortem token add --team NAME`")
     return entries
 
@@ -106,27 +124,95 @@ def add_token(path: Path, team: str, note: str = "") -> str:
     return token
 
 
+def revoke_token(path: Path, which: str) -> TokenEntry:
+    """Remove the token whose id (a prefix of its digest, at least 8 hex digits) or whose value is `which`; the
+    other entries are kept as written, comments included. The file is rewritten atomically, under the lock."""
+    wanted = which.strip().lower()
+    by_value = not re.fullmatch(r"[0-9a-f]{8,64}", wanted)
+    with _locked(path):
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        blocks = re.split(r"(?m)^(?=[ \t]*\[\[token\]\])", text)
+        hits = [n for n, block in enumerate(blocks) if _matches(block, which.strip() if by_value else wanted, by_value)]
+        if len(hits) != 1:
+            said = "no token" if not hits else f"{len(hits)} tokens"
+            raise TeamConfigError(f"{said} in {path} with that id; `postmortem token list` shows the ids")
+        removed = load_tokens_text(blocks[hits[0]])
+        write_private(path, "".join(b for n, b in enumerate(blocks) if n != hits[0]))
+    return removed
+
+
+def _matches(block: str, wanted: str, by_value: bool) -> bool:
+    try:
+        entry = load_tokens_text(block)
+    except (TeamConfigError, tomllib.TOMLDecodeError, ValueError):
+        return False
+    return hmac.compare_digest(entry.digest, digest(wanted)) if by_value else entry.digest.hex().startswith(wanted)
+
+
+def load_tokens_text(block: str) -> TokenEntry:
+    """The one entry of a `[[token]]` block of the file."""
+    item = (tomllib.loads(block).get("token") or [{}])[0]
+    if not isinstance(item.get("team"), str) or not isinstance(item.get("sha256"), str):
+        raise TeamConfigError("not a token entry")
+    note = item.get("note")
+    return TokenEntry(item["team"], bytes.fromhex(item["sha256"]), note if isinstance(note, str) else "")
+
+
 def _locked(path: Path) -> AbstractContextManager[None]:
     return locked(path.with_name(f".{path.name}.lock"))
 
 
 class TeamTokenVerifier(TokenVerifier):
-    """Maps a bearer token to its team. Every entry is compared (in constant time) whatever matched first."""
+    """Maps a bearer token to its team. Every entry is compared (in constant time) whatever matched first. With
+    `path`, the tokens file is reread when it changes (a stat at most every `every` seconds), so `token add` and
+    `token revoke` reach a running server; a file that no longer parses keeps the last good tokens (logged)."""
 
-    def __init__(self, entries: list[TokenEntry]) -> None:
+    def __init__(self, entries: list[TokenEntry], *, path: Path | None = None, every: float = 1.0) -> None:
         self._entries = list(entries)
+        self._path = path
+        self._every = every
+        self._checked = time.monotonic()
+        self._seen = _stamp(path) if path is not None else None
 
     @property
     def teams(self) -> list[str]:
         return sorted({e.team for e in self._entries})
 
+    def _refresh(self) -> None:
+        now = time.monotonic()
+        if self._path is None or now - self._checked < self._every:
+            return
+        self._checked = now
+        stamp = _stamp(self._path)
+        if stamp == self._seen:
+            return
+        try:
+            self._entries = load_tokens(self._path, empty_ok=True)
+        except TeamConfigError as e:
+            logger.error("tokens file not reread, the last good tokens stay in force: %s", e)
+        self._seen = stamp
+
+    def knows(self, presented: bytes) -> bool:
+        """Whether a token of this digest is still in the file (a web session made with it lives only so long)."""
+        self._refresh()
+        return sum(hmac.compare_digest(presented, entry.digest) for entry in self._entries) > 0  # every one compared
+
     async def verify_token(self, token: str) -> AccessToken | None:
+        self._refresh()
         presented = digest(token)
         team = None
         for entry in self._entries:
             if hmac.compare_digest(presented, entry.digest):
                 team = entry.team
         return None if team is None else AccessToken(token="bearer", client_id=team, scopes=[SCOPE])
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_ino, status.st_mtime_ns, status.st_size)
 
 
 def current_team() -> str:

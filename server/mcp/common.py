@@ -8,13 +8,14 @@ Text parameters are declared exactly `str` (with `TEXT` or `OPTIONAL`), never `s
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError, UnexpectedToolError
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
     INVALID_PARAMS,
@@ -26,6 +27,7 @@ from mcp.types import (
     ToolAnnotations,
 )
 from pydantic import (
+    AnyUrl,
     BaseModel,
     BeforeValidator,
     Field,
@@ -45,7 +47,7 @@ from agent_postmortem.errors import (
     storage_failure,
     validation_problems,
 )
-from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore
+from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore, StoreBusy
 from agent_postmortem.store.models import Through, When
 from agent_postmortem.store.vocabulary import LIMIT
 
@@ -117,7 +119,9 @@ class PostmortemServer(MCPServer):
         instead of the SDK's bare "Error executing tool X"."""
         if not self._schemas:
             self._schemas = {tool.name: tool.input_schema for tool in await self.list_tools()}
-        arguments = self._checked(self._schemas.get(name), name, arguments or {})
+        if name not in self._schemas:  # the SDK's answer repeated the name sent, whatever it was (a secret, 300 KB)
+            raise ToolError(f"No tool of that name; the tools are: {', '.join(self._schemas)}.")
+        arguments = self._checked(self._schemas[name], name, arguments or {})
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as e:
@@ -132,6 +136,20 @@ class PostmortemServer(MCPServer):
             if not isinstance(e.__cause__, ValidationError):
                 raise
             raise ToolError(argument_problems(self._schemas.get(name, {}), e.__cause__)) from e.__cause__
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        """As the SDK's, but a URI that matches no resource is not sent back (it was, whole: 5,000 characters, or a
+        secret a model put there); the answer names the resources and templates there are instead."""
+        try:
+            return await super().read_resource(uri, context)
+        except ResourceNotFoundError as e:
+            if not str(e).startswith("Unknown resource"):
+                raise
+            there = [str(r.uri) for r in await self.list_resources()]
+            there += [t.uri_template for t in await self.list_resource_templates()]
+            raise ResourceNotFoundError(f"No resource at that URI; the resources are: {', '.join(there)}.") from None
 
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
@@ -149,11 +167,9 @@ class PostmortemServer(MCPServer):
         return await super().get_prompt(name, arguments, context)
 
     @staticmethod
-    def _checked(schema: dict[str, Any] | None, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    def _checked(schema: dict[str, Any], name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """The arguments without the nulls that stand for an absent optional argument; ToolError for one the tool
         does not take, naming those it takes and not the one sent (a model wrote it: it may be anything)."""
-        if schema is None:  # an unknown tool: the SDK says so
-            return arguments
         known: dict[str, Any] = schema.get("properties", {})
         unknown = [k for k in arguments if k not in known]
         if unknown:
@@ -197,12 +213,14 @@ def tool_errors() -> Iterator[None]:
     except ActionItemNotFound as e:
         raise ToolError(f"No action item {e.action_id!r}. Call list_action_items for valid ids.") from None
     except InvalidId as e:
+        if e.other:
+            raise ToolError(f"That is an {e.other} id; an {e.kind} id is wanted here, such as {e.prefix}42.") from None
         raise ToolError(f"That is not a valid {e.kind} id; ids look like {e.prefix}42.") from None
     except CorruptRecord as e:
         raise ToolError(f"{e}.") from None
     except ValidationError as e:
         raise ToolError(f"Invalid input: {validation_problems(e)}. Fix those fields and call again.") from None
-    except (PostmortemError, IndexLoading, ReadOnlyStore) as e:
+    except (PostmortemError, IndexLoading, ReadOnlyStore, StoreBusy) as e:
         raise ToolError(str(e)) from None
     except Exception as e:
         if not is_storage_failure(e):

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_postmortem.errors import NothingToReview
 from agent_postmortem.http.security import HttpSecurity
+from agent_postmortem.http.teams import TeamTokenVerifier
 from agent_postmortem.render.html import html_environment
 from agent_postmortem.render.html_report import stylesheet
 from agent_postmortem.store.errors import ActionItemNotFound, IncidentNotFound, InvalidId
@@ -117,11 +118,22 @@ def error_page(web: Web, request: Request, status: int, message: str, session: S
     return render(web, request, Rendered("error.html.j2", {"status": status, "message": message}, status), session)
 
 
+def signed_in(web: Web, request: Request) -> Session | None:
+    """The request's session, unless the team token it signed in with has been revoked since (then it ends)."""
+    session = web.sessions.get(session_id(request))
+    if session is None or session.credential is None or not isinstance(web.verifier, TeamTokenVerifier):
+        return session
+    if web.verifier.knows(session.credential):
+        return session
+    web.sessions.drop(session_id(request))
+    return None
+
+
 def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awaitable[Response]]:
     """A view behind the session check (and, for POST, the CSRF check), run in a worker thread."""
 
     async def endpoint(request: Request) -> Response:
-        session = web.sessions.get(session_id(request))
+        session = signed_in(web, request)
         if session is None:
             return RedirectResponse("/login", status_code=303)
         form: Mapping[str, str] = {}

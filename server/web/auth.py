@@ -36,6 +36,7 @@ class Session:
     csrf: str
     created: float
     seen: float
+    credential: bytes | None = None  # the SHA-256 of the team token it signed in with: revoked, the session ends
 
 
 def _digest(value: str) -> str:
@@ -52,9 +53,9 @@ class Sessions:
         self._links: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
 
-    def create(self, team: str) -> tuple[str, Session]:
+    def create(self, team: str, credential: bytes | None = None) -> tuple[str, Session]:
         sid, now = secrets.token_urlsafe(32), self.clock()
-        session = Session(team=team, csrf=secrets.token_urlsafe(32), created=now, seen=now)
+        session = Session(team=team, csrf=secrets.token_urlsafe(32), created=now, seen=now, credential=credential)
         with self._lock:
             if len(self._sessions) >= self.max_sessions:  # the oldest go first
                 for key in sorted(self._sessions, key=lambda k: self._sessions[k].created)[: self.max_sessions // 10]:

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from agent_postmortem.http.teams import digest
 from agent_postmortem.web.app import Rendered, Web, error_page, render
 from agent_postmortem.web.auth import (
     COOKIE,
@@ -21,10 +22,10 @@ from agent_postmortem.web.auth import (
 MAX_TOKEN = 512
 
 
-def _signed_in(web: Web, request: Request, team: str) -> Response:
+def _signed_in(web: Web, request: Request, team: str, credential: bytes | None = None) -> Response:
     """A new session (never one the browser already had: no fixation) and its cookie."""
     web.sessions.drop(session_id(request))
-    sid, _ = web.sessions.create(team)
+    sid, _ = web.sessions.create(team, credential)
     response = RedirectResponse("/incidents", status_code=303)
     set_cookie(response, request, COOKIE, sid, SESSION_TTL)
     clear_cookie(response, request, LOGIN_COOKIE)
@@ -50,12 +51,12 @@ class Login:
         expected = request.cookies.get(cookie_name(request, LOGIN_COOKIE), "")
         if not expected or not isinstance(given, str) or not same(given, expected):
             return error_page(self.web, request, 403, "The sign-in form has expired: reload it and try again.")
-        access = None
-        if self.web.verifier is not None and isinstance(token, str) and 0 < len(token) <= MAX_TOKEN:
-            access = await self.web.verifier.verify_token(token.strip())
+        access, presented = None, token.strip() if isinstance(token, str) else ""
+        if self.web.verifier is not None and 0 < len(presented) <= MAX_TOKEN:
+            access = await self.web.verifier.verify_token(presented)
         if access is None or not access.client_id:
             return error_page(self.web, request, 401, "That token is not valid for this server.")
-        return _signed_in(self.web, request, access.client_id)
+        return _signed_in(self.web, request, access.client_id, digest(presented))
 
     async def link(self, request: Request) -> Response:
         team = self.web.sessions.redeem(request.query_params.get("token", "")[:MAX_TOKEN])

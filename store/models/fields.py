@@ -43,13 +43,19 @@ Body = Annotated[str, Field(max_length=20_000), AfterValidator(clean_text)]
 Medium = Annotated[str, Field(max_length=2_000), AfterValidator(clean_text)]
 
 
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def iso_text(value: Any) -> Any:
-    """A time given as text is ISO 8601: its basic date form (`20261215`) is that day, and any other run of digits is
-    refused. Pydantic would read digits as Unix seconds: `--due 20261215` was a due date in August 1970."""
-    if isinstance(value, str) and value.strip().isdigit():
-        digits = value.strip()
-        if len(digits) == 8:
-            return f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
+    """A time is ISO 8601: its basic date form (`20261215`) is that day, and any other number, as text or not, is
+    refused. Pydantic would read a number as Unix seconds: `--due 20261215` was a due date in August 1970, and
+    `at=1.5` a timeline event at 1970-01-01T00:00:01.5."""
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and len(text) == 8 and text.isdigit():
+        return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    if (isinstance(text, int | float) and not isinstance(text, bool)) or (
+        isinstance(text, str) and _NUMBER.fullmatch(text)
+    ):
         raise ValueError("a time is ISO 8601 (2026-12-15 or 2026-12-15T10:00:00Z), not a number")
     return value
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, case, func, insert, select, update
 
-from agent_postmortem.store.errors import ActionItemNotFound
+from agent_postmortem.store.errors import ActionItemNotFound, StoreBusy
 from agent_postmortem.store.ids import action_pk, to_action_id
 from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionItemCreate, ChangeAuthor
 from agent_postmortem.store.records import db, schema
@@ -14,6 +14,7 @@ from agent_postmortem.store.records.integrity import for_storage, load
 
 EDITABLE = ("title", "owner", "priority", "due_at", "status")
 _CHANGE = ("at", "field", "old", "new", "by")
+ATTEMPTS = 20  # compare-and-set rounds before an update gives up
 
 if TYPE_CHECKING:
     from agent_postmortem.store.records.incidents import IncidentStore
@@ -52,27 +53,48 @@ class ActionStore:
 
     def update(self, action_id: str, *, now: datetime, by: str | None = None, **changes: Any) -> ActionItem:
         """Apply the given (non-None) changes and record each one that changes something in the item's history.
-        The item as changed is validated by the model that creates items, and redacted, before anything is written."""
-        current = self.get(action_id, now=now)
+        The item as changed is validated by the model that creates items, and redacted, before anything is written.
+        A compare-and-set: the row is written only if it is still as it was read, else read again and the changes
+        worked out anew, so two clients completing an item at once record one `open -> completed`, not two."""
         unknown = set(changes) - set(EDITABLE)
         if unknown:
             raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
         given = {k: v for k, v in changes.items() if v is not None}
-        checked = for_storage(ActionItemCreate.model_validate({**current.model_dump(include=set(EDITABLE)), **given}))
-        values = {k: getattr(checked, k) for k in given if getattr(checked, k) != getattr(current, k)}
-        author = _author(by)
-        if "status" in values:
-            values["completed_at"] = now if values["status"] == "completed" else None
-        if values:
-            diffs = [(k, _text(getattr(current, k)), _text(values[k])) for k in EDITABLE if k in values]
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(schema.action_items)
-                    .where(schema.action_items.c.pk == action_pk(current.id))
-                    .values(**values)
-                )
-                _record(conn, action_pk(current.id), now, author, diffs)
+        author, apk = _author(by), action_pk(action_id)
+        for _ in range(ATTEMPTS):
+            if self._changed(apk, given, now=now, author=author):
+                break
+        else:
+            raise StoreBusy(f"{action_id} kept changing under this update; try again")
         return self.get(action_id, now=now)
+
+    def _changed(self, apk: int, given: dict[str, Any], *, now: datetime, author: str | None) -> bool:
+        """One attempt: False when another writer changed the item since it was read (nothing written)."""
+        t = schema.action_items.c
+        with self.engine.begin() as conn:
+            row = conn.execute(select(schema.action_items).where(t.pk == apk)).first()
+            if row is None:
+                raise ActionItemNotFound(to_action_id(apk))
+            current = action_from_row(row, now)
+            merged = {**current.model_dump(include=set(EDITABLE)), **given}
+            checked = for_storage(ActionItemCreate.model_validate(merged))
+            values = {k: getattr(checked, k) for k in given if getattr(checked, k) != getattr(current, k)}
+            if not values:
+                return True
+            if "status" in values:
+                values["completed_at"] = now if values["status"] == "completed" else None
+            unchanged = [getattr(t, k).is_not_distinct_from(getattr(row, k)) for k in (*EDITABLE, "completed_at")]
+            written = conn.execute(update(schema.action_items).where(t.pk == apk, *unchanged).values(**values))
+            if written.rowcount != 1:
+                return False
+            _record(
+                conn,
+                apk,
+                now,
+                author,
+                [(k, _text(getattr(current, k)), _text(values[k])) for k in EDITABLE if k in values],
+            )
+        return True
 
     def rates(self, by: str, *, now: datetime) -> dict[str, tuple[int, int, int]]:
         """(items, completed, overdue) per owner or priority; items without an owner count under "(none)"."""

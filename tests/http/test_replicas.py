@@ -84,3 +84,43 @@ async def test_a_burst_of_one_failure_across_replicas_is_one_incident(tmp_path: 
             listed = _ok(await clients[0][0].call_tool("list_incidents", {"limit": 50}))
     assert [len(set(ids)) for ids in rounds] == [1] * 6, rounds
     assert sorted(i["id"] for i in listed["incidents"]) == sorted(ids[0] for ids in rounds)
+
+
+async def test_two_clients_on_two_replicas_working_one_incident_at_once_lose_nothing(
+    tmp_path: Path, database: HomeDatabases
+) -> None:
+    """As found with two MCP clients on two replicas over PostgreSQL: both marking one action item completed at once
+    left two `open -> completed` changes in its history (each had read it open): an item completed twice without a
+    reopen between. Now one of them records the change and the other finds nothing to change; comments from both
+    are all kept; the item reopened and completed again has one history entry per real change."""
+    token = secrets.token_urlsafe(32)
+    env = {"POSTMORTEM_MODEL_CACHE": os.environ["POSTMORTEM_MODEL_CACHE"], "POSTMORTEM_HTTP_TOKEN": token}
+    home = tmp_path / "home"
+    home.mkdir()
+    with replicas(2, home=home, env={**env, **database.settings(home)}) as ports:
+        async with client(ports, token) as (alice, _), client(ports[::-1], token) as (bob, _):
+            incident = _ok(
+                await alice.call_tool("capture_incident", {"title": "Checkout agent charged twice on retry"})
+            )
+            iid = incident["id"]
+            item = _ok(await bob.call_tool("add_action_item", {"incident_id": iid, "title": "Send idempotency keys"}))
+
+            async def work(mcp: Any, who: str) -> None:
+                for n in range(6):
+                    await mcp.call_tool("add_timeline_event", {"incident_id": iid, "description": f"{who} note {n}"})
+                    await mcp.call_tool(
+                        "update_action_item", {"action_id": item["id"], "status": "completed", "by": who}
+                    )
+
+            for _ in range(3):  # complete at once, then reopen
+                async with anyio.create_task_group() as group:
+                    group.start_soon(work, alice, "alice")
+                    group.start_soon(work, bob, "bob")
+                _ok(await alice.call_tool("update_action_item", {"action_id": item["id"], "status": "open"}))
+            final = _ok(await bob.call_tool("get_action_item", {"action_id": item["id"]}))
+            shown = _ok(await alice.call_tool("get_incident", {"incident_id": iid}))
+    changes = [(c["old"], c["new"]) for c in final["history"] if c["field"] == "status"]
+    assert changes == [("open", "completed"), ("completed", "open")] * 3
+    assert final["status"] == "open" and final["completed_at"] is None
+    notes = {e["description"] for e in shown["timeline"]}
+    assert {f"{who} note {n}" for who in ("alice", "bob") for n in range(6)} <= notes

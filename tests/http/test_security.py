@@ -216,3 +216,52 @@ def test_without_a_token_no_path_or_method_is_told_apart_from_another(service: P
         (401, 'Bearer error="invalid_token", error_description="Authentication required"', refused[0].text)
     }
     assert with_token == [404, 404, 405, 405, 400] and health == 200
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_a_rate_limited_mcp_call_says_what_happened_and_when_to_retry(tmp_path: Path) -> None:
+    """As found with the Python MCP client and the Inspector CLI over streamable HTTP: beyond the rate, a call failed
+    with a bare 'Server returned an error response' (-32603) or the body '{"error":"rate limited: slow down"}'. The
+    429 is now a JSON-RPC error with the wait (and Retry-After), and the call succeeds once the wait is over."""
+    import anyio
+    import httpx2
+    from mcp import Client, MCPError
+    from mcp.client.streamable_http import streamable_http_client
+
+    env = {"POSTMORTEM_HTTP_TOKEN": TOKEN, "POSTMORTEM_HTTP_RATE": "30"}  # bursts of 5, then one every 2 s
+    with serve_process(tmp_path / "home", env) as url:
+        async with (
+            httpx2.AsyncClient(headers=AUTH, timeout=60) as http,
+            Client(streamable_http_client(f"{url}/mcp", http_client=http)) as client,
+        ):
+            with pytest.raises(MCPError) as refused:
+                for _ in range(10):
+                    await client.call_tool("list_incidents", {})
+            error = refused.value.error
+            wait = error.data["retry_after_seconds"] if isinstance(error.data, dict) else None
+            assert error.code == -32029 and wait in (1, 2)
+            assert "Rate limited: this token sent more than 30 requests a minute" in error.message
+            assert f"retry after {wait} s" in error.message and TOKEN not in error.message
+            await anyio.sleep(wait)
+            assert not (await client.call_tool("list_incidents", {})).is_error  # the wait it named was enough
+        raw = httpx.post(f"{url}/mcp", json=INIT, headers=HEADERS | AUTH)
+        while raw.status_code != 429:
+            raw = httpx.post(f"{url}/mcp", json=INIT, headers=HEADERS | AUTH)
+        assert raw.headers["retry-after"] in ("1", "2") and raw.json()["error"]["code"] == -32029
+
+
+@pytest.mark.anyio
+async def test_at_the_lowest_rate_an_mcp_client_still_connects_and_makes_a_call(service: PostmortemService) -> None:
+    """At POSTMORTEM_HTTP_RATE=6 the burst was one request, so `initialized` after `initialize` got 429 and the
+    Inspector could never connect; bursts are now at least an MCP handshake and a first call."""
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    with serving(service, rate_per_minute=1) as url:
+        async with (
+            httpx2.AsyncClient(headers=AUTH, timeout=60) as http,
+            Client(streamable_http_client(f"{url}/mcp", http_client=http)) as client,
+        ):
+            assert not (await client.call_tool("list_incidents", {})).is_error

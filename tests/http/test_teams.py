@@ -4,6 +4,7 @@ Two teams capture incidents through the same server; then each makes random read
 get by id, including ids that belong to the other team, resources, stats, patterns) and no answer holds a row of
 the other team. Reads per team: POSTMORTEM_TEAM_READS (default 1,000)."""
 
+import json
 import os
 import random
 import stat
@@ -31,11 +32,13 @@ from agent_postmortem.http.teams import (
     TeamServices,
     TeamTokenVerifier,
     add_token,
+    digest,
     load_tokens,
     team_home,
 )
 from agent_postmortem.store.search.embedding import HashEmbedder
 from tests.factories import FIXTURES, HomeDatabases
+from tests.http_server import serve_process
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 READS = int(os.environ.get("POSTMORTEM_TEAM_READS", "1000"))
@@ -286,3 +289,53 @@ def test_a_first_token_add_creates_the_folder_the_documented_path_names(tmp_path
     )
     assert made.returncode == 0, made.stderr
     assert anyio.run(TeamTokenVerifier(load_tokens(path)).verify_token, made.stdout.strip()) is not None
+
+
+def _token(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).parent / "postmortem"), "token", *args, "--file", str(path)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ})
+
+
+def test_token_list_shows_ids_not_tokens_and_revoke_takes_an_id_or_the_token(tmp_path: Path) -> None:
+    """As found by an operator: there was `token add` only; revoking meant editing the file by hand and restarting
+    every replica, and nothing showed which line was which token."""
+    path = tmp_path / "tokens.toml"
+    path.write_text("# the payments team's tokens\n")
+    laptop = _token(path, "add", "--team", "payments", "--note", "laptop").stdout.strip()
+    ci = _token(path, "add", "--team", "payments", "--note", "ci").stdout.strip()
+    _token(path, "add", "--team", "search")
+    listed = json.loads(_token(path, "list", "--json").stdout)["tokens"]
+    assert [(t["team"], t["note"]) for t in listed] == [("payments", "laptop"), ("payments", "ci"), ("search", "")]
+    shown = _token(path, "list").stdout
+    assert laptop not in shown and ci not in shown and digest(laptop).hex() not in shown
+    assert listed[0]["id"] == digest(laptop).hex()[:12] and listed[0]["id"] in shown
+    revoked = _token(path, "revoke", listed[0]["id"])
+    assert revoked.returncode == 0 and f"revoked token {listed[0]['id']} of team payments" in revoked.stderr
+    assert _token(path, "revoke", ci).returncode == 0  # the token itself, as a leak report quotes it
+    assert [e.team for e in load_tokens(path)] == ["search"] and path.read_text().startswith("# the payments")
+    unknown = _token(path, "revoke", ci)
+    assert unknown.returncode == 2 and "no token" in unknown.stderr and ci not in unknown.stderr
+    assert _token(path, "revoke", listed[2]["id"]).returncode == 0  # the last one: the server then refuses all
+    assert load_tokens(path, empty_ok=True) == [] and "refuses every request" in _token(path, "list").stderr
+
+
+async def test_a_revoked_token_is_refused_mid_session_and_a_new_one_works_without_a_restart(tmp_path: Path) -> None:
+    """As found with two clients of one team on a running server: a token removed from the file worked until every
+    replica restarted, and a refused call said only 'Server returned an error response'."""
+    from mcp import MCPError
+
+    path = tmp_path / "tokens.toml"
+    kept, leaked = add_token(path, "alpha", "kept"), add_token(path, "alpha", "leaked")
+    with serve_process(tmp_path / "home", {"POSTMORTEM_TOKENS_FILE": str(path)}) as url:
+        async with client(url, kept) as good, client(url, leaked) as bad:
+            captured = data(await bad.call_tool("capture_incident", {"title": "Agent leaked its bearer token"}))
+            assert _token(path, "revoke", leaked).returncode == 0
+            await anyio.sleep(1.2)  # the server looks at the file at most once a second
+            with pytest.raises(MCPError) as refused:
+                await bad.call_tool("get_incident", {"incident_id": captured["id"]})
+            assert refused.value.error.code == -32001 and "revoked" in refused.value.error.message
+            assert data(await good.call_tool("get_incident", {"incident_id": captured["id"]}))["id"] == captured["id"]
+        fresh = add_token(path, "beta")
+        await anyio.sleep(1.2)
+        async with client(url, fresh) as newcomer:
+            assert data(await newcomer.call_tool("knowledge_stats", {}))["incidents"] == 0  # its own team

@@ -17,7 +17,7 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from agent_postmortem.http.teams import TeamTokenVerifier, add_token, load_tokens
+from agent_postmortem.http.teams import TeamTokenVerifier, add_token, load_tokens, revoke_token
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.web.app import CSP
@@ -150,7 +150,7 @@ def test_behind_tls_the_cookie_is_secure_and_host_prefixed() -> None:
 
 def test_the_web_view_shares_the_rate_limit(tmp_path: Path) -> None:
     with serving(make_service(tmp_path / "home"), rate_per_minute=6) as base, httpx.Client(base_url=base) as c:
-        codes = [c.get("/login").status_code for _ in range(3)]
+        codes = [c.get("/login").status_code for _ in range(7)]  # bursts of at least 5
     assert codes[0] == 200 and 429 in codes
 
 
@@ -306,3 +306,22 @@ def test_the_incident_page_shows_its_pattern_once_grouped_and_never_waits_for_th
     client.get("/patterns")  # computes the grouping (and keeps it) when no view has yet
     page = client.get(f"/incidents/{member.incident_ids[0]}").text
     assert f'<a href="/patterns#{member.id}">{member.id}</a>' in page and "being grouped" not in page
+
+
+def test_a_web_session_ends_when_the_token_it_signed_in_with_is_revoked(tmp_path: Path) -> None:
+    """As found in team mode: after `postmortem token revoke`, MCP calls with the token were refused but a browser
+    signed in with it kept reading the team's incidents until its session expired (up to SESSION_TTL)."""
+    path = tmp_path / "tokens.toml"
+    leaked, kept = add_token(path, "alpha", "leaked"), add_token(path, "alpha", "kept")
+    verifier = TeamTokenVerifier(load_tokens(path), path=path, every=0.0)
+    service = make_service(tmp_path / "alpha")
+    with serving(service, token=None, team_verifier=verifier, for_team=lambda team: service) as base:
+        with httpx.Client(base_url=base) as browser, httpx.Client(base_url=base) as colleague:
+            sign_in(browser, leaked)
+            sign_in(colleague, kept)
+            assert browser.get("/incidents").status_code == 200
+            revoke_token(path, leaked)
+            ended = browser.get("/incidents")
+            assert ended.status_code == 303 and ended.headers["location"] == "/login"
+            assert browser.get("/incidents").status_code == 303  # the session is gone, not only refused once
+            assert colleague.get("/incidents").status_code == 200
