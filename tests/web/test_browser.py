@@ -245,9 +245,12 @@ def test_long_unbroken_stored_values_and_a_narrow_window_never_scroll_the_page_s
     browser: Any, site: tuple[str, PostmortemService, str], width: int
 ) -> None:
     """As found in chromium: a one-token title and a long agent name made the incidents table 2158 px wide, so the
-    whole page scrolled sideways even at 1280 px; at 360 px the dashboard's grid did too (28rem columns)."""
+    whole page scrolled sideways even at 1280 px; at 360 px the dashboard's grid did too (28rem columns). And on an
+    incident's page, a similar incident whose title held a long token (a JWT, a URL) made the similar-incidents
+    table 1157 px wide in an 856 px report, its titles and root causes cut off unless the report was scrolled."""
     base, service, _ = site
     service.capture_incident(IncidentCreate(title="Unbrokentokentitle" * 10, agent="agent-" + "z" * 150, tool="t"))
+    again = service.capture_incident(IncidentCreate(title="Unbrokentokentitle" * 10 + " again", tool="t2")).id
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()
     page.goto(base + "/login")
@@ -258,4 +261,8 @@ def test_long_unbroken_stored_values_and_a_narrow_window_never_scroll_the_page_s
         page.goto(base + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= width, (path, width)
     screenshot(page, f"dashboard-{width}")
+    page.goto(f"{base}/incidents/{again}")
+    assert "Unbrokentokentitle" in page.locator("article.report table").nth(1).inner_text()  # similar incidents
+    wide = page.evaluate("[...document.querySelectorAll('article.report')].map(a => a.scrollWidth - a.clientWidth)")
+    assert wide == [0] or width < 600, (wide, width)  # on a phone its nine columns scroll inside the report
     context.close()
