@@ -23,6 +23,8 @@ _SECRET_WORDS = (
     r"secret|api[_-]?key|apikey|access[_-]?key|auth[_-]?token|access[_-]?token|refresh[_-]?token|client[_-]?secret|"
     r"private[_-]?key|token"
 )
+# a quoted value is whole up to its closing quote, spaces included ("correct horse battery staple")
+_QUOTED = r"(?<=[\"'`])[^\"'`\n\\]{6,200}(?=\\{0,3}[\"'`])"
 _IS = r"(?:\s+(?:is|was|ist|war|es|est|era|é)\s*:?\s+|\s*(?:是|为|は)\s*)"  # "the password is X", "密码是X"
 
 UNICODE_RULES = frozenset({"password_pair", "password_prose"})  # their words are not all ASCII, nor their case
@@ -44,6 +46,8 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b", 0),
     ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}", 0),
     ("huggingface_token", r"\bhf_[A-Za-z0-9]{30,}", 0),
+    ("vault_token", r"\bhv[sbr]\.[A-Za-z0-9_-]{24,}", 0),
+    ("grafana_token", r"\b(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,}={0,2})", 0),
     ("groq_key", r"\bgsk_[A-Za-z0-9]{40,}", 0),
     ("xai_key", r"\bxai-[A-Za-z0-9]{60,}", 0),
     ("perplexity_key", r"\bpplx-[A-Za-z0-9]{40,}", 0),
@@ -74,10 +78,10 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     ),
     (
         "connection_string",
-        r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver)://[^:/\s@]+:([^@\s]+)@",
+        r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver)://[^:/\s@]*:([^@\s]+)@",
         1,
     ),
-    ("url_credentials", r"\b[a-z][a-z0-9+.-]*://[^:/\s@]+:([^@\s/]{3,})@", 1),
+    ("url_credentials", r"\b[a-z][a-z0-9+.-]*://[^:/\s@]*:([^@\s/]{3,})@", 1),  # redis://:password@ too
     ("bearer_token", r"(?i)\bbearer\s+([A-Za-z0-9._~+/-]{16,}=*)", 1),
     ("basic_auth_header", r"(?i)\bauthorization[\"']?\s*[:=]\s*[\"']?basic\s+([A-Za-z0-9+/]{8,}=*)", 1),
     (
@@ -94,7 +98,7 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     (
         "password_pair",
         rf"(?i)(?:{_PASSWORD_WORDS}|{_SECRET_WORDS}){_Q}"  # the word ends a name: db_password, PGPASSWORD, "token"
-        rf"[ \t\u00a0\u3000]*(?:=|:|=>|：|＝)[ \t\u00a0\u3000]*{_Q}({_V}{{6,}})",
+        rf"[ \t\u00a0\u3000]*(?:=|:|=>|：|＝)[ \t\u00a0\u3000]*{_Q}({_QUOTED}|{_V}{{6,}})",
         1,
     ),
     (  # `pass` and `pw` as a whole name or after a separator (DB_PASS, "pw", not bypass), with more than letters
@@ -110,6 +114,11 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     (
         "cli_password",
         r"(?i)(?:^|\s)--?(?:password|passwd|pass|token|api-key|apikey|secret|client-secret)(?:=|\s+)[\"']?([^\s\"']{6,})",
+        1,
+    ),
+    (  # curl -u / --user name:password (not docker's --user uid:gid, ls -u)
+        "curl_credentials",
+        r"\bcurl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|\s*)[\"']?[^\s\"':]+:([^\s\"']{3,})",
         1,
     ),
 ]
@@ -150,6 +159,7 @@ HINTS: dict[str, tuple[str, ...]] = {  # a rule runs only on text (lower-cased) 
     "cookie": ("cookie",),
     "private_key": ("private key",),
     "cli_password": ("-",),
+    "curl_credentials": ("curl",),
 }
 
 _VERSION_BEFORE = re.compile(r"(?:version|ver\.?|v)\s*$", re.IGNORECASE)

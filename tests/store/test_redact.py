@@ -397,6 +397,13 @@ OUTSIDE_MISSES = [  # (what, text, the secret): found by capturing hostile incid
         "GET https://maps.example.com/api/geocode?address=x&key=Ab3dEf6hIj9kLm2nOp5q",
         "Ab3dEf6hIj9kLm2n",
     ),
+    ("curl -u name:password", "$ curl -sS -u admin:hunter2Secret https://api.example.com/v1/orders", "hunter2Secret"),
+    ("curl --user name:password", "curl --user admin:hunter2Secret https://x.example", "hunter2Secret"),
+    ("URL password without a user name", "REDIS_URL=redis://:hunter2Secret@cache:6379/0", "hunter2Secret"),
+    ("quoted password with spaces", 'config: {"password": "correct horse 2 battery staple"}', "battery staple"),
+    ("JSON-escaped quoted password with spaces", '{\\"password\\": \\"correct horse 2 battery\\"}', "2 battery"),
+    ("Vault token", "X-Vault: hvs.CAESIJlWh3ZJzq4bF5x8hX1kzNvYQZ3K0bG5cGhJY", "CAESIJlWh3ZJzq4b"),
+    ("Grafana service account token", "glsa_AbCdEfGhIjKlMnOpQrStUvWxYz012345_abcdef12", "AbCdEfGhIjKlMnOp"),
 ]
 
 
@@ -413,6 +420,7 @@ def test_each_miss_found_from_outside_is_redacted(what: str, text: str, secret: 
         "first pass: skipped; second pass: ok; pass=yes; bypass=enabled1; tests pass: 12/12",
         "the cookie jar was full; Cookie: none; Set-Cookie header missing; cookie=chocolate",
         "keyboard?key=ArrowDown and a JWT header alone eyJhbGciOiJIUzI1NiJ9 is no token",
+        'ls -u file:name; docker run --user 1000:1000 img; https://user@host/path; the "password" field was "not set"',
     ],
 )
 def test_look_alikes_of_the_rules_found_from_outside_survive(text: str) -> None:
