@@ -266,3 +266,31 @@ def test_long_unbroken_stored_values_and_a_narrow_window_never_scroll_the_page_s
     wide = page.evaluate("[...document.querySelectorAll('article.report')].map(a => a.scrollWidth - a.clientWidth)")
     assert wide == [0] or width < 600, (wide, width)  # on a phone its nine columns scroll inside the report
     context.close()
+
+
+def test_the_dashboards_severity_labels_and_numbers_are_never_split_across_lines(
+    browser: Any, site: tuple[str, PostmortemService, str]
+) -> None:
+    """As found in chromium at 1280 px: in the half-width card of times to mitigate and resolve, every table cell
+    could break anywhere, so its row labels read "SEV" over "1"."""
+    base, service, _ = site
+    for severity in ("SEV1", "SEV2", "SEV4"):
+        captured = service.capture_incident(
+            IncidentCreate(title=f"Checkout agent failed at {severity}", severity=severity)
+        )
+        service.resolve_incident(captured.id, status="resolved")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.fill("#token", TOKEN)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(base + "/incidents")
+    page.goto(base + "/dashboard")
+    lines = page.evaluate(
+        """() => [...document.querySelectorAll('#times td')].map(td => {
+             const r = document.createRange(); r.selectNodeContents(td);
+             return [td.innerText, new Set([...r.getClientRects()].map(x => Math.round(x.top))).size]; })"""
+    )
+    context.close()
+    assert any(text == "SEV1" for text, _ in lines), lines
+    assert [text for text, count in lines if count > 1] == [], lines
