@@ -36,3 +36,9 @@ def test_the_example_agent_records_its_failures(tmp_path: Path) -> None:
     assert "user-facing" in shown["payments.refund"] and "Refund my cancelled trip" in shown["payments.refund"]
     assert "Stack trace" in shown["payments.refund"] and "raise PolicyViolation" in shown["payments.refund"]
     assert "discount_code" in shown["hotels.book"] and "user-facing" not in shown["hotels.book"]
+    # and the post-mortem (Markdown, so the web view and the HTML file too) had none of the three either
+    report = postmortem("report", incidents["payments.refund"].id, home=tmp_path).stdout.decode()
+    assert "**Stack trace:**\n\n```text\nTraceback (most recent call last):" in report
+    assert "raise PolicyViolation" in report and "**Prompt (excerpt):** Refund my cancelled trip" in report
+    hotel = postmortem("report", incidents["hotels.book"].id, home=tmp_path).stdout.decode()
+    assert "**Tool arguments:** `" in hotel and "discount_code" in hotel
