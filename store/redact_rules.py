@@ -23,6 +23,8 @@ _SECRET_WORDS = (
     r"secret|api[_-]?key|apikey|access[_-]?key|auth[_-]?token|access[_-]?token|refresh[_-]?token|client[_-]?secret|"
     r"private[_-]?key|token"
 )
+# a quoted value is whole up to its closing quote, spaces included ("correct horse battery staple")
+_QUOTED = r"(?<=[\"'`])[^\"'`\n\\]{6,200}(?=\\{0,3}[\"'`])"
 _IS = r"(?:\s+(?:is|was|ist|war|es|est|era|é)\s*:?\s+|\s*(?:是|为|は)\s*)"  # "the password is X", "密码是X"
 
 UNICODE_RULES = frozenset({"password_pair", "password_prose"})  # their words are not all ASCII, nor their case
@@ -44,6 +46,14 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b", 0),
     ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}", 0),
     ("huggingface_token", r"\bhf_[A-Za-z0-9]{30,}", 0),
+    ("vault_token", r"\bhv[sbr]\.[A-Za-z0-9_-]{24,}", 0),
+    ("grafana_token", r"\b(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,}={0,2})", 0),
+    ("groq_key", r"\bgsk_[A-Za-z0-9]{40,}", 0),
+    ("xai_key", r"\bxai-[A-Za-z0-9]{60,}", 0),
+    ("perplexity_key", r"\bpplx-[A-Za-z0-9]{40,}", 0),
+    ("replicate_token", r"\br8_[A-Za-z0-9]{30,}", 0),
+    ("langsmith_key", r"\blsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}\b", 0),
+    ("tavily_key", r"\btvly-(?:dev-|prod-)?[A-Za-z0-9]{24,}", 0),
     ("slack_webhook", r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{20,}", 0),
     ("slack_token", r"\b(?:xox(?:e\.xox)?[abposre]|xapp)-[A-Za-z0-9-]{10,}", 0),
     ("discord_webhook", r"https://(?:canary\.|ptb\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{30,}", 0),
@@ -58,16 +68,20 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     ("azure_storage_key", r"(?i)\b(?:Account|SharedAccess)Key\s*=\s*([A-Za-z0-9+/]{16,}={0,2})", 1),
     (
         "url_signature",
-        r"(?i)[?&;](?:sig|signature|x-amz-signature|x-amz-security-token|x-goog-signature)=([^&#\s\"'\\]{16,})",
+        r"(?i)[?&;](?:sig|signature|x-amz-signature|x-amz-security-token|x-goog-signature|key)=([^&#\s\"'\\]{16,})",
         1,
     ),
-    ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", 0),
+    (  # signed, unsigned (`alg: none`, an empty signature) or cut off after its payload; or encrypted (JWE, 5 parts)
+        "jwt",
+        r"\beyJ[A-Za-z0-9_-]{8,}\.(?:eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?|[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]{8,}){3})",
+        0,
+    ),
     (
         "connection_string",
-        r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver)://[^:/\s@]+:([^@\s]+)@",
+        r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver)://[^:/\s@]*:([^@\s]+)@",
         1,
     ),
-    ("url_credentials", r"\b[a-z][a-z0-9+.-]*://[^:/\s@]+:([^@\s/]{3,})@", 1),
+    ("url_credentials", r"\b[a-z][a-z0-9+.-]*://[^:/\s@]*:([^@\s/]{3,})@", 1),  # redis://:password@ too
     ("bearer_token", r"(?i)\bbearer\s+([A-Za-z0-9._~+/-]{16,}=*)", 1),
     ("basic_auth_header", r"(?i)\bauthorization[\"']?\s*[:=]\s*[\"']?basic\s+([A-Za-z0-9+/]{8,}=*)", 1),
     (
@@ -75,11 +89,21 @@ SECRET_RULES: list[tuple[str, str, int]] = [
         rf"(?i)\b(?:proxy-)?authorization{_Q}\s*[:=]\s*{_Q}(?:[a-z][a-z0-9-]{{1,30}}\s+)?({_V}{{8,}})",
         1,
     ),
+    (  # a session is a credential: every cookie of the header (Set-Cookie's attributes go too)
+        "cookie",
+        rf"(?i)\b(?:set-)?cookie{_Q}\s*[:=]\s*{_Q}([^\s\"'`\\;=]+=[^\s\"'`\\;]*(?:;[ \t]*[^\s\"'`\\;]+)*)",
+        1,
+    ),
     ("api_key_header", rf"(?i)\b(?:x-api-key|api-key|x-auth-token|x-goog-api-key)\s*:\s*({_V}{{8,}})", 1),
     (
         "password_pair",
         rf"(?i)(?:{_PASSWORD_WORDS}|{_SECRET_WORDS}){_Q}"  # the word ends a name: db_password, PGPASSWORD, "token"
-        rf"[ \t\u00a0\u3000]*(?:=|:|=>|：|＝)[ \t\u00a0\u3000]*{_Q}({_V}{{6,}})",
+        rf"[ \t\u00a0\u3000]*(?:=|:|=>|：|＝)[ \t\u00a0\u3000]*{_Q}({_QUOTED}|{_V}{{6,}})",
+        1,
+    ),
+    (  # `pass` and `pw` as a whole name or after a separator (DB_PASS, "pw", not bypass), with more than letters
+        "password_pair",  # as a value ("first pass: skipped" is not a password)
+        rf"(?i)(?<![A-Za-z])(?:pass|pw){_Q}[ \t]*(?:=|:|=>)[ \t]*{_Q}(?=[A-Za-z]*[^A-Za-z\s\"'`\\,;])({_V}{{6,}})",
         1,
     ),
     (
@@ -90,6 +114,11 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     (
         "cli_password",
         r"(?i)(?:^|\s)--?(?:password|passwd|pass|token|api-key|apikey|secret|client-secret)(?:=|\s+)[\"']?([^\s\"']{6,})",
+        1,
+    ),
+    (  # curl -u / --user name:password (not docker's --user uid:gid, ls -u)
+        "curl_credentials",
+        r"\bcurl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|\s*)[\"']?[^\s\"':]+:([^\s\"']{3,})",
         1,
     ),
 ]
@@ -119,16 +148,18 @@ _PASSWORD_HINTS = (
     "пароль", "密码", "密碼", "パスワード", "비밀번호", "şifre", "sifre", "mật", "รหัส",
 )  # fmt: skip
 HINTS: dict[str, tuple[str, ...]] = {  # a rule runs only on text (lower-cased) holding one of its hints: speed only
-    "password_pair": (*_PASSWORD_HINTS, "secret", "key", "token"),
+    "password_pair": (*_PASSWORD_HINTS, "pw", "secret", "key", "token"),
     "password_prose": _PASSWORD_HINTS,
     "authorization_header": ("authorization",),
     "basic_auth_header": ("authorization",),
     "bearer_token": ("bearer",),
     "api_key_header": ("key", "token"),
     "azure_storage_key": ("key",),
-    "url_signature": ("sig", "security-token"),
+    "url_signature": ("sig", "security-token", "key="),
+    "cookie": ("cookie",),
     "private_key": ("private key",),
     "cli_password": ("-",),
+    "curl_credentials": ("curl",),
 }
 
 _VERSION_BEFORE = re.compile(r"(?:version|ver\.?|v)\s*$", re.IGNORECASE)
@@ -178,6 +209,7 @@ CHECKS: dict[str, Callable[[str, str], bool]] = {  # kind -> check(value, the 10
     "ipv6": lambda v, b: _ipv6_ok(v),
     "phone": _phone_ok,
     "authorization_header": lambda v, b: credential_like(v),
+    "cookie": lambda v, b: len(v) >= 8 and credential_like(v.split("=", 1)[1]),
     "password_prose": lambda v, b: credential_like(v),
 }
 

@@ -145,12 +145,15 @@ def incident_view(i: "Incident") -> RenderableType:
                 ("triage", i.triage),
                 ("created", f"{i.created_at:%Y-%m-%d %H:%M} UTC"),
                 ("occurrences", i.occurrences),
+                *((("reach", ", ".join(reach)),) if (reach := _reach(i)) else ()),
                 *((name, getattr(i, name)) for name in _OPTIONAL if getattr(i, name)),
             ]
         ),
     ]
     if i.description:
         parts += [line(("Description", "bold")), cell(i.description)]
+    if i.stack_trace:
+        parts += [line(("Stack trace", "bold")), cell(i.stack_trace)]
     if i.timeline:
         rows = ([f"{e.at:%Y-%m-%d %H:%M}", e.kind, e.description] for e in i.timeline)
         parts.append(table("at", "kind", "event", rows=rows, title="Timeline"))
@@ -163,7 +166,14 @@ def incident_view(i: "Incident") -> RenderableType:
     return Group(*parts)
 
 
-_OPTIONAL = ("agent", "tool", "model", "environment", "error_type", "error_message", "impact", "source_id")
+_OPTIONAL = (
+    "agent", "tool", "tool_args", "model", "prompt_excerpt", "environment", "error_type", "error_message", "impact",
+    "source_id",
+)  # fmt: skip
+
+
+def _reach(i: "Incident") -> list[str]:
+    return [word for word, flag in (("user-facing", i.user_facing), ("customer-reported", i.customer_reported)) if flag]
 
 
 def item_view(a: "ActionItem") -> RenderableType:

@@ -47,7 +47,8 @@ def loads(data: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
         return json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as e:
         where = f"column {e.colno}" if e.lineno == 1 else f"line {e.lineno} column {e.colno}"
-        raise JsonInputError(f"not JSON: {e.msg} at {where}", line=e.lineno, column=e.colno, reason=e.msg) from None
+        reason = e.msg.removesuffix(" at")  # "Invalid control character at" said "at at column 60"
+        raise JsonInputError(f"not JSON: {reason} at {where}", line=e.lineno, column=e.colno, reason=reason) from None
     except JsonInputError:
         raise
     except ValueError:  # an integer of more than 4,300 digits

@@ -88,8 +88,11 @@ def time_limit(settings: Settings, backend: str) -> float:
 
 
 def build_llm(settings: Settings) -> LLM | None:
+    """The chosen backend's model, every prompt redacted before it is sent (llm/redacting.py)."""
+    from agent_postmortem.llm.redacting import RedactingLLM
+
     choice = choose_llm(settings)
-    return None if choice is None else backends()[choice.backend].build(settings)
+    return None if choice is None else RedactingLLM(backends()[choice.backend].build(settings))
 
 
 def llm_factory(settings: Settings) -> Provider:

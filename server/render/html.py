@@ -83,6 +83,20 @@ def _links(link_to: LinkTo) -> Callable[[StateCore], None]:
     return rule
 
 
+LONG_WORD = 20  # a table cell holding a longer unbroken run (a URL, a token, a path) may break it anywhere
+_LONG_RUN = re.compile(rf"\S{{{LONG_WORD + 1},}}")
+
+
+def _long_cells(state: StateCore) -> None:
+    """A core rule: a table cell with an unbroken run longer than LONG_WORD gets class `long`, which may break it
+    anywhere (report.css), so one long title does not make the table wider than the page; ids, categories, dates
+    and numbers stay whole."""
+    tokens = state.tokens
+    for cell, content in zip(tokens, tokens[1:], strict=False):
+        if cell.type == "td_open" and content.type == "inline" and _LONG_RUN.search(content.content):
+            cell.attrJoin("class", "long")
+
+
 def _fence(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
     token = tokens[idx]
     if token.info.strip() == "mermaid":
@@ -96,6 +110,7 @@ def markdown_html(text: str, *, graph: Markup | None, link_to: LinkTo) -> Markup
     md = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
     md.validateLink = allowed_link  # type: ignore[method-assign]
     md.core.ruler.push("own_links", _links(link_to))
+    md.core.ruler.push("long_cells", _long_cells)
     md.add_render_rule("fence", _fence)
     env: dict[str, Any] = {"graph": graph}
     return Markup(md.render(text, env))

@@ -8,12 +8,13 @@ with `inline` (their `finalize`), so a value a template forgets to escape is esc
 - `inline`: paragraph text, a list item, a heading, a table cell. One line; no construct of its own.
 - `block`: multi-line text (a description, a root cause): one paragraph whose lines are hard line breaks.
 - `code`: an inline code span, outside tables.
+- `fence`: a fenced code block (a stack trace), on lines of its own.
 - `link`: a link to one of this server's own resources (report://INC-4), with an escaped label.
 """
 
 import re
 
-__all__ = ["Markdown", "block", "code", "finalize", "inline", "link"]
+__all__ = ["Markdown", "block", "code", "fence", "finalize", "inline", "link"]
 
 
 class Markdown(str):
@@ -70,6 +71,20 @@ def code(value: object) -> Markdown:
     fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
     pad = " " if text[0] == "`" or text[-1] == "`" else ""
     return Markdown(f"{fence}{pad}{text}{pad}{fence}")
+
+
+FENCED_LINES = 20  # a stack trace ends with the error: its last lines are the ones a reader needs
+
+
+def fence(value: object, *, last: int = FENCED_LINES) -> Markdown:
+    """Lines kept as written (indentation too) in a fenced code block whose fence is longer than any backtick run
+    inside, so nothing in it is interpreted and it cannot end early; only the `last` lines, saying how many went."""
+    lines = [line.rstrip() for line in str(value).splitlines() if line.strip()]
+    left_out = max(0, len(lines) - last)
+    kept = ([f"… {left_out} earlier line(s) left out"] if left_out else []) + lines[left_out:]
+    text = "\n".join(kept)
+    ticks = "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return Markdown(f"{ticks}text\n{text}\n{ticks}")
 
 
 _OWN_RESOURCE = re.compile(r"(?:report|review|runbook|incident)://[A-Za-z0-9_-]{1,80}")

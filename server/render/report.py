@@ -29,7 +29,7 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-_env.filters.update(block=markdown.block, code=markdown.code, ts=_ts)
+_env.filters.update(block=markdown.block, code=markdown.code, fence=markdown.fence, ts=_ts)
 _env.globals.update(link=markdown.link, dash=Markdown("-"))  # the placeholder for a missing value
 
 

@@ -10,6 +10,7 @@ from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.ids import incident_pk
 from agent_postmortem.store.models import Incident, SimilarIncident
 from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.redact import redact
 from agent_postmortem.store.search.knowledge import Hit, KnowledgeBase, Mode
 
 SEARCHED_FIELDS = ("title", "description", "error_type", "error_message", "tool", "agent")
@@ -36,8 +37,8 @@ class Retrieval:
             shown, exclude = incident.title, {incident_pk(incident.id)}
         elif query is None or not query.strip():
             raise EmptyQuery()  # ranking every incident by its relevance to nothing answers nothing
-        else:
-            text = shown = query
+        else:  # redacted as stored text is: a pasted log line then matches the placeholders its incident keeps, and
+            text = shown = redact(query)  # the result (which clients and their logs keep) never echoes its secrets
             vector, exclude = None, set()  # embedded by the search, while BM25 ranks
         hits = self.similar(vector, text, limit=limit + offset + 1, filters=filters, exclude=exclude, mode=mode)
         page = hits[offset : offset + limit]

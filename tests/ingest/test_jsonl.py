@@ -74,3 +74,13 @@ def test_a_bad_file_imports_nothing_and_the_report_lists_every_bad_line(cli, tmp
     assert not (tmp_path / "home" / "postmortem.db").exists()
     without = cli("import", str(path))
     assert without.exit_code == 2 and "--report FILE" in without.stderr
+
+
+def test_a_raw_control_character_is_named_once_with_its_column(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A log line pasted with a raw tab in a string: Python's message ends in "at", so the error said "at at"."""
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"title": "Agent failed\twith a tab"}\n', encoding="utf-8")
+    result = cli("import", str(path), "--dry-run")
+    assert result.exit_code == 2, result.stderr
+    assert "line 1: not JSON: Invalid control character at column 24" in result.stderr, result.stderr
+    assert " at at " not in result.stderr

@@ -88,6 +88,21 @@ async def test_invalid_arguments_are_rejected_without_echoing_the_value(service:
 
 
 @MODES
+async def test_a_search_never_echoes_the_secrets_of_its_query(service: PostmortemService, mode: str) -> None:
+    """Found over HTTP with POSTMORTEM_LOG_LEVEL=DEBUG: the result echoed the query as sent, so the key pasted with a
+    log line was in the client's transcript and the server's log, while every stored text had it redacted."""
+    secret = "sk-proj-4fQm2X9vLk8sT7rB1nY6cW3zH5jD0pA2eR8uI4oK"
+    async with Client(server_for(service), mode=mode) as client:
+        await client.call_tool("capture_incident", {**CAPTURE, "error_message": f"401 for key {secret}"})
+        found = await client.call_tool("search_incidents", {"query": f"401 for key {secret} jane.doe@example.com"})
+    assert not found.is_error and found.structured_content is not None
+    text = found.content[0].text  # type: ignore[union-attr]
+    assert secret not in text and "jane.doe" not in text, text
+    assert found.structured_content["query"] == "401 for key [REDACTED:openai_key] [REDACTED:email]"
+    assert found.structured_content["hits"], text  # the placeholder the incident keeps matches
+
+
+@MODES
 async def test_timeline_resolve_actions_and_report_round_trip(service: PostmortemService, mode: str) -> None:
     async with Client(server_for(service), mode=mode) as client:
         incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]

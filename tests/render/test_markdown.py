@@ -14,7 +14,7 @@ from markdown_it.token import Token
 from agent_postmortem.analysis.blameless import check_blameless
 from agent_postmortem.analysis.learn import IncidentLink, RunbookEntry
 from agent_postmortem.render.exports import to_github_markdown
-from agent_postmortem.render.markdown import block, code, inline, link
+from agent_postmortem.render.markdown import block, code, fence, inline, link
 from agent_postmortem.render.report import render_markdown, render_review, render_runbook
 from agent_postmortem.store.models import (
     ActionItem,
@@ -80,6 +80,17 @@ def test_block_text_is_one_paragraph_whose_lines_are_hard_breaks(value: str) -> 
     lines = [" ".join(line.split()) for line in value.replace("\x00", "\ufffd").splitlines()]
     shown = "".join("\n" if c.type == "hardbreak" else c.content for c in children)
     assert shown == "\n".join(line for line in lines if line)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(VALUE)
+def test_a_fence_holds_the_last_lines_verbatim_and_cannot_end_early(value: str) -> None:
+    tokens = MD.parse(f"**Stack trace:**\n\n{fence(value, last=5)}\n\nafter")
+    assert [t.type for t in tokens].count("fence") == 1 and tokens[-2].content == "after", value
+    [block_] = [t for t in tokens if t.type == "fence"]
+    lines = [line.rstrip() for line in value.replace("\x00", "\ufffd").splitlines() if line.strip()]
+    left_out = [f"… {len(lines) - 5} earlier line(s) left out"] if len(lines) > 5 else []
+    assert block_.info == "text" and block_.content == "\n".join([*left_out, *lines[-5:]]) + "\n"
 
 
 def test_the_escapes_stay_readable() -> None:
@@ -173,6 +184,9 @@ def _incident(v: Callable[[str], str]) -> Incident:
         agent=v("agent"),
         tool=v("tool"),
         model=v("model"),
+        tool_args=v("tool_args"),
+        prompt_excerpt=v("prompt_excerpt"),
+        stack_trace=v("stack_trace"),
         category=Category.TIMEOUT,
         severity="SEV3",
         severity_reasons=[v("severity_reason")],
@@ -241,7 +255,7 @@ REPORT_FIELDS = [
     "model_behavior", "warning", "proposal.title", "proposal.owner", "proposal.addresses", "repeat.title",
     "generated_by", "llm_model", "tracked.title", "tracked.owner", "linked.title", "linked.owner", "similar.title",
     "similar.root_cause", "hypothesis.cause", "hypothesis.for", "hypothesis.against", "chosen_because", "reviewed_by",
-    "review_note",
+    "review_note", "tool_args", "prompt_excerpt", "stack_trace",
 ]  # fmt: skip
 REVIEW_FIELDS = [
     "title", "error_type", "error_message", "agent", "tool", "model", "triage_reason", "similar.title",

@@ -1,6 +1,7 @@
 """The example agent of docs/sdk.md runs as documented and its failures arrive classified, repeats collapsed."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from agent_postmortem.config import Settings
 from agent_postmortem.service.runtime import build_service
 from tests.factories import ROOT
+from tests.processes import postmortem
 
 pytestmark = pytest.mark.slow
 
@@ -27,3 +29,16 @@ def test_the_example_agent_records_its_failures(tmp_path: Path) -> None:
     assert incidents["flights.search"].category == "rate_limit" and incidents["flights.search"].occurrences == 3
     assert incidents["payments.refund"].category == "business_logic" and incidents["payments.refund"].user_facing
     assert "discount_code" in (incidents["hotels.book"].tool_args or "")
+    # what docs/sdk.md says a person sees: `show` printed neither the reach (user-facing) nor the tool's
+    # arguments, the prompt or the stack trace; only --json had them
+    shown = {tool: postmortem("show", i.id, home=tmp_path).stdout.decode() for tool, i in incidents.items()}
+    assert re.search(r"^occurrences\s+3\s", shown["flights.search"], re.MULTILINE), shown["flights.search"]
+    assert "user-facing" in shown["payments.refund"] and "Refund my cancelled trip" in shown["payments.refund"]
+    assert "Stack trace" in shown["payments.refund"] and "raise PolicyViolation" in shown["payments.refund"]
+    assert "discount_code" in shown["hotels.book"] and "user-facing" not in shown["hotels.book"]
+    # and the post-mortem (Markdown, so the web view and the HTML file too) had none of the three either
+    report = postmortem("report", incidents["payments.refund"].id, home=tmp_path).stdout.decode()
+    assert "**Stack trace:**\n\n```text\nTraceback (most recent call last):" in report
+    assert "raise PolicyViolation" in report and "**Prompt (excerpt):** Refund my cancelled trip" in report
+    hotel = postmortem("report", incidents["hotels.book"].id, home=tmp_path).stdout.decode()
+    assert "**Tool arguments:** `" in hotel and "discount_code" in hotel

@@ -245,9 +245,12 @@ def test_long_unbroken_stored_values_and_a_narrow_window_never_scroll_the_page_s
     browser: Any, site: tuple[str, PostmortemService, str], width: int
 ) -> None:
     """As found in chromium: a one-token title and a long agent name made the incidents table 2158 px wide, so the
-    whole page scrolled sideways even at 1280 px; at 360 px the dashboard's grid did too (28rem columns)."""
+    whole page scrolled sideways even at 1280 px; at 360 px the dashboard's grid did too (28rem columns). And on an
+    incident's page, a similar incident whose title held a long token (a JWT, a URL) made the similar-incidents
+    table 1157 px wide in an 856 px report, its titles and root causes cut off unless the report was scrolled."""
     base, service, _ = site
     service.capture_incident(IncidentCreate(title="Unbrokentokentitle" * 10, agent="agent-" + "z" * 150, tool="t"))
+    again = service.capture_incident(IncidentCreate(title="Unbrokentokentitle" * 10 + " again", tool="t2")).id
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()
     page.goto(base + "/login")
@@ -258,4 +261,36 @@ def test_long_unbroken_stored_values_and_a_narrow_window_never_scroll_the_page_s
         page.goto(base + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= width, (path, width)
     screenshot(page, f"dashboard-{width}")
+    page.goto(f"{base}/incidents/{again}")
+    assert "Unbrokentokentitle" in page.locator("article.report table").nth(1).inner_text()  # similar incidents
+    wide = page.evaluate("[...document.querySelectorAll('article.report')].map(a => a.scrollWidth - a.clientWidth)")
+    assert wide == [0] or width < 600, (wide, width)  # on a phone its nine columns scroll inside the report
     context.close()
+
+
+def test_the_dashboards_severity_labels_and_numbers_are_never_split_across_lines(
+    browser: Any, site: tuple[str, PostmortemService, str]
+) -> None:
+    """As found in chromium at 1280 px: in the half-width card of times to mitigate and resolve, every table cell
+    could break anywhere, so its row labels read "SEV" over "1"."""
+    base, service, _ = site
+    for severity in ("SEV1", "SEV2", "SEV4"):
+        captured = service.capture_incident(
+            IncidentCreate(title=f"Checkout agent failed at {severity}", severity=severity)
+        )
+        service.resolve_incident(captured.id, status="resolved")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.fill("#token", TOKEN)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(base + "/incidents")
+    page.goto(base + "/dashboard")
+    lines = page.evaluate(
+        """() => [...document.querySelectorAll('#times td')].map(td => {
+             const r = document.createRange(); r.selectNodeContents(td);
+             return [td.innerText, new Set([...r.getClientRects()].map(x => Math.round(x.top))).size]; })"""
+    )
+    context.close()
+    assert any(text == "SEV1" for text, _ in lines), lines
+    assert [text for text, count in lines if count > 1] == [], lines
