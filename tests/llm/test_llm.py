@@ -17,6 +17,7 @@ from agent_postmortem.config import Settings
 from agent_postmortem.errors import DraftError, LLMUnavailable
 from agent_postmortem.llm.answers import extract_json
 from agent_postmortem.llm.openai_compatible import OpenAILLM
+from agent_postmortem.llm.redacting import RedactingLLM
 from agent_postmortem.llm.registry import choose_llm, llm_factory, time_limit
 from agent_postmortem.store.models import AnalysisDraft, IncidentCreate
 from tests.factories import FIXED_NOW, make_service
@@ -277,11 +278,13 @@ def test_the_bundled_local_model_as_configured_drafts_through_the_guard_and_stor
     from agent_postmortem.analysis.draft_guard import CHECKS
 
     threads = os.environ.get("POSTMORTEM_LOCAL_THREADS", "1")  # the same key, so the session's server is reused
-    llm = llm_factory(settings(POSTMORTEM_LLM="local", POSTMORTEM_LOCAL_THREADS=threads))()
-    assert isinstance(llm, OpenAILLM) and llm.backend == "local"
+    built = llm_factory(settings(POSTMORTEM_LLM="local", POSTMORTEM_LOCAL_THREADS=threads))()
+    assert isinstance(built, RedactingLLM) and built.backend == "local"  # every prompt redacted at one boundary
+    llm = built.inner
+    assert isinstance(llm, OpenAILLM)
     assert str(llm.client.base_url).rstrip("/") == local_llm_url
     # a fixed prompt (the nonce is its data delimiter), so that the tiny model's answer is reproducible
-    service = make_service(tmp_path, llm=llm, clock=lambda: FIXED_NOW, nonce=lambda: "5eed5eed5eed5eed")
+    service = make_service(tmp_path, llm=built, clock=lambda: FIXED_NOW, nonce=lambda: "5eed5eed5eed5eed")
     try:
         incident_id = service.capture_incident(INCIDENT).id
         try:
