@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 from agent_postmortem.cli import configure_process, end_interrupted, interrupted
 from agent_postmortem.cli import home as cli_home
 from agent_postmortem.cli import ingest as cli_ingest
+from agent_postmortem.cli import lifecycle as cli_lifecycle
 from agent_postmortem.cli import loop as cli_loop
 from agent_postmortem.cli import records as cli_records
 from agent_postmortem.cli import steps as cli_steps
@@ -236,6 +237,7 @@ def demo(
 
 for _name, _command in [
     *cli_records.COMMANDS,
+    *cli_lifecycle.COMMANDS,
     *cli_ingest.COMMANDS,
     *cli_steps.COMMANDS,
     *cli_loop.COMMANDS,

@@ -200,9 +200,17 @@ def _register_capture_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService
         status: Literal["mitigated", "resolved"] = "resolved",
         note: Text = "",
     ) -> CallToolResult:
-        """Mark an incident mitigated or resolved (adds a timeline event)."""
+        """Mark an incident mitigated or resolved (adds a timeline event; marking it as it already is adds only the
+        note)."""
         with tool_errors():
             return structured(svc().resolve_incident(incident_id, status=status, note=note or None))
+
+    @mcp.tool()
+    def reopen_incident(incident_id: IncidentId, note: Text = "") -> CallToolResult:
+        """Set a mitigated or resolved incident back to open: it was resolved by mistake, or the fix did not hold
+        (a new occurrence of a resolved failure is captured as a new incident, flagged as recurring after the fix)."""
+        with tool_errors():
+            return structured(svc().resolve_incident(incident_id, status="open", note=note or None))
 
     @mcp.tool(annotations=READ)
     def recurring_patterns(

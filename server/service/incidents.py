@@ -12,6 +12,7 @@ from agent_postmortem.store.models import Analysis, AnalysisReview, Incident, Ti
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.search.knowledge import KnowledgeBase
+from agent_postmortem.store.vocabulary import EventKind
 
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of this server's clock a reported time may be (another host's clock)
 
@@ -47,11 +48,17 @@ class Incidents:
         return self.store.get_or_raise(incident_id)
 
     def resolve_incident(self, incident_id: str, *, status: str = "resolved", note: str | None = None) -> Incident:
+        """Mark an incident mitigated or resolved, or open again (a wrong resolution, or the failure is back), with a
+        timeline event. Marking it as it already is adds nothing but the note, when there is one (a client's retry
+        or two people resolving at once leave one "resolved" event)."""
         now = self.clock()
-        event = TimelineEvent(
-            at=now, kind="mitigated" if status == "mitigated" else "resolved", description=note or f"Marked {status}."
-        )
-        self.store.set_status(incident_id, status=status, at=now, event=event)
+        kind: EventKind = "mitigated" if status == "mitigated" else "resolved" if status == "resolved" else "note"
+        if status == "open":  # a note has no kind of its own to say so
+            said = f"Reopened: {note}"[:2_000] if note else "Reopened."
+        else:
+            said = note or f"Marked {status}."
+        event = TimelineEvent(at=now, kind=kind, description=said)
+        self.store.set_status(incident_id, status=status, at=now, event=event, unchanged_note=bool(note))
         self.knowledge.sync()
         return self.store.get_or_raise(incident_id)
 

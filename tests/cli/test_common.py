@@ -176,6 +176,21 @@ def test_check_blameless_reads_a_file_it_is_given_and_refuses_one_that_is_not_th
     assert huge.returncode == 2 and b"over 1 MB" in huge.stderr and not huge.stdout
 
 
+def test_an_incident_is_resolved_and_reopened_from_the_terminal(tmp_path: Path) -> None:
+    """Only an MCP client could change an incident's status; the terminal had no way to resolve or reopen one."""
+    captured = postmortem("capture", "--json", "--title", "Refund agent timed out", home=tmp_path)
+    assert captured.returncode == 0, captured.stderr.decode()
+    incident = json.loads(captured.stdout)["id"]
+    steps = [("resolve", "--mitigated"), ("resolve", "--note", "retry budget shipped"), ("reopen", "--note", "back")]
+    states = [json.loads(postmortem(*step[:1], incident, *step[1:], "--json", home=tmp_path).stdout) for step in steps]
+    assert [s["status"] for s in states] == ["mitigated", "resolved", "open"] and states[-1]["resolved_at"] is None
+    assert [(e["kind"], e["description"]) for e in states[-1]["timeline"][-3:]] == [
+        ("mitigated", "Marked mitigated."), ("resolved", "retry budget shipped"), ("note", "Reopened: back")
+    ]  # fmt: skip
+    unknown = postmortem("reopen", "INC-999", home=tmp_path)
+    assert unknown.returncode == 2 and b"no incident" in unknown.stderr
+
+
 def test_version_prints_the_package_version(tmp_path: Path) -> None:
     shown = postmortem("--version", home=tmp_path)
     assert shown.returncode == 0 and shown.stdout.decode() == f"postmortem {version('agent-postmortem')}\n"

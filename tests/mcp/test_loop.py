@@ -83,3 +83,24 @@ async def test_an_incident_marked_again_keeps_its_times_and_one_reopened_is_no_l
     assert reopened["status"] == "mitigated" and reopened["resolved_at"] is None  # type: ignore[index]
     assert reopened["mitigated_at"] is not None  # type: ignore[index]
     assert service.get_incident(incident_id).timeline[-1].kind == "mitigated"  # the change is on the timeline
+
+
+@MODES
+async def test_an_incident_is_reopened_with_its_reason_and_a_repeated_mark_adds_one_event(
+    tmp_path: Path, mode: str
+) -> None:
+    """Nothing could set an incident back to open; a client's retry of resolve_incident added a second "resolved"."""
+    service = make_service(tmp_path)
+    async with Client(server_for(service), mode=mode) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        for _ in range(2):
+            await client.call_tool("resolve_incident", {"incident_id": incident_id})
+        reopened = await client.call_tool(
+            "reopen_incident", {"incident_id": incident_id, "note": "the fix did not hold"}
+        )
+        again = await client.call_tool("reopen_incident", {"incident_id": incident_id})
+        unknown = await client.call_tool("reopen_incident", {"incident_id": "INC-9999"})
+    assert reopened.structured_content["status"] == "open" and reopened.structured_content["resolved_at"] is None  # type: ignore[index]
+    assert not again.is_error and unknown.is_error and "INC-9999" in unknown.content[0].text  # type: ignore[union-attr]
+    events = [(e.kind, e.description) for e in service.get_incident(incident_id).timeline[-2:]]
+    assert events == [("resolved", "Marked resolved."), ("note", "Reopened: the fix did not hold")]

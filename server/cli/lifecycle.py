@@ -1,0 +1,39 @@
+"""`postmortem resolve` and `postmortem reopen`: an incident's status from the terminal, as the MCP tools
+`resolve_incident` and `reopen_incident` set it. Registered by server/cli/app.py from COMMANDS."""
+
+from typing import Annotated, Any
+
+import typer
+
+from agent_postmortem.cli.common import JsonOpt, emit, out, stored_service, user_errors
+from agent_postmortem.cli.output import line
+
+Note = Annotated[str | None, typer.Option(help="why, or what was done: kept on the incident's timeline")]
+
+
+def resolve(
+    incident_id: str,
+    mitigated: Annotated[
+        bool, typer.Option("--mitigated", help="the impact is stopped but the cause is not fixed yet")
+    ] = False,
+    note: Note = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark an incident resolved (or --mitigated), with a timeline event. Marking it as it already is adds only the
+    note."""
+    _set(incident_id, "mitigated" if mitigated else "resolved", note, as_json)
+
+
+def reopen(incident_id: str, note: Note = None, as_json: JsonOpt = False) -> None:
+    """Set a mitigated or resolved incident back to open: resolved by mistake, or the fix did not hold."""
+    _set(incident_id, "open", note, as_json)
+
+
+def _set(incident_id: str, status: str, note: str | None, as_json: bool) -> None:
+    with user_errors():
+        incident = stored_service().resolve_incident(incident_id, status=status, note=note or None)
+    if not emit(incident, as_json):
+        out.print(line((incident.id, "bold"), "  ", incident.status))
+
+
+COMMANDS: list[tuple[str, Any]] = [("resolve", resolve), ("reopen", reopen)]
