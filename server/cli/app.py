@@ -219,6 +219,30 @@ def reindex(as_json: JsonOpt = False) -> None:
         err.print(f"reindexed {n} incidents")
 
 
+def redact(
+    apply: Annotated[bool, typer.Option("--apply", help="replace what is found (without it: only count)")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply this version's redaction rules to the records already stored (text is redacted at capture, so records
+    stored before a rule existed keep what it finds). Counts per kind, never values; --apply replaces them and embeds
+    the changed incidents again. Stop the servers on this home first, or restart them after."""
+    with user_errors():
+        svc = stored_service()
+        result = svc.redact_stored(apply=apply)
+        reindexed = svc.reindex() if apply and result.incidents else 0
+    if emit({**result.as_dict(), "reindexed": reindexed}, as_json):
+        return
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.found.items())) or "nothing"
+    rows = sum(result.rows.values())
+    if not apply:
+        err.print(f"found {kinds} in {rows} rows of {len(result.incidents)} incidents", markup=False)
+        if rows:
+            err.print("run again with --apply to replace them (stop the servers on this home first)", markup=False)
+    else:
+        err.print(f"replaced {kinds} in {rows} rows of {len(result.incidents)} incidents; reindexed {reindexed}",
+                  markup=False)  # fmt: skip
+
+
 def demo(
     home: Annotated[Path | None, typer.Option(help="keep the data here (default: a temporary directory, removed)")] = (
         None
@@ -243,6 +267,7 @@ for _name, _command in [
     *cli_loop.COMMANDS,
     ("check", check),
     ("reindex", reindex),
+    ("redact", redact),
     ("demo", demo),
     ("ui", ui),
     ("init", cli_home.init),

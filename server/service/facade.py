@@ -107,6 +107,7 @@ class PostmortemService:
 
     knowledge_stats = delegate("incidents", Incidents.knowledge_stats)
     reindex = delegate("incidents", Incidents.reindex)
+    redact_stored = delegate("incidents", Incidents.redact_stored)
     search_incidents = delegate("retrieval", Retrieval.search_incidents)
 
     # --- drafting and reports -------------------------------------------------------------------

@@ -11,6 +11,7 @@ from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.models import Analysis, AnalysisReview, Incident, TimelineEvent, TimelineEventCreate
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.records.reredact import Reredaction, reredact
 from agent_postmortem.store.search.knowledge import KnowledgeBase
 from agent_postmortem.store.vocabulary import EventKind
 
@@ -103,3 +104,8 @@ class Incidents:
 
     def reindex(self) -> int:
         return self.knowledge.reindex()
+
+    def redact_stored(self, *, apply: bool) -> Reredaction:
+        """What today's redaction rules find in the stored records (replaced with `apply`; then `reindex` embeds the
+        changed incidents again)."""
+        return reredact(self.store.engine, apply=apply)

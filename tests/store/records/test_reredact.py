@@ -1,0 +1,77 @@
+"""Today's redaction rules applied to records stored before them (`postmortem redact`), on both stores."""
+
+import json
+from pathlib import Path
+
+from sqlalchemy import Engine, select, update
+
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.models import ActionItemCreate, IncidentCreate
+from agent_postmortem.store.records import schema
+from agent_postmortem.store.records.rows import content_hash
+from tests.factories import CAPTURE, HomeDatabases, make_service
+from tests.processes import postmortem
+
+KEY = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0"
+
+
+def stored_before_the_rule(engine: Engine, incident_pk: int) -> None:
+    """What an older version kept: the key in the title, the body, a timeline event, an item and its history."""
+    incidents, events = schema.incidents, schema.timeline_events
+    with engine.begin() as conn:
+        body = conn.execute(select(incidents.c.body).where(incidents.c.pk == incident_pk)).scalar_one()
+        body = {**body, "description": f"curl -u admin:Sup3rS3cret! https://pay.example and {KEY}"}
+        conn.execute(update(incidents).values(title=incidents.c.title + f" {KEY}", body=body))
+        conn.execute(update(events).values(description=events.c.description + f" {KEY}"))
+        conn.execute(update(schema.action_items).values(owner=f"ops {KEY}"))
+        conn.execute(update(schema.action_item_changes).values(new=f"ops {KEY}"))
+
+
+def seen(service: PostmortemService, incident_id: str) -> str:
+    items = service.list_action_items(incident_id=incident_id).items
+    return service.get_incident(incident_id).model_dump_json() + json.dumps(
+        [service.get_action_item(a.id).model_dump(mode="json") for a in items]
+    )
+
+
+def test_a_count_changes_nothing_and_apply_replaces_every_stored_copy(tmp_path: Path, database: HomeDatabases) -> None:
+    service = make_service(tmp_path)
+    incident = service.capture_incident(IncidentCreate(**CAPTURE))
+    item = service.add_action_item(incident.id, ActionItemCreate(title="Add jittered backoff", owner="platform"))
+    service.update_action_item(item.id, owner="payments")
+    stored_before_the_rule(database.engine(tmp_path), int(incident.id.removeprefix("INC-")))
+    assert KEY in seen(service, incident.id)
+
+    counted = service.redact_stored(apply=False)
+    assert counted.found["curl_credentials"] == 1 and counted.found["openai_key"] == 2 + sum(counted.rows.values()) - 1
+    assert set(counted.rows) == {"incidents", "timeline_events", "action_items", "action_item_changes"}
+    assert KEY in seen(service, incident.id)  # counting changed nothing
+
+    applied = service.redact_stored(apply=True)
+    assert applied.found == counted.found and applied.incidents == {int(incident.id.removeprefix("INC-"))}
+    after = seen(service, incident.id)
+    assert KEY not in after and "Sup3rS3cret" not in after and "[REDACTED:openai_key]" in after
+    with database.engine(tmp_path).connect() as conn:  # its vector came from the old text: embedded again
+        row = conn.execute(select(schema.incidents.c.embedding, schema.incidents.c.content_hash)).one()
+    assert row.embedding is None and row.content_hash == content_hash(service.get_incident(incident.id).search_text())
+    assert service.redact_stored(apply=True).found == {}  # nothing left to replace
+
+
+def test_postmortem_redact_counts_without_values_then_applies_and_reindexes(tmp_path: Path) -> None:
+    """Records stored before a rule kept the secret in every view; the only way out was export and restore."""
+    captured = postmortem("capture", "--json", "--title", "Refund agent timed out", home=tmp_path)
+    incident = json.loads(captured.stdout)["id"]
+    databases = HomeDatabases()
+    try:
+        stored_before_the_rule(databases.engine(tmp_path), int(incident.removeprefix("INC-")))
+    finally:
+        databases.close()
+    counted = postmortem("redact", home=tmp_path)
+    assert counted.returncode == 0 and b"openai_key 3 in 2 rows" in counted.stderr and b"--apply" in counted.stderr
+    assert KEY.encode() not in counted.stdout + counted.stderr  # counts, never values
+    applied = json.loads(postmortem("redact", "--apply", "--json", home=tmp_path).stdout)
+    assert applied["applied"] and applied["incidents"] == 1 and applied["reindexed"] == 1
+    shown = postmortem("show", incident, "--json", home=tmp_path).stdout
+    assert KEY.encode() not in shown and b"[REDACTED:openai_key]" in shown
+    found = json.loads(postmortem("search", "refund agent timed out", "--json", home=tmp_path).stdout)
+    assert [hit["id"] for hit in found["hits"]] == [incident]  # embedded again from the redacted text
