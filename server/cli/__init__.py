@@ -27,12 +27,37 @@ def configure_process() -> None:
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        if first and not isinstance(handler.formatter, RedactingFormatter):
+            handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
     if first and level not in LOG_LEVELS:
         logging.getLogger("postmortem").warning(
             "POSTMORTEM_LOG_LEVEL must be one of %s: logging at WARNING", ", ".join(LOG_LEVELS)
         )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+class RedactingFormatter(logging.Formatter):
+    """Log lines with secrets and PII replaced, as stored text is: a library's message can quote what a client sent
+    (the MCP SDK logs an unknown resource URI whole at INFO; a traceback can hold an argument), and logs travel
+    further than the store. The rules load on the first line logged, never at start-up."""
+
+    _busy = False
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if RedactingFormatter._busy:  # a line logged while redacting: kept as it is, no recursion
+            return text
+        RedactingFormatter._busy = True
+        try:
+            from agent_postmortem.store.redact import redact
+
+            return redact(text)
+        except Exception:  # noqa: BLE001 - a log line must never fail; said without the text
+            return f"{record.levelname} {record.name}: (a line that could not be redacted was left out)"
+        finally:
+            RedactingFormatter._busy = False
 
 
 class _Interrupt:

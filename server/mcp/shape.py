@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
+from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, TextContent
 
 SHAPE = (
@@ -34,6 +35,26 @@ class ToolCallShape(ServerMiddleware[Any]):
         if arguments is not None and not isinstance(arguments, dict):
             return refused(f"{SHAPE}; a {_kind(arguments)} was sent.")
         return await call_next(ctx)
+
+
+class ResourceErrorsRedacted(ServerMiddleware[Any]):
+    """A failed `resources/read` keeps the URI in its error's data, as the specification has it (SEP-2164), but
+    redacted and cut to URI_CHARS: the SDK sent it back as sent (`incident://<a key a model put there>`, whole)."""
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method != "resources/read":
+            return await call_next(ctx)
+        try:
+            return await call_next(ctx)
+        except MCPError as e:
+            if not isinstance(e.data, dict) or not isinstance(e.data.get("uri"), str):
+                raise
+            from agent_postmortem.store.redact import redact
+
+            raise MCPError(e.code, e.message, {**e.data, "uri": redact(e.data["uri"])[:URI_CHARS]}) from None
+
+
+URI_CHARS = 200
 
 
 def refused(message: str) -> CallToolResult:

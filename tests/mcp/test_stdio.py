@@ -145,3 +145,29 @@ def test_ctrl_c_stops_the_server_as_sigterm_does(server: RawServer) -> None:
     assert server.reply()["id"] == 2
     server.proc.send_signal(signal.SIGINT)
     assert server.proc.wait(timeout=20) == -signal.SIGINT
+
+
+def test_a_secret_in_a_resource_uri_is_neither_sent_back_nor_logged(tmp_path: Path) -> None:
+    """The SDK put the URI as sent in the error's data and logged it whole at INFO: a key a model put in
+    `incident://...` came back to the client and went into the log. The data keeps the URI, redacted."""
+    key = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0"
+    env = {"POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none", "POSTMORTEM_LOG_LEVEL": "INFO"}
+    with (tmp_path / "stderr.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [CLI, "serve"], env={**os.environ, **env}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log
+        )
+    server = RawServer(proc)
+    try:
+        server.handshake()
+        read = {"jsonrpc": "2.0", "id": 2, "method": "resources/read", "params": {"uri": f"incident://{key}"}}
+        server.send(json.dumps(read).encode())
+        answer = server.reply()
+    finally:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.close()
+        proc.wait(timeout=60)
+        proc.stdout.close()
+    assert answer["error"]["code"] == -32602 and key not in json.dumps(answer)
+    assert answer["error"]["data"] == {"uri": "incident://[REDACTED:openai_key]"}
+    logged = (tmp_path / "stderr.log").read_text(errors="replace")
+    assert "incident://[REDACTED:openai_key]" in logged and key not in logged  # the line is kept, the key is not
