@@ -20,6 +20,9 @@ from agent_postmortem.store.models import LATEST
 
 STATUS_ERROR = 2
 MAX_TIME_NS = int(LATEST.timestamp()) * 10**9  # the latest time a record may hold; 0 means "not set"
+# The earliest time a span may have: 1970 is a clock never set, or a time in seconds, milli- or microseconds sent as
+# nanoseconds (1.79e18 ns is 2026; 1.79e15 read as ns is 1970-01-21). Stored, it would sort before every incident.
+MIN_TIME_NS = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp()) * 10**9
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
 
@@ -243,6 +246,11 @@ def _time(value: Any, where: str) -> int:
     ns = _int(value, where)
     if not 0 <= ns < MAX_TIME_NS:
         raise OtlpError(f"{where}: out of range (nanoseconds since 1970, before the year {LATEST.year})")
+    if 0 < ns < MIN_TIME_NS:
+        raise OtlpError(
+            f"{where}: before the year 2000: OTLP times are nanoseconds since 1970 (a time in seconds, milli- or "
+            "microseconds reads as 1970), or the sending host's clock is not set"
+        )
     return ns
 
 

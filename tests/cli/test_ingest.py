@@ -50,6 +50,30 @@ def test_a_malformed_trace_file_is_one_clear_line_and_exit_2(runner: CliRunner, 
     assert folder.exit_code == 2 and "Is a directory" in folder.stderr
 
 
+def test_a_trace_dated_in_the_future_is_refused_with_exit_2_and_the_others_are_imported(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """It was half-stored (the incident, without its timeline) and answered with advice about ISO 8601."""
+    trip, support, plain = FIXTURE.read_text().splitlines()
+    fast = json.loads(trip)
+    for span in (s for rs in fast["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]):
+        span["traceId"] = "f" * 32
+        span["startTimeUnixNano"] = str(int(span["startTimeUnixNano"]) + 10 * 365 * 86_400 * 10**9)  # ten years on
+        span["endTimeUnixNano"] = str(int(span["endTimeUnixNano"]) + 10 * 365 * 86_400 * 10**9)
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join([json.dumps(fast), support, plain]) + "\n")
+    dry = runner.invoke(app, ["import-traces", str(mixed), "--dry-run", "--json"])
+    assert dry.exit_code == 2
+    assert json.loads(dry.stdout)["titles"] == ["RateLimitError in claude-sonnet-4 (support-bot)"]
+    result = runner.invoke(app, ["import-traces", str(mixed), "--json"])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    counts = json.loads(result.stdout)
+    assert (counts["created"], counts["refused"], counts["refused_spans"]) == (1, 1, 5)
+    assert "f" * 32 in result.stderr and "clock of the host that sent it" in result.stderr
+    listed = json.loads(runner.invoke(app, ["list", "--json"]).stdout)["incidents"]
+    assert [i["title"] for i in listed] == ["RateLimitError in claude-sonnet-4 (support-bot)"]
+
+
 @pytest.mark.parametrize(
     "body",
     [

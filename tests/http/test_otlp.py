@@ -1,7 +1,10 @@
 """The live OTLP/HTTP receiver, over real HTTP: `POST /v1/traces` guarded like `/mcp`, answering per OTLP/HTTP."""
 
 import gzip
+import json
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -54,6 +57,48 @@ def test_a_failed_trace_posted_with_the_token_is_stored_and_found_by_search(
     assert len(service.search_incidents(query="flights.search timed out", limit=10).hits) == 1
 
 
+def _dated(line: bytes, trace_id: str, *, start_ns: int) -> dict[str, Any]:
+    """The request on `line` as another trace whose first span starts at `start_ns` (the others keep their offsets)."""
+    request = json.loads(line)
+    spans = [s for rs in request["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    shift = start_ns - min(int(s["startTimeUnixNano"]) for s in spans)
+    for span in spans:
+        span["traceId"] = trace_id
+        for key in ("startTimeUnixNano", "endTimeUnixNano"):
+            span[key] = str(int(span[key]) + shift)
+        for event in span.get("events", []):
+            event["timeUnixNano"] = str(int(event["timeUnixNano"]) + shift)
+    return request
+
+
+def test_a_trace_dated_in_the_future_is_refused_by_partial_success_and_stores_nothing_the_rest_is_stored(
+    live: tuple[httpx.Client, PostmortemService],
+) -> None:
+    """A host whose clock is a day fast: its trace would become an incident created tomorrow, sorting first forever;
+    it was half-stored (the incident without its timeline) and answered 503, which exporters retry for ever."""
+    client, service = live
+    before = _seen(service)
+    now = time.time_ns()
+    future = _dated(TRIP, "f" * 32, start_ns=now + 86_400 * 10**9)
+    recent = _dated(TRIP, "e" * 32, start_ns=now - 3_600 * 10**9)
+    batch = {"resourceSpans": future["resourceSpans"] + recent["resourceSpans"]}
+    answer = client.post("/v1/traces", json=batch, headers=AUTH)
+    assert answer.status_code == 200, answer.text[:300]
+    partial = answer.json()["partialSuccess"]
+    assert int(partial["rejectedSpans"]) == 5
+    assert "f" * 32 in partial["errorMessage"] and "clock of the host that sent it" in partial["errorMessage"]
+    assert _seen(service) == before + 1  # the recent trace: a new incident, or one more occurrence of its failure
+    stored = [service.get_incident(i.id) for i in service.list_incidents(limit=100).incidents]
+    assert all(i.source_id != f"otel-trace:{'f' * 32}" for i in stored)
+    latest = max(e.at for i in stored for e in i.timeline)
+    assert latest.timestamp() < now / 1e9 + 300 and max(i.last_seen_at or i.created_at for i in stored) <= latest
+
+
+def _seen(service: PostmortemService) -> int:
+    """Failures stored: every incident's occurrences."""
+    return sum(service.get_incident(i.id).occurrences for i in service.list_incidents(limit=100).incidents)
+
+
 def test_protobuf_gets_415_and_malformed_json_gets_400_with_a_status(
     live: tuple[httpx.Client, PostmortemService],
 ) -> None:
@@ -98,6 +143,8 @@ def _malformed_bodies() -> list[tuple[str, bytes, dict[str, str]]]:
         ("a timestamp that overflows a float", TRIP.replace(start, b'"startTimeUnixNano": 1e999'), {}),
         ("a timestamp in the year 3,000,000", TRIP.replace(start, b'"startTimeUnixNano": "' + b"9" * 32 + b'"'), {}),
         ("a negative timestamp", TRIP.replace(start, b'"startTimeUnixNano": "-5"'), {}),
+        ("a timestamp in seconds, read as 1970", TRIP.replace(start, b'"startTimeUnixNano": "1790000000"'), {}),
+        ("a time in microseconds", TRIP.replace(start, b'"startTimeUnixNano": "1790000000000000"'), {}),
         (
             "a NUL byte in the error message",
             TRIP.replace(b'"message": "TimeoutError"', b'"message": "Time\\u0000out"'),
