@@ -8,6 +8,7 @@ local store share one service.
 """
 
 import atexit
+import os
 import sys
 import threading
 import time
@@ -23,12 +24,15 @@ class Flushable(Protocol):
 
     def flush_before_exit(self, deadline: float) -> None: ...
 
+    def after_fork(self) -> object: ...
+
 
 _live: "weakref.WeakSet[Any]" = weakref.WeakSet()
 _services: dict[tuple[str, str, str], "PostmortemService"] = {}
 _lock = threading.Lock()
 _service_lock = threading.Lock()
 _installed = False
+_inherited: list[Any] = []  # what a forked child must not use, nor free (see _in_forked_child)
 
 
 def flush_at_exit(recorder: Flushable) -> None:
@@ -57,6 +61,22 @@ def flush_all() -> None:
     deadline = time.monotonic() + max(r.exit_timeout for r in recorders)
     for recorder in recorders:
         recorder.flush_before_exit(deadline)
+
+
+def _in_forked_child() -> None:
+    """A forked child (a pre-fork server's worker, a multiprocessing pool on Linux) inherits the parent's recorders
+    but not their threads, and the parent's service (its database connections, its index client, the embedding
+    model's thread pool) is not safe to use here: a capture used them and hung, and the child's failures were lost.
+    The child starts afresh: its own locks, its own service when it first captures, each recorder's own queue."""
+    global _lock, _service_lock
+    _lock, _service_lock = threading.Lock(), threading.Lock()
+    _inherited.append(dict(_services))  # kept, never freed: freeing the model's session here waits for ever
+    _services.clear()
+    for recorder in list(_live):
+        _inherited.append(recorder.after_fork())
+
+
+os.register_at_fork(after_in_child=_in_forked_child)
 
 
 def local_service() -> "PostmortemService":

@@ -176,6 +176,18 @@ class Recorder:
                 "postmortem: %d capture(s) not stored before exit (waited %.0f s)", self._queued - self._done, timeout
             )
 
+    def after_fork(self) -> object:
+        """In a forked child: the parent's writer thread is not here, its locks may have been held at the fork, its
+        service must not be used, and its queue is the parent's to store. Start empty; the next capture starts a
+        writer with this process' own service. Returns what was the parent's, for the caller to keep unfreed."""
+        inherited = (self._service, self._queue, self._lock, self._progress, self._worker)
+        self._queue = queue.Queue(maxsize=self._queue.maxsize)
+        self._lock, self._progress = threading.Lock(), threading.Condition()
+        self._worker, self._service = None, None
+        self._queued = self._done = 0
+        self.captured_ids = []
+        return inherited
+
     # --- internals ----------------------------------------------------------------------------
 
     def _incident(self, error: BaseException | str, context: dict[str, Any]) -> IncidentCreate:

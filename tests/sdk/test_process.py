@@ -39,6 +39,54 @@ refund()
 """
 
 
+FORKING_AGENT = r"""
+import multiprocessing, os, sys
+from agent_postmortem import Recorder
+
+recorder = Recorder(agent="pre-fork")
+
+
+@recorder.watch(tool="fares.search")
+def search(worker):
+    raise RuntimeError(f"fares.search failed in worker {worker}")
+
+
+def work(worker):
+    try:
+        search(worker)
+    except RuntimeError:
+        return worker
+
+
+work("parent")  # the parent captures first: its writer thread, its store and the model's threads exist at the fork
+assert recorder.flush(120)
+children = []
+for n in range(2):  # a pre-fork server's workers; they end without exit hooks, as multiprocessing's children do
+    pid = os.fork()
+    if pid == 0:
+        work(f"forked-{n}")
+        os._exit(0 if recorder.flush(60) else 3)
+    children.append(pid)
+codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+with multiprocessing.get_context("fork").Pool(2) as pool:
+    pool.map(work, ["pool-0", "pool-1"])
+sys.exit(max(codes))
+"""
+
+
+@pytest.mark.slow
+def test_failures_in_forked_workers_of_a_recorder_that_already_captured_are_stored(tmp_path: Path) -> None:
+    """The child inherited the parent's writer (a thread it does not have), its service and the search's thread
+    pools: the child's capture waited for ever on a pool without threads, and freeing the parent's model session
+    hung the child at the fork; a pool's worker ended before it, so the failure was lost without a word."""
+    done = run_agent_script(tmp_path, FORKING_AGENT, timeout=240, POSTMORTEM_HOME=str(tmp_path / "home"))
+    assert done.returncode == 0, done.stderr[-1500:]
+    env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none"}
+    service = build_service(Settings.from_env(env))
+    stored = [service.get_incident(i.id) for i in service.list_incidents(limit=50).incidents]
+    assert sum(i.occurrences for i in stored) == 5, [(i.title, i.error_message) for i in stored]
+
+
 @pytest.mark.slow
 def test_a_crash_after_thousands_of_recorders_is_stored_and_its_traceback_printed_once(tmp_path: Path) -> None:
     done = run_agent_script(tmp_path, MANY_RECORDERS, timeout=300, POSTMORTEM_HOME=str(tmp_path / "home"))
