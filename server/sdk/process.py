@@ -9,10 +9,13 @@ local store share one service.
 
 import atexit
 import os
+import signal
 import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -49,8 +52,44 @@ def flush_at_exit(recorder: Flushable) -> None:
             flush_all()
 
         sys.excepthook = excepthook
-        atexit.register(flush_all)
+        _at_shutdown(flush_all)
+        _flush_on_sigterm()
         _installed = True
+
+
+def _at_shutdown(hook: Callable[[], None]) -> None:
+    """Run `hook` when the main thread ends, before the interpreter refuses new work: `atexit` runs after threading
+    has shut down, when a writer's first capture could not even import its store (concurrent.futures raised "can't
+    register atexit after shutdown"), so `sys.exit()` right after a capture lost it. The threading hook is what
+    concurrent.futures uses; `atexit` where it is missing. concurrent.futures registers its own hook when first
+    imported (and refuses new work once that hook ran), so it is imported first: hooks run last registered first."""
+    import concurrent.futures.thread  # noqa: F401  (its hook registered now, before ours: ours runs first)
+
+    register = getattr(threading, "_register_atexit", None)
+    try:
+        (register or atexit.register)(hook)
+    except RuntimeError:  # the interpreter is already shutting down: nothing waits any more
+        atexit.register(hook)
+
+
+def _flush_on_sigterm() -> None:
+    """On SIGTERM (an orchestrator stopping the agent), store what is queued, then end by SIGTERM as before; only
+    when nothing else handles it (the default action) and from the main thread, where handlers are set. It killed
+    the process at once, and the captures it had just queued were lost without a word."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        if signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+            return
+        signal.signal(signal.SIGTERM, _terminated)
+    except (ValueError, OSError, AttributeError):  # no SIGTERM here, or not settable
+        return
+
+
+def _terminated(signum: int, _frame: FrameType | None) -> None:
+    flush_all()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def flush_all() -> None:

@@ -2,6 +2,8 @@
 service serves them, and idle workers end. The first test runs such an agent as its own process."""
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -127,3 +129,34 @@ def test_an_idle_worker_ends_and_the_next_capture_starts_another(
     assert watched._worker is None and threading.active_count() <= before
     watched.capture(LookupError("kb.search returned 0 results"), tool="kb.search")
     assert watched.flush(30) and len(set(watched.captured_ids)) == 2
+
+
+ENDING_AGENT = r"""
+import os, signal, sys, time
+from agent_postmortem import Recorder
+
+Recorder(agent="crm-sync").capture(RuntimeError("crm.update answered 500"), tool="crm.update")  # then it ends:
+how = sys.argv[1]
+if how == "sigterm":  # an orchestrator stops it (the default action: nothing else handles SIGTERM)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)
+elif how == "sys.exit":
+    sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize(("how", "code"), [("end", 0), ("sys.exit", 3), ("sigterm", -15)])
+def test_a_capture_queued_just_before_the_agent_ends_is_stored(tmp_path: Path, how: str, code: int) -> None:
+    """A script that captured and then ended (normally or by sys.exit) lost the capture: the exit hook ran after
+    threading had shut down, and the writer's first capture could not import its store ("can't register atexit after
+    shutdown"); SIGTERM ended the process at once. Each now waits (boundedly) for the queue, and ends as it would."""
+    script = tmp_path / "agent.py"
+    script.write_text(ENDING_AGENT, encoding="utf-8")
+    chosen = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none"}
+    done = subprocess.run(
+        [sys.executable, str(script), how], env=chosen, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == code and "Traceback" not in done.stderr, done.stderr[-2000:]
+    service = build_service(Settings.from_env(chosen))
+    [stored] = service.list_incidents().incidents
+    assert service.get_incident(stored.id).tool == "crm.update"
