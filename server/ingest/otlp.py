@@ -19,6 +19,7 @@ from agent_postmortem.ingest.jsonfile import display_name, read_text
 from agent_postmortem.store.models import LATEST
 
 STATUS_ERROR = 2
+MAX_SPANS = 100_000  # per import: 300,000 spans (120 MB of JSON) took 1.1 GB to read, a million would take 4 GB
 MAX_TIME_NS = int(LATEST.timestamp()) * 10**9  # the latest time a record may hold; 0 means "not set"
 # The earliest time a span may have: 1970 is a clock never set, or a time in seconds, milli- or microseconds sent as
 # nanoseconds (1.79e18 ns is 2026; 1.79e15 read as ns is 1970-01-21). Stored, it would sort before every incident.
@@ -69,8 +70,8 @@ def to_datetime(ns: int) -> datetime | None:
     return datetime.fromtimestamp(ns / 1e9, UTC) if ns > 0 else None
 
 
-def parse_request(payload: Any, *, where: str = "request") -> list[Span]:
-    """The spans of one ExportTraceServiceRequest (a decoded JSON object)."""
+def parse_request(payload: Any, *, where: str = "request", max_spans: int | None = None) -> list[Span]:
+    """The spans of one ExportTraceServiceRequest (a decoded JSON object); more than `max_spans` is refused."""
     if not isinstance(payload, dict):
         raise OtlpError(f"{where}: expected a JSON object with resourceSpans")
     resource_spans = _get(payload, "resourceSpans", "resource_spans", default=[])
@@ -81,6 +82,11 @@ def parse_request(payload: Any, *, where: str = "request") -> list[Span]:
         resource_attrs = attributes(_get(resource, "attributes", default=[]), f"{here}.resource.attributes")
         for s, ss in enumerate(_list(_get(rs, "scopeSpans", "scope_spans", default=[]), f"{here}.scopeSpans")):
             for n, raw in enumerate(_list(_get(_dict(ss, here), "spans", default=[]), f"{here}.scopeSpans[{s}]")):
+                if max_spans is not None and len(spans) >= max_spans:
+                    raise OtlpError(
+                        f"{where}: more than {MAX_SPANS:,} spans in one import; split the file (one request per line, "
+                        "as the Collector's file exporter writes, split with `split -l`) and import each part"
+                    )
                 spans.append(_span(raw, resource_attrs, f"{here}.scopeSpans[{s}].spans[{n}]"))
     return spans
 
@@ -98,13 +104,17 @@ def read_file(path: Path) -> list[Span]:
         whole = loads(text)
     except JsonInputError:
         whole = None
-    payloads = [(name, whole)] if isinstance(whole, dict) else list(_lines(text, name))
-    if payloads and not any(isinstance(p, dict) and _has_spans(p) for _, p in payloads):
+    # one request per line is read a line at a time: all of them decoded at once took 1 GB for a 120 MB file
+    payloads = iter([(name, whole)]) if isinstance(whole, dict) else _lines(text, name)
+    if isinstance(whole, dict) and not _has_spans(whole) or not isinstance(whole, dict) and _no_spans_in(text):
         raise OtlpError(
             f"{name}: no resourceSpans in any request; OTLP/JSON trace data (an ExportTraceServiceRequest, as the "
             "Collector's file exporter writes) is expected, not another format (Jaeger, Zipkin)"
         )
-    return [span for where, payload in payloads for span in parse_request(payload, where=where)]
+    spans: list[Span] = []
+    for where, payload in payloads:
+        spans += parse_request(payload, where=where, max_spans=MAX_SPANS - len(spans))
+    return spans
 
 
 def _lines(text: str, name: str) -> Iterator[tuple[str, Any]]:
@@ -115,6 +125,11 @@ def _lines(text: str, name: str) -> Iterator[tuple[str, Any]]:
             yield f"{name} line {number}", loads(line)
         except JsonInputError as e:
             raise OtlpError(f"{name} line {number}: {e}") from None
+
+
+def _no_spans_in(text: str) -> bool:
+    """Lines of JSON none of which can hold resourceSpans (a Jaeger or Zipkin export), told without decoding them."""
+    return bool(text.strip()) and "resourceSpans" not in text and "resource_spans" not in text
 
 
 def _has_spans(payload: dict[str, Any]) -> bool:

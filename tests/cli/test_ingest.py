@@ -74,6 +74,24 @@ def test_a_trace_dated_in_the_future_is_refused_with_exit_2_and_the_others_are_i
     assert [i["title"] for i in listed] == ["RateLimitError in claude-sonnet-4 (support-bot)"]
 
 
+def test_more_spans_than_an_import_holds_is_refused_as_it_is_read_not_after(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300,000 spans (120 MB) took 1.1 GB and 12 s before anything was said: every line was decoded first, then
+    every span built. Now the lines are read one at a time and the import stops at the limit, saying what to do."""
+    from agent_postmortem.ingest import otlp
+
+    monkeypatch.setattr(otlp, "MAX_SPANS", 50)
+    batch = json.loads(FIXTURE.read_text().splitlines()[0])  # 5 spans
+    many = tmp_path / "many.jsonl"
+    many.write_text("\n".join([json.dumps(batch)] * 11) + "\n{not json\n")  # the bad last line is never reached
+    result = runner.invoke(app, ["import-traces", str(many), "--dry-run"])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "many.jsonl line 11: more than 50 spans in one import; split the file" in result.stderr
+    monkeypatch.setattr(otlp, "MAX_SPANS", 55)
+    assert "line 12: not JSON" in runner.invoke(app, ["import-traces", str(many), "--dry-run"]).stderr
+
+
 @pytest.mark.parametrize(
     "body",
     [
