@@ -137,10 +137,13 @@ def _has_spans(payload: dict[str, Any]) -> bool:
 
 
 def group_traces(spans: Iterable[Span]) -> dict[str, list[Span]]:
-    """Spans by trace id, each trace in start-time order; a span seen twice (a re-sent batch) counts once."""
+    """Spans by trace id, each trace in start-time order; a span seen twice (a re-sent batch) counts once, and of two
+    different spans under one id the failed one is kept (the other one hid the failure: the trace had none)."""
     traces: dict[str, dict[str, Span]] = defaultdict(dict)
     for span in spans:
-        traces[span.trace_id].setdefault(span.span_id, span)
+        known = traces[span.trace_id].setdefault(span.span_id, span)
+        if span.failed and not known.failed:
+            traces[span.trace_id][span.span_id] = span
     return {t: sorted(by_id.values(), key=lambda s: (s.start_ns, s.end_ns)) for t, by_id in traces.items()}
 
 

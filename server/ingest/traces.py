@@ -156,11 +156,14 @@ def _innermost_failure(spans: list[Span]) -> Span:
 
 
 def _ancestors(span: Span, by_id: dict[str, Span]) -> list[Span]:
-    """The span's parents, nearest first (bounded: a malformed trace may contain a cycle)."""
+    """The span's parents, nearest first, each once: a malformed trace's parent ids may form a cycle (a span its own
+    parent), which read "Failed at: A > B > A > B > ..." a hundred times over."""
     out: list[Span] = []
+    seen = {span.span_id}
     current = span
-    while current.parent_id in by_id and len(out) < 100:
+    while current.parent_id in by_id and current.parent_id not in seen and len(out) < 100:
         current = by_id[current.parent_id]  # type: ignore[index]
+        seen.add(current.span_id)
         out.append(current)
     return out
 

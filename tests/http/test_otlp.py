@@ -164,3 +164,39 @@ def test_a_malformed_body_gets_400_with_a_status_never_a_500_or_a_retryable_503(
     status = response.json()
     assert status["code"] == 3 and status["message"] and len(status["message"]) < 300
     assert service.knowledge_stats().incidents == before
+
+
+def _span(span_id: str, parent: str | None, *, name: str, failed: bool, trace_id: str) -> dict[str, Any]:
+    start = time.time_ns() - 60 * 10**9
+    span: dict[str, Any] = {
+        "traceId": trace_id,
+        "spanId": span_id,
+        "name": name,
+        "startTimeUnixNano": str(start),
+        "endTimeUnixNano": str(start + 10**9),
+        "status": {"code": 2 if failed else 0, "message": f"{name} broke"},
+    }
+    return span | ({"parentSpanId": parent} if parent else {})
+
+
+def test_cyclic_parent_ids_and_a_duplicate_span_id_neither_loop_nor_hide_the_failure(
+    live: tuple[httpx.Client, PostmortemService],
+) -> None:
+    """Parent ids in a cycle read "Failed at: plan > act > plan > act > ..." a hundred times; a second, failed span
+    under an id seen before was dropped, and the trace stored as having no failure at all."""
+    client, service = live
+    cyclic = [
+        _span("a" * 16, "b" * 16, name="plan-cycle", failed=True, trace_id="1" * 32),
+        _span("b" * 16, "a" * 16, name="act-cycle", failed=True, trace_id="1" * 32),
+    ]
+    duplicate = [
+        _span("c" * 16, None, name="fetch-ok", failed=False, trace_id="2" * 32),
+        _span("c" * 16, None, name="fetch-dup-failed", failed=True, trace_id="2" * 32),
+    ]
+    for spans in (cyclic, duplicate):
+        body = {"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}
+        assert client.post("/v1/traces", json=body, headers=AUTH).json() == {"partialSuccess": {}}
+    stored = {i.source_id: i for i in map(service.get_incident, (s.id for s in service.list_incidents().incidents))}
+    looped = stored[f"otel-trace:{'1' * 32}"].description
+    assert "Failed at: plan-cycle > act-cycle." in looped or "Failed at: act-cycle > plan-cycle." in looped, looped
+    assert stored[f"otel-trace:{'2' * 32}"].error_message == "fetch-dup-failed broke"
