@@ -106,14 +106,22 @@ def read_file(path: Path) -> list[Span]:
         whole = None
     # one request per line is read a line at a time: all of them decoded at once took 1 GB for a 120 MB file
     payloads = iter([(name, whole)]) if isinstance(whole, dict) else _lines(text, name)
-    if isinstance(whole, dict) and not _has_spans(whole) or not isinstance(whole, dict) and _no_spans_in(text):
+    spans: list[Span] = []
+    first_odd: tuple[str, Any] | None = None  # a line before the first request with spans that is no object
+    seen_spans = False
+    for where, payload in payloads:
+        if not seen_spans and not (isinstance(payload, dict) and _has_spans(payload)):
+            first_odd = first_odd or (None if isinstance(payload, dict) else (where, payload))
+            continue
+        if first_odd is not None:
+            parse_request(first_odd[1], where=first_odd[0])  # raises: it says which line is not a request
+        seen_spans = True
+        spans += parse_request(payload, where=where, max_spans=MAX_SPANS - len(spans))
+    if not seen_spans and text.strip():
         raise OtlpError(
             f"{name}: no resourceSpans in any request; OTLP/JSON trace data (an ExportTraceServiceRequest, as the "
             "Collector's file exporter writes) is expected, not another format (Jaeger, Zipkin)"
         )
-    spans: list[Span] = []
-    for where, payload in payloads:
-        spans += parse_request(payload, where=where, max_spans=MAX_SPANS - len(spans))
     return spans
 
 
@@ -125,11 +133,6 @@ def _lines(text: str, name: str) -> Iterator[tuple[str, Any]]:
             yield f"{name} line {number}", loads(line)
         except JsonInputError as e:
             raise OtlpError(f"{name} line {number}: {e}") from None
-
-
-def _no_spans_in(text: str) -> bool:
-    """Lines of JSON none of which can hold resourceSpans (a Jaeger or Zipkin export), told without decoding them."""
-    return bool(text.strip()) and "resourceSpans" not in text and "resource_spans" not in text
 
 
 def _has_spans(payload: dict[str, Any]) -> bool:
