@@ -8,13 +8,14 @@ gen_ai.input/output.messages, error.type) and the exception event (exception.typ
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from agent_postmortem.ingest.json_input import JsonInputError, loads
+from agent_postmortem.ingest.openinference import KIND, as_genai
 from agent_postmortem.ingest.otlp import Span, to_datetime
 from agent_postmortem.service.incidents import CLOCK_SKEW
 from agent_postmortem.store.models import IncidentCreate, TimelineEventCreate
@@ -50,7 +51,12 @@ class TraceImport(BaseModel):
 
 
 def failed_traces(traces: dict[str, list[Span]]) -> list[TraceIncident]:
-    return [trace_incident(t, spans) for t, spans in traces.items() if any(s.failed for s in spans)]
+    return [trace_incident(t, _genai(spans)) for t, spans in traces.items() if any(s.failed for s in spans)]
+
+
+def _genai(spans: list[Span]) -> list[Span]:
+    """The spans with OpenInference attributes also under their GenAI names (server/ingest/openinference.py)."""
+    return [replace(s, attributes=as_genai(s.attributes, s.name)) if KIND in s.attributes else s for s in spans]
 
 
 def plan_traces(traces: dict[str, list[Span]], *, now: datetime) -> tuple[list[TraceIncident], TraceImport]:

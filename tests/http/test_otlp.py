@@ -200,3 +200,21 @@ def test_cyclic_parent_ids_and_a_duplicate_span_id_neither_loop_nor_hide_the_fai
     looped = stored[f"otel-trace:{'1' * 32}"].description
     assert "Failed at: plan-cycle > act-cycle." in looped or "Failed at: act-cycle > plan-cycle." in looped, looped
     assert stored[f"otel-trace:{'2' * 32}"].error_message == "fetch-dup-failed broke"
+
+
+def test_an_openinference_trace_is_attributed_like_a_genai_one(live: tuple[httpx.Client, PostmortemService]) -> None:
+    """Phoenix's OpenInference spans (openinference.span.kind, llm.*, tool.name, input/output.value) gave an incident
+    with no tool, arguments, model or prompt: "HotelsUnavailable in travel-app", 0 tool calls, 0 model calls."""
+    client, service = live
+    body = (FIXTURES / "otlp" / "openinference_trace.json").read_bytes()
+    assert client.post("/v1/traces", content=body, headers=JSON | AUTH).json() == {"partialSuccess": {}}
+    [stored] = [
+        service.get_incident(i.id)
+        for i in service.list_incidents(limit=100).incidents
+        if i.title == "HotelsUnavailable in hotels.search"
+    ]
+    assert (stored.agent, stored.tool, stored.model) == ("TravelAgent", "hotels.search", "gpt-4o-2024-08-06")
+    assert stored.tool_args == '{"city": "Porto", "date": "2026-12-11"}'
+    assert stored.prompt_excerpt == "Book me a hotel in Porto for Friday, confirm to [REDACTED:email]"
+    assert "Tool calls: 1 (1 failed). Model calls: 1 (512 input / 40 output tokens)." in stored.description
+    assert any(e.description.startswith("Model call chat to gpt-4o-2024-08-06") for e in stored.timeline)
