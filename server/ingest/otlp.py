@@ -71,9 +71,10 @@ def to_datetime(ns: int) -> datetime | None:
 
 
 def parse_request(payload: Any, *, where: str = "request", max_spans: int | None = None) -> list[Span]:
-    """The spans of one ExportTraceServiceRequest (a decoded JSON object); more than `max_spans` is refused."""
-    if not isinstance(payload, dict):
-        raise OtlpError(f"{where}: expected a JSON object with resourceSpans")
+    """The spans of one ExportTraceServiceRequest (a decoded JSON object); more than `max_spans` is refused, and so
+    is an object of another format (it was taken for a request without spans: 200, and nothing stored)."""
+    if not isinstance(payload, dict) or payload and not _has_spans(payload):
+        raise OtlpError(f"{where}: expected a JSON object with resourceSpans{other_format(payload)}")
     resource_spans = _get(payload, "resourceSpans", "resource_spans", default=[])
     spans: list[Span] = []
     for r, rs in enumerate(_list(resource_spans, f"{where}: resourceSpans")):
@@ -109,7 +110,9 @@ def read_file(path: Path) -> list[Span]:
     spans: list[Span] = []
     first_odd: tuple[str, Any] | None = None  # a line before the first request with spans that is no object
     seen_spans = False
+    first: Any = None
     for where, payload in payloads:
+        first = payload if first is None else first
         if not seen_spans and not (isinstance(payload, dict) and _has_spans(payload)):
             first_odd = first_odd or (None if isinstance(payload, dict) else (where, payload))
             continue
@@ -120,7 +123,7 @@ def read_file(path: Path) -> list[Span]:
     if not seen_spans and text.strip():
         raise OtlpError(
             f"{name}: no resourceSpans in any request; OTLP/JSON trace data (an ExportTraceServiceRequest, as the "
-            "Collector's file exporter writes) is expected, not another format (Jaeger, Zipkin)"
+            f"Collector's file exporter writes) is expected, not another format (Jaeger, Zipkin){other_format(first)}"
         )
     return spans
 
@@ -133,6 +136,23 @@ def _lines(text: str, name: str) -> Iterator[tuple[str, Any]]:
             yield f"{name} line {number}", loads(line)
         except JsonInputError as e:
             raise OtlpError(f"{name} line {number}: {e}") from None
+
+
+def other_format(payload: Any) -> str:
+    """What to do instead, for a document of a format this is sometimes confused with ("" when none is known)."""
+    item = payload[0] if isinstance(payload, list) and payload else payload
+    if not isinstance(item, dict):
+        return ""
+    if "run_type" in item:
+        return (
+            ": this is a LangSmith run export; have the application send OpenTelemetry instead "
+            "(LANGSMITH_OTEL_ENABLED=true, LANGSMITH_OTEL_ONLY=true, OTEL_EXPORTER_OTLP_ENDPOINT at a Collector that "
+            "exports OTLP/JSON here)"
+        )
+    steps = item.get("trace") or item.get("steps") or item.get("history")
+    if isinstance(steps, list) and steps and isinstance(steps[0], dict) and {"role", "content"} & steps[0].keys():
+        return ": this is a multi-agent run's steps (as Who&When writes them); import it with `postmortem import-steps`"
+    return ""
 
 
 def _has_spans(payload: dict[str, Any]) -> bool:

@@ -218,3 +218,18 @@ def test_an_openinference_trace_is_attributed_like_a_genai_one(live: tuple[httpx
     assert stored.prompt_excerpt == "Book me a hotel in Porto for Friday, confirm to [REDACTED:email]"
     assert "Tool calls: 1 (1 failed). Model calls: 1 (512 input / 40 output tokens)." in stored.description
     assert any(e.description.startswith("Model call chat to gpt-4o-2024-08-06") for e in stored.timeline)
+
+
+def test_a_document_of_another_format_gets_400_saying_what_to_do_not_200_and_nothing_stored(
+    live: tuple[httpx.Client, PostmortemService],
+) -> None:
+    """A Who&When run or a LangSmith run posted here was taken for a request without spans: 200, nothing stored."""
+    client, service = live
+    before = service.knowledge_stats().incidents
+    run = {"id": "ww-1", "trace": [{"step": 0, "role": "user", "name": "Orchestrator", "content": "Plan the trip"}]}
+    langsmith = [{"id": "r1", "name": "AgentExecutor", "run_type": "chain", "error": "ToolException: 503"}]
+    for body, hint in [(run, "postmortem import-steps"), (langsmith, "LANGSMITH_OTEL_ENABLED=true")]:
+        answer = client.post("/v1/traces", json=body, headers=AUTH)
+        assert answer.status_code == 400 and hint in answer.json()["message"], answer.text[:400]
+    assert client.post("/v1/traces", json={}, headers=AUTH).json() == {"partialSuccess": {}}  # an empty request
+    assert service.knowledge_stats().incidents == before
