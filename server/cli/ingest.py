@@ -7,7 +7,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agent_postmortem.cli.common import JsonOpt, emit, err, has_data, out, reading, service, settings, user_errors
+from agent_postmortem.cli.common import (
+    BAD_INPUT,
+    JsonOpt,
+    emit,
+    err,
+    has_data,
+    out,
+    reading,
+    service,
+    settings,
+    user_errors,
+)
 from agent_postmortem.cli.output import line, write_json
 
 if TYPE_CHECKING:
@@ -139,17 +150,21 @@ def import_traces(
     """Import OpenTelemetry GenAI traces: each trace with a failed span becomes an incident with the trace's spans
     as its timeline. Importing the same traces again stores nothing new."""
     from agent_postmortem.ingest.otlp import group_traces, read_file
-    from agent_postmortem.ingest.traces import TraceImport, failed_traces, import_traces
+    from agent_postmortem.ingest.traces import import_traces, plan_traces
+    from agent_postmortem.store.models import utcnow
 
     with user_errors():
         traces = group_traces(read_file(path))
         if dry_run:
-            found = failed_traces(traces)
-            result = TraceImport(traces=len(traces), failed_traces=len(found), titles=[f.incident.title for f in found])
+            found, result = plan_traces(traces, now=utcnow())
+            result.titles = [f.incident.title for f in found]
         else:
             result = import_traces(service(), traces)
     if not emit(result, as_json):
         _show_traces(result, dry_run=dry_run)
+    if result.refused:  # the other traces are stored; these need their sender's clock fixed
+        err.print(line(f"error: {result.refused} failed traces refused; the first: ", result.refusal or ""))
+        raise typer.Exit(BAD_INPUT)
 
 
 def _show_traces(result: Any, *, dry_run: bool) -> None:

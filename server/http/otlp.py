@@ -2,8 +2,10 @@
 
 It is guarded exactly like `/mcp`: the same bearer token (401 without it, 403 without the scope), the same
 Host/Origin allow-lists, the same body limit, and the RateLimit middleware that wraps the whole app. Answers follow
-the OTLP/HTTP spec: 200 with `{"partialSuccess": {...}}`, 400 with a Status (`{"code", "message"}`) for a malformed
-body (not retryable), 415 for protobuf (only JSON is supported), 503 when the store is unavailable (retryable)."""
+the OTLP/HTTP spec: 200 with `{"partialSuccess": {...}}` (with `rejectedSpans` and `errorMessage` for the traces not
+stored: a span dated after this server's clock, the sender's clock is wrong), 400 with a Status (`{"code",
+"message"}`) for a malformed body (not retryable), 415 for protobuf (only JSON is supported), 503 when the store is
+unavailable (retryable)."""
 
 import gzip
 import io
@@ -84,8 +86,12 @@ class TraceReceiver:
         except Exception:  # the exporter retries a 503; the reason goes to the server log
             logger.exception("could not import traces")
             return _status(503, UNAVAILABLE, "the incident store is unavailable; retry later")
-        if result.incident_ids:
+        if result.incident_ids or result.refused:
             logger.info("traces: %s", result.model_dump_json(exclude={"titles"}))
+        if result.refused:  # the others are stored: OTLP's partial success names what was not, and why
+            return JSONResponse(
+                {"partialSuccess": {"rejectedSpans": str(result.refused_spans), "errorMessage": result.refusal}}
+            )
         return JSONResponse({"partialSuccess": {}})
 
     def _decoded(self, body: bytes, encoding: str) -> bytes:

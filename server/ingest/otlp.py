@@ -19,7 +19,11 @@ from agent_postmortem.ingest.jsonfile import display_name, read_text
 from agent_postmortem.store.models import LATEST
 
 STATUS_ERROR = 2
+MAX_SPANS = 100_000  # per import: 300,000 spans (120 MB of JSON) took 1.1 GB to read, a million would take 4 GB
 MAX_TIME_NS = int(LATEST.timestamp()) * 10**9  # the latest time a record may hold; 0 means "not set"
+# The earliest time a span may have: 1970 is a clock never set, or a time in seconds, milli- or microseconds sent as
+# nanoseconds (1.79e18 ns is 2026; 1.79e15 read as ns is 1970-01-21). Stored, it would sort before every incident.
+MIN_TIME_NS = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp()) * 10**9
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
 
@@ -66,10 +70,11 @@ def to_datetime(ns: int) -> datetime | None:
     return datetime.fromtimestamp(ns / 1e9, UTC) if ns > 0 else None
 
 
-def parse_request(payload: Any, *, where: str = "request") -> list[Span]:
-    """The spans of one ExportTraceServiceRequest (a decoded JSON object)."""
-    if not isinstance(payload, dict):
-        raise OtlpError(f"{where}: expected a JSON object with resourceSpans")
+def parse_request(payload: Any, *, where: str = "request", max_spans: int | None = None) -> list[Span]:
+    """The spans of one ExportTraceServiceRequest (a decoded JSON object); more than `max_spans` is refused, and so
+    is an object of another format (it was taken for a request without spans: 200, and nothing stored)."""
+    if not isinstance(payload, dict) or payload and not _has_spans(payload):
+        raise OtlpError(f"{where}: expected a JSON object with resourceSpans{other_format(payload)}")
     resource_spans = _get(payload, "resourceSpans", "resource_spans", default=[])
     spans: list[Span] = []
     for r, rs in enumerate(_list(resource_spans, f"{where}: resourceSpans")):
@@ -78,6 +83,11 @@ def parse_request(payload: Any, *, where: str = "request") -> list[Span]:
         resource_attrs = attributes(_get(resource, "attributes", default=[]), f"{here}.resource.attributes")
         for s, ss in enumerate(_list(_get(rs, "scopeSpans", "scope_spans", default=[]), f"{here}.scopeSpans")):
             for n, raw in enumerate(_list(_get(_dict(ss, here), "spans", default=[]), f"{here}.scopeSpans[{s}]")):
+                if max_spans is not None and len(spans) >= max_spans:
+                    raise OtlpError(
+                        f"{where}: more than {MAX_SPANS:,} spans in one import; split the file (one request per line, "
+                        "as the Collector's file exporter writes, split with `split -l`) and import each part"
+                    )
                 spans.append(_span(raw, resource_attrs, f"{here}.scopeSpans[{s}].spans[{n}]"))
     return spans
 
@@ -95,13 +105,27 @@ def read_file(path: Path) -> list[Span]:
         whole = loads(text)
     except JsonInputError:
         whole = None
-    payloads = [(name, whole)] if isinstance(whole, dict) else list(_lines(text, name))
-    if payloads and not any(isinstance(p, dict) and _has_spans(p) for _, p in payloads):
+    # one request per line is read a line at a time: all of them decoded at once took 1 GB for a 120 MB file
+    payloads = iter([(name, whole)]) if isinstance(whole, dict) else _lines(text, name)
+    spans: list[Span] = []
+    first_odd: tuple[str, Any] | None = None  # a line before the first request with spans that is no object
+    seen_spans = False
+    first: Any = None
+    for where, payload in payloads:
+        first = payload if first is None else first
+        if not seen_spans and not (isinstance(payload, dict) and _has_spans(payload)):
+            first_odd = first_odd or (None if isinstance(payload, dict) else (where, payload))
+            continue
+        if first_odd is not None:
+            parse_request(first_odd[1], where=first_odd[0])  # raises: it says which line is not a request
+        seen_spans = True
+        spans += parse_request(payload, where=where, max_spans=MAX_SPANS - len(spans))
+    if not seen_spans and text.strip():
         raise OtlpError(
             f"{name}: no resourceSpans in any request; OTLP/JSON trace data (an ExportTraceServiceRequest, as the "
-            "Collector's file exporter writes) is expected, not another format (Jaeger, Zipkin)"
+            f"Collector's file exporter writes) is expected, not another format (Jaeger, Zipkin){other_format(first)}"
         )
-    return [span for where, payload in payloads for span in parse_request(payload, where=where)]
+    return spans
 
 
 def _lines(text: str, name: str) -> Iterator[tuple[str, Any]]:
@@ -114,15 +138,35 @@ def _lines(text: str, name: str) -> Iterator[tuple[str, Any]]:
             raise OtlpError(f"{name} line {number}: {e}") from None
 
 
+def other_format(payload: Any) -> str:
+    """What to do instead, for a document of a format this is sometimes confused with ("" when none is known)."""
+    item = payload[0] if isinstance(payload, list) and payload else payload
+    if not isinstance(item, dict):
+        return ""
+    if "run_type" in item:
+        return (
+            ": this is a LangSmith run export; have the application send OpenTelemetry instead "
+            "(LANGSMITH_OTEL_ENABLED=true, LANGSMITH_OTEL_ONLY=true, OTEL_EXPORTER_OTLP_ENDPOINT at a Collector that "
+            "exports OTLP/JSON here)"
+        )
+    steps = item.get("trace") or item.get("steps") or item.get("history")
+    if isinstance(steps, list) and steps and isinstance(steps[0], dict) and {"role", "content"} & steps[0].keys():
+        return ": this is a multi-agent run's steps (as Who&When writes them); import it with `postmortem import-steps`"
+    return ""
+
+
 def _has_spans(payload: dict[str, Any]) -> bool:
     return "resourceSpans" in payload or "resource_spans" in payload
 
 
 def group_traces(spans: Iterable[Span]) -> dict[str, list[Span]]:
-    """Spans by trace id, each trace in start-time order; a span seen twice (a re-sent batch) counts once."""
+    """Spans by trace id, each trace in start-time order; a span seen twice (a re-sent batch) counts once, and of two
+    different spans under one id the failed one is kept (the other one hid the failure: the trace had none)."""
     traces: dict[str, dict[str, Span]] = defaultdict(dict)
     for span in spans:
-        traces[span.trace_id].setdefault(span.span_id, span)
+        known = traces[span.trace_id].setdefault(span.span_id, span)
+        if span.failed and not known.failed:
+            traces[span.trace_id][span.span_id] = span
     return {t: sorted(by_id.values(), key=lambda s: (s.start_ns, s.end_ns)) for t, by_id in traces.items()}
 
 
@@ -243,6 +287,11 @@ def _time(value: Any, where: str) -> int:
     ns = _int(value, where)
     if not 0 <= ns < MAX_TIME_NS:
         raise OtlpError(f"{where}: out of range (nanoseconds since 1970, before the year {LATEST.year})")
+    if 0 < ns < MIN_TIME_NS:
+        raise OtlpError(
+            f"{where}: before the year 2000: OTLP times are nanoseconds since 1970 (a time in seconds, milli- or "
+            "microseconds reads as 1970), or the sending host's clock is not set"
+        )
     return ns
 
 

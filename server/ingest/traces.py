@@ -8,13 +8,16 @@ gen_ai.input/output.messages, error.type) and the exception event (exception.typ
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from agent_postmortem.ingest.json_input import JsonInputError, loads
+from agent_postmortem.ingest.openinference import KIND, as_genai
 from agent_postmortem.ingest.otlp import Span, to_datetime
+from agent_postmortem.service.incidents import CLOCK_SKEW
 from agent_postmortem.store.models import IncidentCreate, TimelineEventCreate
 from agent_postmortem.store.redact import redact
 
@@ -42,17 +45,41 @@ class TraceImport(BaseModel):
     timeline_events: int = 0
     incident_ids: list[str] = Field(default_factory=list)
     titles: list[str] = Field(default_factory=list, description="with --dry-run: what would be captured")
+    refused: int = Field(default=0, description="failed traces not imported: a span is dated after this clock")
+    refused_spans: int = Field(default=0, description="the spans of the refused traces")
+    refusal: str | None = Field(default=None, description="why, for the first refused trace: what to fix")
 
 
 def failed_traces(traces: dict[str, list[Span]]) -> list[TraceIncident]:
-    return [trace_incident(t, spans) for t, spans in traces.items() if any(s.failed for s in spans)]
+    return [trace_incident(t, _genai(spans)) for t, spans in traces.items() if any(s.failed for s in spans)]
+
+
+def _genai(spans: list[Span]) -> list[Span]:
+    """The spans with OpenInference attributes also under their GenAI names (server/ingest/openinference.py)."""
+    return [replace(s, attributes=as_genai(s.attributes, s.name)) if KIND in s.attributes else s for s in spans]
+
+
+def plan_traces(traces: dict[str, list[Span]], *, now: datetime) -> tuple[list[TraceIncident], TraceImport]:
+    """The failed traces to capture, and the counts so far: a trace with a span dated after `now` (beyond clock
+    skew) is refused whole, before anything is stored, so that it leaves nothing half-imported."""
+    found = failed_traces(traces)
+    result = TraceImport(traces=len(traces), failed_traces=len(found))
+    keep: list[TraceIncident] = []
+    for item in found:
+        refusal = _dated_later(item.trace_id, traces[item.trace_id], now + CLOCK_SKEW)
+        if refusal is None:
+            keep.append(item)
+            continue
+        result.refused += 1
+        result.refused_spans += len(traces[item.trace_id])
+        result.refusal = result.refusal or refusal
+    return keep, result
 
 
 def import_traces(service: "PostmortemService", traces: dict[str, list[Span]]) -> TraceImport:
     """Capture each failed trace through the normal path (redaction, classification, triage) and add its timeline.
     A trace seen before gets only the spans its incident's timeline lacks (a later batch of the same trace)."""
-    found = failed_traces(traces)
-    result = TraceImport(traces=len(traces), failed_traces=len(found))
+    found, result = plan_traces(traces, now=service.clock())
     for item in found:
         captured = service.capture_incident(item.incident)
         if captured.deduplicated:
@@ -72,6 +99,20 @@ def import_traces(service: "PostmortemService", traces: dict[str, list[Span]]) -
                 service.add_timeline_event(captured.id, event)
                 result.timeline_events += 1
     return result
+
+
+def _dated_later(trace_id: str, spans: list[Span], latest: datetime) -> str | None:
+    """Why a trace cannot be stored as it is, if a span of it is dated after `latest` (this clock, plus skew): the
+    clock of the host that sent it is wrong."""
+    last = max(max(s.start_ns, s.end_ns) for s in spans)
+    when = to_datetime(last)
+    if when is None or when <= latest:
+        return None
+    return (
+        f"trace {trace_id}: a span is dated {when.isoformat(timespec='seconds')}, after this clock "
+        f"({(latest - CLOCK_SKEW).isoformat(timespec='seconds')}, {int(CLOCK_SKEW.total_seconds() // 60)} minutes of "
+        "skew allowed); nothing of it was stored: set the clock of the host that sent it (NTP) and send it again"
+    )
 
 
 def trace_incident(trace_id: str, spans: list[Span]) -> TraceIncident:
@@ -121,11 +162,14 @@ def _innermost_failure(spans: list[Span]) -> Span:
 
 
 def _ancestors(span: Span, by_id: dict[str, Span]) -> list[Span]:
-    """The span's parents, nearest first (bounded: a malformed trace may contain a cycle)."""
+    """The span's parents, nearest first, each once: a malformed trace's parent ids may form a cycle (a span its own
+    parent), which read "Failed at: A > B > A > B > ..." a hundred times over."""
     out: list[Span] = []
+    seen = {span.span_id}
     current = span
-    while current.parent_id in by_id and len(out) < 100:
+    while current.parent_id in by_id and current.parent_id not in seen and len(out) < 100:
         current = by_id[current.parent_id]  # type: ignore[index]
+        seen.add(current.span_id)
         out.append(current)
     return out
 

@@ -8,6 +8,9 @@ trimmed to the capture's total), so the failure is still recorded.
 """
 
 import json
+from collections.abc import Callable
+from datetime import date, datetime, time
+from itertools import islice
 from typing import Any, get_args
 
 from annotated_types import MaxLen
@@ -30,14 +33,55 @@ def message_of(error: BaseException) -> str:
 
 
 def as_text(value: Any) -> str:
-    """A context value as text: JSON for dicts and lists (tool arguments), else `str`."""
+    """A context value as text: JSON for dicts, lists, tuples and sets (tool arguments), else `str`. Whatever the
+    agent's objects are (cycles, keys that are not strings, datetimes, bytes, arrays, a `repr` that raises, nesting
+    deeper than the JSON encoder goes), the arguments that can be read are kept."""
     if isinstance(value, str):
         return value
+    if isinstance(value, dict | list | tuple | set | frozenset):
+        return json.dumps(_plain(value, depth=0, seen=set()), ensure_ascii=False)
+    return _repr(value, str)
+
+
+MAX_DEPTH = 20  # levels of nested arguments kept; deeper ones are written as "…"
+MAX_ITEMS = 200  # items kept of one container, characters (x 10) of one string: a field holds 2,000 characters
+
+
+def _plain(value: Any, *, depth: int, seen: set[int]) -> Any:
+    """`value` as what JSON can hold: containers walked (a container inside itself is "<cycle>"), dates as ISO
+    8601, anything else as its `repr`."""
+    if isinstance(value, str):
+        return value if len(value) <= 10 * MAX_ITEMS else value[: 10 * MAX_ITEMS] + "…"
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if not isinstance(value, dict | list | tuple | set | frozenset):
+        return _repr(value, repr)
+    if id(value) in seen:
+        return "<cycle>"
+    if depth >= MAX_DEPTH:
+        return "…"
+    seen.add(id(value))
     try:
-        if isinstance(value, dict | list | tuple):
-            return json.dumps(value, default=repr, ensure_ascii=False)
-        return str(value)
-    except Exception:  # a cyclic structure, a __str__ that raises: the agent's object, not ours to fix
+        if isinstance(value, dict):
+            items = dict(islice(value.items(), MAX_ITEMS))
+            out = {_key(k): _plain(v, depth=depth + 1, seen=seen) for k, v in items.items()}
+            return out | ({"…": f"{len(value) - MAX_ITEMS} more"} if len(value) > MAX_ITEMS else {})
+        kept = [_plain(v, depth=depth + 1, seen=seen) for v in islice(value, MAX_ITEMS)]
+        return kept + ([f"… {len(value) - MAX_ITEMS} more"] if len(value) > MAX_ITEMS else [])
+    finally:
+        seen.discard(id(value))
+
+
+def _key(key: Any) -> str:
+    return key if isinstance(key, str) else _repr(key, repr)
+
+
+def _repr(value: Any, how: Callable[[Any], str]) -> str:
+    try:
+        return how(value)
+    except Exception:  # a __str__ or __repr__ that raises: the agent's object, not ours to fix
         return f"<unprintable {type(value).__name__}>"
 
 

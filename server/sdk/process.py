@@ -8,10 +8,14 @@ local store share one service.
 """
 
 import atexit
+import os
+import signal
 import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -23,12 +27,15 @@ class Flushable(Protocol):
 
     def flush_before_exit(self, deadline: float) -> None: ...
 
+    def after_fork(self) -> object: ...
+
 
 _live: "weakref.WeakSet[Any]" = weakref.WeakSet()
 _services: dict[tuple[str, str, str], "PostmortemService"] = {}
 _lock = threading.Lock()
 _service_lock = threading.Lock()
 _installed = False
+_inherited: list[Any] = []  # what a forked child must not use, nor free (see _in_forked_child)
 
 
 def flush_at_exit(recorder: Flushable) -> None:
@@ -45,8 +52,44 @@ def flush_at_exit(recorder: Flushable) -> None:
             flush_all()
 
         sys.excepthook = excepthook
-        atexit.register(flush_all)
+        _at_shutdown(flush_all)
+        _flush_on_sigterm()
         _installed = True
+
+
+def _at_shutdown(hook: Callable[[], None]) -> None:
+    """Run `hook` when the main thread ends, before the interpreter refuses new work: `atexit` runs after threading
+    has shut down, when a writer's first capture could not even import its store (concurrent.futures raised "can't
+    register atexit after shutdown"), so `sys.exit()` right after a capture lost it. The threading hook is what
+    concurrent.futures uses; `atexit` where it is missing. concurrent.futures registers its own hook when first
+    imported (and refuses new work once that hook ran), so it is imported first: hooks run last registered first."""
+    import concurrent.futures.thread  # noqa: F401  (its hook registered now, before ours: ours runs first)
+
+    register = getattr(threading, "_register_atexit", None)
+    try:
+        (register or atexit.register)(hook)
+    except RuntimeError:  # the interpreter is already shutting down: nothing waits any more
+        atexit.register(hook)
+
+
+def _flush_on_sigterm() -> None:
+    """On SIGTERM (an orchestrator stopping the agent), store what is queued, then end by SIGTERM as before; only
+    when nothing else handles it (the default action) and from the main thread, where handlers are set. It killed
+    the process at once, and the captures it had just queued were lost without a word."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        if signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+            return
+        signal.signal(signal.SIGTERM, _terminated)
+    except (ValueError, OSError, AttributeError):  # no SIGTERM here, or not settable
+        return
+
+
+def _terminated(signum: int, _frame: FrameType | None) -> None:
+    flush_all()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def flush_all() -> None:
@@ -57,6 +100,22 @@ def flush_all() -> None:
     deadline = time.monotonic() + max(r.exit_timeout for r in recorders)
     for recorder in recorders:
         recorder.flush_before_exit(deadline)
+
+
+def _in_forked_child() -> None:
+    """A forked child (a pre-fork server's worker, a multiprocessing pool on Linux) inherits the parent's recorders
+    but not their threads, and the parent's service (its database connections, its index client, the embedding
+    model's thread pool) is not safe to use here: a capture used them and hung, and the child's failures were lost.
+    The child starts afresh: its own locks, its own service when it first captures, each recorder's own queue."""
+    global _lock, _service_lock
+    _lock, _service_lock = threading.Lock(), threading.Lock()
+    _inherited.append(dict(_services))  # kept, never freed: freeing the model's session here waits for ever
+    _services.clear()
+    for recorder in list(_live):
+        _inherited.append(recorder.after_fork())
+
+
+os.register_at_fork(after_in_child=_in_forked_child)
 
 
 def local_service() -> "PostmortemService":

@@ -176,6 +176,18 @@ class Recorder:
                 "postmortem: %d capture(s) not stored before exit (waited %.0f s)", self._queued - self._done, timeout
             )
 
+    def after_fork(self) -> object:
+        """In a forked child: the parent's writer thread is not here, its locks may have been held at the fork, its
+        service must not be used, and its queue is the parent's to store. Start empty; the next capture starts a
+        writer with this process' own service. Returns what was the parent's, for the caller to keep unfreed."""
+        inherited = (self._service, self._queue, self._lock, self._progress, self._worker)
+        self._queue = queue.Queue(maxsize=self._queue.maxsize)
+        self._lock, self._progress = threading.Lock(), threading.Condition()
+        self._worker, self._service = None, None
+        self._queued = self._done = 0
+        self.captured_ids = []
+        return inherited
+
     # --- internals ----------------------------------------------------------------------------
 
     def _incident(self, error: BaseException | str, context: dict[str, Any]) -> IncidentCreate:
@@ -225,17 +237,32 @@ class Recorder:
             try:
                 self._service = self._service or self._make_service()
                 self.captured_ids.append(self._service.capture_incident(data).id)
-            except CaptureNotStored as e:
+            except Exception as e:  # the agent must never see the recorder fail; say why on stderr
                 self.failed += 1
-                logger.warning("postmortem: a capture was not stored: %s", e)
-            except Exception:  # the agent must never see the recorder fail; say why on stderr
-                self.failed += 1
-                logger.exception("postmortem: a capture could not be stored")
+                _log_not_stored(e)
             finally:
                 self._queue.task_done()
                 with self._progress:
                     self._done += 1
                     self._progress.notify_all()
+
+
+def _log_not_stored(error: Exception) -> None:
+    """One line for a failure the store has put in words (a read-only or full disk, a damaged database, a home that
+    cannot be made); a traceback only for the unexpected: the agent's log is no place for 100 lines of the store."""
+    from agent_postmortem.errors import PostmortemError, is_storage_failure, storage_failure
+    from agent_postmortem.store.errors import StoreError
+
+    if is_storage_failure(error):
+        logger.warning("postmortem: a capture was not stored: %s", storage_failure(error))
+    elif isinstance(error, CaptureNotStored | StoreError | PostmortemError):
+        logger.warning("postmortem: a capture was not stored: %s", error)
+    elif isinstance(error, OSError):
+        logger.warning(
+            "postmortem: a capture was not stored: %s: %s", error.strerror or type(error).__name__, error.filename or ""
+        )
+    else:
+        logger.exception("postmortem: a capture could not be stored")
 
 
 def _check_url(url: str) -> None:

@@ -62,9 +62,15 @@ class Watching:
     ) -> Literal[False]:
         number = self._queued(error)
         if number and self._recorder.wait_on_error > 0:
-            import anyio.to_thread  # asyncio or trio alike; imported only when a watched coroutine fails
+            import anyio  # asyncio or trio alike; imported only when a watched coroutine fails
+            import anyio.to_thread
 
-            await anyio.to_thread.run_sync(self._recorder._wait_for, number, self._recorder.wait_on_error)
+            try:
+                await anyio.to_thread.run_sync(self._recorder._wait_for, number, self._recorder.wait_on_error)
+            except anyio.get_cancelled_exc_class():
+                # cancelled while waiting for the capture (a deadline around the call passed meanwhile): the task is
+                # ending anyway, with the agent's own exception, which must not become a cancellation or a timeout
+                pass
         return False
 
 

@@ -15,6 +15,7 @@ from agent_postmortem.analysis.categorize import categorize
 from agent_postmortem.analysis.classify import Neighbour, decide
 from agent_postmortem.analysis.decision import Decision
 from agent_postmortem.analysis.policy import TriagePolicy
+from agent_postmortem.service.incidents import refuse_future
 from agent_postmortem.service.judging import Judging
 from agent_postmortem.service.recurrence import Recurrence
 from agent_postmortem.service.results import CaptureResult, ClassifyResult, ImportResult
@@ -77,6 +78,10 @@ class Capture:
         `history` (e.g. the steps of a failed run) and `attribution` are stored with a new incident in the same
         transaction; a repeat of an open incident's failure signature only counts one more occurrence. The
         idempotency key is opaque: compared as sent, never redacted (the store keeps only a keyed digest of it)."""
+        now = self.clock()
+        refuse_future(data.occurred_at, now, "occurred_at")
+        for event in history:
+            refuse_future(event.at, now, "a step's time")
         key = data.idempotency_key
         data, counts = redact_model(data.model_copy(update={"idempotency_key": None}))
         if key is not None and (first := self.store.find_by_key(key)) is not None:

@@ -18,6 +18,12 @@ from agent_postmortem.store.vocabulary import EventKind
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of this server's clock a reported time may be (another host's clock)
 
 
+def refuse_future(at: datetime | None, now: datetime, what: str) -> None:
+    """Refuse a reported time later than now (beyond clock skew): dated 2030, it would sort after everything."""
+    if at is not None and at > now + CLOCK_SKEW:
+        raise InTheFuture(what)
+
+
 @dataclass(kw_only=True)
 class Incidents:
     store: IncidentStore
@@ -41,8 +47,7 @@ class Incidents:
     def add_timeline_event(self, incident_id: str, event: TimelineEventCreate) -> Incident:
         """An event at `event.at` (now when not given); a time later than now (beyond clock skew) is refused."""
         now = self.clock()
-        if event.at is not None and event.at > now + CLOCK_SKEW:
-            raise InTheFuture("the event's time")
+        refuse_future(event.at, now, "the event's time")
         self.store.add_event(
             incident_id, TimelineEvent(at=event.at or now, kind=event.kind, description=event.description)
         )

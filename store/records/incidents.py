@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, get_args
 
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Engine, bindparam, case, func, insert, literal, select, update
 
 from agent_postmortem.store.errors import IncidentNotFound
 from agent_postmortem.store.filters import ListOrder, SearchFilters
@@ -210,13 +210,15 @@ class IncidentStore:
         pk = self.existing_pk(incident_id)
         cols = schema.incidents.c
         row, digest = event_row(pk, event), None if key is None else self.key_digest(key)
+        at = literal(event.at, schema.UTCDateTime())  # an older occurrence (a backlog imported late) keeps the latest
+        last_seen = case((cols.last_seen_at > at, cols.last_seen_at), else_=at)
         with self.engine.begin() as conn:
             if digest is not None:
                 conn.execute(insert(schema.idempotency_keys).values(key=digest, incident_pk=pk, created_at=event.at))
             conn.execute(
                 update(schema.incidents)
                 .where(cols.pk == pk)
-                .values(occurrences=cols.occurrences + 1, last_seen_at=event.at)
+                .values(occurrences=cols.occurrences + 1, last_seen_at=last_seen)
             )
             conn.execute(insert(schema.timeline_events).values(row))
 

@@ -15,10 +15,11 @@ The one-node graph is written here as protobuf bytes (`model_bytes`), so the `on
 
 import functools
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+
+from agent_postmortem.store.search.pools import ForkSafePool
 
 SHIFT = 128  # the query's int8 codes + SHIFT are its uint8 codes
 _UINT8, _INT8, _INT32 = 2, 3, 6  # onnx TensorProto.DataType
@@ -107,7 +108,7 @@ def products(query_codes: np.ndarray, block: np.ndarray) -> np.ndarray:
     return result
 
 
-_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="int8-scan")
+_THREADS = ForkSafePool(max_workers=2, thread_name_prefix="int8-scan")
 PARALLEL_FROM = 65_536  # rows from which a scan is split over two threads
 
 

@@ -10,7 +10,6 @@ was flat for 0.6-0.8, and fell for lexical-heavy weights.
 import hashlib
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +28,7 @@ from agent_postmortem.store.search.fusion import z_scores
 from agent_postmortem.store.search.lexical import LexicalIndex
 from agent_postmortem.store.search.lexical import signature as words_signature
 from agent_postmortem.store.search.persisted import PersistedCache
+from agent_postmortem.store.search.pools import ForkSafePool
 
 ALPHA = 0.7
 POOL = 100
@@ -37,7 +37,7 @@ POOL = 100
 # incidents, with 66 MB of imports: the owner held 546 MB against 282 MB for a process without the index).
 CHILD_FROM = 20_000
 Mode = Literal["hybrid", "dense", "lexical"]
-_RANKING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bm25")  # one per search in flight, up to 4
+_RANKING = ForkSafePool(max_workers=4, thread_name_prefix="bm25")  # one per search in flight, up to 4
 
 
 @dataclass(frozen=True)

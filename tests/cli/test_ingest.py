@@ -50,6 +50,48 @@ def test_a_malformed_trace_file_is_one_clear_line_and_exit_2(runner: CliRunner, 
     assert folder.exit_code == 2 and "Is a directory" in folder.stderr
 
 
+def test_a_trace_dated_in_the_future_is_refused_with_exit_2_and_the_others_are_imported(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """It was half-stored (the incident, without its timeline) and answered with advice about ISO 8601."""
+    trip, support, plain = FIXTURE.read_text().splitlines()
+    fast = json.loads(trip)
+    for span in (s for rs in fast["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]):
+        span["traceId"] = "f" * 32
+        span["startTimeUnixNano"] = str(int(span["startTimeUnixNano"]) + 10 * 365 * 86_400 * 10**9)  # ten years on
+        span["endTimeUnixNano"] = str(int(span["endTimeUnixNano"]) + 10 * 365 * 86_400 * 10**9)
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join([json.dumps(fast), support, plain]) + "\n")
+    dry = runner.invoke(app, ["import-traces", str(mixed), "--dry-run", "--json"])
+    assert dry.exit_code == 2
+    assert json.loads(dry.stdout)["titles"] == ["RateLimitError in claude-sonnet-4 (support-bot)"]
+    result = runner.invoke(app, ["import-traces", str(mixed), "--json"])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    counts = json.loads(result.stdout)
+    assert (counts["created"], counts["refused"], counts["refused_spans"]) == (1, 1, 5)
+    assert "f" * 32 in result.stderr and "clock of the host that sent it" in result.stderr
+    listed = json.loads(runner.invoke(app, ["list", "--json"]).stdout)["incidents"]
+    assert [i["title"] for i in listed] == ["RateLimitError in claude-sonnet-4 (support-bot)"]
+
+
+def test_more_spans_than_an_import_holds_is_refused_as_it_is_read_not_after(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300,000 spans (120 MB) took 1.1 GB and 12 s before anything was said: every line was decoded first, then
+    every span built. Now the lines are read one at a time and the import stops at the limit, saying what to do."""
+    from agent_postmortem.ingest import otlp
+
+    monkeypatch.setattr(otlp, "MAX_SPANS", 50)
+    batch = json.loads(FIXTURE.read_text().splitlines()[0])  # 5 spans
+    many = tmp_path / "many.jsonl"
+    many.write_text("\n".join([json.dumps(batch)] * 11) + "\n{not json\n")  # the bad last line is never reached
+    result = runner.invoke(app, ["import-traces", str(many), "--dry-run"])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "many.jsonl line 11: more than 50 spans in one import; split the file" in result.stderr
+    monkeypatch.setattr(otlp, "MAX_SPANS", 55)
+    assert "line 12: not JSON" in runner.invoke(app, ["import-traces", str(many), "--dry-run"]).stderr
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -1,7 +1,10 @@
 """The live OTLP/HTTP receiver, over real HTTP: `POST /v1/traces` guarded like `/mcp`, answering per OTLP/HTTP."""
 
 import gzip
+import json
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -54,6 +57,48 @@ def test_a_failed_trace_posted_with_the_token_is_stored_and_found_by_search(
     assert len(service.search_incidents(query="flights.search timed out", limit=10).hits) == 1
 
 
+def _dated(line: bytes, trace_id: str, *, start_ns: int) -> dict[str, Any]:
+    """The request on `line` as another trace whose first span starts at `start_ns` (the others keep their offsets)."""
+    request = json.loads(line)
+    spans = [s for rs in request["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    shift = start_ns - min(int(s["startTimeUnixNano"]) for s in spans)
+    for span in spans:
+        span["traceId"] = trace_id
+        for key in ("startTimeUnixNano", "endTimeUnixNano"):
+            span[key] = str(int(span[key]) + shift)
+        for event in span.get("events", []):
+            event["timeUnixNano"] = str(int(event["timeUnixNano"]) + shift)
+    return request
+
+
+def test_a_trace_dated_in_the_future_is_refused_by_partial_success_and_stores_nothing_the_rest_is_stored(
+    live: tuple[httpx.Client, PostmortemService],
+) -> None:
+    """A host whose clock is a day fast: its trace would become an incident created tomorrow, sorting first forever;
+    it was half-stored (the incident without its timeline) and answered 503, which exporters retry for ever."""
+    client, service = live
+    before = _seen(service)
+    now = time.time_ns()
+    future = _dated(TRIP, "f" * 32, start_ns=now + 86_400 * 10**9)
+    recent = _dated(TRIP, "e" * 32, start_ns=now - 3_600 * 10**9)
+    batch = {"resourceSpans": future["resourceSpans"] + recent["resourceSpans"]}
+    answer = client.post("/v1/traces", json=batch, headers=AUTH)
+    assert answer.status_code == 200, answer.text[:300]
+    partial = answer.json()["partialSuccess"]
+    assert int(partial["rejectedSpans"]) == 5
+    assert "f" * 32 in partial["errorMessage"] and "clock of the host that sent it" in partial["errorMessage"]
+    assert _seen(service) == before + 1  # the recent trace: a new incident, or one more occurrence of its failure
+    stored = [service.get_incident(i.id) for i in service.list_incidents(limit=100).incidents]
+    assert all(i.source_id != f"otel-trace:{'f' * 32}" for i in stored)
+    latest = max(e.at for i in stored for e in i.timeline)
+    assert latest.timestamp() < now / 1e9 + 300 and max(i.last_seen_at or i.created_at for i in stored) <= latest
+
+
+def _seen(service: PostmortemService) -> int:
+    """Failures stored: every incident's occurrences."""
+    return sum(service.get_incident(i.id).occurrences for i in service.list_incidents(limit=100).incidents)
+
+
 def test_protobuf_gets_415_and_malformed_json_gets_400_with_a_status(
     live: tuple[httpx.Client, PostmortemService],
 ) -> None:
@@ -98,6 +143,8 @@ def _malformed_bodies() -> list[tuple[str, bytes, dict[str, str]]]:
         ("a timestamp that overflows a float", TRIP.replace(start, b'"startTimeUnixNano": 1e999'), {}),
         ("a timestamp in the year 3,000,000", TRIP.replace(start, b'"startTimeUnixNano": "' + b"9" * 32 + b'"'), {}),
         ("a negative timestamp", TRIP.replace(start, b'"startTimeUnixNano": "-5"'), {}),
+        ("a timestamp in seconds, read as 1970", TRIP.replace(start, b'"startTimeUnixNano": "1790000000"'), {}),
+        ("a time in microseconds", TRIP.replace(start, b'"startTimeUnixNano": "1790000000000000"'), {}),
         (
             "a NUL byte in the error message",
             TRIP.replace(b'"message": "TimeoutError"', b'"message": "Time\\u0000out"'),
@@ -116,4 +163,73 @@ def test_a_malformed_body_gets_400_with_a_status_never_a_500_or_a_retryable_503(
     assert response.status_code == 400, (case, response.status_code, response.text[:300])
     status = response.json()
     assert status["code"] == 3 and status["message"] and len(status["message"]) < 300
+    assert service.knowledge_stats().incidents == before
+
+
+def _span(span_id: str, parent: str | None, *, name: str, failed: bool, trace_id: str) -> dict[str, Any]:
+    start = time.time_ns() - 60 * 10**9
+    span: dict[str, Any] = {
+        "traceId": trace_id,
+        "spanId": span_id,
+        "name": name,
+        "startTimeUnixNano": str(start),
+        "endTimeUnixNano": str(start + 10**9),
+        "status": {"code": 2 if failed else 0, "message": f"{name} broke"},
+    }
+    return span | ({"parentSpanId": parent} if parent else {})
+
+
+def test_cyclic_parent_ids_and_a_duplicate_span_id_neither_loop_nor_hide_the_failure(
+    live: tuple[httpx.Client, PostmortemService],
+) -> None:
+    """Parent ids in a cycle read "Failed at: plan > act > plan > act > ..." a hundred times; a second, failed span
+    under an id seen before was dropped, and the trace stored as having no failure at all."""
+    client, service = live
+    cyclic = [
+        _span("a" * 16, "b" * 16, name="plan-cycle", failed=True, trace_id="1" * 32),
+        _span("b" * 16, "a" * 16, name="act-cycle", failed=True, trace_id="1" * 32),
+    ]
+    duplicate = [
+        _span("c" * 16, None, name="fetch-ok", failed=False, trace_id="2" * 32),
+        _span("c" * 16, None, name="fetch-dup-failed", failed=True, trace_id="2" * 32),
+    ]
+    for spans in (cyclic, duplicate):
+        body = {"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}
+        assert client.post("/v1/traces", json=body, headers=AUTH).json() == {"partialSuccess": {}}
+    stored = {i.source_id: i for i in map(service.get_incident, (s.id for s in service.list_incidents().incidents))}
+    looped = stored[f"otel-trace:{'1' * 32}"].description
+    assert "Failed at: plan-cycle > act-cycle." in looped or "Failed at: act-cycle > plan-cycle." in looped, looped
+    assert stored[f"otel-trace:{'2' * 32}"].error_message == "fetch-dup-failed broke"
+
+
+def test_an_openinference_trace_is_attributed_like_a_genai_one(live: tuple[httpx.Client, PostmortemService]) -> None:
+    """Phoenix's OpenInference spans (openinference.span.kind, llm.*, tool.name, input/output.value) gave an incident
+    with no tool, arguments, model or prompt: "HotelsUnavailable in travel-app", 0 tool calls, 0 model calls."""
+    client, service = live
+    body = (FIXTURES / "otlp" / "openinference_trace.json").read_bytes()
+    assert client.post("/v1/traces", content=body, headers=JSON | AUTH).json() == {"partialSuccess": {}}
+    [stored] = [
+        service.get_incident(i.id)
+        for i in service.list_incidents(limit=100).incidents
+        if i.title == "HotelsUnavailable in hotels.search"
+    ]
+    assert (stored.agent, stored.tool, stored.model) == ("TravelAgent", "hotels.search", "gpt-4o-2024-08-06")
+    assert stored.tool_args == '{"city": "Porto", "date": "2026-12-11"}'
+    assert stored.prompt_excerpt == "Book me a hotel in Porto for Friday, confirm to [REDACTED:email]"
+    assert "Tool calls: 1 (1 failed). Model calls: 1 (512 input / 40 output tokens)." in stored.description
+    assert any(e.description.startswith("Model call chat to gpt-4o-2024-08-06") for e in stored.timeline)
+
+
+def test_a_document_of_another_format_gets_400_saying_what_to_do_not_200_and_nothing_stored(
+    live: tuple[httpx.Client, PostmortemService],
+) -> None:
+    """A Who&When run or a LangSmith run posted here was taken for a request without spans: 200, nothing stored."""
+    client, service = live
+    before = service.knowledge_stats().incidents
+    run = {"id": "ww-1", "trace": [{"step": 0, "role": "user", "name": "Orchestrator", "content": "Plan the trip"}]}
+    langsmith = [{"id": "r1", "name": "AgentExecutor", "run_type": "chain", "error": "ToolException: 503"}]
+    for body, hint in [(run, "postmortem import-steps"), (langsmith, "LANGSMITH_OTEL_ENABLED=true")]:
+        answer = client.post("/v1/traces", json=body, headers=AUTH)
+        assert answer.status_code == 400 and hint in answer.json()["message"], answer.text[:400]
+    assert client.post("/v1/traces", json={}, headers=AUTH).json() == {"partialSuccess": {}}  # an empty request
     assert service.knowledge_stats().incidents == before

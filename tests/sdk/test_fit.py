@@ -1,6 +1,7 @@
 """What agent code throws at the recorder: every odd payload is stored (fitted), and the agent sees only its own
 exception. The first test runs an agent script as its own process, as users write it."""
 
+import json
 import os
 from pathlib import Path
 
@@ -44,6 +45,29 @@ run("wide", ValueError("\u5931\u8d25" * 1000), description="\u63cf\u8ff0" * 9000
 run("dict-args", ValueError("bad args"), tool_args={"city": "Lisbon", "nights": 3})
 
 
+class NoRepr:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+import datetime
+looped = {"order": "A-1"}
+looped["self"] = looped  # an agent's state object that points back at itself
+deep = []
+for _ in range(5_000):
+    deep = [deep]
+odd_args = {
+    "looped": looped,
+    (1, 2): "a tuple key",
+    "at": datetime.datetime(2026, 12, 5, 10, 30),
+    "tags": frozenset(["vip"]),
+    "raw": b"\x00\xff",
+    "opaque": NoRepr(),
+    "deep": deep,
+}
+run("odd-args", ValueError("odd args"), tool_args=odd_args, prompt=[looped])
+
+
 @recorder.watch(tool="stream")
 def stream():
     yield "first chunk"
@@ -78,7 +102,15 @@ def test_odd_exceptions_from_an_agent_process_are_all_stored_and_reraised_unchan
     assert done.stdout.split() == ["0", "0"], done.stderr[-2000:]  # nothing failed, nothing dropped
     service = build_service(Settings.from_env(env))
     stored = {i.tool: i for i in (service.store.get_or_raise(s.id) for s in service.list_incidents().incidents)}
-    assert stored.keys() == {"unprintable", "binary", "undecodable", "huge", "wide", "dict-args", "stream", "astream"}
+    assert stored.keys() == {
+        *("unprintable", "binary", "undecodable", "huge", "wide", "dict-args", "odd-args", "stream", "astream")
+    }
+    odd = json.loads(stored["odd-args"].tool_args or "")  # every argument kept, not "<unprintable dict>"
+    assert odd["looped"] == {"order": "A-1", "self": "<cycle>"} and odd["(1, 2)"] == "a tuple key"
+    assert odd["at"] == "2026-12-05T10:30:00" and odd["tags"] == ["vip"]
+    assert odd["raw"] == "b'\\x00\\xff'" and odd["opaque"] == "<unprintable NoRepr>"
+    assert odd["deep"][0][0][0] == [[[[[[[[[[[[[[[["…"]]]]]]]]]]]]]]]]
+    assert stored["odd-args"].prompt_excerpt == '[{"order": "A-1", "self": "<cycle>"}]'
     assert stored["unprintable"].error_message == "<unprintable Unprintable>"
     assert stored["binary"].error_message == "frame bin\\x00ary"
     assert stored["undecodable"].error_message == "\\udcff\\udcfe caf\\udce9"

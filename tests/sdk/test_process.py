@@ -2,6 +2,8 @@
 service serves them, and idle workers end. The first test runs such an agent as its own process."""
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -37,6 +39,54 @@ def refund():
 
 refund()
 """
+
+
+FORKING_AGENT = r"""
+import multiprocessing, os, sys
+from agent_postmortem import Recorder
+
+recorder = Recorder(agent="pre-fork")
+
+
+@recorder.watch(tool="fares.search")
+def search(worker):
+    raise RuntimeError(f"fares.search failed in worker {worker}")
+
+
+def work(worker):
+    try:
+        search(worker)
+    except RuntimeError:
+        return worker
+
+
+work("parent")  # the parent captures first: its writer thread, its store and the model's threads exist at the fork
+assert recorder.flush(120)
+children = []
+for n in range(2):  # a pre-fork server's workers; they end without exit hooks, as multiprocessing's children do
+    pid = os.fork()
+    if pid == 0:
+        work(f"forked-{n}")
+        os._exit(0 if recorder.flush(60) else 3)
+    children.append(pid)
+codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+with multiprocessing.get_context("fork").Pool(2) as pool:
+    pool.map(work, ["pool-0", "pool-1"])
+sys.exit(max(codes))
+"""
+
+
+@pytest.mark.slow
+def test_failures_in_forked_workers_of_a_recorder_that_already_captured_are_stored(tmp_path: Path) -> None:
+    """The child inherited the parent's writer (a thread it does not have), its service and the search's thread
+    pools: the child's capture waited for ever on a pool without threads, and freeing the parent's model session
+    hung the child at the fork; a pool's worker ended before it, so the failure was lost without a word."""
+    done = run_agent_script(tmp_path, FORKING_AGENT, timeout=240, POSTMORTEM_HOME=str(tmp_path / "home"))
+    assert done.returncode == 0, done.stderr[-1500:]
+    env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none"}
+    service = build_service(Settings.from_env(env))
+    stored = [service.get_incident(i.id) for i in service.list_incidents(limit=50).incidents]
+    assert sum(i.occurrences for i in stored) == 5, [(i.title, i.error_message) for i in stored]
 
 
 @pytest.mark.slow
@@ -79,3 +129,34 @@ def test_an_idle_worker_ends_and_the_next_capture_starts_another(
     assert watched._worker is None and threading.active_count() <= before
     watched.capture(LookupError("kb.search returned 0 results"), tool="kb.search")
     assert watched.flush(30) and len(set(watched.captured_ids)) == 2
+
+
+ENDING_AGENT = r"""
+import os, signal, sys, time
+from agent_postmortem import Recorder
+
+Recorder(agent="crm-sync").capture(RuntimeError("crm.update answered 500"), tool="crm.update")  # then it ends:
+how = sys.argv[1]
+if how == "sigterm":  # an orchestrator stops it (the default action: nothing else handles SIGTERM)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)
+elif how == "sys.exit":
+    sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize(("how", "code"), [("end", 0), ("sys.exit", 3), ("sigterm", -15)])
+def test_a_capture_queued_just_before_the_agent_ends_is_stored(tmp_path: Path, how: str, code: int) -> None:
+    """A script that captured and then ended (normally or by sys.exit) lost the capture: the exit hook ran after
+    threading had shut down, and the writer's first capture could not import its store ("can't register atexit after
+    shutdown"); SIGTERM ended the process at once. Each now waits (boundedly) for the queue, and ends as it would."""
+    script = tmp_path / "agent.py"
+    script.write_text(ENDING_AGENT, encoding="utf-8")
+    chosen = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none"}
+    done = subprocess.run(
+        [sys.executable, str(script), how], env=chosen, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == code and "Traceback" not in done.stderr, done.stderr[-2000:]
+    service = build_service(Settings.from_env(chosen))
+    [stored] = service.list_incidents().incidents
+    assert service.get_incident(stored.id).tool == "crm.update"

@@ -117,3 +117,22 @@ def test_a_handled_watched_exception_waits_only_briefly_for_its_capture(tmp_path
     assert time.monotonic() - started < 5
     gate.set()
     assert recorder.flush(timeout=30)
+
+
+@pytest.mark.parametrize("damage", ["home under a file", "damaged database"])
+def test_a_home_that_cannot_store_is_one_line_on_the_agents_stderr_not_a_traceback(tmp_path: Path, damage: str) -> None:
+    """A read-only or full disk, a damaged database: the recorder logged the store's whole traceback (58 to 114 lines
+    in the agent's log) around the reason the store had already put in one line."""
+    home = tmp_path / "home"
+    if damage == "home under a file":
+        tmp_path.joinpath("file").write_text("not a folder")
+        home = tmp_path / "file" / "home"
+    else:
+        home.mkdir()
+        home.joinpath("postmortem.db").write_bytes(b"this is not an SQLite database" * 100)
+    done = run_crashing_agent(tmp_path, POSTMORTEM_HOME=str(home))
+    assert done.returncode == 1 and "RuntimeError: payments.refund returned 502" in done.stderr  # the agent's own
+    assert done.stderr.count("Traceback") == 1, done.stderr[-3000:]  # the agent's, none of the store's
+    [line] = [x for x in done.stderr.splitlines() if x.startswith("postmortem:")]
+    assert line.startswith("postmortem: a capture was not stored: ")
+    assert ("Not a directory" if damage == "home under a file" else "damaged") in line

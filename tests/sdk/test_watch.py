@@ -65,3 +65,21 @@ async def test_a_plain_with_inside_a_running_loop_does_not_wait() -> None:
     async with recorder.watching(tool="kb.search"):
         pass  # nothing raised: nothing recorded
     assert recorder.flush(30) and recorder.captured_ids == ["INC-1"]
+
+
+@pytest.mark.anyio
+async def test_a_deadline_that_passes_while_the_capture_is_awaited_leaves_the_agents_own_exception() -> None:
+    """A step that raised within its deadline was reported as TimeoutError: the wait for its capture (up to
+    wait_on_error) ran past the deadline, and the cancellation replaced the agent's exception."""
+    recorder = Recorder(service=SlowStore, wait_on_error=1.0)
+    own = ValueError("the booking API refused the card")
+
+    @recorder.watch(tool="payments.charge")
+    async def charge() -> None:
+        await asyncio.sleep(0.05)
+        raise own
+
+    with pytest.raises(ValueError) as seen:
+        await asyncio.wait_for(charge(), timeout=0.1)  # the capture takes 0.2 s: the deadline passes meanwhile
+    assert seen.value is own
+    assert recorder.flush(5) and recorder.captured_ids == ["INC-1"]

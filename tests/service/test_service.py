@@ -7,7 +7,7 @@ from typing import get_args
 import pytest
 from pydantic import ValidationError
 
-from agent_postmortem.errors import IncidentNotFound
+from agent_postmortem.errors import IncidentNotFound, InTheFuture
 from agent_postmortem.ingest.jsonl import ImportFileError, read_incidents
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.filters import ListOrder
@@ -150,6 +150,22 @@ def test_repeated_captures_of_one_failure_become_occurrences(tmp_path: Path) -> 
     assert stored.occurrences == 2 and stored.last_seen_at == FIXED_NOW + timedelta(hours=2)
     assert stored.timeline[-1].description.startswith("Occurred again")
     assert service.knowledge_stats().incidents == 1
+
+
+def test_a_capture_dated_in_the_future_is_refused_and_an_older_occurrence_keeps_the_latest_last_seen(
+    tmp_path: Path,
+) -> None:
+    """An incident created in 2030 sorted first for years; an older occurrence (a backlog of traces imported late)
+    moved last_seen_at back to it, so the next capture of the failure missed the open incident and made another."""
+    service = make_service(tmp_path, clock=lambda: FIXED_NOW)
+    failure = {"title": "Search failed", "agent": "a", "tool": "web_search", "error_type": "RateLimitError"}
+    with pytest.raises(InTheFuture, match="occurred_at is in the future"):
+        service.capture_incident(IncidentCreate(**failure, occurred_at=FIXED_NOW + timedelta(days=1)))
+    assert service.knowledge_stats().incidents == 0
+    first = service.capture_incident(IncidentCreate(**failure))
+    older = service.capture_incident(IncidentCreate(**failure, occurred_at=FIXED_NOW - timedelta(hours=5)))
+    assert older.deduplicated and older.id == first.id
+    assert service.get_incident(first.id).last_seen_at == FIXED_NOW
 
 
 def test_a_failure_after_resolution_or_outside_the_window_is_a_new_incident(tmp_path: Path) -> None:
