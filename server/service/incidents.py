@@ -64,7 +64,8 @@ class Incidents:
         else:
             said = note or f"Marked {status}."
         event = TimelineEvent(at=now, kind=kind, description=said)
-        self.store.set_status(incident_id, status=status, at=now, event=event, unchanged_note=bool(note))
+        unchanged = TimelineEvent(at=now, kind="note", description=note) if note else None
+        self.store.set_status(incident_id, status=status, at=now, event=event, unchanged=unchanged)
         self.knowledge.sync()
         return self.store.get_or_raise(incident_id)
 

@@ -229,10 +229,16 @@ class IncidentStore:
             conn.execute(insert(schema.timeline_events).values(row))
 
     def set_status(
-        self, incident_id: str, *, status: str, at: datetime, event: TimelineEvent | None, unchanged_note: bool = True
+        self,
+        incident_id: str,
+        *,
+        status: str,
+        at: datetime,
+        event: TimelineEvent | None,
+        unchanged: TimelineEvent | None = None,
     ) -> None:
-        """Set the status with `event` on the timeline; when the incident already has that status, the event is kept
-        only as a note (`unchanged_note`), read in the same transaction as the change."""
+        """Set the status with `event` on the timeline; when the incident already has that status (read in the same
+        transaction, under a row lock), `unchanged` instead (a note, or nothing)."""
         pk = self.existing_pk(incident_id)
         if status not in get_args(Status):
             raise ValueError("the status must be open, mitigated or resolved")
@@ -240,8 +246,7 @@ class IncidentStore:
         with self.engine.begin() as conn:
             current = conn.execute(select(t.status).where(t.pk == pk).with_for_update()).scalar_one()
             conn.execute(update(schema.incidents).where(t.pk == pk).values(**_status_change(current, status, at)))
-            if event is not None and (current != status or unchanged_note):
-                kept = event if current != status else event.model_copy(update={"kind": "note"})
+            if (kept := event if current != status else unchanged) is not None:
                 conn.execute(insert(schema.timeline_events).values(event_row(pk, kept)))
             conn.execute(insert(schema.index_outbox).values(incident_pk=pk, op="upsert"))
 

@@ -99,8 +99,11 @@ async def test_an_incident_is_reopened_with_its_reason_and_a_repeated_mark_adds_
             "reopen_incident", {"incident_id": incident_id, "note": "the fix did not hold"}
         )
         again = await client.call_tool("reopen_incident", {"incident_id": incident_id})
+        await client.call_tool("reopen_incident", {"incident_id": incident_id, "note": "paged the owner"})
         unknown = await client.call_tool("reopen_incident", {"incident_id": "INC-9999"})
     assert reopened.structured_content["status"] == "open" and reopened.structured_content["resolved_at"] is None  # type: ignore[index]
     assert not again.is_error and unknown.is_error and "INC-9999" in unknown.content[0].text  # type: ignore[union-attr]
-    events = [(e.kind, e.description) for e in service.get_incident(incident_id).timeline[-2:]]
-    assert events == [("resolved", "Marked resolved."), ("note", "Reopened: the fix did not hold")]
+    events = [(e.kind, e.description) for e in service.get_incident(incident_id).timeline[-3:]]
+    assert events == [  # already open: only the note, not a second "Reopened"
+        ("resolved", "Marked resolved."), ("note", "Reopened: the fix did not hold"), ("note", "paged the owner")
+    ]  # fmt: skip
