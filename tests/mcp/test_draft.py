@@ -144,6 +144,20 @@ async def test_a_bad_client_draft_is_an_error_not_replaced_by_the_assistant_path
     assert service.get_incident(incident_id).analysis is None
 
 
+async def test_an_answer_without_json_is_told_to_answer_with_one_json_object(tmp_path: Path) -> None:
+    """As found over stdio: prose without any JSON, from the client's model or the assistant, was "(record): Invalid
+    JSON: expected value at line 1 column 1", in the repair request and in both tools' errors."""
+    service = make_service(tmp_path, llm=None)
+    sampler = Sampler("Sure! Here is the analysis: the subnet ran out of IPs.")
+    async with Client(create_server(lambda: service), mode="legacy", sampling_callback=sampler) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        drafted = await client.call_tool("draft_analysis", {"incident_id": incident_id})
+        recorded = await client.call_tool("record_analysis", {"incident_id": incident_id, "analysis_json": "Sure!"})
+    repair = sampler.requests[1].messages[-1].content.text  # type: ignore[union-attr]
+    for text in (drafted.content[0].text, recorded.content[0].text, repair):  # type: ignore[union-attr]
+        assert "holds no JSON object: answer with the analysis as one JSON object" in text and "(record)" not in text
+
+
 @pytest.mark.parametrize("answers", [[], ["nonsense"]], ids=["first", "repair"])
 async def test_a_client_that_declines_to_sample_gets_the_analysis_to_write_itself_not_a_protocol_error(
     tmp_path: Path, answers: list[str]
