@@ -1,0 +1,31 @@
+"""An assistant's whole workflow over MCP, as Claude Desktop or an IDE drives it: capture a failure from a public
+post-mortem's text, look up similar incidents, read resources and prompts, draft, review, track items, render and
+learn; every answer something a model can act on."""
+
+import json
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from agent_postmortem.ingest.jsonl import read_incidents
+from tests.factories import CAPTURE, MODES, SEED, make_service, server_for
+
+pytestmark = pytest.mark.anyio
+
+
+@MODES
+async def test_a_query_that_is_only_an_incident_id_finds_that_incidents_neighbours(tmp_path: Path, mode: str) -> None:
+    """As found over stdio: an assistant holding INC-46 searched with query "INC-46" (not incident_id); the words
+    matched the number 46 in another incident's text, and on an empty base the incident itself came back."""
+    service = make_service(tmp_path)
+    service.import_incidents(read_incidents(SEED))
+    async with Client(server_for(service), mode=mode) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        by_query = await client.call_tool("search_incidents", {"query": f" {incident_id.lower()} "})
+        by_id = await client.call_tool("search_incidents", {"incident_id": incident_id})
+        missing = await client.call_tool("search_incidents", {"query": "INC-99999"})
+    hits = [h["id"] for h in by_query.structured_content["hits"]]  # type: ignore[index]
+    assert hits == [h["id"] for h in by_id.structured_content["hits"]] and incident_id not in hits  # type: ignore[index]
+    assert by_query.structured_content["query"] == CAPTURE["title"]  # type: ignore[index]
+    assert missing.is_error and "list_incidents or search_incidents" in json.dumps(missing.content[0].text)  # type: ignore[union-attr]
