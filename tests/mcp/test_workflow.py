@@ -29,3 +29,22 @@ async def test_a_query_that_is_only_an_incident_id_finds_that_incidents_neighbou
     assert hits == [h["id"] for h in by_id.structured_content["hits"]] and incident_id not in hits  # type: ignore[index]
     assert by_query.structured_content["query"] == CAPTURE["title"]  # type: ignore[index]
     assert missing.is_error and "list_incidents or search_incidents" in json.dumps(missing.content[0].text)  # type: ignore[union-attr]
+
+
+@MODES
+async def test_a_due_date_that_is_not_iso_8601_says_what_to_send(tmp_path: Path, mode: str) -> None:
+    """As found with the Inspector CLI: `due_at="next week"` answered pydantic's "Input should be a valid datetime
+    or date, input is too short", which says neither the format nor an example."""
+    service = make_service(tmp_path)
+    async with Client(server_for(service), mode=mode) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        add = {"incident_id": incident_id, "title": "Alert on subnet IP use", "due_at": "next week"}
+        added = await client.call_tool("add_action_item", add)
+        item = await client.call_tool("add_action_item", {**add, "due_at": "2027-01-10"})
+        item_id = item.structured_content["id"]  # type: ignore[index]
+        updated = await client.call_tool("update_action_item", {"action_id": item_id, "due_at": "tomorrow"})
+    for answer in (added, updated):
+        text = answer.content[0].text  # type: ignore[union-attr]
+        assert answer.is_error and "due_at must be an ISO 8601 date or time, e.g. 2026-11-27" in text, text
+        assert "too short" not in text and "next week" not in text and "tomorrow" not in text
+    assert item.structured_content["due_at"].startswith("2027-01-10T23:59:59")  # type: ignore[index]
