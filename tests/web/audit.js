@@ -58,6 +58,12 @@
     if (ratio < (large ? 3 : 4.5)) found.low_contrast.push(`${ratio.toFixed(2)} ${el.tagName} "${el.textContent.trim().slice(0, 30)}"`);
     if (svg && px < 9) found.svg_text_under_9px.push(`${px.toFixed(1)}px "${el.textContent.trim().slice(0, 30)}"`);
   }
+  const navs = [...document.querySelectorAll('nav')].map(n => n.getAttribute('aria-label'));
+  found.unnamed_navigation = navs.length > 1 && (navs.includes(null) || new Set(navs).size < navs.length) ? navs : [];
+  const described = b => (b.getAttribute('aria-describedby') || '').split(' ')
+    .map(id => document.getElementById(id)).filter(Boolean).map(e => e.textContent.trim()).join(' ');
+  const buttons = [...document.querySelectorAll('button')].map(b => b.textContent.trim() + ' | ' + described(b));
+  found.buttons_alike = [...new Set(buttons.filter((b, i) => buttons.indexOf(b) !== i))].slice(0, 5);
   found.page_scrolls_sideways = document.documentElement.scrollWidth > innerWidth ? [document.documentElement.scrollWidth] : [];
   return found;
 }
