@@ -64,6 +64,12 @@
     .map(id => document.getElementById(id)).filter(Boolean).map(e => e.textContent.trim()).join(' ');
   const buttons = [...document.querySelectorAll('button')].map(b => b.textContent.trim() + ' | ' + described(b));
   found.buttons_alike = [...new Set(buttons.filter((b, i) => buttons.indexOf(b) !== i))].slice(0, 5);
+  // Bars and legend swatches are graphics that carry meaning: fill or outline at least 3:1 against the card.
+  const hex = h => h && /^#[0-9a-f]{6}$/i.test(h) ? [1, 3, 5].map(i => parseInt(h.slice(i, i + 2), 16)) : null;
+  const against = c => c ? (Math.max(lum(c), 1) + 0.05) / (Math.min(lum(c), 1) + 0.05) : 0;
+  found.faint_chart_shapes = [...new Set([...document.querySelectorAll('section.chart svg rect')]
+    .filter(r => Math.max(against(hex(r.getAttribute('fill'))), against(hex(r.getAttribute('stroke')))) < 3)
+    .map(r => r.getAttribute('fill')))];
   found.page_scrolls_sideways = document.documentElement.scrollWidth > innerWidth ? [document.documentElement.scrollWidth] : [];
   return found;
 }
