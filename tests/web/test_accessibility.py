@@ -96,6 +96,7 @@ def test_the_keyboard_alone_skips_to_the_content_sees_where_it_is_and_accepts_a_
     service.record_analysis(drafted, draft(), generated_by="test-writer")
     page = _signed_in(browser, base)
     page.goto(f"{base}/incidents/{drafted}")
+    assert page.title() == f"{drafted}: Booking agent retried a declined card · agent-postmortem"  # not the id alone
     page.keyboard.press("Tab")
     assert page.evaluate(FOCUS)[:2] == ["A Skip to content", "solid"]
     assert page.locator("a.skip").bounding_box()["x"] >= 0  # shown when focused
