@@ -4,12 +4,15 @@ learn; every answer something a model can act on."""
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.types import CreateMessageRequestParams, ErrorData
 
 from agent_postmortem.ingest.jsonl import read_incidents
-from tests.factories import CAPTURE, MODES, SEED, make_service, server_for
+from tests.factories import CAPTURE, MODES, SEED, draft, make_service, server_for
+from tests.processes import stdio_server
 
 pytestmark = pytest.mark.anyio
 
@@ -48,3 +51,31 @@ async def test_a_due_date_that_is_not_iso_8601_says_what_to_send(tmp_path: Path,
         assert answer.is_error and "due_at must be an ISO 8601 date or time, e.g. 2026-11-27" in text, text
         assert "too short" not in text and "next week" not in text and "tomorrow" not in text
     assert item.structured_content["due_at"].startswith("2027-01-10T23:59:59")  # type: ignore[index]
+
+
+@pytest.mark.slow
+async def test_one_stdio_session_from_capture_to_a_learned_regression_case_with_a_client_that_declines_sampling(
+    tmp_path: Path,
+) -> None:
+    """The real `postmortem serve` in the handshake era, as Claude Desktop drives it, its user declining the sampling
+    request: every step answers with something the next step can use."""
+
+    async def decline(context: Any, params: CreateMessageRequestParams) -> ErrorData:
+        return ErrorData(code=-1, message="User rejected sampling request")
+
+    async with Client(
+        stdio_server(tmp_path, {"POSTMORTEM_LLM": "auto"}), mode="legacy", sampling_callback=decline
+    ) as c:
+        incident_id = (await c.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        found = await c.call_tool("search_incidents", {"query": incident_id})
+        asked = await c.call_tool("draft_analysis", {"incident_id": incident_id})
+        await c.call_tool("record_analysis", {"incident_id": incident_id, "analysis_json": draft().model_dump_json()})
+        await c.call_tool("review_analysis", {"incident_id": incident_id, "decision": "accept", "by": "lee"})
+        item = await c.call_tool("add_action_item", {"incident_id": incident_id, "title": "Cap retries", "due_at": "x"})
+        learned = await c.call_tool("learn_from_incident", {"incident_id": incident_id})
+        case = await c.read_resource(f"evalcase://{incident_id}")
+    assert not found.is_error and found.structured_content["query"] == CAPTURE["title"]  # type: ignore[index]
+    assert asked.structured_content["status"] == "write_it_yourself"  # type: ignore[index]
+    assert "did not answer the first sampling request (User rejected sampling request)" in asked.content[0].text  # type: ignore[union-attr]
+    assert item.is_error and "due_at must be an ISO 8601 date" in item.content[0].text  # type: ignore[union-attr]
+    assert not learned.is_error and json.loads(case.contents[0].text)["incident_id"] == incident_id  # type: ignore[union-attr]
