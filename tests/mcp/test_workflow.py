@@ -79,3 +79,18 @@ async def test_one_stdio_session_from_capture_to_a_learned_regression_case_with_
     assert "did not answer the first sampling request (User rejected sampling request)" in asked.content[0].text  # type: ignore[union-attr]
     assert item.is_error and "due_at must be an ISO 8601 date" in item.content[0].text  # type: ignore[union-attr]
     assert not learned.is_error and json.loads(case.contents[0].text)["incident_id"] == incident_id  # type: ignore[union-attr]
+
+
+@MODES
+async def test_render_report_gives_the_html_file_to_a_client_that_reads_no_resources(tmp_path: Path, mode: str) -> None:
+    """As found: an assistant asked render_report for HTML (format="html") and was told the tool takes only
+    incident_id and kind; the HTML file was reachable only as the report-html:// resource, which many clients that
+    call tools never read."""
+    service = make_service(tmp_path)
+    async with Client(server_for(service), mode=mode) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        html = await client.call_tool("render_report", {"incident_id": incident_id, "format": "html"})
+        resource = await client.read_resource(f"report-html://{incident_id}")
+    assert not html.is_error and html.structured_content["format"] == "html"  # type: ignore[index]
+    assert html.structured_content["text"] == resource.contents[0].text  # type: ignore[index,union-attr]
+    assert html.structured_content["text"].startswith("<!doctype html>")  # type: ignore[index]
