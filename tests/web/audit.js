@@ -14,6 +14,9 @@
     .filter(el => !((el.labels && [...el.labels].some(l => l.textContent.trim())) || el.getAttribute('aria-label')
       || (el.tagName === 'BUTTON' && el.textContent.trim())))
     .map(el => el.outerHTML.slice(0, 80));
+  found.fields_without_visible_label = [...document.querySelectorAll('input:not([type=hidden]),select,textarea')]
+    .filter(el => shown(el) && !(el.labels && [...el.labels].some(l => shown(l) && l.innerText.trim())))
+    .map(el => el.outerHTML.slice(0, 80));
   found.tables_without_header_cells = [...document.querySelectorAll('table')]
     .filter(t => !t.querySelector('th')).map(t => t.textContent.slice(0, 40));
   found.empty_header_cells = [...document.querySelectorAll('th')]
@@ -70,6 +73,13 @@
   found.faint_chart_shapes = [...new Set([...document.querySelectorAll('section.chart svg rect')]
     .filter(r => Math.max(against(hex(r.getAttribute('fill'))), against(hex(r.getAttribute('stroke')))) < 3)
     .map(r => r.getAttribute('fill')))];
+  // A one-word value (resolved, data_corruption, SEV1) broken over two lines of a table cell reads as two words.
+  found.words_split_in_cells = [...document.querySelectorAll('td')].filter(td => {
+    const t = td.textContent.trim();
+    if (!t || /\s/.test(t) || t.length > 24 || !shown(td)) return false;
+    const r = document.createRange(); r.selectNodeContents(td);
+    return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1;
+  }).map(td => td.textContent.trim()).slice(0, 5);
   found.page_scrolls_sideways = document.documentElement.scrollWidth > innerWidth ? [document.documentElement.scrollWidth] : [];
   return found;
 }

@@ -66,7 +66,8 @@ def test_every_page_and_the_export_have_ordered_headings_labels_header_cells_tex
     charts' and the causal graph's text was drawn 4-5 px high. On the board, fifty "Save" buttons (and their forms)
     said nothing of which item they save, and the incidents page had two navigation landmarks without a name. The
     charts' orange, sky-blue and yellow bars stood 2.0, 2.2 and 1.2 to 1 against the white card (shapes that carry
-    meaning need 3:1)."""
+    meaning need 3:1). The search box's only label was its placeholder, gone once typing starts; and at 1280 px the
+    incident list broke "resolved", "accepted" and "lightweight" over two lines of their cells ("resolve" / "d")."""
     base, _, drafted = site
     page = _signed_in(browser, base, width)
     found = {}
