@@ -14,12 +14,22 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import anyio.from_thread
+import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer, Resolve, Sample
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, CallToolResult, CreateMessageResult, SamplingMessage, TextContent
+from mcp.shared.message import ServerMessageMetadata
+from mcp.types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    CreateMessageRequest,
+    CreateMessageResult,
+    SamplingMessage,
+    TextContent,
+)
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
@@ -34,6 +44,39 @@ if TYPE_CHECKING:  # drafting and llm pull in numpy and openai: keep them off th
 
 logger = logging.getLogger(__name__)
 SAMPLING_MAX_TOKENS = 2_000
+REASON_CHARS = 120  # of a client's own words for refusing a sampling request
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The client answered a sampling request with an error (its user declined, or it could not sample)."""
+
+    reason: str
+
+    def why(self, round_: str) -> str:
+        return f"your client did not answer the {round_} sampling request ({self.reason})"
+
+
+Answer = CreateMessageResult | Refused | None  # a resolver's outcome: the client's answer, its refusal, or not asked
+
+
+async def ask(sample: Sample | None, ctx: Context) -> Sample | CreateMessageResult | Refused | None:
+    """Send `sample` to the client. On 2026-07-28 the framework carries it (the client answers and retries the call;
+    a client that refuses fails its own call, which the server never sees). On the handshake era the request goes
+    out mid-call here, so that a refusal (Claude Desktop's "decline", a client error) becomes `Refused`: the tool
+    then answers with what to do instead of a protocol error."""
+    if sample is None or ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        return sample
+    try:
+        answer: CreateMessageResult = await ctx.session.send_request(
+            CreateMessageRequest(params=sample.params),
+            CreateMessageResult,
+            metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
+        )
+    except MCPError as e:
+        logger.info("the client refused a sampling request: %s", e.error.code)
+        return Refused(" ".join(str(e.error.message).split())[:REASON_CHARS] or f"error {e.error.code}")
+    return answer
 
 
 class ClientModel:
@@ -65,10 +108,10 @@ class ClientModel:
             return None  # the tool body reports the bad id
         return self._sample(context, [])
 
-    def repair(self, incident_id: str, first: CreateMessageResult | None) -> Sample | None:
+    def repair(self, incident_id: str, first: Answer) -> Sample | None:
         """The second resolver: when the first answer is not a valid analysis, the repair round (the conversation so
         far and what was wrong with the answer); None when there is nothing to repair."""
-        if first is None:
+        if not isinstance(first, CreateMessageResult):
             return None
         context = self.svc().draft_context(incident_id, nonce=self.nonce_for(incident_id))
         problem = _problem(first, context.incident)
@@ -83,24 +126,20 @@ class ClientModel:
     def draft(
         self,
         incident_id: str,
-        first: CreateMessageResult | None,
-        second: CreateMessageResult | None,
+        first: Answer,
+        second: Answer,
         progress: "Progress",
     ) -> CallToolResult:
         """Store the client model's valid draft; without sampling, draft with the server's model; with neither, hand
-        the assistant what it needs to write the analysis itself."""
+        the assistant what it needs to write the analysis itself (also when the client refused to sample)."""
         service = self.svc()
-        if first is None:
-            try:
-                return structured(service.draft_analysis(incident_id, progress=progress))
-            except NoModelConfigured:
-                return _write_it_yourself(service.write_it_yourself(incident_id, why=self._no_model()))
-            except LLMUnavailable as e:  # configured but not working: say so rather than hide it
-                raise LLMUnavailable(
-                    f"{e}. Fix the model's settings, or write the analysis yourself: get the five_whys prompt and "
-                    "call record_analysis"
-                ) from None
-        answer = first if second is None else second
+        refused = first if isinstance(first, Refused) else second if isinstance(second, Refused) else None
+        if refused is not None:
+            why = refused.why("first" if refused is first else "repair")
+            return _write_it_yourself(service.write_it_yourself(incident_id, why=why))
+        answer = second if isinstance(second, CreateMessageResult) else first
+        if not isinstance(answer, CreateMessageResult):
+            return self._without_sampling(service, incident_id, progress)
         context = service.draft_context(incident_id, nonce=self.nonce_for(incident_id))
         wrong = _problem(answer, context.incident)
         if wrong is not None:
@@ -110,6 +149,17 @@ class ClientModel:
             )
         text = _text_of(answer)
         return structured(service.record_analysis_text(context, text, generated_by="sampling", llm_model=answer.model))
+
+    def _without_sampling(self, service: "PostmortemService", incident_id: str, progress: "Progress") -> CallToolResult:
+        try:
+            return structured(service.draft_analysis(incident_id, progress=progress))
+        except NoModelConfigured:
+            return _write_it_yourself(service.write_it_yourself(incident_id, why=self._no_model()))
+        except LLMUnavailable as e:  # configured but not working: say so rather than hide it
+            raise LLMUnavailable(
+                f"{e}. Fix the model's settings, or write the analysis yourself: get the five_whys prompt and "
+                "call record_analysis"
+            ) from None
 
     def _no_model(self) -> str:
         if self.enabled:
@@ -129,17 +179,20 @@ class ClientModel:
 def register_draft_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"], *, sampling: bool) -> None:
     client_model = ClientModel(svc, enabled=sampling)
 
-    def repair(
-        incident_id: str, first: Annotated[CreateMessageResult | None, Resolve(client_model.request)]
-    ) -> Sample | None:
-        return client_model.repair(incident_id, first)
+    async def request(incident_id: str, ctx: Context) -> Sample | CreateMessageResult | Refused | None:
+        return await ask(await anyio.to_thread.run_sync(client_model.request, incident_id, ctx), ctx)
+
+    async def repair(
+        incident_id: str, ctx: Context, first: Annotated[Answer, Resolve(request)]
+    ) -> Sample | CreateMessageResult | Refused | None:
+        return await ask(await anyio.to_thread.run_sync(client_model.repair, incident_id, first), ctx)
 
     @mcp.tool()
     def draft_analysis(
         incident_id: IncidentId,
         ctx: Context,
-        first: Annotated[CreateMessageResult | None, Resolve(client_model.request)] = None,
-        second: Annotated[CreateMessageResult | None, Resolve(repair)] = None,
+        first: Annotated[Answer, Resolve(request)] = None,
+        second: Annotated[Answer, Resolve(repair)] = None,
     ) -> CallToolResult:
         """Draft the 5 whys, root cause, contributing factors (a causal graph) and action items, grounded in the
         incident, its timeline and similar past incidents, with your client's model when it offers sampling or

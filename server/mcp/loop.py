@@ -26,6 +26,7 @@ from agent_postmortem.mcp.common import (
     Text,
     structured,
     tool_errors,
+    when,
 )
 from agent_postmortem.store.models import ActionItemCreate
 
@@ -55,6 +56,7 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
         check the open items that capture_incident returned for similar incidents: follow those up instead of
         repeating them."""
         with tool_errors():
+            when(due_at, "due_at")  # its own one sentence, not pydantic's "input is too short"
             item = ActionItemCreate.model_validate(
                 {"title": title, "owner": owner or None, "priority": priority, "due_at": due_at or None}
             )
@@ -73,6 +75,7 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
         """Change an action item's status (open, in_progress, completed; completed -> open reopens it), owner,
         priority, due date or title. Every change is kept in the item's history."""
         with tool_errors():
+            when(due_at, "due_at")
             due = ActionItemCreate.model_validate({"title": "due", "due_at": due_at or None}).due_at
             return structured(
                 svc().update_action_item(

@@ -234,12 +234,17 @@ def _register_analysis_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
             Literal["auto", "full", "review"],
             Field(description="full post-mortem, lightweight review, or auto: whichever the incident's triage says"),
         ] = "auto",
+        format: Annotated[
+            Literal["markdown", "html"],
+            Field(description="markdown, or html: one self-contained file (as the report-html:// resource)"),
+        ] = "markdown",
     ) -> CallToolResult:
         """Render an incident's blameless post-mortem, or for a lightweight-triage incident the short review of
-        its known pattern (is it the pattern, are the pattern's action items moving), as Markdown."""
+        its known pattern (is it the pattern, are the pattern's action items moving), as Markdown or as one HTML
+        file to attach or save (clients that read no resources get it here)."""
         with tool_errors():
-            text = svc().render_report(incident_id, kind=kind)
-            return structured(Report(incident_id=incident_id, format="markdown", text=text))
+            text = svc().render_report(incident_id, kind=kind, format=format)
+            return structured(Report(incident_id=incident_id, format=format, text=text))
 
 
 def _register_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:

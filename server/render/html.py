@@ -97,6 +97,24 @@ def _long_cells(state: StateCore) -> None:
             cell.attrJoin("class", "long")
 
 
+def _row_headers(state: StateCore) -> None:
+    """A core rule: a table whose header cells are all empty (the report's `| | |` key/value summary) loses that
+    header row, and the first cell of each row becomes the row's header (`<th scope="row">`), so a screen reader
+    reads "Severity, SEV2" rather than cells under columns without a name."""
+    tokens = state.tokens
+    for start in reversed([i for i, t in enumerate(tokens) if t.type == "thead_open"]):
+        end = next(i for i in range(start, len(tokens)) if tokens[i].type == "thead_close")
+        if any(t.type == "inline" and t.content.strip() for t in tokens[start:end]):
+            continue
+        del tokens[start : end + 1]
+        i = start
+        while tokens[i].type != "table_close":
+            if tokens[i].type == "tr_open":  # then td_open, inline, td_close: the row's first cell
+                tokens[i + 1].tag = tokens[i + 3].tag = "th"
+                tokens[i + 1].attrSet("scope", "row")
+            i += 1
+
+
 def _fence(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
     token = tokens[idx]
     if token.info.strip() == "mermaid":
@@ -111,6 +129,7 @@ def markdown_html(text: str, *, graph: Markup | None, link_to: LinkTo) -> Markup
     md.validateLink = allowed_link  # type: ignore[method-assign]
     md.core.ruler.push("own_links", _links(link_to))
     md.core.ruler.push("long_cells", _long_cells)
+    md.core.ruler.push("row_headers", _row_headers)
     md.add_render_rule("fence", _fence)
     env: dict[str, Any] = {"graph": graph}
     return Markup(md.render(text, env))

@@ -9,6 +9,9 @@ from markupsafe import Markup, escape
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 FONT = 12  # px; the width of a character is estimated at 0.6 of it (no font metrics on the server)
 CHAR_W = FONT * 0.6
+# Every bar and swatch is outlined: the light colours of the palette (orange, sky blue, yellow) are under 3:1 against
+# the white card, which a shape that carries meaning needs (WCAG 1.4.11); the outline is 16:1.
+OUTLINE = "#1f2937"
 
 
 def clean(value: object) -> str:
@@ -41,6 +44,7 @@ def text(x: float, y: float, value: object, *, anchor: str = "start", size: int 
 def rect(x: float, y: float, w: float, h: float, fill: str, *, title: str | None = None, rx: float = 0) -> str:
     inner = f"<title>{esc(title)}</title>" if title is not None else ""
     shape = f'x="{num(x)}" y="{num(y)}" width="{num(max(w, 0))}" height="{num(max(h, 0))}" fill="{fill}"'
+    shape += f' stroke="{OUTLINE}" stroke-width="0.75"'
     corner = f' rx="{num(rx)}"' if rx else ""
     return f"<rect {shape}{corner}>{inner}</rect>" if inner else f"<rect {shape}{corner}/>"
 

@@ -61,13 +61,19 @@ def random_nonce() -> str:
     return secrets.token_hex(8)
 
 
+NO_OBJECT = "it holds no JSON object: answer with the analysis as one JSON object ({...}) that follows the schema"
+
+
 def draft_problems(text: str, incident: Incident | None = None) -> str | None:
     """What is wrong with an analysis written as text (the JSON found in it, see `extract_json`), or None; with the
     incident it was written for, also why it is not an analysis of it (analysis/draft_guard.py)."""
     if len(text) > MAX_ANALYSIS_JSON:
         return f"longer than {MAX_ANALYSIS_JSON} characters; shorten it"
+    found = extract_json(text)
+    if not found.startswith("{"):
+        return NO_OBJECT
     try:
-        (AnalysisDraft if incident is None else guarded(incident)).model_validate_json(extract_json(text))
+        (AnalysisDraft if incident is None else guarded(incident)).model_validate_json(found)
     except ValidationError as e:
         return validation_problems(e, limit=12, name_keys=False)
     return None

@@ -2,6 +2,8 @@
 
 Every other use case that looks incidents up (capture, drafting, reports, lessons) does it through this one."""
 
+import re
+
 import numpy as np
 
 from agent_postmortem.errors import EmptyQuery
@@ -14,6 +16,9 @@ from agent_postmortem.store.redact import redact
 from agent_postmortem.store.search.knowledge import Hit, KnowledgeBase, Mode
 
 SEARCHED_FIELDS = ("title", "description", "error_type", "error_message", "tool", "agent")
+# A query that is only an incident id asks for that incident's neighbours (an assistant puts the id it has in the
+# query): as words, "INC-46" matched the number 46 in other incidents' text, and an empty base returned INC-46 itself.
+BARE_ID = re.compile(r"\s*INC-\d{1,12}\s*", re.IGNORECASE)
 
 
 class Retrieval:
@@ -31,6 +36,8 @@ class Retrieval:
         mode: Mode = "hybrid",
         filters: SearchFilters | None = None,
     ) -> SearchResult:
+        if incident_id is None and query is not None and BARE_ID.fullmatch(query):
+            incident_id = query
         if incident_id is not None:
             incident = self.store.get_or_raise(incident_id)
             vector, text = self.vector_of(incident), incident.search_text()

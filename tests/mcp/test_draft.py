@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import pytest
 from mcp import Client
-from mcp.types import CreateMessageRequestParams, CreateMessageResult, TextContent
+from mcp.types import CreateMessageRequestParams, CreateMessageResult, ErrorData, TextContent
 from pydantic import BaseModel
 
 from agent_postmortem.config import Settings
@@ -141,6 +141,47 @@ async def test_a_bad_client_draft_is_an_error_not_replaced_by_the_assistant_path
         bad_sample = await client.call_tool("draft_analysis", {"incident_id": incident_id})
     text = bad_sample.content[0].text  # type: ignore[union-attr]
     assert bad_sample.is_error and "five_whys" in text and "nonsense" not in text
+    assert service.get_incident(incident_id).analysis is None
+
+
+async def test_an_answer_without_json_is_told_to_answer_with_one_json_object(tmp_path: Path) -> None:
+    """As found over stdio: prose without any JSON, from the client's model or the assistant, was "(record): Invalid
+    JSON: expected value at line 1 column 1", in the repair request and in both tools' errors."""
+    service = make_service(tmp_path, llm=None)
+    sampler = Sampler("Sure! Here is the analysis: the subnet ran out of IPs.")
+    async with Client(create_server(lambda: service), mode="legacy", sampling_callback=sampler) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        drafted = await client.call_tool("draft_analysis", {"incident_id": incident_id})
+        recorded = await client.call_tool("record_analysis", {"incident_id": incident_id, "analysis_json": "Sure!"})
+    repair = sampler.requests[1].messages[-1].content.text  # type: ignore[union-attr]
+    for text in (drafted.content[0].text, recorded.content[0].text, repair):  # type: ignore[union-attr]
+        assert "holds no JSON object: answer with the analysis as one JSON object" in text and "(record)" not in text
+
+
+@pytest.mark.parametrize("answers", [[], ["nonsense"]], ids=["first", "repair"])
+async def test_a_client_that_declines_to_sample_gets_the_analysis_to_write_itself_not_a_protocol_error(
+    tmp_path: Path, answers: list[str]
+) -> None:
+    """As found over stdio in the handshake era (Claude Desktop's "decline", a client that cannot sample): the
+    client's error came back as a JSON-RPC error carrying only its own words, "User rejected sampling request",
+    with nothing the assistant could do next. (On 2026-07-28 a refusing client fails its own call: the server never
+    hears of it.)"""
+    sampler = Sampler(*answers) if answers else None
+
+    async def decline(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult | ErrorData:
+        if sampler is not None and not sampler.requests:
+            return await sampler(context, params)
+        return ErrorData(code=-1, message="User rejected\nsampling request " + "x" * 500)
+
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service), mode="legacy", sampling_callback=decline) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        asked = await client.call_tool("draft_analysis", {"incident_id": incident_id})
+    text = asked.content[0].text  # type: ignore[union-attr]
+    assert not asked.is_error and asked.structured_content["status"] == "write_it_yourself", text  # type: ignore[index]
+    round_ = "repair" if answers else "first"
+    assert f"your client did not answer the {round_} sampling request (User rejected sampling request xxx" in text
+    assert "x" * 200 not in text and "record_analysis" in text
     assert service.get_incident(incident_id).analysis is None
 
 

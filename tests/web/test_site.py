@@ -175,7 +175,7 @@ def test_incidents_are_searched_filtered_sorted_and_paged(client: httpx.Client) 
     found = client.get("/incidents", params={"q": "fares provider 429"})
     assert found.status_code == 200 and DRAFT_TITLE in found.text and "Relevance" in found.text
     rate = client.get("/incidents", params={"category": "rate_limit", "sort": "severity"}).text
-    categories = re.findall(r"<td>([a-z_]+)</td>\s*<td><span class=\"sev", rate)
+    categories = re.findall(r"<td class=\"key\">([a-z_]+)</td>\s*<td class=\"key\"><span class=\"sev", rate)
     assert categories and set(categories) == {"rate_limit"}
     first, second = client.get("/incidents").text, client.get("/incidents", params={"page": 2}).text
     ids = re.compile(r'href="/incidents/(INC-\d+)"')
