@@ -75,3 +75,25 @@ def test_postmortem_redact_counts_without_values_then_applies_and_reindexes(tmp_
     assert KEY.encode() not in shown and b"[REDACTED:openai_key]" in shown
     found = json.loads(postmortem("search", "refund agent timed out", "--json", home=tmp_path).stdout)
     assert [hit["id"] for hit in found["hits"]] == [incident]  # embedded again from the redacted text
+
+
+def test_a_body_that_is_not_json_neither_stops_redact_nor_show(tmp_path: Path) -> None:
+    """One incident's body edited into text that is not JSON failed the whole `redact` (and `show` of it) with the
+    JSON decoder's message: nothing was replaced anywhere, and the key stayed in the other incident."""
+    titles = ["Refund agent timed out", "Fares tool returned 429 on every search"]
+    ids = [json.loads(postmortem("capture", "--json", "--title", t, home=tmp_path).stdout)["id"] for t in titles]
+    databases = HomeDatabases()
+    try:
+        engine = databases.engine(tmp_path)
+        stored_before_the_rule(engine, int(ids[0].removeprefix("INC-")))
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE incidents SET body = '{not json' WHERE pk = ?", (int(ids[1][4:]),))
+    finally:
+        databases.close()
+    applied = postmortem("redact", "--apply", "--json", home=tmp_path)
+    assert applied.returncode == 0, applied.stderr
+    assert json.loads(applied.stdout)["replaced"]["openai_key"] >= 1
+    assert KEY.encode() not in postmortem("show", ids[0], "--json", home=tmp_path).stdout
+    damaged = postmortem("show", ids[1], "--json", home=tmp_path)
+    assert damaged.returncode == 0 and json.loads(damaged.stdout)["title"].startswith(titles[1])
+    assert b"not JSON" in damaged.stderr and b"not json" not in damaged.stderr  # logged, the value never shown
