@@ -21,6 +21,7 @@ from agent_postmortem.errors import (
     ActionItemNotFound,
     DraftTimeout,
     IncidentNotFound,
+    IndexBusy,
     InvalidId,
     PostmortemError,
     StoreError,
@@ -118,6 +119,8 @@ def user_errors() -> Iterator[None]:
         _fail(BAD_INPUT, f"{e}. List them with `postmortem list` or `postmortem actions`.")
     except DraftTimeout as e:
         _fail(FAILED, str(e))
+    except IndexBusy as e:  # a server runs on this home: it keeps the index, and only it can rebuild it
+        _fail(FAILED, f"{e}: stop the server on this home and run this again")
     except (InvalidId, PostmortemError, StoreError, ValueError) as e:
         from pydantic import ValidationError
 

@@ -1,6 +1,7 @@
 """Today's redaction rules applied to records stored before them (`postmortem redact`), on both stores."""
 
 import json
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, select, update
@@ -10,6 +11,7 @@ from agent_postmortem.store.models import ActionItemCreate, IncidentCreate
 from agent_postmortem.store.records import schema
 from agent_postmortem.store.records.rows import content_hash
 from tests.factories import CAPTURE, HomeDatabases, make_service
+from tests.http_server import serve_process
 from tests.processes import postmortem
 
 KEY = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0"
@@ -97,3 +99,28 @@ def test_a_body_that_is_not_json_neither_stops_redact_nor_show(tmp_path: Path) -
     damaged = postmortem("show", ids[1], "--json", home=tmp_path)
     assert damaged.returncode == 0 and json.loads(damaged.stdout)["title"].startswith(titles[1])
     assert b"not JSON" in damaged.stderr and b"not json" not in damaged.stderr  # logged, the value never shown
+
+
+def test_redact_apply_beside_a_running_server_says_the_server_takes_the_change(tmp_path: Path) -> None:
+    """With a server on the home, `redact --apply` replaced everything, then failed 'unexpected IndexBusy' (exit 1):
+    the user could not tell that the records had changed, nor what to do."""
+    home = tmp_path / "home"
+    incident = json.loads(postmortem("capture", "--json", "--title", "Refund agent timed out", home=home).stdout)["id"]
+    databases = HomeDatabases()
+    try:
+        stored_before_the_rule(databases.engine(home), int(incident.removeprefix("INC-")))
+    finally:
+        databases.close()
+    with serve_process(home):
+        deadline = time.monotonic() + 60
+        while json.loads(postmortem("check", "--json", home=home).stdout)["owner_pid"] is None:
+            assert time.monotonic() < deadline, "the server did not take the index"
+            time.sleep(0.5)
+        applied = postmortem("redact", "--apply", home=home)
+        assert applied.returncode == 0, applied.stderr
+        assert b"replaced" in applied.stderr and b"a server on this home takes the changed incidents" in applied.stderr
+        shown = postmortem("show", incident, "--json", home=home)
+        assert KEY.encode() not in shown.stdout
+        reindex = postmortem("reindex", home=home)
+        assert reindex.returncode == 1 and b"stop the server on this home" in reindex.stderr
+        assert b"unexpected" not in reindex.stderr
