@@ -4,6 +4,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select, update
 
 from agent_postmortem.service.facade import PostmortemService
@@ -124,3 +125,48 @@ def test_redact_apply_beside_a_running_server_says_the_server_takes_the_change(t
         reindex = postmortem("reindex", home=home)
         assert reindex.returncode == 1 and b"stop the server on this home" in reindex.stderr
         assert b"unexpected" not in reindex.stderr
+
+
+def test_a_run_interrupted_after_replacing_leaves_the_changes_queued_and_a_second_run_embeds_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C after the incidents' text was replaced (their vectors dropped) but before the end of the run: the
+    outbox rows were written only at the end, so the vector index was never told of the changed incidents (and a
+    second run, finding nothing to replace, queued nothing either)."""
+    from agent_postmortem.store.records import reredact as module
+
+    home = tmp_path / "home"
+    incident = json.loads(postmortem("capture", "--json", "--title", "Refund agent timed out", home=home).stdout)["id"]
+    databases = HomeDatabases()
+    try:
+        engine = databases.engine(home)
+        stored_before_the_rule(engine, int(incident.removeprefix("INC-")))
+        with engine.begin() as conn:
+            conn.execute(schema.index_outbox.delete())
+        real = module._redacted
+
+        def interrupted(row: object, columns: tuple[str, ...], found: object) -> object:
+            if columns == module.TEXT_COLUMNS["timeline_events"]:
+                raise KeyboardInterrupt
+            return real(row, columns, found)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(module, "_redacted", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            module.reredact(engine, apply=True)
+        with engine.connect() as conn:
+            queued = conn.execute(select(schema.index_outbox.c.incident_pk)).scalars().all()
+            assert conn.execute(select(schema.incidents.c.embedding)).scalar_one() is None
+    finally:
+        databases.close()
+    assert queued == [int(incident.removeprefix("INC-"))]
+    again = postmortem("redact", "--apply", "--json", home=home)
+    assert again.returncode == 0, again.stderr
+    databases = HomeDatabases()
+    try:
+        with databases.engine(home).connect() as conn:
+            assert conn.execute(select(schema.incidents.c.embedding)).scalar_one() is not None
+    finally:
+        databases.close()
+    dense = postmortem("search", "agent did not answer in time", "--mode", "dense", "--json", home=home)
+    found = json.loads(dense.stdout)
+    assert [hit["id"] for hit in found["hits"]][:1] == [incident]
