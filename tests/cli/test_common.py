@@ -155,6 +155,18 @@ def test_check_blameless_reads_a_draft_piped_on_stdin_and_refuses_no_text(tmp_pa
         assert blank.returncode == 2 and b"give the text to check" in blank.stderr and not blank.stdout
 
 
+def test_check_blameless_reads_a_pipe_the_shell_names_as_a_file(tmp_path: Path) -> None:
+    """`check-blameless <(git show HEAD:postmortem.md)` said 'no such file to check: /dev/fd/63' (exit 2): only
+    regular files were read, and a pipe or /dev/null that exists was reported as missing."""
+    shell = f"{POSTMORTEM} check-blameless <(printf 'The deploy failed.\\nBob broke prod.\\n') --json"
+    piped = subprocess.run(["bash", "-c", shell], env=environment(tmp_path), capture_output=True, timeout=600,
+                           check=False)  # fmt: skip
+    assert piped.returncode == 1, piped.stderr
+    assert [f["text"] for f in json.loads(piped.stdout)["findings"]] == ["Bob broke"]
+    empty = postmortem("check-blameless", "/dev/null", home=tmp_path)
+    assert empty.returncode == 2 and b"give the text to check" in empty.stderr and b"no such file" not in empty.stderr
+
+
 def test_check_blameless_reads_a_file_it_is_given_and_refuses_one_that_is_not_there(tmp_path: Path) -> None:
     """`check-blameless postmortem.md` checked the words "postmortem.md" and passed green: a CI gate never failed."""
     draft = tmp_path / "postmortem.md"
