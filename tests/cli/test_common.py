@@ -287,3 +287,17 @@ def test_plugin_commands_are_looked_up_only_when_asked_for(tmp_path: Path, args:
     assert marker == [f"PLUGINS: {loaded}"], probe.stderr.decode()[-500:]
     if args == ["--help"]:
         assert "bench" in probe.stdout.decode()
+
+
+def test_resolve_and_reopen_bound_the_note_and_name_it(tmp_path: Path) -> None:
+    """A --note over 2,000 characters failed with 'invalid input: description: String should have at most 2000
+    characters', a field the user never gave; reopening with one failed the same way although the service meant to
+    shorten it."""
+    incident = json.loads(postmortem("capture", "--json", "--title", "Refund agent timed out", home=tmp_path).stdout)
+    for command in ("resolve", "reopen"):
+        long = postmortem(command, incident["id"], "--note", "y" * 2_001, home=tmp_path)
+        said = long.stderr.decode()
+        assert long.returncode == 2 and "'--note'" in said and "at most 2000 characters" in said, said
+        assert "description" not in said and "y" * 50 not in said  # the value is never echoed
+    kept = postmortem("resolve", incident["id"], "--note", "y" * 2_000, home=tmp_path)
+    assert kept.returncode == 0, kept.stderr
