@@ -12,6 +12,7 @@ from agent_postmortem.cli.output import show_record, write
 
 if TYPE_CHECKING:
     from agent_postmortem.evals.cases import LoadedCase
+    from agent_postmortem.evals.summary import EvalRun
 
 CasesOpt = Annotated[str, typer.Option(help="globs over case folder names, comma-separated, e.g. '0*,5[01]_*'")]
 
@@ -20,10 +21,22 @@ def selected_cases(globs: str) -> "list[LoadedCase]":
     """The eval cases whose folder names match any of the comma-separated globs; none is an error."""
     from agent_postmortem.evals.cases import load_cases
 
-    selected = [c for pattern in globs.split(",") for c in load_cases(pattern.strip())]
+    # a case that two globs match runs once (twice, its seed incident was a duplicate and the run failed)
+    selected = {c.name: c for pattern in globs.split(",") for c in load_cases(pattern.strip())}
     if not selected:
         raise ValueError(f"no eval case matches {globs!r}")
-    return selected
+    return list(selected.values())
+
+
+def same_cases(before: "EvalRun", selected: "list[LoadedCase]") -> None:
+    """Refuse a baseline of other cases before the run: overall rates over another mix of cases differ by the mix, so
+    a regression would be reported (or hidden) that no draft caused."""
+    ran, now = {c.name for c in before.cases}, {c.name for c in selected}
+    if ran != now:
+        raise ValueError(
+            f"the baseline scored {len(ran)} cases and --cases selects {len(now)}, {len(ran ^ now)} of them not in"
+            " both: give the --cases of the baseline's run"
+        )
 
 
 def eval_command(
@@ -52,6 +65,8 @@ def eval_command(
     with user_errors():
         selected = selected_cases(cases)
         before = read_model(baseline, EvalRun) if baseline else None
+        if before is not None:
+            same_cases(before, selected)
         if out is not None:  # before the run: a bad --out must not cost a whole eval's results
             out.mkdir(parents=True, exist_ok=True)
         with stage_progress() as show:

@@ -35,6 +35,10 @@ class CorruptRecord(StoreError):
         self.what = what
 
 
+class IndexBusy(StoreError, RuntimeError):
+    """Another process (a server on the same home) owns the vector index, so this one cannot rebuild it."""
+
+
 class IndexLoading(StoreError):
     """A search waited too long for another thread to load an in-memory index."""
 

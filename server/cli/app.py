@@ -229,8 +229,8 @@ def redact(
     with user_errors():
         svc = stored_service()
         result = svc.redact_stored(apply=apply)
-        reindexed = svc.reindex() if apply and result.incidents else 0
-    if emit({**result.as_dict(), "reindexed": reindexed}, as_json):
+        reindexed, server = _reindexed(svc) if apply and result.incidents else (0, None)
+    if emit({**result.as_dict(), "reindexed": reindexed, "index_owner": server}, as_json):
         return
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.found.items())) or "nothing"
     rows = sum(result.rows.values())
@@ -241,6 +241,20 @@ def redact(
     else:
         err.print(f"replaced {kinds} in {rows} rows of {len(result.incidents)} incidents; reindexed {reindexed}",
                   markup=False)  # fmt: skip
+    if server:
+        err.print(f"{server}: a server on this home takes the changed incidents from its queue; restart it so that "
+                  "its searches forget the old text", markup=False)  # fmt: skip
+
+
+def _reindexed(svc: "PostmortemService") -> tuple[int, str | None]:
+    """The incidents indexed again, or none and the process that owns the index (a server on this home: the changed
+    incidents' vectors are stored again, and their outbox rows bring them into its index)."""
+    from agent_postmortem.errors import IndexBusy
+
+    try:
+        return svc.reindex(), None
+    except IndexBusy as e:
+        return 0, str(e)
 
 
 def demo(

@@ -19,8 +19,10 @@ import typer
 from agent_postmortem.cli.output import JsonOpt, emit, err, line, out
 from agent_postmortem.errors import (
     ActionItemNotFound,
+    DraftError,
     DraftTimeout,
     IncidentNotFound,
+    IndexBusy,
     InvalidId,
     PostmortemError,
     StoreError,
@@ -116,8 +118,10 @@ def user_errors() -> Iterator[None]:
         yield
     except (IncidentNotFound, ActionItemNotFound) as e:
         _fail(BAD_INPUT, f"{e}. List them with `postmortem list` or `postmortem actions`.")
-    except DraftTimeout as e:
+    except (DraftTimeout, DraftError) as e:  # the model ran out of time, or answered with no analysis: nothing to fix
         _fail(FAILED, str(e))
+    except IndexBusy as e:  # a server runs on this home: it keeps the index, and only it can rebuild it
+        _fail(FAILED, f"{e}: stop the server on this home and run this again")
     except (InvalidId, PostmortemError, StoreError, ValueError) as e:
         from pydantic import ValidationError
 

@@ -8,7 +8,18 @@ import typer
 from agent_postmortem.cli.common import JsonOpt, emit, out, stored_service, user_errors
 from agent_postmortem.cli.output import line
 
-Note = Annotated[str | None, typer.Option(help="why, or what was done: kept on the incident's timeline")]
+NOTE_LIMIT = 2_000  # as the MCP tools' `note` (a timeline event's description holds at most this)
+
+
+def _bounded(note: str | None) -> str | None:
+    if note is not None and len(note) > NOTE_LIMIT:  # the service named the event's `description`, not --note
+        raise typer.BadParameter(f"at most {NOTE_LIMIT} characters (this one has {len(note)})")
+    return note
+
+
+Note = Annotated[
+    str | None, typer.Option(help="why, or what was done: kept on the incident's timeline", callback=_bounded)
+]
 
 
 def resolve(

@@ -262,11 +262,11 @@ def _text_to_check(text: str) -> str:
     if not word or any(c.isspace() for c in word) or len(word) > 4096:
         return text
     path = Path(word).expanduser()
-    if path.is_file():
-        with path.open("rb") as handle:
-            return _document(handle, path.name)
     if path.is_dir():
         raise IsADirectoryError(21, "a directory, not a file to check", word)
+    if path.exists():  # a file, or a pipe: `check-blameless <(git show HEAD:postmortem.md)` names /dev/fd/63
+        with path.open("rb") as handle:
+            return _document(handle, path.name)
     if path.suffix.lower() in DOCUMENT_SUFFIXES or "/" in word:
         raise FileNotFoundError(2, "no such file to check (give the words themselves in quotes, or - for stdin)", word)
     return text

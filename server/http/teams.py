@@ -98,10 +98,19 @@ def load_tokens(path: Path, *, empty_ok: bool = False) -> list[TokenEntry]:
         if len(raw) != 32:
             raise TeamConfigError(f"{path}: token entry {n}: sha256 must be 64 hex characters")
         note = item.get("note")
-        entries.append(TokenEntry(check_team(item["team"]), raw, note if isinstance(note, str) else ""))
+        entries.append(TokenEntry(check_team(item["team"]), raw, _note(note) if isinstance(note, str) else ""))
     if not entries and not empty_ok:
         raise TeamConfigError(f"{path} has no [[token]] entries; add one with `postmortem token add --team NAME`")
     return entries
+
+
+def _note(text: str) -> str:
+    """A note as it may be stored and shown: a secret in it (a key pasted as "replaces sk-...") becomes a typed
+    placeholder, and a note written into the file by hand loses its control characters (an ANSI escape reached the
+    terminal of `token list`)."""
+    from agent_postmortem.store.redact import redact_text
+
+    return redact_text(text)[0]
 
 
 def add_token(path: Path, team: str, note: str = "") -> str:
@@ -111,7 +120,7 @@ def add_token(path: Path, team: str, note: str = "") -> str:
     if not NOTE.fullmatch(note):
         raise TeamConfigError("the note must be one line of at most 100 characters, without control characters")
     token = "pm_" + secrets.token_urlsafe(32)
-    quoted = note.replace("\\", "\\\\").replace('"', '\\"')
+    quoted = _note(note).replace("\\", "\\\\").replace('"', '\\"')
     entry = f'\n[[token]]\nteam = "{team}"\nsha256 = "{digest(token).hex()}"\nnote = "{quoted}"\n'
     path.parent.mkdir(parents=True, exist_ok=True)  # a first token on a new machine: /etc/postmortem/tokens.toml
     with _locked(path):

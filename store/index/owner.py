@@ -25,15 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from agent_postmortem.store.errors import IndexBusy as IndexBusy  # raised here; its home is store/errors.py
 from agent_postmortem.store.index import health as index_health
 from agent_postmortem.store.index.chroma import VectorIndex, open_persistent
 from agent_postmortem.store.locks import try_lock
 
 logger = logging.getLogger(__name__)
-
-
-class IndexBusy(RuntimeError):
-    """Another process owns the vector index."""
 
 
 @dataclass(frozen=True)

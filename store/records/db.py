@@ -28,6 +28,7 @@ from sqlalchemy.pool import NullPool, QueuePool
 from agent_postmortem.store.errors import ReadOnlyStore
 from agent_postmortem.store.locks import locked
 from agent_postmortem.store.private import private_file
+from agent_postmortem.store.records.integrity import stored_json
 from agent_postmortem.store.records.readonly import read_only_uri, writable
 from agent_postmortem.store.records.revision import MIGRATIONS_DIR, head_revision
 
@@ -108,7 +109,9 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         return read_only_engine(Path(make_url(url).database or ""))
     if url.startswith("sqlite"):
         _private_database_file(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, json_deserializer=stored_json
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -119,7 +122,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(engine_url(url), pool_pre_ping=True)
+    return create_engine(engine_url(url), pool_pre_ping=True, json_deserializer=stored_json)
 
 
 def read_only_engine(database: Path) -> Engine:
@@ -134,7 +137,7 @@ def read_only_engine(database: Path) -> Engine:
         conn.execute("PRAGMA query_only=ON")
         return conn
 
-    engine = create_engine("sqlite://", creator=connect, poolclass=QueuePool)
+    engine = create_engine("sqlite://", creator=connect, poolclass=QueuePool, json_deserializer=stored_json)
 
     @event.listens_for(engine, "handle_error")
     def _refused(context: Any) -> None:

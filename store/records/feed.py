@@ -129,7 +129,7 @@ class IndexFeed:
         )
         with self.engine.connect() as conn:
             for row in conn.execute(query.execution_options(yield_per=batch)):
-                body = row.body
+                body = row.body if isinstance(row.body, dict) else {}  # a damaged body (not JSON) is read as None
                 parts = [
                     row.title,
                     body.get("description"),

@@ -17,6 +17,7 @@ lists, timelines and exports leave such a row out, logged, instead of failing.
 """
 
 import copy
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -68,6 +69,17 @@ def _strings(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str
 
 
 # --- out ------------------------------------------------------------------------------------------
+
+
+def stored_json(text: str | bytes) -> Any:
+    """A JSON column's stored text decoded, or None when it is not JSON (a row edited in the database, or written
+    half): the readers then take the row as damaged (repaired or left out, logged) instead of one row failing a whole
+    read, a `show` or a `redact`. The engines decode every JSON column with it (records/db.py, sqlite_reader.py)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        logger.warning("a stored JSON value (%d characters) is not JSON: read as missing", len(text))
+        return None
 
 
 def load(model: type[M], data: dict[str, Any], *, what: str) -> M:

@@ -59,17 +59,18 @@ def reredact(engine: Engine, *, apply: bool) -> Reredaction:
             if not changes:
                 continue
             result.rows[name] += len(changes)
-            owners = {_incident_pk(name, row) for row, _ in changes}
-            result.incidents |= {pk for pk in owners if pk is not None}
+            owners = {pk for row, _ in changes if (pk := _incident_pk(name, row)) is not None}
+            result.incidents |= owners
             if apply:
                 with engine.begin() as conn:
                     for row, change in changes:
                         conn.execute(update(table).where(table.c.pk == row.pk).values(**change))
                     if name == "incidents":  # only the incident's own fields are embedded (search_text)
                         _reembed(conn, {int(row.pk) for row, _ in changes})
-    if apply and result.incidents:
-        with engine.begin() as conn:
-            conn.execute(insert(schema.index_outbox), [{"incident_pk": pk, "op": "upsert"} for pk in result.incidents])
+                    # queued with the change it follows: an interrupted run leaves no changed incident unqueued
+                    if owners:
+                        queued = [{"incident_pk": pk, "op": "upsert"} for pk in sorted(owners)]
+                        conn.execute(insert(schema.index_outbox), queued)
     return result
 
 

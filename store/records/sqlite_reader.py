@@ -8,7 +8,6 @@ It reads only a database at the schema revision this version writes (records/rev
 any other revision, a database it cannot open or an unexpected error, and any read may raise `Unreadable`: the caller
 then takes the record store, which migrates an older schema or reports the problem as every command does."""
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from agent_postmortem.store.records.columns import (
     readable,
     readable_incident,
 )
+from agent_postmortem.store.records.integrity import stored_json
 from agent_postmortem.store.records.readonly import read_only_uri, writable
 from agent_postmortem.store.records.revision import head_revision
 
@@ -141,7 +141,7 @@ def _value(name: str, stored: Any) -> Any:
     if name in BOOLEAN_COLUMNS:
         return bool(stored)
     if name in JSON_COLUMNS:
-        return json.loads(stored)
+        return stored_json(stored)
     return stored
 
 

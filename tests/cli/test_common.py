@@ -155,6 +155,18 @@ def test_check_blameless_reads_a_draft_piped_on_stdin_and_refuses_no_text(tmp_pa
         assert blank.returncode == 2 and b"give the text to check" in blank.stderr and not blank.stdout
 
 
+def test_check_blameless_reads_a_pipe_the_shell_names_as_a_file(tmp_path: Path) -> None:
+    """`check-blameless <(git show HEAD:postmortem.md)` said 'no such file to check: /dev/fd/63' (exit 2): only
+    regular files were read, and a pipe or /dev/null that exists was reported as missing."""
+    shell = f"{POSTMORTEM} check-blameless <(printf 'The deploy failed.\\nBob broke prod.\\n') --json"
+    piped = subprocess.run(["bash", "-c", shell], env=environment(tmp_path), capture_output=True, timeout=600,
+                           check=False)  # fmt: skip
+    assert piped.returncode == 1, piped.stderr
+    assert [f["text"] for f in json.loads(piped.stdout)["findings"]] == ["Bob broke"]
+    empty = postmortem("check-blameless", "/dev/null", home=tmp_path)
+    assert empty.returncode == 2 and b"give the text to check" in empty.stderr and b"no such file" not in empty.stderr
+
+
 def test_check_blameless_reads_a_file_it_is_given_and_refuses_one_that_is_not_there(tmp_path: Path) -> None:
     """`check-blameless postmortem.md` checked the words "postmortem.md" and passed green: a CI gate never failed."""
     draft = tmp_path / "postmortem.md"
@@ -275,3 +287,17 @@ def test_plugin_commands_are_looked_up_only_when_asked_for(tmp_path: Path, args:
     assert marker == [f"PLUGINS: {loaded}"], probe.stderr.decode()[-500:]
     if args == ["--help"]:
         assert "bench" in probe.stdout.decode()
+
+
+def test_resolve_and_reopen_bound_the_note_and_name_it(tmp_path: Path) -> None:
+    """A --note over 2,000 characters failed with 'invalid input: description: String should have at most 2000
+    characters', a field the user never gave; reopening with one failed the same way although the service meant to
+    shorten it."""
+    incident = json.loads(postmortem("capture", "--json", "--title", "Refund agent timed out", home=tmp_path).stdout)
+    for command in ("resolve", "reopen"):
+        long = postmortem(command, incident["id"], "--note", "y" * 2_001, home=tmp_path)
+        said = long.stderr.decode()
+        assert long.returncode == 2 and "'--note'" in said and "at most 2000 characters" in said, said
+        assert "description" not in said and "y" * 50 not in said  # the value is never echoed
+    kept = postmortem("resolve", incident["id"], "--note", "y" * 2_000, home=tmp_path)
+    assert kept.returncode == 0, kept.stderr

@@ -119,3 +119,29 @@ def test_bench_guard_refuses_a_drafts_file_that_is_not_there(tmp_path: Path, mon
     missing = tmp_path / "drafts.jsonl"
     result = CliRunner().invoke(app, ["bench", "guard", "--cases", "01_*", "--drafts", str(missing), "--json"])
     assert result.exit_code == 2 and "no drafts file at" in result.stderr and result.stdout == ""
+
+
+def test_eval_refuses_a_baseline_of_other_cases_before_drafting_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A baseline of 19 cases against a run of one compared overall rates of two mixes of cases: a 'regression'
+    (exit 1) or a pass that no draft caused."""
+    import agent_postmortem.evals.runner as runner_module
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the eval ran")
+
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
+    baseline = tmp_path / "eval.json"
+    ran = CliRunner().invoke(app, ["eval", "--backend", "reference", "--cases", "0[12]_*", "--out", str(tmp_path)])
+    assert ran.exit_code == 0, ran.stderr
+    monkeypatch.setattr(runner_module, "run", never)
+    result = CliRunner().invoke(app, ["eval", "--backend", "generic", "--cases", "01_*", "--baseline", str(baseline)])
+    assert result.exit_code == 2 and "the baseline scored 2 cases and --cases selects 1" in result.stderr
+
+
+def test_a_case_that_two_globs_match_runs_once() -> None:
+    """`--cases '01_*,0[1]_*'` ran 01 twice and the second seed import failed: 'unexpected IndexError', exit 1."""
+    result = CliRunner().invoke(app, ["eval", "--backend", "generic", "--cases", "01_*,0[1]_*", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert [case["name"] for case in json.loads(result.stdout)["cases"]] == ["01_harbor"]

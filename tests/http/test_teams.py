@@ -319,6 +319,20 @@ def test_token_list_shows_ids_not_tokens_and_revoke_takes_an_id_or_the_token(tmp
     assert load_tokens(path, empty_ok=True) == [] and "refuses every request" in _token(path, "list").stderr
 
 
+def test_a_note_keeps_no_secret_and_a_hand_written_one_reaches_no_terminal_as_escapes(tmp_path: Path) -> None:
+    """`token add --note "replaces sk-..."` kept the key in the file and `token list` printed it; a note written in
+    the file by hand as "\\u001b[2J" cleared the terminal of whoever ran `token list`."""
+    path = tmp_path / "tokens.toml"
+    key = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0"
+    _token(path, "add", "--team", "payments", "--note", f"replaces {key}")
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(f'\n[[token]]\nteam = "search"\nsha256 = "{"ab" * 32}"\nnote = "\\u001b[2Jwiped\\u0007"\n')
+    assert key not in path.read_text(encoding="utf-8")
+    shown = _token(path, "list").stdout
+    assert key not in shown and "replaces [REDACTED:openai_key]" in shown
+    assert "\x1b" not in shown and "\x07" not in shown and "[2Jwiped" in shown
+
+
 async def test_a_revoked_token_is_refused_mid_session_and_a_new_one_works_without_a_restart(tmp_path: Path) -> None:
     """As found with two clients of one team on a running server: a token removed from the file worked until every
     replica restarted, and a refused call said only 'Server returned an error response'."""

@@ -1,8 +1,10 @@
 """Today's redaction rules applied to records stored before them (`postmortem redact`), on both stores."""
 
 import json
+import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select, update
 
 from agent_postmortem.service.facade import PostmortemService
@@ -10,6 +12,7 @@ from agent_postmortem.store.models import ActionItemCreate, IncidentCreate
 from agent_postmortem.store.records import schema
 from agent_postmortem.store.records.rows import content_hash
 from tests.factories import CAPTURE, HomeDatabases, make_service
+from tests.http_server import serve_process
 from tests.processes import postmortem
 
 KEY = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0"
@@ -75,3 +78,95 @@ def test_postmortem_redact_counts_without_values_then_applies_and_reindexes(tmp_
     assert KEY.encode() not in shown and b"[REDACTED:openai_key]" in shown
     found = json.loads(postmortem("search", "refund agent timed out", "--json", home=tmp_path).stdout)
     assert [hit["id"] for hit in found["hits"]] == [incident]  # embedded again from the redacted text
+
+
+def test_a_body_that_is_not_json_neither_stops_redact_nor_show(tmp_path: Path) -> None:
+    """One incident's body edited into text that is not JSON failed the whole `redact` (and `show` of it) with the
+    JSON decoder's message: nothing was replaced anywhere, and the key stayed in the other incident."""
+    titles = ["Refund agent timed out", "Fares tool returned 429 on every search"]
+    ids = [json.loads(postmortem("capture", "--json", "--title", t, home=tmp_path).stdout)["id"] for t in titles]
+    databases = HomeDatabases()
+    try:
+        engine = databases.engine(tmp_path)
+        stored_before_the_rule(engine, int(ids[0].removeprefix("INC-")))
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE incidents SET body = '{not json' WHERE pk = ?", (int(ids[1][4:]),))
+    finally:
+        databases.close()
+    applied = postmortem("redact", "--apply", "--json", home=tmp_path)
+    assert applied.returncode == 0, applied.stderr
+    assert json.loads(applied.stdout)["replaced"]["openai_key"] >= 1
+    assert KEY.encode() not in postmortem("show", ids[0], "--json", home=tmp_path).stdout
+    damaged = postmortem("show", ids[1], "--json", home=tmp_path)
+    assert damaged.returncode == 0 and json.loads(damaged.stdout)["title"].startswith(titles[1])
+    assert b"not JSON" in damaged.stderr and b"not json" not in damaged.stderr  # logged, the value never shown
+
+
+def test_redact_apply_beside_a_running_server_says_the_server_takes_the_change(tmp_path: Path) -> None:
+    """With a server on the home, `redact --apply` replaced everything, then failed 'unexpected IndexBusy' (exit 1):
+    the user could not tell that the records had changed, nor what to do."""
+    home = tmp_path / "home"
+    incident = json.loads(postmortem("capture", "--json", "--title", "Refund agent timed out", home=home).stdout)["id"]
+    databases = HomeDatabases()
+    try:
+        stored_before_the_rule(databases.engine(home), int(incident.removeprefix("INC-")))
+    finally:
+        databases.close()
+    with serve_process(home):
+        deadline = time.monotonic() + 60
+        while json.loads(postmortem("check", "--json", home=home).stdout)["owner_pid"] is None:
+            assert time.monotonic() < deadline, "the server did not take the index"
+            time.sleep(0.5)
+        applied = postmortem("redact", "--apply", home=home)
+        assert applied.returncode == 0, applied.stderr
+        assert b"replaced" in applied.stderr and b"a server on this home takes the changed incidents" in applied.stderr
+        shown = postmortem("show", incident, "--json", home=home)
+        assert KEY.encode() not in shown.stdout
+        reindex = postmortem("reindex", home=home)
+        assert reindex.returncode == 1 and b"stop the server on this home" in reindex.stderr
+        assert b"unexpected" not in reindex.stderr
+
+
+def test_a_run_interrupted_after_replacing_leaves_the_changes_queued_and_a_second_run_embeds_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C after the incidents' text was replaced (their vectors dropped) but before the end of the run: the
+    outbox rows were written only at the end, so the vector index was never told of the changed incidents (and a
+    second run, finding nothing to replace, queued nothing either)."""
+    from agent_postmortem.store.records import reredact as module
+
+    home = tmp_path / "home"
+    incident = json.loads(postmortem("capture", "--json", "--title", "Refund agent timed out", home=home).stdout)["id"]
+    databases = HomeDatabases()
+    try:
+        engine = databases.engine(home)
+        stored_before_the_rule(engine, int(incident.removeprefix("INC-")))
+        with engine.begin() as conn:
+            conn.execute(schema.index_outbox.delete())
+        real = module._redacted
+
+        def interrupted(row: object, columns: tuple[str, ...], found: object) -> object:
+            if columns == module.TEXT_COLUMNS["timeline_events"]:
+                raise KeyboardInterrupt
+            return real(row, columns, found)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(module, "_redacted", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            module.reredact(engine, apply=True)
+        with engine.connect() as conn:
+            queued = conn.execute(select(schema.index_outbox.c.incident_pk)).scalars().all()
+            assert conn.execute(select(schema.incidents.c.embedding)).scalar_one() is None
+    finally:
+        databases.close()
+    assert queued == [int(incident.removeprefix("INC-"))]
+    again = postmortem("redact", "--apply", "--json", home=home)
+    assert again.returncode == 0, again.stderr
+    databases = HomeDatabases()
+    try:
+        with databases.engine(home).connect() as conn:
+            assert conn.execute(select(schema.incidents.c.embedding)).scalar_one() is not None
+    finally:
+        databases.close()
+    dense = postmortem("search", "agent did not answer in time", "--mode", "dense", "--json", home=home)
+    found = json.loads(dense.stdout)
+    assert [hit["id"] for hit in found["hits"]][:1] == [incident]
