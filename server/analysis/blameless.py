@@ -90,7 +90,25 @@ def check_parts(
     return [(where, f) for where, text in parts for f in _findings(text, rewriter, reader)]
 
 
+# What a draft holds that is not prose, blanked to spaces of the same length so every offset stays the document's:
+# fenced code and logs (a "# Bob forgot ..." comment is code), HTML tags; a table row's cell bars end its cells.
+_FENCE = re.compile(r"^[ \t]{0,3}(```|~~~).*?(?:^[ \t]{0,3}\1[^\n]*$|\Z)", re.M | re.S)
+_TAG = re.compile(r"</?[A-Za-z][\w-]*(?:\s[^<>]{0,300})?/?>")
+_TABLE_ROW = re.compile(r"^[ \t]*\|.*\|[ \t]*$", re.M)
+
+
+def prose(text: str) -> str:
+    """`text` as the checks read it: code fences and HTML tags blanked, table cells cut apart, offsets unchanged."""
+    text = _TAG.sub(_blank, _FENCE.sub(_blank, text))
+    return _TABLE_ROW.sub(lambda m: m.group(0).replace("|", "\n"), text)
+
+
+def _blank(match: re.Match[str]) -> str:
+    return re.sub(r"[^\n]", " ", match.group(0))
+
+
 def _findings(text: str, rewriter: "_Rewriter", reader: Judge | None) -> list[Finding]:
+    text = prose(text)
     findings = _rule_findings(text, rewriter)
     if reader is None:
         return findings

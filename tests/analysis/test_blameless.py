@@ -249,3 +249,18 @@ def test_workers_and_operators_that_are_software_are_not_people() -> None:
 def test_lazy_loading_is_a_technique_not_a_judgement() -> None:
     assert check_blameless("The lazy-loaded script and lazy loading of extensions failed.").findings == []
     assert [f.rule for f in check_blameless("The rollout was lazy.").findings] == ["judgement"]
+
+
+def test_a_draft_is_read_as_prose_code_fences_tags_and_table_bars_left_out_offsets_kept() -> None:
+    """Rewrites were built from a whole table row or an HTML line ("The certificate | was not renewed ...",
+    "Prod</p> was broken ...") and a comment inside fenced code was flagged as blame."""
+    text = (
+        "| time | what |\n|---|---|\n| 10:02 | The on-call engineer forgot to renew the certificate |\n\n"
+        "<p>Bob broke prod</p>\n\n```\n# Dana forgot to run the tests\ngit push --force\n```\n"
+    )
+    findings = check_blameless(text).findings
+    assert [text[f.start : f.end] for f in findings] == ["The on-call engineer forgot", "Bob broke"]
+    assert [f.suggestion for f in findings] == [
+        "The certificate was not renewed, and no step or check in the process required it.",
+        "Prod was broken; nothing in the process stopped or caught it before it took effect.",
+    ]
