@@ -197,7 +197,10 @@ def when(value: str | None, name: str, *, through: bool = False) -> datetime | N
     """An ISO 8601 argument; `through`: the end of a range, where a day alone stands for the whole day."""
     try:
         return None if not value else (_THROUGH if through else _WHEN).validate_python(value)
-    except ValidationError:
+    except ValidationError as e:
+        ranges = [str(x["msg"]).removeprefix("Value error, ") for x in e.errors() if "out of range" in str(x["msg"])]
+        if ranges:  # a well-formed time outside what is stored: say which bound, not the format
+            raise ToolError(f"{name} is {ranges[0]}.") from None
         raise ToolError(f"{name} must be an ISO 8601 date or time, e.g. 2026-11-27 or 2026-11-27T10:00:00Z.") from None
 
 

@@ -37,7 +37,7 @@ async def test_tools_refuse_an_out_of_range_date_as_a_tool_error(service: Postmo
         incident_id = captured.structured_content["id"]  # type: ignore[index]
         for when in OUT_OF_RANGE:
             found = await client.call_tool("search_incidents", {"query": "looped", "since": when})
-            assert found.is_error and "since must be" in found.content[0].text  # type: ignore[union-attr]
+            assert found.is_error and "since is out of range" in found.content[0].text  # type: ignore[union-attr]
             item = {"incident_id": incident_id, "title": "Cap the tool-call loop at five", "due_at": when}
             added = await client.call_tool("add_action_item", item)
             assert added.is_error and "due_at" in added.content[0].text  # type: ignore[union-attr]
