@@ -2,9 +2,8 @@
 blameless-language check and fix verification. Registered by server/cli/app.py from COMMANDS."""
 
 import json
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -256,17 +255,16 @@ DOCUMENT_SUFFIXES = (".md", ".markdown", ".txt", ".rst", ".adoc", ".html")
 def _text_to_check(text: str) -> str:
     """What `check-blameless` reads: stdin for `-`, the file a single word names, else the words themselves. A word
     that looks like a file name but names none is refused: checking the name would pass a CI gate green."""
-    if text == "-":
-        return _document(sys.stdin.buffer, "stdin")
+    from agent_postmortem.ingest.jsonfile import STDIN
+
     word = text.strip()
-    if not word or any(c.isspace() for c in word) or len(word) > 4096:
+    if word != STDIN and (not word or any(c.isspace() for c in word) or len(word) > 4096):
         return text
     path = Path(word).expanduser()
     if path.is_dir():
         raise IsADirectoryError(21, "a directory, not a file to check", word)
-    if path.exists():  # a file, or a pipe: `check-blameless <(git show HEAD:postmortem.md)` names /dev/fd/63
-        with path.open("rb") as handle:
-            return _document(handle, path.name)
+    if word == STDIN or path.exists():  # a file, or a pipe: `<(git show HEAD:postmortem.md)` names /dev/fd/63
+        return _document(path)
     if path.suffix.lower() in DOCUMENT_SUFFIXES or "/" in word:
         raise FileNotFoundError(2, "no such file to check (give the words themselves in quotes, or - for stdin)", word)
     return text
@@ -275,13 +273,14 @@ def _text_to_check(text: str) -> str:
 MAX_DOCUMENT_BYTES = 1_000_000  # a long postmortem is ~50 KB; a file far past it is a log or the wrong file
 
 
-def _document(source: BinaryIO, name: str) -> str:
-    data = source.read(MAX_DOCUMENT_BYTES + 1)
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise ValueError(f"{name} is over {MAX_DOCUMENT_BYTES // 1_000_000} MB: give the draft, not a log or archive")
-    if b"\x00" in data:
-        raise ValueError(f"{name} is not text (it holds NUL bytes): give the draft as text or Markdown")
-    return data.decode("utf-8", errors="replace")
+def _document(path: Path) -> str:
+    """The draft in a file or on stdin, through the one reader of input files (UTF-8, a BOM, gzip), bounded."""
+    from agent_postmortem.ingest.jsonfile import display_name, read_text
+
+    text = read_text(path, not_text="give the draft as text or Markdown", limit=MAX_DOCUMENT_BYTES)
+    if "\x00" in text:
+        raise ValueError(f"{display_name(path)} is not text (it holds NUL bytes): give the draft as text or Markdown")
+    return text
 
 
 def verify_fix(

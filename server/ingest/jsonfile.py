@@ -4,7 +4,9 @@ A file is UTF-8, with or without a byte-order mark. Every error names the file a
 the column and what was expected); a validation error names the field path (`timeline.0.at`), never the value.
 """
 
+import contextlib
 import gzip
+import io
 import sys
 import zlib
 from collections.abc import Iterator
@@ -60,12 +62,18 @@ def display_name(path: Path) -> str:
     return "stdin" if str(path) == STDIN else path.name
 
 
-def read_bytes(path: Path) -> bytes:
-    """The file's bytes (standard input for `-`), gunzipped when gzip-compressed; zstd is refused with what to do."""
-    raw = sys.stdin.buffer.read() if str(path) == STDIN else path.read_bytes()
+def read_bytes(path: Path, *, limit: int | None = None) -> bytes:
+    """The file's bytes (standard input for `-`), gunzipped when gzip-compressed; zstd is refused with what to do.
+    With `limit`, more bytes than that are refused before the rest is read."""
+    if limit is None:
+        raw = sys.stdin.buffer.read() if str(path) == STDIN else path.read_bytes()
+    else:
+        with contextlib.nullcontext(sys.stdin.buffer) if str(path) == STDIN else path.open("rb") as source:
+            raw = _bounded(source.read(limit + 1), limit, path)
     if raw.startswith(GZIP):
         try:
-            return gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as unzipped:
+                return unzipped.read() if limit is None else _bounded(unzipped.read(limit + 1), limit, path)
         except (OSError, EOFError, zlib.error):
             raise InputFileError(f"{display_name(path)}: gzip data that does not decompress (truncated?)") from None
     if raw.startswith(ZSTD):
@@ -73,10 +81,17 @@ def read_bytes(path: Path) -> bytes:
     return raw
 
 
-def read_text(path: Path, *, not_text: str = "save the file as UTF-8") -> str:
+def _bounded(raw: bytes, limit: int, path: Path) -> bytes:
+    if len(raw) > limit:
+        raise InputFileError(f"{display_name(path)} is over {limit:,} bytes: give the document, not a log or archive")
+    return raw
+
+
+def read_text(path: Path, *, not_text: str = "save the file as UTF-8", limit: int | None = None) -> str:
     """The whole file as text (UTF-8, a BOM skipped, gzip decompressed), standard input for `-`; a decoding error
-    names the line and column, then `not_text` (what such a file probably is and what to do)."""
-    raw = read_bytes(path).removeprefix(BOM)
+    names the line and column, then `not_text` (what such a file probably is and what to do). `limit`: at most that
+    many bytes as read."""
+    raw = read_bytes(path, limit=limit).removeprefix(BOM)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:

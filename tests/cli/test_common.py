@@ -185,7 +185,7 @@ def test_check_blameless_reads_a_file_it_is_given_and_refuses_one_that_is_not_th
     assert binary.returncode == 2 and b"not text" in binary.stderr
     huge = subprocess.run([str(POSTMORTEM), "check-blameless", "-"], input=b"The cache filled up. " * 50_000,
                           env=environment(tmp_path), capture_output=True, timeout=600, check=False)  # fmt: skip
-    assert huge.returncode == 2 and b"over 1 MB" in huge.stderr and not huge.stdout
+    assert huge.returncode == 2 and b"over 1,000,000 bytes" in huge.stderr and not huge.stdout
 
 
 def test_an_incident_is_resolved_and_reopened_from_the_terminal(tmp_path: Path) -> None:

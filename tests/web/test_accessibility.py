@@ -4,7 +4,6 @@ with a text alternative and its numbers in a table, text contrast computed from 
 ratios), a skip link and a visible focus ring on every control reached with Tab, a draft accepted with the keyboard
 alone, and chart text still readable at 360 px and at 200% zoom."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,8 @@ import pytest
 
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import IncidentCreate
-from tests.http_server import TOKEN, serving
-from tests.web.browser import chromium
-from tests.web.site import draft, seeded_service
+from tests.http_server import TOKEN
+from tests.web.site import draft
 
 pytestmark = pytest.mark.browser
 
@@ -24,19 +22,6 @@ AUDIT = Path(__file__).with_name("audit.js").read_text(encoding="utf-8")
 FOCUS = """() => { const e = document.activeElement; const s = getComputedStyle(e);
   return [e.tagName + ' ' + (e.innerText || e.name || '').slice(0, 30), s.outlineStyle, parseFloat(s.outlineWidth),
           e.matches(':focus-visible'), e.closest('main') !== null]; }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as found:
-        yield found
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, PostmortemService, str]]:
-    service, drafted = seeded_service(tmp_path_factory.mktemp("web-a11y") / "home")
-    with serving(service) as base:
-        yield base, service, drafted
 
 
 def _signed_in(browser: Any, base: str, width: int = 1280) -> Any:

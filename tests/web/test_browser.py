@@ -14,23 +14,10 @@ from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import DraftFactor, IncidentCreate, SeedIncident, TimelineEventCreate, utcnow
 from tests.factories import HOSTILE, make_service
 from tests.http_server import TOKEN, serving
-from tests.web.browser import Watch, chromium, screenshot
-from tests.web.site import DRAFT_TITLE, draft, seeded_service
+from tests.web.browser import Watch, screenshot
+from tests.web.site import DRAFT_TITLE, draft
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as found:
-        yield found
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, PostmortemService, str]]:
-    service, drafted = seeded_service(tmp_path_factory.mktemp("web-browser") / "home")
-    with serving(service) as base:
-        yield base, service, drafted
 
 
 def test_a_person_signs_in_searches_accepts_a_draft_moves_an_item_and_reads_the_dashboard(

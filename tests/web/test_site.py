@@ -25,16 +25,9 @@ from agent_postmortem.web.auth import COOKIE, IDLE_TTL, SESSION_TTL, Sessions, s
 from agent_postmortem.web.cache import Memo
 from tests.factories import make_service
 from tests.http_server import TOKEN, serve_process, serving
-from tests.web.site import DRAFT_TITLE, csrf_of, seeded_service, sign_in
+from tests.web.site import DRAFT_TITLE, csrf_of, sign_in
 
 PAGES = ("/incidents", "/incidents/INC-1", "/patterns", "/actions", "/dashboard", "/incidents/INC-1/report.html")
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, PostmortemService, str]]:
-    service, drafted = seeded_service(tmp_path_factory.mktemp("web") / "home")
-    with serving(service) as base:
-        yield base, service, drafted
 
 
 @pytest.fixture

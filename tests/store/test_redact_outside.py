@@ -1,0 +1,84 @@
+"""Secret shapes found from outside (capturing hostile incidents through the CLI and the MCP tools): each is
+redacted, its look-alikes survive, and a capture through the CLI stores none of them."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent_postmortem.store.redact import redact, redact_text
+from tests.processes import postmortem
+
+OUTSIDE_MISSES = [  # (what, text, the secret): found by capturing hostile incidents through the CLI and MCP tools
+    (
+        "JWT cut off after its payload",
+        "auth=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODk",
+        "eyJzdWIiOiIx",
+    ),
+    (
+        "encrypted JWT (JWE)",
+        "token eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyK.48V1_ALb6US04U3b."
+        "5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4.XFBoMYUZodetZdvTiFvSkQ",
+        "OKOawDo13gRp2oja",
+    ),
+    ("pw in tool arguments", '{"user": "svc", "pw": "hunter2Secret"}', "hunter2Secret"),
+    ("DB_PASS in an env file", "DB_HOST=db\nDB_PASS=hunter2Secret\n", "hunter2Secret"),
+    ("Cookie header", "Cookie: session=abcd1234efgh5678ijkl; csrftoken=Zx9YqW8vU7tS6rR5", "abcd1234efgh5678"),
+    ("Set-Cookie header", "Set-Cookie: sessionid=abcd1234efgh5678ijkl; Path=/; HttpOnly", "abcd1234efgh5678"),
+    ("Cookie in JSON headers", '{"headers": {"Cookie": "sid=abcd1234efgh5678ijkl"}}', "abcd1234efgh5678"),
+    ("Groq key", "GROQ gsk_abcdEFGHijklMNOPqrstUVWXyz0123456789abcdEFGHijklMNOP", "abcdEFGHijklMNOP"),
+    ("xAI key", "xai-" + "abcdEFGHijklMNOPqrstUVWXyz0123456789" * 2 + "abcdefgh", "abcdEFGHijklMNOP"),
+    ("Perplexity key", "pplx-" + "0123456789abcdefABCDEF0123456789abcdefABCDEF0123", "0123456789abcdef"),
+    ("Replicate token", "r8_" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0", "Ab3dEf6hIj9kLm2n"),
+    ("LangSmith key", "lsv2_pt_" + "0123456789abcdef" * 2 + "_0123456789", "0123456789abcdef"),
+    ("Tavily key", "tvly-dev-AbCdEfGhIjKlMnOpQrStUvWxYz012345", "AbCdEfGhIjKlMnOp"),
+    (
+        "key= in a URL",
+        "GET https://maps.example.com/api/geocode?address=x&key=Ab3dEf6hIj9kLm2nOp5q",
+        "Ab3dEf6hIj9kLm2n",
+    ),
+    ("curl -u name:password", "$ curl -sS -u admin:hunter2Secret https://api.example.com/v1/orders", "hunter2Secret"),
+    ("curl --user name:password", "curl --user admin:hunter2Secret https://x.example", "hunter2Secret"),
+    ("URL password without a user name", "REDIS_URL=redis://:hunter2Secret@cache:6379/0", "hunter2Secret"),
+    ("quoted password with spaces", 'config: {"password": "correct horse 2 battery staple"}', "battery staple"),
+    ("JSON-escaped quoted password with spaces", '{\\"password\\": \\"correct horse 2 battery\\"}', "2 battery"),
+    ("Vault token", "X-Vault: hvs.CAESIJlWh3ZJzq4bF5x8hX1kzNvYQZ3K0bG5cGhJY", "CAESIJlWh3ZJzq4b"),
+    ("Grafana service account token", "glsa_AbCdEfGhIjKlMnOpQrStUvWxYz012345_abcdef12", "AbCdEfGhIjKlMnOp"),
+]
+
+
+@pytest.mark.parametrize(("what", "text", "secret"), OUTSIDE_MISSES, ids=[m[0] for m in OUTSIDE_MISSES])
+def test_each_miss_found_from_outside_is_redacted(what: str, text: str, secret: str) -> None:
+    redacted, counts = redact_text(text)
+    assert secret not in redacted, (what, redacted)
+    assert "[REDACTED:" in redacted and redact(redacted) == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "first pass: skipped; second pass: ok; pass=yes; bypass=enabled1; tests pass: 12/12",
+        "the cookie jar was full; Cookie: none; Set-Cookie header missing; cookie=chocolate",
+        "keyboard?key=ArrowDown and a JWT header alone eyJhbGciOiJIUzI1NiJ9 is no token",
+        'ls -u file:name; docker run --user 1000:1000 img; https://user@host/path; the "password" field was "not set"',
+    ],
+)
+def test_look_alikes_of_the_rules_found_from_outside_survive(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_a_capture_through_the_cli_stores_none_of_the_misses_found_from_outside(tmp_path: Path) -> None:
+    """The whole path, as found: `postmortem capture --file` with them in tool arguments, title and description."""
+    incident = {
+        "title": "Refund agent failed " + OUTSIDE_MISSES[0][1],
+        "description": "\n".join(text for _, text, _ in OUTSIDE_MISSES[1:]),
+        "tool_args": json.dumps({"pw": "hunter2Secret", "headers": {"Cookie": "sid=abcd1234efgh5678ijkl"}}),
+    }
+    path = tmp_path / "incident.json"
+    path.write_text(json.dumps(incident))
+    home = tmp_path / "home"
+    assert postmortem("capture", "--file", str(path), home=home).returncode == 0
+    shown = postmortem("export", "-o", str(tmp_path / "out.jsonl"), home=home)
+    assert shown.returncode == 0, shown.stderr.decode()
+    stored = (tmp_path / "out.jsonl").read_text() + (home / "postmortem.db").read_bytes().decode("latin-1")
+    assert not [what for what, _, secret in OUTSIDE_MISSES if secret in stored]
