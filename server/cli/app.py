@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from agent_postmortem.cli import blameless as cli_blameless
 from agent_postmortem.cli import configure_process, end_interrupted, interrupted
 from agent_postmortem.cli import home as cli_home
 from agent_postmortem.cli import ingest as cli_ingest
@@ -279,6 +280,7 @@ for _name, _command in [
     *cli_ingest.COMMANDS,
     *cli_steps.COMMANDS,
     *cli_loop.COMMANDS,
+    *cli_blameless.COMMANDS,
     ("check", check),
     ("reindex", reindex),
     ("redact", redact),
