@@ -173,7 +173,10 @@ def serve(
         stateless=stateless or configured.http_stateless,
         for_team=for_team,
     )
-    uvicorn.run(asgi, host=host, port=port, log_level="warning", **proxy_options(configured.trusted_proxies))
+    # log_config=None: uvicorn's lines go through the process's redacting handler, not handlers of its own
+    uvicorn.run(
+        asgi, host=host, port=port, log_level="warning", log_config=None, **proxy_options(configured.trusted_proxies)
+    )
 
 
 def ui(port: Annotated[int, typer.Option(help="loopback port (0: a free one)")] = 0) -> None:

@@ -37,4 +37,4 @@ def run_ui(settings: Settings, *, port: int, announce: Callable[[str], None]) ->
     app = RateLimit(web_view(Web(lambda team: lazy.get(), security, sessions=sessions)), per_minute=6_000)
     lazy.start()  # the store and the model load while the browser opens
     announce(sign_in_url(port, sessions.issue_link(settings.team)))
-    uvicorn.run(app, host=HOST, port=port, log_level="warning", lifespan="off")
+    uvicorn.run(app, host=HOST, port=port, log_level="warning", log_config=None, lifespan="off")  # logs redacted
