@@ -119,9 +119,9 @@ def search(
         filters = SearchFilters.pick(locals())
         result = svc.search_incidents(query=query, limit=limit, mode=cast(Any, mode), filters=filters)
     if not emit(result, as_json):
-        from agent_postmortem.cli.view import similar_table
+        from agent_postmortem.cli.view import SimilarView
 
-        out.print(similar_table(result.hits))
+        out.print(SimilarView(result.hits))
 
 
 def list_(

@@ -1,13 +1,14 @@
 """The human views of the CLI and the demo (scripts use --json). Every stored value is shown through
 server/cli/output.py: as text, never markup, with its control characters visible."""
 
+import textwrap
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 
-from agent_postmortem.cli.output import cell, fields, line, table
+from agent_postmortem.cli.output import cell, fields, line, table, visible
 
 if TYPE_CHECKING:
     from agent_postmortem.analysis.blameless import BlamelessReport
@@ -29,6 +30,31 @@ def clipped(text: str, limit: int) -> str:
     cut = text[: limit - 1]
     words = cut.rsplit(" ", 1)[0] if " " in cut[limit // 2 :] else cut
     return words.rstrip(" ,;:-") + "…"
+
+
+class SimilarView:
+    """Similar past incidents: a table on a wide terminal, and on a narrow one (under WIDE columns, such as the
+    80 of a default terminal or a pipe) one block per incident, so that titles and root causes are not wrapped a
+    word to a line in eight narrow columns."""
+
+    WIDE = 120
+
+    def __init__(self, hits: "list[SimilarIncident]") -> None:
+        self.hits = hits
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width >= self.WIDE:
+            yield similar_table(self.hits)
+            return
+        head = "Similar past incidents, ranked by relevance (meaning and shared words); cosine: meaning alone"
+        yield from (line((part, "italic")) for part in textwrap.wrap(head, max(20, options.max_width)))
+        for n, h in enumerate(self.hits, start=1):
+            yield line(f"{n:>2}. ", (h.id, "bold"), f"  relevance {h.relevance:.2f}  cosine {h.score:.2f}  ",
+                       (h.category, "cyan"), "  ", h.severity)  # fmt: skip
+            width = max(20, options.max_width - 4)
+            yield from (line("    ", part) for part in textwrap.wrap(visible(h.title), width) or ["-"])
+            cause = textwrap.wrap("root cause: " + visible(clipped(h.root_cause or "-", 200)), width)
+            yield from (line("    ", part) for part in cause)
 
 
 def similar_table(hits: "list[SimilarIncident]") -> Table:
@@ -95,7 +121,7 @@ def show_decision(out: Console, r: "ClassifyResult", *, incident_id: str | None 
     if r.redacted:
         out.print(line("  redacted: ", ", ".join(f"{k} {v}" for k, v in r.redacted.items())))
     if r.similar:
-        out.print(similar_table(r.similar))
+        out.print(SimilarView(r.similar))
     if r.open_action_items:
         out.print("Open action items on similar incidents (finish these before drafting new ones):")
         out.print(actions_table(r.open_action_items))

@@ -162,7 +162,7 @@ def test_search_shows_the_score_its_rows_are_ranked_by_and_the_cosine_labelled(r
 
     assert run("import", str(SEED)).exit_code == 0
     text = run("search", "rate limited by the fares provider").stdout
-    rows = re.findall(r"^│ (\d+) +│ (INC-\d+) +│ (-?[\d.]+) +│ ([\d.]+) +│", text, flags=re.MULTILINE)
+    rows = re.findall(r"^ *(\d+)\. (INC-\d+)  relevance (-?[\d.]+)  cosine ([\d.]+)  ", text, flags=re.MULTILINE)
     assert len(rows) == 5 and "relevance" in text and "cosine" in text
     assert [int(r[0]) for r in rows] == [1, 2, 3, 4, 5]
     relevance = [float(r[2]) for r in rows]

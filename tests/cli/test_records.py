@@ -157,3 +157,18 @@ def test_search_for_nothing_says_what_to_give_instead_of_ranking_every_incident(
         said = result.stderr.decode()
         assert result.returncode == 2 and result.stdout == b"", said
         assert said.startswith("error: give a query") and said.count("\n") == 1, said
+
+
+def test_similar_incidents_at_80_columns_are_blocks_not_a_table_wrapped_a_word_a_line(tmp_path: Path) -> None:
+    """At 80 columns (a default terminal, and `make demo`'s pipe) the eight-column table of similar incidents wrapped
+    each title and root cause a word or two to a line; it is one block per incident there, a table when wide."""
+    title = "Travel agent kept retrying flight search until the fares API throttled every user"
+    capture(make_service(tmp_path, llm=None), title=title + "\x1b[2J")
+    narrow = postmortem("search", "fares API throttled", home=tmp_path, env={"COLUMNS": "80"})
+    shown = narrow.stdout.decode()
+    assert narrow.returncode == 0 and "┃" not in shown and " 1. INC-1  relevance " in shown, shown
+    assert "    Travel agent kept retrying flight search until the fares API throttled every\n    user" in shown
+    assert "\x1b" not in shown
+    assert all(len(row) <= 80 and row == row.rstrip() for row in shown.splitlines()), shown
+    wide = postmortem("search", "fares API throttled", home=tmp_path, env={"COLUMNS": "160"})
+    assert wide.returncode == 0 and "┃ # ┃ id" in wide.stdout.decode(), wide.stdout.decode()
