@@ -87,7 +87,7 @@ def _run(out: Console, home: Path, output: Path | None, *, keep: bool) -> dict[s
         out.print(line("\n4. Post-mortem report written to: ", (path, "bold")))
     else:
         out.print(line("\n4. The post-mortem report (-o FILE writes it to a file):\n"))
-        out.print(cell(text))
+        out.print(cell(text), soft_wrap=True)  # Markdown kept as it is: no line breaks added at the width
     report = None if path is None else str(path)
     return {"home": str(home) if keep else None, "incident_id": captured.id, "drafted": drafted, "report": report}
 

@@ -33,6 +33,22 @@ def test_the_demo_removes_its_temporary_home_and_prints_the_report(
     assert left == [] and Path(json.loads(stdout)["report"]).is_file() and (kept / "postmortem.db").is_file()
 
 
+def test_the_demo_on_an_80_column_terminal_prints_the_report_markdown_unbroken(
+    tmp_path: Path, model_cache: Path, embedder: object
+) -> None:
+    """The report the demo prints was hard-wrapped at the terminal's width: table rows broke mid-row, so the Markdown
+    a user copied from it was no longer a table. The terminal wraps it now; the text keeps its lines."""
+    env = {"POSTMORTEM_MODEL_CACHE": str(model_cache), "COLUMNS": "80"}
+    result = postmortem("demo", home=tmp_path / "unused", env=env)
+    shown = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    report = shown[shown.index("# Post-mortem: ") :]
+    rows = [row for row in report.splitlines() if row.startswith("|")]
+    assert rows and all(row.endswith("|") for row in rows), rows
+    assert "| Rank | Incident | Relevance | Cosine | Category | Severity | Status | Title | Root cause |" in rows
+    assert " 1. INC-" in shown[: shown.index("# Post-mortem: ")]  # similar incidents as blocks at 80 columns
+
+
 def test_eval_removes_its_temporary_homes(tmp_path: Path, model_cache: Path, embedder: object) -> None:
     args = ["eval", "--backend", "reference", "--cases", "01_*", "--json"]
     left, stdout = _left_in(tmp_path / "tmp", args, tmp_path / "unused", model_cache)
