@@ -178,7 +178,8 @@ def _url(value: str | None, name: str, schemes: tuple[str, ...]) -> str | None:
     url = str(value).strip()
     try:
         parts = urlsplit(url)
-        usable = parts.scheme in schemes and (parts.scheme == "sqlite" or bool(parts.hostname))
+        # a database URL may leave the host to libpq: the default socket (postgresql:///db) or ?host=/run/postgresql
+        usable = parts.scheme in schemes and (parts.scheme in DATABASE_SCHEMES or bool(parts.hostname))
         parts.port  # noqa: B018 - read for its check: a port that is not a number raises
     except ValueError:  # a malformed port or IPv6 address
         usable = False

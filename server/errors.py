@@ -145,7 +145,8 @@ def storage_failure(error: BaseException) -> str:
 
 
 # The drivers' reasons for a connection that could not be made (psycopg 3, SQLite): the server is down or
-# unreachable, the credentials or the database name are wrong, or the file cannot be opened.
+# unreachable, the credentials or the database name are wrong, or the file cannot be opened. Looked for anywhere in
+# the reason: psycopg puts "connection is bad: " before libpq's "connection to server on socket ... failed".
 _NO_CONNECTION = (
     "connection failed",
     "connection to server",
@@ -155,7 +156,8 @@ _NO_CONNECTION = (
 
 
 def _could_not_connect(reason: str) -> bool:
-    return reason.lower().startswith(_NO_CONNECTION)
+    said = reason.lower()
+    return any(words in said for words in _NO_CONNECTION)
 
 
 def is_storage_failure(error: BaseException) -> bool:

@@ -255,9 +255,19 @@ def test_an_unknown_log_level_is_one_line_naming_the_levels_and_the_command_runs
         assert "verbose" not in said
 
 
-def test_a_database_server_that_cannot_be_reached_is_said_so_with_what_to_check(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://agent:sk-live-CANARY@127.0.0.1:9/postmortem",  # port 9 (discard): nothing listens
+        # libpq's Unix-socket forms: they were refused as "must be a URL that starts with sqlite:// or postgresql://",
+        # and a socket that was not there was "could not complete this ... If the disk is full"
+        "postgresql+psycopg://agent:sk-live-CANARY@/postmortem?host=/nonexistent-socket-dir&port=5432",
+        "postgresql:///postmortem?host=/nonexistent-socket-dir&password=sk-live-CANARY",
+    ],
+    ids=["tcp", "socket-query", "socket-default-host"],
+)
+def test_a_database_server_that_cannot_be_reached_is_said_so_with_what_to_check(tmp_path: Path, url: str) -> None:
     """`list` on an unreachable PostgreSQL said the change was rolled back and the disk might be full."""
-    url = "postgresql://agent:sk-live-CANARY@127.0.0.1:9/postmortem"  # port 9 (discard): nothing listens
     done = postmortem("list", home=tmp_path / "home", env={"POSTMORTEM_DATABASE_URL": url})
     said = done.stderr.decode()
     assert done.returncode == 1 and said.count("\n") == 1, said
