@@ -258,7 +258,7 @@ class TeamServices:
     def for_team(self, team: str) -> LazyService:
         with self._lock:
             if team not in self._lazy:
-                self._lazy[team] = LazyService(lambda: self._build(team))
+                self._lazy[team] = LazyService(lambda: self._build(team), team=team)
             return self._lazy[team]
 
     def get(self) -> "PostmortemService":

@@ -201,9 +201,13 @@ class LazyService:
     """Builds the service (and warms the embedding model) in a background thread, so that the MCP
     handshake never waits for the database, chromadb, torch or the model."""
 
-    def __init__(self, build: Callable[[], PostmortemService], *, keep_index: bool = True) -> None:
-        """`keep_index`: own the vector index when no other process does, and keep it in line (a server does)."""
+    def __init__(
+        self, build: Callable[[], PostmortemService], *, keep_index: bool = True, team: str = "default"
+    ) -> None:
+        """`keep_index`: own the vector index when no other process does, and keep it in line (a server does);
+        `team`: whose knowledge base it is (named in what the log says of it)."""
         self._build = build
+        self._team = team
         self._keep_index = keep_index
         self._ready = threading.Event()
         self._service: PostmortemService | None = None
@@ -223,9 +227,13 @@ class LazyService:
             self._service = service
             self._ready.set()
             if service.store.count() == 0:  # said once, where a server's operator looks
-                logger.warning(
-                    "the knowledge base is empty, so every capture is novel until it has past incidents: %s", EMPTY_HINT
-                )
+                whose, hint = "the knowledge base", EMPTY_HINT
+                if self._team != "default":  # the CLI reaches a team's knowledge base through POSTMORTEM_TEAM
+                    whose, hint = (
+                        f"team {self._team}'s knowledge base",
+                        EMPTY_HINT.replace("`postmortem ", f"`POSTMORTEM_TEAM={self._team} postmortem "),
+                    )
+                logger.warning("%s is empty, so every capture is novel until it has past incidents: %s", whose, hint)
             load = getattr(service.knowledge.embedder, "load", None)
             if load is not None:
                 load()

@@ -362,3 +362,23 @@ async def test_a_timeline_event_dated_in_the_future_is_refused(service: Postmort
     assert not past.is_error
     timeline = service.get_incident(incident_id).timeline
     assert [e.at.year for e in timeline if e.description == "Rolled back"] == [2024]
+
+
+def test_an_empty_team_knowledge_base_is_named_with_the_command_that_fills_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server of two teams warned 'the knowledge base is empty ... `postmortem import FILE.jsonl`' twice: it did not
+    say whose, and the command it gave loads the default knowledge base, not the team's."""
+    for team in ("default", "payments"):
+        lazy = LazyService(lambda home=tmp_path / team: make_service(home), keep_index=False, team=team)
+        with caplog.at_level("WARNING", logger="agent_postmortem.service.runtime"):
+            lazy.get()
+            deadline = time.monotonic() + 30  # said by the opening thread just after the service is ready
+            while sum("is empty" in r.getMessage() for r in caplog.records) < 1 + (team != "default"):
+                assert time.monotonic() < deadline, caplog.records
+                time.sleep(0.05)
+    said = [r.getMessage() for r in caplog.records if "is empty" in r.getMessage()]
+    assert said[0].startswith("the knowledge base is empty") and "`postmortem import FILE.jsonl`" in said[0], said
+    assert said[1].startswith("team payments's knowledge base is empty"), said
+    assert "`POSTMORTEM_TEAM=payments postmortem import FILE.jsonl`" in said[1], said
+    assert "`POSTMORTEM_TEAM=payments postmortem init --seed`" in said[1] and len(said) == 2, said
