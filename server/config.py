@@ -3,6 +3,7 @@
 import ipaddress
 import os
 import re
+import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -106,7 +107,7 @@ class Settings:
             http_rate_per_minute=_positive(e.get("POSTMORTEM_HTTP_RATE") or "600", "POSTMORTEM_HTTP_RATE"),
             trusted_proxies=_proxies(e.get("POSTMORTEM_TRUSTED_PROXIES")),
             tokens_file=Path(e["POSTMORTEM_TOKENS_FILE"]) if e.get("POSTMORTEM_TOKENS_FILE") else None,
-            team=_team(e.get("POSTMORTEM_TEAM") or "default"),
+            team=_team(e.get("POSTMORTEM_TEAM") or "default", e.get("POSTMORTEM_TOKENS_FILE")),
             http_stateless=_flag(e.get("POSTMORTEM_HTTP_STATELESS"), "POSTMORTEM_HTTP_STATELESS"),
             chroma_url=_url(e.get("POSTMORTEM_CHROMA_URL"), "POSTMORTEM_CHROMA_URL", HTTP_SCHEMES),
             chroma_database=e.get("POSTMORTEM_CHROMA_DATABASE") or "postmortem",
@@ -119,8 +120,23 @@ class Settings:
         )
 
 
-def _team(name: str) -> str:
-    return check_team(name.strip())
+def _team(name: str, tokens_file: str | None) -> str:
+    """The team named, refused when a tokens file is set and no token of it is that team's: a misspelt
+    POSTMORTEM_TEAM read an empty knowledge base that no server serves (and a capture would be stored there)."""
+    team = check_team(name.strip())
+    if team == DEFAULT_TEAM or not tokens_file:
+        return team
+    try:
+        entries = tomllib.loads(Path(tokens_file).read_text(encoding="utf-8")).get("token", [])
+        teams = sorted({t["team"] for t in entries if isinstance(t, dict) and isinstance(t.get("team"), str)})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        return team  # the file's own problem is reported where it is read
+    if team not in teams:
+        raise ValueError(
+            f"POSTMORTEM_TEAM={team} is no team of POSTMORTEM_TOKENS_FILE ({tokens_file}), whose teams are "
+            f"{', '.join(teams) or 'none yet'}; `postmortem token add --team {team}` adds it"
+        )
+    return team
 
 
 def _embedder(value: str) -> str:

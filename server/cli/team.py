@@ -1,12 +1,13 @@
 """`postmortem token`: the team tokens of the HTTP server (server/http/teams.py)."""
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from agent_postmortem.cli.common import JsonOpt, emit, err, settings, user_errors
+from agent_postmortem.cli.common import JsonOpt, emit, err, user_errors
 
 token_app = typer.Typer(help="Team tokens for the HTTP server (POSTMORTEM_TOKENS_FILE).", no_args_is_help=True)
 
@@ -31,7 +32,10 @@ def token_add(
 
 
 def _tokens_file(file: Path | None) -> Path:
-    path = file or settings().tokens_file
+    """--file, or POSTMORTEM_TOKENS_FILE as is: these commands manage the file's teams, so POSTMORTEM_TEAM (which
+    must name one of them) is not read; `token add --team NEW` with POSTMORTEM_TEAM=NEW set makes the team."""
+    found = os.environ.get("POSTMORTEM_TOKENS_FILE")
+    path = file or (Path(found) if found else None)
     if path is None:
         raise ValueError("give --file or set POSTMORTEM_TOKENS_FILE")
     return path

@@ -353,3 +353,26 @@ async def test_a_revoked_token_is_refused_mid_session_and_a_new_one_works_withou
         await anyio.sleep(1.2)
         async with client(url, fresh) as newcomer:
             assert data(await newcomer.call_tool("knowledge_stats", {}))["incidents"] == 0  # its own team
+
+
+def test_a_team_the_tokens_file_does_not_have_is_refused_before_anything_is_read_or_stored(tmp_path: Path) -> None:
+    """POSTMORTEM_TEAM=gamma (a typo, or a team no token was made for) listed an empty knowledge base that no server
+    serves, and a capture was stored there; the file's teams are named, and `token add` still makes the team."""
+    from tests.processes import postmortem
+
+    path, home = tmp_path / "tokens.toml", tmp_path / "home"
+    assert _token_add(path, "--team", "alpha").returncode == 0
+    env = {"POSTMORTEM_TOKENS_FILE": str(path), "POSTMORTEM_TEAM": "gamma"}
+    for args in (["list"], ["capture", "--title", "Agent timed out calling the CRM"]):
+        refused = postmortem(*args, home=home, env=env)
+        said = refused.stderr.decode()
+        assert refused.returncode == 2 and refused.stdout == b"" and said.count("\n") == 1, said
+        assert f"POSTMORTEM_TEAM=gamma is no team of POSTMORTEM_TOKENS_FILE ({path}), whose teams are alpha" in said
+    assert not (home / "teams" / "gamma").exists()
+    made = subprocess.run(
+        [str(Path(sys.executable).parent / "postmortem"), "token", "add", "--team", "gamma"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, **env},
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert postmortem("list", home=home, env=env).returncode == 0
+    assert postmortem("list", home=home, env={**env, "POSTMORTEM_TEAM": ""}).returncode == 0  # the default team
