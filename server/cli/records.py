@@ -132,7 +132,8 @@ def list_(
 
     with user_errors():
         filters = SearchFilters.of(status=status)
-        rows = read_records(lambda store: store.list_incidents(limit=limit + 1, filters=filters)) or []
+        found = read_records(lambda store: store.list_incidents(limit=limit + 1, filters=filters))
+    rows = found or []
     if as_json:  # the summaries' models are loaded only here: the table needs none of them
         from agent_postmortem.service.results import IncidentList, IncidentSummary
 
@@ -142,6 +143,12 @@ def list_(
         return
     from agent_postmortem.cli.view import incidents_table
 
+    if found is None:  # no home: read_records said so
+        return
+    if not rows:  # not an empty table, which reads like a display fault
+        none = "no incidents yet: `postmortem capture` or `postmortem import` adds some"
+        err.print(f"no {status} incidents" if status else none, markup=False)
+        return
     out.print(incidents_table(rows[:limit]))
     more_note(limit if len(rows) > limit else None, "incidents", pages=False)
 

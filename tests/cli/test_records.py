@@ -172,3 +172,14 @@ def test_similar_incidents_at_80_columns_are_blocks_not_a_table_wrapped_a_word_a
     assert all(len(row) <= 80 and row == row.rstrip() for row in shown.splitlines()), shown
     wide = postmortem("search", "fares API throttled", home=tmp_path, env={"COLUMNS": "160"})
     assert wide.returncode == 0 and "┃ # ┃ id" in wide.stdout.decode(), wide.stdout.decode()
+
+
+def test_list_with_nothing_to_show_says_so_instead_of_an_empty_table(tmp_path: Path) -> None:
+    """`list` on a home with no incident of the status asked for (or none at all) printed a table with no rows."""
+    home = tmp_path / "home"
+    never = postmortem("list", home=home)
+    assert never.returncode == 0 and never.stdout == b"" and b"nothing stored yet" in never.stderr
+    capture(make_service(home, llm=None))
+    none = postmortem("list", "--status", "resolved", home=home)
+    assert none.returncode == 0 and none.stdout == b"" and none.stderr == b"no resolved incidents\n", none.stderr
+    assert b"INC-1" in postmortem("list", home=home).stdout
