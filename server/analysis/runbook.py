@@ -93,6 +93,14 @@ class RunbookEntry(BaseModel):
     generated_at: datetime
 
 
+def _error(i: Incident) -> str:
+    """`Type: message`, the type once: a message that starts with its type (as Python's `str(exc)` does for many
+    clients' errors) is not prefixed again."""
+    message = mask_volatile(i.error_message or "")
+    kind = i.error_type or "error"
+    return message if message.startswith(kind) else f"{kind}: {message}".strip(": ")
+
+
 def runbook_entry(
     key: str,
     title: str,
@@ -106,11 +114,7 @@ def runbook_entry(
 ) -> RunbookEntry:
     """A runbook entry from the analysed incidents of a category or pattern (newest first) and their items.
     `recurred`: for a completed item, the incidents seen after it was completed (the fix did not hold)."""
-    errors = Counter(
-        f"{i.error_type or 'error'}: {mask_volatile(i.error_message or '')}".strip(": ")
-        for i in incidents
-        if i.error_type or i.error_message
-    )
+    errors = Counter(_error(i) for i in incidents if i.error_type or i.error_message)
     places = Counter(f"{i.agent or '-'} / {i.tool or '-'}" for i in incidents if i.agent or i.tool)
     symptoms = [f"{text} (seen {n}x)" if n > 1 else text for text, n in errors.most_common(5)]
     symptoms += [f"in agent / tool {p}" for p, _ in places.most_common(3)]

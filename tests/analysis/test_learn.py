@@ -84,6 +84,15 @@ def test_a_runbook_entry_collects_symptoms_checks_causes_and_mitigations() -> No
     assert "## Checks" in text and "1. Find the step" in text
 
 
+def test_a_runbook_symptom_names_the_error_type_once() -> None:
+    """A message that starts with its type (as str() of many clients' exceptions does) read
+    'ToolSchemaValidationError: ToolSchemaValidationError: missing required property ...' in a runbook."""
+    said = "ToolSchemaValidationError: missing required property order_id"
+    twice = analysed(error_type="ToolSchemaValidationError", error_message=said)
+    entry = runbook_entry("tool", "tool", [twice, analysed(id="INC-8")], [], Category.TIMEOUT, now=FIXED_NOW)
+    assert entry.symptoms[:2] == [said, "TimeoutError: read timed out after N s (request N)"], entry.symptoms
+
+
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> PostmortemService:
     service = make_service(tmp_path_factory.mktemp("learn"), clock=lambda: FIXED_NOW + timedelta(days=400))
