@@ -122,8 +122,22 @@ _POSSESSIVE = re.compile(
     r"mistake|error|fault|typo|bug|update|edit|query|command|oversight|decision)s?\b",
     _I,
 )
+# Done by a person, and no failure: finding it, fixing it, telling of it, or an ordinary act ("was quickly noticed by
+# the team", "was identified by Emil", "was reviewed and approved by Sam", "was instructed by a doctor").
+_NOT_A_FAILURE = (
+    r"(?:noticed|discovered|spotted|found|seen|identified|detected|reported|flagged|caught|fixed|restored|resolved|repaired|"
+    r"recovered|mitigated|reverted|corrected|acknowledged|escalated|investigated|diagnosed|confirmed|reviewed|approved|"
+    r"tested|verified|checked|monitored|handled|triaged|treated|hired|employed|estimated|instructed|asked|told|"
+    r"informed|notified|contacted|paged|alerted|warned|raised|helped|assisted|rescued|saved|praised|thanked|led|"
+    r"managed|owned|maintained|supported|documented|explained|described|announced|published|shared|posted)\b"
+)
+_NOT_A_FAILURE_VERB = re.compile(_NOT_A_FAILURE, _I)
+# ... unless it was not done, or should have been: "was not caught by QA", "should have been discovered by the
+# contractor" make the person the cause of what went unseen.
+_NOT_DONE_PASSIVE = re.compile(r"\b(?:not|never|n['’]t)\b|\b(?:should|could|would|must|ought\s+to)\s+have\s+been\b", _I)
 _PASSIVE_BY = re.compile(
-    r"\b(?:was|were|got|been|being|is|are|get)\s+(?:\w+\s+)?(\w+ed|run|done|broken|made|written|taken|left)\s+"
+    r"\b(?:was|were|got|been|being|is|are|get)\s+(?:\w+\s+)?"
+    r"(\w+ed|run|done|broken|made|written|taken|left|caught|seen|found)\s+"
     r"(?:(?!only\b)\w+ly\s+)?by\s+(?P<agent>" + PERSON + r"|" + NAME + r")",
     _I,
 )
@@ -276,6 +290,12 @@ def _agent_spans(text: str) -> list[BlameSpan]:
             agent = m.group("agent")
             if pattern is _PASSIVE_BY and re.fullmatch(_SELF, agent, _I):
                 continue  # "by me" only with a failure (_BY_SELF): "written by me" blames no one
+            if (
+                pattern is _PASSIVE_BY
+                and _NOT_A_FAILURE_VERB.match(m.group(1))
+                and not _NOT_DONE_PASSIVE.search(text[max(0, m.start() - 30) : m.start(1)])
+            ):
+                continue
             if _is_person(agent) and not preceded_by_article(text, m.start("agent")):
                 found.append(BlameSpan(m.start(), m.end(), rule, agent))
     for rule, pattern in SHAPES:

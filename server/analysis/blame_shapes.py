@@ -30,11 +30,15 @@ _BROKE = (
 
 # (rule, pattern): a pattern with a group `agent` blames that agent only when it is a person (not a system name).
 SHAPES: list[tuple[str, re.Pattern[str]]] = [
-    (  # "a mistake by a single sysadmin", not "a misconfiguration of a website managed by a vendor"
+    (  # "a mistake by a single sysadmin", not "a misconfiguration of a website managed by a vendor" (a mistake that
+        # went unseen by a person is _PASSIVE_BY's: "the error was not caught by QA")
         "person_as_agent",
         re.compile(
             r"\b" + _MISTAKE_NOUN + r"\s+(?:[\w-]+\s+){0,4}?(?<!managed\s)(?<!operated\s)(?<!hosted\s)(?<!owned\s)"
             r"(?<!provided\s)(?<!maintained\s)(?<!run\s)(?<!used\s)(?<!built\s)(?<!developed\s)(?<!supported\s)"
+            # found or fixed by a person is no mistake of theirs: "the error was seen by the on-call engineer"
+            r"(?<!seen\s)(?<!noticed\s)(?<!spotted\s)(?<!found\s)(?<!caught\s)(?<!detected\s)(?<!reported\s)"
+            r"(?<!flagged\s)(?<!identified\s)(?<!discovered\s)(?<!fixed\s)(?<!corrected\s)(?<!resolved\s)"
             r"by\s+" + _AGENT,
             _I,
         ),

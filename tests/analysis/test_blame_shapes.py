@@ -180,6 +180,9 @@ def test_a_reflexive_pronoun_leaves_the_rewrite_with_the_person(sentence: str, r
         "The developer let the agent run shell commands as root.",
         "Our data scientist tuned the model on labels from the test set.",
         "The admin shared the API key in the team channel.",
+        "The regression was not caught by QA.",  # unseen by a person: the finding verbs count when not done
+        "It should have been discovered by the contractor who was using it.",
+        "The alert was never acknowledged by the on-call engineer.",
     ],
 )
 def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
@@ -265,6 +268,14 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "A customer pushed a valid configuration change that triggered the bug and caused errors.",
         "Revert changes accidentally merged into main",
         "To prevent a disaster like this, we removed write access from the deploy role.",
+        # found, fixed or told of by a person: no failure of theirs (public postmortems' "was quickly noticed by
+        # the team", "was identified by Emil" were flagged)
+        "The misconfiguration was quickly noticed by the team.",
+        "The root cause was identified by Emil within the hour.",
+        "The change was reviewed and approved by Sam before the freeze.",
+        "The error was seen by the on-call engineer at 09:12.",
+        "The failure was spotted by a customer support agent.",
+        "The nurse was instructed by a doctor to give the dose.",
     ],
 )
 def test_systems_questions_conditionals_and_talk_of_blame_are_not_flagged(text: str) -> None:
