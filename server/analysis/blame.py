@@ -222,6 +222,16 @@ def _bare_plural(agent: str) -> bool:
     )
 
 
+# A gerund opening the sentence right before the subject, which is then its object (not a preposition or a noun in
+# -ing: "During", "Something"); mid-sentence participles ("meaning Moffat should have known") introduce a clause.
+_GERUND_OPENING = re.compile(
+    r"\s*(?:[-*+]\s+|\d{1,3}[.)]\s+|#{1,6}\s+)?"
+    r"(?!(?:during|nothing|something|anything|everything|morning|evening|according|regarding|following)\b)"
+    r"[A-Za-z]+ing\s+",
+    _I,
+)
+
+
 def _not_a_failure(text: str, at: int, clause: str, agent: str, pred: re.Match[str]) -> bool:
     """A counterfactual about punishment or by nobody, or a person who is the patient of a passive."""
     marker = pred.lastindex or 0
@@ -234,6 +244,11 @@ def _not_a_failure(text: str, at: int, clause: str, agent: str, pred: re.Match[s
         return True
     if re.search(r"should|could|would|must|ought", said, _I) and about_consequence(clause, agent):
         return True
+    begins = text.rfind(agent, 0, at)
+    ends = [(text.rfind(end, 0, begins), len(end)) for end in (". ", "? ", "! ", "\n")]
+    opening = max((at_ + size for at_, size in ends if at_ >= 0), default=0)  # the sentence's start
+    if _GERUND_OPENING.fullmatch(text, opening, begins):
+        return True  # the person is what a gerund acts on: "Appointing an incident manager could have helped"
     experience = re.match(r"\s*(?:worked|been|seen|heard|met|used|had|tried)\b", clause[pred.end() :])
     if re.fullmatch(r"never", said, _I) and experience:
         return True  # "You've never worked anywhere that ...": experience, not a failure
