@@ -178,6 +178,8 @@ def _subject_spans(text: str) -> list[BlameSpan]:
         if (
             not _is_person(agent)
             or _NEXT_ITEM.match(text, m.end(1))  # "... GitOps and Flux\n- Did not disable ...": another list item
+            # the agent of a passive is not a subject: "... was reported by a security analyst to have neglected ..."
+            or re.search(r"\bby\s+$", text[max(0, m.start() - 4) : m.start()], _I)
             or software_role(text, m.start(), agent)
             or (
                 re.fullmatch(NAME, agent)

@@ -278,6 +278,9 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "The failure was spotted by a customer support agent.",
         "The nurse was instructed by a doctor to give the dose.",
         "- Appointing an incident manager could have helped",  # the person is what the opening gerund acts on
+        # the agent of a passive is no subject of the verb after it (AIID incidents, never tuned on)
+        "The ad-approval algorithm was reported by a security analyst to have neglected simple checks.",
+        "AI cameras installed by Ezemvelo KZN Wildlife failed to detect poachers.",
     ],
 )
 def test_systems_questions_conditionals_and_talk_of_blame_are_not_flagged(text: str) -> None:
