@@ -28,6 +28,7 @@ from agent_postmortem.mcp.common import (
     Moment,
     Offset,
     PostmortemServer,
+    ReopenNote,
     Sev,
     Text,
     structured,
@@ -206,7 +207,7 @@ def _register_capture_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService
             return structured(svc().resolve_incident(incident_id, status=status, note=note or None))
 
     @mcp.tool()
-    def reopen_incident(incident_id: IncidentId, note: Text = "") -> CallToolResult:
+    def reopen_incident(incident_id: IncidentId, note: ReopenNote = "") -> CallToolResult:
         """Set a mitigated or resolved incident back to open: it was resolved by mistake, or the fix did not hold
         (a new occurrence of a resolved failure is captured as a new incident, flagged as recurring after the fix)."""
         with tool_errors():
