@@ -38,8 +38,8 @@ def read_runs(path: Path, *, max_errors: int = 20) -> list[StepRun]:
     """Every line validated before anything is used; StepFileError lists the first `max_errors` problems."""
     runs: list[StepRun] = []
     problems: list[str] = []
-    for number, line in lines(path):
-        if len(line.encode("utf-8")) > MAX_LINE_BYTES:
+    for number, line in lines(path, max_bytes=MAX_LINE_BYTES):
+        if line is None:  # read past, never held whole
             problems.append(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
             continue
         try:
