@@ -18,6 +18,7 @@ from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import lines
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.store.models import Attribution, IncidentCreate, TimelineEventCreate
+from agent_postmortem.store.models.fields import fit
 
 MAX_LINE_BYTES = 5_000_000  # a long web-browsing run with page dumps is a few hundred KB
 
@@ -105,7 +106,7 @@ def run_incident(run: StepRun, attribution: Attribution) -> tuple[IncidentCreate
         idempotency_key=run_key(run),
     )
     events = [
-        TimelineEventCreate(kind="note", description=f"step {run.number(s)} [{s.who}]: {s.content}"[:2000] or "-")
+        TimelineEventCreate(kind="note", description=fit(f"step {run.number(s)} [{s.who}]: {s.content}", 2_000))
         for s in run.steps
     ]
     events.append(
