@@ -78,18 +78,18 @@ def eval_command(
                 judged=judge,
                 progress=lambda done, total: show("cases", done, total),
             )
+        if before is not None:  # in the JSON too: a pipeline reading it sees them, not only a person reading stderr
+            result.regressions = regressions(before, result)
         if out is not None:
             (out / "eval.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
             (out / "eval.md").write_text(render(result), encoding="utf-8")
             err.print(f"wrote {out / 'eval.json'} and {out / 'eval.md'}", markup=False)
     if not emit(result, as_json):
         write(render(result))
-    if before is not None:
-        found = regressions(before, result)
-        for line in found:
-            err.print(f"regression: {line}", markup=False)
-        if found:
-            raise typer.Exit(FAILED)
+    for found in result.regressions or []:
+        err.print(f"regression: {found}", markup=False)
+    if result.regressions:
+        raise typer.Exit(FAILED)
 
 
 def bench_assistant(

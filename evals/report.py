@@ -50,6 +50,9 @@ def render(run: EvalRun) -> str:
             continue
         mean = "–" if s.mean_value is None else f"{s.mean_value:.3f}"
         lines.append(f"| {name} | {s.rate:.3f} | [{s.low:.3f}, {s.high:.3f}] | {s.scored} | {mean} |")
+    if run.regressions is not None:
+        said = "; ".join(str(r) for r in run.regressions) or "none"
+        lines += ["", f"Regressions against the baseline (interval wholly below the old one): {said}."]
     lines += ["", "| case | kind | " + " | ".join(ORDER) + " |", "| --- | --- |" + " --- |" * len(ORDER)]
     for case in run.cases:
         lines.append(f"| {case.name} | {case.kind} | " + " | ".join(_cell(case.summary.get(n)) for n in ORDER) + " |")

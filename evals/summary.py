@@ -30,6 +30,18 @@ class CaseResult(BaseModel):
     summary: dict[str, ScorerSummary]
 
 
+class Regression(BaseModel):
+    """A scorer whose overall pass rate dropped against the baseline, its interval wholly below the old one."""
+
+    scorer: str
+    before: Interval
+    after: Interval
+
+    def __str__(self) -> str:
+        b, a = self.before, self.after
+        return f"{self.scorer}: {b.rate} [{b.low}, {b.high}] -> {a.rate} [{a.low}, {a.high}]"
+
+
 class EvalRun(BaseModel):
     backend: str
     model: str | None
@@ -39,6 +51,8 @@ class EvalRun(BaseModel):
     started_at: datetime
     seconds: float
     assistant: dict[str, float] | None = None  # the assistant path: how long draft_analysis took to answer (s)
+    # against --baseline: the scorers that regressed ([] for none); null when no baseline was given
+    regressions: list[Regression] | None = None
 
 
 def interval(passed: int, scored: int) -> Interval:
@@ -79,13 +93,17 @@ def answer_times(seconds: list[float]) -> dict[str, float] | None:
     }
 
 
-def regressions(old: EvalRun, new: EvalRun) -> list[str]:
+def regressions(old: EvalRun, new: EvalRun) -> list[Regression]:
     """Scorers whose overall pass rate dropped with non-overlapping 95% intervals."""
     found = []
     for name, before in old.overall.items():
         after = new.overall.get(name)
         if after is not None and after.scored and before.scored and after.high < before.low:
             found.append(
-                f"{name}: {before.rate} [{before.low}, {before.high}] -> {after.rate} [{after.low}, {after.high}]"
+                Regression(
+                    scorer=name,
+                    before=Interval.model_validate(before.model_dump(include=set(Interval.model_fields))),
+                    after=Interval.model_validate(after.model_dump(include=set(Interval.model_fields))),
+                )
             )
     return found

@@ -30,6 +30,7 @@ __all__ = [
     "KnowledgeBaseUnavailable",
     "LLMUnavailable",
     "NoModelConfigured",
+    "NoteTooLong",
     "NothingToReview",
     "PostmortemError",
     "ReadOnlyStore",
@@ -81,6 +82,16 @@ class InTheFuture(PostmortemError):
 
     def __init__(self, what: str) -> None:
         super().__init__(f"{what} is in the future: give when it happened (ISO 8601, UTC unless it says), or omit it")
+
+
+class NoteTooLong(PostmortemError):
+    """Text longer than where it is kept: refused whole rather than cut."""
+
+    def __init__(self, length: int, limit: int, *, why: str) -> None:
+        super().__init__(
+            f"the note has {length} characters; it holds at most {limit} ({why}): shorten it, or add the rest as "
+            "a timeline event"
+        )
 
 
 class EmptyQuery(PostmortemError):

@@ -27,6 +27,20 @@ _SECRET_WORDS = (
 _QUOTED = r"(?<=[\"'`])[^\"'`\n\\]{6,200}(?=\\{0,3}[\"'`])"
 _IS = r"(?:\s+(?:is|was|ist|war|es|est|era|é)\s*:?\s+|\s*(?:是|为|は)\s*)"  # "the password is X", "密码是X"
 
+# HTTP header names (and the same names as JSON or dict keys) that carry a credential: ending in -Key or -Token, or
+# with a Secret or Auth part (X-Api-Key, Ocp-Apim-Subscription-Key, X-Auth-Token, X-Custom-Auth, X-Secret-Value).
+_CREDENTIAL_HEADER = (
+    r"(?:(?:[a-z0-9]+-)+(?:key|token)|(?:[a-z0-9]+-)*(?:auth|authentication|[a-z0-9]*secret)(?:-[a-z0-9]+)*)"
+    r"(?![\w.-])"
+)
+# ... but not these, whose values are ids, nonces, names or addresses: Idempotency-Key, Sec-WebSocket-Key, a cache or
+# partition key, a public key, a page token; Authentication-Results (mail), X-Auth-User, X-Auth-Request-Redirect
+_NOT_CREDENTIAL_HEADER = (
+    r"(?:[a-z0-9]+-)*(?:idempotency|websocket|cache|partition|routing|public|sort|primary|foreign|object|shard|row|"
+    r"range|lookup|dedup|dedupe|deduplication|continuation|page|next-page|pagination|cursor)-(?:key|token)(?![\w.-])|"
+    r"(?:[a-z0-9]+-)*auth(?:entication)?(?:-[a-z0-9]+)*-(?:results?|user|username|email|name|url|uri|redirect|"
+    r"method|type|scheme|mode|provider|status|realm|domain|version|id)(?![\w.-])"
+)
 UNICODE_RULES = frozenset({"password_pair", "password_prose"})  # their words are not all ASCII, nor their case
 
 # (type, pattern, group to replace: 0 = the whole match)
@@ -94,7 +108,12 @@ SECRET_RULES: list[tuple[str, str, int]] = [
         rf"(?i)\b(?:set-)?cookie{_Q}\s*[:=]\s*{_Q}([^\s\"'`\\;=]+=[^\s\"'`\\;]*(?:;[ \t]*[^\s\"'`\\;]+)*)",
         1,
     ),
-    ("api_key_header", rf"(?i)\b(?:x-api-key|api-key|x-auth-token|x-goog-api-key)\s*:\s*({_V}{{8,}})", 1),
+    (  # a header (line, JSON or dict form) named for a credential: X-Api-Key, Ocp-Apim-Subscription-Key, api-key
+        "api_key_header",
+        rf"(?i)(?<![\w.-])(?!{_NOT_CREDENTIAL_HEADER}){_CREDENTIAL_HEADER}{_Q}[ \t]*[:=][ \t]*{_Q}"
+        rf"(?:[a-z][a-z0-9-]{{1,30}}[ \t]+)?({_V}{{8,}})",  # after a scheme on the same line (`Token …`)
+        1,
+    ),
     (
         "password_pair",
         rf"(?i)(?:{_PASSWORD_WORDS}|{_SECRET_WORDS}){_Q}"  # the word ends a name: db_password, PGPASSWORD, "token"
@@ -153,7 +172,7 @@ HINTS: dict[str, tuple[str, ...]] = {  # a rule runs only on text (lower-cased) 
     "authorization_header": ("authorization",),
     "basic_auth_header": ("authorization",),
     "bearer_token": ("bearer",),
-    "api_key_header": ("key", "token"),
+    "api_key_header": ("key", "token", "secret", "auth"),
     "azure_storage_key": ("key",),
     "url_signature": ("sig", "security-token", "key="),
     "cookie": ("cookie",),
@@ -198,6 +217,14 @@ def credential_like(value: str) -> bool:
     return any(c.isdigit() or c in string.punctuation for c in value) or value[1:] != value[1:].lower()
 
 
+def _header_credential(value: str) -> bool:
+    """A credential header's value: long, or letters and digits in one piece; not a word (`X-Custom-Auth: disabled`),
+    a name (`build-2026-11`), a URL or a path."""
+    if "://" in value or value.startswith("/"):
+        return False
+    return len(value) >= 16 or (value.isalnum() and not value.isalpha() and not value.isdigit())
+
+
 def _phone_ok(value: str, before: str) -> bool:
     digits = re.sub(r"\D", "", value)
     return 9 <= len(digits) <= 15 and not _DATE.fullmatch(value.strip()) and not before.rstrip().endswith("ISBN")
@@ -209,6 +236,7 @@ CHECKS: dict[str, Callable[[str, str], bool]] = {  # kind -> check(value, the 10
     "ipv6": lambda v, b: _ipv6_ok(v),
     "phone": _phone_ok,
     "authorization_header": lambda v, b: credential_like(v),
+    "api_key_header": lambda v, b: _header_credential(v),
     "cookie": lambda v, b: len(v) >= 8 and credential_like(v.split("=", 1)[1]),
     "password_prose": lambda v, b: credential_like(v),
 }

@@ -41,6 +41,10 @@ Determinism = Literal["deterministic", "probabilistic", "unknown"]
 Triage = Literal["full", "lightweight"]
 ActionStatus = Literal["open", "in_progress", "completed"]
 EventKind = Literal["detected", "escalated", "investigating", "mitigated", "resolved", "note"]
+EVENT_LIMIT = 2_000  # characters of a timeline event's description, and of a note that becomes one
+# A reopen is a "note" event that says so first; its reason is kept whole after that, within the event's limit.
+REOPENED = "Reopened: "
+REOPEN_NOTE_LIMIT = EVENT_LIMIT - len(REOPENED)
 # How many incidents one search or list returns (at least, at most): the MCP tools' `limit` and the commands' `--limit`.
 LIMIT = (1, 50)
 # `postmortem list` in a terminal may show more than an assistant's context should hold.

@@ -23,7 +23,14 @@ class PatternEffect(BaseModel):
     fixed: bool = Field(description="true when every item on the pattern is completed")
     incidents_before: int = Field(description="members first seen up to the last item's completion")
     incidents_after: int = Field(description="members first seen after it")
-    seen_again_after: int = Field(description="earlier members that occurred again after it")
+    seen_again_after: int = Field(
+        description="earlier members that occurred again after it, or were resolved and then reopened after it"
+    )
+    reopened_after: int = Field(
+        default=0,
+        description="members resolved and then reopened after it (the fix did not hold), counted as recurrences "
+        "after the fix at the reopen time: in seen_again_after, or incidents_after for a member first seen after it",
+    )
     per_30_days_before: float | None
     per_30_days_after: float | None
     recurred_ids: list[str] = Field(description="members first seen after the last item closed (at most 20)")
@@ -35,6 +42,11 @@ class Seen:
     incident_id: str
     first: datetime
     last: datetime
+    reopened: tuple[datetime, ...] = ()  # when it was set back to open after being resolved
+
+    def again_after(self, moment: datetime) -> bool:
+        """Occurred again, or was reopened after being resolved (the fix did not hold), after `moment`."""
+        return self.last > moment or any(r > moment for r in self.reopened)
 
 
 def effect(pattern_id: str, label: str, seen: list[Seen], items: list[ActionItem], *, now: datetime) -> PatternEffect:
@@ -44,7 +56,8 @@ def effect(pattern_id: str, label: str, seen: list[Seen], items: list[ActionItem
     fixed = bool(items) and len(done) == len(items)
     before = [s for s in seen if closed is None or s.first <= closed]
     after = [s for s in seen if closed is not None and s.first > closed]
-    again = [s for s in before if closed is not None and s.last > closed]
+    again = [s for s in before if closed is not None and s.again_after(closed)]
+    reopened = [s for s in seen if closed is not None and any(r > closed for r in s.reopened)]
     rate_before = rate_after = None
     if closed is not None:
         first = min(s.first for s in seen)
@@ -57,6 +70,7 @@ def effect(pattern_id: str, label: str, seen: list[Seen], items: list[ActionItem
     elif after or again:
         verdict = (
             f"recurred after the fix: {len(after)} new incidents and {len(again)} repeats since the last item closed"
+            + (f" ({len(reopened)} reopened after being resolved: the fix did not hold)" if reopened else "")
         )
     else:
         verdict = (
@@ -73,6 +87,7 @@ def effect(pattern_id: str, label: str, seen: list[Seen], items: list[ActionItem
         incidents_before=len(before),
         incidents_after=len(after),
         seen_again_after=len(again),
+        reopened_after=len(reopened),
         per_30_days_before=rate_before,
         per_30_days_after=rate_after,
         recurred_ids=[s.incident_id for s in sorted(after, key=lambda s: s.first)][:20],

@@ -75,7 +75,7 @@ def regression_case(incident: Incident) -> RegressionCase:
     return RegressionCase(
         id=f"regress-{incident.id}",
         incident_id=incident.id,
-        title=f"Regression: {incident.title}"[:200],
+        title=f"Regression: {incident.title}",  # the whole title: a case title has no bound of its own
         category=incident.category,
         agent=incident.agent,
         tool=incident.tool,

@@ -170,6 +170,7 @@ def serve(
         rate_per_minute=configured.http_rate_per_minute,
         on_start=start,
         sampling=sampling,
+        sampling_timeout=configured.llm_timeout,
         stateless=stateless or configured.http_stateless,
         for_team=for_team,
     )

@@ -149,7 +149,8 @@ def import_traces(
 ) -> None:
     """Import OpenTelemetry GenAI traces: each trace with a failed span becomes an incident with the trace's spans
     as its timeline. Importing the same traces again stores nothing new."""
-    from agent_postmortem.ingest.otlp import group_traces, read_file
+    from agent_postmortem.ingest.otlp import group_traces
+    from agent_postmortem.ingest.otlp_file import read_file
     from agent_postmortem.ingest.traces import import_traces, plan_traces
     from agent_postmortem.store.models import utcnow
 

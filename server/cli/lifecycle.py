@@ -7,18 +7,32 @@ import typer
 
 from agent_postmortem.cli.common import JsonOpt, emit, out, stored_service, user_errors
 from agent_postmortem.cli.output import line
+from agent_postmortem.store.vocabulary import EVENT_LIMIT, REOPEN_NOTE_LIMIT, REOPENED
 
-NOTE_LIMIT = 2_000  # as the MCP tools' `note` (a timeline event's description holds at most this)
 
+def _bounded(limit: int, why: str) -> Any:
+    def bounded(note: str | None) -> str | None:
+        if note is not None and len(note) > limit:  # the service would name the event's `description`, not --note
+            raise typer.BadParameter(f"at most {limit} characters{why} (this one has {len(note)})")
+        return note
 
-def _bounded(note: str | None) -> str | None:
-    if note is not None and len(note) > NOTE_LIMIT:  # the service named the event's `description`, not --note
-        raise typer.BadParameter(f"at most {NOTE_LIMIT} characters (this one has {len(note)})")
-    return note
+    return bounded
 
 
 Note = Annotated[
-    str | None, typer.Option(help="why, or what was done: kept on the incident's timeline", callback=_bounded)
+    str | None,
+    typer.Option(
+        help=f"why, or what was done: kept on the incident's timeline (at most {EVENT_LIMIT} characters)",
+        callback=_bounded(EVENT_LIMIT, ""),
+    ),
+]
+ReopenNote = Annotated[
+    str | None,
+    typer.Option(
+        help=f"why it is open again: kept on the timeline after {REOPENED.strip()!r} (at most {REOPEN_NOTE_LIMIT} "
+        "characters)",
+        callback=_bounded(REOPEN_NOTE_LIMIT, f", kept after {REOPENED.strip()!r} in one timeline event"),
+    ),
 ]
 
 
@@ -35,7 +49,7 @@ def resolve(
     _set(incident_id, "mitigated" if mitigated else "resolved", note, as_json)
 
 
-def reopen(incident_id: str, note: Note = None, as_json: JsonOpt = False) -> None:
+def reopen(incident_id: str, note: ReopenNote = None, as_json: JsonOpt = False) -> None:
     """Set a mitigated or resolved incident back to open: resolved by mistake, or the fix did not hold."""
     _set(incident_id, "open", note, as_json)
 

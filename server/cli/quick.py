@@ -43,4 +43,5 @@ def run_stdio_server(configured: "Settings") -> None:
 
     lazy = LazyService(lambda: build_service(configured))
     sampling = configured.llm_backend in ("auto", "sampling")
-    run_stdio(create_server(lazy.get, sampling=sampling), on_handshake=lazy.start)
+    server = create_server(lazy.get, sampling=sampling, sampling_timeout=configured.llm_timeout)
+    run_stdio(server, on_handshake=lazy.start)

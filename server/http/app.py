@@ -25,6 +25,7 @@ def http_app(
     rate_per_minute: int,
     on_start: Callable[[], None] | None = None,
     sampling: bool = True,
+    sampling_timeout: float = 120.0,
     stateless: bool = False,
     for_team: Callable[[str], "PostmortemService"] | None = None,
 ) -> ASGIApp:
@@ -32,7 +33,12 @@ def http_app(
     then get no sampling: there is no back-channel). `for_team`: each team's service, for the web view (default:
     `get_service` for everyone)."""
     server = create_server(
-        get_service, on_start=on_start, sampling=sampling, token_verifier=security.token_verifier, auth=security.auth
+        get_service,
+        on_start=on_start,
+        sampling=sampling,
+        sampling_timeout=sampling_timeout,
+        token_verifier=security.token_verifier,
+        auth=security.auth,
     )
     add_trace_receiver(server, get_service, security)
     asgi = server.streamable_http_app(

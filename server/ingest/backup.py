@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from agent_postmortem.errors import PostmortemError, validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
-from agent_postmortem.ingest.jsonfile import lines
+from agent_postmortem.ingest.jsonfile import BOM, lines
 from agent_postmortem.store.errors import CorruptRecord
 from agent_postmortem.store.models import Incident, TimelineEventCreate
 from agent_postmortem.store.records import db
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 EXPORT_FORMAT = "agent-postmortem-export/1"
 BATCH = 256
+HEAD_BYTES = 64 * 1024
+# One exported incident: its texts are bounded (20,000 characters of description, 2,000 an event), its timeline not.
+MAX_EXPORT_LINE_BYTES = 256 * 1024 * 1024
 
 
 def export_lines(service: "PostmortemService", unreadable: list[str] | None = None) -> Iterator[str]:
@@ -41,14 +44,18 @@ def export_lines(service: "PostmortemService", unreadable: list[str] | None = No
 
 
 def is_export(path: Path) -> bool:
-    for _, line in lines(path):
-        return line.lstrip().startswith('{"format": "' + EXPORT_FORMAT)
-    return False
+    """Whether the file starts as an export does (read from its first bytes: its first line may be any length)."""
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES).removeprefix(BOM).lstrip()
+    return head.startswith(b'{"format": "' + EXPORT_FORMAT.encode())
 
 
 def read_export(path: Path) -> list[Incident]:
     incidents, problems = [], []
-    for number, line in lines(path):
+    for number, line in lines(path, max_bytes=MAX_EXPORT_LINE_BYTES):
+        if line is None:
+            problems.append(f"line {number}: longer than {MAX_EXPORT_LINE_BYTES} bytes, more than any incident holds")
+            continue
         try:
             row = loads(line)
             if not isinstance(row, dict) or row.get("format") != EXPORT_FORMAT:

@@ -11,7 +11,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 from agent_postmortem.errors import validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
@@ -19,38 +19,59 @@ from agent_postmortem.ingest.json_input import JsonInputError, loads
 BOM = b"\xef\xbb\xbf"
 GZIP, ZSTD = b"\x1f\x8b", b"\x28\xb5\x2f\xfd"
 STDIN = "-"  # the path that reads standard input (where a whole document is read: traces, `capture --file`)
+SKIP_BYTES = 1 << 20  # the piece in which an over-long line is read past
 
 
 class InputFileError(ValueError):
     """A file that cannot be read as UTF-8 JSON; the message names the file, the line and what is wrong."""
 
 
-def _decode(raw: bytes, where: str, number: int) -> str:
+class Readable(Protocol):
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def _decode(raw: bytes, where: str, number: int, not_text: str = "save the file as UTF-8") -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputFileError(
-            f"{where} line {number}: not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}); "
-            "save the file as UTF-8"
+            f"{where} line {number}: not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}); {not_text}"
         ) from None
 
 
-def lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of every non-blank line, decoded as UTF-8 (a BOM at the start is skipped)."""
+def numbered_lines(
+    handle: Readable, where: str, *, max_bytes: int, not_text: str = "save the file as UTF-8"
+) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) of every line, blank ones too, decoded as UTF-8 (a BOM at the start is skipped). A line
+    longer than `max_bytes` is never held whole: it is read past in bounded pieces and its text is None."""
+    number = 0
+    while raw := handle.readline(max_bytes + 1):
+        number += 1
+        if number == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM) :]
+        if len(raw) > max_bytes and not raw.endswith(b"\n"):
+            while (rest := handle.readline(SKIP_BYTES)) and not rest.endswith(b"\n"):
+                pass
+            yield number, None
+            continue
+        yield number, _decode(raw, where, number, not_text)
+
+
+def lines(path: Path, *, max_bytes: int) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) of every non-blank line (see `numbered_lines`: None for a line over `max_bytes`)."""
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if number == 1 and raw.startswith(BOM):
-                raw = raw[len(BOM) :]
-            text = _decode(raw, path.name, number)
-            if text.strip():
+        for number, text in numbered_lines(handle, path.name, max_bytes=max_bytes):
+            if text is None or text.strip():
                 yield number, text
 
 
-def read_json_lines(path: Path) -> list[Any]:
+def read_json_lines(path: Path, *, max_bytes: int = 5_000_000) -> list[Any]:
     """Every non-blank line as JSON (nesting limited); the first bad line raises, naming the file, the line and the
     column."""
     rows = []
-    for number, text in lines(path):
+    for number, text in lines(path, max_bytes=max_bytes):
+        if text is None:
+            raise InputFileError(f"{path.name} line {number}: longer than {max_bytes} bytes")
         try:
             rows.append(loads(text))
         except JsonInputError as e:
@@ -60,6 +81,31 @@ def read_json_lines(path: Path) -> list[Any]:
 
 def display_name(path: Path) -> str:
     return "stdin" if str(path) == STDIN else path.name
+
+
+class _Gunzipped:
+    """A gzip stream read a line at a time; data that does not decompress says so."""
+
+    def __init__(self, source: BinaryIO, name: str) -> None:
+        self.unzipped = gzip.GzipFile(fileobj=source)
+        self.name = name
+
+    def readline(self, size: int = -1, /) -> bytes:
+        try:
+            return self.unzipped.readline(size)
+        except (OSError, EOFError, zlib.error):
+            raise InputFileError(f"{self.name}: gzip data that does not decompress (truncated?)") from None
+
+
+@contextlib.contextmanager
+def open_input(path: Path) -> Iterator[Readable]:
+    """The file (standard input for `-`) to read a line at a time, gunzipped as it is read when gzip-compressed;
+    zstd is refused with what to do. Nothing is read whole."""
+    with contextlib.nullcontext(sys.stdin.buffer) if str(path) == STDIN else path.open("rb") as source:
+        head = source.peek(len(ZSTD)) if isinstance(source, io.BufferedReader) else b""
+        if head.startswith(ZSTD):
+            raise InputFileError(f"{display_name(path)} is zstd-compressed: decompress it first (`zstd -d`)")
+        yield _Gunzipped(source, display_name(path)) if head.startswith(GZIP) else source
 
 
 def read_bytes(path: Path, *, limit: int | None = None) -> bytes:

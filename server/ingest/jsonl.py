@@ -59,9 +59,9 @@ def validate_incidents(path: Path) -> tuple[list[SeedIncident], list[LineProblem
     rows: list[SeedIncident] = []
     problems: list[LineProblem] = []
     count = 0
-    for number, line in lines(path):
+    for number, line in lines(path, max_bytes=MAX_LINE_BYTES):
         count += 1
-        if len(line.encode("utf-8")) > MAX_LINE_BYTES:
+        if line is None:  # read past, never held whole
             problems.append(LineProblem(line=number, reason=f"longer than {MAX_LINE_BYTES} bytes"))
             continue
         try:

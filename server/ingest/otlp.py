@@ -11,11 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from agent_postmortem.ingest.json_input import JsonInputError, loads
-from agent_postmortem.ingest.jsonfile import display_name, read_text
 from agent_postmortem.store.models import LATEST
 
 STATUS_ERROR = 2
@@ -73,7 +70,7 @@ def to_datetime(ns: int) -> datetime | None:
 def parse_request(payload: Any, *, where: str = "request", max_spans: int | None = None) -> list[Span]:
     """The spans of one ExportTraceServiceRequest (a decoded JSON object); more than `max_spans` is refused, and so
     is an object of another format (it was taken for a request without spans: 200, and nothing stored)."""
-    if not isinstance(payload, dict) or payload and not _has_spans(payload):
+    if not isinstance(payload, dict) or payload and not has_spans(payload):
         raise OtlpError(f"{where}: expected a JSON object with resourceSpans{other_format(payload)}")
     resource_spans = _get(payload, "resourceSpans", "resource_spans", default=[])
     spans: list[Span] = []
@@ -90,52 +87,6 @@ def parse_request(payload: Any, *, where: str = "request", max_spans: int | None
                     )
                 spans.append(_span(raw, resource_attrs, f"{here}.scopeSpans[{s}].spans[{n}]"))
     return spans
-
-
-def read_file(path: Path) -> list[Span]:
-    """Spans from a file holding one OTLP/JSON request, or one request per line (what the OpenTelemetry
-    Collector's file exporter writes). Blank lines are skipped; a bad line is reported with its number."""
-    name = display_name(path)
-    text = read_text(
-        path,
-        not_text="OTLP/JSON is expected: a protobuf file (the Collector's file exporter with `format: proto`) is "
-        "not read; export with `format: json`",
-    )
-    try:
-        whole = loads(text)
-    except JsonInputError:
-        whole = None
-    # one request per line is read a line at a time: all of them decoded at once took 1 GB for a 120 MB file
-    payloads = iter([(name, whole)]) if isinstance(whole, dict) else _lines(text, name)
-    spans: list[Span] = []
-    first_odd: tuple[str, Any] | None = None  # a line before the first request with spans that is no object
-    seen_spans = False
-    first: Any = None
-    for where, payload in payloads:
-        first = payload if first is None else first
-        if not seen_spans and not (isinstance(payload, dict) and _has_spans(payload)):
-            first_odd = first_odd or (None if isinstance(payload, dict) else (where, payload))
-            continue
-        if first_odd is not None:
-            parse_request(first_odd[1], where=first_odd[0])  # raises: it says which line is not a request
-        seen_spans = True
-        spans += parse_request(payload, where=where, max_spans=MAX_SPANS - len(spans))
-    if not seen_spans and text.strip():
-        raise OtlpError(
-            f"{name}: no resourceSpans in any request; OTLP/JSON trace data (an ExportTraceServiceRequest, as the "
-            f"Collector's file exporter writes) is expected, not another format (Jaeger, Zipkin){other_format(first)}"
-        )
-    return spans
-
-
-def _lines(text: str, name: str) -> Iterator[tuple[str, Any]]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield f"{name} line {number}", loads(line)
-        except JsonInputError as e:
-            raise OtlpError(f"{name} line {number}: {e}") from None
 
 
 def other_format(payload: Any) -> str:
@@ -155,7 +106,7 @@ def other_format(payload: Any) -> str:
     return ""
 
 
-def _has_spans(payload: dict[str, Any]) -> bool:
+def has_spans(payload: dict[str, Any]) -> bool:
     return "resourceSpans" in payload or "resource_spans" in payload
 
 

@@ -18,6 +18,7 @@ from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import lines
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.store.models import Attribution, IncidentCreate, TimelineEventCreate
+from agent_postmortem.store.models.fields import fit
 
 MAX_LINE_BYTES = 5_000_000  # a long web-browsing run with page dumps is a few hundred KB
 
@@ -38,8 +39,8 @@ def read_runs(path: Path, *, max_errors: int = 20) -> list[StepRun]:
     """Every line validated before anything is used; StepFileError lists the first `max_errors` problems."""
     runs: list[StepRun] = []
     problems: list[str] = []
-    for number, line in lines(path):
-        if len(line.encode("utf-8")) > MAX_LINE_BYTES:
+    for number, line in lines(path, max_bytes=MAX_LINE_BYTES):
+        if line is None:  # read past, never held whole
             problems.append(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
             continue
         try:
@@ -105,7 +106,7 @@ def run_incident(run: StepRun, attribution: Attribution) -> tuple[IncidentCreate
         idempotency_key=run_key(run),
     )
     events = [
-        TimelineEventCreate(kind="note", description=f"step {run.number(s)} [{s.who}]: {s.content}"[:2000] or "-")
+        TimelineEventCreate(kind="note", description=fit(f"step {run.number(s)} [{s.who}]: {s.content}", 2_000))
         for s in run.steps
     ]
     events.append(

@@ -19,6 +19,7 @@ from agent_postmortem.ingest.openinference import KIND, as_genai
 from agent_postmortem.ingest.otlp import Span, to_datetime
 from agent_postmortem.service.incidents import CLOCK_SKEW
 from agent_postmortem.store.models import IncidentCreate, TimelineEventCreate
+from agent_postmortem.store.models.fields import fit
 from agent_postmortem.store.redact import redact
 
 if TYPE_CHECKING:
@@ -304,7 +305,7 @@ def _step(span: Span) -> str:
     if span.failed:
         error_type, message, _ = _error(span)
         text += ". FAILED: " + ": ".join(dict.fromkeys(p for p in (error_type, message) if p) or ["error"])
-    return text[:2_000]
+    return fit(text, 2_000)
 
 
 def _text(value: Any, limit: int) -> str:

@@ -49,7 +49,7 @@ from agent_postmortem.errors import (
 )
 from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore, StoreBusy
 from agent_postmortem.store.models import Through, When
-from agent_postmortem.store.vocabulary import LIMIT
+from agent_postmortem.store.vocabulary import LIMIT, REOPEN_NOTE_LIMIT, REOPENED
 
 logger = logging.getLogger(__name__)
 READ = ToolAnnotations(read_only_hint=True)
@@ -79,6 +79,9 @@ AnyIncidentId = Annotated[str, Field(max_length=24, description="an incident id 
 Line = Annotated[str, Field(max_length=200), OPTIONAL]  # optional one-line text; "" is absent
 Text = Annotated[str, Field(max_length=2_000), OPTIONAL]
 LongText = Annotated[str, Field(max_length=20_000), OPTIONAL]
+ReopenNote = Annotated[
+    str, Field(max_length=REOPEN_NOTE_LIMIT, description=f"kept on the timeline after {REOPENED.strip()!r}"), OPTIONAL
+]
 Moment = Annotated[str, Field(max_length=40, description="ISO 8601 date or time"), OPTIONAL]
 Limit = Annotated[int, Field(ge=LIMIT[0], le=LIMIT[1])]
 Offset = Annotated[int, Field(ge=0, le=100_000)]

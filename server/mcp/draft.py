@@ -24,6 +24,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.message import ServerMessageMetadata
 from mcp.types import (
     INVALID_PARAMS,
+    REQUEST_TIMEOUT,
     CallToolResult,
     CreateMessageRequest,
     CreateMessageResult,
@@ -60,20 +61,25 @@ class Refused:
 Answer = CreateMessageResult | Refused | None  # a resolver's outcome: the client's answer, its refusal, or not asked
 
 
-async def ask(sample: Sample | None, ctx: Context) -> Sample | CreateMessageResult | Refused | None:
+async def ask(sample: Sample | None, ctx: Context, *, timeout: float) -> Sample | CreateMessageResult | Refused | None:
     """Send `sample` to the client. On 2026-07-28 the framework carries it (the client answers and retries the call;
     a client that refuses fails its own call, which the server never sees). On the handshake era the request goes
     out mid-call here, so that a refusal (Claude Desktop's "decline", a client error) becomes `Refused`: the tool
-    then answers with what to do instead of a protocol error."""
+    then answers with what to do instead of a protocol error. So does no answer within `timeout` seconds (the
+    request is cancelled): a slow client model held the call, and its worker, for as long as it took."""
     if sample is None or ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
         return sample
     try:
         answer: CreateMessageResult = await ctx.session.send_request(
             CreateMessageRequest(params=sample.params),
             CreateMessageResult,
+            request_read_timeout_seconds=timeout,
             metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
         )
     except MCPError as e:
+        if e.error.code == REQUEST_TIMEOUT:
+            logger.info("the client's model did not answer a sampling request within %g s", timeout)
+            return Refused(f"no answer within {timeout:g} s, the limit POSTMORTEM_LLM_TIMEOUT sets")
         logger.info("the client refused a sampling request: %s", e.error.code)
         return Refused(" ".join(str(e.error.message).split())[:REASON_CHARS] or f"error {e.error.code}")
     return answer
@@ -176,16 +182,21 @@ class ClientModel:
         )
 
 
-def register_draft_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"], *, sampling: bool) -> None:
+def register_draft_tools(
+    mcp: MCPServer, svc: Callable[[], "PostmortemService"], *, sampling: bool, sampling_timeout: float
+) -> None:
+    """`sampling_timeout`: the seconds the client's model may take to answer one sampling request."""
     client_model = ClientModel(svc, enabled=sampling)
 
     async def request(incident_id: str, ctx: Context) -> Sample | CreateMessageResult | Refused | None:
-        return await ask(await anyio.to_thread.run_sync(client_model.request, incident_id, ctx), ctx)
+        sample = await anyio.to_thread.run_sync(client_model.request, incident_id, ctx)
+        return await ask(sample, ctx, timeout=sampling_timeout)
 
     async def repair(
         incident_id: str, ctx: Context, first: Annotated[Answer, Resolve(request)]
     ) -> Sample | CreateMessageResult | Refused | None:
-        return await ask(await anyio.to_thread.run_sync(client_model.repair, incident_id, first), ctx)
+        sample = await anyio.to_thread.run_sync(client_model.repair, incident_id, first)
+        return await ask(sample, ctx, timeout=sampling_timeout)
 
     @mcp.tool()
     def draft_analysis(

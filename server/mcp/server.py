@@ -28,6 +28,7 @@ from agent_postmortem.mcp.common import (
     Moment,
     Offset,
     PostmortemServer,
+    ReopenNote,
     Sev,
     Text,
     structured,
@@ -61,11 +62,12 @@ def create_server(
     *,
     on_start: Callable[[], None] | None = None,
     sampling: bool = True,
+    sampling_timeout: float = 120.0,
     **kwargs: Any,
 ) -> MCPServer:
     """Build the MCP server. `get_service` may block until the service is ready; `on_start` runs (non-blocking)
     when a connection opens, to start loading the knowledge base in the background; `sampling` lets drafting use
-    the client's model when the client offers it."""
+    the client's model when the client offers it, `sampling_timeout` seconds per request (POSTMORTEM_LLM_TIMEOUT)."""
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[None]:
@@ -84,7 +86,7 @@ def create_server(
     )
     _register_capture_tools(mcp, get_service)
     _register_analysis_tools(mcp, get_service)
-    register_draft_tools(mcp, get_service, sampling=sampling)
+    register_draft_tools(mcp, get_service, sampling=sampling, sampling_timeout=sampling_timeout)
     _register_resources(mcp, get_service)
     _register_html_report(mcp, get_service)
     register_loop_tools(mcp, get_service)
@@ -206,7 +208,7 @@ def _register_capture_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService
             return structured(svc().resolve_incident(incident_id, status=status, note=note or None))
 
     @mcp.tool()
-    def reopen_incident(incident_id: IncidentId, note: Text = "") -> CallToolResult:
+    def reopen_incident(incident_id: IncidentId, note: ReopenNote = "") -> CallToolResult:
         """Set a mitigated or resolved incident back to open: it was resolved by mistake, or the fix did not hold
         (a new occurrence of a resolved failure is captured as a new incident, flagged as recurring after the fix)."""
         with tool_errors():

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from agent_postmortem.errors import InTheFuture, NothingToReview
+from agent_postmortem.errors import InTheFuture, NoteTooLong, NothingToReview
 from agent_postmortem.service.results import IncidentList, IncidentSummary, Stats
 from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.models import Analysis, AnalysisReview, Incident, TimelineEvent, TimelineEventCreate
@@ -13,7 +13,7 @@ from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.reredact import Reredaction, reredact
 from agent_postmortem.store.search.knowledge import KnowledgeBase
-from agent_postmortem.store.vocabulary import EventKind
+from agent_postmortem.store.vocabulary import EVENT_LIMIT, REOPEN_NOTE_LIMIT, REOPENED, EventKind
 
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of this server's clock a reported time may be (another host's clock)
 
@@ -57,10 +57,12 @@ class Incidents:
         """Mark an incident mitigated or resolved, or open again (a wrong resolution, or the failure is back), with a
         timeline event. Marking it as it already is adds nothing but the note, when there is one (a client's retry
         or two people resolving at once leave one "resolved" event)."""
+        if status == "open" and note and len(note) > REOPEN_NOTE_LIMIT:
+            raise NoteTooLong(len(note), REOPEN_NOTE_LIMIT, why=f"the timeline keeps it after {REOPENED.strip()!r}")
         now = self.clock()
         kind: EventKind = "mitigated" if status == "mitigated" else "resolved" if status == "resolved" else "note"
         if status == "open":  # a note has no kind of its own to say so
-            said = f"Reopened: {note}"[:2_000] if note else "Reopened."
+            said = f"{REOPENED}{note}" if note else "Reopened."
         else:
             said = note or f"Marked {status}."
         event = TimelineEvent(at=now, kind=kind, description=said)
@@ -88,9 +90,7 @@ class Incidents:
             }
         )
         said = f"Analysis ({incident.analysis.generated_by}) {state}" + (f" by {review.by}" if review.by else "")
-        event = TimelineEvent(
-            at=now, kind="note", description=f"{said}: {review.note[:1500]}" if review.note else f"{said}."
-        )
+        event = TimelineEvent(at=now, kind="note", description=_reviewed(said, review.note))
         self.store.review_analysis(incident.id, reviewed, event)
         analysis = self.store.get_or_raise(incident.id).analysis
         assert analysis is not None
@@ -115,3 +115,15 @@ class Incidents:
         """What today's redaction rules find in the stored records (replaced with `apply`; then `reindex` embeds the
         changed incidents again)."""
         return reredact(self.store.engine, apply=apply)
+
+
+_WHOLE_NOTE = " … (the whole note is on the analysis)"
+
+
+def _reviewed(said: str, note: str | None) -> str:
+    """The review's timeline event: the note whole when it fits after `said`, else as much as fits, saying where the
+    rest is (the analysis keeps the whole note)."""
+    if not note:
+        return f"{said}."
+    whole = f"{said}: {note}"
+    return whole if len(whole) <= EVENT_LIMIT else whole[: EVENT_LIMIT - len(_WHOLE_NOTE)] + _WHOLE_NOTE

@@ -16,11 +16,12 @@ from agent_postmortem.analysis.learn import (
 )
 from agent_postmortem.errors import NotAnalysed, UnknownRunbook
 from agent_postmortem.render import report
-from agent_postmortem.service.recurrence import Recurrence, Rows, label, seen_of, top_category
+from agent_postmortem.service.recurrence import Recurrence, Rows, label, top_category
 from agent_postmortem.service.results import Learned
 from agent_postmortem.store.ids import incident_pk, to_incident_id
 from agent_postmortem.store.models import ActionItem, Category, Incident
 from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.records.reopens import reopened_after_resolve
 
 LEARN_ALL_LIMIT = 100_000
 PATTERN_ID = re.compile(r"PAT-[1-9][0-9]{0,9}")
@@ -54,8 +55,8 @@ class Lessons:
         verdict = None
         if rows is not None:  # the pattern's verdict over all its members and items, as fix_effectiveness gives it
             every = self.recurrence.items([to_incident_id(r.pk) for r in rows])
-            verdict = effect(key, label(rows), [seen_of(r) for r in rows], every, now=self.clock()).verdict
-        recurred = _recurred(items, found, rows, members)
+            verdict = effect(key, label(rows), self.recurrence.seen(rows), every, now=self.clock()).verdict
+        recurred = _recurred(items, found, rows, members, self.recurrence)
         return runbook_entry(
             key, title, analysed, items, category, now=self.clock(), recurred=recurred, fix_verdict=verdict
         )
@@ -92,21 +93,27 @@ def _category(key: str) -> Category:
 
 
 def _recurred(
-    items: list[ActionItem], groups: list[Rows], pattern: Rows | None, members: list[Incident]
+    items: list[ActionItem], groups: list[Rows], pattern: Rows | None, members: list[Incident], recurrence: Recurrence
 ) -> dict[str, list[str]]:
-    """For each completed item: the incidents of its pattern (or its own incident, when it is in none) first seen or
-    seen again after the item was completed."""
+    """For each completed item: the incidents of its pattern (or its own incident, when it is in none) first seen,
+    seen again or reopened after being resolved, after the item was completed."""
     of_incident = {to_incident_id(r.pk): g for g in groups for r in g}
-    own = {m.id: Seen(m.id, m.created_at, m.last_seen_at or m.created_at) for m in members}
-    recurred = {}
+    reopened = reopened_after_resolve(recurrence.store.engine, [incident_pk(m.id) for m in members])
+    own = {
+        m.id: Seen(m.id, m.created_at, m.last_seen_at or m.created_at, tuple(reopened.get(incident_pk(m.id), ())))
+        for m in members
+    }
+    recurred, of_pattern = {}, {}  # a pattern's members as seen, read once per pattern
     for a in items:
         if a.status != "completed" or a.completed_at is None:
             continue
         rows = pattern if pattern is not None else of_incident.get(a.incident_id)
-        seen = [seen_of(r) for r in rows] if rows else [own[a.incident_id]] if a.incident_id in own else []
+        if rows and rows[0].pk not in of_pattern:
+            of_pattern[rows[0].pk] = recurrence.seen(rows)
+        seen = of_pattern[rows[0].pk] if rows else [own[a.incident_id]] if a.incident_id in own else []
         closed = a.completed_at
         recurred[a.id] = [
-            s.incident_id for s in sorted(seen, key=lambda s: s.first) if s.first > closed or s.last > closed
+            s.incident_id for s in sorted(seen, key=lambda s: s.first) if s.first > closed or s.again_after(closed)
         ]
     return recurred
 

@@ -2,7 +2,7 @@
 each pattern held. Capture, follow-up and lessons all ask this one about patterns."""
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from agent_postmortem.store.ids import incident_pk, to_incident_id
 from agent_postmortem.store.models import ActionItem, Category, SimilarIncident
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.records.reopens import reopened_after_resolve
 from agent_postmortem.store.search.knowledge import KnowledgeBase
 
 Rows = list[Any]  # a pattern's member rows (pk, title, category, signature, agent, tool, created_at, last_seen_at)
@@ -41,7 +42,7 @@ class Recurrence:
         now = self.clock()
         effects = []
         for rows in self.groups(min_size)[0][:limit]:
-            seen = [seen_of(r) for r in rows]
+            seen = self.seen(rows)
             items = self.items([s.incident_id for s in seen])
             effects.append(effect(pattern_id(rows), label(rows), seen, items, now=now))
         return EffectivenessReport(
@@ -60,6 +61,11 @@ class Recurrence:
         members = [member(r) for r, _ in rows]
         vectors = np.vstack([v for _, v in rows]) if rows else np.zeros((0, dimension), np.float32)
         return [[rows[i][0] for i in g] for g in patterns.groups(members, vectors, min_size=min_size)], len(rows)
+
+    def seen(self, rows: Rows) -> list[Seen]:
+        """When each member was first and last seen, and reopened after being resolved (a fix that did not hold)."""
+        reopened = reopened_after_resolve(self.store.engine, [r.pk for r in rows])
+        return [seen_of(r, reopened.get(r.pk, ())) for r in rows]
 
     def items(self, incident_ids: list[str]) -> list[ActionItem]:
         """Every action item of these incidents."""
@@ -95,8 +101,8 @@ def member(row: Any) -> patterns.Member:
     return patterns.Member(row.pk, row.title, row.category, row.signature, row.agent, row.tool)
 
 
-def seen_of(row: Any) -> Seen:
-    return Seen(to_incident_id(row.pk), row.created_at, row.last_seen_at or row.created_at)
+def seen_of(row: Any, reopened: Sequence[datetime] = ()) -> Seen:
+    return Seen(to_incident_id(row.pk), row.created_at, row.last_seen_at or row.created_at, tuple(reopened))
 
 
 def pattern_id(rows: Rows) -> str:

@@ -54,6 +54,12 @@ def test_a_deterministic_timeout_becomes_a_one_run_case_with_its_budget() -> Non
     assert case.root_cause == "The system allowed a tool call without a deadline."
 
 
+def test_a_regression_case_keeps_the_whole_title_of_its_incident() -> None:
+    """A case title, "Regression: " and the incident's, was cut at 200 characters: a long title lost its end."""
+    title = "Planner timed out on flights.search " + "z" * 160 + " END"
+    assert regression_case(analysed(title=title)).title == f"Regression: {title}"
+
+
 def test_a_probabilistic_case_runs_enough_times_to_trust_the_fix() -> None:
     incident = analysed(category=Category.LLM_REFUSAL, prompt_excerpt=None, error_message=None)
     assert incident.analysis is not None

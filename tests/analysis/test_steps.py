@@ -142,6 +142,18 @@ def test_import_stores_each_failed_run_with_its_steps_redacted_and_its_attributi
     assert incident.timeline[-1].description.startswith("Attribution (heuristic): Researcher at step 2")
 
 
+def test_a_step_longer_than_a_timeline_event_says_it_was_cut_and_by_how_much(service: PostmortemService) -> None:
+    """ "step 3 [Computer_terminal]: " + a long tool output was cut at 2,000 characters with nothing saying so."""
+    row = run_row()
+    row["trace"][3]["content"] = "exitcode: 1 (execution failed)\n" + "line of output\n" * 400
+    result = import_runs([StepRun.model_validate(row)], service=service)
+    incident = service.get_incident(result.results[0].incident_id or "")
+    [step] = [e.description for e in incident.timeline if e.description.startswith("step 3 ")]
+    whole = len(f"step 3 [Computer_terminal]: {row['trace'][3]['content']}")
+    kept = step.index(" … [")
+    assert len(step) == 2_000 and step.endswith(f" … [{whole - kept:,} more characters not kept]"), step[-60:]
+
+
 def test_importing_the_same_runs_again_stores_nothing_new(service: PostmortemService) -> None:
     runs = [StepRun.model_validate(run_row())]
     first = import_runs(runs, service=service)

@@ -18,6 +18,7 @@ from agent_postmortem.evals.scorers import Score
 from agent_postmortem.evals.summary import EvalRun, interval, regressions, summarize
 from agent_postmortem.store.models import Category
 from agent_postmortem.store.search.embedding import Embedder
+from tests.processes import postmortem
 
 WORDS_OF_ANSWERS = {c.value for c in Category} | {w for c in Category for w in c.value.split("_")} - {"llm", "logic"}
 
@@ -64,7 +65,7 @@ def test_the_scorers_separate_the_reference_from_a_generic_draft_and_flag_the_dr
         assert reference.overall[name].low > generic.overall[name].high, name
     assert reference.overall["schema_valid"].rate == 1.0
     drops = regressions(reference, generic)
-    assert any(d.startswith("root_cause_agreement") for d in drops)
+    assert any(d.scorer == "root_cause_agreement" and d.after.high < d.before.low for d in drops)
     assert regressions(reference, reference) == []
 
 
@@ -138,6 +139,29 @@ def test_eval_refuses_a_baseline_of_other_cases_before_drafting_anything(
     monkeypatch.setattr(runner_module, "run", never)
     result = CliRunner().invoke(app, ["eval", "--backend", "generic", "--cases", "01_*", "--baseline", str(baseline)])
     assert result.exit_code == 2 and "the baseline scored 2 cases and --cases selects 1" in result.stderr
+
+
+def test_regressions_against_a_baseline_are_in_the_json_and_exit_1(tmp_path: Path) -> None:
+    """`eval --json --baseline` said the regressions only on stderr: a pipeline reading the JSON could not see them."""
+    ran = postmortem("eval", "--backend", "generic", "--cases", "01_*", "--out", str(tmp_path), home=tmp_path / "h")
+    assert ran.returncode == 0, ran.stderr
+    same = postmortem(
+        "eval", "--backend", "generic", "--cases", "01_*", "--baseline", str(tmp_path / "eval.json"), "--json",
+        home=tmp_path / "h",
+    )  # fmt: skip
+    assert same.returncode == 0 and json.loads(same.stdout)["regressions"] == [], same.stderr
+    better = json.loads((tmp_path / "eval.json").read_text(encoding="utf-8"))
+    for summary in better["overall"].values():
+        summary["low"], summary["high"] = 1.1, 1.2  # an impossible earlier run that everything scored falls below
+    baseline = tmp_path / "better.json"
+    baseline.write_text(json.dumps(better), encoding="utf-8")
+    worse = postmortem(
+        "eval", "--backend", "generic", "--cases", "01_*", "--baseline", str(baseline), "--json", home=tmp_path / "h"
+    )
+    found = json.loads(worse.stdout)["regressions"]
+    assert worse.returncode == 1 and found, worse.stderr
+    assert {"scorer", "before", "after"} == set(found[0]) and found[0]["before"]["low"] == 1.1
+    assert f"regression: {found[0]['scorer']}: " in worse.stderr.decode()
 
 
 def test_a_case_that_two_globs_match_runs_once() -> None:

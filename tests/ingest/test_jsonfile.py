@@ -1,13 +1,17 @@
 """The one reader of JSON and JSONL input files (ingest/jsonfile.py), through the commands that read files: a BOM is
 accepted; a file that is not UTF-8, not JSON or not valid says which file, line, column or field, never the value."""
 
+import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from agent_postmortem.ingest.jsonfile import SKIP_BYTES, numbered_lines
 from tests.factories import run_row
-from tests.processes import postmortem
+from tests.processes import CLI, environment, postmortem
 
 LATIN1 = "Caf\xe9 agent failed".encode("latin-1")
 
@@ -59,3 +63,70 @@ def test_an_invalid_field_is_named_by_its_path_never_by_its_value(tmp_path: Path
     not_an_object = tmp_path / "list.json"
     not_an_object.write_text("[1, 2]", encoding="utf-8")
     assert "list.json: (record): Input should be" in _error(["capture", "--file", str(not_an_object)], tmp_path / "h")
+
+
+class Pieces:
+    """A file read a line at a time that records the largest piece it handed out."""
+
+    def __init__(self, data: bytes) -> None:
+        self.stream = io.BytesIO(data)
+        self.largest = 0
+
+    def readline(self, size: int = -1, /) -> bytes:
+        piece = self.stream.readline(size)
+        self.largest = max(self.largest, len(piece))
+        return piece
+
+
+def test_a_line_over_the_limit_is_read_past_in_bounded_pieces_and_the_next_lines_are_read() -> None:
+    """A 300 MB line (or a file with no newline) was read whole, then decoded, before its length was checked."""
+    source = Pieces(b'{"a": 1}\n' + b"x" * 5_000_000 + b'\n{"b": 2}\n' + b"y" * 3_000)
+    read = list(numbered_lines(source, "runs.jsonl", max_bytes=1_000))
+    assert read == [(1, '{"a": 1}\n'), (2, None), (3, '{"b": 2}\n'), (4, None)]
+    assert source.largest <= SKIP_BYTES
+
+
+@pytest.mark.parametrize(
+    ("command", "limit", "said"),
+    [
+        (["import", "--dry-run"], 1_000_000, "line 2: longer than 1000000 bytes"),
+        (["import-steps", "--dry-run"], 5_000_000, "line 2: longer than 5000000 bytes"),
+        (["import-traces", "--dry-run"], 32 * 1024 * 1024, "line 2: longer than 33,554,432 bytes, the most one"),
+    ],
+    ids=["import", "import-steps", "import-traces"],
+)
+def test_a_line_over_the_documented_limit_is_refused_by_its_number(
+    tmp_path: Path, command: list[str], limit: int, said: str
+) -> None:
+    path = tmp_path / "input.jsonl"
+    with path.open("wb") as out:
+        out.write(b'{"title": "first"}\n')
+        out.write(b'{"title": "' + b"x" * limit + b'"}\n')
+        out.write(b'{"title": "third"}\n')
+    assert said in _error([*command[:1], str(path), *command[1:]], tmp_path / "home")
+
+
+def test_a_huge_line_is_refused_in_bounded_memory(tmp_path: Path) -> None:
+    """Measured from outside: the peak memory of `postmortem import-steps` and `import-traces` on a file of one
+    120 MB line with no newline (about 400 MB and 340 MB when the line was read whole)."""
+    path = tmp_path / "one-line.jsonl"
+    with path.open("wb") as out:
+        out.write(b'{"id": "r", "resourceSpans": [], "steps": "')
+        for _ in range(120):
+            out.write(b"x" * 1_000_000)
+    peak = (
+        "import resource, subprocess, sys\n"
+        "done = subprocess.run(sys.argv[1:], capture_output=True)\n"
+        "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    for command in ("import-steps", "import-traces"):
+        measured = subprocess.run(
+            [sys.executable, "-c", peak, CLI, command, str(path), "--dry-run"],
+            env=environment(tmp_path / "home"),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        code, kilobytes = map(int, measured.stdout.split())
+        assert code == 2 and kilobytes < 200_000, (command, kilobytes)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent_postmortem.ingest.otlp import OtlpError, group_traces, parse_request, read_file
+from agent_postmortem.ingest.otlp import OtlpError, group_traces, parse_request
+from agent_postmortem.ingest.otlp_file import read_file
 from tests.factories import FIXTURES
 
 FIXTURE = FIXTURES / "otlp" / "genai_traces.jsonl"

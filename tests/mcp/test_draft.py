@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
 import pytest
 from mcp import Client
 from mcp.types import CreateMessageRequestParams, CreateMessageResult, ErrorData, TextContent
@@ -183,6 +184,30 @@ async def test_a_client_that_declines_to_sample_gets_the_analysis_to_write_itsel
     assert f"your client did not answer the {round_} sampling request (User rejected sampling request xxx" in text
     assert "x" * 200 not in text and "record_analysis" in text
     assert service.get_incident(incident_id).analysis is None
+
+
+async def test_a_client_model_slower_than_the_llm_time_limit_gets_the_analysis_to_write_itself(tmp_path: Path) -> None:
+    """The real `postmortem serve` in the handshake era: a client whose model took 25 s per sampling request held
+    draft_analysis for 50 s (the first request and the repair) whatever POSTMORTEM_LLM_TIMEOUT said."""
+
+    async def slow(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
+        await anyio.sleep(25)
+        return CreateMessageResult(
+            role="assistant", model="slow", content=TextContent(type="text", text="{}"), stop_reason="endTurn"
+        )
+
+    server = stdio_server(tmp_path, {"POSTMORTEM_LLM": "auto", "POSTMORTEM_LLM_TIMEOUT": "2"})
+    async with Client(server, mode="legacy", sampling_callback=slow) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        started = time.monotonic()
+        asked = await client.call_tool("draft_analysis", {"incident_id": incident_id})
+        took = time.monotonic() - started
+        shown = (await client.call_tool("get_incident", {"incident_id": incident_id})).structured_content
+    text = asked.content[0].text  # type: ignore[union-attr]
+    assert took < 15 and not asked.is_error and asked.structured_content["status"] == "write_it_yourself", (took, text)  # type: ignore[index]
+    assert "did not answer the first sampling request (no answer within 2 s" in text
+    assert "POSTMORTEM_LLM_TIMEOUT" in text
+    assert shown["analysis"] is None and "record_analysis" in text  # type: ignore[index]
 
 
 @MODES

@@ -85,6 +85,23 @@ async def test_an_incident_marked_again_keeps_its_times_and_one_reopened_is_no_l
     assert service.get_incident(incident_id).timeline[-1].kind == "mitigated"  # the change is on the timeline
 
 
+async def test_a_reopen_note_longer_than_the_timeline_keeps_after_its_prefix_is_refused_not_cut(
+    tmp_path: Path,
+) -> None:
+    """reopen_incident took a 2,000-character note and kept "Reopened: " and its first 1,990 characters."""
+    service = make_service(tmp_path)
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        await client.call_tool("resolve_incident", {"incident_id": incident_id})
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        refused = await client.call_tool("reopen_incident", {"incident_id": incident_id, "note": "n" * 1_995})
+        kept = await client.call_tool("reopen_incident", {"incident_id": incident_id, "note": "k" * 1_990})
+    assert tools["reopen_incident"].input_schema["properties"]["note"]["maxLength"] == 1_990
+    assert refused.is_error and "1990" in refused.content[0].text  # type: ignore[union-attr]
+    assert not kept.is_error
+    assert service.get_incident(incident_id).timeline[-1].description == "Reopened: " + "k" * 1_990
+
+
 @MODES
 async def test_an_incident_is_reopened_with_its_reason_and_a_repeated_mark_adds_one_event(
     tmp_path: Path, mode: str

@@ -186,6 +186,47 @@ def test_fix_effectiveness_and_pattern_rates_on_a_real_store(svc: PostmortemServ
     assert rate.pattern_id == pattern.pattern_id and rate.rate == 1.0
 
 
+def test_a_reopen_after_the_fix_is_a_recurrence_after_it_and_the_verdict_says_so(
+    svc: PostmortemService, clock: Clock
+) -> None:
+    """Reopening a resolved incident of a fixed pattern left the pattern "holding": the fix that did not hold was
+    counted nowhere. A reopen from mitigated, or before the fix closed, is no recurrence after it."""
+    first = planner_timeout(svc, 1)
+    svc.resolve_incident(first)
+    clock.advance(days=1)
+    second = planner_timeout(svc, 2)
+    svc.resolve_incident(second)
+    svc.resolve_incident(second, status="open", note="reopened before the fix: not after it")
+    svc.resolve_incident(second)
+    clock.advance(days=1)
+    third = planner_timeout(svc, 3)
+    svc.resolve_incident(third, status="mitigated")
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search", owner="search"))
+    clock.advance(days=1)
+    svc.update_action_item(item.id, status="completed")
+    clock.advance(days=2)
+    svc.resolve_incident(third, status="open", note="mitigated, never resolved")
+    [holding] = svc.fix_effectiveness(min_size=3).patterns
+    assert holding.verdict.startswith("holding") and holding.reopened_after == 0
+    svc.resolve_incident(first, status="open", note="the timeouts are back")
+    report = svc.fix_effectiveness(min_size=3)
+    [pattern] = report.patterns
+    assert (pattern.seen_again_after, pattern.reopened_after, report.recurred, report.holding) == (1, 1, 1, 0)
+    assert "(1 reopened after being resolved: the fix did not hold)" in pattern.verdict
+    runbook = svc.runbook(pattern.pattern_id, min_size=3)
+    assert runbook.fix_verdict == pattern.verdict
+
+
+def test_a_reopen_counts_at_its_own_time() -> None:
+    t0 = FIXED_NOW - timedelta(days=60)
+    fixed = [_done(t0 + timedelta(days=6))]
+    before = Seen("INC-1", t0, t0, reopened=(t0 + timedelta(days=2),))
+    after = Seen("INC-1", t0, t0, reopened=(t0 + timedelta(days=2), t0 + timedelta(days=9)))
+    assert effect("PAT-1", "x", [before], fixed, now=FIXED_NOW).verdict.startswith("holding")
+    recurred = effect("PAT-1", "x", [after], fixed, now=FIXED_NOW)
+    assert (recurred.seen_again_after, recurred.reopened_after) == (1, 1)
+
+
 def test_a_lightweight_capture_gets_the_review_and_a_full_one_the_post_mortem(svc: PostmortemService) -> None:
     first = planner_timeout(svc, 1)
     item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search", owner="search"))

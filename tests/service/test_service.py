@@ -7,13 +7,13 @@ from typing import get_args
 import pytest
 from pydantic import ValidationError
 
-from agent_postmortem.errors import IncidentNotFound, InTheFuture
+from agent_postmortem.errors import IncidentNotFound, InTheFuture, NoteTooLong
 from agent_postmortem.ingest.jsonl import ImportFileError, read_incidents
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.filters import ListOrder
 from agent_postmortem.store.models import ActionItemCreate, IncidentCreate, SeedIncident, TimelineEventCreate
 from agent_postmortem.store.search.embedding import HashEmbedder
-from tests.factories import FIXED_NOW, SEED, HomeDatabases, capture, make_service
+from tests.factories import FIXED_NOW, SEED, HomeDatabases, capture, draft, make_service
 
 pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
 
@@ -233,3 +233,29 @@ def test_incidents_are_listed_in_each_order_on_both_engines(
     }
     assert rows == sorted(rows, key=keys[order])
     assert len({keys[order](r) for r in rows}) > 1  # the seed tells the orders apart
+
+
+def test_a_reopen_note_is_kept_whole_after_its_prefix_or_refused_never_cut(service: PostmortemService) -> None:
+    """The reason of a reopen was stored as `"Reopened: " + note` cut at 2,000 characters: its last 10 were lost."""
+    incident_id = capture(service)
+    service.resolve_incident(incident_id)
+    with pytest.raises(NoteTooLong, match="at most 1990"):
+        service.resolve_incident(incident_id, status="open", note="n" * 1_991)
+    assert service.get_incident(incident_id).status == "resolved"
+    service.resolve_incident(incident_id, status="open", note="n" * 1_989 + "!")
+    assert service.get_incident(incident_id).timeline[-1].description == "Reopened: " + "n" * 1_989 + "!"
+
+
+def test_a_review_note_is_on_the_timeline_whole_or_says_the_analysis_keeps_the_rest(service: PostmortemService) -> None:
+    """The timeline kept the first 1,500 characters of a review's note and nothing said so."""
+    incident_id = capture(service)
+    service.record_analysis(incident_id, draft(), generated_by="assistant")
+    fits = "a" * 1_900 + " END"
+    service.review_analysis(incident_id, decision="reject", by="dana", note=fits)
+    assert service.get_incident(incident_id).timeline[-1].description.endswith(": " + fits)
+    service.record_analysis(incident_id, draft(), generated_by="assistant")
+    service.review_analysis(incident_id, decision="accept", by="dana", note="b" * 2_000)
+    incident = service.get_incident(incident_id)
+    said = incident.timeline[-1].description
+    assert len(said) == 2_000 and said.endswith("… (the whole note is on the analysis)")
+    assert incident.analysis is not None and incident.analysis.review_note == "b" * 2_000

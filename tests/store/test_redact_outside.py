@@ -44,6 +44,18 @@ OUTSIDE_MISSES = [  # (what, text, the secret): found by capturing hostile incid
     ("JSON-escaped quoted password with spaces", '{\\"password\\": \\"correct horse 2 battery\\"}', "2 battery"),
     ("Vault token", "X-Vault: hvs.CAESIJlWh3ZJzq4bF5x8hX1kzNvYQZ3K0bG5cGhJY", "CAESIJlWh3ZJzq4b"),
     ("Grafana service account token", "glsa_AbCdEfGhIjKlMnOpQrStUvWxYz012345_abcdef12", "AbCdEfGhIjKlMnOp"),
+    ("Azure APIM subscription key", "Ocp-Apim-Subscription-Key: 0a1b2c3d4e5f67890a1b2c3d4e5f6789", "0a1b2c3d4e5f6789"),
+    ("X-Auth-Key header", "> X-Auth-Key: 9f8e7d6c5b4a39281706f5e4d3c2b1a0ffee1\n< HTTP/1.1 403", "9f8e7d6c5b4a3928"),
+    ("a header named for auth", "X-Custom-Auth: Qm9vNzRzZWNyZXQhIQ7w3", "Qm9vNzRzZWNyZXQh"),
+    ("X-Authentication header", "X-Authentication: 7Hq2LmZ9xP4rW1vK8sJ3", "7Hq2LmZ9xP4rW1vK"),
+    ("a header with a Secret part", "X-Secret-Value: Tz8pQ1wE6rY3uI0oA5sD", "Tz8pQ1wE6rY3uI0o"),
+    (
+        "subscription key in JSON headers",
+        '{"headers": {"Ocp-Apim-Subscription-Key": "5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b"}}',
+        "5e4d3c2b1a0f9e8d",
+    ),
+    ("auth header in a dict", "{'headers': {'x-custom-auth': 'Token Lk3Jh5Gf7Ds9Aq2Wz4Xc'}}", "Lk3Jh5Gf7Ds9Aq2W"),
+    ("api-key as Azure OpenAI sends it", "api-key: Vb6Nm8Qw1Er3Ty5Ui7Op9As", "Vb6Nm8Qw1Er3Ty5U"),
 ]
 
 
@@ -61,6 +73,10 @@ def test_each_miss_found_from_outside_is_redacted(what: str, text: str, secret: 
         "the cookie jar was full; Cookie: none; Set-Cookie header missing; cookie=chocolate",
         "keyboard?key=ArrowDown and a JWT header alone eyJhbGciOiJIUzI1NiJ9 is no token",
         'ls -u file:name; docker run --user 1000:1000 img; https://user@host/path; the "password" field was "not set"',
+        "Idempotency-Key: 5f2c7a10-3b4e-4c1a-9d2e-8f7a6b5c4d3e\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\n"
+        "Authentication-Results: mx.example.com; spf=pass\nWWW-Authenticate: Bearer realm=api\n:authority: api.x.io",
+        "X-Auth-User: service-account-7; X-Auth-Request-Redirect: https://app.example.com/cb; Author: Jane Doe; "
+        "X-Cache-Key: /api/v1/users; X-Custom-Auth: disabled; X-Auth-Method: oauth2_client; task-key: build-2026-11",
     ],
 )
 def test_look_alikes_of_the_rules_found_from_outside_survive(text: str) -> None:
