@@ -51,7 +51,12 @@ def capture(
 
     given = {k: v for k, v in locals().items() if k in IncidentCreate.model_fields and v is not None}
     with user_errors():
-        data = read_model(file, IncidentCreate) if file is not None else IncidentCreate.model_validate(given)
+        # one incident, as one line of `import` is: at most 1,000,000 bytes, refused before the rest is read
+        data = (
+            read_model(file, IncidentCreate, limit=1_000_000)
+            if file is not None
+            else IncidentCreate.model_validate(given)
+        )
         if idempotency_key is not None:
             data = IncidentCreate.model_validate({**data.model_dump(), "idempotency_key": idempotency_key})
         result = service().capture_incident(data)

@@ -148,21 +148,23 @@ def read_text(path: Path, *, not_text: str = "save the file as UTF-8", limit: in
         ) from None
 
 
-def read_json(path: Path) -> Any:
-    """One JSON document (nesting limited); a syntax error says where (line and column) and what was expected."""
+def read_json(path: Path, *, limit: int | None = None) -> Any:
+    """One JSON document (nesting limited); a syntax error says where (line and column) and what was expected.
+    `limit`: at most that many bytes, refused before the rest is read."""
     try:
-        return loads(read_text(path))
+        return loads(read_text(path, limit=limit))
     except JsonInputError as e:
         if e.line is None:
             raise InputFileError(f"{display_name(path)}: {e}") from None
         raise InputFileError(f"{display_name(path)} line {e.line}: not JSON: {e.reason} at column {e.column}") from None
 
 
-def read_model(path: Path, model: Any) -> Any:
-    """One JSON document validated as a pydantic `model`; errors name the file and the field paths."""
+def read_model(path: Path, model: Any, *, limit: int | None = None) -> Any:
+    """One JSON document validated as a pydantic `model`; errors name the file and the field paths. `limit`: as
+    `read_json`'s."""
     from pydantic import ValidationError
 
-    data = read_json(path)
+    data = read_json(path, limit=limit)
     try:
         return model.model_validate(data)
     except ValidationError as e:

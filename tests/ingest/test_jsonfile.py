@@ -51,6 +51,17 @@ def test_broken_json_says_where(tmp_path: Path) -> None:
     assert "line 2: not JSON: Expecting property name" in _error(["import", str(lines)], tmp_path / "home")
 
 
+def test_capture_of_a_file_over_a_megabyte_is_refused_before_it_is_read_whole(tmp_path: Path) -> None:
+    """`capture --file` read a whole 300 MB file (and parsed it) before the fields' limits refused it."""
+    big = tmp_path / "incident.json"
+    with big.open("w", encoding="utf-8") as out:  # 50 MB, of which the command may read 1 MB
+        out.write('{"title": "Agent timed out", "description": "')
+        out.writelines("a" * 1_000_000 for _ in range(50))
+        out.write('"}')
+    message = _error(["capture", "--file", str(big)], tmp_path / "home")
+    assert "incident.json is over 1,000,000 bytes: give the document" in message, message
+
+
 def test_an_invalid_field_is_named_by_its_path_never_by_its_value(tmp_path: Path) -> None:
     single = tmp_path / "incident.json"
     single.write_text('{"title": "Agent timed out", "severity": "sk-live-CANARY"}', encoding="utf-8")
