@@ -4,10 +4,11 @@ adapters (mcp, http, cli, sdk, web) → ingest → service → analysis, render,
 imports its benchmarks, the benchmarks never import the tests."""
 
 import ast
+import functools
+import pickle
 import shutil
 import subprocess
 import sys
-import threading
 import tomllib
 import zipfile
 from collections.abc import Iterator
@@ -36,15 +37,34 @@ def _depth(path: Path) -> int:
     return len(path.relative_to(ROOT).parts) - 1
 
 
+# Every file's syntax tree, parsed once in a process of its own and handed over pickled: CPython 3.11.7's AST
+# constructor checks a recursion depth that other code in a long test worker can leave off, and then raises
+# "SystemError: AST constructor recursion depth mismatch" for a sound file (seen twice under xdist, once on a thread
+# of its own, never alone).
+_PARSE_ALL = """
+import ast, pickle, sys
+trees = {}
+for name in sys.stdin.read().split("\\n"):
+    if name:
+        with open(name, encoding="utf-8") as source:
+            trees[name] = ast.parse(source.read())
+sys.stdout.buffer.write(pickle.dumps(trees))
+"""
+
+
+@functools.cache
+def _trees() -> dict[str, ast.Module]:
+    folders = ("server", "store", "prompts", "evals", "tests")
+    files = "\n".join(sorted(str(p) for folder in folders for p in (ROOT / folder).rglob("*.py")))
+    done = subprocess.run([sys.executable, "-c", _PARSE_ALL], input=files.encode(), capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    trees: dict[str, ast.Module] = pickle.loads(done.stdout)  # noqa: S301 - our own child's output
+    return trees
+
+
 def _parse(path: Path) -> ast.Module:
-    """The file's syntax tree, parsed on a thread of its own: CPython 3.11.7's parser keeps a per-thread recursion
-    count that an earlier deep recursion in the same worker can leave off, and then raises "SystemError: AST
-    constructor recursion depth mismatch" for a sound file (seen once in CI, not reproducible alone)."""
-    tree: list[ast.Module] = []
-    worker = threading.Thread(target=lambda: tree.append(ast.parse(path.read_text(encoding="utf-8"))))
-    worker.start()
-    worker.join()
-    return tree[0]
+    tree = _trees().get(str(path))
+    return tree if tree is not None else ast.parse(path.read_text(encoding="utf-8"))
 
 
 def imports(module: str, path: Path) -> set[str]:
