@@ -171,3 +171,30 @@ def test_a_secret_in_a_resource_uri_is_neither_sent_back_nor_logged(tmp_path: Pa
     assert answer["error"]["data"] == {"uri": "incident://[REDACTED:openai_key]"}
     logged = (tmp_path / "stderr.log").read_text(errors="replace")
     assert "incident://[REDACTED:openai_key]" in logged and key not in logged  # the line is kept, the key is not
+
+
+def test_a_client_leaving_while_the_knowledge_base_warms_up_ends_the_server_cleanly(tmp_path: Path) -> None:
+    """A client that asked for a draft and closed stdin as the sampling request came (a timeout, a window closed)
+    ended the server with SIGABRT, "terminate called without an active exception" on stderr: the warm-up thread was
+    still creating the embedder's ONNX session, and the interpreter's finalization ended it inside C++ frames. The
+    process now ends without that finalization once it has stopped serving."""
+    home = tmp_path / "home"
+    env = {**os.environ, "POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "sampling"}
+    made = subprocess.run([CLI, "capture", "--title", "Refund agent retried a charge after a 504"], env=env)
+    assert made.returncode == 0
+    with (tmp_path / "stderr.log").open("wb") as log:
+        proc = subprocess.Popen([CLI, "serve"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+    server = RawServer(proc)
+    init = {**INIT, "params": {**INIT["params"], "protocolVersion": "2025-06-18", "capabilities": {"sampling": {}}}}
+    server.send(json.dumps(init).encode())
+    assert server.reply()["id"] == 1
+    server.send(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}')
+    draft = {"name": "draft_analysis", "arguments": {"incident_id": "INC-1"}}
+    server.send(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": draft}).encode())
+    assert server.reply(timeout=60)["method"] == "sampling/createMessage"
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.close()
+    code = proc.wait(timeout=60)
+    proc.stdout.close()
+    logged = (tmp_path / "stderr.log").read_text(errors="replace")
+    assert code == 0 and "terminate called" not in logged, logged
