@@ -36,7 +36,7 @@ from agent_postmortem.mcp.common import (
 )
 from agent_postmortem.mcp.draft import register_draft_tools
 from agent_postmortem.mcp.loop import register_loop_tools
-from agent_postmortem.mcp.shape import ResourceErrorsRedacted, ToolCallShape
+from agent_postmortem.mcp.shape import PromptArgumentsShape, ResourceErrorsRedacted, ToolCallShape
 from agent_postmortem.service.results import Report
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.models import CategoryName, IncidentCreate, TimelineEventCreate
@@ -79,7 +79,7 @@ def create_server(
         instructions=INSTRUCTIONS,
         log_level="WARNING",
         lifespan=lifespan,
-        middleware=[ToolCallShape(), ResourceErrorsRedacted()],
+        middleware=[ToolCallShape(), PromptArgumentsShape(), ResourceErrorsRedacted()],
         **kwargs,
     )
     _register_capture_tools(mcp, get_service)

@@ -198,3 +198,34 @@ def test_a_client_leaving_while_the_knowledge_base_warms_up_ends_the_server_clea
     proc.stdout.close()
     logged = (tmp_path / "stderr.log").read_text(errors="replace")
     assert code == 0 and "terminate called" not in logged, logged
+
+
+def test_a_prompt_asked_for_with_what_a_model_writes_is_read_or_refused_saying_what_to_fix(
+    server: RawServer, tmp_path: Path
+) -> None:
+    """prompts/get with an argument the prompt does not take was answered with error code 0, "Error rendering prompt
+    postmortem" and a traceback in the log; an id as a number, a null or the arguments as JSON text got -32602
+    "Invalid request parameters" and nothing to act on. Now each is read as meant or refused naming what to fix."""
+    server.handshake()
+    sent: list[Any] = [
+        {"incident_id": "INC-999", "incident": "INC-999"},
+        {"incident_id": 999},
+        '{"incident_id": "INC-999"}',
+        {"incident_id": None},
+        ["INC-999"],
+        {"incident_id": ["INC-999"]},
+    ]
+    answers = []
+    for n, arguments in enumerate(sent, start=2):
+        request = {"name": "postmortem", "arguments": arguments}
+        server.send(json.dumps({"jsonrpc": "2.0", "id": n, "method": "prompts/get", "params": request}).encode())
+        answers.append(server.reply()["error"])
+    assert {a["code"] for a in answers} == {-32602}
+    messages = [a["message"] for a in answers]
+    assert messages[0] == "the postmortem prompt takes only: incident_id; 1 argument it does not take was sent"
+    assert messages[1] == "no incident '999'; list incidents with the list_incidents tool"
+    assert messages[2] == "no incident 'INC-999'; list incidents with the list_incidents tool"
+    assert messages[3] == "the postmortem prompt needs the argument incident_id"
+    assert messages[4].startswith("arguments must be one JSON object of text values") and "a list was" in messages[4]
+    assert "an argument was sent as a list or an object" in messages[5]
+    assert "Traceback" not in (tmp_path / "stderr.log").read_text(errors="replace")
