@@ -229,3 +229,27 @@ def test_a_prompt_asked_for_with_what_a_model_writes_is_read_or_refused_saying_w
     assert messages[4].startswith("arguments must be one JSON object of text values") and "a list was" in messages[4]
     assert "an argument was sent as a list or an object" in messages[5]
     assert "Traceback" not in (tmp_path / "stderr.log").read_text(errors="replace")
+
+
+def test_a_home_that_cannot_be_made_is_named_to_the_model(tmp_path: Path) -> None:
+    """POSTMORTEM_HOME under a file (or on a path that does not exist): every tool said only "the server log says
+    why", which a user of a desktop client does not see; the CLI names the path and the reason, and so does the
+    tool now."""
+    (tmp_path / "file").write_text("")
+    home = tmp_path / "file" / "home"
+    env = {**os.environ, "POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none"}
+    with (tmp_path / "stderr.log").open("wb") as log:
+        proc = subprocess.Popen([CLI, "serve"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+    server = RawServer(proc)
+    try:
+        server.handshake()
+        stats = {"name": "knowledge_stats", "arguments": {}}
+        server.send(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": stats}).encode())
+        answer = server.reply(timeout=60)["result"]
+    finally:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.close()
+        proc.wait(timeout=60)
+        proc.stdout.close()
+    said = answer["content"][0]["text"]
+    assert answer["isError"] and f"could not be opened: Not a directory: {home}." in said, said
