@@ -90,7 +90,7 @@ def end_interrupted() -> NoReturn:
 
 
 def end_served() -> NoReturn:
-    """End a server's process once it has stopped serving (the client closed stdin, or Ctrl-C/SIGTERM stopped the
+    """End a server's process once it has stopped serving (the client closed stdin, or Ctrl-C stopped the
     HTTP server), without the interpreter's finalization. The knowledge base warms up in a daemon thread; when the
     server stopped while it was still creating the embedder's ONNX session, that thread came back to Python during
     finalization and was ended inside onnxruntime's C++ frames: the process aborted ("terminate called without an

@@ -177,7 +177,7 @@ def serve(
     uvicorn.run(
         asgi, host=host, port=port, log_level="warning", log_config=None, **proxy_options(configured.trusted_proxies)
     )
-    end_served()  # stopped (Ctrl-C, SIGTERM): as the stdio server ends
+    end_served()  # stopped by Ctrl-C (uvicorn raises a SIGTERM again once shut down: that ends it by the signal)
 
 
 def ui(port: Annotated[int, typer.Option(help="loopback port (0: a free one)")] = 0) -> None:
