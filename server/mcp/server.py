@@ -36,7 +36,7 @@ from agent_postmortem.mcp.common import (
 )
 from agent_postmortem.mcp.draft import register_draft_tools
 from agent_postmortem.mcp.loop import register_loop_tools
-from agent_postmortem.mcp.shape import PromptArgumentsShape, ResourceErrorsRedacted, ToolCallShape
+from agent_postmortem.mcp.shape import middleware
 from agent_postmortem.mcp.views import incident_json, incident_result
 from agent_postmortem.service.results import Report
 from agent_postmortem.store.filters import SearchFilters
@@ -80,7 +80,7 @@ def create_server(
         instructions=INSTRUCTIONS,
         log_level="WARNING",
         lifespan=lifespan,
-        middleware=[ToolCallShape(), PromptArgumentsShape(), ResourceErrorsRedacted()],
+        middleware=middleware(),
         **kwargs,
     )
     _register_capture_tools(mcp, get_service)

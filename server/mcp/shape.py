@@ -12,7 +12,7 @@ from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, CallToolResult, TextContent
+from mcp.types import INVALID_PARAMS, METHOD_NOT_FOUND, CallToolResult, TextContent
 
 SHAPE = (
     'arguments must be one JSON object of the tool\'s arguments, e.g. {"incident_id": "INC-42"} '
@@ -80,6 +80,24 @@ class ResourceErrorsRedacted(ServerMiddleware[Any]):
 
 
 URI_CHARS = 200
+
+
+class MethodNotFoundUnechoed(ServerMiddleware[Any]):
+    """An unknown JSON-RPC method is -32601 "Method not found" without the method sent: the SDK put it in the error's
+    data whole (a key a client sent there, or 300 KB of it, came back), as it did an unknown tool's name."""
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        try:
+            return await call_next(ctx)
+        except MCPError as e:
+            if e.code != METHOD_NOT_FOUND:
+                raise
+            raise MCPError(METHOD_NOT_FOUND, "Method not found") from None
+
+
+def middleware() -> list[ServerMiddleware[Any]]:
+    """What the server runs every request through, outermost first."""
+    return [MethodNotFoundUnechoed(), ToolCallShape(), PromptArgumentsShape(), ResourceErrorsRedacted()]
 
 
 def refused(message: str) -> CallToolResult:

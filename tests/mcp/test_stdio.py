@@ -253,3 +253,14 @@ def test_a_home_that_cannot_be_made_is_named_to_the_model(tmp_path: Path) -> Non
         proc.stdout.close()
     said = answer["content"][0]["text"]
     assert answer["isError"] and f"could not be opened: Not a directory: {home}." in said, said
+
+
+def test_an_unknown_method_is_not_sent_back(server: RawServer) -> None:
+    """-32601 "Method not found" carried the method sent as its data, whole: a key a client put there, or 300 KB of
+    it, came back (as an unknown tool's name did)."""
+    key = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0"
+    server.handshake()
+    for n, method in enumerate([key, "Z" * 300_000], start=2):
+        server.send(json.dumps({"jsonrpc": "2.0", "id": n, "method": method}).encode())
+        answer = server.reply()
+        assert answer == {"jsonrpc": "2.0", "id": n, "error": {"code": -32601, "message": "Method not found"}}
