@@ -11,13 +11,23 @@ KINDS = {INCIDENT_PREFIX: "incident", ACTION_PREFIX: "action item"}
 
 def parse_id(value: str, prefix: str, kind: str) -> int:
     """The key of `INC-42` (or `42`); ASCII digits only: `str.isdigit` also holds for '²' and '①', which `int`
-    refuses (a bare "Error executing tool" and a traceback in the log)."""
+    refuses (a bare "Error executing tool" and a traceback in the log). An id copied with characters no one sees
+    (a right-to-left mark from the text around it, a zero-width space) or written with a typographic dash
+    (`INC‑42`, the non-breaking hyphen some models write) is that id: it was refused as "not a valid incident id",
+    which the model could not see the reason for."""
     given = value.strip().upper()
+    if not given.isascii():
+        from agent_postmortem.store.invisible import strip_invisible
+
+        given = strip_invisible(given)[0].translate(_DASHES).strip()
     text = given.removeprefix(prefix)
     if not _number(text):
         other = [k for p, k in KINDS.items() if p != prefix and given.startswith(p) and _number(given[len(p) :])]
         raise InvalidId(kind, prefix, other=other[0] if other else None)
     return int(text)
+
+
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212\ufe63\uff0d", "-"))
 
 
 def _number(text: str) -> bool:

@@ -89,6 +89,20 @@ def end_interrupted() -> NoReturn:
     os._exit(INTERRUPTED)
 
 
+def end_served() -> NoReturn:
+    """End a server's process once it has stopped serving (the client closed stdin, or Ctrl-C stopped the
+    HTTP server), without the interpreter's finalization. The knowledge base warms up in a daemon thread; when the
+    server stopped while it was still creating the embedder's ONNX session, that thread came back to Python during
+    finalization and was ended inside onnxruntime's C++ frames: the process aborted ("terminate called without an
+    active exception", SIGABRT, a core file where core dumps are on). Everything acknowledged is committed by then,
+    as for SIGKILL (docs/reliability.md), so nothing is lost by skipping finalization."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream
+            stream.flush()
+    logging.shutdown()
+    os._exit(0)
+
+
 def main() -> None:
     """The `postmortem` console script (the app is imported here, so that importing this package stays cheap)."""
     configure_process()

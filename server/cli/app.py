@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from agent_postmortem.cli import blameless as cli_blameless
-from agent_postmortem.cli import configure_process, end_interrupted, interrupted
+from agent_postmortem.cli import configure_process, end_interrupted, end_served, interrupted
 from agent_postmortem.cli import home as cli_home
 from agent_postmortem.cli import ingest as cli_ingest
 from agent_postmortem.cli import lifecycle as cli_lifecycle
@@ -178,6 +178,7 @@ def serve(
     uvicorn.run(
         asgi, host=host, port=port, log_level="warning", log_config=None, **proxy_options(configured.trusted_proxies)
     )
+    end_served()  # stopped by Ctrl-C (uvicorn raises a SIGTERM again once shut down: that ends it by the signal)
 
 
 def ui(port: Annotated[int, typer.Option(help="loopback port (0: a free one)")] = 0) -> None:

@@ -36,7 +36,9 @@ def serve_stdio() -> bool:
 
 
 def run_stdio_server(configured: "Settings") -> None:
-    """The MCP server on stdin/stdout; the knowledge base loads once the handshake is answered."""
+    """The MCP server on stdin/stdout; the knowledge base loads once the handshake is answered. The process ends
+    when the client closes stdin (`end_served`: no interpreter finalization beside a warming daemon thread)."""
+    from agent_postmortem.cli import end_served
     from agent_postmortem.mcp.server import create_server
     from agent_postmortem.mcp.stdio import run_stdio
     from agent_postmortem.service.runtime import LazyService, build_service
@@ -45,3 +47,4 @@ def run_stdio_server(configured: "Settings") -> None:
     sampling = configured.llm_backend in ("auto", "sampling")
     server = create_server(lazy.get, sampling=sampling, sampling_timeout=configured.llm_timeout)
     run_stdio(server, on_handshake=lazy.start)
+    end_served()

@@ -157,13 +157,18 @@ class PostmortemServer(MCPServer):
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
     ) -> GetPromptResult | InputRequiredResult:
-        """As the SDK's, but an unknown prompt or a missing required argument is invalid params (-32602), as the
-        specification asks, naming the prompts there are or the arguments wanted (the SDK answered error code 0;
-        the name sent is not repeated)."""
+        """As the SDK's, but an unknown prompt, an argument it does not take or a missing required one is invalid
+        params (-32602), as the specification asks, naming the prompts there are or the arguments it takes (the SDK
+        answered error code 0; the name sent is not repeated)."""
         prompt = self._prompt_manager.get_prompt(name)
         if prompt is None:
             there = ", ".join(p.name for p in self._prompt_manager.list_prompts())
             raise MCPError(INVALID_PARAMS, f"no such prompt; the prompts are: {there} (prompts/list)")
+        takes = [a.name for a in prompt.arguments or []]
+        unknown = [k for k in arguments or {} if k not in takes]
+        if unknown:  # the SDK's answer was error code 0, "Error rendering prompt", and a traceback in the log
+            sent = "1 argument it does not take was" if len(unknown) == 1 else f"{len(unknown)} it does not take were"
+            raise MCPError(INVALID_PARAMS, f"the {name} prompt takes only: {', '.join(takes)}; {sent} sent")
         missing = [a.name for a in prompt.arguments or [] if a.required and not (arguments or {}).get(a.name)]
         if missing:
             raise MCPError(INVALID_PARAMS, f"the {name} prompt needs the argument {', '.join(missing)}")

@@ -171,3 +171,96 @@ def test_a_secret_in_a_resource_uri_is_neither_sent_back_nor_logged(tmp_path: Pa
     assert answer["error"]["data"] == {"uri": "incident://[REDACTED:openai_key]"}
     logged = (tmp_path / "stderr.log").read_text(errors="replace")
     assert "incident://[REDACTED:openai_key]" in logged and key not in logged  # the line is kept, the key is not
+
+
+def test_a_client_leaving_while_the_knowledge_base_warms_up_ends_the_server_cleanly(tmp_path: Path) -> None:
+    """A client that asked for a draft and closed stdin as the sampling request came (a timeout, a window closed)
+    ended the server with SIGABRT, "terminate called without an active exception" on stderr: the warm-up thread was
+    still creating the embedder's ONNX session, and the interpreter's finalization ended it inside C++ frames. The
+    process now ends without that finalization once it has stopped serving."""
+    home = tmp_path / "home"
+    env = {**os.environ, "POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "sampling"}
+    made = subprocess.run([CLI, "capture", "--title", "Refund agent retried a charge after a 504"], env=env)
+    assert made.returncode == 0
+    with (tmp_path / "stderr.log").open("wb") as log:
+        proc = subprocess.Popen([CLI, "serve"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+    server = RawServer(proc)
+    init = {**INIT, "params": {**INIT["params"], "protocolVersion": "2025-06-18", "capabilities": {"sampling": {}}}}
+    server.send(json.dumps(init).encode())
+    assert server.reply()["id"] == 1
+    server.send(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}')
+    draft = {"name": "draft_analysis", "arguments": {"incident_id": "INC-1"}}
+    server.send(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": draft}).encode())
+    assert server.reply(timeout=60)["method"] == "sampling/createMessage"
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.close()
+    code = proc.wait(timeout=60)
+    proc.stdout.close()
+    logged = (tmp_path / "stderr.log").read_text(errors="replace")
+    assert code == 0 and "terminate called" not in logged, logged
+
+
+def test_a_prompt_asked_for_with_what_a_model_writes_is_read_or_refused_saying_what_to_fix(
+    server: RawServer, tmp_path: Path
+) -> None:
+    """prompts/get with an argument the prompt does not take was answered with error code 0, "Error rendering prompt
+    postmortem" and a traceback in the log; an id as a number, a null or the arguments as JSON text got -32602
+    "Invalid request parameters" and nothing to act on. Now each is read as meant or refused naming what to fix."""
+    server.handshake()
+    sent: list[Any] = [
+        {"incident_id": "INC-999", "incident": "INC-999"},
+        {"incident_id": 999},
+        '{"incident_id": "INC-999"}',
+        {"incident_id": None},
+        ["INC-999"],
+        {"incident_id": ["INC-999"]},
+    ]
+    answers = []
+    for n, arguments in enumerate(sent, start=2):
+        request = {"name": "postmortem", "arguments": arguments}
+        server.send(json.dumps({"jsonrpc": "2.0", "id": n, "method": "prompts/get", "params": request}).encode())
+        answers.append(server.reply()["error"])
+    assert {a["code"] for a in answers} == {-32602}
+    messages = [a["message"] for a in answers]
+    assert messages[0] == "the postmortem prompt takes only: incident_id; 1 argument it does not take was sent"
+    assert messages[1] == "no incident '999'; list incidents with the list_incidents tool"
+    assert messages[2] == "no incident 'INC-999'; list incidents with the list_incidents tool"
+    assert messages[3] == "the postmortem prompt needs the argument incident_id"
+    assert messages[4].startswith("arguments must be one JSON object of text values") and "a list was" in messages[4]
+    assert "an argument was sent as a list or an object" in messages[5]
+    assert "Traceback" not in (tmp_path / "stderr.log").read_text(errors="replace")
+
+
+def test_a_home_that_cannot_be_made_is_named_to_the_model(tmp_path: Path) -> None:
+    """POSTMORTEM_HOME under a file (or on a path that does not exist): every tool said only "the server log says
+    why", which a user of a desktop client does not see; the CLI names the path and the reason, and so does the
+    tool now."""
+    (tmp_path / "file").write_text("")
+    home = tmp_path / "file" / "home"
+    env = {**os.environ, "POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none"}
+    with (tmp_path / "stderr.log").open("wb") as log:
+        proc = subprocess.Popen([CLI, "serve"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+    server = RawServer(proc)
+    try:
+        server.handshake()
+        stats = {"name": "knowledge_stats", "arguments": {}}
+        server.send(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": stats}).encode())
+        answer = server.reply(timeout=60)["result"]
+    finally:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.close()
+        proc.wait(timeout=60)
+        proc.stdout.close()
+    said = answer["content"][0]["text"]
+    assert answer["isError"] and f"could not be opened: Not a directory: {home}." in said, said
+
+
+def test_an_unknown_method_is_not_sent_back(server: RawServer) -> None:
+    """-32601 "Method not found" carried the method sent as its data, whole: a key a client put there, or 300 KB of
+    it, came back (as an unknown tool's name did)."""
+    key = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0"
+    server.handshake()
+    for n, method in enumerate([key, "Z" * 300_000], start=2):
+        server.send(json.dumps({"jsonrpc": "2.0", "id": n, "method": method}).encode())
+        answer = server.reply()
+        assert answer == {"jsonrpc": "2.0", "id": n, "error": {"code": -32601, "message": "Method not found"}}

@@ -1,0 +1,35 @@
+"""An incident as the MCP tools and resource give it, for a failure that repeats."""
+
+import json
+
+import pytest
+from mcp import Client
+
+from agent_postmortem.service.facade import PostmortemService
+from tests.factories import capture, server_for
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_failure_repeated_many_times_gives_a_record_of_bounded_size(service: PostmortemService) -> None:
+    """Each repeat of a known failure adds an "Occurred again" note; the record carried all of them, so an agent
+    failing in a retry loop 1,500 times made get_incident 252 KB, and each add_timeline_event and resolve_incident
+    answer as long. The notes beyond the latest few are folded into a sentence that says so; other events stay."""
+    incident_id = capture(service)
+    for _ in range(199):
+        assert capture(service) == incident_id
+    async with Client(server_for(service)) as client:
+        await client.call_tool("add_timeline_event", {"incident_id": incident_id, "description": "Paged on-call"})
+        got = await client.call_tool("get_incident", {"incident_id": incident_id})
+        resolved = await client.call_tool("resolve_incident", {"incident_id": incident_id, "note": "quota raised"})
+        resource = await client.read_resource(f"incident://{incident_id}")
+    record = got.structured_content
+    assert record is not None and record["occurrences"] == 200
+    descriptions = [e["description"] for e in record["timeline"]]
+    assert sum(d.startswith("Occurred again: ") for d in descriptions) == 3 and "Paged on-call" in descriptions
+    assert record["timeline_folded"].startswith("196 earlier 'Occurred again' notes are left out here")
+    assert len(got.content[0].text) < 8_000 and json.loads(got.content[0].text) == record  # type: ignore[union-attr]
+    assert resolved.structured_content is not None and len(resolved.content[0].text) < 8_000  # type: ignore[union-attr]
+    assert resolved.structured_content["status"] == "resolved"
+    assert json.loads(resource.contents[0].text)["timeline_folded"] == record["timeline_folded"]  # type: ignore[union-attr]
+    assert len(service.get_incident(incident_id).timeline) == 202  # the store keeps every note
