@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 EXPORT_FORMAT = "agent-postmortem-export/1"
 BATCH = 256
+NOT_EMPTY = "a backup is restored into an empty home: point POSTMORTEM_HOME at a new directory"
 
 
 def export_lines(service: "PostmortemService", unreadable: list[str] | None = None) -> Iterator[str]:
@@ -68,7 +69,7 @@ def read_export(path: Path) -> list[Incident]:
 def restore(service: "PostmortemService", incidents: list[Incident]) -> int:
     """Restore an export into an empty home, keeping every id; returns the number of incidents."""
     if service.store.count():
-        raise PostmortemError("a backup is restored into an empty home: point POSTMORTEM_HOME at a new directory")
+        raise PostmortemError(NOT_EMPTY)
     model = service.knowledge.embedder.model_id
     for start in range(0, len(incidents), BATCH):
         chunk = incidents[start : start + BATCH]
