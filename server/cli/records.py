@@ -56,9 +56,9 @@ def capture(
             data = IncidentCreate.model_validate({**data.model_dump(), "idempotency_key": idempotency_key})
         result = service().capture_incident(data)
     if not emit(result, as_json):
-        from agent_postmortem.cli.view import show_decision
+        from agent_postmortem.cli.view import show_capture
 
-        show_decision(out, result, incident_id=result.id)
+        show_capture(out, result)
 
 
 def classify(

@@ -7,6 +7,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from agent_postmortem.cli.app import app
 from agent_postmortem.llm.local import BUNDLED_MODEL_ID
 from tests.factories import FakeLLM, capture, draft, make_service
 from tests.fake_openai import FakeOpenAI
@@ -157,3 +161,31 @@ def test_search_for_nothing_says_what_to_give_instead_of_ranking_every_incident(
         said = result.stderr.decode()
         assert result.returncode == 2 and result.stdout == b"", said
         assert said.startswith("error: give a query") and said.count("\n") == 1, said
+
+
+def test_capture_says_when_it_stored_nothing_new_and_when_a_fix_did_not_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """The view of a retried capture (same idempotency key) and of one more occurrence of an open incident read
+    exactly like a new incident's, and a recurrence after its fix did not list the items that did not hold."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+        return " ".join(result.stdout.split())
+
+    failure = ["capture", "--title", "Fares API returned 429", "--error-type", "RateLimitError"]
+    first = run(*failure, "--idempotency-key", "run-7f3a")
+    assert first.startswith("INC-1 category") and "nothing new" not in first and "occurrence" not in first
+    assert run(*failure, "--idempotency-key", "run-7f3a").startswith(
+        "INC-1: a retry with the same idempotency key: nothing new was stored"
+    )
+    assert run(*failure).startswith("INC-1: one more occurrence of this open incident (same failure signature), seen 2")
+    run("actions", "--incident", "INC-1", "--add", "Add jittered backoff to fares calls")
+    run("actions", "--item", "AI-1", "--set-status", "completed")
+    again = run(*failure)
+    assert "seen 3 times" in again
+    assert "Recurred after its fix: these completed action items did not prevent it" in again
+    assert "AI-1" in again.split("Recurred after its fix")[1]
