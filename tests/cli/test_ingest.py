@@ -160,3 +160,13 @@ def test_the_dry_run_of_a_restore_refuses_a_home_that_holds_incidents_as_the_res
     fresh = runner.invoke(app, ["import", str(backup_file), "--dry-run", "--json"])
     assert fresh.exit_code == 0 and json.loads(fresh.stdout) == {"would_restore": 2, "dry_run": True}
     assert not (tmp_path / "new").exists()  # the dry run created no home
+
+
+def test_export_to_a_directory_or_a_missing_folder_names_the_path_given(tmp_path: Path) -> None:
+    """The error named the temporary file beside it ("Is a directory: .out.28150.tmp"), a name the user never gave."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for given, said in ((folder, "Is a directory"), (tmp_path / "missing" / "b.jsonl", "No such file or directory")):
+        done = cli(tmp_path / "home", "export", "-o", str(given))
+        assert done.returncode == 2 and done.stderr.endswith(f"\nerror: {said}: {given}\n"), done.stderr
+    assert not list(tmp_path.rglob("*.tmp"))
