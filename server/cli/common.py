@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
+from typer.core import TyperOption
 
 from agent_postmortem.cli.output import JsonOpt, emit, err, line, out
 from agent_postmortem.errors import (
@@ -277,3 +278,15 @@ def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
             progress.update(tasks[stage], completed=done)
 
         yield show
+
+
+_option_type = TyperOption.display_type_rich
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    """typer's rich help wrote a type after every option, flags included (`--json <bool>`), which reads as a flag
+    that takes a value, and `--json true` is then refused as an extra argument: a flag shows none."""
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
