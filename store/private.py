@@ -23,8 +23,8 @@ def private_dir(path: Path) -> Path:
     for directory in reversed(missing):
         with contextlib.suppress(FileExistsError):  # another process got there first
             directory.mkdir(mode=DIR_MODE)
-    if not path.is_dir():
-        raise NotADirectoryError(f"{path} is not a directory")
+    if not path.is_dir():  # the errno and the path, so that a caller can name them ("NotADirectoryError: " said none)
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))
     return path
 
 

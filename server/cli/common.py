@@ -182,6 +182,10 @@ def has_data(chosen: "Settings") -> bool:
 
 
 def nothing_yet(chosen: "Settings") -> None:
+    """Said by a read-only command on a home without a database; a home that is a file is refused (exit 2) instead
+    of read as empty ("it was not created" was said of a file that exists)."""
+    if chosen.store_home.exists() and not chosen.store_home.is_dir():
+        _fail(BAD_INPUT, f"the data directory {chosen.store_home} is a file: point POSTMORTEM_HOME at a directory")
     err.print(
         f"nothing stored yet: {chosen.store_home} holds no incidents (it was not created); "
         "`postmortem capture` or `postmortem import` adds some",
