@@ -1,6 +1,7 @@
 """`postmortem draft` and `show` as a shell runs them: what a user is told when no model is configured, when the model
 is too slow, and what a draft by the bundled model says about itself."""
 
+import json
 import os
 import subprocess
 import threading
@@ -189,3 +190,25 @@ def test_capture_says_when_it_stored_nothing_new_and_when_a_fix_did_not_hold(
     assert "seen 3 times" in again
     assert "Recurred after its fix: these completed action items did not prevent it" in again
     assert "AI-1" in again.split("Recurred after its fix")[1]
+
+
+def test_options_beside_capture_file_override_its_fields(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """`capture --file incident.json --title ... --agent ...` dropped the options without a word and stored the file
+    alone (here counted as one more occurrence of the file's earlier capture)."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    incident = tmp_path / "incident.json"
+    fields = {"title": "Support bot invented a refund policy", "agent": "helpdesk", "error_type": "Hallucination"}
+    incident.write_text(json.dumps({**fields, "description": "40 customers were told 90 days", "user_facing": True}))
+    runner = CliRunner()
+    first = json.loads(runner.invoke(app, ["capture", "--file", str(incident), "--json"]).stdout)["id"]
+    given = ["--title", "Refund bot quoted a 90-day window", "--agent", "refunds", "--customer-reported", "--json"]
+    second = runner.invoke(app, ["capture", "--file", str(incident), *given])
+    assert second.exit_code == 0, second.stderr
+    stored = json.loads(runner.invoke(app, ["show", json.loads(second.stdout)["id"], "--json"]).stdout)
+    assert stored["id"] != first
+    assert (stored["title"], stored["agent"], stored["error_type"]) == (given[1], "refunds", "Hallucination")
+    assert stored["description"] == "40 customers were told 90 days"
+    assert stored["user_facing"] and stored["customer_reported"]  # a flag not given keeps the file's value
