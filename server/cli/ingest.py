@@ -1,6 +1,7 @@
 """`postmortem` commands that move incidents in and out: JSONL import (and restoring an export), export, and
 OpenTelemetry traces. Registered by server/cli/app.py from COMMANDS."""
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -47,12 +48,15 @@ def import_(
             if dry_run:  # what the import would answer: a home that holds incidents refuses a restore
                 if _stored_count(settings()):
                     raise PostmortemError(backup.NOT_EMPTY)
-                if not emit({"would_restore": len(incidents), "dry_run": True}, as_json):
-                    out.print(f"would restore {len(incidents)} incidents into an empty home; nothing was written")
-                return
-            restored = backup.restore(service(), incidents)
-            if not emit({"restored": restored}, as_json):
-                out.print(f"restored {restored} incidents")
+                done: dict[str, Any] = {"would_restore": len(incidents), "dry_run": True}
+                said = f"would restore {len(incidents)} incidents into an empty home; nothing was written"
+            else:
+                done = {"restored": backup.restore(service(), incidents)}
+                said = f"restored {done['restored']} incidents"
+            if report is not None:  # asked for, it was not written for a backup
+                report.write_text(json.dumps(done, indent=2), encoding="utf-8")
+            if not emit(done, as_json):
+                out.print(said)
             return
         result = _import_jsonl(path, dry_run=dry_run, report=report)
     if emit(result, as_json):

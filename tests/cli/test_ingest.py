@@ -148,7 +148,7 @@ def test_the_dry_run_of_a_restore_refuses_a_home_that_holds_incidents_as_the_res
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`import backup.jsonl --dry-run` on a home with incidents said "would restore 2 incidents into an empty home"
-    (exit 0), and the import it vouched for then refused (exit 2)."""
+    (exit 0), and the import it vouched for then refused (exit 2); `--report` wrote nothing for a backup."""
     assert runner.invoke(app, ["import-traces", str(FIXTURE)]).exit_code == 0
     backup_file = tmp_path / "backup.jsonl"
     assert runner.invoke(app, ["export", "-o", str(backup_file)]).exit_code == 0
@@ -157,9 +157,13 @@ def test_the_dry_run_of_a_restore_refuses_a_home_that_holds_incidents_as_the_res
     assert (dry.exit_code, real.exit_code) == (2, 2), (dry.stdout, real.stdout)
     assert "empty home" in dry.stderr and dry.stderr == real.stderr and dry.stdout == ""
     monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "new"))
-    fresh = runner.invoke(app, ["import", str(backup_file), "--dry-run", "--json"])
+    report = tmp_path / "report.json"  # asked for, it was not written for a backup
+    fresh = runner.invoke(app, ["import", str(backup_file), "--dry-run", "--json", "--report", str(report)])
     assert fresh.exit_code == 0 and json.loads(fresh.stdout) == {"would_restore": 2, "dry_run": True}
+    assert json.loads(report.read_text()) == {"would_restore": 2, "dry_run": True}
     assert not (tmp_path / "new").exists()  # the dry run created no home
+    assert runner.invoke(app, ["import", str(backup_file), "--report", str(report)]).exit_code == 0
+    assert json.loads(report.read_text()) == {"restored": 2}
 
 
 def test_export_to_a_directory_or_a_missing_folder_names_the_path_given(tmp_path: Path) -> None:
