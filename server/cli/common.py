@@ -187,7 +187,8 @@ def nothing_yet(chosen: "Settings") -> None:
     if chosen.store_home.exists() and not chosen.store_home.is_dir():
         _fail(BAD_INPUT, f"the data directory {chosen.store_home} is a file: point POSTMORTEM_HOME at a directory")
     err.print(
-        f"nothing stored yet: {chosen.store_home} holds no incidents (it was not created); "
+        f"nothing stored yet: {chosen.store_home} holds no incidents "
+        f"({'no database in it yet' if chosen.store_home.is_dir() else 'it was not created'}); "
         "`postmortem capture` or `postmortem import` adds some",
         markup=False,
     )

@@ -99,3 +99,13 @@ def test_a_home_that_is_a_file_is_named_as_such_by_every_command(tmp_path: Path)
         said = f"error: the data directory {home} is a file: point POSTMORTEM_HOME at a directory\n"
         assert (done.returncode, done.stdout, done.stderr) == (2, "", said), args
     assert home.read_text() == "{}"
+
+
+def test_a_home_folder_without_a_database_is_not_said_to_be_missing(tmp_path: Path) -> None:
+    """A data directory holding only its triage.toml (as docs/loop.md has a team write it) was said "not created"."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "triage.toml").write_text('full_severities = ["SEV1", "SEV2", "SEV3"]\n')
+    done = run(home, "list")
+    assert done.returncode == 0 and f"{home} holds no incidents (no database in it yet)" in done.stderr, done.stderr
+    assert "(it was not created)" in run(tmp_path / "none", "list").stderr
