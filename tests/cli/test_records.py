@@ -212,3 +212,16 @@ def test_options_beside_capture_file_override_its_fields(
     assert (stored["title"], stored["agent"], stored["error_type"]) == (given[1], "refunds", "Hallucination")
     assert stored["description"] == "40 customers were told 90 days"
     assert stored["user_facing"] and stored["customer_reported"]  # a flag not given keeps the file's value
+
+
+def test_a_damaged_gguf_is_one_clear_line_naming_the_file(tmp_path: Path) -> None:
+    """A truncated download that starts like a GGUF got as far as llama.cpp, whose failure the CLI reported as
+    "error: unexpected RuntimeError"."""
+    pytest.importorskip("xllamacpp")
+    incident_id = capture(make_service(tmp_path, llm=None))
+    damaged = tmp_path / "qwen-truncated.gguf"
+    damaged.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\x00" * 64)
+    result = postmortem("draft", incident_id, home=tmp_path, env={**NO_KEY, "POSTMORTEM_LOCAL_MODEL": str(damaged)})
+    said = result.stderr.decode()
+    assert result.returncode == 2 and said.startswith("error: llama.cpp could not load qwen-truncated.gguf"), said
+    assert "whole GGUF model" in said and "Traceback" not in said and said.count("\n") == 1
