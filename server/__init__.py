@@ -7,6 +7,8 @@ The public API; everything else is internal and may change between versions:
     from agent_postmortem import IncidentCreate, Settings, build_service
     service = build_service(Settings.from_env())           # the use cases, on POSTMORTEM_HOME
     result = service.capture_incident(IncidentCreate(title="refund tool timed out"))
+    service.draft_analysis(result.id)                      # NoModelConfigured (an LLMUnavailable) without a model;
+                                                           # build_service(settings, llm=...) takes your own LLM
 
 Each name is imported on first use, so `import agent_postmortem` loads nothing heavy (the MCP handshake and
 `postmortem --help` rely on that). The folders of the repository and what each owns: docs/architecture.md.
@@ -24,6 +26,10 @@ _EXPORTS = {
     "PostmortemService": "agent_postmortem.service.facade",
     "Settings": "agent_postmortem.config",
     "PostmortemError": "agent_postmortem.errors",
+    "LLMUnavailable": "agent_postmortem.errors",
+    "NoModelConfigured": "agent_postmortem.errors",
+    "DraftError": "agent_postmortem.errors",
+    "LLM": "agent_postmortem.llm.base",
     "IncidentCreate": "agent_postmortem.store.models",
     "Incident": "agent_postmortem.store.models",
     "TimelineEventCreate": "agent_postmortem.store.models",
@@ -38,7 +44,11 @@ __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time `__getattr__` imports each on first use
     from agent_postmortem.config import Settings as Settings
+    from agent_postmortem.errors import DraftError as DraftError
+    from agent_postmortem.errors import LLMUnavailable as LLMUnavailable
+    from agent_postmortem.errors import NoModelConfigured as NoModelConfigured
     from agent_postmortem.errors import PostmortemError as PostmortemError
+    from agent_postmortem.llm.base import LLM as LLM
     from agent_postmortem.sdk.recorder import CaptureNotStored as CaptureNotStored
     from agent_postmortem.sdk.recorder import Recorder as Recorder
     from agent_postmortem.service.facade import PostmortemService as PostmortemService

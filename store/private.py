@@ -5,6 +5,7 @@ another user could open them. SQLite gives its -wal and -shm files the mode of t
 `postmortem.db` 0600 covers them. An existing directory keeps the mode its owner gave it."""
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 
@@ -22,8 +23,8 @@ def private_dir(path: Path) -> Path:
     for directory in reversed(missing):
         with contextlib.suppress(FileExistsError):  # another process got there first
             directory.mkdir(mode=DIR_MODE)
-    if not path.is_dir():
-        raise NotADirectoryError(f"{path} is not a directory")
+    if not path.is_dir():  # the errno and the path, so that a caller can name them ("NotADirectoryError: " said none)
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))
     return path
 
 
@@ -35,18 +36,26 @@ def private_file(path: Path) -> Path:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Replace `path` with `text` atomically (a reader sees the old file or the new one, never a part), 0600."""
+    """Replace `path` with `text` atomically (a reader sees the old file or the new one, never a part), 0600. An
+    error names `path`, never the temporary file beside it (a directory given said "Is a directory: .x.123.tmp")."""
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+    except OSError as e:
+        if e.filename != str(temporary):
+            raise
+        raise OSError(e.errno, e.strerror, str(path)) from None
     sync_directory(path.parent)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
+from typer.core import TyperOption
 
 from agent_postmortem.cli.output import JsonOpt, emit, err, line, out
 from agent_postmortem.errors import (
@@ -181,8 +182,13 @@ def has_data(chosen: "Settings") -> bool:
 
 
 def nothing_yet(chosen: "Settings") -> None:
+    """Said by a read-only command on a home without a database; a home that is a file is refused (exit 2) instead
+    of read as empty ("it was not created" was said of a file that exists)."""
+    if chosen.store_home.exists() and not chosen.store_home.is_dir():
+        _fail(BAD_INPUT, f"the data directory {chosen.store_home} is a file: point POSTMORTEM_HOME at a directory")
     err.print(
-        f"nothing stored yet: {chosen.store_home} holds no incidents (it was not created); "
+        f"nothing stored yet: {chosen.store_home} holds no incidents "
+        f"({'no database in it yet' if chosen.store_home.is_dir() else 'it was not created'}); "
         "`postmortem capture` or `postmortem import` adds some",
         markup=False,
     )
@@ -277,3 +283,15 @@ def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
             progress.update(tasks[stage], completed=done)
 
         yield show
+
+
+_option_type = TyperOption.display_type_rich
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    """typer's rich help wrote a type after every option, flags included (`--json <bool>`), which reads as a flag
+    that takes a value, and `--json true` is then refused as an extra argument: a flag shows none."""
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]

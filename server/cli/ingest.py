@@ -1,6 +1,7 @@
 """`postmortem` commands that move incidents in and out: JSONL import (and restoring an export), export, and
 OpenTelemetry traces. Registered by server/cli/app.py from COMMANDS."""
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -38,18 +39,24 @@ def import_(
 ) -> None:
     """Bulk-import past incidents from a JSONL file (one incident per line), or restore a `postmortem export`
     into an empty home, exactly. Nothing is imported unless every line is valid."""
+    from agent_postmortem.errors import PostmortemError
     from agent_postmortem.ingest import backup
 
     with user_errors():
         if backup.is_export(path):
             incidents = backup.read_export(path)
-            if dry_run:
-                if not emit({"would_restore": len(incidents), "dry_run": True}, as_json):
-                    out.print(f"would restore {len(incidents)} incidents into an empty home; nothing was written")
-                return
-            restored = backup.restore(service(), incidents)
-            if not emit({"restored": restored}, as_json):
-                out.print(f"restored {restored} incidents")
+            if dry_run:  # what the import would answer: a home that holds incidents refuses a restore
+                if _stored_count(settings()):
+                    raise PostmortemError(backup.NOT_EMPTY)
+                done: dict[str, Any] = {"would_restore": len(incidents), "dry_run": True}
+                said = f"would restore {len(incidents)} incidents into an empty home; nothing was written"
+            else:
+                done = {"restored": backup.restore(service(), incidents)}
+                said = f"restored {done['restored']} incidents"
+            if report is not None:  # asked for, it was not written for a backup
+                report.write_text(json.dumps(done, indent=2), encoding="utf-8")
+            if not emit(done, as_json):
+                out.print(said)
             return
         result = _import_jsonl(path, dry_run=dry_run, report=report)
     if emit(result, as_json):
@@ -98,6 +105,16 @@ def _import_jsonl(path: Path, *, dry_run: bool, report: Path | None) -> "ImportR
     if report is not None:
         report.write_text(result.model_dump_json(indent=2), encoding="utf-8")
     return result
+
+
+def _stored_count(chosen: "Settings") -> int:
+    """How many incidents the home holds, read from the database alone (nothing created or migrated)."""
+    from agent_postmortem.store.records import db
+    from agent_postmortem.store.records.incidents import IncidentStore
+
+    if not has_data(chosen):
+        return 0
+    return IncidentStore(db.make_engine(chosen.database_url or db.sqlite_url(chosen.store_home))).count()
 
 
 def _stored_hashes(chosen: "Settings") -> Callable[[list[str]], set[str]]:

@@ -56,6 +56,7 @@ def actions(
 
     changes = {"status": set_status, "owner": owner, "priority": priority, "title": title, "due_at": due}
     with user_errors():
+        _check_target(add=add, item=item, set_status=set_status, priority=priority, due=due, title=title, by=by)
         if add is not None:
             result: Any = _add(add, incident, by=by, owner=owner, priority=priority, due=due)
         elif item is not None and any(v is not None for v in changes.values()):
@@ -69,6 +70,15 @@ def actions(
     elif not emit(result, as_json):
         out.print(_view(result) if add is None and item is None else item_view(result))
         more_note(getattr(result, "next_offset", None) if add is None and item is None else None, "action items")
+
+
+def _check_target(*, add: str | None, item: str | None, **edits: str | None) -> None:
+    """A change with no item to change was ignored: `actions --set-status completed` listed every item, exit 0."""
+    given = [f"--{name.replace('_', '-')}" for name, value in edits.items() if value is not None]
+    if add is None and item is None and given:
+        raise ValueError(f"{', '.join(given)}: give the item to change (--item AI-n), or --add TITLE --incident INC-n")
+    if add is not None and (wrong := [g for g in given if g in ("--set-status", "--title")]):
+        raise ValueError(f"{', '.join(wrong)}: a new item is open and titled by --add; change it after (--item AI-n)")
 
 
 def _read(item: str | None, *, stats: bool, page: dict[str, int], filters: dict[str, Any]) -> Any:

@@ -57,13 +57,17 @@ def capture(
             if file is not None
             else IncidentCreate.model_validate(given)
         )
-        if idempotency_key is not None:
-            data = IncidentCreate.model_validate({**data.model_dump(), "idempotency_key": idempotency_key})
+        # options beside --file override its fields (they were dropped without a word, and a capture made of the
+        # file alone was stored); an option left at its default ("", a flag not given) overrides nothing
+        overrides = {k: v for k, v in given.items() if v not in ("", False)} if file is not None else {}
+        if idempotency_key is not None or overrides:
+            keyed = {"idempotency_key": idempotency_key} if idempotency_key is not None else {}
+            data = IncidentCreate.model_validate({**data.model_dump(), **overrides, **keyed})
         result = service().capture_incident(data)
     if not emit(result, as_json):
-        from agent_postmortem.cli.view import show_decision
+        from agent_postmortem.cli.view import show_capture
 
-        show_decision(out, result, incident_id=result.id)
+        show_capture(out, result)
 
 
 def classify(

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from agent_postmortem.analysis.blameless import BlamelessReport
     from agent_postmortem.analysis.verify import FixVerification
     from agent_postmortem.service.health import HealthReport
-    from agent_postmortem.service.results import ActionStats, ClassifyResult, IncidentSummary, Stats
+    from agent_postmortem.service.results import ActionStats, CaptureResult, ClassifyResult, IncidentSummary, Stats
     from agent_postmortem.store.models import ActionItem, Analysis, Incident, SimilarIncident
 
 
@@ -125,6 +125,20 @@ def show_decision(out: Console, r: "ClassifyResult", *, incident_id: str | None 
     if r.open_action_items:
         out.print("Open action items on similar incidents (finish these before drafting new ones):")
         out.print(actions_table(r.open_action_items))
+
+
+def show_capture(out: Console, r: "CaptureResult") -> None:
+    """What a capture did (stored a new incident, counted one more occurrence, or replayed a retry), then what it
+    decided; a recurrence lists the completed items that did not prevent it."""
+    if r.replayed:
+        out.print(line((f"{r.id}: a retry with the same idempotency key: nothing new was stored", "bold yellow")))
+    elif r.deduplicated:
+        said = f"{r.id}: one more occurrence of this open incident (same failure signature), seen {r.occurrences} times"
+        out.print(line((f"{said}; no new incident", "bold yellow")))
+    show_decision(out, r, incident_id=r.id)
+    if r.fixed_action_items:
+        out.print(line(("Recurred after its fix", "bold yellow"), ": these completed action items did not prevent it"))
+        out.print(actions_table(r.fixed_action_items))
 
 
 def review_label(a: "Analysis") -> str:

@@ -26,6 +26,7 @@ BATCH = 256
 HEAD_BYTES = 64 * 1024
 # One exported incident: its texts are bounded (20,000 characters of description, 2,000 an event), its timeline not.
 MAX_EXPORT_LINE_BYTES = 256 * 1024 * 1024
+NOT_EMPTY = "a backup is restored into an empty home: point POSTMORTEM_HOME at a new directory"
 
 
 def export_lines(service: "PostmortemService", unreadable: list[str] | None = None) -> Iterator[str]:
@@ -75,7 +76,7 @@ def read_export(path: Path) -> list[Incident]:
 def restore(service: "PostmortemService", incidents: list[Incident]) -> int:
     """Restore an export into an empty home, keeping every id; returns the number of incidents."""
     if service.store.count():
-        raise PostmortemError("a backup is restored into an empty home: point POSTMORTEM_HOME at a new directory")
+        raise PostmortemError(NOT_EMPTY)
     model = service.knowledge.embedder.model_id
     for start in range(0, len(incidents), BATCH):
         chunk = incidents[start : start + BATCH]

@@ -85,7 +85,12 @@ class LocalLlamaServer:
         params.port = 0
         params.verbosity = 3 if logger.isEnabledFor(logging.DEBUG) else 0  # llama.cpp logs to stderr
         started = time.monotonic()
-        server = xllamacpp.Server(params)
+        try:
+            server = xllamacpp.Server(params)
+        except RuntimeError as e:  # a truncated or damaged GGUF: llama.cpp cannot load it ("unexpected RuntimeError")
+            raise LLMUnavailable(
+                f"llama.cpp could not load {self.model_path.name} ({e}); check that the file is a whole GGUF model"
+            ) from None
         url = str(server.listening_address).rstrip("/")
         deadline = started + 60
         while time.monotonic() < deadline:
@@ -104,13 +109,25 @@ def model_path(settings: Settings) -> Path | None:
     return Path(settings.local_model) if settings.local_model else bundled_model_path()
 
 
+def _is_gguf(path: Path) -> bool:
+    """Checked before the llama.cpp server starts: on another file it failed with "unexpected RuntimeError"."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) == b"GGUF"
+    except OSError:  # missing, a directory, unreadable
+        return False
+
+
 def _choose(settings: Settings, asked: bool) -> LLMChoice | None:
     """Asked for by name: the user's GGUF (POSTMORTEM_LOCAL_MODEL) or else the bundled one. Under `auto`, only the
     user's own GGUF: a model someone configured counts as a configured endpoint, the bundled 135M model does not (its
     drafts are low quality: under `auto` with nothing configured the assistant writes the analysis instead)."""
     path = model_path(settings)
-    if settings.local_model and path is not None and not path.is_file():
-        raise LLMUnavailable(f"POSTMORTEM_LOCAL_MODEL={path} is not a readable GGUF file")
+    if settings.local_model and path is not None and not _is_gguf(path):
+        raise LLMUnavailable(
+            f"POSTMORTEM_LOCAL_MODEL={path} is not a readable GGUF file (a GGUF starts with the bytes 'GGUF': "
+            "download the model's .gguf file, not its page or safetensors)"
+        )
     if not asked and not settings.local_model:
         return None
     if path is not None and available():

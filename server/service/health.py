@@ -9,12 +9,18 @@ from sqlalchemy.exc import DatabaseError
 from agent_postmortem.config import Settings
 from agent_postmortem.errors import is_damaged_database
 
+UNBUILT = (
+    "the vector index is not built yet (the records are waiting in the outbox): a running server builds it, or "
+    "`postmortem reindex`; search reads the records meanwhile"
+)
+
 
 class HealthReport(BaseModel):
     database_integrity: str  # ok, or "damaged: " and SQLite's first findings
     records: int | None  # None: a damaged database is not counted
     embedded: int | None
-    index: str  # ok, behind (the outbox will catch up), mismatch, broken, busy (another process owns it), unchecked
+    index: str  # ok, behind (the outbox will catch up), unbuilt (not yet), mismatch, broken, busy (another process owns
+    # it), unchecked
     indexed: int | None
     pending_outbox: int | None
     owner_pid: int | None = None
@@ -24,7 +30,7 @@ class HealthReport(BaseModel):
 
     @property
     def healthy(self) -> bool:
-        return self.database_integrity == "ok" and self.index in ("ok", "behind", "fresh", "busy")
+        return self.database_integrity == "ok" and self.index in ("ok", "behind", "fresh", "unbuilt", "busy")
 
 
 def check(settings: Settings, *, repair: bool = False) -> HealthReport:
@@ -45,7 +51,7 @@ def check(settings: Settings, *, repair: bool = False) -> HealthReport:
     found, indexed, repaired, quarantined = "busy", None, False, None
     if owner.lock.try_acquire():
         found = owner.inspect()
-        if repair and found in ("broken", "mismatch"):
+        if repair and found in ("broken", "mismatch", "unbuilt"):
             owner.lock.release()
             repaired = knowledge.claim_index() and knowledge.claimed is not None and knowledge.claimed.rebuilt
             quarantined = knowledge.claimed.quarantined if repaired and knowledge.claimed else None
@@ -65,6 +71,7 @@ def check(settings: Settings, *, repair: bool = False) -> HealthReport:
         owner_pid=owner.lock.holder() if found == "busy" else None,
         repaired=repaired,
         quarantined=quarantined,
+        advice=UNBUILT if found == "unbuilt" else None,
     )
 
 

@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 class Claim:
     """How ownership was taken: what the check found and what was done about it."""
 
-    found: str  # fresh | ok | behind | mismatch | broken
+    found: str  # fresh | ok | behind | unbuilt | mismatch | broken
     rebuilt: bool
     indexed: int
     quarantined: str | None = None  # where a broken index was moved aside
@@ -159,7 +159,7 @@ class IndexOwner:
             raise IndexBusy(f"the vector index is owned by another process (pid {self.lock.holder()})")
         try:
             found = self.inspect()
-            rebuilt = found in ("broken", "mismatch")
+            rebuilt = found in ("broken", "mismatch", "unbuilt")
             quarantined = self._rebuild(keep_old=found == "broken") if rebuilt else None
             index = self.open() if open_index else None
             indexed = index.count() if index is not None else self._counted
@@ -199,10 +199,11 @@ class IndexOwner:
         return str(moved[-1]) if moved else None
 
     def inspect(self) -> str:
-        """fresh | ok | behind (the outbox will bring it in line) | mismatch | broken. Call it holding the lock."""
+        """fresh | ok | behind (the outbox will bring it in line) | unbuilt (none yet, every record still in the
+        outbox: a seeded or imported home no server has opened) | mismatch | broken. Call it holding the lock."""
         expected = self._expected()
         if not self.path.exists():
-            return "fresh" if not expected else "mismatch"
+            return "fresh" if not expected else "unbuilt" if expected <= self._pending() else "mismatch"
         found = index_health.probe(self.path, self.model_id)
         if found is None or not found.readable:
             return "broken"

@@ -84,3 +84,28 @@ def test_a_server_on_an_empty_knowledge_base_says_so_once_and_on_a_stored_one_no
     assert empty.count("the knowledge base is empty") == 1 and "postmortem init --seed" in empty
     assert run(tmp_path / "seeded", "init", "--seed").returncode == 0
     assert "the knowledge base is empty" not in server_log(tmp_path / "seeded")
+
+
+def test_a_home_that_is_a_file_is_named_as_such_by_every_command(tmp_path: Path) -> None:
+    """POSTMORTEM_HOME at a file: `capture` and `init` said "error: NotADirectoryError: " and nothing else, and the
+    read-only commands answered empty, saying the home "was not created"."""
+    home = tmp_path / "incident.json"
+    home.write_text("{}")
+    for args in (("init",), ("capture", "--title", "Fares API returned 429")):
+        done = run(home, *args)
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", f"error: Not a directory: {home}\n")
+    for args in (("list",), ("show", "INC-1"), ("stats",), ("search", "fares"), ("check",)):
+        done = run(home, *args)
+        said = f"error: the data directory {home} is a file: point POSTMORTEM_HOME at a directory\n"
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", said), args
+    assert home.read_text() == "{}"
+
+
+def test_a_home_folder_without_a_database_is_not_said_to_be_missing(tmp_path: Path) -> None:
+    """A data directory holding only its triage.toml (as docs/loop.md has a team write it) was said "not created"."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "triage.toml").write_text('full_severities = ["SEV1", "SEV2", "SEV3"]\n')
+    done = run(home, "list")
+    assert done.returncode == 0 and f"{home} holds no incidents (no database in it yet)" in done.stderr, done.stderr
+    assert "(it was not created)" in run(tmp_path / "none", "list").stderr

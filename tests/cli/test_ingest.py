@@ -142,3 +142,35 @@ def test_export_to_a_file_never_replaces_a_backup_with_less_than_a_whole_snapsho
     fresh = tmp_path / "fresh.jsonl"
     assert cli(tmp_path / "typo", "export", "-o", str(fresh)).returncode == 0 and fresh.read_text() == ""
     assert fresh.stat().st_mode & 0o077 == 0 and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_the_dry_run_of_a_restore_refuses_a_home_that_holds_incidents_as_the_restore_does(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`import backup.jsonl --dry-run` on a home with incidents said "would restore 2 incidents into an empty home"
+    (exit 0), and the import it vouched for then refused (exit 2); `--report` wrote nothing for a backup."""
+    assert runner.invoke(app, ["import-traces", str(FIXTURE)]).exit_code == 0
+    backup_file = tmp_path / "backup.jsonl"
+    assert runner.invoke(app, ["export", "-o", str(backup_file)]).exit_code == 0
+    dry = runner.invoke(app, ["import", str(backup_file), "--dry-run"])
+    real = runner.invoke(app, ["import", str(backup_file)])
+    assert (dry.exit_code, real.exit_code) == (2, 2), (dry.stdout, real.stdout)
+    assert "empty home" in dry.stderr and dry.stderr == real.stderr and dry.stdout == ""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "new"))
+    report = tmp_path / "report.json"  # asked for, it was not written for a backup
+    fresh = runner.invoke(app, ["import", str(backup_file), "--dry-run", "--json", "--report", str(report)])
+    assert fresh.exit_code == 0 and json.loads(fresh.stdout) == {"would_restore": 2, "dry_run": True}
+    assert json.loads(report.read_text()) == {"would_restore": 2, "dry_run": True}
+    assert not (tmp_path / "new").exists()  # the dry run created no home
+    assert runner.invoke(app, ["import", str(backup_file), "--report", str(report)]).exit_code == 0
+    assert json.loads(report.read_text()) == {"restored": 2}
+
+
+def test_export_to_a_directory_or_a_missing_folder_names_the_path_given(tmp_path: Path) -> None:
+    """The error named the temporary file beside it ("Is a directory: .out.28150.tmp"), a name the user never gave."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for given, said in ((folder, "Is a directory"), (tmp_path / "missing" / "b.jsonl", "No such file or directory")):
+        done = cli(tmp_path / "home", "export", "-o", str(given))
+        assert done.returncode == 2 and done.stderr.endswith(f"\nerror: {said}: {given}\n"), done.stderr
+    assert not list(tmp_path.rglob("*.tmp"))

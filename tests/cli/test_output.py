@@ -153,3 +153,13 @@ def test_every_command_prints_a_human_view_and_json_only_with_json(cli: Callable
         except json.JSONDecodeError:
             pass
     assert not wrong
+
+
+def test_help_shows_no_value_after_a_flag(tmp_path: Path) -> None:
+    """`--json <bool>` and `--dry-run <bool>` read as flags that take a value; `--json true` is then refused as an
+    unexpected extra argument. A flag shows no type; an option with a value keeps its own."""
+    for command in (["--help"], ["capture", "--help"], ["import", "--help"], ["init", "--help"]):
+        shown = postmortem(*command, home=tmp_path).stdout.decode()
+        assert "--help" in shown and "<bool>" not in shown, shown
+    capture = postmortem("capture", "--help", home=tmp_path).stdout.decode()
+    assert "--title" in capture and "<str>" in capture and "<path>" in capture

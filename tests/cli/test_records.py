@@ -1,12 +1,17 @@
 """`postmortem draft` and `show` as a shell runs them: what a user is told when no model is configured, when the model
 is too slow, and what a draft by the bundled model says about itself."""
 
+import json
 import os
 import subprocess
 import threading
 import time
 from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from agent_postmortem.cli.app import app
 from agent_postmortem.llm.local import BUNDLED_MODEL_ID
 from tests.factories import FakeLLM, capture, draft, make_service
 from tests.fake_openai import FakeOpenAI
@@ -183,3 +188,66 @@ def test_list_with_nothing_to_show_says_so_instead_of_an_empty_table(tmp_path: P
     none = postmortem("list", "--status", "resolved", home=home)
     assert none.returncode == 0 and none.stdout == b"" and none.stderr == b"no resolved incidents\n", none.stderr
     assert b"INC-1" in postmortem("list", home=home).stdout
+
+
+def test_capture_says_when_it_stored_nothing_new_and_when_a_fix_did_not_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """The view of a retried capture (same idempotency key) and of one more occurrence of an open incident read
+    exactly like a new incident's, and a recurrence after its fix did not list the items that did not hold."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+        return " ".join(result.stdout.split())
+
+    failure = ["capture", "--title", "Fares API returned 429", "--error-type", "RateLimitError"]
+    first = run(*failure, "--idempotency-key", "run-7f3a")
+    assert first.startswith("INC-1 category") and "nothing new" not in first and "occurrence" not in first
+    assert run(*failure, "--idempotency-key", "run-7f3a").startswith(
+        "INC-1: a retry with the same idempotency key: nothing new was stored"
+    )
+    assert run(*failure).startswith("INC-1: one more occurrence of this open incident (same failure signature), seen 2")
+    run("actions", "--incident", "INC-1", "--add", "Add jittered backoff to fares calls")
+    run("actions", "--item", "AI-1", "--set-status", "completed")
+    again = run(*failure)
+    assert "seen 3 times" in again
+    assert "Recurred after its fix: these completed action items did not prevent it" in again
+    assert "AI-1" in again.split("Recurred after its fix")[1]
+
+
+def test_options_beside_capture_file_override_its_fields(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """`capture --file incident.json --title ... --agent ...` dropped the options without a word and stored the file
+    alone (here counted as one more occurrence of the file's earlier capture)."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    incident = tmp_path / "incident.json"
+    fields = {"title": "Support bot invented a refund policy", "agent": "helpdesk", "error_type": "Hallucination"}
+    incident.write_text(json.dumps({**fields, "description": "40 customers were told 90 days", "user_facing": True}))
+    runner = CliRunner()
+    first = json.loads(runner.invoke(app, ["capture", "--file", str(incident), "--json"]).stdout)["id"]
+    given = ["--title", "Refund bot quoted a 90-day window", "--agent", "refunds", "--customer-reported", "--json"]
+    second = runner.invoke(app, ["capture", "--file", str(incident), *given])
+    assert second.exit_code == 0, second.stderr
+    stored = json.loads(runner.invoke(app, ["show", json.loads(second.stdout)["id"], "--json"]).stdout)
+    assert stored["id"] != first
+    assert (stored["title"], stored["agent"], stored["error_type"]) == (given[1], "refunds", "Hallucination")
+    assert stored["description"] == "40 customers were told 90 days"
+    assert stored["user_facing"] and stored["customer_reported"]  # a flag not given keeps the file's value
+
+
+def test_a_damaged_gguf_is_one_clear_line_naming_the_file(tmp_path: Path) -> None:
+    """A truncated download that starts like a GGUF got as far as llama.cpp, whose failure the CLI reported as
+    "error: unexpected RuntimeError"."""
+    pytest.importorskip("xllamacpp")
+    incident_id = capture(make_service(tmp_path, llm=None))
+    damaged = tmp_path / "qwen-truncated.gguf"
+    damaged.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\x00" * 64)
+    result = postmortem("draft", incident_id, home=tmp_path, env={**NO_KEY, "POSTMORTEM_LOCAL_MODEL": str(damaged)})
+    said = result.stderr.decode()
+    assert result.returncode == 2 and said.startswith("error: llama.cpp could not load qwen-truncated.gguf"), said
+    assert "whole GGUF model" in said and "Traceback" not in said and said.count("\n") == 1

@@ -353,3 +353,18 @@ def test_a_local_model_path_that_does_not_exist_fails_to_build_with_a_message_na
         choose_llm(missing)
     with pytest.raises(LLMUnavailable, match="POSTMORTEM_LOCAL_MODEL"):
         llm_factory(missing)()
+
+
+def test_a_local_model_that_is_not_a_gguf_is_refused_naming_the_setting_before_the_server_starts(
+    tmp_path: Path,
+) -> None:
+    """A JSON file, an HTML download page or safetensors given as POSTMORTEM_LOCAL_MODEL started llama.cpp, which
+    failed, and the CLI said only "error: unexpected RuntimeError"."""
+    for name, content in (("model.gguf", b"<!DOCTYPE html><html>"), ("model.safetensors", b"\x08\x00\x00\x00{}")):
+        wrong = tmp_path / name
+        wrong.write_bytes(content)
+        chosen = settings(POSTMORTEM_LLM="local", POSTMORTEM_LOCAL_MODEL=str(wrong))
+        with pytest.raises(LLMUnavailable, match=f"POSTMORTEM_LOCAL_MODEL=.*{name} is not a readable GGUF file"):
+            choose_llm(chosen)
+    with pytest.raises(LLMUnavailable, match="not a readable GGUF file"):
+        choose_llm(settings(POSTMORTEM_LLM="local", POSTMORTEM_LOCAL_MODEL=str(tmp_path)))  # a directory

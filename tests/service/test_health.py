@@ -14,6 +14,7 @@ from agent_postmortem.store.index.health import probe
 from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.search.embedding import HashEmbedder
 from tests.factories import make_service
+from tests.processes import postmortem
 
 pytestmark = pytest.mark.slow
 
@@ -109,3 +110,16 @@ def test_an_index_only_behind_the_outbox_is_caught_up_not_rebuilt(index_home: tu
     assert writer.store.feed.pending_pks() == {6}
     found, rebuilt, ids, records = claimed(home, chroma_url)
     assert (found, rebuilt) == ("behind", False) and ids == records == {1, 2, 3, 4, 5, 6}
+
+
+def test_a_seeded_home_no_server_has_opened_is_healthy_and_says_how_its_index_gets_built(tmp_path: Path) -> None:
+    """`postmortem init --seed` then `postmortem check` said "NOT healthy" (exit 1, index "mismatch", no advice):
+    a CLI process does not own the index, so a new home's records wait in the outbox until a server builds it."""
+    assert postmortem("init", "--seed", home=tmp_path).returncode == 0
+    result = postmortem("check", "--json", home=tmp_path)
+    report = json.loads(result.stdout)
+    assert result.returncode == 0, result.stdout
+    assert (report["index"], report["records"], report["pending_outbox"]) == ("unbuilt", 45, 45)
+    assert "postmortem reindex" in report["advice"]
+    assert postmortem("reindex", home=tmp_path).returncode == 0
+    assert json.loads(postmortem("check", "--json", home=tmp_path).stdout)["index"] == "ok"
