@@ -12,6 +12,7 @@ Each rule that applied adds a reason naming the number and the words it was read
 wins, then the caps (non-production, "no user impact") and the floors (user-facing, customer-reported) apply.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -205,6 +206,20 @@ def _scale(capture: IncidentCreate) -> _Scale:
 _HARMS: tuple[Dimension, ...] = ("attack", "harm", "money", "data_exposed", "data_loss", "legal", "pulled", "public")
 
 
+# People outside the team named as those the failure concerned, with or without a number: "Exam Monitoring Systems
+# Provided Allegedly Discriminatory Experiences for BIPOC Students" is not internal tooling because it says monitoring.
+_OUTWARD_PEOPLE = re.compile(
+    r"\b(?<!internal\s)(?:customers|users|students|patients|passengers|pedestrians|drivers|children|kids|minors|"
+    r"applicants|candidates|consumers|citizens|residents|voters|tenants|buyers|shoppers|clients|subscribers|"
+    r"viewers|readers|travell?ers|guests|borrowers|job\s+seekers|the\s+public)\b",
+    re.IGNORECASE,
+)
+
+
+def _outward_people(capture: IncidentCreate) -> bool:
+    return any(_OUTWARD_PEOPLE.search(text or "") for text in (capture.title, capture.description, capture.impact))
+
+
 def _caps_and_floors(
     level: Severity, s: _Scale, capture: IncidentCreate, p: SeverityPolicy
 ) -> tuple[Severity, list[str]]:
@@ -218,7 +233,7 @@ def _caps_and_floors(
         level, reasons = p.non_production, [f"not production ({_quoted(non_prod)}): at most {p.non_production}"]
     internal = s.top("internal_only")
     reach = s.has("people") or s.has("user_facing") or s.has("full_outage") or capture.user_facing
-    reach = reach or any(s.has(d) for d in _HARMS)
+    reach = reach or any(s.has(d) for d in _HARMS) or _outward_people(capture)
     if internal is not None and not reach and _worse(level, p.non_production) == level != p.non_production:
         level = p.non_production
         reasons = [*reasons, f"internal tooling only ({_quoted(internal)}): at most {p.non_production}"]

@@ -116,6 +116,17 @@ def test_reasons_cite_the_number_and_the_quote() -> None:
     ]
 
 
+def test_internal_tooling_caps_only_a_failure_that_concerns_no_one_outside() -> None:
+    """An AIID title with "Monitoring" in a product's name was capped at SEV4 as internal tooling though it names the
+    students it failed."""
+    proctoring = "Exam Monitoring Systems Provided Allegedly Discriminatory Experiences for BIPOC Students"
+    assert assess(IncidentCreate(title=proctoring), SeverityPolicy())[0] == "SEV3"
+    exporter = IncidentCreate(title="Prometheus exporter stopped scraping the agent's metrics")
+    assert assess(exporter, SeverityPolicy())[0] == "SEV4"
+    staff = IncidentCreate(title="Monitoring dashboard for internal users went blank")
+    assert assess(staff, SeverityPolicy())[0] == "SEV4"
+
+
 def test_the_reporters_severity_wins_and_flags_set_floors() -> None:
     explicit = IncidentCreate(title="agent failure", impact="2.1M rows lost in production", severity="SEV4")
     assert assess(explicit, SeverityPolicy()) == ("SEV4", ["severity set explicitly by the reporter"])
