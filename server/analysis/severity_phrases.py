@@ -1,6 +1,7 @@
 """Impact in words: the phrases that say an outage, data lost or exposed, an attack, harm to people, legal
 consequences, the environment or no impact at all, one pattern per dimension (`severity_scale` reads the numbers).
-A phrase right after a hypothetical ("could", "to prevent", "if") is not an impact that happened."""
+A phrase right after a hypothetical ("could", "to prevent", "if") or inside an if-clause is not an impact that
+happened."""
 
 import re
 
@@ -12,6 +13,9 @@ HYPOTHETICAL = re.compile(
     r"(?:\s+\S+){0,3}\s*$",
     _I,
 )
+# ... nor one inside a conditional clause that has not ended (no comma or stop between): "if a zone goes down or has
+# service disruptions" (a design's contingency in a DFDS postmortem, read as a partial outage).
+CONDITIONAL = re.compile(r"\b(?:if|unless|in\s+case|whether)\b[^.;:!?,\n]*$", _I)
 PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
     (
         "outage",

@@ -10,7 +10,7 @@ expressions over a few short fields: deterministic and well under a millisecond 
 import re
 
 from agent_postmortem.analysis.severity_findings import ALL, Dimension, Finding
-from agent_postmortem.analysis.severity_phrases import HYPOTHETICAL, PHRASES
+from agent_postmortem.analysis.severity_phrases import CONDITIONAL, HYPOTHETICAL, PHRASES
 
 __all__ = ["ALL", "Dimension", "Finding", "extract"]
 
@@ -162,6 +162,10 @@ def _stated(text: str, field: str) -> list[Finding]:
     return found
 
 
+def _hypothetical(text: str, at: int) -> bool:
+    return bool(HYPOTHETICAL.search(text[max(0, at - 40) : at]) or CONDITIONAL.search(text[max(0, at - 160) : at]))
+
+
 def extract(fields: dict[str, str]) -> list[Finding]:
     """Every finding in the given text fields (name -> text), in field order."""
     found: list[Finding] = []
@@ -174,6 +178,6 @@ def extract(fields: dict[str, str]) -> list[Finding]:
             found += [
                 Finding(dimension, 1.0, _quote(text, m, before=20, after=20), field)
                 for m in pattern.finditer(text)
-                if dimension == "vulnerability" or not HYPOTHETICAL.search(text[max(0, m.start() - 40) : m.start()])
+                if dimension == "vulnerability" or not _hypothetical(text, m.start())
             ]
     return found

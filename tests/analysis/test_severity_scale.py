@@ -63,6 +63,9 @@ def test_flags_are_found_and_hypotheticals_are_not() -> None:
     assert "no_impact" in found("no customer impact; caught before release")
     assert "data_loss" not in found("this could have wiped local files")
     assert "people" not in found("a platform serving over 100,000 students went down")
+    # a contingency inside an if-clause (a DFDS postmortem's design) is no outage; a clause ended by a comma is
+    assert "outage" not in found("spread over three zones, so that if a zone goes down or has service disruptions the")
+    assert "outage" in found("If you were affected, the outage lasted 3 hours")
 
 
 def test_a_secret_is_exposed_only_where_it_is_out() -> None:
