@@ -195,7 +195,9 @@ def incident_view(i: "Incident") -> RenderableType:
     if i.stack_trace:
         parts += [line(("Stack trace", "bold")), cell(i.stack_trace)]
     if i.timeline:
-        rows = ([f"{e.at:%Y-%m-%d %H:%M}", e.kind, e.description] for e in i.timeline)
+        from agent_postmortem.render.timeline import folded
+
+        rows = ([f"{e.at:%Y-%m-%d %H:%M}", e.kind, e.description] for e in folded(i.timeline))
         parts.append(table("at", "kind", "event", rows=rows, title="Timeline"))
     if i.analysis is not None:
         _quality(parts.append, i.analysis)

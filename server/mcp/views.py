@@ -2,7 +2,8 @@
 "Occurred again" notes folded into a count. Each repeat of a known failure adds one such note (the SDK's Recorder
 captures every failure of an agent in a retry loop), and the record carried all of them: 1,500 repeats made
 `get_incident` 252 KB, and every `add_timeline_event` or `resolve_incident` answer as long, in the calling model's
-context. `occurrences` and `last_seen_at` say the same; the notes are kept in the store, the report and the CLI."""
+context. `occurrences` and `last_seen_at` say the same; the notes are kept in the store (the report and the CLI
+fold them too: server/render/timeline.py)."""
 
 import json
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ def incident_data(incident: "Incident") -> dict[str, Any]:
         data["timeline"] = [e for n, e in enumerate(timeline) if n not in folded]
         data["timeline_folded"] = (
             f"{len(folded)} earlier 'Occurred again' notes are left out here (the latest {KEPT_REPEATS} are shown; "
-            "occurrences and last_seen_at count them all; the report and `postmortem show` list them)"
+            "occurrences and last_seen_at count them all; the store keeps every note)"
         )
     return data
 

@@ -13,6 +13,7 @@ from agent_postmortem.analysis.learn import RunbookEntry
 from agent_postmortem.llm.local import quality_note
 from agent_postmortem.render import markdown
 from agent_postmortem.render.markdown import Markdown
+from agent_postmortem.render.timeline import folded
 from agent_postmortem.store.models import LLM_CATEGORIES, ActionItem, AnalysisAction, Incident, SimilarIncident
 
 
@@ -156,6 +157,7 @@ def render_markdown(
         ),
         graph=causal_graph(incident),
         i=incident,
+        timeline=folded(incident.timeline),
         a=incident.analysis,
         writer_note=quality_note(incident.analysis.llm_model) if incident.analysis else None,
         similar=similar,

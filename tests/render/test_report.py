@@ -17,6 +17,7 @@ from agent_postmortem.store.models import (
     ProposedAction,
     SimilarIncident,
     TimelineEvent,
+    TimelineEventCreate,
 )
 from tests.documents import MD, items_of, live, section, structure
 from tests.factories import CAPTURE, FIXED_NOW, FakeLLM, draft, make_service, server_for
@@ -366,3 +367,26 @@ async def test_the_hypotheses_a_draft_weighed_are_in_the_report_with_their_evide
     ]
     assert cells[6:8] == ["The vendor lowered the fares API quota", "429s began suddenly"]
     assert f"**Why this root cause:** {chosen}" in text
+
+
+def test_a_failure_repeated_many_times_is_one_line_of_the_report_and_of_show(tmp_path: Path) -> None:
+    """1,500 repeats of a failure made a 151 KB report and 268 KB of `postmortem show`, one "Occurred again" line
+    each: the earlier ones are one line saying how many and when, the latest 3 and every other event stay."""
+    from tests.factories import capture
+    from tests.processes import postmortem
+
+    service = make_service(tmp_path, llm=None)
+    incident_id = capture(service)
+    for _ in range(59):
+        assert capture(service) == incident_id
+    service.add_timeline_event(incident_id, TimelineEventCreate(kind="note", description="Paged on-call"))
+    report = service.render_report(incident_id)
+    timeline = report[report.index("## Timeline") : report.index("## ", report.index("## Timeline") + 3)]
+    assert timeline.count("Occurred again: ") == 3 and "Paged on-call" in timeline
+    assert (
+        "Occurred again 56 times from " in timeline
+        and "(each time noted on the incident; the latest 3 follow)" in timeline
+    )
+    assert len(service.get_incident(incident_id).timeline) == 61  # the store keeps every note
+    shown = postmortem("show", incident_id, home=tmp_path, env={"COLUMNS": "200"}).stdout.decode()
+    assert shown.count("Occurred again: ") == 3 and "Occurred again 56 times from " in shown, shown
