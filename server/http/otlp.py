@@ -27,7 +27,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agent_postmortem.errors import validation_problems
 from agent_postmortem.http.security import SCOPE, HttpSecurity
 from agent_postmortem.ingest.json_input import JsonInputError, loads
-from agent_postmortem.ingest.otlp import OtlpError, Span, group_traces, parse_request
+from agent_postmortem.ingest.otlp import OtlpError, Span, parse_request
+from agent_postmortem.ingest.trace_memory import TraceMemory
 
 if TYPE_CHECKING:
     from agent_postmortem.ingest.traces import TraceImport
@@ -51,6 +52,7 @@ class TraceReceiver:
         self.get_service = get_service
         self.guard = TransportSecurityMiddleware(security.transport_security)
         self.max_body = security.max_body
+        self.memory = TraceMemory()  # a trace's earlier batches, read with its later ones
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -79,7 +81,7 @@ class TraceReceiver:
         except OtlpError as e:
             return _status(400, INVALID_ARGUMENT, f"not OTLP/JSON trace data: {e}")
         try:
-            result = await anyio.to_thread.run_sync(self._import, spans)
+            result = await anyio.to_thread.run_sync(self._import, spans, len(body))
         except ValidationError as e:  # a span's values cannot be stored (a NUL byte, say): sending it again won't help
             problems = validation_problems(e, limit=5)
             return _status(400, INVALID_ARGUMENT, f"a failed trace is not a storable incident ({problems})")
@@ -102,10 +104,13 @@ class TraceReceiver:
             raise _TooLarge
         return data
 
-    def _import(self, spans: list[Span]) -> "TraceImport":
+    def _import(self, spans: list[Span], body_bytes: int) -> "TraceImport":
         from agent_postmortem.ingest.traces import import_traces
 
-        return import_traces(self.get_service(), group_traces(spans))
+        traces = self.memory.join(spans)
+        result = import_traces(self.get_service(), traces)
+        self.memory.remember(traces, body_bytes)
+        return result
 
 
 class _TooLarge(Exception):

@@ -94,12 +94,29 @@ def import_traces(service: "PostmortemService", traces: dict[str, list[Span]]) -
             result.duplicates += 1
             if stored.source_id != item.incident.source_id:  # the trace was an occurrence of another incident
                 continue
-        known = {e.description for e in stored.timeline}
-        for event in item.timeline:
-            if redact(event.description) not in known:
-                service.add_timeline_event(captured.id, event)
-                result.timeline_events += 1
+        result.timeline_events += _add_missing(service, captured.id, item.timeline, stored=stored)
+    for trace_id, spans in traces.items():  # a later batch with no failure: its spans join the failure's timeline
+        if any(s.failed for s in spans) or (found_id := service.store.find_by_key(f"otel-trace:{trace_id}")) is None:
+            continue
+        stored = service.get_incident(found_id)
+        if stored.source_id == f"otel-trace:{trace_id}":  # not an occurrence counted on another incident
+            spans = _genai(spans)
+            timeline = _timeline(spans, {s.span_id: s for s in spans}, keep=set())
+            result.timeline_events += _add_missing(service, found_id, timeline, stored=stored)
     return result
+
+
+def _add_missing(
+    service: "PostmortemService", incident_id: str, timeline: list[TimelineEventCreate], stored: Any = None
+) -> int:
+    """Add the events the incident's timeline lacks; how many."""
+    known = {e.description for e in (stored or service.get_incident(incident_id)).timeline}
+    added = 0
+    for event in timeline:
+        if redact(event.description) not in known:
+            service.add_timeline_event(incident_id, event)
+            added += 1
+    return added
 
 
 def _dated_later(trace_id: str, spans: list[Span], latest: datetime) -> str | None:

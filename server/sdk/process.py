@@ -8,6 +8,7 @@ local store share one service.
 """
 
 import atexit
+import concurrent.futures.thread  # noqa: F401  (its fork hook registered before ours: see below)
 import os
 import signal
 import sys
@@ -62,9 +63,8 @@ def _at_shutdown(hook: Callable[[], None]) -> None:
     has shut down, when a writer's first capture could not even import its store (concurrent.futures raised "can't
     register atexit after shutdown"), so `sys.exit()` right after a capture lost it. The threading hook is what
     concurrent.futures uses; `atexit` where it is missing. concurrent.futures registers its own hook when first
-    imported (and refuses new work once that hook ran), so it is imported first: hooks run last registered first."""
-    import concurrent.futures.thread  # noqa: F401  (its hook registered now, before ours: ours runs first)
-
+    imported (and refuses new work once that hook ran), so it is imported first (at the top of this module): hooks
+    run last registered first."""
     register = getattr(threading, "_register_atexit", None)
     try:
         (register or atexit.register)(hook)
@@ -102,20 +102,48 @@ def flush_all() -> None:
         recorder.flush_before_exit(deadline)
 
 
+_capturing = threading.RLock()  # held by a writer while it captures; a fork waits for it (see _before_fork)
+_held_at_fork = False
+FORK_WAIT_S = 30.0
+
+
+def capturing() -> threading.RLock:
+    """Hold while a writer captures: building the service imports the store and loads the model."""
+    return _capturing
+
+
+def _before_fork() -> None:
+    """A fork while a writer was importing the store gave the child those modules half made (in sys.modules, never
+    finished): each of the child's captures failed with "cannot import name 'Settings' from partially initialized
+    module". The fork waits (boundedly) for the capture in progress to end."""
+    global _held_at_fork
+    _held_at_fork = _capturing.acquire(timeout=FORK_WAIT_S)
+
+
+def _after_fork_in_parent() -> None:
+    global _held_at_fork
+    if _held_at_fork:
+        _held_at_fork = False
+        _capturing.release()
+
+
 def _in_forked_child() -> None:
     """A forked child (a pre-fork server's worker, a multiprocessing pool on Linux) inherits the parent's recorders
     but not their threads, and the parent's service (its database connections, its index client, the embedding
     model's thread pool) is not safe to use here: a capture used them and hung, and the child's failures were lost.
     The child starts afresh: its own locks, its own service when it first captures, each recorder's own queue."""
-    global _lock, _service_lock
-    _lock, _service_lock = threading.Lock(), threading.Lock()
+    global _lock, _service_lock, _capturing, _held_at_fork
+    _lock, _service_lock, _capturing, _held_at_fork = threading.Lock(), threading.Lock(), threading.RLock(), False
     _inherited.append(dict(_services))  # kept, never freed: freeing the model's session here waits for ever
     _services.clear()
     for recorder in list(_live):
         _inherited.append(recorder.after_fork())
 
 
-os.register_at_fork(after_in_child=_in_forked_child)
+# Hooks before a fork run last registered first: concurrent.futures' hook takes the lock its executors' submit needs,
+# so it is registered before this one (imported at the top), or the fork would hold it while waiting for a writer
+# that searches through an executor.
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_in_forked_child)
 
 
 def local_service() -> "PostmortemService":

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
+from agent_postmortem.sdk import process
 from agent_postmortem.sdk.fit import as_text, fit, message_of
 from agent_postmortem.sdk.process import flush_at_exit, local_service
 from agent_postmortem.sdk.watch import Watching, watched
@@ -235,8 +236,9 @@ class Recorder:
     def _drain(self) -> None:
         while (data := self._next()) is not None:
             try:
-                self._service = self._service or self._make_service()
-                self.captured_ids.append(self._service.capture_incident(data).id)
+                with process.capturing():
+                    self._service = self._service or self._make_service()
+                    self.captured_ids.append(self._service.capture_incident(data).id)
             except Exception as e:  # the agent must never see the recorder fail; say why on stderr
                 self.failed += 1
                 _log_not_stored(e)

@@ -239,6 +239,22 @@ def upgrade(engine: Engine, lock_dir: Path | None = None, revision: str = "head"
             command.upgrade(cfg, revision)
         return
     lock_path = private_file((lock_dir or Path("/tmp")) / ".migrate.lock")
-    with _MIGRATING, locked(lock_path), engine.begin() as conn:
+    with _MIGRATING, locked(lock_path), engine.connect() as conn, _atomic_ddl(conn):
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+@contextmanager
+def _atomic_ddl(conn: Connection) -> Iterator[None]:
+    """One SQLite transaction around the whole migration. Python's sqlite3 opens a transaction only before a data
+    change, so each CREATE or ALTER committed alone: a migration cut short (a full disk) left tables without the
+    version that says they exist, and every later start failed on "table ... already exists"."""
+    driver: Any = conn.connection.driver_connection
+    previous = driver.isolation_level
+    driver.isolation_level = None  # the driver opens nothing by itself: the BEGIN below holds every statement
+    try:
+        with conn.begin():
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield
+    finally:
+        driver.isolation_level = previous

@@ -233,3 +233,29 @@ def test_a_document_of_another_format_gets_400_saying_what_to_do_not_200_and_not
         assert answer.status_code == 400 and hint in answer.json()["message"], answer.text[:400]
     assert client.post("/v1/traces", json={}, headers=AUTH).json() == {"partialSuccess": {}}  # an empty request
     assert service.knowledge_stats().incidents == before
+
+
+def test_a_trace_sent_in_batches_is_one_incident_with_the_spans_of_every_batch(
+    live: tuple[httpx.Client, PostmortemService],
+) -> None:
+    """Exporters send spans as they end: a model call in a batch with no failure, the failed tool call in the next,
+    a step after the handled failure in a third. Each was read alone: the first and the third were dropped, and the
+    incident had no model, no prompt and none of their spans."""
+    client, service = live
+    trace_id = "5" * 32
+    chat = _span("d" * 16, "e" * 16, name="chat batch-model", failed=False, trace_id=trace_id)
+    chat["attributes"] = [
+        {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+        {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-batch"}},
+        {"key": "gen_ai.input.messages", "value": {"stringValue": '[{"role": "user", "content": "refund order 42"}]'}},
+    ]
+    tool = _span("f" * 16, "e" * 16, name="execute_tool batch-refund", failed=True, trace_id=trace_id)
+    after = _span("9" * 16, "e" * 16, name="batch-apology", failed=False, trace_id=trace_id)
+    for spans in ([chat], [tool], [after]):
+        body = {"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}
+        assert client.post("/v1/traces", json=body, headers=AUTH).json() == {"partialSuccess": {}}
+    [found] = [i for i in service.list_incidents().incidents if i.title.endswith("batch-refund")]
+    stored = service.get_incident(found.id)
+    assert (stored.model, stored.prompt_excerpt, stored.occurrences) == ("gpt-batch", "refund order 42", 1)
+    timeline = " ".join(e.description for e in stored.timeline)
+    assert "gpt-batch" in timeline and "batch-apology" in timeline, timeline

@@ -85,6 +85,21 @@ def test_a_later_batch_of_a_trace_adds_only_its_new_spans_to_the_incident(servic
     assert timeline[0].startswith("Agent support-bot step invoke_agent") and len(timeline) == 3
 
 
+def test_a_later_batch_with_no_failure_joins_the_timeline_of_its_failed_trace(service: PostmortemService) -> None:
+    """A step after a handled failure comes in a batch of its own, without a failed span: it was dropped, though a
+    later batch of a trace is said to add its spans to the incident."""
+    [request] = fixture_requests()[:1]
+    failed = import_traces(service, group_traces(parse_request(request)))
+    after = copy.deepcopy(request)
+    [span] = after["resourceSpans"][0]["scopeSpans"][0]["spans"][:1]
+    span |= {"spanId": "0000000000000abc", "name": "send_apology", "status": {}, "attributes": []}
+    after["resourceSpans"][0]["scopeSpans"][0]["spans"] = [span]
+    later = import_traces(service, group_traces(parse_request(after)))
+    assert (later.failed_traces, later.created, later.timeline_events) == (0, 0, 1)
+    timeline = [e.description for e in service.get_incident(failed.incident_ids[0]).timeline]
+    assert any("send_apology" in line for line in timeline), timeline
+
+
 def test_secrets_in_span_attributes_are_redacted_before_storage(service: PostmortemService) -> None:
     [request] = fixture_requests()[:1]
     leaked = copy.deepcopy(request)

@@ -160,3 +160,41 @@ def test_a_capture_queued_just_before_the_agent_ends_is_stored(tmp_path: Path, h
     service = build_service(Settings.from_env(chosen))
     [stored] = service.list_incidents().incidents
     assert service.get_incident(stored.id).tool == "crm.update"
+
+
+FORK_DURING_FIRST_CAPTURE = r"""
+import multiprocessing
+from agent_postmortem import Recorder
+
+recorder = Recorder(agent="pool-parent", wait_on_error=0)
+
+
+def fail(worker):
+    try:
+        with recorder.watching(tool="fares.search"):
+            raise RuntimeError(f"fares.search failed in {worker}")
+    except RuntimeError:
+        pass
+
+
+def work(worker):
+    fail(worker)
+    return recorder.flush(60) and recorder.failed == 0
+
+
+fail("parent")  # not flushed: the parent's writer is importing the store as the pool forks
+with multiprocessing.get_context("fork").Pool(2) as pool:
+    assert all(pool.map(work, ["pool-0", "pool-1"])), "a worker's capture failed"
+assert recorder.flush(60)
+"""
+
+
+@pytest.mark.slow
+def test_a_pool_forked_while_the_parent_still_captures_stores_the_workers_failures(tmp_path: Path) -> None:
+    """The fork came while the parent's writer was importing the store: the workers had its modules half made, and
+    each of their captures failed with "cannot import name 'Settings' from partially initialized module"."""
+    done = run_agent_script(tmp_path, FORK_DURING_FIRST_CAPTURE, timeout=240, POSTMORTEM_HOME=str(tmp_path / "home"))
+    assert done.returncode == 0 and "partially initialized" not in done.stderr, done.stderr[-1500:]
+    env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none"}
+    service = build_service(Settings.from_env(env))
+    assert sum(i.occurrences for i in service.list_incidents(limit=50).incidents) == 3

@@ -210,3 +210,31 @@ def test_analyses_accepted_before_0008_stay_accepted_and_feed_search_hits(
     assert hits[1].analysis is not None and hits[1].analysis.root_cause == "cause 1"
     assert hits[2].analysis is None  # a draft is not what is known about a past incident
     assert store.get_or_raise("INC-2").analysis is not None and store.analysed_pks(limit=5) == [1]
+
+
+def test_a_migration_cut_short_by_a_full_disk_leaves_nothing_and_runs_again_once_there_is_room(tmp_path: Path) -> None:
+    """A home's first migration on a full disk created some tables and failed before it recorded its version: every
+    later command failed with "table incidents already exists", even once space was freed."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    engine = db.make_engine(db.sqlite_url(tmp_path))
+    full = True
+
+    @event.listens_for(engine, "connect")
+    def _small_disk(dbapi_conn: object, _record: object) -> None:
+        if full:  # SQLite's own "database or disk is full", as on a full filesystem
+            dbapi_conn.execute("PRAGMA max_page_count=8")  # type: ignore[attr-defined]
+
+    try:
+        db.upgrade(engine, lock_dir=tmp_path)
+    except OperationalError as error:
+        assert "full" in str(error)
+    else:
+        raise AssertionError("the migration fitted in 8 pages")
+    engine.dispose()
+    assert inspect(engine).get_table_names() == []
+    full = False
+    engine.dispose()
+    db.upgrade(engine, lock_dir=tmp_path)
+    assert db.at_head(engine)
