@@ -6,35 +6,21 @@ Attribute names follow the OpenTelemetry GenAI semantic conventions (gen_ai.oper
 gen_ai.tool.name, gen_ai.tool.call.arguments/result, gen_ai.request/response.model, gen_ai.usage.*_tokens,
 gen_ai.input/output.messages, error.type) and the exception event (exception.type/message/stacktrace)."""
 
-import json
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.openinference import KIND, as_genai
 from agent_postmortem.ingest.otlp import Span, to_datetime
+from agent_postmortem.ingest.trace_reading import TraceIncident, span_timeline, trace_incident
 from agent_postmortem.service.incidents import CLOCK_SKEW
-from agent_postmortem.store.models import IncidentCreate, TimelineEventCreate
-from agent_postmortem.store.models.fields import fit
+from agent_postmortem.store.models import TimelineEventCreate
 from agent_postmortem.store.redact import redact
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
-
-MAX_EVENTS = 60  # timeline entries per trace; the failure's path is always kept
-AGENT_OPS = {"invoke_agent", "create_agent", "invoke_workflow"}
-MODEL_OPS = {"chat", "text_completion", "generate_content", "embeddings"}
-
-
-@dataclass(frozen=True)
-class TraceIncident:
-    trace_id: str
-    incident: IncidentCreate
-    timeline: list[TimelineEventCreate]
 
 
 class TraceImport(BaseModel):
@@ -101,7 +87,7 @@ def import_traces(service: "PostmortemService", traces: dict[str, list[Span]]) -
         stored = service.get_incident(found_id)
         if stored.source_id == f"otel-trace:{trace_id}":  # not an occurrence counted on another incident
             spans = _genai(spans)
-            timeline = _timeline(spans, {s.span_id: s for s in spans}, keep=set())
+            timeline = span_timeline(spans, {s.span_id: s for s in spans}, keep=set())
             result.timeline_events += _add_missing(service, found_id, timeline, stored=stored)
     return result
 
@@ -131,213 +117,3 @@ def _dated_later(trace_id: str, spans: list[Span], latest: datetime) -> str | No
         f"({(latest - CLOCK_SKEW).isoformat(timespec='seconds')}, {int(CLOCK_SKEW.total_seconds() // 60)} minutes of "
         "skew allowed); nothing of it was stored: set the clock of the host that sent it (NTP) and send it again"
     )
-
-
-def trace_incident(trace_id: str, spans: list[Span]) -> TraceIncident:
-    """The capture for one failed trace: the innermost failed span is where it went wrong."""
-    by_id = {s.span_id: s for s in spans}
-    failed = _innermost_failure(spans)
-    path = _ancestors(failed, by_id)
-    error_type, message, stack = _error(failed)
-    agent = (
-        _first([failed, *path], "gen_ai.agent.name")
-        or _first(spans, "gen_ai.agent.name")
-        or failed.resource.get("service.name")
-    )
-    tool = failed.attributes.get("gen_ai.tool.name")
-    model_span = _model_call(spans, failed)
-    where = tool or agent or failed.name or "agent"
-    if model_span is failed and not tool:
-        where = f"{_model(failed) or 'a model call'} ({agent or failed.name})"
-    fields: dict[str, Any] = {
-        "title": f"{error_type or 'Error'} in {where}"[:200],
-        "description": _description(trace_id, spans, failed, path),
-        "error_type": (error_type or "")[:200] or None,
-        "error_message": (message or "")[:2_000] or None,
-        "stack_trace": stack[-20_000:] if stack else None,
-        "agent": _short(agent),
-        "tool": _short(tool),
-        "tool_args": _text(failed.attributes.get("gen_ai.tool.call.arguments"), 2_000) or None,
-        "model": _short(_model(failed) or (_model(model_span) if model_span else None)),
-        "prompt_excerpt": _prompt(model_span, path),
-        "environment": _short(
-            failed.resource.get("deployment.environment.name") or failed.resource.get("deployment.environment")
-        ),
-        "occurred_at": failed.end or failed.start,
-        "source_id": f"otel-trace:{trace_id}",
-        "idempotency_key": f"otel-trace:{trace_id}",
-    }
-    incident = IncidentCreate.model_validate({k: v for k, v in fields.items() if v is not None})
-    return TraceIncident(trace_id, incident, _timeline(spans, by_id, keep={s.span_id for s in [failed, *path]}))
-
-
-def _innermost_failure(spans: list[Span]) -> Span:
-    """The earliest-ending failed span none of whose descendants failed (errors propagate up to the root)."""
-    failed = [s for s in spans if s.failed]
-    parents_of_failures = {s.parent_id for s in failed}
-    leaves = [s for s in failed if s.span_id not in parents_of_failures] or failed
-    return min(leaves, key=lambda s: (s.end_ns or s.start_ns, s.start_ns))
-
-
-def _ancestors(span: Span, by_id: dict[str, Span]) -> list[Span]:
-    """The span's parents, nearest first, each once: a malformed trace's parent ids may form a cycle (a span its own
-    parent), which read "Failed at: A > B > A > B > ..." a hundred times over."""
-    out: list[Span] = []
-    seen = {span.span_id}
-    current = span
-    while current.parent_id in by_id and current.parent_id not in seen and len(out) < 100:
-        current = by_id[current.parent_id]  # type: ignore[index]
-        seen.add(current.span_id)
-        out.append(current)
-    return out
-
-
-def _error(span: Span) -> tuple[str | None, str | None, str | None]:
-    exc = next((e.attributes for e in span.events if e.name == "exception"), {})
-    error_type = _text(exc.get("exception.type") or span.attributes.get("error.type"), 200) or None
-    message = _text(exc.get("exception.message"), 2_000) or span.status_message or None
-    if message is None and span.attributes.get("gen_ai.tool.call.result") is not None:
-        message = _text(span.attributes["gen_ai.tool.call.result"], 2_000)
-    return error_type, message, _text(exc.get("exception.stacktrace"), 20_000) or None
-
-
-def _first(spans: Iterable[Span], key: str) -> Any:
-    return next((s.attributes[key] for s in spans if s.attributes.get(key)), None)
-
-
-def _model(span: Span) -> str | None:
-    value = span.attributes.get("gen_ai.response.model") or span.attributes.get("gen_ai.request.model")
-    return str(value) if value else None
-
-
-def _model_call(spans: list[Span], failed: Span) -> Span | None:
-    """The failed span if it is a model call, else the last model call that started before the failure ended."""
-    if _op(failed) in MODEL_OPS or _model(failed):
-        return failed
-    before = [s for s in spans if (_op(s) in MODEL_OPS or _model(s)) and s.start_ns <= (failed.end_ns or s.start_ns)]
-    return before[-1] if before else None
-
-
-def _op(span: Span) -> str:
-    return str(span.attributes.get("gen_ai.operation.name") or "")
-
-
-def _prompt(model_span: Span | None, path: list[Span]) -> str | None:
-    """The last user message the model saw (gen_ai.input.messages), else the agent's input."""
-    for span in [*([model_span] if model_span else []), *path]:
-        text = _last_message(span.attributes.get("gen_ai.input.messages"), role="user")
-        if text:
-            return text[:2_000]
-    return None
-
-
-def _last_message(raw: Any, *, role: str | None = None) -> str | None:
-    """Text of the last message (of a role) in a GenAI messages attribute: JSON text or a structured list, with
-    `parts` ({type: text, content}) or the older `content` string."""
-    messages = raw
-    if isinstance(raw, str):
-        try:
-            messages = loads(raw)
-        except JsonInputError:
-            return raw if role is None or role == "user" else None
-    if not isinstance(messages, list):
-        return None
-    for message in reversed(messages):
-        if not isinstance(message, dict) or (role and message.get("role") != role):
-            continue
-        parts = message.get("parts")
-        if isinstance(parts, list):
-            texts = [str(p.get("content", "")) for p in parts if isinstance(p, dict) and p.get("type") == "text"]
-            if any(texts):
-                return "\n".join(t for t in texts if t)
-        if isinstance(message.get("content"), str):
-            return str(message["content"])
-    return None
-
-
-def _description(trace_id: str, spans: list[Span], failed: Span, path: list[Span]) -> str:
-    service_name = failed.resource.get("service.name")
-    start = min((s.start_ns for s in spans if s.start_ns), default=0)
-    end = max((s.end_ns for s in spans), default=0)
-    chain = " > ".join(s.name or "span" for s in [*reversed(path), failed])
-    tools = [s for s in spans if _op(s) == "execute_tool" or s.attributes.get("gen_ai.tool.name")]
-    models = [s for s in spans if _op(s) in MODEL_OPS]
-    tokens_in = sum(_int(s.attributes.get("gen_ai.usage.input_tokens")) for s in models)
-    tokens_out = sum(_int(s.attributes.get("gen_ai.usage.output_tokens")) for s in models)
-    lines = [
-        f"Imported from OpenTelemetry trace {trace_id}"
-        + (f" of service {service_name}" if service_name else "")
-        + f": {len(spans)} spans over {max(0, end - start) / 1e9:.1f} s.",
-        f"Failed at: {chain}.",
-        f"Tool calls: {len(tools)} ({sum(s.failed for s in tools)} failed). "
-        f"Model calls: {len(models)} ({tokens_in} input / {tokens_out} output tokens).",
-    ]
-    result = failed.attributes.get("gen_ai.tool.call.result")
-    if result is not None:
-        lines.append(f"Tool result: {_text(result, 2_000)}")
-    answer = _last_message((_model_call(spans, failed) or failed).attributes.get("gen_ai.output.messages"))
-    if answer:
-        lines.append(f"Last model output: {answer[:2_000]}")
-    return "\n".join(lines)[:20_000]
-
-
-def _timeline(spans: list[Span], by_id: dict[str, Span], *, keep: set[str]) -> list[TimelineEventCreate]:
-    """One event per span in start order; beyond MAX_EVENTS, the failure's path and the earliest others."""
-    chosen = spans
-    if len(spans) > MAX_EVENTS:
-        others = [s for s in spans if s.span_id not in keep][: max(0, MAX_EVENTS - len(keep))]
-        picked = {s.span_id for s in others} | keep
-        chosen = [s for s in spans if s.span_id in picked]
-    events = [TimelineEventCreate(at=s.start or s.end, kind="note", description=_step(s)) for s in chosen]
-    if len(chosen) < len(spans):
-        last = max(s.start_ns for s in spans)
-        note = f"{len(spans) - len(chosen)} more spans of this trace are not shown"
-        events.append(TimelineEventCreate(at=to_datetime(last), description=note))
-    return events
-
-
-def _step(span: Span) -> str:
-    """One line per span: what it did, and how it failed."""
-    a = span.attributes
-    op = _op(span)
-    took = f" ({(span.end_ns - span.start_ns) / 1e9:.2f} s)" if span.end_ns > span.start_ns > 0 else ""
-    if op == "execute_tool" or a.get("gen_ai.tool.name"):
-        text = f"Tool {a.get('gen_ai.tool.name') or span.name} called{took}"
-        if a.get("gen_ai.tool.call.arguments") is not None:
-            text += f" with {_text(a['gen_ai.tool.call.arguments'], 600)}"
-        if a.get("gen_ai.tool.call.result") is not None:
-            text += f"; result: {_text(a['gen_ai.tool.call.result'], 600)}"
-    elif op in MODEL_OPS:
-        text = f"Model call {op} to {_model(span) or 'a model'}{took}"
-        if "gen_ai.usage.input_tokens" in a or "gen_ai.usage.output_tokens" in a:
-            text += f": {_int(a.get('gen_ai.usage.input_tokens'))} input / "
-            text += f"{_int(a.get('gen_ai.usage.output_tokens'))} output tokens"
-        if a.get("gen_ai.response.finish_reasons"):
-            reasons = a["gen_ai.response.finish_reasons"]
-            text += f", finish: {', '.join(map(str, reasons)) if isinstance(reasons, list) else reasons}"
-    elif op in AGENT_OPS or a.get("gen_ai.agent.name"):
-        text = f"Agent {a.get('gen_ai.agent.name') or span.name} step {op or span.name}{took}"
-    else:
-        text = f"Span {span.name or '(unnamed)'}{took}"
-    if span.failed:
-        error_type, message, _ = _error(span)
-        text += ". FAILED: " + ": ".join(dict.fromkeys(p for p in (error_type, message) if p) or ["error"])
-    return fit(text, 2_000)
-
-
-def _text(value: Any, limit: int) -> str:
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _short(value: Any) -> str | None:
-    return str(value)[:200] if value else None
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0

@@ -9,7 +9,8 @@ import pytest
 
 from agent_postmortem.ingest.otlp import group_traces, parse_request
 from agent_postmortem.ingest.otlp_file import read_file
-from agent_postmortem.ingest.traces import MAX_EVENTS, failed_traces, import_traces, trace_incident
+from agent_postmortem.ingest.trace_reading import MAX_EVENTS, trace_incident
+from agent_postmortem.ingest.traces import failed_traces, import_traces
 from agent_postmortem.service.facade import PostmortemService
 from tests.factories import FIXTURES
 
