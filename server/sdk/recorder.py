@@ -67,6 +67,10 @@ EXIT_TIMEOUT = 15.0  # seconds a crash or an exit waits for queued captures (a f
 IDLE_SECONDS = 60.0  # a worker with nothing to do for this long ends; the next capture starts another
 
 
+class NotAFailure(Exception):
+    """What `capture` was given is neither an exception nor a description (None, a number): dropped, said why."""
+
+
 class Recorder:
     def __init__(
         self,
@@ -121,6 +125,10 @@ class Recorder:
         except ValidationError as e:  # a context value no fitting can save (a category not in the list)
             fields = ", ".join(sorted({".".join(map(str, err["loc"])) or "capture" for err in e.errors()}))
             logger.warning("postmortem: capture dropped, invalid context field(s): %s", fields)
+            self.failed += 1
+            return 0
+        except NotAFailure as e:  # what was given is no failure: said as it is, dropped
+            logger.warning("postmortem: capture dropped: %s", e)
             self.failed += 1
             return 0
         except Exception as e:  # the agent must never see the recorder fail, whatever its objects do
@@ -206,6 +214,10 @@ class Recorder:
             fields.setdefault("error_message", message_of(error))
             trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
             fields.setdefault("stack_trace", trace[-TRACE_CHARS:])
+        elif not isinstance(error, str) and "title" not in fields:
+            # capture(None) (sys.exc_info()[1] outside an except) stored an incident titled "None"; capture(42) was
+            # dropped with a field path the agent's author could not map to anything
+            raise NotAFailure(f"capture() takes an exception or a description, not {type(error).__name__}")
         else:
             fields.setdefault("title", as_text(error))
         if session is not None:
