@@ -246,6 +246,10 @@ def _not_a_failure(text: str, at: int, clause: str, agent: str, pred: re.Match[s
         return True
     if re.search(r"should|could|would|must|ought", said, _I) and about_consequence(clause, agent):
         return True
+    if re.match(
+        r"\s*be\s+(?:in|at|on|able|allowed|exposed|possible|left|put)\b", clause[pred.end() :], _I
+    ) and re.search(r"\b(?:should|must|would|could|can)\b", clause[: pred.end()], _I):
+        return True  # a norm for a state, not a failure: "we should ideally never be in a situation where ..."
     begins = text.rfind(agent, 0, at)
     ends = [(text.rfind(end, 0, begins), len(end)) for end in (". ", "? ", "! ", "\n")]
     opening = max((at_ + size for at_, size in ends if at_ >= 0), default=0)  # the sentence's start

@@ -278,6 +278,8 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
         "The failure was spotted by a customer support agent.",
         "The nurse was instructed by a doctor to give the dose.",
         "- Appointing an incident manager could have helped",  # the person is what the opening gerund acts on
+        "We should never be in a situation where the cluster runs out of IP addresses.",  # a norm for a state
+        "The intern should never be able to delete the production table.",
         # the agent of a passive is no subject of the verb after it (AIID incidents, never tuned on)
         "The ad-approval algorithm was reported by a security analyst to have neglected simple checks.",
         "AI cameras installed by Ezemvelo KZN Wildlife failed to detect poachers.",
