@@ -1,0 +1,65 @@
+"""The web view's forms as a browser submits them: every field the page put in the form, posted back over real HTTP."""
+
+from collections.abc import Iterator
+from html.parser import HTMLParser
+
+import httpx
+import pytest
+
+from agent_postmortem.service.facade import PostmortemService
+from tests.http_server import TOKEN
+from tests.web.site import sign_in
+
+
+class _Form(HTMLParser):
+    """The fields a browser would submit from the form posting to `action`, as the page shows them."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action, self.inside, self.select = action, False, ""
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+        elif self.inside and tag == "input":
+            self.fields[a["name"]] = a.get("value", "")
+        elif self.inside and tag == "select":
+            self.select = a["name"]
+        elif self.inside and tag == "option" and "selected" in a:
+            self.fields[self.select] = a["value"]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+
+
+def card_form(page: str, action: str) -> dict[str, str]:
+    parser = _Form(action)
+    parser.feed(page)
+    assert parser.fields, f"no form posting to {action}"
+    return parser.fields
+
+
+@pytest.fixture
+def client(site: tuple[str, PostmortemService, str]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=site[0], timeout=60) as c:
+        yield c
+
+
+def test_a_card_left_open_in_another_tab_does_not_undo_a_change_made_since(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    _, service, drafted = site
+    sign_in(client, TOKEN)
+    [item] = service.get_incident(drafted).action_items
+    action = f"/actions/{item.id}"
+    stale = card_form(client.get("/actions").text, action)  # the first tab
+    fresh = card_form(client.get("/actions").text, action)  # the second tab completes it and gives it to dana
+    assert client.post(action, data={**fresh, "status": "completed", "owner": "dana", "by": "b"}).status_code == 303
+    answer = client.post(action, data={**stale, "priority": "P0", "by": "a"})  # the first tab only raises priority
+    assert answer.status_code == 303
+    now = service.get_action_item(item.id)
+    assert (now.status, now.owner, now.priority) == ("completed", "dana", "P0")
+    assert {(c.field, c.by) for c in now.history[-3:]} == {("status", "b"), ("owner", "b"), ("priority", "a")}
