@@ -94,7 +94,9 @@ def choice(params: Mapping[str, str], name: str, default: str = "") -> str:
 
 
 def text(params: Mapping[str, str], name: str, limit: int, *, required: bool = False) -> str:
-    value = " ".join(params.get(name, "").split()) if name != "description" else params.get(name, "").strip()
+    raw = params.get(name, "")
+    # a browser posts a textarea's line breaks as CRLF, though its maxlength counted each as one character
+    value = " ".join(raw.split()) if name != "description" else raw.replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(value) > limit:
         raise FormError(f"{name} must be at most {limit} characters")
     if required and not value:

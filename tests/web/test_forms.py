@@ -63,3 +63,15 @@ def test_a_card_left_open_in_another_tab_does_not_undo_a_change_made_since(
     now = service.get_action_item(item.id)
     assert (now.status, now.owner, now.priority) == ("completed", "dana", "P0")
     assert {(c.field, c.by) for c in now.history[-3:]} == {("status", "b"), ("owner", "b"), ("priority", "a")}
+
+
+def test_a_timeline_event_of_many_lines_within_the_textarea_limit_is_kept_whole(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    _, service, drafted = site
+    csrf = sign_in(client, TOKEN)
+    lines = "\n".join(f"step {i:02d}: " + "w" * 90 for i in range(20))  # 1,999 characters, as the textarea counts
+    typed = lines.replace("\n", "\r\n")  # as the browser posts it
+    answer = client.post(f"/incidents/{drafted}/events", data={"csrf": csrf, "kind": "note", "description": typed})
+    assert answer.status_code == 303, answer.text
+    assert service.get_incident(drafted).timeline[-1].description == lines
