@@ -75,3 +75,17 @@ def test_a_timeline_event_of_many_lines_within_the_textarea_limit_is_kept_whole(
     answer = client.post(f"/incidents/{drafted}/events", data={"csrf": csrf, "kind": "note", "description": typed})
     assert answer.status_code == 303, answer.text
     assert service.get_incident(drafted).timeline[-1].description == lines
+
+
+def test_an_address_typed_by_hand_that_is_no_page_gets_the_site_error_page_with_its_navigation(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    _, _, drafted = site
+    sign_in(client, TOKEN)
+    typed = (("/incidents/INC-1/nope", 404), ("/actions/AI-1/x", 404), (f"/incidents/{drafted}/events", 405))
+    for path, status in typed:
+        answer = client.get(path)
+        assert answer.status_code == status, path
+        assert answer.headers["content-type"].startswith("text/html"), path
+        assert 'href="/dashboard"' in answer.text and "team default" in answer.text, path
+        assert "<h1>" in answer.text and "Traceback" not in answer.text, path
