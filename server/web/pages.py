@@ -22,13 +22,17 @@ if TYPE_CHECKING:
 def incidents(ctx: Ctx) -> Rendered:
     f = reads.filters(ctx.params)
     found = reads.incident_page(ctx.service, f)
+    deepest = found.has_next and f.page >= reads.MAX_PAGE
     return Rendered(
         "incidents.html.j2",
         {
             "f": f,
             "rows": found.rows,
-            "prev_link": "?" + urlencode(f.query(page=f.page - 1)) if f.page > 1 else None,
-            "next_link": "?" + urlencode(f.query(page=f.page + 1)) if found.has_next else None,
+            "prev_link": "?" + urlencode(f.query(page=f.page - 1)) if f.page > 1 and found.rows else None,
+            "first_link": "?" + urlencode(f.query(page=1)),
+            # past the last page the list can show, Next would only show this page again
+            "next_link": "?" + urlencode(f.query(page=f.page + 1)) if found.has_next and not deepest else None,
+            "deepest": deepest,
             "choices": reads.CHOICES,
             "sorts": reads.SORTS,
         },

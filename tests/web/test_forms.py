@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.web import reads
 from tests.http_server import TOKEN
 from tests.web.site import sign_in
 
@@ -89,3 +90,22 @@ def test_an_address_typed_by_hand_that_is_no_page_gets_the_site_error_page_with_
         assert answer.headers["content-type"].startswith("text/html"), path
         assert 'href="/dashboard"' in answer.text and "team default" in answer.text, path
         assert "<h1>" in answer.text and "Traceback" not in answer.text, path
+
+
+def test_a_page_number_past_the_end_says_so_and_leads_to_the_first_page(client: httpx.Client) -> None:
+    sign_in(client, TOKEN)
+    for typed in ("/incidents?page=99", "/incidents?page=999999&sort=oldest"):
+        page = client.get(typed).text
+        assert "is past the last page" in page and "No incidents match" not in page, typed
+        assert 'rel="prev"' not in page, typed  # a Previous to page 98, just as empty, is no way back
+    assert 'href="?sort=oldest">go to the first page' in page
+    assert "No incidents match" in client.get("/incidents?q=fares&category=timeout&status=open&agent=nobody").text
+
+
+def test_the_deepest_page_offers_no_next_page_that_would_show_it_again(
+    client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(client, TOKEN)
+    monkeypatch.setattr(reads, "MAX_PAGE", 1)  # the seed's 46 incidents are two pages
+    page = client.get("/incidents?page=2").text
+    assert 'rel="next"' not in page and "Pages stop at 1: search or filter" in page
