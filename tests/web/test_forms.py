@@ -2,14 +2,21 @@
 
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from pathlib import Path
 
 import httpx
 import pytest
 
+from agent_postmortem.evals.replicas import free_port, in_thread
+from agent_postmortem.http.security import http_security
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.web import reads
+from agent_postmortem.web.app import Web
+from agent_postmortem.web.auth import Sessions
+from agent_postmortem.web.site import web_view
+from tests.factories import make_service
 from tests.http_server import TOKEN
-from tests.web.site import sign_in
+from tests.web.site import csrf_of, sign_in
 
 
 class _Form(HTMLParser):
@@ -109,3 +116,16 @@ def test_the_deepest_page_offers_no_next_page_that_would_show_it_again(
     monkeypatch.setattr(reads, "MAX_PAGE", 1)  # the seed's 46 incidents are two pages
     page = client.get("/incidents?page=2").text
     assert 'rel="next"' not in page and "Pages stop at 1: search or filter" in page
+
+
+def test_without_tokens_a_used_link_and_the_sign_in_page_say_how_to_get_a_new_link(tmp_path: Path) -> None:
+    """`postmortem ui` after Sign out, an idle expiry or a link opened twice: its printed link is spent."""
+    sessions, port, service = Sessions(), free_port(), make_service(tmp_path / "home")
+    link = sessions.issue_link("default")
+    security = http_security(host="127.0.0.1", port=port, token=None, allowed_hosts=[], allowed_origins=[])
+    app = web_view(Web(lambda team: service, security, sessions=sessions))
+    with in_thread(app, port, lifespan="off") as base, httpx.Client(base_url=base) as c:
+        assert c.get(f"/login/link?token={link}").status_code == 303
+        assert c.post("/logout", data={"csrf": csrf_of(c.get("/incidents").text)}).status_code == 303
+        for answer in (c.get(f"/login/link?token={link}"), c.get("/login")):
+            assert "stop postmortem ui (Ctrl-C) and start it again" in answer.text, answer.url
