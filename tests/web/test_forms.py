@@ -129,3 +129,17 @@ def test_without_tokens_a_used_link_and_the_sign_in_page_say_how_to_get_a_new_li
         assert c.post("/logout", data={"csrf": csrf_of(c.get("/incidents").text)}).status_code == 303
         for answer in (c.get(f"/login/link?token={link}"), c.get("/login")):
             assert "stop postmortem ui (Ctrl-C) and start it again" in answer.text, answer.url
+
+
+def test_a_wrong_date_range_is_told_with_the_form_labels_and_the_dates_as_typed(client: httpx.Client) -> None:
+    sign_in(client, TOKEN)
+    told = {
+        ("2026-12-01", "2026-01-01"): "From (2026-12-01) is after To (2026-01-01)",
+        ("2026-02-30", ""): "From must be a date (YYYY-MM-DD)",
+        ("", "12/31/2026x"): "To must be at most 10 characters",
+        ("0001-01-01", "9999-12-31"): "From: out of range",
+    }
+    for (since, until), said in told.items():
+        answer = client.get("/incidents", params={"since": since, "until": until})
+        assert answer.status_code == 400 and said in answer.text, (since, until, answer.text[-400:])
+        assert "T00:00:00" not in answer.text and "since" not in answer.text.split("<main")[1]
