@@ -84,6 +84,10 @@ def review_form(ctx: Ctx) -> Response:
         raise reads.FormError("decision must be accept or reject")
     by = reads.text(ctx.form, "by", 200) or None
     note = reads.text(ctx.form, "note", 1000) or None
+    shown, latest = ctx.form.get("analysis"), ctx.service.get_incident(incident_id).analysis
+    if shown is not None and latest is not None and shown != latest.created_at.isoformat():
+        # another draft was recorded after this page was shown: the person has not read the one they would decide
+        raise reads.FormError("A newer analysis was recorded since this page was shown: reload it and read it first.")
     ctx.service.review_analysis(incident_id, decision=decision, by=by, note=note)
     return RedirectResponse(f"/incidents/{ctx.service.get_incident(incident_id).id}", status_code=303)
 

@@ -10,13 +10,14 @@ import pytest
 from agent_postmortem.evals.replicas import free_port, in_thread
 from agent_postmortem.http.security import http_security
 from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.web import reads
 from agent_postmortem.web.app import Web
 from agent_postmortem.web.auth import Sessions
 from agent_postmortem.web.site import web_view
 from tests.factories import make_service
 from tests.http_server import TOKEN
-from tests.web.site import csrf_of, sign_in
+from tests.web.site import csrf_of, draft, sign_in
 
 
 class _Form(HTMLParser):
@@ -143,3 +144,23 @@ def test_a_wrong_date_range_is_told_with_the_form_labels_and_the_dates_as_typed(
         answer = client.get("/incidents", params={"since": since, "until": until})
         assert answer.status_code == 400 and said in answer.text, (since, until, answer.text[-400:])
         assert "T00:00:00" not in answer.text and "since" not in answer.text.split("<main")[1]
+
+
+def test_accepting_a_draft_from_a_page_shown_before_a_newer_draft_accepts_nothing(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    _, service, _ = site
+    sign_in(client, TOKEN)
+    incident = service.capture_incident(IncidentCreate(title="Booking agent double-charged a card", agent="book-agent"))
+    service.record_analysis(incident.id, draft(), generated_by="first-writer")
+    action = f"/incidents/{incident.id}/review"
+    read = card_form(client.get(f"/incidents/{incident.id}").text, action)  # the draft the person read
+    service.record_analysis(incident.id, draft(), generated_by="second-writer")
+    stale = client.post(action, data={**read, "decision": "accept", "by": "lee"})
+    assert stale.status_code == 400 and "A newer analysis was recorded since this page was shown" in stale.text
+    now = service.get_incident(incident.id).analysis
+    assert now is not None and now.state == "draft" and now.generated_by == "second-writer"
+    fresh = card_form(client.get(f"/incidents/{incident.id}").text, action)
+    assert client.post(action, data={**fresh, "decision": "accept", "by": "lee"}).status_code == 303
+    accepted = service.get_incident(incident.id).analysis
+    assert accepted is not None and accepted.state == "accepted" and accepted.generated_by == "second-writer"
