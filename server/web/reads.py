@@ -122,8 +122,8 @@ def filters(params: Mapping[str, str]) -> Filters:
         status=choice(params, "status"),
         agent=text(params, "agent", 200),
         tool=text(params, "tool", 200),
-        since=text(params, "since", 10, label="From"),
-        until=text(params, "until", 10, label="To"),
+        since=text(params, "since", 40, label="From"),  # longer than a date: "must be a date" says more
+        until=text(params, "until", 40, label="To"),
         sort=choice(params, "sort", "newest"),
         page=max(1, min(page, MAX_PAGE)),
     )

@@ -137,13 +137,17 @@ def test_a_wrong_date_range_is_told_with_the_form_labels_and_the_dates_as_typed(
     told = {
         ("2026-12-01", "2026-01-01"): "From (2026-12-01) is after To (2026-01-01)",
         ("2026-02-30", ""): "From must be a date (YYYY-MM-DD)",
-        ("", "12/31/2026x"): "To must be at most 10 characters",
+        ("", "12/31/2026x"): "To must be a date (YYYY-MM-DD)",
+        ("", "275760-01-01"): "To must be a date (YYYY-MM-DD)",  # a six-digit year typed in the date field
         ("0001-01-01", "9999-12-31"): "From: out of range",
     }
     for (since, until), said in told.items():
         answer = client.get("/incidents", params={"since": since, "until": until})
         assert answer.status_code == 400 and said in answer.text, (since, until, answer.text[-400:])
         assert "T00:00:00" not in answer.text and "since" not in answer.text.split("<main")[1]
+    page = client.get("/incidents").text  # and the browser refuses those years before sending them
+    for name in ("since", "until"):
+        assert f'name="{name}" type="date" value="" min="1970-01-01" max="2999-12-31"' in page
 
 
 def test_accepting_a_draft_from_a_page_shown_before_a_newer_draft_accepts_nothing(
