@@ -20,7 +20,14 @@ if TYPE_CHECKING:
 
 
 def incidents(ctx: Ctx) -> Rendered:
-    f = reads.filters(ctx.params)
+    try:
+        f = reads.filters(ctx.params)
+    except reads.FormError as e:  # the form again as typed, with what is wrong: a Back link would lose the typing
+        return Rendered(
+            "incidents.html.j2",
+            {"f": reads.as_typed(ctx.params), "problem": str(e), "rows": [], "deepest": False, **LISTS},
+            400,
+        )
     found = reads.incident_page(ctx.service, f)
     deepest = found.has_next and f.page >= reads.MAX_PAGE
     return Rendered(
@@ -33,10 +40,13 @@ def incidents(ctx: Ctx) -> Rendered:
             # past the last page the list can show, Next would only show this page again
             "next_link": "?" + urlencode(f.query(page=f.page + 1)) if found.has_next and not deepest else None,
             "deepest": deepest,
-            "choices": reads.CHOICES,
-            "sorts": reads.SORTS,
+            "problem": None,
+            **LISTS,
         },
     )
+
+
+LISTS = {"choices": reads.CHOICES, "sorts": reads.SORTS}
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,18 @@ def filters(params: Mapping[str, str]) -> Filters:
     return found
 
 
+def as_typed(params: Mapping[str, str]) -> Filters:
+    """The search form's values as typed, unchecked, to show again beside what is wrong with them (escaped there)."""
+    typed: dict[str, Any] = {k: params.get(k, "")[:500] for k in ("q", "category", "severity", "status", *TEXT_FILTERS)}
+    sort = params.get("sort", "")
+    return Filters(
+        **typed,
+        since=params.get("since", "")[:40],
+        until=params.get("until", "")[:40],
+        sort=sort if sort in CHOICES["sort"] else "newest",
+    )
+
+
 @dataclass(frozen=True)
 class Row:
     incident: "Incident"

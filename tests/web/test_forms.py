@@ -144,7 +144,8 @@ def test_a_wrong_date_range_is_told_with_the_form_labels_and_the_dates_as_typed(
     for (since, until), said in told.items():
         answer = client.get("/incidents", params={"since": since, "until": until})
         assert answer.status_code == 400 and said in answer.text, (since, until, answer.text[-400:])
-        assert "T00:00:00" not in answer.text and "since" not in answer.text.split("<main")[1]
+        message = answer.text.split('role="alert">')[1].split("</p>")[0]
+        assert "T00:00:00" not in message and "since" not in message and "until" not in message
     page = client.get("/incidents").text  # and the browser refuses those years before sending them
     for name in ("since", "until"):
         assert f'name="{name}" type="date" value="" min="1970-01-01" max="2999-12-31"' in page
@@ -168,3 +169,16 @@ def test_accepting_a_draft_from_a_page_shown_before_a_newer_draft_accepts_nothin
     assert client.post(action, data={**fresh, "decision": "accept", "by": "lee"}).status_code == 303
     accepted = service.get_incident(incident.id).analysis
     assert accepted is not None and accepted.state == "accepted" and accepted.generated_by == "second-writer"
+
+
+def test_a_search_refused_for_one_field_comes_back_with_everything_typed_and_what_is_wrong(
+    client: httpx.Client,
+) -> None:
+    sign_in(client, TOKEN)
+    typed = {"q": 'fares <b>"429"</b>', "agent": "fares-agent", "status": "open", "since": "2026-12-01"}
+    answer = client.get("/incidents", params={**typed, "until": "2026-01-01", "sort": "oldest"})
+    page = answer.text
+    assert answer.status_code == 400 and 'role="alert">From (2026-12-01) is after To (2026-01-01)' in page
+    assert 'value="fares &lt;b&gt;&#34;429&#34;&lt;/b&gt;"' in page and 'value="fares-agent"' in page
+    assert "<option selected>open</option>" in page and 'value="2026-01-01"' in page
+    assert 'value="oldest" selected' in page and "<b>" not in page.split("<main")[1]
