@@ -150,6 +150,8 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
             result = await run_in_threadpool(view, ctx)
             if post:
                 web.memo.clear(session.team)
+            # rendered inside the try, so a failing template gets the site's 500 page too
+            return render(web, request, result, session) if isinstance(result, Rendered) else result
         except (IncidentNotFound, ActionItemNotFound, InvalidId) as e:
             return error_page(web, request, 404, str(e), session)
         except (FormError, NothingToReview) as e:
@@ -160,7 +162,6 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
         except Exception:
             logger.exception("web view %s failed", request.url.path)
             return error_page(web, request, 500, "Something went wrong on the server; it has been logged.", session)
-        return render(web, request, result, session) if isinstance(result, Rendered) else result
 
     return endpoint
 

@@ -11,7 +11,7 @@ from agent_postmortem.evals.replicas import free_port, in_thread
 from agent_postmortem.http.security import http_security
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import IncidentCreate
-from agent_postmortem.web import reads
+from agent_postmortem.web import pages, reads
 from agent_postmortem.web.app import Web
 from agent_postmortem.web.auth import Sessions
 from agent_postmortem.web.site import web_view
@@ -182,3 +182,13 @@ def test_a_search_refused_for_one_field_comes_back_with_everything_typed_and_wha
     assert 'value="fares &lt;b&gt;&#34;429&#34;&lt;/b&gt;"' in page and 'value="fares-agent"' in page
     assert "<option selected>open</option>" in page and 'value="2026-01-01"' in page
     assert 'value="oldest" selected' in page and "<b>" not in page.split("<main")[1]
+
+
+def test_a_page_whose_template_fails_gets_the_site_error_page_not_a_bare_server_error(
+    client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(client, TOKEN)
+    monkeypatch.setattr(pages, "LISTS", {})  # the list's template then misses its choices while rendering
+    answer = client.get("/incidents")
+    assert answer.status_code == 500 and "Something went wrong on the server; it has been logged." in answer.text
+    assert 'href="/dashboard"' in answer.text and "Traceback" not in answer.text and "choices" not in answer.text
