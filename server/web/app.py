@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -149,6 +150,8 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
             result = await run_in_threadpool(view, ctx)
             if post:
                 web.memo.clear(session.team)
+            # rendered inside the try, so a failing template gets the site's 500 page too
+            return render(web, request, result, session) if isinstance(result, Rendered) else result
         except (IncidentNotFound, ActionItemNotFound, InvalidId) as e:
             return error_page(web, request, 404, str(e), session)
         except (FormError, NothingToReview) as e:
@@ -159,7 +162,6 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
         except Exception:
             logger.exception("web view %s failed", request.url.path)
             return error_page(web, request, 500, "Something went wrong on the server; it has been logged.", session)
-        return render(web, request, result, session) if isinstance(result, Rendered) else result
 
     return endpoint
 
@@ -192,8 +194,24 @@ class Guard:
 def web_app(web: Web, routes: list[BaseRoute]) -> ASGIApp:
     static = StaticFiles(directory=HERE / "static")
     report_css = Route("/static/report.css", _report_css, methods=["GET"])  # the exported file's, shared
-    app = Starlette(routes=[*routes, report_css, Mount("/static", app=_cached(static), name="static")])
+    mounted = [*routes, report_css, Mount("/static", app=_cached(static), name="static")]
+    app = Starlette(routes=mounted, exception_handlers={HTTPException: _not_a_page(web)})
     return Guard(app, web.security)
+
+
+def _not_a_page(web: Web) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """An address typed by hand that is no page (404), or a form's address visited (405): the site's error page,
+    with its navigation, rather than the framework's bare line of text."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        message = {
+            404: "There is no page at this address.",
+            405: "This address takes a form from its page, not a visit: go back to the page and use its form.",
+        }.get(status, "This request cannot be served.")
+        return error_page(web, request, status, message, signed_in(web, request))
+
+    return handler
 
 
 def _report_css(request: Request) -> Response:

@@ -43,17 +43,25 @@ def board(ctx: Ctx) -> Rendered:
 
 
 def change_item(ctx: Ctx) -> Response:
-    """Status, owner and priority from the card's form; only the fields that changed are recorded."""
-    status = ctx.form.get("status") or None
+    """Status, owner and priority from the card's form; only the fields the person changed on the card are sent,
+    so a card left open in another tab does not put back what was changed since it was shown."""
+    status = _edited(ctx, "status", ctx.form.get("status") or None)
     if status is not None and status not in get_args(ActionStatus):
         raise reads.FormError(f"status must be one of: {', '.join(get_args(ActionStatus))}")
-    priority = ctx.form.get("priority") or None
+    priority = _edited(ctx, "priority", ctx.form.get("priority") or None)
     if priority is not None and priority not in get_args(Priority):
         raise reads.FormError(f"priority must be one of: {', '.join(get_args(Priority))}")
-    owner = reads.text(ctx.form, "owner", 200) or None
+    owner = _edited(ctx, "owner", reads.text(ctx.form, "owner", 200) or None)
     by = reads.text(ctx.form, "by", 200) or None
     ctx.service.update_action_item(ctx.params["action_id"], by=by, status=status, owner=owner, priority=priority)
     return RedirectResponse("/actions", status_code=303)
+
+
+def _edited(ctx: Ctx, name: str, value: str | None) -> str | None:
+    """The value, or None when it is what the card showed (`shown_<name>`): the person left that field alone."""
+    if f"shown_{name}" in ctx.form and value == (reads.text(ctx.form, f"shown_{name}", 200) or None):
+        return None
+    return value
 
 
 def dashboard(ctx: Ctx) -> Rendered:

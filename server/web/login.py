@@ -40,7 +40,7 @@ class Login:
         if self.web.sessions.get(session_id(request)) is not None:
             return RedirectResponse("/incidents", status_code=303)
         nonce = secrets.token_urlsafe(32)
-        context = {"login_csrf": nonce, "tokens": self.web.verifier is not None}
+        context = {"login_csrf": nonce, "tokens": self.web.verifier is not None, "again": AGAIN}
         response = render(self.web, request, Rendered("login.html.j2", context), None)
         set_cookie(response, request, LOGIN_COOKIE, nonce, 3600)
         return response
@@ -61,7 +61,7 @@ class Login:
     async def link(self, request: Request) -> Response:
         team = self.web.sessions.redeem(request.query_params.get("token", "")[:MAX_TOKEN])
         if team is None:
-            return error_page(self.web, request, 401, "This sign-in link was already used or has expired.")
+            return error_page(self.web, request, 401, "This sign-in link was already used or has expired. " + AGAIN)
         return _signed_in(self.web, request, team)
 
     async def logout(self, request: Request) -> Response:
@@ -75,6 +75,9 @@ class Login:
         response = RedirectResponse("/login", status_code=303)
         clear_cookie(response, request, COOKIE)
         return response
+
+
+AGAIN = "Each link works once, within 10 minutes: for a new one, stop postmortem ui (Ctrl-C) and start it again."
 
 
 def routes(web: Web) -> list[Route]:

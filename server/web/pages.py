@@ -20,19 +20,33 @@ if TYPE_CHECKING:
 
 
 def incidents(ctx: Ctx) -> Rendered:
-    f = reads.filters(ctx.params)
+    try:
+        f = reads.filters(ctx.params)
+    except reads.FormError as e:  # the form again as typed, with what is wrong: a Back link would lose the typing
+        return Rendered(
+            "incidents.html.j2",
+            {"f": reads.as_typed(ctx.params), "problem": str(e), "rows": [], "deepest": False, **LISTS},
+            400,
+        )
     found = reads.incident_page(ctx.service, f)
+    deepest = found.has_next and f.page >= reads.MAX_PAGE
     return Rendered(
         "incidents.html.j2",
         {
             "f": f,
             "rows": found.rows,
-            "prev_link": "?" + urlencode(f.query(page=f.page - 1)) if f.page > 1 else None,
-            "next_link": "?" + urlencode(f.query(page=f.page + 1)) if found.has_next else None,
-            "choices": reads.CHOICES,
-            "sorts": reads.SORTS,
+            "prev_link": "?" + urlencode(f.query(page=f.page - 1)) if f.page > 1 and found.rows else None,
+            "first_link": "?" + urlencode(f.query(page=1)),
+            # past the last page the list can show, Next would only show this page again
+            "next_link": "?" + urlencode(f.query(page=f.page + 1)) if found.has_next and not deepest else None,
+            "deepest": deepest,
+            "problem": None,
+            **LISTS,
         },
     )
+
+
+LISTS = {"choices": reads.CHOICES, "sorts": reads.SORTS}
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,10 @@ def review_form(ctx: Ctx) -> Response:
         raise reads.FormError("decision must be accept or reject")
     by = reads.text(ctx.form, "by", 200) or None
     note = reads.text(ctx.form, "note", 1000) or None
+    shown, latest = ctx.form.get("analysis"), ctx.service.get_incident(incident_id).analysis
+    if shown is not None and latest is not None and shown != latest.created_at.isoformat():
+        # another draft was recorded after this page was shown: the person has not read the one they would decide
+        raise reads.FormError("A newer analysis was recorded since this page was shown: reload it and read it first.")
     ctx.service.review_analysis(incident_id, decision=decision, by=by, note=note)
     return RedirectResponse(f"/incidents/{ctx.service.get_incident(incident_id).id}", status_code=303)
 

@@ -58,12 +58,16 @@ class Filters:
     def service_filters(self) -> SearchFilters:
         names = ("category", "severity", "status", *TEXT_FILTERS)
         values: dict[str, Any] = {k: getattr(self, k) for k in names}
-        values["since"] = _day(self.since, "since")
-        values["until"] = _day(self.until, "until", end=True)
+        # named as the form labels them (From, To), as the person typed them, not as timestamps
+        values["since"] = _day(self.since, "From")
+        values["until"] = _day(self.until, "To", end=True)
+        if values["since"] and values["until"] and values["since"] > values["until"]:
+            raise FormError(f"From ({self.since}) is after To ({self.until})")
         try:
             return SearchFilters.of(**values)
-        except ValidationError as e:  # a rule across fields (since after until): its own sentence
-            raise FormError(validation_problems(e)) from None
+        except ValidationError as e:  # out of the store's range: its own sentence
+            problems = validation_problems(e)
+            raise FormError(problems.replace("since:", "From:").replace("until:", "To:")) from None
 
     def query(self, **changes: Any) -> dict[str, str]:
         """The query string of this view with `changes` (for pagination links and sorting), without blanks."""
@@ -93,14 +97,16 @@ def choice(params: Mapping[str, str], name: str, default: str = "") -> str:
     return value or default
 
 
-def text(params: Mapping[str, str], name: str, limit: int, *, required: bool = False) -> str:
-    value = " ".join(params.get(name, "").split()) if name != "description" else params.get(name, "").strip()
+def text(params: Mapping[str, str], name: str, limit: int, *, required: bool = False, label: str = "") -> str:
+    raw = params.get(name, "")
+    # a browser posts a textarea's line breaks as CRLF, though its maxlength counted each as one character
+    value = " ".join(raw.split()) if name != "description" else raw.replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(value) > limit:
-        raise FormError(f"{name} must be at most {limit} characters")
+        raise FormError(f"{label or name} must be at most {limit} characters")
     if required and not value:
         raise FormError(f"{name} is required")
     if "\x00" in value:
-        raise FormError(f"{name} contains a NUL character")
+        raise FormError(f"{label or name} contains a NUL character")
     return value
 
 
@@ -116,13 +122,25 @@ def filters(params: Mapping[str, str]) -> Filters:
         status=choice(params, "status"),
         agent=text(params, "agent", 200),
         tool=text(params, "tool", 200),
-        since=text(params, "since", 10),
-        until=text(params, "until", 10),
+        since=text(params, "since", 40, label="From"),  # longer than a date: "must be a date" says more
+        until=text(params, "until", 40, label="To"),
         sort=choice(params, "sort", "newest"),
         page=max(1, min(page, MAX_PAGE)),
     )
     found.service_filters()  # dates checked now, so the error names the field
     return found
+
+
+def as_typed(params: Mapping[str, str]) -> Filters:
+    """The search form's values as typed, unchecked, to show again beside what is wrong with them (escaped there)."""
+    typed: dict[str, Any] = {k: params.get(k, "")[:500] for k in ("q", "category", "severity", "status", *TEXT_FILTERS)}
+    sort = params.get("sort", "")
+    return Filters(
+        **typed,
+        since=params.get("since", "")[:40],
+        until=params.get("until", "")[:40],
+        sort=sort if sort in CHOICES["sort"] else "newest",
+    )
 
 
 @dataclass(frozen=True)
