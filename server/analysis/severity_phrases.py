@@ -10,17 +10,26 @@ from agent_postmortem.analysis.severity_findings import PhraseDimension
 _I = re.IGNORECASE
 HYPOTHETICAL = re.compile(
     r"\b(?:could|would|might|may|can|cannot|can't|potentially|possibly|if|risk of|risks|to prevent|avoid|never)\b"
-    r"(?:\s+\S+){0,3}\s*$",
+    r"(?:\s+[^\s;:.!?]+){0,3}\s*$",
     _I,
 )
 # ... nor one inside a conditional clause that has not ended (no comma or stop between): "if a zone goes down or has
 # service disruptions" (a design's contingency in a DFDS postmortem, read as a partial outage).
 CONDITIONAL = re.compile(r"\b(?:if|unless|in\s+case|whether)\b[^.;:!?,\n]*$", _I)
+# "monitoring" names the system ("our monitoring was down"), not what people do: "we are monitoring the results",
+# a status page's "Monitoring - ..." update, "actively monitoring for errors" (read as internal tooling, it capped a
+# partial outage at SEV4).
+_MONITORING = (
+    r"(?<!\bare )(?<!\bis )(?<!\bbe )(?<!\bbeen )(?<!'re )(?<!\bkeep )(?<!\bcontinue )(?<!actively )(?<!closely )"
+    r"(?<!\bstill )monitoring(?!\s+[-–:]\s)"
+    r"(?!\s+(?:the|for|closely|it|this|these|recovery|progress|results|performance|traffic|our)\b)"
+)
 PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
     (
         "outage",
         re.compile(
             r"\b(?:outage|went down|was down|were down|is down|are down|down for|unavailable|inaccessible|offline|"
+            r"(?<!\bno )(?<!zero )(?<!zero-)(?<!without )(?<!without any )downtime|"
             r"unreachable|not reachable|degraded|degradation|elevated (?:error|latenc)\w*|"
             r"(?:high|increased) error rates?|"
             r"failed to (?:load|start|respond)|stopped working|could not (?:log ?in|access|connect)|disruption|"
@@ -33,7 +42,8 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:(?:full|complete|total|major|global|worldwide|widespread) outage|completely (?:down|unavailable)|"
             r"unavailable to all|"
-            r"(?:all|every|entire|whole)\b[^.\n]{0,50}?\b(?:down|unavailable|inaccessible|offline)\b|"
+            r"(?:all|every|entire|whole)\b[^.\n]{0,50}?\b(?:down|(?<!\bno )downtime|unavailable|inaccessible|"
+            r"offline)\b|"
             r"(?:was|were|went) (?:completely )?(?:down|offline)|100% of (?:\w+ )?requests|"
             r"(?:all|every|entire)\s+(?:\w+\s+){0,3}?(?:services|traffic|requests|endpoints|apis|sites|agents)\b"
             r"[^.\n]{0,40}?(?:fail\w*|errors?|return\w* (?:status )?(?:50\d|40[34])|50\d))",
@@ -60,7 +70,7 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
     (
         "internal_only",
         re.compile(
-            r"\b(?:log ?shipp\w*|logs? (?:were |are )?not (?:shipped|sent|collected)|metrics|monitoring|"
+            r"\b(?:log ?shipp\w*|logs? (?:were |are )?not (?:shipped|sent|collected)|metrics|" + _MONITORING + "|"
             r"observability|prometheus|grafana|alerting|exporter|internal (?:tool|tooling|users?|"
             r"dashboard|service|staff))",
             _I,
@@ -74,7 +84,11 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
             r"(?:database|table|rows|records|data|files|directory|folder|repo|repository|codebase|history|backups?|"
             r"volume|disk|bucket|project|home|conversations?|messages|threads?|chats?|emails|worktree|branch)|"
             r"permanently (?:lost|deleted|erased)|irrecoverabl\w*|unrecoverabl\w*|"
-            r"corrupt(?:ed|ion|s)?\b|(?:data|rows|records|files|work|changes|history) (?:was |were |are |is )?"
+            r"corrupt(?:ed|ion|s)?\b|"
+            # the passive of the object: "the production database was deleted", "both tables were dropped"
+            r"(?:database|table|directory|folder|repo|repository|bucket|volume|backup|disk)s? (?:was|were|had been|"
+            r"has been|have been|got) (?:\w+ )?(?:deleted|dropped|wiped|erased|destroyed|truncated|purged|overwritten)|"
+            r"(?:data|rows|records|files|work|changes|history) (?:was |were |are |is )?"
             r"(?:lost|deleted|wiped|erased|gone)|(?:rm -rf|drop table|terraform destroy|reset --hard))",
             _I,
         ),
@@ -161,7 +175,11 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:no (?:user|customer|production|real|external)[- ]?(?:facing )?impact|no impact|no harm|"
             r"near[- ]miss|nothing was lost|no work was lost|caught (?:it )?before|was a no-op|no-op here|"
-            r"without (?:any )?(?:user|customer) impact|never reached (?:users|customers|production))",
+            r"without (?:any )?(?:user|customer) impact|never reached (?:users|customers|production)|"
+            # in the passive or with a verb: "No customer resources were impacted", "did not affect any users"
+            r"no (?:users?|customers?|clients?|tenants?)(?: \w+)? (?:were|was|have been|has been|are|is) "
+            r"(?:impacted|affected)|(?:did|does|was|were)(?: not|n't) (?:impact|affect)(?:ed)? (?:any )?"
+            r"(?:users|customers|clients|production))",
             _I,
         ),
     ),

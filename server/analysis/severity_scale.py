@@ -44,7 +44,7 @@ def _quote(text: str, match: re.Match[str], before: int = 0, after: int = 0) -> 
 
 
 _I = re.IGNORECASE
-_COUNT_OF = re.compile(_NUM + r"(?:\s+(?:\w+\s+){0,2}?)(" + _PEOPLE + r"|" + _RECORDS + r")\b", _I)
+_COUNT_OF = re.compile(_NUM + r"\+?(?:\s+(?:\w+\s+){0,2}?)(" + _PEOPLE + r"|" + _RECORDS + r")\b", _I)
 _VAGUE_OF = re.compile(
     r"\b(tens of thousands|dozens|hundreds|thousands|millions)\s+of\s+(" + _PEOPLE + "|" + _RECORDS + r")\b", _I
 )
