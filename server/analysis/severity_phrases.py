@@ -24,6 +24,15 @@ _MONITORING = (
     r"(?<!\bstill )monitoring(?!\s+[-–:]\s)"
     r"(?!\s+(?:the|for|closely|it|this|these|recovery|progress|results|performance|traffic|our)\b)"
 )
+# "killed" of a process is no harm to people: "the job ran an hour before it was killed", "OOM killed", "we killed
+# the stuck worker" (read as harm, each was SEV1).
+_PROCESS = "process job task pod container worker run session agent query connection server thread request script it"
+_KILLED = (
+    "".join(f"(?<!\\b{s} {v} )" for s in _PROCESS.split() for v in ("was", "were", "got", "is"))
+    + r"(?<!\boom )(?<!\boom-)(?<!\bsig)killed(?!\s+(?:the\s+|a\s+|an\s+|its\s+|our\s+|their\s+)?(?:\w+\s+)?"
+    + r"(?:processe?|job|task|pod|container|worker|run|session|agent|query|connection|server|thread|request|script|"
+    + r"service|instance|it|them)s?\b)"
+)
 PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
     (
         "outage",
@@ -144,7 +153,7 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
     (
         "harm",
         re.compile(
-            r"\b(?:died|death|killed|suicide|took (?:his|her|their) own life|hospitali[sz]\w*|poison\w*|"
+            r"\b(?:died|death|" + _KILLED + r"|suicide|took (?:his|her|their) own life|hospitali[sz]\w*|poison\w*|"
             r"seriously injured|overdose)",
             _I,
         ),

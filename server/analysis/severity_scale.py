@@ -58,11 +58,23 @@ _FEW_PEOPLE = re.compile(
     r"(?:\w+\s+)?(?:users?|customers?|accounts?|clients?|tenants?)\b|\bnot all customers\b",
     _I,
 )
-_PLATFORM_SIZE = re.compile(r"\b(?:serv(?:es|ing)|used by|trusted by|has|have|with|of its|base of|over)\s*$", _I)
-_MONEY = re.compile(r"(?:[$€£]\s?" + _NUM + r")|(?:\b" + _NUM + r"\s?(?:usd|dollars|eur|euros|gbp|pounds)\b)", _I)
+# "used by over 2 million users" is the platform's size; "over 2 million users affected" is who was affected
+_PLATFORM_SIZE = re.compile(
+    r"\b(?:serv(?:es|ing)|used by|trusted by|has|have|with|of its|base of)(?:\s+(?:over|more than|nearly|about))?\s*$",
+    _I,
+)
+# a clock time, a version or a year is no count: "00:20 UTC all users", "GPT-4 users", "v2.3 users", "in 2023 users"
+_NOT_A_COUNT = re.compile(r"(?:[:.\-]|\bv)$")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_BEFORE_A_YEAR = re.compile(r"\b(?:in|since|during|until|by|from|before|after|of|year)\s+$", _I)
+_MONEY = re.compile(
+    r"(?:[$€£]\s?" + _NUM + r")|(?:\b" + _NUM + r"\s?(?:usd|dollars|eur|euros|gbp|pounds)\b)"
+    r"|(?:\b(?:usd|eur|gbp|cad|aud)\s?" + _NUM + r")",
+    _I,
+)
 _DURATION = re.compile(
     r"(\d+(?:\.\d+)?)\s?(minutes?|mins?|hours?|hrs?|h|days?|weeks?|months?)\b"
-    r"(?:\s+(?:and\s+)?(\d+)\s?(minutes?|mins?))?",
+    r"(?:\s+(?:and\s+)?(\d+)\s?(minutes?|mins?|m)\b)?",
     _I,
 )
 _CLOCK = r"(\d{1,2}):(\d{2})\s?(am|pm)?"
@@ -72,6 +84,7 @@ _SHARE = re.compile(r"(?:>\s?)?(\d{1,3}(?:\.\d+)?)\s?%", _I)
 _FAILURE_WORDS = re.compile(
     r"error|fail|unavailab|down\b|outage|degrad|timeout|time out|503|500|reject|broken|could not|couldn't|unable", _I
 )
+_SUCCEEDED = re.compile(r"\b(?:availability|uptime|success(?:ful)? rate|succeeded)\b[^.;\n%]{0,30}$", _I)
 _OUT_OF = re.compile(r"\b(\d+)\s+(?:out\s+)?of\s+(?:the\s+|our\s+)?(\d+)\b", _I)
 _UNIT_MINUTES = {"m": 1.0, "h": 60.0, "d": 1440.0, "w": 10080.0}
 
@@ -97,8 +110,11 @@ _STATED = re.compile(
 def _counts(text: str, field: str) -> list[Finding]:
     found = []
     for m in _COUNT_OF.finditer(text):
-        if _PLATFORM_SIZE.search(text[max(0, m.start() - 24) : m.start()]):
+        before = text[max(0, m.start() - 24) : m.start()]
+        if _PLATFORM_SIZE.search(before):
             continue  # "serving over 100,000 students" is the platform's size, not who was affected
+        if _NOT_A_COUNT.search(before) or (_YEAR.fullmatch(m.group(1)) and _BEFORE_A_YEAR.search(before)):
+            continue
         noun = m.group(3).lower()
         dimension: Dimension = "records" if re.fullmatch(_RECORDS, noun, _I) else "people"
         found.append(Finding(dimension, _number(m.group(1), m.group(2)), _quote(text, m), field))
@@ -113,7 +129,7 @@ def _counts(text: str, field: str) -> list[Finding]:
 def _money(text: str, field: str) -> list[Finding]:
     found = []
     for m in _MONEY.finditer(text):
-        digits, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        digits, unit = next((m.group(i), m.group(i + 1)) for i in (1, 3, 5) if m.group(i))
         found.append(Finding("money", _number(digits, unit), _quote(text, m), field))
     return found
 
@@ -143,7 +159,10 @@ def _shares(text: str, field: str) -> list[Finding]:
     for m in _SHARE.finditer(text):
         around = text[max(0, m.start() - 60) : m.end() + 60]
         if _FAILURE_WORDS.search(around):
-            found.append(Finding("failing_share", float(m.group(1)), _quote(text, m, before=30, after=30), field))
+            value = float(m.group(1))
+            if _SUCCEEDED.search(text[max(0, m.start() - 40) : m.start()]):
+                value = round(100 - value, 3)  # "availability dropped to 97.5%": 2.5% failing
+            found.append(Finding("failing_share", value, _quote(text, m, before=30, after=30), field))
     return found
 
 

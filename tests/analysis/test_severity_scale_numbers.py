@@ -1,0 +1,74 @@
+"""Numbers read the way a public report writes them: a clock time, a version or a year before "users" is no count,
+"over 2 million users affected" is who was affected, a currency code before the amount is money, "1h 30m" is 90
+minutes, an availability is the share that succeeded, and a process killed is no harm to people."""
+
+import pytest
+
+from agent_postmortem.analysis.severity_policy import SeverityPolicy, assess
+from agent_postmortem.analysis.severity_scale import ALL, extract
+from agent_postmortem.store.models import IncidentCreate
+
+
+def values(text: str, dimension: str) -> list[float]:
+    return [f.value for f in extract({"impact": text}) if f.dimension == dimension]
+
+
+def level(impact: str) -> tuple[str, list[str]]:
+    return assess(IncidentCreate(title="agent failure", impact=impact), SeverityPolicy())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Between 23:50 and 00:20 UTC all users saw errors",
+        "from 11:40 PM to 1:10 AM all users could not log in",
+        "GPT-4 users saw errors",
+        "v2.3 users could not upgrade",
+        "in 2023 users were affected",
+        "since 2019 customers have reported it",
+    ],
+)
+def test_a_time_a_version_or_a_year_is_no_count(text: str) -> None:
+    assert all(v >= ALL for v in values(text, "people")), values(text, "people")
+
+
+@pytest.mark.parametrize(("text", "count"), [("12 users saw errors", 12.0), ("2023 users were affected", 2023.0)])
+def test_a_plain_count_still_is_one(text: str, count: float) -> None:
+    assert values(text, "people") == [count]
+
+
+def test_over_a_number_of_people_affected_is_who_was_affected() -> None:
+    assert values("over 2 million users affected", "people") == [2e6]
+    assert values("a platform used by over 2 million users", "people") == []
+
+
+@pytest.mark.parametrize(("text", "amount"), [("we lost USD 2,500 in credits", 2500.0), ("EUR 40k in refunds", 4e4)])
+def test_a_currency_code_before_the_amount_is_money(text: str, amount: float) -> None:
+    assert values(text, "money") == [amount]
+
+
+def test_hours_and_minutes_in_short_form_add_up() -> None:
+    assert values("the job ran for 1h 30m before it stopped", "outage_minutes") == [90.0]
+
+
+@pytest.mark.parametrize(("text", "failing"), [("availability dropped to 97.5%", 2.5), ("uptime was 99.9%", 0.1)])
+def test_an_availability_is_the_share_that_succeeded(text: str, failing: float) -> None:
+    assert values(text + " during the outage", "failing_share") == pytest.approx([failing])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the job ran for an hour before it was killed",
+        "the agent process was killed by the OOM killer",
+        "the pod got OOM killed twice",
+        "we killed the stuck worker",
+    ],
+)
+def test_a_process_killed_is_no_harm_to_people(text: str) -> None:
+    assert values(text, "harm") == []
+    assert level(text)[0] != "SEV1"
+
+
+def test_people_killed_still_is_harm() -> None:
+    assert values("two pedestrians were killed", "harm") and values("the crash killed a driver", "harm")
