@@ -77,7 +77,8 @@ _DURATION = re.compile(
     r"(?:\s+(?:and\s+)?(\d+)\s?(minutes?|mins?|m)\b)?",
     _I,
 )
-_CLOCK = r"(\d{1,2}):(\d{2})\s?(am|pm)?"
+# "3:30am", "17:34", and an hour alone when am/pm follows: "from 9am to 5pm", "11pm-1am"
+_CLOCK = r"(\d{1,2})(?::(\d{2})|(?=\s?[ap]m\b))\s?(am|pm)?"
 _RANGE = re.compile(r"(?:from|between)\s+" + _CLOCK + r"[^\d\n]{0,25}?(?:to|and|until|-|–|→)\s*" + _CLOCK, _I)
 _DASH_RANGE = re.compile(_CLOCK + r"\s?[–-]\s?" + _CLOCK, _I)
 _SHARE = re.compile(r"(?:>\s?)?(\d{1,3}(?:\.\d+)?)\s?%", _I)
@@ -95,9 +96,9 @@ def _minutes(amount: str, unit: str) -> float:
     return float(amount) * factor
 
 
-def _clock_minutes(hour: str, minute: str, half: str | None) -> int:
+def _clock_minutes(hour: str, minute: str | None, half: str | None) -> int:
     h = int(hour) % 12 if half else int(hour)
-    return (h + (12 if (half or "").lower() == "pm" else 0)) * 60 + int(minute)
+    return (h + (12 if (half or "").lower() == "pm" else 0)) * 60 + int(minute or 0)
 
 
 _STATED = re.compile(

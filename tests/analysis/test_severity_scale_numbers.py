@@ -72,3 +72,16 @@ def test_a_process_killed_is_no_harm_to_people(text: str) -> None:
 
 def test_people_killed_still_is_harm() -> None:
     assert values("two pedestrians were killed", "harm") and values("the crash killed a driver", "harm")
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [("down from 9am to 5pm", 480.0), ("down from 9 am to 5:30 pm", 510.0), ("outage 11pm-1am", 120.0)],
+)
+def test_a_window_of_hours_without_minutes_is_a_duration(text: str, minutes: float) -> None:
+    assert values(text, "outage_minutes") == [minutes]
+
+
+def test_a_full_outage_over_a_working_day_is_long() -> None:
+    sev, reasons = level("the service was down from 9am to 5pm")
+    assert sev == "SEV1" and "480 min" in reasons[0], reasons
