@@ -89,6 +89,10 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
         "data_loss",
         re.compile(
             r"\b(?:data loss|lost (?:all |their |my |our )?(?:data|work|files|records|history|changes|code)|"
+            # a number lost: "lost 10,000 rows in production", "lost ~2.5k customer records"
+            r"lost (?:~|about |over |nearly |some )?[\d,.]+\s?(?:k|m|thousand|million)?\+? (?:\w+ )?"
+            r"(?:rows|records|files|documents|messages|emails|conversations|entries|tables|objects|orders|"
+            r"transactions|commits)\b|"
             r"(?:deleted|dropped|wiped|erased|destroyed|truncated|overwrote|overwritten|purged)\b[^.\n]{0,60}?"
             r"(?:database|table|rows|records|data|files|directory|folder|repo|repository|codebase|history|backups?|"
             r"volume|disk|bucket|project|home|conversations?|messages|threads?|chats?|emails|worktree|branch)|"
@@ -116,7 +120,9 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:leak(?:ed|s|ing)?|expos(?:ed|ure|ing|es)\s+(?:of\s+)?(?:\S+\s+){0,4}?(?:data|records|information|"
             r"details|pii|credentials|secrets?|keys|tokens|emails|conversations|messages|files|documents|prompts?|"
-            r"patients|customers|users|people)\b|data exposure|exfiltrat\w*|breach(?:ed)?|"
+            r"patients|customers|users|people)\b|data exposure|exfiltrat\w*|"
+            # a breach of a service level is no data breach: "we breached our 99.9% SLA"
+            r"breach(?:ed)?\b(?!\s+(?:\S+\s+){0,3}?(?:sla|slo|target|objective|budget)s?\b)|"
             r"(?:shown|visible|sent|revealed) to "
             r"(?:other|another|the wrong|unrelated)\s+\w+|"
             r"other users?'?s?\s+(?:\w+\s+)?(?:data|conversations?|chats?|histor(?:y|ies)|messages|sessions|"

@@ -45,6 +45,7 @@ def _quote(text: str, match: re.Match[str], before: int = 0, after: int = 0) -> 
 
 _I = re.IGNORECASE
 _COUNT_OF = re.compile(_NUM + r"\+?(?:\s+(?:\w+\s+){0,2}?)(" + _PEOPLE + r"|" + _RECORDS + r")\b", _I)
+_RECORDS_NEXT = re.compile(r"\s+" + _RECORDS + r"\b", _I)
 _VAGUE_OF = re.compile(
     r"\b(tens of thousands|dozens|hundreds|thousands|millions)\s+of\s+(" + _PEOPLE + "|" + _RECORDS + r")\b", _I
 )
@@ -73,7 +74,7 @@ _MONEY = re.compile(
     _I,
 )
 _DURATION = re.compile(
-    r"(\d+(?:\.\d+)?)\s?(minutes?|mins?|hours?|hrs?|h|days?|weeks?|months?)\b"
+    r"(\d+(?:\.\d+)?)\+?\s?(minutes?|mins?|hours?|hrs?|h|days?|weeks?|months?)\b"
     r"(?:\s+(?:and\s+)?(\d+)\s?(minutes?|mins?|m)\b)?",
     _I,
 )
@@ -85,6 +86,7 @@ _SHARE = re.compile(r"(?:>\s?)?(\d{1,3}(?:\.\d+)?)\s?%", _I)
 _FAILURE_WORDS = re.compile(
     r"error|fail|unavailab|down\b|outage|degrad|timeout|time out|503|500|reject|broken|could not|couldn't|unable", _I
 )
+_TARGET = re.compile(r"\s*(?:\w+\s+){0,2}?(?:sla|slo|slas|slos|target|objective|goal|commitment)\b", _I)
 _SUCCEEDED = re.compile(r"\b(?:availability|uptime|success(?:ful)? rate|succeeded)\b[^.;\n%]{0,30}$", _I)
 _OUT_OF = re.compile(r"\b(\d+)\s+(?:out\s+)?of\s+(?:the\s+|our\s+)?(\d+)\b", _I)
 _UNIT_MINUTES = {"m": 1.0, "h": 60.0, "d": 1440.0, "w": 10080.0}
@@ -118,7 +120,10 @@ def _counts(text: str, field: str) -> list[Finding]:
             continue
         noun = m.group(3).lower()
         dimension: Dimension = "records" if re.fullmatch(_RECORDS, noun, _I) else "people"
-        found.append(Finding(dimension, _number(m.group(1), m.group(2)), _quote(text, m), field))
+        quote, head = _quote(text, m), _RECORDS_NEXT.match(text, m.end())
+        if head:  # "2.5k customer records" are records, not customers
+            dimension, quote = "records", " ".join(text[m.start() : head.end()].split())[:160]
+        found.append(Finding(dimension, _number(m.group(1), m.group(2)), quote, field))
     for m in _VAGUE_OF.finditer(text):
         dimension = "records" if re.fullmatch(_RECORDS, m.group(2).lower(), _I) else "people"
         found.append(Finding(dimension, _VAGUE[m.group(1).lower()], _quote(text, m), field))
@@ -159,6 +164,8 @@ def _shares(text: str, field: str) -> list[Finding]:
             found.append(Finding("failing_share", round(100 * part / whole, 1), _quote(text, m, after=30), field))
     for m in _SHARE.finditer(text):
         around = text[max(0, m.start() - 60) : m.end() + 60]
+        if _TARGET.match(text, m.end()):
+            continue  # "we breached our 99.9% SLA", "below our 99.95% availability target": a goal, not what failed
         if _FAILURE_WORDS.search(around):
             value = float(m.group(1))
             if _SUCCEEDED.search(text[max(0, m.start() - 40) : m.start()]):

@@ -85,3 +85,32 @@ def test_a_window_of_hours_without_minutes_is_a_duration(text: str, minutes: flo
 def test_a_full_outage_over_a_working_day_is_long() -> None:
     sev, reasons = level("the service was down from 9am to 5pm")
     assert sev == "SEV1" and "480 min" in reasons[0], reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "degraded service for 2 hours; we breached our 99.9% SLA",
+        "elevated error rate for 90 minutes, below our 99.95% availability target",
+        "elevated errors for 2 hours broke the 99.9% SLO",
+    ],
+)
+def test_a_target_percentage_is_no_failing_share_and_an_sla_breach_no_data_breach(text: str) -> None:
+    assert all(v < 10 for v in values(text, "failing_share")), values(text, "failing_share")
+    assert values(text, "data_exposed") == []
+    assert level(text)[0] == "SEV2", level(text)
+
+
+def test_a_data_breach_still_is_an_exposure() -> None:
+    assert values("the breach exposed customer emails", "data_exposed")
+
+
+@pytest.mark.parametrize(("text", "minutes"), [("ChatGPT was down for 3+ hours", 180.0), ("errors for 45+ min", 45.0)])
+def test_a_duration_with_a_plus_is_a_duration(text: str, minutes: float) -> None:
+    assert values(text, "outage_minutes") == [minutes]
+
+
+@pytest.mark.parametrize("text", ["lost 10,000 rows in production", "the agent lost ~2.5k customer records"])
+def test_a_number_of_records_lost_is_data_lost(text: str) -> None:
+    assert values(text, "data_loss")
+    assert level(text)[0] == "SEV1", level(text)
