@@ -33,6 +33,11 @@ _KILLED = (
     + r"(?:processe?|job|task|pod|container|worker|run|session|agent|query|connection|server|thread|request|script|"
     + r"service|instance|it|them)s?\b)"
 )
+# ... nor a harm denied in its own clause: "no PII was leaked", "We have no evidence that any data was exfiltrated",
+# "There was no data loss" (each read as the harm it denies). "not" is left out: "the check did not catch the
+# corrupted rows" states the corruption.
+NEGATED = re.compile(r"\b(?:no|nothing|nobody|none|without)\b(?:\s+[^\s;:.!?,]+){0,5}\s*$", _I)
+NEGATABLE = frozenset({"data_loss", "data_exposed", "attack", "harm"})
 PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
     (
         "outage",

@@ -10,7 +10,7 @@ expressions over a few short fields: deterministic and well under a millisecond 
 import re
 
 from agent_postmortem.analysis.severity_findings import ALL, Dimension, Finding
-from agent_postmortem.analysis.severity_phrases import CONDITIONAL, HYPOTHETICAL, PHRASES
+from agent_postmortem.analysis.severity_phrases import CONDITIONAL, HYPOTHETICAL, NEGATABLE, NEGATED, PHRASES
 
 __all__ = ["ALL", "Dimension", "Finding", "extract"]
 
@@ -206,5 +206,6 @@ def extract(fields: dict[str, str]) -> list[Finding]:
                 Finding(dimension, 1.0, _quote(text, m, before=20, after=20), field)
                 for m in pattern.finditer(text)
                 if dimension == "vulnerability" or not _hypothetical(text, m.start())
+                if dimension not in NEGATABLE or not NEGATED.search(text[max(0, m.start() - 60) : m.start()])
             ]
     return found

@@ -125,3 +125,31 @@ def test_a_hypothetical_in_the_same_clause_still_is_one() -> None:
 )
 def test_a_store_deleted_in_the_passive_is_data_lost(text: str) -> None:
     assert "data_loss" in dimensions(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no PII was leaked",
+        "We have no evidence that any data was exfiltrated.",
+        "No customer data was exposed and nothing was stolen.",
+        "There was no data loss.",
+        "No data was lost, but 3,000 users could not log in for 2 hours",
+        "Nobody was hurt and no one was hospitalized.",
+    ],
+)
+def test_an_impact_denied_in_its_clause_is_no_impact(text: str) -> None:
+    found = dimensions(text)
+    assert not found.keys() & {"data_exposed", "data_loss", "attack", "harm"}, found
+
+
+@pytest.mark.parametrize(
+    "text", ["Customer PII was leaked.", "No backups existed, so the data was lost.", "Data was exfiltrated by nobody."]
+)
+def test_an_impact_next_to_a_negation_elsewhere_still_is_one(text: str) -> None:
+    assert dimensions(text).keys() & {"data_exposed", "data_loss"}
+
+
+def test_a_denied_loss_is_not_reported_as_data_lost_then_recovered() -> None:
+    sev, reasons = level("", "No data was lost, but 3,000 users could not log in for 2 hours")
+    assert sev == "SEV2" and not any("data lost" in r for r in reasons), reasons
