@@ -46,7 +46,8 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
             r"(?<!\bno )(?<!zero )(?<!zero-)(?<!without )(?<!without any )downtime|"
             r"unreachable|not reachable|degraded|degradation|elevated (?:error|latenc)\w*|"
             r"(?:high|increased) error rates?|"
-            r"failed to (?:load|start|respond)|stopped working|could not (?:log ?in|access|connect)|disruption|"
+            r"failed to (?:load|start|respond)|stopped working|"
+            r"(?:could not|couldn.t|unable to) (?:log ?in|sign ?in|access|connect|reach)|disruption|"
             r"service interruption|crash(?:ed|ing)? for)",
             _I,
         ),

@@ -114,3 +114,16 @@ def test_a_duration_with_a_plus_is_a_duration(text: str, minutes: float) -> None
 def test_a_number_of_records_lost_is_data_lost(text: str) -> None:
     assert values(text, "data_loss")
     assert level(text)[0] == "SEV1", level(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Users were unable to log in between 10:15 and 11:45 AM PT", "SEV2"),
+        ("customers couldn't access the dashboard for 3 hours", "SEV2"),
+        ("the issue degraded responses for approximately 5% of users for 6 hours", "SEV3"),
+        ("at the worst hour 16% of requests were affected, degraded for 3 hours", "SEV2"),
+    ],
+)
+def test_users_unable_to_get_in_and_a_share_affected_are_read(text: str, expected: str) -> None:
+    assert level(text)[0] == expected, level(text)
