@@ -181,6 +181,8 @@ def cannot_be_a_name(text: str, start: int, word: str) -> bool:
         return True  # "Reliability engineering ...", "Human error is never ..."
     if re.fullmatch(r"[A-Z][a-z]{4,}ed", word) and word not in ("Mohammed", "Mohamed", "Muhammed"):
         return True  # a participle heading a sentence: "Malformed manifest applied to ... triggered a bug"
+    if re.fullmatch(r"[A-Z][a-z]{3,}(?:able|ible|ful|ous|less|ical)", word):
+        return True  # an adjective opening a fragment: "Unacceptable and should never be possible."
     if _inside_a_proper_name(text, start):
         return True
     if not re.fullmatch(PERSON, word, _I) and _NOUN_AFTER.match(text[start + len(word) :].lstrip()):

@@ -10,20 +10,44 @@ from agent_postmortem.analysis.severity_findings import PhraseDimension
 _I = re.IGNORECASE
 HYPOTHETICAL = re.compile(
     r"\b(?:could|would|might|may|can|cannot|can't|potentially|possibly|if|risk of|risks|to prevent|avoid|never)\b"
-    r"(?:\s+\S+){0,3}\s*$",
+    r"(?:\s+[^\s;:.!?]+){0,3}\s*$",
     _I,
 )
 # ... nor one inside a conditional clause that has not ended (no comma or stop between): "if a zone goes down or has
 # service disruptions" (a design's contingency in a DFDS postmortem, read as a partial outage).
 CONDITIONAL = re.compile(r"\b(?:if|unless|in\s+case|whether)\b[^.;:!?,\n]*$", _I)
+# "monitoring" names the system ("our monitoring was down"), not what people do: "we are monitoring the results",
+# a status page's "Monitoring - ..." update, "actively monitoring for errors" (read as internal tooling, it capped a
+# partial outage at SEV4).
+_MONITORING = (
+    r"(?<!\bare )(?<!\bis )(?<!\bbe )(?<!\bbeen )(?<!'re )(?<!\bkeep )(?<!\bcontinue )(?<!actively )(?<!closely )"
+    r"(?<!\bstill )monitoring(?!\s+[-–:]\s)"
+    r"(?!\s+(?:the|for|closely|it|this|these|recovery|progress|results|performance|traffic|our)\b)"
+)
+# "killed" of a process is no harm to people: "the job ran an hour before it was killed", "OOM killed", "we killed
+# the stuck worker" (read as harm, each was SEV1).
+_PROCESS = "process job task pod container worker run session agent query connection server thread request script it"
+_KILLED = (
+    "".join(f"(?<!\\b{s} {v} )" for s in _PROCESS.split() for v in ("was", "were", "got", "is"))
+    + r"(?<!\boom )(?<!\boom-)(?<!\bsig)killed(?!\s+(?:the\s+|a\s+|an\s+|its\s+|our\s+|their\s+)?(?:\w+\s+)?"
+    + r"(?:processe?|job|task|pod|container|worker|run|session|agent|query|connection|server|thread|request|script|"
+    + r"service|instance|it|them)s?\b)"
+)
+# ... nor a harm denied in its own clause: "no PII was leaked", "We have no evidence that any data was exfiltrated",
+# "There was no data loss" (each read as the harm it denies). "not" is left out: "the check did not catch the
+# corrupted rows" states the corruption.
+NEGATED = re.compile(r"\b(?:no|nothing|nobody|none|without)\b(?:\s+[^\s;:.!?,]+){0,5}\s*$", _I)
+NEGATABLE = frozenset({"data_loss", "data_exposed", "attack", "harm"})
 PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
     (
         "outage",
         re.compile(
             r"\b(?:outage|went down|was down|were down|is down|are down|down for|unavailable|inaccessible|offline|"
+            r"(?<!\bno )(?<!zero )(?<!zero-)(?<!without )(?<!without any )downtime|"
             r"unreachable|not reachable|degraded|degradation|elevated (?:error|latenc)\w*|"
             r"(?:high|increased) error rates?|"
-            r"failed to (?:load|start|respond)|stopped working|could not (?:log ?in|access|connect)|disruption|"
+            r"failed to (?:load|start|respond)|stopped working|"
+            r"(?:could not|couldn.t|unable to) (?:log ?in|sign ?in|access|connect|reach)|disruption|"
             r"service interruption|crash(?:ed|ing)? for)",
             _I,
         ),
@@ -33,7 +57,8 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:(?:full|complete|total|major|global|worldwide|widespread) outage|completely (?:down|unavailable)|"
             r"unavailable to all|"
-            r"(?:all|every|entire|whole)\b[^.\n]{0,50}?\b(?:down|unavailable|inaccessible|offline)\b|"
+            r"(?:all|every|entire|whole)\b[^.\n]{0,50}?\b(?:down|(?<!\bno )downtime|unavailable|inaccessible|"
+            r"offline)\b|"
             r"(?:was|were|went) (?:completely )?(?:down|offline)|100% of (?:\w+ )?requests|"
             r"(?:all|every|entire)\s+(?:\w+\s+){0,3}?(?:services|traffic|requests|endpoints|apis|sites|agents)\b"
             r"[^.\n]{0,40}?(?:fail\w*|errors?|return\w* (?:status )?(?:50\d|40[34])|50\d))",
@@ -60,7 +85,7 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
     (
         "internal_only",
         re.compile(
-            r"\b(?:log ?shipp\w*|logs? (?:were |are )?not (?:shipped|sent|collected)|metrics|monitoring|"
+            r"\b(?:log ?shipp\w*|logs? (?:were |are )?not (?:shipped|sent|collected)|metrics|" + _MONITORING + "|"
             r"observability|prometheus|grafana|alerting|exporter|internal (?:tool|tooling|users?|"
             r"dashboard|service|staff))",
             _I,
@@ -70,11 +95,19 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
         "data_loss",
         re.compile(
             r"\b(?:data loss|lost (?:all |their |my |our )?(?:data|work|files|records|history|changes|code)|"
+            # a number lost: "lost 10,000 rows in production", "lost ~2.5k customer records"
+            r"lost (?:~|about |over |nearly |some )?[\d,.]+\s?(?:k|m|thousand|million)?\+? (?:\w+ )?"
+            r"(?:rows|records|files|documents|messages|emails|conversations|entries|tables|objects|orders|"
+            r"transactions|commits)\b|"
             r"(?:deleted|dropped|wiped|erased|destroyed|truncated|overwrote|overwritten|purged)\b[^.\n]{0,60}?"
             r"(?:database|table|rows|records|data|files|directory|folder|repo|repository|codebase|history|backups?|"
             r"volume|disk|bucket|project|home|conversations?|messages|threads?|chats?|emails|worktree|branch)|"
             r"permanently (?:lost|deleted|erased)|irrecoverabl\w*|unrecoverabl\w*|"
-            r"corrupt(?:ed|ion|s)?\b|(?:data|rows|records|files|work|changes|history) (?:was |were |are |is )?"
+            r"corrupt(?:ed|ion|s)?\b|"
+            # the passive of the object: "the production database was deleted", "both tables were dropped"
+            r"(?:database|table|directory|folder|repo|repository|bucket|volume|backup|disk)s? (?:was|were|had been|"
+            r"has been|have been|got) (?:\w+ )?(?:deleted|dropped|wiped|erased|destroyed|truncated|purged|overwritten)|"
+            r"(?:data|rows|records|files|work|changes|history) (?:was |were |are |is )?"
             r"(?:lost|deleted|wiped|erased|gone)|(?:rm -rf|drop table|terraform destroy|reset --hard))",
             _I,
         ),
@@ -93,7 +126,9 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:leak(?:ed|s|ing)?|expos(?:ed|ure|ing|es)\s+(?:of\s+)?(?:\S+\s+){0,4}?(?:data|records|information|"
             r"details|pii|credentials|secrets?|keys|tokens|emails|conversations|messages|files|documents|prompts?|"
-            r"patients|customers|users|people)\b|data exposure|exfiltrat\w*|breach(?:ed)?|"
+            r"patients|customers|users|people)\b|data exposure|exfiltrat\w*|"
+            # a breach of a service level is no data breach: "we breached our 99.9% SLA"
+            r"breach(?:ed)?\b(?!\s+(?:\S+\s+){0,3}?(?:sla|slo|target|objective|budget)s?\b)|"
             r"(?:shown|visible|sent|revealed) to "
             r"(?:other|another|the wrong|unrelated)\s+\w+|"
             r"other users?'?s?\s+(?:\w+\s+)?(?:data|conversations?|chats?|histor(?:y|ies)|messages|sessions|"
@@ -130,7 +165,7 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
     (
         "harm",
         re.compile(
-            r"\b(?:died|death|killed|suicide|took (?:his|her|their) own life|hospitali[sz]\w*|poison\w*|"
+            r"\b(?:died|death|" + _KILLED + r"|suicide|took (?:his|her|their) own life|hospitali[sz]\w*|poison\w*|"
             r"seriously injured|overdose)",
             _I,
         ),
@@ -161,7 +196,11 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:no (?:user|customer|production|real|external)[- ]?(?:facing )?impact|no impact|no harm|"
             r"near[- ]miss|nothing was lost|no work was lost|caught (?:it )?before|was a no-op|no-op here|"
-            r"without (?:any )?(?:user|customer) impact|never reached (?:users|customers|production))",
+            r"without (?:any )?(?:user|customer) impact|never reached (?:users|customers|production)|"
+            # in the passive or with a verb: "No customer resources were impacted", "did not affect any users"
+            r"no (?:users?|customers?|clients?|tenants?)(?: \w+)? (?:were|was|have been|has been|are|is) "
+            r"(?:impacted|affected)|(?:did|does|was|were)(?: not|n't) (?:impact|affect)(?:ed)? (?:any )?"
+            r"(?:users|customers|clients|production))",
             _I,
         ),
     ),

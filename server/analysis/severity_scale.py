@@ -10,7 +10,7 @@ expressions over a few short fields: deterministic and well under a millisecond 
 import re
 
 from agent_postmortem.analysis.severity_findings import ALL, Dimension, Finding
-from agent_postmortem.analysis.severity_phrases import CONDITIONAL, HYPOTHETICAL, PHRASES
+from agent_postmortem.analysis.severity_phrases import CONDITIONAL, HYPOTHETICAL, NEGATABLE, NEGATED, PHRASES
 
 __all__ = ["ALL", "Dimension", "Finding", "extract"]
 
@@ -44,7 +44,8 @@ def _quote(text: str, match: re.Match[str], before: int = 0, after: int = 0) -> 
 
 
 _I = re.IGNORECASE
-_COUNT_OF = re.compile(_NUM + r"(?:\s+(?:\w+\s+){0,2}?)(" + _PEOPLE + r"|" + _RECORDS + r")\b", _I)
+_COUNT_OF = re.compile(_NUM + r"\+?(?:\s+(?:\w+\s+){0,2}?)(" + _PEOPLE + r"|" + _RECORDS + r")\b", _I)
+_RECORDS_NEXT = re.compile(r"\s+" + _RECORDS + r"\b", _I)
 _VAGUE_OF = re.compile(
     r"\b(tens of thousands|dozens|hundreds|thousands|millions)\s+of\s+(" + _PEOPLE + "|" + _RECORDS + r")\b", _I
 )
@@ -58,20 +59,35 @@ _FEW_PEOPLE = re.compile(
     r"(?:\w+\s+)?(?:users?|customers?|accounts?|clients?|tenants?)\b|\bnot all customers\b",
     _I,
 )
-_PLATFORM_SIZE = re.compile(r"\b(?:serv(?:es|ing)|used by|trusted by|has|have|with|of its|base of|over)\s*$", _I)
-_MONEY = re.compile(r"(?:[$€£]\s?" + _NUM + r")|(?:\b" + _NUM + r"\s?(?:usd|dollars|eur|euros|gbp|pounds)\b)", _I)
-_DURATION = re.compile(
-    r"(\d+(?:\.\d+)?)\s?(minutes?|mins?|hours?|hrs?|h|days?|weeks?|months?)\b"
-    r"(?:\s+(?:and\s+)?(\d+)\s?(minutes?|mins?))?",
+# "used by over 2 million users" is the platform's size; "over 2 million users affected" is who was affected
+_PLATFORM_SIZE = re.compile(
+    r"\b(?:serv(?:es|ing)|used by|trusted by|has|have|with|of its|base of)(?:\s+(?:over|more than|nearly|about))?\s*$",
     _I,
 )
-_CLOCK = r"(\d{1,2}):(\d{2})\s?(am|pm)?"
+# a clock time, a version or a year is no count: "00:20 UTC all users", "GPT-4 users", "v2.3 users", "in 2023 users"
+_NOT_A_COUNT = re.compile(r"(?:[:.\-]|\bv)$")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_BEFORE_A_YEAR = re.compile(r"\b(?:in|since|during|until|by|from|before|after|of|year)\s+$", _I)
+_MONEY = re.compile(
+    r"(?:[$€£]\s?" + _NUM + r")|(?:\b" + _NUM + r"\s?(?:usd|dollars|eur|euros|gbp|pounds)\b)"
+    r"|(?:\b(?:usd|eur|gbp|cad|aud)\s?" + _NUM + r")",
+    _I,
+)
+_DURATION = re.compile(
+    r"(\d+(?:\.\d+)?)\+?\s?(minutes?|mins?|hours?|hrs?|h|days?|weeks?|months?)\b"
+    r"(?:\s+(?:and\s+)?(\d+)\s?(minutes?|mins?|m)\b)?",
+    _I,
+)
+# "3:30am", "17:34", and an hour alone when am/pm follows: "from 9am to 5pm", "11pm-1am"
+_CLOCK = r"(\d{1,2})(?::(\d{2})|(?=\s?[ap]m\b))\s?(am|pm)?"
 _RANGE = re.compile(r"(?:from|between)\s+" + _CLOCK + r"[^\d\n]{0,25}?(?:to|and|until|-|–|→)\s*" + _CLOCK, _I)
 _DASH_RANGE = re.compile(_CLOCK + r"\s?[–-]\s?" + _CLOCK, _I)
 _SHARE = re.compile(r"(?:>\s?)?(\d{1,3}(?:\.\d+)?)\s?%", _I)
 _FAILURE_WORDS = re.compile(
     r"error|fail|unavailab|down\b|outage|degrad|timeout|time out|503|500|reject|broken|could not|couldn't|unable", _I
 )
+_TARGET = re.compile(r"\s*(?:\w+\s+){0,2}?(?:sla|slo|slas|slos|target|objective|goal|commitment)\b", _I)
+_SUCCEEDED = re.compile(r"\b(?:availability|uptime|success(?:ful)? rate|succeeded)\b[^.;\n%]{0,30}$", _I)
 _OUT_OF = re.compile(r"\b(\d+)\s+(?:out\s+)?of\s+(?:the\s+|our\s+)?(\d+)\b", _I)
 _UNIT_MINUTES = {"m": 1.0, "h": 60.0, "d": 1440.0, "w": 10080.0}
 
@@ -82,9 +98,9 @@ def _minutes(amount: str, unit: str) -> float:
     return float(amount) * factor
 
 
-def _clock_minutes(hour: str, minute: str, half: str | None) -> int:
+def _clock_minutes(hour: str, minute: str | None, half: str | None) -> int:
     h = int(hour) % 12 if half else int(hour)
-    return (h + (12 if (half or "").lower() == "pm" else 0)) * 60 + int(minute)
+    return (h + (12 if (half or "").lower() == "pm" else 0)) * 60 + int(minute or 0)
 
 
 _STATED = re.compile(
@@ -97,11 +113,17 @@ _STATED = re.compile(
 def _counts(text: str, field: str) -> list[Finding]:
     found = []
     for m in _COUNT_OF.finditer(text):
-        if _PLATFORM_SIZE.search(text[max(0, m.start() - 24) : m.start()]):
+        before = text[max(0, m.start() - 24) : m.start()]
+        if _PLATFORM_SIZE.search(before):
             continue  # "serving over 100,000 students" is the platform's size, not who was affected
+        if _NOT_A_COUNT.search(before) or (_YEAR.fullmatch(m.group(1)) and _BEFORE_A_YEAR.search(before)):
+            continue
         noun = m.group(3).lower()
         dimension: Dimension = "records" if re.fullmatch(_RECORDS, noun, _I) else "people"
-        found.append(Finding(dimension, _number(m.group(1), m.group(2)), _quote(text, m), field))
+        quote, head = _quote(text, m), _RECORDS_NEXT.match(text, m.end())
+        if head:  # "2.5k customer records" are records, not customers
+            dimension, quote = "records", " ".join(text[m.start() : head.end()].split())[:160]
+        found.append(Finding(dimension, _number(m.group(1), m.group(2)), quote, field))
     for m in _VAGUE_OF.finditer(text):
         dimension = "records" if re.fullmatch(_RECORDS, m.group(2).lower(), _I) else "people"
         found.append(Finding(dimension, _VAGUE[m.group(1).lower()], _quote(text, m), field))
@@ -113,7 +135,7 @@ def _counts(text: str, field: str) -> list[Finding]:
 def _money(text: str, field: str) -> list[Finding]:
     found = []
     for m in _MONEY.finditer(text):
-        digits, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        digits, unit = next((m.group(i), m.group(i + 1)) for i in (1, 3, 5) if m.group(i))
         found.append(Finding("money", _number(digits, unit), _quote(text, m), field))
     return found
 
@@ -142,8 +164,13 @@ def _shares(text: str, field: str) -> list[Finding]:
             found.append(Finding("failing_share", round(100 * part / whole, 1), _quote(text, m, after=30), field))
     for m in _SHARE.finditer(text):
         around = text[max(0, m.start() - 60) : m.end() + 60]
+        if _TARGET.match(text, m.end()):
+            continue  # "we breached our 99.9% SLA", "below our 99.95% availability target": a goal, not what failed
         if _FAILURE_WORDS.search(around):
-            found.append(Finding("failing_share", float(m.group(1)), _quote(text, m, before=30, after=30), field))
+            value = float(m.group(1))
+            if _SUCCEEDED.search(text[max(0, m.start() - 40) : m.start()]):
+                value = round(100 - value, 3)  # "availability dropped to 97.5%": 2.5% failing
+            found.append(Finding("failing_share", value, _quote(text, m, before=30, after=30), field))
     return found
 
 
@@ -179,5 +206,6 @@ def extract(fields: dict[str, str]) -> list[Finding]:
                 Finding(dimension, 1.0, _quote(text, m, before=20, after=20), field)
                 for m in pattern.finditer(text)
                 if dimension == "vulnerability" or not _hypothetical(text, m.start())
+                if dimension not in NEGATABLE or not NEGATED.search(text[max(0, m.start() - 60) : m.start()])
             ]
     return found
