@@ -251,9 +251,7 @@ def _not_a_failure(text: str, at: int, clause: str, agent: str, pred: re.Match[s
     ) and re.search(r"\b(?:should|must|would|could|can)\b", clause[: pred.end()], _I):
         return True  # a norm for a state, not a failure: "we should ideally never be in a situation where ..."
     begins = text.rfind(agent, 0, at)
-    ends = [(text.rfind(end, 0, begins), len(end)) for end in (". ", "? ", "! ", "\n")]
-    opening = max((at_ + size for at_, size in ends if at_ >= 0), default=0)  # the sentence's start
-    if _GERUND_OPENING.fullmatch(text, opening, begins):
+    if _GERUND_OPENING.fullmatch(text, _sentence_start(text, begins), begins):
         return True  # the person is what a gerund acts on: "Appointing an incident manager could have helped"
     experience = re.match(r"\s*(?:worked|been|seen|heard|met|used|had|tried)\b", clause[pred.end() :])
     if re.fullmatch(r"never", said, _I) and experience:
@@ -262,8 +260,12 @@ def _not_a_failure(text: str, at: int, clause: str, agent: str, pred: re.Match[s
     return bool(passive_patient(clause, text, at + pred.start(marker) if strong else -1))
 
 
+def _sentence_start(text: str, pos: int) -> int:
+    return max(text.rfind(". ", 0, pos), text.rfind("\n", 0, pos)) + 1
+
+
 def _sentence(text: str, pos: int) -> str:
-    start = max(text.rfind(". ", 0, pos), text.rfind("\n", 0, pos)) + 1
+    start = _sentence_start(text, pos)
     end = min((i for i in (text.find(". ", pos), text.find("\n", pos)) if i >= 0), default=len(text))
     return text[start:end]
 

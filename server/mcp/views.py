@@ -10,17 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 from mcp.types import CallToolResult, TextContent
 
+from agent_postmortem.render.timeline import KEPT_REPEATS, is_repeat
+
 if TYPE_CHECKING:
     from agent_postmortem.store.models import Incident
-
-OCCURRED_AGAIN = "Occurred again: "  # as server/service/capture.py writes it
-KEPT_REPEATS = 3  # the latest repeat notes shown as they are
 
 
 def incident_data(incident: "Incident") -> dict[str, Any]:
     data = incident.model_dump(mode="json")
     timeline: list[dict[str, Any]] = data.get("timeline") or []
-    repeats = [n for n, e in enumerate(timeline) if _repeat(e)]
+    repeats = [n for n, e in enumerate(incident.timeline) if is_repeat(e)]
     folded = set(repeats[:-KEPT_REPEATS]) if len(repeats) > KEPT_REPEATS else set()
     if folded:
         data["timeline"] = [e for n, e in enumerate(timeline) if n not in folded]
@@ -39,7 +38,3 @@ def incident_result(incident: "Incident") -> CallToolResult:
 
 def incident_json(incident: "Incident") -> str:
     return json.dumps(incident_data(incident), indent=2, ensure_ascii=False)
-
-
-def _repeat(event: dict[str, Any]) -> bool:
-    return event.get("kind") == "note" and str(event.get("description", "")).startswith(OCCURRED_AGAIN)
