@@ -99,7 +99,9 @@ PHRASES: list[tuple[PhraseDimension, re.Pattern[str]]] = [
             r"lost (?:~|about |over |nearly |some )?[\d,.]+\s?(?:k|m|thousand|million)?\+? (?:\w+ )?"
             r"(?:rows|records|files|documents|messages|emails|conversations|entries|tables|objects|orders|"
             r"transactions|commits)\b|"
-            r"(?:deleted|dropped|wiped|erased|destroyed|truncated|overwrote|overwritten|purged)\b[^.\n]{0,60}?"
+            # up to the end of the sentence; a dot between digits ("1.234.567 rows") does not end it
+            r"(?:deleted|dropped|wiped|erased|destroyed|truncated|overwrote|overwritten|purged)\b"
+            r"(?:[^.\n]|(?<=\d)\.(?=\d)){0,60}?"
             r"(?:database|table|rows|records|data|files|directory|folder|repo|repository|codebase|history|backups?|"
             r"volume|disk|bucket|project|home|conversations?|messages|threads?|chats?|emails|worktree|branch)|"
             r"permanently (?:lost|deleted|erased)|irrecoverabl\w*|unrecoverabl\w*|"

@@ -16,7 +16,14 @@ __all__ = ["ALL", "Dimension", "Finding", "extract"]
 
 _MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
 _VAGUE = {"dozens": 24.0, "hundreds": 200.0, "thousands": 2000.0, "millions": 2e6, "tens of thousands": 20000.0}
-_NUM = r"(\d{1,3}(?:[,\u202f]\d{3})+|\d+(?:\.\d+)?)\s?(k|m|mn|b|bn|thousand|million|billion)?\b"
+# Thousands are grouped by a comma, a dot, a space, a no-break space or a narrow no-break space: "12,000",
+# "12.000", "12 000", "1.234.567". A number is grouped only by its shape: one to three digits, then groups of exactly
+# three after one and the same separator, with no digit right after. "12.000" is therefore twelve thousand (a count
+# of twelve is not written with three decimals); "12.0005", "1.5" and "v1.2.300" (no digit or a dot before: see
+# _NOT_A_COUNT) are not grouped. A comma or a space grouping may end in decimals ("$1,234.56"); a dot grouping may not.
+_GROUPED = r"\d{1,3}(?:(?:(?:,\d{3})+|(?:[ \u00a0\u202f]\d{3})+)(?:\.\d+)?|(?:\.\d{3})+)(?![.,]?\d)"
+_NUM = r"(?<![\d.])(" + _GROUPED + r"|\d+(?:\.\d+)?)\s?(k|m|mn|b|bn|thousand|million|billion)?\b"
+_DOT_GROUPED = re.compile(r"\d{1,3}(?:\.\d{3})+")
 _PEOPLE = (
     r"(?:users?|customers?|people|persons|accounts?|students|subscribers|patients|developers|clients|tenants|"
     r"organi[sz]ations|companies|businesses|merchants|members|employees|individuals|victims|shoppers|travell?ers|"
@@ -29,7 +36,10 @@ _RECORDS = (
 
 
 def _number(digits: str, unit: str | None) -> float:
-    value = float(digits.replace(",", "").replace("\u202f", ""))
+    """The value of a number as `_NUM` reads it; "2.500 million" keeps its dot as a decimal point."""
+    if _DOT_GROUPED.fullmatch(digits) and not unit:
+        digits = digits.replace(".", "")
+    value = float(re.sub(r"[,\s]", "", digits))
     return value * _MULTIPLIERS.get((unit or "").lower(), 1.0)
 
 

@@ -127,3 +127,48 @@ def test_a_number_of_records_lost_is_data_lost(text: str) -> None:
 )
 def test_users_unable_to_get_in_and_a_share_affected_are_read(text: str, expected: str) -> None:
     assert level(text)[0] == expected, level(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("12 000 users affected", 12_000.0),
+        ("12.000 users affected", 12_000.0),
+        ("12\u202f000 users affected", 12_000.0),
+        ("12\u00a0000 users affected", 12_000.0),
+        ("1.234.567 users affected", 1_234_567.0),
+        ("1 234 567 users affected", 1_234_567.0),
+        ("12,000 users affected", 12_000.0),
+        ("1.5 million users affected", 1_500_000.0),
+        ("2.500 million users affected", 2_500_000.0),
+    ],
+)
+def test_thousands_separated_by_a_space_or_a_dot_are_one_number(text: str, count: float) -> None:
+    assert values(text, "people") == [count]
+
+
+def test_rows_grouped_by_dots_are_data_lost_at_scale() -> None:
+    assert values("the migration deleted 1.234.567 rows", "records") == [1_234_567.0]
+    assert level("the migration deleted 1.234.567 rows")[0] == "SEV1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "v1.2.300 users could not upgrade",
+        "release 1.2.300 users could not upgrade",
+        "12.0005 users",
+        "1.234.5678 users",
+    ],
+)
+def test_a_version_or_a_decimal_is_no_thousands(text: str) -> None:
+    assert all(v < 1000 for v in values(text, "people")), values(text, "people")
+
+
+def test_a_share_with_a_decimal_point_is_still_a_share() -> None:
+    assert values("2.5% of requests failed", "failing_share") == [2.5]
+
+
+def test_money_with_cents_after_grouped_thousands_is_kept_whole() -> None:
+    assert values("we refunded $1,234.56 in credits", "money") == [1234.56]
+    assert values("we refunded €1.234.567 in credits", "money") == [1_234_567.0]
