@@ -19,9 +19,13 @@ _PASSWORD_WORDS = (  # "password" in the languages agents most often log in; a w
     r"wachtwoord|hasło|haslo|lösenord|losenord|salasana|heslo|jelszó|пароль|密码|密碼|パスワード|비밀번호|şifre|"
     r"mật khẩu|รหัสผ่าน"
 )
+# a paging cursor is a position, not a credential: nextPageToken, next-page-token, X-Ms-Continuation-Token,
+# NextToken, ContinuationToken, cursor_token, pagination-token
+_PAGING = ("page", "pagination", "continuation", "cursor", "next")
+_NOT_PAGING = "".join(rf"(?<!{word})(?<!{word}[_ -])" for word in _PAGING)
 _SECRET_WORDS = (
     r"secret|api[_-]?key|apikey|access[_-]?key|auth[_-]?token|access[_-]?token|refresh[_-]?token|client[_-]?secret|"
-    r"private[_-]?key|token"
+    rf"private[_-]?key|{_NOT_PAGING}token"
 )
 # a quoted value is whole up to its closing quote, spaces included ("correct horse battery staple")
 _QUOTED = r"(?<=[\"'`])[^\"'`\n\\]{6,200}(?=\\{0,3}[\"'`])"
@@ -37,7 +41,8 @@ _CREDENTIAL_HEADER = (
 # partition key, a public key, a page token; Authentication-Results (mail), X-Auth-User, X-Auth-Request-Redirect
 _NOT_CREDENTIAL_HEADER = (
     r"(?:[a-z0-9]+-)*(?:idempotency|websocket|cache|partition|routing|public|sort|primary|foreign|object|shard|row|"
-    r"range|lookup|dedup|dedupe|deduplication|continuation|page|next-page|pagination|cursor)-(?:key|token)(?![\w.-])|"
+    r"range|lookup|dedup|dedupe|deduplication|continuation|page|next-page|pagination|cursor|next)-(?:key|token)"
+    r"(?![\w.-])|"
     r"(?:[a-z0-9]+-)*auth(?:entication)?(?:-[a-z0-9]+)*-(?:results?|user|username|email|name|url|uri|redirect|"
     r"method|type|scheme|mode|provider|status|realm|domain|version|id)(?![\w.-])"
 )
@@ -142,6 +147,13 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     ),
 ]
 
+# a hex dump ("0d 01 07 96 09 37 d7 9b", "4a6f 0153 9558 4457 6f65") holds runs of digit-only bytes shaped like a
+# national phone number: not one when two groups of hex digits (two or four) stand right before it, or three right
+# after it. Fewer is not enough: "de" and "ab" are words ("numéro de 06 12 34 56 78", "06 12 34 56 78 de 10 à 12h")
+_HEX2, _HEX4 = r"[0-9A-Fa-f]{2}", r"[0-9A-Fa-f]{4}"
+_NOT_IN_A_HEX_DUMP = rf"(?<!\b{_HEX2}[ :]{_HEX2}[ :])(?<!\b{_HEX4}[ :]{_HEX4}[ :])"
+_NOT_IN_A_HEX_DUMP_AFTER = rf"(?!(?:[ :]{_HEX2}){{3}}\b)(?!(?:[ :]{_HEX4}){{3}}\b)"
+
 PII_RULES: list[tuple[str, str, int]] = [
     ("email", r"\b[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}\b", 0),
     ("iban", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", 0),
@@ -151,11 +163,11 @@ PII_RULES: list[tuple[str, str, int]] = [
         r"(?<![\w.+-])(?:"
         r"\+\d{1,3}[ .-]?(?:\(0\)[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,8}){1,4}"  # +44 20 7946 0958
         r"|\+[1-9]\d{7,14}"  # +14155552671
-        r"|(?<!\b\d\d[ :])(?<!\b\d{4}[ :])(?:"  # national forms, not right after a group of 2 or 4 (a hex dump)
+        r"|(?<!\b\d\d[ :])(?<!\b\d{4}[ :])" + _NOT_IN_A_HEX_DUMP + "(?:"  # national forms: not in a hex dump
         r"0[1-9](?:[ .-]\d{2}){4}"  # 06 12 34 56 78
         r"|0\d{2,4}(?:[ /-]\d{2,8}){1,3}"  # 030 12345678, 089/1234567, 020 7946 0958
         r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[ .-]\d{3}[ .-]\d{4}"  # (415) 555-2671, 415.555.2671
-        r")(?![ .:-]?\d{2}\b))(?![\w-])",
+        r")(?![ .:-]?\d{2}\b)" + _NOT_IN_A_HEX_DUMP_AFTER + r")(?![\w-])",
         0,
     ),
     ("ip_address", r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b", 0),

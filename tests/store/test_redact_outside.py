@@ -98,3 +98,56 @@ def test_a_capture_through_the_cli_stores_none_of_the_misses_found_from_outside(
     assert shown.returncode == 0, shown.stderr.decode()
     stored = (tmp_path / "out.jsonl").read_text() + (home / "postmortem.db").read_bytes().decode("latin-1")
     assert not [what for what, _, secret in OUTSIDE_MISSES if secret in stored]
+
+
+PAGING_AND_HEX = [  # values that are not secrets: a paging cursor names a position, a hex dump is bytes
+    "X-Ms-Continuation-Token: +RID:~a3dRAKvbJ1kBAAAAAAAAAA==#RT:1#TRC:10#ISV:2#IEO:65551",
+    "next-page-token: CiAKGjBpNDd2Nmp2Zml2cXRneHJiZTl2bWJ5YXE",
+    '{"nextPageToken": "CgwIABIIdGVzdDEyMzQ1Ng", "items": []}',
+    "next_page_token=eyJvZmZzZXQiOjEwMH0abcdef12",
+    '{"NextToken": "AAMA-EFRSURBSGh4bWV2cWZ2", "ContinuationToken": "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM="}',
+    "pageToken=CAoQAA; cursor_token: bmV4dDoxMDA; pagination-token: 4f9a2c7e1b3d5a6c",
+    "0000: 4a 6f 68 6e 20 44 6f 65 0a 01 07 96 09 37 00 00",
+    "hexdump: 23 83 ed a6 ca 1d 0d 01 07 96 09 37 d7 9b fc b0",
+    '00000010  0a 1b 06 12 34 56 78 9a  bc de f0 11 22 33 44 55  |....4Vx....."3DU|',
+    "payload 4a6f 686e 2044 0153 9558 4457 6f65 0a0b",
+    "payload 4a6f 0153 9558 4457 6f65 0a0b 1c2d",
+    "bytes: 0d 01 07 96 09 37 d7 9b fc",
+    "buffer: 7F 45 4C 46 01 07 96 09 37 AB CD EF",
+]
+
+
+@pytest.mark.parametrize("text", PAGING_AND_HEX)
+def test_a_paging_token_or_a_hex_dump_is_not_redacted(text: str) -> None:
+    assert redact(text) == text
+
+
+NEXT_TO_THEM = [  # the credentials beside them still go
+    ("X-Api-Token: a8f5f167f44f4964e6c998dee827110c", "a8f5f167f44f4964"),
+    ("Authorization: Bearer abcdefghijklmnop1234567890", "abcdefghijklmnop"),
+    ("X-Service-Key: Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA", "Zm9vYmFyYmF6cXV4"),
+    ('{"access_token": "ya29.a0AfH6SMBx3kQ9", "nextPageToken": "CgwIABIIdGVzdA"}', "ya29.a0AfH6SMBx"),
+    ("refresh_token=1//0gLx7Hq2LmZ9xP4rW1vK", "0gLx7Hq2LmZ9xP4r"),
+    ("session token: Tz8pQ1wE6rY3uI0oA5sD", "Tz8pQ1wE6rY3uI0o"),
+    ("call me on 06 12 34 56 78 tomorrow", "06 12 34 56 78"),
+    ("Rückruf unter 030 12345678 bitte", "030 12345678"),
+    ("numéro de 06 12 34 56 78 de 10 à 12h", "06 12 34 56 78"),
+    ("Rückruf ab 030 12345678 ab 9 Uhr", "030 12345678"),
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), NEXT_TO_THEM)
+def test_credentials_and_phones_beside_paging_tokens_and_hex_dumps_still_go(text: str, secret: str) -> None:
+    assert secret not in redact(text)
+
+
+def test_a_capture_through_the_cli_keeps_paging_tokens_and_hex_dumps(tmp_path: Path) -> None:
+    incident = {"title": "listing stopped after the first page", "description": "\n".join(PAGING_AND_HEX)}
+    path = tmp_path / "incident.json"
+    path.write_text(json.dumps(incident))
+    home = tmp_path / "home"
+    captured = postmortem("capture", "--file", str(path), "--json", home=home)
+    assert captured.returncode == 0, captured.stderr.decode()
+    assert json.loads(captured.stdout)["redacted"] == {}
+    assert postmortem("export", "-o", str(tmp_path / "out.jsonl"), home=home).returncode == 0
+    assert (tmp_path / "out.jsonl").read_text().count("REDACTED") == 0
