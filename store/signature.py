@@ -3,9 +3,10 @@
 One masking rule serves both grouping and display. Masked: uuids, long hex ids, and numbers that stand on their
 own (a count, a duration, a port, a request number), keeping their unit. Kept: digits inside a name
 (`pr0cure-check.io`, `campaign_q4_emea`, `ORA-00942`, `E11000`), because a name with other digits is another
-thing and an error code with other digits another error; and an HTTP status (429, 503: a number that opens the
-message, follows "HTTP", "status", "returned"... or precedes a reason phrase), because a rate limit and an outage
-are different failures. The price is that `worker-12` and `worker-13` sign differently: two incidents
+thing and an error code with other digits another error; and an HTTP status (1xx-5xx after "HTTP", "status",
+"status_code", "code" or before a reason phrase; a 4xx/5xx also when it opens the message or follows "returned",
+"failed"...), because a rate limit and an outage are different failures, as is a redirect; and the version in
+"HTTP/1.1". The price is that `worker-12` and `worker-13` sign differently: two incidents
 that similarity search still links into one pattern, which is cheaper than counting one failure as an
 occurrence of another.
 """
@@ -19,24 +20,36 @@ _VOLATILE = re.compile(
     r"|(?<![\w.-])(?P<number>\d+(?:[.,]\d+)*)(?P<unit>ms|s|m|h|k|kb|mb|gb|%)?(?![\w-]|\.\w)",
     re.IGNORECASE,
 )
-_STATUS = re.compile(r"[45]\d\d")
-# A 4xx/5xx number is a status only with evidence: it opens the message, follows a word that introduces one, or
-# precedes a reason phrase. "rate limit of 500 RPM" is a quota, "after 500 ms" a duration.
-_STATUS_BEFORE = re.compile(
-    r"(?:\bhttps?|\bstatus|\bcode|\berror|\breturned|\bgot|\banswered|\bresponded|\bresponse)\W{0,3}$", re.IGNORECASE
+_STATUS = re.compile(r"[1-5]\d\d")
+_ERROR_STATUS = re.compile(r"[45]\d\d")
+# A number is a status only with evidence. Any 1xx-5xx follows a word that names one ("HTTP 301", "HTTP/1.1 302",
+# "status 200", "status_code=404", "statusCode: 503", "a status of 404", "code 302") or precedes a reason phrase
+# ("301 Moved Permanently"). A 4xx/5xx, an error, may also open the message ("429") or follow a word that reports one
+# ("returned 503", "failed: 404"). "rate limit of 500 RPM" is a quota, "after 500 ms" a duration, "returned 200 rows"
+# a count.
+_NAMES_A_STATUS = re.compile(
+    r"(?:\bhttps?(?:/\d(?:\.\d)?)?|status(?:[_ ]?code)?(?:\s+of)?|\bcode)\W{0,3}$", re.IGNORECASE
+)
+_REPORTS_AN_ERROR = re.compile(
+    r"(?:\berror|\breturned|\bgot|\banswered|\bresponded|\bresponse|\bfailed|\bfailure)\W{0,3}$", re.IGNORECASE
 )
 _REASON_AFTER = re.compile(
     r"\W{0,3}(?:too many requests|internal server error|bad gateway|service unavailable|gateway time-?out|not found"
-    r"|forbidden|unauthori[sz]ed|bad request|conflict|request time-?out|unprocessable|payload too large)",
+    r"|forbidden|unauthori[sz]ed|bad request|conflict|request time-?out|unprocessable|payload too large"
+    r"|continue\b|switching protocols|ok\b|created\b|accepted\b|no content|moved permanently|found\b"
+    r"|see other|not modified|temporary redirect|permanent redirect)",
     re.IGNORECASE,
 )
+_HTTP_VERSION_BEFORE = re.compile(r"\bhttps?/$", re.IGNORECASE)
 
 
 def _is_status(message: str, m: re.Match[str]) -> bool:
     if m["unit"] or not _STATUS.fullmatch(m["number"]):
         return False
     before = message[: m.start()]
-    return not before.strip() or bool(_STATUS_BEFORE.search(before) or _REASON_AFTER.match(message, m.end()))
+    if _NAMES_A_STATUS.search(before) or _REASON_AFTER.match(message, m.end()):
+        return True
+    return bool(_ERROR_STATUS.fullmatch(m["number"]) and (not before.strip() or _REPORTS_AN_ERROR.search(before)))
 
 
 class Failure(Protocol):
@@ -57,7 +70,9 @@ def mask_volatile(message: str) -> str:
     def mask(m: re.Match[str]) -> str:
         if m["id"]:
             return "ID"
-        return m[0] if _is_status(message, m) else "N" + (m["unit"] or "")
+        if _is_status(message, m) or _HTTP_VERSION_BEFORE.search(message, 0, m.start()):
+            return m[0]  # a status, or the version in "HTTP/1.1"
+        return "N" + (m["unit"] or "")
 
     return _VOLATILE.sub(mask, message)
 
