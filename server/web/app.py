@@ -115,8 +115,12 @@ def render(web: Web, request: Request, page: Rendered, session: Session | None) 
     return HTMLResponse(web.env.get_template(page.template).render(**context), status_code=page.status)
 
 
-def error_page(web: Web, request: Request, status: int, message: str, session: Session | None = None) -> Response:
-    return render(web, request, Rendered("error.html.j2", {"status": status, "message": message}, status), session)
+def error_page(
+    web: Web, request: Request, status: int, message: str, session: Session | None = None, *, back: str | None = None
+) -> Response:
+    """The site's error page (with its navigation); its Back link leads to `back`, or to the list (or sign-in)."""
+    context = {"status": status, "message": message, "back": back}
+    return render(web, request, Rendered("error.html.j2", context, status), session)
 
 
 def signed_in(web: Web, request: Request) -> Session | None:
@@ -166,12 +170,53 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
     return endpoint
 
 
+class BodyLimit:
+    """/mcp's body limit (by Content-Length, or counted as a chunked body arrives), answered with the site's error
+    page and a way back to the form's page rather than the limit's bare line of text."""
+
+    def __init__(self, app: ASGIApp, limit: int, web: Web) -> None:
+        self.app, self.limit, self.web = app, limit, web
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        reached = refused = False
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            nonlocal reached
+            reached = True
+            await self.app(scope, receive, send)
+
+        async def send_unless_refused(message: Message) -> None:
+            nonlocal refused
+            refused = refused or not reached  # only the limit answers without passing the request on
+            if not refused:
+                await send(message)
+
+        await RequestBodyLimitMiddleware(app, self.limit)(scope, receive, send_unless_refused)
+        if refused:
+            request = Request(scope)
+            message = (
+                f"This form is larger than {self.limit // 1024} KiB, the most the web view takes: shorten what was "
+                "typed or pasted (a timeline event holds at most 2,000 characters) and send it again."
+            )
+            session = signed_in(self.web, request)
+            back = _form_page(request.url.path) if session else None
+            await error_page(self.web, request, 413, message, session, back=back)(scope, receive, send)
+
+
+def _form_page(path: str) -> str:
+    """The page whose form posts to `path`: /incidents/INC-4/events -> /incidents/INC-4, /actions/AI-2 -> /actions."""
+    parts = path.rstrip("/").split("/")
+    if parts[1:2] == ["incidents"] and len(parts) > 3:
+        return "/".join(parts[:3])
+    return "/" + parts[1] if len(parts) > 1 and parts[1] in ("actions", "incidents") else "/incidents"
+
+
 class Guard:
     """Host/Origin (exactly as for /mcp), the body limit, and the security headers on every response."""
 
-    def __init__(self, app: ASGIApp, security: HttpSecurity) -> None:
-        self.app = RequestBodyLimitMiddleware(app, min(security.max_body, MAX_FORM))
-        self.check = TransportSecurityMiddleware(security.transport_security)
+    def __init__(self, app: ASGIApp, web: Web) -> None:
+        self.app = BodyLimit(app, min(web.security.max_body, MAX_FORM), web)
+        self.check = TransportSecurityMiddleware(web.security.transport_security)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -196,7 +241,7 @@ def web_app(web: Web, routes: list[BaseRoute]) -> ASGIApp:
     report_css = Route("/static/report.css", _report_css, methods=["GET"])  # the exported file's, shared
     mounted = [*routes, report_css, Mount("/static", app=_cached(static), name="static")]
     app = Starlette(routes=mounted, exception_handlers={HTTPException: _not_a_page(web)})
-    return Guard(app, web.security)
+    return Guard(app, web)
 
 
 def _not_a_page(web: Web) -> Callable[[Request, Exception], Awaitable[Response]]:

@@ -192,3 +192,28 @@ def test_a_page_whose_template_fails_gets_the_site_error_page_not_a_bare_server_
     answer = client.get("/incidents")
     assert answer.status_code == 500 and "Something went wrong on the server; it has been logged." in answer.text
     assert 'href="/dashboard"' in answer.text and "Traceback" not in answer.text and "choices" not in answer.text
+
+
+def test_a_form_larger_than_the_limit_gets_the_site_error_page_with_a_way_back(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    _, service, drafted = site
+    csrf = sign_in(client, TOKEN)
+    before = len(service.get_incident(drafted).timeline)
+    pasted = "x" * (65 * 1024)  # a log pasted past the textarea's limit by a script or an old browser
+    for body in ({"csrf": csrf, "kind": "note", "description": pasted}, None):
+        if body is None:  # chunked, without a Content-Length to refuse it by
+            chunks = iter([f"csrf={csrf}&kind=note&description=".encode(), pasted.encode()])
+            answer = client.post(
+                f"/incidents/{drafted}/events",
+                content=chunks,
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
+        else:
+            answer = client.post(f"/incidents/{drafted}/events", data=body)
+        assert answer.status_code == 413
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "64 KiB" in answer.text and f'href="/incidents/{drafted}"' in answer.text
+        assert 'href="/dashboard"' in answer.text and "team default" in answer.text
+        assert answer.headers["content-security-policy"].startswith("default-src 'none'")
+    assert len(service.get_incident(drafted).timeline) == before
