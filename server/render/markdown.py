@@ -6,7 +6,8 @@ it. Each function returns `Markdown`, text that is safe as it is; the report tem
 with `inline` (their `finalize`), so a value a template forgets to escape is escaped anyway.
 
 - `inline`: paragraph text, a list item, a heading, a table cell. One line; no construct of its own.
-- `block`: multi-line text (a description, a root cause): one paragraph whose lines are hard line breaks.
+- `block`: multi-line text (a description, a root cause): one paragraph whose lines are hard line breaks, a blank
+  line kept as a line of one no-break space.
 - `code`: an inline code span, outside tables.
 - `fence`: a fenced code block (a stack trace), on lines of its own.
 - `link`: a link to one of this server's own resources (report://INC-4), with an escaped label.
@@ -55,11 +56,18 @@ def inline(value: object) -> Markdown:
     return Markdown(_TRAILING_HASHES.sub(lambda m: "\\#" * len(m[1]), escaped))
 
 
+BLANK = "\u00a0"  # a line of one no-break space: blank to a reader, no blank line to Markdown
+
+
 def block(value: object) -> Markdown:
-    """Multi-line text as one paragraph: each line escaped like `inline`, blank lines dropped (a blank line would
-    end a list item), lines joined by hard breaks."""
-    lines = [line for line in (inline(part) for part in str(value).splitlines()) if line]
-    return Markdown("  \n".join(lines))
+    """Multi-line text as one paragraph: each line escaped like `inline`, lines joined by hard breaks. Blank lines
+    between lines of text (one, however many there were) are kept as a line holding only a no-break space: an
+    empty line would end the paragraph and a list item (a timeline event), a no-break space is text."""
+    lines = [inline(part) for part in str(value).splitlines()]
+    kept = [line or BLANK for n, line in enumerate(lines) if line or (n and lines[n - 1])]
+    while kept and kept[-1] == BLANK:
+        kept.pop()
+    return Markdown("  \n".join(kept))
 
 
 def code(value: object) -> Markdown:

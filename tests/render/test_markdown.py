@@ -14,7 +14,7 @@ from markdown_it.token import Token
 from agent_postmortem.analysis.blameless import check_blameless
 from agent_postmortem.analysis.learn import IncidentLink, RunbookEntry
 from agent_postmortem.render.exports import to_github_markdown
-from agent_postmortem.render.markdown import block, code, fence, inline, link
+from agent_postmortem.render.markdown import BLANK, block, code, fence, inline, link
 from agent_postmortem.render.report import render_markdown, render_review, render_runbook
 from agent_postmortem.store.models import (
     ActionItem,
@@ -79,7 +79,17 @@ def test_block_text_is_one_paragraph_whose_lines_are_hard_breaks(value: str) -> 
     assert {c.type for c in children} <= {"text", "hardbreak"}
     lines = [" ".join(line.split()) for line in value.replace("\x00", "\ufffd").splitlines()]
     shown = "".join("\n" if c.type == "hardbreak" else c.content for c in children)
-    assert shown == "\n".join(line for line in lines if line)
+    paragraphs = "\n".join(lines).split("\n\n")  # a run of blank lines between lines of text: one line of BLANK
+    assert shown == f"\n{BLANK}\n".join(p.strip("\n") for p in paragraphs if p.strip("\n"))
+
+
+def test_blank_lines_in_block_text_stay_one_blank_line_inside_a_list_item() -> None:
+    typed = "Rolled back.\r\n\r\n\r\nQueue drained.\n\n"
+    text = f"- **00:40** (note) {block(typed)}\n- **00:41** (note) next"
+    assert MD.render(text) == (
+        "<ul>\n<li><strong>00:40</strong> (note) Rolled back.<br />\n\u00a0<br />\nQueue drained.</li>\n"
+        "<li><strong>00:41</strong> (note) next</li>\n</ul>\n"
+    )
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)

@@ -217,3 +217,15 @@ def test_a_form_larger_than_the_limit_gets_the_site_error_page_with_a_way_back(
         assert 'href="/dashboard"' in answer.text and "team default" in answer.text
         assert answer.headers["content-security-policy"].startswith("default-src 'none'")
     assert len(service.get_incident(drafted).timeline) == before
+
+
+def test_blank_lines_of_a_timeline_event_are_shown_on_the_incident_page(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    _, service, drafted = site
+    csrf = sign_in(client, TOKEN)
+    typed = "Rolled back the fares deploy.\r\n\r\nThen drained the queue.\r\n\r\n\r\nNo retries since."
+    answer = client.post(f"/incidents/{drafted}/events", data={"csrf": csrf, "kind": "note", "description": typed})
+    assert answer.status_code == 303, answer.text
+    page = client.get(f"/incidents/{drafted}").text
+    assert "Rolled back the fares deploy.<br />\n\u00a0<br />\nThen drained the queue.<br />\n\u00a0<br />\n" in page
