@@ -129,6 +129,34 @@ def test_a_repeat_of_an_open_incident_whose_items_are_done_is_a_recurrence(svc: 
     assert [a.id for a in repeat.fixed_action_items] == [item.id]
 
 
+def test_a_repeat_after_its_own_fix_is_recorded_on_the_incident(svc: PostmortemService, clock: Clock) -> None:
+    """The repeat's answer, the stored triage and the timeline agree: the answer said recurred_after_fix while its
+    triage still read "novel failure mode", the timeline only "Occurred again" and the report had no Recurrence."""
+    first = planner_timeout(svc, 1)
+    items = [svc.add_action_item(first, ActionItemCreate(title=t)) for t in ("Add a deadline", "Retry with backoff")]
+    for item in items:
+        svc.update_action_item(item.id, status="completed")
+    clock.advance(hours=3)
+    repeat = svc.capture_incident(planner_capture(2))
+    assert repeat.deduplicated and repeat.recurred_after_fix and repeat.triage == "full"
+    assert any("fix did not hold" in r for r in repeat.triage_reasons)
+    stored = svc.get_incident(first)
+    assert stored.recurred_after_fix and stored.triage == "full"
+    notes = [e.description for e in stored.timeline if e.description.startswith("Recurred after fix")]
+    assert notes == [f"Recurred after fix: {items[0].id} ({first}), {items[1].id} ({first}) completed"]
+    assert "| Recurrence |" in svc.render_report(first)
+    svc.capture_incident(planner_capture(3))  # again, with the same fix: no second note
+    timeline = svc.get_incident(first).timeline
+    assert sum(e.description.startswith("Recurred after fix") for e in timeline) == 1
+    clock.advance(hours=1)
+    svc.update_action_item(items[0].id, status="open")  # a new fix ...
+    svc.update_action_item(items[0].id, status="completed")
+    clock.advance(hours=1)
+    svc.capture_incident(planner_capture(4))  # ... that did not hold either: named again
+    timeline = svc.get_incident(first).timeline
+    assert sum(e.description.startswith("Recurred after fix") for e in timeline) == 2
+
+
 def _done(at: datetime, n: int = 1) -> ActionItem:
     return ActionItem(
         id=f"AI-{n}", incident_id="INC-1", title="Fix it", status="completed", created_at=at, completed_at=at
