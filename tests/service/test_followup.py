@@ -245,6 +245,20 @@ def test_a_reopen_after_the_fix_is_a_recurrence_after_it_and_the_verdict_says_so
     assert runbook.fix_verdict == pattern.verdict
 
 
+def test_the_runbook_of_a_pattern_of_two_that_effectiveness_named(svc: PostmortemService, clock: Clock) -> None:
+    """`effectiveness --min-size 2` and `patterns --min-size 2` named PAT-n, and `runbook PAT-n` answered "no recurring
+    pattern PAT-n now": the runbook looked for patterns of three or more only."""
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search", owner="search"))
+    svc.update_action_item(item.id, status="completed")
+    svc.resolve_incident(first)
+    clock.advance(days=1)
+    planner_timeout(svc, 2)
+    [pattern] = svc.fix_effectiveness(min_size=2).patterns
+    runbook = svc.runbook(pattern.pattern_id)
+    assert runbook.key == pattern.pattern_id and runbook.fix_verdict == pattern.verdict
+
+
 def test_a_reopen_counts_at_its_own_time() -> None:
     t0 = FIXED_NOW - timedelta(days=60)
     fixed = [_done(t0 + timedelta(days=6))]
