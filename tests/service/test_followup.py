@@ -101,6 +101,19 @@ def test_open_items_on_the_pattern_are_surfaced_at_capture(svc: PostmortemServic
     assert [a.id for a in again.open_action_items] == [item.id] and again.fixed_action_items == []
 
 
+def test_the_completion_rate_of_a_list_is_of_every_item_it_matches(svc: PostmortemService) -> None:
+    """It was of the page shown: an incident with 2 of 3 items done read 1.0 with limit=1, and a page of open ones 0."""
+    first = planner_timeout(svc, 1)
+    items = [svc.add_action_item(first, ActionItemCreate(title=f"Item {n}", priority="P0")) for n in range(3)]
+    for item in items[:2]:
+        svc.update_action_item(item.id, status="completed")
+    pages = [svc.list_action_items(incident_id=first, limit=1, offset=n) for n in range(3)]
+    assert [len(p.items) for p in pages] == [1, 1, 1]
+    assert [p.completion_rate for p in pages] == [0.667, 0.667, 0.667]
+    assert svc.list_action_items(incident_id=first, status="open").completion_rate == 0.0
+    assert svc.list_action_items(owner="nobody").completion_rate is None
+
+
 def test_a_failure_after_every_item_closed_is_flagged_recurred_after_fix(svc: PostmortemService, clock: Clock) -> None:
     first = planner_timeout(svc, 1)
     items = [svc.add_action_item(first, ActionItemCreate(title=t)) for t in ("Add a deadline", "Retry with backoff")]
