@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Select, case, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, case, func, insert, select, update
 
 from agent_postmortem.store.errors import ActionItemNotFound, StoreBusy
 from agent_postmortem.store.ids import action_pk, to_action_id
@@ -134,7 +134,9 @@ class ActionStore:
         query = select(schema.action_items).order_by(
             schema.action_items.c.priority, schema.action_items.c.due_at, schema.action_items.c.pk
         )
-        query = self._filtered(query, now, incident_id=incident_id, owner=owner, status=status, overdue=overdue)
+        query = query.where(
+            *self._conditions(now, incident_id=incident_id, owner=owner, status=status, overdue=overdue)
+        )
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).all()
         return readable(rows, now)
@@ -150,32 +152,29 @@ class ActionStore:
     ) -> tuple[int, int]:
         """How many items match the filters of `list_items`, and how many of them are completed (every page's)."""
         done = func.sum(case((schema.action_items.c.status == "completed", 1), else_=0))
-        query = select(func.count(), done).select_from(schema.action_items)
-        query = self._filtered(query, now, incident_id=incident_id, owner=owner, status=status, overdue=overdue)
+        query = (
+            select(func.count(), done)
+            .select_from(schema.action_items)
+            .where(*self._conditions(now, incident_id=incident_id, owner=owner, status=status, overdue=overdue))
+        )
         with self.engine.connect() as conn:
             row = conn.execute(query).one()
         return int(row[0]), int(row[1] or 0)
 
-    def _filtered(
-        self,
-        query: Select[Any],
-        now: datetime,
-        *,
-        incident_id: str | None,
-        owner: str | None,
-        status: str | None,
-        overdue: bool,
-    ) -> Select[Any]:
+    def _conditions(
+        self, now: datetime, *, incident_id: str | None, owner: str | None, status: str | None, overdue: bool
+    ) -> list[ColumnElement[bool]]:
         cols = schema.action_items.c
+        conditions: list[ColumnElement[bool]] = []
         if incident_id is not None:
-            query = query.where(cols.incident_pk == self.incidents.existing_pk(incident_id))
+            conditions.append(cols.incident_pk == self.incidents.existing_pk(incident_id))
         if owner is not None:
-            query = query.where(cols.owner == owner)
+            conditions.append(cols.owner == owner)
         if status is not None:
-            query = query.where(cols.status == status)
+            conditions.append(cols.status == status)
         if overdue:
-            query = query.where(cols.status != "completed", cols.due_at < now)
-        return query
+            conditions += [cols.status != "completed", cols.due_at < now]
+        return conditions
 
     def counts(self) -> dict[str, int]:
         col = schema.action_items.c.status

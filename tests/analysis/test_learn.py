@@ -78,9 +78,10 @@ def test_the_pass_rule_says_what_the_runs_the_analysis_asked_for_show() -> None:
     incident = analysed(category=Category.INFRASTRUCTURE)
     assert incident.analysis is not None
     default = incident.analysis.model_copy(update={"determinism": "probabilistic", "runs_to_verify": None})
-    assert "0 failures in 73 runs shows a failure rate below 5%" in regression_case(
-        incident.model_copy(update={"analysis": default})
-    ).pass_rule
+    assert (
+        "0 failures in 73 runs shows a failure rate below 5%"
+        in regression_case(incident.model_copy(update={"analysis": default})).pass_rule
+    )
     thirty = default.model_copy(update={"runs_to_verify": 30})
     rule = regression_case(incident.model_copy(update={"analysis": thirty})).pass_rule
     assert rule.startswith("all 30 runs pass (0 failures in 30 runs shows a failure rate below 11.4% with 95%")
