@@ -214,4 +214,6 @@ def action_values(pk: int, item: ActionItemCreate, now: datetime, *, keep_id: bo
         row.update(created_at=item.created_at, completed_at=item.completed_at)
         if keep_id:
             row["pk"] = action_pk(item.id)
+    elif checked.status == "completed" and (done := getattr(item, "completed_at", None)) is not None:
+        row["completed_at"] = done  # an imported item's own completion time (SeedActionItem)
     return row
