@@ -114,7 +114,9 @@ def _change(item: str, *, by: str | None, changes: dict[str, str | None]) -> Any
 
     values = {k: v for k, v in changes.items() if v is not None}
     checked = ActionItemCreate.model_validate({"title": "unchanged", **values})
-    return stored_service().update_action_item(item, by=by, **{k: getattr(checked, k) for k in values})
+    # a blank owner is read as none: passed on as given, so that the store clears it (None would mean "not given")
+    cleared = {k: "" for k in values if getattr(checked, k) is None}
+    return stored_service().update_action_item(item, by=by, **{k: getattr(checked, k) for k in values} | cleared)
 
 
 def _export(items: list[Any], format: str) -> None:

@@ -99,7 +99,7 @@ class ActionStore:
     def rates(self, by: str, *, now: datetime) -> dict[str, tuple[int, int, int]]:
         """(items, completed, overdue) per owner or priority; items without an owner count under "(none)"."""
         t = schema.action_items.c
-        key = {"owner": func.coalesce(t.owner, "(none)"), "priority": t.priority}[by]
+        key = {"owner": func.coalesce(func.nullif(t.owner, ""), "(none)"), "priority": t.priority}[by]
         done = func.sum(case((t.status == "completed", 1), else_=0))
         late = func.sum(case(((t.status != "completed") & (t.due_at < now), 1), else_=0))
         query = select(key, func.count(), done, late).group_by(key).order_by(key)

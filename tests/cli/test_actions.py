@@ -32,3 +32,27 @@ def test_a_change_without_an_item_is_refused_instead_of_listing_every_item(
     item = json.loads(runner.invoke(app, ["actions", "--item", "AI-1", "--json"]).stdout)
     assert item["status"] == "open" and len(item["history"]) == 1  # nothing was changed or added
     assert len(json.loads(runner.invoke(app, ["actions", "--json"]).stdout)["items"]) == 1
+
+
+def test_an_owner_cleared_from_the_command_line_leaves_the_item_unassigned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """`--owner ""` stored an owner named '': `--stats` showed a blank owner beside "(none)", and on an item without an
+    owner it recorded a change "owner - -> -" that changed nothing."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+
+    def run(*args: str) -> dict[str, object]:
+        done = runner.invoke(app, [*args, "--json"])
+        assert done.exit_code == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+    run("capture", "--title", "All services returning 503 in Kubernetes")
+    run("actions", "--incident", "INC-1", "--add", "Create ingress test suite", "--owner", "platform")
+    run("actions", "--incident", "INC-1", "--add", "Revert the de-registration delay")
+    cleared = run("actions", "--item", "AI-1", "--owner", "")
+    assert cleared["owner"] is None and cleared["history"][-1]["new"] is None  # type: ignore[index]
+    unchanged = run("actions", "--item", "AI-2", "--owner", "  ")
+    assert unchanged["owner"] is None and len(unchanged["history"]) == 1  # type: ignore[arg-type]
+    assert run("actions", "--stats")["by_owner"] == {"(none)": {"items": 2, "completed": 0, "overdue": 0, "rate": 0.0}}
