@@ -56,3 +56,19 @@ def test_an_owner_cleared_from_the_command_line_leaves_the_item_unassigned(
     unchanged = run("actions", "--item", "AI-2", "--owner", "  ")
     assert unchanged["owner"] is None and len(unchanged["history"]) == 1  # type: ignore[arg-type]
     assert run("actions", "--stats")["by_owner"] == {"(none)": {"items": 2, "completed": 0, "overdue": 0, "rate": 0.0}}
+
+
+def test_an_export_takes_the_limit_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object) -> None:
+    """`actions --export markdown --limit 2` (two issues to file) printed every item: --limit was dropped for an
+    export, which without one is not cut at the listing's 50."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+    assert runner.invoke(app, ["capture", "--title", "All services returning 503 in Kubernetes"]).exit_code == 0
+    for title in ("Create ingress test suite", "Revert the de-registration delay", "Add synthetic monitoring"):
+        assert runner.invoke(app, ["actions", "--incident", "INC-1", "--add", title]).exit_code == 0
+    two = runner.invoke(app, ["actions", "--export", "csv", "--limit", "2"])
+    assert two.exit_code == 0 and len(two.stdout.splitlines()) == 3  # the header and two items
+    assert "more action items: --offset 2 shows the next page" in two.stderr
+    every = runner.invoke(app, ["actions", "--export", "markdown"])
+    assert every.stdout.count("### [P1]") == 3 and "more action items" not in every.stderr
