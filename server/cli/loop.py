@@ -149,7 +149,7 @@ def effectiveness(min_size: MinSize = 3, as_json: JsonOpt = False) -> None:
         ]
         for p in result.patterns
     )
-    columns = ("pattern", "items done", "fixed on", "before", "after", "per 30 d before/after", "verdict")
+    columns = ("pattern", "items done", "last item closed", "before", "after", "per 30 d before/after", "verdict")
     out.print(table(*columns, rows=rows))
     out.print(
         f"holding {result.holding} · recurred after fix {result.recurred} · in progress {result.in_progress} · "

@@ -72,3 +72,23 @@ def test_an_export_takes_the_limit_given(tmp_path: Path, monkeypatch: pytest.Mon
     assert "more action items: --offset 2 shows the next page" in two.stderr
     every = runner.invoke(app, ["actions", "--export", "markdown"])
     assert every.stdout.count("### [P1]") == 3 and "more action items" not in every.stderr
+
+
+def test_effectiveness_does_not_call_a_pattern_in_progress_fixed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """A pattern with 1 of 2 items done showed 'fixed on <date>' beside 'in progress: 1 of 2 items completed'."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    same = ["--agent", "eks-pipeline", "--tool", "terraform", "--error-message", "HTTP 503 from ALB"]
+    assert runner.invoke(app, ["capture", "--title", "All services returning 503", *same]).exit_code == 0
+    for title in ("Create ingress test suite", "Revert the de-registration delay"):
+        assert runner.invoke(app, ["actions", "--incident", "INC-1", "--add", title]).exit_code == 0
+    assert runner.invoke(app, ["actions", "--item", "AI-1", "--set-status", "completed"]).exit_code == 0
+    assert runner.invoke(app, ["resolve", "INC-1"]).exit_code == 0
+    assert runner.invoke(app, ["capture", "--title", "All services returning 503 again", *same]).exit_code == 0
+    shown = runner.invoke(app, ["effectiveness", "--min-size", "2"]).stdout
+    assert "in progress: 1 of 2 items completed" in shown
+    assert "fixed on" not in shown and "last item closed" in shown
