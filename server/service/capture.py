@@ -152,11 +152,11 @@ class Capture:
     ) -> CaptureResult:
         """One more occurrence; when every item of the incident's own was completed before it, the fix did not hold:
         the items are named on the timeline (once per fix) and its triage says so, as a new capture's would."""
-        known = self.store.get_or_raise(incident_id)
         also: list[TimelineEvent] = []
         decision: dict[str, object] | None = None
-        items = known.action_items
+        items = self.recurrence.items([incident_id])  # the whole record (its timeline) only when they are all done
         if items and all(a.status == "completed" for a in items):
+            known = self.store.get_or_raise(incident_id)
             fixed_at = max(a.completed_at or known.created_at for a in items)
             named = [e for e in known.timeline if e.description.startswith(RECURRED_NOTE) and e.at >= fixed_at]
             if not named:
