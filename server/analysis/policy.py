@@ -52,6 +52,9 @@ class TriagePolicy(BaseModel):
             raise ValueError(f"the triage policy {path} is invalid: {validation_problems(e, limit=5)}") from None
 
 
+RECURRED = "recurred after every action item on its pattern was completed: the fix did not hold"
+
+
 class TriageFacts(BaseModel):
     """What the policy looks at, for one capture."""
 
@@ -88,7 +91,7 @@ def triage(facts: TriageFacts, policy: TriagePolicy) -> tuple[Triage, list[str]]
     if policy.full_when_user_facing and facts.user_facing:
         reasons.append("users saw the failure (team policy)")
     if policy.full_when_recurred_after_fix and facts.recurred_after_fix:
-        reasons.append("recurred after every action item on its pattern was completed: the fix did not hold")
+        reasons.append(RECURRED)
     if reasons:
         return "full", reasons
     if facts.novel:  # a team policy that does not escalate novel failures

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
 EXPORTS = ("json", "csv", "markdown")
+EXPORT_LIMIT = 10_000  # items an export prints when no --limit is given
 
 
 def actions(
@@ -46,7 +47,7 @@ def actions(
     by: Annotated[str | None, typer.Option(help="who makes the change (kept in the item's history)")] = None,
     stats: Annotated[bool, typer.Option(help="completion overall, per owner, priority and pattern")] = False,
     export: Annotated[str | None, choice(EXPORTS, help="print the listed items in this format")] = None,
-    limit: ItemLimit = 50,
+    limit: ItemLimit | None = None,
     offset: Offset = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -63,10 +64,11 @@ def actions(
             result = _change(item, by=by, changes=changes)
         else:
             filters = {"incident_id": incident, "owner": owner, "status": status, "overdue": overdue}
-            page = {"limit": 10_000 if export else limit, "offset": offset}
+            page = {"limit": limit or (EXPORT_LIMIT if export else 50), "offset": offset}  # an export: all, unless told
             result = _read(item, stats=stats, page=page, filters=filters)
     if export is not None and not (add or item or stats):
         _export(result.items, export)
+        more_note(result.next_offset, "action items")
     elif not emit(result, as_json):
         out.print(_view(result) if add is None and item is None else item_view(result))
         more_note(getattr(result, "next_offset", None) if add is None and item is None else None, "action items")
@@ -114,7 +116,9 @@ def _change(item: str, *, by: str | None, changes: dict[str, str | None]) -> Any
 
     values = {k: v for k, v in changes.items() if v is not None}
     checked = ActionItemCreate.model_validate({"title": "unchanged", **values})
-    return stored_service().update_action_item(item, by=by, **{k: getattr(checked, k) for k in values})
+    # a blank owner is read as none: passed on as given, so that the store clears it (None would mean "not given")
+    cleared = {k: "" for k in values if getattr(checked, k) is None}
+    return stored_service().update_action_item(item, by=by, **{k: getattr(checked, k) for k in values} | cleared)
 
 
 def _export(items: list[Any], format: str) -> None:
@@ -145,7 +149,7 @@ def effectiveness(min_size: MinSize = 3, as_json: JsonOpt = False) -> None:
         ]
         for p in result.patterns
     )
-    columns = ("pattern", "items done", "fixed on", "before", "after", "per 30 d before/after", "verdict")
+    columns = ("pattern", "items done", "last item closed", "before", "after", "per 30 d before/after", "verdict")
     out.print(table(*columns, rows=rows))
     out.print(
         f"holding {result.holding} · recurred after fix {result.recurred} · in progress {result.in_progress} · "

@@ -9,6 +9,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 
 from agent_postmortem.cli.output import cell, fields, line, table, visible
+from agent_postmortem.render.exports import due_text
 
 if TYPE_CHECKING:
     from agent_postmortem.analysis.blameless import BlamelessReport
@@ -103,7 +104,14 @@ def actions_table(items: "list[ActionItem]") -> Table:
         "due",
         "title",
         rows=(
-            [a.id, a.incident_id, a.priority, a.status + (" (OVERDUE)" if a.overdue else ""), a.owner, _day(a.due_at)]
+            [
+                a.id,
+                a.incident_id,
+                a.priority,
+                a.status + (" (OVERDUE)" if a.overdue else ""),
+                a.owner,
+                due_text(a.due_at, none="-"),
+            ]
             + [a.title]
             for a in items
         ),
@@ -227,7 +235,7 @@ def item_view(a: "ActionItem") -> RenderableType:
             ("status", a.status + (" (OVERDUE)" if a.overdue else "")),
             ("priority", a.priority),
             ("owner", a.owner),
-            ("due", _day(a.due_at)),
+            ("due", due_text(a.due_at, none="-")),
             ("created", _day(a.created_at)),
         ]
     )

@@ -4,9 +4,12 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from datetime import datetime, time
 
 from agent_postmortem.render.markdown import code, inline
 from agent_postmortem.store.models import ActionItem
+
+END_OF_DAY = time(23, 59, 59)  # a due date given as a day is due then (store/models/fields.py DueBy)
 
 FIELDS = (
     "id",
@@ -20,6 +23,14 @@ FIELDS = (
     "created_at",
     "completed_at",
 )
+
+
+def due_text(due: datetime | None, *, none: str = "no date") -> str:
+    """A due date as people read it: a day given (due at its end, 23:59:59 UTC) as that day, a time given with its
+    time in UTC ("2026-12-05 20:00 UTC"): as a bare day it read as the end of that day, hours late, or another day."""
+    if due is None:
+        return none
+    return f"{due:%Y-%m-%d}" if due.time() == END_OF_DAY else f"{due:%Y-%m-%d %H:%M} UTC"
 
 
 def to_json(items: Sequence[ActionItem]) -> str:
@@ -41,7 +52,7 @@ def to_github_markdown(items: Sequence[ActionItem]) -> str:
     """One issue per item: a `### title` line, then a body that can be pasted into a new GitHub issue."""
     blocks = []
     for item in items:
-        due = item.due_at.strftime("%Y-%m-%d") if item.due_at else "no date"
+        due = due_text(item.due_at)
         blocks.append(  # every stored value escaped for where it lands (server/render/markdown.py)
             f"### [{item.priority}] {inline(item.title)}\n\n"
             f"- Incident: {inline(item.incident_id)} "

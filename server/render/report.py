@@ -15,6 +15,7 @@ from agent_postmortem.render import markdown
 from agent_postmortem.render.markdown import Markdown
 from agent_postmortem.render.timeline import folded
 from agent_postmortem.store.models import LLM_CATEGORIES, ActionItem, AnalysisAction, Incident, SimilarIncident
+from agent_postmortem.store.vocabulary import REOPENED
 
 
 def _ts(value: datetime) -> str:
@@ -176,7 +177,7 @@ def review_outcome(incident: Incident, pattern: list[SimilarIncident], items: li
     if not pattern:
         return [Markdown("Not a known pattern: escalate to a full post-mortem.")]
     lines: list[str] = []
-    if incident.recurred_after_fix or (items and done == len(items)):
+    if incident.recurred_after_fix or (items and done == len(items) and _back_after_fix(incident, items)):
         lines.append(
             "**Recurred after fix:** every item on this pattern is completed and the failure came back. "
             "Escalate to a full post-mortem: the fix did not hold."
@@ -191,6 +192,23 @@ def review_outcome(incident: Incident, pattern: list[SimilarIncident], items: li
             "record this incident against the pattern and resolve it."
         )
     return [Markdown(line) for line in lines]  # server-authored Markdown
+
+
+def _back_after_fix(incident: Incident, items: list[ActionItem]) -> bool:
+    """Whether the incident was seen, or reopened after being resolved, after the last item was completed: the first
+    incident of a pattern, fixed after it, is no recurrence (as fix_effectiveness counts it)."""
+    done = [a.completed_at for a in items if a.completed_at is not None]
+    if not done:
+        return True  # when the items were completed is not known
+    closed, status = max(done), None
+    if max(incident.created_at, incident.last_seen_at or incident.created_at) > closed:
+        return True
+    for event in sorted(incident.timeline, key=lambda e: e.at):
+        reopen = event.kind == "note" and (event.description == "Reopened." or event.description.startswith(REOPENED))
+        if reopen and status == "resolved" and event.at > closed:
+            return True
+        status = event.kind if event.kind in ("resolved", "mitigated") or reopen else status
+    return False
 
 
 def render_review(

@@ -14,13 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from agent_postmortem.analysis.categorize import categorize
 from agent_postmortem.analysis.classify import Neighbour, decide
 from agent_postmortem.analysis.decision import Decision
-from agent_postmortem.analysis.policy import TriagePolicy
+from agent_postmortem.analysis.policy import RECURRED, TriagePolicy
 from agent_postmortem.service.incidents import refuse_future
 from agent_postmortem.service.judging import Judging
 from agent_postmortem.service.recurrence import Recurrence
 from agent_postmortem.service.results import CaptureResult, ClassifyResult, ImportResult
 from agent_postmortem.service.retrieval import Retrieval
 from agent_postmortem.store.models import (
+    ActionItem,
     Analysis,
     Attribution,
     Incident,
@@ -149,9 +150,24 @@ class Capture:
     def _count_occurrence(
         self, incident_id: str, data: IncidentCreate, *, at: datetime, key: str | None
     ) -> CaptureResult:
-        self.store.add_occurrence(
-            incident_id, TimelineEvent(at=at, kind="note", description=f"Occurred again: {data.title}"[:2000]), key=key
-        )
+        """One more occurrence; when every item of the incident's own was completed before it, the fix did not hold:
+        the items are named on the timeline (once per fix) and its triage says so, as a new capture's would."""
+        also: list[TimelineEvent] = []
+        decision: dict[str, object] | None = None
+        items = self.recurrence.items([incident_id])  # the whole record (its timeline) only when they are all done
+        if items and all(a.status == "completed" for a in items):
+            known = self.store.get_or_raise(incident_id)
+            fixed_at = max(a.completed_at or known.created_at for a in items)
+            named = [e for e in known.timeline if e.description.startswith(RECURRED_NOTE) and e.at >= fixed_at]
+            if not named:
+                also.append(TimelineEvent(at=at, kind="note", description=_recurred_note(items)))
+            if not known.recurred_after_fix:
+                decision = {"recurred_after_fix": True}
+                if self.policy.full_when_recurred_after_fix:
+                    kept = known.triage_reasons if known.triage == "full" else []
+                    decision |= {"triage": "full", "triage_reasons": [*kept, RECURRED]}
+        occurred = TimelineEvent(at=at, kind="note", description=f"Occurred again: {data.title}"[:2000])
+        self.store.add_occurrence(incident_id, occurred, key=key, also=also, decision=decision)
         return self._known_result(incident_id, deduplicated=True)
 
     def _known_result(self, incident_id: str, *, deduplicated: bool = False, replayed: bool = False) -> CaptureResult:
@@ -271,8 +287,14 @@ def new_incident(data: IncidentCreate, decided: Decision, *, created_at: datetim
 def _events(incident: Incident, data: IncidentCreate, decided: ClassifyResult) -> list[TimelineEvent]:
     events = [TimelineEvent(at=incident.created_at, kind="detected", description=f"Captured: {data.title}"[:2000])]
     if decided.recurred_after_fix:
-        done = ", ".join(f"{a.id} ({a.incident_id})" for a in decided.fixed_action_items)
         events.append(
-            TimelineEvent(at=incident.created_at, kind="note", description=f"Recurred after fix: {done} completed")
+            TimelineEvent(at=incident.created_at, kind="note", description=_recurred_note(decided.fixed_action_items))
         )
     return events
+
+
+RECURRED_NOTE = "Recurred after fix: "
+
+
+def _recurred_note(items: Sequence[ActionItem]) -> str:
+    return RECURRED_NOTE + ", ".join(f"{a.id} ({a.incident_id})" for a in items) + " completed"

@@ -58,9 +58,11 @@ class FollowUp:
         return self.actions.update(action_id, now=self.clock(), by=by, **changes)
 
     def list_action_items(self, /, *, limit: int = 50, offset: int = 0, **filters: Any) -> ActionItemList:
-        items = self.actions.list_items(now=self.clock(), limit=limit + 1, offset=offset, **filters)
+        now = self.clock()
+        items = self.actions.list_items(now=now, limit=limit + 1, offset=offset, **filters)
         page = items[:limit]
-        rate = round(sum(i.status == "completed" for i in page) / len(page), 3) if page else None
+        total, completed = self.actions.completion(now=now, **filters)  # of every item the filters match, not the page
+        rate = round(completed / total, 3) if total else None
         return ActionItemList(
             items=page, offset=offset, next_offset=offset + limit if len(items) > limit else None, completion_rate=rate
         )

@@ -24,6 +24,7 @@ from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.reopens import reopened_after_resolve
 
 LEARN_ALL_LIMIT = 100_000
+SMALLEST_PATTERN = 2  # the least min_size that patterns, fix_effectiveness and action_item_stats take
 PATTERN_ID = re.compile(r"PAT-[1-9][0-9]{0,9}")
 
 
@@ -33,9 +34,14 @@ class Lessons:
         self.recurrence = recurrence
         self.clock = clock
 
-    def runbook(self, key: str, *, min_size: int = 3, groups: list[Rows] | None = None) -> RunbookEntry:
-        """The runbook entry of a category or a recurring pattern (PAT-n), from its analysed incidents."""
+    def runbook(self, key: str, *, min_size: int | None = None, groups: list[Rows] | None = None) -> RunbookEntry:
+        """The runbook entry of a category or a recurring pattern (PAT-n), from its analysed incidents. A pattern id
+        is looked up among patterns of any size (min_size only leaves small ones out, their ids are the same), so a
+        PAT-n that `patterns --min-size 2` or fix_effectiveness named has its runbook; a category's items are placed
+        in patterns of `min_size` (3) or more."""
         key = key.strip().upper()
+        if min_size is None:
+            min_size = SMALLEST_PATTERN if key.startswith("PAT-") else 3
         found = self.recurrence.groups(min_size)[0] if groups is None else groups
         if key.startswith("PAT-"):
             rows = {f"PAT-{g[0].pk}": g for g in found}.get(key)

@@ -69,7 +69,7 @@ class ActionItemList(BaseModel):
     items: list[ActionItem]
     offset: int
     next_offset: int | None
-    completion_rate: float | None = Field(description="completed / all items matching the filters (first page)")
+    completion_rate: float | None = Field(description="completed / all items matching the filters, on every page")
 
 
 class Stats(BaseModel):

@@ -170,7 +170,15 @@ class SeedAnalysis(Model):
 
 
 class SeedActionItem(ActionItemCreate):
-    pass
+    completed_at: When | None = Field(
+        default=None, description="when a completed item was completed; without it, when its incident was created"
+    )
+
+    @model_validator(mode="after")
+    def _completed_when_completed(self) -> Self:
+        if self.completed_at is not None and self.status != "completed":
+            raise ValueError("completed_at is only for an item whose status is completed")
+        return self
 
 
 SeedIncident.model_rebuild()

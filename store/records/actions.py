@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, case, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, case, func, insert, select, update
 
 from agent_postmortem.store.errors import ActionItemNotFound, StoreBusy
 from agent_postmortem.store.ids import action_pk, to_action_id
@@ -99,7 +99,7 @@ class ActionStore:
     def rates(self, by: str, *, now: datetime) -> dict[str, tuple[int, int, int]]:
         """(items, completed, overdue) per owner or priority; items without an owner count under "(none)"."""
         t = schema.action_items.c
-        key = {"owner": func.coalesce(t.owner, "(none)"), "priority": t.priority}[by]
+        key = {"owner": func.coalesce(func.nullif(t.owner, ""), "(none)"), "priority": t.priority}[by]
         done = func.sum(case((t.status == "completed", 1), else_=0))
         late = func.sum(case(((t.status != "completed") & (t.due_at < now), 1), else_=0))
         query = select(key, func.count(), done, late).group_by(key).order_by(key)
@@ -134,17 +134,47 @@ class ActionStore:
         query = select(schema.action_items).order_by(
             schema.action_items.c.priority, schema.action_items.c.due_at, schema.action_items.c.pk
         )
-        if incident_id is not None:
-            query = query.where(schema.action_items.c.incident_pk == self.incidents.existing_pk(incident_id))
-        if owner is not None:
-            query = query.where(schema.action_items.c.owner == owner)
-        if status is not None:
-            query = query.where(schema.action_items.c.status == status)
-        if overdue:
-            query = query.where(schema.action_items.c.status != "completed", schema.action_items.c.due_at < now)
+        query = query.where(
+            *self._conditions(now, incident_id=incident_id, owner=owner, status=status, overdue=overdue)
+        )
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).all()
         return readable(rows, now)
+
+    def completion(
+        self,
+        *,
+        now: datetime,
+        incident_id: str | None = None,
+        owner: str | None = None,
+        status: str | None = None,
+        overdue: bool = False,
+    ) -> tuple[int, int]:
+        """How many items match the filters of `list_items`, and how many of them are completed (every page's)."""
+        done = func.sum(case((schema.action_items.c.status == "completed", 1), else_=0))
+        query = (
+            select(func.count(), done)
+            .select_from(schema.action_items)
+            .where(*self._conditions(now, incident_id=incident_id, owner=owner, status=status, overdue=overdue))
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).one()
+        return int(row[0]), int(row[1] or 0)
+
+    def _conditions(
+        self, now: datetime, *, incident_id: str | None, owner: str | None, status: str | None, overdue: bool
+    ) -> list[ColumnElement[bool]]:
+        cols = schema.action_items.c
+        conditions: list[ColumnElement[bool]] = []
+        if incident_id is not None:
+            conditions.append(cols.incident_pk == self.incidents.existing_pk(incident_id))
+        if owner is not None:
+            conditions.append(cols.owner == owner)
+        if status is not None:
+            conditions.append(cols.status == status)
+        if overdue:
+            conditions += [cols.status != "completed", cols.due_at < now]
+        return conditions
 
     def counts(self) -> dict[str, int]:
         col = schema.action_items.c.status
@@ -184,4 +214,6 @@ def action_values(pk: int, item: ActionItemCreate, now: datetime, *, keep_id: bo
         row.update(created_at=item.created_at, completed_at=item.completed_at)
         if keep_id:
             row["pk"] = action_pk(item.id)
+    elif checked.status == "completed" and (done := getattr(item, "completed_at", None)) is not None:
+        row["completed_at"] = done  # an imported item's own completion time (SeedActionItem)
     return row

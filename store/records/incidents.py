@@ -204,12 +204,21 @@ class IncidentStore:
         with self.engine.connect() as conn:
             return [int(pk) for pk in conn.execute(query).scalars()]
 
-    def add_occurrence(self, incident_id: str, event: TimelineEvent, *, key: str | None = None) -> None:
-        """Count one more occurrence of an incident's failure, with a timeline event, atomically (with the
-        capture's idempotency key, if any: a duplicate key rolls it back)."""
+    def add_occurrence(
+        self,
+        incident_id: str,
+        event: TimelineEvent,
+        *,
+        key: str | None = None,
+        also: Sequence[TimelineEvent] = (),
+        decision: dict[str, Any] | None = None,
+    ) -> None:
+        """Count one more occurrence of an incident's failure, with a timeline event (and the events `also`),
+        atomically (with the capture's idempotency key, if any: a duplicate key rolls it back); `decision` replaces
+        those fields of its triage (a repeat after its fix: recurred_after_fix, triage, triage_reasons)."""
         pk = self.existing_pk(incident_id)
         cols = schema.incidents.c
-        row, digest = event_row(pk, event), None if key is None else self.key_digest(key)
+        rows, digest = [event_row(pk, e) for e in (event, *also)], None if key is None else self.key_digest(key)
         at = literal(event.at, schema.UTCDateTime())  # an older occurrence (a backlog imported late) keeps the latest
         last_seen = case((cols.last_seen_at > at, cols.last_seen_at), else_=at)
         with self.engine.begin() as conn:
@@ -220,7 +229,10 @@ class IncidentStore:
                 .where(cols.pk == pk)
                 .values(occurrences=cols.occurrences + 1, last_seen_at=last_seen)
             )
-            conn.execute(insert(schema.timeline_events).values(row))
+            conn.execute(insert(schema.timeline_events), rows)
+            if decision:
+                body = conn.execute(select(cols.body).where(cols.pk == pk).with_for_update()).scalar_one()
+                conn.execute(update(schema.incidents).where(cols.pk == pk).values(body={**body, **decision}))
 
     def add_event(self, incident_id: str, event: TimelineEvent) -> None:
         pk = self.existing_pk(incident_id)

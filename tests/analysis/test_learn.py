@@ -72,6 +72,22 @@ def test_a_probabilistic_case_runs_enough_times_to_trust_the_fix() -> None:
     assert regression_case(incident.model_copy(update={"analysis": chosen})).trials == 200
 
 
+def test_the_pass_rule_says_what_the_runs_the_analysis_asked_for_show() -> None:
+    """30 runs asked for by the analysis read "all 30 runs pass (0 failures in 73 runs shows a failure rate below
+    5% ...)": the figure was the default's, not what 30 clean runs show (below 11.4%)."""
+    incident = analysed(category=Category.INFRASTRUCTURE)
+    assert incident.analysis is not None
+    default = incident.analysis.model_copy(update={"determinism": "probabilistic", "runs_to_verify": None})
+    assert (
+        "0 failures in 73 runs shows a failure rate below 5%"
+        in regression_case(incident.model_copy(update={"analysis": default})).pass_rule
+    )
+    thirty = default.model_copy(update={"runs_to_verify": 30})
+    rule = regression_case(incident.model_copy(update={"analysis": thirty})).pass_rule
+    assert rule.startswith("all 30 runs pass (0 failures in 30 runs shows a failure rate below 11.4% with 95%")
+    assert "73 runs would show it below 5%" in rule
+
+
 def test_a_runbook_entry_collects_symptoms_checks_causes_and_mitigations() -> None:
     items = [
         ActionItem(id="AI-1", incident_id="INC-7", title="Add a deadline", status="completed", created_at=FIXED_NOW),

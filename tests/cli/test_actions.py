@@ -32,3 +32,63 @@ def test_a_change_without_an_item_is_refused_instead_of_listing_every_item(
     item = json.loads(runner.invoke(app, ["actions", "--item", "AI-1", "--json"]).stdout)
     assert item["status"] == "open" and len(item["history"]) == 1  # nothing was changed or added
     assert len(json.loads(runner.invoke(app, ["actions", "--json"]).stdout)["items"]) == 1
+
+
+def test_an_owner_cleared_from_the_command_line_leaves_the_item_unassigned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """`--owner ""` stored an owner named '': `--stats` showed a blank owner beside "(none)", and on an item without an
+    owner it recorded a change "owner - -> -" that changed nothing."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+
+    def run(*args: str) -> dict[str, object]:
+        done = runner.invoke(app, [*args, "--json"])
+        assert done.exit_code == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+    run("capture", "--title", "All services returning 503 in Kubernetes")
+    run("actions", "--incident", "INC-1", "--add", "Create ingress test suite", "--owner", "platform")
+    run("actions", "--incident", "INC-1", "--add", "Revert the de-registration delay")
+    cleared = run("actions", "--item", "AI-1", "--owner", "")
+    assert cleared["owner"] is None and cleared["history"][-1]["new"] is None  # type: ignore[index]
+    unchanged = run("actions", "--item", "AI-2", "--owner", "  ")
+    assert unchanged["owner"] is None and len(unchanged["history"]) == 1  # type: ignore[arg-type]
+    assert run("actions", "--stats")["by_owner"] == {"(none)": {"items": 2, "completed": 0, "overdue": 0, "rate": 0.0}}
+
+
+def test_an_export_takes_the_limit_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object) -> None:
+    """`actions --export markdown --limit 2` (two issues to file) printed every item: --limit was dropped for an
+    export, which without one is not cut at the listing's 50."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+    assert runner.invoke(app, ["capture", "--title", "All services returning 503 in Kubernetes"]).exit_code == 0
+    for title in ("Create ingress test suite", "Revert the de-registration delay", "Add synthetic monitoring"):
+        assert runner.invoke(app, ["actions", "--incident", "INC-1", "--add", title]).exit_code == 0
+    two = runner.invoke(app, ["actions", "--export", "csv", "--limit", "2"])
+    assert two.exit_code == 0 and len(two.stdout.splitlines()) == 3  # the header and two items
+    assert "more action items: --offset 2 shows the next page" in two.stderr
+    every = runner.invoke(app, ["actions", "--export", "markdown"])
+    assert every.stdout.count("### [P1]") == 3 and "more action items" not in every.stderr
+
+
+def test_effectiveness_does_not_call_a_pattern_in_progress_fixed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """A pattern with 1 of 2 items done showed 'fixed on <date>' beside 'in progress: 1 of 2 items completed'."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    same = ["--agent", "eks-pipeline", "--tool", "terraform", "--error-message", "HTTP 503 from ALB"]
+    assert runner.invoke(app, ["capture", "--title", "All services returning 503", *same]).exit_code == 0
+    for title in ("Create ingress test suite", "Revert the de-registration delay"):
+        assert runner.invoke(app, ["actions", "--incident", "INC-1", "--add", title]).exit_code == 0
+    assert runner.invoke(app, ["actions", "--item", "AI-1", "--set-status", "completed"]).exit_code == 0
+    assert runner.invoke(app, ["resolve", "INC-1"]).exit_code == 0
+    assert runner.invoke(app, ["capture", "--title", "All services returning 503 again", *same]).exit_code == 0
+    shown = runner.invoke(app, ["effectiveness", "--min-size", "2"]).stdout
+    assert "in progress: 1 of 2 items completed" in shown
+    assert "fixed on" not in shown and "last item closed" in shown

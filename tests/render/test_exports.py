@@ -50,6 +50,22 @@ def test_json_and_markdown_carry_every_item() -> None:
     assert text.count("- [ ] Done when") == 2 and "Due: 2026-11-30" in text
 
 
+def test_a_due_time_is_shown_with_its_time_and_a_due_day_as_the_day() -> None:
+    """Due 2026-12-06T01:00+05:00 read "Due: 2026-12-05": 20:00 UTC that day lost, a person took it for the end of
+    the day (hours late) or, in their zone, the wrong day; a day given (due at its end, UTC) stays a day."""
+    day = ActionItemCreate.model_validate({"title": "Revert the de-registration delay", "due_at": "2026-12-15"})
+    timed = ActionItemCreate.model_validate({"title": "Create ingress test suite", "due_at": "2026-12-06T01:00+05:00"})
+    items = [
+        ActionItem(id=f"AI-{n}", incident_id="INC-1", created_at=FIXED_NOW, **i.model_dump())
+        for n, i in (
+            (1, day),
+            (2, timed),
+        )
+    ]
+    text = to_github_markdown(items)
+    assert "- Due: 2026-12-15\n" in text and "- Due: 2026-12-05 20:00 UTC\n" in text
+
+
 @pytest.mark.anyio
 async def test_open_actions_resource_lists_unfinished_items(service: PostmortemService) -> None:
     incident_id = service.capture_incident(IncidentCreate(title="Fares API returned 429")).id

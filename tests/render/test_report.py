@@ -142,6 +142,27 @@ def test_review_outcomes() -> None:
     assert fine.startswith("Known pattern, 1 of 2 items completed")
 
 
+def test_a_review_of_an_incident_before_the_fix_does_not_say_the_fix_did_not_hold() -> None:
+    """The review of the first incident of a pattern whose items were all completed after it said "Recurred after fix:
+    ... the failure came back. Escalate", while fix_effectiveness called the same pattern holding."""
+    before = incident(severity="SEV4", triage="lightweight")
+    done = item(1, "completed").model_copy(update={"completed_at": FIXED_NOW + timedelta(days=1)})
+    [fine] = review_outcome(before, [known()], [done])
+    assert fine.startswith("Known pattern, 1 of 1 items completed")
+    seen_again = before.model_copy(update={"last_seen_at": FIXED_NOW + timedelta(days=2), "occurrences": 2})
+    assert "Recurred after fix" in review_outcome(seen_again, [known()], [done])[0]
+    timeline = [
+        TimelineEvent(at=FIXED_NOW + timedelta(hours=5), kind="resolved", description="Marked resolved."),
+        TimelineEvent(at=FIXED_NOW + timedelta(days=3), kind="note", description="Reopened: the coupons leak again"),
+    ]
+    reopened = before.model_copy(update={"timeline": timeline, "status": "open"})
+    assert "Recurred after fix" in review_outcome(reopened, [known()], [done])[0]
+    early = [timeline[0], timeline[1].model_copy(update={"at": FIXED_NOW + timedelta(hours=6)})]
+    assert (
+        "Recurred after fix" not in review_outcome(before.model_copy(update={"timeline": early}), [known()], [done])[0]
+    )
+
+
 def test_review_lists_the_pattern_and_its_items_in_a_valid_table() -> None:
     text = render_review(
         incident(severity="SEV4", triage="lightweight", title="Coupon <b>leak</b>"),

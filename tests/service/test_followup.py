@@ -101,6 +101,19 @@ def test_open_items_on_the_pattern_are_surfaced_at_capture(svc: PostmortemServic
     assert [a.id for a in again.open_action_items] == [item.id] and again.fixed_action_items == []
 
 
+def test_the_completion_rate_of_a_list_is_of_every_item_it_matches(svc: PostmortemService) -> None:
+    """It was of the page shown: an incident with 2 of 3 items done read 1.0 with limit=1, and a page of open ones 0."""
+    first = planner_timeout(svc, 1)
+    items = [svc.add_action_item(first, ActionItemCreate(title=f"Item {n}", priority="P0")) for n in range(3)]
+    for item in items[:2]:
+        svc.update_action_item(item.id, status="completed")
+    pages = [svc.list_action_items(incident_id=first, limit=1, offset=n) for n in range(3)]
+    assert [len(p.items) for p in pages] == [1, 1, 1]
+    assert [p.completion_rate for p in pages] == [0.667, 0.667, 0.667]
+    assert svc.list_action_items(incident_id=first, status="open").completion_rate == 0.0
+    assert svc.list_action_items(owner="nobody").completion_rate is None
+
+
 def test_a_failure_after_every_item_closed_is_flagged_recurred_after_fix(svc: PostmortemService, clock: Clock) -> None:
     first = planner_timeout(svc, 1)
     items = [svc.add_action_item(first, ActionItemCreate(title=t)) for t in ("Add a deadline", "Retry with backoff")]
@@ -127,6 +140,34 @@ def test_a_repeat_of_an_open_incident_whose_items_are_done_is_a_recurrence(svc: 
     repeat = svc.capture_incident(planner_capture(2))
     assert repeat.deduplicated and repeat.id == first and repeat.recurred_after_fix
     assert [a.id for a in repeat.fixed_action_items] == [item.id]
+
+
+def test_a_repeat_after_its_own_fix_is_recorded_on_the_incident(svc: PostmortemService, clock: Clock) -> None:
+    """The repeat's answer, the stored triage and the timeline agree: the answer said recurred_after_fix while its
+    triage still read "novel failure mode", the timeline only "Occurred again" and the report had no Recurrence."""
+    first = planner_timeout(svc, 1)
+    items = [svc.add_action_item(first, ActionItemCreate(title=t)) for t in ("Add a deadline", "Retry with backoff")]
+    for item in items:
+        svc.update_action_item(item.id, status="completed")
+    clock.advance(hours=3)
+    repeat = svc.capture_incident(planner_capture(2))
+    assert repeat.deduplicated and repeat.recurred_after_fix and repeat.triage == "full"
+    assert any("fix did not hold" in r for r in repeat.triage_reasons)
+    stored = svc.get_incident(first)
+    assert stored.recurred_after_fix and stored.triage == "full"
+    notes = [e.description for e in stored.timeline if e.description.startswith("Recurred after fix")]
+    assert notes == [f"Recurred after fix: {items[0].id} ({first}), {items[1].id} ({first}) completed"]
+    assert "| Recurrence |" in svc.render_report(first)
+    svc.capture_incident(planner_capture(3))  # again, with the same fix: no second note
+    timeline = svc.get_incident(first).timeline
+    assert sum(e.description.startswith("Recurred after fix") for e in timeline) == 1
+    clock.advance(hours=1)
+    svc.update_action_item(items[0].id, status="open")  # a new fix ...
+    svc.update_action_item(items[0].id, status="completed")
+    clock.advance(hours=1)
+    svc.capture_incident(planner_capture(4))  # ... that did not hold either: named again
+    timeline = svc.get_incident(first).timeline
+    assert sum(e.description.startswith("Recurred after fix") for e in timeline) == 2
 
 
 def _done(at: datetime, n: int = 1) -> ActionItem:
@@ -215,6 +256,20 @@ def test_a_reopen_after_the_fix_is_a_recurrence_after_it_and_the_verdict_says_so
     assert "(1 reopened after being resolved: the fix did not hold)" in pattern.verdict
     runbook = svc.runbook(pattern.pattern_id, min_size=3)
     assert runbook.fix_verdict == pattern.verdict
+
+
+def test_the_runbook_of_a_pattern_of_two_that_effectiveness_named(svc: PostmortemService, clock: Clock) -> None:
+    """`effectiveness --min-size 2` and `patterns --min-size 2` named PAT-n, and `runbook PAT-n` answered "no recurring
+    pattern PAT-n now": the runbook looked for patterns of three or more only."""
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search", owner="search"))
+    svc.update_action_item(item.id, status="completed")
+    svc.resolve_incident(first)
+    clock.advance(days=1)
+    planner_timeout(svc, 2)
+    [pattern] = svc.fix_effectiveness(min_size=2).patterns
+    runbook = svc.runbook(pattern.pattern_id)
+    assert runbook.key == pattern.pattern_id and runbook.fix_verdict == pattern.verdict
 
 
 def test_a_reopen_counts_at_its_own_time() -> None:
