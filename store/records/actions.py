@@ -52,7 +52,8 @@ class ActionStore:
         return item
 
     def update(self, action_id: str, *, now: datetime, by: str | None = None, **changes: Any) -> ActionItem:
-        """Apply the given (non-None) changes and record each one that changes something in the item's history.
+        """Apply the given (non-None) changes and record each one that changes something in the item's history;
+        `owner=""` takes the owner off (None, as for every field, leaves it as it is).
         The item as changed is validated by the model that creates items, and redacted, before anything is written.
         A compare-and-set: the row is written only if it is still as it was read, else read again and the changes
         worked out anew, so two clients completing an item at once record one `open -> completed`, not two."""
@@ -99,7 +100,7 @@ class ActionStore:
     def rates(self, by: str, *, now: datetime) -> dict[str, tuple[int, int, int]]:
         """(items, completed, overdue) per owner or priority; items without an owner count under "(none)"."""
         t = schema.action_items.c
-        key = {"owner": func.coalesce(t.owner, "(none)"), "priority": t.priority}[by]
+        key = {"owner": func.coalesce(func.nullif(t.owner, ""), "(none)"), "priority": t.priority}[by]
         done = func.sum(case((t.status == "completed", 1), else_=0))
         late = func.sum(case(((t.status != "completed") & (t.due_at < now), 1), else_=0))
         query = select(key, func.count(), done, late).group_by(key).order_by(key)
@@ -136,8 +137,9 @@ class ActionStore:
         )
         if incident_id is not None:
             query = query.where(schema.action_items.c.incident_pk == self.incidents.existing_pk(incident_id))
-        if owner is not None:
-            query = query.where(schema.action_items.c.owner == owner)
+        if owner is not None:  # "": the items without an owner
+            column = schema.action_items.c.owner
+            query = query.where(column == owner if owner.strip() else (column.is_(None) | (column == "")))
         if status is not None:
             query = query.where(schema.action_items.c.status == status)
         if overdue:
