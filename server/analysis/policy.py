@@ -74,6 +74,9 @@ def _nearest(facts: TriageFacts) -> str:
     return text + (f", below {facts.novelty_threshold:.2f}" if facts.novel and facts.novelty_threshold else "")
 
 
+RECURRED = "recurred after every action item on its pattern was completed: the fix did not hold"
+
+
 def triage(facts: TriageFacts, policy: TriagePolicy) -> tuple[Triage, list[str]]:
     """Full or lightweight, with every reason that applied."""
     reasons = []
@@ -88,7 +91,7 @@ def triage(facts: TriageFacts, policy: TriagePolicy) -> tuple[Triage, list[str]]
     if policy.full_when_user_facing and facts.user_facing:
         reasons.append("users saw the failure (team policy)")
     if policy.full_when_recurred_after_fix and facts.recurred_after_fix:
-        reasons.append("recurred after every action item on its pattern was completed: the fix did not hold")
+        reasons.append(RECURRED)
     if reasons:
         return "full", reasons
     if facts.novel:  # a team policy that does not escalate novel failures
@@ -103,6 +106,20 @@ def triage(facts: TriageFacts, policy: TriagePolicy) -> tuple[Triage, list[str]]
         f"{facts.severity} matching known incident {facts.nearest_id} ({facts.nearest_similarity or 0:.2f}): "
         "verify it is the same pattern and that its action items progress"
     ]
+
+
+def repeat_triage(
+    incident: tuple[str, int, Triage, list[str]], *, recurred_after_fix: bool, policy: TriagePolicy
+) -> tuple[Triage, list[str]]:
+    """The triage a repeat of an open incident answers with, given the incident (id, occurrences, triage, reasons):
+    the incident's own, decided at its first capture and said so (that capture's "novel failure mode" is no claim
+    about this one), and full when this repeat shows that the completed fix did not hold."""
+    incident_id, occurrences, kind, reasons = incident
+    said = [f"occurrence {occurrences} of {incident_id}, an open incident with the same failure signature"]
+    said += [f"at its first capture: {r}" for r in reasons]
+    if recurred_after_fix and policy.full_when_recurred_after_fix and RECURRED not in reasons:
+        return "full", [*said, RECURRED]
+    return kind, said
 
 
 def policy_path(home: Path, configured: str | None) -> Path | None:

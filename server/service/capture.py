@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from agent_postmortem.analysis.categorize import categorize
 from agent_postmortem.analysis.classify import Neighbour, decide
 from agent_postmortem.analysis.decision import Decision
-from agent_postmortem.analysis.policy import TriagePolicy
+from agent_postmortem.analysis.policy import TriagePolicy, repeat_triage
 from agent_postmortem.service.incidents import refuse_future
 from agent_postmortem.service.judging import Judging
 from agent_postmortem.service.recurrence import Recurrence
@@ -152,10 +152,14 @@ class Capture:
         self.store.add_occurrence(
             incident_id, TimelineEvent(at=at, kind="note", description=f"Occurred again: {data.title}"[:2000]), key=key
         )
-        return self._known_result(incident_id, deduplicated=True)
+        known = self._known_result(incident_id, deduplicated=True)
+        incident = (known.id, known.occurrences, known.triage, known.triage_reasons)
+        kind, reasons = repeat_triage(incident, recurred_after_fix=known.recurred_after_fix, policy=self.policy)
+        return known.model_copy(update={"novel": False, "triage": kind, "triage_reasons": reasons})
 
     def _known_result(self, incident_id: str, *, deduplicated: bool = False, replayed: bool = False) -> CaptureResult:
-        """The capture result of a stored incident: for a repeat occurrence, or a retried idempotency key."""
+        """The capture result of a stored incident, with the decision its first capture made: for a retried
+        idempotency key (that capture's result), or to be made a repeat's (`_count_occurrence`)."""
         known = self.store.get_or_raise(incident_id)
         similar = self.retrieval.similar_to(known)
         fields = known.model_dump(include=set(Decision.model_fields))
