@@ -15,6 +15,7 @@ from agent_postmortem.analysis.categorize import categorize
 from agent_postmortem.analysis.classify import Neighbour, decide
 from agent_postmortem.analysis.decision import Decision
 from agent_postmortem.analysis.policy import TriagePolicy, repeat_triage
+from agent_postmortem.render.timeline import OCCURRED_AGAIN
 from agent_postmortem.service.incidents import refuse_future
 from agent_postmortem.service.judging import Judging
 from agent_postmortem.service.recurrence import Recurrence
@@ -150,7 +151,7 @@ class Capture:
         self, incident_id: str, data: IncidentCreate, *, at: datetime, key: str | None
     ) -> CaptureResult:
         self.store.add_occurrence(
-            incident_id, TimelineEvent(at=at, kind="note", description=f"Occurred again: {data.title}"[:2000]), key=key
+            incident_id, TimelineEvent(at=at, kind="note", description=f"{OCCURRED_AGAIN}{data.title}"[:2000]), key=key
         )
         known = self._known_result(incident_id, deduplicated=True)
         incident = (known.id, known.occurrences, known.triage, known.triage_reasons)
