@@ -3,7 +3,6 @@
 import ipaddress
 import os
 import re
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -126,10 +125,11 @@ def _team(name: str, tokens_file: str | None) -> str:
     team = check_team(name.strip())
     if team == DEFAULT_TEAM or not tokens_file:
         return team
+    from agent_postmortem.tokens_file import load_tokens  # the server's own reader, without the MCP SDK
+
     try:
-        entries = tomllib.loads(Path(tokens_file).read_text(encoding="utf-8")).get("token", [])
-        teams = sorted({t["team"] for t in entries if isinstance(t, dict) and isinstance(t.get("team"), str)})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        teams = sorted({entry.team for entry in load_tokens(Path(tokens_file), empty_ok=True)})
+    except (OSError, UnicodeDecodeError, TeamConfigError):
         return team  # the file's own problem is reported where it is read
     if team not in teams:
         raise ValueError(

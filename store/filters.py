@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from agent_postmortem.store.models import Category, Severity, Status, Through, When
+from agent_postmortem.store.models import Category, Severity, Since, Status, Through
 
 # How a list of incidents can be ordered (ties broken newest first): newest or oldest capture, latest occurrence,
 # most occurrences, most severe (SEV1 first).
@@ -26,7 +26,7 @@ class SearchFilters(BaseModel):
     agent: str | None = None
     tool: str | None = None
     model: str | None = None
-    since: When | None = None
+    since: Since | None = None
     until: Through | None = None
 
     COLUMNS: ClassVar[tuple[str, ...]] = ("category", "severity", "status", "agent", "tool", "model")

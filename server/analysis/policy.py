@@ -108,6 +108,20 @@ def triage(facts: TriageFacts, policy: TriagePolicy) -> tuple[Triage, list[str]]
     ]
 
 
+def repeat_triage(
+    incident: tuple[str, int, Triage, list[str]], *, recurred_after_fix: bool, policy: TriagePolicy
+) -> tuple[Triage, list[str]]:
+    """The triage a repeat of an open incident answers with, given the incident (id, occurrences, triage, reasons):
+    the incident's own, decided at its first capture and said so (that capture's "novel failure mode" is no claim
+    about this one), and full when this repeat shows that the completed fix did not hold."""
+    incident_id, occurrences, kind, reasons = incident
+    said = [f"occurrence {occurrences} of {incident_id}, an open incident with the same failure signature"]
+    said += [r if r == RECURRED else f"at its first capture: {r}" for r in reasons]  # a recurrence stored since
+    if recurred_after_fix and policy.full_when_recurred_after_fix and RECURRED not in reasons:
+        return "full", [*said, RECURRED]
+    return kind, said
+
+
 def policy_path(home: Path, configured: str | None) -> Path | None:
     if configured:
         return Path(configured).expanduser()

@@ -160,19 +160,20 @@ def _write_backup(output: Path, lines: list[str]) -> None:
 
 
 def import_traces(
-    path: Annotated[Path, typer.Argument(help="OTLP/JSON traces: one request, or one request per line")],
+    paths: Annotated[list[Path], typer.Argument(help="OTLP/JSON traces (one request, or one per line); several files")],
     dry_run: Annotated[bool, typer.Option(help="parse and show what would be captured; store nothing")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Import OpenTelemetry GenAI traces: each trace with a failed span becomes an incident with the trace's spans
-    as its timeline. Importing the same traces again stores nothing new."""
+    as its timeline; the files given together are one import, so a trace paged over several of them is joined.
+    Importing the same traces again stores nothing new."""
     from agent_postmortem.ingest.otlp import group_traces
-    from agent_postmortem.ingest.otlp_file import read_file
+    from agent_postmortem.ingest.otlp_file import read_files
     from agent_postmortem.ingest.traces import import_traces, plan_traces
     from agent_postmortem.store.models import utcnow
 
     with user_errors():
-        traces = group_traces(read_file(path))
+        traces = group_traces(read_files(paths))
         if dry_run:
             found, result = plan_traces(traces, now=utcnow())
             result.titles = [f.incident.title for f in found]
@@ -200,6 +201,13 @@ def _show_traces(result: Any, *, dry_run: bool) -> None:
     if ids:
         more = f" and {len(ids) - 10} more (--json lists them all)" if len(ids) > 10 else ""
         out.print(line("ids: " + ", ".join(ids[:10]) + more), soft_wrap=True)
+    if result.unmatched:
+        out.print(
+            f"{result.unmatched} traces without a failure and of no incident: nothing stored for them (if a trace's "
+            "failure is in another file, give every file of the export to one import-traces: its spans are joined "
+            "within one import)",
+            soft_wrap=True,
+        )
 
 
 COMMANDS: list[tuple[str, Any]] = [("import", import_), ("export", export), ("import-traces", import_traces)]

@@ -35,7 +35,9 @@ EXPORT_LIMIT = 10_000  # items an export prints when no --limit is given
 
 def actions(
     incident: str | None = None,
-    owner: str | None = None,
+    owner: Annotated[
+        str | None, typer.Option(help='filter by owner; the owner to set (with --item, --add); "" for none')
+    ] = None,
     status: Annotated[str | None, choice(ACTION_STATUSES)] = None,
     overdue: bool = False,
     add: Annotated[str | None, typer.Option(help="add an item with this title (needs --incident)")] = None,
@@ -52,7 +54,8 @@ def actions(
     as_json: JsonOpt = False,
 ) -> None:
     """List action items (by incident, owner, status, overdue); add one (--incident --add); show one with its
-    history (--item) or change it (--item with --set-status/--owner/--priority/--due/--title); --stats."""
+    history (--item) or change it (--item with --set-status/--owner/--priority/--due/--title; --owner "" unassigns
+    it, and lists the unassigned items without --item); --stats."""
     from agent_postmortem.cli.view import item_view
 
     changes = {"status": set_status, "owner": owner, "priority": priority, "title": title, "due_at": due}
@@ -111,14 +114,15 @@ def _add(title: str, incident: str | None, *, by: str | None, **values: str | No
 
 
 def _change(item: str, *, by: str | None, changes: dict[str, str | None]) -> Any:
-    """Apply the given changes, validated like a new item."""
+    """Apply the given changes, validated like a new item; an empty `--owner ""` unassigns the item."""
     from agent_postmortem.store.models import ActionItemCreate
 
     values = {k: v for k, v in changes.items() if v is not None}
     checked = ActionItemCreate.model_validate({"title": "unchanged", **values})
-    # a blank owner is read as none: passed on as given, so that the store clears it (None would mean "not given")
-    cleared = {k: "" for k in values if getattr(checked, k) is None}
-    return stored_service().update_action_item(item, by=by, **{k: getattr(checked, k) for k in values} | cleared)
+    edits = {k: getattr(checked, k) for k in values}
+    if "owner" in edits and edits["owner"] is None:
+        edits["owner"] = ""  # the service's "no owner" (None there leaves the owner as it is)
+    return stored_service().update_action_item(item, by=by, **edits)
 
 
 def _export(items: list[Any], format: str) -> None:

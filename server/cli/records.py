@@ -114,8 +114,10 @@ def search(
     agent: str | None = None,
     tool: str | None = None,
     model: str | None = None,
-    since: Annotated[str | None, typer.Option(help="created at or after (ISO 8601 date or time)")] = None,
-    until: Annotated[str | None, typer.Option(help="created at or before (ISO 8601; a date includes that day)")] = None,
+    since: Annotated[str | None, typer.Option(help="created at or after (ISO 8601 year, month, date or time)")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="created at or before (ISO 8601; a year, month or date includes all of it)")
+    ] = None,
     mode: Annotated[str, choice(("hybrid", "dense", "lexical"), help="meaning and exact words, or one of them")] = (
         "hybrid"
     ),

@@ -18,7 +18,6 @@ server rereads the file when it changes (checked at most once a second), so a re
 next request on, in a session already open too.
 """
 
-import hashlib
 import hmac
 import logging
 import os
@@ -29,7 +28,6 @@ import time
 import tomllib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +44,13 @@ from agent_postmortem.service.runtime import LazyService, build_service, make_em
 from agent_postmortem.store.locks import locked
 from agent_postmortem.store.private import write_private
 
+# The file is read without the MCP SDK, by the settings too (server/tokens_file.py).
+from agent_postmortem.tokens_file import ID_LENGTH as ID_LENGTH
+from agent_postmortem.tokens_file import TokenEntry as TokenEntry
+from agent_postmortem.tokens_file import clean_note
+from agent_postmortem.tokens_file import digest as digest
+from agent_postmortem.tokens_file import load_tokens as load_tokens
+
 if TYPE_CHECKING:
     from agent_postmortem.config import Settings
     from agent_postmortem.service.facade import PostmortemService
@@ -56,63 +61,6 @@ NOTE = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]{0,100}")  # one line of text T
 SCOPE = "postmortem"
 
 
-@dataclass(frozen=True)
-class TokenEntry:
-    team: str
-    digest: bytes
-    note: str = ""
-
-    @property
-    def id(self) -> str:
-        """What `token list` shows and `token revoke` takes: the digest's first 12 hex digits (not a secret)."""
-        return self.digest.hex()[:ID_LENGTH]
-
-
-ID_LENGTH = 12
-
-
-def digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
-def load_tokens(path: Path, *, empty_ok: bool = False) -> list[TokenEntry]:
-    """`empty_ok`: a file left with no token (the last one revoked) is no token, not an error."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TeamConfigError(f"POSTMORTEM_TOKENS_FILE {path} does not exist") from None
-    except tomllib.TOMLDecodeError as e:
-        raise TeamConfigError(f"{path} is not valid TOML: {e}") from None
-    entries: list[TokenEntry] = []
-    for n, item in enumerate(data.get("token", []), start=1):
-        if (
-            not isinstance(item, dict)
-            or not isinstance(item.get("team"), str)
-            or not isinstance(item.get("sha256"), str)
-        ):
-            raise TeamConfigError(f"{path}: token entry {n} needs a team and a sha256 (hex digest of the token)")
-        try:
-            raw = bytes.fromhex(item["sha256"])
-        except ValueError:
-            raise TeamConfigError(f"{path}: token entry {n}: sha256 is not hexadecimal") from None
-        if len(raw) != 32:
-            raise TeamConfigError(f"{path}: token entry {n}: sha256 must be 64 hex characters")
-        note = item.get("note")
-        entries.append(TokenEntry(check_team(item["team"]), raw, _note(note) if isinstance(note, str) else ""))
-    if not entries and not empty_ok:
-        raise TeamConfigError(f"{path} has no [[token]] entries; add one with `postmortem token add --team NAME`")
-    return entries
-
-
-def _note(text: str) -> str:
-    """A note as it may be stored and shown: a secret in it (a key pasted as "replaces sk-...") becomes a typed
-    placeholder, and a note written into the file by hand loses its control characters (an ANSI escape reached the
-    terminal of `token list`)."""
-    from agent_postmortem.store.redact import redact_text
-
-    return redact_text(text)[0]
-
-
 def add_token(path: Path, team: str, note: str = "") -> str:
     """A new random token for `team`; only its digest is written. The file is rewritten atomically and private
     (0600), under a lock against a concurrent `token add`, and only if the result still parses."""
@@ -120,7 +68,7 @@ def add_token(path: Path, team: str, note: str = "") -> str:
     if not NOTE.fullmatch(note):
         raise TeamConfigError("the note must be one line of at most 100 characters, without control characters")
     token = "pm_" + secrets.token_urlsafe(32)
-    quoted = _note(note).replace("\\", "\\\\").replace('"', '\\"')
+    quoted = clean_note(note).replace("\\", "\\\\").replace('"', '\\"')
     entry = f'\n[[token]]\nteam = "{team}"\nsha256 = "{digest(token).hex()}"\nnote = "{quoted}"\n'
     path.parent.mkdir(parents=True, exist_ok=True)  # a first token on a new machine: /etc/postmortem/tokens.toml
     with _locked(path):

@@ -18,7 +18,16 @@ NOT_OTLP = (
 )
 
 
-def read_file(path: Path) -> list[Span]:
+def read_files(paths: list[Path]) -> list[Span]:
+    """The spans of every file, as one import (at most MAX_SPANS in all): the spans of a trace an exporter wrote
+    over several files (paged) are grouped into that trace whichever file holds its failure."""
+    spans: list[Span] = []
+    for path in paths:
+        spans += read_file(path, max_spans=otlp.MAX_SPANS - len(spans))
+    return spans
+
+
+def read_file(path: Path, *, max_spans: int = otlp.MAX_SPANS) -> list[Span]:
     """Spans from a file holding one OTLP/JSON request, or one request per line. Blank lines are skipped; a bad or
     over-long line is reported with its number."""
     name = display_name(path)
@@ -35,7 +44,7 @@ def read_file(path: Path) -> list[Span]:
             if first_odd is not None:
                 parse_request(first_odd[1], where=first_odd[0])  # raises: it says which line is not a request
             seen_spans = True
-            spans += parse_request(payload, where=where, max_spans=otlp.MAX_SPANS - len(spans))
+            spans += parse_request(payload, where=where, max_spans=max_spans - len(spans))
     if not seen_spans and first is not None:
         raise OtlpError(
             f"{name}: no resourceSpans in any request; OTLP/JSON trace data (an ExportTraceServiceRequest, as the "

@@ -35,6 +35,11 @@ class TraceImport(BaseModel):
     refused: int = Field(default=0, description="failed traces not imported: a span is dated after this clock")
     refused_spans: int = Field(default=0, description="the spans of the refused traces")
     refusal: str | None = Field(default=None, description="why, for the first refused trace: what to fix")
+    unmatched: int = Field(
+        default=0,
+        description="traces without a failed span and of no incident: nothing stored (a trace's spans are joined "
+        "only within one import, or to its incident when its failure was imported before)",
+    )
 
 
 def failed_traces(traces: dict[str, list[Span]]) -> list[TraceIncident]:
@@ -82,7 +87,10 @@ def import_traces(service: "PostmortemService", traces: dict[str, list[Span]]) -
                 continue
         result.timeline_events += _add_missing(service, captured.id, item.timeline, stored=stored)
     for trace_id, spans in traces.items():  # a later batch with no failure: its spans join the failure's timeline
-        if any(s.failed for s in spans) or (found_id := service.store.find_by_key(f"otel-trace:{trace_id}")) is None:
+        if any(s.failed for s in spans):
+            continue
+        if (found_id := service.store.find_by_key(f"otel-trace:{trace_id}")) is None:
+            result.unmatched += 1
             continue
         stored = service.get_incident(found_id)
         if stored.source_id == f"otel-trace:{trace_id}":  # not an occurrence counted on another incident

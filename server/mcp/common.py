@@ -48,7 +48,7 @@ from agent_postmortem.errors import (
     validation_problems,
 )
 from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore, StoreBusy
-from agent_postmortem.store.models import Through, When
+from agent_postmortem.store.models import RANGE_BOUND, Since, Through, When
 from agent_postmortem.store.vocabulary import LIMIT, REOPEN_NOTE_LIMIT, REOPENED
 
 logger = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ class PostmortemServer(MCPServer):
 
 
 _WHEN: TypeAdapter[datetime] = TypeAdapter(When)
-_THROUGH: TypeAdapter[datetime] = TypeAdapter(Through)
+_BOUNDS: dict[str, TypeAdapter[datetime]] = {"start": TypeAdapter(Since), "end": TypeAdapter(Through)}
 
 
 def structured(result: BaseModel) -> CallToolResult:
@@ -201,14 +201,17 @@ def structured(result: BaseModel) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
-def when(value: str | None, name: str, *, through: bool = False) -> datetime | None:
-    """An ISO 8601 argument; `through`: the end of a range, where a day alone stands for the whole day."""
+def when(value: str | None, name: str, *, edge: Literal["start", "end"] | None = None) -> datetime | None:
+    """An ISO 8601 argument; `edge`: the start or the end of a range, where a year, a month or a day alone stands for
+    the whole of it (`until: "2026-12"` is up to December's last instant)."""
     try:
-        return None if not value else (_THROUGH if through else _WHEN).validate_python(value)
+        return None if not value else (_BOUNDS[edge] if edge else _WHEN).validate_python(value)
     except ValidationError as e:
         ranges = [str(x["msg"]).removeprefix("Value error, ") for x in e.errors() if "out of range" in str(x["msg"])]
         if ranges:  # a well-formed time outside what is stored: say which bound, not the format
             raise ToolError(f"{name} is {ranges[0]}.") from None
+        if edge:
+            raise ToolError(f"{name} must be {RANGE_BOUND}.") from None
         raise ToolError(f"{name} must be an ISO 8601 date or time, e.g. 2026-11-27 or 2026-11-27T10:00:00Z.") from None
 
 

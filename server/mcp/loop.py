@@ -71,10 +71,14 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
         due_at: Moment = "",
         title: Annotated[str, Field(min_length=3, max_length=300), OPTIONAL] = "",
         by: By = "",
+        clear_owner: Annotated[bool, Field(description="true unassigns the item (give no owner with it)")] = False,
     ) -> CallToolResult:
-        """Change an action item's status (open, in_progress, completed; completed -> open reopens it), owner,
-        priority, due date or title. Every change is kept in the item's history."""
+        """Change an action item's status (open, in_progress, completed; completed -> open reopens it), owner
+        (clear_owner=true unassigns it), priority, due date or title. Only the arguments given change; every change
+        is kept in the item's history."""
         with tool_errors():
+            if clear_owner and owner:
+                raise ToolError("Give owner to reassign the item or clear_owner=true to unassign it, not both.")
             when(due_at, "due_at")
             due = ActionItemCreate.model_validate({"title": "due", "due_at": due_at or None}).due_at
             return structured(
@@ -82,7 +86,7 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
                     action_id,
                     by=by or None,
                     status=status,
-                    owner=owner or None,
+                    owner="" if clear_owner else owner or None,  # "" unassigns, None leaves it
                     priority=priority,
                     due_at=due,
                     title=title or None,

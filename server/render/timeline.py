@@ -6,7 +6,7 @@ way, server/mcp/views.py)."""
 
 from agent_postmortem.store.models import TimelineEvent
 
-OCCURRED_AGAIN = "Occurred again: "  # as server/service/capture.py writes it
+OCCURRED_AGAIN = "Occurred again: "  # the note's prefix, here for capture (server/service/capture.py) to write it
 KEPT_REPEATS = 3
 
 

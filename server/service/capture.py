@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from agent_postmortem.analysis.categorize import categorize
 from agent_postmortem.analysis.classify import Neighbour, decide
 from agent_postmortem.analysis.decision import Decision
-from agent_postmortem.analysis.policy import RECURRED, TriagePolicy
+from agent_postmortem.analysis.policy import RECURRED, TriagePolicy, repeat_triage
+from agent_postmortem.render.timeline import OCCURRED_AGAIN
 from agent_postmortem.service.incidents import refuse_future
 from agent_postmortem.service.judging import Judging
 from agent_postmortem.service.recurrence import Recurrence
@@ -166,12 +167,17 @@ class Capture:
                 if self.policy.full_when_recurred_after_fix:
                     kept = known.triage_reasons if known.triage == "full" else []
                     decision |= {"triage": "full", "triage_reasons": [*kept, RECURRED]}
-        occurred = TimelineEvent(at=at, kind="note", description=f"Occurred again: {data.title}"[:2000])
+        occurred = TimelineEvent(at=at, kind="note", description=f"{OCCURRED_AGAIN}{data.title}"[:2000])
         self.store.add_occurrence(incident_id, occurred, key=key, also=also, decision=decision)
-        return self._known_result(incident_id, deduplicated=True)
+        known_result = self._known_result(incident_id, deduplicated=True)
+        incident = (known_result.id, known_result.occurrences, known_result.triage, known_result.triage_reasons)
+        recurred = known_result.recurred_after_fix
+        kind, reasons = repeat_triage(incident, recurred_after_fix=recurred, policy=self.policy)
+        return known_result.model_copy(update={"novel": False, "triage": kind, "triage_reasons": reasons})
 
     def _known_result(self, incident_id: str, *, deduplicated: bool = False, replayed: bool = False) -> CaptureResult:
-        """The capture result of a stored incident: for a repeat occurrence, or a retried idempotency key."""
+        """The capture result of a stored incident, with the decision its first capture made: for a retried
+        idempotency key (that capture's result), or to be made a repeat's (`_count_occurrence`)."""
         known = self.store.get_or_raise(incident_id)
         similar = self.retrieval.similar_to(known)
         fields = known.model_dump(include=set(Decision.model_fields))

@@ -55,6 +55,8 @@ class FollowUp:
         return self.actions.get(action_id, now=self.clock())
 
     def update_action_item(self, /, action_id: str, *, by: str | None = None, **changes: Any) -> ActionItem:
+        """Change the given fields (title, owner, priority, due_at, status); a field given as None is left as it is,
+        and `owner=""` unassigns the item."""
         return self.actions.update(action_id, now=self.clock(), by=by, **changes)
 
     def list_action_items(self, /, *, limit: int = 50, offset: int = 0, **filters: Any) -> ActionItemList:

@@ -51,15 +51,16 @@ def change_item(ctx: Ctx) -> Response:
     priority = _edited(ctx, "priority", ctx.form.get("priority") or None)
     if priority is not None and priority not in get_args(Priority):
         raise reads.FormError(f"priority must be one of: {', '.join(get_args(Priority))}")
-    owner = _edited(ctx, "owner", reads.text(ctx.form, "owner", 200) or None)
+    owner = _edited(ctx, "owner", reads.text(ctx.form, "owner", 200)) if "owner" in ctx.form else None  # "": none
     by = reads.text(ctx.form, "by", 200) or None
     ctx.service.update_action_item(ctx.params["action_id"], by=by, status=status, owner=owner, priority=priority)
     return RedirectResponse("/actions", status_code=303)
 
 
 def _edited(ctx: Ctx, name: str, value: str | None) -> str | None:
-    """The value, or None when it is what the card showed (`shown_<name>`): the person left that field alone."""
-    if f"shown_{name}" in ctx.form and value == (reads.text(ctx.form, f"shown_{name}", 200) or None):
+    """The value, or None when it is what the card showed (`shown_<name>`): the person left that field alone. An
+    emptied owner is "", which the service takes as "no owner" (None would leave the owner as it is)."""
+    if f"shown_{name}" in ctx.form and (value or None) == (reads.text(ctx.form, f"shown_{name}", 200) or None):
         return None
     return value
 

@@ -9,14 +9,14 @@ from agent_postmortem.store.models.fields import DueBy, Model, Short, When, clea
 from agent_postmortem.store.vocabulary import ActionStatus, Priority
 
 
-def _unassigned(owner: str | None) -> str | None:
-    """A blank owner is no owner: `--owner ""` stored one named '', a blank row beside "(none)" in the stats."""
-    return owner or None
+def no_owner_if_blank(owner: str | None) -> str | None:
+    """An empty (or blank) owner is no owner: it is how a change says "unassign", where None says "leave it"."""
+    return owner if owner and owner.strip() else None
 
 
 class ActionItemCreate(Model):
     title: Annotated[str, Field(min_length=3, max_length=300), AfterValidator(clean_text)]
-    owner: Annotated[Short | None, AfterValidator(_unassigned)] = None
+    owner: Annotated[Short | None, AfterValidator(no_owner_if_blank)] = None
     priority: Priority = "P1"
     due_at: DueBy | None = None
     status: ActionStatus = "open"

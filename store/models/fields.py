@@ -1,12 +1,23 @@
 """What every stored text and time must be: storable text (no NUL, no lone surrogate), times as UTC in one range,
 bounded string types, and the shared strict config that never echoes a rejected value."""
 
+import calendar
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 
 def clean_text(value: str) -> str:
@@ -39,14 +50,16 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 
 
+OUT_OF_RANGE = f"out of range: a time from {EARLIEST.year} up to {LATEST.year} is expected"
+
+
 def aware_utc(value: datetime) -> datetime:
-    out_of_range = f"out of range: a time from {EARLIEST.year} up to {LATEST.year} is expected"
     try:
         utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError:
-        raise ValueError(out_of_range) from None
+        raise ValueError(OUT_OF_RANGE) from None
     if not EARLIEST <= utc < LATEST:
-        raise ValueError(out_of_range)
+        raise ValueError(OUT_OF_RANGE)
     return utc
 
 
@@ -91,8 +104,44 @@ def _day_ends_at(last: time) -> Callable[[Any], Any]:
 
 # A due date given as a day is due by the end of it: an item due today is not overdue the moment it is added.
 DueBy = Annotated[When, BeforeValidator(_day_ends_at(time(23, 59, 59)))]
-# The end of a range given as a day includes that day (`--until 2026-12-01` finds what was created on it).
-Through = Annotated[When, BeforeValidator(_day_ends_at(time.max))]
+_PERIOD = re.compile(r"(\d{4})(?:-(\d{2}))?")  # a year (2026) or a month (2026-12) given alone
+RANGE_BOUND = "an ISO 8601 year (2026), a month (2026-12), a day (2026-12-15) or a time (2026-12-15T10:00:00Z)"
+
+
+def _period_edge(year: int, month: int | None, *, end: bool) -> datetime:
+    """The first instant of a year or a month, or (`end`) its last, UTC."""
+    if not EARLIEST.year <= year < LATEST.year:
+        raise ValueError(OUT_OF_RANGE)
+    if month is not None and not 1 <= month <= 12:
+        raise ValueError(f"a month is 01 to 12: expected {RANGE_BOUND}")
+    if not end:
+        return datetime(year, month or 1, 1, tzinfo=UTC)
+    month = month or 12
+    return datetime.combine(date(year, month, calendar.monthrange(year, month)[1]), time.max, tzinfo=UTC)
+
+
+def _range_bound(*, end: bool) -> Callable[[Any, ValidatorFunctionWrapHandler], Any]:
+    def bound(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """A year or a month given alone stands for the whole of it (`--since 2026-12` from December's first
+        instant, `--until 2026-12` to its last); text that is no time at all is refused saying what a bound is."""
+        found = _PERIOD.fullmatch(value.strip()) if isinstance(value, str) else None
+        if found is not None:
+            value = _period_edge(int(found[1]), int(found[2]) if found[2] else None, end=end)
+        try:
+            return handler(value)
+        except ValidationError as e:
+            if all(x["type"] == "value_error" for x in e.errors()):  # out of range, a number: their own sentences
+                raise
+            raise ValueError(f"expected {RANGE_BOUND}") from None
+
+    return bound
+
+
+# The start of a range (a search's `since`): a year or a month given alone starts at its first instant.
+Since = Annotated[When, WrapValidator(_range_bound(end=False))]
+# The end of a range given as a day includes that day (`--until 2026-12-01` finds what was created on it), and a
+# month or a year all of it.
+Through = Annotated[When, BeforeValidator(_day_ends_at(time.max)), WrapValidator(_range_bound(end=True))]
 # Compared exactly as sent: not stripped, not redacted (the store keeps a keyed digest: store/idempotency.py)
 OpaqueKey = Annotated[
     str, StringConstraints(strip_whitespace=False), Field(min_length=8, max_length=200), AfterValidator(clean_text)

@@ -92,3 +92,24 @@ def test_effectiveness_does_not_call_a_pattern_in_progress_fixed(
     shown = runner.invoke(app, ["effectiveness", "--min-size", "2"]).stdout
     assert "in progress: 1 of 2 items completed" in shown
     assert "fixed on" not in shown and "last item closed" in shown
+
+
+def test_an_empty_owner_unassigns_an_item_and_lists_the_unassigned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """`--item AI-1 --owner ""` stored the empty text as the owner: the item showed no owner but counted under an
+    owner "" of its own in --stats, and `actions --owner ""` found nothing."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+    assert runner.invoke(app, ["capture", "--title", "Fares API returned 429"]).exit_code == 0
+    added = runner.invoke(app, ["actions", "--incident", "INC-1", "--add", "Add backoff", "--owner", "dana"])
+    assert added.exit_code == 0
+    done = runner.invoke(app, ["actions", "--item", "AI-1", "--owner", "", "--by", "lee", "--json"])
+    assert done.exit_code == 0, done.output
+    item = json.loads(done.stdout)
+    assert item["owner"] is None and item["history"][-1]["field"] == "owner" and item["history"][-1]["new"] is None
+    unassigned = json.loads(runner.invoke(app, ["actions", "--owner", "", "--json"]).stdout)["items"]
+    assert [i["id"] for i in unassigned] == ["AI-1"]
+    stats = json.loads(runner.invoke(app, ["actions", "--stats", "--json"]).stdout)
+    assert list(stats["by_owner"]) == ["(none)"]

@@ -4,7 +4,7 @@ import json
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -338,6 +338,27 @@ def test_dates_are_iso_8601_and_a_day_given_as_the_end_of_a_range_includes_it(tm
         "actions", "--incident", incident_id, "--add", "Set a deadline", "--due", "20261215", "--json", home=home
     )
     assert json.loads(added.stdout)["due_at"] == "2026-12-15T23:59:59Z"
+
+
+def test_search_bounds_by_a_month_or_a_year_take_the_whole_of_it(tmp_path: Path) -> None:
+    """`search --until 2026-12` was refused ("input is too short"): a month or a year bounds the whole period."""
+    home = tmp_path / "home"
+    captured = postmortem("capture", "--title", "Agent timed out calling the CRM", "--json", home=home)
+    incident_id = json.loads(captured.stdout)["id"]
+    today = datetime.now(UTC).date()
+    month_before = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+
+    def hits(*bounds: str) -> list[str]:
+        done = postmortem("search", "CRM timed out", *bounds, "--json", home=home)
+        assert done.returncode == 0, done.stderr
+        return [h["id"] for h in json.loads(done.stdout)["hits"]]
+
+    assert hits("--until", f"{today:%Y-%m}") == [incident_id] == hits("--since", f"{today:%Y-%m}")
+    assert hits("--since", f"{today:%Y}", "--until", f"{today:%Y}") == [incident_id]
+    assert hits("--until", month_before) == [] == hits("--since", str(today.year + 1))
+    junk = postmortem("search", "CRM timed out", "--until", "2026-13", home=home)
+    said = junk.stderr.decode()
+    assert junk.returncode == 2 and said.count("\n") == 1 and "a month (2026-12)" in said and "Traceback" not in said
 
 
 def test_action_items_past_the_first_page_can_be_listed_and_a_cut_table_says_so(run) -> None:  # type: ignore[no-untyped-def]

@@ -37,6 +37,48 @@ def test_import_traces_reports_counts_and_a_second_import_finds_only_duplicates(
     assert hits[0]["title"] == "TimeoutError in flights.search"
 
 
+def _pages(tmp_path: Path) -> list[Path]:
+    """The first request of the fixture as an exporter paging it writes it: its model calls in one file, the rest
+    (the failed tool call and the agent step) in the next."""
+    request = json.loads(FIXTURE.read_text(encoding="utf-8").splitlines()[0])
+    spans = request["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    pages = []
+    for n, chat in enumerate((True, False), start=1):
+        request["resourceSpans"][0]["scopeSpans"][0]["spans"] = [
+            s for s in spans if s["name"].startswith("chat") == chat
+        ]
+        pages.append(tmp_path / f"page{n}.json")
+        pages[-1].write_text(json.dumps(request), encoding="utf-8")
+    return pages
+
+
+def test_the_spans_of_a_trace_split_over_several_files_are_joined_in_one_import(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """`import-traces page1.json page2.json` was refused (one file only); imported one by one, the trace's model call
+    in the first file was dropped (no failure in it), and its incident had no model, no prompt and a timeline
+    without the model call, with nothing said."""
+    pages = _pages(tmp_path)
+    done = runner.invoke(app, ["import-traces", *map(str, pages), "--json"])
+    assert done.exit_code == 0, done.output
+    [incident_id] = json.loads(done.stdout)["incident_ids"]
+    incident = json.loads(runner.invoke(app, ["show", incident_id, "--json"]).stdout)
+    assert (incident["model"], incident["prompt_excerpt"]) == (
+        "gpt-4.1-mini-2025-04-14",
+        "Find me a flight to Lisbon on Friday, under 300 EUR",
+    )
+    assert any(e["description"].startswith("Model call chat to gpt-4.1-mini") for e in incident["timeline"])
+
+
+def test_a_file_of_traces_without_their_failure_says_nothing_of_them_was_stored(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    first = runner.invoke(app, ["import-traces", str(_pages(tmp_path)[0])])
+    assert first.exit_code == 0, first.output
+    assert "2 traces without a failure and of no incident: nothing stored" in " ".join(first.stdout.split())
+    assert "give every file of the export to one import-traces" in " ".join(first.stdout.split())
+
+
 def test_a_malformed_trace_file_is_one_clear_line_and_exit_2(runner: CliRunner, tmp_path: Path) -> None:
     bad = tmp_path / "traces.jsonl"
     bad.write_text('{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "00f067aa0ba902b7"}]}]}]}\n')

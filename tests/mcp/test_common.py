@@ -1,6 +1,7 @@
 """How the MCP layer takes what real clients send (server/mcp/common.py): null for an optional argument, an argument a
 tool does not take, a blank query; through the SDK's client in memory."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,26 @@ async def test_until_a_day_includes_that_day_and_a_number_is_not_a_time(tmp_path
         number = await client.call_tool("search_incidents", {"query": "timeout", "since": "1765000000"})
     assert [h["id"] for h in through.structured_content["hits"]] == [incident_id]  # type: ignore[index]
     assert number.is_error and "1765000000" not in number.content[0].text  # type: ignore[union-attr]
+
+
+async def test_since_and_until_take_a_month_or_a_year_as_the_whole_of_it(tmp_path: Path) -> None:
+    """`until: "2026-12"` was refused ("input is too short"): a month or a year is how people bound a period."""
+    service = make_service(tmp_path, llm=None, clock=lambda: datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+
+        async def hits(**times: str) -> list[str]:
+            found = await client.call_tool("search_incidents", {"query": "timeout", **times})
+            assert not found.is_error, found.content
+            return [h["id"] for h in found.structured_content["hits"]]  # type: ignore[index]
+
+        assert await hits(until="2026-12") == [incident_id]  # the whole of December, to its last instant
+        assert await hits(since="2026-12") == [incident_id] == await hits(since="2026", until="2026")
+        assert await hits(until="2026-11") == [] == await hits(since="2027-01") == await hits(since="2027")
+        for junk in ("2026-13", "2026-00", "Dec 2026", "12/2026"):
+            refused = await client.call_tool("search_incidents", {"query": "timeout", "until": junk})
+            said = refused.content[0].text  # type: ignore[union-attr]
+            assert refused.is_error and "a month (2026-12)" in said and junk not in said, (junk, said)
 
 
 async def test_an_argument_a_tool_does_not_take_is_refused_with_the_ones_it_takes(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, MCPError
 
+from agent_postmortem.store.models import ActionItemCreate
 from tests.factories import CAPTURE, MODES, FakeLLM, draft, make_service, server_for
 
 pytestmark = pytest.mark.anyio
@@ -36,6 +37,27 @@ async def test_items_keep_their_history_and_roll_up_into_stats(tmp_path: Path, m
     ]
     assert stats.structured_content["by_owner"]["platform"]["rate"] == 1.0  # type: ignore[index]
     assert effect.structured_content["patterns"] == []  # type: ignore[index]  # one incident is no pattern
+
+
+async def test_an_owner_given_by_mistake_is_taken_off_with_clear_owner(tmp_path: Path) -> None:
+    """An empty owner meant "no change", so no call could unassign an item given to the wrong person."""
+    service = make_service(tmp_path)
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        item_id = service.add_action_item(incident_id, ActionItemCreate(title="Add backoff", owner="dana")).id
+        kept = await client.call_tool("update_action_item", {"action_id": item_id, "owner": "", "priority": "P0"})
+        both = await client.call_tool("update_action_item", {"action_id": item_id, "owner": "lee", "clear_owner": True})
+        cleared = await client.call_tool("update_action_item", {"action_id": item_id, "clear_owner": True, "by": "lee"})
+    assert kept.structured_content["owner"] == "dana"  # type: ignore[index]
+    assert both.is_error and "not both" in both.content[0].text  # type: ignore[union-attr]
+    assert cleared.structured_content["owner"] is None  # type: ignore[index]
+    assert cleared.structured_content["history"][-1] == {  # type: ignore[index]
+        "at": cleared.structured_content["history"][-1]["at"],  # type: ignore[index]
+        "field": "owner",
+        "old": "dana",
+        "new": None,
+        "by": "lee",
+    }
 
 
 @MODES

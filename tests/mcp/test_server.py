@@ -382,3 +382,23 @@ def test_an_empty_team_knowledge_base_is_named_with_the_command_that_fills_it(
     assert said[1].startswith("team payments's knowledge base is empty"), said
     assert "`POSTMORTEM_TEAM=payments postmortem import FILE.jsonl`" in said[1], said
     assert "`POSTMORTEM_TEAM=payments postmortem init --seed`" in said[1] and len(said) == 2, said
+
+
+async def test_a_repeat_capture_says_it_is_no_novel_failure_and_why_its_incident_is_triaged_so(tmp_path: Path) -> None:
+    """A repeat answered with its first capture's decision: `novel: true` and "novel failure mode (nothing in the
+    knowledge base to compare with)", though the failure was that very incident, now seen twice."""
+    service = make_service(tmp_path)
+    async with Client(server_for(service)) as client:
+        first = (await client.call_tool("capture_incident", CAPTURE)).structured_content
+        again = await client.call_tool("capture_incident", {**CAPTURE, "title": "Fares API 429 again"})
+    repeat = again.structured_content
+    assert first is not None and repeat is not None
+    assert first["novel"] and first["triage"] == "full" and not first["deduplicated"]
+    assert repeat["deduplicated"] and repeat["id"] == first["id"] and repeat["occurrences"] == 2
+    assert repeat["novel"] is False and repeat["triage"] == first["triage"]  # the incident's own triage stands
+    assert repeat["triage_reasons"] == [
+        f"occurrence 2 of {first['id']}, an open incident with the same failure signature",
+        *(f"at its first capture: {r}" for r in first["triage_reasons"]),
+    ]
+    assert json.loads(again.content[0].text)["novel"] is False  # type: ignore[union-attr]
+    assert service.get_incident(first["id"]).novel  # the incident's record is left as it was decided

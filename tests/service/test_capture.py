@@ -10,7 +10,7 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from agent_postmortem.store.models import IncidentCreate
+from agent_postmortem.store.models import ActionItemCreate, IncidentCreate
 from agent_postmortem.store.search.embedding import Embedder
 from tests.factories import HomeDatabases, make_service
 from tests.http_server import TOKEN, serving
@@ -58,3 +58,20 @@ def test_a_burst_of_different_failures_at_once_never_starves_the_connection_pool
     with ThreadPoolExecutor(max_workers=20) as pool:
         ids = list(pool.map(service.capture_incident, failures))
     assert len({c.id for c in ids}) == 20 and time.monotonic() - started < 25
+
+
+def test_a_repeat_after_its_items_were_completed_is_triaged_full_as_a_fix_that_did_not_hold(tmp_path: Path) -> None:
+    """The repeat kept its first capture's lightweight triage while saying `recurred_after_fix`: the policy makes a
+    fix that did not hold a full post-mortem."""
+    (tmp_path / "triage.toml").write_text("full_when_novel = false\n", encoding="utf-8")
+    service = make_service(tmp_path)
+    first = service.capture_incident(IncidentCreate.model_validate(BURST))
+    assert (first.triage, first.novel) == ("lightweight", True)
+    item = service.add_action_item(first.id, ActionItemCreate(title="Raise the ledger.sync deadline"))
+    service.update_action_item(item.id, status="completed")
+    repeat = service.capture_incident(IncidentCreate.model_validate({**BURST, "title": "Ledger sync timed out again"}))
+    assert repeat.deduplicated and repeat.recurred_after_fix and not repeat.novel
+    assert repeat.triage == "full" and repeat.triage_reasons[-1].endswith("the fix did not hold")
+    assert repeat.triage_reasons[0] == f"occurrence 2 of {first.id}, an open incident with the same failure signature"
+    stored = service.get_incident(first.id)  # the record escalated too, not only the answer
+    assert (stored.triage, stored.recurred_after_fix) == ("full", True)

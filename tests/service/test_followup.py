@@ -72,6 +72,23 @@ def test_every_edit_of_an_item_is_kept_with_when_and_who(svc: PostmortemService,
         svc.update_action_item(item.id, incident_id="INC-2")
 
 
+def test_an_owner_given_by_mistake_can_be_taken_off_again(svc: PostmortemService) -> None:
+    """`owner=None` meant "no change" and nothing meant "no owner": an item given to the wrong person kept them."""
+    incident = planner_timeout(svc)
+    item = svc.add_action_item(incident, ActionItemCreate(title="Add a deadline to flights.search", owner="ana"))
+    svc.update_action_item(item.id, owner=None, priority="P0")  # not given: left as it is
+    assert svc.get_action_item(item.id).owner == "ana"
+    svc.update_action_item(item.id, owner="", by="lee")
+    now = svc.get_action_item(item.id)
+    last = now.history[-1]
+    assert now.owner is None and (last.field, last.old, last.new, last.by) == ("owner", "ana", None, "lee")
+    svc.update_action_item(item.id, owner="  ")  # already unassigned: nothing recorded
+    assert len(svc.get_action_item(item.id).history) == len(now.history)
+    assert svc.add_action_item(incident, ActionItemCreate(title="Cap retries", owner="")).owner is None
+    assert svc.action_item_stats().by_owner["(none)"].items == 2
+    assert [i.id for i in svc.list_action_items(owner="").items] == [item.id, "AI-2"]  # "" lists the unassigned
+
+
 def test_completion_rates_per_owner_and_priority(svc: PostmortemService, clock: Clock) -> None:
     incident = planner_timeout(svc)
     due = FIXED_NOW + timedelta(days=1)

@@ -10,7 +10,7 @@ import pytest
 from agent_postmortem.evals.replicas import free_port, in_thread
 from agent_postmortem.http.security import http_security
 from agent_postmortem.service.facade import PostmortemService
-from agent_postmortem.store.models import IncidentCreate
+from agent_postmortem.store.models import ActionItemCreate, IncidentCreate
 from agent_postmortem.web import pages, reads
 from agent_postmortem.web.app import Web
 from agent_postmortem.web.auth import Sessions
@@ -72,6 +72,24 @@ def test_a_card_left_open_in_another_tab_does_not_undo_a_change_made_since(
     now = service.get_action_item(item.id)
     assert (now.status, now.owner, now.priority) == ("completed", "dana", "P0")
     assert {(c.field, c.by) for c in now.history[-3:]} == {("status", "b"), ("owner", "b"), ("priority", "a")}
+
+
+def test_emptying_a_cards_owner_unassigns_the_item(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    """The emptied field was read as "not changed": the card saved, and the wrong person stayed the owner."""
+    _, service, drafted = site
+    sign_in(client, TOKEN)
+    item = service.add_action_item(drafted, ActionItemCreate(title="Cap retries per run", owner="dana"))
+    action = f"/actions/{item.id}"
+    card = card_form(client.get("/actions").text, action)
+    assert card["owner"] == "dana"
+    assert client.post(action, data={**card, "owner": "", "by": "lee"}).status_code == 303
+    now = service.get_action_item(item.id)
+    last = now.history[-1]
+    assert now.owner is None and (last.field, last.old, last.new, last.by) == ("owner", "dana", None, "lee")
+    assert client.post(action, data={**card_form(client.get("/actions").text, action)}).status_code == 303
+    assert service.get_action_item(item.id).history == now.history  # the empty field left empty: nothing changes
 
 
 def test_a_timeline_event_of_many_lines_within_the_textarea_limit_is_kept_whole(

@@ -150,10 +150,7 @@ async def test_one_bad_stored_row_takes_down_no_read_and_no_export(tmp_path: Pat
         record = await call(client, "get_incident", incident_id=incident)
         assert "\\u0000" not in json.dumps(record) and record["triage"] == "full"  # a required choice: its first
         first, second = record["action_items"]
-        assert (first["owner"], first["title"]) == (
-            None,
-            "x [repaired]",
-        )  # NUL dropped (a blank owner is none), too short: marked
+        assert (first["owner"], first["title"]) == (None, "x [repaired]")  # NUL dropped (no owner), too short: marked
         assert (len(second["title"]), second["priority"]) == (300, "P1")  # trimmed; its default
         items = (await call(client, "list_action_items", incident_id=incident))["items"]
         assert len(items) == 2 and {i["priority"] for i in items} <= {"P0", "P1", "P2"}

@@ -1,0 +1,73 @@
+"""The team tokens file (`POSTMORTEM_TOKENS_FILE`, TOML) as it is read, without the MCP SDK: the settings check
+POSTMORTEM_TEAM against its teams (config.py) and the HTTP server takes its tokens (http/teams.py) with this one
+reader, so the two cannot disagree on what the file holds. Writing it (`token add`, `token revoke`) and verifying
+tokens are http/teams.py's.
+
+    [[token]]
+    team = "payments"
+    sha256 = "5f0c…"
+    note = "checkout agents"
+"""
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent_postmortem.config import TeamConfigError, check_team
+
+ID_LENGTH = 12
+
+
+@dataclass(frozen=True)
+class TokenEntry:
+    team: str
+    digest: bytes
+    note: str = ""
+
+    @property
+    def id(self) -> str:
+        """What `token list` shows and `token revoke` takes: the digest's first 12 hex digits (not a secret)."""
+        return self.digest.hex()[:ID_LENGTH]
+
+
+def digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def load_tokens(path: Path, *, empty_ok: bool = False) -> list[TokenEntry]:
+    """`empty_ok`: a file left with no token (the last one revoked) is no token, not an error."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TeamConfigError(f"POSTMORTEM_TOKENS_FILE {path} does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise TeamConfigError(f"{path} is not valid TOML: {e}") from None
+    entries = [token_entry(item, f"{path}: token entry {n}") for n, item in enumerate(data.get("token", []), start=1)]
+    if not entries and not empty_ok:
+        raise TeamConfigError(f"{path} has no [[token]] entries; add one with `postmortem token add --team NAME`")
+    return entries
+
+
+def token_entry(item: Any, where: str) -> TokenEntry:
+    """One `[[token]]` entry, checked: a team name, the token's SHA-256 as 64 hex digits, an optional note."""
+    if not isinstance(item, dict) or not isinstance(item.get("team"), str) or not isinstance(item.get("sha256"), str):
+        raise TeamConfigError(f"{where} needs a team and a sha256 (hex digest of the token)")
+    try:
+        raw = bytes.fromhex(item["sha256"])
+    except ValueError:
+        raise TeamConfigError(f"{where}: sha256 is not hexadecimal") from None
+    if len(raw) != 32:
+        raise TeamConfigError(f"{where}: sha256 must be 64 hex characters")
+    note = item.get("note")
+    return TokenEntry(check_team(item["team"]), raw, clean_note(note) if isinstance(note, str) and note else "")
+
+
+def clean_note(text: str) -> str:
+    """A note as it may be stored and shown: a secret in it (a key pasted as "replaces sk-...") becomes a typed
+    placeholder, and a note written into the file by hand loses its control characters (an ANSI escape reached the
+    terminal of `token list`)."""
+    from agent_postmortem.store.redact import redact_text
+
+    return redact_text(text)[0]
