@@ -125,19 +125,34 @@ class OpenAILLM:
             raise LLMUnavailable("the LLM endpoint rejected the API key; check OPENAI_API_KEY") from None
         except openai.APIStatusError as e:
             raise LLMUnavailable(f"the LLM endpoint answered HTTP {e.status_code} (model {self.model})") from None
-        if not isinstance(getattr(completion, "choices", None), list):  # a proxy's HTML page, some other JSON
-            raise LLMUnavailable(
-                f"the LLM endpoint did not answer with a chat completion (model {self.model}); check OPENAI_BASE_URL "
-                "(an OpenAI-compatible server's usually ends in /v1)"
-            )
-        if not completion.choices:
+        except (json.JSONDecodeError, UnicodeDecodeError):  # a body that is not JSON (cut off, a page sent as JSON)
+            raise self._not_a_completion() from None
+        return self._answer_of(completion)
+
+    def _answer_of(self, completion: object) -> tuple[str, str | None]:
+        """The first choice's text and finish reason, from a body the client did not validate (any JSON)."""
+        choices = getattr(completion, "choices", None)
+        if not isinstance(choices, list):  # a proxy's HTML page, some other JSON
+            raise self._not_a_completion()
+        if not choices:
             raise DraftError("the LLM endpoint returned no choices")
-        choice = completion.choices[0]
-        if getattr(choice.message, "refusal", None):
+        choice = choices[0]
+        message = getattr(choice, "message", None)
+        content = getattr(message, "content", 0)  # a message without content is no answer: 0 is refused below
+        finish = getattr(choice, "finish_reason", None)
+        if not isinstance(content, str | None) or not isinstance(finish, str | None):  # a choice of another shape
+            raise self._not_a_completion()
+        if getattr(message, "refusal", None):
             raise DraftError("the model refused to write the analysis")
-        if choice.finish_reason == "content_filter":  # an empty or partial answer: a repair round would meet it again
+        if finish == "content_filter":  # an empty or partial answer: a repair round would meet it again
             raise DraftError("the endpoint's content filter stopped the model's answer; nothing was stored")
-        return choice.message.content or "", choice.finish_reason
+        return content or "", finish
+
+    def _not_a_completion(self) -> LLMUnavailable:
+        return LLMUnavailable(
+            f"the LLM endpoint did not answer with a chat completion (model {self.model}); check OPENAI_BASE_URL "
+            "(an OpenAI-compatible server's usually ends in /v1)"
+        )
 
 
 DEFAULT_MODEL = "gpt-4.1-mini"

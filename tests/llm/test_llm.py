@@ -171,6 +171,30 @@ def test_a_server_slower_than_the_client_timeout_raises_llm_unavailable_timed_ou
             draft(OpenAILLM(slow, "fake"))
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"id": "chatcmpl-1", "choices": [{"message": ',  # cut off mid-body
+        "<html><body>Sign in</body></html>",  # a proxy's page, sent as JSON
+        '{"choices": [1]}',
+        '{"choices": [null]}',
+        '{"choices": [{"message": "the analysis", "finish_reason": "stop"}]}',
+        '{"choices": [{"message": null, "finish_reason": "stop"}]}',
+        '{"choices": [{"message": {"content": 5}, "finish_reason": "stop"}]}',
+        '{"choices": [{"message": {"content": ["x"]}, "finish_reason": 7}]}',
+    ],
+)
+def test_a_body_that_is_not_a_chat_completion_raises_llm_unavailable_without_a_repair_round(
+    fake: FakeOpenAI, client: openai.OpenAI, body: str
+) -> None:
+    """A body that was not JSON ended the draft with the decoder's "Expecting value: line 1 column 38" (exit 2 from
+    the CLI, "Error executing tool" over MCP), and a completion of another shape with "unexpected AttributeError"."""
+    fake.enqueue(raw=body)
+    with pytest.raises(LLMUnavailable, match="did not answer with a chat completion .*OPENAI_BASE_URL"):
+        draft(OpenAILLM(client, "fake"))
+    assert len(fake.requests) == 1
+
+
 def test_a_closed_port_raises_llm_unavailable() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
