@@ -149,6 +149,27 @@ def redact_text(text: str) -> tuple[str, Counter[str]]:
     return result, counts
 
 
+CUT_CONTEXT = 400  # characters read on each side of a cut for a secret it would split
+
+
+def cut(text: str, limit: int, *, keep_end: bool = False) -> str:
+    """`text` cut to at most `limit` characters (its start, or its end when `keep_end`), never through a secret or a
+    personal datum: one the cut would split is left out whole. Cut first and redacted later, the part kept
+    (`ghp_Q7wErTy9UiOp2As`, the end of a key without its prefix) no longer matches any rule and was stored in clear."""
+    if len(text) <= limit:
+        return text
+    at = len(text) - max(limit, 0) if keep_end else max(limit, 0)
+    low = max(0, at - CUT_CONTEXT)
+    spans = [(start + low, end + low) for start, end, _, _ in _spans(text[low : at + CUT_CONTEXT])]
+    moved = True
+    while moved:  # a span that ends where another starts: move past each one the cut falls in
+        moved = False
+        for start, end in spans:
+            if start < at < end:
+                at, moved = (end if keep_end else start), True
+    return text[at:] if keep_end else text[:at]
+
+
 def redact(text: str) -> str:
     return redact_text(text)[0]
 

@@ -145,3 +145,38 @@ def test_a_context_value_no_fitting_can_save_is_dropped_naming_its_field(
     recorder.capture(ValueError("boom"), category="not-a-category-sk-secret")
     assert recorder.failed == 1
     assert "invalid context field(s): category" in caplog.text and "sk-secret" not in caplog.text
+
+
+TOKEN = "ghp_Q7wErTy9UiOp2AsDfGhJkLzXcVbNm1234567"
+KEY = "sk-proj-Zx9Cv8Bn7Mq6Wl5Ek4Rt3Yu2Io1PaSdFgHjKl0"
+
+
+@pytest.mark.parametrize("before_the_cut", [10, 20, 33])
+def test_a_secret_that_a_field_cut_would_split_is_never_stored_in_part(tmp_path: Path, before_the_cut: int) -> None:
+    """Cut to 2,000 characters before redaction, the prompt ended in `ghp_Q7wErTy9UiOp2AsDfGhJkLzXcVbNm1`, a token no
+    rule recognised any more, stored in clear; so did the start of a key in a long message and the end of one where a
+    long stack trace was cut."""
+    service: PostmortemService = make_service(tmp_path)
+    recorder = Recorder(service=lambda: service, wait_on_error=0)
+    pad = "x" * (2_000 - before_the_cut - 1)
+    recorder.capture(
+        ValueError("y" * (2_000 - before_the_cut - 1) + " " + KEY),
+        tool="crm.update",
+        prompt=f"{pad} {TOKEN} and more",
+        tool_args={"note": f"{pad[:-10]} {TOKEN}"},
+        stack_trace=KEY + "\n" + "  frame\n" * 2_499,  # 20,000 characters of end kept: the key's last characters
+    )
+    recorder.flush()
+    (summary,) = service.list_incidents().incidents
+    stored = service.get_incident(summary.id).model_dump_json()
+    for secret in (TOKEN, KEY):
+        assert secret[:10] not in stored and secret[-10:] not in stored, [
+            k for k, v in json.loads(stored).items() if secret[:12] in str(v) or secret[-12:] in str(v)
+        ]
+    assert "x" * 1_000 in stored and "y" * 1_000 in stored  # what was around the secret is kept
+
+
+def test_trimming_a_capture_to_its_total_never_splits_a_secret() -> None:
+    description = "d" * 18_929 + " " + TOKEN + " " + "d" * 1_000  # the description is trimmed to 18,943 bytes
+    fitted = fit({"title": "t", "description": description, "stack_trace": "s" * 20_000, "tool_args": "a" * 2_000})
+    assert TOKEN[:6] not in fitted["description"] and fitted["description"].startswith("d" * 18_929)
