@@ -18,7 +18,7 @@ from pydantic.fields import FieldInfo
 
 from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
-from agent_postmortem.store.redact import cut
+from agent_postmortem.store.redact import CUT_CONTEXT, cut
 
 KEPT_AS_GIVEN = {"idempotency_key"}  # compared exactly as sent: never altered
 TRIMMED_FIRST = ("description", "stack_trace", "tool_args", "prompt_excerpt", "error_message", "impact")
@@ -80,6 +80,8 @@ def _key(key: Any) -> str:
 
 
 def _repr(value: Any, how: Callable[[Any], str]) -> str:
+    if isinstance(value, bytes | bytearray) and len(value) > 10 * MAX_ITEMS:  # a payload of megabytes: its start
+        return how(value[: 10 * MAX_ITEMS]) + "…"
     try:
         return how(value)
     except Exception:  # a __str__ or __repr__ that raises: the agent's object, not ours to fix
@@ -125,8 +127,11 @@ def fit(fields: dict[str, Any]) -> dict[str, Any]:
         limit = _limit(name)
         if value is None or isinstance(value, bool) or name in KEPT_AS_GIVEN or limit is None:
             continue
-        text = storable(as_text(value))
-        out[name] = cut(text, limit, keep_end=name == "stack_trace")
+        keep_end = name == "stack_trace"
+        text = as_text(value)
+        if len(text) > limit + 2 * CUT_CONTEXT:  # megabytes from the agent: made storable only around what is kept
+            text = text[-limit - 2 * CUT_CONTEXT :] if keep_end else text[: limit + 2 * CUT_CONTEXT]
+        out[name] = cut(storable(text), limit, keep_end=keep_end)
     for name in TRIMMED_FIRST:
         excess = sum(len(v.encode("utf-8")) for v in out.values() if isinstance(v, str)) - MAX_CAPTURE_BYTES
         if excess <= 0:
