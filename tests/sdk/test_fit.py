@@ -195,3 +195,28 @@ def test_a_payload_of_megabytes_is_fitted_without_holding_the_agent() -> None:
     assert fitted["tool_args"].startswith("b'\\x00\\xff") and len(fitted["tool_args"]) == 2_000
     assert fitted["error_message"] == "A" * 2_000
     assert fitted_nested["tool_args"].startswith('{"body": "b\'\\\\x00') and len(fitted_nested["tool_args"]) == 2_000
+
+
+@pytest.mark.parametrize(
+    ("tool_args", "secret"),
+    [
+        ([("password", "tuplepass99")], "tuplepass99"),  # form fields as pairs
+        ({"params": [["X-Api-Key", "9f8e7d6c5b4a"], ["q", "weather"]]}, "9f8e7d6c5b4a"),  # headers as pairs
+        ({"password": b"bytespass77"}, "bytespass77"),  # a value as bytes
+        ([("api_key", b"abc123def9")], "abc123def9"),
+        (str([("client_secret", b"zq81Kd9sLm")]), "zq81Kd9sLm"),  # the arguments' repr, as a string
+    ],
+)
+def test_credentials_in_pairs_or_as_bytes_are_redacted_from_captured_arguments(
+    tmp_path: Path, tool_args: object, secret: str
+) -> None:
+    """A credential as the second item of a pair (`[("password", "…")]`, how requests and httpx take form fields,
+    headers and query params) or written as bytes (`{"password": b"…"}`, stored as `"b'…'"`) was stored in clear:
+    the rules looked for a name followed by `:` or `=` and a value starting right after the quote."""
+    service: PostmortemService = make_service(tmp_path)
+    recorder = Recorder(service=lambda: service, wait_on_error=0)
+    recorder.capture(ValueError("login failed"), tool="http.post", tool_args=tool_args)
+    recorder.flush()
+    (summary,) = service.list_incidents().incidents
+    stored = service.get_incident(summary.id)
+    assert secret not in stored.model_dump_json() and "[REDACTED:password_pair]" in (stored.tool_args or "")
