@@ -72,6 +72,8 @@ class OpenAILLM:
     def _validate(self, content: str, finish: str | None, output: type[T]) -> T:
         if finish == "length":
             raise ValueError("the answer was cut off at the token limit (finish_reason=length)")
+        if "{" not in content:  # the decoder would only say "expected ident at line 1 column 2"
+            raise ValueError("the answer was empty" if not content.strip() else "the answer held no JSON object")
         return output.model_validate_json(extract_json(content))
 
     def _complete(self, messages: list[dict[str, Any]], name: str, schema: dict[str, Any]) -> tuple[str, str | None]:

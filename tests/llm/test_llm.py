@@ -114,6 +114,24 @@ def test_two_invalid_answers_raise_a_draft_error_that_never_quotes_the_answer(
     assert CANARY not in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("answers", "said"),
+    [(["I cannot help with that."] * 2, "the answer held no JSON object"), (["", " "], "the answer was empty")],
+    ids=["prose", "empty"],
+)
+def test_an_answer_with_no_json_says_so_to_the_model_and_the_user(
+    fake: FakeOpenAI, client: openai.OpenAI, answers: list[str], said: str
+) -> None:
+    """Prose or nothing at all from the model was reported as "(record): Invalid JSON: expected ident at line 1
+    column 2" (or "EOF while parsing a value"), in the repair request too: neither the user nor the model could tell
+    that no JSON had been given."""
+    for answer in answers:
+        fake.enqueue(answer)
+    with pytest.raises(DraftError, match=f"after one repair round \\({said}\\)$"):
+        draft(OpenAILLM(client, "fake"))
+    assert said in json.dumps(fake.requests[1]["messages"][-1])
+
+
 @pytest.mark.parametrize("content", [VALID[:120], VALID], ids=["truncated-json", "complete-json"])
 def test_an_answer_cut_off_at_the_token_limit_is_invalid_and_gets_a_repair_round(
     fake: FakeOpenAI, client: openai.OpenAI, content: str
