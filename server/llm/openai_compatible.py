@@ -13,7 +13,7 @@ from typing import Any
 import openai
 from pydantic import ValidationError
 
-from agent_postmortem.config import Settings
+from agent_postmortem.config import Settings, shown_url
 from agent_postmortem.errors import DraftError, LLMUnavailable
 from agent_postmortem.llm.answers import extract_json, problems, repair_request
 from agent_postmortem.llm.base import LLM, T
@@ -164,7 +164,7 @@ def _choose(settings: Settings, asked: bool) -> LLMChoice | None:
     """Asked for, or configured (an endpoint or a key): the endpoint at OPENAI_BASE_URL, else OpenAI's."""
     if not asked and not (settings.openai_base_url or settings.openai_api_key):
         return None
-    where = settings.openai_base_url or "OpenAI"
+    where = shown_url(settings.openai_base_url) if settings.openai_base_url else "OpenAI"
     return LLMChoice("openai", f"{settings.model or DEFAULT_MODEL} at {where}", low_quality=False)
 
 

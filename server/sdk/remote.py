@@ -9,13 +9,13 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from agent_postmortem.config import shown_url as shown
 from agent_postmortem.sdk.recorder import WORKER_NAME, CaptureNotStored
 from agent_postmortem.service.results import CaptureResult
 from agent_postmortem.store.models import IncidentCreate
@@ -35,13 +35,6 @@ class _QuietInRecorder(logging.Filter):
 
 for _name in CLIENT_LOGGERS:
     logging.getLogger(_name).addFilter(_QuietInRecorder())
-
-
-def shown(url: str) -> str:
-    """The URL as messages show it: without credentials in it (`user:password@`) or its query (`?token=`)."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return f"{parts.scheme}://{host}{parts.path}"
 
 
 class RemoteCaptureError(CaptureNotStored):

@@ -357,6 +357,14 @@ def test_choose_llm_auto_with_an_openai_base_url_picks_openai() -> None:
     assert "m at http://127.0.0.1:9/v1" in choice.describe
 
 
+def test_the_chosen_endpoint_is_described_without_the_credentials_its_url_carries() -> None:
+    """`postmortem demo` printed "LLM: gpt-4.1-mini at http://admin:S3cretPW@host/v1?api-key=..." to the terminal:
+    a proxy's URL with basic auth or a key in its query was shown whole."""
+    url = "https://admin:S3cretPW@llm.internal:4000/v1?api-key=QSECRET99"
+    choice = choose_llm(settings(OPENAI_BASE_URL=url, POSTMORTEM_MODEL="m"))
+    assert choice is not None and choice.describe == "m at https://llm.internal:4000/v1"
+
+
 def test_choose_llm_auto_with_nothing_configured_picks_nothing_not_the_bundled_model() -> None:
     assert choose_llm(settings()) is None  # the assistant writes it (mcp/draft.py), not the 135M model
 
