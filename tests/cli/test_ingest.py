@@ -37,6 +37,17 @@ def test_import_traces_reports_counts_and_a_second_import_finds_only_duplicates(
     assert hits[0]["title"] == "TimeoutError in flights.search"
 
 
+def test_a_dry_run_shows_titles_redacted_as_they_would_be_stored(runner: CliRunner, tmp_path: Path) -> None:
+    """`--dry-run` printed the titles it would capture raw: a token in the failed span's error type or tool name
+    reached the terminal (and `--json`), where the import itself stores it redacted."""
+    secret = "ghp_" + "T" * 36
+    leaky = tmp_path / "leaky.jsonl"
+    leaky.write_text(FIXTURE.read_text().replace('"flights.search"', f'"flights.search {secret}"'))
+    for extra in ([], ["--json"]):
+        dry = runner.invoke(app, ["import-traces", str(leaky), "--dry-run", *extra], catch_exceptions=False)
+        assert dry.exit_code == 0 and secret not in dry.stdout and "[REDACTED:github_token]" in dry.stdout, dry.stdout
+
+
 def test_a_malformed_trace_file_is_one_clear_line_and_exit_2(runner: CliRunner, tmp_path: Path) -> None:
     bad = tmp_path / "traces.jsonl"
     bad.write_text('{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "00f067aa0ba902b7"}]}]}]}\n')
