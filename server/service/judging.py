@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TIME_LIMIT = 10.0
 REWRITES_PER_LIMIT = 3  # one text's or document's rewrites together may take this many single time limits
-REST_AFTER_SILENCE = 60.0  # seconds a model that let a category's time limit pass is not asked again
+REST_AFTER_FAILURE = 60.0  # seconds a model that failed a category judgement (late, unreachable) is not asked
 
 
 class Judging:
@@ -47,7 +47,9 @@ class Judging:
         self.time_limit = time_limit
         self.nonce = nonce
         self.reader = reader
-        self._silent_until = 0.0  # a hung endpoint cost each capture the whole time limit: one, then a rest
+        self._silent_until = (
+            0.0  # a hung or down endpoint cost each capture its time limit or retries: one, then a rest
+        )
 
     def model(self) -> LLM | None:
         """The configured model, or None (also when it cannot be started: the rules decide then)."""
@@ -66,12 +68,11 @@ class Judging:
         if llm is None:
             return read
         if time.monotonic() < self._silent_until:
-            late = f"{llm.model} ({llm.backend}) let a judgement's {self.time_limit:g} s pass less than a minute ago"
-            return fallback(read, f"{late}, so it was not asked")
-        started = time.monotonic()
+            failed = f"{llm.model} ({llm.backend}) failed a judgement less than a minute ago"
+            return fallback(read, f"{failed}, so it was not asked")
         decision = with_model(capture, read, llm, nonce=self.nonce(), time_limit=self.time_limit)
-        if decision.source != "model" and time.monotonic() - started >= self.time_limit:
-            self._silent_until = time.monotonic() + REST_AFTER_SILENCE
+        if decision.source != "model":  # late, unreachable or no answer: asking at once again would cost as much
+            self._silent_until = time.monotonic() + REST_AFTER_FAILURE
         return decision
 
     def check_blameless(self, text: str) -> BlamelessReport:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent_postmortem.config import Settings
+from agent_postmortem.evals.replicas import free_port
 from agent_postmortem.sdk.recorder import Recorder
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.service.runtime import build_service
@@ -172,15 +173,19 @@ for n in range(4):
 """
 
 
-def test_a_hung_model_endpoint_costs_one_judgement_time_limit_and_no_capture(tmp_path: Path) -> None:
+@pytest.mark.parametrize("down", ["hung", "closed"])
+def test_a_hung_or_down_model_endpoint_costs_one_judgement_and_no_capture(tmp_path: Path, down: str) -> None:
     """With OPENAI_BASE_URL set and the endpoint hanging, each capture waited the whole POSTMORTEM_JUDGE_TIMEOUT
     for its category: an agent with four failures then ended with "3 capture(s) not stored before exit (waited
-    15 s)". After one judgement runs out of time, the model rests for a minute and the learned classifier decides."""
+    15 s)"; with the endpoint down, each capture spent the client's retries (1.5 s, past the watched call's wait)
+    and logged a warning. After one failed judgement the model rests for a minute and the learned classifier
+    decides."""
     home = tmp_path / "home"
     with FakeOpenAI() as hung:
         for _ in range(12):
             hung.enqueue('{"category": "tool_failure", "reason": "late"}', delay=60)
-        env = {"OPENAI_BASE_URL": hung.base_url, "OPENAI_API_KEY": "k", "POSTMORTEM_JUDGE_TIMEOUT": "4"}
+        url = hung.base_url if down == "hung" else f"http://127.0.0.1:{free_port()}/v1"
+        env = {"OPENAI_BASE_URL": url, "OPENAI_API_KEY": "k", "POSTMORTEM_JUDGE_TIMEOUT": "4"}
         started = time.monotonic()
         done = run_agent_script(tmp_path, FAILING_AGENT, POSTMORTEM_HOME=str(home), POSTMORTEM_LLM="auto", **env)
         took = time.monotonic() - started
@@ -189,6 +194,8 @@ def test_a_hung_model_endpoint_costs_one_judgement_time_limit_and_no_capture(tmp
     stored = [service.get_incident(s.id) for s in service.list_incidents().incidents]
     assert sorted(i.tool or "" for i in stored) == [f"tool-{n}" for n in range(4)]
     signals = sorted(i.category_signals[0] for i in stored)
-    assert sum("did not answer within 4 s" in s for s in signals) == 1, signals
-    assert sum("so it was not asked" in s for s in signals) == 3, signals
+    failed = "did not answer within 4 s" if down == "hung" else "gave no usable answer (LLMUnavailable)"
+    assert sum(failed in s for s in signals) == 1, signals
+    assert sum("failed a judgement less than a minute ago, so it was not asked" in s for s in signals) == 3, signals
     assert took < 4 * 4, took  # one time limit, not one per capture
+    assert done.stderr.count("no usable category") <= 1, done.stderr  # one warning, not one per capture
