@@ -18,7 +18,7 @@ from pydantic.fields import FieldInfo
 
 from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
-from agent_postmortem.store.redact import CUT_CONTEXT, cut
+from agent_postmortem.store.redact import CUT_MARGIN, cut
 
 KEPT_AS_GIVEN = {"idempotency_key"}  # compared exactly as sent: never altered
 TRIMMED_FIRST = ("description", "stack_trace", "tool_args", "prompt_excerpt", "error_message", "impact")
@@ -129,8 +129,8 @@ def fit(fields: dict[str, Any]) -> dict[str, Any]:
             continue
         keep_end = name == "stack_trace"
         text = as_text(value)
-        if len(text) > limit + 2 * CUT_CONTEXT:  # megabytes from the agent: made storable only around what is kept
-            text = text[-limit - 2 * CUT_CONTEXT :] if keep_end else text[: limit + 2 * CUT_CONTEXT]
+        if len(text) > limit + CUT_MARGIN:  # megabytes from the agent: made storable only around what is kept
+            text = text[-limit - CUT_MARGIN :] if keep_end else text[: limit + CUT_MARGIN]
         out[name] = cut(storable(text), limit, keep_end=keep_end)
     for name in TRIMMED_FIRST:
         excess = sum(len(v.encode("utf-8")) for v in out.values() if isinstance(v, str)) - MAX_CAPTURE_BYTES

@@ -186,9 +186,9 @@ def test_trimming_a_capture_to_its_total_never_splits_a_secret() -> None:
 def test_a_payload_of_megabytes_is_fitted_without_holding_the_agent() -> None:
     """A 40 MB binary payload as tool arguments took 0.9 s of the agent's own thread (its whole `repr`, then every
     byte escaped) to keep 2,000 characters; a 50 MB message was escaped whole too."""
-    payload = b"\x00\xff" * 20_000_000
+    payload, message = b"\x00\xff" * 20_000_000, "A" * 50_000_000 + "\x00"
     started = time.perf_counter()
-    fitted = fit({"title": "t", "tool_args": payload, "error_message": "A" * 50_000_000 + "\x00"})
+    fitted = fit({"title": "t", "tool_args": payload, "error_message": message})
     fitted_nested = fit({"title": "t", "tool_args": {"body": payload}})
     took = time.perf_counter() - started
     assert took < 0.2, took
@@ -220,3 +220,12 @@ def test_credentials_in_pairs_or_as_bytes_are_redacted_from_captured_arguments(
     (summary,) = service.list_incidents().incidents
     stored = service.get_incident(summary.id)
     assert secret not in stored.model_dump_json() and "[REDACTED:password_pair]" in (stored.tool_args or "")
+
+
+def test_a_field_that_is_one_long_secret_keeps_its_placeholder_and_the_capture() -> None:
+    """A title that is all one private key, longer than the title's 200 characters: left out whole, it left an empty
+    title and the capture was refused; it is the placeholder redaction would have written."""
+    key = "-----BEGIN RSA PRIVATE KEY-----\n" + "MIIEowIBAAKCAQEA7" * 30 + "\n-----END RSA PRIVATE KEY-----"
+    fitted = fit({"title": key, "stack_trace": key * 40})
+    assert fitted["title"] == "[REDACTED:private_key]" and fitted["stack_trace"].startswith("-----BEGIN")
+    IncidentCreate.model_validate(fitted)
