@@ -183,6 +183,14 @@ HTTP_SCHEMES = ("http", "https")
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgres")
 
 
+def shown_url(url: str) -> str:
+    """A URL as messages show it: without the credentials it may carry (`user:password@`, a `?key=` query)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+
+
 def _url(value: str | None, name: str, schemes: tuple[str, ...]) -> str | None:
     """A URL setting, refused at once when no client could use it (`localhost:5432/db` without its scheme was an
     "unexpected ArgumentError"; `pm:8000` was retried before it failed). The value is never repeated: a database

@@ -149,6 +149,32 @@ def redact_text(text: str) -> tuple[str, Counter[str]]:
     return result, counts
 
 
+CUT_CONTEXT = 400  # characters read on each side of a cut for a secret it would split
+LONGEST_KEY = 8_192  # a private key block can be this long: its header is looked for this far before a cut
+CUT_MARGIN = LONGEST_KEY + CUT_CONTEXT  # of a longer text, what a cut reads beyond `limit`
+
+
+def cut(text: str, limit: int, *, keep_end: bool = False) -> str:
+    """`text` cut to at most `limit` characters (its start, or its end when `keep_end`), never through a secret or a
+    personal datum: one the cut would split is left out whole. Cut first and redacted later, the part kept
+    (`ghp_Q7wErTy9UiOp2As`, the end of a key without its prefix) no longer matches any rule and was stored in clear."""
+    if len(text) <= limit:
+        return text
+    at = len(text) - max(limit, 0) if keep_end else max(limit, 0)
+    header = text.rfind("-----BEGIN", max(0, at - LONGEST_KEY), at)  # a key block the cut may be inside
+    low = max(0, at - CUT_CONTEXT) if header < 0 else max(0, min(header, at - CUT_CONTEXT))
+    high = at + (CUT_CONTEXT if header < 0 else CUT_MARGIN)  # far enough to see where that block ends
+    spans = [(start + low, end + low, kind) for start, end, kind, _ in _spans(text[low:high])]
+    moved, kind = True, ""
+    while moved:  # a span that ends where another starts: move past each one the cut falls in
+        moved = False
+        for start, end, kind_found in spans:
+            if start < at < end:
+                at, moved, kind = (end if keep_end else start), True, kind_found
+    kept = text[at:] if keep_end else text[:at]
+    return kept or PLACEHOLDER.format(kind)[:limit]  # all of it one secret: what redaction would have left
+
+
 def redact(text: str) -> str:
     return redact_text(text)[0]
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 # a value: anything but spaces, quotes, separators (ASCII, CJK and fullwidth ones) and an escaping backslash
 _V = r"(?:[^\s\"'`\\,;<>(){}\[\]\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff5b-\uff65]|\\(?![\\\"'/bfnrtu]))"
 _Q = r"(?:\\{0,3}[\"'`])?"  # an optional quote, itself maybe escaped
+_BYTES = r"(?:b\\{0,3}[\"'])?"  # a value written as Python bytes (`b'…'`), as an agent's arguments often hold one
 _PASSWORD_WORDS = (  # "password" in the languages agents most often log in; a word, not a generic key name
     r"password|passwd|pwd|passphrase|passwort|kennwort|contraseña|contrasena|mot[ _-]?de[ _-]?passe|senha|"
     r"wachtwoord|hasło|haslo|lösenord|losenord|salasana|heslo|jelszó|пароль|密码|密碼|パスワード|비밀번호|şifre|"
@@ -122,7 +123,13 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     (
         "password_pair",
         rf"(?i)(?:{_PASSWORD_WORDS}|{_SECRET_WORDS}){_Q}"  # the word ends a name: db_password, PGPASSWORD, "token"
-        rf"[ \t\u00a0\u3000]*(?:=|:|=>|：|＝)[ \t\u00a0\u3000]*{_Q}({_QUOTED}|{_V}{{6,}})",
+        rf"[ \t\u00a0\u3000]*(?:=|:|=>|：|＝)[ \t\u00a0\u3000]*{_Q}{_BYTES}({_QUOTED}|{_V}{{6,}})",
+        1,
+    ),
+    (  # a name and its value as a pair, as form fields, headers and query params are often passed: a tuple or a
+        "password_pair",  # two-item list (`[("api_key", "…")]`, `[["X-Api-Key", "…"]]`)
+        rf"(?i)[\[(][ \t]*\\{{0,3}}[\"'][\w.-]*?(?:{_PASSWORD_WORDS}|{_SECRET_WORDS})\\{{0,3}}[\"'][ \t]*,[ \t]*"
+        rf"b?\\{{0,3}}[\"']{_BYTES}([^\"'`\n\\]{{6,200}})(?:\\{{0,3}}[\"']){{1,2}}[ \t]*[\])]",
         1,
     ),
     (  # `pass` and `pw` as a whole name or after a separator (DB_PASS, "pw", not bypass), with more than letters

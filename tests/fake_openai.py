@@ -21,6 +21,7 @@ class Reply:
     delay: float = 0.0
     error: str = ""
     page: str = ""  # answered as it is, text/html with status 200 (a proxy's sign-in page, a wrong base URL)
+    raw: str = ""  # answered as it is, application/json with status 200 (a cut-off body, a completion of another shape)
 
 
 class FakeOpenAI:
@@ -44,11 +45,12 @@ class FakeOpenAI:
         delay: float = 0.0,
         error: str = "",
         page: str = "",
+        raw: str = "",
     ) -> None:
         """Script the next reply: `content` with `finish_reason`, or an error `status` (with message `error`), or
-        an HTML `page`, after `delay` seconds."""
+        an HTML `page`, or a `raw` body said to be JSON, after `delay` seconds."""
         with self._lock:
-            self._replies.append(Reply(content, finish_reason, status, delay, error, page))
+            self._replies.append(Reply(content, finish_reason, status, delay, error, page, raw))
 
     def close(self) -> None:
         self._closing.set()  # wakes any handler still sleeping in a delay
@@ -62,7 +64,7 @@ class FakeOpenAI:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any] | str]:
+    def _answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any] | str | bytes]:
         with self._lock:
             self.requests.append(body)
             reply = self._replies.popleft() if self._replies else Reply(status=599)
@@ -75,6 +77,8 @@ class FakeOpenAI:
             return reply.status, {"error": {"message": message, "type": "fake_error", "param": None, "code": None}}
         if reply.page:
             return 200, reply.page
+        if reply.raw:
+            return 200, reply.raw.encode()
         return 200, _completion(body.get("model", "fake"), reply.content, reply.finish_reason, len(self.requests))
 
 
@@ -107,9 +111,9 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 return
             self._send(*fake._answer(json.loads(raw)))
 
-        def _send(self, status: int, payload: dict[str, Any] | str) -> None:
+        def _send(self, status: int, payload: dict[str, Any] | str | bytes) -> None:
             html = isinstance(payload, str)
-            data = payload.encode() if html else json.dumps(payload).encode()
+            data = payload if isinstance(payload, bytes) else payload.encode() if html else json.dumps(payload).encode()
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "text/html" if html else "application/json")

@@ -57,10 +57,10 @@ def with_model(
     try:
         answer = within(time_limit, lambda: llm.parse(system=system, user=user, output=CategoryAnswer))
     except TooLate:
-        return _fallback(read, f"{who} did not answer within {time_limit:g} s")
+        return fallback(read, f"{who} did not answer within {time_limit:g} s")
     except Exception as e:  # noqa: BLE001 - any failure of the model leaves the learned classifier's decision
         logger.warning("the configured model gave no usable category; the learned classifier decides: %s", e)
-        return _fallback(read, f"{who} gave no usable answer ({type(e).__name__})")
+        return fallback(read, f"{who} gave no usable answer ({type(e).__name__})")
     chosen = Category(answer.category)
     reason = " ".join(answer.reason.split())
     said = f"the configured model {who} reads {chosen.value}: {reason}"
@@ -72,6 +72,7 @@ def with_model(
     return CategoryDecision(chosen, 1.0, [said, dissent, *read.signals], check, "model")
 
 
-def _fallback(read: CategoryDecision, why: str) -> CategoryDecision:
+def fallback(read: CategoryDecision, why: str) -> CategoryDecision:
+    """The learned classifier's `read`, with the reason the model's category is not used first among its signals."""
     note = f"{why}: the learned classifier decides"
     return CategoryDecision(read.category, read.confidence, [note, *read.signals], read.check, read.source)

@@ -171,12 +171,13 @@ def import_traces(
     from agent_postmortem.ingest.otlp_file import read_files
     from agent_postmortem.ingest.traces import import_traces, plan_traces
     from agent_postmortem.store.models import utcnow
+    from agent_postmortem.store.redact import redact
 
     with user_errors():
         traces = group_traces(read_files(paths))
         if dry_run:
             found, result = plan_traces(traces, now=utcnow())
-            result.titles = [f.incident.title for f in found]
+            result.titles = [redact(f.incident.title) for f in found]  # as they would be stored
         else:
             result = import_traces(service(), traces)
     if not emit(result, as_json):

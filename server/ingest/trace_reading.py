@@ -12,6 +12,7 @@ from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.otlp import Span, to_datetime
 from agent_postmortem.store.models import IncidentCreate, TimelineEventCreate
 from agent_postmortem.store.models.fields import fit
+from agent_postmortem.store.redact import cut
 
 MAX_EVENTS = 60  # timeline entries per trace; the failure's path is always kept
 AGENT_OPS = {"invoke_agent", "create_agent", "invoke_workflow"}
@@ -45,8 +46,8 @@ def trace_incident(trace_id: str, spans: list[Span]) -> TraceIncident:
         "title": f"{error_type or 'Error'} in {where}"[:200],
         "description": _description(trace_id, spans, failed, path),
         "error_type": (error_type or "")[:200] or None,
-        "error_message": (message or "")[:2_000] or None,
-        "stack_trace": stack[-20_000:] if stack else None,
+        "error_message": cut(message or "", 2_000) or None,
+        "stack_trace": cut(stack, 20_000, keep_end=True) if stack else None,
         "agent": _short(agent),
         "tool": _short(tool),
         "tool_args": _text(failed.attributes.get("gen_ai.tool.call.arguments"), 2_000) or None,
@@ -119,7 +120,7 @@ def _prompt(model_span: Span | None, path: list[Span]) -> str | None:
     for span in [*([model_span] if model_span else []), *path]:
         text = _last_message(span.attributes.get("gen_ai.input.messages"), role="user")
         if text:
-            return text[:2_000]
+            return cut(text, 2_000)
     return None
 
 
@@ -169,8 +170,8 @@ def _description(trace_id: str, spans: list[Span], failed: Span, path: list[Span
         lines.append(f"Tool result: {_text(result, 2_000)}")
     answer = _last_message((_model_call(spans, failed) or failed).attributes.get("gen_ai.output.messages"))
     if answer:
-        lines.append(f"Last model output: {answer[:2_000]}")
-    return "\n".join(lines)[:20_000]
+        lines.append(f"Last model output: {cut(answer, 2_000)}")
+    return cut("\n".join(lines), 20_000)
 
 
 def span_timeline(spans: list[Span], by_id: dict[str, Span], *, keep: set[str]) -> list[TimelineEventCreate]:
@@ -221,7 +222,7 @@ def _text(value: Any, limit: int) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else cut(text, limit - 1) + "…"
 
 
 def _short(value: Any) -> str | None:

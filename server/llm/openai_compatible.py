@@ -13,7 +13,7 @@ from typing import Any
 import openai
 from pydantic import ValidationError
 
-from agent_postmortem.config import Settings
+from agent_postmortem.config import Settings, shown_url
 from agent_postmortem.errors import DraftError, LLMUnavailable
 from agent_postmortem.llm.answers import extract_json, problems, repair_request
 from agent_postmortem.llm.base import LLM, T
@@ -72,6 +72,8 @@ class OpenAILLM:
     def _validate(self, content: str, finish: str | None, output: type[T]) -> T:
         if finish == "length":
             raise ValueError("the answer was cut off at the token limit (finish_reason=length)")
+        if "{" not in content:  # the decoder would only say "expected ident at line 1 column 2"
+            raise ValueError("the answer was empty" if not content.strip() else "the answer held no JSON object")
         return output.model_validate_json(extract_json(content))
 
     def _complete(self, messages: list[dict[str, Any]], name: str, schema: dict[str, Any]) -> tuple[str, str | None]:
@@ -125,19 +127,34 @@ class OpenAILLM:
             raise LLMUnavailable("the LLM endpoint rejected the API key; check OPENAI_API_KEY") from None
         except openai.APIStatusError as e:
             raise LLMUnavailable(f"the LLM endpoint answered HTTP {e.status_code} (model {self.model})") from None
-        if not isinstance(getattr(completion, "choices", None), list):  # a proxy's HTML page, some other JSON
-            raise LLMUnavailable(
-                f"the LLM endpoint did not answer with a chat completion (model {self.model}); check OPENAI_BASE_URL "
-                "(an OpenAI-compatible server's usually ends in /v1)"
-            )
-        if not completion.choices:
+        except (json.JSONDecodeError, UnicodeDecodeError):  # a body that is not JSON (cut off, a page sent as JSON)
+            raise self._not_a_completion() from None
+        return self._answer_of(completion)
+
+    def _answer_of(self, completion: object) -> tuple[str, str | None]:
+        """The first choice's text and finish reason, from a body the client did not validate (any JSON)."""
+        choices = getattr(completion, "choices", None)
+        if not isinstance(choices, list):  # a proxy's HTML page, some other JSON
+            raise self._not_a_completion()
+        if not choices:
             raise DraftError("the LLM endpoint returned no choices")
-        choice = completion.choices[0]
-        if getattr(choice.message, "refusal", None):
+        choice = choices[0]
+        message = getattr(choice, "message", None)
+        content = getattr(message, "content", 0)  # a message without content is no answer: 0 is refused below
+        finish = getattr(choice, "finish_reason", None)
+        if not isinstance(content, str | None) or not isinstance(finish, str | None):  # a choice of another shape
+            raise self._not_a_completion()
+        if getattr(message, "refusal", None):
             raise DraftError("the model refused to write the analysis")
-        if choice.finish_reason == "content_filter":  # an empty or partial answer: a repair round would meet it again
+        if finish == "content_filter":  # an empty or partial answer: a repair round would meet it again
             raise DraftError("the endpoint's content filter stopped the model's answer; nothing was stored")
-        return choice.message.content or "", choice.finish_reason
+        return content or "", finish
+
+    def _not_a_completion(self) -> LLMUnavailable:
+        return LLMUnavailable(
+            f"the LLM endpoint did not answer with a chat completion (model {self.model}); check OPENAI_BASE_URL "
+            "(an OpenAI-compatible server's usually ends in /v1)"
+        )
 
 
 DEFAULT_MODEL = "gpt-4.1-mini"
@@ -147,7 +164,7 @@ def _choose(settings: Settings, asked: bool) -> LLMChoice | None:
     """Asked for, or configured (an endpoint or a key): the endpoint at OPENAI_BASE_URL, else OpenAI's."""
     if not asked and not (settings.openai_base_url or settings.openai_api_key):
         return None
-    where = settings.openai_base_url or "OpenAI"
+    where = shown_url(settings.openai_base_url) if settings.openai_base_url else "OpenAI"
     return LLMChoice("openai", f"{settings.model or DEFAULT_MODEL} at {where}", low_quality=False)
 
 

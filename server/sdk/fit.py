@@ -18,6 +18,7 @@ from pydantic.fields import FieldInfo
 
 from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
+from agent_postmortem.store.redact import CUT_MARGIN, cut
 
 KEPT_AS_GIVEN = {"idempotency_key"}  # compared exactly as sent: never altered
 TRIMMED_FIRST = ("description", "stack_trace", "tool_args", "prompt_excerpt", "error_message", "impact")
@@ -51,7 +52,7 @@ def _plain(value: Any, *, depth: int, seen: set[int]) -> Any:
     """`value` as what JSON can hold: containers walked (a container inside itself is "<cycle>"), dates as ISO
     8601, anything else as its `repr`."""
     if isinstance(value, str):
-        return value if len(value) <= 10 * MAX_ITEMS else value[: 10 * MAX_ITEMS] + "…"
+        return value if len(value) <= 10 * MAX_ITEMS else cut(value, 10 * MAX_ITEMS) + "…"
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, datetime | date | time):
@@ -79,6 +80,8 @@ def _key(key: Any) -> str:
 
 
 def _repr(value: Any, how: Callable[[Any], str]) -> str:
+    if isinstance(value, bytes | bytearray) and len(value) > 10 * MAX_ITEMS:  # a payload of megabytes: its start
+        return how(value[: 10 * MAX_ITEMS]) + "…"
     try:
         return how(value)
     except Exception:  # a __str__ or __repr__ that raises: the agent's object, not ours to fix
@@ -124,8 +127,11 @@ def fit(fields: dict[str, Any]) -> dict[str, Any]:
         limit = _limit(name)
         if value is None or isinstance(value, bool) or name in KEPT_AS_GIVEN or limit is None:
             continue
-        text = storable(as_text(value))
-        out[name] = text[-limit:] if name == "stack_trace" else text[:limit]
+        keep_end = name == "stack_trace"
+        text = as_text(value)
+        if len(text) > limit + CUT_MARGIN:  # megabytes from the agent: made storable only around what is kept
+            text = text[-limit - CUT_MARGIN :] if keep_end else text[: limit + CUT_MARGIN]
+        out[name] = cut(storable(text), limit, keep_end=keep_end)
     for name in TRIMMED_FIRST:
         excess = sum(len(v.encode("utf-8")) for v in out.values() if isinstance(v, str)) - MAX_CAPTURE_BYTES
         if excess <= 0:
@@ -137,7 +143,9 @@ def fit(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _trimmed(text: str, excess: int, *, keep_end: bool) -> str:
-    """`text` shorter by at least `excess` UTF-8 bytes, from its start when `keep_end`, never splitting a character."""
+    """`text` shorter by at least `excess` UTF-8 bytes, from its start when `keep_end`, never splitting a character
+    nor a secret."""
     data = text.encode("utf-8")
     kept = max(0, len(data) - excess)
-    return (data[len(data) - kept :] if keep_end else data[:kept]).decode("utf-8", "ignore")
+    fits = (data[len(data) - kept :] if keep_end else data[:kept]).decode("utf-8", "ignore")
+    return cut(text, len(fits), keep_end=keep_end)

@@ -150,9 +150,13 @@ def local_service() -> "PostmortemService":
     """The process' service on the local store that the environment names (POSTMORTEM_HOME, _TEAM, _DATABASE_URL),
     built once and shared by every recorder that captures there."""
     from agent_postmortem.config import Settings
+    from agent_postmortem.errors import PostmortemError
     from agent_postmortem.service.runtime import build_service
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as e:  # a setting the environment got wrong: its rule (never its value) is the one line to log
+        raise PostmortemError(f"{e}; fix it in the agent's environment") from None
     key = (str(settings.home), settings.team, settings.database_url or "")
     with _service_lock:
         if key not in _services:

@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     from agent_postmortem.service.results import CaptureResult
 
 
+WORKER_NAME = "postmortem-recorder"  # the recorder's background thread
+
+
 class CaptureNotStored(RuntimeError):
     """A capture the service refused or could not store, for a reason it has put in words (logged as one line)."""
 
@@ -230,7 +233,7 @@ class Recorder:
                 flush_at_exit(self)
                 self._hooked = True
             if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._drain, name="postmortem-recorder", daemon=True)
+                self._worker = threading.Thread(target=self._drain, name=WORKER_NAME, daemon=True)
                 self._worker.start()
 
     def _next(self) -> IncidentCreate | None:

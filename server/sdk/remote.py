@@ -15,12 +15,26 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from agent_postmortem.sdk.recorder import CaptureNotStored
+from agent_postmortem.config import shown_url as shown
+from agent_postmortem.sdk.recorder import WORKER_NAME, CaptureNotStored
 from agent_postmortem.service.results import CaptureResult
 from agent_postmortem.store.models import IncidentCreate
 
 logger = logging.getLogger(__name__)
 RETRY_DELAYS = (0.5, 2.0, 5.0)  # seconds before each retry: rides out a server restart, not an outage
+CLIENT_LOGGERS = ("mcp.client.streamable_http", "mcp.client.session", "mcp.client.client")
+
+
+class _QuietInRecorder(logging.Filter):
+    """The MCP client's own logs in the recorder's thread are dropped: for a server answering junk they were a
+    traceback per attempt, quoting the answer, where the recorder says in one line what happened to the capture."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != WORKER_NAME
+
+
+for _name in CLIENT_LOGGERS:
+    logging.getLogger(_name).addFilter(_QuietInRecorder())
 
 
 class RemoteCaptureError(CaptureNotStored):
@@ -46,7 +60,7 @@ class RemoteService:
         self.sleep = sleep
 
     def __repr__(self) -> str:  # never show the token
-        return f"RemoteService({self.url!r})"
+        return f"RemoteService({shown(self.url)!r})"
 
     def capture_incident(self, data: IncidentCreate) -> CaptureResult:
         """Send one capture, retrying transient failures with the same idempotency key."""
@@ -63,9 +77,9 @@ class RemoteService:
             except Exception as e:  # connection refused, timeouts, 5xx: the same key makes the retry safe
                 if delay is None:
                     raise RemoteCaptureError(
-                        f"{self.url} unreachable after {attempt + 1} attempts ({_reason(e)})"
+                        f"{shown(self.url)} unreachable after {attempt + 1} attempts ({_reason(e)})"
                     ) from e
-                logger.info("postmortem: %s failed (%s); retrying in %.1f s", self.url, _reason(e), delay)
+                logger.info("postmortem: %s failed (%s); retrying in %.1f s", shown(self.url), _reason(e), delay)
                 self.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -87,13 +101,13 @@ class RemoteService:
         except Exception:
             if 401 in statuses or 403 in statuses:
                 raise RemoteCaptureError(
-                    f"{self.url} refused the token (HTTP {statuses[-1]}); set POSTMORTEM_TOKEN to the server's "
+                    f"{shown(self.url)} refused the token (HTTP {statuses[-1]}); set POSTMORTEM_TOKEN to the server's "
                     "POSTMORTEM_HTTP_TOKEN"
                 ) from None
             raise
         if result.is_error:
             text = getattr(result.content[0], "text", "") if result.content else ""
-            raise RemoteCaptureError(f"{self.url} rejected the capture: {text[:500]}")
+            raise RemoteCaptureError(f"{shown(self.url)} rejected the capture: {text[:500]}")
         return CaptureResult.model_validate(result.structured_content)
 
 
@@ -101,4 +115,5 @@ def _reason(error: BaseException) -> str:
     """The innermost cause of an (often grouped) transport error, as a short phrase."""
     while isinstance(error, BaseExceptionGroup) and error.exceptions:
         error = error.exceptions[0]
-    return f"{type(error).__name__}: {error}"[:200]
+    first_line = str(error).strip().partition("\n")[0]  # a validation error goes on to quote what it read
+    return f"{type(error).__name__}: {first_line}"[:200]

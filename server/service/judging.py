@@ -10,11 +10,12 @@ user, and an assistant that knows the category passes it). POSTMORTEM_JUDGE_TIME
 """
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from agent_postmortem.analysis.blameless import BlamelessReport, Finding, check_blameless, check_parts
-from agent_postmortem.analysis.category_llm import with_model
+from agent_postmortem.analysis.category_llm import fallback, with_model
 from agent_postmortem.analysis.classify import CategoryDecision
 from agent_postmortem.errors import LLMUnavailable, NothingToCheck
 from agent_postmortem.llm.base import LLM
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TIME_LIMIT = 10.0
 REWRITES_PER_LIMIT = 3  # one text's or document's rewrites together may take this many single time limits
+REST_AFTER_FAILURE = 60.0  # seconds a model that failed a category judgement (late, unreachable) is not asked
 
 
 class Judging:
@@ -45,6 +47,9 @@ class Judging:
         self.time_limit = time_limit
         self.nonce = nonce
         self.reader = reader
+        self._silent_until = (
+            0.0  # a hung or down endpoint cost each capture its time limit or retries: one, then a rest
+        )
 
     def model(self) -> LLM | None:
         """The configured model, or None (also when it cannot be started: the rules decide then)."""
@@ -62,7 +67,13 @@ class Judging:
         llm = self.model() if capture.category is None else None
         if llm is None:
             return read
-        return with_model(capture, read, llm, nonce=self.nonce(), time_limit=self.time_limit)
+        if time.monotonic() < self._silent_until:
+            failed = f"{llm.model} ({llm.backend}) failed a judgement less than a minute ago"
+            return fallback(read, f"{failed}, so it was not asked")
+        decision = with_model(capture, read, llm, nonce=self.nonce(), time_limit=self.time_limit)
+        if decision.source != "model":  # late, unreachable or no answer: asking at once again would cost as much
+            self._silent_until = time.monotonic() + REST_AFTER_FAILURE
+        return decision
 
     def check_blameless(self, text: str) -> BlamelessReport:
         """Blaming language in `text`, each finding rewritten by the model when there is one (else by the rules)."""

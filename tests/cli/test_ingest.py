@@ -79,6 +79,17 @@ def test_a_file_of_traces_without_their_failure_says_nothing_of_them_was_stored(
     assert "give every file of the export to one import-traces" in " ".join(first.stdout.split())
 
 
+def test_a_dry_run_shows_titles_redacted_as_they_would_be_stored(runner: CliRunner, tmp_path: Path) -> None:
+    """`--dry-run` printed the titles it would capture raw: a token in the failed span's error type or tool name
+    reached the terminal (and `--json`), where the import itself stores it redacted."""
+    secret = "ghp_" + "T" * 36
+    leaky = tmp_path / "leaky.jsonl"
+    leaky.write_text(FIXTURE.read_text().replace('"flights.search"', f'"flights.search {secret}"'))
+    for extra in ([], ["--json"]):
+        dry = runner.invoke(app, ["import-traces", str(leaky), "--dry-run", *extra], catch_exceptions=False)
+        assert dry.exit_code == 0 and secret not in dry.stdout and "[REDACTED:github_token]" in dry.stdout, dry.stdout
+
+
 def test_a_malformed_trace_file_is_one_clear_line_and_exit_2(runner: CliRunner, tmp_path: Path) -> None:
     bad = tmp_path / "traces.jsonl"
     bad.write_text('{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "00f067aa0ba902b7"}]}]}]}\n')

@@ -113,6 +113,26 @@ def test_secrets_in_span_attributes_are_redacted_before_storage(service: Postmor
     assert any("LIS" in e.description for e in stored.timeline)
 
 
+def test_a_secret_where_a_long_attribute_is_cut_is_not_stored_in_part(service: PostmortemService) -> None:
+    """A tool's arguments, exception message and stack trace longer than their fields were cut before redaction: a
+    token that straddled the cut lost its tail, matched no rule, and its first 30 characters were stored in clear."""
+    [request] = fixture_requests()[:1]
+    leaked = copy.deepcopy(request)
+    tool_span = leaked["resourceSpans"][0]["scopeSpans"][0]["spans"][2]
+    secret = "ghp_Q7wErTy9UiOp2AsDfGhJkLzXcVbNm1234567"
+    tool_span["attributes"][3]["value"]["stringValue"] = json.dumps({"note": "n" * 1_960 + " " + secret})
+    exception = tool_span["events"][0]["attributes"]
+    for attribute in exception:
+        if attribute["key"] == "exception.message":
+            attribute["value"]["stringValue"] = "m" * 1_975 + " " + secret + " and more"
+        if attribute["key"] == "exception.stacktrace":
+            attribute["value"]["stringValue"] = secret + "\n" + "  frame\n" * 2_499
+    result = import_traces(service, group_traces(parse_request(leaked)))
+    stored = service.get_incident(result.incident_ids[0]).model_dump_json()
+    assert secret[:10] not in stored and secret[-10:] not in stored
+    assert "n" * 1_000 in stored and "m" * 1_000 in stored  # what was around the secret is kept
+
+
 def test_a_long_trace_keeps_its_failure_path_within_the_timeline_cap() -> None:
     [request] = fixture_requests()[:1]
     spans = request["resourceSpans"][0]["scopeSpans"][0]["spans"]

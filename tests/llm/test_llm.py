@@ -114,6 +114,24 @@ def test_two_invalid_answers_raise_a_draft_error_that_never_quotes_the_answer(
     assert CANARY not in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("answers", "said"),
+    [(["I cannot help with that."] * 2, "the answer held no JSON object"), (["", " "], "the answer was empty")],
+    ids=["prose", "empty"],
+)
+def test_an_answer_with_no_json_says_so_to_the_model_and_the_user(
+    fake: FakeOpenAI, client: openai.OpenAI, answers: list[str], said: str
+) -> None:
+    """Prose or nothing at all from the model was reported as "(record): Invalid JSON: expected ident at line 1
+    column 2" (or "EOF while parsing a value"), in the repair request too: neither the user nor the model could tell
+    that no JSON had been given."""
+    for answer in answers:
+        fake.enqueue(answer)
+    with pytest.raises(DraftError, match=f"after one repair round \\({said}\\)$"):
+        draft(OpenAILLM(client, "fake"))
+    assert said in json.dumps(fake.requests[1]["messages"][-1])
+
+
 @pytest.mark.parametrize("content", [VALID[:120], VALID], ids=["truncated-json", "complete-json"])
 def test_an_answer_cut_off_at_the_token_limit_is_invalid_and_gets_a_repair_round(
     fake: FakeOpenAI, client: openai.OpenAI, content: str
@@ -169,6 +187,30 @@ def test_a_server_slower_than_the_client_timeout_raises_llm_unavailable_timed_ou
     with openai.OpenAI(base_url=fake.base_url, api_key="test", max_retries=0, timeout=0.3) as slow:
         with pytest.raises(LLMUnavailable, match="timed out"):
             draft(OpenAILLM(slow, "fake"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"id": "chatcmpl-1", "choices": [{"message": ',  # cut off mid-body
+        "<html><body>Sign in</body></html>",  # a proxy's page, sent as JSON
+        '{"choices": [1]}',
+        '{"choices": [null]}',
+        '{"choices": [{"message": "the analysis", "finish_reason": "stop"}]}',
+        '{"choices": [{"message": null, "finish_reason": "stop"}]}',
+        '{"choices": [{"message": {"content": 5}, "finish_reason": "stop"}]}',
+        '{"choices": [{"message": {"content": ["x"]}, "finish_reason": 7}]}',
+    ],
+)
+def test_a_body_that_is_not_a_chat_completion_raises_llm_unavailable_without_a_repair_round(
+    fake: FakeOpenAI, client: openai.OpenAI, body: str
+) -> None:
+    """A body that was not JSON ended the draft with the decoder's "Expecting value: line 1 column 38" (exit 2 from
+    the CLI, "Error executing tool" over MCP), and a completion of another shape with "unexpected AttributeError"."""
+    fake.enqueue(raw=body)
+    with pytest.raises(LLMUnavailable, match="did not answer with a chat completion .*OPENAI_BASE_URL"):
+        draft(OpenAILLM(client, "fake"))
+    assert len(fake.requests) == 1
 
 
 def test_a_closed_port_raises_llm_unavailable() -> None:
@@ -313,6 +355,14 @@ def test_choose_llm_auto_with_an_openai_base_url_picks_openai() -> None:
     assert choice is not None
     assert (choice.backend, choice.low_quality) == ("openai", False)
     assert "m at http://127.0.0.1:9/v1" in choice.describe
+
+
+def test_the_chosen_endpoint_is_described_without_the_credentials_its_url_carries() -> None:
+    """`postmortem demo` printed "LLM: gpt-4.1-mini at http://admin:S3cretPW@host/v1?api-key=..." to the terminal:
+    a proxy's URL with basic auth or a key in its query was shown whole."""
+    url = "https://admin:S3cretPW@llm.internal:4000/v1?api-key=QSECRET99"
+    choice = choose_llm(settings(OPENAI_BASE_URL=url, POSTMORTEM_MODEL="m"))
+    assert choice is not None and choice.describe == "m at https://llm.internal:4000/v1"
 
 
 def test_choose_llm_auto_with_nothing_configured_picks_nothing_not_the_bundled_model() -> None:

@@ -198,3 +198,34 @@ def test_a_pool_forked_while_the_parent_still_captures_stores_the_workers_failur
     env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none"}
     service = build_service(Settings.from_env(env))
     assert sum(i.occurrences for i in service.list_incidents(limit=50).incidents) == 3
+
+
+MISCONFIGURED_AGENT = r"""
+from agent_postmortem import Recorder
+
+recorder = Recorder(agent="misconfigured-bot", wait_on_error=0)
+for n in range(3):
+    recorder.capture(ValueError(f"failure {n}"), tool="crm.update")
+recorder.flush()
+print(recorder.failed)
+"""
+
+
+@pytest.mark.parametrize(
+    ("setting", "rule"),
+    [
+        ({"POSTMORTEM_LLM": "bogus"}, "POSTMORTEM_LLM must be one of"),
+        ({"POSTMORTEM_JUDGE_TIMEOUT": "ten"}, "POSTMORTEM_JUDGE_TIMEOUT must be a number of seconds"),
+        ({"OPENAI_BASE_URL": "llm.internal:8000/v1-secretpart"}, "OPENAI_BASE_URL must be a URL"),
+    ],
+)
+def test_a_wrong_setting_in_the_agents_environment_is_one_line_per_capture_not_a_traceback(
+    tmp_path: Path, setting: dict[str, str], rule: str
+) -> None:
+    """Each capture printed the store's 20-line traceback into the agent's log, as for an unexpected error, where
+    the setting's rule says all there is to fix."""
+    done = run_agent_script(tmp_path, MISCONFIGURED_AGENT, POSTMORTEM_HOME=str(tmp_path / "home"), **setting)
+    assert done.returncode == 0 and done.stdout.split() == ["3"], done.stderr[-2000:]
+    lines = done.stderr.splitlines()
+    assert len(lines) == 3 and all(line.startswith("postmortem: a capture was not stored: ") for line in lines), lines
+    assert rule in lines[0] and "Traceback" not in done.stderr and "secretpart" not in done.stderr

@@ -1,15 +1,20 @@
 """The agent SDK: failures are recorded through the capture path without ever blocking or breaking the agent."""
 
+import os
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from agent_postmortem.config import Settings
+from agent_postmortem.evals.replicas import free_port
 from agent_postmortem.sdk.recorder import Recorder
 from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.service.runtime import build_service
 from tests.factories import make_service
-from tests.processes import run_crashing_agent
+from tests.fake_openai import FakeOpenAI
+from tests.processes import run_agent_script, run_crashing_agent
 
 
 class Flights:
@@ -153,3 +158,44 @@ def test_a_home_that_cannot_store_is_one_line_on_the_agents_stderr_not_a_traceba
     [line] = [x for x in done.stderr.splitlines() if x.startswith("postmortem:")]
     assert line.startswith("postmortem: a capture was not stored: ")
     assert ("Not a directory" if damage == "home under a file" else "damaged") in line
+
+
+FAILING_AGENT = r"""
+from agent_postmortem import Recorder
+
+recorder = Recorder(agent="slow-judge-bot", wait_on_error=0)
+for n in range(4):
+    try:
+        with recorder.watching(tool=f"tool-{n}"):
+            raise ValueError(f"distinct failure {n} of tool-{n}")
+    except ValueError:
+        pass
+"""
+
+
+@pytest.mark.parametrize("down", ["hung", "closed"])
+def test_a_hung_or_down_model_endpoint_costs_one_judgement_and_no_capture(tmp_path: Path, down: str) -> None:
+    """With OPENAI_BASE_URL set and the endpoint hanging, each capture waited the whole POSTMORTEM_JUDGE_TIMEOUT
+    for its category: an agent with four failures then ended with "3 capture(s) not stored before exit (waited
+    15 s)"; with the endpoint down, each capture spent the client's retries (1.5 s, past the watched call's wait)
+    and logged a warning. After one failed judgement the model rests for a minute and the learned classifier
+    decides."""
+    home = tmp_path / "home"
+    with FakeOpenAI() as hung:
+        for _ in range(12):
+            hung.enqueue('{"category": "tool_failure", "reason": "late"}', delay=60)
+        url = hung.base_url if down == "hung" else f"http://127.0.0.1:{free_port()}/v1"
+        env = {"OPENAI_BASE_URL": url, "OPENAI_API_KEY": "k", "POSTMORTEM_JUDGE_TIMEOUT": "4"}
+        started = time.monotonic()
+        done = run_agent_script(tmp_path, FAILING_AGENT, POSTMORTEM_HOME=str(home), POSTMORTEM_LLM="auto", **env)
+        took = time.monotonic() - started
+    assert done.returncode == 0 and "not stored" not in done.stderr, done.stderr[-2000:]
+    service = build_service(Settings.from_env({**os.environ, "POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none"}))
+    stored = [service.get_incident(s.id) for s in service.list_incidents().incidents]
+    assert sorted(i.tool or "" for i in stored) == [f"tool-{n}" for n in range(4)]
+    signals = sorted(i.category_signals[0] for i in stored)
+    failed = "did not answer within 4 s" if down == "hung" else "gave no usable answer (LLMUnavailable)"
+    assert sum(failed in s for s in signals) == 1, signals
+    assert sum("failed a judgement less than a minute ago, so it was not asked" in s for s in signals) == 3, signals
+    assert took < 4 * 4, took  # one time limit, not one per capture
+    assert done.stderr.count("no usable category") <= 1, done.stderr  # one warning, not one per capture

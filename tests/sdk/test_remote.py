@@ -2,8 +2,11 @@
 the real MCP client and its token; retries carry the same idempotency key, failures never reach the agent."""
 
 import json
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -164,3 +167,42 @@ def test_a_url_the_client_could_never_send_to_is_refused_at_once(tmp_path: Path,
     seconds, message = done.stdout.split(" ", 1)
     assert float(seconds) < 1 and "must start with http:// or https://" in message and given not in message
     assert "Traceback" not in done.stderr
+
+
+class JunkHandler(BaseHTTPRequestHandler):
+    """Whatever is posted, a body that says it is JSON and is not (a proxy's error page, a cut-off answer)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b'{"jsonrpc": "2.0", "note": "S3cretInTheAnswer", "result": {'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_server_answering_junk_or_a_url_with_credentials_is_one_line_naming_neither(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A URL with a password in it (`http://user:password@host/mcp`, `?token=`) was printed whole in the line saying
+    the capture was not stored, and a server answering junk added the MCP client's traceback per attempt (eight),
+    quoting the answer, then a line that went on to the validation error's lines."""
+    junk = ThreadingHTTPServer(("127.0.0.1", 0), JunkHandler)
+    threading.Thread(target=junk.serve_forever, daemon=True).start()
+    url = f"http://admin:Passw0rdInUrl@127.0.0.1:{junk.server_address[1]}/mcp?token=TokenInQuery123"
+    try:
+        recorder = Recorder(service=lambda: RemoteService(url, token="t", retry_delays=(0.01,)))
+        recorder.capture(RuntimeError("boom"), tool="crm.update")
+        assert recorder.flush(timeout=60) and recorder.failed == 1
+    finally:
+        junk.shutdown()
+        junk.server_close()
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line.startswith(f"postmortem: a capture was not stored: http://127.0.0.1:{junk.server_address[1]}/mcp ")
+    assert "\n" not in line and "Traceback" not in caplog.text
+    for secret in ("Passw0rdInUrl", "TokenInQuery123", "S3cretInTheAnswer"):
+        assert secret not in caplog.text
