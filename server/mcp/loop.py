@@ -72,13 +72,16 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
         title: Annotated[str, Field(min_length=3, max_length=300), OPTIONAL] = "",
         by: By = "",
         clear_owner: Annotated[bool, Field(description="true unassigns the item (give no owner with it)")] = False,
+        clear_due: Annotated[bool, Field(description="true takes the due date off (give no due_at with it)")] = False,
     ) -> CallToolResult:
         """Change an action item's status (open, in_progress, completed; completed -> open reopens it), owner
-        (clear_owner=true unassigns it), priority, due date or title. Only the arguments given change; every change
-        is kept in the item's history."""
+        (clear_owner=true unassigns it), priority, due date (clear_due=true takes it off) or title. Only the
+        arguments given change; every change is kept in the item's history."""
         with tool_errors():
             if clear_owner and owner:
                 raise ToolError("Give owner to reassign the item or clear_owner=true to unassign it, not both.")
+            if clear_due and due_at:
+                raise ToolError("Give due_at to move the due date or clear_due=true to take it off, not both.")
             when(due_at, "due_at")
             due = ActionItemCreate.model_validate({"title": "due", "due_at": due_at or None}).due_at
             return structured(
@@ -88,7 +91,7 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
                     status=status,
                     owner="" if clear_owner else owner or None,  # "" unassigns, None leaves it
                     priority=priority,
-                    due_at=due,
+                    due_at="" if clear_due else due,  # "" takes the date off, None leaves it
                     title=title or None,
                 )
             )

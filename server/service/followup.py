@@ -56,7 +56,7 @@ class FollowUp:
 
     def update_action_item(self, /, action_id: str, *, by: str | None = None, **changes: Any) -> ActionItem:
         """Change the given fields (title, owner, priority, due_at, status); a field given as None is left as it is,
-        and `owner=""` unassigns the item."""
+        `owner=""` unassigns the item and `due_at=""` takes its due date off."""
         return self.actions.update(action_id, now=self.clock(), by=by, **changes)
 
     def list_action_items(self, /, *, limit: int = 50, offset: int = 0, **filters: Any) -> ActionItemList:

@@ -53,7 +53,7 @@ class ActionStore:
 
     def update(self, action_id: str, *, now: datetime, by: str | None = None, **changes: Any) -> ActionItem:
         """Apply the given (non-None) changes and record each one that changes something in the item's history;
-        `owner=""` takes the owner off (None, as for every field, leaves it as it is).
+        `owner=""` takes the owner off and `due_at=""` the due date (None, as for every field, leaves it as it is).
         The item as changed is validated by the model that creates items, and redacted, before anything is written.
         A compare-and-set: the row is written only if it is still as it was read, else read again and the changes
         worked out anew, so two clients completing an item at once record one `open -> completed`, not two."""

@@ -113,3 +113,30 @@ def test_an_empty_owner_unassigns_an_item_and_lists_the_unassigned(
     assert [i["id"] for i in unassigned] == ["AI-1"]
     stats = json.loads(runner.invoke(app, ["actions", "--stats", "--json"]).stdout)
     assert list(stats["by_owner"]) == ["(none)"]
+
+
+def test_an_empty_due_date_takes_the_date_off_an_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """`--item AI-1 --due ""` failed with pydantic's "Input should be a valid datetime or date, input is too short"
+    (exit 2): no interface could take a due date off."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+    assert runner.invoke(app, ["capture", "--title", "Fares API returned 429"]).exit_code == 0
+    added = runner.invoke(app, ["actions", "--incident", "INC-1", "--add", "Add backoff", "--due", "2026-12-15"])
+    assert added.exit_code == 0
+    done = runner.invoke(app, ["actions", "--item", "AI-1", "--due", "", "--by", "lee", "--json"])
+    assert done.exit_code == 0, done.output
+    item = json.loads(done.stdout)
+    last = item["history"][-1]
+    assert item["due_at"] is None and (last["field"], last["old"], last["new"], last["by"]) == (
+        "due_at",
+        "2026-12-15T23:59:59+00:00",
+        None,
+        "lee",
+    )
+    again = json.loads(runner.invoke(app, ["actions", "--item", "AI-1", "--due", "", "--json"]).stdout)
+    assert again["history"] == item["history"]  # no date already: nothing recorded
+    alone = runner.invoke(app, ["actions", "--due", ""])
+    assert alone.exit_code == 2 and "give the item to change" in alone.stderr

@@ -60,6 +60,24 @@ async def test_an_owner_given_by_mistake_is_taken_off_with_clear_owner(tmp_path:
     }
 
 
+async def test_a_due_date_is_taken_off_with_clear_due(tmp_path: Path) -> None:
+    """An empty due_at meant "no change", so no call could take a due date off an item."""
+    service = make_service(tmp_path)
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        item_id = service.add_action_item(incident_id, ActionItemCreate(title="Add backoff", due_at="2026-12-15")).id
+        kept = await client.call_tool("update_action_item", {"action_id": item_id, "due_at": "", "priority": "P0"})
+        both = await client.call_tool(
+            "update_action_item", {"action_id": item_id, "due_at": "2026-12-20", "clear_due": True}
+        )
+        cleared = await client.call_tool("update_action_item", {"action_id": item_id, "clear_due": True, "by": "lee"})
+    assert kept.structured_content["due_at"] == "2026-12-15T23:59:59Z"  # type: ignore[index]
+    assert both.is_error and "not both" in both.content[0].text  # type: ignore[union-attr]
+    assert cleared.structured_content["due_at"] is None  # type: ignore[index]
+    last = cleared.structured_content["history"][-1]  # type: ignore[index]
+    assert (last["field"], last["old"], last["new"], last["by"]) == ("due_at", "2026-12-15T23:59:59+00:00", None, "lee")
+
+
 @MODES
 async def test_learning_over_mcp_and_its_resources(tmp_path: Path, mode: str) -> None:
     service = make_service(tmp_path, llm=FakeLLM(draft()))

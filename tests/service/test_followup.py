@@ -89,6 +89,22 @@ def test_an_owner_given_by_mistake_can_be_taken_off_again(svc: PostmortemService
     assert [i.id for i in svc.list_action_items(owner="").items] == [item.id, "AI-2"]  # "" lists the unassigned
 
 
+def test_a_due_date_can_be_taken_off_again(svc: PostmortemService) -> None:
+    """`due_at=None` meant "no change" and an empty due date was refused: a date set by mistake could not be undone."""
+    incident = planner_timeout(svc)
+    item = svc.add_action_item(incident, ActionItemCreate(title="Add a deadline", due_at=FIXED_NOW - timedelta(days=1)))
+    assert svc.get_action_item(item.id).overdue
+    svc.update_action_item(item.id, due_at=None, priority="P0")  # not given: left as it is
+    assert svc.get_action_item(item.id).due_at is not None
+    svc.update_action_item(item.id, due_at="", by="lee")
+    now = svc.get_action_item(item.id)
+    last = now.history[-1]
+    assert now.due_at is None and not now.overdue and (last.field, last.new, last.by) == ("due_at", None, "lee")
+    svc.update_action_item(item.id, due_at=" ")  # already without a date: nothing recorded
+    assert len(svc.get_action_item(item.id).history) == len(now.history)
+    assert svc.list_action_items(overdue=True).items == []
+
+
 def test_completion_rates_per_owner_and_priority(svc: PostmortemService, clock: Clock) -> None:
     incident = planner_timeout(svc)
     due = FIXED_NOW + timedelta(days=1)
