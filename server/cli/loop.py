@@ -36,7 +36,8 @@ EXPORT_LIMIT = 10_000  # items an export prints when no --limit is given
 def actions(
     incident: str | None = None,
     owner: Annotated[
-        str | None, typer.Option(help='filter by owner; the owner to set (with --item, --add); "" for none')
+        str | None,
+        typer.Option(help='filter by owner (ignoring case); the owner to set (with --item, --add); "" for none'),
     ] = None,
     status: Annotated[str | None, choice(ACTION_STATUSES)] = None,
     overdue: bool = False,
@@ -75,6 +76,8 @@ def actions(
     elif not emit(result, as_json):
         out.print(_view(result) if add is None and item is None else item_view(result))
         more_note(getattr(result, "next_offset", None) if add is None and item is None else None, "action items")
+    if getattr(result, "empty_because", None) and not as_json:  # an empty table said nothing of why
+        err.print(result.empty_because, markup=False)
 
 
 def _check_target(*, add: str | None, item: str | None, **edits: str | None) -> None:

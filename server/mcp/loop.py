@@ -111,7 +111,8 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> CallToolResult:
-        """List action items by incident, owner or status; overdue=true keeps only open items past their due date."""
+        """List action items by incident, owner (matched ignoring case) or status; overdue=true keeps only open items
+        past their due date. An empty list says why in empty_because; total counts the matches on every page."""
         with tool_errors():
             return structured(
                 svc().list_action_items(

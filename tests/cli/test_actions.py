@@ -140,3 +140,30 @@ def test_an_empty_due_date_takes_the_date_off_an_item(
     assert again["history"] == item["history"]  # no date already: nothing recorded
     alone = runner.invoke(app, ["actions", "--due", ""])
     assert alone.exit_code == 2 and "give the item to change" in alone.stderr
+
+
+def test_an_empty_list_says_why_on_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object) -> None:
+    """`--overdue --status completed`, `--owner Platform` (stored: platform) and `--offset 1000` each printed an
+    empty table with no message."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+    assert runner.invoke(app, ["capture", "--title", "Fares API returned 429"]).exit_code == 0
+    for title in ("Add backoff", "Cap retries"):
+        added = runner.invoke(app, ["actions", "--incident", "INC-1", "--add", title, "--owner", "platform"])
+        assert added.exit_code == 0
+    found = runner.invoke(app, ["actions", "--owner", "Platform"])
+    assert found.exit_code == 0 and "Add backoff" in found.stdout and found.stderr == ""
+    for args, said in (
+        (["--overdue", "--status", "completed"], "overdue and completed cannot both hold"),
+        (
+            ["--owner", "platfrom"],
+            "no items owned by 'platfrom' (owners are matched ignoring case); owners: 'platform' has 2",
+        ),
+        (["--offset", "1000"], "offset 1000 is past the end: 2 action item(s) match (offsets 0 to 1)"),
+        (["--offset", "1000", "--export", "csv"], "offset 1000 is past the end"),
+    ):
+        listed = runner.invoke(app, ["actions", *args])
+        assert listed.exit_code == 0 and said in listed.stderr, (args, listed.stderr)
+    as_json = runner.invoke(app, ["actions", "--offset", "1000", "--json"])
+    assert as_json.stderr == "" and json.loads(as_json.stdout)["total"] == 2
