@@ -27,6 +27,7 @@ _EXPORTS = {
     "Settings": "agent_postmortem.config",
     "PostmortemError": "agent_postmortem.errors",
     "LLMUnavailable": "agent_postmortem.errors",
+    "LLMFailed": "agent_postmortem.errors",
     "NoModelConfigured": "agent_postmortem.errors",
     "DraftError": "agent_postmortem.errors",
     "LLM": "agent_postmortem.llm.base",
@@ -45,6 +46,7 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:  # what type checkers and editors see; at run time `__getattr__` imports each on first use
     from agent_postmortem.config import Settings as Settings
     from agent_postmortem.errors import DraftError as DraftError
+    from agent_postmortem.errors import LLMFailed as LLMFailed
     from agent_postmortem.errors import LLMUnavailable as LLMUnavailable
     from agent_postmortem.errors import NoModelConfigured as NoModelConfigured
     from agent_postmortem.errors import PostmortemError as PostmortemError

@@ -28,6 +28,7 @@ __all__ = [
     "IndexBusy",
     "InvalidId",
     "KnowledgeBaseUnavailable",
+    "LLMFailed",
     "LLMUnavailable",
     "NoModelConfigured",
     "NoteTooLong",
@@ -44,6 +45,11 @@ class PostmortemError(Exception):
 
 class LLMUnavailable(PostmortemError):
     """No LLM backend is configured or reachable."""
+
+
+class LLMFailed(LLMUnavailable):
+    """The configured model did not answer: its endpoint cannot be reached, timed out or failed (HTTP 5xx, 429).
+    Nothing in the settings is wrong; retry later. The endpoint refusing the settings (API key, model) is not this."""
 
 
 class NoModelConfigured(LLMUnavailable):

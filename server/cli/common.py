@@ -25,6 +25,7 @@ from agent_postmortem.errors import (
     IncidentNotFound,
     IndexBusy,
     InvalidId,
+    LLMFailed,
     PostmortemError,
     StoreError,
     is_storage_failure,
@@ -119,7 +120,7 @@ def user_errors() -> Iterator[None]:
         yield
     except (IncidentNotFound, ActionItemNotFound) as e:
         _fail(BAD_INPUT, f"{e}. List them with `postmortem list` or `postmortem actions`.")
-    except (DraftTimeout, DraftError) as e:  # the model ran out of time, or answered with no analysis: nothing to fix
+    except (DraftTimeout, DraftError, LLMFailed) as e:  # the model ran out of time, failed or answered no analysis
         _fail(FAILED, str(e))
     except IndexBusy as e:  # a server runs on this home: it keeps the index, and only it can rebuild it
         _fail(FAILED, f"{e}: stop the server on this home and run this again")

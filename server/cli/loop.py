@@ -36,13 +36,14 @@ EXPORT_LIMIT = 10_000  # items an export prints when no --limit is given
 def actions(
     incident: str | None = None,
     owner: Annotated[
-        str | None, typer.Option(help='filter by owner; the owner to set (with --item, --add); "" for none')
+        str | None,
+        typer.Option(help='filter by owner (ignoring case); the owner to set (with --item, --add); "" for none'),
     ] = None,
     status: Annotated[str | None, choice(ACTION_STATUSES)] = None,
     overdue: bool = False,
     add: Annotated[str | None, typer.Option(help="add an item with this title (needs --incident)")] = None,
     priority: Annotated[str | None, choice(PRIORITIES)] = None,
-    due: Annotated[str | None, typer.Option(help="due date, ISO 8601")] = None,
+    due: Annotated[str | None, typer.Option(help='due date, ISO 8601; "" takes it off (with --item)')] = None,
     title: Annotated[str | None, typer.Option(help="new title (with --item)")] = None,
     set_status: Annotated[str | None, choice(ACTION_STATUSES, help="the item's new status (with --item)")] = None,
     item: Annotated[str | None, typer.Option(help="the item id to update or show")] = None,
@@ -55,7 +56,7 @@ def actions(
 ) -> None:
     """List action items (by incident, owner, status, overdue); add one (--incident --add); show one with its
     history (--item) or change it (--item with --set-status/--owner/--priority/--due/--title; --owner "" unassigns
-    it, and lists the unassigned items without --item); --stats."""
+    it, and lists the unassigned items without --item; --due "" takes its due date off); --stats."""
     from agent_postmortem.cli.view import item_view
 
     changes = {"status": set_status, "owner": owner, "priority": priority, "title": title, "due_at": due}
@@ -75,6 +76,8 @@ def actions(
     elif not emit(result, as_json):
         out.print(_view(result) if add is None and item is None else item_view(result))
         more_note(getattr(result, "next_offset", None) if add is None and item is None else None, "action items")
+    if getattr(result, "empty_because", None) and not as_json:  # an empty table said nothing of why
+        err.print(result.empty_because, markup=False)
 
 
 def _check_target(*, add: str | None, item: str | None, **edits: str | None) -> None:
@@ -114,14 +117,16 @@ def _add(title: str, incident: str | None, *, by: str | None, **values: str | No
 
 
 def _change(item: str, *, by: str | None, changes: dict[str, str | None]) -> Any:
-    """Apply the given changes, validated like a new item; an empty `--owner ""` unassigns the item."""
+    """Apply the given changes, validated like a new item; an empty `--owner ""` unassigns the item and an empty
+    `--due ""` takes its due date off."""
     from agent_postmortem.store.models import ActionItemCreate
 
     values = {k: v for k, v in changes.items() if v is not None}
     checked = ActionItemCreate.model_validate({"title": "unchanged", **values})
     edits = {k: getattr(checked, k) for k in values}
-    if "owner" in edits and edits["owner"] is None:
-        edits["owner"] = ""  # the service's "no owner" (None there leaves the owner as it is)
+    for field in ("owner", "due_at"):
+        if field in edits and edits[field] is None:
+            edits[field] = ""  # the service's "none" (None there leaves the field as it is)
     return stored_service().update_action_item(item, by=by, **edits)
 
 

@@ -185,7 +185,8 @@ def draft(
 ) -> None:
     """Draft the 5 whys, root cause and action items with the configured model (docs/drafting.md): an
     OpenAI-compatible endpoint, or a GGUF on the embedded llama.cpp server. Without one it says how to configure one
-    (exit 2); a draft that runs past POSTMORTEM_DRAFT_TIMEOUT stops with nothing stored (exit 1)."""
+    (exit 2); a model that fails (endpoint unreachable, HTTP 5xx) or a draft that runs past POSTMORTEM_DRAFT_TIMEOUT
+    stops with nothing stored (exit 1)."""
     with user_errors():
         svc = stored_service()
         with stage_status(f"drafting {incident_id.strip().upper()}") as progress:

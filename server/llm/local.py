@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from agent_postmortem.config import Settings
-from agent_postmortem.errors import LLMUnavailable
+from agent_postmortem.errors import LLMFailed, LLMUnavailable
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.llm.registry import Backend, LLMChoice, time_limit
 
@@ -102,7 +102,7 @@ class LocalLlamaServer:
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.1)
-        raise LLMUnavailable("the local llama.cpp server did not become ready within 60 s")
+        raise LLMFailed("the local llama.cpp server did not become ready within 60 s")
 
 
 def model_path(settings: Settings) -> Path | None:

@@ -14,12 +14,13 @@ import openai
 from pydantic import ValidationError
 
 from agent_postmortem.config import Settings, shown_url
-from agent_postmortem.errors import DraftError, LLMUnavailable
+from agent_postmortem.errors import DraftError, LLMFailed, LLMUnavailable
 from agent_postmortem.llm.answers import extract_json, problems, repair_request
 from agent_postmortem.llm.base import LLM, T
 from agent_postmortem.llm.registry import Backend, LLMChoice, time_limit
 
 logger = logging.getLogger(__name__)
+TRANSIENT = (408, 409, 429)  # statuses below 500 that say "not now" rather than "not with these settings"
 
 
 def _about_response_format(error: Exception) -> bool:
@@ -120,13 +121,14 @@ class OpenAILLM:
         except openai.BadRequestError:
             raise
         except openai.APITimeoutError:
-            raise LLMUnavailable(f"the LLM endpoint timed out (model {self.model})") from None
+            raise LLMFailed(f"the LLM endpoint timed out (model {self.model})") from None
         except openai.APIConnectionError:
-            raise LLMUnavailable(f"cannot reach the LLM endpoint (model {self.model}); check OPENAI_BASE_URL") from None
+            raise LLMFailed(f"cannot reach the LLM endpoint (model {self.model}); check OPENAI_BASE_URL") from None
         except openai.AuthenticationError:
             raise LLMUnavailable("the LLM endpoint rejected the API key; check OPENAI_API_KEY") from None
         except openai.APIStatusError as e:
-            raise LLMUnavailable(f"the LLM endpoint answered HTTP {e.status_code} (model {self.model})") from None
+            failed = LLMFailed if e.status_code >= 500 or e.status_code in TRANSIENT else LLMUnavailable
+            raise failed(f"the LLM endpoint answered HTTP {e.status_code} (model {self.model})") from None
         except (json.JSONDecodeError, UnicodeDecodeError):  # a body that is not JSON (cut off, a page sent as JSON)
             raise self._not_a_completion() from None
         return self._answer_of(completion)

@@ -28,12 +28,31 @@ from agent_postmortem.mcp.common import (
     tool_errors,
     when,
 )
-from agent_postmortem.store.models import ActionItemCreate
+from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionItemCreate
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
 
 By = Annotated[Line, Field(description="who makes the change: kept in the item's history")]
+RECENT_CHANGES = 20  # the changes an update returns; get_action_item returns them all
+
+
+class UpdatedItem(ActionItem):
+    """An item as an update leaves it, with its latest changes only: an item edited for months answered each edit
+    with its whole history."""
+
+    history: list[ActionItemChange] = Field(default_factory=list, description="the latest changes, oldest first")
+    older_changes: int = Field(0, description="changes before those in history")
+    all_changes: str | None = Field(None, description="how to read every change, when some are left out here")
+
+
+def _latest(item: ActionItem) -> UpdatedItem:
+    older = max(0, len(item.history) - RECENT_CHANGES)
+    everything = f"get_action_item returns all {len(item.history)} changes of {item.id}" if older else None
+    latest = item.history[older:]
+    return UpdatedItem(
+        **item.model_dump(exclude={"history"}), history=latest, older_changes=older, all_changes=everything
+    )
 
 
 def register_loop_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:
@@ -72,26 +91,29 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
         title: Annotated[str, Field(min_length=3, max_length=300), OPTIONAL] = "",
         by: By = "",
         clear_owner: Annotated[bool, Field(description="true unassigns the item (give no owner with it)")] = False,
+        clear_due: Annotated[bool, Field(description="true takes the due date off (give no due_at with it)")] = False,
     ) -> CallToolResult:
         """Change an action item's status (open, in_progress, completed; completed -> open reopens it), owner
-        (clear_owner=true unassigns it), priority, due date or title. Only the arguments given change; every change
-        is kept in the item's history."""
+        (clear_owner=true unassigns it), priority, due date (clear_due=true takes it off) or title. Only the
+        arguments given change; every change is kept in the item's history. Returns the item with its latest 20
+        changes (older_changes counts the others; get_action_item returns them all)."""
         with tool_errors():
             if clear_owner and owner:
                 raise ToolError("Give owner to reassign the item or clear_owner=true to unassign it, not both.")
+            if clear_due and due_at:
+                raise ToolError("Give due_at to move the due date or clear_due=true to take it off, not both.")
             when(due_at, "due_at")
             due = ActionItemCreate.model_validate({"title": "due", "due_at": due_at or None}).due_at
-            return structured(
-                svc().update_action_item(
-                    action_id,
-                    by=by or None,
-                    status=status,
-                    owner="" if clear_owner else owner or None,  # "" unassigns, None leaves it
-                    priority=priority,
-                    due_at=due,
-                    title=title or None,
-                )
+            item = svc().update_action_item(
+                action_id,
+                by=by or None,
+                status=status,
+                owner="" if clear_owner else owner or None,  # "" unassigns, None leaves it
+                priority=priority,
+                due_at="" if clear_due else due,  # "" takes the date off, None leaves it
+                title=title or None,
             )
+            return structured(_latest(item))
 
     @mcp.tool(annotations=READ)
     def get_action_item(action_id: ActionId) -> CallToolResult:
@@ -108,7 +130,8 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> CallToolResult:
-        """List action items by incident, owner or status; overdue=true keeps only open items past their due date."""
+        """List action items by incident, owner (matched ignoring case) or status; overdue=true keeps only open items
+        past their due date. An empty list says why in empty_because; total counts the matches on every page."""
         with tool_errors():
             return structured(
                 svc().list_action_items(

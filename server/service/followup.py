@@ -56,7 +56,7 @@ class FollowUp:
 
     def update_action_item(self, /, action_id: str, *, by: str | None = None, **changes: Any) -> ActionItem:
         """Change the given fields (title, owner, priority, due_at, status); a field given as None is left as it is,
-        and `owner=""` unassigns the item."""
+        `owner=""` unassigns the item and `due_at=""` takes its due date off."""
         return self.actions.update(action_id, now=self.clock(), by=by, **changes)
 
     def list_action_items(self, /, *, limit: int = 50, offset: int = 0, **filters: Any) -> ActionItemList:
@@ -66,8 +66,37 @@ class FollowUp:
         total, completed = self.actions.completion(now=now, **filters)  # of every item the filters match, not the page
         rate = round(completed / total, 3) if total else None
         return ActionItemList(
-            items=page, offset=offset, next_offset=offset + limit if len(items) > limit else None, completion_rate=rate
+            items=page,
+            offset=offset,
+            next_offset=offset + limit if len(items) > limit else None,
+            completion_rate=rate,
+            total=total,
+            empty_because=None if page else self._why_empty(total, offset, filters),
         )
+
+    def _why_empty(self, total: int, offset: int, filters: dict[str, Any]) -> str:
+        """Why a page has no items, in words: filters that cannot both hold, an owner no item has (with the owners
+        there are), filters that match nothing (and how many items there are), or a page past the end."""
+        given = {k: v for k, v in filters.items() if v is not None and v is not False}
+        if given.get("overdue") and given.get("status") == "completed":
+            return (
+                "no action items match: overdue and completed cannot both hold (overdue: not completed by its due date)"
+            )
+        if total:
+            matching = f"{total} action item(s) match{_described(given)}"
+            return f"offset {offset} is past the end: {matching} (offsets 0 to {total - 1})"
+        in_all = self.actions.completion(now=self.clock())[0]
+        if not in_all:
+            return "there are no action items yet"
+        said = f"no action items match{_described(given)} ({in_all} in all)"
+        owner = given.get("owner")
+        if not owner or self.actions.completion(now=self.clock(), owner=owner)[0]:
+            return said
+        owners = self.actions.rates("owner", now=self.clock())
+        known = sorted(((n, o) for o, (n, _, _) in owners.items() if o != "(none)"), reverse=True)[:8]
+        listed = ", ".join(f"{o!r} has {n}" for n, o in known) or "no item has one"
+        alone = f"no items owned by {owner!r} (owners are matched ignoring case)"
+        return f"{alone}; owners: {listed}" if len(given) == 1 else f"{said}; {alone}; owners: {listed}"
 
     def action_item_stats(self, *, min_size: int = 3) -> ActionStats:
         """Completion overall, per owner, per priority and per recurring pattern."""
@@ -87,6 +116,19 @@ class FollowUp:
             by_priority=by_priority,
             by_pattern=by_pattern,
         )
+
+
+def _described(given: dict[str, Any]) -> str:
+    """The filters as words: ` incident INC-1, owner 'dana', status open, overdue`."""
+    words = []
+    for name, value in given.items():
+        if name == "owner":
+            words.append(f"owner {value!r}" if value.strip() else "no owner")
+        elif name == "overdue":
+            words.append("overdue")
+        else:
+            words.append(f"{name.removesuffix('_id')} {value}")
+    return " " + ", ".join(words) if words else ""
 
 
 def _tally(items: list[ActionItem]) -> tuple[int, int, int]:

@@ -70,6 +70,8 @@ class ActionItemList(BaseModel):
     offset: int
     next_offset: int | None
     completion_rate: float | None = Field(description="completed / all items matching the filters, on every page")
+    total: int = Field(0, description="items matching the filters, on every page")
+    empty_because: str | None = Field(None, description="why the page has no items, in words (None when it has)")
 
 
 class Stats(BaseModel):

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from agent_postmortem.store.models.fields import DueBy, Model, Short, When, clean_text
 from agent_postmortem.store.vocabulary import ActionStatus, Priority
@@ -14,11 +14,16 @@ def no_owner_if_blank(owner: str | None) -> str | None:
     return owner if owner and owner.strip() else None
 
 
+def no_date_if_blank(due: object) -> object:
+    """An empty (or blank) due date is no due date: how a change says "take the date off", where None leaves it."""
+    return None if isinstance(due, str) and not due.strip() else due
+
+
 class ActionItemCreate(Model):
     title: Annotated[str, Field(min_length=3, max_length=300), AfterValidator(clean_text)]
     owner: Annotated[Short | None, AfterValidator(no_owner_if_blank)] = None
     priority: Priority = "P1"
-    due_at: DueBy | None = None
+    due_at: Annotated[DueBy | None, BeforeValidator(no_date_if_blank)] = None
     status: ActionStatus = "open"
 
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, case, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, case, func, insert, literal, select, update
 
 from agent_postmortem.store.errors import ActionItemNotFound, StoreBusy
 from agent_postmortem.store.ids import action_pk, to_action_id
@@ -53,7 +53,7 @@ class ActionStore:
 
     def update(self, action_id: str, *, now: datetime, by: str | None = None, **changes: Any) -> ActionItem:
         """Apply the given (non-None) changes and record each one that changes something in the item's history;
-        `owner=""` takes the owner off (None, as for every field, leaves it as it is).
+        `owner=""` takes the owner off and `due_at=""` the due date (None, as for every field, leaves it as it is).
         The item as changed is validated by the model that creates items, and redacted, before anything is written.
         A compare-and-set: the row is written only if it is still as it was read, else read again and the changes
         worked out anew, so two clients completing an item at once record one `open -> completed`, not two."""
@@ -169,8 +169,9 @@ class ActionStore:
         conditions: list[ColumnElement[bool]] = []
         if incident_id is not None:
             conditions.append(cols.incident_pk == self.incidents.existing_pk(incident_id))
-        if owner is not None:  # "": the items without an owner
-            conditions.append(cols.owner == owner if owner.strip() else (cols.owner.is_(None) | (cols.owner == "")))
+        if owner is not None:  # "": the items without an owner; else matched ignoring case ("Platform" is "platform")
+            named = func.lower(cols.owner) == func.lower(literal(owner.strip()))
+            conditions.append(named if owner.strip() else (cols.owner.is_(None) | (cols.owner == "")))
         if status is not None:
             conditions.append(cols.status == status)
         if overdue:

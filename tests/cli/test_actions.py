@@ -114,3 +114,57 @@ def test_an_empty_owner_unassigns_an_item_and_lists_the_unassigned(
     assert [i["id"] for i in unassigned] == ["AI-1"]
     stats = json.loads(runner.invoke(app, ["actions", "--stats", "--json"]).stdout)
     assert list(stats["by_owner"]) == ["(none)"]
+
+
+def test_an_empty_due_date_takes_the_date_off_an_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """`--item AI-1 --due ""` failed with pydantic's "Input should be a valid datetime or date, input is too short"
+    (exit 2): no interface could take a due date off."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+    assert runner.invoke(app, ["capture", "--title", "Fares API returned 429"]).exit_code == 0
+    added = runner.invoke(app, ["actions", "--incident", "INC-1", "--add", "Add backoff", "--due", "2026-12-15"])
+    assert added.exit_code == 0
+    done = runner.invoke(app, ["actions", "--item", "AI-1", "--due", "", "--by", "lee", "--json"])
+    assert done.exit_code == 0, done.output
+    item = json.loads(done.stdout)
+    last = item["history"][-1]
+    assert item["due_at"] is None and (last["field"], last["old"], last["new"], last["by"]) == (
+        "due_at",
+        "2026-12-15T23:59:59+00:00",
+        None,
+        "lee",
+    )
+    again = json.loads(runner.invoke(app, ["actions", "--item", "AI-1", "--due", "", "--json"]).stdout)
+    assert again["history"] == item["history"]  # no date already: nothing recorded
+    alone = runner.invoke(app, ["actions", "--due", ""])
+    assert alone.exit_code == 2 and "give the item to change" in alone.stderr
+
+
+def test_an_empty_list_says_why_on_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object) -> None:
+    """`--overdue --status completed`, `--owner Platform` (stored: platform) and `--offset 1000` each printed an
+    empty table with no message."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+    assert runner.invoke(app, ["capture", "--title", "Fares API returned 429"]).exit_code == 0
+    for title in ("Add backoff", "Cap retries"):
+        added = runner.invoke(app, ["actions", "--incident", "INC-1", "--add", title, "--owner", "platform"])
+        assert added.exit_code == 0
+    found = runner.invoke(app, ["actions", "--owner", "Platform"])
+    assert found.exit_code == 0 and "Add backoff" in found.stdout and found.stderr == ""
+    for args, said in (
+        (["--overdue", "--status", "completed"], "overdue and completed cannot both hold"),
+        (
+            ["--owner", "platfrom"],
+            "no items owned by 'platfrom' (owners are matched ignoring case); owners: 'platform' has 2",
+        ),
+        (["--offset", "1000"], "offset 1000 is past the end: 2 action item(s) match (offsets 0 to 1)"),
+        (["--offset", "1000", "--export", "csv"], "offset 1000 is past the end"),
+    ):
+        listed = runner.invoke(app, ["actions", *args])
+        assert listed.exit_code == 0 and said in listed.stderr, (args, listed.stderr)
+    as_json = runner.invoke(app, ["actions", "--offset", "1000", "--json"])
+    assert as_json.stderr == "" and json.loads(as_json.stdout)["total"] == 2

@@ -3,6 +3,7 @@ is too slow, and what a draft by the bundled model says about itself."""
 
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -58,6 +59,28 @@ def test_a_draft_past_its_time_limit_exits_1_saying_what_timed_out_with_nothing_
     assert f"slow-model (openai) did not finish the draft of {incident_id} within 1.5 s; nothing was stored" in said
     assert "POSTMORTEM_DRAFT_TIMEOUT" in said and "Traceback" not in said
     assert service.get_incident(incident_id).analysis is None
+
+
+def test_an_endpoint_that_fails_or_cannot_be_reached_exits_1_not_2(tmp_path: Path, embedder: object) -> None:
+    """An endpoint answering HTTP 500, or a closed port, ended `draft` with exit 2 ("fix the input"), though
+    docs/drafting.md says 2 is no model configured and 1 the model failing: a script could not tell a retry from a
+    setting to fix. A key the endpoint refuses is a setting to fix, and stays 2."""
+    incident_id = capture(make_service(tmp_path, llm=None))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    with FakeOpenAI() as endpoint:
+        for _ in range(3):  # the first request and the client's retries
+            endpoint.enqueue(status=500)
+        env = {**NO_KEY, "POSTMORTEM_LLM": "openai", "OPENAI_API_KEY": "k", "OPENAI_BASE_URL": endpoint.base_url}
+        failing = postmortem("draft", incident_id, home=tmp_path, env=env)
+        endpoint.enqueue(status=401)
+        refused = postmortem("draft", incident_id, home=tmp_path, env=env)
+    unreachable = postmortem("draft", incident_id, home=tmp_path, env={**env, "OPENAI_BASE_URL": closed})
+    assert failing.returncode == 1 and failing.stderr.decode().startswith("error: the LLM endpoint answered HTTP 500")
+    assert unreachable.returncode == 1 and "cannot reach the LLM endpoint" in unreachable.stderr.decode()
+    assert refused.returncode == 2 and "rejected the API key" in refused.stderr.decode()
+    assert b"Traceback" not in failing.stderr + unreachable.stderr + refused.stderr
 
 
 def test_an_endpoint_that_answers_a_web_page_or_a_filtered_answer_is_one_clear_line_with_nothing_stored(

@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from agent_postmortem.config import Settings
-from agent_postmortem.errors import DraftError, LLMUnavailable
+from agent_postmortem.errors import DraftError, LLMFailed, LLMUnavailable
 from agent_postmortem.llm.answers import extract_json
 from agent_postmortem.llm.openai_compatible import OpenAILLM
 from agent_postmortem.llm.redacting import RedactingLLM
@@ -167,13 +167,23 @@ def test_http_400_to_json_schema_falls_back_to_json_object_with_the_schema_in_th
 
 
 @pytest.mark.parametrize("status", [500, 503, 429])
-def test_a_server_error_raises_llm_unavailable_naming_the_http_status(
+def test_a_server_error_raises_llm_failed_naming_the_http_status(
     fake: FakeOpenAI, client: openai.OpenAI, status: int
 ) -> None:
     fake.enqueue(status=status)
-    with pytest.raises(LLMUnavailable, match=f"HTTP {status}"):
+    with pytest.raises(LLMFailed, match=f"HTTP {status}"):  # an LLMUnavailable that is no setting to fix
         draft(OpenAILLM(client, "fake"))
     assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_an_endpoint_refusing_the_settings_raises_llm_unavailable_not_failed(
+    fake: FakeOpenAI, client: openai.OpenAI, status: int
+) -> None:
+    fake.enqueue(status=status)
+    with pytest.raises(LLMUnavailable) as raised:
+        draft(OpenAILLM(client, "fake"))
+    assert not isinstance(raised.value, LLMFailed)
 
 
 def test_a_rejected_api_key_raises_llm_unavailable_naming_the_api_key(fake: FakeOpenAI, client: openai.OpenAI) -> None:
@@ -182,10 +192,10 @@ def test_a_rejected_api_key_raises_llm_unavailable_naming_the_api_key(fake: Fake
         draft(OpenAILLM(client, "fake"))
 
 
-def test_a_server_slower_than_the_client_timeout_raises_llm_unavailable_timed_out(fake: FakeOpenAI) -> None:
+def test_a_server_slower_than_the_client_timeout_raises_llm_failed_timed_out(fake: FakeOpenAI) -> None:
     fake.enqueue(VALID, delay=1.5)
     with openai.OpenAI(base_url=fake.base_url, api_key="test", max_retries=0, timeout=0.3) as slow:
-        with pytest.raises(LLMUnavailable, match="timed out"):
+        with pytest.raises(LLMFailed, match="timed out"):
             draft(OpenAILLM(slow, "fake"))
 
 
@@ -213,12 +223,12 @@ def test_a_body_that_is_not_a_chat_completion_raises_llm_unavailable_without_a_r
     assert len(fake.requests) == 1
 
 
-def test_a_closed_port_raises_llm_unavailable() -> None:
+def test_a_closed_port_raises_llm_failed() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="test", max_retries=0, timeout=2) as c:
-        with pytest.raises(LLMUnavailable, match="cannot reach the LLM endpoint"):
+        with pytest.raises(LLMFailed, match="cannot reach the LLM endpoint"):
             draft(OpenAILLM(c, "fake"))
 
 

@@ -60,6 +60,46 @@ async def test_an_owner_given_by_mistake_is_taken_off_with_clear_owner(tmp_path:
     }
 
 
+async def test_a_due_date_is_taken_off_with_clear_due(tmp_path: Path) -> None:
+    """An empty due_at meant "no change", so no call could take a due date off an item."""
+    service = make_service(tmp_path)
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        item_id = service.add_action_item(incident_id, ActionItemCreate(title="Add backoff", due_at="2026-12-15")).id
+        kept = await client.call_tool("update_action_item", {"action_id": item_id, "due_at": "", "priority": "P0"})
+        both = await client.call_tool(
+            "update_action_item", {"action_id": item_id, "due_at": "2026-12-20", "clear_due": True}
+        )
+        cleared = await client.call_tool("update_action_item", {"action_id": item_id, "clear_due": True, "by": "lee"})
+    assert kept.structured_content["due_at"] == "2026-12-15T23:59:59Z"  # type: ignore[index]
+    assert both.is_error and "not both" in both.content[0].text  # type: ignore[union-attr]
+    assert cleared.structured_content["due_at"] is None  # type: ignore[index]
+    last = cleared.structured_content["history"][-1]  # type: ignore[index]
+    assert (last["field"], last["old"], last["new"], last["by"]) == ("due_at", "2026-12-15T23:59:59+00:00", None, "lee")
+
+
+async def test_an_update_returns_the_latest_changes_and_counts_the_older(tmp_path: Path) -> None:
+    """update_action_item answered every call with the item's whole history: an item changed 60 times sent all 61
+    changes back on each further change."""
+    service = make_service(tmp_path)
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        item_id = service.add_action_item(incident_id, ActionItemCreate(title="Add backoff")).id
+        first = await client.call_tool("update_action_item", {"action_id": item_id, "priority": "P0"})
+        for n in range(59):
+            service.update_action_item(item_id, priority=("P2", "P0")[n % 2])
+        updated = await client.call_tool("update_action_item", {"action_id": item_id, "owner": "dana", "by": "lee"})
+        whole = await client.call_tool("get_action_item", {"action_id": item_id})
+    assert first.structured_content is not None and len(first.structured_content["history"]) == 2
+    assert first.structured_content["older_changes"] == 0 and first.structured_content["all_changes"] is None
+    answer = updated.structured_content
+    assert answer is not None and len(answer["history"]) == 20 and answer["older_changes"] == 42
+    assert answer["all_changes"] == f"get_action_item returns all 62 changes of {item_id}"
+    assert answer["history"][-1]["field"] == "owner" and answer["history"][-1]["by"] == "lee"
+    assert len(whole.structured_content["history"]) == 62  # type: ignore[index]  # nothing stored is lost
+    assert whole.structured_content["history"][-20:] == answer["history"]  # type: ignore[index]
+
+
 @MODES
 async def test_learning_over_mcp_and_its_resources(tmp_path: Path, mode: str) -> None:
     service = make_service(tmp_path, llm=FakeLLM(draft()))

@@ -89,6 +89,47 @@ def test_an_owner_given_by_mistake_can_be_taken_off_again(svc: PostmortemService
     assert [i.id for i in svc.list_action_items(owner="").items] == [item.id, "AI-2"]  # "" lists the unassigned
 
 
+def test_a_due_date_can_be_taken_off_again(svc: PostmortemService) -> None:
+    """`due_at=None` meant "no change" and an empty due date was refused: a date set by mistake could not be undone."""
+    incident = planner_timeout(svc)
+    item = svc.add_action_item(incident, ActionItemCreate(title="Add a deadline", due_at=FIXED_NOW - timedelta(days=1)))
+    assert svc.get_action_item(item.id).overdue
+    svc.update_action_item(item.id, due_at=None, priority="P0")  # not given: left as it is
+    assert svc.get_action_item(item.id).due_at is not None
+    svc.update_action_item(item.id, due_at="", by="lee")
+    now = svc.get_action_item(item.id)
+    last = now.history[-1]
+    assert now.due_at is None and not now.overdue and (last.field, last.new, last.by) == ("due_at", None, "lee")
+    svc.update_action_item(item.id, due_at=" ")  # already without a date: nothing recorded
+    assert len(svc.get_action_item(item.id).history) == len(now.history)
+    assert svc.list_action_items(overdue=True).items == []
+
+
+def test_owners_are_matched_ignoring_case_and_an_empty_list_says_why(svc: PostmortemService) -> None:
+    """`owner="Platform"` found nothing when the stored owner was "platform", and every empty list (filters that
+    cannot both hold, an owner no item has, a page past the end) came back with no word of why."""
+    incident = planner_timeout(svc)
+    for title in ("Add a deadline", "Cap retries", "Add backoff"):
+        svc.add_action_item(incident, ActionItemCreate(title=title, owner="platform"))
+    svc.add_action_item(incident, ActionItemCreate(title="Page the on-call", owner="Émile"))
+    assert [i.owner for i in svc.list_action_items(owner="Platform").items] == ["platform"] * 3
+    assert svc.list_action_items(owner=" PLATFORM ").total == 3
+    assert [i.title for i in svc.list_action_items(owner="Émile").items] == ["Page the on-call"]
+    assert svc.list_action_items(owner="Platform").empty_because is None
+    contradiction = svc.list_action_items(overdue=True, status="completed")
+    assert contradiction.items == [] and "overdue and completed cannot both hold" in str(contradiction.empty_because)
+    assert svc.list_action_items(owner="platfrom").empty_because == (
+        "no items owned by 'platfrom' (owners are matched ignoring case); owners: 'platform' has 3, 'Émile' has 1"
+    )
+    assert svc.list_action_items(owner="Platform", status="completed").empty_because == (
+        "no action items match owner 'Platform', status completed (4 in all)"
+    )
+    past = svc.list_action_items(owner="platform", offset=1000)
+    assert past.total == 3 and past.empty_because == (
+        "offset 1000 is past the end: 3 action item(s) match owner 'platform' (offsets 0 to 2)"
+    )
+
+
 def test_completion_rates_per_owner_and_priority(svc: PostmortemService, clock: Clock) -> None:
     incident = planner_timeout(svc)
     due = FIXED_NOW + timedelta(days=1)
