@@ -1,22 +1,39 @@
 """Failure signatures: what makes two captures the same failure, and error text with its volatile parts masked.
 
-One masking rule serves both grouping and display. Masked: uuids, long hex ids, and numbers that stand on their
-own (a count, a duration, a port, a request number), keeping their unit. Kept: digits inside a name
-(`pr0cure-check.io`, `campaign_q4_emea`, `ORA-00942`, `E11000`), because a name with other digits is another
-thing and an error code with other digits another error; and an HTTP status (1xx-5xx after "HTTP", "status",
+One masking rule serves both grouping and display. Masked: timestamps as one unit (`TIME`), uuids, long hex ids, and
+numbers that stand on their own (a count, a duration, a port, a request number), keeping their unit. Kept: digits
+inside a name (`pr0cure-check.io`, `campaign_q4_emea`, `ORA-00942`, `E11000`), because a name with other digits is
+another thing and an error code with other digits another error; and an HTTP status (1xx-5xx after "HTTP", "status",
 "status_code", "code" or before a reason phrase; a 4xx/5xx also when it opens the message or follows "returned",
 "failed"...), because a rate limit and an outage are different failures, as is a redirect; and the version in
-"HTTP/1.1". The price is that `worker-12` and `worker-13` sign differently: two incidents
-that similarity search still links into one pattern, which is cheaper than counting one failure as an
-occurrence of another.
+"HTTP/1.1". The price is that `worker-12` and `worker-13` sign differently: two incidents that similarity search
+still links into one pattern, which is cheaper than counting one failure as an occurrence of another.
 """
 
 import hashlib
 import re
 from typing import Protocol
 
+_FRACTION_ZONE = r"(?:[.,]\d+)?(?!\d)(?:z\b|\s?(?:utc|gmt)\b|\s?[+-](?:0\d|1[0-4])(?::?\d{2})?(?!\d))?"
+_CLOCK = rf"\d{{1,2}}:\d{{2}}(?::\d{{2}})?{_FRACTION_ZONE}"
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
+)
+_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?\b,?\s+)?"
+# A timestamp is one unit: ISO 8601 and what loggers print ("2026-07-01T00:05:14.123Z", "2026-07-01 00:05:14,123",
+# "2026/07/01 00:05:14"), syslog and ctime ("Jul  1 00:05:14", "Tue Jul 1 00:05:14 UTC 2026"), HTTP dates and access
+# logs ("Tue, 01 Jul 2026 00:05:14 GMT", "01/Jul/2026:00:05:14 +0000"), and a clock time with seconds. A date alone
+# is not one: "api-version 2024-06-01" names a version, and another version is another failure.
+_TIMESTAMP = (
+    rf"(?<![\d:.])\d{{4}}[-/]\d{{2}}[-/]\d{{2}}(?:t|\s+){_CLOCK}"
+    rf"|\b{_WEEKDAY}{_MONTH}\s+\d{{1,2}}(?:,?\s+\d{{4}})?\s+{_CLOCK}(?:\s+\d{{4}}\b)?"
+    rf"|\b{_WEEKDAY}\d{{1,2}}[\s/-]{_MONTH}[\s/-]\d{{4}}[\s:]{_CLOCK}"
+    rf"|(?<![\w:.])\d{{1,2}}:\d{{2}}:\d{{2}}(?!:){_FRACTION_ZONE}"
+)
 _VOLATILE = re.compile(
-    r"(?P<id>\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b(?=[0-9a-f]*\d)[0-9a-f]{12,}\b)"
+    rf"(?P<time>{_TIMESTAMP})"
+    r"|(?P<id>\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b(?=[0-9a-f]*\d)[0-9a-f]{12,}\b)"
     r"|(?<![\w.-])(?P<number>\d+(?:[.,]\d+)*)(?P<unit>ms|s|m|h|k|kb|mb|gb|%)?(?![\w-]|\.\w)",
     re.IGNORECASE,
 )
@@ -64,10 +81,12 @@ class Failure(Protocol):
 
 
 def mask_volatile(message: str) -> str:
-    """The message with its ids and free-standing numbers masked (`ID`, `N`), so that occurrences of one failure
-    read alike; names with digits and HTTP status codes stay as they are."""
+    """The message with its timestamps, ids and free-standing numbers masked (`TIME`, `ID`, `N`), so that
+    occurrences of one failure read alike; names with digits, dates alone and HTTP status codes stay as they are."""
 
     def mask(m: re.Match[str]) -> str:
+        if m["time"]:
+            return "TIME"
         if m["id"]:
             return "ID"
         if _is_status(message, m) or _HTTP_VERSION_BEFORE.search(message, 0, m.start()):
@@ -80,7 +99,7 @@ def mask_volatile(message: str) -> str:
 def failure_signature(item: Failure) -> str | None:
     """What makes two captures the same failure: agent, tool, error type and the error message, masked. None when
     there is no error to go by (free-text reports are matched by similarity instead). Changing it needs a
-    migration that signs the stored incidents again (0006 did)."""
+    migration that signs the stored incidents again (0006, 0009 and 0010 did)."""
     if not (item.error_type or item.error_message):
         return None
     message = " ".join(mask_volatile((item.error_message or "").lower()).split())

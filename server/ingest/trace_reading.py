@@ -155,15 +155,13 @@ def _description(trace_id: str, spans: list[Span], failed: Span, path: list[Span
     chain = " > ".join(s.name or "span" for s in [*reversed(path), failed])
     tools = [s for s in spans if _op(s) == "execute_tool" or s.attributes.get("gen_ai.tool.name")]
     models = [s for s in spans if _op(s) in MODEL_OPS]
-    tokens_in = sum(_int(s.attributes.get("gen_ai.usage.input_tokens")) for s in models)
-    tokens_out = sum(_int(s.attributes.get("gen_ai.usage.output_tokens")) for s in models)
     lines = [
         f"Imported from OpenTelemetry trace {trace_id}"
         + (f" of service {service_name}" if service_name else "")
         + f": {len(spans)} spans over {max(0, end - start) / 1e9:.1f} s.",
         f"Failed at: {chain}.",
         f"Tool calls: {len(tools)} ({sum(s.failed for s in tools)} failed). "
-        f"Model calls: {len(models)} ({tokens_in} input / {tokens_out} output tokens).",
+        f"Model calls: {len(models)}{_token_total(models)}.",
     ]
     result = failed.attributes.get("gen_ai.tool.call.result")
     if result is not None:
@@ -189,6 +187,38 @@ def span_timeline(spans: list[Span], by_id: dict[str, Span], *, keep: set[str]) 
     return events
 
 
+def _tokens(span: Span) -> dict[str, int]:
+    """The token counts the span reports, by side ("input", "output"): a count it does not report (or that is not a
+    number) is left out, not read as 0, which said a model call that reported only its input had answered nothing."""
+    counts: dict[str, int] = {}
+    for side in ("input", "output"):
+        value: Any = span.attributes.get(f"gen_ai.usage.{side}_tokens")
+        if isinstance(value, bool):
+            continue
+        try:
+            counts[side] = int(value)
+        except (TypeError, ValueError, OverflowError):
+            continue
+    return counts
+
+
+def _token_total(models: list[Span]) -> str:
+    """' (812 input / 41 output tokens)' over the model calls, each side summed over the calls that report it and
+    said so when not every call did; '' when none reports a count."""
+    reported = [_tokens(s) for s in models]
+    sums = {side: [c[side] for c in reported if side in c] for side in ("input", "output")}
+    sums = {side: found for side, found in sums.items() if found}
+    if not sums:
+        return ""
+    text = " / ".join(f"{sum(found)} {side}" for side, found in sums.items()) + " tokens"
+    partial = {side: len(found) for side, found in sums.items() if len(found) < len(models)}
+    if partial and len(set(partial.values())) == 1 and len(partial) == len(sums):
+        text += f", reported by {next(iter(partial.values()))} of {len(models)}"
+    elif partial:
+        text += "".join(f", {side} reported by {n} of {len(models)}" for side, n in partial.items())
+    return f" ({text})"
+
+
 def _step(span: Span) -> str:
     """One line per span: what it did, and how it failed."""
     a = span.attributes
@@ -202,9 +232,9 @@ def _step(span: Span) -> str:
             text += f"; result: {_text(a['gen_ai.tool.call.result'], 600)}"
     elif op in MODEL_OPS:
         text = f"Model call {op} to {_model(span) or 'a model'}{took}"
-        if "gen_ai.usage.input_tokens" in a or "gen_ai.usage.output_tokens" in a:
-            text += f": {_int(a.get('gen_ai.usage.input_tokens'))} input / "
-            text += f"{_int(a.get('gen_ai.usage.output_tokens'))} output tokens"
+        counts = _tokens(span)
+        if counts:
+            text += ": " + " / ".join(f"{n} {side}" for side, n in counts.items()) + " tokens"
         if a.get("gen_ai.response.finish_reasons"):
             reasons = a["gen_ai.response.finish_reasons"]
             text += f", finish: {', '.join(map(str, reasons)) if isinstance(reasons, list) else reasons}"
@@ -227,10 +257,3 @@ def _text(value: Any, limit: int) -> str:
 
 def _short(value: Any) -> str | None:
     return str(value)[:200] if value else None
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0

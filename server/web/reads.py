@@ -3,16 +3,17 @@
 Form and query values are checked here (choices against their fixed lists, dates parsed, text bounded) before any
 reaches the service; a rejected value is named, never echoed."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast, get_args
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from agent_postmortem.errors import validation_problems
 from agent_postmortem.store.filters import ListOrder, SearchFilters
-from agent_postmortem.store.models import Category, Severity, Status
+from agent_postmortem.store.models import RANGE_BOUND, Category, Severity, Since, Status, Through
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
@@ -36,6 +37,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "sort": tuple(SORTS),
 }
 TEXT_FILTERS = ("agent", "tool")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")  # what a date picker sends and shows
 
 
 class FormError(ValueError):
@@ -59,8 +61,8 @@ class Filters:
         names = ("category", "severity", "status", *TEXT_FILTERS)
         values: dict[str, Any] = {k: getattr(self, k) for k in names}
         # named as the form labels them (From, To), as the person typed them, not as timestamps
-        values["since"] = _day(self.since, "From")
-        values["until"] = _day(self.until, "To", end=True)
+        values["since"] = _bound(self.since, "From")
+        values["until"] = _bound(self.until, "To")
         if values["since"] and values["until"] and values["since"] > values["until"]:
             raise FormError(f"From ({self.since}) is after To ({self.until})")
         try:
@@ -68,6 +70,12 @@ class Filters:
         except ValidationError as e:  # out of the store's range: its own sentence
             problems = validation_problems(e)
             raise FormError(problems.replace("since:", "From:").replace("until:", "To:")) from None
+
+    def picks_a_day(self, name: str) -> bool:
+        """Whether the From or To field is a date picker: not for a month, a year or a time typed in the query
+        string, which a picker would show blank and drop from the next search."""
+        value: str = getattr(self, name)
+        return not value or _DAY.fullmatch(value) is not None
 
     def query(self, **changes: Any) -> dict[str, str]:
         """The query string of this view with `changes` (for pagination links and sorting), without blanks."""
@@ -78,16 +86,21 @@ class Filters:
 _DEFAULTS = {("sort", "newest"), ("page", 1)}
 
 
-def _day(value: str, name: str, *, end: bool = False) -> datetime | None:
+# Read as `search --since/--until` and the MCP search read them: a year or a month stands for the whole of it, a day
+# (all of it, for To) or a time; the date pickers send days, a hand-typed query string may send any of these.
+_BOUNDS: dict[str, TypeAdapter[datetime]] = {"From": TypeAdapter(Since), "To": TypeAdapter(Through)}
+
+
+def _bound(value: str, name: str) -> datetime | None:
     if not value:
         return None
     try:
-        day = date.fromisoformat(value) if len(value) == 10 else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise FormError(f"{name} must be a date (YYYY-MM-DD)")
-    return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+        return _BOUNDS[name].validate_python(value)
+    except ValidationError as e:
+        problem = validation_problems(e)
+        if problem.startswith("expected ") or problem.endswith(f"expected {RANGE_BOUND}"):
+            raise FormError(f"{name} must be {RANGE_BOUND}") from None
+        raise FormError(f"{name}: {problem}") from None  # out of range, a bare number: their own sentences
 
 
 def choice(params: Mapping[str, str], name: str, default: str = "") -> str:
@@ -122,7 +135,7 @@ def filters(params: Mapping[str, str]) -> Filters:
         status=choice(params, "status"),
         agent=text(params, "agent", 200),
         tool=text(params, "tool", 200),
-        since=text(params, "since", 40, label="From"),  # longer than a date: "must be a date" says more
+        since=text(params, "since", 40, label="From"),  # longer than a time: "must be ..." says more
         until=text(params, "until", 40, label="To"),
         sort=choice(params, "sort", "newest"),
         page=max(1, min(page, MAX_PAGE)),

@@ -171,3 +171,38 @@ def test_spans_from_the_real_opentelemetry_sdk_encoded_by_its_otlp_encoder_are_u
     assert (found.incident.title, found.incident.agent) == ("ValueError in crm.update", "crm-bot")
     assert found.incident.error_message == "field 'email' rejected by the CRM"
     assert found.incident.stack_trace is not None and "test_traces.py" in found.incident.stack_trace
+
+
+@pytest.mark.parametrize(
+    ("reported", "step", "summary"),
+    [
+        ({"input": 55}, ": 55 input tokens, finish", "Model calls: 1 (55 input tokens)."),
+        ({"output": 41}, ": 41 output tokens, finish", "Model calls: 1 (41 output tokens)."),
+        ({}, " (1.30 s), finish", "Model calls: 1."),
+    ],
+)
+def test_a_token_count_the_span_does_not_report_is_not_shown_as_zero(
+    reported: dict[str, int], step: str, summary: str
+) -> None:
+    """A model call reporting only its input tokens read '55 input / 0 output tokens', as if it had answered nothing."""
+    [request] = fixture_requests()[:1]
+    chat = request["resourceSpans"][0]["scopeSpans"][0]["spans"][1]
+    chat["attributes"] = [a for a in chat["attributes"] if not a["key"].startswith("gen_ai.usage.")]
+    chat["attributes"] += [
+        {"key": f"gen_ai.usage.{side}_tokens", "value": {"intValue": str(n)}} for side, n in reported.items()
+    ]
+    item = trace_incident(TRIP, group_traces(parse_request(request))[TRIP])
+    model_line = item.timeline[1].description
+    assert model_line.startswith("Model call chat") and step in model_line and " 0 " not in model_line
+    assert summary in item.incident.description and " 0 " not in item.incident.description.split("Model calls")[1]
+
+
+def test_the_trace_summary_says_when_only_some_model_calls_reported_a_token_count() -> None:
+    [request] = fixture_requests()[:1]
+    spans = request["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    silent = copy.deepcopy(spans[1])  # a second model call that reports no tokens at all
+    silent["spanId"] = "00000000000000aa"
+    silent["attributes"] = [a for a in silent["attributes"] if not a["key"].startswith("gen_ai.usage.")]
+    spans.insert(2, silent)
+    item = trace_incident(TRIP, group_traces(parse_request(request))[TRIP])
+    assert "Model calls: 2 (812 input / 41 output tokens, reported by 1 of 2)." in item.incident.description

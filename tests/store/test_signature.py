@@ -59,3 +59,64 @@ def test_a_runbook_entry_shows_the_statuses_seen(tmp_path: Path) -> None:
     assert json.loads(shown.stdout)["error_patterns"] == [
         "HTTPError: GET /v2/articles/N answered HTTP/1.1 301 Moved Permanently, then status_code=404 after N retries"
     ]
+
+
+@pytest.mark.parametrize(
+    ("message", "masked"),
+    [
+        ("export stalled at 2026-07-01T00:05:14Z", "export stalled at TIME"),
+        ("deadline 2026-07-01T00:05:14.123+02:00 passed after 3 tries", "deadline TIME passed after N tries"),
+        ("2026-07-01 00:05:14,123 ERROR worker lost", "TIME ERROR worker lost"),
+        ("2026/07/01 00:05:14 dial tcp: i/o timeout", "TIME dial tcp: i/o timeout"),
+        ("Jul 01 00:05:14 host kernel: oom-kill", "TIME host kernel: oom-kill"),
+        ("Jul  1 00:05:14 host cron failed", "TIME host cron failed"),
+        ("Date: Tue, 01 Jul 2026 00:05:14 GMT", "Date: TIME"),
+        ('[01/Jul/2026:00:05:14 +0000] "GET /v2/items" upstream gone', '[TIME] "GET /v2/items" upstream gone'),
+        ("lock held since 00:05:14.250", "lock held since TIME"),
+    ],
+)
+def test_a_timestamp_is_masked_as_one_unit(message: str, masked: str) -> None:
+    """'2026-07-01T00:05:14Z' read '2026-07-01T00:N:14Z': the date, the hour and the seconds stayed."""
+    assert mask_volatile(message) == masked
+    assert mask_volatile(message.lower()).count("TIME") == 1  # as signatures read it
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "api-version 2024-06-01 is not supported",  # a date alone names a version as often as a day
+        "model gpt-4o-2024-08-06 not found",
+        "fe80::1:22:33 unreachable",
+    ],
+)
+def test_a_date_alone_and_an_address_are_not_a_timestamp(message: str) -> None:
+    assert "TIME" not in mask_volatile(message)
+
+
+def test_captures_of_one_failure_at_different_times_are_one_incident(tmp_path: Path) -> None:
+    """Each capture's timestamp signed it apart: a failure that repeats with its time in the message was a new
+    incident every time, not an occurrence of the open one."""
+    home = tmp_path / "home"
+    ids = []
+    for at in ("2026-07-01T00:05:14Z", "2026-07-01T00:07:52Z"):
+        captured = postmortem(
+            *("capture", "--title", "Nightly export failed", "--agent", "exporter", "--tool", "s3.put"),
+            *("--error-type", "ExportError", "--error-message", f"export stalled at {at}, no progress", "--json"),
+            home=home,
+        )
+        assert captured.returncode == 0, captured.stderr.decode()
+        answer = json.loads(captured.stdout)
+        ids.append((answer["id"], answer["occurrences"]))
+    assert ids == [("INC-1", 1), ("INC-1", 2)]
+
+
+def test_a_runbook_entry_shows_a_timestamp_masked(tmp_path: Path) -> None:
+    row = json.loads(SEED.read_text(encoding="utf-8").splitlines()[0])
+    row |= {"error_type": "ExportError", "error_message": "export stalled at 2026-07-01T00:05:14Z after 3 tries"}
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    home = tmp_path / "home"
+    assert postmortem("import", str(path), home=home).returncode == 0
+    shown = postmortem("runbook", row["category"], "--json", home=home)
+    assert shown.returncode == 0, shown.stderr.decode()
+    assert json.loads(shown.stdout)["error_patterns"] == ["ExportError: export stalled at TIME after N tries"]

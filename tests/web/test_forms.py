@@ -1,5 +1,6 @@
 """The web view's forms as a browser submits them: every field the page put in the form, posted back over real HTTP."""
 
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -154,9 +155,10 @@ def test_a_wrong_date_range_is_told_with_the_form_labels_and_the_dates_as_typed(
     sign_in(client, TOKEN)
     told = {
         ("2026-12-01", "2026-01-01"): "From (2026-12-01) is after To (2026-01-01)",
-        ("2026-02-30", ""): "From must be a date (YYYY-MM-DD)",
-        ("", "12/31/2026x"): "To must be a date (YYYY-MM-DD)",
-        ("", "275760-01-01"): "To must be a date (YYYY-MM-DD)",  # a six-digit year typed in the date field
+        ("2026-02-30", ""): "From must be an ISO 8601 year (2026), a month (2026-12), a day (2026-12-15) or a time",
+        ("", "12/31/2026x"): "To must be an ISO 8601 year (2026), a month (2026-12), a day (2026-12-15) or a time",
+        ("", "275760-01-01"): "To must be an ISO 8601 year",  # a six-digit year typed in the date field
+        ("2026-13", ""): "From must be an ISO 8601 year",
         ("0001-01-01", "9999-12-31"): "From: out of range",
     }
     for (since, until), said in told.items():
@@ -167,6 +169,25 @@ def test_a_wrong_date_range_is_told_with_the_form_labels_and_the_dates_as_typed(
     page = client.get("/incidents").text  # and the browser refuses those years before sending them
     for name in ("since", "until"):
         assert f'name="{name}" type="date" value="" min="1970-01-01" max="2999-12-31"' in page
+
+
+def test_from_and_to_take_a_month_a_year_or_a_time_as_the_cli_and_mcp_do(client: httpx.Client) -> None:
+    """A hand-typed `/incidents?until=2026-12` was refused ("To must be a date (YYYY-MM-DD)"), though `search
+    --until 2026-12` and the MCP search take a month or a year for the whole of it."""
+    sign_in(client, TOKEN)
+
+    def shown(**bounds: str) -> list[str]:
+        answer = client.get("/incidents", params={**bounds, "sort": "oldest"})
+        assert answer.status_code == 200, (bounds, answer.text[-400:])
+        return re.findall(r'<td><a href="/incidents/(INC-\d+)">', answer.text)
+
+    december = shown(since="2025-12-01", until="2025-12-31")
+    assert len(december) == 5  # the seed's December 2025
+    assert shown(since="2025-12", until="2025-12") == december
+    assert shown(since="2025-12-01T00:00:00Z", until="2025-12") == december
+    assert shown(since="2025", until="2025") == shown(since="2025-01-01", until="2025-12-31")
+    page = client.get("/incidents", params={"until": "2025-12"}).text  # shown as typed, kept by the next search
+    assert card_form(page, "/incidents")["until"] == "2025-12" and 'name="until" type="text" value="2025-12"' in page
 
 
 def test_accepting_a_draft_from_a_page_shown_before_a_newer_draft_accepts_nothing(
