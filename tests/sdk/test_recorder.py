@@ -194,7 +194,7 @@ def test_a_hung_or_down_model_endpoint_costs_one_judgement_and_no_capture(tmp_pa
     stored = [service.get_incident(s.id) for s in service.list_incidents().incidents]
     assert sorted(i.tool or "" for i in stored) == [f"tool-{n}" for n in range(4)]
     signals = sorted(i.category_signals[0] for i in stored)
-    failed = "did not answer within 4 s" if down == "hung" else "gave no usable answer (LLMUnavailable)"
+    failed = "did not answer within 4 s" if down == "hung" else "gave no usable answer (LLMFailed)"
     assert sum(failed in s for s in signals) == 1, signals
     assert sum("failed a judgement less than a minute ago, so it was not asked" in s for s in signals) == 3, signals
     assert took < 4 * 4, took  # one time limit, not one per capture
