@@ -11,48 +11,16 @@ Revision ID: 0010
 Revises: 0009
 """
 
-from types import SimpleNamespace
-
-import sqlalchemy as sa
 from alembic import op
 
-from agent_postmortem.store.signature import failure_signature
+from agent_postmortem.store.records.resign import sign_again
 
 revision = "0010"
 down_revision = "0009"
 
-BATCH = 1_000
-
 
 def upgrade() -> None:
-    incidents = sa.table(
-        "incidents",
-        sa.column("pk", sa.Integer),
-        sa.column("agent", sa.Text),
-        sa.column("tool", sa.Text),
-        sa.column("signature", sa.String),
-        sa.column("body", sa.JSON),
-    )
-    conn = op.get_bind()
-    last = 0
-    while rows := conn.execute(
-        sa.select(incidents.c.pk, incidents.c.agent, incidents.c.tool, incidents.c.signature, incidents.c.body)
-        .where(incidents.c.signature.is_not(None), incidents.c.pk > last)
-        .order_by(incidents.c.pk)
-        .limit(BATCH)
-    ).all():
-        for row in rows:
-            body = row.body or {}
-            fields = SimpleNamespace(
-                agent=row.agent,
-                tool=row.tool,
-                error_type=body.get("error_type"),
-                error_message=body.get("error_message"),
-            )
-            signature = failure_signature(fields)
-            if signature != row.signature:
-                conn.execute(incidents.update().where(incidents.c.pk == row.pk).values(signature=signature))
-        last = rows[-1].pk
+    sign_again(op.get_bind())
 
 
 def downgrade() -> None:
