@@ -133,6 +133,8 @@ idempotency_keys = Table(
     Column("key", String(200), primary_key=True),
     Column("incident_pk", Integer, ForeignKey("incidents.pk", ondelete="CASCADE"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # the occurrence a repeat's capture counted (migration 0011); null: the key's capture made the incident
+    Column("occurrence", Integer),
 )
 
 # Secrets of this database, made by migrations: the key of the idempotency-key digests
