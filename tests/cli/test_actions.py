@@ -186,3 +186,19 @@ def test_stats_count_an_owner_spelled_in_two_cases_once(tmp_path: Path, embedder
     assert table.count("Dana") == 1 and "dana" not in table and "DANA" not in table
     listed = json.loads(postmortem("actions", "--owner", "dana", "--json", home=tmp_path).stdout)
     assert len(listed["items"]) == 3
+
+
+def test_a_due_date_that_is_no_date_is_refused_saying_what_a_due_date_is(tmp_path: Path, embedder: object) -> None:
+    """`--due tomorrow` answered pydantic's "Input should be a valid datetime or date, input is too short", which
+    says neither the format nor an example (MCP's due_at already said both)."""
+    assert postmortem("capture", "--title", "Fares API returned 429", home=tmp_path).returncode == 0
+    added = postmortem("actions", "--incident", "INC-1", "--add", "Add backoff", "--due", "next week", home=tmp_path)
+    assert postmortem("actions", "--incident", "INC-1", "--add", "Add backoff", home=tmp_path).returncode == 0
+    changed = postmortem("actions", "--item", "AI-1", "--due", "tomorrow", home=tmp_path)
+    for done in (added, changed):
+        assert done.returncode == 2 and done.stdout == b""
+        assert done.stderr.decode().strip() == (
+            "error: invalid input: due_at: expected an ISO 8601 day (2026-12-15) or time (2026-12-15T10:00:00Z)"
+        )
+    month = postmortem("actions", "--item", "AI-1", "--due", "2026-13-01", home=tmp_path)
+    assert month.stderr.decode().strip() == "error: invalid input: due_at: month must be in 1..12"  # its own sentence
