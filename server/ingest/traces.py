@@ -89,9 +89,10 @@ def import_traces(service: "PostmortemService", traces: dict[str, list[Span]]) -
     for trace_id, spans in traces.items():  # a later batch with no failure: its spans join the failure's timeline
         if any(s.failed for s in spans):
             continue
-        if (found_id := service.store.find_by_key(f"otel-trace:{trace_id}")) is None:
+        if (known := service.store.find_by_key(f"otel-trace:{trace_id}")) is None:
             result.unmatched += 1
             continue
+        found_id = known.incident_id
         stored = service.get_incident(found_id)
         if stored.source_id == f"otel-trace:{trace_id}":  # not an occurrence counted on another incident
             spans = _genai(spans)

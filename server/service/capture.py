@@ -33,6 +33,7 @@ from agent_postmortem.store.models import (
     failure_signature,
     search_text,
 )
+from agent_postmortem.store.records.idempotency import KnownKey
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.rows import NewIncident, content_hash
 from agent_postmortem.store.records.same_failure import FailureLocks
@@ -87,7 +88,7 @@ class Capture:
         key = data.idempotency_key
         data, counts = redact_model(data.model_copy(update={"idempotency_key": None}))
         if key is not None and (first := self.store.find_by_key(key)) is not None:
-            return self._known_result(first, replayed=True)
+            return self._replayed(first)
         try:
             with self._same_failure(failure_signature(data)):
                 return self._capture(data, counts, key=key, history=history, attribution=attribution)
@@ -95,7 +96,15 @@ class Capture:
             first = self.store.find_by_key(key) if key is not None else None
             if first is None:
                 raise
-            return self._known_result(first, replayed=True)
+            return self._replayed(first)
+
+    def _replayed(self, first: KnownKey) -> CaptureResult:
+        """A retried key's answer: what its capture answered, a new incident's or a repeat's (the occurrence it
+        counted, not one more)."""
+        known = self.store.get_or_raise(first.incident_id)
+        if first.occurrence is None:
+            return self._result_of(known, replayed=True)
+        return self._repeat_result(known, first.occurrence, replayed=True)
 
     def _same_failure(self, signature: str | None) -> AbstractContextManager[object]:
         """Captures of one failure signature, one at a time, in every process writing the store: the check for an
@@ -155,6 +164,7 @@ class Capture:
         the items are named on the timeline (once per fix) and its triage says so, as a new capture's would."""
         also: list[TimelineEvent] = []
         decision: dict[str, object] | None = None
+        known: Incident | None = None
         items = self.recurrence.items([incident_id])  # the whole record (its timeline) only when they are all done
         if items and all(a.status == "completed" for a in items):
             known = self.store.get_or_raise(incident_id)
@@ -168,17 +178,22 @@ class Capture:
                     kept = known.triage_reasons if known.triage == "full" else []
                     decision |= {"triage": "full", "triage_reasons": [*kept, RECURRED]}
         occurred = TimelineEvent(at=at, kind="note", description=f"{OCCURRED_AGAIN}{data.title}"[:2000])
-        self.store.add_occurrence(incident_id, occurred, key=key, also=also, decision=decision)
-        known_result = self._known_result(incident_id, deduplicated=True)
-        incident = (known_result.id, known_result.occurrences, known_result.triage, known_result.triage_reasons)
-        recurred = known_result.recurred_after_fix
-        kind, reasons = repeat_triage(incident, recurred_after_fix=recurred, policy=self.policy)
-        return known_result.model_copy(update={"novel": False, "triage": kind, "triage_reasons": reasons})
+        counted = self.store.add_occurrence(incident_id, occurred, key=key, also=also, decision=decision)
+        # read once: after counting, or (already read for the recurrence) before, with what counting changed
+        known = self.store.get_or_raise(incident_id) if known is None else known.model_copy(update=decision or {})
+        return self._repeat_result(known, counted)
 
-    def _known_result(self, incident_id: str, *, deduplicated: bool = False, replayed: bool = False) -> CaptureResult:
+    def _repeat_result(self, known: Incident, occurrence: int, *, replayed: bool = False) -> CaptureResult:
+        """A repeat's answer: the incident's, as its `occurrence`-th occurrence, with its own triage said so."""
+        result = self._result_of(known, deduplicated=True, replayed=replayed)
+        incident = (known.id, occurrence, result.triage, result.triage_reasons)
+        kind, reasons = repeat_triage(incident, recurred_after_fix=result.recurred_after_fix, policy=self.policy)
+        update = {"novel": False, "triage": kind, "triage_reasons": reasons, "occurrences": occurrence}
+        return result.model_copy(update=update)
+
+    def _result_of(self, known: Incident, *, deduplicated: bool = False, replayed: bool = False) -> CaptureResult:
         """The capture result of a stored incident, with the decision its first capture made: for a retried
-        idempotency key (that capture's result), or to be made a repeat's (`_count_occurrence`)."""
-        known = self.store.get_or_raise(incident_id)
+        idempotency key (that capture's result), or to be made a repeat's (`_repeat_result`)."""
         similar = self.retrieval.similar_to(known)
         fields = known.model_dump(include=set(Decision.model_fields))
         items = known.action_items

@@ -48,7 +48,9 @@ class CaptureResult(ClassifyResult):
     )
     occurrences: int = 1
     replayed: bool = Field(
-        default=False, description="true when this idempotency key was used before: the first capture's result"
+        default=False,
+        description="true when this idempotency key was used before: the answer of that capture again (a new "
+        "incident's, or a repeat's with the occurrence it counted)",
     )
 
 

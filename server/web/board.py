@@ -1,12 +1,15 @@
 """The patterns page, the action-item board (with its change form) and the dashboard."""
 
+from datetime import datetime
 from typing import get_args
 
+from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from agent_postmortem.errors import validation_problems
 from agent_postmortem.service.results import EffectivenessReport
-from agent_postmortem.store.models import ActionStatus, Priority, utcnow
+from agent_postmortem.store.models import ActionItemCreate, ActionStatus, Priority, utcnow
 from agent_postmortem.web import charts, reads
 from agent_postmortem.web.app import Ctx, Rendered, Web, page
 from agent_postmortem.web.metrics import dashboard as figures
@@ -43,8 +46,8 @@ def board(ctx: Ctx) -> Rendered:
 
 
 def change_item(ctx: Ctx) -> Response:
-    """Status, owner and priority from the card's form; only the fields the person changed on the card are sent,
-    so a card left open in another tab does not put back what was changed since it was shown."""
+    """Status, owner, priority and due date from the card's form; only the fields the person changed on the card are
+    sent, so a card left open in another tab does not put back what was changed since it was shown."""
     status = _edited(ctx, "status", ctx.form.get("status") or None)
     if status is not None and status not in get_args(ActionStatus):
         raise reads.FormError(f"status must be one of: {', '.join(get_args(ActionStatus))}")
@@ -52,9 +55,23 @@ def change_item(ctx: Ctx) -> Response:
     if priority is not None and priority not in get_args(Priority):
         raise reads.FormError(f"priority must be one of: {', '.join(get_args(Priority))}")
     owner = _edited(ctx, "owner", reads.text(ctx.form, "owner", 200)) if "owner" in ctx.form else None  # "": none
+    due = _edited(ctx, "due", reads.text(ctx.form, "due", 40)) if "due" in ctx.form else None  # "": take it off
     by = reads.text(ctx.form, "by", 200) or None
-    ctx.service.update_action_item(ctx.params["action_id"], by=by, status=status, owner=owner, priority=priority)
+    ctx.service.update_action_item(
+        ctx.params["action_id"], by=by, status=status, owner=owner, priority=priority, due_at=_due(due)
+    )
     return RedirectResponse("/actions", status_code=303)
+
+
+def _due(given: str | None) -> datetime | str | None:
+    """A due date read as `postmortem actions --due` reads it (a day is due by its end, UTC; a time as given), refused
+    in the same words; "" takes the date off, None leaves it."""
+    if not given:
+        return given
+    try:
+        return ActionItemCreate.model_validate({"title": "due date", "due_at": given}).due_at
+    except ValidationError as e:
+        raise reads.FormError("invalid input: " + validation_problems(e)) from None
 
 
 def _edited(ctx: Ctx, name: str, value: str | None) -> str | None:

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, get_args
 
 from agent_postmortem.service.results import Completion, EffectivenessReport, IncidentSummary
 from agent_postmortem.store.filters import SearchFilters
+from agent_postmortem.store.ids import action_pk
 from agent_postmortem.store.models import ActionItem, Category, Severity
+from agent_postmortem.store.models.actions import by_owner
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
@@ -73,14 +75,9 @@ def durations(rows: list[IncidentSummary]) -> tuple[dict[str, Spread], dict[str,
 
 def owners(items: list[ActionItem]) -> list[tuple[str, int, int, int]]:
     """(owner, items, completed, overdue) per owner, most items first; items without one under "(none)"."""
-    tally: dict[str, list[int]] = {}
-    for a in items:
-        row = tally.setdefault(a.owner or "(none)", [0, 0, 0])
-        row[0] += 1
-        row[1] += a.status == "completed"
-        row[2] += a.overdue
-    rows = [(o, n, done, late) for o, (n, done, late) in tally.items()]
-    return sorted(rows, key=lambda r: (-r[1], r[0]))
+    counted = by_owner((a.owner, action_pk(a.id), (1, a.status == "completed", a.overdue)) for a in items)
+    rows = [(o, n, done, late) for o, (n, done, late) in counted.items()]
+    return sorted(rows, key=lambda r: (-r[1], r[0].lower()))
 
 
 def dashboard(

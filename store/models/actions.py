@@ -1,5 +1,6 @@
 """Action items: what is to be done about an incident, by whom and when, with every change kept."""
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Annotated
 
@@ -12,6 +13,23 @@ from agent_postmortem.store.vocabulary import ActionStatus, Priority
 def no_owner_if_blank(owner: str | None) -> str | None:
     """An empty (or blank) owner is no owner: it is how a change says "unassign", where None says "leave it"."""
     return owner if owner and owner.strip() else None
+
+
+NO_OWNER = "(none)"  # the row of the items without an owner, in completion per owner
+
+
+def by_owner(rows: Iterable[tuple[str | None, int, Sequence[int]]]) -> dict[str, tuple[int, ...]]:
+    """Counts per owner, owners told apart ignoring case as the owner filter matches them ("Dana" is "dana"), under
+    the spelling of the newest item; `rows`: an owner as spelled, how new its newest item is (e.g. its key), and its
+    counts (items, completed, overdue). The items without an owner under "(none)". Ordered by owner."""
+    groups: dict[str, tuple[int, str, list[int]]] = {}
+    for owner, newest, counts in rows:
+        key = owner.lower() if owner else ""
+        seen, spelling, summed = groups.get(key, (newest, owner or NO_OWNER, [0] * len(counts)))
+        if newest >= seen:
+            seen, spelling = newest, owner or NO_OWNER
+        groups[key] = (seen, spelling, [a + b for a, b in zip(summed, counts, strict=True)])
+    return {spelling: tuple(summed) for _, (_, spelling, summed) in sorted(groups.items())}
 
 
 def no_date_if_blank(due: object) -> object:

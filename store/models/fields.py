@@ -102,8 +102,22 @@ def _day_ends_at(last: time) -> Callable[[Any], Any]:
     return day_end
 
 
+DUE_DATE = "an ISO 8601 day (2026-12-15) or time (2026-12-15T10:00:00Z)"
+
+
+def _due_words(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Text that is no time at all ("tomorrow") is refused saying what a due date is, not with pydantic's "input is
+    too short"; a date out of range or a number keeps its own sentence."""
+    try:
+        return handler(value)
+    except ValidationError as e:
+        if all(x["type"] == "value_error" for x in e.errors()):
+            raise
+        raise ValueError(f"expected {DUE_DATE}") from None
+
+
 # A due date given as a day is due by the end of it: an item due today is not overdue the moment it is added.
-DueBy = Annotated[When, BeforeValidator(_day_ends_at(time(23, 59, 59)))]
+DueBy = Annotated[When, BeforeValidator(_day_ends_at(time(23, 59, 59))), WrapValidator(_due_words)]
 _PERIOD = re.compile(r"(\d{4})(?:-(\d{2}))?")  # a year (2026) or a month (2026-12) given alone
 RANGE_BOUND = "an ISO 8601 year (2026), a month (2026-12), a day (2026-12-15) or a time (2026-12-15T10:00:00Z)"
 

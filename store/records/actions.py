@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, Connection, case, func, insert, literal, s
 from agent_postmortem.store.errors import ActionItemNotFound, StoreBusy
 from agent_postmortem.store.ids import action_pk, to_action_id
 from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionItemCreate, ChangeAuthor
+from agent_postmortem.store.models.actions import by_owner
 from agent_postmortem.store.records import db, schema
 from agent_postmortem.store.records.columns import action_from_row, readable
 from agent_postmortem.store.records.integrity import for_storage, load
@@ -98,14 +99,18 @@ class ActionStore:
         return True
 
     def rates(self, by: str, *, now: datetime) -> dict[str, tuple[int, int, int]]:
-        """(items, completed, overdue) per owner or priority; items without an owner count under "(none)"."""
+        """(items, completed, overdue) per owner or priority. Owners are told apart ignoring case, as the owner filter
+        matches them, under the spelling of their newest item; items without an owner count under "(none)"."""
         t = schema.action_items.c
-        key = {"owner": func.coalesce(func.nullif(t.owner, ""), "(none)"), "priority": t.priority}[by]
+        key = {"owner": func.nullif(t.owner, ""), "priority": t.priority}[by]
         done = func.sum(case((t.status == "completed", 1), else_=0))
         late = func.sum(case(((t.status != "completed") & (t.due_at < now), 1), else_=0))
-        query = select(key, func.count(), done, late).group_by(key).order_by(key)
+        query = select(key, func.max(t.pk), func.count(), done, late).group_by(key).order_by(key)
         with self.engine.connect() as conn:
-            return {str(k): (int(n), int(c or 0), int(o or 0)) for k, n, c, o in conn.execute(query).all()}
+            rows = [(k, int(pk), (int(n), int(c or 0), int(o or 0))) for k, pk, n, c, o in conn.execute(query).all()]
+        if by == "priority":
+            return {str(k): counts for k, _, counts in rows}
+        return {k: (n, c, o) for k, (n, c, o) in by_owner(rows).items()}
 
     def for_incidents(self, incident_pks: list[int], *, now: datetime) -> list[ActionItem]:
         """Every item on the given incidents (in chunks, so any number of incidents works on SQLite)."""

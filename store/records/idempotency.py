@@ -11,6 +11,7 @@ guess, as with any lookup of an exact value.
 import hashlib
 import hmac
 import secrets
+from typing import NamedTuple
 
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from agent_postmortem.store.records import schema
 
 SECRET_NAME = "idempotency_key"
+
+
+class KnownKey(NamedTuple):
+    """What an idempotency key's capture did: made `incident_id` (occurrence None) or counted its n-th occurrence."""
+
+    incident_id: str
+    occurrence: int | None
 
 
 def new_secret() -> str:

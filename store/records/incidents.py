@@ -34,7 +34,7 @@ from agent_postmortem.store.records.columns import (
     readable,
     readable_incident,
 )
-from agent_postmortem.store.records.idempotency import KeyDigests
+from agent_postmortem.store.records.idempotency import KeyDigests, KnownKey
 from agent_postmortem.store.records.rows import NewIncident, analysis_row, event_row, filtered, insert_incident, ordered
 
 if TYPE_CHECKING:
@@ -174,14 +174,15 @@ class IncidentStore:
                 for pk in conn.execute(select(schema.incidents.c.pk).order_by(schema.incidents.c.pk)).scalars()
             ]
 
-    def find_by_key(self, key: str) -> str | None:
-        """The incident an idempotency key was first used for."""
+    def find_by_key(self, key: str) -> KnownKey | None:
+        """The incident an idempotency key was first used for, and the occurrence it counted (None: it made it)."""
         digest = self.key_digest(key)
+        cols = schema.idempotency_keys.c
         with self.engine.connect() as conn:
-            pk = conn.execute(
-                select(schema.idempotency_keys.c.incident_pk).where(schema.idempotency_keys.c.key == digest)
-            ).scalar()
-        return None if pk is None else to_incident_id(int(pk))
+            row = conn.execute(select(cols.incident_pk, cols.occurrence).where(cols.key == digest)).first()
+        if row is None:
+            return None
+        return KnownKey(to_incident_id(int(row.incident_pk)), None if row.occurrence is None else int(row.occurrence))
 
     def pks_with_signature(self, signature: str, *, limit: int = 20) -> list[int]:
         """The newest incidents (any status) with this failure signature."""
@@ -212,27 +213,31 @@ class IncidentStore:
         key: str | None = None,
         also: Sequence[TimelineEvent] = (),
         decision: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> int:
         """Count one more occurrence of an incident's failure, with a timeline event (and the events `also`),
         atomically (with the capture's idempotency key, if any: a duplicate key rolls it back); `decision` replaces
-        those fields of its triage (a repeat after its fix: recurred_after_fix, triage, triage_reasons)."""
+        those fields of its triage (a repeat after its fix: recurred_after_fix, triage, triage_reasons). The count of
+        occurrences this one made, which the key records so that a retry of it answers as this capture did."""
         pk = self.existing_pk(incident_id)
         cols = schema.incidents.c
         rows, digest = [event_row(pk, e) for e in (event, *also)], None if key is None else self.key_digest(key)
         at = literal(event.at, schema.UTCDateTime())  # an older occurrence (a backlog imported late) keeps the latest
         last_seen = case((cols.last_seen_at > at, cols.last_seen_at), else_=at)
         with self.engine.begin() as conn:
-            if digest is not None:
-                conn.execute(insert(schema.idempotency_keys).values(key=digest, incident_pk=pk, created_at=event.at))
             conn.execute(
                 update(schema.incidents)
                 .where(cols.pk == pk)
                 .values(occurrences=cols.occurrences + 1, last_seen_at=last_seen)
             )
+            counted = int(conn.execute(select(cols.occurrences).where(cols.pk == pk)).scalar_one())
+            if digest is not None:
+                key_row = {"key": digest, "incident_pk": pk, "created_at": event.at, "occurrence": counted}
+                conn.execute(insert(schema.idempotency_keys).values(key_row))
             conn.execute(insert(schema.timeline_events), rows)
             if decision:
                 body = conn.execute(select(cols.body).where(cols.pk == pk).with_for_update()).scalar_one()
                 conn.execute(update(schema.incidents).where(cols.pk == pk).values(body={**body, **decision}))
+        return counted
 
     def add_event(self, incident_id: str, event: TimelineEvent) -> None:
         pk = self.existing_pk(incident_id)

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    func,
 )
 
 
@@ -113,6 +115,8 @@ action_items = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("completed_at", UTCDateTime),
 )
+# the owner filter matches ignoring case (records/actions.py): lower(owner) is what it compares (migration 0012)
+Index("ix_action_items_owner_lower", func.lower(action_items.c.owner))
 
 action_item_changes = Table(
     "action_item_changes",
@@ -133,6 +137,8 @@ idempotency_keys = Table(
     Column("key", String(200), primary_key=True),
     Column("incident_pk", Integer, ForeignKey("incidents.pk", ondelete="CASCADE"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # the occurrence a repeat's capture counted (migration 0011); null: the key's capture made the incident
+    Column("occurrence", Integer),
 )
 
 # Secrets of this database, made by migrations: the key of the idempotency-key digests

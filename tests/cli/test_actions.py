@@ -168,3 +168,37 @@ def test_an_empty_list_says_why_on_stderr(tmp_path: Path, monkeypatch: pytest.Mo
         assert listed.exit_code == 0 and said in listed.stderr, (args, listed.stderr)
     as_json = runner.invoke(app, ["actions", "--offset", "1000", "--json"])
     assert as_json.stderr == "" and json.loads(as_json.stdout)["total"] == 2
+
+
+def test_stats_count_an_owner_spelled_in_two_cases_once(tmp_path: Path, embedder: object) -> None:
+    """`actions --owner dana` lists the items of "Dana" and "dana" (owners match ignoring case), yet `--stats` gave
+    each spelling a row of its own, so neither row said how far dana's items were."""
+    assert postmortem("capture", "--title", "Fares API returned 429", home=tmp_path).returncode == 0
+    for title, owner in (("Add jittered backoff", "dana"), ("Cap retries at three", "DANA"), ("Alert on 429", "Dana")):
+        added = postmortem("actions", "--incident", "INC-1", "--add", title, "--owner", owner, home=tmp_path)
+        assert added.returncode == 0, added.stderr
+    assert postmortem("actions", "--item", "AI-1", "--set-status", "completed", home=tmp_path).returncode == 0
+    stats = postmortem("actions", "--stats", "--json", home=tmp_path)
+    assert stats.returncode == 0, stats.stderr
+    by_owner = json.loads(stats.stdout)["by_owner"]
+    assert list(by_owner) == ["Dana"] and by_owner["Dana"]["items"] == 3 and by_owner["Dana"]["completed"] == 1
+    table = postmortem("actions", "--stats", home=tmp_path).stdout.decode()
+    assert table.count("Dana") == 1 and "dana" not in table and "DANA" not in table
+    listed = json.loads(postmortem("actions", "--owner", "dana", "--json", home=tmp_path).stdout)
+    assert len(listed["items"]) == 3
+
+
+def test_a_due_date_that_is_no_date_is_refused_saying_what_a_due_date_is(tmp_path: Path, embedder: object) -> None:
+    """`--due tomorrow` answered pydantic's "Input should be a valid datetime or date, input is too short", which
+    says neither the format nor an example (MCP's due_at already said both)."""
+    assert postmortem("capture", "--title", "Fares API returned 429", home=tmp_path).returncode == 0
+    added = postmortem("actions", "--incident", "INC-1", "--add", "Add backoff", "--due", "next week", home=tmp_path)
+    assert postmortem("actions", "--incident", "INC-1", "--add", "Add backoff", home=tmp_path).returncode == 0
+    changed = postmortem("actions", "--item", "AI-1", "--due", "tomorrow", home=tmp_path)
+    for done in (added, changed):
+        assert done.returncode == 2 and done.stdout == b""
+        assert done.stderr.decode().strip() == (
+            "error: invalid input: due_at: expected an ISO 8601 day (2026-12-15) or time (2026-12-15T10:00:00Z)"
+        )
+    month = postmortem("actions", "--item", "AI-1", "--due", "2026-13-01", home=tmp_path)
+    assert month.stderr.decode().strip() == "error: invalid input: due_at: month must be in 1..12"  # its own sentence

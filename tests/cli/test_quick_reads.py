@@ -50,6 +50,8 @@ def older_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         conn.execute("update action_items set priority = 'P9'")
         conn.execute("drop index ix_analyses_state")
         conn.execute("alter table analyses drop column state")
+        conn.execute("alter table idempotency_keys drop column occurrence")  # 0011
+        conn.execute("drop index ix_action_items_owner_lower")  # 0012
         conn.execute("update alembic_version set version_num = '0007'")
     return home
 

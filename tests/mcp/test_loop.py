@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, MCPError
 
-from agent_postmortem.store.models import ActionItemCreate
+from agent_postmortem.store.models import ActionItemCreate, IncidentCreate
 from tests.factories import CAPTURE, MODES, FakeLLM, draft, make_service, server_for
 
 pytestmark = pytest.mark.anyio
@@ -186,3 +186,17 @@ async def test_an_incident_is_reopened_with_its_reason_and_a_repeated_mark_adds_
     assert events == [  # already open: only the note, not a second "Reopened"
         ("resolved", "Marked resolved."), ("note", "Reopened: the fix did not hold"), ("note", "paged the owner")
     ]  # fmt: skip
+
+
+async def test_stats_count_an_owner_spelled_in_two_cases_once(tmp_path: Path) -> None:
+    """list_action_items matches owners ignoring case, but action_item_stats gave "Dana" and "dana" a row each."""
+    service = make_service(tmp_path)
+    incident_id = service.capture_incident(IncidentCreate(title="Fares API returned 429")).id
+    for title, owner in (("Add jittered backoff", "dana"), ("Cap retries at three", "Dana"), ("Alert on it", None)):
+        service.add_action_item(incident_id, ActionItemCreate(title=title, owner=owner))
+    async with Client(server_for(service)) as client:
+        stats = await client.call_tool("action_item_stats", {})
+        listed = await client.call_tool("list_action_items", {"owner": "DANA"})
+    by_owner = stats.structured_content["by_owner"]  # type: ignore[index]
+    assert {k: v["items"] for k, v in by_owner.items()} == {"(none)": 1, "Dana": 2}
+    assert len(listed.structured_content["items"]) == 2  # type: ignore[index]

@@ -10,8 +10,9 @@ from mcp import Client
 from sqlalchemy import text
 
 from agent_postmortem.service.facade import PostmortemService
-from agent_postmortem.store.models import IncidentCreate
+from agent_postmortem.store.models import ActionItemCreate, Incident, IncidentCreate
 from agent_postmortem.store.records import db
+from agent_postmortem.store.records.idempotency import KnownKey
 from agent_postmortem.store.search.embedding import Embedder
 from tests.factories import HomeDatabases, make_service
 from tests.processes import stdio_server
@@ -51,6 +52,44 @@ def test_a_retried_repeat_is_not_counted_twice(tmp_path: Path) -> None:
     assert other.deduplicated and service.get_incident(first.id).occurrences == 3  # a new key is a new occurrence
 
 
+def test_a_retried_repeat_answers_as_the_repeat_did_not_as_a_new_incident(tmp_path: Path) -> None:
+    """The key kept only the incident, so a retry of a repeat's capture was answered as its first capture had been:
+    `deduplicated: false`, `novel: true`, its first triage reasons."""
+    service = make_service(tmp_path)
+    first = service.capture_incident(failure("key-first-0101", 1))
+    repeat = service.capture_incident(failure("key-repeat-0102", 2))
+    service.capture_incident(failure("key-later-0103", 3))  # a third occurrence after it: the retry is still the 2nd
+    retry = service.capture_incident(failure("key-repeat-0102", 2))
+    assert first.novel and repeat.deduplicated and not repeat.novel and repeat.occurrences == 2
+    assert retry.replayed and retry.model_dump(exclude={"replayed"}) == repeat.model_dump(exclude={"replayed"})
+    assert retry.triage_reasons[0].startswith(f"occurrence 2 of {first.id}")
+    assert service.get_incident(first.id).occurrences == 3
+
+
+def test_a_repeat_after_a_completed_fix_reads_its_incident_once(tmp_path: Path) -> None:
+    """It read the whole record to note the recurrence, then again for its answer."""
+    service = make_service(tmp_path)
+    first = service.capture_incident(failure(None, 1))
+    item = service.add_action_item(first.id, ActionItemCreate(title="Retry flights.search with backoff"))
+    service.update_action_item(item.id, status="completed")
+    reads: list[str] = []
+    real = service.store.get_or_raise
+
+    def counted(incident_id: str) -> Incident:
+        reads.append(incident_id)
+        return real(incident_id)
+
+    service.store.get_or_raise = counted  # type: ignore[method-assign]
+    repeat = service.capture_incident(failure("key-after-fix-01", 2))
+    assert reads == [first.id]
+    assert repeat.deduplicated and repeat.recurred_after_fix and repeat.occurrences == 2 and repeat.triage == "full"
+    assert repeat.fixed_action_items and repeat.fixed_action_items[0].id == item.id
+    stored = service.get_incident(first.id)
+    assert stored.occurrences == 2 and stored.recurred_after_fix and stored.triage == "full"
+    retry = service.capture_incident(failure("key-after-fix-01", 2))
+    assert retry.model_dump(exclude={"replayed"}) == repeat.model_dump(exclude={"replayed"})
+
+
 def test_writers_racing_with_one_key_store_it_once(tmp_path: Path) -> None:
     service = make_service(tmp_path)
     gate = threading.Barrier(4)
@@ -79,7 +118,7 @@ def test_losing_the_race_on_the_key_returns_the_winners_capture(tmp_path: Path) 
     real = service.store.find_by_key
     calls = []
 
-    def stale_first(key: str) -> str | None:  # the check ran before the winner committed
+    def stale_first(key: str) -> KnownKey | None:  # the check ran before the winner committed
         calls.append(key)
         return None if len(calls) == 1 else real(key)
 

@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -92,6 +93,44 @@ def test_emptying_a_cards_owner_unassigns_the_item(
     assert now.owner is None and (last.field, last.old, last.new, last.by) == ("owner", "dana", None, "lee")
     assert client.post(action, data={**card_form(client.get("/actions").text, action)}).status_code == 303
     assert service.get_action_item(item.id).history == now.history  # the empty field left empty: nothing changes
+
+
+def test_a_cards_due_date_is_set_and_taken_off_and_refused_as_the_command_line_refuses_it(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    """The card changed the owner but had no due date: a slipped date could only be moved with `actions --due`."""
+    _, service, drafted = site
+    sign_in(client, TOKEN)
+    item = service.add_action_item(drafted, ActionItemCreate(title="Write the fares runbook", owner="dana"))
+    action = f"/actions/{item.id}"
+    card = card_form(client.get("/actions").text, action)
+    assert (card["due"], card["shown_due"]) == ("", "")
+    assert client.post(action, data={**card, "due": "2026-12-20", "by": "lee"}).status_code == 303
+    now = service.get_action_item(item.id)
+    assert now.due_at == datetime(2026, 12, 20, 23, 59, 59, tzinfo=UTC)  # a day is due by its end, as --due reads it
+    assert (now.history[-1].field, now.history[-1].by) == ("due_at", "lee")
+    card = card_form(client.get("/actions").text, action)
+    assert (card["due"], card["shown_due"]) == ("2026-12-20", "2026-12-20")
+    assert client.post(action, data={**card, "owner": "lee"}).status_code == 303  # the date left alone stays
+    assert service.get_action_item(item.id).due_at == now.due_at
+    said = {
+        "tomorrow": "invalid input: due_at: expected an ISO 8601 day (2026-12-15) or time (2026-12-15T10:00:00Z)",
+        "2026-13-01": "invalid input: due_at: month must be in 1..12",
+        "1900-01-01": "invalid input: due_at: out of range: a time from 1970 up to 3000 is expected",
+        "<script>alert(1)</script>": "invalid input: due_at: expected an ISO 8601 day",
+    }
+    for typed, words in said.items():  # the words of `postmortem actions --item AI-n --due ...` (tests/cli)
+        refused = client.post(action, data={**card, "due": typed})
+        assert refused.status_code == 400 and words in refused.text, typed
+        assert "<script>alert" not in refused.text and "tomorrow" not in refused.text  # never echoed
+    assert service.get_action_item(item.id).due_at == now.due_at
+    card = card_form(client.get("/actions").text, action)
+    assert client.post(action, data={**card, "due": ""}).status_code == 303
+    taken_off = service.get_action_item(item.id)
+    assert taken_off.due_at is None and (taken_off.history[-1].old, taken_off.history[-1].new) == (
+        "2026-12-20T23:59:59+00:00",
+        None,
+    )
 
 
 def test_a_timeline_event_of_many_lines_within_the_textarea_limit_is_kept_whole(
