@@ -10,7 +10,10 @@ tokens are http/teams.py's.
 """
 
 import hashlib
+import hmac
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,13 @@ from typing import Any
 from agent_postmortem.config import TeamConfigError, check_team
 
 ID_LENGTH = 12
+MIN_TOKEN = 24  # the shortest token a server takes (POSTMORTEM_HTTP_TOKEN too)
+_ID = re.compile(r"[0-9a-f]{8,64}")  # a token's id: the first hex digits of its SHA-256, at least 8
+_BEARER = re.compile(r"[A-Za-z0-9._~+/-]+=*")  # what an `Authorization: Bearer` header carries (RFC 6750 b64token)
+WANTED = (
+    f"give the id `postmortem token list` shows ({ID_LENGTH} hex digits; 8 or more of them will do) or the whole "
+    f"token ({MIN_TOKEN} characters or more)"
+)
 
 
 @dataclass(frozen=True)
@@ -71,3 +81,20 @@ def clean_note(text: str) -> str:
     from agent_postmortem.store.redact import redact_text
 
     return redact_text(text)[0]
+
+
+def token_matcher(given: str) -> Callable[[TokenEntry], bool]:
+    """Which entry `token revoke` names: its id (a prefix of its digest, as `token list` shows it, in either case)
+    or the token itself (as a leak report quotes it). Text that is neither is refused saying what is wanted; the
+    text is never repeated (it may be a token, mistyped)."""
+    text = given.strip()
+    prefix = text.lower() if _ID.fullmatch(text.lower()) else None
+    value = digest(text) if len(text) >= MIN_TOKEN and _BEARER.fullmatch(text) else None
+    if prefix is None and value is None:
+        raise TeamConfigError(f"that is not a token id or a token: {WANTED}")
+
+    def matches(entry: TokenEntry) -> bool:
+        by_value = value is not None and hmac.compare_digest(entry.digest, value)
+        return by_value or (prefix is not None and entry.digest.hex().startswith(prefix))
+
+    return matches
