@@ -49,7 +49,7 @@ def digest(token: str) -> bytes:
 def load_tokens(path: Path, *, empty_ok: bool = False) -> list[TokenEntry]:
     """`empty_ok`: a file left with no token (the last one revoked) is no token, not an error."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(file_text(path))
     except FileNotFoundError:
         raise TeamConfigError(f"POSTMORTEM_TOKENS_FILE {path} does not exist") from None
     except tomllib.TOMLDecodeError as e:
@@ -58,6 +58,15 @@ def load_tokens(path: Path, *, empty_ok: bool = False) -> list[TokenEntry]:
     if not entries and not empty_ok:
         raise TeamConfigError(f"{path} has no [[token]] entries; add one with `postmortem token add --team NAME`")
     return entries
+
+
+def file_text(path: Path) -> str:
+    """The tokens file's text; a file that is not UTF-8 (a binary file given by mistake) is told so, naming it, not
+    with the codec's message."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TeamConfigError(f"{path} is not a tokens file: it is not UTF-8 text (TOML)") from None
 
 
 def token_entry(item: Any, where: str) -> TokenEntry:

@@ -47,7 +47,7 @@ from agent_postmortem.store.private import write_private
 # The file is read without the MCP SDK, by the settings too (server/tokens_file.py).
 from agent_postmortem.tokens_file import ID_LENGTH as ID_LENGTH
 from agent_postmortem.tokens_file import TokenEntry as TokenEntry
-from agent_postmortem.tokens_file import clean_note, token_entry, token_matcher
+from agent_postmortem.tokens_file import clean_note, file_text, token_entry, token_matcher
 from agent_postmortem.tokens_file import digest as digest
 from agent_postmortem.tokens_file import load_tokens as load_tokens
 
@@ -72,7 +72,7 @@ def add_token(path: Path, team: str, note: str = "") -> str:
     entry = f'\n[[token]]\nteam = "{team}"\nsha256 = "{digest(token).hex()}"\nnote = "{quoted}"\n'
     path.parent.mkdir(parents=True, exist_ok=True)  # a first token on a new machine: /etc/postmortem/tokens.toml
     with _locked(path):
-        text = (path.read_text(encoding="utf-8") if path.exists() else "") + entry
+        text = (file_text(path) if path.exists() else "") + entry
         try:
             tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
@@ -93,7 +93,7 @@ def revoke_token(path: Path, which: str) -> TokenEntry:
             raise TeamConfigError(f"no token in {path} has that id or is that token; `postmortem token list` shows ids")
         if len(hits) > 1:
             raise TeamConfigError(f"{len(hits)} tokens in {path} have ids that start so: give more of the id's digits")
-        blocks = re.split(r"(?m)^(?=[ \t]*\[\[token\]\])", path.read_text(encoding="utf-8"))
+        blocks = re.split(r"(?m)^(?=[ \t]*\[\[token\]\])", file_text(path))
         at = [n for n, block in enumerate(blocks) if _entry_of(block) == hits[0]]
         if len(at) != 1:  # written another way than `[[token]]` blocks (an inline array): not rewritten by guess
             raise TeamConfigError(f"the token's [[token]] block in {path} was not found as such: remove it by hand")

@@ -58,3 +58,13 @@ def test_an_id_that_starts_two_tokens_asks_for_more_digits_and_a_whole_digest_na
     assert both.returncode == 2 and "2 tokens" in both.stderr and "give more of the id's digits" in both.stderr
     assert revoke(path, first).returncode == 0
     assert [e.team for e in load_tokens(path)] == ["t1"]
+
+
+def test_a_tokens_file_that_is_not_text_is_named_by_every_token_command(tmp_path: Path) -> None:
+    """A binary file given as --file answered "'utf-8' codec can't decode byte 0xff in position 0", naming no file."""
+    path = tmp_path / "tokens.toml"
+    path.write_bytes(b"\xff\xfe\x00binary")
+    for args in (["revoke", "abcdef12"], ["list"], ["add", "--team", "payments"]):
+        done = subprocess.run([CLI, "token", *args, "--file", str(path)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and f"{path} is not a tokens file: it is not UTF-8 text" in done.stderr, args
+        assert "codec" not in done.stderr and path.read_bytes() == b"\xff\xfe\x00binary"
