@@ -74,7 +74,7 @@ _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 # The date a time starts with (2026-12-15, 2026-12-15T10:00:00Z, or the basic form 20261215)
-_DATE_PART = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})(?=$|[Tt ])")
+_DATE_PART = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})(?=$|[Tt ])", re.ASCII)
 _MONTHS = "January February March April May June July August September October November December".split()
 
 
@@ -111,7 +111,7 @@ def iso_text(value: Any) -> Any:
 
 
 When = Annotated[datetime, BeforeValidator(iso_text), AfterValidator(aware_utc)]
-_DAY = re.compile(r"\d{4}-?\d{2}-?\d{2}")  # 2026-12-15, or its basic form 20261215
+_DAY = re.compile(r"\d{4}-?\d{2}-?\d{2}", re.ASCII)  # 2026-12-15, or its basic form 20261215
 
 
 def _day_ends_at(last: time) -> Callable[[Any], Any]:
@@ -129,7 +129,9 @@ def _day_ends_at(last: time) -> Callable[[Any], Any]:
 
 # A due date given as a day is due by the end of it: an item due today is not overdue the moment it is added.
 DueBy = Annotated[When, BeforeValidator(_day_ends_at(time(23, 59, 59)))]
-_PERIOD = re.compile(r"(\d{4})(?:-(\d{2}))?")  # a year (2026) or a month (2026-12) given alone
+# A year (2026) or a month (2026-12) given alone, in ASCII digits: `\d` took full-width or Arabic-Indic digits for a
+# year, though the same digits in a day or a time are refused.
+_PERIOD = re.compile(r"(\d{4})(?:-(\d{2}))?", re.ASCII)
 RANGE_BOUND = "an ISO 8601 year (2026), a month (2026-12), a day (2026-12-15) or a time (2026-12-15T10:00:00Z)"
 
 
