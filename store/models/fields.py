@@ -74,7 +74,7 @@ _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 # The date a time starts with (2026-12-15, 2026-12-15T10:00:00Z, or the basic form 20261215)
-_DATE_PART = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})(?=$|[Tt ])", re.ASCII)
+_DATE_PART = re.compile(r"(\d{4})(-?)(\d{2})\2(\d{2})(?=$|[Tt ])", re.ASCII)
 _MONTHS = "January February March April May June July August September October November December".split()
 
 
@@ -84,7 +84,7 @@ def real_day(text: str) -> None:
     found = _DATE_PART.match(text.strip())
     if found is None:
         return
-    year, month, day = (int(part) for part in found.groups())
+    year, month, day = int(found[1]), int(found[3]), int(found[4])
     if year < 1:
         raise ValueError(OUT_OF_RANGE)
     if not 1 <= month <= 12:
@@ -111,7 +111,9 @@ def iso_text(value: Any) -> Any:
 
 
 When = Annotated[datetime, BeforeValidator(iso_text), AfterValidator(aware_utc)]
-_DAY = re.compile(r"\d{4}-?\d{2}-?\d{2}", re.ASCII)  # 2026-12-15, or its basic form 20261215
+# 2026-12-15, or its basic form 20261215; not half of each (2026-1215), which `--until` alone read, answering
+# Python's "Invalid isoformat string" with the text repeated
+_DAY = re.compile(r"\d{4}(-?)\d{2}\1\d{2}", re.ASCII)
 
 
 def _day_ends_at(last: time) -> Callable[[Any], Any]:

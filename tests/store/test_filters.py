@@ -34,6 +34,8 @@ def test_a_month_or_a_year_bounds_the_whole_of_it(since: str, until: str, start:
         ("202612", "not a number"),
         ("２０２６-１２", "expected an ISO 8601 year (2026)"),  # full-width digits were read as December 2026
         ("٢٠٢٦", "not a number"),  # and these as the year 2026
+        ("2026-1215", "expected an ISO 8601 year (2026)"),  # was "Invalid isoformat string: '2026-1215'"
+        ("202612-15", "expected an ISO 8601 year (2026)"),
     ],
 )
 def test_a_bound_that_is_no_period_is_refused_saying_what_a_bound_is(until: str, said: str) -> None:
