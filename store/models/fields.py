@@ -97,7 +97,8 @@ def real_day(text: str) -> None:
 def iso_text(value: Any) -> Any:
     """A time is ISO 8601: its basic date form (`20261215`) is that day, and any other number, as text or not, is
     refused. Pydantic would read a number as Unix seconds: `--due 20261215` was a due date in August 1970, and
-    `at=1.5` a timeline event at 1970-01-01T00:00:01.5."""
+    `at=1.5` a timeline event at 1970-01-01T00:00:01.5. Space around a time is dropped, as a day's or a month's is:
+    `--since "2026-12-15 "` was refused while `--until "2026-12-15 "` was taken."""
     text = value.strip() if isinstance(value, str) else value
     if isinstance(text, str):
         real_day(text)
@@ -107,7 +108,7 @@ def iso_text(value: Any) -> Any:
         isinstance(text, str) and _NUMBER.fullmatch(text)
     ):
         raise ValueError("a time is ISO 8601 (2026-12-15 or 2026-12-15T10:00:00Z), not a number")
-    return value
+    return text
 
 
 When = Annotated[datetime, BeforeValidator(iso_text), AfterValidator(aware_utc)]
