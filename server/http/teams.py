@@ -93,12 +93,26 @@ def revoke_token(path: Path, which: str) -> TokenEntry:
             raise TeamConfigError(f"no token in {path} has that id or is that token; `postmortem token list` shows ids")
         if len(hits) > 1:
             raise TeamConfigError(f"{len(hits)} tokens in {path} have ids that start so: give more of the id's digits")
-        blocks = re.split(r"(?m)^(?=[ \t]*\[\[token\]\])", file_text(path))
+        blocks = _blocks(file_text(path))
         at = [n for n, block in enumerate(blocks) if _entry_of(block) == hits[0]]
         if len(at) != 1:  # written another way than `[[token]]` blocks (an inline array): not rewritten by guess
             raise TeamConfigError(f"the token's [[token]] block in {path} was not found as such: remove it by hand")
         write_private(path, "".join(b for n, b in enumerate(blocks) if n != at[0]))
     return hits[0]
+
+
+def _blocks(text: str) -> list[str]:
+    """The file cut before each `[[token]]`, the comment lines written right above one (no blank line between) going
+    with it: revoking a token took its neighbour's comment ("# ci") away and left its own ("# laptop") above the next
+    token, which it then misnamed."""
+    blocks = re.split(r"(?m)^(?=[ \t]*\[\[token\]\])", text)
+    for n in range(1, len(blocks)):
+        lines = blocks[n - 1].splitlines(keepends=True)
+        keep = len(lines)
+        while keep > 0 and lines[keep - 1].lstrip().startswith("#"):
+            keep -= 1
+        blocks[n - 1], blocks[n] = "".join(lines[:keep]), "".join(lines[keep:]) + blocks[n]
+    return blocks
 
 
 def _entry_of(block: str) -> TokenEntry | None:

@@ -68,3 +68,20 @@ def test_a_tokens_file_that_is_not_text_is_named_by_every_token_command(tmp_path
         done = subprocess.run([CLI, "token", *args, "--file", str(path)], capture_output=True, text=True, timeout=120)
         assert done.returncode == 2 and f"{path} is not a tokens file: it is not UTF-8 text" in done.stderr, args
         assert "codec" not in done.stderr and path.read_bytes() == b"\xff\xfe\x00binary"
+
+
+def test_a_comment_right_above_a_token_goes_with_it_and_the_others_stay_with_theirs(tmp_path: Path) -> None:
+    """Revoking the laptop's token left "# laptop" above the CI token, now misnamed, and took "# ci" away."""
+    path = tmp_path / "tokens.toml"
+    entry = '[[token]]\nteam = "payments"\nsha256 = "{}"\n'
+    path.write_text(
+        "# the payments team's tokens\n\n"
+        + "# laptop\n"
+        + entry.format("ab" * 32)
+        + "\n# ci\n# rotated monthly\n"
+        + entry.format("cd" * 32),
+        encoding="utf-8",
+    )
+    assert revoke(path, "abababab").returncode == 0
+    kept = "# the payments team's tokens\n\n# ci\n# rotated monthly\n" + entry.format("cd" * 32)
+    assert path.read_text(encoding="utf-8") == kept
