@@ -1,7 +1,7 @@
 """Domain errors. The MCP and CLI layers turn them into actionable messages in one place each."""
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from agent_postmortem.store.errors import (
@@ -199,23 +199,41 @@ def is_damaged_database(error: BaseException) -> bool:
     return type(error) is DatabaseError
 
 
+# pydantic's own sentences for text that is no time ("Input should be a valid datetime or date, unexpected extra
+# characters at the end of the input") say what its parser met, not what to send: one sentence with an example.
+ISO_TIME = "expected an ISO 8601 date or time (2026-12-15 or 2026-12-15T10:00:00Z)"
+_NO_TIME = frozenset(
+    {"datetime_parsing", "datetime_from_date_parsing", "datetime_type", "date_parsing", "date_from_datetime_parsing"}
+)
+
+
 def validation_problems(
-    error: "ValidationError", *, limit: int = 10, within: Sequence[str | int] = (), name_keys: bool = True
+    error: "ValidationError",
+    *,
+    limit: int = 10,
+    within: Sequence[str | int] = (),
+    name_keys: bool = True,
+    names: Mapping[str, str] | None = None,
 ) -> str:
-    """What is wrong with validated input, and where, in one line: `timeline.0.at: Input should be a valid datetime;
-    title: Field required; and 2 more`. Every entry point reports validation this one way, never with the rejected
-    value (it may be a secret). The whole record (not an object, a cross-field rule) is `(record)`, or `within`, the
-    path of the record in the input. `name_keys=False` for text written by a model: an unexpected key is then named
-    by where it is, not by the key itself (which the model wrote)."""
+    """What is wrong with validated input, and where, in one line: `timeline.0.at: expected an ISO 8601 date or
+    time (...); title: Field required; and 2 more`. Every entry point reports validation this one way, never with the
+    rejected value (it may be a secret). The whole record (not an object, a cross-field rule) is `(record)`, or
+    `within`, the path of the record in the input. `name_keys=False` for text written by a model: an unexpected key
+    is then named by where it is, not by the key itself (which the model wrote). `names` renames a top-level field
+    to what the user gave it as (a command-line option)."""
     errors = error.errors(include_input=False, include_url=False)
     parts = []
     for e in errors[:limit]:
         loc = [*within, *e["loc"]]
+        if names and loc and isinstance(loc[0], str) and loc[0] in names:
+            loc[0] = names[loc[0]]
         if e["type"] == "extra_forbidden" and not name_keys:
             parts.append(f"{_path(loc[:-1])}: unexpected key (remove keys not in the schema)")
         elif e["type"] == "value_error":  # a rule's own sentence: "Value error, " is pydantic's wrapping
             said = e["msg"].removeprefix("Value error, ")
             parts.append(f"{_path(loc)}: {said}" if loc else said)
+        elif e["type"] in _NO_TIME:
+            parts.append(f"{_path(loc)}: {ISO_TIME}")
         else:
             parts.append(f"{_path(loc)}: {e['msg']}")
     more = f"; and {len(errors) - limit} more" if len(errors) > limit else ""

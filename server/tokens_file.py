@@ -10,7 +10,10 @@ tokens are http/teams.py's.
 """
 
 import hashlib
+import hmac
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,13 @@ from typing import Any
 from agent_postmortem.config import TeamConfigError, check_team
 
 ID_LENGTH = 12
+MIN_TOKEN = 24  # the shortest token a server takes (POSTMORTEM_HTTP_TOKEN too)
+_ID = re.compile(r"[0-9a-f]{8,64}")  # a token's id: the first hex digits of its SHA-256, at least 8
+_BEARER = re.compile(r"[A-Za-z0-9._~+/-]+=*")  # what an `Authorization: Bearer` header carries (RFC 6750 b64token)
+WANTED = (
+    f"give the id `postmortem token list` shows ({ID_LENGTH} hex digits; 8 or more of them will do) or the whole "
+    f"token ({MIN_TOKEN} characters or more)"
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,7 @@ def digest(token: str) -> bytes:
 def load_tokens(path: Path, *, empty_ok: bool = False) -> list[TokenEntry]:
     """`empty_ok`: a file left with no token (the last one revoked) is no token, not an error."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(file_text(path))
     except FileNotFoundError:
         raise TeamConfigError(f"POSTMORTEM_TOKENS_FILE {path} does not exist") from None
     except tomllib.TOMLDecodeError as e:
@@ -48,6 +58,15 @@ def load_tokens(path: Path, *, empty_ok: bool = False) -> list[TokenEntry]:
     if not entries and not empty_ok:
         raise TeamConfigError(f"{path} has no [[token]] entries; add one with `postmortem token add --team NAME`")
     return entries
+
+
+def file_text(path: Path) -> str:
+    """The tokens file's text; a file that is not UTF-8 (a binary file given by mistake) is told so, naming it, not
+    with the codec's message."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TeamConfigError(f"{path} is not a tokens file: it is not UTF-8 text (TOML)") from None
 
 
 def token_entry(item: Any, where: str) -> TokenEntry:
@@ -71,3 +90,20 @@ def clean_note(text: str) -> str:
     from agent_postmortem.store.redact import redact_text
 
     return redact_text(text)[0]
+
+
+def token_matcher(given: str) -> Callable[[TokenEntry], bool]:
+    """Which entry `token revoke` names: its id (a prefix of its digest, as `token list` shows it, in either case)
+    or the token itself (as a leak report quotes it). Text that is neither is refused saying what is wanted; the
+    text is never repeated (it may be a token, mistyped)."""
+    text = given.strip()
+    prefix = text.lower() if _ID.fullmatch(text.lower()) else None
+    value = digest(text) if len(text) >= MIN_TOKEN and _BEARER.fullmatch(text) else None
+    if prefix is None and value is None:
+        raise TeamConfigError(f"that is not a token id or a token: {WANTED}")
+
+    def matches(entry: TokenEntry) -> bool:
+        by_value = value is not None and hmac.compare_digest(entry.digest, value)
+        return by_value or (prefix is not None and entry.digest.hex().startswith(prefix))
+
+    return matches

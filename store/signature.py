@@ -31,10 +31,15 @@ _TIMESTAMP = (
     rf"|\b{_WEEKDAY}\d{{1,2}}[\s/-]{_MONTH}[\s/-]\d{{4}}[\s:]{_CLOCK}"
     rf"|(?<![\w:.])\d{{1,2}}:\d{{2}}:\d{{2}}(?!:){_FRACTION_ZONE}"
 )
+_UNIT = r"(?:ms|s|m|h|k|kb|mb|gb|%)"
+# A number right after a timestamp's hyphen ("12:00:00-30 retries"), not an offset from UTC (those are -00 to -14,
+# "-05:00", "-0500"): the time is masked and the number is one, as anywhere else. Its hyphen kept it apart from the
+# free-standing numbers (as in "worker-12"), so "TIME-30" and "TIME-31" signed as two failures.
+_AFTER_TIME = rf"(?:-(?P<after>\d+(?:[.,]\d+)*)(?P<after_unit>{_UNIT})?(?![\w-]|\.\w))?"
 _VOLATILE = re.compile(
-    rf"(?P<time>{_TIMESTAMP})"
+    rf"(?P<time>{_TIMESTAMP}){_AFTER_TIME}"
     r"|(?P<id>\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b(?=[0-9a-f]*\d)[0-9a-f]{12,}\b)"
-    r"|(?<![\w.-])(?P<number>\d+(?:[.,]\d+)*)(?P<unit>ms|s|m|h|k|kb|mb|gb|%)?(?![\w-]|\.\w)",
+    rf"|(?<![\w.-])(?P<number>\d+(?:[.,]\d+)*)(?P<unit>{_UNIT})?(?![\w-]|\.\w)",
     re.IGNORECASE,
 )
 _STATUS = re.compile(r"[1-5]\d\d")
@@ -86,7 +91,7 @@ def mask_volatile(message: str) -> str:
 
     def mask(m: re.Match[str]) -> str:
         if m["time"]:
-            return "TIME"
+            return "TIME" + (f"-N{m['after_unit'] or ''}" if m["after"] else "")
         if m["id"]:
             return "ID"
         if _is_status(message, m) or _HTTP_VERSION_BEFORE.search(message, 0, m.start()):
@@ -99,7 +104,7 @@ def mask_volatile(message: str) -> str:
 def failure_signature(item: Failure) -> str | None:
     """What makes two captures the same failure: agent, tool, error type and the error message, masked. None when
     there is no error to go by (free-text reports are matched by similarity instead). Changing it needs a
-    migration that signs the stored incidents again (0006, 0009 and 0010 did)."""
+    migration that signs the stored incidents again (0006, 0009, 0010 and 0013 did)."""
     if not (item.error_type or item.error_message):
         return None
     message = " ".join(mask_volatile((item.error_message or "").lower()).split())

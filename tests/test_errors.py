@@ -1,5 +1,7 @@
 """The one validation formatter every entry point uses (agent_postmortem.errors.validation_problems)."""
 
+from datetime import datetime
+
 import pytest
 from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
@@ -35,3 +37,15 @@ def test_a_rules_own_sentence_reaches_the_reader_without_pydantics_wrapping() ->
 def test_a_type_error_names_the_field_and_never_the_value() -> None:
     said = problems(Field, {"title": 12345678})
     assert said.startswith("title: ") and "12345678" not in said
+
+
+class Event(BaseModel):
+    at: datetime
+
+
+@pytest.mark.parametrize("at", ["2026-12-15T10:00:00+25:00", "next week", "2026-12-15 extra", ["2026"]])
+def test_text_that_is_no_time_says_what_a_time_is_not_what_the_parser_met(at: object) -> None:
+    """`--due 2026-12-15T10:00:00+25:00` answered "Input should be a valid datetime or date, unexpected extra
+    characters at the end of the input": true, and no help in writing one."""
+    said = problems(Event, {"at": at})
+    assert said == "at: expected an ISO 8601 date or time (2026-12-15 or 2026-12-15T10:00:00Z)", said

@@ -9,7 +9,7 @@ that does not allow what was asked (no model configured to draft); 130 interrupt
 
 import logging
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -114,8 +114,10 @@ def choice(values: Sequence[str], help: str = "") -> Any:
 
 
 @contextmanager
-def user_errors() -> Iterator[None]:
-    """Map errors to one clear line on stderr and an exit code (2: fix the input; 1: the system); no traceback."""
+def user_errors(options: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Map errors to one clear line on stderr and an exit code (2: fix the input; 1: the system); no traceback.
+    `options` names a validated field by the option that gave it (`{"due_at": "--due"}`), so the line says what
+    to change on the command line, not the model's field."""
     try:
         yield
     except (IncidentNotFound, ActionItemNotFound) as e:
@@ -127,7 +129,7 @@ def user_errors() -> Iterator[None]:
     except (InvalidId, PostmortemError, StoreError, ValueError) as e:
         from pydantic import ValidationError
 
-        _fail(BAD_INPUT, validation_text(e) if isinstance(e, ValidationError) else str(e))
+        _fail(BAD_INPUT, validation_text(e, options) if isinstance(e, ValidationError) else str(e))
     except BrokenPipeError:
         raise  # the reader went away: the root command ends quietly (server/cli/app.py)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:  # a path given that is not a file
@@ -145,10 +147,10 @@ def _fail(code: int, message: str) -> NoReturn:
     raise typer.Exit(code) from None
 
 
-def validation_text(e: "ValidationError") -> str:
+def validation_text(e: "ValidationError", options: Mapping[str, str] | None = None) -> str:
     from agent_postmortem.errors import validation_problems
 
-    return "invalid input: " + validation_problems(e)
+    return "invalid input: " + validation_problems(e, names=options)
 
 
 def settings() -> "Settings":

@@ -60,7 +60,8 @@ def actions(
     from agent_postmortem.cli.view import item_view
 
     changes = {"status": set_status, "owner": owner, "priority": priority, "title": title, "due_at": due}
-    with user_errors():
+    named = {"due_at": "--due", "owner": "--owner", "priority": "--priority", "status": "--set-status"}
+    with user_errors({**named, "title": "--add" if add is not None else "--title"}):
         _check_target(add=add, item=item, set_status=set_status, priority=priority, due=due, title=title, by=by)
         if add is not None:
             result: Any = _add(add, incident, by=by, owner=owner, priority=priority, due=due)

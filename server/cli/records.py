@@ -126,8 +126,9 @@ def search(
     """Find past incidents similar to a description or error message (hybrid: meaning and exact words)."""
     from agent_postmortem.store.filters import SearchFilters
 
-    with user_errors(), reading() as svc:
+    with user_errors():  # checked before the store is opened: a wrong date is told alone, first
         filters = SearchFilters.pick(locals())
+    with user_errors(), reading() as svc:
         result = svc.search_incidents(query=query, limit=limit, mode=cast(Any, mode), filters=filters)
     if not emit(result, as_json):
         from agent_postmortem.cli.view import SimilarView

@@ -27,9 +27,10 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agent_postmortem.tokens_file import MIN_TOKEN as MIN_TOKEN  # one rule for every token a server takes
+
 MAX_BODY = 512 * 1024
 SCOPE = "postmortem"
-MIN_TOKEN = 24
 
 
 class InsecureBind(ValueError):

@@ -47,7 +47,7 @@ from agent_postmortem.store.private import write_private
 # The file is read without the MCP SDK, by the settings too (server/tokens_file.py).
 from agent_postmortem.tokens_file import ID_LENGTH as ID_LENGTH
 from agent_postmortem.tokens_file import TokenEntry as TokenEntry
-from agent_postmortem.tokens_file import clean_note
+from agent_postmortem.tokens_file import clean_note, file_text, token_entry, token_matcher
 from agent_postmortem.tokens_file import digest as digest
 from agent_postmortem.tokens_file import load_tokens as load_tokens
 
@@ -72,7 +72,7 @@ def add_token(path: Path, team: str, note: str = "") -> str:
     entry = f'\n[[token]]\nteam = "{team}"\nsha256 = "{digest(token).hex()}"\nnote = "{quoted}"\n'
     path.parent.mkdir(parents=True, exist_ok=True)  # a first token on a new machine: /etc/postmortem/tokens.toml
     with _locked(path):
-        text = (path.read_text(encoding="utf-8") if path.exists() else "") + entry
+        text = (file_text(path) if path.exists() else "") + entry
         try:
             tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
@@ -83,36 +83,46 @@ def add_token(path: Path, team: str, note: str = "") -> str:
 
 def revoke_token(path: Path, which: str) -> TokenEntry:
     """Remove the token whose id (a prefix of its digest, at least 8 hex digits) or whose value is `which`; the
-    other entries are kept as written, comments included. The file is rewritten atomically, under the lock."""
-    wanted = which.strip().lower()
-    by_value = not re.fullmatch(r"[0-9a-f]{8,64}", wanted)
+    other entries are kept as written, comments included. The file is read as `token list` and the server read it
+    (a missing file, TOML that does not parse, an entry without a team or a digest are told as they tell them), and
+    rewritten atomically, under the lock."""
+    matches = token_matcher(which)
     with _locked(path):
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-        blocks = re.split(r"(?m)^(?=[ \t]*\[\[token\]\])", text)
-        hits = [n for n, block in enumerate(blocks) if _matches(block, which.strip() if by_value else wanted, by_value)]
-        if len(hits) != 1:
-            said = "no token" if not hits else f"{len(hits)} tokens"
-            raise TeamConfigError(f"{said} in {path} with that id; `postmortem token list` shows the ids")
-        removed = load_tokens_text(blocks[hits[0]])
-        write_private(path, "".join(b for n, b in enumerate(blocks) if n != hits[0]))
-    return removed
+        hits = [entry for entry in load_tokens(path, empty_ok=True) if matches(entry)]
+        if not hits:
+            raise TeamConfigError(f"no token in {path} has that id or is that token; `postmortem token list` shows ids")
+        if len(hits) > 1:
+            raise TeamConfigError(f"{len(hits)} tokens in {path} have ids that start so: give more of the id's digits")
+        blocks = _blocks(file_text(path))
+        at = [n for n, block in enumerate(blocks) if _entry_of(block) == hits[0]]
+        if len(at) != 1:  # written another way than `[[token]]` blocks (an inline array): not rewritten by guess
+            raise TeamConfigError(f"the token's [[token]] block in {path} was not found as such: remove it by hand")
+        write_private(path, "".join(b for n, b in enumerate(blocks) if n != at[0]))
+    return hits[0]
 
 
-def _matches(block: str, wanted: str, by_value: bool) -> bool:
+def _blocks(text: str) -> list[str]:
+    """The file cut before each `[[token]]`, the comment lines written right above one (no blank line between) going
+    with it: revoking a token took its neighbour's comment ("# ci") away and left its own ("# laptop") above the next
+    token, which it then misnamed."""
+    blocks = re.split(r"(?m)^(?=[ \t]*\[\[token\]\])", text)
+    for n in range(1, len(blocks)):
+        lines = blocks[n - 1].splitlines(keepends=True)
+        keep = len(lines)
+        while keep > 0 and lines[keep - 1].lstrip().startswith("#"):
+            keep -= 1
+        blocks[n - 1], blocks[n] = "".join(lines[:keep]), "".join(lines[keep:]) + blocks[n]
+    return blocks
+
+
+def _entry_of(block: str) -> TokenEntry | None:
+    """The entry a `[[token]]` block of the file holds, checked as the file's reader checks it; None for any other
+    text (the comments before the first block)."""
     try:
-        entry = load_tokens_text(block)
-    except (TeamConfigError, tomllib.TOMLDecodeError, ValueError):
-        return False
-    return hmac.compare_digest(entry.digest, digest(wanted)) if by_value else entry.digest.hex().startswith(wanted)
-
-
-def load_tokens_text(block: str) -> TokenEntry:
-    """The one entry of a `[[token]]` block of the file."""
-    item = (tomllib.loads(block).get("token") or [{}])[0]
-    if not isinstance(item.get("team"), str) or not isinstance(item.get("sha256"), str):
-        raise TeamConfigError("not a token entry")
-    note = item.get("note")
-    return TokenEntry(item["team"], bytes.fromhex(item["sha256"]), note if isinstance(note, str) else "")
+        items = tomllib.loads(block).get("token")
+        return token_entry(items[0], "") if isinstance(items, list) and len(items) == 1 else None
+    except (TeamConfigError, tomllib.TOMLDecodeError):
+        return None
 
 
 def _locked(path: Path) -> AbstractContextManager[None]:

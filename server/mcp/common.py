@@ -207,9 +207,12 @@ def when(value: str | None, name: str, *, edge: Literal["start", "end"] | None =
     try:
         return None if not value else (_BOUNDS[edge] if edge else _WHEN).validate_python(value)
     except ValidationError as e:
-        ranges = [str(x["msg"]).removeprefix("Value error, ") for x in e.errors() if "out of range" in str(x["msg"])]
-        if ranges:  # a well-formed time outside what is stored: say which bound, not the format
-            raise ToolError(f"{name} is {ranges[0]}.") from None
+        own = [str(x["msg"]).removeprefix("Value error, ") for x in e.errors() if x["type"] == "value_error"]
+        said = next((x for x in own if not x.startswith("expected ")), None)
+        if said is not None and said.startswith("out of range"):  # a well-formed time outside what is stored
+            raise ToolError(f"{name} is {said}.") from None
+        if said is not None:  # no such day or month, a number: the rule's own sentence, as the CLI and web say it
+            raise ToolError(f"{name}: {said}.") from None
         if edge:
             raise ToolError(f"{name} must be {RANGE_BOUND}.") from None
         raise ToolError(f"{name} must be an ISO 8601 date or time, e.g. 2026-11-27 or 2026-11-27T10:00:00Z.") from None

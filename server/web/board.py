@@ -71,7 +71,7 @@ def _due(given: str | None) -> datetime | str | None:
     try:
         return ActionItemCreate.model_validate({"title": "due date", "due_at": given}).due_at
     except ValidationError as e:
-        raise reads.FormError("invalid input: " + validation_problems(e)) from None
+        raise reads.FormError("invalid input: " + validation_problems(e, names={"due_at": "Due"})) from None
 
 
 def _edited(ctx: Ctx, name: str, value: str | None) -> str | None:

@@ -98,7 +98,7 @@ def _bound(value: str, name: str) -> datetime | None:
         return _BOUNDS[name].validate_python(value)
     except ValidationError as e:
         problem = validation_problems(e)
-        if problem.startswith("expected ") or problem.endswith(f"expected {RANGE_BOUND}"):
+        if problem.startswith("expected "):
             raise FormError(f"{name} must be {RANGE_BOUND}") from None
         raise FormError(f"{name}: {problem}") from None  # out of range, a bare number: their own sentences
 

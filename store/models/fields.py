@@ -51,6 +51,7 @@ LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 
 
 OUT_OF_RANGE = f"out of range: a time from {EARLIEST.year} up to {LATEST.year} is expected"
+NO_SUCH_MONTH = "no such month: a month is 01 to 12"
 
 
 def aware_utc(value: datetime) -> datetime:
@@ -72,28 +73,55 @@ Medium = Annotated[str, Field(max_length=2_000), AfterValidator(clean_text)]
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
+# The date a time starts with (2026-12-15, 2026-12-15T10:00:00Z, or the basic form 20261215)
+_DATE_PART = re.compile(r"(\d{4})(-?)(\d{2})\2(\d{2})(?=$|[Tt ])", re.ASCII)
+_MONTHS = "January February March April May June July August September October November December".split()
+
+
+def real_day(text: str) -> None:
+    """Refuse a date that names no day (2026-02-30, 2026-13-01) with one sentence that says which days there are,
+    wherever it comes in: `--since` and `--until` answered it in two different ways, neither saying what was wrong."""
+    found = _DATE_PART.match(text.strip())
+    if found is None:
+        return
+    year, month, day = int(found[1]), int(found[3]), int(found[4])
+    if year < 1:
+        raise ValueError(OUT_OF_RANGE)
+    if not 1 <= month <= 12:
+        raise ValueError(NO_SUCH_MONTH)
+    last = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= last:
+        raise ValueError(f"no such day: {_MONTHS[month - 1]} {year} has days 01 to {last}")
+
+
 def iso_text(value: Any) -> Any:
     """A time is ISO 8601: its basic date form (`20261215`) is that day, and any other number, as text or not, is
     refused. Pydantic would read a number as Unix seconds: `--due 20261215` was a due date in August 1970, and
-    `at=1.5` a timeline event at 1970-01-01T00:00:01.5."""
+    `at=1.5` a timeline event at 1970-01-01T00:00:01.5. Space around a time is dropped, as a day's or a month's is:
+    `--since "2026-12-15 "` was refused while `--until "2026-12-15 "` was taken."""
     text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str):
+        real_day(text)
     if isinstance(text, str) and len(text) == 8 and text.isdigit():
         return f"{text[:4]}-{text[4:6]}-{text[6:]}"
     if (isinstance(text, int | float) and not isinstance(text, bool)) or (
         isinstance(text, str) and _NUMBER.fullmatch(text)
     ):
         raise ValueError("a time is ISO 8601 (2026-12-15 or 2026-12-15T10:00:00Z), not a number")
-    return value
+    return text
 
 
 When = Annotated[datetime, BeforeValidator(iso_text), AfterValidator(aware_utc)]
-_DAY = re.compile(r"\d{4}-?\d{2}-?\d{2}")  # 2026-12-15, or its basic form 20261215
+# 2026-12-15, or its basic form 20261215; not half of each (2026-1215), which `--until` alone read, answering
+# Python's "Invalid isoformat string" with the text repeated
+_DAY = re.compile(r"\d{4}(-?)\d{2}\1\d{2}", re.ASCII)
 
 
 def _day_ends_at(last: time) -> Callable[[Any], Any]:
     def day_end(value: Any) -> Any:
         """A day given alone (`2026-12-15`) stands for its end, UTC; a time given is kept as given."""
         if isinstance(value, str) and _DAY.fullmatch(value.strip()):
+            real_day(value)
             value = date.fromisoformat(value.strip())
         if isinstance(value, date) and not isinstance(value, datetime):
             return datetime.combine(value, last, tzinfo=UTC)
@@ -118,7 +146,9 @@ def _due_words(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
 
 # A due date given as a day is due by the end of it: an item due today is not overdue the moment it is added.
 DueBy = Annotated[When, BeforeValidator(_day_ends_at(time(23, 59, 59))), WrapValidator(_due_words)]
-_PERIOD = re.compile(r"(\d{4})(?:-(\d{2}))?")  # a year (2026) or a month (2026-12) given alone
+# A year (2026) or a month (2026-12) given alone, in ASCII digits: `\d` took full-width or Arabic-Indic digits for a
+# year, though the same digits in a day or a time are refused.
+_PERIOD = re.compile(r"(\d{4})(?:-(\d{2}))?", re.ASCII)
 RANGE_BOUND = "an ISO 8601 year (2026), a month (2026-12), a day (2026-12-15) or a time (2026-12-15T10:00:00Z)"
 
 
@@ -127,7 +157,7 @@ def _period_edge(year: int, month: int | None, *, end: bool) -> datetime:
     if not EARLIEST.year <= year < LATEST.year:
         raise ValueError(OUT_OF_RANGE)
     if month is not None and not 1 <= month <= 12:
-        raise ValueError(f"a month is 01 to 12: expected {RANGE_BOUND}")
+        raise ValueError(NO_SUCH_MONTH)
     if not end:
         return datetime(year, month or 1, 1, tzinfo=UTC)
     month = month or 12

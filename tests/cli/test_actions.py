@@ -198,7 +198,8 @@ def test_a_due_date_that_is_no_date_is_refused_saying_what_a_due_date_is(tmp_pat
     for done in (added, changed):
         assert done.returncode == 2 and done.stdout == b""
         assert done.stderr.decode().strip() == (
-            "error: invalid input: due_at: expected an ISO 8601 day (2026-12-15) or time (2026-12-15T10:00:00Z)"
+            "error: invalid input: --due: expected an ISO 8601 day (2026-12-15) or time (2026-12-15T10:00:00Z)"
         )
     month = postmortem("actions", "--item", "AI-1", "--due", "2026-13-01", home=tmp_path)
-    assert month.stderr.decode().strip() == "error: invalid input: due_at: month must be in 1..12"  # its own sentence
+    said = month.stderr.decode().strip()
+    assert said == "error: invalid input: --due: no such month: a month is 01 to 12"  # its own sentence

@@ -70,7 +70,7 @@ def test_an_invalid_field_is_named_by_its_path_never_by_its_value(tmp_path: Path
     nested = tmp_path / "incidents.jsonl"
     nested.write_text('{"title": "Agent timed out", "timeline": [{"at": "CANARY", "description": "d"}]}\n')
     message = _error(["import", str(nested)], tmp_path / "home")
-    assert "line 1: timeline.0.at: Input should be a valid datetime" in message and "CANARY" not in message
+    assert "line 1: timeline.0.at: expected an ISO 8601 date or time (2026-12-15" in message and "CANARY" not in message
     not_an_object = tmp_path / "list.json"
     not_an_object.write_text("[1, 2]", encoding="utf-8")
     assert "list.json: (record): Input should be" in _error(["capture", "--file", str(not_an_object)], tmp_path / "h")

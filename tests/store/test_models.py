@@ -42,3 +42,29 @@ async def test_tools_refuse_an_out_of_range_date_as_a_tool_error(service: Postmo
             added = await client.call_tool("add_action_item", item)
             assert added.is_error and "due_at" in added.content[0].text  # type: ignore[union-attr]
             assert "out of range" in added.content[0].text  # type: ignore[union-attr]
+
+
+NO_DAY = "no such day: February 2026 has days 01 to 28"
+
+
+@pytest.mark.parametrize("bound", ["since", "until"])
+@pytest.mark.parametrize("day", ["2026-02-30", "20260230", "2026-02-30T10:00:00Z"])
+def test_a_day_that_does_not_exist_is_told_alike_for_either_bound_by_the_cli(
+    tmp_path: Path, bound: str, day: str
+) -> None:
+    """`--since 2026-02-30` said "expected an ISO 8601 year ..." and `--until 2026-02-30` "day is out of range for
+    month" (the until bound alone read the day itself): one sentence now, saying which days the month has."""
+    env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none"}
+    done = subprocess.run([CLI, "search", "x", f"--{bound}", day], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.strip() == f"error: invalid input: {bound}: {NO_DAY}", done.stderr
+
+
+@pytest.mark.anyio
+async def test_a_day_or_a_month_that_does_not_exist_is_told_alike_for_either_bound_by_the_tools(
+    service: PostmortemService,
+) -> None:
+    async with Client(create_server(lambda: service)) as client:
+        for bound in ("since", "until"):
+            for day, said in (("2026-02-30", NO_DAY), ("2026-13-01", "no such month: a month is 01 to 12")):
+                found = await client.call_tool("search_incidents", {"query": "looped", bound: day})
+                assert found.is_error and found.content[0].text.endswith(f" {bound}: {said}.")  # type: ignore[union-attr]

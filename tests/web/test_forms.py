@@ -114,10 +114,10 @@ def test_a_cards_due_date_is_set_and_taken_off_and_refused_as_the_command_line_r
     assert client.post(action, data={**card, "owner": "lee"}).status_code == 303  # the date left alone stays
     assert service.get_action_item(item.id).due_at == now.due_at
     said = {
-        "tomorrow": "invalid input: due_at: expected an ISO 8601 day (2026-12-15) or time (2026-12-15T10:00:00Z)",
-        "2026-13-01": "invalid input: due_at: month must be in 1..12",
-        "1900-01-01": "invalid input: due_at: out of range: a time from 1970 up to 3000 is expected",
-        "<script>alert(1)</script>": "invalid input: due_at: expected an ISO 8601 day",
+        "tomorrow": "invalid input: Due: expected an ISO 8601 day (2026-12-15) or time (2026-12-15T10:00:00Z)",
+        "2026-13-01": "invalid input: Due: no such month: a month is 01 to 12",
+        "1900-01-01": "invalid input: Due: out of range: a time from 1970 up to 3000 is expected",
+        "<script>alert(1)</script>": "invalid input: Due: expected an ISO 8601 day",
     }
     for typed, words in said.items():  # the words of `postmortem actions --item AI-n --due ...` (tests/cli)
         refused = client.post(action, data={**card, "due": typed})
@@ -195,10 +195,12 @@ def test_a_wrong_date_range_is_told_with_the_form_labels_and_the_dates_as_typed(
     sign_in(client, TOKEN)
     told = {
         ("2026-12-01", "2026-01-01"): "From (2026-12-01) is after To (2026-01-01)",
-        ("2026-02-30", ""): "From must be an ISO 8601 year (2026), a month (2026-12), a day (2026-12-15) or a time",
+        ("2026-02-30", ""): "From: no such day: February 2026 has days 01 to 28",
+        ("", "2026-02-30"): "To: no such day: February 2026 has days 01 to 28",  # told as From is, not "day is out"
         ("", "12/31/2026x"): "To must be an ISO 8601 year (2026), a month (2026-12), a day (2026-12-15) or a time",
         ("", "275760-01-01"): "To must be an ISO 8601 year",  # a six-digit year typed in the date field
-        ("2026-13", ""): "From must be an ISO 8601 year",
+        ("2026-13", ""): "From: no such month: a month is 01 to 12",
+        ("", "2026-13-01"): "To: no such month: a month is 01 to 12",
         ("0001-01-01", "9999-12-31"): "From: out of range",
     }
     for (since, until), said in told.items():

@@ -35,7 +35,7 @@ def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path,
         indexes = set(conn.execute(text(named)).scalars())
     assert diff == []
     assert "ix_action_items_owner_lower" in indexes
-    assert version == "0012"
+    assert version == "0013"
     assert {"incidents", "timeline_events", "analyses", "action_items", "action_item_changes", "index_outbox"} <= set(
         inspect(engine).get_table_names()
     )
@@ -68,97 +68,6 @@ def test_a_database_made_by_the_first_schema_upgrades_and_keeps_its_incidents(
     old = IncidentStore(engine).get_or_raise("INC-1")
     assert (old.title, old.description, old.occurrences, old.signature) == ("Old failure", "from v0.1", 1, None)
     assert old.created_at.tzinfo is not None
-
-
-def test_stored_incidents_are_signed_again_with_the_current_rule(tmp_path: Path, database: HomeDatabases) -> None:
-    """0006: the old rule masked every digit, so a 503 was an occurrence of a 429 and ORA-00942 of ORA-01017."""
-    import json
-
-    from agent_postmortem.store.signature import failure_signature
-
-    engine = database.engine(tmp_path, migrated=False)
-    db.upgrade(engine, lock_dir=tmp_path, revision="0005")
-    messages = ["HTTP 429 from fares (request 8812)", "HTTP 503 from fares (request 8813)", "ORA-00942 on load"]
-    with engine.begin() as conn:
-        for n, message in enumerate(messages):
-            conn.execute(
-                text(
-                    "insert into incidents (title, category, severity, status, agent, tool, created_at, "
-                    "postmortem_completed, content_hash, signature, body) values ('Old failure', 'timeout', 'SEV4', "
-                    "'open', 'bot', 'fares', '2026-01-02 03:04:05.000000', false, :hash, 'old-rule', :body)"
-                ),
-                {
-                    "hash": f"h{n}",
-                    "body": json.dumps({"error_type": "HTTPError", "error_message": message, "triage": "full"}),
-                },
-            )
-    db.upgrade(engine, lock_dir=tmp_path)
-    store = IncidentStore(engine)
-    stored = [store.get_or_raise(f"INC-{n}") for n in (1, 2, 3)]
-    assert [i.signature for i in stored] == [failure_signature(i) for i in stored]
-    assert len({i.signature for i in stored}) == 3
-
-
-def test_stored_incidents_are_signed_again_keeping_every_status(tmp_path: Path, database: HomeDatabases) -> None:
-    """0009: the rule of 0006 masked a 301 and a 302 alike, and `status_code=404` like `status_code=500`."""
-    import json
-
-    from agent_postmortem.store.signature import failure_signature
-
-    engine = database.engine(tmp_path, migrated=False)
-    db.upgrade(engine, lock_dir=tmp_path, revision="0008")
-    messages = ["HTTP 301 Moved Permanently", "HTTP 302 Found", "status_code=404", "status_code=500", None]
-    with engine.begin() as conn:
-        for n, message in enumerate(messages):
-            body = {"error_type": "HTTPError" if message else None, "error_message": message, "triage": "full"}
-            conn.execute(
-                text(
-                    "insert into incidents (title, category, severity, status, agent, tool, created_at, "
-                    "postmortem_completed, content_hash, signature, body) values ('Old failure', 'tool_failure', "
-                    "'SEV4', 'open', 'bot', 'fares', '2026-01-02 03:04:05.000000', false, :hash, :signature, :body)"
-                ),
-                {"hash": f"h{n}", "signature": "0006-rule" if message else None, "body": json.dumps(body)},
-            )
-    db.upgrade(engine, lock_dir=tmp_path)
-    store = IncidentStore(engine)
-    stored = [store.get_or_raise(f"INC-{n}") for n in range(1, 6)]
-    assert [i.signature for i in stored] == [failure_signature(i) for i in stored]
-    assert len({i.signature for i in stored[:4]}) == 4 and stored[4].signature is None
-
-
-def test_stored_incidents_are_signed_again_masking_timestamps(tmp_path: Path, database: HomeDatabases) -> None:
-    """0010: the rule of 0009 kept a timestamp's date, hour and seconds, so one failure seen at two times signed as
-    two."""
-    import json
-
-    from agent_postmortem.store.signature import failure_signature
-
-    engine = database.engine(tmp_path, migrated=False)
-    db.upgrade(engine, lock_dir=tmp_path, revision="0009")
-    messages = [
-        "export stalled at 2026-07-01T00:05:14Z",
-        "export stalled at 2026-07-02T03:41:09Z",
-        "export stalled at 2026-07-01T00:05:14Z for api-version 2024-06-01",
-        "export stalled at 2026-07-01T00:05:14Z for api-version 2024-10-21",
-        None,
-    ]
-    with engine.begin() as conn:
-        for n, message in enumerate(messages):
-            body = {"error_type": "ExportError" if message else None, "error_message": message, "triage": "full"}
-            conn.execute(
-                text(
-                    "insert into incidents (title, category, severity, status, agent, tool, created_at, "
-                    "postmortem_completed, content_hash, signature, body) values ('Old failure', 'tool_failure', "
-                    "'SEV4', 'open', 'bot', 's3.put', '2026-01-02 03:04:05.000000', false, :hash, :signature, :body)"
-                ),
-                {"hash": f"h{n}", "signature": f"0009-rule-{n}" if message else None, "body": json.dumps(body)},
-            )
-    db.upgrade(engine, lock_dir=tmp_path)
-    store = IncidentStore(engine)
-    stored = [store.get_or_raise(f"INC-{n}") for n in range(1, 6)]
-    assert [i.signature for i in stored] == [failure_signature(i) for i in stored]
-    signatures = [i.signature for i in stored]
-    assert signatures[0] == signatures[1] and len(set(signatures[1:4])) == 3 and signatures[4] is None
 
 
 def test_keys_stored_before_0011_are_told_a_repeats_from_the_timeline(tmp_path: Path, database: HomeDatabases) -> None:
@@ -215,7 +124,7 @@ def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(t
     engine = db.make_engine(db.sqlite_url(tmp_path))
     db.upgrade(engine, lock_dir=tmp_path)
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0012"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0013"
         assert conn.execute(text("pragma integrity_check")).scalar() == "ok"
     store = IncidentStore(engine)
     old = store.get_or_raise("INC-1")

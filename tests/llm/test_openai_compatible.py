@@ -1,74 +1,20 @@
-"""OpenAILLM through the real `openai` client: against a scripted fake server, and against the real embedded
-llama.cpp server with the bundled SmolLM2 model (slow). Plus which backend `choose_llm` picks."""
+"""OpenAILLM through the real `openai` client against a scripted fake server: the strict JSON schema request,
+the one repair round, how HTTP and transport failures are told, and where the JSON is found in an answer."""
 
 import json
 import logging
-import os
-import re
 import socket
 import traceback
-from collections.abc import Iterator
-from pathlib import Path
 
 import openai
 import pytest
 
-from agent_postmortem.config import Settings
 from agent_postmortem.errors import DraftError, LLMFailed, LLMUnavailable
 from agent_postmortem.llm.answers import extract_json
 from agent_postmortem.llm.openai_compatible import OpenAILLM
-from agent_postmortem.llm.redacting import RedactingLLM
-from agent_postmortem.llm.registry import choose_llm, llm_factory, time_limit
-from agent_postmortem.store.models import AnalysisDraft, IncidentCreate
-from tests.factories import FIXED_NOW, make_service
+from agent_postmortem.store.models import AnalysisDraft
 from tests.fake_openai import FakeOpenAI
-
-SYSTEM, USER = "You write post-mortems.", "Draft the analysis."
-CANARY = "CANARY-7f3e1b-incident-secret"
-GOOD = {
-    "whys": [
-        {"question": "Why did the agent book the wrong flight?", "answer": "It read a stale fare from the cache."},
-        {"question": "Why was the fare stale?", "answer": "The cache had no expiry for fares."},
-        {"question": "Why had it no expiry?", "answer": "The system allowed caches without a freshness check."},
-    ],
-    "root_cause": "Fare caches shipped without an expiry, so the agent acted on stale prices.",
-    "contributing_factors": [{"factor": "no fare expiry", "effect": "stale prices used"}],
-    "action_items": [
-        {
-            "title": "Add a 5-minute expiry to the fare cache",
-            "owner_role": "booking team",
-            "priority": "P1",
-            "due_in_days": 14,
-            "addresses": "root cause",
-        }
-    ],
-    "model_behavior": None,
-    "determinism": "deterministic",
-    "runs_to_verify": None,
-    "responsible": "fares client",
-    "decisive_step": None,
-}
-VALID = json.dumps(GOOD)
-# Two schema problems: too few whys, and a priority outside P0-P2.
-INVALID = json.dumps(
-    {**GOOD, "whys": GOOD["whys"][:1], "action_items": [{**GOOD["action_items"][0], "priority": "P9"}]}
-)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-def client(fake: FakeOpenAI) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=fake.base_url, api_key="test", max_retries=0, timeout=5) as c:
-        yield c
-
-
-def draft(llm: OpenAILLM) -> AnalysisDraft:
-    return llm.parse(system=SYSTEM, user=USER, output=AnalysisDraft)
+from tests.llm.scripted import CANARY, GOOD, INVALID, SYSTEM, USER, VALID, draft
 
 
 def test_a_valid_answer_is_parsed_from_a_strict_json_schema_request_at_temperature_0(
@@ -289,142 +235,3 @@ def test_unexpected_keys_invented_by_the_model_are_not_quoted_in_errors(
         draft(OpenAILLM(client, "fake"))
     assert "CANARY" not in str(caught.value) and "unexpected key" in str(caught.value)
     assert "CANARY" not in fake.requests[1]["messages"][-1]["content"]
-
-
-INCIDENT = IncidentCreate(
-    title="Refund agent refunded an order twice",
-    description="The refund tool timed out, the agent retried, and both refunds went through.",
-    tool="refund_order",
-)
-
-
-def data_blocks(prompt: str) -> list[str]:
-    return [m.group(2) for m in re.finditer(r"<DATA-([0-9a-f]+)>(.*?)</DATA-\1>", prompt, re.DOTALL)]
-
-
-def test_draft_analysis_through_the_service_stores_the_openai_draft_and_sends_the_title_as_delimited_data(
-    tmp_path: Path, fake: FakeOpenAI, client: openai.OpenAI
-) -> None:
-    service = make_service(tmp_path, llm=OpenAILLM(client, "fake"))
-    incident_id = service.capture_incident(INCIDENT).id
-    fake.enqueue(VALID)
-    analysis = service.draft_analysis(incident_id)
-    stored = service.get_incident(incident_id).analysis
-    assert stored == analysis
-    assert stored.generated_by == "openai" and stored.llm_model == "fake" and stored.state == "draft"
-    assert stored.root_cause == GOOD["root_cause"]
-    [request] = fake.requests
-    system, user = request["messages"]
-    assert (system["role"], user["role"]) == ("system", "user")
-    assert any(INCIDENT.title in block for block in data_blocks(user["content"]))
-    assert INCIDENT.title not in user["content"].split("<DATA-")[0]
-
-
-@pytest.mark.slow
-def test_the_bundled_local_model_as_configured_drafts_through_the_guard_and_stores_no_junk(
-    tmp_path: Path, local_llm_url: str
-) -> None:
-    """The tiny model's answer is schema-valid (grammar-constrained) but usually not an analysis (placeholders,
-    repeated whys): it is then refused with the guard's reasons after the repair round, and nothing is stored;
-    whatever is stored passed every check."""
-    from agent_postmortem.analysis.draft_guard import CHECKS
-
-    threads = os.environ.get("POSTMORTEM_LOCAL_THREADS", "1")  # the same key, so the session's server is reused
-    built = llm_factory(settings(POSTMORTEM_LLM="local", POSTMORTEM_LOCAL_THREADS=threads))()
-    assert isinstance(built, RedactingLLM) and built.backend == "local"  # every prompt redacted at one boundary
-    llm = built.inner
-    assert isinstance(llm, OpenAILLM)
-    assert str(llm.client.base_url).rstrip("/") == local_llm_url
-    # a fixed prompt (the nonce is its data delimiter), so that the tiny model's answer is reproducible
-    service = make_service(tmp_path, llm=built, clock=lambda: FIXED_NOW, nonce=lambda: "5eed5eed5eed5eed")
-    try:
-        incident_id = service.capture_incident(INCIDENT).id
-        try:
-            analysis = service.draft_analysis(incident_id)
-        except DraftError as e:
-            assert "after one repair round" in str(e) and "not an analysis yet" in str(e), str(e)
-            assert service.get_incident(incident_id).analysis is None
-            return
-    finally:
-        llm.client.close()
-    stored = service.get_incident(incident_id).analysis
-    assert stored == analysis and stored.checks == list(CHECKS)
-    assert stored.generated_by == "local" and stored.llm_model == llm.model
-
-
-def settings(**env: str) -> Settings:
-    return Settings.from_env(env)
-
-
-def test_choose_llm_with_postmortem_llm_none_picks_nothing() -> None:
-    assert choose_llm(settings(POSTMORTEM_LLM="none", OPENAI_BASE_URL="http://127.0.0.1:9/v1")) is None
-
-
-def test_choose_llm_auto_with_an_openai_base_url_picks_openai() -> None:
-    choice = choose_llm(settings(OPENAI_BASE_URL="http://127.0.0.1:9/v1", POSTMORTEM_MODEL="m"))
-    assert choice is not None
-    assert (choice.backend, choice.low_quality) == ("openai", False)
-    assert "m at http://127.0.0.1:9/v1" in choice.describe
-
-
-def test_the_chosen_endpoint_is_described_without_the_credentials_its_url_carries() -> None:
-    """`postmortem demo` printed "LLM: gpt-4.1-mini at http://admin:S3cretPW@host/v1?api-key=..." to the terminal:
-    a proxy's URL with basic auth or a key in its query was shown whole."""
-    url = "https://admin:S3cretPW@llm.internal:4000/v1?api-key=QSECRET99"
-    choice = choose_llm(settings(OPENAI_BASE_URL=url, POSTMORTEM_MODEL="m"))
-    assert choice is not None and choice.describe == "m at https://llm.internal:4000/v1"
-
-
-def test_choose_llm_auto_with_nothing_configured_picks_nothing_not_the_bundled_model() -> None:
-    assert choose_llm(settings()) is None  # the assistant writes it (mcp/draft.py), not the 135M model
-
-
-def test_the_bundled_model_drafts_only_when_named_and_is_flagged_low_quality() -> None:
-    choice = choose_llm(settings(POSTMORTEM_LLM="local"))
-    assert choice is not None
-    assert (choice.backend, choice.low_quality) == ("local", True)
-    assert "SmolLM2-135M" in choice.describe
-
-
-def test_choose_llm_auto_takes_a_users_own_gguf_as_a_configured_model(tmp_path: Path) -> None:
-    gguf = tmp_path / "qwen2.5-1.5b-instruct-q4_k_m.gguf"
-    gguf.write_bytes(b"GGUF")
-    choice = choose_llm(settings(POSTMORTEM_LOCAL_MODEL=str(gguf)))
-    assert choice is not None
-    assert (choice.backend, choice.low_quality) == ("local", False) and gguf.name in choice.describe
-    endpoint = settings(POSTMORTEM_LOCAL_MODEL=str(gguf), OPENAI_BASE_URL="http://127.0.0.1:9/v1")
-    assert choose_llm(endpoint).backend == "openai"  # type: ignore[union-attr]  # an endpoint comes first
-
-
-def test_a_draft_time_limit_is_the_setting_or_the_backends_own() -> None:
-    assert time_limit(settings(), "openai") == 120 and time_limit(settings(), "local") == 600
-    assert time_limit(settings(), "unknown") == 120
-    assert time_limit(settings(POSTMORTEM_DRAFT_TIMEOUT="45"), "local") == 45
-    for bad in ("0", "-1", "soon", "nan", "1e9"):
-        with pytest.raises(ValueError, match="POSTMORTEM_DRAFT_TIMEOUT must be a number of seconds above 0"):
-            settings(POSTMORTEM_DRAFT_TIMEOUT=bad)
-
-
-def test_a_local_model_path_that_does_not_exist_fails_to_build_with_a_message_naming_the_setting(
-    tmp_path: Path,
-) -> None:
-    missing = settings(POSTMORTEM_LLM="local", POSTMORTEM_LOCAL_MODEL=str(tmp_path / "missing.gguf"))
-    with pytest.raises(LLMUnavailable, match="POSTMORTEM_LOCAL_MODEL=.*missing.gguf is not a readable GGUF file"):
-        choose_llm(missing)
-    with pytest.raises(LLMUnavailable, match="POSTMORTEM_LOCAL_MODEL"):
-        llm_factory(missing)()
-
-
-def test_a_local_model_that_is_not_a_gguf_is_refused_naming_the_setting_before_the_server_starts(
-    tmp_path: Path,
-) -> None:
-    """A JSON file, an HTML download page or safetensors given as POSTMORTEM_LOCAL_MODEL started llama.cpp, which
-    failed, and the CLI said only "error: unexpected RuntimeError"."""
-    for name, content in (("model.gguf", b"<!DOCTYPE html><html>"), ("model.safetensors", b"\x08\x00\x00\x00{}")):
-        wrong = tmp_path / name
-        wrong.write_bytes(content)
-        chosen = settings(POSTMORTEM_LLM="local", POSTMORTEM_LOCAL_MODEL=str(wrong))
-        with pytest.raises(LLMUnavailable, match=f"POSTMORTEM_LOCAL_MODEL=.*{name} is not a readable GGUF file"):
-            choose_llm(chosen)
-    with pytest.raises(LLMUnavailable, match="not a readable GGUF file"):
-        choose_llm(settings(POSTMORTEM_LLM="local", POSTMORTEM_LOCAL_MODEL=str(tmp_path)))  # a directory

@@ -1,0 +1,52 @@
+"""A server that starts before its knowledge base is ready: the handshake does not wait for it, and an empty one is
+named, per team, with the command that fills it."""
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from agent_postmortem.mcp.server import create_server
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.service.runtime import LazyService
+from tests.factories import make_service
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_handshake_does_not_wait_for_the_knowledge_base(service: PostmortemService) -> None:
+    release = threading.Event()
+
+    def slow_build() -> PostmortemService:
+        release.wait(30)  # stands in for torch, the model and chromadb still loading
+        return service
+
+    lazy = LazyService(slow_build)
+    async with Client(create_server(lazy.get, on_start=lazy.start)) as client:
+        tools = await client.list_tools()  # answered while the build is still blocked
+        assert not release.is_set() and tools.tools
+        release.set()
+        result = await client.call_tool("knowledge_stats", {})
+    assert not result.is_error
+
+
+def test_an_empty_team_knowledge_base_is_named_with_the_command_that_fills_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server of two teams warned 'the knowledge base is empty ... `postmortem import FILE.jsonl`' twice: it did not
+    say whose, and the command it gave loads the default knowledge base, not the team's."""
+    for team in ("default", "payments"):
+        lazy = LazyService(lambda home=tmp_path / team: make_service(home), keep_index=False, team=team)
+        with caplog.at_level("WARNING", logger="agent_postmortem.service.runtime"):
+            lazy.get()
+            deadline = time.monotonic() + 30  # said by the opening thread just after the service is ready
+            while sum("is empty" in r.getMessage() for r in caplog.records) < 1 + (team != "default"):
+                assert time.monotonic() < deadline, caplog.records
+                time.sleep(0.05)
+    said = [r.getMessage() for r in caplog.records if "is empty" in r.getMessage()]
+    assert said[0].startswith("the knowledge base is empty") and "`postmortem import FILE.jsonl`" in said[0], said
+    assert said[1].startswith("team payments's knowledge base is empty"), said
+    assert "`POSTMORTEM_TEAM=payments postmortem import FILE.jsonl`" in said[1], said
+    assert "`POSTMORTEM_TEAM=payments postmortem init --seed`" in said[1] and len(said) == 2, said
