@@ -287,9 +287,15 @@ def test_a_database_server_that_cannot_be_reached_is_said_so_with_what_to_check(
         ("POSTMORTEM_DEDUPE_HOURS", "-3", "must be a number of hours from 0"),
         ("POSTMORTEM_LLM_TIMEOUT", "-1", "must be a number of seconds above 0"),
         ("POSTMORTEM_LOCAL_THREADS", "CANARY", "must be a whole number of at least 1"),
+        # taken as given, they matched no Host or Origin header: the server started and answered every request 421
+        ("POSTMORTEM_ALLOWED_HOSTS", "http://CANARY.internal:8000/", "must list the host:port names clients use"),
+        ("POSTMORTEM_ALLOWED_HOSTS", "pm.internal:8000, CANARY.internal:*", "must list the host:port names"),
+        ("POSTMORTEM_ALLOWED_HOSTS", "CANARY internal:8000", "must list the host:port names clients use"),
+        ("POSTMORTEM_ALLOWED_ORIGINS", "https://CANARY.example.com/", "must list origins as a browser sends them"),
+        ("POSTMORTEM_ALLOWED_ORIGINS", "CANARY.example.com:8000", "must list origins as a browser sends them"),
     ],
     ids=["db-no-scheme", "db-mysql", "db-port", "chroma-no-scheme", "openai-no-scheme", "hours-word", "hours-negative",
-         "llm-timeout", "threads"],
+         "llm-timeout", "threads", "hosts-url", "hosts-wildcard", "hosts-space", "origins-slash", "origins-no-scheme"],
 )  # fmt: skip
 def test_a_setting_no_client_could_use_is_one_line_naming_it_without_its_value(
     tmp_path: Path, name: str, value: str, said: str
