@@ -81,6 +81,31 @@ def test_a_bad_tokens_file_is_one_clear_error(tmp_path: Path, content: str, mess
         load_tokens(path)
 
 
+async def test_a_token_listed_under_two_teams_is_refused_and_a_running_server_keeps_its_team(tmp_path: Path) -> None:
+    """An entry copied to another team (to move a token) with the old one left: the server silently gave the token
+    the later team, so a payments agent read and wrote the search team's knowledge base."""
+    from tests.processes import postmortem
+
+    path = tmp_path / "tokens.toml"
+    alpha = add_token(path, "alpha")
+    add_token(path, "beta")
+    verifier = TeamTokenVerifier(load_tokens(path), path=path, every=0)
+    copied = f'\n[[token]]\nteam = "beta"\nsha256 = "{digest(alpha).hex()}"\nnote = "moved"\n'
+    path.write_text(path.read_text() + copied)
+    with pytest.raises(TeamConfigError, match=r"token entries 1 and 3 hold the same sha256 .* teams alpha and beta"):
+        load_tokens(path)
+    found = await verifier.verify_token(alpha)  # the file is reread: the last good tokens stay in force
+    assert found is not None and found.client_id == "alpha"
+    listed = postmortem("token", "list", "--file", str(path), home=tmp_path / "home")
+    assert listed.returncode == 2 and "hold the same sha256" in listed.stderr.decode(), listed.stderr
+    served = postmortem(
+        "serve", "--transport", "http", "--port", "1", home=tmp_path / "home", env={"POSTMORTEM_TOKENS_FILE": str(path)}
+    )
+    said = served.stderr.decode()
+    assert served.returncode == 2 and said.count("\n") == 1 and "teams alpha and beta" in said, said
+    assert alpha not in said
+
+
 def test_each_team_has_its_own_directory_and_the_default_team_keeps_the_home(tmp_path: Path) -> None:
     assert team_home(tmp_path, "default") == tmp_path
     assert team_home(tmp_path, "alpha") == tmp_path / "teams" / "alpha"
