@@ -108,6 +108,8 @@ def test_protobuf_gets_415_and_malformed_json_gets_400_with_a_status(
     for body, message in [
         (b"{not json", "not JSON"),
         (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "00f067aa0ba902b7"}]}]}]}', "traceId: missing"),
+        # an id sent as a number was said to be missing
+        (TRIP.replace(b'"traceId": "4bf92f3577b34da6a3ce929d0e0e4736"', b'"traceId": 42'), "traceId: not a 16-byte id"),
     ]:
         bad = client.post("/v1/traces", content=body, headers=JSON | AUTH)
         assert bad.status_code == 400 and bad.json()["code"] == 3 and message in bad.json()["message"]
