@@ -101,8 +101,9 @@ class RemoteService:
         except Exception:
             if 401 in statuses or 403 in statuses:
                 raise RemoteCaptureError(
-                    f"{shown(self.url)} refused the token (HTTP {statuses[-1]}); set POSTMORTEM_TOKEN to the server's "
-                    "POSTMORTEM_HTTP_TOKEN"
+                    f"{shown(self.url)} refused the token (HTTP {statuses[-1]}): it is wrong or was revoked; set "
+                    "POSTMORTEM_TOKEN to the server's POSTMORTEM_HTTP_TOKEN or, on a server of teams, to a token of "
+                    "your team (`postmortem token add --team NAME` by its operator)"
                 ) from None
             raise
         if result.is_error:

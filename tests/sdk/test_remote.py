@@ -96,6 +96,8 @@ def test_a_wrong_token_is_one_clear_log_line_not_retried_and_never_raised(
     assert recorder.failed == 1 and recorder.captured_ids == [] and sleeps == []
     [line] = [r.getMessage() for r in caplog.records if r.name == "agent_postmortem.sdk.recorder"]
     assert "refused the token (HTTP 401)" in line and "POSTMORTEM_TOKEN" in line and wrong not in caplog.text
+    # a team server's tokens come from `token add`: the line named only POSTMORTEM_HTTP_TOKEN, which it has not
+    assert "revoked" in line and "postmortem token add --team" in line, line
     assert team.knowledge_stats().incidents == 0
 
 
