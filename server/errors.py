@@ -151,6 +151,13 @@ def storage_failure(error: BaseException) -> str:
             "wrong; restore the data directory from a backup, or import your last `postmortem export` into a new, "
             "empty home."
         )
+    if _at_connection_limit(reason):
+        return (
+            f"The database server refused another connection ({reason}); nothing was changed. It is at its "
+            "connection limit: each server process opens up to 17 connections per team it serves (docs/deploy.md, "
+            "Sizing). Raise the server's max_connections (or the role's CONNECTION LIMIT), or serve fewer replicas "
+            "or teams from this database, then retry."
+        )
     if _could_not_connect(reason):
         return (
             f"The incident store could not connect to its database ({reason}); nothing was changed. Check "
@@ -172,6 +179,20 @@ _NO_CONNECTION = (
     "could not translate host name",
     "unable to open database",
 )
+
+
+# PostgreSQL's refusals of one more connection: the server's max_connections, a role's or a database's CONNECTION
+# LIMIT. They were told to check POSTMORTEM_DATABASE_URL and that the server was up, which both were.
+_CONNECTION_LIMIT = (
+    "too many clients",
+    "too many connections",
+    "remaining connection slots are reserved",
+)
+
+
+def _at_connection_limit(reason: str) -> bool:
+    said = reason.lower()
+    return any(words in said for words in _CONNECTION_LIMIT)
 
 
 def _could_not_connect(reason: str) -> bool:
