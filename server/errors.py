@@ -114,14 +114,16 @@ class KnowledgeBaseUnavailable(PostmortemError):
     """The server could not open its knowledge base: why, when it is the database (damaged, the disk) or a file or
     directory of the home that cannot be made or opened (as the CLI says it); else its log says why."""
 
-    def __init__(self, cause: BaseException | None) -> None:
+    def __init__(self, cause: BaseException | None, *, retried: bool = False) -> None:
+        """`retried`: the server opens it again on a later call (the database could not be reached)."""
         known = cause is not None and is_storage_failure(cause)
         reason = storage_failure(cause) if cause is not None and known else "the server log says why."
         if isinstance(cause, ReadOnlyStore):
             reason = f"{cause}."
         elif isinstance(cause, OSError) and cause.filename and not known:
             reason = f"{cause.strerror or type(cause).__name__}: {cause.filename}."
-        super().__init__(f"The knowledge base could not be opened: {reason} Restart the server once that is fixed.")
+        then = "It is tried again on the next call." if retried else "Restart the server once that is fixed."
+        super().__init__(f"The knowledge base could not be opened: {reason} {then}")
 
 
 class UnknownRunbook(PostmortemError):

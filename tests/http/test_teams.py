@@ -247,6 +247,38 @@ async def test_team_mode_on_postgresql_and_a_chroma_server(
         databases.close()
 
 
+@pytest.mark.postgresql
+async def test_a_team_whose_database_refused_the_first_connection_is_opened_once_it_accepts(
+    tmp_path: Path, postgres_server: Any
+) -> None:
+    """A team's knowledge base that could not be opened (the database not up yet, or at its connection limit) stayed
+    unopened until the server was restarted, though the database was back and /healthz said ok."""
+    from sqlalchemy.engine import make_url
+
+    from agent_postmortem.service.runtime import RETRY_OPEN
+
+    url = make_url(postgres_server.create())
+    role = f"pm_later_{os.getpid()}"
+    postgres_server._admin("CREATE ROLE {0} LOGIN CONNECTION LIMIT 0", role)
+    postgres_server._admin("ALTER DATABASE {0} OWNER TO {1}", str(url.database), role)
+    tokens = tmp_path / "tokens.toml"
+    alpha = add_token(tokens, "alpha")
+    extra = {"POSTMORTEM_DATABASE_URL": url.set(username=role).render_as_string(hide_password=False)}
+    try:
+        with team_server(tmp_path / "home", tokens, extra) as served:
+            async with client(served, alpha) as c:
+                refused = await c.call_tool("knowledge_stats", {})
+                said = refused.content[0].text  # type: ignore[union-attr]
+                assert refused.is_error and "too many connections" in said and "tried again" in said, said
+                postgres_server._admin("ALTER ROLE {0} CONNECTION LIMIT -1", role)
+                await anyio.sleep(RETRY_OPEN + 0.5)
+                captured = data(await c.call_tool("capture_incident", {"title": "Agent timed out calling the CRM"}))
+                assert data(await c.call_tool("get_incident", {"incident_id": captured["id"]}))["title"]
+    finally:
+        postgres_server._admin("DROP DATABASE IF EXISTS {0} WITH (FORCE)", str(url.database))
+        postgres_server._admin("DROP ROLE IF EXISTS {0}", role)
+
+
 def test_token_add_prints_the_token_once_and_keeps_only_its_digest(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
