@@ -4,7 +4,7 @@ OpenTelemetry traces. Registered by server/cli/app.py from COMMANDS."""
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -25,6 +25,9 @@ from agent_postmortem.cli.output import line, write_json
 if TYPE_CHECKING:
     from agent_postmortem.config import Settings
     from agent_postmortem.ingest.jsonl import ImportReport
+    from agent_postmortem.store.records.incidents import IncidentStore
+
+T = TypeVar("T")
 
 
 def import_(
@@ -109,24 +112,38 @@ def _import_jsonl(path: Path, *, dry_run: bool, report: Path | None) -> "ImportR
 
 def _stored_count(chosen: "Settings") -> int:
     """How many incidents the home holds, read from the database alone (nothing created or migrated)."""
-    from agent_postmortem.store.records import db
-    from agent_postmortem.store.records.incidents import IncidentStore
-
     if not has_data(chosen):
         return 0
-    return IncidentStore(db.make_engine(chosen.database_url or db.sqlite_url(chosen.store_home))).count()
+    return _read_records(chosen, lambda store: store.count(), nothing=0)
 
 
 def _stored_hashes(chosen: "Settings") -> Callable[[list[str]], set[str]]:
     """Which content hashes are stored, read from the database alone (no index, no model, no migration, no
     write); a home without a database has none."""
+    if not has_data(chosen):
+        return lambda hashes: set()
+    return lambda hashes: _read_records(chosen, lambda store: store.existing_hashes(hashes), nothing=set())
+
+
+def _read_records(chosen: "Settings", read: Callable[["IncidentStore"], T], *, nothing: T) -> T:
+    """`read` on the records of the chosen team alone: on PostgreSQL its schema (the default team's `public` was read
+    for every team, so a dry run answered for another team's incidents); `nothing` for a team whose schema is not
+    made yet (its first command makes it)."""
+    from sqlalchemy.exc import ProgrammingError
+
     from agent_postmortem.store.records import db
     from agent_postmortem.store.records.incidents import IncidentStore
 
-    if not has_data(chosen):
-        return lambda hashes: set()
-    store = IncidentStore(db.make_engine(chosen.database_url or db.sqlite_url(chosen.store_home)))
-    return store.existing_hashes
+    url = db.team_url(chosen.database_url, chosen.team) if chosen.database_url else db.sqlite_url(chosen.store_home)
+    engine = db.make_engine(url)
+    try:
+        return read(IncidentStore(engine))
+    except ProgrammingError:  # no such table: the team's schema does not exist yet
+        if chosen.database_url is None:
+            raise
+        return nothing
+    finally:
+        engine.dispose()
 
 
 def export(output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
