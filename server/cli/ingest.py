@@ -48,9 +48,9 @@ def import_(
     with user_errors():
         if backup.is_export(path):
             incidents = backup.read_export(path)
-            if dry_run:  # what the import would answer: a home that holds incidents refuses a restore
-                if _stored_count(settings()):
-                    raise PostmortemError(backup.NOT_EMPTY)
+            if _stored_count(settings()):  # a home that holds incidents refuses a restore, and its dry run too
+                raise PostmortemError(_not_empty(settings()))
+            if dry_run:
                 done: dict[str, Any] = {"would_restore": len(incidents), "dry_run": True}
                 said = f"would restore {len(incidents)} incidents into an empty home; nothing was written"
             else:
@@ -108,6 +108,19 @@ def _import_jsonl(path: Path, *, dry_run: bool, report: Path | None) -> "ImportR
     if report is not None:
         report.write_text(result.model_dump_json(indent=2), encoding="utf-8")
     return result
+
+
+def _not_empty(chosen: "Settings") -> str:
+    """Where to restore instead: on PostgreSQL or for a team, "point POSTMORTEM_HOME at a new directory" changed
+    nothing (the records are in the database, or in the team's own directory)."""
+    from agent_postmortem.ingest.backup import NOT_EMPTY
+
+    if chosen.database_url is None and chosen.team == "default":
+        return NOT_EMPTY
+    whose = "this knowledge base" if chosen.team == "default" else f"team {chosen.team}'s knowledge base"
+    where = "point POSTMORTEM_DATABASE_URL at a new database" if chosen.database_url else "use a new POSTMORTEM_HOME"
+    other = ", or POSTMORTEM_TEAM at a team that has none" if chosen.tokens_file else ""
+    return f"a backup is restored into an empty knowledge base, and {whose} holds incidents: {where}{other}"
 
 
 def _stored_count(chosen: "Settings") -> int:

@@ -253,6 +253,9 @@ def test_a_dry_run_on_postgresql_reads_the_chosen_teams_records_not_the_default_
         dry = cli(home, "import", str(backup), "--dry-run", extra=extra | {"POSTMORTEM_TEAM": team})
         real = cli(home, "import", str(backup), extra=extra | {"POSTMORTEM_TEAM": team})
         assert (dry.returncode, real.returncode) == (code, code), (team, dry.stderr, real.stderr)
+    # where to restore instead: a new POSTMORTEM_HOME changes nothing when the records are in the database
+    assert dry.stderr == real.stderr and "POSTMORTEM_HOME" not in real.stderr, real.stderr
+    assert "team beta's knowledge base holds incidents" in real.stderr and "POSTMORTEM_DATABASE_URL" in real.stderr
     rows = tmp_path / "rows.jsonl"
     rows.write_text(json.dumps({"title": "Refund agent paid twice"}) + "\n", encoding="utf-8")
     for team, duplicates in (("default", 0), ("beta", 1), ("gamma-new", 0)):
