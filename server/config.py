@@ -101,8 +101,8 @@ class Settings:
             model_cache=Path(e.get("POSTMORTEM_MODEL_CACHE") or user_cache_dir("agent-postmortem", appauthor=False)),
             triage_policy=TriagePolicy() if policy_file is None else TriagePolicy.load(policy_file),
             http_token=e.get("POSTMORTEM_HTTP_TOKEN") or None,
-            allowed_hosts=_list(e.get("POSTMORTEM_ALLOWED_HOSTS")),
-            allowed_origins=_list(e.get("POSTMORTEM_ALLOWED_ORIGINS")),
+            allowed_hosts=_hosts(e.get("POSTMORTEM_ALLOWED_HOSTS")),
+            allowed_origins=_origins(e.get("POSTMORTEM_ALLOWED_ORIGINS")),
             http_rate_per_minute=_positive(e.get("POSTMORTEM_HTTP_RATE") or "600", "POSTMORTEM_HTTP_RATE"),
             trusted_proxies=_proxies(e.get("POSTMORTEM_TRUSTED_PROXIES")),
             tokens_file=Path(e["POSTMORTEM_TOKENS_FILE"]) if e.get("POSTMORTEM_TOKENS_FILE") else None,
@@ -248,6 +248,34 @@ def _proxies(value: str | None) -> tuple[str, ...]:
                 "POSTMORTEM_TRUSTED_PROXIES must list IP addresses or networks (such as 10.0.0.5 or 10.0.0.0/24)"
             ) from None
     return proxies
+
+
+# What a Host header can hold: a name or IPv4 address, or an IPv6 address in brackets, and an optional port.
+HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?"
+
+
+def _hosts(value: str | None) -> tuple[str, ...]:
+    """POSTMORTEM_ALLOWED_HOSTS, each entry compared exactly with the Host header: a URL (`http://pm:8000/`) or a
+    `:*` wildcard was taken, and then every request got 421 (or the SDK's prefix match, which the docs say is off)."""
+    hosts = _list(value)
+    if not all(re.fullmatch(HOST, host) for host in hosts):
+        raise ValueError(
+            "POSTMORTEM_ALLOWED_HOSTS must list the host:port names clients use, as a Host header carries them "
+            "(such as pm.internal:8000 or pm.internal), comma-separated: no scheme, path or * wildcard"
+        )
+    return hosts
+
+
+def _origins(value: str | None) -> tuple[str, ...]:
+    """POSTMORTEM_ALLOWED_ORIGINS, each compared exactly with a browser's Origin header, which has no path: an entry
+    with a trailing slash or without its scheme matched no browser, and every sign-in was refused."""
+    origins = _list(value)
+    if not all(re.fullmatch(rf"https?://{HOST}", origin) for origin in origins):
+        raise ValueError(
+            "POSTMORTEM_ALLOWED_ORIGINS must list origins as a browser sends them (such as https://pm.example.com "
+            "or http://pm.internal:8000), comma-separated: a scheme and a host, no path, not even a trailing /"
+        )
+    return origins
 
 
 def _list(value: str | None) -> tuple[str, ...]:

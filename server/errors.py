@@ -114,14 +114,16 @@ class KnowledgeBaseUnavailable(PostmortemError):
     """The server could not open its knowledge base: why, when it is the database (damaged, the disk) or a file or
     directory of the home that cannot be made or opened (as the CLI says it); else its log says why."""
 
-    def __init__(self, cause: BaseException | None) -> None:
+    def __init__(self, cause: BaseException | None, *, retried: bool = False) -> None:
+        """`retried`: the server opens it again on a later call (the database could not be reached)."""
         known = cause is not None and is_storage_failure(cause)
         reason = storage_failure(cause) if cause is not None and known else "the server log says why."
         if isinstance(cause, ReadOnlyStore):
             reason = f"{cause}."
         elif isinstance(cause, OSError) and cause.filename and not known:
             reason = f"{cause.strerror or type(cause).__name__}: {cause.filename}."
-        super().__init__(f"The knowledge base could not be opened: {reason} Restart the server once that is fixed.")
+        then = "It is tried again on the next call." if retried else "Restart the server once that is fixed."
+        super().__init__(f"The knowledge base could not be opened: {reason} {then}")
 
 
 class UnknownRunbook(PostmortemError):
@@ -151,6 +153,13 @@ def storage_failure(error: BaseException) -> str:
             "wrong; restore the data directory from a backup, or import your last `postmortem export` into a new, "
             "empty home."
         )
+    if _at_connection_limit(reason):
+        return (
+            f"The database server refused another connection ({reason}); nothing was changed. It is at its "
+            "connection limit: each server process opens up to 17 connections per team it serves (docs/deploy.md, "
+            "Sizing). Raise the server's max_connections (or the role's CONNECTION LIMIT), or serve fewer replicas "
+            "or teams from this database, then retry."
+        )
     if _could_not_connect(reason):
         return (
             f"The incident store could not connect to its database ({reason}); nothing was changed. Check "
@@ -172,6 +181,20 @@ _NO_CONNECTION = (
     "could not translate host name",
     "unable to open database",
 )
+
+
+# PostgreSQL's refusals of one more connection: the server's max_connections, a role's or a database's CONNECTION
+# LIMIT. They were told to check POSTMORTEM_DATABASE_URL and that the server was up, which both were.
+_CONNECTION_LIMIT = (
+    "too many clients",
+    "too many connections",
+    "remaining connection slots are reserved",
+)
+
+
+def _at_connection_limit(reason: str) -> bool:
+    said = reason.lower()
+    return any(words in said for words in _CONNECTION_LIMIT)
 
 
 def _could_not_connect(reason: str) -> bool:

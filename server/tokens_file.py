@@ -55,6 +55,7 @@ def load_tokens(path: Path, *, empty_ok: bool = False) -> list[TokenEntry]:
     except tomllib.TOMLDecodeError as e:
         raise TeamConfigError(f"{path} is not valid TOML: {e}") from None
     entries = [token_entry(item, f"{path}: token entry {n}") for n, item in enumerate(data.get("token", []), start=1)]
+    _one_team_per_token(entries, path)
     if not entries and not empty_ok:
         raise TeamConfigError(f"{path} has no [[token]] entries; add one with `postmortem token add --team NAME`")
     return entries
@@ -67,6 +68,19 @@ def file_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise TeamConfigError(f"{path} is not a tokens file: it is not UTF-8 text (TOML)") from None
+
+
+def _one_team_per_token(entries: list[TokenEntry], path: Path) -> None:
+    """A token's digest under two teams (an entry copied to move a token, and the old one left) is refused: the server
+    gave the token the later team without a word, so its holder read and wrote another team's knowledge base."""
+    teams: dict[bytes, tuple[int, str]] = {}
+    for n, entry in enumerate(entries, start=1):
+        first = teams.setdefault(entry.digest, (n, entry.team))
+        if first[1] != entry.team:
+            raise TeamConfigError(
+                f"{path}: token entries {first[0]} and {n} hold the same sha256 (id {entry.id}) for teams {first[1]} "
+                f"and {entry.team}: a token belongs to one team; delete the entry that is wrong"
+            )
 
 
 def token_entry(item: Any, where: str) -> TokenEntry:

@@ -4,7 +4,7 @@ OpenTelemetry traces. Registered by server/cli/app.py from COMMANDS."""
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -25,6 +25,9 @@ from agent_postmortem.cli.output import line, write_json
 if TYPE_CHECKING:
     from agent_postmortem.config import Settings
     from agent_postmortem.ingest.jsonl import ImportReport
+    from agent_postmortem.store.records.incidents import IncidentStore
+
+T = TypeVar("T")
 
 
 def import_(
@@ -45,9 +48,9 @@ def import_(
     with user_errors():
         if backup.is_export(path):
             incidents = backup.read_export(path)
-            if dry_run:  # what the import would answer: a home that holds incidents refuses a restore
-                if _stored_count(settings()):
-                    raise PostmortemError(backup.NOT_EMPTY)
+            if _stored_count(settings()):  # a home that holds incidents refuses a restore, and its dry run too
+                raise PostmortemError(_not_empty(settings()))
+            if dry_run:
                 done: dict[str, Any] = {"would_restore": len(incidents), "dry_run": True}
                 said = f"would restore {len(incidents)} incidents into an empty home; nothing was written"
             else:
@@ -107,26 +110,53 @@ def _import_jsonl(path: Path, *, dry_run: bool, report: Path | None) -> "ImportR
     return result
 
 
+def _not_empty(chosen: "Settings") -> str:
+    """Where to restore instead: on PostgreSQL or for a team, "point POSTMORTEM_HOME at a new directory" changed
+    nothing (the records are in the database, or in the team's own directory)."""
+    from agent_postmortem.ingest.backup import NOT_EMPTY
+
+    if chosen.database_url is None and chosen.team == "default":
+        return NOT_EMPTY
+    whose = "this knowledge base" if chosen.team == "default" else f"team {chosen.team}'s knowledge base"
+    where = "point POSTMORTEM_DATABASE_URL at a new database" if chosen.database_url else "use a new POSTMORTEM_HOME"
+    other = ", or POSTMORTEM_TEAM at a team that has none" if chosen.tokens_file else ""
+    return f"a backup is restored into an empty knowledge base, and {whose} holds incidents: {where}{other}"
+
+
 def _stored_count(chosen: "Settings") -> int:
     """How many incidents the home holds, read from the database alone (nothing created or migrated)."""
-    from agent_postmortem.store.records import db
-    from agent_postmortem.store.records.incidents import IncidentStore
-
     if not has_data(chosen):
         return 0
-    return IncidentStore(db.make_engine(chosen.database_url or db.sqlite_url(chosen.store_home))).count()
+    return _read_records(chosen, lambda store: store.count(), nothing=0)
 
 
 def _stored_hashes(chosen: "Settings") -> Callable[[list[str]], set[str]]:
     """Which content hashes are stored, read from the database alone (no index, no model, no migration, no
     write); a home without a database has none."""
+    if not has_data(chosen):
+        return lambda hashes: set()
+    return lambda hashes: _read_records(chosen, lambda store: store.existing_hashes(hashes), nothing=set())
+
+
+def _read_records(chosen: "Settings", read: Callable[["IncidentStore"], T], *, nothing: T) -> T:
+    """`read` on the records of the chosen team alone: on PostgreSQL its schema (the default team's `public` was read
+    for every team, so a dry run answered for another team's incidents); `nothing` for a team whose schema is not
+    made yet (its first command makes it)."""
+    from sqlalchemy.exc import ProgrammingError
+
     from agent_postmortem.store.records import db
     from agent_postmortem.store.records.incidents import IncidentStore
 
-    if not has_data(chosen):
-        return lambda hashes: set()
-    store = IncidentStore(db.make_engine(chosen.database_url or db.sqlite_url(chosen.store_home)))
-    return store.existing_hashes
+    url = db.team_url(chosen.database_url, chosen.team) if chosen.database_url else db.sqlite_url(chosen.store_home)
+    engine = db.make_engine(url)
+    try:
+        return read(IncidentStore(engine))
+    except ProgrammingError:  # no such table: the team's schema does not exist yet
+        if chosen.database_url is None:
+            raise
+        return nothing
+    finally:
+        engine.dispose()
 
 
 def export(output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:

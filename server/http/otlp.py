@@ -4,8 +4,8 @@ It is guarded exactly like `/mcp`: the same bearer token (401 without it, 403 wi
 Host/Origin allow-lists, the same body limit, and the RateLimit middleware that wraps the whole app. Answers follow
 the OTLP/HTTP spec: 200 with `{"partialSuccess": {...}}` (with `rejectedSpans` and `errorMessage` for the traces not
 stored: a span dated after this server's clock, the sender's clock is wrong), 400 with a Status (`{"code",
-"message"}`) for a malformed body (not retryable), 415 for protobuf (only JSON is supported), 503 when the store is
-unavailable (retryable)."""
+"message"}`) for a malformed body (not retryable), 415 for protobuf (only JSON is supported) and for a compression
+other than gzip, 503 when the store is unavailable (retryable)."""
 
 import gzip
 import io
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 PATH = "/v1/traces"
 INVALID_ARGUMENT, UNAVAILABLE = 3, 14  # google.rpc.Code values, as OTLP's Status uses them
+ENCODINGS = ("", "identity", "gzip")  # what an exporter may send; the collector's zstd, snappy, deflate are not read
 
 
 def add_trace_receiver(mcp: MCPServer, get_service: Callable[[], "PostmortemService"], security: HttpSecurity) -> None:
@@ -60,16 +61,12 @@ class TraceReceiver:
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/json":
-            return _status(
-                415,
-                INVALID_ARGUMENT,
-                "only OTLP/HTTP JSON is supported: send Content-Type application/json "
-                "(set OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json); protobuf is not accepted",
-            )
+        encoding = request.headers.get("content-encoding", "").strip().lower()
+        refused = _unreadable(request.headers.get("content-type", ""), encoding)
+        if refused is not None:
+            return refused
         try:
-            body = self._decoded(await request.body(), request.headers.get("content-encoding", ""))
+            body = self._decoded(await request.body(), encoding)
         except _TooLarge:
             return _status(413, INVALID_ARGUMENT, f"the inflated body is larger than {self.max_body // 1024} KiB")
         except (OSError, EOFError, zlib.error):  # a bad header, a bad stream, or a truncated one
@@ -97,7 +94,7 @@ class TraceReceiver:
         return JSONResponse({"partialSuccess": {}})
 
     def _decoded(self, body: bytes, encoding: str) -> bytes:
-        if encoding.strip().lower() != "gzip":
+        if encoding != "gzip":
             return body
         data = gzip.GzipFile(fileobj=io.BytesIO(body)).read(self.max_body + 1)
         if len(data) > self.max_body:
@@ -111,6 +108,26 @@ class TraceReceiver:
         result = import_traces(self.get_service(), traces)
         self.memory.remember(traces, body_bytes)
         return result
+
+
+def _unreadable(content_type: str, encoding: str) -> Response | None:
+    """415 for a body this receiver cannot read: protobuf, or a compression other than gzip (the collector's zstd,
+    snappy or deflate, read as plain bytes, was "the body is not JSON")."""
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        return _status(
+            415,
+            INVALID_ARGUMENT,
+            "only OTLP/HTTP JSON is supported: send Content-Type application/json "
+            "(set OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json); protobuf is not accepted",
+        )
+    if encoding not in ENCODINGS:
+        return _status(
+            415,
+            INVALID_ARGUMENT,
+            "only gzip or uncompressed bodies are accepted: set the exporter's compression to gzip or none "
+            "(OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=gzip)",
+        )
+    return None
 
 
 class _TooLarge(Exception):

@@ -23,7 +23,8 @@ from typing import Any
 
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -222,6 +223,37 @@ class TokenFirst:
         challenge = 'Bearer error="invalid_token", error_description="Authentication required"'
         await JSONResponse(UNAUTHORIZED, status_code=401, headers={"WWW-Authenticate": challenge})(scope, receive, send)
 
+
+class ClearRefusals:
+    """The SDK's refusals on `/mcp` of a Host name, an Origin or a Content-Type as JSON-RPC errors that say what to
+    change: its plain-text "Invalid Host header" reached a Python MCP client as "Server returned an error response"."""
+
+    SAID = {
+        400: "Bad request: send the JSON-RPC message with Content-Type: application/json. Nothing was done.",
+        421: "Misdirected request: this server does not answer to the host name in the URL; use one of the names in "
+        "its POSTMORTEM_ALLOWED_HOSTS (by default 127.0.0.1, localhost or [::1] with its port). Nothing was done.",
+        403: "Forbidden origin: browser requests are served only from the origins in the server's "
+        "POSTMORTEM_ALLOWED_ORIGINS. Nothing was done.",
+    }
+
+    def __init__(self, app: ASGIApp, *, transport_security: TransportSecuritySettings) -> None:
+        self.app = app
+        self.guard = TransportSecurityMiddleware(transport_security)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or str(scope.get("path", "")).rstrip("/") != "/mcp":
+            await self.app(scope, receive, send)
+            return
+        refused = await self.guard.validate_request(Request(scope), is_post=scope.get("method") == "POST")
+        if refused is None or refused.status_code not in self.SAID:
+            await self.app(scope, receive, send)
+            return
+        error = {"code": INVALID_REQUEST, "message": self.SAID[refused.status_code]}
+        body = {"jsonrpc": "2.0", "id": None, "error": error}
+        await JSONResponse(body, status_code=refused.status_code)(scope, receive, send)
+
+
+INVALID_REQUEST = -32600
 
 # The same body on every path (a client without the token cannot tell them apart), shaped as a JSON-RPC error so that
 # an MCP client shows it (the Python client raised a bare "Server returned an error response" for a revoked token).

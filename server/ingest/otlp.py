@@ -190,8 +190,10 @@ def _event(raw: Any, where: str) -> SpanEvent:
 
 def _id(raw: Any, size: int, where: str) -> str:
     """A trace or span id as lowercase hex: OTLP/JSON writes hex; protobuf's JSON mapping writes base64."""
-    if not isinstance(raw, str) or not raw:
+    if raw is None or raw == "":
         raise OtlpError(f"{where}: missing")
+    if not isinstance(raw, str):  # a number, say: it was "missing", which sent the sender looking for an absent key
+        raise OtlpError(f"{where}: not a {size}-byte id in hex (a JSON string)")
     if len(raw) == 2 * size and _HEX.match(raw):
         return raw.lower()
     try:

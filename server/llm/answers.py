@@ -17,7 +17,9 @@ def extract_json(text: str) -> str:
     analysis: {...} Let me know if..."). The longest object that parses wins, so a `{}` in the prose does not; a
     fenced one is preferred. With none that parses, the text from the first `{` (or all of it) is returned, so the
     validator says what is wrong with it (cut off, not JSON). Every LLM path uses this: sampling, OpenAI-compatible
-    endpoints and the local server."""
+    endpoints and the local server. An object sent as a JSON string of its text (`"{\\"whys\\": ...}"`, as a client
+    that encodes every argument sends it) is read from that text: it was "key must be a string at column 2"."""
+    text = _unquoted(text)
     for block in _FENCE.findall(text):
         found = _longest_object(block)
         if found is not None:
@@ -27,6 +29,21 @@ def extract_json(text: str) -> str:
         return found
     start = text.find("{")
     return text[start:].strip() if start >= 0 else text.strip()
+
+
+def _unquoted(text: str) -> str:
+    """The text a JSON string literal holds, when the whole text is one (twice encoded: the same again)."""
+    for _ in range(2):
+        if not text.strip().startswith('"'):
+            break
+        try:
+            inner = json.loads(text)
+        except json.JSONDecodeError:
+            break
+        if not isinstance(inner, str):
+            break
+        text = inner
+    return text
 
 
 def _longest_object(text: str) -> str | None:

@@ -101,14 +101,35 @@ class RemoteService:
         except Exception:
             if 401 in statuses or 403 in statuses:
                 raise RemoteCaptureError(
-                    f"{shown(self.url)} refused the token (HTTP {statuses[-1]}); set POSTMORTEM_TOKEN to the server's "
-                    "POSTMORTEM_HTTP_TOKEN"
+                    f"{shown(self.url)} refused the token (HTTP {statuses[-1]}): it is wrong or was revoked; set "
+                    "POSTMORTEM_TOKEN to the server's POSTMORTEM_HTTP_TOKEN or, on a server of teams, to a token of "
+                    "your team (`postmortem token add --team NAME` by its operator)"
                 ) from None
+            refused = _refused(statuses[0]) if statuses else None
+            if refused is not None:
+                raise RemoteCaptureError(f"{shown(self.url)} {refused}") from None
             raise
         if result.is_error:
             text = getattr(result.content[0], "text", "") if result.content else ""
             raise RemoteCaptureError(f"{shown(self.url)} rejected the capture: {text[:500]}")
         return CaptureResult.model_validate(result.structured_content)
+
+
+def _refused(status: int) -> str | None:
+    """What a first answer that no retry changes says: the Host name is not one the server serves (421), or the URL is
+    not its MCP endpoint (the web view's `/` answers 405, `/v1/traces` 400, another path 404). They were retried for
+    7.5 s and then called "unreachable ... Server returned an error response"."""
+    if status == 421:
+        return (
+            "refused the host name (HTTP 421): the server answers only to the names in its POSTMORTEM_ALLOWED_HOSTS; "
+            "use one of them in POSTMORTEM_URL"
+        )
+    if status in (400, 404, 405):
+        return (
+            f"answered HTTP {status}, which its MCP endpoint does not: POSTMORTEM_URL is the server's MCP endpoint, "
+            "such as http://pm.internal:8000/mcp"
+        )
+    return None
 
 
 def _reason(error: BaseException) -> str:

@@ -212,6 +212,7 @@ class LazyService:
         self._ready = threading.Event()
         self._service: PostmortemService | None = None
         self._error: BaseException | None = None
+        self._failed_at = 0.0
         self._started = False
         self._lock = threading.Lock()
 
@@ -244,16 +245,43 @@ class LazyService:
                 ).start()
         except BaseException as e:  # noqa: BLE001 - reported to every caller below
             logger.exception("could not open the knowledge base")
-            self._error = e
+            self._error, self._failed_at = e, time.monotonic()
             self._ready.set()
 
     def get(self, timeout: float = 300) -> PostmortemService:
         self.start()
         if not self._ready.wait(timeout):
             raise TimeoutError("the knowledge base is still opening")
+        if self._service is None and self._retry():
+            if not self._ready.wait(timeout):
+                raise TimeoutError("the knowledge base is still opening")
         if self._service is None:
-            raise KnowledgeBaseUnavailable(self._error) from self._error
+            raise KnowledgeBaseUnavailable(self._error, retried=transient(self._error)) from self._error
         return self._service
+
+    def _retry(self) -> bool:
+        """Open it again when it failed for a reason that passes (the database not up yet, at its connection limit,
+        a network break), at most every RETRY_OPEN seconds: such a failure was kept until the server was restarted,
+        while /healthz said ok."""
+        with self._lock:
+            if self._service is not None or not transient(self._error):
+                return self._service is not None
+            if time.monotonic() - self._failed_at < RETRY_OPEN:
+                return False
+            self._error, self._started = None, False
+            self._ready.clear()
+        self.start()
+        return True
+
+
+RETRY_OPEN = 5.0  # seconds between attempts to open a knowledge base whose database could not be reached
+
+
+def transient(error: BaseException | None) -> bool:
+    """A failure to open that may pass by itself: the database refused or lost the connection (not a damaged file)."""
+    from agent_postmortem.errors import is_damaged_database, is_storage_failure
+
+    return error is not None and is_storage_failure(error) and not is_damaged_database(error)
 
 
 EMPTY_HINT = (

@@ -1,11 +1,13 @@
 """The `postmortem` command line, in process, on a real data directory with the bundled embedding model."""
 
 import json
+import os
 import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -275,6 +277,28 @@ def test_a_database_server_that_cannot_be_reached_is_said_so_with_what_to_check(
     assert "disk" not in said and "rolled back" not in said and "CANARY" not in said, said
 
 
+@pytest.mark.postgresql
+def test_a_database_server_at_its_connection_limit_is_said_so_not_told_to_check_the_url(
+    tmp_path: Path, postgres_server: Any
+) -> None:
+    """Several teams and replicas on one database open connections per team: past the server's max_connections every
+    call failed with "check POSTMORTEM_DATABASE_URL and that the database server is up", and both were fine."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_server.create())
+    role = f"pm_full_{os.getpid()}"
+    postgres_server._admin("CREATE ROLE {0} LOGIN CONNECTION LIMIT 0", role)
+    try:
+        full = url.set(username=role, password=None).render_as_string(hide_password=False)
+        done = postmortem("list", home=tmp_path / "home", env={"POSTMORTEM_DATABASE_URL": full})
+    finally:
+        postgres_server._admin("DROP ROLE {0}", role)
+    said = done.stderr.decode()
+    assert done.returncode == 1 and said.count("\n") == 1, said
+    assert "too many connections" in said and "max_connections" in said and "CONNECTION LIMIT" in said, said
+    assert "Check POSTMORTEM_DATABASE_URL" not in said and "disk" not in said, said
+
+
 @pytest.mark.parametrize(
     ("name", "value", "said"),
     [
@@ -287,9 +311,15 @@ def test_a_database_server_that_cannot_be_reached_is_said_so_with_what_to_check(
         ("POSTMORTEM_DEDUPE_HOURS", "-3", "must be a number of hours from 0"),
         ("POSTMORTEM_LLM_TIMEOUT", "-1", "must be a number of seconds above 0"),
         ("POSTMORTEM_LOCAL_THREADS", "CANARY", "must be a whole number of at least 1"),
+        # taken as given, they matched no Host or Origin header: the server started and answered every request 421
+        ("POSTMORTEM_ALLOWED_HOSTS", "http://CANARY.internal:8000/", "must list the host:port names clients use"),
+        ("POSTMORTEM_ALLOWED_HOSTS", "pm.internal:8000, CANARY.internal:*", "must list the host:port names"),
+        ("POSTMORTEM_ALLOWED_HOSTS", "CANARY internal:8000", "must list the host:port names clients use"),
+        ("POSTMORTEM_ALLOWED_ORIGINS", "https://CANARY.example.com/", "must list origins as a browser sends them"),
+        ("POSTMORTEM_ALLOWED_ORIGINS", "CANARY.example.com:8000", "must list origins as a browser sends them"),
     ],
     ids=["db-no-scheme", "db-mysql", "db-port", "chroma-no-scheme", "openai-no-scheme", "hours-word", "hours-negative",
-         "llm-timeout", "threads"],
+         "llm-timeout", "threads", "hosts-url", "hosts-wildcard", "hosts-space", "origins-slash", "origins-no-scheme"],
 )  # fmt: skip
 def test_a_setting_no_client_could_use_is_one_line_naming_it_without_its_value(
     tmp_path: Path, name: str, value: str, said: str

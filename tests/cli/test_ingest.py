@@ -4,6 +4,7 @@ import gzip
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -227,3 +228,38 @@ def test_export_to_a_directory_or_a_missing_folder_names_the_path_given(tmp_path
         done = cli(tmp_path / "home", "export", "-o", str(given))
         assert done.returncode == 2 and done.stderr.endswith(f"\nerror: {said}: {given}\n"), done.stderr
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+@pytest.mark.postgresql
+def test_a_dry_run_on_postgresql_reads_the_chosen_teams_records_not_the_default_teams(
+    tmp_path: Path, postgres_server: Any
+) -> None:
+    """`POSTMORTEM_TEAM=alpha postmortem import backup.jsonl --dry-run` read the default team's schema (`public`): an
+    empty team was refused as "not an empty home" while the restore itself worked, and a team holding incidents was
+    told the restore would go ahead."""
+    from agent_postmortem.http.teams import add_token
+
+    home, tokens = tmp_path / "home", tmp_path / "tokens.toml"
+    add_token(tokens, "alpha")
+    add_token(tokens, "beta")
+    extra = {"POSTMORTEM_DATABASE_URL": postgres_server.create(), "POSTMORTEM_TOKENS_FILE": str(tokens)}
+    taken = cli(home, "capture", "--title", "Agent timed out calling the CRM", extra=extra)  # the default team
+    assert taken.returncode == 0, taken.stderr
+    backup = tmp_path / "backup.jsonl"
+    assert cli(home, "export", "-o", str(backup), extra=extra).returncode == 0
+    beta = extra | {"POSTMORTEM_TEAM": "beta"}
+    assert cli(home, "capture", "--title", "Refund agent paid twice", extra=beta).returncode == 0
+    for team, code in (("alpha", 0), ("beta", 2)):
+        dry = cli(home, "import", str(backup), "--dry-run", extra=extra | {"POSTMORTEM_TEAM": team})
+        real = cli(home, "import", str(backup), extra=extra | {"POSTMORTEM_TEAM": team})
+        assert (dry.returncode, real.returncode) == (code, code), (team, dry.stderr, real.stderr)
+    # where to restore instead: a new POSTMORTEM_HOME changes nothing when the records are in the database
+    assert dry.stderr == real.stderr and "POSTMORTEM_HOME" not in real.stderr, real.stderr
+    assert "team beta's knowledge base holds incidents" in real.stderr and "POSTMORTEM_DATABASE_URL" in real.stderr
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"title": "Refund agent paid twice"}) + "\n", encoding="utf-8")
+    for team, duplicates in (("default", 0), ("beta", 1), ("gamma-new", 0)):
+        if team == "gamma-new":
+            add_token(tokens, team)  # a team whose schema no command has made yet
+        checked = cli(home, "import", str(rows), "--dry-run", "--json", extra=extra | {"POSTMORTEM_TEAM": team})
+        assert checked.returncode == 0 and json.loads(checked.stdout)["duplicates"] == duplicates, checked.stderr

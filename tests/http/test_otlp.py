@@ -108,9 +108,31 @@ def test_protobuf_gets_415_and_malformed_json_gets_400_with_a_status(
     for body, message in [
         (b"{not json", "not JSON"),
         (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "00f067aa0ba902b7"}]}]}]}', "traceId: missing"),
+        # an id sent as a number was said to be missing
+        (TRIP.replace(b'"traceId": "4bf92f3577b34da6a3ce929d0e0e4736"', b'"traceId": 42'), "traceId: not a 16-byte id"),
     ]:
         bad = client.post("/v1/traces", content=body, headers=JSON | AUTH)
         assert bad.status_code == 400 and bad.json()["code"] == 3 and message in bad.json()["message"]
+
+
+def test_a_compression_other_than_gzip_gets_415_saying_which_to_set_and_stores_nothing(
+    live: tuple[httpx.Client, PostmortemService],
+) -> None:
+    """A collector set to zstd (or snappy, deflate) had its compressed bytes read as JSON: 400 "the body is not
+    JSON", which sent its operator looking for a fault in the traces rather than in the exporter's compression."""
+    client, service = live
+    before = len(service.list_incidents(limit=50).incidents)
+    for encoding in ("zstd", "snappy", "deflate", "br"):
+        sent = client.post(
+            "/v1/traces", content=b"(\xb5/\xfd compressed", headers=JSON | AUTH | {"Content-Encoding": encoding}
+        )
+        assert sent.status_code == 415 and sent.json()["code"] == 3, (encoding, sent.text)
+        assert "COMPRESSION=gzip" in sent.json()["message"], sent.text
+    plain = client.post(
+        "/v1/traces", content=b'{"resourceSpans": []}', headers=JSON | AUTH | {"Content-Encoding": "identity"}
+    )
+    assert plain.status_code == 200, plain.text
+    assert len(service.list_incidents(limit=50).incidents) == before
 
 
 def test_the_receiver_keeps_the_host_origin_and_body_limits_of_mcp(

@@ -1,5 +1,6 @@
 """Streamable HTTP fails closed: bearer auth, strict Host/Origin lists, a body limit, no insecure binds."""
 
+import json
 import logging
 import math
 import secrets
@@ -249,6 +250,41 @@ async def test_a_rate_limited_mcp_call_says_what_happened_and_when_to_retry(tmp_
         while raw.status_code != 429:
             raw = httpx.post(f"{url}/mcp", json=INIT, headers=HEADERS | AUTH)
         assert raw.headers["retry-after"] in ("1", "2") and raw.json()["error"]["code"] == -32029
+
+
+@pytest.mark.anyio
+async def test_a_host_name_origin_or_content_type_the_server_refuses_says_what_to_change(
+    service: PostmortemService,
+) -> None:
+    """As found with the Python MCP client on a URL of a name outside POSTMORTEM_ALLOWED_HOSTS (127.1 is 127.0.0.1):
+    the SDK's plain "Invalid Host header" reached it as "Server returned an error response"."""
+    import httpx2
+    from mcp import Client, MCPError
+    from mcp.client.streamable_http import streamable_http_client
+
+    with serving(service, token=TOKEN) as url:
+        port = url.rsplit(":", 1)[1]
+        with pytest.raises(BaseException) as refused:  # noqa: PT011 - the client raises it inside a task group
+            async with (
+                httpx2.AsyncClient(headers=AUTH, timeout=60) as http,
+                Client(streamable_http_client(f"http://127.1:{port}/mcp", http_client=http)) as client,
+            ):
+                await client.list_tools()
+        error = refused.value
+        while isinstance(error, BaseExceptionGroup):
+            error = error.exceptions[0]
+        assert isinstance(error, MCPError) and "POSTMORTEM_ALLOWED_HOSTS" in error.error.message, repr(error)
+        for headers, status, said in [
+            (HEADERS | AUTH | {"Host": f"pm.evil.example:{port}"}, 421, "POSTMORTEM_ALLOWED_HOSTS"),
+            (HEADERS | AUTH | {"Origin": "http://evil.example.com"}, 403, "POSTMORTEM_ALLOWED_ORIGINS"),
+            (HEADERS | AUTH | {"Content-Type": "text/plain"}, 400, "Content-Type: application/json"),
+        ]:
+            answer = httpx.post(f"{url}/mcp", content=json.dumps(INIT), headers=headers)
+            assert answer.status_code == status and said in answer.json()["error"]["message"], answer.text
+            assert "evil" not in answer.text
+        no_token = httpx.post(f"{url}/mcp", json=INIT, headers=HEADERS | {"Host": f"pm.evil.example:{port}"})
+        assert no_token.status_code == 401  # the token still comes first
+        assert httpx.post(f"{url}/mcp", json=INIT, headers=HEADERS | AUTH).status_code == 200
 
 
 @pytest.mark.anyio

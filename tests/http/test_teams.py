@@ -81,6 +81,31 @@ def test_a_bad_tokens_file_is_one_clear_error(tmp_path: Path, content: str, mess
         load_tokens(path)
 
 
+async def test_a_token_listed_under_two_teams_is_refused_and_a_running_server_keeps_its_team(tmp_path: Path) -> None:
+    """An entry copied to another team (to move a token) with the old one left: the server silently gave the token
+    the later team, so a payments agent read and wrote the search team's knowledge base."""
+    from tests.processes import postmortem
+
+    path = tmp_path / "tokens.toml"
+    alpha = add_token(path, "alpha")
+    add_token(path, "beta")
+    verifier = TeamTokenVerifier(load_tokens(path), path=path, every=0)
+    copied = f'\n[[token]]\nteam = "beta"\nsha256 = "{digest(alpha).hex()}"\nnote = "moved"\n'
+    path.write_text(path.read_text() + copied)
+    with pytest.raises(TeamConfigError, match=r"token entries 1 and 3 hold the same sha256 .* teams alpha and beta"):
+        load_tokens(path)
+    found = await verifier.verify_token(alpha)  # the file is reread: the last good tokens stay in force
+    assert found is not None and found.client_id == "alpha"
+    listed = postmortem("token", "list", "--file", str(path), home=tmp_path / "home")
+    assert listed.returncode == 2 and "hold the same sha256" in listed.stderr.decode(), listed.stderr
+    served = postmortem(
+        "serve", "--transport", "http", "--port", "1", home=tmp_path / "home", env={"POSTMORTEM_TOKENS_FILE": str(path)}
+    )
+    said = served.stderr.decode()
+    assert served.returncode == 2 and said.count("\n") == 1 and "teams alpha and beta" in said, said
+    assert alpha not in said
+
+
 def test_each_team_has_its_own_directory_and_the_default_team_keeps_the_home(tmp_path: Path) -> None:
     assert team_home(tmp_path, "default") == tmp_path
     assert team_home(tmp_path, "alpha") == tmp_path / "teams" / "alpha"
@@ -220,6 +245,38 @@ async def test_team_mode_on_postgresql_and_a_chroma_server(
                     assert not any(other in h["title"] for h in hits)
     finally:
         databases.close()
+
+
+@pytest.mark.postgresql
+async def test_a_team_whose_database_refused_the_first_connection_is_opened_once_it_accepts(
+    tmp_path: Path, postgres_server: Any
+) -> None:
+    """A team's knowledge base that could not be opened (the database not up yet, or at its connection limit) stayed
+    unopened until the server was restarted, though the database was back and /healthz said ok."""
+    from sqlalchemy.engine import make_url
+
+    from agent_postmortem.service.runtime import RETRY_OPEN
+
+    url = make_url(postgres_server.create())
+    role = f"pm_later_{os.getpid()}"
+    postgres_server._admin("CREATE ROLE {0} LOGIN CONNECTION LIMIT 0", role)
+    postgres_server._admin("ALTER DATABASE {0} OWNER TO {1}", str(url.database), role)
+    tokens = tmp_path / "tokens.toml"
+    alpha = add_token(tokens, "alpha")
+    extra = {"POSTMORTEM_DATABASE_URL": url.set(username=role).render_as_string(hide_password=False)}
+    try:
+        with team_server(tmp_path / "home", tokens, extra) as served:
+            async with client(served, alpha) as c:
+                refused = await c.call_tool("knowledge_stats", {})
+                said = refused.content[0].text  # type: ignore[union-attr]
+                assert refused.is_error and "too many connections" in said and "tried again" in said, said
+                postgres_server._admin("ALTER ROLE {0} CONNECTION LIMIT -1", role)
+                await anyio.sleep(RETRY_OPEN + 0.5)
+                captured = data(await c.call_tool("capture_incident", {"title": "Agent timed out calling the CRM"}))
+                assert data(await c.call_tool("get_incident", {"incident_id": captured["id"]}))["title"]
+    finally:
+        postgres_server._admin("DROP DATABASE IF EXISTS {0} WITH (FORCE)", str(url.database))
+        postgres_server._admin("DROP ROLE IF EXISTS {0}", role)
 
 
 def test_token_add_prints_the_token_once_and_keeps_only_its_digest(tmp_path: Path) -> None:

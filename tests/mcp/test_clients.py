@@ -97,6 +97,23 @@ async def test_objects_and_numbers_sent_for_text_are_kept_as_their_json_text(tmp
     assert stored.analysis is not None and stored.analysis.root_cause == draft().root_cause
 
 
+async def test_an_analysis_sent_as_a_json_string_of_its_json_is_read_as_the_object(tmp_path: Path) -> None:
+    """A client that JSON-encodes every argument sent the analysis's JSON text encoded again ("{\\"whys\\": ...}"):
+    it was refused as "Invalid JSON: key must be a string at line 1 column 2", which no field of it could fix."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        captured = await client.call_tool("capture_incident", {"title": "Refund agent hit the rate limit"})
+        incident_id = captured.structured_content["id"]  # type: ignore[index]
+        text = draft().model_dump_json()
+        for sent in (json.dumps(text), json.dumps(json.dumps(text))):
+            recorded = await client.call_tool("record_analysis", {"incident_id": incident_id, "analysis_json": sent})
+            assert not recorded.is_error, recorded.content
+        still = await client.call_tool("record_analysis", {"incident_id": incident_id, "analysis_json": '"Sure!"'})
+    assert still.is_error and "no JSON object" in still.content[0].text  # type: ignore[union-attr]
+    stored = service.get_incident(incident_id)
+    assert stored.analysis is not None and stored.analysis.root_cause == draft().root_cause
+
+
 # --- over stdio: the real server process ----------------------------------------------------------------------------
 
 

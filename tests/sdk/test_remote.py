@@ -96,6 +96,35 @@ def test_a_wrong_token_is_one_clear_log_line_not_retried_and_never_raised(
     assert recorder.failed == 1 and recorder.captured_ids == [] and sleeps == []
     [line] = [r.getMessage() for r in caplog.records if r.name == "agent_postmortem.sdk.recorder"]
     assert "refused the token (HTTP 401)" in line and "POSTMORTEM_TOKEN" in line and wrong not in caplog.text
+    # a team server's tokens come from `token add`: the line named only POSTMORTEM_HTTP_TOKEN, which it has not
+    assert "revoked" in line and "postmortem token add --team" in line, line
+    assert team.knowledge_stats().incidents == 0
+
+
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [
+        ("http://127.1:{port}/mcp", "refused the host name (HTTP 421)"),  # 127.0.0.1, by a name it does not serve
+        ("http://127.0.0.1:{port}/", "answered HTTP 405"),  # the web view
+        ("http://127.0.0.1:{port}/v1/traces", "answered HTTP 400"),  # the trace receiver
+        ("http://127.0.0.1:{port}/mcpx", "answered HTTP 404"),
+    ],
+    ids=["host", "web-view", "traces", "no-such-path"],
+)
+def test_a_url_that_is_not_the_servers_mcp_endpoint_is_one_line_saying_so_not_retried(
+    team: PostmortemService, url: str, caplog: pytest.LogCaptureFixture, where: str, said: str
+) -> None:
+    """A Host name the server does not serve (421) or a URL that is not its MCP endpoint was retried for 7.5 s and
+    then called "unreachable after 4 attempts (MCPError: Server returned an error response)"."""
+    sleeps: list[float] = []
+    target = where.format(port=url.rsplit(":", 1)[1].split("/")[0])
+    recorder = Recorder(service=lambda: RemoteService(target, token=TOKEN, sleep=sleeps.append))
+    recorder.capture(RuntimeError("boom"), tool="crm.update")
+    assert recorder.flush(timeout=60)
+    assert recorder.failed == 1 and sleeps == []
+    [line] = [r.getMessage() for r in caplog.records if r.name == "agent_postmortem.sdk.recorder"]
+    assert said in line and "unreachable" not in line and TOKEN not in caplog.text, line
+    assert ("POSTMORTEM_ALLOWED_HOSTS" if "421" in said else "http://pm.internal:8000/mcp") in line, line
     assert team.knowledge_stats().incidents == 0
 
 
