@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp
 
+from agent_postmortem.http.bodies import ClearBodies
 from agent_postmortem.http.otlp import add_trace_receiver
 from agent_postmortem.http.security import ClearRefusals, HttpSecurity, RateLimit, TokenFirst
 from agent_postmortem.mcp.server import create_server
@@ -48,6 +49,6 @@ def http_app(
         stateless_http=stateless,
     )
     web = Web(for_team or (lambda team: get_service()), security, verifier=security.token_verifier)
-    clear = ClearRefusals(asgi, transport_security=security.transport_security)
+    clear = ClearRefusals(ClearBodies(asgi, max_body=security.max_body), transport_security=security.transport_security)
     guarded = TokenFirst(clear, verifier=security.token_verifier)  # the web view signs in with its own page
     return RateLimit(beside_mcp(guarded, web_view(web)), per_minute=rate_per_minute, verifier=security.token_verifier)

@@ -269,9 +269,11 @@ UNAUTHORIZED = {
 
 
 def _bearer(scope: Scope) -> str | None:
-    """The bearer token as the SDK's auth backend reads it (the first Authorization header, scheme in any case)."""
-    for name, value in scope.get("headers", []):
-        if name == b"authorization":
-            header = value.decode("latin-1")
-            return header[7:] if header.lower().startswith("bearer ") else None
-    return None
+    """The bearer token as the SDK's auth backend reads it (the Authorization header, scheme in any case). Two
+    Authorization headers are no token: the first one won, so a request carrying two teams' tokens was served as
+    whichever came first, an ambiguity no client means."""
+    given = [value for name, value in scope.get("headers", []) if name == b"authorization"]
+    if len(given) != 1:
+        return None
+    header = given[0].decode("latin-1")
+    return header[7:] if header.lower().startswith("bearer ") else None

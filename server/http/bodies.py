@@ -1,0 +1,62 @@
+"""What a client sends to `/mcp` as a body, read before the MCP SDK sees it, so that three mistakes get a JSON-RPC
+error an MCP client shows instead of the SDK's answers: a body over the limit (plain text "Request body too large",
+which a Python client shows as "Server returned an error response"), a JSON array (a batch: the SDK's -32602 quoted
+the whole array back, secrets a client put in it included) and a body that starts with a UTF-8 byte-order mark
+(a .NET or PowerShell client's default; the SDK answered "Parse error: expected value at line 1 column 1")."""
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+BOM = b"\xef\xbb\xbf"
+INVALID_REQUEST = -32600
+
+
+class ClearBodies:
+    """POST /mcp bodies read whole (up to `max_body`), then given to the app as they came, less a leading BOM."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST" or str(scope.get("path", "")).rstrip("/") != "/mcp":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.max_body:
+                said = f"Request body too large: a message to /mcp is at most {self.max_body // 1024} KiB."
+                await _error(413, said + " Nothing was done.")(scope, receive, send)
+                return
+        body = b"".join(chunks)
+        body = body.removeprefix(BOM)
+        if body.lstrip()[:1] == b"[":
+            said = "Batches are not supported: send one JSON-RPC message per request (an object, not an array)."
+            await _error(400, said + " Nothing was done.")(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body once, then whatever the connection says next (a disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {"code": INVALID_REQUEST, "message": message}}, status)

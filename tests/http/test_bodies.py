@@ -1,0 +1,57 @@
+"""What reaches /mcp as a body or as credentials, as clients nobody here wrote send it: each mistake is a JSON-RPC
+error an MCP client shows, and nothing the client sent is quoted back."""
+
+import json
+
+import httpx
+
+from agent_postmortem.service.facade import PostmortemService
+from tests.http.test_security import AUTH, HEADERS, INIT, TOKEN
+from tests.http_server import serving
+
+
+def test_a_batch_is_refused_saying_so_without_quoting_it_back(service: PostmortemService) -> None:
+    """A JSON array got the SDK's -32602 with pydantic's dump of the whole array, a secret in it included."""
+    batch = [INIT, {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"key": "sk-live-planted-0123"}}]
+    with serving(service) as url:
+        answer = httpx.post(f"{url}/mcp", content=json.dumps(batch), headers=HEADERS | AUTH)
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == -32600 and error["message"].startswith("Batches are not supported: send one JSON-RPC")
+    assert "sk-live" not in answer.text and "initialize" not in answer.text
+
+
+def test_a_body_with_a_byte_order_mark_is_read_as_its_json(service: PostmortemService) -> None:
+    """A .NET or PowerShell client writes UTF-8 with a BOM: the SDK answered 'Parse error: expected value at line 1
+    column 1'."""
+    with serving(service) as url:
+        answer = httpx.post(f"{url}/mcp", content=b"\xef\xbb\xbf" + json.dumps(INIT).encode(), headers=HEADERS | AUTH)
+    assert answer.status_code == 200 and '"serverInfo"' in answer.text
+
+
+def test_a_body_over_the_limit_is_a_json_rpc_error_naming_the_limit(service: PostmortemService) -> None:
+    """The SDK's 413 was plain text, which a Python MCP client shows as 'Server returned an error response'."""
+    big = json.dumps({**INIT, "params": {**INIT["params"], "pad": "x" * (600 * 1024)}})  # type: ignore[dict-item]
+    with serving(service) as url:
+        answer = httpx.post(f"{url}/mcp", content=big, headers=HEADERS | AUTH)
+        after = httpx.post(f"{url}/mcp", content=json.dumps(INIT), headers=HEADERS | AUTH)
+    assert answer.status_code == 413 and answer.headers["content-type"] == "application/json"
+    assert answer.json()["error"]["message"].startswith("Request body too large: a message to /mcp is at most 512 KiB")
+    assert after.status_code == 200
+
+
+def test_two_authorization_headers_are_no_token(service: PostmortemService) -> None:
+    """The first of two Authorization headers won, so a request carrying two tokens was served as whichever came
+    first; now it is refused as a request without a token, even when one of them is right."""
+    other = "Bearer another-token-0123456789abcdef"
+    with serving(service) as url:
+        refused = [
+            httpx.post(f"{url}/mcp", content=json.dumps(INIT), headers=[*pair, *HEADERS.items()])
+            for pair in (
+                [("Authorization", f"Bearer {TOKEN}"), ("Authorization", other)],
+                [("Authorization", other), ("Authorization", f"Bearer {TOKEN}")],
+            )
+        ]
+        one = httpx.post(f"{url}/mcp", content=json.dumps(INIT), headers=HEADERS | AUTH)
+    assert [r.status_code for r in refused] == [401, 401] and one.status_code == 200
+    assert all(r.json()["error"]["code"] == -32001 for r in refused)
