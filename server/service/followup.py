@@ -13,6 +13,7 @@ from agent_postmortem.store.ids import to_incident_id
 from agent_postmortem.store.models import ActionItem, ActionItemCreate
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.redact import redact
 
 
 class FollowUp:
@@ -96,6 +97,11 @@ class FollowUp:
         known = sorted(((n, o) for o, (n, _, _) in owners.items() if o != "(none)"), reverse=True)[:8]
         listed = ", ".join(f"{o!r} has {n}" for n, o in known) or "no item has one"
         alone = f"no items owned by {owner!r} (owners are matched ignoring case)"
+        if redact(owner) != owner:  # an email or a phone number: stored as its placeholder, shared by all such owners
+            alone += (
+                "; personal data in an owner (an email address, a phone number) is redacted before it is stored, so it "
+                "cannot be matched: give owners a name or a handle"
+            )
         return f"{alone}; owners: {listed}" if len(given) == 1 else f"{said}; {alone}; owners: {listed}"
 
     def action_item_stats(self, *, min_size: int = 3) -> ActionStats:

@@ -124,6 +124,10 @@ def test_owners_are_matched_ignoring_case_and_an_empty_list_says_why(svc: Postmo
     assert svc.list_action_items(owner="Platform", status="completed").empty_because == (
         "no action items match owner 'Platform', status completed (4 in all)"
     )
+    svc.add_action_item(incident, ActionItemCreate(title="Rotate the key", owner="ana@example.com"))
+    mailed = svc.list_action_items(owner="ana@example.com")  # stored as [REDACTED:email], as every such owner is
+    assert mailed.items == [] and "redacted before it is stored, so it cannot be matched" in str(mailed.empty_because)
+    assert "redacted before" not in str(svc.list_action_items(owner="platfrom").empty_because)
     past = svc.list_action_items(owner="platform", offset=1000)
     assert past.total == 3 and past.empty_because == (
         "offset 1000 is past the end: 3 action item(s) match owner 'platform' (offsets 0 to 2)"
