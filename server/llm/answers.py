@@ -4,7 +4,7 @@ server): find the JSON object in it, say what is wrong with it, and ask once for
 import json
 import re
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from agent_postmortem import prompts
 from agent_postmortem.errors import validation_problems
@@ -17,7 +17,11 @@ def extract_json(text: str) -> str:
     analysis: {...} Let me know if..."). The longest object that parses wins, so a `{}` in the prose does not; a
     fenced one is preferred. With none that parses, the text from the first `{` (or all of it) is returned, so the
     validator says what is wrong with it (cut off, not JSON). Every LLM path uses this: sampling, OpenAI-compatible
-    endpoints and the local server."""
+    endpoints and the local server. Text that is one JSON string (the object's JSON encoded once more, as a client
+    that serialises an argument already serialised sends it) is read as the text it holds."""
+    inner = _json_string(text)
+    if inner is not None:
+        return extract_json(inner)
     for block in _FENCE.findall(text):
         found = _longest_object(block)
         if found is not None:
@@ -27,6 +31,17 @@ def extract_json(text: str) -> str:
         return found
     start = text.find("{")
     return text[start:].strip() if start >= 0 else text.strip()
+
+
+def _json_string(text: str) -> str | None:
+    stripped = text.strip()
+    if not stripped.startswith('"'):
+        return None
+    try:
+        value = json.loads(stripped)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _longest_object(text: str) -> str | None:
@@ -50,10 +65,10 @@ def repair_request(problems: str, *, truncated: bool) -> str:
     return prompts.render("repair_answer", problems=problems, truncated=truncated).strip()
 
 
-def problems(error: Exception) -> str:
+def problems(error: Exception, schema: type[BaseModel] | None = None) -> str:
     """What was wrong with an answer, for the log and the repair round (never the answer itself)."""
     return (
-        validation_problems(error, limit=12, name_keys=False)
+        validation_problems(error, limit=12, name_keys=False, schema=schema)
         if isinstance(error, ValidationError)
         else str(error)[:300]
     )
