@@ -185,7 +185,17 @@ class PostmortemServer(MCPServer):
             takes = ", ".join(known) or "no arguments"
             raise ToolError(f"{name} takes only: {takes}; {sent} sent. Leave those out and call again.")
         required = set(schema.get("required", []))
-        return {k: v for k, v in arguments.items() if v is not None or k in required}
+        return {k: _choice(known[k], v) for k, v in arguments.items() if v is not None or k in required}
+
+
+def _choice(schema: dict[str, Any], value: Any) -> Any:
+    """A choice sent in another case or with spaces around it ("Accept", " sev3 ", "HTML") as the one value of the
+    argument's enum it stands for; anything else as sent, for validation to judge."""
+    if not isinstance(value, str):
+        return value
+    choices = [c for s in (schema, *schema.get("anyOf", [])) for c in s.get("enum", []) if isinstance(c, str)]
+    matches = [c for c in choices if c.casefold() == value.strip().casefold()]
+    return matches[0] if len(matches) == 1 else value
 
 
 _WHEN: TypeAdapter[datetime] = TypeAdapter(When)

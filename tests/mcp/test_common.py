@@ -105,3 +105,18 @@ async def test_an_argument_a_tool_does_not_take_is_refused_with_the_ones_it_take
     text = tagged.content[0].text  # type: ignore[union-attr]
     assert tagged.is_error and "title" in text and "tags" not in text and "CANARY" not in text
     assert not plain.is_error and service.store.count() == 1
+
+
+async def test_a_choice_in_another_case_is_read_as_the_schemas_value(tmp_path: Path) -> None:
+    """'Accept', 'HTML', 'sev3' and 'Rate_Limit' were refused with "decision must be one of accept, reject": a
+    model that capitalises a word it was given got a refusal for a value it had right."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        listed = await client.call_tool("list_incidents", {"severity": " sev3 ", "category": "Rate_Limit"})
+        html = await client.call_tool("render_report", {"incident_id": incident_id, "format": "HTML", "kind": "Full"})
+        wrong = await client.call_tool("render_report", {"incident_id": incident_id, "format": "pdf"})
+    assert not listed.is_error and not html.is_error, (listed.content, html.content)
+    assert [i["id"] for i in listed.structured_content["incidents"]] == [incident_id]  # type: ignore[index]
+    assert html.structured_content["format"] == "html"  # type: ignore[index]
+    assert wrong.is_error and "format must be one of markdown, html" in wrong.content[0].text  # type: ignore[union-attr]
