@@ -42,8 +42,8 @@ class Retrieval:
             incident = self.store.get_or_raise(incident_id)
             vector, text = self.vector_of(incident), incident.search_text()
             shown, exclude = incident.title, {incident_pk(incident.id)}
-        elif query is None or not query.strip():
-            raise EmptyQuery()  # ranking every incident by its relevance to nothing answers nothing
+        elif query is None or not any(c.isalnum() for c in query):
+            raise EmptyQuery()  # blank or only punctuation: every incident ranked by its relevance to nothing
         else:  # redacted as stored text is: a pasted log line then matches the placeholders its incident keeps, and
             text = shown = redact(query)  # the result (which clients and their logs keep) never echoes its secrets
             vector, exclude = None, set()  # embedded by the search, while BM25 ranks
