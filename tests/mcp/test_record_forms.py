@@ -64,3 +64,17 @@ async def test_a_key_the_schema_does_not_have_is_refused_naming_the_keys_it_take
     assert "CANARY" not in text  # a key the model wrote is never echoed
     assert "(record): unexpected key (it takes: whys, root_cause, contributing_factors" in text
     assert "whys.0: unexpected key (it takes: question, answer)" in text
+
+
+async def test_a_comparison_or_a_quoted_tag_in_an_analysis_is_not_a_template_placeholder(tmp_path: Path) -> None:
+    """An analysis that said "while attempts < max_attempts and delay > 0" or quoted a `<div>` was refused as "holds a
+    template placeholder"; a slot such as <Title of Incident> still is."""
+    analysis = written()
+    analysis["root_cause"] = "The retry loop ran while attempts < max_attempts and delay > 0, with no shared budget."
+    analysis["whys"][1]["answer"] = "Its retry loop had no backoff; a `<div>` in the error page hid the retry-after."
+    result, stored = await record(tmp_path, json.dumps(analysis))
+    assert not result.is_error, result.content
+    assert stored.root_cause == analysis["root_cause"]
+    analysis["root_cause"] = "The retry loop had no shared budget: <Title of Incident>."
+    refused, _ = await record(tmp_path / "slot", json.dumps(analysis))
+    assert refused.is_error and "template placeholder" in refused.content[0].text
