@@ -124,3 +124,23 @@ async def test_a_choice_in_another_case_is_read_as_the_schemas_value(tmp_path: P
     assert [i["id"] for i in listed.structured_content["incidents"]] == [incident_id]  # type: ignore[index]
     assert html.structured_content["format"] == "html"  # type: ignore[index]
     assert wrong.is_error and "format must be one of markdown, html" in wrong.content[0].text  # type: ignore[union-attr]
+
+
+TRACEBACK = "\n".join(
+    ["Traceback (most recent call last):"]
+    + [f'  File "/app/lib/mod{n}.py", line {n * 7}, in handler{n}\n    return await call(url)' for n in range(40)]
+    + ["RateLimitError: 429 Too Many Requests: quota exceeded"]
+)
+
+
+async def test_a_pasted_stack_trace_is_searched_as_the_cli_searches_it(tmp_path: Path) -> None:
+    """search_incidents refused a query over 2,000 characters, so an assistant could not search the stack trace it
+    was shown (3 KB here), which `postmortem search` takes; a query is now bounded as the other long texts are."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        found = await client.call_tool("search_incidents", {"query": TRACEBACK})
+        too_long = await client.call_tool("search_incidents", {"query": "x " * 10_001})
+    assert len(TRACEBACK) > 2_500 and not found.is_error, found.content
+    assert [h["id"] for h in found.structured_content["hits"]] == [incident_id]  # type: ignore[index]
+    assert too_long.is_error and "at most 20000 characters" in too_long.content[0].text  # type: ignore[union-attr]
