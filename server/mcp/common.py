@@ -8,6 +8,7 @@ Text parameters are declared exactly `str` (with `TEXT` or `OPTIONAL`), never `s
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -189,13 +190,19 @@ class PostmortemServer(MCPServer):
 
 
 def _choice(schema: dict[str, Any], value: Any) -> Any:
-    """A choice sent in another case or with spaces around it ("Accept", " sev3 ", "HTML") as the one value of the
-    argument's enum it stands for; anything else as sent, for validation to judge."""
+    """A choice sent in another case, with spaces around it or with words joined by a space or a hyphen ("Accept",
+    " sev3 ", "HTML", "rate limit", "in-progress") as the one value of the argument's enum it stands for; anything
+    else as sent, for validation to judge."""
     if not isinstance(value, str):
         return value
     choices = [c for s in (schema, *schema.get("anyOf", [])) for c in s.get("enum", []) if isinstance(c, str)]
-    matches = [c for c in choices if c.casefold() == value.strip().casefold()]
+    matches = [c for c in choices if _spelling(c) == _spelling(value)]
     return matches[0] if len(matches) == 1 else value
+
+
+
+def _spelling(choice: str) -> str:
+    return re.sub(r"[\s-]+", "_", choice.strip()).casefold()
 
 
 _WHEN: TypeAdapter[datetime] = TypeAdapter(When)

@@ -144,3 +144,16 @@ async def test_a_pasted_stack_trace_is_searched_as_the_cli_searches_it(tmp_path:
     assert len(TRACEBACK) > 2_500 and not found.is_error, found.content
     assert [h["id"] for h in found.structured_content["hits"]] == [incident_id]  # type: ignore[index]
     assert too_long.is_error and "at most 20000 characters" in too_long.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_category_written_with_a_hyphen_or_a_space_is_that_category(tmp_path: Path) -> None:
+    """runbook://rate-limit, category "rate limit" and status "in progress" were refused: the model wrote the words
+    the schema spells with an underscore."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        listed = await client.call_tool("list_incidents", {"category": "Rate limit"})
+        spelled = (await client.read_resource("runbook://rate_limit")).contents[0].text  # type: ignore[union-attr]
+        hyphen = (await client.read_resource("runbook://rate-limit")).contents[0].text  # type: ignore[union-attr]
+    assert [i["id"] for i in listed.structured_content["incidents"]] == [incident_id]  # type: ignore[index]
+    assert hyphen == spelled
