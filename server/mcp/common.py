@@ -200,7 +200,6 @@ def _choice(schema: dict[str, Any], value: Any) -> Any:
     return matches[0] if len(matches) == 1 else value
 
 
-
 def _spelling(choice: str) -> str:
     return re.sub(r"[\s-]+", "_", choice.strip()).casefold()
 

@@ -2,14 +2,12 @@
 
 Every other use case that looks incidents up (capture, drafting, reports, lessons) does it through this one."""
 
-import re
-
 import numpy as np
 
 from agent_postmortem.errors import EmptyQuery
 from agent_postmortem.service.results import SearchResult
 from agent_postmortem.store.filters import SearchFilters
-from agent_postmortem.store.ids import incident_pk
+from agent_postmortem.store.ids import incident_pk, is_incident_id
 from agent_postmortem.store.models import Incident, SimilarIncident
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.redact import redact
@@ -18,7 +16,6 @@ from agent_postmortem.store.search.knowledge import Hit, KnowledgeBase, Mode
 SEARCHED_FIELDS = ("title", "description", "error_type", "error_message", "tool", "agent")
 # A query that is only an incident id asks for that incident's neighbours (an assistant puts the id it has in the
 # query): as words, "INC-46" matched the number 46 in other incidents' text, and an empty base returned INC-46 itself.
-BARE_ID = re.compile(r"\s*INC-\d{1,12}\s*", re.IGNORECASE)
 
 
 class Retrieval:
@@ -36,7 +33,7 @@ class Retrieval:
         mode: Mode = "hybrid",
         filters: SearchFilters | None = None,
     ) -> SearchResult:
-        if incident_id is None and query is not None and BARE_ID.fullmatch(query):
+        if incident_id is None and query is not None and is_incident_id(query):
             incident_id = query
         if incident_id is not None:
             incident = self.store.get_or_raise(incident_id)

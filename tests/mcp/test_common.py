@@ -157,3 +157,18 @@ async def test_a_category_written_with_a_hyphen_or_a_space_is_that_category(tmp_
         hyphen = (await client.read_resource("runbook://rate-limit")).contents[0].text  # type: ignore[union-attr]
     assert [i["id"] for i in listed.structured_content["incidents"]] == [incident_id]  # type: ignore[index]
     assert hyphen == spelled
+
+
+async def test_a_query_that_is_only_an_id_with_a_typographic_dash_searches_that_incidents_neighbours(
+    tmp_path: Path,
+) -> None:
+    """ "INC‑1" (a non-breaking hyphen, as some models write it) was searched as the words "inc" and "1", while the
+    same id as incident_id, or with an ASCII dash, searches that incident's neighbours."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        ascii_dash = await client.call_tool("search_incidents", {"query": incident_id})
+        written = " " + incident_id.replace("-", "\u2011") + "\u200b"
+        typographic = await client.call_tool("search_incidents", {"query": written})
+    assert typographic.structured_content == ascii_dash.structured_content
+    assert ascii_dash.structured_content["query"] == CAPTURE["title"]  # type: ignore[index]
