@@ -14,11 +14,12 @@ _FENCE = re.compile(r"```[a-zA-Z]*\s*\n(.*?)```", re.DOTALL)
 
 def extract_json(text: str) -> str:
     """The JSON object in a model's answer, wherever it sits: bare, in a ``` fence, or among prose ("Here is the
-    analysis: {...} Let me know if..."). The longest object that parses wins, so a `{}` in the prose does not; a
-    fenced one is preferred. With none that parses, the text from the first `{` (or all of it) is returned, so the
-    validator says what is wrong with it (cut off, not JSON). Every LLM path uses this: sampling, OpenAI-compatible
-    endpoints and the local server. Text that is one JSON string (the object's JSON encoded once more, as a client
-    that serialises an argument already serialised sends it) is read as the text it holds."""
+    analysis: {...} Let me know if..."). The longest object that parses wins, so a `{}` in the prose does not, nor
+    the JSON schema the model was given and repeated; a fenced one is preferred. With none that parses, the text
+    from the first `{` (or all of it) is returned, so the validator says what is wrong with it (cut off, not JSON).
+    Every LLM path uses this: sampling, OpenAI-compatible endpoints and the local server. Text that is one JSON
+    string (the object's JSON encoded once more, as a client that serialises an argument already serialised sends
+    it) is read as the text it holds."""
     inner = _json_string(text)
     if inner is not None:
         return extract_json(inner)
@@ -54,10 +55,15 @@ def _longest_object(text: str) -> str | None:
         except json.JSONDecodeError as e:
             end = max(e.pos, at + 1)  # nothing starting inside the broken part parses as a whole object either
         else:
-            if isinstance(value, dict) and (best is None or end - at > len(best)):
+            if isinstance(value, dict) and not _is_schema(value) and (best is None or end - at > len(best)):
                 best = text[at:end]
         at = text.find("{", end)
     return best
+
+
+def _is_schema(value: dict[str, object]) -> bool:
+    """A JSON schema the model repeated (the one it was given), not its answer: no answer has these keys."""
+    return "$defs" in value or ("properties" in value and value.get("type") == "object")
 
 
 def repair_request(problems: str, *, truncated: bool) -> str:
