@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.types import CreateMessageRequestParams, CreateMessageResult, TextContent
 
 from agent_postmortem.mcp.server import create_server
 from tests.factories import CAPTURE, draft, make_service
@@ -78,3 +79,23 @@ async def test_a_comparison_or_a_quoted_tag_in_an_analysis_is_not_a_template_pla
     analysis["root_cause"] = "The retry loop had no shared budget: <Title of Incident>."
     refused, _ = await record(tmp_path / "slot", json.dumps(analysis))
     assert refused.is_error and "template placeholder" in refused.content[0].text
+
+
+async def test_a_whole_valid_analysis_is_kept_when_the_model_ran_on_to_its_token_limit_after_it(tmp_path: Path) -> None:
+    """A client's model that wrote the whole analysis and then rambled on until its token limit (stop reason
+    maxTokens) had its valid analysis refused as "cut off at the token limit", twice, and nothing stored."""
+    asked: list[Any] = []
+
+    async def sampler(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
+        asked.append(params)
+        text = f"```json\n{draft().model_dump_json()}\n```\nSome notes on why each of these whys holds, and"
+        return CreateMessageResult(
+            role="assistant", model="m", content=TextContent(type="text", text=text), stop_reason="maxTokens"
+        )
+
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service), sampling_callback=sampler) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        result = await client.call_tool("draft_analysis", {"incident_id": incident_id})
+    assert not result.is_error, result.content
+    assert service.get_incident(incident_id).analysis.root_cause == draft().root_cause  # type: ignore[union-attr]
