@@ -9,17 +9,29 @@ ACTION_PREFIX = "AI-"
 KINDS = {INCIDENT_PREFIX: "incident", ACTION_PREFIX: "action item"}
 
 
+def written_id(value: str) -> str:
+    """`value` as an id is read: upper case, without characters no one sees, typographic dashes as "-"."""
+    given = value.strip().upper()
+    if not given.isascii():
+        from agent_postmortem.store.invisible import strip_invisible
+
+        given = strip_invisible(given)[0].translate(_DASHES).strip()
+    return given
+
+
+def is_incident_id(value: str) -> bool:
+    """Whether `value` is an incident id as written (`INC-42`, `inc‑42`), not a bare number."""
+    given = written_id(value)
+    return given.startswith(INCIDENT_PREFIX) and _number(given.removeprefix(INCIDENT_PREFIX))
+
+
 def parse_id(value: str, prefix: str, kind: str) -> int:
     """The key of `INC-42` (or `42`); ASCII digits only: `str.isdigit` also holds for '²' and '①', which `int`
     refuses (a bare "Error executing tool" and a traceback in the log). An id copied with characters no one sees
     (a right-to-left mark from the text around it, a zero-width space) or written with a typographic dash
     (`INC‑42`, the non-breaking hyphen some models write) is that id: it was refused as "not a valid incident id",
     which the model could not see the reason for."""
-    given = value.strip().upper()
-    if not given.isascii():
-        from agent_postmortem.store.invisible import strip_invisible
-
-        given = strip_invisible(given)[0].translate(_DASHES).strip()
+    given = written_id(value)
     text = given.removeprefix(prefix)
     if not _number(text):
         other = [k for p, k in KINDS.items() if p != prefix and given.startswith(p) and _number(given[len(p) :])]

@@ -18,13 +18,15 @@ from agent_postmortem import prompts
 from agent_postmortem.analysis.blameless import check_blameless
 from agent_postmortem.store.models import AnalysisDraft, Incident
 
-# Template slots a model copied instead of filling: <Title of Incident>, [insert cause], {{root_cause}}, TODO, TBD
+# Template slots a model copied instead of filling: <Title of Incident>, [insert cause], {{root_cause}}, TODO, TBD;
+# not a comparison ("attempts < max_attempts and delay > 0": a space after the "<") nor a tag quoted as code (_CODE)
 _SLOT = re.compile(
-    r"(?<!\w)<\s*[A-Za-z][\w .,/'-]{0,60}>"
+    r"(?<!\w)<[A-Za-z][\w .,/'-]{0,60}(?<!\s)>"
     r"|\[\s*(?:insert|your|fill|add|describe|enter|todo|tbd)\b[^\]]{0,60}\]|\{\{[^}]*\}\}"
     r"|\b(?:TODO|TBD|FIXME|lorem ipsum)\b",
     re.IGNORECASE,
 )
+_CODE = re.compile(r"`[^`\n]+`")
 _WORD = re.compile(r"[a-z][a-z0-9]+|\d{2,}")
 _STOP = frozenset(
     "the and for was were been its this that with from not did does why because than then into onto over under "
@@ -97,7 +99,7 @@ def _placeholders(draft: AnalysisDraft, incident: Incident) -> list[str]:
     source = incident_text(incident)
     found: dict[str, list[str]] = {}
     for where, text in _texts(draft):
-        slots = [m.group(0) for m in _SLOT.finditer(text) if m.group(0) not in source]
+        slots = [m.group(0) for m in _SLOT.finditer(_CODE.sub(" ", text)) if m.group(0) not in source]
         if slots:
             found.setdefault(slots[0][:40], []).append(where)
     return [

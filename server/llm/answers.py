@@ -4,7 +4,7 @@ server): find the JSON object in it, say what is wrong with it, and ask once for
 import json
 import re
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from agent_postmortem import prompts
 from agent_postmortem.errors import validation_problems
@@ -14,12 +14,15 @@ _FENCE = re.compile(r"```[a-zA-Z]*\s*\n(.*?)```", re.DOTALL)
 
 def extract_json(text: str) -> str:
     """The JSON object in a model's answer, wherever it sits: bare, in a ``` fence, or among prose ("Here is the
-    analysis: {...} Let me know if..."). The longest object that parses wins, so a `{}` in the prose does not; a
-    fenced one is preferred. With none that parses, the text from the first `{` (or all of it) is returned, so the
-    validator says what is wrong with it (cut off, not JSON). Every LLM path uses this: sampling, OpenAI-compatible
-    endpoints and the local server. An object sent as a JSON string of its text (`"{\\"whys\\": ...}"`, as a client
-    that encodes every argument sends it) is read from that text: it was "key must be a string at column 2"."""
-    text = _unquoted(text)
+    analysis: {...} Let me know if..."). The longest object that parses wins, so a `{}` in the prose does not, nor
+    the JSON schema the model was given and repeated; a fenced one is preferred. With none that parses, the text
+    from the first `{` (or all of it) is returned, so the validator says what is wrong with it (cut off, not JSON).
+    Every LLM path uses this: sampling, OpenAI-compatible endpoints and the local server. Text that is one JSON
+    string (the object's JSON encoded once more, as a client that serialises an argument already serialised sends
+    it) is read as the text it holds."""
+    inner = _json_string(text)
+    if inner is not None:
+        return extract_json(inner)
     for block in _FENCE.findall(text):
         found = _longest_object(block)
         if found is not None:
@@ -31,19 +34,15 @@ def extract_json(text: str) -> str:
     return text[start:].strip() if start >= 0 else text.strip()
 
 
-def _unquoted(text: str) -> str:
-    """The text a JSON string literal holds, when the whole text is one (twice encoded: the same again)."""
-    for _ in range(2):
-        if not text.strip().startswith('"'):
-            break
-        try:
-            inner = json.loads(text)
-        except json.JSONDecodeError:
-            break
-        if not isinstance(inner, str):
-            break
-        text = inner
-    return text
+def _json_string(text: str) -> str | None:
+    stripped = text.strip()
+    if not stripped.startswith('"'):
+        return None
+    try:
+        value = json.loads(stripped)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _longest_object(text: str) -> str | None:
@@ -56,10 +55,15 @@ def _longest_object(text: str) -> str | None:
         except json.JSONDecodeError as e:
             end = max(e.pos, at + 1)  # nothing starting inside the broken part parses as a whole object either
         else:
-            if isinstance(value, dict) and (best is None or end - at > len(best)):
+            if isinstance(value, dict) and not _is_schema(value) and (best is None or end - at > len(best)):
                 best = text[at:end]
         at = text.find("{", end)
     return best
+
+
+def _is_schema(value: dict[str, object]) -> bool:
+    """A JSON schema the model repeated (the one it was given), not its answer: no answer has these keys."""
+    return "$defs" in value or ("properties" in value and value.get("type") == "object")
 
 
 def repair_request(problems: str, *, truncated: bool) -> str:
@@ -67,10 +71,10 @@ def repair_request(problems: str, *, truncated: bool) -> str:
     return prompts.render("repair_answer", problems=problems, truncated=truncated).strip()
 
 
-def problems(error: Exception) -> str:
+def problems(error: Exception, schema: type[BaseModel] | None = None) -> str:
     """What was wrong with an answer, for the log and the repair round (never the answer itself)."""
     return (
-        validation_problems(error, limit=12, name_keys=False)
+        validation_problems(error, limit=12, name_keys=False, schema=schema)
         if isinstance(error, ValidationError)
         else str(error)[:300]
     )

@@ -56,8 +56,8 @@ class OpenAILLM:
         try:
             return self._validate(content, finish, output)
         except (ValidationError, ValueError) as first:
-            logger.info("draft failed validation, asking for one repair: %s", problems(first))
-            repair = {"role": "user", "content": repair_request(problems(first), truncated=finish == "length")}
+            logger.info("draft failed validation, asking for one repair: %s", problems(first, output))
+            repair = {"role": "user", "content": repair_request(problems(first, output), truncated=finish == "length")}
             if finish == "length":  # resending a cut-off answer only eats the context: ask for a shorter one
                 messages.append(repair)
             else:
@@ -66,8 +66,9 @@ class OpenAILLM:
             try:
                 return self._validate(content, finish, output)
             except (ValidationError, ValueError) as second:
+                wrong = problems(second, output)
                 raise DraftError(
-                    f"the model's answer was not a valid {output.__name__} after one repair round ({problems(second)})"
+                    f"the model's answer was not a valid {output.__name__} after one repair round ({wrong})"
                 ) from None
 
     def _validate(self, content: str, finish: str | None, output: type[T]) -> T:

@@ -8,6 +8,7 @@ Text parameters are declared exactly `str` (with `TEXT` or `OPTIONAL`), never `s
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -185,7 +186,22 @@ class PostmortemServer(MCPServer):
             takes = ", ".join(known) or "no arguments"
             raise ToolError(f"{name} takes only: {takes}; {sent} sent. Leave those out and call again.")
         required = set(schema.get("required", []))
-        return {k: v for k, v in arguments.items() if v is not None or k in required}
+        return {k: _choice(known[k], v) for k, v in arguments.items() if v is not None or k in required}
+
+
+def _choice(schema: dict[str, Any], value: Any) -> Any:
+    """A choice sent in another case, with spaces around it or with words joined by a space or a hyphen ("Accept",
+    " sev3 ", "HTML", "rate limit", "in-progress") as the one value of the argument's enum it stands for; anything
+    else as sent, for validation to judge."""
+    if not isinstance(value, str):
+        return value
+    choices = [c for s in (schema, *schema.get("anyOf", [])) for c in s.get("enum", []) if isinstance(c, str)]
+    matches = [c for c in choices if _spelling(c) == _spelling(value)]
+    return matches[0] if len(matches) == 1 else value
+
+
+def _spelling(choice: str) -> str:
+    return re.sub(r"[\s-]+", "_", choice.strip()).casefold()
 
 
 _WHEN: TypeAdapter[datetime] = TypeAdapter(When)

@@ -286,8 +286,6 @@ def _problem(answer: CreateMessageResult, incident: "Incident") -> str | None:
     from agent_postmortem.service.drafting import draft_problems
 
     wrong = draft_problems(_text_of(answer), incident)
-    if answer.stop_reason == "maxTokens":
-        return f"the answer was cut off at the token limit ({SAMPLING_MAX_TOKENS} tokens)" + (
-            f"; {wrong}" if wrong else ""
-        )
+    if answer.stop_reason == "maxTokens" and wrong is not None:  # a whole valid analysis, then words cut off: kept
+        return f"the answer was cut off at the token limit ({SAMPLING_MAX_TOKENS} tokens); {wrong}"
     return wrong

@@ -141,7 +141,7 @@ def _register_capture_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService
 
     @mcp.tool(annotations=READ)
     def search_incidents(
-        query: Annotated[Text, Field(description="free text: symptoms, errors")] = "",
+        query: Annotated[LongText, Field(description="free text: symptoms, errors")] = "",
         incident_id: AnyIncidentId = "",
         category: CategoryName | None = None,
         severity: Sev | None = None,

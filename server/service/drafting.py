@@ -75,7 +75,7 @@ def draft_problems(text: str, incident: Incident | None = None) -> str | None:
     try:
         (AnalysisDraft if incident is None else guarded(incident)).model_validate_json(found)
     except ValidationError as e:
-        return validation_problems(e, limit=12, name_keys=False)
+        return validation_problems(e, limit=12, name_keys=False, schema=AnalysisDraft)
     return None
 
 

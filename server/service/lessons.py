@@ -93,7 +93,7 @@ class Lessons:
 
 def _category(key: str) -> Category:
     try:
-        return Category(key.lower())
+        return Category(re.sub(r"[\s-]+", "_", key.strip()).lower())  # rate-limit, "rate limit"
     except ValueError:
         raise UnknownRunbook() from None
 

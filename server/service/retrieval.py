@@ -2,14 +2,12 @@
 
 Every other use case that looks incidents up (capture, drafting, reports, lessons) does it through this one."""
 
-import re
-
 import numpy as np
 
 from agent_postmortem.errors import EmptyQuery
 from agent_postmortem.service.results import SearchResult
 from agent_postmortem.store.filters import SearchFilters
-from agent_postmortem.store.ids import incident_pk
+from agent_postmortem.store.ids import incident_pk, is_incident_id
 from agent_postmortem.store.models import Incident, SimilarIncident
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.redact import redact
@@ -18,7 +16,6 @@ from agent_postmortem.store.search.knowledge import Hit, KnowledgeBase, Mode
 SEARCHED_FIELDS = ("title", "description", "error_type", "error_message", "tool", "agent")
 # A query that is only an incident id asks for that incident's neighbours (an assistant puts the id it has in the
 # query): as words, "INC-46" matched the number 46 in other incidents' text, and an empty base returned INC-46 itself.
-BARE_ID = re.compile(r"\s*INC-\d{1,12}\s*", re.IGNORECASE)
 
 
 class Retrieval:
@@ -36,14 +33,14 @@ class Retrieval:
         mode: Mode = "hybrid",
         filters: SearchFilters | None = None,
     ) -> SearchResult:
-        if incident_id is None and query is not None and BARE_ID.fullmatch(query):
+        if incident_id is None and query is not None and is_incident_id(query):
             incident_id = query
         if incident_id is not None:
             incident = self.store.get_or_raise(incident_id)
             vector, text = self.vector_of(incident), incident.search_text()
             shown, exclude = incident.title, {incident_pk(incident.id)}
-        elif query is None or not query.strip():
-            raise EmptyQuery()  # ranking every incident by its relevance to nothing answers nothing
+        elif query is None or not any(c.isalnum() for c in query):
+            raise EmptyQuery()  # blank or only punctuation: every incident ranked by its relevance to nothing
         else:  # redacted as stored text is: a pasted log line then matches the placeholders its incident keeps, and
             text = shown = redact(query)  # the result (which clients and their logs keep) never echoes its secrets
             vector, exclude = None, set()  # embedded by the search, while BM25 ranks

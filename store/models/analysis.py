@@ -3,7 +3,7 @@ analysis with its review, and the attribution of a failed multi-agent run."""
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, GetJsonSchemaHandler
+from pydantic import Field, GetJsonSchemaHandler, model_validator
 from pydantic.json_schema import JsonSchemaValue
 
 from agent_postmortem.store.models.fields import Medium, Model, Short, When
@@ -67,6 +67,24 @@ class AnalysisDraft(Model):
     ] = Field(default_factory=list)
     chosen_because: Annotated[str, Field(max_length=300, description="why the root cause wins")] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _as_writers_send_it(cls, data: Any) -> Any:
+        """What an assistant writes by hand, read as the schema means it: a nullable key left out is null, a list
+        left out or null is empty, an unknown determinism is `unknown`, and the enums in any case ("Probabilistic",
+        "p1"). The schema still lists every key (strict structured output wants that)."""
+        if not isinstance(data, dict):
+            return data
+        data = {**dict.fromkeys(_NULLABLE), "determinism": "unknown", **data}
+        for key in ("contributing_factors", "hypotheses"):
+            if data.get(key) is None:
+                data[key] = []
+        if isinstance(data["determinism"], str):
+            data["determinism"] = data["determinism"].strip().lower()
+        if isinstance(data.get("action_items"), list):
+            data["action_items"] = [_priority_upper(item) for item in data["action_items"]]
+        return data
+
     @classmethod
     def __get_pydantic_json_schema__(cls, core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         schema = handler.resolve_ref_schema(handler(core))
@@ -74,6 +92,15 @@ class AnalysisDraft(Model):
         for field in schema["properties"].values():
             field.pop("default", None)
         return schema
+
+
+_NULLABLE = ("model_behavior", "runs_to_verify", "responsible", "decisive_step", "chosen_because")
+
+
+def _priority_upper(item: Any) -> Any:
+    if isinstance(item, dict) and isinstance(item.get("priority"), str):
+        return {**item, "priority": item["priority"].strip().upper()}
+    return item
 
 
 class AnalysisAction(ProposedAction):

@@ -190,6 +190,15 @@ def test_json_among_prose_is_accepted(fake: FakeOpenAI, client: openai.OpenAI) -
     assert len(fake.requests) == 1
 
 
+def test_a_json_schema_repeated_before_the_answer_is_not_taken_for_it(fake: FakeOpenAI, client: openai.OpenAI) -> None:
+    """A model that restated the schema it was given, unfenced, before its analysis had the schema (the longest
+    object) validated as its answer: "unexpected key" for $defs, every field missing, and a wasted repair round."""
+    schema = json.dumps(AnalysisDraft.model_json_schema())
+    fake.enqueue(f"The analysis must follow {schema}. Here it is: {VALID}")
+    assert draft(OpenAILLM(client, "fake")) == AnalysisDraft.model_validate(GOOD)
+    assert len(fake.requests) == 1
+
+
 @pytest.mark.parametrize(
     ("answer", "found"),
     [

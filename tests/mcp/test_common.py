@@ -35,11 +35,15 @@ async def test_null_for_any_optional_argument_of_any_tool_means_absent(tmp_path:
 
 
 async def test_a_blank_query_is_refused_with_what_to_give(tmp_path: Path) -> None:
-    """A query of spaces passed the tool's own check and ranked every incident by its relevance to nothing."""
+    """A query of spaces passed the tool's own check and ranked every incident by its relevance to nothing; so did
+    one of only punctuation ("?!.,;:--", what an IDE sends from a selection of symbols), answering hits at cosine
+    0.15 as similar incidents."""
     service = make_service(tmp_path, llm=None)
     async with Client(create_server(lambda: service)) as client:
         await client.call_tool("capture_incident", CAPTURE)
-        for arguments in ({}, {"query": ""}, {"query": "  \n "}):
+        found = await client.call_tool("search_incidents", {"query": "429 レート制限"})
+        assert not found.is_error, found.content
+        for arguments in ({}, {"query": ""}, {"query": "  \n "}, {"query": "?!.,;:--"}, {"query": "()[]{} -- ..."}):
             result = await client.call_tool("search_incidents", arguments)
             assert result.is_error and "query" in result.content[0].text, result.content  # type: ignore[union-attr]
 
@@ -110,3 +114,66 @@ async def test_an_argument_a_tool_does_not_take_is_refused_with_the_ones_it_take
     text = tagged.content[0].text  # type: ignore[union-attr]
     assert tagged.is_error and "title" in text and "tags" not in text and "CANARY" not in text
     assert not plain.is_error and service.store.count() == 1
+
+
+async def test_a_choice_in_another_case_is_read_as_the_schemas_value(tmp_path: Path) -> None:
+    """'Accept', 'HTML', 'sev3' and 'Rate_Limit' were refused with "decision must be one of accept, reject": a
+    model that capitalises a word it was given got a refusal for a value it had right."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        listed = await client.call_tool("list_incidents", {"severity": " sev3 ", "category": "Rate_Limit"})
+        html = await client.call_tool("render_report", {"incident_id": incident_id, "format": "HTML", "kind": "Full"})
+        wrong = await client.call_tool("render_report", {"incident_id": incident_id, "format": "pdf"})
+    assert not listed.is_error and not html.is_error, (listed.content, html.content)
+    assert [i["id"] for i in listed.structured_content["incidents"]] == [incident_id]  # type: ignore[index]
+    assert html.structured_content["format"] == "html"  # type: ignore[index]
+    assert wrong.is_error and "format must be one of markdown, html" in wrong.content[0].text  # type: ignore[union-attr]
+
+
+TRACEBACK = "\n".join(
+    ["Traceback (most recent call last):"]
+    + [f'  File "/app/lib/mod{n}.py", line {n * 7}, in handler{n}\n    return await call(url)' for n in range(40)]
+    + ["RateLimitError: 429 Too Many Requests: quota exceeded"]
+)
+
+
+async def test_a_pasted_stack_trace_is_searched_as_the_cli_searches_it(tmp_path: Path) -> None:
+    """search_incidents refused a query over 2,000 characters, so an assistant could not search the stack trace it
+    was shown (3 KB here), which `postmortem search` takes; a query is now bounded as the other long texts are."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        found = await client.call_tool("search_incidents", {"query": TRACEBACK})
+        too_long = await client.call_tool("search_incidents", {"query": "x " * 10_001})
+    assert len(TRACEBACK) > 2_500 and not found.is_error, found.content
+    assert [h["id"] for h in found.structured_content["hits"]] == [incident_id]  # type: ignore[index]
+    assert too_long.is_error and "at most 20000 characters" in too_long.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_category_written_with_a_hyphen_or_a_space_is_that_category(tmp_path: Path) -> None:
+    """runbook://rate-limit, category "rate limit" and status "in progress" were refused: the model wrote the words
+    the schema spells with an underscore."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        listed = await client.call_tool("list_incidents", {"category": "Rate limit"})
+        spelled = (await client.read_resource("runbook://rate_limit")).contents[0].text  # type: ignore[union-attr]
+        hyphen = (await client.read_resource("runbook://rate-limit")).contents[0].text  # type: ignore[union-attr]
+    assert [i["id"] for i in listed.structured_content["incidents"]] == [incident_id]  # type: ignore[index]
+    assert hyphen == spelled
+
+
+async def test_a_query_that_is_only_an_id_with_a_typographic_dash_searches_that_incidents_neighbours(
+    tmp_path: Path,
+) -> None:
+    """ "INC‑1" (a non-breaking hyphen, as some models write it) was searched as the words "inc" and "1", while the
+    same id as incident_id, or with an ASCII dash, searches that incident's neighbours."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        ascii_dash = await client.call_tool("search_incidents", {"query": incident_id})
+        written = " " + incident_id.replace("-", "\u2011") + "\u200b"
+        typographic = await client.call_tool("search_incidents", {"query": written})
+    assert typographic.structured_content == ascii_dash.structured_content
+    assert ascii_dash.structured_content["query"] == CAPTURE["title"]  # type: ignore[index]

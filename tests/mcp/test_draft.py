@@ -128,7 +128,7 @@ async def test_a_client_draft_still_invalid_after_the_repair_says_exactly_what_w
         result = await drafted(make_service(tmp_path / str(n), llm=server_llm), sampler, mode)
         text = result.content[0].text  # type: ignore[union-attr]
         assert result.is_error and "not valid after one repair round" in text, text
-        assert "whys: Input should be a valid array" in text and "contributing_factors: Field required" in text
+        assert "whys: Input should be a valid array" in text and "action_items: Field required" in text
         assert "does not offer sampling" not in text and "CANARY" not in text and "five_whys" in text
         assert len(sampler.requests) == 2
     assert llm.calls == []  # the client's answer is not silently replaced by the server's draft
