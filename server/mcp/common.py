@@ -48,6 +48,7 @@ from agent_postmortem.errors import (
     storage_failure,
     validation_problems,
 )
+from agent_postmortem.mcp.arguments import argument_problems
 from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore, StoreBusy
 from agent_postmortem.store.models import RANGE_BOUND, Since, Through, When
 from agent_postmortem.store.vocabulary import LIMIT, REOPEN_NOTE_LIMIT, REOPENED
@@ -260,60 +261,3 @@ def tool_errors() -> Iterator[None]:
             raise
         logger.warning("storage failure: %s", str(getattr(e, "orig", e)).splitlines()[0][:200])
         raise ToolError(storage_failure(e)) from None
-
-
-def argument_problems(schema: dict[str, Any], error: ValidationError) -> str:
-    """One sentence for arguments that failed a tool's input schema: each argument named with what it allows, from
-    the schema the client was shown. Never the rejected value (it may be a secret)."""
-    properties: dict[str, Any] = schema.get("properties", {})
-    missing: dict[str, bool] = {}
-    for e in error.errors(include_input=False, include_url=False):
-        name = str(e["loc"][0]) if e["loc"] else "arguments"
-        missing[name] = missing.get(name, False) or e["type"] == "missing"
-    parts = [
-        f"{name} is required: {_allowed(properties.get(name, {}))}"
-        if absent
-        else f"{name} must be {_allowed(properties.get(name, {}))}"
-        for name, absent in missing.items()
-    ]
-    noun = "argument" if len(parts) == 1 else "arguments"
-    return f"Invalid {noun}: {'; '.join(parts)}."
-
-
-def _allowed(prop: dict[str, Any]) -> str:
-    branches = [b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"]
-    choices = [str(v) for b in branches for v in b.get("enum", [])]
-    kind: dict[str, Any] = next((b for b in branches if "type" in b), {})
-    if choices:
-        text = "one of " + ", ".join(choices)
-    elif kind.get("type") in ("integer", "number"):
-        text = ("an integer" if kind["type"] == "integer" else "a number") + _range(kind)
-    elif kind.get("type") == "string":
-        text = "text" + _length(kind)
-    elif kind.get("type") == "boolean":
-        text = "true or false"
-    else:
-        text = "a valid value"
-    description = prop.get("description")
-    return f"{text} ({description})" if description and len(description) <= 120 else text
-
-
-def _range(schema: dict[str, Any]) -> str:
-    low, high = schema.get("minimum"), schema.get("maximum")
-    if low is not None and high is not None:
-        return f" between {low} and {high}"
-    bounds = [
-        f"at least {low}" if low is not None else None,
-        f"greater than {schema['exclusiveMinimum']}" if "exclusiveMinimum" in schema else None,
-        f"at most {high}" if high is not None else None,
-        f"less than {schema['exclusiveMaximum']}" if "exclusiveMaximum" in schema else None,
-    ]
-    found = [b for b in bounds if b]
-    return " " + " and ".join(found) if found else ""
-
-
-def _length(schema: dict[str, Any]) -> str:
-    low, high = schema.get("minLength", 0), schema.get("maxLength")
-    if high is None:
-        return f" of at least {low} characters" if low else ""
-    return f" of {low} to {high} characters" if low else f" of at most {high} characters"
