@@ -6,7 +6,7 @@ import json
 import httpx
 
 from agent_postmortem.service.facade import PostmortemService
-from tests.http.test_security import AUTH, HEADERS, INIT, TOKEN
+from tests.http.mcp_requests import AUTH, HEADERS, INIT, TOKEN
 from tests.http_server import serving
 
 
