@@ -6,16 +6,8 @@ import json
 import httpx
 
 from agent_postmortem.service.facade import PostmortemService
-from tests.http_server import TOKEN, serving
-
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
+from tests.http.mcp_requests import AUTH, HEADERS, INIT, TOKEN
+from tests.http_server import serving
 
 
 def test_a_batch_is_refused_saying_so_without_quoting_it_back(service: PostmortemService) -> None:

@@ -20,20 +20,12 @@ from agent_postmortem.http.security import InsecureBind, RateLimit, http_securit
 from agent_postmortem.http.teams import TeamTokenVerifier, TokenEntry, digest
 from agent_postmortem.mcp.server import create_server
 from agent_postmortem.service.facade import PostmortemService
+from tests.http.mcp_requests import AUTH, HEADERS, INIT, TOKEN
 from tests.http_server import serve_process, serving
 
 CLI = str(Path(sys.executable).parent / "postmortem")
 
-TOKEN = "s3cret-bearer-token-for-tests-0123456789"
 PORT = 8765
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
-HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture

@@ -1,0 +1,162 @@
+"""The `postmortem` command line when something goes wrong, as a real subprocess: Ctrl-C at any moment, an unknown log
+level, a database server that cannot be reached or is full, and a setting no client could use."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.processes import environment, postmortem
+
+pytestmark = pytest.mark.slow
+
+
+# Ctrl-C landing between a thread pool starting a worker and registering it (CPython's ThreadPoolExecutor): the worker
+# is never told to stop, and the interpreter's exit waits for it. The pools' workers are the search's BM25 ranking.
+UNLUCKY_CTRL_C = """
+import sys, threading
+from agent_postmortem.cli import main
+started = threading.Thread.start
+def start(thread):
+    started(thread)
+    if thread.name.startswith("bm25"):
+        raise KeyboardInterrupt
+threading.Thread.start = start
+sys.argv = ["postmortem", *sys.argv[1:]]
+main()
+"""
+
+
+def test_ctrl_c_while_a_search_starts_its_ranking_thread_ends_the_command(tmp_path: Path) -> None:
+    """It said "interrupted" and then hung for ever at exit (1 in 40 of `postmortem search` runs sent SIGINT at
+    random moments); now it exits 130 at once."""
+    home = tmp_path / "home"
+    assert postmortem("capture", "--title", "Fares API returned 429 Too Many Requests", home=home).returncode == 0
+    command = [sys.executable, "-c", UNLUCKY_CTRL_C, "search", "rate limited by the fares provider"]
+    interrupted = subprocess.run(command, env=environment(home), capture_output=True, timeout=60, check=False)
+    assert interrupted.returncode == 130 and interrupted.stderr.decode().strip() == "interrupted"
+
+
+# A Ctrl-C that a library turns into another exception on its way up (an ImportError from an interrupted import, or
+# pydantic-core's PanicException, a BaseException), or one that lands while the CLI is still importing itself.
+CTRL_C_AT = """
+import builtins, signal, sys
+from agent_postmortem.cli import main
+from agent_postmortem.store.search.knowledge import KnowledgeBase
+where = sys.argv.pop(1)
+class PanicException(BaseException): ...
+def search(*args, **kwargs):
+    try:
+        signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt as e:
+        raise (ImportError("interrupted import") if where == "converted" else PanicException("unwrap on an Err")) from e
+KnowledgeBase.search = search
+importing = builtins.__import__
+def imports(name, *args, **kwargs):
+    if where == "import" and name == "agent_postmortem.cli.app":
+        signal.raise_signal(signal.SIGINT)
+    return importing(name, *args, **kwargs)
+builtins.__import__ = imports
+sys.argv = ["postmortem", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("where", ["converted", "panic", "import"])
+def test_ctrl_c_is_said_as_interrupted_whatever_a_library_turned_it_into(tmp_path: Path, where: str) -> None:
+    """It said "error: unexpected ImportError" (1 in 40 interrupted searches), printed a Rust panic and a traceback,
+    or a KeyboardInterrupt traceback while the CLI was still importing."""
+    home = tmp_path / "home"
+    assert postmortem("capture", "--title", "Fares API returned 429 Too Many Requests", home=home).returncode == 0
+    command = [sys.executable, "-c", CTRL_C_AT, where, "search", "rate limited by the fares provider"]
+    interrupted = subprocess.run(command, env=environment(home), capture_output=True, timeout=60, check=False)
+    assert interrupted.returncode == 130 and interrupted.stderr.decode().strip() == "interrupted", interrupted.stderr
+
+
+def test_an_unknown_log_level_is_one_line_naming_the_levels_and_the_command_runs(tmp_path: Path) -> None:
+    """POSTMORTEM_LOG_LEVEL=verbose crashed every command, `serve` included, with logging's traceback."""
+    for args in (["list"], ["--version"]):
+        done = postmortem(*args, home=tmp_path / "home", env={"POSTMORTEM_LOG_LEVEL": "verbose"})
+        said = done.stderr.decode()
+        assert done.returncode == 0 and "Traceback" not in said, said
+        assert said.count("POSTMORTEM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR") == 1, said
+        assert "verbose" not in said
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://agent:sk-live-CANARY@127.0.0.1:9/postmortem",  # port 9 (discard): nothing listens
+        # libpq's Unix-socket forms: they were refused as "must be a URL that starts with sqlite:// or postgresql://",
+        # and a socket that was not there was "could not complete this ... If the disk is full"
+        "postgresql+psycopg://agent:sk-live-CANARY@/postmortem?host=/nonexistent-socket-dir&port=5432",
+        "postgresql:///postmortem?host=/nonexistent-socket-dir&password=sk-live-CANARY",
+    ],
+    ids=["tcp", "socket-query", "socket-default-host"],
+)
+def test_a_database_server_that_cannot_be_reached_is_said_so_with_what_to_check(tmp_path: Path, url: str) -> None:
+    """`list` on an unreachable PostgreSQL said the change was rolled back and the disk might be full."""
+    done = postmortem("list", home=tmp_path / "home", env={"POSTMORTEM_DATABASE_URL": url})
+    said = done.stderr.decode()
+    assert done.returncode == 1 and said.count("\n") == 1, said
+    assert "could not connect" in said and "POSTMORTEM_DATABASE_URL" in said, said
+    assert "disk" not in said and "rolled back" not in said and "CANARY" not in said, said
+
+
+@pytest.mark.postgresql
+def test_a_database_server_at_its_connection_limit_is_said_so_not_told_to_check_the_url(
+    tmp_path: Path, postgres_server: Any
+) -> None:
+    """Several teams and replicas on one database open connections per team: past the server's max_connections every
+    call failed with "check POSTMORTEM_DATABASE_URL and that the database server is up", and both were fine."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_server.create())
+    role = f"pm_full_{os.getpid()}"
+    postgres_server._admin("CREATE ROLE {0} LOGIN CONNECTION LIMIT 0", role)
+    try:
+        full = url.set(username=role, password=None).render_as_string(hide_password=False)
+        done = postmortem("list", home=tmp_path / "home", env={"POSTMORTEM_DATABASE_URL": full})
+    finally:
+        postgres_server._admin("DROP ROLE {0}", role)
+    said = done.stderr.decode()
+    assert done.returncode == 1 and said.count("\n") == 1, said
+    assert "too many connections" in said and "max_connections" in said and "CONNECTION LIMIT" in said, said
+    assert "Check POSTMORTEM_DATABASE_URL" not in said and "disk" not in said, said
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("POSTMORTEM_DATABASE_URL", "db-host:5432/pm?password=CANARY", "must be a URL that starts with sqlite://"),
+        ("POSTMORTEM_DATABASE_URL", "mysql://agent:CANARY@db-host/pm", "must be a URL that starts with sqlite://"),
+        ("POSTMORTEM_DATABASE_URL", "postgresql://agent:p@db-host:CANARY/pm", "must be a URL that starts with"),
+        ("POSTMORTEM_CHROMA_URL", "CANARY-host:8000", "must be a URL that starts with http:// or https://"),
+        ("OPENAI_BASE_URL", "CANARY-host:11434/v1", "must be a URL that starts with http:// or https://"),
+        ("POSTMORTEM_DEDUPE_HOURS", "CANARY", "must be a number of hours from 0"),
+        ("POSTMORTEM_DEDUPE_HOURS", "-3", "must be a number of hours from 0"),
+        ("POSTMORTEM_LLM_TIMEOUT", "-1", "must be a number of seconds above 0"),
+        ("POSTMORTEM_LOCAL_THREADS", "CANARY", "must be a whole number of at least 1"),
+        # taken as given, they matched no Host or Origin header: the server started and answered every request 421
+        ("POSTMORTEM_ALLOWED_HOSTS", "http://CANARY.internal:8000/", "must list the host:port names clients use"),
+        ("POSTMORTEM_ALLOWED_HOSTS", "pm.internal:8000, CANARY.internal:*", "must list the host:port names"),
+        ("POSTMORTEM_ALLOWED_HOSTS", "CANARY internal:8000", "must list the host:port names clients use"),
+        ("POSTMORTEM_ALLOWED_ORIGINS", "https://CANARY.example.com/", "must list origins as a browser sends them"),
+        ("POSTMORTEM_ALLOWED_ORIGINS", "CANARY.example.com:8000", "must list origins as a browser sends them"),
+    ],
+    ids=["db-no-scheme", "db-mysql", "db-port", "chroma-no-scheme", "openai-no-scheme", "hours-word", "hours-negative",
+         "llm-timeout", "threads", "hosts-url", "hosts-wildcard", "hosts-space", "origins-slash", "origins-no-scheme"],
+)  # fmt: skip
+def test_a_setting_no_client_could_use_is_one_line_naming_it_without_its_value(
+    tmp_path: Path, name: str, value: str, said: str
+) -> None:
+    """As found: a database URL without its scheme was "unexpected ArgumentError", mysql:// "unexpected
+    ModuleNotFoundError", POSTMORTEM_DEDUPE_HOURS=abc "could not convert string to float: 'abc'", and a negative
+    window or timeout was taken."""
+    done = postmortem("stats", home=tmp_path / "home", env={name: value})
+    err = done.stderr.decode()
+    assert done.returncode != 0 and err.count("\n") == 1 and f"{name} {said}" in err, err
+    assert "CANARY" not in err and "unexpected" not in err and "Traceback" not in err, err
