@@ -115,6 +115,15 @@ def test_a_runbook_symptom_names_the_error_type_once() -> None:
     assert entry.symptoms[:2] == [said, "TimeoutError: read timed out after N s (request N)"], entry.symptoms
 
 
+def test_a_runbook_with_no_analysed_incident_says_so_under_each_heading() -> None:
+    """`runbook://rate_limit` on a knowledge base with no analysed rate-limit incident showed a bare "## Symptoms"
+    and "## Incidents" heading with nothing under them."""
+    text = render_runbook(runbook_entry("rate_limit", "rate limit", [], [], Category.RATE_LIMIT, now=FIXED_NOW))
+    symptoms = text.split("## Symptoms", 1)[1].split("##", 1)[0]
+    assert symptoms.strip() == "_None seen yet: no analysed incident of this category._"
+    assert text.rstrip().endswith("## Incidents\n\n_None analysed yet._")
+
+
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> PostmortemService:
     service = make_service(tmp_path_factory.mktemp("learn"), clock=lambda: FIXED_NOW + timedelta(days=400))
