@@ -5,12 +5,15 @@ from typing import Any
 from pydantic import ValidationError
 
 
-def argument_problems(schema: dict[str, Any], error: ValidationError) -> str:
-    """One sentence for arguments that failed a tool's input schema: each argument named with what it allows, from
-    the schema the client was shown. Never the rejected value (it may be a secret)."""
+def argument_problems(schema: dict[str, Any], error: ValidationError | list[str]) -> str:
+    """One sentence for arguments that failed a tool's input schema (a validation error, or the names of arguments
+    refused before it): each argument named with what it allows, from the schema the client was shown. Never the
+    rejected value (it may be a secret)."""
     properties: dict[str, Any] = schema.get("properties", {})
     missing: dict[str, bool] = {}
-    for e in error.errors(include_input=False, include_url=False):
+    if isinstance(error, list):
+        missing = dict.fromkeys(error, False)
+    for e in [] if isinstance(error, list) else error.errors(include_input=False, include_url=False):
         name = str(e["loc"][0]) if e["loc"] else "arguments"
         missing[name] = missing.get(name, False) or e["type"] == "missing"
     parts = [

@@ -187,6 +187,9 @@ class PostmortemServer(MCPServer):
             takes = ", ".join(known) or "no arguments"
             raise ToolError(f"{name} takes only: {takes}; {sent} sent. Leave those out and call again.")
         required = set(schema.get("required", []))
+        flags = [k for k, v in arguments.items() if isinstance(v, bool) and not _takes(known[k], "boolean")]
+        if flags:  # pydantic reads true as 1: `limit: true` listed one incident
+            raise ToolError(argument_problems(schema, flags))
         return {k: _choice(known[k], v) for k, v in arguments.items() if v is not None or k in required}
 
 
@@ -199,6 +202,11 @@ def _choice(schema: dict[str, Any], value: Any) -> Any:
     choices = [c for s in (schema, *schema.get("anyOf", [])) for c in s.get("enum", []) if isinstance(c, str)]
     matches = [c for c in choices if _spelling(c) == _spelling(value)]
     return matches[0] if len(matches) == 1 else value
+
+
+def _takes(schema: dict[str, Any], kind: str) -> bool:
+    """Whether an argument's schema allows a value of this JSON type (directly or as one branch of anyOf)."""
+    return any(s.get("type") == kind for s in (schema, *schema.get("anyOf", [])))
 
 
 def _spelling(choice: str) -> str:

@@ -34,6 +34,28 @@ async def test_null_for_any_optional_argument_of_any_tool_means_absent(tmp_path:
     assert len(listed.structured_content["incidents"]) == min(20, service.store.count())  # type: ignore[index]
 
 
+async def test_true_or_false_is_refused_for_every_argument_that_is_not_a_flag(tmp_path: Path) -> None:
+    """pydantic reads true as 1, so `list_incidents(limit=true)` listed one incident and `offset=true` skipped one:
+    a flag sent where a number or text is wanted is a client's mistake, and is told as one, naming what it takes."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        await client.call_tool("capture_incident", CAPTURE)
+        valid = await tool_arguments(client)
+        taken = []
+        for tool in (await client.list_tools()).tools:
+            required = {name: valid[name] for name in tool.input_schema.get("required", [])}
+            for name, prop in tool.input_schema["properties"].items():
+                flag = any(b.get("type") == "boolean" for b in (prop, *prop.get("anyOf", [])))
+                result = await client.call_tool(tool.name, {**required, name: True})
+                if not flag and not (result.is_error and f"{name} must be" in result.content[0].text):  # type: ignore[union-attr]
+                    taken.append((tool.name, name))
+        limited = await client.call_tool("list_incidents", {"limit": True})
+        flagged = await client.call_tool("capture_incident", {**CAPTURE, "user_facing": True})
+    assert taken == []
+    assert "limit must be an integer" in limited.content[0].text  # type: ignore[union-attr]
+    assert not flagged.is_error
+
+
 async def test_a_blank_query_is_refused_with_what_to_give(tmp_path: Path) -> None:
     """A query of spaces passed the tool's own check and ranked every incident by its relevance to nothing; so did
     one of only punctuation ("?!.,;:--", what an IDE sends from a selection of symbols), answering hits at cosine
