@@ -68,8 +68,7 @@ class Filters:
         try:
             return SearchFilters.of(**values)
         except ValidationError as e:  # out of the store's range: its own sentence
-            problems = validation_problems(e)
-            raise FormError(problems.replace("since:", "From:").replace("until:", "To:")) from None
+            raise FormError(validation_problems(e, names={"since": "From", "until": "To"})) from None
 
     def picks_a_day(self, name: str) -> bool:
         """Whether the From or To field is a date picker: not for a month, a year or a time typed in the query
