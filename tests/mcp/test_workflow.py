@@ -3,6 +3,7 @@ post-mortem's text, look up similar incidents, read resources and prompts, draft
 learn; every answer something a model can act on."""
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,10 @@ async def test_one_stdio_session_from_capture_to_a_learned_regression_case_with_
     assert not learned.is_error and json.loads(case.contents[0].text)["incident_id"] == incident_id  # type: ignore[union-attr]
 
 
+def _unstamped(text: str) -> str:
+    return re.sub(r"Rendered \d{4}-\d\d-\d\d \d\d:\d\d UTC", "Rendered", text)
+
+
 @MODES
 async def test_render_report_gives_the_html_file_to_a_client_that_reads_no_resources(tmp_path: Path, mode: str) -> None:
     """As found: an assistant asked render_report for HTML (format="html") and was told the tool takes only
@@ -92,5 +97,6 @@ async def test_render_report_gives_the_html_file_to_a_client_that_reads_no_resou
         html = await client.call_tool("render_report", {"incident_id": incident_id, "format": "html"})
         resource = await client.read_resource(f"report-html://{incident_id}")
     assert not html.is_error and html.structured_content["format"] == "html"  # type: ignore[index]
-    assert html.structured_content["text"] == resource.contents[0].text  # type: ignore[index,union-attr]
+    # the two renderings may fall either side of a minute: only their "Rendered <time> UTC" line may differ
+    assert _unstamped(html.structured_content["text"]) == _unstamped(resource.contents[0].text)  # type: ignore[index,union-attr]
     assert html.structured_content["text"].startswith("<!doctype html>")  # type: ignore[index]
