@@ -13,6 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from agent_postmortem.cli import blameless as cli_blameless
+from agent_postmortem.cli import capture as cli_capture
 from agent_postmortem.cli import configure_process, end_interrupted, end_served, interrupted
 from agent_postmortem.cli import home as cli_home
 from agent_postmortem.cli import ingest as cli_ingest
@@ -280,6 +281,7 @@ def demo(
 
 
 for _name, _command in [
+    *cli_capture.COMMANDS,
     *cli_records.COMMANDS,
     *cli_lifecycle.COMMANDS,
     *cli_ingest.COMMANDS,

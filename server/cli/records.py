@@ -22,87 +22,11 @@ from agent_postmortem.cli.common import (
     out,
     read_records,
     reading,
-    service,
     stage_status,
     stored_service,
     user_errors,
 )
 from agent_postmortem.cli.output import line, write
-
-
-def capture(
-    title: Annotated[str, typer.Option(help="one line: what went wrong")] = "",
-    description: str = "",
-    error_type: str | None = None,
-    error_message: str | None = None,
-    agent: str | None = None,
-    tool: str | None = None,
-    model: str | None = None,
-    impact: str | None = None,
-    user_facing: bool = False,
-    customer_reported: bool = False,
-    file: Annotated[Path | None, typer.Option(help="a JSON incident instead of options")] = None,
-    idempotency_key: Annotated[str | None, typer.Option(help="retries with the same key store nothing new")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Capture a failure: classify, store, and show similar past incidents."""
-    from agent_postmortem.ingest.jsonfile import read_model
-    from agent_postmortem.store.models import IncidentCreate
-
-    given = {k: v for k, v in locals().items() if k in IncidentCreate.model_fields and v is not None}
-    with user_errors():
-        # one incident, as one line of `import` is: at most 1,000,000 bytes, refused before the rest is read
-        data = (
-            read_model(file, IncidentCreate, limit=1_000_000)
-            if file is not None
-            else IncidentCreate.model_validate(given)
-        )
-        # options beside --file override its fields (they were dropped without a word, and a capture made of the
-        # file alone was stored); an option left at its default ("", a flag not given) overrides nothing
-        overrides = {k: v for k, v in given.items() if v not in ("", False)} if file is not None else {}
-        if idempotency_key is not None or overrides:
-            keyed = {"idempotency_key": idempotency_key} if idempotency_key is not None else {}
-            data = IncidentCreate.model_validate({**data.model_dump(), **overrides, **keyed})
-        result = service().capture_incident(data)
-    if not emit(result, as_json):
-        from agent_postmortem.cli.view import show_capture
-
-        show_capture(out, result)
-
-
-def classify(
-    title: str,
-    description: str = "",
-    error_type: str | None = None,
-    error_message: str | None = None,
-    tool: str | None = None,
-    impact: Annotated[str | None, typer.Option(help="who or what was affected, how much, how long")] = None,
-    environment: str | None = None,
-    user_facing: bool = False,
-    customer_reported: bool = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Dry run of capture: category, severity and triage with their reasons, and what is similar; stores nothing."""
-    from agent_postmortem.store.models import IncidentCreate
-
-    with user_errors():
-        data = IncidentCreate(
-            title=title,
-            description=description,
-            error_type=error_type,
-            error_message=error_message,
-            tool=tool,
-            impact=impact,
-            environment=environment,
-            user_facing=user_facing,
-            customer_reported=customer_reported,
-        )
-        with reading() as svc:
-            result = svc.classify_incident(data)
-    if not emit(result, as_json):
-        from agent_postmortem.cli.view import show_decision
-
-        show_decision(out, result)
 
 
 def search(
@@ -279,8 +203,6 @@ def patterns(min_size: MinSize = 3, as_json: JsonOpt = False) -> None:
 
 
 COMMANDS: list[tuple[str, Any]] = [
-    ("capture", capture),
-    ("classify", classify),
     ("search", search),
     ("list", list_),
     ("show", show),

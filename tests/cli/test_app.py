@@ -43,6 +43,24 @@ def test_classify_is_a_dry_run(run) -> None:  # type: ignore[no-untyped-def]
     assert json.loads(run("stats", "--json").stdout)["incidents"] == 0
 
 
+def test_capture_and_classify_take_the_title_the_same_two_ways(run) -> None:  # type: ignore[no-untyped-def]
+    """As found: `classify` took the title first and `capture` only as --title, so `postmortem capture "..."` (the
+    dry run's command with its verb changed) was refused with "unexpected extra argument", and `classify --title`
+    with "missing argument"."""
+    given_first = json.loads(run("capture", "Fares API returned 429 Too Many Requests", "--json").stdout)
+    shown = json.loads(run("show", given_first["id"], "--json").stdout)
+    assert shown["title"] == "Fares API returned 429 Too Many Requests" and given_first["category"] == "rate_limit"
+    assert json.loads(run("classify", "--title", "CRM sync corrupted 3,000 records", "--json").stdout)["severity"] == (
+        "SEV1"
+    )
+    twice = run("capture", "Fares API returned 429", "--title", "Agent timed out")
+    assert twice.exit_code == 2 and "the title is given twice" in twice.stderr
+    for command in ("capture", "classify"):
+        none = run(command)
+        assert none.exit_code == 2 and "what went wrong, in one line" in none.stderr, none.stderr
+    assert json.loads(run("stats", "--json").stdout)["incidents"] == 1
+
+
 def test_errors_are_one_line_without_traceback_or_echo(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     missing = run("show", "INC-404")
     assert missing.exit_code == 2 and "postmortem list" in missing.stderr and "Traceback" not in missing.stderr

@@ -1,0 +1,104 @@
+"""`postmortem capture` and `postmortem classify` (its dry run): one failure, its title given as the first argument
+or as --title, the same way in both (a title copied from one command to the other used to be refused)."""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from agent_postmortem.cli.common import JsonOpt, emit, out, reading, service, user_errors
+
+TitleArg = Annotated[str | None, typer.Argument(metavar="TITLE", help="one line: what went wrong", show_default=False)]
+TitleOpt = Annotated[str, typer.Option(help="the title, as an option (the same as giving it first)")]
+
+
+def one_title(text: str | None, title: str, *, needed: bool = True) -> str:
+    """The title given either way; both given and different is refused rather than one silently dropped, and none
+    given (when no --file gives one) is told as such, not as a title too short."""
+    if text is not None and title and text != title:
+        raise typer.BadParameter("the title is given twice: give it first or as --title, once", param_hint="TITLE")
+    chosen = text if text is not None else title
+    if needed and not chosen:
+        raise typer.BadParameter("what went wrong, in one line: give it first or as --title", param_hint="TITLE")
+    return chosen
+
+
+def capture(
+    text: TitleArg = None,
+    title: TitleOpt = "",
+    description: str = "",
+    error_type: str | None = None,
+    error_message: str | None = None,
+    agent: str | None = None,
+    tool: str | None = None,
+    model: str | None = None,
+    impact: str | None = None,
+    user_facing: bool = False,
+    customer_reported: bool = False,
+    file: Annotated[Path | None, typer.Option(help="a JSON incident instead of options")] = None,
+    idempotency_key: Annotated[str | None, typer.Option(help="retries with the same key store nothing new")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Capture a failure: classify, store, and show similar past incidents."""
+    from agent_postmortem.ingest.jsonfile import read_model
+    from agent_postmortem.store.models import IncidentCreate
+
+    title = one_title(text, title, needed=file is None)
+    given = {k: v for k, v in locals().items() if k in IncidentCreate.model_fields and v is not None}
+    with user_errors():
+        # one incident, as one line of `import` is: at most 1,000,000 bytes, refused before the rest is read
+        data = (
+            read_model(file, IncidentCreate, limit=1_000_000)
+            if file is not None
+            else IncidentCreate.model_validate(given)
+        )
+        # options beside --file override its fields (they were dropped without a word, and a capture made of the
+        # file alone was stored); an option left at its default ("", a flag not given) overrides nothing
+        overrides = {k: v for k, v in given.items() if v not in ("", False)} if file is not None else {}
+        if idempotency_key is not None or overrides:
+            keyed = {"idempotency_key": idempotency_key} if idempotency_key is not None else {}
+            data = IncidentCreate.model_validate({**data.model_dump(), **overrides, **keyed})
+        result = service().capture_incident(data)
+    if not emit(result, as_json):
+        from agent_postmortem.cli.view import show_capture
+
+        show_capture(out, result)
+
+
+def classify(
+    text: TitleArg = None,
+    title: TitleOpt = "",
+    description: str = "",
+    error_type: str | None = None,
+    error_message: str | None = None,
+    tool: str | None = None,
+    impact: Annotated[str | None, typer.Option(help="who or what was affected, how much, how long")] = None,
+    environment: str | None = None,
+    user_facing: bool = False,
+    customer_reported: bool = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dry run of capture: category, severity and triage with their reasons, and what is similar; stores nothing."""
+    from agent_postmortem.store.models import IncidentCreate
+
+    with user_errors():
+        data = IncidentCreate(
+            title=one_title(text, title),
+            description=description,
+            error_type=error_type,
+            error_message=error_message,
+            tool=tool,
+            impact=impact,
+            environment=environment,
+            user_facing=user_facing,
+            customer_reported=customer_reported,
+        )
+        with reading() as svc:
+            result = svc.classify_incident(data)
+    if not emit(result, as_json):
+        from agent_postmortem.cli.view import show_decision
+
+        show_decision(out, result)
+
+
+COMMANDS: list[tuple[str, Any]] = [("capture", capture), ("classify", classify)]
