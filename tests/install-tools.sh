@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SUITE_VERSION=0.1.12  # the newest release of the suite that runs on Node 20
-INSPECTOR_VERSION=0.15.0  # the MCP Inspector CLI for tests/mcp/test_clients.py: npm's pick for Node 20
+INSPECTOR_VERSION=0.15.0  # the MCP Inspector CLI for tests/mcp/test_client_inspector.py: npm's pick for Node 20
 SUITE=.conformance/node_modules/@modelcontextprotocol/conformance/package.json
 INSPECTOR=.conformance/node_modules/@modelcontextprotocol/inspector/package.json
 

@@ -1,8 +1,10 @@
-"""The web tests' shared fixtures: one seeded site served per test module, and one browser per module."""
+"""The web tests' shared fixtures: one seeded site served per test module, an HTTP client of it per test, and one
+browser per module."""
 
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from agent_postmortem.service.facade import PostmortemService
@@ -25,3 +27,9 @@ def site(
     service, drafted = seeded_service(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]) / "home")
     with serving(service) as base:
         yield base, service, drafted
+
+
+@pytest.fixture
+def client(site: tuple[str, PostmortemService, str]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=site[0], timeout=60) as c:
+        yield c

@@ -1,7 +1,9 @@
 """A knowledge base for the web view's tests (the seed, plus a captured incident with a drafted analysis and tracked
-items), and signing in over real HTTP as a browser does (the form, its CSRF cookie, the session cookie)."""
+items), signing in over real HTTP as a browser does (the form, its CSRF cookie, the session cookie), and the fields a
+browser would submit from a page's form."""
 
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
@@ -76,3 +78,34 @@ def sign_in(client: httpx.Client, token: str) -> str:
     answer = client.post("/login", data={"csrf": csrf_of(form.text), "token": token})
     assert answer.status_code == 303, answer.text
     return csrf_of(client.get("/incidents").text)
+
+
+class _Form(HTMLParser):
+    """The fields a browser would submit from the form posting to `action`, as the page shows them."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action, self.inside, self.select = action, False, ""
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+        elif self.inside and tag == "input":
+            self.fields[a["name"]] = a.get("value", "")
+        elif self.inside and tag == "select":
+            self.select = a["name"]
+        elif self.inside and tag == "option" and "selected" in a:
+            self.fields[self.select] = a["value"]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+
+
+def card_form(page: str, action: str) -> dict[str, str]:
+    parser = _Form(action)
+    parser.feed(page)
+    assert parser.fields, f"no form posting to {action}"
+    return parser.fields

@@ -1,0 +1,106 @@
+"""What real MCP clients put in arguments that unit tests never do, through the SDK's client in memory: JSON-looking
+text in every text parameter of every tool, objects and numbers where text is expected, and an analysis sent as the
+JSON text of its JSON."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from agent_postmortem.mcp.server import create_server
+from tests.factories import draft, make_service, tool_arguments
+
+pytestmark = pytest.mark.anyio
+
+
+# what clients put in text arguments: JSON they were given, and words JSON would parse
+JSON_LOOKING = ['{"order": "A-1001"}', '{"error":{"code":429}}', '["a","b"]', "null", "true", "42", '"quoted"', "[]"]
+
+
+def text_parameters(schema: dict[str, Any]) -> list[str]:
+    """The parameters that take free text (a string that is not one of a few choices)."""
+    return [
+        name
+        for name, prop in schema["properties"].items()
+        if prop.get("type") == "string" and "enum" not in prop and "anyOf" not in prop
+    ]
+
+
+async def test_every_text_parameter_of_every_tool_takes_json_looking_text(tmp_path: Path) -> None:
+    """The SDK parses JSON in a string argument unless its parameter is exactly `str`: `{"order": "A-1001"}` then
+    arrived as an object and was rejected ("Input should be a valid string"). New text parameters are covered as
+    they appear in tools/list."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        valid = await tool_arguments(client)
+        checked = 0
+        for tool in (await client.list_tools()).tools:
+            required = {name: valid[name] for name in tool.input_schema.get("required", [])}  # new: add it to `valid`
+            for name in text_parameters(tool.input_schema):
+                shortest = tool.input_schema["properties"][name].get("minLength", 0)
+                for text in (t for t in JSON_LOOKING if len(t) >= shortest):
+                    result = await client.call_tool(tool.name, {**required, name: text})
+                    said = result.content[0].text if result.is_error else ""  # type: ignore[union-attr]
+                    assert "valid string" not in said and f"{name} must be text" not in said, (tool.name, name, said)
+                    checked += 1
+    assert checked >= 150
+
+
+async def test_json_text_in_a_capture_is_stored_as_the_exact_text(tmp_path: Path) -> None:
+    service = make_service(tmp_path, llm=None)
+    texts = {
+        "tool_args": '{"order": "A-1001", "amount": 12.5}',
+        "error_message": '{"error":{"code":429,"message":"quota"}}',
+        "impact": '["eu-west","us-east"]',
+        "environment": "null",
+        "agent": "true",
+        "model": "42",
+    }
+    async with Client(create_server(lambda: service)) as client:
+        captured = await client.call_tool("capture_incident", {"title": "Refund agent hit the rate limit", **texts})
+        found = await client.call_tool("search_incidents", {"query": '["rate","limit"]'})
+        note = await client.call_tool(
+            "resolve_incident",
+            {"incident_id": captured.structured_content["id"], "note": '["a","b"]'},  # type: ignore[index]
+        )
+    assert not captured.is_error and not found.is_error and not note.is_error
+    stored = service.get_incident(captured.structured_content["id"])  # type: ignore[index]
+    assert {name: getattr(stored, name) for name in texts} == texts
+    assert stored.timeline[-1].description.endswith('["a","b"]')
+
+
+async def test_objects_and_numbers_sent_for_text_are_kept_as_their_json_text(tmp_path: Path) -> None:
+    """Models often send the object itself where the schema asks for its JSON text."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        captured = await client.call_tool(
+            "capture_incident",
+            {"title": "Refund agent hit the rate limit", "tool_args": {"order": "A-1001"}, "agent": 42, "model": None},
+        )
+        incident_id = captured.structured_content["id"]  # type: ignore[index]
+        recorded = await client.call_tool(
+            "record_analysis", {"incident_id": incident_id, "analysis_json": draft().model_dump(mode="json")}
+        )
+    assert not captured.is_error and not recorded.is_error, (captured.content, recorded.content)
+    stored = service.get_incident(incident_id)
+    assert (stored.tool_args, stored.agent, stored.model) == ('{"order": "A-1001"}', "42", None)
+    assert stored.analysis is not None and stored.analysis.root_cause == draft().root_cause
+
+
+async def test_an_analysis_sent_as_a_json_string_of_its_json_is_read_as_the_object(tmp_path: Path) -> None:
+    """A client that JSON-encodes every argument sent the analysis's JSON text encoded again ("{\\"whys\\": ...}"):
+    it was refused as "Invalid JSON: key must be a string at line 1 column 2", which no field of it could fix."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        captured = await client.call_tool("capture_incident", {"title": "Refund agent hit the rate limit"})
+        incident_id = captured.structured_content["id"]  # type: ignore[index]
+        text = draft().model_dump_json()
+        for sent in (json.dumps(text), json.dumps(json.dumps(text))):
+            recorded = await client.call_tool("record_analysis", {"incident_id": incident_id, "analysis_json": sent})
+            assert not recorded.is_error, recorded.content
+        still = await client.call_tool("record_analysis", {"incident_id": incident_id, "analysis_json": '"Sure!"'})
+    assert still.is_error and "no JSON object" in still.content[0].text  # type: ignore[union-attr]
+    stored = service.get_incident(incident_id)
+    assert stored.analysis is not None and stored.analysis.root_cause == draft().root_cause

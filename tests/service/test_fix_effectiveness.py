@@ -1,0 +1,126 @@
+"""Whether fixes held: incidents before and after a pattern's last item closed, the verdicts, reopens counted at
+their own time, and the same on a real store with its runbook."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from agent_postmortem.analysis.effectiveness import Seen, effect
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.models import ActionItem, ActionItemCreate
+from tests.factories import FIXED_NOW
+from tests.service.followup import Clock, planner_timeout
+
+pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
+
+
+def _done(at: datetime, n: int = 1) -> ActionItem:
+    return ActionItem(
+        id=f"AI-{n}", incident_id="INC-1", title="Fix it", status="completed", created_at=at, completed_at=at
+    )
+
+
+def test_fix_effectiveness_counts_incidents_before_and_after_the_last_item_closed() -> None:
+    t0 = FIXED_NOW - timedelta(days=90)
+    seen = [Seen(f"INC-{i}", t0 + timedelta(days=10 * i), t0 + timedelta(days=10 * i)) for i in range(1, 7)]
+    fixed_at = t0 + timedelta(days=35)  # after INC-1..3, before INC-4..6
+    result = effect("PAT-1", "planner timeouts", seen, [_done(fixed_at), _done(t0, 2)], now=FIXED_NOW)
+    assert result.fixed and result.last_closed_at == fixed_at
+    assert (result.incidents_before, result.incidents_after) == (3, 3)
+    assert result.recurred_ids == ["INC-4", "INC-5", "INC-6"]
+    assert result.verdict.startswith("recurred after the fix")
+    assert result.per_30_days_before == pytest.approx(3 / (25 / 30), rel=0.01)
+    assert result.per_30_days_after == pytest.approx(3 / (55 / 30), rel=0.01)
+
+
+def test_fix_effectiveness_verdicts() -> None:
+    t0 = FIXED_NOW - timedelta(days=60)
+    seen = [Seen("INC-1", t0, t0), Seen("INC-2", t0 + timedelta(days=5), t0 + timedelta(days=5))]
+    holding = effect("PAT-1", "x", seen, [_done(t0 + timedelta(days=6))], now=FIXED_NOW)
+    assert (
+        holding.fixed
+        and holding.incidents_after == 0
+        and holding.verdict.startswith("holding: no recurrence in the 54")
+    )
+    repeated = [Seen("INC-1", t0, t0), Seen("INC-2", t0, t0 + timedelta(days=30))]  # seen again after the fix
+    again = effect("PAT-1", "x", repeated, [_done(t0 + timedelta(days=6))], now=FIXED_NOW)
+    assert again.seen_again_after == 1 and again.verdict.startswith("recurred")
+    unfinished = ActionItem(id="AI-2", incident_id="INC-1", title="Other", created_at=t0)
+    progress = effect("PAT-1", "x", seen, [_done(t0), unfinished], now=FIXED_NOW)
+    assert not progress.fixed and progress.verdict == "in progress: 1 of 2 items completed"
+    assert effect("PAT-1", "x", seen, [], now=FIXED_NOW).verdict.startswith("no action items")
+
+
+def test_fix_effectiveness_and_pattern_rates_on_a_real_store(svc: PostmortemService, clock: Clock) -> None:
+    ids = [planner_timeout(svc, n) for n in (1, 2, 3)]  # the same signature: repeats count on one incident...
+    assert len(set(ids)) == 1
+    svc.resolve_incident(ids[0])
+    for n in (4, 5):  # ...until it is resolved; then new incidents join the pattern
+        clock.advance(days=1)
+        svc.resolve_incident(planner_timeout(svc, n))
+    item = svc.add_action_item(ids[0], ActionItemCreate(title="Add a deadline to flights.search", owner="search"))
+    clock.advance(days=1)
+    svc.update_action_item(item.id, status="completed")
+    clock.advance(days=3)
+    late = planner_timeout(svc, 6)
+    report = svc.fix_effectiveness(min_size=3)
+    [pattern] = report.patterns
+    assert pattern.fixed and pattern.incidents_before == 3 and pattern.recurred_ids == [late]
+    assert report.recurred == 1 and report.holding == 0
+    [rate] = svc.action_item_stats(min_size=3).by_pattern
+    assert rate.pattern_id == pattern.pattern_id and rate.rate == 1.0
+
+
+def test_a_reopen_after_the_fix_is_a_recurrence_after_it_and_the_verdict_says_so(
+    svc: PostmortemService, clock: Clock
+) -> None:
+    """Reopening a resolved incident of a fixed pattern left the pattern "holding": the fix that did not hold was
+    counted nowhere. A reopen from mitigated, or before the fix closed, is no recurrence after it."""
+    first = planner_timeout(svc, 1)
+    svc.resolve_incident(first)
+    clock.advance(days=1)
+    second = planner_timeout(svc, 2)
+    svc.resolve_incident(second)
+    svc.resolve_incident(second, status="open", note="reopened before the fix: not after it")
+    svc.resolve_incident(second)
+    clock.advance(days=1)
+    third = planner_timeout(svc, 3)
+    svc.resolve_incident(third, status="mitigated")
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search", owner="search"))
+    clock.advance(days=1)
+    svc.update_action_item(item.id, status="completed")
+    clock.advance(days=2)
+    svc.resolve_incident(third, status="open", note="mitigated, never resolved")
+    [holding] = svc.fix_effectiveness(min_size=3).patterns
+    assert holding.verdict.startswith("holding") and holding.reopened_after == 0
+    svc.resolve_incident(first, status="open", note="the timeouts are back")
+    report = svc.fix_effectiveness(min_size=3)
+    [pattern] = report.patterns
+    assert (pattern.seen_again_after, pattern.reopened_after, report.recurred, report.holding) == (1, 1, 1, 0)
+    assert "(1 reopened after being resolved: the fix did not hold)" in pattern.verdict
+    runbook = svc.runbook(pattern.pattern_id, min_size=3)
+    assert runbook.fix_verdict == pattern.verdict
+
+
+def test_the_runbook_of_a_pattern_of_two_that_effectiveness_named(svc: PostmortemService, clock: Clock) -> None:
+    """`effectiveness --min-size 2` and `patterns --min-size 2` named PAT-n, and `runbook PAT-n` answered "no recurring
+    pattern PAT-n now": the runbook looked for patterns of three or more only."""
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search", owner="search"))
+    svc.update_action_item(item.id, status="completed")
+    svc.resolve_incident(first)
+    clock.advance(days=1)
+    planner_timeout(svc, 2)
+    [pattern] = svc.fix_effectiveness(min_size=2).patterns
+    runbook = svc.runbook(pattern.pattern_id)
+    assert runbook.key == pattern.pattern_id and runbook.fix_verdict == pattern.verdict
+
+
+def test_a_reopen_counts_at_its_own_time() -> None:
+    t0 = FIXED_NOW - timedelta(days=60)
+    fixed = [_done(t0 + timedelta(days=6))]
+    before = Seen("INC-1", t0, t0, reopened=(t0 + timedelta(days=2),))
+    after = Seen("INC-1", t0, t0, reopened=(t0 + timedelta(days=2), t0 + timedelta(days=9)))
+    assert effect("PAT-1", "x", [before], fixed, now=FIXED_NOW).verdict.startswith("holding")
+    recurred = effect("PAT-1", "x", [after], fixed, now=FIXED_NOW)
+    assert (recurred.seen_again_after, recurred.reopened_after) == (1, 1)

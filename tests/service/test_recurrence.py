@@ -1,0 +1,94 @@
+"""Recurrence after a fix: open items surfaced when a failure comes back, a failure after every item closed flagged
+as recurred after fix on the answer, the triage and the timeline, and the review or post-mortem each capture gets."""
+
+import pytest
+
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.models import ActionItemCreate
+from tests.service.followup import Clock, planner_capture, planner_timeout
+
+pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
+
+
+def test_open_items_on_the_pattern_are_surfaced_at_capture(svc: PostmortemService) -> None:
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search"))
+    svc.resolve_incident(first)  # resolved: the next one is a new incident on the same pattern, not a repeat
+    again = svc.capture_incident(
+        planner_capture(
+            title="Trip planner hung on flights search", error_message="read timed out after 31 s (request 4242)"
+        )
+    )
+    assert not again.deduplicated and not again.recurred_after_fix
+    assert [a.id for a in again.open_action_items] == [item.id] and again.fixed_action_items == []
+
+
+def test_a_failure_after_every_item_closed_is_flagged_recurred_after_fix(svc: PostmortemService, clock: Clock) -> None:
+    first = planner_timeout(svc, 1)
+    items = [svc.add_action_item(first, ActionItemCreate(title=t)) for t in ("Add a deadline", "Retry with backoff")]
+    for item in items:
+        svc.update_action_item(item.id, status="completed")
+    svc.resolve_incident(first)
+    clock.advance(days=10)
+    result = svc.capture_incident(
+        planner_capture(title="Planner agent timed out on flights search again", severity="SEV4")
+    )
+    assert result.recurred_after_fix and result.triage == "full"
+    assert any("fix did not hold" in r for r in result.triage_reasons)
+    assert sorted(a.id for a in result.fixed_action_items) == sorted(i.id for i in items)
+    assert result.open_action_items == []
+    stored = svc.get_incident(result.id)
+    assert stored.recurred_after_fix
+    assert any("Recurred after fix" in e.description and items[0].id in e.description for e in stored.timeline)
+
+
+def test_a_repeat_of_an_open_incident_whose_items_are_done_is_a_recurrence(svc: PostmortemService) -> None:
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline"))
+    svc.update_action_item(item.id, status="completed")
+    repeat = svc.capture_incident(planner_capture(2))
+    assert repeat.deduplicated and repeat.id == first and repeat.recurred_after_fix
+    assert [a.id for a in repeat.fixed_action_items] == [item.id]
+
+
+def test_a_repeat_after_its_own_fix_is_recorded_on_the_incident(svc: PostmortemService, clock: Clock) -> None:
+    """The repeat's answer, the stored triage and the timeline agree: the answer said recurred_after_fix while its
+    triage still read "novel failure mode", the timeline only "Occurred again" and the report had no Recurrence."""
+    first = planner_timeout(svc, 1)
+    items = [svc.add_action_item(first, ActionItemCreate(title=t)) for t in ("Add a deadline", "Retry with backoff")]
+    for item in items:
+        svc.update_action_item(item.id, status="completed")
+    clock.advance(hours=3)
+    repeat = svc.capture_incident(planner_capture(2))
+    assert repeat.deduplicated and repeat.recurred_after_fix and repeat.triage == "full"
+    assert any("fix did not hold" in r for r in repeat.triage_reasons)
+    stored = svc.get_incident(first)
+    assert stored.recurred_after_fix and stored.triage == "full"
+    notes = [e.description for e in stored.timeline if e.description.startswith("Recurred after fix")]
+    assert notes == [f"Recurred after fix: {items[0].id} ({first}), {items[1].id} ({first}) completed"]
+    assert "| Recurrence |" in svc.render_report(first)
+    svc.capture_incident(planner_capture(3))  # again, with the same fix: no second note
+    timeline = svc.get_incident(first).timeline
+    assert sum(e.description.startswith("Recurred after fix") for e in timeline) == 1
+    clock.advance(hours=1)
+    svc.update_action_item(items[0].id, status="open")  # a new fix ...
+    svc.update_action_item(items[0].id, status="completed")
+    clock.advance(hours=1)
+    svc.capture_incident(planner_capture(4))  # ... that did not hold either: named again
+    timeline = svc.get_incident(first).timeline
+    assert sum(e.description.startswith("Recurred after fix") for e in timeline) == 2
+
+
+def test_a_lightweight_capture_gets_the_review_and_a_full_one_the_post_mortem(svc: PostmortemService) -> None:
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search", owner="search"))
+    svc.resolve_incident(first)
+    second = planner_timeout(svc, 2)
+    incident = svc.get_incident(second)
+    assert incident.triage == "lightweight", incident.triage_reasons
+    review = svc.render_report(second, kind="auto")
+    assert review.startswith("# Lightweight review:")
+    assert f"- [ ] {first} (" in review and "**same failure signature**" in review
+    assert f"| {item.id} ({first}) |" in review and "0 of 1 completed" in review
+    assert svc.render_report(second).startswith("# Post-mortem:")
+    assert svc.render_report(first, kind="auto").startswith("# Post-mortem:")  # the first was novel: full

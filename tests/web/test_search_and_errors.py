@@ -1,0 +1,130 @@
+"""The web view's search form, paging and error pages as a browser reaches them: dates bounded as the CLI and MCP
+take them and refused with the form's labels, a refused search that keeps what was typed, pages past the end, an
+address typed by hand, a template that fails, and a spent sign-in link."""
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent_postmortem.evals.replicas import free_port, in_thread
+from agent_postmortem.http.security import http_security
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.web import pages, reads
+from agent_postmortem.web.app import Web
+from agent_postmortem.web.auth import Sessions
+from agent_postmortem.web.site import web_view
+from tests.factories import make_service
+from tests.http_server import TOKEN
+from tests.web.site import card_form, csrf_of, sign_in
+
+
+def test_an_address_typed_by_hand_that_is_no_page_gets_the_site_error_page_with_its_navigation(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    _, _, drafted = site
+    sign_in(client, TOKEN)
+    typed = (("/incidents/INC-1/nope", 404), ("/actions/AI-1/x", 404), (f"/incidents/{drafted}/events", 405))
+    for path, status in typed:
+        answer = client.get(path)
+        assert answer.status_code == status, path
+        assert answer.headers["content-type"].startswith("text/html"), path
+        assert 'href="/dashboard"' in answer.text and "team default" in answer.text, path
+        assert "<h1>" in answer.text and "Traceback" not in answer.text, path
+
+
+def test_a_page_number_past_the_end_says_so_and_leads_to_the_first_page(client: httpx.Client) -> None:
+    sign_in(client, TOKEN)
+    for typed in ("/incidents?page=99", "/incidents?page=999999&sort=oldest"):
+        page = client.get(typed).text
+        assert "is past the last page" in page and "No incidents match" not in page, typed
+        assert 'rel="prev"' not in page, typed  # a Previous to page 98, just as empty, is no way back
+    assert 'href="?sort=oldest">go to the first page' in page
+    assert "No incidents match" in client.get("/incidents?q=fares&category=timeout&status=open&agent=nobody").text
+
+
+def test_the_deepest_page_offers_no_next_page_that_would_show_it_again(
+    client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(client, TOKEN)
+    monkeypatch.setattr(reads, "MAX_PAGE", 1)  # the seed's 46 incidents are two pages
+    page = client.get("/incidents?page=2").text
+    assert 'rel="next"' not in page and "Pages stop at 1: search or filter" in page
+
+
+def test_without_tokens_a_used_link_and_the_sign_in_page_say_how_to_get_a_new_link(tmp_path: Path) -> None:
+    """`postmortem ui` after Sign out, an idle expiry or a link opened twice: its printed link is spent."""
+    sessions, port, service = Sessions(), free_port(), make_service(tmp_path / "home")
+    link = sessions.issue_link("default")
+    security = http_security(host="127.0.0.1", port=port, token=None, allowed_hosts=[], allowed_origins=[])
+    app = web_view(Web(lambda team: service, security, sessions=sessions))
+    with in_thread(app, port, lifespan="off") as base, httpx.Client(base_url=base) as c:
+        assert c.get(f"/login/link?token={link}").status_code == 303
+        assert c.post("/logout", data={"csrf": csrf_of(c.get("/incidents").text)}).status_code == 303
+        for answer in (c.get(f"/login/link?token={link}"), c.get("/login")):
+            assert "stop postmortem ui (Ctrl-C) and start it again" in answer.text, answer.url
+
+
+def test_a_wrong_date_range_is_told_with_the_form_labels_and_the_dates_as_typed(client: httpx.Client) -> None:
+    sign_in(client, TOKEN)
+    told = {
+        ("2026-12-01", "2026-01-01"): "From (2026-12-01) is after To (2026-01-01)",
+        ("2026-02-30", ""): "From: no such day: February 2026 has days 01 to 28",
+        ("", "2026-02-30"): "To: no such day: February 2026 has days 01 to 28",  # told as From is, not "day is out"
+        ("", "12/31/2026x"): "To must be an ISO 8601 year (2026), a month (2026-12), a day (2026-12-15) or a time",
+        ("", "275760-01-01"): "To must be an ISO 8601 year",  # a six-digit year typed in the date field
+        ("2026-13", ""): "From: no such month: a month is 01 to 12",
+        ("", "2026-13-01"): "To: no such month: a month is 01 to 12",
+        ("0001-01-01", "9999-12-31"): "From: out of range",
+    }
+    for (since, until), said in told.items():
+        answer = client.get("/incidents", params={"since": since, "until": until})
+        assert answer.status_code == 400 and said in answer.text, (since, until, answer.text[-400:])
+        message = answer.text.split('role="alert">')[1].split("</p>")[0]
+        assert "T00:00:00" not in message and "since" not in message and "until" not in message
+    page = client.get("/incidents").text  # and the browser refuses those years before sending them
+    for name in ("since", "until"):
+        assert f'name="{name}" type="date" value="" min="1970-01-01" max="2999-12-31"' in page
+
+
+def test_from_and_to_take_a_month_a_year_or_a_time_as_the_cli_and_mcp_do(client: httpx.Client) -> None:
+    """A hand-typed `/incidents?until=2026-12` was refused ("To must be a date (YYYY-MM-DD)"), though `search
+    --until 2026-12` and the MCP search take a month or a year for the whole of it."""
+    sign_in(client, TOKEN)
+
+    def shown(**bounds: str) -> list[str]:
+        answer = client.get("/incidents", params={**bounds, "sort": "oldest"})
+        assert answer.status_code == 200, (bounds, answer.text[-400:])
+        return re.findall(r'<td><a href="/incidents/(INC-\d+)">', answer.text)
+
+    december = shown(since="2025-12-01", until="2025-12-31")
+    assert len(december) == 5  # the seed's December 2025
+    assert shown(since="2025-12", until="2025-12") == december
+    assert shown(since="2025-12-01T00:00:00Z", until="2025-12") == december
+    assert shown(since="2025", until="2025") == shown(since="2025-01-01", until="2025-12-31")
+    page = client.get("/incidents", params={"until": "2025-12"}).text  # shown as typed, kept by the next search
+    assert card_form(page, "/incidents")["until"] == "2025-12" and 'name="until" type="text" value="2025-12"' in page
+
+
+def test_a_search_refused_for_one_field_comes_back_with_everything_typed_and_what_is_wrong(
+    client: httpx.Client,
+) -> None:
+    sign_in(client, TOKEN)
+    typed = {"q": 'fares <b>"429"</b>', "agent": "fares-agent", "status": "open", "since": "2026-12-01"}
+    answer = client.get("/incidents", params={**typed, "until": "2026-01-01", "sort": "oldest"})
+    page = answer.text
+    assert answer.status_code == 400 and 'role="alert">From (2026-12-01) is after To (2026-01-01)' in page
+    assert 'value="fares &lt;b&gt;&#34;429&#34;&lt;/b&gt;"' in page and 'value="fares-agent"' in page
+    assert "<option selected>open</option>" in page and 'value="2026-01-01"' in page
+    assert 'value="oldest" selected' in page and "<b>" not in page.split("<main")[1]
+
+
+def test_a_page_whose_template_fails_gets_the_site_error_page_not_a_bare_server_error(
+    client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(client, TOKEN)
+    monkeypatch.setattr(pages, "LISTS", {})  # the list's template then misses its choices while rendering
+    answer = client.get("/incidents")
+    assert answer.status_code == 500 and "Something went wrong on the server; it has been logged." in answer.text
+    assert 'href="/dashboard"' in answer.text and "Traceback" not in answer.text and "choices" not in answer.text

@@ -1,0 +1,107 @@
+"""The web view's pages over real HTTP: incidents searched, filtered, sorted and paged, a draft accepted and a
+timeline event added from the incident page, the incident's pattern shown once grouped, and the cache that keeps
+slow reads off the pages (stale while one refresh runs, a peek that never waits)."""
+
+import re
+import threading
+import time
+
+import httpx
+
+from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.web.cache import Memo
+from tests.http_server import TOKEN
+from tests.web.site import DRAFT_TITLE, sign_in
+
+
+def test_incidents_are_searched_filtered_sorted_and_paged(client: httpx.Client) -> None:
+    sign_in(client, TOKEN)
+    found = client.get("/incidents", params={"q": "fares provider 429"})
+    assert found.status_code == 200 and DRAFT_TITLE in found.text and "Relevance" in found.text
+    rate = client.get("/incidents", params={"category": "rate_limit", "sort": "severity"}).text
+    categories = re.findall(r"<td class=\"key\">([a-z_]+)</td>\s*<td class=\"key\"><span class=\"sev", rate)
+    assert categories and set(categories) == {"rate_limit"}
+    first, second = client.get("/incidents").text, client.get("/incidents", params={"page": 2}).text
+    ids = re.compile(r'href="/incidents/(INC-\d+)"')
+    assert set(ids.findall(first)).isdisjoint(ids.findall(second)) and 'rel="next"' in first
+    bad = client.get("/incidents", params={"severity": "<b>SEV9</b>", "since": "yesterday"})
+    assert bad.status_code == 400 and "SEV9" not in bad.text
+    backwards = client.get("/incidents", params={"since": "2026-12-01", "until": "2026-11-01"})
+    assert backwards.status_code == 400 and "From (2026-12-01) is after To (2026-11-01)" in backwards.text
+
+
+def test_a_draft_is_accepted_and_a_timeline_event_added_from_the_incident_page(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    _, service, drafted = site
+    csrf = sign_in(client, TOKEN)
+    page = client.get(f"/incidents/{drafted}").text
+    assert "Accept draft" in page and "<svg" in page and "Unbounded retries on 429" in page
+    client.post(f"/incidents/{drafted}/events", data={"csrf": csrf, "kind": "mitigated", "description": "Paused"})
+    accepted = client.post(f"/incidents/{drafted}/review", data={"csrf": csrf, "decision": "accept", "by": "lee"})
+    assert accepted.status_code == 303
+    incident = service.get_incident(drafted)
+    assert incident.analysis is not None and incident.analysis.state == "accepted"
+    assert [e.description for e in incident.timeline][-2:] == [
+        "Paused",
+        f"Analysis ({incident.analysis.generated_by}) accepted by lee.",
+    ]
+    assert incident.analysis.reviewed_by == "lee"
+    rejected = client.post(f"/incidents/{drafted}/review", data={"csrf": csrf, "decision": "reject", "note": "wrong"})
+    assert rejected.status_code == 303 and service.get_incident(drafted).analysis.state == "rejected"  # type: ignore[union-attr]
+    nothing = client.post(f"/incidents/{drafted}/review", data={"csrf": csrf, "decision": "maybe"})
+    assert nothing.status_code == 400
+
+
+def test_slow_reads_are_kept_served_stale_while_one_refresh_runs_and_cleared_by_a_change() -> None:
+    now, calls = [0.0], []
+    memo = Memo(ttl=60, clock=lambda: now[0])
+    started, release = threading.Event(), threading.Event()
+
+    def compute() -> int:
+        calls.append(1)
+        if len(calls) == 2:  # the background refresh: wait until the test has looked
+            started.set()
+            release.wait(10)
+        return len(calls)
+
+    assert memo.get("alpha", "k", compute) == 1 and memo.get("alpha", "k", compute) == 1
+    now[0] = 61
+    assert memo.get("alpha", "k", compute) == 1  # expired: served while it refreshes
+    assert started.wait(10) and memo.get("alpha", "k", compute) == 1 and len(calls) == 2  # one refresh at a time
+    memo.clear("alpha")  # a change: the refresh in flight was computed before it, so it is not kept
+    assert memo.get("alpha", "k", compute) == 3
+    release.set()  # the old refresh ends now and must not replace it
+    for _ in range(200):
+        if not memo._refreshing:
+            break
+        time.sleep(0.01)
+    assert memo.get("alpha", "k", compute) == 3 and memo.get("beta", "k", lambda: 9) == 9
+
+
+def test_a_peek_never_waits_it_starts_one_background_computation_and_then_serves_its_value() -> None:
+    memo, started, release, calls = Memo(ttl=60), threading.Event(), threading.Event(), []
+
+    def compute() -> int:
+        calls.append(1)
+        started.set()
+        release.wait(10)
+        return 7
+
+    assert memo.peek("alpha", "k", compute) is None and started.wait(10)
+    assert memo.peek("alpha", "k", compute) is None and len(calls) == 1  # still computing: not started twice
+    threading.Timer(0.2, release.set).start()
+    assert memo.get("alpha", "k", compute) == 7 and len(calls) == 1  # a page that needs it waits for that one
+    assert memo.peek("alpha", "k", compute) == 7 and len(calls) == 1
+
+
+def test_the_incident_page_shows_its_pattern_once_grouped_and_never_waits_for_the_grouping(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    sign_in(client, TOKEN)
+    member = site[1].recurring_patterns(limit=1).patterns[0]
+    first = client.get(f"/incidents/{member.incident_ids[0]}").text
+    assert "being grouped into patterns" in first or f'href="/patterns#{member.id}"' in first
+    client.get("/patterns")  # computes the grouping (and keeps it) when no view has yet
+    page = client.get(f"/incidents/{member.incident_ids[0]}").text
+    assert f'<a href="/patterns#{member.id}">{member.id}</a>' in page and "being grouped" not in page
