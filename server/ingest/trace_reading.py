@@ -4,6 +4,7 @@ tool calls with arguments and results, model calls with tokens), at most MAX_EVE
 always kept. Attribute names follow the OpenTelemetry GenAI semantic conventions (server/ingest/traces.py)."""
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -91,7 +92,31 @@ def _error(span: Span) -> tuple[str | None, str | None, str | None]:
     message = _text(exc.get("exception.message"), 2_000) or span.status_message or None
     if message is None and span.attributes.get("gen_ai.tool.call.result") is not None:
         message = _text(span.attributes["gen_ai.tool.call.result"], 2_000)
-    return error_type, message, _text(exc.get("exception.stacktrace"), 20_000) or None
+    stack = _text(exc.get("exception.stacktrace"), 20_000) or None
+    if error_type in (None, "Exception", "builtins.Exception") and message and _TRACEBACK in message:
+        return _unwrapped(_text(exc.get("exception.message"), 20_000) or message) or (error_type, message, stack)
+    return error_type, message, stack
+
+
+_TRACEBACK = "Traceback (most recent call last):"
+_RAISED = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$")  # a traceback's last line: "module.Type: message"
+
+
+def _unwrapped(text: str) -> tuple[str, str | None, str] | None:
+    """A generic `Exception` whose message is another exception's Python traceback (LangChain's run error, which
+    LangSmith's OpenTelemetry export records as `Exception(repr(e) + traceback)`): that exception's type and message
+    from the traceback's last line, the traceback as the stack trace (None when there is no such line). It was
+    "Exception in <service>" with the whole traceback as its message."""
+    trace = text[text.index(_TRACEBACK) :]
+    lines = [line for line in trace.splitlines() if line.strip()]
+    last_frame = max((i for i, line in enumerate(lines) if line.startswith("  File ")), default=0)
+    at = next((i for i in range(last_frame + 1, len(lines)) if not lines[i].startswith(" ")), None)
+    raised = _RAISED.match(lines[at]) if at is not None else None
+    if at is None or raised is None:
+        return None
+    stack = "\n".join(lines)
+    message = "\n".join([raised[2] or "", *lines[at + 1 :]]).strip()
+    return raised[1][:200], cut(message, 2_000) or None, cut(stack, 20_000, keep_end=True)
 
 
 def _first(spans: Iterable[Span], key: str) -> Any:

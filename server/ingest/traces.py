@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from agent_postmortem.ingest.openinference import KIND, as_genai
+from agent_postmortem.ingest import langsmith, openinference
 from agent_postmortem.ingest.otlp import Span, to_datetime
 from agent_postmortem.ingest.trace_reading import TraceIncident, span_timeline, trace_incident
 from agent_postmortem.service.incidents import CLOCK_SKEW
@@ -47,8 +47,17 @@ def failed_traces(traces: dict[str, list[Span]]) -> list[TraceIncident]:
 
 
 def _genai(spans: list[Span]) -> list[Span]:
-    """The spans with OpenInference attributes also under their GenAI names (server/ingest/openinference.py)."""
-    return [replace(s, attributes=as_genai(s.attributes, s.name)) if KIND in s.attributes else s for s in spans]
+    """The spans with OpenInference and LangSmith attributes also under their GenAI names (server/ingest/
+    openinference.py, langsmith.py)."""
+    return [_as_genai(s) for s in spans]
+
+
+def _as_genai(span: Span) -> Span:
+    if openinference.KIND in span.attributes:
+        return replace(span, attributes=openinference.as_genai(span.attributes, span.name))
+    if langsmith.KIND in span.attributes:
+        return replace(span, attributes=langsmith.as_genai(span.attributes, span.name))
+    return span
 
 
 def plan_traces(traces: dict[str, list[Span]], *, now: datetime) -> tuple[list[TraceIncident], TraceImport]:
