@@ -38,7 +38,7 @@ def trace_incident(trace_id: str, spans: list[Span]) -> TraceIncident:
         or _first(spans, "gen_ai.agent.name")
         or failed.resource.get("service.name")
     )
-    tool = failed.attributes.get("gen_ai.tool.name")
+    tool = _tool_name(failed)
     model_span = _model_call(spans, failed)
     where = tool or agent or failed.name or "agent"
     if model_span is failed and not tool:
@@ -117,6 +117,14 @@ def _unwrapped(text: str) -> tuple[str, str | None, str] | None:
     stack = "\n".join(lines)
     message = "\n".join([raised[2] or "", *lines[at + 1 :]]).strip()
     return raised[1][:200], cut(message, 2_000) or None, cut(stack, 20_000, keep_end=True)
+
+
+def _tool_name(span: Span) -> Any:
+    """`gen_ai.tool.name`, else a tool call's span name (the conventions name it `execute_tool <tool>`; the name
+    attribute is only recommended, and a failed call without it was titled after the agent, with no tool)."""
+    if span.attributes.get("gen_ai.tool.name") or _op(span) != "execute_tool":
+        return span.attributes.get("gen_ai.tool.name")
+    return span.name.removeprefix("execute_tool ").strip() or None
 
 
 def _first(spans: Iterable[Span], key: str) -> Any:
@@ -250,7 +258,7 @@ def _step(span: Span) -> str:
     op = _op(span)
     took = f" ({(span.end_ns - span.start_ns) / 1e9:.2f} s)" if span.end_ns > span.start_ns > 0 else ""
     if op == "execute_tool" or a.get("gen_ai.tool.name"):
-        text = f"Tool {a.get('gen_ai.tool.name') or span.name} called{took}"
+        text = f"Tool {_tool_name(span) or span.name} called{took}"
         if a.get("gen_ai.tool.call.arguments") is not None:
             text += f" with {_text(a['gen_ai.tool.call.arguments'], 600)}"
         if a.get("gen_ai.tool.call.result") is not None:

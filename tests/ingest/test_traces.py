@@ -206,3 +206,23 @@ def test_the_trace_summary_says_when_only_some_model_calls_reported_a_token_coun
     spans.insert(2, silent)
     item = trace_incident(TRIP, group_traces(parse_request(request))[TRIP])
     assert "Model calls: 2 (812 input / 41 output tokens, reported by 1 of 2)." in item.incident.description
+
+
+def test_a_tool_call_without_its_name_attribute_is_named_by_its_span() -> None:
+    """`gen_ai.tool.name` is only recommended: a failed `execute_tool lookup` span without it was titled after the
+    service, with no tool."""
+    span = {
+        "traceId": "22222222222222222222222222222222",
+        "spanId": "2222222222222222",
+        "name": "execute_tool crm.lookup",
+        "startTimeUnixNano": "1790000000000000000",
+        "endTimeUnixNano": "1790000001000000000",
+        "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "execute_tool"}}],
+        "status": {"code": 2, "message": "customer 88 not found"},
+    }
+    resource = {"attributes": [{"key": "service.name", "value": {"stringValue": "support-bot"}}]}
+    [found] = failed_traces(
+        group_traces(parse_request({"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": [span]}]}]}))
+    )
+    assert (found.incident.tool, found.incident.title) == ("crm.lookup", "Error in crm.lookup")
+    assert found.timeline[0].description.startswith("Tool crm.lookup called (1.00 s). FAILED: customer 88 not found")
