@@ -9,8 +9,9 @@ as LangChain serialises them (`{"lc": 1, "id": [..., "HumanMessage"], "kwargs": 
 `generations`. Without this the incident was "Exception in <service>", with no tool, arguments or prompt.
 A GenAI attribute already there is kept."""
 
-import json
 from typing import Any
+
+from agent_postmortem.ingest.json_input import JsonInputError, loads
 
 KIND = "langsmith.span.kind"
 MAX_MESSAGES = 200  # of one span
@@ -46,8 +47,8 @@ def _fill(out: dict[str, Any], key: str, value: Any) -> None:
 def _json(raw: Any) -> dict[str, Any]:
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
-        except ValueError:
+            raw = loads(raw)  # nesting limited: a span's attribute is no place for a RecursionError
+        except JsonInputError:
             return {}
     return raw if isinstance(raw, dict) else {}
 

@@ -87,3 +87,10 @@ def test_a_langgraph_tool_failure_names_the_tool_its_arguments_the_error_and_the
     assert (incident.tool, incident.tool_args, incident.model) == ("search_flights", "{'to': 'LIS'}", "gpt-4o-mini")
     assert incident.prompt_excerpt == ASKED
     assert "Last model output: Searching flights." in incident.description
+
+
+def test_inputs_nested_too_deep_to_read_leave_the_rest_of_the_span_read() -> None:
+    deep = '{"messages": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    spans = [_span("b000000000000001", None, "search_flights", "tool", {"gen_ai.prompt": deep}, _run_error())]
+    [found] = failed_traces(group_traces(parse_request({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})))
+    assert found.incident.title == "TimeoutError in search_flights" and found.incident.tool_args is None
