@@ -34,7 +34,8 @@ def as_genai(attributes: dict[str, Any], span_name: str) -> dict[str, Any]:
     else:
         _fill(out, "gen_ai.input.messages", _messages(inputs.get("messages")))
         generations = outputs.get("generations")
-        flat = [g for row in generations for g in (row if isinstance(row, list) else [row])] if generations else []
+        rows = generations if isinstance(generations, list) else []
+        flat = [g for row in rows for g in (row if isinstance(row, list) else [row])]
         _fill(out, "gen_ai.output.messages", _messages([g.get("message", g) for g in flat if isinstance(g, dict)]))
     return out
 

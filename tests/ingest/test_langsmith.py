@@ -5,6 +5,9 @@ import json
 import traceback
 from typing import Any
 
+import pytest
+
+from agent_postmortem.ingest.langsmith import as_genai
 from agent_postmortem.ingest.otlp import group_traces, parse_request
 from agent_postmortem.ingest.traces import failed_traces
 
@@ -94,3 +97,9 @@ def test_inputs_nested_too_deep_to_read_leave_the_rest_of_the_span_read() -> Non
     spans = [_span("b000000000000001", None, "search_flights", "tool", {"gen_ai.prompt": deep}, _run_error())]
     [found] = failed_traces(group_traces(parse_request({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})))
     assert found.incident.title == "TimeoutError in search_flights" and found.incident.tool_args is None
+
+
+@pytest.mark.parametrize("outputs", [{"generations": 5}, {"generations": [[7, None, {"message": 3}]]}, [], "text"])
+def test_outputs_of_an_unexpected_shape_are_skipped(outputs: Any) -> None:
+    attributes = {"langsmith.span.kind": "llm", "gen_ai.completion": json.dumps(outputs)}
+    assert "gen_ai.output.messages" not in as_genai(attributes, "ChatOpenAI")
