@@ -226,3 +226,22 @@ def test_a_tool_call_without_its_name_attribute_is_named_by_its_span() -> None:
     )
     assert (found.incident.tool, found.incident.title) == ("crm.lookup", "Error in crm.lookup")
     assert found.timeline[0].description.startswith("Tool crm.lookup called (1.00 s). FAILED: customer 88 not found")
+
+
+def test_a_nul_or_a_lone_surrogate_in_a_failed_span_is_stored_as_an_escape(service: PostmortemService) -> None:
+    """A tool's binary answer in its exception message (`\\u0000`, `\\udcff` in the JSON) refused the whole import,
+    every other trace with it, as "invalid input: error_message: contains a NUL character"."""
+    [request] = fixture_requests()[:1]
+    request = copy.deepcopy(request)
+    spans = request["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    tool = next(s for s in spans if s["name"].startswith("execute_tool"))
+    tool["name"] += "\x00"
+    for event in tool.get("events", []):
+        for attribute in event["attributes"]:
+            if attribute["key"] == "exception.message":
+                attribute["value"]["stringValue"] = "bad body: \x00\x01PNG \udcff"
+    result = import_traces(service, group_traces(parse_request(json.loads(json.dumps(request)))))
+    [incident_id] = result.incident_ids
+    stored = service.get_incident(incident_id)
+    assert stored.error_message == "bad body: \\x00PNG \\udcff"  # control characters are never stored
+    assert "\\x00" in stored.description and "\x00" not in stored.description
