@@ -19,6 +19,7 @@ from agent_postmortem.ingest.json_input import JsonInputError, loads
 BOM = b"\xef\xbb\xbf"
 GZIP, ZSTD = b"\x1f\x8b", b"\x28\xb5\x2f\xfd"
 STDIN = "-"  # the path that reads standard input (where a whole document is read: traces, `capture --file`)
+AS_UTF8 = "save the file as UTF-8"  # what to do with a text file that is not UTF-8
 SKIP_BYTES = 1 << 20  # the piece in which an over-long line is read past
 
 
@@ -30,17 +31,21 @@ class Readable(Protocol):
     def readline(self, size: int = -1, /) -> bytes: ...
 
 
-def _decode(raw: bytes, where: str, number: int, not_text: str = "save the file as UTF-8") -> str:
+def _decode(raw: bytes, where: str, number: int, not_text: str = AS_UTF8) -> str:
+    """The line as text; not UTF-8, the error says what the file probably is (`not_text`), except for a line of JSON
+    text with a stray byte in it (a Latin-1 character), which is no binary file of another format."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
+        if raw[: e.start].lstrip().startswith((b"{", b"[")) and not_text != AS_UTF8:
+            not_text = f"the line is JSON with a character that is not UTF-8 in it: {AS_UTF8}"
         raise InputFileError(
             f"{where} line {number}: not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}); {not_text}"
         ) from None
 
 
 def numbered_lines(
-    handle: Readable, where: str, *, max_bytes: int, not_text: str = "save the file as UTF-8"
+    handle: Readable, where: str, *, max_bytes: int, not_text: str = AS_UTF8
 ) -> Iterator[tuple[int, str | None]]:
     """(line number, text) of every line, blank ones too, decoded as UTF-8 (a BOM at the start is skipped). A line
     longer than `max_bytes` is never held whole: it is read past in bounded pieces and its text is None."""
@@ -133,7 +138,7 @@ def _bounded(raw: bytes, limit: int, path: Path) -> bytes:
     return raw
 
 
-def read_text(path: Path, *, not_text: str = "save the file as UTF-8", limit: int | None = None) -> str:
+def read_text(path: Path, *, not_text: str = AS_UTF8, limit: int | None = None) -> str:
     """The whole file as text (UTF-8, a BOM skipped, gzip decompressed), standard input for `-`; a decoding error
     names the line and column, then `not_text` (what such a file probably is and what to do). `limit`: at most that
     many bytes as read."""

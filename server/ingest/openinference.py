@@ -3,14 +3,16 @@ that a trace from either is one incident of the same shape. Pure: attributes in,
 
 OpenInference names a span's role in `openinference.span.kind` (AGENT, LLM, TOOL, CHAIN, ...), a model call's model
 and tokens in `llm.model_name` and `llm.token_count.prompt/completion`, its messages flattened as
-`llm.input_messages.<i>.message.role/content`, and a tool call's name, arguments and result in `tool.name`,
-`input.value` and `output.value`. A GenAI attribute already there is kept."""
+`llm.input_messages.<i>.message.role/content` (a message in parts as `message.contents.<j>.message_content.type/text`,
+as the OpenAI Agents SDK's instrumentation writes every Responses API message), and a tool call's name, arguments and
+result in `tool.name`, `input.value` and `output.value`. A GenAI attribute already there is kept."""
 
 import re
 from typing import Any
 
 KIND = "openinference.span.kind"
 _MESSAGE = re.compile(r"^llm\.(input|output)_messages\.(\d+)\.message\.(role|content)$")
+_PART = re.compile(r"^llm\.(input|output)_messages\.(\d+)\.message\.contents\.(\d+)\.message_content\.(type|text)$")
 MAX_MESSAGES = 200  # of one span; the flattened keys of a hostile span are not all turned into messages
 
 
@@ -45,12 +47,22 @@ def _fill(out: dict[str, Any], key: str, value: Any) -> None:
 
 
 def _messages(attributes: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
-    """The flattened `llm.input_messages.<i>.message.*` as GenAI message lists (role, content), in index order."""
+    """The flattened `llm.input_messages.<i>.message.*` as GenAI message lists (role, content), in index order; a
+    message given in parts has its text parts joined as its content (images and the like are not text)."""
     found: dict[str, dict[int, dict[str, str]]] = {"input": {}, "output": {}}
+    parts: dict[tuple[str, int], dict[int, dict[str, str]]] = {}
     for key, value in attributes.items():
-        match = _MESSAGE.match(key)
-        if match and value is not None and int(match[2]) < MAX_MESSAGES:
+        if value is None:
+            continue
+        if (match := _MESSAGE.match(key)) and int(match[2]) < MAX_MESSAGES:
             found[match[1]].setdefault(int(match[2]), {})[match[3]] = str(value)
+        elif (match := _PART.match(key)) and int(match[2]) < MAX_MESSAGES and int(match[3]) < MAX_MESSAGES:
+            parts.setdefault((match[1], int(match[2])), {}).setdefault(int(match[3]), {})[match[4]] = str(value)
+    for (direction, index), by_part in parts.items():
+        texts = [p["text"] for _, p in sorted(by_part.items()) if p.get("text") and p.get("type", "text") == "text"]
+        message = found[direction].setdefault(index, {})
+        if texts and not message.get("content"):
+            message["content"] = "\n".join(texts)
     return {d: [m for _, m in sorted(by_index.items())] for d, by_index in found.items() if by_index}
 
 

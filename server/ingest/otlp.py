@@ -172,11 +172,21 @@ def _span(raw: Any, resource: dict[str, Any], where: str) -> Span:
         start_ns=_time(_get(raw, "startTimeUnixNano", "start_time_unix_nano", default=0), f"{where}.startTimeUnixNano"),
         end_ns=_time(_get(raw, "endTimeUnixNano", "end_time_unix_nano", default=0), f"{where}.endTimeUnixNano"),
         attributes=attributes(raw.get("attributes", []), f"{where}.attributes"),
-        status_code=_STATUS_NAMES.get(code, 0) if isinstance(code, str) else _int(code, f"{where}.status.code"),
+        status_code=_status_code(code, f"{where}.status.code"),
         status_message=str(status.get("message", "") or ""),
         events=events,
         resource=resource,
     )
+
+
+def _status_code(code: Any, where: str) -> int:
+    """0, 1 or 2, as a number, a numeric string or its name: "2" was read as unset, and another word too, so the
+    span's failure, and the trace's incident, were silently not there."""
+    if isinstance(code, str) and code.strip() in _STATUS_NAMES:
+        return _STATUS_NAMES[code.strip()]
+    if isinstance(code, str) and not code.strip().isdigit():
+        raise OtlpError(f"{where}: expected 0, 1 or 2 or its name (STATUS_CODE_ERROR)")
+    return _int(code, where)
 
 
 def _event(raw: Any, where: str) -> SpanEvent:

@@ -4,6 +4,7 @@ tool calls with arguments and results, model calls with tokens), at most MAX_EVE
 always kept. Attribute names follow the OpenTelemetry GenAI semantic conventions (server/ingest/traces.py)."""
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,7 @@ def trace_incident(trace_id: str, spans: list[Span]) -> TraceIncident:
         or _first(spans, "gen_ai.agent.name")
         or failed.resource.get("service.name")
     )
-    tool = failed.attributes.get("gen_ai.tool.name")
+    tool = _tool_name(failed)
     model_span = _model_call(spans, failed)
     where = tool or agent or failed.name or "agent"
     if model_span is failed and not tool:
@@ -91,7 +92,39 @@ def _error(span: Span) -> tuple[str | None, str | None, str | None]:
     message = _text(exc.get("exception.message"), 2_000) or span.status_message or None
     if message is None and span.attributes.get("gen_ai.tool.call.result") is not None:
         message = _text(span.attributes["gen_ai.tool.call.result"], 2_000)
-    return error_type, message, _text(exc.get("exception.stacktrace"), 20_000) or None
+    stack = _text(exc.get("exception.stacktrace"), 20_000) or None
+    if error_type in (None, "Exception", "builtins.Exception") and message and _TRACEBACK in message:
+        return _unwrapped(_text(exc.get("exception.message"), 20_000) or message) or (error_type, message, stack)
+    return error_type, message, stack
+
+
+_TRACEBACK = "Traceback (most recent call last):"
+_RAISED = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$")  # a traceback's last line: "module.Type: message"
+
+
+def _unwrapped(text: str) -> tuple[str, str | None, str] | None:
+    """A generic `Exception` whose message is another exception's Python traceback (LangChain's run error, which
+    LangSmith's OpenTelemetry export records as `Exception(repr(e) + traceback)`): that exception's type and message
+    from the traceback's last line, the traceback as the stack trace (None when there is no such line). It was
+    "Exception in <service>" with the whole traceback as its message."""
+    trace = text[text.index(_TRACEBACK) :]
+    lines = [line for line in trace.splitlines() if line.strip()]
+    last_frame = max((i for i, line in enumerate(lines) if line.startswith("  File ")), default=0)
+    at = next((i for i in range(last_frame + 1, len(lines)) if not lines[i].startswith(" ")), None)
+    raised = _RAISED.match(lines[at]) if at is not None else None
+    if at is None or raised is None:
+        return None
+    stack = "\n".join(lines)
+    message = "\n".join([raised[2] or "", *lines[at + 1 :]]).strip()
+    return raised[1][:200], cut(message, 2_000) or None, cut(stack, 20_000, keep_end=True)
+
+
+def _tool_name(span: Span) -> Any:
+    """`gen_ai.tool.name`, else a tool call's span name (the conventions name it `execute_tool <tool>`; the name
+    attribute is only recommended, and a failed call without it was titled after the agent, with no tool)."""
+    if span.attributes.get("gen_ai.tool.name") or _op(span) != "execute_tool":
+        return span.attributes.get("gen_ai.tool.name")
+    return span.name.removeprefix("execute_tool ").strip() or None
 
 
 def _first(spans: Iterable[Span], key: str) -> Any:
@@ -225,7 +258,7 @@ def _step(span: Span) -> str:
     op = _op(span)
     took = f" ({(span.end_ns - span.start_ns) / 1e9:.2f} s)" if span.end_ns > span.start_ns > 0 else ""
     if op == "execute_tool" or a.get("gen_ai.tool.name"):
-        text = f"Tool {a.get('gen_ai.tool.name') or span.name} called{took}"
+        text = f"Tool {_tool_name(span) or span.name} called{took}"
         if a.get("gen_ai.tool.call.arguments") is not None:
             text += f" with {_text(a['gen_ai.tool.call.arguments'], 600)}"
         if a.get("gen_ai.tool.call.result") is not None:

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from agent_postmortem.ingest.openinference import KIND, as_genai
+from agent_postmortem.ingest import langsmith, openinference
 from agent_postmortem.ingest.otlp import Span, to_datetime
 from agent_postmortem.ingest.trace_reading import TraceIncident, span_timeline, trace_incident
 from agent_postmortem.service.incidents import CLOCK_SKEW
 from agent_postmortem.store.models import TimelineEventCreate
+from agent_postmortem.store.models.fields import storable
 from agent_postmortem.store.redact import redact
 
 if TYPE_CHECKING:
@@ -47,8 +48,59 @@ def failed_traces(traces: dict[str, list[Span]]) -> list[TraceIncident]:
 
 
 def _genai(spans: list[Span]) -> list[Span]:
-    """The spans with OpenInference attributes also under their GenAI names (server/ingest/openinference.py)."""
-    return [replace(s, attributes=as_genai(s.attributes, s.name)) if KIND in s.attributes else s for s in spans]
+    """The spans with OpenInference and LangSmith attributes also under their GenAI names (server/ingest/
+    openinference.py, langsmith.py)."""
+    return [_as_genai(s) for s in spans]
+
+
+def _as_genai(span: Span) -> Span:
+    span = _storable(span)
+    if openinference.KIND in span.attributes:
+        return replace(span, attributes=openinference.as_genai(span.attributes, span.name))
+    if langsmith.KIND in span.attributes:
+        return replace(span, attributes=langsmith.as_genai(span.attributes, span.name))
+    return span
+
+
+def _storable(span: Span) -> Span:
+    """The span with NUL and lone surrogates in its text as escapes (a tool's binary answer in an exception message,
+    a JSON `\\u0000`): one such span refused the import of every trace with it, "contains a NUL character"."""
+    texts = [span.name, span.status_message, *_strings(span.attributes), *_strings(span.resource)]
+    texts += [text for event in span.events for text in _strings(event.attributes)]
+    if all(_clean(text) for text in texts):
+        return span
+    return replace(
+        span,
+        name=storable(span.name),
+        status_message=storable(span.status_message),
+        attributes=_escaped(span.attributes),
+        resource=_escaped(span.resource),
+        events=tuple(replace(e, attributes=_escaped(e.attributes)) for e in span.events),
+    )
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for key, v in value.items() for text in [key, *_strings(v)]]
+    if isinstance(value, list | tuple):
+        return [text for v in value for text in _strings(v)]
+    return []
+
+
+def _clean(text: str) -> bool:
+    return "\x00" not in text and (text.isascii() or storable(text) == text)
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {storable(k): _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped(v) for v in value]
+    return value
 
 
 def plan_traces(traces: dict[str, list[Span]], *, now: datetime) -> tuple[list[TraceIncident], TraceImport]:

@@ -17,7 +17,7 @@ from annotated_types import MaxLen
 from pydantic.fields import FieldInfo
 
 from agent_postmortem.store.models import IncidentCreate
-from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
+from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES, storable
 from agent_postmortem.store.redact import CUT_MARGIN, cut
 
 KEPT_AS_GIVEN = {"idempotency_key"}  # compared exactly as sent: never altered
@@ -86,11 +86,6 @@ def _repr(value: Any, how: Callable[[Any], str]) -> str:
         return how(value)
     except Exception:  # a __str__ or __repr__ that raises: the agent's object, not ours to fix
         return f"<unprintable {type(value).__name__}>"
-
-
-def storable(text: str) -> str:
-    """Text the store accepts: NUL as `\\x00`, lone surrogates as `\\udcff` escapes."""
-    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _own_max(metadata: Any) -> int | None:

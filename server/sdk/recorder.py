@@ -33,6 +33,7 @@ import queue
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -41,7 +42,7 @@ from pydantic import ValidationError
 from agent_postmortem.sdk import process
 from agent_postmortem.sdk.fit import as_text, fit, message_of
 from agent_postmortem.sdk.process import flush_at_exit, local_service
-from agent_postmortem.sdk.watch import Watching, watched
+from agent_postmortem.sdk.watch import Watching, mark_recorded, recorded_by, watched
 from agent_postmortem.store.models import IncidentCreate
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ class Recorder:
         self.dropped = 0
         self.failed = 0
         self.captured_ids: list[str] = []
+        self._mark = uuid.uuid4().hex  # unique across processes: a marked exception may be pickled to another
 
     # --- capturing ----------------------------------------------------------------------------
 
@@ -122,7 +124,10 @@ class Recorder:
         self._enqueue(error, context)
 
     def _enqueue(self, error: BaseException | str, context: dict[str, Any]) -> int:
-        """Queue a capture; its number (to wait for), or 0 when it was dropped."""
+        """Queue a capture; its number (to wait for), or 0 when it was dropped or is an exception already queued (by
+        a watch inside, or by hand before it was re-raised through a watch: one failure, one capture)."""
+        if isinstance(error, BaseException) and self._mark in recorded_by(error):
+            return 0
         try:
             data = self._incident(error, context)
         except ValidationError as e:  # a context value no fitting can save (a category not in the list)
@@ -146,6 +151,8 @@ class Recorder:
                 return 0
             self._queued += 1
             number = self._queued
+        if isinstance(error, BaseException):
+            mark_recorded(error, self._mark)
         self._start()
         return number
 

@@ -31,6 +31,12 @@ def clean_text(value: str) -> str:
     return value
 
 
+def storable(text: str) -> str:
+    """`text` as the store accepts it, nothing lost: NUL as `\\x00`, lone surrogates as `\\udcff` escapes (what an
+    agent's binary data, or a JSON `\\u0000` or `\\udcff`, holds)."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def fit(text: str, limit: int) -> str:
     """`text` whole when it fits in `limit` characters; else cut, saying so and how much was left out (a cut that
     says nothing reads as the whole text)."""

@@ -31,6 +31,16 @@ def test_a_file_that_is_not_utf8_names_the_file_and_the_line(tmp_path: Path, com
     assert "mixed.jsonl line 2: not UTF-8 (byte 0xe9 at column 15)" in message and "codec" not in message
 
 
+def test_a_json_line_with_a_byte_that_is_not_utf8_is_not_called_a_protobuf_file(tmp_path: Path) -> None:
+    """An OTLP/JSON line with one stray Latin-1 byte in a string was told it was a protobuf file, to be exported
+    with `format: json`, which it already was."""
+    path = tmp_path / "traces.jsonl"
+    path.write_bytes(b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "' + LATIN1 + b'"}]}]}]}\n')
+    message = _error(["import-traces", str(path)], tmp_path / "home")
+    assert "traces.jsonl line 1: not UTF-8 (byte 0xe9 at column 60)" in message
+    assert "protobuf" not in message and "save the file as UTF-8" in message
+
+
 def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     incidents, runs = tmp_path / "bom.jsonl", tmp_path / "runs.jsonl"
     incidents.write_bytes(b'\xef\xbb\xbf{"title": "Agent timed out calling the CRM"}\n')

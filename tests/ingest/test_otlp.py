@@ -52,6 +52,13 @@ def test_a_span_is_failed_by_error_status_or_by_error_type() -> None:
     assert not ok.failed and by_type[0].failed
 
 
+@pytest.mark.parametrize("code", [2, "2", "STATUS_CODE_ERROR"])
+def test_an_error_status_code_is_read_as_a_number_a_numeric_string_or_its_name(code: object) -> None:
+    """A code of "2" was read as unset: the failed span, and so the trace's incident, silently not there."""
+    [span] = parse_request(request({"traceId": TRACE_ID, "spanId": SPAN_ID, "status": {"code": code}}))
+    assert span.failed
+
+
 @pytest.mark.parametrize(
     ("payload", "where"),
     [
@@ -63,6 +70,10 @@ def test_a_span_is_failed_by_error_status_or_by_error_type() -> None:
         (
             request({"traceId": TRACE_ID, "spanId": SPAN_ID, "startTimeUnixNano": "SECRET-soon"}),
             "startTimeUnixNano: expected an integer",
+        ),
+        (
+            request({"traceId": TRACE_ID, "spanId": SPAN_ID, "status": {"code": "SECRET_ERROR"}}),
+            r"status\.code: expected 0, 1 or 2 or its name \(STATUS_CODE_ERROR\)",
         ),
     ],
 )

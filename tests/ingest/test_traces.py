@@ -206,3 +206,42 @@ def test_the_trace_summary_says_when_only_some_model_calls_reported_a_token_coun
     spans.insert(2, silent)
     item = trace_incident(TRIP, group_traces(parse_request(request))[TRIP])
     assert "Model calls: 2 (812 input / 41 output tokens, reported by 1 of 2)." in item.incident.description
+
+
+def test_a_tool_call_without_its_name_attribute_is_named_by_its_span() -> None:
+    """`gen_ai.tool.name` is only recommended: a failed `execute_tool lookup` span without it was titled after the
+    service, with no tool."""
+    span = {
+        "traceId": "22222222222222222222222222222222",
+        "spanId": "2222222222222222",
+        "name": "execute_tool crm.lookup",
+        "startTimeUnixNano": "1790000000000000000",
+        "endTimeUnixNano": "1790000001000000000",
+        "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "execute_tool"}}],
+        "status": {"code": 2, "message": "customer 88 not found"},
+    }
+    resource = {"attributes": [{"key": "service.name", "value": {"stringValue": "support-bot"}}]}
+    [found] = failed_traces(
+        group_traces(parse_request({"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": [span]}]}]}))
+    )
+    assert (found.incident.tool, found.incident.title) == ("crm.lookup", "Error in crm.lookup")
+    assert found.timeline[0].description.startswith("Tool crm.lookup called (1.00 s). FAILED: customer 88 not found")
+
+
+def test_a_nul_or_a_lone_surrogate_in_a_failed_span_is_stored_as_an_escape(service: PostmortemService) -> None:
+    """A tool's binary answer in its exception message (`\\u0000`, `\\udcff` in the JSON) refused the whole import,
+    every other trace with it, as "invalid input: error_message: contains a NUL character"."""
+    [request] = fixture_requests()[:1]
+    request = copy.deepcopy(request)
+    spans = request["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    tool = next(s for s in spans if s["name"].startswith("execute_tool"))
+    tool["name"] += "\x00"
+    for event in tool.get("events", []):
+        for attribute in event["attributes"]:
+            if attribute["key"] == "exception.message":
+                attribute["value"]["stringValue"] = "bad body: \x00\x01PNG \udcff"
+    result = import_traces(service, group_traces(parse_request(json.loads(json.dumps(request)))))
+    [incident_id] = result.incident_ids
+    stored = service.get_incident(incident_id)
+    assert stored.error_message == "bad body: \\x00PNG \\udcff"  # control characters are never stored
+    assert "\\x00" in stored.description and "\x00" not in stored.description

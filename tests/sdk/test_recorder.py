@@ -1,5 +1,6 @@
 """The agent SDK: failures are recorded through the capture path without ever blocking or breaking the agent."""
 
+import asyncio
 import os
 import threading
 import time
@@ -199,3 +200,52 @@ def test_a_hung_or_down_model_endpoint_costs_one_judgement_and_no_capture(tmp_pa
     assert sum("failed a judgement less than a minute ago, so it was not asked" in s for s in signals) == 3, signals
     assert took < 4 * 4, took  # one time limit, not one per capture
     assert done.stderr.count("no usable category") <= 1, done.stderr  # one warning, not one per capture
+
+
+def test_a_failure_through_nested_watches_is_one_incident_with_the_context_of_each(
+    service: PostmortemService,
+) -> None:
+    """An agent step watched around a watched tool: the one exception was stored as two incidents ("... in
+    payments.refund" and "... in stripe.refunds"), and the inner one lacked the step's reach and prompt."""
+    recorder = Recorder(agent="support-bot", service=lambda: service)
+
+    @recorder.watch(tool="stripe.refunds")
+    def refund() -> None:
+        raise ConnectionError("stripe.refunds: connection reset by peer")
+
+    def step() -> None:
+        with recorder.watching(tool="payments.refund", prompt="Refund order 1042", user_facing=True):
+            try:
+                refund()
+            except ConnectionError as e:
+                recorder.capture(e)  # recorded by hand as well, then re-raised
+                raise
+
+    with pytest.raises(ConnectionError), recorder.watching(session="s-7"):
+        step()
+    assert recorder.flush(timeout=30)
+    [incident_id] = recorder.captured_ids
+    stored = service.get_incident(incident_id)
+    assert (stored.tool, stored.title) == ("stripe.refunds", "ConnectionError in stripe.refunds")  # the innermost
+    assert stored.user_facing and stored.prompt_excerpt == "Refund order 1042"  # from the watches around it
+    assert stored.description.startswith("session s-7.")
+
+
+@pytest.mark.anyio
+async def test_nested_async_watches_record_the_failure_once(service: PostmortemService) -> None:
+    recorder = Recorder(agent="support-bot", service=lambda: service)
+
+    @recorder.watch(tool="kb.search")
+    async def lookup() -> None:
+        raise TimeoutError("kb.search timed out")
+
+    @recorder.watch(user_facing=True)
+    async def answer() -> None:
+        await asyncio.gather(lookup())
+
+    with pytest.raises(TimeoutError):
+        await answer()
+    assert recorder.flush(timeout=30)
+    [incident_id] = recorder.captured_ids
+    stored = service.get_incident(incident_id)
+    assert stored.tool == "kb.search" and stored.user_facing
