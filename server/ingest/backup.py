@@ -13,8 +13,10 @@ from agent_postmortem.errors import PostmortemError, validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import BOM, lines
 from agent_postmortem.store.errors import CorruptRecord
+from agent_postmortem.store.ids import action_pk
 from agent_postmortem.store.models import Incident, TimelineEventCreate
 from agent_postmortem.store.records import db
+from agent_postmortem.store.records.actions import histories
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.rows import NewIncident
 
@@ -36,7 +38,12 @@ def export_lines(service: "PostmortemService", unreadable: list[str] | None = No
         store = IncidentStore(engine)
         for incident_id in store.all_ids():
             try:
-                record = store.get_or_raise(incident_id).model_dump(mode="json")
+                incident = store.get_or_raise(incident_id)
+                with engine.connect() as conn:  # each item's changes: the audit trail goes with the backup
+                    changes = histories(conn, [action_pk(a.id) for a in incident.action_items])
+                for item in incident.action_items:
+                    item.history = changes.get(action_pk(item.id), [])
+                record = incident.model_dump(mode="json")
             except CorruptRecord:
                 if unreadable is not None:
                     unreadable.append(incident_id)

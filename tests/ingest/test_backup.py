@@ -55,3 +55,25 @@ def test_a_damaged_export_restores_nothing(tmp_path: Path) -> None:
     path.write_text('{"format": "agent-postmortem-export/1", "incident": {"id": "INC-1"}}\n', encoding="utf-8")
     with pytest.raises(PostmortemError, match="line 1"):
         backup.read_export(path)
+
+
+def test_an_action_items_history_goes_through_a_backup(tmp_path: Path) -> None:
+    """Every change of an item (who, when, old and new) is its audit trail: the export wrote `history: []` for every
+    item and the restore kept none, so a restored home could no longer tell who completed or reassigned what."""
+    source = make_service(tmp_path / "a", clock=lambda: FIXED_NOW)
+    captured = source.capture_incident(IncidentCreate(title="Fares API answered 429", error_type="RateLimitError"))
+    item = source.add_action_item(captured.id, ActionItemCreate(title="Add jittered backoff", owner="platform"))
+    source.update_action_item(item.id, owner="Dana", by="lead")
+    source.update_action_item(item.id, status="completed", by="Dana")
+    history = source.get_action_item(item.id).history
+    assert [c.field for c in history] == ["created", "owner", "status"]
+    path = tmp_path / "backup.jsonl"
+    path.write_text("".join(line + "\n" for line in backup.export_lines(source)), encoding="utf-8")
+    assert '"field": "owner"' in path.read_text(encoding="utf-8")
+
+    target = make_service(tmp_path / "b", clock=lambda: FIXED_NOW)
+    backup.restore(target, backup.read_export(path))
+    assert target.get_action_item(item.id).history == history
+    again = tmp_path / "again.jsonl"
+    again.write_text("".join(line + "\n" for line in backup.export_lines(target)), encoding="utf-8")
+    assert again.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
