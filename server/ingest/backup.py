@@ -60,6 +60,7 @@ def is_export(path: Path) -> bool:
 
 def read_export(path: Path) -> list[Incident]:
     incidents, problems = [], []
+    first_on: dict[str, int] = {}  # each incident and action item id: the line it is on (a backup holds it once)
     for number, line in lines(path, max_bytes=MAX_EXPORT_LINE_BYTES):
         if line is None:
             problems.append(f"line {number}: longer than {MAX_EXPORT_LINE_BYTES} bytes, more than any incident holds")
@@ -68,7 +69,9 @@ def read_export(path: Path) -> list[Incident]:
             row = loads(line)
             if not isinstance(row, dict) or row.get("format") != EXPORT_FORMAT:
                 raise ValueError(f"not a {EXPORT_FORMAT} line")
-            incidents.append(Incident.model_validate(row["incident"]))
+            incident = Incident.model_validate(row["incident"])
+            problems += _twice(incident, number, first_on)
+            incidents.append(incident)
         except JsonInputError as e:
             problems.append(f"line {number}: {e}")
         except ValidationError as e:
@@ -78,6 +81,17 @@ def read_export(path: Path) -> list[Incident]:
     if problems:
         raise PostmortemError(f"{len(problems)} invalid line(s) in {path.name}; nothing was restored: {problems[0]}")
     return incidents
+
+
+def _twice(incident: Incident, number: int, first_on: dict[str, int]) -> list[str]:
+    """The ids of this line that an earlier line holds too: an export appended to a file twice (`>>`) holds every
+    incident twice, and the restore would stop at the database's unique key without naming the line."""
+    found = []
+    for key, name in [(incident.id, incident.id), *((a.id, f"action item {a.id}") for a in incident.action_items)]:
+        seen = first_on.setdefault(key, number)
+        if seen != number:
+            found.append(f"line {number}: {name} is also on line {seen}; a backup holds each once")
+    return found[:1]
 
 
 def restore(service: "PostmortemService", incidents: list[Incident]) -> int:

@@ -1,5 +1,6 @@
 """Backups: a consistent snapshot exported as JSONL restores exactly into an empty home."""
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -77,3 +78,22 @@ def test_an_action_items_history_goes_through_a_backup(tmp_path: Path) -> None:
     again = tmp_path / "again.jsonl"
     again.write_text("".join(line + "\n" for line in backup.export_lines(target)), encoding="utf-8")
     assert again.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+
+
+def test_a_backup_with_an_incident_twice_is_refused_naming_the_lines(tmp_path: Path) -> None:
+    """`postmortem export >> backup.jsonl` twice holds every incident twice: the restore failed on the database's
+    unique key as 'unexpected IntegrityError', which named neither the file's fault nor the line."""
+    source = make_service(tmp_path / "a", clock=lambda: FIXED_NOW)
+    captured = source.capture_incident(IncidentCreate(title="Fares API answered 429", error_type="RateLimitError"))
+    source.add_action_item(captured.id, ActionItemCreate(title="Add jittered backoff", owner="platform"))
+    other = source.capture_incident(IncidentCreate(title="Planner looped on the calendar tool", error_type="Loop"))
+    first, second = backup.export_lines(source)
+    path = tmp_path / "twice.jsonl"
+    path.write_text(f"{first}\n{second}\n{first}\n", encoding="utf-8")
+    with pytest.raises(PostmortemError, match=f"line 3: {captured.id} is also on line 1"):
+        backup.read_export(path)
+    row, of_first = json.loads(second), json.loads(first)["incident"]["action_items"]
+    row["incident"]["action_items"] = [{**item, "incident_id": other.id} for item in of_first]
+    path.write_text(f"{first}\n{json.dumps(row)}\n", encoding="utf-8")
+    with pytest.raises(PostmortemError, match="line 2: action item AI-1 is also on line 1"):
+        backup.read_export(path)
