@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Verdict = Literal["fixed", "improved", "not_shown", "worse", "need_data"]
+MAX_COUNT = 10**15  # more runs than anyone makes; past about 10^308 a count is not even a float
+EXACT_LGAMMA = 100_000  # below this lgamma's differences keep their digits; above, Stirling's form with log1p does
 
 
 class Rate(BaseModel):
@@ -48,17 +50,22 @@ def z_for(confidence: float) -> float:
 
 
 def wilson(failures: int, trials: int, confidence: float = 0.95) -> Rate:
-    """The rate with its Wilson interval, rounded to 6 places for display (decisions use `upper_bound`)."""
+    """The rate with its Wilson interval, to 6 significant digits for display (decisions use `upper_bound`): to 6
+    places, 1 failure in 10^8 runs was a rate of 0 with an interval of 0-0."""
     if trials <= 0:
         return Rate(failures=failures, trials=trials, rate=0.0, low=0.0, high=1.0)
     centre, margin = _wilson(failures, trials, confidence)
     return Rate(
         failures=failures,
         trials=trials,
-        rate=round(failures / trials, 6),
-        low=round(max(0.0, centre - margin), 6),
-        high=round(min(1.0, centre + margin), 6),
+        rate=_digits(failures / trials),
+        low=_digits(max(0.0, centre - margin)),
+        high=_digits(min(1.0, centre + margin)),
     )
+
+
+def _digits(x: float) -> float:
+    return float(f"{x:.6g}")
 
 
 def upper_bound(failures: int, trials: int, confidence: float) -> float:
@@ -118,7 +125,22 @@ def _log_pmf(k: int, before_trials: int, after_trials: int, failures: int) -> fl
 
 
 def _log_comb(n: int, k: int) -> float:
-    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+    """log C(n, k) with its digits at any n: lgamma(n) is about n log n, so from n near 10^13 the difference of three
+    of them lost the digits a p-value needs (and past 10^16 all of them). With k the smaller side, log n!/(n-k)! is
+    written in Stirling's form around log1p(-k/n), whose terms are no larger than the result."""
+    k = min(k, n - k)
+    if k <= 0:
+        return 0.0
+    if n < EXACT_LGAMMA:
+        return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+    m = n - k
+    falling = k * math.log(n) - (m + 0.5) * math.log1p(-k / n) - k + _stirling(n) - _stirling(m)
+    return falling - math.lgamma(k + 1)
+
+
+def _stirling(x: int) -> float:
+    """The series' correction terms of log x! (for x >= EXACT_LGAMMA / 2 the next one is below 1e-25)."""
+    return 1 / (12 * x) - 1 / (360 * x**3)
 
 
 def trials_for_target(failures: int, trials: int, target: float, confidence: float) -> int | None:
@@ -148,6 +170,8 @@ def verify_fix(
     """`deterministic=True`: the same input always failed, so the one reproduction passing after the fix decides."""
     if not (0 <= before_failures <= before_trials and 0 <= after_failures <= after_trials):
         raise ValueError("failures must be between 0 and the number of trials")
+    if max(before_trials, after_trials) > MAX_COUNT:
+        raise ValueError(f"trials must be at most {MAX_COUNT:,}")
     if not (0 < target < 1 and 0.5 <= confidence < 1):
         raise ValueError("target must be between 0 and 1, confidence between 0.5 and 1")
     before, after = wilson(before_failures, before_trials, confidence), wilson(after_failures, after_trials, confidence)
@@ -160,7 +184,7 @@ def verify_fix(
     return FixVerification(
         before=before,
         after=after,
-        p_value=round(p_value, 6),
+        p_value=_digits(p_value),
         target=target,
         confidence=confidence,
         verdict=verdict,
@@ -188,6 +212,11 @@ def _verdict(
         return "fixed", (
             f"Fixed: {after.failures}/{after.trials} failures after the fix; with {pct} confidence the "
             f"failure rate is below {bound}, under the target of {goal}."
+        )
+    if before.trials == 0:  # no rate to compare with: 0 of 0 is not a rate of 0%
+        return "not_shown", (
+            f"Not shown: {after.failures}/{after.trials} after the fix, and no trials before the fix to compare "
+            f"with; run {more} more clean trials to show the rate is below {goal}."
         )
     if after.rate > before.rate and p_value > 0.5:
         return "worse", (f"Not fixed: the failure rate went from {before.rate:.2%} to {after.rate:.2%}.")

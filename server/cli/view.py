@@ -304,9 +304,11 @@ def _category(d: "Incident | ClassifyResult") -> str:
 
 
 def verification_view(v: "FixVerification") -> RenderableType:
-    def rate(r: object) -> str:
-        return "{}/{} = {:.3g} (95% CI {:.3g}-{:.3g})".format(
-            *(getattr(r, k) for k in ("failures", "trials", "rate", "low", "high"))
+    def rate(r: object) -> str:  # the interval at the confidence asked for: --confidence 0.99 read "95% CI"
+        return "{}/{} = {:.3g} ({:.3g}% CI {:.3g}-{:.3g})".format(
+            *(getattr(r, k) for k in ("failures", "trials", "rate")),
+            v.confidence * 100,
+            *(getattr(r, k) for k in ("low", "high")),
         )
 
     more = "-" if v.more_trials_needed is None else v.more_trials_needed

@@ -13,8 +13,10 @@ from agent_postmortem.errors import PostmortemError, validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import BOM, lines
 from agent_postmortem.store.errors import CorruptRecord
+from agent_postmortem.store.ids import action_pk
 from agent_postmortem.store.models import Incident, TimelineEventCreate
 from agent_postmortem.store.records import db
+from agent_postmortem.store.records.actions import histories
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.rows import NewIncident
 
@@ -36,7 +38,12 @@ def export_lines(service: "PostmortemService", unreadable: list[str] | None = No
         store = IncidentStore(engine)
         for incident_id in store.all_ids():
             try:
-                record = store.get_or_raise(incident_id).model_dump(mode="json")
+                incident = store.get_or_raise(incident_id)
+                with engine.connect() as conn:  # each item's changes: the audit trail goes with the backup
+                    changes = histories(conn, [action_pk(a.id) for a in incident.action_items])
+                for item in incident.action_items:
+                    item.history = changes.get(action_pk(item.id), [])
+                record = incident.model_dump(mode="json")
             except CorruptRecord:
                 if unreadable is not None:
                     unreadable.append(incident_id)
@@ -53,6 +60,7 @@ def is_export(path: Path) -> bool:
 
 def read_export(path: Path) -> list[Incident]:
     incidents, problems = [], []
+    first_on: dict[str, int] = {}  # each incident and action item id: the line it is on (a backup holds it once)
     for number, line in lines(path, max_bytes=MAX_EXPORT_LINE_BYTES):
         if line is None:
             problems.append(f"line {number}: longer than {MAX_EXPORT_LINE_BYTES} bytes, more than any incident holds")
@@ -61,7 +69,9 @@ def read_export(path: Path) -> list[Incident]:
             row = loads(line)
             if not isinstance(row, dict) or row.get("format") != EXPORT_FORMAT:
                 raise ValueError(f"not a {EXPORT_FORMAT} line")
-            incidents.append(Incident.model_validate(row["incident"]))
+            incident = Incident.model_validate(row["incident"])
+            problems += _twice(incident, number, first_on)
+            incidents.append(incident)
         except JsonInputError as e:
             problems.append(f"line {number}: {e}")
         except ValidationError as e:
@@ -71,6 +81,17 @@ def read_export(path: Path) -> list[Incident]:
     if problems:
         raise PostmortemError(f"{len(problems)} invalid line(s) in {path.name}; nothing was restored: {problems[0]}")
     return incidents
+
+
+def _twice(incident: Incident, number: int, first_on: dict[str, int]) -> list[str]:
+    """The ids of this line that an earlier line holds too: an export appended to a file twice (`>>`) holds every
+    incident twice, and the restore would stop at the database's unique key without naming the line."""
+    found = []
+    for key, name in [(incident.id, incident.id), *((a.id, f"action item {a.id}") for a in incident.action_items)]:
+        seen = first_on.setdefault(key, number)
+        if seen != number:
+            found.append(f"line {number}: {name} is also on line {seen}; a backup holds each once")
+    return found[:1]
 
 
 def restore(service: "PostmortemService", incidents: list[Incident]) -> int:

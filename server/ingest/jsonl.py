@@ -5,6 +5,7 @@
 """
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 from agent_postmortem.errors import validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import lines
+from agent_postmortem.service.incidents import CLOCK_SKEW
 from agent_postmortem.store.models import SeedIncident, search_text
 from agent_postmortem.store.records.rows import content_hash
 from agent_postmortem.store.redact import redact_model
@@ -58,17 +60,35 @@ def validate_incidents(path: Path) -> tuple[list[SeedIncident], list[LineProblem
     """The valid rows, every problem by line number, and the number of non-empty lines."""
     rows: list[SeedIncident] = []
     problems: list[LineProblem] = []
-    count = 0
+    count, now = 0, datetime.now(UTC)
     for number, line in lines(path, max_bytes=MAX_LINE_BYTES):
         count += 1
         if line is None:  # read past, never held whole
             problems.append(LineProblem(line=number, reason=f"longer than {MAX_LINE_BYTES} bytes"))
             continue
         try:
-            rows.append(SeedIncident.model_validate(loads(line)))
+            row = SeedIncident.model_validate(loads(line))
         except (JsonInputError, ValidationError) as e:
             problems.append(LineProblem(line=number, reason=_problem(e)))
+            continue
+        if late := in_the_future(row, now):
+            problems.append(LineProblem(line=number, reason=f"{late} is in the future: give when it happened"))
+        else:
+            rows.append(row)
     return rows, problems, count
+
+
+def in_the_future(row: SeedIncident, now: datetime) -> str | None:
+    """The first time of a past incident later than now (beyond clock skew), as a capture refuses one: an item
+    completed in 2099 made `effectiveness` count the days since its fix as negative, and an incident dated 2099
+    sorts before everything for decades."""
+    times = [
+        ("created_at", row.created_at),
+        ("resolved_at", row.resolved_at),
+        *((f"timeline.{n}.at", e.at) for n, e in enumerate(row.timeline)),
+        *((f"action_items.{n}.completed_at", a.completed_at) for n, a in enumerate(row.action_items)),
+    ]
+    return next((name for name, at in times if at is not None and at > now + CLOCK_SKEW), None)
 
 
 def problems_error(path: Path, problems: Sequence[LineProblem], *, max_errors: int = 20, hint: str = "") -> str:

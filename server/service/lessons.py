@@ -47,7 +47,9 @@ class Lessons:
             rows = {f"PAT-{g[0].pk}": g for g in found}.get(key)
             if rows is None:
                 raise UnknownRunbook(key if PATTERN_ID.fullmatch(key) else None)
-            members = [self.store.get_or_raise(to_incident_id(r.pk), accepted=True) for r in reversed(rows)]
+            newest = sorted(rows, key=lambda r: (r.created_at, r.pk), reverse=True)  # by time, as a category's are:
+            # ids follow the order of capture and import, and an imported history comes after the captures
+            members = [self.store.get_or_raise(to_incident_id(r.pk), accepted=True) for r in newest]
             category = top_category(rows)
             title = f"{label(rows)} ({category})"
         else:

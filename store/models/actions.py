@@ -1,12 +1,11 @@
 """Action items: what is to be done about an incident, by whom and when, with every change kept."""
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
-from agent_postmortem.store.models.fields import DueBy, Model, Short, When, clean_text
+from agent_postmortem.store.models.fields import DueBy, Medium, Model, Short, When, clean_text
 from agent_postmortem.store.vocabulary import ActionStatus, Priority
 
 
@@ -52,11 +51,13 @@ class ChangeAuthor(Model):
 
 
 class ActionItemChange(BaseModel):
-    at: datetime
-    field: str = Field(description="created, title, owner, priority, due_at or status")
-    old: str | None = None
-    new: str | None = None
-    by: str | None = None
+    """One change of an item; bounded as its columns are, since a backup's history is read back in by a restore."""
+
+    at: When
+    field: Annotated[str, Field(max_length=20, description="created, title, owner, priority, due_at or status")]
+    old: Medium | None = None
+    new: Medium | None = None
+    by: Short | None = None
 
 
 class ActionItem(ActionItemCreate):

@@ -38,18 +38,10 @@ class ActionStore:
         apk = action_pk(action_id)
         with self.engine.connect() as conn:
             row = conn.execute(select(schema.action_items).where(schema.action_items.c.pk == apk)).first()
-            changes = conn.execute(
-                select(schema.action_item_changes)
-                .where(schema.action_item_changes.c.action_pk == apk)
-                .order_by(schema.action_item_changes.c.pk)
-            ).all()
-        if row is None:
-            raise ActionItemNotFound(action_id)
-        item = action_from_row(row, now)
-        item.history = [
-            load(ActionItemChange, {k: getattr(c, k) for k in _CHANGE}, what=f"{item.id}'s change {c.pk}")
-            for c in changes
-        ]
+            if row is None:
+                raise ActionItemNotFound(action_id)
+            item = action_from_row(row, now)
+            item.history = histories(conn, [apk]).get(apk, [])
         return item
 
     def update(self, action_id: str, *, now: datetime, by: str | None = None, **changes: Any) -> ActionItem:
@@ -201,6 +193,24 @@ def _record(
     if diffs:
         rows = [{"action_pk": apk, "at": at, "field": f, "old": o, "new": n, "by": by} for f, o, n in diffs]
         conn.execute(insert(schema.action_item_changes), rows)
+
+
+def histories(conn: Connection, action_pks: list[int]) -> dict[int, list[ActionItemChange]]:
+    """Each item's changes, oldest first (in chunks, so any number of items works on SQLite)."""
+    t = schema.action_item_changes.c
+    found: dict[int, list[ActionItemChange]] = {}
+    for start in range(0, len(action_pks), 500):
+        chunk = action_pks[start : start + 500]
+        for c in conn.execute(select(schema.action_item_changes).where(t.action_pk.in_(chunk)).order_by(t.pk)):
+            what = f"{to_action_id(c.action_pk)}'s change {c.pk}"
+            change = load(ActionItemChange, {k: getattr(c, k) for k in _CHANGE}, what=what)
+            found.setdefault(int(c.action_pk), []).append(change)
+    return found
+
+
+def history_rows(apk: int, history: list[ActionItemChange]) -> list[dict[str, Any]]:
+    """The rows of an item's changes as a backup holds them, validated and redacted like every stored text."""
+    return [{"action_pk": apk, **for_storage(c).model_dump()} for c in history]
 
 
 def _author(by: str | None) -> str | None:

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Connection, Select, func, insert, or_
 from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.ids import incident_pk
 from agent_postmortem.store.models import (
+    ActionItem,
     ActionItemCreate,
     Analysis,
     Incident,
@@ -21,7 +22,7 @@ from agent_postmortem.store.models import (
     TimelineEventCreate,
 )
 from agent_postmortem.store.records import db, schema
-from agent_postmortem.store.records.actions import action_values
+from agent_postmortem.store.records.actions import action_values, history_rows
 from agent_postmortem.store.records.columns import CHILDREN, COLUMNS, TIMES
 from agent_postmortem.store.records.integrity import for_storage
 
@@ -79,12 +80,19 @@ def insert_incident(conn: Connection, item: NewIncident, key_digest: str | None)
     if item.actions:
         rows = [action_values(pk, a, incident.created_at, keep_id=item.keep_id) for a in item.actions]
         conn.execute(insert(schema.action_items), rows)
+        changes = [c for a, row in zip(item.actions, rows, strict=True) if item.keep_id for c in _history(a, row)]
+        if changes:  # a restored item keeps its history: who changed what, and when
+            conn.execute(insert(schema.action_item_changes), changes)
     conn.execute(insert(schema.index_outbox).values(incident_pk=pk, op="upsert"))
     if key_digest is not None:  # same transaction: a duplicate key rolls the whole capture back
         conn.execute(
             insert(schema.idempotency_keys).values(key=key_digest, incident_pk=pk, created_at=incident.created_at)
         )
     return pk
+
+
+def _history(item: ActionItemCreate, row: dict[str, Any]) -> list[dict[str, Any]]:
+    return history_rows(row["pk"], item.history) if isinstance(item, ActionItem) else []
 
 
 def event_row(pk: int, event: TimelineEvent) -> dict[str, Any]:

@@ -196,3 +196,28 @@ def test_the_runbook_of_a_pattern_whose_fix_did_not_hold(cli, tmp_path: Path) ->
     codes = [c.content for t in section(text, "Checks") for c in t.children or [] if c.type == "code_inline"]
     assert codes[0] == symptom + "retry budget <N s"  # in a code span, not `&lt;N s`
     assert len(items_of(section(text, "Incidents"))) == 3  # one item per incident, not one line
+
+
+def test_a_patterns_runbook_is_built_from_its_newest_incidents_by_time(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A team that imports its history after capturing (or a file not in time order) has ids out of time order:
+    the pattern's runbook took its 'newest' 20 by id, so the latest failure, first in the file, was left out of its
+    incidents, root causes and symptoms while a two-year-old one was listed first."""
+    same = {"agent": "promo-bot", "tool": "coupons.apply", "error_type": "RateLimitError", "category": "rate_limit"}
+    rows = [
+        {
+            **same,
+            "title": f"Promo bot throttled while applying coupons, wave {n}",
+            "error_message": ERROR.format(n=8800 + n),
+            "created_at": "2026-06-01T10:00:00Z" if n == 0 else f"2024-{n % 12 + 1:02d}-{n % 28 + 1:02d}T10:00:00Z",
+            "analysis": {"whys": [{"question": "Why?", "answer": "No backoff."}], "root_cause": f"Cause {n}."},
+        }
+        for n in range(22)
+    ]
+    path = tmp_path / "incidents.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    assert cli("import", str(path)).exit_code == 0
+    [pattern] = json.loads(cli("patterns", "--json").stdout)["patterns"]
+    entry = json.loads(cli("runbook", pattern["id"], "--json").stdout)
+    times = [i["created_at"] for i in entry["incidents"]]
+    assert entry["incidents"][0]["id"] == "INC-1" and times == sorted(times, reverse=True)
+    assert entry["known_root_causes"][0] == "Cause 0."

@@ -76,3 +76,37 @@ def test_a_deterministic_failure_needs_one_passing_reproduction() -> None:
 def test_impossible_counts_are_rejected() -> None:
     with pytest.raises(ValueError, match="between 0"):
         verify_fix(5, 3, 0, 10)
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),  # equal trials: every failure before has odds 1/2, so P = (1/2)^5; a third of them: (2/3)^3
+    [((5, 10**15, 0, 10**15), 0.5**5), ((3, 10**15, 0, 5 * 10**14), (2 / 3) ** 3), ((1, 10**15, 0, 10), 1 - 1e-14)],
+)
+def test_fisher_holds_at_production_scale_counts(table: tuple[int, int, int, int], expected: float) -> None:
+    """From about 10^13 trials lgamma(n) lost the digits the test needs: 5 failures in 10^15 runs before and none in
+    10^15 after read p=1, 3 in 10^15 against none in half that read p=0.018 ('improved'), and 10^17 raised
+    OverflowError."""
+    assert fisher_less(*table) == pytest.approx(expected, rel=1e-6)
+    assert fisher_less(5, 10**17, 0, 10**17) == pytest.approx(0.5**5, rel=1e-6)
+
+
+def test_counts_past_what_is_computed_are_refused_saying_the_bound() -> None:
+    with pytest.raises(ValueError, match="at most 1,000,000,000,000,000"):
+        verify_fix(5, 10**400, 0, 10)
+
+
+def test_no_trials_before_the_fix_is_not_a_rate_of_zero() -> None:
+    """0 trials before and 1 failure in 300 after read 'Not fixed: the failure rate went from 0.00% to 0.33%'."""
+    result = verify_fix(0, 0, 1, 300)
+    assert result.verdict == "not_shown"
+    assert "no trials before the fix" in result.explanation and "0.00%" not in result.explanation
+    assert result.more_trials_needed == 263
+
+
+def test_small_rates_and_p_values_keep_their_digits() -> None:
+    """Rounded to 6 places, a p-value of 3.5e-8 was 0.0 in the JSON beside 'Fisher p=3.54e-08', and 1 failure in
+    10^8 runs was a rate of 0 with an interval of 0-0."""
+    result = verify_fix(12, 100, 0, 300)
+    assert result.p_value == pytest.approx(3.54e-08, rel=1e-2)
+    rare = verify_fix(1, 10**8, 0, 10).before
+    assert rare.rate == 1e-8 and rare.high > rare.rate > 0

@@ -1,5 +1,6 @@
 """Backups: a consistent snapshot exported as JSONL restores exactly into an empty home."""
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -54,4 +55,45 @@ def test_a_damaged_export_restores_nothing(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"format": "agent-postmortem-export/1", "incident": {"id": "INC-1"}}\n', encoding="utf-8")
     with pytest.raises(PostmortemError, match="line 1"):
+        backup.read_export(path)
+
+
+def test_an_action_items_history_goes_through_a_backup(tmp_path: Path) -> None:
+    """Every change of an item (who, when, old and new) is its audit trail: the export wrote `history: []` for every
+    item and the restore kept none, so a restored home could no longer tell who completed or reassigned what."""
+    source = make_service(tmp_path / "a", clock=lambda: FIXED_NOW)
+    captured = source.capture_incident(IncidentCreate(title="Fares API answered 429", error_type="RateLimitError"))
+    item = source.add_action_item(captured.id, ActionItemCreate(title="Add jittered backoff", owner="platform"))
+    source.update_action_item(item.id, owner="Dana", by="lead")
+    source.update_action_item(item.id, status="completed", by="Dana")
+    history = source.get_action_item(item.id).history
+    assert [c.field for c in history] == ["created", "owner", "status"]
+    path = tmp_path / "backup.jsonl"
+    path.write_text("".join(line + "\n" for line in backup.export_lines(source)), encoding="utf-8")
+    assert '"field": "owner"' in path.read_text(encoding="utf-8")
+
+    target = make_service(tmp_path / "b", clock=lambda: FIXED_NOW)
+    backup.restore(target, backup.read_export(path))
+    assert target.get_action_item(item.id).history == history
+    again = tmp_path / "again.jsonl"
+    again.write_text("".join(line + "\n" for line in backup.export_lines(target)), encoding="utf-8")
+    assert again.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+
+
+def test_a_backup_with_an_incident_twice_is_refused_naming_the_lines(tmp_path: Path) -> None:
+    """`postmortem export >> backup.jsonl` twice holds every incident twice: the restore failed on the database's
+    unique key as 'unexpected IntegrityError', which named neither the file's fault nor the line."""
+    source = make_service(tmp_path / "a", clock=lambda: FIXED_NOW)
+    captured = source.capture_incident(IncidentCreate(title="Fares API answered 429", error_type="RateLimitError"))
+    source.add_action_item(captured.id, ActionItemCreate(title="Add jittered backoff", owner="platform"))
+    other = source.capture_incident(IncidentCreate(title="Planner looped on the calendar tool", error_type="Loop"))
+    first, second = backup.export_lines(source)
+    path = tmp_path / "twice.jsonl"
+    path.write_text(f"{first}\n{second}\n{first}\n", encoding="utf-8")
+    with pytest.raises(PostmortemError, match=f"line 3: {captured.id} is also on line 1"):
+        backup.read_export(path)
+    row, of_first = json.loads(second), json.loads(first)["incident"]["action_items"]
+    row["incident"]["action_items"] = [{**item, "incident_id": other.id} for item in of_first]
+    path.write_text(f"{first}\n{json.dumps(row)}\n", encoding="utf-8")
+    with pytest.raises(PostmortemError, match="line 2: action item AI-1 is also on line 1"):
         backup.read_export(path)

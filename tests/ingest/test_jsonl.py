@@ -102,3 +102,26 @@ def test_an_imported_item_keeps_when_it_was_completed(cli, tmp_path: Path) -> No
     wrong.write_text(lines(json.dumps({**row, "action_items": [{**done, "status": "open"}]})))
     refused = cli("import", str(wrong))
     assert refused.exit_code == 2 and "completed_at is only for an item whose status is completed" in refused.stderr
+
+
+def test_times_in_the_future_are_refused_naming_the_field(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An item completed '2099-01-05' (a typo for 2019) was imported, and `effectiveness` then said 'holding: no
+    recurrence in the -26328 days since the last item closed'; an incident dated 2099 sorts before everything. A
+    capture refuses a time in the future; the import now does too, by line and field."""
+    item = {"title": "Revert to default of 300 seconds for de-registration delay on the ALBs.", "status": "completed"}
+    row = {"title": "All services returning 503 in Kubernetes", "created_at": "2021-06-22T09:00:00Z"}
+    path = tmp_path / "in.jsonl"
+    later = {**row, "title": "Logs not shipped to CloudWatch", "created_at": "2099-06-22T09:00:00Z"}
+    path.write_text(
+        lines(
+            json.dumps({**row, "action_items": [{**item, "completed_at": "2099-01-05T00:00:00Z"}]}),
+            json.dumps(later),
+            json.dumps({**row, "title": "Node failure", "timeline": [{"at": "2099-01-01", "description": "Paged"}]}),
+        )
+    )
+    refused = cli("import", str(path))
+    assert refused.exit_code == 2, refused.stderr
+    assert "line 1: action_items.0.completed_at is in the future" in refused.stderr
+    assert "line 2: created_at is in the future" in refused.stderr
+    assert "line 3: timeline.0.at is in the future" in refused.stderr
+    assert "holds no incidents" in cli("list").stderr  # nothing was imported

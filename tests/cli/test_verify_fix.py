@@ -1,0 +1,19 @@
+"""`postmortem verify-fix`, as a user runs it: the intervals at the confidence asked for, and counts past what is
+computed refused in one line."""
+
+from collections.abc import Callable
+from typing import Any
+
+
+def test_the_intervals_are_labelled_with_the_confidence_asked_for(cli: Callable[..., Any]) -> None:
+    """With --confidence 0.99 the intervals were computed at 99% and printed as '95% CI'."""
+    result = cli("verify-fix", "5", "100", "0", "100", "--confidence", "0.99")
+    assert result.exit_code == 0
+    assert "(99% CI 0.0168-0.139)" in result.output and "95% CI" not in result.output
+
+
+def test_a_count_past_what_is_computed_is_refused_saying_the_bound(cli: Callable[..., Any]) -> None:
+    """10^400 trials ended in 'unexpected OverflowError'."""
+    result = cli("verify-fix", "5", "1" + "0" * 400, "0", "10")
+    assert result.exit_code == 2
+    assert "trials must be at most 1,000,000,000,000,000" in result.output and "Overflow" not in result.output
