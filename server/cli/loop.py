@@ -24,7 +24,7 @@ from agent_postmortem.cli.common import (
     stored_service,
     user_errors,
 )
-from agent_postmortem.cli.output import table, write, write_json
+from agent_postmortem.cli.output import write, write_json
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -147,24 +147,9 @@ def effectiveness(min_size: MinSize = 3, as_json: JsonOpt = False) -> None:
         result = svc.fix_effectiveness(min_size=min_size)
     if emit(result, as_json):
         return
-    rows = (
-        [
-            f"{p.pattern_id} {p.label}",
-            f"{p.completed}/{p.items}",
-            f"{p.last_closed_at:%Y-%m-%d}" if p.last_closed_at else "-",
-            p.incidents_before,
-            p.incidents_after + p.seen_again_after,
-            f"{p.per_30_days_before} / {p.per_30_days_after}" if p.last_closed_at else "-",
-            p.verdict,
-        ]
-        for p in result.patterns
-    )
-    columns = ("pattern", "items done", "last item closed", "before", "after", "per 30 d before/after", "verdict")
-    out.print(table(*columns, rows=rows))
-    out.print(
-        f"holding {result.holding} · recurred after fix {result.recurred} · in progress {result.in_progress} · "
-        f"no items {result.without_items}"
-    )
+    from agent_postmortem.cli.effectiveness import EffectivenessView
+
+    out.print(EffectivenessView(result))
 
 
 def runbook(

@@ -72,11 +72,17 @@ class OpenAILLM:
                 ) from None
 
     def _validate(self, content: str, finish: str | None, output: type[T]) -> T:
-        if finish == "length":
-            raise ValueError("the answer was cut off at the token limit (finish_reason=length)")
-        if "{" not in content:  # the decoder would only say "expected ident at line 1 column 2"
-            raise ValueError("the answer was empty" if not content.strip() else "the answer held no JSON object")
-        return output.model_validate_json(extract_json(content))
+        """The answer's object, validated. One that reached the token limit (finish_reason=length) is kept when its
+        JSON is whole and valid (the model wrote it, then ran on), as the MCP sampling path keeps one at maxTokens;
+        else it was cut off, and the repair round asks for a shorter one."""
+        try:
+            if "{" not in content:  # the decoder would only say "expected ident at line 1 column 2"
+                raise ValueError("the answer was empty" if not content.strip() else "the answer held no JSON object")
+            return output.model_validate_json(extract_json(content))
+        except (ValidationError, ValueError):
+            if finish == "length":
+                raise ValueError("the answer was cut off at the token limit (finish_reason=length)") from None
+            raise
 
     def _complete(self, messages: list[dict[str, Any]], name: str, schema: dict[str, Any]) -> tuple[str, str | None]:
         if self.schema_mode == "json_schema":

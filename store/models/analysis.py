@@ -3,11 +3,53 @@ analysis with its review, and the attribution of a failed multi-agent run."""
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, GetJsonSchemaHandler, model_validator
+from pydantic import BeforeValidator, Field, GetJsonSchemaHandler, model_validator
 from pydantic.json_schema import JsonSchemaValue
 
 from agent_postmortem.store.models.fields import Medium, Model, Short, When
 from agent_postmortem.store.vocabulary import Determinism, Priority
+
+# The question of a why sent as its answer alone (`"whys": ["Because X", ...]`): each why asks about the one before it
+FIRST_QUESTION = "Why did this happen?"
+NEXT_QUESTION = "Why was that so?"
+# The effect of a contributing factor sent as its text alone: what it contributed to
+UNSTATED_EFFECT = "the incident"
+
+
+def whys_as_sent(value: Any) -> Any:
+    """Whys as assistants write them by hand: a why sent as a string is its answer ("Because X"), or its question and
+    answer ("Why did X? Because Y"); the question left out is the chain's own (`FIRST_QUESTION`, `NEXT_QUESTION`)."""
+    if not isinstance(value, list):
+        return value
+    return [_why(item, first=n == 0) for n, item in enumerate(value)]
+
+
+def _why(item: Any, *, first: bool) -> Any:
+    if not isinstance(item, str):
+        return item
+    text = item.strip()
+    asked, mark, answer = text.partition("?")
+    if mark and asked.lower().startswith("why") and answer.strip():
+        return {"question": f"{asked}?", "answer": answer.strip()}
+    return {"question": FIRST_QUESTION if first else NEXT_QUESTION, "answer": text}
+
+
+def factors_as_sent(value: Any) -> Any:
+    """Contributing factors as assistants write them by hand: a factor sent as a string is the factor ("No jitter"),
+    or the factor and its effect ("No jitter -> synchronised bursts"); the effect left out is `UNSTATED_EFFECT`."""
+    if not isinstance(value, list):
+        return value
+    return [_factor(item) for item in value]
+
+
+def _factor(item: Any) -> Any:
+    if not isinstance(item, str):
+        return item
+    for arrow in ("→", "->"):
+        factor, mark, effect = item.partition(arrow)
+        if mark and len(factor.strip()) >= 3 and len(effect.strip()) >= 3:
+            return {"factor": factor.strip(), "effect": effect.strip()}
+    return {"factor": item.strip(), "effect": UNSTATED_EFFECT}
 
 
 class Why(Model):
@@ -51,9 +93,9 @@ class AnalysisDraft(Model):
     # The schema lists every key as required (strict structured output wants that); the hypotheses default to
     # none in Python, so drafts written before they existed still load.
 
-    whys: Annotated[list[DraftWhy], Field(min_length=3, max_length=6)]
+    whys: Annotated[list[DraftWhy], Field(min_length=3, max_length=6), BeforeValidator(whys_as_sent)]
     root_cause: Annotated[str, Field(min_length=10, max_length=400)]
-    contributing_factors: Annotated[list[DraftFactor], Field(max_length=4)]
+    contributing_factors: Annotated[list[DraftFactor], Field(max_length=4), BeforeValidator(factors_as_sent)]
     action_items: Annotated[list[ProposedAction], Field(min_length=1, max_length=4)]
     model_behavior: Annotated[str, Field(max_length=400)] | None
     determinism: Determinism
@@ -71,8 +113,9 @@ class AnalysisDraft(Model):
     @classmethod
     def _as_writers_send_it(cls, data: Any) -> Any:
         """What an assistant writes by hand, read as the schema means it: a nullable key left out is null, a list
-        left out or null is empty, an unknown determinism is `unknown`, and the enums in any case ("Probabilistic",
-        "p1"). The schema still lists every key (strict structured output wants that)."""
+        left out or null is empty, an unknown determinism is `unknown`, the enums in any case ("Probabilistic",
+        "p1"), and whys and factors sent as strings (`whys_as_sent`, `factors_as_sent`). The schema still lists every
+        key (strict structured output wants that)."""
         if not isinstance(data, dict):
             return data
         data = {**dict.fromkeys(_NULLABLE), "determinism": "unknown", **data}
@@ -123,9 +166,11 @@ class Analysis(Model):
     a person accepted or rejected it (only an accepted one feeds anything else: similar incidents, runbooks,
     reviews, later drafts). Bounds are looser than the draft's: imported analyses may be longer."""
 
-    whys: Annotated[list[Why], Field(max_length=10)]
+    whys: Annotated[list[Why], Field(max_length=10), BeforeValidator(whys_as_sent)]
     root_cause: Annotated[str, Field(min_length=3, max_length=2_000)]
-    contributing_factors: Annotated[list[Factor], Field(max_length=10)] = Field(default_factory=list)
+    contributing_factors: Annotated[list[Factor], Field(max_length=10), BeforeValidator(factors_as_sent)] = Field(
+        default_factory=list
+    )
     action_items: Annotated[list[AnalysisAction], Field(max_length=10)] = Field(default_factory=list)
     model_behavior: Annotated[str, Field(max_length=2_000)] | None = None
     determinism: Determinism = "unknown"

@@ -3,19 +3,21 @@
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, case, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, Connection, case, func, insert, select, update
 
 from agent_postmortem.store.errors import ActionItemNotFound, StoreBusy
 from agent_postmortem.store.ids import action_pk, to_action_id
 from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionItemCreate, ChangeAuthor
-from agent_postmortem.store.models.actions import by_owner
+from agent_postmortem.store.models.actions import by_owner, owner_key
 from agent_postmortem.store.records import db, schema
-from agent_postmortem.store.records.columns import action_from_row, readable
+from agent_postmortem.store.records.columns import READ, action_from_row, readable
 from agent_postmortem.store.records.integrity import for_storage, load
 
 EDITABLE = ("title", "owner", "priority", "due_at", "status")
 _CHANGE = ("at", "field", "old", "new", "by")
 ATTEMPTS = 20  # compare-and-set rounds before an update gives up
+# A read of items selects the columns an item is made of (records/columns.py), not the owner's key beside them
+ITEMS = select(*(schema.action_items.c[name] for name in READ["action_items"]))
 
 if TYPE_CHECKING:
     from agent_postmortem.store.records.incidents import IncidentStore
@@ -37,7 +39,7 @@ class ActionStore:
     def get(self, action_id: str, *, now: datetime) -> ActionItem:
         apk = action_pk(action_id)
         with self.engine.connect() as conn:
-            row = conn.execute(select(schema.action_items).where(schema.action_items.c.pk == apk)).first()
+            row = conn.execute(ITEMS.where(schema.action_items.c.pk == apk)).first()
             if row is None:
                 raise ActionItemNotFound(action_id)
             item = action_from_row(row, now)
@@ -66,7 +68,7 @@ class ActionStore:
         """One attempt: False when another writer changed the item since it was read (nothing written)."""
         t = schema.action_items.c
         with self.engine.begin() as conn:
-            row = conn.execute(select(schema.action_items).where(t.pk == apk)).first()
+            row = conn.execute(ITEMS.where(t.pk == apk)).first()
             if row is None:
                 raise ActionItemNotFound(to_action_id(apk))
             current = action_from_row(row, now)
@@ -77,6 +79,7 @@ class ActionStore:
                 return True
             if "status" in values:
                 values["completed_at"] = now if values["status"] == "completed" else None
+            keyed(values)
             unchanged = [getattr(t, k).is_not_distinct_from(getattr(row, k)) for k in (*EDITABLE, "completed_at")]
             written = conn.execute(update(schema.action_items).where(t.pk == apk, *unchanged).values(**values))
             if written.rowcount != 1:
@@ -111,9 +114,7 @@ class ActionStore:
             for start in range(0, len(incident_pks), 500):
                 chunk = incident_pks[start : start + 500]
                 rows = conn.execute(
-                    select(schema.action_items)
-                    .where(schema.action_items.c.incident_pk.in_(chunk))
-                    .order_by(schema.action_items.c.pk)
+                    ITEMS.where(schema.action_items.c.incident_pk.in_(chunk)).order_by(schema.action_items.c.pk)
                 ).all()
                 items += readable(rows, now)
         return items
@@ -129,9 +130,7 @@ class ActionStore:
         limit: int = 50,
         offset: int = 0,
     ) -> list[ActionItem]:
-        query = select(schema.action_items).order_by(
-            schema.action_items.c.priority, schema.action_items.c.due_at, schema.action_items.c.pk
-        )
+        query = ITEMS.order_by(schema.action_items.c.priority, schema.action_items.c.due_at, schema.action_items.c.pk)
         query = query.where(
             *self._conditions(now, incident_id=incident_id, owner=owner, status=status, overdue=overdue)
         )
@@ -166,9 +165,9 @@ class ActionStore:
         conditions: list[ColumnElement[bool]] = []
         if incident_id is not None:
             conditions.append(cols.incident_pk == self.incidents.existing_pk(incident_id))
-        if owner is not None:  # "": the items without an owner; else matched ignoring case ("Platform" is "platform")
-            named = func.lower(cols.owner) == func.lower(literal(owner.strip()))
-            conditions.append(named if owner.strip() else (cols.owner.is_(None) | (cols.owner == "")))
+        if owner is not None:  # "": the items without an owner; else matched by key ("Ärne" is "ärne": owner_key)
+            key = owner_key(owner)
+            conditions.append(cols.owner_key == key if key else (cols.owner_key.is_(None) | (cols.owner_key == "")))
         if status is not None:
             conditions.append(cols.status == status)
         if overdue:
@@ -213,6 +212,14 @@ def history_rows(apk: int, history: list[ActionItemChange]) -> list[dict[str, An
     return [{"action_pk": apk, **for_storage(c).model_dump()} for c in history]
 
 
+def keyed(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` of an item's row with the key of the owner they set, if they set one (`owner_key`): every write of an
+    owner goes through here."""
+    if "owner" in values:
+        values["owner_key"] = owner_key(values["owner"]) if values["owner"] else None
+    return values
+
+
 def _author(by: str | None) -> str | None:
     return for_storage(ChangeAuthor(by=by)).by
 
@@ -233,4 +240,4 @@ def action_values(pk: int, item: ActionItemCreate, now: datetime, *, keep_id: bo
             row["pk"] = action_pk(item.id)
     elif checked.status == "completed" and (done := getattr(item, "completed_at", None)) is not None:
         row["completed_at"] = done  # an imported item's own completion time (SeedActionItem)
-    return row
+    return keyed(row)

@@ -27,6 +27,7 @@ from agent_postmortem.store.models import (
     utcnow,
 )
 from agent_postmortem.store.records import db, schema
+from agent_postmortem.store.records.actions import ITEMS
 from agent_postmortem.store.records.columns import (
     analysis_from_body,
     event_from_row,
@@ -100,9 +101,7 @@ class IncidentStore:
                 analyses = analyses.where(schema.analyses.c.state == "accepted")
             analysis = conn.execute(analyses.order_by(schema.analyses.c.pk.desc()).limit(1)).scalar()
             actions = conn.execute(
-                select(schema.action_items)
-                .where(schema.action_items.c.incident_pk == pk)
-                .order_by(schema.action_items.c.pk)
+                ITEMS.where(schema.action_items.c.incident_pk == pk).order_by(schema.action_items.c.pk)
             ).all()
         name = to_incident_id(pk)
         return incident_from_row(

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from agent_postmortem.store.records import schema
+from agent_postmortem.store.records.actions import keyed
 from agent_postmortem.store.records.columns import readable_incident
 from agent_postmortem.store.records.rows import content_hash
 from agent_postmortem.store.redact import redact_value
@@ -64,7 +65,8 @@ def reredact(engine: Engine, *, apply: bool) -> Reredaction:
             if apply:
                 with engine.begin() as conn:
                     for row, change in changes:
-                        conn.execute(update(table).where(table.c.pk == row.pk).values(**change))
+                        values = keyed(change) if name == "action_items" else change  # a redacted owner: its key
+                        conn.execute(update(table).where(table.c.pk == row.pk).values(**values))
                     if name == "incidents":  # only the incident's own fields are embedded (search_text)
                         _reembed(conn, {int(row.pk) for row, _ in changes})
                     # queued with the change it follows: an interrupted run leaves no changed incident unqueued

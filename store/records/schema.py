@@ -10,7 +10,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -18,7 +17,6 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
-    func,
 )
 
 
@@ -114,9 +112,9 @@ action_items = Table(
     Column("due_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("completed_at", UTCDateTime),
+    # the owner without case (store.models.actions.owner_key), written with the owner: what the owner filter compares
+    Column("owner_key", Name, index=True),
 )
-# the owner filter matches ignoring case (records/actions.py): lower(owner) is what it compares (migration 0012)
-Index("ix_action_items_owner_lower", func.lower(action_items.c.owner))
 
 action_item_changes = Table(
     "action_item_changes",

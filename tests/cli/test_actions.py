@@ -95,6 +95,33 @@ def test_effectiveness_does_not_call_a_pattern_in_progress_fixed(
     assert "fixed on" not in shown and "last item closed" in shown
 
 
+def test_effectiveness_at_80_columns_breaks_no_word_id_or_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """At 80 columns the seven-column table squeezed each column to a few characters: the label read "infrastr…",
+    "eks-pipe…", the date "2026-12-…", and the verdict ran a word to a line."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+    same = ["--agent", "eks-pipeline", "--tool", "terraform", "--error-message", "HTTP 503 from ALB"]
+    assert runner.invoke(app, ["capture", "--title", "All services returning 503 in Kubernetes", *same]).exit_code == 0
+    for title in ("Create ingress test suite", "Revert the de-registration delay"):
+        assert runner.invoke(app, ["actions", "--incident", "INC-1", "--add", title]).exit_code == 0
+    for item in ("AI-1", "AI-2"):
+        assert runner.invoke(app, ["actions", "--item", item, "--set-status", "completed"]).exit_code == 0
+    assert runner.invoke(app, ["resolve", "INC-1"]).exit_code == 0
+    assert runner.invoke(app, ["capture", "--title", "All services returning 503 again", *same]).exit_code == 0
+    [pattern] = json.loads(runner.invoke(app, ["effectiveness", "--min-size", "2", "--json"]).stdout)["patterns"]
+    shown = postmortem("effectiveness", "--min-size", "2", home=tmp_path, env={"COLUMNS": "80"})
+    text = shown.stdout.decode()
+    assert shown.returncode == 0 and "…" not in text
+    assert max(len(row) for row in text.splitlines()) <= 80
+    words = " ".join(text.split())  # a word broken across lines, or cut, is not found whole
+    for whole in (pattern["pattern_id"], pattern["label"], pattern["verdict"], pattern["last_closed_at"][:10]):
+        assert whole in words, (whole, text)
+    assert "last item closed" in words and "2/2" in words
+
+
 def test_an_empty_owner_unassigns_an_item_and_lists_the_unassigned(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
 ) -> None:

@@ -51,7 +51,8 @@ def older_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         conn.execute("drop index ix_analyses_state")
         conn.execute("alter table analyses drop column state")
         conn.execute("alter table idempotency_keys drop column occurrence")  # 0011
-        conn.execute("drop index ix_action_items_owner_lower")  # 0012
+        conn.execute("drop index ix_action_items_owner_key")  # 0014
+        conn.execute("alter table action_items drop column owner_key")
         conn.execute("update alembic_version set version_num = '0007'")
     return home
 

@@ -78,7 +78,7 @@ def test_an_answer_with_no_json_says_so_to_the_model_and_the_user(
     assert said in json.dumps(fake.requests[1]["messages"][-1])
 
 
-@pytest.mark.parametrize("content", [VALID[:120], VALID], ids=["truncated-json", "complete-json"])
+@pytest.mark.parametrize("content", [VALID[:120], VALID[:-1], ""], ids=["truncated-json", "last-brace-cut", "empty"])
 def test_an_answer_cut_off_at_the_token_limit_is_invalid_and_gets_a_repair_round(
     fake: FakeOpenAI, client: openai.OpenAI, content: str
 ) -> None:
@@ -89,6 +89,22 @@ def test_an_answer_cut_off_at_the_token_limit_is_invalid_and_gets_a_repair_round
     *history, repair = fake.requests[1]["messages"]
     assert [m["role"] for m in history] == ["system", "user"]  # the cut-off answer is not sent back
     assert repair["role"] == "user" and "cut off" in repair["content"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [VALID, f"```json\n{VALID}\n```\nSome notes on why each of these whys holds, and"],
+    ids=["bare", "then-prose"],
+)
+def test_a_whole_valid_analysis_is_kept_when_the_model_ran_on_to_its_token_limit_after_it(
+    fake: FakeOpenAI, client: openai.OpenAI, content: str
+) -> None:
+    """An answer with finish_reason=length whose JSON was whole and valid (the model wrote the analysis, then ran on,
+    or stopped right at the limit) was refused as "cut off at the token limit": a repair round asked for the same
+    analysis again, and a second such answer failed the draft. The MCP sampling path already kept it (maxTokens)."""
+    fake.enqueue(content, finish_reason="length")
+    assert draft(OpenAILLM(client, "fake")) == AnalysisDraft.model_validate(GOOD)
+    assert len(fake.requests) == 1
 
 
 def test_http_400_to_json_schema_falls_back_to_json_object_with_the_schema_in_the_prompt_for_good(

@@ -99,3 +99,24 @@ async def test_a_whole_valid_analysis_is_kept_when_the_model_ran_on_to_its_token
         result = await client.call_tool("draft_analysis", {"incident_id": incident_id})
     assert not result.is_error, result.content
     assert service.get_incident(incident_id).analysis.root_cause == draft().root_cause  # type: ignore[union-attr]
+
+
+async def test_whys_and_factors_sent_as_plain_strings_are_read_as_answers_and_factors(tmp_path: Path) -> None:
+    """Assistants send `"whys": ["Because X", "Because Y"]` and factors as sentences: both were refused ("whys.0:
+    Input should be an object"), though each string says exactly what its why answers or what the factor is."""
+    analysis = written()
+    whys = [w["answer"] for w in analysis["whys"]]
+    analysis["whys"] = [*whys[:2], f"Why did that happen? {whys[2]}", *whys[3:]]
+    analysis["contributing_factors"] = ["No jitter on retries", "shared quota -> synchronised bursts"]
+    result, stored = await record(tmp_path, json.dumps(analysis))
+    assert not result.is_error, result.content
+    assert [w.answer for w in stored.whys] == whys
+    assert [w.question for w in stored.whys][:3] == [
+        "Why did this happen?",
+        "Why was that so?",
+        "Why did that happen?",
+    ]
+    assert [(f.factor, f.effect) for f in stored.contributing_factors] == [
+        ("No jitter on retries", "the incident"),
+        ("shared quota", "synchronised bursts"),
+    ]

@@ -4,7 +4,6 @@ PostgreSQL."""
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -16,10 +15,6 @@ from agent_postmortem.store.records.rows import NewIncident
 from tests.factories import FIXED_NOW, FIXTURES, HomeDatabases
 
 
-# SQLAlchemy cannot reflect an index on an expression from SQLite (lower(owner), 0012): compared on PostgreSQL, and
-# found by name on both below
-@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index:sqlalchemy.exc.SAWarning")
-@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index:UserWarning")
 def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path, database: HomeDatabases) -> None:
     engine = database.engine(tmp_path, migrated=False)
     db.upgrade(engine, lock_dir=tmp_path)
@@ -34,8 +29,10 @@ def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path,
         )
         indexes = set(conn.execute(text(named)).scalars())
     assert diff == []
-    assert "ix_action_items_owner_lower" in indexes
-    assert version == "0013"
+    assert (
+        "ix_action_items_owner_key" in indexes and "ix_action_items_owner_lower" not in indexes
+    )  # 0014 replaced 0012's
+    assert version == "0014"
     assert {"incidents", "timeline_events", "analyses", "action_items", "action_item_changes", "index_outbox"} <= set(
         inspect(engine).get_table_names()
     )
@@ -124,7 +121,7 @@ def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(t
     engine = db.make_engine(db.sqlite_url(tmp_path))
     db.upgrade(engine, lock_dir=tmp_path)
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0013"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0014"
         assert conn.execute(text("pragma integrity_check")).scalar() == "ok"
     store = IncidentStore(engine)
     old = store.get_or_raise("INC-1")
@@ -263,3 +260,40 @@ def test_a_migration_cut_short_by_a_full_disk_leaves_nothing_and_runs_again_once
     engine.dispose()
     db.upgrade(engine, lock_dir=tmp_path)
     assert db.at_head(engine)
+
+
+def test_owners_stored_before_0014_are_found_by_the_owner_filter_ignoring_case(
+    tmp_path: Path, database: HomeDatabases
+) -> None:
+    """0014 keys each stored owner without case (`owner_key`), which the owner filter now compares in place of SQL's
+    lower(owner) (ASCII only on SQLite): items stored before the upgrade must be found as those added after."""
+    from agent_postmortem.store.models import ActionItemCreate
+    from tests.factories import make_service
+
+    engine = database.engine(tmp_path, migrated=False)
+    db.upgrade(engine, lock_dir=tmp_path, revision="0013")
+    with engine.begin() as conn:  # rows exactly as the code at schema 0013 wrote them
+        conn.execute(
+            text(
+                "insert into incidents (title, category, severity, status, created_at, postmortem_completed, "
+                "content_hash, body) values ('Refund', 'timeout', 'SEV4', 'open', '2026-01-02 03:04:05.000000', "
+                "false, 'abc', '{\"triage\": \"full\"}')"
+            )
+        )
+        for n, owner in enumerate(("Ärne", "ärne", None, "lee")):
+            conn.execute(
+                text(
+                    "insert into action_items (incident_pk, title, owner, priority, status, created_at) "
+                    "values (1, :title, :owner, 'P1', 'open', '2026-01-02 03:04:05.000000')"
+                ),
+                {"title": f"Follow-up {n}", "owner": owner},
+            )
+    db.upgrade(engine, lock_dir=tmp_path)
+    service = make_service(tmp_path)
+    service.add_action_item("INC-1", ActionItemCreate(title="Follow-up 4", owner="ÄRNE"))
+    assert [service.list_action_items(owner=o).total for o in ("ärne", "LEE", "")] == [3, 1, 1]
+    assert {o: c.items for o, c in service.action_item_stats().by_owner.items()} == {
+        "(none)": 1,
+        "lee": 1,
+        "ÄRNE": 3,
+    }

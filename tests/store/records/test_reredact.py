@@ -9,6 +9,7 @@ from sqlalchemy import Engine, select, update
 
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import ActionItemCreate, IncidentCreate
+from agent_postmortem.store.models.actions import owner_key
 from agent_postmortem.store.records import schema
 from agent_postmortem.store.records.rows import content_hash
 from tests.factories import CAPTURE, HomeDatabases, make_service
@@ -26,7 +27,7 @@ def stored_before_the_rule(engine: Engine, incident_pk: int) -> None:
         body = {**body, "description": f"curl -u admin:Sup3rS3cret! https://pay.example and {KEY}"}
         conn.execute(update(incidents).values(title=incidents.c.title + f" {KEY}", body=body))
         conn.execute(update(events).values(description=events.c.description + f" {KEY}"))
-        conn.execute(update(schema.action_items).values(owner=f"ops {KEY}"))
+        conn.execute(update(schema.action_items).values(owner=f"ops {KEY}", owner_key=owner_key(f"ops {KEY}")))
         conn.execute(update(schema.action_item_changes).values(new=f"ops {KEY}"))
 
 
@@ -58,6 +59,7 @@ def test_a_count_changes_nothing_and_apply_replaces_every_stored_copy(tmp_path: 
         row = conn.execute(select(schema.incidents.c.embedding, schema.incidents.c.content_hash)).one()
     assert row.embedding is None and row.content_hash == content_hash(service.get_incident(incident.id).search_text())
     assert service.redact_stored(apply=True).found == {}  # nothing left to replace
+    assert service.list_action_items(owner="OPS [redacted:openai_key]").total == 1  # the owner filter's key follows
 
 
 def test_postmortem_redact_counts_without_values_then_applies_and_reindexes(tmp_path: Path) -> None:

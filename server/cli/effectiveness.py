@@ -1,0 +1,73 @@
+"""The human view of `postmortem effectiveness`: a table on a wide terminal, and on a narrow one (under WIDE
+columns, such as the 80 of a default terminal or a pipe) one block per pattern, so that ids, dates, labels and
+verdicts are never cut or broken inside a word in seven narrow columns."""
+
+import textwrap
+from typing import TYPE_CHECKING
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+
+from agent_postmortem.cli.output import line, table, visible
+
+if TYPE_CHECKING:
+    from agent_postmortem.analysis.effectiveness import PatternEffect
+    from agent_postmortem.service.results import EffectivenessReport
+
+
+class EffectivenessView:
+    WIDE = 120
+
+    def __init__(self, result: "EffectivenessReport") -> None:
+        self.result = result
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        r = self.result
+        if options.max_width >= self.WIDE:
+            yield _table(r.patterns)
+        else:
+            for p in r.patterns:
+                yield from _block(p, max(20, options.max_width))
+        totals = f"holding {r.holding} · recurred after fix {r.recurred} · in progress {r.in_progress}"
+        yield from (line(part) for part in _wrapped(f"{totals} · no items {r.without_items}", options.max_width))
+
+
+def _closed(p: "PatternEffect") -> str:
+    return f"{p.last_closed_at:%Y-%m-%d}" if p.last_closed_at else "-"
+
+
+def _rates(p: "PatternEffect") -> str:
+    return f"{p.per_30_days_before} / {p.per_30_days_after}" if p.last_closed_at else "-"
+
+
+def _table(patterns: "list[PatternEffect]") -> Table:
+    rows = (
+        [
+            f"{p.pattern_id} {p.label}",
+            f"{p.completed}/{p.items}",
+            _closed(p),
+            p.incidents_before,
+            p.incidents_after + p.seen_again_after,
+            _rates(p),
+            p.verdict,
+        ]
+        for p in patterns
+    )
+    columns = ("pattern", "items done", "last item closed", "before", "after", "per 30 d before/after", "verdict")
+    return table(*columns, rows=rows)
+
+
+def _block(p: "PatternEffect", width: int) -> RenderResult:
+    """A pattern's id, then its label, verdict and figures, each wrapped between words, indented under the id."""
+    yield line((p.pattern_id, "bold"))
+    done = f"items done {p.completed}/{p.items} · last item closed {_closed(p)}"
+    rates = f"{p.per_30_days_before} before, {p.per_30_days_after} after" if p.last_closed_at else "-"
+    seen = f"incidents before {p.incidents_before}, after {p.incidents_after + p.seen_again_after} · per 30 d {rates}"
+    for text in (p.label, p.verdict, done, seen):
+        yield from (line("    ", part) for part in _wrapped(visible(text), width - 4))
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` characters, broken only between words (a longer word has a line of its
+    own, whole): ids, dates and hyphenated names stay in one piece."""
+    return textwrap.wrap(text, max(20, width), break_long_words=False, break_on_hyphens=False) or ["-"]
