@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -195,18 +194,3 @@ def test_a_team_policy_file_moves_the_threshold_and_a_bad_one_is_one_clear_error
     done = classify_cli(tmp_path / "home", "RAG down", POSTMORTEM_TRIAGE_POLICY=str(policy))
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "severity.sev1_outage_minutes" in done.stderr
-
-
-def test_assessing_a_capture_takes_well_under_a_millisecond() -> None:
-    capture = IncidentCreate(
-        title="Elevated error rates for ChatGPT and Platform API",
-        description="On August 16, 2024 from 11:38 AM to 1:16 PM PT, a significant issue impacted the reliability "
-        "of the OpenAI primary API, resulting in degraded service for users. " * 4,
-        impact="reduced success rates for ChatGPT conversations, two waves lasting 44 and 15 minutes",
-        error_message="HTTP 503 Service Unavailable",
-    )
-    assess(capture, SeverityPolicy())
-    start = time.perf_counter()
-    for _ in range(200):
-        assess(capture, SeverityPolicy())
-    assert (time.perf_counter() - start) / 200 < 0.005  # measured ~0.3 ms; generous for a loaded machine

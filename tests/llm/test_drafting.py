@@ -47,6 +47,7 @@ def test_draft_analysis_through_the_service_stores_the_openai_draft_and_sends_th
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # two answers of the bundled model on one thread: minutes when other work shares the cores
 def test_the_bundled_local_model_as_configured_drafts_through_the_guard_and_stores_no_junk(
     tmp_path: Path, local_llm_url: str
 ) -> None:
