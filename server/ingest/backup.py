@@ -3,6 +3,7 @@
 empty home. Embeddings are recomputed on restore: they are a function of the text and the model."""
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import BOM, lines
 from agent_postmortem.store.errors import CorruptRecord
 from agent_postmortem.store.ids import action_pk
-from agent_postmortem.store.models import Incident, TimelineEventCreate
+from agent_postmortem.store.models import Incident, IncidentCreate, TimelineEventCreate
 from agent_postmortem.store.records import db
 from agent_postmortem.store.records.actions import histories
 from agent_postmortem.store.records.incidents import IncidentStore
@@ -28,6 +29,8 @@ BATCH = 256
 HEAD_BYTES = 64 * 1024
 # One exported incident: its texts are bounded (20,000 characters of description, 2,000 an event), its timeline not.
 MAX_EXPORT_LINE_BYTES = 256 * 1024 * 1024
+# Redaction's placeholder (store/redact.py): it replaced at least one character ("a@b.io" became "[REDACTED:email]").
+PLACEHOLDERS = re.compile(r"\[REDACTED:[a-z_0-9]+\]")
 NOT_EMPTY = "a backup is restored into an empty home: point POSTMORTEM_HOME at a new directory"
 
 
@@ -70,6 +73,8 @@ def read_export(path: Path) -> list[Incident]:
             if not isinstance(row, dict) or row.get("format") != EXPORT_FORMAT:
                 raise ValueError(f"not a {EXPORT_FORMAT} line")
             incident = Incident.model_validate(row["incident"])
+            if beyond := beyond_limits(incident):
+                raise ValueError(beyond)
             problems += _twice(incident, number, first_on)
             incidents.append(incident)
         except JsonInputError as e:
@@ -81,6 +86,31 @@ def read_export(path: Path) -> list[Incident]:
     if problems:
         raise PostmortemError(f"{len(problems)} invalid line(s) in {path.name}; nothing was restored: {problems[0]}")
     return incidents
+
+
+def beyond_limits(incident: Incident) -> str | None:
+    """The first field of an exported incident that no capture could have stored: a text longer than a capture takes
+    (an edited line restored a 2 MB description and a 5,000-character title as they were), an occurrence count below
+    1 (shown as "occurrences -5") or a confidence outside 0 to 1. A stored text is the captured text redacted, so it
+    is measured with each placeholder as one character: a genuine backup is never refused for what redaction added."""
+    texts = {
+        name: PLACEHOLDERS.sub("*", text)
+        for name in IncidentCreate.model_fields.keys() & Incident.model_fields.keys()
+        if isinstance(text := getattr(incident, name), str)
+    }
+    try:
+        IncidentCreate.model_validate(texts)
+    except ValidationError as e:
+        for error in e.errors(include_input=False, include_url=False):
+            if error["type"] == "string_too_long":
+                limit = error["ctx"]["max_length"]
+                return f"incident.{error['loc'][0]}: longer than a capture takes ({limit:,} characters)"
+    if incident.occurrences < 1:
+        return "incident.occurrences: at least 1 (the incident itself)"
+    confidences = [("category_confidence", incident.category_confidence)]
+    if incident.classifier_disagrees is not None:
+        confidences.append(("classifier_disagrees.confidence", incident.classifier_disagrees.confidence))
+    return next((f"incident.{name}: a confidence is from 0 to 1" for name, c in confidences if not 0 <= c <= 1), None)
 
 
 def _twice(incident: Incident, number: int, first_on: dict[str, int]) -> list[str]:

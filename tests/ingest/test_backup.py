@@ -1,8 +1,10 @@
 """Backups: a consistent snapshot exported as JSONL restores exactly into an empty home."""
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,3 +99,64 @@ def test_a_backup_with_an_incident_twice_is_refused_naming_the_lines(tmp_path: P
     path.write_text(f"{first}\n{json.dumps(row)}\n", encoding="utf-8")
     with pytest.raises(PostmortemError, match="line 2: action item AI-1 is also on line 1"):
         backup.read_export(path)
+
+
+def _lines_of(service: object) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in backup.export_lines(service)]  # type: ignore[arg-type]
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("description", "x" * 2_000_000, "incident.description: longer than a capture takes (20,000 characters)"),
+        ("title", "T" * 5_000, "incident.title: longer than a capture takes (200 characters)"),
+        ("occurrences", -5, "incident.occurrences: at least 1"),
+        ("category_confidence", 5, "incident.category_confidence: a confidence is from 0 to 1"),
+    ],
+)
+def test_an_edited_export_line_beyond_what_a_capture_takes_is_refused_by_line_and_field(
+    tmp_path: Path, field: str, value: object, said: str
+) -> None:
+    """An edited export line was restored as it was: a 2 MB description, a 5,000-character title (a capture takes
+    20,000 and 200), `occurrences: -5` (shown as "occurrences -5") and a confidence of 5."""
+    source = make_service(tmp_path / "a", clock=lambda: FIXED_NOW)
+    for title in ("Fares API answered 429", "Planner looped on the calendar tool"):
+        source.capture_incident(IncidentCreate(title=title))
+    first, second = _lines_of(source)
+    second["incident"][field] = value
+    with pytest.raises(PostmortemError, match=re.escape(f"line 2: {said}")):
+        backup.read_export(_write(tmp_path / "edited.jsonl", [first, second]))
+
+
+def test_a_backup_of_redacted_text_at_the_capture_limits_restores(tmp_path: Path) -> None:
+    """A placeholder is longer than what it replaced ("a@b.io" becomes "[REDACTED:email]"): a stored text can be
+    longer than a capture takes, and its backup must restore all the same."""
+    emails = " ".join(f"u{n}@b.io" for n in range(5_000))
+    key = "ghp_" + "a" * 36
+    source = make_service(tmp_path / "a", clock=lambda: FIXED_NOW)
+    captured = source.capture_incident(
+        IncidentCreate(
+            title=emails[:200],
+            description=f"{key} {emails}"[:20_000],
+            error_message=f"token {key} for {emails}"[:2_000],
+            agent=emails[:200],
+        )
+    )
+    rows = _lines_of(source)
+    stored = rows[0]["incident"]
+    assert stored["redactions"]["email"] > 100 and len(stored["title"]) == 200
+    assert "[REDACTED:" in stored["description"] and "[REDACTED:github_token]" in stored["description"]
+    # as a version that stored redacted text untrimmed wrote it: longer than the capture's 200 characters
+    rows[0]["incident"]["agent"] = " ".join(["[REDACTED:email]"] * 60)
+    path = _write(tmp_path / "backup.jsonl", rows)
+
+    target = make_service(tmp_path / "b", clock=lambda: FIXED_NOW)
+    assert backup.restore(target, backup.read_export(path)) == 1
+    restored = target.get_incident(captured.id)
+    assert restored.description == stored["description"] and restored.title == stored["title"]
+    assert restored.agent is not None and len(restored.agent) > 200
