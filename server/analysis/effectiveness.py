@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.store.models import ActionItem
 
 MONTH = timedelta(days=30)
@@ -66,15 +67,17 @@ def effect(pattern_id: str, label: str, seen: list[Seen], items: list[ActionItem
     if not items:
         verdict = "no action items: nothing was done to stop this pattern"
     elif not fixed:
-        verdict = f"in progress: {len(done)} of {len(items)} items completed"
+        verdict = f"in progress: {len(done)} of {counted(len(items), 'item')} completed"
     elif after or again:
         verdict = (
-            f"recurred after the fix: {len(after)} new incidents and {len(again)} repeats since the last item closed"
+            f"recurred after the fix: {counted(len(after), 'new incident')} and {counted(len(again), 'repeat')} "
+            "since the last item closed"
             + (f" ({len(reopened)} reopened after being resolved: the fix did not hold)" if reopened else "")
         )
     else:
         verdict = (
-            f"holding: no recurrence in the {(now - closed).days if closed else 0} days since the last item closed"
+            f"holding: no recurrence in the {counted((now - closed).days if closed else 0, 'day')} since the last item "
+            "closed"
         )
     return PatternEffect(
         pattern_id=pattern_id,

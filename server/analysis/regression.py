@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agent_postmortem.analysis import verify
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.store.models import Category, Incident
 
 PROBABILISTIC_TARGET = 0.05  # a probabilistic case passes when its failure rate is shown below this
@@ -140,7 +141,8 @@ def _trials(determinism: str, runs_to_verify: int | None) -> tuple[int, str]:
         shown = f"{verify.upper_bound(0, trials, CONFIDENCE):.1%}"
         other = f"; {needed} runs would show it below {PROBABILISTIC_TARGET:.0%}"
     return trials, (
-        f"all {trials} runs pass (0 failures in {trials} runs shows a failure rate below {shown} with "
+        f"{'the one run passes' if trials == 1 else f'all {trials} runs pass'} (0 failures in {counted(trials, 'run')} "
+        f"shows a failure rate below {shown} with "
         f"{CONFIDENCE:.0%} confidence{other}; use verify_fix for other counts)"
     )
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.cli.common import (
     BAD_INPUT,
     JsonOpt,
@@ -52,10 +53,10 @@ def import_(
                 raise PostmortemError(_not_empty(settings()))
             if dry_run:
                 done: dict[str, Any] = {"would_restore": len(incidents), "dry_run": True}
-                said = f"would restore {len(incidents)} incidents into an empty home; nothing was written"
+                said = f"would restore {counted(len(incidents), 'incident')} into an empty home; nothing was written"
             else:
                 done = {"restored": backup.restore(service(), incidents)}
-                said = f"restored {done['restored']} incidents"
+                said = f"restored {counted(done['restored'], 'incident')}"
             if report is not None:  # asked for, it was not written for a backup
                 report.write_text(json.dumps(done, indent=2), encoding="utf-8")
             if not emit(done, as_json):
@@ -67,12 +68,16 @@ def import_(
     if result.dry_run:
         out.print(
             line(
-                f"{path.name}: {result.valid} valid lines; would import {result.would_import} incidents "
-                f"({result.duplicates} duplicates would be skipped); nothing was written"
+                f"{path.name}: {counted(result.valid, 'valid line')}; "
+                f"would import {counted(result.would_import or 0, 'incident')} "
+                f"({counted(result.duplicates or 0, 'duplicate')} would be skipped); nothing was written"
             )
         )
         return
-    out.print(f"imported {result.imported} incidents ({result.skipped_duplicates} duplicates skipped)")
+    out.print(
+        f"imported {counted(result.imported or 0, 'incident')} "
+        f"({counted(result.skipped_duplicates or 0, 'duplicate')} skipped)"
+    )
 
 
 def _import_jsonl(path: Path, *, dry_run: bool, report: Path | None) -> "ImportReport":
@@ -186,7 +191,7 @@ def _write_backup(output: Path, lines: list[str]) -> None:
     if not lines and output.is_file() and output.stat().st_size > 0:
         raise ValueError(f"this home holds no incidents: {output} was left as it was (is POSTMORTEM_HOME right?)")
     write_private(output, "".join(lines))
-    err.print(f"exported {len(lines)} incidents to {output}", markup=False)
+    err.print(f"exported {counted(len(lines), 'incident')} to {output}", markup=False)
 
 
 def import_traces(

@@ -10,6 +10,7 @@ from agent_postmortem.analysis.blameless import Finding, check_parts
 from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
 from agent_postmortem.analysis.decision import category_summary
 from agent_postmortem.analysis.learn import RunbookEntry
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.llm.local import quality_note
 from agent_postmortem.render import markdown
 from agent_postmortem.render.markdown import Markdown
@@ -185,10 +186,10 @@ def review_outcome(incident: Incident, pattern: list[SimilarIncident], items: li
     if not items:
         lines.append("No action items on this pattern: add them (add_action_item) or escalate to a full post-mortem.")
     if overdue:
-        lines.append(f"{overdue} item(s) overdue: agree a new date with their owners or re-prioritise.")
+        lines.append(f"{counted(overdue, 'item')} overdue: agree a new date with their owners or re-prioritise.")
     if not lines:
         lines.append(
-            f"Known pattern, {done} of {len(items)} items completed and none overdue: "
+            f"Known pattern, {done} of {counted(len(items), 'item')} completed and none overdue: "
             "record this incident against the pattern and resolve it."
         )
     return [Markdown(line) for line in lines]  # server-authored Markdown

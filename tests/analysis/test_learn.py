@@ -86,6 +86,8 @@ def test_the_pass_rule_says_what_the_runs_the_analysis_asked_for_show() -> None:
     rule = regression_case(incident.model_copy(update={"analysis": thirty})).pass_rule
     assert rule.startswith("all 30 runs pass (0 failures in 30 runs shows a failure rate below 11.4% with 95%")
     assert "73 runs would show it below 5%" in rule
+    one = regression_case(incident.model_copy(update={"analysis": default.model_copy(update={"runs_to_verify": 1})}))
+    assert one.pass_rule.startswith("the one run passes (0 failures in 1 run shows")  # not "all 1 runs pass"
 
 
 def test_a_runbook_entry_collects_symptoms_checks_causes_and_mitigations() -> None:

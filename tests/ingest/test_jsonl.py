@@ -60,6 +60,17 @@ def test_a_dry_run_counts_new_and_duplicate_incidents_and_writes_nothing(cli, tm
     assert json.loads(report.read_text())["dry_run"] is True and service.store.count() == 1
 
 
+def test_an_import_of_one_incident_says_it_in_the_singular(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """One incident was "1 valid lines; would import 1 incidents", "imported 1 incidents", "exported 1 incidents"."""
+    path = tmp_path / "one.jsonl"
+    path.write_text(lines(GOOD[0]), encoding="utf-8")
+    dry = cli("import", str(path), "--dry-run")
+    said = " ".join(dry.stdout.split())
+    assert "one.jsonl: 1 valid line; would import 1 incident (0 duplicates would be skipped)" in said
+    assert "imported 1 incident (0 duplicates skipped)" in cli("import", str(path)).stdout
+    assert "exported 1 incident to" in cli("export", "-o", str(tmp_path / "backup.jsonl")).stderr
+
+
 def test_a_bad_file_imports_nothing_and_the_report_lists_every_bad_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "in.jsonl"
     bad = json.dumps({"title": "x"})

@@ -19,7 +19,7 @@ def test_review_outcomes() -> None:
         in review_outcome(lightweight.model_copy(update={"recurred_after_fix": True}), [known()], [])[0]
     )
     assert review_outcome(lightweight, [known()], [])[0].startswith("No action items")
-    assert review_outcome(lightweight, [known()], [item(1, overdue=True), item(2)])[0].startswith("1 item(s) overdue")
+    assert review_outcome(lightweight, [known()], [item(1, overdue=True), item(2)])[0].startswith("1 item overdue")
     [fine] = review_outcome(lightweight, [known()], [item(1, "completed"), item(2, "in_progress")])
     assert fine.startswith("Known pattern, 1 of 2 items completed")
 
@@ -30,7 +30,7 @@ def test_a_review_of_an_incident_before_the_fix_does_not_say_the_fix_did_not_hol
     before = incident(severity="SEV4", triage="lightweight")
     done = item(1, "completed").model_copy(update={"completed_at": FIXED_NOW + timedelta(days=1)})
     [fine] = review_outcome(before, [known()], [done])
-    assert fine.startswith("Known pattern, 1 of 1 items completed")
+    assert fine.startswith("Known pattern, 1 of 1 item completed")
     seen_again = before.model_copy(update={"last_seen_at": FIXED_NOW + timedelta(days=2), "occurrences": 2})
     assert "Recurred after fix" in review_outcome(seen_again, [known()], [done])[0]
     timeline = [
@@ -59,4 +59,4 @@ def test_review_lists_the_pattern_and_its_items_in_a_valid_table() -> None:
     rows = [line for line in text.splitlines() if line.startswith("| AI-")]
     assert len(rows) == 2 and all(row.count(" | ") == 5 for row in rows)  # the title's pipe is escaped
     assert "Mark page text as data \\| step 2" in rows[1] and "**overdue**" in rows[1]
-    assert "1 item(s) overdue" in text
+    assert "1 item overdue" in text

@@ -124,3 +124,15 @@ def test_a_reopen_counts_at_its_own_time() -> None:
     assert effect("PAT-1", "x", [before], fixed, now=FIXED_NOW).verdict.startswith("holding")
     recurred = effect("PAT-1", "x", [after], fixed, now=FIXED_NOW)
     assert (recurred.seen_again_after, recurred.reopened_after) == (1, 1)
+
+
+def test_a_verdict_with_a_count_of_one_says_it_in_the_singular() -> None:
+    """The verdict said "recurred after the fix: 1 new incidents and 1 repeats", and "in progress: 0 of 1 items"."""
+    t0 = FIXED_NOW - timedelta(days=60)
+    seen = [Seen("INC-1", t0, t0 + timedelta(days=30)), Seen("INC-2", t0 + timedelta(days=9), t0 + timedelta(days=9))]
+    recurred = effect("PAT-1", "x", seen, [_done(t0 + timedelta(days=6))], now=FIXED_NOW)
+    assert recurred.verdict == "recurred after the fix: 1 new incident and 1 repeat since the last item closed"
+    unfinished = ActionItem(id="AI-2", incident_id="INC-1", title="Other", created_at=t0)
+    assert effect("PAT-1", "x", seen, [unfinished], now=FIXED_NOW).verdict == "in progress: 0 of 1 item completed"
+    holding = effect("PAT-1", "x", seen[:1], [_done(FIXED_NOW - timedelta(days=1, hours=1))], now=FIXED_NOW)
+    assert holding.verdict == "holding: no recurrence in the 1 day since the last item closed"
