@@ -4,7 +4,7 @@ empty home. Embeddings are recomputed on restore: they are a function of the tex
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from agent_postmortem.errors import PostmortemError, validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import BOM, lines
-from agent_postmortem.store.errors import CorruptRecord
-from agent_postmortem.store.ids import action_pk
+from agent_postmortem.store.errors import CorruptRecord, InvalidId
+from agent_postmortem.store.ids import action_pk, incident_pk, to_action_id, to_incident_id
 from agent_postmortem.store.models import Incident, IncidentCreate, TimelineEventCreate
 from agent_postmortem.store.records import db
 from agent_postmortem.store.records.actions import histories
@@ -73,7 +73,7 @@ def read_export(path: Path) -> list[Incident]:
             if not isinstance(row, dict) or row.get("format") != EXPORT_FORMAT:
                 raise ValueError(f"not a {EXPORT_FORMAT} line")
             incident = Incident.model_validate(row["incident"])
-            if beyond := beyond_limits(incident):
+            if beyond := wrong_id(incident) or beyond_limits(incident):
                 raise ValueError(beyond)
             problems += _twice(incident, number, first_on)
             incidents.append(incident)
@@ -86,6 +86,24 @@ def read_export(path: Path) -> list[Incident]:
     if problems:
         raise PostmortemError(f"{len(problems)} invalid line(s) in {path.name}; nothing was restored: {problems[0]}")
     return incidents
+
+
+def wrong_id(incident: Incident) -> str | None:
+    """The first id of an exported incident (or of its items) that no store gives: ids are database keys, from 1,
+    written `INC-<n>` and `AI-<n>`. A restored INC-0 gave its pattern the id PAT-0, which `runbook` refuses (a pattern
+    is named by its oldest incident, and ids start at 1); `INC-007` would have been restored as INC-7."""
+    ids: list[tuple[str, str, Callable[[str], int], Callable[[int], str]]] = [
+        ("id", incident.id, incident_pk, to_incident_id)
+    ]
+    ids += [(f"action_items.{n}.id", a.id, action_pk, to_action_id) for n, a in enumerate(incident.action_items)]
+    for name, given, key, written in ids:
+        try:
+            number = key(given)
+        except InvalidId as e:
+            return f"incident.{name}: {e}"
+        if number < 1 or written(number) != given:
+            return f"incident.{name}: ids are {written(1)}, {written(2)}, ... (they start at 1, without leading zeros)"
+    return None
 
 
 def beyond_limits(incident: Incident) -> str | None:

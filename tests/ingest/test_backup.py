@@ -160,3 +160,27 @@ def test_a_backup_of_redacted_text_at_the_capture_limits_restores(tmp_path: Path
     restored = target.get_incident(captured.id)
     assert restored.description == stored["description"] and restored.title == stored["title"]
     assert restored.agent is not None and len(restored.agent) > 200
+
+
+@pytest.mark.parametrize(
+    ("where", "given", "said"),
+    [
+        ("id", "INC-0", "incident.id: ids are INC-1, INC-2, ... (they start at 1"),
+        ("id", "INC-007", "incident.id: ids are INC-1, INC-2, ..."),
+        ("id", "PAT-3", "incident.id: that is not a valid incident id (expected INC-<number>)"),
+        ("item", "AI-0", "incident.action_items.0.id: ids are AI-1, AI-2, ..."),
+    ],
+)
+def test_a_backup_line_with_an_id_no_store_gives_is_refused(tmp_path: Path, where: str, given: str, said: str) -> None:
+    """A restored INC-0 worked until it was the oldest of a pattern: the pattern was PAT-0, which `runbook` refuses
+    (pattern ids, as every id, start at 1). The restore refuses the line instead, saying how ids are written."""
+    source = make_service(tmp_path / "a", clock=lambda: FIXED_NOW)
+    captured = source.capture_incident(IncidentCreate(title="Fares API answered 429", error_type="RateLimitError"))
+    source.add_action_item(captured.id, ActionItemCreate(title="Add jittered backoff", owner="platform"))
+    [row] = _lines_of(source)
+    if where == "id":
+        row["incident"]["id"] = given
+    else:
+        row["incident"]["action_items"][0]["id"] = given
+    with pytest.raises(PostmortemError, match=re.escape(f"line 1: {said}")):
+        backup.read_export(_write(tmp_path / "edited.jsonl", [row]))
