@@ -215,22 +215,24 @@ def import_traces(
             result.titles = [redact(f.incident.title) for f in found]  # as they would be stored
         else:
             result = import_traces(service(), traces)
-    if not emit(result, as_json):
+    # the titles are known in a dry run only: outside one, `"titles": []` said that nothing had a title
+    if not emit(result if dry_run else result.model_dump(mode="json", exclude={"titles"}), as_json):
         _show_traces(result, dry_run=dry_run)
     if result.refused:  # the other traces are stored; these need their sender's clock fixed
-        err.print(line(f"error: {result.refused} failed traces refused; the first: ", result.refusal or ""))
+        said = f"error: {counted(result.refused, 'failed trace')} refused; the first: "
+        err.print(line(said, result.refusal or ""))
         raise typer.Exit(BAD_INPUT)
 
 
 def _show_traces(result: Any, *, dry_run: bool) -> None:
-    out.print(f"{result.traces} traces, {result.failed_traces} with a failure")
+    out.print(f"{counted(result.traces, 'trace')}, {result.failed_traces} with a failure")
     if dry_run:
         for title in result.titles:
             out.print(line("  would capture: ", title))
         return
     out.print(
-        f"{result.created} incidents created, {result.duplicates} already imported, "
-        f"{result.occurrences} counted on an open incident, {result.timeline_events} timeline events",
+        f"{counted(result.created, 'incident')} created, {result.duplicates} already imported, "
+        f"{result.occurrences} counted on an open incident, {counted(result.timeline_events, 'timeline event')}",
         soft_wrap=True,
     )
     ids = list(dict.fromkeys(result.incident_ids))
@@ -239,9 +241,9 @@ def _show_traces(result: Any, *, dry_run: bool) -> None:
         out.print(line("ids: " + ", ".join(ids[:10]) + more), soft_wrap=True)
     if result.unmatched:
         out.print(
-            f"{result.unmatched} traces without a failure and of no incident: nothing stored for them (if a trace's "
-            "failure is in another file, give every file of the export to one import-traces: its spans are joined "
-            "within one import)",
+            f"{counted(result.unmatched, 'trace')} without a failure and of no incident: nothing stored for them (if "
+            "a trace's failure is in another file, give every file of the export to one import-traces: its spans are "
+            "joined within one import)",
             soft_wrap=True,
         )
 

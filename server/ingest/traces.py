@@ -32,7 +32,7 @@ class TraceImport(BaseModel):
     occurrences: int = Field(default=0, description="new traces of an open incident's failure: counted on it")
     timeline_events: int = 0
     incident_ids: list[str] = Field(default_factory=list)
-    titles: list[str] = Field(default_factory=list, description="with --dry-run: what would be captured")
+    titles: list[str] = Field(default_factory=list, description="--dry-run only: what would be captured")
     refused: int = Field(default=0, description="failed traces not imported: a span is dated after this clock")
     refused_spans: int = Field(default=0, description="the spans of the refused traces")
     refusal: str | None = Field(default=None, description="why, for the first refused trace: what to fix")

@@ -3,6 +3,7 @@
 import gzip
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -123,9 +124,40 @@ def test_a_trace_dated_in_the_future_is_refused_with_exit_2_and_the_others_are_i
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     counts = json.loads(result.stdout)
     assert (counts["created"], counts["refused"], counts["refused_spans"]) == (1, 1, 5)
+    assert "titles" not in counts  # known in a dry run only: `"titles": []` said that nothing had one
     assert "f" * 32 in result.stderr and "clock of the host that sent it" in result.stderr
     listed = json.loads(runner.invoke(app, ["list", "--json"]).stdout)["incidents"]
     assert [i["title"] for i in listed] == ["RateLimitError in claude-sonnet-4 (support-bot)"]
+
+
+def test_a_refusal_written_to_the_same_pipe_as_the_summary_starts_its_own_line(tmp_path: Path) -> None:
+    """`import-traces a.json b.json > out.txt 2>&1`, a trace of a.json dated 15 minutes ahead: the refusal must
+    follow the summary on a line of its own, not glued to it ("...0 timeline eventserror: ...")."""
+    trip, support, plain = FIXTURE.read_text().splitlines()
+    ahead = json.loads(trip)
+    spans = [s for rs in ahead["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    shift = time.time_ns() + 15 * 60 * 10**9 - min(int(s["startTimeUnixNano"]) for s in spans)
+    for span in spans:
+        span["traceId"] = "f" * 32
+        span["startTimeUnixNano"] = str(int(span["startTimeUnixNano"]) + shift)
+        span["endTimeUnixNano"] = str(int(span["endTimeUnixNano"]) + shift)
+    (tmp_path / "a.json").write_text(json.dumps(ahead) + "\n")
+    (tmp_path / "b.json").write_text(f"{support}\n{plain}\n")
+    done = subprocess.run(
+        [CLI, "import-traces", str(tmp_path / "a.json"), str(tmp_path / "b.json")],
+        env=env(tmp_path / "home"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # one pipe, as `> out.txt 2>&1`
+        timeout=240,
+        check=False,
+    )
+    said = done.stdout.decode().splitlines()
+    assert done.returncode == 2
+    assert said[:2] == [
+        "2 traces, 2 with a failure",
+        "1 incident created, 0 already imported, 0 counted on an open incident, 2 timeline events",
+    ]
+    assert said[-1].startswith("error: 1 failed trace refused; the first: trace " + "f" * 32)
 
 
 def test_more_spans_than_an_import_holds_is_refused_as_it_is_read_not_after(
