@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from agent_postmortem.ingest import openinference
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.otlp import Span, to_datetime
 from agent_postmortem.store.models import IncidentCreate, TimelineEventCreate
@@ -90,6 +91,8 @@ def _error(span: Span) -> tuple[str | None, str | None, str | None]:
     exc = next((e.attributes for e in span.events if e.name == "exception"), {})
     error_type = _text(exc.get("exception.type") or span.attributes.get("error.type"), 200) or None
     message = _text(exc.get("exception.message"), 2_000) or span.status_message or None
+    if not exc and (said := openinference.tool_error(span.status_message)):  # the OpenAI Agents SDK's tool error
+        error_type, message = error_type or said[0], _text(said[1], 2_000)
     if message is None and span.attributes.get("gen_ai.tool.call.result") is not None:
         message = _text(span.attributes["gen_ai.tool.call.result"], 2_000)
     stack = _text(exc.get("exception.stacktrace"), 20_000) or None

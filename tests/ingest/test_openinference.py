@@ -59,3 +59,29 @@ def test_messages_whose_content_is_a_list_of_parts_give_the_prompt_and_the_last_
     assert found.incident.prompt_excerpt == "Book me the cheapest flight to Lisbon on Friday\nAisle seat."
     assert "Last model output: Let me search flights for Friday." in found.incident.description
     assert found.incident.model == "gpt-4.1-2025-04-14"
+
+
+def _sdk_tool_failure(status: str) -> Any:
+    tool = {"openinference.span.kind": "TOOL", "tool.name": "search_flights", "input.value": '{"to": "LIS"}'}
+    spans = [
+        _span("b000000000000001", None, "Trip planner", 0, {"openinference.span.kind": "AGENT"}),
+        _span("b000000000000002", "b000000000000001", "search_flights", 10**9, tool, code=2, message=status),
+    ]
+    [found] = failed_traces(group_traces(parse_request({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})))
+    return found.incident
+
+
+def test_a_tool_error_of_the_openai_agents_sdk_is_read_from_its_status() -> None:
+    """The SDK records a failed tool as `SpanError(message="Error running tool", data={"tool_name": ..., "error":
+    str(e)})`, and OpenInference's processor writes it as the status `f"{message}: {data}"`, with no exception
+    event: the incident's message was that whole dict, and an error text that names its type was not read."""
+    data = {"tool_name": "search_flights", "error": "TimeoutError: the fares API took 30 s"}
+    named = _sdk_tool_failure(f"Error running tool: {data}")
+    assert (named.title, named.error_type) == ("TimeoutError in search_flights", "TimeoutError")
+    assert named.error_message == "the fares API took 30 s"
+    unreachable = {**data, "error": "can't reach fares.example"}  # printed in double quotes: it holds a quote
+    handled = _sdk_tool_failure(f"Error running tool (non-fatal): {unreachable}")
+    assert (handled.title, handled.error_type) == ("Error in search_flights", None)  # str(e) alone: no type to read
+    assert handled.error_message == "can't reach fares.example"
+    other = _sdk_tool_failure("Error running tool: not the SDK's dict")
+    assert other.error_message == "Error running tool: not the SDK's dict"
