@@ -15,12 +15,14 @@ idempotent.
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from agent_postmortem.store.invisible import strip_invisible
+from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
 from agent_postmortem.store.redact_rules import CHECKS, HINTS, PII_RULES, SECRET_RULES, UNICODE_RULES, card_spans
 
 __all__ = ["PLACEHOLDER", "redact", "redact_model", "redact_text", "redact_value", "strip_invisible"]
@@ -175,6 +177,29 @@ def cut(text: str, limit: int, *, keep_end: bool = False) -> str:
     return kept or PLACEHOLDER.format(kind)[:limit]  # all of it one secret: what redaction would have left
 
 
+def _trimmed(text: str, excess: int, *, keep_end: bool) -> str:
+    """`text` shorter by at least `excess` UTF-8 bytes, from its start when `keep_end`, never splitting a character
+    nor a secret."""
+    data = text.encode("utf-8")
+    kept = max(0, len(data) - excess)
+    fits = (data[len(data) - kept :] if keep_end else data[:kept]).decode("utf-8", "ignore")
+    return cut(text, len(fits), keep_end=keep_end)
+
+
+def within_total(values: dict[str, Any], total: int, order: Sequence[str]) -> dict[str, Any]:
+    """`values` with the texts named in `order` trimmed in turn (a stack trace from its start: its end holds the
+    error) until all their texts total at most `total` UTF-8 bytes; the rest as given."""
+    out = dict(values)
+    for name in order:
+        excess = sum(len(v.encode("utf-8")) for v in out.values() if isinstance(v, str)) - total
+        if excess <= 0:
+            break
+        value = out.get(name)
+        if isinstance(value, str):
+            out[name] = _trimmed(value, excess + 16, keep_end=name == "stack_trace")
+    return out
+
+
 def redact(text: str) -> str:
     return redact_text(text)[0]
 
@@ -208,6 +233,9 @@ def redact_model(model: M) -> tuple[M, Counter[str]]:
     data = redact_value(model.model_dump(), counts)
     if not counts:
         return model, counts
+    order: Sequence[str] = getattr(type(model), "trimmed_first", ())
+    if order:  # placeholders longer than what they replaced can take a whole capture past its total size
+        data = within_total(data, MAX_CAPTURE_BYTES, order)
     try:
         return type(model).model_validate(data), counts
     except ValidationError as e:  # a placeholder can be longer than what it replaced: trim to the field's limit
@@ -221,4 +249,5 @@ def redact_model(model: M) -> tuple[M, Counter[str]]:
 def _trim(data: Any, loc: list[str | int], limit: int) -> None:
     for key in loc[:-1]:
         data = data[key]
-    data[loc[-1]] = data[loc[-1]][: limit - 1] + "…"
+    text = data[loc[-1]]  # a stack trace keeps its end, where the error is, as the SDK cuts one
+    data[loc[-1]] = "…" + text[len(text) - limit + 1 :] if loc[-1] == "stack_trace" else text[: limit - 1] + "…"

@@ -18,10 +18,9 @@ from pydantic.fields import FieldInfo
 
 from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES, storable
-from agent_postmortem.store.redact import CUT_MARGIN, cut
+from agent_postmortem.store.redact import CUT_MARGIN, cut, within_total
 
 KEPT_AS_GIVEN = {"idempotency_key"}  # compared exactly as sent: never altered
-TRIMMED_FIRST = ("description", "stack_trace", "tool_args", "prompt_excerpt", "error_message", "impact")
 
 
 def message_of(error: BaseException) -> str:
@@ -127,20 +126,4 @@ def fit(fields: dict[str, Any]) -> dict[str, Any]:
         if len(text) > limit + CUT_MARGIN:  # megabytes from the agent: made storable only around what is kept
             text = text[-limit - CUT_MARGIN :] if keep_end else text[: limit + CUT_MARGIN]
         out[name] = cut(storable(text), limit, keep_end=keep_end)
-    for name in TRIMMED_FIRST:
-        excess = sum(len(v.encode("utf-8")) for v in out.values() if isinstance(v, str)) - MAX_CAPTURE_BYTES
-        if excess <= 0:
-            break
-        value = out.get(name)
-        if isinstance(value, str):
-            out[name] = _trimmed(value, excess + 16, keep_end=name == "stack_trace")
-    return out
-
-
-def _trimmed(text: str, excess: int, *, keep_end: bool) -> str:
-    """`text` shorter by at least `excess` UTF-8 bytes, from its start when `keep_end`, never splitting a character
-    nor a secret."""
-    data = text.encode("utf-8")
-    kept = max(0, len(data) - excess)
-    fits = (data[len(data) - kept :] if keep_end else data[:kept]).decode("utf-8", "ignore")
-    return cut(text, len(fits), keep_end=keep_end)
+    return within_total(out, MAX_CAPTURE_BYTES, IncidentCreate.trimmed_first)

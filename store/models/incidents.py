@@ -2,7 +2,7 @@
 similar incident as search returns it, and the JSONL import format (`Seed*`)."""
 
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, ClassVar, Self
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
@@ -64,6 +64,16 @@ class IncidentCreate(Model):
     source_id: Short | None = None  # the failure's id where it came from (a tracker, a trace, a dataset)
     idempotency_key: OpaqueKey | None = Field(
         default=None, description="the same key on a retry returns the first capture instead of a duplicate"
+    )
+
+    # what is trimmed, in turn, when placeholders or the SDK's context take the capture past its total size
+    trimmed_first: ClassVar[tuple[str, ...]] = (
+        "description",
+        "stack_trace",
+        "tool_args",
+        "prompt_excerpt",
+        "error_message",
+        "impact",
     )
 
     @model_validator(mode="after")

@@ -2,8 +2,9 @@
 
 In: `for_storage` is the one path every record takes before it is written. The record is validated by its model
 (again: an instance may have been changed after it was built; a model that checks its text refuses NUL and lone
-surrogates here), redacted by `redact_model` (which drops invisible and control characters, and trims a field that a
-placeholder made longer than its model allows, so that what is written always validates when read), and any text
+surrogates here), redacted by `redact_model` (which drops invisible and control characters, trims a field that a
+placeholder made longer than its model allows, a stack trace from its start, and a capture's longest texts when
+placeholders take it past its total size, so that what is written always validates when read), and any text
 that still could not be stored faithfully is refused with a validation error that names the field, never the value.
 Nothing is written unless all of that passed.
 

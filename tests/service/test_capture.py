@@ -10,7 +10,7 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from agent_postmortem.store.models import ActionItemCreate, IncidentCreate
+from agent_postmortem.store.models import MAX_CAPTURE_BYTES, ActionItemCreate, IncidentCreate
 from agent_postmortem.store.search.embedding import Embedder
 from tests.factories import HomeDatabases, make_service
 from tests.http_server import TOKEN, serving
@@ -75,3 +75,27 @@ def test_a_repeat_after_its_items_were_completed_is_triaged_full_as_a_fix_that_d
     assert repeat.triage_reasons[0] == f"occurrence 2 of {first.id}, an open incident with the same failure signature"
     stored = service.get_incident(first.id)  # the record escalated too, not only the answer
     assert (stored.triage, stored.recurred_after_fix) == ("full", True)
+
+
+def test_a_capture_whose_placeholders_take_it_past_its_total_size_is_stored_trimmed(tmp_path: Path) -> None:
+    """As found: 32,000 characters of addresses (a description, an error message and a stack trace, each within its
+    limit and the whole within 40 KiB) grew past 40 KiB as each address became its placeholder, and the capture was
+    refused with "trim the stack trace or description", though nothing the sender gave was too long: the SDK lost
+    the failure. The description is trimmed first, the stack trace keeps its end (where the error is)."""
+    service = make_service(tmp_path)
+    addresses = ("10.1.2.3 " * 2300)[:20000]
+    trace = ("10.1.2.3 " * 1200)[:9900] + "ValueError: boom"
+    incident = service.get_incident(
+        service.capture_incident(
+            IncidentCreate(
+                title="Agent failed on every host",
+                description=addresses,
+                error_message=addresses[:2000],
+                stack_trace=trace,
+            )
+        ).id
+    )
+    texts = [incident.title, incident.description, incident.error_message or "", incident.stack_trace or ""]
+    assert sum(len(t.encode("utf-8")) for t in texts) <= MAX_CAPTURE_BYTES
+    assert "10.1.2.3" not in " ".join(texts) and "[REDACTED:" in incident.description
+    assert (incident.stack_trace or "").endswith("ValueError: boom")
