@@ -35,7 +35,7 @@ def test_the_capture_tool_takes_every_incident_field_a_caller_may_give() -> None
 
 
 def test_the_capture_command_options_are_incident_fields() -> None:
-    assert command_options("capture") - {"file", "as_json"} <= set(IncidentCreate.model_fields)
+    assert command_options("capture") - {"file", "as_json", "text"} <= set(IncidentCreate.model_fields)  # text: title
 
 
 def test_search_offers_every_filter_in_the_tool_and_the_command() -> None:
