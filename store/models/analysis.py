@@ -11,7 +11,7 @@ from agent_postmortem.store.vocabulary import Determinism, Priority
 
 # The question of a why sent as its answer alone (`"whys": ["Because X", ...]`): each why asks about the one before it
 FIRST_QUESTION = "Why did this happen?"
-NEXT_QUESTION = "Why was that so?"
+NEXT_QUESTION = "What made that possible?"  # "Why was that so?" read as blame to the sentence reader (0.982)
 # The effect of a contributing factor sent as its text alone: what it contributed to
 UNSTATED_EFFECT = "the incident"
 

@@ -11,6 +11,7 @@ from agent_postmortem.analysis.blame_learned import GENERIC, learned_rewrite, se
 from agent_postmortem.analysis.blame_reader import HEAD_FILE, ONNX_FILE, READER_DIR, BlameReader
 from agent_postmortem.analysis.blameless import check_blameless
 from agent_postmortem.evals.blameless import SEALED
+from agent_postmortem.store.models.analysis import whys_as_sent
 
 SHIPPED = json.loads((READER_DIR / HEAD_FILE).read_text(encoding="utf-8"))
 
@@ -179,3 +180,12 @@ def test_the_shipped_reader_flags_blame_the_rules_have_no_shape_for(sentence: st
 def test_the_shipped_reader_leaves_systems_and_people_without_fault_alone(sentence: str) -> None:
     reader = BlameReader.load()
     assert check_blameless(sentence, reader=reader).blameless, reader.probabilities([sentence])
+
+
+def test_the_questions_a_chain_of_plain_answers_is_given_are_no_blame_to_the_reader() -> None:
+    """record_analysis gives whys sent as plain strings a question of its own: the first was "Why was that so?",
+    which the shipped reader scores 0.982, so every such analysis had a finding of blaming language in its report
+    on a sentence nobody wrote."""
+    whys = whys_as_sent(["The retry had no jitter.", "Its default was never changed.", "No review asked for one."])
+    text = "\n".join(f"{w['question']} {w['answer']}" for w in whys)
+    assert check_blameless(text, reader=BlameReader.load()).blameless, text

@@ -113,7 +113,7 @@ async def test_whys_and_factors_sent_as_plain_strings_are_read_as_answers_and_fa
     assert [w.answer for w in stored.whys] == whys
     assert [w.question for w in stored.whys][:3] == [
         "Why did this happen?",
-        "Why was that so?",
+        "What made that possible?",
         "Why did that happen?",
     ]
     assert [(f.factor, f.effect) for f in stored.contributing_factors] == [
