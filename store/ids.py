@@ -1,5 +1,7 @@
 """Public ids: incidents are INC-<n> and action items AI-<n>, where n is the database key."""
 
+import re
+
 from agent_postmortem.store.errors import InvalidId
 
 INCIDENT_PREFIX = "INC-"
@@ -10,13 +12,38 @@ KINDS = {INCIDENT_PREFIX: "incident", ACTION_PREFIX: "action item"}
 
 
 def written_id(value: str) -> str:
-    """`value` as an id is read: upper case, without characters no one sees, typographic dashes as "-"."""
+    """`value` as an id is read: upper case, without characters no one sees, typographic dashes as "-", and in the
+    other forms a model writes an id in prose (`INC 42`, `INC42`, `#42`, `incident 42`, `` `INC-42` ``, `**INC-42**`,
+    `"INC-42".`) as `INC-42` (or `42`); anything else is left as given, to be refused."""
     given = value.strip().upper()
     if not given.isascii():
         from agent_postmortem.store.invisible import strip_invisible
 
         given = strip_invisible(given)[0].translate(_DASHES).strip()
-    return given
+    return _in_prose(given) or given
+
+
+# An id as a model writes it in prose: quoted, in backticks or bold, after "incident" or "#", with a space, an
+# underscore or nothing for the dash, a full stop after it. Digits are ASCII only, and one dash at most ("INC--42").
+_PROSE = re.compile(
+    r"""[\s"'`*_(\[<]*
+    (?:(?P<word>INCIDENT|ACTION[ _-]?ITEM)(?:\s*[:#]?\s*|(?=\d)))?
+    (?:(?P<prefix>INC|AI)(?:[-_ ]?\#?\s?))?
+    \#?(?P<number>[0-9]{1,12})
+    [\s"'`*_)\]>.,;:!?]*""",
+    re.VERBOSE,
+)
+_WORDS = {"INCIDENT": "INC", "ACTIONITEM": "AI", "ACTION ITEM": "AI", "ACTION-ITEM": "AI", "ACTION_ITEM": "AI"}
+
+
+def _in_prose(given: str) -> str | None:
+    if (m := _PROSE.fullmatch(given)) is None:
+        return None
+    word, prefix = _WORDS.get(m["word"] or ""), m["prefix"]
+    if word and prefix and word != prefix:  # "incident AI-7": neither reading is safe
+        return None
+    kind = prefix or word
+    return f"{kind}-{m['number']}" if kind else m["number"]
 
 
 def is_incident_id(value: str) -> bool:

@@ -1,6 +1,7 @@
 """How the MCP layer takes what real clients send (server/mcp/common.py): null for an optional argument, an argument a
 tool does not take, a blank query; through the SDK's client in memory."""
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -199,3 +200,24 @@ async def test_a_query_that_is_only_an_id_with_a_typographic_dash_searches_that_
         typographic = await client.call_tool("search_incidents", {"query": written})
     assert typographic.structured_content == ascii_dash.structured_content
     assert ascii_dash.structured_content["query"] == CAPTURE["title"]  # type: ignore[index]
+
+
+async def test_an_incident_named_as_a_model_writes_it_in_prose_is_found_by_every_tool_and_resource(
+    tmp_path: Path,
+) -> None:
+    """An assistant writes the id it read in a sentence: "incident 1", "#1", "INC 1", "`INC-1`". get_incident and
+    incident:// refused each as "not a valid incident id", and a search for "incident 1" looked for the words."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        number = incident_id.removeprefix("INC-")
+        found = [
+            (await client.call_tool("get_incident", {"incident_id": written})).structured_content["id"]  # type: ignore[index]
+            for written in (f"incident {number}", f"#{number}", f"INC {number}", f"`{incident_id}`", f"INC{number}.")
+        ]
+        read = (await client.read_resource(f"incident://INC{number}")).contents[0].text  # type: ignore[union-attr]
+        by_id = await client.call_tool("search_incidents", {"query": incident_id})
+        in_prose = await client.call_tool("search_incidents", {"query": f"Incident #{number}"})
+    assert found == [incident_id] * 5
+    assert json.loads(read)["id"] == incident_id
+    assert in_prose.structured_content == by_id.structured_content
