@@ -55,7 +55,10 @@ class CaptureResult(ClassifyResult):
 
 
 class SearchResult(BaseModel):
-    query: str
+    query: str = Field(
+        description="what was searched: the query redacted (a long one: its start and its length), "
+        "or the title of the incident whose neighbours these are"
+    )
     hits: list[SimilarIncident]
     offset: int
     next_offset: int | None = Field(description="pass as offset for the next page; null when there is none")

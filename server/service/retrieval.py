@@ -14,6 +14,8 @@ from agent_postmortem.store.redact import redact
 from agent_postmortem.store.search.knowledge import Hit, KnowledgeBase, Mode
 
 SEARCHED_FIELDS = ("title", "description", "error_type", "error_message", "tool", "agent")
+SHOWN_QUERY = 300  # characters of a long query the result echoes: a pasted 20,000-character stack trace came back
+# whole in every answer (and every page of it), 4 times the size of the hits, into a context that already held it
 # A query that is only an incident id asks for that incident's neighbours (an assistant puts the id it has in the
 # query): as words, "INC-46" matched the number 46 in other incidents' text, and an empty base returned INC-46 itself.
 
@@ -47,7 +49,9 @@ class Retrieval:
         hits = self.similar(vector, text, limit=limit + offset + 1, filters=filters, exclude=exclude, mode=mode)
         page = hits[offset : offset + limit]
         more = len(hits) > offset + limit
-        return SearchResult(query=shown, hits=page, offset=offset, next_offset=offset + limit if more else None)
+        return SearchResult(
+            query=_shortened(shown), hits=page, offset=offset, next_offset=offset + limit if more else None
+        )
 
     def similar(
         self,
@@ -100,3 +104,10 @@ class Retrieval:
             created_at=record.created_at,
             root_cause=record.analysis.root_cause if record.analysis else None,
         )
+
+
+def _shortened(query: str) -> str:
+    """The query as the result echoes it: whole up to SHOWN_QUERY characters, else its start and its length."""
+    if len(query) <= SHOWN_QUERY:
+        return query
+    return f"{query[:SHOWN_QUERY].rstrip()}… ({len(query):,} characters in all, searched whole)"
