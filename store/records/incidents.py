@@ -148,6 +148,13 @@ class IncidentStore:
         with self.engine.connect() as conn:
             return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).all()}
 
+    def named(self, column: str) -> dict[str, int]:
+        """The values a text column (agent, tool, model) holds, with how many incidents hold each; none for NULL."""
+        col = schema.incidents.c[column]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(col, func.count()).where(col.is_not(None)).group_by(col)).all()
+        return {str(k): int(v) for k, v in rows}
+
     def existing_hashes(self, digests: Sequence[str]) -> set[str]:
         cols = schema.incidents.c
         with self.engine.connect() as conn:

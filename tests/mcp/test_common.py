@@ -221,3 +221,30 @@ async def test_an_incident_named_as_a_model_writes_it_in_prose_is_found_by_every
     assert found == [incident_id] * 5
     assert json.loads(read)["id"] == incident_id
     assert in_prose.structured_content == by_id.structured_content
+
+
+async def test_an_agent_or_tool_named_as_in_prose_filters_a_search_and_an_unknown_one_says_what_there_is(
+    tmp_path: Path,
+) -> None:
+    """A model filters on the agent as it reads in a title ("HelpDesk Assistant", "CRM.Lookup_Order") and got no hits,
+    without a word: the names matched only as stored, byte for byte. They match ignoring case and how words are
+    joined; a name no incident has, a page past the end and filters that match nothing say so in empty_because."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        captured = await client.call_tool(
+            "capture_incident", {**CAPTURE, "agent": "helpdesk-assistant", "tool": "crm.lookup_order"}
+        )
+        incident_id = captured.structured_content["id"]  # type: ignore[index]
+        by_name = await client.call_tool(
+            "search_incidents", {"query": "429", "agent": "HelpDesk Assistant", "tool": "CRM.Lookup_Order"}
+        )
+        unknown = await client.call_tool("search_incidents", {"query": "429", "agent": "help desk bot"})
+        past_end = await client.call_tool("search_incidents", {"query": "429", "offset": 5})
+        too_late = await client.call_tool("search_incidents", {"query": "429", "since": "2099"})
+    assert [h["id"] for h in by_name.structured_content["hits"]] == [incident_id]  # type: ignore[index]
+    assert by_name.structured_content["empty_because"] is None  # type: ignore[index]
+    said = unknown.structured_content["empty_because"]  # type: ignore[index]
+    assert unknown.structured_content["hits"] == [] and "no incident has the agent 'help desk bot'" in said, said  # type: ignore[index]
+    assert "'helpdesk-assistant' (1)" in said, said
+    assert past_end.structured_content["empty_because"] == "offset 5 is past the end: 1 hit(s) (offsets 0 to 0)"  # type: ignore[index]
+    assert too_late.structured_content["empty_because"].startswith("no incident matches these filters")  # type: ignore[index]
