@@ -4,6 +4,8 @@ Every other use case that looks incidents up (capture, drafting, reports, lesson
 
 import difflib
 import re
+from collections.abc import Callable
+from datetime import datetime
 
 import numpy as np
 
@@ -11,23 +13,35 @@ from agent_postmortem.errors import EmptyQuery
 from agent_postmortem.service.results import SearchResult
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.ids import incident_pk, is_incident_id
-from agent_postmortem.store.models import Incident, SimilarIncident
+from agent_postmortem.store.models import Incident, SimilarIncident, utcnow
+from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.redact import redact
 from agent_postmortem.store.search.knowledge import Hit, KnowledgeBase, Mode
 
 SEARCHED_FIELDS = ("title", "description", "error_type", "error_message", "tool", "agent")
+# A query that is only an incident id asks for that incident's neighbours (an assistant puts the id it has in the
+# query): as words, "INC-46" matched the number 46 in other incidents' text, and an empty base returned INC-46 itself.
 NAMED = ("agent", "tool", "model")  # filters on a name, not a choice
 SHOWN_QUERY = 300  # characters of a long query the result echoes: a pasted 20,000-character stack trace came back
 # whole in every answer (and every page of it), 4 times the size of the hits, into a context that already held it
-# A query that is only an incident id asks for that incident's neighbours (an assistant puts the id it has in the
-# query): as words, "INC-46" matched the number 46 in other incidents' text, and an empty base returned INC-46 itself.
+HIT_ITEMS = 3  # action items shown on a hit, unfinished first: what was done about it, what is still open
 
 
 class Retrieval:
-    def __init__(self, *, store: IncidentStore, knowledge: KnowledgeBase) -> None:
+    def __init__(
+        self,
+        *,
+        store: IncidentStore,
+        knowledge: KnowledgeBase,
+        actions: ActionStore | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        """`actions`: where a search's hits read their action items (None: the hits show none)."""
         self.store = store
         self.knowledge = knowledge
+        self.actions = actions
+        self.clock = clock
 
     def search_incidents(
         self,
@@ -52,7 +66,7 @@ class Retrieval:
             vector, exclude = None, set()  # embedded by the search, while BM25 ranks
         filters, unknown = self._as_stored(filters)
         hits = self.similar(vector, text, limit=limit + offset + 1, filters=filters, exclude=exclude, mode=mode)
-        page = hits[offset : offset + limit]
+        page = self._with_items(hits[offset : offset + limit])
         more = len(hits) > offset + limit
         return SearchResult(
             query=_shortened(shown),
@@ -61,6 +75,17 @@ class Retrieval:
             next_offset=offset + limit if more else None,
             empty_because=None if page else self._why_empty(len(hits), offset, filters, unknown, mode),
         )
+
+    def _with_items(self, hits: list[SimilarIncident]) -> list[SimilarIncident]:
+        """The hits with their first action items, unfinished first: every hit showed `action_items: []`, so an
+        assistant answered that nothing had been done about a past incident whose fix was tracked, or still open."""
+        if self.actions is None or not hits:
+            return hits
+        items = self.actions.for_incidents([incident_pk(h.id) for h in hits], now=self.clock())
+        for hit in hits:
+            own = [a for a in items if a.incident_id == hit.id]
+            hit.action_items = sorted(own, key=lambda a: a.status == "completed")[:HIT_ITEMS]
+        return hits
 
     def _as_stored(self, filters: SearchFilters | None) -> tuple[SearchFilters | None, tuple[str, str] | None]:
         """The filters with each agent, tool and model name as stored, matched ignoring case and whether its words

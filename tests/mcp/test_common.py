@@ -248,3 +248,23 @@ async def test_an_agent_or_tool_named_as_in_prose_filters_a_search_and_an_unknow
     assert "'helpdesk-assistant' (1)" in said, said
     assert past_end.structured_content["empty_because"] == "offset 5 is past the end: 1 hit(s) (offsets 0 to 0)"  # type: ignore[index]
     assert too_late.structured_content["empty_because"].startswith("no incident matches these filters")  # type: ignore[index]
+
+
+async def test_a_search_hit_shows_what_was_done_about_the_incident_unfinished_first(tmp_path: Path) -> None:
+    """Every hit answered `action_items: []`, so an assistant asked "have we seen this, and what did we do?" said
+    nothing had been done, of an incident whose fix was tracked and partly still open."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        made = []
+        for title in ("Add jittered backoff", "Cap retries per worker", "Share one token bucket", "Alert on 429s"):
+            added = await client.call_tool("add_action_item", {"incident_id": incident_id, "title": title})
+            made.append(added.structured_content["id"])  # type: ignore[index]
+        for done in made[:2]:
+            await client.call_tool("update_action_item", {"action_id": done, "status": "completed"})
+        found = await client.call_tool("search_incidents", {"query": "429 from the fares API"})
+    (hit,) = found.structured_content["hits"]  # type: ignore[index]
+    shown = [(item["title"], item["status"]) for item in hit["action_items"]]
+    assert shown == [
+        ("Share one token bucket", "open"), ("Alert on 429s", "open"), ("Add jittered backoff", "completed")
+    ]  # fmt: skip
