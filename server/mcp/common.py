@@ -190,6 +190,12 @@ class PostmortemServer(MCPServer):
         flags = [k for k, v in arguments.items() if isinstance(v, bool) and not _takes(known[k], "boolean")]
         if flags:  # pydantic reads true as 1: `limit: true` listed one incident
             raise ToolError(argument_problems(schema, flags))
+        arguments = {k: _one(v) if _choices(known[k]) else v for k, v in arguments.items()}
+        several = [k for k, v in arguments.items() if _choices(known[k]) and _several(_choices(known[k]), v)]
+        if several:  # "must be one of a, b, c" of ["a", "b"] read as if the values were wrong
+            said = "; ".join(f"{k} takes one value, one of {', '.join(_choices(known[k]))}" for k in several)
+            noun = "argument" if len(several) == 1 else "arguments"
+            raise ToolError(f"Invalid {noun}: {said}. Call once for each value wanted.")
         return {k: _choice(known[k], v) for k, v in arguments.items() if v is not None or k in required}
 
 
@@ -202,6 +208,31 @@ def _choice(schema: dict[str, Any], value: Any) -> Any:
     choices = [c for s in (schema, *schema.get("anyOf", [])) for c in s.get("enum", []) if isinstance(c, str)]
     matches = [c for c in choices if _spelling(c) == _spelling(value)]
     return matches[0] if len(matches) == 1 else value
+
+
+def _choices(schema: dict[str, Any]) -> list[str]:
+    return [c for s in (schema, *schema.get("anyOf", [])) for c in s.get("enum", []) if isinstance(c, str)]
+
+
+def _one(value: Any) -> Any:
+    """A list of one value (`["timeout"]`, or its JSON text) as that value; anything else as sent."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def _several(choices: list[str], value: Any) -> bool:
+    """Whether a choice was sent as several of them: a list, or text joined by commas, "|" or "or"."""
+    if isinstance(value, list):
+        return len(value) > 1
+    if not isinstance(value, str):
+        return False
+    parts = [p for p in re.split(r"\s*(?:[,|;/]|\bor\b|\band\b)\s*", value.strip(" []")) if p.strip(" '\"")]
+    spelled = {_spelling(c) for c in choices}
+    return len(parts) > 1 and all(_spelling(p.strip(" '\"")) in spelled for p in parts)
 
 
 def _takes(schema: dict[str, Any], kind: str) -> bool:

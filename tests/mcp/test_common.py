@@ -268,3 +268,32 @@ async def test_a_search_hit_shows_what_was_done_about_the_incident_unfinished_fi
     assert shown == [
         ("Share one token bucket", "open"), ("Alert on 429s", "open"), ("Add jittered backoff", "completed")
     ]  # fmt: skip
+
+
+async def test_a_choice_sent_as_several_values_is_told_to_take_one_and_a_list_of_one_is_that_value(
+    tmp_path: Path,
+) -> None:
+    """A model filters on two categories at once, as a list, its JSON text or "rate_limit, timeout", and was told
+    "category must be one of ..., timeout, rate_limit, ...": the values it sent were in that list, so it could not
+    tell what to change. A list of one value is that value."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        await client.call_tool("capture_incident", CAPTURE)
+        refused = [
+            await client.call_tool("search_incidents", {"query": "429", "category": several})
+            for several in (
+                ["rate_limit", "timeout"],
+                '["rate_limit", "timeout"]',
+                "rate_limit, timeout",
+                "Rate Limit or timeout",
+            )
+        ]
+        one = await client.call_tool("search_incidents", {"query": "429", "category": ["rate_limit"]})
+        one_as_text = await client.call_tool("list_incidents", {"category": '["Rate Limit"]'})
+        wrong = await client.call_tool("search_incidents", {"query": "429", "category": "rate_limit, bogus"})
+    for result in refused:
+        said = result.content[0].text  # type: ignore[union-attr]
+        assert result.is_error and said.startswith("Invalid argument: category takes one value, one of "), said
+        assert said.endswith("Call once for each value wanted."), said
+    assert len(one.structured_content["hits"]) == 1 and len(one_as_text.structured_content["incidents"]) == 1  # type: ignore[index]
+    assert wrong.is_error and "category must be one of" in wrong.content[0].text  # type: ignore[union-attr]
