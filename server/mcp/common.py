@@ -241,7 +241,9 @@ def _takes(schema: dict[str, Any], kind: str) -> bool:
 
 
 def _spelling(choice: str) -> str:
-    return re.sub(r"[\s-]+", "_", choice.strip()).casefold()
+    """A choice without case and without what joins its parts: "SEV 2", "sev-2", "in progress" and "RateLimit" are
+    SEV2, in_progress and rate_limit (no two values of one argument differ only in those)."""
+    return re.sub(r"[\s_-]+", "", choice).casefold()
 
 
 _WHEN: TypeAdapter[datetime] = TypeAdapter(When)

@@ -146,11 +146,15 @@ async def test_a_choice_in_another_case_is_read_as_the_schemas_value(tmp_path: P
     async with Client(create_server(lambda: service)) as client:
         incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
         listed = await client.call_tool("list_incidents", {"severity": " sev3 ", "category": "Rate_Limit"})
+        spaced = await client.call_tool("list_incidents", {"severity": "SEV 3", "category": "RateLimit"})
+        hyphen = await client.call_tool("search_incidents", {"query": "429", "severity": "sev-3", "status": "Open"})
         html = await client.call_tool("render_report", {"incident_id": incident_id, "format": "HTML", "kind": "Full"})
         wrong = await client.call_tool("render_report", {"incident_id": incident_id, "format": "pdf"})
     assert not listed.is_error and not html.is_error, (listed.content, html.content)
     assert [i["id"] for i in listed.structured_content["incidents"]] == [incident_id]  # type: ignore[index]
     assert html.structured_content["format"] == "html"  # type: ignore[index]
+    assert spaced.structured_content == listed.structured_content, spaced.content  # "SEV 3" was refused
+    assert [h["id"] for h in hyphen.structured_content["hits"]] == [incident_id], hyphen.content  # type: ignore[index]
     assert wrong.is_error and "format must be one of markdown, html" in wrong.content[0].text  # type: ignore[union-attr]
 
 
