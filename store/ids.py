@@ -33,6 +33,7 @@ _PROSE = re.compile(
     [\s"'`*_)\]>.,;:!?]*""",
     re.VERBOSE,
 )
+_HASHED = re.compile(r"[\s\W]*#\s?[0-9]+[\s\W]*")
 _WORDS = {"INCIDENT": "INC", "ACTIONITEM": "AI", "ACTION ITEM": "AI", "ACTION-ITEM": "AI", "ACTION_ITEM": "AI"}
 
 
@@ -47,8 +48,10 @@ def _in_prose(given: str) -> str | None:
 
 
 def is_incident_id(value: str) -> bool:
-    """Whether `value` is an incident id as written (`INC-42`, `inc‑42`), not a bare number."""
+    """Whether `value` is an incident id as written (`INC-42`, `inc‑42`, `incident 42`, `#42`), not a bare number."""
     given = written_id(value)
+    if _HASHED.fullmatch(value) and _number(given):  # "#42" names an issue, where "42" may be a count or a status
+        return True
     return given.startswith(INCIDENT_PREFIX) and _number(given.removeprefix(INCIDENT_PREFIX))
 
 

@@ -222,9 +222,11 @@ async def test_an_incident_named_as_a_model_writes_it_in_prose_is_found_by_every
         read = (await client.read_resource(f"incident://INC{number}")).contents[0].text  # type: ignore[union-attr]
         by_id = await client.call_tool("search_incidents", {"query": incident_id})
         in_prose = await client.call_tool("search_incidents", {"query": f"Incident #{number}"})
+        hashed = await client.call_tool("search_incidents", {"query": f"#{number}"})
     assert found == [incident_id] * 5
     assert json.loads(read)["id"] == incident_id
     assert in_prose.structured_content == by_id.structured_content
+    assert hashed.structured_content == by_id.structured_content  # "#1" was the words "1": any incident with a 1
 
 
 async def test_an_agent_or_tool_named_as_in_prose_filters_a_search_and_an_unknown_one_says_what_there_is(

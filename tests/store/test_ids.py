@@ -3,7 +3,7 @@
 import pytest
 
 from agent_postmortem.store.errors import InvalidId
-from agent_postmortem.store.ids import action_pk, incident_pk
+from agent_postmortem.store.ids import action_pk, incident_pk, is_incident_id
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,10 @@ def test_an_action_item_id_with_a_typographic_dash_names_its_kind() -> None:
     with pytest.raises(InvalidId) as refused:
         incident_pk("AI 7")
     assert refused.value.other == "action item"
+
+
+@pytest.mark.parametrize(("query", "is_id"), [("#42", True), ("`#42`.", True), ("incident 42", True), ("42", False),
+                                              ("HTTP 429", False), ("C#42", False), ("#42 #43", False)])  # fmt: skip
+def test_a_query_is_an_incident_id_when_it_names_one_and_not_when_it_is_a_number(query: str, is_id: bool) -> None:
+    """A search for "#42" (how trackers name an issue) looked for the number 42 in any incident's text."""
+    assert is_incident_id(query) is is_id
