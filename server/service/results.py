@@ -62,13 +62,16 @@ class SearchResult(BaseModel):
     hits: list[SimilarIncident]
     offset: int
     next_offset: int | None = Field(description="pass as offset for the next page; null when there is none")
-    empty_because: str | None = Field(None, description="why the page has no hits, in words (None when it has)")
+    empty_because: str | None = Field(default=None, description="why the page has no hits, in words (None when it has)")
 
 
 class IncidentList(BaseModel):
     incidents: list[IncidentSummary]
     offset: int
     next_offset: int | None
+    empty_because: str | None = Field(
+        default=None, description="why the page has no incidents, in words (None when it has)"
+    )
 
 
 class ActionItemList(BaseModel):

@@ -139,9 +139,11 @@ class IncidentStore:
         found = {r.pk: readable_incident(r, analysis=analyses[r.pk]) for r in rows}
         return {pk: incident for pk, incident in found.items() if incident is not None}
 
-    def count(self) -> int:
+    def count(self, filters: SearchFilters | None = None) -> int:
+        """How many incidents there are, or pass the filters."""
+        query = filtered(select(func.count()).select_from(schema.incidents), filters)
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(schema.incidents)).scalar_one())
+            return int(conn.execute(query).scalar_one())
 
     def counts_by(self, column: str) -> dict[str, int]:
         col = schema.incidents.c[column]

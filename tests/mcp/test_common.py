@@ -303,3 +303,21 @@ async def test_a_choice_sent_as_several_values_is_told_to_take_one_and_a_list_of
         assert said.endswith("Call once for each value wanted."), said
     assert len(one.structured_content["hits"]) == 1 and len(one_as_text.structured_content["incidents"]) == 1  # type: ignore[index]
     assert wrong.is_error and "category must be one of" in wrong.content[0].text  # type: ignore[union-attr]
+
+
+async def test_an_empty_page_of_incidents_says_why(tmp_path: Path) -> None:
+    """list_incidents answered `"incidents": []` alike for a page past the end, filters that match nothing and an
+    empty knowledge base: a model paging on could not tell the end of the list from a failure."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        empty = await client.call_tool("list_incidents", {})
+        await client.call_tool("capture_incident", CAPTURE)
+        past_end = await client.call_tool("list_incidents", {"offset": 20})
+        none_match = await client.call_tool("list_incidents", {"status": "mitigated"})
+        listed = await client.call_tool("list_incidents", {})
+    assert empty.structured_content["empty_because"].startswith("there are no incidents yet")  # type: ignore[index]
+    said = past_end.structured_content["empty_because"]  # type: ignore[index]
+    assert said == "offset 20 is past the end: 1 incident(s) match (offsets 0 to 0)", said
+    said = none_match.structured_content["empty_because"]  # type: ignore[index]
+    assert said == "no incident matches these filters (1 in all); leave some out", said
+    assert listed.structured_content["empty_because"] is None  # type: ignore[index]
