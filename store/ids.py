@@ -33,6 +33,7 @@ _PROSE = re.compile(
     [\s"'`*_)\]>.,;:!?]*""",
     re.VERBOSE,
 )
+_ANY_ID = re.compile(r"\b(?:INC|AI)[-_ ]?[0-9]+\b")  # ids in a value that is not one: "INC-1, INC-2"
 _HASHED = re.compile(r"[\s\W]*#\s?[0-9]+[\s\W]*")
 _WORDS = {"INCIDENT": "INC", "ACTIONITEM": "AI", "ACTION ITEM": "AI", "ACTION-ITEM": "AI", "ACTION_ITEM": "AI"}
 
@@ -65,7 +66,8 @@ def parse_id(value: str, prefix: str, kind: str) -> int:
     text = given.removeprefix(prefix)
     if not _number(text):
         other = [k for p, k in KINDS.items() if p != prefix and given.startswith(p) and _number(given[len(p) :])]
-        raise InvalidId(kind, prefix, other=other[0] if other else None)
+        several = len(_ANY_ID.findall(given)) > 1
+        raise InvalidId(kind, prefix, other=other[0] if other else None, several=several)
     return int(text)
 
 

@@ -321,3 +321,22 @@ async def test_an_empty_page_of_incidents_says_why(tmp_path: Path) -> None:
     said = none_match.structured_content["empty_because"]  # type: ignore[index]
     assert said == "no incident matches these filters (1 in all); leave some out", said
     assert listed.structured_content["empty_because"] is None  # type: ignore[index]
+
+
+async def test_several_ids_where_one_is_wanted_are_told_to_come_one_per_call(tmp_path: Path) -> None:
+    """get_incident("INC-1, INC-2"), as a model asks for two incidents it compares, answered "That is not a valid
+    incident id; ids look like INC-42.": each id it sent looked like that."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        await client.call_tool("capture_incident", CAPTURE)
+        both = [
+            await client.call_tool("get_incident", {"incident_id": two})
+            for two in ("INC-1, INC-2", "INC-1\nINC-2", "INC 1 and INC 2")
+        ]
+        item = await client.call_tool("get_action_item", {"action_id": "AI-1, AI-2"})
+    for result in both:
+        said = result.content[0].text  # type: ignore[union-attr]
+        assert result.is_error and said.endswith(
+            "That is more than one incident id; give one per call, such as INC-42."
+        ), said
+    assert item.content[0].text.endswith("That is more than one action item id; give one per call, such as AI-42.")  # type: ignore[union-attr]
