@@ -18,13 +18,17 @@ class ActionItemNotFound(StoreError):
 
 
 class InvalidId(StoreError, ValueError):
-    def __init__(self, kind: str, prefix: str, *, other: str | None = None) -> None:
-        """`other`: the kind of id the value is instead (an action item id where an incident id goes)."""
+    def __init__(self, kind: str, prefix: str, *, other: str | None = None, several: bool = False) -> None:
+        """`other`: the kind of id the value is instead (an action item id where an incident id goes); `several`:
+        the value holds more than one id ("INC-1, INC-2")."""
         said = f"that is an {other} id, not an {kind} id" if other else f"that is not a valid {kind} id"
+        if several:
+            said = f"that is more than one id: give one {kind} id at a time"
         super().__init__(f"{said} (expected {prefix}<number>)")
         self.kind = kind
         self.prefix = prefix
         self.other = other
+        self.several = several
 
 
 class CorruptRecord(StoreError):

@@ -1,5 +1,7 @@
 """Public ids: incidents are INC-<n> and action items AI-<n>, where n is the database key."""
 
+import re
+
 from agent_postmortem.store.errors import InvalidId
 
 INCIDENT_PREFIX = "INC-"
@@ -10,18 +12,47 @@ KINDS = {INCIDENT_PREFIX: "incident", ACTION_PREFIX: "action item"}
 
 
 def written_id(value: str) -> str:
-    """`value` as an id is read: upper case, without characters no one sees, typographic dashes as "-"."""
+    """`value` as an id is read: upper case, without characters no one sees, typographic dashes as "-", and in the
+    other forms a model writes an id in prose (`INC 42`, `INC42`, `#42`, `incident 42`, `` `INC-42` ``, `**INC-42**`,
+    `"INC-42".`) as `INC-42` (or `42`); anything else is left as given, to be refused."""
     given = value.strip().upper()
     if not given.isascii():
         from agent_postmortem.store.invisible import strip_invisible
 
         given = strip_invisible(given)[0].translate(_DASHES).strip()
-    return given
+    return _in_prose(given) or given
+
+
+# An id as a model writes it in prose: quoted, in backticks or bold, after "incident" or "#", with a space, an
+# underscore or nothing for the dash, a full stop after it. Digits are ASCII only, and one dash at most ("INC--42").
+_PROSE = re.compile(
+    r"""[\s"'`*_(\[<]*
+    (?:(?P<word>INCIDENT|ACTION[ _-]?ITEM)(?:\s*[:#]?\s*|(?=\d)))?
+    (?:(?P<prefix>INC|AI)(?:[-_ ]?\#?\s?))?
+    \#?(?P<number>[0-9]{1,12})
+    [\s"'`*_)\]>.,;:!?]*""",
+    re.VERBOSE,
+)
+_ANY_ID = re.compile(r"\b(?:INC|AI)[-_ ]?[0-9]+\b")  # ids in a value that is not one: "INC-1, INC-2"
+_HASHED = re.compile(r"[\s\W]*#\s?[0-9]+[\s\W]*")
+_WORDS = {"INCIDENT": "INC", "ACTIONITEM": "AI", "ACTION ITEM": "AI", "ACTION-ITEM": "AI", "ACTION_ITEM": "AI"}
+
+
+def _in_prose(given: str) -> str | None:
+    if (m := _PROSE.fullmatch(given)) is None:
+        return None
+    word, prefix = _WORDS.get(m["word"] or ""), m["prefix"]
+    if word and prefix and word != prefix:  # "incident AI-7": neither reading is safe
+        return None
+    kind = prefix or word
+    return f"{kind}-{m['number']}" if kind else m["number"]
 
 
 def is_incident_id(value: str) -> bool:
-    """Whether `value` is an incident id as written (`INC-42`, `inc‑42`), not a bare number."""
+    """Whether `value` is an incident id as written (`INC-42`, `inc‑42`, `incident 42`, `#42`), not a bare number."""
     given = written_id(value)
+    if _HASHED.fullmatch(value) and _number(given):  # "#42" names an issue, where "42" may be a count or a status
+        return True
     return given.startswith(INCIDENT_PREFIX) and _number(given.removeprefix(INCIDENT_PREFIX))
 
 
@@ -35,7 +66,8 @@ def parse_id(value: str, prefix: str, kind: str) -> int:
     text = given.removeprefix(prefix)
     if not _number(text):
         other = [k for p, k in KINDS.items() if p != prefix and given.startswith(p) and _number(given[len(p) :])]
-        raise InvalidId(kind, prefix, other=other[0] if other else None)
+        several = len(_ANY_ID.findall(given)) > 1
+        raise InvalidId(kind, prefix, other=other[0] if other else None, several=several)
     return int(text)
 
 

@@ -58,6 +58,8 @@ def search(
         from agent_postmortem.cli.view import SimilarView
 
         out.print(SimilarView(result.hits))
+        if result.empty_because:  # an empty table said nothing of why
+            err.print(result.empty_because, markup=False)
 
 
 def list_(

@@ -190,6 +190,12 @@ class PostmortemServer(MCPServer):
         flags = [k for k, v in arguments.items() if isinstance(v, bool) and not _takes(known[k], "boolean")]
         if flags:  # pydantic reads true as 1: `limit: true` listed one incident
             raise ToolError(argument_problems(schema, flags))
+        arguments = {k: _one(v) if _choices(known[k]) else v for k, v in arguments.items()}
+        several = [k for k, v in arguments.items() if _choices(known[k]) and _several(_choices(known[k]), v)]
+        if several:  # "must be one of a, b, c" of ["a", "b"] read as if the values were wrong
+            said = "; ".join(f"{k} takes one value, one of {', '.join(_choices(known[k]))}" for k in several)
+            noun = "argument" if len(several) == 1 else "arguments"
+            raise ToolError(f"Invalid {noun}: {said}. Call once for each value wanted.")
         return {k: _choice(known[k], v) for k, v in arguments.items() if v is not None or k in required}
 
 
@@ -204,13 +210,40 @@ def _choice(schema: dict[str, Any], value: Any) -> Any:
     return matches[0] if len(matches) == 1 else value
 
 
+def _choices(schema: dict[str, Any]) -> list[str]:
+    return [c for s in (schema, *schema.get("anyOf", [])) for c in s.get("enum", []) if isinstance(c, str)]
+
+
+def _one(value: Any) -> Any:
+    """A list of one value (`["timeout"]`, or its JSON text) as that value; anything else as sent."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def _several(choices: list[str], value: Any) -> bool:
+    """Whether a choice was sent as several of them: a list, or text joined by commas, "|" or "or"."""
+    if isinstance(value, list):
+        return len(value) > 1
+    if not isinstance(value, str):
+        return False
+    parts = [p for p in re.split(r"\s*(?:[,|;/]|\bor\b|\band\b)\s*", value.strip(" []")) if p.strip(" '\"")]
+    spelled = {_spelling(c) for c in choices}
+    return len(parts) > 1 and all(_spelling(p.strip(" '\"")) in spelled for p in parts)
+
+
 def _takes(schema: dict[str, Any], kind: str) -> bool:
     """Whether an argument's schema allows a value of this JSON type (directly or as one branch of anyOf)."""
     return any(s.get("type") == kind for s in (schema, *schema.get("anyOf", [])))
 
 
 def _spelling(choice: str) -> str:
-    return re.sub(r"[\s-]+", "_", choice.strip()).casefold()
+    """A choice without case and without what joins its parts: "SEV 2", "sev-2", "in progress" and "RateLimit" are
+    SEV2, in_progress and rate_limit (no two values of one argument differ only in those)."""
+    return re.sub(r"[\s_-]+", "", choice).casefold()
 
 
 _WHEN: TypeAdapter[datetime] = TypeAdapter(When)
@@ -243,6 +276,14 @@ def when(value: str | None, name: str, *, edge: Literal["start", "end"] | None =
         raise ToolError(f"{name} must be an ISO 8601 date or time, e.g. 2026-11-27 or 2026-11-27T10:00:00Z.") from None
 
 
+def _invalid_id(e: InvalidId) -> str:
+    if e.several:
+        return f"That is more than one {e.kind} id; give one per call, such as {e.prefix}42."
+    if e.other:
+        return f"That is an {e.other} id; an {e.kind} id is wanted here, such as {e.prefix}42."
+    return f"That is not a valid {e.kind} id; ids look like {e.prefix}42."
+
+
 @contextmanager
 def tool_errors() -> Iterator[None]:
     """Turn domain errors into messages a calling model can act on; never echo rejected values."""
@@ -255,9 +296,7 @@ def tool_errors() -> Iterator[None]:
     except ActionItemNotFound as e:
         raise ToolError(f"No action item {e.action_id!r}. Call list_action_items for valid ids.") from None
     except InvalidId as e:
-        if e.other:
-            raise ToolError(f"That is an {e.other} id; an {e.kind} id is wanted here, such as {e.prefix}42.") from None
-        raise ToolError(f"That is not a valid {e.kind} id; ids look like {e.prefix}42.") from None
+        raise ToolError(_invalid_id(e)) from None
     except CorruptRecord as e:
         raise ToolError(f"{e}.") from None
     except ValidationError as e:

@@ -58,7 +58,7 @@ class PostmortemService:
         self.policy = policy
         self.judging = judging or Judging()
         self.incidents = Incidents(store=store, actions=self.actions, knowledge=knowledge, clock=clock)
-        self.retrieval = Retrieval(store=store, knowledge=knowledge)
+        self.retrieval = Retrieval(store=store, knowledge=knowledge, actions=self.actions, clock=clock)
         self.recurrence = Recurrence(store=store, actions=self.actions, knowledge=knowledge, clock=clock)
         self.capture = Capture(
             store=store,

@@ -42,7 +42,21 @@ class Incidents:
             IncidentSummary.model_validate(r.model_dump(include=set(IncidentSummary.model_fields)))
             for r in rows[:limit]
         ]
-        return IncidentList(incidents=items, offset=offset, next_offset=offset + limit if len(rows) > limit else None)
+        return IncidentList(
+            incidents=items,
+            offset=offset,
+            next_offset=offset + limit if len(rows) > limit else None,
+            empty_because=None if items else self._why_empty(offset, filters),
+        )
+
+    def _why_empty(self, offset: int, filters: SearchFilters | None) -> str:
+        """Why a page of the list has no incidents: a page past the end, filters that match none, or none at all
+        (a model paging on with offset got `[]` and could not tell the end from a failure)."""
+        if matching := self.store.count(filters):
+            return f"offset {offset} is past the end: {matching} incident(s) match (offsets 0 to {matching - 1})"
+        if filters and (in_all := self.store.count()):
+            return f"no incident matches these filters ({in_all} in all); leave some out"
+        return "there are no incidents yet: capture one, or import past incidents with postmortem import"
 
     def add_timeline_event(self, incident_id: str, event: TimelineEventCreate) -> Incident:
         """An event at `event.at` (now when not given); a time later than now (beyond clock skew) is refused."""

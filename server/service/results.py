@@ -55,16 +55,23 @@ class CaptureResult(ClassifyResult):
 
 
 class SearchResult(BaseModel):
-    query: str
+    query: str = Field(
+        description="what was searched: the query redacted (a long one: its start and its length), "
+        "or the title of the incident whose neighbours these are"
+    )
     hits: list[SimilarIncident]
     offset: int
     next_offset: int | None = Field(description="pass as offset for the next page; null when there is none")
+    empty_because: str | None = Field(default=None, description="why the page has no hits, in words (None when it has)")
 
 
 class IncidentList(BaseModel):
     incidents: list[IncidentSummary]
     offset: int
     next_offset: int | None
+    empty_because: str | None = Field(
+        default=None, description="why the page has no incidents, in words (None when it has)"
+    )
 
 
 class ActionItemList(BaseModel):

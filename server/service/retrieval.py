@@ -2,13 +2,19 @@
 
 Every other use case that looks incidents up (capture, drafting, reports, lessons) does it through this one."""
 
+import difflib
+import re
+from collections.abc import Callable
+from datetime import datetime
+
 import numpy as np
 
 from agent_postmortem.errors import EmptyQuery
 from agent_postmortem.service.results import SearchResult
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.ids import incident_pk, is_incident_id
-from agent_postmortem.store.models import Incident, SimilarIncident
+from agent_postmortem.store.models import Incident, SimilarIncident, utcnow
+from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.redact import redact
 from agent_postmortem.store.search.knowledge import Hit, KnowledgeBase, Mode
@@ -16,12 +22,26 @@ from agent_postmortem.store.search.knowledge import Hit, KnowledgeBase, Mode
 SEARCHED_FIELDS = ("title", "description", "error_type", "error_message", "tool", "agent")
 # A query that is only an incident id asks for that incident's neighbours (an assistant puts the id it has in the
 # query): as words, "INC-46" matched the number 46 in other incidents' text, and an empty base returned INC-46 itself.
+NAMED = ("agent", "tool", "model")  # filters on a name, not a choice
+SHOWN_QUERY = 300  # characters of a long query the result echoes: a pasted 20,000-character stack trace came back
+# whole in every answer (and every page of it), 4 times the size of the hits, into a context that already held it
+HIT_ITEMS = 3  # action items shown on a hit, unfinished first: what was done about it, what is still open
 
 
 class Retrieval:
-    def __init__(self, *, store: IncidentStore, knowledge: KnowledgeBase) -> None:
+    def __init__(
+        self,
+        *,
+        store: IncidentStore,
+        knowledge: KnowledgeBase,
+        actions: ActionStore | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        """`actions`: where a search's hits read their action items (None: the hits show none)."""
         self.store = store
         self.knowledge = knowledge
+        self.actions = actions
+        self.clock = clock
 
     def search_incidents(
         self,
@@ -44,10 +64,74 @@ class Retrieval:
         else:  # redacted as stored text is: a pasted log line then matches the placeholders its incident keeps, and
             text = shown = redact(query)  # the result (which clients and their logs keep) never echoes its secrets
             vector, exclude = None, set()  # embedded by the search, while BM25 ranks
+        filters, unknown = self._as_stored(filters)
         hits = self.similar(vector, text, limit=limit + offset + 1, filters=filters, exclude=exclude, mode=mode)
-        page = hits[offset : offset + limit]
+        page = self._with_items(hits[offset : offset + limit])
         more = len(hits) > offset + limit
-        return SearchResult(query=shown, hits=page, offset=offset, next_offset=offset + limit if more else None)
+        return SearchResult(
+            query=_shortened(shown),
+            hits=page,
+            offset=offset,
+            next_offset=offset + limit if more else None,
+            empty_because=None if page else self._why_empty(len(hits), offset, filters, unknown, mode),
+        )
+
+    def _with_items(self, hits: list[SimilarIncident]) -> list[SimilarIncident]:
+        """The hits with their first action items, unfinished first: every hit showed `action_items: []`, so an
+        assistant answered that nothing had been done about a past incident whose fix was tracked, or still open."""
+        if self.actions is None or not hits:
+            return hits
+        items = self.actions.for_incidents([incident_pk(h.id) for h in hits], now=self.clock())
+        for hit in hits:
+            own = [a for a in items if a.incident_id == hit.id]
+            hit.action_items = sorted(own, key=lambda a: a.status == "completed")[:HIT_ITEMS]
+        return hits
+
+    def _as_stored(self, filters: SearchFilters | None) -> tuple[SearchFilters | None, tuple[str, str] | None]:
+        """The filters with each agent, tool and model name as stored, matched ignoring case and whether its words
+        are joined by spaces, hyphens or underscores (a model writes "HelpDesk Assistant" for `helpdesk-assistant`,
+        and found nothing); and the first name no incident has, with its column."""
+        if filters is None:
+            return None, None
+        found: dict[str, str] = {}
+        unknown = None
+        for column in NAMED:
+            if (given := getattr(filters, column)) is None or given in (names := self.store.named(column)):
+                continue
+            same = sorted((n, name) for name, n in names.items() if _name_key(name) == _name_key(given))
+            if same:
+                found[column] = same[-1][1]  # two spellings of one name: the one more incidents have
+            elif unknown is None:
+                unknown = (column, given)
+        return filters.model_copy(update=found), unknown
+
+    def _why_empty(
+        self, found: int, offset: int, filters: SearchFilters | None, unknown: tuple[str, str] | None, mode: Mode
+    ) -> str:
+        """Why a page has no hits, in words: a name no incident has (with the names there are), filters that match
+        nothing, a page past the end, or an empty knowledge base."""
+        if found:
+            return f"offset {offset} is past the end: {found} hit(s) (offsets 0 to {found - 1})"
+        if unknown is not None:
+            column, given = unknown
+            named = self.store.named(column)
+            keys = {_name_key(name): name for name in sorted(named, key=named.__getitem__)}  # a key's commonest
+            close = [keys[k] for k in difflib.get_close_matches(_name_key(given), keys, n=10, cutoff=0.6)]
+            names = [*close, *sorted(set(named) - set(close), key=lambda name: (-named[name], name))]
+            listed = ", ".join(f"{name!r} ({named[name]})" for name in names[:10]) or "none records one"
+            more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+            return (
+                f"no incident has the {column} {redact(given)!r} (names are matched ignoring case, spaces, hyphens "
+                f"and underscores); the {column}s of incidents, closest first, then with the most incidents: "
+                f"{listed}{more}"
+            )
+        if filters:
+            return "no incident matches these filters; leave some out, or widen since and until"
+        if not self.store.count():
+            return "there are no incidents yet: capture one, or import past incidents with postmortem import"
+        if mode == "lexical":
+            return "no incident shares a word with the query (a lexical search: search by meaning too)"
+        return "there is no other incident to compare with"
 
     def similar(
         self,
@@ -100,3 +184,14 @@ class Retrieval:
             created_at=record.created_at,
             root_cause=record.analysis.root_cause if record.analysis else None,
         )
+
+
+def _shortened(query: str) -> str:
+    """The query as the result echoes it: whole up to SHOWN_QUERY characters, else its start and its length."""
+    if len(query) <= SHOWN_QUERY:
+        return query
+    return f"{query[:SHOWN_QUERY].rstrip()}… ({len(query):,} characters in all, searched whole)"
+
+
+def _name_key(name: str) -> str:
+    return re.sub(r"[\s_-]+", "-", name.strip().casefold())

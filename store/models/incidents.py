@@ -158,7 +158,9 @@ class SimilarIncident(BaseModel):
     why: str = ""
     created_at: datetime
     root_cause: str | None = None
-    action_items: list[ActionItem] = Field(default_factory=list)
+    action_items: list[ActionItem] = Field(
+        default_factory=list, description="up to 3 of its action items, unfinished first (get_incident has them all)"
+    )
 
 
 class SeedIncident(IncidentCreate):

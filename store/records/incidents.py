@@ -139,14 +139,23 @@ class IncidentStore:
         found = {r.pk: readable_incident(r, analysis=analyses[r.pk]) for r in rows}
         return {pk: incident for pk, incident in found.items() if incident is not None}
 
-    def count(self) -> int:
+    def count(self, filters: SearchFilters | None = None) -> int:
+        """How many incidents there are, or pass the filters."""
+        query = filtered(select(func.count()).select_from(schema.incidents), filters)
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(schema.incidents)).scalar_one())
+            return int(conn.execute(query).scalar_one())
 
     def counts_by(self, column: str) -> dict[str, int]:
         col = schema.incidents.c[column]
         with self.engine.connect() as conn:
             return {str(k): int(v) for k, v in conn.execute(select(col, func.count()).group_by(col)).all()}
+
+    def named(self, column: str) -> dict[str, int]:
+        """The values a text column (agent, tool, model) holds, with how many incidents hold each; none for NULL."""
+        col = schema.incidents.c[column]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(col, func.count()).where(col.is_not(None)).group_by(col)).all()
+        return {str(k): int(v) for k, v in rows}
 
     def existing_hashes(self, digests: Sequence[str]) -> set[str]:
         cols = schema.incidents.c

@@ -274,3 +274,13 @@ def test_a_damaged_gguf_is_one_clear_line_naming_the_file(tmp_path: Path) -> Non
     said = result.stderr.decode()
     assert result.returncode == 2 and said.startswith("error: llama.cpp could not load qwen-truncated.gguf"), said
     assert "whole GGUF model" in said and "Traceback" not in said and said.count("\n") == 1
+
+
+def test_a_search_that_finds_nothing_says_why_on_stderr(tmp_path: Path) -> None:
+    """`postmortem search timeout --agent nobody` printed an empty table, exit 0, and nothing of why."""
+    capture(make_service(tmp_path, llm=None))
+    result = postmortem("search", "timeout", "--agent", "nobody", home=tmp_path)
+    said = result.stderr.decode()
+    assert result.returncode == 0 and "no incident has the agent 'nobody'" in said, said
+    as_json = postmortem("search", "timeout", "--agent", "nobody", "--json", home=tmp_path)
+    assert json.loads(as_json.stdout)["hits"] == [] and as_json.stderr == b""

@@ -1,6 +1,7 @@
 """How the MCP layer takes what real clients send (server/mcp/common.py): null for an optional argument, an argument a
 tool does not take, a blank query; through the SDK's client in memory."""
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -145,11 +146,15 @@ async def test_a_choice_in_another_case_is_read_as_the_schemas_value(tmp_path: P
     async with Client(create_server(lambda: service)) as client:
         incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
         listed = await client.call_tool("list_incidents", {"severity": " sev3 ", "category": "Rate_Limit"})
+        spaced = await client.call_tool("list_incidents", {"severity": "SEV 3", "category": "RateLimit"})
+        hyphen = await client.call_tool("search_incidents", {"query": "429", "severity": "sev-3", "status": "Open"})
         html = await client.call_tool("render_report", {"incident_id": incident_id, "format": "HTML", "kind": "Full"})
         wrong = await client.call_tool("render_report", {"incident_id": incident_id, "format": "pdf"})
     assert not listed.is_error and not html.is_error, (listed.content, html.content)
     assert [i["id"] for i in listed.structured_content["incidents"]] == [incident_id]  # type: ignore[index]
     assert html.structured_content["format"] == "html"  # type: ignore[index]
+    assert spaced.structured_content == listed.structured_content, spaced.content  # "SEV 3" was refused
+    assert [h["id"] for h in hyphen.structured_content["hits"]] == [incident_id], hyphen.content  # type: ignore[index]
     assert wrong.is_error and "format must be one of markdown, html" in wrong.content[0].text  # type: ignore[union-attr]
 
 
@@ -199,3 +204,139 @@ async def test_a_query_that_is_only_an_id_with_a_typographic_dash_searches_that_
         typographic = await client.call_tool("search_incidents", {"query": written})
     assert typographic.structured_content == ascii_dash.structured_content
     assert ascii_dash.structured_content["query"] == CAPTURE["title"]  # type: ignore[index]
+
+
+async def test_an_incident_named_as_a_model_writes_it_in_prose_is_found_by_every_tool_and_resource(
+    tmp_path: Path,
+) -> None:
+    """An assistant writes the id it read in a sentence: "incident 1", "#1", "INC 1", "`INC-1`". get_incident and
+    incident:// refused each as "not a valid incident id", and a search for "incident 1" looked for the words."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        number = incident_id.removeprefix("INC-")
+        found = [
+            (await client.call_tool("get_incident", {"incident_id": written})).structured_content["id"]  # type: ignore[index]
+            for written in (f"incident {number}", f"#{number}", f"INC {number}", f"`{incident_id}`", f"INC{number}.")
+        ]
+        read = (await client.read_resource(f"incident://INC{number}")).contents[0].text  # type: ignore[union-attr]
+        by_id = await client.call_tool("search_incidents", {"query": incident_id})
+        in_prose = await client.call_tool("search_incidents", {"query": f"Incident #{number}"})
+        hashed = await client.call_tool("search_incidents", {"query": f"#{number}"})
+    assert found == [incident_id] * 5
+    assert json.loads(read)["id"] == incident_id
+    assert in_prose.structured_content == by_id.structured_content
+    assert hashed.structured_content == by_id.structured_content  # "#1" was the words "1": any incident with a 1
+
+
+async def test_an_agent_or_tool_named_as_in_prose_filters_a_search_and_an_unknown_one_says_what_there_is(
+    tmp_path: Path,
+) -> None:
+    """A model filters on the agent as it reads in a title ("HelpDesk Assistant", "CRM.Lookup_Order") and got no hits,
+    without a word: the names matched only as stored, byte for byte. They match ignoring case and how words are
+    joined; a name no incident has, a page past the end and filters that match nothing say so in empty_because."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        captured = await client.call_tool(
+            "capture_incident", {**CAPTURE, "agent": "helpdesk-assistant", "tool": "crm.lookup_order"}
+        )
+        incident_id = captured.structured_content["id"]  # type: ignore[index]
+        by_name = await client.call_tool(
+            "search_incidents", {"query": "429", "agent": "HelpDesk Assistant", "tool": "CRM.Lookup_Order"}
+        )
+        unknown = await client.call_tool("search_incidents", {"query": "429", "agent": "help desk bot"})
+        past_end = await client.call_tool("search_incidents", {"query": "429", "offset": 5})
+        too_late = await client.call_tool("search_incidents", {"query": "429", "since": "2099"})
+    assert [h["id"] for h in by_name.structured_content["hits"]] == [incident_id]  # type: ignore[index]
+    assert by_name.structured_content["empty_because"] is None  # type: ignore[index]
+    said = unknown.structured_content["empty_because"]  # type: ignore[index]
+    assert unknown.structured_content["hits"] == [] and "no incident has the agent 'help desk bot'" in said, said  # type: ignore[index]
+    assert "'helpdesk-assistant' (1)" in said, said
+    assert past_end.structured_content["empty_because"] == "offset 5 is past the end: 1 hit(s) (offsets 0 to 0)"  # type: ignore[index]
+    assert too_late.structured_content["empty_because"].startswith("no incident matches these filters")  # type: ignore[index]
+
+
+async def test_a_search_hit_shows_what_was_done_about_the_incident_unfinished_first(tmp_path: Path) -> None:
+    """Every hit answered `action_items: []`, so an assistant asked "have we seen this, and what did we do?" said
+    nothing had been done, of an incident whose fix was tracked and partly still open."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        made = []
+        for title in ("Add jittered backoff", "Cap retries per worker", "Share one token bucket", "Alert on 429s"):
+            added = await client.call_tool("add_action_item", {"incident_id": incident_id, "title": title})
+            made.append(added.structured_content["id"])  # type: ignore[index]
+        for done in made[:2]:
+            await client.call_tool("update_action_item", {"action_id": done, "status": "completed"})
+        found = await client.call_tool("search_incidents", {"query": "429 from the fares API"})
+    (hit,) = found.structured_content["hits"]  # type: ignore[index]
+    shown = [(item["title"], item["status"]) for item in hit["action_items"]]
+    assert shown == [
+        ("Share one token bucket", "open"), ("Alert on 429s", "open"), ("Add jittered backoff", "completed")
+    ]  # fmt: skip
+
+
+async def test_a_choice_sent_as_several_values_is_told_to_take_one_and_a_list_of_one_is_that_value(
+    tmp_path: Path,
+) -> None:
+    """A model filters on two categories at once, as a list, its JSON text or "rate_limit, timeout", and was told
+    "category must be one of ..., timeout, rate_limit, ...": the values it sent were in that list, so it could not
+    tell what to change. A list of one value is that value."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        await client.call_tool("capture_incident", CAPTURE)
+        refused = [
+            await client.call_tool("search_incidents", {"query": "429", "category": several})
+            for several in (
+                ["rate_limit", "timeout"],
+                '["rate_limit", "timeout"]',
+                "rate_limit, timeout",
+                "Rate Limit or timeout",
+            )
+        ]
+        one = await client.call_tool("search_incidents", {"query": "429", "category": ["rate_limit"]})
+        one_as_text = await client.call_tool("list_incidents", {"category": '["Rate Limit"]'})
+        wrong = await client.call_tool("search_incidents", {"query": "429", "category": "rate_limit, bogus"})
+    for result in refused:
+        said = result.content[0].text  # type: ignore[union-attr]
+        assert result.is_error and said.startswith("Invalid argument: category takes one value, one of "), said
+        assert said.endswith("Call once for each value wanted."), said
+    assert len(one.structured_content["hits"]) == 1 and len(one_as_text.structured_content["incidents"]) == 1  # type: ignore[index]
+    assert wrong.is_error and "category must be one of" in wrong.content[0].text  # type: ignore[union-attr]
+
+
+async def test_an_empty_page_of_incidents_says_why(tmp_path: Path) -> None:
+    """list_incidents answered `"incidents": []` alike for a page past the end, filters that match nothing and an
+    empty knowledge base: a model paging on could not tell the end of the list from a failure."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        empty = await client.call_tool("list_incidents", {})
+        await client.call_tool("capture_incident", CAPTURE)
+        past_end = await client.call_tool("list_incidents", {"offset": 20})
+        none_match = await client.call_tool("list_incidents", {"status": "mitigated"})
+        listed = await client.call_tool("list_incidents", {})
+    assert empty.structured_content["empty_because"].startswith("there are no incidents yet")  # type: ignore[index]
+    said = past_end.structured_content["empty_because"]  # type: ignore[index]
+    assert said == "offset 20 is past the end: 1 incident(s) match (offsets 0 to 0)", said
+    said = none_match.structured_content["empty_because"]  # type: ignore[index]
+    assert said == "no incident matches these filters (1 in all); leave some out", said
+    assert listed.structured_content["empty_because"] is None  # type: ignore[index]
+
+
+async def test_several_ids_where_one_is_wanted_are_told_to_come_one_per_call(tmp_path: Path) -> None:
+    """get_incident("INC-1, INC-2"), as a model asks for two incidents it compares, answered "That is not a valid
+    incident id; ids look like INC-42.": each id it sent looked like that."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        await client.call_tool("capture_incident", CAPTURE)
+        both = [
+            await client.call_tool("get_incident", {"incident_id": two})
+            for two in ("INC-1, INC-2", "INC-1\nINC-2", "INC 1 and INC 2")
+        ]
+        item = await client.call_tool("get_action_item", {"action_id": "AI-1, AI-2"})
+    for result in both:
+        said = result.content[0].text  # type: ignore[union-attr]
+        assert result.is_error and said.endswith(
+            "That is more than one incident id; give one per call, such as INC-42."
+        ), said
+    assert item.content[0].text.endswith("That is more than one action item id; give one per call, such as AI-42.")  # type: ignore[union-attr]

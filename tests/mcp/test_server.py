@@ -80,6 +80,28 @@ async def test_a_search_never_echoes_the_secrets_of_its_query(service: Postmorte
     assert found.structured_content["hits"], text  # the placeholder the incident keeps matches
 
 
+async def test_a_pasted_stack_trace_is_searched_whole_and_not_echoed_whole(service: PostmortemService) -> None:
+    """A 15,000-character stack trace came back whole as the result's `query`: a 19 KB answer for 5 hits of 4 KB,
+    into a model's context that held the trace already, and again on every page. The start and the length are
+    echoed; the search still reads the error at the end of the trace."""
+    frames = "".join(
+        f'  File "/srv/app/pkg/module_{n}.py", line {n * 7}, in handler_{n}\n    return await nxt(request)\n'
+        for n in range(170)
+    )
+    trace = f"Traceback (most recent call last):\n{frames}RateLimitError: 429 Too Many Requests from the fares API"
+    assert len(trace) > 15_000
+    async with Client(server_for(service)) as client:
+        await client.call_tool("capture_incident", CAPTURE)
+        found = await client.call_tool("search_incidents", {"query": trace})
+        again = await client.call_tool("search_incidents", {"query": trace, "offset": 1})
+    assert not found.is_error and found.structured_content is not None
+    assert [h["title"] for h in found.structured_content["hits"]] == [CAPTURE["title"]]
+    for result in (found, again):
+        shown = result.structured_content["query"]  # type: ignore[index]
+        assert shown.startswith("Traceback (most recent call last):") and f"{len(trace):,} characters" in shown
+        assert len(shown) < 400 and len(result.content[0].text) < 4_000  # type: ignore[union-attr]
+
+
 @MODES
 async def test_resources_and_prompt_answer_unknown_ids_with_a_hint(service: PostmortemService, mode: str) -> None:
     async with Client(server_for(service), mode=mode) as client:

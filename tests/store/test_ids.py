@@ -3,7 +3,7 @@
 import pytest
 
 from agent_postmortem.store.errors import InvalidId
-from agent_postmortem.store.ids import action_pk, incident_pk
+from agent_postmortem.store.ids import action_pk, incident_pk, is_incident_id
 
 
 @pytest.mark.parametrize(
@@ -18,7 +18,22 @@ def test_an_id_copied_with_invisible_characters_or_a_typographic_dash_is_that_id
     assert incident_pk(written) == 42
 
 
-@pytest.mark.parametrize("written", ["INC-²", "INC-①", "INC-١٢", "INC-", "INC 42", "INC--42", "INC-4\u200b2x"])
+@pytest.mark.parametrize(
+    "written",
+    ["INC 42", "INC42", "inc_42", "#42", "incident 42", "Incident #42", "incident: INC-42", "INC #42", "`INC-42`",
+     "**INC-42**", '"INC-42"', "[INC-42]", "INC-42.", "INC-42,"],
+)  # fmt: skip
+def test_an_id_in_the_forms_a_model_writes_in_prose_is_that_id(written: str) -> None:
+    """A model names an incident as it would in a sentence ("incident 42", "#42", "INC 42", in backticks or bold,
+    with a full stop after it): each was refused as "not a valid incident id" and cost the model a retry."""
+    assert incident_pk(written) == 42
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["INC-²", "INC-①", "INC-١٢", "INC-", "INC--42", "INC-4\u200b2x", "INC-42 (checkout)", "id: INC-42", "incident",
+     "incident AI-42", "PAT-42", "#"],
+)  # fmt: skip
 def test_what_is_not_an_id_is_still_refused(written: str) -> None:
     with pytest.raises(InvalidId):
         incident_pk(written)
@@ -29,3 +44,14 @@ def test_an_action_item_id_with_a_typographic_dash_names_its_kind() -> None:
         incident_pk("AI\u20117")
     assert refused.value.other == "action item"
     assert action_pk("\u200fai\u20117") == 7
+    assert action_pk("action item 7") == action_pk("AI 7") == 7
+    with pytest.raises(InvalidId) as refused:
+        incident_pk("AI 7")
+    assert refused.value.other == "action item"
+
+
+@pytest.mark.parametrize(("query", "is_id"), [("#42", True), ("`#42`.", True), ("incident 42", True), ("42", False),
+                                              ("HTTP 429", False), ("C#42", False), ("#42 #43", False)])  # fmt: skip
+def test_a_query_is_an_incident_id_when_it_names_one_and_not_when_it_is_a_number(query: str, is_id: bool) -> None:
+    """A search for "#42" (how trackers name an issue) looked for the number 42 in any incident's text."""
+    assert is_incident_id(query) is is_id
