@@ -86,3 +86,27 @@ async def test_patterns_tool_and_resource_list_open_items(service: PostmortemSer
     assert pattern["incident_ids"] == ids and pattern["id"] == "PAT-1"
     assert [a["title"] for a in pattern["open_action_items"]] == ["Ground answers in the policy store"]
     assert json.loads(resource.contents[0].text)["patterns"][0]["id"] == "PAT-1"  # type: ignore[union-attr]
+
+
+def _on_a_circle(*degrees: float) -> np.ndarray:
+    return unit(*[[float(np.cos(np.radians(d))), float(np.sin(np.radians(d))), 0.0] for d in degrees])
+
+
+def test_a_chain_of_links_is_split_into_the_groups_it_joins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Links chain: two tight groups 135 degrees apart, joined by two incidents between them (each link cosine 0.71),
+    were one pattern of ten; on 1,412 real incidents two such chains held 191 and 176 unrelated ones. A group whose
+    members are not all near its centre is linked again within itself at a higher cosine."""
+    vectors = _on_a_circle(0, 1, 2, 3, 45, 90, 133, 134, 135, 136)
+    members = [member(i) for i in range(10)]
+    assert groups(members, vectors) == [[0, 1, 2, 3], [6, 7, 8, 9]]
+    monkeypatch.setattr("agent_postmortem.analysis.patterns.CORE", -1.0)  # every group stands as linked
+    assert groups(members, vectors) == [list(range(10))]
+
+
+def test_a_group_near_its_centre_is_not_split_and_a_shared_signature_holds_through_the_split() -> None:
+    tight = _on_a_circle(0, 5, 10, 15, 20)
+    assert groups([member(i) for i in range(5)], tight) == [[0, 1, 2, 3, 4]]
+    chained = _on_a_circle(0, 1, 2, 45, 90, 134, 135, 136)
+    assert groups([member(i) for i in range(8)], chained) == [[0, 1, 2], [5, 6, 7]]
+    same_failure = [member(i, signature="same" if i in (0, 7) else None) for i in range(8)]  # the same failure
+    assert groups(same_failure, chained) == [[0, 1, 2, 5, 6, 7]]
