@@ -159,7 +159,8 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
         except (IncidentNotFound, ActionItemNotFound, InvalidId) as e:
             return error_page(web, request, 404, str(e), session)
         except (FormError, NothingToReview) as e:
-            return error_page(web, request, 400, str(e), session)
+            status = e.status if isinstance(e, FormError) else 400
+            return error_page(web, request, status, str(e), session, back=form_page(request.url.path) if post else None)
         except ValidationError as e:
             fields = ", ".join(".".join(map(str, x["loc"])) or "value" for x in e.errors(include_input=False)[:5])
             return error_page(web, request, 400, f"Not a valid value for: {fields}.", session)

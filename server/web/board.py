@@ -57,10 +57,35 @@ def change_item(ctx: Ctx) -> Response:
     owner = _edited(ctx, "owner", reads.text(ctx.form, "owner", 200)) if "owner" in ctx.form else None  # "": none
     due = _edited(ctx, "due", reads.text(ctx.form, "due", 40)) if "due" in ctx.form else None  # "": take it off
     by = reads.text(ctx.form, "by", 200) or None
+    due_at = _due(due)
+    _unchanged_since_shown(ctx, status=status, owner=owner, priority=priority, due=due)
     ctx.service.update_action_item(
-        ctx.params["action_id"], by=by, status=status, owner=owner, priority=priority, due_at=_due(due)
+        ctx.params["action_id"], by=by, status=status, owner=owner, priority=priority, due_at=due_at
     )
     return RedirectResponse("/actions", status_code=303)
+
+
+def _unchanged_since_shown(ctx: Ctx, **edited: str | None) -> None:
+    """Refuse (409) a field the person changed on the card when someone else changed that same field since the card
+    was shown (another tab, a colleague, the command line): saving would overwrite their change unseen. A field set
+    to what it now is already is no conflict; nothing is saved when one field conflicts."""
+    item = ctx.service.get_action_item(ctx.params["action_id"])
+    now = {
+        "status": item.status,
+        "owner": item.owner or "",
+        "priority": item.priority,
+        "due": item.due_at.strftime("%Y-%m-%d") if item.due_at else "",
+    }
+    for name, value in edited.items():
+        if value is None or f"shown_{name}" not in ctx.form:
+            continue
+        shown = reads.text(ctx.form, f"shown_{name}", 200)
+        if shown != now[name] and value != now[name]:
+            was = now[name] or ("unassigned" if name == "owner" else "no date")
+            raise reads.EditConflict(
+                f"{item.id}'s {name} was changed to {was} after this card was shown, so your change of it was not "
+                "saved (nor the rest of the card): look at the board again, then make your change there."
+            )
 
 
 def _due(given: str | None) -> datetime | str | None:

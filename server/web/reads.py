@@ -43,6 +43,14 @@ _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")  # what a date picker sends and shows
 class FormError(ValueError):
     """A form or query value that cannot be used; the message names the field, never the value."""
 
+    status = 400
+
+
+class EditConflict(FormError):
+    """A form that would overwrite a change made since its page was shown."""
+
+    status = 409
+
 
 @dataclass(frozen=True)
 class Filters:

@@ -29,6 +29,31 @@ def test_a_card_left_open_in_another_tab_does_not_undo_a_change_made_since(
     assert {(c.field, c.by) for c in now.history[-3:]} == {("status", "b"), ("owner", "b"), ("priority", "a")}
 
 
+def test_a_card_changing_a_field_someone_changed_since_it_was_shown_is_refused_not_saved_over(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    """Two tabs (or two people) gave the same item to different owners: the later save replaced the earlier owner
+    without a word, and the first person believed the item was theirs."""
+    _, service, drafted = site
+    sign_in(client, TOKEN)
+    item = service.add_action_item(drafted, ActionItemCreate(title="Alert on empty retrievals", owner="Søren Ørsted"))
+    action = f"/actions/{item.id}"
+    first, second = card_form(client.get("/actions").text, action), card_form(client.get("/actions").text, action)
+    assert client.post(action, data={**first, "owner": "李雷", "due": "2026-12-24", "by": "a"}).status_code == 303
+    refused = client.post(action, data={**second, "owner": "Zoë", "priority": "P0", "by": "b"})
+    assert refused.status_code == 409, refused.text
+    assert "owner was changed to 李雷 after this card was shown" in refused.text
+    assert 'href="/actions"' in refused.text  # Back leads to the board, not the incidents list
+    now = service.get_action_item(item.id)
+    assert (now.owner, now.priority, now.history[-1].by) == ("李雷", item.priority, "a")  # nothing of it saved
+    # the same change twice (a double submit, or both tabs completing it) is no conflict; another field is none
+    assert client.post(action, data={**second, "owner": "李雷", "by": "b"}).status_code == 303
+    assert client.post(action, data={**second, "priority": "P0", "by": "b"}).status_code == 303
+    assert client.post(action, data={**second, "due": "2027-01-05"}).status_code == 409  # the due date moved too
+    now = service.get_action_item(item.id)
+    assert (now.owner, now.priority, now.due_at and now.due_at.date().isoformat()) == ("李雷", "P0", "2026-12-24")
+
+
 def test_emptying_a_cards_owner_unassigns_the_item(
     client: httpx.Client, site: tuple[str, PostmortemService, str]
 ) -> None:
