@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from typing import get_args
+from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
@@ -12,6 +13,7 @@ from agent_postmortem.service.results import EffectivenessReport
 from agent_postmortem.store.models import ActionItemCreate, ActionStatus, Priority, utcnow
 from agent_postmortem.web import charts, reads
 from agent_postmortem.web.app import Ctx, Rendered, Web, page
+from agent_postmortem.web.auth import return_to
 from agent_postmortem.web.metrics import dashboard as figures
 
 BOARD_LIMIT = 50  # cards per column (each holds a form: about 1 KB)
@@ -28,16 +30,32 @@ def _effectiveness(ctx: Ctx) -> EffectivenessReport:
 
 
 def board(ctx: Ctx) -> Rendered:
+    """The three columns' first cards, or (`?status=`) one column paged through, so that no item is out of reach."""
     owner = reads.text(ctx.params, "owner", 200) or None
+    one = ctx.params.get("status") or None
+    if one is not None and one not in get_args(ActionStatus):
+        raise reads.FormError(f"status must be one of: {', '.join(get_args(ActionStatus))}")
+    try:
+        at = max(1, min(int(ctx.params.get("page") or 1), 10_000))
+    except ValueError:
+        raise reads.FormError("page must be a whole number") from None
+    shown = (one,) if one else get_args(ActionStatus)
+    offset = (at - 1) * BOARD_LIMIT if one else 0
     columns = {
-        status: ctx.service.list_action_items(status=status, owner=owner, limit=BOARD_LIMIT)
-        for status in get_args(ActionStatus)
+        status: ctx.service.list_action_items(status=status, owner=owner, limit=BOARD_LIMIT, offset=offset)
+        for status in shown
     }
+    here = {k: v for k, v in (("owner", owner), ("status", one)) if v}
     return Rendered(
         "actions.html.j2",
         {
             "columns": columns,
             "owner": owner or "",
+            "one": one,
+            "page": at,
+            "link": lambda **changes: "/actions?" + urlencode({**here, **changes}),
+            # where a card's Save leads back to: this view of the board, at that card
+            "here": "/actions" + ("?" + urlencode({**here, "page": at} if at > 1 else here) if here else ""),
             "statuses": get_args(ActionStatus),
             "priorities": get_args(Priority),
             "limit": BOARD_LIMIT,
@@ -62,7 +80,9 @@ def change_item(ctx: Ctx) -> Response:
     ctx.service.update_action_item(
         ctx.params["action_id"], by=by, status=status, owner=owner, priority=priority, due_at=due_at
     )
-    return RedirectResponse("/actions", status_code=303)
+    back = return_to(ctx.form.get("back"))
+    back = back if back.startswith("/actions") else "/actions"
+    return RedirectResponse(f"{back}#{ctx.params['action_id']}", status_code=303)
 
 
 def _unchanged_since_shown(ctx: Ctx, **edited: str | None) -> None:

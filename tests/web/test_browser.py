@@ -64,7 +64,7 @@ def test_a_person_signs_in_searches_accepts_a_draft_moves_an_item_and_reads_the_
     card.locator("select[name=status]").select_option("in_progress")
     card.locator("input[name=owner]").fill("search-platform")
     card.locator("button:has-text('Save')").click()
-    page.wait_for_url(base + "/actions")
+    page.wait_for_url(f"{base}/actions#{item.id}")  # back on the board, at the card
     moved = page.locator(f"section[aria-labelledby=col-in_progress] article#{item.id}")
     assert moved.count() == 1 and "search-platform" in moved.inner_text()
     screenshot(page, "actions")

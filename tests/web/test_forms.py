@@ -1,13 +1,17 @@
 """The web view's forms as a browser submits them: every field the page put in the form, posted back over real HTTP
 (action-item cards, timeline events, reviewing a draft, a form over the size limit)."""
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import ActionItemCreate, IncidentCreate
-from tests.http_server import TOKEN
+from tests.factories import make_service
+from tests.http_server import TOKEN, serving
 from tests.web.site import card_form, draft, sign_in
 
 
@@ -177,3 +181,40 @@ def test_blank_lines_of_a_timeline_event_are_shown_on_the_incident_page(
     assert answer.status_code == 303, answer.text
     page = client.get(f"/incidents/{drafted}").text
     assert "Rolled back the fares deploy.<br />\n\u00a0<br />\nThen drained the queue.<br />\n\u00a0<br />\n" in page
+
+
+def test_every_card_of_a_long_column_is_reached_and_a_save_leads_back_to_the_view_it_was_made_in(
+    tmp_path: Path,
+) -> None:
+    """A team with 55 open items saw 50 of them, "50+" and no way to the other 5, which no page could then change;
+    and a card saved from the board filtered by owner led to the whole board, the filter and the place lost."""
+    service = make_service(tmp_path / "home")
+    incident = service.capture_incident(IncidentCreate(title="Retrieval returned nothing for refund questions"))
+    items = [
+        service.add_action_item(incident.id, ActionItemCreate(title=f"Step {n}", owner="Zoë", priority="P0"))
+        for n in range(55)
+    ]
+    last = service.add_action_item(incident.id, ActionItemCreate(title="Audit the transcripts", priority="P2"))
+    card = re.compile(r'<article class="item[^"]*" id="(AI-\d+)"')
+    with serving(service) as base, httpx.Client(base_url=base, timeout=60) as client:
+        sign_in(client, TOKEN)
+        board = client.get("/actions").text
+        assert len(card.findall(board)) == 50 and '<span class="count">56</span>' in board
+        assert 'href="/actions?status=open">all 56 open</a>' in board
+        first = client.get("/actions", params={"status": "open"}).text
+        second = client.get("/actions", params={"status": "open", "page": 2}).text
+        assert set(card.findall(first)) | set(card.findall(second)) == {i.id for i in [*items, last]}
+        assert 'id="col-in_progress"' not in first and 'rel="next"' in first and 'rel="prev"' in second
+        assert client.get("/actions", params={"status": "done"}).status_code == 400
+        # a save from the owner's view, on its second page, leads back there, at the card
+        view = {"owner": "zoë", "status": "open", "page": "2"}
+        page = client.get("/actions", params=view).text
+        [mine] = [i for i in card.findall(page) if i != last.id][-1:]
+        answer = client.post(f"/actions/{mine}", data={**card_form(page, f"/actions/{mine}"), "status": "in_progress"})
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/actions?" + urlencode(view) + f"#{mine}"
+        assert service.get_action_item(mine).status == "in_progress"
+        # the page to return to is only ever the board
+        for elsewhere in ("https://evil.example/actions", "/incidents/INC-1", "//evil.example"):
+            form = {**card_form(page, f"/actions/{mine}"), "back": elsewhere}
+            assert client.post(f"/actions/{mine}", data=form).headers["location"] == f"/actions#{mine}"
