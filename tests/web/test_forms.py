@@ -137,7 +137,8 @@ def test_accepting_a_draft_from_a_page_shown_before_a_newer_draft_accepts_nothin
     read = card_form(client.get(f"/incidents/{incident.id}").text, action)  # the draft the person read
     service.record_analysis(incident.id, draft(), generated_by="second-writer")
     stale = client.post(action, data={**read, "decision": "accept", "by": "lee"})
-    assert stale.status_code == 400 and "A newer analysis was recorded since this page was shown" in stale.text
+    assert stale.status_code == 409 and "A newer analysis was recorded since this page was shown" in stale.text
+    assert f'href="/incidents/{incident.id}">Back' in stale.text  # to the page to reload, not the list
     now = service.get_incident(incident.id).analysis
     assert now is not None and now.state == "draft" and now.generated_by == "second-writer"
     fresh = card_form(client.get(f"/incidents/{incident.id}").text, action)
