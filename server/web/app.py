@@ -32,7 +32,7 @@ from agent_postmortem.http.teams import TeamTokenVerifier
 from agent_postmortem.render.html import html_environment
 from agent_postmortem.render.html_report import stylesheet
 from agent_postmortem.store.errors import ActionItemNotFound, IncidentNotFound, InvalidId
-from agent_postmortem.web.auth import Session, Sessions, same, session_id
+from agent_postmortem.web.auth import Session, Sessions, form_page, same, session_id, sign_in_first
 from agent_postmortem.web.cache import Memo
 from agent_postmortem.web.reads import FormError
 
@@ -140,7 +140,7 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
     async def endpoint(request: Request) -> Response:
         session = signed_in(web, request)
         if session is None:
-            return RedirectResponse("/login", status_code=303)
+            return RedirectResponse(sign_in_first(request, post=post), status_code=303)
         form: Mapping[str, str] = {}
         if post:
             data = await request.form(max_files=0, max_fields=50, max_part_size=MAX_FORM)
@@ -159,7 +159,8 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
         except (IncidentNotFound, ActionItemNotFound, InvalidId) as e:
             return error_page(web, request, 404, str(e), session)
         except (FormError, NothingToReview) as e:
-            return error_page(web, request, 400, str(e), session)
+            status = e.status if isinstance(e, FormError) else 400
+            return error_page(web, request, status, str(e), session, back=form_page(request.url.path) if post else None)
         except ValidationError as e:
             fields = ", ".join(".".join(map(str, x["loc"])) or "value" for x in e.errors(include_input=False)[:5])
             return error_page(web, request, 400, f"Not a valid value for: {fields}.", session)
@@ -199,16 +200,8 @@ class BodyLimit:
                 "typed or pasted (a timeline event holds at most 2,000 characters) and send it again."
             )
             session = signed_in(self.web, request)
-            back = _form_page(request.url.path) if session else None
+            back = form_page(request.url.path) if session else None
             await error_page(self.web, request, 413, message, session, back=back)(scope, receive, send)
-
-
-def _form_page(path: str) -> str:
-    """The page whose form posts to `path`: /incidents/INC-4/events -> /incidents/INC-4, /actions/AI-2 -> /actions."""
-    parts = path.rstrip("/").split("/")
-    if parts[1:2] == ["incidents"] and len(parts) > 3:
-        return "/".join(parts[:3])
-    return "/" + parts[1] if len(parts) > 1 and parts[1] in ("actions", "incidents") else "/incidents"
 
 
 class Guard:

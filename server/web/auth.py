@@ -9,15 +9,19 @@
   with the `__Host-` prefix, so no subdomain or plain-HTTP page can set or read it.
 - Every form carries the session's CSRF token (the sign-in form a token bound to a pre-session cookie), compared in
   constant time; cross-site POSTs are also refused by the Origin allow-list and by SameSite=Strict.
+- A page asked for without a session sends the browser to sign in with that address (`/login?next=`), and signing in
+  leads there: only a page of the web view's own, so the parameter cannot send anyone to another site.
 """
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -126,3 +130,34 @@ def clear_cookie(response: Response, request: Request, name: str) -> None:
 
 def same(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def sign_in_first(request: Request, *, post: bool = False) -> str:
+    """The sign-in page, carrying the address asked for (as the browser sent it: ASCII, percent-encoded) so that a
+    link opened from a chat or a bookmark, or a form sent after the session ended, leads back there once signed in."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    wanted = form_page(request.url.path) if post else raw.decode("latin-1")
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    if query and not post:
+        wanted += "?" + query
+    wanted = return_to(wanted)
+    return "/login" if wanted == "/incidents" else "/login?" + urlencode({"next": wanted})
+
+
+# a page of the web view's own (never another site, never sign-in itself), as the browser sent it: printable ASCII
+_OWN_PAGE = re.compile(r"/(incidents|patterns|actions|dashboard)(?:[/?#][\x21-\x7e]*)?")
+
+
+def return_to(value: object) -> str:
+    """Where to go after signing in: `value` when it is a page of the web view's own, else the incidents list."""
+    if isinstance(value, str) and len(value) <= 2000 and _OWN_PAGE.fullmatch(value):
+        return value
+    return "/incidents"
+
+
+def form_page(path: str) -> str:
+    """The page whose form posts to `path`: /incidents/INC-4/events -> /incidents/INC-4, /actions/AI-2 -> /actions."""
+    parts = path.rstrip("/").split("/")
+    if parts[1:2] == ["incidents"] and len(parts) > 3:
+        return "/".join(parts[:3])
+    return "/" + parts[1] if len(parts) > 1 and parts[1] in ("actions", "incidents") else "/incidents"

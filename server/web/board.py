@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from typing import get_args
+from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
@@ -12,6 +13,7 @@ from agent_postmortem.service.results import EffectivenessReport
 from agent_postmortem.store.models import ActionItemCreate, ActionStatus, Priority, utcnow
 from agent_postmortem.web import charts, reads
 from agent_postmortem.web.app import Ctx, Rendered, Web, page
+from agent_postmortem.web.auth import return_to
 from agent_postmortem.web.metrics import dashboard as figures
 
 BOARD_LIMIT = 50  # cards per column (each holds a form: about 1 KB)
@@ -28,16 +30,32 @@ def _effectiveness(ctx: Ctx) -> EffectivenessReport:
 
 
 def board(ctx: Ctx) -> Rendered:
+    """The three columns' first cards, or (`?status=`) one column paged through, so that no item is out of reach."""
     owner = reads.text(ctx.params, "owner", 200) or None
+    one = ctx.params.get("status") or None
+    if one is not None and one not in get_args(ActionStatus):
+        raise reads.FormError(f"status must be one of: {', '.join(get_args(ActionStatus))}")
+    try:
+        at = max(1, min(int(ctx.params.get("page") or 1), 10_000))
+    except ValueError:
+        raise reads.FormError("page must be a whole number") from None
+    shown = (one,) if one else get_args(ActionStatus)
+    offset = (at - 1) * BOARD_LIMIT if one else 0
     columns = {
-        status: ctx.service.list_action_items(status=status, owner=owner, limit=BOARD_LIMIT)
-        for status in get_args(ActionStatus)
+        status: ctx.service.list_action_items(status=status, owner=owner, limit=BOARD_LIMIT, offset=offset)
+        for status in shown
     }
+    here = {k: v for k, v in (("owner", owner), ("status", one)) if v}
     return Rendered(
         "actions.html.j2",
         {
             "columns": columns,
             "owner": owner or "",
+            "one": one,
+            "page": at,
+            "link": lambda **changes: "/actions?" + urlencode({**here, **changes}),
+            # where a card's Save leads back to: this view of the board, at that card
+            "here": "/actions" + ("?" + urlencode({**here, "page": at} if at > 1 else here) if here else ""),
             "statuses": get_args(ActionStatus),
             "priorities": get_args(Priority),
             "limit": BOARD_LIMIT,
@@ -57,10 +75,37 @@ def change_item(ctx: Ctx) -> Response:
     owner = _edited(ctx, "owner", reads.text(ctx.form, "owner", 200)) if "owner" in ctx.form else None  # "": none
     due = _edited(ctx, "due", reads.text(ctx.form, "due", 40)) if "due" in ctx.form else None  # "": take it off
     by = reads.text(ctx.form, "by", 200) or None
+    due_at = _due(due)
+    _unchanged_since_shown(ctx, status=status, owner=owner, priority=priority, due=due)
     ctx.service.update_action_item(
-        ctx.params["action_id"], by=by, status=status, owner=owner, priority=priority, due_at=_due(due)
+        ctx.params["action_id"], by=by, status=status, owner=owner, priority=priority, due_at=due_at
     )
-    return RedirectResponse("/actions", status_code=303)
+    back = return_to(ctx.form.get("back"))
+    back = back if back.startswith("/actions") else "/actions"
+    return RedirectResponse(f"{back}#{ctx.params['action_id']}", status_code=303)
+
+
+def _unchanged_since_shown(ctx: Ctx, **edited: str | None) -> None:
+    """Refuse (409) a field the person changed on the card when someone else changed that same field since the card
+    was shown (another tab, a colleague, the command line): saving would overwrite their change unseen. A field set
+    to what it now is already is no conflict; nothing is saved when one field conflicts."""
+    item = ctx.service.get_action_item(ctx.params["action_id"])
+    now = {
+        "status": item.status,
+        "owner": item.owner or "",
+        "priority": item.priority,
+        "due": item.due_at.strftime("%Y-%m-%d") if item.due_at else "",
+    }
+    for name, value in edited.items():
+        if value is None or f"shown_{name}" not in ctx.form:
+            continue
+        shown = reads.text(ctx.form, f"shown_{name}", 200)
+        if shown != now[name] and value != now[name]:
+            was = now[name] or ("unassigned" if name == "owner" else "no date")
+            raise reads.EditConflict(
+                f"{item.id}'s {name} was changed to {was} after this card was shown, so your change of it was not "
+                "saved (nor the rest of the card): look at the board again, then make your change there."
+            )
 
 
 def _due(given: str | None) -> datetime | str | None:

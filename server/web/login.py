@@ -1,6 +1,7 @@
 """Sign-in and sign-out: a team token (POST form) or a one-time link, exchanged for a session cookie."""
 
 import secrets
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -14,6 +15,7 @@ from agent_postmortem.web.auth import (
     SESSION_TTL,
     clear_cookie,
     cookie_name,
+    return_to,
     same,
     session_id,
     set_cookie,
@@ -22,11 +24,13 @@ from agent_postmortem.web.auth import (
 MAX_TOKEN = 512
 
 
-def _signed_in(web: Web, request: Request, team: str, credential: bytes | None = None) -> Response:
-    """A new session (never one the browser already had: no fixation) and its cookie."""
+def _signed_in(
+    web: Web, request: Request, team: str, credential: bytes | None = None, *, to: str = "/incidents"
+) -> Response:
+    """A new session (never one the browser already had: no fixation) and its cookie; then the page asked for."""
     web.sessions.drop(session_id(request))
     sid, _ = web.sessions.create(team, credential)
-    response = RedirectResponse("/incidents", status_code=303)
+    response = RedirectResponse(to, status_code=303)
     set_cookie(response, request, COOKIE, sid, SESSION_TTL)
     clear_cookie(response, request, LOGIN_COOKIE)
     return response
@@ -37,17 +41,18 @@ class Login:
         self.web = web
 
     async def form(self, request: Request) -> Response:
+        then = return_to(request.query_params.get("next"))
         if self.web.sessions.get(session_id(request)) is not None:
-            return RedirectResponse("/incidents", status_code=303)
+            return RedirectResponse(then, status_code=303)
         nonce = secrets.token_urlsafe(32)
-        context = {"login_csrf": nonce, "tokens": self.web.verifier is not None, "again": AGAIN}
+        context = {"login_csrf": nonce, "tokens": self.web.verifier is not None, "again": AGAIN, "next": then}
         response = render(self.web, request, Rendered("login.html.j2", context), None)
         set_cookie(response, request, LOGIN_COOKIE, nonce, 3600)
         return response
 
     async def submit(self, request: Request) -> Response:
         form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
-        given, token = form.get("csrf"), form.get("token")
+        given, token, then = form.get("csrf"), form.get("token"), return_to(form.get("next"))
         expected = request.cookies.get(cookie_name(request, LOGIN_COOKIE), "")
         if not expected or not isinstance(given, str) or not same(given, expected):
             return error_page(self.web, request, 403, "The sign-in form has expired: reload it and try again.")
@@ -55,8 +60,9 @@ class Login:
         if self.web.verifier is not None and 0 < len(presented) <= MAX_TOKEN:
             access = await self.web.verifier.verify_token(presented)
         if access is None or not access.client_id:
-            return error_page(self.web, request, 401, "That token is not valid for this server.")
-        return _signed_in(self.web, request, access.client_id, digest(presented))
+            again = "/login" if then == "/incidents" else "/login?" + urlencode({"next": then})
+            return error_page(self.web, request, 401, "That token is not valid for this server.", back=again)
+        return _signed_in(self.web, request, access.client_id, digest(presented), to=then)
 
     async def link(self, request: Request) -> Response:
         team = self.web.sessions.redeem(request.query_params.get("token", "")[:MAX_TOKEN])

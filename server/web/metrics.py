@@ -35,6 +35,7 @@ class Dashboard:
     overall: Completion
     effectiveness: EffectivenessReport
     incidents: int = 0
+    resolved_untimed: int = 0  # resolved with no resolution time (imported without one): in no time to resolve
     owners: list[tuple[str, int, int, int]] = field(default_factory=list)  # owner, items, completed, overdue
 
 
@@ -106,5 +107,6 @@ def dashboard(
         overall=Completion.of(len(items), sum(a.status == "completed" for a in items), sum(a.overdue for a in items)),
         effectiveness=effectiveness,
         incidents=len(rows),
+        resolved_untimed=sum(r.status == "resolved" and r.resolved_at is None for r in rows),
         owners=by_owner[:15],
     )

@@ -97,7 +97,7 @@ def review_form(ctx: Ctx) -> Response:
     shown, latest = ctx.form.get("analysis"), ctx.service.get_incident(incident_id).analysis
     if shown is not None and latest is not None and shown != latest.created_at.isoformat():
         # another draft was recorded after this page was shown: the person has not read the one they would decide
-        raise reads.FormError("A newer analysis was recorded since this page was shown: reload it and read it first.")
+        raise reads.EditConflict("A newer analysis was recorded since this page was shown: reload it, read it first.")
     ctx.service.review_analysis(incident_id, decision=decision, by=by, note=note)
     return RedirectResponse(f"/incidents/{ctx.service.get_incident(incident_id).id}", status_code=303)
 

@@ -6,7 +6,7 @@ reaches the service; a rejected value is named, never echoed."""
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, cast, get_args
 
 from pydantic import TypeAdapter, ValidationError
@@ -43,6 +43,14 @@ _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")  # what a date picker sends and shows
 class FormError(ValueError):
     """A form or query value that cannot be used; the message names the field, never the value."""
 
+    status = 400
+
+
+class EditConflict(FormError):
+    """A form that would overwrite a change made since its page was shown."""
+
+    status = 409
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -71,10 +79,15 @@ class Filters:
             raise FormError(validation_problems(e, names={"since": "From", "until": "To"})) from None
 
     def picks_a_day(self, name: str) -> bool:
-        """Whether the From or To field is a date picker: not for a month, a year or a time typed in the query
-        string, which a picker would show blank and drop from the next search."""
+        """Whether the From or To field is a date picker: not for a month, a year, a time or a day that does not
+        exist typed in the query string, which a picker would show blank and drop from the next search."""
         value: str = getattr(self, name)
-        return not value or _DAY.fullmatch(value) is not None
+        if not value:
+            return True
+        try:  # a picker holding no real day (2026-02-30, a refused bookmark) shows blank and is sent empty
+            return _DAY.fullmatch(value) is not None and date.fromisoformat(value) is not None
+        except ValueError:
+            return False
 
     def query(self, **changes: Any) -> dict[str, str]:
         """The query string of this view with `changes` (for pagination links and sorting), without blanks."""

@@ -1,8 +1,11 @@
 """The Markdown post-mortem: the brief's sections, in order, with inert incident text, its causal graph and its
 similar incidents."""
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
+from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.render.markdown import inline
 from agent_postmortem.render.report import render_markdown
 from agent_postmortem.store.models import (
@@ -10,7 +13,7 @@ from agent_postmortem.store.models import (
     Analysis,
 )
 from tests.documents import live, section
-from tests.factories import FIXED_NOW, draft
+from tests.factories import FIXED_NOW, draft, make_service
 from tests.render.samples import incident, known
 
 SECTIONS = [
@@ -164,3 +167,21 @@ def test_a_mermaid_directive_in_a_factor_cannot_reach_the_graph() -> None:
     for forbidden in ("%", "{", "}", "<", ">", "`", '"', "[", "(", "url("):
         assert not any(forbidden in label for label in labels)
     assert 'n1["no budget #37;#37;#123;init#58;' in graph and "#35;35#59;" in graph  # `#` itself is encoded
+
+
+def test_a_resolved_incident_without_its_resolution_time_is_not_reported_as_not_yet_resolved(tmp_path: Path) -> None:
+    """Past post-mortems imported without `resolved_at` (the import's default status is resolved) read "Status:
+    resolved" and "Resolved: not yet" on the same report, in the web view and the HTML file too."""
+    lines = [
+        {"title": "Kubernetes network infrastructure IP starvation", "created_at": "2026-11-12T10:00:00Z"},
+        {"title": "Surveys SDK bug", "status": "open", "created_at": "2026-11-13T10:00:00Z"},
+    ]
+    path = tmp_path / "past.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    service = make_service(tmp_path / "home")
+    service.import_incidents(read_incidents(path))
+    resolved, still_open = service.list_incidents(order="oldest").incidents
+    assert "| Status | resolved |" in (text := service.render_report(resolved.id))
+    assert "| Resolved | yes (when was not recorded) |" in text and "not yet" not in text.split("## ")[0]
+    assert "yes (when was not recorded)" in service.render_report(resolved.id, format="html")
+    assert "| Resolved | not yet |" in service.render_report(still_open.id)

@@ -1,13 +1,17 @@
 """The web view's forms as a browser submits them: every field the page put in the form, posted back over real HTTP
 (action-item cards, timeline events, reviewing a draft, a form over the size limit)."""
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import ActionItemCreate, IncidentCreate
-from tests.http_server import TOKEN
+from tests.factories import make_service
+from tests.http_server import TOKEN, serving
 from tests.web.site import card_form, draft, sign_in
 
 
@@ -27,6 +31,31 @@ def test_a_card_left_open_in_another_tab_does_not_undo_a_change_made_since(
     now = service.get_action_item(item.id)
     assert (now.status, now.owner, now.priority) == ("completed", "dana", "P0")
     assert {(c.field, c.by) for c in now.history[-3:]} == {("status", "b"), ("owner", "b"), ("priority", "a")}
+
+
+def test_a_card_changing_a_field_someone_changed_since_it_was_shown_is_refused_not_saved_over(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    """Two tabs (or two people) gave the same item to different owners: the later save replaced the earlier owner
+    without a word, and the first person believed the item was theirs."""
+    _, service, drafted = site
+    sign_in(client, TOKEN)
+    item = service.add_action_item(drafted, ActionItemCreate(title="Alert on empty retrievals", owner="Søren Ørsted"))
+    action = f"/actions/{item.id}"
+    first, second = card_form(client.get("/actions").text, action), card_form(client.get("/actions").text, action)
+    assert client.post(action, data={**first, "owner": "李雷", "due": "2026-12-24", "by": "a"}).status_code == 303
+    refused = client.post(action, data={**second, "owner": "Zoë", "priority": "P0", "by": "b"})
+    assert refused.status_code == 409, refused.text
+    assert "owner was changed to 李雷 after this card was shown" in refused.text
+    assert 'href="/actions"' in refused.text  # Back leads to the board, not the incidents list
+    now = service.get_action_item(item.id)
+    assert (now.owner, now.priority, now.history[-1].by) == ("李雷", item.priority, "a")  # nothing of it saved
+    # the same change twice (a double submit, or both tabs completing it) is no conflict; another field is none
+    assert client.post(action, data={**second, "owner": "李雷", "by": "b"}).status_code == 303
+    assert client.post(action, data={**second, "priority": "P0", "by": "b"}).status_code == 303
+    assert client.post(action, data={**second, "due": "2027-01-05"}).status_code == 409  # the due date moved too
+    now = service.get_action_item(item.id)
+    assert (now.owner, now.priority, now.due_at and now.due_at.date().isoformat()) == ("李雷", "P0", "2026-12-24")
 
 
 def test_emptying_a_cards_owner_unassigns_the_item(
@@ -108,7 +137,8 @@ def test_accepting_a_draft_from_a_page_shown_before_a_newer_draft_accepts_nothin
     read = card_form(client.get(f"/incidents/{incident.id}").text, action)  # the draft the person read
     service.record_analysis(incident.id, draft(), generated_by="second-writer")
     stale = client.post(action, data={**read, "decision": "accept", "by": "lee"})
-    assert stale.status_code == 400 and "A newer analysis was recorded since this page was shown" in stale.text
+    assert stale.status_code == 409 and "A newer analysis was recorded since this page was shown" in stale.text
+    assert f'href="/incidents/{incident.id}">Back' in stale.text  # to the page to reload, not the list
     now = service.get_incident(incident.id).analysis
     assert now is not None and now.state == "draft" and now.generated_by == "second-writer"
     fresh = card_form(client.get(f"/incidents/{incident.id}").text, action)
@@ -152,3 +182,40 @@ def test_blank_lines_of_a_timeline_event_are_shown_on_the_incident_page(
     assert answer.status_code == 303, answer.text
     page = client.get(f"/incidents/{drafted}").text
     assert "Rolled back the fares deploy.<br />\n\u00a0<br />\nThen drained the queue.<br />\n\u00a0<br />\n" in page
+
+
+def test_every_card_of_a_long_column_is_reached_and_a_save_leads_back_to_the_view_it_was_made_in(
+    tmp_path: Path,
+) -> None:
+    """A team with 55 open items saw 50 of them, "50+" and no way to the other 5, which no page could then change;
+    and a card saved from the board filtered by owner led to the whole board, the filter and the place lost."""
+    service = make_service(tmp_path / "home")
+    incident = service.capture_incident(IncidentCreate(title="Retrieval returned nothing for refund questions"))
+    items = [
+        service.add_action_item(incident.id, ActionItemCreate(title=f"Step {n}", owner="Zoë", priority="P0"))
+        for n in range(55)
+    ]
+    last = service.add_action_item(incident.id, ActionItemCreate(title="Audit the transcripts", priority="P2"))
+    card = re.compile(r'<article class="item[^"]*" id="(AI-\d+)"')
+    with serving(service) as base, httpx.Client(base_url=base, timeout=60) as client:
+        sign_in(client, TOKEN)
+        board = client.get("/actions").text
+        assert len(card.findall(board)) == 50 and '<span class="count">56</span>' in board
+        assert 'href="/actions?status=open">all 56 open</a>' in board
+        first = client.get("/actions", params={"status": "open"}).text
+        second = client.get("/actions", params={"status": "open", "page": 2}).text
+        assert set(card.findall(first)) | set(card.findall(second)) == {i.id for i in [*items, last]}
+        assert 'id="col-in_progress"' not in first and 'rel="next"' in first and 'rel="prev"' in second
+        assert client.get("/actions", params={"status": "done"}).status_code == 400
+        # a save from the owner's view, on its second page, leads back there, at the card
+        view = {"owner": "zoë", "status": "open", "page": "2"}
+        page = client.get("/actions", params=view).text
+        [mine] = [i for i in card.findall(page) if i != last.id][-1:]
+        answer = client.post(f"/actions/{mine}", data={**card_form(page, f"/actions/{mine}"), "status": "in_progress"})
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/actions?" + urlencode(view) + f"#{mine}"
+        assert service.get_action_item(mine).status == "in_progress"
+        # the page to return to is only ever the board
+        for elsewhere in ("https://evil.example/actions", "/incidents/INC-1", "//evil.example"):
+            form = {**card_form(page, f"/actions/{mine}"), "back": elsewhere}
+            assert client.post(f"/actions/{mine}", data=form).headers["location"] == f"/actions#{mine}"

@@ -1,10 +1,17 @@
 """The dashboard's figures from the service's reads."""
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
-from agent_postmortem.store.models import ActionItem, ActionStatus
-from agent_postmortem.web.metrics import owners
-from tests.factories import FIXED_NOW
+import httpx
+
+from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.store.models import ActionItem, ActionStatus, utcnow
+from agent_postmortem.web.metrics import dashboard, owners
+from tests.factories import FIXED_NOW, make_service
+from tests.http_server import TOKEN, serving
+from tests.web.site import sign_in
 
 
 def _item(n: int, owner: str | None, status: ActionStatus = "open", overdue: bool = False) -> ActionItem:
@@ -23,3 +30,20 @@ def test_completion_per_owner_counts_an_owner_spelled_in_two_cases_once() -> Non
     """The owner filter matches "dana" and "Dana" as one owner, but the dashboard drew a bar for each spelling."""
     items = [_item(3, "Dana", "completed"), _item(1, "dana", overdue=True), _item(2, "lee"), _item(4, None)]
     assert owners(items) == [("Dana", 2, 1, 1), ("(none)", 1, 0, 0), ("lee", 1, 0, 0)]
+
+
+def test_resolved_incidents_without_a_resolution_time_are_counted_not_called_unresolved(tmp_path: Path) -> None:
+    """Imported post-mortems (resolved, with no `resolved_at`) made the dashboard say "No incident captured in these
+    weeks was resolved" beside a severity mix of those very resolved incidents."""
+    service = make_service(tmp_path / "home")
+    path = tmp_path / "past.jsonl"
+    created = (utcnow() - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    titles = ["IP starvation in the cluster", "Surveys SDK bug", "Ingress certificate expired"]
+    path.write_text("".join(json.dumps({"title": t, "created_at": created}) + "\n" for t in titles))
+    service.import_incidents(read_incidents(path))
+    found = dashboard(service, now=utcnow(), effectiveness=service.fix_effectiveness())
+    assert (found.incidents, found.resolved_untimed, found.resolve["all"].n) == (3, 3, 0)
+    with serving(service) as base, httpx.Client(base_url=base, timeout=60) as client:
+        sign_in(client, TOKEN)
+        page = client.get("/dashboard").text
+    assert "was resolved." not in page and "3 incidents resolved in these weeks have no resolution time" in page

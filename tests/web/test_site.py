@@ -2,6 +2,7 @@
 shares with /mcp, the security headers, one-time links, and team isolation, also when a token is revoked."""
 
 import contextlib
+import html
 import os
 import re
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from starlette.requests import Request
@@ -33,7 +35,8 @@ def test_every_page_needs_a_session_and_every_answer_carries_the_strict_headers(
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["referrer-policy"] == "same-origin"
         if path in PAGES:
-            assert answer.status_code == 303 and answer.headers["location"] == "/login", path
+            wanted = "/login" if path == "/incidents" else "/login?" + urlencode({"next": path})
+            assert answer.status_code == 303 and answer.headers["location"] == wanted, path
     assert "script-src 'self'" in CSP and "unsafe-inline" not in CSP and "frame-ancestors 'none'" in CSP
 
 
@@ -53,6 +56,34 @@ def test_a_wrong_token_is_refused_unechoed_and_the_right_one_gives_an_httponly_s
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
     assert TOKEN not in cookie
     assert client.get("/incidents").status_code == 200
+
+
+def test_a_link_opened_before_signing_in_leads_to_its_page_once_signed_in(client: httpx.Client) -> None:
+    """A post-mortem link from a chat, or a bookmarked filtered list, opened without a session: after signing in
+    the person landed on the incidents list and had to find the incident again."""
+    for wanted in ("/incidents/INC-3", "/incidents?severity=SEV1&q=%E6%97%A5%E6%9C%AC&q=", "/actions?owner=Zo%C3%AB"):
+        client.cookies.clear()
+        sent = client.get(wanted)
+        assert sent.status_code == 303
+        form = client.get(sent.headers["location"])
+        assert form.status_code == 200
+        nxt = re.search(r'name="next" value="([^"]+)"', form.text)
+        assert nxt is not None and html.unescape(nxt[1]) == wanted
+        wrong = client.post("/login", data={"csrf": csrf_of(form.text), "token": "not-it-0123456789", "next": wanted})
+        assert wrong.status_code == 401 and "next=" in wrong.text  # its Back link keeps where the person was going
+        right = client.post("/login", data={"csrf": csrf_of(form.text), "token": TOKEN, "next": wanted})
+        assert right.status_code == 303 and right.headers["location"] == wanted
+        assert client.get(wanted).status_code == 200
+    # a form sent after the session ended leads back to the form's page
+    client.cookies.clear()
+    assert client.post("/actions/AI-1", data={}).headers["location"] == "/login?next=%2Factions"
+    # only the web view's own pages: never another site, however it is spelled
+    for elsewhere in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "/login", "/incidents\r\nx"):
+        form = client.get("/login", params={"next": elsewhere})
+        assert 'name="next"' not in form.text
+        right = client.post("/login", data={"csrf": csrf_of(form.text), "token": TOKEN, "next": elsewhere})
+        assert right.headers["location"] == "/incidents", elsewhere
+        client.cookies.clear()
 
 
 def test_the_sign_in_form_needs_its_own_csrf_cookie(client: httpx.Client) -> None:
