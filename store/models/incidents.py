@@ -1,10 +1,11 @@
 """Incidents: the capture as reported (`IncidentCreate`), the stored record (`Incident`) with its timeline, a
 similar incident as search returns it, and the JSONL import format (`Seed*`)."""
 
+import json
 from datetime import datetime
-from typing import Annotated, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
 
 from agent_postmortem.store.models.actions import ActionItem, ActionItemCreate
 from agent_postmortem.store.models.analysis import Analysis, Attribution, Factor, Why
@@ -30,6 +31,13 @@ class CategoryCheck(BaseModel):
     confidence: float = Field(description="its calibrated probability for that category")
 
 
+def arguments_as_text(value: Any) -> Any:
+    """Tool arguments given as a JSON object or list (a JSONL line, a `capture --file`, as an agent logs them) are
+    stored as their JSON text, as the MCP tool and the SDK store them; the import refused them ("Input should be a
+    valid string")."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+
+
 class TimelineEventCreate(Model):
     at: When | None = None
     kind: EventKind = "note"
@@ -50,7 +58,7 @@ class IncidentCreate(Model):
     stack_trace: Body | None = None
     agent: Short | None = None
     tool: Short | None = None
-    tool_args: Medium | None = None
+    tool_args: Annotated[Medium | None, BeforeValidator(arguments_as_text)] = None
     model: Short | None = None
     prompt_excerpt: Medium | None = None
     environment: Short | None = None

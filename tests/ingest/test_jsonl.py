@@ -136,3 +136,16 @@ def test_times_in_the_future_are_refused_naming_the_field(cli, tmp_path: Path) -
     assert "line 2: created_at is in the future" in refused.stderr
     assert "line 3: timeline.0.at is in the future" in refused.stderr
     assert "holds no incidents" in cli("list").stderr  # nothing was imported
+
+
+def test_tool_arguments_given_as_an_object_are_stored_as_their_json_text(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Agents log tool arguments as objects, and the MCP tool and the SDK store them as JSON text; the import refused
+    such a line ("tool_args: Input should be a valid string")."""
+    path = tmp_path / "in.jsonl"
+    row = {"title": "CRM lookup timed out", "tool": "crm.lookup", "tool_args": {"order": "A-1001", "retry": [1, 2]}}
+    path.write_text(lines(json.dumps(row)))
+    imported = cli("import", str(path))
+    assert imported.exit_code == 0, imported.stderr
+    [incident] = json.loads(cli("list", "--json").stdout)["incidents"]
+    shown = json.loads(cli("show", incident["id"], "--json").stdout)
+    assert json.loads(shown["tool_args"]) == {"order": "A-1001", "retry": [1, 2]}
