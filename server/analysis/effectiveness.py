@@ -57,6 +57,14 @@ class Seen:
         return self.last > moment or any(r > moment for r in self.reopened)
 
 
+def after_fix(items: list[ActionItem], at: datetime | None) -> bool:
+    """Whether a failure came after the fix of `items` (all completed): one recorded as it happens (`at` None) did,
+    since they were completed before it; one dated `at` (an `occurred_at` given) did when every item's completion
+    date is known and earlier. An item completed on a date not recorded leaves a dated one unknown, so not after."""
+    dates = [a.completed_at for a in items]
+    return at is None or (None not in dates and at > max(d for d in dates if d is not None))
+
+
 def effect(pattern_id: str, label: str, seen: list[Seen], items: list[ActionItem], *, now: datetime) -> PatternEffect:
     """A pattern's before/after-fix figures (a pure function of when its members were seen and of its items). A
     completed item with no completion date (imported without one) is done at an unknown time: with any such item
