@@ -20,9 +20,16 @@ class PatternEffect(BaseModel):
     size: int
     items: int
     completed: int
+    undated: int = Field(
+        default=0,
+        description="completed items whose completion date is unknown (imported without one): with any, when the fix "
+        "landed is unknown, so there is no before/after split and no verdict on whether it held",
+    )
     last_closed_at: datetime | None = Field(description="when the most recently completed item was completed")
     fixed: bool = Field(description="true when every item on the pattern is completed")
-    incidents_before: int = Field(description="members first seen up to the last item's completion")
+    incidents_before: int = Field(
+        description="members first seen up to the last item's completion (0 when a completion date is unknown)"
+    )
     incidents_after: int = Field(description="members first seen after it")
     seen_again_after: int = Field(
         description="earlier members that occurred again after it, or were resolved and then reopened after it"
@@ -50,11 +57,22 @@ class Seen:
         return self.last > moment or any(r > moment for r in self.reopened)
 
 
+def after_fix(items: list[ActionItem], at: datetime | None) -> bool:
+    """Whether a failure came after the fix of `items` (all completed): one recorded as it happens (`at` None) did,
+    since they were completed before it; one dated `at` (an `occurred_at` given) did when every item's completion
+    date is known and earlier. An item completed on a date not recorded leaves a dated one unknown, so not after."""
+    dates = [a.completed_at for a in items]
+    return at is None or (None not in dates and at > max(d for d in dates if d is not None))
+
+
 def effect(pattern_id: str, label: str, seen: list[Seen], items: list[ActionItem], *, now: datetime) -> PatternEffect:
-    """A pattern's before/after-fix figures (a pure function of when its members were seen and of its items)."""
-    done = [a.completed_at for a in items if a.status == "completed" and a.completed_at is not None]
-    closed = max(done) if done else None
-    fixed = bool(items) and len(done) == len(items)
+    """A pattern's before/after-fix figures (a pure function of when its members were seen and of its items). A
+    completed item with no completion date (imported without one) is done at an unknown time: with any such item
+    there is no before/after split, since when the fix landed is not known."""
+    completed = [a for a in items if a.status == "completed"]
+    undated = sum(a.completed_at is None for a in completed)
+    done = [a.completed_at for a in completed if a.completed_at is not None]
+    closed = max(done) if done and not undated else None
     before = [s for s in seen if closed is None or s.first <= closed]
     after = [s for s in seen if closed is not None and s.first > closed]
     again = [s for s in before if closed is not None and s.again_after(closed)]
@@ -64,35 +82,51 @@ def effect(pattern_id: str, label: str, seen: list[Seen], items: list[ActionItem
         first = min(s.first for s in seen)
         rate_before = round(len(before) / (max(closed - first, timedelta(days=1)) / MONTH), 2)
         rate_after = round(len(after) / (max(now - closed, timedelta(days=1)) / MONTH), 2)
-    if not items:
-        verdict = "no action items: nothing was done to stop this pattern"
-    elif not fixed:
-        verdict = f"in progress: {len(done)} of {counted(len(items), 'item')} completed"
-    elif after or again:
-        verdict = (
-            f"recurred after the fix: {counted(len(after), 'new incident')} and {counted(len(again), 'repeat')} "
-            "since the last item closed"
-            + (f" ({len(reopened)} reopened after being resolved: the fix did not hold)" if reopened else "")
-        )
-    else:
-        verdict = (
-            f"holding: no recurrence in the {counted((now - closed).days if closed else 0, 'day')} since the last item "
-            "closed"
-        )
     return PatternEffect(
         pattern_id=pattern_id,
         label=label,
         size=len(seen),
         items=len(items),
-        completed=len(done),
+        completed=len(completed),
+        undated=undated,
         last_closed_at=closed,
-        fixed=fixed,
-        incidents_before=len(before),
+        fixed=bool(items) and len(completed) == len(items),
+        incidents_before=0 if undated else len(before),
         incidents_after=len(after),
         seen_again_after=len(again),
         reopened_after=len(reopened),
         per_30_days_before=rate_before,
         per_30_days_after=rate_after,
         recurred_ids=[s.incident_id for s in sorted(after, key=lambda s: s.first)][:20],
-        verdict=verdict,
+        verdict=_verdict(items, len(completed), undated, closed, after, again, reopened, now=now),
     )
+
+
+def _verdict(
+    items: list[ActionItem],
+    completed: int,
+    undated: int,
+    closed: datetime | None,
+    after: list[Seen],
+    again: list[Seen],
+    reopened: list[Seen],
+    *,
+    now: datetime,
+) -> str:
+    if not items:
+        return "no action items: nothing was done to stop this pattern"
+    unknown = f"completion date unknown for {counted(undated, 'item')}" if undated else ""
+    if completed < len(items):
+        return f"in progress: {completed} of {counted(len(items), 'item')} completed" + (
+            f" ({unknown})" if unknown else ""
+        )
+    if unknown:
+        return f"fixed; {unknown}: recurrence after the fix cannot be told"
+    if after or again:
+        return (
+            f"recurred after the fix: {counted(len(after), 'new incident')} and {counted(len(again), 'repeat')} "
+            "since the last item closed"
+            + (f" ({len(reopened)} reopened after being resolved: the fix did not hold)" if reopened else "")
+        )
+    days = counted((now - closed).days if closed else 0, "day")
+    return f"holding: no recurrence in the {days} since the last item closed"

@@ -82,6 +82,11 @@ class RunbookEntry(BaseModel):
     mitigations_failed: list[str] = Field(
         default_factory=list, description="completed action items after which the failure recurred: they did not hold"
     )
+    mitigations_undated: list[str] = Field(
+        default_factory=list,
+        description="action items completed on a date not recorded (imported without one): whether the failure came "
+        "back after them cannot be told",
+    )
     mitigations_applied: list[str] = Field(
         default_factory=list, description="mitigations recorded on the incidents' timelines while they were open"
     )
@@ -125,7 +130,8 @@ def runbook_entry(
     ]
     done = [a for a in items if a.status == "completed"]
     after = recurred or {}
-    held = [f"{a.title} ({a.id}, {a.incident_id})" for a in done if not after.get(a.id)]
+    held = [f"{a.title} ({a.id}, {a.incident_id})" for a in done if a.completed_at and not after.get(a.id)]
+    undated = [f"{a.title} ({a.id}, {a.incident_id}): completed, date unknown" for a in done if not a.completed_at]
     failed = [
         f"{a.title} ({a.id}, {a.incident_id}): did not hold, seen again since it was completed in "
         f"{', '.join(after[a.id][:5])}"
@@ -142,6 +148,7 @@ def runbook_entry(
         known_root_causes=causes,
         mitigations_proven=held[:10],
         mitigations_failed=failed[:10],
+        mitigations_undated=undated[:10],
         mitigations_applied=applied[:10],
         mitigations_planned=planned[:10],
         fix_verdict=fix_verdict,

@@ -28,12 +28,20 @@ class EffectivenessView:
         else:
             for p in r.patterns:
                 yield from _block(p, max(20, options.max_width))
-        totals = f"holding {r.holding} · recurred after fix {r.recurred} · in progress {r.in_progress}"
-        yield from (line(part) for part in _wrapped(f"{totals} · no items {r.without_items}", options.max_width))
+        totals = f"holding {r.holding} · recurred after fix {r.recurred}"
+        unknown = f" · fix date unknown {r.fix_date_unknown}" if r.fix_date_unknown else ""
+        totals += f" · in progress {r.in_progress}{unknown} · no items {r.without_items}"
+        yield from (line(part) for part in _wrapped(totals, options.max_width))
 
 
 def _closed(p: "PatternEffect") -> str:
-    return f"{p.last_closed_at:%Y-%m-%d}" if p.last_closed_at else "-"
+    """The last item's completion date; "unknown" when an item was completed on a date not recorded."""
+    return "unknown" if p.undated else f"{p.last_closed_at:%Y-%m-%d}" if p.last_closed_at else "-"
+
+
+def _split(p: "PatternEffect") -> tuple[int | str, int | str]:
+    """Incidents before and after the fix; none told apart when the fix's date is unknown."""
+    return ("-", "-") if p.undated else (p.incidents_before, p.incidents_after + p.seen_again_after)
 
 
 def _rates(p: "PatternEffect") -> str:
@@ -46,8 +54,7 @@ def _table(patterns: "list[PatternEffect]") -> Table:
             f"{p.pattern_id} {p.label}",
             f"{p.completed}/{p.items}",
             _closed(p),
-            p.incidents_before,
-            p.incidents_after + p.seen_again_after,
+            *_split(p),
             _rates(p),
             p.verdict,
         ]
@@ -62,7 +69,8 @@ def _block(p: "PatternEffect", width: int) -> RenderResult:
     yield line((p.pattern_id, "bold"))
     done = f"items done {p.completed}/{p.items} · last item closed {_closed(p)}"
     rates = f"{p.per_30_days_before} before, {p.per_30_days_after} after" if p.last_closed_at else "-"
-    seen = f"incidents before {p.incidents_before}, after {p.incidents_after + p.seen_again_after} · per 30 d {rates}"
+    before, after = _split(p)
+    seen = f"incidents before {before}, after {after} · per 30 d {rates}"
     for text in (p.label, p.verdict, done, seen):
         yield from (line("    ", part) for part in _wrapped(visible(text), width - 4))
 

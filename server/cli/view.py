@@ -232,7 +232,7 @@ def item_view(a: "ActionItem") -> RenderableType:
         [
             ("item", line((a.id, "bold"), "  ", a.title)),
             ("incident", a.incident_id),
-            ("status", a.status + (" (OVERDUE)" if a.overdue else "")),
+            ("status", a.status + (" (OVERDUE)" if a.overdue else "") + _completed(a)),
             ("priority", a.priority),
             ("owner", a.owner),
             ("due", due_text(a.due_at, none="-")),
@@ -243,6 +243,13 @@ def item_view(a: "ActionItem") -> RenderableType:
         return view
     rows = ([f"{h.at:%Y-%m-%d %H:%M}", h.field, h.old, h.new, h.by] for h in a.history)
     return Group(view, table("at", "change", "from", "to", "by", rows=rows, title="History"))
+
+
+def _completed(a: "ActionItem") -> str:
+    """When a completed item was done: an item imported completed without a date says so rather than showing none."""
+    if a.status != "completed":
+        return ""
+    return f" {a.completed_at:%Y-%m-%d %H:%M} UTC" if a.completed_at else ", date unknown"
 
 
 def action_stats_view(s: "ActionStats") -> RenderableType:

@@ -157,7 +157,8 @@ def _register_learning_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
         min_size: Annotated[int, Field(ge=2, le=100)] = 3, limit: Annotated[int, Field(ge=1, le=50)] = 20
     ) -> CallToolResult:
         """For each recurring pattern: did its action items stop it? Incidents before and after the last item was
-        completed, rates per 30 days, and a verdict (holding, recurred after the fix, in progress, no items)."""
+        completed, rates per 30 days, and a verdict (holding, recurred after the fix, in progress, no items, or fix
+        date unknown when an item was completed on a date not recorded)."""
         return structured(svc().fix_effectiveness(min_size=min_size, limit=limit))
 
     @mcp.tool()

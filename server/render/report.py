@@ -178,10 +178,17 @@ def review_outcome(incident: Incident, pattern: list[SimilarIncident], items: li
     if not pattern:
         return [Markdown("Not a known pattern: escalate to a full post-mortem.")]
     lines: list[str] = []
-    if incident.recurred_after_fix or (items and done == len(items) and _back_after_fix(incident, items)):
+    undated = sum(a.status == "completed" and a.completed_at is None for a in items)
+    fixed = bool(items) and done == len(items)
+    if incident.recurred_after_fix or (fixed and not undated and _back_after_fix(incident, items)):
         lines.append(
             "**Recurred after fix:** every item on this pattern is completed and the failure came back. "
             "Escalate to a full post-mortem: the fix did not hold."
+        )
+    elif fixed and undated:
+        lines.append(
+            f"Every item on this pattern is completed, but the completion date of {counted(undated, 'item')} is not "
+            "recorded: whether this failure came back after the fix cannot be told."
         )
     if not items:
         lines.append("No action items on this pattern: add them (add_action_item) or escalate to a full post-mortem.")
@@ -197,11 +204,9 @@ def review_outcome(incident: Incident, pattern: list[SimilarIncident], items: li
 
 def _back_after_fix(incident: Incident, items: list[ActionItem]) -> bool:
     """Whether the incident was seen, or reopened after being resolved, after the last item was completed: the first
-    incident of a pattern, fixed after it, is no recurrence (as fix_effectiveness counts it)."""
-    done = [a.completed_at for a in items if a.completed_at is not None]
-    if not done:
-        return True  # when the items were completed is not known
-    closed, status = max(done), None
+    incident of a pattern, fixed after it, is no recurrence (as fix_effectiveness counts it). For items whose
+    completion dates are all known: with one unknown, when the fix landed is not known (`review_outcome`)."""
+    closed, status = max(a.completed_at for a in items if a.completed_at is not None), None
     if max(incident.created_at, incident.last_seen_at or incident.created_at) > closed:
         return True
     for event in sorted(incident.timeline, key=lambda e: e.at):

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from agent_postmortem.analysis.categorize import categorize
 from agent_postmortem.analysis.classify import Neighbour, decide
 from agent_postmortem.analysis.decision import Decision
+from agent_postmortem.analysis.effectiveness import after_fix
 from agent_postmortem.analysis.policy import RECURRED, TriagePolicy, repeat_triage
 from agent_postmortem.render.timeline import OCCURRED_AGAIN
 from agent_postmortem.service.incidents import refuse_future
@@ -129,7 +130,7 @@ class Capture:
         if signature is not None:
             repeat = self.store.find_open_by_signature(signature, since=now - self.dedupe_window)
             if repeat is not None:
-                return self._count_occurrence(repeat, data, at=data.occurred_at or now, key=key)
+                return self._count_occurrence(repeat, data, at=data.occurred_at, now=now, key=key)
         vector = self.knowledge.embed_documents([search_text(data)])[0]
         decided = self._classify(data, vector, signature)
         incident = new_incident(data, decided, created_at=data.occurred_at or now)
@@ -158,26 +159,28 @@ class Capture:
         return CaptureResult(id=stored.id, **{**dict(decided), "redacted": dict(counts)})
 
     def _count_occurrence(
-        self, incident_id: str, data: IncidentCreate, *, at: datetime, key: str | None
+        self, incident_id: str, data: IncidentCreate, *, at: datetime | None, now: datetime, key: str | None
     ) -> CaptureResult:
         """One more occurrence; when every item of the incident's own was completed before it, the fix did not hold:
-        the items are named on the timeline (once per fix) and its triage says so, as a new capture's would."""
+        the items are named on the timeline (once per fix) and its triage says so, as a new capture's would. An
+        occurrence dated in the past (`at`) of a fix with an item completed on a date not recorded is counted, not
+        flagged: whether it came after the fix is not known (`after_fix`)."""
         also: list[TimelineEvent] = []
         decision: dict[str, object] | None = None
         known: Incident | None = None
         items = self.recurrence.items([incident_id])  # the whole record (its timeline) only when they are all done
-        if items and all(a.status == "completed" for a in items):
-            known = self.store.get_or_raise(incident_id)
-            fixed_at = max(a.completed_at or known.created_at for a in items)
+        if items and all(a.status == "completed" for a in items) and after_fix(items, at):
+            known = self.store.get_or_raise(incident_id)  # the fix landed no earlier than its latest known date:
+            fixed_at = max((a.completed_at for a in items if a.completed_at), default=known.created_at)
             named = [e for e in known.timeline if e.description.startswith(RECURRED_NOTE) and e.at >= fixed_at]
             if not named:
-                also.append(TimelineEvent(at=at, kind="note", description=_recurred_note(items)))
+                also.append(TimelineEvent(at=at or now, kind="note", description=_recurred_note(items)))
             if not known.recurred_after_fix:
                 decision = {"recurred_after_fix": True}
                 if self.policy.full_when_recurred_after_fix:
                     kept = known.triage_reasons if known.triage == "full" else []
                     decision |= {"triage": "full", "triage_reasons": [*kept, RECURRED]}
-        occurred = TimelineEvent(at=at, kind="note", description=f"{OCCURRED_AGAIN}{data.title}"[:2000])
+        occurred = TimelineEvent(at=at or now, kind="note", description=f"{OCCURRED_AGAIN}{data.title}"[:2000])
         counted = self.store.add_occurrence(incident_id, occurred, key=key, also=also, decision=decision)
         # read once: after counting, or (already read for the recurrence) before, with what counting changed
         known = self.store.get_or_raise(incident_id) if known is None else known.model_copy(update=decision or {})
@@ -199,7 +202,8 @@ class Capture:
         items = known.action_items
         open_items = [a for a in items if a.status != "completed"]
         fixed = bool(items) and not open_items  # its own items were all completed, yet it happened again
-        fields["recurred_after_fix"] = fields["recurred_after_fix"] or fixed
+        dated = all(a.completed_at is not None for a in items)  # else the stored flag alone says (_count_occurrence)
+        fields["recurred_after_fix"] = fields["recurred_after_fix"] or (fixed and dated)
         return CaptureResult(
             id=known.id,
             **fields,
@@ -218,7 +222,7 @@ class Capture:
         similar = self.retrieval.similar(vector, search_text(data), limit=5)
         nearest_first = sorted(similar, key=lambda s: -s.score)  # novelty and triage go by semantic similarity
         _, items = self.recurrence.joined(similar, signature)
-        recurred = bool(items) and all(a.status == "completed" for a in items)
+        recurred = bool(items) and all(a.status == "completed" for a in items) and after_fix(items, data.occurred_at)
         neighbours = [Neighbour(s.id, s.category, s.score) for s in nearest_first]
         picked = categorize(data, neighbours, vector=vector, model_id=self.knowledge.embedder.model_id)
         picked = self.judging.category(data, picked)  # a configured model decides, the classifier checks it

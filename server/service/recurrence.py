@@ -47,10 +47,11 @@ class Recurrence:
             effects.append(effect(pattern_id(rows), label(rows), seen, items, now=now))
         return EffectivenessReport(
             patterns=effects,
-            holding=sum(e.fixed and not (e.incidents_after or e.seen_again_after) for e in effects),
+            holding=sum(e.fixed and not e.undated and not (e.incidents_after or e.seen_again_after) for e in effects),
             recurred=sum(e.fixed and bool(e.incidents_after or e.seen_again_after) for e in effects),
             in_progress=sum(e.items > 0 and not e.fixed for e in effects),
             without_items=sum(e.items == 0 for e in effects),
+            fix_date_unknown=sum(e.fixed and bool(e.undated) for e in effects),
         )
 
     def groups(self, min_size: int) -> tuple[list[Rows], int]:

@@ -154,6 +154,11 @@ class EffectivenessReport(BaseModel):
     recurred: int = Field(description="fixed patterns that came back after the fix")
     in_progress: int
     without_items: int
+    fix_date_unknown: int = Field(
+        default=0,
+        description="fixed patterns with an item whose completion date is unknown: whether they came back after the "
+        "fix cannot be told (neither holding nor recurred)",
+    )
 
 
 class Learned(BaseModel):

@@ -154,7 +154,7 @@ def dashboard(ctx: Ctx) -> Rendered:
             label="Action items completed and overdue by owner",
         ),
         "recurrence": charts.hbars(
-            [(f"{e.pattern_id} {e.label}", [e.incidents_before, e.incidents_after]) for e in shown],
+            [(f"{e.pattern_id} {e.label}", [e.incidents_before, e.incidents_after]) for e in shown if not e.undated],
             series=["before the fix", "after the fix"],
             label="Incidents of each pattern before and after its last action item closed",
         ),

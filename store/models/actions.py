@@ -72,7 +72,9 @@ class ActionItem(ActionItemCreate):
     id: str
     incident_id: str
     created_at: When
-    completed_at: When | None = None
+    completed_at: When | None = Field(
+        default=None, description="when it was completed; null on a completed item: completed on a date not recorded"
+    )
     overdue: bool = False
     history: list[ActionItemChange] = Field(
         default_factory=list, description="every change, oldest first (filled when a single item is read)"

@@ -191,7 +191,7 @@ class SeedAnalysis(Model):
 
 class SeedActionItem(ActionItemCreate):
     completed_at: When | None = Field(
-        default=None, description="when a completed item was completed; without it, when its incident was created"
+        default=None, description="when a completed item was completed; without it, the completion date is unknown"
     )
 
     @model_validator(mode="after")

@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, Connection, case, func, insert, select, up
 
 from agent_postmortem.store.errors import ActionItemNotFound, StoreBusy
 from agent_postmortem.store.ids import action_pk, to_action_id
-from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionItemCreate, ChangeAuthor
+from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionItemCreate, ChangeAuthor, SeedActionItem
 from agent_postmortem.store.models.actions import by_owner, owner_key
 from agent_postmortem.store.records import db, schema
 from agent_postmortem.store.records.columns import READ, action_from_row, readable
@@ -226,7 +226,8 @@ def _author(by: str | None) -> str | None:
 
 def action_values(pk: int, item: ActionItemCreate, now: datetime, *, keep_id: bool = False) -> dict[str, Any]:
     """The row for an item, validated as a new item and redacted; a stored `ActionItem` (from an export) keeps its
-    times, and its id with `keep_id`."""
+    times, and its id with `keep_id`; an imported `SeedActionItem` keeps its completion time, left unknown (None)
+    when the file gives none rather than dated at `now`."""
     checked = for_storage(ActionItemCreate.model_validate(item.model_dump(include=set(ActionItemCreate.model_fields))))
     row = {
         "incident_pk": pk,
@@ -238,6 +239,6 @@ def action_values(pk: int, item: ActionItemCreate, now: datetime, *, keep_id: bo
         row.update(created_at=item.created_at, completed_at=item.completed_at)
         if keep_id:
             row["pk"] = action_pk(item.id)
-    elif checked.status == "completed" and (done := getattr(item, "completed_at", None)) is not None:
-        row["completed_at"] = done  # an imported item's own completion time (SeedActionItem)
+    elif isinstance(item, SeedActionItem):
+        row["completed_at"] = item.completed_at  # a past item's own completion time; None when not given (unknown)
     return keyed(row)

@@ -92,7 +92,14 @@ def test_the_pass_rule_says_what_the_runs_the_analysis_asked_for_show() -> None:
 
 def test_a_runbook_entry_collects_symptoms_checks_causes_and_mitigations() -> None:
     items = [
-        ActionItem(id="AI-1", incident_id="INC-7", title="Add a deadline", status="completed", created_at=FIXED_NOW),
+        ActionItem(
+            id="AI-1",
+            incident_id="INC-7",
+            title="Add a deadline",
+            status="completed",
+            created_at=FIXED_NOW,
+            completed_at=FIXED_NOW,
+        ),
         ActionItem(id="AI-2", incident_id="INC-7", title="Alert on p99", priority="P2", created_at=FIXED_NOW),
     ]
     second = analysed(id="INC-8", error_message="read timed out after 45 s (request 9001)")
@@ -106,6 +113,20 @@ def test_a_runbook_entry_collects_symptoms_checks_causes_and_mitigations() -> No
     text = render_runbook(entry)
     assert text.startswith("# Runbook: timeout") and "- [INC-8](report://INC-8) SEV3" in text
     assert "## Checks" in text and "1. Find the step" in text
+
+
+def test_a_runbook_item_completed_on_a_date_not_recorded_is_not_called_proven() -> None:
+    """An item imported as completed without a date was listed "✅ completed, and the failure has not come back
+    since", though when it was completed, and so what came after it, is not known."""
+    undated = ActionItem(
+        id="AI-1", incident_id="INC-7", title="Add a deadline", status="completed", created_at=FIXED_NOW
+    )
+    entry = runbook_entry("timeout", "timeout", [analysed()], [undated], Category.TIMEOUT, now=FIXED_NOW)
+    assert entry.mitigations_proven == [] and entry.mitigations_failed == []
+    assert entry.mitigations_undated == ["Add a deadline (AI-1, INC-7): completed, date unknown"]
+    text = render_runbook(entry)
+    assert "- ❔ Add a deadline (AI-1, INC-7): completed, date unknown" in text and "- ✅" not in text
+    assert "❔ completed on a date not recorded: whether it held cannot be told" in text
 
 
 def test_a_runbook_symptom_names_the_error_type_once() -> None:
@@ -165,6 +186,9 @@ def test_learning_needs_an_analysis_and_a_known_runbook_key(tmp_path: Path) -> N
 ERROR = "429 Too Many Requests from pr0cure-check.io for campaign_q4_emea (request {n}): retry budget <30 s"
 
 
+DONE = "2025-09-01T12:00:00Z"  # the fix's date: without one, whether it held cannot be told
+
+
 def test_the_runbook_of_a_pattern_whose_fix_did_not_hold(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Found with `postmortem runbook PAT-n` after `postmortem effectiveness` said the fix did not hold."""
     same = {"agent": "promo-bot", "tool": "coupons.apply", "error_type": "RateLimitError", "category": "rate_limit"}
@@ -177,7 +201,9 @@ def test_the_runbook_of_a_pattern_whose_fix_did_not_hold(cli, tmp_path: Path) ->
             "status": "resolved",
             "created_at": f"2025-09-0{n}T10:00:00Z",
             "analysis": {"whys": [{"question": "Why?", "answer": "No backoff."}], "root_cause": "No backoff."},
-            "action_items": [{"title": "Add backoff to coupon calls", "status": "completed"}] if n == 1 else [],
+            "action_items": [{"title": "Add backoff to coupon calls", "status": "completed", "completed_at": DONE}]
+            if n == 1
+            else [],
         }
         for n in (1, 2, 3)
     ]

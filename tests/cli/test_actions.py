@@ -230,3 +230,35 @@ def test_a_due_date_that_is_no_date_is_refused_saying_what_a_due_date_is(tmp_pat
     month = postmortem("actions", "--item", "AI-1", "--due", "2026-13-01", home=tmp_path)
     said = month.stderr.decode().strip()
     assert said == "error: invalid input: --due: no such month: a month is 01 to 12"  # its own sentence
+
+
+def test_an_item_imported_completed_without_a_date_dates_no_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """An item imported as completed with no `completed_at` was dated at its incident's creation: `actions --item`
+    had it done three hours before the incident was resolved, and `effectiveness` said "recurred after the fix … last
+    item closed 2021-06-22" though when the fix landed is not known. It is now completed on a date not recorded."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    same = {"agent": "eks-pipeline", "tool": "terraform", "error_message": "HTTP 503 from ALB", "status": "resolved"}
+    first = {"title": "All services returning 503 in Kubernetes", "created_at": "2021-06-22T09:00:00Z", **same}
+    item = {"title": "Revert the de-registration delay", "status": "completed"}
+    rows = [
+        {**first, "resolved_at": "2021-06-22T12:00:00Z", "action_items": [item]},
+        {**first, "title": "All services returning 503 in Kubernetes again", "created_at": "2021-06-25T09:00:00Z"},
+    ]
+    path = tmp_path / "past.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(app, ["import", str(path)]).exit_code == 0
+    assert json.loads(runner.invoke(app, ["actions", "--item", "AI-1", "--json"]).stdout)["completed_at"] is None
+    assert "completed, date unknown" in runner.invoke(app, ["actions", "--item", "AI-1"]).stdout
+    report = json.loads(runner.invoke(app, ["effectiveness", "--min-size", "2", "--json"]).stdout)
+    [pattern] = report["patterns"]
+    assert (pattern["completed"], pattern["undated"], pattern["last_closed_at"]) == (1, 1, None)
+    assert (pattern["incidents_after"], pattern["seen_again_after"]) == (0, 0)
+    assert (report["holding"], report["recurred"], report["fix_date_unknown"]) == (0, 0, 1)
+    shown = " ".join(postmortem("effectiveness", "--min-size", "2", home=tmp_path).stdout.decode().split())
+    assert "recurred after the fix" not in shown and "2021-06-22" not in shown
+    assert "fixed; completion date unknown for 1 item: recurrence after the fix cannot be told" in shown
+    assert "fix date unknown 1" in shown

@@ -11,7 +11,7 @@ import pytest
 from agent_postmortem.errors import PostmortemError
 from agent_postmortem.ingest import backup
 from agent_postmortem.ingest.jsonl import read_incidents
-from agent_postmortem.store.models import ActionItemCreate, IncidentCreate, TimelineEventCreate
+from agent_postmortem.store.models import ActionItemCreate, IncidentCreate, SeedIncident, TimelineEventCreate
 from tests.factories import FIXED_NOW, SEED, FakeLLM, draft, make_service
 
 pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
@@ -80,6 +80,23 @@ def test_an_action_items_history_goes_through_a_backup(tmp_path: Path) -> None:
     again = tmp_path / "again.jsonl"
     again.write_text("".join(line + "\n" for line in backup.export_lines(target)), encoding="utf-8")
     assert again.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+
+
+def test_an_item_completed_on_a_date_not_recorded_stays_undated_through_a_backup(tmp_path: Path) -> None:
+    """An item imported as completed without a date keeps no completion date, and a restore must not give it one (the
+    restore's time, or its incident's creation): effectiveness would then judge a fix by a date nobody recorded."""
+    source = make_service(tmp_path / "a", clock=lambda: FIXED_NOW)
+    done = {"title": "Revert the de-registration delay", "status": "completed"}
+    row = {"title": "All services returning 503 in Kubernetes", "created_at": "2021-06-22T09:00:00Z"}
+    source.import_incidents([SeedIncident.model_validate({**row, "action_items": [done]})])
+    [item] = source.list_action_items().items
+    assert item.status == "completed" and item.completed_at is None
+    path = tmp_path / "backup.jsonl"
+    path.write_text("".join(line + "\n" for line in backup.export_lines(source)), encoding="utf-8")
+    target = make_service(tmp_path / "b", clock=lambda: FIXED_NOW + timedelta(days=1))
+    backup.restore(target, backup.read_export(path))
+    restored = target.get_action_item(item.id)
+    assert (restored.status, restored.completed_at) == ("completed", None)
 
 
 def test_a_backup_with_an_incident_twice_is_refused_naming_the_lines(tmp_path: Path) -> None:

@@ -100,7 +100,8 @@ def test_a_raw_control_character_is_named_once_with_its_column(cli, tmp_path: Pa
 def test_an_imported_item_keeps_when_it_was_completed(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A team importing its post-mortems could not say when an item was done: `completed_at` was refused as an extra
     field and every completed item was dated at its incident's creation, so fix_effectiveness dated the fix to the
-    hour the failure was detected. Now it is kept when given (and refused for an item not completed)."""
+    hour the failure was detected. Now it is kept when given (and refused for an item not completed), and a completed
+    item given no date keeps none: its completion date is unknown, not the incident's creation."""
     item = {"title": "Revert to default of 300 seconds for de-registration delay on the ALBs.", "status": "completed"}
     row = {"title": "All services returning 503 in Kubernetes", "created_at": "2021-06-22T09:00:00Z"}
     path = tmp_path / "in.jsonl"
@@ -108,7 +109,11 @@ def test_an_imported_item_keeps_when_it_was_completed(cli, tmp_path: Path) -> No
     path.write_text(lines(json.dumps({**row, "action_items": [done, {**item, "title": "Create ingress test suite."}]})))
     assert cli("import", str(path)).exit_code == 0
     listed = json.loads(cli("actions", "--json").stdout)["items"]
-    assert sorted(i["completed_at"] for i in listed) == ["2021-06-22T09:00:00Z", "2021-06-29T13:30:00Z"]
+    assert {i["title"]: i["completed_at"] for i in listed} == {
+        item["title"]: "2021-06-29T13:30:00Z",
+        "Create ingress test suite.": None,
+    }
+    assert all(i["status"] == "completed" for i in listed)
     wrong = tmp_path / "wrong.jsonl"
     wrong.write_text(lines(json.dumps({**row, "action_items": [{**done, "status": "open"}]})))
     refused = cli("import", str(wrong))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, MCPError
 
-from agent_postmortem.store.models import ActionItemCreate, IncidentCreate
+from agent_postmortem.store.models import ActionItemCreate, IncidentCreate, SeedIncident
 from tests.factories import CAPTURE, MODES, FakeLLM, draft, make_service, server_for
 
 pytestmark = pytest.mark.anyio
@@ -200,3 +200,26 @@ async def test_stats_count_an_owner_spelled_in_two_cases_once(tmp_path: Path) ->
     by_owner = stats.structured_content["by_owner"]  # type: ignore[index]
     assert {k: v["items"] for k, v in by_owner.items()} == {"(none)": 1, "Dana": 2}
     assert len(listed.structured_content["items"]) == 2  # type: ignore[index]
+
+
+async def test_fix_effectiveness_and_an_item_tell_a_fix_completed_on_a_date_not_recorded(tmp_path: Path) -> None:
+    """An item imported as completed without a date was dated at its incident's creation, so fix_effectiveness told
+    the calling model "recurred after the fix" by a date nobody recorded; it now says the date is unknown."""
+    service = make_service(tmp_path)
+    same = {"agent": "eks-pipeline", "tool": "terraform", "error_message": "HTTP 503 from ALB", "status": "resolved"}
+    done = {"title": "Revert the de-registration delay", "status": "completed"}
+    rows = [
+        {**same, "title": f"All services returning 503, wave {n}", "created_at": f"2021-06-2{n}T09:00:00Z"}
+        for n in (2, 5)
+    ]
+    service.import_incidents(
+        [SeedIncident.model_validate({**rows[0], "action_items": [done]}), SeedIncident(**rows[1])]
+    )
+    async with Client(server_for(service)) as client:
+        item = await client.call_tool("get_action_item", {"action_id": "AI-1"})
+        effect = await client.call_tool("fix_effectiveness", {"min_size": 2})
+    assert (item.structured_content["status"], item.structured_content["completed_at"]) == ("completed", None)  # type: ignore[index]
+    report = effect.structured_content
+    assert (report["recurred"], report["holding"], report["fix_date_unknown"]) == (0, 0, 1)  # type: ignore[index]
+    [pattern] = report["patterns"]  # type: ignore[index]
+    assert pattern["verdict"] == "fixed; completion date unknown for 1 item: recurrence after the fix cannot be told"

@@ -13,7 +13,11 @@ from tests.render.samples import incident, item, known
 def test_review_outcomes() -> None:
     lightweight = incident(severity="SEV4", triage="lightweight")
     assert review_outcome(lightweight, [], [item(1)])[0].startswith("Not a known pattern")
-    assert "Recurred after fix" in review_outcome(lightweight, [known()], [item(1, "completed")])[0]
+    fixed = item(1, "completed").model_copy(update={"completed_at": FIXED_NOW - timedelta(days=1)})
+    assert (
+        "Recurred after fix"
+        in review_outcome(lightweight.model_copy(update={"last_seen_at": FIXED_NOW}), [known()], [fixed])[0]
+    )
     assert (
         "Recurred after fix"
         in review_outcome(lightweight.model_copy(update={"recurred_after_fix": True}), [known()], [])[0]
@@ -60,3 +64,21 @@ def test_review_lists_the_pattern_and_its_items_in_a_valid_table() -> None:
     assert len(rows) == 2 and all(row.count(" | ") == 5 for row in rows)  # the title's pipe is escaped
     assert "Mark page text as data \\| step 2" in rows[1] and "**overdue**" in rows[1]
     assert "1 item overdue" in text
+
+
+def test_a_review_does_not_say_the_fix_did_not_hold_when_an_item_was_completed_on_a_date_not_recorded() -> None:
+    """With no item's completion date known the review said "Recurred after fix: ... the failure came back", and with
+    one known beside an unknown one it judged by the known date, earlier than the fix may have been."""
+    seen_again = incident(severity="SEV4", triage="lightweight").model_copy(
+        update={"last_seen_at": FIXED_NOW + timedelta(days=2), "occurrences": 2}
+    )
+    dated = item(1, "completed").model_copy(update={"completed_at": FIXED_NOW + timedelta(days=1)})
+    for items in ([item(2, "completed")], [dated, item(2, "completed")]):
+        outcome = review_outcome(seen_again, [known()], items)
+        assert not any("Recurred after fix" in line for line in outcome), outcome
+        assert outcome[0] == (
+            "Every item on this pattern is completed, but the completion date of 1 item is not recorded: whether this "
+            "failure came back after the fix cannot be told."
+        )
+    flagged = seen_again.model_copy(update={"recurred_after_fix": True})  # a capture knew it came after the fix
+    assert "Recurred after fix" in review_outcome(flagged, [known()], [item(2, "completed")])[0]

@@ -136,3 +136,20 @@ def test_a_verdict_with_a_count_of_one_says_it_in_the_singular() -> None:
     assert effect("PAT-1", "x", seen, [unfinished], now=FIXED_NOW).verdict == "in progress: 0 of 1 item completed"
     holding = effect("PAT-1", "x", seen[:1], [_done(FIXED_NOW - timedelta(days=1, hours=1))], now=FIXED_NOW)
     assert holding.verdict == "holding: no recurrence in the 1 day since the last item closed"
+
+
+def test_a_completed_item_with_no_date_leaves_the_fix_undated_and_unjudged() -> None:
+    """An item completed on a date not recorded counted as not done ("in progress: 0 of 1") or, imported, as done
+    when its incident was created; with one known date beside it the split went by that date, earlier than the fix.
+    Now it is done, the fix's date unknown: no before/after split and no verdict on whether it held."""
+    t0 = FIXED_NOW - timedelta(days=60)
+    seen = [Seen("INC-1", t0, t0), Seen("INC-2", t0 + timedelta(days=9), t0 + timedelta(days=9))]
+    undated = ActionItem(id="AI-2", incident_id="INC-1", title="Other", status="completed", created_at=t0)
+    mixed = effect("PAT-1", "x", seen, [_done(t0 + timedelta(days=6)), undated], now=FIXED_NOW)
+    assert (mixed.fixed, mixed.completed, mixed.undated, mixed.last_closed_at) == (True, 2, 1, None)
+    assert (mixed.incidents_before, mixed.incidents_after, mixed.seen_again_after, mixed.recurred_ids) == (0, 0, 0, [])
+    assert mixed.per_30_days_before is None and mixed.per_30_days_after is None
+    assert mixed.verdict == "fixed; completion date unknown for 1 item: recurrence after the fix cannot be told"
+    unfinished = ActionItem(id="AI-3", incident_id="INC-1", title="Third", created_at=t0)
+    progress = effect("PAT-1", "x", seen, [undated, unfinished], now=FIXED_NOW).verdict
+    assert progress == "in progress: 1 of 2 items completed (completion date unknown for 1 item)"

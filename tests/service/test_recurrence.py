@@ -1,10 +1,12 @@
 """Recurrence after a fix: open items surfaced when a failure comes back, a failure after every item closed flagged
 as recurred after fix on the answer, the triage and the timeline, and the review or post-mortem each capture gets."""
 
+from datetime import timedelta
+
 import pytest
 
 from agent_postmortem.service.facade import PostmortemService
-from agent_postmortem.store.models import ActionItemCreate
+from agent_postmortem.store.models import ActionItemCreate, SeedIncident
 from tests.service.followup import Clock, planner_capture, planner_timeout
 
 pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
@@ -77,6 +79,25 @@ def test_a_repeat_after_its_own_fix_is_recorded_on_the_incident(svc: PostmortemS
     svc.capture_incident(planner_capture(4))  # ... that did not hold either: named again
     timeline = svc.get_incident(first).timeline
     assert sum(e.description.startswith("Recurred after fix") for e in timeline) == 2
+
+
+def test_a_failure_dated_before_now_after_a_fix_completed_on_a_date_not_recorded_is_not_called_a_recurrence(
+    svc: PostmortemService, clock: Clock
+) -> None:
+    """An item imported as completed without a date was taken as done when its incident was created, so a failure
+    of its pattern dated at any time after that (a trace's failure time) was flagged "the fix did not hold". When the
+    fix landed is not known, a failure dated in the past is not flagged; one recorded as it happens still is, since
+    the item was completed before it."""
+    row = planner_capture(1).model_dump(exclude_none=True)
+    done = {"title": "Add a deadline", "status": "completed"}
+    svc.import_incidents([SeedIncident.model_validate({**row, "created_at": clock(), "action_items": [done]})])
+    clock.advance(days=2)
+    dated = svc.capture_incident(planner_capture(2, occurred_at=clock() - timedelta(days=1)))
+    assert not dated.deduplicated and not dated.recurred_after_fix and dated.fixed_action_items == []
+    assert not any(e.description.startswith("Recurred after fix") for e in svc.get_incident(dated.id).timeline)
+    svc.resolve_incident(dated.id)
+    now = svc.capture_incident(planner_capture(3))
+    assert now.recurred_after_fix and [a.title for a in now.fixed_action_items] == ["Add a deadline"]
 
 
 def test_a_lightweight_capture_gets_the_review_and_a_full_one_the_post_mortem(svc: PostmortemService) -> None:

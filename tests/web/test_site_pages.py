@@ -5,12 +5,15 @@ slow reads off the pages (stale while one refresh runs, a peek that never waits)
 import re
 import threading
 import time
+from pathlib import Path
 
 import httpx
 
 from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.models import SeedIncident
 from agent_postmortem.web.cache import Memo
-from tests.http_server import TOKEN
+from tests.factories import make_service
+from tests.http_server import TOKEN, serving
 from tests.web.site import DRAFT_TITLE, sign_in
 
 
@@ -105,3 +108,28 @@ def test_the_incident_page_shows_its_pattern_once_grouped_and_never_waits_for_th
     client.get("/patterns")  # computes the grouping (and keeps it) when no view has yet
     page = client.get(f"/incidents/{member.incident_ids[0]}").text
     assert f'<a href="/patterns#{member.id}">{member.id}</a>' in page and "being grouped" not in page
+
+
+def test_a_pattern_fixed_on_a_date_not_recorded_is_shown_neither_held_nor_recurred(tmp_path: Path) -> None:
+    """A pattern whose item was imported completed without a date was drawn green ("held") or counted as recurred
+    after a fix dated at its incident's creation; the dashboard and the patterns page now say the date is unknown."""
+    service = make_service(tmp_path / "home")
+    same = {"agent": "eks-pipeline", "tool": "terraform", "error_message": "HTTP 503 from ALB", "status": "resolved"}
+    done = {"title": "Revert the de-registration delay", "status": "completed"}
+    rows = [
+        {
+            **same,
+            "title": f"All services returning 503 in Kubernetes, wave {n}",
+            "created_at": f"2021-06-2{n}T09:00:00Z",
+        }
+        for n in (2, 5, 8)
+    ]
+    service.import_incidents(
+        [SeedIncident.model_validate({**rows[0], "action_items": [done]}), *map(SeedIncident.model_validate, rows[1:])]
+    )
+    with serving(service) as base, httpx.Client(base_url=base, timeout=60) as client:
+        sign_in(client, TOKEN)
+        patterns = client.get("/patterns").text
+        assert 'class="verdict open">Fix: fixed; completion date unknown for 1 item' in patterns
+        dashboard = client.get("/dashboard").text
+        assert "0 holding, 0 recurred after the fix" in dashboard and "1 fixed on a date not recorded" in dashboard
