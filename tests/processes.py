@@ -4,6 +4,7 @@ command as a shell runs it (its exact bytes, exit code and files; no LLM; Rich s
 using the SDK. They share the test session's exported embedding model."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -73,13 +74,34 @@ refund("A-1001")
 def run_agent_script(
     tmp_path: Path, source: str, *, timeout: float = 120, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """`source` as an agent's own process (tmp_path/agent.py), with the SDK as installed: no path into the checkout."""
+    """`source` as an agent's own process (tmp_path/agent.py), with the SDK as installed: no path into the checkout.
+    Past `timeout` the test fails with the Python stacks of the agent and every process it forked (a hang seen
+    only on a loaded CI machine said nothing but "timed out")."""
     script = tmp_path / "agent.py"
-    script.write_text(source, encoding="utf-8")
+    script.write_text(STACKS_ON_SIGUSR1 + source, encoding="utf-8")
     chosen = {**os.environ, "POSTMORTEM_LLM": "none", **env}
-    return subprocess.run(
-        [sys.executable, str(script)], env=chosen, capture_output=True, text=True, timeout=timeout, check=False
+    agent = subprocess.Popen(
+        [sys.executable, str(script)],
+        env=chosen,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: the forked children get the signals too
     )
+    try:
+        stdout, stderr = agent.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(agent.pid, signal.SIGUSR1)
+        time.sleep(3)
+        os.killpg(agent.pid, signal.SIGKILL)
+        stdout, stderr = agent.communicate()
+        raise AssertionError(f"the agent did not end within {timeout:.0f} s; its stacks:\n{stderr[-12_000:]}") from None
+    return subprocess.CompletedProcess(agent.args, agent.returncode, stdout, stderr)
+
+
+# one line before the agent's own (its line numbers shift by one): SIGUSR1 prints every thread's stack, in the
+# agent and in each process it forks (the handler is inherited; no watchdog thread, which a fork would lose)
+STACKS_ON_SIGUSR1 = "import faulthandler, signal; faulthandler.register(signal.SIGUSR1, all_threads=True)\n"
 
 
 def run_crashing_agent(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
