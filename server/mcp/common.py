@@ -49,6 +49,7 @@ from agent_postmortem.errors import (
     validation_problems,
 )
 from agent_postmortem.mcp.arguments import argument_problems
+from agent_postmortem.mcp.views import with_undated
 from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore, StoreBusy
 from agent_postmortem.store.models import RANGE_BOUND, Since, Through, When
 from agent_postmortem.store.vocabulary import LIMIT, REOPEN_NOTE_LIMIT, REOPENED
@@ -255,6 +256,7 @@ def structured(result: BaseModel) -> CallToolResult:
     programs), with no output schema. The schemas derived from the result models were 70 KB of the 88 KB tools/list
     that every client loads into its context each session, and the text already says everything they did."""
     data = result.model_dump(mode="json")
+    with_undated(data)
     text = json.dumps(data, indent=2, ensure_ascii=False)
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 

@@ -16,8 +16,28 @@ if TYPE_CHECKING:
     from agent_postmortem.store.models import Incident
 
 
+UNDATED = "completion date unknown (completed on a date not recorded)"
+ITEM_KEYS = frozenset({"status", "completed_at", "priority", "incident_id"})
+
+
+def with_undated(data: Any) -> None:
+    """Make every completed action item in `data` (a result as JSON) that has no completion date say so in
+    `completed_at_note`: the tools gave such an item (imported as completed without a date) `completed_at: null`
+    alone, which reads as "not completed" or "completed just now", where the CLI and reports say the date is unknown.
+    """
+    if isinstance(data, list):
+        for value in data:
+            with_undated(value)
+    elif isinstance(data, dict):
+        if ITEM_KEYS <= data.keys() and data["status"] == "completed" and data["completed_at"] is None:
+            data["completed_at_note"] = UNDATED
+        for value in data.values():
+            with_undated(value)
+
+
 def incident_data(incident: "Incident") -> dict[str, Any]:
     data = incident.model_dump(mode="json")
+    with_undated(data)
     timeline: list[dict[str, Any]] = data.get("timeline") or []
     repeats = [n for n, e in enumerate(incident.timeline) if is_repeat(e)]
     folded = set(repeats[:-KEPT_REPEATS]) if len(repeats) > KEPT_REPEATS else set()

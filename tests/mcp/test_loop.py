@@ -223,3 +223,34 @@ async def test_fix_effectiveness_and_an_item_tell_a_fix_completed_on_a_date_not_
     assert (report["recurred"], report["holding"], report["fix_date_unknown"]) == (0, 0, 1)  # type: ignore[index]
     [pattern] = report["patterns"]  # type: ignore[index]
     assert pattern["verdict"] == "fixed; completion date unknown for 1 item: recurrence after the fix cannot be told"
+
+
+async def test_every_view_of_an_item_completed_on_a_date_not_recorded_says_the_date_is_unknown(
+    tmp_path: Path,
+) -> None:
+    """get_action_item, list_action_items, get_incident and a search's hits gave such an item `completed_at: null`
+    alone, which a calling model read as not completed yet; the CLI says "completed, date unknown"."""
+    service = make_service(tmp_path)
+    done = {"title": "Revert the de-registration delay", "status": "completed"}
+    dated = {**done, "title": "Alert on target de-registration", "completed_at": "2021-06-23T09:00:00Z"}
+    row = {"title": "All services returning 503 from the ALB", "status": "resolved", "action_items": [done, dated]}
+    service.import_incidents([SeedIncident.model_validate(row)])
+    async with Client(server_for(service)) as client:
+        item = await client.call_tool("get_action_item", {"action_id": "AI-1"})
+        listed = await client.call_tool("list_action_items", {"status": "completed"})
+        incident = await client.call_tool("get_incident", {"incident_id": "INC-1"})
+        found = await client.call_tool("search_incidents", {"query": "503 from the load balancer"})
+    views = [
+        item.structured_content,
+        *listed.structured_content["items"],  # type: ignore[index]
+        *incident.structured_content["action_items"],  # type: ignore[index]
+        *found.structured_content["hits"][0]["action_items"],  # type: ignore[index]
+    ]
+    assert len(views) == 7
+    for view in views:
+        undated = view["id"] == "AI-1"  # type: ignore[index]
+        assert view.get("completed_at_note") == (
+            "completion date unknown (completed on a date not recorded)" if undated else None
+        )  # type: ignore[union-attr]
+        assert (view["completed_at"] is None) is undated  # type: ignore[index]
+    assert "completion date unknown" in item.content[0].text  # type: ignore[union-attr]
