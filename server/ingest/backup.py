@@ -8,14 +8,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from agent_postmortem.errors import PostmortemError, validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import BOM, lines
 from agent_postmortem.store.errors import CorruptRecord, InvalidId
 from agent_postmortem.store.ids import action_pk, incident_pk, to_action_id, to_incident_id
-from agent_postmortem.store.models import Incident, IncidentCreate, TimelineEventCreate
+from agent_postmortem.store.models import ActionItemCreate, Incident, IncidentCreate, TimelineEventCreate
 from agent_postmortem.store.records import db
 from agent_postmortem.store.records.actions import histories
 from agent_postmortem.store.records.incidents import IncidentStore
@@ -31,6 +31,14 @@ HEAD_BYTES = 64 * 1024
 MAX_EXPORT_LINE_BYTES = 256 * 1024 * 1024
 # Redaction's placeholder (store/redact.py): it replaced at least one character ("a@b.io" became "[REDACTED:email]").
 PLACEHOLDERS = re.compile(r"\[REDACTED:[a-z_0-9]+\]")
+
+
+def _max_length(model: type[BaseModel], field: str) -> int:
+    return next(int(m.max_length) for m in model.model_fields[field].metadata if getattr(m, "max_length", None))
+
+
+EVENT_LIMIT = _max_length(TimelineEventCreate, "description")  # 2,000
+TITLE_LIMIT = _max_length(ActionItemCreate, "title")  # 300
 NOT_EMPTY = "a backup is restored into an empty home: point POSTMORTEM_HOME at a new directory"
 
 
@@ -72,7 +80,7 @@ def read_export(path: Path) -> list[Incident]:
             row = loads(line)
             if not isinstance(row, dict) or row.get("format") != EXPORT_FORMAT:
                 raise ValueError(f"not a {EXPORT_FORMAT} line")
-            incident = Incident.model_validate(row["incident"])
+            incident = Incident.model_validate(within_margin(row["incident"]))
             if beyond := wrong_id(incident) or beyond_limits(incident):
                 raise ValueError(beyond)
             problems += _twice(incident, number, first_on)
@@ -104,6 +112,22 @@ def wrong_id(incident: Incident) -> str | None:
         if number < 1 or written(number) != given:
             return f"incident.{name}: ids are {written(1)}, {written(2)}, ... (they start at 1, without leading zeros)"
     return None
+
+
+def within_margin(record: object) -> object:
+    """An exported incident's timeline events and action item titles held to their limits as the incident's own texts
+    are: with each placeholder counted as one character. A text stored before placeholders were trimmed (an event or
+    an item title with emails or keys at its limit, made longer by their placeholders) was refused ("at most 2000
+    characters"), and the whole backup with it; it is trimmed to its limit as storage trims a placeholder's overflow.
+    A text longer than that even so is left as it is, and refused as no capture could have stored it."""
+    if not isinstance(record, dict):
+        return record
+    for key, field, limit in (("timeline", "description", EVENT_LIMIT), ("action_items", "title", TITLE_LIMIT)):
+        for entry in record.get(key) or ():
+            text = entry.get(field) if isinstance(entry, dict) else None
+            if isinstance(text, str) and len(text) > limit and len(PLACEHOLDERS.sub("*", text)) <= limit:
+                entry[field] = text[: limit - 1] + "…"
+    return record
 
 
 def beyond_limits(incident: Incident) -> str | None:

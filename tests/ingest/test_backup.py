@@ -179,6 +179,37 @@ def test_a_backup_of_redacted_text_at_the_capture_limits_restores(tmp_path: Path
     assert restored.agent is not None and len(restored.agent) > 200
 
 
+def test_a_backup_of_events_and_item_titles_longer_by_their_placeholders_restores_every_incident(
+    tmp_path: Path,
+) -> None:
+    """Events and item titles were held to the input limits exactly while the incident's own texts counted each
+    placeholder as one character: an event or a title stored before placeholders were trimmed made the whole backup
+    fail ("at most 2000 characters"). They restore, trimmed to their limits as storage trims; anything longer than a
+    capture takes even so is still refused."""
+    source = make_service(tmp_path / "a", clock=lambda: FIXED_NOW)
+    first = source.capture_incident(IncidentCreate(title="Fares API answered 429")).id
+    second = source.capture_incident(IncidentCreate(title="Planner looped on the calendar tool")).id
+    source.add_timeline_event(first, TimelineEventCreate(description="Paged the fares on-call"))
+    source.add_action_item(second, ActionItemCreate(title="Rotate the fares key"))
+    rows = _lines_of(source)
+    # as a version that stored redacted text untrimmed wrote it: placeholders past the 2,000 and 300 characters
+    event = "Mailed " + " ".join(["[REDACTED:email]"] * 130)
+    title = "Tell " + " ".join(["[REDACTED:email]"] * 20)
+    assert len(event) > 2_000 and len(title) > 300
+    rows[0]["incident"]["timeline"][-1]["description"] = event
+    rows[1]["incident"]["action_items"][0]["title"] = title
+    path = _write(tmp_path / "backup.jsonl", rows)
+
+    target = make_service(tmp_path / "b", clock=lambda: FIXED_NOW)
+    assert backup.restore(target, backup.read_export(path)) == 2
+    kept_event = target.get_incident(first).timeline[-1].description
+    [item] = target.get_incident(second).action_items
+    assert kept_event == event[:1_999] + "…" and item.title == title[:299] + "…"
+    rows[1]["incident"]["action_items"][0]["title"] = "x" * 301  # no placeholder: more than a capture takes
+    with pytest.raises(PostmortemError, match=re.escape("line 2: incident.action_items.0.title: String should")):
+        backup.read_export(_write(tmp_path / "edited.jsonl", rows))
+
+
 @pytest.mark.parametrize(
     ("where", "given", "said"),
     [
