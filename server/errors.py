@@ -105,6 +105,17 @@ class EmptyQuery(PostmortemError):
         super().__init__("give a query: the symptoms or an error message to search for (or an incident id)")
 
 
+class QueryAndIncident(PostmortemError):
+    """A search sent both a query and an incident id: one of them would have been dropped without a word."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "send a query or an incident_id, not both: query searches by a description (symptoms, an error message), "
+            "incident_id by a stored incident's own text (its neighbours); to narrow either, use the filters "
+            "(category, severity, status, agent, tool, model, since, until)"
+        )
+
+
 class NothingToCheck(PostmortemError):
     def __init__(self) -> None:
         super().__init__("give the text to check for blaming language: the sentences or the whole draft, not blank")

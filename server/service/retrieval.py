@@ -9,7 +9,7 @@ from datetime import datetime
 
 import numpy as np
 
-from agent_postmortem.errors import EmptyQuery
+from agent_postmortem.errors import EmptyQuery, QueryAndIncident
 from agent_postmortem.service.results import SearchResult
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.ids import incident_pk, is_incident_id
@@ -53,7 +53,14 @@ class Retrieval:
         mode: Mode = "hybrid",
         filters: SearchFilters | None = None,
     ) -> SearchResult:
-        if incident_id is None and query is not None and is_incident_id(query):
+        by_id = query is not None and is_incident_id(query)
+        if (
+            query is not None
+            and incident_id is not None
+            and not (by_id and incident_pk(query) == incident_pk(incident_id))
+        ):
+            raise QueryAndIncident()  # the query was dropped without a word: the incident's neighbours came back
+        if incident_id is None and by_id:
             incident_id = query
         if incident_id is not None:
             incident = self.store.get_or_raise(incident_id)

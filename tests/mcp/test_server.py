@@ -102,6 +102,25 @@ async def test_a_pasted_stack_trace_is_searched_whole_and_not_echoed_whole(servi
         assert len(shown) < 400 and len(result.content[0].text) < 4_000  # type: ignore[union-attr]
 
 
+async def test_a_search_given_a_query_and_an_incident_id_is_refused_not_half_answered(
+    service: PostmortemService,
+) -> None:
+    """search_incidents took both and dropped the query without a word: the incident's neighbours came back as if
+    they matched the words sent. Both of one incident (the query its id) is one search; anything else is refused."""
+    async with Client(server_for(service)) as client:
+        first = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        injected = {"title": "Prompt injection in a retrieved web page", "agent": "browser", "tool": "web.fetch"}
+        await client.call_tool("capture_incident", injected)
+        both = await client.call_tool("search_incidents", {"query": "prompt injection", "incident_id": first})
+        other = await client.call_tool("search_incidents", {"query": "INC-2", "incident_id": first})
+        same = await client.call_tool("search_incidents", {"query": f"incident {first[4:]}", "incident_id": first})
+    for refused in (both, other):
+        text = refused.content[0].text  # type: ignore[union-attr]
+        assert refused.is_error and "send a query or an incident_id, not both" in text, text
+    assert not same.is_error and same.structured_content is not None
+    assert [h["id"] for h in same.structured_content["hits"]] == ["INC-2"]
+
+
 @MODES
 async def test_resources_and_prompt_answer_unknown_ids_with_a_hint(service: PostmortemService, mode: str) -> None:
     async with Client(server_for(service), mode=mode) as client:
