@@ -38,6 +38,12 @@ def bench_retrieval(
         )
         columns = ("mode", "R@1", "R@5", "R@10", "MRR", "search p50 ms")
         out_console.print(table(*columns, rows=rows, title=f"{result['queries']} queries"))
+        weak = result["weak_match"]["chosen"]
+        out_console.print(
+            f"weak match below cosine {weak['threshold']:.2f}: real matches called weak "
+            f"{weak['real_match_called_weak']:.1%}, searches without one {weak['no_match_called_weak']:.1%}",
+            markup=False,
+        )
 
 
 @bench.command("perf")

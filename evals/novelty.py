@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from agent_postmortem.config import Settings
-from agent_postmortem.evals.retrieval import read_jsonl
+from agent_postmortem.ingest.jsonfile import read_json_lines as read_jsonl
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.service.runtime import make_embedder
 from agent_postmortem.store.models import SeedIncident, search_text

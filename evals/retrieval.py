@@ -12,10 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, get_args
 
+import numpy as np
+
 from agent_postmortem.config import Settings
+from agent_postmortem.evals.novelty import GRID, calibrate
 from agent_postmortem.ingest.jsonfile import read_json_lines
 from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.service.retrieval import WEAK_MATCH_BELOW
 from agent_postmortem.service.runtime import build_service
+from agent_postmortem.store.ids import incident_pk
 from agent_postmortem.store.models import SeedIncident
 from agent_postmortem.store.search.knowledge import Mode
 
@@ -68,6 +73,44 @@ def evaluate(
     return results
 
 
+REAL_CALLED_WEAK = 0.10  # the share of searches with a real match that the weak-match note may wrongly flag
+
+
+def weak_match(
+    service: PostmortemService, queries: list[dict[str, Any]], by_incident: dict[str, str]
+) -> dict[str, Any]:
+    """Calibrate the weak-match threshold: the cosine of the best hit (a hybrid search's first) when the query's
+    relevant incident is in the knowledge base, against the same with it left out (a question with no real match).
+    The threshold is the highest at which at most REAL_CALLED_WEAK of the real matches are called weak; the one of
+    the best balanced accuracy is reported beside it."""
+    pks = {source: incident_pk(id_) for id_, source in by_incident.items()}
+    best: dict[bool, list[float]] = {True: [], False: []}
+    for query in queries:
+        text, relevant = query["text"][:2000], {pks[r] for r in query["relevant_ids"] if r in pks}
+        for matched, exclude in ((True, set()), (False, relevant)) if relevant else ():
+            hits = service.retrieval.similar(None, text, limit=1, exclude=exclude)
+            best[matched].append(hits[0].score if hits else 0.0)
+    real, none = np.array(best[True]), np.array(best[False])
+
+    def at(t: float) -> dict[str, float]:
+        return {
+            "threshold": round(float(t), 2),
+            "real_match_called_weak": round(float((real < t).mean()), 3),
+            "no_match_called_weak": round(float((none < t).mean()), 3),
+        }
+
+    chosen = max((t for t in GRID if (real < t).mean() <= REAL_CALLED_WEAK), default=GRID[0])
+    balanced = calibrate(real, none)
+    return {
+        "chosen": at(chosen),
+        "best_balanced_accuracy": {**at(balanced["threshold"]), "balanced_accuracy": balanced["balanced_accuracy"]},
+        "in_use": at(WEAK_MATCH_BELOW),
+        "best_cosine_with_a_match": balanced["known_similarity_quantiles"],
+        "best_cosine_without": balanced["novel_similarity_quantiles"],
+        "queries": len(real),
+    }
+
+
 def run(
     dataset: Path,
     queries_path: Path,
@@ -96,6 +139,7 @@ def run(
     done[0] = 0
     modes = evaluate(service, queries, by_incident, progress=tick("searching", 3 * len(queries)))
     best_single = max(modes["dense"]["mrr"], modes["lexical"]["mrr"])
+    weak = weak_match(service, queries, by_incident)
     return {
         "dataset": str(dataset),
         "queries": len(queries),
@@ -105,5 +149,6 @@ def run(
         "modes": modes,
         "hybrid_gain_over_best_single_mrr": round(modes["hybrid"]["mrr"] - best_single, 4),
         "references": REFERENCES,
+        "weak_match": weak,
         "embedding_model": service.knowledge.embedder.model_id,
     }

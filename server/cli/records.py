@@ -60,6 +60,8 @@ def search(
         out.print(SimilarView(result.hits))
         if result.empty_because:  # an empty table said nothing of why
             err.print(result.empty_because, markup=False)
+        if result.match_note:  # a table of hits at cosine 0.3 read as plainly as one of real matches
+            err.print(result.match_note, markup=False)
 
 
 def list_(

@@ -63,6 +63,14 @@ class SearchResult(BaseModel):
     offset: int
     next_offset: int | None = Field(description="pass as offset for the next page; null when there is none")
     empty_because: str | None = Field(default=None, description="why the page has no hits, in words (None when it has)")
+    best_score: float | None = Field(
+        default=None, description="the cosine of the search's best hit (its first, whatever the page); null: no hit"
+    )
+    weak_match: bool = Field(
+        default=False,
+        description="true when even the best hit is weak (below the calibrated cosine): the hits may be unrelated",
+    )
+    match_note: str | None = Field(default=None, description="when weak_match: why, in words")
 
 
 class IncidentList(BaseModel):

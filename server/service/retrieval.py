@@ -6,9 +6,11 @@ import difflib
 import re
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
+from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
 from agent_postmortem.errors import EmptyQuery, QueryAndIncident
 from agent_postmortem.service.results import SearchResult
 from agent_postmortem.store.filters import SearchFilters
@@ -25,6 +27,10 @@ SEARCHED_FIELDS = ("title", "description", "error_type", "error_message", "tool"
 NAMED = ("agent", "tool", "model")  # filters on a name, not a choice
 SHOWN_QUERY = 300  # characters of a long query the result echoes: a pasted 20,000-character stack trace came back
 # whole in every answer (and every page of it), 4 times the size of the hits, into a context that already held it
+# A search whose best hit is less similar than this in meaning says the match is weak. Calibrated with `postmortem
+# bench retrieval` on AIID (docs/search.md): the highest cosine at which at most 1 in 10 searches with a real match is
+# called weak (8.5%); 20% of searches whose relevant incident was left out are (their median best cosine 0.47).
+WEAK_MATCH_BELOW = 0.38
 HIT_ITEMS = 3  # action items shown on a hit, unfinished first: what was done about it, what is still open
 
 
@@ -81,6 +87,7 @@ class Retrieval:
             offset=offset,
             next_offset=offset + limit if more else None,
             empty_because=None if page else self._why_empty(len(hits), offset, filters, unknown, mode),
+            **_strength(hits[0] if hits else None, by_incident=incident_id is not None),
         )
 
     def _with_items(self, hits: list[SimilarIncident]) -> list[SimilarIncident]:
@@ -191,6 +198,23 @@ class Retrieval:
             created_at=record.created_at,
             root_cause=record.analysis.root_cause if record.analysis else None,
         )
+
+
+def _strength(best: SimilarIncident | None, *, by_incident: bool) -> dict[str, Any]:
+    """How strong the best hit of the whole search is (not of the page): a question with nothing like it in the
+    knowledge base still got hits at cosine 0.3-0.4, shown as plainly as real matches. An incident's neighbours are
+    held to the novelty threshold, the level at which a capture counts as a known failure."""
+    if best is None:
+        return {}
+    below = NOVELTY_THRESHOLD if by_incident else WEAK_MATCH_BELOW
+    if best.score >= below:
+        return {"best_score": best.score, "weak_match": False}
+    what = "no past incident is close to this one" if by_incident else "nothing in the knowledge base matches well"
+    note = (
+        f"weak match: {what}; the best hit, {best.id}, is {best.score:.2f} similar in meaning (below {below:.2f}), "
+        "so the hits may be unrelated: read them as leads, not as the same failure"
+    )
+    return {"best_score": best.score, "weak_match": True, "match_note": note}
 
 
 def _shortened(query: str) -> str:

@@ -13,8 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from agent_postmortem.cli.app import app
+from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.llm.local import BUNDLED_MODEL_ID
-from tests.factories import FakeLLM, capture, draft, make_service
+from agent_postmortem.store.search.embedding import Embedder
+from tests.factories import SEED, FakeLLM, capture, draft, make_service
 from tests.fake_openai import FakeOpenAI
 from tests.processes import CLI, environment, postmortem
 
@@ -284,3 +286,16 @@ def test_a_search_that_finds_nothing_says_why_on_stderr(tmp_path: Path) -> None:
     assert result.returncode == 0 and "no incident has the agent 'nobody'" in said, said
     as_json = postmortem("search", "timeout", "--agent", "nobody", "--json", home=tmp_path)
     assert json.loads(as_json.stdout)["hits"] == [] and as_json.stderr == b""
+
+
+def test_a_search_whose_best_hit_is_weak_says_so_under_the_hits(tmp_path: Path, embedder: Embedder) -> None:
+    """`postmortem search` of a question with nothing like it in the knowledge base printed its hits at cosine 0.05
+    as plainly as real matches; a line under them now says the match is weak."""
+    make_service(tmp_path, embedder=embedder).import_incidents(read_incidents(SEED))
+    weak = postmortem("search", "how do I bake sourdough bread at home", "--limit", "2", home=tmp_path)
+    real = postmortem("search", "the order agent overwrote customers' delivery addresses", home=tmp_path)
+    said = weak.stderr.decode()
+    assert weak.returncode == 0 and weak.stdout.decode().count("INC-") == 2, said
+    assert said.startswith("weak match: nothing in the knowledge base matches well; the best hit, INC-"), said
+    assert said.count("\n") == 1 and "below 0.38" in said
+    assert real.returncode == 0 and "weak match" not in real.stderr.decode() + real.stdout.decode()

@@ -2,12 +2,15 @@
 resources that are wrong told in one sentence that never repeats what was sent."""
 
 import json
+from pathlib import Path
 
 import pytest
 from mcp import Client, MCPError
 
+from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.service.facade import PostmortemService
-from tests.factories import CAPTURE, MODES, server_for
+from agent_postmortem.store.search.embedding import Embedder
+from tests.factories import CAPTURE, MODES, SEED, make_service, server_for
 
 pytestmark = pytest.mark.anyio
 TOOLS_LIST_BUDGET = 20_000  # bytes of the tools/list result as compact JSON
@@ -119,6 +122,23 @@ async def test_a_search_given_a_query_and_an_incident_id_is_refused_not_half_ans
         assert refused.is_error and "send a query or an incident_id, not both" in text, text
     assert not same.is_error and same.structured_content is not None
     assert [h["id"] for h in same.structured_content["hits"]] == ["INC-2"]
+
+
+async def test_a_search_tells_a_weak_best_match_beside_its_hits(tmp_path: Path, embedder: Embedder) -> None:
+    """search_incidents answered a question with nothing like it in the knowledge base with hits at cosine 0.05,
+    shown as plainly as real matches; the answer now says the match is weak (fields added, none changed)."""
+    service = make_service(tmp_path, embedder=embedder)
+    service.import_incidents(read_incidents(SEED))
+    async with Client(server_for(service)) as client:
+        weak = await client.call_tool("search_incidents", {"query": "how do I bake sourdough bread at home"})
+        real = await client.call_tool("search_incidents", {"query": "order agent overwrote delivery addresses"})
+    found, matched = weak.structured_content, real.structured_content
+    assert found is not None and matched is not None and len(found["hits"]) == 5
+    assert found["weak_match"] is True and found["best_score"] < 0.38
+    assert found["match_note"].startswith("weak match: nothing in the knowledge base matches well")
+    assert "weak match" in weak.content[0].text  # type: ignore[union-attr]
+    assert (matched["weak_match"], matched["match_note"]) == (False, None) and matched["best_score"] >= 0.38
+    assert {"query", "hits", "offset", "next_offset", "empty_because"} <= found.keys()
 
 
 @MODES

@@ -1,5 +1,5 @@
-"""Search through the service with the real embedding model: a query sent with an incident id is refused rather than
-half answered."""
+"""Search through the service with the real embedding model: a best hit too weak to be a match says so, and a query
+sent with an incident id is refused rather than half answered."""
 
 from pathlib import Path
 
@@ -8,6 +8,7 @@ import pytest
 from agent_postmortem.errors import QueryAndIncident
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.service.retrieval import WEAK_MATCH_BELOW
 from agent_postmortem.store.search.embedding import Embedder
 from tests.factories import SEED, make_service
 
@@ -17,6 +18,36 @@ def seeded(tmp_path: Path, embedder: Embedder) -> PostmortemService:
     service = make_service(tmp_path / "home", embedder=embedder)
     service.import_incidents(read_incidents(SEED))
     return service
+
+
+def test_a_question_nothing_matches_says_its_best_hit_is_weak_and_still_shows_the_hits(
+    seeded: PostmortemService,
+) -> None:
+    """A question with nothing like it in the knowledge base got hits at cosine 0.05-0.4 shown as plainly as real
+    matches; the result now says the match is weak, with the best hit's cosine and the threshold, hits kept."""
+    found = seeded.search_incidents(query="how do I bake sourdough bread at home", limit=3)
+    assert len(found.hits) == 3 and found.weak_match
+    assert found.best_score is not None and found.best_score < WEAK_MATCH_BELOW
+    assert found.match_note is not None and found.match_note.startswith("weak match: nothing in the knowledge base")
+    assert f"the best hit, {found.hits[0].id}, is {found.best_score:.2f} similar" in found.match_note
+
+
+def test_a_real_match_is_not_called_weak_on_any_page(seeded: PostmortemService) -> None:
+    query = "the order agent overwrote customers' delivery addresses"
+    first = seeded.search_incidents(query=query, limit=1)
+    later = seeded.search_incidents(query=query, limit=1, offset=5)  # a later page is judged by the search's best hit
+    for page in (first, later):
+        assert not page.weak_match and page.match_note is None and page.best_score == first.hits[0].score
+    assert "delivery addresses" in first.hits[0].title and first.hits[0].score >= WEAK_MATCH_BELOW
+
+
+def test_an_incident_whose_neighbours_are_all_far_is_told_at_the_novelty_threshold(seeded: PostmortemService) -> None:
+    """An incident's neighbours are compared incident to incident, where a known failure reaches cosine 0.72."""
+    close = seeded.search_incidents(incident_id="INC-1", limit=1)
+    far = [r for n in range(1, 46) if (r := seeded.search_incidents(incident_id=f"INC-{n}", limit=1)).weak_match]
+    assert not close.weak_match and close.best_score is not None and close.best_score >= 0.72
+    assert far and all(r.best_score is not None and r.best_score < 0.72 for r in far)
+    assert far[0].match_note is not None and "no past incident is close to this one" in far[0].match_note
 
 
 def test_a_query_and_another_incident_are_refused_and_an_id_given_twice_is_one_search(

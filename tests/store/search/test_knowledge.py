@@ -124,6 +124,9 @@ def test_bench_retrieval_command_reports_every_mode(tmp_path: Path, embedder: ob
     report = json.loads(result.stdout)
     assert set(report["modes"]) == {"dense", "lexical", "hybrid"} and report["incidents"] == 3
     assert report["modes"]["hybrid"]["recall@1"] == 1.0
+    weak = report["weak_match"]  # the query's best hit with its incident there, and with it left out
+    assert weak["queries"] == 1 and weak["best_cosine_with_a_match"]["p50"] > weak["best_cosine_without"]["p50"]
+    assert weak["chosen"]["real_match_called_weak"] == 0.0 and weak["chosen"]["no_match_called_weak"] == 1.0
 
 
 def test_query_tokens_are_the_ones_bm25s_indexes() -> None:
