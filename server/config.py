@@ -200,17 +200,22 @@ def _url(value: str | None, name: str, schemes: tuple[str, ...]) -> str | None:
     if not (value or "").strip():
         return None
     url = str(value).strip()
+    encode = "percent-encode ':', '/', '@', '?' and '#' in its user name and password (%3A, %2F, %40, %3F, %23)"
     try:
         parts = urlsplit(url)
-        # a database URL may leave the host to libpq: the default socket (postgresql:///db) or ?host=/run/postgresql
-        usable = parts.scheme in schemes and (parts.scheme in DATABASE_SCHEMES or bool(parts.hostname))
-        parts.port  # noqa: B018 - read for its check: a port that is not a number raises
-    except ValueError:  # a malformed port or IPv6 address
-        usable = False
-    if not usable:
+    except ValueError:  # a malformed IPv6 address
+        raise ValueError(f"{name} has a malformed host; {encode}") from None
+    # a database URL may leave the host to libpq: the default socket (postgresql:///db) or ?host=/run/postgresql
+    if parts.scheme not in schemes or not (parts.scheme in DATABASE_SCHEMES or parts.hostname):
         example = {"http": "http://127.0.0.1:8000", "sqlite": "postgresql://user:password@host:5432/postmortem"}
         starts = " or ".join(f"{scheme}://" for scheme in schemes[:2])
         raise ValueError(f"{name} must be a URL that starts with {starts}, such as {example[schemes[0]]}")
+    try:
+        parts.port  # noqa: B018 - read for its check: a port that is not a number from 0 to 65535 raises
+    except ValueError:  # it was "must start with postgresql://", which it did; a ':' in a password reads as a port
+        raise ValueError(f"{name} has a port that is not a number from 0 to 65535; {encode}") from None
+    if parts.netloc.count("@") > 1:  # the driver took the password's end for the host, and named it in its error
+        raise ValueError(f"{name} has more than one '@' before its host; {encode}")
     return url
 
 

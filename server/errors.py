@@ -190,7 +190,13 @@ _NO_CONNECTION = (
     "connection failed",
     "connection to server",
     "could not translate host name",
+    "failed to resolve host",  # psycopg resolves names itself: a DNS failure was "If the disk is full"
     "unable to open database",
+    # libpq refusing the URL's options before connecting (`?sslmode=bogus`, `?connect_timeout=abc`, `?bogus=1`): they
+    # were "If the disk is full" or "unexpected ProgrammingError"
+    "connection is bad",
+    "invalid connection option",
+    "bad value for",
 )
 
 
@@ -218,9 +224,12 @@ def is_storage_failure(error: BaseException) -> bool:
     one happened)."""
     if "sqlalchemy" not in sys.modules:
         return False
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DBAPIError, OperationalError
 
-    return isinstance(error, OperationalError) or is_damaged_database(error)
+    if isinstance(error, OperationalError) or is_damaged_database(error):
+        return True
+    # psycopg raises ProgrammingError for URL options libpq refuses while connecting (no statement was sent)
+    return isinstance(error, DBAPIError) and error.statement is None and _could_not_connect(str(error.orig))
 
 
 def is_damaged_database(error: BaseException) -> bool:

@@ -66,6 +66,9 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b", 0),
     ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}", 0),
     ("huggingface_token", r"\bhf_[A-Za-z0-9]{30,}", 0),
+    # this server's own bearer tokens (`postmortem token add`: pm_ and 43 URL-safe base64 characters); a snake_case
+    # name of that length (all lower case, no digit) is not one
+    ("postmortem_token", r"\bpm_(?=[a-z_-]{0,42}[A-Z0-9])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])", 0),
     ("vault_token", r"\bhv[sbr]\.[A-Za-z0-9_-]{24,}", 0),
     ("grafana_token", r"\b(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,}={0,2})", 0),
     ("groq_key", r"\bgsk_[A-Za-z0-9]{40,}", 0),

@@ -5,6 +5,7 @@ which lives outside docs_dir and is what a visitor sees first. These tests read 
 (markdown-it) and check every relative link of the README and the pages: the file exists, and a `#fragment`
 into a Markdown file names one of its headings, slugged as MkDocs slugs them."""
 
+import os
 import re
 import subprocess
 import tomllib
@@ -157,3 +158,27 @@ def test_the_documented_environment_file_means_to_systemd_what_it_says() -> None
     del env["POSTMORTEM_TOKENS_FILE"]  # a file on the deployed host
     settings = Settings.from_env(env)
     assert [str(p) for p in settings.trusted_proxies] == ["127.0.0.1"]
+
+
+def test_the_documented_restore_test_never_writes_into_the_live_database(tmp_path: Path) -> None:
+    """A team exports with POSTMORTEM_DATABASE_URL in its shell (the export reads the team's database): the documented
+    restore test, run in that shell, set a new home but imported into the live database, which took the backup when
+    the team it names held no incident yet."""
+    from tests.processes import CLI, environment
+
+    page = (DOCS / "deploy.md").read_text(encoding="utf-8")
+    command = page.split("Test a restore: `", 1)[1].split("`", 1)[0]
+    source = tmp_path / "source"
+    captured = subprocess.run([CLI, "capture", "agent refunded twice"], env=environment(source), capture_output=True)
+    exported = subprocess.run(
+        [CLI, "export", "-o", str(tmp_path / "incidents.jsonl")], env=environment(source), capture_output=True
+    )
+    assert captured.returncode == 0 and exported.returncode == 0, exported.stderr
+    live = tmp_path / "live" / "postmortem.db"
+    live.parent.mkdir()
+    env = {**environment(tmp_path / "unused"), "POSTMORTEM_DATABASE_URL": f"sqlite:///{live}", "TMPDIR": str(tmp_path)}
+    env["PATH"] = f"{Path(CLI).parent}{os.pathsep}{env['PATH']}"
+    done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^incidents\s+1\b", done.stdout, re.M), done.stdout
+    assert not live.exists(), "the restore test wrote into the live database"

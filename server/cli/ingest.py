@@ -147,7 +147,7 @@ def _read_records(chosen: "Settings", read: Callable[["IncidentStore"], T], *, n
     """`read` on the records of the chosen team alone: on PostgreSQL its schema (the default team's `public` was read
     for every team, so a dry run answered for another team's incidents); `nothing` for a team whose schema is not
     made yet (its first command makes it)."""
-    from sqlalchemy.exc import ProgrammingError
+    from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from agent_postmortem.store.records import db
     from agent_postmortem.store.records.incidents import IncidentStore
@@ -156,8 +156,9 @@ def _read_records(chosen: "Settings", read: Callable[["IncidentStore"], T], *, n
     engine = db.make_engine(url)
     try:
         return read(IncidentStore(engine))
-    except ProgrammingError:  # no such table: the team's schema does not exist yet
-        if chosen.database_url is None:
+    except (ProgrammingError, OperationalError) as e:  # no such table: the team's schema does not exist yet
+        # SQLite says so as an OperationalError: a restore as the first command on a new sqlite:/// database failed
+        if chosen.database_url is None or (isinstance(e, OperationalError) and "no such table" not in str(e.orig)):
             raise
         return nothing
     finally:

@@ -5,6 +5,7 @@ Used by the SDK's Recorder from its background thread (`Recorder(url=..., token=
 the Recorder keeps the agent away from both."""
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from agent_postmortem.store.models import IncidentCreate
 
 logger = logging.getLogger(__name__)
 RETRY_DELAYS = (0.5, 2.0, 5.0)  # seconds before each retry: rides out a server restart, not an outage
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # what a bearer token can be in an HTTP header: visible ASCII
 CLIENT_LOGGERS = ("mcp.client.streamable_http", "mcp.client.session", "mcp.client.client")
 
 
@@ -54,7 +56,9 @@ class RemoteService:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.url = url
-        self._token = token
+        # a token read from a file keeps its line break: the header could not be sent, and the HTTP client's error,
+        # quoting the header, was retried and logged with the token in it
+        self._token = token.strip() if token else None
         self.timeout = timeout
         self.retry_delays = retry_delays
         self.sleep = sleep
@@ -69,6 +73,11 @@ class RemoteService:
         arguments = data.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
         arguments.pop("occurred_at", None)  # not a tool argument: the server stamps the time
         arguments.pop("source_id", None)
+        if self._token is not None and not _HEADER_SAFE.fullmatch(self._token):
+            raise RemoteCaptureError(
+                "the token (token= or POSTMORTEM_TOKEN) holds a space, a line break or a character that is not ASCII, "
+                "which no HTTP header can carry: copy the token again"
+            )
         for attempt, delay in enumerate([*self.retry_delays, None]):
             try:
                 return anyio.run(self._call, arguments)
@@ -99,6 +108,12 @@ class RemoteService:
             async with http, Client(streamable_http_client(self.url, http_client=http)) as client:
                 result = await client.call_tool("capture_incident", arguments)
         except Exception:
+            if (401 in statuses or 403 in statuses) and self._token is None:
+                raise RemoteCaptureError(
+                    f"{shown(self.url)} asks for a token (HTTP {statuses[-1]}) and none was given; set "
+                    "POSTMORTEM_TOKEN (or token=) to the server's POSTMORTEM_HTTP_TOKEN or, on a server of teams, to a "
+                    "token of your team (`postmortem token add --team NAME` by its operator)"
+                ) from None
             if 401 in statuses or 403 in statuses:
                 raise RemoteCaptureError(
                     f"{shown(self.url)} refused the token (HTTP {statuses[-1]}): it is wrong or was revoked; set "

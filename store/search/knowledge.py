@@ -51,6 +51,19 @@ class Hit:
 logger = logging.getLogger(__name__)
 
 
+def _log_failure(what: str, error: Exception) -> None:
+    """A database that cannot be reached (restarted, at its connection limit, the network) is one line with the
+    driver's reason: a restart of PostgreSQL logged a 50-line traceback per team each time the keeper tried. Anything
+    else keeps its traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(error, OperationalError):
+        reason = str(error.orig).strip().partition("\n")[0][:200]
+        logger.warning("%s (the database: %s); tried again shortly", what, reason)
+    else:
+        logger.warning(what, exc_info=error)
+
+
 class KnowledgeBase:
     def __init__(
         self,
@@ -146,8 +159,8 @@ class KnowledgeBase:
                 self._owned, self._counted = True, None if self._index is not None else self.claimed.indexed
             except IndexBusy:
                 return False
-            except Exception:  # noqa: BLE001 - searches stay exact without the index; the server retries later
-                logger.warning("could not take the vector index", exc_info=True)
+            except Exception as e:  # noqa: BLE001 - searches stay exact without the index; the server retries later
+                _log_failure("could not take the vector index", e)
                 return False
             logger.info("owning the vector index (found %s, %d vectors)", self.claimed.found, self.claimed.indexed)
         self.sync()
@@ -202,8 +215,8 @@ class KnowledgeBase:
         """Drain the outbox into the index now, if this process owns it; a failing write stays queued."""
         try:
             return self._drain() if self._owned else 0
-        except Exception:  # noqa: BLE001 - the index is a cache; the outbox keeps the work for the next try
-            logger.warning("could not update the vector index; the outbox keeps the changes", exc_info=True)
+        except Exception as e:  # noqa: BLE001 - the index is a cache; the outbox keeps the work for the next try
+            _log_failure("could not update the vector index; the outbox keeps the changes", e)
             return 0
 
     def _drain(self) -> int:

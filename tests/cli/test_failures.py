@@ -94,8 +94,14 @@ def test_an_unknown_log_level_is_one_line_naming_the_levels_and_the_command_runs
         # and a socket that was not there was "could not complete this ... If the disk is full"
         "postgresql+psycopg://agent:sk-live-CANARY@/postmortem?host=/nonexistent-socket-dir&port=5432",
         "postgresql:///postmortem?host=/nonexistent-socket-dir&password=sk-live-CANARY",
+        # a host name that does not resolve, and URL options libpq refuses: "could not complete this ... If the disk
+        # is full", or "unexpected ProgrammingError"
+        "postgresql://agent:sk-live-CANARY@no-such-host.invalid/postmortem",
+        "postgresql://agent:sk-live-CANARY@127.0.0.1:9/postmortem?sslmode=sometimes",
+        "postgresql://agent:sk-live-CANARY@127.0.0.1:9/postmortem?connect_timeout=soon",
+        "postgresql://agent:sk-live-CANARY@127.0.0.1:9/postmortem?sslmod=require",
     ],
-    ids=["tcp", "socket-query", "socket-default-host"],
+    ids=["tcp", "socket-query", "socket-default-host", "dns", "bad-sslmode", "bad-timeout", "unknown-option"],
 )
 def test_a_database_server_that_cannot_be_reached_is_said_so_with_what_to_check(tmp_path: Path, url: str) -> None:
     """`list` on an unreachable PostgreSQL said the change was rolled back and the disk might be full."""
@@ -133,7 +139,12 @@ def test_a_database_server_at_its_connection_limit_is_said_so_not_told_to_check_
     [
         ("POSTMORTEM_DATABASE_URL", "db-host:5432/pm?password=CANARY", "must be a URL that starts with sqlite://"),
         ("POSTMORTEM_DATABASE_URL", "mysql://agent:CANARY@db-host/pm", "must be a URL that starts with sqlite://"),
-        ("POSTMORTEM_DATABASE_URL", "postgresql://agent:p@db-host:CANARY/pm", "must be a URL that starts with"),
+        # it was "must be a URL that starts with sqlite:// or postgresql://", which it did
+        ("POSTMORTEM_DATABASE_URL", "postgresql://agent:p@db-host:CANARY/pm", "has a port that is not a number"),
+        ("POSTMORTEM_DATABASE_URL", "postgresql://agent:p@db-host:99999/pm", "has a port that is not a number"),
+        ("POSTMORTEM_DATABASE_URL", "postgresql://agent:x/CANARY@db-host/pm", "has a port that is not a number"),
+        # a password holding '@' unencoded: the driver took its end for the host and named it in its error
+        ("POSTMORTEM_DATABASE_URL", "postgresql://agent:p@CANARY@127.0.0.1:9/pm", "has more than one '@' before"),
         ("POSTMORTEM_CHROMA_URL", "CANARY-host:8000", "must be a URL that starts with http:// or https://"),
         ("OPENAI_BASE_URL", "CANARY-host:11434/v1", "must be a URL that starts with http:// or https://"),
         ("POSTMORTEM_DEDUPE_HOURS", "CANARY", "must be a number of hours from 0"),
@@ -147,7 +158,8 @@ def test_a_database_server_at_its_connection_limit_is_said_so_not_told_to_check_
         ("POSTMORTEM_ALLOWED_ORIGINS", "https://CANARY.example.com/", "must list origins as a browser sends them"),
         ("POSTMORTEM_ALLOWED_ORIGINS", "CANARY.example.com:8000", "must list origins as a browser sends them"),
     ],
-    ids=["db-no-scheme", "db-mysql", "db-port", "chroma-no-scheme", "openai-no-scheme", "hours-word", "hours-negative",
+    ids=["db-no-scheme", "db-mysql", "db-port", "db-port-range", "db-slash-in-password", "db-at-in-password",
+         "chroma-no-scheme", "openai-no-scheme", "hours-word", "hours-negative",
          "llm-timeout", "threads", "hosts-url", "hosts-wildcard", "hosts-space", "origins-slash", "origins-no-scheme"],
 )  # fmt: skip
 def test_a_setting_no_client_could_use_is_one_line_naming_it_without_its_value(

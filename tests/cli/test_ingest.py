@@ -252,6 +252,19 @@ def test_the_dry_run_of_a_restore_refuses_a_home_that_holds_incidents_as_the_res
     assert json.loads(report.read_text()) == {"restored": 2}
 
 
+def test_a_backup_restores_into_a_new_database_named_by_its_url(tmp_path: Path) -> None:
+    """A restore as the first command on a new `sqlite:///` POSTMORTEM_DATABASE_URL failed with "could not complete
+    this (no such table: incidents) ... If the disk is full": the check that it is empty read tables not made yet."""
+    assert cli(tmp_path / "live", "import-traces", str(FIXTURE)).returncode == 0
+    backup_file = tmp_path / "backup.jsonl"
+    assert cli(tmp_path / "live", "export", "-o", str(backup_file)).returncode == 0
+    extra = {"POSTMORTEM_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}"}
+    restored = cli(tmp_path / "new", "import", str(backup_file), extra=extra)
+    assert restored.returncode == 0 and "restored 2 incidents" in restored.stdout, restored.stderr
+    again = cli(tmp_path / "new", "import", str(backup_file), "--dry-run", extra=extra)
+    assert again.returncode == 2 and "holds incidents" in again.stderr, again.stderr
+
+
 def test_export_to_a_directory_or_a_missing_folder_names_the_path_given(tmp_path: Path) -> None:
     """The error named the temporary file beside it ("Is a directory: .out.28150.tmp"), a name the user never gave."""
     folder = tmp_path / "out"

@@ -101,6 +101,42 @@ def test_a_wrong_token_is_one_clear_log_line_not_retried_and_never_raised(
     assert team.knowledge_stats().incidents == 0
 
 
+def test_a_token_read_from_a_file_with_its_line_break_is_sent_without_it(
+    team: PostmortemService, url: str, tmp_path: Path
+) -> None:
+    """`token=open("token").read()` keeps the file's line break: the header could not be sent, each capture was
+    retried for 7.5 s as "unreachable", and the line logged quoted the whole header, token included."""
+    (tmp_path / "token").write_text(TOKEN + "\n", encoding="utf-8")
+    recorder = Recorder(agent="billing-bot", url=url, token=(tmp_path / "token").read_text(encoding="utf-8"))
+    recorder.capture(RuntimeError("ledger write refused"), tool="ledger.write")
+    assert recorder.flush(timeout=60) and recorder.failed == 0 and len(recorder.captured_ids) == 1
+
+
+@pytest.mark.parametrize("token", ["pm_first\npm_second" + "x" * 30, "pm_café" + "x" * 30, "pm_a b" + "x" * 30])
+def test_a_token_no_header_can_carry_is_one_line_that_never_quotes_it(
+    team: PostmortemService, url: str, caplog: pytest.LogCaptureFixture, token: str
+) -> None:
+    sleeps: list[float] = []
+    recorder = Recorder(service=lambda: RemoteService(url, token=token, sleep=sleeps.append))
+    recorder.capture(RuntimeError("boom"), tool="crm.update")
+    assert recorder.flush(timeout=60)
+    assert recorder.failed == 1 and sleeps == []
+    [line] = [r.getMessage() for r in caplog.records if r.name == "agent_postmortem.sdk.recorder"]
+    assert "no HTTP header can carry" in line and "POSTMORTEM_TOKEN" in line, line
+    assert "xxxxxxxx" not in caplog.text
+
+
+def test_no_token_for_a_server_that_asks_for_one_is_said_so(
+    team: PostmortemService, url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It said the token "is wrong or was revoked" when none had been given."""
+    recorder = Recorder(service=lambda: RemoteService(url, token=None, sleep=lambda _: None))
+    recorder.capture(RuntimeError("boom"), tool="crm.update")
+    assert recorder.flush(timeout=60) and recorder.failed == 1
+    [line] = [r.getMessage() for r in caplog.records if r.name == "agent_postmortem.sdk.recorder"]
+    assert "asks for a token (HTTP 401) and none was given" in line and "POSTMORTEM_TOKEN" in line, line
+
+
 @pytest.mark.parametrize(
     ("where", "said"),
     [

@@ -2,6 +2,7 @@
 redacted, it is idempotent, and a redacted record keeps its shape and its length limits."""
 
 import random
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given, settings
@@ -9,9 +10,13 @@ from hypothesis import strategies as st
 
 from agent_postmortem.evals.redaction import cases, look_alikes
 from agent_postmortem.evals.redaction_corpus import BENIGN, BENIGN_CARRIERS, KINDS
+from agent_postmortem.http.teams import add_token
 from agent_postmortem.store.models import IncidentCreate, TimelineEventCreate
 from agent_postmortem.store.redact import redact, redact_model, redact_text, redact_value
 from tests.store.redact_samples import HEX40, ISSUE_MISSES
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 RNG = random.Random(7)
 SAMPLES = [(name, kind.make(RNG)) for name, kind in KINDS.items()]
@@ -105,3 +110,15 @@ def test_a_placeholder_longer_than_the_secret_never_breaks_a_length_limit() -> N
     event = TimelineEventCreate(description="x" * 1990 + " 8.8.8.8")  # 2,000 characters with a 7-character IP
     redacted, counts = redact_model(event)
     assert counts["ip_address"] == 1 and len(redacted.description) == 2000 and "8.8.8.8" not in redacted.description
+
+
+def test_this_servers_own_team_tokens_are_redacted(tmp_path: "Path") -> None:
+    """A token from `postmortem token add` pasted bare into an agent's error (a failed call to the team server, a
+    config dump) was stored as it was: it has no prefix the rules knew and no credential word before it."""
+    tokens = [add_token(tmp_path / "tokens.toml", "payments") for _ in range(50)]
+    for token in tokens:
+        for carrier in ("team server refused {v} (401)", "PM={v}", "recorder(url, {v})", "'{v}'", "用户{v}"):
+            redacted, counts = redact_text(carrier.format(v=token))
+            assert token[3:11] not in redacted and counts == {"postmortem_token": 1}, redacted
+    for name in ("pm_incident_review_scheduler_callback_handle", "pm_" + "a" * 43, "pm_" + "A1" * 30):
+        assert redact(f"called {name}()") == f"called {name}()"
