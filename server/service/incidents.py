@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from agent_postmortem.errors import InTheFuture, NoteTooLong, NothingToReview
+from agent_postmortem.errors import AnalysisChanged, InTheFuture, NoteTooLong, NothingToReview
 from agent_postmortem.service.results import IncidentList, IncidentSummary, Stats
 from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.models import Analysis, AnalysisReview, Incident, TimelineEvent, TimelineEventCreate
@@ -108,7 +108,8 @@ class Incidents:
         )
         said = f"Analysis ({incident.analysis.generated_by}) {state}" + (f" by {review.by}" if review.by else "")
         event = TimelineEvent(at=now, kind="note", description=_reviewed(said, review.note))
-        self.store.review_analysis(incident.id, reviewed, event)
+        if not self.store.review_analysis(incident.id, reviewed, event):
+            raise AnalysisChanged(incident.id)
         analysis = self.store.get_or_raise(incident.id).analysis
         assert analysis is not None
         return analysis
