@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from agent_postmortem.cli.app import app
 from agent_postmortem.llm.local import BUNDLED_MODEL_ID
+from agent_postmortem.store.models import ActionItemCreate, ProposedAction
 from tests.factories import FakeLLM, capture, draft, make_service
 from tests.fake_openai import FakeOpenAI
 from tests.processes import CLI, environment, postmortem
@@ -284,3 +285,29 @@ def test_a_search_that_finds_nothing_says_why_on_stderr(tmp_path: Path) -> None:
     assert result.returncode == 0 and "no incident has the agent 'nobody'" in said, said
     as_json = postmortem("search", "timeout", "--agent", "nobody", "--json", home=tmp_path)
     assert json.loads(as_json.stdout)["hits"] == [] and as_json.stderr == b""
+
+
+def test_draft_track_says_which_items_it_tracked_and_which_an_open_item_already_has(tmp_path: Path) -> None:
+    """`draft --track` printed the proposals and nothing else: the ids of the items it tracked were not said, and a
+    proposal that repeats an open item was silently left untracked."""
+    service = make_service(tmp_path, llm=None)
+    incident_id = capture(service)
+    (proposed,) = draft().action_items
+    service.add_action_item(incident_id, ActionItemCreate(title=proposed.title, owner="platform", priority="P1"))
+    service.knowledge.release_index()
+    other = ProposedAction(
+        title="Alert when one run sends more than 50 fares calls a minute",
+        owner_role="agent-platform team",
+        priority="P2",
+        due_in_days=30,
+        addresses="no jitter",
+    )
+    answer = draft().model_copy(update={"action_items": [proposed, other]})
+    with FakeOpenAI() as endpoint:
+        endpoint.enqueue(answer.model_dump_json())
+        env = {**NO_KEY, "OPENAI_BASE_URL": endpoint.base_url, "POSTMORTEM_MODEL": "m"}
+        result = postmortem("draft", incident_id, "--track", home=tmp_path, env=env)
+    shown = " ".join(result.stdout.decode().split())
+    assert result.returncode == 0, result.stderr.decode()
+    assert f"tracked AI-2: {other.title}" in shown
+    assert f"not tracked again: {proposed.title} (open AI-1 repeats it)" in shown
