@@ -206,3 +206,17 @@ async def test_an_analysis_with_a_trailing_comma_is_refused_naming_the_comma_not
     text = result.content[0].text  # type: ignore[union-attr]
     assert result.is_error and "trailing comma at line" in text and "Field required" not in text, text
     assert service.get_incident(incident_id).analysis is None
+
+
+@MODES
+async def test_an_analysis_wrapped_in_one_key_is_stored_as_the_analysis(tmp_path: Path, mode: str) -> None:
+    """`{"analysis": {...}}`, as models name what they send, was refused with "whys: Field required; root_cause: Field
+    required; action_items: Field required; (record): unexpected key"."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service), mode=mode) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        wrapped = json.dumps({"analysis": draft().model_dump()})
+        result = await client.call_tool("record_analysis", {"incident_id": incident_id, "analysis_json": wrapped})
+    assert not result.is_error, result.content[0].text  # type: ignore[union-attr]
+    analysis = service.get_incident(incident_id).analysis
+    assert analysis is not None and analysis.root_cause == draft().root_cause
