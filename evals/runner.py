@@ -9,12 +9,13 @@ drafted through the product's own path (`PostmortemService`), so the scores meas
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 from agent_postmortem.config import Settings
-from agent_postmortem.errors import DraftError, DraftTimeout, LLMUnavailable
+from agent_postmortem.errors import DraftError, DraftTimeout, LLMFailed, LLMUnavailable
 from agent_postmortem.evals.cases import Case, LoadedCase
 from agent_postmortem.evals.drafts import GENERIC, as_written, reference_draft, seed_of
 from agent_postmortem.evals.judge import judge
@@ -64,6 +65,24 @@ def drafter(backend: Backend, settings: Settings, llm: Callable[[], LLM | None],
     return through_mcp
 
 
+@dataclass
+class Outage:
+    """The model's endpoint failing (HTTP 5xx or 429 after its retries, unreachable): a failed draft costs its sample
+    a verdict (unscored), not the run; `limit` failures in a row end the run (the endpoint is down)."""
+
+    limit: int = 3
+    in_a_row: int = 0
+
+    def failed(self, error: LLMFailed) -> str:
+        self.in_a_row += 1
+        if self.in_a_row >= self.limit:
+            raise LLMFailed(f"{error} ({self.in_a_row} drafts in a row: the eval stops)")
+        return f"unscored: the model's endpoint failed ({str(error)[:200]})"
+
+    def answered(self) -> None:
+        self.in_a_row = 0
+
+
 def run_case(
     loaded: LoadedCase,
     *,
@@ -74,7 +93,9 @@ def run_case(
     similarity: Callable[[list[str], list[str]], list[list[float]]],
     home: Path,
     judge_llm: Callable[[], LLM | None] | None = None,
+    outage: Outage | None = None,
 ) -> CaseResult:
+    outage = outage or Outage()
     service = make_service(home / loaded.name)
     if seed:
         service.import_incidents(seed)
@@ -83,10 +104,16 @@ def run_case(
     for _ in range(samples):
         try:
             analysis = draft(service, incident_id, loaded.case, home / loaded.name)
+        except LLMFailed as e:  # the endpoint failed, not the model: no verdict on this sample
+            reason = outage.failed(e)
+            results.append([Score(name=SCHEMA, passed=None, reason=reason)] + _unscored(reason))
+            continue
         except (DraftError, DraftTimeout, ValueError) as e:
+            outage.answered()
             reason = f"no valid draft: {str(e)[:200]}"
             results.append([Score(name=SCHEMA, passed=False, reason=reason)] + _unscored(reason))
             continue
+        outage.answered()
         scores = [Score(name=SCHEMA, passed=True, reason="valid"), *score(analysis, loaded.case, similarity)]
         if judge_llm is not None:
             scores.append(judge(judge_llm(), analysis, loaded.case))
@@ -135,6 +162,7 @@ def run(
     seconds: list[float] = []
     draft = drafter(backend, settings, llm, seconds)
     results = []
+    outage = Outage()  # across cases: an endpoint that is down ends the run after a few drafts, not after all
     t = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="postmortem-eval-", ignore_cleanup_errors=True) as home:
         for n, loaded in enumerate(cases):
@@ -148,6 +176,7 @@ def run(
                     similarity=cosine_similarity(shared),
                     home=Path(home),
                     judge_llm=llm if judged else None,
+                    outage=outage,
                 )
             )
             progress(n + 1, len(cases))

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pydantic stays off `postmortem --help`
 
 __all__ = [
     "ActionItemNotFound",
+    "AnalysisChanged",
     "CorruptRecord",
     "DraftError",
     "DraftTimeout",
@@ -80,6 +81,16 @@ class NothingToReview(PostmortemError):
         super().__init__(
             f"{incident_id} has no analysis to review: draft one first (draft_analysis, or `postmortem draft "
             f"{incident_id}`)"
+        )
+
+
+class AnalysisChanged(PostmortemError):
+    """A newer analysis was stored while one was being reviewed: the verdict was given on the older one."""
+
+    def __init__(self, incident_id: str) -> None:
+        super().__init__(
+            f"{incident_id} got a newer analysis while this review was being stored; nothing was changed: read the "
+            f"new one (`postmortem show {incident_id}`, get_incident) and review it"
         )
 
 

@@ -11,7 +11,9 @@ from pydantic import BaseModel
 from agent_postmortem.analysis.blameless import check_blameless
 from agent_postmortem.store.models import AnalysisDraft
 
-CITATION = re.compile(r"\bINC-?\s?(\d{1,12})\b", re.IGNORECASE)
+# An incident id as a draft writes it: `INC-42`, `inc 42`, `INC42`, or with the typographic dash some models write
+# (`INC‑42`, a non-breaking hyphen; an en dash), which is the same id to a reader and to every id argument.
+CITATION = re.compile(r"\bINC[-\u2010-\u2014\u2212\ufe63\uff0d]?\s?(\d{1,12})\b", re.IGNORECASE)
 REMOVED = "[reference removed]"
 PARAPHRASE = 0.6  # word overlap (Jaccard) above which a why's answer restates the previous one
 _WORD = re.compile(r"[a-z0-9]+")

@@ -120,12 +120,16 @@ def draft(
         svc = stored_service()
         with stage_status(f"drafting {incident_id.strip().upper()}") as progress:
             analysis = svc.draft_analysis(incident_id, progress=progress)
-        if track:
-            svc.add_drafted_action_items(incident_id)
+        tracked = svc.add_drafted_action_items(incident_id) if track else []
     if not emit(analysis, as_json):
         from agent_postmortem.cli.view import show_analysis
 
         show_analysis(out, analysis, incident_id.strip().upper())
+        for item in tracked:
+            out.print(line("  tracked ", (item.id, "bold"), ": ", item.title))
+        for p in analysis.action_items if track else []:
+            if p.duplicate_of:  # an open item says it already: follow that one up
+                out.print(line("  not tracked again: ", p.title, " (open ", (p.duplicate_of, "bold"), " repeats it)"))
 
 
 def review(

@@ -48,17 +48,38 @@ def _json_string(text: str) -> str | None:
 def _longest_object(text: str) -> str | None:
     decoder = json.JSONDecoder()
     best: str | None = None
+    matching = True
     at = text.find("{")
     while at >= 0:
         try:
             value, end = decoder.raw_decode(text, at)
         except json.JSONDecodeError as e:
-            end = max(e.pos, at + 1)  # nothing starting inside the broken part parses as a whole object either
+            # an object inside a broken one (a trailing comma in the analysis) is a part of it, not the answer: it
+            # would be validated in its place, and the error would name every field as missing
+            closed = _closing(text, at) if matching else None
+            matching = closed is not None  # once a brace is never closed, scanning again would only cost time
+            end = closed or max(e.pos, at + 1)
         else:
             if isinstance(value, dict) and not _is_schema(value) and (best is None or end - at > len(best)):
                 best = text[at:end]
         at = text.find("{", end)
     return best
+
+
+def _closing(text: str, at: int) -> int | None:
+    """Just past the `}` that closes the `{` at `at` (braces inside JSON strings skipped), or None when none does."""
+    depth, quoted, escaped = 0, False, False
+    for n in range(at, len(text)):
+        c = text[n]
+        if quoted:
+            escaped, quoted = (not escaped and c == "\\"), quoted and (escaped or c != '"')
+        elif c == '"':
+            quoted = True
+        elif c in "{}":
+            depth += 1 if c == "{" else -1
+            if depth == 0:
+                return n + 1
+    return None
 
 
 def _is_schema(value: dict[str, object]) -> bool:

@@ -15,7 +15,14 @@ from agent_postmortem.llm.local import quality_note
 from agent_postmortem.render import markdown
 from agent_postmortem.render.markdown import Markdown
 from agent_postmortem.render.timeline import folded
-from agent_postmortem.store.models import LLM_CATEGORIES, ActionItem, AnalysisAction, Incident, SimilarIncident
+from agent_postmortem.store.models import (
+    LLM_CATEGORIES,
+    ActionItem,
+    Analysis,
+    AnalysisAction,
+    Incident,
+    SimilarIncident,
+)
 from agent_postmortem.store.vocabulary import REOPENED
 
 
@@ -144,10 +151,12 @@ def render_markdown(
     now: datetime,
     linked: dict[str, ActionItem] | None = None,
     blame: list[tuple[str, Finding]] | None = None,
+    in_use: Analysis | None = None,
 ) -> str:
     """The full post-mortem. `linked`: the open items that the draft's proposals repeat (`duplicate_of`), by id;
     `blame`: the blameless-language findings in the analysis, (where, finding), as the service rewrote them (by
-    default the rule-based ones, from `analysis_parts`)."""
+    default the rule-based ones, from `analysis_parts`); `in_use`: the earlier accepted analysis that still feeds
+    the knowledge base while the incident's latest one is a draft or was rejected."""
     proposed, repeats = _action_items(incident, linked or {})
     if blame is None:
         blame = check_parts(analysis_parts(incident))
@@ -161,6 +170,7 @@ def render_markdown(
         i=incident,
         timeline=folded(incident.timeline),
         a=incident.analysis,
+        in_use=in_use,
         writer_note=quality_note(incident.analysis.llm_model) if incident.analysis else None,
         similar=similar,
         novelty=novelty(incident, similar),

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from agent_postmortem.errors import InTheFuture, NoteTooLong, NothingToReview
+from agent_postmortem.errors import AnalysisChanged, InTheFuture, NoteTooLong, NothingToReview
 from agent_postmortem.service.results import IncidentList, IncidentSummary, Stats
 from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.models import Analysis, AnalysisReview, Incident, TimelineEvent, TimelineEventCreate
@@ -88,12 +88,15 @@ class Incidents:
     def review_analysis(self, incident_id: str, review: AnalysisReview) -> Analysis:
         """Accept or reject the incident's latest analysis, with who and why, kept on the analysis and in the
         timeline. Only an accepted analysis feeds anything else (similar incidents, runbooks, reviews, later
-        drafts); a newer draft leaves the last accepted one in use until it is reviewed itself."""
+        drafts); a newer draft leaves the last accepted one in use until it is reviewed itself. The verdict the
+        analysis already has, given again without `by` or `note`, changes nothing: it keeps who decided and why."""
         incident = self.store.get_or_raise(incident_id)
         if incident.analysis is None:
             raise NothingToReview(incident.id)
         now = self.clock()
         state = "accepted" if review.decision == "accept" else "rejected"
+        if state == incident.analysis.state and review.by is None and review.note is None:
+            return incident.analysis  # the same verdict again, from no one (a retried script): the review stands
         reviewed = Analysis.model_validate(
             {
                 **incident.analysis.model_dump(),
@@ -105,7 +108,8 @@ class Incidents:
         )
         said = f"Analysis ({incident.analysis.generated_by}) {state}" + (f" by {review.by}" if review.by else "")
         event = TimelineEvent(at=now, kind="note", description=_reviewed(said, review.note))
-        self.store.review_analysis(incident.id, reviewed, event)
+        if not self.store.review_analysis(incident.id, reviewed, event):
+            raise AnalysisChanged(incident.id)
         analysis = self.store.get_or_raise(incident.id).analysis
         assert analysis is not None
         return analysis

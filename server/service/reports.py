@@ -70,7 +70,8 @@ class Reports:
         return report.render_review(incident, pattern=pattern, items=items, same_signature=same, now=self.clock())
 
     def _full_report(self, incident: Incident, similar: list[SimilarIncident]) -> str:
-        """The post-mortem, with the open items that the draft's proposals repeat (`duplicate_of`)."""
+        """The post-mortem, with the open items that the draft's proposals repeat (`duplicate_of`), and the accepted
+        analysis still in use when a newer one is a draft or was rejected."""
         wanted = (
             {p.duplicate_of for p in incident.analysis.action_items if p.duplicate_of} if incident.analysis else set()
         )
@@ -79,7 +80,13 @@ class Reports:
             with contextlib.suppress(ActionItemNotFound, InvalidId):
                 linked[action_id] = self.actions.get(action_id, now=self.clock())
         blame = self.judging.findings(report.analysis_parts(incident))  # the model's rewrites, when there is one
-        return report.render_markdown(incident, similar=similar, now=self.clock(), linked=linked, blame=blame)
+        in_use = None
+        if incident.analysis is not None and incident.analysis.state != "accepted":
+            accepted = self.store.get(incident.id, accepted=True)
+            in_use = accepted.analysis if accepted is not None else None
+        return report.render_markdown(
+            incident, similar=similar, now=self.clock(), linked=linked, blame=blame, in_use=in_use
+        )
 
     def _similar_records(self, ids: list[str], incident: Incident) -> list[SimilarIncident]:
         """Same-signature members that the similarity search did not return, scored against the incident."""

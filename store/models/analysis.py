@@ -115,9 +115,16 @@ class AnalysisDraft(Model):
         """What an assistant writes by hand, read as the schema means it: a nullable key left out is null, a list
         left out or null is empty, an unknown determinism is `unknown`, the enums in any case ("Probabilistic",
         "p1"), and whys and factors sent as strings (`whys_as_sent`, `factors_as_sent`). The schema still lists every
-        key (strict structured output wants that)."""
+        key (strict structured output wants that). The analysis wrapped in an object of one key (`{"analysis": {...}}`,
+        as models name what they send) is the analysis."""
         if not isinstance(data, dict):
             return data
+        if (
+            len(data) == 1
+            and isinstance(inner := next(iter(data.values())), dict)
+            and {"whys", "root_cause"} & inner.keys()
+        ):
+            data = inner
         data = {**dict.fromkeys(_NULLABLE), "determinism": "unknown", **data}
         for key in ("contributing_factors", "hypotheses"):
             if data.get(key) is None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, get_args
 
-from sqlalchemy import Engine, bindparam, case, func, insert, literal, select, update
+from sqlalchemy import Engine, and_, bindparam, case, func, insert, literal, select, update
 
 from agent_postmortem.store.errors import IncidentNotFound
 from agent_postmortem.store.filters import ListOrder, SearchFilters
@@ -285,21 +285,26 @@ class IncidentStore:
                     update(schema.incidents).where(schema.incidents.c.pk == pk).values(postmortem_completed=True)
                 )
 
-    def review_analysis(self, incident_id: str, analysis: Analysis, event: TimelineEvent) -> None:
+    def review_analysis(self, incident_id: str, analysis: Analysis, event: TimelineEvent) -> bool:
         """Replace the incident's latest analysis with its reviewed version (same analysis, new state, reviewer, time
         and note) and add the review to its timeline, in one transaction. The incident's post-mortem is complete while
-        it has an accepted analysis."""
+        it has an accepted analysis. False, with nothing changed, when the latest analysis is no longer the one
+        reviewed (another process stored a newer one meanwhile: the verdict is not its own)."""
         pk = self.existing_pk(incident_id)
         reviewed, row = analysis_row(pk, analysis), event_row(pk, event)
         rows = schema.analyses.c
         with self.engine.begin() as conn:
             latest = select(func.max(rows.pk)).where(rows.incident_pk == pk).scalar_subquery()
-            conn.execute(
-                update(schema.analyses).where(rows.pk == latest).values(body=reviewed["body"], state=analysis.state)
-            )
+            same = and_(rows.pk == latest, rows.created_at == reviewed["created_at"])
+            done = conn.execute(update(schema.analyses).where(same).values(body=reviewed["body"], state=analysis.state))
+            if done.rowcount == 0:
+                return False
             conn.execute(insert(schema.timeline_events).values(row))
-            done = select(rows.pk).where(rows.incident_pk == pk, rows.state == "accepted").exists()
-            conn.execute(update(schema.incidents).where(schema.incidents.c.pk == pk).values(postmortem_completed=done))
+            complete = select(rows.pk).where(rows.incident_pk == pk, rows.state == "accepted").exists()
+            conn.execute(
+                update(schema.incidents).where(schema.incidents.c.pk == pk).values(postmortem_completed=complete)
+            )
+        return True
 
     def existing_pk(self, incident_id: str) -> int:
         """The key of an incident that exists, or IncidentNotFound."""

@@ -62,3 +62,12 @@ def test_action_items_must_address_the_root_cause_or_a_factor() -> None:
     drafted = with_changes(action_items=items, contributing_factors=[DraftFactor(factor="no jitter", effect="bursts")])
     [warning] = quality_warnings(drafted)
     assert "coffee machine" in warning and "morale" in warning
+
+
+def test_a_citation_written_with_a_typographic_dash_is_held_to_the_context_too() -> None:
+    """`INC‑999` (the non-breaking hyphen some models write) and `INC–998` (an en dash) stayed in a stored draft,
+    not in its context and not listed as removed, while `INC-999` was removed."""
+    cited = with_changes(root_cause="Same as INC\u20114 and INC\u2011999 and INC\u2013998: the system allowed retries.")
+    cleaned, kept, removed = limit_citations(cited, {"INC-4"})
+    assert kept == ["INC-4"] and removed == ["INC-999", "INC-998"]
+    assert cleaned.root_cause == f"Same as INC-4 and {REMOVED} and {REMOVED}: the system allowed retries."

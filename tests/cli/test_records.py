@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from agent_postmortem.cli.app import app
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.llm.local import BUNDLED_MODEL_ID
+from agent_postmortem.store.models import ActionItemCreate, ProposedAction
 from agent_postmortem.store.search.embedding import Embedder
 from tests.factories import SEED, FakeLLM, capture, draft, make_service
 from tests.fake_openai import FakeOpenAI
@@ -299,3 +300,29 @@ def test_a_search_whose_best_hit_is_weak_says_so_under_the_hits(tmp_path: Path, 
     assert said.startswith("weak match: nothing in the knowledge base matches well; the best hit, INC-"), said
     assert said.count("\n") == 1 and "below 0.38" in said
     assert real.returncode == 0 and "weak match" not in real.stderr.decode() + real.stdout.decode()
+
+
+def test_draft_track_says_which_items_it_tracked_and_which_an_open_item_already_has(tmp_path: Path) -> None:
+    """`draft --track` printed the proposals and nothing else: the ids of the items it tracked were not said, and a
+    proposal that repeats an open item was silently left untracked."""
+    service = make_service(tmp_path, llm=None)
+    incident_id = capture(service)
+    (proposed,) = draft().action_items
+    service.add_action_item(incident_id, ActionItemCreate(title=proposed.title, owner="platform", priority="P1"))
+    service.knowledge.release_index()
+    other = ProposedAction(
+        title="Alert when one run sends more than 50 fares calls a minute",
+        owner_role="agent-platform team",
+        priority="P2",
+        due_in_days=30,
+        addresses="no jitter",
+    )
+    answer = draft().model_copy(update={"action_items": [proposed, other]})
+    with FakeOpenAI() as endpoint:
+        endpoint.enqueue(answer.model_dump_json())
+        env = {**NO_KEY, "OPENAI_BASE_URL": endpoint.base_url, "POSTMORTEM_MODEL": "m"}
+        result = postmortem("draft", incident_id, "--track", home=tmp_path, env=env)
+    shown = " ".join(result.stdout.decode().split())
+    assert result.returncode == 0, result.stderr.decode()
+    assert f"tracked AI-2: {other.title}" in shown
+    assert f"not tracked again: {proposed.title} (open AI-1 repeats it)" in shown

@@ -45,3 +45,22 @@ def test_review_from_the_command_line_is_kept_shown_and_stops_a_rejected_analysi
     for args in (("review", "INC-1"), ("review", "INC-1", "--accept", "--reject"), ("review", "INC-99", "--accept")):
         code, out, err = run(home, *args)
         assert code == 2 and "Traceback" not in err and err.startswith("error:"), (args, err)
+
+
+def test_the_same_verdict_again_from_no_one_keeps_who_reviewed_it_and_why(tmp_path: Path) -> None:
+    """A second `review --accept` (a retried script) stored the acceptance anew without a reviewer or note: "accepted
+    by dana: matches the incident" became "accepted" on the analysis and in the report, and a timeline event more."""
+    home = tmp_path / "home"
+    (tmp_path / "past.jsonl").write_text(json.dumps(PAST) + "\n", encoding="utf-8")
+    assert run(home, "import", str(tmp_path / "past.jsonl"))[0] == 0
+    assert run(home, "review", "INC-1", "--reject", "--by", "dana", "--note", "not the cause")[0] == 0
+    before = json.loads(run(home, "show", "INC-1", "--json")[1])
+
+    code, out, err = run(home, "review", "INC-1", "--reject")
+    assert code == 0 and "REJECTED by dana" in out and "not the cause" in out, err
+    after = json.loads(run(home, "show", "INC-1", "--json")[1])
+    assert after["analysis"] == before["analysis"] and after["timeline"] == before["timeline"]
+    assert "by dana" in run(home, "report", "INC-1")[1]
+
+    code, out, _ = run(home, "review", "INC-1", "--reject", "--by", "lee")  # a reviewer of its own: a new review
+    assert code == 0 and "REJECTED by lee" in out

@@ -18,6 +18,7 @@ from agent_postmortem.evals.scorers import Score
 from agent_postmortem.evals.summary import EvalRun, interval, regressions, summarize
 from agent_postmortem.store.models import Category
 from agent_postmortem.store.search.embedding import Embedder
+from tests.fake_openai import FakeOpenAI
 from tests.processes import postmortem
 
 WORDS_OF_ANSWERS = {c.value for c in Category} | {w for c in Category for w in c.value.split("_")} - {"llm", "logic"}
@@ -169,3 +170,26 @@ def test_a_case_that_two_globs_match_runs_once() -> None:
     result = CliRunner().invoke(app, ["eval", "--backend", "generic", "--cases", "01_*,0[1]_*", "--json"])
     assert result.exit_code == 0, result.stderr
     assert [case["name"] for case in json.loads(result.stdout)["cases"]] == ["01_harbor"]
+
+
+def test_an_endpoint_failing_one_draft_leaves_it_unscored_and_the_run_goes_on(tmp_path: Path) -> None:
+    """HTTP 500 (or 429) after the client's retries on one draft ended `postmortem eval` with that error, and every
+    draft scored before it was lost; an endpoint that keeps failing still stops the run, after a few drafts."""
+    with FakeOpenAI() as endpoint:
+        for _ in range(3):  # the first request and the client's two retries
+            endpoint.enqueue(status=500, error="overloaded")
+        endpoint.enqueue("no analysis here")  # the next case: the model answered, with no analysis
+        endpoint.enqueue("still none")
+        env = {"OPENAI_BASE_URL": endpoint.base_url, "OPENAI_API_KEY": "k", "POSTMORTEM_MODEL": "m"}
+        env["POSTMORTEM_LLM"] = "openai"
+        ran = postmortem("eval", "--cases", "0[12]_*", "--json", home=tmp_path / "h", env=env)
+        assert ran.returncode == 0, ran.stderr.decode()
+        first, second = EvalRun.model_validate_json(ran.stdout).cases
+        assert {s.passed for s in first.samples[0]} == {None} and "endpoint failed" in first.samples[0][0].reason
+        assert second.samples[0][0].passed is False and second.summary["schema_valid"].scored == 1
+
+        for _ in range(9):  # three drafts in a row, each with its retries
+            endpoint.enqueue(status=500, error="overloaded")
+        stopped = postmortem("eval", "--cases", "0[1-4]_*", home=tmp_path / "h", env=env)
+    said = stopped.stderr.decode()
+    assert stopped.returncode == 1 and "3 drafts in a row: the eval stops" in said and "Traceback" not in said

@@ -224,6 +224,8 @@ def test_a_json_schema_repeated_before_the_answer_is_not_taken_for_it(fake: Fake
         ('Use {} or {the} fields: {"whys": [1, 2]} done, also {"z": 1}', '{"whys": [1, 2]}'),
         ('prefix {"a": "}"} suffix', '{"a": "}"}'),
         ('{"whys": [{"q": 1}, {"q": 2', '{"whys": [{"q": 1}, {"q": 2'),  # cut off: the validator says so
+        ('{"whys": [{"q": 1},], "r": "}", "f": [{"z": 2}]}', '{"whys": [{"q": 1},], "r": "}", "f": [{"z": 2}]}'),
+        ('Sure {the analysis}: {"a": 1}', '{"a": 1}'),
         ("no JSON at all", "no JSON at all"),
     ],
 )

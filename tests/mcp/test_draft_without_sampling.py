@@ -188,3 +188,35 @@ async def test_a_draft_the_client_cancelled_is_not_stored_when_the_model_answers
         asked = len(endpoint.requests)
     assert waited.cancelled_caught and asked == 1
     assert service.get_incident(incident_id).analysis is None
+
+
+@MODES
+async def test_an_analysis_with_a_trailing_comma_is_refused_naming_the_comma_not_every_field(
+    tmp_path: Path, mode: str
+) -> None:
+    """A trailing comma (common in JSON written by hand) made record_analysis validate an object inside the analysis
+    in its place: "whys: Field required; root_cause: Field required; ...", for an analysis that has them all."""
+    service = make_service(tmp_path, llm=None)
+    whole = json.dumps(draft().model_dump(), indent=2)
+    written = whole.replace('\n    }\n  ],\n  "root_cause"', '\n    },\n  ],\n  "root_cause"', 1)
+    assert written != whole  # a comma after the last why; the factors and items after it are whole objects
+    async with Client(create_server(lambda: service), mode=mode) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        result = await client.call_tool("record_analysis", {"incident_id": incident_id, "analysis_json": written})
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error and "trailing comma at line" in text and "Field required" not in text, text
+    assert service.get_incident(incident_id).analysis is None
+
+
+@MODES
+async def test_an_analysis_wrapped_in_one_key_is_stored_as_the_analysis(tmp_path: Path, mode: str) -> None:
+    """`{"analysis": {...}}`, as models name what they send, was refused with "whys: Field required; root_cause: Field
+    required; action_items: Field required; (record): unexpected key"."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service), mode=mode) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        wrapped = json.dumps({"analysis": draft().model_dump()})
+        result = await client.call_tool("record_analysis", {"incident_id": incident_id, "analysis_json": wrapped})
+    assert not result.is_error, result.content[0].text  # type: ignore[union-attr]
+    analysis = service.get_incident(incident_id).analysis
+    assert analysis is not None and analysis.root_cause == draft().root_cause

@@ -2,6 +2,7 @@
 similar incidents."""
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from agent_postmortem.store.models import (
     Analysis,
 )
 from tests.documents import live, section
-from tests.factories import FIXED_NOW, draft, make_service
+from tests.factories import FIXED_NOW, capture, draft, make_service
 from tests.render.samples import incident, known
 
 SECTIONS = [
@@ -185,3 +186,26 @@ def test_a_resolved_incident_without_its_resolution_time_is_not_reported_as_not_
     assert "| Resolved | yes (when was not recorded) |" in text and "not yet" not in text.split("## ")[0]
     assert "yes (when was not recorded)" in service.render_report(resolved.id, format="html")
     assert "| Resolved | not yet |" in service.render_report(still_open.id)
+
+
+def test_a_newer_draft_or_rejection_says_which_accepted_analysis_is_still_in_use(tmp_path: Path) -> None:
+    """After an accepted analysis, a newer draft (or its rejection) was all the report showed: the rejected one said
+    "it feeds nothing else. Draft a new analysis.", and the accepted root cause that similar incidents, runbooks and
+    later drafts still used was in no report, `show` or `get_incident`."""
+    service = make_service(tmp_path / "home")
+    incident_id = capture(service)
+    service.record_analysis(incident_id, draft(), generated_by="assistant")
+    service.review_analysis(incident_id, decision="accept", by="dana")
+    assert "stays in use" not in service.render_report(incident_id)  # the accepted one is the one shown
+
+    newer = draft().model_copy(update={"root_cause": "The fares client retried at once, with no budget per run."})
+    service.record_analysis(incident_id, newer, generated_by="assistant")
+    text = service.render_report(incident_id)
+    in_use = re.search(r"accepted earlier by dana on [-\d: ]+ UTC stays in use, with its root cause: (.+)", text)
+    assert in_use is not None and in_use[1] == inline(draft().root_cause), text
+    assert "\n\n1. **Why 1?**" in text  # the list stays out of the banner's quote
+
+    service.review_analysis(incident_id, decision="reject", by="lee", note="too shallow")
+    text = service.render_report(incident_id)
+    assert in_use[0] in text and "Draft a new analysis" not in text
+    assert "stays in use" in service.render_report(incident_id, format="html")

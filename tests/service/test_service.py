@@ -1,13 +1,13 @@
 """The use cases, on a real SQLite store and a real chromadb index (hash embeddings: plumbing only)."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import get_args
 
 import pytest
 from pydantic import ValidationError
 
-from agent_postmortem.errors import IncidentNotFound, InTheFuture, NoteTooLong
+from agent_postmortem.errors import AnalysisChanged, IncidentNotFound, InTheFuture, NoteTooLong
 from agent_postmortem.ingest.jsonl import ImportFileError, read_incidents
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.filters import ListOrder
@@ -259,3 +259,26 @@ def test_a_review_note_is_on_the_timeline_whole_or_says_the_analysis_keeps_the_r
     said = incident.timeline[-1].description
     assert len(said) == 2_000 and said.endswith("… (the whole note is on the analysis)")
     assert incident.analysis is not None and incident.analysis.review_note == "b" * 2_000
+
+
+def test_a_draft_stored_while_another_is_reviewed_is_kept_not_overwritten(tmp_path: Path) -> None:
+    """The review replaced whatever analysis was latest when it was written: a draft another process stored between
+    the review's read and its write was overwritten with the reviewed analysis, and lost."""
+    other = make_service(tmp_path / "home")  # another process on the same home (an assistant recording a draft)
+    newer = draft().model_copy(update={"root_cause": "The fares client retried at once, with no budget per run."})
+    meanwhile: list[str] = []
+
+    def clock() -> datetime:
+        if meanwhile:
+            other.record_analysis(meanwhile.pop(), newer, generated_by="assistant")
+        return datetime.now(UTC)
+
+    service = make_service(tmp_path / "home", clock=clock)
+    incident_id = capture(service)
+    service.record_analysis(incident_id, draft(), generated_by="assistant")
+    meanwhile.append(incident_id)  # the review reads the analysis, then asks the time: the newer draft lands there
+    with pytest.raises(AnalysisChanged, match="newer analysis"):
+        service.review_analysis(incident_id, decision="accept", by="dana")
+    analysis = service.get_incident(incident_id).analysis
+    assert analysis is not None and analysis.root_cause == newer.root_cause and analysis.state == "draft"
+    assert not any("accepted" in e.description for e in service.get_incident(incident_id).timeline)
