@@ -13,11 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from agent_postmortem.cli.app import app
-from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.llm.local import BUNDLED_MODEL_ID
 from agent_postmortem.store.models import ActionItemCreate, ProposedAction
-from agent_postmortem.store.search.embedding import Embedder
-from tests.factories import SEED, FakeLLM, capture, draft, make_service
+from tests.factories import FakeLLM, capture, draft, make_service
 from tests.fake_openai import FakeOpenAI
 from tests.processes import CLI, environment, postmortem
 
@@ -170,41 +168,6 @@ def _drain(fd: int, chunks: list[bytes]) -> None:
     os.close(fd)
 
 
-def test_a_search_with_since_after_until_is_refused_naming_both_dates(tmp_path: Path) -> None:
-    """`search --since 2026-12-01 --until 2026-11-01` found nothing, exit 0: as if no incident matched."""
-    capture(make_service(tmp_path, llm=None))
-    result = postmortem("search", "timeout", "--since", "2026-12-01", "--until", "2026-11-01", home=tmp_path)
-    said = result.stderr.decode()
-    assert result.returncode == 2 and result.stdout == b"", said
-    assert "since (2026-12-01T00:00:00+00:00) is after until (2026-11-01T23:59:59.999999+00:00)" in said, said
-    assert said.count("\n") == 1 and "Traceback" not in said
-
-
-def test_search_for_nothing_says_what_to_give_instead_of_ranking_every_incident(tmp_path: Path) -> None:
-    """`postmortem search ''` (an unset shell variable) listed incidents ranked by relevance to nothing, exit 0."""
-    capture(make_service(tmp_path, llm=None))
-    for query in ("", "   "):
-        result = postmortem("search", query, home=tmp_path)
-        said = result.stderr.decode()
-        assert result.returncode == 2 and result.stdout == b"", said
-        assert said.startswith("error: give a query") and said.count("\n") == 1, said
-
-
-def test_similar_incidents_at_80_columns_are_blocks_not_a_table_wrapped_a_word_a_line(tmp_path: Path) -> None:
-    """At 80 columns (a default terminal, and `make demo`'s pipe) the eight-column table of similar incidents wrapped
-    each title and root cause a word or two to a line; it is one block per incident there, a table when wide."""
-    title = "Travel agent kept retrying flight search until the fares API throttled every user"
-    capture(make_service(tmp_path, llm=None), title=title + "\x1b[2J")
-    narrow = postmortem("search", "fares API throttled", home=tmp_path, env={"COLUMNS": "80"})
-    shown = narrow.stdout.decode()
-    assert narrow.returncode == 0 and "┃" not in shown and " 1. INC-1  relevance " in shown, shown
-    assert "    Travel agent kept retrying flight search until the fares API throttled every\n    user" in shown
-    assert "\x1b" not in shown
-    assert all(len(row) <= 80 and row == row.rstrip() for row in shown.splitlines()), shown
-    wide = postmortem("search", "fares API throttled", home=tmp_path, env={"COLUMNS": "160"})
-    assert wide.returncode == 0 and "┃ # ┃ id" in wide.stdout.decode(), wide.stdout.decode()
-
-
 def test_list_with_nothing_to_show_says_so_instead_of_an_empty_table(tmp_path: Path) -> None:
     """`list` on a home with no incident of the status asked for (or none at all) printed a table with no rows."""
     home = tmp_path / "home"
@@ -277,29 +240,6 @@ def test_a_damaged_gguf_is_one_clear_line_naming_the_file(tmp_path: Path) -> Non
     said = result.stderr.decode()
     assert result.returncode == 2 and said.startswith("error: llama.cpp could not load qwen-truncated.gguf"), said
     assert "whole GGUF model" in said and "Traceback" not in said and said.count("\n") == 1
-
-
-def test_a_search_that_finds_nothing_says_why_on_stderr(tmp_path: Path) -> None:
-    """`postmortem search timeout --agent nobody` printed an empty table, exit 0, and nothing of why."""
-    capture(make_service(tmp_path, llm=None))
-    result = postmortem("search", "timeout", "--agent", "nobody", home=tmp_path)
-    said = result.stderr.decode()
-    assert result.returncode == 0 and "no incident has the agent 'nobody'" in said, said
-    as_json = postmortem("search", "timeout", "--agent", "nobody", "--json", home=tmp_path)
-    assert json.loads(as_json.stdout)["hits"] == [] and as_json.stderr == b""
-
-
-def test_a_search_whose_best_hit_is_weak_says_so_under_the_hits(tmp_path: Path, embedder: Embedder) -> None:
-    """`postmortem search` of a question with nothing like it in the knowledge base printed its hits at cosine 0.05
-    as plainly as real matches; a line under them now says the match is weak."""
-    make_service(tmp_path, embedder=embedder).import_incidents(read_incidents(SEED))
-    weak = postmortem("search", "how do I bake sourdough bread at home", "--limit", "2", home=tmp_path)
-    real = postmortem("search", "the order agent overwrote customers' delivery addresses", home=tmp_path)
-    said = weak.stderr.decode()
-    assert weak.returncode == 0 and weak.stdout.decode().count("INC-") == 2, said
-    assert said.startswith("weak match: nothing in the knowledge base matches well; the best hit, INC-"), said
-    assert said.count("\n") == 1 and "below 0.38" in said
-    assert real.returncode == 0 and "weak match" not in real.stderr.decode() + real.stdout.decode()
 
 
 def test_draft_track_says_which_items_it_tracked_and_which_an_open_item_already_has(tmp_path: Path) -> None:
