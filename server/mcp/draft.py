@@ -220,7 +220,7 @@ def register_draft_tools(
             str,
             Field(
                 min_length=2,
-                max_length=20_000,
+                max_length=120_000,  # 20,000 characters as written (each \uXXXX escape one): service/drafting.py
                 description="the analysis as one JSON object following the schema draft_analysis gave",
             ),
             TEXT,

@@ -9,6 +9,7 @@ incidents that were in that context, and proposed items that repeat an open item
 
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -39,7 +40,9 @@ logger = logging.getLogger(__name__)
 # Cosine (all-MiniLM-L6-v2) between a proposed item's title and an open item's at which the proposal repeats it.
 # Paraphrased items scored 0.64-0.71 and different items on the same system 0.17-0.45 on a handful of hand pairs.
 DUPLICATE_ACTION = 0.6
-MAX_ANALYSIS_JSON = 20_000
+MAX_ANALYSIS_JSON = 20_000  # characters as written: a \uXXXX escape counts as the one character it stands for
+MAX_ANALYSIS_SENT = 6 * MAX_ANALYSIS_JSON  # as sent, every character escaped (json.dumps' default for non-ASCII)
+_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}")
 
 CONFIGURE = (
     "set OPENAI_BASE_URL, OPENAI_API_KEY and POSTMORTEM_MODEL in the server's environment (any OpenAI-compatible "
@@ -67,7 +70,7 @@ NO_OBJECT = "it holds no JSON object: answer with the analysis as one JSON objec
 def draft_problems(text: str, incident: Incident | None = None) -> str | None:
     """What is wrong with an analysis written as text (the JSON found in it, see `extract_json`), or None; with the
     incident it was written for, also why it is not an analysis of it (analysis/draft_guard.py)."""
-    if len(text) > MAX_ANALYSIS_JSON:
+    if len(text) > MAX_ANALYSIS_SENT or written_length(text) > MAX_ANALYSIS_JSON:
         return f"longer than {MAX_ANALYSIS_JSON} characters; shorten it"
     found = extract_json(text)
     if not found.startswith("{"):
@@ -77,6 +80,12 @@ def draft_problems(text: str, incident: Incident | None = None) -> str | None:
     except ValidationError as e:
         return validation_problems(e, limit=12, name_keys=False, schema=AnalysisDraft)
     return None
+
+
+def written_length(text: str) -> int:
+    """The length of JSON text as its writer wrote it: an analysis in Chinese sent as `json.dumps` sends it (each
+    character a six-character escape) was refused as too long while the same analysis in UTF-8 was stored."""
+    return len(_ESCAPE.sub("u", text)) if "\\u" in text else len(text)
 
 
 @dataclass(frozen=True)

@@ -220,3 +220,31 @@ async def test_an_analysis_wrapped_in_one_key_is_stored_as_the_analysis(tmp_path
     assert not result.is_error, result.content[0].text  # type: ignore[union-attr]
     analysis = service.get_incident(incident_id).analysis
     assert analysis is not None and analysis.root_cause == draft().root_cause
+
+
+@MODES
+async def test_an_analysis_in_chinese_sent_with_json_escapes_is_held_to_its_written_length(
+    tmp_path: Path, mode: str
+) -> None:
+    """A full analysis in Chinese, sent as json.dumps sends it (every character a six-character \\u escape), was
+    refused as longer than 20,000 characters; the same analysis sent as UTF-8 was stored."""
+    service = make_service(tmp_path, llm=None)
+    zh = "代理在没有退避的情况下重试了票价接口调用导致配额耗尽"  # the agent retried the fares calls without backoff ...
+    written = draft().model_dump()
+    for why in written["whys"]:
+        why["answer"] = (why["answer"] + " " + zh * 10)[:240]
+        why["question"] = (why["question"] + " " + zh * 10)[:160]
+    written["contributing_factors"] = [{"factor": (zh * 6)[:160], "effect": (zh * 6)[:160]}] * 4
+    written["root_cause"] = (written["root_cause"] + " " + zh * 20)[:400]
+    escaped = json.dumps(written)  # ensure_ascii: the default of json.dumps
+    assert len(escaped) > 20_000 > len(json.dumps(written, ensure_ascii=False))
+    async with Client(create_server(lambda: service), mode=mode) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        result = await client.call_tool("record_analysis", {"incident_id": incident_id, "analysis_json": escaped})
+        too_long = await client.call_tool(
+            "record_analysis", {"incident_id": incident_id, "analysis_json": "x" * 20_001}
+        )
+    assert not result.is_error, result.content[0].text  # type: ignore[union-attr]
+    analysis = service.get_incident(incident_id).analysis
+    assert analysis is not None and zh[:10] in analysis.whys[0].answer
+    assert too_long.is_error and "longer than 20000 characters" in too_long.content[0].text  # type: ignore[union-attr]
