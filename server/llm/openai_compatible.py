@@ -68,7 +68,7 @@ class OpenAILLM:
             except (ValidationError, ValueError) as second:
                 wrong = problems(second, output)
                 raise DraftError(
-                    f"the model's answer was not a valid {output.__name__} after one repair round ({wrong})"
+                    f"the model's answer was not a valid {_named(output)} after one repair round ({wrong})"
                 ) from None
 
     def _validate(self, content: str, finish: str | None, output: type[T]) -> T:
@@ -188,3 +188,14 @@ def _build(settings: Settings) -> LLM:
 
 
 BACKEND = Backend("openai", _choose, _build)
+
+
+def _named(output: type) -> str:
+    """What the model was asked for, in words: "AnalysisDraft" read as the program's, not the user's."""
+    words = {
+        "AnalysisDraft": "analysis",
+        "GuardedDraft": "analysis",
+        "CategoryAnswer": "category answer",
+        "AttributionAnswer": "attribution",
+    }
+    return words.get(output.__name__, output.__name__)

@@ -172,6 +172,12 @@ class Drafting:
                 "nothing was stored. Try again, raise POSTMORTEM_DRAFT_TIMEOUT, use a faster model, or have the "
                 "assistant write it (record_analysis)"
             ) from None
+        except DraftError as e:  # it named the schema's class and no next step: what to do was left to guess
+            raise DraftError(
+                f"{llm.model} ({llm.backend}) answered no usable analysis of {context.incident.id}: {e}; nothing was "
+                "stored. Try again, use a larger model (docs/drafting.md), or have the assistant write it "
+                "(draft_analysis, then record_analysis)"
+            ) from None
         logger.info("%s drafted %s in %.1f s", llm.model, context.incident.id, time.monotonic() - started)
         tell(3, 4, "checking and storing the draft: what an analysis needs, citations, repeated action items")
         analysis = self.store_draft(context, draft, generated_by=llm.backend, llm_model=llm.model)

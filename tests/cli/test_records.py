@@ -105,7 +105,7 @@ def test_an_endpoint_that_answers_a_web_page_or_a_filtered_answer_is_one_clear_l
 
 
 def test_a_model_that_answers_no_analysis_is_a_failure_of_the_system_exit_1_not_bad_input(tmp_path: Path) -> None:
-    """With the bundled model, `draft` printed 'not a valid AnalysisDraft after one repair round' and exited 2, the
+    """With the bundled model, `draft` printed 'not a valid analysis after one repair round' and exited 2, the
     code for bad input or settings: a script could not tell a model's bad answer (retry, or a better model) from its
     own mistake."""
     incident_id = capture(make_service(tmp_path, llm=None))
@@ -115,7 +115,8 @@ def test_a_model_that_answers_no_analysis_is_a_failure_of_the_system_exit_1_not_
         env = {**NO_KEY, "OPENAI_BASE_URL": endpoint.base_url, "POSTMORTEM_LLM": "openai", "OPENAI_API_KEY": "k"}
         result = postmortem("draft", incident_id, home=tmp_path, env=env)
     said = result.stderr.decode()
-    assert result.returncode == 1 and "not a valid AnalysisDraft after one repair round" in said, said
+    assert result.returncode == 1 and "not a valid analysis after one repair round" in said, said
+    assert "AnalysisDraft" not in said and "nothing was stored. Try again, use a larger model" in said, said
     assert result.stdout == b"" and "Traceback" not in said
 
 

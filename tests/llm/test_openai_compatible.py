@@ -52,7 +52,7 @@ def test_two_invalid_answers_raise_a_draft_error_that_never_quotes_the_answer(
     caplog.set_level(logging.INFO)
     fake.enqueue(f"Sure! {CANARY} here is your analysis")
     fake.enqueue(json.dumps({**GOOD, "root_cause": CANARY * 30, "determinism": CANARY}))
-    with pytest.raises(DraftError, match="not a valid AnalysisDraft after one repair round") as caught:
+    with pytest.raises(DraftError, match="not a valid analysis after one repair round") as caught:
         draft(OpenAILLM(client, "fake"))
     assert len(fake.requests) == 2
     assert "root_cause" in str(caught.value) and "determinism" in str(caught.value)
