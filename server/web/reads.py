@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any, cast, get_args
 from pydantic import TypeAdapter, ValidationError
 
 from agent_postmortem.errors import validation_problems
+from agent_postmortem.store.errors import ActionItemNotFound, IncidentNotFound, InvalidId, StoreError
 from agent_postmortem.store.filters import ListOrder, SearchFilters
+from agent_postmortem.store.ids import INCIDENT_PREFIX, written_id
 from agent_postmortem.store.models import RANGE_BOUND, Category, Severity, Since, Status, Through
 
 if TYPE_CHECKING:
@@ -113,6 +115,19 @@ def _bound(value: str, name: str) -> datetime | None:
         if problem.startswith("expected "):
             raise FormError(f"{name} must be {RANGE_BOUND}") from None
         raise FormError(f"{name}: {problem}") from None  # out of range, a bare number: their own sentences
+
+
+def not_found(path: Mapping[str, Any], e: StoreError) -> str:
+    """What to say of an address's incident or item that is not there. An id written as one (`INC-` and digits, or
+    the digits) but past the ids the store holds (more than 12 digits) names nothing stored, which is what to say rather
+    than that it is not a valid id."""
+    if not isinstance(e, InvalidId):
+        return str(e)
+    number = written_id(str(path.get("incident_id") or path.get("action_id") or "")).removeprefix(e.prefix)
+    if not (number.isascii() and number.isdigit()):
+        return str(e)
+    missing = IncidentNotFound if e.prefix == INCIDENT_PREFIX else ActionItemNotFound
+    return str(missing(e.prefix + number))
 
 
 def choice(params: Mapping[str, str], name: str, default: str = "") -> str:

@@ -53,6 +53,28 @@ def test_the_deepest_page_offers_no_next_page_that_would_show_it_again(
     assert 'rel="next"' not in page and "Pages stop at 1: search or filter" in page
 
 
+def test_an_id_in_an_address_too_large_for_any_incident_is_told_there_is_no_such_incident(client: httpx.Client) -> None:
+    """`/incidents/INC-99999999999999999999` (a well-formed id past the store's integers) was called "not a valid
+    incident id"; no incident has it, which is what to say."""
+    csrf = sign_in(client, TOKEN)
+    for number in ("9999999999999", "9223372036854775808", "99999999999999999999"):
+        for path in (f"/incidents/INC-{number}", f"/incidents/inc-{number}/report.html", f"/incidents/{number}"):
+            answer = client.get(path)
+            assert answer.status_code == 404 and f"no incident &#39;INC-{number}&#39;" in answer.text, path
+        answer = client.post(f"/incidents/INC-{number}/events", data={"csrf": csrf, "description": "a note"})
+        assert answer.status_code == 404 and f"no incident &#39;INC-{number}&#39;" in answer.text
+        answer = client.post(f"/actions/AI-{number}", data={"csrf": csrf, "status": "open"})
+        assert answer.status_code == 404 and f"no action item &#39;AI-{number}&#39;" in answer.text
+    malformed = {
+        "INC-12x": "that is not a valid incident id",
+        "AI-3": "that is an action item id, not an incident id",
+        "INC-1,INC-2": "that is more than one id",
+    }
+    for typed, said in malformed.items():
+        answer = client.get(f"/incidents/{typed}")
+        assert answer.status_code == 404 and said in answer.text and "no incident" not in answer.text, typed
+
+
 def test_without_tokens_a_used_link_and_the_sign_in_page_say_how_to_get_a_new_link(tmp_path: Path) -> None:
     """`postmortem ui` after Sign out, an idle expiry or a link opened twice: its printed link is spent."""
     sessions, port, service = Sessions(), free_port(), make_service(tmp_path / "home")
