@@ -150,11 +150,16 @@ def text(params: Mapping[str, str], name: str, limit: int, *, required: bool = F
     return value
 
 
-def filters(params: Mapping[str, str]) -> Filters:
+def page_number(params: Mapping[str, str]) -> int:
+    """The page asked for (1 when none is), however far: a list that stops short of it says so."""
     try:
-        page = int(params.get("page", "1") or "1")
-    except ValueError:
+        return max(1, int(params.get("page", "1") or "1"))
+    except ValueError:  # also for a number of more than 4,300 digits
         raise FormError("page must be a whole number") from None
+
+
+def filters(params: Mapping[str, str]) -> Filters:
+    page = page_number(params)
     found = Filters(
         q=text(params, "q", 500),
         category=choice(params, "category"),
@@ -165,7 +170,7 @@ def filters(params: Mapping[str, str]) -> Filters:
         since=text(params, "since", 40, label="From"),  # longer than a time: "must be ..." says more
         until=text(params, "until", 40, label="To"),
         sort=choice(params, "sort", "newest"),
-        page=max(1, min(page, MAX_PAGE)),
+        page=min(page, MAX_PAGE),  # the view says when it stops short of the page asked for
     )
     found.service_filters()  # dates checked now, so the error names the field
     return found
