@@ -200,7 +200,7 @@ def check(
     """Check the database (integrity) and the vector index (probed in a child process); exit 1 when something is
     wrong and was not repaired. Repair while no server uses the data directory."""
     from agent_postmortem.cli.common import has_data, nothing_yet, out
-    from agent_postmortem.cli.view import health_view
+    from agent_postmortem.cli.summary import health_view
     from agent_postmortem.service.health import HealthReport
     from agent_postmortem.service.health import check as run_check
 
