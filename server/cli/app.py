@@ -19,6 +19,7 @@ from agent_postmortem.cli import home as cli_home
 from agent_postmortem.cli import ingest as cli_ingest
 from agent_postmortem.cli import lifecycle as cli_lifecycle
 from agent_postmortem.cli import loop as cli_loop
+from agent_postmortem.cli import maintenance as cli_maintenance
 from agent_postmortem.cli import records as cli_records
 from agent_postmortem.cli import steps as cli_steps
 from agent_postmortem.cli.common import (
@@ -29,7 +30,6 @@ from agent_postmortem.cli.common import (
     emit,
     err,
     settings,
-    stored_service,
     user_errors,
 )
 from agent_postmortem.cli.team import token_app
@@ -193,77 +193,6 @@ def ui(port: Annotated[int, typer.Option(help="loopback port (0: a free one)")] 
     run_ui(settings(), port=port, announce=announce)
 
 
-def check(
-    repair: Annotated[bool, typer.Option(help="rebuild a broken or incomplete index from the records")] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Check the database (integrity) and the vector index (probed in a child process); exit 1 when something is
-    wrong and was not repaired. Repair while no server uses the data directory."""
-    from agent_postmortem.cli.common import has_data, nothing_yet, out
-    from agent_postmortem.cli.view import health_view
-    from agent_postmortem.service.health import HealthReport
-    from agent_postmortem.service.health import check as run_check
-
-    configured = settings()
-    if not has_data(configured):  # nothing to check, and nothing is created
-        nothing_yet(configured)
-        empty = HealthReport(database_integrity="ok", records=0, embedded=0, index="fresh", indexed=0, pending_outbox=0)
-        emit(empty, as_json)
-        return
-    with user_errors():
-        report = run_check(configured, repair=repair)
-    if not emit(report, as_json):
-        out.print(health_view(report))
-    if not report.healthy:
-        raise typer.Exit(FAILED)
-
-
-def reindex(as_json: JsonOpt = False) -> None:
-    """Rebuild the vector index from the vectors stored with the records."""
-    with user_errors():
-        n = stored_service().reindex()
-    if not emit({"reindexed": n}, as_json):
-        err.print(f"reindexed {n} incidents")
-
-
-def redact(
-    apply: Annotated[bool, typer.Option("--apply", help="replace what is found (without it: only count)")] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Apply this version's redaction rules to the records already stored (text is redacted at capture, so records
-    stored before a rule existed keep what it finds). Counts per kind, never values; --apply replaces them and embeds
-    the changed incidents again. Stop the servers on this home first, or restart them after."""
-    with user_errors():
-        svc = stored_service()
-        result = svc.redact_stored(apply=apply)
-        reindexed, server = _reindexed(svc) if apply and result.incidents else (0, None)
-    if emit({**result.as_dict(), "reindexed": reindexed, "index_owner": server}, as_json):
-        return
-    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.found.items())) or "nothing"
-    rows = sum(result.rows.values())
-    if not apply:
-        err.print(f"found {kinds} in {rows} rows of {len(result.incidents)} incidents", markup=False)
-        if rows:
-            err.print("run again with --apply to replace them (stop the servers on this home first)", markup=False)
-    else:
-        err.print(f"replaced {kinds} in {rows} rows of {len(result.incidents)} incidents; reindexed {reindexed}",
-                  markup=False)  # fmt: skip
-    if server:
-        err.print(f"{server}: a server on this home takes the changed incidents from its queue; restart it so that "
-                  "its searches forget the old text", markup=False)  # fmt: skip
-
-
-def _reindexed(svc: "PostmortemService") -> tuple[int, str | None]:
-    """The incidents indexed again, or none and the process that owns the index (a server on this home: the changed
-    incidents' vectors are stored again, and their outbox rows bring them into its index)."""
-    from agent_postmortem.errors import IndexBusy
-
-    try:
-        return svc.reindex(), None
-    except IndexBusy as e:
-        return 0, str(e)
-
-
 def demo(
     home: Annotated[Path | None, typer.Option(help="keep the data here (default: a temporary directory, removed)")] = (
         None
@@ -288,9 +217,7 @@ for _name, _command in [
     *cli_steps.COMMANDS,
     *cli_loop.COMMANDS,
     *cli_blameless.COMMANDS,
-    ("check", check),
-    ("reindex", reindex),
-    ("redact", redact),
+    *cli_maintenance.COMMANDS,
     ("demo", demo),
     ("ui", ui),
     ("init", cli_home.init),

@@ -18,7 +18,7 @@ def check_blameless(
     """Flag blaming language in TEXT (the words themselves, a file, or - for stdin), with suggested rewrites (by the
     configured model when there is one, else by rules). Exit 1 when something is flagged, so that a script or CI
     step can gate on it."""
-    from agent_postmortem.cli.view import blameless_view
+    from agent_postmortem.cli.summary import blameless_view
     from agent_postmortem.service.runtime import build_judging
 
     with user_errors():

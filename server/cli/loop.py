@@ -100,7 +100,8 @@ def _read(item: str | None, *, stats: bool, page: dict[str, int], filters: dict[
 
 
 def _view(result: Any) -> "RenderableType":
-    from agent_postmortem.cli.view import action_stats_view, actions_table
+    from agent_postmortem.cli.summary import action_stats_view
+    from agent_postmortem.cli.view import actions_table
     from agent_postmortem.service.results import ActionStats
 
     return action_stats_view(result) if isinstance(result, ActionStats) else actions_table(result.items)
@@ -249,7 +250,7 @@ def verify_fix(
 ) -> None:
     """Did the fix work? Failure counts before and after -> rates, Fisher test, verdict, trials still needed."""
     from agent_postmortem.analysis.verify import verify_fix as verify
-    from agent_postmortem.cli.view import verification_view
+    from agent_postmortem.cli.summary import verification_view
 
     with user_errors():
         counts = (before_failures, before_trials, after_failures, after_trials)

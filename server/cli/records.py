@@ -189,7 +189,7 @@ def stats(as_json: JsonOpt = False) -> None:
     with user_errors(), reading() as svc:
         result = svc.knowledge_stats()
     if not emit(result, as_json):
-        from agent_postmortem.cli.view import stats_view
+        from agent_postmortem.cli.summary import stats_view
 
         out.print(stats_view(result))
 

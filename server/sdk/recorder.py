@@ -32,7 +32,6 @@ import os
 import queue
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -40,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from pydantic import ValidationError
 
 from agent_postmortem.sdk import process
-from agent_postmortem.sdk.fit import as_text, fit, message_of
+from agent_postmortem.sdk.incident import NotAFailure, incident_of
 from agent_postmortem.sdk.process import flush_at_exit, local_service
 from agent_postmortem.sdk.watch import Watching, mark_recorded, recorded_by, watched
 from agent_postmortem.store.models import IncidentCreate
@@ -65,14 +64,9 @@ class Service(Protocol):
 logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 QUEUE_SIZE = 1_000
-TRACE_CHARS = 8_000
 WAIT_ON_ERROR = 1.0  # seconds a watched exception waits for its capture: the process may end right after it
 EXIT_TIMEOUT = 15.0  # seconds a crash or an exit waits for queued captures (a first local capture loads the store)
 IDLE_SECONDS = 60.0  # a worker with nothing to do for this long ends; the next capture starts another
-
-
-class NotAFailure(Exception):
-    """What `capture` was given is neither an exception nor a description (None, a number): dropped, said why."""
 
 
 class Recorder:
@@ -129,7 +123,7 @@ class Recorder:
         if isinstance(error, BaseException) and self._mark in recorded_by(error):
             return 0
         try:
-            data = self._incident(error, context)
+            data = incident_of(error, context, agent=self.agent, model=self.model)
         except ValidationError as e:  # a context value no fitting can save (a category not in the list)
             fields = ", ".join(sorted({".".join(map(str, err["loc"])) or "capture" for err in e.errors()}))
             logger.warning("postmortem: capture dropped, invalid context field(s): %s", fields)
@@ -208,31 +202,6 @@ class Recorder:
         return inherited
 
     # --- internals ----------------------------------------------------------------------------
-
-    def _incident(self, error: BaseException | str, context: dict[str, Any]) -> IncidentCreate:
-        ctx = dict(context)
-        session = ctx.pop("session", None)
-        prompt = ctx.pop("prompt", None)
-        fields: dict[str, Any] = {"agent": self.agent, "model": self.model, **ctx}
-        if prompt is not None:
-            fields["prompt_excerpt"] = as_text(prompt)
-        if isinstance(error, BaseException):
-            fields.setdefault(
-                "title", f"{type(error).__name__} in {fields.get('tool') or fields.get('agent') or 'agent'}"
-            )
-            fields.setdefault("error_type", type(error).__name__)
-            fields.setdefault("error_message", message_of(error))
-            trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-            fields.setdefault("stack_trace", trace[-TRACE_CHARS:])
-        elif not isinstance(error, str) and "title" not in fields:
-            # capture(None) (sys.exc_info()[1] outside an except) stored an incident titled "None"; capture(42) was
-            # dropped with a field path the agent's author could not map to anything
-            raise NotAFailure(f"capture() takes an exception or a description, not {type(error).__name__}")
-        else:
-            fields.setdefault("title", as_text(error))
-        if session is not None:
-            fields["description"] = f"session {as_text(session)}. " + as_text(fields.get("description", ""))
-        return IncidentCreate.model_validate(fit(fields))
 
     def _start(self) -> None:
         with self._lock:

@@ -11,10 +11,11 @@ from agent_postmortem.analysis.blameless import BlamelessReport
 from agent_postmortem.analysis.classify import DEFAULT_POLICY
 from agent_postmortem.analysis.policy import TriagePolicy
 from agent_postmortem.llm.base import LLM
-from agent_postmortem.service.capture import IMPORT_BATCH, Capture
+from agent_postmortem.service.capture import Capture
 from agent_postmortem.service.delegate import delegate
 from agent_postmortem.service.drafting import Drafting, random_nonce
 from agent_postmortem.service.followup import FollowUp
+from agent_postmortem.service.importer import IMPORT_BATCH, Importer
 from agent_postmortem.service.incidents import Incidents
 from agent_postmortem.service.judging import Judging
 from agent_postmortem.service.lessons import Lessons
@@ -69,6 +70,7 @@ class PostmortemService:
             dedupe_window=dedupe_window,
             judging=self.judging,
         )
+        self.importer = Importer(store=store, knowledge=knowledge, policy=policy, clock=clock)
         self.followup = FollowUp(store=store, actions=self.actions, recurrence=self.recurrence, clock=clock)
         self.drafting = Drafting(
             store=store,
@@ -93,7 +95,7 @@ class PostmortemService:
 
     classify_incident = delegate("capture", Capture.classify_incident)
     capture_incident = delegate("capture", Capture.capture_incident)
-    import_incidents = delegate("capture", Capture.import_incidents)
+    import_incidents = delegate("importer", Importer.import_incidents)
     get_incident = delegate("incidents", Incidents.get_incident)
     list_incidents = delegate("incidents", Incidents.list_incidents)
     add_timeline_event = delegate("incidents", Incidents.add_timeline_event)

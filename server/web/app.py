@@ -34,7 +34,7 @@ from agent_postmortem.render.html_report import stylesheet
 from agent_postmortem.store.errors import ActionItemNotFound, IncidentNotFound, InvalidId
 from agent_postmortem.web.auth import Session, Sessions, form_page, same, session_id, sign_in_first
 from agent_postmortem.web.cache import Memo
-from agent_postmortem.web.reads import FormError
+from agent_postmortem.web.reads import FormError, not_found
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
@@ -157,7 +157,7 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
             # rendered inside the try, so a failing template gets the site's 500 page too
             return render(web, request, result, session) if isinstance(result, Rendered) else result
         except (IncidentNotFound, ActionItemNotFound, InvalidId) as e:
-            return error_page(web, request, 404, str(e), session)
+            return error_page(web, request, 404, not_found(request.path_params, e), session)
         except (FormError, NothingToReview) as e:
             status = e.status if isinstance(e, FormError) else 400
             return error_page(web, request, status, str(e), session, back=form_page(request.url.path) if post else None)

@@ -1,5 +1,6 @@
 """The patterns page, the action-item board (with its change form) and the dashboard."""
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import get_args
 from urllib.parse import urlencode
@@ -17,6 +18,7 @@ from agent_postmortem.web.auth import return_to
 from agent_postmortem.web.metrics import dashboard as figures
 
 BOARD_LIMIT = 50  # cards per column (each holds a form: about 1 KB)
+LAST_PAGE = 10**12  # a page past it is past any column's end; the offset of one before it fits the store's integers
 
 
 def patterns(ctx: Ctx) -> Rendered:
@@ -30,37 +32,50 @@ def _effectiveness(ctx: Ctx) -> EffectivenessReport:
 
 
 def board(ctx: Ctx) -> Rendered:
-    """The three columns' first cards, or (`?status=`) one column paged through, so that no item is out of reach."""
-    owner = reads.text(ctx.params, "owner", 200) or None
-    one = ctx.params.get("status") or None
-    if one is not None and one not in get_args(ActionStatus):
-        raise reads.FormError(f"status must be one of: {', '.join(get_args(ActionStatus))}")
+    """The three columns' first cards, or (`?status=`) one column paged through, so that no item is out of reach. A
+    filter that cannot be used comes back on the board, as typed, with what is wrong with it."""
     try:
-        at = max(1, min(int(ctx.params.get("page") or 1), 10_000))
-    except ValueError:
-        raise reads.FormError("page must be a whole number") from None
+        owner, one, at = _view(ctx.params)
+    except reads.FormError as e:
+        typed = {"owner": ctx.params.get("owner", "")[:500], "problem": str(e), "link": None, "here": "/actions"}
+        return Rendered("actions.html.j2", {**_choices(), **typed, "columns": {}, "one": None, "past": False}, 400)
     shown = (one,) if one else get_args(ActionStatus)
-    offset = (at - 1) * BOARD_LIMIT if one else 0
+    offset = (min(at, LAST_PAGE) - 1) * BOARD_LIMIT if one else 0
     columns = {
         status: ctx.service.list_action_items(status=status, owner=owner, limit=BOARD_LIMIT, offset=offset)
         for status in shown
     }
     here = {k: v for k, v in (("owner", owner), ("status", one)) if v}
+    total = columns[one].total if one else 0
     return Rendered(
         "actions.html.j2",
         {
+            **_choices(),
             "columns": columns,
             "owner": owner or "",
             "one": one,
             "page": at,
+            # past the column's end (a page typed by hand, a bookmark kept while items were completed): its last page
+            "last": max(1, -(-total // BOARD_LIMIT)),
+            "past": bool(one and at > 1 and not columns[one].items),
             "link": lambda **changes: "/actions?" + urlencode({**here, **changes}),
             # where a card's Save leads back to: this view of the board, at that card
             "here": "/actions" + ("?" + urlencode({**here, "page": at} if at > 1 else here) if here else ""),
-            "statuses": get_args(ActionStatus),
-            "priorities": get_args(Priority),
-            "limit": BOARD_LIMIT,
+            "problem": None,
         },
     )
+
+
+def _view(params: Mapping[str, str]) -> tuple[str | None, str | None, int]:
+    owner = reads.text(params, "owner", 200, label="Owner") or None
+    one = params.get("status") or None
+    if one is not None and one not in get_args(ActionStatus):
+        raise reads.FormError(f"status must be one of: {', '.join(get_args(ActionStatus))}")
+    return owner, one, reads.page_number(params)
+
+
+def _choices() -> dict[str, object]:
+    return {"statuses": get_args(ActionStatus), "priorities": get_args(Priority), "limit": BOARD_LIMIT}
 
 
 def change_item(ctx: Ctx) -> Response:

@@ -25,11 +25,12 @@ def incidents(ctx: Ctx) -> Rendered:
     except reads.FormError as e:  # the form again as typed, with what is wrong: a Back link would lose the typing
         return Rendered(
             "incidents.html.j2",
-            {"f": reads.as_typed(ctx.params), "problem": str(e), "rows": [], "deepest": False, **LISTS},
+            {"f": reads.as_typed(ctx.params), "problem": str(e), "rows": [], "deepest": False, "asked": 1, **LISTS},
             400,
         )
     found = reads.incident_page(ctx.service, f)
     deepest = found.has_next and f.page >= reads.MAX_PAGE
+    asked = reads.page_number(ctx.params)  # past MAX_PAGE: that page is shown, and says so
     return Rendered(
         "incidents.html.j2",
         {
@@ -40,6 +41,7 @@ def incidents(ctx: Ctx) -> Rendered:
             # past the last page the list can show, Next would only show this page again
             "next_link": "?" + urlencode(f.query(page=f.page + 1)) if found.has_next and not deepest else None,
             "deepest": deepest,
+            "asked": asked,
             "problem": None,
             **LISTS,
         },

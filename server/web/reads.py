@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any, cast, get_args
 from pydantic import TypeAdapter, ValidationError
 
 from agent_postmortem.errors import validation_problems
+from agent_postmortem.store.errors import ActionItemNotFound, IncidentNotFound, InvalidId, StoreError
 from agent_postmortem.store.filters import ListOrder, SearchFilters
+from agent_postmortem.store.ids import INCIDENT_PREFIX, written_id
 from agent_postmortem.store.models import RANGE_BOUND, Category, Severity, Since, Status, Through
 
 if TYPE_CHECKING:
@@ -115,6 +117,19 @@ def _bound(value: str, name: str) -> datetime | None:
         raise FormError(f"{name}: {problem}") from None  # out of range, a bare number: their own sentences
 
 
+def not_found(path: Mapping[str, Any], e: StoreError) -> str:
+    """What to say of an address's incident or item that is not there. An id written as one (`INC-` and digits, or
+    the digits) but past the ids the store holds (more than 12 digits) names nothing stored, which is what to say rather
+    than that it is not a valid id."""
+    if not isinstance(e, InvalidId):
+        return str(e)
+    number = written_id(str(path.get("incident_id") or path.get("action_id") or "")).removeprefix(e.prefix)
+    if not (number.isascii() and number.isdigit()):
+        return str(e)
+    missing = IncidentNotFound if e.prefix == INCIDENT_PREFIX else ActionItemNotFound
+    return str(missing(e.prefix + number))
+
+
 def choice(params: Mapping[str, str], name: str, default: str = "") -> str:
     value = params.get(name, "").strip()
     if value and value not in CHOICES[name]:
@@ -135,11 +150,16 @@ def text(params: Mapping[str, str], name: str, limit: int, *, required: bool = F
     return value
 
 
-def filters(params: Mapping[str, str]) -> Filters:
+def page_number(params: Mapping[str, str]) -> int:
+    """The page asked for (1 when none is), however far: a list that stops short of it says so."""
     try:
-        page = int(params.get("page", "1") or "1")
-    except ValueError:
+        return max(1, int(params.get("page", "1") or "1"))
+    except ValueError:  # also for a number of more than 4,300 digits
         raise FormError("page must be a whole number") from None
+
+
+def filters(params: Mapping[str, str]) -> Filters:
+    page = page_number(params)
     found = Filters(
         q=text(params, "q", 500),
         category=choice(params, "category"),
@@ -150,7 +170,7 @@ def filters(params: Mapping[str, str]) -> Filters:
         since=text(params, "since", 40, label="From"),  # longer than a time: "must be ..." says more
         until=text(params, "until", 40, label="To"),
         sort=choice(params, "sort", "newest"),
-        page=max(1, min(page, MAX_PAGE)),
+        page=min(page, MAX_PAGE),  # the view says when it stops short of the page asked for
     )
     found.service_filters()  # dates checked now, so the error names the field
     return found

@@ -53,6 +53,69 @@ def test_the_deepest_page_offers_no_next_page_that_would_show_it_again(
     assert 'rel="next"' not in page and "Pages stop at 1: search or filter" in page
 
 
+def test_a_page_number_past_where_the_list_stops_is_said_not_shown_silently_as_the_last_page(
+    client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`/incidents?page=999999` showed "Page 400 is past the last page", and past the 400 pages the list shows, a
+    typed page number showed page 400's incidents under the address of another page without a word."""
+    sign_in(client, TOKEN)
+    page = client.get("/incidents?page=999999").text
+    assert "Page 999999 is past the last page of these incidents" in page and "Page 400 is past" not in page
+    monkeypatch.setattr(reads, "MAX_PAGE", 1)  # the seed's 46 incidents are two pages
+    page = client.get("/incidents?page=7").text
+    assert "Page 7 is past page 1, where the list stops: this is page 1" in page
+    assert re.findall(r'<td><a href="/incidents/(INC-\d+)">', page) == re.findall(
+        r'<td><a href="/incidents/(INC-\d+)">', client.get("/incidents").text
+    )
+
+
+def test_a_board_page_past_the_columns_end_says_so_and_links_its_last_page(client: httpx.Client) -> None:
+    """`/actions?status=open&page=20000` showed an empty column as "Page 10000", and any page past the end an empty
+    column under a Previous link to another empty page."""
+    sign_in(client, TOKEN)
+    for asked in (3, 20_000, 10**30):
+        answer = client.get("/actions", params={"status": "open", "page": asked})
+        assert answer.status_code == 200, answer.text[-400:]
+        said = f'Page {asked} is past the last page of these open items: <a href="/actions?status=open">go to the last'
+        assert said in answer.text and 'rel="prev"' not in answer.text and "None." not in answer.text, asked
+    assert "is past the last page" not in client.get("/actions", params={"status": "open"}).text
+
+
+def test_an_owner_filter_longer_than_any_owner_comes_back_on_the_board_with_what_is_wrong(
+    client: httpx.Client,
+) -> None:
+    """A 300-character owner in the board's address got the site's bare error page, the board and the filter gone."""
+    sign_in(client, TOKEN)
+    answer = client.get("/actions", params={"owner": "a" * 300})
+    assert answer.status_code == 400 and 'role="alert">Owner must be at most 200 characters' in answer.text
+    assert "<h1>Action items</h1>" in answer.text and f'name="owner" value="{"a" * 300}"' in answer.text
+    answer = client.get("/actions", params={"status": "done"})
+    assert answer.status_code == 400 and 'role="alert">status must be one of: open' in answer.text
+    assert "<h1>Action items</h1>" in answer.text
+
+
+def test_an_id_in_an_address_too_large_for_any_incident_is_told_there_is_no_such_incident(client: httpx.Client) -> None:
+    """`/incidents/INC-99999999999999999999` (a well-formed id past the store's integers) was called "not a valid
+    incident id"; no incident has it, which is what to say."""
+    csrf = sign_in(client, TOKEN)
+    for number in ("9999999999999", "9223372036854775808", "99999999999999999999"):
+        for path in (f"/incidents/INC-{number}", f"/incidents/inc-{number}/report.html", f"/incidents/{number}"):
+            answer = client.get(path)
+            assert answer.status_code == 404 and f"no incident &#39;INC-{number}&#39;" in answer.text, path
+        answer = client.post(f"/incidents/INC-{number}/events", data={"csrf": csrf, "description": "a note"})
+        assert answer.status_code == 404 and f"no incident &#39;INC-{number}&#39;" in answer.text
+        answer = client.post(f"/actions/AI-{number}", data={"csrf": csrf, "status": "open"})
+        assert answer.status_code == 404 and f"no action item &#39;AI-{number}&#39;" in answer.text
+    malformed = {
+        "INC-12x": "that is not a valid incident id",
+        "AI-3": "that is an action item id, not an incident id",
+        "INC-1,INC-2": "that is more than one id",
+    }
+    for typed, said in malformed.items():
+        answer = client.get(f"/incidents/{typed}")
+        assert answer.status_code == 404 and said in answer.text and "no incident" not in answer.text, typed
+
+
 def test_without_tokens_a_used_link_and_the_sign_in_page_say_how_to_get_a_new_link(tmp_path: Path) -> None:
     """`postmortem ui` after Sign out, an idle expiry or a link opened twice: its printed link is spent."""
     sessions, port, service = Sessions(), free_port(), make_service(tmp_path / "home")

@@ -1,0 +1,95 @@
+"""The CLI's human views of counts and verdicts (scripts use --json): the knowledge base's stats, action-item
+completion, a fix's verification, the health check of a home and the blameless-language findings. Every stored value
+is shown through server/cli/output.py: as text, never markup, with its control characters visible."""
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from rich.console import Group, RenderableType
+
+from agent_postmortem.cli.output import fields, line, table
+
+if TYPE_CHECKING:
+    from agent_postmortem.analysis.blameless import BlamelessReport
+    from agent_postmortem.analysis.verify import FixVerification
+    from agent_postmortem.service.health import HealthReport
+    from agent_postmortem.service.results import ActionStats, Stats
+
+
+def action_stats_view(s: "ActionStats") -> RenderableType:
+    def rate(c: object) -> str:
+        value = getattr(c, "rate", None)
+        return "-" if value is None else f"{value:.0%}"
+
+    def rows(by: Iterable[tuple[str, object]]) -> list[list[object]]:
+        return [[name, getattr(c, "items", 0), getattr(c, "completed", 0), getattr(c, "overdue", 0), rate(c)]
+                for name, c in by]  # fmt: skip
+
+    everything = [("all items", s.overall), *((f"owner {k}", c) for k, c in s.by_owner.items())]
+    everything += [(f"priority {k}", c) for k, c in s.by_priority.items()]
+    everything += [(f"{p.pattern_id} {p.label}", p) for p in s.by_pattern]
+    return table("", "items", "completed", "overdue", "rate", rows=rows(everything), title="Action item completion")
+
+
+def stats_view(s: "Stats") -> RenderableType:
+    def counts(by: dict[str, int]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in sorted(by.items(), key=lambda kv: -kv[1])) or "-"
+
+    return fields(
+        [
+            ("incidents", s.incidents),
+            ("by status", counts(s.by_status)),
+            ("by severity", counts(s.by_severity)),
+            ("by category", counts(s.by_category)),
+            ("action items", counts(s.action_items)),
+            ("indexed", "-" if s.indexed is None else s.indexed),
+            ("waiting to be indexed", _pending(s)),
+        ]
+    )
+
+
+def _pending(s: "Stats") -> str:
+    """The outbox, and, where this process does not hold the index (every command but a running server), who drains
+    it: a newcomer read "waiting to be indexed 45" after `init --seed` as something stuck."""
+    if s.indexed is not None or not s.index_pending:
+        return str(s.index_pending)
+    return f"{s.index_pending} (a running server indexes them, or `postmortem reindex`)"
+
+
+def blameless_view(r: "BlamelessReport") -> RenderableType:
+    if r.blameless:
+        return line(("blameless", "green"), ": no blaming language found")
+    rows = ([f"{f.start}-{f.end}", f.text, f.rule, f.suggestion, _BY[f.rewritten_by]] for f in r.findings)
+    title = f"{len(r.findings)} blaming phrase(s)"
+    return table("at", "text", "rule", "suggestion", "rewritten by", rows=rows, title=title)
+
+
+_BY = {"llm": "model", "rules": "rules"}
+
+
+def verification_view(v: "FixVerification") -> RenderableType:
+    def rate(r: object) -> str:  # the interval at the confidence asked for: --confidence 0.99 read "95% CI"
+        return "{}/{} = {:.3g} ({:.3g}% CI {:.3g}-{:.3g})".format(
+            *(getattr(r, k) for k in ("failures", "trials", "rate")),
+            v.confidence * 100,
+            *(getattr(r, k) for k in ("low", "high")),
+        )
+
+    more = "-" if v.more_trials_needed is None else v.more_trials_needed
+    return fields(
+        [
+            ("verdict", line((v.verdict, "bold"))),
+            ("before", rate(v.before)),
+            ("after", rate(v.after)),
+            ("p-value", f"{v.p_value:.3g}"),
+            ("target", f"{v.target:g} at confidence {v.confidence:g}"),
+            ("more trials needed", more),
+            ("why", v.explanation),
+        ]
+    )
+
+
+def health_view(h: "HealthReport") -> RenderableType:
+    verdict = ("healthy", "green") if h.healthy else ("NOT healthy", "red")
+    pairs = [(name, "-" if value is None else value) for name, value in h.model_dump().items()]
+    return Group(line(verdict), fields(pairs))
