@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent_postmortem.errors import NothingToReview
+from agent_postmortem.errors import AnalysisChanged, NothingToReview
 from agent_postmortem.http.security import HttpSecurity
 from agent_postmortem.http.teams import TeamTokenVerifier
 from agent_postmortem.render.html import html_environment
@@ -158,8 +158,8 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
             return render(web, request, result, session) if isinstance(result, Rendered) else result
         except (IncidentNotFound, ActionItemNotFound, InvalidId) as e:
             return error_page(web, request, 404, not_found(request.path_params, e), session)
-        except (FormError, NothingToReview) as e:
-            status = e.status if isinstance(e, FormError) else 400
+        except (FormError, NothingToReview, AnalysisChanged) as e:
+            status = e.status if isinstance(e, FormError) else 409 if isinstance(e, AnalysisChanged) else 400
             return error_page(web, request, status, str(e), session, back=form_page(request.url.path) if post else None)
         except ValidationError as e:
             fields = ", ".join(".".join(map(str, x["loc"])) or "value" for x in e.errors(include_input=False)[:5])

@@ -7,7 +7,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 
+from agent_postmortem.errors import AnalysisChanged
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import ActionItemCreate, IncidentCreate
 from tests.factories import make_service
@@ -219,3 +221,24 @@ def test_every_card_of_a_long_column_is_reached_and_a_save_leads_back_to_the_vie
         for elsewhere in ("https://evil.example/actions", "/incidents/INC-1", "//evil.example"):
             form = {**card_form(page, f"/actions/{mine}"), "back": elsewhere}
             assert client.post(f"/actions/{mine}", data=form).headers["location"] == f"/actions#{mine}"
+
+
+def test_a_newer_draft_stored_while_the_review_is_written_is_a_conflict_not_a_server_error(
+    client: httpx.Client, site: tuple[str, PostmortemService, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store refuses a verdict when a newer analysis arrived between its read and its write (AnalysisChanged);
+    the web view gave that the generic 500 page ("something went wrong on the server")."""
+    _, service, _ = site
+    sign_in(client, TOKEN)
+    incident = service.capture_incident(IncidentCreate(title="Booking agent double-charged a card", agent="book-agent"))
+    service.record_analysis(incident.id, draft(), generated_by="first-writer")
+    action = f"/incidents/{incident.id}/review"
+    read = card_form(client.get(f"/incidents/{incident.id}").text, action)
+
+    def raced(incident_id: str, **_: object) -> None:  # the other writer's draft lands inside the review's write
+        raise AnalysisChanged(incident_id)
+
+    monkeypatch.setattr(service, "review_analysis", raced)
+    answer = client.post(action, data={**read, "decision": "accept", "by": "lee"})
+    assert answer.status_code == 409 and "got a newer analysis while this review was being stored" in answer.text
+    assert f'href="/incidents/{incident.id}">Back' in answer.text
