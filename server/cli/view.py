@@ -209,6 +209,9 @@ def incident_view(i: "Incident") -> RenderableType:
         _quality(parts.append, i.analysis)
         label = review_label(i.analysis).replace("INC-n", i.id)
         parts.append(line(("Root cause", "bold"), f" ({label}): ", i.analysis.root_cause))
+        # the help promised the analysis and showed its root cause alone: the whys and factors that led to it too
+        parts += [line(f"  {n}. ", w.question, "\n     ", w.answer) for n, w in enumerate(i.analysis.whys, start=1)]
+        parts += [line("  factor: ", f.factor, " -> ", f.effect) for f in i.analysis.contributing_factors]
     if i.action_items:
         parts.append(actions_table(i.action_items))
     return Group(*parts)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from agent_postmortem.store.models import SeedIncident
-from tests.factories import make_service
+from tests.factories import capture, draft, make_service
 from tests.processes import postmortem
 
 HEAVY = ("openai", "numpy", "sqlalchemy", "chromadb", "onnxruntime", "torch", "alembic", "mcp")
@@ -97,3 +97,19 @@ def _imported(stderr: bytes) -> set[str]:
 def _messages(stderr: bytes) -> list[str]:
     lines = stderr.decode(errors="replace").splitlines()
     return [line for line in lines if line.startswith("error")]
+
+
+def test_show_gives_the_analysis_whys_and_factors_not_its_root_cause_alone(tmp_path: Path) -> None:
+    """`postmortem show` says it shows an incident's analysis; it printed the root cause and nothing of the whys or
+    the contributing factors that led to it."""
+    service = make_service(tmp_path)
+    incident_id = capture(service)
+    analysis = service.record_analysis(incident_id, draft(), generated_by="assistant")
+    service.knowledge.release_index()
+    shown = postmortem("show", incident_id, home=tmp_path)
+    text = " ".join(shown.stdout.decode().split())
+    assert shown.returncode == 0, shown.stderr.decode()
+    for n, why in enumerate(analysis.whys, start=1):
+        assert f"{n}. {why.question} {why.answer}" in text, text
+    factor = analysis.contributing_factors[0]
+    assert f"factor: {factor.factor} -> {factor.effect}" in text
