@@ -52,6 +52,8 @@ def load_tokens(path: Path, *, empty_ok: bool = False) -> list[TokenEntry]:
         data = tomllib.loads(file_text(path))
     except FileNotFoundError:
         raise TeamConfigError(f"POSTMORTEM_TOKENS_FILE {path} does not exist") from None
+    except IsADirectoryError:  # it was "Is a directory: PATH", not saying which setting named it
+        raise TeamConfigError(f"POSTMORTEM_TOKENS_FILE {path} is a directory: name the tokens file in it") from None
     except tomllib.TOMLDecodeError as e:
         raise TeamConfigError(f"{path} is not valid TOML: {e}") from None
     entries = [token_entry(item, f"{path}: token entry {n}") for n, item in enumerate(data.get("token", []), start=1)]

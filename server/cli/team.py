@@ -38,6 +38,10 @@ def _tokens_file(file: Path | None) -> Path:
     path = file or (Path(found) if found else None)
     if path is None:
         raise ValueError("give --file or set POSTMORTEM_TOKENS_FILE")
+    if path.is_dir():  # it was "Is a directory: PATH", naming neither the option nor the setting
+        raise ValueError(
+            f"{'--file' if file else 'POSTMORTEM_TOKENS_FILE'} {path} is a directory: name the tokens file"
+        )
     return path
 
 
