@@ -57,7 +57,8 @@ def search(
     if not emit(result, as_json):
         from agent_postmortem.cli.view import SimilarView
 
-        out.print(SimilarView(result.hits))
+        if result.hits:  # a heading over no hits, on stdout, read as a result (a script got it as one)
+            out.print(SimilarView(result.hits))
         if result.empty_because:  # an empty table said nothing of why
             err.print(result.empty_because, markup=False)
         if result.match_note:  # a table of hits at cosine 0.3 read as plainly as one of real matches
