@@ -199,6 +199,11 @@ def patterns(min_size: MinSize = 3, as_json: JsonOpt = False) -> None:
         result = svc.recurring_patterns(min_size=min_size)
     if emit(result, as_json):
         return
+    if not result.patterns:  # an empty table, with nothing of why
+        smaller = "; a smaller --min-size (2 at least) finds smaller groups" if min_size > 2 else ""
+        said = f"no recurring pattern yet: no {min_size} or more incidents are the same failure{smaller}"
+        err.print(said, markup=False)
+        return
     rows = (
         [p.id, p.size, f"{p.last_seen:%Y-%m-%d}", len(p.open_action_items), p.label, ", ".join(p.incident_ids[:8])]
         for p in result.patterns

@@ -310,3 +310,17 @@ def test_a_search_with_no_hits_prints_no_heading_on_stdout(tmp_path: Path) -> No
     capture(make_service(tmp_path / "kept", llm=None))
     filtered = postmortem("search", "timeout", "--agent", "nobody", home=tmp_path / "kept")
     assert filtered.returncode == 0 and filtered.stdout == b"" and b"nobody" in filtered.stderr
+
+
+def test_patterns_with_none_to_show_say_so_instead_of_an_empty_table(tmp_path: Path) -> None:
+    """`postmortem patterns` on a new knowledge base, or with a --min-size no group reaches, printed a table with no
+    rows on stdout and nothing of why, exit 0."""
+    fresh = postmortem("patterns", home=tmp_path / "new")
+    assert fresh.returncode == 0 and fresh.stdout == b"", fresh.stdout
+    assert "no recurring pattern yet: no 3 or more incidents are the same failure" in fresh.stderr.decode()
+    capture(make_service(tmp_path / "kept", llm=None))
+    capture(make_service(tmp_path / "kept", llm=None), title="Search API returned 429 to the agent")
+    large = postmortem("patterns", "--min-size", "50", home=tmp_path / "kept")
+    said = large.stderr.decode()
+    assert large.returncode == 0 and large.stdout == b"" and "no 50 or more incidents are the same" in said
+    assert "a smaller --min-size (2 at least) finds smaller groups" in said
