@@ -16,6 +16,7 @@ from agent_postmortem.store.errors import (
 
 if TYPE_CHECKING:  # pydantic stays off `postmortem --help`
     from pydantic import BaseModel, ValidationError
+    from pydantic_core import ErrorDetails
 
 __all__ = [
     "ActionItemNotFound",
@@ -269,15 +270,22 @@ def validation_problems(
     name_keys: bool = True,
     names: Mapping[str, str] | None = None,
     schema: "type[BaseModel] | None" = None,
+    unknown_keys: str = "",
 ) -> str:
     """What is wrong with validated input, and where, in one line: `timeline.0.at: expected an ISO 8601 date or
     time (...); title: Field required; and 2 more`. Every entry point reports validation this one way, never with the
     rejected value (it may be a secret). The whole record (not an object, a cross-field rule) is `(record)`, or
     `within`, the path of the record in the input. `name_keys=False` for text written by a model: an unexpected key
     is then named by where it is, not by the key itself (which the model wrote), with the keys `schema` takes there.
-    `names` renames a top-level field to what the user gave it as (a command-line option)."""
+    `names` renames a top-level field to what the user gave it as (a command-line option). `unknown_keys` puts the
+    record's own unexpected keys first, in one sentence that begins with it: a file of another format had 20 of them,
+    told one a sentence and cut after three."""
     errors = error.errors(include_input=False, include_url=False)
     parts: list[str] = []
+    if unknown_keys and (keys := [str(e["loc"][0]) for e in errors if _own_key(e)]):
+        shown = ", ".join(keys[:12]) + (f" and {len(keys) - 12} more" if len(keys) > 12 else "")
+        parts.append(f"{unknown_keys}: {shown}")
+        errors = [e for e in errors if not _own_key(e)]
     for e in errors:
         loc = [*within, *e["loc"]]
         if names and loc and isinstance(loc[0], str) and loc[0] in names:
@@ -297,6 +305,10 @@ def validation_problems(
             parts.append(f"{_path(loc)}: {e['msg']}")
     more = f"; and {len(parts) - limit} more" if len(parts) > limit else ""
     return "; ".join(parts[:limit]) + more
+
+
+def _own_key(e: "ErrorDetails") -> bool:
+    return e["type"] == "extra_forbidden" and len(e["loc"]) == 1
 
 
 def _keys_at(schema: "type[BaseModel] | None", loc: Sequence[str | int]) -> list[str]:

@@ -75,7 +75,8 @@ def actions(
         _export(result.items, export)
         more_note(result.next_offset, "action items")
     elif not emit(result, as_json):
-        out.print(_view(result) if add is None and item is None else item_view(result))
+        if not getattr(result, "empty_because", None):  # an empty table's head on stdout read as a display fault
+            out.print(_view(result) if add is None and item is None else item_view(result))
         more_note(getattr(result, "next_offset", None) if add is None and item is None else None, "action items")
     if getattr(result, "empty_because", None) and not as_json:  # an empty table said nothing of why
         err.print(result.empty_because, markup=False)

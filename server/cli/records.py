@@ -57,7 +57,8 @@ def search(
     if not emit(result, as_json):
         from agent_postmortem.cli.view import SimilarView
 
-        out.print(SimilarView(result.hits))
+        if result.hits:  # a heading over no hits, on stdout, read as a result (a script got it as one)
+            out.print(SimilarView(result.hits))
         if result.empty_because:  # an empty table said nothing of why
             err.print(result.empty_because, markup=False)
         if result.match_note:  # a table of hits at cosine 0.3 read as plainly as one of real matches
@@ -201,6 +202,11 @@ def patterns(min_size: MinSize = 3, as_json: JsonOpt = False) -> None:
     with user_errors(), reading() as svc:
         result = svc.recurring_patterns(min_size=min_size)
     if emit(result, as_json):
+        return
+    if not result.patterns:  # an empty table, with nothing of why
+        smaller = "; a smaller --min-size (2 at least) finds smaller groups" if min_size > 2 else ""
+        said = f"no recurring pattern yet: no {min_size} or more incidents are the same failure{smaller}"
+        err.print(said, markup=False)
         return
     rows = (
         [p.id, p.size, f"{p.last_seen:%Y-%m-%d}", len(p.open_action_items), p.label, ", ".join(p.incident_ids[:8])]

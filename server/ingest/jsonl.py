@@ -49,11 +49,15 @@ class ImportReport(BaseModel):
     ids: list[str] = Field(default_factory=list, description="the new incidents' ids (the first 1000)")
 
 
+# A line of another format (an AIID or a tracker export) is told by the keys it has that the format has not.
+NOT_IMPORT_FORMAT = "not fields of the import format (docs/cli.md#the-jsonl-import-format)"
+
+
 def _problem(e: Exception) -> str:
     if isinstance(e, JsonInputError):
         return str(e)
     assert isinstance(e, ValidationError)
-    return validation_problems(e, limit=3)
+    return validation_problems(e, limit=3, unknown_keys=NOT_IMPORT_FORMAT)
 
 
 def validate_incidents(path: Path) -> tuple[list[SeedIncident], list[LineProblem], int]:

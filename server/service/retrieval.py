@@ -87,8 +87,18 @@ class Retrieval:
             offset=offset,
             next_offset=offset + limit if more else None,
             empty_because=None if page else self._why_empty(len(hits), offset, filters, unknown, mode),
-            **_strength(hits[0] if hits else None, by_incident=incident_id is not None),
+            **_strength(
+                hits[0] if hits else None,
+                by_incident=incident_id is not None,
+                named=incident_id is None and self._names_every_word(text, hits[0] if hits else None),
+            ),
         )
+
+    def _names_every_word(self, query: str, best: SimilarIncident | None) -> bool:
+        """Whether the best hit holds every word of the query: a keyword search ("429", "timeout", an error class)
+        embeds to a low cosine against whole incidents, and its exact hits were called possibly unrelated."""
+        wanted = self.knowledge.lexical.tokens(query)
+        return best is not None and bool(wanted) and set(wanted) <= set(best.matched_terms)
 
     def _with_items(self, hits: list[SimilarIncident]) -> list[SimilarIncident]:
         """The hits with their first action items, unfinished first: every hit showed `action_items: []`, so an
@@ -200,14 +210,15 @@ class Retrieval:
         )
 
 
-def _strength(best: SimilarIncident | None, *, by_incident: bool) -> dict[str, Any]:
+def _strength(best: SimilarIncident | None, *, by_incident: bool, named: bool = False) -> dict[str, Any]:
     """How strong the best hit of the whole search is (not of the page): a question with nothing like it in the
     knowledge base still got hits at cosine 0.3-0.4, shown as plainly as real matches. An incident's neighbours are
-    held to the novelty threshold, the level at which a capture counts as a known failure."""
+    held to the novelty threshold, the level at which a capture counts as a known failure. A best hit that holds
+    every word of the query (`named`) is a match whatever its cosine."""
     if best is None:
         return {}
     below = NOVELTY_THRESHOLD if by_incident else WEAK_MATCH_BELOW
-    if best.score >= below:
+    if best.score >= below or named:
         return {"best_score": best.score, "weak_match": False}
     what = "no past incident is close to this one" if by_incident else "nothing in the knowledge base matches well"
     note = (

@@ -172,7 +172,7 @@ def test_an_empty_due_date_takes_the_date_off_an_item(
 
 def test_an_empty_list_says_why_on_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object) -> None:
     """`--overdue --status completed`, `--owner Platform` (stored: platform) and `--offset 1000` each printed an
-    empty table with no message."""
+    empty table with no message; then the message under the empty table's head on stdout."""
     monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
     monkeypatch.setenv("POSTMORTEM_LLM", "none")
     runner = CliRunner()
@@ -193,6 +193,7 @@ def test_an_empty_list_says_why_on_stderr(tmp_path: Path, monkeypatch: pytest.Mo
     ):
         listed = runner.invoke(app, ["actions", *args])
         assert listed.exit_code == 0 and said in listed.stderr, (args, listed.stderr)
+        assert "--export" in args or listed.stdout == "", (args, listed.stdout)  # not an empty table's head
     as_json = runner.invoke(app, ["actions", "--offset", "1000", "--json"])
     assert as_json.stderr == "" and json.loads(as_json.stdout)["total"] == 2
 

@@ -267,3 +267,17 @@ def test_draft_track_says_which_items_it_tracked_and_which_an_open_item_already_
     assert result.returncode == 0, result.stderr.decode()
     assert f"tracked AI-2: {other.title}" in shown
     assert f"not tracked again: {proposed.title} (open AI-1 repeats it)" in shown
+
+
+def test_patterns_with_none_to_show_say_so_instead_of_an_empty_table(tmp_path: Path) -> None:
+    """`postmortem patterns` on a new knowledge base, or with a --min-size no group reaches, printed a table with no
+    rows on stdout and nothing of why, exit 0."""
+    fresh = postmortem("patterns", home=tmp_path / "new")
+    assert fresh.returncode == 0 and fresh.stdout == b"", fresh.stdout
+    assert "no recurring pattern yet: no 3 or more incidents are the same failure" in fresh.stderr.decode()
+    capture(make_service(tmp_path / "kept", llm=None))
+    capture(make_service(tmp_path / "kept", llm=None), title="Search API returned 429 to the agent")
+    large = postmortem("patterns", "--min-size", "50", home=tmp_path / "kept")
+    said = large.stderr.decode()
+    assert large.returncode == 0 and large.stdout == b"" and "no 50 or more incidents are the same" in said
+    assert "a smaller --min-size (2 at least) finds smaller groups" in said

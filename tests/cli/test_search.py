@@ -66,3 +66,14 @@ def test_a_search_whose_best_hit_is_weak_says_so_under_the_hits(tmp_path: Path, 
     assert said.startswith("weak match: nothing in the knowledge base matches well; the best hit, INC-"), said
     assert said.count("\n") == 1 and "below 0.38" in said
     assert real.returncode == 0 and "weak match" not in real.stderr.decode() + real.stdout.decode()
+
+
+def test_a_search_with_no_hits_prints_no_heading_on_stdout(tmp_path: Path) -> None:
+    """On a new home, or with filters nothing matches, `postmortem search` printed the heading of the similar incidents
+    ("Similar past incidents, ranked by relevance ...") on stdout over no hits: a script read it as a result."""
+    fresh = postmortem("search", "rate limited by the fares provider", home=tmp_path / "new")
+    assert fresh.returncode == 0 and fresh.stdout == b"", fresh.stdout
+    assert "no incidents" in fresh.stderr.decode()
+    capture(make_service(tmp_path / "kept", llm=None))
+    filtered = postmortem("search", "timeout", "--agent", "nobody", home=tmp_path / "kept")
+    assert filtered.returncode == 0 and filtered.stdout == b"" and b"nobody" in filtered.stderr

@@ -154,3 +154,16 @@ def test_tool_arguments_given_as_an_object_are_stored_as_their_json_text(cli, tm
     [incident] = json.loads(cli("list", "--json").stdout)["incidents"]
     shown = json.loads(cli("show", incident["id"], "--json").stdout)
     assert json.loads(shown["tool_args"]) == {"order": "A-1001", "retry": [1, 2]}
+
+
+def test_a_line_of_another_format_names_its_foreign_keys_in_one_sentence_with_the_format(tmp_path: Path) -> None:
+    """An AIID export imported as it is was refused line by line with `id: Extra inputs are not permitted; source:
+    Extra inputs are not permitted; and 17 more`: three of twenty problems, none saying the file is of another format.
+    Its keys the format has not are now one sentence first, naming the format; the other problems follow."""
+    aiid = {"id": "aiid-1", "source": "aiid", "title": "Kids app showed unsuitable videos", "text": "t", "date": "x"}
+    path = tmp_path / "aiid.jsonl"
+    path.write_text(lines(json.dumps({**aiid, "action_items": None})), encoding="utf-8")
+    _, problems, _ = validate_incidents(path)
+    reason = problems[0].reason
+    assert reason.startswith("not fields of the import format (docs/cli.md#the-jsonl-import-format): id, source, text,")
+    assert reason.endswith("date; action_items: Input should be a valid list") and "more" not in reason, reason

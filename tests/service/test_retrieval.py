@@ -59,3 +59,15 @@ def test_a_query_and_another_incident_are_refused_and_an_id_given_twice_is_one_s
         seeded.search_incidents(query="INC-2", incident_id="INC-1")
     same = seeded.search_incidents(query="#1", incident_id="INC-1", limit=2)
     assert [h.id for h in same.hits] == [h.id for h in seeded.search_incidents(incident_id="INC-1", limit=2).hits]
+
+
+def test_a_keyword_search_whose_best_hit_holds_the_word_is_not_called_weak(seeded: PostmortemService) -> None:
+    """An assistant searching an error code or a word ("429", "timeout") got its exact hits, the word in their
+    title, with a note that they may be unrelated: one word embeds far from a whole incident. A best hit holding every
+    word of the query is a match; a word no incident holds is still weak."""
+    for word in ("429", "timeout"):
+        found = seeded.search_incidents(query=word, limit=3)
+        assert found.best_score is not None and found.best_score < WEAK_MATCH_BELOW  # the cosine alone says weak
+        assert not found.weak_match and found.match_note is None, word
+        assert found.hits[0].matched_terms
+    assert seeded.search_incidents(query="sourdough", limit=3).weak_match
