@@ -33,6 +33,7 @@ from agent_postmortem.mcp.common import (
     Text,
     structured,
     tool_errors,
+    unwrapped_query,
     when,
 )
 from agent_postmortem.mcp.draft import register_draft_tools
@@ -163,7 +164,11 @@ def _register_capture_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService
             times = {"since": when(since, "since", edge="start"), "until": when(until, "until", edge="end")}
             filters = SearchFilters.pick({**locals(), **times})
             found = svc().search_incidents(
-                query=query or None, incident_id=incident_id or None, limit=limit, offset=offset, filters=filters
+                query=unwrapped_query(query) or None,
+                incident_id=incident_id or None,
+                limit=limit,
+                offset=offset,
+                filters=filters,
             )
             return structured(found)
 

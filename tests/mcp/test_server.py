@@ -141,6 +141,22 @@ async def test_a_search_tells_a_weak_best_match_beside_its_hits(tmp_path: Path, 
     assert {"query", "hits", "offset", "next_offset", "empty_because"} <= found.keys()
 
 
+async def test_a_query_sent_as_json_is_searched_for_the_text_inside(tmp_path: Path, embedder: Embedder) -> None:
+    """A model that wrote the arguments again inside the query (`{"query": "rate limit"}`) had the braces and the key
+    searched as text: its best hit was a weak match, and not the one the words inside find."""
+    service = make_service(tmp_path, embedder=embedder)
+    service.import_incidents(read_incidents(SEED))
+    words = "order agent overwrote delivery addresses"
+    async with Client(server_for(service)) as client:
+        plain = await client.call_tool("search_incidents", {"query": words})
+        wrapped = await client.call_tool("search_incidents", {"query": json.dumps({"query": words})})
+        alone = await client.call_tool("search_incidents", {"query": json.dumps({"text": words})})
+        braces = await client.call_tool("search_incidents", {"query": "{not json} order agent overwrote"})
+    hits = [[h["id"] for h in r.structured_content["hits"]] for r in (plain, wrapped, alone)]  # type: ignore[index]
+    assert hits[0] == hits[1] == hits[2] and wrapped.structured_content["query"] == words  # type: ignore[index]
+    assert braces.structured_content["query"] == "{not json} order agent overwrote"  # type: ignore[index]
+
+
 @MODES
 async def test_resources_and_prompt_answer_unknown_ids_with_a_hint(service: PostmortemService, mode: str) -> None:
     async with Client(server_for(service), mode=mode) as client:
