@@ -184,11 +184,22 @@ def has_data(chosen: "Settings") -> bool:
     return chosen.database_url is not None or (chosen.store_home / "postmortem.db").is_file()
 
 
+_SAID_NOTHING_YET: list[bool] = []  # one command per process: whether `nothing_yet` has said the home is empty
+
+
+def why_empty(reason: str | None) -> None:
+    """An empty answer's reason on stderr, unless the home was already said to hold nothing: "nothing stored yet"
+    and "there are no incidents yet" said the same thing twice."""
+    if reason and not _SAID_NOTHING_YET:
+        err.print(reason, markup=False)
+
+
 def nothing_yet(chosen: "Settings") -> None:
     """Said by a read-only command on a home without a database; a home that is a file is refused (exit 2) instead
     of read as empty ("it was not created" was said of a file that exists)."""
     if chosen.store_home.exists() and not chosen.store_home.is_dir():
         _fail(BAD_INPUT, f"the data directory {chosen.store_home} is a file: point POSTMORTEM_HOME at a directory")
+    _SAID_NOTHING_YET.append(True)
     err.print(
         f"nothing stored yet: {chosen.store_home} holds no incidents "
         f"({'no database in it yet' if chosen.store_home.is_dir() else 'it was not created'}); "

@@ -23,6 +23,7 @@ from agent_postmortem.cli.common import (
     reading,
     stored_service,
     user_errors,
+    why_empty,
 )
 from agent_postmortem.cli.output import write, write_json
 
@@ -78,8 +79,8 @@ def actions(
         if not getattr(result, "empty_because", None):  # an empty table's head on stdout read as a display fault
             out.print(_view(result) if add is None and item is None else item_view(result))
         more_note(getattr(result, "next_offset", None) if add is None and item is None else None, "action items")
-    if getattr(result, "empty_because", None) and not as_json:  # an empty table said nothing of why
-        err.print(result.empty_because, markup=False)
+    if not as_json:  # an empty table said nothing of why
+        why_empty(getattr(result, "empty_because", None))
 
 
 def _check_target(*, add: str | None, item: str | None, **edits: str | None) -> None:

@@ -25,6 +25,7 @@ from agent_postmortem.cli.common import (
     stage_status,
     stored_service,
     user_errors,
+    why_empty,
 )
 from agent_postmortem.cli.output import line, write
 
@@ -59,10 +60,10 @@ def search(
 
         if result.hits:  # a heading over no hits, on stdout, read as a result (a script got it as one)
             out.print(SimilarView(result.hits))
-        if result.empty_because:  # an empty table said nothing of why
-            err.print(result.empty_because, markup=False)
-        if result.match_note:  # a table of hits at cosine 0.3 read as plainly as one of real matches
-            err.print(result.match_note, markup=False)
+        why_empty(result.empty_because)  # an empty table said nothing of why
+        for note in (result.match_note, result.named):  # hits at cosine 0.3, or a question about a stored incident,
+            if note:  # read as plainly as real matches
+                err.print(note, markup=False)
 
 
 def list_(

@@ -71,6 +71,10 @@ class SearchResult(BaseModel):
         description="true when even the best hit is weak (below the calibrated cosine): the hits may be unrelated",
     )
     match_note: str | None = Field(default=None, description="when weak_match: why, in words")
+    named: str | None = Field(
+        default=None,
+        description="when the query names stored incidents in a sentence: how to read them or search their neighbours",
+    )
 
 
 class IncidentList(BaseModel):

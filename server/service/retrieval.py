@@ -14,7 +14,7 @@ from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
 from agent_postmortem.errors import EmptyQuery, QueryAndIncident
 from agent_postmortem.service.results import SearchResult
 from agent_postmortem.store.filters import SearchFilters
-from agent_postmortem.store.ids import incident_pk, is_incident_id
+from agent_postmortem.store.ids import incident_pk, is_incident_id, to_incident_id
 from agent_postmortem.store.models import Incident, SimilarIncident, utcnow
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
@@ -87,11 +87,26 @@ class Retrieval:
             offset=offset,
             next_offset=offset + limit if more else None,
             empty_because=None if page else self._why_empty(len(hits), offset, filters, unknown, mode),
+            named=None if incident_id is not None else self._named_in(text),
             **_strength(
                 hits[0] if hits else None,
                 by_incident=incident_id is not None,
                 named=incident_id is None and self._names_every_word(text, hits[0] if hits else None),
             ),
+        )
+
+    def _named_in(self, query: str) -> str | None:
+        """A question about a stored incident ("what happened in INC-27?") searched its words, and the incident it
+        names was not among the hits: say how to read it, or search its neighbours."""
+        ids = list(dict.fromkeys(to_incident_id(int(n)) for n in _NAMED.findall(query)))[:3]
+        known = [i for i in ids if self.store.get(i) is not None]
+        if not known:
+            return None
+        listed, first = ", ".join(known), known[0]
+        return (
+            f"the query names {listed}: to read {'it' if len(known) == 1 else 'one'}, get it by its id (get_incident, "
+            f"`postmortem show {first}`); for incidents like it, search its id alone (incident_id, `postmortem search "
+            f"{first}`); these hits are for the query's words"
         )
 
     def _names_every_word(self, query: str, best: SimilarIncident | None) -> bool:
@@ -226,6 +241,9 @@ def _strength(best: SimilarIncident | None, *, by_incident: bool, named: bool = 
         "so the hits may be unrelated: read them as leads, not as the same failure"
     )
     return {"best_score": best.score, "weak_match": True, "match_note": note}
+
+
+_NAMED = re.compile(r"\bINC[-\u2010-\u2015 ]?([0-9]{1,12})\b", re.IGNORECASE)  # an id inside a sentence
 
 
 def _shortened(query: str) -> str:

@@ -73,7 +73,9 @@ def test_a_search_with_no_hits_prints_no_heading_on_stdout(tmp_path: Path) -> No
     ("Similar past incidents, ranked by relevance ...") on stdout over no hits: a script read it as a result."""
     fresh = postmortem("search", "rate limited by the fares provider", home=tmp_path / "new")
     assert fresh.returncode == 0 and fresh.stdout == b"", fresh.stdout
-    assert "no incidents" in fresh.stderr.decode()
+    assert "no incidents" in fresh.stderr.decode() and fresh.stderr.decode().count("\n") == 1  # said once, not twice
+    items = postmortem("actions", home=tmp_path / "new")
+    assert items.returncode == 0 and items.stdout == b"" and items.stderr.decode().count("\n") == 1, items.stderr
     capture(make_service(tmp_path / "kept", llm=None))
     filtered = postmortem("search", "timeout", "--agent", "nobody", home=tmp_path / "kept")
     assert filtered.returncode == 0 and filtered.stdout == b"" and b"nobody" in filtered.stderr

@@ -232,3 +232,18 @@ async def test_tools_list_stays_within_its_budget(service: PostmortemService) ->
     assert len(listed.encode()) <= TOOLS_LIST_BUDGET, len(listed.encode())
     assert all(t.output_schema is None for t in tools)  # the result's JSON text says all the schemas did
     assert all("\n" not in (t.description or "") and "  " not in (t.description or "") for t in tools)
+
+
+async def test_a_question_naming_a_stored_incident_says_how_to_read_it(tmp_path: Path, embedder: Embedder) -> None:
+    """ "what happened in INC-27?" searched the sentence's words, and INC-27 itself was not among the hits, without a
+    word of how to read it or find incidents like it."""
+    service = make_service(tmp_path, embedder=embedder)
+    service.import_incidents(read_incidents(SEED))
+    async with Client(server_for(service)) as client:
+        asked = await client.call_tool("search_incidents", {"query": "what happened in inc-27?"})
+        unknown = await client.call_tool("search_incidents", {"query": "what happened in INC-9999?"})
+        plain = await client.call_tool("search_incidents", {"query": "order agent overwrote delivery addresses"})
+    named = asked.structured_content["named"]  # type: ignore[index]
+    assert named.startswith("the query names INC-27: to read it, get it by its id (get_incident"), named
+    assert "search its id alone (incident_id" in named and "named" in asked.content[0].text  # type: ignore[union-attr]
+    assert unknown.structured_content["named"] is None and plain.structured_content["named"] is None  # type: ignore[index]
