@@ -25,7 +25,15 @@ def incidents(ctx: Ctx) -> Rendered:
     except reads.FormError as e:  # the form again as typed, with what is wrong: a Back link would lose the typing
         return Rendered(
             "incidents.html.j2",
-            {"f": reads.as_typed(ctx.params), "problem": str(e), "rows": [], "deepest": False, "asked": 1, **LISTS},
+            {
+                "f": reads.as_typed(ctx.params),
+                "problem": str(e),
+                "rows": [],
+                "notes": [],
+                "deepest": False,
+                "asked": 1,
+                **LISTS,
+            },
             400,
         )
     found = reads.incident_page(ctx.service, f)
@@ -36,6 +44,7 @@ def incidents(ctx: Ctx) -> Rendered:
         {
             "f": f,
             "rows": found.rows,
+            "notes": found.notes,
             "prev_link": "?" + urlencode(f.query(page=f.page - 1)) if f.page > 1 and found.rows else None,
             "first_link": "?" + urlencode(f.query(page=1)),
             # past the last page the list can show, Next would only show this page again

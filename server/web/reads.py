@@ -202,21 +202,24 @@ class Row:
 class IncidentPage:
     rows: list[Row] = field(default_factory=list)
     has_next: bool = False
+    notes: list[str] = field(default_factory=list)  # a search's weak-match note and the incidents its words name
 
 
 def incident_page(service: "PostmortemService", f: Filters) -> IncidentPage:
     """One page of incidents: ranked by the hybrid search when there is a query, else listed in the chosen order."""
     offset, where = (f.page - 1) * PER_PAGE, f.service_filters()
     scored: list[tuple[str, float | None]]
+    notes: list[str] = []
     if f.q:
         found = service.search_incidents(query=f.q, limit=PER_PAGE, offset=offset, filters=where)
         scored = [(h.id, h.relevance) for h in found.hits]
         more = found.next_offset is not None
+        notes = [n for n in (found.match_note, found.named) if n]
     else:
         listed = service.list_incidents(limit=PER_PAGE, offset=offset, order=cast(ListOrder, f.sort), filters=where)
         scored = [(i.id, None) for i in listed.incidents]
         more = listed.next_offset is not None
-    return IncidentPage([Row(service.get_incident(i), score) for i, score in scored], more)
+    return IncidentPage([Row(service.get_incident(i), score) for i, score in scored], more, notes)
 
 
 def patterns(service: "PostmortemService") -> "PatternList":

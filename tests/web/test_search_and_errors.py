@@ -191,3 +191,22 @@ def test_a_page_whose_template_fails_gets_the_site_error_page_not_a_bare_server_
     answer = client.get("/incidents")
     assert answer.status_code == 500 and "Something went wrong on the server; it has been logged." in answer.text
     assert 'href="/dashboard"' in answer.text and "Traceback" not in answer.text and "choices" not in answer.text
+
+
+def test_a_search_shows_its_weak_match_note_and_the_incident_its_words_name(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    """The search page showed a weak search's hits as plainly as real matches, and a question naming an incident
+    ('what happened in INC-3?') ranked its words without saying how to read INC-3: both were in the search's result
+    (`match_note`, `named`) and the page dropped them."""
+    _, service, _ = site
+    sign_in(client, TOKEN)
+    for q in ("quantum entanglement of violin strings", "what happened in INC-3?"):
+        found = service.search_incidents(query=q, limit=25)
+        page = client.get("/incidents", params={"q": q}).text
+        said = [n for n in (found.match_note, found.named) if n]
+        assert said, q
+        for note in said:
+            shown = note.replace("'", "&#39;").replace('"', "&#34;")
+            assert f'role="status">{shown[:1].upper()}{shown[1:]}' in page, (q, note)
+    assert "weak match" not in client.get("/incidents").text.lower()
