@@ -8,8 +8,10 @@ from urllib.parse import urlencode
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from agent_postmortem.errors import EmptyQuery
 from agent_postmortem.render.html import OWN
 from agent_postmortem.render.html_report import report_body
+from agent_postmortem.store.errors import IncidentNotFound
 from agent_postmortem.store.models import EventKind, TimelineEventCreate
 from agent_postmortem.web import reads
 from agent_postmortem.web.app import Ctx, Rendered, Web, page
@@ -23,20 +25,15 @@ def incidents(ctx: Ctx) -> Rendered:
     try:
         f = reads.filters(ctx.params)
     except reads.FormError as e:  # the form again as typed, with what is wrong: a Back link would lose the typing
-        return Rendered(
-            "incidents.html.j2",
-            {
-                "f": reads.as_typed(ctx.params),
-                "problem": str(e),
-                "rows": [],
-                "notes": [],
-                "deepest": False,
-                "asked": 1,
-                **LISTS,
-            },
-            400,
+        return _refused(reads.as_typed(ctx.params), str(e), 400)
+    try:
+        found = reads.incident_page(ctx.service, f)
+    except EmptyQuery:  # "?" or "!!!" typed in the box got the site's 500 page, the search gone
+        return _refused(
+            f, f"Search for words, an error message or an incident id: {f.q!r} has no letter or digit.", 400
         )
-    found = reads.incident_page(ctx.service, f)
+    except IncidentNotFound as e:  # a search for an id no incident has: the form again, not an error page without it
+        return _refused(f, f"{e}: search for words, or for an incident's id to find incidents like it.", 404)
     deepest = found.has_next and f.page >= reads.MAX_PAGE
     asked = reads.page_number(ctx.params)  # past MAX_PAGE: that page is shown, and says so
     return Rendered(
@@ -55,6 +52,11 @@ def incidents(ctx: Ctx) -> Rendered:
             **LISTS,
         },
     )
+
+
+def _refused(f: object, problem: str, status: int) -> Rendered:
+    context = {"f": f, "problem": problem, "rows": [], "notes": [], "deepest": False, "asked": 1, **LISTS}
+    return Rendered("incidents.html.j2", context, status)
 
 
 LISTS = {"choices": reads.CHOICES, "sorts": reads.SORTS}

@@ -210,3 +210,19 @@ def test_a_search_shows_its_weak_match_note_and_the_incident_its_words_name(
             shown = note.replace("'", "&#39;").replace('"', "&#34;")
             assert f'role="status">{shown[:1].upper()}{shown[1:]}' in page, (q, note)
     assert "weak match" not in client.get("/incidents").text.lower()
+
+
+def test_a_search_with_no_letter_or_digit_or_for_an_unknown_id_comes_back_on_the_form_as_typed(
+    client: httpx.Client,
+) -> None:
+    """'?', '!!!' or a pasted zero-width space in the search box got the site's 500 page ('Something went wrong'),
+    and a search for INC-999 the bare 404 page: the form and its filters were gone with no word of what to type."""
+    sign_in(client, TOKEN)
+    for typed in ("?", "!!!", "\u200b"):
+        answer = client.get("/incidents", params={"q": typed, "severity": "SEV2"})
+        assert answer.status_code == 400, (typed, answer.text[-300:])
+        assert 'role="alert">Search for words, an error message or an incident id' in answer.text, typed
+        assert "<h1>Incidents</h1>" in answer.text and "<option selected>SEV2</option>" in answer.text, typed
+    answer = client.get("/incidents", params={"q": "INC-999", "status": "open"})
+    assert answer.status_code == 404 and 'role="alert">no incident &#39;INC-999&#39;' in answer.text
+    assert 'name="q" type="search" value="INC-999"' in answer.text and "<option selected>open</option>" in answer.text
