@@ -145,6 +145,9 @@ def text(params: Mapping[str, str], name: str, limit: int, *, required: bool = F
         raise FormError(f"{label or name} must be at most {limit} characters")
     if required and not value:
         raise FormError(f"{name} is required")
+    if required and not any(c.isprintable() and not c.isspace() for c in value):
+        # zero-width, direction or control characters alone: the store drops them and had nothing left to keep
+        raise FormError(f"{label or name} has no visible character (only zero-width, direction or control ones)")
     if "\x00" in value:
         raise FormError(f"{label or name} contains a NUL character")
     return value

@@ -242,3 +242,22 @@ def test_a_newer_draft_stored_while_the_review_is_written_is_a_conflict_not_a_se
     answer = client.post(action, data={**read, "decision": "accept", "by": "lee"})
     assert answer.status_code == 409 and "got a newer analysis while this review was being stored" in answer.text
     assert f'href="/incidents/{incident.id}">Back' in answer.text
+
+
+def test_a_timeline_event_of_invisible_characters_alone_is_told_so_with_a_way_back_to_its_incident(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    """A zero-width space, a direction mark or a terminal escape alone as "What happened" (the browser's `required`
+    lets them through) got "Not a valid value for: description." and a Back link to the incidents list, not to the
+    incident whose form it was."""
+    _, service, drafted = site
+    csrf = sign_in(client, TOKEN)
+    before = len(service.get_incident(drafted).timeline)
+    for typed in ("\u200b", "\u202e", "\x1b", " \u200b\u200d "):
+        answer = client.post(f"/incidents/{drafted}/events", data={"csrf": csrf, "kind": "note", "description": typed})
+        assert answer.status_code == 400, repr(typed)
+        assert "description has no visible character" in answer.text, (repr(typed), answer.text[-400:])
+        assert f'<a href="/incidents/{drafted}">Back</a>' in answer.text, repr(typed)
+    assert len(service.get_incident(drafted).timeline) == before
+    answer = client.post(f"/incidents/{drafted}/events", data={"csrf": csrf, "kind": "note", "description": "a\u200bb"})
+    assert answer.status_code == 303
