@@ -42,6 +42,7 @@ def incidents(ctx: Ctx) -> Rendered:
             "f": f,
             "rows": found.rows,
             "notes": found.notes,
+            "named": found.named,
             "prev_link": "?" + urlencode(f.query(page=f.page - 1)) if f.page > 1 and found.rows else None,
             "first_link": "?" + urlencode(f.query(page=1)),
             # past the last page the list can show, Next would only show this page again
@@ -55,7 +56,7 @@ def incidents(ctx: Ctx) -> Rendered:
 
 
 def _refused(f: object, problem: str, status: int) -> Rendered:
-    context = {"f": f, "problem": problem, "rows": [], "notes": [], "deepest": False, "asked": 1, **LISTS}
+    context = {"f": f, "problem": problem, "rows": [], "notes": [], "named": [], "deepest": False, "asked": 1, **LISTS}
     return Rendered("incidents.html.j2", context, status)
 
 

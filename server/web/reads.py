@@ -205,7 +205,8 @@ class Row:
 class IncidentPage:
     rows: list[Row] = field(default_factory=list)
     has_next: bool = False
-    notes: list[str] = field(default_factory=list)  # a search's weak-match note and the incidents its words name
+    notes: list[str] = field(default_factory=list)  # a search's weak-match note
+    named: list[str] = field(default_factory=list)  # the stored incidents its words name, to link
 
 
 def incident_page(service: "PostmortemService", f: Filters) -> IncidentPage:
@@ -213,16 +214,19 @@ def incident_page(service: "PostmortemService", f: Filters) -> IncidentPage:
     offset, where = (f.page - 1) * PER_PAGE, f.service_filters()
     scored: list[tuple[str, float | None]]
     notes: list[str] = []
+    named: list[str] = []
     if f.q:
         found = service.search_incidents(query=f.q, limit=PER_PAGE, offset=offset, filters=where)
         scored = [(h.id, h.relevance) for h in found.hits]
         more = found.next_offset is not None
-        notes = [n for n in (found.match_note, found.named) if n]
+        notes = [found.match_note] if found.match_note else []
+        # the service says how to read them with its tools and commands; a page links them instead
+        named = re.findall(r"INC-\d+", found.named.partition(":")[0]) if found.named else []
     else:
         listed = service.list_incidents(limit=PER_PAGE, offset=offset, order=cast(ListOrder, f.sort), filters=where)
         scored = [(i.id, None) for i in listed.incidents]
         more = listed.next_offset is not None
-    return IncidentPage([Row(service.get_incident(i), score) for i, score in scored], more, notes)
+    return IncidentPage([Row(service.get_incident(i), score) for i, score in scored], more, notes, named)
 
 
 def patterns(service: "PostmortemService") -> "PatternList":

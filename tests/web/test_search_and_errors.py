@@ -193,22 +193,23 @@ def test_a_page_whose_template_fails_gets_the_site_error_page_not_a_bare_server_
     assert 'href="/dashboard"' in answer.text and "Traceback" not in answer.text and "choices" not in answer.text
 
 
-def test_a_search_shows_its_weak_match_note_and_the_incident_its_words_name(
+def test_a_search_shows_its_weak_match_note_and_links_the_incident_its_words_name(
     client: httpx.Client, site: tuple[str, PostmortemService, str]
 ) -> None:
     """The search page showed a weak search's hits as plainly as real matches, and a question naming an incident
-    ('what happened in INC-3?') ranked its words without saying how to read INC-3: both were in the search's result
-    (`match_note`, `named`) and the page dropped them."""
+    ('what happened in INC-3?') ranked its words without a way to INC-3: both were in the search's result
+    (`match_note`, `named`) and the page dropped them. On a page the named incident is a link, not a command."""
     _, service, _ = site
     sign_in(client, TOKEN)
-    for q in ("quantum entanglement of violin strings", "what happened in INC-3?"):
-        found = service.search_incidents(query=q, limit=25)
-        page = client.get("/incidents", params={"q": q}).text
-        said = [n for n in (found.match_note, found.named) if n]
-        assert said, q
-        for note in said:
-            shown = note.replace("'", "&#39;").replace('"', "&#34;")
-            assert f'role="status">{shown[:1].upper()}{shown[1:]}' in page, (q, note)
+    weak = service.search_incidents(query="quantum entanglement of violin strings", limit=25).match_note
+    assert weak
+    page = client.get("/incidents", params={"q": "quantum entanglement of violin strings"}).text
+    assert f'role="status">{weak[:1].upper()}{weak[1:]}.</p>' in page
+    assert service.search_incidents(query="what happened in INC-3 and INC-4?", limit=25).named
+    page = client.get("/incidents", params={"q": "what happened in INC-3 and INC-4?"}).text
+    said = 'role="status">The search names <a href="/incidents/INC-3">INC-3</a>, <a href="/incidents/INC-4">INC-4</a>'
+    assert said in page and '<a href="/incidents?q=INC-3">search its id alone</a>' in page
+    assert "postmortem show" not in page and "get_incident" not in page
     assert "weak match" not in client.get("/incidents").text.lower()
 
 
