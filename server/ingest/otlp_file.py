@@ -61,8 +61,19 @@ def _too_long(where: str) -> OtlpError:
 
 
 def _requests(stream: Readable, name: str) -> Iterator[tuple[str, Any]]:
-    """(where, request) of each non-blank line; or the whole file as one request when its first line is no JSON of
-    its own (a request written over several lines). A file of one request is named as a whole."""
+    """(where, request) of each request in the file, a JSON array of them read as its items (`json.dump(requests)`
+    was refused as holding no resourceSpans, or as not JSON when pretty-printed)."""
+    for where, payload in _documents(stream, name):
+        if isinstance(payload, list) and any(isinstance(item, dict) and has_spans(item) for item in payload):
+            for number, item in enumerate(payload, start=1):
+                yield f"{where} item {number}", item
+        else:
+            yield where, payload
+
+
+def _documents(stream: Readable, name: str) -> Iterator[tuple[str, Any]]:
+    """(where, document) of each non-blank line; or the whole file as one document when its first line is no JSON
+    of its own (a request, or an array of them, written over several lines). A file of one is named as a whole."""
     rows = numbered_lines(stream, name, max_bytes=MAX_REQUEST_BYTES, not_text=NOT_OTLP)
     first: tuple[int, Any] | None = None  # the first request, held until another one follows
     started = False
@@ -90,7 +101,8 @@ def _requests(stream: Readable, name: str) -> Iterator[tuple[str, Any]]:
 
 
 def _whole(text: str, rows: Iterator[tuple[int, str | None]], name: str, number: int, error: JsonInputError) -> Any:
-    """The file as one request over several lines (at most MAX_REQUEST_BYTES in all); else the first line's error."""
+    """The file as one request (or array) over several lines (at most MAX_REQUEST_BYTES in all); else the first
+    line's error."""
     parts, size = [text], len(text)
     for _, more in rows:
         if more is None or size + len(more) > MAX_REQUEST_BYTES:
@@ -101,6 +113,6 @@ def _whole(text: str, rows: Iterator[tuple[int, str | None]], name: str, number:
         payload = loads("".join(parts))
     except JsonInputError:
         payload = None
-    if not isinstance(payload, dict):
+    if not isinstance(payload, dict | list):
         raise OtlpError(f"{name} line {number}: {error}")
     return payload

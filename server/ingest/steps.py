@@ -44,8 +44,15 @@ def read_runs(path: Path, *, max_errors: int = 20) -> list[StepRun]:
             problems.append(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
             continue
         try:
-            runs.append(StepRun.model_validate(loads(line)))
-        except (JsonInputError, ValidationError) as e:
+            document = loads(line)
+        except JsonInputError as e:
+            if not runs and not problems and (whole := _whole_file(path)) is not None:
+                return _runs_of_document(whole, path)
+            problems.append(line_problem(number, e))
+            continue
+        try:
+            runs.append(StepRun.model_validate(who_and_when(document)))
+        except ValidationError as e:
             problems.append(line_problem(number, e))
     if problems:
         shown = "\n  ".join(problems[:max_errors])
@@ -53,6 +60,50 @@ def read_runs(path: Path, *, max_errors: int = 20) -> list[StepRun]:
         raise StepFileError(f"{len(problems)} invalid line(s) in {path.name}; nothing was imported:\n  {shown}{more}")
     if not runs:
         raise StepFileError(f"{path.name} holds no runs (one JSON object per line)")
+    return runs
+
+
+def who_and_when(document: Any) -> Any:
+    """A run as the Who&When dataset publishes it (`history`, `question_ID`, `question`, `is_correct`) in the shape
+    read here; `import-traces` sends such a file here, and it was refused ("id: Field required; steps: Field
+    required"). Anything else is returned as it is."""
+    if not isinstance(document, dict) or "history" not in document or {"steps", "trace"} & document.keys():
+        return document
+    run = {"steps": document["history"], **document}
+    for key, source in (("id", "question_ID"), ("id", "question_id"), ("task", "question")):
+        if key not in run and source in document:
+            run[key] = document[source]
+    if "final_answer_correct" not in run and isinstance(document.get("is_correct"), bool):
+        run["final_answer_correct"] = document["is_correct"]
+    return run
+
+
+def _whole_file(path: Path) -> Any:
+    """The file as one JSON document over several lines (a run per pretty-printed file, as Who&When publishes
+    them), when it is one and no larger than a line may be; else None."""
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_LINE_BYTES:
+            return None
+        return loads(path.read_bytes().decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, JsonInputError):
+        return None
+
+
+def _runs_of_document(document: Any, path: Path) -> list[StepRun]:
+    """The runs of a one-document file: an object is one run, an array holds runs."""
+    items = document if isinstance(document, list) else [document]
+    runs: list[StepRun] = []
+    problems: list[str] = []
+    for number, item in enumerate(items, start=1):
+        try:
+            runs.append(StepRun.model_validate(who_and_when(item)))
+        except ValidationError as e:
+            where = f"run {number}" if isinstance(document, list) else "the run"
+            problems.append(f"{where}: {validation_problems(e, limit=3)}")
+    if problems:
+        raise StepFileError(f"{path.name} is one JSON document; nothing was imported:\n  " + "\n  ".join(problems[:20]))
+    if not runs:
+        raise StepFileError(f"{path.name} holds no runs")
     return runs
 
 

@@ -25,9 +25,11 @@ def incident_of(
     if prompt is not None:
         fields["prompt_excerpt"] = as_text(prompt)
     if isinstance(error, BaseException):
-        fields.setdefault("title", f"{type(error).__name__} in {fields.get('tool') or fields.get('agent') or 'agent'}")
-        fields.setdefault("error_type", type(error).__name__)
-        fields.setdefault("error_message", message_of(error))
+        cause, others = _grouped(error)
+        fields.setdefault("title", f"{type(cause).__name__} in {fields.get('tool') or fields.get('agent') or 'agent'}")
+        fields.setdefault("error_type", type(cause).__name__)
+        more = f" (and {len(others)} more: {type(others[0]).__name__}: {message_of(others[0])})" if others else ""
+        fields.setdefault("error_message", message_of(cause) + more)
         trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         fields.setdefault("stack_trace", trace[-TRACE_CHARS:])
     elif not isinstance(error, str) and "title" not in fields:
@@ -39,3 +41,20 @@ def incident_of(
     if session is not None:
         fields["description"] = f"session {as_text(session)}. " + as_text(fields.get("description", ""))
     return IncidentCreate.model_validate(fit(fields))
+
+
+def _grouped(error: BaseException) -> tuple[BaseException, list[BaseException]]:
+    """The first exception an exception group holds (a TaskGroup's, however nested) and the others; else the error
+    itself. A failure in an `asyncio.TaskGroup` was stored as "ExceptionGroup" with the message "unhandled errors in
+    a TaskGroup", classified from those words rather than from the exception it held."""
+    if not isinstance(error, BaseExceptionGroup):
+        return error, []
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [error]
+    while pending and len(leaves) < 100:
+        current = pending.pop(0)
+        if isinstance(current, BaseExceptionGroup):
+            pending[:0] = list(current.exceptions)
+        else:
+            leaves.append(current)
+    return (leaves[0], leaves[1:]) if leaves else (error, [])

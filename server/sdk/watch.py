@@ -62,21 +62,30 @@ def _loop_running() -> bool:
 class Watching:
     """Records an exception raised inside (`Exception`, not cancellation or exit), then lets it go on unchanged."""
 
-    def __init__(self, recorder: Queues, context: dict[str, Any], *, nests: bool = True) -> None:
+    def __init__(
+        self, recorder: Queues, context: dict[str, Any], *, nests: bool = True, function: str | None = None
+    ) -> None:
         """`nests`: watches entered inside see this one's context. Not for a generator's watch, which stays entered
-        while the generator is suspended, its caller running code of its own."""
+        while the generator is suspended, its caller running code of its own. `function`: the watched function's
+        name, the tool when no watch says one (a decorator without `tool=` titled the failure by the agent alone)."""
         self._recorder = recorder
         self._context = context
         self._nests = nests
+        self._function = function
 
     def _queued(self, error: BaseException | None) -> int:
         if not isinstance(error, Exception):
             return 0
         context: dict[str, Any] = {}
+        functions = [self._function]
         for around in _AROUND.get():
             if around._recorder is self._recorder and around is not self:
                 context.update(around._context)
-        return self._recorder._enqueue(error, {**context, **self._context})
+                functions.insert(1, around._function)  # innermost first, after this watch's own
+        context.update(self._context)
+        if not context.get("tool"):
+            context["tool"] = next((name for name in functions if name), None)
+        return self._recorder._enqueue(error, context)
 
     def _enter(self) -> None:
         if self._nests:
@@ -121,11 +130,12 @@ class Watching:
 
 def watched(recorder: Queues, func: F, context: dict[str, Any]) -> F:
     """`func` with its exceptions recorded: sync or async, generators and async generators while iterated."""
+    name = _function_name(func)
     if inspect.isasyncgenfunction(func):
 
         @functools.wraps(func)
         async def run_async_gen(*args: Any, **kwargs: Any) -> Any:
-            async with Watching(recorder, context, nests=False):
+            async with Watching(recorder, context, nests=False, function=name):
                 async for item in func(*args, **kwargs):
                     yield item
 
@@ -134,7 +144,7 @@ def watched(recorder: Queues, func: F, context: dict[str, Any]) -> F:
 
         @functools.wraps(func)
         def run_gen(*args: Any, **kwargs: Any) -> Any:
-            with Watching(recorder, context, nests=False):
+            with Watching(recorder, context, nests=False, function=name):
                 return (yield from func(*args, **kwargs))
 
         return run_gen  # type: ignore[return-value]
@@ -142,14 +152,22 @@ def watched(recorder: Queues, func: F, context: dict[str, Any]) -> F:
 
         @functools.wraps(func)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
-            async with Watching(recorder, context):
+            async with Watching(recorder, context, function=name):
                 return await func(*args, **kwargs)
 
         return run_async  # type: ignore[return-value]
 
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> Any:
-        with Watching(recorder, context):
+        with Watching(recorder, context, function=name):
             return func(*args, **kwargs)
 
     return run  # type: ignore[return-value]
+
+
+def _function_name(func: Callable[..., Any]) -> str | None:
+    """`Planner.book`, `search` (not `main.<locals>.search`); None for a callable without a usable name."""
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    if not isinstance(name, str) or not name or name == "<lambda>":
+        return None
+    return name.rsplit("<locals>.", 1)[-1]

@@ -27,3 +27,38 @@ def test_bad_lines_and_a_missing_llm_are_one_line_errors(cli, tmp_path: Path) ->
     good.write_text(json.dumps(run_row()) + "\n")
     no_llm = cli("import-steps", str(good), "--attribute", "llm", "--dry-run")
     assert no_llm.exit_code == 2 and "--attribute heuristic" in no_llm.stderr
+
+
+def _who_and_when_file() -> dict[str, object]:
+    """A run as the Who&When dataset publishes it: one pretty-printed JSON file per run, its steps in `history`."""
+    return {
+        "is_correct": False,
+        "question": "What is the average of the red numbers in the image?",
+        "question_ID": "df6561b2-7ee5-4540-baab-5095f742716a",
+        "level": 2,
+        "history": [
+            {"role": "assistant", "name": "Python_Expert", "content": "Let us extract the numbers with OCR."},
+            {"role": "user", "name": "Computer_terminal", "content": "exitcode: 124 (execution failed)\nTimeout"},
+            {"role": "user", "name": "Verification_Expert", "content": "Let's assume the numbers are 12.5 and 15."},
+        ],
+        "mistake_agent": "Verification_Expert",
+        "mistake_step": "2",
+    }
+
+
+def test_a_run_file_as_who_and_when_publishes_it_is_imported(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`import-traces` sends a Who&When file to `import-steps`, which refused it: 52 lines "not JSON" for the
+    pretty-printed file, "id: Field required; steps: Field required" for the same run on one line."""
+    pretty, one_line = tmp_path / "3.json", tmp_path / "runs.jsonl"
+    pretty.write_text(json.dumps(_who_and_when_file(), indent=4))
+    one_line.write_text(
+        json.dumps(_who_and_when_file()) + "\n" + json.dumps({**_who_and_when_file(), "is_correct": True})
+    )
+    for path, skipped in ((pretty, 0), (one_line, 1)):
+        result = cli("import-steps", str(path), "--dry-run", "--json")
+        assert result.exit_code == 0, result.stderr
+        body = json.loads(result.stdout)
+        assert body["skipped_successful"] == skipped
+        [run] = body["results"]
+        assert run["run_id"] == "df6561b2-7ee5-4540-baab-5095f742716a"
+        assert run["attribution"]["responsible"] in {"Python_Expert", "Computer_terminal", "Verification_Expert"}

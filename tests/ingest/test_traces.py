@@ -3,6 +3,7 @@ trace's spans as the timeline."""
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from agent_postmortem.ingest.trace_reading import MAX_EVENTS, trace_incident
 from agent_postmortem.ingest.traces import failed_traces, import_traces
 from agent_postmortem.service.facade import PostmortemService
 from tests.factories import FIXTURES
+from tests.processes import postmortem
 
 FIXTURE = FIXTURES / "otlp" / "genai_traces.jsonl"
 TRIP = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -245,3 +247,16 @@ def test_a_nul_or_a_lone_surrogate_in_a_failed_span_is_stored_as_an_escape(servi
     stored = service.get_incident(incident_id)
     assert stored.error_message == "bad body: \\x00PNG \\udcff"  # control characters are never stored
     assert "\\x00" in stored.description and "\x00" not in stored.description
+
+
+@pytest.mark.parametrize("indent", [None, 2], ids=["one-line", "pretty-printed"])
+def test_a_json_array_of_requests_is_read_as_those_requests(tmp_path: Path, indent: int | None) -> None:
+    """A file holding a JSON array of ExportTraceServiceRequests (`json.dump(requests, f)`) was refused as "not
+    JSON" (pretty-printed) or as "no resourceSpans in any request ... not another format (Jaeger, Zipkin)"."""
+    path = tmp_path / "requests.json"
+    path.write_text(json.dumps(fixture_requests(), indent=indent))
+    found = {f.trace_id for f in failed_traces(group_traces(read_file(path)))}
+    assert found == {TRIP, SUPPORT}
+    done = postmortem("import-traces", str(path), "--dry-run", home=tmp_path / "home")
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"would capture: TimeoutError in flights.search" in done.stdout

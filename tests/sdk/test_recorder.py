@@ -253,3 +253,58 @@ async def test_nested_async_watches_record_the_failure_once(service: PostmortemS
     [incident_id] = recorder.captured_ids
     stored = service.get_incident(incident_id)
     assert stored.tool == "kb.search" and stored.user_facing
+
+
+def test_a_function_watched_without_a_tool_is_named_by_its_function(service: PostmortemService) -> None:
+    """`@recorder.watch()` (or bare `@recorder.watch`) with no tool stored "ValueError in trip-planner" with no tool:
+    every watched function's failure had the agent's name for a title, nothing saying which function failed. A
+    tool given by a watch around still wins over the function's name."""
+    recorder = Recorder(agent="trip-planner", service=lambda: service)
+
+    class Planner:
+        @recorder.watch
+        def book(self) -> None:
+            raise ValueError("no seat left on LIS-OPO")
+
+    @recorder.watch()
+    def helper() -> None:
+        raise KeyError("fare class")
+
+    with pytest.raises(ValueError):
+        Planner().book()
+    with pytest.raises(KeyError), recorder.watching(tool="fares.lookup"):
+        helper()
+    assert recorder.flush(timeout=30)
+    first, second = (service.get_incident(i) for i in recorder.captured_ids)
+    assert (first.tool, first.title) == ("Planner.book", "ValueError in Planner.book")
+    assert (second.tool, second.title) == ("fares.lookup", "KeyError in fares.lookup")
+
+
+@pytest.mark.anyio
+async def test_a_failure_inside_a_task_group_is_stored_as_the_exception_it_groups(service: PostmortemService) -> None:
+    """An async agent's tool calls run in an `asyncio.TaskGroup`: its failure reached the watch as an ExceptionGroup,
+    stored as "ExceptionGroup in flights.search" with the message "unhandled errors in a TaskGroup (1
+    sub-exception)", classified from those words, not from the timeout it held."""
+    recorder = Recorder(agent="trip-planner", service=lambda: service)
+
+    async def search() -> None:
+        raise TimeoutError("flights.search read timed out after 30 s")
+
+    async def rank() -> None:
+        raise ValueError("no fares to rank")
+
+    @recorder.watch(tool="flights.search")
+    async def plan() -> None:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(search())
+            tasks.create_task(rank())
+
+    with pytest.raises(ExceptionGroup):
+        await plan()
+    assert recorder.flush(timeout=30)
+    [incident_id] = recorder.captured_ids
+    stored = service.get_incident(incident_id)
+    assert (stored.title, stored.error_type) == ("TimeoutError in flights.search", "TimeoutError")
+    assert stored.error_message == "flights.search read timed out after 30 s (and 1 more: ValueError: no fares to rank)"
+    assert stored.category == "timeout"
+    assert stored.stack_trace is not None and "ExceptionGroup" in stored.stack_trace
