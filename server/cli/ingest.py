@@ -242,7 +242,8 @@ def _show_traces(result: Any, *, dry_run: bool) -> None:
         out.print(line("ids: " + ", ".join(ids[:10]) + more), soft_wrap=True)
     if result.unmatched:
         out.print(
-            f"{counted(result.unmatched, 'trace')} without a failure and of no incident: nothing stored for them (if "
+            f"{counted(result.unmatched, 'trace')} without a failure and of no incident: nothing stored for "
+            f"{'it' if result.unmatched == 1 else 'them'} (if "
             "a trace's failure is in another file, give every file of the export to one import-traces: its spans are "
             "joined within one import)",
             soft_wrap=True,

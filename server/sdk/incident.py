@@ -15,7 +15,7 @@ class NotAFailure(Exception):
 
 
 def incident_of(
-    error: BaseException | str, context: dict[str, Any], *, agent: str | None, model: str | None
+    error: BaseException | str | None, context: dict[str, Any], *, agent: str | None, model: str | None
 ) -> IncidentCreate:
     """The recorder's capture of `error` with `context`, for its `agent` and `model` unless the context names them."""
     ctx = dict(context)
@@ -35,7 +35,12 @@ def incident_of(
     elif not isinstance(error, str) and "title" not in fields:
         # capture(None) (sys.exc_info()[1] outside an except) stored an incident titled "None"; capture(42) was
         # dropped with a field path the agent's author could not map to anything
-        raise NotAFailure(f"capture() takes an exception or a description, not {type(error).__name__}")
+        raise NotAFailure(
+            "capture() with nothing given records the exception being handled, and none was: call it in an except "
+            "block, or give it the exception or a description"
+            if error is None
+            else f"capture() takes an exception or a description, not {type(error).__name__}"
+        )
     else:
         fields.setdefault("title", as_text(error))
     if session is not None:

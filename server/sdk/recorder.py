@@ -30,6 +30,7 @@ without either (`os._exit`, as multiprocessing children do).
 import logging
 import os
 import queue
+import sys
 import threading
 import time
 import uuid
@@ -111,13 +112,14 @@ class Recorder:
 
     # --- capturing ----------------------------------------------------------------------------
 
-    def capture(self, error: BaseException | str, **context: Any) -> None:
+    def capture(self, error: BaseException | str | None = None, **context: Any) -> None:
         """Record a failure (an exception or a description) with its context; returns at once, never raises.
-        Context: title, description, agent, tool, tool_args, model, prompt, user_facing, customer_reported,
-        impact, session, category, severity."""
-        self._enqueue(error, context)
+        Without one, inside an `except` block, the exception being handled (`capture()` raised TypeError in the
+        agent's own code). Context: title, description, agent, tool, tool_args, model, prompt, user_facing,
+        customer_reported, impact, session, category, severity."""
+        self._enqueue(sys.exc_info()[1] if error is None else error, context)
 
-    def _enqueue(self, error: BaseException | str, context: dict[str, Any]) -> int:
+    def _enqueue(self, error: BaseException | str | None, context: dict[str, Any]) -> int:
         """Queue a capture; its number (to wait for), or 0 when it was dropped or is an exception already queued (by
         a watch inside, or by hand before it was re-raised through a watch: one failure, one capture)."""
         if isinstance(error, BaseException) and self._mark in recorded_by(error):

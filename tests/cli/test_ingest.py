@@ -79,6 +79,13 @@ def test_a_file_of_traces_without_their_failure_says_nothing_of_them_was_stored(
     assert first.exit_code == 0, first.output
     assert "2 traces without a failure and of no incident: nothing stored" in " ".join(first.stdout.split())
     assert "give every file of the export to one import-traces" in " ".join(first.stdout.split())
+    assert "nothing stored for them" in " ".join(first.stdout.split())
+    one = json.loads(_pages(tmp_path)[0].read_text(encoding="utf-8"))
+    spans = one["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    one["resourceSpans"][0]["scopeSpans"][0]["spans"] = [s for s in spans if s["traceId"] == spans[0]["traceId"]]
+    (tmp_path / "one.json").write_text(json.dumps(one), encoding="utf-8")
+    alone = " ".join(runner.invoke(app, ["import-traces", str(tmp_path / "one.json")]).stdout.split())
+    assert "1 trace without a failure and of no incident: nothing stored for it (if" in alone, alone
 
 
 def test_a_dry_run_shows_titles_redacted_as_they_would_be_stored(runner: CliRunner, tmp_path: Path) -> None:

@@ -86,17 +86,26 @@ def test_a_capture_of_something_that_is_no_failure_is_dropped_saying_what_it_was
     service: PostmortemService, caplog: pytest.LogCaptureFixture
 ) -> None:
     """capture(None) (sys.exc_info()[1] outside an except) stored an incident titled "None", and capture(42) was
-    dropped naming a field the author could not map to anything; with a title given, either is a capture."""
+    dropped naming a field the author could not map to anything; with a title given, either is a capture. capture()
+    with nothing given raised TypeError in the agent's code: in an except block it records the exception handled."""
     recorder = Recorder(service=lambda: service)
     with caplog.at_level("WARNING", logger="agent_postmortem.sdk.recorder"):
-        recorder.capture(None)  # type: ignore[arg-type]
+        recorder.capture(None)
         recorder.capture(42)  # type: ignore[arg-type]
-        recorder.capture(None, title="Refund agent stopped answering")  # type: ignore[arg-type]
+        recorder.capture(None, title="Refund agent stopped answering")
+        try:
+            raise TimeoutError("crm.update timed out after 30 s")
+        except TimeoutError:
+            recorder.capture(tool="crm.update")
     assert recorder.flush(timeout=30) and recorder.failed == 2
     said = [r.getMessage() for r in caplog.records]
-    assert "postmortem: capture dropped: capture() takes an exception or a description, not NoneType" in said, said
+    assert (
+        "postmortem: capture dropped: capture() with nothing given records the exception being handled, and none "
+        "was: call it in an except block, or give it the exception or a description" in said
+    ), said
     assert "postmortem: capture dropped: capture() takes an exception or a description, not int" in said, said
-    assert [service.get_incident(i).title for i in recorder.captured_ids] == ["Refund agent stopped answering"]
+    titles = [service.get_incident(i).title for i in recorder.captured_ids]
+    assert titles == ["Refund agent stopped answering", "TimeoutError in crm.update"], titles
 
 
 def test_the_agent_never_waits_for_a_slow_store_nor_sees_its_errors(tmp_path: Path) -> None:
