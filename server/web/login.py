@@ -1,7 +1,6 @@
 """Sign-in and sign-out: a team token (POST form) or a one-time link, exchanged for a session cookie."""
 
 import secrets
-from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -45,7 +44,13 @@ class Login:
         if self.web.sessions.get(session_id(request)) is not None:
             return RedirectResponse(then, status_code=303)
         nonce = secrets.token_urlsafe(32)
-        context = {"login_csrf": nonce, "tokens": self.web.verifier is not None, "again": AGAIN, "next": then}
+        context = {
+            "login_csrf": nonce,
+            "tokens": self.web.verifier is not None,
+            "again": AGAIN,
+            "next": then,
+            "problem": None,
+        }
         response = render(self.web, request, Rendered("login.html.j2", context), None)
         set_cookie(response, request, LOGIN_COOKIE, nonce, 3600)
         return response
@@ -59,9 +64,15 @@ class Login:
         access, presented = None, token.strip() if isinstance(token, str) else ""
         if self.web.verifier is not None and 0 < len(presented) <= MAX_TOKEN:
             access = await self.web.verifier.verify_token(presented)
-        if access is None or not access.client_id:
-            again = "/login" if then == "/incidents" else "/login?" + urlencode({"next": then})
-            return error_page(self.web, request, 401, "That token is not valid for this server.", back=again)
+        if access is None or not access.client_id:  # the form again, with why: an error page cost a click back
+            context = {
+                "login_csrf": expected,
+                "tokens": self.web.verifier is not None,
+                "again": AGAIN,
+                "next": then,
+                "problem": "That token is not valid for this server: check it and try again.",
+            }
+            return render(self.web, request, Rendered("login.html.j2", context, status=401), None)
         return _signed_in(self.web, request, access.client_id, digest(presented), to=then)
 
     async def link(self, request: Request) -> Response:

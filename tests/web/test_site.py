@@ -70,7 +70,9 @@ def test_a_link_opened_before_signing_in_leads_to_its_page_once_signed_in(client
         nxt = re.search(r'name="next" value="([^"]+)"', form.text)
         assert nxt is not None and html.unescape(nxt[1]) == wanted
         wrong = client.post("/login", data={"csrf": csrf_of(form.text), "token": "not-it-0123456789", "next": wanted})
-        assert wrong.status_code == 401 and "next=" in wrong.text  # its Back link keeps where the person was going
+        again = re.search(r'name="next" value="([^"]+)"', wrong.text)  # the form again, still going where it was
+        assert wrong.status_code == 401 and again is not None and html.unescape(again[1]) == wanted
+        assert "That token is not valid for this server" in wrong.text and 'id="token"' in wrong.text
         right = client.post("/login", data={"csrf": csrf_of(form.text), "token": TOKEN, "next": wanted})
         assert right.status_code == 303 and right.headers["location"] == wanted
         assert client.get(wanted).status_code == 200
