@@ -33,7 +33,7 @@ _PROSE = re.compile(
     [\s"'`*_)\]>.,;:!?]*""",
     re.VERBOSE,
 )
-_ANY_ID = re.compile(r"\b(?:INC|AI)[-_ ]?[0-9]+\b")  # ids in a value that is not one: "INC-1, INC-2"
+_ANY_ID = re.compile(r"\b(INC|AI)[-_ ]?([0-9]{1,12})\b")  # ids in a value that is not one: "INC-1, INC-2"
 _HASHED = re.compile(r"[\s\W]*#\s?[0-9]+[\s\W]*")
 _WORDS = {"INCIDENT": "INC", "ACTIONITEM": "AI", "ACTION ITEM": "AI", "ACTION-ITEM": "AI", "ACTION_ITEM": "AI"}
 
@@ -92,3 +92,9 @@ def action_pk(action_id: str) -> int:
 
 def to_action_id(pk: int) -> str:
     return f"{ACTION_PREFIX}{pk}"
+
+
+def incident_ids_in(text: str) -> list[str]:
+    """The incident ids written inside a text ("what happened in inc‑27?"), in order, each once."""
+    found = _ANY_ID.findall(text.upper().translate(_DASHES))
+    return list(dict.fromkeys(to_incident_id(int(number)) for kind, number in found if kind == "INC"))

@@ -14,7 +14,7 @@ from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
 from agent_postmortem.errors import EmptyQuery, QueryAndIncident
 from agent_postmortem.service.results import SearchResult
 from agent_postmortem.store.filters import SearchFilters
-from agent_postmortem.store.ids import incident_pk, is_incident_id, to_incident_id
+from agent_postmortem.store.ids import incident_ids_in, incident_pk, is_incident_id
 from agent_postmortem.store.models import Incident, SimilarIncident, utcnow
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
@@ -98,8 +98,7 @@ class Retrieval:
     def _named_in(self, query: str) -> str | None:
         """A question about a stored incident ("what happened in INC-27?") searched its words, and the incident it
         names was not among the hits: say how to read it, or search its neighbours."""
-        ids = list(dict.fromkeys(to_incident_id(int(n)) for n in _NAMED.findall(query)))[:3]
-        known = [i for i in ids if self.store.get(i) is not None]
+        known = [i for i in incident_ids_in(query)[:3] if self.store.get(i) is not None]
         if not known:
             return None
         listed, first = ", ".join(known), known[0]
@@ -241,9 +240,6 @@ def _strength(best: SimilarIncident | None, *, by_incident: bool, named: bool = 
         "so the hits may be unrelated: read them as leads, not as the same failure"
     )
     return {"best_score": best.score, "weak_match": True, "match_note": note}
-
-
-_NAMED = re.compile(r"\bINC[-\u2010-\u2015 ]?([0-9]{1,12})\b", re.IGNORECASE)  # an id inside a sentence
 
 
 def _shortened(query: str) -> str:

@@ -3,7 +3,7 @@
 import pytest
 
 from agent_postmortem.store.errors import InvalidId
-from agent_postmortem.store.ids import action_pk, incident_pk, is_incident_id
+from agent_postmortem.store.ids import action_pk, incident_ids_in, incident_pk, is_incident_id
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,8 @@ def test_an_action_item_id_with_a_typographic_dash_names_its_kind() -> None:
 def test_a_query_is_an_incident_id_when_it_names_one_and_not_when_it_is_a_number(query: str, is_id: bool) -> None:
     """A search for "#42" (how trackers name an issue) looked for the number 42 in any incident's text."""
     assert is_incident_id(query) is is_id
+
+
+def test_the_incident_ids_inside_a_text_are_found_in_order_once_without_action_items() -> None:
+    assert incident_ids_in("what happened in inc\u201127, INC 3 and INC-27? not AI-4") == ["INC-27", "INC-3"]
+    assert incident_ids_in("nothing here, 27 users") == []
