@@ -161,7 +161,8 @@ def _inside_a_proper_name(text: str, start: int) -> bool:
     if previous is None:
         return False
     word, at = previous.group(1), max(0, start - 30) + previous.start(1)
-    first = not text[:at].strip() or bool(re.search(r"[.!?:\n]\s*$", text[:at]))
+    # the first word of a line after a Markdown heading, quote or list marker starts it ("# Postmortem\nDana ...")
+    first = bool(re.search(r"(?:^|[.!?:\n])[ \t]*(?:(?:#{1,6}|>|[-*+]|\d+[.)])[ \t]+)*$", text[:at]))
     return not first or word.capitalize() in _PRODUCTS or bool(re.search(r"[A-Z].*[A-Z]", word))
 
 

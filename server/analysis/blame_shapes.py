@@ -115,7 +115,8 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
     (  # a person in a clause giving the cause: "It was because someone on the security team added a rule to prod"
         "person_as_cause",
         re.compile(
-            r"\b(?:because|since|cause)\s+(?:of\s+)?(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:[\w-]+\s+){0,4}?"
+            r"\b(?:because|since|(?<!root\s)(?<!root-)cause)\s+"  # not the heading "Root cause" over a paragraph
+            r"(?:of\s+)?(?P<agent>" + PERSON + r"|" + NAME + r")\s+(?:[\w-]+\s+){0,4}?"
             r"(?!(?:fixed|restored|resolved|reverted|mitigated|rolled|recovered|noticed|reported|asked|said)\b)"
             r"(?:\w+ed|ran|put|set|made|did|took|left|thought|wrote|broke|forgot|pushed|chose|gave)\b"
             r"(?=[^.;!?]*\b(?:prod|production|live|untested|without|wrong|broke|broken|down|outage|failed)\b)",
