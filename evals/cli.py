@@ -153,6 +153,27 @@ def bench_blameless(as_json: JsonOpt = False) -> None:
     show_record(run(reader=shipped()), as_json, title="bench blameless")
 
 
+@bench.command("blame-documents")
+def bench_blame_documents(
+    reader: Annotated[
+        int, typer.Option(min=0, help="also with the sentence reader, on a seeded sample of this many sentences")
+    ] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Whether the blameless check calls each labelled sentence (the sealed set left out) the same inside a document
+    (under a heading, in a list, a table, wrapped) as alone: the rules on every sentence, the reader on a sample."""
+    from functools import partial
+
+    from agent_postmortem.analysis.blame_reader import shipped
+    from agent_postmortem.analysis.blameless import check_blameless
+    from agent_postmortem.evals.blame_documents import run, sentences
+
+    result = {"rules": run(sentences())}
+    if reader:
+        result["reader_and_rules"] = run(sentences(reader), check=partial(check_blameless, reader=shipped()))
+    show_record(result, as_json, title="bench blame-documents")
+
+
 @bench.command("severity")
 def bench_severity(
     split: Annotated[str, typer.Option(help="test (held-out sources), train (tuned on) or all")] = "test",

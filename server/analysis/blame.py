@@ -18,6 +18,7 @@ words are in blame_lexicon.py; further shapes read anywhere (a mistake "by" a pe
 import re
 from dataclasses import dataclass
 
+from agent_postmortem.analysis.blame_blocks import blocks
 from agent_postmortem.analysis.blame_context import (
     AS_PLANNED,
     about_blame,
@@ -348,7 +349,14 @@ def _global_spans(text: str) -> list[BlameSpan]:
 
 
 def detect(text: str) -> list[BlameSpan]:
-    """Every stretch of `text` that makes a person the cause of a failure, first match per stretch, in order."""
+    """Every stretch of `text` that makes a person the cause of a failure, first match per stretch, in order; a
+    document is read block by block (a heading, a list item, a paragraph: server/analysis/blame_blocks.py)."""
+    return [
+        BlameSpan(at + s.start, at + s.end, s.rule, s.agent) for at, block in blocks(text) for s in _detect_in(block)
+    ]
+
+
+def _detect_in(text: str) -> list[BlameSpan]:
     spans: list[BlameSpan] = []
     for span in sorted(_subject_spans(text) + _other_spans(text), key=lambda s: (s.start, -s.end)):
         if not any(span.start < s.end and s.start < span.end for s in spans):

@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from agent_postmortem.analysis.blame import BlameSpan, detect
+from agent_postmortem.analysis.blame_blocks import blocks
 from agent_postmortem.analysis.blame_lexicon import NAME, NOT_NAMES, PERSON, ROLES
 from agent_postmortem.analysis.blame_rewrite import rule_rewrite
 from agent_postmortem.analysis.blame_verbs import participle
@@ -55,16 +56,18 @@ _HEADING = re.compile(r"[ \t]{0,3}#{1,6}\s")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each non-empty sentence, stripped of surrounding space and of the Markdown that opens it."""
+    """(start, end) of each non-empty sentence, stripped of surrounding space and of the Markdown that opens it; a
+    paragraph wrapped over lines is read as the sentences it holds (server/analysis/blame_blocks.py)."""
     spans = []
-    for m in _SENTENCE.finditer(text):
-        raw = m.group(0)
-        start = m.start() + len(raw) - len(raw.lstrip())
-        marker = _MARKER.match(text, start) if start == 0 or text[start - 1] in "\n" or raw[0].isspace() else None
-        start = marker.end() if marker and marker.end() < m.end() else start
-        end = m.start() + len(raw.rstrip())
-        if end > start and re.search(r"\w", text[start:end]):
-            spans.append((start, end))
+    for at, block in blocks(text):
+        for m in _SENTENCE.finditer(block):
+            raw = m.group(0)
+            start = m.start() + len(raw) - len(raw.lstrip())
+            marker = _MARKER.match(block, start) if start == 0 or raw[0].isspace() else None
+            start = marker.end() if marker and marker.end() < m.end() else start
+            end = m.start() + len(raw.rstrip())
+            if end > start and re.search(r"\w", block[start:end]):
+                spans.append((at + start, at + end))
     return spans
 
 
@@ -93,7 +96,7 @@ def vetoed(text: str, ruled: list[tuple[int, int]], judge: Judge) -> list[Flagge
 def _scored(text: str, spans: list[tuple[int, int]], judge: Judge) -> list[Flagged]:
     if not spans:
         return []
-    p = judge.probabilities([text[s:e] for s, e in spans])
+    p = judge.probabilities([text[s:e].replace("\n", " ") for s, e in spans])
     return [Flagged(s, e, round(float(q), 3)) for (s, e), q in zip(spans, p, strict=True)]
 
 

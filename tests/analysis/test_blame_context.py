@@ -41,5 +41,21 @@ def test_a_name_opening_the_line_after_a_heading_is_found_with_its_own_span(docu
     assert [document[s.start : s.end] for s in spans] == ["Dana deployed the migration without reading"]
 
 
-def test_the_second_word_of_a_product_name_wrapped_onto_the_next_line_is_still_no_name() -> None:
-    assert detect("We use Gemini\nFlash deleted the table by mistake.") == []
+@pytest.mark.parametrize(
+    ("document", "found"),
+    [  # a paragraph wrapped at any width is read as the sentence it is
+        ("Notes from the review.\nDana deployed the migration\nwithout reading it.\n", "migration\nwithout"),
+        ("A Colorado Springs attorney, Zachariah\nCrabill, mistakenly used hallucinated cases.", "Crabill, mistakenly"),
+        ("The outage happened because the\nintern deleted the production table.", "intern deleted"),
+        # lines of a plain list, no markers: each line starts a sentence
+        ("The alert fired at 09:14\nForgot to renew the domain.\nService restored at 10:42", "Forgot to renew"),
+        ("Timeline\nBy mistake, I have made commits to the main repo.", "By mistake"),
+    ],
+)
+def test_wrapped_paragraphs_and_plain_lines_are_read_as_the_sentences_they_hold(document: str, found: str) -> None:
+    spans = detect(document)
+    assert len(spans) == 1 and found in document[spans[0].start : spans[0].end]
+
+
+def test_a_wrapped_sentence_about_a_system_is_still_not_blame() -> None:
+    assert detect("The retry loop failed because the upstream\nAPI timed out, and the agent\ngave up.") == []

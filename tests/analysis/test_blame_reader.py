@@ -99,6 +99,18 @@ def test_a_sentence_is_read_without_the_markdown_that_opens_its_line() -> None:
     assert [text[s:e] for s, e in sentence_spans(text)] == ["Impact", "ED", "Add alerting", "quoted", "Bob left."]
 
 
+def test_a_paragraph_wrapped_over_lines_is_read_as_its_sentences_not_its_lines() -> None:
+    """The reader judged each line of a hard-wrapped paragraph as a sentence of its own ("Dana deployed the
+    migration" / "without reading it."): on 600 labelled sentences wrapped at 40 columns it changed its call on 54."""
+    text = "Notes from the review.\nDana deployed the migration\nwithout reading it. The alert\nfired late.\r\n\r\nNext"
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Notes from the review.",
+        "Dana deployed the migration\nwithout reading it.",
+        "The alert\nfired late.",
+        "Next",
+    ]
+
+
 def test_the_reader_leaves_headings_and_fragments_of_a_real_postmortem_alone() -> None:
     """Template headings and one- or two-word list items are outside what the reader learnt from: it scored
     "### What could have gone better?" 0.995 and "- RN" 0.98, flagging blameless postmortems."""
