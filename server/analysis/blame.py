@@ -18,7 +18,6 @@ words are in blame_lexicon.py; further shapes read anywhere (a mistake "by" a pe
 import re
 from dataclasses import dataclass
 
-from agent_postmortem.analysis.blame_blocks import blocks
 from agent_postmortem.analysis.blame_context import (
     AS_PLANNED,
     about_blame,
@@ -45,6 +44,7 @@ from agent_postmortem.analysis.blame_lexicon import (
     WITHOUT_CHECK,
 )
 from agent_postmortem.analysis.blame_shapes import APOLOGY, GLOBAL, NEGATED_FAULT, QUESTIONS, SCOLDING, SHAPES
+from agent_postmortem.analysis.blocks import blocks
 
 _I = re.IGNORECASE
 
@@ -350,7 +350,7 @@ def _global_spans(text: str) -> list[BlameSpan]:
 
 def detect(text: str) -> list[BlameSpan]:
     """Every stretch of `text` that makes a person the cause of a failure, first match per stretch, in order; a
-    document is read block by block (a heading, a list item, a paragraph: server/analysis/blame_blocks.py)."""
+    document is read block by block (a heading, a list item, a paragraph: server/analysis/blocks.py)."""
     return [
         BlameSpan(at + s.start, at + s.end, s.rule, s.agent) for at, block in blocks(text) for s in _detect_in(block)
     ]

@@ -16,10 +16,10 @@ from typing import Protocol
 import numpy as np
 
 from agent_postmortem.analysis.blame import BlameSpan, detect
-from agent_postmortem.analysis.blame_blocks import blocks
 from agent_postmortem.analysis.blame_lexicon import NAME, NOT_NAMES, PERSON, ROLES
 from agent_postmortem.analysis.blame_rewrite import rule_rewrite
 from agent_postmortem.analysis.blame_verbs import participle
+from agent_postmortem.analysis.blocks import blocks
 
 _I = re.IGNORECASE
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+(?=\s|$)|$)|[^\n]+", re.M)
@@ -57,7 +57,7 @@ _HEADING = re.compile(r"[ \t]{0,3}#{1,6}\s")
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each non-empty sentence, stripped of surrounding space and of the Markdown that opens it; a
-    paragraph wrapped over lines is read as the sentences it holds (server/analysis/blame_blocks.py)."""
+    paragraph wrapped over lines is read as the sentences it holds (server/analysis/blocks.py)."""
     spans = []
     for at, block in blocks(text):
         for m in _SENTENCE.finditer(block):

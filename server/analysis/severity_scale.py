@@ -9,6 +9,7 @@ expressions over a few short fields: deterministic and well under a millisecond 
 
 import re
 
+from agent_postmortem.analysis.blocks import unwrapped
 from agent_postmortem.analysis.severity_findings import ALL, Dimension, Finding
 from agent_postmortem.analysis.severity_phrases import CONDITIONAL, HYPOTHETICAL, NEGATABLE, NEGATED, PHRASES
 
@@ -209,6 +210,7 @@ def extract(fields: dict[str, str]) -> list[Finding]:
     for field, text in fields.items():
         if not text:
             continue
+        text = unwrapped(text)  # a phrase wrapped over two lines is still one phrase
         found += _counts(text, field) + _money(text, field) + _durations(text, field)
         found += _shares(text, field) + _stated(text, field)
         for dimension, pattern in PHRASES:

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,22 @@ def test_a_team_policy_file_moves_the_threshold_and_a_bad_one_is_one_clear_error
     done = classify_cli(tmp_path / "home", "RAG down", POSTMORTEM_TRIAGE_POLICY=str(policy))
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "severity.sev1_outage_minutes" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        "A production migration by the agent deleted 2.1M rows of customer orders.",
+        "The agent deleted the production database of the billing service.",
+        "Every RAG agent was down for 38 minutes for all customers.",
+    ],
+)
+def test_a_report_wrapped_over_lines_gets_the_severity_of_the_same_report_on_one_line(report: str) -> None:
+    """A number and its unit wrapped apart ("2.1M\\nrows") were no scale at all: the issue's 2.1M lost rows, wrapped
+    at 40 columns, were SEV3 'no scale stated'. On 590 corpus reports wrapped at 40, 5 changed level; now none."""
+    policy = SeverityPolicy()
+    one_line = assess(IncidentCreate(title="Agent failure", description=report), policy)
+    for width in (20, 30, 40):
+        wrapped = textwrap.fill(report, width)
+        assert "\n" in wrapped
+        assert assess(IncidentCreate(title="Agent failure", description=wrapped), policy) == one_line, width

@@ -1,12 +1,15 @@
-"""A document as the blame rules read it: one block per Markdown heading, list item, quote line or paragraph.
+"""A document as the rules read it: one block per Markdown heading, list item, quote line or paragraph.
 
-The rules know where a sentence starts by the text's start or a full stop before it ("Forgot to renew the domain.",
-"By mistake, I ...", "On-call engineer missed ..."). In a document the sentence under a heading or in a list item
-follows a line break and a marker instead ("# Review\\nForgot to renew ...", "- By mistake, I ..."), so the rules
-read it as the heading's or the previous item's continuation and miss it. `blocks` cuts a document where Markdown
-starts a new block (a blank line, a heading, a list item, a quote, a table row, the line after a heading) and drops
-the block's own marker, with the offset of what is left; a paragraph wrapped over several lines stays one block, so
-a sentence that goes on past a line break ("Dana deployed the migration\\nwithout reading it") is read whole.
+The blame rules (server/analysis/blame.py) know where a sentence starts by the text's start or a full stop before it
+("Forgot to renew the domain.", "By mistake, I ...", "On-call engineer missed ..."). In a document the sentence
+under a heading or in a list item follows a line break and a marker instead ("# Review\\nForgot to renew ...",
+"- By mistake, I ..."), so the rules read it as the heading's or the previous item's continuation and miss it.
+`blocks` cuts a document where Markdown starts a new block (a blank line, a heading, a list item, a quote, a table
+row, the line after a heading) or a plain list starts a new line, and drops the block's own marker, with the offset
+of what is left; a paragraph wrapped over several lines stays one block, so a sentence that goes on past a line
+break ("Dana deployed the migration\\nwithout reading it") is read whole. The scale that severity reads
+(server/analysis/severity_scale.py) comes from `unwrapped` text for the same reason: a number and its unit wrapped
+apart ("2.1M\\nrows") are one phrase.
 """
 
 import re
@@ -49,3 +52,12 @@ def blocks(text: str) -> list[tuple[int, str]]:
         if text[start:end].strip():  # inside a paragraph a line break is a space, as Markdown renders it
             found.append((start, text[start:end].replace("\r", " ").replace("\n", " ")))
     return found
+
+
+def unwrapped(text: str) -> str:
+    """`text` with each line break inside a block read as a space, every other character and offset kept: what a
+    rule written for one line ("2.1M rows", "for 38 minutes") reads in a paragraph wrapped anywhere."""
+    chars = list(text)
+    for start, block in blocks(text):
+        chars[start : start + len(block)] = block
+    return "".join(chars)
