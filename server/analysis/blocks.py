@@ -60,4 +60,6 @@ def unwrapped(text: str) -> str:
     chars = list(text)
     for start, block in blocks(text):
         chars[start : start + len(block)] = block
+    for m in re.finditer(r"(?<=\d)\r?\n(?=\d)", text):  # "lost 3\n400 users" is not 3 400 (3,400) users
+        chars[m.start() : m.end()] = text[m.start() : m.end()]
     return "".join(chars)

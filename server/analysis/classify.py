@@ -9,6 +9,7 @@ that made it, so a person can check it, and explicit values from the reporter al
 import re
 from dataclasses import dataclass
 
+from agent_postmortem.analysis.blocks import unwrapped
 from agent_postmortem.analysis.decision import CategoryCheck, Decision
 from agent_postmortem.analysis.policy import TriageFacts, TriagePolicy, triage
 from agent_postmortem.analysis.severity_policy import SeverityPolicy, assess
@@ -134,7 +135,7 @@ def rule_scores(capture: IncidentCreate) -> tuple[dict[Category, float], dict[Ca
     scores: dict[Category, float] = dict.fromkeys(Category, 0.0)
     evidence: dict[Category, list[str]] = {c: [] for c in Category}
     for field, weight in _FIELD_WEIGHTS.items():
-        text = getattr(capture, field) or ""
+        text = unwrapped(getattr(capture, field) or "")  # a phrase wrapped over two lines is one phrase
         if not text:
             continue
         for category, rules in _COMPILED.items():

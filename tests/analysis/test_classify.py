@@ -2,7 +2,7 @@
 
 import pytest
 
-from agent_postmortem.analysis.classify import Neighbour, classify, severity
+from agent_postmortem.analysis.classify import Neighbour, classify, rule_scores, severity
 from agent_postmortem.store.models import Category, IncidentCreate
 
 
@@ -106,3 +106,21 @@ def test_severity_reads_the_scale_the_capture_states(user_facing: bool, impact: 
 def test_explicit_severity_and_customer_reports_override_the_policy() -> None:
     assert severity(IncidentCreate(title="abc", severity="SEV1", impact="one test row lost in staging"))[0] == "SEV1"
     assert severity(IncidentCreate(title="abc", customer_reported=True, impact="staging only"))[0] == "SEV3"
+
+
+def test_a_keyword_wrapped_over_two_lines_is_still_found() -> None:
+    """The rules matched "rate limit" on one line only: a description wrapped between its words gave the rules
+    nothing (on 590 corpus reports wrapped at 40 columns, two changed category, to the 'no rule matched' default)."""
+    capture = IncidentCreate(
+        title="Agent failed", description="The fares API hit its rate\nlimit and every search failed."
+    )
+    scores, evidence = rule_scores(capture)
+    assert scores[Category.RATE_LIMIT] > 0 and evidence[Category.RATE_LIMIT]
+
+
+def test_numbers_on_two_lines_are_not_read_as_one_grouped_number() -> None:
+    from agent_postmortem.analysis.blocks import unwrapped
+
+    assert unwrapped("Errors for 3\n400 users") == "Errors for 3\n400 users"
+    assert unwrapped("Errors for 3\r\n400 users") == "Errors for 3\r\n400 users"
+    assert unwrapped("2.1M\nrows lost") == "2.1M rows lost"
