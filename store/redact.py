@@ -16,7 +16,7 @@ idempotent.
 import re
 from collections import Counter
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, partial
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from agent_postmortem.store.invisible import strip_invisible
 from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
 from agent_postmortem.store.redact_rules import CHECKS, HINTS, PII_RULES, SECRET_RULES, UNICODE_RULES, card_spans
+from agent_postmortem.store.redact_wrapped import wrapped_spans
 
 __all__ = ["PLACEHOLDER", "redact", "redact_model", "redact_text", "redact_value", "strip_invisible"]
 
@@ -85,10 +86,20 @@ def _looks_like_value(value: str) -> bool:
 
 
 def _spans(text: str) -> list[tuple[int, int, str, bool]]:
+    found = _rule_spans(text)
+    found += [(start, end, "credit_card", True) for start, end in card_spans(text)]
+    return found + wrapped_spans(text, found, partial(_rule_spans, joined=True))
+
+
+def _rule_spans(text: str, *, joined: bool = False) -> list[tuple[int, int, str, bool]]:
+    """The rules' spans; in a text whose wrapped lines were `joined`, only keys, tokens and addresses (numbers on
+    two lines are two numbers)."""
     found: list[tuple[int, int, str, bool]] = []
     lowered = text.lower()
     for kind, pattern, group, is_pii in _compiled():
-        if kind in HINTS and not any(hint in lowered for hint in HINTS[kind]):
+        if (joined and is_pii and kind != "email") or (
+            kind in HINTS and not any(hint in lowered for hint in HINTS[kind])
+        ):
             continue
         for match in pattern.finditer(text):
             start, end = match.span(group)
@@ -99,7 +110,6 @@ def _spans(text: str) -> list[tuple[int, int, str, bool]]:
             if check is not None and not check(value, text[max(0, start - 10) : start]):
                 continue
             found.append((start, end, kind, is_pii))
-    found += [(start, end, "credit_card", True) for start, end in card_spans(text)]
     return found
 
 
