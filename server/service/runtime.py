@@ -215,6 +215,8 @@ class LazyService:
         self._failed_at = 0.0
         self._started = False
         self._lock = threading.Lock()
+        self._stop = threading.Event()  # set by close(): the index keeper ends
+        self._keeper: threading.Thread | None = None
 
     def start(self) -> None:
         with self._lock:
@@ -239,10 +241,16 @@ class LazyService:
             if load is not None:
                 load()
             service.knowledge.warm()
-            if self._keep_index:
-                threading.Thread(
-                    target=keep_index, args=(service.knowledge,), name="postmortem-index", daemon=True
-                ).start()
+            with self._lock:
+                if self._keep_index and not self._stop.is_set():
+                    self._keeper = threading.Thread(
+                        target=keep_index,
+                        args=(service.knowledge,),
+                        kwargs={"stop": self._stop},
+                        name="postmortem-index",
+                        daemon=True,
+                    )
+                    self._keeper.start()
         except BaseException as e:  # noqa: BLE001 - reported to every caller below
             logger.exception("could not open the knowledge base")
             self._error, self._failed_at = e, time.monotonic()
@@ -258,6 +266,20 @@ class LazyService:
         if self._service is None:
             raise KnowledgeBaseUnavailable(self._error, retried=transient(self._error)) from self._error
         return self._service
+
+    def close(self, timeout: float = 30) -> None:
+        """Stop keeping the index (the keeper ends after its round) and let another process own it: a server run in
+        a process that goes on (a test, an eval) left its keeper draining a database that was gone."""
+        with self._lock:
+            self._stop.set()
+            keeper = self._keeper
+        if keeper is not None:
+            keeper.join(timeout)
+        if self._service is not None and self._service.knowledge.owns_index:
+            try:
+                self._service.knowledge.release_index()
+            except Exception:  # noqa: BLE001 - the records are safe; the next owner rebuilds what it misses
+                logger.warning("could not release the vector index", exc_info=True)
 
     def _retry(self) -> bool:
         """Open it again when it failed for a reason that passes (the database not up yet, at its connection limit,
