@@ -41,10 +41,13 @@ def test_a_closed_service_stops_keeping_the_index_and_lets_it_go(tmp_path: Path)
     lazy = LazyService(lambda: make_service(tmp_path / "home"))
     service = lazy.get()
     deadline = time.monotonic() + 30
+    while not (keepers := [t for t in set(threading.enumerate()) - before if t.name == "postmortem-index"]):
+        assert time.monotonic() < deadline  # started once the service is warm
+        time.sleep(0.05)
     while not service.knowledge.owns_index:  # the keeper takes it: no other process has it
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    [keeper] = [t for t in set(threading.enumerate()) - before if t.name == "postmortem-index"]
+    [keeper] = keepers
     lazy.close()
     assert not keeper.is_alive() and not service.knowledge.owns_index
 
@@ -56,7 +59,7 @@ def test_an_empty_team_knowledge_base_is_named_with_the_command_that_fills_it(
     say whose, and the command it gave loads the default knowledge base, not the team's."""
     for team in ("default", "payments"):
         lazy = LazyService(lambda home=tmp_path / team: make_service(home), keep_index=False, team=team)
-        with caplog.at_level("WARNING", logger="agent_postmortem.service.runtime"):
+        with caplog.at_level("WARNING", logger="agent_postmortem.service.lazy"):
             lazy.get()
             deadline = time.monotonic() + 30  # said by the opening thread just after the service is ready
             while sum("is empty" in r.getMessage() for r in caplog.records) < 1 + (team != "default"):
