@@ -232,6 +232,22 @@ def test_a_backup_of_events_and_item_titles_longer_than_new_input_takes_restores
     ]
 
 
+def test_a_long_event_redacted_again_on_restore_stays_whole(tmp_path: Path) -> None:
+    """A restore redacts what it writes with this version's rules: an event longer than new input takes that held
+    an address was trimmed to 2,000 characters by the redaction's own limit check, losing its end."""
+    source = make_service(tmp_path / "a", clock=lambda: FIXED_NOW)
+    first = source.capture_incident(IncidentCreate(title="Fares API answered 429")).id
+    source.add_timeline_event(first, TimelineEventCreate(description="Paged the fares on-call"))
+    rows = _lines_of(source)
+    event = "Mailed dana@example.com: " + "the loop came back " * 200 + "THE END"
+    rows[0]["incident"]["timeline"][-1]["description"] = event
+    target = make_service(tmp_path / "b", clock=lambda: FIXED_NOW)
+    assert backup.restore(target, backup.read_export(_write(tmp_path / "backup.jsonl", rows))) == 1
+    [restored] = _lines_of(target)
+    kept = restored["incident"]["timeline"][-1]["description"]
+    assert kept.endswith("THE END") and "dana@example.com" not in kept and "[REDACTED:email]" in kept
+
+
 @pytest.mark.parametrize(
     ("where", "given", "said"),
     [
