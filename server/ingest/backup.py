@@ -1,6 +1,8 @@
 """Backups: `postmortem export` writes a consistent snapshot as JSONL (one complete incident per line), and
 `postmortem import` of such a file restores it exactly (ids, times, timeline, analysis, action items) into an
-empty home. Embeddings are recomputed on restore: they are a function of the text and the model."""
+empty home. Embeddings are recomputed on restore: they are a function of the text and the model. Both carry every
+text whole (store/records/integrity.py, `whole_text`): the input limits are for new input, and a store made by an
+older version holds longer texts (a long reopen note, an item title); the restore names each such text."""
 
 import json
 import re
@@ -32,16 +34,15 @@ HEAD_BYTES = 64 * 1024
 MAX_EXPORT_LINE_BYTES = 256 * 1024 * 1024
 # Redaction's placeholder (store/redact.py): it replaced at least one character ("a@b.io" became "[REDACTED:email]").
 PLACEHOLDERS = re.compile(r"\[REDACTED:[a-z_0-9]+\]")
-
-
 # The capture's texts an incident keeps: each is held to a capture's limit when it is new.
 CAPTURED = tuple(sorted(IncidentCreate.model_fields.keys() & Incident.model_fields.keys()))
 NOT_EMPTY = "a backup is restored into an empty home: point POSTMORTEM_HOME at a new directory"
 
 
 def export_lines(service: "PostmortemService", unreadable: list[str] | None = None) -> Iterator[str]:
-    """One line per incident. A row that no longer validates is exported as it reads, repaired (store/integrity.py);
-    an incident damaged beyond repair is left out and its id added to `unreadable`: one row never blocks a backup."""
+    """One line per incident, every text whole. A row that no longer validates otherwise is exported as it reads,
+    repaired (store/records/integrity.py); an incident damaged beyond repair is left out and its id added to
+    `unreadable`: one row never blocks a backup."""
     with db.snapshot(service.store.engine) as engine:
         store = IncidentStore(engine)
         for incident_id in store.all_ids():
