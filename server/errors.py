@@ -1,9 +1,6 @@
 """Domain errors. The MCP and CLI layers turn them into actionable messages in one place each."""
 
-import sys
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
-
+from agent_postmortem.storage_failure import is_damaged_database, is_storage_failure, storage_failure
 from agent_postmortem.store.errors import (
     ActionItemNotFound,
     CorruptRecord,
@@ -13,10 +10,7 @@ from agent_postmortem.store.errors import (
     ReadOnlyStore,
     StoreError,
 )
-
-if TYPE_CHECKING:  # pydantic stays off `postmortem --help`
-    from pydantic import BaseModel, ValidationError
-    from pydantic_core import ErrorDetails
+from agent_postmortem.validation_problems import ISO_TIME, validation_problems
 
 __all__ = [
     "ActionItemNotFound",
@@ -38,6 +32,11 @@ __all__ = [
     "PostmortemError",
     "ReadOnlyStore",
     "StoreError",
+    "ISO_TIME",
+    "is_damaged_database",
+    "is_storage_failure",
+    "storage_failure",
+    "validation_problems",
 ]
 
 
@@ -163,181 +162,3 @@ class UnknownRunbook(PostmortemError):
             "rate_limit, data_corruption, business_logic, infrastructure) or a pattern id from recurring_patterns "
             "(PAT-n)"
         )
-
-
-def storage_failure(error: BaseException) -> str:
-    """The message for a database failure: a write the database refused (disk full, I/O error, locked too long), or a
-    damaged database file. The engine's own one-line reason, never the statement or its values (they hold incident
-    text)."""
-    reason = str(getattr(error, "orig", None) or error.__class__.__name__).splitlines()[0][:200]
-    if is_damaged_database(error):
-        return (
-            f"The incident database is damaged ({reason}); nothing was changed. `postmortem check` says what is "
-            "wrong; restore the data directory from a backup, or import your last `postmortem export` into a new, "
-            "empty home."
-        )
-    if _at_connection_limit(reason):
-        return (
-            f"The database server refused another connection ({reason}); nothing was changed. It is at its "
-            "connection limit: each server process opens up to 17 connections per team it serves (docs/deploy.md, "
-            "Sizing). Raise the server's max_connections (or the role's CONNECTION LIMIT), or serve fewer replicas "
-            "or teams from this database, then retry."
-        )
-    if _could_not_connect(reason):
-        return (
-            f"The incident store could not connect to its database ({reason}); nothing was changed. Check "
-            "POSTMORTEM_DATABASE_URL and that the database server is up and reachable (or, without it, that the "
-            "data directory can be read and written)."
-        )
-    return (
-        f"The incident store could not complete this ({reason}); the change was rolled back and nothing partial "
-        "was kept. If the disk is full or failing, free space or fix it and try again; reading still works."
-    )
-
-
-# The drivers' reasons for a connection that could not be made (psycopg 3, SQLite): the server is down or
-# unreachable, the credentials or the database name are wrong, or the file cannot be opened. Looked for anywhere in
-# the reason: psycopg puts "connection is bad: " before libpq's "connection to server on socket ... failed".
-_NO_CONNECTION = (
-    "connection failed",
-    "connection to server",
-    "could not translate host name",
-    "failed to resolve host",  # psycopg resolves names itself: a DNS failure was "If the disk is full"
-    "unable to open database",
-    # libpq refusing the URL's options before connecting (`?sslmode=bogus`, `?connect_timeout=abc`, `?bogus=1`): they
-    # were "If the disk is full" or "unexpected ProgrammingError"
-    "connection is bad",
-    "invalid connection option",
-    "bad value for",
-)
-
-
-# PostgreSQL's refusals of one more connection: the server's max_connections, a role's or a database's CONNECTION
-# LIMIT. They were told to check POSTMORTEM_DATABASE_URL and that the server was up, which both were.
-_CONNECTION_LIMIT = (
-    "too many clients",
-    "too many connections",
-    "remaining connection slots are reserved",
-)
-
-
-def _at_connection_limit(reason: str) -> bool:
-    said = reason.lower()
-    return any(words in said for words in _CONNECTION_LIMIT)
-
-
-def _could_not_connect(reason: str) -> bool:
-    said = reason.lower()
-    return any(words in said for words in _NO_CONNECTION)
-
-
-def is_storage_failure(error: BaseException) -> bool:
-    """A database error from the engine itself: the disk, a lock, or a damaged file (sqlalchemy is imported only once
-    one happened)."""
-    if "sqlalchemy" not in sys.modules:
-        return False
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
-    if isinstance(error, OperationalError) or is_damaged_database(error):
-        return True
-    # psycopg raises ProgrammingError for URL options libpq refuses while connecting (no statement was sent)
-    return isinstance(error, DBAPIError) and error.statement is None and _could_not_connect(str(error.orig))
-
-
-def is_damaged_database(error: BaseException) -> bool:
-    """SQLite's "database disk image is malformed" and "file is not a database": the driver's plain DatabaseError,
-    none of its subclasses (a constraint, a programming error or a lock is something else)."""
-    if "sqlalchemy" not in sys.modules:
-        return False
-    from sqlalchemy.exc import DatabaseError
-
-    return type(error) is DatabaseError
-
-
-# pydantic's own sentences for text that is no time ("Input should be a valid datetime or date, unexpected extra
-# characters at the end of the input") say what its parser met, not what to send: one sentence with an example.
-ISO_TIME = "expected an ISO 8601 date or time (2026-12-15 or 2026-12-15T10:00:00Z)"
-_NO_TIME = frozenset(
-    {"datetime_parsing", "datetime_from_date_parsing", "datetime_type", "date_parsing", "date_from_datetime_parsing"}
-)
-
-
-def validation_problems(
-    error: "ValidationError",
-    *,
-    limit: int = 10,
-    within: Sequence[str | int] = (),
-    name_keys: bool = True,
-    names: Mapping[str, str] | None = None,
-    schema: "type[BaseModel] | None" = None,
-    unknown_keys: str = "",
-) -> str:
-    """What is wrong with validated input, and where, in one line: `timeline.0.at: expected an ISO 8601 date or
-    time (...); title: Field required; and 2 more`. Every entry point reports validation this one way, never with the
-    rejected value (it may be a secret). The whole record (not an object, a cross-field rule) is `(record)`, or
-    `within`, the path of the record in the input. `name_keys=False` for text written by a model: an unexpected key
-    is then named by where it is, not by the key itself (which the model wrote), with the keys `schema` takes there.
-    `names` renames a top-level field to what the user gave it as (a command-line option). `unknown_keys` puts the
-    record's own unexpected keys first, in one sentence that begins with it: a file of another format had 20 of them,
-    told one a sentence and cut after three."""
-    errors = error.errors(include_input=False, include_url=False)
-    parts: list[str] = []
-    if unknown_keys and (keys := [str(e["loc"][0]) for e in errors if _own_key(e)]):
-        shown = ", ".join(keys[:12]) + (f" and {len(keys) - 12} more" if len(keys) > 12 else "")
-        parts.append(f"{unknown_keys}: {shown}")
-        errors = [e for e in errors if not _own_key(e)]
-    for e in errors:
-        loc = [*within, *e["loc"]]
-        if names and loc and isinstance(loc[0], str) and loc[0] in names:
-            loc[0] = names[loc[0]]
-        if e["type"] == "extra_forbidden" and not name_keys:
-            takes = _keys_at(schema, e["loc"][:-1])
-            said = f"it takes: {', '.join(takes)}" if takes else "remove keys not in the schema"
-            part = f"{_path(loc[:-1])}: unexpected key ({said})"
-            if part not in parts:  # one sentence per place, however many keys it has
-                parts.append(part)
-        elif e["type"] == "value_error":  # a rule's own sentence: "Value error, " is pydantic's wrapping
-            said = e["msg"].removeprefix("Value error, ")
-            parts.append(f"{_path(loc)}: {said}" if loc else said)
-        elif e["type"] in _NO_TIME:
-            parts.append(f"{_path(loc)}: {ISO_TIME}")
-        else:
-            parts.append(f"{_path(loc)}: {e['msg']}")
-    more = f"; and {len(parts) - limit} more" if len(parts) > limit else ""
-    return "; ".join(parts[:limit]) + more
-
-
-def _own_key(e: "ErrorDetails") -> bool:
-    return e["type"] == "extra_forbidden" and len(e["loc"]) == 1
-
-
-def _keys_at(schema: "type[BaseModel] | None", loc: Sequence[str | int]) -> list[str]:
-    """The keys the object at `loc` of `schema` takes (list indexes skipped), or none when it is not a model."""
-    from pydantic import BaseModel
-
-    model = schema
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part) if model is not None else None
-        model = _model_in(field.annotation) if field is not None else None
-    return list(model.model_fields) if model is not None and issubclass(model, BaseModel) else []
-
-
-def _model_in(annotation: object) -> "type[BaseModel] | None":
-    """The model a field holds: itself, or inside a list or an optional (`list[DraftWhy]`, `Factor | None`)."""
-    from typing import get_args
-
-    from pydantic import BaseModel
-
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _path(loc: Sequence[str | int]) -> str:
-    return ".".join(str(p) for p in loc) or "(record)"

@@ -246,8 +246,10 @@ def redact_model(model: M) -> tuple[M, Counter[str]]:
     order: Sequence[str] = getattr(type(model), "trimmed_first", ())
     if order:  # placeholders longer than what they replaced can take a whole capture past its total size
         data = within_total(data, MAX_CAPTURE_BYTES, order)
-    try:
-        return type(model).model_validate(data), counts
+    from agent_postmortem.store.records.integrity import validated  # here: records/ reads redact.py lazily too
+
+    try:  # a restore's text longer than new input takes stays whole (integrity.whole_text)
+        return validated(type(model), data), counts
     except ValidationError as e:  # a placeholder can be longer than what it replaced: trim to the field's limit
         for error in e.errors(include_input=False, include_url=False):
             if error["type"] != "string_too_long":

@@ -48,7 +48,8 @@ def import_(
 
     with user_errors():
         if backup.is_export(path):
-            incidents = backup.read_export(path)
+            notes: list[str] = []  # texts longer than new input takes: restored whole, and said
+            incidents = backup.read_export(path, notes)
             if _stored_count(settings()):  # a home that holds incidents refuses a restore, and its dry run too
                 raise PostmortemError(_not_empty(settings()))
             if dry_run:
@@ -57,6 +58,7 @@ def import_(
             else:
                 done = {"restored": backup.restore(service(), incidents)}
                 said = f"restored {counted(done['restored'], 'incident')}"
+            _say_kept_whole(notes, done)
             if report is not None:  # asked for, it was not written for a backup
                 report.write_text(json.dumps(done, indent=2), encoding="utf-8")
             if not emit(done, as_json):
@@ -163,6 +165,16 @@ def _read_records(chosen: "Settings", read: Callable[["IncidentStore"], T], *, n
         return nothing
     finally:
         engine.dispose()
+
+
+def _say_kept_whole(notes: list[str], done: dict[str, Any]) -> None:
+    """Name on stderr (and in `--json`/`--report`) each text restored longer than new input takes, by field."""
+    if notes:
+        done["kept_whole"] = notes
+    for note in notes[:20]:
+        err.print(f"note: {note}", markup=False)
+    if len(notes) > 20:
+        err.print(f"note: and {len(notes) - 20} more texts longer than new input takes", markup=False)
 
 
 def export(output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:

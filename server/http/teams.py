@@ -226,3 +226,10 @@ class TeamServices:
         """Start opening every configured team's knowledge base in the background."""
         for team in self._teams:
             self.for_team(team).start()
+
+    def close(self) -> None:
+        """Stop every team's index keeper (LazyService.close)."""
+        with self._lock:
+            lazy = list(self._lazy.values())
+        for each in lazy:
+            each.close()

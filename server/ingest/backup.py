@@ -1,24 +1,27 @@
 """Backups: `postmortem export` writes a consistent snapshot as JSONL (one complete incident per line), and
 `postmortem import` of such a file restores it exactly (ids, times, timeline, analysis, action items) into an
-empty home. Embeddings are recomputed on restore: they are a function of the text and the model."""
+empty home. Embeddings are recomputed on restore: they are a function of the text and the model. Both carry every
+text whole (store/records/integrity.py, `whole_text`): the input limits are for new input, and a store made by an
+older version holds longer texts (a long reopen note, an item title); the restore names each such text."""
 
 import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from agent_postmortem.errors import PostmortemError, validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import BOM, lines
 from agent_postmortem.store.errors import CorruptRecord, InvalidId
 from agent_postmortem.store.ids import action_pk, incident_pk, to_action_id, to_incident_id
-from agent_postmortem.store.models import ActionItemCreate, Incident, IncidentCreate, TimelineEventCreate
+from agent_postmortem.store.models import Incident, IncidentCreate
 from agent_postmortem.store.records import db
 from agent_postmortem.store.records.actions import histories
 from agent_postmortem.store.records.incidents import IncidentStore
+from agent_postmortem.store.records.integrity import slot_of, validated, whole_text
 from agent_postmortem.store.records.rows import NewIncident
 
 if TYPE_CHECKING:
@@ -27,31 +30,27 @@ if TYPE_CHECKING:
 EXPORT_FORMAT = "agent-postmortem-export/1"
 BATCH = 256
 HEAD_BYTES = 64 * 1024
-# One exported incident: its texts are bounded (20,000 characters of description, 2,000 an event), its timeline not.
+# One exported incident: its texts as the store holds them, its timeline unbounded.
 MAX_EXPORT_LINE_BYTES = 256 * 1024 * 1024
 # Redaction's placeholder (store/redact.py): it replaced at least one character ("a@b.io" became "[REDACTED:email]").
 PLACEHOLDERS = re.compile(r"\[REDACTED:[a-z_0-9]+\]")
-
-
-def _max_length(model: type[BaseModel], field: str) -> int:
-    return next(int(m.max_length) for m in model.model_fields[field].metadata if getattr(m, "max_length", None))
-
-
-EVENT_LIMIT = _max_length(TimelineEventCreate, "description")  # 2,000
-TITLE_LIMIT = _max_length(ActionItemCreate, "title")  # 300
+# The capture's texts an incident keeps: each is held to a capture's limit when it is new.
+CAPTURED = tuple(sorted(IncidentCreate.model_fields.keys() & Incident.model_fields.keys()))
 NOT_EMPTY = "a backup is restored into an empty home: point POSTMORTEM_HOME at a new directory"
 
 
 def export_lines(service: "PostmortemService", unreadable: list[str] | None = None) -> Iterator[str]:
-    """One line per incident. A row that no longer validates is exported as it reads, repaired (store/integrity.py);
-    an incident damaged beyond repair is left out and its id added to `unreadable`: one row never blocks a backup."""
+    """One line per incident, every text whole. A row that no longer validates otherwise is exported as it reads,
+    repaired (store/records/integrity.py); an incident damaged beyond repair is left out and its id added to
+    `unreadable`: one row never blocks a backup."""
     with db.snapshot(service.store.engine) as engine:
         store = IncidentStore(engine)
         for incident_id in store.all_ids():
             try:
-                incident = store.get_or_raise(incident_id)
-                with engine.connect() as conn:  # each item's changes: the audit trail goes with the backup
-                    changes = histories(conn, [action_pk(a.id) for a in incident.action_items])
+                with whole_text():  # a text longer than new input takes (an older version's long note) goes whole
+                    incident = store.get_or_raise(incident_id)
+                    with engine.connect() as conn:  # each item's changes: the audit trail goes with the backup
+                        changes = histories(conn, [action_pk(a.id) for a in incident.action_items])
                 for item in incident.action_items:
                     item.history = changes.get(action_pk(item.id), [])
                 record = incident.model_dump(mode="json")
@@ -69,7 +68,9 @@ def is_export(path: Path) -> bool:
     return head.startswith(b'{"format": "' + EXPORT_FORMAT.encode())
 
 
-def read_export(path: Path) -> list[Incident]:
+def read_export(path: Path, notes: list[str] | None = None) -> list[Incident]:
+    """The incidents of an export, every text as the backup holds it: one longer than new input takes (a store made
+    by an older version holds such events and item titles) is restored whole and named in `notes`, never its value."""
     incidents, problems = [], []
     first_on: dict[str, int] = {}  # each incident and action item id: the line it is on (a backup holds it once)
     for number, line in lines(path, max_bytes=MAX_EXPORT_LINE_BYTES):
@@ -80,11 +81,14 @@ def read_export(path: Path) -> list[Incident]:
             row = loads(line)
             if not isinstance(row, dict) or row.get("format") != EXPORT_FORMAT:
                 raise ValueError(f"not a {EXPORT_FORMAT} line")
-            incident = Incident.model_validate(within_margin(row["incident"]))
-            if beyond := wrong_id(incident) or beyond_limits(incident):
+            with whole_text():
+                incident = validated(Incident, row["incident"])
+            if beyond := wrong_id(incident) or out_of_range(incident):
                 raise ValueError(beyond)
             problems += _twice(incident, number, first_on)
             incidents.append(incident)
+            if notes is not None:
+                notes += [f"line {number} ({incident.id}): {text}" for text in past_limits(row["incident"])]
         except JsonInputError as e:
             problems.append(f"line {number}: {e}")
         except ValidationError as e:
@@ -114,39 +118,33 @@ def wrong_id(incident: Incident) -> str | None:
     return None
 
 
-def within_margin(record: object) -> object:
-    """An exported incident's timeline events and action item titles held to their limits as the incident's own texts
-    are: with each placeholder counted as one character. A text stored before placeholders were trimmed (an event or
-    an item title with emails or keys at its limit, made longer by their placeholders) was refused ("at most 2000
-    characters"), and the whole backup with it; it is trimmed to its limit as storage trims a placeholder's overflow.
-    A text longer than that even so is left as it is, and refused as no capture could have stored it."""
-    if not isinstance(record, dict):
-        return record
-    for key, field, limit in (("timeline", "description", EVENT_LIMIT), ("action_items", "title", TITLE_LIMIT)):
-        for entry in record.get(key) or ():
-            text = entry.get(field) if isinstance(entry, dict) else None
-            if isinstance(text, str) and len(text) > limit and len(PLACEHOLDERS.sub("*", text)) <= limit:
-                entry[field] = text[: limit - 1] + "…"
-    return record
+def past_limits(record: dict[str, Any]) -> list[str]:
+    """Each text of an exported incident longer than new input takes (a capture's texts, an event, an item title, an
+    analysis), by field and length: the restore keeps it whole and says so. A stored text is the captured text
+    redacted, so it is measured with each placeholder as one character: what redaction added is never named."""
+    captured = {name: record[name] for name in CAPTURED if isinstance(record.get(name), str)}
+    found = []
+    for model, data in ((IncidentCreate, captured), (Incident, record)):
+        try:
+            model.model_validate(data)
+        except ValidationError as e:
+            for error in e.errors(include_input=False, include_url=False):
+                slot = slot_of(data, error["loc"]) if error["type"] == "string_too_long" else None
+                if slot is None:
+                    continue
+                text, limit = slot[0][slot[1]], int(error["ctx"]["max_length"])
+                if len(PLACEHOLDERS.sub("*", text)) > limit:
+                    where = ".".join(str(p) for p in error["loc"])
+                    found.append(
+                        f"incident.{where} holds {len(text):,} characters, more than new input takes "
+                        f"({limit:,}): restored whole"
+                    )
+    return found
 
 
-def beyond_limits(incident: Incident) -> str | None:
-    """The first field of an exported incident that no capture could have stored: a text longer than a capture takes
-    (an edited line restored a 2 MB description and a 5,000-character title as they were), an occurrence count below
-    1 (shown as "occurrences -5") or a confidence outside 0 to 1. A stored text is the captured text redacted, so it
-    is measured with each placeholder as one character: a genuine backup is never refused for what redaction added."""
-    texts = {
-        name: PLACEHOLDERS.sub("*", text)
-        for name in IncidentCreate.model_fields.keys() & Incident.model_fields.keys()
-        if isinstance(text := getattr(incident, name), str)
-    }
-    try:
-        IncidentCreate.model_validate(texts)
-    except ValidationError as e:
-        for error in e.errors(include_input=False, include_url=False):
-            if error["type"] == "string_too_long":
-                limit = error["ctx"]["max_length"]
-                return f"incident.{error['loc'][0]}: longer than a capture takes ({limit:,} characters)"
+def out_of_range(incident: Incident) -> str | None:
+    """The first value of an exported incident that no store holds: an occurrence count below 1 (shown as
+    "occurrences -5") or a confidence outside 0 to 1."""
     if incident.occurrences < 1:
         return "incident.occurrences: at least 1 (the incident itself)"
     confidences = [("category_confidence", incident.category_confidence)]
@@ -171,6 +169,13 @@ def restore(service: "PostmortemService", incidents: list[Incident]) -> int:
     if service.store.count():
         raise PostmortemError(NOT_EMPTY)
     model = service.knowledge.embedder.model_id
+    with whole_text():  # every text as the backup holds it (read_export)
+        _restore(service, incidents, model)
+    service.knowledge.sync()
+    return len(incidents)
+
+
+def _restore(service: "PostmortemService", incidents: list[Incident], model: str) -> None:
     for start in range(0, len(incidents), BATCH):
         chunk = incidents[start : start + BATCH]
         vectors = service.knowledge.embed_documents([i.search_text() for i in chunk])
@@ -180,9 +185,7 @@ def restore(service: "PostmortemService", incidents: list[Incident]) -> int:
                     incident,
                     vector,
                     model,
-                    timeline=[
-                        TimelineEventCreate(at=e.at, kind=e.kind, description=e.description) for e in incident.timeline
-                    ],
+                    timeline=incident.timeline,
                     analysis=incident.analysis,
                     actions=incident.action_items,
                     keep_id=True,
@@ -190,5 +193,3 @@ def restore(service: "PostmortemService", incidents: list[Incident]) -> int:
                 for incident, vector in zip(chunk, vectors, strict=True)
             ]
         )
-    service.knowledge.sync()
-    return len(incidents)

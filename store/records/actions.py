@@ -11,7 +11,7 @@ from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionIt
 from agent_postmortem.store.models.actions import by_owner, owner_key
 from agent_postmortem.store.records import db, schema
 from agent_postmortem.store.records.columns import READ, action_from_row, readable
-from agent_postmortem.store.records.integrity import for_storage, load
+from agent_postmortem.store.records.integrity import for_storage, load, validated
 
 EDITABLE = ("title", "owner", "priority", "due_at", "status")
 _CHANGE = ("at", "field", "old", "new", "by")
@@ -228,7 +228,7 @@ def action_values(pk: int, item: ActionItemCreate, now: datetime, *, keep_id: bo
     """The row for an item, validated as a new item and redacted; a stored `ActionItem` (from an export) keeps its
     times, and its id with `keep_id`; an imported `SeedActionItem` keeps its completion time, left unknown (None)
     when the file gives none rather than dated at `now`."""
-    checked = for_storage(ActionItemCreate.model_validate(item.model_dump(include=set(ActionItemCreate.model_fields))))
+    checked = for_storage(validated(ActionItemCreate, item.model_dump(include=set(ActionItemCreate.model_fields))))
     row = {
         "incident_pk": pk,
         **checked.model_dump(),

@@ -15,6 +15,10 @@ bad list entry left out. It is logged with the row's id and the fields, never th
 take down a read, a search or a backup. Nothing is written back: reads stay reads. A row that cannot be repaired
 (a required value missing that has no default, such as an analysis without a root cause) raises `CorruptRecord`;
 lists, timelines and exports leave such a row out, logged, instead of failing.
+
+Whole: the limits of the models are for new input. A store made by an older version holds texts longer than them
+(a long reopen note, an item title): within `whole_text()` (a backup's export and restore), such a text is read and
+written as it is, not trimmed, so that a backup carries what the store holds and a restore brings it back.
 """
 
 import copy
@@ -22,6 +26,8 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import Enum
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
@@ -36,6 +42,70 @@ MAX_REPAIRS = 50  # one fix per round: list entries are dropped one at a time, s
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 REPAIRED_MARK = " [repaired]"
 _REPORTED: set[tuple[str, str]] = set()
+_WHOLE: ContextVar[bool] = ContextVar("whole_text", default=False)
+
+
+@contextmanager
+def whole_text() -> Iterator[None]:
+    """Within it, a text longer than its model allows is read and written whole instead of trimmed or refused."""
+    token = _WHOLE.set(True)
+    try:
+        yield
+    finally:
+        _WHOLE.reset(token)
+
+
+def validated(model: type[M], data: Any) -> M:
+    """`model.model_validate(data)`; within `whole_text()`, a text longer than its field allows is kept whole (the
+    model is built with it trimmed, then given the whole text back: dumped, it is as it was)."""
+    if not _WHOLE.get():
+        return model.model_validate(data)
+    data = copy.deepcopy(data)
+    kept: list[tuple[tuple[str | int, ...], str]] = []
+    for _ in range(MAX_REPAIRS):
+        try:
+            return _given_back(model.model_validate(data), kept)
+        except ValidationError as e:
+            errors = e.errors(include_url=False)
+            if any(err["type"] != "string_too_long" or slot_of(data, err["loc"]) is None for err in errors):
+                raise
+            for err in errors:
+                container, key = slot_of(data, err["loc"]) or ({}, "")
+                kept.append((err["loc"], container[key]))
+                container[key] = container[key][: int(err["ctx"]["max_length"])]
+    return _given_back(model.model_validate(data), kept)
+
+
+def slot_of(data: Any, loc: tuple[str | int, ...]) -> tuple[Any, Any] | None:
+    """The container and key of the text at `loc` in `data`, or None when the path is not there as written."""
+    node: Any = data
+    steps: list[tuple[Any, Any]] = []
+    key: Any
+    for key in loc:
+        if (
+            isinstance(node, dict)
+            and key in node
+            or isinstance(node, list)
+            and isinstance(key, int)
+            and key < len(node)
+        ):
+            steps.append((node, key))
+            node = node[key]
+        else:
+            return None
+    return steps[-1] if steps and isinstance(node, str) else None
+
+
+def _given_back(model: M, kept: list[tuple[tuple[str | int, ...], str]]) -> M:
+    for loc, text in kept:
+        node: Any = model
+        for key in loc[:-1]:
+            node = node[key] if isinstance(key, int) else getattr(node, key)
+        if isinstance(loc[-1], int):
+            node[loc[-1]] = text
+        else:
+            setattr(node, loc[-1], text)
+    return model
 
 
 # --- in -------------------------------------------------------------------------------------------
@@ -45,7 +115,7 @@ def for_storage(model: M) -> M:
     """The record as it may be written: validated, redacted (and trimmed to its limits), storable text only."""
     from agent_postmortem.store.redact import redact_model  # here: reads (`list`, `show`) need none of its patterns
 
-    checked = type(model).model_validate(model.model_dump())
+    checked = validated(type(model), model.model_dump())
     redacted, _ = redact_model(checked)
     bad = [loc for loc, text in _strings(redacted.model_dump(), ()) if _UNSTORABLE.search(text)]
     if bad:
@@ -91,13 +161,13 @@ def load(model: type[M], data: dict[str, Any], *, what: str) -> M:
         fields.update(dirty)
     else:
         try:
-            return model.model_validate(data)
+            return validated(model, data)
         except ValidationError:
             pass
     data = copy.deepcopy(data)
     for _ in range(MAX_REPAIRS):
         try:
-            found = model.model_validate(data)
+            found = validated(model, data)
         except ValidationError as e:
             error = e.errors(include_url=False)[0]
             fields.add(_path(error["loc"]))

@@ -24,7 +24,7 @@ from agent_postmortem.store.models import (
 from agent_postmortem.store.records import db, schema
 from agent_postmortem.store.records.actions import action_values, history_rows
 from agent_postmortem.store.records.columns import CHILDREN, COLUMNS, TIMES
-from agent_postmortem.store.records.integrity import for_storage
+from agent_postmortem.store.records.integrity import for_storage, validated
 
 if TYPE_CHECKING:
     import numpy as np
@@ -71,7 +71,8 @@ def insert_incident(conn: Connection, item: NewIncident, key_digest: str | None)
         ),
     )
     events = [
-        event_row(pk, TimelineEvent(**{**e.model_dump(), "at": e.at or incident.created_at})) for e in item.timeline
+        event_row(pk, validated(TimelineEvent, {**e.model_dump(), "at": e.at or incident.created_at}))
+        for e in item.timeline
     ]
     if events:
         conn.execute(insert(schema.timeline_events), events)

@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -270,6 +271,34 @@ def test_a_backup_restores_into_a_new_database_named_by_its_url(tmp_path: Path) 
     assert restored.returncode == 0 and "restored 2 incidents" in restored.stdout, restored.stderr
     again = cli(tmp_path / "new", "import", str(backup_file), "--dry-run", extra=extra)
     assert again.returncode == 2 and "holds incidents" in again.stderr, again.stderr
+
+
+def test_a_backup_carries_texts_longer_than_new_input_takes_whole_and_restores_them(tmp_path: Path) -> None:
+    """A store made by an older version holds a timeline event past 2,000 characters without placeholders (a long
+    reopen note) and an item title past 300: the export trimmed them with only a log line, and the restore of such a
+    backup stopped whole at "String should have at most 2000 characters". Now both go through whole, the restore
+    names each on stderr, and the restored home exports the same backup."""
+    seed = tmp_path / "seed.jsonl"
+    row = {"title": "Planner looped on the calendar tool", "timeline": [{"description": "Paged the on-call"}]}
+    seed.write_text(json.dumps({**row, "action_items": [{"title": "Bound the planner loop"}]}) + "\n")
+    assert cli(tmp_path / "old", "import", str(seed)).returncode == 0
+    note, title = "Reopened: " + "the loop came back " * 300, "Bound the planner loop " * 20
+    with sqlite3.connect(tmp_path / "old" / "postmortem.db") as conn:  # as an older version stored them
+        conn.execute("UPDATE timeline_events SET description = ? WHERE description = 'Paged the on-call'", (note,))
+        conn.execute("UPDATE action_items SET title = ?", (title,))
+    first = tmp_path / "first.jsonl"
+    exported = cli(tmp_path / "old", "export", "-o", str(first))
+    assert exported.returncode == 0 and "repaired" not in exported.stderr, exported.stderr
+    assert note in first.read_text(encoding="utf-8") and title in first.read_text(encoding="utf-8")
+
+    restored = cli(tmp_path / "new", "import", str(first))
+    assert restored.returncode == 0 and "restored 1 incident" in restored.stdout, restored.stderr
+    said = f"holds {len(note):,} characters, more than new input takes (2,000): restored whole"
+    assert f"note: line 1 (INC-1): incident.timeline.0.description {said}" in restored.stderr
+    assert f"incident.action_items.0.title holds {len(title):,} characters" in restored.stderr
+    again = tmp_path / "again.jsonl"
+    assert cli(tmp_path / "new", "export", "-o", str(again)).returncode == 0
+    assert again.read_text(encoding="utf-8") == first.read_text(encoding="utf-8")
 
 
 def test_export_to_a_directory_or_a_missing_folder_names_the_path_given(tmp_path: Path) -> None:

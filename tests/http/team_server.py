@@ -30,8 +30,11 @@ def team_server(home: Path, tokens: Path, extra: dict[str, str] | None = None) -
         host="127.0.0.1", port=port, token=None, allowed_hosts=[], allowed_origins=[], team_verifier=verifier
     )
     app = http_app(teams.get, security=security, host="127.0.0.1", rate_per_minute=600_000, on_start=teams.start)
-    with in_thread(app, port, lifespan="on") as url:
-        yield url
+    try:
+        with in_thread(app, port, lifespan="on") as url:
+            yield url
+    finally:
+        teams.close()  # each team's index keeper: the database it keeps the index of may be gone next
 
 
 @asynccontextmanager

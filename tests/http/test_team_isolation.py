@@ -7,6 +7,7 @@ PostgreSQL and a Chroma server, and a team whose database refused its first conn
 
 import os
 import random
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,22 @@ from tests.http.team_server import TEAMS, client, data, team_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 READS = int(os.environ.get("POSTMORTEM_TEAM_READS", "1000"))
+
+
+async def test_a_stopped_team_server_leaves_no_index_keeper_running(tmp_path: Path, database: HomeDatabases) -> None:
+    """Each team's index keeper went on after its server stopped: on PostgreSQL it logged 'could not keep the vector
+    index' after pytest's summary, the session's cluster stopped under it."""
+    tokens = tmp_path / "tokens.toml"
+    token = add_token(tokens, "alpha")
+    before = set(threading.enumerate())
+    with team_server(tmp_path / "home", tokens, database.settings(tmp_path / "home")) as url:
+        async with client(url, token) as c:
+            data(await c.call_tool("capture_incident", {"title": "alpha team's ledger agent failed"}))
+        deadline = time.monotonic() + 30
+        while not (keepers := [t for t in set(threading.enumerate()) - before if t.name == "postmortem-index"]):
+            assert time.monotonic() < deadline  # started once a team's service is warm
+            await anyio.sleep(0.05)
+    assert not [t for t in keepers if t.is_alive()]
 
 
 async def test_two_teams_never_see_each_others_incidents(tmp_path: Path, database: HomeDatabases) -> None:

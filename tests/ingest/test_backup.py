@@ -130,17 +130,15 @@ def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
 @pytest.mark.parametrize(
     ("field", "value", "said"),
     [
-        ("description", "x" * 2_000_000, "incident.description: longer than a capture takes (20,000 characters)"),
-        ("title", "T" * 5_000, "incident.title: longer than a capture takes (200 characters)"),
         ("occurrences", -5, "incident.occurrences: at least 1"),
         ("category_confidence", 5, "incident.category_confidence: a confidence is from 0 to 1"),
     ],
 )
-def test_an_edited_export_line_beyond_what_a_capture_takes_is_refused_by_line_and_field(
+def test_an_edited_export_line_with_a_value_no_store_holds_is_refused_by_line_and_field(
     tmp_path: Path, field: str, value: object, said: str
 ) -> None:
-    """An edited export line was restored as it was: a 2 MB description, a 5,000-character title (a capture takes
-    20,000 and 200), `occurrences: -5` (shown as "occurrences -5") and a confidence of 5."""
+    """An edited export line was restored as it was: `occurrences: -5` (shown as "occurrences -5") and a confidence
+    of 5."""
     source = make_service(tmp_path / "a", clock=lambda: FIXED_NOW)
     for title in ("Fares API answered 429", "Planner looped on the calendar tool"):
         source.capture_incident(IncidentCreate(title=title))
@@ -148,6 +146,28 @@ def test_an_edited_export_line_beyond_what_a_capture_takes_is_refused_by_line_an
     second["incident"][field] = value
     with pytest.raises(PostmortemError, match=re.escape(f"line 2: {said}")):
         backup.read_export(_write(tmp_path / "edited.jsonl", [first, second]))
+
+
+def test_a_backup_line_with_texts_longer_than_new_input_takes_restores_whole_and_named(tmp_path: Path) -> None:
+    """A 5,000-character title or a 2 MB description in a backup stopped the whole restore: limits are for new
+    input, and a restore brings back what the backup holds. Each such text is restored whole and named (by line,
+    incident, field and length, never its value) for the command to say."""
+    source = make_service(tmp_path / "a", clock=lambda: FIXED_NOW)
+    for title in ("Fares API answered 429", "Planner looped on the calendar tool"):
+        source.capture_incident(IncidentCreate(title=title))
+    first, second = _lines_of(source)
+    second["incident"].update(title="T" * 5_000, description="x" * 2_000_000)
+    notes: list[str] = []
+    incidents = backup.read_export(_write(tmp_path / "edited.jsonl", [first, second]), notes)
+    assert notes == [
+        "line 2 (INC-2): incident.title holds 5,000 characters, more than new input takes (200): restored whole",
+        "line 2 (INC-2): incident.description holds 2,000,000 characters, more than new input takes (20,000): "
+        "restored whole",
+    ]
+    target = make_service(tmp_path / "b", clock=lambda: FIXED_NOW)
+    assert backup.restore(target, incidents) == 2
+    restored = target.get_incident("INC-2")
+    assert (len(restored.title), len(restored.description)) == (5_000, 2_000_000)
 
 
 def test_a_backup_of_redacted_text_at_the_capture_limits_restores(tmp_path: Path) -> None:
@@ -179,13 +199,10 @@ def test_a_backup_of_redacted_text_at_the_capture_limits_restores(tmp_path: Path
     assert restored.agent is not None and len(restored.agent) > 200
 
 
-def test_a_backup_of_events_and_item_titles_longer_by_their_placeholders_restores_every_incident(
-    tmp_path: Path,
-) -> None:
-    """Events and item titles were held to the input limits exactly while the incident's own texts counted each
-    placeholder as one character: an event or a title stored before placeholders were trimmed made the whole backup
-    fail ("at most 2000 characters"). They restore, trimmed to their limits as storage trims; anything longer than a
-    capture takes even so is still refused."""
+def test_a_backup_of_events_and_item_titles_longer_than_new_input_takes_restores_them_whole(tmp_path: Path) -> None:
+    """Events and item titles were held to the input limits exactly: one stored by an older version (placeholders
+    untrimmed, or a long reopen note) made the whole backup fail ("at most 2000 characters"). Every incident restores,
+    with each text as the backup holds it; what only placeholders made longer is not named."""
     source = make_service(tmp_path / "a", clock=lambda: FIXED_NOW)
     first = source.capture_incident(IncidentCreate(title="Fares API answered 429")).id
     second = source.capture_incident(IncidentCreate(title="Planner looped on the calendar tool")).id
@@ -198,16 +215,37 @@ def test_a_backup_of_events_and_item_titles_longer_by_their_placeholders_restore
     assert len(event) > 2_000 and len(title) > 300
     rows[0]["incident"]["timeline"][-1]["description"] = event
     rows[1]["incident"]["action_items"][0]["title"] = title
-    path = _write(tmp_path / "backup.jsonl", rows)
+    notes: list[str] = []
+    incidents = backup.read_export(_write(tmp_path / "backup.jsonl", rows), notes)
+    assert notes == []
 
     target = make_service(tmp_path / "b", clock=lambda: FIXED_NOW)
-    assert backup.restore(target, backup.read_export(path)) == 2
-    kept_event = target.get_incident(first).timeline[-1].description
-    [item] = target.get_incident(second).action_items
-    assert kept_event == event[:1_999] + "…" and item.title == title[:299] + "…"
-    rows[1]["incident"]["action_items"][0]["title"] = "x" * 301  # no placeholder: more than a capture takes
-    with pytest.raises(PostmortemError, match=re.escape("line 2: incident.action_items.0.title: String should")):
-        backup.read_export(_write(tmp_path / "edited.jsonl", rows))
+    assert backup.restore(target, incidents) == 2
+    [restored_first, restored_second] = _lines_of(target)
+    assert restored_first["incident"]["timeline"][-1]["description"] == event
+    assert restored_second["incident"]["action_items"][0]["title"] == title
+    rows[1]["incident"]["action_items"][0]["title"] = "x" * 301  # no placeholder: more than new input takes
+    backup.read_export(_write(tmp_path / "edited.jsonl", rows), notes)
+    assert notes == [
+        "line 2 (INC-2): incident.action_items.0.title holds 301 characters, more than new input takes (300): "
+        "restored whole"
+    ]
+
+
+def test_a_long_event_redacted_again_on_restore_stays_whole(tmp_path: Path) -> None:
+    """A restore redacts what it writes with this version's rules: an event longer than new input takes that held
+    an address was trimmed to 2,000 characters by the redaction's own limit check, losing its end."""
+    source = make_service(tmp_path / "a", clock=lambda: FIXED_NOW)
+    first = source.capture_incident(IncidentCreate(title="Fares API answered 429")).id
+    source.add_timeline_event(first, TimelineEventCreate(description="Paged the fares on-call"))
+    rows = _lines_of(source)
+    event = "Mailed dana@example.com: " + "the loop came back " * 200 + "THE END"
+    rows[0]["incident"]["timeline"][-1]["description"] = event
+    target = make_service(tmp_path / "b", clock=lambda: FIXED_NOW)
+    assert backup.restore(target, backup.read_export(_write(tmp_path / "backup.jsonl", rows))) == 1
+    [restored] = _lines_of(target)
+    kept = restored["incident"]["timeline"][-1]["description"]
+    assert kept.endswith("THE END") and "dana@example.com" not in kept and "[REDACTED:email]" in kept
 
 
 @pytest.mark.parametrize(

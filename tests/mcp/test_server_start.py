@@ -29,7 +29,27 @@ async def test_handshake_does_not_wait_for_the_knowledge_base(service: Postmorte
         assert not release.is_set() and tools.tools
         release.set()
         result = await client.call_tool("knowledge_stats", {})
+    lazy.close()
     assert not result.is_error
+
+
+def test_a_closed_service_stops_keeping_the_index_and_lets_it_go(tmp_path: Path) -> None:
+    """A server run in a process that goes on (the team tests' server in a thread) left its index keeper running
+    once stopped: on PostgreSQL it logged 'could not keep the vector index' after pytest's summary, the database
+    gone. `close()` ends the keeper and lets another process own the index."""
+    before = set(threading.enumerate())
+    lazy = LazyService(lambda: make_service(tmp_path / "home"))
+    service = lazy.get()
+    deadline = time.monotonic() + 30
+    while not (keepers := [t for t in set(threading.enumerate()) - before if t.name == "postmortem-index"]):
+        assert time.monotonic() < deadline  # started once the service is warm
+        time.sleep(0.05)
+    while not service.knowledge.owns_index:  # the keeper takes it: no other process has it
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    [keeper] = keepers
+    lazy.close()
+    assert not keeper.is_alive() and not service.knowledge.owns_index
 
 
 def test_an_empty_team_knowledge_base_is_named_with_the_command_that_fills_it(
@@ -39,7 +59,7 @@ def test_an_empty_team_knowledge_base_is_named_with_the_command_that_fills_it(
     say whose, and the command it gave loads the default knowledge base, not the team's."""
     for team in ("default", "payments"):
         lazy = LazyService(lambda home=tmp_path / team: make_service(home), keep_index=False, team=team)
-        with caplog.at_level("WARNING", logger="agent_postmortem.service.runtime"):
+        with caplog.at_level("WARNING", logger="agent_postmortem.service.lazy"):
             lazy.get()
             deadline = time.monotonic() + 30  # said by the opening thread just after the service is ready
             while sum("is empty" in r.getMessage() for r in caplog.records) < 1 + (team != "default"):

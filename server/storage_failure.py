@@ -1,0 +1,93 @@
+"""What a database failure is said as: a write the database refused, a connection that could not be made, a
+damaged file (the engine's one-line reason, never the statement or its values)."""
+
+import sys
+
+
+def storage_failure(error: BaseException) -> str:
+    """The message for a database failure: a write the database refused (disk full, I/O error, locked too long), or a
+    damaged database file. The engine's own one-line reason, never the statement or its values (they hold incident
+    text)."""
+    reason = str(getattr(error, "orig", None) or error.__class__.__name__).splitlines()[0][:200]
+    if is_damaged_database(error):
+        return (
+            f"The incident database is damaged ({reason}); nothing was changed. `postmortem check` says what is "
+            "wrong; restore the data directory from a backup, or import your last `postmortem export` into a new, "
+            "empty home."
+        )
+    if _at_connection_limit(reason):
+        return (
+            f"The database server refused another connection ({reason}); nothing was changed. It is at its "
+            "connection limit: each server process opens up to 17 connections per team it serves (docs/deploy.md, "
+            "Sizing). Raise the server's max_connections (or the role's CONNECTION LIMIT), or serve fewer replicas "
+            "or teams from this database, then retry."
+        )
+    if _could_not_connect(reason):
+        return (
+            f"The incident store could not connect to its database ({reason}); nothing was changed. Check "
+            "POSTMORTEM_DATABASE_URL and that the database server is up and reachable (or, without it, that the "
+            "data directory can be read and written)."
+        )
+    return (
+        f"The incident store could not complete this ({reason}); the change was rolled back and nothing partial "
+        "was kept. If the disk is full or failing, free space or fix it and try again; reading still works."
+    )
+
+
+# The drivers' reasons for a connection that could not be made (psycopg 3, SQLite): the server is down or
+# unreachable, the credentials or the database name are wrong, or the file cannot be opened. Looked for anywhere in
+# the reason: psycopg puts "connection is bad: " before libpq's "connection to server on socket ... failed".
+_NO_CONNECTION = (
+    "connection failed",
+    "connection to server",
+    "could not translate host name",
+    "failed to resolve host",  # psycopg resolves names itself: a DNS failure was "If the disk is full"
+    "unable to open database",
+    # libpq refusing the URL's options before connecting (`?sslmode=bogus`, `?connect_timeout=abc`, `?bogus=1`): they
+    # were "If the disk is full" or "unexpected ProgrammingError"
+    "connection is bad",
+    "invalid connection option",
+    "bad value for",
+)
+
+
+# PostgreSQL's refusals of one more connection: the server's max_connections, a role's or a database's CONNECTION
+# LIMIT. They were told to check POSTMORTEM_DATABASE_URL and that the server was up, which both were.
+_CONNECTION_LIMIT = (
+    "too many clients",
+    "too many connections",
+    "remaining connection slots are reserved",
+)
+
+
+def _at_connection_limit(reason: str) -> bool:
+    said = reason.lower()
+    return any(words in said for words in _CONNECTION_LIMIT)
+
+
+def _could_not_connect(reason: str) -> bool:
+    said = reason.lower()
+    return any(words in said for words in _NO_CONNECTION)
+
+
+def is_storage_failure(error: BaseException) -> bool:
+    """A database error from the engine itself: the disk, a lock, or a damaged file (sqlalchemy is imported only once
+    one happened)."""
+    if "sqlalchemy" not in sys.modules:
+        return False
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(error, OperationalError) or is_damaged_database(error):
+        return True
+    # psycopg raises ProgrammingError for URL options libpq refuses while connecting (no statement was sent)
+    return isinstance(error, DBAPIError) and error.statement is None and _could_not_connect(str(error.orig))
+
+
+def is_damaged_database(error: BaseException) -> bool:
+    """SQLite's "database disk image is malformed" and "file is not a database": the driver's plain DatabaseError,
+    none of its subclasses (a constraint, a programming error or a lock is something else)."""
+    if "sqlalchemy" not in sys.modules:
+        return False
+    from sqlalchemy.exc import DatabaseError
+
+    return type(error) is DatabaseError
