@@ -220,8 +220,7 @@ def incident_page(service: "PostmortemService", f: Filters) -> IncidentPage:
         scored = [(h.id, h.relevance) for h in found.hits]
         more = found.next_offset is not None
         notes = [found.match_note] if found.match_note else []
-        # the service says how to read them with its tools and commands; a page links them instead
-        named = re.findall(r"INC-\d+", found.named.partition(":")[0]) if found.named else []
+        named = found.named_ids  # the note says how to read them with tools and commands; a page links them instead
     else:
         listed = service.list_incidents(limit=PER_PAGE, offset=offset, order=cast(ListOrder, f.sort), filters=where)
         scored = [(i.id, None) for i in listed.incidents]

@@ -306,6 +306,15 @@ class IncidentStore:
             )
         return True
 
+    def existing(self, incident_ids: Sequence[str]) -> list[str]:
+        """Which of these incident ids are stored, in the given order: one query, no record read."""
+        pks = [incident_pk(i) for i in incident_ids]
+        if not pks:
+            return []
+        with self.engine.connect() as conn:
+            found = set(conn.execute(select(schema.incidents.c.pk).where(schema.incidents.c.pk.in_(pks))).scalars())
+        return [to_incident_id(pk) for pk in dict.fromkeys(pks) if pk in found]
+
     def existing_pk(self, incident_id: str) -> int:
         """The key of an incident that exists, or IncidentNotFound."""
         pk = incident_pk(incident_id)
