@@ -154,11 +154,15 @@ def text(params: Mapping[str, str], name: str, limit: int, *, required: bool = F
 
 
 def page_number(params: Mapping[str, str]) -> int:
-    """The page asked for (1 when none is), however far: a list that stops short of it says so."""
+    """The page asked for (1 when none is), however far: a list that stops short of it says so. Page 0 or a negative
+    page is refused as a word would be: it showed page 1 under its own address, as if it were that page."""
     try:
-        return max(1, int(params.get("page", "1") or "1"))
+        page = int(params.get("page", "1") or "1")
     except ValueError:  # also for a number of more than 4,300 digits
-        raise FormError("page must be a whole number") from None
+        page = 0
+    if page < 1:
+        raise FormError("page must be a whole number of at least 1 (1 is the first page)")
+    return page
 
 
 def filters(params: Mapping[str, str]) -> Filters:
