@@ -96,10 +96,10 @@ class IncidentStore:
                 .where(schema.timeline_events.c.incident_pk == pk)
                 .order_by(schema.timeline_events.c.at, schema.timeline_events.c.pk)
             ).all()
-            analyses = select(schema.analyses.c.body).where(schema.analyses.c.incident_pk == pk)
+            analyses = select(schema.analyses.c.pk, schema.analyses.c.body).where(schema.analyses.c.incident_pk == pk)
             if accepted:
                 analyses = analyses.where(schema.analyses.c.state == "accepted")
-            analysis = conn.execute(analyses.order_by(schema.analyses.c.pk.desc()).limit(1)).scalar()
+            analysis = conn.execute(analyses.order_by(schema.analyses.c.pk.desc()).limit(1)).first()
             actions = conn.execute(
                 ITEMS.where(schema.action_items.c.incident_pk == pk).order_by(schema.action_items.c.pk)
             ).all()
@@ -107,7 +107,7 @@ class IncidentStore:
         return incident_from_row(
             row,
             timeline=[e for e in (event_from_row(name, r) for r in events) if e is not None],
-            analysis=analysis_from_body(name, analysis),
+            analysis=None if analysis is None else analysis_from_body(name, analysis.body, analysis.pk),
             actions=readable(actions, utcnow()),
         )
 
@@ -275,15 +275,17 @@ class IncidentStore:
                 conn.execute(insert(schema.timeline_events).values(event_row(pk, kept)))
             conn.execute(insert(schema.index_outbox).values(incident_pk=pk, op="upsert"))
 
-    def save_analysis(self, incident_id: str, analysis: Analysis) -> None:
+    def save_analysis(self, incident_id: str, analysis: Analysis) -> int:
+        """Store the incident's new latest analysis; its number (`Analysis.id`)."""
         pk = self.existing_pk(incident_id)
         row = analysis_row(pk, analysis)
         with self.engine.begin() as conn:
-            conn.execute(insert(schema.analyses).values(row))
+            number = db.insert_returning_pk(conn, insert(schema.analyses).values(row))
             if analysis.state == "accepted":
                 conn.execute(
                     update(schema.incidents).where(schema.incidents.c.pk == pk).values(postmortem_completed=True)
                 )
+        return number
 
     def review_analysis(self, incident_id: str, analysis: Analysis, event: TimelineEvent) -> bool:
         """Replace the incident's latest analysis with its reviewed version (same analysis, new state, reviewer, time
