@@ -28,6 +28,7 @@ __all__ = [
     "LLMUnavailable",
     "NoModelConfigured",
     "NoteTooLong",
+    "NotTheLatestAnalysis",
     "NothingToReview",
     "PostmortemError",
     "ReadOnlyStore",
@@ -91,6 +92,18 @@ class AnalysisChanged(PostmortemError):
         super().__init__(
             f"{incident_id} got a newer analysis while this review was being stored; nothing was changed: read the "
             f"new one (`postmortem show {incident_id}`, get_incident) and review it"
+        )
+
+
+class NotTheLatestAnalysis(PostmortemError):
+    """A review that names its analysis (`analysis_id`, `review --analysis`), which is not the incident's latest: a
+    newer draft landed after it was read, and a review by the latest alone would decide on one nobody read."""
+
+    def __init__(self, incident_id: str, *, given: int, latest: int | None, state: str) -> None:
+        super().__init__(
+            f"analysis {given} is not {incident_id}'s latest, analysis {latest} ({state}) is; nothing was changed: "
+            f"read it (`postmortem show {incident_id}`, get_incident), then review it with `postmortem review "
+            f"{incident_id} --analysis {latest}` (analysis_id={latest})",
         )
 
 

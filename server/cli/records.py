@@ -142,6 +142,10 @@ def review(
     reject: Annotated[bool, typer.Option("--reject", help="it is wrong: it feeds nothing")] = False,
     by: Annotated[str | None, typer.Option(help="who reviewed it (kept with the analysis and in the timeline)")] = None,
     note: Annotated[str | None, typer.Option(help="why: kept with the analysis and in the timeline")] = None,
+    analysis: Annotated[
+        int | None,
+        typer.Option(min=1, help="the number of the analysis read (`show`): refused if a newer one was stored since"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Accept or reject an incident's latest analysis after reading it (`postmortem show` or `report`). Only accepted
@@ -153,11 +157,12 @@ def review(
         raise typer.Exit(BAD_INPUT)
     with user_errors():
         svc = stored_service()
-        analysis = svc.review_analysis(incident_id, decision="accept" if accept else "reject", by=by, note=note)
-    if not emit(analysis, as_json):
+        decision = "accept" if accept else "reject"
+        reviewed = svc.review_analysis(incident_id, decision=decision, by=by, note=note, analysis_id=analysis)
+    if not emit(reviewed, as_json):
         from agent_postmortem.cli.view import review_label
 
-        out.print(line((incident_id.strip().upper(), "bold"), "  analysis ", review_label(analysis)))
+        out.print(line((incident_id.strip().upper(), "bold"), f"  analysis {reviewed.id} ", review_label(reviewed)))
 
 
 def report(

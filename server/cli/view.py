@@ -149,8 +149,9 @@ def show_capture(out: Console, r: "CaptureResult") -> None:
 
 def review_label(a: "Analysis") -> str:
     """What a reader must know before trusting an analysis: whether a person reviewed it, who and when."""
-    if a.state == "draft":
-        return "DRAFT, not reviewed: read it, then `postmortem review INC-n --accept` or `--reject`"
+    if a.state == "draft":  # its number in the command: a draft stored after this was read is not reviewed unread
+        which = f" --analysis {a.id}" if a.id is not None else ""
+        return f"DRAFT, not reviewed: read it, then `postmortem review INC-n{which} --accept` or `--reject`"
     who = f" by {a.reviewed_by}" if a.reviewed_by else ""
     when = f" on {a.reviewed_at:%Y-%m-%d}" if a.reviewed_at else ""
     said = f": {a.review_note}" if a.review_note else ""
@@ -158,7 +159,8 @@ def review_label(a: "Analysis") -> str:
 
 
 def show_analysis(out: Console, a: "Analysis", incident_id: str = "INC-n") -> None:
-    out.print(line(("Analysis", "bold"), f" by {a.generated_by} ({a.llm_model or 'unknown model'})"))
+    number = f" {a.id}" if a.id is not None else ""
+    out.print(line(("Analysis" + number, "bold"), f" by {a.generated_by} ({a.llm_model or 'unknown model'})"))
     out.print(line(("  ", ""), (review_label(a).replace("INC-n", incident_id), "bold")))
     _quality(out.print, a)
     for n, why in enumerate(a.whys, start=1):
@@ -208,7 +210,8 @@ def incident_view(i: "Incident") -> RenderableType:
     if i.analysis is not None:
         _quality(parts.append, i.analysis)
         label = review_label(i.analysis).replace("INC-n", i.id)
-        parts.append(line(("Root cause", "bold"), f" ({label}): ", i.analysis.root_cause))
+        number = f"analysis {i.analysis.id}, " if i.analysis.id is not None else ""
+        parts.append(line(("Root cause", "bold"), f" ({number}{label}): ", i.analysis.root_cause))
         # the help promised the analysis and showed its root cause alone: the whys and factors that led to it too
         parts += [line(f"  {n}. ", w.question, "\n     ", w.answer) for n, w in enumerate(i.analysis.whys, start=1)]
         parts += [line("  factor: ", f.factor, " -> ", f.effect) for f in i.analysis.contributing_factors]

@@ -167,12 +167,15 @@ def _register_learning_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
         decision: Literal["accept", "reject"],
         by: Annotated[Line, Field(description="who reviewed it")] = "",
         note: Text = "",
+        analysis_id: Annotated[int | None, Field(ge=1, description="the id of the analysis the user read")] = None,
     ) -> CallToolResult:
         """Record a person's review of an incident's latest analysis: accept it (only accepted analyses feed similar
         incidents, runbooks, reviews and later drafts) or reject it, with who and why. Call it only for a decision
-        the user made after reading the analysis; never accept a draft on your own."""
+        the user made after reading the analysis; never accept a draft on your own. Pass analysis_id so that a newer
+        draft stored meanwhile is not the one decided."""
         with tool_errors():
-            return structured(svc().review_analysis(incident_id, decision=decision, by=by, note=note))
+            found = svc().review_analysis(incident_id, decision=decision, by=by, note=note, analysis_id=analysis_id)
+            return structured(found)
 
     @mcp.tool(annotations=READ)
     def learn_from_incident(incident_id: IncidentId) -> CallToolResult:

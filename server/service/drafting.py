@@ -262,8 +262,8 @@ class Drafting:
         )
         if grounded.removed_citations:
             logger.info("draft cited incidents outside its context: %s", ", ".join(grounded.removed_citations))
-        self.store.save_analysis(context.incident.id, analysis)
-        return analysis
+        number = self.store.save_analysis(context.incident.id, analysis)
+        return analysis.model_copy(update={"id": number})  # what a review of it names (review_analysis's analysis_id)
 
     def _link_duplicates(self, proposed: list[ProposedAction], open_items: list[ActionItem]) -> list[AnalysisAction]:
         """Proposed items that repeat an open item (same meaning) are linked to it instead of being new work."""

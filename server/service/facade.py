@@ -102,9 +102,18 @@ class PostmortemService:
     resolve_incident = delegate("incidents", Incidents.resolve_incident)
 
     def review_analysis(
-        self, incident_id: str, *, decision: str, by: str | None = None, note: str | None = None
+        self,
+        incident_id: str,
+        *,
+        decision: str,
+        by: str | None = None,
+        note: str | None = None,
+        analysis_id: int | None = None,
     ) -> Analysis:
-        review = AnalysisReview.model_validate({"decision": decision, "by": by or None, "note": note or None})
+        """`analysis_id`: the analysis the reviewer read (`Analysis.id`); refused (NotTheLatestAnalysis) when a newer
+        one was stored since. Without it, the latest analysis is reviewed, whichever it is."""
+        given = {"decision": decision, "by": by or None, "note": note or None, "analysis_id": analysis_id}
+        review = AnalysisReview.model_validate(given)
         return self.incidents.review_analysis(incident_id, review)
 
     knowledge_stats = delegate("incidents", Incidents.knowledge_stats)

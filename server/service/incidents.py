@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from agent_postmortem.errors import AnalysisChanged, InTheFuture, NoteTooLong, NothingToReview
+from agent_postmortem.errors import AnalysisChanged, InTheFuture, NoteTooLong, NothingToReview, NotTheLatestAnalysis
 from agent_postmortem.service.results import IncidentList, IncidentSummary, Stats
 from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.models import Analysis, AnalysisReview, Incident, TimelineEvent, TimelineEventCreate
@@ -89,10 +89,14 @@ class Incidents:
         """Accept or reject the incident's latest analysis, with who and why, kept on the analysis and in the
         timeline. Only an accepted analysis feeds anything else (similar incidents, runbooks, reviews, later
         drafts); a newer draft leaves the last accepted one in use until it is reviewed itself. The verdict the
-        analysis already has, given again without `by` or `note`, changes nothing: it keeps who decided and why."""
+        analysis already has, given again without `by` or `note`, changes nothing: it keeps who decided and why.
+        A review that names its analysis (`review.analysis_id`) is refused when that is no longer the latest."""
         incident = self.store.get_or_raise(incident_id)
         if incident.analysis is None:
             raise NothingToReview(incident.id)
+        if review.analysis_id is not None and review.analysis_id != incident.analysis.id:
+            latest = incident.analysis
+            raise NotTheLatestAnalysis(incident.id, given=review.analysis_id, latest=latest.id, state=latest.state)
         now = self.clock()
         state = "accepted" if review.decision == "accept" else "rejected"
         if state == incident.analysis.state and review.by is None and review.note is None:

@@ -75,6 +75,11 @@ class SearchResult(BaseModel):
         default=None,
         description="when the query names stored incidents in a sentence: how to read them or search their neighbours",
     )
+    named_ids: list[str] = Field(
+        default_factory=list,
+        description="the stored incidents the query names in a sentence, as ids (what `named` speaks of): empty when "
+        "it names none",
+    )
 
 
 class IncidentList(BaseModel):

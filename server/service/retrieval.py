@@ -78,6 +78,7 @@ class Retrieval:
             text = shown = redact(query)  # the result (which clients and their logs keep) never echoes its secrets
             vector, exclude = None, set()  # embedded by the search, while BM25 ranks
         filters, unknown = self._as_stored(filters)
+        named = [] if incident_id is not None else self._named_in(text)
         hits = self.similar(vector, text, limit=limit + offset + 1, filters=filters, exclude=exclude, mode=mode)
         page = self._with_items(hits[offset : offset + limit])
         more = len(hits) > offset + limit
@@ -87,7 +88,8 @@ class Retrieval:
             offset=offset,
             next_offset=offset + limit if more else None,
             empty_because=None if page else self._why_empty(len(hits), offset, filters, unknown, mode),
-            named=None if incident_id is not None else self._named_in(text),
+            named=_named_note(named),
+            named_ids=named,
             **_strength(
                 hits[0] if hits else None,
                 by_incident=incident_id is not None,
@@ -95,18 +97,10 @@ class Retrieval:
             ),
         )
 
-    def _named_in(self, query: str) -> str | None:
-        """A question about a stored incident ("what happened in INC-27?") searched its words, and the incident it
-        names was not among the hits: say how to read it, or search its neighbours."""
-        known = [i for i in incident_ids_in(query)[:3] if self.store.get(i) is not None]
-        if not known:
-            return None
-        listed, first = ", ".join(known), known[0]
-        return (
-            f"the query names {listed}: to read {'it' if len(known) == 1 else 'one'}, get it by its id (get_incident, "
-            f"`postmortem show {first}`); for incidents like it, search its id alone (incident_id, `postmortem search "
-            f"{first}`); these hits are for the query's words"
-        )
+    def _named_in(self, query: str) -> list[str]:
+        """The stored incidents a question names ("what happened in INC-27?"), at most 3, in the query's order: its
+        words are searched, and the incident it names may not be among the hits."""
+        return self.store.existing(incident_ids_in(query)[:3])
 
     def _names_every_word(self, query: str, best: SimilarIncident | None) -> bool:
         """Whether the best hit holds every word of the query: a keyword search ("429", "timeout", an error class)
@@ -222,6 +216,18 @@ class Retrieval:
             created_at=record.created_at,
             root_cause=record.analysis.root_cause if record.analysis else None,
         )
+
+
+def _named_note(named: list[str]) -> str | None:
+    """How to read the incidents a query names, or search their neighbours (None when it names none)."""
+    if not named:
+        return None
+    listed, first = ", ".join(named), named[0]
+    return (
+        f"the query names {listed}: to read {'it' if len(named) == 1 else 'one'}, get it by its id (get_incident, "
+        f"`postmortem show {first}`); for incidents like it, search its id alone (incident_id, `postmortem search "
+        f"{first}`); these hits are for the query's words"
+    )
 
 
 def _strength(best: SimilarIncident | None, *, by_incident: bool, named: bool = False) -> dict[str, Any]:

@@ -71,7 +71,13 @@ def _view(params: Mapping[str, str]) -> tuple[str | None, str | None, int]:
     one = params.get("status") or None
     if one is not None and one not in get_args(ActionStatus):
         raise reads.FormError(f"status must be one of: {', '.join(get_args(ActionStatus))}")
-    return owner, one, reads.page_number(params)
+    at = reads.page_number(params)
+    if at > 1 and one is None:  # the whole board shows each column's first cards: page 3 of it showed page 1
+        raise reads.FormError(
+            f"page {at} needs a status: the board shows each column's first {BOARD_LIMIT}, and one column is paged "
+            f"through alone (/actions?status=open&page={at})"
+        )
+    return owner, one, at
 
 
 def _choices() -> dict[str, object]:

@@ -154,11 +154,15 @@ def text(params: Mapping[str, str], name: str, limit: int, *, required: bool = F
 
 
 def page_number(params: Mapping[str, str]) -> int:
-    """The page asked for (1 when none is), however far: a list that stops short of it says so."""
+    """The page asked for (1 when none is), however far: a list that stops short of it says so. Page 0 or a negative
+    page is refused as a word would be: it showed page 1 under its own address, as if it were that page."""
     try:
-        return max(1, int(params.get("page", "1") or "1"))
+        page = int(params.get("page", "1") or "1")
     except ValueError:  # also for a number of more than 4,300 digits
-        raise FormError("page must be a whole number") from None
+        page = 0
+    if page < 1:
+        raise FormError("page must be a whole number of at least 1 (1 is the first page)")
+    return page
 
 
 def filters(params: Mapping[str, str]) -> Filters:
@@ -220,8 +224,7 @@ def incident_page(service: "PostmortemService", f: Filters) -> IncidentPage:
         scored = [(h.id, h.relevance) for h in found.hits]
         more = found.next_offset is not None
         notes = [found.match_note] if found.match_note else []
-        # the service says how to read them with its tools and commands; a page links them instead
-        named = re.findall(r"INC-\d+", found.named.partition(":")[0]) if found.named else []
+        named = found.named_ids  # the note says how to read them with tools and commands; a page links them instead
     else:
         listed = service.list_incidents(limit=PER_PAGE, offset=offset, order=cast(ListOrder, f.sort), filters=where)
         scored = [(i.id, None) for i in listed.incidents]

@@ -173,6 +173,11 @@ class Analysis(Model):
     a person accepted or rejected it (only an accepted one feeds anything else: similar incidents, runbooks,
     reviews, later drafts). Bounds are looser than the draft's: imported analyses may be longer."""
 
+    id: int | None = Field(
+        default=None,
+        description="the stored analysis' number: a review that gives it (analysis_id, `review --analysis`) applies "
+        "only while it is still the incident's latest",
+    )
     whys: Annotated[list[Why], Field(max_length=10), BeforeValidator(whys_as_sent)]
     root_cause: Annotated[str, Field(min_length=3, max_length=2_000)]
     contributing_factors: Annotated[list[Factor], Field(max_length=10), BeforeValidator(factors_as_sent)] = Field(
@@ -208,6 +213,7 @@ class AnalysisReview(Model):
     decision: Literal["accept", "reject"]
     by: Short | None = None
     note: Medium | None = None
+    analysis_id: Annotated[int, Field(ge=1)] | None = None  # the analysis read: refused when no longer the latest
 
 
 # --- failure attribution (multi-agent runs) -------------------------------------------------------

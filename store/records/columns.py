@@ -43,7 +43,7 @@ CHILDREN = ("id", "timeline", "analysis", "action_items")
 READ = {
     "incidents": ("pk", "body", *COLUMNS),
     "timeline_events": ("pk", "at", "kind", "description"),
-    "analyses": ("body",),
+    "analyses": ("pk", "body"),
     "action_items": (
         "pk",
         "incident_pk",
@@ -92,13 +92,15 @@ def event_from_row(name: str, row: StoredRow) -> TimelineEvent | None:
         return None
 
 
-def analysis_from_body(name: str, body: Any) -> Analysis | None:
+def analysis_from_body(name: str, body: Any, pk: int | None = None) -> Analysis | None:
+    """The analysis a row's body holds, numbered by the row's key `pk` (when read with it)."""
     if body is None:
         return None
     try:
-        return load(Analysis, body if isinstance(body, dict) else {}, what=f"{name}'s analysis")
+        found = load(Analysis, body if isinstance(body, dict) else {}, what=f"{name}'s analysis")
     except CorruptRecord:
         return None
+    return found if pk is None else found.model_copy(update={"id": int(pk)})
 
 
 def action_from_row(row: StoredRow, now: datetime) -> ActionItem:

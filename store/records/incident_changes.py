@@ -15,7 +15,7 @@ from agent_postmortem.store.models import (
     Status,
     TimelineEvent,
 )
-from agent_postmortem.store.records import schema
+from agent_postmortem.store.records import db, schema
 from agent_postmortem.store.records.idempotency import KeyDigests
 from agent_postmortem.store.records.rows import analysis_row, event_row
 
@@ -88,15 +88,17 @@ class IncidentChanges:
                 conn.execute(insert(schema.timeline_events).values(event_row(pk, kept)))
             conn.execute(insert(schema.index_outbox).values(incident_pk=pk, op="upsert"))
 
-    def save_analysis(self, incident_id: str, analysis: Analysis) -> None:
+    def save_analysis(self, incident_id: str, analysis: Analysis) -> int:
+        """Store the incident's new latest analysis; its number (`Analysis.id`)."""
         pk = self.existing_pk(incident_id)
         row = analysis_row(pk, analysis)
         with self.engine.begin() as conn:
-            conn.execute(insert(schema.analyses).values(row))
+            number = db.insert_returning_pk(conn, insert(schema.analyses).values(row))
             if analysis.state == "accepted":
                 conn.execute(
                     update(schema.incidents).where(schema.incidents.c.pk == pk).values(postmortem_completed=True)
                 )
+        return number
 
     def review_analysis(self, incident_id: str, analysis: Analysis, event: TimelineEvent) -> bool:
         """Replace the incident's latest analysis with its reviewed version (same analysis, new state, reviewer, time

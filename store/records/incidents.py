@@ -95,10 +95,10 @@ class IncidentStore(IncidentChanges):
                 .where(schema.timeline_events.c.incident_pk == pk)
                 .order_by(schema.timeline_events.c.at, schema.timeline_events.c.pk)
             ).all()
-            analyses = select(schema.analyses.c.body).where(schema.analyses.c.incident_pk == pk)
+            analyses = select(schema.analyses.c.pk, schema.analyses.c.body).where(schema.analyses.c.incident_pk == pk)
             if accepted:
                 analyses = analyses.where(schema.analyses.c.state == "accepted")
-            analysis = conn.execute(analyses.order_by(schema.analyses.c.pk.desc()).limit(1)).scalar()
+            analysis = conn.execute(analyses.order_by(schema.analyses.c.pk.desc()).limit(1)).first()
             actions = conn.execute(
                 ITEMS.where(schema.action_items.c.incident_pk == pk).order_by(schema.action_items.c.pk)
             ).all()
@@ -106,7 +106,7 @@ class IncidentStore(IncidentChanges):
         return incident_from_row(
             row,
             timeline=[e for e in (event_from_row(name, r) for r in events) if e is not None],
-            analysis=analysis_from_body(name, analysis),
+            analysis=None if analysis is None else analysis_from_body(name, analysis.body, analysis.pk),
             actions=readable(actions, utcnow()),
         )
 
@@ -211,6 +211,15 @@ class IncidentStore(IncidentChanges):
             query = query.where(cols.category == category)
         with self.engine.connect() as conn:
             return [int(pk) for pk in conn.execute(query).scalars()]
+
+    def existing(self, incident_ids: Sequence[str]) -> list[str]:
+        """Which of these incident ids are stored, in the given order: one query, no record read."""
+        pks = [incident_pk(i) for i in incident_ids]
+        if not pks:
+            return []
+        with self.engine.connect() as conn:
+            found = set(conn.execute(select(schema.incidents.c.pk).where(schema.incidents.c.pk.in_(pks))).scalars())
+        return [to_incident_id(pk) for pk in dict.fromkeys(pks) if pk in found]
 
 
 # Search shows a few summaries per query: the statements are built once (0.3 ms a query saved at 100k incidents)

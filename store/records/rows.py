@@ -103,7 +103,7 @@ def event_row(pk: int, event: TimelineEvent) -> dict[str, Any]:
 
 def analysis_row(pk: int, analysis: Analysis) -> dict[str, Any]:
     checked = for_storage(analysis)
-    body = checked.model_dump(mode="json")
+    body = checked.model_dump(mode="json", exclude={"id"})  # the row's key is its number
     return {"incident_pk": pk, "created_at": checked.created_at, "body": body, "state": checked.state}
 
 

@@ -105,7 +105,7 @@ class SQLiteReader:
         return incident_from_row(
             found[0],
             timeline=[e for e in (event_from_row(name, r) for r in events) if e is not None],
-            analysis=analysis_from_body(name, analysis[0].body if analysis else None),
+            analysis=analysis_from_body(name, analysis[0].body, analysis[0].pk) if analysis else None,
             actions=readable(actions, utcnow()),
         )
 

@@ -64,3 +64,30 @@ def test_the_same_verdict_again_from_no_one_keeps_who_reviewed_it_and_why(tmp_pa
 
     code, out, _ = run(home, "review", "INC-1", "--reject", "--by", "lee")  # a reviewer of its own: a new review
     assert code == 0 and "REJECTED by lee" in out
+
+
+def test_a_review_naming_the_analysis_read_is_refused_when_a_newer_one_was_stored(tmp_path: Path) -> None:
+    """`postmortem review INC-1 --accept` accepted whatever analysis was latest when it ran: one drafted after the
+    reviewer read theirs was accepted unread. `--analysis N` (the number `show` gives) is refused when it is no
+    longer the latest, naming the latest and the command for it, with nothing changed."""
+    from tests.factories import capture, draft, make_service
+
+    home = tmp_path / "home"
+    service = make_service(home, llm=None)
+    incident_id = capture(service)
+    read = service.record_analysis(incident_id, draft(), generated_by="assistant").id
+    code, shown, _ = run(home, "show", incident_id)
+    assert code == 0 and f"analysis {read}, DRAFT" in shown and f"review {incident_id} --analysis {read} --acc" in shown
+    newer = service.record_analysis(incident_id, draft(), generated_by="assistant").id
+    assert read is not None and newer is not None and newer > read
+
+    code, out, err = run(home, "review", incident_id, "--accept", "--analysis", str(read))
+    assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"error: analysis {read} is not {incident_id}'s latest, analysis {newer} (draft) is"), err
+    assert f"`postmortem review {incident_id} --analysis {newer}`" in err
+    assert json.loads(run(home, "show", incident_id, "--json")[1])["analysis"]["state"] == "draft"
+
+    code, out, err = run(home, "review", incident_id, "--accept", "--analysis", str(newer))
+    assert code == 0 and f"analysis {newer} accepted" in out, err
+    code, out, err = run(home, "review", incident_id, "--reject", "--analysis", "0")
+    assert code == 2 and "--analysis" in err, err

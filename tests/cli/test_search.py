@@ -79,3 +79,17 @@ def test_a_search_with_no_hits_prints_no_heading_on_stdout(tmp_path: Path) -> No
     capture(make_service(tmp_path / "kept", llm=None))
     filtered = postmortem("search", "timeout", "--agent", "nobody", home=tmp_path / "kept")
     assert filtered.returncode == 0 and filtered.stdout == b"" and b"nobody" in filtered.stderr
+
+
+def test_a_search_naming_a_stored_incident_gives_its_id_in_the_json(tmp_path: Path) -> None:
+    """`search --json` of "what happened in INC-1?" said which incident the question names only in a sentence, which
+    a script had to parse for `INC-n`: the ids are a list, and the sentence is still on stderr without --json."""
+    service = make_service(tmp_path, llm=None)
+    first = capture(service)
+    capture(service, title="Refund agent promised a refund the policy forbids")
+    as_json = postmortem("search", f"what happened in {first.lower()} and INC-404?", "--json", home=tmp_path)
+    found = json.loads(as_json.stdout)
+    assert as_json.returncode == 0 and found["named_ids"] == [first], as_json.stderr
+    assert found["named"].startswith(f"the query names {first}: to read it")
+    plain = postmortem("search", f"what happened in {first}?", home=tmp_path)
+    assert f"the query names {first}: to read it" in plain.stderr.decode()

@@ -107,3 +107,35 @@ async def test_reviewing_an_incident_without_an_analysis_says_to_draft_one(tmp_p
         wrong = await client.call_tool("review_analysis", {"incident_id": incident_id, "decision": "maybe"})
     assert result.is_error and "no analysis to review: draft one first" in result.content[0].text  # type: ignore[union-attr]
     assert wrong.is_error and "accept" in wrong.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_review_naming_the_analysis_read_is_refused_when_a_newer_draft_landed_saying_which_is_latest(
+    tmp_path: Path,
+) -> None:
+    """review_analysis applied to whatever analysis was latest when it arrived: a draft stored after the user read
+    the first one was accepted unread. With `analysis_id` (an integer, or digits in a string as clients send it) the
+    review is refused when that is no longer the latest, naming the latest and how to review it; without it, as
+    before."""
+    service = make_service(tmp_path)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = await analysed(client, ROOT_CAUSES["draft"], None)
+        read = (await client.call_tool("get_incident", {"incident_id": incident_id})).structured_content
+        first: int = read["analysis"]["id"]  # type: ignore[index]
+        redraft = draft().model_copy(update={"root_cause": ROOT_CAUSES["rejected"]}).model_dump_json()
+        recorded = await client.call_tool("record_analysis", {"incident_id": incident_id, "analysis_json": redraft})
+        latest: int = recorded.structured_content["id"]  # type: ignore[index]  # the stored draft says its id
+        stale = await client.call_tool(
+            "review_analysis", {"incident_id": incident_id, "decision": "accept", "analysis_id": first}
+        )
+        unchanged = (await client.call_tool("get_incident", {"incident_id": incident_id})).structured_content
+        given = {"incident_id": incident_id, "decision": "accept", "analysis_id": str(latest)}
+        accepted = await client.call_tool("review_analysis", given)
+        wrong = await client.call_tool("review_analysis", {**given, "analysis_id": "the latest"})
+    assert latest > first
+    said = stale.content[0].text  # type: ignore[union-attr]
+    assert stale.is_error and f": analysis {first} is not {incident_id}'s latest, analysis {latest} (draft) is" in said
+    assert f"`postmortem review {incident_id} --analysis {latest}` (analysis_id={latest})" in said
+    assert unchanged["analysis"]["state"] == "draft" and unchanged["analysis"]["id"] == latest  # type: ignore[index]
+    assert not accepted.is_error and accepted.structured_content["state"] == "accepted"  # type: ignore[index]
+    assert accepted.structured_content["id"] == latest  # type: ignore[index]
+    assert wrong.is_error and "analysis_id" in wrong.content[0].text  # type: ignore[union-attr]

@@ -2,8 +2,10 @@
 sent with an incident id is refused rather than half answered."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from agent_postmortem.errors import QueryAndIncident
 from agent_postmortem.ingest.jsonl import read_incidents
@@ -71,3 +73,27 @@ def test_a_keyword_search_whose_best_hit_holds_the_word_is_not_called_weak(seede
         assert not found.weak_match and found.match_note is None, word
         assert found.hits[0].matched_terms
     assert seeded.search_incidents(query="sourdough", limit=3).weak_match
+
+
+def test_a_question_naming_stored_incidents_carries_their_ids_checked_in_one_query(seeded: PostmortemService) -> None:
+    """The incidents a question names were only in a sentence (`named`), which the search page parsed back for
+    `INC-n`; and each was loaded whole (its timeline, analysis and action items) to learn that it exists. The ids are
+    data now (`named_ids`, the note derived from them), and their existence is one query reading no record."""
+    engine = seeded.store.engine
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        found = seeded.search_incidents(query="what happened in inc-27 and INC-9999, or INC\u20113?", limit=2)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert found.named_ids == ["INC-27", "INC-3"]
+    assert found.named is not None and found.named.startswith("the query names INC-27, INC-3: to read one")
+    assert not [s for s in sent if "timeline_events" in s or "incidents.pk = " in s], sent  # no incident read whole
+    assert len([s for s in sent if s.startswith("SELECT incidents.pk \nFROM incidents \nWHERE")]) == 1, sent
+    plain = seeded.search_incidents(query="order agent overwrote delivery addresses", limit=1)
+    neighbours = seeded.search_incidents(incident_id="INC-27", limit=1)
+    assert plain.named_ids == neighbours.named_ids == [] and plain.named is None and neighbours.named is None

@@ -227,3 +227,21 @@ def test_a_search_with_no_letter_or_digit_or_for_an_unknown_id_comes_back_on_the
     answer = client.get("/incidents", params={"q": "INC-999", "status": "open"})
     assert answer.status_code == 404 and 'role="alert">no incident &#39;INC-999&#39;' in answer.text
     assert 'name="q" type="search" value="INC-999"' in answer.text and "<option selected>open</option>" in answer.text
+
+
+def test_a_page_below_1_or_a_board_page_without_a_status_is_refused_on_the_form_with_the_rule(
+    client: httpx.Client,
+) -> None:
+    """`/actions?page=3` (no status) showed the board's first cards as if page 3 had been read, and `page=0` or
+    `page=-2` showed page 1 under its own address, on the board and on the incidents list alike."""
+    sign_in(client, TOKEN)
+    for where, params in (("/incidents", {"severity": "SEV2"}), ("/actions", {"status": "open"})):
+        for asked in ("0", "-2", "two"):
+            answer = client.get(where, params={**params, "page": asked})
+            assert answer.status_code == 400, (where, asked, answer.text[-300:])
+            said = 'role="alert">page must be a whole number of at least 1 (1 is the first page)'
+            assert said in answer.text and "<h1>" in answer.text, (where, asked)
+    answer = client.get("/actions", params={"owner": "dana", "page": "3"})
+    assert answer.status_code == 400 and 'role="alert">page 3 needs a status: the board shows' in answer.text
+    assert "<h1>Action items</h1>" in answer.text and 'name="owner" value="dana"' in answer.text
+    assert client.get("/actions", params={"page": "1"}).status_code == 200
