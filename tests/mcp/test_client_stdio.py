@@ -173,3 +173,28 @@ async def test_a_home_written_as_in_a_shell_in_a_client_config_is_the_users_not_
     assert not captured.is_error, captured.content
     assert (user / "incidents" / "postmortem.db").is_file()
     assert list(started_in.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_client_that_sends_its_call_and_closes_stdin_gets_the_answer(tmp_path: Path, embedder: Embedder) -> None:
+    """`printf '...' | postmortem serve` (a script, or the shutdown the MCP spec describes: close stdin, wait for the
+    exit) stored the capture but exited without its answer: the SDK ends the session at end of input. The requests
+    read are answered first; a client that closed stdout as well gets a clean exit."""
+    raw = RawClient(tmp_path)
+    raw.initialize()
+    raw.call(1, "capture_incident", {"title": "Mailer agent sent the digest twice"})
+    assert raw.proc.stdin is not None and raw.proc.stdout is not None
+    raw.proc.stdin.close()
+    answer = raw.receive()
+    code, logged = raw.finish()
+    assert answer["id"] == 1 and answer["result"]["structuredContent"]["id"] == "INC-1", answer
+    assert code == 0 and "Traceback" not in logged, logged[-2000:]
+
+    gone = RawClient(tmp_path)
+    gone.initialize()
+    gone.call(2, "search_incidents", {"query": "digest sent twice"})
+    assert gone.proc.stdin is not None and gone.proc.stdout is not None
+    gone.proc.stdout.close()
+    gone.proc.stdin.close()
+    code, logged = gone.finish()
+    assert code == 0 and "Traceback" not in logged and "error" not in logged, logged[-2000:]
