@@ -38,18 +38,38 @@ logger = logging.getLogger(__name__)
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-def recovered(problem: Exception) -> SessionMessage | None:
-    """A line the SDK's strict parser refused only for a lone surrogate escape (`"\\ud800"`, which JavaScript
-    clients can send: the JSON grammar allows it, Unicode does not): the message with each one replaced by U+FFFD,
-    so the request is answered instead of left waiting. None for anything else."""
+BOM = "\ufeff"
+
+
+def _refused_text(problem: Exception) -> str | None:
+    """The line the SDK's strict parser refused as not JSON, as text; None for any other problem."""
     if not isinstance(problem, ValidationError):
         return None
     errors = problem.errors()
     raw = errors[0].get("input") if errors and errors[0]["type"] == "json_invalid" else None
-    if not isinstance(raw, str | bytes):
+    if isinstance(raw, bytes):
+        return raw.decode("utf-8", "replace")
+    return raw if isinstance(raw, str) else None
+
+
+def blank(problem: Exception) -> bool:
+    """A line with nothing on it (an empty line between messages, a lone CR): no message, so nothing to answer; it
+    was answered with a parse error for `"id": null`, which some clients take for a broken server."""
+    text = _refused_text(problem)
+    return text is not None and not text.strip(BOM + " \t\r\n")
+
+
+def recovered(problem: Exception) -> SessionMessage | None:
+    """A line the SDK's strict parser refused only for a lone surrogate escape (`"\\ud800"`, which JavaScript
+    clients can send: the JSON grammar allows it, Unicode does not), or for the UTF-8 byte-order mark a client's
+    writer put before its first message (.NET's UTF8Encoding and PowerShell do; the initialize was refused as "not
+    JSON" and the client never connected): the message, each lone surrogate replaced by U+FFFD, so the request is
+    answered instead of left waiting. None for anything else."""
+    raw = _refused_text(problem)
+    if raw is None:
         return None
     try:
-        parsed = loads(raw)
+        parsed = loads(raw.removeprefix(BOM))
         return SessionMessage(jsonrpc_message_adapter.validate_python(_scrub(parsed), by_name=False))
     except (JsonInputError, ValidationError):
         return None
@@ -182,6 +202,8 @@ class AnsweringReader:
             message = recovered(item)
             if message is not None:
                 return self._passing(message)
+            if blank(item):
+                continue
             error = error_for(item)
             logger.warning("stdio: answered an undecodable line with JSON-RPC error %d", error.code)
             await self._write.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=None, error=error)))
