@@ -51,6 +51,7 @@ async def test_an_incident_narrated_event_by_event_gives_a_record_of_bounded_siz
         got = await client.call_tool("get_incident", {"incident_id": incident_id})
         resource = await client.read_resource(f"incident://{incident_id}")
         report = await client.call_tool("render_report", {"incident_id": incident_id})
+        described = next(t for t in (await client.list_tools()).tools if t.name == "get_incident")
     record = got.structured_content
     assert record is not None and not added.is_error
     descriptions = [e["description"] for e in record["timeline"]]
@@ -63,4 +64,5 @@ async def test_an_incident_narrated_event_by_event_gives_a_record_of_bounded_siz
     assert len(got.content[0].text) < 80_000 and len(added.content[0].text) < 80_000  # type: ignore[union-attr]
     assert json.loads(resource.contents[0].text) == record  # type: ignore[union-attr]
     assert "status 0: " in report.structured_content["text"]  # type: ignore[index]
+    assert "timeline_folded counts the rest" in (described.description or "")
     assert len(service.get_incident(incident_id).timeline) == 402  # the store keeps every event
