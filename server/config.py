@@ -3,6 +3,7 @@
 import ipaddress
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -78,8 +79,9 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         e = os.environ if env is None else env
         backend = _choice(e.get("POSTMORTEM_LLM", "auto"), LLM_BACKENDS, "POSTMORTEM_LLM")
-        home = Path(e.get("POSTMORTEM_HOME") or user_data_dir("agent-postmortem", appauthor=False))
-        policy_file = policy_path(home, e.get("POSTMORTEM_TRIAGE_POLICY"))
+        home = setting_path(e.get("POSTMORTEM_HOME"), e) or Path(user_data_dir("agent-postmortem", appauthor=False))
+        policy = e.get("POSTMORTEM_TRIAGE_POLICY")
+        policy_file = policy_path(home, policy and str(setting_path(policy, e)))
         return cls(
             home=home,
             database_url=_url(e.get("POSTMORTEM_DATABASE_URL"), "POSTMORTEM_DATABASE_URL", DATABASE_SCHEMES),
@@ -87,7 +89,7 @@ class Settings:
             openai_base_url=_url(e.get("OPENAI_BASE_URL"), "OPENAI_BASE_URL", HTTP_SCHEMES),
             openai_api_key=e.get("OPENAI_API_KEY") or None,
             model=e.get("POSTMORTEM_MODEL") or None,
-            local_model=e.get("POSTMORTEM_LOCAL_MODEL") or None,
+            local_model=str(setting_path(e.get("POSTMORTEM_LOCAL_MODEL"), e) or "") or None,
             local_threads=_positive(e.get("POSTMORTEM_LOCAL_THREADS") or "1", "POSTMORTEM_LOCAL_THREADS"),
             llm_timeout=_seconds(e.get("POSTMORTEM_LLM_TIMEOUT"), "POSTMORTEM_LLM_TIMEOUT") or 120.0,
             draft_timeout=_seconds(e.get("POSTMORTEM_DRAFT_TIMEOUT"), "POSTMORTEM_DRAFT_TIMEOUT"),
@@ -98,15 +100,16 @@ class Settings:
                 rule="POSTMORTEM_DEDUPE_HOURS must be a number of hours from 0 (no repeats) to 87600",
             ),
             embedder=_embedder(e.get("POSTMORTEM_EMBEDDER", "onnx-int8")),
-            model_cache=Path(e.get("POSTMORTEM_MODEL_CACHE") or user_cache_dir("agent-postmortem", appauthor=False)),
+            model_cache=setting_path(e.get("POSTMORTEM_MODEL_CACHE"), e)
+            or Path(user_cache_dir("agent-postmortem", appauthor=False)),
             triage_policy=TriagePolicy() if policy_file is None else TriagePolicy.load(policy_file),
             http_token=e.get("POSTMORTEM_HTTP_TOKEN") or None,
             allowed_hosts=_hosts(e.get("POSTMORTEM_ALLOWED_HOSTS")),
             allowed_origins=_origins(e.get("POSTMORTEM_ALLOWED_ORIGINS")),
             http_rate_per_minute=_positive(e.get("POSTMORTEM_HTTP_RATE") or "600", "POSTMORTEM_HTTP_RATE"),
             trusted_proxies=_proxies(e.get("POSTMORTEM_TRUSTED_PROXIES")),
-            tokens_file=Path(e["POSTMORTEM_TOKENS_FILE"]) if e.get("POSTMORTEM_TOKENS_FILE") else None,
-            team=_team(e.get("POSTMORTEM_TEAM") or "default", e.get("POSTMORTEM_TOKENS_FILE")),
+            tokens_file=setting_path(e.get("POSTMORTEM_TOKENS_FILE"), e),
+            team=_team(e.get("POSTMORTEM_TEAM") or "default", setting_path(e.get("POSTMORTEM_TOKENS_FILE"), e)),
             http_stateless=_flag(e.get("POSTMORTEM_HTTP_STATELESS"), "POSTMORTEM_HTTP_STATELESS"),
             chroma_url=_url(e.get("POSTMORTEM_CHROMA_URL"), "POSTMORTEM_CHROMA_URL", HTTP_SCHEMES),
             chroma_database=e.get("POSTMORTEM_CHROMA_DATABASE") or "postmortem",
@@ -119,7 +122,30 @@ class Settings:
         )
 
 
-def _team(name: str, tokens_file: str | None) -> str:
+_VARIABLE = re.compile(r"\$(\w+|\{(\w+)\})")
+
+
+def setting_path(value: str | None, env: Mapping[str, str] | None = None) -> Path | None:
+    """A path setting as a shell would have expanded it (`~`, `~/pm`, `$HOME/pm`, `${XDG_DATA_HOME}/pm`; a variable
+    not set is left as written); None when not set. MCP clients start the server with their config's `env` as it is,
+    without a shell: `"POSTMORTEM_HOME": "~/pm"` made a directory named `~` in whatever directory the client started
+    the server in, a knowledge base the CLI (whose shell expands `~`) never saw."""
+    if not value:
+        return None
+    env = os.environ if env is None else env
+
+    def variable(match: re.Match[str]) -> str:
+        name = match.group(2) or match.group(1)
+        return env.get(name, match.group(0))
+
+    expanded = _VARIABLE.sub(variable, value)
+    if expanded == "~" or expanded.startswith("~/"):
+        home = env.get("HOME")
+        return Path(home) / expanded[2:] if home else Path(expanded).expanduser()
+    return Path(expanded).expanduser()
+
+
+def _team(name: str, tokens_file: Path | None) -> str:
     """The team named, refused when a tokens file is set and no token of it is that team's: a misspelt
     POSTMORTEM_TEAM read an empty knowledge base that no server serves (and a capture would be stored there)."""
     team = check_team(name.strip())

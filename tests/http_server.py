@@ -32,6 +32,7 @@ def serving(
     rate_per_minute: int = 6_000,
     team_verifier: TokenVerifier | None = None,
     for_team: Callable[[str], PostmortemService] | None = None,
+    stateless: bool = False,
 ) -> Iterator[str]:
     """Yield the base URL (http://127.0.0.1:PORT) while the server runs; `wrap` puts test middleware around it.
     `team_verifier` and `for_team`: a server of several teams (tokens mapped to teams, a service per team)."""
@@ -46,6 +47,7 @@ def serving(
             host="127.0.0.1",
             rate_per_minute=rate_per_minute,
             for_team=for_team,
+            stateless=stateless,
         )
     )
     with in_thread(app, port, lifespan="on", **proxy_options(())) as url:

@@ -196,7 +196,7 @@ class PostmortemServer(MCPServer):
 
     @staticmethod
     def _checked(schema: dict[str, Any], name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        """The arguments without the nulls that stand for an absent optional argument; ToolError for one the tool
+        """The arguments without those that stand for an absent optional argument (_absent); ToolError for one the tool
         does not take, naming those it takes and not the one sent (a model wrote it: it may be anything)."""
         known: dict[str, Any] = schema.get("properties", {})
         unknown = [k for k in arguments if k not in known]
@@ -214,7 +214,14 @@ class PostmortemServer(MCPServer):
             said = "; ".join(f"{k} takes one value, one of {', '.join(_choices(known[k]))}" for k in several)
             noun = "argument" if len(several) == 1 else "arguments"
             raise ToolError(f"Invalid {noun}: {said}. Call once for each value wanted.")
-        return {k: _choice(known[k], v) for k, v in arguments.items() if v is not None or k in required}
+        return {k: _choice(known[k], v) for k, v in arguments.items() if k in required or not _absent(known[k], v)}
+
+
+def _absent(schema: dict[str, Any], value: Any) -> bool:
+    """null for an optional argument, or empty text for an optional choice: clients that fill every argument send
+    "" for the choices not meant (`"category": ""` was "category must be one of ..." on every list and search), as
+    an empty text argument is absent already."""
+    return value is None or (isinstance(value, str) and not value.strip() and bool(_choices(schema)))
 
 
 def _choice(schema: dict[str, Any], value: Any) -> Any:

@@ -106,8 +106,8 @@ class ClientModel:
         caps = ctx.client_capabilities
         if not self.enabled or caps is None or caps.sampling is None:
             return None
-        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS and not ctx.session.can_send_request:
-            return None  # a legacy client on stateless HTTP: no channel back to it
+        if no_channel_back(ctx):
+            return None
         try:
             context = self.svc().draft_context(incident_id, nonce=self.nonce_for(incident_id))
         except (IncidentNotFound, InvalidId):
@@ -135,6 +135,8 @@ class ClientModel:
         first: Answer,
         second: Answer,
         progress: "Progress",
+        *,
+        no_channel: bool = False,
     ) -> CallToolResult:
         """Store the client model's valid draft; without sampling, draft with the server's model; with neither, hand
         the assistant what it needs to write the analysis itself (also when the client refused to sample)."""
@@ -145,7 +147,7 @@ class ClientModel:
             return _write_it_yourself(service.write_it_yourself(incident_id, why=why))
         answer = second if isinstance(second, CreateMessageResult) else first
         if not isinstance(answer, CreateMessageResult):
-            return self._without_sampling(service, incident_id, progress)
+            return self._without_sampling(service, incident_id, progress, no_channel=no_channel)
         context = service.draft_context(incident_id, nonce=self.nonce_for(incident_id))
         wrong = _problem(answer, context.incident)
         if wrong is not None:
@@ -156,18 +158,26 @@ class ClientModel:
         text = _text_of(answer)
         return structured(service.record_analysis_text(context, text, generated_by="sampling", llm_model=answer.model))
 
-    def _without_sampling(self, service: "PostmortemService", incident_id: str, progress: "Progress") -> CallToolResult:
+    def _without_sampling(
+        self, service: "PostmortemService", incident_id: str, progress: "Progress", *, no_channel: bool
+    ) -> CallToolResult:
         try:
             return structured(service.draft_analysis(incident_id, progress=progress))
         except NoModelConfigured:
-            return _write_it_yourself(service.write_it_yourself(incident_id, why=self._no_model()))
+            return _write_it_yourself(service.write_it_yourself(incident_id, why=self._no_model(no_channel)))
         except LLMUnavailable as e:  # configured but not working: say so rather than hide it
             raise LLMUnavailable(
                 f"{e}. Fix the model's settings, or write the analysis yourself: get the five_whys prompt and "
                 "call record_analysis"
             ) from None
 
-    def _no_model(self) -> str:
+    def _no_model(self, no_channel: bool) -> str:
+        if self.enabled and no_channel:  # the client may well offer sampling: the request cannot reach it
+            return (
+                "this server runs stateless HTTP, which has no channel back to a client on the 2025 protocol to ask "
+                "its model (serve without --stateless, or use a client on the 2026-07-28 protocol), and the server "
+                "has no model configured"
+            )
         if self.enabled:
             return "your client offers no MCP sampling and the server has no model configured"
         return "no model is configured on the server, and it is set not to ask your client's model (POSTMORTEM_LLM)"
@@ -211,7 +221,7 @@ def register_draft_tools(
         status "write_it_yourself" with the context, rules and schema instead (nothing stored): then write the
         analysis yourself and store it with record_analysis."""
         with tool_errors():
-            return client_model.draft(incident_id, first, second, _progress(ctx))
+            return client_model.draft(incident_id, first, second, _progress(ctx), no_channel=no_channel_back(ctx))
 
     @mcp.tool()
     def record_analysis(
@@ -247,6 +257,11 @@ def register_draft_tools(
         return prompts.render(
             "five_whys", system=context.with_schema(), user=context.user, incident_id=context.incident.id
         )
+
+
+def no_channel_back(ctx: Context) -> bool:
+    """A client on the 2025 protocol over stateless HTTP: the server cannot send it a request (sampling)."""
+    return ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS and not ctx.session.can_send_request
 
 
 def _write_it_yourself(request: "WriteItYourself") -> CallToolResult:

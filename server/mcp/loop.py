@@ -195,8 +195,9 @@ def _register_learning_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
         confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.95,
         deterministic: Annotated[bool, Field(description="true if the same input always failed")] = False,
     ) -> CallToolResult:
-        """Decide whether a fix worked from failure counts before and after it: rates with 95% intervals, a Fisher
-        exact test, a verdict, and how many more clean runs are needed. Use for failures that happen sometimes."""
+        """Decide whether a fix worked from failure counts before and after it: rates with intervals at the given
+        confidence (95% by default), a Fisher exact test, a verdict, and how many more clean runs are needed. Use for
+        failures that happen sometimes."""
         from agent_postmortem.analysis import verify as verification
 
         try:

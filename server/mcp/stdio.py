@@ -20,7 +20,16 @@ from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
-from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError, jsonrpc_message_adapter
+from mcp.types import (
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    ErrorData,
+    JSONRPCError,
+    JSONRPCNotification,
+    JSONRPCRequest,
+    JSONRPCResponse,
+    jsonrpc_message_adapter,
+)
 from pydantic import ValidationError
 
 from agent_postmortem.ingest.json_input import JsonInputError, loads
@@ -29,18 +38,38 @@ logger = logging.getLogger(__name__)
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-def recovered(problem: Exception) -> SessionMessage | None:
-    """A line the SDK's strict parser refused only for a lone surrogate escape (`"\\ud800"`, which JavaScript
-    clients can send: the JSON grammar allows it, Unicode does not): the message with each one replaced by U+FFFD,
-    so the request is answered instead of left waiting. None for anything else."""
+BOM = "\ufeff"
+
+
+def _refused_text(problem: Exception) -> str | None:
+    """The line the SDK's strict parser refused as not JSON, as text; None for any other problem."""
     if not isinstance(problem, ValidationError):
         return None
     errors = problem.errors()
     raw = errors[0].get("input") if errors and errors[0]["type"] == "json_invalid" else None
-    if not isinstance(raw, str | bytes):
+    if isinstance(raw, bytes):
+        return raw.decode("utf-8", "replace")
+    return raw if isinstance(raw, str) else None
+
+
+def blank(problem: Exception) -> bool:
+    """A line with nothing on it (an empty line between messages, a lone CR): no message, so nothing to answer; it
+    was answered with a parse error for `"id": null`, which some clients take for a broken server."""
+    text = _refused_text(problem)
+    return text is not None and not text.strip(BOM + " \t\r\n")
+
+
+def recovered(problem: Exception) -> SessionMessage | None:
+    """A line the SDK's strict parser refused only for a lone surrogate escape (`"\\ud800"`, which JavaScript
+    clients can send: the JSON grammar allows it, Unicode does not), or for the UTF-8 byte-order mark a client's
+    writer put before its first message (.NET's UTF8Encoding and PowerShell do; the initialize was refused as "not
+    JSON" and the client never connected): the message, each lone surrogate replaced by U+FFFD, so the request is
+    answered instead of left waiting. None for anything else."""
+    raw = _refused_text(problem)
+    if raw is None:
         return None
     try:
-        parsed = loads(raw)
+        parsed = loads(raw.removeprefix(BOM))
         return SessionMessage(jsonrpc_message_adapter.validate_python(_scrub(parsed), by_name=False))
     except (JsonInputError, ValidationError):
         return None
@@ -80,19 +109,80 @@ class Outgoing(Protocol):
 HANDSHAKE = ("initialize", "ping")
 
 
+ANSWER_AFTER_EOF = 600.0  # seconds the requests still running at end of input get to answer (a draft's limit)
+
+
+class Answers:
+    """The server's write stream, noting which requests have been answered: a client that sends its requests and
+    closes stdin (`printf ... | postmortem serve`, the shutdown the MCP spec describes) got no answer to them, though
+    a capture among them was stored, since the SDK ends the session at end of input. `asking`: the server's own
+    requests to the client (sampling) not answered yet, which after the end of input never will be."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.pending: set[Any] = set()
+        self.asking: set[Any] = set()
+
+    async def send(self, item: SessionMessage, /) -> None:
+        if isinstance(item.message, JSONRPCRequest):
+            self.asking.add(item.message.id)
+        await self._inner.send(item)
+        if isinstance(item.message, JSONRPCResponse | JSONRPCError):
+            self.pending.discard(item.message.id)
+
+    def read(self, message: Any) -> None:
+        """Note a message the client sent."""
+        if isinstance(message, JSONRPCRequest):
+            self.pending.add(message.id)
+        elif isinstance(message, JSONRPCResponse | JSONRPCError):
+            self.asking.discard(message.id)
+        elif isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
+            self.pending.discard((message.params or {}).get("requestId"))
+
+    async def settled(self) -> None:
+        """Once every request read is answered, or one waits on the client, which has stopped sending."""
+        with anyio.move_on_after(ANSWER_AFTER_EOF):
+            while self.pending and not self.asking:
+                await anyio.sleep(0.05)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def __aenter__(self) -> Self:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        result: bool | None = await self._inner.__aexit__(exc_type, exc, tb)
+        return result
+
+
 class AnsweringReader:
     """The server's read stream: messages pass through; an undecodable line is answered on `write`. `on_handshake`
-    runs once, when the first message after the handshake arrives (normally `notifications/initialized`)."""
+    runs once, when the first message after the handshake arrives (normally `notifications/initialized`). With
+    `answers`, the end of input is passed on once every request read has been answered, cancelled or left waiting
+    on the client."""
 
-    def __init__(self, inner: Incoming, write: Outgoing, on_handshake: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        inner: Incoming,
+        write: Outgoing,
+        on_handshake: Callable[[], None] | None = None,
+        answers: Answers | None = None,
+    ) -> None:
         self._inner = inner
         self._write = write
         self._on_handshake = on_handshake
+        self._answers = answers
 
     def _passing(self, message: SessionMessage) -> SessionMessage:
         if self._on_handshake is not None and getattr(message.message, "method", None) not in HANDSHAKE:
             started, self._on_handshake = self._on_handshake, None
             started()
+        if self._answers is not None:
+            self._answers.read(message.message)
         return message
 
     @property
@@ -101,12 +191,19 @@ class AnsweringReader:
 
     async def receive(self) -> SessionMessage:
         while True:
-            item = await self._inner.receive()
+            try:
+                item = await self._inner.receive()
+            except anyio.EndOfStream:
+                if self._answers is not None:
+                    await self._answers.settled()
+                raise
             if not isinstance(item, Exception):
                 return self._passing(item)
             message = recovered(item)
             if message is not None:
                 return self._passing(message)
+            if blank(item):
+                continue
             error = error_for(item)
             logger.warning("stdio: answered an undecodable line with JSON-RPC error %d", error.code)
             await self._write.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=None, error=error)))
@@ -143,9 +240,13 @@ def lowlevel(mcp: MCPServer) -> Server[Any]:
 async def serve_stdio(mcp: MCPServer, on_handshake: Callable[[], None] | None = None) -> None:
     """What `MCPServer.run_stdio_async` does, with the answering reader in front of the server."""
     server = lowlevel(mcp)
-    async with stdio_server() as (read_stream, write_stream):
-        reader = AnsweringReader(read_stream, write_stream, on_handshake)
-        await server.run(reader, write_stream, server.create_initialization_options())
+    try:
+        async with stdio_server() as (read_stream, write_stream):
+            answers = Answers(write_stream)
+            reader = AnsweringReader(read_stream, answers, on_handshake, answers)
+            await server.run(reader, answers, server.create_initialization_options())
+    except* BrokenPipeError:  # the client closed its end of stdout: it reads no more answers, so none is owed
+        logger.info("stdio: the client stopped reading before every answer was written")
 
 
 def run_stdio(mcp: MCPServer, *, on_handshake: Callable[[], None] | None = None) -> None:

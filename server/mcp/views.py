@@ -3,7 +3,7 @@
 captures every failure of an agent in a retry loop), and the record carried all of them: 1,500 repeats made
 `get_incident` 252 KB, and every `add_timeline_event` or `resolve_incident` answer as long, in the calling model's
 context. `occurrences` and `last_seen_at` say the same; the notes are kept in the store (the report and the CLI
-fold them too: server/render/timeline.py)."""
+fold them too: server/render/timeline.py). Of the other events, the first and the latest KEPT_EVENTS are given."""
 
 import json
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 
 UNDATED = "completion date unknown (completed on a date not recorded)"
+# the latest events an answer carries besides the first: an incident a bot narrated all day (400 events) made
+# get_incident, and each add_timeline_event answer, 930 KB, more than a client takes from one tool call
+KEPT_EVENTS = 30
 ITEM_KEYS = frozenset({"status", "completed_at", "priority", "incident_id"})
 
 
@@ -41,12 +44,22 @@ def incident_data(incident: "Incident") -> dict[str, Any]:
     timeline: list[dict[str, Any]] = data.get("timeline") or []
     repeats = [n for n, e in enumerate(incident.timeline) if is_repeat(e)]
     folded = set(repeats[:-KEPT_REPEATS]) if len(repeats) > KEPT_REPEATS else set()
+    shown = [n for n in range(len(timeline)) if n not in folded]
+    older = set(shown[1:-KEPT_EVENTS]) if len(shown) > KEPT_EVENTS + 1 else set()
+    notes = []
     if folded:
-        data["timeline"] = [e for n, e in enumerate(timeline) if n not in folded]
-        data["timeline_folded"] = (
+        notes.append(
             f"{len(folded)} earlier 'Occurred again' notes are left out here (the latest {KEPT_REPEATS} are shown; "
             "occurrences and last_seen_at count them all; the store keeps every note)"
         )
+    if older:
+        notes.append(
+            f"{len(older)} earlier events are left out here (the first and the latest {KEPT_EVENTS} are shown); "
+            "render_report and the report:// resource give the whole timeline"
+        )
+    if notes:
+        data["timeline"] = [e for n, e in enumerate(timeline) if n not in folded | older]
+        data["timeline_folded"] = "; ".join(notes)
     return data
 
 

@@ -153,3 +153,48 @@ async def test_one_server_process_per_call_answers_the_first_search_as_later_one
         answers += [first.structured_content["hits"], later.structured_content["hits"]]  # type: ignore[index]
     assert all(hits == answers[0] for hits in answers)
     assert answers[0][0]["id"] == rare and RARE in answers[0][0]["matched_terms"]
+
+
+@pytest.mark.parametrize("configured", ["~/incidents", "$HOME/incidents", "${HOME}/incidents"])
+async def test_a_home_written_as_in_a_shell_in_a_client_config_is_the_users_not_a_folder_named_tilde(
+    tmp_path: Path, configured: str
+) -> None:
+    """Clients start the server with their config's `env` as written, no shell: `"POSTMORTEM_HOME": "~/incidents"`
+    made a folder named `~` (or `$HOME`) in whatever directory the client started the server in, a knowledge base
+    that the CLI, whose shell expands it, never saw."""
+    user, started_in = tmp_path / "user", tmp_path / "client-cwd"
+    user.mkdir()
+    started_in.mkdir()
+    params = stdio(tmp_path)
+    params.env = {**(params.env or {}), "POSTMORTEM_HOME": configured, "HOME": str(user)}
+    params.cwd = started_in
+    async with Client(params) as client:
+        captured = await client.call_tool("capture_incident", {"title": "Planner agent looped on a search"})
+    assert not captured.is_error, captured.content
+    assert (user / "incidents" / "postmortem.db").is_file()
+    assert list(started_in.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_client_that_sends_its_call_and_closes_stdin_gets_the_answer(tmp_path: Path, embedder: Embedder) -> None:
+    """`printf '...' | postmortem serve` (a script, or the shutdown the MCP spec describes: close stdin, wait for the
+    exit) stored the capture but exited without its answer: the SDK ends the session at end of input. The requests
+    read are answered first; a client that closed stdout as well gets a clean exit."""
+    raw = RawClient(tmp_path)
+    raw.initialize()
+    raw.call(1, "capture_incident", {"title": "Mailer agent sent the digest twice"})
+    assert raw.proc.stdin is not None and raw.proc.stdout is not None
+    raw.proc.stdin.close()
+    answer = raw.receive()
+    code, logged = raw.finish()
+    assert answer["id"] == 1 and answer["result"]["structuredContent"]["id"] == "INC-1", answer
+    assert code == 0 and "Traceback" not in logged, logged[-2000:]
+
+    gone = RawClient(tmp_path)
+    gone.initialize()
+    gone.call(2, "search_incidents", {"query": "digest sent twice"})
+    assert gone.proc.stdin is not None and gone.proc.stdout is not None
+    gone.proc.stdout.close()
+    gone.proc.stdin.close()
+    code, logged = gone.finish()
+    assert code == 0 and "Traceback" not in logged and "error" not in logged, logged[-2000:]

@@ -35,6 +35,31 @@ async def test_null_for_any_optional_argument_of_any_tool_means_absent(tmp_path:
     assert len(listed.structured_content["incidents"]) == min(20, service.store.count())  # type: ignore[index]
 
 
+async def test_empty_text_for_any_optional_choice_of_any_tool_means_absent(tmp_path: Path) -> None:
+    """Clients that fill every argument with empty text for those not meant got "category must be one of ...",
+    "severity must be one of ..." on every list and search: empty text was absent only for free text. Each optional
+    choice is sent as "", alone, with the required ones; a required choice left empty is still refused."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        await client.call_tool("capture_incident", CAPTURE)
+        valid = await tool_arguments(client)
+        refused = []
+        for tool in (await client.list_tools()).tools:
+            schema = tool.input_schema
+            required = {name: valid[name] for name in schema.get("required", [])}
+            for name, prop in schema["properties"].items():
+                choice = any("enum" in s for s in (prop, *prop.get("anyOf", [])))
+                if choice and name not in required:
+                    result = await client.call_tool(tool.name, {**required, name: ""})
+                    if result.is_error and "Invalid argument" in result.content[0].text:  # type: ignore[union-attr]
+                        refused.append((tool.name, name))
+        listed = await client.call_tool("list_incidents", {"category": "", "severity": " ", "status": ""})
+        undecided = await client.call_tool("review_analysis", {"incident_id": "INC-1", "decision": ""})
+    assert refused == []
+    assert len(listed.structured_content["incidents"]) == service.store.count()  # type: ignore[index]
+    assert "decision must be one of accept, reject" in undecided.content[0].text  # type: ignore[union-attr]
+
+
 async def test_true_or_false_is_refused_for_every_argument_that_is_not_a_flag(tmp_path: Path) -> None:
     """pydantic reads true as 1, so `list_incidents(limit=true)` listed one incident and `offset=true` skipped one:
     a flag sent where a number or text is wanted is a client's mistake, and is told as one, naming what it takes."""

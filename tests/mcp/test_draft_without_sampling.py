@@ -248,3 +248,32 @@ async def test_an_analysis_in_chinese_sent_with_json_escapes_is_held_to_its_writ
     analysis = service.get_incident(incident_id).analysis
     assert analysis is not None and zh[:10] in analysis.whys[0].answer
     assert too_long.is_error and "longer than 20000 characters" in too_long.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_sampling_client_on_the_2025_protocol_over_stateless_http_is_told_why_it_was_not_asked(
+    tmp_path: Path,
+) -> None:
+    """A stateless HTTP server cannot send a request to a client on the 2025 protocol, so its model is never asked;
+    with no model on the server either, the answer said "your client offers no MCP sampling" to a client that does,
+    sending its user to debug the client instead of the server's --stateless."""
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    from tests.http_server import TOKEN, serving
+
+    service = make_service(tmp_path, llm=None)
+    asked: list[object] = []
+
+    async def sampler(context: object, params: object) -> None:
+        asked.append(params)
+        raise AssertionError("no channel reaches this client")
+
+    with serving(service, stateless=True) as url:
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+        transport = streamable_http_client(f"{url}/mcp", http_client=http)
+        async with Client(transport, mode="legacy", sampling_callback=sampler) as client:
+            incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+            answer = await client.call_tool("draft_analysis", {"incident_id": incident_id})
+    assert not answer.is_error and not asked, answer.content
+    text = answer.content[0].text  # type: ignore[union-attr]
+    assert "stateless HTTP" in text and "offers no MCP sampling" not in text, text[:500]

@@ -219,3 +219,22 @@ async def test_a_repeat_capture_says_it_is_no_novel_failure_and_why_its_incident
     ]
     assert json.loads(again.content[0].text)["novel"] is False  # type: ignore[union-attr]
     assert service.get_incident(first["id"]).novel  # the incident's record is left as it was decided
+
+
+async def test_reopen_and_verify_fix_say_in_their_descriptions_what_they_do(service: PostmortemService) -> None:
+    """reopen_incident on an open incident answered as a reopen would, though it only added the note, and verify_fix
+    promised "95% intervals" whatever confidence it was given: an assistant read both descriptions as what happened."""
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        reopened = await client.call_tool("reopen_incident", {"incident_id": incident_id, "note": "still failing"})
+        checked = await client.call_tool(
+            "verify_fix",
+            {"before_failures": 5, "before_trials": 50, "after_failures": 0, "after_trials": 50, "confidence": 0.99},
+        )
+        tools = {t.name: t.description or "" for t in (await client.list_tools()).tools}
+    record = reopened.structured_content
+    assert record is not None and record["status"] == "open"
+    assert record["timeline"][-1]["description"] == "still failing"
+    assert "already open stays as it is; only the note" in tools["reopen_incident"]
+    assert checked.structured_content["confidence"] == 0.99  # type: ignore[index]
+    assert "95% intervals" not in tools["verify_fix"] and "at the given confidence" in tools["verify_fix"]

@@ -264,3 +264,17 @@ def test_an_unknown_method_is_not_sent_back(server: RawServer) -> None:
         server.send(json.dumps({"jsonrpc": "2.0", "id": n, "method": method}).encode())
         answer = server.reply()
         assert answer == {"jsonrpc": "2.0", "id": n, "error": {"code": -32601, "message": "Method not found"}}
+
+
+def test_a_byte_order_mark_before_the_first_message_and_blank_lines_are_read_as_a_client_meant_them(
+    server: RawServer,
+) -> None:
+    """A client whose writer starts the stream with a UTF-8 byte-order mark (.NET's UTF8Encoding, PowerShell) had its
+    initialize refused as "not JSON": it never connected. Blank lines between messages (CRLF writers) were each
+    answered with a parse error for id null, which clients take for a broken server. Both are read as meant."""
+    server.send(b"\xef\xbb\xbf" + json.dumps(INIT).encode() + b"\r")
+    assert server.reply()["result"]["serverInfo"]["name"]
+    server.send(b'\r\n\n{"jsonrpc": "2.0", "method": "notifications/initialized"}\r\n   \r')
+    server.send(b'{"jsonrpc": "2.0", "id": 2, "method": "ping"}\r')
+    assert server.reply() == {"jsonrpc": "2.0", "id": 2, "result": {}}
+    assert server.lines.empty()
