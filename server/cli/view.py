@@ -15,7 +15,7 @@ from agent_postmortem.render.exports import due_text
 
 if TYPE_CHECKING:
     from agent_postmortem.service.results import CaptureResult, ClassifyResult, IncidentSummary
-    from agent_postmortem.store.models import ActionItem, Analysis, Incident, ProposedAction, SimilarIncident
+    from agent_postmortem.store.models import ActionItem, Analysis, AnalysisAction, Incident, SimilarIncident
 
 
 def _day(value: object) -> str:
@@ -171,8 +171,9 @@ def show_analysis(out: Console, a: "Analysis", incident_id: str = "INC-n") -> No
         out.print(_proposed(p))
 
 
-def _proposed(p: "ProposedAction") -> Text:
-    return line(f"  [ ] {p.priority} ", p.title, " (owner: ", p.owner_role, f"; due in {p.due_in_days} days)")
+def _proposed(p: "AnalysisAction") -> Text:
+    repeats = f"; repeats the open {p.duplicate_of}" if p.duplicate_of else ""
+    return line(f"  [ ] {p.priority} ", p.title, " (owner: ", p.owner_role, f"; due in {p.due_in_days} days{repeats})")
 
 
 def _quality(show: Callable[[RenderableType], object], a: "Analysis") -> None:

@@ -69,7 +69,7 @@ def test_the_same_verdict_again_from_no_one_keeps_who_reviewed_it_and_why(tmp_pa
 def test_show_lists_the_action_items_an_analysis_proposes_before_it_is_reviewed(tmp_path: Path) -> None:
     """`review --help` says to read the analysis with `show` before accepting it, and `show` gave its whys and factors
     but not the action items it proposes: a reviewer accepted them unseen (the report and `draft` list them)."""
-    from agent_postmortem.store.models import AnalysisDraft, IncidentCreate
+    from agent_postmortem.store.models import ActionItemCreate, AnalysisDraft, IncidentCreate
     from tests.factories import make_service
 
     home = tmp_path / "home"
@@ -92,8 +92,13 @@ def test_show_lists_the_action_items_an_analysis_proposes_before_it_is_reviewed(
             }
         ],
     }
+    tracked = "Alert when the fares API answers 429 for more than a minute"
+    service.add_action_item(captured.id, ActionItemCreate(title=tracked, owner="sre"))
+    repeat = {**draft["action_items"][0], "title": "alert when the fares API answers 429 for more than a minute."}
+    draft["action_items"].append(repeat)
     service.record_analysis(captured.id, AnalysisDraft.model_validate(draft), generated_by="assistant")
     code, out, err = run(home, "show", captured.id)
     shown = " ".join(out.split())
     assert code == 0 and "proposed by the analysis, not yet tracked:" in shown, err
     assert "[ ] P0 Add a shared token-bucket limiter to the fares API client (owner: booking team; due in 7" in shown
+    assert "more than a minute. (owner: booking team; due in 7 days; repeats the open AI-1)" in shown
