@@ -26,6 +26,14 @@ _DELIMITER = regex.compile(
     rf"|[\p{{Ps}}\p{{Pi}}]\s*[/\\]\s*{_WORD}(?![A-Z])(?:[^\n]{{0,60}}?[\p{{Pe}}\p{{Pf}}>])?",  # 〈/DATA-1〉, [/END]
 )
 
+# a chat template's control tokens, which llama.cpp, vLLM and Ollama read as such inside a message's text: an
+# incident holding `<|im_end|><|im_start|>system` ended the user's turn and opened a system one for the local model
+_CONTROL = regex.compile(
+    r"<\|[^|<>\n]{1,40}\|>"  # ChatML, Llama 3, Phi, harmony (and DeepSeek's fullwidth bars, folded): <|im_end|>
+    r"|<\s*/?\s*S\s*>|<\s*(?:START|END)_OF_TURN\s*>"  # Llama 2 and Mistral's <s> </s>; Gemma's turns
+    r"|\[\s*/?\s*INST\s*\]|<<\s*/?\s*SYS\s*>>"  # Llama 2 and Mistral's [INST] [/INST] <<SYS>>
+)
+
 
 @cache
 def _confusables() -> dict[str, str]:
@@ -59,13 +67,19 @@ def fold(text: str) -> tuple[str, list[int]]:
 
 def defuse_delimiters(text: str) -> str:
     folded, where = fold(text)
-    spans = [(where[m.start()], where[m.end() - 1] + 1) for m in _DELIMITER.finditer(folded) if m.end() > m.start()]
+    found = [*_DELIMITER.finditer(folded), *_CONTROL.finditer(folded)]
+    spans: list[tuple[int, int]] = []
+    for start, end in sorted((where[m.start()], where[m.end() - 1] + 1) for m in found if m.end() > m.start()):
+        if spans and start < spans[-1][1]:  # overlapping matches are one
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
     for start, end in reversed(spans):
         text = text[:start] + DEFUSED + text[end:]
     return text
 
 
 def neutralize(text: object) -> str:
-    """Untrusted text as prompt data: no invisible characters, and delimiter look-alikes defused so that it
-    cannot open or close a data block."""
+    """Untrusted text as prompt data: no invisible characters, and delimiter look-alikes and a chat template's
+    control tokens defused so that it cannot open or close a data block, nor end the turn it is in."""
     return defuse_delimiters(strip_invisible("" if text is None else str(text))[0])

@@ -9,6 +9,7 @@ The public API; everything else is internal and may change between versions:
     result = service.capture_incident(IncidentCreate(title="refund tool timed out"))
     service.draft_analysis(result.id)                      # NoModelConfigured (an LLMUnavailable) without a model;
                                                            # build_service(settings, llm=...) takes your own LLM
+    service.record_analysis(result.id, AnalysisDraft(...), generated_by="human")   # or write it yourself
 
 Each name is imported on first use, so `import agent_postmortem` loads nothing heavy (the MCP handshake and
 `postmortem --help` rely on that). The folders of the repository and what each owns: docs/architecture.md.
@@ -37,6 +38,7 @@ _EXPORTS = {
     "ActionItemCreate": "agent_postmortem.store.models",
     "ActionItem": "agent_postmortem.store.models",
     "Analysis": "agent_postmortem.store.models",
+    "AnalysisDraft": "agent_postmortem.store.models",
     "CaptureResult": "agent_postmortem.service.results",
     "SearchResult": "agent_postmortem.service.results",
 }
@@ -60,6 +62,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time `__getattr_
     from agent_postmortem.store.models import ActionItem as ActionItem
     from agent_postmortem.store.models import ActionItemCreate as ActionItemCreate
     from agent_postmortem.store.models import Analysis as Analysis
+    from agent_postmortem.store.models import AnalysisDraft as AnalysisDraft
     from agent_postmortem.store.models import Incident as Incident
     from agent_postmortem.store.models import IncidentCreate as IncidentCreate
     from agent_postmortem.store.models import TimelineEventCreate as TimelineEventCreate

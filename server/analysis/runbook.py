@@ -10,6 +10,7 @@ from agent_postmortem.store.models import ActionItem, AnalysisState, Category, I
 from agent_postmortem.store.signature import mask_volatile
 
 RUNBOOK_INCIDENTS = 20  # the newest analysed incidents a runbook entry is built from
+LISTED = 10  # mitigations of each kind a runbook entry lists
 
 CATEGORY_CHECKS: dict[Category, list[str]] = {
     Category.LLM_HALLUCINATION: [
@@ -91,6 +92,9 @@ class RunbookEntry(BaseModel):
         default_factory=list, description="mitigations recorded on the incidents' timelines while they were open"
     )
     mitigations_planned: list[str] = Field(description="action items still open")
+    mitigations_left_out: int = Field(
+        default=0, description="action items and mitigations past the 10 of each kind listed (newest incidents first)"
+    )
     fix_verdict: str | None = Field(
         default=None, description="for a pattern: whether its action items stopped it (as fix_effectiveness says)"
     )
@@ -125,6 +129,10 @@ def runbook_entry(
     symptoms += [f"in agent / tool {p}" for p, _ in places.most_common(3)]
     symptoms += [i.title for i in incidents[:3]]
     causes = list(dict.fromkeys(i.analysis.root_cause for i in incidents if i.analysis))[:5]
+    # the newest incident's items first, as its mitigations: by item id, the ten listed of a busy category were its
+    # oldest, and `learn INC-n` left out the items of the very incident it learnt from
+    rank = {i.id: n for n, i in enumerate(incidents)}
+    items = sorted(items, key=lambda a: rank.get(a.incident_id, len(rank)))
     applied = [
         f"{e.description} ({i.id})" for i in incidents for e in i.timeline if e.kind == "mitigated" and e.description
     ]
@@ -139,6 +147,7 @@ def runbook_entry(
         if after.get(a.id)
     ]
     planned = [f"{a.title} ({a.id}, {a.priority}, {a.status})" for a in items if a.status != "completed"]
+    kinds = (held, failed, undated, applied, planned)
     return RunbookEntry(
         key=key,
         title=title,
@@ -146,11 +155,12 @@ def runbook_entry(
         checks=list(CATEGORY_CHECKS[category]),
         error_patterns=[e for e, _ in errors.most_common(2)],
         known_root_causes=causes,
-        mitigations_proven=held[:10],
-        mitigations_failed=failed[:10],
-        mitigations_undated=undated[:10],
-        mitigations_applied=applied[:10],
-        mitigations_planned=planned[:10],
+        mitigations_proven=held[:LISTED],
+        mitigations_failed=failed[:LISTED],
+        mitigations_undated=undated[:LISTED],
+        mitigations_applied=applied[:LISTED],
+        mitigations_planned=planned[:LISTED],
+        mitigations_left_out=sum(max(0, len(kind) - LISTED) for kind in kinds),
         fix_verdict=fix_verdict,
         incidents=[_link(i) for i in incidents[:RUNBOOK_INCIDENTS] if i.analysis is not None],
         generated_at=now,

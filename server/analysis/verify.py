@@ -59,8 +59,10 @@ def wilson(failures: int, trials: int, confidence: float = 0.95) -> Rate:
         failures=failures,
         trials=trials,
         rate=_digits(failures / trials),
-        low=_digits(max(0.0, centre - margin)),
-        high=_digits(min(1.0, centre + margin)),
+        # the bounds at 0 and at every trial are exactly 0 and 1: the difference of two floats showed `0/5` as
+        # "95% CI 2.78e-17-0.434"
+        low=0.0 if failures == 0 else _digits(max(0.0, centre - margin)),
+        high=1.0 if failures == trials else _digits(min(1.0, centre + margin)),
     )
 
 

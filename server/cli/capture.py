@@ -10,6 +10,10 @@ from agent_postmortem.cli.common import JsonOpt, emit, out, reading, service, us
 
 TitleArg = Annotated[str | None, typer.Argument(metavar="TITLE", help="one line: what went wrong", show_default=False)]
 TitleOpt = Annotated[str, typer.Option(help="the title, as an option (the same as giving it first)")]
+ImpactOpt = Annotated[str | None, typer.Option(help="who or what was affected, how much, how long")]
+EnvironmentOpt = Annotated[
+    str | None, typer.Option(help="where it ran (production, staging ...): outside production, SEV4 at most")
+]
 
 
 def one_title(text: str | None, title: str, *, needed: bool = True) -> str:
@@ -32,7 +36,8 @@ def capture(
     agent: str | None = None,
     tool: str | None = None,
     model: str | None = None,
-    impact: str | None = None,
+    impact: ImpactOpt = None,
+    environment: EnvironmentOpt = None,
     user_facing: bool = False,
     customer_reported: bool = False,
     file: Annotated[Path | None, typer.Option(help="a JSON incident instead of options")] = None,
@@ -71,28 +76,23 @@ def classify(
     description: str = "",
     error_type: str | None = None,
     error_message: str | None = None,
+    agent: str | None = None,
     tool: str | None = None,
-    impact: Annotated[str | None, typer.Option(help="who or what was affected, how much, how long")] = None,
-    environment: str | None = None,
+    model: str | None = None,
+    impact: ImpactOpt = None,
+    environment: EnvironmentOpt = None,
     user_facing: bool = False,
     customer_reported: bool = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Dry run of capture: category, severity and triage with their reasons, and what is similar; stores nothing."""
+    """Dry run of capture: category, severity and triage with their reasons, and what is similar; stores nothing.
+    It takes capture's fields (capture had no --environment, and this no --agent or --model)."""
     from agent_postmortem.store.models import IncidentCreate
 
+    title = one_title(text, title)
+    given = {k: v for k, v in locals().items() if k in IncidentCreate.model_fields and v is not None}
     with user_errors():
-        data = IncidentCreate(
-            title=one_title(text, title),
-            description=description,
-            error_type=error_type,
-            error_message=error_message,
-            tool=tool,
-            impact=impact,
-            environment=environment,
-            user_facing=user_facing,
-            customer_reported=customer_reported,
-        )
+        data = IncidentCreate.model_validate(given)
         with reading() as svc:
             result = svc.classify_incident(data)
     if not emit(result, as_json):

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
+from rich.text import Text
 
 from agent_postmortem.cli.output import cell, fields, line, table, visible
 from agent_postmortem.render.exports import due_text
 
 if TYPE_CHECKING:
     from agent_postmortem.service.results import CaptureResult, ClassifyResult, IncidentSummary
-    from agent_postmortem.store.models import ActionItem, Analysis, Incident, SimilarIncident
+    from agent_postmortem.store.models import ActionItem, Analysis, AnalysisAction, Incident, SimilarIncident
 
 
 def _day(value: object) -> str:
@@ -169,7 +170,12 @@ def show_analysis(out: Console, a: "Analysis", incident_id: str = "INC-n") -> No
     for f in a.contributing_factors:
         out.print(line("  factor: ", f.factor, " -> ", f.effect))
     for p in a.action_items:
-        out.print(line(f"  [ ] {p.priority} ", p.title, " (owner: ", p.owner_role, f"; due in {p.due_in_days} days)"))
+        out.print(_proposed(p))
+
+
+def _proposed(p: "AnalysisAction") -> Text:
+    repeats = f"; repeats the open {p.duplicate_of}" if p.duplicate_of else ""
+    return line(f"  [ ] {p.priority} ", p.title, " (owner: ", p.owner_role, f"; due in {p.due_in_days} days{repeats})")
 
 
 def _quality(show: Callable[[RenderableType], object], a: "Analysis") -> None:
@@ -215,6 +221,10 @@ def incident_view(i: "Incident") -> RenderableType:
         # the help promised the analysis and showed its root cause alone: the whys and factors that led to it too
         parts += [line(f"  {n}. ", w.question, "\n     ", w.answer) for n, w in enumerate(i.analysis.whys, start=1)]
         parts += [line("  factor: ", f.factor, " -> ", f.effect) for f in i.analysis.contributing_factors]
+        # what a reviewer accepts with it, as the report lists them: the items it proposes were left out of `show`
+        tracked = {a.title for a in i.action_items}
+        if proposed := [_proposed(p) for p in i.analysis.action_items if p.title not in tracked]:
+            parts += [line("  proposed by the analysis, not yet tracked:"), *proposed]
     if i.action_items:
         parts.append(actions_table(i.action_items))
     return Group(*parts)

@@ -38,11 +38,14 @@ class Lessons:
         """The runbook entry of a category or a recurring pattern (PAT-n), from its analysed incidents. A pattern id
         is looked up among patterns of any size (min_size only leaves small ones out, their ids are the same), so a
         PAT-n that `patterns --min-size 2` or fix_effectiveness named has its runbook; a category's items are placed
-        in patterns of `min_size` (3) or more."""
+        in patterns of `min_size` (3) or more. `groups`: every pattern of two or more, when the caller has them.
+        Whether a completed item held is read from the patterns of two or more whatever `min_size`: a capture is
+        flagged `recurred_after_fix` on a pattern of two, and the category's runbook called those items ✅."""
         key = key.strip().upper()
         if min_size is None:
             min_size = SMALLEST_PATTERN if key.startswith("PAT-") else 3
-        found = self.recurrence.groups(min_size)[0] if groups is None else groups
+        paired = self.recurrence.groups(SMALLEST_PATTERN)[0] if groups is None else groups
+        found = [g for g in paired if len(g) >= min_size]
         if key.startswith("PAT-"):
             rows = {f"PAT-{g[0].pk}": g for g in found}.get(key)
             if rows is None:
@@ -64,7 +67,7 @@ class Lessons:
         if rows is not None:  # the pattern's verdict over all its members and items, as fix_effectiveness gives it
             every = self.recurrence.items([to_incident_id(r.pk) for r in rows])
             verdict = effect(key, label(rows), self.recurrence.seen(rows), every, now=self.clock()).verdict
-        recurred = _recurred(items, found, rows, members, self.recurrence)
+        recurred = _recurred(items, paired, rows, members, self.recurrence)
         return runbook_entry(
             key, title, analysed, items, category, now=self.clock(), recurred=recurred, fix_verdict=verdict
         )
@@ -78,18 +81,18 @@ class Lessons:
     def learn(self, incident_id: str, *, min_size: int = 3) -> Learned:
         """For an analysed incident: its regression eval case, and the runbook entry of its pattern (or category)."""
         case = self.regression_case(incident_id)
-        groups = self.recurrence.groups(min_size)[0]
-        entry = self.runbook(_runbook_key(case, groups), min_size=min_size, groups=groups)
+        groups = self.recurrence.groups(SMALLEST_PATTERN)[0]
+        entry = self.runbook(_runbook_key(case, groups, min_size), min_size=min_size, groups=groups)
         return Learned(eval_case=case, runbook=entry, runbook_markdown=report.render_runbook(entry))
 
     def learn_all(
         self, *, min_size: int = 3, limit: int = LEARN_ALL_LIMIT
     ) -> tuple[list[RegressionCase], list[RunbookEntry]]:
         """Every analysed incident's regression case (newest first) and every runbook entry they belong to."""
-        groups = self.recurrence.groups(min_size)[0]
+        groups = self.recurrence.groups(SMALLEST_PATTERN)[0]
         pks = self.store.analysed_pks(limit=limit)
         cases = [self.regression_case(to_incident_id(pk)) for pk in pks]
-        keys = dict.fromkeys(_runbook_key(c, groups) for c in cases)
+        keys = dict.fromkeys(_runbook_key(c, groups, min_size) for c in cases)
         return cases, [self.runbook(k, min_size=min_size, groups=groups) for k in keys]
 
 
@@ -126,6 +129,7 @@ def _recurred(
     return recurred
 
 
-def _runbook_key(case: RegressionCase, groups: list[Rows]) -> str:
+def _runbook_key(case: RegressionCase, groups: list[Rows], min_size: int) -> str:
     pk = incident_pk(case.incident_id)
-    return next((f"PAT-{g[0].pk}" for g in groups if pk in {r.pk for r in g}), case.category.value)
+    found = (f"PAT-{g[0].pk}" for g in groups if len(g) >= min_size and pk in {r.pk for r in g})
+    return next(found, case.category.value)

@@ -249,3 +249,66 @@ def test_a_patterns_runbook_is_built_from_its_newest_incidents_by_time(cli, tmp_
     times = [i["created_at"] for i in entry["incidents"]]
     assert entry["incidents"][0]["id"] == "INC-1" and times == sorted(times, reverse=True)
     assert entry["known_root_causes"][0] == "Cause 0."
+
+
+def test_learning_lists_the_incidents_own_completed_items_in_a_busy_categorys_runbook(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`postmortem learn INC-n` on a category with more than ten completed items listed the ten with the lowest ids:
+    the items of the incident just learnt from, the newest, were missing from its runbook, and nothing said so."""
+    old = {
+        "title": "Planner timed out on flights.search during the spring sale",
+        "category": "timeout",
+        "created_at": "2025-03-01T10:00:00Z",
+        "analysis": {"whys": [{"question": "Why?", "answer": "No deadline."}], "root_cause": "No deadline."},
+        "action_items": [
+            {"title": f"Old fix number {n} for the planner", "status": "completed", "completed_at": DONE}
+            for n in range(12)
+        ],
+    }
+    new = {
+        "title": "Invoice exporter hung on a slow ledger query",
+        "category": "timeout",
+        "created_at": "2026-06-01T10:00:00Z",
+        "analysis": {"whys": [{"question": "Why?", "answer": "No query budget."}], "root_cause": "No query budget."},
+        "action_items": [
+            {"title": "Give ledger queries a 5 s budget", "status": "completed", "completed_at": "2026-06-02T10:00:00Z"}
+        ],
+    }
+    path = tmp_path / "incidents.jsonl"
+    path.write_text(json.dumps(old) + "\n" + json.dumps(new) + "\n", encoding="utf-8")
+    assert cli("import", str(path)).exit_code == 0
+    [runbook] = json.loads(cli("learn", "INC-2", "--json").stdout)["runbooks"]
+    assert runbook["mitigations_proven"][0] == "Give ledger queries a 5 s budget (AI-13, INC-2)"
+    assert len(runbook["mitigations_proven"]) == 10 and runbook["mitigations_left_out"] == 3
+    text = cli("runbook", "timeout").stdout
+    assert "_3 more not listed here (the newest incidents' come first)" in text
+
+
+def test_a_categorys_runbook_does_not_call_a_fix_held_when_its_pattern_of_two_recurred(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A failure seen again after its fix (a pattern of two: capture flags it `recurred_after_fix`) had its items
+    listed "✅ completed, and the failure has not come back since" in the category's runbook, which `learn` gives
+    when the pattern is smaller than three; the pattern's own runbook said ❌."""
+    same = {"agent": "promo-bot", "tool": "coupons.apply", "error_type": "RateLimitError", "category": "rate_limit"}
+    rows = [
+        {
+            **same,
+            "title": f"Promo bot throttled while applying coupons, wave {n}",
+            "error_message": ERROR.format(n=8800 + n),
+            "status": "resolved",
+            "created_at": f"2025-09-0{n}T10:00:00Z" if n == 1 else "2025-10-01T10:00:00Z",
+            "analysis": {"whys": [{"question": "Why?", "answer": "No backoff."}], "root_cause": "No backoff."},
+            "action_items": [{"title": "Add backoff to coupon calls", "status": "completed", "completed_at": DONE}]
+            if n == 1
+            else [],
+        }
+        for n in (1, 2)
+    ]
+    path = tmp_path / "incidents.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    assert cli("import", str(path)).exit_code == 0
+    [pattern] = json.loads(cli("patterns", "--min-size", "2", "--json").stdout)["patterns"]
+    assert pattern["incident_ids"] == ["INC-1", "INC-2"]
+    [runbook] = json.loads(cli("learn", "INC-1", "--json").stdout)["runbooks"]
+    assert runbook["key"] == "rate_limit" and runbook["mitigations_proven"] == []
+    assert runbook["mitigations_failed"] == [
+        "Add backoff to coupon calls (AI-1, INC-1): did not hold, seen again since it was completed in INC-2"
+    ]

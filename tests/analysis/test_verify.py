@@ -13,6 +13,14 @@ def test_normal_quantile() -> None:
     assert z_for(0.99) == pytest.approx(2.575829, abs=1e-5)
 
 
+def test_a_wilson_bound_at_none_or_every_trial_is_exact(cli) -> None:  # type: ignore[no-untyped-def]
+    """`postmortem verify-fix 1 1 0 5` showed the after rate as "0/5 = 0 (95% CI 2.78e-17-0.434)"."""
+    for trials in range(1, 200):
+        assert wilson(0, trials).low == 0.0 and wilson(trials, trials).high == 1.0
+    shown = cli("verify-fix", "1", "1", "0", "5", "--deterministic")
+    assert shown.exit_code == 0 and "0/5 = 0 (95% CI 0-0.434)" in shown.stdout, shown.stdout
+
+
 def test_wilson_interval_matches_the_textbook_values() -> None:
     rate = wilson(5, 100)
     assert (rate.low, rate.high) == pytest.approx((0.021543, 0.111750), abs=1e-5)

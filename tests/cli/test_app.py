@@ -61,6 +61,20 @@ def test_capture_and_classify_take_the_title_the_same_two_ways(run) -> None:  # 
     assert json.loads(run("stats", "--json").stdout)["incidents"] == 1
 
 
+def test_capture_and_classify_take_the_same_fields(run) -> None:  # type: ignore[no-untyped-def]
+    """`capture --environment staging` was "No such option" (a staging failure is SEV4 at most, so its severity could
+    not be told from the command line), and the dry run `classify` had no --agent or --model."""
+    fields = ["--agent", "refund-bot", "--model", "gpt-4.1-mini", "--environment", "staging"]
+    fields += ["--impact", "40 customers were refunded twice"]
+    title = "Refund agent issued 40 refunds twice"
+    dry = json.loads(run("classify", title, *fields, "--json").stdout)
+    stored = json.loads(run("capture", title, *fields, "--json").stdout)
+    assert dry["severity"] == stored["severity"] == "SEV4"
+    assert any("not production (environment: 'staging')" in r for r in stored["severity_reasons"])
+    shown = json.loads(run("show", stored["id"], "--json").stdout)
+    assert (shown["environment"], shown["agent"], shown["model"]) == ("staging", "refund-bot", "gpt-4.1-mini")
+
+
 def test_errors_are_one_line_without_traceback_or_echo(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     missing = run("show", "INC-404")
     assert missing.exit_code == 2 and "postmortem list" in missing.stderr and "Traceback" not in missing.stderr

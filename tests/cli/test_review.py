@@ -91,3 +91,41 @@ def test_a_review_naming_the_analysis_read_is_refused_when_a_newer_one_was_store
     assert code == 0 and f"analysis {newer} accepted" in out, err
     code, out, err = run(home, "review", incident_id, "--reject", "--analysis", "0")
     assert code == 2 and "--analysis" in err, err
+
+
+def test_show_lists_the_action_items_an_analysis_proposes_before_it_is_reviewed(tmp_path: Path) -> None:
+    """`review --help` says to read the analysis with `show` before accepting it, and `show` gave its whys and factors
+    but not the action items it proposes: a reviewer accepted them unseen (the report and `draft` list them)."""
+    from agent_postmortem.store.models import ActionItemCreate, AnalysisDraft, IncidentCreate
+    from tests.factories import make_service
+
+    home = tmp_path / "home"
+    service = make_service(home)
+    captured = service.capture_incident(IncidentCreate(title=PAST["title"], description=PAST["description"]))
+    draft = {
+        "whys": [
+            {"question": "Why did the fares API answer 429?", "answer": "The shared key ran out of quota."},
+            {"question": "Why did the key run out?", "answer": "Forty workers retried at once with no budget."},
+            {"question": "Why was there no retry budget?", "answer": "The fares client had no shared rate limiter."},
+        ],
+        "root_cause": ROOT_CAUSE,
+        "action_items": [
+            {
+                "title": "Add a shared token-bucket limiter to the fares API client",
+                "owner_role": "booking team",
+                "priority": "P0",
+                "due_in_days": 7,
+                "addresses": "no retry budget",
+            }
+        ],
+    }
+    tracked = "Alert when the fares API answers 429 for more than a minute"
+    service.add_action_item(captured.id, ActionItemCreate(title=tracked, owner="sre"))
+    repeat = {**draft["action_items"][0], "title": "alert when the fares API answers 429 for more than a minute."}
+    draft["action_items"].append(repeat)
+    service.record_analysis(captured.id, AnalysisDraft.model_validate(draft), generated_by="assistant")
+    code, out, err = run(home, "show", captured.id)
+    shown = " ".join(out.split())
+    assert code == 0 and "proposed by the analysis, not yet tracked:" in shown, err
+    assert "[ ] P0 Add a shared token-bucket limiter to the fares API client (owner: booking team; due in 7" in shown
+    assert "more than a minute. (owner: booking team; due in 7 days; repeats the open AI-1)" in shown
