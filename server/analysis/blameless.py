@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from agent_postmortem.analysis.blame import detect
 from agent_postmortem.analysis.blame_learned import Judge, learned_rewrite, model_findings, systemic, vetoed
 from agent_postmortem.analysis.blame_rewrite import StillBlames, ask_rewrite, rule_rewrite
+from agent_postmortem.analysis.blocks import unwrapped
 from agent_postmortem.llm.limits import within
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def _blank(match: re.Match[str]) -> str:
 
 
 def _findings(text: str, rewriter: "_Rewriter", reader: Judge | None) -> list[Finding]:
-    text = prose(text)
+    text = unwrapped(prose(text))  # a wrapped sentence is one sentence, for its bounds and its rewrite
     findings = _rule_findings(text, rewriter)
     if reader is None:
         return findings

@@ -264,3 +264,10 @@ def test_a_draft_is_read_as_prose_code_fences_tags_and_table_bars_left_out_offse
         "The certificate was not renewed, and no step or check in the process required it.",
         "Prod was broken; nothing in the process stopped or caught it before it took effect.",
     ]
+
+
+def test_a_finding_in_a_wrapped_paragraph_is_the_sentence_as_read_with_the_documents_offsets() -> None:
+    text = "# Review\nDana deployed the migration without\nreading it, so the orders table broke.\n"
+    (finding,) = check_blameless(text).findings
+    assert finding.text == "Dana deployed the migration without reading"
+    assert text[finding.start : finding.end] == "Dana deployed the migration without\nreading"
