@@ -152,13 +152,19 @@ class UnusableHome(PostmortemError):
     """The data directory is a file, or cannot be made where it is said to be: "Not a directory: /dev/null" named
     neither the setting that chose it nor what to set it to."""
 
-    def __init__(self, home: Path, error: OSError) -> None:
+    def __init__(self, home: Path, error: OSError, *, flag: str | None = None) -> None:
+        """`flag`: the command-line option that gave `home` (`demo --home`), else it is POSTMORTEM_HOME's."""
         why = f"{error.strerror or type(error).__name__}: {error.filename or home}"
-        super().__init__(
-            f"POSTMORTEM_HOME is {home}, which cannot hold the knowledge base ({why}); set POSTMORTEM_HOME to a "
-            "directory this process can create and write (a new or an existing one, not a file), or unset it for "
-            "the default data directory"
-        )
+        usable = "a directory this process can create and write (a new or an existing one, not a file)"
+        if flag is not None:
+            said = f"{flag} is {home}, which cannot hold the knowledge base ({why}); give {flag} {usable}"
+        else:
+            said = (
+                f"POSTMORTEM_HOME is {home}, which cannot hold the knowledge base ({why}); set POSTMORTEM_HOME to "
+                f"{usable}, or unset it for the default data directory"
+            )
+        super().__init__(said)
+        self.home, self.error = home, error
 
 
 class KnowledgeBaseUnavailable(PostmortemError):

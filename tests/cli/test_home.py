@@ -108,6 +108,18 @@ def test_a_home_that_is_a_file_is_named_as_such_by_every_command(tmp_path: Path)
     assert home.read_text() == "{}"
 
 
+def test_a_demo_home_given_by_flag_that_cannot_hold_the_knowledge_base_names_the_flag(tmp_path: Path) -> None:
+    """`demo --home /dev/null` said "Not a directory: /dev/null"; naming POSTMORTEM_HOME instead of the flag that gave
+    the path would send the user to a setting they never set."""
+    done = run(tmp_path / "unused", "demo", "--home", "/dev/null")
+    said = (
+        "error: --home is /dev/null, which cannot hold the knowledge base (Not a directory: /dev/null); give --home a "
+        "directory this process can create and write (a new or an existing one, not a file)\n"
+    )
+    assert done.returncode == 2 and done.stderr.endswith(said), done.stderr
+    assert "POSTMORTEM_HOME" not in done.stderr and "Traceback" not in done.stderr
+
+
 def test_a_home_folder_without_a_database_is_not_said_to_be_missing(tmp_path: Path) -> None:
     """A data directory holding only its triage.toml (as docs/loop.md has a team write it) was said "not created"."""
     home = tmp_path / "home"
