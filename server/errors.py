@@ -1,5 +1,7 @@
 """Domain errors. The MCP and CLI layers turn them into actionable messages in one place each."""
 
+from pathlib import Path
+
 from agent_postmortem.storage_failure import is_damaged_database, is_storage_failure, storage_failure
 from agent_postmortem.store.errors import (
     ActionItemNotFound,
@@ -30,6 +32,7 @@ __all__ = [
     "NoteTooLong",
     "NotTheLatestAnalysis",
     "NothingToReview",
+    "UnusableHome",
     "PostmortemError",
     "ReadOnlyStore",
     "StoreError",
@@ -145,6 +148,25 @@ class NothingToCheck(PostmortemError):
         super().__init__("give the text to check for blaming language: the sentences or the whole draft, not blank")
 
 
+class UnusableHome(PostmortemError):
+    """The data directory is a file, or cannot be made where it is said to be: "Not a directory: /dev/null" named
+    neither the setting that chose it nor what to set it to."""
+
+    def __init__(self, home: Path, error: OSError, *, flag: str | None = None) -> None:
+        """`flag`: the command-line option that gave `home` (`demo --home`), else it is POSTMORTEM_HOME's."""
+        why = f"{error.strerror or type(error).__name__}: {error.filename or home}"
+        usable = "a directory this process can create and write (a new or an existing one, not a file)"
+        if flag is not None:
+            said = f"{flag} is {home}, which cannot hold the knowledge base ({why}); give {flag} {usable}"
+        else:
+            said = (
+                f"POSTMORTEM_HOME is {home}, which cannot hold the knowledge base ({why}); set POSTMORTEM_HOME to "
+                f"{usable}, or unset it for the default data directory"
+            )
+        super().__init__(said)
+        self.home, self.error = home, error
+
+
 class KnowledgeBaseUnavailable(PostmortemError):
     """The server could not open its knowledge base: why, when it is the database (damaged, the disk) or a file or
     directory of the home that cannot be made or opened (as the CLI says it); else its log says why."""
@@ -153,7 +175,7 @@ class KnowledgeBaseUnavailable(PostmortemError):
         """`retried`: the server opens it again on a later call (the database could not be reached)."""
         known = cause is not None and is_storage_failure(cause)
         reason = storage_failure(cause) if cause is not None and known else "the server log says why."
-        if isinstance(cause, ReadOnlyStore):
+        if isinstance(cause, (ReadOnlyStore, UnusableHome)):
             reason = f"{cause}."
         elif isinstance(cause, OSError) and cause.filename and not known:
             reason = f"{cause.strerror or type(cause).__name__}: {cause.filename}."

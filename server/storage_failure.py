@@ -15,6 +15,8 @@ def storage_failure(error: BaseException) -> str:
             "wrong; restore the data directory from a backup, or import your last `postmortem export` into a new, "
             "empty home."
         )
+    if reason == _LOCKED:
+        return _locked(error, reason)
     if _at_connection_limit(reason):
         return (
             f"The database server refused another connection ({reason}); nothing was changed. It is at its "
@@ -31,6 +33,22 @@ def storage_failure(error: BaseException) -> str:
     return (
         f"The incident store could not complete this ({reason}); the change was rolled back and nothing partial "
         "was kept. If the disk is full or failing, free space or fix it and try again; reading still works."
+    )
+
+
+_LOCKED = "database is locked"  # SQLite, once another connection held the lock past the busy timeout (30 s)
+
+
+def _locked(error: BaseException, reason: str) -> str:
+    """A database another process held locked: it was "If the disk is full or failing, free space or fix it"."""
+    from agent_postmortem.store.records.db import locked_database
+
+    database = locked_database(error)
+    which = f" ({database})" if database else ""
+    return (
+        f"Another process holds the knowledge base's database{which} locked ({reason}); nothing was stored or "
+        "changed. Try again when that process is done: another `postmortem` command, a server on the same home, or "
+        "a tool with the database file open."
     )
 
 

@@ -15,7 +15,7 @@ from agent_postmortem.cli.common import stage_status
 from agent_postmortem.cli.output import cell, line
 from agent_postmortem.cli.view import show_analysis, show_decision
 from agent_postmortem.config import Settings
-from agent_postmortem.errors import DraftError, DraftTimeout, LLMUnavailable
+from agent_postmortem.errors import DraftError, DraftTimeout, LLMUnavailable, UnusableHome
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.llm.registry import choose_llm
 from agent_postmortem.service.facade import PostmortemService
@@ -73,7 +73,12 @@ def _run(out: Console, home: Path, output: Path | None, *, keep: bool) -> dict[s
     out.rule("agent-postmortem demo")
     where = str(home) if keep else "a temporary directory, removed at the end (--home DIR keeps it)"
     out.print(line(f"Data directory: {where} (SQLite + bundled all-MiniLM-L6-v2 embeddings)"))
-    service = build_service(settings)
+    try:
+        service = build_service(settings)
+    except UnusableHome as e:  # the home is the one --home gave, not POSTMORTEM_HOME's
+        if not keep:
+            raise
+        raise UnusableHome(e.home, e.error, flag="--home") from None
     try:
         captured, drafted = _loop(out, service, settings)
         text = service.render_report(captured.id)

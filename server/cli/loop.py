@@ -117,7 +117,12 @@ def _add(title: str, incident: str | None, *, by: str | None, **values: str | No
     data = ActionItemCreate.model_validate(
         {"title": title, "owner": values["owner"], "priority": values["priority"] or "P1", "due_at": values["due"]}
     )
-    return stored_service().add_action_item(incident, data, by=by)
+    from agent_postmortem.service.followup import past_due
+
+    added = stored_service().add_action_item(incident, data, by=by)
+    if note := past_due(added):  # kept (a follow-up recorded late is one), but it was overdue without a word
+        err.print(f"note: {note}", markup=False)
+    return added
 
 
 def _change(item: str, *, by: str | None, changes: dict[str, str | None]) -> Any:

@@ -169,8 +169,28 @@ def show_analysis(out: Console, a: "Analysis", incident_id: str = "INC-n") -> No
     out.print(line(("Root cause: ", "bold"), a.root_cause))
     for f in a.contributing_factors:
         out.print(line("  factor: ", f.factor, " -> ", f.effect))
+    for weighed in _hypotheses(a):
+        out.print(weighed)
     for p in a.action_items:
         out.print(_proposed(p))
+
+
+def _hypotheses(a: "Analysis") -> list[Text]:
+    """The candidate root causes the analysis weighed, with the evidence for and against each, and why it chose."""
+    weighed = [
+        line(
+            "  hypothesis: ",
+            h.cause,
+            "\n     for: ",
+            h.evidence_for or "-",
+            "\n     against: ",
+            h.evidence_against or "-",
+        )
+        for h in a.hypotheses
+    ]
+    if a.chosen_because:
+        weighed.append(line("  why this root cause: ", a.chosen_because))
+    return weighed
 
 
 def _proposed(p: "AnalysisAction") -> Text:
@@ -221,6 +241,7 @@ def incident_view(i: "Incident") -> RenderableType:
         # the help promised the analysis and showed its root cause alone: the whys and factors that led to it too
         parts += [line(f"  {n}. ", w.question, "\n     ", w.answer) for n, w in enumerate(i.analysis.whys, start=1)]
         parts += [line("  factor: ", f.factor, " -> ", f.effect) for f in i.analysis.contributing_factors]
+        parts += _hypotheses(i.analysis)  # the report lists the causes weighed; `show` left them out
         # what a reviewer accepts with it, as the report lists them: the items it proposes were left out of `show`
         tracked = {a.title for a in i.action_items}
         if proposed := [_proposed(p) for p in i.analysis.action_items if p.title not in tracked]:

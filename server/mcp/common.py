@@ -275,11 +275,14 @@ _WHEN: TypeAdapter[datetime] = TypeAdapter(When)
 _BOUNDS: dict[str, TypeAdapter[datetime]] = {"start": TypeAdapter(Since), "end": TypeAdapter(Through)}
 
 
-def structured(result: BaseModel) -> CallToolResult:
+def structured(result: BaseModel, *, note: str | None = None) -> CallToolResult:
     """A tool's answer: the result as JSON text (what the calling model reads) and as structured content (for
     programs), with no output schema. The schemas derived from the result models were 70 KB of the 88 KB tools/list
-    that every client loads into its context each session, and the text already says everything they did."""
+    that every client loads into its context each session, and the text already says everything they did. `note`:
+    something about the answer the caller should know (in a `note` field)."""
     data = result.model_dump(mode="json")
+    if note:
+        data["note"] = note
     with_undated(data)
     text = json.dumps(data, indent=2, ensure_ascii=False)
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)

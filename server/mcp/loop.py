@@ -79,7 +79,10 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
             item = ActionItemCreate.model_validate(
                 {"title": title, "owner": owner or None, "priority": priority, "due_at": due_at or None}
             )
-            return structured(svc().add_action_item(incident_id, item, by=by or None))
+            from agent_postmortem.service.followup import past_due
+
+            added = svc().add_action_item(incident_id, item, by=by or None)
+            return structured(added, note=past_due(added))  # a due date past is kept, and said to be
 
     @mcp.tool()
     def update_action_item(

@@ -16,6 +16,14 @@ from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.redact import redact
 
 
+def past_due(item: ActionItem) -> str | None:
+    """What to say of an item added with a due date already past: it is kept (a follow-up recorded late is still one),
+    but it is overdue from the moment it is added, which was said nowhere."""
+    if not item.overdue or item.due_at is None:
+        return None
+    return f"the due date {item.due_at:%Y-%m-%d} is in the past: {item.id} is overdue already"
+
+
 class FollowUp:
     def __init__(
         self,

@@ -45,6 +45,7 @@ def build_service(
     draft); `clock`: the time records are stamped with; `nonce`: each prompt's data delimiter. The vector index is
     opened only by its owner: with `claim_index`, this process takes it now unless another process has it (the
     server does so in the background; one-shot commands search exactly from the stored vectors instead)."""
+    from agent_postmortem.errors import UnusableHome
     from agent_postmortem.llm.registry import time_limit
     from agent_postmortem.service.drafting import random_nonce
     from agent_postmortem.service.facade import PostmortemService
@@ -59,7 +60,10 @@ def build_service(
     # a home this process cannot write is read as it is: no lock, migration, cache or vector index written there
     read_only = not settings.database_url and not writable(home)
     if not read_only:
-        private_dir(home)
+        try:
+            private_dir(home)
+        except OSError as e:  # the home is a file, or a file is where one of its directories goes
+            raise UnusableHome(settings.home, e) from e
     url = db.sqlite_url(home)
     if settings.database_url:  # PostgreSQL: a schema per team in the one database
         url = db.team_url(settings.database_url, settings.team)

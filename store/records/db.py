@@ -98,6 +98,19 @@ def ensure_schema(url: str) -> None:
         engine.dispose()
 
 
+BUSY_SECONDS = 30  # how long a write waits for another connection's lock before SQLite says it is locked
+LOCKED = "database is locked"  # SQLite's reason once another connection held the lock past the busy timeout
+LOCKED_DETAIL = "database: "  # a locked database's path, added to the error's details (locked_database)
+
+
+def locked_database(error: BaseException) -> str | None:
+    """The SQLite database another process held locked past the busy timeout, when `error` is that failure."""
+    for detail in getattr(error, "detail", None) or ():
+        if isinstance(detail, str) and detail.startswith(LOCKED_DETAIL):
+            return detail.removeprefix(LOCKED_DETAIL)
+    return None
+
+
 def is_postgres(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "postgresql"
 
@@ -110,7 +123,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
         _private_database_file(url)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, json_deserializer=stored_json
+            url, connect_args={"check_same_thread": False, "timeout": BUSY_SECONDS}, json_deserializer=stored_json
         )
 
         @event.listens_for(engine, "connect")
@@ -120,6 +133,14 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+
+        database = make_url(url).database or ""
+
+        @event.listens_for(engine, "handle_error")
+        def _locked(context: Any) -> None:
+            # the driver's "database is locked" names no file: the message for it names the one held
+            if context.sqlalchemy_exception is not None and LOCKED in str(context.original_exception):
+                context.sqlalchemy_exception.add_detail(f"{LOCKED_DETAIL}{database}")
 
         return engine
     return create_engine(engine_url(url), pool_pre_ping=True, json_deserializer=stored_json)

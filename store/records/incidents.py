@@ -80,6 +80,7 @@ class IncidentStore(IncidentChanges):
             if any(item.keep_id for item in items):
                 db.advance_sequence(conn, schema.incidents)
                 db.advance_sequence(conn, schema.action_items)
+                db.advance_sequence(conn, schema.analyses)
             return ids
 
     def get(self, incident_id: str, *, accepted: bool = False) -> Incident | None:

@@ -45,7 +45,7 @@ class NewIncident:
     analysis: Analysis | None = None
     actions: Sequence[ActionItemCreate] = ()
     idempotency_key: str | None = None
-    keep_id: bool = False  # restoring an export: the incident and its items keep their ids
+    keep_id: bool = False  # restoring an export: the incident, its analysis and its items keep their ids
 
 
 def insert_incident(conn: Connection, item: NewIncident, key_digest: str | None) -> int:
@@ -77,7 +77,10 @@ def insert_incident(conn: Connection, item: NewIncident, key_digest: str | None)
     if events:
         conn.execute(insert(schema.timeline_events), events)
     if item.analysis is not None:
-        conn.execute(insert(schema.analyses).values(analysis_row(pk, item.analysis)))
+        row = analysis_row(pk, item.analysis)
+        if item.keep_id and item.analysis.id is not None:  # a restore keeps its number: reviews name it
+            row["pk"] = item.analysis.id
+        conn.execute(insert(schema.analyses).values(row))
     if item.actions:
         rows = [action_values(pk, a, incident.created_at, keep_id=item.keep_id) for a in item.actions]
         conn.execute(insert(schema.action_items), rows)

@@ -263,3 +263,17 @@ def test_an_item_imported_completed_without_a_date_dates_no_fix(
     assert "recurred after the fix" not in shown and "2021-06-22" not in shown
     assert "fixed; completion date unknown for 1 item: recurrence after the fix cannot be told" in shown
     assert "fix date unknown 1" in shown
+
+
+def test_an_item_added_with_a_due_date_past_is_kept_and_said_to_be_overdue_already(tmp_path: Path) -> None:
+    """`--add ... --due 2026-12-01` after that day made an item overdue at once without a word. It is kept (a
+    follow-up recorded late is still one), and stderr says the due date is past; a due date to come says nothing."""
+    assert postmortem("capture", "Fares API returned 429", home=tmp_path).returncode == 0
+    late = postmortem("actions", "--incident", "INC-1", "--add", "Add backoff", "--due", "2020-01-15", home=tmp_path)
+    soon = postmortem("actions", "--incident", "INC-1", "--add", "Cap retries", "--due", "2099-01-15", home=tmp_path)
+    assert late.returncode == 0 and soon.returncode == 0, late.stderr
+    said = "note: the due date 2020-01-15 is in the past: AI-1 is overdue already\n"
+    assert late.stderr.decode() == said and "AI-1" in late.stdout.decode()
+    assert "past" not in soon.stderr.decode()
+    overdue = postmortem("actions", "--overdue", "--json", home=tmp_path)
+    assert [i["id"] for i in json.loads(overdue.stdout)["items"]] == ["AI-1"]

@@ -88,17 +88,36 @@ def test_a_server_on_an_empty_knowledge_base_says_so_once_and_on_a_stored_one_no
 
 def test_a_home_that_is_a_file_is_named_as_such_by_every_command(tmp_path: Path) -> None:
     """POSTMORTEM_HOME at a file: `capture` and `init` said "error: NotADirectoryError: " and nothing else, and the
-    read-only commands answered empty, saying the home "was not created"."""
+    read-only commands answered empty, saying the home "was not created". Then `capture` and `init` said "error: Not
+    a directory: /dev/null" without the setting that chose it: they name it and what to set it to."""
     home = tmp_path / "incident.json"
     home.write_text("{}")
-    for args in (("init",), ("capture", "--title", "Fares API returned 429")):
-        done = run(home, *args)
-        assert (done.returncode, done.stdout, done.stderr) == (2, "", f"error: Not a directory: {home}\n")
+    for where in (home, Path("/dev/null"), home / "below"):
+        for args in (("init",), ("capture", "--title", "Fares API returned 429")):
+            done = run(where, *args)
+            said = (
+                f"error: POSTMORTEM_HOME is {where}, which cannot hold the knowledge base (Not a directory: {where}); "
+                "set POSTMORTEM_HOME to a directory this process can create and write (a new or an existing one, "
+                "not a file), or unset it for the default data directory\n"
+            )
+            assert (done.returncode, done.stdout, done.stderr) == (2, "", said), (where, args)
     for args in (("list",), ("show", "INC-1"), ("stats",), ("search", "fares"), ("check",)):
         done = run(home, *args)
         said = f"error: the data directory {home} is a file: point POSTMORTEM_HOME at a directory\n"
         assert (done.returncode, done.stdout, done.stderr) == (2, "", said), args
     assert home.read_text() == "{}"
+
+
+def test_a_demo_home_given_by_flag_that_cannot_hold_the_knowledge_base_names_the_flag(tmp_path: Path) -> None:
+    """`demo --home /dev/null` said "Not a directory: /dev/null"; naming POSTMORTEM_HOME instead of the flag that gave
+    the path would send the user to a setting they never set."""
+    done = run(tmp_path / "unused", "demo", "--home", "/dev/null")
+    said = (
+        "error: --home is /dev/null, which cannot hold the knowledge base (Not a directory: /dev/null); give --home a "
+        "directory this process can create and write (a new or an existing one, not a file)\n"
+    )
+    assert done.returncode == 2 and done.stderr.endswith(said), done.stderr
+    assert "POSTMORTEM_HOME" not in done.stderr and "Traceback" not in done.stderr
 
 
 def test_a_home_folder_without_a_database_is_not_said_to_be_missing(tmp_path: Path) -> None:

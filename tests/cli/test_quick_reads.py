@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from agent_postmortem.store.models import SeedIncident
+from agent_postmortem.store.models import AnalysisDraft, SeedIncident
 from tests.factories import capture, draft, make_service
 from tests.processes import postmortem
 
@@ -113,3 +113,26 @@ def test_show_gives_the_analysis_whys_and_factors_not_its_root_cause_alone(tmp_p
         assert f"{n}. {why.question} {why.answer}" in text, text
     factor = analysis.contributing_factors[0]
     assert f"factor: {factor.factor} -> {factor.effect}" in text
+
+
+def test_show_gives_the_hypotheses_the_analysis_weighed_as_text(tmp_path: Path) -> None:
+    """The report lists the candidate root causes an analysis weighed, with the evidence for and against each, and
+    why it chose; `show` left them out. They are shown as the rest of `show` is: markup and controls as text."""
+    service = make_service(tmp_path)
+    incident_id = capture(service)
+    weighed = [
+        {"cause": "Unbounded retries [bold]on the quota", "evidence_for": "40 workers \x1b[2J", "evidence_against": ""},
+        {"cause": "The fares API was down", "evidence_for": "429s", "evidence_against": "it answered others"},
+    ]
+    said = AnalysisDraft.model_validate(
+        {**draft().model_dump(), "hypotheses": weighed, "chosen_because": "Only retries explain [/] bursts"}
+    )
+    service.record_analysis(incident_id, said, generated_by="assistant")
+    service.knowledge.release_index()
+    shown = postmortem("show", incident_id, home=tmp_path)
+    text = " ".join(shown.stdout.decode().split())
+    assert shown.returncode == 0, shown.stderr.decode()
+    assert "hypothesis: Unbounded retries [bold]on the quota for: 40 workers" in text and "against: -" in text, text
+    assert "hypothesis: The fares API was down for: 429s against: it answered others" in text
+    assert "why this root cause: Only retries explain [/] bursts" in text
+    assert b"\x1b" not in shown.stdout

@@ -270,3 +270,27 @@ def test_a_backup_line_with_an_id_no_store_gives_is_refused(tmp_path: Path, wher
         row["incident"]["action_items"][0]["id"] = given
     with pytest.raises(PostmortemError, match=re.escape(f"line 1: {said}")):
         backup.read_export(_write(tmp_path / "edited.jsonl", [row]))
+
+
+def test_a_restore_keeps_the_analysis_numbers_and_numbers_the_next_one_after_them(tmp_path: Path) -> None:
+    """Analyses have numbers that reviews name (`postmortem review --analysis N`, analysis_id): a restore numbered
+    them again from 1, so INC-1's analysis 2 came back as 1 and INC-2's 3 as 2, and a review naming the number read
+    before the backup named another analysis, or none."""
+    source = make_service(tmp_path / "a", llm=FakeLLM(draft(), draft(), draft()), clock=lambda: FIXED_NOW)
+    first = source.capture_incident(IncidentCreate(title="Fares API answered 429", error_type="RateLimitError"))
+    second = source.capture_incident(IncidentCreate(title="Planner looped on a refund", error_type="LoopError"))
+    for incident_id in (first.id, first.id, second.id):
+        source.draft_analysis(incident_id)
+    numbers = {i: source.get_incident(i).analysis.id for i in (first.id, second.id)}  # type: ignore[union-attr]
+    assert numbers == {first.id: 2, second.id: 3}
+    path = tmp_path / "backup.jsonl"
+    path.write_text("".join(line + "\n" for line in backup.export_lines(source)), encoding="utf-8")
+
+    target = make_service(tmp_path / "b", llm=FakeLLM(draft()), clock=lambda: FIXED_NOW)
+    backup.restore(target, backup.read_export(path))
+    assert {i: target.get_incident(i).analysis.id for i in numbers} == numbers  # type: ignore[union-attr]
+    again = tmp_path / "again.jsonl"
+    again.write_text("".join(line + "\n" for line in backup.export_lines(target)), encoding="utf-8")
+    assert again.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+    target.draft_analysis(second.id)  # the next analysis is numbered after the restored ones (PostgreSQL's sequence)
+    assert target.get_incident(second.id).analysis.id == 4  # type: ignore[union-attr]

@@ -254,3 +254,18 @@ async def test_every_view_of_an_item_completed_on_a_date_not_recorded_says_the_d
         )  # type: ignore[union-attr]
         assert (view["completed_at"] is None) is undated  # type: ignore[index]
     assert "completion date unknown" in item.content[0].text  # type: ignore[union-attr]
+
+
+async def test_an_item_added_with_a_due_date_past_is_kept_and_its_answer_notes_it_is_overdue(tmp_path: Path) -> None:
+    """add_action_item with a due date already past answered an item overdue at once without a word about it."""
+    service = make_service(tmp_path)
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        late = {"incident_id": incident_id, "title": "Add backoff", "due_at": "2020-01-15"}
+        added = (await client.call_tool("add_action_item", late)).structured_content
+        soon = {"incident_id": incident_id, "title": "Cap retries", "due_at": "2099-01-15"}
+        later = (await client.call_tool("add_action_item", soon)).structured_content
+    assert added is not None and later is not None
+    said = f"the due date 2020-01-15 is in the past: {added['id']} is overdue already"
+    assert added["overdue"] and added["note"] == said
+    assert not later["overdue"] and "note" not in later

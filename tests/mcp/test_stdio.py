@@ -231,12 +231,15 @@ def test_a_prompt_asked_for_with_what_a_model_writes_is_read_or_refused_saying_w
     assert "Traceback" not in (tmp_path / "stderr.log").read_text(errors="replace")
 
 
-def test_a_home_that_cannot_be_made_is_named_to_the_model(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["under a file", "a file", "/dev/null"])
+def test_a_home_that_cannot_be_made_is_named_to_the_model(tmp_path: Path, where: str) -> None:
     """POSTMORTEM_HOME under a file (or on a path that does not exist): every tool said only "the server log says
     why", which a user of a desktop client does not see; the CLI names the path and the reason, and so does the
-    tool now."""
+    tool now. It said "Not a directory: /dev/null" without the setting that chose it: the setting is named, and
+    what to set it to."""
     (tmp_path / "file").write_text("")
-    home = tmp_path / "file" / "home"
+    homes = {"under a file": tmp_path / "file" / "home", "a file": tmp_path / "file", "/dev/null": Path("/dev/null")}
+    home = homes[where]
     env = {**os.environ, "POSTMORTEM_HOME": str(home), "POSTMORTEM_LLM": "none"}
     with (tmp_path / "stderr.log").open("wb") as log:
         proc = subprocess.Popen([CLI, "serve"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
@@ -252,7 +255,8 @@ def test_a_home_that_cannot_be_made_is_named_to_the_model(tmp_path: Path) -> Non
         proc.wait(timeout=60)
         proc.stdout.close()
     said = answer["content"][0]["text"]
-    assert answer["isError"] and f"could not be opened: Not a directory: {home}." in said, said
+    assert answer["isError"] and f"could not be opened: POSTMORTEM_HOME is {home}, which cannot hold" in said, said
+    assert f"(Not a directory: {home})" in said and "set POSTMORTEM_HOME to a directory this process can" in said
 
 
 def test_an_unknown_method_is_not_sent_back(server: RawServer) -> None:
