@@ -138,18 +138,18 @@ def _draft(out: Console, service: PostmortemService, settings: Settings, inciden
         tracked = service.add_drafted_action_items(incident_id)
     except (LLMUnavailable, DraftError, DraftTimeout) as e:
         out.print(line(("Drafting failed: ", "yellow"), (str(e), "yellow")))
-        out.print(line(_NOTHING_STORED))
+        refused = "a draft that is not an analysis is refused, not kept. " if isinstance(e, DraftError) else ""
+        out.print(line(f"   Nothing was stored: {refused}{_REAL_DRAFTS}"))
         return False
     show_analysis(out, analysis, incident_id)
     out.print(f"   {len(tracked)} proposed action items are now tracked.")
     return True
 
 
-_NOTHING_STORED = (
-    "   Nothing was stored: a draft that is not an analysis is refused, not kept. With a capable model (below), or in "
-    "an MCP client whose assistant writes the analysis (draft_analysis hands it the incident, record_analysis stores "
-    "it; the client configuration is in the README), this step gives the 5 whys, contributing factors and tracked "
-    "action items."
+_REAL_DRAFTS = (  # after "Nothing was stored:" and, for a refused draft, why (a timeout was called a refusal)
+    "With a capable model (below), or in an MCP client whose assistant writes the analysis (draft_analysis hands "
+    "it the incident, record_analysis stores it; the client configuration is in the README), this step gives the "
+    "5 whys, contributing factors and tracked action items."
 )
 
 

@@ -58,12 +58,14 @@ def redact(
         reindexed, server = _reindexed(svc) if apply and result.incidents else (0, None)
     if emit({**result.as_dict(), "reindexed": reindexed, "index_owner": server}, as_json):
         return
-    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.found.items())) or "nothing"
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.found.items()))
     rows = sum(result.rows.values())
-    if not apply:
+    if not rows:  # "found nothing in 0 rows of 0 incidents" read as if the home held no incidents
+        err.print("nothing to redact: today's rules find no secret or personal datum in the stored records",
+                  markup=False)  # fmt: skip
+    elif not apply:
         err.print(f"found {kinds} in {rows} rows of {len(result.incidents)} incidents", markup=False)
-        if rows:
-            err.print("run again with --apply to replace them (stop the servers on this home first)", markup=False)
+        err.print("run again with --apply to replace them (stop the servers on this home first)", markup=False)
     else:
         err.print(f"replaced {kinds} in {rows} rows of {len(result.incidents)} incidents; reindexed {reindexed}",
                   markup=False)  # fmt: skip

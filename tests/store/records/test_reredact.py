@@ -172,3 +172,12 @@ def test_a_run_interrupted_after_replacing_leaves_the_changes_queued_and_a_secon
     dense = postmortem("search", "agent did not answer in time", "--mode", "dense", "--json", home=home)
     found = json.loads(dense.stdout)
     assert [hit["id"] for hit in found["hits"]][:1] == [incident]
+
+
+def test_postmortem_redact_on_clean_records_says_there_is_nothing_to_redact(tmp_path: Path) -> None:
+    """On a home of clean incidents `redact` said "found nothing in 0 rows of 0 incidents", as if it held none."""
+    postmortem("capture", "--title", "Refund agent timed out", home=tmp_path)
+    for args in (("redact",), ("redact", "--apply")):
+        said = postmortem(*args, home=tmp_path)
+        assert said.returncode == 0 and b"nothing to redact" in said.stderr, said.stderr
+        assert b"0 incidents" not in said.stderr and b"--apply" not in said.stderr
