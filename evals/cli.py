@@ -180,17 +180,18 @@ def bench_severity(
     corpus: Annotated[
         Path | None, typer.Option(help="a corpus in the failure-corpus shape (default: evals/data)")
     ] = None,
-    as_json: JsonOpt = True,
+    as_json: JsonOpt = False,
 ) -> None:
     """Severity from scale against human severities: exact and within-one accuracy with 95% intervals, confusion
-    matrix and the most frequent level, next to the legacy rules on the same rows. Prints JSON."""
+    matrix and the most frequent level, next to the legacy rules on the same rows."""
     from agent_postmortem.evals.failure_corpus import CORPUS
     from agent_postmortem.evals.severity import run
 
     with user_errors():
         if split not in ("test", "train", "all"):
             raise ValueError("--split must be test, train or all")
-        emit(run(corpus or CORPUS, split=split), True)
+        result = run(corpus or CORPUS, split=split)
+    show_record(result, as_json, title="bench severity")
 
 
 @bench.command("classify")
@@ -200,7 +201,7 @@ def bench_classify(
     llm_rows: Annotated[
         int, typer.Option(min=0, help="also ask the configured model (POSTMORTEM_LLM...) on a sample of this many rows")
     ] = 0,
-    as_json: JsonOpt = True,
+    as_json: JsonOpt = False,
 ) -> None:
     """Category on the test half of the failure corpus: the learned classifier, with the neighbour rule, the keyword
     rules alone and the seed's classifier (rules + neighbour votes), with intervals; train cross-validation apart."""
@@ -209,7 +210,7 @@ def bench_classify(
 
     with user_errors(), stage_progress() as show:
         result = run(corpus or CORPUS, seed, progress=lambda d, t: show("test rows", d, t), llm_rows=llm_rows)
-    emit(result, True)
+    show_record(result, as_json, title="bench classify")
 
 
 @bench.command("patterns")

@@ -47,10 +47,14 @@ def test_run_scores_the_rated_rows_of_the_split_next_to_the_legacy_rules(tmp_pat
 def test_bench_severity_command_prints_the_figures(tmp_path: Path) -> None:
     env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none", "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(
-        [CLI, "bench", "severity", "--corpus", str(write(tmp_path / "c.jsonl"))],
+        [CLI, "bench", "severity", "--corpus", str(write(tmp_path / "c.jsonl")), "--json"],
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    human = subprocess.run(
+        [CLI, "bench", "severity", "--corpus", str(tmp_path / "c.jsonl")], env=env, capture_output=True, text=True
+    )
+    assert human.returncode == 0 and "within_one" in human.stdout and not human.stdout.lstrip().startswith("{")
     assert json.loads(done.stdout)["severity_from_scale"]["within_one"]["rate"] == 1.0
     bad = subprocess.run([CLI, "bench", "severity", "--split", "dev"], env=env, capture_output=True, text=True)
     assert bad.returncode != 0 and "--split must be test, train or all" in bad.stderr

@@ -71,7 +71,7 @@ def tiny_corpus(path: Path) -> Path:
 
 
 def test_bench_classify_scores_four_deciders_on_the_test_half(tmp_path: Path, cli: Callable[..., Any]) -> None:
-    result = cli("bench", "classify", "--corpus", str(tiny_corpus(tmp_path / "tiny.jsonl")))
+    result = cli("bench", "classify", "--corpus", str(tiny_corpus(tmp_path / "tiny.jsonl")), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert set(report["test"]) == {"learned", "learned_with_neighbours", "rules", "seed_classifier"}
