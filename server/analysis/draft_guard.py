@@ -19,12 +19,18 @@ from agent_postmortem.analysis.blameless import check_blameless
 from agent_postmortem.store.models import AnalysisDraft, Incident
 
 # Template slots a model copied instead of filling: <Title of Incident>, [insert cause], {{root_cause}}, TODO, TBD;
-# not a comparison ("attempts < max_attempts and delay > 0": a space after the "<") nor a tag quoted as code (_CODE)
+# not a comparison ("attempts < max_attempts and delay > 0": a space after the "<") nor a tag quoted as code (_CODE).
+# A bracketed name or a bare TODO/TBD is a slot only where it stands for the content (_stands_for_content).
 _SLOT = re.compile(
-    r"(?<!\w)<[A-Za-z][\w .,/'-]{0,60}(?<!\s)>"
-    r"|\[\s*(?:insert|your|fill|add|describe|enter|todo|tbd)\b[^\]]{0,60}\]|\{\{[^}]*\}\}"
-    r"|\b(?:TODO|TBD|FIXME|lorem ipsum)\b",
+    r"(?P<tag>(?<!\w)<[A-Za-z][\w .,/'-]{0,60}(?<!\s)>)"
+    r"|\[\s*(?:insert|your|fill|add|describe|enter|todo|tbd)\b[^\]]{0,60}\]|\{\{[^}]*\}\}|\blorem ipsum\b"
+    r"|(?P<bare>\b(?:TODO|TBD|FIXME)\b)",
     re.IGNORECASE,
+)
+# Words that name a part of an analysis or a template's slot: <Title>, <Question-Text>, <Data_1>, <cause>
+_SLOT_NAMES = frozenset(
+    "title name question answer description summary cause reason factor effect fix action item address detail "
+    "details data context text incident report id value example placeholder content here".split()
 )
 _CODE = re.compile(r"`[^`\n]+`")
 _WORD = re.compile(r"[a-z][a-z0-9]+|\d{2,}")
@@ -95,15 +101,39 @@ def _texts(draft: AnalysisDraft) -> list[tuple[str, str]]:
     return named
 
 
+def _fields(draft: AnalysisDraft) -> list[tuple[str, str]]:
+    """Each field a writer filled, named by where it sits (a why's question and answer are both "why n")."""
+    named = [(f"why {n}", t) for n, w in enumerate(draft.whys, 1) for t in (w.question, w.answer)]
+    named.append(("the root cause", draft.root_cause))
+    named += [(f"factor {n}", t) for n, f in enumerate(draft.contributing_factors, 1) for t in (f.factor, f.effect)]
+    named += [(f"action item {n}", t) for n, a in enumerate(draft.action_items, 1) for t in (a.title, a.addresses)]
+    named += [(f"hypothesis {n}", h.cause) for n, h in enumerate(draft.hypotheses, 1)]
+    return named
+
+
+def _stands_for_content(slot: re.Match[str], field: str) -> bool:
+    """A bracketed phrase ("<root cause here>"), a bracketed slot name ("<Title>", "<Data_1>"), or a bare TODO/TBD
+    or a tag with next to nothing around it, stands for the content; a tag named in a sentence ("the <think> block
+    leaked into the answer") or a TBD inside one ("(what 'high' is TBD)") is a mention, not a slot."""
+    rest = _stems(field[: slot.start()] + " " + field[slot.end() :])
+    if slot.group("tag"):
+        inner = slot.group(0)[1:-1]
+        words = set(re.split(r"[\s_.,/'-]+", inner.lower())) - {""}
+        return " " in inner.strip() or bool(words & _SLOT_NAMES) or len(rest) < 3
+    return not slot.group("bare") or len(rest) < 3
+
+
 def _placeholders(draft: AnalysisDraft, incident: Incident) -> list[str]:
     source = incident_text(incident)
     found: dict[str, list[str]] = {}
-    for where, text in _texts(draft):
-        slots = [m.group(0) for m in _SLOT.finditer(_CODE.sub(" ", text)) if m.group(0) not in source]
-        if slots:
-            found.setdefault(slots[0][:40], []).append(where)
+    for where, field in _fields(draft):
+        text = _CODE.sub(" ", field)
+        slots = [m for m in _SLOT.finditer(text) if m.group(0) not in source and _stands_for_content(m, text)]
+        if slots and where not in found.get(slots[0].group(0)[:40], []):
+            found.setdefault(slots[0].group(0)[:40], []).append(where)
     return [
-        f"{_listed(places)} holds a template placeholder ({slot}): write the actual content"
+        f"{_listed(places)} {_verb(places, 'holds', 'hold')} a template placeholder ({slot}): write the actual "
+        "content" + (f" (a tag meant literally goes in backticks: `{slot}`)" if slot.startswith("<") else "")
         for slot, places in found.items()
     ][:3]
 
@@ -115,7 +145,10 @@ def _echoes(draft: AnalysisDraft, incident: Incident) -> list[str]:
         for where, text in _texts(draft)
         if any(_copied(text, e) and overlap(e, source) < ECHO for e in example_texts())
     ]
-    return [f"{_listed(copied)} copies the prompt's example analysis: analyse this incident instead"] if copied else []
+    if not copied:
+        return []
+    verb = _verb(copied, "copies", "copy")
+    return [f"{_listed(copied)} {verb} the prompt's example analysis: analyse this incident instead"]
 
 
 def _copied(text: str, example: str) -> bool:
@@ -125,7 +158,13 @@ def _copied(text: str, example: str) -> bool:
 
 
 def _listed(places: list[str]) -> str:
-    return ", ".join(places[:4]) + (f" and {len(places) - 4} more" if len(places) > 4 else "")
+    """ "why 1", "why 1 and why 2", "why 1, why 2 and why 3", "why 1, why 2, why 3, why 4 and 3 more"."""
+    shown = places if len(places) <= 5 else [*places[:4], f"{len(places) - 4} more"]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _verb(places: list[str], one: str, several: str) -> str:
+    return one if len(places) == 1 else several
 
 
 def _repeated_whys(draft: AnalysisDraft, incident: Incident) -> list[str]:
