@@ -9,6 +9,7 @@ every reference analysis of the eval cases (`postmortem bench guard` measures bo
 
 import json
 import re
+from collections.abc import Callable
 from functools import cache
 from typing import Self
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent_postmortem import prompts
 from agent_postmortem.analysis.blameless import check_blameless
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.store.models import AnalysisDraft, Incident
 
 # Template slots a model copied instead of filling: <Title of Incident>, [insert cause], {{root_cause}}, TODO, TBD;
@@ -41,6 +43,28 @@ _STOP = frozenset(
 )
 REPEAT = 0.8  # word overlap (Jaccard) at which two whys, or two action items, say the same thing
 ECHO = 0.7  # word overlap with the prompt's example analysis at which a text was copied from it
+# Cosine (all-MiniLM-L6-v2) between an analysis and its incident: under RELEVANT it was written for another incident;
+# up to SURE, it must also share SPECIFIC words with the incident (not only words any incident has: _GENERIC).
+# Measured by `postmortem bench guard` (docs/evals.md) on analyses of their own incident and moved to another one.
+RELEVANT = 0.3
+SURE = 0.45
+SPECIFIC = 2  # specific words in common, or 1 with an incident that says little (under TERSE specific words)
+TERSE = 12
+RELEVANCE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"  # the embedder the thresholds were measured with
+_GENERIC = frozenset(
+    w[:5]
+    for w in "service services request requests deploy deployed deployment production error errors answer answered "
+    "system systems user users customer customers team teams change changed changes time times minute minutes hour "
+    "hours day days fail failed failure failures issue incident incidents problem data new add added call calls "
+    "called run running return returned response responses check checks alert alerts test tests process impact "
+    "status result results cause caused root fix fixed update updated release code config configuration tool tools "
+    "model agent prompt message messages report reported detect detected investigate mitigate mitigated resolve "
+    "resolved escalate escalated monitor monitoring log logs review owner action item work start started stop back "
+    "first same other instead without through between due high low down each every once still later "
+    "in to on of by as it at an or is be up no so if we us".split()
+)
+Similarity = Callable[[str, str], float]
+"""The cosine between two texts' embeddings; the service gives the guard its embedder's."""
 
 
 class Verdict(BaseModel):
@@ -58,6 +82,7 @@ CHECKS = (
     "items_grounded",
     "distinct_items",
     "blameless_root_cause",
+    "relevant",
 )
 
 
@@ -216,6 +241,37 @@ def _blaming(draft: AnalysisDraft, incident: Incident) -> list[str]:
     return [f"the root cause blames a person ({found[0].rule}): say what in the system allowed it"]
 
 
+def analysis_text(draft: AnalysisDraft) -> str:
+    """What the analysis says, cause first (an embedder reads the start of a long text)."""
+    return "\n".join([draft.root_cause, *_chain(draft), *(a.title for a in draft.action_items)])
+
+
+def relevance(draft: AnalysisDraft, incident: Incident, similarity: Similarity) -> float:
+    return similarity(analysis_text(draft), incident_text(incident))
+
+
+def specific_shared(draft: AnalysisDraft, incident: Incident) -> set[str]:
+    """Content words the analysis shares with the incident, but for those any incident has ("service", "deploy")."""
+    shared = _stems(analysis_text(draft)) & _stems(incident_text(incident))
+    return {w for w in shared - _GENERIC if not w.isdigit()}
+
+
+def _unrelated(draft: AnalysisDraft, incident: Incident, similarity: Similarity) -> list[str]:
+    """An analysis of another incident: words such as "service", "deploy" or "production" are shared by any two,
+    so the check is on meaning (the embedding cosine between the whole analysis and the incident) and, where that
+    is not clear, on the specific words they share."""
+    cosine = relevance(draft, incident, similarity)
+    said = {w for w in _stems(incident_text(incident)) - _GENERIC if not w.isdigit()}
+    needed = SPECIFIC if len(said) >= TERSE else 1
+    if cosine >= SURE or (cosine >= RELEVANT and len(specific_shared(draft, incident)) >= needed):
+        return []
+    return [
+        f"the analysis has little to do with {incident.id} (cosine {cosine:.2f} between them, and "
+        f"{counted(len(specific_shared(draft, incident)), 'specific word')} in common): was it written for another "
+        "incident? Analyse what went wrong in this one, in its own terms"
+    ]
+
+
 _RUN = {
     "placeholders": _placeholders,
     "template_echo": _echoes,
@@ -227,20 +283,26 @@ _RUN = {
 }
 
 
-def check_draft(draft: AnalysisDraft, incident: Incident) -> Verdict:
-    """Every check on a draft written for `incident`: which passed, and what the others found."""
+def check_draft(draft: AnalysisDraft, incident: Incident, similarity: Similarity | None = None) -> Verdict:
+    """Every check on a draft written for `incident`: which passed, and what the others found. Whether it is about
+    this incident at all ("relevant") needs `similarity`; without it that check is not run."""
     passed, problems = [], []
     for name in CHECKS:
-        found = _RUN[name](draft, incident)
+        if name != "relevant":
+            found = _RUN[name](draft, incident)
+        elif similarity is not None:
+            found = _unrelated(draft, incident, similarity)
+        else:
+            continue
         problems += found
         if not found:
             passed.append(name)
     return Verdict(passed=passed, problems=problems)
 
 
-def guard_problems(draft: AnalysisDraft, incident: Incident) -> list[str]:
+def guard_problems(draft: AnalysisDraft, incident: Incident, similarity: Similarity | None = None) -> list[str]:
     """Why a draft is not an analysis (empty: it is one). Each reason says what to fix, for a repair round."""
-    return check_draft(draft, incident).problems
+    return check_draft(draft, incident, similarity).problems
 
 
 def refusal(problems: list[str]) -> str:
@@ -251,7 +313,7 @@ def refusal(problems: list[str]) -> str:
     )
 
 
-def guarded(incident: Incident) -> type[AnalysisDraft]:
+def guarded(incident: Incident, similarity: Similarity | None = None) -> type[AnalysisDraft]:
     """AnalysisDraft (same name, same JSON schema) whose validation also runs the guard for `incident`: a writer that
     validates its answer against it (every LLM backend does, with one repair round) gets the guard's reasons as
     validation errors, and repairs them in that same round."""
@@ -262,7 +324,7 @@ def guarded(incident: Incident) -> type[AnalysisDraft]:
 
         @model_validator(mode="after")
         def _is_an_analysis(self) -> Self:
-            found = guard_problems(self, incident)
+            found = guard_problems(self, incident, similarity)
             if found:
                 raise ValueError(f"not an analysis yet: {'; '.join(found)}")
             return self

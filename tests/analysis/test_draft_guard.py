@@ -8,7 +8,9 @@ from agent_postmortem.analysis.draft_guard import CHECKS, check_draft, guard_pro
 from agent_postmortem.evals.cases import Case, load_cases
 from agent_postmortem.evals.drafts import incident_of as stored_incident_of
 from agent_postmortem.evals.drafts import reference_draft
+from agent_postmortem.evals.guard import cosine_of
 from agent_postmortem.store.models import AnalysisDraft, DraftWhy, Incident
+from agent_postmortem.store.search.embedding import Embedder
 from tests.factories import CAPTURE, draft
 
 
@@ -26,9 +28,10 @@ def test_no_reference_analysis_of_the_eval_cases_is_refused() -> None:
     assert len(cases) >= 59 and {k: v for k, v in refused.items() if v} == {}
 
 
-def test_a_good_draft_passes_every_check() -> None:
-    verdict = check_draft(draft(), incident_of())
+def test_a_good_draft_passes_every_check(embedder: Embedder) -> None:
+    verdict = check_draft(draft(), incident_of(), cosine_of(embedder))
     assert verdict.problems == [] and verdict.passed == list(CHECKS)
+    assert check_draft(draft(), incident_of()).passed == [c for c in CHECKS if c != "relevant"]  # no embedder given
 
 
 def changed(**update: object) -> list[str]:
