@@ -117,8 +117,10 @@ def bench_guard(
     """The draft guard: how many reference analyses of the eval cases it refuses (it must refuse none), and how many
     raw drafts of a model (--drafts, made with --generate) it refuses, by check."""
     from agent_postmortem.cli.demo import SEED
+    from agent_postmortem.config import Settings
+    from agent_postmortem.evals.guard import cosine_of, relevance, run
     from agent_postmortem.evals.guard import generate as draft_cases
-    from agent_postmortem.evals.guard import run
+    from agent_postmortem.service.runtime import make_embedder
 
     with user_errors():
         selected = selected_cases(cases)
@@ -129,5 +131,7 @@ def bench_guard(
                 raise ValueError("--generate needs --drafts FILE to write the drafts to")
             with stage_progress() as show:
                 draft_cases(selected, drafts, seed=SEED, progress=lambda d, t: show("drafts", d, t))
-        result = run(selected, drafts)
+        similarity = cosine_of(make_embedder(Settings.from_env()))
+        result = run(selected, drafts, similarity)
+        result["relevance"] = relevance(selected, similarity)
     show_record(result, as_json, title="bench guard")

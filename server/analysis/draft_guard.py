@@ -9,6 +9,7 @@ every reference analysis of the eval cases (`postmortem bench guard` measures bo
 
 import json
 import re
+from collections.abc import Callable
 from functools import cache
 from typing import Self
 
@@ -16,15 +17,22 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent_postmortem import prompts
 from agent_postmortem.analysis.blameless import check_blameless
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.store.models import AnalysisDraft, Incident
 
 # Template slots a model copied instead of filling: <Title of Incident>, [insert cause], {{root_cause}}, TODO, TBD;
-# not a comparison ("attempts < max_attempts and delay > 0": a space after the "<") nor a tag quoted as code (_CODE)
+# not a comparison ("attempts < max_attempts and delay > 0": a space after the "<") nor a tag quoted as code (_CODE).
+# A bracketed name or a bare TODO/TBD is a slot only where it stands for the content (_stands_for_content).
 _SLOT = re.compile(
-    r"(?<!\w)<[A-Za-z][\w .,/'-]{0,60}(?<!\s)>"
-    r"|\[\s*(?:insert|your|fill|add|describe|enter|todo|tbd)\b[^\]]{0,60}\]|\{\{[^}]*\}\}"
-    r"|\b(?:TODO|TBD|FIXME|lorem ipsum)\b",
+    r"(?P<tag>(?<!\w)<[A-Za-z][\w .,/'-]{0,60}(?<!\s)>)"
+    r"|\[\s*(?:insert|your|fill|add|describe|enter|todo|tbd)\b[^\]]{0,60}\]|\{\{[^}]*\}\}|\blorem ipsum\b"
+    r"|(?P<bare>\b(?:TODO|TBD|FIXME)\b)",
     re.IGNORECASE,
+)
+# Words that name a part of an analysis or a template's slot: <Title>, <Question-Text>, <Data_1>, <cause>
+_SLOT_NAMES = frozenset(
+    "title name question answer description summary cause reason factor effect fix action item address detail "
+    "details data context text incident report id value example placeholder content here".split()
 )
 _CODE = re.compile(r"`[^`\n]+`")
 _WORD = re.compile(r"[a-z][a-z0-9]+|\d{2,}")
@@ -35,6 +43,28 @@ _STOP = frozenset(
 )
 REPEAT = 0.8  # word overlap (Jaccard) at which two whys, or two action items, say the same thing
 ECHO = 0.7  # word overlap with the prompt's example analysis at which a text was copied from it
+# Cosine (all-MiniLM-L6-v2) between an analysis and its incident: under RELEVANT it was written for another incident;
+# up to SURE, it must also share SPECIFIC words with the incident (not only words any incident has: _GENERIC).
+# Measured by `postmortem bench guard` (docs/evals.md) on analyses of their own incident and moved to another one.
+RELEVANT = 0.3
+SURE = 0.45
+SPECIFIC = 2  # specific words in common, or 1 with an incident that says little (under TERSE specific words)
+TERSE = 12
+RELEVANCE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"  # the embedder the thresholds were measured with
+_GENERIC = frozenset(
+    w[:5]
+    for w in "service services request requests deploy deployed deployment production error errors answer answered "
+    "system systems user users customer customers team teams change changed changes time times minute minutes hour "
+    "hours day days fail failed failure failures issue incident incidents problem data new add added call calls "
+    "called run running return returned response responses check checks alert alerts test tests process impact "
+    "status result results cause caused root fix fixed update updated release code config configuration tool tools "
+    "model agent prompt message messages report reported detect detected investigate mitigate mitigated resolve "
+    "resolved escalate escalated monitor monitoring log logs review owner action item work start started stop back "
+    "first same other instead without through between due high low down each every once still later "
+    "in to on of by as it at an or is be up no so if we us".split()
+)
+Similarity = Callable[[str, str], float]
+"""The cosine between two texts' embeddings; the service gives the guard its embedder's."""
 
 
 class Verdict(BaseModel):
@@ -52,6 +82,7 @@ CHECKS = (
     "items_grounded",
     "distinct_items",
     "blameless_root_cause",
+    "relevant",
 )
 
 
@@ -95,15 +126,39 @@ def _texts(draft: AnalysisDraft) -> list[tuple[str, str]]:
     return named
 
 
+def _fields(draft: AnalysisDraft) -> list[tuple[str, str]]:
+    """Each field a writer filled, named by where it sits (a why's question and answer are both "why n")."""
+    named = [(f"why {n}", t) for n, w in enumerate(draft.whys, 1) for t in (w.question, w.answer)]
+    named.append(("the root cause", draft.root_cause))
+    named += [(f"factor {n}", t) for n, f in enumerate(draft.contributing_factors, 1) for t in (f.factor, f.effect)]
+    named += [(f"action item {n}", t) for n, a in enumerate(draft.action_items, 1) for t in (a.title, a.addresses)]
+    named += [(f"hypothesis {n}", h.cause) for n, h in enumerate(draft.hypotheses, 1)]
+    return named
+
+
+def _stands_for_content(slot: re.Match[str], field: str) -> bool:
+    """A bracketed phrase ("<root cause here>"), a bracketed slot name ("<Title>", "<Data_1>"), or a bare TODO/TBD
+    or a tag with next to nothing around it, stands for the content; a tag named in a sentence ("the <think> block
+    leaked into the answer") or a TBD inside one ("(what 'high' is TBD)") is a mention, not a slot."""
+    rest = _stems(field[: slot.start()] + " " + field[slot.end() :])
+    if slot.group("tag"):
+        inner = slot.group(0)[1:-1]
+        words = set(re.split(r"[\s_.,/'-]+", inner.lower())) - {""}
+        return " " in inner.strip() or bool(words & _SLOT_NAMES) or len(rest) < 3
+    return not slot.group("bare") or len(rest) < 3
+
+
 def _placeholders(draft: AnalysisDraft, incident: Incident) -> list[str]:
     source = incident_text(incident)
     found: dict[str, list[str]] = {}
-    for where, text in _texts(draft):
-        slots = [m.group(0) for m in _SLOT.finditer(_CODE.sub(" ", text)) if m.group(0) not in source]
-        if slots:
-            found.setdefault(slots[0][:40], []).append(where)
+    for where, field in _fields(draft):
+        text = _CODE.sub(" ", field)
+        slots = [m for m in _SLOT.finditer(text) if m.group(0) not in source and _stands_for_content(m, text)]
+        if slots and where not in found.get(slots[0].group(0)[:40], []):
+            found.setdefault(slots[0].group(0)[:40], []).append(where)
     return [
-        f"{_listed(places)} holds a template placeholder ({slot}): write the actual content"
+        f"{_listed(places)} {_verb(places, 'holds', 'hold')} a template placeholder ({slot}): write the actual "
+        "content" + (f" (a tag meant literally goes in backticks: `{slot}`)" if slot.startswith("<") else "")
         for slot, places in found.items()
     ][:3]
 
@@ -115,7 +170,10 @@ def _echoes(draft: AnalysisDraft, incident: Incident) -> list[str]:
         for where, text in _texts(draft)
         if any(_copied(text, e) and overlap(e, source) < ECHO for e in example_texts())
     ]
-    return [f"{_listed(copied)} copies the prompt's example analysis: analyse this incident instead"] if copied else []
+    if not copied:
+        return []
+    verb = _verb(copied, "copies", "copy")
+    return [f"{_listed(copied)} {verb} the prompt's example analysis: analyse this incident instead"]
 
 
 def _copied(text: str, example: str) -> bool:
@@ -125,7 +183,13 @@ def _copied(text: str, example: str) -> bool:
 
 
 def _listed(places: list[str]) -> str:
-    return ", ".join(places[:4]) + (f" and {len(places) - 4} more" if len(places) > 4 else "")
+    """ "why 1", "why 1 and why 2", "why 1, why 2 and why 3", "why 1, why 2, why 3, why 4 and 3 more"."""
+    shown = places if len(places) <= 5 else [*places[:4], f"{len(places) - 4} more"]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _verb(places: list[str], one: str, several: str) -> str:
+    return one if len(places) == 1 else several
 
 
 def _repeated_whys(draft: AnalysisDraft, incident: Incident) -> list[str]:
@@ -177,6 +241,37 @@ def _blaming(draft: AnalysisDraft, incident: Incident) -> list[str]:
     return [f"the root cause blames a person ({found[0].rule}): say what in the system allowed it"]
 
 
+def analysis_text(draft: AnalysisDraft) -> str:
+    """What the analysis says, cause first (an embedder reads the start of a long text)."""
+    return "\n".join([draft.root_cause, *_chain(draft), *(a.title for a in draft.action_items)])
+
+
+def relevance(draft: AnalysisDraft, incident: Incident, similarity: Similarity) -> float:
+    return similarity(analysis_text(draft), incident_text(incident))
+
+
+def specific_shared(draft: AnalysisDraft, incident: Incident) -> set[str]:
+    """Content words the analysis shares with the incident, but for those any incident has ("service", "deploy")."""
+    shared = _stems(analysis_text(draft)) & _stems(incident_text(incident))
+    return {w for w in shared - _GENERIC if not w.isdigit()}
+
+
+def _unrelated(draft: AnalysisDraft, incident: Incident, similarity: Similarity) -> list[str]:
+    """An analysis of another incident: words such as "service", "deploy" or "production" are shared by any two,
+    so the check is on meaning (the embedding cosine between the whole analysis and the incident) and, where that
+    is not clear, on the specific words they share."""
+    cosine = relevance(draft, incident, similarity)
+    said = {w for w in _stems(incident_text(incident)) - _GENERIC if not w.isdigit()}
+    needed = SPECIFIC if len(said) >= TERSE else 1
+    if cosine >= SURE or (cosine >= RELEVANT and len(specific_shared(draft, incident)) >= needed):
+        return []
+    return [
+        f"the analysis has little to do with {incident.id} (cosine {cosine:.2f} between them, and "
+        f"{counted(len(specific_shared(draft, incident)), 'specific word')} in common): was it written for another "
+        "incident? Analyse what went wrong in this one, in its own terms"
+    ]
+
+
 _RUN = {
     "placeholders": _placeholders,
     "template_echo": _echoes,
@@ -188,20 +283,26 @@ _RUN = {
 }
 
 
-def check_draft(draft: AnalysisDraft, incident: Incident) -> Verdict:
-    """Every check on a draft written for `incident`: which passed, and what the others found."""
+def check_draft(draft: AnalysisDraft, incident: Incident, similarity: Similarity | None = None) -> Verdict:
+    """Every check on a draft written for `incident`: which passed, and what the others found. Whether it is about
+    this incident at all ("relevant") needs `similarity`; without it that check is not run."""
     passed, problems = [], []
     for name in CHECKS:
-        found = _RUN[name](draft, incident)
+        if name != "relevant":
+            found = _RUN[name](draft, incident)
+        elif similarity is not None:
+            found = _unrelated(draft, incident, similarity)
+        else:
+            continue
         problems += found
         if not found:
             passed.append(name)
     return Verdict(passed=passed, problems=problems)
 
 
-def guard_problems(draft: AnalysisDraft, incident: Incident) -> list[str]:
+def guard_problems(draft: AnalysisDraft, incident: Incident, similarity: Similarity | None = None) -> list[str]:
     """Why a draft is not an analysis (empty: it is one). Each reason says what to fix, for a repair round."""
-    return check_draft(draft, incident).problems
+    return check_draft(draft, incident, similarity).problems
 
 
 def refusal(problems: list[str]) -> str:
@@ -212,7 +313,7 @@ def refusal(problems: list[str]) -> str:
     )
 
 
-def guarded(incident: Incident) -> type[AnalysisDraft]:
+def guarded(incident: Incident, similarity: Similarity | None = None) -> type[AnalysisDraft]:
     """AnalysisDraft (same name, same JSON schema) whose validation also runs the guard for `incident`: a writer that
     validates its answer against it (every LLM backend does, with one repair round) gets the guard's reasons as
     validation errors, and repairs them in that same round."""
@@ -223,7 +324,7 @@ def guarded(incident: Incident) -> type[AnalysisDraft]:
 
         @model_validator(mode="after")
         def _is_an_analysis(self) -> Self:
-            found = guard_problems(self, incident)
+            found = guard_problems(self, incident, similarity)
             if found:
                 raise ValueError(f"not an analysis yet: {'; '.join(found)}")
             return self

@@ -1,5 +1,8 @@
 """Did the fixes hold? Per recurring pattern: incidents before and after its last action item was completed, the
-rates per 30 days, and a verdict in words. A pure function of when the members were seen and of the items."""
+rates per 30 days, and a verdict in words. A pure function of when the members were seen and of the items.
+
+A rate is given only over a window of at least MIN_WINDOW: one incident minutes before the fix is not "30 per 30
+days". Over a shorter window the rate is None, with the count and the window's length instead (`rate_note`)."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,6 +13,7 @@ from agent_postmortem.analysis.wording import counted
 from agent_postmortem.store.models import ActionItem
 
 MONTH = timedelta(days=30)
+MIN_WINDOW = timedelta(days=7)  # shorter windows are not extrapolated to a rate per 30 days
 
 
 class PatternEffect(BaseModel):
@@ -39,10 +43,32 @@ class PatternEffect(BaseModel):
         description="members resolved and then reopened after it (the fix did not hold), counted as recurrences "
         "after the fix at the reopen time: in seen_again_after, or incidents_after for a member first seen after it",
     )
-    per_30_days_before: float | None
-    per_30_days_after: float | None
+    per_30_days_before: float | None = Field(
+        description="incidents per 30 days from the first member to the fix; null when the fix's date is unknown or "
+        "the window is shorter than 7 days (rate_note says so)"
+    )
+    per_30_days_after: float | None = Field(
+        description="incidents per 30 days since the fix; null when its date is unknown or under 7 days ago"
+    )
+    days_before: float | None = Field(default=None, description="the window before the fix, in days")
+    days_after: float | None = Field(default=None, description="the window since the fix, in days")
+    rate_note: str | None = Field(
+        default=None, description="why a rate is null although the fix's date is known: the count over a short window"
+    )
     recurred_ids: list[str] = Field(description="members first seen after the last item closed (at most 20)")
     verdict: str
+
+    def rates(self) -> tuple[str, str]:
+        """Each side's rate ("1.2 per 30 d"), or over a window too short for one its count and length ("1 in 12
+        min"); "-" with no dated fix."""
+        if self.last_closed_at is None or self.days_before is None or self.days_after is None:
+            return "-", "-"
+        sides = (
+            (self.per_30_days_before, self.incidents_before, self.days_before),
+            (self.per_30_days_after, self.incidents_after, self.days_after),
+        )
+        before, after = (f"{r} per 30 d" if r is not None else f"{n} in {span(timedelta(days=d))}" for r, n, d in sides)
+        return before, after
 
 
 @dataclass(frozen=True)
@@ -77,11 +103,7 @@ def effect(pattern_id: str, label: str, seen: list[Seen], items: list[ActionItem
     after = [s for s in seen if closed is not None and s.first > closed]
     again = [s for s in before if closed is not None and s.again_after(closed)]
     reopened = [s for s in seen if closed is not None and any(r > closed for r in s.reopened)]
-    rate_before = rate_after = None
-    if closed is not None:
-        first = min(s.first for s in seen)
-        rate_before = round(len(before) / (max(closed - first, timedelta(days=1)) / MONTH), 2)
-        rate_after = round(len(after) / (max(now - closed, timedelta(days=1)) / MONTH), 2)
+    windows = (closed - min(s.first for s in seen), now - closed) if closed is not None and seen else None
     return PatternEffect(
         pattern_id=pattern_id,
         label=label,
@@ -95,11 +117,39 @@ def effect(pattern_id: str, label: str, seen: list[Seen], items: list[ActionItem
         incidents_after=len(after),
         seen_again_after=len(again),
         reopened_after=len(reopened),
-        per_30_days_before=rate_before,
-        per_30_days_after=rate_after,
+        per_30_days_before=_rate(len(before), windows[0]) if windows else None,
+        per_30_days_after=_rate(len(after), windows[1]) if windows else None,
+        days_before=round(windows[0] / timedelta(days=1), 2) if windows else None,
+        days_after=round(windows[1] / timedelta(days=1), 2) if windows else None,
+        rate_note=_note(len(before), len(after), windows) if windows else None,
         recurred_ids=[s.incident_id for s in sorted(after, key=lambda s: s.first)][:20],
         verdict=_verdict(items, len(completed), undated, closed, after, again, reopened, now=now),
     )
+
+
+def _rate(count: int, window: timedelta) -> float | None:
+    return round(count / (window / MONTH), 2) if window >= MIN_WINDOW else None
+
+
+def _note(before: int, after: int, windows: tuple[timedelta, timedelta]) -> str | None:
+    short = [
+        f"{side} {counted(n, 'incident')} in {span(w)}"
+        for side, n, w in (("before the fix", before, windows[0]), ("since it", after, windows[1]))
+        if w < MIN_WINDOW
+    ]
+    if not short:
+        return None
+    return f"{'; '.join(short)}: under {MIN_WINDOW.days} days, too short a window for a rate per 30 days"
+
+
+def span(window: timedelta) -> str:
+    """A window's length in the unit that reads best: "12 min", "5 h", "3.5 days"."""
+    minutes = max(window, timedelta(0)) / timedelta(minutes=1)
+    if minutes < 60:
+        return f"{minutes:.0f} min"
+    if minutes < 24 * 60:
+        return f"{minutes / 60:.0f} h"
+    return f"{minutes / (24 * 60):.1f} days"
 
 
 def _verdict(

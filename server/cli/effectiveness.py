@@ -45,7 +45,7 @@ def _split(p: "PatternEffect") -> tuple[int | str, int | str]:
 
 
 def _rates(p: "PatternEffect") -> str:
-    return f"{p.per_30_days_before} / {p.per_30_days_after}" if p.last_closed_at else "-"
+    return " / ".join(p.rates()) if p.last_closed_at else "-"
 
 
 def _table(patterns: "list[PatternEffect]") -> Table:
@@ -60,7 +60,7 @@ def _table(patterns: "list[PatternEffect]") -> Table:
         ]
         for p in patterns
     )
-    columns = ("pattern", "items done", "last item closed", "before", "after", "per 30 d before/after", "verdict")
+    columns = ("pattern", "items done", "last item closed", "before", "after", "rate before/after", "verdict")
     return table(*columns, rows=rows)
 
 
@@ -68,9 +68,8 @@ def _block(p: "PatternEffect", width: int) -> RenderResult:
     """A pattern's id, then its label, verdict and figures, each wrapped between words, indented under the id."""
     yield line((p.pattern_id, "bold"))
     done = f"items done {p.completed}/{p.items} · last item closed {_closed(p)}"
-    rates = f"{p.per_30_days_before} before, {p.per_30_days_after} after" if p.last_closed_at else "-"
     before, after = _split(p)
-    seen = f"incidents before {before}, after {after} · per 30 d {rates}"
+    seen = f"incidents before {before}, after {after} · rate before/after {_rates(p)}"
     for text in (p.label, p.verdict, done, seen):
         yield from (line("    ", part) for part in _wrapped(visible(text), width - 4))
 

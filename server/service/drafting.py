@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from agent_postmortem import prompts
-from agent_postmortem.analysis.draft_guard import check_draft, guarded, refusal
+from agent_postmortem.analysis.draft_guard import RELEVANCE_MODEL, Similarity, check_draft, guarded, refusal
 from agent_postmortem.analysis.grounding import ground
 from agent_postmortem.errors import DraftError, DraftTimeout, NoModelConfigured, validation_problems
 from agent_postmortem.llm.answers import extract_json
@@ -164,7 +164,7 @@ class Drafting:
         tell(2, 4, f"asking {llm.model} ({llm.backend}) for the draft, at most {limit:g} s")
         started = time.monotonic()
         try:
-            output = guarded(context.incident)
+            output = guarded(context.incident, self.similarity())
             draft = within(limit, lambda: llm.parse(system=context.system, user=context.user, output=output))
         except TooLate:
             raise DraftTimeout(
@@ -242,7 +242,7 @@ class Drafting:
         refused with the reasons (DraftError) and nothing is stored. A low-quality model's draft says so first among
         its warnings (shown wherever the analysis is)."""
         draft, _ = redact_model(draft)
-        verdict = check_draft(draft, context.incident)
+        verdict = check_draft(draft, context.incident, self.similarity())
         if verdict.problems:
             raise DraftError(refusal(verdict.problems))
         grounded = ground(draft, set(context.allowed))
@@ -264,6 +264,19 @@ class Drafting:
             logger.info("draft cited incidents outside its context: %s", ", ".join(grounded.removed_citations))
         number = self.store.save_analysis(context.incident.id, analysis)
         return analysis.model_copy(update={"id": number})  # what a review of it names (review_analysis's analysis_id)
+
+    def similarity(self) -> Similarity | None:
+        """The cosine between two texts by the knowledge base's embedder, for the draft guard's relevance check; None
+        (no such check) with an embedder other than the one its threshold was measured on (all-MiniLM-L6-v2)."""
+        knowledge = self.retrieval.knowledge
+        if not knowledge.embedder.model_id.startswith(RELEVANCE_MODEL):
+            return None
+
+        def cosine(a: str, b: str) -> float:
+            vectors = knowledge.embed_documents([a, b])
+            return float(vectors[0] @ vectors[1])
+
+        return cosine
 
     def _link_duplicates(self, proposed: list[ProposedAction], open_items: list[ActionItem]) -> list[AnalysisAction]:
         """Proposed items that repeat an open item (same meaning) are linked to it instead of being new work."""

@@ -122,6 +122,30 @@ def test_effectiveness_at_80_columns_breaks_no_word_id_or_date(
     assert "last item closed" in words and "2/2" in words
 
 
+def test_effectiveness_gives_a_short_window_its_count_not_a_rate_per_30_days(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """One incident minutes before the fix showed "per 30 d 30.0 before": a window of minutes extrapolated to a
+    month. Under 7 days the rate is null with a reason, and the count and window are shown instead."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+    same = ["--agent", "eks-pipeline", "--tool", "terraform", "--error-message", "HTTP 503 from ALB"]
+    assert runner.invoke(app, ["capture", "--title", "All services returning 503", *same]).exit_code == 0
+    assert runner.invoke(app, ["actions", "--incident", "INC-1", "--add", "Revert the delay"]).exit_code == 0
+    assert runner.invoke(app, ["actions", "--item", "AI-1", "--set-status", "completed"]).exit_code == 0
+    assert runner.invoke(app, ["resolve", "INC-1"]).exit_code == 0
+    assert runner.invoke(app, ["capture", "--title", "All services returning 503 again", *same]).exit_code == 0
+    [pattern] = json.loads(runner.invoke(app, ["effectiveness", "--min-size", "2", "--json"]).stdout)["patterns"]
+    assert pattern["per_30_days_before"] is None and pattern["per_30_days_after"] is None
+    assert pattern["rate_note"].startswith("before the fix 1 incident in ")
+    assert "since it 1 incident in " in pattern["rate_note"] and "too short a window" in pattern["rate_note"]
+    for columns in ("80", "200"):
+        shown = postmortem("effectiveness", "--min-size", "2", home=tmp_path, env={"COLUMNS": columns})
+        words = " ".join(shown.stdout.decode().split())
+        assert "30.0" not in words and "1 in 0 min / 1 in 0 min" in words, words
+
+
 def test_an_empty_owner_unassigns_an_item_and_lists_the_unassigned(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
 ) -> None:
