@@ -9,6 +9,7 @@ from agent_postmortem.cli.demo import SEED
 from agent_postmortem.config import Settings
 from agent_postmortem.evals.assistant import Scripted, write
 from agent_postmortem.evals.cases import load_cases
+from agent_postmortem.evals.drafts import reference_draft
 from agent_postmortem.evals.runner import run
 from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.search.embedding import Embedder
@@ -47,11 +48,11 @@ def test_the_assistant_path_loses_nothing_of_the_reference_analysis(embedder: Em
 def test_a_configured_model_plays_the_assistant_reading_what_draft_analysis_answered(
     embedder: Embedder, model_cache: Path
 ) -> None:
-    with FakeOpenAI() as endpoint:
-        endpoint.enqueue(draft().model_dump_json())
+    cases = load_cases("01_*")
+    with FakeOpenAI() as endpoint:  # the model answers with an analysis of this case's incident (the guard refuses
+        endpoint.enqueue(reference_draft(cases[0].case).model_dump_json())  # one of another incident)
         env = {"OPENAI_BASE_URL": endpoint.base_url, "POSTMORTEM_MODEL": "helper-model"}
         settings = Settings.from_env({**env, "POSTMORTEM_MODEL_CACHE": str(model_cache)})
-        cases = load_cases("01_*")
         result = run(cases, backend="assistant-model", settings=settings, embedder=embedder, seed_path=SEED)
     [request] = endpoint.requests
     system, user = request["messages"]
