@@ -208,7 +208,7 @@ class PostmortemServer(MCPServer):
         flags = [k for k, v in arguments.items() if isinstance(v, bool) and not _takes(known[k], "boolean")]
         if flags:  # pydantic reads true as 1: `limit: true` listed one incident
             raise ToolError(argument_problems(schema, flags))
-        arguments = {k: _one(v) if _choices(known[k]) else v for k, v in arguments.items()}
+        arguments = {k: _one(v) if _choices(known[k]) else _integer(known[k], v) for k, v in arguments.items()}
         several = [k for k, v in arguments.items() if _choices(known[k]) and _several(_choices(known[k]), v)]
         if several:  # "must be one of a, b, c" of ["a", "b"] read as if the values were wrong
             said = "; ".join(f"{k} takes one value, one of {', '.join(_choices(known[k]))}" for k in several)
@@ -247,6 +247,17 @@ def _one(value: Any) -> Any:
         except ValueError:
             return value
     return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def _integer(schema: dict[str, Any], value: Any) -> Any:
+    """An integer sent as JSON text of one (`"\"27\""`: the Inspector CLI sends an optional integer's value so, quotes
+    and all) as that integer; anything else as sent. Bare digits in text ("27") pydantic reads already."""
+    if not isinstance(value, str) or not _takes(schema, "integer") or _takes(schema, "string"):
+        return value
+    text = value.strip()
+    if len(text) > 2 and text[0] == text[-1] and text[0] in "\"'" and re.fullmatch(r"\s*-?\d{1,18}\s*", text[1:-1]):
+        return int(text[1:-1])
+    return value
 
 
 def _several(choices: list[str], value: Any) -> bool:

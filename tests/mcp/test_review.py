@@ -113,7 +113,8 @@ async def test_a_review_naming_the_analysis_read_is_refused_when_a_newer_draft_l
     tmp_path: Path,
 ) -> None:
     """review_analysis applied to whatever analysis was latest when it arrived: a draft stored after the user read
-    the first one was accepted unread. With `analysis_id` (an integer, or digits in a string as clients send it) the
+    the first one was accepted unread. With `analysis_id` (an integer, or digits in a string, quoted or not, as clients
+    send it) the
     review is refused when that is no longer the latest, naming the latest and how to review it; without it, as
     before."""
     service = make_service(tmp_path)
@@ -128,7 +129,7 @@ async def test_a_review_naming_the_analysis_read_is_refused_when_a_newer_draft_l
             "review_analysis", {"incident_id": incident_id, "decision": "accept", "analysis_id": first}
         )
         unchanged = (await client.call_tool("get_incident", {"incident_id": incident_id})).structured_content
-        given = {"incident_id": incident_id, "decision": "accept", "analysis_id": str(latest)}
+        given = {"incident_id": incident_id, "decision": "accept", "analysis_id": f'"{latest}"'}  # as the Inspector
         accepted = await client.call_tool("review_analysis", given)
         wrong = await client.call_tool("review_analysis", {**given, "analysis_id": "the latest"})
     assert latest > first
