@@ -27,7 +27,8 @@ def test_a_sentence_reads_the_same_alone_and_beside_others() -> None:
 
 def test_the_shipped_reader_records_what_it_learnt_from_and_never_a_sealed_set() -> None:
     assert len(SHIPPED["weights"]) == 384 and 0.5 < SHIPPED["threshold"] < 1
-    assert SHIPPED["veto"] == 0  # the reader never overrules the rules (its docstring)
+    assert 0 < SHIPPED["veto"] <= 0.02  # the reader overrules the rules only when all but sure (its docstring)
+    assert SHIPPED["veto_chosen_on"]["rows"] > 900  # chosen on rows read by a reader trained without them
     assert SHIPPED["chosen_on"] and not set(SHIPPED["chosen_on"]) & set(SEALED)  # the threshold's rows, unsealed
     assert SHIPPED["joint_on_fresh_rows"]["veto"] > 0  # the choice with a veto, recorded beside what ships
     trained = SHIPPED["trained_on"]
@@ -201,3 +202,35 @@ def test_the_questions_a_chain_of_plain_answers_is_given_are_no_blame_to_the_rea
     whys = whys_as_sent(["The retry had no jitter.", "Its default was never changed.", "No review asked for one."])
     text = "\n".join(f"{w['question']} {w['answer']}" for w in whys)
     assert check_blameless(text, reader=BlameReader.load()).blameless, text
+
+
+ISSUE_MISSED = [  # the sentences issue #18 found the rules missing: the veto must never drop them
+    "Dana deployed the migration without reading it",
+    "QA missed the regression because they didn't run the suite",
+    "Lee's change broke the booking flow",
+    "The intern ran the script against prod by mistake",
+    "The intern deleted the production table.",
+    "QA didn't test it properly.",
+    "Priya pushed the config without review and broke the agent.",
+]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [  # the rules' false hits the shipped reader overrules: nobody is blamed in them
+        "I deployed to prod today, there were no hiccups.",
+        "Looks like the last time I deployed it, it didn't actually succeed.",
+        "Prompt text can be ignored or bypassed by indirect prompt injection and model drift.",
+    ],
+)
+def test_the_shipped_reader_overrules_a_rule_hit_it_is_sure_blames_nobody(sentence: str) -> None:
+    reader = BlameReader.load()
+    assert detect(sentence)  # the rules alone flag it
+    assert check_blameless(sentence, reader=reader).findings == []
+
+
+def test_the_veto_keeps_every_sentence_the_issue_found_missed() -> None:
+    reader = BlameReader.load()
+    for sentence in ISSUE_MISSED:
+        assert reader.probabilities([sentence])[0] >= 2 * SHIPPED["veto"]  # with room for the int8 graph's noise
+        assert check_blameless(sentence, reader=reader).findings, sentence
