@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp
 
-from agent_postmortem.http.bodies import ClearBodies, NoStreamWithoutSessions
+from agent_postmortem.http.bodies import ClearBodies, ClearUnknownSessions, NoStreamWithoutSessions
 from agent_postmortem.http.otlp import add_trace_receiver
 from agent_postmortem.http.security import ClearRefusals, HttpSecurity, RateLimit, TokenFirst
 from agent_postmortem.mcp.server import create_server
@@ -48,8 +48,7 @@ def http_app(
         host=host,
         stateless_http=stateless,
     )
-    if stateless:
-        asgi = NoStreamWithoutSessions(asgi)
+    asgi = NoStreamWithoutSessions(asgi) if stateless else ClearUnknownSessions(asgi)
     web = Web(for_team or (lambda team: get_service()), security, verifier=security.token_verifier)
     clear = ClearRefusals(ClearBodies(asgi, max_body=security.max_body), transport_security=security.transport_security)
     guarded = TokenFirst(clear, verifier=security.token_verifier)  # the web view signs in with its own page

@@ -82,3 +82,35 @@ class NoStreamWithoutSessions:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+UNKNOWN_SESSION = (
+    "Session not found: this server holds no MCP session with this mcp-session-id (the server restarted, the session "
+    "ended or was idle too long, or a proxy sent the request to another replica: run replicas with --stateless). "
+    "Start a new session: send initialize again. Nothing was done."
+)
+
+
+class ClearUnknownSessions:
+    """The SDK's 404 for an unknown `mcp-session-id` with a message that says why and what to do (it said only
+    "Session not found"). The status stays 404: a client starts a new session on it, as the transport says."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with_id = any(name == b"mcp-session-id" for name, _ in scope.get("headers", []))
+        if scope["type"] != "http" or not with_id or str(scope.get("path", "")).rstrip("/") != "/mcp":
+            await self.app(scope, receive, send)
+            return
+        replaced = False
+
+        async def clear(message: Message) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] == 404:
+                replaced = True
+                await _error(404, UNKNOWN_SESSION)(scope, receive, send)
+            elif not replaced:
+                await send(message)
+
+        await self.app(scope, receive, clear)
