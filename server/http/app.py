@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp
 
-from agent_postmortem.http.bodies import ClearBodies
+from agent_postmortem.http.bodies import ClearBodies, ClearUnknownSessions, NoStreamWithoutSessions
 from agent_postmortem.http.otlp import add_trace_receiver
 from agent_postmortem.http.security import ClearRefusals, HttpSecurity, RateLimit, TokenFirst
 from agent_postmortem.mcp.server import create_server
@@ -42,12 +42,13 @@ def http_app(
         auth=security.auth,
     )
     add_trace_receiver(server, get_service, security)
-    asgi = server.streamable_http_app(
+    asgi: ASGIApp = server.streamable_http_app(
         transport_security=security.transport_security,
         max_request_body_size=security.max_body,
         host=host,
         stateless_http=stateless,
     )
+    asgi = NoStreamWithoutSessions(asgi) if stateless else ClearUnknownSessions(asgi)
     web = Web(for_team or (lambda team: get_service()), security, verifier=security.token_verifier)
     clear = ClearRefusals(ClearBodies(asgi, max_body=security.max_body), transport_security=security.transport_security)
     guarded = TokenFirst(clear, verifier=security.token_verifier)  # the web view signs in with its own page

@@ -2,7 +2,8 @@
 error an MCP client shows instead of the SDK's answers: a body over the limit (plain text "Request body too large",
 which a Python client shows as "Server returned an error response"), a JSON array (a batch: the SDK's -32602 quoted
 the whole array back, secrets a client put in it included) and a body that starts with a UTF-8 byte-order mark
-(a .NET or PowerShell client's default; the SDK answered "Parse error: expected value at line 1 column 1")."""
+(a .NET or PowerShell client's default; the SDK answered "Parse error: expected value at line 1 column 1").
+And a GET on a stateless server, which has no stream to give."""
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -60,3 +61,56 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {"code": INVALID_REQUEST, "message": message}}, status)
+
+
+class NoStreamWithoutSessions:
+    """GET /mcp on a stateless server: 405 saying why. The SDK answered 200 text/event-stream and then nothing, ever
+    (no session, so nothing can be sent on it), holding the request until the client gave up."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        on_mcp = str(scope.get("path", "")).rstrip("/") == "/mcp"
+        if scope["type"] == "http" and scope.get("method") == "GET" and on_mcp:
+            said = (
+                "Method Not Allowed: this server is stateless (no MCP sessions), so it has no stream to open with GET;"
+                " send each request with POST."
+            )
+            response = _error(405, said)
+            response.headers["Allow"] = "POST"
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+UNKNOWN_SESSION = (
+    "Session not found: this server holds no MCP session with this mcp-session-id (the server restarted, the session "
+    "ended or was idle too long, or a proxy sent the request to another replica: run replicas with --stateless). "
+    "Start a new session: send initialize again. Nothing was done."
+)
+
+
+class ClearUnknownSessions:
+    """The SDK's 404 for an unknown `mcp-session-id` with a message that says why and what to do (it said only
+    "Session not found"). The status stays 404: a client starts a new session on it, as the transport says."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with_id = any(name == b"mcp-session-id" for name, _ in scope.get("headers", []))
+        if scope["type"] != "http" or not with_id or str(scope.get("path", "")).rstrip("/") != "/mcp":
+            await self.app(scope, receive, send)
+            return
+        replaced = False
+
+        async def clear(message: Message) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] == 404:
+                replaced = True
+                await _error(404, UNKNOWN_SESSION)(scope, receive, send)
+            elif not replaced:
+                await send(message)
+
+        await self.app(scope, receive, clear)
