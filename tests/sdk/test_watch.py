@@ -2,12 +2,16 @@
 agent's other tasks keep running while captures are stored."""
 
 import asyncio
+import concurrent.futures
+import pickle
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agent_postmortem.sdk.recorder import Recorder
+from tests.factories import make_service
 
 
 class SlowStore:
@@ -83,3 +87,53 @@ async def test_a_deadline_that_passes_while_the_capture_is_awaited_leaves_the_ag
         await asyncio.wait_for(charge(), timeout=0.1)  # the capture takes 0.2 s: the deadline passes meanwhile
     assert seen.value is own
     assert recorder.flush(5) and recorder.captured_ids == ["INC-1"]
+
+
+def test_an_exception_object_raised_again_is_one_occurrence_per_raise(tmp_path: Path) -> None:
+    """A circuit breaker re-raises the error it keeps, and a failed future raises its stored exception to each
+    caller: the recorder marked the object itself as recorded, so the second and third raise were not captured at
+    all (one occurrence for three failed calls). One raise passing through nested watches is still one capture."""
+    service = make_service(tmp_path)
+    recorder = Recorder(agent="billing", service=lambda: service)
+    broken = ConnectionError("payments API unavailable: circuit open")
+
+    @recorder.watch(tool="payments.charge")
+    def charge() -> None:
+        raise broken
+
+    failed = concurrent.futures.Future[None]()
+    failed.set_exception(TimeoutError("ledger sync timed out after 30 s"))
+    for _ in range(3):
+        with pytest.raises(ConnectionError), recorder.watching(tool="checkout"):
+            charge()
+        with pytest.raises(TimeoutError), recorder.watching(tool="ledger.sync"):
+            failed.result()
+    assert recorder.flush(timeout=60)
+    incidents = {i: service.get_incident(i) for i in set(recorder.captured_ids)}
+    assert sorted((i.title, i.occurrences) for i in incidents.values()) == [
+        ("ConnectionError in payments.charge", 3),
+        ("TimeoutError in ledger.sync", 3),
+    ]
+    assert pickle.loads(pickle.dumps(broken)).args == broken.args  # what the recorder notes on it still pickles
+
+
+@pytest.mark.anyio
+async def test_a_watched_task_in_a_task_group_under_a_watch_is_one_capture(tmp_path: Path) -> None:
+    """The group the TaskGroup raises is a new exception around the one the task's watch recorded: the watch around
+    the group recorded it again, one failure as two incidents."""
+    service = make_service(tmp_path)
+    recorder = Recorder(agent="trip-planner", service=lambda: service)
+
+    @recorder.watch(tool="flights.search")
+    async def search() -> None:
+        raise TimeoutError("flights.search read timed out after 30 s")
+
+    @recorder.watch(tool="plan")
+    async def plan() -> None:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(search())
+
+    with pytest.raises(ExceptionGroup):
+        await plan()
+    assert recorder.flush(timeout=60)
+    assert [service.get_incident(i).title for i in recorder.captured_ids] == ["TimeoutError in flights.search"]
