@@ -224,9 +224,20 @@ def watched(recorder: Queues, func: F, context: dict[str, Any]) -> F:
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> Any:
         with Watching(recorder, context, function=name):
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+        if inspect.iscoroutine(result):  # async, though not an `async def`: an instance's async __call__, a wrapper
+            return _awaited(Watching(recorder, context, function=name), result)
+        return result
 
     return run  # type: ignore[return-value]
+
+
+async def _awaited(watch: Watching, coroutine: Any) -> Any:
+    """The coroutine a watched callable returned, watched while it runs: a callable object with an async `__call__`,
+    or a coroutine function under a decorator that returns its coroutine from a plain function, failed when awaited,
+    after the watch had ended: its failures were not recorded at all."""
+    async with watch:
+        return await coroutine
 
 
 def _function_name(func: Callable[..., Any]) -> str | None:

@@ -137,3 +137,36 @@ async def test_a_watched_task_in_a_task_group_under_a_watch_is_one_capture(tmp_p
         await plan()
     assert recorder.flush(timeout=60)
     assert [service.get_incident(i).title for i in recorder.captured_ids] == ["TimeoutError in flights.search"]
+
+
+@pytest.mark.anyio
+async def test_a_watched_callable_that_returns_a_coroutine_is_watched_while_it_is_awaited(tmp_path: Path) -> None:
+    """A tool object with an async `__call__`, or an async function under a decorator whose wrapper is a plain
+    function: the watch saw a plain function return, and the failure, raised when the coroutine was awaited, was
+    not recorded at all."""
+    service = make_service(tmp_path)
+    recorder = Recorder(agent="trip-planner", service=lambda: service)
+
+    class HotelTool:
+        async def __call__(self, city: str) -> None:
+            raise ConnectionError(f"hotels API reset the connection for {city}")
+
+    def logged(func: Any) -> Any:
+        def wrapper(*args: Any) -> Any:
+            return func(*args)
+
+        return wrapper
+
+    @recorder.watch(tool="flights.search")
+    @logged
+    async def search(route: str) -> None:
+        raise TimeoutError(f"flights.search timed out for {route}")
+
+    hotels = recorder.watch(tool="hotels.book")(HotelTool())
+    with pytest.raises(ConnectionError):
+        await hotels("Lisbon")
+    with pytest.raises(TimeoutError):
+        await search("CPH-LIS")
+    assert recorder.flush(timeout=60)
+    titles = [service.get_incident(i).title for i in recorder.captured_ids]
+    assert titles == ["ConnectionError in hotels.book", "TimeoutError in flights.search"]
