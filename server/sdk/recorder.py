@@ -183,6 +183,10 @@ class Recorder:
                 self._progress.wait(left)
         return True
 
+    def pending(self) -> int:
+        """Captures queued and not yet stored (nor failed)."""
+        return self._queued - self._done
+
     def flush_before_exit(self, deadline: float) -> None:
         """At a crash or the interpreter's exit: wait for the queue up to `exit_timeout`, or the shared deadline of
         every recorder of the process (server/sdk/process.py), whichever comes first."""
