@@ -42,7 +42,7 @@ from pydantic import ValidationError
 from agent_postmortem.sdk import process
 from agent_postmortem.sdk.incident import NotAFailure, incident_of
 from agent_postmortem.sdk.process import flush_at_exit, local_service
-from agent_postmortem.sdk.watch import Watching, already_recorded, mark_recorded, watched
+from agent_postmortem.sdk.watch import Watching, already_recorded, mark_recorded, watch_callable
 from agent_postmortem.store.models import IncidentCreate
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ class Recorder:
         raised by the function, then re-raises it unchanged; a failing coroutine never blocks its event loop."""
 
         def wrap(func: F) -> F:
-            return watched(self, func, context)
+            return watch_callable(self, func, context)
 
         return wrap(fn) if fn is not None else wrap
 
