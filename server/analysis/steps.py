@@ -14,6 +14,7 @@ Two attributors:
   the run, falls back to the heuristic, and the stored attribution says why.
 """
 
+import json
 import logging
 import re
 from typing import Annotated, Literal
@@ -45,6 +46,24 @@ class Step(BaseModel):
     role: Annotated[str, Field(max_length=200)] | None = None
     content: Annotated[str, Field(max_length=2_000_000)]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _content_as_text(cls, raw: object) -> object:
+        """A step as a chat log holds it: an assistant's tool call is `"content": null` with its `tool_calls`, a message
+        in parts is a list of `{"type": "text", "text"}`, a tool's answer may be an object. Each was refused ("Input
+        should be a valid string"), and with it the whole file; now the text it stands for."""
+        if not isinstance(raw, dict) or isinstance(raw.get("content"), str):
+            return raw
+        calls = raw.get("tool_calls") or ([raw["function_call"]] if raw.get("function_call") else [])
+        if "content" not in raw and not calls:  # a step that says nothing: refused, saying so
+            return raw
+        text = _as_text(raw.get("content"))
+        if text is None:
+            return raw
+        if isinstance(calls, list) and calls:
+            text = "\n".join([text, *(_call(c) for c in calls)]).strip()
+        return {**raw, "content": text}
+
     @property
     def who(self) -> str:
         return (self.agent or self.name or self.role or "").strip()
@@ -54,6 +73,31 @@ class Step(BaseModel):
         if not self.who:
             raise ValueError("a step needs an agent, name or role")
         return self
+
+
+def _as_text(content: object) -> str | None:
+    """The text of a message's content that is not a string; None when there is none to read (the step is refused)."""
+    if content is None:
+        return ""
+    if isinstance(content, list) and all(isinstance(p, dict) for p in content):
+        parts = [p.get("text", p.get("content")) for p in content]
+        if all(isinstance(t, str) for t in parts):
+            return "\n".join(t for t in parts if isinstance(t, str))
+    try:
+        return json.dumps(content, ensure_ascii=False, default=str)
+    except ValueError:  # a number that is not finite, a cycle: the step is refused, as before
+        return None
+
+
+def _call(call: object) -> str:
+    """`calls search({"q": "x"})` for an OpenAI-style tool call, else the call as JSON."""
+    function = call.get("function", call) if isinstance(call, dict) else None
+    if isinstance(function, dict) and isinstance(function.get("name"), str):
+        arguments = function.get("arguments", "")
+        if not isinstance(arguments, str):
+            arguments = _as_text(arguments) or ""
+        return f"calls {function['name']}({arguments})"
+    return f"calls {_as_text(call)}"
 
 
 class RunLabels(BaseModel):

@@ -20,6 +20,12 @@ BOM = b"\xef\xbb\xbf"
 GZIP, ZSTD = b"\x1f\x8b", b"\x28\xb5\x2f\xfd"
 STDIN = "-"  # the path that reads standard input (where a whole document is read: traces, `capture --file`)
 AS_UTF8 = "save the file as UTF-8"  # what to do with a text file that is not UTF-8
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# what Windows PowerShell's `>` and Out-File write: the hint for a protobuf file (byte 0xff) sent its users astray
+UTF16 = (
+    "the file is UTF-16 (as Windows PowerShell's `>` writes): save it as UTF-8 (`Out-File -Encoding utf8`, "
+    "`iconv -f UTF-16 -t UTF-8`)"
+)
 SKIP_BYTES = 1 << 20  # the piece in which an over-long line is read past
 
 
@@ -37,7 +43,9 @@ def _decode(raw: bytes, where: str, number: int, not_text: str = AS_UTF8) -> str
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        if raw[: e.start].lstrip().startswith((b"{", b"[")) and not_text != AS_UTF8:
+        if number == 1 and raw.startswith(UTF16_BOMS):
+            not_text = UTF16
+        elif raw[: e.start].lstrip().startswith((b"{", b"[")) and not_text != AS_UTF8:
             not_text = f"the line is JSON with a character that is not UTF-8 in it: {AS_UTF8}"
         raise InputFileError(
             f"{where} line {number}: not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}); {not_text}"
@@ -146,6 +154,7 @@ def read_text(path: Path, *, not_text: str = AS_UTF8, limit: int | None = None) 
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
+        not_text = UTF16 if raw.startswith(UTF16_BOMS) else not_text
         line = raw.count(b"\n", 0, e.start) + 1
         column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
         raise InputFileError(

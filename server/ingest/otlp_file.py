@@ -88,7 +88,7 @@ def _documents(stream: Readable, name: str) -> Iterator[tuple[str, Any]]:
             if first is None and not started:
                 yield name, _whole(text, rows, name, number, e)
                 return
-            raise OtlpError(f"{name} line {number}: {e}") from None
+            raise OtlpError(f"{name} line {number}: {e}{_cut_short(text, number)}") from None
         if first is None and not started:
             first, started = (number, payload), True
             continue
@@ -98,6 +98,18 @@ def _documents(stream: Readable, name: str) -> Iterator[tuple[str, Any]]:
         yield f"{name} line {number}", payload
     if first is not None:
         yield name, first[1]
+
+
+def _cut_short(text: str, number: int) -> str:
+    """What to do when the bad line is the file's end, cut inside a request: a file the Collector's exporter is still
+    writing, or a copy of one, whose whole lines were refused with it for one partial line."""
+    if text.endswith("\n"):
+        return ""
+    return (
+        f"; the file ends inside this line (the exporter was still writing it, or the copy was cut short): import the "
+        f"whole lines before it (`head -n {number - 1} FILE | postmortem import-traces -`), and the file again once it "
+        "is whole (what was imported is not stored twice; a trace's later spans join its incident)"
+    )
 
 
 def _whole(text: str, rows: Iterator[tuple[int, str | None]], name: str, number: int, error: JsonInputError) -> Any:

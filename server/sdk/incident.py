@@ -6,6 +6,7 @@ from typing import Any
 
 from agent_postmortem.sdk.fit import as_text, fit, message_of
 from agent_postmortem.store.models import IncidentCreate
+from agent_postmortem.store.vocabulary import Category, Severity, names
 
 TRACE_CHARS = 8_000
 
@@ -23,7 +24,9 @@ def incident_of(
     prompt = ctx.pop("prompt", None)
     fields: dict[str, Any] = {"agent": agent, "model": model, **ctx}
     if prompt is not None:
-        fields["prompt_excerpt"] = as_text(prompt)
+        fields["prompt_excerpt"] = _prompt_text(prompt)
+    for name, vocabulary in (("severity", names(Severity)), ("category", tuple(Category))):
+        fields[name] = _known(fields.get(name), vocabulary)
     if isinstance(error, BaseException):
         cause, others = _grouped(error)
         fields.setdefault("title", f"{type(cause).__name__} in {fields.get('tool') or fields.get('agent') or 'agent'}")
@@ -63,3 +66,39 @@ def _grouped(error: BaseException) -> tuple[BaseException, list[BaseException]]:
         else:
             leaves.append(current)
     return (leaves[0], leaves[1:]) if leaves else (error, [])
+
+
+_USER_ROLES = ("user", "human")
+
+
+def _prompt_text(prompt: Any) -> str:
+    """The prompt as text; of a conversation (the messages sent to the model, OpenAI- or LangChain-style), its last
+    user message. The list was stored as JSON from its start, cut at 2,000 characters: a long system prompt filled
+    it, and the user's request the agent failed on was not stored at all."""
+    if isinstance(prompt, list | tuple) and prompt:
+        for message in reversed(prompt):
+            role = message.get("role") if isinstance(message, dict) else getattr(message, "type", None)
+            content = message.get("content") if isinstance(message, dict) else getattr(message, "content", None)
+            if isinstance(role, str) and role.lower() in _USER_ROLES:
+                text = _content_text(content)
+                if text:
+                    return text
+    return as_text(prompt)
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # parts: {"type": "text", "text": ...}
+        parts = [p.get("text") if isinstance(p, dict) else p for p in content]
+        return "\n".join(p for p in parts if isinstance(p, str) and p)
+    return ""
+
+
+def _known(value: Any, vocabulary: tuple[str, ...]) -> Any:
+    """A severity or category as an agent's author writes it (`"sev1"`, `"Rate limit"`) as the stored name; the
+    capture was dropped for it. Anything else is left for validation to refuse, as before."""
+    if not isinstance(value, str):
+        return value
+    key = value.strip().replace(" ", "_").replace("-", "_")
+    return next((name for name in vocabulary if name.lower() == key.lower()), value)

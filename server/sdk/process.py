@@ -9,6 +9,7 @@ local store share one service.
 
 import atexit
 import concurrent.futures.thread  # noqa: F401  (its fork hook registered before ours: see below)
+import logging
 import os
 import signal
 import sys
@@ -28,14 +29,18 @@ class Flushable(Protocol):
 
     def flush_before_exit(self, deadline: float) -> None: ...
 
+    def pending(self) -> int: ...
+
     def after_fork(self) -> object: ...
 
 
+logger = logging.getLogger(__name__)
 _live: "weakref.WeakSet[Any]" = weakref.WeakSet()
 _services: dict[tuple[str, str, str], "PostmortemService"] = {}
 _lock = threading.Lock()
 _service_lock = threading.Lock()
 _installed = False
+_interrupted = False  # Ctrl-C while an exit waited for the queues: no more waiting
 _inherited: list[Any] = []  # what a forked child must not use, nor free (see _in_forked_child)
 
 
@@ -94,12 +99,20 @@ def _terminated(signum: int, _frame: FrameType | None) -> None:
 
 def flush_all() -> None:
     """Wait for every live recorder's queue, all within the longest of their exit timeouts."""
+    global _interrupted
     recorders = list(_live)
-    if not recorders:
+    if not recorders or _interrupted:
         return
     deadline = time.monotonic() + max(r.exit_timeout for r in recorders)
-    for recorder in recorders:
-        recorder.flush_before_exit(deadline)
+    try:
+        for recorder in recorders:
+            recorder.flush_before_exit(deadline)
+    except KeyboardInterrupt:  # Ctrl-C while the exit waits: stop waiting, say what is lost, end as asked
+        # it was a traceback of the recorder's internals ("Exception ignored in: <module 'threading'>"), the
+        # captures lost without a word
+        _interrupted = True  # and the exit's hook after a crash's does not wait again
+        lost = sum(r.pending() for r in recorders)
+        logger.warning("postmortem: interrupted before exit: stopped waiting for %d capture(s), not stored", lost)
 
 
 _capturing = threading.RLock()  # held by a writer while it captures; a fork waits for it (see _before_fork)

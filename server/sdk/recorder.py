@@ -42,7 +42,7 @@ from pydantic import ValidationError
 from agent_postmortem.sdk import process
 from agent_postmortem.sdk.incident import NotAFailure, incident_of
 from agent_postmortem.sdk.process import flush_at_exit, local_service
-from agent_postmortem.sdk.watch import Watching, mark_recorded, recorded_by, watched
+from agent_postmortem.sdk.watch import Watching, already_recorded, mark_recorded, watch_callable
 from agent_postmortem.store.models import IncidentCreate
 
 if TYPE_CHECKING:
@@ -119,10 +119,11 @@ class Recorder:
         customer_reported, impact, session, category, severity."""
         self._enqueue(sys.exc_info()[1] if error is None else error, context)
 
-    def _enqueue(self, error: BaseException | str | None, context: dict[str, Any]) -> int:
-        """Queue a capture; its number (to wait for), or 0 when it was dropped or is an exception already queued (by
-        a watch inside, or by hand before it was re-raised through a watch: one failure, one capture)."""
-        if isinstance(error, BaseException) and self._mark in recorded_by(error):
+    def _enqueue(self, error: BaseException | str | None, context: dict[str, Any], entry: int | None = None) -> int:
+        """Queue a capture; its number (to wait for), or 0 when it was dropped or is a raise already queued (by a
+        watch inside the watch `entry`, or by hand before it was re-raised: one failure, one capture). The same
+        exception object raised again later is another failure (an occurrence each time a breaker re-raises it)."""
+        if isinstance(error, BaseException) and already_recorded(error, self._mark, entry):
             return 0
         try:
             data = incident_of(error, context, agent=self.agent, model=self.model)
@@ -157,7 +158,7 @@ class Recorder:
         raised by the function, then re-raises it unchanged; a failing coroutine never blocks its event loop."""
 
         def wrap(func: F) -> F:
-            return watched(self, func, context)
+            return watch_callable(self, func, context)
 
         return wrap(fn) if fn is not None else wrap
 
@@ -181,6 +182,10 @@ class Recorder:
                     return False
                 self._progress.wait(left)
         return True
+
+    def pending(self) -> int:
+        """Captures queued and not yet stored (nor failed)."""
+        return self._queued - self._done
 
     def flush_before_exit(self, deadline: float) -> None:
         """At a crash or the interpreter's exit: wait for the queue up to `exit_timeout`, or the shared deadline of

@@ -15,9 +15,12 @@ import asyncio
 import contextvars
 import functools
 import inspect
+import itertools
+import os
+import threading
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Literal, Protocol, TypeVar
+from types import FrameType, TracebackType
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,28 +28,86 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Queues(Protocol):
     wait_on_error: float
 
-    def _enqueue(self, error: BaseException, context: dict[str, Any]) -> int: ...
+    def _enqueue(self, error: BaseException, context: dict[str, Any], entry: int | None = None) -> int: ...
 
     def _wait_for(self, number: int, timeout: float) -> bool: ...
 
 
-# the watches the running code is inside, outermost first (per thread and per asyncio task, which copies its creator's)
-_AROUND: contextvars.ContextVar[tuple["Watching", ...]] = contextvars.ContextVar("postmortem_watching", default=())
-RECORDED_BY = "_postmortem_recorded_by"  # on an exception: the recorders (their marks) that have queued it
+# the watches the running code is inside, outermost first (per thread and per asyncio task, which copies its creator's),
+# each with the number of its entry: a watch entered again (a loop over one `with`) is another entry
+_AROUND: contextvars.ContextVar[tuple[tuple["Watching", int], ...]] = contextvars.ContextVar(
+    "postmortem_watching", default=()
+)
+_entries = itertools.count(1)
+RECORDED_BY = "_postmortem_recorded_by"  # on an exception: per recorder (its mark), the raise it queued (see Raise)
 
 
-def recorded_by(error: BaseException) -> frozenset[str]:
-    """The marks of the recorders that have queued this exception (set by `mark_recorded`)."""
+class Raise(NamedTuple):
+    """Which raise of an exception a recorder queued. The same exception object is raised again by agent code that
+    keeps it (a circuit breaker's last error, a cached failure): each such raise is a failure of its own, while one
+    raise passing through nested watches, or captured by hand before it is re-raised, is one. Plain values, so that
+    the exception still pickles (a multiprocessing worker's failure is sent to its parent)."""
+
+    pid: int
+    thread: int
+    point: int | None  # id of the traceback entry where this raise began (see raise_point); None: never raised
+    around: frozenset[int]  # the watch entries it was queued inside
+
+
+def raise_point(error: BaseException) -> int | None:
+    """The traceback entry where the exception's latest raise began. Python adds to an exception's traceback each
+    time the same object is raised (its new frames in front of the old ones), so the latest raise is the run of
+    entries from the front in which each frame called the next (or is the same frame, re-raising): it ends at the
+    frame that raised. Passing further out adds callers in front and keeps that end."""
+    entry = error.__traceback__
+    if entry is None:
+        return None
+    while entry.tb_next is not None:
+        inner = entry.tb_next.tb_frame
+        if inner is not entry.tb_frame and inner.f_back is not entry.tb_frame and not _suspendable(inner):
+            break
+        entry = entry.tb_next
+    return id(entry)
+
+
+def _suspendable(frame: FrameType) -> bool:
+    """A finished generator's or coroutine's frame, which no longer says who called it: taken as called by the entry
+    before it (so a cached exception re-raised inside async code may still be taken for the raise before it)."""
+    return frame.f_back is None and bool(frame.f_code.co_flags & _RESUMABLE)
+
+
+_RESUMABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
+
+
+def watches_around() -> frozenset[int]:
+    return frozenset(number for _, number in _AROUND.get())
+
+
+def already_recorded(error: BaseException, mark: str, entry: int | None = None) -> bool:
+    """Whether this raise of `error` was queued by the recorder of `mark` already: by a watch inside the one of
+    `entry`, by hand before it was re-raised, or in another thread or process (a worker's failure handed on by a
+    future or a pool is the same failure)."""
+    if isinstance(error, BaseExceptionGroup) and error.exceptions:  # stored as the first exception it holds
+        if already_recorded(error.exceptions[0], mark, entry):
+            return True
     try:
         found = error.__dict__.get(RECORDED_BY)
     except Exception:  # an exception class of the agent's whose attributes cannot be read
-        return frozenset()
-    return found if isinstance(found, frozenset) else frozenset()
+        return False
+    queued = found.get(mark) if isinstance(found, dict) else None
+    if not isinstance(queued, Raise):
+        return False
+    if (queued.pid, queued.thread) != (os.getpid(), threading.get_ident()) or queued.point is None:
+        return True
+    return queued.point == raise_point(error) or (entry is not None and entry in queued.around)
 
 
 def mark_recorded(error: BaseException, mark: str) -> None:
     try:
-        error.__dict__[RECORDED_BY] = recorded_by(error) | {mark}
+        found = error.__dict__.get(RECORDED_BY)
+        marks = dict(found) if isinstance(found, dict) else {}
+        marks[mark] = Raise(os.getpid(), threading.get_ident(), raise_point(error), watches_around())
+        error.__dict__[RECORDED_BY] = marks
     except Exception:  # not markable: it would be recorded again by a watch around, as before
         pass
 
@@ -73,27 +134,32 @@ class Watching:
         self._nests = nests
         self._function = function
 
-    def _queued(self, error: BaseException | None) -> int:
+    def _queued(self, error: BaseException | None, entry: int | None) -> int:
         if not isinstance(error, Exception):
             return 0
         context: dict[str, Any] = {}
         functions = [self._function]
-        for around in _AROUND.get():
+        for around, _ in _AROUND.get():
             if around._recorder is self._recorder and around is not self:
                 context.update(around._context)
                 functions.insert(1, around._function)  # innermost first, after this watch's own
         context.update(self._context)
         if not context.get("tool"):
             context["tool"] = next((name for name in functions if name), None)
-        return self._recorder._enqueue(error, context)
+        return self._recorder._enqueue(error, context, entry)
 
     def _enter(self) -> None:
         if self._nests:
-            _AROUND.set((*_AROUND.get(), self))
+            _AROUND.set((*_AROUND.get(), (self, next(_entries))))
 
-    def _leave(self) -> None:
-        if self._nests:
-            _AROUND.set(tuple(w for w in _AROUND.get() if w is not self))
+    def _leave(self) -> int | None:
+        """Leave the innermost entry of this watch; its number (None for a watch that does not nest)."""
+        around = _AROUND.get()
+        mine = [n for n, (watch, _) in enumerate(around) if watch is self]
+        if not mine:
+            return None
+        _AROUND.set(around[: mine[-1]] + around[mine[-1] + 1 :])
+        return around[mine[-1]][1]
 
     def __enter__(self) -> None:
         self._enter()
@@ -101,8 +167,7 @@ class Watching:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, _: TracebackType | None
     ) -> Literal[False]:
-        self._leave()
-        number = self._queued(error)
+        number = self._queued(error, self._leave())
         if number and self._recorder.wait_on_error > 0 and not _loop_running():
             self._recorder._wait_for(number, self._recorder.wait_on_error)
         return False
@@ -113,8 +178,7 @@ class Watching:
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, _: TracebackType | None
     ) -> Literal[False]:
-        self._leave()
-        number = self._queued(error)
+        number = self._queued(error, self._leave())
         if number and self._recorder.wait_on_error > 0:
             import anyio  # asyncio or trio alike; imported only when a watched coroutine fails
             import anyio.to_thread
@@ -126,6 +190,14 @@ class Watching:
                 # ending anyway, with the agent's own exception, which must not become a cancellation or a timeout
                 pass
         return False
+
+
+def watch_callable(recorder: Queues, func: F, context: dict[str, Any]) -> F:
+    """What `@recorder.watch` makes of what it decorates: a function (`watched`), or a static or class method or a
+    property written under it (`_descriptor`)."""
+    if isinstance(func, staticmethod | classmethod | property):
+        return _descriptor(recorder, func, context)  # type: ignore[return-value]
+    return watched(recorder, func, context)
 
 
 def watched(recorder: Queues, func: F, context: dict[str, Any]) -> F:
@@ -160,9 +232,32 @@ def watched(recorder: Queues, func: F, context: dict[str, Any]) -> F:
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> Any:
         with Watching(recorder, context, function=name):
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+        if inspect.iscoroutine(result):  # async, though not an `async def`: an instance's async __call__, a wrapper
+            return _awaited(Watching(recorder, context, function=name), result)
+        return result
 
     return run  # type: ignore[return-value]
+
+
+def _descriptor(
+    recorder: Queues, wrapped: "staticmethod[..., Any] | classmethod[Any, ..., Any] | property", context: dict[str, Any]
+) -> object:
+    """`@recorder.watch` above `@staticmethod`, `@classmethod` or `@property`: the function inside is watched and the
+    descriptor kept. The static method was called with the instance as its first argument, the class method not at
+    all ("'classmethod' object is not callable"), and the property returned a function."""
+    if isinstance(wrapped, property):
+        get, put, delete = (f and watched(recorder, f, context) for f in (wrapped.fget, wrapped.fset, wrapped.fdel))
+        return property(get, put, delete, wrapped.__doc__)  # type: ignore[arg-type]
+    return type(wrapped)(watched(recorder, wrapped.__func__, context))
+
+
+async def _awaited(watch: Watching, coroutine: Any) -> Any:
+    """The coroutine a watched callable returned, watched while it runs: a callable object with an async `__call__`,
+    or a coroutine function under a decorator that returns its coroutine from a plain function, failed when awaited,
+    after the watch had ended: its failures were not recorded at all."""
+    async with watch:
+        return await coroutine
 
 
 def _function_name(func: Callable[..., Any]) -> str | None:

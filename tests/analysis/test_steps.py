@@ -54,6 +54,39 @@ def test_steps_without_numbers_are_numbered_by_position_and_sorted(tmp_path: Pat
     assert [(s.step, s.who) for s in plain.steps] == [(0, "A"), (1, "B")]
 
 
+def test_a_chat_log_step_with_a_tool_call_parts_or_an_object_is_read_as_its_text(
+    tmp_path: Path, service: PostmortemService
+) -> None:
+    """An AutoGen or OpenAI-format chat log: an assistant's tool call is `"content": null` with `tool_calls`, a
+    message in parts a list, a tool's answer an object. Each was "Input should be a valid string", and the whole file
+    was refused."""
+    call = {"id": "c1", "type": "function", "function": {"name": "search_policy", "arguments": '{"q": "refund"}'}}
+    steps = [
+        {"role": "user", "name": "User", "content": "What is the refund limit?"},
+        {"role": "assistant", "name": "Planner", "content": None, "tool_calls": [call]},
+        {"role": "tool", "name": "search_policy", "content": [{"type": "text", "text": "No results"}]},
+        {"role": "tool", "name": "db", "content": {"error": "timeout"}},
+        {"role": "assistant", "name": "Writer", "content": "Assuming the limit is 500, 750 and 900 EUR by tier."},
+    ]
+    (run,) = read_runs(write(tmp_path / "chat.jsonl", [{"id": "chat-1", "task": "refund limit?", "steps": steps}]))
+    assert [s.content for s in run.steps[1:4]] == [
+        'calls search_policy({"q": "refund"})',
+        "No results",
+        '{"error": "timeout"}',
+    ]
+    result = import_runs([run], service=service)
+    incident = service.get_incident(result.results[0].incident_id or "")
+    assert incident.attribution is not None and (
+        incident.attribution.responsible,
+        incident.attribution.decisive_step,
+    ) == (
+        "Writer",
+        4,
+    )
+    with pytest.raises(StepFileError, match="line 1: steps.0.content"):  # no content and no call: still refused
+        read_runs(write(tmp_path / "bad.jsonl", [{"id": "x", "steps": [{"agent": "A"}]}]))
+
+
 def test_the_heuristic_picks_the_first_substantive_action_and_quotes_it() -> None:
     """Not the human's question, not the delegating planner, not tool output: the researcher's guess at step 2."""
     found = heuristic_attribution(StepRun.model_validate(run_row()))

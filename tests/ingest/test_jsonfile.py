@@ -41,6 +41,19 @@ def test_a_json_line_with_a_byte_that_is_not_utf8_is_not_called_a_protobuf_file(
     assert "protobuf" not in message and "save the file as UTF-8" in message
 
 
+@pytest.mark.parametrize("command", [["import", "--dry-run"], ["import-steps", "--dry-run"], ["import-traces"]])
+def test_a_utf16_file_is_told_to_be_saved_as_utf8_not_called_a_protobuf_file(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """Windows PowerShell's `>` writes UTF-16: import-traces told its user the file was protobuf, to be exported with
+    `format: json`, which it was."""
+    path = tmp_path / "traces.json"
+    path.write_text(json.dumps({"resourceSpans": []}) + "\n", encoding="utf-16")
+    message = _error([*command, str(path)], tmp_path / "home")
+    assert "traces.json line 1: not UTF-8 (byte 0xff at column 1); the file is UTF-16" in message
+    assert "protobuf" not in message and "save it as UTF-8" in message
+
+
 def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     incidents, runs = tmp_path / "bom.jsonl", tmp_path / "runs.jsonl"
     incidents.write_bytes(b'\xef\xbb\xbf{"title": "Agent timed out calling the CRM"}\n')

@@ -260,3 +260,20 @@ def test_a_json_array_of_requests_is_read_as_those_requests(tmp_path: Path, inde
     done = postmortem("import-traces", str(path), "--dry-run", home=tmp_path / "home")
     assert done.returncode == 0, done.stderr.decode()
     assert b"would capture: TimeoutError in flights.search" in done.stdout
+
+
+def test_a_file_cut_inside_its_last_line_says_how_to_import_its_whole_lines(tmp_path: Path) -> None:
+    """A copy of the file the Collector's exporter is still writing ends inside a request: the import was refused
+    with only "not JSON: Unterminated string", its whole lines with it. The error now says the file ends there and
+    how to import the lines before it; a broken line inside the file is refused as before."""
+    whole = FIXTURE.read_text()
+    cut = tmp_path / "live.jsonl"
+    cut.write_text(whole + whole.splitlines()[0][:200])
+    done = postmortem("import-traces", str(cut), "--dry-run", home=tmp_path / "home")
+    lines = len(whole.splitlines())
+    assert done.returncode == 2 and f"live.jsonl line {lines + 1}: not JSON".encode() in done.stderr
+    assert b"the file ends inside this line" in done.stderr and f"head -n {lines} FILE".encode() in done.stderr
+    middle = tmp_path / "broken.jsonl"
+    middle.write_text(whole.splitlines()[0][:200] + "\n" + whole)
+    done = postmortem("import-traces", str(middle), "--dry-run", home=tmp_path / "home")
+    assert done.returncode == 2 and b"broken.jsonl line 1" in done.stderr and b"ends inside" not in done.stderr

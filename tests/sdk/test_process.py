@@ -2,6 +2,7 @@
 service serves them, and idle workers end. The first test runs such an agent as its own process."""
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -229,3 +230,40 @@ def test_a_wrong_setting_in_the_agents_environment_is_one_line_per_capture_not_a
     lines = done.stderr.splitlines()
     assert len(lines) == 3 and all(line.startswith("postmortem: a capture was not stored: ") for line in lines), lines
     assert rule in lines[0] and "Traceback" not in done.stderr and "secretpart" not in done.stderr
+
+
+STUCK_AT_EXIT = r"""
+import threading
+from agent_postmortem import Recorder
+
+
+class Stuck:  # a store that does not answer: the exit waits for it
+    def capture_incident(self, data):
+        threading.Event().wait(120)
+
+
+recorder = Recorder(agent="refund-bot", service=Stuck, exit_timeout=90)
+recorder.capture(RuntimeError("payments.refund returned 502"), tool="payments.refund")
+print("ending", flush=True)
+"""
+
+
+@pytest.mark.parametrize("how", ["exit", "crash"])
+def test_ctrl_c_while_the_exit_waits_for_captures_stops_it_with_one_line(tmp_path: Path, how: str) -> None:
+    """Ctrl-C while the exit waited for the queue printed a traceback of the recorder's internals ("Exception ignored
+    in: <module 'threading'>", KeyboardInterrupt in _wait_for) and the captures were lost without a word; after a
+    crash, the exit then waited again. It now stops waiting at once and says what was not stored."""
+    script = tmp_path / "agent.py"
+    script.write_text(STUCK_AT_EXIT + ("raise SystemExit(4)\n" if how == "exit" else "1 / 0\n"), encoding="utf-8")
+    env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none"}
+    agent = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert agent.stdout is not None and agent.stdout.readline() == b"ending\n"
+    time.sleep(1)  # in the exit's wait
+    started = time.monotonic()
+    agent.send_signal(signal.SIGINT)
+    _, stderr = agent.communicate(timeout=60)
+    text = stderr.decode()
+    assert time.monotonic() - started < 10, text
+    assert "Exception ignored" not in text and "KeyboardInterrupt" not in text and "_wait_for" not in text, text
+    assert text.count("postmortem: interrupted before exit: stopped waiting for 1 capture(s), not stored") == 1, text
+    assert agent.returncode == (4 if how == "exit" else 1)

@@ -2,12 +2,16 @@
 agent's other tasks keep running while captures are stored."""
 
 import asyncio
+import concurrent.futures
+import pickle
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agent_postmortem.sdk.recorder import Recorder
+from tests.factories import make_service
 
 
 class SlowStore:
@@ -83,3 +87,123 @@ async def test_a_deadline_that_passes_while_the_capture_is_awaited_leaves_the_ag
         await asyncio.wait_for(charge(), timeout=0.1)  # the capture takes 0.2 s: the deadline passes meanwhile
     assert seen.value is own
     assert recorder.flush(5) and recorder.captured_ids == ["INC-1"]
+
+
+def test_an_exception_object_raised_again_is_one_occurrence_per_raise(tmp_path: Path) -> None:
+    """A circuit breaker re-raises the error it keeps, and a failed future raises its stored exception to each
+    caller: the recorder marked the object itself as recorded, so the second and third raise were not captured at
+    all (one occurrence for three failed calls). One raise passing through nested watches is still one capture."""
+    service = make_service(tmp_path)
+    recorder = Recorder(agent="billing", service=lambda: service)
+    broken = ConnectionError("payments API unavailable: circuit open")
+
+    @recorder.watch(tool="payments.charge")
+    def charge() -> None:
+        raise broken
+
+    failed = concurrent.futures.Future[None]()
+    failed.set_exception(TimeoutError("ledger sync timed out after 30 s"))
+    for _ in range(3):
+        with pytest.raises(ConnectionError), recorder.watching(tool="checkout"):
+            charge()
+        with pytest.raises(TimeoutError), recorder.watching(tool="ledger.sync"):
+            failed.result()
+    assert recorder.flush(timeout=60)
+    incidents = {i: service.get_incident(i) for i in set(recorder.captured_ids)}
+    assert sorted((i.title, i.occurrences) for i in incidents.values()) == [
+        ("ConnectionError in payments.charge", 3),
+        ("TimeoutError in ledger.sync", 3),
+    ]
+    assert pickle.loads(pickle.dumps(broken)).args == broken.args  # what the recorder notes on it still pickles
+
+
+@pytest.mark.anyio
+async def test_a_watched_task_in_a_task_group_under_a_watch_is_one_capture(tmp_path: Path) -> None:
+    """The group the TaskGroup raises is a new exception around the one the task's watch recorded: the watch around
+    the group recorded it again, one failure as two incidents."""
+    service = make_service(tmp_path)
+    recorder = Recorder(agent="trip-planner", service=lambda: service)
+
+    @recorder.watch(tool="flights.search")
+    async def search() -> None:
+        raise TimeoutError("flights.search read timed out after 30 s")
+
+    @recorder.watch(tool="plan")
+    async def plan() -> None:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(search())
+
+    with pytest.raises(ExceptionGroup):
+        await plan()
+    assert recorder.flush(timeout=60)
+    assert [service.get_incident(i).title for i in recorder.captured_ids] == ["TimeoutError in flights.search"]
+
+
+@pytest.mark.anyio
+async def test_a_watched_callable_that_returns_a_coroutine_is_watched_while_it_is_awaited(tmp_path: Path) -> None:
+    """A tool object with an async `__call__`, or an async function under a decorator whose wrapper is a plain
+    function: the watch saw a plain function return, and the failure, raised when the coroutine was awaited, was
+    not recorded at all."""
+    service = make_service(tmp_path)
+    recorder = Recorder(agent="trip-planner", service=lambda: service)
+
+    class HotelTool:
+        async def __call__(self, city: str) -> None:
+            raise ConnectionError(f"hotels API reset the connection for {city}")
+
+    def logged(func: Any) -> Any:
+        def wrapper(*args: Any) -> Any:
+            return func(*args)
+
+        return wrapper
+
+    @recorder.watch(tool="flights.search")
+    @logged
+    async def search(route: str) -> None:
+        raise TimeoutError(f"flights.search timed out for {route}")
+
+    hotels = recorder.watch(tool="hotels.book")(HotelTool())
+    with pytest.raises(ConnectionError):
+        await hotels("Lisbon")
+    with pytest.raises(TimeoutError):
+        await search("CPH-LIS")
+    assert recorder.flush(timeout=60)
+    titles = [service.get_incident(i).title for i in recorder.captured_ids]
+    assert titles == ["ConnectionError in hotels.book", "TimeoutError in flights.search"]
+
+
+def test_a_watch_above_staticmethod_classmethod_or_property_keeps_the_method_working(tmp_path: Path) -> None:
+    """`@recorder.watch` written above `@staticmethod` made every call through an instance a TypeError (the instance
+    passed as the first argument), above `@classmethod` a "'classmethod' object is not callable", and above
+    `@property` an attribute that returned a function: the agent broke, and a TypeError was recorded instead."""
+    service = make_service(tmp_path)
+    recorder = Recorder(agent="trip-planner", service=lambda: service)
+
+    class Planner:
+        @recorder.watch(tool="fares.quote")
+        @staticmethod
+        def quote(route: str) -> str:
+            if route == "CPH-LIS":
+                raise LookupError(f"no fare for {route}")
+            return f"fare for {route}"
+
+        @recorder.watch(tool="planner.load")
+        @classmethod
+        def load(cls, name: str) -> "Planner":
+            raise FileNotFoundError(f"no saved plan {name}")
+
+        @recorder.watch(tool="planner.budget")
+        @property
+        def budget(self) -> int:
+            raise ValueError("budget not set")
+
+    assert Planner().quote("CPH-OSL") == "fare for CPH-OSL" and Planner.quote("CPH-OSL") == "fare for CPH-OSL"
+    with pytest.raises(LookupError):
+        Planner().quote("CPH-LIS")
+    with pytest.raises(FileNotFoundError):
+        Planner.load("summer")
+    with pytest.raises(ValueError):
+        _ = Planner().budget
+    assert recorder.flush(timeout=60)
+    titles = [service.get_incident(i).title for i in recorder.captured_ids]
+    assert titles == ["LookupError in fares.quote", "FileNotFoundError in planner.load", "ValueError in planner.budget"]

@@ -1,0 +1,38 @@
+"""What a capture stores of the context agent code gives it, as the agent's author writes it."""
+
+from pathlib import Path
+
+from agent_postmortem.sdk.recorder import Recorder
+from tests.factories import make_service
+
+
+def test_a_conversation_given_as_the_prompt_is_stored_as_its_last_user_message(tmp_path: Path) -> None:
+    """`prompt=messages` (what the agent sent the model) was stored as JSON from its start, cut at 2,000 characters:
+    the system prompt filled it and the user's request was not stored at all."""
+    service = make_service(tmp_path)
+    recorder = Recorder(agent="support-bot", service=lambda: service)
+    messages = [
+        {"role": "system", "content": "You are a careful travel agent. " * 100},
+        {"role": "user", "content": [{"type": "text", "text": "Refund booking ABC123, I was charged twice"}]},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "1", "function": {"name": "refund"}}]},
+    ]
+    recorder.capture(RuntimeError("refund failed: 502 from payments"), tool="payments.refund", prompt=messages)
+    recorder.capture(RuntimeError("no reply"), tool="chat", prompt=[{"role": "system", "content": "Be brief."}])
+    assert recorder.flush(timeout=60)
+    first, second = (service.get_incident(i) for i in recorder.captured_ids)
+    assert first.prompt_excerpt == "Refund booking ABC123, I was charged twice"
+    assert second.prompt_excerpt == '[{"role": "system", "content": "Be brief."}]'  # no user message: as JSON
+
+
+def test_a_severity_or_category_written_in_another_case_is_stored_not_dropped(tmp_path: Path) -> None:
+    """`severity="sev1"` or `category="Rate limit"` dropped the whole capture ("invalid context field(s)")."""
+    service = make_service(tmp_path)
+    recorder = Recorder(agent="support-bot", service=lambda: service)
+    recorder.capture(RuntimeError("refund sent twice"), tool="payments.refund", severity="sev1")
+    recorder.capture(RuntimeError("429 from search"), tool="search", category="Rate limit", severity=" Sev2 ")
+    recorder.capture(RuntimeError("x"), tool="t", category="weather")  # not a category at all: still dropped
+    assert recorder.flush(timeout=60)
+    stored = [service.get_incident(i) for i in recorder.captured_ids]
+    assert stored[0].severity == "SEV1"
+    assert (stored[1].severity, stored[1].category) == ("SEV2", "rate_limit")
+    assert len(stored) == 2 and recorder.failed == 1
