@@ -86,7 +86,7 @@ def classify(
     as_json: JsonOpt = False,
 ) -> None:
     """Dry run of capture: category, severity and triage with their reasons, and what is similar; stores nothing.
-    It takes capture's fields (capture had no --environment, and this no --agent or --model)."""
+    It takes the same fields as capture."""
     from agent_postmortem.store.models import IncidentCreate
 
     title = one_title(text, title)
