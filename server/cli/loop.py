@@ -117,11 +117,8 @@ def _add(title: str, incident: str | None, *, by: str | None, **values: str | No
     data = ActionItemCreate.model_validate(
         {"title": title, "owner": values["owner"], "priority": values["priority"] or "P1", "due_at": values["due"]}
     )
-    from agent_postmortem.service.followup import past_due
-
     added = stored_service().add_action_item(incident, data, by=by)
-    if note := past_due(added):  # kept (a follow-up recorded late is one), but it was overdue without a word
-        err.print(f"note: {note}", markup=False)
+    _say_past_due(added)
     return added
 
 
@@ -136,7 +133,18 @@ def _change(item: str, *, by: str | None, changes: dict[str, str | None]) -> Any
     for field in ("owner", "due_at"):
         if field in edits and edits[field] is None:
             edits[field] = ""  # the service's "none" (None there leaves the field as it is)
-    return stored_service().update_action_item(item, by=by, **edits)
+    changed = stored_service().update_action_item(item, by=by, **edits)
+    if edits.get("due_at"):  # moved, not taken off: a date already past is said, as when an item is added with one
+        _say_past_due(changed)
+    return changed
+
+
+def _say_past_due(item: Any) -> None:
+    """A due date already past is kept (a follow-up recorded late is one), but the item is overdue at once: say so."""
+    from agent_postmortem.service.followup import past_due
+
+    if note := past_due(item):
+        err.print(f"note: {note}", markup=False)
 
 
 def _export(items: list[Any], format: str) -> None:
