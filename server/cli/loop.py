@@ -26,6 +26,7 @@ from agent_postmortem.cli.common import (
     why_empty,
 )
 from agent_postmortem.cli.output import write, write_json
+from agent_postmortem.store.private import private_dir, write_output
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -217,16 +218,16 @@ def learn(
 
 
 def _write_learned(out_dir: Path, cases: list[Any], entries: list[Any]) -> None:
+    """Runbook entries and regression cases hold incident text: written private, as an export (store/private.py)."""
     from agent_postmortem.render.report import render_runbook
 
-    (out_dir / "runbooks").mkdir(parents=True, exist_ok=True)
-    (out_dir / "evals").mkdir(parents=True, exist_ok=True)
+    runbooks, evals = private_dir(out_dir / "runbooks"), private_dir(out_dir / "evals")
     for entry in entries:
-        (out_dir / "runbooks" / f"{entry.key}.md").write_text(render_runbook(entry), encoding="utf-8")
+        write_output(runbooks / f"{entry.key}.md", render_runbook(entry))
     for case in cases:
-        (out_dir / "evals" / f"{case.id}.json").write_text(case.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    suite = out_dir / "evals" / "regressions.jsonl"
-    suite.write_text(_merged_suite(suite, {case.id: case.model_dump_json() for case in cases}), encoding="utf-8")
+        write_output(evals / f"{case.id}.json", case.model_dump_json(indent=2) + "\n")
+    suite = evals / "regressions.jsonl"
+    write_output(suite, _merged_suite(suite, {case.id: case.model_dump_json() for case in cases}))
     err.print(f"wrote {len(entries)} runbook entries and {len(cases)} regression cases under {out_dir}", markup=False)
 
 
@@ -249,7 +250,7 @@ def _write(text: str, output: Path | None) -> None:
     if output is None:
         write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
         err.print(f"wrote {output}", markup=False)
 
 
