@@ -109,6 +109,7 @@ def change_item(ctx: Ctx) -> Response:
     back = return_to(ctx.form.get("back"))
     back = back if back.startswith("/actions") else "/actions"
     if due_at and past_due(item):  # the board then says it, as `actions --due` and update_action_item do
+        back = back.partition("#")[0]
         back += ("&" if "?" in back else "?") + urlencode({PAST_DUE: item.id})
     return RedirectResponse(f"{back}#{item.id}", status_code=303)
 

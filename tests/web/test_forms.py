@@ -276,7 +276,9 @@ def test_a_card_moving_a_due_date_into_the_past_leads_to_the_board_saying_the_it
     assert saved.status_code == 303 and saved.headers["location"] == f"/actions?past_due={item.id}#{item.id}"
     board = client.get(saved.headers["location"]).text
     assert f"The due date 2020-01-15 is in the past: {item.id} is overdue already." in board
-    later = client.post(action, data={**card_form(board, action), "due": "2099-01-15"})
+    owners = {**card_form(board, action), "due": "2020-01-16", "back": "/actions?owner=dana#elsewhere"}
+    assert client.post(action, data=owners).headers["location"] == f"/actions?owner=dana&past_due={item.id}#{item.id}"
+    later = client.post(action, data={**card_form(client.get("/actions").text, action), "due": "2099-01-15"})
     assert later.headers["location"] == f"/actions#{item.id}"  # a date to come: nothing to say
     assert "overdue already" not in client.get(f"/actions?past_due={item.id}").text  # nor once it is no longer
     assert "overdue already" not in client.get("/actions?past_due=AI-999999").text
