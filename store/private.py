@@ -7,6 +7,7 @@ another user could open them. SQLite gives its -wal and -shm files the mode of t
 import contextlib
 import errno
 import os
+import stat
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -57,6 +58,22 @@ def write_private(path: Path, text: str) -> None:
             raise
         raise OSError(e.errno, e.strerror, str(path)) from None
     sync_directory(path.parent)
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a file a person named for output (a post-mortem, a runbook, an export): it holds incident text, so it
+    is written as `write_private` writes, 0600, replacing an existing file whole. A symbolic link is followed to the
+    file it names (the link stays), and a path that is no file (/dev/stdout, a pipe, a terminal) is written into:
+    replacing it put a file where the device was."""
+    try:
+        mode: int | None = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        with path.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
+    write_private(path.resolve() if path.is_symlink() else path, text)
 
 
 def sync_directory(directory: Path) -> None:

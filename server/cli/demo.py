@@ -22,6 +22,7 @@ from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.service.results import CaptureResult
 from agent_postmortem.service.runtime import build_service
 from agent_postmortem.store.models import IncidentCreate
+from agent_postmortem.store.private import write_output
 
 SEED = Path(store.__file__).resolve().parent / "seed" / "incidents.jsonl"  # package data: works installed too
 
@@ -88,7 +89,7 @@ def _run(out: Console, home: Path, output: Path | None, *, keep: bool) -> dict[s
     path = output or (home / "reports" / f"{captured.id}.md" if keep else None)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_output(path, text)
         out.print(line("\n4. Post-mortem report written to: ", (path, "bold")))
     else:
         out.print(line("\n4. The post-mortem report (-o FILE writes it to a file):\n"))

@@ -22,6 +22,7 @@ from agent_postmortem.cli.common import (
     user_errors,
 )
 from agent_postmortem.cli.output import line, write_json
+from agent_postmortem.store.private import write_output
 
 if TYPE_CHECKING:
     from agent_postmortem.config import Settings
@@ -199,11 +200,9 @@ def export(output: Annotated[Path | None, typer.Option("-o", "--output")] = None
 def _write_backup(output: Path, lines: list[str]) -> None:
     """Replace `output` only with a whole snapshot (a failed export leaves the old file as it was), private to
     you, and never an earlier backup with nothing (a mistyped POSTMORTEM_HOME reads as an empty home)."""
-    from agent_postmortem.store.private import write_private
-
     if not lines and output.is_file() and output.stat().st_size > 0:
         raise ValueError(f"this home holds no incidents: {output} was left as it was (is POSTMORTEM_HOME right?)")
-    write_private(output, "".join(lines))
+    write_output(output, "".join(lines))
     err.print(f"exported {counted(len(lines), 'incident')} to {output}", markup=False)
 
 

@@ -26,6 +26,7 @@ from agent_postmortem.cli.common import (
     why_empty,
 )
 from agent_postmortem.cli.output import write, write_json
+from agent_postmortem.store.private import private_dir, write_output
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -117,11 +118,8 @@ def _add(title: str, incident: str | None, *, by: str | None, **values: str | No
     data = ActionItemCreate.model_validate(
         {"title": title, "owner": values["owner"], "priority": values["priority"] or "P1", "due_at": values["due"]}
     )
-    from agent_postmortem.service.followup import past_due
-
     added = stored_service().add_action_item(incident, data, by=by)
-    if note := past_due(added):  # kept (a follow-up recorded late is one), but it was overdue without a word
-        err.print(f"note: {note}", markup=False)
+    _say_past_due(added)
     return added
 
 
@@ -136,7 +134,18 @@ def _change(item: str, *, by: str | None, changes: dict[str, str | None]) -> Any
     for field in ("owner", "due_at"):
         if field in edits and edits[field] is None:
             edits[field] = ""  # the service's "none" (None there leaves the field as it is)
-    return stored_service().update_action_item(item, by=by, **edits)
+    changed = stored_service().update_action_item(item, by=by, **edits)
+    if edits.get("due_at"):  # moved, not taken off: a date already past is said, as when an item is added with one
+        _say_past_due(changed)
+    return changed
+
+
+def _say_past_due(item: Any) -> None:
+    """A due date already past is kept (a follow-up recorded late is one), but the item is overdue at once: say so."""
+    from agent_postmortem.service.followup import past_due
+
+    if note := past_due(item):
+        err.print(f"note: {note}", markup=False)
 
 
 def _export(items: list[Any], format: str) -> None:
@@ -209,16 +218,16 @@ def learn(
 
 
 def _write_learned(out_dir: Path, cases: list[Any], entries: list[Any]) -> None:
+    """Runbook entries and regression cases hold incident text: written private, as an export (store/private.py)."""
     from agent_postmortem.render.report import render_runbook
 
-    (out_dir / "runbooks").mkdir(parents=True, exist_ok=True)
-    (out_dir / "evals").mkdir(parents=True, exist_ok=True)
+    runbooks, evals = private_dir(out_dir / "runbooks"), private_dir(out_dir / "evals")
     for entry in entries:
-        (out_dir / "runbooks" / f"{entry.key}.md").write_text(render_runbook(entry), encoding="utf-8")
+        write_output(runbooks / f"{entry.key}.md", render_runbook(entry))
     for case in cases:
-        (out_dir / "evals" / f"{case.id}.json").write_text(case.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    suite = out_dir / "evals" / "regressions.jsonl"
-    suite.write_text(_merged_suite(suite, {case.id: case.model_dump_json() for case in cases}), encoding="utf-8")
+        write_output(evals / f"{case.id}.json", case.model_dump_json(indent=2) + "\n")
+    suite = evals / "regressions.jsonl"
+    write_output(suite, _merged_suite(suite, {case.id: case.model_dump_json() for case in cases}))
     err.print(f"wrote {len(entries)} runbook entries and {len(cases)} regression cases under {out_dir}", markup=False)
 
 
@@ -241,7 +250,7 @@ def _write(text: str, output: Path | None) -> None:
     if output is None:
         write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
         err.print(f"wrote {output}", markup=False)
 
 

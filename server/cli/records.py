@@ -28,6 +28,7 @@ from agent_postmortem.cli.common import (
     why_empty,
 )
 from agent_postmortem.cli.output import line, write
+from agent_postmortem.store.private import write_output
 
 
 def search(
@@ -181,7 +182,7 @@ def report(
         with reading() as svc:
             text = svc.render_report(incident_id, kind=cast(Any, kind), format=cast(Any, format))
         if output is not None:
-            output.write_text(text, encoding="utf-8")
+            write_output(output, text)  # private, as an export: a post-mortem holds the incident's text
             err.print(f"wrote {output}", markup=False)
     from agent_postmortem.service.results import Report
 

@@ -119,8 +119,9 @@ class ClientModel:
         far and what was wrong with the answer); None when there is nothing to repair."""
         if not isinstance(first, CreateMessageResult):
             return None
-        context = self.svc().draft_context(incident_id, nonce=self.nonce_for(incident_id))
-        problem = _problem(first, context.incident)
+        service = self.svc()
+        context = service.draft_context(incident_id, nonce=self.nonce_for(incident_id))
+        problem = _problem(service, first, context.incident)
         if problem is None:
             return None
         from agent_postmortem.llm.answers import repair_request
@@ -149,7 +150,7 @@ class ClientModel:
         if not isinstance(answer, CreateMessageResult):
             return self._without_sampling(service, incident_id, progress, no_channel=no_channel)
         context = service.draft_context(incident_id, nonce=self.nonce_for(incident_id))
-        wrong = _problem(answer, context.incident)
+        wrong = _problem(service, answer, context.incident)
         if wrong is not None:
             raise DraftError(
                 f"your model's analysis was not valid after one repair round ({wrong}). Call draft_analysis again, "
@@ -296,11 +297,10 @@ def _user(text: str) -> SamplingMessage:
     return SamplingMessage(role="user", content=TextContent(type="text", text=text))
 
 
-def _problem(answer: CreateMessageResult, incident: "Incident") -> str | None:
-    """What is wrong with a sampled answer as an analysis of `incident` (the schema, then the draft guard), or None."""
-    from agent_postmortem.service.drafting import draft_problems
-
-    wrong = draft_problems(_text_of(answer), incident)
+def _problem(service: "PostmortemService", answer: CreateMessageResult, incident: "Incident") -> str | None:
+    """What is wrong with a sampled answer as an analysis of `incident` (the schema, then the draft guard with the
+    relevance check the stored draft gets), or None."""
+    wrong = service.analysis_problems(_text_of(answer), incident)
     if answer.stop_reason == "maxTokens" and wrong is not None:  # a whole valid analysis, then words cut off: kept
         return f"the answer was cut off at the token limit ({SAMPLING_MAX_TOKENS} tokens); {wrong}"
     return wrong

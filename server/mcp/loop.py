@@ -116,7 +116,9 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
                 due_at="" if clear_due else due,  # "" takes the date off, None leaves it
                 title=title or None,
             )
-            return structured(_latest(item))
+            from agent_postmortem.service.followup import past_due
+
+            return structured(_latest(item), note=past_due(item) if due else None)  # as add_action_item says it
 
     @mcp.tool(annotations=READ)
     def get_action_item(action_id: ActionId) -> CallToolResult:

@@ -67,16 +67,17 @@ def random_nonce() -> str:
 NO_OBJECT = "it holds no JSON object: answer with the analysis as one JSON object ({...}) that follows the schema"
 
 
-def draft_problems(text: str, incident: Incident | None = None) -> str | None:
+def draft_problems(text: str, incident: Incident | None = None, similarity: Similarity | None = None) -> str | None:
     """What is wrong with an analysis written as text (the JSON found in it, see `extract_json`), or None; with the
-    incident it was written for, also why it is not an analysis of it (analysis/draft_guard.py)."""
+    incident it was written for, also why it is not an analysis of it (analysis/draft_guard.py; with `similarity`,
+    also whether it is about that incident at all)."""
     if len(text) > MAX_ANALYSIS_SENT or written_length(text) > MAX_ANALYSIS_JSON:
         return f"longer than {MAX_ANALYSIS_JSON} characters; shorten it"
     found = extract_json(text)
     if not found.startswith("{"):
         return NO_OBJECT
     try:
-        (AnalysisDraft if incident is None else guarded(incident)).model_validate_json(found)
+        (AnalysisDraft if incident is None else guarded(incident, similarity)).model_validate_json(found)
     except ValidationError as e:
         return validation_problems(e, limit=12, name_keys=False, schema=AnalysisDraft)
     return None
@@ -204,6 +205,11 @@ class Drafting:
             analysis_schema=schema,
             text=prompts.render("write_analysis_text", **parts).strip(),
         )
+
+    def analysis_problems(self, text: str, incident: Incident) -> str | None:
+        """What is wrong with an analysis of `incident` written as text, or None: every reason `store_draft` would
+        refuse it for (the relevance check too), for a repair round that asks the writer to fix them."""
+        return draft_problems(text, incident, self.similarity())
 
     def record_analysis_text(
         self, context: DraftContext, text: str, *, generated_by: str, llm_model: str | None = None

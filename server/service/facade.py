@@ -127,6 +127,7 @@ class PostmortemService:
     analysis_prompt = delegate("drafting", Drafting.analysis_prompt)
     draft_analysis = delegate("drafting", Drafting.draft_analysis)
     write_it_yourself = delegate("drafting", Drafting.write_it_yourself)
+    analysis_problems = delegate("drafting", Drafting.analysis_problems)
     record_analysis_text = delegate("drafting", Drafting.record_analysis_text)
     record_analysis = delegate("drafting", Drafting.record_analysis)
     render_report = delegate("reports", Reports.render_report)

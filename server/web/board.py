@@ -1,5 +1,6 @@
 """The patterns page, the action-item board (with its change form) and the dashboard."""
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import get_args
@@ -9,7 +10,8 @@ from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from agent_postmortem.errors import validation_problems
+from agent_postmortem.errors import ActionItemNotFound, InvalidId, validation_problems
+from agent_postmortem.service.followup import past_due
 from agent_postmortem.service.results import EffectivenessReport
 from agent_postmortem.store.models import ActionItemCreate, ActionStatus, Priority, utcnow
 from agent_postmortem.web import charts, reads
@@ -18,6 +20,7 @@ from agent_postmortem.web.auth import return_to
 from agent_postmortem.web.metrics import dashboard as figures
 
 BOARD_LIMIT = 50  # cards per column (each holds a form: about 1 KB)
+PAST_DUE = "past_due"  # the board's parameter naming the item a save gave a due date already past
 LAST_PAGE = 10**12  # a page past it is past any column's end; the offset of one before it fits the store's integers
 
 
@@ -37,7 +40,8 @@ def board(ctx: Ctx) -> Rendered:
     try:
         owner, one, at = _view(ctx.params)
     except reads.FormError as e:
-        typed = {"owner": ctx.params.get("owner", "")[:500], "problem": str(e), "link": None, "here": "/actions"}
+        owner_typed = ctx.params.get("owner", "")[:500]
+        typed = {"owner": owner_typed, "problem": str(e), "link": None, "here": "/actions", "past_due": None}
         return Rendered("actions.html.j2", {**_choices(), **typed, "columns": {}, "one": None, "past": False}, 400)
     shown = (one,) if one else get_args(ActionStatus)
     offset = (min(at, LAST_PAGE) - 1) * BOARD_LIMIT if one else 0
@@ -62,6 +66,7 @@ def board(ctx: Ctx) -> Rendered:
             # where a card's Save leads back to: this view of the board, at that card
             "here": "/actions" + ("?" + urlencode({**here, "page": at} if at > 1 else here) if here else ""),
             "problem": None,
+            "past_due": _past_due_note(ctx),
         },
     )
 
@@ -98,12 +103,27 @@ def change_item(ctx: Ctx) -> Response:
     by = reads.text(ctx.form, "by", 200) or None
     due_at = _due(due)
     _unchanged_since_shown(ctx, status=status, owner=owner, priority=priority, due=due)
-    ctx.service.update_action_item(
+    item = ctx.service.update_action_item(
         ctx.params["action_id"], by=by, status=status, owner=owner, priority=priority, due_at=due_at
     )
     back = return_to(ctx.form.get("back"))
     back = back if back.startswith("/actions") else "/actions"
-    return RedirectResponse(f"{back}#{ctx.params['action_id']}", status_code=303)
+    if due_at and past_due(item):  # the board then says it, as `actions --due` and update_action_item do
+        back = back.partition("#")[0]
+        back += ("&" if "?" in back else "?") + urlencode({PAST_DUE: item.id})
+    return RedirectResponse(f"{back}#{item.id}", status_code=303)
+
+
+def _past_due_note(ctx: Ctx) -> str | None:
+    """What the board says of the item whose due date a save just moved into the past (`?past_due=AI-n`): that it is
+    overdue already, while it still is."""
+    named = ctx.params.get(PAST_DUE, "")
+    if not re.fullmatch(r"AI-\d{1,12}", named):
+        return None
+    try:
+        return past_due(ctx.service.get_action_item(named))
+    except (ActionItemNotFound, InvalidId):
+        return None
 
 
 def _unchanged_since_shown(ctx: Ctx, **edited: str | None) -> None:

@@ -301,3 +301,20 @@ def test_an_item_added_with_a_due_date_past_is_kept_and_said_to_be_overdue_alrea
     assert "past" not in soon.stderr.decode()
     overdue = postmortem("actions", "--overdue", "--json", home=tmp_path)
     assert [i["id"] for i in json.loads(overdue.stdout)["items"]] == ["AI-1"]
+
+
+def test_an_item_whose_due_date_is_moved_into_the_past_is_said_to_be_overdue_already(tmp_path: Path) -> None:
+    """`--item AI-1 --due 2020-01-15` made an item overdue at once without the word `--add` says with that date.
+    Now it is said the same way; a date to come, or the date taken off, says nothing."""
+    assert postmortem("capture", "Fares API returned 429", home=tmp_path).returncode == 0
+    added = postmortem("actions", "--incident", "INC-1", "--add", "Add backoff", "--due", "2099-01-15", home=tmp_path)
+    assert added.returncode == 0 and added.stderr.decode() == "", added.stderr
+    moved = postmortem("actions", "--item", "AI-1", "--due", "2020-01-15", home=tmp_path)
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stderr.decode() == "note: the due date 2020-01-15 is in the past: AI-1 is overdue already\n"
+    for later in (["--due", "2099-02-01"], ["--due", ""]):
+        quiet = postmortem("actions", "--item", "AI-1", *later, home=tmp_path)
+        assert quiet.returncode == 0 and quiet.stderr.decode() == "", (later, quiet.stderr)
+    postmortem("actions", "--item", "AI-1", "--due", "2020-01-15", home=tmp_path)
+    owner_only = postmortem("actions", "--item", "AI-1", "--owner", "dana", home=tmp_path)  # the date was not set
+    assert owner_only.returncode == 0 and owner_only.stderr.decode() == "", owner_only.stderr

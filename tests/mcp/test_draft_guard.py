@@ -14,6 +14,8 @@ from agent_postmortem.errors import DraftError
 from agent_postmortem.llm.openai_compatible import OpenAILLM
 from agent_postmortem.mcp.server import create_server
 from agent_postmortem.store.models import IncidentCreate
+from agent_postmortem.store.search.embedding import Embedder
+from tests.analyses import FLAGS, STARVATION, STARVED
 from tests.factories import CAPTURE, FakeLLM, draft, make_service
 from tests.fake_openai import FakeOpenAI
 
@@ -86,6 +88,24 @@ async def test_a_junk_client_draft_gets_the_repair_round_with_the_guards_reasons
     asked = sampler.requests[1].messages[-1].content.text  # type: ignore[union-attr]
     assert "template placeholder" in asked and "are the same" in asked
     assert result.structured_content["root_cause"] == draft().root_cause  # type: ignore[index]
+
+
+async def test_a_client_draft_of_another_incident_gets_the_repair_round_with_the_reason_the_store_gives(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """The client's model answered with an analysis of another incident: no repair round was asked (it was checked
+    without the embedder), and the store then refused it, so the model never heard why. It now hears it at once."""
+    sampler = Sampler(FLAGS.model_dump_json(), STARVATION.model_dump_json())
+    service = make_service(tmp_path, llm=FakeLLM(), embedder=embedder)
+    async with Client(create_server(lambda: service), sampling_callback=sampler) as client:
+        incident_id = (await client.call_tool("capture_incident", STARVED)).structured_content["id"]  # type: ignore[index]
+        result = await client.call_tool("draft_analysis", {"incident_id": incident_id})
+    assert not result.is_error, result.content
+    assert len(sampler.requests) == 2
+    asked = sampler.requests[1].messages[-1].content.text  # type: ignore[union-attr]
+    assert f"the analysis has little to do with {incident_id} (cosine 0." in asked
+    assert result.structured_content["root_cause"] == STARVATION.root_cause  # type: ignore[index]
+    assert "relevant" in result.structured_content["checks"]  # type: ignore[index]
 
 
 def test_a_junk_endpoint_draft_gets_the_repair_round_with_the_guards_reasons(tmp_path: Path) -> None:

@@ -269,3 +269,24 @@ async def test_an_item_added_with_a_due_date_past_is_kept_and_its_answer_notes_i
     said = f"the due date 2020-01-15 is in the past: {added['id']} is overdue already"
     assert added["overdue"] and added["note"] == said
     assert not later["overdue"] and "note" not in later
+
+
+async def test_an_item_whose_due_date_is_moved_into_the_past_is_answered_with_the_note_an_added_one_gets(
+    tmp_path: Path,
+) -> None:
+    """update_action_item moving a due date into the past answered an item overdue at once without the note that
+    add_action_item gives with that date; a change that leaves the date, or takes it off, has no note."""
+    service = make_service(tmp_path)
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        soon = {"incident_id": incident_id, "title": "Cap retries", "due_at": "2099-01-15"}
+        item_id = (await client.call_tool("add_action_item", soon)).structured_content["id"]  # type: ignore[index]
+        moved = await client.call_tool("update_action_item", {"action_id": item_id, "due_at": "2020-01-15"})
+        owner = await client.call_tool("update_action_item", {"action_id": item_id, "owner": "dana"})
+        cleared = await client.call_tool("update_action_item", {"action_id": item_id, "clear_due": True})
+    said = f"the due date 2020-01-15 is in the past: {item_id} is overdue already"
+    assert moved.structured_content is not None and moved.structured_content["overdue"], moved.content
+    assert moved.structured_content["note"] == said and said in moved.content[0].text  # type: ignore[union-attr]
+    assert owner.structured_content is not None and owner.structured_content["overdue"]
+    assert "note" not in owner.structured_content and cleared.structured_content is not None
+    assert "note" not in cleared.structured_content

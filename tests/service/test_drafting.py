@@ -12,11 +12,11 @@ from agent_postmortem.llm.local import BUNDLED_MODEL_ID, BUNDLED_NOTE
 from agent_postmortem.store.models import (
     ActionItemCreate,
     AnalysisDraft,
-    DraftWhy,
     ProposedAction,
     SeedIncident,
     TimelineEventCreate,
 )
+from tests.analyses import FLAGS, STARVATION, STARVED
 from tests.factories import FIXED_NOW, FakeLLM, capture, draft, make_service
 
 INVISIBLE = "\u200b\u202e\U000e0049\U000e0047\u2060"  # zero-width space, RTL override, tag chars, word joiner
@@ -197,45 +197,6 @@ def test_the_assistants_request_holds_the_grounded_context_and_stores_nothing(tm
     assert service.get_incident(incident_id).analysis is None
 
 
-def _analysis(root_cause: str, whys: list[str], items: list[str]) -> AnalysisDraft:
-    base = draft()
-    proposed = base.action_items[0]
-    return base.model_copy(
-        update={
-            "root_cause": root_cause,
-            "whys": [DraftWhy(question=f"Why {n}?", answer=a) for n, a in enumerate(whys, 1)],
-            "contributing_factors": [],
-            "action_items": [proposed.model_copy(update={"title": t}) for t in items],
-            "responsible": None,
-        }
-    )
-
-
-FLAGS = _analysis(
-    "The feature flags service was deployed to production with a cache change that invalidated every flag "
-    "definition at once, so all requests fell through to the database.",
-    [
-        "The feature flags service answered errors to every request for 40 minutes in production.",
-        "The rollout invalidated the flag definition cache on every pod at the same time.",
-        "Each flag evaluation request then went to Postgres, which ran out of connections.",
-    ],
-    [
-        "Stagger cache invalidation across pods during a rollout",
-        "Serve the last known flag definitions on a cold cache",
-    ],
-)
-STARVATION = _analysis(
-    "The cluster's subnets were sized for the first nodes only, and nothing warned before pods and load balancer "
-    "scaling used up their free IP addresses.",
-    [
-        "The ingress load balancer could not scale up: its subnets had no free IP addresses.",
-        "Scaling the cluster to 10 nodes and 100+ new pods took an IP address each from the same subnets.",
-        "The network infrastructure was built with small subnets and no alert on free addresses.",
-    ],
-    ["Replace the cluster network with larger subnets", "Alert when a subnet's free IP addresses fall under 20%"],
-)
-
-
 def test_an_analysis_of_another_incident_is_refused_though_it_shares_generic_words(
     tmp_path: Path, embedder: object
 ) -> None:
@@ -243,12 +204,7 @@ def test_an_analysis_of_another_incident_is_refused_though_it_shares_generic_wor
     two incidents share ("service", "requests", "deploy", "production") were enough. The analysis is now compared by
     meaning (the bundled embedder), and the incident's own analysis is still stored."""
     service = make_service(tmp_path, embedder=embedder)
-    incident_id = capture(
-        service,
-        title="Kubernetes network infrastructure IP starvation",
-        description="The production ingress load balancer could not scale: not enough free IP addresses in its subnets "
-        "after the cluster was scaled up and new deployments added pods; services answered errors to requests.",
-    )
+    incident_id = capture(service, **STARVED)
     with pytest.raises(DraftError) as refused:
         service.record_analysis(incident_id, FLAGS, generated_by="assistant")
     assert f"the analysis has little to do with {incident_id} (cosine 0." in str(refused.value)

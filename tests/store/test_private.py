@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from agent_postmortem.store.private import write_output
+
 CLI = str(Path(sys.executable).parent / "postmortem")
 CAPTURE = {
     "jsonrpc": "2.0",
@@ -93,3 +95,64 @@ def test_a_running_server_keeps_the_wal_the_index_and_its_locks_private(tmp_path
         proc.stdin.close()
         proc.wait(timeout=60)
         proc.stdout.close()
+
+
+def test_files_written_with_incident_text_are_private_as_an_export_is(tmp_path: Path) -> None:
+    """`report -o`, `runbook -o` and `learn --out` wrote 0644 files (readable by every user of the machine) while an
+    export of the same text was 0600. They are now written as an export is: 0600 (directories they make 0700),
+    replacing an existing file whole, through a symbolic link to the file it names, and into a path that is no
+    file (/proc/self/fd/1, as /dev/stdout) rather than over it."""
+    from agent_postmortem.cli.demo import SEED
+
+    home, out = tmp_path / "home", tmp_path / "out"
+    out.mkdir()
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [CLI, *args], env=env(home), capture_output=True, text=True, timeout=600, preexec_fn=lambda: os.umask(0o022)
+        )
+        assert done.returncode == 0, (args, done.stderr)
+        return done
+
+    cli("import", str(SEED))
+    cli("report", "INC-3", "-o", str(out / "new.md"))
+    (out / "old.md").write_text("an older report\n", encoding="utf-8")
+    (out / "old.md").chmod(0o644)
+    cli("report", "INC-3", "-o", str(out / "old.md"))
+    (out / "link.md").symlink_to(out / "new.md")
+    cli("runbook", "rate_limit", "-o", str(out / "link.md"))
+    cli("learn", "INC-3", "--out", str(out / "learned"))
+    cli("export", "-o", str(out / "backup.jsonl"))
+    assert (out / "old.md").read_text(encoding="utf-8").startswith("# ") and (out / "link.md").is_symlink()
+    assert (out / "new.md").read_text(encoding="utf-8").startswith("# Runbook: rate limit")
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and not p.is_symlink())
+    assert written == [
+        "backup.jsonl",
+        "learned/evals/regress-INC-3.json",
+        "learned/evals/regressions.jsonl",
+        "learned/runbooks/llm_hallucination.md",
+        "new.md",
+        "old.md",
+    ]
+    assert {p: oct(mode(out / p)) for p in written} == dict.fromkeys(written, oct(0o600))
+    assert mode(out / "learned") == mode(out / "learned" / "evals") == 0o700
+    for args in (["report", "INC-3"], ["export"]):  # written into what /dev/stdout names, not replaced
+        assert cli(*args, "-o", "/proc/self/fd/1").stdout.strip(), args
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_an_output_path_that_names_a_pipe_or_a_link_is_written_through_not_replaced(tmp_path: Path) -> None:
+    """`export -o /dev/stdout` replaced the /dev/stdout link with a file (as root: every later write to /dev/stdout
+    on the machine went to that file; as anyone else: permission denied); a link to a backup became a file."""
+    read, write = os.pipe()
+    try:
+        write_output(Path(f"/proc/self/fd/{write}"), "through the pipe\n")
+        assert os.read(read, 100) == b"through the pipe\n"
+    finally:
+        os.close(read)
+        os.close(write)
+    (tmp_path / "backup.jsonl").write_text("older\n", encoding="utf-8")
+    (tmp_path / "latest.jsonl").symlink_to(tmp_path / "backup.jsonl")
+    write_output(tmp_path / "latest.jsonl", "newer\n")
+    assert (tmp_path / "latest.jsonl").is_symlink() and (tmp_path / "backup.jsonl").read_text() == "newer\n"
+    assert mode(tmp_path / "backup.jsonl") == 0o600

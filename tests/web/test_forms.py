@@ -261,3 +261,24 @@ def test_a_timeline_event_of_invisible_characters_alone_is_told_so_with_a_way_ba
     assert len(service.get_incident(drafted).timeline) == before
     answer = client.post(f"/incidents/{drafted}/events", data={"csrf": csrf, "kind": "note", "description": "a\u200bb"})
     assert answer.status_code == 303
+
+
+def test_a_card_moving_a_due_date_into_the_past_leads_to_the_board_saying_the_item_is_overdue_already(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    """A card given a due date already past saved it without a word, where the command line and the MCP tools say
+    the item is overdue already; the board now says it too, once the save leads back to it."""
+    _, service, drafted = site
+    sign_in(client, TOKEN)
+    item = service.add_action_item(drafted, ActionItemCreate(title="Rotate the fares API key", owner="dana"))
+    action = f"/actions/{item.id}"
+    saved = client.post(action, data={**card_form(client.get("/actions").text, action), "due": "2020-01-15"})
+    assert saved.status_code == 303 and saved.headers["location"] == f"/actions?past_due={item.id}#{item.id}"
+    board = client.get(saved.headers["location"]).text
+    assert f"The due date 2020-01-15 is in the past: {item.id} is overdue already." in board
+    owners = {**card_form(board, action), "due": "2020-01-16", "back": "/actions?owner=dana#elsewhere"}
+    assert client.post(action, data=owners).headers["location"] == f"/actions?owner=dana&past_due={item.id}#{item.id}"
+    later = client.post(action, data={**card_form(client.get("/actions").text, action), "due": "2099-01-15"})
+    assert later.headers["location"] == f"/actions#{item.id}"  # a date to come: nothing to say
+    assert "overdue already" not in client.get(f"/actions?past_due={item.id}").text  # nor once it is no longer
+    assert "overdue already" not in client.get("/actions?past_due=AI-999999").text
