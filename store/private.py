@@ -73,7 +73,19 @@ def write_output(path: Path, text: str) -> None:
         with path.open("w", encoding="utf-8") as handle:
             handle.write(text)
         return
-    write_private(path.resolve() if path.is_symlink() else path, text)
+    target = path.resolve() if path.is_symlink() else path
+    try:
+        write_private(target, text)
+    except PermissionError:
+        if mode is None:  # no file to write into: the directory refuses a new one
+            raise
+        # A file of one's own in a directory one cannot write in: no file can be made beside it, but the file itself
+        # can be rewritten in place (as a plain write did), made private first.
+        fd = os.open(target, os.O_WRONLY)
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.truncate()
+            handle.write(text)
 
 
 def sync_directory(directory: Path) -> None:

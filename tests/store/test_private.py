@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from agent_postmortem.store.private import write_output
 
 CLI = str(Path(sys.executable).parent / "postmortem")
@@ -156,3 +158,27 @@ def test_an_output_path_that_names_a_pipe_or_a_link_is_written_through_not_repla
     write_output(tmp_path / "latest.jsonl", "newer\n")
     assert (tmp_path / "latest.jsonl").is_symlink() and (tmp_path / "backup.jsonl").read_text() == "newer\n"
     assert mode(tmp_path / "backup.jsonl") == 0o600
+
+
+
+def test_an_own_file_in_a_directory_that_refuses_new_files_is_rewritten_in_place_and_made_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No file can be made beside it (the atomic write's temporary), but the file itself is its owner's to rewrite.
+    The directory's refusal is played by refusing the temporary file (root, who runs CI, is never refused)."""
+    report = tmp_path / "r.md"
+    report.write_text("old text, longer than the new one", encoding="utf-8")
+    os.chmod(report, 0o644)
+    real_open = os.open
+
+    def refusing(path: str | os.PathLike[str], flags: int, mode: int = 0o777) -> int:
+        if Path(path).name.endswith(".tmp"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(os, "open", refusing)
+    write_output(report, "the post-mortem")
+    assert report.read_text(encoding="utf-8") == "the post-mortem"
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
+    with pytest.raises(PermissionError):  # a new file in such a directory is refused, as before
+        write_output(tmp_path / "new.md", "text")
