@@ -39,3 +39,11 @@ def test_a_secret_wrapped_over_lines_is_redacted_whole(text: str, pieces: list[s
 )
 def test_the_line_after_a_secret_and_text_that_only_ends_a_line_are_kept(text: str, kept: str) -> None:
     assert kept in redact(text)
+
+
+def test_a_secret_right_after_an_escaped_line_break_in_a_json_string_is_redacted() -> None:
+    # "\nsk-…": the "n" of the escape glued to the key, so no rule saw it start; an address took the "n" along
+    text = '{"stdout": "keys:\\n' + KEY + "\\nthen\\n" + GHP + '\\nmail jane@example.com\\njane@example.com"}'
+    redacted = redact(text)
+    assert KEY[:20] not in redacted and GHP[:20] not in redacted and "jane@" not in redacted, redacted
+    assert redacted.count("\\n") == 5 and "\\[" not in redacted, redacted
