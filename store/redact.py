@@ -153,7 +153,8 @@ def redact_text(text: str) -> tuple[str, Counter[str]]:
     spans = sorted(_spans(text), key=lambda s: (s[0], s[3], -(s[1] - s[0])))  # at one start: secrets, then longest
     out, counts, cursor = [], Counter[str](), 0
     for start, end, kind, _ in spans:
-        if start < cursor:  # overlaps an earlier, longer span
+        if start < cursor:  # overlaps an earlier span: its placeholder covers both (a password read as an address)
+            cursor = max(cursor, end)
             continue
         out += [text[cursor:start], PLACEHOLDER.format(kind)]
         counts[kind] += 1
