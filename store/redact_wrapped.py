@@ -19,7 +19,6 @@ Span = tuple[int, int, str, bool]  # start, end, kind, is PII
 
 _TOKEN = r"[A-Za-z0-9_+/=.@-]"
 _NEWLINE = r"\n|(?:\\{1,3}r)?\\{1,3}n"  # a newline, or its escape in a string (once, or twice as in JSON in JSON)
-_BREAK = re.compile(rf"(?<={_TOKEN})(?:{_NEWLINE})")
 _LINE_BREAK = re.compile(_NEWLINE)
 _IS_TOKEN = re.compile(_TOKEN)
 _SENTENCE = re.compile(r"[A-Z][a-z]")  # after a full stop that ends a line: the next sentence
@@ -38,7 +37,7 @@ _ASSIGNMENT = re.compile(r"[A-Za-z_][\w.-]*\s*[=:](?![=]|$)")
 _TOKEN_END = re.compile(r"$|[\s\"'`,;)\]}>|@\\]")  # "@": a password in a URL ends there
 _SPACE = re.compile(r"\s")
 _LAST_RUN = re.compile(r"[\w+/=.@-]+$")
-_MIXED_DOMAIN = re.compile(r"@[^@]*[a-z][A-Z]")
+_MIXED_DOMAIN = re.compile(r"@[^@]*(?:[a-z][A-Z]|[A-Z]{2}[a-z])")
 _Edges = tuple[set[tuple[str, int]], set[tuple[str, int]]]  # (kind, start) and (kind, end) of the plain spans
 _SPACED = frozenset({"private_key", "cookie"})  # a key block has lines, a cookie header several cookies
 
@@ -49,6 +48,7 @@ class _Break(NamedTuple):
     end: int  # where the token goes on: after the next line's prefix
     full: bool  # the line it ends is no shorter than the lines around it
     block: bool  # and as wide as the line before it: a block cut at one width
+    weak: bool  # read as a wrap only beside a random-looking piece: under 32 columns, or the next line has a prefix
 
 
 class _Lines:
@@ -61,9 +61,6 @@ class _Lines:
             self.ends.append(m.start())
             self.starts.append(m.end())
         self.ends.append(len(text))
-
-    def index(self, at: int) -> int:
-        return bisect_right(self.starts, at) - 1
 
     def width(self, index: int) -> int:
         """The line's width as it was shown: its escapes (`\\"` in a JSON string) count as one character, and what
@@ -92,26 +89,30 @@ def _continued_at(lines: _Lines, line: int) -> int | None:
     return None if text[lines.ends[line] - 1] == "." and _SENTENCE.match(text, at) else at
 
 
+def _config_line_after(text: str, lines: _Lines, line: int, at: int) -> bool:
+    """Whether the next line of a config file starts at `at` ("...vW5\nDB_HOST=localhost"), not the rest of a name
+    cut in two ("aws_secret_acces\ns_key = ...")."""
+    if not _ASSIGNMENT.match(text, at):
+        return False
+    start, end = lines.starts[line], lines.ends[line]
+    return "=" in text[start:end] or ":" in text[start:end] or _random_before(text, end)
+
+
 def _wrap_breaks(text: str) -> list[_Break]:
-    candidates = [m.start() for m in _BREAK.finditer(text)]
-    if not candidates:
-        return []
     lines = _Lines(text)
     breaks: list[_Break] = []
-    for at in candidates:
-        line = lines.index(at)
-        if lines.ends[line] != at or line + 1 >= len(lines.starts):
-            continue  # a "\\n" inside a longer escape
-        end = _continued_at(lines, line)
+    for line, at in enumerate(lines.ends[:-1]):
         width = lines.width(line)
-        if end is None or width < _NARROW or _ASSIGNMENT.match(text, end):
-            continue  # the next line of a config file ("...vW5\nDB_HOST=localhost") starts anew
+        if width < _NARROW or not _IS_TOKEN.match(text, at - 1):
+            continue
         full = width >= lines.width(line - 1) and width >= lines.width(line + 1)
         previous = breaks[-1] if breaks and breaks[-1].line_end == lines.starts[line] else None
         wide = width >= _WIDE and (previous is None or width >= lines.width(line - 1))
-        if full or wide:
-            block = full and width == lines.width(line - 1)
-            breaks.append(_Break(at, lines.starts[line + 1], end, full, block))
+        end = _continued_at(lines, line) if full or wide else None
+        if end is not None and not _config_line_after(text, lines, line, end):
+            prefixed = end > lines.starts[line + 1]
+            block = full and not prefixed and width == lines.width(line - 1)
+            breaks.append(_Break(at, lines.starts[line + 1], end, full, block, prefixed or not wide))
     return breaks
 
 
@@ -144,10 +145,10 @@ def _goes_on(text: str, after: _Break, last: int) -> bool:
     return bool(_RANDOM.match(text, after.end, last)) or (tail is not None and tail.end() == last)
 
 
-def _random_before(text: str, b: _Break) -> bool:
-    """Whether the token that ends the line before a break looks random (a piece of a key, not a word)."""
-    run = _LAST_RUN.search(text, max(0, b.start - 256), b.start)
-    return run is not None and _RANDOM.match(text, run.start(), b.start) is not None
+def _random_before(text: str, at: int) -> bool:
+    """Whether the token that ends at `at` (a line break) looks random (a piece of a key, not a word)."""
+    run = _LAST_RUN.search(text, max(0, at - 256), at)
+    return run is not None and _RANDOM.match(text, run.start(), at) is not None
 
 
 def _ends_whole(text: str, b: _Break, kind: str, ends: set[tuple[str, int]]) -> bool:
@@ -165,8 +166,11 @@ def _goes_on_after(text: str, kind: str, crossed: list[_Break], last: int, spans
     if any(_ASSIGNMENT.match(text, b.end, last) for b in crossed):
         return False
     starts, ends = spans
+    if kind not in _SPACED and kind != "email" and any(b.weak for b in crossed):  # "has_secret = True\n    yield"
+        if not any(_random_before(text, b.start) or _RANDOM.match(text, b.end) for b in crossed):
+            return False
     for b in crossed:
-        if (kind, b.end) in starts and not (b.block or _random_before(text, b)):
+        if (kind, b.end) in starts and not (b.block or _random_before(text, b.start)):
             return False
     ended = [b for b in crossed if _ends_whole(text, b, kind, ends)]
     return not ended or _goes_on(text, ended[-1], last)
@@ -190,7 +194,7 @@ def wrapped_spans(text: str, plain: list[Span], find: Callable[[str], list[Span]
         if kind not in _SPACED and _SPACE.search(joined, start, end):
             continue  # a quoted value is on one line: "`key=` (…); URL\n`sig=`" is two
         if kind == "email" and _MIXED_DOMAIN.search(joined, start, end):
-            continue  # a domain is in one case: "…colostate.edu\nBenno" is an address and a name
+            continue  # a domain is in one case: "…colostate.edu\nBenno", "…UNLV.EDU\nFred" are an address and a name
         if _goes_on_after(text, kind, crossed, last, edges):
             found.append((first, last, kind, is_pii))
     return found

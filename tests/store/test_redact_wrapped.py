@@ -62,9 +62,15 @@ SESSION = "$ ./deploy.sh --verbose\nAuthorization: Bearer " + KEY + "\nOPENAI_AP
         (_fold(SESSION, 60, "[pod/api-7d9f8c-x2k4q/app] "), [KEY]),  # kubectl logs --prefix
         (_fold(SESSION, 60, "api-1  | "), [KEY]),  # docker compose logs
         (_fold(SESSION, 50, "    "), [KEY]),  # an indented block
+        (
+            _fold(
+                "$ cat ~/.aws/credentials\naws_secret_access_key = " + "tXP+tKsf2rcDkdfrUnW5gcF/Ha6ili8GjHEAD6+W", 16
+            ),
+            ["tXP+tKsf2rcDkdfrUnW5gcF/Ha6ili8GjHEAD6+W"],
+        ),  # the name cut too
         ('{"stdout": "' + _fold(SESSION, 40).replace("\n", "\\n") + '"}', [KEY, GHP]),  # a JSON string
     ],
-    ids=["fold24", "jwt30", "email20", "quoted", "quoted-twice", "kubectl", "compose", "indented", "json"],
+    ids=["fold24", "jwt30", "email20", "quoted", "quoted-twice", "kubectl", "compose", "indented", "aws16", "json"],
 )
 def test_a_secret_wrapped_narrow_or_with_a_prefix_on_each_line_is_redacted_whole(text: str, secrets: list[str]) -> None:
     redacted = redact(text)
@@ -105,8 +111,14 @@ def test_a_secret_right_after_an_escaped_line_break_in_a_json_string_is_redacted
         "> way to do that is to send mail to\n> bug-report@example.org including the version",
         "Bruce Cutler    \ncutlerbc@example.colostate.edu\nBenno Schulenberg",
         "api-1  | def connect(url: str, token: str\napi-1  |  | None = None) -> None:",
+        "            if plugin.matches(line):\n                has_secret = True\n                yield secret",
+        "> The default is that root's password is always\n> acceptable. Any other user must be listed.",
+        "Ralf Lofaro     \nftlofaro@snooks.Egr.UNLV.EDU\nFred Fish",
     ],
-    ids=["prose", "config", "shas", "uuids", "ellipsis", "backticks", "mail-to", "names", "compose-code"],
+    ids=[
+        *("prose", "config", "shas", "uuids", "ellipsis", "backticks", "mail-to", "names", "compose-code"),
+        *("indented-code", "quoted-prose", "all-caps-domain"),
+    ],
 )
 def test_narrow_prose_config_hashes_and_quoted_text_are_not_joined(text: str) -> None:
     redacted = redact(text)
