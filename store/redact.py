@@ -91,10 +91,18 @@ def _spans(text: str) -> list[tuple[int, int, str, bool]]:
     return found + wrapped_spans(text, found, partial(_rule_spans, joined=True))
 
 
+# A line break or tab escaped in a JSON or Python string ("…\\nsk-proj-…"): its letter would glue to the token after
+# it (no word boundary: the key was kept; an address took the "n" and broke the escape), so the rules read it as
+# spaces, the same length.
+_ESCAPED_SPACE = re.compile(r"\\+[nrt]")
+
+
 def _rule_spans(text: str, *, joined: bool = False) -> list[tuple[int, int, str, bool]]:
     """The rules' spans; in a text whose wrapped lines were `joined`, only keys, tokens and addresses (numbers on
     two lines are two numbers)."""
     found: list[tuple[int, int, str, bool]] = []
+    if "\\" in text:
+        text = _ESCAPED_SPACE.sub(lambda m: " " * len(m.group(0)), text)
     lowered = text.lower()
     for kind, pattern, group, is_pii in _compiled():
         if (joined and is_pii and kind != "email") or (
@@ -145,7 +153,8 @@ def redact_text(text: str) -> tuple[str, Counter[str]]:
     spans = sorted(_spans(text), key=lambda s: (s[0], s[3], -(s[1] - s[0])))  # at one start: secrets, then longest
     out, counts, cursor = [], Counter[str](), 0
     for start, end, kind, _ in spans:
-        if start < cursor:  # overlaps an earlier, longer span
+        if start < cursor:  # overlaps an earlier span: its placeholder covers both (a password read as an address)
+            cursor = max(cursor, end)
             continue
         out += [text[cursor:start], PLACEHOLDER.format(kind)]
         counts[kind] += 1

@@ -1,77 +1,200 @@
-"""A secret wrapped over lines: a key cut by a terminal, a log viewer or a mail client at its width.
+"""A secret wrapped over lines: a key cut by a terminal, `fold`, a log viewer or a mail client at its width.
 
-"sk-proj-Ab3d...\\n...tU3vW5": the rules see each half alone, so the first half may be replaced and the second kept,
-or neither when each half is too short for its rule. `wrapped_spans` reads the text with such breaks taken out, runs
-the rules (keys, tokens, addresses: `find`) on that, and maps what crosses a break back to the text it covers. It
-does not join the next line of a config file ("...vW5\\nDB_HOST=localhost"), a word after a whole value that ended
-its line ("jane@example.com\\nfor access"), or numbers on two lines.
+"sk-proj-Ab3d...\\n...tU3vW5": the rules see each piece alone, so the first may be replaced and the rest kept, or
+none when each is too short for its rule. `wrapped_spans` reads the text with such breaks taken out, runs the rules
+(keys, tokens, addresses: `find`) on that, and maps what crosses a break back to the text it covers. A break is a
+newline, or its escape inside a JSON or Python string (`\\n`), between two token characters; the next line may
+start with the prefix its line started with (email quoting `> `, an indentation, `kubectl logs --prefix`,
+`docker compose logs`), which goes with the break. It does not join the next line of a config file
+("...vW5\\nDB_HOST=localhost"), a word after a whole value that ended its line ("jane@example.com\\nfor access"), or
+numbers on two lines.
 """
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
+from typing import NamedTuple
 
 Span = tuple[int, int, str, bool]  # start, end, kind, is PII
 
-# Such a break ends a full line (32 characters or more, none shorter than the wrapped line before it), between two
-# token characters.
-_MID_TOKEN_BREAK = re.compile(r"(?<=[A-Za-z0-9_+/=.@-])\r?\n(?=[A-Za-z0-9_+/=.@-])")
-_WRAP_WIDTH = 32
-# What a piece of a wrapped key looks like after its break: a run of 8 or more with a digit or a capital inside.
-_RANDOM = re.compile(r"(?=[\w+/=.-]{8})[\w+/=.-]*(?:\d|[a-z][A-Z])")
+_TOKEN = r"[A-Za-z0-9_+/=.@-]"
+_NEWLINE = r"\n|(?:\\{1,3}r)?\\{1,3}n"  # a newline, or its escape in a string (once, or twice as in JSON in JSON)
+_LINE_BREAK = re.compile(_NEWLINE)
+_IS_TOKEN = re.compile(_TOKEN)
+_SENTENCE = re.compile(r"[A-Z][a-z]")  # after a full stop that ends a line: the next sentence
+_CLOSING = frozenset("\\\"'`)]},;")
+# What every line of a block may start with: email quoting ("> ", "> > ", ">> "), an indentation, the container
+# of `kubectl logs --prefix` ("[pod/api-7d9f/app] "), the service of `docker compose logs` ("api-1  | ").
+_PREFIX = re.compile(r"[ \t]*(?:>[ \t]?)+|[ \t]+|\[[^\]\n]{1,80}\][ \t]+|[\w.-]{1,40}[ \t]*\|[ \t]?")
+# A wrapping terminal or `fold` fills each line it cuts: a break ends a line that is no shorter than the lines
+# around it (16 characters or more), or one of 32 or more that is no shorter than the wrapped line before it.
+_NARROW, _WIDE = 16, 32
+# What a piece of a wrapped key looks like after its break: a run of 8 or more with a letter, and a digit or a
+# capital inside (not a date: "2026-12-06 10:00"); a shorter one that ends its line has a digit or an inner capital.
+_RANDOM = re.compile(r"(?=[\w+/=.-]{8})(?=[\w+/=.-]*[A-Za-z])[\w+/=.-]*(?:\d|[a-z][A-Z])")
+_SHORT_TAIL = re.compile(r"[\w+/=.-]{0,6}(?:\d|[a-z][A-Z])[\w+/=.-]*(?=$|\n|\\|[\"'`,;)\]}>])")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][\w.-]*\s*[=:](?![=]|$)")
-_TOKEN_END = re.compile(r"$|[\s\"'`,;)\]}>|]")
+_TOKEN_END = re.compile(r"$|[\s\"'`,;)\]}>|@\\]")  # "@": a password in a URL ends there
+_SPACE = re.compile(r"\s")
+_LAST_RUN = re.compile(r"[\w+/=.@-]+$")
+_MIXED_DOMAIN = re.compile(r"@[^@]*(?:[a-z][A-Z]|[A-Z]{2}[a-z])")
+_Edges = tuple[set[tuple[str, int]], set[tuple[str, int]]]  # (kind, start) and (kind, end) of the plain spans
+_SPACED = frozenset({"private_key", "cookie"})  # a key block has lines, a cookie header several cookies
 
 
-def _wrap_breaks(text: str) -> list[re.Match[str]]:
-    breaks: list[re.Match[str]] = []
-    for m in _MID_TOKEN_BREAK.finditer(text):
-        line_start = text.rfind("\n", 0, m.start()) + 1
-        width = m.start() - line_start
-        previous = breaks[-1] if breaks and breaks[-1].end() == line_start else None
-        if width >= _WRAP_WIDTH and (
-            previous is None or width >= previous.start() - (text.rfind("\n", 0, previous.start()) + 1)
-        ):
-            breaks.append(m)
+class _Break(NamedTuple):
+    start: int  # where the line break starts
+    line_end: int  # where the next line starts
+    end: int  # where the token goes on: after the next line's prefix
+    full: bool  # the line it ends is no shorter than the lines around it
+    block: bool  # and as wide as the line before it: a block cut at one width
+    weak: bool  # read as a wrap only beside a random-looking piece: under 32 columns, or the next line has a prefix
+
+
+class _Lines:
+    """Where each line of a text starts and ends, a line ending at a newline or at its escape."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts, self.ends = [0], []
+        for m in _LINE_BREAK.finditer(text):
+            self.ends.append(m.start())
+            self.starts.append(m.end())
+        self.ends.append(len(text))
+
+    def width(self, index: int) -> int:
+        """The line's width as it was shown: its escapes (`\\"` in a JSON string) count as one character, and what
+        closes a string around it (`"}`) not at all."""
+        if not 0 <= index < len(self.starts):
+            return 0
+        start, end = self.starts[index], self.ends[index]
+        while end > start and self.text[end - 1] in _CLOSING:
+            end -= 1
+        return end - start - self.text.count("\\", start, end)
+
+
+def _continued_at(lines: _Lines, line: int) -> int | None:
+    """Where the token goes on in the next line: after the prefix this line starts with, when the next line starts
+    with it too (a line of the same block); else at the next line's start. None when no token character is there,
+    or an ellipsis ("Bearer\\n...)")."""
+    text, start, following = lines.text, lines.starts[line], lines.starts[line + 1]
+    at = following
+    prefix = _PREFIX.match(text, start, lines.ends[line])
+    if prefix and prefix.end() > start and text.startswith(prefix.group(0).rstrip() or prefix.group(0), following):
+        if not text.startswith(prefix.group(0), following):
+            return None
+        at = following + prefix.end() - start
+    if not _IS_TOKEN.match(text, at) or text.startswith("..", at):
+        return None
+    return None if text[lines.ends[line] - 1] == "." and _SENTENCE.match(text, at) else at
+
+
+def _config_line_after(text: str, lines: _Lines, line: int, at: int) -> bool:
+    """Whether the next line of a config file starts at `at` ("...vW5\nDB_HOST=localhost"), not the rest of a name
+    cut in two ("aws_secret_acces\ns_key = ...")."""
+    if not _ASSIGNMENT.match(text, at):
+        return False
+    start, end = lines.starts[line], lines.ends[line]
+    return "=" in text[start:end] or ":" in text[start:end] or _random_before(text, end)
+
+
+def _wrap_breaks(text: str) -> list[_Break]:
+    lines = _Lines(text)
+    breaks: list[_Break] = []
+    for line, at in enumerate(lines.ends[:-1]):
+        width = lines.width(line)
+        if width < _NARROW or not _IS_TOKEN.match(text, at - 1):
+            continue
+        full = width >= lines.width(line - 1) and width >= lines.width(line + 1)
+        previous = breaks[-1] if breaks and breaks[-1].line_end == lines.starts[line] else None
+        wide = width >= _WIDE and (previous is None or width >= lines.width(line - 1))
+        end = _continued_at(lines, line) if full or wide else None
+        if end is not None and not _config_line_after(text, lines, line, end):
+            prefixed = end > lines.starts[line + 1]
+            block = full and not prefixed and width == lines.width(line - 1)
+            breaks.append(_Break(at, lines.starts[line + 1], end, full, block, prefixed or not wide))
     return breaks
 
 
-def _after_break(text: str, at: int) -> int:
-    return at + 1 if text[at] == "\n" else at + 2
+def _joined(text: str, breaks: list[_Break]) -> tuple[str, Callable[[int], int]]:
+    """The text with the breaks taken out, and the map from an index in it to the index in `text`."""
+    pieces: list[str] = []
+    cuts: list[int] = []  # the joined view's index of each removed break
+    removed: list[int] = []  # characters removed before that index, the break included
+    cursor = 0
+    for b in breaks:
+        pieces.append(text[cursor : b.start])
+        cuts.append(b.start - (removed[-1] if removed else 0))
+        removed.append((removed[-1] if removed else 0) + b.end - b.start)
+        cursor = b.end
+    pieces.append(text[cursor:])
+
+    def where(i: int) -> int:
+        at = bisect_right(cuts, i)
+        return i + (removed[at - 1] if at else 0)
+
+    return "".join(pieces), where
+
+
+def _goes_on(text: str, after: _Break, last: int) -> bool:
+    """Whether what follows a break at which a whole value ended is more of it: after a full line, a random-looking
+    run, or a short one that ends its line ("...Q7r8\\nnext line", "jane@example.com\\nfor access" are not)."""
+    if not after.full:
+        return False
+    tail = _SHORT_TAIL.match(text, after.end)
+    return bool(_RANDOM.match(text, after.end, last)) or (tail is not None and tail.end() == last)
+
+
+def _random_before(text: str, at: int) -> bool:
+    """Whether the token that ends at `at` (a line break) looks random (a piece of a key, not a word)."""
+    run = _LAST_RUN.search(text, max(0, at - 256), at)
+    return run is not None and _RANDOM.match(text, run.start(), at) is not None
+
+
+def _ends_whole(text: str, b: _Break, kind: str, ends: set[tuple[str, int]]) -> bool:
+    """Whether a value of this kind ended at the break, or right before a full stop that ends the line."""
+    return (kind, b.start) in ends or (text[b.start - 1] == "." and (kind, b.start - 1) in ends)
+
+
+def _goes_on_after(text: str, kind: str, crossed: list[_Break], last: int, spans: _Edges) -> bool:
+    """Whether a value read across these breaks is one: not the next line of a config file ("...vW5\\nDB_HOST=x"),
+    nor a word after a whole value that ended its line ("jane@example.com.\\nThanks"), nor a word before one that
+    starts the next ("send mail to\\n> jane@example.com"). A cookie header is name=value pairs: it goes on over
+    each full line."""
+    if kind == "cookie":
+        return all(b.full for b in crossed)
+    if any(_ASSIGNMENT.match(text, b.end, last) for b in crossed):
+        return False
+    starts, ends = spans
+    if kind not in _SPACED and kind != "email" and any(b.weak for b in crossed):  # "has_secret = True\n    yield"
+        if not any(_random_before(text, b.start) or _RANDOM.match(text, b.end) for b in crossed):
+            return False
+    for b in crossed:
+        if (kind, b.end) in starts and not (b.block or _random_before(text, b.start)):
+            return False
+    ended = [b for b in crossed if _ends_whole(text, b, kind, ends)]
+    return not ended or _goes_on(text, ended[-1], last)
 
 
 def wrapped_spans(text: str, plain: list[Span], find: Callable[[str], list[Span]]) -> list[Span]:
     """Secrets and email addresses that a wrap inside them hides: read with those breaks taken out, mapped back to
-    the text they cover (the break included), and kept when they end where a token ends. An address that ends a line
-    of prose is not joined to the next line's first word."""
+    the text they cover (the breaks included), and kept when they end where a token ends."""
     breaks = _wrap_breaks(text)
     if not breaks:
         return []
-    joined: list[str] = []
-    cuts: list[int] = []  # the joined view's index of each removed break
-    removed: list[int] = []  # characters removed before that index, the break included
-    cursor = 0
-    for m in breaks:
-        joined.append(text[cursor : m.start()])
-        cuts.append(m.start() - (removed[-1] if removed else 0))
-        removed.append((removed[-1] if removed else 0) + len(m.group(0)))
-        cursor = m.end()
-    joined.append(text[cursor:])
-
-    def where(i: int) -> int:  # the index in `text` of the joined view's i-th character
-        at = bisect_right(cuts, i)
-        return i + (removed[at - 1] if at else 0)
-
+    joined, where = _joined(text, breaks)
+    starts = [b.start for b in breaks]
+    edges = ({(kind, start) for start, _, kind, _ in plain}, {(kind, end) for _, end, kind, _ in plain})
     found = []
-    for start, end, kind, is_pii in find("".join(joined)):
+    for start, end, kind, is_pii in find(joined):
         first, last = where(start), where(end - 1) + 1
-        crossed = [m.start() for m in breaks if first < m.start() < last]
+        crossed = breaks[bisect_right(starts, first) : bisect_left(starts, last)]
         if not crossed or not _TOKEN_END.match(text, last):
             continue
-        if any(_ASSIGNMENT.match(text, _after_break(text, b), last) for b in crossed):
-            continue  # the next line of a config file ("...vW5\nDB_HOST=localhost") is not the key's end
-        ended = [e for _, e, k, _ in plain if k == kind and e in crossed]
-        if ended and not _RANDOM.match(text, _after_break(text, max(ended)), last):
-            continue  # a whole value ended the line ("...Q7r8\nnext line", "jane@example.com\nfor access")
-        found.append((first, last, kind, is_pii))
+        if kind not in _SPACED and _SPACE.search(joined, start, end):
+            continue  # a quoted value is on one line: "`key=` (…); URL\n`sig=`" is two
+        if kind == "email" and _MIXED_DOMAIN.search(joined, start, end):
+            continue  # a domain is in one case: "…colostate.edu\nBenno", "…UNLV.EDU\nFred" are an address and a name
+        if _goes_on_after(text, kind, crossed, last, edges):
+            found.append((first, last, kind, is_pii))
     return found
