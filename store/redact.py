@@ -97,6 +97,9 @@ def _spans(text: str) -> list[tuple[int, int, str, bool]]:
 _ESCAPED_SPACE = re.compile(r"\\+[nrt]")
 
 
+_QUOTE_NEXT = re.compile(r"\\{0,3}[\"'`]")  # a quote, or one escaped in a JSON or a repr string
+
+
 def _rule_spans(text: str, *, joined: bool = False) -> list[tuple[int, int, str, bool]]:
     """The rules' spans; in a text whose wrapped lines were `joined`, only keys, tokens and addresses (numbers on
     two lines are two numbers)."""
@@ -109,9 +112,16 @@ def _rule_spans(text: str, *, joined: bool = False) -> list[tuple[int, int, str,
             kind in HINTS and not any(hint in lowered for hint in HINTS[kind])
         ):
             continue
-        for match in pattern.finditer(text):
+        at = 0
+        while (match := pattern.search(text, at)) is not None:
+            at = max(match.end(), match.start() + 1)
             start, end = match.span(group)
             value = match.group(group)
+            if start > match.start() and value and value[-1] in "=:" and _QUOTE_NEXT.match(text, end):
+                inner = pattern.search(text, start)  # the value may be a name whose own value follows it
+                if inner is not None and inner.start() < end:  # (`"token": "client_secret='…'"`): that pair, then
+                    at = start
+                    continue
             if start < 0 or text.startswith("[REDACTED:", start) or _NOT_SECRET_VALUES.match(value):
                 continue
             check = CHECKS.get(kind)

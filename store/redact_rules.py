@@ -64,6 +64,12 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     ("stripe_key", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0),
     ("stripe_webhook_secret", r"\bwhsec_[A-Za-z0-9+/=]{24,}", 0),
     ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b", 0),
+    (  # its secret access key: 40 characters of base64 on the key id's line ("AKIA… secret …", "AKIA…:…") or after
+        "aws_secret_access_key",  # the words "secret (access) key" ("the secret key is …"), with no = or : between
+        r"(?:\b(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b[^\n]{0,40}?|(?i:\bsecret(?:[ _-]?access)?(?:[ _-]?key)?"
+        r"[ \t]+(?:is[ \t]+|was[ \t]+|of[ \t]+)?))(?<![A-Za-z0-9/+])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+        1,
+    ),
     ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}", 0),
     ("huggingface_token", r"\bhf_[A-Za-z0-9]{30,}", 0),
     # this server's own bearer tokens (`postmortem token add`: pm_ and 43 URL-safe base64 characters); a snake_case
@@ -191,6 +197,7 @@ _PASSWORD_HINTS = (
 HINTS: dict[str, tuple[str, ...]] = {  # a rule runs only on text (lower-cased) holding one of its hints: speed only
     "password_pair": (*_PASSWORD_HINTS, "pw", "secret", "key", "token"),
     "password_prose": _PASSWORD_HINTS,
+    "aws_secret_access_key": ("akia", "asia", "abia", "acca", "aroa", "aida", "secret"),
     "authorization_header": ("authorization",),
     "basic_auth_header": ("authorization",),
     "bearer_token": ("bearer",),
@@ -261,6 +268,10 @@ CHECKS: dict[str, Callable[[str, str], bool]] = {  # kind -> check(value, the 10
     "api_key_header": lambda v, b: _header_credential(v),
     "cookie": lambda v, b: len(v) >= 8 and credential_like(v.split("=", 1)[1]),
     "password_prose": lambda v, b: credential_like(v),
+    # both cases and a digit, / or +: not a word run, not a lower-case hex digest (a commit after a key id)
+    "aws_secret_access_key": lambda v, b: (
+        bool(re.search(r"[a-z]", v) and re.search(r"[A-Z]", v)) and bool(re.search(r"[0-9/+]", v))
+    ),
 }
 
 _DIGIT_RUN = re.compile(r"(?<![\w-])\d+(?:[ -]\d+)*(?![\w-])", re.ASCII)

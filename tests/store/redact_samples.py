@@ -44,6 +44,18 @@ ISSUE_MISSES = [  # (what the issue named, the text it was planted in, what must
         "Ab3d%2BEf6",
     ),
     ("the password is X", "User wrote: the password is Tr0ub4dor&3 and it fails", "Tr0ub4dor&3"),
+    (  # the outer pair's value was the name `client_secret=`, and the inner pair's value was left
+        "a name and its value as a JSON value",
+        """tool_args: {"token": "client_secret='hunter2hunter2hunter2'"}""",
+        "hunter2hunter2",
+    ),
+    ("the same, quotes escaped", """{"token": "client_secret=\\"hunter2hunter2hunter2\\""}""", "hunter2hunter2"),
+    (
+        "an AWS secret key beside its key id",
+        "AKIA2E3F4G5H6J7K8L9M secret YXtrrWFzvSW02TtXFdLCts/Cv7n122aAJLQs+H1x leaked in the log",
+        "YXtrrWFzvSW02TtXFdLCts",
+    ),
+    ("an AWS secret key after its name", "the secret access key is YXtrrWFzvSW02TtXFdLCts/Cv7n122aAJLQs+H1x", "YXtrr"),
 ]
 
 

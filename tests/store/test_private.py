@@ -160,7 +160,6 @@ def test_an_output_path_that_names_a_pipe_or_a_link_is_written_through_not_repla
     assert mode(tmp_path / "backup.jsonl") == 0o600
 
 
-
 def test_an_own_file_in_a_directory_that_refuses_new_files_is_rewritten_in_place_and_made_private(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -85,12 +85,19 @@ BENIGN_NEIGHBOURS = [  # look-alikes of the new rules that must survive
     "hexdump: 7f 45 4c 46 02 01 01 00 00 00 00 00 00 00 00 00",
     "用户反馈：代理回答错误，订单 48213 需要人工处理",
     f"commit {HEX40} merged",
+    "the secret is ThisIsAVeryLongCamelCaseIdentifierNameXYZW",  # letters only: a name, not 40 characters of base64
 ]
 
 
 @pytest.mark.parametrize("text", BENIGN_NEIGHBOURS)
 def test_look_alikes_of_the_new_rules_survive(text: str) -> None:
     assert redact(text) == text
+
+
+def test_a_digest_after_an_aws_key_id_is_not_taken_for_its_secret_key() -> None:
+    assert redact(f"key AKIA2E3F4G5H6J7K8L9M rotated at commit {HEX40}") == (
+        f"key [REDACTED:aws_access_key_id] rotated at commit {HEX40}"
+    )
 
 
 def test_a_secret_used_as_a_json_key_is_redacted_and_colliding_keys_both_stay() -> None:
@@ -122,3 +129,8 @@ def test_this_servers_own_team_tokens_are_redacted(tmp_path: "Path") -> None:
             assert token[3:11] not in redacted and counts == {"postmortem_token": 1}, redacted
     for name in ("pm_incident_review_scheduler_callback_handle", "pm_" + "a" * 43, "pm_" + "A1" * 30):
         assert redact(f"called {name}()") == f"called {name}()"
+
+
+def test_a_value_ending_in_base64_padding_before_a_quote_is_a_value_not_a_name() -> None:
+    text = "curl -H 'authorization: basic NnkxVG9VOmJrcDFBUjZKa3A3MA==' https://svc.internal/health"
+    assert redact(text) == "curl -H 'authorization: basic [REDACTED:basic_auth_header]' https://svc.internal/health"
