@@ -9,7 +9,6 @@ every reference analysis of the eval cases (`postmortem bench guard` measures bo
 
 import json
 import re
-from collections.abc import Callable
 from functools import cache
 from typing import Self
 
@@ -17,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent_postmortem import prompts
 from agent_postmortem.analysis.blameless import check_blameless
-from agent_postmortem.analysis.wording import counted
+from agent_postmortem.analysis.draft_relevance import RELEVANCE_MODEL as RELEVANCE_MODEL  # read from here by
+from agent_postmortem.analysis.draft_relevance import Similarity as Similarity  # service/drafting.py, evals/guard.py
+from agent_postmortem.analysis.draft_relevance import chain, incident_text, overlap, stems, unrelated
 from agent_postmortem.store.models import AnalysisDraft, Incident
 
 # Template slots a model copied instead of filling: <Title of Incident>, [insert cause], {{root_cause}}, TODO, TBD;
@@ -35,36 +36,8 @@ _SLOT_NAMES = frozenset(
     "details data context text incident report id value example placeholder content here".split()
 )
 _CODE = re.compile(r"`[^`\n]+`")
-_WORD = re.compile(r"[a-z][a-z0-9]+|\d{2,}")
-_STOP = frozenset(
-    "the and for was were been its this that with from not did does why because than then into onto over under "
-    "about after before when while which who whom what where there their they them have has had are our out all any "
-    "each every more most some such only also very can could would should will may might must one two three".split()
-)
 REPEAT = 0.8  # word overlap (Jaccard) at which two whys, or two action items, say the same thing
 ECHO = 0.7  # word overlap with the prompt's example analysis at which a text was copied from it
-# Cosine (all-MiniLM-L6-v2) between an analysis and its incident: under RELEVANT it was written for another incident;
-# up to SURE, it must also share SPECIFIC words with the incident (not only words any incident has: _GENERIC).
-# Measured by `postmortem bench guard` (docs/evals.md) on analyses of their own incident and moved to another one.
-RELEVANT = 0.3
-SURE = 0.45
-SPECIFIC = 2  # specific words in common, or 1 with an incident that says little (under TERSE specific words)
-TERSE = 12
-RELEVANCE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"  # the embedder the thresholds were measured with
-_GENERIC = frozenset(
-    w[:5]
-    for w in "service services request requests deploy deployed deployment production error errors answer answered "
-    "system systems user users customer customers team teams change changed changes time times minute minutes hour "
-    "hours day days fail failed failure failures issue incident incidents problem data new add added call calls "
-    "called run running return returned response responses check checks alert alerts test tests process impact "
-    "status result results cause caused root fix fixed update updated release code config configuration tool tools "
-    "model agent prompt message messages report reported detect detected investigate mitigate mitigated resolve "
-    "resolved escalate escalated monitor monitoring log logs review owner action item work start started stop back "
-    "first same other instead without through between due high low down each every once still later "
-    "in to on of by as it at an or is be up no so if we us".split()
-)
-Similarity = Callable[[str, str], float]
-"""The cosine between two texts' embeddings; the service gives the guard its embedder's."""
 
 
 class Verdict(BaseModel):
@@ -84,24 +57,6 @@ CHECKS = (
     "blameless_root_cause",
     "relevant",
 )
-
-
-def _stems(text: str) -> set[str]:
-    """Content words, cut to five letters so that 'invoice' and 'invoices', 'retry' and 'retrying' meet."""
-    return {w[:5] for w in _WORD.findall(text.lower()) if w not in _STOP}
-
-
-def overlap(a: str, b: str) -> float:
-    x, y = _stems(a), _stems(b)
-    return len(x & y) / len(x | y) if x and y else 0.0
-
-
-def incident_text(incident: Incident) -> str:
-    fields = [incident.title, incident.description, incident.error_type, incident.error_message, incident.agent]
-    fields += [incident.tool, incident.tool_args, incident.model, incident.prompt_excerpt, incident.environment]
-    fields += [incident.impact, incident.category.value.replace("_", " ")]
-    fields += [e.description for e in incident.timeline]
-    return "\n".join(f for f in fields if f)
 
 
 @cache
@@ -140,7 +95,7 @@ def _stands_for_content(slot: re.Match[str], field: str) -> bool:
     """A bracketed phrase ("<root cause here>"), a bracketed slot name ("<Title>", "<Data_1>"), or a bare TODO/TBD
     or a tag with next to nothing around it, stands for the content; a tag named in a sentence ("the <think> block
     leaked into the answer") or a TBD inside one ("(what 'high' is TBD)") is a mention, not a slot."""
-    rest = _stems(field[: slot.start()] + " " + field[slot.end() :])
+    rest = stems(field[: slot.start()] + " " + field[slot.end() :])
     if slot.group("tag"):
         inner = slot.group(0)[1:-1]
         words = set(re.split(r"[\s_.,/'-]+", inner.lower())) - {""}
@@ -178,7 +133,7 @@ def _echoes(draft: AnalysisDraft, incident: Incident) -> list[str]:
 
 def _copied(text: str, example: str) -> bool:
     """Most of `example` or nearly all of `text` (four words or more) from it: a copy, whole or cut short."""
-    mine, theirs = _stems(text), _stems(example)
+    mine, theirs = stems(text), stems(example)
     return overlap(text, example) >= ECHO or (len(mine) >= 4 and len(mine & theirs) >= 0.8 * len(mine))
 
 
@@ -202,14 +157,10 @@ def _repeated_whys(draft: AnalysisDraft, incident: Incident) -> list[str]:
     ][:2]
 
 
-def _chain(draft: AnalysisDraft) -> list[str]:
-    return [*(w.answer for w in draft.whys), *(f"{f.factor} {f.effect}" for f in draft.contributing_factors)]
-
-
 def _root_cause_ungrounded(draft: AnalysisDraft, incident: Incident) -> list[str]:
     """A root cause tied to nothing: no word of the incident, none of the whys that lead to it. (An investigation
     may find a cause the capture never named, but then the whys lead there.)"""
-    if _stems(draft.root_cause) & _stems("\n".join([incident_text(incident), *_chain(draft)])):
+    if stems(draft.root_cause) & stems("\n".join([incident_text(incident), *chain(draft)])):
         return []
     return ["the root cause shares no word with the incident or the whys: name what in this incident went wrong"]
 
@@ -222,8 +173,8 @@ def _items_ungrounded(draft: AnalysisDraft, incident: Incident) -> list[str]:
         *(w.answer for w in draft.whys),
         *(f"{f.factor} {f.effect}" for f in draft.contributing_factors),
     ]
-    source = _stems(incident_text(incident)) | _stems(" ".join(chain))
-    loose = [f"action item {n}" for n, a in enumerate(draft.action_items, 1) if not _stems(a.title) & source]
+    source = stems(incident_text(incident)) | stems(" ".join(chain))
+    loose = [f"action item {n}" for n, a in enumerate(draft.action_items, 1) if not stems(a.title) & source]
     return [f"{_listed(loose)}: nothing to do with the incident or its cause; propose a fix for it"] if loose else []
 
 
@@ -239,37 +190,6 @@ def _blaming(draft: AnalysisDraft, incident: Incident) -> list[str]:
     if not found:
         return []
     return [f"the root cause blames a person ({found[0].rule}): say what in the system allowed it"]
-
-
-def analysis_text(draft: AnalysisDraft) -> str:
-    """What the analysis says, cause first (an embedder reads the start of a long text)."""
-    return "\n".join([draft.root_cause, *_chain(draft), *(a.title for a in draft.action_items)])
-
-
-def relevance(draft: AnalysisDraft, incident: Incident, similarity: Similarity) -> float:
-    return similarity(analysis_text(draft), incident_text(incident))
-
-
-def specific_shared(draft: AnalysisDraft, incident: Incident) -> set[str]:
-    """Content words the analysis shares with the incident, but for those any incident has ("service", "deploy")."""
-    shared = _stems(analysis_text(draft)) & _stems(incident_text(incident))
-    return {w for w in shared - _GENERIC if not w.isdigit()}
-
-
-def _unrelated(draft: AnalysisDraft, incident: Incident, similarity: Similarity) -> list[str]:
-    """An analysis of another incident: words such as "service", "deploy" or "production" are shared by any two,
-    so the check is on meaning (the embedding cosine between the whole analysis and the incident) and, where that
-    is not clear, on the specific words they share."""
-    cosine = relevance(draft, incident, similarity)
-    said = {w for w in _stems(incident_text(incident)) - _GENERIC if not w.isdigit()}
-    needed = SPECIFIC if len(said) >= TERSE else 1
-    if cosine >= SURE or (cosine >= RELEVANT and len(specific_shared(draft, incident)) >= needed):
-        return []
-    return [
-        f"the analysis has little to do with {incident.id} (cosine {cosine:.2f} between them, and "
-        f"{counted(len(specific_shared(draft, incident)), 'specific word')} in common): was it written for another "
-        "incident? Analyse what went wrong in this one, in its own terms"
-    ]
 
 
 _RUN = {
@@ -291,7 +211,7 @@ def check_draft(draft: AnalysisDraft, incident: Incident, similarity: Similarity
         if name != "relevant":
             found = _RUN[name](draft, incident)
         elif similarity is not None:
-            found = _unrelated(draft, incident, similarity)
+            found = unrelated(draft, incident, similarity)
         else:
             continue
         problems += found

@@ -1,5 +1,5 @@
 """What every `postmortem` command shares: the exit codes and the one place that maps errors to them, the services a
-command works on (a read-only command never creates a home), and checked choices for options.
+command works on (a read-only command never creates a home); the checked options are cli/options.py's.
 
 Exit codes: 0 done; 1 a failure of the system (a draft that ran out of time included), or a check that found
 something (`check`, `check-blameless`, `eval --baseline`, `bench load`); 2 bad input, an unknown id, or a setting
@@ -9,14 +9,29 @@ that does not allow what was asked (no model configured to draft); 130 interrupt
 
 import logging
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
-from typer.core import TyperOption
 
+from agent_postmortem.cli.options import (
+    ACTION_STATUSES,
+    CATEGORIES,
+    PRIORITIES,
+    SEVERITIES,
+    STATUSES,
+    ItemLimit,
+    Limit,
+    ListLimit,
+    MinSize,
+    Offset,
+    bounded,
+    choice,
+    more_note,
+    one_of,
+)
 from agent_postmortem.cli.output import JsonOpt, emit, err, line, out
 from agent_postmortem.errors import (
     ActionItemNotFound,
@@ -31,16 +46,6 @@ from agent_postmortem.errors import (
     is_storage_failure,
     storage_failure,
 )
-from agent_postmortem.store.vocabulary import (
-    LIMIT,
-    LIST_LIMIT,
-    ActionStatus,
-    CategoryName,
-    Priority,
-    Severity,
-    Status,
-    names,
-)
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -50,67 +55,31 @@ if TYPE_CHECKING:
     from agent_postmortem.store.records.incidents import IncidentStore
     from agent_postmortem.store.records.sqlite_reader import IncidentReads
 
-__all__ = ["JsonOpt", "emit", "err", "out"]
+__all__ = [  # the options' home is cli/options.py
+    "ACTION_STATUSES",
+    "CATEGORIES",
+    "PRIORITIES",
+    "SEVERITIES",
+    "STATUSES",
+    "ItemLimit",
+    "JsonOpt",
+    "Limit",
+    "ListLimit",
+    "MinSize",
+    "Offset",
+    "bounded",
+    "choice",
+    "emit",
+    "err",
+    "more_note",
+    "one_of",
+    "out",
+]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 FAILED, BAD_INPUT, INTERRUPTED, CLOSED_PIPE = 1, 2, 130, 141
-
-# The stored vocabularies for checked options: store/vocabulary.py has no pydantic, so `--help` stays light.
-CATEGORIES = names(CategoryName)
-SEVERITIES = names(Severity)
-STATUSES = names(Status)
-PRIORITIES = names(Priority)
-ACTION_STATUSES = names(ActionStatus)
-
-
-def bounded(low: int, high: int, help: str = "") -> Any:
-    """An integer option that accepts only `low` to `high`: anything else is rejected before the command runs (exit
-    2) with the range, as the MCP tools say it, instead of being clamped without a word."""
-
-    def check(value: int | None) -> int | None:
-        if value is not None and not low <= value <= high:
-            raise typer.BadParameter(f"must be an integer between {low} and {high}")
-        return value
-
-    return typer.Option(help=help, callback=check, metavar=f"[{low}-{high}]")
-
-
-# The smallest group of incidents that counts as a recurring pattern: 2-100, as the MCP tools take it (it was
-# clamped without a word: --min-size 1 showed groups of 2).
-MinSize = Annotated[int, bounded(2, 100, help="incidents a recurring pattern needs")]
-# How many incidents a search shows: the bounds of the MCP tools' `limit`; a list in a terminal may show more.
-Limit = Annotated[int, bounded(*LIMIT, help="how many incidents to show")]
-ListLimit = Annotated[int, bounded(*LIST_LIMIT, help="how many incidents to show")]
-ItemLimit = Annotated[int, bounded(1, 1_000, help="how many action items to show (default 50; --export: all)")]
-Offset = Annotated[int, bounded(0, 10_000_000, help="skip this many (the next page starts at the offset shown)")]
-
-
-def more_note(next_offset: int | None, what: str, *, pages: bool = True) -> None:
-    """On stderr, under a table cut at its limit: that there is more and how to see it (a table said nothing)."""
-    if next_offset is not None:
-        how = f"--offset {next_offset} shows the next page, --limit a longer one" if pages else "--limit shows more"
-        err.print(f"more {what}: {how}", markup=False)
-
-
-def one_of(values: Sequence[str]) -> str:
-    return values[0] if len(values) == 1 else f"{', '.join(values[:-1])} or {values[-1]}"
-
-
-def choice(values: Sequence[str], help: str = "") -> Any:
-    """An option that accepts only `values`: anything else is rejected before the command runs (exit 2), with the
-    allowed values and without echoing what was given; the shell completes the values."""
-
-    def check(value: str | None) -> str | None:
-        if value is not None and value not in values:
-            raise typer.BadParameter(f"must be {one_of(values)}")
-        return value
-
-    def complete(incomplete: str) -> list[str]:
-        return [v for v in values if v.startswith(incomplete)]
-
-    return typer.Option(help=help, callback=check, autocompletion=complete, metavar="[" + "|".join(values) + "]")
 
 
 @contextmanager
@@ -297,15 +266,3 @@ def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
             progress.update(tasks[stage], completed=done)
 
         yield show
-
-
-_option_type = TyperOption.display_type_rich
-
-
-def _flag_type(self: TyperOption, ctx: Any) -> str | None:
-    """typer's rich help wrote a type after every option, flags included (`--json <bool>`), which reads as a flag
-    that takes a value, and `--json true` is then refused as an extra argument: a flag shows none."""
-    return None if self.is_flag else _option_type(self, ctx)
-
-
-TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]

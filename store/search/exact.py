@@ -26,11 +26,12 @@ import numpy as np
 from agent_postmortem.store.errors import IndexLoading
 from agent_postmortem.store.records.cursor import LOAD_WAIT, KeyCursor
 from agent_postmortem.store.search import float_rows, int8_scan, reduced
-from agent_postmortem.store.search.arrays import Blocks, Columns, Growable
+from agent_postmortem.store.search.arrays import Columns, Growable
 from agent_postmortem.store.search.cache_file import Part
-from agent_postmortem.store.search.float_rows import FloatRows
+from agent_postmortem.store.search.key_rows import KeyRows
 from agent_postmortem.store.search.persisted import SAVE_AFTER, PersistedCache, Snapshot
 from agent_postmortem.store.search.reduced import Reduced
+from agent_postmortem.store.search.rerank import RerankRows, Vectors
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +44,7 @@ LOAD_BATCH = 16_384
 FORMAT = 3  # 3: the float32 rows are in the file too
 
 
-_Held = tuple[np.ndarray, np.ndarray, np.ndarray]  # keys, the vectors held here, which keys those are
 Loader = Callable[[int, Sequence[tuple[int, int]]], Iterable[tuple[int, np.ndarray]]]
-Vectors = Callable[[Sequence[int]], dict[int, np.ndarray]]
 
 
 def signature(model_id: str, dimension: int) -> dict[str, object]:
@@ -72,7 +71,7 @@ class ExactIndex:
         self._reduce_from = reduce_from
         self._lock = threading.Lock()
         self._checked = 0.0
-        self._files: FloatRows | None = None
+        self._rerank = RerankRows(dimension, vectors, cache)  # replaced by `_start`, which closes the one it finds
         self._generation = 0  # counts resets: a save finished after one is not adopted
         self._start()
 
@@ -80,17 +79,13 @@ class ExactIndex:
         self, codes: np.ndarray | None = None, scales: np.ndarray | None = None, sums: np.ndarray | None = None
     ) -> None:
         self._cursor = KeyCursor()
-        self._pks = Growable(np.int64)
-        self._order: np.ndarray | None = None  # rows by key, when a late row broke the order
+        self._keys = KeyRows()
         self._scales = Growable(np.float32, scales)
         self._sums = Growable(np.int32, sums)  # each row's sum of codes: see int8_scan.SHIFT
         self._codes = Columns(self._dimension, np.int8, BLOCK, codes, 0 if scales is None else len(scales))
-        self._floats = Blocks(self._dimension, np.float32)  # only without `vectors`
         self._reduced: Reduced | None = None
-        if self._files is not None:
-            self._files.close()
-        kept = self._vectors is not None and self.cache is not None  # else memory (tests) or the records
-        self._files = FloatRows(self._dimension, self.cache.path.parent) if kept and self.cache else None
+        self._rerank.close()
+        self._rerank = RerankRows(self._dimension, self._vectors, self.cache)
         self._opened = False
         self._unsaved = 0
 
@@ -109,7 +104,7 @@ class ExactIndex:
                 self._load_added()
                 self._reduce()
                 self._checked = time.monotonic()  # only a finished load counts as fresh
-                saving = self._snapshot() if self._unsaved >= max(SAVE_AFTER, self._pks.size // 50) else None
+                saving = self._snapshot() if self._unsaved >= max(SAVE_AFTER, self._keys.size // 50) else None
         finally:
             self._lock.release()
         if saving is not None:
@@ -135,27 +130,14 @@ class ExactIndex:
     def _append(self, rows: list[tuple[int, np.ndarray]]) -> list[int]:
         pks = [pk for pk, _ in rows]
         matrix = np.vstack([v for _, v in rows]).astype(np.float32)
-        before = self._pks.size
-        if before and (pks[0] <= self._pks.view[-1] or self._order is not None):  # a row committed late
-            order = self._order if self._order is not None else np.arange(before)
-            where = np.searchsorted(self._pks.view[order], pks)
-            self._order = np.insert(order, where, np.arange(before, before + len(pks)))
-        self._pks.extend(pks)
+        self._keys.extend(pks)
         codes, scales = int8_scan.quantize(matrix)
         self._scales.extend(scales)
         self._sums.extend(codes.sum(axis=1, dtype=np.int32))
         self._codes.append(codes)
         if self._reduced is not None:
             self._reduced.add(matrix)
-        if self._vectors is None:
-            self._floats.append(matrix)
-        elif self._files is not None:
-            try:
-                self._files.append(matrix)
-            except OSError:  # the record store still has them: re-rank from there, and save no cache
-                logger.warning("could not keep vectors in %s; reading them from the records", self.cache, exc_info=True)
-                self._files.close()
-                self._files = None
+        self._rerank.append(matrix)
         return pks
 
     def _open_saved(self) -> None:
@@ -168,22 +150,20 @@ class ExactIndex:
             os.close(saved.fd)
             return
         self._start(saved.arrays["codes"], saved.arrays["scales"], saved.arrays["sums"])
-        if self._files is not None:
-            self._files.open_saved(saved.fd, saved.offsets[float_rows.NAME], len(saved.arrays["pks"]))
+        if self._rerank.files is not None:
+            self._rerank.files.open_saved(saved.fd, saved.offsets[float_rows.NAME], len(saved.arrays["pks"]))
         else:
             os.close(saved.fd)
         if len(saved.arrays.get("reduced_scales", ())) == len(saved.arrays["pks"]):
             self._reduced = Reduced(np.array(saved.arrays["reduced_rotation"]), BLOCK, saved.arrays)
         self._opened = True
-        self._pks.extend(saved.arrays["pks"])
-        order = np.argsort(self._pks.view, kind="stable")
-        self._order = None if bool(np.all(order == np.arange(len(order)))) else order
+        self._keys.restore(saved.arrays["pks"])
         self._cursor.restore(saved.newest, saved.gaps)
 
     def _snapshot(self) -> Snapshot | None:
-        if self.cache is None or self._files is None or not self._pks.size:
+        if self.cache is None or self._rerank.files is None or not self._keys.size:
             return None
-        floats = self._files.regions(self._pks.size)
+        floats = self._rerank.files.regions(self._keys.size)
         if floats is None:
             return None
         cursor = KeyCursor()
@@ -193,7 +173,7 @@ class ExactIndex:
         codes[-1] = self._codes.blocks[-1][None].copy()
         self._unsaved = 0
         vectors: list[Part] = [*floats]
-        arrays: dict[str, Part | list[Part]] = {"pks": self._pks.view, "scales": self._scales.view}
+        arrays: dict[str, Part | list[Part]] = {"pks": self._keys.view, "scales": self._scales.view}
         arrays.update({"sums": self._sums.view, "codes": codes, float_rows.NAME: vectors})
         return cursor, {**arrays, **(self._reduced.arrays() if self._reduced is not None else {})}
 
@@ -212,8 +192,8 @@ class ExactIndex:
         if saved is None or saved.fd is None:
             return
         with self._lock:
-            if self._files is not None and generation == self._generation:
-                self._files.adopt(saved.fd, saved.offsets[float_rows.NAME], len(saved.arrays["pks"]))
+            if self._rerank.files is not None and generation == self._generation:
+                self._rerank.files.adopt(saved.fd, saved.offsets[float_rows.NAME], len(saved.arrays["pks"]))
                 return
         os.close(saved.fd)
 
@@ -245,17 +225,17 @@ class ExactIndex:
 
     def count(self) -> int:
         self.refresh()
-        return self._pks.size
+        return self._keys.size
 
     # --- searching ----------------------------------------------------------------------------
 
     def _reduce(self) -> None:
         """Build the projected codes once the index reaches `reduce_from` rows (search/reduced.py), and schedule a
         save so the next process loads them."""
-        if self._reduced is None and self._files is not None and self._pks.size >= self._reduce_from:
-            self._reduced = reduced.build(self._files, self._pks.size, BLOCK)
+        if self._reduced is None and self._rerank.files is not None and self._keys.size >= self._reduce_from:
+            self._reduced = reduced.build(self._rerank.files, self._keys.size, BLOCK)
             if self._reduced is not None:
-                self._unsaved = max(self._unsaved, SAVE_AFTER, self._pks.size // 50)
+                self._unsaved = max(self._unsaved, SAVE_AFTER, self._keys.size // 50)
 
     def query(self, vector: np.ndarray, *, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(pk, cosine) best first; `allowed` (primary keys) restricts the search when filters apply."""
@@ -264,14 +244,14 @@ class ExactIndex:
         if n <= 0:
             return []
         with self._lock:
-            pks = self._pks.view
+            pks = self._keys.view
             keep = None if allowed is None else np.isin(pks, allowed)
             if self._reduced is not None and self._reduced.size == len(pks):
                 top = self._reduced.candidates(query, max(reduced.CANDIDATES, RERANK * n), keep)
             else:
                 top = self._best_codes(query, RERANK * n, keep)
-            held = self._held(pks[top], top)
-        found, scores = self._scored(query, held)
+            held = self._rerank.held(pks[top], top, self._sums.view, self._scales.view)
+        found, scores = self._rerank.scored(query, held)
         order = np.lexsort((found, -scores))[:n]
         return list(zip(found[order].tolist(), scores[order].tolist(), strict=True))
 
@@ -282,44 +262,11 @@ class ExactIndex:
 
     def cosines(self, vector: np.ndarray, pks: list[int]) -> dict[int, float]:
         """Exact cosine of the given incidents (those in the index) to `vector`."""
-        if not pks or not self._pks.size:
+        if not pks or not self._keys.size:
             return {}
         keys = np.asarray(pks, dtype=np.int64)
         with self._lock:
-            rows = self._rows_of(keys)
-            held = self._held(keys[rows >= 0], rows[rows >= 0])
-        found, scores = self._scored(np.asarray(vector, dtype=np.float32), held)
+            rows = self._keys.rows_of(keys)
+            held = self._rerank.held(keys[rows >= 0], rows[rows >= 0], self._sums.view, self._scales.view)
+        found, scores = self._rerank.scored(np.asarray(vector, dtype=np.float32), held)
         return dict(zip(found.tolist(), scores.tolist(), strict=True))
-
-    def _scored(self, query: np.ndarray, held: _Held) -> tuple[np.ndarray, np.ndarray]:
-        """(keys, exact cosines) of the rows `_held` looked up; those held nowhere here are read from the records."""
-        keys, floats, here = held
-        found, scores = [keys[here]], [floats @ query]
-        rest = keys[~here].tolist()
-        if rest:
-            assert self._vectors is not None
-            stored = {pk: v for pk, v in self._vectors(rest).items() if v.shape == query.shape}
-            found.append(np.fromiter(stored, dtype=np.int64, count=len(stored)))
-            scores.append(np.array([float(v @ query) for v in stored.values()], dtype=np.float32))
-        return np.concatenate(found), np.concatenate(scores).astype(np.float64)
-
-    def _held(self, keys: np.ndarray, rows: np.ndarray) -> _Held:
-        """(keys, the float32 vectors of those rows held here (memory or files), which rows those are); the caller
-        holds the lock, so the rows are those of the keys."""
-        if self._vectors is None:
-            return keys, self._floats.rows(rows), np.ones(len(rows), dtype=bool)
-        if self._files is None:
-            return keys, np.zeros((0, self._dimension), dtype=np.float32), np.zeros(len(rows), dtype=bool)
-        floats, here, damaged = self._files.checked(rows, self._sums.view, self._scales.view)
-        if damaged and self.cache is not None:
-            logger.warning("the vector cache %s holds damaged vectors: it will be rebuilt from the records", self.cache)
-            self.cache.discard()
-        return keys, floats, here
-
-    def _rows_of(self, pks: np.ndarray) -> np.ndarray:
-        """The row of each key, -1 for keys not in the index."""
-        have = self._pks.view
-        ordered = have if self._order is None else have[self._order]
-        where = np.clip(np.searchsorted(ordered, pks), 0, len(ordered) - 1)
-        rows = where if self._order is None else self._order[where]
-        return np.where(ordered[where] == pks, rows, -1)

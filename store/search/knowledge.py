@@ -8,8 +8,6 @@ was flat for 0.6-0.8, and fell for lexical-heavy weights.
 """
 
 import hashlib
-import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -18,13 +16,13 @@ import numpy as np
 
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.index.chroma import VectorIndex
-from agent_postmortem.store.index.outbox import apply_outbox
 from agent_postmortem.store.index.owner import Claim, IndexBusy, Ownership
 from agent_postmortem.store.records.feed import IndexFeed
 from agent_postmortem.store.search.embedding import Embedder
 from agent_postmortem.store.search.exact import EXACT_LIMIT, ExactIndex
 from agent_postmortem.store.search.exact import signature as vectors_signature
 from agent_postmortem.store.search.fusion import z_scores
+from agent_postmortem.store.search.index_holder import IndexHolder
 from agent_postmortem.store.search.lexical import LexicalIndex
 from agent_postmortem.store.search.lexical import signature as words_signature
 from agent_postmortem.store.search.persisted import PersistedCache
@@ -48,22 +46,6 @@ class Hit:
     relevance: float  # what the ranking used
 
 
-logger = logging.getLogger(__name__)
-
-
-def _log_failure(what: str, error: Exception) -> None:
-    """A database that cannot be reached (restarted, at its connection limit, the network) is one line with the
-    driver's reason: a restart of PostgreSQL logged a 50-line traceback per team each time the keeper tried. Anything
-    else keeps its traceback."""
-    from sqlalchemy.exc import OperationalError
-
-    if isinstance(error, OperationalError):
-        reason = str(error.orig).strip().partition("\n")[0][:200]
-        logger.warning("%s (the database: %s); tried again shortly", what, reason)
-    else:
-        logger.warning(what, exc_info=error)
-
-
 class KnowledgeBase:
     def __init__(
         self,
@@ -84,12 +66,7 @@ class KnowledgeBase:
         self.child_from = child_from
         self.embedder = embedder
         self.owner = owner
-        self._index: VectorIndex | None = None
-        self._owned = False
-        self._counted: int | None = None  # vectors in the index, as the last child applying the outbox left it
-        self.claimed: Claim | None = None
-        self._claiming = threading.Lock()
-        self._draining = threading.Lock()
+        self.holder = IndexHolder(feed=feed, owner=owner, apart=self._apart)
         model = embedder.model_id
         self.lexical = LexicalIndex(feed.lexical_rows, cache=self._cache(cache_dir, "lexical.bm25", words_signature()))
         self.exact = ExactIndex(
@@ -112,35 +89,30 @@ class KnowledgeBase:
 
     @property
     def owns_index(self) -> bool:
-        return self._owned
+        return self.holder.owned
 
     @property
     def drains_apart(self) -> bool:
         """This process owns the index but leaves it closed: child processes apply the outbox (CHILD_FROM)."""
-        return self._owned and self._index is None
+        return self.holder.owned and self.holder.opened is None
+
+    @property
+    def claimed(self) -> Claim | None:
+        """How this process took the index (None before it did)."""
+        return self.holder.claimed
 
     @property
     def index(self) -> VectorIndex | None:
         """The vector index, opened in this process on first use when it owns it; None when it does not."""
-        if self._index is None and self._owned and self.owner is not None:
-            with self._claiming:
-                if self._index is None and self._owned:
-                    self._index = self.owner.open()
-        return self._index
+        return self.holder.index
 
     @index.setter
     def index(self, opened: VectorIndex | None) -> None:  # the rebuild benchmark swaps one in
-        self._index = opened
+        self.holder.opened = opened
 
     def indexed(self) -> int | None:
-        """Vectors in the index (None when another process owns it); an index left to child processes is not
-        opened to count it: the last child's count is the answer."""
-        if not self._owned:
-            return None
-        if self._index is None and self._counted is not None:
-            return self._counted
-        index = self.index
-        return index.count() if index is not None else None
+        """Vectors in the index (None when another process owns it)."""
+        return self.holder.indexed()
 
     def _apart(self) -> bool:
         """Whether this owner leaves the index to child processes (see CHILD_FROM)."""
@@ -149,35 +121,15 @@ class KnowledgeBase:
     def claim_index(self) -> bool:
         """Own the vector index unless another process does: check it (rebuilding what cannot be trusted), open
         it and apply the outbox. True when this process owns it."""
-        with self._claiming:
-            if self._owned:
-                return True
-            if self.owner is None:
-                return False
-            try:
-                self._index, self.claimed = self.owner.claim(open_index=not self._apart())
-                self._owned, self._counted = True, None if self._index is not None else self.claimed.indexed
-            except IndexBusy:
-                return False
-            except Exception as e:  # noqa: BLE001 - searches stay exact without the index; the server retries later
-                _log_failure("could not take the vector index", e)
-                return False
-            logger.info("owning the vector index (found %s, %d vectors)", self.claimed.found, self.claimed.indexed)
-        self.sync()
-        return True
+        if self.holder.claim():
+            self.sync()
+            return True
+        return self.holder.owned
 
     def release_index(self) -> None:
         """Apply what the outbox still holds (captures leave it to the index keeper: `written`), close the index and
         let another process own it."""
-        with self._claiming:
-            if self._owned:
-                self.sync_index()
-            if self._index is not None:
-                self._index.close()
-                self._index = None
-            self._owned = False
-            if self.owner is not None:
-                self.owner.lock.release()
+        self.holder.release(self.embedder.model_id)
 
     def warm(self) -> None:
         """Load the in-memory indexes now (the server calls this in the background at start)."""
@@ -205,7 +157,7 @@ class KnowledgeBase:
         it now), and the vector index is updated now only where it serves this process's searches (above
         `exact_limit`). Otherwise the server's index keeper applies the outbox within a second, off the request:
         chromadb's upsert was half of a capture's time (47 of 94 ms p50 at 10k incidents, `bench perf`)."""
-        if self._index is not None and self.exact.count() > self.exact_limit:
+        if self.holder.opened is not None and self.exact.count() > self.exact_limit:
             return self.sync()
         self.exact.refresh(force=True)
         self.lexical.refresh(force=True)
@@ -213,26 +165,7 @@ class KnowledgeBase:
 
     def sync_index(self) -> int:
         """Drain the outbox into the index now, if this process owns it; a failing write stays queued."""
-        try:
-            return self._drain() if self._owned else 0
-        except Exception as e:  # noqa: BLE001 - the index is a cache; the outbox keeps the work for the next try
-            _log_failure("could not update the vector index; the outbox keeps the changes", e)
-            return 0
-
-    def _drain(self) -> int:
-        # one drain at a time: the keeper thread and request threads all drain, and interleaved drains (upserting
-        # the same ids into chromadb at once) left 2 of 100 captures out of the index with their outbox rows acked
-        # (`bench load`, 2 replicas, 8 clients); serialised, 0 of 300
-        with self._draining:
-            return self._drain_now()
-
-    def _drain_now(self) -> int:
-        if self._index is not None:
-            return apply_outbox(self.feed, self._index, self.embedder.model_id)
-        if self.owner is None or not self.feed.pending_outbox(limit=1):
-            return 0
-        done, self._counted = self.owner.drain()  # the index is not open here: a child applies the outbox
-        return done
+        return self.holder.sync(self.embedder.model_id)
 
     def reembed_stale(self) -> int:
         """Embed, with the current model, every incident whose stored vector came from another model."""
@@ -250,14 +183,9 @@ class KnowledgeBase:
         child process, and swap it in. Needs ownership (IndexBusy otherwise). Returns the number indexed."""
         self.reembed_stale()
         if self.owner is None or not self.claim_index():
-            holder = self.owner.lock.holder() if self.owner else None
-            raise IndexBusy(f"the vector index is owned by another process (pid {holder})")
-        with self._claiming:
-            self._index = self.owner.rebuild(self._index)
-            total = self._index.count()
-            if self._apart():  # back to child processes: this one need not hold the graph
-                self._index.close()
-                self._index, self._counted = None, total
+            pid = self.owner.lock.holder() if self.owner else None
+            raise IndexBusy(f"the vector index is owned by another process (pid {pid})")
+        total = self.holder.rebuild()
         self.lexical.reset()
         self.exact.reset()
         self.sync()  # rows written during the rebuild are still queued: replaying them is idempotent

@@ -137,7 +137,7 @@ def test_the_projected_stage_is_not_built_from_saved_vectors_found_damaged(tmp_p
     records.add(1, 3000)
     index = records.index(tmp_path / "v.int8")
     index.refresh(force=True)  # saved, and read from the file since
-    files = index._files
+    files = index._rerank.files
     assert files is not None and files.saved == 3000
     files.drop_saved()  # as `checked` does when a saved row disagrees with its codes
     with pytest.raises(OSError, match="not readable"):

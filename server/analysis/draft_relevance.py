@@ -1,0 +1,91 @@
+"""Whether a draft is about its incident: the content words the two share (a word of the incident, of the whys that
+lead to a cause) and, for the analysis as a whole, its meaning (the embedding cosine, given as `Similarity`). The
+draft guard's checks (analysis/draft_guard.py) are built on these."""
+
+import re
+from collections.abc import Callable
+
+from agent_postmortem.analysis.wording import counted
+from agent_postmortem.store.models import AnalysisDraft, Incident
+
+_WORD = re.compile(r"[a-z][a-z0-9]+|\d{2,}")
+_STOP = frozenset(
+    "the and for was were been its this that with from not did does why because than then into onto over under "
+    "about after before when while which who whom what where there their they them have has had are our out all any "
+    "each every more most some such only also very can could would should will may might must one two three".split()
+)
+# Cosine (all-MiniLM-L6-v2) between an analysis and its incident: under RELEVANT it was written for another incident;
+# up to SURE, it must also share SPECIFIC words with the incident (not only words any incident has: _GENERIC).
+# Measured by `postmortem bench guard` (docs/evals.md) on analyses of their own incident and moved to another one.
+RELEVANT = 0.3
+SURE = 0.45
+SPECIFIC = 2  # specific words in common, or 1 with an incident that says little (under TERSE specific words)
+TERSE = 12
+RELEVANCE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"  # the embedder the thresholds were measured with
+_GENERIC = frozenset(
+    w[:5]
+    for w in "service services request requests deploy deployed deployment production error errors answer answered "
+    "system systems user users customer customers team teams change changed changes time times minute minutes hour "
+    "hours day days fail failed failure failures issue incident incidents problem data new add added call calls "
+    "called run running return returned response responses check checks alert alerts test tests process impact "
+    "status result results cause caused root fix fixed update updated release code config configuration tool tools "
+    "model agent prompt message messages report reported detect detected investigate mitigate mitigated resolve "
+    "resolved escalate escalated monitor monitoring log logs review owner action item work start started stop back "
+    "first same other instead without through between due high low down each every once still later "
+    "in to on of by as it at an or is be up no so if we us".split()
+)
+Similarity = Callable[[str, str], float]
+"""The cosine between two texts' embeddings; the service gives the guard its embedder's."""
+
+
+def stems(text: str) -> set[str]:
+    """Content words, cut to five letters so that 'invoice' and 'invoices', 'retry' and 'retrying' meet."""
+    return {w[:5] for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def overlap(a: str, b: str) -> float:
+    x, y = stems(a), stems(b)
+    return len(x & y) / len(x | y) if x and y else 0.0
+
+
+def incident_text(incident: Incident) -> str:
+    fields = [incident.title, incident.description, incident.error_type, incident.error_message, incident.agent]
+    fields += [incident.tool, incident.tool_args, incident.model, incident.prompt_excerpt, incident.environment]
+    fields += [incident.impact, incident.category.value.replace("_", " ")]
+    fields += [e.description for e in incident.timeline]
+    return "\n".join(f for f in fields if f)
+
+
+def chain(draft: AnalysisDraft) -> list[str]:
+    return [*(w.answer for w in draft.whys), *(f"{f.factor} {f.effect}" for f in draft.contributing_factors)]
+
+
+def analysis_text(draft: AnalysisDraft) -> str:
+    """What the analysis says, cause first (an embedder reads the start of a long text)."""
+    return "\n".join([draft.root_cause, *chain(draft), *(a.title for a in draft.action_items)])
+
+
+def relevance(draft: AnalysisDraft, incident: Incident, similarity: Similarity) -> float:
+    return similarity(analysis_text(draft), incident_text(incident))
+
+
+def specific_shared(draft: AnalysisDraft, incident: Incident) -> set[str]:
+    """Content words the analysis shares with the incident, but for those any incident has ("service", "deploy")."""
+    shared = stems(analysis_text(draft)) & stems(incident_text(incident))
+    return {w for w in shared - _GENERIC if not w.isdigit()}
+
+
+def unrelated(draft: AnalysisDraft, incident: Incident, similarity: Similarity) -> list[str]:
+    """An analysis of another incident: words such as "service", "deploy" or "production" are shared by any two,
+    so the check is on meaning (the embedding cosine between the whole analysis and the incident) and, where that
+    is not clear, on the specific words they share."""
+    cosine = relevance(draft, incident, similarity)
+    said = {w for w in stems(incident_text(incident)) - _GENERIC if not w.isdigit()}
+    needed = SPECIFIC if len(said) >= TERSE else 1
+    if cosine >= SURE or (cosine >= RELEVANT and len(specific_shared(draft, incident)) >= needed):
+        return []
+    return [
+        f"the analysis has little to do with {incident.id} (cosine {cosine:.2f} between them, and "
+        f"{counted(len(specific_shared(draft, incident)), 'specific word')} in common): was it written for another "
+        "incident? Analyse what went wrong in this one, in its own terms"
+    ]

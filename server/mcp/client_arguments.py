@@ -1,0 +1,99 @@
+"""Arguments as MCP clients send them, read against the tool's input schema before it is validated: null or an
+empty choice is an absent argument, a choice in another spelling is the value it stands for, a list of one value is
+that value, an integer sent as the JSON text of one is that integer; an argument the tool does not take, a boolean
+where none is taken, or several values for one choice is refused with what to send instead."""
+
+import json
+import re
+from typing import Any
+
+from mcp.server.mcpserver.exceptions import ToolError
+
+from agent_postmortem.mcp.arguments import argument_problems
+
+
+def checked(schema: dict[str, Any], name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments without those that stand for an absent optional argument (_absent); ToolError for one the tool
+    does not take, naming those it takes and not the one sent (a model wrote it: it may be anything)."""
+    known: dict[str, Any] = schema.get("properties", {})
+    unknown = [k for k in arguments if k not in known]
+    if unknown:
+        sent = "1 argument it does not take was" if len(unknown) == 1 else f"{len(unknown)} it does not take were"
+        takes = ", ".join(known) or "no arguments"
+        raise ToolError(f"{name} takes only: {takes}; {sent} sent. Leave those out and call again.")
+    required = set(schema.get("required", []))
+    flags = [k for k, v in arguments.items() if isinstance(v, bool) and not _takes(known[k], "boolean")]
+    if flags:  # pydantic reads true as 1: `limit: true` listed one incident
+        raise ToolError(argument_problems(schema, flags))
+    arguments = {k: _one(v) if _choices(known[k]) else _integer(known[k], v) for k, v in arguments.items()}
+    several = [k for k, v in arguments.items() if _choices(known[k]) and _several(_choices(known[k]), v)]
+    if several:  # "must be one of a, b, c" of ["a", "b"] read as if the values were wrong
+        said = "; ".join(f"{k} takes one value, one of {', '.join(_choices(known[k]))}" for k in several)
+        noun = "argument" if len(several) == 1 else "arguments"
+        raise ToolError(f"Invalid {noun}: {said}. Call once for each value wanted.")
+    return {k: _choice(known[k], v) for k, v in arguments.items() if k in required or not _absent(known[k], v)}
+
+
+def _absent(schema: dict[str, Any], value: Any) -> bool:
+    """null for an optional argument, or empty text for an optional choice: clients that fill every argument send
+    "" for the choices not meant (`"category": ""` was "category must be one of ..." on every list and search), as
+    an empty text argument is absent already."""
+    return value is None or (isinstance(value, str) and not value.strip() and bool(_choices(schema)))
+
+
+def _choice(schema: dict[str, Any], value: Any) -> Any:
+    """A choice sent in another case, with spaces around it or with words joined by a space or a hyphen ("Accept",
+    " sev3 ", "HTML", "rate limit", "in-progress") as the one value of the argument's enum it stands for; anything
+    else as sent, for validation to judge."""
+    if not isinstance(value, str):
+        return value
+    choices = [c for s in (schema, *schema.get("anyOf", [])) for c in s.get("enum", []) if isinstance(c, str)]
+    matches = [c for c in choices if _spelling(c) == _spelling(value)]
+    return matches[0] if len(matches) == 1 else value
+
+
+def _choices(schema: dict[str, Any]) -> list[str]:
+    return [c for s in (schema, *schema.get("anyOf", [])) for c in s.get("enum", []) if isinstance(c, str)]
+
+
+def _one(value: Any) -> Any:
+    """A list of one value (`["timeout"]`, or its JSON text) as that value; anything else as sent."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def _integer(schema: dict[str, Any], value: Any) -> Any:
+    """An integer sent as JSON text of one (`"\"27\""`: the Inspector CLI sends an optional integer's value so, quotes
+    and all) as that integer; anything else as sent. Bare digits in text ("27") pydantic reads already."""
+    if not isinstance(value, str) or not _takes(schema, "integer") or _takes(schema, "string"):
+        return value
+    text = value.strip()
+    if len(text) > 2 and text[0] == text[-1] and text[0] in "\"'" and re.fullmatch(r"\s*-?\d{1,18}\s*", text[1:-1]):
+        return int(text[1:-1])
+    return value
+
+
+def _several(choices: list[str], value: Any) -> bool:
+    """Whether a choice was sent as several of them: a list, or text joined by commas, "|" or "or"."""
+    if isinstance(value, list):
+        return len(value) > 1
+    if not isinstance(value, str):
+        return False
+    parts = [p for p in re.split(r"\s*(?:[,|;/]|\bor\b|\band\b)\s*", value.strip(" []")) if p.strip(" '\"")]
+    spelled = {_spelling(c) for c in choices}
+    return len(parts) > 1 and all(_spelling(p.strip(" '\"")) in spelled for p in parts)
+
+
+def _takes(schema: dict[str, Any], kind: str) -> bool:
+    """Whether an argument's schema allows a value of this JSON type (directly or as one branch of anyOf)."""
+    return any(s.get("type") == kind for s in (schema, *schema.get("anyOf", [])))
+
+
+def _spelling(choice: str) -> str:
+    """A choice without case and without what joins its parts: "SEV 2", "sev-2", "in progress" and "RateLimit" are
+    SEV2, in_progress and rate_limit (no two values of one argument differ only in those)."""
+    return re.sub(r"[\s_-]+", "", choice).casefold()

@@ -1,0 +1,165 @@
+"""How each setting's text is read and checked: paths as a shell would expand them, URLs, numbers, flags, hosts,
+origins and proxies. Every refusal names the variable and what it must be, never the value (a URL carries its
+password)."""
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+_VARIABLE = re.compile(r"\$(\w+|\{(\w+)\})")
+
+
+def setting_path(value: str | None, env: Mapping[str, str] | None = None) -> Path | None:
+    """A path setting as a shell would have expanded it (`~`, `~/pm`, `$HOME/pm`, `${XDG_DATA_HOME}/pm`; a variable
+    not set is left as written); None when not set. MCP clients start the server with their config's `env` as it is,
+    without a shell: `"POSTMORTEM_HOME": "~/pm"` made a directory named `~` in whatever directory the client started
+    the server in, a knowledge base the CLI (whose shell expands `~`) never saw."""
+    if not value:
+        return None
+    env = os.environ if env is None else env
+
+    def variable(match: re.Match[str]) -> str:
+        name = match.group(2) or match.group(1)
+        return env.get(name, match.group(0))
+
+    expanded = _VARIABLE.sub(variable, value)
+    if expanded == "~" or expanded.startswith("~/"):
+        home = env.get("HOME")
+        return Path(home) / expanded[2:] if home else Path(expanded).expanduser()
+    return Path(expanded).expanduser()
+
+
+def choice(value: str, allowed: tuple[str, ...], name: str) -> str:
+    value = value.strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}")
+    return value
+
+
+def flag(value: str | None, name: str) -> bool:
+    value = (value or "").strip().lower()
+    if value not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ValueError(f"{name} must be 1 or 0")
+    return value in ("1", "true", "yes")
+
+
+def seconds(value: str | None, name: str) -> float | None:
+    if not (value or "").strip():
+        return None
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 86_400:
+        raise ValueError(f"{name} must be a number of seconds above 0 (at most 86400)")
+    return seconds
+
+
+HTTP_SCHEMES = ("http", "https")
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgres")
+
+
+def shown_url(url: str) -> str:
+    """A URL as messages show it: without the credentials it may carry (`user:password@`, a `?key=` query)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+
+
+def url(value: str | None, name: str, schemes: tuple[str, ...]) -> str | None:
+    """A URL setting, refused at once when no client could use it (`localhost:5432/db` without its scheme was an
+    "unexpected ArgumentError"; `pm:8000` was retried before it failed). The value is never repeated: a database
+    URL carries its password."""
+    from urllib.parse import urlsplit
+
+    if not (value or "").strip():
+        return None
+    url = str(value).strip()
+    encode = "percent-encode ':', '/', '@', '?' and '#' in its user name and password (%3A, %2F, %40, %3F, %23)"
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed IPv6 address
+        raise ValueError(f"{name} has a malformed host; {encode}") from None
+    # a database URL may leave the host to libpq: the default socket (postgresql:///db) or ?host=/run/postgresql
+    if parts.scheme not in schemes or not (parts.scheme in DATABASE_SCHEMES or parts.hostname):
+        example = {"http": "http://127.0.0.1:8000", "sqlite": "postgresql://user:password@host:5432/postmortem"}
+        starts = " or ".join(f"{scheme}://" for scheme in schemes[:2])
+        raise ValueError(f"{name} must be a URL that starts with {starts}, such as {example[schemes[0]]}")
+    try:
+        parts.port  # noqa: B018 - read for its check: a port that is not a number from 0 to 65535 raises
+    except ValueError:  # it was "must start with postgresql://", which it did; a ':' in a password reads as a port
+        raise ValueError(f"{name} has a port that is not a number from 0 to 65535; {encode}") from None
+    if parts.netloc.count("@") > 1:  # the driver took the password's end for the host, and named it in its error
+        raise ValueError(f"{name} has more than one '@' before its host; {encode}")
+    return url
+
+
+def number(value: str | None, *, default: float, high: float, rule: str) -> float:
+    """An optional number from 0 to `high` (`default` when unset or blank); `rule` says what is allowed, naming the
+    variable and never repeating the value."""
+    if not (value or "").strip():
+        return default
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= high:
+        raise ValueError(rule)
+    return number
+
+
+def positive(value: str, name: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1")
+    return number
+
+
+def proxies(value: str | None) -> tuple[str, ...]:
+    proxies = listed(value)
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ValueError(
+                "POSTMORTEM_TRUSTED_PROXIES must list IP addresses or networks (such as 10.0.0.5 or 10.0.0.0/24)"
+            ) from None
+    return proxies
+
+
+# What a Host header can hold: a name or IPv4 address, or an IPv6 address in brackets, and an optional port.
+HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?"
+
+
+def hosts(value: str | None) -> tuple[str, ...]:
+    """POSTMORTEM_ALLOWED_HOSTS, each entry compared exactly with the Host header: a URL (`http://pm:8000/`) or a
+    `:*` wildcard was taken, and then every request got 421 (or the SDK's prefix match, which the docs say is off)."""
+    hosts = listed(value)
+    if not all(re.fullmatch(HOST, host) for host in hosts):
+        raise ValueError(
+            "POSTMORTEM_ALLOWED_HOSTS must list the host:port names clients use, as a Host header carries them "
+            "(such as pm.internal:8000 or pm.internal), comma-separated: no scheme, path or * wildcard"
+        )
+    return hosts
+
+
+def origins(value: str | None) -> tuple[str, ...]:
+    """POSTMORTEM_ALLOWED_ORIGINS, each compared exactly with a browser's Origin header, which has no path: an entry
+    with a trailing slash or without its scheme matched no browser, and every sign-in was refused."""
+    origins = listed(value)
+    if not all(re.fullmatch(rf"https?://{HOST}", origin) for origin in origins):
+        raise ValueError(
+            "POSTMORTEM_ALLOWED_ORIGINS must list origins as a browser sends them (such as https://pm.example.com "
+            "or http://pm.internal:8000), comma-separated: a scheme and a host, no path, not even a trailing /"
+        )
+    return origins
+
+
+def listed(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
