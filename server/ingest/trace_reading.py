@@ -87,6 +87,19 @@ def _ancestors(span: Span, by_id: dict[str, Span]) -> list[Span]:
     return out
 
 
+def _left_above(failed: Span, path: list[Span], spans: list[Span]) -> int:
+    """How many more ancestors a failure's path cut at its 100 nearest spans left out (none when it was not cut)."""
+    if len(path) < 100:
+        return 0
+    by_id = {s.span_id: s for s in spans}
+    seen, count, current = {s.span_id for s in [failed, *path]}, 0, path[-1]
+    while current.parent_id in by_id and current.parent_id not in seen:
+        current = by_id[current.parent_id]  # type: ignore[index]
+        seen.add(current.span_id)
+        count += 1
+    return count
+
+
 def _error(span: Span) -> tuple[str | None, str | None, str | None]:
     exc = next((e.attributes for e in span.events if e.name == "exception"), {})
     error_type = _text(exc.get("exception.type") or span.attributes.get("error.type"), 200) or None
@@ -189,6 +202,8 @@ def _description(trace_id: str, spans: list[Span], failed: Span, path: list[Span
     start = min((s.start_ns for s in spans if s.start_ns), default=0)
     end = max((s.end_ns for s in spans), default=0)
     chain = " > ".join(s.name or "span" for s in [*reversed(path), failed])
+    if above := _left_above(failed, path, spans):
+        chain = f"({above} outer span{'s' if above > 1 else ''} left out) > {chain}"
     tools = [s for s in spans if _op(s) == "execute_tool" or s.attributes.get("gen_ai.tool.name")]
     models = [s for s in spans if _op(s) in MODEL_OPS]
     lines = [

@@ -277,3 +277,24 @@ def test_a_file_cut_inside_its_last_line_says_how_to_import_its_whole_lines(tmp_
     middle.write_text(whole.splitlines()[0][:200] + "\n" + whole)
     done = postmortem("import-traces", str(middle), "--dry-run", home=tmp_path / "home")
     assert done.returncode == 2 and b"broken.jsonl line 1" in done.stderr and b"ends inside" not in done.stderr
+
+
+def test_a_failure_path_cut_at_its_hundred_nearest_spans_says_how_many_outer_ones_it_left_out() -> None:
+    trace_id, start = "7" * 32, 1_700_000_000 * 10**9
+    spans = [
+        {
+            "traceId": trace_id,
+            "spanId": f"{n + 1:016x}",
+            "name": f"step-{n}",
+            "startTimeUnixNano": str(start + n),
+            "endTimeUnixNano": str(start + 10**9),
+            "status": {"code": 2 if n == 149 else 0, "message": "broke" if n == 149 else ""},
+        }
+        | ({"parentSpanId": f"{n:016x}"} if n else {})
+        for n in range(150)  # step-0 > step-1 > ... > step-149, which failed
+    ]
+    request = {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": spans}]}]}
+    item = trace_incident(trace_id, group_traces(parse_request(request))[trace_id])
+    failed_at = next(line for line in item.incident.description.splitlines() if line.startswith("Failed at:"))
+    assert failed_at.startswith("Failed at: (49 outer spans left out) > step-49 > step-50 >")
+    assert failed_at.endswith("> step-149.")
