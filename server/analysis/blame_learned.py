@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from agent_postmortem.analysis.blame import BlameSpan, detect
-from agent_postmortem.analysis.blame_lexicon import NAME, NOT_NAMES, PERSON, ROLES
+from agent_postmortem.analysis.blame_lexicon import NAME, NOT_NAMES, PERSON, ROLE_NP, ROLES
 from agent_postmortem.analysis.blame_rewrite import rule_rewrite
 from agent_postmortem.analysis.blame_verbs import participle
 from agent_postmortem.analysis.blocks import blocks
@@ -24,6 +24,10 @@ from agent_postmortem.analysis.blocks import blocks
 _I = re.IGNORECASE
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+(?=\s|$)|$)|[^\n]+", re.M)
 _AGENT = re.compile(r"(?P<agent>" + PERSON + r"|" + NAME + r"|@[\w-]+)", _I)
+# A role named in the sentence ("QA", "the intern", "a downstream customer") is a person: the reader, which gave "QA
+# did not test it properly." 0.009, never overrules a rule's finding there. Its vetoes are for pronouns and
+# capitalised words that may name no one ("I deployed ..., no hiccups", "was allegedly amplified by China").
+_ROLE = re.compile(ROLE_NP, _I)
 GENERIC = "Something in the process let this happen; which check or step would have caught it before it took effect?"
 
 
@@ -84,12 +88,19 @@ def model_findings(text: str, ruled: list[tuple[int, int]], judge: Judge) -> lis
     return [f for f in _scored(text, candidates, judge) if judge.decide(f.probability, rule_found=False)]
 
 
+def vetoable(sentence: str) -> bool:
+    """Whether the reader may overrule a rule's finding in this sentence: not when it names a role."""
+    return not _ROLE.search(sentence)
+
+
 def vetoed(text: str, ruled: list[tuple[int, int]], judge: Judge) -> list[Flagged]:
-    """The sentences with a rule span that the reader overrules (its probability below its `veto`); none when it has
-    no veto (nothing is read then)."""
+    """The sentences with a rule span that the reader overrules (its probability below its `veto`), of those that
+    name no role; none when it has no veto (nothing is read then)."""
     if judge.veto <= 0:
         return []
-    sentences = sorted({(s, e) for s, e in sentence_spans(text) if any(a < e and s < b for a, b in ruled)})
+    sentences = sorted(
+        {(s, e) for s, e in sentence_spans(text) if any(a < e and s < b for a, b in ruled) and vetoable(text[s:e])}
+    )
     return [f for f in _scored(text, sentences, judge) if not judge.decide(f.probability, rule_found=True)]
 
 
