@@ -32,7 +32,7 @@ def trace_incident(trace_id: str, spans: list[Span]) -> TraceIncident:
     """The capture for one failed trace: the innermost failed span is where it went wrong."""
     by_id = {s.span_id: s for s in spans}
     failed = _innermost_failure(spans)
-    path = _ancestors(failed, by_id)
+    path, left_out = _ancestors(failed, by_id)
     error_type, message, stack = _error(failed)
     agent = (
         _first([failed, *path], "gen_ai.agent.name")
@@ -46,7 +46,7 @@ def trace_incident(trace_id: str, spans: list[Span]) -> TraceIncident:
         where = f"{_model(failed) or 'a model call'} ({agent or failed.name})"
     fields: dict[str, Any] = {
         "title": f"{error_type or 'Error'} in {where}"[:200],
-        "description": _description(trace_id, spans, failed, path),
+        "description": _description(trace_id, spans, failed, path, left_out),
         "error_type": (error_type or "")[:200] or None,
         "error_message": cut(message or "", 2_000) or None,
         "stack_trace": cut(stack, 20_000, keep_end=True) if stack else None,
@@ -74,30 +74,21 @@ def _innermost_failure(spans: list[Span]) -> Span:
     return min(leaves, key=lambda s: (s.end_ns or s.start_ns, s.start_ns))
 
 
-def _ancestors(span: Span, by_id: dict[str, Span]) -> list[Span]:
-    """The span's parents, nearest first, each once: a malformed trace's parent ids may form a cycle (a span its own
-    parent), which read "Failed at: A > B > A > B > ..." a hundred times over."""
+def _ancestors(span: Span, by_id: dict[str, Span], keep: int = 100) -> tuple[list[Span], int]:
+    """The span's parents, nearest first, each once, at most `keep` of them, and how many more there are: a
+    malformed trace's parent ids may form a cycle (a span its own parent), which read "Failed at: A > B > A > B > ..."
+    a hundred times over."""
     out: list[Span] = []
-    seen = {span.span_id}
+    seen, more = {span.span_id}, 0
     current = span
-    while current.parent_id in by_id and current.parent_id not in seen and len(out) < 100:
-        current = by_id[current.parent_id]  # type: ignore[index]
-        seen.add(current.span_id)
-        out.append(current)
-    return out
-
-
-def _left_above(failed: Span, path: list[Span], spans: list[Span]) -> int:
-    """How many more ancestors a failure's path cut at its 100 nearest spans left out (none when it was not cut)."""
-    if len(path) < 100:
-        return 0
-    by_id = {s.span_id: s for s in spans}
-    seen, count, current = {s.span_id for s in [failed, *path]}, 0, path[-1]
     while current.parent_id in by_id and current.parent_id not in seen:
         current = by_id[current.parent_id]  # type: ignore[index]
         seen.add(current.span_id)
-        count += 1
-    return count
+        if len(out) < keep:
+            out.append(current)
+        else:
+            more += 1
+    return out, more
 
 
 def _error(span: Span) -> tuple[str | None, str | None, str | None]:
@@ -197,13 +188,13 @@ def _last_message(raw: Any, *, role: str | None = None) -> str | None:
     return None
 
 
-def _description(trace_id: str, spans: list[Span], failed: Span, path: list[Span]) -> str:
+def _description(trace_id: str, spans: list[Span], failed: Span, path: list[Span], left_out: int) -> str:
     service_name = failed.resource.get("service.name")
     start = min((s.start_ns for s in spans if s.start_ns), default=0)
     end = max((s.end_ns for s in spans), default=0)
     chain = " > ".join(s.name or "span" for s in [*reversed(path), failed])
-    if above := _left_above(failed, path, spans):
-        chain = f"({above} outer span{'s' if above > 1 else ''} left out) > {chain}"
+    if left_out:
+        chain = f"({left_out} outer span{'s' if left_out > 1 else ''} left out) > {chain}"
     tools = [s for s in spans if _op(s) == "execute_tool" or s.attributes.get("gen_ai.tool.name")]
     models = [s for s in spans if _op(s) in MODEL_OPS]
     lines = [
