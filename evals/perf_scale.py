@@ -192,7 +192,7 @@ def _wrap_capture(service: PostmortemService, timers: StageTimers) -> None:
     timers.wrap(capture.retrieval, "similar", "classification_similar_search")
     timers.wrap(capture.recurrence, "joined", "classification_pattern_lookup")
     timers.wrap(service.store, "create", "write_with_fsync")
-    timers.wrap(kb, "_drain", "index_sync_vector_index")
+    timers.wrap(kb.holder, "_drain", "index_sync_vector_index")
     timers.wrap(kb.exact, "refresh", "exact_refresh")
     timers.wrap(kb.lexical, "refresh", "lexical_refresh")
 
