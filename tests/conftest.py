@@ -7,6 +7,7 @@ in the home, and on a fresh PostgreSQL database per home of a throwaway cluster 
 share besides fixtures is tests/factories.py."""
 
 import contextlib
+import gc
 import os
 import subprocess
 import sys
@@ -125,7 +126,17 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("POSTMORTEM_LLM", "none")
     runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args), catch_exceptions=False)
+
+    def invoke(*args: Any) -> Any:
+        try:
+            return runner.invoke(app, list(args), catch_exceptions=False)
+        finally:
+            # each command runs in a process of its own, whose exit frees its service and with it the index's
+            # lock; here, in one process, a service held in a reference cycle kept the lock until a later
+            # collection, and the next command that needs the index was refused as beside another owner
+            gc.collect()
+
+    return invoke
 
 
 @pytest.fixture

@@ -80,6 +80,14 @@ class Ownership(Protocol):
     def inspect(self) -> str: ...
 
 
+def owned_elsewhere(pid: int | None) -> str:
+    """Why the index could not be taken: another process owns it, or another service of this very process (an
+    flock is per open file, so a second service here is refused as another process would be)."""
+    if pid == os.getpid():
+        return f"the vector index is owned by another service in this process (pid {pid}): close that one first"
+    return f"the vector index is owned by another process (pid {pid})"
+
+
 class IndexLock:
     """An exclusive, non-blocking `flock` on a file beside the index; the file holds the owner's pid. The lock
     goes with the process (and with this object, when it is collected)."""
@@ -156,7 +164,7 @@ class IndexOwner:
         """Take ownership (IndexBusy if another process has it), check the index against the records, rebuild it
         when it cannot be trusted, and open it (unless not `open_index`: then only the children touch it)."""
         if not self.lock.try_acquire():
-            raise IndexBusy(f"the vector index is owned by another process (pid {self.lock.holder()})")
+            raise IndexBusy(owned_elsewhere(self.lock.holder()))
         try:
             found = self.inspect()
             rebuilt = found in ("broken", "mismatch", "unbuilt")

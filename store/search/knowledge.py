@@ -16,7 +16,7 @@ import numpy as np
 
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.index.chroma import VectorIndex
-from agent_postmortem.store.index.owner import Claim, IndexBusy, Ownership
+from agent_postmortem.store.index.owner import Claim, IndexBusy, Ownership, owned_elsewhere
 from agent_postmortem.store.records.feed import IndexFeed
 from agent_postmortem.store.search.embedding import Embedder
 from agent_postmortem.store.search.exact import EXACT_LIMIT, ExactIndex
@@ -184,7 +184,7 @@ class KnowledgeBase:
         self.reembed_stale()
         if self.owner is None or not self.claim_index():
             pid = self.owner.lock.holder() if self.owner else None
-            raise IndexBusy(f"the vector index is owned by another process (pid {pid})")
+            raise IndexBusy(owned_elsewhere(pid))
         total = self.holder.rebuild()
         self.lexical.reset()
         self.exact.reset()
