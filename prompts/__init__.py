@@ -23,5 +23,18 @@ _env = jinja2.Environment(
 _env.filters["untrusted"] = neutralize
 
 
+def tail(text: str, length: int) -> str:
+    """The end of the text within `length` characters, from a line's start when one is near: a stack trace's last
+    lines, where its exception is (Jinja's `truncate` keeps the start, the outermost frames)."""
+    if len(text) <= length:
+        return text
+    end = text[-(length - 4) :]
+    newline = end.find("\n")
+    return "...\n" + (end[newline + 1 :] if 0 <= newline < length // 2 else end)
+
+
+_env.filters["tail"] = tail
+
+
 def render(name: str, **context: Any) -> str:
     return _env.get_template(f"{name}.md.j2").render(**context)
