@@ -8,7 +8,7 @@ import jinja2
 
 from agent_postmortem.prompts.untrusted import neutralize
 
-__all__ = ["PROMPT_VERSION", "neutralize", "render"]
+__all__ = ["PROMPT_VERSION", "neutralize", "render", "tail"]
 
 PROMPT_VERSION = "draft-v3"
 
