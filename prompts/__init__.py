@@ -8,7 +8,7 @@ import jinja2
 
 from agent_postmortem.prompts.untrusted import neutralize
 
-__all__ = ["PROMPT_VERSION", "neutralize", "render", "tail"]
+__all__ = ["PROMPT_VERSION", "clip", "neutralize", "render", "tail"]
 
 PROMPT_VERSION = "draft-v3"
 
@@ -24,15 +24,29 @@ _env.filters["untrusted"] = neutralize
 
 
 def tail(text: str, length: int) -> str:
-    """The end of the text within `length` characters, from a line's start when one is near: a stack trace's last
-    lines, where its exception is (Jinja's `truncate` keeps the start, the outermost frames)."""
+    """The end of the text within about `length` characters, from a line's start when one is near, after a line
+    saying how much is left out: a stack trace's last lines, where its exception is (Jinja's `truncate` keeps the
+    start, the outermost frames)."""
     if len(text) <= length:
         return text
-    end = text[-(length - 4) :]
+    end = text[-length:]
     newline = end.find("\n")
-    return "...\n" + (end[newline + 1 :] if 0 <= newline < length // 2 else end)
+    end = end[newline + 1 :] if 0 <= newline < length // 2 else end
+    return f"[{len(text) - len(end):,} earlier characters not shown]\n{end}"
 
 
+def clip(text: str, length: int) -> str:
+    """The start of the text within about `length` characters, at a word's end, and how much is left out: Jinja's
+    `truncate` ended a 20,000-character description at 3,000 with "...", which reads as the writer's own ellipsis."""
+    if len(text) <= length:
+        return text
+    start = text[:length]
+    space = start.rfind(" ")
+    start = start[:space] if space > length // 2 else start
+    return f"{start} [{len(text) - len(start):,} more characters not shown]"
+
+
+_env.filters["clip"] = clip
 _env.filters["tail"] = tail
 
 
