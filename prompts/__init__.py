@@ -8,7 +8,7 @@ import jinja2
 
 from agent_postmortem.prompts.untrusted import neutralize
 
-__all__ = ["PROMPT_VERSION", "neutralize", "render"]
+__all__ = ["PROMPT_VERSION", "clip", "neutralize", "render", "tail"]
 
 PROMPT_VERSION = "draft-v3"
 
@@ -21,6 +21,33 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
 )
 _env.filters["untrusted"] = neutralize
+
+
+def tail(text: str, length: int) -> str:
+    """The end of the text within about `length` characters, from a line's start when one is near, after a line
+    saying how much is left out: a stack trace's last lines, where its exception is (Jinja's `truncate` keeps the
+    start, the outermost frames)."""
+    if len(text) <= length:
+        return text
+    end = text[-length:]
+    newline = end.find("\n")
+    end = end[newline + 1 :] if 0 <= newline < length // 2 else end
+    return f"[{len(text) - len(end):,} earlier characters not shown]\n{end}"
+
+
+def clip(text: str, length: int) -> str:
+    """The start of the text within about `length` characters, at a word's end, and how much is left out: Jinja's
+    `truncate` ended a 20,000-character description at 3,000 with "...", which reads as the writer's own ellipsis."""
+    if len(text) <= length:
+        return text
+    start = text[:length]
+    space = start.rfind(" ")
+    start = start[:space] if space > length // 2 else start
+    return f"{start} [{len(text) - len(start):,} more characters not shown]"
+
+
+_env.filters["clip"] = clip
+_env.filters["tail"] = tail
 
 
 def render(name: str, **context: Any) -> str:

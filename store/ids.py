@@ -20,6 +20,8 @@ def written_id(value: str) -> str:
         from agent_postmortem.store.invisible import strip_invisible
 
         given = strip_invisible(given)[0].translate(_DASHES).strip()
+    if (link := _LINK.fullmatch(given)) is not None:  # as the report and runbooks link it: [INC-42](report://INC-42)
+        given = link["text"]
     return _in_prose(given) or given
 
 
@@ -33,6 +35,7 @@ _PROSE = re.compile(
     [\s"'`*_)\]>.,;:!?]*""",
     re.VERBOSE,
 )
+_LINK = re.compile(r"\s*\[(?P<text>[^\[\]]{1,40})\]\((?:[A-Z][A-Z-]*://)?(?P=text)\)\s*")
 _ANY_ID = re.compile(r"\b(INC|AI)[-_ ]?([0-9]{1,12})\b")  # ids in a value that is not one: "INC-1, INC-2"
 _HASHED = re.compile(r"[\s\W]*#\s?[0-9]+[\s\W]*")
 _WORDS = {"INCIDENT": "INC", "ACTIONITEM": "AI", "ACTION ITEM": "AI", "ACTION-ITEM": "AI", "ACTION_ITEM": "AI"}

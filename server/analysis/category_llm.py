@@ -37,6 +37,8 @@ def category_prompt(capture: IncidentCreate, *, nonce: str) -> tuple[str, str]:
     """The system and user prompts asking for the capture's category (its fields shortened to fit a small model)."""
     names = [*FIELDS, "stack_trace", "prompt_excerpt"]
     fields = {name: _shorten(str(getattr(capture, name) or ""), _LIMITS.get(name, 300)) for name in names}
+    if len(trace := (capture.stack_trace or "").strip()) > _LIMITS["stack_trace"]:  # its end names the exception
+        fields["stack_trace"] = prompts.tail(trace, _LIMITS["stack_trace"])
     system = prompts.render("classify_category_system", nonce=nonce, categories=[c.value for c in Category])
     user = prompts.render("classify_category", fields={k: v for k, v in fields.items() if v}, nonce=nonce)
     return system, user

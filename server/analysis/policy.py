@@ -20,6 +20,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_postmortem.analysis.severity_policy import SeverityPolicy
+from agent_postmortem.analysis.wording import short_of
 from agent_postmortem.errors import validation_problems
 from agent_postmortem.store.models import CategoryName, Severity, Triage
 
@@ -73,8 +74,10 @@ def _nearest(facts: TriageFacts) -> str:
     """The nearest past incident and how close, for a reason: "nearest INC-3 at 0.66, below 0.72"."""
     if facts.nearest_id is None:
         return "nothing in the knowledge base to compare with"
-    text = f"nearest {facts.nearest_id} at {facts.nearest_similarity or 0:.2f}"
-    return text + (f", below {facts.novelty_threshold:.2f}" if facts.novel and facts.novelty_threshold else "")
+    similarity, threshold = facts.nearest_similarity or 0, facts.novelty_threshold
+    if facts.novel and threshold:
+        return f"nearest {facts.nearest_id} at {short_of(similarity, threshold)}, below {threshold:.2f}"
+    return f"nearest {facts.nearest_id} at {similarity:.2f}"
 
 
 def triage(facts: TriageFacts, policy: TriagePolicy) -> tuple[Triage, list[str]]:

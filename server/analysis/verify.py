@@ -210,7 +210,7 @@ def _verdict(
     if after.trials == 0:
         return "need_data", f"No trials after the fix yet: run at least {more} to show the rate is below {goal}."
     if more is None:
-        bound = _pct(upper_bound(after.failures, after.trials, confidence))
+        bound = _pct_below(upper_bound(after.failures, after.trials, confidence), target)
         return "fixed", (
             f"Fixed: {after.failures}/{after.trials} failures after the fix; with {pct} confidence the "
             f"failure rate is below {bound}, under the target of {goal}."
@@ -236,3 +236,13 @@ def _verdict(
 def _pct(x: float) -> str:
     """A percentage with its digits: 1.00%, and 0.0001% for a target of 1e-6 (not 0.00%)."""
     return f"{x:.2%}" if x == 0 or x >= 1e-4 else f"{x * 100:.2g}%"
+
+
+def _pct_below(x: float, target: float) -> str:
+    """A bound below `target` in as many digits as show it below: 0/381 runs bound the rate at 0.998%, which read
+    "below 1.00%, under the target of 1.00%". Cut, not rounded, past the first form."""
+    text, places = _pct(x), 3
+    while float(text.rstrip("%")) / 100 >= target and places <= 8:
+        text = f"{math.floor(x * 100 * 10**places) / 10**places:.{places}f}%"
+        places += 1
+    return text

@@ -19,8 +19,8 @@ def checked(schema: dict[str, Any], name: str, arguments: dict[str, Any]) -> dic
     unknown = [k for k in arguments if k not in known]
     if unknown:
         sent = "1 argument it does not take was" if len(unknown) == 1 else f"{len(unknown)} it does not take were"
-        takes = ", ".join(known) or "no arguments"
-        raise ToolError(f"{name} takes only: {takes}; {sent} sent. Leave those out and call again.")
+        takes = f"takes only: {', '.join(known)}" if known else "takes no arguments"  # not "takes only: no arguments"
+        raise ToolError(f"{name} {takes}; {sent} sent. Leave those out and call again.")
     required = set(schema.get("required", []))
     flags = [k for k, v in arguments.items() if isinstance(v, bool) and not _takes(known[k], "boolean")]
     if flags:  # pydantic reads true as 1: `limit: true` listed one incident

@@ -231,11 +231,15 @@ def _register_learning_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
 def _register_loop_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:
     @mcp.resource("actions://open", mime_type="application/json", description="Unfinished action items")
     def open_actions() -> str:
+        """Every unfinished item: the list has no place to say what a cap left out (it gave 500 of each status)."""
         service = svc()
-        items = [
-            *service.list_action_items(status="open", limit=500).items,
-            *service.list_action_items(status="in_progress", limit=500).items,
-        ]
+        items = []
+        for status in ("open", "in_progress"):
+            offset: int | None = 0
+            while offset is not None:
+                page = service.list_action_items(status=status, limit=500, offset=offset)
+                items += page.items
+                offset = page.next_offset
         from agent_postmortem.render import exports
 
         return exports.to_json(items)

@@ -10,7 +10,7 @@ from agent_postmortem.analysis.blameless import Finding, check_parts
 from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
 from agent_postmortem.analysis.decision import category_summary
 from agent_postmortem.analysis.learn import RunbookEntry
-from agent_postmortem.analysis.wording import counted
+from agent_postmortem.analysis.wording import counted, short_of
 from agent_postmortem.llm.local import quality_note
 from agent_postmortem.render import markdown
 from agent_postmortem.render.markdown import Markdown
@@ -108,7 +108,9 @@ def novelty(incident: Incident, similar: list[SimilarIncident], threshold: float
     measure = f"at least {threshold:.2f} similar in meaning (cosine)"
     if incident.novel and not close:
         text = f"A **novel** failure mode: no past incident is {measure}"
-        return Markdown(text + (f"; the closest is {nearest.id} at {nearest.score:.2f}." if nearest else "."))
+        return Markdown(
+            text + (f"; the closest is {nearest.id} at {short_of(nearest.score, threshold)}." if nearest else ".")
+        )
     if incident.novel:
         later = [s.id for s in close if s.created_at > incident.created_at]
         if len(later) == len(close):

@@ -4,6 +4,7 @@ of 268 KB, the rest of the timeline lost among them. The earlier repeats are fol
 and over which span; the latest are shown as they are. The store keeps every note (the MCP record folds them the same
 way, server/mcp/views.py)."""
 
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.store.models import TimelineEvent
 
 OCCURRED_AGAIN = "Occurred again: "  # the note's prefix, here for capture (server/service/capture.py) to write it
@@ -31,3 +32,24 @@ def folded(timeline: list[TimelineEvent]) -> list[TimelineEvent]:
     )
     skipped = set(left_out)
     return [summary if n == left_out[0] else e for n, e in enumerate(timeline) if n == left_out[0] or n not in skipped]
+
+
+def bounded(timeline: list[TimelineEvent], keep: int = 30) -> list[TimelineEvent]:
+    """What a prompt carries of `timeline`: the first event, the latest KEPT_REPEATS repeat notes and the latest `keep`
+    other events, with one note counting what is left out. A failure captured 300 times put 299 "Occurred again"
+    lines (35 KB) into the draft prompt, and 1,500 repeats more than a small model's context."""
+    repeats = [n for n, e in enumerate(timeline) if is_repeat(e)]
+    left = set(repeats[:-KEPT_REPEATS]) if len(repeats) > KEPT_REPEATS + 1 else set()
+    others = [n for n in range(1, len(timeline)) if n not in left and not is_repeat(timeline[n])]
+    older = others[:-keep] if len(others) > keep + 1 else []
+    if not left and not older:
+        return timeline
+    said = [counted(len(left), 'earlier "Occurred again" note')] if left else []
+    said += [counted(len(older), "earlier event")] if older else []
+    note = TimelineEvent(
+        at=timeline[min(left | set(older))].at,
+        kind="note",
+        description=f"{' and '.join(said)} left out here; the latest follow",
+    )
+    kept = [e for n, e in enumerate(timeline) if n not in left and n not in older]
+    return [kept[0], note, *kept[1:]]

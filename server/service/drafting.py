@@ -27,6 +27,7 @@ from agent_postmortem.llm.answers import extract_json
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.llm.limits import TooLate, within
 from agent_postmortem.llm.local import quality_note
+from agent_postmortem.render.timeline import bounded
 from agent_postmortem.service.results import WriteItYourself
 from agent_postmortem.service.retrieval import Retrieval
 from agent_postmortem.store.ids import incident_pk
@@ -137,10 +138,11 @@ class Drafting:
             s.action_items = [a for a in items if a.incident_id == s.id][:3]
         nonce = nonce or self.nonce()
         own = [a for a in incident.action_items if a.status != "completed"]
+        shown = incident.model_copy(update={"timeline": bounded(incident.timeline)})
         return DraftContext(
             incident=incident,
             system=prompts.render("draft_analysis_system", nonce=nonce),
-            user=prompts.render("draft_analysis", incident=incident, similar=similar, nonce=nonce, now=self.clock()),
+            user=prompts.render("draft_analysis", incident=shown, similar=similar, nonce=nonce, now=self.clock()),
             allowed=frozenset({incident.id, *(s.id for s in similar)}),
             open_items=[*own, *(a for a in items if a.status != "completed")],
         )

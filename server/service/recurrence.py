@@ -34,19 +34,26 @@ class Recurrence:
         """Groups of at least `min_size` incidents that are the same failure (similar and/or same signature)."""
         found, considered = self.groups(min_size)
         return PatternList(
-            patterns=[self._pattern(rows) for rows in found[:limit]], incidents_considered=considered, min_size=min_size
+            patterns=[self._pattern(rows) for rows in found[:limit]],
+            incidents_considered=considered,
+            min_size=min_size,
+            total=len(found),
+            left_out=_left_out(len(found), limit, min_size),
         )
 
     def fix_effectiveness(self, *, min_size: int = 3, limit: int = 50) -> EffectivenessReport:
         """Per recurring pattern: did its action items stop it? Incidents before and after the last item closed."""
         now = self.clock()
         effects = []
-        for rows in self.groups(min_size)[0][:limit]:
+        found = self.groups(min_size)[0]
+        for rows in found[:limit]:
             seen = self.seen(rows)
             items = self.items([s.incident_id for s in seen])
             effects.append(effect(pattern_id(rows), label(rows), seen, items, now=now))
         return EffectivenessReport(
             patterns=effects,
+            total=len(found),
+            left_out=_left_out(len(found), limit, min_size),
             holding=sum(e.fixed and not e.undated and not (e.incidents_after or e.seen_again_after) for e in effects),
             recurred=sum(e.fixed and bool(e.incidents_after or e.seen_again_after) for e in effects),
             in_progress=sum(e.items > 0 and not e.fixed for e in effects),
@@ -116,3 +123,13 @@ def label(rows: Rows) -> str:
 
 def top_category(rows: Rows) -> Category:
     return Category(patterns.top(Counter(r.category for r in rows))[0])
+
+
+def _left_out(found: int, limit: int, min_size: int) -> str | None:
+    """What a limit left out, said: 35 patterns answered as 20 read as all there were."""
+    if found <= limit:
+        return None
+    return (
+        f"left out {found - limit} of the {found} patterns of {min_size} or more incidents (the largest {limit} are "
+        "given): raise limit, or min_size to leave out the smaller ones"
+    )

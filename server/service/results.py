@@ -138,6 +138,8 @@ class PatternList(BaseModel):
     patterns: list[Pattern]
     incidents_considered: int
     min_size: int
+    total: int = Field(default=0, description="patterns found, the ones past the limit included")
+    left_out: str | None = Field(default=None, description="how many patterns the limit left out, and how to see them")
 
 
 class Completion(BaseModel):
@@ -167,6 +169,10 @@ class ActionStats(BaseModel):
 
 class EffectivenessReport(BaseModel):
     patterns: list[PatternEffect]
+    total: int = Field(default=0, description="patterns found, the ones past the limit included")
+    left_out: str | None = Field(
+        default=None, description="how many patterns the limit left out (the counts below are of those given)"
+    )
     holding: int = Field(description="fixed patterns with no incident or occurrence since the fix")
     recurred: int = Field(description="fixed patterns that came back after the fix")
     in_progress: int

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
+from agent_postmortem.analysis.wording import short_of
 from agent_postmortem.errors import EmptyQuery, QueryAndIncident
 from agent_postmortem.service.results import SearchResult
 from agent_postmortem.store.filters import SearchFilters
@@ -242,7 +243,8 @@ def _strength(best: SimilarIncident | None, *, by_incident: bool, named: bool = 
         return {"best_score": best.score, "weak_match": False}
     what = "no past incident is close to this one" if by_incident else "nothing in the knowledge base matches well"
     note = (
-        f"weak match: {what}; the best hit, {best.id}, is {best.score:.2f} similar in meaning (below {below:.2f}), "
+        f"weak match: {what}; the best hit, {best.id}, is {short_of(best.score, below)} similar in meaning "
+        f"(below {below:.2f}), "
         "so the hits may be unrelated: read them as leads, not as the same failure"
     )
     return {"best_score": best.score, "weak_match": True, "match_note": note}

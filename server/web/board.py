@@ -140,8 +140,8 @@ def _unchanged_since_shown(ctx: Ctx, **edited: str | None) -> None:
     for name, value in edited.items():
         if value is None or f"shown_{name}" not in ctx.form:
             continue
-        shown = reads.text(ctx.form, f"shown_{name}", 200)
-        if shown != now[name] and value != now[name]:
+        current = _one_line(now[name])
+        if _one_line(ctx.form[f"shown_{name}"]) != current and _one_line(value) != current:
             was = now[name] or ("unassigned" if name == "owner" else "no date")
             raise reads.EditConflict(
                 f"{item.id}'s {name} was changed to {was} after this card was shown, so your change of it was not "
@@ -163,9 +163,17 @@ def _due(given: str | None) -> datetime | str | None:
 def _edited(ctx: Ctx, name: str, value: str | None) -> str | None:
     """The value, or None when it is what the card showed (`shown_<name>`): the person left that field alone. An
     emptied owner is "", which the service takes as "no owner" (None would leave the owner as it is)."""
-    if f"shown_{name}" in ctx.form and (value or None) == (reads.text(ctx.form, f"shown_{name}", 200) or None):
+    if f"shown_{name}" in ctx.form and _one_line(value or "") == _one_line(ctx.form[f"shown_{name}"]):
         return None
     return value
+
+
+def _one_line(value: str) -> str:
+    """A value as a card's one-line box holds it and the form reads it back: a browser drops line breaks from such a
+    box (and posts a hidden field's as CRLF), the form reads runs of spaces as one. Compared as stored, an owner of
+    two spaces in a row or a line break never matched its own card, and every save of that card was refused as
+    changed meanwhile."""
+    return " ".join(value.replace("\r", "").replace("\n", "").split())
 
 
 def dashboard(ctx: Ctx) -> Rendered:

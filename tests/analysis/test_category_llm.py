@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from agent_postmortem.analysis.category_llm import category_prompt
 from agent_postmortem.mcp.server import create_server
 from agent_postmortem.service.facade import PostmortemService
+from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.search.embedding import Embedder
 from tests.factories import FARES_429, make_service
 from tests.fake_openai import FakeOpenAI
@@ -146,3 +148,12 @@ async def test_the_bundled_model_never_decides_even_when_postmortem_llm_local_na
     result = await capture(service, FARES_429)
     assert result["category_source"] == "classifier" and result["category"] == "rate_limit"
     assert service.judging.model() is None
+
+
+def test_a_long_stack_trace_reaches_the_category_model_by_its_end() -> None:
+    """Its first 800 characters were sent: a deep trace's outer frames, never the exception that names the failure."""
+    frame = '  File "/srv/agent/step_{0}.py", line {0}, in run_{0}\n    return await self.next(ctx)\n'
+    trace = "Traceback (most recent call last):\n" + "".join(frame.format(n) for n in range(40))
+    trace += "openai.RateLimitError: Error code: 429 - rate_limit_exceeded\n"
+    _, user = category_prompt(IncidentCreate(title="Planner crashed", stack_trace=trace), nonce="00ff")
+    assert "openai.RateLimitError: Error code: 429" in user and "step_0.py" not in user

@@ -7,6 +7,7 @@ import pytest
 
 from agent_postmortem.analysis.classify import Neighbour, decide
 from agent_postmortem.analysis.policy import TriageFacts, TriagePolicy, policy_path, triage
+from agent_postmortem.analysis.wording import short_of
 from agent_postmortem.store.models import Category, IncidentCreate
 
 DEFAULT = TriagePolicy()
@@ -101,3 +102,10 @@ def test_the_reasons_for_a_novel_failure_never_claim_a_match() -> None:
     assert kind == "lightweight" and "matching" not in reasons[0] and "novel failure mode" in reasons[0]
     decided = decide(IncidentCreate(title="Planner timed out"), [Neighbour("INC-3", Category.TIMEOUT, 0.66)])
     assert decided.novel and decided.triage_reasons == ["novel failure mode (nearest INC-3 at 0.66, below 0.72)"]
+
+
+def test_a_similarity_just_short_of_the_threshold_is_not_rounded_up_to_it() -> None:
+    """A capture of a postmortem whose nearest incident was at 0.7188 read "nearest INC-1 at 0.72, below 0.72"."""
+    decided = decide(IncidentCreate(title="Flags outage"), [Neighbour("INC-1", Category.TIMEOUT, 0.7188)])
+    assert decided.triage_reasons[-1] == "novel failure mode (nearest INC-1 at 0.718, below 0.72)"
+    assert [short_of(s, 0.72) for s in (0.66, 0.7188, 0.7199999)] == ["0.66", "0.718", "0.719"]

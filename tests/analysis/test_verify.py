@@ -75,6 +75,14 @@ def test_verdicts() -> None:
     assert verify_fix(2, 100, 0, 0).verdict == "need_data"
 
 
+def test_the_bound_of_a_fix_is_said_below_its_target_not_rounded_up_to_it() -> None:
+    """0 failures in 381 runs bound the rate at 0.998%, said as "below 1.00%, under the target of 1.00%"."""
+    fixed = verify_fix(20, 100, 0, 381, target=0.01)
+    assert fixed.verdict == "fixed"
+    assert "the failure rate is below 0.998%, under the target of 1.00%." in fixed.explanation
+    assert "below 0.24%, under the target of 1.00%" in verify_fix(20, 100, 0, 1600, target=0.01).explanation
+
+
 def test_a_deterministic_failure_needs_one_passing_reproduction() -> None:
     assert verify_fix(1, 1, 0, 1, deterministic=True).verdict == "fixed"
     assert verify_fix(1, 1, 1, 1, deterministic=True).verdict == "worse"

@@ -157,7 +157,9 @@ async def test_an_argument_a_tool_does_not_take_is_refused_with_the_ones_it_take
         listed = await client.call_tool("list_incidents", {"query": "rate limit", "limit": 5})
         tagged = await client.call_tool("capture_incident", {**CAPTURE, "tags": ["fares", "sk-live-CANARY"]})
         plain = await client.call_tool("capture_incident", CAPTURE)
+        stats = await client.call_tool("knowledge_stats", {"team": "payments"})
     said = listed.content[0].text  # type: ignore[union-attr]
+    assert stats.content[0].text.startswith("knowledge_stats takes no arguments; 1 argument")  # type: ignore[union-attr]
     assert listed.is_error and "list_incidents takes only" in said and "category" in said and "query" not in said
     text = tagged.content[0].text  # type: ignore[union-attr]
     assert tagged.is_error and "title" in text and "tags" not in text and "CANARY" not in text

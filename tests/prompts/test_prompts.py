@@ -193,3 +193,26 @@ def test_rewrite_blameless_snapshot() -> None:
     )
     check("rewrite_blameless", f"{system}\n---\n{user}")
     assert user.count("</DATA-0123abcd>") == 2
+
+
+def test_a_long_stack_trace_is_given_by_its_last_lines() -> None:
+    """The prompt calls them "last lines": a trace of 30 frames used to be cut after its first frames, so the model
+    never saw the exception it ended with."""
+    frame = '  File "/srv/agent/module_{0}.py", line {0}, in handler_{0}\n    await call(ctx_{0})\n'
+    frames = "".join(frame.format(i) for i in range(30))
+    trace = f"Traceback (most recent call last):\n{frames}openai.RateLimitError: Error code: 429\n"
+    incident = INCIDENT.model_copy(update={"stack_trace": trace})
+    text = prompts.render("draft_analysis", incident=incident, similar=[], nonce="0123abcd", now=FIXED_NOW)
+    shown = text.split("stack_trace (last lines): ")[1].split("</DATA-0123abcd>")[0]
+    assert "openai.RateLimitError: Error code: 429" in shown
+    assert re.match(r"\[[0-9,]+ earlier characters not shown\]\n ", shown) and len(shown.strip()) <= 1250
+    assert "module_29.py" in shown and "module_0.py" not in shown
+
+
+def test_a_long_description_says_how_much_of_it_is_not_shown() -> None:
+    """A 20,000-character postmortem reached the model as its first 3,000 characters and "...", which reads as the
+    writer's own ellipsis: nothing said the rest was there."""
+    incident = INCIDENT.model_copy(update={"description": "word " * 4000})
+    text = prompts.render("draft_analysis", incident=incident, similar=[], nonce="0123abcd", now=FIXED_NOW)
+    shown = text.split("description: ")[1].split("\n")[0]
+    assert shown.endswith(" [17,001 more characters not shown]") and len(shown) < 3100

@@ -76,3 +76,15 @@ async def test_open_actions_resource_lists_unfinished_items(service: PostmortemS
         resource = await client.read_resource("actions://open")
     titles = {i["title"] for i in json.loads(resource.contents[0].text)}  # type: ignore[union-attr]
     assert titles == {"Open item", "Started item"}
+
+
+@pytest.mark.anyio
+async def test_open_actions_resource_lists_every_unfinished_item_past_500(service: PostmortemService) -> None:
+    """It gave the first 500 open items and said nothing of the others: a JSON list has no place to say so."""
+    incident_id = service.capture_incident(IncidentCreate(title="Fares API returned 429")).id
+    for n in range(503):
+        service.add_action_item(incident_id, ActionItemCreate(title=f"Open item {n}"))
+    async with Client(create_server(lambda: service)) as client:
+        resource = await client.read_resource("actions://open")
+    titles = {i["title"] for i in json.loads(resource.contents[0].text)}  # type: ignore[union-attr]
+    assert len(titles) == 503 and "Open item 0" in titles and "Open item 502" in titles

@@ -128,6 +128,8 @@ def test_the_novelty_sentence_agrees_with_the_table_under_it() -> None:
     text = render_markdown(incident(novel=True), similar=close, now=FIXED_NOW)
     assert "nothing similar" not in text
     assert "no past incident is at least 0.72 similar in meaning (cosine); the closest is INC-2 at 0.71." in text
+    text = render_markdown(incident(novel=True), similar=[known("INC-2", 0.7188)], now=FIXED_NOW)
+    assert "; the closest is INC-2 at 0.718." in text  # not "at 0.72", after "no past incident is at least 0.72"
     later = [known("INC-9", 0.8).model_copy(update={"created_at": FIXED_NOW + timedelta(days=1)})]
     text = render_markdown(incident(novel=True), similar=later, now=FIXED_NOW)
     assert "novel** failure mode when it was captured" in text and "Recorded since: INC-9" in text

@@ -211,3 +211,21 @@ def test_an_analysis_of_another_incident_is_refused_though_it_shares_generic_wor
     assert service.get_incident(incident_id).analysis is None
     stored = service.record_analysis(incident_id, STARVATION, generated_by="assistant")
     assert "relevant" in stored.checks
+
+
+def test_the_draft_prompt_carries_a_bounded_timeline_however_often_the_failure_repeated(tmp_path: Path) -> None:
+    """A failure captured 300 times (an agent in a retry loop) put 299 "Occurred again" lines, 35 KB, into the draft
+    prompt (and into what draft_analysis hands an assistant), where the record and the report fold them."""
+    llm = FakeLLM(draft())
+    service = make_service(tmp_path, llm=llm)
+    incident_id = capture(service, "Planner agent hit the OpenAI rate limit", description="429 from chat completions")
+    for n in range(200):
+        note = f"Occurred again: 429 Too Many Requests ({n})" if n % 4 else f"Retried by the scheduler, run {n}"
+        service.add_timeline_event(incident_id, TimelineEventCreate(kind="note", description=note))
+    service.draft_analysis(incident_id)
+    _, user, _ = llm.calls[0]
+    timeline = user.split("Timeline:")[1].split("Known failure modes")[0]
+    assert timeline.count("\n- ") == 35  # the capture, a note of what is left out, the latest 3 repeats and 30 others
+    assert '147 earlier "Occurred again" notes and 20 earlier events left out here' in timeline
+    assert "Retried by the scheduler, run 196" in timeline and "Retried by the scheduler, run 0" not in timeline
+    assert len(user) < 12_000

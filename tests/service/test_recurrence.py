@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from agent_postmortem.service.facade import PostmortemService
-from agent_postmortem.store.models import ActionItemCreate, SeedIncident
+from agent_postmortem.store.models import ActionItemCreate, IncidentCreate, SeedIncident
 from tests.service.followup import Clock, planner_capture, planner_timeout
 
 pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
@@ -113,3 +113,27 @@ def test_a_lightweight_capture_gets_the_review_and_a_full_one_the_post_mortem(sv
     assert f"| {item.id} ({first}) |" in review and "0 of 1 completed" in review
     assert svc.render_report(second).startswith("# Post-mortem:")
     assert svc.render_report(first, kind="auto").startswith("# Post-mortem:")  # the first was novel: full
+
+
+def test_patterns_past_the_limit_are_counted_and_said_to_be_left_out(svc: PostmortemService) -> None:
+    """recurring_patterns and fix_effectiveness gave the largest `limit` patterns and nothing else: 35 patterns
+    answered as 20 read as all there were."""
+    failures = [
+        ("Planner agent timed out calling flights search", "trip-planner", "TimeoutError", "read timed out"),
+        ("Refund agent double charged a card on retry", "refunds", "DuplicateCharge", "charge created twice"),
+        ("Support bot quoted a refund window that does not exist", "helpdesk", "PolicyMismatch", "90 day window"),
+    ]
+    for title, agent, error_type, message in failures:
+        for _ in range(2):  # the same signature twice, the first resolved in between: a pattern of two
+            capture = IncidentCreate(title=title, agent=agent, error_type=error_type, error_message=message)
+            svc.resolve_incident(svc.capture_incident(capture).id)
+    found = svc.recurring_patterns(min_size=2, limit=2)
+    assert (len(found.patterns), found.total) == (2, 3)
+    assert found.left_out == (
+        "left out 1 of the 3 patterns of 2 or more incidents (the largest 2 are given): raise limit, or min_size to "
+        "leave out the smaller ones"
+    )
+    effects = svc.fix_effectiveness(min_size=2, limit=2)
+    assert (len(effects.patterns), effects.total, effects.left_out) == (2, 3, found.left_out)
+    everything = svc.recurring_patterns(min_size=2)
+    assert (len(everything.patterns), everything.total, everything.left_out) == (3, 3, None)

@@ -21,18 +21,19 @@ def test_an_id_copied_with_invisible_characters_or_a_typographic_dash_is_that_id
 @pytest.mark.parametrize(
     "written",
     ["INC 42", "INC42", "inc_42", "#42", "incident 42", "Incident #42", "incident: INC-42", "INC #42", "`INC-42`",
-     "**INC-42**", '"INC-42"', "[INC-42]", "INC-42.", "INC-42,"],
+     "**INC-42**", '"INC-42"', "[INC-42]", "INC-42.", "INC-42,", "[INC-42](report://INC-42)", "[INC-42](INC-42)"],
 )  # fmt: skip
 def test_an_id_in_the_forms_a_model_writes_in_prose_is_that_id(written: str) -> None:
     """A model names an incident as it would in a sentence ("incident 42", "#42", "INC 42", in backticks or bold,
-    with a full stop after it): each was refused as "not a valid incident id" and cost the model a retry."""
+    with a full stop after it): each was refused as "not a valid incident id" and cost the model a retry. A link
+    copied from a runbook or report ("[INC-42](report://INC-42)") was "more than one incident id"."""
     assert incident_pk(written) == 42
 
 
 @pytest.mark.parametrize(
     "written",
     ["INC-²", "INC-①", "INC-١٢", "INC-", "INC--42", "INC-4\u200b2x", "INC-42 (checkout)", "id: INC-42", "incident",
-     "incident AI-42", "PAT-42", "#"],
+     "incident AI-42", "PAT-42", "#", "[INC-42](report://INC-43)"],
 )  # fmt: skip
 def test_what_is_not_an_id_is_still_refused(written: str) -> None:
     with pytest.raises(InvalidId):

@@ -282,3 +282,27 @@ def test_a_card_moving_a_due_date_into_the_past_leads_to_the_board_saying_the_it
     assert later.headers["location"] == f"/actions#{item.id}"  # a date to come: nothing to say
     assert "overdue already" not in client.get(f"/actions?past_due={item.id}").text  # nor once it is no longer
     assert "overdue already" not in client.get("/actions?past_due=AI-999999").text
+
+
+def _as_a_browser_posts(card: dict[str, str]) -> dict[str, str]:
+    """What a browser sends of a card: a one-line box's value without its line breaks, a hidden field's as CRLF."""
+    hidden = {name for name in card if name.startswith("shown_") or name in ("csrf", "back")}
+    return {k: v.replace("\n", "\r\n") if k in hidden else v.replace("\n", "") for k, v in card.items()}
+
+
+@pytest.mark.parametrize("owner", ["Dana  Smith", "payments\nteam"])
+def test_a_card_whose_owner_has_a_double_space_or_a_line_break_is_saved(
+    client: httpx.Client, site: tuple[str, PostmortemService, str], owner: str
+) -> None:
+    """Found in chromium: an owner given over MCP as "Dana  Smith" could not be reassigned on the board, and one holding
+    a line break could not even be completed: each save was refused (409) as changed meanwhile, naming that owner."""
+    _, service, drafted = site
+    sign_in(client, TOKEN)
+    item = service.add_action_item(drafted, ActionItemCreate(title="Pin the SDK version", owner=owner))
+    action = f"/actions/{item.id}"
+    card = _as_a_browser_posts(card_form(client.get("/actions").text, action))
+    assert client.post(action, data={**card, "status": "in_progress", "by": "lee"}).status_code == 303
+    assert (service.get_action_item(item.id).status, service.get_action_item(item.id).owner) == ("in_progress", owner)
+    card = _as_a_browser_posts(card_form(client.get("/actions").text, action))
+    assert client.post(action, data={**card, "owner": "Eve", "by": "lee"}).status_code == 303
+    assert service.get_action_item(item.id).owner == "Eve"
