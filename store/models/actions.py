@@ -18,8 +18,9 @@ def no_owner_if_blank(owner: str | None) -> str | None:
 def owner_key(owner: str) -> str:
     """What owners are told apart by, ignoring case in every script ("Ärne" is "ärne", "Straße" is "STRASSE"): stored
     beside each owner (migration 0014) for the owner filter, and what completion per owner groups by. SQL's lower()
-    could not serve: SQLite's folds ASCII letters only, as PostgreSQL's does under the C locale."""
-    return unicodedata.normalize("NFC", owner.strip().casefold())
+    could not serve: SQLite's folds ASCII letters only, as PostgreSQL's does under the C locale. Runs of white space
+    are one space ("Dana  Smith", or a name broken over two lines by a client, is "dana smith": migration 0015)."""
+    return unicodedata.normalize("NFC", " ".join(owner.split()).casefold())
 
 
 NO_OWNER = "(none)"  # the row of the items without an owner, in completion per owner

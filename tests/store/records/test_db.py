@@ -32,7 +32,7 @@ def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path,
     assert (
         "ix_action_items_owner_key" in indexes and "ix_action_items_owner_lower" not in indexes
     )  # 0014 replaced 0012's
-    assert version == "0014"
+    assert version == "0015"
     assert {"incidents", "timeline_events", "analyses", "action_items", "action_item_changes", "index_outbox"} <= set(
         inspect(engine).get_table_names()
     )
@@ -121,7 +121,7 @@ def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(t
     engine = db.make_engine(db.sqlite_url(tmp_path))
     db.upgrade(engine, lock_dir=tmp_path)
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0014"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0015"
         assert conn.execute(text("pragma integrity_check")).scalar() == "ok"
     store = IncidentStore(engine)
     old = store.get_or_raise("INC-1")
@@ -297,3 +297,35 @@ def test_owners_stored_before_0014_are_found_by_the_owner_filter_ignoring_case(
         "lee": 1,
         "ÄRNE": 3,
     }
+
+
+def test_owners_stored_with_runs_of_spaces_before_0015_are_one_owner(tmp_path: Path, database: HomeDatabases) -> None:
+    """An owner typed "Dana  Smith" (or broken over two lines by a client) was another owner than "Dana Smith" for
+    the filter and the completion per owner; 0015 writes the stored keys again with a run of white space as one."""
+    from agent_postmortem.store.models import ActionItemCreate
+    from tests.factories import make_service
+
+    engine = database.engine(tmp_path, migrated=False)
+    db.upgrade(engine, lock_dir=tmp_path, revision="0014")
+    with engine.begin() as conn:  # rows exactly as the code at schema 0014 wrote them
+        conn.execute(
+            text(
+                "insert into incidents (title, category, severity, status, created_at, postmortem_completed, "
+                "content_hash, body) values ('Refund', 'timeout', 'SEV4', 'open', '2026-01-02 03:04:05.000000', "
+                "false, 'abc', '{\"triage\": \"full\"}')"
+            )
+        )
+        for n, owner in enumerate(("Dana  Smith", "dana\nsmith")):
+            conn.execute(
+                text(
+                    "insert into action_items (incident_pk, title, owner, owner_key, priority, status, created_at) "
+                    "values (1, :title, :owner, :key, 'P1', 'open', '2026-01-02 03:04:05.000000')"
+                ),
+                {"title": f"Follow-up {n}", "owner": owner, "key": owner.strip().casefold()},
+            )
+    db.upgrade(engine, lock_dir=tmp_path)
+    service = make_service(tmp_path)
+    service.add_action_item("INC-1", ActionItemCreate(title="Follow-up 2", owner="Dana Smith"))
+    assert service.list_action_items(owner="dana smith").total == 3
+    assert service.list_action_items(owner=" Dana   SMITH ").total == 3
+    assert {c.items for c in service.action_item_stats().by_owner.values()} == {3}
