@@ -135,7 +135,8 @@ def _change(item: str, *, by: str | None, changes: dict[str, str | None]) -> Any
         if field in edits and edits[field] is None:
             edits[field] = ""  # the service's "none" (None there leaves the field as it is)
     changed = stored_service().update_action_item(item, by=by, **edits)
-    if edits.get("due_at"):  # moved, not taken off: a date already past is said, as when an item is added with one
+    # moved (not taken off) or reopened: a date already past is said, as when an item is added with one
+    if edits.get("due_at") or edits.get("status") in ("open", "in_progress"):
         _say_past_due(changed)
     return changed
 

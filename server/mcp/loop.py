@@ -118,7 +118,9 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
             )
             from agent_postmortem.service.followup import past_due
 
-            return structured(_latest(item), note=past_due(item) if due else None)  # as add_action_item says it
+            # a due date moved into the past, or an item reopened after it: as add_action_item says it
+            said = past_due(item) if due or status in ("open", "in_progress") else None
+            return structured(_latest(item), note=said)
 
     @mcp.tool(annotations=READ)
     def get_action_item(action_id: ActionId) -> CallToolResult:

@@ -108,7 +108,8 @@ def change_item(ctx: Ctx) -> Response:
     )
     back = return_to(ctx.form.get("back"))
     back = back if back.startswith("/actions") else "/actions"
-    if due_at and past_due(item):  # the board then says it, as `actions --due` and update_action_item do
+    # a due date moved into the past, or an item reopened after it: the board says it, as the CLI and MCP do
+    if (due_at or status in ("open", "in_progress")) and past_due(item):
         back = back.partition("#")[0]
         back += ("&" if "?" in back else "?") + urlencode({PAST_DUE: item.id})
     return RedirectResponse(f"{back}#{item.id}", status_code=303)
