@@ -15,6 +15,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from typing import NamedTuple
 
+from agent_postmortem.store.redact_pairs import joiner, value_ok
+
 Span = tuple[int, int, str, bool]  # start, end, kind, is PII
 
 _TOKEN = r"[A-Za-z0-9_+/=.@-]"
@@ -49,6 +51,7 @@ class _Break(NamedTuple):
     full: bool  # the line it ends is no shorter than the lines around it
     block: bool  # and as wide as the line before it: a block cut at one width
     weak: bool  # read as a wrap only beside a random-looking piece: under 32 columns, or the next line has a prefix
+    joiner: str | None = None  # between a name and its value (redact_pairs): what the break is read as
 
 
 class _Lines:
@@ -98,10 +101,41 @@ def _config_line_after(text: str, lines: _Lines, line: int, at: int) -> bool:
     return "=" in text[start:end] or ":" in text[start:end] or _random_before(text, end)
 
 
+def _value_at(lines: _Lines, line: int) -> int | None:
+    """Where the next line's content starts: after the prefix this line starts with (which it must start with too),
+    then any spaces. None when it has none."""
+    text, following, end = lines.text, lines.starts[line + 1], lines.ends[line + 1]
+    at = following
+    prefix = _PREFIX.match(text, lines.starts[line], lines.ends[line])
+    if prefix and prefix.group(0).strip():
+        if not text.startswith(prefix.group(0), following):
+            return None
+        at += len(prefix.group(0))
+    while at < end and text[at] in " \t":
+        at += 1
+    return at if at < end else None
+
+
+def _pair_break(lines: _Lines, line: int) -> _Break | None:
+    """A break between a name (or a URL's user) ending this line and its value starting the next."""
+    at = _value_at(lines, line)
+    join = None if at is None else joiner(lines.text, lines.starts[line], lines.ends[line], at)
+    if at is None or join is None:
+        return None
+    start = lines.ends[line]
+    while start > lines.starts[line] and lines.text[start - 1] in " \t":
+        start -= 1
+    return _Break(start, lines.starts[line + 1], at, False, False, True, join)
+
+
 def _wrap_breaks(text: str) -> list[_Break]:
     lines = _Lines(text)
     breaks: list[_Break] = []
     for line, at in enumerate(lines.ends[:-1]):
+        pair = _pair_break(lines, line)
+        if pair is not None:
+            breaks.append(pair)
+            continue
         width = lines.width(line)
         if width < _NARROW or not _IS_TOKEN.match(text, at - 1):
             continue
@@ -119,13 +153,16 @@ def _wrap_breaks(text: str) -> list[_Break]:
 def _joined(text: str, breaks: list[_Break]) -> tuple[str, Callable[[int], int]]:
     """The text with the breaks taken out, and the map from an index in it to the index in `text`."""
     pieces: list[str] = []
-    cuts: list[int] = []  # the joined view's index of each removed break
+    cuts: list[int] = []  # the joined view's index right after each break (and what it is read as)
     removed: list[int] = []  # characters removed before that index, the break included
-    cursor = 0
+    cursor = length = gone = 0
     for b in breaks:
-        pieces.append(text[cursor : b.start])
-        cuts.append(b.start - (removed[-1] if removed else 0))
-        removed.append((removed[-1] if removed else 0) + b.end - b.start)
+        join = b.joiner or ""
+        pieces += [text[cursor : b.start], join]
+        length += b.start - cursor + len(join)
+        gone += b.end - b.start - len(join)
+        cuts.append(length)
+        removed.append(gone)
         cursor = b.end
     pieces.append(text[cursor:])
 
@@ -189,12 +226,35 @@ def wrapped_spans(text: str, plain: list[Span], find: Callable[[str], list[Span]
     for start, end, kind, is_pii in find(joined):
         first, last = where(start), where(end - 1) + 1
         crossed = breaks[bisect_right(starts, first) : bisect_left(starts, last)]
-        if not crossed or not _TOKEN_END.match(text, last):
+        if any(b.joiner is not None for b in crossed) or not _TOKEN_END.match(text, last):
+            continue
+        after = _pair_before(text, breaks, starts, first)
+        if after is not None:
+            if _covered(plain, first, last) or not value_ok(text, kind, last, joined[start:end]):
+                continue
+        elif not crossed:
             continue
         if kind not in _SPACED and _SPACE.search(joined, start, end):
             continue  # a quoted value is on one line: "`key=` (…); URL\n`sig=`" is two
         if kind == "email" and _MIXED_DOMAIN.search(joined, start, end):
             continue  # a domain is in one case: "…colostate.edu\nBenno", "…UNLV.EDU\nFred" are an address and a name
-        if _goes_on_after(text, kind, crossed, last, edges):
+        if not crossed or _goes_on_after(text, kind, crossed, last, edges):
             found.append((first, last, kind, is_pii))
     return found
+
+
+_VALUE_OPENS = re.compile(r":?(?:b?\\{0,3}[\"'`])?")  # what stands between a name's line and its value
+
+
+def _pair_before(text: str, breaks: list[_Break], starts: list[int], first: int) -> _Break | None:
+    """The break between a name and its value when the value starts at `first`."""
+    at = bisect_right(starts, first) - 1
+    b = breaks[at] if at >= 0 else None
+    if b is None or b.joiner is None or b.end > first:
+        return None
+    return b if _VALUE_OPENS.fullmatch(text, b.end, first) else None
+
+
+def _covered(plain: list[Span], first: int, last: int) -> bool:
+    """Whether a secret found on its own line covers this span already (an address it is part of does not)."""
+    return any(start <= first and last <= end and not is_pii for start, end, _, is_pii in plain)
