@@ -26,8 +26,15 @@ _IS_TOKEN = re.compile(_TOKEN)
 _SENTENCE = re.compile(r"[A-Z][a-z]")  # after a full stop that ends a line: the next sentence
 _CLOSING = frozenset("\\\"'`)]},;")
 # What every line of a block may start with: email quoting ("> ", "> > ", ">> "), an indentation, the container
-# of `kubectl logs --prefix` ("[pod/api-7d9f/app] "), the service of `docker compose logs` ("api-1  | ").
-_PREFIX = re.compile(r"[ \t]*(?:>[ \t]?)+|[ \t]+|\[[^\]\n]{1,80}\][ \t]+|[\w.-]{1,40}[ \t]*\|[ \t]?")
+# of `kubectl logs --prefix` ("[pod/api-7d9f/app] "), the service of `docker compose logs` ("api-1  | "); then a
+# timestamp, as a log viewer or `--timestamps` puts on each line ("2026-12-01T10:00:00.123Z ", "[10:00:00] "),
+# which is the same prefix on the next line when it has the same shape (another time, as many fields).
+_TIME = r"\[?(?:\d{4}-\d{2}-\d{2}[T ])?\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?\]?[ \t]+"
+_PREFIX = re.compile(
+    r"(?P<base>[ \t]*(?:>[ \t]?)+|[ \t]+|\[(?!\d)[^\]\n]{1,80}\][ \t]+|[\w.-]{1,40}[ \t]*\|[ \t]?)?"
+    rf"(?P<time>{_TIME})?"
+)
+_DIGITS = re.compile(r"\d+")
 # A wrapping terminal or `fold` fills each line it cuts: a break ends a line that is no shorter than the lines
 # around it (16 characters or more), or one of 32 or more that is no shorter than the wrapped line before it.
 _NARROW, _WIDE = 16, 32
@@ -38,6 +45,7 @@ _SHORT_TAIL = re.compile(r"[\w+/=.-]{0,6}(?:\d|[a-z][A-Z])[\w+/=.-]*(?=$|\n|\\|[
 _ASSIGNMENT = re.compile(r"[A-Za-z_][\w.-]*\s*[=:](?![=]|$)")
 _TOKEN_END = re.compile(r"$|[\s\"'`,;)\]}>|@\\]")  # "@": a password in a URL ends there
 _SPACE = re.compile(r"\s")
+_WHOLE_LINE = re.compile(r"[\w+/=.@-]*(?=[\"'`,;)\]}>]*(?:\n|\\{1,3}[rn]|\Z))")
 _LAST_RUN = re.compile(r"[\w+/=.@-]+$")
 _MIXED_DOMAIN = re.compile(r"@[^@]*(?:[a-z][A-Z]|[A-Z]{2}[a-z])")
 _Edges = tuple[set[tuple[str, int]], set[tuple[str, int]]]  # (kind, start) and (kind, end) of the plain spans
@@ -67,27 +75,44 @@ class _Lines:
 
     def width(self, index: int) -> int:
         """The line's width as it was shown: its escapes (`\\"` in a JSON string) count as one character, and what
-        closes a string around it (`"}`) not at all."""
+        closes a string around it (`"}`) not at all; after a timestamp, whose length varies (a fraction's trailing
+        zeros left out)."""
         if not 0 <= index < len(self.starts):
             return 0
         start, end = self.starts[index], self.ends[index]
+        prefix = _PREFIX.match(self.text, start, end)
+        start = prefix.end() if prefix is not None and prefix.group("time") else start
         while end > start and self.text[end - 1] in _CLOSING:
             end -= 1
         return end - start - self.text.count("\\", start, end)
 
 
-def _continued_at(lines: _Lines, line: int) -> int | None:
-    """Where the token goes on in the next line: after the prefix this line starts with, when the next line starts
-    with it too (a line of the same block); else at the next line's start. None when no token character is there,
-    or an ellipsis ("Bearer\\n...)")."""
+def _after_prefix(lines: _Lines, line: int) -> int | None:
+    """Where the next line goes on: after the prefix this line starts with, when the next line starts with it too
+    (a line of the same block; a timestamp of the same shape); else at its start. None when it starts with a part
+    of it only (an empty quoted line)."""
     text, start, following = lines.text, lines.starts[line], lines.starts[line + 1]
-    at = following
-    prefix = _PREFIX.match(text, start, lines.ends[line])
-    if prefix and prefix.end() > start and text.startswith(prefix.group(0).rstrip() or prefix.group(0), following):
-        if not text.startswith(prefix.group(0), following):
-            return None
-        at = following + prefix.end() - start
-    if not _IS_TOKEN.match(text, at) or text.startswith("..", at):
+    mine = _PREFIX.match(text, start, lines.ends[line])
+    if mine is None or mine.end() == start:
+        return following
+    if mine.group("time"):
+        theirs = _PREFIX.match(text, following, lines.ends[line + 1])
+        if theirs is None or not theirs.group("time") or theirs.group("base") != mine.group("base"):
+            return following
+        same = _DIGITS.sub("0", theirs.group("time")) == _DIGITS.sub("0", mine.group("time"))
+        return theirs.end() if same else following
+    prefix = mine.group(0)
+    if not text.startswith(prefix.rstrip() or prefix, following):
+        return following
+    return following + len(prefix) if text.startswith(prefix, following) else None
+
+
+def _continued_at(lines: _Lines, line: int) -> int | None:
+    """Where the token goes on in the next line (`_after_prefix`). None when no token character is there, or an
+    ellipsis ("Bearer\\n...)")."""
+    text = lines.text
+    at = _after_prefix(lines, line)
+    if at is None or not _IS_TOKEN.match(text, at) or text.startswith("..", at):
         return None
     return None if text[lines.ends[line] - 1] == "." and _SENTENCE.match(text, at) else at
 
@@ -102,15 +127,12 @@ def _config_line_after(text: str, lines: _Lines, line: int, at: int) -> bool:
 
 
 def _value_at(lines: _Lines, line: int) -> int | None:
-    """Where the next line's content starts: after the prefix this line starts with (which it must start with too),
-    then any spaces. None when it has none."""
-    text, following, end = lines.text, lines.starts[line + 1], lines.ends[line + 1]
-    at = following
-    prefix = _PREFIX.match(text, lines.starts[line], lines.ends[line])
-    if prefix and prefix.group(0).strip():
-        if not text.startswith(prefix.group(0), following):
-            return None
-        at += len(prefix.group(0))
+    """Where the next line's content starts: after the prefix this line starts with (`_after_prefix`), then any
+    spaces. None when it has none."""
+    text, end = lines.text, lines.ends[line + 1]
+    at = _after_prefix(lines, line)
+    if at is None:
+        return None
     while at < end and text[at] in " \t":
         at += 1
     return at if at < end else None
@@ -145,7 +167,8 @@ def _wrap_breaks(text: str) -> list[_Break]:
         end = _continued_at(lines, line) if full or wide else None
         if end is not None and not _config_line_after(text, lines, line, end):
             prefixed = end > lines.starts[line + 1]
-            block = full and not prefixed and width == lines.width(line - 1)
+            stamped = prefixed and _stamped(text, lines.starts[line + 1])  # widths leave the times out
+            block = full and (stamped or not prefixed) and width == lines.width(line - 1)
             breaks.append(_Break(at, lines.starts[line + 1], end, full, block, prefixed or not wide))
     return breaks
 
@@ -175,11 +198,21 @@ def _joined(text: str, breaks: list[_Break]) -> tuple[str, Callable[[int], int]]
 
 def _goes_on(text: str, after: _Break, last: int) -> bool:
     """Whether what follows a break at which a whole value ended is more of it: after a full line, a random-looking
-    run, or a short one that ends its line ("...Q7r8\\nnext line", "jane@example.com\\nfor access" are not)."""
+    run, or a short one that ends its line ("...Q7r8\\nnext line", "jane@example.com\\nfor access" are not). After a
+    timestamp, a piece that is all its line, or in a block cut at one width: not the next log record ("…Z 8f3a2b1c
+    done")."""
     if not after.full:
+        return False
+    if not after.block and _stamped(text, after.line_end) and not _WHOLE_LINE.match(text, after.end):
         return False
     tail = _SHORT_TAIL.match(text, after.end)
     return bool(_RANDOM.match(text, after.end, last)) or (tail is not None and tail.end() == last)
+
+
+def _stamped(text: str, at: int) -> bool:
+    """Whether the line at `at` starts with a timestamp (after a prefix)."""
+    prefix = _PREFIX.match(text, at)
+    return prefix is not None and prefix.group("time") is not None
 
 
 def _random_before(text: str, at: int) -> bool:
