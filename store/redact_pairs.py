@@ -59,6 +59,22 @@ def _word_at_end(tail: str) -> bool:
     return "bearer" in lowered or "authorization" in lowered or "://" in lowered
 
 
+_COOKIE_HEADER = re.compile(r"(?i)\b(?:set-)?cookie[\"'`]?[ \t]*:")
+_COOKIE_CUT = re.compile(r"[\w.+/%;= -]")  # the last character of a cookie header's line that a wrap cut
+_COOKIE_GOES_ON = re.compile(r"(?:;? |=)?[^\s\"'`\\;=:]+(?:[=;\n\\]|\Z)")  # the rest of a name, or of a value
+
+
+def cookie_goes_on(text: str, line_start: int, line_end: int, next_at: int, *, in_header: bool) -> bool:
+    """Whether a cookie header (on this line, or `in_header` that the lines before started) goes on at `next_at`:
+    the line ends inside a cookie, after its `=` or its `;`, and the next starts with the rest of a name, or of a
+    value (`csrf_tok` then `en=…`, `theme=dark;` then ` _ga=…`); not with a header (`Host: …`)."""
+    if not (in_header or _COOKIE_HEADER.search(text, line_start, line_end)):
+        return False
+    if not _COOKIE_CUT.match(text, line_end - 1):
+        return False
+    return _COOKIE_GOES_ON.match(text, next_at) is not None
+
+
 def value_ok(text: str, kind: str, end: int, value: str) -> bool:
     """Whether `value`, found by a rule of `kind` right after a name's line and ending at `end`, is one: a value a
     name before it defines, alone on its line and like a credential when only a word names it."""

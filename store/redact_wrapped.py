@@ -15,7 +15,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from typing import NamedTuple
 
-from agent_postmortem.store.redact_pairs import joiner, value_ok
+from agent_postmortem.store.redact_pairs import cookie_goes_on, joiner, value_ok
 
 Span = tuple[int, int, str, bool]  # start, end, kind, is PII
 
@@ -59,7 +59,7 @@ class _Break(NamedTuple):
     full: bool  # the line it ends is no shorter than the lines around it
     block: bool  # and as wide as the line before it: a block cut at one width
     weak: bool  # read as a wrap only beside a random-looking piece: under 32 columns, or the next line has a prefix
-    joiner: str | None = None  # between a name and its value (redact_pairs): what the break is read as
+    joiner: str | None = None  # between a name and its value, or in a cookie header (full): what it is read as
 
 
 class _Lines:
@@ -150,11 +150,25 @@ def _pair_break(lines: _Lines, line: int) -> _Break | None:
     return _Break(start, lines.starts[line + 1], at, False, False, True, join)
 
 
+def _cookie_break(lines: _Lines, line: int, in_header: bool) -> _Break | None:
+    """A break in a cookie header cut at a width: inside a cookie's name, or at the `; ` between two."""
+    width, end = lines.width(line) + 1, lines.ends[line]  # its last `;` is not counted
+    if width <= _NARROW or width < lines.width(line + 1):
+        return None
+    at = _after_prefix(lines, line)
+    if at is None or not cookie_goes_on(lines.text, lines.starts[line], end, at, in_header=in_header):
+        return None
+    if not in_header and width <= _WIDE and _ASSIGNMENT.match(lines.text, at):  # "Cookie: a=b" then "DB_HOST=x"
+        return None
+    return _Break(end, lines.starts[line + 1], at, True, False, False, "")
+
+
 def _wrap_breaks(text: str) -> list[_Break]:
     lines = _Lines(text)
     breaks: list[_Break] = []
     for line, at in enumerate(lines.ends[:-1]):
-        pair = _pair_break(lines, line)
+        in_cookie = bool(breaks) and breaks[-1].line_end == lines.starts[line] and breaks[-1].joiner == ""
+        pair = _cookie_break(lines, line, in_cookie and breaks[-1].full) or _pair_break(lines, line)
         if pair is not None:
             breaks.append(pair)
             continue
@@ -259,7 +273,7 @@ def wrapped_spans(text: str, plain: list[Span], find: Callable[[str], list[Span]
     for start, end, kind, is_pii in find(joined):
         first, last = where(start), where(end - 1) + 1
         crossed = breaks[bisect_right(starts, first) : bisect_left(starts, last)]
-        if any(b.joiner is not None for b in crossed) or not _TOKEN_END.match(text, last):
+        if not _TOKEN_END.match(text, last) or any(_between_a_pair(b, kind) for b in crossed):
             continue
         after = _pair_before(text, breaks, starts, first)
         if after is not None:
@@ -274,6 +288,11 @@ def wrapped_spans(text: str, plain: list[Span], find: Callable[[str], list[Span]
         if not crossed or _goes_on_after(text, kind, crossed, last, edges):
             found.append((first, last, kind, is_pii))
     return found
+
+
+def _between_a_pair(b: _Break, kind: str) -> bool:
+    """Whether a break between a name and its value is inside this span (one in a cookie header may be)."""
+    return b.joiner is not None and not (b.full and kind == "cookie")
 
 
 _VALUE_OPENS = re.compile(r":?(?:b?\\{0,3}[\"'`])?")  # what stands between a name's line and its value

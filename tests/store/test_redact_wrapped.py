@@ -160,3 +160,20 @@ def test_a_wrapped_address_given_as_a_credential_is_redacted_to_its_end() -> Non
     text = _fold("$ env\nexport ALERTS_API_KEY=svc-7f3a9c2b@acme-corp.pagerduty.com\n$ ", 40)
     redacted = redact(text)
     assert "pagerduty.com" not in redacted and "svc-7f3a" not in redacted, redacted
+
+
+COOKIE = "Cookie: sid=Zx81kPq2LmN0aB7c; theme=dark; csrf_token=" + "Hq8Lm2Nv5Rt1Wx3Yz7Ab9Cd; _ga=GA1.2.1234567.8901234"
+
+
+@pytest.mark.parametrize("width", [20, 23, 26, 29, 38, 41, 47, 50, 53])
+def test_a_cookie_header_wrapped_inside_a_name_or_at_its_separators_is_redacted_whole(width: int) -> None:
+    # cut inside a name ("csrf_tok" / "en=…") the rest read as a config line and its value was kept; cut at "; " or
+    # right before a ";" or after a "=", the cookies on the next lines were kept
+    redacted = redact(_fold("$ curl -v\n" + COOKIE + "\n$ ", width))
+    assert "Hq8Lm2Nv" not in redacted and "1234567" not in redacted, redacted
+
+
+def test_the_line_after_a_cookie_header_is_kept() -> None:
+    text = "$ curl -v\nCookie: sid=abc123XYZ\nDB_HOST=localhost\n> Cookie: a=b1234567\n> User-Agent: curl/8.5.0"
+    redacted = redact(text)
+    assert "\nDB_HOST=localhost\n" in redacted and "\n> User-Agent: curl/8.5.0" in redacted, redacted
