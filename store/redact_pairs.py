@@ -35,7 +35,7 @@ _NAMED = frozenset(
     }
 )  # fmt: skip
 _WORD_NAMED = frozenset({"password_pair", "password_prose", "api_key_header", "cli_password"})
-_ALONE = re.compile(r"\\{0,3}[\"'`]?[,;]?[ \t]*(?:\n|\\{1,3}[rn]|\Z)")  # the value ends its line
+_ALONE = re.compile(r"\\{0,3}[\"'`]?[)\]},;]{0,3}[ \t]*(?:\n|\\{1,3}[rn]|\Z)")  # the value ends its line (or a call)
 _NAME_NEXT = re.compile(r"[A-Za-z_][\w.-]*[ \t]*(?:=|:(?:\s|\Z))")  # the next line is a pair itself (`host: x`)
 
 

@@ -26,8 +26,12 @@ PASSWORD = "hunter2!Secret"
         (f"db:\n  user: admin\n  password:\n    {PASSWORD}\n  host: db.internal", PASSWORD),
         (f"login failed for user admin with password:\n{PASSWORD}\nretrying", PASSWORD),
         (f"settings = Settings(\n    client_secret =\n        {TOKEN}\n)", TOKEN),
+        (f"    conn = psycopg.connect(password=\n        '{PASSWORD}')", PASSWORD),
     ],
-    ids=["aws-credentials", "url-before-colon", "url-after-colon", "quoted-bearer", "kubectl", "yaml", "log", "kwarg"],
+    ids=[
+        *("aws-credentials", "url-before-colon", "url-after-colon", "quoted-bearer", "kubectl", "yaml", "log"),
+        *("kwarg", "call"),
+    ],
 )
 def test_a_value_on_the_line_after_its_name_is_redacted(text: str, secret: str) -> None:
     redacted = redact(text)
