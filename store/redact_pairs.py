@@ -39,6 +39,26 @@ _ALONE = re.compile(r"\\{0,3}[\"'`]?[)\]},;]{0,3}[ \t]*(?:\n|\\{1,3}[rn]|\Z)")  
 _NAME_NEXT = re.compile(r"[A-Za-z_][\w.-]*[ \t]*(?:=|:(?:\s|\Z))")  # the next line is a pair itself (`host: x`)
 
 
+_SCHEME_OR_URL = re.compile(r"(?i)bearer|authorization|://")
+_IS_ENDINGS = tuple(f" {word}" for word in _IS_WORDS)
+
+
+def scheme_or_url(text: str) -> bool:
+    """Whether a text names an authorization scheme or holds a URL (a line may then end with a scheme or a user)."""
+    return _SCHEME_OR_URL.search(text) is not None
+
+
+def could_join(text: str, line_start: int, line_end: int, *, scheme_or_url: bool) -> bool:
+    """Whether a line may end with a name or a URL's user (a quick look, before `joiner`)."""
+    end = line_end
+    while end > line_start and text[end - 1] in " \t":
+        end -= 1
+    last = text[end - 1 : end]
+    if last in _LAST_CHARS or text.endswith(_IS_ENDINGS, line_start, end):
+        return True
+    return scheme_or_url and last.isalnum() and _word_at_end(text[max(line_start, end - 120) : end])
+
+
 def joiner(text: str, line_start: int, line_end: int, next_at: int) -> str | None:
     """How the break between a line (`line_start`…`line_end`) and the next line's content (at `next_at`) is read
     when the line ends with a name or a URL's user: a space, nothing, or None when it ends with neither."""

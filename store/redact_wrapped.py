@@ -13,9 +13,10 @@ numbers on two lines.
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
+from functools import cached_property
 from typing import NamedTuple
 
-from agent_postmortem.store.redact_pairs import cookie_goes_on, joiner, value_ok
+from agent_postmortem.store.redact_pairs import cookie_goes_on, could_join, joiner, scheme_or_url, value_ok
 
 Span = tuple[int, int, str, bool]  # start, end, kind, is PII
 
@@ -35,6 +36,8 @@ _PREFIX = re.compile(
     rf"(?P<time>{_TIME})?"
 )
 _DIGITS = re.compile(r"\d+")
+_CLOCK = re.compile(r"\d{2}:\d{2}:\d{2}")  # a text without one has no timestamps to leave out of widths
+_COOKIE = re.compile(r"(?i)cookie")
 # A wrapping terminal or `fold` fills each line it cuts: a break ends a line that is no shorter than the lines
 # around it (16 characters or more), or one of 32 or more that is no shorter than the wrapped line before it.
 _NARROW, _WIDE = 16, 32
@@ -72,6 +75,19 @@ class _Lines:
             self.ends.append(m.start())
             self.starts.append(m.end())
         self.ends.append(len(text))
+        self.widths: dict[int, int] = {}
+
+    @cached_property
+    def stamped(self) -> bool:
+        return _CLOCK.search(self.text) is not None
+
+    @cached_property
+    def cookies(self) -> bool:
+        return _COOKIE.search(self.text) is not None
+
+    @cached_property
+    def scheme_or_url(self) -> bool:
+        return scheme_or_url(self.text)
 
     def width(self, index: int) -> int:
         """The line's width as it was shown: its escapes (`\\"` in a JSON string) count as one character, and what
@@ -79,12 +95,14 @@ class _Lines:
         zeros left out)."""
         if not 0 <= index < len(self.starts):
             return 0
-        start, end = self.starts[index], self.ends[index]
-        prefix = _PREFIX.match(self.text, start, end)
-        start = prefix.end() if prefix is not None and prefix.group("time") else start
-        while end > start and self.text[end - 1] in _CLOSING:
-            end -= 1
-        return end - start - self.text.count("\\", start, end)
+        if index not in self.widths:
+            start, end = self.starts[index], self.ends[index]
+            prefix = _PREFIX.match(self.text, start, end) if self.stamped else None
+            start = prefix.end() if prefix is not None and prefix.group("time") else start
+            while end > start and self.text[end - 1] in _CLOSING:
+                end -= 1
+            self.widths[index] = end - start - self.text.count("\\", start, end)
+        return self.widths[index]
 
 
 def _after_prefix(lines: _Lines, line: int) -> int | None:
@@ -140,6 +158,8 @@ def _value_at(lines: _Lines, line: int) -> int | None:
 
 def _pair_break(lines: _Lines, line: int) -> _Break | None:
     """A break between a name (or a URL's user) ending this line and its value starting the next."""
+    if not could_join(lines.text, lines.starts[line], lines.ends[line], scheme_or_url=lines.scheme_or_url):
+        return None
     at = _value_at(lines, line)
     join = None if at is None else joiner(lines.text, lines.starts[line], lines.ends[line], at)
     if at is None or join is None:
@@ -168,7 +188,7 @@ def _wrap_breaks(text: str) -> list[_Break]:
     breaks: list[_Break] = []
     for line, at in enumerate(lines.ends[:-1]):
         in_cookie = bool(breaks) and breaks[-1].line_end == lines.starts[line] and breaks[-1].joiner == ""
-        pair = _cookie_break(lines, line, in_cookie and breaks[-1].full) or _pair_break(lines, line)
+        pair = (lines.cookies and _cookie_break(lines, line, in_cookie and breaks[-1].full)) or _pair_break(lines, line)
         if pair is not None:
             breaks.append(pair)
             continue
