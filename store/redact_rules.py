@@ -25,8 +25,9 @@ _PASSWORD_WORDS = (  # "password" in the languages agents most often log in; a w
 _PAGING = ("page", "pagination", "continuation", "cursor", "next")
 _NOT_PAGING = "".join(rf"(?<!{word})(?<!{word}[_ -])" for word in _PAGING)
 _SECRET_WORDS = (
-    r"secret|api[_-]?key|apikey|access[_-]?key|auth[_-]?token|access[_-]?token|refresh[_-]?token|client[_-]?secret|"
-    rf"private[_-]?key|{_NOT_PAGING}token"
+    r"secret(?:[_-]?key(?:[_-]?base)?)?|api[_-]?key|apikey|access[_-]?key|auth[_-]?token|access[_-]?token|"
+    rf"refresh[_-]?token|client[_-]?secret|private[_-]?key|{_NOT_PAGING}token|"
+    r"(?:signing|encryption|master|hmac)[_-]?key"  # and SECRET_KEY (Django, MinIO), SECRET_KEY_BASE (Rails)
 )
 # a quoted value is whole up to its closing quote, spaces included ("correct horse battery staple")
 _QUOTED = r"(?<=[\"'`])[^\"'`\n\\]{6,200}(?=\\{0,3}[\"'`])"

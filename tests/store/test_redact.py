@@ -134,3 +134,24 @@ def test_this_servers_own_team_tokens_are_redacted(tmp_path: "Path") -> None:
 def test_a_value_ending_in_base64_padding_before_a_quote_is_a_value_not_a_name() -> None:
     text = "curl -H 'authorization: basic NnkxVG9VOmJrcDFBUjZKa3A3MA==' https://svc.internal/health"
     assert redact(text) == "curl -H 'authorization: basic [REDACTED:basic_auth_header]' https://svc.internal/health"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [  # stored in clear: the name ends in "key", which alone is no credential word (a sort or partition key)
+        "SECRET_KEY=Zk8sLq2Vn5Rt7Wx1Yb4C",
+        "MINIO_SECRET_KEY=Zk8sLq2Vn5Rt7Wx1Yb4C",
+        "app.config['secret_key'] = 'Zk8sLq2Vn5Rt7Wx1Yb4C'",
+        "SECRET_KEY_BASE=Zk8sLq2Vn5Rt7Wx1Yb4C",
+        "jwt:\n  signing_key: Zk8sLq2Vn5Rt7Wx1Yb4C",
+        "ENCRYPTION_KEY=Zk8sLq2Vn5Rt7Wx1Yb4C",
+        "master_key: Zk8sLq2Vn5Rt7Wx1Yb4C",
+    ],
+)
+def test_a_secret_named_secret_signing_encryption_or_master_key_is_redacted(text: str) -> None:
+    assert "Zk8sLq2V" not in redact(text)
+
+
+def test_other_keys_and_flags_named_after_a_secret_key_are_kept() -> None:
+    text = "partition_key=abc123XYZ secret_key_id=kid-7 has_secret_key = True"
+    assert redact(text) == text

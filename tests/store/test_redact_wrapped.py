@@ -42,9 +42,10 @@ def test_the_line_after_a_secret_and_text_that_only_ends_a_line_are_kept(text: s
 
 
 def _fold(text: str, width: int, prefix: str = "") -> str:
-    """What `fold -w width` (or a terminal that wide) makes of `text`, each line then given `prefix`."""
+    """What `fold -w width` (or a terminal that wide) makes of `text`, each line then given `prefix` (in which
+    `{n}` is the line's number and `{f}` a fraction of a second as Go prints it, without its trailing zeros)."""
     lines = [line[i : i + width] for line in text.split("\n") for i in range(0, max(len(line), 1), width)]
-    return "\n".join(prefix + line for line in lines)
+    return "\n".join(prefix.format(n=n, f=str(123456789 // 10**n)) + line for n, line in enumerate(lines))
 
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." + "eyJzdWIiOiJ1c2VyLTQyIiwiZXhwIjoxNzk5OTk5OTk5fQ" + "." + "Q7r8" * 10
@@ -62,6 +63,9 @@ SESSION = "$ ./deploy.sh --verbose\nAuthorization: Bearer " + KEY + "\nOPENAI_AP
         (_fold(SESSION, 60, "[pod/api-7d9f8c-x2k4q/app] "), [KEY]),  # kubectl logs --prefix
         (_fold(SESSION, 60, "api-1  | "), [KEY]),  # docker compose logs
         (_fold(SESSION, 50, "    "), [KEY]),  # an indented block
+        (_fold(SESSION, 40, "2026-12-01T10:00:0{n}Z "), [KEY, GHP]),  # a log viewer's time on each line
+        (_fold(SESSION, 40, "[10:00:0{n}] "), [KEY, GHP]),
+        (_fold(SESSION, 40, "api-1  | 2026-12-01T10:00:00.{f}Z "), [KEY, GHP]),  # docker compose logs --timestamps
         (
             _fold(
                 "$ cat ~/.aws/credentials\naws_secret_access_key = " + "tXP+tKsf2rcDkdfrUnW5gcF/Ha6ili8GjHEAD6+W", 16
@@ -70,7 +74,10 @@ SESSION = "$ ./deploy.sh --verbose\nAuthorization: Bearer " + KEY + "\nOPENAI_AP
         ),  # the name cut too
         ('{"stdout": "' + _fold(SESSION, 40).replace("\n", "\\n") + '"}', [KEY, GHP]),  # a JSON string
     ],
-    ids=["fold24", "jwt30", "email20", "quoted", "quoted-twice", "kubectl", "compose", "indented", "aws16", "json"],
+    ids=[
+        *("fold24", "jwt30", "email20", "quoted", "quoted-twice", "kubectl", "compose", "indented"),
+        *("timestamped", "clock", "compose-timestamps", "aws16", "json"),
+    ],
 )
 def test_a_secret_wrapped_narrow_or_with_a_prefix_on_each_line_is_redacted_whole(text: str, secrets: list[str]) -> None:
     redacted = redact(text)
@@ -131,6 +138,7 @@ def test_narrow_prose_config_hashes_and_quoted_text_are_not_joined(text: str) ->
     [
         ("please email the on-call lead at jane@example.com.\nThanks, Bob", ".\nThanks, Bob"),
         ("2026-12-06 10:00:00 DEBUG key " + KEY[:50] + "\n2026-12-06 10:00:01 INFO ok", "\n2026-12-06 10:00:01"),
+        ("2026-12-06T10:00:00Z key " + KEY + "\n2026-12-06T10:00:01Z 8f3a2b1c9d0e4f5a done", "Z 8f3a2b1c9d0e4f5a"),
     ],
 )
 def test_the_line_after_a_value_that_ends_a_sentence_or_a_log_record_is_kept(text: str, kept: str) -> None:
@@ -152,3 +160,20 @@ def test_a_wrapped_address_given_as_a_credential_is_redacted_to_its_end() -> Non
     text = _fold("$ env\nexport ALERTS_API_KEY=svc-7f3a9c2b@acme-corp.pagerduty.com\n$ ", 40)
     redacted = redact(text)
     assert "pagerduty.com" not in redacted and "svc-7f3a" not in redacted, redacted
+
+
+COOKIE = "Cookie: sid=Zx81kPq2LmN0aB7c; theme=dark; csrf_token=" + "Hq8Lm2Nv5Rt1Wx3Yz7Ab9Cd; _ga=GA1.2.1234567.8901234"
+
+
+@pytest.mark.parametrize("width", [20, 23, 26, 29, 38, 41, 47, 50, 53])
+def test_a_cookie_header_wrapped_inside_a_name_or_at_its_separators_is_redacted_whole(width: int) -> None:
+    # cut inside a name ("csrf_tok" / "en=…") the rest read as a config line and its value was kept; cut at "; " or
+    # right before a ";" or after a "=", the cookies on the next lines were kept
+    redacted = redact(_fold("$ curl -v\n" + COOKIE + "\n$ ", width))
+    assert "Hq8Lm2Nv" not in redacted and "1234567" not in redacted, redacted
+
+
+def test_the_line_after_a_cookie_header_is_kept() -> None:
+    text = "$ curl -v\nCookie: sid=abc123XYZ\nDB_HOST=localhost\n> Cookie: a=b1234567\n> User-Agent: curl/8.5.0"
+    redacted = redact(text)
+    assert "\nDB_HOST=localhost\n" in redacted and "\n> User-Agent: curl/8.5.0" in redacted, redacted
