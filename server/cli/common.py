@@ -27,10 +27,12 @@ from agent_postmortem.cli.options import (
     ListLimit,
     MinSize,
     Offset,
+    Output,
     bounded,
     choice,
     more_note,
     one_of,
+    output,
 )
 from agent_postmortem.cli.output import JsonOpt, emit, err, line, out
 from agent_postmortem.errors import (
@@ -67,6 +69,7 @@ __all__ = [  # the options' home is cli/options.py
     "ListLimit",
     "MinSize",
     "Offset",
+    "Output",
     "bounded",
     "choice",
     "emit",
@@ -74,6 +77,7 @@ __all__ = [  # the options' home is cli/options.py
     "more_note",
     "one_of",
     "out",
+    "output",
 ]
 
 logger = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ from agent_postmortem.analysis.wording import counted
 from agent_postmortem.cli.common import (
     BAD_INPUT,
     JsonOpt,
+    Output,
     emit,
     err,
     has_data,
@@ -178,7 +179,7 @@ def _say_kept_whole(notes: list[str], done: dict[str, Any]) -> None:
         err.print(f"note: and {len(notes) - 20} more texts longer than new input takes", markup=False)
 
 
-def export(output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
+def export(output: Output = None) -> None:
     """Write a consistent snapshot of every incident as JSONL (to stdout, or a file); `import` restores it. The
     output is JSON already: there is no other view."""
     from agent_postmortem.ingest import backup

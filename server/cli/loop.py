@@ -15,6 +15,7 @@ from agent_postmortem.cli.common import (
     JsonOpt,
     MinSize,
     Offset,
+    Output,
     choice,
     emit,
     err,
@@ -171,7 +172,7 @@ def effectiveness(min_size: MinSize = 3, as_json: JsonOpt = False) -> None:
 
 def runbook(
     key: Annotated[str, typer.Argument(help="a category (e.g. rate_limit) or a pattern id (PAT-n)")],
-    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    output: Output = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Render the runbook entry of a category or recurring pattern, from its analysed incidents."""
