@@ -267,7 +267,7 @@ def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
     """A progress callback `(stage, done, total)` drawing one bar per stage on stderr."""
     from rich.progress import Progress
 
-    with Progress(console=err, transient=True) as progress:
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:  # a log got a blank line
         tasks: dict[str, Any] = {}
 
         def show(stage: str, done: int, total: int) -> None:

@@ -109,7 +109,7 @@ def _import_jsonl(path: Path, *, dry_run: bool, report: Path | None) -> "ImportR
         result = result.model_copy(update={"duplicates": duplicates, "would_import": len(rows) - duplicates})
     else:
         svc = service()
-        with Progress(console=err, transient=True) as progress:
+        with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:  # no blank line in a log
             task = progress.add_task("importing", total=len(rows))
             done = svc.import_incidents(rows, progress=lambda n: progress.advance(task, n))
         counts = {"imported": done.imported, "skipped_duplicates": done.skipped_duplicates, "ids": done.ids[:1000]}

@@ -9,6 +9,7 @@ import pytest
 from agent_postmortem.ingest.jsonl import ImportFileError, count_duplicates, read_incidents, validate_incidents
 from agent_postmortem.store.models import SeedIncident
 from tests.factories import make_service
+from tests.processes import postmortem
 
 
 def lines(*rows: str) -> str:
@@ -191,3 +192,12 @@ def test_a_past_write_up_with_a_root_cause_and_no_whys_imports(cli, tmp_path: Pa
     shown = json.loads(cli("show", "INC-1", "--json").stdout)
     assert shown["analysis"]["whys"] == [] and shown["analysis"]["root_cause"].startswith("No monitoring of network")
     assert cli("report", "INC-1").exit_code == 0
+
+
+def test_an_import_in_a_script_leaves_its_log_clean(tmp_path: Path) -> None:
+    """The progress bar, drawn only on a terminal, still wrote a blank line to a script's stderr at its end."""
+    path = tmp_path / "in.jsonl"
+    path.write_text(lines(*GOOD), encoding="utf-8")
+    done = postmortem("import", str(path), home=tmp_path / "home")
+    assert done.returncode == 0 and done.stderr == b"", done.stderr
+    assert done.stdout.decode().startswith("imported 3 incidents")
