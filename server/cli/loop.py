@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.cli.common import (
     ACTION_STATUSES,
     PRIORITIES,
@@ -229,7 +230,9 @@ def _write_learned(out_dir: Path, cases: list[Any], entries: list[Any]) -> None:
         write_output(evals / f"{case.id}.json", case.model_dump_json(indent=2) + "\n")
     suite = evals / "regressions.jsonl"
     write_output(suite, _merged_suite(suite, {case.id: case.model_dump_json() for case in cases}))
-    err.print(f"wrote {len(entries)} runbook entries and {len(cases)} regression cases under {out_dir}", markup=False)
+    shown = counted(len(entries), "runbook entry", "runbook entries")
+    written = f"{shown} and {counted(len(cases), 'regression case')}"
+    err.print(f"wrote {written} under {out_dir}", markup=False)  # it was "1 runbook entries and 1 regression cases"
 
 
 def _merged_suite(suite: Path, learned: dict[str, str]) -> str:

@@ -126,7 +126,8 @@ def test_learn_writes_runbooks_and_regression_cases(run, tmp_path: Path) -> None
     assert len(cases) == 45 and len(list((out / "evals").glob("regress-INC-*.json"))) == 45
     runbooks = sorted(p.stem for p in (out / "runbooks").glob("*.md"))
     assert runbooks and all(r.startswith("PAT-") or r in {c["category"] for c in cases} for r in runbooks)
-    assert run("learn", "INC-3", "--out", str(out)).exit_code == 0  # learning one again keeps the others
+    one = run("learn", "INC-3", "--out", str(out))  # learning one again keeps the others
+    assert one.exit_code == 0 and f"wrote 1 runbook entry and 1 regression case under {out}" in one.stderr
     again = [json.loads(line) for line in (out / "evals" / "regressions.jsonl").read_text().splitlines()]
     assert sorted(c["id"] for c in again) == sorted(c["id"] for c in cases)
     one = json.loads(run("learn", "INC-3", "--json").stdout)
