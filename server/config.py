@@ -80,9 +80,13 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         e = os.environ if env is None else env
         backend = read.choice(e.get("POSTMORTEM_LLM", "auto"), LLM_BACKENDS, "POSTMORTEM_LLM")
-        home = setting_path(e.get("POSTMORTEM_HOME"), e) or Path(user_data_dir("agent-postmortem", appauthor=False))
+
+        def path(name: str) -> Path | None:
+            return setting_path(e.get(name), e, name)
+
+        home = path("POSTMORTEM_HOME") or Path(user_data_dir("agent-postmortem", appauthor=False))
         policy = e.get("POSTMORTEM_TRIAGE_POLICY")
-        policy_file = policy_path(home, policy and str(setting_path(policy, e)))
+        policy_file = policy_path(home, policy and str(setting_path(policy, e, "POSTMORTEM_TRIAGE_POLICY")))
         return cls(
             home=home,
             database_url=read.url(e.get("POSTMORTEM_DATABASE_URL"), "POSTMORTEM_DATABASE_URL", read.DATABASE_SCHEMES),
@@ -90,7 +94,7 @@ class Settings:
             openai_base_url=read.url(e.get("OPENAI_BASE_URL"), "OPENAI_BASE_URL", read.HTTP_SCHEMES),
             openai_api_key=e.get("OPENAI_API_KEY") or None,
             model=e.get("POSTMORTEM_MODEL") or None,
-            local_model=str(setting_path(e.get("POSTMORTEM_LOCAL_MODEL"), e) or "") or None,
+            local_model=str(path("POSTMORTEM_LOCAL_MODEL") or "") or None,
             local_threads=read.positive(e.get("POSTMORTEM_LOCAL_THREADS") or "1", "POSTMORTEM_LOCAL_THREADS"),
             llm_timeout=read.seconds(e.get("POSTMORTEM_LLM_TIMEOUT"), "POSTMORTEM_LLM_TIMEOUT") or 120.0,
             draft_timeout=read.seconds(e.get("POSTMORTEM_DRAFT_TIMEOUT"), "POSTMORTEM_DRAFT_TIMEOUT"),
@@ -101,16 +105,15 @@ class Settings:
                 rule="POSTMORTEM_DEDUPE_HOURS must be a number of hours from 0 (no repeats) to 87600",
             ),
             embedder=_embedder(e.get("POSTMORTEM_EMBEDDER", "onnx-int8")),
-            model_cache=setting_path(e.get("POSTMORTEM_MODEL_CACHE"), e)
-            or Path(user_cache_dir("agent-postmortem", appauthor=False)),
+            model_cache=path("POSTMORTEM_MODEL_CACHE") or Path(user_cache_dir("agent-postmortem", appauthor=False)),
             triage_policy=TriagePolicy() if policy_file is None else TriagePolicy.load(policy_file),
             http_token=e.get("POSTMORTEM_HTTP_TOKEN") or None,
             allowed_hosts=read.hosts(e.get("POSTMORTEM_ALLOWED_HOSTS")),
             allowed_origins=read.origins(e.get("POSTMORTEM_ALLOWED_ORIGINS")),
             http_rate_per_minute=read.positive(e.get("POSTMORTEM_HTTP_RATE") or "600", "POSTMORTEM_HTTP_RATE"),
             trusted_proxies=read.proxies(e.get("POSTMORTEM_TRUSTED_PROXIES")),
-            tokens_file=setting_path(e.get("POSTMORTEM_TOKENS_FILE"), e),
-            team=_team(e.get("POSTMORTEM_TEAM") or "default", setting_path(e.get("POSTMORTEM_TOKENS_FILE"), e)),
+            tokens_file=path("POSTMORTEM_TOKENS_FILE"),
+            team=_team(e.get("POSTMORTEM_TEAM") or "default", path("POSTMORTEM_TOKENS_FILE")),
             http_stateless=read.flag(e.get("POSTMORTEM_HTTP_STATELESS"), "POSTMORTEM_HTTP_STATELESS"),
             chroma_url=read.url(e.get("POSTMORTEM_CHROMA_URL"), "POSTMORTEM_CHROMA_URL", read.HTTP_SCHEMES),
             chroma_database=e.get("POSTMORTEM_CHROMA_DATABASE") or "postmortem",

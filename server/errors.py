@@ -132,6 +132,16 @@ class EmptyQuery(PostmortemError):
         super().__init__("give a query: the symptoms or an error message to search for (or an incident id)")
 
 
+class KeyReused(PostmortemError):
+    """An idempotency key sent again with another failure: replaying the first capture dropped the new one."""
+
+    def __init__(self, incident_id: str) -> None:
+        super().__init__(
+            f"this idempotency key was already used for the capture of {incident_id}, a different failure (another "
+            "title and error): nothing was stored. Use a new key for each failure, the same one only to retry it"
+        )
+
+
 class QueryAndIncident(PostmortemError):
     """A search sent both a query and an incident id: one of them would have been dropped without a word."""
 

@@ -11,18 +11,24 @@ from pathlib import Path
 _VARIABLE = re.compile(r"\$(\w+|\{(\w+)\})")
 
 
-def setting_path(value: str | None, env: Mapping[str, str] | None = None) -> Path | None:
-    """A path setting as a shell would have expanded it (`~`, `~/pm`, `$HOME/pm`, `${XDG_DATA_HOME}/pm`; a variable
-    not set is left as written); None when not set. MCP clients start the server with their config's `env` as it is,
-    without a shell: `"POSTMORTEM_HOME": "~/pm"` made a directory named `~` in whatever directory the client started
-    the server in, a knowledge base the CLI (whose shell expands `~`) never saw."""
+def setting_path(value: str | None, env: Mapping[str, str] | None = None, name: str = "a path setting") -> Path | None:
+    """A path setting as a shell would have expanded it (`~`, `~/pm`, `$HOME/pm`, `${XDG_DATA_HOME}/pm`); None when
+    not set. MCP clients start the server with their config's `env` as it is, without a shell: `"POSTMORTEM_HOME":
+    "~/pm"` made a directory named `~` in whatever directory the client started the server in, a knowledge base the
+    CLI (whose shell expands `~`) never saw. A variable that is not set is refused, naming it: left as written it made
+    a directory named `$XDG_DATA_HOME` there in the same way (a shell would have made `/pm` of it)."""
     if not value:
         return None
     env = os.environ if env is None else env
 
     def variable(match: re.Match[str]) -> str:
-        name = match.group(2) or match.group(1)
-        return env.get(name, match.group(0))
+        wanted = match.group(2) or match.group(1)
+        if wanted not in env:
+            raise ValueError(
+                f"{name} names ${wanted}, which is not set in this process's environment (an MCP client passes only "
+                "its config's env): set it there, or write the path out"
+            )
+        return env[wanted]
 
     expanded = _VARIABLE.sub(variable, value)
     if expanded == "~" or expanded.startswith("~/"):

@@ -216,6 +216,8 @@ def _reworded(sentence: str) -> str:
         return happened
     cleaned = _JUDGEMENT.sub("", _FAULT.sub("a gap in the process", sentence))
     cleaned = re.sub(r"\b([Aa])\s+(?=[aeiouAEIOU])", r"\1n ", cleaned)
+    # "Bob was careless and pushed a bad config": the judgement gone, "Bob was and pushed" was no sentence
+    cleaned = re.sub(r"\b(?:was|is|were|are)\s+(?:and|but|so)\s+", "", cleaned, flags=_I)
     cleaned = re.sub(r"\s+(?:was|is|were|are)\s*\.?\s*$", " did not go as intended.", cleaned, flags=_I)
     if detect(cleaned):  # still names someone ("the one to blame is the release manager")
         return "A gap in the process let this happen." + _ASK

@@ -29,6 +29,7 @@ from agent_postmortem.cli.common import (
     choice,
     emit,
     err,
+    output,
     settings,
     user_errors,
 )
@@ -197,7 +198,7 @@ def demo(
     home: Annotated[Path | None, typer.Option(help="keep the data here (default: a temporary directory, removed)")] = (
         None
     ),
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="also write the report to this file")] = None,
+    output: Annotated[Path | None, output(help="also write the report to this file (-: print it)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the whole loop on a seed knowledge base: capture, classify, find similar, draft, report."""

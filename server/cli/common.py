@@ -27,10 +27,12 @@ from agent_postmortem.cli.options import (
     ListLimit,
     MinSize,
     Offset,
+    Output,
     bounded,
     choice,
     more_note,
     one_of,
+    output,
 )
 from agent_postmortem.cli.output import JsonOpt, emit, err, line, out
 from agent_postmortem.errors import (
@@ -67,6 +69,7 @@ __all__ = [  # the options' home is cli/options.py
     "ListLimit",
     "MinSize",
     "Offset",
+    "Output",
     "bounded",
     "choice",
     "emit",
@@ -74,6 +77,7 @@ __all__ = [  # the options' home is cli/options.py
     "more_note",
     "one_of",
     "out",
+    "output",
 ]
 
 logger = logging.getLogger(__name__)
@@ -101,14 +105,20 @@ def user_errors(options: Mapping[str, str] | None = None) -> Iterator[None]:
         _fail(BAD_INPUT, validation_text(e, options) if isinstance(e, ValidationError) else str(e))
     except BrokenPipeError:
         raise  # the reader went away: the root command ends quietly (server/cli/app.py)
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:  # a path given that is not a file
-        _fail(BAD_INPUT, f"{e.strerror or e.__class__.__name__}: {e.filename or ''}")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, FileExistsError) as e:  # a path given wrong
+        _fail(BAD_INPUT, _wrong_path(e))
     except OSError as e:
         _fail(FAILED, f"{e.strerror or e.__class__.__name__}: {e.filename or ''}")
     except Exception as e:
         if not is_storage_failure(e):
             raise
         _fail(FAILED, storage_failure(e))
+
+
+def _wrong_path(e: OSError) -> str:
+    if isinstance(e, FileExistsError):  # a directory to write in (eval --out) named a file: "File exists", exit 1
+        return f"{e.filename} is a file: give a directory to write in, or a new name"
+    return f"{e.strerror or e.__class__.__name__}: {e.filename or ''}"
 
 
 def _fail(code: int, message: str) -> NoReturn:
@@ -257,7 +267,7 @@ def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
     """A progress callback `(stage, done, total)` drawing one bar per stage on stderr."""
     from rich.progress import Progress
 
-    with Progress(console=err, transient=True) as progress:
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:  # a log got a blank line
         tasks: dict[str, Any] = {}
 
         def show(stage: str, done: int, total: int) -> None:

@@ -12,6 +12,7 @@ from agent_postmortem.analysis.wording import counted
 from agent_postmortem.cli.common import (
     BAD_INPUT,
     JsonOpt,
+    Output,
     emit,
     err,
     has_data,
@@ -108,7 +109,7 @@ def _import_jsonl(path: Path, *, dry_run: bool, report: Path | None) -> "ImportR
         result = result.model_copy(update={"duplicates": duplicates, "would_import": len(rows) - duplicates})
     else:
         svc = service()
-        with Progress(console=err, transient=True) as progress:
+        with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:  # no blank line in a log
             task = progress.add_task("importing", total=len(rows))
             done = svc.import_incidents(rows, progress=lambda n: progress.advance(task, n))
         counts = {"imported": done.imported, "skipped_duplicates": done.skipped_duplicates, "ids": done.ids[:1000]}
@@ -178,7 +179,7 @@ def _say_kept_whole(notes: list[str], done: dict[str, Any]) -> None:
         err.print(f"note: and {len(notes) - 20} more texts longer than new input takes", markup=False)
 
 
-def export(output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
+def export(output: Output = None) -> None:
     """Write a consistent snapshot of every incident as JSONL (to stdout, or a file); `import` restores it. The
     output is JSON already: there is no other view."""
     from agent_postmortem.ingest import backup

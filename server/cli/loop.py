@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.cli.common import (
     ACTION_STATUSES,
     PRIORITIES,
@@ -15,6 +16,7 @@ from agent_postmortem.cli.common import (
     JsonOpt,
     MinSize,
     Offset,
+    Output,
     choice,
     emit,
     err,
@@ -172,7 +174,7 @@ def effectiveness(min_size: MinSize = 3, as_json: JsonOpt = False) -> None:
 
 def runbook(
     key: Annotated[str, typer.Argument(help="a category (e.g. rate_limit) or a pattern id (PAT-n)")],
-    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    output: Output = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Render the runbook entry of a category or recurring pattern, from its analysed incidents."""
@@ -229,7 +231,9 @@ def _write_learned(out_dir: Path, cases: list[Any], entries: list[Any]) -> None:
         write_output(evals / f"{case.id}.json", case.model_dump_json(indent=2) + "\n")
     suite = evals / "regressions.jsonl"
     write_output(suite, _merged_suite(suite, {case.id: case.model_dump_json() for case in cases}))
-    err.print(f"wrote {len(entries)} runbook entries and {len(cases)} regression cases under {out_dir}", markup=False)
+    shown = counted(len(entries), "runbook entry", "runbook entries")
+    written = f"{shown} and {counted(len(cases), 'regression case')}"
+    err.print(f"wrote {written} under {out_dir}", markup=False)  # it was "1 runbook entries and 1 regression cases"
 
 
 def _merged_suite(suite: Path, learned: dict[str, str]) -> str:

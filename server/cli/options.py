@@ -3,6 +3,7 @@ stored vocabularies (rejected before the command runs, exit 2, without echoing t
 cut at its limit."""
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -48,6 +49,19 @@ Limit = Annotated[int, bounded(*LIMIT, help="how many incidents to show")]
 ListLimit = Annotated[int, bounded(*LIST_LIMIT, help="how many incidents to show")]
 ItemLimit = Annotated[int, bounded(1, 1_000, help="how many action items to show (default 50; --export: all)")]
 Offset = Annotated[int, bounded(0, 10_000_000, help="skip this many (the next page starts at the offset shown)")]
+
+
+def _stdout_when_dash(value: Path | None) -> Path | None:
+    return None if value is not None and str(value) == "-" else value
+
+
+def output(help: str = "write it to this file instead of stdout (-: stdout)") -> Any:
+    """`-o FILE`, where `-o -` is stdout, as `-` is stdin for the commands that read: it wrote a file named "-"
+    in the working directory, so `postmortem export -o - | gzip` compressed nothing and the backup sat in "-"."""
+    return typer.Option("-o", "--output", help=help, callback=_stdout_when_dash)
+
+
+Output = Annotated[Path | None, output()]
 
 
 def more_note(next_offset: int | None, what: str, *, pages: bool = True) -> None:

@@ -2,7 +2,6 @@
 Registered by server/cli/app.py from COMMANDS; heavy modules are imported inside the commands, so `--help` stays quick.
 """
 
-from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
@@ -15,6 +14,7 @@ from agent_postmortem.cli.common import (
     Limit,
     ListLimit,
     MinSize,
+    Output,
     choice,
     emit,
     err,
@@ -168,7 +168,7 @@ def review(
 
 def report(
     incident_id: str,
-    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    output: Output = None,
     kind: Annotated[
         str, choice(("full", "review", "auto"), help="full, review (lightweight) or auto (follow the triage)")
     ] = "full",

@@ -36,7 +36,7 @@ def _tokens_file(file: Path | None) -> Path:
     must name one of them) is not read; `token add --team NEW` with POSTMORTEM_TEAM=NEW set makes the team."""
     from agent_postmortem.config import setting_path
 
-    path = file or setting_path(os.environ.get("POSTMORTEM_TOKENS_FILE"))
+    path = file or setting_path(os.environ.get("POSTMORTEM_TOKENS_FILE"), name="POSTMORTEM_TOKENS_FILE")
     if path is None:
         raise ValueError("give --file or set POSTMORTEM_TOKENS_FILE")
     if path.is_dir():  # it was "Is a directory: PATH", naming neither the option nor the setting

@@ -15,6 +15,7 @@ from agent_postmortem.analysis.classify import Neighbour, decide
 from agent_postmortem.analysis.decision import Decision
 from agent_postmortem.analysis.effectiveness import after_fix
 from agent_postmortem.analysis.policy import RECURRED, TriagePolicy, repeat_triage
+from agent_postmortem.errors import KeyReused
 from agent_postmortem.render.timeline import OCCURRED_AGAIN
 from agent_postmortem.service.incidents import refuse_future
 from agent_postmortem.service.judging import Judging
@@ -83,7 +84,7 @@ class Capture:
         key = data.idempotency_key
         data, counts = redact_model(data.model_copy(update={"idempotency_key": None}))
         if key is not None and (first := self.store.find_by_key(key)) is not None:
-            return self._replayed(first)
+            return self._replayed(first, data)
         try:
             with self._same_failure(failure_signature(data)):
                 return self._capture(data, counts, key=key, history=history, attribution=attribution)
@@ -91,12 +92,18 @@ class Capture:
             first = self.store.find_by_key(key) if key is not None else None
             if first is None:
                 raise
-            return self._replayed(first)
+            return self._replayed(first, data)
 
-    def _replayed(self, first: KnownKey) -> CaptureResult:
+    def _replayed(self, first: KnownKey, data: IncidentCreate) -> CaptureResult:
         """A retried key's answer: what its capture answered, a new incident's or a repeat's (the occurrence it
-        counted, not one more)."""
+        counted, not one more). A key sent with another failure (neither its incident's title nor its failure
+        signature) is refused: answered as a retry, the new failure was dropped without a word."""
         known = self.store.get_or_raise(first.incident_id)
+        signature = failure_signature(data)
+        same_source = data.source_id is not None and data.source_id == known.source_id  # a trace's later batch
+        same_failure = signature is not None and signature == failure_signature(known)
+        if not (same_source or same_failure or data.title == known.title):
+            raise KeyReused(known.id)
         if first.occurrence is None:
             return self._result_of(known, replayed=True)
         return self._repeat_result(known, first.occurrence, replayed=True)

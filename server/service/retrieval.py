@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
-from agent_postmortem.analysis.wording import short_of
+from agent_postmortem.analysis.wording import counted, short_of
 from agent_postmortem.errors import EmptyQuery, QueryAndIncident
 from agent_postmortem.service.results import SearchResult
 from agent_postmortem.store.filters import SearchFilters
@@ -159,7 +159,16 @@ class Retrieval:
                 f"{listed}{more}"
             )
         if filters:
-            return "no incident matches these filters; leave some out, or widen since and until"
+            matching = self.store.count(filters)
+            if not matching:
+                return "no incident matches these filters; leave some out, or widen since and until"
+            if mode == "lexical":  # it blamed the filters, which the incidents did match: the words did not
+                verb = "matches" if matching == 1 else "match"
+                return (
+                    f"{counted(matching, 'incident')} {verb} these filters, and none shares a word with the query (a "
+                    "lexical search: search by meaning too, or leave some filters out)"
+                )
+            return "the only incident these filters match is the one searched from; leave some out"
         if not self.store.count():
             return "there are no incidents yet: capture one, or import past incidents with postmortem import"
         if mode == "lexical":

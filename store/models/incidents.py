@@ -183,7 +183,9 @@ class SeedIncident(IncidentCreate):
 
 
 class SeedAnalysis(Model):
-    whys: Annotated[list[Why], Field(max_length=7)]
+    # A team's past write-ups state a root cause and factors, seldom five whys: an import of them refused every
+    # line with "analysis.whys: Field required".
+    whys: Annotated[list[Why], Field(max_length=7)] = Field(default_factory=list)
     root_cause: Annotated[str, Field(min_length=3, max_length=2_000)]
     contributing_factors: Annotated[list[Factor], Field(max_length=10)] = Field(default_factory=list)
     model_behavior: Annotated[str, Field(max_length=2_000)] | None = None

@@ -104,3 +104,15 @@ def test_blaming_sentences_are_rewritten_from_their_own_words_without_the_person
     prepositional phrase between the person and their verb, a clause of self-blame dropped from what happened."""
     findings = check_blameless(sentence).findings
     assert findings and {f.suggestion for f in findings} == {rewrite}
+
+
+@pytest.mark.parametrize(
+    "sentence", ["Bob was careless and pushed a bad config.", "The intern is lazy but ran the migration anyway."]
+)
+def test_a_judgement_after_was_leaves_no_was_and_in_the_rewrite(sentence: str) -> None:
+    """`check-blameless "Bob was careless and pushed a bad config."` suggested "Bob was and pushed a bad config.":
+    the judgement was dropped and its copula left before the conjunction."""
+    [finding] = check_blameless(sentence).findings
+    assert finding.rule == "judgement"
+    assert " was and " not in finding.suggestion and " is but " not in finding.suggestion, finding.suggestion
+    assert check_blameless(finding.suggestion).blameless

@@ -126,7 +126,8 @@ def test_learn_writes_runbooks_and_regression_cases(run, tmp_path: Path) -> None
     assert len(cases) == 45 and len(list((out / "evals").glob("regress-INC-*.json"))) == 45
     runbooks = sorted(p.stem for p in (out / "runbooks").glob("*.md"))
     assert runbooks and all(r.startswith("PAT-") or r in {c["category"] for c in cases} for r in runbooks)
-    assert run("learn", "INC-3", "--out", str(out)).exit_code == 0  # learning one again keeps the others
+    one = run("learn", "INC-3", "--out", str(out))  # learning one again keeps the others
+    assert one.exit_code == 0 and f"wrote 1 runbook entry and 1 regression case under {out}" in one.stderr
     again = [json.loads(line) for line in (out / "evals" / "regressions.jsonl").read_text().splitlines()]
     assert sorted(c["id"] for c in again) == sorted(c["id"] for c in cases)
     one = json.loads(run("learn", "INC-3", "--json").stdout)
@@ -204,3 +205,21 @@ def test_a_pattern_size_out_of_range_is_refused_not_clamped(run, command: str) -
     for size in ("1", "101"):
         refused = run(command, "--min-size", size)
         assert refused.exit_code == 2 and "between 2 and 100" in refused.stderr
+
+
+def test_output_dash_is_stdout_not_a_file_named_dash(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`postmortem export -o - | gzip` compressed nothing: the backup went to a file named "-" in the working
+    directory. `-o -` is stdout, as `-` is stdin for the commands that read."""
+    from agent_postmortem.cli.demo import SEED
+
+    assert run("import", str(SEED)).exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    report = run("report", "INC-3", "-o", "-")
+    assert report.exit_code == 0 and report.stdout.startswith("# Post-mortem:"), report.stderr
+    runbook = run("runbook", "rate_limit", "--output", "-")
+    assert runbook.exit_code == 0 and runbook.stdout.startswith("# Runbook: rate limit"), runbook.stderr
+    exported = run("export", "-o", "-")
+    assert exported.exit_code == 0 and len(exported.stdout.splitlines()) == 45, exported.stderr
+    assert not (tmp_path / "-").exists()

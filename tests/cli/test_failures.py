@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.processes import environment, postmortem
+from tests.processes import CLI, environment, postmortem
 
 pytestmark = pytest.mark.slow
 
@@ -172,3 +172,20 @@ def test_a_setting_no_client_could_use_is_one_line_naming_it_without_its_value(
     err = done.stderr.decode()
     assert done.returncode != 0 and err.count("\n") == 1 and f"{name} {said}" in err, err
     assert "CANARY" not in err and "unexpected" not in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("configured", ["$PM_NOT_SET_DATA_HOME/postmortem", "${PM_NOT_SET_DATA_HOME}/postmortem"])
+def test_a_home_naming_a_variable_that_is_not_set_is_refused_not_made_in_the_working_directory(
+    tmp_path: Path, configured: str
+) -> None:
+    """An MCP client's config `"POSTMORTEM_HOME": "$XDG_DATA_HOME/postmortem"`, started without that variable, made a
+    knowledge base in a directory named `$XDG_DATA_HOME` wherever the client started the server: one per working
+    directory, none of them the one the CLI reads."""
+    env = environment(tmp_path / "unused", {"POSTMORTEM_HOME": configured})
+    env.pop("PM_NOT_SET_DATA_HOME", None)
+    for args in (["init", "--no-seed"], ["capture", "Planner agent looped on a search"]):
+        done = subprocess.run([CLI, *args], env=env, cwd=tmp_path, capture_output=True, check=False, timeout=120)
+        said = done.stderr.decode()
+        assert done.returncode == 2 and said.count("\n") == 1, said
+        assert "POSTMORTEM_HOME names $PM_NOT_SET_DATA_HOME, which is not set" in said, said
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -112,7 +112,9 @@ def test_eval_refuses_an_out_that_is_not_a_directory_before_drafting_anything(
     taken = tmp_path / "a-file"
     taken.write_text("mine", encoding="utf-8")
     result = CliRunner().invoke(app, ["eval", "--backend", "reference", "--cases", "01_*", "--out", str(taken)])
-    assert result.exit_code == 1 and "File exists" in result.stderr and taken.read_text(encoding="utf-8") == "mine"
+    # bad input, exit 2 as for every path given wrong (it was "File exists", exit 1: a failure of the system)
+    assert result.exit_code == 2 and taken.read_text(encoding="utf-8") == "mine"
+    assert f"{taken} is a file: give a directory to write in" in result.stderr.replace("\n", "")
 
 
 def test_bench_guard_refuses_a_drafts_file_that_is_not_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ import pytest
 from agent_postmortem.ingest.jsonl import ImportFileError, count_duplicates, read_incidents, validate_incidents
 from agent_postmortem.store.models import SeedIncident
 from tests.factories import make_service
+from tests.processes import postmortem
 
 
 def lines(*rows: str) -> str:
@@ -167,3 +168,36 @@ def test_a_line_of_another_format_names_its_foreign_keys_in_one_sentence_with_th
     reason = problems[0].reason
     assert reason.startswith("not fields of the import format (docs/cli.md#the-jsonl-import-format): id, source, text,")
     assert reason.endswith("date; action_items: Input should be a valid list") and "more" not in reason, reason
+
+
+def test_a_past_write_up_with_a_root_cause_and_no_whys_imports(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A team's post-mortems (here DFDS's, MIT) state a root cause and factors, not five whys: each line was refused
+    with "analysis.whys: Field required", so none of a team's history could come in without inventing whys."""
+    row = {
+        "title": "Kubernetes network infrastructure IP starvation",
+        "description": "Scaling the worker nodes pushed the cluster's network design to its limit: the EKS CNI "
+        "consumes one VPC IP per pod and each zone's /24 subnet has about 250 usable addresses.",
+        "status": "resolved",
+        "created_at": "2019-11-29T10:00:00Z",
+        "analysis": {
+            "root_cause": "No monitoring of network subnet capacity let a known limitation in the architecture "
+            "become an acute problem.",
+            "contributing_factors": [{"factor": "one autoscaling group across zones", "effect": "no flexibility"}],
+        },
+    }
+    path = tmp_path / "dfds.jsonl"
+    path.write_text(lines(json.dumps(row)), encoding="utf-8")
+    imported = cli("import", str(path))
+    assert imported.exit_code == 0 and "imported 1 incident" in imported.stdout, imported.stderr
+    shown = json.loads(cli("show", "INC-1", "--json").stdout)
+    assert shown["analysis"]["whys"] == [] and shown["analysis"]["root_cause"].startswith("No monitoring of network")
+    assert cli("report", "INC-1").exit_code == 0
+
+
+def test_an_import_in_a_script_leaves_its_log_clean(tmp_path: Path) -> None:
+    """The progress bar, drawn only on a terminal, still wrote a blank line to a script's stderr at its end."""
+    path = tmp_path / "in.jsonl"
+    path.write_text(lines(*GOOD), encoding="utf-8")
+    done = postmortem("import", str(path), home=tmp_path / "home")
+    assert done.returncode == 0 and done.stderr == b"", done.stderr
+    assert done.stdout.decode().startswith("imported 3 incidents")

@@ -9,6 +9,7 @@ import pytest
 from mcp import Client
 from sqlalchemy import text
 
+from agent_postmortem.errors import KeyReused
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import ActionItemCreate, Incident, IncidentCreate
 from agent_postmortem.store.records import db
@@ -167,7 +168,8 @@ def test_keys_stored_before_the_digests_are_still_recognised_and_rewritten_ones_
         conn.execute(
             text(
                 "insert into incidents (title, category, severity, status, created_at, postmortem_completed, "
-                "content_hash, body) values ('Planner agent timed out', 'timeout', 'SEV3', 'resolved', "
+                "content_hash, body) values ('Planner agent timed out calling flights.search', 'timeout', 'SEV3', "
+                "'resolved', "
                 "'2026-01-02 03:04:05.000000', false, 'abc', :body)"
             ),
             {"body": '{"description": "", "triage": "full"}'},
@@ -191,3 +193,22 @@ def test_keys_are_compared_exactly_as_sent_not_stripped(tmp_path: Path) -> None:
     plain = service.capture_incident(failure("run-7f3a-key", 2))
     assert not plain.replayed and plain.deduplicated and plain.id == padded.id  # a new key: one more occurrence
     assert service.capture_incident(failure(" run-7f3a-key ", 1)).replayed
+
+
+def test_a_key_sent_again_with_another_failure_is_refused_not_answered_as_a_retry(tmp_path: Path) -> None:
+    """`postmortem capture --title "Other thing failed" --idempotency-key run-7f3a` with a key already used said "a
+    retry with the same idempotency key: nothing new was stored" and answered the first capture: the new failure was
+    dropped without a word."""
+    service = make_service(tmp_path)
+    first = service.capture_incident(failure("run-7f3a-attempt"))
+    other = IncidentCreate(
+        title="Billing agent refunded an order twice",
+        agent="billing-bot",
+        tool="payments.refund",
+        error_type="DuplicateRefund",
+        idempotency_key="run-7f3a-attempt",
+    )
+    with pytest.raises(KeyReused, match=f"already used for the capture of {first.id}, a different failure"):
+        service.capture_incident(other)
+    assert service.knowledge_stats().incidents == 1
+    assert service.capture_incident(failure("run-7f3a-attempt")).replayed  # the retry itself still replays

@@ -11,6 +11,7 @@ from agent_postmortem.errors import QueryAndIncident
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.service.retrieval import WEAK_MATCH_BELOW
+from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.search.embedding import Embedder
 from tests.factories import SEED, make_service
 
@@ -97,3 +98,14 @@ def test_a_question_naming_stored_incidents_carries_their_ids_checked_in_one_que
     plain = seeded.search_incidents(query="order agent overwrote delivery addresses", limit=1)
     neighbours = seeded.search_incidents(incident_id="INC-27", limit=1)
     assert plain.named_ids == neighbours.named_ids == [] and plain.named is None and neighbours.named is None
+
+
+def test_an_empty_search_blames_the_filters_only_when_no_incident_matches_them(seeded: PostmortemService) -> None:
+    """A lexical search for a word no incident of the agent holds said "no incident matches these filters" while
+    the agent's incidents were there: the reason named the filters, and the user dropped the right one."""
+    filters = SearchFilters(agent="scholar-rag")
+    wordless = seeded.search_incidents(query="sourdough", mode="lexical", filters=filters)
+    assert wordless.hits == [] and wordless.empty_because is not None
+    assert "match these filters, and none shares a word with the query" in wordless.empty_because
+    nothing = seeded.search_incidents(query="refund", mode="lexical", filters=SearchFilters(since="2099-01-01"))
+    assert nothing.empty_because == "no incident matches these filters; leave some out, or widen since and until"
