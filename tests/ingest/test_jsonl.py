@@ -191,7 +191,9 @@ def test_a_past_write_up_with_a_root_cause_and_no_whys_imports(cli, tmp_path: Pa
     assert imported.exit_code == 0 and "imported 1 incident" in imported.stdout, imported.stderr
     shown = json.loads(cli("show", "INC-1", "--json").stdout)
     assert shown["analysis"]["whys"] == [] and shown["analysis"]["root_cause"].startswith("No monitoring of network")
-    assert cli("report", "INC-1").exit_code == 0
+    report = cli("report", "INC-1")
+    assert report.exit_code == 0 and "## Root cause analysis" in report.stdout
+    assert "0 whys" not in report.stdout  # the heading counted whys the write-up never had
 
 
 def test_an_import_in_a_script_leaves_its_log_clean(tmp_path: Path) -> None:
