@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent_postmortem.analysis.severity_findings import ALL, Dimension, Finding
 from agent_postmortem.store.models import IncidentCreate, Severity
@@ -52,6 +52,20 @@ class SeverityPolicy(BaseModel):
     user_facing: Severity = Field(default="SEV3", description="the lowest level when users saw the failure")
     customer_reported: Severity = Field(default="SEV3", description="the lowest level when a customer reported it")
     unknown_scale: Severity = Field(default="SEV3", description="the level when the text states no scale at all")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "SeverityPolicy":
+        """A lower level's threshold above a higher one's was taken as given: with sev1_money = 10 and sev2_money =
+        1000, 500 lost was SEV1 and 5,000 SEV1 too, the SEV2 line never reached."""
+        for high, low in (("sev1_money", "sev2_money"), ("sev2_money", "sev3_money")):
+            if getattr(self, high) < getattr(self, low):
+                raise ValueError(f"{high} ({getattr(self, high):g}) must be at least {low} ({getattr(self, low):g})")
+        if self.sev1_failing_share < self.sev3_failing_share:
+            raise ValueError(
+                f"sev1_failing_share ({self.sev1_failing_share:g}) must be at least sev3_failing_share "
+                f"({self.sev3_failing_share:g})"
+            )
+        return self
 
 
 @dataclass

@@ -155,6 +155,9 @@ def test_the_policy_file_sets_severity_thresholds_and_rejects_unknown_keys(tmp_p
     path.write_text('[severity]\nnon_production = "SEV9"\n', "utf-8")
     with pytest.raises(ValueError, match=r"severity\.non_production"):
         TriagePolicy.load(path)
+    path.write_text("[severity]\nsev1_money = 10\nsev2_money = 1000\n", "utf-8")  # 500 lost was SEV1
+    with pytest.raises(ValueError, match=r"sev1_money \(10\) must be at least sev2_money \(1000\)"):
+        TriagePolicy.load(path)
 
 
 def classify_cli(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
