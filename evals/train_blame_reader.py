@@ -10,16 +10,15 @@ set): the project's own sentences, the external halves that have been looked at 
 `external_train8` and `external_train9`.
 
 The threshold is chosen on out-of-set predictions: the rows are cut into FOLDS folds by a hash of their source (a
-source's rows share a fold; the project's own sentences, which have none, by their text), the reader is trained
-without a fold and reads it. The shipped rule: a sentence is flagged when a rule (server/analysis/blame.py) finds
-blame and the reader's probability is not under VETO or the sentence names a role (it overrules a rule only when
-all but sure: a higher veto dropped sentences issue #18 found missed, see docs/blameless.md), or when the reader's
-probability reaches the threshold. The threshold is the one with the most recall at which that rule keeps
-precision TARGET_PRECISION on the sets CHOOSE_ON, or failing that the best F1 there. The joint
-choice of a threshold and a veto on every set the rules were never tuned on (FRESH_FOR_RULES) is recorded next to
-it, not used. The final reader is trained on every row with the same settings, exported to ONNX and quantised to int8
-like the shipped embedder (store/search/onnx_export.py), and its probabilities through the int8 graph are compared
-with torch's.
+source's rows share a fold; the project's own sentences, which have none, by their text), the reader is trained without
+a fold and reads it. The shipped rule (chosen in evals/blame_threshold.py): a sentence is flagged when a rule
+(server/analysis/blame.py) finds blame and the reader's probability is not under VETO or the sentence names a role (it
+overrules a rule only when all but sure: a higher veto dropped sentences issue #18 found missed, see docs/blameless.md),
+or when the reader's probability reaches the threshold. The threshold is the one with the most recall at which that rule
+keeps precision TARGET_PRECISION on the sets CHOOSE_ON, or failing that the best F1 there. The joint choice of a
+threshold and a veto on every set the rules were never tuned on (FRESH_FOR_RULES) is recorded next to it, not used. The
+final reader is trained on every row with the same settings, exported to ONNX and quantised to int8 like the shipped
+embedder (store/search/onnx_export.py), and its probabilities through the int8 graph are compared with torch's.
 
 Training uses a fixed seed, but float sums on CPU depend on thread counts, so a retrain gives near, not identical,
 weights: the file records what it was trained on and the figures it reached.
@@ -41,8 +40,23 @@ import numpy as np
 
 from agent_postmortem.analysis.blame import detect
 from agent_postmortem.analysis.blame_reader import HEAD_FILE, ONNX_FILE, READER_DIR
+from agent_postmortem.evals.blame_threshold import FRESH_FOR_RULES, choose, rates, settle
 from agent_postmortem.evals.blameless import SEALED, SETS, load
 from agent_postmortem.store.search.onnx_embedding import SHIPPED_DIR
+
+__all__ = [  # choose, rates and FRESH_FOR_RULES live in blame_threshold.py
+    "FOLDS",
+    "FRESH_FOR_RULES",
+    "choose",
+    "data_hash",
+    "export",
+    "fit",
+    "main",
+    "out_of_set",
+    "probabilities",
+    "rates",
+    "rows",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -51,18 +65,7 @@ EPOCHS = 4
 LEARNING_RATE = 4e-5
 BATCH = 16
 MAX_TOKENS = 256  # the shipped tokenizer's truncation (model.json), as the reader runs
-TARGET_PRECISION = 0.90
-FRESH_FOR_RULES = ("external_test6", "external_test7", "external_train8", "external_train9")  # rules never tuned here
 FOLDS = 4
-# The threshold is chosen on the sets collected as the sealed sets are (sentences as they come in the texts); the
-# training collections were asked for hard not-blaming sentences, on which even the rules reach only 0.82 precision.
-CHOOSE_ON = ("external_test6", "external_test7")
-GRID = np.round(np.arange(0.05, 0.99, 0.01), 2)
-# The reader overrules a rule's finding only when it is all but sure the sentence blames nobody, and never in a
-# sentence that names a role (server/analysis/blame_learned.py: "QA did not test it properly." got 0.009). Chosen on
-# 974 rows read by a reader trained without them (test6, test7 and a quarter of train8/train9 by source hash;
-# docs/blameless.md "The veto"): at 0.05 it drops 13 of the rules' 29 false hits there and 1 of their 198 true ones.
-VETO = 0.05
 
 
 def rows() -> list[dict[str, Any]]:
@@ -169,43 +172,6 @@ def out_of_set(data: list[dict[str, Any]]) -> np.ndarray:
     return p
 
 
-def rates(flagged: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    tp = int(np.sum(flagged & (y == 1)))
-    precision, recall = tp / max(1, int(flagged.sum())), tp / max(1, int(y.sum()))
-    return {"precision": round(precision, 3), "recall": round(recall, 3),
-            "f1": round(2 * precision * recall / max(1e-9, precision + recall), 3)}  # fmt: skip
-
-
-def choose(p: np.ndarray, y: np.ndarray, rules: np.ndarray, *, veto: bool = True) -> dict[str, Any]:
-    """The (threshold, veto) with the most recall at which `p >= t or (rules and p >= v)` keeps TARGET_PRECISION on
-    these rows; failing that, the best F1. Without `veto`, the threshold alone (every rule hit counts: v = 0)."""
-    best: tuple[tuple[int, float, float], float, float] | None = None
-    for t in GRID:
-        for v in GRID[GRID <= t] if veto else np.zeros(1):
-            r = rates((p >= t) | (rules & (p >= v)), y)
-            key = (int(r["precision"] >= TARGET_PRECISION), r["recall"] if r["precision"] >= TARGET_PRECISION
-                   else r["f1"], -t)  # fmt: skip
-            if best is None or key > best[0]:
-                best = (key, float(t), float(v))
-    assert best is not None
-    _, threshold, chosen_veto = best
-    criterion = "recall at precision 0.90" if best[0][0] else "best F1 (precision 0.90 not reached)"
-    return {"threshold": threshold, "veto": chosen_veto, "criterion": criterion}
-
-
-def figures(p: np.ndarray, data: list[dict[str, Any]], rules: np.ndarray, threshold: float, kept: Any) -> Any:
-    """Out-of-set figures per set (each row read by a reader trained without its fold); `kept`: the rule hits the
-    veto leaves."""
-    y, sets = np.array([r["y"] for r in data]), np.array([r["set"] for r in data])
-    out = {}
-    for name in sorted(set(sets)):
-        rows_ = sets == name
-        out[name] = {"rows": int(rows_.sum()), "rules": rates(rules[rows_], y[rows_]),
-                     "reader": rates(p[rows_] >= 0.5, y[rows_]),
-                     "combined": rates(((p >= threshold) | kept)[rows_], y[rows_])}  # fmt: skip
-    return out
-
-
 def export(net: Any, out_dir: Path) -> None:
     """The fine-tuned encoder as the shipped int8 ONNX graph (the embedder's export recipe) and its output layer."""
     from agent_postmortem.store.search.onnx_export import export as export_onnx
@@ -236,29 +202,6 @@ agent_postmortem/analysis/blame_reader.py with the embedder's tokenizer.json.
 
 The rest of agent-postmortem is under the MIT licence (LICENSE at the top of the repository).
 """
-
-
-def settle(p: np.ndarray, data: list[dict[str, Any]], rules: np.ndarray) -> tuple[dict[str, Any], Any, Any]:
-    """The shipped settings (threshold chosen on CHOOSE_ON, the fixed VETO), with the joint (threshold, veto) choice on
-    the fresh rows for the record; the figures on the fresh rows and per set."""
-    y, sets = np.array([r["y"] for r in data]), np.array([r["set"] for r in data])
-    fresh, natural = np.isin(sets, FRESH_FOR_RULES), np.isin(sets, CHOOSE_ON)
-    from agent_postmortem.analysis.blame_learned import vetoable
-
-    kept = rules & ((p >= VETO) | ~np.array([vetoable(r["text"]) for r in data]))
-    settings = {
-        **choose(p[natural], y[natural], kept[natural], veto=False),
-        "veto": VETO,
-        "chosen_on": list(CHOOSE_ON),
-    }
-    joint = choose(p[fresh], y[fresh], rules[fresh])
-    flagged = (p >= joint["threshold"]) | (rules & (p >= joint["veto"]))
-    settings["joint_on_fresh_rows"] = {**joint, **rates(flagged[fresh], y[fresh])}
-    shipped = (p >= settings["threshold"]) | kept
-    fresh_figures = {"rules": rates(rules[fresh], y[fresh]), "reader": rates(p[fresh] >= 0.5, y[fresh]),
-                     "combined": rates(shipped[fresh], y[fresh]),
-                     "chosen_on": rates(shipped[natural], y[natural])}  # fmt: skip
-    return settings, fresh_figures, figures(p, data, rules, settings["threshold"], kept)
 
 
 def data_hash(data: list[dict[str, Any]]) -> str:

@@ -1,5 +1,6 @@
-"""The redaction rules: one pattern per secret or PII format, and the checks a pattern alone cannot make (a card's
-Luhn digit, an IBAN's checksum, a valid IPv6 address, a value that looks like a credential rather than a word).
+"""The redaction rules: one pattern per secret or PII format, and the checks a pattern alone cannot make (an IBAN's
+checksum, a valid IPv6 address, a value that looks like a credential rather than a word). Card numbers, which no
+pattern finds, are scanned for in `redact_cards`.
 
 Patterns are ASCII-bounded (`re.ASCII`): a token glued to CJK or other non-Latin text still has its edges. Values
 stop at quotes, separators and at a backslash that starts an escape, so JSON-escaped carriers
@@ -9,7 +10,9 @@ stop at quotes, separators and at a backslash that starts an escape, so JSON-esc
 import ipaddress
 import re
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+
+from agent_postmortem.store.redact_cards import card_spans as card_spans  # the card scan, for `redact`
 
 # a value: anything but spaces, quotes, separators (ASCII, CJK and fullwidth ones) and an escaping backslash
 _V = r"(?:[^\s\"'`\\,;<>(){}\[\]\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff5b-\uff65]|\\(?![\\\"'/bfnrtu]))"
@@ -216,16 +219,6 @@ _SAFE_IPS = frozenset({"0.0.0.0", "127.0.0.1", "255.255.255.255"})
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def luhn(digits: str) -> bool:
-    total, parity = 0, len(digits) % 2
-    for i, ch in enumerate(digits):
-        d = int(ch)
-        if i % 2 == parity:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def _iban_ok(text: str) -> bool:
     code = text.replace(" ", "")
     if not 15 <= len(code) <= 34:
@@ -274,40 +267,3 @@ CHECKS: dict[str, Callable[[str, str], bool]] = {  # kind -> check(value, the 10
         bool(re.search(r"[a-z]", v) and re.search(r"[A-Z]", v)) and bool(re.search(r"[0-9/+]", v))
     ),
 }
-
-_DIGIT_RUN = re.compile(r"(?<![\w-])\d+(?:[ -]\d+)*(?![\w-])", re.ASCII)
-_DIGITS = re.compile(r"\d+", re.ASCII)
-
-
-def card_spans(text: str) -> Iterator[tuple[int, int]]:
-    """Luhn-valid card numbers (13-19 digits, one group or several) inside any run of digit groups, so that a card
-    right after another number (`order 48213 4111 1111 1111 1111`) is still found: the longest valid stretch of
-    whole groups, leftmost first."""
-    for run in _DIGIT_RUN.finditer(text):
-        groups = list(_DIGITS.finditer(run.group(0)))
-        parts = [g.group(0) for g in groups]
-        i = 0
-        while i < len(parts):
-            last = _longest_card(parts, i)
-            if last is None:
-                i += 1
-                continue
-            yield run.start() + groups[i].start(), run.start() + groups[last].end()
-            i = last + 1
-
-
-def _card_shaped(lengths: list[int]) -> bool:
-    """One group, or the groups cards are printed in: fours (the last shorter), or 4-6-5 / 4-6-4."""
-    return len(lengths) == 1 or lengths in ([4, 6, 5], [4, 6, 4]) or all(n == 4 for n in lengths[:-1])
-
-
-def _longest_card(parts: list[str], first: int) -> int | None:
-    if len(parts[first]) != 4 and not 13 <= len(parts[first]) <= 19:  # a card starts with four digits, or is one group
-        return None
-    for last in range(min(len(parts), first + 5) - 1, first - 1, -1):  # at most five groups, the longest first
-        lengths = [len(p) for p in parts[first : last + 1]]
-        if 13 <= sum(lengths) <= 19 and _card_shaped(lengths):
-            number = "".join(parts[first : last + 1])
-            if len(set(number)) > 1 and luhn(number):
-                return last
-    return None

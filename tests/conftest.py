@@ -9,6 +9,7 @@ share besides fixtures is tests/factories.py."""
 import contextlib
 import gc
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -105,9 +106,26 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             assert time.monotonic() < deadline, "the Chroma server did not answer its heartbeat within 60 s"
             time.sleep(0.1)
         yield url
+        left = _connections_to(port)
+        assert not left, (
+            f"{left} connection(s) of this process to the test Chroma server were left open: a chromadb client keeps "
+            "them in chromadb's process-wide cache until the interpreter exits (unclosed sockets after the summary). "
+            "Release the service's index (knowledge.release_index()) or close_client() the client"
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _connections_to(port: int) -> int:
+    """The sockets of this process still connected to the loopback server at `port`, unreachable ones collected."""
+    gc.collect()
+    found = 0
+    for thing in gc.get_objects():  # type(), not isinstance: a proxy's __class__ may warn (torch's reduce_op)
+        if issubclass(type(thing), socket.socket) and thing.fileno() != -1:
+            with contextlib.suppress(OSError):
+                found += thing.getpeername()[1:2] == (port,)
+    return found
 
 
 @pytest.fixture(scope="module", params=["embedded", "server"])

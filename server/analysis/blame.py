@@ -12,7 +12,8 @@ in the dock ("Why didn't you test it?", "Did you even run it?") and scolding imp
 you open a PR", "Please stop pushing to main") are found anywhere. Subjects that are systems ("the deploy
 pipeline", "the agent", "the SDK", "the migration") are never people, so their failures are never flagged. The
 words are in blame_lexicon.py; further shapes read anywhere (a mistake "by" a person, owning a mistake, fronted
-"Without checking, she ran ...") and the patterns of questions, scolding and apologies in blame_shapes.py.
+"Without checking, she ran ...") in blame_shapes.py, and the patterns of questions, scolding and apologies in
+blame_remarks.py.
 """
 
 import re
@@ -23,7 +24,8 @@ from agent_postmortem.analysis.blame_context import (
     negated,
     preceded_by_article,
 )
-from agent_postmortem.analysis.blame_shapes import APOLOGY, GLOBAL, NEGATED_FAULT, QUESTIONS, SCOLDING, SHAPES
+from agent_postmortem.analysis.blame_remarks import APOLOGY, QUESTIONS, SCOLDING
+from agent_postmortem.analysis.blame_shapes import GLOBAL, NEGATED_FAULT, SHAPES
 from agent_postmortem.analysis.blame_span import _I, BlameSpan, _clause_after
 from agent_postmortem.analysis.blame_subject import (
     _BY_SELF,

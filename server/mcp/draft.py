@@ -14,28 +14,18 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import anyio.from_thread
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer, Resolve, Sample
 from mcp.shared.exceptions import MCPError
-from mcp.shared.message import ServerMessageMetadata
-from mcp.types import (
-    INVALID_PARAMS,
-    REQUEST_TIMEOUT,
-    CallToolResult,
-    CreateMessageRequest,
-    CreateMessageResult,
-    SamplingMessage,
-    TextContent,
-)
-from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from mcp.types import INVALID_PARAMS, CallToolResult, CreateMessageResult, SamplingMessage, TextContent
 from pydantic import Field
 
 from agent_postmortem.errors import DraftError, IncidentNotFound, InvalidId, LLMUnavailable, NoModelConfigured
 from agent_postmortem.mcp.common import TEXT, IncidentId, structured, tool_errors
+from agent_postmortem.mcp.sampling import Answer, Refused, ask, no_channel_back, text_of, user_message
 from agent_postmortem.store.models import Incident
 
 if TYPE_CHECKING:  # drafting and llm pull in numpy and openai: keep them off the handshake path
@@ -45,44 +35,6 @@ if TYPE_CHECKING:  # drafting and llm pull in numpy and openai: keep them off th
 
 logger = logging.getLogger(__name__)
 SAMPLING_MAX_TOKENS = 2_000
-REASON_CHARS = 120  # of a client's own words for refusing a sampling request
-
-
-@dataclass(frozen=True)
-class Refused:
-    """The client answered a sampling request with an error (its user declined, or it could not sample)."""
-
-    reason: str
-
-    def why(self, round_: str) -> str:
-        return f"your client did not answer the {round_} sampling request ({self.reason})"
-
-
-Answer = CreateMessageResult | Refused | None  # a resolver's outcome: the client's answer, its refusal, or not asked
-
-
-async def ask(sample: Sample | None, ctx: Context, *, timeout: float) -> Sample | CreateMessageResult | Refused | None:
-    """Send `sample` to the client. On 2026-07-28 the framework carries it (the client answers and retries the call;
-    a client that refuses fails its own call, which the server never sees). On the handshake era the request goes
-    out mid-call here, so that a refusal (Claude Desktop's "decline", a client error) becomes `Refused`: the tool
-    then answers with what to do instead of a protocol error. So does no answer within `timeout` seconds (the
-    request is cancelled): a slow client model held the call, and its worker, for as long as it took."""
-    if sample is None or ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-        return sample
-    try:
-        answer: CreateMessageResult = await ctx.session.send_request(
-            CreateMessageRequest(params=sample.params),
-            CreateMessageResult,
-            request_read_timeout_seconds=timeout,
-            metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
-        )
-    except MCPError as e:
-        if e.error.code == REQUEST_TIMEOUT:
-            logger.info("the client's model did not answer a sampling request within %g s", timeout)
-            return Refused(f"no answer within {timeout:g} s, the limit POSTMORTEM_LLM_TIMEOUT sets")
-        logger.info("the client refused a sampling request: %s", e.error.code)
-        return Refused(" ".join(str(e.error.message).split())[:REASON_CHARS] or f"error {e.error.code}")
-    return answer
 
 
 class ClientModel:
@@ -126,9 +78,9 @@ class ClientModel:
             return None
         from agent_postmortem.llm.answers import repair_request
 
-        said = SamplingMessage(role="assistant", content=TextContent(type="text", text=_text_of(first)[:8_000]))
+        said = SamplingMessage(role="assistant", content=TextContent(type="text", text=text_of(first)[:8_000]))
         wrong = repair_request(problem, truncated=first.stop_reason == "maxTokens")
-        return self._sample(context, [said, _user(wrong)])
+        return self._sample(context, [said, user_message(wrong)])
 
     def draft(
         self,
@@ -156,7 +108,7 @@ class ClientModel:
                 f"your model's analysis was not valid after one repair round ({wrong}). Call draft_analysis again, "
                 "or write the analysis yourself: get the five_whys prompt and call record_analysis"
             )
-        text = _text_of(answer)
+        text = text_of(answer)
         return structured(service.record_analysis_text(context, text, generated_by="sampling", llm_model=answer.model))
 
     def _without_sampling(
@@ -186,7 +138,7 @@ class ClientModel:
     @staticmethod
     def _sample(context: "DraftContext", more: list[SamplingMessage]) -> Sample:
         return Sample(
-            [_user(context.user), *more],
+            [user_message(context.user), *more],
             max_tokens=SAMPLING_MAX_TOKENS,
             system_prompt=context.with_schema(),
             temperature=0,
@@ -260,11 +212,6 @@ def register_draft_tools(
         )
 
 
-def no_channel_back(ctx: Context) -> bool:
-    """A client on the 2025 protocol over stateless HTTP: the server cannot send it a request (sampling)."""
-    return ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS and not ctx.session.can_send_request
-
-
 def _write_it_yourself(request: "WriteItYourself") -> CallToolResult:
     """A normal result (not an error): the readable text for the calling model, the parts as structured content."""
     logger.info("no model drafts %s: the assistant is asked to write it", request.incident_id)
@@ -287,20 +234,10 @@ def _progress(ctx: Context) -> "Progress":
     return tell
 
 
-def _text_of(result: CreateMessageResult) -> str:
-    content = result.content
-    blocks = content if isinstance(content, list) else [content]
-    return "".join(b.text for b in blocks if isinstance(b, TextContent))
-
-
-def _user(text: str) -> SamplingMessage:
-    return SamplingMessage(role="user", content=TextContent(type="text", text=text))
-
-
 def _problem(service: "PostmortemService", answer: CreateMessageResult, incident: "Incident") -> str | None:
     """What is wrong with a sampled answer as an analysis of `incident` (the schema, then the draft guard with the
     relevance check the stored draft gets), or None."""
-    wrong = service.analysis_problems(_text_of(answer), incident)
+    wrong = service.analysis_problems(text_of(answer), incident)
     if answer.stop_reason == "maxTokens" and wrong is not None:  # a whole valid analysis, then words cut off: kept
         return f"the answer was cut off at the token limit ({SAMPLING_MAX_TOKENS} tokens); {wrong}"
     return wrong

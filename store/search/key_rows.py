@@ -12,6 +12,7 @@ class KeyRows:
     def __init__(self) -> None:
         self._pks = Growable(np.int64)
         self._order: np.ndarray | None = None  # rows by key, when a late row broke the order
+        self._sorted: np.ndarray | None = None  # the keys in that order (made when needed)
 
     @property
     def size(self) -> int:
@@ -21,6 +22,11 @@ class KeyRows:
     def view(self) -> np.ndarray:
         """The key of each row, in load order."""
         return self._pks.view
+
+    @property
+    def order(self) -> np.ndarray | None:
+        """The rows sorted by key; None while rows were loaded in key order."""
+        return self._order
 
     def extend(self, pks: Sequence[int]) -> None:
         """Add the keys of rows appended in this order."""
@@ -39,8 +45,13 @@ class KeyRows:
 
     def rows_of(self, pks: np.ndarray) -> np.ndarray:
         """The row of each key, -1 for keys not in the index."""
-        have = self._pks.view
-        ordered = have if self._order is None else have[self._order]
+        ordered = self._pks.view
+        if self._order is not None:
+            if self._sorted is None or len(self._sorted) != len(self._order):
+                self._sorted = ordered[self._order]
+            ordered = self._sorted
+        if not len(ordered):
+            return np.full(len(pks), -1, dtype=np.int64)
         where = np.clip(np.searchsorted(ordered, pks), 0, len(ordered) - 1)
         rows = where if self._order is None else self._order[where]
         return np.where(ordered[where] == pks, rows, -1)

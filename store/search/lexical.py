@@ -3,31 +3,29 @@
 Error strings, tool names and codes are matched exactly here, where an embedding blurs them. Like the vector index,
 this is a cache of the record store: it reads the rows added since its last look and appends their postings
 (search/bm25.py computes bm25s's scores at query time, so nothing is rebuilt). English stop words are dropped and
-words stemmed (Snowball), exactly as `bm25s.tokenize` does, so "throttled" finds "throttling".
+words stemmed (Snowball), exactly as `bm25s.tokenize` does (search/tokenizer.py), so "throttled" finds "throttling".
 
 With a `PersistedCache` (search/persisted.py) the index is saved next to the database every few thousand rows; a new
 process loads it and reads only the newer rows, and answers exactly as a process that indexed every row itself.
 """
 
 import functools
-import hashlib
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
 import numpy as np
 
 from agent_postmortem.store.errors import IndexLoading
 from agent_postmortem.store.records.cursor import LOAD_WAIT, KeyCursor
-from agent_postmortem.store.search.arrays import Growable
+from agent_postmortem.store.search import tokenizer
 from agent_postmortem.store.search.bm25 import K1, B, Postings, Segment
 from agent_postmortem.store.search.bm25_terms import QueryTerms
 from agent_postmortem.store.search.bm25_top import top_k
+from agent_postmortem.store.search.key_rows import KeyRows
 from agent_postmortem.store.search.persisted import SAVE_AFTER, PersistedCache, Snapshot
 
 logger = logging.getLogger(__name__)
@@ -35,30 +33,13 @@ logger = logging.getLogger(__name__)
 FRESH_FOR = 0.25  # seconds a refresh is trusted: rows other processes write show up within this
 BATCH = 5000  # rows tokenized and appended at a time
 FORMAT = 1
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s.tokenize's default pattern
 
 Loader = Callable[[int, Sequence[tuple[int, int]]], Iterable[tuple[int, str]]]
 
 
-@functools.cache
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
-
-
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
 def signature() -> dict[str, Any]:
     """What a saved index must have been made with to be used: the format, BM25's parameters and the tokenizer."""
-    stopwords = hashlib.sha256("\n".join(sorted(_stopwords())).encode()).hexdigest()[:16]
-    return {"kind": "bm25", "format": FORMAT, "k1": K1, "b": B, "pattern": _TOKEN.pattern, "stopwords": stopwords} | {
-        "stemmer": f"PyStemmer {metadata.version('PyStemmer')} english"
-    }
+    return {"kind": "bm25", "format": FORMAT, "k1": K1, "b": B} | tokenizer.fingerprint()
 
 
 class LexicalIndex:
@@ -69,23 +50,21 @@ class LexicalIndex:
         self._load = load
         self.cache = cache
         self._lock = threading.Lock()
-        self._stem = _stemmer()
+        self._stem = tokenizer.stemmer()
         self._checked = 0.0
         self._start()
 
     def _start(self) -> None:
         self._cursor = KeyCursor()
         self._postings = Postings()
-        self._pks = Growable(np.int64)  # the key of each row, in the order rows were added
-        self._order: np.ndarray | None = None  # rows by key, when a late row broke the order
-        self._keys: np.ndarray | None = None  # the keys in that order (made when needed)
+        self._keys = KeyRows()  # the key of each row, in the order rows were added
         self._opened = False
         self._unsaved = 0
 
     def words(self, text: str) -> list[str]:
         """The stemmed terms of `text` with repeats, exactly as bm25s.tokenize makes them (checked on 500 AIID texts
         in the tests)."""
-        return list(self._stem.stemWords([w for w in _TOKEN.findall(text.lower()) if w not in _stopwords()]))
+        return tokenizer.words(self._stem, text)
 
     def tokens(self, text: str) -> list[str]:
         """The distinct stemmed terms of `text`, in order of appearance (a search asks for its query's once per hit
@@ -107,7 +86,7 @@ class LexicalIndex:
             if force or time.monotonic() - self._checked >= FRESH_FOR:  # else another thread has just loaded
                 self._load_added()
                 self._checked = time.monotonic()  # only a finished load counts as fresh
-                saving = self._snapshot() if self._unsaved >= max(SAVE_AFTER, self._pks.size // 50) else None
+                saving = self._snapshot() if self._unsaved >= max(SAVE_AFTER, self._keys.size // 50) else None
         if saving is not None:
             self._save(saving)
 
@@ -128,13 +107,7 @@ class LexicalIndex:
             self._unsaved += len(loaded)
 
     def _append(self, pks: list[int], documents: list[list[str]]) -> None:
-        before = self._pks.size
-        if before and (pks[0] <= self._pks.view[-1] or self._order is not None):  # a row committed late: keep an order
-            order = self._order if self._order is not None else np.arange(before)
-            where = np.searchsorted(self._pks.view[order], pks)
-            self._order = np.insert(order, where, np.arange(before, before + len(pks)))
-            self._keys = None
-        self._pks.extend(pks)
+        self._keys.extend(pks)
         self._postings.add(documents)
 
     def _open_saved(self) -> None:
@@ -145,12 +118,9 @@ class LexicalIndex:
         terms = bytes(arrays["terms"]).decode().split("\n") if len(arrays["terms"]) else []
         segment = Segment(arrays["indptr"], arrays["docs"], arrays["tfs"])
         self._postings = Postings.restored(terms, arrays["lengths"], segment)
-        self._pks = Growable(np.int64, arrays["pks"])
-        order = np.argsort(self._pks.view, kind="stable")
-        self._order = None if bool(np.all(order == np.arange(len(order)))) else order
-        self._keys = None
+        self._keys.restore(arrays["pks"])
         self._cursor.restore(saved.newest, saved.gaps)
-        logger.info("lexical index loaded from its saved file (%d incidents)", self._pks.size)
+        logger.info("lexical index loaded from its saved file (%d incidents)", self._keys.size)
 
     def _snapshot(self) -> Snapshot | None:
         if self.cache is None:
@@ -159,7 +129,7 @@ class LexicalIndex:
         cursor = KeyCursor()
         cursor.restore(self._cursor.newest, self._cursor.gaps())
         arrays = {
-            "pks": self._pks.view.copy(),
+            "pks": self._keys.view.copy(),
             "lengths": self._postings.lengths.view.copy(),
             "terms": np.frombuffer("\n".join(self._postings.terms).encode(), dtype=np.uint8),
             "indptr": segment.indptr,
@@ -194,7 +164,7 @@ class LexicalIndex:
 
     def count(self) -> int:
         self.refresh()
-        return self._pks.size
+        return self._keys.size
 
     def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """BM25 score of every indexed incident for `query`: (pks, scores), aligned, pks ascending."""
@@ -202,7 +172,7 @@ class LexicalIndex:
         terms = self.tokens(query)
         with self._locked():
             ids = [i for i in (self._postings.vocab.get(t) for t in terms) if i is not None]
-            pks, scores, order = self._pks.view, self._postings.scores(ids), self._order
+            pks, scores, order = self._keys.view, self._postings.scores(ids), self._keys.order
         return (pks, scores) if order is None else (pks[order], scores[order])
 
     def ranked(self, query: str, *, k: int, pks: Sequence[int] = ()) -> tuple[list[tuple[int, float]], np.ndarray]:
@@ -220,7 +190,7 @@ class LexicalIndex:
         with self._locked():
             query_terms = self._query_terms(terms)
             rows, scores = top_k(query_terms, k)
-            best = list(zip(self._pks.view[rows].tolist(), scores.tolist(), strict=True))
+            best = list(zip(self._keys.view[rows].tolist(), scores.tolist(), strict=True))
             return Ranking(best, terms, query_terms, self._postings, self._postings.count)
 
     def scores_of(self, ranking: "Ranking", pks: Sequence[int]) -> np.ndarray:
@@ -231,26 +201,13 @@ class LexicalIndex:
         with self._locked():
             same = ranking.postings is self._postings and ranking.count == self._postings.count
             query_terms = ranking.query_terms if same else self._query_terms(ranking.terms)
-            at = self._rows_of(np.asarray(pks, dtype=np.int64))
+            at = self._keys.rows_of(np.asarray(pks, dtype=np.int64))
             of = np.zeros(len(at))
             of[at >= 0] = query_terms.scores_at(at[at >= 0])
         return of
 
     def _query_terms(self, terms: Sequence[str]) -> QueryTerms:
         return QueryTerms(self._postings, [i for i in (self._postings.vocab.get(t) for t in terms) if i is not None])
-
-    def _rows_of(self, pks: np.ndarray) -> np.ndarray:
-        """The row of each key, -1 for a key not indexed."""
-        keys = self._pks.view
-        if self._order is not None:
-            if self._keys is None or len(self._keys) != len(self._order):
-                self._keys = keys[self._order]
-            keys = self._keys
-        if not len(keys):
-            return np.full(len(pks), -1, dtype=np.int64)
-        where = np.minimum(np.searchsorted(keys, pks), len(keys) - 1)
-        rows = where if self._order is None else self._order[where]
-        return np.where(keys[where] == pks, rows, -1)
 
     def search(self, query: str, *, k: int) -> list[tuple[int, float]]:
         return self.ranked(query, k=k)[0]

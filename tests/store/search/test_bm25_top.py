@@ -117,13 +117,13 @@ def test_the_lexical_index_ranks_and_scores_keys_as_its_full_scores_do() -> None
     index.refresh(force=True)
     rows += [(pk, t) for pk, t in zip(keys, texts, strict=True) if pk in late]
     index.refresh(force=True)
-    assert index._order is not None
+    assert index._keys.order is not None
     for text in rng.choice(texts, size=25):
         query = " ".join(text.split()[:30]) + " unknownword"
         pks, scores = index.scores(query)
         by_key = dict(zip(pks.tolist(), scores.tolist(), strict=True))
         best, of = index.ranked(query, k=50, pks=[*pks[::7].tolist(), -5, 10**9])
-        order = np.lexsort((index._rows_of(pks), -scores))[:50]
+        order = np.lexsort((index._keys.rows_of(pks), -scores))[:50]
         assert best == [(int(pks[i]), float(scores[i])) for i in order if scores[i] > 0]
         assert of.tolist() == [*(by_key[pk] for pk in pks[::7].tolist()), 0.0, 0.0]
 

@@ -2,6 +2,7 @@
 
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module", params=["exact", "embedded index", "server index"])
 def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: object
-) -> PostmortemService:
+) -> Iterator[PostmortemService]:
     """The seed knowledge base, searched exactly (the default at this size) or through the vector index, embedded
-    or on a Chroma server: every test below holds for each."""
+    or on a Chroma server: every test below holds for each. Released at the end: chromadb keeps every client's
+    HTTP connections to the server in a process-wide cache, open until the interpreter exits."""
     chroma_url = str(request.getfixturevalue("chroma_server")) if request.param == "server index" else None
     service = make_service(
         tmp_path_factory.mktemp("kb"),
@@ -32,7 +34,8 @@ def seeded(
     service.import_incidents(read_incidents(SEED))
     assert service.knowledge.index is not None
     assert service.knowledge.index.ids() == service.store.feed.embedded_pks(model=service.knowledge.embedder.model_id)
-    return service
+    yield service
+    service.knowledge.release_index()
 
 
 def test_an_exact_error_code_is_found_by_the_lexical_side_and_explained(seeded: PostmortemService) -> None:

@@ -1,0 +1,79 @@
+"""How the blame reader is applied, chosen on out-of-set predictions (evals/train_blame_reader.py makes them): the
+threshold at which the reader flags a sentence alone, the veto under which it overrules a rule's finding, and the
+figures per set that `blame-reader.json` records. Numpy only: no torch."""
+
+from typing import Any
+
+import numpy as np
+
+TARGET_PRECISION = 0.90
+FRESH_FOR_RULES = ("external_test6", "external_test7", "external_train8", "external_train9")  # rules never tuned here
+# The threshold is chosen on the sets collected as the sealed sets are (sentences as they come in the texts); the
+# training collections were asked for hard not-blaming sentences, on which even the rules reach only 0.82 precision.
+CHOOSE_ON = ("external_test6", "external_test7")
+GRID = np.round(np.arange(0.05, 0.99, 0.01), 2)
+# The reader overrules a rule's finding only when it is all but sure the sentence blames nobody, and never in a
+# sentence that names a role (server/analysis/blame_learned.py: "QA did not test it properly." got 0.009). Chosen on
+# 974 rows read by a reader trained without them (test6, test7 and a quarter of train8/train9 by source hash;
+# docs/blameless.md "The veto"): at 0.05 it drops 13 of the rules' 29 false hits there and 1 of their 198 true ones.
+VETO = 0.05
+
+
+def rates(flagged: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    tp = int(np.sum(flagged & (y == 1)))
+    precision, recall = tp / max(1, int(flagged.sum())), tp / max(1, int(y.sum()))
+    return {"precision": round(precision, 3), "recall": round(recall, 3),
+            "f1": round(2 * precision * recall / max(1e-9, precision + recall), 3)}  # fmt: skip
+
+
+def choose(p: np.ndarray, y: np.ndarray, rules: np.ndarray, *, veto: bool = True) -> dict[str, Any]:
+    """The (threshold, veto) with the most recall at which `p >= t or (rules and p >= v)` keeps TARGET_PRECISION on
+    these rows; failing that, the best F1. Without `veto`, the threshold alone (every rule hit counts: v = 0)."""
+    best: tuple[tuple[int, float, float], float, float] | None = None
+    for t in GRID:
+        for v in GRID[GRID <= t] if veto else np.zeros(1):
+            r = rates((p >= t) | (rules & (p >= v)), y)
+            key = (int(r["precision"] >= TARGET_PRECISION), r["recall"] if r["precision"] >= TARGET_PRECISION
+                   else r["f1"], -t)  # fmt: skip
+            if best is None or key > best[0]:
+                best = (key, float(t), float(v))
+    assert best is not None
+    _, threshold, chosen_veto = best
+    criterion = "recall at precision 0.90" if best[0][0] else "best F1 (precision 0.90 not reached)"
+    return {"threshold": threshold, "veto": chosen_veto, "criterion": criterion}
+
+
+def figures(p: np.ndarray, data: list[dict[str, Any]], rules: np.ndarray, threshold: float, kept: Any) -> Any:
+    """Out-of-set figures per set (each row read by a reader trained without its fold); `kept`: the rule hits the
+    veto leaves."""
+    y, sets = np.array([r["y"] for r in data]), np.array([r["set"] for r in data])
+    out = {}
+    for name in sorted(set(sets)):
+        rows_ = sets == name
+        out[name] = {"rows": int(rows_.sum()), "rules": rates(rules[rows_], y[rows_]),
+                     "reader": rates(p[rows_] >= 0.5, y[rows_]),
+                     "combined": rates(((p >= threshold) | kept)[rows_], y[rows_])}  # fmt: skip
+    return out
+
+
+def settle(p: np.ndarray, data: list[dict[str, Any]], rules: np.ndarray) -> tuple[dict[str, Any], Any, Any]:
+    """The shipped settings (threshold chosen on CHOOSE_ON, the fixed VETO), with the joint (threshold, veto) choice on
+    the fresh rows for the record; the figures on the fresh rows and per set."""
+    y, sets = np.array([r["y"] for r in data]), np.array([r["set"] for r in data])
+    fresh, natural = np.isin(sets, FRESH_FOR_RULES), np.isin(sets, CHOOSE_ON)
+    from agent_postmortem.analysis.blame_learned import vetoable
+
+    kept = rules & ((p >= VETO) | ~np.array([vetoable(r["text"]) for r in data]))
+    settings = {
+        **choose(p[natural], y[natural], kept[natural], veto=False),
+        "veto": VETO,
+        "chosen_on": list(CHOOSE_ON),
+    }
+    joint = choose(p[fresh], y[fresh], rules[fresh])
+    flagged = (p >= joint["threshold"]) | (rules & (p >= joint["veto"]))
+    settings["joint_on_fresh_rows"] = {**joint, **rates(flagged[fresh], y[fresh])}
+    shipped = (p >= settings["threshold"]) | kept
+    fresh_figures = {"rules": rates(rules[fresh], y[fresh]), "reader": rates(p[fresh] >= 0.5, y[fresh]),
+                     "combined": rates(shipped[fresh], y[fresh]),
+                     "chosen_on": rates(shipped[natural], y[natural])}  # fmt: skip
+    return settings, fresh_figures, figures(p, data, rules, settings["threshold"], kept)
