@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.cli.output import fields, line, table
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def blameless_view(r: "BlamelessReport") -> RenderableType:
     if r.blameless:
         return line(("blameless", "green"), ": no blaming language found")
     rows = ([f"{f.start}-{f.end}", f.text, f.rule, f.suggestion, _BY[f.rewritten_by]] for f in r.findings)
-    title = f"{len(r.findings)} blaming phrase(s)"
+    title = counted(len(r.findings), "blaming phrase")
     return table("at", "text", "rule", "suggestion", "rewritten by", rows=rows, title=title)
 
 

@@ -138,6 +138,7 @@ def test_the_quick_reads_migrate_an_older_home_first(tmp_path: Path) -> None:
 def test_check_blameless_exits_1_when_it_finds_blame(tmp_path: Path) -> None:
     blame = postmortem("check-blameless", "The on-call engineer forgot to add a timeout.", home=tmp_path)
     assert blame.returncode == 1 and b"forgot" in blame.stdout
+    assert b"1 blaming phrase " in blame.stdout and b"phrase(s)" not in blame.stdout  # counted as a person would
     clean = postmortem("check-blameless", "The retry loop had no backoff.", "--json", home=tmp_path)
     assert clean.returncode == 0 and json.loads(clean.stdout)["blameless"] is True
 
