@@ -278,9 +278,18 @@ def assess(capture: IncidentCreate, policy: SeverityPolicy) -> tuple[Severity, l
             level = _worse(level, found)
         reasons = [f"{found}: {why}" for found, why in verdicts]
     else:
-        level, reasons = (
-            policy.unknown_scale,
-            [f"no scale stated (people, records, money, duration): {policy.unknown_scale}"],
-        )
+        level, reasons = policy.unknown_scale, [_no_verdict(scale, policy)]
     level, adjusted = _caps_and_floors(level, scale, capture, policy)
     return level, reasons + adjusted
+
+
+def _no_verdict(s: _Scale, p: SeverityPolicy) -> str:
+    """Why no rule set a level. A duration with nothing it measures ("all deployments failed for 3 hours": no outage,
+    loss or exposure) was called "no scale stated (people, records, money, duration)", the duration stated."""
+    minutes = s.top("outage_minutes")
+    if minutes is None:
+        return f"no scale stated (people, records, money, duration): {p.unknown_scale}"
+    return (
+        f"{minutes.value:.0f} min ({_quoted(minutes)}), but no outage, data lost or exposed, money or harm stated "
+        f"for it to measure: {p.unknown_scale}"
+    )

@@ -217,3 +217,14 @@ def test_a_report_wrapped_over_lines_gets_the_severity_of_the_same_report_on_one
         wrapped = textwrap.fill(report, width)
         assert "\n" in wrapped
         assert assess(IncidentCreate(title="Agent failure", description=wrapped), policy) == one_line, width
+
+
+def test_a_duration_with_nothing_it_measures_is_not_called_no_scale() -> None:
+    """ "All deployments failed for 3 hours" states a duration but no outage, loss or exposure: it stays at the
+    unknown-scale level, and the reason says what was found instead of "no scale stated (..., duration)"."""
+    level, reasons = assess(IncidentCreate(title="All deployments failed for 3 hours"), SeverityPolicy())
+    assert level == "SEV3"
+    assert reasons[0].startswith("180 min (title: 'deployments failed for 3 hours'), but no outage"), reasons
+    assert "no scale stated" not in reasons[0]
+    bare = assess(IncidentCreate(title="The planner agent looped"), SeverityPolicy())
+    assert bare == ("SEV3", ["no scale stated (people, records, money, duration): SEV3"])
