@@ -165,8 +165,12 @@ def read_text(path: Path, *, not_text: str = AS_UTF8, limit: int | None = None) 
 def read_json(path: Path, *, limit: int | None = None) -> Any:
     """One JSON document (nesting limited); a syntax error says where (line and column) and what was expected.
     `limit`: at most that many bytes, refused before the rest is read."""
+    return _parsed(read_text(path, limit=limit), path)
+
+
+def _parsed(text: str, path: Path) -> Any:
     try:
-        return loads(read_text(path, limit=limit))
+        return loads(text)
     except JsonInputError as e:
         if e.line is None:
             raise InputFileError(f"{display_name(path)}: {e}") from None
@@ -178,7 +182,14 @@ def read_model(path: Path, model: Any, *, limit: int | None = None) -> Any:
     `read_json`'s."""
     from pydantic import ValidationError
 
-    data = read_json(path, limit=limit)
+    text = read_text(path, limit=limit)
+    if not text.strip():  # "line 1: not JSON: Expecting value at column 1" said nothing of an empty file
+        raise InputFileError(f"{display_name(path)} is empty: give one JSON object")
+    data = _parsed(text, path)
+    if not isinstance(data, dict):  # "(record): Input should be a valid dictionary or instance of IncidentCreate"
+        what = "a JSON list" if isinstance(data, list) else "JSON that is not an object"
+        many = " (`postmortem import` takes many, one per line)" if isinstance(data, list) else ""
+        raise InputFileError(f"{display_name(path)} holds {what}: give one JSON object{many}")
     try:
         return model.model_validate(data)
     except ValidationError as e:

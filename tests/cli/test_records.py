@@ -7,7 +7,9 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -228,6 +230,21 @@ def test_options_beside_capture_file_override_its_fields(
     assert (stored["title"], stored["agent"], stored["error_type"]) == (given[1], "refunds", "Hallucination")
     assert stored["description"] == "40 customers were told 90 days"
     assert stored["user_facing"] and stored["customer_reported"]  # a flag not given keeps the file's value
+
+
+def test_capture_file_that_is_empty_or_not_one_object_says_so(cli: Callable[..., Any], tmp_path: Path) -> None:
+    """An empty file was "line 1: not JSON: Expecting value at column 1", and a JSON list "(record): Input should be
+    a valid dictionary or instance of IncidentCreate" (a class name, and no word of what to give)."""
+    cases = {
+        "empty.json": ("", "empty.json is empty: give one JSON object"),
+        "list.json": ('[{"title": "Fares API 429"}]', "list.json holds a JSON list: give one JSON object (`postm"),
+        "text.json": ('"Fares API 429"', "text.json holds JSON that is not an object: give one JSON object"),
+    }
+    for name, (content, said) in cases.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+        done = cli("capture", "--file", str(tmp_path / name))
+        assert done.exit_code == 2 and done.stderr.startswith(f"error: {said}"), (name, done.stderr)
+        assert "IncidentCreate" not in done.stderr
 
 
 def test_a_damaged_gguf_is_one_clear_line_naming_the_file(tmp_path: Path) -> None:

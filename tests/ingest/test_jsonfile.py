@@ -96,7 +96,8 @@ def test_an_invalid_field_is_named_by_its_path_never_by_its_value(tmp_path: Path
     assert "line 1: timeline.0.at: expected an ISO 8601 date or time (2026-12-15" in message and "CANARY" not in message
     not_an_object = tmp_path / "list.json"
     not_an_object.write_text("[1, 2]", encoding="utf-8")
-    assert "list.json: (record): Input should be" in _error(["capture", "--file", str(not_an_object)], tmp_path / "h")
+    said = _error(["capture", "--file", str(not_an_object)], tmp_path / "h")
+    assert "list.json holds a JSON list: give one JSON object" in said
 
 
 class Pieces:
