@@ -145,6 +145,8 @@ def _note(before: int, after: int, windows: tuple[timedelta, timedelta]) -> str 
 def span(window: timedelta) -> str:
     """A window's length in the unit that reads best: "12 min", "5 h", "3.5 days"."""
     minutes = max(window, timedelta(0)) / timedelta(minutes=1)
+    if minutes < 1:  # "1 in 0 min" read as a division by zero
+        return "under 1 min"
     if minutes < 60:
         return f"{minutes:.0f} min"
     if minutes < 24 * 60:
