@@ -26,6 +26,8 @@ from agent_postmortem.store.records.reopens import reopened_after_resolve
 LEARN_ALL_LIMIT = 100_000
 SMALLEST_PATTERN = 2  # the least min_size that patterns, fix_effectiveness and action_item_stats take
 PATTERN_ID = re.compile(r"PAT-[1-9][0-9]{0,9}")
+# A pattern id as a person or a model writes it: quoted, in backticks or bold, "PAT 3", "pat3", "PAT_3", "pattern 3"
+_WRITTEN_PATTERN = re.compile(r"""[\s"'`*]*(?:PAT(?:TERN)?)[-_ ]?\#?\s?([0-9]{1,10})[\s"'`*.]*""")
 
 
 class Lessons:
@@ -42,6 +44,8 @@ class Lessons:
         Whether a completed item held is read from the patterns of two or more whatever `min_size`: a capture is
         flagged `recurred_after_fix` on a pattern of two, and the category's runbook called those items ✅."""
         key = key.strip().upper()
+        if (written := _WRITTEN_PATTERN.fullmatch(key)) is not None:  # `runbook://"PAT-1"` was an unknown runbook
+            key = f"PAT-{written[1]}"
         if min_size is None:
             min_size = SMALLEST_PATTERN if key.startswith("PAT-") else 3
         paired = self.recurrence.groups(SMALLEST_PATTERN)[0] if groups is None else groups

@@ -114,6 +114,9 @@ def test_the_runbook_of_a_pattern_of_two_that_effectiveness_named(svc: Postmorte
     [pattern] = svc.fix_effectiveness(min_size=2).patterns
     runbook = svc.runbook(pattern.pattern_id)
     assert runbook.key == pattern.pattern_id and runbook.fix_verdict == pattern.verdict
+    number = pattern.pattern_id.removeprefix("PAT-")
+    for written in (f"PAT {number}", f"pat{number}", f'"PAT-{number}"', f"`PAT_{number}`", f"pattern {number}"):
+        assert svc.runbook(written).key == pattern.pattern_id, written  # refused as an unknown runbook before
 
 
 def test_a_reopen_counts_at_its_own_time() -> None:
