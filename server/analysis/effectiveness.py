@@ -48,7 +48,8 @@ class PatternEffect(BaseModel):
         "the window is shorter than 7 days (rate_note says so)"
     )
     per_30_days_after: float | None = Field(
-        description="incidents per 30 days since the fix; null when its date is unknown or under 7 days ago"
+        description="recurrences per 30 days since the fix: incidents_after plus seen_again_after, the members that "
+        "occurred after it; null when its date is unknown or under 7 days ago"
     )
     days_before: float | None = Field(default=None, description="the window before the fix, in days")
     days_after: float | None = Field(default=None, description="the window since the fix, in days")
@@ -65,7 +66,7 @@ class PatternEffect(BaseModel):
             return "-", "-"
         sides = (
             (self.per_30_days_before, self.incidents_before, self.days_before),
-            (self.per_30_days_after, self.incidents_after, self.days_after),
+            (self.per_30_days_after, self.incidents_after + self.seen_again_after, self.days_after),
         )
         before, after = (f"{r} per 30 d" if r is not None else f"{n} in {span(timedelta(days=d))}" for r, n, d in sides)
         return before, after
@@ -104,6 +105,9 @@ def effect(pattern_id: str, label: str, seen: list[Seen], items: list[ActionItem
     again = [s for s in before if closed is not None and s.again_after(closed)]
     reopened = [s for s in seen if closed is not None and any(r > closed for r in s.reopened)]
     windows = (closed - min(s.first for s in seen), now - closed) if closed is not None and seen else None
+    # after the fix, a repeat of an earlier member (or its reopen) is as much a recurrence as a new member: counting
+    # new members only gave "recurred after the fix: 0 new incidents and 1 repeat" a rate after of 0.0 per 30 days
+    recurred = len(after) + len(again)
     return PatternEffect(
         pattern_id=pattern_id,
         label=label,
@@ -118,10 +122,10 @@ def effect(pattern_id: str, label: str, seen: list[Seen], items: list[ActionItem
         seen_again_after=len(again),
         reopened_after=len(reopened),
         per_30_days_before=_rate(len(before), windows[0]) if windows else None,
-        per_30_days_after=_rate(len(after), windows[1]) if windows else None,
+        per_30_days_after=_rate(recurred, windows[1]) if windows else None,
         days_before=round(windows[0] / timedelta(days=1), 2) if windows else None,
         days_after=round(windows[1] / timedelta(days=1), 2) if windows else None,
-        rate_note=_note(len(before), len(after), windows) if windows else None,
+        rate_note=_note(len(before), recurred, windows) if windows else None,
         recurred_ids=[s.incident_id for s in sorted(after, key=lambda s: s.first)][:20],
         verdict=_verdict(items, len(completed), undated, closed, after, again, reopened, now=now),
     )

@@ -156,3 +156,27 @@ def test_a_completed_item_with_no_date_leaves_the_fix_undated_and_unjudged() -> 
     unfinished = ActionItem(id="AI-3", incident_id="INC-1", title="Third", created_at=t0)
     progress = effect("PAT-1", "x", seen, [undated, unfinished], now=FIXED_NOW).verdict
     assert progress == "in progress: 1 of 2 items completed (completion date unknown for 1 item)"
+
+
+def test_the_rate_after_the_fix_counts_repeats_as_the_after_column_does(svc: PostmortemService, clock: Clock) -> None:
+    """A failure that came back as a repeat of an open member (same signature) made the pattern "recurred after the
+    fix" and the after column 1, while the rate after the fix said 0.0 per 30 days: it counted new incidents only."""
+    first = planner_timeout(svc, 1)
+    svc.resolve_incident(first)
+    clock.advance(days=10)
+    second = planner_timeout(svc, 2)
+    svc.resolve_incident(second)
+    clock.advance(days=10)
+    open_one = planner_timeout(svc, 3)  # left open: the next capture of this failure is a repeat of it
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search", owner="search"))
+    clock.advance(hours=6)
+    svc.update_action_item(item.id, status="completed")
+    clock.advance(hours=6)
+    assert planner_timeout(svc, 4) == open_one
+    clock.advance(days=30, hours=-6)  # 30 days since the fix
+    [pattern] = svc.fix_effectiveness(min_size=3).patterns
+    assert (pattern.incidents_after, pattern.seen_again_after) == (0, 1)
+    assert pattern.verdict.startswith("recurred after the fix")
+    assert pattern.per_30_days_after == 1.0
+    assert pattern.rates()[1] == "1.0 per 30 d"
+    assert pattern.per_30_days_before == pytest.approx(3 / (20.25 / 30), rel=0.01)
