@@ -221,10 +221,10 @@ def _verdict(
             f"with; run {more} more clean trials to show the rate is below {goal}."
         )
     if after.rate > before.rate and p_value > 0.5:
-        return "worse", (f"Not fixed: the failure rate went from {before.rate:.2%} to {after.rate:.2%}.")
+        return "worse", f"Not fixed: the failure rate went from {_rate(before)} to {_rate(after)}."
     if p_value < 1 - confidence:
         return "improved", (
-            f"Improved (Fisher p={p_value:.3g}) from {before.rate:.2%} to {after.rate:.2%}, but the "
+            f"Improved (Fisher p={p_value:.3g}) from {_rate(before)} to {_rate(after)}, but the "
             f"rate is not yet shown below {goal}: {more} more clean trials needed."
         )
     return "not_shown", (
@@ -236,6 +236,13 @@ def _verdict(
 def _pct(x: float) -> str:
     """A percentage with its digits: 1.00%, and 0.0001% for a target of 1e-6 (not 0.00%)."""
     return f"{x:.2%}" if x == 0 or x >= 1e-4 else f"{x * 100:.2g}%"
+
+
+def _rate(side: Rate) -> str:
+    """A side's failure rate with the digits that tell it apart: 1 failure in 10^7 runs against 3 was "went from
+    0.00% to 0.00%", and 1.2 against 1.4 in 10,000 "from 0.01% to 0.01%"."""
+    x = side.failures / side.trials
+    return f"{x:.2%}" if x == 0 or x >= 0.01 else f"{x * 100:.3g}%"
 
 
 def _pct_below(x: float, target: float) -> str:

@@ -126,3 +126,15 @@ def test_small_rates_and_p_values_keep_their_digits() -> None:
     assert result.p_value == pytest.approx(3.54e-08, rel=1e-2)
     rare = verify_fix(1, 10**8, 0, 10).before
     assert rare.rate == 1e-8 and rare.high > rare.rate > 0
+
+
+def test_the_verdict_says_small_rates_with_their_digits() -> None:
+    """1 failure in 10^7 runs before and 3 after read "Not fixed: the failure rate went from 0.00% to 0.00%", and 40
+    against 2 in a million "Improved ... from 0.00% to 0.00%": two rates that differ said as the same one."""
+    worse = verify_fix(1, 10**7, 3, 10**7, target=1e-9)
+    assert worse.verdict == "worse"
+    assert worse.explanation == "Not fixed: the failure rate went from 1e-05% to 3e-05%."
+    improved = verify_fix(40, 10**6, 2, 10**6, target=1e-7)
+    assert improved.verdict == "improved" and "from 0.004% to 0.0002%, but" in improved.explanation
+    assert "from 0.012% to 0.014%" in verify_fix(12, 10**5, 14, 10**5, target=1e-6).explanation
+    assert "from 6.00% to 0.00%" in verify_fix(12, 200, 0, 200).explanation  # at 1% and above, as before
