@@ -227,6 +227,11 @@ def _verdict(
             f"Improved (Fisher p={p_value:.3g}) from {_rate(before)} to {_rate(after)}, but the "
             f"rate is not yet shown below {goal}: {more} more clean trials needed."
         )
+    if after.failures * before.trials == before.failures * after.trials:  # no difference to put down to chance
+        return "not_shown", (
+            f"Not shown: the failure rate did not go down ({after.failures}/{after.trials} after against "
+            f"{before.failures}/{before.trials} before, both {_rate(after)}); run {more} more clean trials."
+        )
     return "not_shown", (
         f"Not shown: {after.failures}/{after.trials} after against {before.failures}/{before.trials} "
         f"before could be chance (Fisher p={p_value:.3g}); run {more} more clean trials."

@@ -138,3 +138,15 @@ def test_the_verdict_says_small_rates_with_their_digits() -> None:
     assert improved.verdict == "improved" and "from 0.004% to 0.0002%, but" in improved.explanation
     assert "from 0.012% to 0.014%" in verify_fix(12, 10**5, 14, 10**5, target=1e-6).explanation
     assert "from 6.00% to 0.00%" in verify_fix(12, 200, 0, 200).explanation  # at 1% and above, as before
+
+
+def test_an_unchanged_rate_is_not_said_to_be_chance() -> None:
+    """100 failures in 100 runs before the fix and after it read "Not shown: 100/100 after against 100/100 before
+    could be chance (Fisher p=1)": there was no difference for chance to explain, and the fix plainly did nothing."""
+    same = verify_fix(100, 100, 100, 100)
+    assert same.verdict == "not_shown" and "could be chance" not in same.explanation
+    assert same.explanation.startswith("Not shown: the failure rate did not go down (100/100 after against 100/100")
+    assert "before, both 100.00%); run 12050 more" in verify_fix(100, 100, 100, 100).explanation
+    assert "both 0.00%)" in verify_fix(0, 100, 0, 100).explanation
+    assert "both 5.00%)" in verify_fix(5, 100, 10, 200).explanation
+    assert "could be chance (Fisher p=" in verify_fix(3, 20, 2, 20).explanation  # a difference still is
