@@ -10,6 +10,7 @@ every reference analysis of the eval cases (`postmortem bench guard` measures bo
 import json
 import re
 from functools import cache
+from textwrap import shorten
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -186,10 +187,18 @@ def _repeated_items(draft: AnalysisDraft, incident: Incident) -> list[str]:
 
 
 def _blaming(draft: AnalysisDraft, incident: Incident) -> list[str]:
+    """The blaming phrase is quoted and its systemic rewrite offered: in a long root cause the writer (a model in its
+    repair round, an assistant, a person reading the CLI's error) cannot otherwise tell which words to change."""
     found = check_blameless(draft.root_cause).findings
     if not found:
         return []
-    return [f"the root cause blames a person ({found[0].rule}): say what in the system allowed it"]
+    first = found[0]
+    phrase = shorten(first.text, 80, placeholder="...")
+    rewrite = shorten(first.suggestion, 240, placeholder="...")
+    return [
+        f"the root cause blames a person ({phrase!r}: {first.rule}): say what in the system allowed it, "
+        f"for example {rewrite!r}"
+    ]
 
 
 _RUN = {

@@ -25,7 +25,7 @@ from pydantic import Field
 
 from agent_postmortem.errors import DraftError, IncidentNotFound, InvalidId, LLMUnavailable, NoModelConfigured
 from agent_postmortem.mcp.common import TEXT, IncidentId, structured, tool_errors
-from agent_postmortem.mcp.sampling import Answer, Refused, ask, no_channel_back, text_of, user_message
+from agent_postmortem.mcp.sampling import Answer, Refused, ask, no_channel_back, not_text, text_of, user_message
 from agent_postmortem.store.models import Incident
 
 if TYPE_CHECKING:  # drafting and llm pull in numpy and openai: keep them off the handshake path
@@ -236,7 +236,10 @@ def _progress(ctx: Context) -> "Progress":
 
 def _problem(service: "PostmortemService", answer: CreateMessageResult, incident: "Incident") -> str | None:
     """What is wrong with a sampled answer as an analysis of `incident` (the schema, then the draft guard with the
-    relevance check the stored draft gets), or None."""
+    relevance check the stored draft gets), or None. An answer with no text at all (an image, audio) is told so: "it
+    holds no JSON object" would not tell the model what it did wrong."""
+    if not text_of(answer).strip() and (kinds := not_text(answer)):
+        return f"the answer held no text, only {kinds} content: answer in text, with the analysis as one JSON object"
     wrong = service.analysis_problems(text_of(answer), incident)
     if answer.stop_reason == "maxTokens" and wrong is not None:  # a whole valid analysis, then words cut off: kept
         return f"the answer was cut off at the token limit ({SAMPLING_MAX_TOKENS} tokens); {wrong}"

@@ -63,5 +63,13 @@ def text_of(result: CreateMessageResult) -> str:
     return "".join(b.text for b in blocks if isinstance(b, TextContent))
 
 
+def not_text(result: CreateMessageResult) -> str:
+    """The kinds of the answer's blocks that are not text ("image", "audio and image"), or "" when all are text."""
+    content = result.content
+    blocks = content if isinstance(content, list) else [content]
+    kinds = sorted({str(getattr(b, "type", "unknown"))[:20] for b in blocks if not isinstance(b, TextContent)})
+    return " and ".join(kinds)
+
+
 def user_message(text: str) -> SamplingMessage:
     return SamplingMessage(role="user", content=TextContent(type="text", text=text))

@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp.types import CreateMessageRequestParams, CreateMessageResult, ErrorData, TextContent
+from mcp.types import CreateMessageRequestParams, CreateMessageResult, ErrorData, ImageContent, TextContent
 
 from agent_postmortem.mcp.server import create_server
 from tests.factories import CAPTURE, MODES, FakeLLM, draft, make_service
@@ -123,6 +123,27 @@ async def test_an_answer_without_json_is_told_to_answer_with_one_json_object(tmp
     repair = sampler.requests[1].messages[-1].content.text  # type: ignore[union-attr]
     for text in (drafted.content[0].text, recorded.content[0].text, repair):  # type: ignore[union-attr]
         assert "holds no JSON object: answer with the analysis as one JSON object" in text and "(record)" not in text
+
+
+@MODES
+async def test_a_client_model_that_answers_an_image_is_told_it_sent_no_text(tmp_path: Path, mode: str) -> None:
+    """A multimodal client model answering with an image was told its answer "holds no JSON object", which does not
+    say what it did wrong; it is now told it sent no text, only image content, and its text repair is stored."""
+    asked: list[CreateMessageRequestParams] = []
+
+    async def image_then_text(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
+        asked.append(params)
+        if len(asked) == 1:
+            image = ImageContent(type="image", data="aGVsbG8=", mime_type="image/png")
+            return CreateMessageResult(role="assistant", model="client-model", content=image)
+        text = TextContent(type="text", text=draft().model_dump_json())
+        return CreateMessageResult(role="assistant", model="client-model", content=text)
+
+    result = await drafted(make_service(tmp_path, llm=None), image_then_text, mode)  # type: ignore[arg-type]
+    assert not result.is_error, result.content
+    repair = asked[1].messages[-1].content.text  # type: ignore[union-attr]
+    assert "the answer held no text, only image content: answer in text" in repair, repair
+    assert "holds no JSON object" not in repair
 
 
 @pytest.mark.parametrize("answers", [[], ["nonsense"]], ids=["first", "repair"])

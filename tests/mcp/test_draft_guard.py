@@ -67,6 +67,34 @@ async def test_a_junk_draft_sent_with_record_analysis_is_refused_with_its_reason
     assert service.get_incident(incident_id).analysis is None
 
 
+# A root cause written as people write them (dfds/postmortems, "Prometheus is down with connection refused", 2022):
+# the sentence that blames sits behind a system fact, so the refusal must say which words to change.
+HELM_ROOT_CAUSE = (
+    "No resource requests or limits were set on the Helm chart that deploys the Prometheus pod. "
+    "We wrongly assumed the Helm chart were setting resource requests and limits by default."
+)
+
+
+async def test_a_root_cause_that_blames_is_refused_quoting_the_words_and_a_systemic_rewrite(tmp_path: Path) -> None:
+    service = make_service(tmp_path)
+    capture = {
+        "title": "Prometheus is down with connection refused",
+        "description": "The Prometheus pod was OOM killed repeatedly: its Helm chart set no resource requests or "
+        "limits, so the node ran out of memory and Prometheus answered connection refused.",
+    }
+    answer = {**draft().model_dump(), "root_cause": HELM_ROOT_CAUSE}
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", capture)).structured_content["id"]  # type: ignore[index]
+        result = await client.call_tool(
+            "record_analysis", {"incident_id": incident_id, "analysis_json": json.dumps(answer)}
+        )
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error and "not stored" in text, text
+    assert "the root cause blames a person ('We wrongly assumed': person_as_cause)" in text, text
+    assert "for example 'The Helm chart was assumed" in text, text
+    assert service.get_incident(incident_id).analysis is None
+
+
 async def test_a_stored_draft_records_the_checks_it_passed(tmp_path: Path) -> None:
     service = make_service(tmp_path)
     async with Client(create_server(lambda: service)) as client:
