@@ -21,6 +21,7 @@ from agent_postmortem.analysis.draft_relevance import RELEVANCE_MODEL as RELEVAN
 from agent_postmortem.analysis.draft_relevance import Similarity as Similarity  # service/drafting.py, evals/guard.py
 from agent_postmortem.analysis.draft_relevance import chain, incident_text, overlap, stems, unrelated
 from agent_postmortem.store.models import AnalysisDraft, Incident
+from agent_postmortem.store.redact import redact
 
 # Template slots a model copied instead of filling: <Title of Incident>, [insert cause], {{root_cause}}, TODO, TBD;
 # not a comparison ("attempts < max_attempts and delay > 0": a space after the "<") nor a tag quoted as code (_CODE).
@@ -189,7 +190,7 @@ def _repeated_items(draft: AnalysisDraft, incident: Incident) -> list[str]:
 def _blaming(draft: AnalysisDraft, incident: Incident) -> list[str]:
     """The blaming phrase is quoted and its systemic rewrite offered: in a long root cause the writer (a model in its
     repair round, an assistant, a person reading the CLI's error) cannot otherwise tell which words to change."""
-    found = check_blameless(draft.root_cause).findings
+    found = check_blameless(redact(draft.root_cause)).findings  # its words are quoted back: never a secret they held
     if not found:
         return []
     first = found[0]

@@ -116,3 +116,12 @@ def test_drafts_written_before_hypotheses_still_load(field: str) -> None:
     old = draft().model_dump()
     del old[field]
     assert AnalysisDraft.model_validate(old).hypotheses == []
+
+
+def test_a_blaming_root_cause_is_quoted_back_without_a_secret_it_holds() -> None:
+    """The refusal quotes the blaming words and a rewrite of the sentence: a token in that sentence went back with
+    them to the model, the assistant and the CLI's error."""
+    token = "ghp_" + "Zq8" * 12
+    root_cause = f"Dana carelessly pasted {token} into the agent's prompt, so the token reached the model."
+    said = " ".join(changed(root_cause=root_cause))
+    assert "blames a person" in said and "Zq8Zq8" not in said, said
