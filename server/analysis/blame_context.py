@@ -62,7 +62,8 @@ _PASSIVE_MARKER = re.compile(r"\b(?:was|were|is|are|been|being|got|get|the|a|an|
 _PREPOSITION = re.compile(r"\b(?:into|onto|to|in|on|from|with|against|via|through)\s+$", _I)
 # Not a failure that happened: a conditional in the present ("If the on-call does not acknowledge, the page
 # escalates"), a generic truth about people ("everybody breaks something", "developers will make mistakes"), a lack
-# in the system ("we did not have a test"), or not blaming ("They didn't blame the DevOp guy").
+# in the system ("we did not have a test", "we did not receive alerts": nothing reached them), or not blaming ("They
+# didn't blame the DevOp guy").
 _CONDITIONAL = re.compile(r"\b(?:if|when|whenever|unless|until|once)\s+(?:\S+\s+){0,4}$", _I)
 _PRESENT = re.compile(
     r"^(?:does|do)(?:n['’]?t|\s+not)|^fails\s+to|^(?:forgets|misses|ignores|skips|breaks|overlooks|neglects)\b", _I
@@ -76,7 +77,7 @@ _GENERIC_VERB = re.compile(
 )
 _LACK_OR_NO_BLAME = re.compile(
     r"^(?:didn['’]?t|did\s+not|never|don['’]?t|do\s+not|does(?:n['’]?t|\s+not))\s+(?:\w+ly\s+)?(?:have|had|has|"
-    r"blame|fire|punish|scold|reprimand|point\s+fingers)\b",
+    r"receive|get|blame|fire|punish|scold|reprimand|point\s+fingers)\b",
     _I,
 )
 

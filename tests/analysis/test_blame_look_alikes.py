@@ -13,6 +13,8 @@ from agent_postmortem.analysis.blameless import check_blameless
         "Everybody forgets a step at some point.",  # a generic truth about people
         "Operators will make mistakes, so the console must confirm destructive commands.",
         "We did not have an alert on replication lag.",  # a lack in the system
+        "We did not receive alerts on kafka-exporter, since its alert rule named the old job.",  # nothing reached us
+        "The on-call did not get paged because the rotation was empty.",
         "They didn't blame the on-call engineer and fixed the runbook instead.",
         "The platform is now robust enough to handle operator error.",
         "Across the fleet, misconfigured hosts were rebuilt.",  # a preposition is not a name
