@@ -145,6 +145,8 @@ def test_a_runbook_with_no_analysed_incident_says_so_under_each_heading() -> Non
     symptoms = text.split("## Symptoms", 1)[1].split("##", 1)[0]
     assert symptoms.strip() == "_None seen yet: no analysed incident of this category._"
     assert text.rstrip().endswith("## Incidents\n\n_None analysed yet._")
+    # "No mitigation or action item recorded yet." read as if an accepted analysis's proposed items were lost
+    assert "_No action item tracked yet: the items an analysis proposes count here once tracked" in text
 
 
 @pytest.fixture(scope="module")
