@@ -211,9 +211,16 @@ def _verdict(
         return "need_data", f"No trials after the fix yet: run at least {more} to show the rate is below {goal}."
     if more is None:
         bound = _pct_below(upper_bound(after.failures, after.trials, confidence), target)
+        # under the target, though above the rate before: said, since "Fixed" alone read as an improvement
+        rose = (
+            f" It is higher than before the fix ({before.failures}/{before.trials}, {_rate(before)}): the target is "
+            "met, not improved on."
+            if before.trials and after.failures * before.trials > before.failures * after.trials
+            else ""
+        )
         return "fixed", (
             f"Fixed: {after.failures}/{after.trials} failures after the fix; with {pct} confidence the "
-            f"failure rate is below {bound}, under the target of {goal}."
+            f"failure rate is below {bound}, under the target of {goal}.{rose}"
         )
     if before.trials == 0:  # no rate to compare with: 0 of 0 is not a rate of 0%
         return "not_shown", (

@@ -150,3 +150,14 @@ def test_an_unchanged_rate_is_not_said_to_be_chance() -> None:
     assert "both 0.00%)" in verify_fix(0, 100, 0, 100).explanation
     assert "both 5.00%)" in verify_fix(5, 100, 10, 200).explanation
     assert "could be chance (Fisher p=" in verify_fix(3, 20, 2, 20).explanation  # a difference still is
+
+
+def test_a_fix_under_the_target_with_a_higher_rate_than_before_says_so() -> None:
+    """0/1000 before and 5/1,000,000 after is under a 1% target, and "Fixed" alone read as if the fix had lowered
+    the rate; the verdict stays (the target is what "fixed" means) and says the rate went up."""
+    rose = verify_fix(0, 1000, 5, 1_000_000)
+    assert rose.verdict == "fixed"
+    assert rose.explanation.endswith(
+        "It is higher than before the fix (0/1000, 0.00%): the target is met, not improved on."
+    )
+    assert "higher than before" not in verify_fix(12, 200, 0, 400).explanation
