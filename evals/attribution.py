@@ -7,7 +7,9 @@ and, when the LLM attributes, the rule-based attributor alone.
 `by_half` splits the runs by the parity of sha256(id): the rules were designed by reading the `design` half only,
 so `held_out` is the figure that was not looked at while designing them. Each half carries its own baselines.
 `only="design"` scores the design half alone (the held-out runs are dropped as the file is read, before anything
-attributes or scores them), so that a round of design can be measured without looking at the held-out figures.
+attributes or scores them), so that a round of design can be measured without looking at the held-out figures;
+its result also scores the design half's two `folds` (split by another hash of the id), so that a change can be
+kept only when it holds on both.
 """
 
 import hashlib
@@ -51,6 +53,12 @@ def heuristic_row(run: StepRun) -> Row:
 
 def half(run: StepRun) -> Half:
     return "design" if int(hashlib.sha256(run.id.encode("utf-8")).hexdigest(), 16) % 2 == 0 else "held_out"
+
+
+def fold(run: StepRun) -> int:
+    """A split independent of `half`: the parity of sha256("fold:" + id). Within the design half it gives two folds,
+    so that a rule designed there is checked on two sets of runs rather than on their sum."""
+    return int(hashlib.sha256(f"fold:{run.id}".encode()).hexdigest(), 16) % 2
 
 
 def _score(rows: Sequence[Row]) -> dict[str, Any]:
@@ -138,4 +146,7 @@ def run(
         "baselines": baselines(runs, with_heuristic=with_heuristic),
         "by_subset": {s: _score([x for x in rows if (x[0].subset or "all") == s]) for s in subsets},
         "by_half": _halves(rows, with_heuristic=with_heuristic, only=only),
+        "folds": {f"fold_{k}": _score([x for x in rows if fold(x[0]) == k]) for k in (0, 1)}
+        if only == "design"
+        else None,
     }

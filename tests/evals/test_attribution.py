@@ -109,3 +109,17 @@ def test_one_half_is_scored_without_the_other_being_attributed(tmp_path: Path) -
     only_held_out.write_text("\n".join(json.dumps(r) for r in RUNS) + "\n", encoding="utf-8")
     empty = CliRunner().invoke(app, ["bench", "attribution", "--dataset", str(only_held_out), "--half", "design"])
     assert empty.exit_code != 0 and "in the design half" in empty.stderr and "Traceback" not in empty.stderr
+
+
+def test_the_design_half_is_scored_on_two_folds_and_the_other_half_never_is(tmp_path: Path) -> None:
+    """The design half splits by the parity of sha256("fold:" + id): c is in fold 1 and e in fold 0 (both design
+    runs; a and b are held out). A change is kept only when it holds on both folds, so each is scored on its own."""
+    right = labelled("c", [("human", "task"), ("Analyst", "assume 120, 340 and 560"), TERMINAL], "Analyst", 1)
+    wrong_step = labelled("e", [("human", "task"), ("Coder", "code"), ("Checker", "ok")], "Coder", 2)
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [*RUNS, right, wrong_step]) + "\n", encoding="utf-8")
+    folds = run(path, only="design")["folds"]
+    assert (folds["fold_0"]["step"]["n"], folds["fold_0"]["step"]["hits"]) == (1, 0)
+    assert (folds["fold_1"]["step"]["n"], folds["fold_1"]["step"]["hits"]) == (1, 1)
+    assert folds["fold_0"]["agent"]["hits"] == 1  # e: the right agent at the wrong step
+    assert run(path)["folds"] is None  # both halves: folds would mix the held-out runs in
