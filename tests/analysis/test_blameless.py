@@ -192,6 +192,12 @@ def test_a_source_on_both_sides_or_off_its_hash_is_a_split_error(tmp_path: Path)
         encoding="utf-8",
     )
     assert split_errors(path) == ["web:b.example: on ['test3', 'test4']"]  # and on test4
+    path.write_text(
+        '{"text": "a", "blaming": true, "source": "web:a.example", "split": "test9"}\n'
+        '{"text": "b", "blaming": false, "source": "web:a.example", "split": "test9"}\n',
+        encoding="utf-8",
+    )
+    assert split_errors(path) == []  # a fresh source wholly on test9 is on its side
 
 
 def test_bench_blameless_reports_held_out_figures_next_to_the_legacy_rules(tmp_path: Path) -> None:
