@@ -98,7 +98,8 @@ STATUS = {
     "0.89 / 0.74); its errors printed once with the second score, not used",
     "external_train8": "training data for the fine-tuned reader (collected for it, from sources in no other row)",
     "external_train9": "training data for the fine-tuned reader (collected for it, from sources in no other row)",
-    "external_test9": "held out: collected by someone who never ran the detector or read its code; not yet scored",
+    "external_test9": "held out: collected by someone who never ran the detector or read its code; scored once, with "
+    "the shipped reader and rules unchanged (reader + rules 0.98 / 0.67, rules 0.97 / 0.44), errors not read",
 }
 # scored only by the bench itself, once at the end: no test or trainer reads their figures
 SEALED = ("external_test8", "external_test9")
