@@ -103,6 +103,21 @@ def url(value: str | None, name: str, schemes: tuple[str, ...]) -> str | None:
     return url
 
 
+def endpoint(value: str | None, name: str, *, key: str) -> str | None:
+    """An HTTP endpoint URL whose API key has a setting of its own (`key`), refused when it carries a user name or
+    password: the HTTP client sent `https://user:password@host/v1` as Basic auth in place of the key (a bearer token),
+    and the endpoint's refusal then read as a wrong key. Neither is repeated."""
+    from urllib.parse import urlsplit
+
+    found = url(value, name, HTTP_SCHEMES)
+    if found is not None and "@" in urlsplit(found).netloc:
+        raise ValueError(
+            f"{name} holds a user name or password (before an '@'), which would be sent in place of the API key: "
+            f"give the URL without them (such as https://llm.example.com/v1) and the key in {key}"
+        )
+    return found
+
+
 def number(value: str | None, *, default: float, high: float, rule: str) -> float:
     """An optional number from 0 to `high` (`default` when unset or blank); `rule` says what is allowed, naming the
     variable and never repeating the value."""

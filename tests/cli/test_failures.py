@@ -147,6 +147,9 @@ def test_a_database_server_at_its_connection_limit_is_said_so_not_told_to_check_
         ("POSTMORTEM_DATABASE_URL", "postgresql://agent:p@CANARY@127.0.0.1:9/pm", "has more than one '@' before"),
         ("POSTMORTEM_CHROMA_URL", "CANARY-host:8000", "must be a URL that starts with http:// or https://"),
         ("OPENAI_BASE_URL", "CANARY-host:11434/v1", "must be a URL that starts with http:// or https://"),
+        # the HTTP client sent them as Basic auth in place of the key, and the endpoint said the key was wrong
+        ("OPENAI_BASE_URL", "https://alice:CANARY@llm.example.com/v1", "holds a user name or password"),
+        ("OPENAI_BASE_URL", "http://CANARY@127.0.0.1:11434/v1", "holds a user name or password"),
         ("POSTMORTEM_DEDUPE_HOURS", "CANARY", "must be a number of hours from 0"),
         ("POSTMORTEM_DEDUPE_HOURS", "-3", "must be a number of hours from 0"),
         ("POSTMORTEM_LLM_TIMEOUT", "-1", "must be a number of seconds above 0"),
@@ -159,7 +162,7 @@ def test_a_database_server_at_its_connection_limit_is_said_so_not_told_to_check_
         ("POSTMORTEM_ALLOWED_ORIGINS", "CANARY.example.com:8000", "must list origins as a browser sends them"),
     ],
     ids=["db-no-scheme", "db-mysql", "db-port", "db-port-range", "db-slash-in-password", "db-at-in-password",
-         "chroma-no-scheme", "openai-no-scheme", "hours-word", "hours-negative",
+         "chroma-no-scheme", "openai-no-scheme", "openai-password", "openai-user", "hours-word", "hours-negative",
          "llm-timeout", "threads", "hosts-url", "hosts-wildcard", "hosts-space", "origins-slash", "origins-no-scheme"],
 )  # fmt: skip
 def test_a_setting_no_client_could_use_is_one_line_naming_it_without_its_value(
