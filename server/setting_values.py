@@ -103,17 +103,19 @@ def url(value: str | None, name: str, schemes: tuple[str, ...]) -> str | None:
     return url
 
 
-def endpoint(value: str | None, name: str, *, key: str) -> str | None:
+def endpoint(value: str | None, name: str, *, key: str, key_set: bool) -> str | None:
     """An HTTP endpoint URL whose API key has a setting of its own (`key`), refused when it carries a user name or
-    password: the HTTP client sent `https://user:password@host/v1` as Basic auth in place of the key (a bearer token),
-    and the endpoint's refusal then read as a wrong key. Neither is repeated."""
+    password while the key is set too: the HTTP client sends the URL's as Basic auth in place of the key (a bearer
+    token), and the endpoint's refusal then read as a wrong key. Alone, they are sent (a proxy that takes Basic
+    auth). Neither is repeated."""
     from urllib.parse import urlsplit
 
     found = url(value, name, HTTP_SCHEMES)
-    if found is not None and "@" in urlsplit(found).netloc:
+    if found is not None and key_set and "@" in urlsplit(found).netloc:
         raise ValueError(
-            f"{name} holds a user name or password (before an '@'), which would be sent in place of the API key: "
-            f"give the URL without them (such as https://llm.example.com/v1) and the key in {key}"
+            f"{name} holds a user name or password (before an '@') and {key} is set, but only one can be sent: the "
+            f"URL's, in place of the key. Give the URL without them (such as https://llm.example.com/v1) to send the "
+            f"key, or unset {key} for a proxy that takes the user name and password"
         )
     return found
 

@@ -147,9 +147,6 @@ def test_a_database_server_at_its_connection_limit_is_said_so_not_told_to_check_
         ("POSTMORTEM_DATABASE_URL", "postgresql://agent:p@CANARY@127.0.0.1:9/pm", "has more than one '@' before"),
         ("POSTMORTEM_CHROMA_URL", "CANARY-host:8000", "must be a URL that starts with http:// or https://"),
         ("OPENAI_BASE_URL", "CANARY-host:11434/v1", "must be a URL that starts with http:// or https://"),
-        # the HTTP client sent them as Basic auth in place of the key, and the endpoint said the key was wrong
-        ("OPENAI_BASE_URL", "https://alice:CANARY@llm.example.com/v1", "holds a user name or password"),
-        ("OPENAI_BASE_URL", "http://CANARY@127.0.0.1:11434/v1", "holds a user name or password"),
         ("POSTMORTEM_DEDUPE_HOURS", "CANARY", "must be a number of hours from 0"),
         ("POSTMORTEM_DEDUPE_HOURS", "-3", "must be a number of hours from 0"),
         ("POSTMORTEM_LLM_TIMEOUT", "-1", "must be a number of seconds above 0"),
@@ -162,7 +159,7 @@ def test_a_database_server_at_its_connection_limit_is_said_so_not_told_to_check_
         ("POSTMORTEM_ALLOWED_ORIGINS", "CANARY.example.com:8000", "must list origins as a browser sends them"),
     ],
     ids=["db-no-scheme", "db-mysql", "db-port", "db-port-range", "db-slash-in-password", "db-at-in-password",
-         "chroma-no-scheme", "openai-no-scheme", "openai-password", "openai-user", "hours-word", "hours-negative",
+         "chroma-no-scheme", "openai-no-scheme", "hours-word", "hours-negative",
          "llm-timeout", "threads", "hosts-url", "hosts-wildcard", "hosts-space", "origins-slash", "origins-no-scheme"],
 )  # fmt: skip
 def test_a_setting_no_client_could_use_is_one_line_naming_it_without_its_value(
@@ -175,6 +172,23 @@ def test_a_setting_no_client_could_use_is_one_line_naming_it_without_its_value(
     err = done.stderr.decode()
     assert done.returncode != 0 and err.count("\n") == 1 and f"{name} {said}" in err, err
     assert "CANARY" not in err and "unexpected" not in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("url", ["https://alice:CANARY@llm.example.com/v1", "http://CANARY@127.0.0.1:11434/v1"])
+def test_an_endpoint_url_with_credentials_beside_an_api_key_is_refused_without_repeating_either(
+    tmp_path: Path, url: str
+) -> None:
+    """The HTTP client sent the URL's user name and password as Basic auth in place of OPENAI_API_KEY, and the
+    endpoint's 401 was then told as "the LLM endpoint rejected the API key". Without a key, the URL's credentials are
+    the only ones (a proxy that takes Basic auth) and are sent as before."""
+    env = {"OPENAI_BASE_URL": url, "OPENAI_API_KEY": "sk-KEYCANARY"}
+    done = postmortem("stats", home=tmp_path / "home", env=env)
+    err = done.stderr.decode()
+    assert done.returncode == 2 and err.count("\n") == 1, err
+    assert "OPENAI_BASE_URL holds a user name or password" in err and "unset OPENAI_API_KEY" in err, err
+    assert "CANARY" not in err and "Traceback" not in err, err
+    alone = postmortem("stats", home=tmp_path / "home", env={"OPENAI_BASE_URL": url, "OPENAI_API_KEY": ""})
+    assert alone.returncode == 0, alone.stderr.decode()
 
 
 @pytest.mark.parametrize("configured", ["$PM_NOT_SET_DATA_HOME/postmortem", "${PM_NOT_SET_DATA_HOME}/postmortem"])
