@@ -91,7 +91,9 @@ class Settings:
             home=home,
             database_url=read.url(e.get("POSTMORTEM_DATABASE_URL"), "POSTMORTEM_DATABASE_URL", read.DATABASE_SCHEMES),
             llm_backend=backend,
-            openai_base_url=read.url(e.get("OPENAI_BASE_URL"), "OPENAI_BASE_URL", read.HTTP_SCHEMES),
+            openai_base_url=read.endpoint(
+                e.get("OPENAI_BASE_URL"), "OPENAI_BASE_URL", key="OPENAI_API_KEY", key_set=bool(e.get("OPENAI_API_KEY"))
+            ),
             openai_api_key=e.get("OPENAI_API_KEY") or None,
             model=e.get("POSTMORTEM_MODEL") or None,
             local_model=str(path("POSTMORTEM_LOCAL_MODEL") or "") or None,

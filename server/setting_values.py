@@ -103,6 +103,23 @@ def url(value: str | None, name: str, schemes: tuple[str, ...]) -> str | None:
     return url
 
 
+def endpoint(value: str | None, name: str, *, key: str, key_set: bool) -> str | None:
+    """An HTTP endpoint URL whose API key has a setting of its own (`key`), refused when it carries a user name or
+    password while the key is set too: the HTTP client sends the URL's as Basic auth in place of the key (a bearer
+    token), and the endpoint's refusal then read as a wrong key. Alone, they are sent (a proxy that takes Basic
+    auth). Neither is repeated."""
+    from urllib.parse import urlsplit
+
+    found = url(value, name, HTTP_SCHEMES)
+    if found is not None and key_set and "@" in urlsplit(found).netloc:
+        raise ValueError(
+            f"{name} holds a user name or password (before an '@') and {key} is set, but only one can be sent: the "
+            f"URL's, in place of the key. Give the URL without them (such as https://llm.example.com/v1) to send the "
+            f"key, or unset {key} for a proxy that takes the user name and password"
+        )
+    return found
+
+
 def number(value: str | None, *, default: float, high: float, rule: str) -> float:
     """An optional number from 0 to `high` (`default` when unset or blank); `rule` says what is allowed, naming the
     variable and never repeating the value."""

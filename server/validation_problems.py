@@ -1,6 +1,7 @@
 """Validation errors said in one line, by field and never with the rejected value: every entry point reports them
 so."""
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,22 @@ ISO_TIME = "expected an ISO 8601 date or time (2026-12-15 or 2026-12-15T10:00:00
 _NO_TIME = frozenset(
     {"datetime_parsing", "datetime_from_date_parsing", "datetime_type", "date_parsing", "date_from_datetime_parsing"}
 )
+
+# The JSON parser's words for text it could not read (pydantic's `json_invalid`: "EOF while parsing a string at line 1
+# column 86"), said as what is wrong in the text; its place is kept, in words.
+_JSON_FAULTS = (
+    ("trailing comma", "a comma before a closing bracket"),
+    ("trailing characters", "more text after the JSON"),
+    ("key must be a string", "a key not in double quotes"),
+    ("expected `:`", "a key without a colon after it"),
+    ("expected `,` or", "a missing comma or closing bracket"),
+    ("control character", "a line break or tab inside a string (write it as \\n or \\t)"),
+    ("invalid escape", "a backslash that starts no JSON escape (write one as \\\\)"),
+    ("invalid unicode", "a \\u escape that is no character"),
+    ("expected ident", "a word that is not a JSON value (true, false and null are)"),
+    ("expected value", "something that is not a JSON value"),
+)
+_AT = re.compile(r"\s*at line (\d+) column (\d+)$")
 
 
 def validation_problems(
@@ -53,12 +70,24 @@ def validation_problems(
         elif e["type"] == "value_error":  # a rule's own sentence: "Value error, " is pydantic's wrapping
             said = e["msg"].removeprefix("Value error, ")
             parts.append(f"{_path(loc)}: {said}" if loc else said)
+        elif e["type"] == "json_invalid":
+            parts.append(_json_fault(str(e.get("ctx", {}).get("error", ""))))
         elif e["type"] in _NO_TIME:
             parts.append(f"{_path(loc)}: {ISO_TIME}")
         else:
             parts.append(f"{_path(loc)}: {e['msg']}")
     more = f"; and {len(parts) - limit} more" if len(parts) > limit else ""
     return "; ".join(parts[:limit]) + more
+
+
+def _json_fault(error: str) -> str:
+    """The parser's words for JSON it could not read, said plainly, with where."""
+    at = _AT.search(error)
+    where = f" at line {at.group(1)}, column {at.group(2)}" if at else ""
+    if error.startswith("EOF while parsing"):
+        return f"the JSON is not complete: it stops{where} with a bracket or a quote still open"
+    said = next((fault for start, fault in _JSON_FAULTS if error.startswith(start)), "text that is not JSON")
+    return f"not valid JSON{where}: {said}"
 
 
 def _own_key(e: "ErrorDetails") -> bool:

@@ -49,3 +49,24 @@ def test_text_that_is_no_time_says_what_a_time_is_not_what_the_parser_met(at: ob
     characters at the end of the input": true, and no help in writing one."""
     said = problems(Event, {"at": at})
     assert said == "at: expected an ISO 8601 date or time (2026-12-15 or 2026-12-15T10:00:00Z)", said
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('{"title": "Refund agent lo', "the JSON is not complete: it stops at line 1, column 26"),
+        ('{"title": "x",}', "not valid JSON at line 1, column 15: a comma before a closing bracket"),
+        ("{title: 1}", "not valid JSON at line 1, column 2: a key not in double quotes"),
+        ('{"title": "x"} and more', "not valid JSON at line 1, column 16: more text after the JSON"),
+        ('{"title": "a\nb"}', "not valid JSON at line 2, column 0: a line break or tab inside a string"),
+    ],
+    ids=["cut-off", "trailing-comma", "bare-key", "trailing-text", "raw-newline"],
+)
+def test_json_that_does_not_parse_is_said_in_plain_words_with_where(text: str, said: str) -> None:
+    """A sampled answer cut short was reported as "(record): Invalid JSON: EOF while parsing a string at line 1
+    column 86": the parser's words, with a placeholder for a field name."""
+    with pytest.raises(ValidationError) as raised:
+        Field.model_validate_json(text)
+    problem = validation_problems(raised.value)
+    assert problem.startswith(said), problem
+    assert "Invalid JSON" not in problem and "EOF" not in problem and "(record)" not in problem, problem

@@ -20,6 +20,7 @@ from agent_postmortem.analysis.blame_lexicon import NAME, NOT_NAMES, PERSON, ROL
 from agent_postmortem.analysis.blame_rewrite import rule_rewrite
 from agent_postmortem.analysis.blame_verbs import participle
 from agent_postmortem.analysis.blocks import blocks
+from agent_postmortem.analysis.sentence_case import mid_sentence, sentence_case
 
 _I = re.IGNORECASE
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+(?=\s|$)|$)|[^\n]+", re.M)
@@ -191,10 +192,10 @@ def _depersonalised(sentence: str) -> str | None:
     parts = [_clause(c) for c in clauses]
     acted = apology is not None or any(p and p != c.strip() for c, p in zip(clauses, parts, strict=True))
     parts = [p for p in parts if p]
-    text = ", ".join([parts[0], *(p[:1].lower() + p[1:] for p in parts[1:])]) if parts else ""
+    text = ", ".join([parts[0], *(mid_sentence(p) for p in parts[1:])]) if parts else ""
     if not acted or len(text.split()) < 4 or _names_someone(text):
         return None
-    return re.sub(r"(?i)\bthe the\b", "the", text[:1].upper() + text[1:]) + _TAIL + "."
+    return re.sub(r"(?i)\bthe the\b", "the", sentence_case(text)) + _TAIL + "."
 
 
 def learned_rewrite(sentence: str) -> str:

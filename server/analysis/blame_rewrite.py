@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from agent_postmortem.analysis.blame import BlameSpan, detect
 from agent_postmortem.analysis.blame_verbs import SKIPPED, gerund, participle, verb_phrase, without_post_modifier
+from agent_postmortem.analysis.sentence_case import sentence_case
 
 if TYPE_CHECKING:
     from agent_postmortem.llm.base import LLM
@@ -48,7 +49,7 @@ def _be(subject: str) -> str:
 
 def _tidy(sentence: str) -> str:
     sentence = " ".join(sentence.split()).replace(" ,", ",").replace(" ;", ";").strip(" ,;")
-    return (sentence[:1].upper() + sentence[1:]).rstrip(".") + "."
+    return sentence_case(sentence).rstrip(".") + "."
 
 
 _REFLEXIVE = re.compile(r"\s+(?:myself|ourselves|yourself|yourselves|himself|herself|themselves|themself)\s*$", _I)

@@ -92,6 +92,12 @@ def read_json_lines(path: Path, *, max_bytes: int = 5_000_000) -> list[Any]:
     return rows
 
 
+def empty(name: str, give: str) -> str:
+    """What every reader says of a file with nothing in it but blank space: "imported 0 incidents" and exit 0 read
+    as an import that worked (a failed query's output, a mistyped name)."""
+    return f"{name} is empty: give {give}"
+
+
 def display_name(path: Path) -> str:
     return "stdin" if str(path) == STDIN else path.name
 
@@ -184,7 +190,7 @@ def read_model(path: Path, model: Any, *, limit: int | None = None) -> Any:
 
     text = read_text(path, limit=limit)
     if not text.strip():  # "line 1: not JSON: Expecting value at column 1" said nothing of an empty file
-        raise InputFileError(f"{display_name(path)} is empty: give one JSON object")
+        raise InputFileError(empty(display_name(path), "one JSON object"))
     data = _parsed(text, path)
     if not isinstance(data, dict):  # "(record): Input should be a valid dictionary or instance of IncidentCreate"
         what = "a JSON list" if isinstance(data, list) else "JSON that is not an object"

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from agent_postmortem.errors import validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
-from agent_postmortem.ingest.jsonfile import lines
+from agent_postmortem.ingest.jsonfile import empty, lines
 from agent_postmortem.service.incidents import CLOCK_SKEW
 from agent_postmortem.store.models import SeedIncident, search_text
 from agent_postmortem.store.records.rows import content_hash
@@ -61,7 +61,8 @@ def _problem(e: Exception) -> str:
 
 
 def validate_incidents(path: Path) -> tuple[list[SeedIncident], list[LineProblem], int]:
-    """The valid rows, every problem by line number, and the number of non-empty lines."""
+    """The valid rows, every problem by line number, and the number of non-empty lines (a file with none is
+    refused)."""
     rows: list[SeedIncident] = []
     problems: list[LineProblem] = []
     count, now = 0, datetime.now(UTC)
@@ -79,6 +80,8 @@ def validate_incidents(path: Path) -> tuple[list[SeedIncident], list[LineProblem
             problems.append(LineProblem(line=number, reason=f"{late} is in the future: give when it happened"))
         else:
             rows.append(row)
+    if not count:
+        raise ImportFileError(empty(path.name, "one incident per line, each a JSON object"))
     return rows, problems, count
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from agent_postmortem.ingest import otlp
 from agent_postmortem.ingest.json_input import JsonInputError, loads
-from agent_postmortem.ingest.jsonfile import Readable, display_name, numbered_lines, open_input
+from agent_postmortem.ingest.jsonfile import Readable, display_name, empty, numbered_lines, open_input
 from agent_postmortem.ingest.otlp import OtlpError, Span, has_spans, other_format, parse_request
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024  # one request (a line, or the whole file when it is one document)
@@ -45,7 +45,9 @@ def read_file(path: Path, *, max_spans: int = otlp.MAX_SPANS) -> list[Span]:
                 parse_request(first_odd[1], where=first_odd[0])  # raises: it says which line is not a request
             seen_spans = True
             spans += parse_request(payload, where=where, max_spans=max_spans - len(spans))
-    if not seen_spans and first is not None:
+    if first is None:
+        raise OtlpError(empty(name, "OTLP/JSON trace data (one request, or one per line)"))
+    if not seen_spans:
         raise OtlpError(
             f"{name}: no resourceSpans in any request; OTLP/JSON trace data (an ExportTraceServiceRequest, as the "
             f"Collector's file exporter writes) is expected, not another format (Jaeger, Zipkin){other_format(first)}"

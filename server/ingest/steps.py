@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from agent_postmortem.analysis.steps import Attributor, StepRun, attribute, excerpt
 from agent_postmortem.errors import validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
-from agent_postmortem.ingest.jsonfile import lines
+from agent_postmortem.ingest.jsonfile import empty, lines
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.store.models import Attribution, IncidentCreate, TimelineEventCreate
 from agent_postmortem.store.models.fields import fit
@@ -59,7 +59,7 @@ def read_runs(path: Path, *, max_errors: int = 20) -> list[StepRun]:
         more = f"\n  … and {len(problems) - max_errors} more" if len(problems) > max_errors else ""
         raise StepFileError(f"{len(problems)} invalid line(s) in {path.name}; nothing was imported:\n  {shown}{more}")
     if not runs:
-        raise StepFileError(f"{path.name} holds no runs (one JSON object per line)")
+        raise StepFileError(empty(path.name, "one run per line, each a JSON object"))
     return runs
 
 

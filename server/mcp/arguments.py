@@ -45,17 +45,24 @@ def _allowed(prop: dict[str, Any]) -> str:
 
 
 def _range(schema: dict[str, Any]) -> str:
-    low, high = schema.get("minimum"), schema.get("maximum")
+    low, high = _number(schema.get("minimum")), _number(schema.get("maximum"))
     if low is not None and high is not None:
         return f" between {low} and {high}"
     bounds = [
         f"at least {low}" if low is not None else None,
-        f"greater than {schema['exclusiveMinimum']}" if "exclusiveMinimum" in schema else None,
+        f"greater than {_number(schema['exclusiveMinimum'])}" if "exclusiveMinimum" in schema else None,
         f"at most {high}" if high is not None else None,
-        f"less than {schema['exclusiveMaximum']}" if "exclusiveMaximum" in schema else None,
+        f"less than {_number(schema['exclusiveMaximum'])}" if "exclusiveMaximum" in schema else None,
     ]
     found = [b for b in bounds if b]
     return " " + " and ".join(found) if found else ""
+
+
+def _number(value: object) -> str | None:
+    """A bound as a person reads it: 1,000,000,000,000,000 rather than 1000000000000000."""
+    if value is None:
+        return None
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
 def _length(schema: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from agent_postmortem.analysis.verify import MAX_COUNT
 from agent_postmortem.errors import IncidentNotFound, InvalidId, PostmortemError
 from agent_postmortem.mcp.common import (
     OPTIONAL,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
 
 By = Annotated[Line, Field(description="who makes the change: kept in the item's history")]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]  # as the CLI and the analysis take them
 RECENT_CHANGES = 20  # the changes an update returns; get_action_item returns them all
 
 
@@ -194,10 +196,10 @@ def _register_learning_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
 
     @mcp.tool(annotations=READ)
     def verify_fix(
-        before_failures: Annotated[int, Field(ge=0, le=10_000_000)],
-        before_trials: Annotated[int, Field(ge=0, le=10_000_000)],
-        after_failures: Annotated[int, Field(ge=0, le=10_000_000)],
-        after_trials: Annotated[int, Field(ge=0, le=10_000_000)],
+        before_failures: Count,
+        before_trials: Count,
+        after_failures: Count,
+        after_trials: Count,
         target: Annotated[float, Field(gt=0, lt=1, description="failure rate the fix must stay below")] = 0.01,
         confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.95,
         deterministic: Annotated[bool, Field(description="true if the same input always failed")] = False,

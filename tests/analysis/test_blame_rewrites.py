@@ -116,3 +116,24 @@ def test_a_judgement_after_was_leaves_no_was_and_in_the_rewrite(sentence: str) -
     assert finding.rule == "judgement"
     assert " was and " not in finding.suggestion and " is but " not in finding.suggestion, finding.suggestion
     assert check_blameless(finding.suggestion).blameless
+
+
+@pytest.mark.parametrize(
+    ("sentence", "start"),
+    [
+        ("Bob deployed kubectl changes without review.", "kubectl changes were deployed"),
+        ("Dana pushed iOS builds without testing.", "iOS builds were pushed"),
+        ("Dana deployed `foo` without review.", "`foo` was deployed"),
+        ("Dana ran deploy_v2.sh without testing.", "deploy_v2.sh was run"),
+        ("Dana deleted config/prod.yaml by mistake.", "config/prod.yaml was deleted"),
+        ("Dana pushed ghp_abcdefghijklmnopqrstuvwxyz0123456789 to the repo without review.", "ghp_abcdefghij"),
+        ("Dana ran terraform2 apply without review.", "terraform2 apply was run"),
+        ("Dana deployed the migration without reading it.", "The migration was deployed"),
+    ],
+    ids=["command", "inner-capital", "backticks", "underscore-and-dot", "slash", "token", "digit", "plain-word"],
+)
+def test_a_rewrite_starting_with_an_identifier_keeps_it_as_written(sentence: str, start: str) -> None:
+    """The sentence's first letter was made a capital whatever the word: "Kubectl", "IOS", "Ghp_...", "Deploy_v2.sh".
+    Only a plain lower-case word is capitalised."""
+    finding = check_blameless(sentence).findings[0]
+    assert finding.suggestion is not None and finding.suggestion.startswith(start), finding.suggestion

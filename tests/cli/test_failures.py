@@ -174,6 +174,23 @@ def test_a_setting_no_client_could_use_is_one_line_naming_it_without_its_value(
     assert "CANARY" not in err and "unexpected" not in err and "Traceback" not in err, err
 
 
+@pytest.mark.parametrize("url", ["https://alice:CANARY@llm.example.com/v1", "http://CANARY@127.0.0.1:11434/v1"])
+def test_an_endpoint_url_with_credentials_beside_an_api_key_is_refused_without_repeating_either(
+    tmp_path: Path, url: str
+) -> None:
+    """The HTTP client sent the URL's user name and password as Basic auth in place of OPENAI_API_KEY, and the
+    endpoint's 401 was then told as "the LLM endpoint rejected the API key". Without a key, the URL's credentials are
+    the only ones (a proxy that takes Basic auth) and are sent as before."""
+    env = {"OPENAI_BASE_URL": url, "OPENAI_API_KEY": "sk-KEYCANARY"}
+    done = postmortem("stats", home=tmp_path / "home", env=env)
+    err = done.stderr.decode()
+    assert done.returncode == 2 and err.count("\n") == 1, err
+    assert "OPENAI_BASE_URL holds a user name or password" in err and "unset OPENAI_API_KEY" in err, err
+    assert "CANARY" not in err and "Traceback" not in err, err
+    alone = postmortem("stats", home=tmp_path / "home", env={"OPENAI_BASE_URL": url, "OPENAI_API_KEY": ""})
+    assert alone.returncode == 0, alone.stderr.decode()
+
+
 @pytest.mark.parametrize("configured", ["$PM_NOT_SET_DATA_HOME/postmortem", "${PM_NOT_SET_DATA_HOME}/postmortem"])
 def test_a_home_naming_a_variable_that_is_not_set_is_refused_not_made_in_the_working_directory(
     tmp_path: Path, configured: str

@@ -113,6 +113,23 @@ def test_a_malformed_trace_file_is_one_clear_line_and_exit_2(runner: CliRunner, 
     assert folder.exit_code == 2 and "Is a directory" in folder.stderr
 
 
+@pytest.mark.parametrize("content", ["", "\n\n  \n", "   \t "], ids=["empty", "blank-lines", "whitespace"])
+@pytest.mark.parametrize("command", ["import", "import-steps", "import-traces", "capture"])
+def test_an_empty_file_is_refused_by_every_importer_naming_it(
+    runner: CliRunner, tmp_path: Path, command: str, content: str
+) -> None:
+    """`import` and `import-traces` of an empty file (a failed query's output, a mistyped name) said "imported 0
+    incidents" and exited 0 while `import-steps` and `capture --file` refused it: a script could not tell a file that
+    had nothing from an import that worked."""
+    empty = tmp_path / "failures.jsonl"
+    empty.write_text(content)
+    args = ["capture", "--file", str(empty)] if command == "capture" else [command, str(empty)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: failures.jsonl is empty: give ") and result.stderr.count("\n") == 1
+    assert result.stdout == ""
+
+
 def test_a_trace_dated_in_the_future_is_refused_with_exit_2_and_the_others_are_imported(
     runner: CliRunner, tmp_path: Path
 ) -> None:

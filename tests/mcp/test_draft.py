@@ -206,3 +206,15 @@ async def test_sampling_can_be_switched_off(tmp_path: Path, mode: str) -> None:
         incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
         result = await client.call_tool("draft_analysis", {"incident_id": incident_id})
     assert result.structured_content["generated_by"] == "fake" and sampler.requests == []  # type: ignore[index]
+
+
+@MODES
+async def test_a_client_draft_cut_short_twice_is_refused_in_plain_words(tmp_path: Path, mode: str) -> None:
+    """As found over stdio: a client whose model's answers were cut short (without saying so) got "(record): Invalid
+    JSON: EOF while parsing a string at line 1 column 86", the parser's words."""
+    whole = draft().model_dump_json()
+    result = await drafted(make_service(tmp_path, llm=None), Sampler(whole[:86]), mode)
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error and "the JSON is not complete: it stops at line 1, column 86" in text, text
+    assert "Invalid JSON" not in text and "EOF" not in text and "(record)" not in text, text
+    assert "Call draft_analysis again" in text

@@ -204,7 +204,7 @@ async def test_an_analysis_with_a_trailing_comma_is_refused_naming_the_comma_not
         incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
         result = await client.call_tool("record_analysis", {"incident_id": incident_id, "analysis_json": written})
     text = result.content[0].text  # type: ignore[union-attr]
-    assert result.is_error and "trailing comma at line" in text and "Field required" not in text, text
+    assert result.is_error and "a comma before a closing bracket" in text and "Field required" not in text, text
     assert service.get_incident(incident_id).analysis is None
 
 

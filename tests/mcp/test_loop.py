@@ -294,3 +294,20 @@ async def test_an_item_whose_due_date_is_moved_into_the_past_is_answered_with_th
     assert owner.structured_content is not None and owner.structured_content["overdue"]
     assert "note" not in owner.structured_content and cleared.structured_content is not None
     assert "note" not in cleared.structured_content
+
+
+async def test_verify_fix_takes_the_counts_the_cli_takes_and_says_the_limit_past_them(tmp_path: Path) -> None:
+    """The tool capped each count at ten million while the CLI and the analysis take up to MAX_COUNT: a client with
+    twenty million trials a side got a schema error that `postmortem verify-fix` would not have given."""
+    from agent_postmortem.analysis.verify import MAX_COUNT
+
+    counts = {"before_failures": 50, "before_trials": 20_000_000, "after_failures": 0, "after_trials": 20_000_000}
+    async with Client(server_for(make_service(tmp_path))) as client:
+        large = await client.call_tool("verify_fix", counts)
+        largest = await client.call_tool("verify_fix", {**counts, "after_trials": MAX_COUNT})
+        past = await client.call_tool("verify_fix", {**counts, "before_trials": MAX_COUNT + 1})
+    assert not large.is_error and large.structured_content["verdict"] == "fixed"  # type: ignore[index]
+    assert not largest.is_error, largest.content
+    assert past.is_error and past.content[0].text == (  # type: ignore[union-attr]
+        "Invalid argument: before_trials must be an integer between 0 and 1,000,000,000,000,000."
+    )

@@ -152,7 +152,7 @@ async def test_verify_fix_tool_gives_a_verdict_and_rejects_impossible_counts(
 async def test_verify_fix_answers_at_once_for_the_largest_counts_it_accepts(
     service: PostmortemService, mode: str
 ) -> None:
-    """The schema allows ten million trials a side; the Fisher test summed exact binomials and took hours."""
+    """Ten million trials a side: the Fisher test summed exact binomials and took hours."""
     counts = {"before_failures": 5_000_000, "before_trials": 10_000_000, "after_trials": 10_000_000}
     started = time.monotonic()
     async with Client(server_for(service), mode=mode) as client:

@@ -199,7 +199,7 @@ async def test_a_rejected_argument_is_one_sentence_naming_it_and_what_it_allows(
         "Invalid argument: incident_id is required: text of at most 24 characters (an incident id such as INC-42)."
     )
     text = two.content[0].text  # type: ignore[union-attr]
-    assert text.startswith("Invalid arguments: before_failures must be an integer between 0 and 10000000; ")
+    assert text.startswith("Invalid arguments: before_failures must be an integer between 0 and 1,000,000,000,000,000;")
     assert "before_trials must be" in text and "after_trials is required" in text and secret not in text
 
 
