@@ -81,7 +81,13 @@ def validate_incidents(path: Path) -> tuple[list[SeedIncident], list[LineProblem
         else:
             rows.append(row)
     if not count:
-        raise ImportFileError(empty(path.name, "one incident per line, each a JSON object"))
+        raise ImportFileError(  # an export of an empty home is empty too: say so, a script can test for it
+            empty(
+                path.name,
+                "one incident per line, each a JSON object (an export of a home with no incidents is "
+                "empty: there is nothing in it to import)",
+            )
+        )
     return rows, problems, count
 
 
