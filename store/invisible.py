@@ -4,11 +4,14 @@
 Dropped: Default_Ignorable_Code_Point (zero-width characters, joiners, bidi controls, variation selectors including
 VS17-256, Hangul fillers, the combining grapheme joiner, the tag block used for "ASCII smuggling"), every control
 (Cc: C0 and C1) except tab and newline, format (Cf), private-use (Co), surrogate (Cs) and unassigned (Cn) code
-points, and U+2800 BRAILLE PATTERN BLANK, the one blank no property marks as ignorable. Line and paragraph
-separators, vertical tab, form feed and carriage returns become `\n` (NEL, U+0085, is dropped with the other C1
-controls: today it is mostly a cp1252 ellipsis decoded as Latin-1). The same characters written as JSON
-escapes (`\\u200b`, `\\udb40\\udc41`: a tool's arguments serialised with ensure_ascii) are dropped too, so that
-they cannot split a secret in stored text and come back when the JSON is read.
+points, and U+2800 BRAILLE PATTERN BLANK, the one blank no property marks as ignorable. A terminal's escape
+sequence (a colour, `ESC[1m`; a title or a hyperlink, `ESC]8;;url BEL`) goes whole, not only its ESC: its rest
+("[1m") would stay glued to the word it coloured, and a token printed in colour would not be seen as one.
+Line and paragraph separators, vertical tab, form feed and carriage returns become `\n` (NEL, U+0085, is
+dropped with the other C1 controls: today it is mostly a cp1252 ellipsis decoded as Latin-1). The same
+characters written as JSON escapes (`\\u200b`, `\\udb40\\udc41`: a tool's arguments serialised with
+ensure_ascii) are dropped too, so that they cannot split a secret in stored text and come back when the JSON is
+read.
 
 Applied to every text at capture, before redaction and storage, and again to every value put into a prompt.
 """
@@ -19,6 +22,11 @@ import regex
 
 _INVISIBLE = regex.compile(
     r"[[\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}\N{BRAILLE PATTERN BLANK}]--[\t\n]]", regex.V1
+)
+_ESC = r"(?:\x1b|(?<!\\)\\u001[bB])"  # ESC, or its JSON escape (a log line serialised with ensure_ascii)
+_BEL = r"(?:\x07|(?<!\\)\\u0007)"
+_TERMINAL = re.compile(  # CSI (colours, cursor moves), then OSC (titles, hyperlinks) ended by BEL or ESC \\
+    rf"{_ESC}(?:\[[0-?]*[!-/]*[@-~]|\][^\x07\x1b\n]*?(?:{_BEL}|{_ESC}\\\\?))"
 )
 _LINE_BREAK = re.compile(r"\r\n?|[\x0b\x0c\u2028\u2029]")
 _ESCAPES = (  # JSON's surrogate pairs first, then single \uXXXX (JSON, Python reprs) and \UXXXXXXXX (Python reprs)
@@ -59,6 +67,10 @@ def strip_invisible(text: str) -> tuple[str, int]:
     characters were dropped or changed (a CRLF line end counts as none)."""
     changed = sum(1 for m in _LINE_BREAK.finditer(text) if m.group(0) != "\r\n")
     text = _LINE_BREAK.sub("\n", text)
+    if "\x1b" in text or "\\u001" in text:
+        plain = _TERMINAL.sub("", text)
+        changed += len(text) - len(plain)
+        text = plain
     kept = _INVISIBLE.sub("", text)  # before the escapes: dropping a character can complete one (`\\\x1fu200b`)
     changed += len(text) - len(kept)
     if "\\u" in kept or "\\U" in kept:

@@ -10,6 +10,7 @@ from agent_postmortem import prompts
 from agent_postmortem.errors import validation_problems
 
 _FENCE = re.compile(r"```[a-zA-Z]*\s*\n(.*?)```", re.DOTALL)
+_OPENING_FENCE = re.compile(r"```[a-zA-Z]*\s*\n\s*(?=\{)")
 
 
 def extract_json(text: str) -> str:
@@ -23,6 +24,9 @@ def extract_json(text: str) -> str:
     inner = _json_string(text)
     if inner is not None:
         return extract_json(inner)
+    found = _fenced_object(text)
+    if found is not None:
+        return found
     for block in _FENCE.findall(text):
         found = _longest_object(block)
         if found is not None:
@@ -32,6 +36,20 @@ def extract_json(text: str) -> str:
         return found
     start = text.find("{")
     return text[start:].strip() if start >= 0 else text.strip()
+
+
+def _fenced_object(text: str) -> str | None:
+    """The object that opens a ``` fence, read as JSON to its end: a ``` inside one of its strings (an analysis
+    quoting a code fence) does not end it, as it would end the fence's text."""
+    decoder = json.JSONDecoder()
+    for opening in _OPENING_FENCE.finditer(text):
+        try:
+            value, end = decoder.raw_decode(text, opening.end())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict) and not _is_schema(value):
+            return text[opening.end() : end]
+    return None
 
 
 def _json_string(text: str) -> str | None:

@@ -29,6 +29,7 @@ from agent_postmortem.mcp.loop import register_loop_tools
 from agent_postmortem.mcp.shape import middleware
 from agent_postmortem.mcp.views import incident_json
 from agent_postmortem.service.results import Report
+from agent_postmortem.store.ids import incident_pk, to_incident_id
 
 if TYPE_CHECKING:  # the service pulls in SQLAlchemy and openai: keep them off the handshake path
     from agent_postmortem.service.facade import PostmortemService
@@ -105,7 +106,7 @@ def _register_analysis_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
         file to attach or save (clients that read no resources get it here)."""
         with tool_errors():
             text = svc().render_report(incident_id, kind=kind, format=format)
-            return structured(Report(incident_id=incident_id, format=format, text=text))
+            return structured(Report(incident_id=to_incident_id(incident_pk(incident_id)), format=format, text=text))
 
 
 def _register_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:

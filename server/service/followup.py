@@ -104,11 +104,11 @@ class FollowUp:
         owners = self.actions.rates("owner", now=self.clock())
         known = sorted(((n, o) for o, (n, _, _) in owners.items() if o != "(none)"), reverse=True)[:8]
         listed = ", ".join(f"{o!r} has {n}" for n, o in known) or "no item has one"
-        alone = f"no items owned by {owner!r} (owners are matched ignoring case)"
-        if redact(owner) != owner:  # an email or a phone number: stored as its placeholder, shared by all such owners
+        alone = f"no items owned by {redact(owner)!r} (owners are matched ignoring case)"
+        if redact(owner) != owner:  # an email, a phone number, a token: stored as its placeholder, shared by all such
             alone += (
-                "; personal data in an owner (an email address, a phone number) is redacted before it is stored, so it "
-                "cannot be matched: give owners a name or a handle"
+                "; personal data or a secret in an owner (an email address, a phone number, a token) is redacted "
+                "before it is stored, so it cannot be matched: give owners a name or a handle"
             )
         return f"{alone}; owners: {listed}" if len(given) == 1 else f"{said}; {alone}; owners: {listed}"
 
@@ -137,7 +137,7 @@ def _described(given: dict[str, Any]) -> str:
     words = []
     for name, value in given.items():
         if name == "owner":
-            words.append(f"owner {value!r}" if value.strip() else "no owner")
+            words.append(f"owner {redact(value)!r}" if value.strip() else "no owner")  # as stored: never echoed
         elif name == "overdue":
             words.append("overdue")
         else:

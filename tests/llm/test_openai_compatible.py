@@ -221,6 +221,8 @@ def test_a_json_schema_repeated_before_the_answer_is_not_taken_for_it(fake: Fake
         ('{"a": 1}', '{"a": 1}'),
         ('Here is the analysis:\n```json\n{"a": {"b": 2}}\n```\nThanks!', '{"a": {"b": 2}}'),
         ('```\n{"a": 1}\n```', '{"a": 1}'),
+        # a fence quoted inside the fenced object's strings ends the fence's text, not the object
+        ('```json\n{"why": "sent {} then ``` fences"}\n```', '{"why": "sent {} then ``` fences"}'),
         ('Use {} or {the} fields: {"whys": [1, 2]} done, also {"z": 1}', '{"whys": [1, 2]}'),
         ('prefix {"a": "}"} suffix', '{"a": "}"}'),
         ('{"whys": [{"q": 1}, {"q": 2', '{"whys": [{"q": 1}, {"q": 2'),  # cut off: the validator says so

@@ -51,6 +51,17 @@ async def test_unknown_incident_id_is_a_tool_error_naming_list_incidents(service
     assert malformed.is_error and "INC-42" in malformed.content[0].text  # type: ignore[union-attr]
 
 
+async def test_a_report_names_its_incident_by_its_id_however_the_id_was_written(service: PostmortemService) -> None:
+    """render_report answered `incident_id: "incident 1"` (or "inc-1", "#1"), as sent, where every other answer
+    names the incident INC-1: a program reading the id from the answer could not use it."""
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        number = incident_id.removeprefix("INC-")
+        for written in (f"incident {number}", incident_id.lower(), f"#{number}"):
+            report = await client.call_tool("render_report", {"incident_id": written})
+            assert report.structured_content["incident_id"] == incident_id, written  # type: ignore[index]
+
+
 @MODES
 async def test_invalid_arguments_are_rejected_without_echoing_the_value(service: PostmortemService, mode: str) -> None:
     secret = "sk-proj-CANARY0123456789abcdef"

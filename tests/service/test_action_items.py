@@ -95,6 +95,20 @@ def test_owners_are_matched_ignoring_case_and_an_empty_list_says_why(svc: Postmo
     )
 
 
+def test_an_owner_filter_holding_personal_data_or_a_secret_is_not_echoed_in_why_the_list_is_empty(
+    svc: PostmortemService,
+) -> None:
+    """ "no items owned by 'ghp_...'" sent the token or the email address given as an owner back in the answer."""
+    incident = planner_timeout(svc)
+    svc.add_action_item(incident, ActionItemCreate(title="Cap retries", owner="platform"))
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    for owner in (token, "ana@example.com"):
+        for status in (None, "completed"):
+            why = str(svc.list_action_items(owner=owner, status=status).empty_because)
+            assert owner not in why and "'[REDACTED:" in why, why
+    assert "a token) is redacted before it is stored" in str(svc.list_action_items(owner=token).empty_because)
+
+
 def test_completion_rates_per_owner_and_priority(svc: PostmortemService, clock: Clock) -> None:
     incident = planner_timeout(svc)
     due = FIXED_NOW + timedelta(days=1)

@@ -48,6 +48,17 @@ async def test_the_tool_keeps_the_rules_without_a_configured_model(tmp_path: Pat
     assert [f["rewritten_by"] for f in findings] == ["rules", "rules"] and llm.calls == []
 
 
+async def test_a_finding_never_sends_back_a_secret_of_the_text_it_rewrites(tmp_path: Path) -> None:
+    """The rule-based rewrite restates the blaming sentence: "The migration was not run with password=hunter2..."
+    came back in the answer, as did a token read as the person to blame."""
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    text = f"She should have run the migration with password=hunter2. {token} should have checked it."
+    findings = await check(make_service(tmp_path / "home"), text)
+    shown = json.dumps(findings)
+    assert len(findings) == 2 and "hunter2" not in shown and token not in shown, shown
+    assert "[REDACTED:" in findings[0]["suggestion"] and text[findings[0]["start"] : findings[0]["end"]]
+
+
 async def test_a_rewrite_that_still_blames_someone_is_not_used(tmp_path: Path) -> None:
     llm = FakeLLM(SystemicRewrite(rewrite="Dana forgot to read the migration before deploying it."))
     [finding] = await check(make_service(tmp_path / "home", llm=llm, env=CONFIGURED), TEXT.split(". ")[0])

@@ -55,6 +55,10 @@ FRAGMENTS = st.sampled_from(
         "::",
         "sk-proj-",
         "a" * 20,
+        "\x1b[1m",
+        "\\u001b[0m",
+        "\x1b]8;;",
+        "\x07",
     ]
 )
 
@@ -70,6 +74,23 @@ def test_normalising_and_redacting_are_idempotent_on_escapes_and_invisible_chara
     assert strip_invisible(once)[0] == once  # dropping a character can complete an escape: `\\` `\x1f` `u0000`
     assert redact(redact(text)) == redact(text)
     assert prompts.neutralize(prompts.neutralize(text)) == prompts.neutralize(text)
+
+
+TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+
+
+def test_a_token_printed_in_colour_is_redacted_and_the_terminal_sequences_are_dropped_whole() -> None:
+    """Only the ESC used to go: "[1mghp_..." was left, the token glued to the colour's rest and stored as it was."""
+    import json
+
+    assert (
+        redact(f"auth failed for \x1b[1;33m{TOKEN}\x1b[0m, retrying")
+        == "auth failed for [REDACTED:github_token], retrying"
+    )
+    logged = json.dumps({"log": f"\x1b[1m{TOKEN}\x1b[0m"})  # a log line serialised with ensure_ascii: \u001b[1m
+    assert json.loads(redact(logged)) == {"log": "[REDACTED:github_token]"}
+    linked = "see \x1b]8;;https://ci.example/run/7\x07the run\x1b]8;;\x07 and \x1b]0;title\x1b\\ done"
+    assert redact(linked) == "see the run and  done"  # a hyperlink keeps its text, a title goes
 
 
 def test_invisible_characters_are_dropped_and_counted_before_storage(tmp_path: Path) -> None:
