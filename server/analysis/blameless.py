@@ -164,8 +164,11 @@ class _Rewriter:
         llm, left = self.llm, self.deadline - time.monotonic()
         if llm is None or left <= 0:
             return fallback, "rules"
+        from agent_postmortem.store.redact import redact
+
+        asked = redact(sentence), redact(fallback)  # a secret in a sentence to check is not the model's to read
         try:
-            text = within(left, lambda: ask_rewrite(sentence, fallback, llm, nonce=self.nonce))
+            text = within(left, lambda: ask_rewrite(*asked, llm, nonce=self.nonce))
         except StillBlames:
             return fallback, "rules"
         except Exception as e:  # noqa: BLE001 - any model failure leaves the rule-based rewrites in place

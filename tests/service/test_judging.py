@@ -48,6 +48,15 @@ async def test_the_tool_keeps_the_rules_without_a_configured_model(tmp_path: Pat
     assert [f["rewritten_by"] for f in findings] == ["rules", "rules"] and llm.calls == []
 
 
+async def test_the_configured_model_is_never_sent_a_secret_of_the_text_it_rewrites(tmp_path: Path) -> None:
+    token = "ghp_" + "Z8q2Lm4Xv7Tb1Nc9Rw3Ky6Hd0Pf5Sa2Ju8Eq"
+    llm = FakeLLM(SystemicRewrite(rewrite=REWRITE))
+    service = make_service(tmp_path / "home", llm=llm, env=CONFIGURED)
+    [finding] = await check(service, f"Dana pushed {token} to the public repo without reading it.")
+    assert finding["rewritten_by"] == "llm" and len(llm.calls) == 1
+    assert token not in str(llm.calls) and "[REDACTED:github_token]" in str(llm.calls)
+
+
 async def test_a_finding_never_sends_back_a_secret_of_the_text_it_rewrites(tmp_path: Path) -> None:
     """The rule-based rewrite restates the blaming sentence: "The migration was not run with password=hunter2..."
     came back in the answer, as did a token read as the person to blame."""
