@@ -26,6 +26,7 @@ from agent_postmortem.cli.common import (
     CLOSED_PIPE,
     FAILED,
     JsonOpt,
+    bounded,
     choice,
     emit,
     err,
@@ -124,8 +125,10 @@ def root(
 @app.command()
 def serve(
     transport: Annotated[str, choice(("stdio", "http"), help="stdio for one client, http for several")] = "stdio",
-    host: str = "127.0.0.1",
-    port: int = 8000,
+    host: Annotated[
+        str, typer.Option(help="the address to listen on (beyond loopback: see docs/http.md)")
+    ] = "127.0.0.1",
+    port: Annotated[int, bounded(1, 65535, help="the port to listen on (http)")] = 8000,
     stateless: Annotated[
         bool, typer.Option(help="http without MCP sessions: any replica serves any request (POSTMORTEM_HTTP_STATELESS)")
     ] = False,
@@ -164,6 +167,10 @@ def serve(
     import uvicorn
 
     from agent_postmortem.http.app import http_app
+    from agent_postmortem.web.ui import ensure_free
+
+    with user_errors():
+        ensure_free(host, port)
 
     asgi = http_app(
         get,
@@ -183,7 +190,7 @@ def serve(
     end_served()  # stopped by Ctrl-C (uvicorn raises a SIGTERM again once shut down: that ends it by the signal)
 
 
-def ui(port: Annotated[int, typer.Option(help="loopback port (0: a free one)")] = 0) -> None:
+def ui(port: Annotated[int, bounded(0, 65535, help="loopback port (0: a free one)")] = 0) -> None:
     """Open the web view for yourself: serves on 127.0.0.1 and prints a one-time sign-in link."""
     from agent_postmortem.web.ui import run_ui
 
@@ -191,7 +198,8 @@ def ui(port: Annotated[int, typer.Option(help="loopback port (0: a free one)")] 
         sys.stdout.write(f"Open {url}\n(the link signs you in once; Ctrl-C stops the server)\n")
         sys.stdout.flush()
 
-    run_ui(settings(), port=port, announce=announce)
+    with user_errors():
+        run_ui(settings(), port=port, announce=announce)
 
 
 def demo(
