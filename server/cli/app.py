@@ -4,6 +4,7 @@ so that `--help`, `--version` and completion answer without loading the store, t
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -71,6 +72,8 @@ class Root(TyperGroup):
         found = super().get_command(ctx, cmd_name)
         if found is None and self._add_plugins():
             found = super().get_command(ctx, cmd_name)
+        if found is not None and not found.short_help:
+            found.short_help = summary(found.help or "")
         return found
 
     def list_commands(self, ctx: Any) -> list[str]:
@@ -89,6 +92,14 @@ class Root(TyperGroup):
             for name, command in group.commands.items():
                 self.add_command(command, name)
         return True
+
+
+def summary(help: str) -> str:
+    """A command's line in `postmortem --help`: the first sentence of its help, on one line. The list showed the
+    whole first paragraph with its docstring's line breaks, so a line stopped at "with the configured model
+    (docs/drafting.md): an" and went on, indented, under it."""
+    paragraph = " ".join(help.split("\n\n")[0].split())
+    return re.split(r"(?<=\.) (?=[A-Z])", paragraph, maxsplit=1)[0]
 
 
 def _quiet_stdout() -> None:
