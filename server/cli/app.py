@@ -4,6 +4,7 @@ so that `--help`, `--version` and completion answer without loading the store, t
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from agent_postmortem.cli.common import (
     CLOSED_PIPE,
     FAILED,
     JsonOpt,
+    bounded,
     choice,
     emit,
     err,
@@ -70,6 +72,8 @@ class Root(TyperGroup):
         found = super().get_command(ctx, cmd_name)
         if found is None and self._add_plugins():
             found = super().get_command(ctx, cmd_name)
+        if found is not None and not found.short_help:
+            found.short_help = summary(found.help or "")
         return found
 
     def list_commands(self, ctx: Any) -> list[str]:
@@ -88,6 +92,14 @@ class Root(TyperGroup):
             for name, command in group.commands.items():
                 self.add_command(command, name)
         return True
+
+
+def summary(help: str) -> str:
+    """A command's line in `postmortem --help`: the first sentence of its help, on one line. The list showed the
+    whole first paragraph with its docstring's line breaks, so a line stopped at "with the configured model
+    (docs/drafting.md): an" and went on, indented, under it."""
+    paragraph = " ".join(help.split("\n\n")[0].split())
+    return re.split(r"(?<=\.) (?=[A-Z])", paragraph, maxsplit=1)[0]
 
 
 def _quiet_stdout() -> None:
@@ -124,8 +136,10 @@ def root(
 @app.command()
 def serve(
     transport: Annotated[str, choice(("stdio", "http"), help="stdio for one client, http for several")] = "stdio",
-    host: str = "127.0.0.1",
-    port: int = 8000,
+    host: Annotated[
+        str, typer.Option(help="the address to listen on (beyond loopback: see docs/http.md)")
+    ] = "127.0.0.1",
+    port: Annotated[int, bounded(1, 65535, help="the port to listen on (http)")] = 8000,
     stateless: Annotated[
         bool, typer.Option(help="http without MCP sessions: any replica serves any request (POSTMORTEM_HTTP_STATELESS)")
     ] = False,
@@ -164,6 +178,10 @@ def serve(
     import uvicorn
 
     from agent_postmortem.http.app import http_app
+    from agent_postmortem.web.ui import ensure_free
+
+    with user_errors():
+        ensure_free(host, port)
 
     asgi = http_app(
         get,
@@ -183,7 +201,7 @@ def serve(
     end_served()  # stopped by Ctrl-C (uvicorn raises a SIGTERM again once shut down: that ends it by the signal)
 
 
-def ui(port: Annotated[int, typer.Option(help="loopback port (0: a free one)")] = 0) -> None:
+def ui(port: Annotated[int, bounded(0, 65535, help="loopback port (0: a free one)")] = 0) -> None:
     """Open the web view for yourself: serves on 127.0.0.1 and prints a one-time sign-in link."""
     from agent_postmortem.web.ui import run_ui
 
@@ -191,7 +209,8 @@ def ui(port: Annotated[int, typer.Option(help="loopback port (0: a free one)")] 
         sys.stdout.write(f"Open {url}\n(the link signs you in once; Ctrl-C stops the server)\n")
         sys.stdout.flush()
 
-    run_ui(settings(), port=port, announce=announce)
+    with user_errors():
+        run_ui(settings(), port=port, announce=announce)
 
 
 def demo(

@@ -15,6 +15,15 @@ EnvironmentOpt = Annotated[
     str | None, typer.Option(help="where it ran (production, staging ...): outside production, SEV4 at most")
 ]
 
+DescriptionOpt = Annotated[str, typer.Option(help="what happened, in as many words as it takes")]
+ErrorTypeOpt = Annotated[str | None, typer.Option(help="the error's type or class (RateLimitError)")]
+ErrorMessageOpt = Annotated[str | None, typer.Option(help="the error message, as the agent got it")]
+AgentOpt = Annotated[str | None, typer.Option(help="the agent that failed")]
+ToolOpt = Annotated[str | None, typer.Option(help="the tool it was calling (flights.search)")]
+ModelOpt = Annotated[str | None, typer.Option(help="the model it ran on")]
+UserFacingOpt = Annotated[bool, typer.Option(help="a user saw the failure")]
+CustomerReportedOpt = Annotated[bool, typer.Option(help="a customer reported it")]
+
 
 def one_title(text: str | None, title: str, *, needed: bool = True) -> str:
     """The title given either way; both given and different is refused rather than one silently dropped, and none
@@ -30,16 +39,16 @@ def one_title(text: str | None, title: str, *, needed: bool = True) -> str:
 def capture(
     text: TitleArg = None,
     title: TitleOpt = "",
-    description: str = "",
-    error_type: str | None = None,
-    error_message: str | None = None,
-    agent: str | None = None,
-    tool: str | None = None,
-    model: str | None = None,
+    description: DescriptionOpt = "",
+    error_type: ErrorTypeOpt = None,
+    error_message: ErrorMessageOpt = None,
+    agent: AgentOpt = None,
+    tool: ToolOpt = None,
+    model: ModelOpt = None,
     impact: ImpactOpt = None,
     environment: EnvironmentOpt = None,
-    user_facing: bool = False,
-    customer_reported: bool = False,
+    user_facing: UserFacingOpt = False,
+    customer_reported: CustomerReportedOpt = False,
     file: Annotated[Path | None, typer.Option(help="a JSON incident instead of options")] = None,
     idempotency_key: Annotated[str | None, typer.Option(help="retries with the same key store nothing new")] = None,
     as_json: JsonOpt = False,
@@ -73,16 +82,16 @@ def capture(
 def classify(
     text: TitleArg = None,
     title: TitleOpt = "",
-    description: str = "",
-    error_type: str | None = None,
-    error_message: str | None = None,
-    agent: str | None = None,
-    tool: str | None = None,
-    model: str | None = None,
+    description: DescriptionOpt = "",
+    error_type: ErrorTypeOpt = None,
+    error_message: ErrorMessageOpt = None,
+    agent: AgentOpt = None,
+    tool: ToolOpt = None,
+    model: ModelOpt = None,
     impact: ImpactOpt = None,
     environment: EnvironmentOpt = None,
-    user_facing: bool = False,
-    customer_reported: bool = False,
+    user_facing: UserFacingOpt = False,
+    customer_reported: CustomerReportedOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Dry run of capture: category, severity and triage with their reasons, and what is similar; stores nothing.

@@ -58,9 +58,10 @@ def actions(
     offset: Offset = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """List action items (by incident, owner, status, overdue); add one (--incident --add); show one with its
-    history (--item) or change it (--item with --set-status/--owner/--priority/--due/--title; --owner "" unassigns
-    it, and lists the unassigned items without --item; --due "" takes its due date off); --stats."""
+    """Track action items: list them, add one, show one with its history, or change it. List them by incident,
+    owner, status or overdue; add one (--incident --add); show one with its history (--item) or change it (--item
+    with --set-status/--owner/--priority/--due/--title; --owner "" unassigns it, and lists the unassigned items
+    without --item; --due "" takes its due date off); --stats for completion rates."""
     from agent_postmortem.cli.view import item_view
 
     changes = {"status": set_status, "owner": owner, "priority": priority, "title": title, "due_at": due}

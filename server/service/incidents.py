@@ -126,7 +126,7 @@ class Incidents:
             by_status=self.store.counts_by("status"),
             action_items=self.actions.counts(),
             indexed=self.knowledge.indexed(),
-            index_pending=len(self.knowledge.feed.pending_outbox(limit=100_000)),
+            index_pending=len({pk for _, pk, _ in self.knowledge.feed.pending_outbox(limit=100_000)}),  # incidents
             index_owner=self.knowledge.owns_index,
         )
 

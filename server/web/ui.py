@@ -2,6 +2,7 @@
 guards as the team server, and no token: the only way in is a random one-time sign-in link, printed once, which
 turns into a session cookie on first use (a second use, or one after 10 minutes, is refused)."""
 
+import errno
 import socket
 from collections.abc import Callable
 
@@ -22,6 +23,24 @@ def free_port() -> int:
         return port
 
 
+def ensure_free(host: str, port: int) -> None:
+    """Refuse, in one sentence, a port this process cannot listen on, before anything is printed or served: uvicorn
+    logged its own error line and exited with 3, after `ui` had printed a sign-in link to a port it never served."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a closing socket is no owner
+            s.bind((host, port))
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise ValueError(
+                f"port {port} on {host} is in use by another program (an earlier `postmortem serve` or `ui` still "
+                "running?): stop it, or choose another port with --port"
+            ) from None
+        reason = e.strerror or type(e).__name__
+        raise ValueError(f"cannot listen on {host} port {port}: {reason}; choose another --host or --port") from None
+
+
 def sign_in_url(port: int, token: str) -> str:
     return f"http://{HOST}:{port}/login/link?token={token}"
 
@@ -31,6 +50,7 @@ def run_ui(settings: Settings, *, port: int, announce: Callable[[str], None]) ->
     import uvicorn
 
     port = port or free_port()
+    ensure_free(HOST, port)
     lazy = LazyService(lambda: build_service(settings))
     security = http_security(host=HOST, port=port, token=None, allowed_hosts=[], allowed_origins=[])
     sessions = Sessions()

@@ -37,6 +37,17 @@ def test_stats_says_who_indexes_what_waits(run) -> None:  # type: ignore[no-unty
     assert "waiting to be indexed 1 (a running server indexes them, or `postmortem reindex`)" in shown
 
 
+def test_stats_counts_an_incident_waiting_to_be_indexed_once_however_often_it_changed(run) -> None:  # type: ignore[no-untyped-def]
+    """ "incidents 1 ... waiting to be indexed 3" after a capture, a resolve and a reopen: the count was of the
+    changes queued for the index, not of the incidents they are of."""
+    incident_id = json.loads(run("capture", "--title", "Fares API returned 429 Too Many Requests", "--json").stdout)[
+        "id"
+    ]
+    assert run("resolve", incident_id).exit_code == 0 and run("reopen", incident_id).exit_code == 0
+    counted = json.loads(run("stats", "--json").stdout)
+    assert counted["incidents"] == 1 and counted["index_pending"] == 1
+
+
 def test_classify_is_a_dry_run(run) -> None:  # type: ignore[no-untyped-def]
     result = run("classify", "CRM sync corrupted 3,000 contact records", "--json")
     assert json.loads(result.stdout)["severity"] == "SEV1"

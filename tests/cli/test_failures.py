@@ -2,6 +2,7 @@
 level, a database server that cannot be reached or is full, and a setting no client could use."""
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -206,3 +207,23 @@ def test_a_home_naming_a_variable_that_is_not_set_is_refused_not_made_in_the_wor
         assert done.returncode == 2 and said.count("\n") == 1, said
         assert "POSTMORTEM_HOME names $PM_NOT_SET_DATA_HOME, which is not set" in said, said
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["serve", "--transport", "http"], ["ui"]])
+def test_a_port_in_use_or_out_of_range_is_one_plain_line_and_exit_2(tmp_path: Path, command: list[str]) -> None:
+    """A port another program holds ended `serve` with uvicorn's own log line and exit 3, and `ui` printed a sign-in
+    link to it first; a port past 65535 left both running for ever, serving nothing."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = str(held.getsockname()[1])
+        taken = postmortem(*command, "--port", port, home=tmp_path, timeout=60)
+    said = taken.stderr.decode()
+    assert taken.returncode == 2, said
+    assert said == (
+        f"error: port {port} on 127.0.0.1 is in use by another program (an earlier `postmortem serve` or `ui` still "
+        "running?): stop it, or choose another port with --port\n"
+    )
+    assert b"login" not in taken.stdout
+    beyond = postmortem(*command, "--port", "99999", home=tmp_path, timeout=60)
+    assert beyond.returncode == 2 and "'--port': must be an integer between" in beyond.stderr.decode()

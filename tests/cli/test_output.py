@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 
+from agent_postmortem.cli.app import app
 from agent_postmortem.store.invisible import strip_invisible
 from tests.processes import POSTMORTEM, environment, postmortem
 
@@ -163,3 +165,25 @@ def test_help_shows_no_value_after_a_flag(tmp_path: Path) -> None:
         assert "--help" in shown and "<bool>" not in shown, shown
     capture = postmortem("capture", "--help", home=tmp_path).stdout.decode()
     assert "--title" in capture and "<str>" in capture and "<path>" in capture
+
+
+def test_the_command_list_gives_each_command_one_sentence_on_its_own_row(tmp_path: Path) -> None:
+    """The list showed each command's first paragraph with its docstring's line breaks: `draft` stopped at "with the
+    configured model (docs/drafting.md): an" and went on in pieces on the rows under it. On a wide terminal every row
+    of the list now names a command, and a command's line is its first sentence."""
+    shown = postmortem("--help", home=tmp_path).stdout.decode()
+    panel = shown.split("Commands")[1].splitlines()[1:-1]
+    names = [row.strip("│ ").split(" ")[0] for row in panel]
+    assert all(names) and {"draft", "actions", "import-traces", "serve"} <= set(names), panel
+    draft = next(row for row in panel if row.startswith("│ draft "))
+    assert draft.rstrip("│ ").endswith("or a GGUF on the embedded llama.cpp server."), draft
+
+
+@pytest.mark.parametrize("name", ["capture", "classify"])
+def test_every_option_of_capture_says_what_it_is_for(name: str) -> None:
+    """`capture --help` listed --description, --error-type, --agent, --tool, --model, --user-facing and
+    --customer-reported with nothing beside them: a newcomer could not tell what --user-facing changes."""
+    group = typer.main.get_command(app)
+    command = group.get_command(typer.Context(group), name)  # type: ignore[attr-defined]
+    options = [p for p in command.params if p.param_type_name == "option"]
+    assert len(options) >= 12 and [p.name for p in options if not getattr(p, "help", None)] == []

@@ -42,3 +42,24 @@ def test_the_example_agent_records_its_failures(tmp_path: Path) -> None:
     assert "raise PolicyViolation" in report and "**Prompt (excerpt):** Refund my cancelled trip" in report
     hotel = postmortem("report", incidents["hotels.book"].id, home=tmp_path).stdout.decode()
     assert "**Tool arguments:** `" in hotel and "discount_code" in hotel
+
+
+def test_every_python_sample_of_the_sdk_page_runs_as_written(tmp_path: Path) -> None:
+    """A reader copies a sample into a file and runs it: the first stopped at `async with` outside a coroutine and
+    at names it never defined (`user_message`, `refund`, `error`), the remote one at `Recorder` never imported."""
+    samples = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "sdk.md").read_text(encoding="utf-8"), re.DOTALL)
+    env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path), "POSTMORTEM_LLM": "none", "PM_TOKEN": "pm_sample"}
+    env.pop("POSTMORTEM_URL", None)
+    for number, sample in enumerate(samples):
+        script = tmp_path / f"sample{number}.py"
+        script.write_text(sample, encoding="utf-8")
+        done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and not done.stderr, (number, done.stderr[-2000:])
+    service = build_service(Settings.from_env(env))
+    stored = [service.store.get_or_raise(i.id) for i in service.list_incidents().incidents]
+    assert sorted((i.tool, i.error_type, i.occurrences) for i in stored) == [
+        ("crm.update", "KeyError", 1),
+        ("crm.update", "PermissionError", 1),
+        ("flights.search", "TimeoutError", 1),
+        ("payments.refund", "ValueError", 2),
+    ]
