@@ -217,7 +217,7 @@ def patterns(min_size: MinSize = 3, limit: PatternLimit = 20, as_json: JsonOpt =
         err.print(said, markup=False)
         return
     rows = (
-        [p.id, p.size, f"{p.last_seen:%Y-%m-%d}", len(p.open_action_items), p.label, ", ".join(p.incident_ids[:8])]
+        [p.id, p.size, f"{p.last_seen:%Y-%m-%d}", p.open_items, p.label, ", ".join(p.incident_ids[:8])]
         for p in result.patterns
     )
     columns = ("id", "size", "last seen", "open items", "label", "incidents")

@@ -1,6 +1,7 @@
 """`postmortem patterns` and `effectiveness` past their limit: on 2,779 AIID incidents they showed the largest 20
 and 50 of 141 patterns without a word, and had no --limit to see the others (the JSON said "raise limit")."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,17 @@ def test_a_cut_list_of_patterns_says_so_and_limit_shows_the_rest(runner: CliRunn
     whole = runner.invoke(app, [command, "--min-size", "2", "--limit", "3"])
     assert all(f"PAT-{n}" in whole.stdout for n in (1, 3, 5)) and "more patterns" not in whole.stderr
     assert runner.invoke(app, [command, "--limit", "0"]).exit_code == 2
+
+
+def test_the_open_items_of_a_pattern_are_counted_past_the_ten_listed(runner: CliRunner) -> None:
+    """The table's "open items" was the length of the list of open items, which stops at 10: a pattern with 11
+    unfinished items showed 10, while `actions --stats` counted 11."""
+    for n in range(12):
+        assert runner.invoke(app, ["actions", "--incident", "INC-1", "--add", f"Follow-up {n}"]).exit_code == 0
+    assert runner.invoke(app, ["actions", "--item", "AI-1", "--set-status", "completed"]).exit_code == 0
+    found = json.loads(runner.invoke(app, ["patterns", "--min-size", "2", "--json"]).stdout)
+    pattern = next(p for p in found["patterns"] if p["id"] == "PAT-1")
+    assert (len(pattern["open_action_items"]), pattern["open_items"]) == (10, 11)
+    shown = runner.invoke(app, ["patterns", "--min-size", "2"], env={"COLUMNS": "200"}).stdout
+    row = next(line for line in shown.splitlines() if "PAT-1 " in line)
+    assert [cell.strip() for cell in row.split("│")][4] == "11", row
