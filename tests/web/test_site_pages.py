@@ -136,7 +136,7 @@ def test_a_pattern_fixed_on_a_date_not_recorded_is_shown_neither_held_nor_recurr
 
 
 def test_a_pattern_shows_how_many_items_are_open_past_the_ten_it_lists(tmp_path: Path) -> None:
-    """"10 open items" was the length of the list, which stops at 10: a pattern with 12 unfinished items said 10."""
+    """ "10 open items" was the length of the list, which stops at 10: a pattern with 12 unfinished items said 10."""
     service = make_service(tmp_path / "home")
     same = {"agent": "eks-pipeline", "tool": "terraform", "error_message": "HTTP 503 from ALB", "status": "resolved"}
     items = [{"title": f"Follow-up {n}", "status": "open"} for n in range(12)]
