@@ -138,7 +138,7 @@ def _rate(count: int, window: timedelta) -> float | None:
 def _note(before: int, after: int, windows: tuple[timedelta, timedelta]) -> str | None:
     short = [
         f"{side} {counted(n, 'incident')} in {span(w)}"
-        for side, n, w in (("before the fix", before, windows[0]), ("since it", after, windows[1]))
+        for side, n, w in (("before the fix", before, windows[0]), ("after the fix", after, windows[1]))
         if w < MIN_WINDOW
     ]
     if not short:
