@@ -184,5 +184,6 @@ def _verdict(
             "since the last item closed"
             + (f" ({len(reopened)} reopened after being resolved: the fix did not hold)" if reopened else "")
         )
-    days = counted((now - closed).days if closed else 0, "day")
-    return f"holding: no recurrence in the {days} since the last item closed"
+    window = now - closed if closed else timedelta(0)
+    since = counted(window.days, "day") if window >= timedelta(days=1) else span(window)  # not "the 0 days"
+    return f"holding: no recurrence in the {since} since the last item closed"
