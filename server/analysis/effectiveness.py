@@ -138,7 +138,7 @@ def _rate(count: int, window: timedelta) -> float | None:
 def _note(before: int, after: int, windows: tuple[timedelta, timedelta]) -> str | None:
     short = [
         f"{side} {counted(n, 'incident')} in {span(w)}"
-        for side, n, w in (("before the fix", before, windows[0]), ("since it", after, windows[1]))
+        for side, n, w in (("before the fix", before, windows[0]), ("after the fix", after, windows[1]))
         if w < MIN_WINDOW
     ]
     if not short:
@@ -184,5 +184,6 @@ def _verdict(
             "since the last item closed"
             + (f" ({len(reopened)} reopened after being resolved: the fix did not hold)" if reopened else "")
         )
-    days = counted((now - closed).days if closed else 0, "day")
-    return f"holding: no recurrence in the {days} since the last item closed"
+    window = now - closed if closed else timedelta(0)
+    since = counted(window.days, "day") if window >= timedelta(days=1) else span(window)  # not "the 0 days"
+    return f"holding: no recurrence in the {since} since the last item closed"

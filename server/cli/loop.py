@@ -27,6 +27,7 @@ from agent_postmortem.cli.common import (
     user_errors,
     why_empty,
 )
+from agent_postmortem.cli.options import PatternLimit, more_patterns
 from agent_postmortem.cli.output import write, write_json
 from agent_postmortem.store.private import private_dir, write_output
 
@@ -162,15 +163,16 @@ def _export(items: list[Any], format: str) -> None:
         write(text)
 
 
-def effectiveness(min_size: MinSize = 3, as_json: JsonOpt = False) -> None:
+def effectiveness(min_size: MinSize = 3, limit: PatternLimit = 50, as_json: JsonOpt = False) -> None:
     """Did the fixes hold? Per recurring pattern: incidents before and after its last action item closed."""
     with user_errors(), reading() as svc:
-        result = svc.fix_effectiveness(min_size=min_size)
+        result = svc.fix_effectiveness(min_size=min_size, limit=limit)
     if emit(result, as_json):
         return
     from agent_postmortem.cli.effectiveness import EffectivenessView
 
     out.print(EffectivenessView(result))
+    more_patterns(result.total, len(result.patterns))
 
 
 def runbook(

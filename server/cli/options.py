@@ -48,6 +48,8 @@ MinSize = Annotated[int, bounded(2, 100, help="incidents a recurring pattern nee
 Limit = Annotated[int, bounded(*LIMIT, help="how many incidents to show")]
 ListLimit = Annotated[int, bounded(*LIST_LIMIT, help="how many incidents to show")]
 ItemLimit = Annotated[int, bounded(1, 1_000, help="how many action items to show (default 50; --export: all)")]
+# How many recurring patterns `patterns` and `effectiveness` show, largest first (the MCP tools take up to 50).
+PatternLimit = Annotated[int, bounded(1, 1_000, help="how many patterns to show, the largest first")]
 Offset = Annotated[int, bounded(0, 10_000_000, help="skip this many (the next page starts at the offset shown)")]
 
 
@@ -69,6 +71,11 @@ def more_note(next_offset: int | None, what: str, *, pages: bool = True) -> None
     if next_offset is not None:
         how = f"--offset {next_offset} shows the next page, --limit a longer one" if pages else "--limit shows more"
         err.print(f"more {what}: {how}", markup=False)
+
+
+def more_patterns(total: int, shown: int) -> None:
+    """On stderr, under patterns cut at their limit: how many there are in all (20 of 141 were shown as all)."""
+    more_note(shown if total > shown else None, f"patterns ({total} in all)", pages=False)
 
 
 def one_of(values: Sequence[str]) -> str:

@@ -27,6 +27,7 @@ from agent_postmortem.cli.common import (
     user_errors,
     why_empty,
 )
+from agent_postmortem.cli.options import PatternLimit, more_patterns
 from agent_postmortem.cli.output import line, write
 from agent_postmortem.store.private import write_output
 
@@ -202,12 +203,12 @@ def stats(as_json: JsonOpt = False) -> None:
         out.print(stats_view(result))
 
 
-def patterns(min_size: MinSize = 3, as_json: JsonOpt = False) -> None:
+def patterns(min_size: MinSize = 3, limit: PatternLimit = 20, as_json: JsonOpt = False) -> None:
     """Recurring patterns: groups of incidents that are the same failure, with their open action items."""
     from agent_postmortem.cli.output import table
 
     with user_errors(), reading() as svc:
-        result = svc.recurring_patterns(min_size=min_size)
+        result = svc.recurring_patterns(min_size=min_size, limit=limit)
     if emit(result, as_json):
         return
     if not result.patterns:  # an empty table, with nothing of why
@@ -216,11 +217,12 @@ def patterns(min_size: MinSize = 3, as_json: JsonOpt = False) -> None:
         err.print(said, markup=False)
         return
     rows = (
-        [p.id, p.size, f"{p.last_seen:%Y-%m-%d}", len(p.open_action_items), p.label, ", ".join(p.incident_ids[:8])]
+        [p.id, p.size, f"{p.last_seen:%Y-%m-%d}", p.open_items, p.label, ", ".join(p.incident_ids[:8])]
         for p in result.patterns
     )
     columns = ("id", "size", "last seen", "open items", "label", "incidents")
     out.print(table(*columns, rows=rows, title="Recurring patterns"))
+    more_patterns(result.total, len(result.patterns))
 
 
 COMMANDS: list[tuple[str, Any]] = [

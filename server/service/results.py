@@ -132,6 +132,7 @@ class Pattern(BaseModel):
     first_seen: datetime
     last_seen: datetime
     open_action_items: list[ActionItem] = Field(description="unfinished items on any member (at most 10)")
+    open_items: int = Field(default=0, description="how many unfinished items the members have, all of them")
 
 
 class PatternList(BaseModel):

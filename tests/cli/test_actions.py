@@ -139,7 +139,7 @@ def test_effectiveness_gives_a_short_window_its_count_not_a_rate_per_30_days(
     [pattern] = json.loads(runner.invoke(app, ["effectiveness", "--min-size", "2", "--json"]).stdout)["patterns"]
     assert pattern["per_30_days_before"] is None and pattern["per_30_days_after"] is None
     assert pattern["rate_note"].startswith("before the fix 1 incident in ")
-    assert "since it 1 incident in " in pattern["rate_note"] and "too short a window" in pattern["rate_note"]
+    assert "; after the fix 1 incident in " in pattern["rate_note"] and "too short a window" in pattern["rate_note"]
     for columns in ("80", "200"):
         shown = postmortem("effectiveness", "--min-size", "2", home=tmp_path, env={"COLUMNS": columns})
         words = " ".join(shown.stdout.decode().split())

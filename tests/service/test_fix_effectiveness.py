@@ -180,3 +180,25 @@ def test_the_rate_after_the_fix_counts_repeats_as_the_after_column_does(svc: Pos
     assert pattern.per_30_days_after == 1.0
     assert pattern.rates()[1] == "1.0 per 30 d"
     assert pattern.per_30_days_before == pytest.approx(3 / (20.25 / 30), rel=0.01)
+
+
+def test_a_short_window_after_the_fix_alone_is_named_as_after_the_fix() -> None:
+    """With only the window after the fix too short, the note read "since it 1 incident in 1 min: under 7 days": the
+    "it" named nothing."""
+    t0 = FIXED_NOW - timedelta(days=60)
+    fixed_at = FIXED_NOW - timedelta(minutes=30)
+    seen = [Seen("INC-1", t0, t0), Seen("INC-2", FIXED_NOW - timedelta(minutes=5), FIXED_NOW - timedelta(minutes=5))]
+    result = effect("PAT-1", "planner timeouts", seen, [_done(fixed_at)], now=FIXED_NOW)
+    assert result.rate_note == (
+        "after the fix 1 incident in 30 min: under 7 days, too short a window for a rate per 30 days"
+    )
+
+
+def test_a_fix_closed_under_a_day_ago_holds_for_minutes_or_hours_not_0_days() -> None:
+    """A pattern fixed half an hour before read "holding: no recurrence in the 0 days since the last item closed"."""
+    t0 = FIXED_NOW - timedelta(days=60)
+    seen = [Seen("INC-1", t0, t0), Seen("INC-2", t0 + timedelta(days=5), t0 + timedelta(days=5))]
+    recent = effect("PAT-1", "x", seen, [_done(FIXED_NOW - timedelta(minutes=30))], now=FIXED_NOW)
+    assert recent.verdict == "holding: no recurrence in the 30 min since the last item closed"
+    hours = effect("PAT-1", "x", seen, [_done(FIXED_NOW - timedelta(hours=5))], now=FIXED_NOW)
+    assert hours.verdict == "holding: no recurrence in the 5 h since the last item closed"

@@ -137,3 +137,26 @@ def test_patterns_past_the_limit_are_counted_and_said_to_be_left_out(svc: Postmo
     assert (len(effects.patterns), effects.total, effects.left_out) == (2, 3, found.left_out)
     everything = svc.recurring_patterns(min_size=2)
     assert (len(everything.patterns), everything.total, everything.left_out) == (3, 3, None)
+
+
+def test_fix_effectiveness_counts_verdicts_over_every_pattern_not_only_the_ones_listed(svc: PostmortemService) -> None:
+    """The totals (holding, recurred, in progress, no items) counted the listed patterns only: on 2,779 incidents
+    the CLI (50 listed) said "in progress 37", the MCP tool (20 listed) fewer, of the same 141 patterns."""
+    failures = [
+        ("Planner agent timed out calling flights search", "trip-planner", "TimeoutError", "read timed out"),
+        ("Refund agent double charged a card on retry", "refunds", "DuplicateCharge", "charge created twice"),
+        ("Support bot quoted a refund window that does not exist", "helpdesk", "PolicyMismatch", "90 day window"),
+    ]
+    firsts = []
+    for title, agent, error_type, message in failures:
+        for n in range(2):
+            capture = IncidentCreate(title=title, agent=agent, error_type=error_type, error_message=message)
+            incident_id = svc.capture_incident(capture).id
+            svc.resolve_incident(incident_id)
+            firsts += [incident_id] if n == 0 else []
+    svc.add_action_item(firsts[2], ActionItemCreate(title="Check the refund window against the policy"))
+    every = svc.fix_effectiveness(min_size=2)
+    one = svc.fix_effectiveness(min_size=2, limit=1)
+    counts = ("holding", "recurred", "in_progress", "without_items", "fix_date_unknown")
+    assert [getattr(one, c) for c in counts] == [getattr(every, c) for c in counts] == [0, 0, 1, 2, 0]
+    assert len(one.patterns) == 1 and one.total == 3

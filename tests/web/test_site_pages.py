@@ -133,3 +133,20 @@ def test_a_pattern_fixed_on_a_date_not_recorded_is_shown_neither_held_nor_recurr
         assert 'class="verdict open">Fix: fixed; completion date unknown for 1 item' in patterns
         dashboard = client.get("/dashboard").text
         assert "0 holding, 0 recurred after the fix" in dashboard and "1 fixed on a date not recorded" in dashboard
+
+
+def test_a_pattern_shows_how_many_items_are_open_past_the_ten_it_lists(tmp_path: Path) -> None:
+    """ "10 open items" was the length of the list, which stops at 10: a pattern with 12 unfinished items said 10."""
+    service = make_service(tmp_path / "home")
+    same = {"agent": "eks-pipeline", "tool": "terraform", "error_message": "HTTP 503 from ALB", "status": "resolved"}
+    items = [{"title": f"Follow-up {n}", "status": "open"} for n in range(12)]
+    rows = [{**same, "title": f"All services returning 503 in Kubernetes, wave {n}"} for n in range(3)]
+    rows[0]["action_items"] = items
+    service.import_incidents([SeedIncident.model_validate(row) for row in rows])
+    with serving(service) as base, httpx.Client(base_url=base, timeout=60) as client:
+        sign_in(client, TOKEN)
+        patterns = client.get("/patterns").text
+        client.get("/patterns")
+        incident = client.get("/incidents/INC-1").text
+    assert "· 12 open items</p>" in patterns and "10 open items" not in patterns
+    assert "· 12 open items</p>" in incident

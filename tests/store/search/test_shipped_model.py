@@ -110,3 +110,19 @@ def test_the_shipped_model_is_close_to_sentence_transformers(minilm: SentenceTra
         assert similarity.min() > 0.98
         assert similarity.mean() > 0.99
     assert np.isclose(np.linalg.norm(shipped.embed(texts[:1], kind="query")), 1.0, atol=1e-5)
+
+
+def test_the_shipped_model_gives_a_text_the_same_vector_alone_as_in_an_import() -> None:
+    """int8 activations are quantised with one scale per run: a text embedded in a batch (an import, a restore)
+    got a vector that depended on its neighbours (cosine 0.993 to itself captured alone), so a restored export
+    formed other patterns than the home it was taken from."""
+    texts = [
+        "The agent retried the payment API forever after a 429 and exhausted the rate limit.",
+        "A chatbot gave a customer a refund policy that did not exist.",
+        "Self-driving car failed to detect a pedestrian crossing at night. " * 8,
+        "Tool call failed: file not found /etc/config.yaml",
+    ]
+    embedder = OnnxEmbedder.shipped()
+    together = embedder.embed(texts, kind="document")
+    alone = np.vstack([embedder.embed([text], kind="document") for text in texts])
+    assert np.array_equal(together, alone)
