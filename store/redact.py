@@ -58,7 +58,7 @@ _DETECT_SECRETS_TYPES = {  # detect-secrets plugin -> our type (entropy and IP p
     "Twilio API Key": "twilio_key",
 }
 _NOT_SECRET_VALUES = re.compile(
-    r"^(?:\*+|x+|<[^>]*>|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|%\([a-z_]+\)s|\{\{.*\}\}|null|none|true|false|"
+    r"^(?:\*+|x+|<[^>]*>|\$[{(]?[A-Za-z_][A-Za-z0-9_]*[})]?|%\([a-z_]+\)s|\{\{.*\}\}|null|none|true|false|"
     r"redacted|changeme|example|placeholder|\[REDACTED:[a-z_0-9]+\])$",
     re.IGNORECASE,
 )

@@ -60,3 +60,35 @@ def test_a_value_on_the_line_after_its_name_is_redacted(text: str, secret: str) 
 )
 def test_what_follows_a_name_that_is_not_its_value_is_kept(text: str) -> None:
     assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [  # the value was stored in clear: its name is a separate key (`name:`), so no pair rule saw a credential word
+        ("env:\n  - name: DB_PASSWORD\n    value: s3cr3t\n  - name: LOG_LEVEL\n    value: debug", "s3cr3t"),
+        (f'env:\n- name: OPENAI_API_KEY\n  value: "{TOKEN}"\n- name: PORT\n  value: "8080"', TOKEN),
+        (f"  - name: 'db_pass'\n    value: '{PASSWORD}'", PASSWORD),
+        (f'[{{"name": "STRIPE_SECRET", "value": "{TOKEN}"}}, {{"name": "PORT", "value": "80"}}]', TOKEN),
+        (f"env: [{{name: API_TOKEN, value: {TOKEN}}}]", TOKEN),
+        (f"[{{Name:AUTH_TOKEN Value:{TOKEN} ValueFrom:nil}}]", TOKEN),  # Go's %+v of a Kubernetes EnvVar
+    ],
+    ids=["yaml", "yaml-quoted", "single-quoted", "ecs-json", "flow", "go-struct"],
+)
+def test_the_value_of_an_environment_variable_named_for_a_credential_is_redacted(text: str, secret: str) -> None:
+    redacted = redact(text)
+    assert secret not in redacted and "[REDACTED:password_pair]" in redacted, redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef:\n        name: db\n        key: password",
+        "env:\n  - name: LOG_LEVEL\n    value: debug\n  - name: PORT\n    value: '8080'",
+        'env:\n  - name: API_TOKEN\n    value: "$(TOKEN_FROM_FILE)"',
+        "env:\n  - name: DB_PASSWORD\n    value: {{ .Values.db.password }}",
+        "- name: token rotation\n  value: nightly",  # a name that is a phrase, not a variable
+    ],
+    ids=["value-from", "other-names", "dependent-variable", "template", "phrase"],
+)
+def test_environment_variables_not_holding_a_credential_value_are_kept(text: str) -> None:
+    assert redact(text) == text
