@@ -92,3 +92,34 @@ def test_the_value_of_an_environment_variable_named_for_a_credential_is_redacted
 )
 def test_environment_variables_not_holding_a_credential_value_are_kept(text: str) -> None:
     assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [  # the value was stored in clear: a block scalar's indicator (`|`, `>-`) stood where a pair rule read the value
+        (f"db:\n  password: >-\n    {PASSWORD}\n  host: db.internal", PASSWORD, "  password: >-\n    [RED"),
+        (f"db:\n  password: |\n    {PASSWORD}\n\n  host: db.internal", PASSWORD, "]\n\n  host: db.internal"),
+        ("pass:\n  passphrase: |-\n    correct horse battery staple\nport: 80", "horse battery", "]\nport: 80"),
+        (f"api_key: >\n  {TOKEN[:12]}\n  {TOKEN[12:]}\nother: 1", TOKEN[12:], "]\nother: 1"),  # over two lines
+        (f"- name: prod\n  client_secret: |2  # rotated monthly\n     {TOKEN}\n- name: dev", TOKEN, "\n- name: dev"),
+        (f'"SECRET_KEY": |+\n  {TOKEN}\n', TOKEN, '"SECRET_KEY": |+\n  [RED'),
+    ],
+    ids=["folded", "literal", "passphrase", "folded-two-lines", "list-item-comment", "quoted-name"],
+)
+def test_a_yaml_block_scalar_named_for_a_credential_is_redacted(text: str, secret: str, kept: str) -> None:
+    redacted = redact(text)
+    assert secret not in redacted and "[REDACTED:password_pair]" in redacted and kept in redacted, redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "messages:\n  password: |\n    Your password must be at least 8 characters long.\n  token: >-\n    Jeton",
+        "steps:\n  - with:\n      token: |\n        ${{ secrets.GITHUB_TOKEN }}",
+        "description: |\n  hunter2!Secret is an example\nname: x",  # not named for a credential
+        "password: |\nhost: db.internal",  # an empty block
+    ],
+    ids=["i18n", "actions-expression", "other-name", "empty"],
+)
+def test_a_yaml_block_scalar_that_holds_no_credential_is_kept(text: str) -> None:
+    assert redact(text) == text
