@@ -149,3 +149,31 @@ def _credential_block(lines: list[str]) -> bool:
         return credential_like("".join(pieces))
     words = " ".join(pieces).split()
     return len(pieces) == 1 and len(words) <= 6 and len(pieces[0]) >= 8 and not pieces[0].endswith(_SENTENCE_END)
+
+
+# GitHub Actions with step debug logging prints each expression it evaluates and its result (`##[debug]Evaluating:
+# steps.app-token.outputs.token`, then `##[debug]=> '…'` and `##[debug]Result: '…'`): the runner masks the secrets
+# it was given, not a step's output, nor a field read out of a secret (`fromJSON(secrets.DB).password`).
+_EVALUATING = re.compile(r"Evaluating: ([^\n]*)")
+_CREDENTIAL_EXPRESSION = re.compile(rf"(?i)(?:\bsecrets\.[\w-]+|(?<![\w-])[\w-]*{CREDENTIAL_NAME})[\]'\")]*[ \t]*\Z")
+_RESULT = re.compile(r"(?i)\bresult: ([\"'])((?:(?!\1)[^\n])+)\1")
+
+
+def actions_result_spans(text: str) -> list[tuple[int, int]]:
+    """The results of expressions named for a credential in an Actions debug log, where they are printed (the
+    final `=> '…'` and `Result: '…'`), up to the next expression; a masked one (`***`) is left."""
+    spans = []
+    evaluations = list(_EVALUATING.finditer(text))
+    for at, evaluating in enumerate(evaluations):
+        if not _CREDENTIAL_EXPRESSION.search(evaluating.group(1)):
+            continue
+        until = evaluations[at + 1].start() if at + 1 < len(evaluations) else len(text)
+        result = _RESULT.search(text, evaluating.end(), until)
+        if result is None or set(result.group(2)) == {"*"}:
+            continue
+        quoted = result.group(1) + result.group(2) + result.group(1)
+        start = text.find(quoted, evaluating.end(), result.end())
+        while start >= 0:
+            spans.append((start + 1, start + len(quoted) - 1))
+            start = text.find(quoted, start + len(quoted), result.end())
+    return spans

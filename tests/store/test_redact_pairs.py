@@ -123,3 +123,42 @@ def test_a_yaml_block_scalar_named_for_a_credential_is_redacted(text: str, secre
 )
 def test_a_yaml_block_scalar_that_holds_no_credential_is_kept(text: str) -> None:
     assert redact(text) == text
+
+
+def _actions_debug(expression: str, value: str) -> str:
+    """What the Actions runner logs with step debug logging on when it evaluates an expression."""
+    return (
+        f"##[debug]Evaluating: {expression}\n##[debug]Evaluating Index:\n##[debug]..Evaluating steps:\n"
+        f"##[debug]..=> Object\n##[debug]..Evaluating String:\n##[debug]..=> 'outputs'\n##[debug]=> {value}\n"
+        f"##[debug]Result: {value}\n##[debug]Evaluating condition for step: 'Deploy'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [  # the value was stored in clear: no prefix gives it away, and the name it has is on the `Evaluating:` line
+        (_actions_debug("steps.app-token.outputs.token", f"'{TOKEN}'"), TOKEN),
+        (_actions_debug("fromJSON(secrets.DB_CREDENTIALS).password", f"'{PASSWORD}'"), PASSWORD),
+        (_actions_debug("secrets.DEPLOY_HOOK", f"'{TOKEN}'"), TOKEN),  # a secret the runner did not mask
+        (_actions_debug("inputs.api-key", f'"{TOKEN}"').replace("Result:", "result:"), TOKEN),
+    ],
+    ids=["step-output", "secret-json-field", "secret", "input-lowercase"],
+)
+def test_an_actions_expression_result_named_for_a_credential_is_redacted(text: str, secret: str) -> None:
+    redacted = redact(text)
+    assert secret not in redacted and redacted.count("[REDACTED:password_pair]") == 2, redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _actions_debug("steps.build.outputs.result", "'success'"),
+        _actions_debug("github.sha", "'0123456789abcdef0123456789abcdef01234567'"),
+        _actions_debug("secrets.GITHUB_TOKEN", "'***'"),  # masked by the runner
+        _actions_debug("secrets.NPM_TOKEN != ''", "true"),
+        f"Result: '{TOKEN}'\nresult: \"{TOKEN}\"",  # a random-looking value under no credential name
+    ],
+    ids=["result", "sha", "masked", "condition", "no-expression"],
+)
+def test_an_actions_expression_result_not_named_for_a_credential_is_kept(text: str) -> None:
+    assert redact(text) == text
