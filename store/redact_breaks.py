@@ -20,9 +20,17 @@ _CLOSING = frozenset("\\\"'`)]},;")
 # timestamp, as a log viewer or `--timestamps` puts on each line ("2026-12-01T10:00:00.123Z ", "[10:00:00] "),
 # which is the same prefix on the next line when it has the same shape (another time, as many fields).
 _TIME = r"\[?(?:\d{4}-\d{2}-\d{2}[T ])?\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?\]?[ \t]+"
+# A syslog header is such a timestamp with the host and program after it: RFC 3164 ("Dec  6 10:00:00 web01
+# app[123]: ", "<34>" before it as sent) and RFC 5424 ("<34>1 2026-12-06T10:00:00Z web01 app 123 - - ": host, program,
+# process, message id, structured data).
+_SYSLOG = (
+    r"(?:<\d{1,3}>)?[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} [\w.:-]+ [\w./-]+(?:\[\d+\])?: "
+    r"|<\d{1,3}>\d{1,2} \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2}) (?:\S+ ){4}"
+    r"(?:-|(?:\[[^\]\n]*\])+) ?"
+)
 PREFIX = re.compile(
     r"(?P<base>[ \t]*(?:>[ \t]?)+|[ \t]+|\[(?!\d)[^\]\n]{1,80}\][ \t]+|[\w.-]{1,40}[ \t]*\|[ \t]?)?"
-    rf"(?P<time>{_TIME})?"
+    rf"(?P<time>{_SYSLOG}|{_TIME})?"
 )
 _DIGITS = re.compile(r"\d+")
 _CLOCK = re.compile(r"\d{2}:\d{2}:\d{2}")  # a text without one has no timestamps to leave out of widths
