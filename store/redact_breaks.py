@@ -54,6 +54,7 @@ class Break(NamedTuple):
     block: bool  # and as wide as the line before it: a block cut at one width
     weak: bool  # read as a wrap only beside a random-looking piece: under 32 columns, or the next line has a prefix
     joiner: str | None = None  # between a name and its value, or in a cookie header (full): what it is read as
+    width: int = 0  # of the line it ends (a wrap inside a token)
 
 
 class _Lines:
@@ -194,7 +195,7 @@ def wrap_breaks(text: str) -> list[Break]:
             prefixed = end > lines.starts[line + 1]
             stamped = prefixed and line_stamped(text, lines.starts[line + 1])  # widths leave the times out
             block = full and (stamped or not prefixed) and width == lines.width(line - 1)
-            breaks.append(Break(at, lines.starts[line + 1], end, full, block, prefixed or not wide))
+            breaks.append(Break(at, lines.starts[line + 1], end, full, block, prefixed or not wide, None, width))
     return breaks
 
 

@@ -213,3 +213,31 @@ def test_a_secret_wrapped_over_syslog_lines_is_redacted_whole(prefix: str) -> No
 )
 def test_the_next_syslog_record_after_a_key_is_kept(text: str, kept: str) -> None:
     assert kept in redact(text)
+
+
+NOTES = "$ cat notes.txt\nsee https://status.example.com/" + "incidents/payments-rollback-review/" * 5
+
+
+@pytest.mark.parametrize("tail", ["abc", "Xq", "K", "ZZTop", "Thanks"])
+def test_a_letters_only_last_piece_goes_with_the_key_when_its_line_is_cut_at_the_width_of_the_text(tail: str) -> None:
+    # the last piece was stored in clear: letters only and under 8 characters, it was read as a word on the next line
+    line = "export OPENAI_API_KEY=" + KEY + tail
+    text = _fold("$ env\n" + line + "\n" + NOTES + "\n$ ", len(line) - len(tail))  # the URL is cut at that width too
+    redacted = redact(text)
+    assert "\n" + tail + "\n" not in redacted and "[REDACTED:openai_key]\n$ cat" in redacted, redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("$ cat > .env <<EOF\nOPENAI_API_KEY=" + KEY + "\nEOF\n$ ", "\nEOF\n"),  # a heredoc's end
+        ("Here is the key you asked for:\n" + KEY + "\nThanks\nBob", "\nThanks\nBob"),
+        ("for i in 1 2; do\n  curl -H 'x' -u admin:" + KEY + "\ndone", "\ndone"),
+        (_fold(NOTES, 60) + "\nOPENAI_API_KEY=" + KEY + "\nfi", "\nfi"),  # other lines cut at 60, not this one
+        ("2026-12-06T10:00:00Z key " + KEY + "\n2026-12-06T10:00:01Z done\n2026-12-06T10:00:02Z " + KEY, "Z done\n"),
+    ],
+    ids=["heredoc", "sign-off", "loop", "other-width", "log-record"],
+)
+def test_a_word_on_the_line_after_a_key_is_kept(text: str, kept: str) -> None:
+    redacted = redact(text)
+    assert kept in redacted and KEY[-8:] not in redacted, redacted
