@@ -114,7 +114,6 @@ def value_ok(text: str, kind: str, end: int, value: str) -> bool:
 # is the lines after it indented more than the name, which no pair rule sees (the indicator stands where they read it).
 _BLOCK_INDICATOR = re.compile(r":[ \t]*[|>][1-9+-]{0,2}[ \t]*(?:#[^\n]*)?$", re.MULTILINE)
 _BLOCK_NAME = re.compile(rf"(?i)([ \t]*(?:-[ \t]+)?)[\"']?[\w.-]*?{CREDENTIAL_NAME}[\"']?[ \t]*")
-_INDENT = re.compile(r"[ \t]*")
 _SENTENCE_END = (".", "!", "?", ":")
 
 
@@ -132,7 +131,8 @@ def block_spans(text: str) -> list[tuple[int, int]]:
         while at < len(text):
             end = text.find("\n", at)
             end = len(text) if end < 0 else end
-            content = _INDENT.match(text, at, end).end()  # type: ignore[union-attr]
+            line = text[at:end]
+            content = at + len(line) - len(line.lstrip(" \t"))
             if content < end:
                 if content - at <= column:
                     break
