@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from agent_postmortem.store.invisible import strip_invisible
 from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
+from agent_postmortem.store.redact_pairs import actions_result_spans, block_spans
 from agent_postmortem.store.redact_rules import CHECKS, HINTS, PII_RULES, SECRET_RULES, UNICODE_RULES, card_spans
 from agent_postmortem.store.redact_wrapped import wrapped_spans
 
@@ -58,7 +59,7 @@ _DETECT_SECRETS_TYPES = {  # detect-secrets plugin -> our type (entropy and IP p
     "Twilio API Key": "twilio_key",
 }
 _NOT_SECRET_VALUES = re.compile(
-    r"^(?:\*+|x+|<[^>]*>|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|%\([a-z_]+\)s|\{\{.*\}\}|null|none|true|false|"
+    r"^(?:\*+|x+|<[^>]*>|\$[{(]?[A-Za-z_][A-Za-z0-9_]*[})]?|%\([a-z_]+\)s|\$?\{\{.*\}\}|null|none|true|false|"
     r"redacted|changeme|example|placeholder|\[REDACTED:[a-z_0-9]+\])$",
     re.IGNORECASE,
 )
@@ -88,6 +89,10 @@ def _looks_like_value(value: str) -> bool:
 def _spans(text: str) -> list[tuple[int, int, str, bool]]:
     found = _rule_spans(text)
     found += [(start, end, "credit_card", True) for start, end in card_spans(text)]
+    named = (block_spans(text) if ":" in text and "\n" in text else []) + (  # a YAML block scalar's value, or
+        actions_result_spans(text) if "Evaluating: " in text else []  # an Actions debug log's result
+    )
+    found += [(s, e, "password_pair", False) for s, e in named if not _NOT_SECRET_VALUES.match(text[s:e])]
     return found + wrapped_spans(text, found, partial(_rule_spans, joined=True))
 
 

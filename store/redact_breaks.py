@@ -20,9 +20,17 @@ _CLOSING = frozenset("\\\"'`)]},;")
 # timestamp, as a log viewer or `--timestamps` puts on each line ("2026-12-01T10:00:00.123Z ", "[10:00:00] "),
 # which is the same prefix on the next line when it has the same shape (another time, as many fields).
 _TIME = r"\[?(?:\d{4}-\d{2}-\d{2}[T ])?\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?\]?[ \t]+"
+# A syslog header is such a timestamp with the host and program after it: RFC 3164 ("Dec  6 10:00:00 web01
+# app[123]: ", "<34>" before it as sent) and RFC 5424 ("<34>1 2026-12-06T10:00:00Z web01 app 123 - - ": host, program,
+# process, message id, structured data).
+_SYSLOG = (
+    r"(?:<\d{1,3}>)?[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} [\w.:-]+ [\w./-]+(?:\[\d+\])?: "
+    r"|<\d{1,3}>\d{1,2} \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2}) (?:\S+ ){4}"
+    r"(?:-|(?:\[[^\]\n]*\])+) ?"
+)
 PREFIX = re.compile(
     r"(?P<base>[ \t]*(?:>[ \t]?)+|[ \t]+|\[(?!\d)[^\]\n]{1,80}\][ \t]+|[\w.-]{1,40}[ \t]*\|[ \t]?)?"
-    rf"(?P<time>{_TIME})?"
+    rf"(?P<time>{_SYSLOG}|{_TIME})?"
 )
 _DIGITS = re.compile(r"\d+")
 _CLOCK = re.compile(r"\d{2}:\d{2}:\d{2}")  # a text without one has no timestamps to leave out of widths
@@ -46,6 +54,7 @@ class Break(NamedTuple):
     block: bool  # and as wide as the line before it: a block cut at one width
     weak: bool  # read as a wrap only beside a random-looking piece: under 32 columns, or the next line has a prefix
     joiner: str | None = None  # between a name and its value, or in a cookie header (full): what it is read as
+    width: int = 0  # of the line it ends (a wrap inside a token)
 
 
 class _Lines:
@@ -186,7 +195,7 @@ def wrap_breaks(text: str) -> list[Break]:
             prefixed = end > lines.starts[line + 1]
             stamped = prefixed and line_stamped(text, lines.starts[line + 1])  # widths leave the times out
             block = full and (stamped or not prefixed) and width == lines.width(line - 1)
-            breaks.append(Break(at, lines.starts[line + 1], end, full, block, prefixed or not wide))
+            breaks.append(Break(at, lines.starts[line + 1], end, full, block, prefixed or not wide, None, width))
     return breaks
 
 

@@ -11,7 +11,7 @@ right after it is a value: a pair's value is alone on its line and looks like a 
 
 import re
 
-from agent_postmortem.store.redact_rules import HINTS, credential_like
+from agent_postmortem.store.redact_rules import CREDENTIAL_NAME, HINTS, credential_like
 
 _IS_WORDS = ("is", "was", "ist", "war", "es", "est", "era", "é")  # "the password is" (as password_prose reads it)
 # a line that ends with a name holding a credential word and its separator (`password:`, `"api_key" =`), with
@@ -108,3 +108,72 @@ def value_ok(text: str, kind: str, end: int, value: str) -> bool:
         and not any(c.isspace() for c in value)
         and _ALONE.match(text, end) is not None
     )
+
+
+# A YAML block scalar named for a credential (`password: |`, `api_key: >-`, `client_secret: |2  # note`): its value
+# is the lines after it indented more than the name, which no pair rule sees (the indicator stands where they read it).
+_BLOCK_INDICATOR = re.compile(r":[ \t]*[|>][1-9+-]{0,2}[ \t]*(?:#[^\n]*)?$", re.MULTILINE)
+_BLOCK_NAME = re.compile(rf"(?i)([ \t]*(?:-[ \t]+)?)[\"']?[\w.-]*?{CREDENTIAL_NAME}[\"']?[ \t]*")
+_SENTENCE_END = (".", "!", "?", ":")
+
+
+def block_spans(text: str) -> list[tuple[int, int]]:
+    """The values of YAML block scalars named for a credential, from the first character of the value to the end of
+    its last line: a value of one or more pieces without spaces that looks like a credential, or a passphrase (a
+    line of at most six words, not a sentence); not a prose value (an i18n message) nor a single word."""
+    spans = []
+    for header in _BLOCK_INDICATOR.finditer(text):
+        line_start = text.rfind("\n", 0, header.start()) + 1
+        name = _BLOCK_NAME.fullmatch(text, line_start, header.start())
+        if name is None:
+            continue
+        column, first, last, at = len(name.group(1)), -1, -1, header.end() + 1
+        while at < len(text):
+            end = text.find("\n", at)
+            end = len(text) if end < 0 else end
+            line = text[at:end]
+            content = at + len(line) - len(line.lstrip(" \t"))
+            if content < end:
+                if content - at <= column:
+                    break
+                first, last = (content if first < 0 else first), end
+            at = end + 1
+        if first >= 0 and _credential_block(text[first:last].split("\n")):
+            spans.append((first, last))
+    return spans
+
+
+def _credential_block(lines: list[str]) -> bool:
+    pieces = [line.strip() for line in lines if line.strip()]
+    if all(" " not in piece and "\t" not in piece for piece in pieces):
+        return credential_like("".join(pieces))
+    words = " ".join(pieces).split()
+    return len(pieces) == 1 and len(words) <= 6 and len(pieces[0]) >= 8 and not pieces[0].endswith(_SENTENCE_END)
+
+
+# GitHub Actions with step debug logging prints each expression it evaluates and its result (`##[debug]Evaluating:
+# steps.app-token.outputs.token`, then `##[debug]=> '…'` and `##[debug]Result: '…'`): the runner masks the secrets
+# it was given, not a step's output, nor a field read out of a secret (`fromJSON(secrets.DB).password`).
+_EVALUATING = re.compile(r"Evaluating: ([^\n]*)")
+_CREDENTIAL_EXPRESSION = re.compile(rf"(?i)(?:\bsecrets\.[\w-]+|(?<![\w-])[\w-]*{CREDENTIAL_NAME})[\]'\")]*[ \t]*\Z")
+_RESULT = re.compile(r"(?i)\bresult: ([\"'])((?:(?!\1)[^\n])+)\1")
+
+
+def actions_result_spans(text: str) -> list[tuple[int, int]]:
+    """The results of expressions named for a credential in an Actions debug log, where they are printed (the
+    final `=> '…'` and `Result: '…'`), up to the next expression; a masked one (`***`) is left."""
+    spans = []
+    evaluations = list(_EVALUATING.finditer(text))
+    for at, evaluating in enumerate(evaluations):
+        if not _CREDENTIAL_EXPRESSION.search(evaluating.group(1)):
+            continue
+        until = evaluations[at + 1].start() if at + 1 < len(evaluations) else len(text)
+        result = _RESULT.search(text, evaluating.end(), until)
+        if result is None or set(result.group(2)) == {"*"}:
+            continue
+        quoted = result.group(1) + result.group(2) + result.group(1)
+        start = text.find(quoted, evaluating.end(), result.end())
+        while start >= 0:
+            spans.append((start + 1, start + len(quoted) - 1))
+            start = text.find(quoted, start + len(quoted), result.end())
+    return spans

@@ -32,6 +32,8 @@ _SECRET_WORDS = (
     rf"refresh[_-]?token|client[_-]?secret|private[_-]?key|{_NOT_PAGING}token|"
     r"(?:signing|encryption|master|hmac)[_-]?key"  # and SECRET_KEY (Django, MinIO), SECRET_KEY_BASE (Rails)
 )
+# a name that ends in one of those words, or is `pass` or `pw` alone or after a separator (DB_PASS, not bypass)
+CREDENTIAL_NAME = rf"(?:{_PASSWORD_WORDS}|{_SECRET_WORDS}|(?<![A-Za-z])(?:pass|pw))"
 # a quoted value is whole up to its closing quote, spaces included ("correct horse battery staple")
 _QUOTED = r"(?<=[\"'`])[^\"'`\n\\]{6,200}(?=\\{0,3}[\"'`])"
 _IS = r"(?:\s+(?:is|was|ist|war|es|est|era|é)\s*:?\s+|\s*(?:是|为|は)\s*)"  # "the password is X", "密码是X"
@@ -143,6 +145,12 @@ SECRET_RULES: list[tuple[str, str, int]] = [
         "password_pair",  # two-item list (`[("api_key", "…")]`, `[["X-Api-Key", "…"]]`)
         rf"(?i)[\[(][ \t]*\\{{0,3}}[\"'][\w.-]*?(?:{_PASSWORD_WORDS}|{_SECRET_WORDS})\\{{0,3}}[\"'][ \t]*,[ \t]*"
         rf"b?\\{{0,3}}[\"']{_BYTES}([^\"'`\n\\]{{6,200}})(?:\\{{0,3}}[\"']){{1,2}}[ \t]*[\])]",
+        1,
+    ),
+    (  # an environment variable named for a credential, its value under a key of its own: a Kubernetes or ECS `env`
+        "password_pair",  # entry (`- name: DB_PASSWORD` then `value: …`, `{"name": …, "value": …}`), not valueFrom
+        rf"(?i)\bname{_Q}[ \t]*[:=][ \t]*{_Q}[\w.-]*?{CREDENTIAL_NAME}"
+        rf"{_Q}[ \t]*,?[ \t]*(?:\n[ \t]*)?{_Q}value{_Q}[ \t]*[:=][ \t]*{_Q}({_QUOTED}|{_V}{{3,}})",
         1,
     ),
     (  # `pass` and `pw` as a whole name or after a separator (DB_PASS, "pw", not bypass), with more than letters

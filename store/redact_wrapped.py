@@ -12,6 +12,7 @@ numbers on two lines.
 
 import re
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Callable
 
 from agent_postmortem.store.redact_breaks import ASSIGNMENT, RANDOM, Break, line_stamped, random_before, wrap_breaks
@@ -19,6 +20,7 @@ from agent_postmortem.store.redact_pairs import value_ok
 
 Span = tuple[int, int, str, bool]  # start, end, kind, is PII
 _SHORT_TAIL = re.compile(r"[\w+/=.-]{0,6}(?:\d|[a-z][A-Z])[\w+/=.-]*(?=$|\n|\\|[\"'`,;)\]}>])")
+_LETTERS_TAIL = re.compile(r"[A-Za-z]{1,7}(?=[\"'`)\]}>]*(?:$|\n|\\))")
 _TOKEN_END = re.compile(r"$|[\s\"'`,;)\]}>|@\\]")  # "@": a password in a URL ends there
 _SPACE = re.compile(r"\s")
 _WHOLE_LINE = re.compile(r"[\w+/=.@-]*(?=[\"'`,;)\]}>]*(?:\n|\\{1,3}[rn]|\Z))")
@@ -50,16 +52,21 @@ def _joined(text: str, breaks: list[Break]) -> tuple[str, Callable[[int], int]]:
     return "".join(pieces), where
 
 
-def _goes_on(text: str, after: Break, last: int) -> bool:
+def _goes_on(text: str, after: Break, last: int, cut_widths: Counter[int]) -> bool:
     """Whether what follows a break at which a whole value ended is more of it: after a full line, a random-looking
     run, or a short one that ends its line ("...Q7r8\\nnext line", "jane@example.com\\nfor access" are not). After a
     timestamp, a piece that is all its line, or in a block cut at one width: not the next log record ("…Z 8f3a2b1c
-    done")."""
+    done"). A short piece of letters only ("…tU3" then "abc") is one only when it is all its line and the line cut
+    is as wide as another line of the text cut inside a token: the text's wrap width, which "EOF" or "Thanks" after
+    a key that merely ended its line does not show."""
     if not after.full:
         return False
-    if not after.block and line_stamped(text, after.line_end) and not _WHOLE_LINE.match(text, after.end):
+    stamped = line_stamped(text, after.line_end)
+    if not after.block and stamped and not _WHOLE_LINE.match(text, after.end):
         return False
-    tail = _SHORT_TAIL.match(text, after.end)
+    tail = _SHORT_TAIL.match(text, after.end) or (
+        _LETTERS_TAIL.match(text, after.end) if cut_widths[after.width] > 1 and not stamped else None
+    )
     return bool(RANDOM.match(text, after.end, last)) or (tail is not None and tail.end() == last)
 
 
@@ -68,7 +75,9 @@ def _ends_whole(text: str, b: Break, kind: str, ends: set[tuple[str, int]]) -> b
     return (kind, b.start) in ends or (text[b.start - 1] == "." and (kind, b.start - 1) in ends)
 
 
-def _goes_on_after(text: str, kind: str, crossed: list[Break], last: int, spans: _Edges) -> bool:
+def _goes_on_after(
+    text: str, kind: str, crossed: list[Break], last: int, spans: _Edges, cut_widths: Counter[int]
+) -> bool:
     """Whether a value read across these breaks is one: not the next line of a config file ("...vW5\\nDB_HOST=x"),
     nor a word after a whole value that ended its line ("jane@example.com.\\nThanks"), nor a word before one that
     starts the next ("send mail to\\n> jane@example.com"). A cookie header is name=value pairs: it goes on over
@@ -85,7 +94,7 @@ def _goes_on_after(text: str, kind: str, crossed: list[Break], last: int, spans:
         if (kind, b.end) in starts and not (b.block or random_before(text, b.start)):
             return False
     ended = [b for b in crossed if _ends_whole(text, b, kind, ends)]
-    return not ended or _goes_on(text, ended[-1], last)
+    return not ended or _goes_on(text, ended[-1], last, cut_widths)
 
 
 def wrapped_spans(text: str, plain: list[Span], find: Callable[[str], list[Span]]) -> list[Span]:
@@ -97,6 +106,7 @@ def wrapped_spans(text: str, plain: list[Span], find: Callable[[str], list[Span]
     joined, where = _joined(text, breaks)
     starts = [b.start for b in breaks]
     edges = ({(kind, start) for start, _, kind, _ in plain}, {(kind, end) for _, end, kind, _ in plain})
+    cut_widths = Counter(b.width for b in breaks if b.full and b.joiner is None)
     found = []
     for start, end, kind, is_pii in find(joined):
         first, last = where(start), where(end - 1) + 1
@@ -113,7 +123,7 @@ def wrapped_spans(text: str, plain: list[Span], find: Callable[[str], list[Span]
             continue  # a quoted value is on one line: "`key=` (…); URL\n`sig=`" is two
         if kind == "email" and _MIXED_DOMAIN.search(joined, start, end):
             continue  # a domain is in one case: "…colostate.edu\nBenno", "…UNLV.EDU\nFred" are an address and a name
-        if not crossed or _goes_on_after(text, kind, crossed, last, edges):
+        if not crossed or _goes_on_after(text, kind, crossed, last, edges, cut_widths):
             found.append((first, last, kind, is_pii))
     return found
 

@@ -60,3 +60,105 @@ def test_a_value_on_the_line_after_its_name_is_redacted(text: str, secret: str) 
 )
 def test_what_follows_a_name_that_is_not_its_value_is_kept(text: str) -> None:
     assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [  # the value was stored in clear: its name is a separate key (`name:`), so no pair rule saw a credential word
+        ("env:\n  - name: DB_PASSWORD\n    value: s3cr3t\n  - name: LOG_LEVEL\n    value: debug", "s3cr3t"),
+        (f'env:\n- name: OPENAI_API_KEY\n  value: "{TOKEN}"\n- name: PORT\n  value: "8080"', TOKEN),
+        (f"  - name: 'db_pass'\n    value: '{PASSWORD}'", PASSWORD),
+        (f'[{{"name": "STRIPE_SECRET", "value": "{TOKEN}"}}, {{"name": "PORT", "value": "80"}}]', TOKEN),
+        (f"env: [{{name: API_TOKEN, value: {TOKEN}}}]", TOKEN),
+        (f"[{{Name:AUTH_TOKEN Value:{TOKEN} ValueFrom:nil}}]", TOKEN),  # Go's %+v of a Kubernetes EnvVar
+    ],
+    ids=["yaml", "yaml-quoted", "single-quoted", "ecs-json", "flow", "go-struct"],
+)
+def test_the_value_of_an_environment_variable_named_for_a_credential_is_redacted(text: str, secret: str) -> None:
+    redacted = redact(text)
+    assert secret not in redacted and "[REDACTED:password_pair]" in redacted, redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef:\n        name: db\n        key: password",
+        "env:\n  - name: LOG_LEVEL\n    value: debug\n  - name: PORT\n    value: '8080'",
+        'env:\n  - name: API_TOKEN\n    value: "$(TOKEN_FROM_FILE)"',
+        "env:\n  - name: DB_PASSWORD\n    value: {{ .Values.db.password }}",
+        "- name: token rotation\n  value: nightly",  # a name that is a phrase, not a variable
+    ],
+    ids=["value-from", "other-names", "dependent-variable", "template", "phrase"],
+)
+def test_environment_variables_not_holding_a_credential_value_are_kept(text: str) -> None:
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [  # the value was stored in clear: a block scalar's indicator (`|`, `>-`) stood where a pair rule read the value
+        (f"db:\n  password: >-\n    {PASSWORD}\n  host: db.internal", PASSWORD, "  password: >-\n    [RED"),
+        (f"db:\n  password: |\n    {PASSWORD}\n\n  host: db.internal", PASSWORD, "]\n\n  host: db.internal"),
+        ("pass:\n  passphrase: |-\n    correct horse battery staple\nport: 80", "horse battery", "]\nport: 80"),
+        (f"api_key: >\n  {TOKEN[:12]}\n  {TOKEN[12:]}\nother: 1", TOKEN[12:], "]\nother: 1"),  # over two lines
+        (f"- name: prod\n  client_secret: |2  # rotated monthly\n     {TOKEN}\n- name: dev", TOKEN, "\n- name: dev"),
+        (f'"SECRET_KEY": |+\n  {TOKEN}\n', TOKEN, '"SECRET_KEY": |+\n  [RED'),
+    ],
+    ids=["folded", "literal", "passphrase", "folded-two-lines", "list-item-comment", "quoted-name"],
+)
+def test_a_yaml_block_scalar_named_for_a_credential_is_redacted(text: str, secret: str, kept: str) -> None:
+    redacted = redact(text)
+    assert secret not in redacted and "[REDACTED:password_pair]" in redacted and kept in redacted, redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "messages:\n  password: |\n    Your password must be at least 8 characters long.\n  token: >-\n    Jeton",
+        "steps:\n  - with:\n      token: |\n        ${{ secrets.GITHUB_TOKEN }}",
+        "description: |\n  hunter2!Secret is an example\nname: x",  # not named for a credential
+        "password: |\nhost: db.internal",  # an empty block
+    ],
+    ids=["i18n", "actions-expression", "other-name", "empty"],
+)
+def test_a_yaml_block_scalar_that_holds_no_credential_is_kept(text: str) -> None:
+    assert redact(text) == text
+
+
+def _actions_debug(expression: str, value: str) -> str:
+    """What the Actions runner logs with step debug logging on when it evaluates an expression."""
+    return (
+        f"##[debug]Evaluating: {expression}\n##[debug]Evaluating Index:\n##[debug]..Evaluating steps:\n"
+        f"##[debug]..=> Object\n##[debug]..Evaluating String:\n##[debug]..=> 'outputs'\n##[debug]=> {value}\n"
+        f"##[debug]Result: {value}\n##[debug]Evaluating condition for step: 'Deploy'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [  # the value was stored in clear: no prefix gives it away, and the name it has is on the `Evaluating:` line
+        (_actions_debug("steps.app-token.outputs.token", f"'{TOKEN}'"), TOKEN),
+        (_actions_debug("fromJSON(secrets.DB_CREDENTIALS).password", f"'{PASSWORD}'"), PASSWORD),
+        (_actions_debug("secrets.DEPLOY_HOOK", f"'{TOKEN}'"), TOKEN),  # a secret the runner did not mask
+        (_actions_debug("inputs.api-key", f'"{TOKEN}"').replace("Result:", "result:"), TOKEN),
+    ],
+    ids=["step-output", "secret-json-field", "secret", "input-lowercase"],
+)
+def test_an_actions_expression_result_named_for_a_credential_is_redacted(text: str, secret: str) -> None:
+    redacted = redact(text)
+    assert secret not in redacted and redacted.count("[REDACTED:password_pair]") == 2, redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _actions_debug("steps.build.outputs.result", "'success'"),
+        _actions_debug("github.sha", "'0123456789abcdef0123456789abcdef01234567'"),
+        _actions_debug("secrets.GITHUB_TOKEN", "'***'"),  # masked by the runner
+        _actions_debug("secrets.NPM_TOKEN != ''", "true"),
+        f"Result: '{TOKEN}'\nresult: \"{TOKEN}\"",  # a random-looking value under no credential name
+    ],
+    ids=["result", "sha", "masked", "condition", "no-expression"],
+)
+def test_an_actions_expression_result_not_named_for_a_credential_is_kept(text: str) -> None:
+    assert redact(text) == text

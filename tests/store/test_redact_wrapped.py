@@ -177,3 +177,67 @@ def test_the_line_after_a_cookie_header_is_kept() -> None:
     text = "$ curl -v\nCookie: sid=abc123XYZ\nDB_HOST=localhost\n> Cookie: a=b1234567\n> User-Agent: curl/8.5.0"
     redacted = redact(text)
     assert "\nDB_HOST=localhost\n" in redacted and "\n> User-Agent: curl/8.5.0" in redacted, redacted
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "Dec  6 10:00:0{n} web01 app[123]: ",  # RFC 3164 (syslog, journalctl's short form)
+        "<34>Dec  6 10:00:0{n} web01 app: ",
+        "<34>1 2026-12-06T10:00:0{n}Z web01 app 123 - - ",  # RFC 5424
+        '<165>1 2026-12-06T10:00:0{n}.{f}+01:00 web01.example.com app - ID47 [exampleSDID@32473 iut="3"] ',
+    ],
+    ids=["rfc3164", "rfc3164-priority", "rfc5424", "rfc5424-structured-data"],
+)
+def test_a_secret_wrapped_over_syslog_lines_is_redacted_whole(prefix: str) -> None:
+    # each piece after the first was stored as it was: the host and program after the time were not read as a prefix
+    redacted = redact(_fold(SESSION, 40, prefix))
+    pieces = [s[i : i + 8] for s in (KEY, GHP) for i in range(0, len(s) - 7)]
+    assert not [p for p in pieces if p in redacted], redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (
+            "Dec  6 10:00:00 web01 app[123]: key " + KEY + "\nDec  6 10:00:01 web01 cron[9]: 8f3a2b1c9d0e4f5a done",
+            "cron[9]: 8f3a2b1c9d0e4f5a done",
+        ),
+        (
+            "Dec  6 10:00:00 web01 app[123]: key " + KEY + "\nDec  6 10:00:01 web01 app[123]: request 8f3a2b1c9d0e",
+            "app[123]: request 8f3a2b1c9d0e",
+        ),
+        ("Dec  6 10:00:00 web01 app[123]: user jane\nDec  6 10:00:01 web01 app[123]: logged in", "jane\nDec"),
+    ],
+    ids=["other-program", "next-record", "words"],
+)
+def test_the_next_syslog_record_after_a_key_is_kept(text: str, kept: str) -> None:
+    assert kept in redact(text)
+
+
+NOTES = "$ cat notes.txt\nsee https://status.example.com/" + "incidents/payments-rollback-review/" * 5
+
+
+@pytest.mark.parametrize("tail", ["abc", "Xq", "K", "ZZTop", "Thanks"])
+def test_a_letters_only_last_piece_goes_with_the_key_when_its_line_is_cut_at_the_width_of_the_text(tail: str) -> None:
+    # the last piece was stored in clear: letters only and under 8 characters, it was read as a word on the next line
+    line = "export OPENAI_API_KEY=" + KEY + tail
+    text = _fold("$ env\n" + line + "\n" + NOTES + "\n$ ", len(line) - len(tail))  # the URL is cut at that width too
+    redacted = redact(text)
+    assert "\n" + tail + "\n" not in redacted and "[REDACTED:openai_key]\n$ cat" in redacted, redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("$ cat > .env <<EOF\nOPENAI_API_KEY=" + KEY + "\nEOF\n$ ", "\nEOF\n"),  # a heredoc's end
+        ("Here is the key you asked for:\n" + KEY + "\nThanks\nBob", "\nThanks\nBob"),
+        ("for i in 1 2; do\n  curl -H 'x' -u admin:" + KEY + "\ndone", "\ndone"),
+        (_fold(NOTES, 60) + "\nOPENAI_API_KEY=" + KEY + "\nfi", "\nfi"),  # other lines cut at 60, not this one
+        ("2026-12-06T10:00:00Z key " + KEY + "\n2026-12-06T10:00:01Z done\n2026-12-06T10:00:02Z " + KEY, "Z done\n"),
+    ],
+    ids=["heredoc", "sign-off", "loop", "other-width", "log-record"],
+)
+def test_a_word_on_the_line_after_a_key_is_kept(text: str, kept: str) -> None:
+    redacted = redact(text)
+    assert kept in redacted and KEY[-8:] not in redacted, redacted
