@@ -1,4 +1,5 @@
-"""Public ids: incidents are INC-<n> and action items AI-<n>, where n is the database key."""
+"""Public ids: incidents are INC-<n> and action items AI-<n>, where n is the database key; a recurring pattern is
+PAT-<n>, n the key of its oldest incident."""
 
 import re
 
@@ -6,6 +7,8 @@ from agent_postmortem.store.errors import InvalidId
 
 INCIDENT_PREFIX = "INC-"
 ACTION_PREFIX = "AI-"
+PATTERN_PREFIX = "PAT-"
+PATTERN_ID = re.compile(r"PAT-[1-9][0-9]{0,9}")  # a well-formed pattern id, safe to name back when it is no pattern
 
 
 KINDS = {INCIDENT_PREFIX: "incident", ACTION_PREFIX: "action item"}
@@ -14,23 +17,25 @@ KINDS = {INCIDENT_PREFIX: "incident", ACTION_PREFIX: "action item"}
 def written_id(value: str) -> str:
     """`value` as an id is read: upper case, without characters no one sees, typographic dashes as "-", and in the
     other forms a model writes an id in prose (`INC 42`, `INC42`, `#42`, `incident 42`, `` `INC-42` ``, `**INC-42**`,
-    `"INC-42".`) as `INC-42` (or `42`); anything else is left as given, to be refused."""
+    `"INC-42".`) as `INC-42` (or `42`); the same for `AI-7` and `PAT-3` (`pattern 3`, `pat3`); anything else is left
+    as given, to be refused."""
     given = value.strip().upper()
     if not given.isascii():
         from agent_postmortem.store.invisible import strip_invisible
 
         given = strip_invisible(given)[0].translate(_DASHES).strip()
-    if (link := _LINK.fullmatch(given)) is not None:  # as the report and runbooks link it: [INC-42](report://INC-42)
+    if (link := _LINK.fullmatch(given)) is not None:  # as the reports and runbooks link it: [PAT-3](runbook://PAT-3)
         given = link["text"]
     return _in_prose(given) or given
 
 
 # An id as a model writes it in prose: quoted, in backticks or bold, after "incident" or "#", with a space, an
 # underscore or nothing for the dash, a full stop after it. Digits are ASCII only, and one dash at most ("INC--42").
+# "PATTERN" is a prefix as well as a word ("pattern-3", as "PAT-3").
 _PROSE = re.compile(
     r"""[\s"'`*_(\[<]*
-    (?:(?P<word>INCIDENT|ACTION[ _-]?ITEM)(?:\s*[:#]?\s*|(?=\d)))?
-    (?:(?P<prefix>INC|AI)(?:[-_ ]?\#?\s?))?
+    (?:(?P<word>INCIDENT|ACTION[ _-]?ITEM|PATTERN)(?:\s*[:#]?\s*|(?=\d)))?
+    (?:(?P<prefix>INC|AI|PAT(?:TERN)?)(?:[-_ ]?\#?\s?))?
     \#?(?P<number>[0-9]{1,12})
     [\s"'`*_)\]>.,;:!?]*""",
     re.VERBOSE,
@@ -38,14 +43,14 @@ _PROSE = re.compile(
 _LINK = re.compile(r"\s*\[(?P<text>[^\[\]]{1,40})\]\((?:[A-Z][A-Z-]*://)?(?P=text)\)\s*")
 _ANY_ID = re.compile(r"\b(INC|AI)[-_ ]?([0-9]{1,12})\b")  # ids in a value that is not one: "INC-1, INC-2"
 _HASHED = re.compile(r"[\s\W]*#\s?[0-9]+[\s\W]*")
-_WORDS = {"INCIDENT": "INC", "ACTIONITEM": "AI", "ACTION ITEM": "AI", "ACTION-ITEM": "AI", "ACTION_ITEM": "AI"}
+_WORDS = {"INCIDENT": "INC", "PATTERN": "PAT"} | {f"ACTION{dash}ITEM": "AI" for dash in ("", " ", "-", "_")}
 
 
 def _in_prose(given: str) -> str | None:
     if (m := _PROSE.fullmatch(given)) is None:
         return None
-    word, prefix = _WORDS.get(m["word"] or ""), m["prefix"]
-    if word and prefix and word != prefix:  # "incident AI-7": neither reading is safe
+    word, prefix = _WORDS.get(m["word"] or ""), _WORDS.get(m["prefix"] or "", m["prefix"])
+    if word and prefix and word != prefix:  # "incident AI-7", "pattern INC-3": neither reading is safe
         return None
     kind = prefix or word
     return f"{kind}-{m['number']}" if kind else m["number"]
@@ -95,6 +100,10 @@ def action_pk(action_id: str) -> int:
 
 def to_action_id(pk: int) -> str:
     return f"{ACTION_PREFIX}{pk}"
+
+
+def to_pattern_id(pk: int) -> str:
+    return f"{PATTERN_PREFIX}{pk}"
 
 
 def incident_ids_in(text: str) -> list[str]:

@@ -146,13 +146,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     runner = CliRunner()
 
     def invoke(*args: Any) -> Any:
-        try:
-            return runner.invoke(app, list(args), catch_exceptions=False)
-        finally:
-            # each command runs in a process of its own, whose exit frees its service and with it the index's
-            # lock; here, in one process, a service held in a reference cycle kept the lock until a later
-            # collection, and the next command that needs the index was refused as beside another owner
-            gc.collect()
+        return runner.invoke(app, list(args), catch_exceptions=False)
 
     return invoke
 

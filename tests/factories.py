@@ -98,8 +98,7 @@ class HomeDatabases:
 
     def close(self) -> None:
         for service in self._services:  # no connection outlives its test (or its database)
-            service.knowledge.release_index()
-            service.store.engine.dispose()
+            service.close()
         for engine in self._engines:
             engine.dispose()
         if self.server is not None:

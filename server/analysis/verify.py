@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from agent_postmortem.analysis.wording import percent, short_of
+
 Verdict = Literal["fixed", "improved", "not_shown", "worse", "need_data"]
 MAX_COUNT = 10**15  # more runs than anyone makes; past about 10^308 a count is not even a float
 EXACT_LGAMMA = 100_000  # below this lgamma's differences keep their digits; above, Stirling's form with log1p does
@@ -206,11 +208,11 @@ def _deterministic(after: Rate) -> tuple[Verdict, str, int | None]:
 def _verdict(
     before: Rate, after: Rate, p_value: float, more: int | None, target: float, confidence: float
 ) -> tuple[Verdict, str]:
-    pct, goal = f"{confidence:.0%}", _pct(target)
+    pct, goal = f"{confidence:.0%}", percent(target)
     if after.trials == 0:
         return "need_data", f"No trials after the fix yet: run at least {more} to show the rate is below {goal}."
     if more is None:
-        bound = _pct_below(upper_bound(after.failures, after.trials, confidence), target)
+        bound = short_of(upper_bound(after.failures, after.trials, confidence), target, as_percent=True)
         # under the target, though above the rate before: said, since "Fixed" alone read as an improvement
         rose = (
             f" It is higher than before the fix ({before.failures}/{before.trials}, {_rate(before)}): the target is "
@@ -245,23 +247,8 @@ def _verdict(
     )
 
 
-def _pct(x: float) -> str:
-    """A percentage with its digits: 1.00%, and 0.0001% for a target of 1e-6 (not 0.00%)."""
-    return f"{x:.2%}" if x == 0 or x >= 1e-4 else f"{x * 100:.2g}%"
-
-
 def _rate(side: Rate) -> str:
     """A side's failure rate with the digits that tell it apart: 1 failure in 10^7 runs against 3 was "went from
     0.00% to 0.00%", and 1.2 against 1.4 in 10,000 "from 0.01% to 0.01%"."""
     x = side.failures / side.trials
     return f"{x:.2%}" if x == 0 or x >= 0.01 else f"{x * 100:.3g}%"
-
-
-def _pct_below(x: float, target: float) -> str:
-    """A bound below `target` in as many digits as show it below: 0/381 runs bound the rate at 0.998%, which read
-    "below 1.00%, under the target of 1.00%". Cut, not rounded, past the first form."""
-    text, places = _pct(x), 3
-    while float(text.rstrip("%")) / 100 >= target and places <= 8:
-        text = f"{math.floor(x * 100 * 10**places) / 10**places:.{places}f}%"
-        places += 1
-    return text

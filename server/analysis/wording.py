@@ -1,5 +1,5 @@
-"""Numbers in words: counts ("1 new incident", "3 new incidents": a count of 1 with a plural noun reads as a slip) and a
-similarity below a threshold (never rounded up to it)."""
+"""Numbers in words: counts ("1 new incident", "3 new incidents": a count of 1 with a plural noun reads as a slip), a
+percentage with its digits, and a number below a threshold (a similarity, a bound on a rate) never rounded up to it."""
 
 import math
 
@@ -9,8 +9,26 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
-def short_of(score: float, threshold: float) -> str:
-    """A score below `threshold`, to two decimals unless they would read as the threshold: then cut (not rounded) to
-    three, so 0.7188 under 0.72 is "0.718" ("at 0.72, below 0.72" contradicted itself)."""
-    text = f"{score:.2f}"
-    return text if float(text) < threshold else f"{math.floor(score * 1000) / 1000:.3f}"
+def percent(x: float) -> str:
+    """A fraction as a percentage with its digits: 1.00%, and 0.0001% for 1e-6 (not 0.00%)."""
+    return f"{x:.2%}" if x == 0 or x >= 1e-4 else f"{x * 100:.2g}%"
+
+
+def short_of(x: float, threshold: float, *, as_percent: bool = False) -> str:
+    """`x`, below `threshold`, as a number that reads below it: to two decimals (`as_percent`: as `percent` gives it)
+    unless that would read as the threshold; then cut, not rounded, to three decimals, or to as many more as show it
+    below and above zero. So a similarity of 0.7188 under 0.72 is "0.718" ("at 0.72, below 0.72" contradicted
+    itself), 0 failures in 381 runs bound the rate at "0.998%", not "1.00%" under a target of 1%, and in 3,850,000 at
+    "0.00009%" under a target of 0.0001%, not "0.000%"."""
+    scale, unit = (100, "%") if as_percent else (1, "")
+    text = percent(x) if as_percent else f"{x:.2f}"
+    if float(text.removesuffix(unit)) / scale < threshold:
+        return text
+    for places in range(3, CUT_PLACES + 1):
+        text = f"{math.floor(x * scale * 10**places) / 10**places:.{places}f}{unit}"
+        if 0 < float(text.removesuffix(unit)) / scale < threshold:
+            break
+    return text
+
+
+CUT_PLACES = 8  # the most decimals a number below its threshold is cut to

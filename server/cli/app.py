@@ -29,6 +29,7 @@ from agent_postmortem.cli.common import (
     JsonOpt,
     bounded,
     choice,
+    closing_what_it_builds,
     emit,
     err,
     output,
@@ -48,6 +49,10 @@ class Root(TyperGroup):
     on stderr, not a traceback (POSTMORTEM_LOG_LEVEL=DEBUG logs it)."""
 
     def invoke(self, ctx: Any) -> Any:
+        with closing_what_it_builds():  # the command's services, closed before the next command in this process
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: Any) -> Any:
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()

@@ -143,7 +143,7 @@ def service() -> "PostmortemService":
     """The service on the home, created (with its database) if it does not exist: for commands that store."""
     from agent_postmortem.service.runtime import build_service
 
-    return build_service(settings())
+    return closed_at_end(build_service(settings()))
 
 
 def stored_service() -> "PostmortemService":
@@ -154,7 +154,35 @@ def stored_service() -> "PostmortemService":
     chosen = settings()
     if not has_data(chosen):
         raise PostmortemError(f"nothing stored yet in {chosen.store_home}; `postmortem capture` or `import` adds some")
-    return build_service(chosen)
+    return closed_at_end(build_service(chosen))
+
+
+def closed_at_end(built: "PostmortemService") -> "PostmortemService":
+    """`built`, closed when the command running now ends (`closing_what_it_builds`): its hold on the vector index
+    and its database connections are released then, however the command ends. Outside a command the caller closes
+    it."""
+    if _BUILT:
+        _BUILT[-1].append(built)
+    return built
+
+
+_BUILT: list[list["PostmortemService"]] = []  # what each command running now built, innermost last
+
+
+@contextmanager
+def closing_what_it_builds() -> Iterator[None]:
+    """Around a command (server/cli/app.py): the services it built are closed when it ends. A command run in a
+    process that goes on (a test, a plugin's caller) left them to the garbage collector, which frees one held in a
+    reference cycle only at its next collection: until then it kept the index's lock, and the next command there that
+    needed the index was refused as beside another owner."""
+    built: list[PostmortemService] = []
+    _BUILT.append(built)
+    try:
+        yield
+    finally:
+        _BUILT.pop()
+        for service in reversed(built):
+            service.close()
 
 
 def has_data(chosen: "Settings") -> bool:
@@ -189,13 +217,18 @@ def nothing_yet(chosen: "Settings") -> None:
 
 @contextmanager
 def reading() -> Iterator["PostmortemService"]:
-    """The service for a read-only command. A home without a database is not created: the command answers from an
-    empty knowledge base in a private temporary directory (removed after) and says so on stderr."""
+    """The service for a read-only command, closed at the end of the `with`. A home without a database is not
+    created: the command answers from an empty knowledge base in a private temporary directory (removed after) and
+    says so on stderr."""
     from agent_postmortem.service.runtime import build_service
 
     chosen = settings()
     if has_data(chosen):
-        yield build_service(chosen)
+        built = build_service(chosen)
+        try:
+            yield built
+        finally:
+            built.close()
         return
     nothing_yet(chosen)
     with tempfile.TemporaryDirectory(prefix="postmortem-empty-", ignore_cleanup_errors=True) as folder:
@@ -203,7 +236,7 @@ def reading() -> Iterator["PostmortemService"]:
         try:
             yield empty
         finally:
-            empty.store.engine.dispose()
+            empty.close()
 
 
 def _at(chosen: "Settings", home: Path) -> "Settings":

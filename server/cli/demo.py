@@ -84,8 +84,7 @@ def _run(out: Console, home: Path, output: Path | None, *, keep: bool) -> dict[s
         captured, drafted = _loop(out, service, settings)
         text = service.render_report(captured.id)
     finally:
-        service.knowledge.release_index()
-        service.store.engine.dispose()
+        service.close()
     path = output or (home / "reports" / f"{captured.id}.md" if keep else None)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agent_postmortem.cli.common import JsonOpt, emit, err, out, user_errors
+from agent_postmortem.cli.common import JsonOpt, closed_at_end, emit, err, out, user_errors
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
@@ -39,7 +39,7 @@ def init(
         if not settings.database_url and not writable(settings.store_home):
             raise ReadOnlyStore(str(settings.store_home))
         made_private = _make_private(settings.store_home)
-        service = build_service(settings)
+        service = closed_at_end(build_service(settings))
         stored = service.store.count()
         if seed is None:
             seed = not as_json and stored == 0 and _ask()

@@ -4,6 +4,7 @@ It composes small use-case classes, each given exactly what it uses (store, acti
 provider, clock, policy), and delegates to them; it holds no logic of its own and never imports `mcp`. Build it with
 `build_service(settings, llm=..., clock=...)` (service/runtime.py) rather than by hand."""
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -32,6 +33,8 @@ from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.search.knowledge import KnowledgeBase
 
 __all__ = ["IMPORT_BATCH", "PostmortemService", "ReportKind"]
+
+logger = logging.getLogger(__name__)
 
 
 class PostmortemService:
@@ -90,6 +93,16 @@ class PostmortemService:
             judging=self.judging,
         )
         self.lessons = Lessons(store=store, recurrence=self.recurrence, clock=clock)
+
+    def close(self) -> None:
+        """Let another process or service own the vector index (applying what the outbox still holds when this one
+        owned it) and close the database connections. The service may be used again: it reconnects, and owns the
+        index only if it claims it again."""
+        try:
+            self.knowledge.release_index()
+        except Exception:  # noqa: BLE001 - the records are safe; the next owner rebuilds what it misses
+            logger.warning("could not release the vector index", exc_info=True)
+        self.store.engine.dispose()
 
     # --- capture and records --------------------------------------------------------------------
 

@@ -2,12 +2,17 @@
 mismatched index is rebuilt from the records. The index is checked only when no other process owns it (a running
 server checks it itself when it takes it, and keeps it in line)."""
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DatabaseError
 
 from agent_postmortem.config import Settings
 from agent_postmortem.errors import is_damaged_database
+
+if TYPE_CHECKING:
+    from agent_postmortem.service.facade import PostmortemService
 
 UNBUILT = (
     "the vector index is not built yet (the records are waiting in the outbox): a running server builds it, or "
@@ -38,11 +43,19 @@ def check(settings: Settings, *, repair: bool = False) -> HealthReport:
 
     try:
         service = build_service(settings)
-        integrity = _integrity(service.store.engine)
     except DatabaseError as e:  # a file that is not a database, or a damaged one SQLite notices on opening it
-        if not is_damaged_database(e):
-            raise
-        return _damaged(str(e.orig))
+        return _damaged_or_raise(e)
+    try:  # the index and the connections are released when the check ends, however it ends
+        return _check(service, repair=repair)
+    finally:
+        service.close()
+
+
+def _check(service: "PostmortemService", *, repair: bool) -> HealthReport:
+    try:
+        integrity = _integrity(service.store.engine)
+    except DatabaseError as e:  # or one it notices on reading it
+        return _damaged_or_raise(e)
     if integrity != "ok":  # the records cannot be counted or trusted: the index is not looked at
         return _damaged(integrity)
     store, knowledge = service.store, service.knowledge
@@ -80,6 +93,12 @@ def _integrity(engine: Engine) -> str:
         if conn.dialect.name != "sqlite":
             return "ok"
         return str(conn.execute(text("pragma integrity_check")).scalar())
+
+
+def _damaged_or_raise(error: DatabaseError) -> HealthReport:
+    if not is_damaged_database(error):
+        raise error
+    return _damaged(str(error.orig))
 
 
 def _damaged(found: str) -> HealthReport:

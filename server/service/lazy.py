@@ -98,11 +98,7 @@ class LazyService:
         if keeper is not None:
             keeper.join(timeout)
         if service is not None:
-            try:
-                service.knowledge.release_index()
-            except Exception:  # noqa: BLE001 - the records are safe; the next owner rebuilds what it misses
-                logger.warning("could not release the vector index", exc_info=True)
-            service.store.engine.dispose()
+            service.close()
 
     def _retry(self) -> bool:
         """Open it again when it failed for a reason that passes (the database not up yet, at its connection limit,

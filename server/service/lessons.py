@@ -16,18 +16,15 @@ from agent_postmortem.analysis.learn import (
 )
 from agent_postmortem.errors import NotAnalysed, UnknownRunbook
 from agent_postmortem.render import report
-from agent_postmortem.service.recurrence import Recurrence, Rows, label, top_category
+from agent_postmortem.service.recurrence import Recurrence, Rows, label, pattern_id, top_category
 from agent_postmortem.service.results import Learned
-from agent_postmortem.store.ids import incident_pk, to_incident_id
+from agent_postmortem.store.ids import PATTERN_ID, PATTERN_PREFIX, incident_pk, to_incident_id, written_id
 from agent_postmortem.store.models import ActionItem, Category, Incident
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.reopens import reopened_after_resolve
 
 LEARN_ALL_LIMIT = 100_000
 SMALLEST_PATTERN = 2  # the least min_size that patterns, fix_effectiveness and action_item_stats take
-PATTERN_ID = re.compile(r"PAT-[1-9][0-9]{0,9}")
-# A pattern id as a person or a model writes it: quoted, in backticks or bold, "PAT 3", "pat3", "PAT_3", "pattern 3"
-_WRITTEN_PATTERN = re.compile(r"""[\s"'`*]*(?:PAT(?:TERN)?)[-_ ]?\#?\s?([0-9]{1,10})[\s"'`*.]*""")
 
 
 class Lessons:
@@ -43,15 +40,13 @@ class Lessons:
         in patterns of `min_size` (3) or more. `groups`: every pattern of two or more, when the caller has them.
         Whether a completed item held is read from the patterns of two or more whatever `min_size`: a capture is
         flagged `recurred_after_fix` on a pattern of two, and the category's runbook called those items ✅."""
-        key = key.strip().upper()
-        if (written := _WRITTEN_PATTERN.fullmatch(key)) is not None:  # `runbook://"PAT-1"` was an unknown runbook
-            key = f"PAT-{written[1]}"
+        key = written_id(key)  # a pattern id as written in prose or linked: `runbook://"PAT-1"` was an unknown runbook
         if min_size is None:
-            min_size = SMALLEST_PATTERN if key.startswith("PAT-") else 3
+            min_size = SMALLEST_PATTERN if key.startswith(PATTERN_PREFIX) else 3
         paired = self.recurrence.groups(SMALLEST_PATTERN)[0] if groups is None else groups
         found = [g for g in paired if len(g) >= min_size]
-        if key.startswith("PAT-"):
-            rows = {f"PAT-{g[0].pk}": g for g in found}.get(key)
+        if key.startswith(PATTERN_PREFIX):
+            rows = {pattern_id(g): g for g in found}.get(key)
             if rows is None:
                 raise UnknownRunbook(key if PATTERN_ID.fullmatch(key) else None)
             newest = sorted(rows, key=lambda r: (r.created_at, r.pk), reverse=True)  # by time, as a category's are:
@@ -135,5 +130,5 @@ def _recurred(
 
 def _runbook_key(case: RegressionCase, groups: list[Rows], min_size: int) -> str:
     pk = incident_pk(case.incident_id)
-    found = (f"PAT-{g[0].pk}" for g in groups if len(g) >= min_size and pk in {r.pk for r in g})
+    found = (pattern_id(g) for g in groups if len(g) >= min_size and pk in {r.pk for r in g})
     return next(found, case.category.value)

@@ -13,7 +13,7 @@ from agent_postmortem.analysis import patterns
 from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
 from agent_postmortem.analysis.effectiveness import Seen, effect
 from agent_postmortem.service.results import EffectivenessReport, Pattern, PatternList
-from agent_postmortem.store.ids import incident_pk, to_incident_id
+from agent_postmortem.store.ids import incident_pk, to_incident_id, to_pattern_id
 from agent_postmortem.store.models import ActionItem, Category, SimilarIncident
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
@@ -114,7 +114,7 @@ def seen_of(row: Any, reopened: Sequence[datetime] = ()) -> Seen:
 
 
 def pattern_id(rows: Rows) -> str:
-    return f"PAT-{rows[0].pk}"
+    return to_pattern_id(rows[0].pk)
 
 
 def label(rows: Rows) -> str:

@@ -6,6 +6,7 @@ import random
 import pytest
 
 from agent_postmortem.analysis.verify import fisher_less, trials_for_target, verify_fix, wilson, z_for
+from agent_postmortem.analysis.wording import percent, short_of
 
 
 def test_normal_quantile() -> None:
@@ -81,6 +82,25 @@ def test_the_bound_of_a_fix_is_said_below_its_target_not_rounded_up_to_it() -> N
     assert fixed.verdict == "fixed"
     assert "the failure rate is below 0.998%, under the target of 1.00%." in fixed.explanation
     assert "below 0.24%, under the target of 1.00%" in verify_fix(20, 100, 0, 1600, target=0.01).explanation
+
+
+@pytest.mark.parametrize(
+    ("x", "threshold", "shown"),
+    [(0.7188, 0.72, "0.718"), (0.66, 0.72, "0.66"), (0.007188, 0.0072, "0.718%"), (0.0066, 0.0072, "0.66%"),
+     (0.009985, 0.01, "0.998%"), (9.99e-7, 1e-6, "0.00009%"), (5e-7, 1e-6, "5e-05%")],
+)  # fmt: skip
+def test_a_bound_and_a_similarity_below_a_threshold_are_cut_by_one_rule(x: float, threshold: float, shown: str) -> None:
+    """The similarity under the novelty threshold and the bound under a fix's target were cut below it by two
+    helpers; one reads both, a percentage as verify_fix gives its target (1e-6 as 0.0001%)."""
+    assert short_of(x, threshold, as_percent=shown.endswith("%")) == shown
+    assert percent(threshold) in {"72.00%", "0.72%", "1.00%", "0.0001%"}
+
+
+def test_a_bound_just_under_a_small_target_keeps_a_digit_when_it_is_cut() -> None:
+    """0 failures in 3,850,000 runs bound the rate at 0.0000998%: "below 0.000%, under the target of 0.0001%", a
+    rate shown as none at all. Cut to the first place that reads below the target and above zero."""
+    fixed = verify_fix(0, 100, 0, 3_850_000, target=1e-6)
+    assert "the failure rate is below 0.00009%, under the target of 0.0001%." in fixed.explanation
 
 
 def test_a_deterministic_failure_needs_one_passing_reproduction() -> None:

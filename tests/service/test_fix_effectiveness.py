@@ -117,6 +117,9 @@ def test_the_runbook_of_a_pattern_of_two_that_effectiveness_named(svc: Postmorte
     number = pattern.pattern_id.removeprefix("PAT-")
     for written in (f"PAT {number}", f"pat{number}", f'"PAT-{number}"', f"`PAT_{number}`", f"pattern {number}"):
         assert svc.runbook(written).key == pattern.pattern_id, written  # refused as an unknown runbook before
+    linked = f"[{pattern.pattern_id}](runbook://{pattern.pattern_id})"  # as a report links it
+    for written in (linked, f"PAT\u2011{number}", f"\u200bPAT\u2013{number}"):  # a typographic dash, a zero-width space
+        assert svc.runbook(written).key == pattern.pattern_id, written  # refused as an unknown runbook before
 
 
 def test_a_reopen_counts_at_its_own_time() -> None:

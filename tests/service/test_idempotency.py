@@ -12,10 +12,10 @@ from sqlalchemy import text
 from agent_postmortem.errors import KeyReused
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.models import ActionItemCreate, Incident, IncidentCreate
-from agent_postmortem.store.records import db
 from agent_postmortem.store.records.idempotency import KnownKey
 from agent_postmortem.store.search.embedding import Embedder
 from tests.factories import HomeDatabases, make_service
+from tests.old_rows import WRITTEN_AT, rows_at
 from tests.processes import stdio_server
 
 pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
@@ -163,21 +163,17 @@ def test_keys_stored_before_the_digests_are_still_recognised_and_rewritten_ones_
     digest, so a retry after the upgrade is still a replay; one redaction had rewritten (`[REDACTED:email]`) could
     match another client's key: it is dropped."""
     engine = database.engine(tmp_path, migrated=False)
-    db.upgrade(engine, lock_dir=tmp_path, revision="0005")
-    with engine.begin() as conn:  # rows exactly as the code at schema 0005 wrote them
-        conn.execute(
-            text(
-                "insert into incidents (title, category, severity, status, created_at, postmortem_completed, "
-                "content_hash, body) values ('Planner agent timed out calling flights.search', 'timeout', 'SEV3', "
-                "'resolved', "
-                "'2026-01-02 03:04:05.000000', false, 'abc', :body)"
-            ),
-            {"body": '{"description": "", "triage": "full"}'},
-        )
-        for key in ("otel-trace:4bf92f3577b34da6a3ce929d0e0e4736", "[REDACTED:email]"):
-            conn.execute(
-                text("insert into idempotency_keys values (:key, 1, '2026-01-02 03:04:05.000000')"), {"key": key}
-            )
+    incident = {
+        "title": "Planner agent timed out calling flights.search",
+        "severity": "SEV3",
+        "status": "resolved",
+        "body": '{"description": "", "triage": "full"}',
+    }
+    keys = [
+        {"key": key, "incident_pk": 1, "created_at": WRITTEN_AT}
+        for key in ("otel-trace:4bf92f3577b34da6a3ce929d0e0e4736", "[REDACTED:email]")
+    ]
+    rows_at(engine, tmp_path, "0005", incidents=[incident], idempotency_keys=keys)  # as the code at 0005 wrote them
     service = make_service(tmp_path)
     retried = service.capture_incident(failure("otel-trace:4bf92f3577b34da6a3ce929d0e0e4736"))
     assert retried.replayed and retried.id == "INC-1"

@@ -3,7 +3,7 @@
 import pytest
 
 from agent_postmortem.store.errors import InvalidId
-from agent_postmortem.store.ids import action_pk, incident_ids_in, incident_pk, is_incident_id
+from agent_postmortem.store.ids import action_pk, incident_ids_in, incident_pk, is_incident_id, written_id
 
 
 @pytest.mark.parametrize(
@@ -61,3 +61,22 @@ def test_a_query_is_an_incident_id_when_it_names_one_and_not_when_it_is_a_number
 def test_the_incident_ids_inside_a_text_are_found_in_order_once_without_action_items() -> None:
     assert incident_ids_in("what happened in inc\u201127, INC 3 and INC-27? not AI-4") == ["INC-27", "INC-3"]
     assert incident_ids_in("nothing here, 27 users") == []
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["PAT-3", "PAT 3", "pat3", "PAT_3", '"PAT-3"', "`PAT-3`", "**PAT-3**", "pattern 3", "Pattern #3", "pattern-3",
+     "pattern: PAT-3", "PAT-3.", "[PAT-3](runbook://PAT-3)", "PAT\u20113", "PAT\u20133", "\u200fPAT-3\u200e",
+     "[PAT\u20113](runbook://PAT\u20113)"],
+)  # fmt: skip
+def test_a_pattern_id_is_read_in_every_form_an_incident_id_is(written: str) -> None:
+    """A pattern id was read by a second, narrower reader: a runbook link copied from a report ("[PAT-3](runbook://
+    PAT-3)"), a typographic dash or a character no one sees left it an unknown runbook."""
+    assert written_id(written) == "PAT-3"
+
+
+@pytest.mark.parametrize("written", ["incident PAT-3", "pattern INC-3", "pattern AI-3", "action item PAT-3"])
+def test_a_word_and_a_prefix_that_disagree_are_read_as_neither(written: str) -> None:
+    assert written_id(written) == written.upper()
+    with pytest.raises(InvalidId):
+        incident_pk(written)

@@ -13,6 +13,7 @@ from agent_postmortem.store.records import db, schema
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.rows import NewIncident
 from tests.factories import FIXED_NOW, FIXTURES, HomeDatabases
+from tests.old_rows import WRITTEN_AT, rows_at
 
 
 def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path, database: HomeDatabases) -> None:
@@ -50,17 +51,14 @@ def test_a_database_made_by_the_first_schema_upgrades_and_keeps_its_incidents(
     tmp_path: Path, database: HomeDatabases
 ) -> None:
     engine = database.engine(tmp_path, migrated=False)
-    db.upgrade(engine, lock_dir=tmp_path, revision="0001")
-    with engine.begin() as conn:  # a row exactly as version 0001 of the code wrote it
-        conn.execute(
-            text(
-                "insert into incidents (title, category, severity, status, agent, tool, model, created_at, "
-                "postmortem_completed, content_hash, body) values ('Old failure', 'timeout', 'SEV4', 'open', "
-                "NULL, NULL, NULL, '2026-01-02 03:04:05.000000', false, 'abc', :body)"
-            ),
-            {"body": '{"description": "from v0.1", "triage": "full", "category_confidence": 1.0}'},
-        )
-        conn.execute(text("insert into index_outbox (incident_pk, op) values (1, 'upsert')"))
+    body = '{"description": "from v0.1", "triage": "full", "category_confidence": 1.0}'
+    rows_at(  # a row exactly as version 0001 of the code wrote it
+        engine,
+        tmp_path,
+        "0001",
+        incidents=[{"title": "Old failure", "agent": None, "tool": None, "model": None, "body": body}],
+        index_outbox=[{"incident_pk": 1, "op": "upsert"}],
+    )
     db.upgrade(engine, lock_dir=tmp_path)
     old = IncidentStore(engine).get_or_raise("INC-1")
     assert (old.title, old.description, old.occurrences, old.signature) == ("Old failure", "from v0.1", 1, None)
@@ -206,26 +204,11 @@ def test_analyses_accepted_before_0008_stay_accepted_and_feed_search_hits(
     import json
 
     engine = database.engine(tmp_path, migrated=False)
-    db.upgrade(engine, lock_dir=tmp_path, revision="0007")
-    with engine.begin() as conn:  # as the code at 0007 wrote them: the state in the body only
-        for n in (1, 2):
-            conn.execute(
-                text(
-                    "insert into incidents (title, category, severity, status, created_at, postmortem_completed, "
-                    "content_hash, body) values ('Old failure', 'timeout', 'SEV4', 'resolved', "
-                    "'2026-01-02 03:04:05.000000', false, :hash, :body)"
-                ),
-                {"hash": f"h{n}", "body": json.dumps({"triage": "full"})},
-            )
-        for n, state in ((1, "accepted"), (2, "draft")):
-            body = {"whys": [], "root_cause": f"cause {n}", "generated_by": "x", "state": state}
-            conn.execute(
-                text(
-                    "insert into analyses (incident_pk, created_at, body) "
-                    "values (:pk, '2026-01-02 03:04:05.000000', :body)"
-                ),
-                {"pk": n, "body": json.dumps({**body, "created_at": "2026-01-02T03:04:05Z"})},
-            )
+    made = {"whys": [], "generated_by": "x", "created_at": "2026-01-02T03:04:05Z"}
+    bodies = [json.dumps(made | {"root_cause": f"cause {n}", "state": s}) for n, s in ((1, "accepted"), (2, "draft"))]
+    analyses = [{"incident_pk": n, "created_at": WRITTEN_AT, "body": body} for n, body in enumerate(bodies, 1)]
+    incidents = [{"title": "Old failure", "status": "resolved", "content_hash": f"h{n}"} for n in (1, 2)]
+    rows_at(engine, tmp_path, "0007", incidents=incidents, analyses=analyses)  # the state in the body only
     db.upgrade(engine, lock_dir=tmp_path)
     store = IncidentStore(engine)
     hits = store.summaries([1, 2])
@@ -271,23 +254,8 @@ def test_owners_stored_before_0014_are_found_by_the_owner_filter_ignoring_case(
     from tests.factories import make_service
 
     engine = database.engine(tmp_path, migrated=False)
-    db.upgrade(engine, lock_dir=tmp_path, revision="0013")
-    with engine.begin() as conn:  # rows exactly as the code at schema 0013 wrote them
-        conn.execute(
-            text(
-                "insert into incidents (title, category, severity, status, created_at, postmortem_completed, "
-                "content_hash, body) values ('Refund', 'timeout', 'SEV4', 'open', '2026-01-02 03:04:05.000000', "
-                "false, 'abc', '{\"triage\": \"full\"}')"
-            )
-        )
-        for n, owner in enumerate(("Ärne", "ärne", None, "lee")):
-            conn.execute(
-                text(
-                    "insert into action_items (incident_pk, title, owner, priority, status, created_at) "
-                    "values (1, :title, :owner, 'P1', 'open', '2026-01-02 03:04:05.000000')"
-                ),
-                {"title": f"Follow-up {n}", "owner": owner},
-            )
+    items = [{"title": f"Follow-up {n}", "owner": owner} for n, owner in enumerate(("Ärne", "ärne", None, "lee"))]
+    rows_at(engine, tmp_path, "0013", incidents=[{}], action_items=items)  # as the code at schema 0013 wrote them
     db.upgrade(engine, lock_dir=tmp_path)
     service = make_service(tmp_path)
     service.add_action_item("INC-1", ActionItemCreate(title="Follow-up 4", owner="ÄRNE"))
@@ -306,23 +274,11 @@ def test_owners_stored_with_runs_of_spaces_before_0015_are_one_owner(tmp_path: P
     from tests.factories import make_service
 
     engine = database.engine(tmp_path, migrated=False)
-    db.upgrade(engine, lock_dir=tmp_path, revision="0014")
-    with engine.begin() as conn:  # rows exactly as the code at schema 0014 wrote them
-        conn.execute(
-            text(
-                "insert into incidents (title, category, severity, status, created_at, postmortem_completed, "
-                "content_hash, body) values ('Refund', 'timeout', 'SEV4', 'open', '2026-01-02 03:04:05.000000', "
-                "false, 'abc', '{\"triage\": \"full\"}')"
-            )
-        )
-        for n, owner in enumerate(("Dana  Smith", "dana\nsmith")):
-            conn.execute(
-                text(
-                    "insert into action_items (incident_pk, title, owner, owner_key, priority, status, created_at) "
-                    "values (1, :title, :owner, :key, 'P1', 'open', '2026-01-02 03:04:05.000000')"
-                ),
-                {"title": f"Follow-up {n}", "owner": owner, "key": owner.strip().casefold()},
-            )
+    items = [
+        {"title": f"Follow-up {n}", "owner": owner, "owner_key": owner.strip().casefold()}
+        for n, owner in enumerate(("Dana  Smith", "dana\nsmith"))
+    ]
+    rows_at(engine, tmp_path, "0014", incidents=[{}], action_items=items)  # as the code at schema 0014 wrote them
     db.upgrade(engine, lock_dir=tmp_path)
     service = make_service(tmp_path)
     service.add_action_item("INC-1", ActionItemCreate(title="Follow-up 2", owner="Dana Smith"))
