@@ -1,12 +1,13 @@
 """Whole incidents (with their timeline, latest analysis and action items) read by primary key, a chunk at a time:
-four statements per chunk of `CHUNK` incidents, not four per incident. `IncidentStore.get` reads one this way, and a
-backup reads every incident this way (12,030 statements for 2,779 incidents were 2.6 ms of CPU each)."""
+four statements per chunk of `CHUNK` incidents (five with the items' changes), not four per incident.
+`IncidentStore.get` reads one this way, and a backup every incident (one by one, 2,800 incidents took 14,001
+statements and 3.5 ms of CPU each)."""
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import BindParameter, Connection, bindparam, func, select
 
 from agent_postmortem.store.errors import CorruptRecord
 from agent_postmortem.store.ids import action_pk, to_incident_id
@@ -17,7 +18,7 @@ from agent_postmortem.store.records.columns import analysis_from_body, event_fro
 
 CHUNK = 500  # keys per IN list: within SQLite's bound on parameters, and a chunk's rows are all that is held
 
-_PKS = bindparam("pks", expanding=True)
+_PKS: BindParameter[list[int]] = bindparam("pks", expanding=True)
 _INCIDENTS = select(schema.incidents).where(schema.incidents.c.pk.in_(_PKS)).order_by(schema.incidents.c.pk)
 _EVENTS = (
     select(schema.timeline_events)
