@@ -15,11 +15,11 @@ from pydantic import ValidationError
 from agent_postmortem.errors import PostmortemError, validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import BOM, lines
-from agent_postmortem.store.errors import CorruptRecord, InvalidId
+from agent_postmortem.store.errors import InvalidId
 from agent_postmortem.store.ids import action_pk, incident_pk, to_action_id, to_incident_id
 from agent_postmortem.store.models import Incident, IncidentCreate
 from agent_postmortem.store.records import db
-from agent_postmortem.store.records.actions import histories
+from agent_postmortem.store.records.batch import CHUNK
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.integrity import slot_of, validated, whole_text
 from agent_postmortem.store.records.rows import NewIncident
@@ -45,20 +45,17 @@ def export_lines(service: "PostmortemService", unreadable: list[str] | None = No
     `unreadable`: one row never blocks a backup."""
     with db.snapshot(service.store.engine) as engine:
         store = IncidentStore(engine)
-        for incident_id in store.all_ids():
-            try:
-                with whole_text():  # a text longer than new input takes (an older version's long note) goes whole
-                    incident = store.get_or_raise(incident_id)
-                    with engine.connect() as conn:  # each item's changes: the audit trail goes with the backup
-                        changes = histories(conn, [action_pk(a.id) for a in incident.action_items])
-                for item in incident.action_items:
-                    item.history = changes.get(action_pk(item.id), [])
+        ids = store.all_ids()
+        for start in range(0, len(ids), CHUNK):  # a chunk at a time, in a few statements each (records/batch.py)
+            with whole_text():  # a text longer than new input takes (an older version's long note) goes whole
+                read = list(store.get_many(ids[start : start + CHUNK], history=True))  # each item's changes too
+            for incident_id, incident in read:
+                if incident is None:
+                    if unreadable is not None:
+                        unreadable.append(incident_id)
+                    continue
                 record = incident.model_dump(mode="json")
-            except CorruptRecord:
-                if unreadable is not None:
-                    unreadable.append(incident_id)
-                continue
-            yield json.dumps({"format": EXPORT_FORMAT, "incident": record}, ensure_ascii=False)
+                yield json.dumps({"format": EXPORT_FORMAT, "incident": record}, ensure_ascii=False)
 
 
 def is_export(path: Path) -> bool:

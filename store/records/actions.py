@@ -201,10 +201,14 @@ def histories(conn: Connection, action_pks: list[int]) -> dict[int, list[ActionI
     for start in range(0, len(action_pks), 500):
         chunk = action_pks[start : start + 500]
         for c in conn.execute(select(schema.action_item_changes).where(t.action_pk.in_(chunk)).order_by(t.pk)):
-            what = f"{to_action_id(c.action_pk)}'s change {c.pk}"
-            change = load(ActionItemChange, {k: getattr(c, k) for k in _CHANGE}, what=what)
-            found.setdefault(int(c.action_pk), []).append(change)
+            found.setdefault(int(c.action_pk), []).append(change_from_row(c))
     return found
+
+
+def change_from_row(c: Any) -> ActionItemChange:
+    """One change of an item's history, as its row holds it; raises CorruptRecord when damaged beyond repair."""
+    what = f"{to_action_id(c.action_pk)}'s change {c.pk}"
+    return load(ActionItemChange, {k: getattr(c, k) for k in _CHANGE}, what=what)
 
 
 def history_rows(apk: int, history: list[ActionItemChange]) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ records/rows.py).
 """
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -22,15 +22,11 @@ from agent_postmortem.store.models import (
     Analysis,
     Incident,
     TimelineEventCreate,
-    utcnow,
 )
 from agent_postmortem.store.records import db, schema
-from agent_postmortem.store.records.actions import ITEMS
+from agent_postmortem.store.records.batch import read_many, read_one
 from agent_postmortem.store.records.columns import (
     analysis_from_body,
-    event_from_row,
-    incident_from_row,
-    readable,
     readable_incident,
 )
 from agent_postmortem.store.records.idempotency import KeyDigests, KnownKey
@@ -86,30 +82,19 @@ class IncidentStore(IncidentChanges):
     def get(self, incident_id: str, *, accepted: bool = False) -> Incident | None:
         """The incident with its children and its latest analysis (any state), or with `accepted` its latest
         accepted analysis (or none): what feeds the knowledge base, while a newer draft waits for review."""
-        pk = incident_pk(incident_id)
         with self.engine.connect() as conn:
-            row = conn.execute(select(schema.incidents).where(schema.incidents.c.pk == pk)).first()
-            if row is None:
-                return None
-            events = conn.execute(
-                select(schema.timeline_events)
-                .where(schema.timeline_events.c.incident_pk == pk)
-                .order_by(schema.timeline_events.c.at, schema.timeline_events.c.pk)
-            ).all()
-            analyses = select(schema.analyses.c.pk, schema.analyses.c.body).where(schema.analyses.c.incident_pk == pk)
-            if accepted:
-                analyses = analyses.where(schema.analyses.c.state == "accepted")
-            analysis = conn.execute(analyses.order_by(schema.analyses.c.pk.desc()).limit(1)).first()
-            actions = conn.execute(
-                ITEMS.where(schema.action_items.c.incident_pk == pk).order_by(schema.action_items.c.pk)
-            ).all()
-        name = to_incident_id(pk)
-        return incident_from_row(
-            row,
-            timeline=[e for e in (event_from_row(name, r) for r in events) if e is not None],
-            analysis=None if analysis is None else analysis_from_body(name, analysis.body, analysis.pk),
-            actions=readable(actions, utcnow()),
-        )
+            return read_one(conn, incident_pk(incident_id), accepted=accepted)
+
+    def get_many(
+        self, incident_ids: Sequence[str], *, accepted: bool = False, history: bool = False
+    ) -> Iterator[tuple[str, Incident | None]]:
+        """Each stored incident of `incident_ids` as `get` reads it, in key order, in a few statements per 500
+        (records/batch.py); None for one damaged beyond repair (logged), so that a bulk read goes on past it. With
+        `history`, each action item carries its changes."""
+        with self.engine.connect() as conn:
+            pks = [incident_pk(i) for i in incident_ids]
+            for pk, incident in read_many(conn, pks, accepted=accepted, history=history):
+                yield to_incident_id(pk), incident
 
     def get_or_raise(self, incident_id: str, *, accepted: bool = False) -> Incident:
         found = self.get(incident_id, accepted=accepted)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, event
 
 from agent_postmortem.errors import PostmortemError
 from agent_postmortem.ingest import backup
@@ -51,6 +52,23 @@ def test_the_export_is_a_snapshot_taken_when_it_starts(tmp_path: Path) -> None:
     first = next(lines)
     service.capture_incident(IncidentCreate(title="Captured while the export runs"))
     assert len([first, *lines]) == 3 and service.store.count() == 4
+
+
+def test_an_export_reads_many_incidents_in_a_bounded_number_of_statements(tmp_path: Path) -> None:
+    """The export read each incident by itself, then its items' changes: about five statements an incident (14,001
+    for 2,800 incidents, 3.5 ms of CPU each); it now reads them a chunk at a time (records/batch.py)."""
+    service = make_service(tmp_path, clock=lambda: FIXED_NOW)
+    service.import_incidents(read_incidents(SEED))
+    for item in service.list_action_items(limit=3).items:  # changes, the audit trail the export carries
+        service.update_action_item(item.id, owner="Dana", by="lead")
+    sent: list[str] = []
+    event.listen(Engine, "before_cursor_execute", record := lambda *args: sent.append(args[2]))
+    try:
+        lines = list(backup.export_lines(service))
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert len(lines) == service.store.count() > 40 and '"history": [{' in "".join(lines)
+    assert len(sent) < 20
 
 
 def test_a_damaged_export_restores_nothing(tmp_path: Path) -> None:
