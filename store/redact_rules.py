@@ -53,6 +53,7 @@ _NOT_CREDENTIAL_HEADER = (
     r"(?:[a-z0-9]+-)*auth(?:entication)?(?:-[a-z0-9]+)*-(?:results?|user|username|email|name|url|uri|redirect|"
     r"method|type|scheme|mode|provider|status|realm|domain|version|id)(?![\w.-])"
 )
+_HOST_ENDS = r"(?![\w.~%:\[\]-]*@)"  # after a URL password's @: a host (and port) with no other @ after it
 UNICODE_RULES = frozenset({"password_pair", "password_prose"})  # their words are not all ASCII, nor their case
 # Keys known by their prefix are found glued to the text before them too: what an ANSI colour code leaves once its
 # ESC is dropped (`[1mghp_…`), a percent-encoded byte (`%1bghp_…`), a letter or a digit (`_glued_ok` checks them)
@@ -120,12 +121,13 @@ SECRET_RULES: list[tuple[str, str, int]] = [
         r"eyJ[A-Za-z0-9_-]{8,}\.(?:eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?|[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]{8,}){3})",
         0,
     ),
-    (
+    (  # a password runs to the last @ before the host (`p@ss:w0rd@db`): an @ with no other @ after its host
         "connection_string",
-        r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver)://[^:/\s@]*:([^@\s]+)@",
+        r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver)://[^:/\s@]*:"
+        rf"(\S+?)@{_HOST_ENDS}",
         1,
     ),
-    ("url_credentials", r"\b[a-z][a-z0-9+.-]*://[^:/\s@]*:([^@\s/]{3,})@", 1),  # redis://:password@ too
+    ("url_credentials", rf"\b[a-z][a-z0-9+.-]*://[^:/\s@]*:([^\s/]{{3,}}?)@{_HOST_ENDS}", 1),  # redis://:pw@ too
     ("bearer_token", r"(?i)\bbearer\s+([A-Za-z0-9._~+/-]{16,}=*)", 1),
     ("basic_auth_header", r"(?i)\bauthorization[\"']?\s*[:=]\s*[\"']?basic\s+([A-Za-z0-9+/]{8,}=*)", 1),
     (
