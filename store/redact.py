@@ -86,8 +86,14 @@ def _looks_like_value(value: str) -> bool:
     return len(value) >= 8 and not _NOT_SECRET_VALUES.match(value) and not _PLACEHOLDER.search(value)
 
 
+_URL_PASSWORDS = frozenset({"url_credentials", "connection_string"})
+
+
 def _spans(text: str) -> list[tuple[int, int, str, bool]]:
     found = _rule_spans(text)
+    passwords = [(s, e) for s, e, kind, _ in found if kind in _URL_PASSWORDS]
+    if passwords:  # `hunter2@db.internal` after a URL's user reads as an address: the host is kept, not the address
+        found = [f for f in found if f[2] != "email" or not any(s <= f[0] < e for s, e in passwords)]
     found += [(start, end, "credit_card", True) for start, end in card_spans(text)]
     named = (block_spans(text) if ":" in text and "\n" in text else []) + (  # a YAML block scalar's value, or
         actions_result_spans(text) if "Evaluating: " in text else []  # an Actions debug log's result

@@ -53,7 +53,17 @@ _NOT_CREDENTIAL_HEADER = (
     r"(?:[a-z0-9]+-)*auth(?:entication)?(?:-[a-z0-9]+)*-(?:results?|user|username|email|name|url|uri|redirect|"
     r"method|type|scheme|mode|provider|status|realm|domain|version|id)(?![\w.-])"
 )
+_HOST_ENDS = r"(?![\w.~%:\[\]-]*@)"  # after a URL password's @: a host (and port) with no other @ after it
 UNICODE_RULES = frozenset({"password_pair", "password_prose"})  # their words are not all ASCII, nor their case
+# Keys known by their prefix are found glued to the text before them too: what an ANSI colour code leaves once its
+# ESC is dropped (`[1mghp_…`), a percent-encoded byte (`%1bghp_…`), a letter or a digit (`_glued_ok` checks them)
+PREFIXED = frozenset({
+    "github_fine_grained_pat", "github_token", "gitlab_token", "anthropic_key", "openai_key", "stripe_key",
+    "stripe_webhook_secret", "aws_access_key_id", "google_api_key", "huggingface_token", "postmortem_token",
+    "vault_token", "grafana_token", "groq_key", "xai_key", "perplexity_key", "replicate_token", "langsmith_key",
+    "tavily_key", "slack_token", "npm_token", "pypi_token", "sendgrid_key", "digitalocean_token", "shopify_token",
+    "jwt",
+})  # fmt: skip
 
 # (type, pattern, group to replace: 0 = the whole match)
 SECRET_RULES: list[tuple[str, str, int]] = [
@@ -62,42 +72,42 @@ SECRET_RULES: list[tuple[str, str, int]] = [
         r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
         0,
     ),
-    ("github_fine_grained_pat", r"\bgithub_pat_[A-Za-z0-9_]{60,255}", 0),
-    ("github_token", r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b", 0),
-    ("gitlab_token", r"\bglpat-[A-Za-z0-9_-]{20,}", 0),
-    ("anthropic_key", r"\bsk-ant-[A-Za-z0-9_-]{20,}", 0),
-    ("openai_key", r"\bsk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}", 0),
-    ("stripe_key", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0),
-    ("stripe_webhook_secret", r"\bwhsec_[A-Za-z0-9+/=]{24,}", 0),
-    ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b", 0),
+    ("github_fine_grained_pat", r"github_pat_[A-Za-z0-9_]{60,255}", 0),
+    ("github_token", r"gh[pousr]_[A-Za-z0-9]{36,255}\b", 0),
+    ("gitlab_token", r"glpat-[A-Za-z0-9_-]{20,}", 0),
+    ("anthropic_key", r"sk-ant-[A-Za-z0-9_-]{20,}", 0),
+    ("openai_key", r"sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}", 0),
+    ("stripe_key", r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0),
+    ("stripe_webhook_secret", r"whsec_[A-Za-z0-9+/=]{24,}", 0),
+    ("aws_access_key_id", r"(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b", 0),
     (  # its secret access key: 40 characters of base64 on the key id's line ("AKIA… secret …", "AKIA…:…") or after
         "aws_secret_access_key",  # the words "secret (access) key" ("the secret key is …"), with no = or : between
         r"(?:\b(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b[^\n]{0,40}?|(?i:\bsecret(?:[ _-]?access)?(?:[ _-]?key)?"
         r"[ \t]+(?:is[ \t]+|was[ \t]+|of[ \t]+)?))(?<![A-Za-z0-9/+])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
         1,
     ),
-    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}", 0),
-    ("huggingface_token", r"\bhf_[A-Za-z0-9]{30,}", 0),
+    ("google_api_key", r"AIza[0-9A-Za-z_-]{35}", 0),
+    ("huggingface_token", r"hf_[A-Za-z0-9]{30,}", 0),
     # this server's own bearer tokens (`postmortem token add`: pm_ and 43 URL-safe base64 characters); a snake_case
     # name of that length (all lower case, no digit) is not one
-    ("postmortem_token", r"\bpm_(?=[a-z_-]{0,42}[A-Z0-9])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])", 0),
-    ("vault_token", r"\bhv[sbr]\.[A-Za-z0-9_-]{24,}", 0),
-    ("grafana_token", r"\b(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,}={0,2})", 0),
-    ("groq_key", r"\bgsk_[A-Za-z0-9]{40,}", 0),
-    ("xai_key", r"\bxai-[A-Za-z0-9]{60,}", 0),
-    ("perplexity_key", r"\bpplx-[A-Za-z0-9]{40,}", 0),
-    ("replicate_token", r"\br8_[A-Za-z0-9]{30,}", 0),
-    ("langsmith_key", r"\blsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}\b", 0),
-    ("tavily_key", r"\btvly-(?:dev-|prod-)?[A-Za-z0-9]{24,}", 0),
+    ("postmortem_token", r"pm_(?=[a-z_-]{0,42}[A-Z0-9])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])", 0),
+    ("vault_token", r"hv[sbr]\.[A-Za-z0-9_-]{24,}", 0),
+    ("grafana_token", r"(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,}={0,2})", 0),
+    ("groq_key", r"gsk_[A-Za-z0-9]{40,}", 0),
+    ("xai_key", r"xai-[A-Za-z0-9]{60,}", 0),
+    ("perplexity_key", r"pplx-[A-Za-z0-9]{40,}", 0),
+    ("replicate_token", r"r8_[A-Za-z0-9]{30,}", 0),
+    ("langsmith_key", r"lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}\b", 0),
+    ("tavily_key", r"tvly-(?:dev-|prod-)?[A-Za-z0-9]{24,}", 0),
     ("slack_webhook", r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{20,}", 0),
-    ("slack_token", r"\b(?:xox(?:e\.xox)?[abposre]|xapp)-[A-Za-z0-9-]{10,}", 0),
+    ("slack_token", r"(?:xox(?:e\.xox)?[abposre]|xapp)-[A-Za-z0-9-]{10,}", 0),
     ("discord_webhook", r"https://(?:canary\.|ptb\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{30,}", 0),
-    ("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", 0),
-    ("pypi_token", r"\bpypi-AgE[A-Za-z0-9_-]{50,}", 0),
-    ("sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b", 0),
+    ("npm_token", r"npm_[A-Za-z0-9]{36}\b", 0),
+    ("pypi_token", r"pypi-AgE[A-Za-z0-9_-]{50,}", 0),
+    ("sendgrid_key", r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b", 0),
     ("twilio_key", r"\bSK[0-9a-f]{32}\b", 0),
-    ("digitalocean_token", r"\bdo[por]_v1_[a-f0-9]{64}\b", 0),
-    ("shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", 0),
+    ("digitalocean_token", r"do[por]_v1_[a-f0-9]{64}\b", 0),
+    ("shopify_token", r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", 0),
     ("telegram_bot_token", r"(?<!\d)\d{8,10}:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])", 0),
     ("mailchimp_key", r"\b[0-9a-f]{32}-us\d{1,2}\b", 0),
     ("azure_storage_key", r"(?i)\b(?:Account|SharedAccess)Key\s*=\s*([A-Za-z0-9+/]{16,}={0,2})", 1),
@@ -108,15 +118,16 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     ),
     (  # signed, unsigned (`alg: none`, an empty signature) or cut off after its payload; or encrypted (JWE, 5 parts)
         "jwt",
-        r"\beyJ[A-Za-z0-9_-]{8,}\.(?:eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?|[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]{8,}){3})",
+        r"eyJ[A-Za-z0-9_-]{8,}\.(?:eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?|[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]{8,}){3})",
         0,
     ),
-    (
+    (  # a password runs to the last @ before the host (`p@ss:w0rd@db`): an @ with no other @ after its host
         "connection_string",
-        r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver)://[^:/\s@]*:([^@\s]+)@",
+        r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver)://[^:/\s@]*:"
+        rf"(\S+?)@{_HOST_ENDS}",
         1,
     ),
-    ("url_credentials", r"\b[a-z][a-z0-9+.-]*://[^:/\s@]*:([^@\s/]{3,})@", 1),  # redis://:password@ too
+    ("url_credentials", rf"\b[a-z][a-z0-9+.-]*://[^:/\s@]*:([^\s/]{{3,}}?)@{_HOST_ENDS}", 1),  # redis://:pw@ too
     ("bearer_token", r"(?i)\bbearer\s+([A-Za-z0-9._~+/-]{16,}=*)", 1),
     ("basic_auth_header", r"(?i)\bauthorization[\"']?\s*[:=]\s*[\"']?basic\s+([A-Za-z0-9+/]{8,}=*)", 1),
     (
@@ -261,7 +272,21 @@ def _phone_ok(value: str, before: str) -> bool:
     return 9 <= len(digits) <= 15 and not _DATE.fullmatch(value.strip()) and not before.rstrip().endswith("ISBN")
 
 
+_HEX_BODY = re.compile(r"[0-9a-fA-F]{32}")
+
+
+def _glued_ok(value: str, before: str) -> bool:
+    """A prefixed key after a space or a symbol, or glued to a letter or digit and random as a key is: a digit, and
+    capitals for a quarter of its letters or 32 hex digits ("task-runner-…", "risk-Assessment-Q4-…" hold "sk-")."""
+    if not before or not (before[-1].isascii() and (before[-1].isalnum() or before[-1] == "_")):
+        return True
+    letters = [c for c in value if c.isalpha()]
+    capitals = sum(c.isupper() for c in letters)
+    return any(c.isdigit() for c in value) and (4 * capitals >= len(letters) or bool(_HEX_BODY.search(value)))
+
+
 CHECKS: dict[str, Callable[[str, str], bool]] = {  # kind -> check(value, the 10 characters before it)
+    **dict.fromkeys(PREFIXED, _glued_ok),
     "iban": lambda v, b: _iban_ok(v),
     "ip_address": lambda v, b: v not in _SAFE_IPS and not v.startswith("0.") and not _VERSION_BEFORE.search(b),
     "ipv6": lambda v, b: _ipv6_ok(v),

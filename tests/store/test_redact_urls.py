@@ -1,0 +1,37 @@
+"""A password in a URL is replaced, not the host after it: an engineer can still tell which database it was."""
+
+import pytest
+
+from agent_postmortem.store.redact import redact
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "https://deploy:hunter2@db.internal.example/x",
+            "https://deploy:[REDACTED:url_credentials]@db.internal.example/x",
+        ),
+        (
+            "git push https://bot:Sup3rS3cretPassw0rd@git.example.com:8443/org/repo.git failed",
+            "git push https://bot:[REDACTED:url_credentials]@git.example.com:8443/org/repo.git failed",
+        ),
+        (
+            "postgres://deploy:hunter2@db.internal.example:5432/orders",
+            "postgres://deploy:[REDACTED:connection_string]@db.internal.example:5432/orders",
+        ),
+        (
+            '["https://deploy:hunter2@db.internal.example", "ops@example.com"]',
+            '["https://deploy:[REDACTED:url_credentials]@db.internal.example", "[REDACTED:email]"]',
+        ),
+    ],
+)
+def test_a_url_keeps_its_host_when_its_password_is_redacted(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize("scheme", ["https", "postgresql", "amqp"])
+def test_a_password_holding_at_signs_and_colons_is_redacted_whole(scheme: str) -> None:
+    redacted = redact(f"connect {scheme}://deploy:p@ss:w0rd@db.internal.example/x refused")
+    kind = "url_credentials" if scheme == "https" else "connection_string"
+    assert redacted == f"connect {scheme}://deploy:[REDACTED:{kind}]@db.internal.example/x refused"
