@@ -132,7 +132,7 @@ def test_files_written_with_incident_text_are_private_as_an_export_is(tmp_path: 
         "backup.jsonl",
         "learned/evals/regress-INC-3.json",
         "learned/evals/regressions.jsonl",
-        "learned/runbooks/llm_hallucination.md",
+        "learned/runbooks/PAT-1.md",  # INC-1 to INC-3 (one failure told three times) form PAT-1
         "new.md",
         "old.md",
     ]
