@@ -107,8 +107,8 @@ def _read(item: str | None, *, stats: bool, page: dict[str, int], filters: dict[
 
 
 def _view(result: Any) -> "RenderableType":
+    from agent_postmortem.cli.actions_view import actions_table
     from agent_postmortem.cli.summary import action_stats_view
-    from agent_postmortem.cli.view import actions_table
     from agent_postmortem.service.results import ActionStats
 
     return action_stats_view(result) if isinstance(result, ActionStats) else actions_table(result.items)
