@@ -37,15 +37,13 @@ class ActionsView:
             "owner": max(len("owner"), owner),
             "due": len("2026-12-31"),
         }
-        width = {name: {} if wide else {"min_width": n, "max_width": n} for name, n in fixed.items()}
+        width: dict[str, int | None] = {name: None if wide else n for name, n in fixed.items()}
         shown = Table()
-        shown.add_column("id", no_wrap=True, **width["id"])
-        if wide:
-            shown.add_column("incident", no_wrap=True)
-        shown.add_column("priority" if wide else "pri", no_wrap=True)
-        shown.add_column("status", **width["status"])
-        shown.add_column("owner", **width["owner"])
-        shown.add_column("due", **width["due"])
+        for name in ("id", "incident", "priority", "status", "owner", "due"):
+            if name != "incident" or wide:
+                header = "pri" if name == "priority" and not wide else name
+                size = width.get(name)
+                shown.add_column(header, no_wrap=name in ("id", "incident", "priority"), min_width=size, max_width=size)
         shown.add_column("title")
         for a in self.items:
             status = (
