@@ -49,7 +49,7 @@ def bench_retrieval(
 @bench.command("perf")
 def bench_perf(
     sizes: Annotated[str, typer.Option(help="comma-separated knowledge-base sizes")] = "1000,10000,100000",
-    queries: int = 200,
+    queries: Annotated[int, typer.Option(help="searches timed at each size")] = 200,
     as_json: JsonOpt = False,
 ) -> None:
     """Search latency at each size (end to end, index alone vs exact numpy), import throughput vs raw encoding,
@@ -66,7 +66,7 @@ def bench_team(
     size: Annotated[
         int, typer.Option(min=100, max=2_000_000, help="incidents (kept in the model cache from 500k)")
     ] = 10_000,
-    queries: int = 200,
+    queries: Annotated[int, typer.Option(help="searches timed")] = 200,
     index: Annotated[bool, typer.Option(help="fill the Chroma server (--no-index: records and replicas only)")] = True,
     as_json: JsonOpt = False,
 ) -> None:
@@ -99,8 +99,8 @@ def bench_ui(
 def bench_load(
     replicas: Annotated[int, typer.Option(min=1, max=16, help="stateless HTTP server processes on one home")] = 2,
     clients: Annotated[int, typer.Option(min=1, max=64, help="concurrent MCP clients")] = 8,
-    captures: Annotated[int, typer.Option(min=0, max=100_000)] = 2000,
-    searches: Annotated[int, typer.Option(min=0, max=100_000)] = 2000,
+    captures: Annotated[int, typer.Option(min=0, max=100_000, help="captures sent in all")] = 2000,
+    searches: Annotated[int, typer.Option(min=0, max=100_000, help="searches sent in all")] = 2000,
     teams: Annotated[int, typer.Option(min=1, max=8, help="teams (a tokens file); the work is shared among them")] = 1,
     chroma_url: Annotated[str | None, typer.Option(help="index on this Chroma server (default: embedded)")] = None,
     timeout: Annotated[float, typer.Option(help="stop sending after this many seconds")] = 1800,
@@ -243,7 +243,10 @@ def bench_recurrence(
 
 
 @bench.command("redaction")
-def bench_redaction(seed: int = 0, as_json: JsonOpt = False) -> None:
+def bench_redaction(
+    seed: Annotated[int, typer.Option(help="seed of the synthetic corpus (the same seed, the same corpus)")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
     """Recall per secret/PII type and false positives on look-alikes, on a seeded synthetic corpus."""
     from agent_postmortem.evals.redaction import run
 
@@ -277,7 +280,9 @@ def bench_attribution(
 
 
 @bench.command("rebuild")
-def bench_rebuild(incidents: int = 10_000, as_json: JsonOpt = False) -> None:
+def bench_rebuild(
+    incidents: Annotated[int, typer.Option(help="incidents in the index to rebuild")] = 10_000, as_json: JsonOpt = False
+) -> None:
     """What recovering the vector index costs: probe, rebuild from the stored vectors, a start on a broken index,
     against the bare upserts in this process."""
     from agent_postmortem.evals.rebuild import run

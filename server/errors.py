@@ -1,6 +1,10 @@
 """Domain errors. The MCP and CLI layers turn them into actionable messages in one place each."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Literal
 
 from agent_postmortem.storage_failure import is_damaged_database, is_storage_failure, storage_failure
 from agent_postmortem.store.errors import (
@@ -44,8 +48,35 @@ __all__ = [
 ]
 
 
+Surface = Literal["cli", "mcp"]
+SURFACE: ContextVar[Surface | None] = ContextVar("surface", default=None)
+"""Where an error is shown: the CLI sets "cli" around every command (server/cli/app.py), the MCP server "mcp" around
+every tool call (server/mcp/common.py); unset (the SDK, a test), an error says what it does with both wordings."""
+
+
+@contextmanager
+def shown_on(surface: Surface) -> Iterator[None]:
+    """Errors stringified inside name what to do on `surface` (commands or tools)."""
+    token = SURFACE.set(surface)
+    try:
+        yield
+    finally:
+        SURFACE.reset(token)
+
+
 class PostmortemError(Exception):
-    """Base class for errors a user or a calling model can act on."""
+    """Base class for errors a user or a calling model can act on. What to do next can be worded per surface: `cli`
+    names a command (`postmortem patterns`), `mcp` a tool (recurring_patterns); each replaces the message where
+    SURFACE is that one. A message naming both ("call recurring_patterns (CLI: `postmortem patterns`)") read as
+    written for the other side, wherever it was shown."""
+
+    def __init__(self, *args: object, cli: str | None = None, mcp: str | None = None) -> None:
+        super().__init__(*args)
+        self.worded: dict[Surface, str | None] = {"cli": cli, "mcp": mcp}
+
+    def __str__(self) -> str:
+        surface = SURFACE.get()
+        return (surface and self.worded.get(surface)) or super().__str__()
 
 
 class LLMUnavailable(PostmortemError):
@@ -197,9 +228,11 @@ class UnknownRunbook(PostmortemError):
     def __init__(self, pattern_id: str | None = None) -> None:
         """`pattern_id`: a well-formed PAT-n that is no current pattern (safe to name); else the key is malformed."""
         if pattern_id is not None:
+            gone = f"no recurring pattern {pattern_id} now (pattern ids change as incidents are added)"
             super().__init__(
-                f"no recurring pattern {pattern_id} now (pattern ids change as incidents are added); call "
-                "recurring_patterns (CLI: `postmortem patterns`) for the current ids"
+                f"{gone}; call recurring_patterns (CLI: `postmortem patterns`) for the current ids",
+                cli=f"{gone}; `postmortem patterns` lists the current ids",
+                mcp=f"{gone}; call recurring_patterns for the current ids",
             )
             return
         super().__init__(

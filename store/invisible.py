@@ -62,6 +62,19 @@ def _drop_escapes(text: str) -> tuple[str, int]:
     return text, dropped
 
 
+# What a required text of invisible characters alone is refused as, wherever it comes in (a form, a tool, a command):
+# it was "String should have at least 3 characters" once they were dropped, though more were sent.
+NOTHING_VISIBLE = "has no visible character (only zero-width, direction or control ones, or their escapes)"
+
+
+def something_visible(text: object) -> object:
+    """`text` as it was, when it is no text, empty (a length rule says that) or has a character left once the
+    invisible ones are dropped; else refused as having nothing visible (a pydantic BeforeValidator)."""
+    if isinstance(text, str) and text and not strip_invisible(text)[0].strip():
+        raise ValueError(NOTHING_VISIBLE)
+    return text
+
+
 def strip_invisible(text: str) -> tuple[str, int]:
     """The text without invisible characters (nor their escapes), its line breaks made `\\n`; and how many
     characters were dropped or changed (a CRLF line end counts as none)."""

@@ -53,8 +53,11 @@ class Root(TyperGroup):
             return self._invoke(ctx)
 
     def _invoke(self, ctx: Any) -> Any:
+        from agent_postmortem.errors import shown_on
+
         try:
-            result = super().invoke(ctx)
+            with shown_on("cli"):  # errors name commands, not tools (server/errors.py)
+                result = super().invoke(ctx)
             sys.stdout.flush()
             return result
         except BrokenPipeError:

@@ -39,15 +39,15 @@ EXPORT_LIMIT = 10_000  # items an export prints when no --limit is given
 
 
 def actions(
-    incident: str | None = None,
+    incident: Annotated[str | None, typer.Option(help="only this incident's items; the incident to add one to")] = None,
     owner: Annotated[
         str | None,
         typer.Option(help='filter by owner (ignoring case); the owner to set (with --item, --add); "" for none'),
     ] = None,
-    status: Annotated[str | None, choice(ACTION_STATUSES)] = None,
-    overdue: bool = False,
+    status: Annotated[str | None, choice(ACTION_STATUSES, help="only items in this status")] = None,
+    overdue: Annotated[bool, typer.Option(help="only items past their due date and not done")] = False,
     add: Annotated[str | None, typer.Option(help="add an item with this title (needs --incident)")] = None,
-    priority: Annotated[str | None, choice(PRIORITIES)] = None,
+    priority: Annotated[str | None, choice(PRIORITIES, help="only items of this priority; the priority to set")] = None,
     due: Annotated[str | None, typer.Option(help='due date, ISO 8601; "" takes it off (with --item)')] = None,
     title: Annotated[str | None, typer.Option(help="new title (with --item)")] = None,
     set_status: Annotated[str | None, choice(ACTION_STATUSES, help="the item's new status (with --item)")] = None,
@@ -55,7 +55,7 @@ def actions(
     by: Annotated[str | None, typer.Option(help="who makes the change (kept in the item's history)")] = None,
     stats: Annotated[bool, typer.Option(help="completion overall, per owner, priority and pattern")] = False,
     export: Annotated[str | None, choice(EXPORTS, help="print the listed items in this format")] = None,
-    limit: ItemLimit | None = None,
+    limit: ItemLimit = None,
     offset: Offset = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -107,8 +107,8 @@ def _read(item: str | None, *, stats: bool, page: dict[str, int], filters: dict[
 
 
 def _view(result: Any) -> "RenderableType":
+    from agent_postmortem.cli.actions_view import actions_table
     from agent_postmortem.cli.summary import action_stats_view
-    from agent_postmortem.cli.view import actions_table
     from agent_postmortem.service.results import ActionStats
 
     return action_stats_view(result) if isinstance(result, ActionStats) else actions_table(result.items)
@@ -267,12 +267,15 @@ def verify_fix(
     before_trials: int,
     after_failures: int,
     after_trials: int,
-    target: float = 0.01,
-    confidence: float = 0.95,
-    deterministic: bool = False,
+    target: Annotated[float, typer.Option(help="the failure rate the fix must stay below")] = 0.01,
+    confidence: Annotated[float, typer.Option(help="how sure the verdict must be (0.95: 95%)")] = 0.95,
+    deterministic: Annotated[
+        bool, typer.Option(help="the same input always failed: one passing run after the fix decides")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Did the fix work? Failure counts before and after -> rates, Fisher test, verdict, trials still needed."""
+    """Decide whether a fix worked, from failure counts before and after it: both failure rates, whether the drop is
+    more than chance, a verdict, and how many more clean runs would show the rate is below --target."""
     from agent_postmortem.analysis.verify import verify_fix as verify
     from agent_postmortem.cli.summary import verification_view
 

@@ -47,7 +47,7 @@ MinSize = Annotated[int, bounded(2, 100, help="incidents a recurring pattern nee
 # How many incidents a search shows: the bounds of the MCP tools' `limit`; a list in a terminal may show more.
 Limit = Annotated[int, bounded(*LIMIT, help="how many incidents to show")]
 ListLimit = Annotated[int, bounded(*LIST_LIMIT, help="how many incidents to show")]
-ItemLimit = Annotated[int, bounded(1, 1_000, help="how many action items to show (default 50; --export: all)")]
+ItemLimit = Annotated[int | None, bounded(1, 1_000, help="how many action items to show (default 50; --export: all)")]
 # How many recurring patterns `patterns` and `effectiveness` show, largest first (the MCP tools take up to 50).
 PatternLimit = Annotated[int, bounded(1, 1_000, help="how many patterns to show, the largest first")]
 Offset = Annotated[int, bounded(0, 10_000_000, help="skip this many (the next page starts at the offset shown)")]

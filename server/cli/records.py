@@ -35,12 +35,12 @@ from agent_postmortem.store.private import write_output
 def search(
     query: str,
     limit: Limit = 5,
-    category: Annotated[str | None, choice(CATEGORIES)] = None,
-    severity: Annotated[str | None, choice(SEVERITIES)] = None,
-    status: Annotated[str | None, choice(STATUSES)] = None,
-    agent: str | None = None,
-    tool: str | None = None,
-    model: str | None = None,
+    category: Annotated[str | None, choice(CATEGORIES, help="only incidents of this category")] = None,
+    severity: Annotated[str | None, choice(SEVERITIES, help="only incidents of this severity")] = None,
+    status: Annotated[str | None, choice(STATUSES, help="only incidents in this status")] = None,
+    agent: Annotated[str | None, typer.Option(help="only incidents of this agent")] = None,
+    tool: Annotated[str | None, typer.Option(help="only incidents where this tool was involved")] = None,
+    model: Annotated[str | None, typer.Option(help="only incidents with this model")] = None,
     since: Annotated[str | None, typer.Option(help="created at or after (ISO 8601 year, month, date or time)")] = None,
     until: Annotated[
         str | None, typer.Option(help="created at or before (ISO 8601; a year, month or date includes all of it)")
@@ -69,7 +69,9 @@ def search(
 
 
 def list_(
-    limit: ListLimit = 20, status: Annotated[str | None, choice(STATUSES)] = None, as_json: JsonOpt = False
+    limit: ListLimit = 20,
+    status: Annotated[str | None, choice(STATUSES, help="only incidents in this status")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """List incidents, newest first."""
     from agent_postmortem.store.filters import SearchFilters

@@ -43,18 +43,24 @@ def stats_view(s: "Stats") -> RenderableType:
             ("by severity", counts(s.by_severity)),
             ("by category", counts(s.by_category)),
             ("action items", counts(s.action_items)),
-            ("indexed", "-" if s.indexed is None else s.indexed),
-            ("waiting to be indexed", _pending(s)),
+            *_index_rows(s),
         ]
     )
 
 
-def _pending(s: "Stats") -> str:
-    """The outbox, and, where this process does not hold the index (every command but a running server), who drains
-    it: a newcomer read "waiting to be indexed 45" after `init --seed` as something stuck."""
-    if s.indexed is not None or not s.index_pending:
-        return str(s.index_pending)
-    return f"{s.index_pending} (a running server indexes them, or `postmortem reindex`)"
+def _index_rows(s: "Stats") -> list[tuple[str, object]]:
+    """What search reads and what the vector index still lacks. A command never holds the index (a running server
+    does, docs/architecture.md): it read "indexed -, waiting to be indexed 445" after `import`, as if those 445
+    could not be found yet, though every command and server searches the stored vectors themselves."""
+    if s.indexed is not None:
+        return [("indexed", s.indexed), ("waiting to be indexed", s.index_pending)]
+    kept = "kept by a running server (`postmortem serve`)"
+    lacking = (
+        f"; {counted(s.index_pending, 'incident')} to add when one starts, or `postmortem reindex`"
+        if s.index_pending
+        else "; up to date"
+    )
+    return [("searchable", f"all {s.incidents} (search reads the stored vectors)"), ("vector index", kept + lacking)]
 
 
 def blameless_view(r: "BlamelessReport") -> RenderableType:

@@ -10,6 +10,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
+from agent_postmortem.cli.actions_view import actions_table
 from agent_postmortem.cli.output import cell, fields, line, table, visible
 from agent_postmortem.render.exports import due_text
 
@@ -91,30 +92,6 @@ def similar_table(hits: "list[SimilarIncident]") -> Table:
 def incidents_table(incidents: "Iterable[Incident | IncidentSummary]") -> Table:
     rows = ([i.id, _day(i.created_at), i.severity, i.category, i.status, i.title] for i in incidents)
     return table("id", "created", "severity", "category", "status", "title", rows=rows)
-
-
-def actions_table(items: "list[ActionItem]") -> Table:
-    return table(
-        "id",
-        "incident",
-        "priority",
-        "status",
-        "owner",
-        "due",
-        "title",
-        rows=(
-            [
-                a.id,
-                a.incident_id,
-                a.priority,
-                a.status + (" (OVERDUE)" if a.overdue else ""),
-                a.owner,
-                due_text(a.due_at, none="-"),
-            ]
-            + [a.title]
-            for a in items
-        ),
-    )
 
 
 def show_decision(out: Console, r: "ClassifyResult", *, incident_id: str | None = None) -> None:

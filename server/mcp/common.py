@@ -44,6 +44,7 @@ from agent_postmortem.errors import (
     InvalidId,
     PostmortemError,
     is_storage_failure,
+    shown_on,
     storage_failure,
     validation_problems,
 )
@@ -139,7 +140,13 @@ class PostmortemServer(MCPServer):
         the tool does not take is refused (the SDK dropped it without a word); null for an optional argument is its
         absence (clients that fill every argument send null for those not meant); and a
         failure of the database or of opening the knowledge base, in any tool, says what it is and what to do
-        instead of the SDK's bare "Error executing tool X"."""
+        instead of the SDK's bare "Error executing tool X". Errors name tools, not commands (server/errors.py)."""
+        with shown_on("mcp"):
+            return await self._call_tool(name, arguments, context)
+
+    async def _call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None
+    ) -> CallToolResult | InputRequiredResult:
         if not self._schemas:
             self._schemas = {tool.name: tool.input_schema for tool in await self.list_tools()}
         if name not in self._schemas:  # the SDK's answer repeated the name sent, whatever it was (a secret, 300 KB)
@@ -166,7 +173,8 @@ class PostmortemServer(MCPServer):
         """As the SDK's, but a URI that matches no resource is not sent back (it was, whole: 5,000 characters, or a
         secret a model put there); the answer names the resources and templates there are instead."""
         try:
-            return await super().read_resource(uri, context)
+            with shown_on("mcp"):
+                return await super().read_resource(uri, context)
         except ResourceNotFoundError as e:
             if not str(e).startswith("Unknown resource"):
                 raise

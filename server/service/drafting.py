@@ -45,15 +45,25 @@ MAX_ANALYSIS_JSON = 20_000  # characters as written: a \uXXXX escape counts as t
 MAX_ANALYSIS_SENT = 6 * MAX_ANALYSIS_JSON  # as sent, every character escaped (json.dumps' default for non-ASCII)
 _ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}")
 
-CONFIGURE = (
-    "set OPENAI_BASE_URL, OPENAI_API_KEY and POSTMORTEM_MODEL in the server's environment (any OpenAI-compatible "
-    "endpoint: OpenAI, Ollama, vLLM, LM Studio, OpenRouter, a LiteLLM proxy), or POSTMORTEM_LOCAL_MODEL to a GGUF "
-    "file (docs/drafting.md)"
-)
+
+def configure(where: str) -> str:
+    """How to configure a model, set `where` (the server's environment, or the shell a command runs in)."""
+    return (
+        f"set OPENAI_BASE_URL, OPENAI_API_KEY and POSTMORTEM_MODEL {where} (any OpenAI-compatible endpoint: OpenAI, "
+        "Ollama, vLLM, LM Studio, OpenRouter, a LiteLLM proxy), or POSTMORTEM_LOCAL_MODEL to a GGUF file "
+        "(docs/drafting.md)"
+    )
+
+
+CONFIGURE = configure("in the server's environment")
+_LOCAL = "POSTMORTEM_LLM=local drafts with the bundled 135M model (low quality)"
 NO_LLM_HELP = (
-    f"no model is configured to draft: {CONFIGURE}; POSTMORTEM_LLM=local drafts with the bundled 135M model (low "
-    "quality). From an MCP client the assistant can write it: draft_analysis hands it the grounded context and "
-    "record_analysis stores it"
+    f"no model is configured to draft: {CONFIGURE}; {_LOCAL}. From an MCP client the assistant can write it: "
+    "draft_analysis hands it the grounded context and record_analysis stores it"
+)
+NO_LLM_CLI = (
+    f"no model is configured to draft: {configure('in your environment (the shell this command runs in)')}; "
+    f"{_LOCAL}; or have the assistant of an MCP client write it (its draft_analysis tool)"
 )
 
 Progress = Callable[[int, int, str], None]
@@ -160,7 +170,7 @@ class Drafting:
         self.store.get_or_raise(incident_id)
         llm = self.llm()
         if llm is None:
-            raise NoModelConfigured(NO_LLM_HELP)
+            raise NoModelConfigured(NO_LLM_HELP, cli=NO_LLM_CLI)
         tell(1, 4, "gathering the context: the incident, its timeline, similar incidents")
         context = self.draft_context(incident_id)
         limit = self.time_limit(llm.backend)

@@ -15,6 +15,7 @@ from agent_postmortem.errors import validation_problems
 from agent_postmortem.store.errors import ActionItemNotFound, IncidentNotFound, InvalidId, StoreError
 from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.ids import INCIDENT_PREFIX, written_id
+from agent_postmortem.store.invisible import NOTHING_VISIBLE
 from agent_postmortem.store.models import RANGE_BOUND, Category, Severity, Since, Status, Through
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ def text(params: Mapping[str, str], name: str, limit: int, *, required: bool = F
         raise FormError(f"{name} is required")
     if required and not any(c.isprintable() and not c.isspace() for c in value):
         # zero-width, direction or control characters alone: the store drops them and had nothing left to keep
-        raise FormError(f"{label or name} has no visible character (only zero-width, direction or control ones)")
+        raise FormError(f"{label or name} {NOTHING_VISIBLE}")
     if "\x00" in value:
         raise FormError(f"{label or name} contains a NUL character")
     return value

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
+from agent_postmortem.store.invisible import something_visible
 from agent_postmortem.store.models.fields import DueBy, Medium, Model, Short, When, clean_text
 from agent_postmortem.store.vocabulary import ActionStatus, Priority
 
@@ -46,7 +47,9 @@ def no_date_if_blank(due: object) -> object:
 
 
 class ActionItemCreate(Model):
-    title: Annotated[str, Field(min_length=3, max_length=300), AfterValidator(clean_text)]
+    title: Annotated[
+        str, Field(min_length=3, max_length=300), AfterValidator(clean_text), BeforeValidator(something_visible)
+    ]
     owner: Annotated[Short | None, AfterValidator(no_owner_if_blank)] = None
     priority: Priority = "P1"
     due_at: Annotated[DueBy | None, BeforeValidator(no_date_if_blank)] = None

@@ -19,6 +19,8 @@ from pydantic import (
     WrapValidator,
 )
 
+from agent_postmortem.store.invisible import something_visible
+
 
 def clean_text(value: str) -> str:
     """Reject text that cannot be stored faithfully: NUL bytes and lone surrogates."""
@@ -70,7 +72,9 @@ def aware_utc(value: datetime) -> datetime:
     return utc
 
 
-Title = Annotated[str, Field(min_length=3, max_length=200), AfterValidator(clean_text)]
+Title = Annotated[
+    str, Field(min_length=3, max_length=200), AfterValidator(clean_text), BeforeValidator(something_visible)
+]
 Short = Annotated[str, Field(max_length=200), AfterValidator(clean_text)]
 Body = Annotated[str, Field(max_length=20_000), AfterValidator(clean_text)]
 Medium = Annotated[str, Field(max_length=2_000), AfterValidator(clean_text)]

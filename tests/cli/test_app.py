@@ -34,7 +34,7 @@ def test_stats_says_who_indexes_what_waits(run) -> None:  # type: ignore[no-unty
     counted = json.loads(run("stats", "--json").stdout)
     assert counted["indexed"] is None and counted["index_pending"] == 1  # a command never holds the index
     shown = " ".join(run("stats").stdout.split())
-    assert "waiting to be indexed 1 (a running server indexes them, or `postmortem reindex`)" in shown
+    assert "vector index kept by a running server (`postmortem serve`); 1 incident to add when one starts" in shown
 
 
 def test_stats_counts_an_incident_waiting_to_be_indexed_once_however_often_it_changed(run) -> None:  # type: ignore[no-untyped-def]

@@ -30,7 +30,9 @@ def test_draft_without_a_model_says_how_to_configure_one_and_exits_2(tmp_path: P
     said = result.stderr.decode()
     assert result.returncode == 2 and result.stdout == b"", said
     assert said.startswith("error: no model is configured to draft") and said.count("\n") == 1, said
-    assert "OPENAI_BASE_URL, OPENAI_API_KEY and POSTMORTEM_MODEL" in said and "record_analysis" in said
+    assert (
+        "OPENAI_BASE_URL, OPENAI_API_KEY and POSTMORTEM_MODEL in your environment" in said and "draft_analysis" in said
+    )
     assert "Traceback" not in said and "SmolLM2" not in said
 
 

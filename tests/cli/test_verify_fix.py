@@ -17,3 +17,9 @@ def test_a_count_past_what_is_computed_is_refused_saying_the_bound(cli: Callable
     result = cli("verify-fix", "5", "1" + "0" * 400, "0", "10")
     assert result.exit_code == 2
     assert "trials must be at most 1,000,000,000,000,000" in result.output and "Overflow" not in result.output
+
+
+def test_its_help_says_what_it_does_in_words(cli: Callable[..., Any]) -> None:
+    """Its summary read "Failure counts before and after -> rates, Fisher test": notation, not a sentence."""
+    shown = cli("verify-fix", "--help").output
+    assert "Decide whether a fix worked" in shown and "->" not in shown

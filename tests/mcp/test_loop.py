@@ -115,8 +115,9 @@ async def test_learning_over_mcp_and_its_resources(tmp_path: Path, mode: str) ->
         review = await client.read_resource(f"review://{incident_id}")
         with pytest.raises(MCPError, match="PAT-n"):
             await client.read_resource("runbook://not-a-category")
-        with pytest.raises(MCPError, match="no recurring pattern PAT-99 now"):  # well formed, but no such pattern
+        with pytest.raises(MCPError, match="no recurring pattern PAT-99 now") as unknown:  # well formed, no such one
             await client.read_resource("runbook://PAT-99")
+        assert str(unknown.value).endswith("call recurring_patterns for the current ids")  # not the command's name
     assert early.is_error and "draft_analysis" in early.content[0].text  # type: ignore[union-attr]
     assert unreviewed.is_error and "review_analysis" in unreviewed.content[0].text  # type: ignore[union-attr]
     result = learned.structured_content

@@ -260,3 +260,14 @@ async def test_a_question_naming_a_stored_incident_says_how_to_read_it(tmp_path:
     assert unknown.structured_content["named"] is None and plain.structured_content["named"] is None  # type: ignore[index]
     assert asked.structured_content["named_ids"] == ["INC-27"]  # type: ignore[index]  # as data, not only a sentence
     assert unknown.structured_content["named_ids"] == plain.structured_content["named_ids"] == []  # type: ignore[index]
+
+
+@pytest.mark.parametrize("title", ["\u200b\u200b\u200b\u200b", "\x1b[31m\x1b[0m", "\\u200b\\u200b"])
+async def test_a_title_of_invisible_characters_alone_is_refused_as_having_nothing_visible(
+    tmp_path: Path, title: str
+) -> None:
+    """It was refused as "title: String should have at least 3 characters", though four characters were sent."""
+    async with Client(server_for(make_service(tmp_path, llm=None))) as client:
+        result = await client.call_tool("capture_incident", {**CAPTURE, "title": title})
+    said = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error and "title: has no visible character" in said and "at least 3" not in said, said

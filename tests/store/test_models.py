@@ -68,3 +68,13 @@ async def test_a_day_or_a_month_that_does_not_exist_is_told_alike_for_either_bou
             for day, said in (("2026-02-30", NO_DAY), ("2026-13-01", "no such month: a month is 01 to 12")):
                 found = await client.call_tool("search_incidents", {"query": "looped", bound: day})
                 assert found.is_error and found.content[0].text.endswith(f" {bound}: {said}.")  # type: ignore[union-attr]
+
+
+def test_an_action_items_title_of_invisible_characters_alone_says_it_has_nothing_visible() -> None:
+    """`actions --add` with a colour escape alone was refused as "String should have at least 3 characters"."""
+    from pydantic import ValidationError
+
+    from agent_postmortem.store.models import ActionItemCreate
+
+    with pytest.raises(ValidationError, match="has no visible character"):
+        ActionItemCreate(title="\x1b[1m\x1b[0m")

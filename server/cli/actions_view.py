@@ -1,0 +1,56 @@
+"""Action items as a table that fits the terminal: the id, owner and due date whole, the title wrapped."""
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+
+from agent_postmortem.cli.output import cell, visible
+from agent_postmortem.render.exports import due_text
+
+if TYPE_CHECKING:
+    from agent_postmortem.store.models import ActionItem
+
+
+def actions_table(items: "list[ActionItem]") -> "ActionsView":
+    return ActionsView(items)
+
+
+class ActionsView:
+    """Action items as a table. On a narrow terminal (under WIDE columns, such as the default 80) the incident column
+    goes (`--item` shows it) and the priority is headed "pri": with seven columns the titles wrapped a word to a
+    line and owners and due dates were cut ("2025-12-…"). The id, owner and due date are never cut; only the
+    title wraps."""
+
+    WIDE = 120
+    OWNER = 24  # an owner longer than this wraps rather than squeezing the title to nothing
+
+    def __init__(self, items: "list[ActionItem]") -> None:
+        self.items = items
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        wide = options.max_width >= self.WIDE
+        owner = min(self.OWNER, max((len(visible(a.owner or "-")) for a in self.items), default=1))
+        fixed = {  # narrow: these take exactly their width, the title the rest
+            "id": max((len(a.id) for a in self.items), default=2),
+            "status": len("in_progress"),
+            "owner": max(len("owner"), owner),
+            "due": len("2026-12-31"),
+        }
+        width: dict[str, int | None] = {name: None if wide else n for name, n in fixed.items()}
+        shown = Table()
+        for name in ("id", "incident", "priority", "status", "owner", "due"):
+            if name != "incident" or wide:
+                header = "pri" if name == "priority" and not wide else name
+                size = width.get(name)
+                shown.add_column(header, no_wrap=name in ("id", "incident", "priority"), min_width=size, max_width=size)
+        shown.add_column("title")
+        for a in self.items:
+            status = (
+                a.status + (" (OVERDUE)" if a.overdue else "")
+                if wide
+                else a.status + ("\nOVERDUE" if a.overdue else "")
+            )
+            row = [a.id, *([a.incident_id] if wide else []), a.priority, status, a.owner, due_text(a.due_at, none="-")]
+            shown.add_row(*(cell(value) for value in [*row, a.title]))
+        yield shown

@@ -1,0 +1,51 @@
+"""`actions_table`, rendered at the widths of real terminals."""
+
+from datetime import UTC, datetime
+
+import pytest
+from rich.console import Console
+
+from agent_postmortem.cli.actions_view import actions_table
+from agent_postmortem.store.models import ActionItem
+
+ITEMS = [
+    ActionItem(
+        id=f"AI-{n}",
+        incident_id="INC-1042",
+        created_at=datetime(2025, 11, 1, tzinfo=UTC),
+        title=title,
+        owner=owner,
+        priority="P0" if n == 1 else "P1",
+        status="in_progress" if n == 2 else "open",
+        due_at=datetime(2025, 12, n, 23, 59, 59, tzinfo=UTC),
+        overdue=n == 3,
+    )
+    for n, (title, owner) in enumerate(
+        [
+            ("Add exponential backoff with jitter to the fares client retries", "maria.gonzalez"),
+            ("Alert on a sustained 429 rate above five percent for ten minutes", "platform-oncall"),
+            ("Document the provider's quota and its reset window in the runbook", "j.smith"),
+        ],
+        start=1,
+    )
+]
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_action_items_keep_their_id_owner_and_due_date_whole(width: int) -> None:
+    """At 80 columns the titles wrapped a word to a line and owners and due dates were cut ("2025-12-…")."""
+    console = Console(width=width, record=True, color_system=None)
+    console.print(actions_table(ITEMS))
+    shown = console.export_text()
+    assert max(len(row) for row in shown.splitlines()) <= width
+    for item in ITEMS:
+        row = next(row for row in shown.splitlines() if f" {item.id} " in row)
+        assert f" {item.owner} " in row and f" {item.due_at:%Y-%m-%d} " in row, shown
+    assert ("INC-1042" in shown) == (width >= 120)  # the incident column goes on a narrow terminal
+
+
+def test_an_action_items_title_wraps_a_few_words_to_a_line_at_80_columns() -> None:
+    console = Console(width=80, record=True, color_system=None)
+    console.print(actions_table(ITEMS[:1]))
+    title_lines = [row.rsplit("│", 2)[1].strip() for row in console.export_text().splitlines()[3:-1]]
+    assert " ".join(title_lines) == ITEMS[0].title and all(len(part.split()) >= 2 for part in title_lines[:-1])

@@ -1,0 +1,32 @@
+"""Errors shared with the MCP server, as the CLI says them: what to run, where to set a setting; no tool names."""
+
+from collections.abc import Callable
+from typing import Any
+
+from agent_postmortem.errors import UnknownRunbook, shown_on
+
+
+def test_an_unknown_pattern_names_the_command_that_lists_them(cli: Callable[..., Any]) -> None:
+    """`postmortem runbook PAT-7` said "call recurring_patterns (CLI: `postmortem patterns`)"."""
+    assert cli("capture", "--title", "Fares API returned 429 Too Many Requests").exit_code == 0
+    result = cli("runbook", "PAT-7")
+    assert result.exit_code == 2
+    assert "`postmortem patterns` lists the current ids" in result.output
+    assert "recurring_patterns" not in result.output and "CLI:" not in result.output
+
+
+def test_no_model_says_to_set_it_in_your_environment(cli: Callable[..., Any]) -> None:
+    """`postmortem draft` without a model said to set the variables "in the server's environment"."""
+    assert cli("capture", "--title", "Fares API returned 429 Too Many Requests").exit_code == 0
+    said = " ".join(cli("draft", "INC-1").output.split())
+    assert "POSTMORTEM_MODEL in your environment (the shell this command runs in)" in said
+    assert "server's environment" not in said and "record_analysis" not in said
+
+
+def test_each_surface_gets_its_wording_and_the_sdk_both() -> None:
+    error = UnknownRunbook("PAT-7")
+    with shown_on("mcp"):
+        assert str(error).endswith("call recurring_patterns for the current ids")
+    with shown_on("cli"):
+        assert str(error).endswith("`postmortem patterns` lists the current ids")
+    assert "recurring_patterns (CLI: `postmortem patterns`)" in str(error)
