@@ -17,3 +17,11 @@ def test_a_count_past_what_is_computed_is_refused_saying_the_bound(cli: Callable
     result = cli("verify-fix", "5", "1" + "0" * 400, "0", "10")
     assert result.exit_code == 2
     assert "trials must be at most 1,000,000,000,000,000" in result.output and "Overflow" not in result.output
+
+
+def test_no_trials_after_the_fix_show_no_rate_after_it(cli: Callable[..., Any]) -> None:
+    """'after 0/0 = 0 (95% CI 0-1)' and 'p-value 1' were shown for a fix not yet tried."""
+    result = cli("verify-fix", "3", "10", "0", "0")
+    assert result.exit_code == 0
+    assert "0/0" not in result.output and "- (no trials)" in result.output
+    assert "No trials after the fix" in result.output
