@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agent_postmortem.analysis.wording import percent, short_of
+from agent_postmortem.analysis.wording import percent, short_of, significant
 
 Verdict = Literal["fixed", "improved", "not_shown", "worse", "need_data"]
 MAX_COUNT = 10**15  # more runs than anyone makes; past about 10^308 a count is not even a float
@@ -281,4 +281,4 @@ def _rate(side: Side) -> str:
     """A side's failure rate with the digits that tell it apart: 1 failure in 10^7 runs against 3 was "went from
     0.00% to 0.00%", and 1.2 against 1.4 in 10,000 "from 0.01% to 0.01%"."""
     x = side.failures / side.trials
-    return f"{x:.2%}" if x == 0 or x >= 0.01 else f"{x * 100:.3g}%"
+    return f"{x:.2%}" if x == 0 or x >= 0.01 else f"{significant(x * 100, 3)}%"

@@ -87,7 +87,7 @@ def test_the_bound_of_a_fix_is_said_below_its_target_not_rounded_up_to_it() -> N
 @pytest.mark.parametrize(
     ("x", "threshold", "shown"),
     [(0.7188, 0.72, "0.718"), (0.66, 0.72, "0.66"), (0.007188, 0.0072, "0.718%"), (0.0066, 0.0072, "0.66%"),
-     (0.009985, 0.01, "0.998%"), (9.99e-7, 1e-6, "0.00009%"), (5e-7, 1e-6, "5e-05%")],
+     (0.009985, 0.01, "0.998%"), (9.99e-7, 1e-6, "0.00009%"), (5e-7, 1e-6, "0.00005%")],
 )  # fmt: skip
 def test_a_bound_and_a_similarity_below_a_threshold_are_cut_by_one_rule(x: float, threshold: float, shown: str) -> None:
     """The similarity under the novelty threshold and the bound under a fix's target were cut below it by two
@@ -153,7 +153,7 @@ def test_the_verdict_says_small_rates_with_their_digits() -> None:
     against 2 in a million "Improved ... from 0.00% to 0.00%": two rates that differ said as the same one."""
     worse = verify_fix(1, 10**7, 3, 10**7, target=1e-9)
     assert worse.verdict == "worse"
-    assert worse.explanation == "Not fixed: the failure rate went from 1e-05% to 3e-05%."
+    assert worse.explanation == "Not fixed: the failure rate went from 0.00001% to 0.00003%."
     improved = verify_fix(40, 10**6, 2, 10**6, target=1e-7)
     assert improved.verdict == "improved" and "from 0.004% to 0.0002%, but" in improved.explanation
     assert "from 0.012% to 0.014%" in verify_fix(12, 10**5, 14, 10**5, target=1e-6).explanation
@@ -200,3 +200,10 @@ def test_a_fix_under_the_target_with_a_higher_rate_than_before_says_so() -> None
         "It is higher than before the fix (0/1000, 0.00%): the target is met, not improved on."
     )
     assert "higher than before" not in verify_fix(12, 200, 0, 400).explanation
+
+
+def test_rates_below_a_millionth_are_plain_decimals() -> None:
+    """9.6e-7 printed as "9.6e-05%" and 1e-7 as "1e-05%": scientific notation in a sentence for people."""
+    assert percent(9.6e-7) == "0.000096%" and percent(1e-6) == "0.0001%"
+    fixed = verify_fix(0, 100, 0, 10**8, target=1e-4)
+    assert "below 0.0000038%, under the target of 0.01%" in fixed.explanation and "e-0" not in fixed.explanation
