@@ -17,18 +17,30 @@ class ActionItemNotFound(StoreError):
         self.action_id = action_id
 
 
+def an(noun: str) -> str:
+    """`noun` with its indefinite article: "an incident", "a pattern" ("an pattern id" was written)."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 class InvalidId(StoreError, ValueError):
-    def __init__(self, kind: str, prefix: str, *, other: str | None = None, several: bool = False) -> None:
+    def __init__(
+        self, kind: str, prefix: str, *, other: str | None = None, several: bool = False, pattern: str | None = None
+    ) -> None:
         """`other`: the kind of id the value is instead (an action item id where an incident id goes); `several`:
-        the value holds more than one id ("INC-1, INC-2")."""
-        said = f"that is an {other} id, not an {kind} id" if other else f"that is not a valid {kind} id"
+        the value holds more than one id ("INC-1, INC-2"); `pattern`: the value is this pattern id (PAT-3), whose
+        runbook lists its incidents."""
+        said = f"that is {an(other)} id, not {an(kind)} id" if other else f"that is not a valid {kind} id"
         if several:
             said = f"that is more than one id: give one {kind} id at a time"
-        super().__init__(f"{said} (expected {prefix}<number>)")
+        if pattern:  # "not a valid incident id" for PAT-3 did not say what it is or where its incidents are
+            super().__init__(f"{pattern} is a pattern id, not {an(kind)} id (see `postmortem runbook {pattern}`)")
+        else:
+            super().__init__(f"{said} (expected {prefix}<number>)")
         self.kind = kind
         self.prefix = prefix
         self.other = other
         self.several = several
+        self.pattern = pattern
 
 
 class CorruptRecord(StoreError):

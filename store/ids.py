@@ -75,6 +75,8 @@ def parse_id(value: str, prefix: str, kind: str) -> int:
     if not _number(text):
         other = [k for p, k in KINDS.items() if p != prefix and given.startswith(p) and _number(given[len(p) :])]
         several = len(_ANY_ID.findall(given)) > 1
+        if PATTERN_ID.fullmatch(given) and prefix != PATTERN_PREFIX:
+            raise InvalidId(kind, prefix, other="pattern", pattern=given)
         raise InvalidId(kind, prefix, other=other[0] if other else None, several=several)
     return int(text)
 

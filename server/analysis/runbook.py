@@ -99,6 +99,10 @@ class RunbookEntry(BaseModel):
         default=None, description="for a pattern: whether its action items stopped it (as fix_effectiveness says)"
     )
     incidents: list[IncidentLink]
+    analysed_total: int = Field(
+        default=0,
+        description=f"how many of the category or pattern are analysed; `incidents` are the newest {RUNBOOK_INCIDENTS}",
+    )
     generated_at: datetime
 
 
@@ -120,9 +124,11 @@ def runbook_entry(
     now: datetime,
     recurred: dict[str, list[str]] | None = None,
     fix_verdict: str | None = None,
+    analysed_total: int = 0,
 ) -> RunbookEntry:
     """A runbook entry from the analysed incidents of a category or pattern (newest first) and their items.
-    `recurred`: for a completed item, the incidents seen after it was completed (the fix did not hold)."""
+    `recurred`: for a completed item, the incidents seen after it was completed (the fix did not hold).
+    `analysed_total`: how many are analysed in all, when the entry is built from the newest `RUNBOOK_INCIDENTS`."""
     errors = Counter(_error(i) for i in incidents if i.error_type or i.error_message)
     places = Counter(f"{i.agent or '-'} / {i.tool or '-'}" for i in incidents if i.agent or i.tool)
     symptoms = [f"{text} (seen {n}x)" if n > 1 else text for text, n in errors.most_common(5)]
@@ -148,6 +154,7 @@ def runbook_entry(
     ]
     planned = [f"{a.title} ({a.id}, {a.priority}, {a.status})" for a in items if a.status != "completed"]
     kinds = (held, failed, undated, applied, planned)
+    links = [_link(i) for i in incidents[:RUNBOOK_INCIDENTS] if i.analysis is not None]
     return RunbookEntry(
         key=key,
         title=title,
@@ -162,7 +169,8 @@ def runbook_entry(
         mitigations_planned=planned[:LISTED],
         mitigations_left_out=sum(max(0, len(kind) - LISTED) for kind in kinds),
         fix_verdict=fix_verdict,
-        incidents=[_link(i) for i in incidents[:RUNBOOK_INCIDENTS] if i.analysis is not None],
+        incidents=links,
+        analysed_total=max(analysed_total, len(links)),
         generated_at=now,
     )
 

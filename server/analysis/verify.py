@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agent_postmortem.analysis.wording import percent, short_of
+from agent_postmortem.analysis.wording import percent, short_of, significant
 
 Verdict = Literal["fixed", "improved", "not_shown", "worse", "need_data"]
 MAX_COUNT = 10**15  # more runs than anyone makes; past about 10^308 a count is not even a float
@@ -26,16 +26,30 @@ class Rate(BaseModel):
     high: float = Field(description="Wilson interval, upper bound")
 
 
+class Side(BaseModel):
+    """One side of a fix (before or after it): with no trials there is no rate, so none is given (0 of 0 read as a
+    rate of 0 with an interval of 0-1)."""
+
+    failures: int
+    trials: int
+    rate: float | None = Field(description="None: no trials")
+    low: float | None = Field(description="Wilson interval, lower bound (None: no trials)")
+    high: float | None = Field(description="Wilson interval, upper bound (None: no trials)")
+
+
 class FixVerification(BaseModel):
-    before: Rate
-    after: Rate
-    p_value: float = Field(description="one-sided Fisher exact test that the failure rate went down")
+    before: Side
+    after: Side
+    p_value: float | None = Field(
+        description="one-sided Fisher exact test that the failure rate went down (None: a side has no trials)"
+    )
     target: float = Field(description="the failure rate the fix must stay below")
     confidence: float
     verdict: Verdict
     explanation: str
     more_trials_needed: int | None = Field(
-        description="further failure-free trials after which the rate is shown below target (None: target met)"
+        description="further failure-free trials after which the rate is shown below target (None: target met, or "
+        "the fix did not lower the failure rate, so clean trials are not to be expected)"
     )
 
 
@@ -178,17 +192,18 @@ def verify_fix(
         raise ValueError(f"trials must be at most {MAX_COUNT:,}")
     if not (0 < target < 1 and 0.5 <= confidence < 1):
         raise ValueError("target must be between 0 and 1, confidence between 0.5 and 1")
-    before, after = wilson(before_failures, before_trials, confidence), wilson(after_failures, after_trials, confidence)
-    p_value = fisher_less(before_failures, before_trials, after_failures, after_trials) if after_trials else 1.0
+    before, after = _side(before_failures, before_trials, confidence), _side(after_failures, after_trials, confidence)
+    p_value = fisher_less(before_failures, before_trials, after_failures, after_trials)
     if deterministic:
         verdict, text, more = _deterministic(after)
     else:
         more = trials_for_target(after_failures, after_trials, target, confidence)
         verdict, text = _verdict(before, after, p_value, more, target, confidence)
+        more = None if verdict == "worse" else more  # clean trials cannot come from a fix that did not lower the rate
     return FixVerification(
         before=before,
         after=after,
-        p_value=_digits(p_value),
+        p_value=_digits(p_value) if before_trials and after_trials else None,
         target=target,
         confidence=confidence,
         verdict=verdict,
@@ -197,7 +212,13 @@ def verify_fix(
     )
 
 
-def _deterministic(after: Rate) -> tuple[Verdict, str, int | None]:
+def _side(failures: int, trials: int, confidence: float) -> Side:
+    if trials == 0:
+        return Side(failures=0, trials=0, rate=None, low=None, high=None)
+    return Side(**wilson(failures, trials, confidence).model_dump())
+
+
+def _deterministic(after: Side) -> tuple[Verdict, str, int | None]:
     if after.trials == 0:
         return "need_data", "Deterministic failure: run the reproduction once against the fix.", 1
     if after.failures == 0:
@@ -206,11 +227,14 @@ def _deterministic(after: Rate) -> tuple[Verdict, str, int | None]:
 
 
 def _verdict(
-    before: Rate, after: Rate, p_value: float, more: int | None, target: float, confidence: float
+    before: Side, after: Side, p_value: float, more: int | None, target: float, confidence: float
 ) -> tuple[Verdict, str]:
     pct, goal = f"{confidence:.0%}", percent(target)
     if after.trials == 0:
-        return "need_data", f"No trials after the fix yet: run at least {more} to show the rate is below {goal}."
+        return "need_data", (
+            "No trials after the fix, so no failure rate after it: run the agent on the failing case and count its "
+            f"failures; at least {more} clean trials would show the rate is below {goal}."
+        )
     if more is None:
         bound = short_of(upper_bound(after.failures, after.trials, confidence), target, as_percent=True)
         # under the target, though above the rate before: said, since "Fixed" alone read as an improvement
@@ -229,8 +253,14 @@ def _verdict(
             f"Not shown: {after.failures}/{after.trials} after the fix, and no trials before the fix to compare "
             f"with; run {more} more clean trials to show the rate is below {goal}."
         )
-    if after.rate > before.rate and p_value > 0.5:
+    if after.failures and after.failures * before.trials > before.failures * after.trials:
         return "worse", f"Not fixed: the failure rate went from {_rate(before)} to {_rate(after)}."
+    if after.failures and after.failures * before.trials == before.failures * after.trials:
+        # still failing as often as before: the clean trials that would show the rate below target will not come
+        return "worse", (
+            f"Not fixed: the fix has not lowered the failure rate ({after.failures}/{after.trials} after against "
+            f"{before.failures}/{before.trials} before, both {_rate(after)}); look for the cause again."
+        )
     if p_value < 1 - confidence:
         return "improved", (
             f"Improved (Fisher p={p_value:.3g}) from {_rate(before)} to {_rate(after)}, but the "
@@ -247,8 +277,8 @@ def _verdict(
     )
 
 
-def _rate(side: Rate) -> str:
+def _rate(side: Side) -> str:
     """A side's failure rate with the digits that tell it apart: 1 failure in 10^7 runs against 3 was "went from
     0.00% to 0.00%", and 1.2 against 1.4 in 10,000 "from 0.01% to 0.01%"."""
     x = side.failures / side.trials
-    return f"{x:.2%}" if x == 0 or x >= 0.01 else f"{x * 100:.3g}%"
+    return f"{x:.2%}" if x == 0 or x >= 0.01 else f"{significant(x * 100, 3)}%"

@@ -9,9 +9,18 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
-def percent(x: float) -> str:
-    """A fraction as a percentage with its digits: 1.00%, and 0.0001% for 1e-6 (not 0.00%)."""
-    return f"{x:.2%}" if x == 0 or x >= 1e-4 else f"{x * 100:.2g}%"
+def percent(x: float, digits: int = 2) -> str:
+    """A fraction as a percentage with its digits: 1.00%, and 0.0001% for 1e-6 (not 0.00%); below 1e-4, `digits`
+    significant digits in plain decimals (9.6e-7 is 0.000096%, not 9.6e-05%)."""
+    return f"{x:.2%}" if x == 0 or x >= 1e-4 else f"{significant(x * 100, digits)}%"
+
+
+def significant(x: float, digits: int) -> str:
+    """`x` to `digits` significant digits as a plain decimal, never in scientific notation: 0.000096, not 9.6e-05."""
+    if x == 0:
+        return "0"
+    text = f"{float(f'{x:.{digits}g}'):.{max(0, digits - 1 - math.floor(math.log10(abs(x))))}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def short_of(x: float, threshold: float, *, as_percent: bool = False) -> str:

@@ -12,7 +12,7 @@ from agent_postmortem.cli.output import fields, line, table
 
 if TYPE_CHECKING:
     from agent_postmortem.analysis.blameless import BlamelessReport
-    from agent_postmortem.analysis.verify import FixVerification
+    from agent_postmortem.analysis.verify import FixVerification, Side
     from agent_postmortem.service.health import HealthReport
     from agent_postmortem.service.results import ActionStats, Stats
 
@@ -75,12 +75,10 @@ _BY = {"llm": "model", "rules": "rules"}
 
 
 def verification_view(v: "FixVerification") -> RenderableType:
-    def rate(r: object) -> str:  # the interval at the confidence asked for: --confidence 0.99 read "95% CI"
-        return "{}/{} = {:.3g} ({:.3g}% CI {:.3g}-{:.3g})".format(
-            *(getattr(r, k) for k in ("failures", "trials", "rate")),
-            v.confidence * 100,
-            *(getattr(r, k) for k in ("low", "high")),
-        )
+    def rate(r: "Side") -> str:  # the interval at the confidence asked for: --confidence 0.99 read "95% CI"
+        if r.rate is None:  # 0/0 read as a rate of 0 with an interval of 0-1
+            return "- (no trials)"
+        return f"{r.failures}/{r.trials} = {r.rate:.3g} ({v.confidence * 100:.3g}% CI {r.low:.3g}-{r.high:.3g})"
 
     more = "-" if v.more_trials_needed is None else v.more_trials_needed
     return fields(
@@ -88,7 +86,7 @@ def verification_view(v: "FixVerification") -> RenderableType:
             ("verdict", line((v.verdict, "bold"))),
             ("before", rate(v.before)),
             ("after", rate(v.after)),
-            ("p-value", f"{v.p_value:.3g}"),
+            ("p-value", "-" if v.p_value is None else f"{v.p_value:.3g}"),
             ("target", f"{v.target:g} at confidence {v.confidence:g}"),
             ("more trials needed", more),
             ("why", v.explanation),

@@ -51,7 +51,7 @@ from agent_postmortem.errors import (
 from agent_postmortem.mcp.arguments import argument_problems
 from agent_postmortem.mcp.client_arguments import checked
 from agent_postmortem.mcp.views import with_undated
-from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore, StoreBusy
+from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore, StoreBusy, an
 from agent_postmortem.store.models import RANGE_BOUND, Since, Through, When
 from agent_postmortem.store.vocabulary import LIMIT, REOPEN_NOTE_LIMIT, REOPENED
 
@@ -240,8 +240,10 @@ def when(value: str | None, name: str, *, edge: Literal["start", "end"] | None =
 def _invalid_id(e: InvalidId) -> str:
     if e.several:
         return f"That is more than one {e.kind} id; give one per call, such as {e.prefix}42."
+    if e.pattern:  # where its incidents are, as a client reads them
+        return f"{e.pattern} is a pattern id; {an(e.kind)} id is wanted here. Its incidents: runbook://{e.pattern}."
     if e.other:
-        return f"That is an {e.other} id; an {e.kind} id is wanted here, such as {e.prefix}42."
+        return f"That is {an(e.other)} id; {an(e.kind)} id is wanted here, such as {e.prefix}42."
     return f"That is not a valid {e.kind} id; ids look like {e.prefix}42."
 
 

@@ -30,6 +30,15 @@ def _ts(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _built_from(entry: RunbookEntry) -> str:
+    """ "the newest 20 of 41 analysed incidents" when the entry leaves some out, else "3 analysed incidents": "Built
+    from 20 analysed incident(s)" read as every one of a category of 41."""
+    used = len(entry.incidents)
+    if entry.analysed_total > used:
+        return f"the newest {used} of {entry.analysed_total} analysed incidents"
+    return counted(used, "analysed incident")
+
+
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     undefined=jinja2.StrictUndefined,
@@ -39,7 +48,7 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-_env.filters.update(block=markdown.block, code=markdown.code, fence=markdown.fence, ts=_ts)
+_env.filters.update(block=markdown.block, built_from=_built_from, code=markdown.code, fence=markdown.fence, ts=_ts)
 _env.globals.update(link=markdown.link, dash=Markdown("-"))  # the placeholder for a missing value
 
 

@@ -24,6 +24,7 @@ from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.reopens import reopened_after_resolve
 
 LEARN_ALL_LIMIT = 100_000
+EVERY_ANALYSED = 2**62  # a category's analysed ids, all of them (ints: cheap), to say how many the runbook leaves out
 SMALLEST_PATTERN = 2  # the least min_size that patterns, fix_effectiveness and action_item_stats take
 
 
@@ -55,12 +56,16 @@ class Lessons:
             category = top_category(rows)
             title = f"{label(rows)} ({category})"
         else:
-            rows = None
-            category = _category(key)
-            pks = self.store.analysed_pks(category=category.value, limit=RUNBOOK_INCIDENTS)
-            members = [self.store.get_or_raise(to_incident_id(pk), accepted=True) for pk in pks]
+            rows, category = None, _category(key)
+            every_pk = self.store.analysed_pks(category=category.value, limit=EVERY_ANALYSED)
+            members = [
+                self.store.get_or_raise(to_incident_id(pk), accepted=True) for pk in every_pk[:RUNBOOK_INCIDENTS]
+            ]
             key, title = category.value, category.value.replace("_", " ")
-        analysed = [m for m in members if m.analysis is not None][:RUNBOOK_INCIDENTS]
+        analysed = [m for m in members if m.analysis is not None]
+        # the entry is built from the newest few: "Built from 20 analysed incident(s)" read as all of a category of 41
+        total = len(analysed) if rows is not None else len(every_pk)
+        analysed = analysed[:RUNBOOK_INCIDENTS]
         items = self.recurrence.items([m.id for m in analysed])
         verdict = None
         if rows is not None:  # the pattern's verdict over all its members and items, as fix_effectiveness gives it
@@ -68,7 +73,15 @@ class Lessons:
             verdict = effect(key, label(rows), self.recurrence.seen(rows), every, now=self.clock()).verdict
         recurred = _recurred(items, paired, rows, members, self.recurrence)
         return runbook_entry(
-            key, title, analysed, items, category, now=self.clock(), recurred=recurred, fix_verdict=verdict
+            key,
+            title,
+            analysed,
+            items,
+            category,
+            now=self.clock(),
+            recurred=recurred,
+            fix_verdict=verdict,
+            analysed_total=total,
         )
 
     def regression_case(self, incident_id: str) -> RegressionCase:

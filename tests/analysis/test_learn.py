@@ -314,3 +314,28 @@ def test_a_categorys_runbook_does_not_call_a_fix_held_when_its_pattern_of_two_re
     assert runbook["mitigations_failed"] == [
         "Add backoff to coupon calls (AI-1, INC-1): did not hold, seen again since it was completed in INC-2"
     ]
+
+
+def test_a_runbook_says_how_many_of_its_analysed_incidents_it_is_built_from(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A category of 23 analysed incidents had a runbook "Built from 20 analysed incident(s)": the newest 20, which it
+    did not say, and a plural written as "(s)"."""
+    from agent_postmortem.analysis.learn import RUNBOOK_INCIDENTS
+
+    def incident(n: int) -> str:
+        return json.dumps(
+            {
+                "title": f"Planner timed out on search number {n}",
+                "category": "timeout",
+                "created_at": f"2026-01-{n + 1:02d}T10:00:00Z",
+                "analysis": {"whys": [{"question": "Why?", "answer": "No deadline."}], "root_cause": "No deadline."},
+            }
+        )
+
+    path = tmp_path / "incidents.jsonl"
+    path.write_text("\n".join(incident(n) for n in range(RUNBOOK_INCIDENTS + 3)) + "\n", encoding="utf-8")
+    assert cli("import", str(path)).exit_code == 0
+    text = cli("runbook", "timeout").stdout
+    assert f"_Built from the newest {RUNBOOK_INCIDENTS} of {RUNBOOK_INCIDENTS + 3} analysed incidents on" in text
+    assert json.loads(cli("runbook", "timeout", "--json").stdout)["analysed_total"] == RUNBOOK_INCIDENTS + 3
+    one = render_runbook(runbook_entry("timeout", "timeout", [analysed()], [], Category.TIMEOUT, now=FIXED_NOW))
+    assert "_Built from 1 analysed incident on" in one

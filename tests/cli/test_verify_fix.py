@@ -23,3 +23,11 @@ def test_its_help_says_what_it_does_in_words(cli: Callable[..., Any]) -> None:
     """Its summary read "Failure counts before and after -> rates, Fisher test": notation, not a sentence."""
     shown = cli("verify-fix", "--help").output
     assert "Decide whether a fix worked" in shown and "->" not in shown
+
+
+def test_no_trials_after_the_fix_show_no_rate_after_it(cli: Callable[..., Any]) -> None:
+    """'after 0/0 = 0 (95% CI 0-1)' and 'p-value 1' were shown for a fix not yet tried."""
+    result = cli("verify-fix", "3", "10", "0", "0")
+    assert result.exit_code == 0
+    assert "0/0" not in result.output and "- (no trials)" in result.output
+    assert "No trials after the fix" in result.output

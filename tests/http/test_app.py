@@ -45,13 +45,15 @@ async def connected(url: str) -> AsyncIterator[Client]:
         ("get_action_item", {"action_id": "AI-①"}, "That is not a valid action item id"),
         ("get_incident", {"incident_id": "AI-1"}, "That is an action item id; an incident id is wanted here"),
         ("render_report", {"incident_id": "ai-1"}, "That is an action item id; an incident id is wanted here"),
+        ("get_incident", {"incident_id": "PAT-3"}, "PAT-3 is a pattern id; an incident id is wanted here. Its inc"),
         ("update_action_item", {"action_id": "INC-1", "status": "completed"}, "That is an incident id; an action"),
         ("add_timeline_event", {"incident_id": "INC-1", "description": "d", "at": 1.5}, "not a number"),
         ("add_timeline_event", {"incident_id": "INC-1", "description": "d", "at": "-2.5e3"}, "not a number"),
         (SECRET, {}, "No tool of that name; the tools are: capture_incident, "),
         ("Z" * 300_000, {}, "No tool of that name"),
     ],
-    ids=["superscript-id", "circled-id", "action-for-incident", "lower-action", "incident-for-action",
+    ids=["superscript-id", "circled-id", "action-for-incident", "lower-action", "pattern-for-incident",
+         "incident-for-action",
          "float-time", "number-text-time", "secret-tool-name", "huge-tool-name"],
 )  # fmt: skip
 async def test_a_wrong_argument_is_a_tool_error_that_says_what_to_do(

@@ -312,3 +312,13 @@ async def test_verify_fix_takes_the_counts_the_cli_takes_and_says_the_limit_past
     assert past.is_error and past.content[0].text == (  # type: ignore[union-attr]
         "Invalid argument: before_trials must be an integer between 0 and 1,000,000,000,000,000."
     )
+
+
+async def test_verify_fix_with_no_trials_after_gives_no_rate_after(tmp_path: Path) -> None:
+    """The tool returned an after rate of 0 with an interval of 0-1 and a p-value of 1 for a fix not yet tried."""
+    counts = {"before_failures": 3, "before_trials": 10, "after_failures": 0, "after_trials": 0}
+    async with Client(server_for(make_service(tmp_path))) as client:
+        result = await client.call_tool("verify_fix", counts)
+    report = result.structured_content
+    assert not result.is_error and report["verdict"] == "need_data"  # type: ignore[index]
+    assert report["after"]["rate"] is None and report["p_value"] is None  # type: ignore[index]

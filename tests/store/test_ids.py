@@ -80,3 +80,15 @@ def test_a_word_and_a_prefix_that_disagree_are_read_as_neither(written: str) -> 
     assert written_id(written) == written.upper()
     with pytest.raises(InvalidId):
         incident_pk(written)
+
+
+def test_a_pattern_id_where_an_incident_id_goes_says_what_it_is_and_where_to_look() -> None:
+    """`incident_pk("PAT-3")` said only "that is not a valid incident id": a pattern id, whose incidents its runbook
+    lists, was called malformed."""
+    with pytest.raises(InvalidId) as given:
+        incident_pk("pat-3")
+    assert str(given.value) == "PAT-3 is a pattern id, not an incident id (see `postmortem runbook PAT-3`)"
+    with pytest.raises(InvalidId, match=r"^PAT-3 is a pattern id, not an action item id"):
+        action_pk("PAT-3")
+    with pytest.raises(InvalidId, match=r"^that is an action item id, not an incident id"):
+        incident_pk("AI-3")
