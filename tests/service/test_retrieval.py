@@ -46,7 +46,7 @@ def test_a_real_match_is_not_called_weak_on_any_page(seeded: PostmortemService) 
 
 def test_an_incident_whose_neighbours_are_all_far_is_told_at_the_novelty_threshold(seeded: PostmortemService) -> None:
     """An incident's neighbours are compared incident to incident, where a known failure reaches cosine 0.72."""
-    close = seeded.search_incidents(incident_id="INC-1", limit=1)
+    close = seeded.search_incidents(incident_id="INC-41", limit=1)  # INC-42 tells the same failure (0.88)
     far = [r for n in range(1, 46) if (r := seeded.search_incidents(incident_id=f"INC-{n}", limit=1)).weak_match]
     assert not close.weak_match and close.best_score is not None and close.best_score >= 0.72
     assert far and all(r.best_score is not None and r.best_score < 0.72 for r in far)
