@@ -1,6 +1,6 @@
 """The rule-based attributor's choice of the decisive step in a failed multi-agent run, with no LLM.
 
-Five rules, tried in order (each designed on the `design` half of the Who&When development runs only; the
+Six rules, tried in order (each designed on the `design` half of the Who&When development runs only; the
 figures on both halves and what each rule changed are in docs/multi-agent.md):
 
 1. **A coordinator declared the request satisfied.** A run that failed although its coordinator judged the
@@ -18,12 +18,17 @@ figures on both halves and what each rule changed are in docs/multi-agent.md):
    with no successful one in between; a terminal that had nothing to run does not count) all report an error or
    print nothing but labels, the run never recovered from the first of them: the action that asked for it is
    where the run got stuck, and everything after only repeated the failure.
-5. **The first substantive action** (the rule before these four): the earliest step by an agent that is not tool or
+5. **The run ended on the last attempt of the agent that took the task on.** When no action follows the run's last
+   tool output (a terminal that had nothing to run does not count), and the action that asked for it was written by
+   the agent that wrote the first action, that action is decisive: the agent was still at the task when the run
+   stopped, and what its last attempt returned (a result or a failure) is what the run ended with, read by no one.
+   When another agent wrote it, it was checking the first agent's work, and rule 6 blames that work.
+6. **The first substantive action** (the rule before these five): the earliest step by an agent that is not tool or
    code output (a terminal's, or a page dump sent under an agent's name), not the human asking, not a routing,
    planning or delegating message, and not the task statement handed to the first agent. A wrong first move is
    what the later steps build on.
 
-Failing all five, the first step by an agent that is not a tool or the human, then the first step.
+Failing all six, the first step by an agent that is not a tool or the human, then the first step.
 Everything here works on plain steps (`who`, `role`, `name`, `content`), so it can be tested on small traces.
 """
 
@@ -36,7 +41,7 @@ NEW_FIGURES = 3  # 2 to 6 choose the same steps on the design half but one or tw
 
 STUCK_FAILURES = 2  # one failure at the end is often the last check of a run that had its answer
 
-Rule = Literal["verdict", "new_figures", "unread_source", "stuck", "first_action", "fallback"]
+Rule = Literal["verdict", "new_figures", "unread_source", "stuck", "last_attempt", "first_action", "fallback"]
 
 # Steps that are not an agent's own decision: tool and code-execution output, the human asking, routing.
 # A tool is named by its last word or by a tool word among its words ("Computer_terminal", "code_executor",
@@ -197,8 +202,19 @@ def stuck_at(steps: Sequence[StepLike], task: str | None) -> Pick | None:
     return Pick(asked[-1], "stuck") if asked else None
 
 
+def last_attempt(steps: Sequence[StepLike], task: str | None) -> Pick | None:
+    """The action whose tool output ended the run with no action after it, when the agent that wrote the first action
+    wrote it too."""
+    outputs = [i for i, s in enumerate(steps) if i > 0 and is_tool(s) and not NOTHING_RUN.search(s.content)]
+    actions = [i for i, s in enumerate(steps) if is_action(s, task)]
+    if not outputs or not actions or actions[-1] > outputs[-1]:
+        return None
+    last = actions[-1]
+    return Pick(last, "last_attempt") if steps[last].who == steps[actions[0]].who else None
+
+
 def first_action(steps: Sequence[StepLike], task: str | None) -> Pick:
-    """The rule used before the other four (kept as the benchmark's baseline and as the last rule)."""
+    """The rule used before the other five (kept as the benchmark's baseline and as the last rule)."""
     actions = [i for i, s in enumerate(steps) if is_action(s, task)]
     if actions:
         return Pick(actions[0], "first_action")
@@ -214,5 +230,6 @@ def pick_step(steps: Sequence[StepLike], task: str | None) -> Pick:
         first_new_figures(steps, task)
         or first_unread_source(steps, task)
         or stuck_at(steps, task)
+        or last_attempt(steps, task)
         or first_action(steps, task)
     )

@@ -167,6 +167,7 @@ _RULE_NOTES = {
     "verdict": "the coordinator declared the request satisfied there, on an answer the run had not verified",
     "unread_source": "it reports reading or watching a source that no tool in the run opened",
     "stuck": "its tool output was the first of the failures the run ended on, never recovered from",
+    "last_attempt": "the run ended on its tool output, read by no one, and its agent had taken the task on",
     "first_action": "it is the run's first substantive action",
     "fallback": "no substantive action was found",
 }
@@ -186,8 +187,9 @@ def _notes(run: StepRun, pick: Pick) -> list[str]:
 def heuristic_attribution(run: StepRun) -> Attribution:
     """The step `server.attribution_rules.pick_step` chooses (a coordinator's premature "request satisfied", else
     the first step that states figures found nowhere earlier, else the first claim to read a source no tool opened,
-    else the action whose tool output began the failures the run ended on, else the first substantive action), its
-    agent, the step quoted, and why."""
+    else the action whose tool output began the failures the run ended on, else the last action when its tool output
+    ended the run and its agent also wrote the first action, else the first substantive action), its agent, the step
+    quoted, and why."""
     pick = rules.pick_step(run.steps, run.task)
     chosen = run.steps[pick.index]
     notes = _notes(run, pick)

@@ -1,6 +1,7 @@
 """The rule-based attributor on small traces written for these tests: a coordinator's premature "request
 satisfied", the first step that states figures the run never found, the first claim to have read a source no tool
-opened, the action whose tool output began the failures a run ended on, and the first substantive action."""
+opened, the action whose tool output began the failures a run ended on, the last attempt of the agent that took the
+task on when the run ended on its output, and the first substantive action."""
 
 import json
 from pathlib import Path
@@ -197,6 +198,33 @@ def test_one_failure_at_the_end_or_a_success_after_the_failures_is_not_stuck() -
     idle = (TERMINAL, "There is no code from the last 1 message for me to execute.")
     waited = make_run([*STUCK[:5], ("Verifier", "Please advise."), idle, *STUCK[5:7]])  # nothing run: not counted
     assert pick_step(waited.steps, waited.task).index == 3
+
+
+ENDED = [
+    *SEARCHED,
+    ("Analyst", "No 2021 row: the label is wrong. ```python\nprint(monthly_mean(table, year='2021 '))\n```"),
+    (TERMINAL, "exitcode: 0 (execution succeeded)\nCode output: 41.3"),
+]
+
+
+def test_a_run_that_ends_on_the_last_attempt_of_the_agent_that_took_the_task_on_failed_there() -> None:
+    """The analyst searched, then computed the mean; the run stopped on that output with nobody reading it: the
+    analyst's last attempt, not its first search, is what the run ended with."""
+    found = heuristic_attribution(make_run(ENDED))
+    assert (found.responsible, found.decisive_step) == ("Analyst", 3)
+    assert "read by no one" in found.reason
+    idle = (TERMINAL, "There is no code from the last 1 message for me to execute.")
+    waited = make_run([*ENDED, ("Planner", "TERMINATE"), idle])  # a routing word and an idle terminal are not acts
+    assert pick_step(waited.steps, waited.task).index == 3
+
+
+def test_a_last_attempt_by_another_agent_or_one_read_afterwards_is_not_decisive() -> None:
+    """A verifier's last check works on the first agent's answer (the first action stays decisive), and a run in
+    which an agent read the last output did not end on it."""
+    checked = make_run([*SEARCHED, ("Verifier", ENDED[3][1]), ENDED[4]])
+    assert pick_step(checked.steps, checked.task) == first_action(checked.steps, checked.task)
+    read = make_run([*ENDED, ("Analyst", "The monthly average is 41.3 mm. TERMINATE")])
+    assert pick_step(read.steps, read.task) == first_action(read.steps, read.task)
 
 
 def test_a_tool_output_that_prints_only_labels_or_none_failed() -> None:
