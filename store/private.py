@@ -8,6 +8,7 @@ import contextlib
 import errno
 import os
 import stat
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -36,9 +37,11 @@ def private_file(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str | Iterable[str]) -> None:
     """Replace `path` with `text` atomically (a reader sees the old file or the new one, never a part), 0600. An
-    error names `path`, never the temporary file beside it (a directory given said "Is a directory: .x.123.tmp")."""
+    error names `path`, never the temporary file beside it (a directory given said "Is a directory: .x.123.tmp").
+    `text` may come in pieces (an export's lines): each is written to the temporary file as it comes, so none is
+    held whole; one that fails to come (an error while reading) leaves `path` as it was and no temporary file."""
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -46,7 +49,7 @@ def write_private(path: Path, text: str) -> None:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
+                handle.writelines(_pieces(text))
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, path)
@@ -60,32 +63,52 @@ def write_private(path: Path, text: str) -> None:
     sync_directory(path.parent)
 
 
-def write_output(path: Path, text: str) -> None:
+def write_output(path: Path, text: str | Iterable[str]) -> None:
     """Write a file a person named for output (a post-mortem, a runbook, an export): it holds incident text, so it
-    is written as `write_private` writes, 0600, replacing an existing file whole. A symbolic link is followed to the
-    file it names (the link stays), and a path that is no file (/dev/stdout, a pipe, a terminal) is written into:
-    replacing it put a file where the device was."""
+    is written as `write_private` writes, 0600, replacing an existing file whole, `text` whole or in pieces. A
+    symbolic link is followed to the file it names (the link stays), and a path that is no file (/dev/stdout, a
+    pipe, a terminal) is written into: replacing it put a file where the device was."""
     try:
         mode: int | None = path.stat().st_mode
     except FileNotFoundError:
         mode = None
     if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
         with path.open("w", encoding="utf-8") as handle:
-            handle.write(text)
+            handle.writelines(_pieces(text))
         return
     target = path.resolve() if path.is_symlink() else path
+    pieces = _Pieces(text)
     try:
-        write_private(target, text)
+        write_private(target, pieces)
     except PermissionError:
-        if mode is None:  # no file to write into: the directory refuses a new one
+        if mode is None or pieces.started:  # no file to write into, or refused once written: as the error says
             raise
         # A file of one's own in a directory one cannot write in: no file can be made beside it, but the file itself
-        # can be rewritten in place (as a plain write did), made private first.
+        # can be rewritten in place (as a plain write did), made private first. Its text is made whole before the
+        # file is touched, so that a failure while making it leaves the file as it was.
+        whole = "".join(pieces)
         fd = os.open(target, os.O_WRONLY)
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.truncate()
-            handle.write(text)
+            handle.write(whole)
+
+
+def _pieces(text: str | Iterable[str]) -> Iterable[str]:
+    return (text,) if isinstance(text, str) else text
+
+
+class _Pieces:
+    """The pieces of a text, saying whether any has been taken (the in-place rewrite can only start from none)."""
+
+    def __init__(self, text: str | Iterable[str]) -> None:
+        self._pieces = iter(_pieces(text))
+        self.started = False
+
+    def __iter__(self) -> Iterator[str]:
+        for piece in self._pieces:
+            self.started = True
+            yield piece
 
 
 def sync_directory(directory: Path) -> None:

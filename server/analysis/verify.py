@@ -4,6 +4,12 @@ A probabilistic failure (a model that hallucinates 1 run in 20) cannot be declar
 run. `verify_fix` compares failure counts before and after a fix: both rates with Wilson 95% intervals,
 a one-sided Fisher exact test that the rate went down, a plain-language verdict, and how many more clean
 trials would show the rate is below a target with the chosen confidence.
+
+The verdicts: `fixed`, the rate after the fix is shown below the target; `improved`, it went down (Fisher, at the
+confidence asked for) but is not yet shown below the target; `not_shown`, neither, including a rate the fix has not
+lowered (the same, or higher by what could be chance: "Not fixed: the fix has not lowered the failure rate");
+`worse`, it went up (the one-sided Fisher test the other way, at the same confidence); `need_data`, no trials after
+the fix (or no reproduction run, for a deterministic failure).
 """
 
 import math
@@ -45,7 +51,7 @@ class FixVerification(BaseModel):
     )
     target: float = Field(description="the failure rate the fix must stay below")
     confidence: float
-    verdict: Verdict
+    verdict: Verdict  # what each means: the module's docstring
     explanation: str
     more_trials_needed: int | None = Field(
         description="further failure-free trials after which the rate is shown below target (None: target met, or "
@@ -199,7 +205,9 @@ def verify_fix(
     else:
         more = trials_for_target(after_failures, after_trials, target, confidence)
         verdict, text = _verdict(before, after, p_value, more, target, confidence)
-        more = None if verdict == "worse" else more  # clean trials cannot come from a fix that did not lower the rate
+        more = (
+            None if _not_lowered(before, after) else more
+        )  # clean trials cannot come from a fix that did not lower it
     return FixVerification(
         before=before,
         after=after,
@@ -223,7 +231,34 @@ def _deterministic(after: Side) -> tuple[Verdict, str, int | None]:
         return "need_data", "Deterministic failure: run the reproduction once against the fix.", 1
     if after.failures == 0:
         return "fixed", "Fixed: the reproduction of a deterministic failure passes; keep it as a regression test.", None
-    return "worse", f"Not fixed: the reproduction still fails ({after.failures}/{after.trials}).", None
+    # failing every time before and after: a rate not lowered, not a higher one
+    return "not_shown", f"Not fixed: the reproduction still fails ({after.failures}/{after.trials}).", None
+
+
+def _not_lowered(before: Side, after: Side) -> bool:
+    """Whether the fix left a rate with failures after it at least as high as before: an agent failing as often as
+    before cannot give the clean trials that would show the rate below target."""
+    return bool(after.failures and before.trials and after.failures * before.trials >= before.failures * after.trials)
+
+
+def _not_lowered_verdict(before: Side, after: Side, confidence: float) -> tuple[Verdict, str]:
+    """`worse` only when the rise is more than chance, decided by the one-sided Fisher test the other way round
+    (that the rate went up) at the confidence asked for; else the fix has not lowered it."""
+    counts = f"{after.failures}/{after.trials} after against {before.failures}/{before.trials} before"
+    if after.failures * before.trials == before.failures * after.trials:
+        rates = f"both {_rate(after)}"
+    else:
+        rise = fisher_less(after.failures, after.trials, before.failures, before.trials)
+        if rise < 1 - confidence:
+            return "worse", (
+                f"Worse: the failure rate went up from {_rate(before)} to {_rate(after)} (Fisher p={rise:.3g} for a "
+                "rise); look for what the fix changed."
+            )
+        rates = f"from {_rate(before)} to {_rate(after)}, a rise that could be chance (Fisher p={rise:.3g})"
+    return (
+        "not_shown",
+        f"Not fixed: the fix has not lowered the failure rate ({counts}, {rates}); look for the cause again.",
+    )
 
 
 def _verdict(
@@ -253,14 +288,8 @@ def _verdict(
             f"Not shown: {after.failures}/{after.trials} after the fix, and no trials before the fix to compare "
             f"with; run {more} more clean trials to show the rate is below {goal}."
         )
-    if after.failures and after.failures * before.trials > before.failures * after.trials:
-        return "worse", f"Not fixed: the failure rate went from {_rate(before)} to {_rate(after)}."
-    if after.failures and after.failures * before.trials == before.failures * after.trials:
-        # still failing as often as before: the clean trials that would show the rate below target will not come
-        return "worse", (
-            f"Not fixed: the fix has not lowered the failure rate ({after.failures}/{after.trials} after against "
-            f"{before.failures}/{before.trials} before, both {_rate(after)}); look for the cause again."
-        )
+    if _not_lowered(before, after):
+        return _not_lowered_verdict(before, after, confidence)
     if p_value < 1 - confidence:
         return "improved", (
             f"Improved (Fisher p={p_value:.3g}) from {_rate(before)} to {_rate(after)}, but the "

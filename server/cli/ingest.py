@@ -1,8 +1,9 @@
 """`postmortem` commands that move incidents in and out: JSONL import (and restoring an export), export, and
 OpenTelemetry traces. Registered by server/cli/app.py from COMMANDS."""
 
+import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -191,20 +192,31 @@ def export(output: Output = None) -> None:
             for text in lines:
                 write_json(text + "\n")
         else:
-            _write_backup(output, [text + "\n" for text in lines])
+            _write_backup(output, lines)
     if unreadable:
         named = ", ".join(unreadable[:20])
         err.print(f"error: {len(unreadable)} incidents damaged beyond repair were left out: {named}", markup=False)
         raise typer.Exit(1)
 
 
-def _write_backup(output: Path, lines: list[str]) -> None:
-    """Replace `output` only with a whole snapshot (a failed export leaves the old file as it was), private to
-    you, and never an earlier backup with nothing (a mistyped POSTMORTEM_HOME reads as an empty home)."""
-    if not lines and output.is_file() and output.stat().st_size > 0:
+def _write_backup(output: Path, lines: Iterator[str]) -> None:
+    """Replace `output` only with a whole snapshot (a failed export leaves the old file as it was and nothing beside
+    it), private to you, and never an earlier backup with nothing (a mistyped POSTMORTEM_HOME reads as an empty
+    home). The lines go to a temporary file beside it as they are read, renamed over it once all are written: the
+    backup is never held whole in memory."""
+    first = next(lines, None)
+    if first is None and output.is_file() and output.stat().st_size > 0:
         raise ValueError(f"this home holds no incidents: {output} was left as it was (is POSTMORTEM_HOME right?)")
-    write_output(output, "".join(lines))
-    err.print(f"exported {counted(len(lines), 'incident')} to {output}", markup=False)
+    written = 0
+
+    def counting() -> Iterator[str]:
+        nonlocal written
+        for text in itertools.chain([] if first is None else [first], lines):
+            written += 1
+            yield text + "\n"
+
+    write_output(output, counting())
+    err.print(f"exported {counted(written, 'incident')} to {output}", markup=False)
 
 
 def import_traces(

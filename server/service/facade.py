@@ -110,6 +110,7 @@ class PostmortemService:
     capture_incident = delegate("capture", Capture.capture_incident)
     import_incidents = delegate("importer", Importer.import_incidents)
     get_incident = delegate("incidents", Incidents.get_incident)
+    get_incidents = delegate("incidents", Incidents.get_incidents)
     list_incidents = delegate("incidents", Incidents.list_incidents)
     add_timeline_event = delegate("incidents", Incidents.add_timeline_event)
     resolve_incident = delegate("incidents", Incidents.resolve_incident)

@@ -20,11 +20,11 @@ from agent_postmortem.service.recurrence import Recurrence, Rows, label, pattern
 from agent_postmortem.service.results import Learned
 from agent_postmortem.store.ids import PATTERN_ID, PATTERN_PREFIX, incident_pk, to_incident_id, written_id
 from agent_postmortem.store.models import ActionItem, Category, Incident
+from agent_postmortem.store.records.batch import CHUNK
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.reopens import reopened_after_resolve
 
 LEARN_ALL_LIMIT = 100_000
-EVERY_ANALYSED = 2**62  # a category's analysed ids, all of them (ints: cheap), to say how many the runbook leaves out
 SMALLEST_PATTERN = 2  # the least min_size that patterns, fix_effectiveness and action_item_stats take
 
 
@@ -52,19 +52,17 @@ class Lessons:
                 raise UnknownRunbook(key if PATTERN_ID.fullmatch(key) else None)
             newest = sorted(rows, key=lambda r: (r.created_at, r.pk), reverse=True)  # by time, as a category's are:
             # ids follow the order of capture and import, and an imported history comes after the captures
-            members = [self.store.get_or_raise(to_incident_id(r.pk), accepted=True) for r in newest]
+            members = self.store.get_many_or_raise([to_incident_id(r.pk) for r in newest], accepted=True)
             category = top_category(rows)
             title = f"{label(rows)} ({category})"
         else:
             rows, category = None, _category(key)
-            every_pk = self.store.analysed_pks(category=category.value, limit=EVERY_ANALYSED)
-            members = [
-                self.store.get_or_raise(to_incident_id(pk), accepted=True) for pk in every_pk[:RUNBOOK_INCIDENTS]
-            ]
+            newest_pks = self.store.analysed_pks(category=category.value, limit=RUNBOOK_INCIDENTS)
+            members = self.store.get_many_or_raise([to_incident_id(pk) for pk in newest_pks], accepted=True)
             key, title = category.value, category.value.replace("_", " ")
         analysed = [m for m in members if m.analysis is not None]
         # the entry is built from the newest few: "Built from 20 analysed incident(s)" read as all of a category of 41
-        total = len(analysed) if rows is not None else len(every_pk)
+        total = len(analysed) if rows is not None else self.store.count_analysed(category=category.value)
         analysed = analysed[:RUNBOOK_INCIDENTS]
         items = self.recurrence.items([m.id for m in analysed])
         verdict = None
@@ -85,10 +83,7 @@ class Lessons:
         )
 
     def regression_case(self, incident_id: str) -> RegressionCase:
-        incident = self.store.get_or_raise(incident_id, accepted=True)
-        if incident.analysis is None:
-            raise NotAnalysed(incident.id)
-        return regression_case(incident)
+        return _case(self.store.get_or_raise(incident_id, accepted=True))
 
     def learn(self, incident_id: str, *, min_size: int = 3) -> Learned:
         """For an analysed incident: its regression eval case, and the runbook entry of its pattern (or category)."""
@@ -103,9 +98,20 @@ class Lessons:
         """Every analysed incident's regression case (newest first) and every runbook entry they belong to."""
         groups = self.recurrence.groups(SMALLEST_PATTERN)[0]
         pks = self.store.analysed_pks(limit=limit)
-        cases = [self.regression_case(to_incident_id(pk)) for pk in pks]
+        ids = [to_incident_id(pk) for pk in pks]
+        cases = [  # a chunk at a time, in a few statements each (records/batch.py): one chunk's incidents held
+            _case(incident)
+            for start in range(0, len(ids), CHUNK)
+            for incident in self.store.get_many_or_raise(ids[start : start + CHUNK], accepted=True)
+        ]
         keys = dict.fromkeys(_runbook_key(c, groups, min_size) for c in cases)
         return cases, [self.runbook(k, min_size=min_size, groups=groups) for k in keys]
+
+
+def _case(incident: Incident) -> RegressionCase:
+    if incident.analysis is None:
+        raise NotAnalysed(incident.id)
+    return regression_case(incident)
 
 
 def _category(key: str) -> Category:

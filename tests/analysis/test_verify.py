@@ -105,7 +105,8 @@ def test_a_bound_just_under_a_small_target_keeps_a_digit_when_it_is_cut() -> Non
 
 def test_a_deterministic_failure_needs_one_passing_reproduction() -> None:
     assert verify_fix(1, 1, 0, 1, deterministic=True).verdict == "fixed"
-    assert verify_fix(1, 1, 1, 1, deterministic=True).verdict == "worse"
+    still = verify_fix(1, 1, 1, 1, deterministic=True)  # failing as it always did: not fixed, and no higher a rate
+    assert still.verdict == "not_shown" and still.explanation == "Not fixed: the reproduction still fails (1/1)."
     assert verify_fix(1, 1, 0, 0, deterministic=True).more_trials_needed == 1
 
 
@@ -151,9 +152,9 @@ def test_small_rates_and_p_values_keep_their_digits() -> None:
 def test_the_verdict_says_small_rates_with_their_digits() -> None:
     """1 failure in 10^7 runs before and 3 after read "Not fixed: the failure rate went from 0.00% to 0.00%", and 40
     against 2 in a million "Improved ... from 0.00% to 0.00%": two rates that differ said as the same one."""
-    worse = verify_fix(1, 10**7, 3, 10**7, target=1e-9)
-    assert worse.verdict == "worse"
-    assert worse.explanation == "Not fixed: the failure rate went from 0.00001% to 0.00003%."
+    higher = verify_fix(1, 10**7, 3, 10**7, target=1e-9)
+    assert higher.verdict == "not_shown"  # a rise that could be chance
+    assert "(3/10000000 after against 1/10000000 before, from 0.00001% to 0.00003%, a rise" in higher.explanation
     improved = verify_fix(40, 10**6, 2, 10**6, target=1e-7)
     assert improved.verdict == "improved" and "from 0.004% to 0.0002%, but" in improved.explanation
     assert "from 0.012% to 0.014%" in verify_fix(12, 10**5, 14, 10**5, target=1e-6).explanation
@@ -173,13 +174,39 @@ def test_a_fix_that_did_not_lower_the_rate_is_not_fixed_and_asks_for_no_clean_tr
     """50/50 before and 50/50 after read "Not shown: the failure rate did not go down ...; run 6533 more clean
     trials": trials that cannot come from an agent that still fails every time, and the fix plainly did not work."""
     same = verify_fix(50, 50, 50, 50)
-    assert same.verdict == "worse" and same.more_trials_needed is None
+    assert same.verdict == "not_shown" and same.more_trials_needed is None
     assert same.explanation.startswith("Not fixed: the fix has not lowered the failure rate (50/50 after against")
     assert "both 100.00%)" in same.explanation and "clean trials" not in same.explanation
-    assert verify_fix(5, 100, 10, 200).verdict == "worse"  # the same rate, 5%
+    assert verify_fix(5, 100, 10, 200).verdict == "not_shown"  # the same rate, 5%
     assert verify_fix(2, 100, 9, 100).more_trials_needed is None  # higher: no clean trials asked for either
     clean = verify_fix(0, 100, 0, 100)  # no failures on either side: clean trials are what shows it
     assert clean.verdict == "not_shown" and clean.more_trials_needed
+
+
+@pytest.mark.parametrize(
+    ("counts", "target"), [((50, 50, 50, 50), 0.01), ((5, 10**6, 5, 10**6), 1e-6), ((1, 100, 2, 100), 0.01)]
+)
+def test_a_rate_the_fix_did_not_lower_is_not_fixed_and_not_worse(
+    counts: tuple[int, int, int, int], target: float
+) -> None:
+    """50/50 before and after, or 5 in a million before and after, was `worse` while its explanation said the fix
+    "has not lowered" the rate: `worse` is for a rate that went up. The same rate, or one higher by what could be
+    chance, is not shown fixed."""
+    result = verify_fix(*counts, target=target)
+    assert result.verdict == "not_shown" and result.more_trials_needed is None
+    assert result.explanation.startswith("Not fixed: the fix has not lowered the failure rate (")
+
+
+def test_worse_is_a_rise_the_fisher_test_says_is_more_than_chance() -> None:
+    """The rise is tested as a drop is: one-sided Fisher, at the confidence asked for."""
+    worse = verify_fix(2, 100, 9, 100)
+    assert worse.verdict == "worse" and worse.more_trials_needed is None
+    assert worse.explanation == (
+        "Worse: the failure rate went up from 2.00% to 9.00% (Fisher p=0.0291 for a rise); look for what the fix "
+        "changed."
+    )
+    assert verify_fix(2, 100, 9, 100, confidence=0.99).verdict == "not_shown"  # p=0.029 is chance at 99%
+    assert "could be chance (Fisher p=0.5)" in verify_fix(1, 100, 2, 100).explanation
 
 
 def test_no_trials_after_the_fix_give_no_rate_after_it() -> None:

@@ -1,10 +1,14 @@
 """`postmortem import-traces`, in process, on a real data directory with the bundled embedding model."""
 
+import errno
 import gzip
+import itertools
 import json
 import sqlite3
 import subprocess
 import time
+import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from agent_postmortem.cli.app import app
-from tests.factories import FIXTURES
+from agent_postmortem.ingest import backup
+from agent_postmortem.ingest.jsonl import read_incidents
+from tests.factories import FIXED_NOW, FIXTURES, SEED, make_service
 from tests.processes import CLI, cli, env
 
 FIXTURE = FIXTURES / "otlp" / "genai_traces.jsonl"
@@ -253,6 +259,54 @@ def test_export_to_a_file_never_replaces_a_backup_with_less_than_a_whole_snapsho
     fresh = tmp_path / "fresh.jsonl"
     assert cli(tmp_path / "typo", "export", "-o", str(fresh)).returncode == 0 and fresh.read_text() == ""
     assert fresh.stat().st_mode & 0o077 == 0 and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_export_to_a_file_writes_what_export_to_stdout_writes(runner: CliRunner, tmp_path: Path) -> None:
+    make_service(tmp_path / "home", clock=lambda: FIXED_NOW).import_incidents(read_incidents(SEED))
+    to_stdout = runner.invoke(app, ["export"])
+    backup_file = tmp_path / "backup.jsonl"
+    to_file = runner.invoke(app, ["export", "-o", str(backup_file)])
+    assert to_stdout.exit_code == to_file.exit_code == 0 and to_file.stdout == ""
+    assert backup_file.read_text(encoding="utf-8") == to_stdout.stdout and to_stdout.stdout.count("\n") > 40
+    assert f"exported {to_stdout.stdout.count(chr(10))} incidents to {backup_file}" in to_file.stderr
+
+
+def test_an_export_that_fails_part_way_leaves_the_backup_as_it_was_and_nothing_beside_it(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_service(tmp_path / "home", clock=lambda: FIXED_NOW).import_incidents(read_incidents(SEED))
+    backup_file = tmp_path / "out" / "backup.jsonl"
+    backup_file.parent.mkdir()
+    backup_file.write_text('{"kept": true}\n', encoding="utf-8")
+    whole = backup.export_lines
+
+    def failing(*args: Any) -> Iterator[str]:
+        yield from itertools.islice(whole(*args), 5)
+        raise OSError(errno.EIO, "Input/output error", "postmortem.db")
+
+    monkeypatch.setattr(backup, "export_lines", failing)
+    failed = runner.invoke(app, ["export", "-o", str(backup_file)])
+    assert failed.exit_code == 1 and "Input/output error" in failed.stderr, failed.stderr
+    assert backup_file.read_text(encoding="utf-8") == '{"kept": true}\n'
+    assert [p.name for p in backup_file.parent.iterdir()] == ["backup.jsonl"]
+
+
+def test_an_export_to_a_file_is_written_as_it_is_read_never_held_whole(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`export -o` joined every line in memory before its write (3,000 incidents of 10 kB: 60 MB at its peak, the
+    lines and their join); the lines now go to the temporary file as they are read."""
+    line = json.dumps({"format": backup.EXPORT_FORMAT, "incident": {"title": "x" * 10_000}})
+    monkeypatch.setattr(backup, "export_lines", lambda *args: (line for _ in range(3_000)))
+    backup_file = tmp_path / "backup.jsonl"
+    tracemalloc.start()
+    try:
+        done = runner.invoke(app, ["export", "-o", str(backup_file)])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert done.exit_code == 0 and backup_file.stat().st_size == 3_000 * (len(line) + 1), done.stderr
+    assert peak < 10_000_000, peak
 
 
 def test_the_dry_run_of_a_restore_refuses_a_home_that_holds_incidents_as_the_restore_does(

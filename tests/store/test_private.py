@@ -1,12 +1,14 @@
 """The data directory is private from its first byte: the home and every directory in it 0700, the database (with
 its -wal and -shm files), lock files and the tokens file 0600, created so by the CLI and the server themselves."""
 
+import errno
 import json
 import os
 import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -179,5 +181,15 @@ def test_an_own_file_in_a_directory_that_refuses_new_files_is_rewritten_in_place
     write_output(report, "the post-mortem")
     assert report.read_text(encoding="utf-8") == "the post-mortem"
     assert stat.S_IMODE(report.stat().st_mode) == 0o600
+
+    def failing() -> Iterator[str]:  # an export's lines, its read failing part way
+        yield "a first line\n"
+        raise OSError(errno.EIO, "Input/output error")
+
+    write_output(report, iter(["the ", "runbook"]))  # in pieces, as an export writes
+    assert report.read_text(encoding="utf-8") == "the runbook"
+    with pytest.raises(OSError, match="Input/output error"):
+        write_output(report, failing())
+    assert report.read_text(encoding="utf-8") == "the runbook"  # made whole before the file is touched
     with pytest.raises(PermissionError):  # a new file in such a directory is refused, as before
         write_output(tmp_path / "new.md", "text")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from agent_postmortem.ingest.jsonl import read_incidents
-from agent_postmortem.store.errors import CorruptRecord
+from agent_postmortem.store.errors import CorruptRecord, IncidentNotFound
 from agent_postmortem.store.records import batch
 from tests.factories import FIXED_NOW, SEED, make_service
 
@@ -45,3 +45,43 @@ def test_an_incident_damaged_beyond_repair_is_none_and_the_others_are_read(
     monkeypatch.setattr(batch, "incident_from_row", damaged)
     read = dict(service.store.get_many(service.store.all_ids()))
     assert read["INC-2"] is None and read["INC-1"] is not None and read["INC-3"] is not None
+
+
+def test_many_incidents_read_together_come_in_the_order_asked_or_raise_as_one_read_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a runbook and a page of incidents read: their incidents in their own order (newest first, by relevance),
+    each as `get_or_raise` reads it; one not stored or damaged beyond repair raises what reading it alone raises."""
+    service = make_service(tmp_path, clock=lambda: FIXED_NOW)
+    service.import_incidents(read_incidents(SEED)[:12])
+    store = service.store
+    monkeypatch.setattr(batch, "CHUNK", 5)
+    given = ["INC-9", "INC-2", "INC-12", "INC-5"]
+    for accepted in (False, True):
+        assert store.get_many_or_raise(given, accepted=accepted) == [store.get(i, accepted=accepted) for i in given]
+    assert store.get_many_or_raise([]) == []
+    with pytest.raises(IncidentNotFound, match="INC-999"):
+        store.get_many_or_raise(["INC-1", "INC-999"])
+    whole = batch.incident_from_row
+
+    def damaged(row: Any, **children: Any) -> Any:
+        if row.pk == 2:
+            raise CorruptRecord("INC-2")
+        return whole(row, **children)
+
+    monkeypatch.setattr(batch, "incident_from_row", damaged)
+    with pytest.raises(CorruptRecord, match="INC-2"):
+        store.get_many_or_raise(["INC-1", "INC-2"])
+
+
+def test_the_analysed_incidents_are_counted_without_reading_their_ids(tmp_path: Path) -> None:
+    """A runbook says of how many analysed incidents of its category it shows the newest: it read every id to count
+    them (a limit of 2**62); a count says it."""
+    service = make_service(tmp_path, clock=lambda: FIXED_NOW)
+    service.import_incidents(read_incidents(SEED))
+    store = service.store
+    every = store.analysed_pks(limit=store.count())
+    assert store.count_analysed() == len(every) > 0
+    for category in ("rate_limit", "timeout", "prompt_injection"):
+        assert store.count_analysed(category=category) == len(store.analysed_pks(category=category, limit=len(every)))
+    assert store.count_analysed(category="no_such_category") == 0
