@@ -99,7 +99,9 @@ def user_errors(options: Mapping[str, str] | None = None) -> Iterator[None]:
         _fail(FAILED, str(e))
     except IndexBusy as e:  # a server runs on this home: it keeps the index, and only it can rebuild it
         _fail(FAILED, f"{e}: stop the server on this home and run this again")
-    except (InvalidId, PostmortemError, StoreError, ValueError) as e:
+    except InvalidId as e:
+        _fail(BAD_INPUT, f"{e}; its incidents: `postmortem runbook {e.pattern}`" if e.pattern else str(e))
+    except (PostmortemError, StoreError, ValueError) as e:
         from pydantic import ValidationError
 
         _fail(BAD_INPUT, validation_text(e, options) if isinstance(e, ValidationError) else str(e))

@@ -157,7 +157,10 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
             # rendered inside the try, so a failing template gets the site's 500 page too
             return render(web, request, result, session) if isinstance(result, Rendered) else result
         except (IncidentNotFound, ActionItemNotFound, InvalidId) as e:
-            return error_page(web, request, 404, not_found(request.path_params, e), session)
+            said, back = not_found(request.path_params, e), None
+            if isinstance(e, InvalidId) and e.pattern:  # where its incidents are, in this view: its Back link
+                said, back = f"{said}; its incidents are on the Patterns page", "/patterns"
+            return error_page(web, request, 404, said, session, back=back)
         except (FormError, NothingToReview, AnalysisChanged) as e:
             status = e.status if isinstance(e, FormError) else 409 if isinstance(e, AnalysisChanged) else 400
             return error_page(web, request, status, str(e), session, back=form_page(request.url.path) if post else None)

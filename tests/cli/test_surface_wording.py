@@ -30,3 +30,17 @@ def test_each_surface_gets_its_wording_and_the_sdk_both() -> None:
     with shown_on("cli"):
         assert str(error).endswith("`postmortem patterns` lists the current ids")
     assert "recurring_patterns (CLI: `postmortem patterns`)" in str(error)
+
+
+def test_a_pattern_id_where_an_incident_id_goes_names_the_command_that_shows_its_incidents(
+    cli: Callable[..., Any],
+) -> None:
+    """The store named the command itself, so a restore and the web view named a command too: the CLI adds it."""
+    assert cli("capture", "--title", "Fares API returned 429 Too Many Requests").exit_code == 0
+    result = cli("show", "PAT-3")
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert (
+        "PAT-3 is a pattern id, not an incident id (expected INC-<number>); its incidents: `postmortem runbook PAT-3`"
+        in said
+    )
