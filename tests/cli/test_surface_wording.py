@@ -44,3 +44,13 @@ def test_a_pattern_id_where_an_incident_id_goes_names_the_command_that_shows_its
         "PAT-3 is a pattern id, not an incident id (expected INC-<number>); its incidents: `postmortem runbook PAT-3`"
         in said
     )
+
+
+def test_a_command_run_where_the_tools_wording_is_set_still_names_commands(cli: Callable[..., Any]) -> None:
+    """The CLI's wording is set at its one entry point, whoever runs the command: a program that also serves the
+    tools (its surface "mcp") and runs a command in-process gets the command's wording, not a tool's."""
+    assert cli("capture", "--title", "Fares API returned 429 Too Many Requests").exit_code == 0
+    with shown_on("mcp"):
+        result = cli("runbook", "PAT-7")
+    assert result.exit_code == 2 and "`postmortem patterns` lists the current ids" in result.output
+    assert "recurring_patterns" not in result.output
