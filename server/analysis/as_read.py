@@ -29,9 +29,9 @@ class _Map:
         self.starts = [to_length] * (length + 1)  # every character is in one operation; the end is the end
         self.ends = [0] * (length + 1)
         for tag, i1, i2, j1, j2 in ops:
-            for k in range(i1, i2):
-                self.starts[k] = j1 + (k - i1) if tag == "equal" else j1
-                self.ends[k + 1] = j1 + (k - i1) + 1 if tag == "equal" else j2
+            alike = tag == "equal"
+            self.starts[i1:i2] = range(j1, j1 + i2 - i1) if alike else [j1] * (i2 - i1)
+            self.ends[i1 + 1 : i2 + 1] = range(j1 + 1, j1 + i2 - i1 + 1) if alike else [j2] * (i2 - i1)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         lo = self.starts[start]
@@ -45,23 +45,48 @@ def _opcodes(redacted: str, sent: str) -> list[Op]:
     """How `redacted` came from `sent`, in one pass: the redaction only drops characters (invisible ones, escape
     sequences), writes line ends as "\n" and puts a placeholder for each secret; a placeholder stands for what `sent`
     holds up to where the text after it goes on."""
+    if redacted == sent:
+        return [("equal", 0, len(sent), 0, len(sent))]
     ops: list[Op] = []
     i = j = 0
     while i < len(redacted) and j < len(sent):
-        if (placeholder := PLACEHOLDER_PATTERN.match(redacted, i)) is not None and not sent.startswith(
-            placeholder[0], j
-        ):
+        placeholder = PLACEHOLDER_PATTERN.match(redacted, i) if redacted[i] == "[" else None
+        if placeholder is not None and not sent.startswith(placeholder[0], j):
             k = _goes_on(redacted, placeholder.end(), sent, j)
             ops.append(("replace", i, placeholder.end(), j, k))
             i, j = placeholder.end(), k
         elif redacted[i] == sent[j] or (redacted[i] == "\n" and sent[j] in _LINE_ENDS and sent[j + 1 : j + 2] != "\n"):
-            ops.append(("equal", i, i + 1, j, j + 1))
-            i, j = i + 1, j + 1
+            run = _alike(redacted, i, sent, j)
+            _same(ops, i, j, run)
+            i, j = i + run, j + run
         else:
             ops.append(("delete", i, i, j, j + 1))
             j += 1
     ops.append(("replace", i, len(redacted), j, len(sent)))
     return ops
+
+
+def _alike(a: str, i: int, b: str, j: int) -> int:
+    """How many characters from `a[i]` and `b[j]` on are alike (at least 1: the first is), compared in blocks."""
+    run, step = 1, 256
+    while step:
+        if (
+            i + run + step <= len(a)
+            and j + run + step <= len(b)
+            and a[i + run : i + run + step] == b[j + run : j + run + step]
+        ):
+            run += step
+        else:
+            step //= 2
+    return run
+
+
+def _same(ops: list[Op], i: int, j: int, run: int) -> None:
+    """`run` more characters alike from `i` and `j`: the run of them before grows (one operation per run)."""
+    if ops and ops[-1][0] == "equal" and ops[-1][2] == i and ops[-1][4] == j:
+        ops[-1] = ("equal", ops[-1][1], i + run, ops[-1][3], j + run)
+    else:
+        ops.append(("equal", i, i + run, j, j + run))
 
 
 def _goes_on(redacted: str, at: int, sent: str, start: int) -> int:
