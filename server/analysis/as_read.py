@@ -43,7 +43,7 @@ _LINE_ENDS = "\r\x0b\x0c\u2028\u2029"  # what the redaction writes as "\n" (a CR
 
 def _opcodes(redacted: str, sent: str) -> list[Op]:
     """How `redacted` came from `sent`, in one pass: the redaction only drops characters (invisible ones, escape
-    sequences), writes line ends as "\n" and puts a placeholder for each secret; a placeholder stands for what `sent`
+    sequences), writes line ends as "\\n" and puts a placeholder for each secret; a placeholder stands for what `sent`
     holds up to where the text after it goes on."""
     if redacted == sent:
         return [("equal", 0, len(sent), 0, len(sent))]
