@@ -117,7 +117,7 @@ class Settings:
             tokens_file=path("POSTMORTEM_TOKENS_FILE"),
             team=_team(e.get("POSTMORTEM_TEAM") or "default", path("POSTMORTEM_TOKENS_FILE")),
             http_stateless=read.flag(e.get("POSTMORTEM_HTTP_STATELESS"), "POSTMORTEM_HTTP_STATELESS"),
-            chroma_url=read.url(e.get("POSTMORTEM_CHROMA_URL"), "POSTMORTEM_CHROMA_URL", read.HTTP_SCHEMES),
+            chroma_url=read.bare_url(e.get("POSTMORTEM_CHROMA_URL"), "POSTMORTEM_CHROMA_URL", client="Chroma client"),
             chroma_database=e.get("POSTMORTEM_CHROMA_DATABASE") or "postmortem",
             judge_timeout=read.number(
                 e.get("POSTMORTEM_JUDGE_TIMEOUT"),

@@ -50,8 +50,9 @@ __all__ = [
 
 Surface = Literal["cli", "mcp"]
 SURFACE: ContextVar[Surface | None] = ContextVar("surface", default=None)
-"""Where an error is shown: the CLI sets "cli" around every command (server/cli/app.py), the MCP server "mcp" around
-every tool call (server/mcp/common.py); unset (the SDK, a test), an error says what it does with both wordings."""
+"""Where an error is shown: the CLI sets "cli" around every command, at its one entry point (`Root.main`,
+server/cli/app.py), the MCP server "mcp" around every tool call, resource read and prompt (server/mcp/common.py);
+unset (the SDK, a test), an error says what it does with both wordings."""
 
 
 @contextmanager

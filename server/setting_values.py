@@ -120,6 +120,22 @@ def endpoint(value: str | None, name: str, *, key: str, key_set: bool) -> str | 
     return found
 
 
+def bare_url(value: str | None, name: str, *, client: str) -> str | None:
+    """An HTTP URL for a client that is given only its host and port (`client`, such as the Chroma client): a user
+    name or password in it would not be sent, and the server's refusal would read as the server's fault, so it is
+    refused at start. Neither is repeated."""
+    from urllib.parse import urlsplit
+
+    found = url(value, name, HTTP_SCHEMES)
+    if found is not None and "@" in urlsplit(found).netloc:
+        raise ValueError(
+            f"{name} holds a user name or password (before an '@'), which the {client} does not send; give the URL "
+            f"without them, such as http://127.0.0.1:8000, and put a server that needs them behind a proxy on a "
+            f"private network"
+        )
+    return found
+
+
 def number(value: str | None, *, default: float, high: float, rule: str) -> float:
     """An optional number from 0 to `high` (`default` when unset or blank); `rule` says what is allowed, naming the
     variable and never repeating the value."""

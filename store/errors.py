@@ -28,14 +28,13 @@ class InvalidId(StoreError, ValueError):
     ) -> None:
         """`other`: the kind of id the value is instead (an action item id where an incident id goes); `several`:
         the value holds more than one id ("INC-1, INC-2"); `pattern`: the value is this pattern id (PAT-3), whose
-        runbook lists its incidents."""
+        runbook lists its incidents (the CLI, the tools and the web view each say where to find it)."""
         said = f"that is {an(other)} id, not {an(kind)} id" if other else f"that is not a valid {kind} id"
         if several:
             said = f"that is more than one id: give one {kind} id at a time"
-        if pattern:  # "not a valid incident id" for PAT-3 did not say what it is or where its incidents are
-            super().__init__(f"{pattern} is a pattern id, not {an(kind)} id (see `postmortem runbook {pattern}`)")
-        else:
-            super().__init__(f"{said} (expected {prefix}<number>)")
+        if pattern:  # "not a valid incident id" for PAT-3 did not say what it is; each surface says where to look
+            said = f"{pattern} is a pattern id, not {an(kind)} id"
+        super().__init__(f"{said} (expected {prefix}<number>)")
         self.kind = kind
         self.prefix = prefix
         self.other = other

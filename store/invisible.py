@@ -20,9 +20,9 @@ import re
 
 import regex
 
-_INVISIBLE = regex.compile(
-    r"[[\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}\N{BRAILLE PATTERN BLANK}]--[\t\n]]", regex.V1
-)
+_HIDDEN = r"\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}\N{BRAILLE PATTERN BLANK}"
+_INVISIBLE = regex.compile(r"[[" + _HIDDEN + r"]--[\t\n]]", regex.V1)
+_VISIBLE = regex.compile(r"[^\s" + _HIDDEN + r"]", regex.V1)  # what stays, and is not blank, when no escape is near
 _ESC = r"(?:\x1b|(?<!\\)\\u001[bB])"  # ESC, or its JSON escape (a log line serialised with ensure_ascii)
 _BEL = r"(?:\x07|(?<!\\)\\u0007)"
 _TERMINAL = re.compile(  # CSI (colours, cursor moves), then OSC (titles, hyperlinks) ended by BEL or ESC \\
@@ -70,9 +70,19 @@ NOTHING_VISIBLE = "has no visible character (only zero-width, direction or contr
 def something_visible(text: object) -> object:
     """`text` as it was, when it is no text, empty (a length rule says that) or has a character left once the
     invisible ones are dropped; else refused as having nothing visible (a pydantic BeforeValidator)."""
-    if isinstance(text, str) and text and not strip_invisible(text)[0].strip():
+    if isinstance(text, str) and text and not _shows(text):
         raise ValueError(NOTHING_VISIBLE)
     return text
+
+
+def _shows(text: str) -> bool:
+    """Whether `text` keeps a visible character once `strip_invisible` has dropped the rest. Without ESC or a
+    backslash no escape sequence can take a visible character with it, so the first visible one answers (nearly
+    always the first character): the field is stripped anyway when the capture is redacted, and it was stripped a
+    first time here, whole, for every field of every capture."""
+    if "\x1b" in text or "\\" in text:
+        return bool(strip_invisible(text)[0].strip())
+    return _VISIBLE.search(text) is not None
 
 
 def strip_invisible(text: str) -> tuple[str, int]:

@@ -27,10 +27,18 @@ from agent_postmortem.store.redact_pairs import actions_result_spans, block_span
 from agent_postmortem.store.redact_rules import CHECKS, HINTS, PII_RULES, SECRET_RULES, UNICODE_RULES, card_spans
 from agent_postmortem.store.redact_wrapped import wrapped_spans
 
-__all__ = ["PLACEHOLDER", "redact", "redact_model", "redact_text", "redact_value", "strip_invisible"]
+__all__ = [
+    "PLACEHOLDER",
+    "PLACEHOLDER_PATTERN",
+    "redact",
+    "redact_model",
+    "redact_text",
+    "redact_value",
+    "strip_invisible",
+]
 
 PLACEHOLDER = "[REDACTED:{}]"
-_PLACEHOLDER = re.compile(r"\[REDACTED:[a-z_0-9]+\]")
+PLACEHOLDER_PATTERN = re.compile(r"\[REDACTED:[a-z_0-9]+\]")
 
 _DETECT_SECRETS_TYPES = {  # detect-secrets plugin -> our type (entropy and IP plugins are not used)
     "AWS Access Key": "aws_access_key_id",
@@ -83,7 +91,7 @@ def _plugins() -> list[Any]:
 
 
 def _looks_like_value(value: str) -> bool:
-    return len(value) >= 8 and not _NOT_SECRET_VALUES.match(value) and not _PLACEHOLDER.search(value)
+    return len(value) >= 8 and not _NOT_SECRET_VALUES.match(value) and not PLACEHOLDER_PATTERN.search(value)
 
 
 _URL_PASSWORDS = frozenset({"url_credentials", "connection_string"})

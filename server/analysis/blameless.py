@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
+from agent_postmortem.analysis.as_read import as_read, shown
 from agent_postmortem.analysis.blame import detect
 from agent_postmortem.analysis.blame_learned import Judge, learned_rewrite, model_findings, systemic, vetoed
 from agent_postmortem.analysis.blame_rewrite import StillBlames, ask_rewrite, rule_rewrite
@@ -108,7 +109,20 @@ def _blank(match: re.Match[str]) -> str:
     return re.sub(r"[^\n]", " ", match.group(0))
 
 
-def _findings(text: str, rewriter: "_Rewriter", reader: Judge | None) -> list[Finding]:
+def _findings(sent: str, rewriter: "_Rewriter", reader: Judge | None) -> list[Finding]:
+    """The findings in `sent`, read once redacted and without markup (as_read.py): offsets into `sent` as it was
+    sent, quotes and rewrites without its secrets, and no secret asked of the model."""
+    read = as_read(sent)
+    found = []
+    for f in _read_findings(read.text, rewriter, reader):
+        start, end = read.back(f.start, f.end)
+        found.append(
+            f.model_copy(update={"start": start, "end": end, "text": shown(f.text), "suggestion": shown(f.suggestion)})
+        )
+    return found
+
+
+def _read_findings(text: str, rewriter: "_Rewriter", reader: Judge | None) -> list[Finding]:
     text = unwrapped(prose(text))  # a wrapped sentence is one sentence, for its bounds and its rewrite
     findings = _rule_findings(text, rewriter)
     if reader is None:
@@ -164,9 +178,7 @@ class _Rewriter:
         llm, left = self.llm, self.deadline - time.monotonic()
         if llm is None or left <= 0:
             return fallback, "rules"
-        from agent_postmortem.store.redact import redact
-
-        asked = redact(sentence), redact(fallback)  # a secret in a sentence to check is not the model's to read
+        asked = shown(sentence), shown(fallback)  # read redacted (as_read.py): no secret for the model to read
         try:
             text = within(left, lambda: ask_rewrite(*asked, llm, nonce=self.nonce))
         except StillBlames:

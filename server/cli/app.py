@@ -48,16 +48,21 @@ class Root(TyperGroup):
     """Runs every command so that a closed stdout (`| head`) ends it quietly, and an unexpected error is one line
     on stderr, not a traceback (POSTMORTEM_LOG_LEVEL=DEBUG logs it)."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Every command, from reading its arguments to reporting its end, whoever runs it (the console script, a
+        test's CliRunner, a program that also serves the tools): errors name commands, not tools (server/errors.py)."""
+        from agent_postmortem.errors import shown_on
+
+        with shown_on("cli"):
+            return super().main(*args, **kwargs)
+
     def invoke(self, ctx: Any) -> Any:
         with closing_what_it_builds():  # the command's services, closed before the next command in this process
             return self._invoke(ctx)
 
     def _invoke(self, ctx: Any) -> Any:
-        from agent_postmortem.errors import shown_on
-
         try:
-            with shown_on("cli"):  # errors name commands, not tools (server/errors.py)
-                result = super().invoke(ctx)
+            result = super().invoke(ctx)
             sys.stdout.flush()
             return result
         except BrokenPipeError:

@@ -100,9 +100,7 @@ def user_errors(options: Mapping[str, str] | None = None) -> Iterator[None]:
     except IndexBusy as e:  # a server runs on this home: it keeps the index, and only it can rebuild it
         _fail(FAILED, f"{e}: stop the server on this home and run this again")
     except (InvalidId, PostmortemError, StoreError, ValueError) as e:
-        from pydantic import ValidationError
-
-        _fail(BAD_INPUT, validation_text(e, options) if isinstance(e, ValidationError) else str(e))
+        _fail(BAD_INPUT, _input_problem(e, options))
     except BrokenPipeError:
         raise  # the reader went away: the root command ends quietly (server/cli/app.py)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, FileExistsError) as e:  # a path given wrong
@@ -113,6 +111,16 @@ def user_errors(options: Mapping[str, str] | None = None) -> Iterator[None]:
         if not is_storage_failure(e):
             raise
         _fail(FAILED, storage_failure(e))
+
+
+def _input_problem(e: Exception, options: Mapping[str, str] | None) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(e, ValidationError):
+        return validation_text(e, options)
+    if isinstance(e, InvalidId) and e.pattern:  # the store says what it is; here, where its incidents are
+        return f"{e}; its incidents: `postmortem runbook {e.pattern}`"
+    return str(e)
 
 
 def _wrong_path(e: OSError) -> str:

@@ -187,7 +187,13 @@ class PostmortemServer(MCPServer):
     ) -> GetPromptResult | InputRequiredResult:
         """As the SDK's, but an unknown prompt, an argument it does not take or a missing required one is invalid
         params (-32602), as the specification asks, naming the prompts there are or the arguments it takes (the SDK
-        answered error code 0; the name sent is not repeated)."""
+        answered error code 0; the name sent is not repeated). Errors name tools, not commands (server/errors.py)."""
+        with shown_on("mcp"):
+            return await self._get_prompt(name, arguments, context)
+
+    async def _get_prompt(
+        self, name: str, arguments: dict[str, Any] | None, context: Context[Any, Any] | None
+    ) -> GetPromptResult | InputRequiredResult:
         prompt = self._prompt_manager.get_prompt(name)
         if prompt is None:
             there = ", ".join(p.name for p in self._prompt_manager.list_prompts())

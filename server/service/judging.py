@@ -20,7 +20,6 @@ from agent_postmortem.analysis.classify import CategoryDecision
 from agent_postmortem.errors import LLMUnavailable, NothingToCheck
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.store.models import IncidentCreate
-from agent_postmortem.store.redact import redact
 
 if TYPE_CHECKING:
     from agent_postmortem.analysis.blame_learned import Judge
@@ -80,15 +79,11 @@ class Judging:
         """Blaming language in `text`, each finding rewritten by the model when there is one (else by the rules)."""
         if not text.strip():
             raise NothingToCheck()  # "no blaming language" about nothing would pass a gate that was given no text
-        report = check_blameless(
+        # read redacted (analysis/as_read.py): no finding, rewrite or prompt holds a secret the text held; start and
+        # end point into the text as sent
+        return check_blameless(
             text, llm=self.model(), time_limit=self._rewrites_limit(), nonce=self.nonce(), reader=self.reader()
         )
-        # a rewrite restates its sentence ("...run with password=hunter2"): the answer never holds a secret the text
-        # held; start and end still point into the text as sent
-        shown = [
-            f.model_copy(update={"text": redact(f.text), "suggestion": redact(f.suggestion)}) for f in report.findings
-        ]
-        return report.model_copy(update={"findings": shown})
 
     def findings(self, parts: list[tuple[str, str]]) -> list[tuple[str, Finding]]:
         """The findings in each (where, text) part of one document, as (where, finding)."""

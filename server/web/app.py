@@ -31,7 +31,7 @@ from agent_postmortem.http.security import HttpSecurity
 from agent_postmortem.http.teams import TeamTokenVerifier
 from agent_postmortem.render.html import html_environment
 from agent_postmortem.render.html_report import stylesheet
-from agent_postmortem.store.errors import ActionItemNotFound, IncidentNotFound, InvalidId
+from agent_postmortem.store.errors import ActionItemNotFound, IncidentNotFound, InvalidId, StoreError
 from agent_postmortem.web.auth import Session, Sessions, form_page, same, session_id, sign_in_first
 from agent_postmortem.web.cache import Memo
 from agent_postmortem.web.reads import FormError, not_found
@@ -123,6 +123,15 @@ def error_page(
     return render(web, request, Rendered("error.html.j2", context, status), session)
 
 
+def _not_there(request: Request, e: StoreError) -> tuple[str, str | None]:
+    """What a page says of the incident or item its address names that is not there, and where its Back link leads:
+    for a pattern id, to the Patterns page, where that pattern's incidents are (the store's error says what it is)."""
+    said = not_found(request.path_params, e)
+    if isinstance(e, InvalidId) and e.pattern:
+        return f"{said}; its incidents are on the Patterns page", "/patterns"
+    return said, None
+
+
 def signed_in(web: Web, request: Request) -> Session | None:
     """The request's session, unless the team token it signed in with has been revoked since (then it ends)."""
     session = web.sessions.get(session_id(request))
@@ -157,7 +166,8 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
             # rendered inside the try, so a failing template gets the site's 500 page too
             return render(web, request, result, session) if isinstance(result, Rendered) else result
         except (IncidentNotFound, ActionItemNotFound, InvalidId) as e:
-            return error_page(web, request, 404, not_found(request.path_params, e), session)
+            said, back = _not_there(request, e)
+            return error_page(web, request, 404, said, session, back=back)
         except (FormError, NothingToReview, AnalysisChanged) as e:
             status = e.status if isinstance(e, FormError) else 409 if isinstance(e, AnalysisChanged) else 400
             return error_page(web, request, status, str(e), session, back=form_page(request.url.path) if post else None)

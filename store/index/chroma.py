@@ -104,8 +104,8 @@ def open_remote(url: str, *, database: str, timeout: float = HTTP_TIMEOUT) -> An
     from chromadb.config import Settings
 
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"POSTMORTEM_CHROMA_URL must be http(s)://host:port, not {url!r}")
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:  # the URL never repeated:
+        raise ValueError("POSTMORTEM_CHROMA_URL must be http(s)://host:port, without a user name or password")
     ssl = parts.scheme == "https"
     host, port = parts.hostname, parts.port or (443 if ssl else 8000)
     databases = f"{parts.scheme}://{parts.netloc}/api/v2/tenants/default_tenant/databases"

@@ -126,7 +126,10 @@ def test_a_judgement_after_was_leaves_no_was_and_in_the_rewrite(sentence: str) -
         ("Dana deployed `foo` without review.", "`foo` was deployed"),
         ("Dana ran deploy_v2.sh without testing.", "deploy_v2.sh was run"),
         ("Dana deleted config/prod.yaml by mistake.", "config/prod.yaml was deleted"),
-        ("Dana pushed ghp_abcdefghijklmnopqrstuvwxyz0123456789 to the repo without review.", "ghp_abcdefghij"),
+        (
+            "Dana pushed ghp_abcdefghijklmnopqrstuvwxyz0123456789 to the repo without review.",
+            "[REDACTED:github_token] was pushed",
+        ),
         ("Dana ran terraform2 apply without review.", "terraform2 apply was run"),
         ("Dana deployed the migration without reading it.", "The migration was deployed"),
     ],

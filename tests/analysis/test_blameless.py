@@ -277,3 +277,34 @@ def test_a_finding_in_a_wrapped_paragraph_is_the_sentence_as_read_with_the_docum
     (finding,) = check_blameless(text).findings
     assert finding.text == "Dana deployed the migration without reading"
     assert text[finding.start : finding.end] == "Dana deployed the migration without\nreading"
+
+
+GHP = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5b"
+AWS = "AKIAIOSFODNN7EXAMPLE"
+
+
+def test_secrets_before_and_inside_a_blaming_sentence_are_read_redacted_and_offsets_stay_the_texts(
+    fake_llm: Any,
+) -> None:
+    """Redacted twice (each finding after the check; each sentence before the model read it), a finding's start and
+    end were the rules' reading of the raw text: now the text is redacted once, up front, and offsets mapped back."""
+    fake_llm.enqueue(SystemicRewrite(rewrite="Tokens could reach production with no check that they were meant to."))
+    text = f"Key {AWS} was set.\r\n\u200bThen Dana pushed {GHP} to prod by mistake."
+    [finding] = check_blameless(text, llm=fake_llm).findings
+    assert text[finding.start : finding.end] == f"Dana pushed {GHP} to prod by mistake"
+    assert finding.text == "Dana pushed [REDACTED:github_token] to prod by mistake"
+    assert finding.rewritten_by == "llm"
+    prompt = fake_llm.calls[0][0] + fake_llm.calls[0][1]
+    for secret in (GHP, AWS, GHP[4:20]):
+        assert all(secret not in value for value in (finding.text, finding.suggestion, prompt))
+
+
+def test_a_blaming_sentence_is_found_through_markup_escapes_and_a_redacted_token() -> None:
+    """Markup noise ([/bold], a Mermaid directive, colour escapes around a token) cut the clause: nothing was found
+    where the plain sentence is."""
+    text = f"Dana [/bold] pushed \x1b[31m{GHP}\x1b[0m %%{{init: {{}}}}%% to prod by mistake."
+    [finding] = check_blameless(text).findings
+    assert finding.rule == check_blameless("Dana pushed the config to prod by mistake.").findings[0].rule
+    assert (finding.start, text[finding.end :]) == (0, ".")
+    assert finding.text == "Dana  pushed [REDACTED:github_token]  to prod by mistake"  # as read: the markup left out
+    assert GHP not in finding.suggestion

@@ -147,6 +147,8 @@ def test_a_database_server_at_its_connection_limit_is_said_so_not_told_to_check_
         # a password holding '@' unencoded: the driver took its end for the host and named it in its error
         ("POSTMORTEM_DATABASE_URL", "postgresql://agent:p@CANARY@127.0.0.1:9/pm", "has more than one '@' before"),
         ("POSTMORTEM_CHROMA_URL", "CANARY-host:8000", "must be a URL that starts with http:// or https://"),
+        # the Chroma client is given the host and port alone: the password was dropped, unsaid
+        ("POSTMORTEM_CHROMA_URL", "http://agent:CANARY@chroma:8000", "holds a user name or password (before an '@')"),
         ("OPENAI_BASE_URL", "CANARY-host:11434/v1", "must be a URL that starts with http:// or https://"),
         ("POSTMORTEM_DEDUPE_HOURS", "CANARY", "must be a number of hours from 0"),
         ("POSTMORTEM_DEDUPE_HOURS", "-3", "must be a number of hours from 0"),
@@ -160,7 +162,7 @@ def test_a_database_server_at_its_connection_limit_is_said_so_not_told_to_check_
         ("POSTMORTEM_ALLOWED_ORIGINS", "CANARY.example.com:8000", "must list origins as a browser sends them"),
     ],
     ids=["db-no-scheme", "db-mysql", "db-port", "db-port-range", "db-slash-in-password", "db-at-in-password",
-         "chroma-no-scheme", "openai-no-scheme", "hours-word", "hours-negative",
+         "chroma-no-scheme", "chroma-credentials", "openai-no-scheme", "hours-word", "hours-negative",
          "llm-timeout", "threads", "hosts-url", "hosts-wildcard", "hosts-space", "origins-slash", "origins-no-scheme"],
 )  # fmt: skip
 def test_a_setting_no_client_could_use_is_one_line_naming_it_without_its_value(

@@ -30,3 +30,27 @@ def test_each_surface_gets_its_wording_and_the_sdk_both() -> None:
     with shown_on("cli"):
         assert str(error).endswith("`postmortem patterns` lists the current ids")
     assert "recurring_patterns (CLI: `postmortem patterns`)" in str(error)
+
+
+def test_a_pattern_id_where_an_incident_id_goes_names_the_command_that_shows_its_incidents(
+    cli: Callable[..., Any],
+) -> None:
+    """The store named the command itself, so a restore and the web view named a command too: the CLI adds it."""
+    assert cli("capture", "--title", "Fares API returned 429 Too Many Requests").exit_code == 0
+    result = cli("show", "PAT-3")
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert (
+        "PAT-3 is a pattern id, not an incident id (expected INC-<number>); its incidents: `postmortem runbook PAT-3`"
+        in said
+    )
+
+
+def test_a_command_run_where_the_tools_wording_is_set_still_names_commands(cli: Callable[..., Any]) -> None:
+    """The CLI's wording is set at its one entry point, whoever runs the command: a program that also serves the
+    tools (its surface "mcp") and runs a command in-process gets the command's wording, not a tool's."""
+    assert cli("capture", "--title", "Fares API returned 429 Too Many Requests").exit_code == 0
+    with shown_on("mcp"):
+        result = cli("runbook", "PAT-7")
+    assert result.exit_code == 2 and "`postmortem patterns` lists the current ids" in result.output
+    assert "recurring_patterns" not in result.output

@@ -271,7 +271,7 @@ def test_a_long_event_redacted_again_on_restore_stays_whole(tmp_path: Path) -> N
     [
         ("id", "INC-0", "incident.id: ids are INC-1, INC-2, ... (they start at 1"),
         ("id", "INC-007", "incident.id: ids are INC-1, INC-2, ..."),
-        ("id", "PAT-3", "incident.id: PAT-3 is a pattern id, not an incident id (see `postmortem runbook PAT-3`)"),
+        ("id", "PAT-3", "incident.id: PAT-3 is a pattern id, not an incident id (expected INC-<number>)"),
         ("item", "AI-0", "incident.action_items.0.id: ids are AI-1, AI-2, ..."),
     ],
 )

@@ -51,6 +51,17 @@ async def test_unknown_incident_id_is_a_tool_error_naming_list_incidents(service
     assert malformed.is_error and "INC-42" in malformed.content[0].text  # type: ignore[union-attr]
 
 
+async def test_a_pattern_id_for_an_incident_names_its_runbook_resource_not_a_command(
+    service: PostmortemService,
+) -> None:
+    """The store's error named `postmortem runbook PAT-3`; a tool's answer points at the runbook resource instead."""
+    async with Client(server_for(service)) as client:
+        result = await client.call_tool("get_incident", {"incident_id": "PAT-3"})
+    said = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error and "PAT-3 is a pattern id" in said and "runbook://PAT-3" in said
+    assert "postmortem" not in said
+
+
 async def test_a_report_names_its_incident_by_its_id_however_the_id_was_written(service: PostmortemService) -> None:
     """render_report answered `incident_id: "incident 1"` (or "inc-1", "#1"), as sent, where every other answer
     names the incident INC-1: a program reading the id from the answer could not use it."""

@@ -116,6 +116,17 @@ def test_an_id_in_an_address_too_large_for_any_incident_is_told_there_is_no_such
         assert answer.status_code == 404 and said in answer.text and "no incident" not in answer.text, typed
 
 
+def test_a_pattern_id_in_an_incidents_address_leads_to_the_patterns_page_not_to_a_command(
+    client: httpx.Client,
+) -> None:
+    """`/incidents/PAT-3` said "(see `postmortem runbook PAT-3`)", a command, in a browser."""
+    sign_in(client, TOKEN)
+    answer = client.get("/incidents/PAT-3")
+    assert answer.status_code == 404 and "PAT-3 is a pattern id, not an incident id" in answer.text
+    assert "its incidents are on the Patterns page" in answer.text and '<a href="/patterns">Back</a>' in answer.text
+    assert "postmortem runbook" not in answer.text and "runbook://" not in answer.text
+
+
 def test_without_tokens_a_used_link_and_the_sign_in_page_say_how_to_get_a_new_link(tmp_path: Path) -> None:
     """`postmortem ui` after Sign out, an idle expiry or a link opened twice: its printed link is spent."""
     sessions, port, service = Sessions(), free_port(), make_service(tmp_path / "home")
