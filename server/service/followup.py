@@ -63,10 +63,19 @@ class FollowUp:
         """One item with its full edit history."""
         return self.actions.get(action_id, now=self.clock())
 
-    def update_action_item(self, /, action_id: str, *, by: str | None = None, **changes: Any) -> ActionItem:
+    def update_action_item(
+        self,
+        /,
+        action_id: str,
+        *,
+        by: str | None = None,
+        check: Callable[[ActionItem], None] | None = None,
+        **changes: Any,
+    ) -> ActionItem:
         """Change the given fields (title, owner, priority, due_at, status); a field given as None is left as it is,
-        `owner=""` unassigns the item and `due_at=""` takes its due date off."""
-        return self.actions.update(action_id, now=self.clock(), by=by, **changes)
+        `owner=""` unassigns the item and `due_at=""` takes its due date off. `check` sees the item as it is when
+        written (it raises to refuse the change): a form's "not changed since it was shown"."""
+        return self.actions.update(action_id, now=self.clock(), by=by, check=check, **changes)
 
     def list_action_items(self, /, *, limit: int = 50, offset: int = 0, **filters: Any) -> ActionItemList:
         now = self.clock()

@@ -18,6 +18,15 @@ UNBUILT = (
     "the vector index is not built yet (the records are waiting in the outbox): a running server builds it, or "
     "`postmortem reindex`; search reads the records meanwhile"
 )
+NOT_HERE = (
+    "this home has no vector index of its own yet (the records are in the shared database, indexed where a server "
+    "runs): a server started on this home builds it from them when it takes the index, or `postmortem reindex`; "
+    "search reads the stored vectors meanwhile"
+)
+REBUILD = (
+    "the vector index does not hold what the records do: `postmortem check --repair` rebuilds it from the records "
+    "(a server rebuilds it when it takes the index)"
+)
 
 
 class HealthReport(BaseModel):
@@ -64,6 +73,8 @@ def _check(service: "PostmortemService", *, repair: bool) -> HealthReport:
     found, indexed, repaired, quarantined = "busy", None, False, None
     if owner.lock.try_acquire():
         found = owner.inspect()
+        if found == "mismatch" and _none_here(service):
+            found = "unbuilt"
         if repair and found in ("broken", "mismatch", "unbuilt"):
             owner.lock.release()
             repaired = knowledge.claim_index() and knowledge.claimed is not None and knowledge.claimed.rebuilt
@@ -84,8 +95,21 @@ def _check(service: "PostmortemService", *, repair: bool) -> HealthReport:
         owner_pid=owner.lock.holder() if found == "busy" else None,
         repaired=repaired,
         quarantined=quarantined,
-        advice=UNBUILT if found == "unbuilt" else None,
+        advice=_advice(service, found),
     )
+
+
+def _none_here(service: "PostmortemService") -> bool:
+    """A home on a shared database (PostgreSQL) without an index directory: not a lost index, one never built here
+    (another machine's server indexed the records). It said "NOT healthy" with no advice."""
+    path = getattr(service.knowledge.owner, "path", None)
+    return service.store.engine.dialect.name != "sqlite" and path is not None and not path.exists()
+
+
+def _advice(service: "PostmortemService", found: str) -> str | None:
+    if found == "unbuilt":
+        return NOT_HERE if _none_here(service) else UNBUILT
+    return REBUILD if found in ("broken", "mismatch") else None
 
 
 def _integrity(engine: Engine) -> str:

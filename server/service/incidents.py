@@ -85,7 +85,7 @@ class Incidents:
             said = note or f"Marked {status}."
         event = TimelineEvent(at=now, kind=kind, description=said)
         unchanged = TimelineEvent(at=now, kind="note", description=note) if note else None
-        self.store.set_status(incident_id, status=status, at=now, event=event, unchanged=unchanged)
+        self.store.set_status(incident_id, status=status, clock=self.clock, event=event, unchanged=unchanged)
         self.knowledge.sync()
         return self.store.get_or_raise(incident_id)
 

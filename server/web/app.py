@@ -26,12 +26,25 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent_postmortem.errors import AnalysisChanged, NothingToReview
+from agent_postmortem.errors import (
+    AnalysisChanged,
+    KnowledgeBaseUnavailable,
+    NothingToReview,
+    is_storage_failure,
+    storage_failure,
+)
 from agent_postmortem.http.security import HttpSecurity
 from agent_postmortem.http.teams import TeamTokenVerifier
 from agent_postmortem.render.html import html_environment
 from agent_postmortem.render.html_report import stylesheet
-from agent_postmortem.store.errors import ActionItemNotFound, IncidentNotFound, InvalidId, StoreError
+from agent_postmortem.store.errors import (
+    ActionItemNotFound,
+    IncidentNotFound,
+    IndexLoading,
+    InvalidId,
+    StoreBusy,
+    StoreError,
+)
 from agent_postmortem.web.auth import Session, Sessions, form_page, same, session_id, sign_in_first
 from agent_postmortem.web.cache import Memo
 from agent_postmortem.web.reads import FormError, not_found
@@ -165,20 +178,31 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
                 web.memo.clear(session.team)
             # rendered inside the try, so a failing template gets the site's 500 page too
             return render(web, request, result, session) if isinstance(result, Rendered) else result
-        except (IncidentNotFound, ActionItemNotFound, InvalidId) as e:
-            said, back = _not_there(request, e)
-            return error_page(web, request, 404, said, session, back=back)
-        except (FormError, NothingToReview, AnalysisChanged) as e:
-            status = e.status if isinstance(e, FormError) else 409 if isinstance(e, AnalysisChanged) else 400
-            return error_page(web, request, status, str(e), session, back=form_page(request.url.path) if post else None)
-        except ValidationError as e:
-            fields = ", ".join(".".join(map(str, x["loc"])) or "value" for x in e.errors(include_input=False)[:5])
-            return error_page(web, request, 400, f"Not a valid value for: {fields}.", session)
-        except Exception:
-            logger.exception("web view %s failed", request.url.path)
-            return error_page(web, request, 500, "Something went wrong on the server; it has been logged.", session)
+        except Exception as e:
+            return failed(web, request, e, session, back=form_page(request.url.path) if post else None)
 
     return endpoint
+
+
+def failed(web: Web, request: Request, e: Exception, session: Session, *, back: str | None) -> Response:
+    """The error page for what a view raised: what to do about it, or the 500 page (logged) for a bug. `back`: the
+    form's page, for a POST."""
+    if isinstance(e, (IncidentNotFound, ActionItemNotFound, InvalidId)):
+        said, to = _not_there(request, e)
+        return error_page(web, request, 404, said, session, back=to)
+    if isinstance(e, (FormError, NothingToReview, AnalysisChanged)):
+        status = e.status if isinstance(e, FormError) else 409 if isinstance(e, AnalysisChanged) else 400
+        return error_page(web, request, status, str(e), session, back=back)
+    if isinstance(e, ValidationError):
+        fields = ", ".join(".".join(map(str, x["loc"])) or "value" for x in e.errors(include_input=False)[:5])
+        return error_page(web, request, 400, f"Not a valid value for: {fields}.", session)
+    if isinstance(e, (KnowledgeBaseUnavailable, IndexLoading, StoreBusy)):  # passes: the store's words, as MCP's
+        return error_page(web, request, 503, str(e), session, back=back)
+    if is_storage_failure(e):  # the database down or refusing: was the 500 page while MCP said why
+        logger.warning("web view %s: %s", request.url.path, storage_failure(e))
+        return error_page(web, request, 503, storage_failure(e), session, back=back)
+    logger.exception("web view %s failed", request.url.path, exc_info=e)
+    return error_page(web, request, 500, "Something went wrong on the server; it has been logged.", session)
 
 
 class BodyLimit:

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from agent_postmortem.errors import ActionItemNotFound, InvalidId, validation_problems
 from agent_postmortem.service.followup import past_due
 from agent_postmortem.service.results import EffectivenessReport
-from agent_postmortem.store.models import ActionItemCreate, ActionStatus, Priority, utcnow
+from agent_postmortem.store.models import ActionItem, ActionItemCreate, ActionStatus, Priority, utcnow
 from agent_postmortem.web import charts, reads
 from agent_postmortem.web.app import Ctx, Rendered, Web, page
 from agent_postmortem.web.auth import return_to
@@ -102,9 +102,15 @@ def change_item(ctx: Ctx) -> Response:
     due = _edited(ctx, "due", reads.text(ctx.form, "due", 40)) if "due" in ctx.form else None  # "": take it off
     by = reads.text(ctx.form, "by", 200) or None
     due_at = _due(due)
-    _unchanged_since_shown(ctx, status=status, owner=owner, priority=priority, due=due)
+    edited = {"status": status, "owner": owner, "priority": priority, "due": due}
     item = ctx.service.update_action_item(
-        ctx.params["action_id"], by=by, status=status, owner=owner, priority=priority, due_at=due_at
+        ctx.params["action_id"],
+        by=by,
+        check=lambda current: _unchanged_since_shown(ctx, current, **edited),
+        status=status,
+        owner=owner,
+        priority=priority,
+        due_at=due_at,
     )
     back = return_to(ctx.form.get("back"))
     back = back if back.startswith("/actions") else "/actions"
@@ -127,11 +133,11 @@ def _past_due_note(ctx: Ctx) -> str | None:
         return None
 
 
-def _unchanged_since_shown(ctx: Ctx, **edited: str | None) -> None:
+def _unchanged_since_shown(ctx: Ctx, item: ActionItem, **edited: str | None) -> None:
     """Refuse (409) a field the person changed on the card when someone else changed that same field since the card
     was shown (another tab, a colleague, the command line): saving would overwrite their change unseen. A field set
-    to what it now is already is no conflict; nothing is saved when one field conflicts."""
-    item = ctx.service.get_action_item(ctx.params["action_id"])
+    to what it now is already is no conflict; nothing is saved when one field conflicts. `item` is as the save reads
+    it (in its compare-and-set), so a change landing after this check cannot be written over either."""
     now = {
         "status": item.status,
         "owner": item.owner or "",

@@ -1,5 +1,6 @@
 """Action items: the tracked follow-ups of incidents (owner, priority P0-P2, due date, status)."""
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -46,25 +47,43 @@ class ActionStore:
             item.history = histories(conn, [apk]).get(apk, [])
         return item
 
-    def update(self, action_id: str, *, now: datetime, by: str | None = None, **changes: Any) -> ActionItem:
+    def update(
+        self,
+        action_id: str,
+        *,
+        now: datetime,
+        by: str | None = None,
+        check: Callable[[ActionItem], None] | None = None,
+        **changes: Any,
+    ) -> ActionItem:
         """Apply the given (non-None) changes and record each one that changes something in the item's history;
         `owner=""` takes the owner off and `due_at=""` the due date (None, as for every field, leaves it as it is).
         The item as changed is validated by the model that creates items, and redacted, before anything is written.
         A compare-and-set: the row is written only if it is still as it was read, else read again and the changes
-        worked out anew, so two clients completing an item at once record one `open -> completed`, not two."""
+        worked out anew, so two clients completing an item at once record one `open -> completed`, not two.
+        `check` sees the item as read for the write (it raises to refuse it): a form's "unchanged since shown" made
+        with a read of its own let a change landing between that read and the write be overwritten unseen."""
         unknown = set(changes) - set(EDITABLE)
         if unknown:
             raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
         given = {k: v for k, v in changes.items() if v is not None}
         author, apk = _author(by), action_pk(action_id)
         for _ in range(ATTEMPTS):
-            if self._changed(apk, given, now=now, author=author):
+            if self._changed(apk, given, now=now, author=author, check=check):
                 break
         else:
             raise StoreBusy(f"{action_id} kept changing under this update; try again")
         return self.get(action_id, now=now)
 
-    def _changed(self, apk: int, given: dict[str, Any], *, now: datetime, author: str | None) -> bool:
+    def _changed(
+        self,
+        apk: int,
+        given: dict[str, Any],
+        *,
+        now: datetime,
+        author: str | None,
+        check: Callable[[ActionItem], None] | None,
+    ) -> bool:
         """One attempt: False when another writer changed the item since it was read (nothing written)."""
         t = schema.action_items.c
         with self.engine.begin() as conn:
@@ -72,6 +91,8 @@ class ActionStore:
             if row is None:
                 raise ActionItemNotFound(to_action_id(apk))
             current = action_from_row(row, now)
+            if check is not None:
+                check(current)
             merged = {**current.model_dump(include=set(EDITABLE)), **given}
             checked = for_storage(ActionItemCreate.model_validate(merged))
             values = {k: getattr(checked, k) for k in given if getattr(checked, k) != getattr(current, k)}

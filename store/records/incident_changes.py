@@ -2,7 +2,7 @@
 each in one transaction with what it implies (the outbox row, the idempotency key, the post-mortem's completion).
 IncidentStore (records/incidents.py) is made of these and its reads."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, get_args
 
@@ -71,21 +71,24 @@ class IncidentChanges:
         incident_id: str,
         *,
         status: str,
-        at: datetime,
+        clock: Callable[[], datetime],
         event: TimelineEvent | None,
         unchanged: TimelineEvent | None = None,
     ) -> None:
         """Set the status with `event` on the timeline; when the incident already has that status (read in the same
-        transaction, under a row lock), `unchanged` instead (a note, or nothing)."""
+        transaction, under a row lock), `unchanged` instead (a note, or nothing). The change and its event are dated
+        by `clock` read under that lock: dated before it, a resolve and a reopen made at once were committed in one
+        order and shown on the timeline in the other (resolved, with "Reopened" as its last word)."""
         pk = self.existing_pk(incident_id)
         if status not in get_args(Status):
             raise ValueError("the status must be open, mitigated or resolved")
         t = schema.incidents.c
         with self.engine.begin() as conn:
             current = conn.execute(select(t.status).where(t.pk == pk).with_for_update()).scalar_one()
+            at = clock()
             conn.execute(update(schema.incidents).where(t.pk == pk).values(**_status_change(current, status, at)))
             if (kept := event if current != status else unchanged) is not None:
-                conn.execute(insert(schema.timeline_events).values(event_row(pk, kept)))
+                conn.execute(insert(schema.timeline_events).values(event_row(pk, kept.model_copy(update={"at": at}))))
             conn.execute(insert(schema.index_outbox).values(incident_pk=pk, op="upsert"))
 
     def save_analysis(self, incident_id: str, analysis: Analysis) -> int:

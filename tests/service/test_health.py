@@ -3,6 +3,7 @@ aside and rebuilt from the records; a healthy home is reported healthy."""
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -13,7 +14,7 @@ from agent_postmortem.service.health import check
 from agent_postmortem.store.index.health import probe
 from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.search.embedding import HashEmbedder
-from tests.factories import make_service
+from tests.factories import HomeDatabases, keeping_records_in, make_service
 from tests.processes import postmortem
 
 pytestmark = pytest.mark.slow
@@ -123,3 +124,24 @@ def test_a_seeded_home_no_server_has_opened_is_healthy_and_says_how_its_index_ge
     assert "postmortem reindex" in report["advice"]
     assert postmortem("reindex", home=tmp_path).returncode == 0
     assert json.loads(postmortem("check", "--json", home=tmp_path).stdout)["index"] == "ok"
+
+
+@pytest.mark.postgresql
+def test_a_new_home_on_a_shared_database_is_healthy_and_says_how_its_index_gets_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_server: Any
+) -> None:
+    """`postmortem check` from a second machine (a home of its own on the team's PostgreSQL, whose records a server
+    elsewhere had indexed) said "NOT healthy" (exit 1, index "mismatch", no advice): nothing was wrong, that home
+    had simply not built an index of its own yet, which a server started on it does when it takes the index."""
+    monkeypatch.setattr("agent_postmortem.service.runtime.make_embedder", lambda settings: HashEmbedder())
+    with keeping_records_in(HomeDatabases(postgres_server)) as databases:
+        server = make_service(tmp_path / "server")
+        for n in range(3):
+            server.capture_incident(IncidentCreate(title=f"Planner failure number {n} on flights.search"))
+        server.knowledge.sync()  # the outbox applied to the index in the server's home, as its keeper does
+        assert server.knowledge.owns_index and not server.store.feed.pending_pks()
+        server.knowledge.release_index()
+        elsewhere = {"POSTMORTEM_HOME": str(tmp_path / "admin"), "POSTMORTEM_LLM": "none"}
+        report = check(Settings.from_env({**elsewhere, **databases.settings(tmp_path / "server")}))
+        assert report.healthy and (report.index, report.records, report.pending_outbox) == ("unbuilt", 3, 0)
+        assert report.advice is not None and "a server started on this home builds it" in report.advice

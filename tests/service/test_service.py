@@ -1,5 +1,6 @@
 """The use cases, on a real SQLite store and a real chromadb index (hash embeddings: plumbing only)."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import get_args
@@ -282,3 +283,33 @@ def test_a_draft_stored_while_another_is_reviewed_is_kept_not_overwritten(tmp_pa
     analysis = service.get_incident(incident_id).analysis
     assert analysis is not None and analysis.root_cause == newer.root_cause and analysis.state == "draft"
     assert not any("accepted" in e.description for e in service.get_incident(incident_id).timeline)
+
+
+def test_a_resolve_and_a_reopen_made_at_once_leave_the_status_the_timeline_ends_with(tmp_path: Path) -> None:
+    """Two MCP clients, one resolving and one reopening: the resolve was dated before it took the incident's lock, the
+    reopen ran meanwhile, and the resolve committed last with the earlier date, so the incident was resolved while its
+    timeline ended with "Reopened". A change is now dated once it holds the lock: the timeline's order is its own."""
+    times = iter(FIXED_NOW + timedelta(seconds=n) for n in range(1000))
+    other = make_service(tmp_path / "home", clock=lambda: next(times))  # a second client's server, on the same home
+    reopening: list[str] = []
+    started: list[threading.Thread] = []
+
+    def clock() -> datetime:
+        at = next(times)
+        if reopening:  # the resolve asks the time: the reopen is made now, in another thread, as by another client
+            reopen = threading.Thread(target=other.resolve_incident, args=(reopening.pop(),), kwargs={"status": "open"})
+            reopen.start()
+            reopen.join(3)  # done at once while the resolve holds no lock; held back until it commits otherwise
+            started.append(reopen)
+        return at
+
+    service = make_service(tmp_path / "home", clock=clock)
+    incident_id = capture(service)
+    service.resolve_incident(incident_id, status="mitigated")
+    reopening.append(incident_id)
+    service.resolve_incident(incident_id, note="retry budget shipped")
+    started[0].join(60)  # the reopen, made before or after the resolve
+    incident = service.get_incident(incident_id)
+    last = [e for e in incident.timeline if e.kind in ("resolved", "mitigated") or e.description.startswith("Reopen")]
+    ended = "open" if last[-1].description.startswith("Reopen") else last[-1].kind
+    assert (incident.status, incident.resolved_at is not None) == (ended, ended == "resolved"), last[-2:]

@@ -60,6 +60,31 @@ def test_a_card_changing_a_field_someone_changed_since_it_was_shown_is_refused_n
     assert (now.owner, now.priority, now.due_at and now.due_at.date().isoformat()) == ("李雷", "P0", "2026-12-24")
 
 
+def test_a_change_landing_between_the_cards_check_and_its_save_is_refused_not_saved_over(
+    client: httpx.Client, site: tuple[str, PostmortemService, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The card's check read the item, then the save wrote it: an MCP client giving the item to bob in between had
+    its owner replaced by the card's, unseen (history: '' -> bob, then bob -> carol from a card that showed ''). A
+    card's save now replaces only the value the card showed."""
+    _, service, drafted = site
+    sign_in(client, TOKEN)
+    item = service.add_action_item(drafted, ActionItemCreate(title="Page on empty retrievals"))
+    action, store, read = f"/actions/{item.id}", service.actions, service.actions.get
+    form = card_form(client.get("/actions").text, action)
+
+    def read_then_another_writer(action_id: str, **kwargs: object) -> object:
+        found = read(action_id, **kwargs)  # type: ignore[arg-type]
+        monkeypatch.setattr(store, "get", read)  # once
+        store.update(action_id, now=datetime.now(UTC), by="mcp", owner="bob")
+        return found
+
+    monkeypatch.setattr(store, "get", read_then_another_writer)
+    answer = client.post(action, data={**form, "owner": "carol", "by": "card"})
+    owners = [(c.old, c.new, c.by) for c in service.get_action_item(item.id).history if c.field == "owner"]
+    assert all(old in (None, "") for old, _, by in owners if by == "card"), (answer.status_code, owners)
+    assert answer.status_code == 409 or owners[-1][2] == "mcp", owners
+
+
 def test_emptying_a_cards_owner_unassigns_the_item(
     client: httpx.Client, site: tuple[str, PostmortemService, str]
 ) -> None:

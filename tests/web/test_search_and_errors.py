@@ -256,3 +256,44 @@ def test_a_page_below_1_or_a_board_page_without_a_status_is_refused_on_the_form_
     assert answer.status_code == 400 and 'role="alert">page 3 needs a status: the board shows' in answer.text
     assert "<h1>Action items</h1>" in answer.text and 'name="owner" value="dana"' in answer.text
     assert client.get("/actions", params={"page": "1"}).status_code == 200
+
+
+def test_a_database_that_cannot_be_reached_is_told_on_the_page_with_503_not_the_generic_server_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL down under a running server: MCP clients were told the database could not be reached, while every
+    page of the web view said "Something went wrong on the server" (500), and a form's change was lost without a
+    word on why. The page now says what MCP and the CLI say, with 503, and never the URL's password."""
+    from sqlalchemy.exc import OperationalError
+
+    from agent_postmortem.errors import KnowledgeBaseUnavailable
+
+    refused = 'connection failed: connection to server at "127.0.0.1", port 5 failed: Connection refused'
+    down = OperationalError("SELECT 1", {}, Exception(refused))
+    sessions, port, service = Sessions(), free_port(), make_service(tmp_path / "home")
+    opened = {"ok": True}
+
+    def for_team(team: str) -> PostmortemService:
+        if not opened["ok"]:
+            raise KnowledgeBaseUnavailable(down, retried=True)
+        return service
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise down
+
+    security = http_security(host="127.0.0.1", port=port, token=None, allowed_hosts=[], allowed_origins=[])
+    app = web_view(Web(for_team, security, sessions=sessions))
+    with in_thread(app, port, lifespan="off") as base, httpx.Client(base_url=base) as c:
+        assert c.get(f"/login/link?token={sessions.issue_link('default')}").status_code == 303
+        csrf = csrf_of(c.get("/incidents").text)
+        monkeypatch.setattr(service, "list_action_items", unreachable)
+        monkeypatch.setattr(service, "get_action_item", unreachable)
+        monkeypatch.setattr(service, "update_action_item", unreachable)
+        answers = [c.get("/actions"), c.post("/actions/AI-1", data={"csrf": csrf, "status": "completed"})]
+        opened["ok"] = False
+        answers.append(c.get("/incidents"))
+        for answer in answers:
+            assert answer.status_code == 503, answer.url
+            assert "could not connect to its database" in answer.text and "Connection refused" in answer.text
+            assert "Something went wrong" not in answer.text and 'href="/dashboard"' in answer.text
+        assert "nothing was changed" in answers[1].text and "It is tried again on the next call." in answers[2].text

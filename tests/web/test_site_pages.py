@@ -82,6 +82,24 @@ def test_slow_reads_are_kept_served_stale_while_one_refresh_runs_and_cleared_by_
     assert memo.get("alpha", "k", compute) == 3 and memo.get("beta", "k", lambda: 9) == 9
 
 
+def test_a_value_kept_past_twice_its_time_is_not_served_the_view_waits_for_a_new_one() -> None:
+    """Nobody looked at the patterns page for 20 minutes: its first view said "out of 2 incidents" while the store
+    held 50, and the dashboard's counts disagreed with knowledge_stats, the stale value being served while it
+    refreshed. Past twice the ttl a value is as good as none: a page waits for a new one, a peek starts one."""
+    now, calls = [0.0], []
+    memo = Memo(ttl=60, clock=lambda: now[0])
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    assert memo.get("alpha", "k", compute) == 1 and memo.peek("alpha", "p", compute) is None
+    assert memo.get("alpha", "p", compute) == 2 and memo.peek("alpha", "p", compute) == 2  # the peek's computation
+    now[0] = 20 * 60
+    assert memo.get("alpha", "k", compute) == 3 and len(calls) == 3  # computed now, not the value of minute 0
+    assert memo.peek("alpha", "p", compute) is None  # never waits: the value of minute 0 is not shown either
+
+
 def test_a_peek_never_waits_it_starts_one_background_computation_and_then_serves_its_value() -> None:
     memo, started, release, calls = Memo(ttl=60), threading.Event(), threading.Event(), []
 
