@@ -198,7 +198,7 @@ class Capture:
     def _result_of(self, known: Incident, *, deduplicated: bool = False, replayed: bool = False) -> CaptureResult:
         """The capture result of a stored incident, with the decision its first capture made: for a retried
         idempotency key (that capture's result), or to be made a repeat's (`_repeat_result`)."""
-        similar = self.retrieval.similar_to(known)
+        similar = self.retrieval.with_items(self.retrieval.similar_to(known))
         fields = known.model_dump(include=set(Decision.model_fields))
         items = known.action_items
         open_items = [a for a in items if a.status != "completed"]
@@ -231,7 +231,7 @@ class Capture:
         unfinished = [a for a in items if a.status != "completed"]
         return ClassifyResult(
             **decided.model_dump(),
-            similar=similar,
+            similar=self.retrieval.with_items(similar),
             open_action_items=unfinished[:10],
             fixed_action_items=items[:10] if recurred else [],
         )

@@ -160,3 +160,16 @@ def test_fix_effectiveness_counts_verdicts_over_every_pattern_not_only_the_ones_
     counts = ("holding", "recurred", "in_progress", "without_items", "fix_date_unknown")
     assert [getattr(one, c) for c in counts] == [getattr(every, c) for c in counts] == [0, 0, 1, 2, 0]
     assert len(one.patterns) == 1 and one.total == 3
+
+
+def test_each_similar_incident_at_capture_and_classify_carries_its_action_items(svc: PostmortemService) -> None:
+    """Capture's `similar` showed every past incident with `action_items: []`, also one whose fix was tracked and
+    completed, so a client's model answered that nothing had been done about it; search showed the same hit's items."""
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search"))
+    svc.update_action_item(item.id, status="completed")
+    svc.resolve_incident(first)
+    again = planner_capture(title="Trip planner hung on flights search")
+    for result in (svc.classify_incident(again), svc.capture_incident(again)):
+        [hit] = [s for s in result.similar if s.id == first]
+        assert [(a.id, a.status) for a in hit.action_items] == [(item.id, "completed")]
