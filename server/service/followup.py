@@ -24,6 +24,26 @@ def past_due(item: ActionItem) -> str | None:
     return f"the due date {item.due_at:%Y-%m-%d} is in the past: {item.id} is overdue already"
 
 
+def redacted_owner(given: str | None, item: ActionItem) -> str | None:
+    """What to say of an owner given as an email address (or with a phone number, a token): it is stored as its
+    placeholder, which every such owner shares, so the item cannot be filtered on it and `action_item_stats` counts
+    all of them as one owner; the answer said nothing, and showed the placeholder as if it were the owner."""
+    if not given or item.owner is None or redact(given) == given:
+        return None
+    return (
+        f"the owner given holds personal data or a secret (an email address, a phone number, a token), redacted "
+        f"before it is stored: {item.id}'s owner is {item.owner!r}, shared with every owner given so, so it cannot be "
+        "filtered on or counted apart: give the owner as a name or a handle"
+    )
+
+
+def said_of(item: ActionItem, *, owner: str | None, due: bool) -> str | None:
+    """The notes on an item just added or changed: its due date already past (`due`: a due date was set or the item
+    reopened), an owner that was redacted."""
+    notes = (past_due(item) if due else None, redacted_owner(owner, item))
+    return "; ".join(n for n in notes if n) or None
+
+
 class FollowUp:
     def __init__(
         self,
