@@ -13,7 +13,7 @@ from agent_postmortem.store.ids import to_incident_id
 from agent_postmortem.store.models import ActionItem, ActionItemCreate
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
-from agent_postmortem.store.redact import redact
+from agent_postmortem.store.redact import redact, redact_text
 
 
 def past_due(item: ActionItem) -> str | None:
@@ -28,7 +28,7 @@ def redacted_owner(given: str | None, item: ActionItem) -> str | None:
     """What to say of an owner given as an email address (or with a phone number, a token): it is stored as its
     placeholder, which every such owner shares, so the item cannot be filtered on it and `action_item_stats` counts
     all of them as one owner; the answer said nothing, and showed the placeholder as if it were the owner."""
-    if not given or item.owner is None or redact(given) == given:
+    if not given or item.owner is None or not _holds_secret(given):
         return None
     return (
         f"the owner given holds personal data or a secret (an email address, a phone number, a token), redacted "
@@ -125,7 +125,7 @@ class FollowUp:
         known = sorted(((n, o) for o, (n, _, _) in owners.items() if o != "(none)"), reverse=True)[:8]
         listed = ", ".join(f"{o!r} has {n}" for n, o in known) or "no item has one"
         alone = f"no items owned by {redact(owner)!r} (owners are matched ignoring case)"
-        if redact(owner) != owner:  # an email, a phone number, a token: stored as its placeholder, shared by all such
+        if _holds_secret(owner):  # an email, a phone number, a token: stored as its placeholder, shared by all such
             alone += (
                 "; personal data or a secret in an owner (an email address, a phone number, a token) is redacted "
                 "before it is stored, so it cannot be matched: give owners a name or a handle"
@@ -163,6 +163,12 @@ def _described(given: dict[str, Any]) -> str:
         else:
             words.append(f"{name.removesuffix('_id')} {value}")
     return " " + ", ".join(words) if words else ""
+
+
+def _holds_secret(owner: str) -> bool:
+    """Whether redaction puts a placeholder in `owner`: invisible characters it strips (an escape sequence) are not
+    personal data, and the owner stays one of its own."""
+    return any(kind != "invisible_characters" for kind in redact_text(owner)[1])
 
 
 def _tally(items: list[ActionItem]) -> tuple[int, int, int]:

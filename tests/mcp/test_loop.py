@@ -336,6 +336,9 @@ async def test_an_owner_given_as_an_email_address_is_answered_with_why_it_cannot
         named = {"incident_id": incident_id, "title": "Cap retries", "owner": "dana"}
         plain = (await client.call_tool("add_action_item", named)).structured_content
         moved = await client.call_tool("update_action_item", {"action_id": plain["id"], "owner": "bob@example.org"})  # type: ignore[index]
+        escaped = {"incident_id": incident_id, "title": "Alert on 429", "owner": "\x1b[31mEve\x1b[0m"}
+        eve = (await client.call_tool("add_action_item", escaped)).structured_content
+    assert eve is not None and "note" not in eve  # an escape sequence is stripped, not personal data
     assert added is not None and plain is not None and moved.structured_content is not None
     assert added["owner"] == "[REDACTED:email]" and "give the owner as a name or a handle" in added["note"]
     assert f"{added['id']}'s owner is '[REDACTED:email]'" in added["note"] and "dana.smith" not in str(added)
