@@ -191,5 +191,7 @@ def _verdict(
             + (f" ({len(reopened)} reopened after being resolved: the fix did not hold)" if reopened else "")
         )
     window = now - closed if closed else timedelta(0)
+    if window < timedelta(minutes=1):  # not "in the under 1 min since"
+        return "holding: no recurrence since the last item closed, under 1 min ago"
     since = counted(window.days, "day") if window >= timedelta(days=1) else span(window)  # not "the 0 days"
     return f"holding: no recurrence in the {since} since the last item closed"

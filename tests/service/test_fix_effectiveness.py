@@ -219,3 +219,11 @@ def test_the_shown_rates_over_minutes_give_the_window_the_note_gives() -> None:
         "before the fix 1 incident in 7 min; after the fix 1 incident in 2 min"
     )
     assert result.days_before and result.days_before * 24 * 60 == pytest.approx(7, abs=0.01)
+
+
+def test_a_fix_closed_seconds_ago_holds_in_words_that_read() -> None:
+    """An item completed seconds before read "holding: no recurrence in the under 1 min since the last item closed"."""
+    t0 = FIXED_NOW - timedelta(days=60)
+    seen = [Seen("INC-1", t0, t0), Seen("INC-2", t0 + timedelta(days=5), t0 + timedelta(days=5))]
+    just = effect("PAT-1", "x", seen, [_done(FIXED_NOW - timedelta(seconds=6))], now=FIXED_NOW)
+    assert just.verdict == "holding: no recurrence since the last item closed, under 1 min ago"
