@@ -13,7 +13,7 @@ from agent_postmortem.store.ids import to_incident_id
 from agent_postmortem.store.models import ActionItem, ActionItemCreate
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
-from agent_postmortem.store.redact import redact, redact_text
+from agent_postmortem.store.redact import PLACEHOLDER, redact, redact_text
 
 
 def past_due(item: ActionItem) -> str | None:
@@ -149,6 +149,7 @@ class FollowUp:
             by_owner=by_owner,
             by_priority=by_priority,
             by_pattern=by_pattern,
+            owners_note=_placeholder_owners(list(by_owner)),
         )
 
 
@@ -163,6 +164,18 @@ def _described(given: dict[str, Any]) -> str:
         else:
             words.append(f"{name.removesuffix('_id')} {value}")
     return " " + ", ".join(words) if words else ""
+
+
+def _placeholder_owners(owners: list[str]) -> str | None:
+    """What a row such as "[REDACTED:email]" counts: two people given by their addresses were one owner there, read
+    as one person's items."""
+    shown = [o for o in owners if PLACEHOLDER.split("{}")[0] in o]  # "[REDACTED:" and a type
+    if not shown:
+        return None
+    return (
+        f"{', '.join(shown)}: every owner given as an email address, a phone number or a token, redacted before it "
+        "was stored and counted as one owner: give owners a name or a handle"
+    )
 
 
 def _holds_secret(owner: str) -> bool:
