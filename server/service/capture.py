@@ -205,12 +205,16 @@ class Capture:
         fixed = bool(items) and not open_items  # its own items were all completed, yet it happened again
         dated = all(a.completed_at is not None for a in items)  # else the stored flag alone says (_count_occurrence)
         fields["recurred_after_fix"] = fields["recurred_after_fix"] or (fixed and dated)
+        if not items:  # a recurrence of its pattern, repeated: the pattern's items, as its first capture answered
+            items = self.recurrence.joined(similar, known.signature)[1]
+            open_items = [a for a in items if a.status != "completed"][:10]
+            fixed = bool(items) and not open_items and fields["recurred_after_fix"]
         return CaptureResult(
             id=known.id,
             **fields,
             similar=similar,
             open_action_items=open_items,
-            fixed_action_items=items if fixed else [],
+            fixed_action_items=items[:10] if fixed else [],
             deduplicated=deduplicated,
             replayed=replayed,
             occurrences=known.occurrences,

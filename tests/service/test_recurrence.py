@@ -173,3 +173,20 @@ def test_each_similar_incident_at_capture_and_classify_carries_its_action_items(
     for result in (svc.classify_incident(again), svc.capture_incident(again)):
         [hit] = [s for s in result.similar if s.id == first]
         assert [(a.id, a.status) for a in hit.action_items] == [(item.id, "completed")]
+
+
+def test_a_repeat_of_a_recurrence_names_the_pattern_fix_that_did_not_hold(svc: PostmortemService, clock: Clock) -> None:
+    """A failure captured again after its pattern's fix was answered recurred_after_fix with the completed items; its
+    next occurrence (a repeat of that open incident, which has no items of its own) was answered recurred_after_fix
+    with fixed_action_items [] and open_action_items []: which fix did not hold was said nowhere."""
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search"))
+    svc.update_action_item(item.id, status="completed")
+    svc.resolve_incident(first)
+    clock.advance(days=3)
+    again = svc.capture_incident(planner_capture(2))
+    assert not again.deduplicated and again.recurred_after_fix
+    clock.advance(hours=1)
+    repeat = svc.capture_incident(planner_capture(3))
+    assert repeat.deduplicated and repeat.id == again.id and repeat.recurred_after_fix
+    assert [a.id for a in repeat.fixed_action_items] == [item.id] and repeat.open_action_items == []
