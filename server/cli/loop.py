@@ -123,7 +123,7 @@ def _add(title: str, incident: str | None, *, by: str | None, **values: str | No
         {"title": title, "owner": values["owner"], "priority": values["priority"] or "P1", "due_at": values["due"]}
     )
     added = stored_service().add_action_item(incident, data, by=by)
-    _say_past_due(added)
+    _say(added, owner=values["owner"], due=True)
     return added
 
 
@@ -140,16 +140,17 @@ def _change(item: str, *, by: str | None, changes: dict[str, str | None]) -> Any
             edits[field] = ""  # the service's "none" (None there leaves the field as it is)
     changed = stored_service().update_action_item(item, by=by, **edits)
     # moved (not taken off) or reopened: a date already past is said, as when an item is added with one
-    if edits.get("due_at") or edits.get("status") in ("open", "in_progress"):
-        _say_past_due(changed)
+    moved = bool(edits.get("due_at")) or edits.get("status") in ("open", "in_progress")
+    _say(changed, owner=values.get("owner"), due=moved)
     return changed
 
 
-def _say_past_due(item: Any) -> None:
-    """A due date already past is kept (a follow-up recorded late is one), but the item is overdue at once: say so."""
-    from agent_postmortem.service.followup import past_due
+def _say(item: Any, *, owner: str | None, due: bool) -> None:
+    """A due date already past is kept (a follow-up recorded late is one), but the item is overdue at once; an owner
+    given as an email address is stored redacted: say so."""
+    from agent_postmortem.service.followup import said_of
 
-    if note := past_due(item):
+    if note := said_of(item, owner=owner, due=due):
         err.print(f"note: {note}", markup=False)
 
 

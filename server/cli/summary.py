@@ -29,7 +29,9 @@ def action_stats_view(s: "ActionStats") -> RenderableType:
     everything = [("all items", s.overall), *((f"owner {k}", c) for k, c in s.by_owner.items())]
     everything += [(f"priority {k}", c) for k, c in s.by_priority.items()]
     everything += [(f"{p.pattern_id} {p.label}", p) for p in s.by_pattern]
-    return table("", "items", "completed", "overdue", "rate", rows=rows(everything), title="Action item completion")
+    shown = table("", "items", "completed", "overdue", "rate", rows=rows(everything), title="Action item completion")
+    shown.caption = s.owners_note
+    return shown
 
 
 def stats_view(s: "Stats") -> RenderableType:

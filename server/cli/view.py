@@ -47,7 +47,7 @@ class SimilarView:
         if options.max_width >= self.WIDE:
             yield similar_table(self.hits)
             return
-        head = "Similar past incidents, ranked by relevance (meaning and shared words); cosine: meaning alone"
+        head = f"Similar past incidents, {RANKED}"
         yield from (line((part, "italic")) for part in textwrap.wrap(head, max(20, options.max_width)))
         for n, h in enumerate(self.hits, start=1):
             yield line(f"{n:>2}. ", (h.id, "bold"), f"  relevance {h.relevance:.2f}  cosine {h.score:.2f}  ",
@@ -56,6 +56,13 @@ class SimilarView:
             yield from (line("    ", part) for part in textwrap.wrap(visible(h.title), width) or ["-"])
             cause = textwrap.wrap("root cause: " + visible(clipped(h.root_cause or "-", 200)), width)
             yield from (line("    ", part) for part in cause)
+
+
+# relevance is standardised against the other candidates: "relevance -0.66  cosine 0.79" read as an error
+RANKED = (
+    "ranked by relevance (meaning and shared words, against the other candidates: 0 is their average, below 0 a "
+    "weaker match); cosine: meaning alone"
+)
 
 
 def similar_table(hits: "list[SimilarIncident]") -> Table:
@@ -85,7 +92,7 @@ def similar_table(hits: "list[SimilarIncident]") -> Table:
         title="Similar past incidents",
         rows=rows,
     )
-    found.caption = "ranked by relevance (meaning and shared words); cosine: meaning alone"
+    found.caption = RANKED
     return found
 
 

@@ -81,10 +81,10 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
             item = ActionItemCreate.model_validate(
                 {"title": title, "owner": owner or None, "priority": priority, "due_at": due_at or None}
             )
-            from agent_postmortem.service.followup import past_due
+            from agent_postmortem.service.followup import said_of
 
             added = svc().add_action_item(incident_id, item, by=by or None)
-            return structured(added, note=past_due(added))  # a due date past is kept, and said to be
+            return structured(added, note=said_of(added, owner=owner, due=True))  # a due date past is kept, and said
 
     @mcp.tool()
     def update_action_item(
@@ -118,10 +118,10 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
                 due_at="" if clear_due else due,  # "" takes the date off, None leaves it
                 title=title or None,
             )
-            from agent_postmortem.service.followup import past_due
+            from agent_postmortem.service.followup import said_of
 
             # a due date moved into the past, or an item reopened after it: as add_action_item says it
-            said = past_due(item) if due or status in ("open", "in_progress") else None
+            said = said_of(item, owner=owner, due=bool(due) or status in ("open", "in_progress"))
             return structured(_latest(item), note=said)
 
     @mcp.tool(annotations=READ)

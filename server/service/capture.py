@@ -198,19 +198,23 @@ class Capture:
     def _result_of(self, known: Incident, *, deduplicated: bool = False, replayed: bool = False) -> CaptureResult:
         """The capture result of a stored incident, with the decision its first capture made: for a retried
         idempotency key (that capture's result), or to be made a repeat's (`_repeat_result`)."""
-        similar = self.retrieval.similar_to(known)
+        similar = self.retrieval.with_items(self.retrieval.similar_to(known))
         fields = known.model_dump(include=set(Decision.model_fields))
         items = known.action_items
         open_items = [a for a in items if a.status != "completed"]
         fixed = bool(items) and not open_items  # its own items were all completed, yet it happened again
         dated = all(a.completed_at is not None for a in items)  # else the stored flag alone says (_count_occurrence)
         fields["recurred_after_fix"] = fields["recurred_after_fix"] or (fixed and dated)
+        if not items:  # a recurrence of its pattern, repeated: the pattern's items, as its first capture answered
+            items = self.recurrence.joined(similar, known.signature)[1]
+            open_items = [a for a in items if a.status != "completed"][:10]
+            fixed = bool(items) and not open_items and fields["recurred_after_fix"]
         return CaptureResult(
             id=known.id,
             **fields,
             similar=similar,
             open_action_items=open_items,
-            fixed_action_items=items if fixed else [],
+            fixed_action_items=items[:10] if fixed else [],
             deduplicated=deduplicated,
             replayed=replayed,
             occurrences=known.occurrences,
@@ -231,7 +235,7 @@ class Capture:
         unfinished = [a for a in items if a.status != "completed"]
         return ClassifyResult(
             **decided.model_dump(),
-            similar=similar,
+            similar=self.retrieval.with_items(similar),
             open_action_items=unfinished[:10],
             fixed_action_items=items[:10] if recurred else [],
         )

@@ -13,7 +13,7 @@ from agent_postmortem.store.ids import to_incident_id
 from agent_postmortem.store.models import ActionItem, ActionItemCreate
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
-from agent_postmortem.store.redact import redact
+from agent_postmortem.store.redact import PLACEHOLDER, redact, redact_text
 
 
 def past_due(item: ActionItem) -> str | None:
@@ -22,6 +22,26 @@ def past_due(item: ActionItem) -> str | None:
     if not item.overdue or item.due_at is None:
         return None
     return f"the due date {item.due_at:%Y-%m-%d} is in the past: {item.id} is overdue already"
+
+
+def redacted_owner(given: str | None, item: ActionItem) -> str | None:
+    """What to say of an owner given as an email address (or with a phone number, a token): it is stored as its
+    placeholder, which every such owner shares, so the item cannot be filtered on it and `action_item_stats` counts
+    all of them as one owner; the answer said nothing, and showed the placeholder as if it were the owner."""
+    if not given or item.owner is None or not _holds_secret(given):
+        return None
+    return (
+        f"the owner given holds personal data or a secret (an email address, a phone number, a token), redacted "
+        f"before it is stored: {item.id}'s owner is {item.owner!r}, shared with every owner given so, so it cannot be "
+        "filtered on or counted apart: give the owner as a name or a handle"
+    )
+
+
+def said_of(item: ActionItem, *, owner: str | None, due: bool) -> str | None:
+    """The notes on an item just added or changed: its due date already past (`due`: a due date was set or the item
+    reopened), an owner that was redacted."""
+    notes = (past_due(item) if due else None, redacted_owner(owner, item))
+    return "; ".join(n for n in notes if n) or None
 
 
 class FollowUp:
@@ -114,7 +134,7 @@ class FollowUp:
         known = sorted(((n, o) for o, (n, _, _) in owners.items() if o != "(none)"), reverse=True)[:8]
         listed = ", ".join(f"{o!r} has {n}" for n, o in known) or "no item has one"
         alone = f"no items owned by {redact(owner)!r} (owners are matched ignoring case)"
-        if redact(owner) != owner:  # an email, a phone number, a token: stored as its placeholder, shared by all such
+        if _holds_secret(owner):  # an email, a phone number, a token: stored as its placeholder, shared by all such
             alone += (
                 "; personal data or a secret in an owner (an email address, a phone number, a token) is redacted "
                 "before it is stored, so it cannot be matched: give owners a name or a handle"
@@ -138,6 +158,7 @@ class FollowUp:
             by_owner=by_owner,
             by_priority=by_priority,
             by_pattern=by_pattern,
+            owners_note=_placeholder_owners(list(by_owner)),
         )
 
 
@@ -152,6 +173,24 @@ def _described(given: dict[str, Any]) -> str:
         else:
             words.append(f"{name.removesuffix('_id')} {value}")
     return " " + ", ".join(words) if words else ""
+
+
+def _placeholder_owners(owners: list[str]) -> str | None:
+    """What a row such as "[REDACTED:email]" counts: two people given by their addresses were one owner there, read
+    as one person's items."""
+    shown = [o for o in owners if PLACEHOLDER.split("{}")[0] in o]  # "[REDACTED:" and a type
+    if not shown:
+        return None
+    return (
+        f"{', '.join(shown)}: every owner given as an email address, a phone number or a token, redacted before it "
+        "was stored and counted as one owner: give owners a name or a handle"
+    )
+
+
+def _holds_secret(owner: str) -> bool:
+    """Whether redaction puts a placeholder in `owner`: invisible characters it strips (an escape sequence) are not
+    personal data, and the owner stays one of its own."""
+    return any(kind != "invisible_characters" for kind in redact_text(owner)[1])
 
 
 def _tally(items: list[ActionItem]) -> tuple[int, int, int]:

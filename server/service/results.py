@@ -166,6 +166,9 @@ class ActionStats(BaseModel):
     by_owner: dict[str, Completion]
     by_priority: dict[str, Completion]
     by_pattern: list[PatternCompletion] = Field(description="recurring patterns that have action items")
+    owners_note: str | None = Field(
+        default=None, description="what an owner shown as a redaction placeholder counts: every owner redacted so"
+    )
 
 
 class EffectivenessReport(BaseModel):

@@ -81,7 +81,7 @@ class Retrieval:
         filters, unknown = self._as_stored(filters)
         named = [] if incident_id is not None else self._named_in(text)
         hits = self.similar(vector, text, limit=limit + offset + 1, filters=filters, exclude=exclude, mode=mode)
-        page = self._with_items(hits[offset : offset + limit])
+        page = self.with_items(hits[offset : offset + limit])
         more = len(hits) > offset + limit
         return SearchResult(
             query=_shortened(shown),
@@ -109,9 +109,10 @@ class Retrieval:
         wanted = self.knowledge.lexical.tokens(query)
         return best is not None and bool(wanted) and set(wanted) <= set(best.matched_terms)
 
-    def _with_items(self, hits: list[SimilarIncident]) -> list[SimilarIncident]:
+    def with_items(self, hits: list[SimilarIncident]) -> list[SimilarIncident]:
         """The hits with their first action items, unfinished first: every hit showed `action_items: []`, so an
-        assistant answered that nothing had been done about a past incident whose fix was tracked, or still open."""
+        assistant answered that nothing had been done about a past incident whose fix was tracked, or still open
+        (in search results, and in capture's and classify's `similar`)."""
         if self.actions is None or not hits:
             return hits
         items = self.actions.for_incidents([incident_pk(h.id) for h in hits], now=self.clock())

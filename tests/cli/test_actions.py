@@ -322,3 +322,18 @@ def test_an_item_whose_due_date_is_moved_into_the_past_is_said_to_be_overdue_alr
     assert done.returncode == 0 and done.stderr.decode() == "", done.stderr
     reopened = postmortem("actions", "--item", "AI-1", "--set-status", "open", home=tmp_path)  # overdue again
     assert reopened.stderr.decode() == "note: the due date 2020-01-15 is in the past: AI-1 is overdue already\n"
+
+
+def test_an_owner_given_as_an_email_address_is_said_to_be_stored_redacted(tmp_path: Path) -> None:
+    """`--add ... --owner dana.smith@example.com` stored owner [REDACTED:email] without a word: every address became
+    one owner. stderr now says so, without the address."""
+    assert postmortem("capture", "Fares API returned 429", home=tmp_path).returncode == 0
+    added = postmortem(
+        "actions", "--incident", "INC-1", "--add", "Add backoff", "--owner", "dana.smith@example.com", home=tmp_path
+    )
+    assert added.returncode == 0, added.stderr
+    said = added.stderr.decode()
+    assert said.startswith("note: the owner given holds personal data") and "AI-1's owner is '[REDACTED:email]'" in said
+    assert "dana.smith" not in said + added.stdout.decode()
+    named = postmortem("actions", "--item", "AI-1", "--owner", "dana", home=tmp_path)
+    assert named.returncode == 0 and named.stderr.decode() == ""

@@ -1,6 +1,7 @@
 """`postmortem search` and the similar incidents the CLI shows: dates, empty queries, narrow terminals, why nothing
 was found, and a weak best match."""
 
+import io
 import json
 from pathlib import Path
 
@@ -93,3 +94,20 @@ def test_a_search_naming_a_stored_incident_gives_its_id_in_the_json(tmp_path: Pa
     assert found["named"].startswith(f"the query names {first}: to read it")
     plain = postmortem("search", f"what happened in {first}?", home=tmp_path)
     assert f"the query names {first}: to read it" in plain.stderr.decode()
+
+
+def test_a_relevance_below_zero_is_explained_over_the_similar_incidents() -> None:
+    """`postmortem classify` listed "relevance -0.66  cosine 0.79" with nothing saying the relevance is standardised
+    against the other candidates, so a negative one read as an error; both views now say how to read it."""
+    from rich.console import Console
+
+    from agent_postmortem.cli.view import SimilarView
+    from tests.render.samples import known
+
+    hits = [known("INC-4", 0.86).model_copy(update={"relevance": 1.6}), known("INC-3", 0.79)]
+    hits[1].relevance = -0.66
+    for width in (80, 160):
+        console = Console(width=width, record=True, file=io.StringIO())
+        console.print(SimilarView(hits))
+        shown = " ".join(console.export_text().split())
+        assert "-0.66" in shown and "0 is their average, below 0 a weaker match" in shown, shown

@@ -322,3 +322,25 @@ async def test_verify_fix_with_no_trials_after_gives_no_rate_after(tmp_path: Pat
     report = result.structured_content
     assert not result.is_error and report["verdict"] == "need_data"  # type: ignore[index]
     assert report["after"]["rate"] is None and report["p_value"] is None  # type: ignore[index]
+
+
+async def test_an_owner_given_as_an_email_address_is_answered_with_why_it_cannot_be_told_apart(tmp_path: Path) -> None:
+    """add_action_item with owner "dana.smith@example.com" answered owner "[REDACTED:email]" without a word, and a
+    second person's address became the same owner: action_item_stats counted both as one. The answer now says so,
+    without echoing the address; a plain name has no note."""
+    service = make_service(tmp_path)
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        mailed = {"incident_id": incident_id, "title": "Add backoff", "owner": "dana.smith@example.com"}
+        added = (await client.call_tool("add_action_item", mailed)).structured_content
+        named = {"incident_id": incident_id, "title": "Cap retries", "owner": "dana"}
+        plain = (await client.call_tool("add_action_item", named)).structured_content
+        moved = await client.call_tool("update_action_item", {"action_id": plain["id"], "owner": "bob@example.org"})  # type: ignore[index]
+        escaped = {"incident_id": incident_id, "title": "Alert on 429", "owner": "\x1b[31mEve\x1b[0m"}
+        eve = (await client.call_tool("add_action_item", escaped)).structured_content
+    assert eve is not None and "note" not in eve  # an escape sequence is stripped, not personal data
+    assert added is not None and plain is not None and moved.structured_content is not None
+    assert added["owner"] == "[REDACTED:email]" and "give the owner as a name or a handle" in added["note"]
+    assert f"{added['id']}'s owner is '[REDACTED:email]'" in added["note"] and "dana.smith" not in str(added)
+    assert "note" not in plain
+    assert "cannot be filtered on or counted apart" in moved.structured_content["note"]

@@ -256,3 +256,17 @@ SNAPSHOT_VALUES = {
 def test_template_snapshot(name: str, render: Callable[[dict[str, str]], str]) -> None:
     """How each template looks, escapes included; regenerate after an intended change with UPDATE_SNAPSHOTS=1."""
     check(f"{name}.md", render(SNAPSHOT_VALUES))
+
+
+def test_the_runbook_legend_names_every_placeholder_the_error_patterns_use() -> None:
+    """A certificate error's pattern read "current time TIME is after TIME" under a legend naming only `ID` and `N`,
+    so a reader could not tell what TIME stood for."""
+    patterns = ["CertificateExpired: x509: current time TIME is after TIME", "Timeout: request ID after N s"]
+    entry = RunbookEntry.model_construct(
+        key="infrastructure", title="infrastructure", fix_verdict=None, **{n: [] for n in RUNBOOK_LISTS}
+    )
+    text = render_runbook(
+        entry.model_copy(update={"error_patterns": patterns, "incidents": [], "generated_at": FIXED_NOW})
+    )
+    [legend] = [line for line in text.splitlines() if line.startswith("_In the error patterns")]
+    assert all(f"`{p}` stands for" in legend or f"`{p}` for" in legend for p in ("TIME", "ID", "N"))

@@ -211,3 +211,17 @@ def test_a_newer_draft_or_rejection_says_which_accepted_analysis_is_still_in_use
     text = service.render_report(incident_id)
     assert in_use[0] in text and "Draft a new analysis" not in text
     assert "stays in use" in service.render_report(incident_id, format="html")
+
+
+def test_a_relevance_below_zero_is_read_from_the_sentence_over_the_table() -> None:
+    """Two similar incidents scored relevance 1.00 and -1.00 (each against the other), and the report gave no way to
+    read a negative relevance next to a cosine of 0.45."""
+    ranked = [
+        known("INC-2", 0.93).model_copy(update={"relevance": 1.0}),
+        known("INC-3", 0.45).model_copy(update={"relevance": -1.0}),
+    ]
+    text = render_markdown(incident(), similar=ranked, now=FIXED_NOW)
+    assert "| 2 | INC-3 | -1.00 | 0.45 |" in text
+    assert "scored against the other candidates: 0 is their average, so a weaker match is below 0" in " ".join(
+        text.split()
+    )

@@ -136,3 +136,16 @@ def test_the_completion_rate_of_a_list_is_of_every_item_it_matches(svc: Postmort
     assert [p.completion_rate for p in pages] == [0.667, 0.667, 0.667]
     assert svc.list_action_items(incident_id=first, status="open").completion_rate == 0.0
     assert svc.list_action_items(owner="nobody").completion_rate is None
+
+
+def test_stats_say_what_an_owner_shown_as_a_placeholder_counts(svc: PostmortemService) -> None:
+    """Two people given by their email addresses were one row "[REDACTED:email]" in the stats, read as one person's
+    items; the stats now say the row counts every owner redacted so. Owners by name have no note."""
+    incident = planner_timeout(svc)
+    svc.add_action_item(incident, ActionItemCreate(title="Document renewal", owner="dana"))
+    assert svc.action_item_stats().owners_note is None
+    for owner in ("dana.smith@example.com", "bob@corp.example.org"):
+        svc.add_action_item(incident, ActionItemCreate(title="Alert before expiry", owner=owner))
+    stats = svc.action_item_stats()
+    assert stats.by_owner["[REDACTED:email]"].items == 2
+    assert stats.owners_note is not None and stats.owners_note.startswith("[REDACTED:email]: every owner given as")

@@ -205,3 +205,25 @@ def test_a_fix_closed_under_a_day_ago_holds_for_minutes_or_hours_not_0_days() ->
     assert recent.verdict == "holding: no recurrence in the 30 min since the last item closed"
     hours = effect("PAT-1", "x", seen, [_done(FIXED_NOW - timedelta(hours=5))], now=FIXED_NOW)
     assert hours.verdict == "holding: no recurrence in the 5 h since the last item closed"
+
+
+def test_the_shown_rates_over_minutes_give_the_window_the_note_gives() -> None:
+    """A fix closed 7 minutes after the first incident, recurring 2 minutes later: `postmortem effectiveness` showed
+    "1 in under 1 min / 1 in under 1 min" while the answer's rate_note said 7 min and 2 min, since the windows were
+    kept in days rounded to two decimals (days_before 0.0)."""
+    t0 = FIXED_NOW - timedelta(minutes=9)
+    seen = [Seen("INC-1", t0, t0), Seen("INC-2", FIXED_NOW - timedelta(minutes=1), FIXED_NOW - timedelta(minutes=1))]
+    result = effect("PAT-1", "kiam", seen, [_done(t0 + timedelta(minutes=7))], now=FIXED_NOW)
+    assert result.rates() == ("1 in 7 min", "1 in 2 min")
+    assert result.rate_note is not None and result.rate_note.startswith(
+        "before the fix 1 incident in 7 min; after the fix 1 incident in 2 min"
+    )
+    assert result.days_before and result.days_before * 24 * 60 == pytest.approx(7, abs=0.01)
+
+
+def test_a_fix_closed_seconds_ago_holds_in_words_that_read() -> None:
+    """An item completed seconds before read "holding: no recurrence in the under 1 min since the last item closed"."""
+    t0 = FIXED_NOW - timedelta(days=60)
+    seen = [Seen("INC-1", t0, t0), Seen("INC-2", t0 + timedelta(days=5), t0 + timedelta(days=5))]
+    just = effect("PAT-1", "x", seen, [_done(FIXED_NOW - timedelta(seconds=6))], now=FIXED_NOW)
+    assert just.verdict == "holding: no recurrence since the last item closed, under 1 min ago"

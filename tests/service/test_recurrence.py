@@ -160,3 +160,33 @@ def test_fix_effectiveness_counts_verdicts_over_every_pattern_not_only_the_ones_
     counts = ("holding", "recurred", "in_progress", "without_items", "fix_date_unknown")
     assert [getattr(one, c) for c in counts] == [getattr(every, c) for c in counts] == [0, 0, 1, 2, 0]
     assert len(one.patterns) == 1 and one.total == 3
+
+
+def test_each_similar_incident_at_capture_and_classify_carries_its_action_items(svc: PostmortemService) -> None:
+    """Capture's `similar` showed every past incident with `action_items: []`, also one whose fix was tracked and
+    completed, so a client's model answered that nothing had been done about it; search showed the same hit's items."""
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search"))
+    svc.update_action_item(item.id, status="completed")
+    svc.resolve_incident(first)
+    again = planner_capture(title="Trip planner hung on flights search")
+    for result in (svc.classify_incident(again), svc.capture_incident(again)):
+        [hit] = [s for s in result.similar if s.id == first]
+        assert [(a.id, a.status) for a in hit.action_items] == [(item.id, "completed")]
+
+
+def test_a_repeat_of_a_recurrence_names_the_pattern_fix_that_did_not_hold(svc: PostmortemService, clock: Clock) -> None:
+    """A failure captured again after its pattern's fix was answered recurred_after_fix with the completed items; its
+    next occurrence (a repeat of that open incident, which has no items of its own) was answered recurred_after_fix
+    with fixed_action_items [] and open_action_items []: which fix did not hold was said nowhere."""
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search"))
+    svc.update_action_item(item.id, status="completed")
+    svc.resolve_incident(first)
+    clock.advance(days=3)
+    again = svc.capture_incident(planner_capture(2))
+    assert not again.deduplicated and again.recurred_after_fix
+    clock.advance(hours=1)
+    repeat = svc.capture_incident(planner_capture(3))
+    assert repeat.deduplicated and repeat.id == again.id and repeat.recurred_after_fix
+    assert [a.id for a in repeat.fixed_action_items] == [item.id] and repeat.open_action_items == []
