@@ -155,11 +155,20 @@ class Watching:
     def _leave(self) -> int | None:
         """Leave the innermost entry of this watch; its number (None for a watch that does not nest)."""
         around = _AROUND.get()
-        mine = [n for n, (watch, _) in enumerate(around) if watch is self]
-        if not mine:
-            return None
-        _AROUND.set(around[: mine[-1]] + around[mine[-1] + 1 :])
-        return around[mine[-1]][1]
+        for n in range(len(around) - 1, -1, -1):  # no call of its own: it must run even with no stack left
+            if around[n][0] is self:
+                _AROUND.set(around[:n] + around[n + 1 :])
+                return around[n][1]
+        return None
+
+    def _exited(self, error: BaseException | None) -> int:
+        """Leave, and queue `error`'s capture: its number, 0 when there is none. Deep in a runaway recursion the
+        capture has no stack to run on and raised RecursionError from the recorder's own code, in place of the
+        agent's error: the watches further out, with room, record it instead."""
+        try:
+            return self._queued(error, self._leave())
+        except RecursionError:
+            return 0
 
     def __enter__(self) -> None:
         self._enter()
@@ -167,9 +176,12 @@ class Watching:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, _: TracebackType | None
     ) -> Literal[False]:
-        number = self._queued(error, self._leave())
+        number = self._exited(error)
         if number and self._recorder.wait_on_error > 0 and not _loop_running():
-            self._recorder._wait_for(number, self._recorder.wait_on_error)
+            try:
+                self._recorder._wait_for(number, self._recorder.wait_on_error)
+            except RecursionError:  # no stack left to wait with: the capture is queued, the exit hooks store it
+                pass
         return False
 
     async def __aenter__(self) -> None:
@@ -178,13 +190,15 @@ class Watching:
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, _: TracebackType | None
     ) -> Literal[False]:
-        number = self._queued(error, self._leave())
+        number = self._exited(error)
         if number and self._recorder.wait_on_error > 0:
-            import anyio  # asyncio or trio alike; imported only when a watched coroutine fails
-            import anyio.to_thread
-
             try:
+                import anyio  # asyncio or trio alike; imported only when a watched coroutine fails
+                import anyio.to_thread
+
                 await anyio.to_thread.run_sync(self._recorder._wait_for, number, self._recorder.wait_on_error)
+            except RecursionError:  # no stack left to wait with: the capture is queued, the exit hooks store it
+                pass
             except anyio.get_cancelled_exc_class():
                 # cancelled while waiting for the capture (a deadline around the call passed meanwhile): the task is
                 # ending anyway, with the agent's own exception, which must not become a cancellation or a timeout
