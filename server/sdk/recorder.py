@@ -158,9 +158,13 @@ class Recorder:
         self._start()
         return number
 
-    def watch(self, fn: F | None = None, **context: Any) -> Any:
+    def watch(self, fn: F | str | None = None, **context: Any) -> Any:
         """Decorator (sync or async, generators too: an exception while iterating counts): records an exception
-        raised by the function, then re-raises it unchanged; a failing coroutine never blocks its event loop."""
+        raised by the function, then re-raises it unchanged; a failing coroutine never blocks its event loop. A
+        string first is the tool (`@recorder.watch("flights.search")`), unless `tool=` names one."""
+        if isinstance(fn, str):  # it was taken for the function: decorating called it, and that TypeError was stored
+            context = {"tool": fn, **context}
+            fn = None
 
         def wrap(func: F) -> F:
             return watch_callable(self, func, context)
