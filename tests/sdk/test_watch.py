@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import pytest
 
 from agent_postmortem.sdk.recorder import Recorder
@@ -252,3 +253,26 @@ async def test_a_watched_async_recursion_that_hits_the_limit_is_one_capture_of_t
     assert recorder.flush(timeout=60) and recorder.failed == 0
     [incident_id] = recorder.captured_ids
     assert "in expand" in (service.get_incident(incident_id).stack_trace or "")
+
+
+@pytest.mark.anyio
+async def test_failing_coroutines_leave_the_apps_worker_threads_to_the_app() -> None:
+    """Each failing watched coroutine waited for its capture in one of anyio's worker threads, the 40 the app's own
+    `to_thread` work shares (a web framework's sync endpoints and file reads): with 60 failures at once, the app's
+    next call to a thread waited a whole second behind them."""
+    recorder = Recorder(service=SlowStore, wait_on_error=1.0)
+
+    @recorder.watch(tool="orders.read")
+    async def read(n: int) -> None:
+        raise LookupError(f"order {n} not found")
+
+    async def one(n: int) -> None:
+        with pytest.raises(LookupError):
+            await read(n)
+
+    failing = [asyncio.create_task(one(n)) for n in range(60)]
+    await asyncio.sleep(0.05)  # every one of them waiting for its capture
+    started = time.monotonic()
+    await anyio.to_thread.run_sync(lambda: None)
+    assert time.monotonic() - started < 0.3
+    await asyncio.gather(*failing)
