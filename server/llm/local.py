@@ -142,16 +142,16 @@ def _choose(settings: Settings, asked: bool) -> LLMChoice | None:
 def _build(settings: Settings) -> LLM:
     import openai
 
-    from agent_postmortem.llm.openai_compatible import OpenAILLM
+    from agent_postmortem.llm.local_client import LocalLLM
 
     path = model_path(settings)
     assert path is not None  # _choose found it
     server = LocalLlamaServer(path, threads=settings.local_threads)
     # a request to the local server is bounded by the draft's time limit alone: a CPU answers in minutes
-    limit = max(settings.llm_timeout, time_limit(settings, "local"))
+    limit = time_limit(settings, "local")
     client = openai.OpenAI(base_url=server.base_url(), api_key="local", timeout=limit, max_retries=0)
     # llama.cpp's repeat penalty keeps small models from looping on one phrase until the token limit
-    return OpenAILLM(client, server.model_id, backend="local", max_tokens=2000, extra_body={"repeat_penalty": 1.3})
+    return LocalLLM(client, server.model_id, limit=limit, max_tokens=2000, extra_body={"repeat_penalty": 1.3})
 
 
 BACKEND = Backend("local", _choose, _build, time_limit=600.0)  # one or two CPU cores: minutes, not seconds

@@ -116,7 +116,7 @@ class OpenAILLM:
 
     def _create(self, messages: list[dict[str, Any]], fmt: dict[str, Any]) -> tuple[str, str | None]:
         try:
-            completion = self.client.chat.completions.create(  # type: ignore[call-overload]
+            completion = self._client().chat.completions.create(  # type: ignore[call-overload]
                 model=self.model,
                 messages=messages,
                 response_format=fmt,
@@ -139,6 +139,10 @@ class OpenAILLM:
         except (json.JSONDecodeError, UnicodeDecodeError):  # a body that is not JSON (cut off, a page sent as JSON)
             raise self._not_a_completion() from None
         return self._answer_of(completion)
+
+    def _client(self) -> openai.OpenAI:
+        """The client for the next request (the local backend's bounds it by what is left of the call's time)."""
+        return self.client
 
     def _answer_of(self, completion: object) -> tuple[str, str | None]:
         """The first choice's text and finish reason, from a body the client did not validate (any JSON)."""

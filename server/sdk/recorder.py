@@ -117,7 +117,10 @@ class Recorder:
         Without one, inside an `except` block, the exception being handled (`capture()` raised TypeError in the
         agent's own code). Context: title, description, agent, tool, tool_args, model, prompt, user_facing,
         customer_reported, impact, session, category, severity."""
-        self._enqueue(sys.exc_info()[1] if error is None else error, context)
+        try:
+            self._enqueue(sys.exc_info()[1] if error is None else error, context)
+        except RecursionError:  # no stack left to read the failure with (deep in a runaway recursion): dropped
+            self.failed += 1
 
     def _enqueue(self, error: BaseException | str | None, context: dict[str, Any], entry: int | None = None) -> int:
         """Queue a capture; its number (to wait for), or 0 when it was dropped or is a raise already queued (by a
@@ -132,6 +135,8 @@ class Recorder:
             logger.warning("postmortem: capture dropped, invalid context field(s): %s", fields)
             self.failed += 1
             return 0
+        except RecursionError:  # no stack left here: the caller decides (a watch further out has room to record it)
+            raise
         except NotAFailure as e:  # what was given is no failure: said as it is, dropped
             logger.warning("postmortem: capture dropped: %s", e)
             self.failed += 1
@@ -153,9 +158,13 @@ class Recorder:
         self._start()
         return number
 
-    def watch(self, fn: F | None = None, **context: Any) -> Any:
+    def watch(self, fn: F | str | None = None, **context: Any) -> Any:
         """Decorator (sync or async, generators too: an exception while iterating counts): records an exception
-        raised by the function, then re-raises it unchanged; a failing coroutine never blocks its event loop."""
+        raised by the function, then re-raises it unchanged; a failing coroutine never blocks its event loop. A
+        string first is the tool (`@recorder.watch("flights.search")`), unless `tool=` names one."""
+        if isinstance(fn, str):  # it was taken for the function: decorating called it, and that TypeError was stored
+            context = {"tool": fn, **context}
+            fn = None
 
         def wrap(func: F) -> F:
             return watch_callable(self, func, context)

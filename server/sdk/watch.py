@@ -2,7 +2,7 @@
 
 A watched exception is queued, then waits briefly for its own capture (the process may end right after it,
 without the exit hooks). That wait must never hold an event loop: under `async with` (and so for decorated async
-functions and async generators) it runs in a worker thread while the loop serves other tasks; a plain `with` inside
+functions and async generators) it sleeps between looks while the loop serves other tasks; a plain `with` inside
 a running asyncio loop does not wait at all (the exit hooks still flush). Blocking there stalled every task of an
 async agent for as long as the failures' captures took (1.3 s for 40 failing calls at once).
 
@@ -18,6 +18,7 @@ import inspect
 import itertools
 import os
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar
@@ -39,6 +40,7 @@ _AROUND: contextvars.ContextVar[tuple[tuple["Watching", int], ...]] = contextvar
     "postmortem_watching", default=()
 )
 _entries = itertools.count(1)
+POLL_S = 0.01  # how often a failing coroutine looks whether its capture is stored
 RECORDED_BY = "_postmortem_recorded_by"  # on an exception: per recorder (its mark), the raise it queued (see Raise)
 
 
@@ -155,11 +157,20 @@ class Watching:
     def _leave(self) -> int | None:
         """Leave the innermost entry of this watch; its number (None for a watch that does not nest)."""
         around = _AROUND.get()
-        mine = [n for n, (watch, _) in enumerate(around) if watch is self]
-        if not mine:
-            return None
-        _AROUND.set(around[: mine[-1]] + around[mine[-1] + 1 :])
-        return around[mine[-1]][1]
+        for n in range(len(around) - 1, -1, -1):  # no call of its own: it must run even with no stack left
+            if around[n][0] is self:
+                _AROUND.set(around[:n] + around[n + 1 :])
+                return around[n][1]
+        return None
+
+    def _exited(self, error: BaseException | None) -> int:
+        """Leave, and queue `error`'s capture: its number, 0 when there is none. Deep in a runaway recursion the
+        capture has no stack to run on and raised RecursionError from the recorder's own code, in place of the
+        agent's error: the watches further out, with room, record it instead."""
+        try:
+            return self._queued(error, self._leave())
+        except RecursionError:
+            return 0
 
     def __enter__(self) -> None:
         self._enter()
@@ -167,9 +178,12 @@ class Watching:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, _: TracebackType | None
     ) -> Literal[False]:
-        number = self._queued(error, self._leave())
+        number = self._exited(error)
         if number and self._recorder.wait_on_error > 0 and not _loop_running():
-            self._recorder._wait_for(number, self._recorder.wait_on_error)
+            try:
+                self._recorder._wait_for(number, self._recorder.wait_on_error)
+            except RecursionError:  # no stack left to wait with: the capture is queued, the exit hooks store it
+                pass
         return False
 
     async def __aenter__(self) -> None:
@@ -178,18 +192,27 @@ class Watching:
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, _: TracebackType | None
     ) -> Literal[False]:
-        number = self._queued(error, self._leave())
+        number = self._exited(error)
         if number and self._recorder.wait_on_error > 0:
-            import anyio  # asyncio or trio alike; imported only when a watched coroutine fails
-            import anyio.to_thread
-
             try:
-                await anyio.to_thread.run_sync(self._recorder._wait_for, number, self._recorder.wait_on_error)
+                import anyio  # asyncio or trio alike; imported only when a watched coroutine fails
+
+                await _captured(self._recorder, number, anyio.sleep)
+            except RecursionError:  # no stack left to wait with: the capture is queued, the exit hooks store it
+                pass
             except anyio.get_cancelled_exc_class():
                 # cancelled while waiting for the capture (a deadline around the call passed meanwhile): the task is
                 # ending anyway, with the agent's own exception, which must not become a cancellation or a timeout
                 pass
         return False
+
+
+async def _captured(recorder: Queues, number: int, sleep: Callable[[float], Any]) -> None:
+    """Wait up to `wait_on_error` for capture `number`, looking every few milliseconds: a wait in one of anyio's worker
+    threads took one of the 40 the app's own `to_thread` work shares, and a burst of failures held them all."""
+    deadline = time.monotonic() + recorder.wait_on_error
+    while not recorder._wait_for(number, 0) and time.monotonic() < deadline:
+        await sleep(POLL_S)
 
 
 def watch_callable(recorder: Queues, func: F, context: dict[str, Any]) -> F:

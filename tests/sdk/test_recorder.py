@@ -289,6 +289,23 @@ def test_a_function_watched_without_a_tool_is_named_by_its_function(service: Pos
     assert (second.tool, second.title) == ("fares.lookup", "KeyError in fares.lookup")
 
 
+def test_a_tool_named_as_the_watchs_first_argument_is_its_tool(service: PostmortemService) -> None:
+    """`@recorder.watch("flights.search")`, as route decorators take their path: the string was taken for the function,
+    so decorating called it ("'str' object is not callable" raised where the agent's module was imported) and stored
+    that TypeError as an incident of the agent."""
+    recorder = Recorder(agent="trip-planner", service=lambda: service)
+
+    @recorder.watch("flights.search")
+    def search(query: str) -> None:
+        raise TimeoutError(f"flights.search gave no answer in 30 s for {query}")
+
+    with pytest.raises(TimeoutError):
+        search("LHR to JFK")
+    assert recorder.flush(timeout=30) and recorder.failed == 0
+    [stored] = (service.get_incident(i) for i in recorder.captured_ids)
+    assert (stored.tool, stored.title) == ("flights.search", "TimeoutError in flights.search")
+
+
 @pytest.mark.anyio
 async def test_a_failure_inside_a_task_group_is_stored_as_the_exception_it_groups(service: PostmortemService) -> None:
     """An async agent's tool calls run in an `asyncio.TaskGroup`: its failure reached the watch as an ExceptionGroup,

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import pytest
 
 from agent_postmortem.sdk.recorder import Recorder
@@ -207,3 +208,71 @@ def test_a_watch_above_staticmethod_classmethod_or_property_keeps_the_method_wor
     assert recorder.flush(timeout=60)
     titles = [service.get_incident(i).title for i in recorder.captured_ids]
     assert titles == ["LookupError in fares.quote", "FileNotFoundError in planner.load", "ValueError in planner.budget"]
+
+
+def test_a_watched_recursion_that_hits_the_limit_keeps_the_agents_own_error(tmp_path: Path) -> None:
+    """A recursive planner under `@recorder.watch` that passes Python's recursion limit: each watch's exit ran the
+    capture with no stack left, raised RecursionError from the recorder's own code (logging, isinstance checks) and
+    replaced the agent's error with it, a chain of them, and the incident's stack trace was the recorder's. The agent's
+    own RecursionError goes on now, captured once by a watch with room on the stack."""
+    service = make_service(tmp_path)
+    recorder = Recorder(agent="planner", service=lambda: service)
+
+    @recorder.watch(tool="plan.expand")
+    def expand(depth: int) -> int:
+        return expand(depth + 1)
+
+    with pytest.raises(RecursionError) as seen:
+        expand(0)
+    assert seen.value.__context__ is None  # nothing was raised while it was handled
+    assert recorder.flush(timeout=60) and recorder.failed == 0
+    [incident_id] = recorder.captured_ids
+    trace = service.get_incident(incident_id).stack_trace or ""
+    assert "in expand" in trace and "logging" not in trace
+    with pytest.raises(KeyError), recorder.watching():  # no watch of the recursion is left entered around it
+        raise KeyError("plan has no step 'book'")
+    assert recorder.flush(timeout=60)
+    assert service.get_incident(recorder.captured_ids[-1]).title == "KeyError in planner"
+
+
+@pytest.mark.anyio
+async def test_a_watched_async_recursion_that_hits_the_limit_is_one_capture_of_the_agents_error(tmp_path: Path) -> None:
+    """The same in async code: the wait for the capture (importing anyio, a worker thread) had no stack left either,
+    so each watch on the way out raised a new RecursionError, which the next watch recorded: one runaway recursion
+    was 17 incidents, and the agent saw an error raised inside importlib."""
+    service = make_service(tmp_path)
+    recorder = Recorder(agent="planner", service=lambda: service)
+
+    @recorder.watch(tool="plan.expand")
+    async def expand(depth: int) -> int:
+        return await expand(depth + 1)
+
+    with pytest.raises(RecursionError) as seen:
+        await expand(0)
+    assert seen.value.__context__ is None
+    assert recorder.flush(timeout=60) and recorder.failed == 0
+    [incident_id] = recorder.captured_ids
+    assert "in expand" in (service.get_incident(incident_id).stack_trace or "")
+
+
+@pytest.mark.anyio
+async def test_failing_coroutines_leave_the_apps_worker_threads_to_the_app() -> None:
+    """Each failing watched coroutine waited for its capture in one of anyio's worker threads, the 40 the app's own
+    `to_thread` work shares (a web framework's sync endpoints and file reads): with 60 failures at once, the app's
+    next call to a thread waited a whole second behind them."""
+    recorder = Recorder(service=SlowStore, wait_on_error=1.0)
+
+    @recorder.watch(tool="orders.read")
+    async def read(n: int) -> None:
+        raise LookupError(f"order {n} not found")
+
+    async def one(n: int) -> None:
+        with pytest.raises(LookupError):
+            await read(n)
+
+    failing = [asyncio.create_task(one(n)) for n in range(60)]
+    await asyncio.sleep(0.05)  # every one of them waiting for its capture
+    started = time.monotonic()
+    await anyio.to_thread.run_sync(lambda: None)
+    assert time.monotonic() - started < 0.3
+    await asyncio.gather(*failing)
