@@ -18,6 +18,11 @@ The rule, written down and committed before any figure of it was seen:
   grouped by source over the 974 rows (each row scored by a layer fitted without its source), flagging at score s.
 - A candidate ships only if it gains recall on C over B and, on Q, loses no recall and at most 0.01 precision against
   B. Of those, the one with the most recall on C (ties: A before S, the simpler). Otherwise nothing ships.
+- Rule additions (R: `--rules` runs the same with the rules of the working tree, to compare with a run before them)
+  are written from the rules' misses on the three other quarters of train8 and train9 only (never from a held row)
+  and kept only if, on the 974 held rows, the sentences they newly flag (rules alone) are at least 90% blaming, B with
+  them loses no more than 0.01 precision on C or on Q, and they newly flag no sentence of a system failing among the
+  agent-failure reports of evals/data/failures.
 """
 
 import json
