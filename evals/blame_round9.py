@@ -77,7 +77,8 @@ def baseline(p: np.ndarray, f: dict[str, np.ndarray], threshold: float = THRESHO
 
 def conditioned(p: np.ndarray, f: dict[str, np.ndarray], evidence: np.ndarray, t: float) -> np.ndarray:
     lower = evidence & ~f["rules"] & (p >= t)
-    return baseline(p, f) | lower
+    flagged: np.ndarray = baseline(p, f) | lower
+    return flagged
 
 
 def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 500) -> np.ndarray:
