@@ -112,7 +112,9 @@ BLAME_VERB = (
     # any act on the wrong thing ("entered the wrong dosage"), not finding it; rubber-stamping; letting a thing lapse
     r"(?!(?:noticed|found|spotted|identified|fixed|corrected|reverted|caught|flagged|reported)\b)(?:\w+ed|gave|sent|put|"
     r"set|told|chose|took|wrote)\s+(?:in\s+|out\s+|(?:the|a|an|our|his|her|their)\s+\w+\s+)?(?:the|a)\s+"
-    r"wrong(?!-)|(?:ran|run|typed|executed|deployed|applied|pushed|entered|used|restored|restarted|rebooted)\s+(?:\S+\s+){0,4}?"
+    r"wrong(?!-)|(?:ran|run|typed|executed|deployed|applied|pushed|entered|used|restored|restarted|rebooted|replaced|"
+    r"installed|removed|unplugged|plugged|connected|came|went|drove|logged\s+in(?:to)?|sent|posted|uploaded|merged|"
+    r"committed)\s+(?:\S+\s+){0,4}?"
     r"(?:on|to|against|in|into|at|from|with)\s+(?:the|a)\s+wrong(?!-)|(?:decided|chose|opted)\s+not\s+to\s+(?:page|escalate|"
     r"tell|inform|notify|roll\s+back|test|check|review|wait)|rubber-?stamped|mixed\s+up|insisted\s+on\s+(?:skipping|bypassing|ignoring|disabling)|let\s+(?:\S+\s+){1,4}?(?:expire|lapse|run\s+out|fill\s+up|rot)|"
     # a verb of getting it wrong ("misjudged the load", "mislabeled the batch"); snoozing or dismissing a warning

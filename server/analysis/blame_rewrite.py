@@ -55,13 +55,26 @@ def _tidy(sentence: str) -> str:
 _REFLEXIVE = re.compile(r"\s+(?:myself|ourselves|yourself|yourselves|himself|herself|themselves|themself)\s*$", _I)
 
 
+# Where the object of a verb ends: a preposition, a conjunction, a copula, punctuation.
+_CUT = re.compile(
+    r"\s+(?:without|by\s+mistake|by\s+accident|against|to|into|on|in|and|because|which|that|"
+    r"accidentally|before|after|during|while|when|with|using|as|so|but|or|then|until|if|for|from|right|"
+    r"straight|directly|by|"
+    r"is|was|were|are)\b|[,;](?!\d{3})|[!?]|\s[-–—]+\s",
+    _I,
+)
+_DETERMINER_THAT = re.compile(
+    r"\s+that\s+(?!(?:the|a|an|it|he|she|they|we|i|you|this|there|his|her|our|their|my|your|someone|no)\b)(?-i:[a-z])",
+    _I,
+)
+
+
 def _object_and_rest(clause: str) -> tuple[str, str]:
     """The noun phrase after the verb, and what follows it ("the migration", "without reading it")."""
     clause = " " + clause
-    cut = re.search(r"\s+(?:without|by\s+mistake|by\s+accident|against|to|into|on|in|and|because|which|that|"
-                    r"accidentally|before|after|during|while|when|with|using|as|so|but|or|then|until|if|for|from|right|"
-                    r"straight|directly|by|"
-                    r"is|was|were|are)\b|[,;](?!\d{3})|[!?]|\s[-–—]+\s", clause, _I)  # fmt: skip
+    cut = _CUT.search(clause)
+    if cut and cut.start() == 0 and _DETERMINER_THAT.match(clause):  # "replaced that disk", not "forgot that the"
+        cut = _CUT.search(clause, cut.end())
     obj, rest = (clause[: cut.start()], clause[cut.start() :]) if cut else (clause, "")
     obj = _REFLEXIVE.sub("", obj)  # "caught it myself": the person goes, the object stays
     if (pronoun := re.match(r"\s*(it|them)\s+(\S.*)$", obj, _I | re.S)) is not None:  # "push them here"

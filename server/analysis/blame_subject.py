@@ -7,6 +7,7 @@ import re
 from agent_postmortem.analysis.blame_context import (
     AS_PLANNED,
     about_consequence,
+    after_preposition,
     cannot_be_a_name,
     failure_in,
     not_happened,
@@ -47,7 +48,7 @@ _NOT_BETWEEN = (
 )
 _STRONG = (
     r"mistakenly|accid\w{0,3}ally|accidently|inadvertently|unintentionally|unknowingly|by\s+mistake|by\s+accident|"
-    r"carelessly|blindly|hastily|sloppily|lazily|instead\s+of\s+(?:the|a|an)\s+(?:\w+\s+)?(?:test|staging|replica|"
+    r"carelessly|blindly|hastily|sloppily|lazily|on\s+accident|instead\s+of\s+(?:the|a|an)\s+(?:\w+\s+)?(?:test|staging|replica|"
     r"intended|correct|right|dev|sandbox|preview|copy)\b|"
     r"instead\s+of\s+(?:\w+\s+)?(?:testing|canarying|checking|reviewing|"
     r"staging|verifying|asking|waiting)|despite\s+(?:the\s+|repeated\s+|multiple\s+|several\s+)?(?:failing|failed|warnings?|objections?|"
@@ -55,7 +56,10 @@ _STRONG = (
 )
 _PREDICATE = re.compile(
     r"^(?:(?:" + _NOT_BETWEEN + r"\S+\s+){0,5}?)(" + BLAME_VERB + r"|" + DAMAGE + r")\b|"
-    r"^(?:(?:" + _NOT_BETWEEN + r"\S+\s+){0,12}?)(" + _STRONG + r")\b",
+    r"^(?:(?:" + _NOT_BETWEEN + r"\S+\s+){0,12}?)(" + _STRONG + r")\b|"
+    # an adverb of getting it wrong right after the person ("He wrongly typed", "I incorrectly ran"), not further on,
+    # where it may qualify another subject's verb ("I created an agent and it incorrectly set up ...")
+    r"^(?:(?:just|then|also|had|have|has)\s+)?(wrongly|incorrectly|erroneously|distractedly|negligently|recklessly)\b",
     _I,
 )
 # A person causing a failure: "I caused the regression", "we introduced a bug" (not "we introduced a cache").
@@ -215,6 +219,8 @@ def _not_a_failure(text: str, at: int, clause: str, agent: str, pred: re.Match[s
     ) and re.search(r"\b(?:should|must|would|could|can)\b", clause[: pred.end()], _I):
         return True  # a norm for a state, not a failure: "we should ideally never be in a situation where ..."
     begins = text.rfind(agent, 0, at)
+    if marker == 3 and after_preposition(text, begins):
+        return True  # "... at the game in Cardiff wrongly identified ...": a place, not who got it wrong
     if _GERUND_OPENING.fullmatch(text, _sentence_start(text, begins), begins):
         return True  # the person is what a gerund acts on: "Appointing an incident manager could have helped"
     experience = re.match(r"\s*(?:worked|been|seen|heard|met|used|had|tried)\b", clause[pred.end() :])

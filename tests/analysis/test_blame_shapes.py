@@ -156,3 +156,44 @@ def test_further_shapes_of_a_person_as_the_cause_are_found(text: str) -> None:
     assert findings
     for rewrite in (f.suggestion for f in findings):  # rewritten into a sentence that names no one
         assert not detect(rewrite) and not re.search(r"\b(?:I|he|she|you|your|my|we|our|@\w+)\b", rewrite), rewrite
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "She wrongly typed the tenant id into the purge command.",
+        "I incorrectly ran the cleanup job against the billing cluster.",
+        "The technician erroneously loaded last week's calibration file.",
+        "We just merged the release branch into main on accident.",
+        "The contractor installed the new firmware on the wrong rack.",
+        "He logged into the wrong database and dropped the sessions table.",
+    ],
+)
+def test_an_adverb_of_getting_it_wrong_or_an_act_on_the_wrong_thing_is_a_person_as_the_cause(text: str) -> None:
+    report = check_blameless(text)
+    assert [f.rule for f in report.findings] == ["person_as_cause"]
+    assert not re.search(r"\b(?:she|he|i|we|the technician|the contractor)\b", report.findings[0].suggestion, re.I)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The scheduler wrongly typed the tenant id into the purge command.",
+        "The sync job incorrectly ran the cleanup against the billing cluster.",
+        "The router sent the traffic to the wrong region.",
+        "Customers were incorrectly charged twice for the renewal.",
+        "I set up the agent and it incorrectly wrote the tools list as YAML.",
+        "The camera system at the stadium in Cardiff wrongly identified two fans.",
+    ],
+)
+def test_systems_and_places_getting_it_wrong_are_not_people(text: str) -> None:
+    assert detect(text) == []
+
+
+def test_that_before_a_noun_is_part_of_the_object_and_before_a_clause_is_not() -> None:
+    assert check_blameless("He wiped that disk by mistake.").findings[0].suggestion.startswith("That disk was wiped")
+    assert (
+        check_blameless("He forgot that the flag was live.")
+        .findings[0]
+        .suggestion.startswith("It was forgotten that the flag was live")
+    )
