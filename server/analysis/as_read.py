@@ -113,6 +113,20 @@ class Read:
         return self._to_sent.span(*self._to_shown.span(start, end))
 
 
+# What a placeholder stands for, in words the sentence reader knows: it never saw a placeholder, and read "Dana pushed
+# REDACTED_github_token to prod by mistake." as blaming nobody (0.018; "... pushed a credential ..." 0.994).
+_STANDS_FOR = {"email": "an email address", "phone": "a phone number", "name": "a name", "ip_address": "an address",
+               "ipv6": "an address"}  # fmt: skip
+_SPACES = re.compile(r"[ \t]{2,}")
+
+
+def in_words(text: str) -> str:
+    """A sentence of the read text as the sentence reader reads it: each placeholder as what it stands for ("a
+    credential" for a secret), the spaces left where markup was taken out made one."""
+    text = _AS_WORD.sub(lambda m: _STANDS_FOR.get(m[1], "a credential"), text)
+    return _SPACES.sub(" ", text)
+
+
 def shown(text: str) -> str:
     """Text written from the read text (a quote, a rewrite) with its placeholders as the redaction writes them."""
     return _AS_WORD.sub(r"[REDACTED:\1]", text)

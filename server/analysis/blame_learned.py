@@ -15,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
+from agent_postmortem.analysis.as_read import in_words
 from agent_postmortem.analysis.blame import BlameSpan, detect
 from agent_postmortem.analysis.blame_lexicon import NAME, NOT_NAMES, PERSON, ROLE_NP, ROLES
 from agent_postmortem.analysis.blame_rewrite import rule_rewrite
@@ -108,7 +109,7 @@ def vetoed(text: str, ruled: list[tuple[int, int]], judge: Judge) -> list[Flagge
 def _scored(text: str, spans: list[tuple[int, int]], judge: Judge) -> list[Flagged]:
     if not spans:
         return []
-    p = judge.probabilities([text[s:e].replace("\n", " ") for s, e in spans])
+    p = judge.probabilities([in_words(text[s:e].replace("\n", " ")) for s, e in spans])
     return [Flagged(s, e, round(float(q), 3)) for (s, e), q in zip(spans, p, strict=True)]
 
 

@@ -1,6 +1,6 @@
 """A text as the language checks read it: redacted, without markup, offsets mapped back to the text as sent."""
 
-from agent_postmortem.analysis.as_read import as_read, shown
+from agent_postmortem.analysis.as_read import as_read, in_words, shown
 
 GHP = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5b"
 
@@ -35,3 +35,9 @@ def test_every_word_maps_back_to_itself_through_line_ends_invisible_characters_a
     assert all(
         sent[slice(*read.back(i, i + 3))] == "ran" for i in range(len(read.text)) if read.text.startswith("ran", i)
     )
+
+
+def test_the_reader_reads_a_placeholder_as_what_it_stands_for() -> None:
+    token = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
+    read = as_read(f"Dana [/bold] mailed dana@example.com and {token} to everyone.").text
+    assert in_words(read) == "Dana mailed an email address and a credential to everyone."

@@ -239,3 +239,17 @@ def test_the_veto_keeps_every_sentence_the_issue_found_missed() -> None:
 def test_a_sentence_naming_a_role_is_never_overruled_however_sure_the_reader_is(sentence: str) -> None:
     reader = BlameReader.load()
     assert check_blameless(sentence, reader=reader).findings  # the reader gives the first 0.009
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dana [/bold] pushed ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5 %%{init: {}}%% to prod by mistake.",
+        "Lee committed AKIAIOSFODNN7EXAMPLE to the public repo without review, which broke auth.",
+    ],
+)
+def test_a_secret_in_a_blaming_sentence_does_not_make_the_reader_overrule_the_rules(text: str) -> None:
+    # The reader never saw a placeholder word (REDACTED_github_token: 0.018 for the first sentence), so it vetoed the
+    # rules' finding; it reads the secret as the thing it is ("a credential") and leaves the finding alone.
+    findings = check_blameless(text, reader=BlameReader.load()).findings
+    assert [f.rule for f in findings] == ["person_as_cause"] and "ghp_" not in findings[0].text
