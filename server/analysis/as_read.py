@@ -137,11 +137,13 @@ def as_read(sent: str) -> Read:
     redacted = redact(sent)
     pieces, ops, at, length = [], list[Op](), 0, 0
     for m in _NOISE.finditer(redacted):
-        kept, put = redacted[at : m.start()], f"REDACTED_{m['value'][10:-1]}" if m["value"] else ""
+        kept, put, end = redacted[at : m.start()], f"REDACTED_{m['value'][10:-1]}" if m["value"] else "", m.end()
+        if not put and redacted[m.start() - 1 : m.start()] == " " == redacted[end : end + 1]:
+            end += 1  # markup between two words goes with one of its spaces: "Dana [/bold] pushed" reads "Dana pushed"
         ops += [("equal", length, length + len(kept), at, m.start()), ("replace", length + len(kept),
-                length + len(kept) + len(put), m.start(), m.end())]  # fmt: skip
+                length + len(kept) + len(put), m.start(), end)]  # fmt: skip
         pieces += [kept, put]
-        length, at = length + len(kept) + len(put), m.end()
+        length, at = length + len(kept) + len(put), end
     ops.append(("equal", length, length + len(redacted) - at, at, len(redacted)))
     pieces.append(redacted[at:])
     text = "".join(pieces)

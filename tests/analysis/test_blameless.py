@@ -306,5 +306,5 @@ def test_a_blaming_sentence_is_found_through_markup_escapes_and_a_redacted_token
     [finding] = check_blameless(text).findings
     assert finding.rule == check_blameless("Dana pushed the config to prod by mistake.").findings[0].rule
     assert (finding.start, text[finding.end :]) == (0, ".")
-    assert finding.text == "Dana  pushed [REDACTED:github_token]  to prod by mistake"  # as read: the markup left out
+    assert finding.text == "Dana pushed [REDACTED:github_token] to prod by mistake"  # as read: the markup left out
     assert GHP not in finding.suggestion
