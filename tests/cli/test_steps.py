@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.factories import run_row
 
 
@@ -62,3 +64,24 @@ def test_a_run_file_as_who_and_when_publishes_it_is_imported(cli, tmp_path: Path
         [run] = body["results"]
         assert run["run_id"] == "df6561b2-7ee5-4540-baab-5095f742716a"
         assert run["attribution"]["responsible"] in {"Python_Expert", "Computer_terminal", "Verification_Expert"}
+
+
+def test_runs_piped_on_stdin_are_read_as_from_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`import-steps -` answered "No such file or directory: -" where `import-traces -` read standard input; a
+    pretty-printed run on stdin is read whole, as from a file."""
+    from typer.testing import CliRunner
+
+    from agent_postmortem.cli.app import app
+
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    piped = [
+        json.dumps(run_row()) + "\n" + json.dumps(run_row(id="ok", failed=False)) + "\n",
+        json.dumps(_who_and_when_file(), indent=4),
+    ]
+    for text, runs in zip(piped, (2, 1), strict=True):
+        result = CliRunner().invoke(app, ["import-steps", "-", "--dry-run", "--json"], input=text.encode())
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["runs"] == runs
+    empty = CliRunner().invoke(app, ["import-steps", "-"], input=b"\n")
+    assert empty.exit_code == 2 and "stdin is empty" in empty.stderr, empty.stderr
