@@ -78,7 +78,7 @@ def _read_runs(handle: BinaryIO, name: str, max_errors: int) -> list[StepRun]:
             problems.append(line_problem(number, e))
             continue
         try:
-            runs.append(StepRun.model_validate(who_and_when(document)))
+            runs.append(as_run(document))
         except ValidationError as e:
             problems.append(line_problem(number, e))
     if problems:
@@ -88,6 +88,28 @@ def _read_runs(handle: BinaryIO, name: str, max_errors: int) -> list[StepRun]:
     if not runs:
         raise StepFileError(empty(name, "one run per line, each a JSON object"))
     return runs
+
+
+RUN_IDS = ("id", "question_ID", "question_id", "subset")  # names exporters may write as numbers
+STEP_IDS = ("agent", "name", "role")
+
+
+def as_run(document: Any) -> StepRun:
+    """One run validated (ValidationError when it is not one), in the shapes exporters write: a Who&When run, and a
+    number where a name is text (`"id": 123`, `"agent": 2`), read as its text ("123"); it was refused, "Input should
+    be a valid string"."""
+    run = _ids_as_text(who_and_when(document), RUN_IDS)
+    if isinstance(run, dict) and isinstance(steps := run.get("steps", run.get("trace")), list):
+        key = "steps" if "steps" in run else "trace"
+        run = {**run, key: [_ids_as_text(step, STEP_IDS) for step in steps]}
+    return StepRun.model_validate(run)
+
+
+def _ids_as_text(document: Any, names: Sequence[str]) -> Any:
+    if not isinstance(document, dict):
+        return document
+    numbers = {k: str(document[k]) for k in names if type(document.get(k)) is int}  # not a bool, not a float
+    return {**document, **numbers} if numbers else document
 
 
 def who_and_when(document: Any) -> Any:
@@ -124,7 +146,7 @@ def _runs_of_document(document: Any, name: str) -> list[StepRun]:
     problems: list[str] = []
     for number, item in enumerate(items, start=1):
         try:
-            runs.append(StepRun.model_validate(who_and_when(item)))
+            runs.append(as_run(item))
         except ValidationError as e:
             where = f"run {number}" if isinstance(document, list) else "the run"
             problems.append(f"{where}: {validation_problems(e, limit=3)}")

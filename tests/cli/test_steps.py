@@ -85,3 +85,19 @@ def test_runs_piped_on_stdin_are_read_as_from_a_file(tmp_path: Path, monkeypatch
         assert json.loads(result.stdout)["runs"] == runs
     empty = CliRunner().invoke(app, ["import-steps", "-"], input=b"\n")
     assert empty.exit_code == 2 and "stdin is empty" in empty.stderr, empty.stderr
+
+
+def test_a_run_id_or_agent_written_as_a_number_is_read_as_its_text(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`"id": 123` was refused, "Input should be a valid string", and with it the whole file."""
+    row = run_row()
+    row["id"] = 123
+    row["trace"][0]["name"] = 7
+    who_and_when = {**_who_and_when_file(), "question_ID": 42}
+    path = tmp_path / "numbers.jsonl"
+    path.write_text(json.dumps(row) + "\n" + json.dumps(who_and_when) + "\n")
+    result = cli("import-steps", str(path), "--dry-run", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [r["run_id"] for r in json.loads(result.stdout)["results"]] == ["123", "42"]
+    flag = tmp_path / "flag.jsonl"
+    flag.write_text(json.dumps({**run_row(), "id": True}) + "\n")
+    assert cli("import-steps", str(flag), "--dry-run").exit_code == 2  # a flag is no name
