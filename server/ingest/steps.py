@@ -4,23 +4,29 @@ classification) with its steps as the timeline, under an idempotency key so that
 only what is missing.
 """
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol, cast
 
 from pydantic import BaseModel, Field, ValidationError
 
 from agent_postmortem.analysis.steps import Attributor, StepRun, attribute, excerpt
 from agent_postmortem.errors import validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
-from agent_postmortem.ingest.jsonfile import empty, lines
+from agent_postmortem.ingest.jsonfile import STDIN, display_name, empty, numbered_lines
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.store.models import Attribution, IncidentCreate, TimelineEventCreate
 from agent_postmortem.store.models.fields import fit
 
 MAX_LINE_BYTES = 5_000_000  # a long web-browsing run with page dumps is a few hundred KB
+SPOOL_BYTES = 8_000_000  # standard input held in memory up to this, then in a temporary file
 
 
 class StepFileError(ValueError):
@@ -36,31 +42,74 @@ def line_problem(number: int, error: Exception) -> str:
 
 
 def read_runs(path: Path, *, max_errors: int = 20) -> list[StepRun]:
-    """Every line validated before anything is used; StepFileError lists the first `max_errors` problems."""
+    """Every line validated before anything is used; StepFileError lists the first `max_errors` problems. `-` reads
+    standard input, held in a temporary file (on disk past a few MB) since a pretty-printed document is read again
+    whole; it answered "No such file or directory: -" where `import-traces -` read it."""
+    with _seekable(path) as handle:
+        return _read_runs(handle, display_name(path), max_errors)
+
+
+@contextlib.contextmanager
+def _seekable(path: Path) -> Iterator[BinaryIO]:
+    if str(path) != STDIN:
+        with path.open("rb") as handle:
+            yield handle
+        return
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        shutil.copyfileobj(sys.stdin.buffer, spool)
+        spool.seek(0)
+        yield cast(BinaryIO, spool)
+
+
+def _read_runs(handle: BinaryIO, name: str, max_errors: int) -> list[StepRun]:
     runs: list[StepRun] = []
     problems: list[str] = []
-    for number, line in lines(path, max_bytes=MAX_LINE_BYTES):
+    for number, line in numbered_lines(handle, name, max_bytes=MAX_LINE_BYTES):
         if line is None:  # read past, never held whole
             problems.append(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
+            continue
+        if not line.strip():
             continue
         try:
             document = loads(line)
         except JsonInputError as e:
-            if not runs and not problems and (whole := _whole_file(path)) is not None:
-                return _runs_of_document(whole, path)
+            if not runs and not problems and (whole := _whole_file(handle)) is not None:
+                return _runs_of_document(whole, name)
             problems.append(line_problem(number, e))
             continue
         try:
-            runs.append(StepRun.model_validate(who_and_when(document)))
+            runs.append(as_run(document))
         except ValidationError as e:
             problems.append(line_problem(number, e))
     if problems:
         shown = "\n  ".join(problems[:max_errors])
         more = f"\n  … and {len(problems) - max_errors} more" if len(problems) > max_errors else ""
-        raise StepFileError(f"{len(problems)} invalid line(s) in {path.name}; nothing was imported:\n  {shown}{more}")
+        raise StepFileError(f"{len(problems)} invalid line(s) in {name}; nothing was imported:\n  {shown}{more}")
     if not runs:
-        raise StepFileError(empty(path.name, "one run per line, each a JSON object"))
+        raise StepFileError(empty(name, "one run per line, each a JSON object"))
     return runs
+
+
+RUN_IDS = ("id", "question_ID", "question_id", "subset")  # names exporters may write as numbers
+STEP_IDS = ("agent", "name", "role")
+
+
+def as_run(document: Any) -> StepRun:
+    """One run validated (ValidationError when it is not one), in the shapes exporters write: a Who&When run, and a
+    number where a name is text (`"id": 123`, `"agent": 2`), read as its text ("123"); it was refused, "Input should
+    be a valid string"."""
+    run = _ids_as_text(who_and_when(document), RUN_IDS)
+    if isinstance(run, dict) and isinstance(steps := run.get("steps", run.get("trace")), list):
+        key = "steps" if "steps" in run else "trace"
+        run = {**run, key: [_ids_as_text(step, STEP_IDS) for step in steps]}
+    return StepRun.model_validate(run)
+
+
+def _ids_as_text(document: Any, names: Sequence[str]) -> Any:
+    if not isinstance(document, dict):
+        return document
+    numbers = {k: str(document[k]) for k in names if type(document.get(k)) is int}  # not a bool, not a float
+    return {**document, **numbers} if numbers else document
 
 
 def who_and_when(document: Any) -> Any:
@@ -78,32 +127,33 @@ def who_and_when(document: Any) -> Any:
     return run
 
 
-def _whole_file(path: Path) -> Any:
+def _whole_file(handle: BinaryIO) -> Any:
     """The file as one JSON document over several lines (a run per pretty-printed file, as Who&When publishes
-    them), when it is one and no larger than a line may be; else None."""
+    them), when it is one and no larger than a line may be; else None. The file is read again from its start."""
     try:
-        if not path.is_file() or path.stat().st_size > MAX_LINE_BYTES:
+        if handle.seek(0, os.SEEK_END) > MAX_LINE_BYTES:
             return None
-        return loads(path.read_bytes().decode("utf-8-sig"))
+        handle.seek(0)
+        return loads(handle.read().decode("utf-8-sig"))
     except (OSError, UnicodeDecodeError, JsonInputError):
         return None
 
 
-def _runs_of_document(document: Any, path: Path) -> list[StepRun]:
+def _runs_of_document(document: Any, name: str) -> list[StepRun]:
     """The runs of a one-document file: an object is one run, an array holds runs."""
     items = document if isinstance(document, list) else [document]
     runs: list[StepRun] = []
     problems: list[str] = []
     for number, item in enumerate(items, start=1):
         try:
-            runs.append(StepRun.model_validate(who_and_when(item)))
+            runs.append(as_run(item))
         except ValidationError as e:
             where = f"run {number}" if isinstance(document, list) else "the run"
             problems.append(f"{where}: {validation_problems(e, limit=3)}")
     if problems:
-        raise StepFileError(f"{path.name} is one JSON document; nothing was imported:\n  " + "\n  ".join(problems[:20]))
+        raise StepFileError(f"{name} is one JSON document; nothing was imported:\n  " + "\n  ".join(problems[:20]))
     if not runs:
-        raise StepFileError(f"{path.name} holds no runs")
+        raise StepFileError(f"{name} holds no runs")
     return runs
 
 

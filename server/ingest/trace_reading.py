@@ -273,7 +273,8 @@ def _step(span: Span) -> str:
         if a.get("gen_ai.tool.call.result") is not None:
             text += f"; result: {_text(a['gen_ai.tool.call.result'], 600)}"
     elif op in MODEL_OPS:
-        text = f"Model call {op} to {_model(span) or 'a model'}{took}"
+        by = f" by agent {name}" if (name := _agent_name(span)) else ""  # which agent, in a multi-agent trace
+        text = f"Model call {op} to {_model(span) or 'a model'}{by}{took}"
         counts = _tokens(span)
         if counts:
             text += ": " + " / ".join(f"{n} {side}" for side, n in counts.items()) + " tokens"
@@ -295,6 +296,12 @@ def _text(value: Any, limit: int) -> str:
         return ""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else cut(text, limit - 1) + "…"
+
+
+def _agent_name(span: Span) -> str | None:
+    """The span's `gen_ai.agent.name` on one line, as long as a name may be; None without one."""
+    value = span.attributes.get("gen_ai.agent.name")
+    return _short(" ".join(str(value).split())) if value else None
 
 
 def _short(value: Any) -> str | None:

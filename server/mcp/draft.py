@@ -25,7 +25,17 @@ from pydantic import Field
 
 from agent_postmortem.errors import DraftError, IncidentNotFound, InvalidId, LLMUnavailable, NoModelConfigured
 from agent_postmortem.mcp.common import TEXT, IncidentId, structured, tool_errors
-from agent_postmortem.mcp.sampling import Answer, Refused, ask, no_channel_back, not_text, text_of, user_message
+from agent_postmortem.mcp.sampling import (
+    Answer,
+    Deadlines,
+    Refused,
+    ask,
+    no_channel_back,
+    not_text,
+    text_of,
+    user_message,
+    wire_key,
+)
 from agent_postmortem.store.models import Incident
 
 if TYPE_CHECKING:  # drafting and llm pull in numpy and openai: keep them off the handshake path
@@ -148,18 +158,24 @@ class ClientModel:
 def register_draft_tools(
     mcp: MCPServer, svc: Callable[[], "PostmortemService"], *, sampling: bool, sampling_timeout: float
 ) -> None:
-    """`sampling_timeout`: the seconds the client's model may take to answer one sampling request."""
+    """`sampling_timeout`: the seconds the client's model may take to answer a draft's sampling requests (the first and
+    the repair round together)."""
     client_model = ClientModel(svc, enabled=sampling)
+    deadlines = Deadlines(sampling_timeout)
 
     async def request(incident_id: str, ctx: Context) -> Sample | CreateMessageResult | Refused | None:
+        call = client_model.nonce_for(incident_id)
+        if ctx.request_state is None:  # a new call (on 2026-07-28, later rounds echo the state back)
+            deadlines.start(call)
         sample = await anyio.to_thread.run_sync(client_model.request, incident_id, ctx)
-        return await ask(sample, ctx, timeout=sampling_timeout)
+        return await ask(sample, ctx, left=deadlines.left(call), deadlines=deadlines, key=wire_key(request))
 
     async def repair(
         incident_id: str, ctx: Context, first: Annotated[Answer, Resolve(request)]
     ) -> Sample | CreateMessageResult | Refused | None:
         sample = await anyio.to_thread.run_sync(client_model.repair, incident_id, first)
-        return await ask(sample, ctx, timeout=sampling_timeout)
+        left = deadlines.left(client_model.nonce_for(incident_id))  # what the first round left
+        return await ask(sample, ctx, left=left, deadlines=deadlines, key=wire_key(repair))
 
     @mcp.tool()
     def draft_analysis(

@@ -3,7 +3,10 @@
 reach the client at all, and the text of its answer."""
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mcp.server.mcpserver import Context, Sample
 from mcp.shared.exceptions import MCPError
@@ -28,25 +31,64 @@ class Refused:
 Answer = CreateMessageResult | Refused | None  # a resolver's outcome: the client's answer, its refusal, or not asked
 
 
-async def ask(sample: Sample | None, ctx: Context, *, timeout: float) -> Sample | CreateMessageResult | Refused | None:
-    """Send `sample` to the client. On 2026-07-28 the framework carries it (the client answers and retries the call;
-    a client that refuses fails its own call, which the server never sees). On the handshake era the request goes
-    out mid-call here, so that a refusal (Claude Desktop's "decline", a client error) becomes `Refused`: the tool
-    then answers with what to do instead of a protocol error. So does no answer within `timeout` seconds (the
-    request is cancelled): a slow client model held the call, and its worker, for as long as it took."""
-    if sample is None or ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-        return sample
+class Deadlines:
+    """When each draft began asking the client's model, so that its sampling requests, the first and the repair round
+    together, stay within `limit` seconds on both eras. On 2026-07-28 every round is a new request (the client samples
+    between two calls), so the start is kept here, per call key (the incident), and set again by each new call."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self._started: dict[str, float] = {}
+
+    def start(self, call: str) -> None:
+        now = time.monotonic()
+        self._started = {k: t for k, t in self._started.items() if now - t < 2 * self.limit}  # abandoned calls
+        self._started[call] = now
+
+    def left(self, call: str) -> float:
+        now = time.monotonic()
+        return self._started.get(call, now) + self.limit - now
+
+    def late(self) -> Refused:
+        logger.info("the client's model did not answer a sampling request within %g s", self.limit)
+        return Refused(
+            f"no answer within {self.limit:g} s, the limit POSTMORTEM_LLM_TIMEOUT sets for the first and repair "
+            "rounds together: raise it, or configure a model on the server"
+        )
+
+
+def wire_key(resolver: Callable[..., Any]) -> str:
+    """The key the framework gives a resolver's request on 2026-07-28 (`module:qualname`, mcp's resolve.py)."""
+    return f"{resolver.__module__}:{resolver.__qualname__}"
+
+
+async def ask(
+    sample: Sample | None, ctx: Context, *, left: float, deadlines: Deadlines, key: str
+) -> Sample | CreateMessageResult | Refused | None:
+    """Send `sample` to the client, with `left` seconds for its model to answer. On 2026-07-28 the framework carries
+    it (the client answers and retries the call; a client that refuses fails its own call, which the server never
+    sees): an answer that comes back (under the resolver's wire `key`) after the time is up is refused, and no repair
+    round is asked for past it. On the handshake era the request goes out mid-call here and is cancelled when the
+    time is up, and a refusal (Claude Desktop's "decline", a client error) becomes `Refused`: the tool then answers
+    with what to do instead of a protocol error. A slow client model held the call, and its worker, for as long as
+    it took, on both eras and for each round."""
+    if sample is None:
+        return None
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        answered_now = key in (ctx.input_responses or {})
+        return deadlines.late() if answered_now and left <= 0 else sample
+    if left <= 0:
+        return deadlines.late()
     try:
         answer: CreateMessageResult = await ctx.session.send_request(
             CreateMessageRequest(params=sample.params),
             CreateMessageResult,
-            request_read_timeout_seconds=timeout,
+            request_read_timeout_seconds=left,
             metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
         )
     except MCPError as e:
         if e.error.code == REQUEST_TIMEOUT:
-            logger.info("the client's model did not answer a sampling request within %g s", timeout)
-            return Refused(f"no answer within {timeout:g} s, the limit POSTMORTEM_LLM_TIMEOUT sets")
+            return deadlines.late()
         logger.info("the client refused a sampling request: %s", e.error.code)
         return Refused(" ".join(str(e.error.message).split())[:REASON_CHARS] or f"error {e.error.code}")
     return answer

@@ -56,7 +56,8 @@ def create_server(
 ) -> MCPServer:
     """Build the MCP server. `get_service` may block until the service is ready; `on_start` runs (non-blocking)
     when a connection opens, to start loading the knowledge base in the background; `sampling` lets drafting use
-    the client's model when the client offers it, `sampling_timeout` seconds per request (POSTMORTEM_LLM_TIMEOUT)."""
+    the client's model when the client offers it, `sampling_timeout` seconds for a draft's sampling requests
+    (POSTMORTEM_LLM_TIMEOUT)."""
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[None]:

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.factories import run_row
 
 
@@ -62,3 +64,40 @@ def test_a_run_file_as_who_and_when_publishes_it_is_imported(cli, tmp_path: Path
         [run] = body["results"]
         assert run["run_id"] == "df6561b2-7ee5-4540-baab-5095f742716a"
         assert run["attribution"]["responsible"] in {"Python_Expert", "Computer_terminal", "Verification_Expert"}
+
+
+def test_runs_piped_on_stdin_are_read_as_from_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`import-steps -` answered "No such file or directory: -" where `import-traces -` read standard input; a
+    pretty-printed run on stdin is read whole, as from a file."""
+    from typer.testing import CliRunner
+
+    from agent_postmortem.cli.app import app
+
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    piped = [
+        json.dumps(run_row()) + "\n" + json.dumps(run_row(id="ok", failed=False)) + "\n",
+        json.dumps(_who_and_when_file(), indent=4),
+    ]
+    for text, runs in zip(piped, (2, 1), strict=True):
+        result = CliRunner().invoke(app, ["import-steps", "-", "--dry-run", "--json"], input=text.encode())
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["runs"] == runs
+    empty = CliRunner().invoke(app, ["import-steps", "-"], input=b"\n")
+    assert empty.exit_code == 2 and "stdin is empty" in empty.stderr, empty.stderr
+
+
+def test_a_run_id_or_agent_written_as_a_number_is_read_as_its_text(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`"id": 123` was refused, "Input should be a valid string", and with it the whole file."""
+    row = run_row()
+    row["id"] = 123
+    row["trace"][0]["name"] = 7
+    who_and_when = {**_who_and_when_file(), "question_ID": 42}
+    path = tmp_path / "numbers.jsonl"
+    path.write_text(json.dumps(row) + "\n" + json.dumps(who_and_when) + "\n")
+    result = cli("import-steps", str(path), "--dry-run", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [r["run_id"] for r in json.loads(result.stdout)["results"]] == ["123", "42"]
+    flag = tmp_path / "flag.jsonl"
+    flag.write_text(json.dumps({**run_row(), "id": True}) + "\n")
+    assert cli("import-steps", str(flag), "--dry-run").exit_code == 2  # a flag is no name

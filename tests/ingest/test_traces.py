@@ -298,3 +298,25 @@ def test_a_failure_path_cut_at_its_hundred_nearest_spans_says_how_many_outer_one
     failed_at = next(line for line in item.incident.description.splitlines() if line.startswith("Failed at:"))
     assert failed_at.startswith("Failed at: (49 outer spans left out) > step-49 > step-50 >")
     assert failed_at.endswith("> step-149.")
+
+
+def test_a_model_call_names_the_agent_that_made_it(service: PostmortemService) -> None:
+    """In a multi-agent trace every model call read "Model call chat to gpt-4o": which agent made it was left out."""
+    [request] = fixture_requests()[:1]
+    spans = request["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    other = copy.deepcopy(spans[1])
+    other["spanId"] = "00000000000000ab"
+    for span, agent in ((spans[1], "booking\nagent"), (other, "researcher sk-live-CANARY0123456789abcdef")):
+        span["attributes"] = [a for a in span["attributes"] if a["key"] != "gen_ai.agent.name"]
+        span["attributes"].append({"key": "gen_ai.agent.name", "value": {"stringValue": agent}})
+    spans.insert(2, other)
+    bare = copy.deepcopy(spans[1])  # a model call without the attribute reads as before
+    bare["spanId"] = "00000000000000ac"
+    bare["attributes"] = [a for a in bare["attributes"] if a["key"] != "gen_ai.agent.name"]
+    spans.insert(3, bare)
+    [incident_id] = import_traces(service, group_traces(parse_request(request))).incident_ids
+    lines = [e.description for e in service.get_incident(incident_id).timeline if e.description.startswith("Model")]
+    assert lines[0].startswith("Model call chat to gpt-4.1-mini-2025-04-14 by agent booking agent (1.30 s)"), lines
+    assert lines[1].startswith("Model call chat to gpt-4.1-mini-2025-04-14 by agent researcher "), lines
+    assert "CANARY0123456789abcdef" not in lines[1], lines  # redacted as any timeline text is
+    assert lines[2].startswith("Model call chat to gpt-4.1-mini-2025-04-14 (1.30 s)"), lines
