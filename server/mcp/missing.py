@@ -2,7 +2,7 @@
 sentence pointing at its runbook resource; otherwise where to find the incidents."""
 
 from agent_postmortem.errors import IncidentNotFound, InvalidId, PostmortemError
-from agent_postmortem.mcp.common import _invalid_id  # pyright: ignore[reportPrivateUsage]
+from agent_postmortem.mcp.common import _invalid_id  # the tools' own sentence for a wrong id
 
 
 def no_incident(e: IncidentNotFound | InvalidId | PostmortemError) -> str:

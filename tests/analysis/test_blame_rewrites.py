@@ -154,6 +154,6 @@ def test_a_rewrite_starting_with_an_identifier_keeps_it_as_written(sentence: str
     ],
 )  # fmt: skip
 def test_a_trailing_judgement_clause_is_not_kept_in_the_rewrite(sentence: str, rewrite: str) -> None:
-    """"...was not rotated and should have known": the rewrite kept the judgement of the person it had taken out."""
+    """The rewrite read "...was not rotated and should have known": the person out, their judgement kept."""
     finding = check_blameless(sentence).findings[0]
     assert finding.suggestion == rewrite

@@ -245,6 +245,6 @@ def test_rates_below_a_millionth_are_plain_decimals() -> None:
     ],
 )
 def test_one_more_clean_trial_is_said_in_the_singular(counts: tuple[int, int, int, int], said: str) -> None:
-    """"1 more clean trials needed" read as a slip."""
+    """The verdict said "1 more clean trials needed", which read as a slip."""
     result = verify_fix(*counts)
     assert said in result.explanation, result.explanation
