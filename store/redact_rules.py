@@ -174,12 +174,13 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     ("password_prose", rf"(?i)(?<![A-Za-z0-9])(?:{_PASSWORD_WORDS}){_IS}[\"'“«]?({_V}{{6,}}{_END})", 1),
     (
         "cli_password",
-        r"(?i)(?:^|\s)--?(?:password|passwd|pass|token|api-key|apikey|secret|client-secret)(?:=|\s+)[\"']?([^\s\"']{6,})",
+        r"(?i)(?:^|\s)--?(?:password|passwd|pass|token|api-key|apikey|secret|client-secret)(?:=|\s+)[\"']?"
+        rf"([^\s\"']{{6,}}{_END})",
         1,
     ),
     (  # curl -u / --user name:password (not docker's --user uid:gid, ls -u)
         "curl_credentials",
-        r"\bcurl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|\s*)[\"']?[^\s\"':]+:([^\s\"']{3,})",
+        rf"\bcurl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|\s*)[\"']?[^\s\"':]+:([^\s\"']{{3,}}{_END})",
         1,
     ),
 ]
