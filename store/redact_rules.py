@@ -36,6 +36,7 @@ _SECRET_WORDS = (
 CREDENTIAL_NAME = rf"(?:{_PASSWORD_WORDS}|{_SECRET_WORDS}|(?<![A-Za-z])(?:pass|pw))"
 # a quoted value is whole up to its closing quote, spaces included ("correct horse battery staple")
 _QUOTED = r"(?<=[\"'`])[^\"'`\n\\]{6,200}(?=\\{0,3}[\"'`])"
+_END = r"(?<!\.(?=\s|\Z))"  # a value ends before a sentence's full stop ("password=hunter2. Then"), not "pa.ss"
 _IS = r"(?:\s+(?:is|was|ist|war|es|est|era|é)\s*:?\s+|\s*(?:是|为|は)\s*)"  # "the password is X", "密码是X"
 
 # HTTP header names (and the same names as JSON or dict keys) that carry a credential: ending in -Key or -Token, or
@@ -149,7 +150,7 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     (
         "password_pair",
         rf"(?i)(?:{_PASSWORD_WORDS}|{_SECRET_WORDS}){_Q}"  # the word ends a name: db_password, PGPASSWORD, "token"
-        rf"[ \t\u00a0\u3000]*(?:=|:|=>|：|＝)[ \t\u00a0\u3000]*{_Q}{_BYTES}({_QUOTED}|{_V}{{6,}})",
+        rf"[ \t\u00a0\u3000]*(?:=|:|=>|：|＝)[ \t\u00a0\u3000]*{_Q}{_BYTES}({_QUOTED}|{_V}{{6,}}{_END})",
         1,
     ),
     (  # a name and its value as a pair, as form fields, headers and query params are often passed: a tuple or a
@@ -161,27 +162,25 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     (  # an environment variable named for a credential, its value under a key of its own: a Kubernetes or ECS `env`
         "password_pair",  # entry (`- name: DB_PASSWORD` then `value: …`, `{"name": …, "value": …}`), not valueFrom
         rf"(?i)\bname{_Q}[ \t]*[:=][ \t]*{_Q}[\w.-]*?{CREDENTIAL_NAME}"
-        rf"{_Q}[ \t]*,?[ \t]*(?:\n[ \t]*)?{_Q}value{_Q}[ \t]*[:=][ \t]*{_Q}({_QUOTED}|{_V}{{3,}})",
+        rf"{_Q}[ \t]*,?[ \t]*(?:\n[ \t]*)?{_Q}value{_Q}[ \t]*[:=][ \t]*{_Q}({_QUOTED}|{_V}{{3,}}{_END})",
         1,
     ),
     (  # `pass` and `pw` as a whole name or after a separator (DB_PASS, "pw", not bypass), with more than letters
         "password_pair",  # as a value ("first pass: skipped" is not a password)
-        rf"(?i)(?<![A-Za-z])(?:pass|pw){_Q}[ \t]*(?:=|:|=>)[ \t]*{_Q}(?=[A-Za-z]*[^A-Za-z\s\"'`\\,;])({_V}{{6,}})",
+        rf"(?i)(?<![A-Za-z])(?:pass|pw){_Q}[ \t]*(?:=|:|=>)[ \t]*{_Q}"
+        rf"(?=[A-Za-z]*[^A-Za-z\s\"'`\\,;])({_V}{{6,}}{_END})",
         1,
     ),
-    (
-        "password_prose",
-        rf"(?i)(?<![A-Za-z0-9])(?:{_PASSWORD_WORDS}){_IS}[\"'“«]?({_V}{{6,}})",
-        1,
-    ),
+    ("password_prose", rf"(?i)(?<![A-Za-z0-9])(?:{_PASSWORD_WORDS}){_IS}[\"'“«]?({_V}{{6,}}{_END})", 1),
     (
         "cli_password",
-        r"(?i)(?:^|\s)--?(?:password|passwd|pass|token|api-key|apikey|secret|client-secret)(?:=|\s+)[\"']?([^\s\"']{6,})",
+        r"(?i)(?:^|\s)--?(?:password|passwd|pass|token|api-key|apikey|secret|client-secret)(?:=|\s+)[\"']?"
+        rf"([^\s\"']{{6,}}{_END})",
         1,
     ),
     (  # curl -u / --user name:password (not docker's --user uid:gid, ls -u)
         "curl_credentials",
-        r"\bcurl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|\s*)[\"']?[^\s\"':]+:([^\s\"']{3,})",
+        rf"\bcurl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|\s*)[\"']?[^\s\"':]+:([^\s\"']{{3,}}{_END})",
         1,
     ),
 ]

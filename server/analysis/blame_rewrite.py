@@ -154,8 +154,10 @@ _ADVERB = re.compile(r"\s+(properly|correctly|fully|thoroughly|carefully|first|a
 _BECAUSE_NOT = re.compile(
     r"\bbecause\s+\w+\s+(?:didn['’]?t|did\s+not|never|forgot\s+to|failed\s+to)\s+(\w+)\s+([^.;,]+)", _I
 )
-
-
+_HINDSIGHT = re.compile(  # "... and should have known (better)", "and should've caught it": a judgement of the person
+    r"(?i)\s*,?\s+(?:and|but)\s+(?:(?:he|she|they|we|I|you)\s+)?(?:really\s+)?should(?:\s+have|['’]ve)\s+"
+    r"(?:known|caught|noticed|seen|spotted|realised|realized|checked)\b[^,;]*"
+)
 _NO_OBJECT = re.compile(r"(?:at|about|in|on|for|to|with|by|from|of|how|what|why|where|whether|better)\b|\w+ing\b", _I)
 
 
@@ -175,6 +177,7 @@ def _not_done(sentence: str) -> str | None:
     adverb = _ADVERB.search(" " + obj)
     obj = _ADVERB.sub("", " " + obj).strip() or "the work"
     obj = re.sub(r"^(?:my|our|his|her|their|your)\s+", "the ", obj, flags=_I)
+    rest = _HINDSIGHT.sub("", rest)
     because = _BECAUSE_NOT.search(rest)
     rest = rest[: because.start()] if because else rest
     rest = _OWNER.sub("the ", re.sub(r"\s*[!?]+", "", rest)).rstrip()  # "by any chance?": a statement now

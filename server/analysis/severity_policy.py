@@ -165,9 +165,10 @@ def _people(s: _Scale, p: SeverityPolicy) -> Verdict | None:
     people = s.top("people")
     if people is None:
         return None
+    affected = f"{_count(people)} {'person' if _count(people) == '1' else 'people'} affected ({_quoted(people)})"
     if people.value >= p.sev2_people:
-        return "SEV2", f"{_count(people)} people affected ({_quoted(people)}); sev2_people = {p.sev2_people:g}"
-    return "SEV3", f"{_count(people)} people affected ({_quoted(people)}), below sev2_people = {p.sev2_people:g}"
+        return "SEV2", f"{affected}; sev2_people = {p.sev2_people:g}"
+    return "SEV3", f"{affected}, below sev2_people = {p.sev2_people:g}"
 
 
 def _flags(s: _Scale, _: SeverityPolicy) -> Verdict | None:

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agent_postmortem.analysis.wording import percent, short_of, significant
+from agent_postmortem.analysis.wording import counted, percent, short_of, significant
 
 Verdict = Literal["fixed", "improved", "not_shown", "worse", "need_data"]
 MAX_COUNT = 10**15  # more runs than anyone makes; past about 10^308 a count is not even a float
@@ -264,11 +264,11 @@ def _not_lowered_verdict(before: Side, after: Side, confidence: float) -> tuple[
 def _verdict(
     before: Side, after: Side, p_value: float, more: int | None, target: float, confidence: float
 ) -> tuple[Verdict, str]:
-    pct, goal = f"{confidence:.0%}", percent(target)
+    pct, goal, clean = f"{confidence:.0%}", percent(target), counted(more or 0, "more clean trial")
     if after.trials == 0:
         return "need_data", (
             "No trials after the fix, so no failure rate after it: run the agent on the failing case and count its "
-            f"failures; at least {more} clean trials would show the rate is below {goal}."
+            f"failures; at least {counted(more or 0, 'clean trial')} would show the rate is below {goal}."
         )
     if more is None:
         bound = short_of(upper_bound(after.failures, after.trials, confidence), target, as_percent=True)
@@ -286,23 +286,23 @@ def _verdict(
     if before.trials == 0:  # no rate to compare with: 0 of 0 is not a rate of 0%
         return "not_shown", (
             f"Not shown: {after.failures}/{after.trials} after the fix, and no trials before the fix to compare "
-            f"with; run {more} more clean trials to show the rate is below {goal}."
+            f"with; run {clean} to show the rate is below {goal}."
         )
     if _not_lowered(before, after):
         return _not_lowered_verdict(before, after, confidence)
     if p_value < 1 - confidence:
         return "improved", (
             f"Improved (Fisher p={p_value:.3g}) from {_rate(before)} to {_rate(after)}, but the "
-            f"rate is not yet shown below {goal}: {more} more clean trials needed."
+            f"rate is not yet shown below {goal}: {clean} needed."
         )
     if after.failures * before.trials == before.failures * after.trials:  # no difference to put down to chance
         return "not_shown", (
             f"Not shown: the failure rate did not go down ({after.failures}/{after.trials} after against "
-            f"{before.failures}/{before.trials} before, both {_rate(after)}); run {more} more clean trials."
+            f"{before.failures}/{before.trials} before, both {_rate(after)}); run {clean}."
         )
     return "not_shown", (
         f"Not shown: {after.failures}/{after.trials} after against {before.failures}/{before.trials} "
-        f"before could be chance (Fisher p={p_value:.3g}); run {more} more clean trials."
+        f"before could be chance (Fisher p={p_value:.3g}); run {clean}."
     )
 
 

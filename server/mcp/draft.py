@@ -25,6 +25,7 @@ from pydantic import Field
 
 from agent_postmortem.errors import DraftError, IncidentNotFound, InvalidId, LLMUnavailable, NoModelConfigured
 from agent_postmortem.mcp.common import TEXT, IncidentId, structured, tool_errors
+from agent_postmortem.mcp.missing import no_incident
 from agent_postmortem.mcp.sampling import (
     Answer,
     Deadlines,
@@ -220,7 +221,7 @@ def register_draft_tools(
         try:
             context = svc().draft_context(incident_id)
         except (IncidentNotFound, InvalidId) as e:  # a protocol error the client can act on, not a crash to log
-            raise MCPError(INVALID_PARAMS, f"{e}; list incidents with the list_incidents tool") from None
+            raise MCPError(INVALID_PARAMS, no_incident(e)) from None
         from agent_postmortem import prompts  # jinja2: loaded when a prompt is asked for, not at start
 
         return prompts.render(

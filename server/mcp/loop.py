@@ -29,6 +29,7 @@ from agent_postmortem.mcp.common import (
     tool_errors,
     when,
 )
+from agent_postmortem.mcp.missing import no_incident
 from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionItemCreate
 
 if TYPE_CHECKING:
@@ -268,5 +269,5 @@ def _register_loop_resources(mcp: MCPServer, svc: Callable[[], "PostmortemServic
         try:
             case = svc().regression_case(incident_id)
         except (IncidentNotFound, InvalidId, PostmortemError) as e:
-            raise ResourceNotFoundError(f"{e}; list incidents with the list_incidents tool") from None
+            raise ResourceNotFoundError(no_incident(e)) from None
         return case.model_dump_json(indent=2)

@@ -26,6 +26,7 @@ from agent_postmortem.mcp.common import (
 from agent_postmortem.mcp.draft import register_draft_tools
 from agent_postmortem.mcp.incidents import register_incident_tools
 from agent_postmortem.mcp.loop import register_loop_tools
+from agent_postmortem.mcp.missing import no_incident
 from agent_postmortem.mcp.shape import middleware
 from agent_postmortem.mcp.views import incident_json
 from agent_postmortem.service.results import Report
@@ -116,14 +117,14 @@ def _register_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) 
         try:
             return incident_json(svc().get_incident(incident_id))
         except (IncidentNotFound, InvalidId) as e:
-            raise ResourceNotFoundError(f"{e}; list incidents with the list_incidents tool") from None
+            raise ResourceNotFoundError(no_incident(e)) from None
 
     @mcp.resource("report://{incident_id}", mime_type="text/markdown", description="An incident's post-mortem")
     def report(incident_id: str) -> str:
         try:
             return svc().render_report(incident_id)
         except (IncidentNotFound, InvalidId) as e:
-            raise ResourceNotFoundError(f"{e}; list incidents with the list_incidents tool") from None
+            raise ResourceNotFoundError(no_incident(e)) from None
 
     @mcp.resource(
         "review://{incident_id}", mime_type="text/markdown", description="The lightweight review of an incident"
@@ -132,7 +133,7 @@ def _register_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) 
         try:
             return svc().render_report(incident_id, kind="review")
         except (IncidentNotFound, InvalidId) as e:
-            raise ResourceNotFoundError(f"{e}; list incidents with the list_incidents tool") from None
+            raise ResourceNotFoundError(no_incident(e)) from None
 
     @mcp.resource("patterns://recurring", mime_type="application/json", description="Recurring failure patterns")
     def recurring() -> str:
@@ -144,7 +145,7 @@ def _register_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) 
         try:
             found = svc().get_incident(incident_id)
         except (IncidentNotFound, InvalidId) as e:  # a protocol error the client can act on, not a crash to log
-            raise MCPError(INVALID_PARAMS, f"{e}; list incidents with the list_incidents tool") from None
+            raise MCPError(INVALID_PARAMS, no_incident(e)) from None
         from agent_postmortem import prompts  # jinja2: loaded when a prompt is asked for, not at start
 
         return prompts.render("postmortem", incident=found, nonce=secrets.token_hex(8))
@@ -160,4 +161,4 @@ def _register_html_report(mcp: MCPServer, svc: Callable[[], "PostmortemService"]
         try:
             return svc().render_report(incident_id, format="html")
         except (IncidentNotFound, InvalidId) as e:
-            raise ResourceNotFoundError(f"{e}; list incidents with the list_incidents tool") from None
+            raise ResourceNotFoundError(no_incident(e)) from None

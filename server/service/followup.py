@@ -158,7 +158,7 @@ class FollowUp:
             by_owner=by_owner,
             by_priority=by_priority,
             by_pattern=by_pattern,
-            owners_note=_placeholder_owners(list(by_owner)),
+            owners_note=placeholder_owners(list(by_owner)),
         )
 
 
@@ -175,7 +175,7 @@ def _described(given: dict[str, Any]) -> str:
     return " " + ", ".join(words) if words else ""
 
 
-def _placeholder_owners(owners: list[str]) -> str | None:
+def placeholder_owners(owners: list[str]) -> str | None:
     """What a row such as "[REDACTED:email]" counts: two people given by their addresses were one owner there, read
     as one person's items."""
     shown = [o for o in owners if PLACEHOLDER.split("{}")[0] in o]  # "[REDACTED:" and a type

@@ -54,7 +54,7 @@ class Lessons:
             # ids follow the order of capture and import, and an imported history comes after the captures
             members = self.store.get_many_or_raise([to_incident_id(r.pk) for r in newest], accepted=True)
             category = top_category(rows)
-            title = f"{label(rows)} ({category})"
+            title = label(rows)  # it starts with the category: "timeout: planner (…) (timeout)" said it twice
         else:
             rows, category = None, _category(key)
             newest_pks = self.store.analysed_pks(category=category.value, limit=RUNBOOK_INCIDENTS)

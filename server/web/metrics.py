@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, get_args
 
+from agent_postmortem.service.followup import placeholder_owners
 from agent_postmortem.service.results import Completion, EffectivenessReport, IncidentSummary
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.ids import action_pk
@@ -37,6 +38,7 @@ class Dashboard:
     incidents: int = 0
     resolved_untimed: int = 0  # resolved with no resolution time (imported without one): in no time to resolve
     owners: list[tuple[str, int, int, int]] = field(default_factory=list)  # owner, items, completed, overdue
+    owners_note: str | None = None  # what a row such as "[REDACTED:email]" counts, as the CLI and MCP stats say it
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -109,4 +111,5 @@ def dashboard(
         incidents=len(rows),
         resolved_untimed=sum(r.status == "resolved" and r.resolved_at is None for r in rows),
         owners=by_owner[:15],
+        owners_note=placeholder_owners([o for o, *_ in by_owner[:15]]),
     )

@@ -140,3 +140,20 @@ def test_a_rewrite_starting_with_an_identifier_keeps_it_as_written(sentence: str
     Only a plain lower-case word is capitalised."""
     finding = check_blameless(sentence).findings[0]
     assert finding.suggestion is not None and finding.suggestion.startswith(start), finding.suggestion
+
+
+@pytest.mark.parametrize(
+    ("sentence", "rewrite"),
+    [
+        ("Bob forgot to rotate the token and should have known",
+         "The token was not rotated, and no step or check in the process required it."),
+        ("Dana missed the alert and should have caught it.",
+         "The alert was not caught, and no step or check in the process required it."),
+        ("Bob forgot to rotate the token and should have known better, so the outage lasted an hour.",
+         "The token was not rotated, so the outage lasted an hour, and no step or check in the process required it."),
+    ],
+)  # fmt: skip
+def test_a_trailing_judgement_clause_is_not_kept_in_the_rewrite(sentence: str, rewrite: str) -> None:
+    """The rewrite read "...was not rotated and should have known": the person out, their judgement kept."""
+    finding = check_blameless(sentence).findings[0]
+    assert finding.suggestion == rewrite

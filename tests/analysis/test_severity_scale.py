@@ -228,3 +228,11 @@ def test_a_duration_with_nothing_it_measures_is_not_called_no_scale() -> None:
     assert "no scale stated" not in reasons[0]
     bare = assess(IncidentCreate(title="The planner agent looped"), SeverityPolicy())
     assert bare == ("SEV3", ["no scale stated (people, records, money, duration): SEV3"])
+
+
+def test_one_person_affected_is_said_in_the_singular() -> None:
+    """The reason read "1 people affected (impact: 'a customer')"."""
+    _, one = assess(IncidentCreate(title="checkout bug", impact="a customer"), SeverityPolicy())
+    _, many = assess(IncidentCreate(title="checkout bug", impact="483,000 patients exposed"), SeverityPolicy())
+    assert one == ["SEV3: 1 person affected (impact: 'a customer'), below sev2_people = 100"]
+    assert "483,000 people affected" in many[0], many

@@ -234,3 +234,17 @@ def test_rates_below_a_millionth_are_plain_decimals() -> None:
     assert percent(9.6e-7) == "0.000096%" and percent(1e-6) == "0.0001%"
     fixed = verify_fix(0, 100, 0, 10**8, target=1e-4)
     assert "below 0.0000038%, under the target of 0.01%" in fixed.explanation and "e-0" not in fixed.explanation
+
+
+@pytest.mark.parametrize(
+    ("counts", "said"),
+    [
+        ((10, 100, 0, 380), "1 more clean trial needed."),
+        ((0, 0, 0, 380), "run 1 more clean trial to show"),
+        ((10, 100, 0, 100), "281 more clean trials needed."),
+    ],
+)
+def test_one_more_clean_trial_is_said_in_the_singular(counts: tuple[int, int, int, int], said: str) -> None:
+    """The verdict said "1 more clean trials needed", which read as a slip."""
+    result = verify_fix(*counts)
+    assert said in result.explanation, result.explanation

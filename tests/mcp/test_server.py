@@ -62,6 +62,30 @@ async def test_a_pattern_id_for_an_incident_names_its_runbook_resource_not_a_com
     assert "postmortem" not in said
 
 
+async def test_a_pattern_id_in_a_resource_or_a_prompt_names_its_runbook_as_the_tools_do(
+    service: PostmortemService,
+) -> None:
+    """report://PAT-3 (and the other incident resources and prompts) said "PAT-3 is a pattern id, not an incident id"
+    and "list incidents with the list_incidents tool", where the tools point at runbook://PAT-3."""
+    async with Client(server_for(service)) as client:
+        answer = (await client.call_tool("get_incident", {"incident_id": "PAT-3"})).content[0].text  # type: ignore[union-attr]
+        tool = answer.removeprefix("Error executing tool get_incident: ")
+        said = []
+        for uri in ("incident://PAT-3", "report://PAT-3", "review://PAT-3", "report-html://PAT-3", "evalcase://PAT-3"):
+            with pytest.raises(MCPError) as resource:
+                await client.read_resource(uri)
+            said.append(str(resource.value))
+        for prompt in ("postmortem", "five_whys"):
+            with pytest.raises(MCPError) as asked:
+                await client.get_prompt(prompt, {"incident_id": "PAT-3"})
+            said.append(str(asked.value))
+        with pytest.raises(MCPError) as unknown:  # an incident id that names none: still pointed at list_incidents
+            await client.read_resource("report://INC-404")
+    for text in said:
+        assert tool in text and "runbook://PAT-3" in text and "list_incidents" not in text, text
+    assert "list_incidents" in str(unknown.value)
+
+
 async def test_a_report_names_its_incident_by_its_id_however_the_id_was_written(service: PostmortemService) -> None:
     """render_report answered `incident_id: "incident 1"` (or "inc-1", "#1"), as sent, where every other answer
     names the incident INC-1: a program reading the id from the answer could not use it."""

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -88,3 +89,19 @@ async def test_open_actions_resource_lists_every_unfinished_item_past_500(servic
         resource = await client.read_resource("actions://open")
     titles = {i["title"] for i in json.loads(resource.contents[0].text)}  # type: ignore[union-attr]
     assert len(titles) == 503 and "Open item 0" in titles and "Open item 502" in titles
+
+
+def test_markdown_export_pings_nobody_a_stored_title_or_owner_names() -> None:
+    """`@octocat` in a stored title was a live mention in the pasted issue: whoever a hostile title named was pinged.
+    A zero-width space after the @ (as bots write it) renders as @octocat and pings no one; an address stays."""
+    item = ActionItem(
+        id="AI-9",
+        incident_id="INC-3",
+        title="Ask @octocat and @org/team-sre (mail ops@example.com)",
+        owner="@dana",
+        created_at=FIXED_NOW,
+    )
+    text = to_github_markdown([item])
+    assert "Ask @&#8203;octocat and @&#8203;org/team-sre (mail ops@example.com)" in text
+    assert "- Owner: @&#8203;dana\n" in text
+    assert not re.search(r"(?<![\w`])@[A-Za-z0-9]", text.replace("ops@example", ""))

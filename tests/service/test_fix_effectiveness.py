@@ -114,6 +114,8 @@ def test_the_runbook_of_a_pattern_of_two_that_effectiveness_named(svc: Postmorte
     [pattern] = svc.fix_effectiveness(min_size=2).patterns
     runbook = svc.runbook(pattern.pattern_id)
     assert runbook.key == pattern.pattern_id and runbook.fix_verdict == pattern.verdict
+    # the label starts with the category: "timeout: planner (…) (timeout)" said it twice
+    assert runbook.title == pattern.label and runbook.title.startswith("timeout"), runbook.title
     number = pattern.pattern_id.removeprefix("PAT-")
     for written in (f"PAT {number}", f"pat{number}", f'"PAT-{number}"', f"`PAT_{number}`", f"pattern {number}"):
         assert svc.runbook(written).key == pattern.pattern_id, written  # refused as an unknown runbook before

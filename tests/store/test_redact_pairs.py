@@ -162,3 +162,23 @@ def test_an_actions_expression_result_named_for_a_credential_is_redacted(text: s
 )
 def test_an_actions_expression_result_not_named_for_a_credential_is_kept(text: str) -> None:
     assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [  # the sentence's full stop was taken with the value: two sentences read as one
+        ("password=hunter2. Then Bob deployed", "password=[REDACTED:password_pair]. Then Bob deployed"),
+        ("api_key: s3cr3t-v4lue.\nNext step", "api_key: [REDACTED:password_pair].\nNext step"),
+        ("DB_PASS=abc123!. Then", "DB_PASS=[REDACTED:password_pair]. Then"),
+        ("the password is Hunter2x. Then Bob", "the password is [REDACTED:password_prose]. Then Bob"),
+        ("Set password=hunter2.", "Set password=[REDACTED:password_pair]."),
+        ("run --password hunter2. Then", "run --password [REDACTED:cli_password]. Then"),
+        ("curl -u admin:hunter22. Then", "curl -u admin:[REDACTED:curl_credentials]. Then"),
+        # a full stop inside the value, or inside quotes, is the value's
+        ("password=pa.ss.word and more", "password=[REDACTED:password_pair] and more"),
+        ('password="hunter2." then', 'password="[REDACTED:password_pair]" then'),
+    ],
+    ids=["pair", "key-newline", "pass", "prose", "end", "cli", "curl", "inner-dot", "quoted"],
+)
+def test_a_sentence_ending_full_stop_is_not_part_of_the_value(text: str, expected: str) -> None:
+    assert redact(text) == expected

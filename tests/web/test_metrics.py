@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 
 from agent_postmortem.ingest.jsonl import read_incidents
-from agent_postmortem.store.models import ActionItem, ActionStatus, utcnow
+from agent_postmortem.store.models import ActionItem, ActionItemCreate, ActionStatus, IncidentCreate, utcnow
 from agent_postmortem.web.metrics import dashboard, owners
 from tests.factories import FIXED_NOW, make_service
 from tests.http_server import TOKEN, serving
@@ -47,3 +47,21 @@ def test_resolved_incidents_without_a_resolution_time_are_counted_not_called_unr
         sign_in(client, TOKEN)
         page = client.get("/dashboard").text
     assert "was resolved." not in page and "3 incidents resolved in these weeks have no resolution time" in page
+
+
+def test_an_owner_row_shown_as_a_placeholder_is_explained_as_the_stats_explain_it(tmp_path: Path) -> None:
+    """Two people given by their addresses were one "[REDACTED:email]" row on the dashboard with no word of it, read
+    as one person's items; the CLI and MCP stats said so (`owners_note`), the dashboard now says the same."""
+    service = make_service(tmp_path / "home")
+    incident = service.capture_incident(IncidentCreate(title="Certificate expired on the ingress")).id
+    service.add_action_item(incident, ActionItemCreate(title="Document renewal", owner="dana"))
+    assert dashboard(service, now=utcnow(), effectiveness=service.fix_effectiveness()).owners_note is None
+    for owner in ("dana.smith@example.com", "bob@corp.example.org"):
+        service.add_action_item(incident, ActionItemCreate(title="Alert before expiry", owner=owner))
+    found = dashboard(service, now=utcnow(), effectiveness=service.fix_effectiveness())
+    assert ("[REDACTED:email]", 2, 0, 0) in found.owners
+    assert found.owners_note == service.action_item_stats().owners_note and found.owners_note is not None
+    with serving(service) as base, httpx.Client(base_url=base, timeout=60) as client:
+        sign_in(client, TOKEN)
+        page = client.get("/dashboard").text
+    assert "[REDACTED:email]: every owner given as an email address" in page
