@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.cli.common import JsonOpt, choice, emit, err, out, service, user_errors
 from agent_postmortem.cli.output import table
 
@@ -78,13 +79,13 @@ def _show(result: Any) -> None:
         return [r.run_id, incident, a.responsible, a.decisive_step, a.method + (" (fallback)" if a.fallback else "")]
 
     rows = (row(r) for r in result.results[:200])
-    title = f"{result.runs} runs (reasons and evidence: --json)"
+    title = f"{counted(result.runs, 'run')} (reasons and evidence: --json)"
     out.print(table("run", "incident", "agent", "step", "method", rows=rows, title=title))
     verb = "would import" if result.dry_run else "imported"
     count = len(result.results) - result.already_imported if result.dry_run else result.imported
     err.print(
-        f"{verb} {count} runs ({result.already_imported} already imported, "
-        f"{result.skipped_successful} successful runs skipped)"
+        f"{verb} {counted(count, 'run')} ({result.already_imported} already imported, "
+        f"{counted(result.skipped_successful, 'successful run')} skipped)"
     )
 
 

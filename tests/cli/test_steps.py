@@ -101,3 +101,13 @@ def test_a_run_id_or_agent_written_as_a_number_is_read_as_its_text(cli, tmp_path
     flag = tmp_path / "flag.jsonl"
     flag.write_text(json.dumps({**run_row(), "id": True}) + "\n")
     assert cli("import-steps", str(flag), "--dry-run").exit_code == 2  # a flag is no name
+
+
+def test_one_run_is_said_as_one_run(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Importing one failed run said "imported 1 runs (0 already imported, 0 successful runs skipped)"."""
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(_who_and_when_file()))
+    result = cli("import-steps", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert "imported 1 run (0 already imported, 0 successful runs skipped)" in " ".join(result.stderr.split())
+    assert "1 run (reasons and evidence" in result.stdout
