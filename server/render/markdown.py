@@ -5,7 +5,8 @@ the report, a reference definition or an autolink adds a link, a raw tag is live
 it. Each function returns `Markdown`, text that is safe as it is; the report templates escape everything else
 with `inline` (their `finalize`), so a value a template forgets to escape is escaped anyway.
 
-- `inline`: paragraph text, a list item, a heading, a table cell. One line; no construct of its own.
+- `inline`: paragraph text, a list item, a heading, a table cell. One line; no construct of its own, and no
+  @-mention that would ping someone on GitHub (`@&#8203;octocat`, as bots write it).
 - `block`: multi-line text (a description, a root cause): one paragraph whose lines are hard line breaks, a blank
   line kept as a line of one no-break space.
 - `code`: an inline code span, outside tables.
@@ -26,6 +27,7 @@ class Markdown(str):
 _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _ENTITY_START = re.compile(r"[#A-Za-z0-9]")
 _ALNUM = re.compile(r"[^\W_]")
+_MENTION_AFTER = re.compile(r"[A-Za-z0-9]")
 _ALWAYS = {"`": "\\`", "*": "\\*", "~": "\\~", "[": "\\[", "]": "\\]", "|": "\\|", "<": "&lt;", ">": "&gt;"}
 # at the start of a line: a list item (`- `, `+ `, `1. `, `2) `), a thematic break or setext underline (`---`, `===`),
 # a heading (`#`); `*`, `_`, `>` and the rest are escaped wherever they are
@@ -42,6 +44,10 @@ def _escape_char(text: str, i: int) -> str:
         return "\\\\" if after == "" or after in _PUNCTUATION else char
     if char == "&":  # an entity (&lt; &#60;) would be decoded
         return "&amp;" if _ENTITY_START.match(after) else char
+    if char == "@":  # a GitHub mention in a report pasted into an issue pings whoever a stored value names
+        before = text[i - 1] if i else ""
+        mention = _MENTION_AFTER.match(after) and not (_ALNUM.match(before) or (before and before in "_`"))
+        return "@&#8203;" if mention else char  # reads as @octocat, pings no one; ops@example.com stays
     if char == "_":  # emphasis, unless between two letters or digits (snake_case stays readable)
         before = text[i - 1] if i else ""
         return char if _ALNUM.match(before) and _ALNUM.match(after) else "\\_"

@@ -71,3 +71,12 @@ def test_the_escapes_stay_readable() -> None:
     assert code("a `b` c") == "``a `b` c``" and code("`x`") == "`` `x` ``" and code("&lt;N days") == "`&lt;N days`"
     assert link("INC-4", "report://INC-4") == "[INC-4](report://INC-4)"
     assert link("x]", "javascript:alert(1)") == "x\\]"
+
+
+def test_a_mention_in_a_stored_value_pings_no_one_in_a_report() -> None:
+    """A report or runbook pasted into a GitHub issue paged whoever a hostile title named ("@octocat", "@org/team");
+    an email address and a code span are no mentions and stay as they are."""
+    assert inline("ask @octocat and @org/team") == "ask @&#8203;octocat and @&#8203;org/team"
+    assert block("first\n@octocat") == "first  \n@&#8203;octocat"
+    assert inline("mail ops@example.com") == "mail ops@example.com"
+    assert code("@octocat") == "`@octocat`"
