@@ -260,16 +260,24 @@ def upgrade(engine: Engine, lock_dir: Path | None = None, revision: str = "head"
             command.upgrade(cfg, revision)
         return
     lock_path = private_file((lock_dir or Path("/tmp")) / ".migrate.lock")
-    with _MIGRATING, locked(lock_path), engine.connect() as conn, _atomic_ddl(conn):
+    with _MIGRATING, locked(lock_path), engine.connect() as conn, writing_alone(conn):  # all of it or none
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
 
 @contextmanager
-def _atomic_ddl(conn: Connection) -> Iterator[None]:
-    """One SQLite transaction around the whole migration. Python's sqlite3 opens a transaction only before a data
-    change, so each CREATE or ALTER committed alone: a migration cut short (a full disk) left tables without the
-    version that says they exist, and every later start failed on "table ... already exists"."""
+def writing_alone(conn: Connection, table: Table | None = None) -> Iterator[None]:
+    """One transaction that no other writer enters from its first statement to its commit: SQLite's write lock taken
+    at BEGIN IMMEDIATE (another writer waits for it, then says the database is locked), PostgreSQL's EXCLUSIVE lock on
+    `table` (reads go on; a write to it waits for the commit). A check made inside still holds at the commit. Python's
+    sqlite3 opens a transaction only before a data change: without the BEGIN, each CREATE or ALTER of a migration
+    committed alone, and one cut short (a full disk) left tables that every later start failed on."""
+    if is_postgres(conn):
+        with conn.begin():
+            if table is not None:
+                conn.exec_driver_sql(f'LOCK TABLE "{table.name}" IN EXCLUSIVE MODE')  # a schema.py name
+            yield
+        return
     driver: Any = conn.connection.driver_connection
     previous = driver.isolation_level
     driver.isolation_level = None  # the driver opens nothing by itself: the BEGIN below holds every statement
