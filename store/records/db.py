@@ -82,10 +82,29 @@ def team_url(url: str, team: str) -> str:
     return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
 
 
+def _team_schema(url: str) -> str | None:
+    """The schema a team URL selects (team_url), None for the default team's."""
+    options = str(engine_url(url).query.get("options", ""))
+    return options.removeprefix("-csearch_path=") if options.startswith("-csearch_path=") else None
+
+
+def has_schema(url: str) -> bool:
+    """Whether the schema a team URL selects exists, read without creating anything (the default team's does)."""
+    schema = _team_schema(url)
+    if schema is None:
+        return True
+    engine = create_engine(engine_url(url).difference_update_query(["options"]), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            found = text("select exists (select 1 from pg_namespace where nspname = :schema)")
+            return bool(conn.execute(found, {"schema": schema}).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def ensure_schema(url: str) -> None:
     """Create the schema a team URL selects, if it is missing (before migrations create its tables)."""
-    options = engine_url(url).query.get("options", "")
-    schema = str(options).removeprefix("-csearch_path=") if str(options).startswith("-csearch_path=") else None
+    schema = _team_schema(url)
     if schema is None:
         return
     plain = engine_url(url).difference_update_query(["options"])
