@@ -100,7 +100,21 @@ def url(value: str | None, name: str, schemes: tuple[str, ...]) -> str | None:
         raise ValueError(f"{name} has a port that is not a number from 0 to 65535; {encode}") from None
     if parts.netloc.count("@") > 1:  # the driver took the password's end for the host, and named it in its error
         raise ValueError(f"{name} has more than one '@' before its host; {encode}")
+    if parts.scheme in DATABASE_SCHEMES and _sets_search_path(parts.query):
+        raise ValueError(
+            f"{name} sets search_path in its options: remove it; the schema is chosen per team (public for the "
+            "default team, team_<name> for POSTMORTEM_TEAM=<name>)"
+        )
     return url
+
+
+def _sets_search_path(query: str) -> bool:
+    """Whether a database URL's `options` (libpq's `-c name=value`, `--name=value`) set search_path: a schema chosen
+    by hand was created, then the team's own search_path was added beside it and the connection failed."""
+    from urllib.parse import parse_qs
+
+    options = " ".join(parse_qs(query).get("options", []))
+    return re.search(r"search_path\s*=", options, re.IGNORECASE) is not None
 
 
 def endpoint(value: str | None, name: str, *, key: str, key_set: bool) -> str | None:

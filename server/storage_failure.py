@@ -25,6 +25,12 @@ def storage_failure(error: BaseException) -> str:
             "or teams from this database, then retry."
         )
     if _could_not_connect(reason):
+        if _on_mcp():  # the calling model can change none of it: the advice is for whoever runs the server
+            return (
+                f"The server's knowledge base is unreachable: its incident store could not connect to its database "
+                f"({reason}); nothing was changed. Whoever runs the server should check its database setting "
+                "(POSTMORTEM_DATABASE_URL) and that the database server is up and reachable; try again later."
+            )
         return (
             f"The incident store could not connect to its database ({reason}); nothing was changed. Check "
             "POSTMORTEM_DATABASE_URL and that the database server is up and reachable (or, without it, that the "
@@ -34,6 +40,12 @@ def storage_failure(error: BaseException) -> str:
         f"The incident store could not complete this ({reason}); the change was rolled back and nothing partial "
         "was kept. If the disk is full or failing, free space or fix it and try again; reading still works."
     )
+
+
+def _on_mcp() -> bool:
+    from agent_postmortem.errors import SURFACE  # errors.py imports this module
+
+    return SURFACE.get() == "mcp"
 
 
 _LOCKED = "database is locked"  # SQLite, once another connection held the lock past the busy timeout (30 s)

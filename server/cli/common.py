@@ -161,7 +161,7 @@ def stored_service() -> "PostmortemService":
 
     chosen = settings()
     if not has_data(chosen):
-        raise PostmortemError(f"nothing stored yet in {chosen.store_home}; `postmortem capture` or `import` adds some")
+        raise PostmortemError(f"nothing stored yet in {_holder(chosen)}; `postmortem capture` or `import` adds some")
     return closed_at_end(build_service(chosen))
 
 
@@ -194,9 +194,21 @@ def closing_what_it_builds() -> Iterator[None]:
 
 
 def has_data(chosen: "Settings") -> bool:
-    """Whether the home holds a database. With POSTMORTEM_DATABASE_URL it is assumed: the server's database exists
-    (a team's schema is created on its first use, by any command)."""
-    return chosen.database_url is not None or (chosen.store_home / "postmortem.db").is_file()
+    """Whether the home holds a database. With POSTMORTEM_DATABASE_URL the server's database is assumed to exist, and
+    a team's schema is looked up: a command that stores creates it, a read-only one does not (a typo in
+    POSTMORTEM_TEAM made and migrated a schema, then answered "0 incidents")."""
+    if chosen.database_url is None:
+        return (chosen.store_home / "postmortem.db").is_file()
+    from agent_postmortem.store.records import db
+
+    return db.has_schema(db.team_url(chosen.database_url, chosen.team))
+
+
+def _holder(chosen: "Settings") -> str:
+    """Where the records would be: the home, or a team's schema in the database."""
+    if chosen.database_url is None:
+        return str(chosen.store_home)
+    return "this knowledge base" if chosen.team == "default" else f"team {chosen.team}'s knowledge base"
 
 
 _SAID_NOTHING_YET: list[bool] = []  # one command per process: whether `nothing_yet` has said the home is empty
@@ -215,9 +227,11 @@ def nothing_yet(chosen: "Settings") -> None:
     if chosen.store_home.exists() and not chosen.store_home.is_dir():
         _fail(BAD_INPUT, f"the data directory {chosen.store_home} is a file: point POSTMORTEM_HOME at a directory")
     _SAID_NOTHING_YET.append(True)
+    in_home = chosen.database_url is None and chosen.store_home.is_dir()
+    made = "no database in it yet" if in_home else "it was not created"
+    team = "; is POSTMORTEM_TEAM right?" if chosen.team != "default" else ""
     err.print(
-        f"nothing stored yet: {chosen.store_home} holds no incidents "
-        f"({'no database in it yet' if chosen.store_home.is_dir() else 'it was not created'}); "
+        f"nothing stored yet: {_holder(chosen)} holds no incidents ({made}{team}); "
         "`postmortem capture` or `postmortem import` adds some",
         markup=False,
     )

@@ -24,7 +24,9 @@ def check(
     from agent_postmortem.service.health import check as run_check
 
     configured = settings()
-    if not has_data(configured):  # nothing to check, and nothing is created
+    with user_errors():  # a team's schema is looked up in the database
+        held = has_data(configured)
+    if not held:  # nothing to check, and nothing is created
         nothing_yet(configured)
         empty = HealthReport(database_integrity="ok", records=0, embedded=0, index="fresh", indexed=0, pending_outbox=0)
         emit(empty, as_json)

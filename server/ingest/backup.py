@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.errors import PostmortemError, validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import BOM, lines
@@ -37,6 +38,10 @@ PLACEHOLDERS = re.compile(r"\[REDACTED:[a-z_0-9]+\]")
 # The capture's texts an incident keeps: each is held to a capture's limit when it is new.
 CAPTURED = tuple(sorted(IncidentCreate.model_fields.keys() & Incident.model_fields.keys()))
 NOT_EMPTY = "a backup is restored into an empty home: point POSTMORTEM_HOME at a new directory"
+ARRIVED = (
+    "the knowledge base received {held} while the backup was being restored, so nothing was restored: stop the "
+    "servers that capture into it, then restore into an empty knowledge base"
+)
 
 
 def export_lines(service: "PostmortemService", unreadable: list[str] | None = None) -> Iterator[str]:
@@ -162,21 +167,16 @@ def _twice(incident: Incident, number: int, first_on: dict[str, int]) -> list[st
 
 
 def restore(service: "PostmortemService", incidents: list[Incident]) -> int:
-    """Restore an export into an empty home, keeping every id; returns the number of incidents."""
+    """Restore an export into an empty home, keeping every id; returns the number of incidents. Every text is embedded
+    first; then one transaction checks that the store is still empty and writes the whole backup, holding off other
+    writers (records/db.py `writing_alone`): a server capturing meanwhile took INC-1 between the check and the
+    insert, which failed as "unexpected IntegrityError" after earlier batches had been committed."""
     if service.store.count():
         raise PostmortemError(NOT_EMPTY)
     model = service.knowledge.embedder.model_id
+    vectors = _embedded(service, incidents)
     with whole_text():  # every text as the backup holds it (read_export)
-        _restore(service, incidents, model)
-    service.knowledge.sync()
-    return len(incidents)
-
-
-def _restore(service: "PostmortemService", incidents: list[Incident], model: str) -> None:
-    for start in range(0, len(incidents), BATCH):
-        chunk = incidents[start : start + BATCH]
-        vectors = service.knowledge.embed_documents([i.search_text() for i in chunk])
-        service.store.create_many(
+        held = service.store.restore(
             [
                 NewIncident(
                     incident,
@@ -187,6 +187,16 @@ def _restore(service: "PostmortemService", incidents: list[Incident], model: str
                     actions=incident.action_items,
                     keep_id=True,
                 )
-                for incident, vector in zip(chunk, vectors, strict=True)
+                for incident, vector in zip(incidents, vectors, strict=True)
             ]
         )
+    if held:
+        raise PostmortemError(ARRIVED.format(held=counted(held, "incident")))
+    service.knowledge.sync()
+    return len(incidents)
+
+
+def _embedded(service: "PostmortemService", incidents: list[Incident]) -> list[Any]:
+    """Each incident's vector, embedded a batch at a time."""
+    chunks = (incidents[start : start + BATCH] for start in range(0, len(incidents), BATCH))
+    return [v for chunk in chunks for v in service.knowledge.embed_documents([i.search_text() for i in chunk])]

@@ -154,13 +154,13 @@ class PostmortemServer(MCPServer):
         arguments = checked(self._schemas[name], name, arguments or {})
         try:
             return await super().call_tool(name, arguments, context)
-        except UnexpectedToolError as e:
-            cause = e.__cause__
+        except UnexpectedToolError as e:  # as the SDK says a tool's own ToolError (tool_errors): after the tool's name
+            cause, by = e.__cause__, f"Error executing tool {name}: "
             if isinstance(cause, PostmortemError):
-                raise ToolError(str(cause)) from None
+                raise ToolError(f"{by}{cause}") from None
             if cause is not None and is_storage_failure(cause):
                 logger.warning("storage failure: %s", str(getattr(cause, "orig", cause)).splitlines()[0][:200])
-                raise ToolError(storage_failure(cause)) from None
+                raise ToolError(f"{by}{storage_failure(cause)}") from None
             raise
         except ToolError as e:
             if not isinstance(e.__cause__, ValidationError):

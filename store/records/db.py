@@ -82,10 +82,29 @@ def team_url(url: str, team: str) -> str:
     return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
 
 
+def _team_schema(url: str) -> str | None:
+    """The schema a team URL selects (team_url), None for the default team's."""
+    options = str(engine_url(url).query.get("options", ""))
+    return options.removeprefix("-csearch_path=") if options.startswith("-csearch_path=") else None
+
+
+def has_schema(url: str) -> bool:
+    """Whether the schema a team URL selects exists, read without creating anything (the default team's does)."""
+    schema = _team_schema(url)
+    if schema is None:
+        return True
+    engine = create_engine(engine_url(url).difference_update_query(["options"]), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            found = text("select exists (select 1 from pg_namespace where nspname = :schema)")
+            return bool(conn.execute(found, {"schema": schema}).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def ensure_schema(url: str) -> None:
     """Create the schema a team URL selects, if it is missing (before migrations create its tables)."""
-    options = engine_url(url).query.get("options", "")
-    schema = str(options).removeprefix("-csearch_path=") if str(options).startswith("-csearch_path=") else None
+    schema = _team_schema(url)
     if schema is None:
         return
     plain = engine_url(url).difference_update_query(["options"])
@@ -260,16 +279,24 @@ def upgrade(engine: Engine, lock_dir: Path | None = None, revision: str = "head"
             command.upgrade(cfg, revision)
         return
     lock_path = private_file((lock_dir or Path("/tmp")) / ".migrate.lock")
-    with _MIGRATING, locked(lock_path), engine.connect() as conn, _atomic_ddl(conn):
+    with _MIGRATING, locked(lock_path), engine.connect() as conn, writing_alone(conn):  # all of it or none
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
 
 @contextmanager
-def _atomic_ddl(conn: Connection) -> Iterator[None]:
-    """One SQLite transaction around the whole migration. Python's sqlite3 opens a transaction only before a data
-    change, so each CREATE or ALTER committed alone: a migration cut short (a full disk) left tables without the
-    version that says they exist, and every later start failed on "table ... already exists"."""
+def writing_alone(conn: Connection, table: Table | None = None) -> Iterator[None]:
+    """One transaction that no other writer enters from its first statement to its commit: SQLite's write lock taken
+    at BEGIN IMMEDIATE (another writer waits for it, then says the database is locked), PostgreSQL's EXCLUSIVE lock on
+    `table` (reads go on; a write to it waits for the commit). A check made inside still holds at the commit. Python's
+    sqlite3 opens a transaction only before a data change: without the BEGIN, each CREATE or ALTER of a migration
+    committed alone, and one cut short (a full disk) left tables that every later start failed on."""
+    if is_postgres(conn):
+        with conn.begin():
+            if table is not None:
+                conn.exec_driver_sql(f'LOCK TABLE "{table.name}" IN EXCLUSIVE MODE')  # a schema.py name
+            yield
+        return
     driver: Any = conn.connection.driver_connection
     previous = driver.isolation_level
     driver.isolation_level = None  # the driver opens nothing by itself: the BEGIN below holds every statement

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Select, bindparam, func, select
+from sqlalchemy import Connection, Engine, Select, bindparam, func, select
 
 from agent_postmortem.store.errors import IncidentNotFound
 from agent_postmortem.store.filters import ListOrder, SearchFilters
@@ -72,12 +72,17 @@ class IncidentStore(IncidentChanges):
         """Insert incidents with their children and outbox rows in one transaction; returns their ids, in order."""
         keys = [None if item.idempotency_key is None else self.key_digest(item.idempotency_key) for item in items]
         with self.engine.begin() as conn:
-            ids = [to_incident_id(insert_incident(conn, item, key)) for item, key in zip(items, keys, strict=True)]
-            if any(item.keep_id for item in items):
-                db.advance_sequence(conn, schema.incidents)
-                db.advance_sequence(conn, schema.action_items)
-                db.advance_sequence(conn, schema.analyses)
-            return ids
+            return _insert(conn, items, keys)
+
+    def restore(self, items: Sequence[NewIncident]) -> int:
+        """Insert a backup's incidents, ids kept, in one transaction that holds off every other writer from its
+        check that the store is empty to its commit (a capture meanwhile waits for it): 0, or how many incidents
+        the store held instead, when nothing was written."""
+        with self.engine.connect() as conn, db.writing_alone(conn, schema.incidents):
+            held = int(conn.execute(select(func.count()).select_from(schema.incidents)).scalar_one())
+            if not held:
+                _insert(conn, items, [None] * len(items))
+            return held
 
     def get(self, incident_id: str, *, accepted: bool = False) -> Incident | None:
         """The incident with its children and its latest analysis (any state), or with `accepted` its latest
@@ -215,6 +220,16 @@ class IncidentStore(IncidentChanges):
         with self.engine.connect() as conn:
             found = set(conn.execute(select(schema.incidents.c.pk).where(schema.incidents.c.pk.in_(pks))).scalars())
         return [to_incident_id(pk) for pk in dict.fromkeys(pks) if pk in found]
+
+
+def _insert(conn: Connection, items: Sequence[NewIncident], keys: Sequence[str | None]) -> list[str]:
+    """Insert incidents in the caller's transaction; after ids kept (a restore), the key sequences move past them."""
+    ids = [to_incident_id(insert_incident(conn, item, key)) for item, key in zip(items, keys, strict=True)]
+    if any(item.keep_id for item in items):
+        db.advance_sequence(conn, schema.incidents)
+        db.advance_sequence(conn, schema.action_items)
+        db.advance_sequence(conn, schema.analyses)
+    return ids
 
 
 def _analysed(query: Select[Any], category: str | None) -> Select[Any]:

@@ -6,7 +6,7 @@ import json
 import subprocess
 from importlib.metadata import version
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 import pytest
 
@@ -235,3 +235,23 @@ def test_resolve_and_reopen_bound_the_note_and_name_it(tmp_path: Path) -> None:
         assert "description" not in said and "y" * 50 not in said  # the value is never echoed
     kept = postmortem("resolve", incident["id"], "--note", "y" * 2_000, home=tmp_path)
     assert kept.returncode == 0, kept.stderr
+
+
+@pytest.mark.postgresql
+def test_a_read_only_command_for_a_team_no_command_stored_into_creates_no_schema(
+    tmp_path: Path, postgres_server: Any
+) -> None:
+    """`POSTMORTEM_TEAM=typo2 postmortem stats` (or `list`) on PostgreSQL created and migrated the schema team_typo2,
+    then said "0 incidents", where SQLite said the team's directory was not created. Now it creates nothing and says
+    so; the first command that stores makes the team's schema."""
+    from agent_postmortem.store.records import db
+
+    url = postgres_server.create()
+    typo = {"POSTMORTEM_DATABASE_URL": url, "POSTMORTEM_TEAM": "typo2"}
+    for args in (("stats",), ("list",)):
+        done = postmortem(*args, home=tmp_path / "home", env=typo)
+        said = "team typo2's knowledge base holds no incidents (it was not created; is POSTMORTEM_TEAM right?)"
+        assert done.returncode == 0 and said in done.stderr.decode(), (args, done.stderr)
+    assert not db.has_schema(db.team_url(url, "typo2"))
+    stored = postmortem("capture", "--title", "Agent timed out calling the CRM", home=tmp_path / "home", env=typo)
+    assert stored.returncode == 0 and db.has_schema(db.team_url(url, "typo2")), stored.stderr

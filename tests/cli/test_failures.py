@@ -146,6 +146,9 @@ def test_a_database_server_at_its_connection_limit_is_said_so_not_told_to_check_
         ("POSTMORTEM_DATABASE_URL", "postgresql://agent:x/CANARY@db-host/pm", "has a port that is not a number"),
         # a password holding '@' unencoded: the driver took its end for the host and named it in its error
         ("POSTMORTEM_DATABASE_URL", "postgresql://agent:p@CANARY@127.0.0.1:9/pm", "has more than one '@' before"),
+        # it made a schema of that name, then failed as "unexpected ProgrammingError": the product picks the schema
+        ("POSTMORTEM_DATABASE_URL", "postgresql://a:CANARY@db/pm?options=-csearch_path%3DS3", "sets search_path"),
+        ("POSTMORTEM_DATABASE_URL", "postgresql://a:CANARY@db/pm?options=-c%20SEARCH_PATH%3Dx", "sets search_path"),
         ("POSTMORTEM_CHROMA_URL", "CANARY-host:8000", "must be a URL that starts with http:// or https://"),
         # the Chroma client is given the host and port alone: the password was dropped, unsaid
         ("POSTMORTEM_CHROMA_URL", "http://agent:CANARY@chroma:8000", "holds a user name or password (before an '@')"),
@@ -162,6 +165,7 @@ def test_a_database_server_at_its_connection_limit_is_said_so_not_told_to_check_
         ("POSTMORTEM_ALLOWED_ORIGINS", "CANARY.example.com:8000", "must list origins as a browser sends them"),
     ],
     ids=["db-no-scheme", "db-mysql", "db-port", "db-port-range", "db-slash-in-password", "db-at-in-password",
+         "db-search-path", "db-search-path-spaced",
          "chroma-no-scheme", "chroma-credentials", "openai-no-scheme", "hours-word", "hours-negative",
          "llm-timeout", "threads", "hosts-url", "hosts-wildcard", "hosts-space", "origins-slash", "origins-no-scheme"],
 )  # fmt: skip

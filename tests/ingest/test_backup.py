@@ -2,17 +2,20 @@
 
 import json
 import re
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from agent_postmortem.errors import PostmortemError
 from agent_postmortem.ingest import backup
 from agent_postmortem.ingest.jsonl import read_incidents
-from agent_postmortem.store.models import ActionItemCreate, IncidentCreate, SeedIncident, TimelineEventCreate
+from agent_postmortem.store.models import ActionItemCreate, Incident, IncidentCreate, SeedIncident, TimelineEventCreate
 from tests.factories import FIXED_NOW, SEED, FakeLLM, draft, make_service
 
 pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
@@ -312,3 +315,76 @@ def test_a_restore_keeps_the_analysis_numbers_and_numbers_the_next_one_after_the
     assert again.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
     target.draft_analysis(second.id)  # the next analysis is numbered after the restored ones (PostgreSQL's sequence)
     assert target.get_incident(second.id).analysis.id == 4  # type: ignore[union-attr]
+
+
+def _export_of(tmp_path: Path, count: int) -> list[Incident]:
+    source = make_service(tmp_path / "source", clock=lambda: FIXED_NOW)
+    source.import_incidents(read_incidents(SEED)[:count])
+    path = tmp_path / "backup.jsonl"
+    path.write_text("".join(line + "\n" for line in backup.export_lines(source)), encoding="utf-8")
+    return backup.read_export(path)
+
+
+def test_a_capture_arriving_while_a_backup_is_restored_leaves_nothing_restored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server capturing into the empty knowledge base took INC-1 after the restore's check that it was empty: the
+    restore stopped on the database's unique key as "unexpected IntegrityError", with the batches before committed.
+    The check and the whole restore are now one transaction: the restore is refused, saying why, and writes nothing."""
+    incidents = _export_of(tmp_path, 3)
+    monkeypatch.setattr(backup, "BATCH", 2)  # more than one batch
+    target, server = make_service(tmp_path / "b"), make_service(tmp_path / "b")  # two processes on one database
+    embed = target.knowledge.embed_documents
+
+    def capture_meanwhile(texts: list[str]) -> Any:
+        if not server.store.count():
+            server.capture_incident(IncidentCreate(title="Captured by the server during the restore"))
+        return embed(texts)
+
+    monkeypatch.setattr(target.knowledge, "embed_documents", capture_meanwhile)
+    with pytest.raises(PostmortemError, match="received 1 incident while the backup was being restored, so nothing"):
+        backup.restore(target, incidents)
+    assert target.store.all_ids() == ["INC-1"] and target.get_incident("INC-1").title.startswith("Captured by")
+
+
+def test_no_other_writer_enters_a_restore_before_it_commits(tmp_path: Path) -> None:
+    """From the restore's check that the store is empty to its commit, a capture waits (here: is refused at once,
+    asked not to wait); once the restore is committed, it is numbered after the restored incidents."""
+    incidents = _export_of(tmp_path, 3)
+    target, server = make_service(tmp_path / "b"), make_service(tmp_path / "b")
+    url = target.store.engine.url
+    refused: list[str] = []
+
+    def another_writer(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("INSERT INTO incidents ") and not refused:  # the first of the restore
+            refused.append(_write_without_waiting(url))
+
+    event.listen(target.store.engine, "before_cursor_execute", another_writer)
+    try:
+        assert backup.restore(target, incidents) == 3
+    finally:
+        event.remove(target.store.engine, "before_cursor_execute", another_writer)
+    assert refused and re.search("lock", refused[0])
+    assert server.capture_incident(IncidentCreate(title="Captured after the restore")).id == "INC-4"
+
+
+def _write_without_waiting(url: Any) -> str:
+    """What a write to the incidents table says when it may not wait for another transaction's lock."""
+    if url.get_backend_name() == "sqlite":
+        conn = sqlite3.connect(url.database, timeout=0)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            return str(e)
+        finally:
+            conn.close()
+        return "written"
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("LOCK TABLE incidents IN ROW EXCLUSIVE MODE NOWAIT")
+    except OperationalError as e:
+        return str(e.orig)
+    finally:
+        engine.dispose()
+    return "written"

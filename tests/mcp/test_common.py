@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from mcp import Client
+from sqlalchemy.exc import OperationalError
 
+from agent_postmortem.errors import shown_on, storage_failure
 from agent_postmortem.mcp.server import create_server
 from agent_postmortem.store.models import utcnow
 from tests.factories import CAPTURE, make_service, tool_arguments
@@ -367,3 +369,28 @@ async def test_several_ids_where_one_is_wanted_are_told_to_come_one_per_call(tmp
             "That is more than one incident id; give one per call, such as INC-42."
         ), said
     assert item.content[0].text.endswith("That is more than one action item id; give one per call, such as AI-42.")  # type: ignore[union-attr]
+
+
+async def test_a_database_that_cannot_be_reached_is_said_alike_by_every_tool_to_the_calling_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the database down, knowledge_stats answered the storage sentence alone while list_incidents put "Error
+    executing tool list_incidents:" before it (the SDK adds it to a tool's own ToolError, and knowledge_stats raised
+    none), and both told the model to "Check POSTMORTEM_DATABASE_URL", which only whoever runs the server can do."""
+    refused = 'connection failed: connection to server at "127.0.0.1", port 5 failed: Connection refused'
+    service = make_service(tmp_path, llm=None)
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception(refused))
+
+    for method in ("knowledge_stats", "list_incidents"):
+        monkeypatch.setattr(service, method, unreachable)
+    async with Client(create_server(lambda: service)) as client:
+        said = {tool: await client.call_tool(tool, {}) for tool in ("knowledge_stats", "list_incidents")}
+    for tool, result in said.items():
+        text = result.content[0].text  # type: ignore[union-attr]
+        assert result.is_error and text.startswith(f"Error executing tool {tool}: The server's knowledge"), text
+        assert "Whoever runs the server should check its database setting" in text and "Connection refused" in text
+        assert "Check POSTMORTEM_DATABASE_URL" not in text, text
+    with shown_on("cli"):  # a command's user runs it: the advice stays theirs
+        assert "Check POSTMORTEM_DATABASE_URL" in storage_failure(OperationalError("SELECT 1", {}, Exception(refused)))
