@@ -243,7 +243,7 @@ def when(value: str | None, name: str, *, edge: Literal["start", "end"] | None =
         raise ToolError(f"{name} must be an ISO 8601 date or time, e.g. 2026-11-27 or 2026-11-27T10:00:00Z.") from None
 
 
-def _invalid_id(e: InvalidId) -> str:
+def invalid_id(e: InvalidId) -> str:
     if e.several:
         return f"That is more than one {e.kind} id; give one per call, such as {e.prefix}42."
     if e.pattern:  # where its incidents are, as a client reads them
@@ -265,7 +265,7 @@ def tool_errors() -> Iterator[None]:
     except ActionItemNotFound as e:
         raise ToolError(f"No action item {e.action_id!r}. Call list_action_items for valid ids.") from None
     except InvalidId as e:
-        raise ToolError(_invalid_id(e)) from None
+        raise ToolError(invalid_id(e)) from None
     except CorruptRecord as e:
         raise ToolError(f"{e}.") from None
     except ValidationError as e:

@@ -2,11 +2,11 @@
 sentence pointing at its runbook resource; otherwise where to find the incidents."""
 
 from agent_postmortem.errors import IncidentNotFound, InvalidId, PostmortemError
-from agent_postmortem.mcp.common import _invalid_id  # the tools' own sentence for a wrong id
+from agent_postmortem.mcp.common import invalid_id  # the tools' own sentence for a wrong id
 
 
 def no_incident(e: IncidentNotFound | InvalidId | PostmortemError) -> str:
     """`report://PAT-3` said "list incidents with the list_incidents tool" where the tools say runbook://PAT-3."""
     if isinstance(e, InvalidId) and e.pattern:
-        return _invalid_id(e)
+        return invalid_id(e)
     return f"{e}; list incidents with the list_incidents tool"
