@@ -115,8 +115,13 @@ class Read:
 
 # What a placeholder stands for, in words the sentence reader knows: it never saw a placeholder, and read "Dana pushed
 # REDACTED_github_token to prod by mistake." as blaming nobody (0.018; "... pushed a credential ..." 0.994).
-_STANDS_FOR = {"email": "an email address", "phone": "a phone number", "name": "a name", "ip_address": "an address",
-               "ipv6": "an address"}  # fmt: skip
+_STANDS_FOR = {
+    "email": "someone",
+    "name": "someone",
+    "phone": "a phone number",
+    "ip_address": "an address",
+    "ipv6": "an address",
+}  # fmt: skip: an address or a name stands for a person
 _SPACES = re.compile(r"[ \t]{2,}")
 
 

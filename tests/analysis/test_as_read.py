@@ -40,4 +40,4 @@ def test_every_word_maps_back_to_itself_through_line_ends_invisible_characters_a
 def test_the_reader_reads_a_placeholder_as_what_it_stands_for() -> None:
     token = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
     read = as_read(f"Dana [/bold] mailed dana@example.com and {token} to everyone.").text
-    assert in_words(read) == "Dana mailed an email address and a credential to everyone."
+    assert in_words(read) == "Dana mailed someone and a credential to everyone."
