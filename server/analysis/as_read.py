@@ -121,7 +121,7 @@ _STANDS_FOR = {
     "phone": "a phone number",
     "ip_address": "an address",
     "ipv6": "an address",
-}  # fmt: skip: an address or a name stands for a person
+}  # an email address or a name stands for a person
 _SPACES = re.compile(r"[ \t]{2,}")
 
 
