@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime, time
 
-from agent_postmortem.render.markdown import code, inline, no_mentions
+from agent_postmortem.render.markdown import code, inline
 from agent_postmortem.store.models import ActionItem
 
 END_OF_DAY = time(23, 59, 59)  # a due date given as a day is due then (store/models/fields.py DueBy)
@@ -54,11 +54,11 @@ def to_github_markdown(items: Sequence[ActionItem]) -> str:
     for item in items:
         due = due_text(item.due_at)
         blocks.append(  # every stored value escaped for where it lands (server/render/markdown.py), pinging no one
-            f"### [{item.priority}] {no_mentions(inline(item.title))}\n\n"
+            f"### [{item.priority}] {inline(item.title)}\n\n"
             f"- Incident: {inline(item.incident_id)} "
             f"(see its post-mortem: {code(f'postmortem report {item.incident_id}')})\n"
             f"- Action item: {inline(item.id)}, status {item.status}{' (OVERDUE)' if item.overdue else ''}\n"
-            f"- Owner: {no_mentions(inline(item.owner or 'unassigned'))}\n- Due: {due}\n\n"
+            f"- Owner: {inline(item.owner or 'unassigned')}\n- Due: {due}\n\n"
             f"- [ ] Done when the change is merged and verified against the incident's reproduction.\n"
         )
     return "\n".join(blocks)

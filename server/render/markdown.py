@@ -12,12 +12,11 @@ with `inline` (their `finalize`), so a value a template forgets to escape is esc
 - `code`: an inline code span, outside tables.
 - `fence`: a fenced code block (a stack trace), on lines of its own.
 - `link`: a link to one of this server's own resources (report://INC-4), with an escaped label.
-- `no_mentions`: escaped text whose @-mentions ping no one, for text pasted into GitHub (an issue, a comment).
 """
 
 import re
 
-__all__ = ["Markdown", "block", "code", "fence", "finalize", "inline", "link", "no_mentions"]
+__all__ = ["Markdown", "block", "code", "fence", "finalize", "inline", "link"]
 
 
 class Markdown(str):
@@ -119,12 +118,3 @@ def finalize(value: object) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return inline(value)
-
-
-_MENTION = re.compile(r"(?<![A-Za-z0-9_`])@(?=[A-Za-z0-9])")  # @octocat, @org/team; not an address (ops@example.com)
-
-
-def no_mentions(text: Markdown) -> Markdown:
-    """Escaped text with a zero-width space after each @ that would mention someone on GitHub, as bots write it
-    (`@&#8203;octocat`): it reads as @octocat and pings no one, so a stored title cannot page whoever it names."""
-    return Markdown(_MENTION.sub("@&#8203;", text))
