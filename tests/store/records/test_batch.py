@@ -35,14 +35,7 @@ def test_an_incident_damaged_beyond_repair_is_none_and_the_others_are_read(
 ) -> None:
     service = make_service(tmp_path, clock=lambda: FIXED_NOW)
     service.import_incidents(read_incidents(SEED)[:3])
-    whole = batch.incident_from_row
-
-    def damaged(row: Any, **children: Any) -> Any:
-        if row.pk == 2:
-            raise CorruptRecord("INC-2")
-        return whole(row, **children)
-
-    monkeypatch.setattr(batch, "incident_from_row", damaged)
+    _damage_the_second(monkeypatch)
     read = dict(service.store.get_many(service.store.all_ids()))
     assert read["INC-2"] is None and read["INC-1"] is not None and read["INC-3"] is not None
 
@@ -62,14 +55,7 @@ def test_many_incidents_read_together_come_in_the_order_asked_or_raise_as_one_re
     assert store.get_many_or_raise([]) == []
     with pytest.raises(IncidentNotFound, match="INC-999"):
         store.get_many_or_raise(["INC-1", "INC-999"])
-    whole = batch.incident_from_row
-
-    def damaged(row: Any, **children: Any) -> Any:
-        if row.pk == 2:
-            raise CorruptRecord("INC-2")
-        return whole(row, **children)
-
-    monkeypatch.setattr(batch, "incident_from_row", damaged)
+    _damage_the_second(monkeypatch)
     with pytest.raises(CorruptRecord, match="INC-2"):
         store.get_many_or_raise(["INC-1", "INC-2"])
 
@@ -85,3 +71,15 @@ def test_the_analysed_incidents_are_counted_without_reading_their_ids(tmp_path: 
     for category in ("rate_limit", "timeout", "prompt_injection"):
         assert store.count_analysed(category=category) == len(store.analysed_pks(category=category, limit=len(every)))
     assert store.count_analysed(category="no_such_category") == 0
+
+
+def _damage_the_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    """INC-2 damaged beyond repair: reading its row raises CorruptRecord."""
+    whole = batch.incident_from_row
+
+    def damaged(row: Any, **children: Any) -> Any:
+        if row.pk == 2:
+            raise CorruptRecord("INC-2")
+        return whole(row, **children)
+
+    monkeypatch.setattr(batch, "incident_from_row", damaged)
