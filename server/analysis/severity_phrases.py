@@ -33,6 +33,32 @@ _KILLED = (
     + r"(?:processe?|job|task|pod|container|worker|run|session|agent|query|connection|server|thread|request|script|"
     + r"service|instance|it|them)s?\b)"
 )
+# A theft in the world the system was reading is no attack on it: "matched a family's plate to that of a stolen
+# vehicle", "a motorcycle that was reportedly stolen", "flagged a driver for petrol theft" (licence-plate readers in
+# AIID, each read as "an attack succeeded", SEV1). Funds, data or credentials stolen still are, goods nearby or not.
+_GOODS = re.compile(
+    r"\b(?:vehicles?|cars?|trucks?|vans?|minivans?|motorcycles?|motorbikes?|bikes?|bicycles?|(?:licen[cs]e )?plates?|"
+    r"goods|merchandise|fuel|petrol|gas|gasoline|shoplift\w*)\b",
+    _I,
+)
+_DIGITAL = re.compile(
+    r"\b(?:funds|money|crypto\w*|eth|btc|usdc?|tokens?|credits?|credentials|passwords?|keys?|secrets?|data|accounts?|"
+    r"wallets?|identit(?:y|ies)|records|files)\b|\$\d",
+    _I,
+)
+_THEFT_WORD = re.compile(r"stole|stolen|theft", _I)
+
+
+def theft_of_goods(text: str, match: re.Match[str]) -> bool:
+    """An "attack" match that is a theft word with goods in its sentence and nothing digital stolen."""
+    if not _THEFT_WORD.fullmatch(match.group(0)):
+        return False
+    before = re.split(r"[.;!?]\s", text[max(0, match.start() - 100) : match.start()])[-1]
+    after = re.split(r"[.;!?](?:\s|$)", text[match.end() : match.end() + 50])[0]
+    clause = before + match.group(0) + after
+    return bool(_GOODS.search(clause)) and not _DIGITAL.search(clause)
+
+
 # ... nor a harm denied in its own clause: "no PII was leaked", "We have no evidence that any data was exfiltrated",
 # "There was no data loss" (each read as the harm it denies). "not" is left out: "the check did not catch the
 # corrupted rows" states the corruption.

@@ -11,7 +11,14 @@ import re
 
 from agent_postmortem.analysis.blocks import unwrapped
 from agent_postmortem.analysis.severity_findings import ALL, Dimension, Finding
-from agent_postmortem.analysis.severity_phrases import CONDITIONAL, HYPOTHETICAL, NEGATABLE, NEGATED, PHRASES
+from agent_postmortem.analysis.severity_phrases import (
+    CONDITIONAL,
+    HYPOTHETICAL,
+    NEGATABLE,
+    NEGATED,
+    PHRASES,
+    theft_of_goods,
+)
 
 __all__ = ["ALL", "Dimension", "Finding", "extract"]
 
@@ -219,5 +226,6 @@ def extract(fields: dict[str, str]) -> list[Finding]:
                 for m in pattern.finditer(text)
                 if dimension == "vulnerability" or not _hypothetical(text, m.start())
                 if dimension not in NEGATABLE or not NEGATED.search(text[max(0, m.start() - 60) : m.start()])
+                if dimension != "attack" or not theft_of_goods(text, m)
             ]
     return found

@@ -153,3 +153,30 @@ def test_an_impact_next_to_a_negation_elsewhere_still_is_one(text: str) -> None:
 def test_a_denied_loss_is_not_reported_as_data_lost_then_recovered() -> None:
     sev, reasons = level("", "No data was lost, but 3,000 users could not log in for 2 hours")
     assert sev == "SEV2" and not any("data lost" in r for r in reasons), reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The plate reader matched the family's plate to that of a stolen vehicle; they were held at gunpoint.",
+        "It matched a motorcycle in Montana that was reportedly stolen earlier in the year.",
+        "A rental car reported in California as stolen triggered the alert.",
+        "The camera wrongly flagged a driver for petrol theft.",
+    ],
+)
+def test_a_theft_in_the_world_the_system_read_is_no_attack_on_it(text: str) -> None:
+    # licence-plate readers in AIID: each read as "an attack succeeded", SEV1
+    assert "attack" not in dimensions(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "An attacker stole the API keys kept in the car dealer's agent.",
+        "55.5 ETH was stolen from the trading agent's wallet.",
+        "The stolen data was posted on a forum.",
+        "Customers reported identity theft after the leak.",
+    ],
+)
+def test_funds_data_or_credentials_stolen_still_are_an_attack(text: str) -> None:
+    assert "attack" in dimensions(text)
