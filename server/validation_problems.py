@@ -74,6 +74,9 @@ def validation_problems(
             parts.append(_json_fault(str(e.get("ctx", {}).get("error", ""))))
         elif e["type"] in _NO_TIME:
             parts.append(f"{_path(loc)}: {ISO_TIME}")
+        elif e["type"] == "string_too_long" and e["loc"] == ("title",):  # a whole report pasted as the title
+            rest = (names or {}).get("description", "description")
+            parts.append(f"{_path(loc)}: {e['msg']}: one line says what went wrong, the rest goes in {rest}")
         else:
             parts.append(f"{_path(loc)}: {e['msg']}")
     more = f"; and {len(parts) - limit} more" if len(parts) > limit else ""

@@ -70,3 +70,13 @@ def test_json_that_does_not_parse_is_said_in_plain_words_with_where(text: str, s
     problem = validation_problems(raised.value)
     assert problem.startswith(said), problem
     assert "Invalid JSON" not in problem and "EOF" not in problem and "(record)" not in problem, problem
+
+
+def test_a_report_pasted_as_the_title_is_told_where_the_rest_goes() -> None:
+    from agent_postmortem.store.models import IncidentCreate
+
+    with pytest.raises(ValidationError) as e:
+        IncidentCreate(title="The agent failed. " * 20)
+    said = validation_problems(e.value)
+    assert said.startswith("title: ") and "at most 200 characters" in said and "the rest goes in description" in said
+    assert "The agent failed" not in said  # never the value
