@@ -1,6 +1,6 @@
 """The rule-based attributor's choice of the decisive step in a failed multi-agent run, with no LLM.
 
-Six rules, tried in order (each designed on the `design` half of the Who&When development runs only; the
+Eight rules, tried in order (each designed on the `design` half of the Who&When development runs only; the
 figures on both halves and what each rule changed are in docs/multi-agent.md):
 
 1. **A coordinator declared the request satisfied.** A run that failed although its coordinator judged the
@@ -22,13 +22,21 @@ figures on both halves and what each rule changed are in docs/multi-agent.md):
    tool output (a terminal that had nothing to run does not count), and the action that asked for it was written by
    the agent that wrote the first action, that action is decisive: the agent was still at the task when the run
    stopped, and what its last attempt returned (a result or a failure) is what the run ended with, read by no one.
-   When another agent wrote it, it was checking the first agent's work, and rule 6 blames that work.
-6. **The first substantive action** (the rule before these five): the earliest step by an agent that is not tool or
+   When another agent wrote it, it was checking the first agent's work, and rule 8 blames that work.
+6. **The run's conclusion accepted a null result.** When the run's last action has no code and states that the
+   answer is zero or that nothing was found or fits ("the probability ... is 0.00%", "no members ... fit that
+   criterion"), that conclusion is decisive: a task asks for something that exists, and the agent accepted an empty
+   result as the answer instead of questioning the search or the data that produced it.
+7. **The brief handed on invented results.** When the run opens with a brief (the task handed to the first agent
+   with the results of an earlier round) whose results say they come from mock, simulated or placeholder data, or
+   from sources checked by hand, the brief is decisive: it is where values no tool read entered the run, and the
+   agents after it worked from them.
+8. **The first substantive action** (the rule before these seven): the earliest step by an agent that is not tool or
    code output (a terminal's, or a page dump sent under an agent's name), not the human asking, not a routing,
    planning or delegating message, and not the task statement handed to the first agent. A wrong first move is
    what the later steps build on.
 
-Failing all six, the first step by an agent that is not a tool or the human, then the first step.
+Failing all eight, the first step by an agent that is not a tool or the human, then the first step.
 Everything here works on plain steps (`who`, `role`, `name`, `content`), so it can be tested on small traces.
 """
 
@@ -41,7 +49,10 @@ NEW_FIGURES = 3  # 2 to 6 choose the same steps on the design half but one or tw
 
 STUCK_FAILURES = 2  # one failure at the end is often the last check of a run that had its answer
 
-Rule = Literal["verdict", "new_figures", "unread_source", "stuck", "last_attempt", "first_action", "fallback"]
+Rule = Literal[
+    "verdict", "new_figures", "unread_source", "stuck", "last_attempt", "null_result", "invented_brief",
+    "first_action", "fallback",
+]  # fmt: skip
 
 # Steps that are not an agent's own decision: tool and code-execution output, the human asking, routing.
 # A tool is named by its last word or by a tool word among its words ("Computer_terminal", "code_executor",
@@ -78,6 +89,23 @@ SOURCE_CLAIM = re.compile(
 # A tool output that printed nothing but labels ("The longest word found is: "), "None" or an empty list.
 _EXIT_HEADER = re.compile(r"^\s*exit ?code\s*:[^\n]*(?:\n\s*code output\s*:)?", re.IGNORECASE)
 _BLANK_LINE = re.compile(r"^(?:[^\n]*:)?\s*(?:none|null|nan|\[\]|\{\}|\(\)|''|\"\")?$", re.IGNORECASE)
+# A result stated as zero or as nothing: "is 0.00%", "indeed 0" (not an exit code or status), "no words were
+# found", "none of them meets the criteria".
+NULL_RESULT = re.compile(
+    r"(?<![\d.,])0(?:\.0+)?\s?%"
+    r"|\b(?<!code )(?<!status )(?:is|are|was|were|be|of|indeed)\s+(?:\*\*)?0(?:\.0+)?(?![\d.,]*\d)"
+    r"|\b(?:there (?:are|is|were|was) no|none of|no)\b[^.\n]{0,80}?"
+    r"\b(?:(?:was|were|is|are|been|be) found|fits?|meets?|match(?:es)?|satisf(?:y|ies)|qualif(?:y|ies))\b",
+    re.IGNORECASE,
+)
+# A brief that hands on an earlier round's results ("## Results from last response"), and words saying those
+# results were not read from a real source.
+_BRIEF_RESULTS = re.compile(r"^#+ *results\b[^\n]*\bfrom (?:the )?last response", re.IGNORECASE | re.MULTILINE)
+INVENTED = re.compile(
+    r"\bmock\w*|\bdummy\b|simulat\w*|hypothetical\w*|placeholder|for demonstration|example data|pretend\w*"
+    r"|manually \w+",
+    re.IGNORECASE,
+)
 NOTHING_RUN = re.compile(r"no code (?:from the last \d+ messages? )?(?:for me )?to execute", re.IGNORECASE)
 
 
@@ -213,8 +241,27 @@ def last_attempt(steps: Sequence[StepLike], task: str | None) -> Pick | None:
     return Pick(last, "last_attempt") if steps[last].who == steps[actions[0]].who else None
 
 
+def null_result(steps: Sequence[StepLike], task: str | None) -> Pick | None:
+    """The run's last action, when it has no code and its prose states a zero or empty result (`NULL_RESULT`)."""
+    actions = [i for i, s in enumerate(steps) if is_action(s, task)]
+    if not actions or "```" in steps[actions[-1]].content:
+        return None
+    return Pick(actions[-1], "null_result") if NULL_RESULT.search(_CODE.sub(" ", steps[actions[-1]].content)) else None
+
+
+def invented_brief(steps: Sequence[StepLike], task: str | None) -> Pick | None:
+    """The run's first agent step, when it is a brief (not itself an action: it hands the task in) whose section of
+    an earlier round's results says they were mocked, simulated or checked by hand."""
+    first = next((i for i, s in enumerate(steps) if is_agent(s)), None)
+    if first is None or is_action(steps[first], task):
+        return None
+    results = _BRIEF_RESULTS.search(steps[first].content)
+    invented = results is not None and INVENTED.search(steps[first].content[results.end() :])
+    return Pick(first, "invented_brief") if invented else None
+
+
 def first_action(steps: Sequence[StepLike], task: str | None) -> Pick:
-    """The rule used before the other five (kept as the benchmark's baseline and as the last rule)."""
+    """The rule used before the other seven (kept as the benchmark's baseline and as the last rule)."""
     actions = [i for i, s in enumerate(steps) if is_action(s, task)]
     if actions:
         return Pick(actions[0], "first_action")
@@ -231,5 +278,7 @@ def pick_step(steps: Sequence[StepLike], task: str | None) -> Pick:
         or first_unread_source(steps, task)
         or stuck_at(steps, task)
         or last_attempt(steps, task)
+        or null_result(steps, task)
+        or invented_brief(steps, task)
         or first_action(steps, task)
     )

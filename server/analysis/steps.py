@@ -7,7 +7,7 @@ A run, in the shape of the Who&When traces (Zhang et al. 2025):
 metadata, reference answers) are ignored and never stored. Runs marked as successful are not imported.
 
 Two attributors:
-- `heuristic` (no LLM): five rules over the steps (`server/analysis/attribution_rules.py`);
+- `heuristic` (no LLM): eight rules over the steps (`server/analysis/attribution_rules.py`);
   `postmortem bench attribution` (docs/multi-agent.md) says what they score.
 - `llm`: the configured LLM reads the steps, shortened to fit, and answers a small bounded JSON schema
   (`server/attribution_llm.py`); an answer that is not valid JSON, or that cannot be grounded in a real step of
@@ -168,6 +168,8 @@ _RULE_NOTES = {
     "unread_source": "it reports reading or watching a source that no tool in the run opened",
     "stuck": "its tool output was the first of the failures the run ended on, never recovered from",
     "last_attempt": "the run ended on its tool output, read by no one, and its agent had taken the task on",
+    "null_result": "it concludes the run by accepting a zero or empty result as the answer, without questioning it",
+    "invented_brief": "it hands on an earlier round's results that it says were mocked, simulated or checked by hand",
     "first_action": "it is the run's first substantive action",
     "fallback": "no substantive action was found",
 }
@@ -188,8 +190,9 @@ def heuristic_attribution(run: StepRun) -> Attribution:
     """The step `server.attribution_rules.pick_step` chooses (a coordinator's premature "request satisfied", else
     the first step that states figures found nowhere earlier, else the first claim to read a source no tool opened,
     else the action whose tool output began the failures the run ended on, else the last action when its tool output
-    ended the run and its agent also wrote the first action, else the first substantive action), its agent, the step
-    quoted, and why."""
+    ended the run and its agent also wrote the first action, else a conclusion that accepts a zero or empty result,
+    else a brief handing on results it says were invented or checked by hand, else the first substantive action),
+    its agent, the step quoted, and why."""
     pick = rules.pick_step(run.steps, run.task)
     chosen = run.steps[pick.index]
     notes = _notes(run, pick)
