@@ -265,7 +265,10 @@ GLOBAL: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:(?:is|was|were|are)\s+(?:\w+ly\s+)?to\s+blame(?!\s+(?:myself|yourself|himself|herself|themselves|ourselves|me|him|"
             r"her|them|us|you|someone|anyone|others|people|the|a|an)\b)|blame\s+for\s+[^,.;]{1,40}?\s+lies\s+with|(?:fault|blame)\s+(?:of|lies\s+with|is\s+on|on)\s+(?!the\s+(?:"
             r"platforms?|systems?|process(?:es)?|tools?|procedures?)\b(?!\s+team))|(?:his|her|their|my|our|your)\s+(?:\([^()]{1,60}\)\s+)?(?:fault|bad|mistake|oversight|"
-            r"carelessness|screw-?up|oopsie|oops|blunder|goof|slip-?up|f\*+k-?\s?up|fuck-?\s?up)|(?:his|her|their|my|our|your)\s+(?:own|\w+est|big|stupid|silly|dumb|bad)\s+"
+            r"carelessness|screw-?up|cock-?up|oopsie|oops|blunder|goof|slip-?up|f\*+k-?\s?up|fuck-?\s?up)|"
+            # a person's faulty change, and a task that slipped someone's mind
+            r"(?:his|her|their|my|our|your)\s+(?:erroneous|faulty|botched|buggy)\s+(?:commit|change|push|patch|config|"
+            r"merge|deploy|update|edit)s?\b|\bslipped\s+(?:my|our|his|her|their|your)\s+mind\b|(?:his|her|their|my|our|your)\s+(?:own|\w+est|big|stupid|silly|dumb|bad)\s+"
             r"(?:fault|mistake|oversight|screw-?up)|(?:on|from)\s+my\s+part(?!\s+of\b)|(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+(?:all\s+|entirely\s+|squarely\s+|totally\s+)?on\s+"
             r"(?:me|us|them|him|her|you|the\s+[\w-]+\s+(?:team|engineers?|devs?|developers?|folks|people))\b|"
             r"(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+(?:me|us|my\s+doing|our\s+doing)\b(?!\s+who\s+(?:found|noticed|"

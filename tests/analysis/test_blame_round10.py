@@ -23,6 +23,13 @@ from agent_postmortem.analysis.blameless import check_blameless
         ("We won't do that again.", "person_as_cause"),
         ("The old index was mistakenly dropped after we renamed the schema.", "person_as_cause"),
         ("Yesterday you pushed a branch that wasn't supposed to go public.", "person_as_cause"),
+        # written from the rules' misses on the three design quarters of train8 and train9
+        ("I dropped the ball on telling the networking lead.", "person_as_cause"),
+        ("The renewal slipped my mind last month.", "blame_word"),
+        ("Sorry, the outage was down to my erroneous commit to the routing file.", "blame_word"),
+        ("How do I roll the branch back to before my cockup?", "blame_word"),
+        ("The nurse gave the medication without further verification.", "person_as_cause"),
+        ("The attorney filed the brief without independently verifying the citations.", "person_as_cause"),
     ],
 )
 def test_the_round_10_shapes_are_found(text: str, rule: str) -> None:
@@ -40,6 +47,8 @@ def test_the_round_10_shapes_are_found(text: str, rule: str) -> None:
         "The cache was accidentally cleared when the job restarted.",  # a mistake in the passive, a system after it
         "The server was shut down by the scheduler at midnight.",
         "The GPU driver error froze the render nodes.",
+        "Do not let the renewal slip your mind.",  # advice, not a task that slipped someone's mind
+        "The job retried without further delay.",
     ],
 )
 def test_their_look_alikes_are_not_flagged(text: str) -> None:
