@@ -27,6 +27,7 @@ The rule, written down and committed before any figure of it was seen:
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,9 @@ from agent_postmortem.evals.train_blame_reader import rows
 THRESHOLD, VETO, TARGET = 0.98, 0.05, 0.90
 
 
-def person_head(sentence: str) -> bool:
-    """A person heads a clause of the sentence, whatever follows (the rules' subject test without its predicate)."""
+def person_heads(sentence: str) -> Iterator[re.Match[str]]:
+    """Each person heading a clause of the sentence, whatever follows (the rules' subject test without its
+    predicate); the person is the match's group 1."""
     for m in _SUBJECT.finditer(sentence):
         agent = m.group(1)
         if not _is_person(agent) or re.search(r"\bby\s+$", sentence[max(0, m.start() - 4) : m.start()], re.I):
@@ -55,8 +57,12 @@ def person_head(sentence: str) -> bool:
         if re.fullmatch(NAME, agent) and not _bare_plural(agent):
             if preceded_by_article(sentence, m.start()) or cannot_be_a_name(sentence, m.start(), agent):
                 continue
-        return True
-    return False
+        yield m
+
+
+def person_head(sentence: str) -> bool:
+    """A person heads a clause of the sentence, whatever follows."""
+    return next(person_heads(sentence), None) is not None
 
 
 def features(data: list[dict[str, Any]]) -> dict[str, np.ndarray]:

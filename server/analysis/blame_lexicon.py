@@ -92,9 +92,9 @@ PARTICIPLE = (
     r"built|left|lost|met|shut|split|stood|understood|begun|spotted|caught)\b"
 )
 WITHOUT_CHECK = (
-    r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|testing|checking|asking|approval|telling|verifying|running|"
+    r"without\s+(?:first\s+|\w+ly\s+)?(?:review(?:ing)?|reading|testing|checking|asking|approval|telling|verifying|running|"
     r"looking|a\s+review|any\s+review|double-checking|consulting|a\s+backup|backing\s+up|(?:re)?building|compiling|"
-    r"(?:any|proper|adequate|sufficient)\s+(?:[\w-]+\s+)?(?:testing|tests?|review|checks?|validation|qa)|"
+    r"(?:any|proper|adequate|sufficient|further)\s+(?:[\w-]+\s+)?(?:testing|tests?|review|checks?|validation|verification|qa)|"
     r"thinking|realizing|realising|noticing|permission|consent|a\s+(?:test|benchmark|rollback\s+plan|plan|ticket|"
     r"change\s+request)|tests?\b|authori[sz]ation|(?:a\s+)?sign-?off|coordinating|"
     r"informing|notifying|warning|telling\s+anyone|implementing|adding\s+(?:any\s+)?(?:tests?|checks?|"
@@ -115,8 +115,11 @@ BLAME_VERB = (
     r"wrong(?!-)|(?:ran|run|typed|executed|deployed|applied|pushed|entered|used|restored|restarted|rebooted|replaced|"
     r"installed|removed|unplugged|plugged|connected|came|went|drove|logged\s+in(?:to)?|sent|posted|uploaded|merged|"
     r"committed)\s+(?:\S+\s+){0,4}?"
-    r"(?:on|to|against|in|into|at|from|with)\s+(?:the|a)\s+wrong(?!-)|(?:decided|chose|opted)\s+not\s+to\s+(?:page|escalate|"
-    r"tell|inform|notify|roll\s+back|test|check|review|wait)|rubber-?stamped|mixed\s+up|insisted\s+on\s+(?:skipping|bypassing|ignoring|disabling)|let\s+(?:\S+\s+){1,4}?(?:expire|lapse|run\s+out|fill\s+up|rot)|"
+    r"(?:on|to|against|in|into|at|from|with)\s+(?:the|a)\s+wrong(?!-)|"
+    # doing what was not meant to be done ("you merged something that wasn't supposed to get merged")
+    r"(?:merged|pushed|deployed|committed|released|published|sent|ran|deleted|removed|shipped|uploaded|posted)\s+"
+    r"(?:\S+\s+){0,4}?(?:that|which)\s+(?:was|were)(?:n['’]t|\s+not)\s+supposed\s+to|(?:decided|chose|opted)\s+not\s+to\s+(?:page|escalate|"
+    r"tell|inform|notify|roll\s+back|test|check|review|wait)|rubber-?stamped|mixed\s+up|dropped\s+the\s+ball|insisted\s+on\s+(?:skipping|bypassing|ignoring|disabling)|let\s+(?:\S+\s+){1,4}?(?:expire|lapse|run\s+out|fill\s+up|rot)|"
     # a verb of getting it wrong ("misjudged the load", "mislabeled the batch"); snoozing or dismissing a warning
     r"(?:(?<=have\s)|(?<=has\s)|(?<=had\s)|(?<=['’]ve\s)|(?<=['’]s\s))broken(?!\s+(?:down|in)\b)|did\s+nothing(?=\s*(?:[.,;!?]|$|and\b|about\b))|took\s+no\s+action|keeps?\s+(?:breaking|forgetting|skipping|ignoring|"
     r"deleting|missing|pushing\s+(?:to\s+main|secrets|broken)|committing\s+(?:secrets|credentials|keys|passwords))|"

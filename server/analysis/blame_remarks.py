@@ -45,7 +45,7 @@ QUESTIONS = [
         _I,
     ),
     re.compile(
-        r"\b(?:did|have|has)\s+(?P<agent>you|they|he|she|anyone|anybody|someone)\s+(?:even|actually|ever)\s+"
+        r"\b(?:did|do|does|have|has)\s+(?P<agent>you|they|he|she|anyone|anybody|someone)\s+(?:even|actually|ever)\s+"
         r"(?:test|run|check|read|review|look|try|compile|open|verify)\w*",
         _I,
     ),

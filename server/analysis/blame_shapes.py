@@ -9,7 +9,7 @@ rules, are in blame_remarks.py. Each pattern names the person in a group `agent`
 
 import re
 
-from agent_postmortem.analysis.blame_lexicon import NAME, PARTICIPLE, PERSON, ROLES, SYSTEM_HEADS
+from agent_postmortem.analysis.blame_lexicon import BARE_PLURAL, NAME, PARTICIPLE, PERSON, ROLES, SYSTEM_HEADS
 
 _I = re.IGNORECASE
 _AGENT = r"(?P<agent>" + PERSON + r"|" + NAME + r")"
@@ -26,6 +26,9 @@ _BROKE = (
     r"(?:wrong|broken|incorrect|the\s+(?:cause|culprit|problem))|(?:was|were|is|are)n['’]?t\s+\w+\s+enough|"
     r"(?:was|were|is|are)(?:n['’]?t|\s+not|\s+never)\s+(?:\w+ly\s+)?(?:tested|reviewed|checked|verified|validated))"
 )
+# Something faulty, then who made it (SHAPES).
+_FAULTY = r"\b(?:misconfigured|faulty|errant|erroneous|incorrect|wrong|buggy|mistaken|flawed)\s+(?:[^\s.;!?]+\s+){1,5}?"
+_MADE_BY = r"(?P<agent>" + PERSON + r"|" + BARE_PLURAL + r"|" + NAME + r")"
 
 # (rule, pattern): a pattern with a group `agent` blames that agent only when it is a person (not a system name).
 SHAPES: list[tuple[str, re.Pattern[str]]] = [
@@ -67,7 +70,9 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
         "blame_word",
         re.compile(
             r"\b" + _MISTAKE_NOUN + r"\s+(?:(?:was|is|were|are)\s+(?:all\s+)?" + _OWNER + r"|of\s+" + _OWNER + r")\b|"
-            r"\b(?:I|we)(?:['’]m|['’]re|\s+am|\s+are)?\s+(?:sharing|share|take|taking|accept|accepting|shoulder\w*)\s+"
+            # "you both can share the blame": the people addressed, not only the writer
+            r"\b(?:I|we|you|they)(?:\s+(?:both|all|two))?(?:['’]m|['’]re|\s+am|\s+are|\s+can|\s+should|\s+must)?\s+"
+            r"(?:sharing|share|take|taking|accept|accepting|shoulder\w*)\s+"
             r"(?:the\s+|full\s+|some\s+of\s+the\s+|my\s+share\s+of\s+the\s+|our\s+share\s+of\s+the\s+)?blame\b",
             _I,
         ),
@@ -161,6 +166,33 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
             r"(?-i:\b(?P<agent>I|we|We))\s+(?:just|simply|wrongly|naively|blindly|mistakenly)\s+assumed\b",
         )
     ),
+    (  # a promise not to do it again: "I won't do that again", "we will never make that mistake again"
+        "person_as_cause",
+        re.compile(
+            r"(?-i:\b(?P<agent>I|[Ww]e))\s+(?:won['’]t|will\s+not|will\s+never|['’]ll\s+never)\s+(?:do|make)\s+"
+            r"(?:that|this|it|the\s+same\s+(?:mistake|thing)|that\s+mistake)\s+(?:\w+\s+)?again\b",
+            _I,
+        ),
+    ),
+    *(  # something faulty a person made: "a misconfigured firewall rule initially implemented by a third-party
+        # vendor", "errant input that Amazon engineers entered"
+        ("person_as_agent", re.compile(_FAULTY + made + r"\b", _I))
+        for made in (
+            r"(?:\w+ly\s+)?(?:implemented|introduced|written|added|configured|set\s+up|entered|typed|made|pushed|"
+            r"committed|deployed|created)\s+by\s+" + _MADE_BY,
+            r"(?:that|which)\s+" + _MADE_BY + r"\s+(?:had\s+)?(?:\w+ly\s+)?(?:entered|typed|wrote|made|added|pushed|"
+            r"committed|deployed|ran|introduced|configured|set\s+up|created)",
+        )
+    ),
+    (  # a mistake in the passive, then who acted: "Branch protection rules were inadvertently overwritten when we
+        # added settings.yml"
+        "person_as_cause",
+        re.compile(
+            r"\b(?:was|were|got|been)\s+(?:accid\w{0,3}ally|accidently|inadvertently|mistakenly|unintentionally|"
+            r"unknowingly)\s+\w+(?:\s+(?:down|off|out|over|up))?\s+(?:when|after|as|while)\s+" + _AGENT + r"\s+\w+",
+            _I,
+        ),
+    ),
     (  # promising to be careful next time: "We'll watch out next time.", "I will double-check next time"
         "person_as_cause",
         re.compile(
@@ -211,7 +243,14 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
 
 # Read anywhere, each with its own guard in blame.py: "human error" as a cause, judgements, and words of blame.
 GLOBAL: list[tuple[str, re.Pattern[str]]] = [
-    ("human_error", re.compile(r"(?<!not\s)(?<!no\s)\b(?:human|operator|user|pilot|engineer|developer)\s+error\b", _I)),
+    (
+        "human_error",
+        re.compile(
+            r"(?<!not\s)(?<!no\s)\b(?:human|operator|user|pilot|engineer|developer|sysadmin|administrator|technician|"
+            r"staff|employee|clerk|crew)\s+error\b",
+            _I,
+        ),
+    ),
     (
         "judgement",
         re.compile(
@@ -223,11 +262,14 @@ GLOBAL: list[tuple[str, re.Pattern[str]]] = [
     (
         "blame_word",
         re.compile(
-            r"\b(?:(?:is|was|were|are)\s+to\s+blame(?!\s+(?:myself|yourself|himself|herself|themselves|ourselves|me|him|"
+            r"\b(?:(?:is|was|were|are)\s+(?:\w+ly\s+)?to\s+blame(?!\s+(?:myself|yourself|himself|herself|themselves|ourselves|me|him|"
             r"her|them|us|you|someone|anyone|others|people|the|a|an)\b)|blame\s+for\s+[^,.;]{1,40}?\s+lies\s+with|(?:fault|blame)\s+(?:of|lies\s+with|is\s+on|on)\s+(?!the\s+(?:"
-            r"platforms?|systems?|process(?:es)?|tools?|procedures?)\b(?!\s+team))|(?:his|her|their|my|our|your)\s+(?:fault|bad|mistake|oversight|"
-            r"carelessness|screw-?up|oopsie|oops|blunder|goof|slip-?up|f\*+k-?\s?up|fuck-?\s?up)|(?:his|her|their|my|our|your)\s+(?:own|\w+est|big|stupid|silly|dumb|bad)\s+"
-            r"(?:fault|mistake|oversight|screw-?up)|on\s+my\s+part|(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+(?:all\s+|entirely\s+|squarely\s+|totally\s+)?on\s+"
+            r"platforms?|systems?|process(?:es)?|tools?|procedures?)\b(?!\s+team))|(?:his|her|their|my|our|your)\s+(?:\([^()]{1,60}\)\s+)?(?:fault|bad|mistake|oversight|"
+            r"carelessness|screw-?up|cock-?up|oopsie|oops|blunder|goof|slip-?up|f\*+k-?\s?up|fuck-?\s?up)|"
+            # a person's faulty change, and a task that slipped someone's mind
+            r"(?:his|her|their|my|our|your)\s+(?:erroneous|faulty|botched|buggy)\s+(?:commit|change|push|patch|config|"
+            r"merge|deploy|update|edit)s?\b|\bslipped\s+(?:my|our|his|her|their|your)\s+mind\b|(?:his|her|their|my|our|your)\s+(?:own|\w+est|big|stupid|silly|dumb|bad)\s+"
+            r"(?:fault|mistake|oversight|screw-?up)|(?:on|from)\s+my\s+part(?!\s+of\b)|(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+(?:all\s+|entirely\s+|squarely\s+|totally\s+)?on\s+"
             r"(?:me|us|them|him|her|you|the\s+[\w-]+\s+(?:team|engineers?|devs?|developers?|folks|people))\b|"
             r"(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+(?:me|us|my\s+doing|our\s+doing)\b(?!\s+who\s+(?:found|noticed|"
             r"reported|fixed|caught|spotted))|"
@@ -237,7 +279,8 @@ GLOBAL: list[tuple[str, re.Pattern[str]]] = [
     ),
 ]
 NEGATED_FAULT = re.compile(
-    r"\b(?:not|isn['’]?t|wasn['’]?t|aren['’]?t|weren['’]?t|no|none|never|rarely|seldom|hardly)\b(?:\s+\S+){0,5}?\s+"
+    r"\b(?:not|isn['’]?t|wasn['’]?t|aren['’]?t|weren['’]?t|no|none|never|rarely|seldom|hardly|nobody|noone)\b"
+    r"(?:\s+\S+){0,5}?\s+"
     r"(?:fault|blame)\b",
     _I,
 )

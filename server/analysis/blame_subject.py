@@ -105,7 +105,7 @@ _NOT_A_FAILURE_VERB = re.compile(_NOT_A_FAILURE, _I)
 _NOT_DONE_PASSIVE = re.compile(r"\b(?:not|never|n['’]t)\b|\b(?:should|could|would|must|ought\s+to)\s+have\s+been\b", _I)
 _PASSIVE_BY = re.compile(
     r"\b(?:was|were|got|been|being|is|are|get)\s+(?:\w+\s+)?"
-    r"(\w+ed|run|done|broken|made|written|taken|left|caught|seen|found)\s+"
+    r"(\w+ed|run|done|broken|made|written|taken|left|caught|seen|found|(?:shut|cut)(?:\s+(?:down|off))?)\s+"
     r"(?:(?!only\b)\w+ly\s+)?by\s+(?P<agent>" + PERSON + r"|" + NAME + r")",
     _I,
 )
