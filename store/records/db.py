@@ -21,7 +21,7 @@ from agent_postmortem.store.private import private_file
 from agent_postmortem.store.records.integrity import stored_json
 from agent_postmortem.store.records.postgres import INDEX_LOCK as INDEX_LOCK
 from agent_postmortem.store.records.postgres import LOCK_SPACE as LOCK_SPACE
-from agent_postmortem.store.records.postgres import MIGRATIONS_LOCK, exported_snapshot
+from agent_postmortem.store.records.postgres import MIGRATIONS_LOCK, exported_snapshot, own_schema
 from agent_postmortem.store.records.postgres import advance_sequence as advance_sequence
 from agent_postmortem.store.records.postgres import engine_url as engine_url
 from agent_postmortem.store.records.postgres import ensure_schema as ensure_schema
@@ -88,7 +88,10 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
                 context.sqlalchemy_exception.add_detail(f"{LOCKED_DETAIL}{database}")
 
         return engine
-    return create_engine(engine_url(url), pool_pre_ping=True, json_deserializer=stored_json)
+    engine = create_engine(engine_url(url), pool_pre_ping=True, json_deserializer=stored_json)
+    if is_postgres(engine):
+        own_schema(engine, url)
+    return engine
 
 
 def read_only_engine(database: Path) -> Engine:

@@ -1,14 +1,17 @@
 """What only PostgreSQL has: the advisory-lock keys, the driver made explicit in a URL, a schema per team in one
-database, key sequences moved past restored rows, and a snapshot exported to other connections. db.py chooses
-between this and SQLite."""
+database (and every connection checked to be in it), key sequences moved past restored rows, and a snapshot exported
+to other connections. db.py chooses between this and SQLite."""
 
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
+
+from agent_postmortem.store.errors import ForeignSchema
 
 # PostgreSQL advisory locks are keyed by two integers: this space (b"PM") and one of these names.
 LOCK_SPACE = 0x504D
@@ -51,6 +54,23 @@ def _team_schema(url: str) -> str | None:
     """The schema a team URL selects (team_url), None for the default team's."""
     options = str(engine_url(url).query.get("options", ""))
     return options.removeprefix("-csearch_path=") if options.startswith("-csearch_path=") else None
+
+
+def own_schema(engine: Engine, url: str) -> None:
+    """Check every new connection's schema: the one its URL selects (its team's), or `public`. A search_path set
+    outside the URL (PGOPTIONS in the environment, a default of the role, a schema named after the role) would have
+    the migrations create their tables in, and every query read from, another schema (another team's): refused
+    before any statement of the store runs (ForeignSchema)."""
+    expected = _team_schema(url) or "public"
+
+    @event.listens_for(engine, "connect")
+    def _checked(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cursor:
+            found, search_path = cursor.execute("select current_schema(), current_setting('search_path')").fetchone()
+        dbapi_conn.rollback()
+        if found != expected:
+            dbapi_conn.close()
+            raise ForeignSchema(expected=expected, found=found, search_path=search_path)
 
 
 def has_schema(url: str) -> bool:
