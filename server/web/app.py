@@ -31,12 +31,14 @@ from agent_postmortem.errors import (
     KnowledgeBaseUnavailable,
     NothingToReview,
     is_storage_failure,
+    shown_on,
     storage_failure,
 )
 from agent_postmortem.http.security import HttpSecurity
 from agent_postmortem.http.teams import TeamTokenVerifier
 from agent_postmortem.render.html import html_environment
 from agent_postmortem.render.html_report import stylesheet
+from agent_postmortem.storage_failure import failure_reason
 from agent_postmortem.store.errors import (
     ActionItemNotFound,
     IncidentNotFound,
@@ -160,6 +162,10 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
     """A view behind the session check (and, for POST, the CSRF check), run in a worker thread."""
 
     async def endpoint(request: Request) -> Response:
+        with shown_on("web"):  # errors worded for the page's reader (server/errors.py), in the worker threads too
+            return await answer(request)
+
+    async def answer(request: Request) -> Response:
         session = signed_in(web, request)
         if session is None:
             return RedirectResponse(sign_in_first(request, post=post), status_code=303)
@@ -199,7 +205,7 @@ def failed(web: Web, request: Request, e: Exception, session: Session, *, back: 
     if isinstance(e, (KnowledgeBaseUnavailable, IndexLoading, StoreBusy)):  # passes: the store's words, as MCP's
         return error_page(web, request, 503, str(e), session, back=back)
     if is_storage_failure(e):  # the database down or refusing: was the 500 page while MCP said why
-        logger.warning("web view %s: %s", request.url.path, storage_failure(e))
+        logger.warning("web view %s: %s", request.url.path, failure_reason(e))  # the page does not say it
         return error_page(web, request, 503, storage_failure(e), session, back=back)
     logger.exception("web view %s failed", request.url.path, exc_info=e)
     return error_page(web, request, 500, "Something went wrong on the server; it has been logged.", session)
