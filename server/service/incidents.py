@@ -129,9 +129,11 @@ class Incidents:
         event = TimelineEvent(at=now, kind="note", description=_reviewed(said, review.note))
         written = self.store.review_analysis(incident.id, reviewed, event, was=read.state)
         latest = self.store.get_or_raise(incident.id).analysis
+        if written and latest is not None:  # as stored (or a draft stored just after it)
+            return latest
         if latest is None or latest.id != read.id:
             raise AnalysisChanged(incident.id)
-        return latest if written else None
+        return None
 
     def knowledge_stats(self) -> Stats:
         return Stats(
