@@ -48,16 +48,17 @@ __all__ = [
 ]
 
 
-Surface = Literal["cli", "mcp"]
+Surface = Literal["cli", "mcp", "web"]
 SURFACE: ContextVar[Surface | None] = ContextVar("surface", default=None)
 """Where an error is shown: the CLI sets "cli" around every command, at its one entry point (`Root.main`,
-server/cli/app.py), the MCP server "mcp" around every tool call, resource read and prompt (server/mcp/common.py);
-unset (the SDK, a test), an error says what it does with both wordings."""
+server/cli/app.py), the MCP server "mcp" around every tool call, resource read and prompt (server/mcp/common.py), the
+web view "web" around every page and form (server/web/app.py: its reader runs no command and calls no tool); unset
+(the SDK, a test), an error says what it does with both wordings."""
 
 
 @contextmanager
 def shown_on(surface: Surface) -> Iterator[None]:
-    """Errors stringified inside name what to do on `surface` (commands or tools)."""
+    """Errors stringified inside name what to do on `surface` (commands, tools, or the server's settings)."""
     token = SURFACE.set(surface)
     try:
         yield

@@ -8,7 +8,7 @@ def storage_failure(error: BaseException) -> str:
     """The message for a database failure: a write the database refused (disk full, I/O error, locked too long), or a
     damaged database file. The engine's own one-line reason, never the statement or its values (they hold incident
     text)."""
-    reason = str(getattr(error, "orig", None) or error.__class__.__name__).splitlines()[0][:200]
+    reason = failure_reason(error)
     if is_damaged_database(error):
         return (
             f"The incident database is damaged ({reason}); nothing was changed. `postmortem check` says what is "
@@ -25,7 +25,13 @@ def storage_failure(error: BaseException) -> str:
             "or teams from this database, then retry."
         )
     if _could_not_connect(reason):
-        if _on_mcp():  # the calling model can change none of it: the advice is for whoever runs the server
+        if _shown_on() == "web":  # a browser's reader: no setting to name, no reason (it holds the URL's host)
+            return (
+                "The incident store is unreachable: this server could not connect to its database; nothing was "
+                "changed. Whoever runs this server should check its database settings and that the database server "
+                "is up and reachable; try again later."
+            )
+        if _shown_on() == "mcp":  # the calling model can change none of it: the advice is for whoever runs the server
             return (
                 f"The server's knowledge base is unreachable: its incident store could not connect to its database "
                 f"({reason}); nothing was changed. Whoever runs the server should check its database setting "
@@ -42,10 +48,15 @@ def storage_failure(error: BaseException) -> str:
     )
 
 
-def _on_mcp() -> bool:
+def failure_reason(error: BaseException) -> str:
+    """The engine's own one-line reason for a database failure (for a log: it may name the database's host)."""
+    return str(getattr(error, "orig", None) or error.__class__.__name__).splitlines()[0][:200]
+
+
+def _shown_on() -> str | None:
     from agent_postmortem.errors import SURFACE  # errors.py imports this module
 
-    return SURFACE.get() == "mcp"
+    return SURFACE.get()
 
 
 _LOCKED = "database is locked"  # SQLite, once another connection held the lock past the busy timeout (30 s)

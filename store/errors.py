@@ -83,3 +83,19 @@ class ReadOnlyStore(StoreError):
 
 class StoreBusy(StoreError):
     """A record kept changing under a write (other writers won every round); nothing was written."""
+
+
+class ForeignSchema(StoreError):
+    """The PostgreSQL session's search_path, set outside the database URL (PGOPTIONS, a default of the role), selects
+    a schema other than the store's: its tables would be created in, and read from, another schema (another team's)."""
+
+    def __init__(self, *, expected: str, found: str | None, search_path: str) -> None:
+        selects = f"selects the schema {found}" if found else "selects no schema that exists"
+        super().__init__(
+            f"the database session's search_path ({search_path}) {selects}, not {expected}, where this store keeps "
+            "its tables; nothing was read or written. It was set outside POSTMORTEM_DATABASE_URL: by PGOPTIONS in "
+            "the environment (unset it, or take search_path out of it), by a default of the database role (ALTER "
+            "ROLE <role> RESET search_path), or by a schema named after the role, which the default search_path "
+            "puts first; then try again"
+        )
+        self.expected, self.found = expected, found

@@ -115,6 +115,20 @@ def test_every_package_folder_is_listed_in_pyproject() -> None:
     assert packages == listed
 
 
+BUDGETED = ("store/records", "server/web", "server/http")  # folders whose modules are held to the size budget
+
+
+def test_the_record_web_and_http_modules_keep_within_the_size_budget() -> None:
+    """A module holds ~300 lines at most: one that grows past it is split along a seam of its own."""
+    over = {
+        str(path.relative_to(ROOT)): lines
+        for folder in BUDGETED
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 300
+    }
+    assert over == {}
+
+
 def test_no_module_imports_the_folder_names() -> None:
     """`server`, `store`, `prompts`, `evals` are folders of this repository, not importable names once installed."""
     assert offending((P[:-1],), FLAT) == []

@@ -191,6 +191,7 @@ def serve(
     import uvicorn
 
     from agent_postmortem.http.app import http_app
+    from agent_postmortem.http.timeouts import uvicorn_options
     from agent_postmortem.web.ui import ensure_free
 
     with user_errors():
@@ -207,10 +208,10 @@ def serve(
         stateless=stateless or configured.http_stateless,
         for_team=for_team,
     )
-    # log_config=None: uvicorn's lines go through the process's redacting handler, not handlers of its own
-    uvicorn.run(
-        asgi, host=host, port=port, log_level="warning", log_config=None, **proxy_options(configured.trusted_proxies)
-    )
+    # log_config=None: uvicorn's lines go through the process's redacting handler, not handlers of its own;
+    # uvicorn_options: how long and how much a request's headers may take (server/http/timeouts.py)
+    proxies = proxy_options(configured.trusted_proxies)
+    uvicorn.run(asgi, host=host, port=port, log_level="warning", log_config=None, **proxies, **uvicorn_options())
     end_served()  # stopped by Ctrl-C (uvicorn raises a SIGTERM again once shut down: that ends it by the signal)
 
 

@@ -11,8 +11,8 @@ from agent_postmortem.http.bodies import ClearBodies, ClearUnknownSessions, NoSt
 from agent_postmortem.http.otlp import add_trace_receiver
 from agent_postmortem.http.security import ClearRefusals, HttpSecurity, RateLimit, TokenFirst
 from agent_postmortem.mcp.server import create_server
-from agent_postmortem.web.app import Web, beside_mcp
-from agent_postmortem.web.site import web_view
+from agent_postmortem.web.app import Web
+from agent_postmortem.web.site import beside_mcp, web_view
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService

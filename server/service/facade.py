@@ -123,12 +123,14 @@ class PostmortemService:
         by: str | None = None,
         note: str | None = None,
         analysis_id: int | None = None,
+        check: Callable[[Analysis], None] | None = None,
     ) -> Analysis:
         """`analysis_id`: the analysis the reviewer read (`Analysis.id`); refused (NotTheLatestAnalysis) when a newer
-        one was stored since. Without it, the latest analysis is reviewed, whichever it is."""
+        one was stored since. Without it, the latest analysis is reviewed, whichever it is. `check` sees the analysis
+        as the review's write reads it (it raises to refuse the review): a form's "not reviewed since shown"."""
         given = {"decision": decision, "by": by or None, "note": note or None, "analysis_id": analysis_id}
         review = AnalysisReview.model_validate(given)
-        return self.incidents.review_analysis(incident_id, review)
+        return self.incidents.review_analysis(incident_id, review, check=check)
 
     knowledge_stats = delegate("incidents", Incidents.knowledge_stats)
     reindex = delegate("incidents", Incidents.reindex)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from agent_postmortem.errors import AnalysisChanged, InTheFuture, NoteTooLong, NothingToReview, NotTheLatestAnalysis
 from agent_postmortem.service.results import IncidentList, IncidentSummary, Stats
+from agent_postmortem.store.errors import StoreBusy
 from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.models import Analysis, AnalysisReview, Incident, TimelineEvent, TimelineEventCreate
 from agent_postmortem.store.records.actions import ActionStore
@@ -15,6 +16,7 @@ from agent_postmortem.store.records.reredact import Reredaction, reredact
 from agent_postmortem.store.search.knowledge import KnowledgeBase
 from agent_postmortem.store.vocabulary import EVENT_LIMIT, REOPEN_NOTE_LIMIT, REOPENED, EventKind
 
+REVIEW_ATTEMPTS = 20  # compare-and-set rounds before a review gives up (as an action item's update)
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of this server's clock a reported time may be (another host's clock)
 
 
@@ -89,38 +91,49 @@ class Incidents:
         self.knowledge.sync()
         return self.store.get_or_raise(incident_id)
 
-    def review_analysis(self, incident_id: str, review: AnalysisReview) -> Analysis:
+    def review_analysis(
+        self, incident_id: str, review: AnalysisReview, *, check: Callable[[Analysis], None] | None = None
+    ) -> Analysis:
         """Accept or reject the incident's latest analysis, with who and why, kept on the analysis and in the
         timeline. Only an accepted analysis feeds anything else (similar incidents, runbooks, reviews, later
         drafts); a newer draft leaves the last accepted one in use until it is reviewed itself. The verdict the
         analysis already has, given again without `by` or `note`, changes nothing: it keeps who decided and why.
-        A review that names its analysis (`review.analysis_id`) is refused when that is no longer the latest."""
+        A review that names its analysis (`review.analysis_id`) is refused when that is no longer the latest.
+        A compare-and-set: the verdict is written only over the state it was given on, else read again; `check`
+        sees the analysis as read for the write (it raises to refuse it): a form's "not reviewed since shown"."""
+        for _ in range(REVIEW_ATTEMPTS):
+            reviewed = self._reviewed_once(incident_id, review, check)
+            if reviewed is not None:
+                return reviewed
+        raise StoreBusy(f"{incident_id}'s analysis kept being reviewed under this review; try again")
+
+    def _reviewed_once(
+        self, incident_id: str, review: AnalysisReview, check: Callable[[Analysis], None] | None
+    ) -> Analysis | None:
+        """One attempt: None when another review was stored since the analysis was read (nothing written)."""
         incident = self.store.get_or_raise(incident_id)
-        if incident.analysis is None:
+        read = incident.analysis
+        if read is None:
             raise NothingToReview(incident.id)
-        if review.analysis_id is not None and review.analysis_id != incident.analysis.id:
-            latest = incident.analysis
-            raise NotTheLatestAnalysis(incident.id, given=review.analysis_id, latest=latest.id, state=latest.state)
+        if review.analysis_id is not None and review.analysis_id != read.id:
+            raise NotTheLatestAnalysis(incident.id, given=review.analysis_id, latest=read.id, state=read.state)
+        if check is not None:
+            check(read)
         now = self.clock()
         state = "accepted" if review.decision == "accept" else "rejected"
-        if state == incident.analysis.state and review.by is None and review.note is None:
-            return incident.analysis  # the same verdict again, from no one (a retried script): the review stands
-        reviewed = Analysis.model_validate(
-            {
-                **incident.analysis.model_dump(),
-                "state": state,
-                "reviewed_by": review.by,
-                "reviewed_at": now,
-                "review_note": review.note,
-            }
-        )
-        said = f"Analysis ({incident.analysis.generated_by}) {state}" + (f" by {review.by}" if review.by else "")
+        if state == read.state and review.by is None and review.note is None:
+            return read  # the same verdict again, from no one (a retried script): the review stands
+        verdict = {"state": state, "reviewed_by": review.by, "reviewed_at": now, "review_note": review.note}
+        reviewed = Analysis.model_validate({**read.model_dump(), **verdict})
+        said = f"Analysis ({read.generated_by}) {state}" + (f" by {review.by}" if review.by else "")
         event = TimelineEvent(at=now, kind="note", description=_reviewed(said, review.note))
-        if not self.store.review_analysis(incident.id, reviewed, event):
+        written = self.store.review_analysis(incident.id, reviewed, event, was=read.state)
+        latest = self.store.get_or_raise(incident.id).analysis
+        if written and latest is not None:  # as stored (or a draft stored just after it)
+            return latest
+        if latest is None or latest.id != read.id:
             raise AnalysisChanged(incident.id)
-        analysis = self.store.get_or_raise(incident.id).analysis
-        assert analysis is not None
-        return analysis
+        return None
 
     def knowledge_stats(self) -> Stats:
         return Stats(

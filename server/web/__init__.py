@@ -1,7 +1,8 @@
 """The web view: server-rendered pages beside `/mcp` on the HTTP server, and `postmortem ui` (docs/web.md).
 
-- `app`: the Starlette routes, the guards they share with `/mcp` (Host/Origin, body limit), the security headers and
-  the pages' Jinja2 environment (autoescape on);
+- `app`: the pages' session and CSRF checks, their error pages, the guards they share with `/mcp` (Host/Origin, body
+  limit), the security headers and the pages' Jinja2 environment (autoescape on);
+- `site`: the routes put together, the static files, and the web view beside `/mcp`;
 - `auth`, `login`: sign-in with a team token or a one-time link, server-side sessions, CSRF tokens;
 - `pages`, `board`: the incidents, incident, patterns, action-item and dashboard pages;
 - `reads`, `review`, `metrics`: what the pages read from the service (its public methods only), the accept/reject

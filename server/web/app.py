@@ -1,4 +1,4 @@
-"""The web view's ASGI app and how it sits beside `/mcp`.
+"""What every page of the web view passes through (site.py puts the routes together).
 
 Every web request passes the same Host/Origin allow-lists as `/mcp` (421 / 403), a body limit, and (outside, in
 `http_app`) the same per-address rate limit; every response carries a strict Content-Security-Policy (no inline
@@ -16,14 +16,10 @@ import jinja2
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecurityMiddleware
 from pydantic import ValidationError
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_postmortem.errors import (
@@ -31,12 +27,13 @@ from agent_postmortem.errors import (
     KnowledgeBaseUnavailable,
     NothingToReview,
     is_storage_failure,
+    shown_on,
     storage_failure,
 )
 from agent_postmortem.http.security import HttpSecurity
 from agent_postmortem.http.teams import TeamTokenVerifier
 from agent_postmortem.render.html import html_environment
-from agent_postmortem.render.html_report import stylesheet
+from agent_postmortem.storage_failure import failure_reason
 from agent_postmortem.store.errors import (
     ActionItemNotFound,
     IncidentNotFound,
@@ -67,7 +64,6 @@ HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
 }
-WEB_PATHS = ("/login", "/logout", "/incidents", "/patterns", "/actions", "/dashboard", "/static/")
 MAX_FORM = 64 * 1024
 HERE = Path(__file__).parent
 
@@ -160,6 +156,10 @@ def page(web: Web, view: View, *, post: bool = False) -> Callable[[Request], Awa
     """A view behind the session check (and, for POST, the CSRF check), run in a worker thread."""
 
     async def endpoint(request: Request) -> Response:
+        with shown_on("web"):  # errors worded for the page's reader (server/errors.py), in the worker threads too
+            return await answer(request)
+
+    async def answer(request: Request) -> Response:
         session = signed_in(web, request)
         if session is None:
             return RedirectResponse(sign_in_first(request, post=post), status_code=303)
@@ -199,7 +199,7 @@ def failed(web: Web, request: Request, e: Exception, session: Session, *, back: 
     if isinstance(e, (KnowledgeBaseUnavailable, IndexLoading, StoreBusy)):  # passes: the store's words, as MCP's
         return error_page(web, request, 503, str(e), session, back=back)
     if is_storage_failure(e):  # the database down or refusing: was the 500 page while MCP said why
-        logger.warning("web view %s: %s", request.url.path, storage_failure(e))
+        logger.warning("web view %s: %s", request.url.path, failure_reason(e))  # the page does not say it
         return error_page(web, request, 503, storage_failure(e), session, back=back)
     logger.exception("web view %s failed", request.url.path, exc_info=e)
     return error_page(web, request, 500, "Something went wrong on the server; it has been logged.", session)
@@ -261,63 +261,3 @@ class Guard:
 
         refused = await self.check.validate_request(Request(scope, receive))
         await (refused if refused is not None else self.app)(scope, receive, headed)
-
-
-def web_app(web: Web, routes: list[BaseRoute]) -> ASGIApp:
-    static = StaticFiles(directory=HERE / "static")
-    report_css = Route("/static/report.css", _report_css, methods=["GET"])  # the exported file's, shared
-    mounted = [*routes, report_css, Mount("/static", app=_cached(static), name="static")]
-    app = Starlette(routes=mounted, exception_handlers={HTTPException: _not_a_page(web)})
-    return Guard(app, web)
-
-
-def _not_a_page(web: Web) -> Callable[[Request, Exception], Awaitable[Response]]:
-    """An address typed by hand that is no page (404), or a form's address visited (405): the site's error page,
-    with its navigation, rather than the framework's bare line of text."""
-
-    async def handler(request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        message = {
-            404: "There is no page at this address.",
-            405: "This address takes a form from its page, not a visit: go back to the page and use its form.",
-        }.get(status, "This request cannot be served.")
-        return error_page(web, request, status, message, signed_in(web, request))
-
-    return handler
-
-
-def _report_css(request: Request) -> Response:
-    return Response(stylesheet(), media_type="text/css", headers={"cache-control": "public, max-age=3600"})
-
-
-def _cached(app: ASGIApp) -> ASGIApp:
-    async def cached(scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_cached(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["cache-control"] = "public, max-age=3600"
-            await send(message)
-
-        await app(scope, receive, send_cached)
-
-    return cached
-
-
-def beside_mcp(mcp: ASGIApp, web: ASGIApp) -> ASGIApp:
-    """One app: the web view's paths (and `/`) to `web`, everything else (`/mcp`, `/v1/traces`, `/healthz`) to `mcp`."""
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if path == "/" or path.startswith(WEB_PATHS):
-            await web(scope, receive, send)
-        else:
-            await mcp(scope, receive, send)
-
-    return app
-
-
-def home(request: Request) -> Response:
-    return RedirectResponse("/incidents", status_code=303)
-
-
-def root_route() -> Route:
-    return Route("/", home, methods=["GET"])

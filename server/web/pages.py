@@ -1,7 +1,9 @@
 """The incidents list and an incident's page (its post-mortem, pattern and history; review and timeline forms)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, get_args
 from urllib.parse import urlencode
 
@@ -18,7 +20,7 @@ from agent_postmortem.web.app import Ctx, Rendered, Web, page
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
-    from agent_postmortem.store.models import Incident
+    from agent_postmortem.store.models import Analysis, Incident
 
 
 def incidents(ctx: Ctx) -> Rendered:
@@ -108,12 +110,25 @@ def review_form(ctx: Ctx) -> Response:
         raise reads.FormError("decision must be accept or reject")
     by = reads.text(ctx.form, "by", 200) or None
     note = reads.text(ctx.form, "note", 1000) or None
-    shown, latest = ctx.form.get("analysis"), ctx.service.get_incident(incident_id).analysis
-    if shown is not None and latest is not None and shown != latest.created_at.isoformat():
-        # another draft was recorded after this page was shown: the person has not read the one they would decide
-        raise reads.EditConflict("A newer analysis was recorded since this page was shown: reload it, read it first.")
-    ctx.service.review_analysis(incident_id, decision=decision, by=by, note=note)
+    check = partial(_unreviewed_since_shown, ctx.form)
+    ctx.service.review_analysis(incident_id, decision=decision, by=by, note=note, check=check)
     return RedirectResponse(f"/incidents/{ctx.service.get_incident(incident_id).id}", status_code=303)
+
+
+def _unreviewed_since_shown(form: Mapping[str, str], analysis: "Analysis") -> None:
+    """Refuse (409) a verdict given on a page showing an analysis that is no longer the incident's latest (the person
+    has not read the one they would decide), or no longer in the state shown: someone else reviewed it since (another
+    tab, a colleague, an MCP client), and this verdict would replace theirs unseen. `analysis` is as the review's
+    compare-and-set reads it, so a review landing after this check is not replaced either. The form is shown for a
+    draft only: a page from before it said its state is taken as showing one."""
+    if form.get("analysis", analysis.created_at.isoformat()) != analysis.created_at.isoformat():
+        raise reads.EditConflict("A newer analysis was recorded since this page was shown: reload it, read it first.")
+    if form.get("state", "draft") != analysis.state:
+        by = f" by {analysis.reviewed_by}" if analysis.reviewed_by else ""
+        raise reads.EditConflict(
+            f"This analysis was {analysis.state}{by} after this page was shown, so your review was not saved: reload "
+            "the page to read the review it has now."
+        )
 
 
 def event_form(ctx: Ctx) -> Response:

@@ -49,6 +49,8 @@ def run_ui(settings: Settings, *, port: int, announce: Callable[[str], None]) ->
     """Serve the web view on loopback until interrupted; `announce` gets the one-time sign-in link."""
     import uvicorn
 
+    from agent_postmortem.http.timeouts import uvicorn_options
+
     port = port or free_port()
     ensure_free(HOST, port)
     lazy = LazyService(lambda: build_service(settings))
@@ -57,4 +59,5 @@ def run_ui(settings: Settings, *, port: int, announce: Callable[[str], None]) ->
     app = RateLimit(web_view(Web(lambda team: lazy.get(), security, sessions=sessions)), per_minute=6_000)
     lazy.start()  # the store and the model load while the browser opens
     announce(sign_in_url(port, sessions.issue_link(settings.team)))
-    uvicorn.run(app, host=HOST, port=port, log_level="warning", log_config=None, lifespan="off")  # logs redacted
+    options = {"log_level": "warning", "log_config": None, "lifespan": "off", **uvicorn_options()}  # logs redacted
+    uvicorn.run(app, host=HOST, port=port, **options)

@@ -1,8 +1,8 @@
 """Engines, URLs, snapshots and migrations: SQLite in the home by default, PostgreSQL (psycopg 3) for a team; the
-same code and the same migrations (migrations/) run on both. The tables are schema.py."""
+same code and the same migrations (migrations/) run on both. The tables are schema.py; what only PostgreSQL has (a
+schema per team, advisory-lock keys, exported snapshots) is postgres.py, whose names used elsewhere are kept here."""
 
 import logging
-import re
 import sqlite3
 import tempfile
 import threading
@@ -11,34 +11,26 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Insert,
-    Table,
-    create_engine,
-    event,
-    func,
-    select,
-    text,
-)
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import NullPool, QueuePool
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
 
 from agent_postmortem.store.errors import ReadOnlyStore
 from agent_postmortem.store.locks import locked
 from agent_postmortem.store.private import private_file
 from agent_postmortem.store.records.integrity import stored_json
+from agent_postmortem.store.records.postgres import INDEX_LOCK as INDEX_LOCK
+from agent_postmortem.store.records.postgres import LOCK_SPACE as LOCK_SPACE
+from agent_postmortem.store.records.postgres import MIGRATIONS_LOCK, exported_snapshot, own_schema
+from agent_postmortem.store.records.postgres import advance_sequence as advance_sequence
+from agent_postmortem.store.records.postgres import engine_url as engine_url
+from agent_postmortem.store.records.postgres import ensure_schema as ensure_schema
+from agent_postmortem.store.records.postgres import has_schema as has_schema
+from agent_postmortem.store.records.postgres import team_url as team_url
 from agent_postmortem.store.records.readonly import read_only_uri, writable
 from agent_postmortem.store.records.revision import MIGRATIONS_DIR, head_revision
 
 logger = logging.getLogger(__name__)
-
-
-# PostgreSQL advisory locks are keyed by two integers: this space (b"PM") and one of these names.
-LOCK_SPACE = 0x504D
-MIGRATIONS_LOCK = 1
-INDEX_LOCK = 2
 
 
 def insert_returning_pk(conn: Connection, statement: Insert) -> int:
@@ -47,74 +39,8 @@ def insert_returning_pk(conn: Connection, statement: Insert) -> int:
     return int(key[0])
 
 
-def advance_sequence(conn: Connection, table: Table) -> None:
-    """After rows were inserted with explicit keys (a restore keeps ids): PostgreSQL's key sequence does not move
-    past them by itself, as SQLite's rowid does, and the next plain insert would collide."""
-    if conn.dialect.name != "postgresql":
-        return
-    top = select(func.coalesce(func.max(table.c.pk), 0) + 1).scalar_subquery()
-    sequence = func.pg_get_serial_sequence(table.name, "pk")
-    conn.execute(select(func.setval(sequence, top, False)))
-
-
 def sqlite_url(home: Path) -> str:
     return f"sqlite:///{home / 'postmortem.db'}"
-
-
-def engine_url(url: str) -> URL:
-    """The URL with its driver made explicit: `postgresql://` (and `postgres://`) means psycopg 3 here, whatever
-    SQLAlchemy's default driver for it is."""
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url.removeprefix("postgres://")
-    parsed = make_url(url)
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed
-
-
-def team_url(url: str, team: str) -> str:
-    """A team's own store inside one PostgreSQL database: a schema per team (`team_<name>`), selected by the
-    connection's search_path, so every table a query names is the team's. The default team keeps `public`."""
-    if team == "default":
-        return url
-    schema = "team_" + team.replace("-", "_")
-    parsed = engine_url(url)
-    return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-
-
-def _team_schema(url: str) -> str | None:
-    """The schema a team URL selects (team_url), None for the default team's."""
-    options = str(engine_url(url).query.get("options", ""))
-    return options.removeprefix("-csearch_path=") if options.startswith("-csearch_path=") else None
-
-
-def has_schema(url: str) -> bool:
-    """Whether the schema a team URL selects exists, read without creating anything (the default team's does)."""
-    schema = _team_schema(url)
-    if schema is None:
-        return True
-    engine = create_engine(engine_url(url).difference_update_query(["options"]), poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            found = text("select exists (select 1 from pg_namespace where nspname = :schema)")
-            return bool(conn.execute(found, {"schema": schema}).scalar_one())
-    finally:
-        engine.dispose()
-
-
-def ensure_schema(url: str) -> None:
-    """Create the schema a team URL selects, if it is missing (before migrations create its tables)."""
-    schema = _team_schema(url)
-    if schema is None:
-        return
-    plain = engine_url(url).difference_update_query(["options"])
-    engine = create_engine(plain, poolclass=NullPool)
-    try:
-        with engine.begin() as conn:
-            conn.execute(select(func.pg_advisory_xact_lock(LOCK_SPACE, MIGRATIONS_LOCK)))
-            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')  # the name is checked: [a-z0-9_]
-    finally:
-        engine.dispose()
 
 
 BUSY_SECONDS = 30  # how long a write waits for another connection's lock before SQLite says it is locked
@@ -162,7 +88,10 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
                 context.sqlalchemy_exception.add_detail(f"{LOCKED_DETAIL}{database}")
 
         return engine
-    return create_engine(engine_url(url), pool_pre_ping=True, json_deserializer=stored_json)
+    engine = create_engine(engine_url(url), pool_pre_ping=True, json_deserializer=stored_json)
+    if is_postgres(engine):
+        own_schema(engine, url)
+    return engine
 
 
 def read_only_engine(database: Path) -> Engine:
@@ -202,7 +131,7 @@ def snapshot(engine: Engine) -> Iterator[Engine]:
     transaction of the yielded engine reads the one snapshot that a held REPEATABLE READ transaction exported (as
     pg_dump does). Other databases are read as they are."""
     if is_postgres(engine):
-        with _postgres_snapshot(engine) as copy:
+        with exported_snapshot(engine) as copy:
             yield copy
         return
     if engine.url.get_backend_name() != "sqlite":
@@ -224,28 +153,6 @@ def snapshot(engine: Engine) -> Iterator[Engine]:
 
 
 _MIGRATING = threading.Lock()  # Alembic keeps its migration context in module globals: one at a time per process
-_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
-
-
-@contextmanager
-def _postgres_snapshot(engine: Engine) -> Iterator[Engine]:
-    with engine.connect() as holder:
-        holder = holder.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        with holder.begin():
-            exported = str(holder.execute(text("select pg_export_snapshot()")).scalar_one())
-            if not _SNAPSHOT_ID.fullmatch(exported):  # it is spliced into SQL below (SET takes no parameters)
-                raise RuntimeError(f"unexpected snapshot id {exported!r}")
-            copy = create_engine(engine.url, poolclass=NullPool)
-
-            @event.listens_for(copy, "begin")
-            def _import(conn: Connection) -> None:
-                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{exported}'")
-
-            try:
-                yield copy
-            finally:
-                copy.dispose()
 
 
 def at_head(engine: Engine) -> bool:

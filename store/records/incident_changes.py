@@ -103,17 +103,18 @@ class IncidentChanges:
                 )
         return number
 
-    def review_analysis(self, incident_id: str, analysis: Analysis, event: TimelineEvent) -> bool:
+    def review_analysis(self, incident_id: str, analysis: Analysis, event: TimelineEvent, *, was: str) -> bool:
         """Replace the incident's latest analysis with its reviewed version (same analysis, new state, reviewer, time
         and note) and add the review to its timeline, in one transaction. The incident's post-mortem is complete while
         it has an accepted analysis. False, with nothing changed, when the latest analysis is no longer the one
-        reviewed (another process stored a newer one meanwhile: the verdict is not its own)."""
+        reviewed (another process stored a newer one meanwhile: the verdict is not its own), or no longer in the
+        state `was` the verdict was given on (another review was stored meanwhile: it would be replaced unseen)."""
         pk = self.existing_pk(incident_id)
         reviewed, row = analysis_row(pk, analysis), event_row(pk, event)
         rows = schema.analyses.c
         with self.engine.begin() as conn:
             latest = select(func.max(rows.pk)).where(rows.incident_pk == pk).scalar_subquery()
-            same = and_(rows.pk == latest, rows.created_at == reviewed["created_at"])
+            same = and_(rows.pk == latest, rows.created_at == reviewed["created_at"], rows.state == was)
             done = conn.execute(update(schema.analyses).where(same).values(body=reviewed["body"], state=analysis.state))
             if done.rowcount == 0:
                 return False

@@ -263,7 +263,9 @@ def test_a_database_that_cannot_be_reached_is_told_on_the_page_with_503_not_the_
 ) -> None:
     """PostgreSQL down under a running server: MCP clients were told the database could not be reached, while every
     page of the web view said "Something went wrong on the server" (500), and a form's change was lost without a
-    word on why. The page now says what MCP and the CLI say, with 503, and never the URL's password."""
+    word on why. The page now says, with 503, that the store is unreachable and that whoever runs the server should
+    check its database settings: not the CLI's "check POSTMORTEM_DATABASE_URL", which a reader of the page cannot
+    act on, and nothing of the URL (not even its host and port, in the driver's reason)."""
     from sqlalchemy.exc import OperationalError
 
     from agent_postmortem.errors import KnowledgeBaseUnavailable
@@ -294,6 +296,8 @@ def test_a_database_that_cannot_be_reached_is_told_on_the_page_with_503_not_the_
         answers.append(c.get("/incidents"))
         for answer in answers:
             assert answer.status_code == 503, answer.url
-            assert "could not connect to its database" in answer.text and "Connection refused" in answer.text
+            assert "The incident store is unreachable: this server could not connect to its database" in answer.text
+            assert "Whoever runs this server should check its database settings" in answer.text
+            assert re.search(r"POSTMORTEM_DATABASE_URL|127\.0\.0\.1|port 5|Connection refused", answer.text) is None
             assert "Something went wrong" not in answer.text and 'href="/dashboard"' in answer.text
         assert "nothing was changed" in answers[1].text and "It is tried again on the next call." in answers[2].text
