@@ -223,7 +223,9 @@ class KnowledgeBaseUnavailable(PostmortemError):
         elif isinstance(cause, OSError) and cause.filename and not known:
             reason = f"{cause.strerror or type(cause).__name__}: {cause.filename}."
         then = "It is tried again on the next call." if retried else "Restart the server once that is fixed."
-        super().__init__(f"The knowledge base could not be opened: {reason} {then}")
+        # a storage failure's sentence already says whose store failed and why: not wrapped in a second one
+        said = reason if known and not isinstance(cause, (ReadOnlyStore, UnusableHome)) else None
+        super().__init__(f"{said} {then}" if said else f"The knowledge base could not be opened: {reason} {then}")
 
 
 class UnknownRunbook(PostmortemError):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from agent_postmortem.errors import KnowledgeBaseUnavailable
 from agent_postmortem.service.index_keeper import keep_index
+from agent_postmortem.storage_failure import is_storage_failure, storage_failure
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
@@ -74,7 +75,10 @@ class LazyService:
                     )
                     self._keeper.start()
         except BaseException as e:  # noqa: BLE001 - reported to every caller below
-            logger.exception("could not open the knowledge base")
+            if is_storage_failure(e):  # the database's own sentence says it all: no traceback in the log
+                logger.error("could not open the knowledge base: %s", storage_failure(e))
+            else:
+                logger.exception("could not open the knowledge base")
             self._error, self._failed_at = e, time.monotonic()
             self._ready.set()
 

@@ -70,3 +70,25 @@ def test_an_empty_team_knowledge_base_is_named_with_the_command_that_fills_it(
     assert said[1].startswith("team payments's knowledge base is empty"), said
     assert "`POSTMORTEM_TEAM=payments postmortem import FILE.jsonl`" in said[1], said
     assert "`POSTMORTEM_TEAM=payments postmortem init --seed`" in said[1] and len(said) == 2, said
+
+
+def test_a_database_that_cannot_be_reached_is_said_once_with_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """The server's log carried a whole traceback for a database that was down, and a client read the store's sentence
+    wrapped in a second one ("The knowledge base could not be opened: The server's knowledge base is unreachable")."""
+    from sqlalchemy.exc import OperationalError
+
+    from agent_postmortem.errors import KnowledgeBaseUnavailable, shown_on
+
+    refused = 'connection failed: connection to server at "127.0.0.1", port 5 failed: Connection refused'
+
+    def down() -> PostmortemService:
+        raise OperationalError(None, {}, Exception(refused))
+
+    lazy = LazyService(down)
+    with shown_on("mcp"), caplog.at_level("ERROR"), pytest.raises(KnowledgeBaseUnavailable) as e:
+        lazy.get(timeout=10)
+    said = str(e.value)
+    assert said.startswith("The server's knowledge base is unreachable: its incident store could not connect"), said
+    assert "could not be opened" not in said and said.endswith("It is tried again on the next call.")
+    logged = [r for r in caplog.records if "could not open the knowledge base" in r.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info is None and "Connection refused" in logged[0].getMessage()
