@@ -16,6 +16,7 @@ from agent_postmortem.store.redact_cards import card_spans as card_spans  # the 
 
 # a value: anything but spaces, quotes, separators (ASCII, CJK and fullwidth ones) and an escaping backslash
 _V = r"(?:[^\s\"'`\\,;<>(){}\[\]\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff5b-\uff65]|\\(?![\\\"'/bfnrtu]))"
+_NOT_SPACE_OR_QUOTE = r"[^\s\"']"
 _Q = r"(?:\\{0,3}[\"'`])?"  # an optional quote, itself maybe escaped
 _BYTES = r"(?:b\\{0,3}[\"'])?"  # a value written as Python bytes (`b'…'`), as an agent's arguments often hold one
 _PASSWORD_WORDS = (  # "password" in the languages agents most often log in; a word, not a generic key name
@@ -36,7 +37,18 @@ _SECRET_WORDS = (
 CREDENTIAL_NAME = rf"(?:{_PASSWORD_WORDS}|{_SECRET_WORDS}|(?<![A-Za-z])(?:pass|pw))"
 # a quoted value is whole up to its closing quote, spaces included ("correct horse battery staple")
 _QUOTED = r"(?<=[\"'`])[^\"'`\n\\]{6,200}(?=\\{0,3}[\"'`])"
-_END = r"(?<!\.(?=\s|\Z))"  # a value ends before a sentence's full stop ("password=hunter2. Then"), not "pa.ss"
+# A value ends before the punctuation that ends its sentence, kept whole in the text: a full stop, an ellipsis or a
+# question mark, then any more of those and of !, then closing brackets or quotes, at a space or the end
+# ("password=hunter2. Then", "hunter2...", "hunter2?!", "hunter2.)"); the same marks inside a value are its own
+# ("pa.ss"), and so is a ! that ends it ("Summer2024!", as passwords often end)
+_SENTENCE_END = r"[.?\u2026][.?!\u2026]*[)\]\"'\u201d\u00bb]*(?:\s|\Z)"
+
+
+def _value(char: str, least: int) -> str:
+    """`least` or more of `char`, up to the punctuation that ends a sentence."""
+    return rf"(?:(?!{_SENTENCE_END}){char}){{{least},}}"
+
+
 _IS = r"(?:\s+(?:is|was|ist|war|es|est|era|é)\s*:?\s+|\s*(?:是|为|は)\s*)"  # "the password is X", "密码是X"
 
 # HTTP header names (and the same names as JSON or dict keys) that carry a credential: ending in -Key or -Token, or
@@ -150,7 +162,7 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     (
         "password_pair",
         rf"(?i)(?:{_PASSWORD_WORDS}|{_SECRET_WORDS}){_Q}"  # the word ends a name: db_password, PGPASSWORD, "token"
-        rf"[ \t\u00a0\u3000]*(?:=|:|=>|：|＝)[ \t\u00a0\u3000]*{_Q}{_BYTES}({_QUOTED}|{_V}{{6,}}{_END})",
+        rf"[ \t\u00a0\u3000]*(?:=|:|=>|：|＝)[ \t\u00a0\u3000]*{_Q}{_BYTES}({_QUOTED}|{_value(_V, 6)})",
         1,
     ),
     (  # a name and its value as a pair, as form fields, headers and query params are often passed: a tuple or a
@@ -162,25 +174,25 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     (  # an environment variable named for a credential, its value under a key of its own: a Kubernetes or ECS `env`
         "password_pair",  # entry (`- name: DB_PASSWORD` then `value: …`, `{"name": …, "value": …}`), not valueFrom
         rf"(?i)\bname{_Q}[ \t]*[:=][ \t]*{_Q}[\w.-]*?{CREDENTIAL_NAME}"
-        rf"{_Q}[ \t]*,?[ \t]*(?:\n[ \t]*)?{_Q}value{_Q}[ \t]*[:=][ \t]*{_Q}({_QUOTED}|{_V}{{3,}}{_END})",
+        rf"{_Q}[ \t]*,?[ \t]*(?:\n[ \t]*)?{_Q}value{_Q}[ \t]*[:=][ \t]*{_Q}({_QUOTED}|{_value(_V, 3)})",
         1,
     ),
     (  # `pass` and `pw` as a whole name or after a separator (DB_PASS, "pw", not bypass), with more than letters
         "password_pair",  # as a value ("first pass: skipped" is not a password)
         rf"(?i)(?<![A-Za-z])(?:pass|pw){_Q}[ \t]*(?:=|:|=>)[ \t]*{_Q}"
-        rf"(?=[A-Za-z]*[^A-Za-z\s\"'`\\,;])({_V}{{6,}}{_END})",
+        rf"(?=[A-Za-z]*[^A-Za-z\s\"'`\\,;])({_value(_V, 6)})",
         1,
     ),
-    ("password_prose", rf"(?i)(?<![A-Za-z0-9])(?:{_PASSWORD_WORDS}){_IS}[\"'“«]?({_V}{{6,}}{_END})", 1),
+    ("password_prose", rf"(?i)(?<![A-Za-z0-9])(?:{_PASSWORD_WORDS}){_IS}[\"'“«]?({_value(_V, 6)})", 1),
     (
         "cli_password",
         r"(?i)(?:^|\s)--?(?:password|passwd|pass|token|api-key|apikey|secret|client-secret)(?:=|\s+)[\"']?"
-        rf"([^\s\"']{{6,}}{_END})",
+        rf"({_value(_NOT_SPACE_OR_QUOTE, 6)})",
         1,
     ),
     (  # curl -u / --user name:password (not docker's --user uid:gid, ls -u)
         "curl_credentials",
-        rf"\bcurl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|\s*)[\"']?[^\s\"':]+:([^\s\"']{{3,}}{_END})",
+        rf"\bcurl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|\s*)[\"']?[^\s\"':]+:({_value(_NOT_SPACE_OR_QUOTE, 3)})",
         1,
     ),
 ]
