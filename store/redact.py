@@ -23,8 +23,9 @@ from pydantic import BaseModel, ValidationError
 
 from agent_postmortem.store.invisible import strip_invisible
 from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
+from agent_postmortem.store.redact_checks import CHECKS
 from agent_postmortem.store.redact_pairs import actions_result_spans, block_spans
-from agent_postmortem.store.redact_rules import CHECKS, HINTS, PII_RULES, SECRET_RULES, UNICODE_RULES, card_spans
+from agent_postmortem.store.redact_rules import HINTS, PII_RULES, SECRET_RULES, UNICODE_RULES, card_spans
 from agent_postmortem.store.redact_wrapped import wrapped_spans
 
 __all__ = [

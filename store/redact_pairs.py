@@ -11,7 +11,8 @@ right after it is a value: a pair's value is alone on its line and looks like a 
 
 import re
 
-from agent_postmortem.store.redact_rules import CREDENTIAL_NAME, HINTS, credential_like
+from agent_postmortem.store.redact_checks import credential_like
+from agent_postmortem.store.redact_rules import CREDENTIAL_NAME, HINTS
 
 _IS_WORDS = ("is", "was", "ist", "war", "es", "est", "era", "é")  # "the password is" (as password_prose reads it)
 # a line that ends with a name holding a credential word and its separator (`password:`, `"api_key" =`), with

@@ -1,21 +1,16 @@
-"""The redaction rules: one pattern per secret or PII format, and the checks a pattern alone cannot make (an IBAN's
-checksum, a valid IPv6 address, a value that looks like a credential rather than a word). Card numbers, which no
-pattern finds, are scanned for in `redact_cards`.
+"""The redaction rules: one pattern per secret or PII format; the checks a pattern alone cannot make are in
+`redact_checks`, and card numbers, which no pattern finds, are scanned for in `redact_cards`.
 
 Patterns are ASCII-bounded (`re.ASCII`): a token glued to CJK or other non-Latin text still has its edges. Values
 stop at quotes, separators and at a backslash that starts an escape, so JSON-escaped carriers
 (`{\\"password\\": \\"…\\"}`) keep their structure.
 """
 
-import ipaddress
-import re
-import string
-from collections.abc import Callable
-
 from agent_postmortem.store.redact_cards import card_spans as card_spans  # the card scan, for `redact`
 
 # a value: anything but spaces, quotes, separators (ASCII, CJK and fullwidth ones) and an escaping backslash
 _V = r"(?:[^\s\"'`\\,;<>(){}\[\]\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff5b-\uff65]|\\(?![\\\"'/bfnrtu]))"
+_NOT_SPACE_OR_QUOTE = r"[^\s\"']"
 _Q = r"(?:\\{0,3}[\"'`])?"  # an optional quote, itself maybe escaped
 _BYTES = r"(?:b\\{0,3}[\"'])?"  # a value written as Python bytes (`b'…'`), as an agent's arguments often hold one
 _PASSWORD_WORDS = (  # "password" in the languages agents most often log in; a word, not a generic key name
@@ -36,7 +31,18 @@ _SECRET_WORDS = (
 CREDENTIAL_NAME = rf"(?:{_PASSWORD_WORDS}|{_SECRET_WORDS}|(?<![A-Za-z])(?:pass|pw))"
 # a quoted value is whole up to its closing quote, spaces included ("correct horse battery staple")
 _QUOTED = r"(?<=[\"'`])[^\"'`\n\\]{6,200}(?=\\{0,3}[\"'`])"
-_END = r"(?<!\.(?=\s|\Z))"  # a value ends before a sentence's full stop ("password=hunter2. Then"), not "pa.ss"
+# A value ends before the punctuation that ends its sentence, kept whole in the text: a full stop, an ellipsis or a
+# question mark, then any more of those and of !, then closing brackets or quotes, at a space or the end
+# ("password=hunter2. Then", "hunter2...", "hunter2?!", "hunter2.)"); the same marks inside a value are its own
+# ("pa.ss"), and so is a ! that ends it ("Summer2024!", as passwords often end)
+_SENTENCE_END = r"[.?\u2026][.?!\u2026]*[)\]\"'\u201d\u00bb]*(?:\s|\Z)"
+
+
+def _value(char: str, least: int) -> str:
+    """`least` or more of `char`, up to the punctuation that ends a sentence."""
+    return rf"(?:(?!{_SENTENCE_END}){char}){{{least},}}"
+
+
 _IS = r"(?:\s+(?:is|was|ist|war|es|est|era|é)\s*:?\s+|\s*(?:是|为|は)\s*)"  # "the password is X", "密码是X"
 
 # HTTP header names (and the same names as JSON or dict keys) that carry a credential: ending in -Key or -Token, or
@@ -56,16 +62,6 @@ _NOT_CREDENTIAL_HEADER = (
 )
 _HOST_ENDS = r"(?![\w.~%:\[\]-]*@)"  # after a URL password's @: a host (and port) with no other @ after it
 UNICODE_RULES = frozenset({"password_pair", "password_prose"})  # their words are not all ASCII, nor their case
-# Keys known by their prefix are found glued to the text before them too: what an ANSI colour code leaves once its
-# ESC is dropped (`[1mghp_…`), a percent-encoded byte (`%1bghp_…`), a letter or a digit (`_glued_ok` checks them)
-PREFIXED = frozenset({
-    "github_fine_grained_pat", "github_token", "gitlab_token", "anthropic_key", "openai_key", "stripe_key",
-    "stripe_webhook_secret", "aws_access_key_id", "google_api_key", "huggingface_token", "postmortem_token",
-    "vault_token", "grafana_token", "groq_key", "xai_key", "perplexity_key", "replicate_token", "langsmith_key",
-    "tavily_key", "slack_token", "npm_token", "pypi_token", "sendgrid_key", "digitalocean_token", "shopify_token",
-    "jwt",
-})  # fmt: skip
-
 # (type, pattern, group to replace: 0 = the whole match)
 SECRET_RULES: list[tuple[str, str, int]] = [
     (
@@ -150,7 +146,7 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     (
         "password_pair",
         rf"(?i)(?:{_PASSWORD_WORDS}|{_SECRET_WORDS}){_Q}"  # the word ends a name: db_password, PGPASSWORD, "token"
-        rf"[ \t\u00a0\u3000]*(?:=|:|=>|：|＝)[ \t\u00a0\u3000]*{_Q}{_BYTES}({_QUOTED}|{_V}{{6,}}{_END})",
+        rf"[ \t\u00a0\u3000]*(?:=|:|=>|：|＝)[ \t\u00a0\u3000]*{_Q}{_BYTES}({_QUOTED}|{_value(_V, 6)})",
         1,
     ),
     (  # a name and its value as a pair, as form fields, headers and query params are often passed: a tuple or a
@@ -162,25 +158,25 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     (  # an environment variable named for a credential, its value under a key of its own: a Kubernetes or ECS `env`
         "password_pair",  # entry (`- name: DB_PASSWORD` then `value: …`, `{"name": …, "value": …}`), not valueFrom
         rf"(?i)\bname{_Q}[ \t]*[:=][ \t]*{_Q}[\w.-]*?{CREDENTIAL_NAME}"
-        rf"{_Q}[ \t]*,?[ \t]*(?:\n[ \t]*)?{_Q}value{_Q}[ \t]*[:=][ \t]*{_Q}({_QUOTED}|{_V}{{3,}}{_END})",
+        rf"{_Q}[ \t]*,?[ \t]*(?:\n[ \t]*)?{_Q}value{_Q}[ \t]*[:=][ \t]*{_Q}({_QUOTED}|{_value(_V, 3)})",
         1,
     ),
     (  # `pass` and `pw` as a whole name or after a separator (DB_PASS, "pw", not bypass), with more than letters
         "password_pair",  # as a value ("first pass: skipped" is not a password)
         rf"(?i)(?<![A-Za-z])(?:pass|pw){_Q}[ \t]*(?:=|:|=>)[ \t]*{_Q}"
-        rf"(?=[A-Za-z]*[^A-Za-z\s\"'`\\,;])({_V}{{6,}}{_END})",
+        rf"(?=[A-Za-z]*[^A-Za-z\s\"'`\\,;])({_value(_V, 6)})",
         1,
     ),
-    ("password_prose", rf"(?i)(?<![A-Za-z0-9])(?:{_PASSWORD_WORDS}){_IS}[\"'“«]?({_V}{{6,}}{_END})", 1),
+    ("password_prose", rf"(?i)(?<![A-Za-z0-9])(?:{_PASSWORD_WORDS}){_IS}[\"'“«]?({_value(_V, 6)})", 1),
     (
         "cli_password",
         r"(?i)(?:^|\s)--?(?:password|passwd|pass|token|api-key|apikey|secret|client-secret)(?:=|\s+)[\"']?"
-        rf"([^\s\"']{{6,}}{_END})",
+        rf"({_value(_NOT_SPACE_OR_QUOTE, 6)})",
         1,
     ),
     (  # curl -u / --user name:password (not docker's --user uid:gid, ls -u)
         "curl_credentials",
-        rf"\bcurl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|\s*)[\"']?[^\s\"':]+:([^\s\"']{{3,}}{_END})",
+        rf"\bcurl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|\s*)[\"']?[^\s\"':]+:({_value(_NOT_SPACE_OR_QUOTE, 3)})",
         1,
     ),
 ]
@@ -230,72 +226,4 @@ HINTS: dict[str, tuple[str, ...]] = {  # a rule runs only on text (lower-cased) 
     "private_key": ("private key",),
     "cli_password": ("-",),
     "curl_credentials": ("curl",),
-}
-
-_VERSION_BEFORE = re.compile(r"(?:version|ver\.?|v)\s*$", re.IGNORECASE)
-_SAFE_IPS = frozenset({"0.0.0.0", "127.0.0.1", "255.255.255.255"})
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _iban_ok(text: str) -> bool:
-    code = text.replace(" ", "")
-    if not 15 <= len(code) <= 34:
-        return False
-    moved = code[4:] + code[:4]
-    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
-
-
-def _ipv6_ok(value: str) -> bool:
-    try:
-        address = ipaddress.IPv6Address(value)
-    except ValueError:
-        return False
-    return not (address.is_loopback or address.is_unspecified) and (value.count(":") == 7 or len(value) >= 6)
-
-
-def credential_like(value: str) -> bool:
-    """A value next to a credential word that is more than a word: it has a digit, a symbol or inner capitals."""
-    return any(c.isdigit() or c in string.punctuation for c in value) or value[1:] != value[1:].lower()
-
-
-def _header_credential(value: str) -> bool:
-    """A credential header's value: long, or letters and digits in one piece; not a word (`X-Custom-Auth: disabled`),
-    a name (`build-2026-11`), a URL or a path."""
-    if "://" in value or value.startswith("/"):
-        return False
-    return len(value) >= 16 or (value.isalnum() and not value.isalpha() and not value.isdigit())
-
-
-def _phone_ok(value: str, before: str) -> bool:
-    digits = re.sub(r"\D", "", value)
-    return 9 <= len(digits) <= 15 and not _DATE.fullmatch(value.strip()) and not before.rstrip().endswith("ISBN")
-
-
-_HEX_BODY = re.compile(r"[0-9a-fA-F]{32}")
-
-
-def _glued_ok(value: str, before: str) -> bool:
-    """A prefixed key after a space or a symbol, or glued to a letter or digit and random as a key is: a digit, and
-    capitals for a quarter of its letters or 32 hex digits ("task-runner-…", "risk-Assessment-Q4-…" hold "sk-")."""
-    if not before or not (before[-1].isascii() and (before[-1].isalnum() or before[-1] == "_")):
-        return True
-    letters = [c for c in value if c.isalpha()]
-    capitals = sum(c.isupper() for c in letters)
-    return any(c.isdigit() for c in value) and (4 * capitals >= len(letters) or bool(_HEX_BODY.search(value)))
-
-
-CHECKS: dict[str, Callable[[str, str], bool]] = {  # kind -> check(value, the 10 characters before it)
-    **dict.fromkeys(PREFIXED, _glued_ok),
-    "iban": lambda v, b: _iban_ok(v),
-    "ip_address": lambda v, b: v not in _SAFE_IPS and not v.startswith("0.") and not _VERSION_BEFORE.search(b),
-    "ipv6": lambda v, b: _ipv6_ok(v),
-    "phone": _phone_ok,
-    "authorization_header": lambda v, b: credential_like(v),
-    "api_key_header": lambda v, b: _header_credential(v),
-    "cookie": lambda v, b: len(v) >= 8 and credential_like(v.split("=", 1)[1]),
-    "password_prose": lambda v, b: credential_like(v),
-    # both cases and a digit, / or +: not a word run, not a lower-case hex digest (a commit after a key id)
-    "aws_secret_access_key": lambda v, b: (
-        bool(re.search(r"[a-z]", v) and re.search(r"[A-Z]", v)) and bool(re.search(r"[0-9/+]", v))
-    ),
 }

@@ -1,13 +1,14 @@
 """Failure signatures: what makes two captures the same failure, and error text with its volatile parts masked.
 
 One masking rule serves both grouping and display. Masked: timestamps as one unit (`TIME`), uuids, long hex ids, and
-numbers that stand on their own (a count, a duration, a port, a request number), keeping their unit. Kept: digits
-inside a name (`pr0cure-check.io`, `campaign_q4_emea`, `ORA-00942`, `E11000`), because a name with other digits is
-another thing and an error code with other digits another error; and an HTTP status (1xx-5xx after "HTTP", "status",
+numbers that stand on their own (a count, a duration, a port, a request number), keeping their unit. Kept: digits inside
+a name (`pr0cure-check.io`, `campaign_q4_emea`, `ORA-00942`, `E11000`), because a name with other digits is another
+thing and an error code with other digits another error; and an HTTP status (1xx-5xx after "HTTP", "status",
 "status_code", "code" or before a reason phrase; a 4xx/5xx also when it opens the message or follows "returned",
 "failed"...), because a rate limit and an outage are different failures, as is a redirect; and the version in
-"HTTP/1.1". The price is that `worker-12` and `worker-13` sign differently: two incidents that similarity search
-still links into one pattern, which is cheaper than counting one failure as an occurrence of another.
+"HTTP/1.1". Text shown grouped (a runbook's symptoms) masks releases too (`VERSION`). The price is that `worker-12` and
+`worker-13` sign differently: two incidents that similarity search still links into one pattern, which is cheaper than
+counting one failure as an occurrence of another.
 """
 
 import hashlib
@@ -40,6 +41,14 @@ _VOLATILE = re.compile(
     rf"(?P<time>{_TIMESTAMP}){_AFTER_TIME}"
     r"|(?P<id>\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b(?=[0-9a-f]*\d)[0-9a-f]{12,}\b)"
     rf"|(?<![\w.-])(?P<number>\d+(?:[.,]\d+)*)(?P<unit>{_UNIT})?(?![\w-]|\.\w)",
+    re.IGNORECASE,
+)
+# A release: three numbers with dots (`1.2.4`), or two to four after a `v` (`v1.2`, `V3.1.0`), with a pre-release
+# or build part (`2.0.0-rc1`, `1.2.3+build.7`, `2.0.0rc2`, `1.2.3.dev0`). Not an IPv4 address (four numbers, no `v`),
+# a decimal (`1.5`) or HTTP's version (`HTTP/1.1`).
+_VERSION = re.compile(
+    r"(?<![\w.-])(?:v\d+(?:\.\d+){1,3}|\d+\.\d+\.\d+)(?:(?:a|b|rc)\d+|\.(?:dev|post)\d+)?"
+    r"(?:-[0-9a-z]+(?:\.[0-9a-z]+)*)?(?:\+[0-9a-z]+(?:\.[0-9a-z]+)*)?(?![\w-]|\.\w)",
     re.IGNORECASE,
 )
 _STATUS = re.compile(r"[1-5]\d\d")
@@ -85,9 +94,13 @@ class Failure(Protocol):
     def error_message(self) -> str | None: ...
 
 
-def mask_volatile(message: str) -> str:
+def mask_volatile(message: str, *, versions: bool = False) -> str:
     """The message with its timestamps, ids and free-standing numbers masked (`TIME`, `ID`, `N`), so that
-    occurrences of one failure read alike; names with digits, dates alone and HTTP status codes stay as they are."""
+    occurrences of one failure read alike; names with digits, dates alone and HTTP status codes stay as they are.
+    `versions`: releases too (`VERSION`: `v1.2.3`, `1.2.4`, `2.0.0-rc1`), for text shown grouped (a runbook's
+    symptoms); signatures keep them, as changing a signature needs a migration."""
+    if versions:
+        message = _VERSION.sub("VERSION", message)
 
     def mask(m: re.Match[str]) -> str:
         if m["time"]:

@@ -15,23 +15,14 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from agent_postmortem.analysis.blame import BlameSpan, detect
-from agent_postmortem.analysis.blame_verbs import SKIPPED, gerund, participle, verb_phrase, without_post_modifier
-from agent_postmortem.analysis.sentence_case import sentence_case
+from agent_postmortem.analysis.blame_passive import MISTAKE, OWNER, be_for, object_and_rest, passive, tidy
+from agent_postmortem.analysis.blame_verbs import gerund, participle
 
 if TYPE_CHECKING:
     from agent_postmortem.llm.base import LLM
 
 logger = logging.getLogger(__name__)
 _I = re.IGNORECASE
-_SAFEGUARDS = [
-    (r"without\s+(?:first\s+)?(?:review(?:ing)?|reading|a\s+review|any\s+review|looking|consulting)",
-     "without a required review step"),
-    (r"without\s+(?:first\s+)?(?:test(?:ing)?|running|checking|verifying|double-checking)",
-     "without a required test or check"),
-    (r"without\s+(?:asking|approval|telling)", "without a required approval"),
-    (r"without\s+(?:a\s+backup|backing\s+up)", "without a backup being taken first"),
-]  # fmt: skip
-_MISTAKE = re.compile(r"\b(?:by\s+mistake|by\s+accident|accidentally|accidently|mistakenly|inadvertently)\b", _I)
 _NOT_DONE = re.compile(
     r"\b(?:forgot\s+to|forgets?\s+to|(?:had\s+)?forgotten\s+to|failed\s+to|fails\s+to|neglected\s+to|didn['’]?t|did\s+not|does\s+not|"
     r"doesn['’]?t|had\s+not|hadn['’]?t|never|should\s+have|"
@@ -39,114 +30,6 @@ _NOT_DONE = re.compile(
     r"(?:(?:properly|even|actually|really|ever|always|just)\s+)?(\w+)(.*)",
     _I,
 )
-
-
-def _be(subject: str) -> str:
-    head = re.split(r"\s+of\s+", subject, maxsplit=1)[0]  # "80,000 lines of code" -> "lines"
-    last = head.split()[-1].lower() if head.split() else ""
-    return "were" if last.endswith("s") and not last.endswith(("ss", "us", "is")) and last != "this" else "was"
-
-
-def _tidy(sentence: str) -> str:
-    sentence = " ".join(sentence.split()).replace(" ,", ",").replace(" ;", ";").strip(" ,;")
-    return sentence_case(sentence).rstrip(".") + "."
-
-
-_REFLEXIVE = re.compile(r"\s+(?:myself|ourselves|yourself|yourselves|himself|herself|themselves|themself)\s*$", _I)
-
-
-# Where the object of a verb ends: a preposition, a conjunction, a copula, punctuation.
-_CUT = re.compile(
-    r"\s+(?:without|by\s+mistake|by\s+accident|against|to|into|on|in|and|because|which|that|"
-    r"accidentally|before|after|during|while|when|with|using|as|so|but|or|then|until|if|for|from|right|"
-    r"straight|directly|by|"
-    r"is|was|were|are)\b|[,;](?!\d{3})|[!?]|\s[-–—]+\s",
-    _I,
-)
-_DETERMINER_THAT = re.compile(
-    r"\s+that\s+(?!(?:the|a|an|it|he|she|they|we|i|you|this|there|his|her|our|their|my|your|someone|no)\b)(?-i:[a-z])",
-    _I,
-)
-
-
-def _object_and_rest(clause: str) -> tuple[str, str]:
-    """The noun phrase after the verb, and what follows it ("the migration", "without reading it")."""
-    clause = " " + clause
-    cut = _CUT.search(clause)
-    if cut and cut.start() == 0 and _DETERMINER_THAT.match(clause):  # "replaced that disk", not "forgot that the"
-        cut = _CUT.search(clause, cut.end())
-    obj, rest = (clause[: cut.start()], clause[cut.start() :]) if cut else (clause, "")
-    obj = _REFLEXIVE.sub("", obj)  # "caught it myself": the person goes, the object stays
-    if (pronoun := re.match(r"\s*(it|them)\s+(\S.*)$", obj, _I | re.S)) is not None:  # "push them here"
-        obj, rest = pronoun.group(1), " " + pronoun.group(2) + rest
-    return {"them": "they"}.get(obj.strip().lower(), obj.strip()) or "it", rest
-
-
-def _safeguard(sentence: str) -> str:
-    for pattern, text in _SAFEGUARDS:
-        if re.search(pattern, sentence, _I):
-            return text
-    return ""
-
-
-_LEAD_IN = re.compile(r"^\s*(?:managed|decided|chose|proceeded|went\s+ahead|began|started)\s+(?:to|and)\s+", _I)
-# A prepositional phrase after the person, before their verb: "The contractor from the cabling company yanked".
-_OWNER = re.compile(r"\b(?:my|our|his|her|their|your)\s+(?=\w)", _I)  # "into my board" -> "into the board"
-
-
-def _relative(obj: str, rest: str) -> tuple[str, str]:
-    """A closing relative clause describes the object and goes with it: "the branch which was old" -> "The branch,
-    which was old, was ..."."""
-    m = re.match(r"\s*,?\s+(which|that)\s+(was|were|is|are|had)\b([^,;]*)$", rest, _I)
-    if m is None or m.group(1).lower() == "that" and "," in rest[: m.start(1)]:
-        return obj, rest
-    return f"{obj}, which {m.group(2)}{m.group(3).rstrip()},", ""
-
-
-_MODAL_BEFORE = re.compile(r"\b(?:could|would|might|may)(?:\s+have)?\s*$", _I)
-
-
-def _passive(agent_end: int, sentence: str) -> str | None:
-    """'<person> <verb> <object> <rest>' -> '<Object> was <verb-ed> <rest without blame words>; <safeguard>'."""
-    words = re.sub(r"^\s*,\s+[^,]{1,90},", "", sentence[agent_end:])  # an aside: ", working late to fix it,"
-    words = without_post_modifier(words)
-    if re.match(r"\s*(?:could|would|might|may)\b", words, _I) or _MODAL_BEFORE.search(sentence[:agent_end]):
-        return None  # "a person could have shoved it": what might have happened, not what did
-    while (skip := re.match(r"\s*(\S+)\s+", words)) and SKIPPED.match(skip.group(1)):
-        words = words[skip.end() :]
-    lead_in = _LEAD_IN.match(words)  # "managed to turn two pages" -> "turn two pages": a verb in the base form
-    words = words[lead_in.end() :] if lead_in else words
-    phrase = verb_phrase(words, lead_in is not None)
-    if phrase is None:
-        return None
-    obj, rest = _object_and_rest(phrase[1].rstrip(". "))
-    rest = _MISTAKE.sub("", rest)
-    safeguard = _safeguard(rest)
-    for pattern, _ in _SAFEGUARDS:
-        rest = re.sub(pattern + r"(?:\s+it|\s+them)?", "", rest, flags=_I)
-    broke = re.search(r"\band\s+(broke|took\s+down|brought\s+down)\s+(.+)", rest, _I)
-    rest = rest[: broke.start()] if broke else rest
-    subject = re.sub(r"^(?:my|our|his|her|their|your)\s+", "the ", obj.strip(), flags=_I)
-    if (
-        subject.startswith(("(", "["))
-        or re.match(r"(?:at|about|in|on|for|with|from|of)\s", phrase[1], _I)
-        or (
-            re.match(r"to\s", phrase[1], _I)
-            and phrase[0] in ("failed", "tried", "neglected", "needed", "wanted", "attempted")
-        )
-    ):
-        return None  # "(oh no) was merged", "failed to stop", "asked about it": no object after the verb
-    be = _be(subject)
-    subject, rest = _relative(subject, _OWNER.sub("the ", rest))
-    text = f"{subject} {be} {phrase[0]}{rest}"
-    text = re.sub(r"\s*[!?]+", "", text).rstrip(" .”\"’'")
-    text = text[: text.rfind("(")] if text.count("(") > text.count(")") else text  # no bracket left open
-    text += f" {safeguard}" if safeguard else ""
-    if broke:
-        text += f" and {broke.group(1)} {broke.group(2)}"
-    if not safeguard:
-        text += "; nothing in the process stopped or caught it before it took effect"
-    return _tidy(text)
 
 
 _OUTCOME = {"missed": "caught", "overlooked": "noticed", "ignored": "acted on", "skipped": "done"}
@@ -166,10 +49,10 @@ def _not_done(sentence: str) -> str | None:
     if m is None:
         return None
     marker, verb = m.group(0).split()[0].lower(), m.group(1)
-    obj, rest = _object_and_rest(m.group(2).strip(" .,"))
+    obj, rest = object_and_rest(m.group(2).strip(" .,"))
     if marker in _OUTCOME:  # "missed the regression": the object is what went unseen, the verb is the outcome
         obj, rest, done = verb + " " + obj if obj else verb, rest, _OUTCOME[marker]
-        obj, rest = _object_and_rest(m.group(1) + " " + m.group(2).strip(" .,"))
+        obj, rest = object_and_rest(m.group(1) + " " + m.group(2).strip(" .,"))
     elif _NO_OBJECT.match(obj):
         return None  # "didn't know at the time", "forgot to keep updating", "knew how to": no object for a subject
     else:
@@ -180,13 +63,13 @@ def _not_done(sentence: str) -> str | None:
     rest = _HINDSIGHT.sub("", rest)
     because = _BECAUSE_NOT.search(rest)
     rest = rest[: because.start()] if because else rest
-    rest = _OWNER.sub("the ", re.sub(r"\s*[!?]+", "", rest)).rstrip()  # "by any chance?": a statement now
-    text = f"{obj} {_be(obj)} not {done}{(' ' + adverb.group(1)) if adverb else ''}{rest}"
+    rest = OWNER.sub("the ", re.sub(r"\s*[!?]+", "", rest)).rstrip()  # "by any chance?": a statement now
+    text = f"{obj} {be_for(obj)} not {done}{(' ' + adverb.group(1)) if adverb else ''}{rest}"
     if re.match(r"\s+(?:was|is|were|are)\b", rest, _I):  # "didn't notice allmodconfig was broken": what was not seen
         text = f"it was not {done} that {obj[:1].lower() + obj[1:]}{rest}"
     if because:
-        return _tidy(f"{text}: {gerund(because.group(1))} {because.group(2).strip()} was not an enforced step")
-    return _tidy(f"{text}, and no step or check in the process required it")
+        return tidy(f"{text}: {gerund(because.group(1))} {because.group(2).strip()} was not an enforced step")
+    return tidy(f"{text}, and no step or check in the process required it")
 
 
 _JUDGEMENT = re.compile(
@@ -223,7 +106,7 @@ def _what_happened(sentence: str) -> str | None:
         return None
     if _SUBORDINATE.match(text) or not re.search(r"\w+ed\b|\b(?:was|were|broke|went|ran)\b", text, _I):
         return None  # "For a modern example", "Even if that's not the case": no event of its own
-    return _tidy(text + "; nothing in the process stopped or caught it before it took effect")
+    return tidy(text + "; nothing in the process stopped or caught it before it took effect")
 
 
 def _reworded(sentence: str) -> str:
@@ -238,7 +121,7 @@ def _reworded(sentence: str) -> str:
     cleaned = re.sub(r"\s+(?:was|is|were|are)\s*\.?\s*$", " did not go as intended.", cleaned, flags=_I)
     if detect(cleaned):  # still names someone ("the one to blame is the release manager")
         return "A gap in the process let this happen." + _ASK
-    return _tidy(cleaned) + _ASK
+    return tidy(cleaned) + _ASK
 
 
 _QUESTION = "Which check or step was missing that would have caught this before it took effect?"
@@ -257,26 +140,24 @@ def rule_rewrite(sentence: str, span: BlameSpan) -> str:
     if span.rule == "possessive":
         rest = sentence[span.end :].strip().rstrip(".!?")
         noun = re.sub(r"^(?:.*['’]s?|my|our|his|her|their|your)\s+", "", sentence[span.start : span.end], flags=_I)
-        return _tidy(f"a {noun} {rest}; no review or test caught it before it shipped")
+        return tidy(f"a {noun} {rest}; no review or test caught it before it shipped")
     if span.rule == "person_as_agent":
         without = re.sub(r"\s+by\s+" + re.escape(span.agent) + r"\b", "", sentence, count=1)
-        return _tidy(
-            _MISTAKE.sub("", without).rstrip(" .") + "; no step or check in the process prevented or caught it"
-        )
+        return tidy(MISTAKE.sub("", without).rstrip(" .") + "; no step or check in the process prevented or caught it")
     if span.rule == "counterfactual" or _NOT_DONE.search(sentence[span.start :]):
         done = _not_done(sentence[span.start :])
         if done:
             return done
     before = sentence[: span.start].rstrip(" ,")
     if span.rule == "counterfactual" and len(before.split()) >= 3:  # "... if Gabe would have ..." -> what went wrong
-        return _tidy(f"{before}; no step or check in the process prevented it")
+        return tidy(f"{before}; no step or check in the process prevented it")
     at = sentence.lower().find(span.agent.lower(), span.start) if span.agent else -1
     agent_end = at + len(span.agent) if at >= 0 else span.start + len(span.agent)
-    first, then = (span.end, agent_end) if _MISTAKE.search(sentence[agent_end : span.end]) else (agent_end, span.end)
+    first, then = (span.end, agent_end) if MISTAKE.search(sentence[agent_end : span.end]) else (agent_end, span.end)
     return (
-        _passive(first, sentence)  # after the marker first: "a nurse ... and accidentally administered a dose"
-        or _passive(then, sentence)
-        or _tidy(sentence.rstrip(".") + _NAME_CHECK)
+        passive(first, sentence)  # after the marker first: "a nurse ... and accidentally administered a dose"
+        or passive(then, sentence)
+        or tidy(sentence.rstrip(".") + _NAME_CHECK)
     )
 
 

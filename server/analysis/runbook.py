@@ -77,7 +77,8 @@ class RunbookEntry(BaseModel):
     checks: list[str]
     known_root_causes: list[str]
     error_patterns: list[str] = Field(
-        default_factory=list, description="the errors seen, ids and free-standing numbers masked: does yours match?"
+        default_factory=list,
+        description="the errors seen, ids, versions and free-standing numbers masked: does yours match?",
     )
     mitigations_proven: list[str] = Field(description="completed action items after which the failure did not recur")
     mitigations_failed: list[str] = Field(
@@ -109,7 +110,7 @@ class RunbookEntry(BaseModel):
 def _error(i: Incident) -> str:
     """`Type: message`, the type once: a message that starts with its type (as Python's `str(exc)` does for many
     clients' errors) is not prefixed again."""
-    message = mask_volatile(i.error_message or "")
+    message = mask_volatile(i.error_message or "", versions=True)
     kind = i.error_type or "error"
     return message if message.startswith(kind) else f"{kind}: {message}".strip(": ")
 

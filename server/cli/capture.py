@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from agent_postmortem.cli.common import JsonOpt, emit, out, reading, service, user_errors
+from agent_postmortem.cli.access import reading
+from agent_postmortem.cli.common import JsonOpt, emit, out, service, user_errors
 
 TitleArg = Annotated[str | None, typer.Argument(metavar="TITLE", help="one line: what went wrong", show_default=False)]
 TitleOpt = Annotated[str, typer.Option(help="the title, as an option (the same as giving it first)")]

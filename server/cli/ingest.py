@@ -10,19 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from agent_postmortem.analysis.wording import counted
-from agent_postmortem.cli.common import (
-    BAD_INPUT,
-    JsonOpt,
-    Output,
-    emit,
-    err,
-    has_data,
-    out,
-    reading,
-    service,
-    settings,
-    user_errors,
-)
+from agent_postmortem.cli.access import has_data, reading
+from agent_postmortem.cli.common import BAD_INPUT, JsonOpt, Output, emit, err, out, service, settings, user_errors
 from agent_postmortem.cli.output import line, write_json
 from agent_postmortem.store.private import write_output
 

@@ -5,7 +5,8 @@ from typing import Annotated, Any
 
 import typer
 
-from agent_postmortem.cli.common import JsonOpt, emit, out, stored_service, user_errors
+from agent_postmortem.cli.access import stored_service
+from agent_postmortem.cli.common import JsonOpt, emit, out, user_errors
 from agent_postmortem.cli.output import line
 from agent_postmortem.store.vocabulary import EVENT_LIMIT, REOPEN_NOTE_LIMIT, REOPENED
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agent_postmortem.analysis.wording import counted
+from agent_postmortem.cli.access import reading, stored_service, why_empty
 from agent_postmortem.cli.common import (
     ACTION_STATUSES,
     PRIORITIES,
@@ -22,10 +23,7 @@ from agent_postmortem.cli.common import (
     err,
     more_note,
     out,
-    reading,
-    stored_service,
     user_errors,
-    why_empty,
 )
 from agent_postmortem.cli.options import PatternLimit, more_patterns
 from agent_postmortem.cli.output import write, write_json

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agent_postmortem.cli.common import FAILED, JsonOpt, emit, err, settings, stored_service, user_errors
+from agent_postmortem.cli.access import stored_service
+from agent_postmortem.cli.common import FAILED, JsonOpt, emit, err, settings, user_errors
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
@@ -18,7 +19,8 @@ def check(
 ) -> None:
     """Check the database (integrity) and the vector index (probed in a child process); exit 1 when something is
     wrong and was not repaired. Repair while no server uses the data directory."""
-    from agent_postmortem.cli.common import has_data, nothing_yet, out
+    from agent_postmortem.cli.access import has_data, nothing_yet
+    from agent_postmortem.cli.common import out
     from agent_postmortem.cli.summary import health_view
     from agent_postmortem.service.health import HealthReport
     from agent_postmortem.service.health import check as run_check

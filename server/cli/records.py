@@ -6,6 +6,7 @@ from typing import Annotated, Any, cast
 
 import typer
 
+from agent_postmortem.cli.access import read_records, reading, stored_service, why_empty
 from agent_postmortem.cli.common import (
     CATEGORIES,
     SEVERITIES,
@@ -20,12 +21,8 @@ from agent_postmortem.cli.common import (
     err,
     more_note,
     out,
-    read_records,
-    reading,
     stage_status,
-    stored_service,
     user_errors,
-    why_empty,
 )
 from agent_postmortem.cli.options import PatternLimit, more_patterns
 from agent_postmortem.cli.output import line, write

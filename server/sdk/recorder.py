@@ -40,9 +40,10 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from pydantic import ValidationError
 
 from agent_postmortem.sdk import process
+from agent_postmortem.sdk.decorate import watch_callable
 from agent_postmortem.sdk.incident import NotAFailure, incident_of
 from agent_postmortem.sdk.process import flush_at_exit, local_service
-from agent_postmortem.sdk.watch import Watching, already_recorded, mark_recorded, watch_callable
+from agent_postmortem.sdk.watch import Watching, already_recorded, mark_recorded
 from agent_postmortem.store.models import IncidentCreate
 
 if TYPE_CHECKING:
@@ -160,8 +161,9 @@ class Recorder:
 
     def watch(self, fn: F | str | None = None, **context: Any) -> Any:
         """Decorator (sync or async, generators too: an exception while iterating counts): records an exception
-        raised by the function, then re-raises it unchanged; a failing coroutine never blocks its event loop. A
-        string first is the tool (`@recorder.watch("flights.search")`), unless `tool=` names one."""
+        raised by the function, then re-raises it unchanged; a failing coroutine never blocks its event loop. Above a
+        class, its public methods are watched and it stays a class. A string first is the tool
+        (`@recorder.watch("flights.search")`), unless `tool=` names one."""
         if isinstance(fn, str):  # it was taken for the function: decorating called it, and that TypeError was stored
             context = {"tool": fn, **context}
             fn = None

@@ -215,14 +215,6 @@ async def _captured(recorder: Queues, number: int, sleep: Callable[[float], Any]
         await sleep(POLL_S)
 
 
-def watch_callable(recorder: Queues, func: F, context: dict[str, Any]) -> F:
-    """What `@recorder.watch` makes of what it decorates: a function (`watched`), or a static or class method or a
-    property written under it (`_descriptor`)."""
-    if isinstance(func, staticmethod | classmethod | property):
-        return _descriptor(recorder, func, context)  # type: ignore[return-value]
-    return watched(recorder, func, context)
-
-
 def watched(recorder: Queues, func: F, context: dict[str, Any]) -> F:
     """`func` with its exceptions recorded: sync or async, generators and async generators while iterated."""
     name = _function_name(func)
@@ -261,18 +253,6 @@ def watched(recorder: Queues, func: F, context: dict[str, Any]) -> F:
         return result
 
     return run  # type: ignore[return-value]
-
-
-def _descriptor(
-    recorder: Queues, wrapped: "staticmethod[..., Any] | classmethod[Any, ..., Any] | property", context: dict[str, Any]
-) -> object:
-    """`@recorder.watch` above `@staticmethod`, `@classmethod` or `@property`: the function inside is watched and the
-    descriptor kept. The static method was called with the instance as its first argument, the class method not at
-    all ("'classmethod' object is not callable"), and the property returned a function."""
-    if isinstance(wrapped, property):
-        get, put, delete = (f and watched(recorder, f, context) for f in (wrapped.fget, wrapped.fset, wrapped.fdel))
-        return property(get, put, delete, wrapped.__doc__)  # type: ignore[arg-type]
-    return type(wrapped)(watched(recorder, wrapped.__func__, context))
 
 
 async def _awaited(watch: Watching, coroutine: Any) -> Any:

@@ -27,6 +27,7 @@ from agent_postmortem.store.models import (
     Attribution,
     Incident,
     IncidentCreate,
+    SimilarIncident,
     TimelineEvent,
     TimelineEventCreate,
     failure_signature,
@@ -162,16 +163,22 @@ class Capture:
     def _count_occurrence(
         self, incident_id: str, data: IncidentCreate, *, at: datetime | None, now: datetime, key: str | None
     ) -> CaptureResult:
-        """One more occurrence; when every item of the incident's own was completed before it, the fix did not hold:
-        the items are named on the timeline (once per fix) and its triage says so, as a new capture's would. An
-        occurrence dated in the past (`at`) of a fix with an item completed on a date not recorded is counted, not
-        flagged: whether it came after the fix is not known (`after_fix`)."""
+        """One more occurrence; when every item of the incident's own (with none of its own, of its pattern, as its
+        first capture answered) was completed before it, the fix did not hold: the items are named on the timeline
+        (once per fix) and its triage says so, as a new capture's would. An occurrence dated in the past (`at`) of a
+        fix with an item completed on a date not recorded is counted, not flagged: whether it came after the fix is
+        not known (`after_fix`)."""
         also: list[TimelineEvent] = []
         decision: dict[str, object] | None = None
         known: Incident | None = None
+        similar: list[SimilarIncident] | None = None
         items = self.recurrence.items([incident_id])  # the whole record (its timeline) only when they are all done
+        if not items:  # the pattern's fix: a repeat after it was only "occurred again", though effectiveness counted it
+            known = self.store.get_or_raise(incident_id)
+            similar = self.retrieval.with_items(self.retrieval.similar_to(known))
+            items = self.recurrence.joined(similar, known.signature)[1]
         if items and all(a.status == "completed" for a in items) and after_fix(items, at):
-            known = self.store.get_or_raise(incident_id)  # the fix landed no earlier than its latest known date:
+            known = known or self.store.get_or_raise(incident_id)  # the fix landed no earlier than its latest date:
             fixed_at = max((a.completed_at for a in items if a.completed_at), default=known.created_at)
             named = [e for e in known.timeline if e.description.startswith(RECURRED_NOTE) and e.at >= fixed_at]
             if not named:
@@ -185,20 +192,31 @@ class Capture:
         counted = self.store.add_occurrence(incident_id, occurred, key=key, also=also, decision=decision)
         # read once: after counting, or (already read for the recurrence) before, with what counting changed
         known = self.store.get_or_raise(incident_id) if known is None else known.model_copy(update=decision or {})
-        return self._repeat_result(known, counted)
+        return self._repeat_result(known, counted, similar=similar)
 
-    def _repeat_result(self, known: Incident, occurrence: int, *, replayed: bool = False) -> CaptureResult:
+    def _repeat_result(
+        self, known: Incident, occurrence: int, *, replayed: bool = False, similar: list[SimilarIncident] | None = None
+    ) -> CaptureResult:
         """A repeat's answer: the incident's, as its `occurrence`-th occurrence, with its own triage said so."""
-        result = self._result_of(known, deduplicated=True, replayed=replayed)
+        result = self._result_of(known, deduplicated=True, replayed=replayed, similar=similar)
         incident = (known.id, occurrence, result.triage, result.triage_reasons)
         kind, reasons = repeat_triage(incident, recurred_after_fix=result.recurred_after_fix, policy=self.policy)
         update = {"novel": False, "triage": kind, "triage_reasons": reasons, "occurrences": occurrence}
         return result.model_copy(update=update)
 
-    def _result_of(self, known: Incident, *, deduplicated: bool = False, replayed: bool = False) -> CaptureResult:
+    def _result_of(
+        self,
+        known: Incident,
+        *,
+        deduplicated: bool = False,
+        replayed: bool = False,
+        similar: list[SimilarIncident] | None = None,
+    ) -> CaptureResult:
         """The capture result of a stored incident, with the decision its first capture made: for a retried
-        idempotency key (that capture's result), or to be made a repeat's (`_repeat_result`)."""
-        similar = self.retrieval.with_items(self.retrieval.similar_to(known))
+        idempotency key (that capture's result), or to be made a repeat's (`_repeat_result`, with the neighbours it
+        may have looked up already)."""
+        if similar is None:
+            similar = self.retrieval.with_items(self.retrieval.similar_to(known))
         fields = known.model_dump(include=set(Decision.model_fields))
         items = known.action_items
         open_items = [a for a in items if a.status != "completed"]

@@ -173,43 +173,6 @@ async def test_a_watched_callable_that_returns_a_coroutine_is_watched_while_it_i
     assert titles == ["ConnectionError in hotels.book", "TimeoutError in flights.search"]
 
 
-def test_a_watch_above_staticmethod_classmethod_or_property_keeps_the_method_working(tmp_path: Path) -> None:
-    """`@recorder.watch` written above `@staticmethod` made every call through an instance a TypeError (the instance
-    passed as the first argument), above `@classmethod` a "'classmethod' object is not callable", and above
-    `@property` an attribute that returned a function: the agent broke, and a TypeError was recorded instead."""
-    service = make_service(tmp_path)
-    recorder = Recorder(agent="trip-planner", service=lambda: service)
-
-    class Planner:
-        @recorder.watch(tool="fares.quote")
-        @staticmethod
-        def quote(route: str) -> str:
-            if route == "CPH-LIS":
-                raise LookupError(f"no fare for {route}")
-            return f"fare for {route}"
-
-        @recorder.watch(tool="planner.load")
-        @classmethod
-        def load(cls, name: str) -> "Planner":
-            raise FileNotFoundError(f"no saved plan {name}")
-
-        @recorder.watch(tool="planner.budget")
-        @property
-        def budget(self) -> int:
-            raise ValueError("budget not set")
-
-    assert Planner().quote("CPH-OSL") == "fare for CPH-OSL" and Planner.quote("CPH-OSL") == "fare for CPH-OSL"
-    with pytest.raises(LookupError):
-        Planner().quote("CPH-LIS")
-    with pytest.raises(FileNotFoundError):
-        Planner.load("summer")
-    with pytest.raises(ValueError):
-        _ = Planner().budget
-    assert recorder.flush(timeout=60)
-    titles = [service.get_incident(i).title for i in recorder.captured_ids]
-    assert titles == ["LookupError in fares.quote", "FileNotFoundError in planner.load", "ValueError in planner.budget"]
-
-
 def test_a_watched_recursion_that_hits_the_limit_keeps_the_agents_own_error(tmp_path: Path) -> None:
     """A recursive planner under `@recorder.watch` that passes Python's recursion limit: each watch's exit ran the
     capture with no stack left, raised RecursionError from the recorder's own code (logging, isinstance checks) and

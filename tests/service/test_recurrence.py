@@ -81,6 +81,34 @@ def test_a_repeat_after_its_own_fix_is_recorded_on_the_incident(svc: PostmortemS
     assert sum(e.description.startswith("Recurred after fix") for e in timeline) == 2
 
 
+def test_a_repeat_of_an_incident_without_items_after_its_patterns_fix_is_a_recurrence(
+    svc: PostmortemService, clock: Clock
+) -> None:
+    """An incident with no action items of its own, captured while its pattern's item was open: once that item was
+    completed, a repeat of it was only "Occurred again", neither flagged nor triaged full, though
+    `fix_effectiveness` counted the same repeat as the fix not holding."""
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search"))
+    svc.resolve_incident(first)
+    second = svc.capture_incident(planner_capture(2))
+    assert not second.deduplicated and not second.recurred_after_fix
+    assert [a.id for a in second.open_action_items] == [item.id]
+    clock.advance(hours=1)
+    svc.update_action_item(item.id, status="completed")
+    clock.advance(hours=1)
+    repeat = svc.capture_incident(planner_capture(3))
+    assert repeat.deduplicated and repeat.id == second.id
+    assert repeat.recurred_after_fix and repeat.triage == "full"
+    assert [a.id for a in repeat.fixed_action_items] == [item.id] and repeat.open_action_items == []
+    stored = svc.get_incident(second.id)
+    assert stored.recurred_after_fix and stored.triage == "full"
+    notes = [e.description for e in stored.timeline if e.description.startswith("Recurred after fix")]
+    assert notes == [f"Recurred after fix: {item.id} ({first}) completed"]
+    svc.capture_incident(planner_capture(4))  # again, with the same fix: no second note
+    timeline = svc.get_incident(second.id).timeline
+    assert sum(e.description.startswith("Recurred after fix") for e in timeline) == 1
+
+
 def test_a_failure_dated_before_now_after_a_fix_completed_on_a_date_not_recorded_is_not_called_a_recurrence(
     svc: PostmortemService, clock: Clock
 ) -> None:

@@ -182,3 +182,25 @@ def test_an_actions_expression_result_not_named_for_a_credential_is_kept(text: s
 )
 def test_a_sentence_ending_full_stop_is_not_part_of_the_value(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [  # a run of punctuation that ends the sentence stays in the text, whole; the value is still replaced, whole
+        ("password=hunter2... Then", "password=[REDACTED:password_pair]... Then"),
+        ("password=hunter2...", "password=[REDACTED:password_pair]..."),
+        ("is it password=hunter2?! Then", "is it password=[REDACTED:password_pair]?! Then"),
+        ("(set password=hunter2.)", "(set password=[REDACTED:password_pair].)"),
+        ("the password is Hunter2x?", "the password is [REDACTED:password_prose]?"),
+        ("run --password hunter2… then", "run --password [REDACTED:cli_password]… then"),
+        # a ! that ends the value is the value's (passwords often end in one), the full stop after it is not
+        ("DB_PASS=Summer2024!. Then", "DB_PASS=[REDACTED:password_pair]. Then"),
+        ("DB_PASS=Summer2024! Then", "DB_PASS=[REDACTED:password_pair] Then"),
+        # inside the value, the same marks are the value's
+        ("password=pa..ss?!word and more", "password=[REDACTED:password_pair] and more"),
+    ],
+    ids=["ellipsis", "ellipsis-end", "interrobang", "stop-paren", "question", "unicode-ellipsis", "bang-stop",
+         "bang", "inner-run"],
+)  # fmt: skip
+def test_a_sentence_ending_run_of_punctuation_stays_out_of_the_placeholder(text: str, expected: str) -> None:
+    assert redact(text) == expected
