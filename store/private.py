@@ -10,6 +10,7 @@ import os
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO, Any
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -44,23 +45,35 @@ def write_private(path: Path, text: str | Iterable[str]) -> None:
     held whole; one that fails to come (an error while reading) leaves `path` as it was and no temporary file."""
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.writelines(_pieces(text))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        with replacing(path) as handle:
+            handle.writelines(_pieces(text))
     except OSError as e:
-        if e.filename != str(temporary):
+        if e.filename != str(_temporary(path)):
             raise
         raise OSError(e.errno, e.strerror, str(path)) from None
-    sync_directory(path.parent)
+
+
+@contextlib.contextmanager
+def replacing(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
+    """A new file beside `path`, 0600, to write through the handle given; when the block ends it replaces `path`
+    atomically and the rename is synced. An error in the block leaves `path` as it was and no temporary file."""
+    temporary = _temporary(path)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    sync_directory(path.parent)  # the rename itself survives a crash
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
 def write_output(path: Path, text: str | Iterable[str]) -> None:

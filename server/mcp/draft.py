@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING, Annotated
 import anyio.from_thread
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer, Resolve, Sample
-from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, CallToolResult, CreateMessageResult, SamplingMessage, TextContent
+from mcp.types import CallToolResult, CreateMessageResult, SamplingMessage, TextContent
 from pydantic import Field
 
 from agent_postmortem.errors import DraftError, IncidentNotFound, InvalidId, LLMUnavailable, NoModelConfigured
 from agent_postmortem.mcp.common import TEXT, IncidentId, structured, tool_errors
-from agent_postmortem.mcp.missing import no_incident
+from agent_postmortem.mcp.missing import incident_found
 from agent_postmortem.mcp.sampling import (
     Answer,
     Deadlines,
@@ -218,10 +217,8 @@ def register_draft_tools(
     @mcp.prompt(title="Write the 5 whys yourself")
     def five_whys(incident_id: str) -> str:
         """The grounded context and the schema for writing an incident's analysis, to store with record_analysis."""
-        try:
+        with incident_found(prompt=True):
             context = svc().draft_context(incident_id)
-        except (IncidentNotFound, InvalidId) as e:  # a protocol error the client can act on, not a crash to log
-            raise MCPError(INVALID_PARAMS, no_incident(e)) from None
         from agent_postmortem import prompts  # jinja2: loaded when a prompt is asked for, not at start
 
         return prompts.render(

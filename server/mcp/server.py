@@ -7,15 +7,12 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceNotFoundError
-from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, CallToolResult
+from mcp.types import CallToolResult
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from agent_postmortem import __version__
-from agent_postmortem.errors import IncidentNotFound, InvalidId
 from agent_postmortem.mcp.common import (
     READ,
     IncidentId,
@@ -26,7 +23,7 @@ from agent_postmortem.mcp.common import (
 from agent_postmortem.mcp.draft import register_draft_tools
 from agent_postmortem.mcp.incidents import register_incident_tools
 from agent_postmortem.mcp.loop import register_loop_tools
-from agent_postmortem.mcp.missing import no_incident
+from agent_postmortem.mcp.missing import incident_found
 from agent_postmortem.mcp.shape import middleware
 from agent_postmortem.mcp.views import incident_json
 from agent_postmortem.service.results import Report
@@ -114,26 +111,20 @@ def _register_analysis_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
 def _register_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:
     @mcp.resource("incident://{incident_id}", mime_type="application/json", description="An incident record")
     def incident(incident_id: str) -> str:
-        try:
+        with incident_found():
             return incident_json(svc().get_incident(incident_id))
-        except (IncidentNotFound, InvalidId) as e:
-            raise ResourceNotFoundError(no_incident(e)) from None
 
     @mcp.resource("report://{incident_id}", mime_type="text/markdown", description="An incident's post-mortem")
     def report(incident_id: str) -> str:
-        try:
+        with incident_found():
             return svc().render_report(incident_id)
-        except (IncidentNotFound, InvalidId) as e:
-            raise ResourceNotFoundError(no_incident(e)) from None
 
     @mcp.resource(
         "review://{incident_id}", mime_type="text/markdown", description="The lightweight review of an incident"
     )
     def review(incident_id: str) -> str:
-        try:
+        with incident_found():
             return svc().render_report(incident_id, kind="review")
-        except (IncidentNotFound, InvalidId) as e:
-            raise ResourceNotFoundError(no_incident(e)) from None
 
     @mcp.resource("patterns://recurring", mime_type="application/json", description="Recurring failure patterns")
     def recurring() -> str:
@@ -142,10 +133,8 @@ def _register_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) 
     @mcp.prompt(title="Write a post-mortem")
     def postmortem(incident_id: str) -> str:
         """Walk through a blameless post-mortem for an incident with these tools."""
-        try:
+        with incident_found(prompt=True):
             found = svc().get_incident(incident_id)
-        except (IncidentNotFound, InvalidId) as e:  # a protocol error the client can act on, not a crash to log
-            raise MCPError(INVALID_PARAMS, no_incident(e)) from None
         from agent_postmortem import prompts  # jinja2: loaded when a prompt is asked for, not at start
 
         return prompts.render("postmortem", incident=found, nonce=secrets.token_hex(8))
@@ -158,7 +147,5 @@ def _register_html_report(mcp: MCPServer, svc: Callable[[], "PostmortemService"]
         description="An incident's post-mortem as one self-contained HTML file (inline CSS and SVG, no script)",
     )
     def report_html(incident_id: str) -> str:
-        try:
+        with incident_found():
             return svc().render_report(incident_id, format="html")
-        except (IncidentNotFound, InvalidId) as e:
-            raise ResourceNotFoundError(no_incident(e)) from None

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from agent_postmortem.store.private import FILE_MODE, sync_directory
+from agent_postmortem.store.private import replacing
 
 MAGIC = b"PMCACHE1"
 ALIGN = 64
@@ -106,28 +106,18 @@ def write(path: Path, meta: dict[str, Any], arrays: Mapping[str, Part | list[Par
     start = _padded(_PREFIX + len(header))
     for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a writer that crashed
         stale.unlink(missing_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(MAGIC + len(header).to_bytes(8, "little") + header)
-            for name, blocks in parts.items():
-                handle.seek(start + layout[name]["offset"])
-                for block in blocks:
-                    if isinstance(block, Region):
-                        handle.flush()
-                        _copy(block, handle.fileno(), handle.tell())
-                        handle.seek(block.nbytes, os.SEEK_CUR)
-                    else:
-                        handle.write(_bytes(block))
-            handle.truncate(start + size)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    sync_directory(path.parent)  # the rename itself survives a crash
+    with replacing(path, binary=True) as handle:
+        handle.write(MAGIC + len(header).to_bytes(8, "little") + header)
+        for name, blocks in parts.items():
+            handle.seek(start + layout[name]["offset"])
+            for block in blocks:
+                if isinstance(block, Region):
+                    handle.flush()
+                    _copy(block, handle.fileno(), handle.tell())
+                    handle.seek(block.nbytes, os.SEEK_CUR)
+                else:
+                    handle.write(_bytes(block))
+        handle.truncate(start + size)
 
 
 def _copy(region: Region, fd: int, at: int) -> None:

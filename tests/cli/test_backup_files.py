@@ -21,13 +21,6 @@ from tests.processes import cli
 FIXTURE = FIXTURES / "otlp" / "genai_traces.jsonl"
 
 
-@pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object) -> CliRunner:
-    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("POSTMORTEM_LLM", "none")
-    return CliRunner()
-
-
 def test_export_to_a_file_never_replaces_a_backup_with_less_than_a_whole_snapshot(tmp_path: Path) -> None:
     """A mistyped POSTMORTEM_HOME reads as an empty home: its export emptied the backup it was pointed at."""
     backup = tmp_path / "backup.jsonl"

@@ -16,13 +16,6 @@ from tests.processes import CLI, cli, env
 FIXTURE = FIXTURES / "otlp" / "genai_traces.jsonl"
 
 
-@pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object) -> CliRunner:
-    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("POSTMORTEM_LLM", "none")
-    return CliRunner()
-
-
 def test_import_traces_reports_counts_and_a_second_import_finds_only_duplicates(runner: CliRunner) -> None:
     dry = runner.invoke(app, ["import-traces", str(FIXTURE), "--dry-run", "--json"], catch_exceptions=False)
     assert dry.exit_code == 0 and json.loads(dry.stdout)["titles"] == [
