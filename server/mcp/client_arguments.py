@@ -1,7 +1,8 @@
 """Arguments as MCP clients send them, read against the tool's input schema before it is validated: null or an
-empty choice is an absent argument, a choice in another spelling is the value it stands for, a list of one value is
-that value, an integer sent as the JSON text of one is that integer; an argument the tool does not take, a boolean
-where none is taken, or several values for one choice is refused with what to send instead."""
+empty choice is an absent argument, a choice in another spelling (or in quotes or backticks) is the value it stands
+for, a list of one value is that value, an integer sent as the JSON text of one is that integer; an argument the tool
+does not take, a boolean where none is taken, or several values for one choice is refused with what to send
+instead."""
 
 import json
 import re
@@ -94,6 +95,12 @@ def _takes(schema: dict[str, Any], kind: str) -> bool:
 
 
 def _spelling(choice: str) -> str:
-    """A choice without case and without what joins its parts: "SEV 2", "sev-2", "in progress" and "RateLimit" are
-    SEV2, in_progress and rate_limit (no two values of one argument differ only in those)."""
-    return re.sub(r"[\s_-]+", "", choice).casefold()
+    """A choice without case, without what joins its parts and without quotes or backticks around it: "SEV 2",
+    "sev-2", "in progress", "RateLimit" and '"mitigated"' (its JSON text, from a client that encodes every argument
+    once more) are SEV2, in_progress, rate_limit and mitigated (no two values of one argument differ only in those)."""
+    return re.sub(r"[\s_-]+", "", unquoted(choice)).casefold()
+
+
+def unquoted(text: str) -> str:
+    """Text without the quotes or backticks a model wrote around a value (`"2026-12-31"`, `` `note` ``)."""
+    return text.strip().strip("\"'`").strip()

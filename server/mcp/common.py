@@ -27,6 +27,7 @@ from mcp.types import (
     ToolAnnotations,
 )
 from pydantic import (
+    AfterValidator,
     AnyUrl,
     BaseModel,
     BeforeValidator,
@@ -49,7 +50,7 @@ from agent_postmortem.errors import (
     validation_problems,
 )
 from agent_postmortem.mcp.arguments import argument_problems
-from agent_postmortem.mcp.client_arguments import checked
+from agent_postmortem.mcp.client_arguments import checked, unquoted
 from agent_postmortem.mcp.views import with_undated
 from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore, StoreBusy, an
 from agent_postmortem.store.models import RANGE_BOUND, Since, Through, When
@@ -103,7 +104,8 @@ LongText = Annotated[str, Field(max_length=20_000), OPTIONAL]
 ReopenNote = Annotated[
     str, Field(max_length=REOPEN_NOTE_LIMIT, description=f"kept on the timeline after {REOPENED.strip()!r}"), OPTIONAL
 ]
-Moment = Annotated[str, Field(max_length=40, description="ISO 8601 date or time"), OPTIONAL]
+# '"2026-12-31"' (its JSON text, from a client that encodes every argument once more) is the time inside
+Moment = Annotated[str, Field(max_length=40, description="ISO 8601 date or time"), OPTIONAL, AfterValidator(unquoted)]
 Limit = Annotated[int, Field(ge=LIMIT[0], le=LIMIT[1])]
 Offset = Annotated[int, Field(ge=0, le=100_000)]
 Sev = Literal["SEV1", "SEV2", "SEV3", "SEV4"]

@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 
 from agent_postmortem.mcp.server import create_server
-from tests.factories import draft, make_service, tool_arguments
+from tests.factories import CAPTURE, draft, make_service, tool_arguments
 
 pytestmark = pytest.mark.anyio
 
@@ -104,3 +104,28 @@ async def test_an_analysis_sent_as_a_json_string_of_its_json_is_read_as_the_obje
     assert still.is_error and "no JSON object" in still.content[0].text  # type: ignore[union-attr]
     stored = service.get_incident(incident_id)
     assert stored.analysis is not None and stored.analysis.root_cause == draft().root_cause
+
+
+async def test_a_choice_or_a_time_sent_as_json_text_or_in_backticks_is_read_as_the_value_inside(tmp_path: Path) -> None:
+    """A client that encodes every argument once more sent '"mitigated"' and was told 'status must be one of
+    mitigated, resolved', a value it had sent; '"2026-12-31"' as until was told until must be a day such as
+    2026-12-15. Quotes or backticks around a choice or a time are read as a model writes an id in them."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        resolved = await client.call_tool("resolve_incident", {"incident_id": incident_id, "status": '"mitigated"'})
+        noted = await client.call_tool(
+            "add_timeline_event", {"incident_id": incident_id, "description": "Paged on-call", "kind": "`note`"}
+        )
+        item = await client.call_tool(
+            "add_action_item",
+            {"incident_id": incident_id, "title": "Add a retry budget", "priority": "'p0'", "due_at": '"2026-12-31"'},
+        )
+        found = await client.call_tool("search_incidents", {"query": "429", "since": '"2026-01"', "until": "`2099`"})
+        wrong = await client.call_tool("resolve_incident", {"incident_id": incident_id, "status": '"closed"'})
+    assert not resolved.is_error and resolved.structured_content["status"] == "mitigated", resolved.content  # type: ignore[index]
+    assert not noted.is_error and noted.structured_content["timeline"][-1]["kind"] == "note", noted.content  # type: ignore[index]
+    assert not item.is_error, item.content
+    assert item.structured_content["priority"] == "P0" and item.structured_content["due_at"].startswith("2026-12-31")  # type: ignore[index]
+    assert [h["id"] for h in found.structured_content["hits"]] == [incident_id], found.content  # type: ignore[index]
+    assert wrong.is_error and "status must be one of mitigated, resolved" in wrong.content[0].text  # type: ignore[union-attr]
