@@ -129,3 +129,17 @@ async def test_a_choice_or_a_time_sent_as_json_text_or_in_backticks_is_read_as_t
     assert item.structured_content["priority"] == "P0" and item.structured_content["due_at"].startswith("2026-12-31")  # type: ignore[index]
     assert [h["id"] for h in found.structured_content["hits"]] == [incident_id], found.content  # type: ignore[index]
     assert wrong.is_error and "status must be one of mitigated, resolved" in wrong.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_fraction_sent_as_its_json_text_is_read_as_the_number(tmp_path: Path) -> None:
+    """'"0.05"' for verify_fix's target was refused with 'target must be a number greater than 0 and less than 1',
+    though an integer sent so ('"27"') was read as the integer: a fraction in quotes is now the fraction."""
+    service = make_service(tmp_path, llm=None)
+    counts = {"before_failures": 5, "before_trials": 20, "after_failures": 0, "after_trials": 40}
+    async with Client(create_server(lambda: service)) as client:
+        quoted = await client.call_tool("verify_fix", {**counts, "target": '"0.05"', "confidence": '"0.9"'})
+        plain = await client.call_tool("verify_fix", {**counts, "target": 0.05, "confidence": 0.9})
+        wrong = await client.call_tool("verify_fix", {**counts, "target": '"5%"'})
+    assert not quoted.is_error, quoted.content
+    assert quoted.structured_content == plain.structured_content
+    assert wrong.is_error and "target must be a number" in wrong.content[0].text  # type: ignore[union-attr]
