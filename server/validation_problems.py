@@ -24,7 +24,10 @@ _JSON_FAULTS = (
     ("key must be a string", "a key not in double quotes"),
     ("expected `:`", "a key without a colon after it"),
     ("expected `,` or", "a missing comma or closing bracket"),
-    ("control character", "a line break or tab inside a string (write it as \\n or \\t)"),
+    (
+        "control character",
+        "a raw control character inside a string (a line break, a tab or an ESC: write it as \\n, \\t or \\u001b)",
+    ),
     ("invalid escape", "a backslash that starts no JSON escape (write one as \\\\)"),
     ("invalid unicode", "a \\u escape that is no character"),
     ("expected ident", "a word that is not a JSON value (true, false and null are)"),

@@ -58,9 +58,11 @@ def test_text_that_is_no_time_says_what_a_time_is_not_what_the_parser_met(at: ob
         ('{"title": "x",}', "not valid JSON at line 1, column 15: a comma before a closing bracket"),
         ("{title: 1}", "not valid JSON at line 1, column 2: a key not in double quotes"),
         ('{"title": "x"} and more', "not valid JSON at line 1, column 16: more text after the JSON"),
-        ('{"title": "a\nb"}', "not valid JSON at line 2, column 0: a line break or tab inside a string"),
+        ('{"title": "a\nb"}', "not valid JSON at line 2, column 0: a raw control character inside a string (a line"),
+        # a colour code pasted from a terminal was said to be "a line break or tab"
+        ('{"title": "\x1b[31mred"}', "not valid JSON at line 1, column 12: a raw control character inside a string"),
     ],
-    ids=["cut-off", "trailing-comma", "bare-key", "trailing-text", "raw-newline"],
+    ids=["cut-off", "trailing-comma", "bare-key", "trailing-text", "raw-newline", "raw-escape"],
 )
 def test_json_that_does_not_parse_is_said_in_plain_words_with_where(text: str, said: str) -> None:
     """A sampled answer cut short was reported as "(record): Invalid JSON: EOF while parsing a string at line 1
