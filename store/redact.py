@@ -290,10 +290,12 @@ def redact_value(value: Any, counts: Counter[str] | None = None, found: list[tup
 M = TypeVar("M", bound=BaseModel)
 
 
-def redact_model(model: M) -> tuple[M, Counter[str]]:
-    """A copy of a record with every text field (nested ones too) redacted, and the count per type."""
+def redact_model(model: M, known: list[tuple[str, str]] | None = None) -> tuple[M, Counter[str]]:
+    """A copy of a record with every text field (nested ones too) redacted, and the count per type. `known`: the
+    secrets found in the records redacted before it in one capture (a run's steps), replaced in this one too; this
+    record's are added to it."""
     counts: Counter[str] = Counter()
-    found: list[tuple[str, str]] = []
+    found = [] if known is None else known
     data = redact_value(model.model_dump(), counts, found)
     if found:
         data = replaced_in(data, found, counts)

@@ -135,3 +135,17 @@ def test_a_secret_in_a_run_id_or_agent_name_is_not_printed_by_the_import(cli, tm
     result = json.loads(as_json.stdout)["results"][0]
     assert result["run_id"] == "run-[REDACTED:github_token]"
     assert result["attribution"]["responsible"] == "Researcher [REDACTED:github_token]"
+
+
+def test_a_password_one_step_names_is_redacted_in_the_title_and_the_later_steps_too(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A step's 'DB_PASSWORD=Xy9pass!2026' was redacted, but the run's title and a later step that repeated the
+    value bare kept it: each record of the capture was redacted on its own."""
+    row = run_row(title="Agent logged in with Xy9pass!2026 and lost the booking")
+    row["trace"][1]["content"] = "Please look this up; the config has DB_PASSWORD=Xy9pass!2026"
+    row["trace"][2]["content"] += " I connected with Xy9pass!2026."
+    path = tmp_path / "runs.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    assert cli("import-steps", str(path)).exit_code == 0
+    shown = cli("show", "INC-1", "--json")
+    assert shown.exit_code == 0, shown.stderr
+    assert "Xy9pass" not in shown.stdout and "[REDACTED:password_pair]" in json.loads(shown.stdout)["title"]
