@@ -143,3 +143,15 @@ async def test_a_fraction_sent_as_its_json_text_is_read_as_the_number(tmp_path: 
     assert not quoted.is_error, quoted.content
     assert quoted.structured_content == plain.structured_content
     assert wrong.is_error and "target must be a number" in wrong.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_text_sent_as_the_tools_arguments_again_is_checked_as_the_text_inside(tmp_path: Path) -> None:
+    """check_blameless of '{"text": "Bob was careless ..."}' (the arguments written again inside the text) checked
+    the braces and the key too, and its suggested rewrite ended 'The deploy."} was not checked': JSON punctuation
+    in a sentence meant for the post-mortem. The text inside is checked, as search_incidents reads its query."""
+    service = make_service(tmp_path, llm=None)
+    sentence = "Bob was careless and should have checked the deploy."
+    async with Client(create_server(lambda: service)) as client:
+        wrapped = await client.call_tool("check_blameless", {"text": json.dumps({"text": sentence})})
+        plain = await client.call_tool("check_blameless", {"text": sentence})
+    assert not wrapped.is_error and wrapped.structured_content == plain.structured_content, wrapped.content
