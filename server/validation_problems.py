@@ -56,7 +56,7 @@ def validation_problems(
     told one a sentence and cut after three."""
     errors = error.errors(include_input=False, include_url=False)
     parts: list[str] = []
-    if unknown_keys and (keys := [str(e["loc"][0]) for e in errors if _own_key(e)]):
+    if unknown_keys and (keys := [_path(e["loc"][:1]) for e in errors if _own_key(e)]):
         shown = ", ".join(keys[:12]) + (f" and {len(keys) - 12} more" if len(keys) > 12 else "")
         parts.append(f"{unknown_keys}: {shown}")
         errors = [e for e in errors if not _own_key(e)]
@@ -126,4 +126,10 @@ def _model_in(annotation: object) -> "type[BaseModel] | None":
 
 
 def _path(loc: Sequence[str | int]) -> str:
-    return ".".join(str(p) for p in loc) or "(record)"
+    """Where a problem is; redacted, as the store redacts keys: a key of the input can be a secret (`{"ghp_…": 1}`)."""
+    path = ".".join(str(p) for p in loc)
+    if not path:
+        return "(record)"
+    from agent_postmortem.store.redact import redact  # here: `postmortem --help` reads no pattern
+
+    return redact(path)

@@ -72,3 +72,19 @@ def test_json_that_does_not_parse_is_said_in_plain_words_with_where(text: str, s
     problem = validation_problems(raised.value)
     assert problem.startswith(said), problem
     assert "Invalid JSON" not in problem and "EOF" not in problem and "(record)" not in problem, problem
+
+
+class Strict(BaseModel, extra="forbid"):
+    title: str
+
+
+def test_a_key_that_is_a_secret_is_named_redacted() -> None:
+    """`capture --file` and `import` name the keys a file has that the format does not take, and named a token used
+    as a key whole ('ghp_…: Extra inputs are not permitted'), though the store redacts keys as it redacts values."""
+    token = "ghp_" + "1234567890abcdefghijklmnopqrstuvwxyzAB"
+    with pytest.raises(ValidationError) as raised:
+        Strict.model_validate({"title": "x", token: 1, "tags": 2})
+    said = validation_problems(raised.value)
+    listed = validation_problems(raised.value, unknown_keys="not fields of the format")
+    for text in (said, listed):
+        assert token[4:] not in text and "[REDACTED:github_token]" in text and "tags" in text, text
