@@ -24,7 +24,10 @@ _JSON_FAULTS = (
     ("key must be a string", "a key not in double quotes"),
     ("expected `:`", "a key without a colon after it"),
     ("expected `,` or", "a missing comma or closing bracket"),
-    ("control character", "a line break or tab inside a string (write it as \\n or \\t)"),
+    (
+        "control character",
+        "a raw control character inside a string (a line break, a tab or an ESC: write it as \\n, \\t or \\u001b)",
+    ),
     ("invalid escape", "a backslash that starts no JSON escape (write one as \\\\)"),
     ("invalid unicode", "a \\u escape that is no character"),
     ("expected ident", "a word that is not a JSON value (true, false and null are)"),
@@ -53,7 +56,7 @@ def validation_problems(
     told one a sentence and cut after three."""
     errors = error.errors(include_input=False, include_url=False)
     parts: list[str] = []
-    if unknown_keys and (keys := [str(e["loc"][0]) for e in errors if _own_key(e)]):
+    if unknown_keys and (keys := [_path(e["loc"][:1]) for e in errors if _own_key(e)]):
         shown = ", ".join(keys[:12]) + (f" and {len(keys) - 12} more" if len(keys) > 12 else "")
         parts.append(f"{unknown_keys}: {shown}")
         errors = [e for e in errors if not _own_key(e)]
@@ -126,4 +129,10 @@ def _model_in(annotation: object) -> "type[BaseModel] | None":
 
 
 def _path(loc: Sequence[str | int]) -> str:
-    return ".".join(str(p) for p in loc) or "(record)"
+    """Where a problem is; redacted, as the store redacts keys: a key of the input can be a secret (`{"ghp_…": 1}`)."""
+    path = ".".join(str(p) for p in loc)
+    if not path:
+        return "(record)"
+    from agent_postmortem.store.redact import redact  # here: `postmortem --help` reads no pattern
+
+    return redact(path)

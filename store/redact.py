@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from agent_postmortem.store.invisible import strip_invisible
 from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
 from agent_postmortem.store.redact_checks import CHECKS
+from agent_postmortem.store.redact_found import PLACEHOLDER, replaced, replaced_in
 from agent_postmortem.store.redact_pairs import actions_result_spans, block_spans
 from agent_postmortem.store.redact_rules import HINTS, PII_RULES, SECRET_RULES, UNICODE_RULES, card_spans
 from agent_postmortem.store.redact_wrapped import wrapped_spans
@@ -38,7 +39,6 @@ __all__ = [
     "strip_invisible",
 ]
 
-PLACEHOLDER = "[REDACTED:{}]"
 PLACEHOLDER_PATTERN = re.compile(r"\[REDACTED:[a-z_0-9]+\]")
 
 _DETECT_SECRETS_TYPES = {  # detect-secrets plugin -> our type (entropy and IP plugins are not used)
@@ -177,8 +177,14 @@ def _detect_secrets_values(text: str) -> list[tuple[str, str]]:
 def redact_text(text: str) -> tuple[str, Counter[str]]:
     """The text without invisible characters and with every secret and PII span replaced by a typed placeholder,
     and the count per type (invisible characters count as `invisible_characters`)."""
+    result, counts, _ = _redacted(text)
+    return result, counts
+
+
+def _redacted(text: str) -> tuple[str, Counter[str], list[tuple[str, str]]]:
+    """`redact_text`, with the secrets found (value and type) to replace in the record's other fields."""
     if not text:
-        return text, Counter()
+        return text, Counter(), []
     text, hidden = strip_invisible(text)
     spans = sorted(_spans(text), key=lambda s: (s[0], s[3], -(s[1] - s[0])))  # at one start: secrets, then longest
     out, counts, cursor = [], Counter[str](), 0
@@ -193,11 +199,17 @@ def redact_text(text: str) -> tuple[str, Counter[str]]:
     result = "".join(out)
     if hidden:
         counts["invisible_characters"] += hidden
-    for value, kind in _detect_secrets_values(result):
-        if value in result:
-            counts[kind] += result.count(value)
-            result = result.replace(value, PLACEHOLDER.format(kind))
-    return result, counts
+    found = _named(text, spans) + _detect_secrets_values(result)
+    return replaced(result, found, counts), counts, found
+
+
+def _named(text: str, spans: Sequence[tuple[int, int, str, bool]]) -> list[tuple[str, str]]:
+    """The secrets the rules found by their name or shape, to replace wherever else the text repeats them ("printed
+    hunter2hunter2" above "password: hunter2hunter2"). Not a value of letters alone: a rule can take a word for one
+    ("password: incorrect"), and the word elsewhere in prose is no secret."""
+    values = (text[start:end] for start, end, _, pii in spans if not pii)
+    kinds = (kind for _, _, kind, pii in spans if not pii)
+    return [(v, k) for v, k in zip(values, kinds, strict=True) if _looks_like_value(v) and not v.isalpha()]
 
 
 CUT_CONTEXT = 400  # characters read on each side of a cut for a secret it would split
@@ -253,22 +265,25 @@ def redact(text: str) -> str:
     return redact_text(text)[0]
 
 
-def redact_value(value: Any, counts: Counter[str] | None = None) -> Any:
-    """Redact every string inside a JSON-like value (dicts, lists, nested context)."""
+def redact_value(value: Any, counts: Counter[str] | None = None, found: list[tuple[str, str]] | None = None) -> Any:
+    """Redact every string inside a JSON-like value (dicts, lists, nested context); `found` collects the secrets
+    found (value and type)."""
     if isinstance(value, str):
-        text, found = redact_text(value)
+        text, counted, values = _redacted(value)
         if counts is not None:
-            counts.update(found)
+            counts.update(counted)
+        if found is not None:
+            found += values
         return text
     if isinstance(value, list):
-        return [redact_value(v, counts) for v in value]
+        return [redact_value(v, counts, found) for v in value]
     if isinstance(value, dict):  # keys too: a secret can be a key (`{"ghp_…": "repo"}`)
         out: dict[Any, Any] = {}
         for key, item in value.items():
-            key = redact_value(key, counts)
+            key = redact_value(key, counts, found)
             while key in out:  # two keys that redact alike both stay
                 key = f"{key}'"
-            out[key] = redact_value(item, counts)
+            out[key] = redact_value(item, counts, found)
         return out
     return value
 
@@ -276,10 +291,15 @@ def redact_value(value: Any, counts: Counter[str] | None = None) -> Any:
 M = TypeVar("M", bound=BaseModel)
 
 
-def redact_model(model: M) -> tuple[M, Counter[str]]:
-    """A copy of a record with every text field (nested ones too) redacted, and the count per type."""
+def redact_model(model: M, known: list[tuple[str, str]] | None = None) -> tuple[M, Counter[str]]:
+    """A copy of a record with every text field (nested ones too) redacted, and the count per type. `known`: the
+    secrets found in the records redacted before it in one capture (a run's steps), replaced in this one too; this
+    record's are added to it."""
     counts: Counter[str] = Counter()
-    data = redact_value(model.model_dump(), counts)
+    found = [] if known is None else known
+    data = redact_value(model.model_dump(), counts, found)
+    if found:
+        data = replaced_in(data, found, counts)
     if not counts:
         return model, counts
     order: Sequence[str] = getattr(type(model), "trimmed_first", ())

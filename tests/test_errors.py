@@ -58,9 +58,11 @@ def test_text_that_is_no_time_says_what_a_time_is_not_what_the_parser_met(at: ob
         ('{"title": "x",}', "not valid JSON at line 1, column 15: a comma before a closing bracket"),
         ("{title: 1}", "not valid JSON at line 1, column 2: a key not in double quotes"),
         ('{"title": "x"} and more', "not valid JSON at line 1, column 16: more text after the JSON"),
-        ('{"title": "a\nb"}', "not valid JSON at line 2, column 0: a line break or tab inside a string"),
+        ('{"title": "a\nb"}', "not valid JSON at line 2, column 0: a raw control character inside a string (a line"),
+        # a colour code pasted from a terminal was said to be "a line break or tab"
+        ('{"title": "\x1b[31mred"}', "not valid JSON at line 1, column 12: a raw control character inside a string"),
     ],
-    ids=["cut-off", "trailing-comma", "bare-key", "trailing-text", "raw-newline"],
+    ids=["cut-off", "trailing-comma", "bare-key", "trailing-text", "raw-newline", "raw-escape"],
 )
 def test_json_that_does_not_parse_is_said_in_plain_words_with_where(text: str, said: str) -> None:
     """A sampled answer cut short was reported as "(record): Invalid JSON: EOF while parsing a string at line 1
@@ -80,3 +82,19 @@ def test_a_report_pasted_as_the_title_is_told_where_the_rest_goes() -> None:
     said = validation_problems(e.value)
     assert said.startswith("title: ") and "at most 200 characters" in said and "the rest goes in description" in said
     assert "The agent failed" not in said  # never the value
+
+
+class Strict(BaseModel, extra="forbid"):
+    title: str
+
+
+def test_a_key_that_is_a_secret_is_named_redacted() -> None:
+    """`capture --file` and `import` name the keys a file has that the format does not take, and named a token used
+    as a key whole ('ghp_…: Extra inputs are not permitted'), though the store redacts keys as it redacts values."""
+    token = "ghp_" + "1234567890abcdefghijklmnopqrstuvwxyzAB"
+    with pytest.raises(ValidationError) as raised:
+        Strict.model_validate({"title": "x", token: 1, "tags": 2})
+    said = validation_problems(raised.value)
+    listed = validation_problems(raised.value, unknown_keys="not fields of the format")
+    for text in (said, listed):
+        assert token[4:] not in text and "[REDACTED:github_token]" in text and "tags" in text, text

@@ -24,6 +24,7 @@ from agent_postmortem.ingest.jsonfile import STDIN, display_name, empty, numbere
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.store.models import Attribution, IncidentCreate, TimelineEventCreate
 from agent_postmortem.store.models.fields import fit
+from agent_postmortem.store.redact import redact_model
 
 MAX_LINE_BYTES = 5_000_000  # a long web-browsing run with page dumps is a few hundred KB
 SPOOL_BYTES = 8_000_000  # standard input held in memory up to this, then in a temporary file
@@ -248,7 +249,8 @@ def import_runs(
             data, events = run_incident(run, found)
             captured = service.capture_incident(data, history=events, attribution=found)
             incident_id, replayed = captured.id, bool(captured.replayed)
-        results.append(RunImport(run_id=run.id, incident_id=incident_id, already_imported=replayed, attribution=found))
+        result = RunImport(run_id=run.id, incident_id=incident_id, already_imported=replayed, attribution=found)
+        results.append(redact_model(result)[0])  # as stored: a run id or agent name can hold a secret
     known = sum(r.already_imported for r in results)
     return StepImportResult(
         runs=len(runs),

@@ -1,7 +1,8 @@
 """Arguments as MCP clients send them, read against the tool's input schema before it is validated: null or an
-empty choice is an absent argument, a choice in another spelling is the value it stands for, a list of one value is
-that value, an integer sent as the JSON text of one is that integer; an argument the tool does not take, a boolean
-where none is taken, or several values for one choice is refused with what to send instead."""
+empty choice is an absent argument, a choice in another spelling (or in quotes or backticks) is the value it stands
+for, a list of one value is that value, a number sent as the JSON text of one is that number; an argument the tool
+does not take, a boolean where none is taken, or several values for one choice is refused with what to send
+instead."""
 
 import json
 import re
@@ -25,7 +26,7 @@ def checked(schema: dict[str, Any], name: str, arguments: dict[str, Any]) -> dic
     flags = [k for k, v in arguments.items() if isinstance(v, bool) and not _takes(known[k], "boolean")]
     if flags:  # pydantic reads true as 1: `limit: true` listed one incident
         raise ToolError(argument_problems(schema, flags))
-    arguments = {k: _one(v) if _choices(known[k]) else _integer(known[k], v) for k, v in arguments.items()}
+    arguments = {k: _one(v) if _choices(known[k]) else _number(known[k], v) for k, v in arguments.items()}
     several = [k for k, v in arguments.items() if _choices(known[k]) and _several(_choices(known[k]), v)]
     if several:  # "must be one of a, b, c" of ["a", "b"] read as if the values were wrong
         said = "; ".join(f"{k} takes one value, one of {', '.join(_choices(known[k]))}" for k in several)
@@ -66,15 +67,20 @@ def _one(value: Any) -> Any:
     return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 
-def _integer(schema: dict[str, Any], value: Any) -> Any:
-    """An integer sent as JSON text of one (`"\"27\""`: the Inspector CLI sends an optional integer's value so, quotes
-    and all) as that integer; anything else as sent. Bare digits in text ("27") pydantic reads already."""
-    if not isinstance(value, str) or not _takes(schema, "integer") or _takes(schema, "string"):
+def _number(schema: dict[str, Any], value: Any) -> Any:
+    """A number sent as the JSON text of one (`"\\"27\\""`, `"\\"0.05\\""`: the Inspector CLI sends an optional number's
+    value so, quotes and all) as that number; anything else as sent. Bare digits in text ("27") pydantic reads
+    already."""
+    integer, number = _takes(schema, "integer"), _takes(schema, "number")
+    if not isinstance(value, str) or not (integer or number) or _takes(schema, "string"):
         return value
     text = value.strip()
-    if len(text) > 2 and text[0] == text[-1] and text[0] in "\"'" and re.fullmatch(r"\s*-?\d{1,18}\s*", text[1:-1]):
-        return int(text[1:-1])
-    return value
+    if len(text) < 3 or text[0] != text[-1] or text[0] not in "\"'":
+        return value
+    inner = text[1:-1].strip()
+    if re.fullmatch(r"-?\d{1,18}", inner):
+        return int(inner)
+    return float(inner) if number and re.fullmatch(r"-?\d{0,18}\.\d{1,18}", inner) else value
 
 
 def _several(choices: list[str], value: Any) -> bool:
@@ -94,6 +100,12 @@ def _takes(schema: dict[str, Any], kind: str) -> bool:
 
 
 def _spelling(choice: str) -> str:
-    """A choice without case and without what joins its parts: "SEV 2", "sev-2", "in progress" and "RateLimit" are
-    SEV2, in_progress and rate_limit (no two values of one argument differ only in those)."""
-    return re.sub(r"[\s_-]+", "", choice).casefold()
+    """A choice without case, without what joins its parts and without quotes or backticks around it: "SEV 2",
+    "sev-2", "in progress", "RateLimit" and '"mitigated"' (its JSON text, from a client that encodes every argument
+    once more) are SEV2, in_progress, rate_limit and mitigated (no two values of one argument differ only in those)."""
+    return re.sub(r"[\s_-]+", "", unquoted(choice)).casefold()
+
+
+def unquoted(text: str) -> str:
+    """Text without the quotes or backticks a model wrote around a value (`"2026-12-31"`, `` `note` ``)."""
+    return text.strip().strip("\"'`").strip()

@@ -27,6 +27,7 @@ from mcp.types import (
     ToolAnnotations,
 )
 from pydantic import (
+    AfterValidator,
     AnyUrl,
     BaseModel,
     BeforeValidator,
@@ -49,7 +50,7 @@ from agent_postmortem.errors import (
     validation_problems,
 )
 from agent_postmortem.mcp.arguments import argument_problems
-from agent_postmortem.mcp.client_arguments import checked
+from agent_postmortem.mcp.client_arguments import checked, unquoted
 from agent_postmortem.mcp.views import with_undated
 from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore, StoreBusy, an
 from agent_postmortem.store.models import RANGE_BOUND, Since, Through, When
@@ -74,21 +75,22 @@ def _optional_text(value: object, handler: ValidatorFunctionWrapHandler) -> obje
     return "" if value == "" else handler(value)  # blank is absent: the length bounds apply to given text only
 
 
-def unwrapped_query(query: str) -> str:
-    """A query a model sent as the tool's arguments again (`{"query": "rate limit"}`, or an object of one text) is the
-    text inside: it was searched as it stood, braces and key included, and its best hit was a weak match."""
-    if not query.lstrip().startswith("{"):
-        return query
+def unwrapped(text: str, key: str) -> str:
+    """A text a model sent as the tool's arguments again (`{"query": "rate limit"}`, `{"text": "..."}`, or an object of
+    one text) is the text inside: it was read as it stood, braces and key included (search's best hit was a weak
+    match; check_blameless suggested rewrites ending in `"}`)."""
+    if not text.lstrip().startswith("{"):
+        return text
     try:
-        sent = json.loads(query)
+        sent = json.loads(text)
     except ValueError:
-        return query
+        return text
     if isinstance(sent, dict):
         texts = [v for v in sent.values() if isinstance(v, str)]
-        inner = sent.get("query", texts[0] if len(sent) == 1 and texts else None)
+        inner = sent.get(key, texts[0] if len(sent) == 1 and texts else None)
         if isinstance(inner, str) and inner.strip():
             return inner
-    return query
+    return text
 
 
 # Put these after the Field(...) that holds the bounds, so the bounds apply to the text they produce.
@@ -103,7 +105,8 @@ LongText = Annotated[str, Field(max_length=20_000), OPTIONAL]
 ReopenNote = Annotated[
     str, Field(max_length=REOPEN_NOTE_LIMIT, description=f"kept on the timeline after {REOPENED.strip()!r}"), OPTIONAL
 ]
-Moment = Annotated[str, Field(max_length=40, description="ISO 8601 date or time"), OPTIONAL]
+# '"2026-12-31"' (its JSON text, from a client that encodes every argument once more) is the time inside
+Moment = Annotated[str, Field(max_length=40, description="ISO 8601 date or time"), OPTIONAL, AfterValidator(unquoted)]
 Limit = Annotated[int, Field(ge=LIMIT[0], le=LIMIT[1])]
 Offset = Annotated[int, Field(ge=0, le=100_000)]
 Sev = Literal["SEV1", "SEV2", "SEV3", "SEV4"]

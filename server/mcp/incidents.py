@@ -24,7 +24,7 @@ from agent_postmortem.mcp.common import (
     Text,
     structured,
     tool_errors,
-    unwrapped_query,
+    unwrapped,
     when,
 )
 from agent_postmortem.mcp.views import incident_result
@@ -98,7 +98,7 @@ def register_incident_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService
             times = {"since": when(since, "since", edge="start"), "until": when(until, "until", edge="end")}
             filters = SearchFilters.pick({**locals(), **times})
             found = svc().search_incidents(
-                query=unwrapped_query(query) or None,
+                query=unwrapped(query, "query") or None,
                 incident_id=incident_id or None,
                 limit=limit,
                 offset=offset,

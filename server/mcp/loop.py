@@ -27,6 +27,7 @@ from agent_postmortem.mcp.common import (
     Text,
     structured,
     tool_errors,
+    unwrapped,
     when,
 )
 from agent_postmortem.mcp.missing import no_incident
@@ -230,7 +231,7 @@ def _register_learning_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
         """Flag blaming language (people as the cause, "human error", "should have", judgements) with spans and
         systemic rewrites (by the server's configured model when it has one, else by rules: rewritten_by). Use on a
         draft before publishing a post-mortem."""
-        return structured(svc().check_blameless(text))
+        return structured(svc().check_blameless(unwrapped(text, "text")))
 
 
 def _register_loop_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:

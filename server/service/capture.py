@@ -82,13 +82,17 @@ class Capture:
         refuse_future(data.occurred_at, now, "occurred_at")
         for event in history:
             refuse_future(event.at, now, "a step's time")
-        key = data.idempotency_key
-        data, counts = redact_model(data.model_copy(update={"idempotency_key": None}))
+        key, known = data.idempotency_key, list[tuple[str, str]]()
+        steps = [redact_model(e, known) for e in history]  # first: a secret a step names goes from the title too
+        attribution, found = redact_model(attribution, known) if attribution is not None else (None, Counter[str]())
+        data, counts = redact_model(data.model_copy(update={"idempotency_key": None}), known)
         if key is not None and (first := self.store.find_by_key(key)) is not None:
             return self._replayed(first, data)
+        for counted in [found, *(c for _, c in steps)]:
+            counts.update(counted)
         try:
             with self._same_failure(failure_signature(data)):
-                return self._capture(data, counts, key=key, history=history, attribution=attribution)
+                return self._capture(data, counts, key=key, history=[e for e, _ in steps], attribution=attribution)
         except IntegrityError:  # another process stored the same key first: return what it stored
             first = self.store.find_by_key(key) if key is not None else None
             if first is None:
@@ -136,12 +140,6 @@ class Capture:
         vector = self.knowledge.embed_documents([search_text(data)])[0]
         decided = self._classify(data, vector, signature)
         incident = new_incident(data, decided, created_at=data.occurred_at or now)
-        if attribution is not None:
-            attribution, found = redact_model(attribution)
-            counts.update(found)
-        redacted_history = [redact_model(e) for e in history]
-        for _, found in redacted_history:
-            counts.update(found)
         incident = incident.model_copy(
             update={
                 "signature": signature,
@@ -154,7 +152,7 @@ class Capture:
             incident,
             embedding=vector,
             embedding_model=self.knowledge.embedder.model_id,
-            timeline=[*_events(incident, data, decided), *(e for e, _ in redacted_history)],
+            timeline=[*_events(incident, data, decided), *history],
             idempotency_key=key,
         )
         self.knowledge.written()

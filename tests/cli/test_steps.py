@@ -111,3 +111,41 @@ def test_one_run_is_said_as_one_run(cli, tmp_path: Path) -> None:  # type: ignor
     assert result.exit_code == 0, result.stderr
     assert "imported 1 run (0 already imported, 0 successful runs skipped)" in " ".join(result.stderr.split())
     assert "1 run (reasons and evidence" in result.stdout
+
+
+TOKEN = "ghp_" + "1234567890abcdefghijklmnopqrstuvwxyzAB"
+
+
+@pytest.mark.parametrize("dry", [True, False])
+def test_a_secret_in_a_run_id_or_agent_name_is_not_printed_by_the_import(cli, tmp_path: Path, dry: bool) -> None:  # type: ignore[no-untyped-def]
+    """The incident stored 'run-[REDACTED:github_token]' and '[REDACTED:openai_key]', but the import's table printed
+    the run id and agent as the file had them, and --json the whole token in run_id, responsible and reason: a CI
+    log of the import kept what the store never did."""
+    row = run_row(id=f"run-{TOKEN}")
+    for step in row["trace"][1:]:
+        step["agent"] = step["agent"].replace("Researcher", f"Researcher {TOKEN}")
+    path = tmp_path / "runs.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    dry_run = ["--dry-run"] if dry else []
+    table = cli("import-steps", str(path), *dry_run)
+    as_json = cli("import-steps", str(path), *dry_run, "--json")
+    assert table.exit_code == 0 and as_json.exit_code == 0, table.stderr + as_json.stderr
+    said = table.stdout + table.stderr + as_json.stdout + as_json.stderr
+    assert TOKEN[:12] not in said and "[REDACTED:github_token]" in said
+    result = json.loads(as_json.stdout)["results"][0]
+    assert result["run_id"] == "run-[REDACTED:github_token]"
+    assert result["attribution"]["responsible"] == "Researcher [REDACTED:github_token]"
+
+
+def test_a_password_one_step_names_is_redacted_in_the_title_and_the_later_steps_too(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A step's 'DB_PASSWORD=Xy9pass!2026' was redacted, but the run's title and a later step that repeated the
+    value bare kept it: each record of the capture was redacted on its own."""
+    row = run_row(title="Agent logged in with Xy9pass!2026 and lost the booking")
+    row["trace"][1]["content"] = "Please look this up; the config has DB_PASSWORD=Xy9pass!2026"
+    row["trace"][2]["content"] += " I connected with Xy9pass!2026."
+    path = tmp_path / "runs.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    assert cli("import-steps", str(path)).exit_code == 0
+    shown = cli("show", "INC-1", "--json")
+    assert shown.exit_code == 0, shown.stderr
+    assert "Xy9pass" not in shown.stdout and "[REDACTED:password_pair]" in json.loads(shown.stdout)["title"]

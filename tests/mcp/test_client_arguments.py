@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 
 from agent_postmortem.mcp.server import create_server
-from tests.factories import draft, make_service, tool_arguments
+from tests.factories import CAPTURE, draft, make_service, tool_arguments
 
 pytestmark = pytest.mark.anyio
 
@@ -104,3 +104,54 @@ async def test_an_analysis_sent_as_a_json_string_of_its_json_is_read_as_the_obje
     assert still.is_error and "no JSON object" in still.content[0].text  # type: ignore[union-attr]
     stored = service.get_incident(incident_id)
     assert stored.analysis is not None and stored.analysis.root_cause == draft().root_cause
+
+
+async def test_a_choice_or_a_time_sent_as_json_text_or_in_backticks_is_read_as_the_value_inside(tmp_path: Path) -> None:
+    """A client that encodes every argument once more sent '"mitigated"' and was told 'status must be one of
+    mitigated, resolved', a value it had sent; '"2026-12-31"' as until was told until must be a day such as
+    2026-12-15. Quotes or backticks around a choice or a time are read as a model writes an id in them."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        resolved = await client.call_tool("resolve_incident", {"incident_id": incident_id, "status": '"mitigated"'})
+        noted = await client.call_tool(
+            "add_timeline_event", {"incident_id": incident_id, "description": "Paged on-call", "kind": "`note`"}
+        )
+        item = await client.call_tool(
+            "add_action_item",
+            {"incident_id": incident_id, "title": "Add a retry budget", "priority": "'p0'", "due_at": '"2026-12-31"'},
+        )
+        found = await client.call_tool("search_incidents", {"query": "429", "since": '"2026-01"', "until": "`2099`"})
+        wrong = await client.call_tool("resolve_incident", {"incident_id": incident_id, "status": '"closed"'})
+    assert not resolved.is_error and resolved.structured_content["status"] == "mitigated", resolved.content  # type: ignore[index]
+    assert not noted.is_error and noted.structured_content["timeline"][-1]["kind"] == "note", noted.content  # type: ignore[index]
+    assert not item.is_error, item.content
+    assert item.structured_content["priority"] == "P0" and item.structured_content["due_at"].startswith("2026-12-31")  # type: ignore[index]
+    assert [h["id"] for h in found.structured_content["hits"]] == [incident_id], found.content  # type: ignore[index]
+    assert wrong.is_error and "status must be one of mitigated, resolved" in wrong.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_fraction_sent_as_its_json_text_is_read_as_the_number(tmp_path: Path) -> None:
+    """'"0.05"' for verify_fix's target was refused with 'target must be a number greater than 0 and less than 1',
+    though an integer sent so ('"27"') was read as the integer: a fraction in quotes is now the fraction."""
+    service = make_service(tmp_path, llm=None)
+    counts = {"before_failures": 5, "before_trials": 20, "after_failures": 0, "after_trials": 40}
+    async with Client(create_server(lambda: service)) as client:
+        quoted = await client.call_tool("verify_fix", {**counts, "target": '"0.05"', "confidence": '"0.9"'})
+        plain = await client.call_tool("verify_fix", {**counts, "target": 0.05, "confidence": 0.9})
+        wrong = await client.call_tool("verify_fix", {**counts, "target": '"5%"'})
+    assert not quoted.is_error, quoted.content
+    assert quoted.structured_content == plain.structured_content
+    assert wrong.is_error and "target must be a number" in wrong.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_text_sent_as_the_tools_arguments_again_is_checked_as_the_text_inside(tmp_path: Path) -> None:
+    """check_blameless of '{"text": "Bob was careless ..."}' (the arguments written again inside the text) checked
+    the braces and the key too, and its suggested rewrite ended 'The deploy."} was not checked': JSON punctuation
+    in a sentence meant for the post-mortem. The text inside is checked, as search_incidents reads its query."""
+    service = make_service(tmp_path, llm=None)
+    sentence = "Bob was careless and should have checked the deploy."
+    async with Client(create_server(lambda: service)) as client:
+        wrapped = await client.call_tool("check_blameless", {"text": json.dumps({"text": sentence})})
+        plain = await client.call_tool("check_blameless", {"text": sentence})
+    assert not wrapped.is_error and wrapped.structured_content == plain.structured_content, wrapped.content

@@ -155,3 +155,21 @@ def test_a_secret_named_secret_signing_encryption_or_master_key_is_redacted(text
 def test_other_keys_and_flags_named_after_a_secret_key_are_kept() -> None:
     text = "partition_key=abc123XYZ secret_key_id=kid-7 has_secret_key = True"
     assert redact(text) == text
+
+
+def test_a_password_named_once_is_redacted_wherever_else_the_text_or_the_record_repeats_it() -> None:
+    """'password: hunter2hunter2' was redacted, but the same value in the line above it ('the agent printed
+    hunter2hunter2') and in the incident's title stayed in clear: the rules see a password by its name, and the
+    other places have none."""
+    text = "The agent printed hunter2hunter2 in chat.\nconfig had password: hunter2hunter2"
+    redacted, counts = redact_text(text)
+    assert "hunter2" not in redacted and counts["password_pair"] == 2, redacted
+    incident = IncidentCreate(
+        title="Agent posted the DB password Tr0ub4dor&3x in chat",
+        description="It echoed its config: DB_PASSWORD=Tr0ub4dor&3x",
+        impact="every user of the Tr0ub4dor&3x account",
+    )
+    stored, found = redact_model(incident)
+    assert "Tr0ub4dor" not in stored.model_dump_json() and found["password_pair"] == 3, stored
+    short = redact_model(IncidentCreate(title="Retry 8 times", description="password=secret8 retries=8"))[0]
+    assert short.title == "Retry 8 times"  # a value too short to be a password is replaced only where named
