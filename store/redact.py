@@ -24,7 +24,8 @@ from pydantic import BaseModel, ValidationError
 from agent_postmortem.store.invisible import strip_invisible
 from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
 from agent_postmortem.store.redact_checks import CHECKS
-from agent_postmortem.store.redact_found import PLACEHOLDER, replaced, replaced_in
+from agent_postmortem.store.redact_detect import NOT_SECRET_VALUES, detect_secrets_values, looks_like_value
+from agent_postmortem.store.redact_found import PLACEHOLDER, PLACEHOLDER_PATTERN, replaced, replaced_in
 from agent_postmortem.store.redact_pairs import actions_result_spans, block_spans
 from agent_postmortem.store.redact_rules import HINTS, PII_RULES, SECRET_RULES, UNICODE_RULES, card_spans
 from agent_postmortem.store.redact_wrapped import wrapped_spans
@@ -39,40 +40,6 @@ __all__ = [
     "strip_invisible",
 ]
 
-PLACEHOLDER_PATTERN = re.compile(r"\[REDACTED:[a-z_0-9]+\]")
-
-_DETECT_SECRETS_TYPES = {  # detect-secrets plugin -> our type (entropy and IP plugins are not used)
-    "AWS Access Key": "aws_access_key_id",
-    "Artifactory Credentials": "artifactory_token",
-    "Azure Storage Account access key": "azure_storage_key",
-    "Basic Auth Credentials": "url_credentials",
-    "Cloudant Credentials": "cloudant_credentials",
-    "Discord Bot Token": "discord_bot_token",
-    "GitHub Token": "github_token",
-    "GitLab Token": "gitlab_token",
-    "IBM COS HMAC Credentials": "ibm_credentials",
-    "IBM Cloud IAM Key": "ibm_credentials",
-    "JSON Web Token": "jwt",
-    "Mailchimp Access Key": "mailchimp_key",
-    "NPM tokens": "npm_token",
-    "OpenAI Token": "openai_key",
-    "Private Key": "private_key",
-    "PyPI Token": "pypi_token",
-    "Secret Keyword": "password_pair",
-    "SendGrid API Key": "sendgrid_key",
-    "Slack Token": "slack_token",
-    "SoftLayer Credentials": "softlayer_credentials",
-    "Square OAuth Secret": "square_secret",
-    "Stripe Access Key": "stripe_key",
-    "Telegram Bot Token": "telegram_bot_token",
-    "Twilio API Key": "twilio_key",
-}
-_NOT_SECRET_VALUES = re.compile(
-    r"^(?:\*+|x+|<[^>]*>|\$[{(]?[A-Za-z_][A-Za-z0-9_]*[})]?|%\([a-z_]+\)s|\$?\{\{.*\}\}|null|none|true|false|"
-    r"redacted|changeme|example|placeholder|\[REDACTED:[a-z_0-9]+\])$",
-    re.IGNORECASE,
-)
-
 
 @cache
 def _compiled() -> list[tuple[str, re.Pattern[str], int, bool]]:
@@ -81,18 +48,6 @@ def _compiled() -> list[tuple[str, re.Pattern[str], int, bool]]:
 
     rules = [(kind, compiled(kind, p), g, False) for kind, p, g in SECRET_RULES]
     return rules + [(kind, compiled(kind, p), g, True) for kind, p, g in PII_RULES]
-
-
-@cache
-def _plugins() -> list[Any]:
-    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-
-    mapping: dict[str, Any] = get_mapping_from_secret_type_to_class()
-    return [cls() for name, cls in mapping.items() if name in _DETECT_SECRETS_TYPES]
-
-
-def _looks_like_value(value: str) -> bool:
-    return len(value) >= 8 and not _NOT_SECRET_VALUES.match(value) and not PLACEHOLDER_PATTERN.search(value)
 
 
 _URL_PASSWORDS = frozenset({"url_credentials", "connection_string"})
@@ -107,7 +62,7 @@ def _spans(text: str) -> list[tuple[int, int, str, bool]]:
     named = (block_spans(text) if ":" in text and "\n" in text else []) + (  # a YAML block scalar's value, or
         actions_result_spans(text) if "Evaluating: " in text else []  # an Actions debug log's result
     )
-    found += [(s, e, "password_pair", False) for s, e in named if not _NOT_SECRET_VALUES.match(text[s:e])]
+    found += [(s, e, "password_pair", False) for s, e in named if not NOT_SECRET_VALUES.match(text[s:e])]
     return found + wrapped_spans(text, found, partial(_rule_spans, joined=True))
 
 
@@ -142,36 +97,13 @@ def _rule_spans(text: str, *, joined: bool = False) -> list[tuple[int, int, str,
                 if inner is not None and inner.start() < end:  # (`"token": "client_secret='…'"`): that pair, then
                     at = start
                     continue
-            if start < 0 or text.startswith("[REDACTED:", start) or _NOT_SECRET_VALUES.match(value):
+            if start < 0 or text.startswith("[REDACTED:", start) or NOT_SECRET_VALUES.match(value):
                 continue
             check = CHECKS.get(kind)
             if check is not None and not check(value, text[max(0, start - 10) : start]):
                 continue
             found.append((start, end, kind, is_pii))
     return found
-
-
-_WORTH_A_LOOK = re.compile(r"[A-Za-z0-9_+/=.-]{16,}|(?i:pass|secret|token|key|auth|cred|://)")
-
-
-def _detect_secrets_values(text: str) -> list[tuple[str, str]]:
-    """Values detect-secrets reports (with its filters) that are worth replacing literally. Only lines with a long
-    token or a credential word are looked at: prose and stack frames have nothing for it and cost the most."""
-    from detect_secrets.filters.heuristic import is_likely_id_string, is_potential_uuid, is_templated_secret
-
-    values = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if len(line) > 4_000 or not _WORTH_A_LOOK.search(line):
-            continue
-        for plugin in _plugins():
-            for secret in plugin.analyze_line(filename="capture.txt", line=line, line_number=number):
-                value = secret.secret_value or ""
-                if not _looks_like_value(value) or is_potential_uuid(value) or is_templated_secret(value):
-                    continue
-                if is_likely_id_string(value, line, plugin):
-                    continue
-                values.append((value, _DETECT_SECRETS_TYPES[secret.type]))
-    return values
 
 
 def redact_text(text: str) -> tuple[str, Counter[str]]:
@@ -199,7 +131,7 @@ def _redacted(text: str) -> tuple[str, Counter[str], list[tuple[str, str]]]:
     result = "".join(out)
     if hidden:
         counts["invisible_characters"] += hidden
-    found = _named(text, spans) + _detect_secrets_values(result)
+    found = _named(text, spans) + detect_secrets_values(result)
     return replaced(result, found, counts), counts, found
 
 
@@ -209,7 +141,7 @@ def _named(text: str, spans: Sequence[tuple[int, int, str, bool]]) -> list[tuple
     ("password: incorrect"), and the word elsewhere in prose is no secret."""
     values = (text[start:end] for start, end, _, pii in spans if not pii)
     kinds = (kind for _, _, kind, pii in spans if not pii)
-    return [(v, k) for v, k in zip(values, kinds, strict=True) if _looks_like_value(v) and not v.isalpha()]
+    return [(v, k) for v, k in zip(values, kinds, strict=True) if looks_like_value(v) and not v.isalpha()]
 
 
 CUT_CONTEXT = 400  # characters read on each side of a cut for a secret it would split

@@ -1,11 +1,13 @@
 """Secrets found once, replaced wherever else they are: a password named in one line ("password: hunter2hunter2")
 and bare in another, or in another field of the same record (the title)."""
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 PLACEHOLDER = "[REDACTED:{}]"
+PLACEHOLDER_PATTERN = re.compile(r"\[REDACTED:[a-z_0-9]+\]")
 
 
 def replaced(text: str, values: Sequence[tuple[str, str]], counts: Counter[str]) -> str:
