@@ -25,10 +25,10 @@ RELEVANT = 0.3
 SURE = 0.45
 SPECIFIC = 2  # specific words in common, or 1 with an incident that says little (under TERSE specific words)
 TERSE = 12
-# An analysis whose weighted share of a neighbour's specific words is more than 1/CLOSER times its share of the
-# incident's reads as that neighbour's analysis (a word weighs less the more of the incident and its neighbours have
-# it: sibling incidents' shared infrastructure counts little). An incident's own analysis, recurrences included,
-# came out at 0.96 or above; measured by `postmortem bench guard` (docs/evals.md).
+# An analysis that shares more than 1/CLOSER times as much of a neighbour's specific words as of the incident's, in
+# weight and as a share of each one's words, reads as that neighbour's analysis (a word weighs less the more of the
+# incident and its neighbours have it: sibling incidents' shared infrastructure counts little). Measured by
+# `postmortem bench guard` (docs/evals.md).
 CLOSER = 0.8
 RELEVANCE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"  # the embedder the thresholds were measured with
 _GENERIC = frozenset(
@@ -90,19 +90,27 @@ def specific_shared(draft: AnalysisDraft, incident: Incident) -> set[str]:
 
 
 def closer_neighbour(draft: AnalysisDraft, incident: Incident, neighbours: Sequence[Incident]) -> Incident | None:
-    """The neighbour the analysis reads as written for: the one whose specific words it shares most, when that share
-    is clearly more than its share of the incident's. Each word weighs by how few of the incident and its neighbours
-    have it (an inverse document frequency over them), so what sibling incidents all say counts little."""
+    """The neighbour the analysis reads as written for: one whose specific words it shares clearly more of than the
+    incident's, both in weight and as a share of each incident's own words (by weight alone a neighbour that says
+    more would outweigh a terse capture; by share alone a terse neighbour would outweigh the incident). Each word
+    weighs by how few of the incident and its neighbours have it (an inverse document frequency over them), so what
+    sibling incidents all say counts little."""
     said = specific(analysis_text(draft))
     words = [specific(incident_text(i)) for i in [incident, *neighbours]]
     held = Counter(w for found in words for w in found)
 
-    def share(found: set[str]) -> float:
-        return sum(math.log((len(words) + 1) / held[w]) for w in found & said)
+    def shared(found: set[str]) -> tuple[float, float]:
+        weight = {w: math.log((len(words) + 1) / held[w]) for w in found}
+        total, common = sum(weight.values()), sum(weight[w] for w in found & said)
+        return common, common / total if total else 0.0
 
-    own, shares = share(words[0]), [share(found) for found in words[1:]]
-    best = max(range(len(shares)), key=shares.__getitem__, default=None)
-    return None if best is None or own >= CLOSER * shares[best] else neighbours[best]
+    own = shared(words[0])
+    closer = [
+        (theirs, other)
+        for other, found in zip(neighbours, words[1:], strict=True)
+        if own[0] < CLOSER * (theirs := shared(found))[0] and own[1] < CLOSER * theirs[1]
+    ]
+    return max(closer, key=lambda c: c[0])[1] if closer else None
 
 
 def unrelated(

@@ -14,6 +14,12 @@ from agent_postmortem.evals.guard_relevance import Pair, case_pairs, nearest, ne
 from agent_postmortem.store.models import Incident
 from agent_postmortem.store.search.embedding import Embedder
 from tests.analyses import DOUBLE_CHARGES, GATEWAY_DOUBLE_CHARGES, GATEWAY_TIMEOUTS, TIMEOUTS
+from tests.factories import FARES_429, draft
+
+RETOLD = (
+    " The trip planner had no backoff and no jitter, so the synchronised bursts kept the shared fares quota "
+    "exhausted for an hour; the client library retried forever by default."
+)
 
 
 def stored(number: int, category: str, fields: dict[str, str]) -> Incident:
@@ -70,3 +76,13 @@ def test_the_nearest_incidents_analysis_moved_onto_an_incident_is_refused_with_i
         not unrelated(pairs[a][1], incidents[b], similarity, neighbours_of(incidents, ranked, b)) for a, b in moved
     )
     assert alone > len(moved) / 2 and near <= len(moved) / 10, (alone, near)
+
+
+def test_a_terse_captures_own_analysis_is_not_outweighed_by_a_neighbour_that_says_more() -> None:
+    """A capture that names little (a title, an error type) next to a similar incident told at length: the draft
+    of the capture draws on what the neighbour says (the prompt shows it), and was refused as the neighbour's for
+    sharing more of its many words. What counts is the share of each incident's own words."""
+    terse = stored(2, "rate_limit", {"title": "Fares API answered 429", "error_type": "RateLimitError"})
+    told = stored(1, "rate_limit", {**FARES_429, "description": FARES_429["description"] + RETOLD})
+    assert check_draft(draft(), told, None, [terse]).passed[-1] == "relevant"
+    assert check_draft(draft(), terse, None, [told]).passed[-1] == "relevant"
