@@ -221,13 +221,13 @@ def check_draft(
     neighbours: Sequence[Incident] = (),
 ) -> Verdict:
     """Every check on a draft written for `incident`: which passed, and what the others found. Whether it is about
-    this incident at all ("relevant") needs `similarity` or the incident's `neighbours` in the store (its most similar
-    incidents: an analysis that reads as one of theirs is refused); with neither, that check is not run."""
+    this incident at all ("relevant") needs `similarity` (without it that check is not run), and with the incident's
+    `neighbours` in the store (its most similar incidents) also refuses an analysis that reads as one of theirs."""
     passed, problems = [], []
     for name in CHECKS:
         if name != "relevant":
             found = _RUN[name](draft, incident)
-        elif similarity is not None or neighbours:
+        elif similarity is not None:
             found = unrelated(draft, incident, similarity, neighbours)
         else:
             continue

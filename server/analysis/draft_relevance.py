@@ -114,22 +114,21 @@ def closer_neighbour(draft: AnalysisDraft, incident: Incident, neighbours: Seque
 
 
 def unrelated(
-    draft: AnalysisDraft, incident: Incident, similarity: Similarity | None, neighbours: Sequence[Incident] = ()
+    draft: AnalysisDraft, incident: Incident, similarity: Similarity, neighbours: Sequence[Incident] = ()
 ) -> list[str]:
     """An analysis of another incident: words such as "service", "deploy" or "production" are shared by any two,
     so the check is on meaning (the embedding cosine between the whole analysis and the incident) and, where that
     is not clear, on the specific words they share; and with the incident's `neighbours` (its most similar incidents
     in the store), on whether it reads as one of theirs instead."""
-    if similarity is not None:
-        cosine = relevance(draft, incident, similarity)
-        needed = SPECIFIC if len(specific(incident_text(incident))) >= TERSE else 1
-        shared = len(specific_shared(draft, incident))
-        if cosine < RELEVANT or (cosine < SURE and shared < needed):
-            return [
-                f"the analysis has little to do with {incident.id} (cosine {cosine:.2f} between them, and "
-                f"{counted(shared, 'specific word')} in common): was it written for another incident? Analyse what "
-                "went wrong in this one, in its own terms"
-            ]
+    cosine = relevance(draft, incident, similarity)
+    needed = SPECIFIC if len(specific(incident_text(incident))) >= TERSE else 1
+    shared = len(specific_shared(draft, incident))
+    if cosine < RELEVANT or (cosine < SURE and shared < needed):
+        return [
+            f"the analysis has little to do with {incident.id} (cosine {cosine:.2f} between them, and "
+            f"{counted(shared, 'specific word')} in common): was it written for another incident? Analyse what went "
+            "wrong in this one, in its own terms"
+        ]
     other = closer_neighbour(draft, incident, neighbours)
     if other is None:
         return []

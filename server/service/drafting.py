@@ -182,7 +182,7 @@ class Drafting:
         tell(2, 4, f"asking {llm.model} ({llm.backend}) for the draft, at most {limit:g} s")
         started = time.monotonic()
         try:
-            output = guarded(context.incident, self.similarity(), self.neighbours(context.incident, context.allowed))
+            output = guarded(context.incident, *self.relevance(context.incident, context.allowed))
             draft = within(limit, lambda: llm.parse(system=context.system, user=context.user, output=output))
         except TooLate:
             raise DraftTimeout(
@@ -226,7 +226,7 @@ class Drafting:
     def analysis_problems(self, text: str, incident: Incident) -> str | None:
         """What is wrong with an analysis of `incident` written as text, or None: every reason `store_draft` would
         refuse it for (the relevance check too), for a repair round that asks the writer to fix them."""
-        return draft_problems(text, incident, self.similarity(), self.neighbours(incident))
+        return draft_problems(text, incident, *self.relevance(incident))
 
     def record_analysis_text(
         self, context: DraftContext, text: str, *, generated_by: str, llm_model: str | None = None
@@ -265,9 +265,7 @@ class Drafting:
         refused with the reasons (DraftError) and nothing is stored. A low-quality model's draft says so first among
         its warnings (shown wherever the analysis is)."""
         draft, _ = redact_model(draft)
-        verdict = check_draft(
-            draft, context.incident, self.similarity(), self.neighbours(context.incident, context.allowed)
-        )
+        verdict = check_draft(draft, context.incident, *self.relevance(context.incident, context.allowed))
         if verdict.problems:
             raise DraftError(refusal(verdict.problems))
         grounded = ground(draft, set(context.allowed))
@@ -290,12 +288,18 @@ class Drafting:
         number = self.store.save_analysis(context.incident.id, analysis)
         return analysis.model_copy(update={"id": number})  # what a review of it names (review_analysis's analysis_id)
 
-    def neighbours(self, incident: Incident, similar: Iterable[str] | None = None) -> list[Incident]:
-        """The incident's similar incidents (`similar`: their ids, as a draft's context holds them), read whole: the
-        relevance check refuses an analysis that reads as one of theirs rather than as one of `incident`."""
+    def relevance(
+        self, incident: Incident, similar: Iterable[str] | None = None
+    ) -> tuple[Similarity | None, list[Incident]]:
+        """What the guard's relevance check needs: the similarity (None: no check) and the incident's similar
+        incidents (`similar`: their ids, as a draft's context holds them) read whole, so that an analysis that reads
+        as one of theirs rather than as one of `incident` is refused."""
+        similarity = self.similarity()
+        if similarity is None:
+            return None, []
         found = [s.id for s in self.retrieval.similar_to(incident)] if similar is None else similar
         ids = sorted(set(found) - {incident.id})
-        return [record for _, record in self.store.get_many(ids) if record is not None]
+        return similarity, [record for _, record in self.store.get_many(ids) if record is not None]
 
     def similarity(self) -> Similarity | None:
         """The cosine between two texts by the knowledge base's embedder, for the draft guard's relevance check; None
