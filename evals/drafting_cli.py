@@ -112,14 +112,18 @@ def bench_guard(
         bool, typer.Option(help="first draft the cases the file lacks with the configured LLM")
     ] = False,
     cases: CasesOpt = "*",
+    seed: Annotated[
+        bool, typer.Option(help="also measure the relevance check on the seed knowledge base's analyses")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The draft guard: how many reference analyses of the eval cases it refuses (it must refuse none), and how many
     raw drafts of a model (--drafts, made with --generate) it refuses, by check."""
     from agent_postmortem.cli.demo import SEED
     from agent_postmortem.config import Settings
-    from agent_postmortem.evals.guard import cosine_of, relevance, run
+    from agent_postmortem.evals.guard import cosine_of, run
     from agent_postmortem.evals.guard import generate as draft_cases
+    from agent_postmortem.evals.guard_relevance import case_pairs, relevance, seed_pairs
     from agent_postmortem.service.runtime import make_embedder
 
     with user_errors():
@@ -133,5 +137,7 @@ def bench_guard(
                 draft_cases(selected, drafts, seed=SEED, progress=lambda d, t: show("drafts", d, t))
         similarity = cosine_of(make_embedder(Settings.from_env()))
         result = run(selected, drafts, similarity)
-        result["relevance"] = relevance(selected, similarity)
+        result["relevance"] = relevance(case_pairs(selected), similarity)
+        if seed:
+            result["relevance_seed"] = relevance(seed_pairs(SEED), similarity)
     show_record(result, as_json, title="bench guard")

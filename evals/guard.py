@@ -22,21 +22,25 @@ from pydantic import ValidationError
 from agent_postmortem.analysis.draft_guard import CHECKS, Similarity, check_draft
 from agent_postmortem.analysis.verify import wilson
 from agent_postmortem.errors import DraftError, LLMUnavailable
-from agent_postmortem.evals.cases import Case, LoadedCase
-from agent_postmortem.evals.drafts import GENERIC, incident_of, reference_draft, seed_of
+from agent_postmortem.evals.cases import LoadedCase
+from agent_postmortem.evals.drafts import GENERIC, seed_of
+from agent_postmortem.evals.guard_relevance import case_pairs, nearest, neighbours_of
 from agent_postmortem.evals.recurrence import Cached
 from agent_postmortem.store.models import AnalysisDraft, Incident
 from agent_postmortem.store.search.embedding import Embedder
 
 
 def _refusals(
-    drafts: list[tuple[str, AnalysisDraft]], cases: dict[str, Case], similarity: Similarity | None
+    drafts: list[tuple[str, AnalysisDraft]],
+    cases: dict[str, Incident],
+    similarity: Similarity | None,
+    neighbours: dict[str, list[Incident]],
 ) -> dict[str, Any]:
     refused: dict[str, list[str]] = {}
     by_check: Counter[str] = Counter()
     ran = [c for c in CHECKS if similarity is not None or c != "relevant"]
     for name, draft in drafts:
-        verdict = check_draft(draft, incident_of(cases[name]), similarity)
+        verdict = check_draft(draft, cases[name], similarity, neighbours.get(name, []))
         if verdict.problems:
             refused[name] = verdict.problems
             by_check.update(c for c in ran if c not in verdict.passed)
@@ -82,33 +86,18 @@ def cosine_of(embedder: Embedder) -> Similarity:
     return similarity
 
 
-def relevance(cases: list[LoadedCase], similarity: Similarity) -> dict[str, Any]:
-    """The relevance check on each reference analysis recorded against its own incident (refusing one is a false
-    refusal) and against every other case's incident (accepting one is a false acceptance)."""
-    drafts = [reference_draft(c.case) for c in cases]
-    incidents = [incident_of(c.case) for c in cases]
-
-    def refused(d: AnalysisDraft, i: Incident) -> bool:
-        return "relevant" not in check_draft(d, i, similarity).passed
-
-    own = [c.name for c, d, i in zip(cases, drafts, incidents, strict=True) if refused(d, i)]
-    moved = [(a, b) for a in range(len(cases)) for b in range(len(cases)) if a != b]
-    accepted = sum(not refused(drafts[a], incidents[b]) for a, b in moved)
-    return {
-        "own_refused": len(own),
-        "own": len(cases),
-        "own_refused_cases": own,
-        "moved_accepted": accepted,
-        "moved": len(moved),
-        "moved_accepted_rate": round(accepted / len(moved), 3) if moved else None,
-    }
-
-
 def run(cases: list[LoadedCase], drafts_path: Path | None, similarity: Similarity | None = None) -> dict[str, Any]:
-    by_name = {c.name: c.case for c in cases}
+    """Each draft checked against its case's incident, with (given `similarity`) the relevance check and the
+    incident's nearest other cases as its neighbours in the store (evals/guard_relevance.py)."""
+    pairs = case_pairs(cases)
+    by_name = {name: incident for name, _, incident in pairs}
+    near: dict[str, list[Incident]] = {}
+    if similarity is not None:
+        incidents, ranked = list(by_name.values()), nearest(list(by_name.values()), similarity)
+        near = {name: neighbours_of(incidents, ranked, b) for b, name in enumerate(by_name)}
     result: dict[str, Any] = {
-        "reference": _refusals([(c.name, reference_draft(c.case)) for c in cases], by_name, similarity),
-        "generic": _refusals([(c.name, GENERIC) for c in cases], by_name, similarity),
+        "reference": _refusals([(n, d) for n, d, _ in pairs], by_name, similarity, near),
+        "generic": _refusals([(c.name, GENERIC) for c in cases], by_name, similarity, near),
     }
     if drafts_path is not None and drafts_path.is_file():
         drafts, failed, models = read_drafts(drafts_path)
@@ -117,7 +106,7 @@ def run(cases: list[LoadedCase], drafts_path: Path | None, similarity: Similarit
             "file": str(drafts_path),
             "models": sorted(models),
             "no_valid_draft": [n for n in failed if n in by_name],
-            **_refusals(drafts, by_name, similarity),
+            **_refusals(drafts, by_name, similarity, near),
         }
     return result
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from agent_postmortem.analysis.blameless import check_blameless
-from agent_postmortem.analysis.grounding import CITATION, PARAPHRASE, addresses_a_cause, causes_of, overlap
+from agent_postmortem.analysis.grounding import PARAPHRASE, addresses_a_cause, causes_of, overlap, specifics
 from agent_postmortem.evals.cases import Case
 from agent_postmortem.store.models import LLM_CATEGORIES, Analysis, Category
 
@@ -30,7 +30,6 @@ _VERIFIABLE = re.compile(
     r"restrict|quarantine|gate|log|measure|track|run|rate|timeout|deadline)\w*",
     re.IGNORECASE,
 )
-_IDENT = re.compile(r"\b[a-z][a-z0-9]*(?:[._][a-z0-9]+)+\b|\b\d{2,}\b", re.IGNORECASE)
 
 
 class Score(BaseModel):
@@ -131,7 +130,7 @@ def grounding(a: Analysis, case: Case, sim: Similarity) -> Score:
             reason=f"cited incidents not in its context: {', '.join(a.removed_citations)}",
         )
     source = _incident_text(case).lower()
-    claims = {m.group(0).lower() for m in _IDENT.finditer(_all_text(a)) if not CITATION.fullmatch(m.group(0))}
+    claims = specifics(_all_text(a))
     untraced = sorted(c for c in claims if c not in source)
     value = 1 - len(untraced) / len(claims) if claims else 1.0
     return Score(

@@ -48,3 +48,36 @@ STARVATION = _analysis(
     ],
     ["Replace the cluster network with larger subnets", "Alert when a subnet's free IP addresses fall under 20%"],
 )
+
+# Two incidents of one checkout gateway (the words of its infrastructure in both), and the analysis of each: the
+# first one's analysis is close in meaning to the second incident too, but shares that incident's own words less.
+GATEWAY_TIMEOUTS = {
+    "title": "Checkout payments gateway timed out on card authorisations",
+    "description": "The checkout payments gateway stopped answering card authorisation requests to Stripe for 25 "
+    "minutes: every connection of its pool was held by calls that never returned after the pool was shrunk to 10.",
+}
+GATEWAY_DOUBLE_CHARGES = {
+    "title": "Checkout payments gateway charged customers twice",
+    "description": "The checkout payments gateway sent some card authorisation requests to Stripe twice: a retry "
+    "after a slow answer carried no idempotency key, so 312 customers were charged twice for one order.",
+}
+TIMEOUTS = _analysis(
+    "The gateway's connection pool was shrunk to 10 without a timeout on calls to Stripe, so calls that never "
+    "returned held every connection and card authorisations timed out at checkout.",
+    [
+        "Card authorisations at checkout timed out: the payments gateway had no free connection in its pool.",
+        "Every connection of the pool was held by a call to Stripe that never returned.",
+        "The pool was shrunk to 10 connections and calls to Stripe had no timeout.",
+    ],
+    ["Set a timeout on every call the gateway makes to Stripe", "Alert when the gateway's pool has no free connection"],
+)
+DOUBLE_CHARGES = _analysis(
+    "The gateway retried a slow card authorisation without an idempotency key, so Stripe took the retry as a new "
+    "charge and customers were charged twice for one order.",
+    [
+        "Customers were charged twice: the payments gateway sent one card authorisation to Stripe twice.",
+        "The gateway retried the authorisation after a slow answer.",
+        "The retry carried no idempotency key, so Stripe could not tell it from a new charge.",
+    ],
+    ["Send an idempotency key with every authorisation", "Refund the 312 customers charged twice for one order"],
+)

@@ -9,6 +9,7 @@ every reference analysis of the eval cases (`postmortem bench guard` measures bo
 
 import json
 import re
+from collections.abc import Sequence
 from functools import cache
 from textwrap import shorten
 from typing import Self
@@ -213,15 +214,21 @@ _RUN = {
 }
 
 
-def check_draft(draft: AnalysisDraft, incident: Incident, similarity: Similarity | None = None) -> Verdict:
+def check_draft(
+    draft: AnalysisDraft,
+    incident: Incident,
+    similarity: Similarity | None = None,
+    neighbours: Sequence[Incident] = (),
+) -> Verdict:
     """Every check on a draft written for `incident`: which passed, and what the others found. Whether it is about
-    this incident at all ("relevant") needs `similarity`; without it that check is not run."""
+    this incident at all ("relevant") needs `similarity` (without it that check is not run), and with the incident's
+    `neighbours` in the store (its most similar incidents) also refuses an analysis that reads as one of theirs."""
     passed, problems = [], []
     for name in CHECKS:
         if name != "relevant":
             found = _RUN[name](draft, incident)
         elif similarity is not None:
-            found = unrelated(draft, incident, similarity)
+            found = unrelated(draft, incident, similarity, neighbours)
         else:
             continue
         problems += found
@@ -230,9 +237,14 @@ def check_draft(draft: AnalysisDraft, incident: Incident, similarity: Similarity
     return Verdict(passed=passed, problems=problems)
 
 
-def guard_problems(draft: AnalysisDraft, incident: Incident, similarity: Similarity | None = None) -> list[str]:
+def guard_problems(
+    draft: AnalysisDraft,
+    incident: Incident,
+    similarity: Similarity | None = None,
+    neighbours: Sequence[Incident] = (),
+) -> list[str]:
     """Why a draft is not an analysis (empty: it is one). Each reason says what to fix, for a repair round."""
-    return check_draft(draft, incident, similarity).problems
+    return check_draft(draft, incident, similarity, neighbours).problems
 
 
 def refusal(problems: list[str]) -> str:
@@ -243,7 +255,9 @@ def refusal(problems: list[str]) -> str:
     )
 
 
-def guarded(incident: Incident, similarity: Similarity | None = None) -> type[AnalysisDraft]:
+def guarded(
+    incident: Incident, similarity: Similarity | None = None, neighbours: Sequence[Incident] = ()
+) -> type[AnalysisDraft]:
     """AnalysisDraft (same name, same JSON schema) whose validation also runs the guard for `incident`: a writer that
     validates its answer against it (every LLM backend does, with one repair round) gets the guard's reasons as
     validation errors, and repairs them in that same round."""
@@ -254,7 +268,7 @@ def guarded(incident: Incident, similarity: Similarity | None = None) -> type[An
 
         @model_validator(mode="after")
         def _is_an_analysis(self) -> Self:
-            found = guard_problems(self, incident, similarity)
+            found = guard_problems(self, incident, similarity, neighbours)
             if found:
                 raise ValueError(f"not an analysis yet: {'; '.join(found)}")
             return self

@@ -4,6 +4,7 @@ cause. Pure functions; the service applies them before storing a draft.
 """
 
 import re
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -23,6 +24,13 @@ _STOP = frozenset(
 )
 
 
+# What a claim can be checked against the incident by: an identifier (`pool_size`, `db.conf`, `v2.5`) or a number of
+# two digits or more. Not what is only written like one: an abbreviation ("e.g.", "i.e.", "9 a.m."), "24/7", or a
+# name of the analysis' own schema (an item that `addresses` the "root_cause"): any text says those (_COMMON).
+_IDENT = re.compile(r"\b[a-z][a-z0-9]*(?:[._][a-z0-9]+)+\b|\b\d{2,}\b", re.IGNORECASE)
+_COMMON = re.compile(r"\b(?:e\.g|i\.e|a\.m|p\.m|u\.s|n\.b|cf)\b\.?|\b24/7\b", re.IGNORECASE)
+
+
 class Grounded(BaseModel):
     draft: AnalysisDraft
     cited: list[str]
@@ -37,6 +45,21 @@ def _words(text: str) -> set[str]:
 def overlap(a: str, b: str) -> float:
     x, y = _words(a), _words(b)
     return len(x & y) / len(x | y) if x and y else 0.0
+
+
+@cache
+def _schema_names() -> frozenset[str]:
+    """The field names of the analysis schema and of its parts (whys, factors, items, hypotheses)."""
+    schema = AnalysisDraft.model_json_schema()
+    models = [schema, *schema.get("$defs", {}).values()]
+    return frozenset(name.lower() for model in models for name in model.get("properties", {}))
+
+
+def specifics(text: str) -> set[str]:
+    """The identifiers and numbers of `text` that a reader could check against the incident (lower-cased), but
+    for incident ids (citations, held to the context instead) and what only looks like one (_COMMON)."""
+    plain = _COMMON.sub(" ", CITATION.sub(" ", text))
+    return {m.group(0).lower() for m in _IDENT.finditer(plain)} - _schema_names()
 
 
 def limit_citations(draft: AnalysisDraft, allowed: set[str]) -> tuple[AnalysisDraft, list[str], list[str]]:

@@ -12,7 +12,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -78,17 +78,22 @@ def random_nonce() -> str:
 NO_OBJECT = "it holds no JSON object: answer with the analysis as one JSON object ({...}) that follows the schema"
 
 
-def draft_problems(text: str, incident: Incident | None = None, similarity: Similarity | None = None) -> str | None:
+def draft_problems(
+    text: str,
+    incident: Incident | None = None,
+    similarity: Similarity | None = None,
+    neighbours: Sequence[Incident] = (),
+) -> str | None:
     """What is wrong with an analysis written as text (the JSON found in it, see `extract_json`), or None; with the
-    incident it was written for, also why it is not an analysis of it (analysis/draft_guard.py; with `similarity`,
-    also whether it is about that incident at all)."""
+    incident it was written for, also why it is not an analysis of it (analysis/draft_guard.py; with `similarity`
+    or the incident's `neighbours`, also whether it is about that incident at all)."""
     if len(text) > MAX_ANALYSIS_SENT or written_length(text) > MAX_ANALYSIS_JSON:
         return f"longer than {MAX_ANALYSIS_JSON} characters; shorten it"
     found = extract_json(text)
     if not found.startswith("{"):
         return NO_OBJECT
     try:
-        (AnalysisDraft if incident is None else guarded(incident, similarity)).model_validate_json(found)
+        (AnalysisDraft if incident is None else guarded(incident, similarity, neighbours)).model_validate_json(found)
     except ValidationError as e:
         return validation_problems(e, limit=12, name_keys=False, schema=AnalysisDraft)
     return None
@@ -177,7 +182,7 @@ class Drafting:
         tell(2, 4, f"asking {llm.model} ({llm.backend}) for the draft, at most {limit:g} s")
         started = time.monotonic()
         try:
-            output = guarded(context.incident, self.similarity())
+            output = guarded(context.incident, *self.relevance(context.incident, context.allowed))
             draft = within(limit, lambda: llm.parse(system=context.system, user=context.user, output=output))
         except TooLate:
             raise DraftTimeout(
@@ -221,7 +226,7 @@ class Drafting:
     def analysis_problems(self, text: str, incident: Incident) -> str | None:
         """What is wrong with an analysis of `incident` written as text, or None: every reason `store_draft` would
         refuse it for (the relevance check too), for a repair round that asks the writer to fix them."""
-        return draft_problems(text, incident, self.similarity())
+        return draft_problems(text, incident, *self.relevance(incident))
 
     def record_analysis_text(
         self, context: DraftContext, text: str, *, generated_by: str, llm_model: str | None = None
@@ -260,7 +265,7 @@ class Drafting:
         refused with the reasons (DraftError) and nothing is stored. A low-quality model's draft says so first among
         its warnings (shown wherever the analysis is)."""
         draft, _ = redact_model(draft)
-        verdict = check_draft(draft, context.incident, self.similarity())
+        verdict = check_draft(draft, context.incident, *self.relevance(context.incident, context.allowed))
         if verdict.problems:
             raise DraftError(refusal(verdict.problems))
         grounded = ground(draft, set(context.allowed))
@@ -282,6 +287,19 @@ class Drafting:
             logger.info("draft cited incidents outside its context: %s", ", ".join(grounded.removed_citations))
         number = self.store.save_analysis(context.incident.id, analysis)
         return analysis.model_copy(update={"id": number})  # what a review of it names (review_analysis's analysis_id)
+
+    def relevance(
+        self, incident: Incident, similar: Iterable[str] | None = None
+    ) -> tuple[Similarity | None, list[Incident]]:
+        """What the guard's relevance check needs: the similarity (None: no check) and the incident's similar
+        incidents (`similar`: their ids, as a draft's context holds them) read whole, so that an analysis that reads
+        as one of theirs rather than as one of `incident` is refused."""
+        similarity = self.similarity()
+        if similarity is None:
+            return None, []
+        found = [s.id for s in self.retrieval.similar_to(incident)] if similar is None else similar
+        ids = sorted(set(found) - {incident.id})
+        return similarity, [record for _, record in self.store.get_many(ids) if record is not None]
 
     def similarity(self) -> Similarity | None:
         """The cosine between two texts by the knowledge base's embedder, for the draft guard's relevance check; None

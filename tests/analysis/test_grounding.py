@@ -1,6 +1,6 @@
 """Grounding checks on a draft: citations limited to its context, whys going deeper, no blame, items tied to causes."""
 
-from agent_postmortem.analysis.grounding import REMOVED, ground, limit_citations, quality_warnings
+from agent_postmortem.analysis.grounding import REMOVED, ground, limit_citations, quality_warnings, specifics
 from agent_postmortem.store.models import AnalysisDraft, DraftFactor, DraftWhy, ProposedAction
 from tests.factories import draft
 
@@ -71,3 +71,13 @@ def test_a_citation_written_with_a_typographic_dash_is_held_to_the_context_too()
     cleaned, kept, removed = limit_citations(cited, {"INC-4"})
     assert kept == ["INC-4"] and removed == ["INC-999", "INC-998"]
     assert cleaned.root_cause == f"Same as INC-4 and {REMOVED} and {REMOVED}: the system allowed retries."
+
+
+def test_only_identifiers_and_numbers_are_specifics_not_words_written_like_them() -> None:
+    """The eval's grounding scorer counted "e.g" and an item's `addresses` written as the schema names it
+    ("root_cause") as identifiers the incident never mentions; "24/7" as a figure; INC-42 as the number 42."""
+    text = (
+        "Set pool_size to 40 in db.conf (e.g. after v2.5, i.e. at 9 a.m.) and page the on-call 24/7; "
+        "addresses: root_cause, contributing_factors; as in INC-42, addresses and owners were checked."
+    )
+    assert specifics(text) == {"pool_size", "40", "db.conf", "v2.5"}

@@ -16,7 +16,15 @@ from agent_postmortem.store.models import (
     SeedIncident,
     TimelineEventCreate,
 )
-from tests.analyses import FLAGS, STARVATION, STARVED
+from tests.analyses import (
+    DOUBLE_CHARGES,
+    FLAGS,
+    GATEWAY_DOUBLE_CHARGES,
+    GATEWAY_TIMEOUTS,
+    STARVATION,
+    STARVED,
+    TIMEOUTS,
+)
 from tests.factories import FIXED_NOW, FakeLLM, capture, draft, make_service
 
 INVISIBLE = "\u200b\u202e\U000e0049\U000e0047\u2060"  # zero-width space, RTL override, tag chars, word joiner
@@ -211,6 +219,24 @@ def test_an_analysis_of_another_incident_is_refused_though_it_shares_generic_wor
     assert service.get_incident(incident_id).analysis is None
     stored = service.record_analysis(incident_id, STARVATION, generated_by="assistant")
     assert "relevant" in stored.checks
+
+
+def test_an_analysis_of_a_similar_stored_incident_is_refused_naming_that_incident(
+    tmp_path: Path, embedder: object
+) -> None:
+    """The checkout gateway's timeouts analysis recorded against its double charges was stored: by meaning it is
+    close to both. Checked against the incident's similar incidents in the store, it reads as the timeouts' and is
+    refused with that id, when recorded and when a sampled answer is checked; the double charges' own is stored."""
+    service = make_service(tmp_path, embedder=embedder)
+    timeouts = capture(service, category="timeout", **GATEWAY_TIMEOUTS)
+    charges = capture(service, category="business_logic", **GATEWAY_DOUBLE_CHARGES)
+    with pytest.raises(DraftError) as refused:
+        service.record_analysis(charges, TIMEOUTS, generated_by="assistant")
+    assert f"the analysis reads as one of {timeouts} ('Checkout payments gateway timed out" in str(refused.value)
+    assert service.get_incident(charges).analysis is None
+    sampled = service.analysis_problems(TIMEOUTS.model_dump_json(), service.get_incident(charges))
+    assert sampled is not None and f"Was it written for {timeouts}?" in sampled
+    assert "relevant" in service.record_analysis(charges, DOUBLE_CHARGES, generated_by="assistant").checks
 
 
 def test_the_draft_prompt_carries_a_bounded_timeline_however_often_the_failure_repeated(tmp_path: Path) -> None:
