@@ -98,7 +98,13 @@ class Settings:
             openai_api_key=read.one_line(v.get("OPENAI_API_KEY"), "OPENAI_API_KEY"),
             model=v.get("POSTMORTEM_MODEL") or None,
             local_model=str(path("POSTMORTEM_LOCAL_MODEL") or "") or None,
-            local_threads=read.positive(v.get("POSTMORTEM_LOCAL_THREADS") or "1", "POSTMORTEM_LOCAL_THREADS"),
+            # llama.cpp starts every thread asked for: 100000 ended the process with a segmentation fault
+            local_threads=read.positive(
+                v.get("POSTMORTEM_LOCAL_THREADS") or "1",
+                "POSTMORTEM_LOCAL_THREADS",
+                high=os.cpu_count() or 1,
+                unit=" (this machine's CPU count)",
+            ),
             llm_timeout=read.seconds(v.get("POSTMORTEM_LLM_TIMEOUT"), "POSTMORTEM_LLM_TIMEOUT") or 120.0,
             draft_timeout=read.seconds(v.get("POSTMORTEM_DRAFT_TIMEOUT"), "POSTMORTEM_DRAFT_TIMEOUT"),
             dedupe_hours=read.number(

@@ -217,13 +217,15 @@ def number(value: str | None, *, default: float, high: float, rule: str) -> floa
     return number
 
 
-def positive(value: str, name: str) -> int:
+def positive(value: str, name: str, *, high: int | None = None, unit: str = "") -> int:
+    """A whole number of at least 1, and at most `high` (`unit` says what that bound is) when given."""
     try:
         number = int(value.strip())
     except ValueError:
         number = 0
-    if number < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1")
+    if number < 1 or (high is not None and number > high):
+        most = f" and at most {high}{unit}" if high is not None else ""
+        raise ValueError(f"{name} must be a whole number of at least 1{most}")
     return number
 
 

@@ -1,6 +1,7 @@
 """Settings.from_env as a user's environment gives it: a variable set to blanks reads as unset, a value comes without
 the spaces and line break around it, and a key or token with a line break inside is refused without repeating it."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,16 @@ def test_a_key_with_a_line_break_inside_is_refused_without_repeating_it(tmp_path
     with pytest.raises(ValueError, match=f"{name} holds a line break or control character") as refused:
         Settings.from_env({"POSTMORTEM_HOME": str(tmp_path), name: "sk-CANARY\nsecond-line"})
     assert "CANARY" not in str(refused.value)
+
+
+def test_more_llama_threads_than_cpus_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    """POSTMORTEM_LOCAL_THREADS=100000 ended `postmortem draft` with a segmentation fault (exit 139) as llama.cpp
+    started the threads; more threads than CPUs only make it slower."""
+    cpus = os.cpu_count() or 1
+    home = {"POSTMORTEM_HOME": str(tmp_path)}
+    assert Settings.from_env({**home, "POSTMORTEM_LOCAL_THREADS": str(cpus)}).local_threads == cpus
+    for value in (str(cpus + 1), "100000"):
+        with pytest.raises(ValueError) as refused:
+            Settings.from_env({**home, "POSTMORTEM_LOCAL_THREADS": value})
+        said = f"POSTMORTEM_LOCAL_THREADS must be a whole number of at least 1 and at most {cpus} (this machine's CPU"
+        assert str(refused.value).startswith(said)
