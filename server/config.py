@@ -114,7 +114,8 @@ class Settings:
                 rule="POSTMORTEM_DEDUPE_HOURS must be a number of hours from 0 (no repeats) to 87600",
             ),
             embedder=_embedder(v.get("POSTMORTEM_EMBEDDER", "onnx-int8")),
-            model_cache=path("POSTMORTEM_MODEL_CACHE") or Path(user_cache_dir("agent-postmortem", appauthor=False)),
+            model_cache=_directory(path("POSTMORTEM_MODEL_CACHE"), "POSTMORTEM_MODEL_CACHE")
+            or Path(user_cache_dir("agent-postmortem", appauthor=False)),
             triage_policy=TriagePolicy() if policy_file is None else TriagePolicy.load(policy_file),
             http_token=read.one_line(v.get("POSTMORTEM_HTTP_TOKEN"), "POSTMORTEM_HTTP_TOKEN"),
             allowed_hosts=read.hosts(v.get("POSTMORTEM_ALLOWED_HOSTS")),
@@ -153,6 +154,14 @@ def _team(name: str, tokens_file: Path | None) -> str:
             f"{', '.join(teams) or 'none yet'}; `postmortem token add --team {team}` adds it"
         )
     return team
+
+
+def _directory(path: Path | None, name: str) -> Path | None:
+    """A directory setting that names a file is refused naming the setting: the export into it failed as "PATH is a
+    file: give a directory to write in", which named neither the setting nor when it is used."""
+    if path is not None and path.exists() and not path.is_dir():
+        raise ValueError(f"{name} names a file, {path}: point it at a directory (it is made when missing)")
+    return path
 
 
 def _embedder(value: str) -> str:

@@ -62,3 +62,14 @@ def test_more_llama_threads_than_cpus_is_refused_in_one_sentence(tmp_path: Path)
             Settings.from_env({**home, "POSTMORTEM_LOCAL_THREADS": value})
         said = f"POSTMORTEM_LOCAL_THREADS must be a whole number of at least 1 and at most {cpus} (this machine's CPU"
         assert str(refused.value).startswith(said)
+
+
+def test_a_model_cache_that_names_a_file_is_refused_naming_the_setting(tmp_path: Path) -> None:
+    """POSTMORTEM_EMBEDDER=onnx with POSTMORTEM_MODEL_CACHE naming a file failed at the first capture as "PATH is a
+    file: give a directory to write in, or a new name", naming no setting."""
+    cache = tmp_path / "cache.txt"
+    cache.write_text("not a directory")
+    with pytest.raises(ValueError, match="POSTMORTEM_MODEL_CACHE names a file, .*cache.txt: point it at a directory"):
+        Settings.from_env({"POSTMORTEM_HOME": str(tmp_path), "POSTMORTEM_MODEL_CACHE": str(cache)})
+    made = Settings.from_env({"POSTMORTEM_HOME": str(tmp_path), "POSTMORTEM_MODEL_CACHE": str(tmp_path / "new")})
+    assert made.model_cache == tmp_path / "new"
