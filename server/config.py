@@ -79,48 +79,56 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         e = os.environ if env is None else env
-        backend = read.choice(e.get("POSTMORTEM_LLM", "auto"), LLM_BACKENDS, "POSTMORTEM_LLM")
+        v = read.given(e)  # a variable set to blanks reads as unset, and a value without the spaces around it
+        backend = read.choice(v.get("POSTMORTEM_LLM", "auto"), LLM_BACKENDS, "POSTMORTEM_LLM")
 
         def path(name: str) -> Path | None:
-            return setting_path(e.get(name), e, name)
+            return setting_path(v.get(name), e, name)
 
         home = path("POSTMORTEM_HOME") or Path(user_data_dir("agent-postmortem", appauthor=False))
-        policy = e.get("POSTMORTEM_TRIAGE_POLICY")
+        policy = v.get("POSTMORTEM_TRIAGE_POLICY")
         policy_file = policy_path(home, policy and str(setting_path(policy, e, "POSTMORTEM_TRIAGE_POLICY")))
         return cls(
             home=home,
-            database_url=read.url(e.get("POSTMORTEM_DATABASE_URL"), "POSTMORTEM_DATABASE_URL", read.DATABASE_SCHEMES),
+            database_url=read.url(v.get("POSTMORTEM_DATABASE_URL"), "POSTMORTEM_DATABASE_URL", read.DATABASE_SCHEMES),
             llm_backend=backend,
             openai_base_url=read.endpoint(
-                e.get("OPENAI_BASE_URL"), "OPENAI_BASE_URL", key="OPENAI_API_KEY", key_set=bool(e.get("OPENAI_API_KEY"))
+                v.get("OPENAI_BASE_URL"), "OPENAI_BASE_URL", key="OPENAI_API_KEY", key_set=bool(v.get("OPENAI_API_KEY"))
             ),
-            openai_api_key=e.get("OPENAI_API_KEY") or None,
-            model=e.get("POSTMORTEM_MODEL") or None,
+            openai_api_key=read.one_line(v.get("OPENAI_API_KEY"), "OPENAI_API_KEY"),
+            model=v.get("POSTMORTEM_MODEL") or None,
             local_model=str(path("POSTMORTEM_LOCAL_MODEL") or "") or None,
-            local_threads=read.positive(e.get("POSTMORTEM_LOCAL_THREADS") or "1", "POSTMORTEM_LOCAL_THREADS"),
-            llm_timeout=read.seconds(e.get("POSTMORTEM_LLM_TIMEOUT"), "POSTMORTEM_LLM_TIMEOUT") or 120.0,
-            draft_timeout=read.seconds(e.get("POSTMORTEM_DRAFT_TIMEOUT"), "POSTMORTEM_DRAFT_TIMEOUT"),
+            # llama.cpp starts every thread asked for: 100000 ended the process with a segmentation fault
+            local_threads=read.positive(
+                v.get("POSTMORTEM_LOCAL_THREADS") or "1",
+                "POSTMORTEM_LOCAL_THREADS",
+                high=os.cpu_count() or 1,
+                unit=" (this machine's CPU count)",
+            ),
+            llm_timeout=read.seconds(v.get("POSTMORTEM_LLM_TIMEOUT"), "POSTMORTEM_LLM_TIMEOUT") or 120.0,
+            draft_timeout=read.seconds(v.get("POSTMORTEM_DRAFT_TIMEOUT"), "POSTMORTEM_DRAFT_TIMEOUT"),
             dedupe_hours=read.number(
-                e.get("POSTMORTEM_DEDUPE_HOURS"),
+                v.get("POSTMORTEM_DEDUPE_HOURS"),
                 default=24.0,
                 high=87_600,
                 rule="POSTMORTEM_DEDUPE_HOURS must be a number of hours from 0 (no repeats) to 87600",
             ),
-            embedder=_embedder(e.get("POSTMORTEM_EMBEDDER", "onnx-int8")),
-            model_cache=path("POSTMORTEM_MODEL_CACHE") or Path(user_cache_dir("agent-postmortem", appauthor=False)),
+            embedder=_embedder(v.get("POSTMORTEM_EMBEDDER", "onnx-int8")),
+            model_cache=_directory(path("POSTMORTEM_MODEL_CACHE"), "POSTMORTEM_MODEL_CACHE")
+            or Path(user_cache_dir("agent-postmortem", appauthor=False)),
             triage_policy=TriagePolicy() if policy_file is None else TriagePolicy.load(policy_file),
-            http_token=e.get("POSTMORTEM_HTTP_TOKEN") or None,
-            allowed_hosts=read.hosts(e.get("POSTMORTEM_ALLOWED_HOSTS")),
-            allowed_origins=read.origins(e.get("POSTMORTEM_ALLOWED_ORIGINS")),
-            http_rate_per_minute=read.positive(e.get("POSTMORTEM_HTTP_RATE") or "600", "POSTMORTEM_HTTP_RATE"),
-            trusted_proxies=read.proxies(e.get("POSTMORTEM_TRUSTED_PROXIES")),
+            http_token=read.one_line(v.get("POSTMORTEM_HTTP_TOKEN"), "POSTMORTEM_HTTP_TOKEN"),
+            allowed_hosts=read.hosts(v.get("POSTMORTEM_ALLOWED_HOSTS")),
+            allowed_origins=read.origins(v.get("POSTMORTEM_ALLOWED_ORIGINS")),
+            http_rate_per_minute=read.positive(v.get("POSTMORTEM_HTTP_RATE") or "600", "POSTMORTEM_HTTP_RATE"),
+            trusted_proxies=read.proxies(v.get("POSTMORTEM_TRUSTED_PROXIES")),
             tokens_file=path("POSTMORTEM_TOKENS_FILE"),
-            team=_team(e.get("POSTMORTEM_TEAM") or "default", path("POSTMORTEM_TOKENS_FILE")),
-            http_stateless=read.flag(e.get("POSTMORTEM_HTTP_STATELESS"), "POSTMORTEM_HTTP_STATELESS"),
-            chroma_url=read.bare_url(e.get("POSTMORTEM_CHROMA_URL"), "POSTMORTEM_CHROMA_URL", client="Chroma client"),
-            chroma_database=e.get("POSTMORTEM_CHROMA_DATABASE") or "postmortem",
+            team=_team(v.get("POSTMORTEM_TEAM") or "default", path("POSTMORTEM_TOKENS_FILE")),
+            http_stateless=read.flag(v.get("POSTMORTEM_HTTP_STATELESS"), "POSTMORTEM_HTTP_STATELESS"),
+            chroma_url=read.bare_url(v.get("POSTMORTEM_CHROMA_URL"), "POSTMORTEM_CHROMA_URL", client="Chroma client"),
+            chroma_database=v.get("POSTMORTEM_CHROMA_DATABASE") or "postmortem",
             judge_timeout=read.number(
-                e.get("POSTMORTEM_JUDGE_TIMEOUT"),
+                v.get("POSTMORTEM_JUDGE_TIMEOUT"),
                 default=10.0,
                 high=600,
                 rule="POSTMORTEM_JUDGE_TIMEOUT must be a number of seconds from 0 (never ask the model) to 600",
@@ -146,6 +154,14 @@ def _team(name: str, tokens_file: Path | None) -> str:
             f"{', '.join(teams) or 'none yet'}; `postmortem token add --team {team}` adds it"
         )
     return team
+
+
+def _directory(path: Path | None, name: str) -> Path | None:
+    """A directory setting that names a file is refused naming the setting: the export into it failed as "PATH is a
+    file: give a directory to write in", which named neither the setting nor when it is used."""
+    if path is not None and path.exists() and not path.is_dir():
+        raise ValueError(f"{name} names a file, {path}: point it at a directory (it is made when missing)")
+    return path
 
 
 def _embedder(value: str) -> str:

@@ -11,6 +11,59 @@ from pathlib import Path
 _VARIABLE = re.compile(r"\$(\w+|\{(\w+)\})")
 
 
+# Every variable the product reads (docs/configuration.md has each), and those its own tests, benchmarks and child
+# processes use: any other POSTMORTEM_ name is a misspelt one, said at start (cli/__init__.py).
+NAMES = (
+    "POSTMORTEM_HOME", "POSTMORTEM_DATABASE_URL", "POSTMORTEM_CHROMA_URL", "POSTMORTEM_CHROMA_DATABASE",
+    "POSTMORTEM_LLM", "OPENAI_BASE_URL", "OPENAI_API_KEY", "POSTMORTEM_MODEL", "POSTMORTEM_LOCAL_MODEL",
+    "POSTMORTEM_LOCAL_THREADS", "POSTMORTEM_LLM_TIMEOUT", "POSTMORTEM_DRAFT_TIMEOUT", "POSTMORTEM_JUDGE_TIMEOUT",
+    "POSTMORTEM_DEDUPE_HOURS", "POSTMORTEM_EMBEDDER", "POSTMORTEM_MODEL_CACHE", "POSTMORTEM_TRIAGE_POLICY",
+    "POSTMORTEM_HTTP_TOKEN", "POSTMORTEM_TOKENS_FILE", "POSTMORTEM_TEAM", "POSTMORTEM_ALLOWED_HOSTS",
+    "POSTMORTEM_ALLOWED_ORIGINS", "POSTMORTEM_HTTP_RATE", "POSTMORTEM_TRUSTED_PROXIES", "POSTMORTEM_HTTP_STATELESS",
+    "POSTMORTEM_URL", "POSTMORTEM_TOKEN", "POSTMORTEM_LOG_LEVEL",
+)  # fmt: skip
+PREFIX = "POSTMORTEM_"
+INTERNAL = (
+    "POSTMORTEM_AIID", "POSTMORTEM_TEST_DATABASE_URL", "POSTMORTEM_TEST_CHROMIUM", "POSTMORTEM_CRASH_ROUNDS",
+    "POSTMORTEM_TEAM_READS", "POSTMORTEM_PARENT_PID", "POSTMORTEM_MAX_FILE_BYTES", "POSTMORTEM_REBUILD_DATABASE_URL",
+)  # fmt: skip
+# The name older OpenAI clients (and tools built on them) read for what OPENAI_BASE_URL is here: set instead of it,
+# drafts went to OpenAI's own endpoint.
+OTHER_NAMES = {"OPENAI_API_BASE": "OPENAI_BASE_URL"}
+
+
+def given(env: Mapping[str, str]) -> dict[str, str]:
+    """The settings that are set, each without the spaces and line breaks around it; one set to nothing but those
+    reads as unset, as most settings already did: POSTMORTEM_LLM="" (an MCP config's blank entry) was refused, and
+    an API key pasted with its line break made every request fail as "cannot reach the LLM endpoint"."""
+    return {name: env[name].strip() for name in NAMES if name in env and env[name].strip()}
+
+
+def misspelt(env: Mapping[str, str]) -> list[str]:
+    """A sentence for each variable that looks meant for this product and that it does not read, with the setting
+    meant when one is close: POSTMORTEM_MODLE=... or OPENAI_API_BASE=... were ignored without a word."""
+    import difflib
+
+    said = []
+    for name in sorted(env):
+        if name in OTHER_NAMES and not env.get(OTHER_NAMES[name], "").strip():
+            said.append(f"{name} is set and {OTHER_NAMES[name]} is not: agent-postmortem reads {OTHER_NAMES[name]}")
+        elif name.startswith(PREFIX) and name not in NAMES + INTERNAL:
+            # compared without the prefix they share, which made every name look close to every other
+            close = difflib.get_close_matches(name[len(PREFIX) :], [n[len(PREFIX) :] for n in NAMES], n=1, cutoff=0.6)
+            meant = f": did you mean {PREFIX}{close[0]}?" if close else " (docs/configuration.md lists them)"
+            said.append(f"{name} is not a setting of agent-postmortem and is ignored{meant}")
+    return said
+
+
+def one_line(value: str | None, name: str) -> str | None:
+    """A key or token: one line of text, sent in an HTTP header, where a line break or control character inside it
+    failed every request as an unreachable endpoint. Never repeated."""
+    if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"{name} holds a line break or control character: give the key alone, on one line")
+    return value
+
+
 def setting_path(value: str | None, env: Mapping[str, str] | None = None, name: str = "a path setting") -> Path | None:
     """A path setting as a shell would have expanded it (`~`, `~/pm`, `$HOME/pm`, `${XDG_DATA_HOME}/pm`); None when
     not set. MCP clients start the server with their config's `env` as it is, without a shell: `"POSTMORTEM_HOME":
@@ -164,13 +217,15 @@ def number(value: str | None, *, default: float, high: float, rule: str) -> floa
     return number
 
 
-def positive(value: str, name: str) -> int:
+def positive(value: str, name: str, *, high: int | None = None, unit: str = "") -> int:
+    """A whole number of at least 1, and at most `high` (`unit` says what that bound is) when given."""
     try:
         number = int(value.strip())
     except ValueError:
         number = 0
-    if number < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1")
+    if number < 1 or (high is not None and number > high):
+        most = f" and at most {high}{unit}" if high is not None else ""
+        raise ValueError(f"{name} must be a whole number of at least 1{most}")
     return number
 
 

@@ -115,6 +115,13 @@ def _error(i: Incident) -> str:
     return message if message.startswith(kind) else f"{kind}: {message}".strip(": ")
 
 
+def _place(incident: Incident) -> str:
+    """Where it failed, in words: "in agent / tool - / feature_flags::server" read as a path, the agent left a dash."""
+    agent = f"in agent {incident.agent}" if incident.agent else ""
+    tool = f"calling tool {incident.tool}" if incident.tool else ""
+    return ", ".join(part for part in (agent, tool) if part)
+
+
 def runbook_entry(
     key: str,
     title: str,
@@ -131,9 +138,9 @@ def runbook_entry(
     `recurred`: for a completed item, the incidents seen after it was completed (the fix did not hold).
     `analysed_total`: how many are analysed in all, when the entry is built from the newest `RUNBOOK_INCIDENTS`."""
     errors = Counter(_error(i) for i in incidents if i.error_type or i.error_message)
-    places = Counter(f"{i.agent or '-'} / {i.tool or '-'}" for i in incidents if i.agent or i.tool)
+    places = Counter(_place(i) for i in incidents if i.agent or i.tool)
     symptoms = [f"{text} (seen {n}x)" if n > 1 else text for text, n in errors.most_common(5)]
-    symptoms += [f"in agent / tool {p}" for p, _ in places.most_common(3)]
+    symptoms += [p for p, _ in places.most_common(3)]
     symptoms += [i.title for i in incidents[:3]]
     causes = list(dict.fromkeys(i.analysis.root_cause for i in incidents if i.analysis))[:5]
     # the newest incident's items first, as its mitigations: by item id, the ten listed of a busy category were its

@@ -19,7 +19,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 def configure_process() -> None:
     """Logging to stderr (stdout may be the MCP wire) and no Hugging Face downloads or progress bars. A log level
-    that is not one of LOG_LEVELS is said in one line (logging raised, with a traceback, in every command)."""
+    that is not one of LOG_LEVELS is said in one line (logging raised, with a traceback, in every command), and so is
+    each variable that looks like a misspelt setting."""
     level = os.environ.get("POSTMORTEM_LOG_LEVEL", "WARNING").strip().upper() or "WARNING"
     first = not logging.getLogger().handlers  # the console script and the app both call this: say it once
     logging.basicConfig(
@@ -34,6 +35,11 @@ def configure_process() -> None:
         logging.getLogger("postmortem").warning(
             "POSTMORTEM_LOG_LEVEL must be one of %s: logging at WARNING", ", ".join(LOG_LEVELS)
         )
+    if first:
+        from agent_postmortem.setting_values import misspelt
+
+        for sentence in misspelt(os.environ):
+            logging.getLogger("postmortem").warning("%s", sentence)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 

@@ -19,11 +19,13 @@ def actions_table(items: "list[ActionItem]") -> "ActionsView":
 class ActionsView:
     """Action items as a table. On a narrow terminal (under WIDE columns, such as the default 80) the incident column
     goes (`--item` shows it) and the priority is headed "pri": with seven columns the titles wrapped a word to a
-    line and owners and due dates were cut ("2025-12-…"). The id, owner and due date are never cut; only the
-    title wraps."""
+    line and owners and due dates were cut ("2025-12-…"). The id and due date are never cut; the title wraps, and so
+    does an owner long enough to leave the title less than TITLE columns; a word longer than its column folds rather
+    than pushing the table past the edge, where every line was cut ("Run a patter")."""
 
     WIDE = 120
     OWNER = 24  # an owner longer than this wraps rather than squeezing the title to nothing
+    TITLE = 16  # narrow: the least width of the title (a long word), taken from a long owner's
 
     def __init__(self, items: "list[ActionItem]") -> None:
         self.items = items
@@ -37,14 +39,19 @@ class ActionsView:
             "owner": max(len("owner"), owner),
             "due": len("2026-12-31"),
         }
-        width: dict[str, int | None] = {name: None if wide else n for name, n in fixed.items()}
+        # the title takes what the others leave (6 columns: 7 borders and 12 of padding); an owner gives up width
+        # down to its heading's so that the title keeps TITLE, and a word longer than its column folds
+        title = options.max_width - sum(fixed.values()) - len("pri") - 19
+        fixed["owner"] = max(len("owner"), fixed["owner"] - max(0, self.TITLE - title))
+        title = max(1, options.max_width - sum(fixed.values()) - len("pri") - 19)
+        width: dict[str, int | None] = {name: None if wide else n for name, n in {**fixed, "title": title}.items()}
         shown = Table()
-        for name in ("id", "incident", "priority", "status", "owner", "due"):
+        for name in ("id", "incident", "priority", "status", "owner", "due", "title"):
             if name != "incident" or wide:
                 header = "pri" if name == "priority" and not wide else name
                 size = width.get(name)
-                shown.add_column(header, no_wrap=name in ("id", "incident", "priority"), min_width=size, max_width=size)
-        shown.add_column("title")
+                no_wrap = name in ("id", "incident", "priority")
+                shown.add_column(header, no_wrap=no_wrap, min_width=size, max_width=size, overflow="fold")
         for a in self.items:
             status = (
                 a.status + (" (OVERDUE)" if a.overdue else "")

@@ -21,6 +21,7 @@ from agent_postmortem.cli.common import (
     err,
     more_note,
     out,
+    settings,
     stage_status,
     user_errors,
 )
@@ -119,10 +120,15 @@ def draft(
     OpenAI-compatible endpoint, or a GGUF on the embedded llama.cpp server. Without one it says how to configure one
     (exit 2); a model that fails (endpoint unreachable, HTTP 5xx) or a draft that runs past POSTMORTEM_DRAFT_TIMEOUT
     stops with nothing stored (exit 1)."""
+    from agent_postmortem.errors import NoModelConfigured
+
     with user_errors():
         svc = stored_service()
-        with stage_status(f"drafting {incident_id.strip().upper()}") as progress:
-            analysis = svc.draft_analysis(incident_id, progress=progress)
+        try:
+            with stage_status(f"drafting {incident_id.strip().upper()}") as progress:
+                analysis = svc.draft_analysis(incident_id, progress=progress)
+        except NoModelConfigured as e:
+            raise NoModelConfigured(_model_turned_off(settings().llm_backend) or str(e)) from None
         tracked = svc.add_drafted_action_items(incident_id) if track else []
     if not emit(analysis, as_json):
         from agent_postmortem.cli.view import show_analysis
@@ -133,6 +139,20 @@ def draft(
         for p in analysis.action_items if track else []:
             if p.duplicate_of:  # an open item says it already: follow that one up
                 out.print(line("  not tracked again: ", p.title, " (open ", (p.duplicate_of, "bold"), " repeats it)"))
+
+
+def _model_turned_off(backend: str) -> str | None:
+    """Why no model drafts when POSTMORTEM_LLM itself rules the command's out: the general advice (set
+    OPENAI_BASE_URL ...) did nothing while POSTMORTEM_LLM=none or sampling stayed set."""
+    from agent_postmortem.service.drafting import configure
+
+    why = {
+        "none": "POSTMORTEM_LLM=none turns off drafting by any model here",
+        "sampling": "POSTMORTEM_LLM=sampling drafts only with an MCP client's own model, and a command has no client",
+    }.get(backend)
+    how = configure("in your environment")
+    bundled = "or set POSTMORTEM_LLM=local for the bundled 135M model (low quality)"
+    return why and f"{why}: unset it (or set it to auto) and {how}; {bundled}"
 
 
 def review(

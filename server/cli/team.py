@@ -35,8 +35,10 @@ def _tokens_file(file: Path | None) -> Path:
     """--file, or POSTMORTEM_TOKENS_FILE as is: these commands manage the file's teams, so POSTMORTEM_TEAM (which
     must name one of them) is not read; `token add --team NEW` with POSTMORTEM_TEAM=NEW set makes the team."""
     from agent_postmortem.config import setting_path
+    from agent_postmortem.setting_values import given
 
-    path = file or setting_path(os.environ.get("POSTMORTEM_TOKENS_FILE"), name="POSTMORTEM_TOKENS_FILE")
+    named = given(os.environ).get("POSTMORTEM_TOKENS_FILE")  # set to spaces: unset, as every setting, not a file " "
+    path = file or setting_path(named, name="POSTMORTEM_TOKENS_FILE")
     if path is None:
         raise ValueError("give --file or set POSTMORTEM_TOKENS_FILE")
     if path.is_dir():  # it was "Is a directory: PATH", naming neither the option nor the setting

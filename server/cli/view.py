@@ -229,7 +229,9 @@ def incident_view(i: "Incident") -> RenderableType:
         # what a reviewer accepts with it, as the report lists them: the items it proposes were left out of `show`
         tracked = {a.title for a in i.action_items}
         if proposed := [_proposed(p) for p in i.analysis.action_items if p.title not in tracked]:
-            parts += [line("  proposed by the analysis, not yet tracked:"), *proposed]
+            # how to track one: the CLI's `draft --track` tracks its own draft's, an assistant's were left unsaid
+            track = f"`postmortem actions --incident {i.id} --add TITLE --owner ... --priority ...` tracks one"
+            parts += [line(f"  proposed by the analysis, not yet tracked ({track}):"), *proposed]
     if i.action_items:
         parts.append(actions_table(i.action_items))
     return Group(*parts)

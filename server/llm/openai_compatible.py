@@ -175,8 +175,15 @@ DEFAULT_MODEL = "gpt-4.1-mini"
 
 def _choose(settings: Settings, asked: bool) -> LLMChoice | None:
     """Asked for, or configured (an endpoint or a key): the endpoint at OPENAI_BASE_URL, else OpenAI's."""
-    if not asked and not (settings.openai_base_url or settings.openai_api_key):
-        return None
+    if not (settings.openai_base_url or settings.openai_api_key):
+        if not asked:
+            return None
+        # OpenAI's own endpoint without a key: every draft failed as "cannot reach the LLM endpoint; check
+        # OPENAI_BASE_URL" offline, and as a rejected key online, with neither variable set
+        raise LLMUnavailable(
+            "POSTMORTEM_LLM=openai needs OPENAI_BASE_URL (an OpenAI-compatible server such as Ollama or vLLM) or "
+            "OPENAI_API_KEY (OpenAI's own endpoint), and neither is set"
+        )
     where = shown_url(settings.openai_base_url) if settings.openai_base_url else "OpenAI"
     return LLMChoice("openai", f"{settings.model or DEFAULT_MODEL} at {where}", low_quality=False)
 

@@ -114,6 +114,7 @@ def build_judging(
     names it for drafts: it called 0.15 of test rows right where the learned classifier called 0.85). `provider`:
     the LLM instance to use when one is configured (default: the configured backend, started on first use). The
     blame sentence reader is the shipped one, opened on the first check."""
+    from agent_postmortem.errors import LLMUnavailable
     from agent_postmortem.llm.registry import choose_llm, llm_factory
     from agent_postmortem.service.drafting import random_nonce
     from agent_postmortem.service.judging import Judging
@@ -123,7 +124,11 @@ def build_judging(
 
     def judge() -> LLM | None:
         if not checked:  # what is configured does not change while the process runs
-            chosen = None if settings.llm_backend in ("none", "sampling") else choose_llm(settings)
+            try:
+                chosen = None if settings.llm_backend in ("none", "sampling") else choose_llm(settings)
+            except LLMUnavailable:  # said once (Judging warns), not again at every judgement of the process
+                checked.append(False)
+                raise
             checked.append(chosen is not None and not chosen.low_quality)
         return build() if checked[0] else None
 

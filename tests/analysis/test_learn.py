@@ -339,3 +339,11 @@ def test_a_runbook_says_how_many_of_its_analysed_incidents_it_is_built_from(cli,
     assert json.loads(cli("runbook", "timeout", "--json").stdout)["analysed_total"] == RUNBOOK_INCIDENTS + 3
     one = render_runbook(runbook_entry("timeout", "timeout", [analysed()], [], Category.TIMEOUT, now=FIXED_NOW))
     assert "_Built from 1 analysed incident on" in one
+
+
+def test_a_runbook_symptom_says_where_it_failed_in_words() -> None:
+    """The place read "in agent / tool - / feature_flags::server": a path with a dash for the agent not known."""
+    both, tool_only = analysed(), analysed(id="INC-8", agent=None, tool="feature_flags::server")
+    entry = runbook_entry("timeout", "timeout", [both, tool_only], [], Category.TIMEOUT, now=FIXED_NOW)
+    assert "in agent trip-planner, calling tool flights.search" in entry.symptoms, entry.symptoms
+    assert "calling tool feature_flags::server" in entry.symptoms and not any("/" in s for s in entry.symptoms)

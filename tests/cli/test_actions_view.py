@@ -49,3 +49,18 @@ def test_an_action_items_title_wraps_a_few_words_to_a_line_at_80_columns() -> No
     console.print(actions_table(ITEMS[:1]))
     title_lines = [row.rsplit("│", 2)[1].strip() for row in console.export_text().splitlines()[3:-1]]
     assert " ".join(title_lines) == ITEMS[0].title and all(len(part.split()) >= 2 for part in title_lines[:-1])
+
+
+def test_long_owners_and_long_words_leave_the_title_whole_at_80_columns() -> None:
+    """The seed's owners ("incident-review board") and a title's long words ("invented-policy") made the table wider
+    than 80 columns, and Rich cut every line at the edge: `postmortem actions --overdue` showed "Run a patter"."""
+    title = "Run a pattern review across all three helpdesk invented-policy incidents and publish grounding-design"
+    item = ITEMS[0].model_copy(update={"owner": "incident-review board", "title": title})
+    console = Console(width=80, record=True, color_system=None)
+    console.print(actions_table([item]))
+    rows = console.export_text().splitlines()
+    assert max(len(row) for row in rows) <= 80, "\n".join(rows)
+    title_lines = [row.rsplit("│", 2)[1].strip() for row in rows[3:-1]]
+    owner_lines = [row.split("│")[4].strip() for row in rows[3:-1]]
+    assert "".join(title_lines).replace(" ", "") == title.replace(" ", ""), "\n".join(rows)
+    assert "".join(owner_lines).replace(" ", "") == "incident-reviewboard", "\n".join(rows)

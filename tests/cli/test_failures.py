@@ -1,5 +1,5 @@
 """The `postmortem` command line when something goes wrong, as a real subprocess: Ctrl-C at any moment, an unknown log
-level, a database server that cannot be reached or is full, and a setting no client could use."""
+level, a misspelt setting, a database server that cannot be reached or is full, and a setting no client could use."""
 
 import os
 import socket
@@ -85,6 +85,15 @@ def test_an_unknown_log_level_is_one_line_naming_the_levels_and_the_command_runs
         assert done.returncode == 0 and "Traceback" not in said, said
         assert said.count("POSTMORTEM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR") == 1, said
         assert "verbose" not in said
+
+
+def test_a_misspelt_setting_is_one_line_naming_the_one_meant_and_the_command_runs(tmp_path: Path) -> None:
+    """POSTMORTEM_MODLE=... in a shell or an MCP config's env was ignored without a word."""
+    done = postmortem("list", home=tmp_path / "home", env={"POSTMORTEM_MODLE": "qwen-CANARY"})
+    said = done.stderr.decode()
+    assert done.returncode == 0 and "Traceback" not in said and "CANARY" not in said, said
+    assert said.count("POSTMORTEM_MODLE is not a setting of agent-postmortem and is ignored: did you mean "
+                      "POSTMORTEM_MODEL?") == 1, said  # fmt: skip
 
 
 @pytest.mark.parametrize(

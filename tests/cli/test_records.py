@@ -300,3 +300,24 @@ def test_patterns_with_none_to_show_say_so_instead_of_an_empty_table(tmp_path: P
     said = large.stderr.decode()
     assert large.returncode == 0 and large.stdout == b"" and "no 50 or more incidents are the same" in said
     assert "a smaller --min-size (2 at least) finds smaller groups" in said
+
+
+@pytest.mark.parametrize(
+    ("backend", "why"),
+    [
+        ("none", "POSTMORTEM_LLM=none turns off drafting by any model here: unset it (or set it to auto) and set"),
+        ("sampling", "POSTMORTEM_LLM=sampling drafts only with an MCP client's own model, and a command has no client"),
+    ],
+)
+def test_draft_with_the_model_turned_off_says_so_not_only_how_to_configure_one(
+    tmp_path: Path, backend: str, why: str
+) -> None:
+    """With POSTMORTEM_LLM=none or sampling set, `draft` said "no model is configured: set OPENAI_BASE_URL ...", and a
+    user who set them was told the same again: the setting that kept the model out was never named."""
+    incident_id = capture(make_service(tmp_path, llm=None))
+    env = {"POSTMORTEM_LLM": backend, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-CANARY"}
+    result = postmortem("draft", incident_id, home=tmp_path, env=env)
+    said = result.stderr.decode()
+    assert result.returncode == 2 and result.stdout == b"" and said.count("\n") == 1, said
+    assert said.startswith(f"error: {why}") and "POSTMORTEM_LLM=local" in said, said
+    assert "CANARY" not in said and "Traceback" not in said

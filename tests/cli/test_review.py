@@ -126,6 +126,7 @@ def test_show_lists_the_action_items_an_analysis_proposes_before_it_is_reviewed(
     service.record_analysis(captured.id, AnalysisDraft.model_validate(draft), generated_by="assistant")
     code, out, err = run(home, "show", captured.id)
     shown = " ".join(out.split())
-    assert code == 0 and "proposed by the analysis, not yet tracked:" in shown, err
+    assert code == 0 and "proposed by the analysis, not yet tracked (`postmortem actions --incident " in shown, err
+    assert f"--incident {captured.id} --add TITLE --owner ... --priority ...` tracks one):" in shown
     assert "[ ] P0 Add a shared token-bucket limiter to the fares API client (owner: booking team; due in 7" in shown
     assert "more than a minute. (owner: booking team; due in 7 days; repeats the open AI-1)" in shown

@@ -85,3 +85,14 @@ def test_a_comment_right_above_a_token_goes_with_it_and_the_others_stay_with_the
     assert revoke(path, "abababab").returncode == 0
     kept = "# the payments team's tokens\n\n# ci\n# rotated monthly\n" + entry.format("cd" * 32)
     assert path.read_text(encoding="utf-8") == kept
+
+
+def test_a_tokens_file_setting_of_spaces_is_unset_not_a_file_named_so(tmp_path: Path) -> None:
+    """POSTMORTEM_TOKENS_FILE=" " made `token add` write a tokens file named " " in the working directory, one no
+    server read, and printed the token as added."""
+    env = {**os.environ, "POSTMORTEM_TOKENS_FILE": " "}
+    done = subprocess.run(
+        [CLI, "token", "add", "--team", "payments"], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 2 and done.stderr == "error: give --file or set POSTMORTEM_TOKENS_FILE\n", done.stderr
+    assert done.stdout == "" and list(tmp_path.iterdir()) == []

@@ -28,6 +28,14 @@ def test_the_chosen_endpoint_is_described_without_the_credentials_its_url_carrie
     assert choice is not None and choice.describe == "m at https://llm.internal:4000/v1"
 
 
+def test_postmortem_llm_openai_with_no_endpoint_and_no_key_says_it_needs_one() -> None:
+    """POSTMORTEM_LLM=openai alone sent every draft to OpenAI's endpoint without a key: offline it failed as "cannot
+    reach the LLM endpoint; check OPENAI_BASE_URL", a variable that was not set."""
+    with pytest.raises(LLMUnavailable, match="POSTMORTEM_LLM=openai needs OPENAI_BASE_URL .* or OPENAI_API_KEY"):
+        choose_llm(settings(POSTMORTEM_LLM="openai"))
+    assert choose_llm(settings(POSTMORTEM_LLM="openai", OPENAI_API_KEY="sk-test")) is not None
+
+
 def test_choose_llm_auto_with_nothing_configured_picks_nothing_not_the_bundled_model() -> None:
     assert choose_llm(settings()) is None  # the assistant writes it (mcp/draft.py), not the 135M model
 

@@ -20,7 +20,8 @@ from tests.processes import postmortem
 pytestmark = pytest.mark.anyio
 
 TEXT = "Dana deployed the migration without reading it. The intern deleted the production table."
-CONFIGURED = {"POSTMORTEM_LLM": "openai"}  # a configured backend; `llm` is the instance the tests script
+# a configured backend (nothing listens there); `llm` is the instance the tests script
+CONFIGURED = {"POSTMORTEM_LLM": "openai", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
 REWRITE = "Migrations could reach production without a required review step."
 
 
@@ -140,3 +141,15 @@ def test_a_reader_that_cannot_run_leaves_the_rules_with_one_warning(
     assert all([f.rule for f in report.findings] == ["person_as_cause"] for report in found)  # the rules decide
     warned = [r for r in caplog.records if "blame sentence reader cannot be loaded" in r.getMessage()]
     assert len(warned) == 1 and "reinstall" in warned[0].getMessage()  # once per process, not per check
+
+
+def test_a_configured_model_that_cannot_run_is_said_once_and_the_rules_decide(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """POSTMORTEM_LLM=openai with neither an endpoint nor a key: every capture and check said again that the model
+    is not available."""
+    service = make_service(tmp_path / "home", llm=FakeLLM([]), env={"POSTMORTEM_LLM": "openai"})
+    found = [service.check_blameless("QA didn't test it properly.") for _ in range(3)]
+    assert all([f.rewritten_by for f in report.findings] == ["rules"] for report in found)
+    warned = [r for r in caplog.records if "not available for judgements" in r.getMessage()]
+    assert len(warned) == 1 and "POSTMORTEM_LLM=openai needs OPENAI_BASE_URL" in warned[0].getMessage()
