@@ -97,9 +97,19 @@ def causes_of(root_cause: str, factors: list[tuple[str, str]]) -> list[str]:
 
 
 def addresses_a_cause(addresses: str, causes: list[str]) -> bool:
-    """Whether an action item's `addresses` names the root cause or one of the contributing factors."""
-    target = addresses.lower()
-    return "root cause" in target or any(overlap(addresses, c) >= 0.3 or target in c.lower() for c in causes)
+    """Whether an action item's `addresses` names the root cause or one of the contributing factors: in words, by
+    the schema's own field name ("root_cause", as a model sends it) or by number ("factor 2", "contributing_factors[1]",
+    counted from 1 or 0)."""
+    target = re.sub(r"[_\-]+", " ", addresses.lower())
+    if "root cause" in target:
+        return True
+    if (m := _FACTOR_NUMBER.search(target)) and int(m.group(1)) <= (len(causes) - 1) // 2:
+        return True
+    return any(overlap(addresses, c) >= 0.3 or addresses.lower() in c.lower() for c in causes)
+
+
+# "factor 2", "contributing factors[1]", "factor #3": causes_of lists the root cause, then each factor and its effect
+_FACTOR_NUMBER = re.compile(r"\bfactors?\s*(?:\[|#|no\.?\s*)?(\d+)\]?")
 
 
 def quality_warnings(draft: AnalysisDraft) -> list[str]:

@@ -81,3 +81,26 @@ def test_only_identifiers_and_numbers_are_specifics_not_words_written_like_them(
         "addresses: root_cause, contributing_factors; as in INC-42, addresses and owners were checked."
     )
     assert specifics(text) == {"pool_size", "40", "db.conf", "v2.5"}
+
+
+def test_an_item_may_name_its_cause_by_the_schemas_field_or_by_number() -> None:
+    """A model (or an assistant over MCP) naturally sends `"addresses": "root_cause"`: it was warned as addressing
+    neither the root cause nor a factor, while "root cause" passed."""
+    draft = with_changes(contributing_factors=[DraftFactor(factor="no jitter", effect="synchronised retries")])
+    for addresses in ("root_cause", "Root-Cause", "factor 1", "contributing_factors[0]", "factor #1"):
+        item = ProposedAction(
+            title="Add jitter to every retry loop",
+            owner_role="platform",
+            priority="P1",
+            due_in_days=7,
+            addresses=addresses,
+        )
+        assert quality_warnings(draft.model_copy(update={"action_items": [item]})) == [], addresses
+    stray = ProposedAction(
+        title="Add jitter to every retry loop",
+        owner_role="platform",
+        priority="P1",
+        due_in_days=7,
+        addresses="factor 7",
+    )
+    assert len(quality_warnings(draft.model_copy(update={"action_items": [stray]}))) == 1  # there is no 7th
