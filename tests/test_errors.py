@@ -80,3 +80,17 @@ def test_a_report_pasted_as_the_title_is_told_where_the_rest_goes() -> None:
     said = validation_problems(e.value)
     assert said.startswith("title: ") and "at most 200 characters" in said and "the rest goes in description" in said
     assert "The agent failed" not in said  # never the value
+
+
+class Run(BaseModel):
+    events: list[Event]
+
+
+def test_a_line_or_an_item_that_is_not_an_object_is_told_so_without_the_models_name() -> None:
+    """A JSONL line that is an array (`[1, 2, 3]`), or a step that is a string, read "(record): Input should be a
+    valid dictionary or instance of StepRun": the name of a class of this code, which no file or user knows."""
+    with pytest.raises(ValidationError) as raised:
+        Run.model_validate([1, 2, 3])
+    assert validation_problems(raised.value) == "(record): expected a JSON object"
+    said = problems(Run, {"events": ["2026-12-01"]})
+    assert said == "events.0: expected a JSON object" and "Event" not in said
