@@ -109,6 +109,7 @@ class Recorder:
         self.failed = 0
         self.captured_ids: list[str] = []
         self._mark = uuid.uuid4().hex  # unique across processes: a marked exception may be pickled to another
+        process.flush_on_sigterm()  # here, in the main thread, for an agent that fails only in worker threads
 
     # --- capturing ----------------------------------------------------------------------------
 
