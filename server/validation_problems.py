@@ -15,6 +15,8 @@ ISO_TIME = "expected an ISO 8601 date or time (2026-12-15 or 2026-12-15T10:00:00
 _NO_TIME = frozenset(
     {"datetime_parsing", "datetime_from_date_parsing", "datetime_type", "date_parsing", "date_from_datetime_parsing"}
 )
+# pydantic's sentence for what is not an object names the model ("instance of StepRun"), which no file or user knows
+_SAID = {**dict.fromkeys(_NO_TIME, ISO_TIME), "model_type": "expected a JSON object"}
 
 # The JSON parser's words for text it could not read (pydantic's `json_invalid`: "EOF while parsing a string at line 1
 # column 86"), said as what is wrong in the text; its place is kept, in words.
@@ -75,8 +77,8 @@ def validation_problems(
             parts.append(f"{_path(loc)}: {said}" if loc else said)
         elif e["type"] == "json_invalid":
             parts.append(_json_fault(str(e.get("ctx", {}).get("error", ""))))
-        elif e["type"] in _NO_TIME:
-            parts.append(f"{_path(loc)}: {ISO_TIME}")
+        elif e["type"] in _SAID:
+            parts.append(f"{_path(loc)}: {_SAID[e['type']]}")
         elif e["type"] == "string_too_long" and e["loc"] == ("title",):  # a whole report pasted as the title
             rest = (names or {}).get("description", "description")
             parts.append(f"{_path(loc)}: {e['msg']}: one line says what went wrong, the rest goes in {rest}")

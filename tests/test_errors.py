@@ -98,3 +98,17 @@ def test_a_key_that_is_a_secret_is_named_redacted() -> None:
     listed = validation_problems(raised.value, unknown_keys="not fields of the format")
     for text in (said, listed):
         assert token[4:] not in text and "[REDACTED:github_token]" in text and "tags" in text, text
+
+
+class Run(BaseModel):
+    events: list[Event]
+
+
+def test_a_line_or_an_item_that_is_not_an_object_is_told_so_without_the_models_name() -> None:
+    """A JSONL line that is an array (`[1, 2, 3]`), or a step that is a string, read "(record): Input should be a
+    valid dictionary or instance of StepRun": the name of a class of this code, which no file or user knows."""
+    with pytest.raises(ValidationError) as raised:
+        Run.model_validate([1, 2, 3])
+    assert validation_problems(raised.value) == "(record): expected a JSON object"
+    said = problems(Run, {"events": ["2026-12-01"]})
+    assert said == "events.0: expected a JSON object" and "Event" not in said

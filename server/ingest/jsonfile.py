@@ -70,6 +70,19 @@ def numbered_lines(
         yield number, _decode(raw, where, number, not_text)
 
 
+def cut_short(text: str, number: int, command: str, joined: str = "") -> str:
+    """What to do when the bad line is the file's end, cut inside a record: a file an exporter or an experiment is
+    still writing, or a copy of one, whose whole lines were refused with it for one partial line. `joined`: what a
+    later import adds to what this one stored."""
+    if text.endswith("\n"):
+        return ""
+    return (
+        f"; the file ends inside this line (it was still being written, or the copy was cut short): import the "
+        f"whole lines before it (`head -n {number - 1} FILE | postmortem {command} -`), and the file again once it "
+        f"is whole (what was imported is not stored twice{joined})"
+    )
+
+
 def lines(path: Path, *, max_bytes: int) -> Iterator[tuple[int, str | None]]:
     """(line number, text) of every non-blank line (see `numbered_lines`: None for a line over `max_bytes`)."""
     with path.open("rb") as handle:

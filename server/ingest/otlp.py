@@ -79,13 +79,14 @@ def parse_request(payload: Any, *, where: str = "request", max_spans: int | None
         resource = _dict(_get(_dict(rs, here), "resource", default={}), f"{here}.resource")
         resource_attrs = attributes(_get(resource, "attributes", default=[]), f"{here}.resource.attributes")
         for s, ss in enumerate(_list(_get(rs, "scopeSpans", "scope_spans", default=[]), f"{here}.scopeSpans")):
-            for n, raw in enumerate(_list(_get(_dict(ss, here), "spans", default=[]), f"{here}.scopeSpans[{s}]")):
+            scope = f"{here}.scopeSpans[{s}]"
+            for n, raw in enumerate(_list(_get(_dict(ss, scope), "spans", default=[]), f"{scope}.spans")):
                 if max_spans is not None and len(spans) >= max_spans:
                     raise OtlpError(
                         f"{where}: more than {MAX_SPANS:,} spans in one import; split the file (one request per line, "
                         "as the Collector's file exporter writes, split with `split -l`) and import each part"
                     )
-                spans.append(_span(raw, resource_attrs, f"{here}.scopeSpans[{s}].spans[{n}]"))
+                spans.append(_span(raw, resource_attrs, f"{scope}.spans[{n}]"))
     return spans
 
 
@@ -163,7 +164,8 @@ def _span(raw: Any, resource: dict[str, Any], where: str) -> Span:
     parent = _get(raw, "parentSpanId", "parent_span_id")
     status = _dict(_get(raw, "status", default={}) or {}, f"{where}.status")
     code = status.get("code", 0)
-    events = tuple(_event(e, f"{where}.events[{i}]") for i, e in enumerate(_list(raw.get("events", []), where)))
+    listed = _list(raw.get("events", []), f"{where}.events")
+    events = tuple(_event(e, f"{where}.events[{i}]") for i, e in enumerate(listed))
     return Span(
         trace_id=trace_id,
         span_id=span_id,

@@ -8,7 +8,7 @@ from typing import Any
 
 from agent_postmortem.ingest import otlp
 from agent_postmortem.ingest.json_input import JsonInputError, loads
-from agent_postmortem.ingest.jsonfile import Readable, display_name, empty, numbered_lines, open_input
+from agent_postmortem.ingest.jsonfile import Readable, cut_short, display_name, empty, numbered_lines, open_input
 from agent_postmortem.ingest.otlp import OtlpError, Span, has_spans, other_format, parse_request
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024  # one request (a line, or the whole file when it is one document)
@@ -16,6 +16,9 @@ NOT_OTLP = (
     "OTLP/JSON is expected: a protobuf file (the Collector's file exporter with `format: proto`) is not read; export "
     "with `format: json`"
 )
+
+
+JOINED = "; a trace's later spans join its incident"  # what importing the whole file again adds
 
 
 def read_files(paths: list[Path]) -> list[Span]:
@@ -90,7 +93,8 @@ def _documents(stream: Readable, name: str) -> Iterator[tuple[str, Any]]:
             if first is None and not started:
                 yield name, _whole(text, rows, name, number, e)
                 return
-            raise OtlpError(f"{name} line {number}: {e}{_cut_short(text, number)}") from None
+            hint = cut_short(text, number, "import-traces", JOINED)
+            raise OtlpError(f"{name} line {number}: {e}{hint}") from None
         if first is None and not started:
             first, started = (number, payload), True
             continue
@@ -100,18 +104,6 @@ def _documents(stream: Readable, name: str) -> Iterator[tuple[str, Any]]:
         yield f"{name} line {number}", payload
     if first is not None:
         yield name, first[1]
-
-
-def _cut_short(text: str, number: int) -> str:
-    """What to do when the bad line is the file's end, cut inside a request: a file the Collector's exporter is still
-    writing, or a copy of one, whose whole lines were refused with it for one partial line."""
-    if text.endswith("\n"):
-        return ""
-    return (
-        f"; the file ends inside this line (the exporter was still writing it, or the copy was cut short): import the "
-        f"whole lines before it (`head -n {number - 1} FILE | postmortem import-traces -`), and the file again once it "
-        "is whole (what was imported is not stored twice; a trace's later spans join its incident)"
-    )
 
 
 def _whole(text: str, rows: Iterator[tuple[int, str | None]], name: str, number: int, error: JsonInputError) -> Any:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 from agent_postmortem.analysis.steps import Attributor, StepRun, attribute, excerpt
 from agent_postmortem.errors import validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
-from agent_postmortem.ingest.jsonfile import STDIN, display_name, empty, numbered_lines
+from agent_postmortem.ingest.jsonfile import STDIN, cut_short, display_name, empty, numbered_lines
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.store.models import Attribution, IncidentCreate, TimelineEventCreate
 from agent_postmortem.store.models.fields import fit
@@ -76,7 +76,7 @@ def _read_runs(handle: BinaryIO, name: str, max_errors: int) -> list[StepRun]:
         except JsonInputError as e:
             if not runs and not problems and (whole := _whole_file(handle)) is not None:
                 return _runs_of_document(whole, name)
-            problems.append(line_problem(number, e))
+            problems.append(line_problem(number, e) + cut_short(line, number, "import-steps"))
             continue
         try:
             runs.append(as_run(document))

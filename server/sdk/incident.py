@@ -97,8 +97,9 @@ def _content_text(content: Any) -> str:
 
 def _known(value: Any, vocabulary: tuple[str, ...]) -> Any:
     """A severity or category as an agent's author writes it (`"sev1"`, `"Rate limit"`) as the stored name; the
-    capture was dropped for it. Anything else is left for validation to refuse, as before."""
+    capture was dropped for it. An LLM category without its prefix (`"hallucination"`, `"refusal"`) is that category:
+    a check that caught a made-up answer lost its capture. Anything else is left for validation to refuse."""
     if not isinstance(value, str):
         return value
-    key = value.strip().replace(" ", "_").replace("-", "_")
-    return next((name for name in vocabulary if name.lower() == key.lower()), value)
+    key = value.strip().replace(" ", "_").replace("-", "_").lower()
+    return next((name for name in vocabulary if name.lower() in (key, f"llm_{key}")), value)

@@ -40,6 +40,7 @@ _services: dict[tuple[str, str, str], "PostmortemService"] = {}
 _lock = threading.Lock()
 _service_lock = threading.Lock()
 _installed = False
+_sigterm_tried = False  # the SIGTERM hook was set, or found another handler there (see flush_on_sigterm)
 _interrupted = False  # Ctrl-C while an exit waited for the queues: no more waiting
 _inherited: list[Any] = []  # what a forked child must not use, nor free (see _in_forked_child)
 
@@ -59,8 +60,8 @@ def flush_at_exit(recorder: Flushable) -> None:
 
         sys.excepthook = excepthook
         _at_shutdown(flush_all)
-        _flush_on_sigterm()
         _installed = True
+    flush_on_sigterm()
 
 
 def _at_shutdown(hook: Callable[[], None]) -> None:
@@ -77,12 +78,15 @@ def _at_shutdown(hook: Callable[[], None]) -> None:
         atexit.register(hook)
 
 
-def _flush_on_sigterm() -> None:
+def flush_on_sigterm() -> None:
     """On SIGTERM (an orchestrator stopping the agent), store what is queued, then end by SIGTERM as before; only
-    when nothing else handles it (the default action) and from the main thread, where handlers are set. It killed
-    the process at once, and the captures it had just queued were lost without a word."""
-    if threading.current_thread() is not threading.main_thread():
+    when nothing else handles it (the default action). It killed the process at once, and the captures it had just
+    queued were lost without a word. Set once, from the main thread, where handlers are set: by the first capture
+    there, or by a recorder made there (an agent whose failures are all in a thread pool's workers never had it)."""
+    global _sigterm_tried
+    if _sigterm_tried or threading.current_thread() is not threading.main_thread():
         return
+    _sigterm_tried = True
     try:
         if signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
             return

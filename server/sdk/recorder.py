@@ -110,6 +110,7 @@ class Recorder:
         self.failed = 0
         self.captured_ids: list[str] = []
         self._mark = uuid.uuid4().hex  # unique across processes: a marked exception may be pickled to another
+        process.flush_on_sigterm()  # here, in the main thread, for an agent that fails only in worker threads
 
     # --- capturing ----------------------------------------------------------------------------
 
@@ -133,7 +134,7 @@ class Recorder:
             data = incident_of(error, context, agent=self.agent, model=self.model)
         except ValidationError as e:  # a context value no fitting can save (a category not in the list)
             fields = ", ".join(sorted({".".join(map(str, err["loc"])) or "capture" for err in e.errors()}))
-            logger.warning("postmortem: capture dropped, invalid context field(s): %s", fields)
+            logger.warning("postmortem: capture dropped, invalid context field(s): %s%s", fields, _accepted(e))
             self.failed += 1
             return 0
         except RecursionError:  # no stack left here: the caller decides (a watch further out has room to record it)
@@ -274,6 +275,15 @@ def _log_not_stored(error: Exception) -> None:
         )
     else:
         logger.exception("postmortem: a capture could not be stored")
+
+
+def _accepted(error: ValidationError) -> str:
+    """The names a refused `category` or `severity` may take: the line said only which field was wrong."""
+    from agent_postmortem.store.vocabulary import Category, Severity, names
+
+    wrong = {str(err["loc"][0]) for err in error.errors() if err["loc"]}
+    accepted = {"category": tuple(Category), "severity": names(Severity)}
+    return "".join(f"; {field} is one of {', '.join(accepted[field])}" for field in accepted if field in wrong)
 
 
 def _check_url(url: str) -> None:

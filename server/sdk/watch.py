@@ -219,14 +219,7 @@ def watched(recorder: Queues, func: F, context: dict[str, Any]) -> F:
     """`func` with its exceptions recorded: sync or async, generators and async generators while iterated."""
     name = _function_name(func)
     if inspect.isasyncgenfunction(func):
-
-        @functools.wraps(func)
-        async def run_async_gen(*args: Any, **kwargs: Any) -> Any:
-            async with Watching(recorder, context, nests=False, function=name):
-                async for item in func(*args, **kwargs):
-                    yield item
-
-        return run_async_gen  # type: ignore[return-value]
+        return _async_generator(recorder, func, context, name)
     if inspect.isgeneratorfunction(func):
 
         @functools.wraps(func)
@@ -253,6 +246,34 @@ def watched(recorder: Queues, func: F, context: dict[str, Any]) -> F:
         return result
 
     return run  # type: ignore[return-value]
+
+
+def _async_generator(recorder: Queues, func: F, context: dict[str, Any], name: str | None) -> F:
+    """An async generator function watched while iterated."""
+
+    @functools.wraps(func)
+    async def run_async_gen(*args: Any, **kwargs: Any) -> Any:
+        # by hand what `yield from` does for a sync generator: what the caller sends, throws (an
+        # `@asynccontextmanager`'s body error) and closes (`aclosing`) reaches the agent's generator
+        async with Watching(recorder, context, nests=False, function=name):
+            inner = func(*args, **kwargs)
+            step = inner.__anext__
+            while True:
+                try:
+                    item = await step()
+                except StopAsyncIteration:
+                    return
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    await inner.aclose()
+                    raise
+                except BaseException as e:
+                    step = functools.partial(inner.athrow, e)
+                else:
+                    step = functools.partial(inner.asend, sent)
+
+    return run_async_gen  # type: ignore[return-value]
 
 
 async def _awaited(watch: Watching, coroutine: Any) -> Any:

@@ -149,3 +149,20 @@ def test_a_password_one_step_names_is_redacted_in_the_title_and_the_later_steps_
     shown = cli("show", "INC-1", "--json")
     assert shown.exit_code == 0, shown.stderr
     assert "Xy9pass" not in shown.stdout and "[REDACTED:password_pair]" in json.loads(shown.stdout)["title"]
+
+
+def test_a_file_cut_inside_its_last_run_says_how_to_import_its_whole_lines(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A runs file an experiment is still writing ends inside a run: the import was refused with only "not JSON:
+    Unterminated string", its whole runs with it, as `import-traces` did before it said what to do. A broken line
+    inside the file is refused as before."""
+    whole = json.dumps(run_row()) + "\n" + json.dumps(run_row(id="run-2")) + "\n"
+    cut = tmp_path / "live.jsonl"
+    cut.write_text(whole + json.dumps(run_row(id="run-3"))[:120])
+    result = cli("import-steps", str(cut), "--dry-run")
+    assert result.exit_code == 2 and "line 3: not JSON" in result.stderr
+    assert "the file ends inside this line" in result.stderr
+    assert "head -n 2 FILE | postmortem import-steps -" in result.stderr
+    middle = tmp_path / "broken.jsonl"
+    middle.write_text(json.dumps(run_row(id="run-3"))[:120] + "\n" + whole)
+    result = cli("import-steps", str(middle), "--dry-run")
+    assert result.exit_code == 2 and "line 1: not JSON" in result.stderr and "ends inside" not in result.stderr

@@ -64,6 +64,10 @@ def test_an_error_status_code_is_read_as_a_number_a_numeric_string_or_its_name(c
     [
         ([], "expected a JSON object"),
         ({"resourceSpans": {}}, "resourceSpans: expected a list"),
+        # the place named was the one around it: `scopeSpans[0]` for its spans, the span for its events
+        ({"resourceSpans": [{"scopeSpans": [{"spans": "x"}]}]}, r"scopeSpans\[0\]\.spans: expected a list"),
+        ({"resourceSpans": [{"scopeSpans": ["x"]}]}, r"resourceSpans\[0\]\.scopeSpans\[0\]: expected an object"),
+        (request({"traceId": TRACE_ID, "spanId": SPAN_ID, "events": {}}), r"spans\[0\]\.events: expected a list"),
         (request({"spanId": SPAN_ID}), r"spans\[0\]\.traceId: missing"),
         (request({"traceId": "sk-live-not-an-id-SECRET", "spanId": SPAN_ID}), "traceId: not a 16-byte id"),
         (request({"traceId": TRACE_ID, "spanId": SPAN_ID, "attributes": [{"value": {}}]}), "without a string key"),

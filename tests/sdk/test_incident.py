@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from agent_postmortem.sdk.recorder import Recorder
 from tests.factories import make_service
 
@@ -36,3 +38,21 @@ def test_a_severity_or_category_written_in_another_case_is_stored_not_dropped(tm
     assert stored[0].severity == "SEV1"
     assert (stored[1].severity, stored[1].category) == ("SEV2", "rate_limit")
     assert len(stored) == 2 and recorder.failed == 1
+
+
+def test_an_llm_category_named_without_its_prefix_is_stored_and_an_unknown_one_names_the_accepted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`category="hallucination"` (a check that caught a made-up order id) or `"refusal"` dropped the capture: the
+    stored names are `llm_hallucination` and `llm_refusal`, and the line on stderr named the field, not the names."""
+    service = make_service(tmp_path)
+    recorder = Recorder(agent="support-bot", service=lambda: service)
+    recorder.capture("the answer cites order ORD-99999, which does not exist", category="hallucination")
+    recorder.capture("model refused: I'm sorry, but I can't help with that", category="Refusal")
+    recorder.capture("the weather tool failed", tool="t", category="weather")
+    assert recorder.flush(timeout=60)
+    stored = [service.get_incident(i).category for i in recorder.captured_ids]
+    assert stored == ["llm_hallucination", "llm_refusal"] and recorder.failed == 1
+    dropped = [r.getMessage() for r in caplog.records if "capture dropped" in r.getMessage()]
+    assert len(dropped) == 1 and "category" in dropped[0] and "llm_hallucination" in dropped[0]
+    assert "weather" not in dropped[0]

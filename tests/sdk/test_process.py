@@ -163,6 +163,42 @@ def test_a_capture_queued_just_before_the_agent_ends_is_stored(tmp_path: Path, h
     assert service.get_incident(stored.id).tool == "crm.update"
 
 
+THREADED_AGENT = r"""
+import os, signal, sys, threading, time
+from agent_postmortem import Recorder
+
+class Store:  # a slow store: the captures are still queued when SIGTERM comes
+    def capture_incident(self, data):
+        time.sleep(0.3)
+        with open(sys.argv[1], "a") as out:
+            out.write(data.title + "\n")
+        return type("Stored", (), {"id": "INC-1"})()
+
+recorder = Recorder(agent="crm-sync", service=Store, wait_on_error=0)
+
+def tool(n):  # every tool runs in a worker thread: no capture is ever made in the main thread
+    recorder.capture(RuntimeError(f"crm.update answered 500 ({n})"), tool=f"crm.update{n}")
+
+workers = [threading.Thread(target=tool, args=(n,)) for n in range(3)]
+[w.start() for w in workers]
+[w.join() for w in workers]
+os.kill(os.getpid(), signal.SIGTERM)
+time.sleep(30)
+"""
+
+
+def test_sigterm_stores_the_queue_of_an_agent_whose_failures_are_all_in_worker_threads(tmp_path: Path) -> None:
+    """The SIGTERM hook was set by the first capture, and only from the main thread: an agent whose tools all run in
+    a thread pool never had it, and SIGTERM (an orchestrator stopping it) lost every capture still queued."""
+    script, out = tmp_path / "agent.py", tmp_path / "stored.txt"
+    script.write_text(THREADED_AGENT, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script), str(out)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == -signal.SIGTERM, done.stderr[-2000:]
+    assert out.exists() and len(out.read_text().splitlines()) == 3
+
+
 FORK_DURING_FIRST_CAPTURE = r"""
 import multiprocessing
 from agent_postmortem import Recorder

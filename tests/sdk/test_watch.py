@@ -239,3 +239,47 @@ async def test_failing_coroutines_leave_the_apps_worker_threads_to_the_app() -> 
     await anyio.to_thread.run_sync(lambda: None)
     assert time.monotonic() - started < 0.3
     await asyncio.gather(*failing)
+
+
+def test_a_watched_async_generator_passes_on_what_its_caller_sends_throws_and_closes() -> None:
+    """`@asynccontextmanager` over a watched async generator throws the body's error into it (`athrow`), and
+    `aclosing` closes it (`aclose`): the watch's `async for` kept both from the agent's generator, whose rollback never
+    saw the error and whose `finally` (a stream's connection) ran only when it was collected; `asend` values were lost.
+    A sync generator (`yield from`) passed them on already."""
+    import contextlib
+
+    store = SlowStore()
+    recorder = Recorder(agent="bot", service=lambda: store, wait_on_error=0)
+    seen: list[Any] = []
+
+    @recorder.watch(tool="db.session")
+    async def session() -> Any:
+        try:
+            yield "conn"
+        except ValueError as e:
+            seen.append(f"rollback after {e}")
+            raise
+        finally:
+            seen.append("closed")
+
+    @recorder.watch(tool="llm.stream")
+    async def stream() -> Any:
+        try:
+            reply = yield 1
+            seen.append(f"sent {reply}")
+            yield 2
+            yield 3
+        finally:
+            seen.append("stream closed")
+
+    async def main() -> None:
+        with contextlib.suppress(ValueError):
+            async with contextlib.asynccontextmanager(session)() as conn:
+                raise ValueError(f"bad row on {conn}")
+        async with contextlib.aclosing(stream()) as chunks:
+            assert await chunks.__anext__() == 1
+            assert await chunks.asend("ok") == 2
+        seen.append("after the stream")
+
+    asyncio.run(main())
+    assert seen == ["rollback after bad row on conn", "closed", "sent ok", "stream closed", "after the stream"]
