@@ -60,7 +60,9 @@ _NOT_CREDENTIAL_HEADER = (
     r"(?:[a-z0-9]+-)*auth(?:entication)?(?:-[a-z0-9]+)*-(?:results?|user|username|email|name|url|uri|redirect|"
     r"method|type|scheme|mode|provider|status|realm|domain|version|id)(?![\w.-])"
 )
-_HOST_ENDS = r"(?![\w.~%:\[\]-]*@)"  # after a URL password's @: a host (and port) with no other @ after it
+# after a URL password's @: a host (and port) that ends the address (a path, a query, a quote, a space, the end), with
+# no other @ before a space or a quote: "p@ss!@db" and ":hunter@2#x@cache" kept "@ss!" and "@2#x" in clear
+_HOST_ENDS = r"(?=[\w.~%:\[\]-]*(?:[/?#\s\"'<>),;]|$))(?![^\s/\"'<>]*@)"
 UNICODE_RULES = frozenset({"password_pair", "password_prose"})  # their words are not all ASCII, nor their case
 # (type, pattern, group to replace: 0 = the whole match)
 SECRET_RULES: list[tuple[str, str, int]] = [

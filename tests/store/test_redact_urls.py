@@ -35,3 +35,20 @@ def test_a_password_holding_at_signs_and_colons_is_redacted_whole(scheme: str) -
     redacted = redact(f"connect {scheme}://deploy:p@ss:w0rd@db.internal.example/x refused")
     kind = "url_credentials" if scheme == "https" else "connection_string"
     assert redacted == f"connect {scheme}://deploy:[REDACTED:{kind}]@db.internal.example/x refused"
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("postgres://admin:s3cr3tP@ss!@db:5432/prod", "@db:5432/prod"),
+        ("redis://:hunter@2#x@cache:6379", "@cache:6379"),
+        ("mysql://app:p@ss$word@db.internal/x", "@db.internal/x"),
+        ("amqp://u:a@b(c)@mq:5672", "@mq:5672"),
+    ],
+)
+def test_a_password_whose_at_sign_is_followed_by_punctuation_is_redacted_whole(url: str, kept: str) -> None:
+    """The host after a URL password's @ was any run of host characters with no @ after it, so in
+    'p@ss!@db' the '!' ended the check at the first @ and '@ss!' was stored in clear."""
+    redacted = redact(f"connect {url} refused")
+    assert redacted.endswith(f"{kept} refused") and "ss!" not in redacted and "#x" not in redacted, redacted
+    assert "$word" not in redacted and "b(c)" not in redacted, redacted
