@@ -90,8 +90,9 @@ class Recorder:
         interpreter's exit waits for the queue."""
         self.agent = agent
         self.model = model
-        url = url or os.environ.get("POSTMORTEM_URL") or None
-        token = token or os.environ.get("POSTMORTEM_TOKEN") or None
+        # a setting blank or padded (`POSTMORTEM_URL=" "`, a token pasted with its newline) reads as the CLI reads it
+        url = (url or os.environ.get("POSTMORTEM_URL") or "").strip() or None
+        token = (token or os.environ.get("POSTMORTEM_TOKEN") or "").strip() or None
         if service is None and url is not None:
             _check_url(url)
         self.url = url if service is None else None

@@ -234,6 +234,19 @@ def test_a_url_the_client_could_never_send_to_is_refused_at_once(tmp_path: Path,
     assert "Traceback" not in done.stderr
 
 
+def test_a_blank_or_padded_url_and_token_read_as_the_cli_reads_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`POSTMORTEM_URL=" "` raised "must start with http://" into the agent, where the CLI reads a blank setting as
+    unset; a URL or token pasted with its line break is used without it."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_URL", " ")
+    monkeypatch.setenv("POSTMORTEM_TOKEN", "\n")
+    assert Recorder(agent="a").url is None  # the local store, as with no URL at all
+    monkeypatch.setenv("POSTMORTEM_URL", " http://team-pm:8000/mcp\n")
+    assert Recorder(agent="a").url == "http://team-pm:8000/mcp"
+
+
 class JunkHandler(BaseHTTPRequestHandler):
     """Whatever is posted, a body that says it is JSON and is not (a proxy's error page, a cut-off answer)."""
 
