@@ -23,29 +23,43 @@ class ClearBodies:
         if scope["type"] != "http" or scope.get("method") != "POST" or str(scope.get("path", "")).rstrip("/") != "/mcp":
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size, more = 0, True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            more = message.get("more_body", False)
-            if size > self.max_body:
-                said = f"Request body too large: a message to /mcp is at most {self.max_body // 1024} KiB."
-                await _error(413, said + " Nothing was done.")(scope, receive, send)
-                return
-        body = b"".join(chunks)
+        try:
+            body = await read_whole(receive, self.max_body)
+        except BodyTooLarge:
+            said = f"Request body too large: a message to /mcp is at most {self.max_body // 1024} KiB."
+            await _error(413, said + " Nothing was done.")(scope, receive, send)
+            return
+        if body is None:  # the client went away
+            return
         body = body.removeprefix(BOM)
         if body.lstrip()[:1] == b"[":
             said = "Batches are not supported: send one JSON-RPC message per request (an object, not an array)."
             await _error(400, said + " Nothing was done.")(scope, receive, send)
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay(body, receive), send)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+class BodyTooLarge(Exception):
+    """A request's body past the limit: read no further."""
+
+
+async def read_whole(receive: Receive, max_body: int) -> bytes | None:
+    """The request's body (`b""` for none), None when the client went away; BodyTooLarge past `max_body` bytes."""
+    chunks: list[bytes] = []
+    size, more = 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        more = message.get("more_body", False)
+        if size > max_body:
+            raise BodyTooLarge
+    return b"".join(chunks)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
     """The body once, then whatever the connection says next (a disconnect)."""
     sent = False
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import anyio
 from mcp.server.auth.middleware.bearer_auth import RequireAuthMiddleware
 from mcp.server.mcpserver import MCPServer
-from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecurityMiddleware
+from mcp.server.transport_security import TransportSecurityMiddleware
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,6 +25,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agent_postmortem.errors import validation_problems
+from agent_postmortem.http.bodies import BodyTooLarge, read_whole, replay
 from agent_postmortem.http.security import SCOPE, HttpSecurity
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.otlp import OtlpError, Span, parse_request
@@ -42,7 +43,7 @@ ENCODINGS = ("", "identity", "gzip")  # what an exporter may send; the collector
 
 def add_trace_receiver(mcp: MCPServer, get_service: Callable[[], "PostmortemService"], security: HttpSecurity) -> None:
     """Register `POST /v1/traces` on the server's HTTP app (call before `streamable_http_app`)."""
-    app: ASGIApp = RequestBodyLimitMiddleware(TraceReceiver(get_service, security), security.max_body)
+    app: ASGIApp = TraceReceiver(get_service, security)
     if security.token_verifier is not None:
         app = RequireAuthMiddleware(app, [SCOPE])
     mcp._custom_starlette_routes.append(Route(PATH, endpoint=app, methods=["POST"]))
@@ -56,7 +57,16 @@ class TraceReceiver:
         self.memory = TraceMemory()  # a trace's earlier batches, read with its later ones
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
+        # the body is read here, not by the MCP SDK's limit, which answered 413 in plain text to an OTLP exporter
+        try:
+            body = await read_whole(receive, self.max_body)
+        except BodyTooLarge:
+            limit = f"the body is larger than {self.max_body // 1024} KiB: export fewer spans per request"
+            await _status(413, INVALID_ARGUMENT, limit)(scope, receive, send)
+            return
+        if body is None:  # the exporter went away
+            return
+        request = Request(scope, replay(body, receive))
         response = await self.guard.validate_request(request) or await self.handle(request)
         await response(scope, receive, send)
 
