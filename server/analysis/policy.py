@@ -47,10 +47,12 @@ class TriagePolicy(BaseModel):
             raise ValueError(f"cannot read the triage policy {path}: {e.strerror}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
             raise ValueError(f"the triage policy {path} is not valid TOML: {e}") from None
-        try:
-            return cls.model_validate(data)
+        try:  # strict: `full_when_novel = "yes"` was read as true, `sev1_money = "lots"` refused only by luck
+            return cls.model_validate(data, strict=True)
         except ValidationError as e:
-            raise ValueError(f"the triage policy {path} is invalid: {validation_problems(e, limit=5)}") from None
+            unknown = f"settings a triage policy does not have (it has {', '.join(cls.model_fields)})"
+            said = validation_problems(e, limit=5, unknown_keys=unknown)
+            raise ValueError(f"the triage policy {path} is invalid: {said}") from None
 
 
 RECURRED = "recurred after every action item on its pattern was completed: the fix did not hold"

@@ -109,3 +109,18 @@ def test_a_similarity_just_short_of_the_threshold_is_not_rounded_up_to_it() -> N
     decided = decide(IncidentCreate(title="Flags outage"), [Neighbour("INC-1", Category.TIMEOUT, 0.7188)])
     assert decided.triage_reasons[-1] == "novel failure mode (nearest INC-1 at 0.718, below 0.72)"
     assert [short_of(s, 0.72) for s in (0.66, 0.7188, 0.7199999)] == ["0.66", "0.718", "0.719"]
+
+
+def test_a_policy_file_is_read_strictly_and_names_what_it_does_not_have(tmp_path: Path) -> None:
+    """`full_when_novel = "yes"` was read as true, and a misspelt setting said only "Extra inputs are not
+    permitted"."""
+    path = tmp_path / "triage.toml"
+    path.write_text('full_when_novel = "yes"\nfull_when_novl = true\n[severity]\nsev1_money = "1000"\n')
+    with pytest.raises(ValueError) as e:
+        TriagePolicy.load(path)
+    said = str(e.value)
+    assert "settings a triage policy does not have" in said and "full_when_novl" in said and "full_when_novel," in said
+    assert "full_when_novel: Input should be a valid boolean" in said and "severity.sev1_money" in said
+    assert "Extra inputs" not in said
+    path.write_text("full_when_novel = false\n[severity]\nsev1_money = 5000\nsev2_money = 100.5\n")
+    assert TriagePolicy.load(path).severity.sev1_money == 5000  # an integer for a float stays fine
