@@ -209,7 +209,10 @@ def _write_backup(output: Path, lines: Iterator[str]) -> None:
 
 
 def import_traces(
-    paths: Annotated[list[Path], typer.Argument(help="OTLP/JSON traces (one request, or one per line); several files")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="FILE", help="OTLP/JSON traces (one request, or one per line); several files"),
+    ],
     dry_run: Annotated[bool, typer.Option(help="parse and show what would be captured; store nothing")] = False,
     as_json: JsonOpt = False,
 ) -> None:
