@@ -125,9 +125,9 @@ def import_traces(service: "PostmortemService", traces: dict[str, list[Span]]) -
     A trace seen before gets only the spans its incident's timeline lacks (a later batch of the same trace)."""
     found, result = plan_traces(traces, now=service.clock())
     for item in found:
-        known: list[tuple[str, str]] = []  # the spans first: a secret one names goes from the others and the incident
-        item = replace(item, timeline=[redact_model(event, known)[0] for event in item.timeline])
-        captured = service.capture_incident(item.incident, known=known)
+        named: list[tuple[str, str]] = []  # the spans first: a secret one names goes from the others and the incident
+        item = replace(item, timeline=[redact_model(event, named)[0] for event in item.timeline])
+        captured = service.capture_incident(item.incident, known=named)
         if captured.deduplicated:
             result.occurrences += 1
             continue
