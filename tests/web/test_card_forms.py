@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from agent_postmortem.service.facade import PostmortemService
-from agent_postmortem.store.models import ActionItemCreate, IncidentCreate
+from agent_postmortem.store.models import ActionItem, ActionItemCreate, IncidentCreate
 from tests.factories import make_service
 from tests.http_server import TOKEN, serving
 from tests.web.site import card_form, sign_in
@@ -84,15 +84,22 @@ def test_a_change_landing_between_the_cards_check_and_its_save_is_refused_not_sa
     assert answer.status_code == 409 or owners[-1][2] == "mcp", owners
 
 
+def _dana_s_card(
+    client: httpx.Client, site: tuple[str, PostmortemService, str], title: str
+) -> tuple[PostmortemService, ActionItem, str, dict[str, str]]:
+    """Signed in, a new item of dana's on the drafted incident: the service, the item, its card's action and form."""
+    _, service, drafted = site
+    sign_in(client, TOKEN)
+    item = service.add_action_item(drafted, ActionItemCreate(title=title, owner="dana"))
+    action = f"/actions/{item.id}"
+    return service, item, action, card_form(client.get("/actions").text, action)
+
+
 def test_emptying_a_cards_owner_unassigns_the_item(
     client: httpx.Client, site: tuple[str, PostmortemService, str]
 ) -> None:
     """The emptied field was read as "not changed": the card saved, and the wrong person stayed the owner."""
-    _, service, drafted = site
-    sign_in(client, TOKEN)
-    item = service.add_action_item(drafted, ActionItemCreate(title="Cap retries per run", owner="dana"))
-    action = f"/actions/{item.id}"
-    card = card_form(client.get("/actions").text, action)
+    service, item, action, card = _dana_s_card(client, site, "Cap retries per run")
     assert card["owner"] == "dana"
     assert client.post(action, data={**card, "owner": "", "by": "lee"}).status_code == 303
     now = service.get_action_item(item.id)
@@ -106,11 +113,7 @@ def test_a_cards_due_date_is_set_and_taken_off_and_refused_as_the_command_line_r
     client: httpx.Client, site: tuple[str, PostmortemService, str]
 ) -> None:
     """The card changed the owner but had no due date: a slipped date could only be moved with `actions --due`."""
-    _, service, drafted = site
-    sign_in(client, TOKEN)
-    item = service.add_action_item(drafted, ActionItemCreate(title="Write the fares runbook", owner="dana"))
-    action = f"/actions/{item.id}"
-    card = card_form(client.get("/actions").text, action)
+    service, item, action, card = _dana_s_card(client, site, "Write the fares runbook")
     assert (card["due"], card["shown_due"]) == ("", "")
     assert client.post(action, data={**card, "due": "2026-12-20", "by": "lee"}).status_code == 303
     now = service.get_action_item(item.id)
