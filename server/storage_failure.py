@@ -9,6 +9,8 @@ def storage_failure(error: BaseException) -> str:
     damaged database file. The engine's own one-line reason, never the statement or its values (they hold incident
     text)."""
     reason = failure_reason(error)
+    if _shown_on() == "web":
+        return _for_a_page(error, reason)
     if is_damaged_database(error):
         return (
             f"The incident database is damaged ({reason}); nothing was changed. `postmortem check` says what is "
@@ -25,12 +27,6 @@ def storage_failure(error: BaseException) -> str:
             "or teams from this database, then retry."
         )
     if _could_not_connect(reason):
-        if _shown_on() == "web":  # a browser's reader: no setting to name, no reason (it holds the URL's host)
-            return (
-                "The incident store is unreachable: this server could not connect to its database; nothing was "
-                "changed. Whoever runs this server should check its database settings and that the database server "
-                "is up and reachable; try again later."
-            )
         if _shown_on() == "mcp":  # the calling model can change none of it: the advice is for whoever runs the server
             return (
                 f"The server's knowledge base is unreachable: its incident store could not connect to its database "
@@ -45,6 +41,39 @@ def storage_failure(error: BaseException) -> str:
     return (
         f"The incident store could not complete this ({reason}); the change was rolled back and nothing partial "
         "was kept. If the disk is full or failing, free space or fix it and try again; reading still works."
+    )
+
+
+def _for_a_page(error: BaseException, reason: str) -> str:
+    """A database failure said on a web page: its reader runs no command and sets nothing, so what to do is for whoever
+    runs the server, and the engine's reason is not echoed (PostgreSQL's names the database's host and port). A
+    damaged database said "`postmortem check` says what is wrong", one at its connection limit "Raise the server's
+    max_connections" with that host and port."""
+    if is_damaged_database(error):
+        return (
+            "The incident database is damaged; nothing was changed. Whoever runs this server should check it and "
+            "restore it from a backup."
+        )
+    if reason == _LOCKED:
+        return (
+            "The incident database is locked by another process; nothing was changed. Try again in a moment; if it "
+            "lasts, whoever runs this server should find what holds it."
+        )
+    if _at_connection_limit(reason):
+        return (
+            "The database server refused another connection: it is at its connection limit; nothing was changed. "
+            "Try again later. Whoever runs this server should raise the database's connection limit or serve fewer "
+            "replicas or teams from it."
+        )
+    if _could_not_connect(reason):
+        return (
+            "The incident store is unreachable: this server could not connect to its database; nothing was "
+            "changed. Whoever runs this server should check its database settings and that the database server "
+            "is up and reachable; try again later."
+        )
+    return (
+        "The incident store could not complete this; the change was rolled back and nothing partial was kept. Try "
+        "again later; if it lasts, whoever runs this server should check its disk and database (its log says why)."
     )
 
 

@@ -72,7 +72,7 @@ SECRET_RULES: list[tuple[str, str, int]] = [
         0,
     ),
     ("github_fine_grained_pat", r"github_pat_[A-Za-z0-9_]{60,255}", 0),
-    ("github_token", r"gh[pousr]_[A-Za-z0-9]{36,255}\b", 0),
+    ("github_token", r"gh[pousr]_[A-Za-z0-9]{36,255}(?:\b|(?=gh[pousr]_))", 0),  # or glued to the next one
     ("gitlab_token", r"glpat-[A-Za-z0-9_-]{20,}", 0),
     ("anthropic_key", r"sk-ant-[A-Za-z0-9_-]{20,}", 0),
     ("openai_key", r"sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}", 0),

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from mcp import Client
+from sqlalchemy.exc import DatabaseError, OperationalError
 
+from agent_postmortem.errors import shown_on, storage_failure
 from agent_postmortem.mcp.server import create_server
 from agent_postmortem.store.records import db
 from tests.factories import CAPTURE, make_service
@@ -68,3 +70,33 @@ def test_a_capture_on_the_command_line_while_another_process_holds_the_database_
         run = postmortem("capture", "Refund agent got 502", "--error-message", "bad gateway", home=tmp_path)
     said_locked(run.stderr.decode(), tmp_path / "postmortem.db")
     assert run.returncode == 1 and "Traceback" not in run.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        (DatabaseError(None, None, Exception("database disk image is malformed")), "damaged"),
+        (
+            OperationalError(
+                None,
+                None,
+                Exception(
+                    'connection to server at "db.internal" (10.0.0.5), port 5432 failed: FATAL:  '
+                    "sorry, too many clients already"
+                ),
+            ),
+            "connection limit",
+        ),
+        (OperationalError(None, None, Exception("database is locked")), "locked"),
+        (OperationalError(None, None, Exception("disk I/O error")), "rolled back"),
+    ],
+)
+def test_a_database_failure_on_a_web_page_is_worded_for_its_reader(error: Exception, says: str) -> None:
+    """A damaged database said "`postmortem check` says what is wrong" on the page, and one at its connection limit
+    "Raise the server's max_connections" with the database's host and port: the page's reader runs no command and
+    sets nothing. The page says what happened and that whoever runs the server should see to it."""
+    with shown_on("web"):
+        page = storage_failure(error)
+    assert says in page and "whoever runs this server" in page.lower(), page
+    assert not any(word in page for word in ("postmortem ", "max_connections", "db.internal", "10.0.0.5", "5432"))
+    assert "max_connections" in storage_failure(error) or says != "connection limit"  # the command line's, unchanged

@@ -3,15 +3,22 @@ the agent, tool and model, the prompt and the description; the spans in time ord
 tool calls with arguments and results, model calls with tokens), at most MAX_EVENTS of them, the failure's path
 always kept. Attribute names follow the OpenTelemetry GenAI semantic conventions (server/ingest/traces.py)."""
 
-import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from agent_postmortem.ingest import openinference
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.otlp import Span, to_datetime
+from agent_postmortem.ingest.span_fields import (
+    agent_name,
+    as_text,
+    model_name,
+    operation,
+    short,
+    span_error,
+    tokens,
+    tool_name,
+)
 from agent_postmortem.store.models import IncidentCreate, TimelineEventCreate
 from agent_postmortem.store.models.fields import fit
 from agent_postmortem.store.redact import cut
@@ -33,29 +40,29 @@ def trace_incident(trace_id: str, spans: list[Span]) -> TraceIncident:
     by_id = {s.span_id: s for s in spans}
     failed = _innermost_failure(spans)
     path, left_out = _ancestors(failed, by_id)
-    error_type, message, stack = _error(failed)
+    error_type, message, stack = span_error(failed)
     agent = (
         _first([failed, *path], "gen_ai.agent.name")
         or _first(spans, "gen_ai.agent.name")
         or failed.resource.get("service.name")
     )
-    tool = _tool_name(failed)
+    tool = tool_name(failed)
     model_span = _model_call(spans, failed)
     where = tool or agent or failed.name or "agent"
     if model_span is failed and not tool:
-        where = f"{_model(failed) or 'a model call'} ({agent or failed.name})"
+        where = f"{model_name(failed) or 'a model call'} ({agent or failed.name})"
     fields: dict[str, Any] = {
         "title": f"{error_type or 'Error'} in {where}"[:200],
         "description": _description(trace_id, spans, failed, path, left_out),
         "error_type": (error_type or "")[:200] or None,
         "error_message": cut(message or "", 2_000) or None,
         "stack_trace": cut(stack, 20_000, keep_end=True) if stack else None,
-        "agent": _short(agent),
-        "tool": _short(tool),
-        "tool_args": _text(failed.attributes.get("gen_ai.tool.call.arguments"), 2_000) or None,
-        "model": _short(_model(failed) or (_model(model_span) if model_span else None)),
+        "agent": short(agent),
+        "tool": short(tool),
+        "tool_args": as_text(failed.attributes.get("gen_ai.tool.call.arguments"), 2_000) or None,
+        "model": short(model_name(failed) or (model_name(model_span) if model_span else None)),
         "prompt_excerpt": _prompt(model_span, path),
-        "environment": _short(
+        "environment": short(
             failed.resource.get("deployment.environment.name") or failed.resource.get("deployment.environment")
         ),
         "occurred_at": failed.end or failed.start,
@@ -91,68 +98,18 @@ def _ancestors(span: Span, by_id: dict[str, Span], keep: int = 100) -> tuple[lis
     return out, more
 
 
-def _error(span: Span) -> tuple[str | None, str | None, str | None]:
-    exc = next((e.attributes for e in span.events if e.name == "exception"), {})
-    error_type = _text(exc.get("exception.type") or span.attributes.get("error.type"), 200) or None
-    message = _text(exc.get("exception.message"), 2_000) or span.status_message or None
-    if not exc and (said := openinference.tool_error(span.status_message)):  # the OpenAI Agents SDK's tool error
-        error_type, message = error_type or said[0], _text(said[1], 2_000)
-    if message is None and span.attributes.get("gen_ai.tool.call.result") is not None:
-        message = _text(span.attributes["gen_ai.tool.call.result"], 2_000)
-    stack = _text(exc.get("exception.stacktrace"), 20_000) or None
-    if error_type in (None, "Exception", "builtins.Exception") and message and _TRACEBACK in message:
-        return _unwrapped(_text(exc.get("exception.message"), 20_000) or message) or (error_type, message, stack)
-    return error_type, message, stack
-
-
-_TRACEBACK = "Traceback (most recent call last):"
-_RAISED = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$")  # a traceback's last line: "module.Type: message"
-
-
-def _unwrapped(text: str) -> tuple[str, str | None, str] | None:
-    """A generic `Exception` whose message is another exception's Python traceback (LangChain's run error, which
-    LangSmith's OpenTelemetry export records as `Exception(repr(e) + traceback)`): that exception's type and message
-    from the traceback's last line, the traceback as the stack trace (None when there is no such line). It was
-    "Exception in <service>" with the whole traceback as its message."""
-    trace = text[text.index(_TRACEBACK) :]
-    lines = [line for line in trace.splitlines() if line.strip()]
-    last_frame = max((i for i, line in enumerate(lines) if line.startswith("  File ")), default=0)
-    at = next((i for i in range(last_frame + 1, len(lines)) if not lines[i].startswith(" ")), None)
-    raised = _RAISED.match(lines[at]) if at is not None else None
-    if at is None or raised is None:
-        return None
-    stack = "\n".join(lines)
-    message = "\n".join([raised[2] or "", *lines[at + 1 :]]).strip()
-    return raised[1][:200], cut(message, 2_000) or None, cut(stack, 20_000, keep_end=True)
-
-
-def _tool_name(span: Span) -> Any:
-    """`gen_ai.tool.name`, else a tool call's span name (the conventions name it `execute_tool <tool>`; the name
-    attribute is only recommended, and a failed call without it was titled after the agent, with no tool)."""
-    if span.attributes.get("gen_ai.tool.name") or _op(span) != "execute_tool":
-        return span.attributes.get("gen_ai.tool.name")
-    return span.name.removeprefix("execute_tool ").strip() or None
-
-
 def _first(spans: Iterable[Span], key: str) -> Any:
     return next((s.attributes[key] for s in spans if s.attributes.get(key)), None)
 
 
-def _model(span: Span) -> str | None:
-    value = span.attributes.get("gen_ai.response.model") or span.attributes.get("gen_ai.request.model")
-    return str(value) if value else None
-
-
 def _model_call(spans: list[Span], failed: Span) -> Span | None:
     """The failed span if it is a model call, else the last model call that started before the failure ended."""
-    if _op(failed) in MODEL_OPS or _model(failed):
+    if operation(failed) in MODEL_OPS or model_name(failed):
         return failed
-    before = [s for s in spans if (_op(s) in MODEL_OPS or _model(s)) and s.start_ns <= (failed.end_ns or s.start_ns)]
+    before = [
+        s for s in spans if (operation(s) in MODEL_OPS or model_name(s)) and s.start_ns <= (failed.end_ns or s.start_ns)
+    ]
     return before[-1] if before else None
-
-
-def _op(span: Span) -> str:
-    return str(span.attributes.get("gen_ai.operation.name") or "")
 
 
 def _prompt(model_span: Span | None, path: list[Span]) -> str | None:
@@ -195,8 +152,8 @@ def _description(trace_id: str, spans: list[Span], failed: Span, path: list[Span
     chain = " > ".join(s.name or "span" for s in [*reversed(path), failed])
     if left_out:
         chain = f"({left_out} outer span{'s' if left_out > 1 else ''} left out) > {chain}"
-    tools = [s for s in spans if _op(s) == "execute_tool" or s.attributes.get("gen_ai.tool.name")]
-    models = [s for s in spans if _op(s) in MODEL_OPS]
+    tools = [s for s in spans if operation(s) == "execute_tool" or s.attributes.get("gen_ai.tool.name")]
+    models = [s for s in spans if operation(s) in MODEL_OPS]
     lines = [
         f"Imported from OpenTelemetry trace {trace_id}"
         + (f" of service {service_name}" if service_name else "")
@@ -207,7 +164,7 @@ def _description(trace_id: str, spans: list[Span], failed: Span, path: list[Span
     ]
     result = failed.attributes.get("gen_ai.tool.call.result")
     if result is not None:
-        lines.append(f"Tool result: {_text(result, 2_000)}")
+        lines.append(f"Tool result: {as_text(result, 2_000)}")
     answer = _last_message((_model_call(spans, failed) or failed).attributes.get("gen_ai.output.messages"))
     if answer:
         lines.append(f"Last model output: {cut(answer, 2_000)}")
@@ -229,25 +186,10 @@ def span_timeline(spans: list[Span], by_id: dict[str, Span], *, keep: set[str]) 
     return events
 
 
-def _tokens(span: Span) -> dict[str, int]:
-    """The token counts the span reports, by side ("input", "output"): a count it does not report (or that is not a
-    number) is left out, not read as 0, which said a model call that reported only its input had answered nothing."""
-    counts: dict[str, int] = {}
-    for side in ("input", "output"):
-        value: Any = span.attributes.get(f"gen_ai.usage.{side}_tokens")
-        if isinstance(value, bool):
-            continue
-        try:
-            counts[side] = int(value)
-        except (TypeError, ValueError, OverflowError):
-            continue
-    return counts
-
-
 def _token_total(models: list[Span]) -> str:
     """' (812 input / 41 output tokens)' over the model calls, each side summed over the calls that report it and
     said so when not every call did; '' when none reports a count."""
-    reported = [_tokens(s) for s in models]
+    reported = [tokens(s) for s in models]
     sums = {side: [c[side] for c in reported if side in c] for side in ("input", "output")}
     sums = {side: found for side, found in sums.items() if found}
     if not sums:
@@ -264,18 +206,18 @@ def _token_total(models: list[Span]) -> str:
 def _step(span: Span) -> str:
     """One line per span: what it did, and how it failed."""
     a = span.attributes
-    op = _op(span)
+    op = operation(span)
     took = f" ({(span.end_ns - span.start_ns) / 1e9:.2f} s)" if span.end_ns > span.start_ns > 0 else ""
     if op == "execute_tool" or a.get("gen_ai.tool.name"):
-        text = f"Tool {_tool_name(span) or span.name} called{took}"
+        text = f"Tool {tool_name(span) or span.name} called{took}"
         if a.get("gen_ai.tool.call.arguments") is not None:
-            text += f" with {_text(a['gen_ai.tool.call.arguments'], 600)}"
+            text += f" with {as_text(a['gen_ai.tool.call.arguments'], 600)}"
         if a.get("gen_ai.tool.call.result") is not None:
-            text += f"; result: {_text(a['gen_ai.tool.call.result'], 600)}"
+            text += f"; result: {as_text(a['gen_ai.tool.call.result'], 600)}"
     elif op in MODEL_OPS:
-        by = f" by agent {name}" if (name := _agent_name(span)) else ""  # which agent, in a multi-agent trace
-        text = f"Model call {op} to {_model(span) or 'a model'}{by}{took}"
-        counts = _tokens(span)
+        by = f" by agent {name}" if (name := agent_name(span)) else ""  # which agent, in a multi-agent trace
+        text = f"Model call {op} to {model_name(span) or 'a model'}{by}{took}"
+        counts = tokens(span)
         if counts:
             text += ": " + " / ".join(f"{n} {side}" for side, n in counts.items()) + " tokens"
         if a.get("gen_ai.response.finish_reasons"):
@@ -286,23 +228,6 @@ def _step(span: Span) -> str:
     else:
         text = f"Span {span.name or '(unnamed)'}{took}"
     if span.failed:
-        error_type, message, _ = _error(span)
+        error_type, message, _ = span_error(span)
         text += ". FAILED: " + ": ".join(dict.fromkeys(p for p in (error_type, message) if p) or ["error"])
     return fit(text, 2_000)
-
-
-def _text(value: Any, limit: int) -> str:
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else cut(text, limit - 1) + "…"
-
-
-def _agent_name(span: Span) -> str | None:
-    """The span's `gen_ai.agent.name` on one line, as long as a name may be; None without one."""
-    value = span.attributes.get("gen_ai.agent.name")
-    return _short(" ".join(str(value).split())) if value else None
-
-
-def _short(value: Any) -> str | None:
-    return str(value)[:200] if value else None

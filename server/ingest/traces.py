@@ -18,7 +18,7 @@ from agent_postmortem.ingest.trace_reading import TraceIncident, span_timeline, 
 from agent_postmortem.service.incidents import CLOCK_SKEW
 from agent_postmortem.store.models import TimelineEventCreate
 from agent_postmortem.store.models.fields import storable
-from agent_postmortem.store.redact import redact
+from agent_postmortem.store.redact import redact, redact_model
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
@@ -125,7 +125,9 @@ def import_traces(service: "PostmortemService", traces: dict[str, list[Span]]) -
     A trace seen before gets only the spans its incident's timeline lacks (a later batch of the same trace)."""
     found, result = plan_traces(traces, now=service.clock())
     for item in found:
-        captured = service.capture_incident(item.incident)
+        named: list[tuple[str, str]] = []  # the spans first: a secret one names goes from the others and the incident
+        item = replace(item, timeline=[redact_model(event, named)[0] for event in item.timeline])
+        captured = service.capture_incident(item.incident, known=named)
         if captured.deduplicated:
             result.occurrences += 1
             continue

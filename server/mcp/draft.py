@@ -199,7 +199,7 @@ def register_draft_tools(
             str,
             Field(
                 min_length=2,
-                max_length=120_000,  # 20,000 characters as written (each \uXXXX escape one): service/drafting.py
+                max_length=120_000,  # 20,000 characters as written (each \uXXXX escape one): service/draft_text.py
                 description="the analysis as one JSON object following the schema draft_analysis gave",
             ),
             TEXT,

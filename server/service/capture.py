@@ -73,16 +73,18 @@ class Capture:
         *,
         history: Sequence[TimelineEventCreate] = (),
         attribution: Attribution | None = None,
+        known: Sequence[tuple[str, str]] = (),
     ) -> CaptureResult:
         """Store a failure: secrets and personal data are redacted before anything is embedded or written.
         `history` (e.g. the steps of a failed run) and `attribution` are stored with a new incident in the same
-        transaction; a repeat of an open incident's failure signature only counts one more occurrence. The
+        transaction; a repeat of an open incident's failure signature only counts one more occurrence. `known`: the
+        secrets (value, type) already found in what came with it (a trace's spans), replaced in it too. The
         idempotency key is opaque: compared as sent, never redacted (the store keeps only a keyed digest of it)."""
         now = self.clock()
         refuse_future(data.occurred_at, now, "occurred_at")
         for event in history:
             refuse_future(event.at, now, "a step's time")
-        key, known = data.idempotency_key, list[tuple[str, str]]()
+        key, known = data.idempotency_key, list(known)
         steps = [redact_model(e, known) for e in history]  # first: a secret a step names goes from the title too
         attribution, found = redact_model(attribution, known) if attribution is not None else (None, Counter[str]())
         data, counts = redact_model(data.model_copy(update={"idempotency_key": None}), known)

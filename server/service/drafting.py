@@ -9,25 +9,24 @@ incidents that were in that context, and proposed items that repeat an open item
 
 import json
 import logging
-import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from pydantic import ValidationError
 
 from agent_postmortem import prompts
 from agent_postmortem.analysis.draft_guard import RELEVANCE_MODEL, Similarity, check_draft, guarded, refusal
 from agent_postmortem.analysis.grounding import ground
-from agent_postmortem.errors import DraftError, DraftTimeout, NoModelConfigured, validation_problems
+from agent_postmortem.errors import DraftError, DraftTimeout, NoModelConfigured
 from agent_postmortem.llm.answers import extract_json
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.llm.limits import TooLate, within
 from agent_postmortem.llm.local import quality_note
 from agent_postmortem.render.timeline import bounded
+from agent_postmortem.service.draft_text import draft_problems
 from agent_postmortem.service.results import WriteItYourself
 from agent_postmortem.service.retrieval import Retrieval
 from agent_postmortem.store.ids import incident_pk
@@ -41,9 +40,6 @@ logger = logging.getLogger(__name__)
 # Cosine (all-MiniLM-L6-v2) between a proposed item's title and an open item's at which the proposal repeats it.
 # Paraphrased items scored 0.64-0.71 and different items on the same system 0.17-0.45 on a handful of hand pairs.
 DUPLICATE_ACTION = 0.6
-MAX_ANALYSIS_JSON = 20_000  # characters as written: a \uXXXX escape counts as the one character it stands for
-MAX_ANALYSIS_SENT = 6 * MAX_ANALYSIS_JSON  # as sent, every character escaped (json.dumps' default for non-ASCII)
-_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}")
 
 
 def configure(where: str) -> str:
@@ -73,36 +69,6 @@ Progress = Callable[[int, int, str], None]
 def random_nonce() -> str:
     """A prompt's data delimiter: random per request, so that text inside the data cannot forge it."""
     return secrets.token_hex(8)
-
-
-NO_OBJECT = "it holds no JSON object: answer with the analysis as one JSON object ({...}) that follows the schema"
-
-
-def draft_problems(
-    text: str,
-    incident: Incident | None = None,
-    similarity: Similarity | None = None,
-    neighbours: Sequence[Incident] = (),
-) -> str | None:
-    """What is wrong with an analysis written as text (the JSON found in it, see `extract_json`), or None; with the
-    incident it was written for, also why it is not an analysis of it (analysis/draft_guard.py; with `similarity`
-    or the incident's `neighbours`, also whether it is about that incident at all)."""
-    if len(text) > MAX_ANALYSIS_SENT or written_length(text) > MAX_ANALYSIS_JSON:
-        return f"longer than {MAX_ANALYSIS_JSON} characters; shorten it"
-    found = extract_json(text)
-    if not found.startswith("{"):
-        return NO_OBJECT
-    try:
-        (AnalysisDraft if incident is None else guarded(incident, similarity, neighbours)).model_validate_json(found)
-    except ValidationError as e:
-        return validation_problems(e, limit=12, name_keys=False, schema=AnalysisDraft)
-    return None
-
-
-def written_length(text: str) -> int:
-    """The length of JSON text as its writer wrote it: an analysis in Chinese sent as `json.dumps` sends it (each
-    character a six-character escape) was refused as too long while the same analysis in UTF-8 was stored."""
-    return len(_ESCAPE.sub("u", text)) if "\\u" in text else len(text)
 
 
 @dataclass(frozen=True)

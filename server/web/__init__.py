@@ -4,9 +4,10 @@
   limit), the security headers and the pages' Jinja2 environment (autoescape on);
 - `site`: the routes put together, the static files, and the web view beside `/mcp`;
 - `auth`, `login`: sign-in with a team token or a one-time link, server-side sessions, CSRF tokens;
-- `pages`, `board`: the incidents, incident, patterns, action-item and dashboard pages;
-- `reads`, `review`, `metrics`: what the pages read from the service (its public methods only), the accept/reject
-  adapter and the dashboard's aggregates; `charts`: the dashboard's inline SVG; `cache`: slow reads kept a minute;
+- `pages`, `board`: the incidents, incident (with its accept/reject and timeline forms), patterns, action-item and
+  dashboard pages;
+- `reads`, `metrics`: what the pages read from the service (its public methods only) and the dashboard's aggregates;
+  `charts`: the dashboard's inline SVG; `cache`: slow reads kept a minute;
 - `ui`: `postmortem ui`.
 
 The post-mortem itself is rendered by `render.html_report` (the same HTML as the exported file). Nothing here runs

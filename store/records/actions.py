@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, Connection, case, func, insert, select, update
 
@@ -22,6 +22,16 @@ ITEMS = select(*(schema.action_items.c[name] for name in READ["action_items"]))
 
 if TYPE_CHECKING:
     from agent_postmortem.store.records.incidents import IncidentStore
+
+
+class ItemFilters(TypedDict, total=False):
+    """What `list_items` and `completion` both filter on: an incident, an owner ("": items without one), a status,
+    and overdue only (open past their due date)."""
+
+    incident_id: str | None
+    owner: str | None
+    status: str | None
+    overdue: bool
 
 
 class ActionStore:
@@ -141,47 +151,24 @@ class ActionStore:
         return items
 
     def list_items(
-        self,
-        *,
-        now: datetime,
-        incident_id: str | None = None,
-        owner: str | None = None,
-        status: str | None = None,
-        overdue: bool = False,
-        limit: int = 50,
-        offset: int = 0,
+        self, *, now: datetime, limit: int = 50, offset: int = 0, **filters: Unpack[ItemFilters]
     ) -> list[ActionItem]:
         query = ITEMS.order_by(schema.action_items.c.priority, schema.action_items.c.due_at, schema.action_items.c.pk)
-        query = query.where(
-            *self._conditions(now, incident_id=incident_id, owner=owner, status=status, overdue=overdue)
-        )
+        query = query.where(*self._conditions(now, filters))
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).all()
         return readable(rows, now)
 
-    def completion(
-        self,
-        *,
-        now: datetime,
-        incident_id: str | None = None,
-        owner: str | None = None,
-        status: str | None = None,
-        overdue: bool = False,
-    ) -> tuple[int, int]:
+    def completion(self, *, now: datetime, **filters: Unpack[ItemFilters]) -> tuple[int, int]:
         """How many items match the filters of `list_items`, and how many of them are completed (every page's)."""
         done = func.sum(case((schema.action_items.c.status == "completed", 1), else_=0))
-        query = (
-            select(func.count(), done)
-            .select_from(schema.action_items)
-            .where(*self._conditions(now, incident_id=incident_id, owner=owner, status=status, overdue=overdue))
-        )
+        query = select(func.count(), done).select_from(schema.action_items).where(*self._conditions(now, filters))
         with self.engine.connect() as conn:
             row = conn.execute(query).one()
         return int(row[0]), int(row[1] or 0)
 
-    def _conditions(
-        self, now: datetime, *, incident_id: str | None, owner: str | None, status: str | None, overdue: bool
-    ) -> list[ColumnElement[bool]]:
+    def _conditions(self, now: datetime, filters: ItemFilters) -> list[ColumnElement[bool]]:
+        incident_id, owner, status = filters.get("incident_id"), filters.get("owner"), filters.get("status")
         cols = schema.action_items.c
         conditions: list[ColumnElement[bool]] = []
         if incident_id is not None:
@@ -191,7 +178,7 @@ class ActionStore:
             conditions.append(cols.owner_key == key if key else (cols.owner_key.is_(None) | (cols.owner_key == "")))
         if status is not None:
             conditions.append(cols.status == status)
-        if overdue:
+        if filters.get("overdue"):
             conditions += [cols.status != "completed", cols.due_at < now]
         return conditions
 

@@ -344,3 +344,15 @@ async def test_an_owner_given_as_an_email_address_is_answered_with_why_it_cannot
     assert f"{added['id']}'s owner is '[REDACTED:email]'" in added["note"] and "dana.smith" not in str(added)
     assert "note" not in plain
     assert "cannot be filtered on or counted apart" in moved.structured_content["note"]
+
+
+async def test_an_owner_filter_of_two_glued_github_tokens_is_not_echoed(tmp_path: Path) -> None:
+    """list_action_items owner=ghp_<36>ghp_<36> said "no items owned by 'ghp_…[REDACTED:github_token]'", the first
+    token in clear."""
+    first, second = "ghp_qHX2qRymuyHVsaLWPfpx6Asegpbyf1bM0wFg", "ghp_PsYvbqcYBpiLaP8A89rk562NhEkbWorwfo7p"
+    async with Client(server_for(make_service(tmp_path))) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        await client.call_tool("add_action_item", {"incident_id": incident_id, "title": "Cap retries", "owner": "dana"})
+        result = await client.call_tool("list_action_items", {"owner": first + second})
+    said = json.dumps([result.structured_content, [getattr(c, "text", "") for c in result.content]])
+    assert "no items owned by" in said and first[4:] not in said and second[4:] not in said

@@ -51,3 +51,11 @@ def test_a_percent_encoded_token_in_an_errors_uri_is_redacted() -> None:
 )
 def test_a_word_that_merely_holds_a_prefix_is_kept(text: str) -> None:
     assert redact(text) == text
+
+
+def test_two_github_tokens_glued_to_each_other_are_both_redacted() -> None:
+    """`ghp_<36>ghp_<36>` with no separator: the first token ends in a word character followed by another, so the
+    pattern's word boundary never held and the first token stayed in clear while the second was redacted."""
+    first, second = "ghp_qHX2qRymuyHVsaLWPfpx6Asegpbyf1bM0wFg", "ghp_PsYvbqcYBpiLaP8A89rk562NhEkbWorwfo7p"
+    redacted = redact(f"owner {first}{second} failed")
+    assert redacted == "owner [REDACTED:github_token][REDACTED:github_token] failed"

@@ -1,7 +1,6 @@
 """On PostgreSQL one replica owns the vector index, decided in the database: replicas share no file."""
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,6 @@ from agent_postmortem.store.search.embedding import HashEmbedder
 from tests.factories import HomeDatabases
 
 pytestmark = pytest.mark.postgresql
-
-
-@pytest.fixture
-def pg(postgres_server: postgres.Databases) -> Iterator[HomeDatabases]:
-    homes = HomeDatabases(postgres_server)
-    yield homes
-    homes.close()
 
 
 def test_one_lock_holder_per_database_and_a_dead_session_frees_it(tmp_path: Path, pg: HomeDatabases) -> None:

@@ -1,11 +1,9 @@
 """The in-memory indexes read every committed row, even one that commits after a newer key was read (PostgreSQL)."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from agent_postmortem.evals import postgres
 from agent_postmortem.store.models import Incident
 from agent_postmortem.store.records.cursor import LINGER, KeyCursor
 from agent_postmortem.store.records.incidents import IncidentStore
@@ -25,13 +23,6 @@ def test_skipped_keys_are_gaps_until_seen_or_too_old() -> None:
     now[0] = LINGER + 1  # a rolled-back insert never shows up
     cursor.advance([12])
     assert cursor.gaps() == [(11, 11)]
-
-
-@pytest.fixture
-def pg(postgres_server: postgres.Databases) -> Iterator[HomeDatabases]:
-    homes = HomeDatabases(postgres_server)
-    yield homes
-    homes.close()
 
 
 def _new(title: str, embedder: HashEmbedder) -> NewIncident:
