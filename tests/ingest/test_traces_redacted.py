@@ -44,3 +44,21 @@ def test_a_password_named_in_one_span_and_bare_in_another_and_in_the_incident_is
     assert any("db.login" in step and "FAILED" in step for step in steps), steps
     assert PASSWORD not in stored.model_dump_json(), (stored.error_message, steps)
     assert stored.error_message is not None and "[REDACTED:" in stored.error_message
+
+
+def test_a_later_batch_without_a_failure_is_redacted_as_one_too(service: PostmortemService) -> None:
+    """The failed batch first; a later batch of the same trace with no failed span joins the incident's timeline, and
+    its spans were redacted one at a time: a password one of them named stayed in clear in the next."""
+    failed = [_span("00f067aa0ba902c1", "db.login", 1, '{"user": "app"}', "login rejected")]
+    later = [
+        _span("00f067aa0ba902c2", "shell.run", 3, f'{{"cmd": "export DB_PASSWORD={PASSWORD}"}}'),
+        _span("00f067aa0ba902c3", "db.retry", 4, f'{{"user": "app", "tried": "{PASSWORD}"}}'),
+    ]
+    for spans in (failed, later):
+        request = {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": spans}]}]}
+        result = import_traces(service, group_traces(parse_request(request)))
+    assert result.timeline_events == 2, result
+    stored = service.get_incident("INC-1")
+    steps = [e.description for e in stored.timeline]
+    assert any("db.retry" in step for step in steps), steps
+    assert PASSWORD not in stored.model_dump_json(), steps
