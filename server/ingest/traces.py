@@ -151,9 +151,8 @@ def import_traces(service: "PostmortemService", traces: dict[str, list[Span]]) -
         if stored.source_id == f"otel-trace:{trace_id}":  # not an occurrence counted on another incident
             spans = _genai(spans)
             timeline = span_timeline(spans, {s.span_id: s for s in spans}, keep=set())
-            named: list[
-                tuple[str, str]
-            ] = []  # as a failed trace's: a secret one span names goes from the batch's other spans too
+            # as a failed trace's: a secret one span names goes from the batch's other spans too
+            named: list[tuple[str, str]] = []
             timeline = [redact_model(event, named)[0] for event in timeline]
             result.timeline_events += _add_missing(service, found_id, timeline, stored=stored)
     return result
