@@ -4,7 +4,7 @@ results it says were mocked, simulated or checked by hand."""
 
 from agent_postmortem.analysis.attribution_rules import NULL_RESULT, first_action, pick_step
 from agent_postmortem.analysis.steps import heuristic_attribution
-from tests.analysis.test_attribution_rules import SEARCHED, TASK, TERMINAL, make_run
+from tests.analysis.attribution_runs import SEARCHED, TASK, TERMINAL, make_run
 
 NULL_ENDED = [
     *SEARCHED,

@@ -5,18 +5,10 @@ task on when the run ended on its output, and the first substantive action."""
 
 import json
 from pathlib import Path
-from typing import Any
 
 from agent_postmortem.analysis.attribution_rules import failed, first_action, is_tool_name, pick_step, stated_figures
-from agent_postmortem.analysis.steps import Step, StepRun, heuristic_attribution
-
-TASK = "What was the average monthly rainfall in Lisbon in 2021, in millimetres?"
-TERMINAL = "Computer_terminal"
-
-
-def make_run(steps: list[tuple[str, str]], **extra: Any) -> StepRun:
-    trace = [{"step": i, "agent": who, "content": text} for i, (who, text) in enumerate(steps)]
-    return StepRun.model_validate({"id": "r", "text": TASK, "trace": trace, **extra})
+from agent_postmortem.analysis.steps import Step, heuristic_attribution
+from tests.analysis.attribution_runs import SEARCHED, TASK, TERMINAL, make_run
 
 
 def ledger(satisfied: bool, reason: str) -> str:
@@ -132,13 +124,6 @@ def test_list_numbering_is_not_a_stated_figure() -> None:
     run = make_run(steps)
     assert stated_figures(steps[1][1]) == set()
     assert (pick_step(run.steps, run.task).index, pick_step(run.steps, run.task).rule) == (2, "new_figures")
-
-
-SEARCHED = [
-    ("Planner", f"Task: {TASK}"),
-    ("Analyst", "Let's search for the 2021 record. ```python\nsearch('Lisbon rainfall 2021')\n```"),
-    (TERMINAL, "exitcode: 0 (execution succeeded)\nCode output: Lisbon yearly rainfall 2020: 640 mm"),
-]
 
 
 def test_one_new_figure_stated_on_an_assumption_is_decisive() -> None:
