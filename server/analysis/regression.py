@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from agent_postmortem.analysis import verify
 from agent_postmortem.analysis.wording import counted
 from agent_postmortem.store.models import Category, Incident
+from agent_postmortem.store.redact import PLACEHOLDER_PATTERN
 
 PROBABILISTIC_TARGET = 0.05  # a probabilistic case passes when its failure rate is shown below this
 CONFIDENCE = 0.95
@@ -153,6 +154,15 @@ def _todo(incident: Incident, checks: list[Check]) -> list[str]:
         todo.append("input: the prompt or request that triggered the failure was not captured; add it")
     if any(c.kind == "within_seconds" and c.value is None for c in checks):
         todo.append("within_seconds: set the time budget")
+    # a secret redacted at capture leaves its placeholder in what the case replays: the run would not reproduce it
+    given = {"input": incident.prompt_excerpt or "", "tool_args": incident.tool_args or ""}
+    held = {field: PLACEHOLDER_PATTERN.findall(text) for field, text in given.items()}
+    if any(held.values()):
+        kinds = ", ".join(dict.fromkeys(p for found in held.values() for p in found))
+        todo.append(
+            f"{', '.join(f for f, found in held.items() if found)}: redacted at capture ({kinds}); put test "
+            "credentials or data of the same kind in their place before running the case"
+        )
     return todo
 
 

@@ -197,7 +197,7 @@ def _not_lowered_verdict(before: Side, after: Side, confidence: float) -> tuple[
                 f"Worse: the failure rate went up from {_rate(before)} to {_rate(after)} (Fisher p={rise:.3g} for a "
                 "rise); look for what the fix changed."
             )
-        rates = f"from {_rate(before)} to {_rate(after)}, a rise that could be chance (Fisher p={rise:.3g})"
+        rates = f"from {_rate(before)} to {_rate(after)}, a rise that could be chance (Fisher p={rise:.3g} for a rise)"
     return (
         "not_shown",
         f"Not fixed: the fix has not lowered the failure rate ({counts}, {rates}); look for the cause again.",

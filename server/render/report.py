@@ -163,11 +163,13 @@ def render_markdown(
     linked: dict[str, ActionItem] | None = None,
     blame: list[tuple[str, Finding]] | None = None,
     in_use: Analysis | None = None,
+    recurred: dict[str, list[str]] | None = None,
 ) -> str:
     """The full post-mortem. `linked`: the open items that the draft's proposals repeat (`duplicate_of`), by id;
     `blame`: the blameless-language findings in the analysis, (where, finding), as the service rewrote them (by
     default the rule-based ones, from `analysis_parts`); `in_use`: the earlier accepted analysis that still feeds
-    the knowledge base while the incident's latest one is a draft or was rejected."""
+    the knowledge base while the incident's latest one is a draft or was rejected; `recurred`: for a completed
+    item, the incidents seen since it was completed (it did not hold)."""
     proposed, repeats = _action_items(incident, linked or {})
     if blame is None:
         blame = check_parts(analysis_parts(incident))
@@ -189,6 +191,7 @@ def render_markdown(
         repeats=repeats,
         now=now,
         llm_category=incident.category in LLM_CATEGORIES,
+        recurred=recurred or {},
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from agent_postmortem.render.exports import due_text
 from agent_postmortem.service.recurrence import Recurrence, label, pattern_id
 from agent_postmortem.service.results import ActionItemList, ActionStats, Completion, PatternCompletion
 from agent_postmortem.store.ids import to_incident_id
@@ -18,10 +19,11 @@ from agent_postmortem.store.redact import PLACEHOLDER, redact, redact_text
 
 def past_due(item: ActionItem) -> str | None:
     """What to say of an item added with a due date already past: it is kept (a follow-up recorded late is still one),
-    but it is overdue from the moment it is added, which was said nowhere."""
+    but it is overdue from the moment it is added, which was said nowhere. A time given is named with the day: "the due
+    date 2026-12-07 is in the past" on 2026-12-07 read as wrong."""
     if not item.overdue or item.due_at is None:
         return None
-    return f"the due date {item.due_at:%Y-%m-%d} is in the past: {item.id} is overdue already"
+    return f"the due date {due_text(item.due_at)} is in the past: {item.id} is overdue already"
 
 
 def redacted_owner(given: str | None, item: ActionItem) -> str | None:

@@ -69,7 +69,7 @@ class Lessons:
         if rows is not None:  # the pattern's verdict over all its members and items, as fix_effectiveness gives it
             every = self.recurrence.items([to_incident_id(r.pk) for r in rows])
             verdict = effect(key, label(rows), self.recurrence.seen(rows), every, now=self.clock()).verdict
-        recurred = _recurred(items, paired, rows, members, self.recurrence)
+        recurred = recurred_after(items, paired, rows, members, self.recurrence)
         return runbook_entry(
             key,
             title,
@@ -121,11 +121,12 @@ def _category(key: str) -> Category:
         raise UnknownRunbook() from None
 
 
-def _recurred(
+def recurred_after(
     items: list[ActionItem], groups: list[Rows], pattern: Rows | None, members: list[Incident], recurrence: Recurrence
 ) -> dict[str, list[str]]:
     """For each completed item: the incidents of its pattern (or its own incident, when it is in none) first seen,
-    seen again or reopened after being resolved, after the item was completed."""
+    seen again or reopened after being resolved, after the item was completed (runbooks, and the post-mortem's
+    items)."""
     of_incident = {to_incident_id(r.pk): g for g in groups for r in g}
     reopened = reopened_after_resolve(recurrence.store.engine, [incident_pk(m.id) for m in members])
     own = {

@@ -10,6 +10,7 @@ from typing import Literal
 from agent_postmortem.errors import ActionItemNotFound, InvalidId
 from agent_postmortem.render import report
 from agent_postmortem.service.judging import Judging
+from agent_postmortem.service.lessons import SMALLEST_PATTERN, recurred_after
 from agent_postmortem.service.recurrence import Recurrence
 from agent_postmortem.service.retrieval import Retrieval
 from agent_postmortem.store.ids import incident_pk, to_incident_id
@@ -85,8 +86,22 @@ class Reports:
             accepted = self.store.get(incident.id, accepted=True)
             in_use = accepted.analysis if accepted is not None else None
         return report.render_markdown(
-            incident, similar=similar, now=self.clock(), linked=linked, blame=blame, in_use=in_use
+            incident,
+            similar=similar,
+            now=self.clock(),
+            linked=linked,
+            blame=blame,
+            in_use=in_use,
+            recurred=self._not_held(incident),
         )
+
+    def _not_held(self, incident: Incident) -> dict[str, list[str]]:
+        """For each completed item of the incident, the incidents seen since it was completed, as its runbook reads
+        them: the report showed such an item `[x] completed` while the runbook said it did not hold."""
+        if not any(a.status == "completed" and a.completed_at for a in incident.action_items):
+            return {}
+        groups = self.recurrence.groups(SMALLEST_PATTERN)[0]
+        return recurred_after(incident.action_items, groups, None, [incident], self.recurrence)
 
     def _similar_records(self, ids: list[str], incident: Incident) -> list[SimilarIncident]:
         """Same-signature members that the similarity search did not return, scored against the incident."""

@@ -54,6 +54,23 @@ def test_a_deterministic_timeout_becomes_a_one_run_case_with_its_budget() -> Non
     assert case.root_cause == "The system allowed a tool call without a deadline."
 
 
+def test_a_case_whose_input_held_a_secret_says_what_to_put_in_its_place() -> None:
+    """A case learnt from a capture whose prompt and tool arguments held a key and a password had `todo: []`, yet its
+    input read "using key [REDACTED:openai_key]": run as it stands, the agent gets the placeholder, not a key, and the
+    case does not reproduce the failure. The todo now names the fields and the placeholders to replace."""
+    case = regression_case(
+        analysed(
+            prompt_excerpt="ship logs using key [REDACTED:openai_key]",
+            tool_args='{"password": "[REDACTED:password_pair]", "path": "/var/log"}',
+        )
+    )
+    assert case.todo == [
+        "input, tool_args: redacted at capture ([REDACTED:openai_key], [REDACTED:password_pair]); put test "
+        "credentials or data of the same kind in their place before running the case"
+    ]
+    assert regression_case(analysed()).todo == []
+
+
 def test_a_regression_case_keeps_the_whole_title_of_its_incident() -> None:
     """A case title, "Regression: " and the incident's, was cut at 200 characters: a long title lost its end."""
     title = "Planner timed out on flights.search " + "z" * 160 + " END"

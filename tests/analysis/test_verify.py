@@ -167,7 +167,7 @@ def test_worse_is_a_rise_the_fisher_test_says_is_more_than_chance() -> None:
         "changed."
     )
     assert verify_fix(2, 100, 9, 100, confidence=0.99).verdict == "not_shown"  # p=0.029 is chance at 99%
-    assert "could be chance (Fisher p=0.5)" in verify_fix(1, 100, 2, 100).explanation
+    assert "could be chance (Fisher p=0.5 for a rise)" in verify_fix(1, 100, 2, 100).explanation
 
 
 def test_no_trials_after_the_fix_give_no_rate_after_it() -> None:
@@ -209,3 +209,12 @@ def test_one_more_clean_trial_is_said_in_the_singular(counts: tuple[int, int, in
     """The verdict said "1 more clean trials needed", which read as a slip."""
     result = verify_fix(*counts)
     assert said in result.explanation, result.explanation
+
+
+def test_a_rise_that_could_be_chance_names_which_test_its_p_value_is() -> None:
+    """1/2 before and 3/4 after answered p_value 0.933 (the test that the rate went down) with an explanation saying
+    "a rise that could be chance (Fisher p=0.6)": two p-values for one comparison, the second unlabelled. The
+    explanation's is the test for a rise, and says so, as the "worse" verdict's does."""
+    result = verify_fix(1, 2, 3, 4, target=0.5)
+    assert result.verdict == "not_shown" and result.p_value == pytest.approx(0.933, abs=0.001)
+    assert "a rise that could be chance (Fisher p=0.6 for a rise)" in result.explanation

@@ -1,6 +1,7 @@
 """The follow-through tools over MCP: item history, completion, effectiveness, learning and their resources."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -356,3 +357,16 @@ async def test_an_owner_filter_of_two_glued_github_tokens_is_not_echoed(tmp_path
         result = await client.call_tool("list_action_items", {"owner": first + second})
     said = json.dumps([result.structured_content, [getattr(c, "text", "") for c in result.content]])
     assert "no items owned by" in said and first[4:] not in said and second[4:] not in said
+
+
+async def test_an_item_due_at_a_time_already_past_today_is_noted_with_that_time_not_its_day(tmp_path: Path) -> None:
+    """An item due at a time already past today was answered "the due date 2026-12-07 is in the past" on
+    2026-12-07: today is not past, the time given was; the note now names the time, in UTC, as the report shows it."""
+    service = make_service(tmp_path)
+    due = (datetime.now(UTC) - timedelta(minutes=5)).replace(second=0, microsecond=0)
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        late = {"incident_id": incident_id, "title": "Add backoff", "due_at": due.isoformat()}
+        added = (await client.call_tool("add_action_item", late)).structured_content
+    assert added is not None and added["overdue"]
+    assert added["note"] == f"the due date {due:%Y-%m-%d %H:%M} UTC is in the past: {added['id']} is overdue already"

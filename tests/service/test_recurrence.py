@@ -218,3 +218,21 @@ def test_a_repeat_of_a_recurrence_names_the_pattern_fix_that_did_not_hold(svc: P
     repeat = svc.capture_incident(planner_capture(3))
     assert repeat.deduplicated and repeat.id == again.id and repeat.recurred_after_fix
     assert [a.id for a in repeat.fixed_action_items] == [item.id] and repeat.open_action_items == []
+
+
+def test_the_post_mortem_of_a_fixed_incident_says_which_completed_item_did_not_hold(
+    svc: PostmortemService, clock: Clock
+) -> None:
+    """The post-mortem of the incident whose items were the fix showed them `[x] ... completed` after its pattern came
+    back, while its runbook called them "did not hold, seen again ... in INC-2": a reviewer reading the report took
+    the fix for done. The item's line now says so, with the incidents seen since it was completed."""
+    first = planner_timeout(svc, 1)
+    item = svc.add_action_item(first, ActionItemCreate(title="Add a deadline to flights.search"))
+    svc.update_action_item(item.id, status="completed")
+    svc.resolve_incident(first)
+    assert "did not hold" not in svc.render_report(first, kind="full")
+    clock.advance(days=3)
+    second = planner_timeout(svc, 2)
+    assert second != first and svc.get_incident(second).recurred_after_fix
+    report = svc.render_report(first, kind="full")
+    assert f"({item.id}; owner: unassigned; due: no date; completed; did not hold: seen again in {second})" in report
