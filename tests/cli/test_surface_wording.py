@@ -3,6 +3,8 @@
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from agent_postmortem.errors import UnknownRunbook, shown_on
 
 
@@ -15,8 +17,11 @@ def test_an_unknown_pattern_names_the_command_that_lists_them(cli: Callable[...,
     assert "recurring_patterns" not in result.output and "CLI:" not in result.output
 
 
-def test_no_model_says_to_set_it_in_your_environment(cli: Callable[..., Any]) -> None:
+def test_no_model_says_to_set_it_in_your_environment(cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """`postmortem draft` without a model said to set the variables "in the server's environment"."""
+    monkeypatch.setenv("POSTMORTEM_LLM", "auto")  # none configured (the tests' `none` has its own sentence)
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "POSTMORTEM_LOCAL_MODEL"):
+        monkeypatch.delenv(name, raising=False)
     assert cli("capture", "--title", "Fares API returned 429 Too Many Requests").exit_code == 0
     said = " ".join(cli("draft", "INC-1").output.split())
     assert "POSTMORTEM_MODEL in your environment (the shell this command runs in)" in said

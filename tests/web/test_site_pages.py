@@ -50,7 +50,12 @@ def test_a_draft_is_accepted_and_a_timeline_event_added_from_the_incident_page(
         f"Analysis ({incident.analysis.generated_by}) accepted by lee.",
     ]
     assert incident.analysis.reviewed_by == "lee"
-    rejected = client.post(f"/incidents/{drafted}/review", data={"csrf": csrf, "decision": "reject", "note": "wrong"})
+    # a verdict from a page that still showed the draft would replace lee's unseen: refused; one given on the
+    # accepted analysis (the state the page showed) is saved
+    stale = client.post(f"/incidents/{drafted}/review", data={"csrf": csrf, "decision": "reject", "note": "wrong"})
+    assert stale.status_code == 409 and service.get_incident(drafted).analysis.state == "accepted"  # type: ignore[union-attr]
+    shown = {"csrf": csrf, "decision": "reject", "note": "wrong", "state": "accepted"}
+    rejected = client.post(f"/incidents/{drafted}/review", data=shown)
     assert rejected.status_code == 303 and service.get_incident(drafted).analysis.state == "rejected"  # type: ignore[union-attr]
     nothing = client.post(f"/incidents/{drafted}/review", data={"csrf": csrf, "decision": "maybe"})
     assert nothing.status_code == 400
