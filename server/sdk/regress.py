@@ -184,12 +184,18 @@ def run_case(
 
 
 def _run_once(case: RegressionCase, agent: Agent, judge: LLM | None, limit: float | None) -> list[CheckResult]:
-    context = {"case_id": case.id, "agent": case.agent, "tool": case.tool, "tool_args": case.tool_args}
+    context = {
+        "case_id": case.id,
+        "agent": case.agent,
+        "tool": case.tool,
+        "tool_args": case.tool_args,
+        "model": case.model,
+    }
     raised: Exception | None = None
     reply = AgentReply()
     start = time.perf_counter()
     try:
-        reply = _reply(_finished(agent(case.input, **context, model=case.model)))
+        reply = _reply(_finished(agent(case.input, **context)))
     except AgentContractError:
         raise
     except Exception as e:  # noqa: BLE001 - what the agent raises is the run's outcome, checked below

@@ -73,3 +73,21 @@ def test_a_path_without_cases_or_a_file_that_is_not_one_is_bad_input(run, tmp_pa
     bad = run("regress", str(tmp_path), *agent)
     assert bad.exit_code == 2 and "regressions.jsonl line 1: not a regression case (" in bad.stderr
     assert len(bad.stderr.splitlines()) == 1
+
+
+def test_the_configured_model_judges_the_rubric(run, learned: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from tests.fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as model:
+        for name, value in {
+            "POSTMORTEM_LLM": "openai",
+            "OPENAI_BASE_URL": model.base_url,
+            "POSTMORTEM_MODEL": "m",
+        }.items():
+            monkeypatch.setenv(name, value)
+        model.enqueue(json.dumps({"reason": "It refunded in full without a manager's approval.", "verdict": "fail"}))
+        result = run("regress", str(learned / "evals" / "regress-INC-4.json"), "--agent", "tests.regressions:helpful")
+        judged = model.requests[0]["messages"][-1]["content"]
+    assert result.exit_code == 1, result.output
+    assert "  failed rubric in 1 of 1 runs: judge: It refunded in full without a manager's approval." in result.stdout
+    assert "Refund order 8812 in full, it arrived broken" in judged and "The agent applies the business rule" in judged
