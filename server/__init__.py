@@ -11,6 +11,9 @@ The public API; everything else is internal and may change between versions:
                                                            # build_service(settings, llm=...) takes your own LLM
     service.record_analysis(result.id, AnalysisDraft(...), generated_by="human")   # or write it yourself
 
+    from agent_postmortem import load_cases, run_case      # the regression cases `learn` wrote, run against
+    run_case(load_cases("learned/evals")[0], my_agent)     # your agent by their pass rule (docs/loop.md)
+
 Each name is imported on first use, so `import agent_postmortem` loads nothing heavy (the MCP handshake and
 `postmortem --help` rely on that). The folders of the repository and what each owns: docs/architecture.md.
 """
@@ -23,6 +26,9 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Recorder": "agent_postmortem.sdk.recorder",
     "CaptureNotStored": "agent_postmortem.sdk.recorder",
+    "AgentReply": "agent_postmortem.sdk.regress",
+    "load_cases": "agent_postmortem.sdk.regress",
+    "run_case": "agent_postmortem.sdk.regress",
     "build_service": "agent_postmortem.service.runtime",
     "PostmortemService": "agent_postmortem.service.facade",
     "Settings": "agent_postmortem.config",
@@ -55,6 +61,9 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time `__getattr_
     from agent_postmortem.llm.base import LLM as LLM
     from agent_postmortem.sdk.recorder import CaptureNotStored as CaptureNotStored
     from agent_postmortem.sdk.recorder import Recorder as Recorder
+    from agent_postmortem.sdk.regress import AgentReply as AgentReply
+    from agent_postmortem.sdk.regress import load_cases as load_cases
+    from agent_postmortem.sdk.regress import run_case as run_case
     from agent_postmortem.service.facade import PostmortemService as PostmortemService
     from agent_postmortem.service.results import CaptureResult as CaptureResult
     from agent_postmortem.service.results import SearchResult as SearchResult

@@ -22,6 +22,7 @@ from agent_postmortem.cli import lifecycle as cli_lifecycle
 from agent_postmortem.cli import loop as cli_loop
 from agent_postmortem.cli import maintenance as cli_maintenance
 from agent_postmortem.cli import records as cli_records
+from agent_postmortem.cli import regress as cli_regress
 from agent_postmortem.cli import steps as cli_steps
 from agent_postmortem.cli.common import (
     CLOSED_PIPE,
@@ -250,6 +251,7 @@ for _name, _command in [
     *cli_ingest.COMMANDS,
     *cli_steps.COMMANDS,
     *cli_loop.COMMANDS,
+    *cli_regress.COMMANDS,
     *cli_blameless.COMMANDS,
     *cli_maintenance.COMMANDS,
     ("demo", demo),

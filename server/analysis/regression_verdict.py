@@ -1,0 +1,131 @@
+"""A regression case's rubric, judged by a model, and the case's verdict over its runs.
+
+The judge is typed (pass or fail with a reason); one that gives no verdict (no model, an error, late, invalid
+output) leaves the rubric "not_checked", never passed or failed (evals/judge.py does the same for drafts).
+
+The pass rule is the case's own (regression.py): a deterministic case passes when every run passes; a probabilistic
+one when its runs show, with verify.py's Wilson bound at the case's confidence, a failure rate below what the case's
+trials show with no failure (5% for the default 73). So its own number of runs must all pass; more runs may fail a
+few times and still show it; fewer clean runs show nothing yet (`not_shown`, with the clean runs still needed).
+"""
+
+import math
+from collections.abc import Sequence
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent_postmortem import prompts
+from agent_postmortem.analysis import verify
+from agent_postmortem.analysis.regression import CONFIDENCE, Check, RegressionCase
+from agent_postmortem.analysis.regression_checks import AgentReply, CheckResult
+from agent_postmortem.analysis.wording import counted, percent
+from agent_postmortem.errors import DraftError, LLMUnavailable
+from agent_postmortem.llm.base import LLM
+from agent_postmortem.llm.limits import TooLate, within
+from agent_postmortem.store.redact import redact
+
+Status = Literal["passed", "failed", "not_shown", "skipped"]
+JUDGE_CHARS = 6000  # of the answer the judge reads
+
+
+class RubricVerdict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(min_length=3, max_length=400)]
+    verdict: Literal["pass", "fail"]
+
+
+def rubric_prompt(check: Check, request: str, reply: AgentReply, *, nonce: str) -> tuple[str, str]:
+    """The system and user prompts asking whether the run meets the rubric; what the run said is redacted."""
+    user = prompts.render(
+        "judge_regression",
+        requirement=check.value or check.description,
+        request=redact(request),
+        answer=prompts.clip(redact(reply.text), JUDGE_CHARS) or "(no answer)",
+        tool_calls=list(reply.tool_calls),
+        nonce=nonce,
+    )
+    return prompts.render("judge_regression_system", nonce=nonce), user
+
+
+def judge_rubric(
+    llm: LLM | None, check: Check, request: str, reply: AgentReply, *, nonce: str, time_limit: float | None
+) -> CheckResult:
+    """The model's verdict on one rubric for one run; `not_checked` when there is no model or no usable verdict."""
+
+    def unchecked(why: str) -> CheckResult:
+        return CheckResult(kind="rubric", value=check.value, outcome="not_checked", evidence=why)
+
+    if llm is None:
+        return unchecked("no judge model configured (docs/drafting.md says how to set one)")
+    system, user = rubric_prompt(check, request, reply, nonce=nonce)
+
+    def ask() -> RubricVerdict:
+        return llm.parse(system=system, user=user, output=RubricVerdict)
+
+    try:
+        verdict = ask() if time_limit is None else within(time_limit, ask)
+    except TooLate:
+        return unchecked(f"the judge {llm.model} did not answer within {time_limit:g} s")
+    except (DraftError, LLMUnavailable) as e:
+        return unchecked(f"the judge {llm.model} gave no verdict ({str(e)[:120]})")
+    passed = verdict.verdict == "pass"
+    reason = " ".join(verdict.reason.split())
+    return CheckResult(
+        kind="rubric", value=check.value, outcome="passed" if passed else "failed", evidence=f"judge: {reason}"
+    )
+
+
+class Decision(BaseModel):
+    status: Status
+    explanation: str
+    rate: verify.Rate | None = Field(description="the failure rate over the runs, with its Wilson interval")
+    more_runs_needed: int | None = Field(description="further clean runs that would show the rate (not_shown)")
+
+
+def case_target(case: RegressionCase) -> float:
+    """The failure rate a probabilistic case's runs must show they are below: what its own trials show clean."""
+    return math.nextafter(verify.upper_bound(0, case.trials, CONFIDENCE), 1.0)
+
+
+def decide(case: RegressionCase, failures: int, runs: int) -> Decision:
+    """The case's verdict from its runs and how many of them failed (see the module's docstring)."""
+    rate = verify.wilson(failures, runs, CONFIDENCE)
+    counts = f"{counted(failures, 'failure')} in {counted(runs, 'run')}"
+    if case.determinism == "deterministic":
+        if failures:
+            return Decision(
+                status="failed", explanation=f"{counts}: every run must pass", rate=rate, more_runs_needed=None
+            )
+        return Decision(status="passed", explanation=f"{counts}: every run passed", rate=rate, more_runs_needed=None)
+    target = case_target(case)
+    more = verify.trials_for_target(failures, runs, target, CONFIDENCE)
+    bound = verify.upper_bound(failures, runs, CONFIDENCE)
+    goal = f"below {verify.upper_bound(0, case.trials, CONFIDENCE):.1%} with {CONFIDENCE:.0%} confidence"
+    if more is None:
+        shown = f"{counts}: the failure rate is shown {goal}"
+        return Decision(status="passed", explanation=shown, rate=rate, more_runs_needed=None)
+    seen = f"{counts} (upper bound {percent(bound)})"
+    if failures == 0:
+        asked = f"{counted(more, 'more clean run')} would show it {goal}, as the case's {case.trials} do"
+        return Decision(
+            status="not_shown", explanation=f"{seen}: too few runs; {asked}", rate=rate, more_runs_needed=more
+        )
+    return Decision(
+        status="failed", explanation=f"{seen}: the failure rate is not shown {goal}", rate=rate, more_runs_needed=None
+    )
+
+
+def skip_reasons(case: RegressionCase) -> Sequence[str]:
+    """Why the case cannot run as it stands: its `todo`, else an input it lacks or that still holds a redaction
+    placeholder (a run would replay the placeholder, not the data)."""
+    from agent_postmortem.store.redact import PLACEHOLDER_PATTERN
+
+    if case.todo:
+        return case.todo
+    reasons = [] if case.input else ["input: the case has no input to replay; add it"]
+    held = [f for f in ("input", "tool_args") if PLACEHOLDER_PATTERN.search(getattr(case, f) or "")]
+    if held:
+        reasons.append(f"{', '.join(held)}: still holds a redaction placeholder; put test data in its place")
+    return reasons

@@ -1,0 +1,274 @@
+"""Run the regression cases `postmortem learn` writes against your agent, with each case's pass rule.
+
+    from agent_postmortem.sdk.regress import AgentReply, load_cases, run_case
+
+    def my_agent(prompt: str, **context: object) -> str | AgentReply:
+        ...  # call your agent; return its answer, or an AgentReply with the tools it called
+
+    for case in load_cases("learned/evals"):
+        result = run_case(case, my_agent)          # `trials` runs; judge=LLM to judge the rubrics
+        print(result.case_id, result.status, result.explanation)
+
+The agent is called as `agent(case.input, case_id=..., agent=..., tool=..., tool_args=..., model=...)` (the case's
+fields: take what you need and `**context` for the rest); an async agent's coroutine is run to its end. Each run is
+timed and checked (analysis/regression_checks.py); the case's verdict over its runs is regression_verdict.py's. A
+case whose `todo` is not empty, or whose input is missing or still holds a redaction placeholder, is skipped with
+the reason, never run. In pytest:
+
+    @pytest.mark.parametrize("case", regression_params("learned/evals"))
+    def test_regression(case: RegressionCase) -> None:
+        result = run_case(case, my_agent)
+        assert result.passed, result.explain()
+"""
+
+import asyncio
+import inspect
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent_postmortem.analysis import verify
+from agent_postmortem.analysis.regression import RegressionCase
+from agent_postmortem.analysis.regression_checks import AgentReply, CheckResult, Run, check_run
+from agent_postmortem.analysis.regression_verdict import Decision, Status, decide, judge_rubric, skip_reasons
+from agent_postmortem.errors import validation_problems
+from agent_postmortem.ingest.json_input import JsonInputError, loads
+from agent_postmortem.ingest.jsonfile import read_text
+from agent_postmortem.llm.base import LLM
+
+__all__ = [
+    "AgentContractError",
+    "AgentReply",
+    "CaseFileError",
+    "CaseResult",
+    "CheckTally",
+    "RegressionCase",
+    "load_cases",
+    "regression_params",
+    "run_case",
+]
+
+Agent = Callable[..., Any]  # agent(input, **context) -> str | AgentReply, or an awaitable of one
+
+
+class CaseFileError(ValueError):
+    """A path that holds no regression case, or a file that is not one: the message says which and where."""
+
+
+class AgentContractError(ValueError):
+    """The agent returned something other than a str or an AgentReply."""
+
+
+class _CaseFile(RegressionCase):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field ("inputs") would leave the input out unnoticed
+
+
+class CheckTally(BaseModel):
+    """One check over the runs: in how many runs it failed (or was not checked), and what the first one showed."""
+
+    kind: str
+    value: str | None
+    runs: int
+    evidence: str
+
+
+class CaseResult(BaseModel):
+    case_id: str
+    incident_id: str
+    title: str
+    status: Status = Field(description="passed, failed, not_shown (too few runs to show the rate) or skipped")
+    explanation: str = Field(description="why: the runs and what they show, or what to fill in (skipped)")
+    runs: int
+    failures: int
+    trials: int = Field(description="the runs the case asks for")
+    rate: verify.Rate | None = Field(description="the failure rate with its Wilson 95% interval (None: skipped)")
+    more_runs_needed: int | None
+    failed_checks: list[CheckTally] = Field(description="each check that failed a run, with its first evidence")
+    not_checked: list[CheckTally] = Field(description="each check not checked in some run, and why (never passed)")
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def explain(self) -> str:
+        """The verdict in lines: status and why, then each failing check with its evidence, then what went unchecked."""
+        lines = [f"{self.case_id} {self.status}: {self.explanation}"]
+        for t in self.failed_checks:
+            lines.append(f"  failed {_named(t)} in {t.runs} of {self.runs} runs: {t.evidence}")
+        for t in self.not_checked:
+            lines.append(f"  not checked {_named(t)} in {t.runs} of {self.runs} runs: {t.evidence}")
+        return "\n".join(lines)
+
+
+def _named(t: CheckTally) -> str:
+    return t.kind if t.value is None or t.kind == "rubric" else f"{t.kind} {t.value}"
+
+
+def load_cases(path: str | Path) -> list[RegressionCase]:
+    """The cases in `path`: a `regress-*.json` file, a `regressions.jsonl`, or a directory (`learn --out`'s, or
+    its `evals/`), whose `regress-*.json` files are read (the ones to edit), else its `regressions.jsonl`."""
+    path = Path(path)
+    files = _case_files(path) if path.is_dir() else [path]
+    cases = [case for file in files for case in _read(file)]
+    if not cases:
+        raise CaseFileError(f"no regression cases in {path}: it is empty")
+    return cases
+
+
+def _case_files(directory: Path) -> list[Path]:
+    for folder in (directory, directory / "evals"):
+        cases = sorted(
+            folder.glob("regress-*.json"),
+            key=lambda p: [int(s) if s.isdigit() else s for s in re.split(r"(\d+)", p.name)],
+        )
+        if cases:
+            return cases
+        if (folder / "regressions.jsonl").is_file():
+            return [folder / "regressions.jsonl"]
+    raise CaseFileError(
+        f"no regression cases in {directory}: give the directory `postmortem learn --all --out DIR` wrote, its "
+        "regressions.jsonl or a regress-*.json file"
+    )
+
+
+def _read(file: Path) -> list[RegressionCase]:
+    text = read_text(file)  # UTF-8 (a BOM, gzip); a missing file: FileNotFoundError, said by the caller
+    if file.suffix == ".jsonl":
+        return [_parse(line, f"{file} line {n}") for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    return [_parse(text, str(file))]
+
+
+def _parse(text: str, where: str) -> RegressionCase:
+    try:
+        checked = _CaseFile.model_validate(loads(text))
+    except JsonInputError as e:
+        raise CaseFileError(f"{where}: {e}") from None
+    except ValidationError as e:
+        raise CaseFileError(f"{where}: not a regression case ({validation_problems(e)})") from None
+    return RegressionCase(**dict(checked))  # the case itself, not the strict reader's subclass
+
+
+def regression_params(path: str | Path) -> list[Any]:
+    """`load_cases(path)` as `pytest.param`s, each with its case id, a case that cannot run marked skip with why."""
+    import pytest
+
+    def marks(case: RegressionCase) -> list[Any]:
+        reasons = skip_reasons(case)
+        return [pytest.mark.skip(reason="; ".join(reasons))] if reasons else []
+
+    return [pytest.param(case, id=case.id, marks=marks(case)) for case in load_cases(path)]
+
+
+def run_case(
+    case: RegressionCase,
+    agent: Agent,
+    *,
+    trials: int | None = None,
+    judge: LLM | None = None,
+    judge_time_limit: float | None = None,
+) -> CaseResult:
+    """Run `case` against `agent` `trials` times (default: the case's own) and decide it by its pass rule. `judge`:
+    the model that judges the rubric checks (None: they are `not_checked`), within `judge_time_limit` seconds each."""
+    if reasons := skip_reasons(case):
+        return _result(
+            case, Decision(status="skipped", explanation="; ".join(reasons), rate=None, more_runs_needed=None)
+        )
+    runs = [_run_once(case, agent, judge, judge_time_limit) for _ in range(trials or case.trials)]
+    failures = sum(any(r.outcome == "failed" for r in checks) for checks in runs)
+    return _result(case, decide(case, failures, len(runs)), runs)
+
+
+def _run_once(case: RegressionCase, agent: Agent, judge: LLM | None, limit: float | None) -> list[CheckResult]:
+    context = {
+        "case_id": case.id,
+        "agent": case.agent,
+        "tool": case.tool,
+        "tool_args": case.tool_args,
+        "model": case.model,
+    }
+    raised: Exception | None = None
+    reply = AgentReply()
+    start = time.perf_counter()
+    try:
+        reply = _reply(_finished(agent(case.input, **context)))
+    except AgentContractError:
+        raise
+    except Exception as e:  # noqa: BLE001 - what the agent raises is the run's outcome, checked below
+        raised = e
+    run = Run(reply=reply, raised=raised, seconds=time.perf_counter() - start)
+    nonce = secrets.token_hex(8)
+    return check_run(
+        case.checks, run, lambda c: judge_rubric(judge, c, case.input or "", reply, nonce=nonce, time_limit=limit)
+    )
+
+
+def _finished(answer: Any) -> Any:
+    """An async agent's answer awaited (on a loop of its own: run_case is called from synchronous code)."""
+    if not inspect.isawaitable(answer):
+        return answer
+
+    async def wait() -> Any:
+        return await answer
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # none: the usual case
+        return asyncio.run(wait())
+    if inspect.iscoroutine(answer):
+        answer.close()
+    raise AgentContractError(
+        "the agent is async and an event loop is already running here: call run_case from synchronous code (a plain "
+        "test function, or a thread)"
+    )
+
+
+def _reply(answer: Any) -> AgentReply:
+    if isinstance(answer, AgentReply):
+        return answer
+    if isinstance(answer, str):
+        return AgentReply(text=answer)
+    raise AgentContractError(
+        f"the agent returned {type(answer).__name__}: return its answer as a str, or an AgentReply "
+        "(agent_postmortem.sdk.regress) with the tools it called"
+    )
+
+
+def _result(case: RegressionCase, decision: Decision, runs: Iterable[list[CheckResult]] = ()) -> CaseResult:
+    runs = list(runs)
+    return CaseResult(
+        case_id=case.id,
+        incident_id=case.incident_id,
+        title=case.title,
+        status=decision.status,
+        explanation=decision.explanation,
+        runs=len(runs),
+        failures=sum(any(r.outcome == "failed" for r in checks) for checks in runs),
+        trials=case.trials,
+        rate=decision.rate,
+        more_runs_needed=decision.more_runs_needed,
+        failed_checks=_tally(runs, "failed"),
+        not_checked=_tally(runs, "not_checked"),
+    )
+
+
+def _tally(runs: list[list[CheckResult]], outcome: str) -> list[CheckTally]:
+    """Each check with `outcome` in some run, by its place in the case; what went unchecked is told only of runs that
+    did not fail (a failed run's rubric is left unjudged because it failed) and by each reason."""
+    tallies: dict[tuple[int, str, str], CheckTally] = {}
+    for checks in runs:
+        if outcome == "not_checked" and any(r.outcome == "failed" for r in checks):
+            continue
+        for i, r in enumerate(checks):
+            if r.outcome != outcome:
+                continue
+            key = (i, r.kind, r.evidence if outcome == "not_checked" else "")
+            if key in tallies:
+                tallies[key].runs += 1
+            else:
+                tallies[key] = CheckTally(kind=r.kind, value=r.value, runs=1, evidence=r.evidence)
+    return list(tallies.values())

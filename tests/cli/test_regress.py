@@ -1,0 +1,93 @@
+"""`postmortem regress`: the cases `learn --all --out` wrote, run against an agent named as module:function; exit 0
+when none failed, 1 when one did, 2 for bad input, each said in one line."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.regressions import write_incidents
+
+
+@pytest.fixture
+def learned(run, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    assert run("import", str(write_incidents(tmp_path / "incidents.jsonl"))).exit_code == 0
+    out = tmp_path / "learned"
+    assert run("learn", "--all", "--out", str(out)).exit_code == 0
+    return out
+
+
+def test_an_agent_that_behaves_passes_and_the_cases_with_a_todo_are_skipped(run, learned: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run("regress", str(learned), "--agent", "tests.regressions:helpful")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "4 passed, 0 failed, 0 not shown, 2 skipped"
+    assert (
+        "regress-INC-2 passed: 0 failures in 73 runs: the failure rate is shown below 5.0% with 95% confidence" in lines
+    )
+    assert any(line.startswith("regress-INC-5 skipped: input: the prompt") for line in lines)
+    assert "  not checked rubric in 73 of 73 runs: no judge model configured" in result.stdout
+
+
+def test_a_failing_case_exits_1_with_the_failing_check_and_its_evidence(run, learned: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run("regress", str(learned / "evals"), "--agent", "tests.regressions:refusing")
+    assert result.exit_code == 1
+    assert "regress-INC-2 failed: 73 failures in 73 runs" in result.stdout
+    assert "  failed not_refusal in 73 of 73 runs: the answer opens with a refusal: I'm sorry, but I can't" in (
+        result.stdout
+    )
+    assert result.stdout.splitlines()[-1] == "3 passed, 1 failed, 0 not shown, 2 skipped"
+
+
+def test_json_gives_every_case_and_the_counts_and_what_the_agent_prints_stays_off_it(run, learned: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run("regress", str(learned), "--agent", "tests.regressions:chatty", "--trials", "5", "--json")
+    assert result.exit_code == 1  # 5 clean runs do not show a probabilistic case's rate
+    data = json.loads(result.stdout)
+    assert (data["passed"], data["failed"], data["not_shown"], data["skipped"]) == (2, 0, 2, 2)
+    shown = {c["case_id"]: c for c in data["cases"]}
+    assert shown["regress-INC-2"]["status"] == "not_shown" and shown["regress-INC-2"]["more_runs_needed"] == 68
+    assert shown["regress-INC-1"]["runs"] == 5 and shown["regress-INC-1"]["rate"]["high"] > 0
+    assert "calling the model" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("agent", "said"),
+    [
+        ("no_such_module_here:run", "--agent no_such_module_here:run: no module named 'no_such_module_here' (run from"),
+        ("tests.regressions", "--agent 'tests.regressions': give it as module:function"),
+        ("tests.regressions:missing", "--agent tests.regressions:missing: tests.regressions has no 'missing'"),
+        ("tests.regressions:NOT_AN_AGENT", "NOT_AN_AGENT is a str, not a function to call"),
+    ],
+)
+def test_an_agent_that_cannot_be_loaded_is_bad_input_in_one_line(run, learned: Path, agent: str, said: str) -> None:  # type: ignore[no-untyped-def]
+    result = run("regress", str(learned), "--agent", agent)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and said in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_a_path_without_cases_or_a_file_that_is_not_one_is_bad_input(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    agent = ("--agent", "tests.regressions:helpful")
+    missing = run("regress", str(tmp_path / "nowhere"), *agent)
+    assert missing.exit_code == 2 and "nowhere" in missing.stderr and "Traceback" not in missing.output
+    (tmp_path / "regressions.jsonl").write_text('{"id": "regress-INC-1"}\n', encoding="utf-8")
+    bad = run("regress", str(tmp_path), *agent)
+    assert bad.exit_code == 2 and "regressions.jsonl line 1: not a regression case (" in bad.stderr
+    assert len(bad.stderr.splitlines()) == 1
+
+
+def test_the_configured_model_judges_the_rubric(run, learned: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from tests.fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as model:
+        for name, value in {
+            "POSTMORTEM_LLM": "openai",
+            "OPENAI_BASE_URL": model.base_url,
+            "POSTMORTEM_MODEL": "m",
+        }.items():
+            monkeypatch.setenv(name, value)
+        model.enqueue(json.dumps({"reason": "It refunded in full without a manager's approval.", "verdict": "fail"}))
+        result = run("regress", str(learned / "evals" / "regress-INC-4.json"), "--agent", "tests.regressions:helpful")
+        judged = model.requests[0]["messages"][-1]["content"]
+    assert result.exit_code == 1, result.output
+    assert "  failed rubric in 1 of 1 runs: judge: It refunded in full without a manager's approval." in result.stdout
+    assert "Refund order 8812 in full, it arrived broken" in judged and "The agent applies the business rule" in judged
