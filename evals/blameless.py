@@ -42,12 +42,13 @@ sentences (64 blaming) from 132 sources in none of the other rows (63 GitHub iss
 pages: postmortems, status pages, news, blogs, forums and Q&A), collected by someone who never ran the detector or read
 its code; whole sources; a blind second labelling of a random 40 by the same labeller agreed on all 40 (Cohen's kappa
 1.0); sealed, not yet scored.
-`external_test10` (fresh): 276 sentences (88 blaming) from 144 sources in none of the other rows, no domain shared with
-them (115 from 77 GitHub issue and pull-request threads; 161 from 67 web pages: incident news, safety and regulator
+`external_test10` (fresh): 272 sentences (87 blaming) from 143 sources in none of the other rows, no domain shared with
+them (115 from 77 GitHub issue and pull-request threads; 157 from 66 web pages: incident news, safety and regulator
 reports, postmortems, personal write-ups, forums, status pages), with hard negatives (systems failing, people acting
 without a failure, talk about blame, people reporting an error); all labelled before anything was run on them; a blind
-second labelling of a random 69 (25%) by the same labeller agreed on all 69 (Cohen's kappa 1.0). Scored once, with
-what shipped (round 11, docs/blameless.md: reader + rules 0.83 / 0.73, rules 0.82 / 0.50).
+second labelling of a random 68 (25%) by the same labeller agreed on all 68 (Cohen's kappa 1.0). Scored once, with
+what shipped (round 11, docs/blameless.md: reader + rules 0.84 / 0.74, rules 0.83 / 0.51); a source of 4 rows, a copy
+of a page test8 quotes, was found and dropped after that run (its figures are of the run, without those rows).
 `external_train8`: 762 sentences (330 blaming) from 472 sources in none of the other rows (GitHub
 issues and pull requests; postmortems, status pages, news and blogs; forums and Q&A; the DFDS and PostHog
 postmortems and AIID incidents of the development data), collected as training data for the fine-tuned reader
@@ -108,7 +109,7 @@ STATUS = {
     "external_test9": "held out: collected by someone who never ran the detector or read its code; scored once, with "
     "the shipped reader and rules unchanged (reader + rules 0.98 / 0.67, rules 0.97 / 0.44), errors not read",
     "external_test10": "collected and labelled before anything was run on it; scored once with what shipped (reader + "
-    "rules 0.83 / 0.73, rules 0.82 / 0.50)",
+    "rules 0.84 / 0.74, rules 0.83 / 0.51)",
 }
 # scored only by the bench itself, once at the end: no test or trainer reads their figures
 SEALED = ("external_test8", "external_test9")
