@@ -42,6 +42,14 @@ sentences (64 blaming) from 132 sources in none of the other rows (63 GitHub iss
 pages: postmortems, status pages, news, blogs, forums and Q&A), collected by someone who never ran the detector or read
 its code; whole sources; a blind second labelling of a random 40 by the same labeller agreed on all 40 (Cohen's kappa
 1.0); sealed, not yet scored.
+`external_test10` (fresh): 272 sentences (87 blaming) from 143 sources in none of the other rows, no domain shared with
+them (115 from 77 GitHub issue and pull-request threads; 157 from 66 web pages: incident news, safety and regulator
+reports, postmortems, personal write-ups, forums, status pages), with hard negatives (systems failing, people acting
+without a failure, talk about blame, people reporting an error); all labelled before anything was run on them; a blind
+second labelling of a random 68 (25%) by the same labeller agreed on all 68 (Cohen's kappa 1.0). Scored once, with
+what shipped (round 11, docs/blameless.md: reader + rules 0.84 / 0.74, rules 0.83 / 0.51); a source of 4 rows, a copy
+of a page test8 quotes, was found and dropped after that run (its figures are of the run, without those rows). Its
+errors were read after that run: in sample since for the rules written from them (round 11).
 `external_train8`: 762 sentences (330 blaming) from 472 sources in none of the other rows (GitHub
 issues and pull requests; postmortems, status pages, news and blogs; forums and Q&A; the DFDS and PostHog
 postmortems and AIID incidents of the development data), collected as training data for the fine-tuned reader
@@ -79,6 +87,7 @@ SETS = {
     "external_test8": (EXTERNAL, "test8"),
     "external_train9": (EXTERNAL, "train9"),
     "external_test9": (EXTERNAL, "test9"),
+    "external_test10": (EXTERNAL, "test10"),
     "regression": (DATA / "blameless_regression.jsonl", None),
 }
 STATUS = {
@@ -100,6 +109,8 @@ STATUS = {
     "external_train9": "training data for the fine-tuned reader (collected for it, from sources in no other row)",
     "external_test9": "held out: collected by someone who never ran the detector or read its code; scored once, with "
     "the shipped reader and rules unchanged (reader + rules 0.98 / 0.67, rules 0.97 / 0.44), errors not read",
+    "external_test10": "collected and labelled before anything was run on it; scored once with what shipped (reader + "
+    "rules 0.84 / 0.74, rules 0.83 / 0.51), then its errors read: in sample for the rules written from them",
 }
 # scored only by the bench itself, once at the end: no test or trainer reads their figures
 SEALED = ("external_test8", "external_test9")
@@ -127,10 +138,10 @@ def load(path: Path, split: str | None) -> list[dict[str, Any]]:
 
 def _allowed(source: str) -> set[str]:
     """The sides a source may be on: first split by parity (test if even), later sources test2 if divisible by 3;
-    test3 to test9 and the training splits hold whole sources new to the file (only on that side: `split_errors`
+    test3 to test10 and the training splits hold whole sources new to the file (only on that side: `split_errors`
     rejects a source on two)."""
     digest = int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16)
-    fresh = {"test3", "test4", "test5", "test6", "test7", "train8", "test8", "train9", "test9"}
+    fresh = {"test3", "test4", "test5", "test6", "test7", "train8", "test8", "train9", "test9", "test10"}
     return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev", *fresh}
 
 

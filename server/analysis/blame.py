@@ -111,7 +111,7 @@ def _global_spans(text: str) -> list[BlameSpan]:
     found = []
     for rule, pattern in GLOBAL:
         for m in pattern.finditer(text):
-            if rule == "blame_word" and NEGATED_FAULT.search(text[max(0, m.start() - 40) : m.end()]):
+            if rule == "blame_word" and NEGATED_FAULT.search(text[max(0, m.start() - 70) : m.end()]):
                 continue
             if (rule == "human_error" and about_blame(text, m.start(), m.end())) or (
                 rule == "judgement" and negated(text, m.start())

@@ -18,7 +18,11 @@ ROLES = (
     # people in incidents outside software: "the safety driver did not take control", "the attorney never checked"
     r"drivers?|pilots?|lawyers?|attorneys?|doctors?|nurses?|researchers?|scientists?|editors?|journalists?|"
     r"reporters?|clerks?|moderators?|recruiters?|teachers?|judges?|officials?|annotators?|label(?:l)?ers?|raters?|"
-    r"trainers?|paralegals?|executives?|execs?|reps?|representatives?|accountants?|traders?|designers?"
+    r"trainers?|paralegals?|executives?|execs?|reps?|representatives?|accountants?|traders?|designers?|"
+    # in aviation, hospitals, rail and buildings ("an air traffic controller failed to check"; a bare "controller" is
+    # software)
+    r"air\s+traffic\s+controllers?|surgeons?|physicians?|pharmacists?|paramedics?|anaesthetists?|anesthetists?|"
+    r"anesthesiologists?|midwi(?:fe|ves)|signall?ers?|landlords?"
 )
 SYSTEM_HEADS = (
     r"agents?|bots?|sdks?|apis?|services?|pipelines?|jobs?|scripts?|migrations?|systems?|tools?|models?|llms?|"
@@ -102,7 +106,10 @@ WITHOUT_CHECK = (
 )
 BLAME_VERB = (
     r"forgot|forget|forgets|forgotten|missed|misses|skipped|ignored|ignores|overlooked|neglected|failed\s+to|"
-    r"fails\s+to|didn['’]?t|did\s+not|didnt|(?<!to\s)never|does(?:n['’]?t|\s+not)(?!\s+(?:know|think|have|seem|matter|mean|need|want|look|appear|"
+    r"fails\s+to|"
+    # an answer not received is no omission: "I emailed the maintainer but did not get any answer"
+    r"(?:didn['’]?t|did\s+not|didnt)(?!\s+(?:get|receive|hear)\s+(?:back\s+)?(?:any\s+|a\s+|an\s+)?(?:answer|reply|"
+    r"response|feedback|word)s?\b)|(?<!to\s)never|does(?:n['’]?t|\s+not)(?!\s+(?:know|think|have|seem|matter|mean|need|want|look|appear|"
     r"apply|exist|happen|make\s+sense|work|help|care|understand|support|say|like|believe|see|get|affect)\b)|"
     # the past perfect of an omission ("Bob had not reinstalled the app"), not of an experience ("had not seen")
     r"(?:had(?:n['’]?t|\s+not))\s+(?:\w+ly\s+)?(?!(?:been|seen|had|heard|experienced|noticed|encountered|received|"
@@ -111,10 +118,11 @@ BLAME_VERB = (
     r"by\s+accident|bothered|typed\s+the\s+wrong(?!-)|(?:picked|used|chose|ran|edited|deployed|pushed)\s+the\s+wrong(?!-)|"
     # any act on the wrong thing ("entered the wrong dosage"), not finding it; rubber-stamping; letting a thing lapse
     r"(?!(?:noticed|found|spotted|identified|fixed|corrected|reverted|caught|flagged|reported)\b)(?:\w+ed|gave|sent|put|"
-    r"set|told|chose|took|wrote)\s+(?:in\s+|out\s+|(?:the|a|an|our|his|her|their)\s+\w+\s+)?(?:the|a)\s+"
+    r"set|told|chose|took|wrote)\s+(?:in\s+|out\s+|(?:the|a|an|our|his|her|their)\s+(?:[\w-]+\s+){1,2}?)?(?:the|a)\s+"
     r"wrong(?!-)|(?:ran|run|typed|executed|deployed|applied|pushed|entered|used|restored|restarted|rebooted|replaced|"
     r"installed|removed|unplugged|plugged|connected|came|went|drove|logged\s+in(?:to)?|sent|posted|uploaded|merged|"
-    r"committed)\s+(?:\S+\s+){0,4}?"
+    r"committed|performed|operated|administered|amputated|landed|flew|drilled|dug|parked|delivered|labell?ed|wired|"
+    r"mounted|formatted|cleared)\s+(?:\S+\s+){0,4}?"
     r"(?:on|to|against|in|into|at|from|with)\s+(?:the|a)\s+wrong(?!-)|"
     # doing what was not meant to be done ("you merged something that wasn't supposed to get merged")
     r"(?:merged|pushed|deployed|committed|released|published|sent|ran|deleted|removed|shipped|uploaded|posted)\s+"
@@ -163,7 +171,7 @@ SOFTWARE_MODIFIER = (
 BARE_PLURAL = (
     r"(?<![\w'’-])(?:[\w-]+\s+){0,2}?(?:engineers|developers|devs|contractors|crews|workers|operators|admins|technicians|"
     r"interns|vandals|employees|staffers|people|folks|staff|personnel|officials|management|leadership|executives|"
-    r"marketing|sales|finance|legal)\b"
+    r"marketing|sales|finance|legal|pilots|surgeons|nurses|doctors|physicians|air\s+traffic\s+controllers)\b"
 )
 # Verbs that are a failure by themselves when a person does them ("I took down production", "he wiped a live
 # database"): read by blame.py after a person as well as its blame verbs.
@@ -173,7 +181,8 @@ DAMAGE = (
     # physical damage: "kicked loose the power cable", "he has unplugged the switch", "spilled coffee into it"
     r"kicked\s+(?:\S+\s+){0,3}?(?:out|loose|over)|knocked\s+(?:\S+\s+){0,3}?(?:over|loose)|unplugged|spilled|spilt|"
     r"(?:fuck|fucks|fucked|mess|messes|messed|screw|screws|screwed)\s+(?:\S+\s+){1,2}?up\b|"
-    r"cut\s+(?:\S+\s+){0,2}?(?:cables?|lines?|fib(?:er|re)s?|wires?|conduits?|power|pipes?)\b|"
+    r"(?:cut|severed|sliced|crushed)\s+(?:\S+\s+){0,2}?(?:underground\s+)?(?:cables?|cabling|lines?|fib(?:er|re)s?|"
+    r"wires?|conduits?|power|pipes?)\b|"
     # destroying data at a scale: "deleted roughly 12,000 user records", "dropped all the tables"
     r"(?:deleted|dropped|wiped|erased|truncated|destroyed|purged|overwrote|nuked)\s+(?:\w+\s+){0,2}?"
     r"(?:all|every|\d[\d,.]*\s*(?:k|m|million|thousand)?|the\s+(?:entire|whole))\s+"
@@ -211,7 +220,8 @@ DAMAGE = (
     r"(?:\S+\s+){0,3}?(?:prod(?:uction)?|customer|user|patient|payroll)\s+(?:dump|data|database|backup|records|list)\b|"
     r"(?:gave|granted|handed)\s+(?:\S+\s+){1,3}?(?:write|admin|root|full|production|prod|unrestricted|superuser)\s+"
     r"(?:access|rights|privileges|permissions)|(?:introduced|caused|created|triggered)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+)?"
-    r"(?:bug|regression|loop|outage|incident|breakage|deadlock|race\s+condition|memory\s+leak|vulnerability)\b|"
+    r"(?:bug|regression|loop|outage|incident|breakage|deadlock|race\s+condition|memory\s+leak|vulnerability|"
+    r"(?:near[- ])?collision|crash|blackout|derailment|explosion|fire|near[- ]miss|overdose|accident)\b|"
     r"hard-?coded\s+(?:\S+\s+){0,3}?(?:tokens?|passwords?|keys?|secrets?|credentials)\b|force-?pushed\s+(?:\S+\s+){0,4}?"
     r"(?:over|onto|to)\s+(?:the\s+)?(?:main|master|prod\w*|release\w*|shared|protected)\b|(?:bypassed|overrode|circumvented|(?:disabled|turned\s+off|switched\s+off)(?=\s+(?:the|a|an|"
     r"all|our|their|his|her|\w+['’]s)?\s*(?:[\w-]+\s+){0,2}?(?:safety|interlocks?|protections?|safeguards?|2fa|mfa|"

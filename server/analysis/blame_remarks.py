@@ -53,7 +53,7 @@ QUESTIONS = [
 # Scolding in the imperative, addressed to the people involved: "Please stop pushing to main", "Test your changes
 # before you open a PR", "Actually pay attention". Instructions to operate a system ("Stop the worker") are not.
 SCOLDING = re.compile(
-    r"(?:^|(?<=[.!?:])\s+|\n\s*)(?:(?:please|just|so|seriously|guys|folks|people|come\s+on|next\s+time|at\s+the\s+bare"
+    r"(?:^|(?<=[.!?:])\s+|\n\s*)(?:(?:please|just|so|then|now|seriously|guys|folks|people|come\s+on|next\s+time|at\s+the\s+bare"
     r"\s+minimum)[,!.]?\s+)*(?:(?:stop|quit)\s+(?:doing\s+(?:it|this|that)|pushing|merging|deploying|deleting|"
     r"breaking|force-pushing|committing|skipping|ignoring|releasing|bypassing)\b|(?:test|check|double-check|read|"
     r"run|review|compile|verify|proofread)\s+your\s+(?:own\s+)?(?:code|changes?|work|prs?|pull\s+requests?|commits?|"

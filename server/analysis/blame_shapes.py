@@ -41,7 +41,8 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
             # found or fixed by a person is no mistake of theirs: "the error was seen by the on-call engineer"
             r"(?<!seen\s)(?<!noticed\s)(?<!spotted\s)(?<!found\s)(?<!caught\s)(?<!detected\s)(?<!reported\s)"
             r"(?<!flagged\s)(?<!identified\s)(?<!discovered\s)(?<!fixed\s)(?<!corrected\s)(?<!resolved\s)"
-            r"by\s+" + _AGENT,
+            r"by\s+(?P<agent>" + PERSON + r"|" + NAME + r"|(?:pilots|surgeons|nurses|doctors|physicians|engineers|"
+            r"developers|technicians|contractors|employees|staff|air\s+traffic\s+controllers)\b)",
             _I,
         ),
     ),
@@ -247,7 +248,7 @@ GLOBAL: list[tuple[str, re.Pattern[str]]] = [
         "human_error",
         re.compile(
             r"(?<!not\s)(?<!no\s)\b(?:human|operator|user|pilot|engineer|developer|sysadmin|administrator|technician|"
-            r"staff|employee|clerk|crew)\s+error\b",
+            r"staff|employee|clerk|crew|air\s+traffic\s+controller|atc|surgeon|nurse)\s+error\b",
             _I,
         ),
     ),
@@ -281,6 +282,8 @@ GLOBAL: list[tuple[str, re.Pattern[str]]] = [
 NEGATED_FAULT = re.compile(
     r"\b(?:not|isn['’]?t|wasn['’]?t|aren['’]?t|weren['’]?t|no|none|never|rarely|seldom|hardly|nobody|noone)\b"
     r"(?:\s+\S+){0,5}?\s+"
-    r"(?:fault|blame)\b",
+    r"(?:fault|blame)\b"
+    # a belief denied: "I do not think that the failure on build is my fault"
+    r"|\b(?:do|does|did)(?:n['’]?t|\s+not)\s+(?:think|believe|feel)\b(?:\s+\S+){0,8}?\s+(?:fault|blame)\b",
     _I,
 )
