@@ -1,7 +1,7 @@
 """Render an incident as a blameless post-mortem in Markdown (a pure function of its inputs)."""
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import jinja2
@@ -9,6 +9,7 @@ import jinja2
 from agent_postmortem.analysis.blameless import Finding, check_parts
 from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
 from agent_postmortem.analysis.decision import category_summary
+from agent_postmortem.analysis.effectiveness import span
 from agent_postmortem.analysis.learn import RunbookEntry
 from agent_postmortem.analysis.wording import counted, short_of
 from agent_postmortem.llm.local import quality_note
@@ -30,6 +31,23 @@ def _ts(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _progress(item: ActionItem, now: datetime) -> str:
+    """An item's status with its dates: when it was completed and whether that was late against its due date, or
+    how long an open one is overdue (by `now`, the report's clock): "completed 2026-11-26 00:00 UTC, 1.5 days late",
+    "open, OVERDUE by 3.5 days"."""
+    if item.status == "completed":
+        if item.completed_at is None:
+            return "completed on a date not recorded"
+        done = f"completed {_ts(item.completed_at)}"
+        if item.due_at is None:
+            return done
+        late = item.completed_at - item.due_at
+        return f"{done}, {span(late)} late" if late > timedelta(0) else f"{done}, on time"
+    if item.overdue and item.due_at is not None:
+        return f"{item.status}, OVERDUE by {span(now - item.due_at)}"
+    return item.status
+
+
 def _built_from(entry: RunbookEntry) -> str:
     """ "the newest 20 of 41 analysed incidents" when the entry leaves some out, else "3 analysed incidents": "Built
     from 20 analysed incident(s)" read as every one of a category of 41."""
@@ -49,6 +67,7 @@ _env = jinja2.Environment(
     keep_trailing_newline=True,
 )
 _env.filters.update(block=markdown.block, built_from=_built_from, code=markdown.code, fence=markdown.fence, ts=_ts)
+_env.filters.update(progress=_progress)  # an action item's status with when it was done, or how late it is
 _env.globals.update(link=markdown.link, dash=Markdown("-"))  # the placeholder for a missing value
 
 
