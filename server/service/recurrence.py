@@ -65,12 +65,25 @@ class Recurrence:
 
     def groups(self, min_size: int) -> tuple[list[Rows], int]:
         """Every pattern's member rows (oldest first), largest pattern first; and how many incidents were looked at."""
-        rows = self.knowledge.feed.pattern_rows(model=self.knowledge.embedder.model_id)
+        rows, members, vectors = self._embedded()
+        return [[rows[i] for i in g] for g in patterns.groups(members, vectors, min_size=min_size)], len(rows)
+
+    def pattern_of(self, incident_id: str, *, min_size: int) -> list[Rows]:
+        """The pattern that `groups(min_size)` puts the incident in, as a list of one (none: empty), found from the
+        incidents linked to it rather than by grouping every incident (what one post-mortem needs)."""
+        rows, members, vectors = self._embedded()
+        pk = incident_pk(incident_id)
+        at = next((n for n, r in enumerate(rows) if r.pk == pk), None)
+        found = patterns.group_of(members, vectors, at) if at is not None else []
+        return [[rows[i] for i in found]] if len(found) >= min_size else []
+
+    def _embedded(self) -> tuple[Rows, list[patterns.Member], np.ndarray]:
+        """The rows of the incidents embedded by the current model, as pattern detection reads them, and vectors."""
         dimension = self.knowledge.embedder.dimension
-        rows = [(r, v) for r, v in rows if v.shape[0] == dimension]
-        members = [member(r) for r, _ in rows]
-        vectors = np.vstack([v for _, v in rows]) if rows else np.zeros((0, dimension), np.float32)
-        return [[rows[i][0] for i in g] for g in patterns.groups(members, vectors, min_size=min_size)], len(rows)
+        pairs = self.knowledge.feed.pattern_rows(model=self.knowledge.embedder.model_id)
+        pairs = [(r, v) for r, v in pairs if v.shape[0] == dimension]
+        vectors = np.vstack([v for _, v in pairs]) if pairs else np.zeros((0, dimension), np.float32)
+        return [r for r, _ in pairs], [member(r) for r, _ in pairs], vectors
 
     def seen(self, rows: Rows) -> list[Seen]:
         """When each member was first and last seen, and reopened after being resolved (a fix that did not hold)."""
