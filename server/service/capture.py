@@ -217,8 +217,7 @@ class Capture:
         incident = (known.id, occurrence, result.triage, result.triage_reasons)
         kind, reasons = repeat_triage(incident, recurred_after_fix=result.recurred_after_fix, policy=self.policy)
         update = {"novel": False, "triage": kind, "triage_reasons": reasons, "occurrences": occurrence}
-        update["redacted"] = dict(counts)
-        return result.model_copy(update=update)
+        return result.model_copy(update={**update, "redacted": dict(counts)})
 
     def _result_of(
         self,
