@@ -1,7 +1,7 @@
 """Render an incident as a blameless post-mortem in Markdown (a pure function of its inputs)."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import jinja2
@@ -9,11 +9,11 @@ import jinja2
 from agent_postmortem.analysis.blameless import Finding, check_parts
 from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
 from agent_postmortem.analysis.decision import category_summary
-from agent_postmortem.analysis.effectiveness import span
 from agent_postmortem.analysis.learn import RunbookEntry
 from agent_postmortem.analysis.wording import counted, short_of
 from agent_postmortem.llm.local import quality_note
 from agent_postmortem.render import markdown
+from agent_postmortem.render.exports import completion, overdue_by
 from agent_postmortem.render.markdown import Markdown
 from agent_postmortem.render.timeline import folded
 from agent_postmortem.store.models import (
@@ -32,20 +32,10 @@ def _ts(value: datetime) -> str:
 
 
 def _progress(item: ActionItem, now: datetime) -> str:
-    """An item's status with its dates: when it was completed and whether that was late against its due date, or
-    how long an open one is overdue (by `now`, the report's clock): "completed 2026-11-26 00:00 UTC, 1.5 days late",
-    "open, OVERDUE by 3.5 days"."""
-    if item.status == "completed":
-        if item.completed_at is None:
-            return "completed on a date not recorded"
-        done = f"completed {_ts(item.completed_at)}"
-        if item.due_at is None:
-            return done
-        late = item.completed_at - item.due_at
-        return f"{done}, {span(late)} late" if late > timedelta(0) else f"{done}, on time"
-    if item.overdue and item.due_at is not None:
-        return f"{item.status}, OVERDUE by {span(now - item.due_at)}"
-    return item.status
+    """An item's status with its dates: "completed 2026-11-26 00:00 UTC, 1.5 days late", "open, OVERDUE by 3.5 days"
+    (by `now`, the report's clock)."""
+    late = overdue_by(item, now)
+    return completion(item) or (f"{item.status}, OVERDUE by {late}" if late else item.status)
 
 
 def _built_from(entry: RunbookEntry) -> str:
