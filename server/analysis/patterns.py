@@ -75,7 +75,8 @@ def group_of(
     members: Sequence[Member], vectors: np.ndarray, index: int, *, k: int = K, link: float = LINK
 ) -> list[int]:
     """The group `groups` puts `members[index]` in (of any size), found from the rows linked to it, and theirs,
-    instead of from every row: one report needs one pattern, and grouping 10,000 incidents took seconds."""
+    instead of from every row: one report needs one pattern, and grouping 10,000 incidents took seconds. Of
+    `members`, only the category and the signature are read."""
     component = _component(members, vectors, index, k=k, link=link)
     parts = _cohesive_parts(members, vectors, component, k=k, link=link)
     return next(part for part in parts if index in part)
