@@ -6,9 +6,9 @@ a name (`pr0cure-check.io`, `campaign_q4_emea`, `ORA-00942`, `E11000`), because 
 thing and an error code with other digits another error; and an HTTP status (1xx-5xx after "HTTP", "status",
 "status_code", "code" or before a reason phrase; a 4xx/5xx also when it opens the message or follows "returned",
 "failed"...), because a rate limit and an outage are different failures, as is a redirect; and the version in
-"HTTP/1.1". Text shown grouped (a runbook's symptoms) masks releases too (`VERSION`). The price is that `worker-12` and
-`worker-13` sign differently: two incidents that similarity search still links into one pattern, which is cheaper than
-counting one failure as an occurrence of another.
+"HTTP/1.1". Releases are masked too (`VERSION`: one failure in v1.2.3 and in v1.2.4 is one failure). The price is
+that `worker-12` and `worker-13` sign differently: two incidents that similarity search still links into one pattern,
+which is cheaper than counting one failure as an occurrence of another.
 """
 
 import hashlib
@@ -97,8 +97,8 @@ class Failure(Protocol):
 def mask_volatile(message: str, *, versions: bool = False) -> str:
     """The message with its timestamps, ids and free-standing numbers masked (`TIME`, `ID`, `N`), so that
     occurrences of one failure read alike; names with digits, dates alone and HTTP status codes stay as they are.
-    `versions`: releases too (`VERSION`: `v1.2.3`, `1.2.4`, `2.0.0-rc1`), for text shown grouped (a runbook's
-    symptoms); signatures keep them, as changing a signature needs a migration."""
+    `versions`: releases too (`VERSION`: `v1.2.3`, `1.2.4`, `2.0.0-rc1`), as signatures and text shown grouped (a
+    runbook's symptoms) read them."""
     if versions:
         message = _VERSION.sub("VERSION", message)
 
@@ -117,9 +117,9 @@ def mask_volatile(message: str, *, versions: bool = False) -> str:
 def failure_signature(item: Failure) -> str | None:
     """What makes two captures the same failure: agent, tool, error type and the error message, masked. None when
     there is no error to go by (free-text reports are matched by similarity instead). Changing it needs a
-    migration that signs the stored incidents again (0006, 0009, 0010 and 0013 did)."""
+    migration that signs the stored incidents again (0006, 0009, 0010, 0013 and 0016 did)."""
     if not (item.error_type or item.error_message):
         return None
-    message = " ".join(mask_volatile((item.error_message or "").lower()).split())
+    message = " ".join(mask_volatile((item.error_message or "").lower(), versions=True).split())
     key = "\x1f".join([item.agent or "", item.tool or "", item.error_type or "", message])
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]

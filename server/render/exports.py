@@ -4,8 +4,9 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
+from agent_postmortem.analysis.effectiveness import span
 from agent_postmortem.render.markdown import code, inline
 from agent_postmortem.store.models import ActionItem
 
@@ -31,6 +32,25 @@ def due_text(due: datetime | None, *, none: str = "no date") -> str:
     if due is None:
         return none
     return f"{due:%Y-%m-%d}" if due.time() == END_OF_DAY else f"{due:%Y-%m-%d %H:%M} UTC"
+
+
+def completion(item: ActionItem) -> str | None:
+    """When a completed item was completed (UTC) and whether that was on time: "completed 2026-11-26 00:00 UTC, 1.5
+    days late"; None for an item not completed. `[x] completed` alone told neither."""
+    if item.status != "completed":
+        return None
+    if item.completed_at is None:
+        return "completed on a date not recorded"
+    done = f"completed {item.completed_at:%Y-%m-%d %H:%M} UTC"
+    if item.due_at is None:
+        return done
+    late = item.completed_at - item.due_at
+    return f"{done}, {span(late)} late" if late > timedelta(0) else f"{done}, on time"
+
+
+def overdue_by(item: ActionItem, now: datetime) -> str | None:
+    """How long an overdue item is past its due date at `now` ("3.5 days"); None for one that is not overdue."""
+    return span(now - item.due_at) if item.overdue and item.due_at is not None else None
 
 
 def to_json(items: Sequence[ActionItem]) -> str:

@@ -88,10 +88,10 @@ class Capture:
         steps = [redact_model(e, known) for e in history]  # first: a secret a step names goes from the title too
         attribution, found = redact_model(attribution, known) if attribution is not None else (None, Counter[str]())
         data, counts = redact_model(data.model_copy(update={"idempotency_key": None}), known)
-        if key is not None and (first := self.store.find_by_key(key)) is not None:
-            return self._replayed(first, data)
         for counted in [found, *(c for _, c in steps)]:
             counts.update(counted)
+        if key is not None and (first := self.store.find_by_key(key)) is not None:
+            return self._replayed(first, data, counts)
         try:
             with self._same_failure(failure_signature(data)):
                 return self._capture(data, counts, key=key, history=[e for e, _ in steps], attribution=attribution)
@@ -99,9 +99,9 @@ class Capture:
             first = self.store.find_by_key(key) if key is not None else None
             if first is None:
                 raise
-            return self._replayed(first, data)
+            return self._replayed(first, data, counts)
 
-    def _replayed(self, first: KnownKey, data: IncidentCreate) -> CaptureResult:
+    def _replayed(self, first: KnownKey, data: IncidentCreate, counts: Counter[str]) -> CaptureResult:
         """A retried key's answer: what its capture answered, a new incident's or a repeat's (the occurrence it
         counted, not one more). A key sent with another failure (neither its incident's title nor its failure
         signature) is refused: answered as a retry, the new failure was dropped without a word."""
@@ -113,7 +113,7 @@ class Capture:
             raise KeyReused(known.id)
         if first.occurrence is None:
             return self._result_of(known, replayed=True)
-        return self._repeat_result(known, first.occurrence, replayed=True)
+        return self._repeat_result(known, first.occurrence, counts, replayed=True)
 
     def _same_failure(self, signature: str | None) -> AbstractContextManager[object]:
         """Captures of one failure signature, one at a time, in every process writing the store: the check for an
@@ -138,7 +138,7 @@ class Capture:
         if signature is not None:
             repeat = self.store.find_open_by_signature(signature, since=now - self.dedupe_window)
             if repeat is not None:
-                return self._count_occurrence(repeat, data, at=data.occurred_at, now=now, key=key)
+                return self._count_occurrence(repeat, data, counts, at=data.occurred_at, now=now, key=key)
         vector = self.knowledge.embed_documents([search_text(data)])[0]
         decided = self._classify(data, vector, signature)
         incident = new_incident(data, decided, created_at=data.occurred_at or now)
@@ -161,7 +161,14 @@ class Capture:
         return CaptureResult(id=stored.id, **{**dict(decided), "redacted": dict(counts)})
 
     def _count_occurrence(
-        self, incident_id: str, data: IncidentCreate, *, at: datetime | None, now: datetime, key: str | None
+        self,
+        incident_id: str,
+        data: IncidentCreate,
+        counts: Counter[str],
+        *,
+        at: datetime | None,
+        now: datetime,
+        key: str | None,
     ) -> CaptureResult:
         """One more occurrence; when every item of the incident's own (with none of its own, of its pattern, as its
         first capture answered) was completed before it, the fix did not hold: the items are named on the timeline
@@ -192,17 +199,25 @@ class Capture:
         counted = self.store.add_occurrence(incident_id, occurred, key=key, also=also, decision=decision)
         # read once: after counting, or (already read for the recurrence) before, with what counting changed
         known = self.store.get_or_raise(incident_id) if known is None else known.model_copy(update=decision or {})
-        return self._repeat_result(known, counted, similar=similar)
+        return self._repeat_result(known, counted, counts, similar=similar)
 
     def _repeat_result(
-        self, known: Incident, occurrence: int, *, replayed: bool = False, similar: list[SimilarIncident] | None = None
+        self,
+        known: Incident,
+        occurrence: int,
+        counts: Counter[str],
+        *,
+        replayed: bool = False,
+        similar: list[SimilarIncident] | None = None,
     ) -> CaptureResult:
-        """A repeat's answer: the incident's, as its `occurrence`-th occurrence, with its own triage said so."""
+        """A repeat's answer: the incident's, as its `occurrence`-th occurrence, with its own triage said so, and
+        what was redacted from the repeat (`counts`), not from the first capture: a repeat carrying a token was told
+        nothing was redacted."""
         result = self._result_of(known, deduplicated=True, replayed=replayed, similar=similar)
         incident = (known.id, occurrence, result.triage, result.triage_reasons)
         kind, reasons = repeat_triage(incident, recurred_after_fix=result.recurred_after_fix, policy=self.policy)
         update = {"novel": False, "triage": kind, "triage_reasons": reasons, "occurrences": occurrence}
-        return result.model_copy(update=update)
+        return result.model_copy(update={**update, "redacted": dict(counts)})
 
     def _result_of(
         self,

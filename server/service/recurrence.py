@@ -16,6 +16,7 @@ from agent_postmortem.service.results import EffectivenessReport, Pattern, Patte
 from agent_postmortem.store.ids import incident_pk, to_incident_id, to_pattern_id
 from agent_postmortem.store.models import ActionItem, Category, SimilarIncident
 from agent_postmortem.store.records.actions import ActionStore
+from agent_postmortem.store.records.batch import CHUNK
 from agent_postmortem.store.records.incidents import IncidentStore
 from agent_postmortem.store.records.reopens import reopened_after_resolve
 from agent_postmortem.store.search.knowledge import KnowledgeBase
@@ -65,12 +66,29 @@ class Recurrence:
 
     def groups(self, min_size: int) -> tuple[list[Rows], int]:
         """Every pattern's member rows (oldest first), largest pattern first; and how many incidents were looked at."""
-        rows = self.knowledge.feed.pattern_rows(model=self.knowledge.embedder.model_id)
+        rows, vectors = self._embedded(self.knowledge.feed.pattern_rows)
+        members = [member(r) for r in rows]
+        return [[rows[i] for i in g] for g in patterns.groups(members, vectors, min_size=min_size)], len(rows)
+
+    def pattern_of(self, incident_id: str, *, min_size: int) -> list[Rows]:
+        """The pattern that `groups(min_size)` puts the incident in, as a list of one (none: empty), found from the
+        incidents linked to it rather than by grouping every incident (what one post-mortem needs)."""
+        keys, vectors = self._embedded(self.knowledge.feed.pattern_keys)  # what links them: not titles and dates
+        pk = incident_pk(incident_id)
+        at = next((n for n, r in enumerate(keys) if r.pk == pk), None)
+        # the rows stand for members: linking reads only their category and signature
+        found = [keys[i].pk for i in patterns.group_of(keys, vectors, at)] if at is not None else []
+        if len(found) < min_size:
+            return []
+        model, read = self.knowledge.embedder.model_id, self.knowledge.feed.pattern_rows
+        return [[r for start in range(0, len(found), CHUNK) for r, _ in read(model=model, pks=found[start:][:CHUNK])]]
+
+    def _embedded(self, read: Callable[..., list[tuple[Any, np.ndarray]]]) -> tuple[Rows, np.ndarray]:
+        """The rows of the incidents embedded by the current model, as `read` reads them, and their vectors."""
         dimension = self.knowledge.embedder.dimension
-        rows = [(r, v) for r, v in rows if v.shape[0] == dimension]
-        members = [member(r) for r, _ in rows]
-        vectors = np.vstack([v for _, v in rows]) if rows else np.zeros((0, dimension), np.float32)
-        return [[rows[i][0] for i in g] for g in patterns.groups(members, vectors, min_size=min_size)], len(rows)
+        pairs = [(r, v) for r, v in read(model=self.knowledge.embedder.model_id) if v.shape[0] == dimension]
+        vectors = np.vstack([v for _, v in pairs]) if pairs else np.zeros((0, dimension), np.float32)
+        return [r for r, _ in pairs], vectors
 
     def seen(self, rows: Rows) -> list[Seen]:
         """When each member was first and last seen, and reopened after being resolved (a fix that did not hold)."""

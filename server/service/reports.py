@@ -100,8 +100,8 @@ class Reports:
         them: the report showed such an item `[x] completed` while the runbook said it did not hold."""
         if not any(a.status == "completed" and a.completed_at for a in incident.action_items):
             return {}
-        groups = self.recurrence.groups(SMALLEST_PATTERN)[0]
-        return recurred_after(incident.action_items, groups, None, [incident], self.recurrence)
+        pattern = self.recurrence.pattern_of(incident.id, min_size=SMALLEST_PATTERN)  # its own, not every pattern
+        return recurred_after(incident.action_items, pattern, None, [incident], self.recurrence)
 
     def _similar_records(self, ids: list[str], incident: Incident) -> list[SimilarIncident]:
         """Same-signature members that the similarity search did not return, scored against the incident."""

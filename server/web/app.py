@@ -32,6 +32,7 @@ from agent_postmortem.errors import (
 )
 from agent_postmortem.http.security import HttpSecurity
 from agent_postmortem.http.teams import TeamTokenVerifier
+from agent_postmortem.render.exports import completion, overdue_by
 from agent_postmortem.render.html import html_environment
 from agent_postmortem.storage_failure import failure_reason
 from agent_postmortem.store.errors import (
@@ -70,8 +71,11 @@ HERE = Path(__file__).parent
 
 @cache
 def environment() -> jinja2.Environment:
-    """The pages' templates (autoescaped), able to include the HTML report's partials."""
-    return html_environment(HERE / "templates")
+    """The pages' templates (autoescaped), able to include the HTML report's partials; an item's dates said in the
+    report's words."""
+    env = html_environment(HERE / "templates")
+    env.filters.update(completion=completion, overdue_by=overdue_by)
+    return env
 
 
 @dataclass

@@ -67,6 +67,7 @@ def board(ctx: Ctx) -> Rendered:
             "here": "/actions" + ("?" + urlencode({**here, "page": at} if at > 1 else here) if here else ""),
             "problem": None,
             "past_due": _past_due_note(ctx),
+            "now": utcnow(),  # how long an overdue card is late
         },
     )
 

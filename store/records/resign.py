@@ -1,6 +1,6 @@
 """Sign every stored incident again with the current rule of `store.signature`: what a migration runs when that rule
-changes (0006, 0009, 0010, 0013). A signature is derived data (agent, tool, error type and message, all stored), so
-it is recomputed in batches, on the migration's connection and inside its one transaction, on SQLite and
+changes (0006, 0009, 0010, 0013, 0016). A signature is derived data (agent, tool, error type and message, all
+stored), so it is recomputed in batches, on the migration's connection and inside its one transaction, on SQLite and
 PostgreSQL."""
 
 from types import SimpleNamespace

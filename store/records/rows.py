@@ -25,6 +25,7 @@ from agent_postmortem.store.records import db, schema
 from agent_postmortem.store.records.actions import action_values, history_rows
 from agent_postmortem.store.records.columns import CHILDREN, COLUMNS, TIMES
 from agent_postmortem.store.records.integrity import for_storage, validated
+from agent_postmortem.store.signature import failure_signature
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,6 +53,8 @@ def insert_incident(conn: Connection, item: NewIncident, key_digest: str | None)
     """Insert an incident with its children, an outbox row and the digest of its idempotency key (records/
     idempotency.py), in the caller's transaction; its primary key."""
     incident = for_storage(item.incident)  # the service redacted it first, and counted what it found
+    if item.keep_id and incident.signature is not None:  # a backup from before a rule changed: signed as now
+        incident = incident.model_copy(update={"signature": failure_signature(incident)})
     values = incident.model_dump(mode="json", include=set(COLUMNS))
     values.update({k: getattr(incident, k) for k in TIMES})
     body = incident.model_dump(mode="json", exclude=set(COLUMNS) | set(CHILDREN))

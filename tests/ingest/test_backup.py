@@ -388,3 +388,19 @@ def _write_without_waiting(url: Any) -> str:
     finally:
         engine.dispose()
     return "written"
+
+
+def test_a_backup_from_before_a_signature_rule_changed_is_restored_signed_by_the_current_rule(tmp_path: Path) -> None:
+    """A restore kept each incident's signature as the backup held it: a backup taken before an upgrade that signs
+    again (migration 0016 masks releases) brought back the old rule's signatures, and a repeat of a restored open
+    failure was a new incident. Signatures are derived, so a restore computes them as a capture would."""
+    source = make_service(tmp_path / "a", clock=lambda: FIXED_NOW)
+    failure = {"title": "Fares client timed out", "error_type": "ClientError", "agent": "planner", "tool": "fares"}
+    first = source.capture_incident(IncidentCreate(**failure, error_message="fares-client v1.2.3 timed out")).id
+    rows = _lines_of(source)
+    rows[0]["incident"]["signature"] = "0" * 32  # as an older rule signed it
+    target = make_service(tmp_path / "b", clock=lambda: FIXED_NOW)
+    assert backup.restore(target, backup.read_export(_write(tmp_path / "backup.jsonl", rows))) == 1
+    assert target.get_incident(first).signature == source.get_incident(first).signature
+    repeat = target.capture_incident(IncidentCreate(**failure, error_message="fares-client v1.2.4 timed out"))
+    assert repeat.deduplicated and repeat.id == first

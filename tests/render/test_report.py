@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.render.html import markdown_html, no_link
 from agent_postmortem.render.markdown import inline
 from agent_postmortem.render.report import render_markdown
 from agent_postmortem.store.models import (
@@ -225,3 +226,44 @@ def test_a_relevance_below_zero_is_read_from_the_sentence_over_the_table() -> No
     assert "scored against the other candidates: 0 is their average, so a weaker match is below 0" in " ".join(
         text.split()
     )
+
+
+def _tracked(n: int, status: str, **fields: object) -> ActionItem:
+    return ActionItem.model_validate(
+        {
+            "id": f"AI-{n}",
+            "incident_id": "INC-5",
+            "title": f"<b>item</b> {n} [x](javascript:alert(1))",
+            "created_at": FIXED_NOW - timedelta(days=10),
+            "status": status,
+            **fields,
+        }
+    )
+
+
+def test_action_items_say_when_they_were_completed_and_how_late_and_how_long_open_ones_are_overdue() -> None:
+    """The report said `[x] ... completed` with no date, and `OVERDUE` with no length: whether an item was done on time,
+    or how far behind an open one is, could not be read from it. Every date in UTC, in the report's one format."""
+    due = FIXED_NOW - timedelta(days=3)
+    items = [
+        _tracked(1, "completed", due_at=due, completed_at=due - timedelta(hours=5)),
+        _tracked(2, "completed", due_at=due, completed_at=due + timedelta(days=1, hours=12)),
+        _tracked(3, "completed", completed_at=FIXED_NOW - timedelta(days=1)),
+        _tracked(4, "completed", due_at=due),
+        _tracked(5, "open", due_at=due - timedelta(hours=12), overdue=True),
+        _tracked(6, "in_progress", due_at=FIXED_NOW - timedelta(hours=2), overdue=True),
+        _tracked(7, "open", due_at=FIXED_NOW + timedelta(days=1)),
+    ]
+    text = render_markdown(incident(action_items=items), similar=[], now=FIXED_NOW)
+    lines = {m[1]: m[0] for m in re.finditer(r"^- \[.\] .*\((AI-\d);.*$", text, re.MULTILINE)}
+    assert lines["AI-1"].endswith("due: 2026-11-24 12:00 UTC; completed 2026-11-24 07:00 UTC, on time)")
+    assert lines["AI-2"].endswith("due: 2026-11-24 12:00 UTC; completed 2026-11-26 00:00 UTC, 1.5 days late)")
+    assert lines["AI-3"].endswith("due: no date; completed 2026-11-26 12:00 UTC)")
+    assert lines["AI-4"].endswith("completed on a date not recorded)")
+    assert lines["AI-5"].endswith("due: 2026-11-24 00:00 UTC; open, OVERDUE by 3.5 days)")
+    assert lines["AI-6"].endswith("due: 2026-11-27 10:00 UTC; in_progress, OVERDUE by 2 h)")
+    assert lines["AI-7"].endswith("due: 2026-11-28 12:00 UTC; open)")
+    assert all("<b>" not in line for line in lines.values()) and live(text) == []  # no HTML, no link
+    html = str(markdown_html(text, graph=None, link_to=no_link))  # the web page and the exported file
+    assert "completed 2026-11-26 00:00 UTC, 1.5 days late" in html and "open, OVERDUE by 3.5 days" in html
+    assert "<b>" not in html and "href" not in html

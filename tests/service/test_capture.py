@@ -99,3 +99,24 @@ def test_a_capture_whose_placeholders_take_it_past_its_total_size_is_stored_trim
     assert sum(len(t.encode("utf-8")) for t in texts) <= MAX_CAPTURE_BYTES
     assert "10.1.2.3" not in " ".join(texts) and "[REDACTED:" in incident.description
     assert (incident.stack_trace or "").endswith("ValueError: boom")
+
+
+def test_a_repeat_reports_what_was_redacted_from_it_and_never_stores_or_echoes_its_secret(tmp_path: Path) -> None:
+    """A repeat of an open incident answered with its first capture's redaction counts: a repeat that carried a token
+    was told "nothing redacted" (`redacted: {}`), or a clean one was told of its first's secrets, so its sender could
+    not tell the token was caught. It now reports what was redacted from the repeat itself; the token is in no answer
+    and nowhere in the store."""
+    service = make_service(tmp_path)
+    first = service.capture_incident(IncidentCreate.model_validate({**BURST, "description": "paged ana@example.com"}))
+    assert first.redacted == {"email": 1}
+    secret = "ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"
+    sent = {**BURST, "title": f"Ledger sync timed out with {secret}", "description": f"ran as {secret}"}
+    repeat = service.capture_incident(IncidentCreate.model_validate(sent))
+    assert repeat.deduplicated and repeat.id == first.id
+    assert sum(repeat.redacted.values()) == 2 and set(repeat.redacted) == {"github_token"}
+    assert secret not in repeat.model_dump_json() and secret not in service.get_incident(first.id).model_dump_json()
+    again = service.capture_incident(IncidentCreate.model_validate(BURST))  # a repeat with nothing to redact
+    assert again.deduplicated and again.redacted == {}
+    service.close()
+    stored = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert secret.encode() not in stored

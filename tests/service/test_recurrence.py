@@ -235,4 +235,20 @@ def test_the_post_mortem_of_a_fixed_incident_says_which_completed_item_did_not_h
     second = planner_timeout(svc, 2)
     assert second != first and svc.get_incident(second).recurred_after_fix
     report = svc.render_report(first, kind="full")
-    assert f"({item.id}; owner: unassigned; due: no date; completed; did not hold: seen again in {second})" in report
+    line = f"({item.id}; owner: unassigned; due: no date; completed 2026-11-27 12:00 UTC; did not hold: seen again in"
+    assert f"{line} {second})" in report
+
+
+def test_one_incidents_pattern_is_read_as_grouping_every_incident_reads_it(svc: PostmortemService) -> None:
+    """The post-mortem reads only its own incident's pattern (from the keys, categories and signatures of all, then
+    the members' rows): the same members, with the same fields, as grouping the whole knowledge base gives."""
+    from agent_postmortem.ingest.jsonl import read_incidents
+    from tests.factories import SEED
+
+    ids = svc.import_incidents(read_incidents(SEED)).ids
+    every = {r.pk: g for g in svc.recurrence.groups(2)[0] for r in g}
+    assert len({id(g) for g in every.values()}) >= 2
+    for incident_id in ids:
+        [own] = svc.recurrence.pattern_of(incident_id, min_size=2) or [[]]
+        want = every.get(int(incident_id.removeprefix("INC-")), [])
+        assert [tuple(r) for r in own] == [tuple(r) for r in want]

@@ -147,3 +147,19 @@ def test_a_runbook_entry_shows_a_timestamp_masked(tmp_path: Path) -> None:
     shown = postmortem("runbook", row["category"], "--json", home=home)
     assert shown.returncode == 0, shown.stderr.decode()
     assert json.loads(shown.stdout)["error_patterns"] == ["ExportError: export stalled at TIME after N tries"]
+
+
+def test_one_failure_in_two_releases_has_one_signature() -> None:
+    """v1.2.3 and v1.2.4 of one client signed as two failures, where its runbook already showed one symptom: a failure
+    that outlived a release was a new incident, not an occurrence of the open one."""
+    from types import SimpleNamespace
+
+    from agent_postmortem.store.signature import failure_signature
+
+    def signed(message: str) -> str | None:
+        return failure_signature(SimpleNamespace(agent="planner", tool="fares", error_type="E", error_message=message))
+
+    same = ["fares-client v1.2.3 timed out", "fares-client V1.2.4 timed out", "fares-client 2.0.0-rc1 timed out"]
+    assert len({signed(m) for m in same}) == 1
+    assert signed("fares-client v1.2.3 timed out") != signed("fares-client timed out")
+    assert signed("HTTP/1.1 429 from fares") != signed("HTTP/1.1 503 from fares")

@@ -223,3 +223,28 @@ def test_a_card_whose_owner_has_a_double_space_or_a_line_break_is_saved(
     card = _as_a_browser_posts(card_form(client.get("/actions").text, action))
     assert client.post(action, data={**card, "owner": "Eve", "by": "lee"}).status_code == 303
     assert service.get_action_item(item.id).owner == "Eve"
+
+
+def test_a_card_says_when_its_item_was_completed_and_how_long_an_overdue_one_is_late_as_the_report_does(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    """The board's card said "overdue" with no length and nothing of when an item was completed, while the incident's
+    post-mortem now says both: the card says them in the report's words."""
+    _, service, drafted = site
+    sign_in(client, TOKEN)
+    late = service.add_action_item(
+        drafted, ActionItemCreate(title="Page on <b>fares</b> 429s", owner="zed", due_at="2020-01-15")
+    )
+    done = service.add_action_item(
+        drafted, ActionItemCreate(title="Alert on fares retries", owner="zed", due_at="2020-01-15")
+    )
+    done = service.update_action_item(done.id, status="completed")
+    assert done.completed_at is not None
+    board = client.get("/actions?owner=zed").text
+    card = {m[1]: m[2] for m in re.finditer(r'<article class="[^"]*" id="(AI-\d+)">(.*?)</article>', board, re.S)}
+    said = re.search(r"overdue by (\d+\.\d) days", card[late.id])
+    assert said is not None and float(said[1]) > 365 and "<b>fares" not in card[late.id]
+    completed = f"completed {done.completed_at:%Y-%m-%d %H:%M} UTC, "
+    assert completed in card[done.id] and "days late" in card[done.id]
+    shown = re.search(r"completed [^<]* late", card[done.id])
+    assert shown is not None and shown[0] in service.render_report(drafted)  # the report's words for the same item

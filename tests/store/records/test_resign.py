@@ -82,3 +82,23 @@ def test_stored_incidents_are_signed_again_masking_a_number_after_a_time(
     ]
     stored = signed_again(tmp_path, database, "0012", messages, error_type="ExportError")
     assert stored[0].signature == stored[1].signature != stored[2].signature
+
+
+def test_stored_incidents_are_signed_again_masking_releases(tmp_path: Path, database: HomeDatabases) -> None:
+    """0016: the rules up to 0015 kept a release in the message, so one failure seen in v1.2.3 and v1.2.4 signed as
+    two (a new incident per release, not an occurrence), while runbooks already read them as one symptom. Stored at
+    0015's schema with 0015's signatures, upgraded: one signature for the releases, names with digits and HTTP's
+    version kept."""
+    messages: list[str | None] = [
+        "flights-client v1.2.3 timed out",
+        "flights-client v1.2.4 timed out",
+        "flights-client 2.0.0-rc1 timed out",
+        "flights2-client v1.2.3 timed out",
+        "HTTP/1.1 503 from flights",
+        "HTTP/2 503 from flights",
+        None,
+    ]
+    stored = signed_again(tmp_path, database, "0015", messages, error_type="ClientError")
+    signatures = [i.signature for i in stored]
+    assert signatures[0] == signatures[1] == signatures[2] != signatures[3]
+    assert len(set(signatures[3:6])) == 3 and signatures[6] is None
