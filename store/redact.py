@@ -170,6 +170,20 @@ def cut(text: str, limit: int, *, keep_end: bool = False) -> str:
     return kept or PLACEHOLDER.format(kind)[:limit]  # all of it one secret: what redaction would have left
 
 
+def fit(text: str, limit: int) -> str:
+    """`text` whole when it fits in `limit` characters; else its start, cut never through a secret (see `cut`), and
+    how much was left out (a cut that says nothing reads as the whole text). Sliced, a key the cut fell inside was
+    stored as its start (`sk-proj-Q7wErTy9U`), which no rule recognises, in clear."""
+    kept = limit
+    while len(text) > limit and kept > 0:  # the marker's length depends on the count it names: a step or two
+        head = cut(text, kept)
+        marker = f" … [{len(text) - len(head):,} more characters not kept]"
+        if len(head) + len(marker) <= limit:
+            return head + marker
+        kept = limit - len(marker)
+    return text if len(text) <= limit else text[:limit]
+
+
 def _trimmed(text: str, excess: int, *, keep_end: bool) -> str:
     """`text` shorter by at least `excess` UTF-8 bytes, from its start when `keep_end`, never splitting a character
     nor a secret."""

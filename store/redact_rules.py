@@ -112,7 +112,8 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     ("azure_storage_key", r"(?i)\b(?:Account|SharedAccess)Key\s*=\s*([A-Za-z0-9+/]{16,}={0,2})", 1),
     (
         "url_signature",
-        r"(?i)[?&;](?:sig|signature|x-amz-signature|x-amz-security-token|x-goog-signature|key)=([^&#\s\"'\\]{16,})",
+        r"(?i)[?&;](?:sig|signature|x-amz-signature|x-amz-security-token|x-goog-signature|key|appid|code)"
+        r"=([^&#\s\"'\\]{16,})",  # appid: OpenWeatherMap's key; code: an Azure Function's (or an OAuth code)
         1,
     ),
     (  # signed, unsigned (`alg: none`, an empty signature) or cut off after its payload; or encrypted (JWE, 5 parts)
@@ -223,7 +224,7 @@ HINTS: dict[str, tuple[str, ...]] = {  # a rule runs only on text (lower-cased) 
     "bearer_token": ("bearer",),
     "api_key_header": ("key", "token", "secret", "auth"),
     "azure_storage_key": ("key",),
-    "url_signature": ("sig", "security-token", "key="),
+    "url_signature": ("sig", "security-token", "key=", "appid=", "code="),
     "cookie": ("cookie",),
     "private_key": ("private key",),
     "cli_password": ("-",),

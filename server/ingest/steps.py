@@ -23,8 +23,7 @@ from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import STDIN, cut_short, display_name, empty, numbered_lines
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.store.models import Attribution, IncidentCreate, TimelineEventCreate
-from agent_postmortem.store.models.fields import fit
-from agent_postmortem.store.redact import redact_model
+from agent_postmortem.store.redact import fit, redact_model
 
 MAX_LINE_BYTES = 5_000_000  # a long web-browsing run with page dumps is a few hundred KB
 SPOOL_BYTES = 8_000_000  # standard input held in memory up to this, then in a temporary file

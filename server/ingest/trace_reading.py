@@ -20,8 +20,7 @@ from agent_postmortem.ingest.span_fields import (
     tool_name,
 )
 from agent_postmortem.store.models import IncidentCreate, TimelineEventCreate
-from agent_postmortem.store.models.fields import fit
-from agent_postmortem.store.redact import cut
+from agent_postmortem.store.redact import cut, fit
 
 MAX_EVENTS = 60  # timeline entries per trace; the failure's path is always kept
 AGENT_OPS = {"invoke_agent", "create_agent", "invoke_workflow"}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from agent_postmortem.ingest import langsmith, openinference
+from agent_postmortem.ingest import langsmith, openinference, openllmetry
 from agent_postmortem.ingest.otlp import Span, to_datetime
 from agent_postmortem.ingest.trace_reading import TraceIncident, span_timeline, trace_incident
 from agent_postmortem.service.incidents import CLOCK_SKEW
@@ -48,8 +48,8 @@ def failed_traces(traces: dict[str, list[Span]]) -> list[TraceIncident]:
 
 
 def _genai(spans: list[Span]) -> list[Span]:
-    """The spans with OpenInference and LangSmith attributes also under their GenAI names (server/ingest/
-    openinference.py, langsmith.py)."""
+    """The spans with OpenInference, LangSmith and OpenLLMetry attributes also under their GenAI names (server/ingest/
+    openinference.py, langsmith.py, openllmetry.py)."""
     return [_as_genai(s) for s in spans]
 
 
@@ -59,6 +59,8 @@ def _as_genai(span: Span) -> Span:
         return replace(span, attributes=openinference.as_genai(span.attributes, span.name))
     if langsmith.KIND in span.attributes:
         return replace(span, attributes=langsmith.as_genai(span.attributes, span.name))
+    if openllmetry.KIND in span.attributes or openllmetry.REQUEST_TYPE in span.attributes:
+        return replace(span, attributes=openllmetry.as_genai(span.attributes, span.name))
     return span
 
 

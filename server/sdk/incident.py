@@ -6,9 +6,11 @@ from typing import Any
 
 from agent_postmortem.sdk.fit import as_text, fit, message_of
 from agent_postmortem.store.models import IncidentCreate
+from agent_postmortem.store.redact import cut
 from agent_postmortem.store.vocabulary import Category, Severity, names
 
 TRACE_CHARS = 8_000
+PART_CHARS = 2_000  # of each part of a stack trace (an exception's message, a frame): the frames say where it failed
 
 
 class NotAFailure(Exception):
@@ -33,8 +35,7 @@ def incident_of(
         fields.setdefault("error_type", type(cause).__name__)
         more = f" (and {len(others)} more: {type(others[0]).__name__}: {message_of(others[0])})" if others else ""
         fields.setdefault("error_message", message_of(cause) + more)
-        trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        fields.setdefault("stack_trace", trace[-TRACE_CHARS:])
+        fields.setdefault("stack_trace", _stack_trace(error))
     elif not isinstance(error, str) and "title" not in fields:
         # capture(None) (sys.exc_info()[1] outside an except) stored an incident titled "None"; capture(42) was
         # dropped with a field path the agent's author could not map to anything
@@ -49,6 +50,16 @@ def incident_of(
     if session is not None:
         fields["description"] = f"session {as_text(session)}. " + as_text(fields.get("description", ""))
     return IncidentCreate.model_validate(fit(fields))
+
+
+def _stack_trace(error: BaseException) -> str:
+    """The exception's traceback (with its causes) cut to TRACE_CHARS, keeping its end, each part (a message, a
+    frame) to PART_CHARS, never through a secret. It was sliced before redaction: a key the slice fell inside was
+    stored as its end, which no rule recognises; and a message of 100 KB (a response body) filled the slice, so where
+    the agent failed was not stored at all."""
+    parts = traceback.TracebackException.from_exception(error).format()
+    trace = "".join(part if len(part) <= PART_CHARS else cut(part, PART_CHARS) + "…\n" for part in parts)
+    return cut(trace, TRACE_CHARS, keep_end=True)
 
 
 def _grouped(error: BaseException) -> tuple[BaseException, list[BaseException]]:

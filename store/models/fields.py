@@ -39,19 +39,6 @@ def storable(text: str) -> str:
     return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def fit(text: str, limit: int) -> str:
-    """`text` whole when it fits in `limit` characters; else cut, saying so and how much was left out (a cut that
-    says nothing reads as the whole text)."""
-    dropped = len(text) - limit
-    while dropped > 0:  # the marker's length depends on the count it names: settles in a step or two
-        marker = f" … [{dropped:,} more characters not kept]"
-        kept = limit - len(marker)
-        if len(text) - kept == dropped:
-            return text[:kept] + marker
-        dropped = len(text) - kept
-    return text
-
-
 # Every stored time falls in this range: far-off dates would overflow on conversion to UTC (9999-12-31T23:59-14:00)
 # or in date arithmetic later (due dates, windows), so they are refused where they come in.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)

@@ -187,6 +187,22 @@ def test_a_step_longer_than_a_timeline_event_says_it_was_cut_and_by_how_much(ser
     assert len(step) == 2_000 and step.endswith(f" … [{whole - kept:,} more characters not kept]"), step[-60:]
 
 
+def test_a_step_cut_to_a_timeline_event_never_keeps_part_of_a_secret(service: PostmortemService) -> None:
+    """The step was sliced at 2,000 characters before redaction: a key the slice fell inside was stored as its start
+    (`sk-proj-Q7wErTy9U`), which no rule recognises, in clear."""
+    key = "sk-proj-Q7wErTy9UiOp2AsDfGhJkLzXcVbNm1234567890abcd"
+    runs = []
+    for shift in range(1_870, 1_940, 7):  # moves the key across the cut (7 < the key's length)
+        row = run_row()
+        row["id"] = f"run-{shift}"
+        row["trace"][3]["content"] = "x" * shift + f" client = OpenAI()  # uses {key} " + "y" * 500
+        runs.append(StepRun.model_validate(row))
+    result = import_runs(runs, service=service)
+    for imported in result.results:
+        stored = service.get_incident(imported.incident_id or "").model_dump_json()
+        assert "sk-proj-Q7" not in stored, imported.run_id
+
+
 def test_importing_the_same_runs_again_stores_nothing_new(service: PostmortemService) -> None:
     runs = [StepRun.model_validate(run_row())]
     first = import_runs(runs, service=service)

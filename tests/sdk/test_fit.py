@@ -119,7 +119,8 @@ def test_odd_exceptions_from_an_agent_process_are_all_stored_and_reraised_unchan
     assert stored["stream"].error_message == "stream reset by peer"
     assert stored["astream"].error_type == "ConnectionError"
     wide = stored["wide"]
-    assert wide.stack_trace and wide.stack_trace.endswith("\u5931\u8d25") and "ValueError: " in wide.stack_trace
+    assert wide.stack_trace and "ValueError: \u5931\u8d25" in wide.stack_trace and "in run" in wide.stack_trace
+    assert wide.stack_trace.endswith("\u5931\u8d25…")  # the message's start, no character split
 
 
 def test_a_fitted_capture_keeps_the_end_of_the_stack_trace_and_stays_within_the_total() -> None:

@@ -56,3 +56,40 @@ def test_an_llm_category_named_without_its_prefix_is_stored_and_an_unknown_one_n
     dropped = [r.getMessage() for r in caplog.records if "capture dropped" in r.getMessage()]
     assert len(dropped) == 1 and "category" in dropped[0] and "llm_hallucination" in dropped[0]
     assert "weather" not in dropped[0]
+
+
+def _raise(error: Exception) -> None:
+    raise error
+
+
+def test_a_stack_trace_cut_to_its_limit_never_keeps_part_of_a_secret() -> None:
+    """The trace was sliced at its last 8,000 characters before redaction: a key the slice fell inside was stored
+    as its end (`kLzXcVbNm1234567890abcd`), which no rule recognises, in clear."""
+    from agent_postmortem.sdk.incident import incident_of
+
+    key = "sk-proj-Q7wErTy9UiOp2AsDfGhJkLzXcVbNm1234567890abcd"
+    for shift in range(0, 2_000, 7):  # moves the key across where the trace is cut (7 < the key's length)
+        error = RuntimeError(f"upstream said: key={key} " + "z" * shift)
+        for _ in range(3):  # a chain of retries, each with a long message: the trace is longer than it keeps
+            try:
+                _raise(RuntimeError("retry failed: " + "y" * 1_800))
+            except RuntimeError as outer:
+                outer.__cause__, error = error, outer
+        long = RuntimeError("x" * shift + f" key={key} " + "z" * 3_000)  # one long message, cut on its own
+        for trace in (incident_of(e, {}, agent="bot", model=None).stack_trace or "" for e in (error, long)):
+            assert key[-12:] not in trace or key in trace, shift
+            assert key[:12] not in trace or key in trace, shift
+
+
+def test_a_huge_exception_message_leaves_the_frames_in_the_stack_trace() -> None:
+    """The trace kept its last 8,000 characters: an exception carrying a 100 KB response body filled them with the
+    body, and where the agent failed (its file, line and function) was not stored at all."""
+    from agent_postmortem.sdk.incident import TRACE_CHARS, incident_of
+
+    try:
+        _raise(ValueError("bad gateway: " + "<html>" * 20_000))
+    except ValueError as error:
+        trace = incident_of(error, {}, agent="bot", model=None).stack_trace or ""
+    assert "in _raise" in trace and "test_incident.py" in trace
+    assert trace.rstrip().endswith("…") and len(trace) <= TRACE_CHARS
+    assert "ValueError: bad gateway: <html>" in trace

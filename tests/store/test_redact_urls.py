@@ -52,3 +52,24 @@ def test_a_password_whose_at_sign_is_followed_by_punctuation_is_redacted_whole(u
     redacted = redact(f"connect {url} refused")
     assert redacted.endswith(f"{kept} refused") and "ss!" not in redacted and "#x" not in redacted, redacted
     assert "$word" not in redacted and "b(c)" not in redacted, redacted
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [  # the error an HTTP client raises for a failed call names the whole URL, query and all
+        ("https://api.openweathermap.org/data/2.5/weather?q=London&appid=", "b1b15e88fa797225412429c1c50c122a"),
+        ("https://orders-fn.azurewebsites.net/api/refund?code=", "aBcD3fGh1jKlMn0pQrStUvWxYz0123456789abcdEFGH=="),
+    ],
+)
+def test_an_api_key_passed_in_a_url_query_is_redacted(url: str, key: str) -> None:
+    """A weather tool's `raise_for_status()` ("429 Too Many Requests for url '...&appid=KEY'") and an Azure Function
+    called with its `code=` key stored the key in clear, in the message and in the stack trace."""
+    redacted = redact(f"Client error '429 Too Many Requests' for url '{url}{key}'")
+    assert key not in redacted and key[:10] not in redacted and f"{url}[REDACTED:" in redacted
+
+
+def test_a_short_code_in_a_url_query_is_kept() -> None:
+    assert (
+        redact("GET https://shop.example/search?code=FR75&q=shoes")
+        == "GET https://shop.example/search?code=FR75&q=shoes"
+    )
