@@ -292,6 +292,7 @@ async def test_a_question_naming_a_stored_incident_says_how_to_read_it(tmp_path:
     named = asked.structured_content["named"]  # type: ignore[index]
     assert named.startswith("the query names INC-27: to read it, get it by its id (get_incident"), named
     assert "search its id alone (incident_id" in named and "named" in asked.content[0].text  # type: ignore[union-attr]
+    assert "postmortem" not in named  # the tools to call, not shell commands to run
     assert unknown.structured_content["named"] is None and plain.structured_content["named"] is None  # type: ignore[index]
     assert asked.structured_content["named_ids"] == ["INC-27"]  # type: ignore[index]  # as data, not only a sentence
     assert unknown.structured_content["named_ids"] == plain.structured_content["named_ids"] == []  # type: ignore[index]
