@@ -8,6 +8,8 @@ server, which has no stream to give."""
 
 import json
 
+from mcp.types import jsonrpc_message_adapter
+from pydantic import ValidationError
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,18 +49,22 @@ class ClearBodies:
 
 
 def unusable(body: bytes) -> str | None:
-    """Why a JSON object sent to /mcp cannot be answered, or None (text that is not JSON is the SDK's parse error).
-    Without `"jsonrpc": "2.0"` the SDK answered -32602 with pydantic's dump of every union branch, the values sent
-    quoted; a request whose id is null, fractional, a boolean or an object was read as a notification: 202, and the
-    client waited for an answer that never came."""
+    """Why JSON sent to /mcp cannot be answered, or None (text that is not JSON is the SDK's parse error, which
+    quotes nothing). JSON that is no JSON-RPC 2.0 message (`"jsonrpc": "1.0"`, a method that is a number, params that
+    are text) got the SDK's -32602 with pydantic's dump of every union branch, the values sent quoted; a request whose
+    id is null, fractional, a boolean or an object was read as a notification: 202, and the client waited for an
+    answer that never came."""
     try:
         message = json.loads(body)
     except ValueError:
         return None
-    if not isinstance(message, dict):
-        return None
-    if message.get("jsonrpc") != "2.0":
-        return 'a message to /mcp is JSON-RPC 2.0: one object with "jsonrpc": "2.0" and a method (or a result).'
+    try:
+        jsonrpc_message_adapter.validate_python(message, by_name=False)
+    except ValidationError:
+        return (
+            'a message to /mcp is one JSON-RPC 2.0 object: "jsonrpc": "2.0", a method (text) with its params (an '
+            "object) and an id for a request, or the result or error of a request the server sent."
+        )
     given = message.get("id", 0)
     if "method" in message and (isinstance(given, bool) or not isinstance(given, str | int)):
         return "a request's id is a string or an integer (a message without an id is a notification, never answered)."

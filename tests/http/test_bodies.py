@@ -24,13 +24,17 @@ def test_a_batch_is_refused_saying_so_without_quoting_it_back(service: Postmorte
 def test_a_message_that_is_not_json_rpc_2_or_a_request_with_an_unusable_id_is_refused_in_one_sentence(
     service: PostmortemService,
 ) -> None:
-    """A request without `"jsonrpc": "2.0"` got the SDK's -32602 with pydantic's dump ("6 validation errors for
-    union[JSONRPCRequest, ...]"), its values quoted; one whose id is null, fractional, true or an object was taken
-    for a notification: 202 and no answer ever, the client waiting on it. Each is -32600 saying what to send."""
+    """A message that is no JSON-RPC 2.0 message (no `"jsonrpc": "2.0"`, params as text) got the SDK's -32602 with
+    pydantic's dump ("6 validation errors for union[JSONRPCRequest, ...]"), its values quoted; one whose id is null,
+    fractional, true or an object was taken for a notification: 202 and no answer ever, the client waiting on it.
+    Each is -32600 saying what to send."""
     secret = "sk-live-planted-0123"
     sent = [
         {"jsonrpc": "1.0", "id": 3, "method": "tools/list", "params": {"key": secret}},
         {"id": 4, "method": "tools/list", "params": {"key": secret}},
+        {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": secret},
+        {"jsonrpc": "2.0", "id": 6, "result": secret, "method": 7},
+        secret,
         *(
             {"jsonrpc": "2.0", "id": bad, "method": "tools/list", "params": {"key": secret}}
             for bad in (None, 1.5, True)
@@ -46,8 +50,8 @@ def test_a_message_that_is_not_json_rpc_2_or_a_request_with_an_unusable_id_is_re
         error = answer.json()["error"]
         assert answer.status_code == 400 and error["code"] == -32600, (body, answer.text)
         assert "validation error" not in answer.text and secret not in answer.text and "tools/list" not in answer.text
-    assert answers[0].json()["error"]["message"].startswith("Invalid Request: a message to /mcp is JSON-RPC 2.0")
-    assert answers[2].json()["error"]["message"].startswith("Invalid Request: a request's id is a string or an integer")
+    assert answers[0].json()["error"]["message"].startswith("Invalid Request: a message to /mcp is one JSON-RPC 2.0")
+    assert answers[5].json()["error"]["message"].startswith("Invalid Request: a request's id is a string or an integer")
     assert "Invalid Request" not in notified.text  # a notification (no id) passes on to the session
 
 
