@@ -114,6 +114,20 @@ async def test_invalid_arguments_are_rejected_without_echoing_the_value(service:
     assert stats.structured_content is not None and stats.structured_content["incidents"] == 0
 
 
+async def test_the_capture_limit_on_all_text_together_is_in_the_tool_description(service: PostmortemService) -> None:
+    """Every field within its maxLength (20,000 characters of description, 20,000 of stack trace) was refused for
+    their total, a limit tools/list did not state: a client had no way to know it before the call."""
+    from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
+
+    limit = f"{MAX_CAPTURE_BYTES // 1024} KiB"
+    long = {"title": "Agent crashed", "description": "d" * 20_000, "stack_trace": "s" * 20_000, "impact": "i" * 2_000}
+    async with Client(server_for(service)) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        refused = await client.call_tool("capture_incident", long)
+    assert refused.is_error and limit in refused.content[0].text  # type: ignore[union-attr]
+    assert f"text fields together at most {limit}" in (tools["capture_incident"].description or "")
+
+
 @MODES
 async def test_a_search_never_echoes_the_secrets_of_its_query(service: PostmortemService, mode: str) -> None:
     """Found over HTTP with POSTMORTEM_LOG_LEVEL=DEBUG: the result echoed the query as sent, so the key pasted with a
