@@ -41,9 +41,9 @@ class ClearBodies:
             said = "Batches are not supported: send one JSON-RPC message per request (an object, not an array)."
             await _error(400, said + " Nothing was done.")(scope, receive, send)
             return
-        said = unusable(body)
-        if said is not None:
-            await _error(400, f"Invalid Request: {said} Nothing was done.")(scope, receive, send)
+        why = unusable(body)
+        if why is not None:
+            await _error(400, f"Invalid Request: {why} Nothing was done.")(scope, receive, send)
             return
         await self.app(scope, replay(body, receive), send)
 

@@ -118,7 +118,8 @@ def fenced_json(text: str) -> str:
     """JSON a model sent in a code fence, with or without prose around it ("Here are the args:\n```json\n{...}\n```"),
     is the JSON inside: tool_args were stored fences and prose included, and the regression case learnt from the
     incident gave them as the arguments to replay. Text with no fence holding one JSON object or array, as sent."""
-    for block in _FENCED.findall(text) if "```" in text else []:
+    blocks: list[str] = _FENCED.findall(text) if "```" in text else []
+    for block in blocks:
         try:
             value = json.loads(block)
         except ValueError:
