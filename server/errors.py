@@ -109,7 +109,11 @@ class NotAnalysed(PostmortemError):
         super().__init__(
             f"{incident_id} has no accepted analysis yet: draft one (draft_analysis, or `postmortem draft "
             f"{incident_id}`) or record one, accept it after reading it (review_analysis, or `postmortem review "
-            f"{incident_id} --accept`), then learn from it"
+            f"{incident_id} --accept`), then learn from it",
+            cli=f"{incident_id} has no accepted analysis yet: draft one (`postmortem draft {incident_id}`), read it "
+            f"and accept it (`postmortem review {incident_id} --accept`), then learn from it",
+            mcp=f"{incident_id} has no accepted analysis yet: draft one (draft_analysis) or record one "
+            "(record_analysis), let the user read it and accept it (review_analysis), then learn from it",
         )
 
 
@@ -117,7 +121,9 @@ class NothingToReview(PostmortemError):
     def __init__(self, incident_id: str) -> None:
         super().__init__(
             f"{incident_id} has no analysis to review: draft one first (draft_analysis, or `postmortem draft "
-            f"{incident_id}`)"
+            f"{incident_id}`)",
+            cli=f"{incident_id} has no analysis to review: draft one first (`postmortem draft {incident_id}`)",
+            mcp=f"{incident_id} has no analysis to review: draft one first (draft_analysis, or record_analysis)",
         )
 
 
@@ -125,9 +131,11 @@ class AnalysisChanged(PostmortemError):
     """A newer analysis was stored while one was being reviewed: the verdict was given on the older one."""
 
     def __init__(self, incident_id: str) -> None:
+        changed = f"{incident_id} got a newer analysis while this review was being stored; nothing was changed"
         super().__init__(
-            f"{incident_id} got a newer analysis while this review was being stored; nothing was changed: read the "
-            f"new one (`postmortem show {incident_id}`, get_incident) and review it"
+            f"{changed}: read the new one (`postmortem show {incident_id}`, get_incident) and review it",
+            cli=f"{changed}: read the new one (`postmortem show {incident_id}`) and review it",
+            mcp=f"{changed}: read the new one (get_incident) and review it",
         )
 
 
@@ -136,10 +144,13 @@ class NotTheLatestAnalysis(PostmortemError):
     newer draft landed after it was read, and a review by the latest alone would decide on one nobody read."""
 
     def __init__(self, incident_id: str, *, given: int, latest: int | None, state: str) -> None:
+        stale = f"analysis {given} is not {incident_id}'s latest, analysis {latest} ({state}) is; nothing was changed"
         super().__init__(
-            f"analysis {given} is not {incident_id}'s latest, analysis {latest} ({state}) is; nothing was changed: "
-            f"read it (`postmortem show {incident_id}`, get_incident), then review it with `postmortem review "
-            f"{incident_id} --analysis {latest}` (analysis_id={latest})",
+            f"{stale}: read it (`postmortem show {incident_id}`, get_incident), then review it with `postmortem "
+            f"review {incident_id} --analysis {latest}` (analysis_id={latest})",
+            cli=f"{stale}: read it (`postmortem show {incident_id}`), then review it with `postmortem review "
+            f"{incident_id} --analysis {latest}`",
+            mcp=f"{stale}: read it (get_incident), then review it with analysis_id={latest}",
         )
 
 

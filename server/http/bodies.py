@@ -2,9 +2,14 @@
 error an MCP client shows instead of the SDK's answers: a body over the limit (plain text "Request body too large",
 which a Python client shows as "Server returned an error response"), a JSON array (a batch: the SDK's -32602 quoted
 the whole array back, secrets a client put in it included) and a body that starts with a UTF-8 byte-order mark
-(a .NET or PowerShell client's default; the SDK answered "Parse error: expected value at line 1 column 1").
-And a GET on a stateless server, which has no stream to give."""
+(a .NET or PowerShell client's default; the SDK answered "Parse error: expected value at line 1 column 1"), and an
+object that is not a JSON-RPC 2.0 message or a request whose id is unusable (`unusable`). And a GET on a stateless
+server, which has no stream to give."""
 
+import json
+
+from mcp.types import jsonrpc_message_adapter
+from pydantic import ValidationError
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,7 +41,34 @@ class ClearBodies:
             said = "Batches are not supported: send one JSON-RPC message per request (an object, not an array)."
             await _error(400, said + " Nothing was done.")(scope, receive, send)
             return
+        why = unusable(body)
+        if why is not None:
+            await _error(400, f"Invalid Request: {why} Nothing was done.")(scope, receive, send)
+            return
         await self.app(scope, replay(body, receive), send)
+
+
+def unusable(body: bytes) -> str | None:
+    """Why JSON sent to /mcp cannot be answered, or None (text that is not JSON is the SDK's parse error, which
+    quotes nothing). JSON that is no JSON-RPC 2.0 message (`"jsonrpc": "1.0"`, a method that is a number, params that
+    are text) got the SDK's -32602 with pydantic's dump of every union branch, the values sent quoted; a request whose
+    id is null, fractional, a boolean or an object was read as a notification: 202, and the client waited for an
+    answer that never came."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    try:
+        jsonrpc_message_adapter.validate_python(message, by_name=False)
+    except ValidationError:
+        return (
+            'a message to /mcp is one JSON-RPC 2.0 object: "jsonrpc": "2.0", a method (text) with its params (an '
+            "object) and an id for a request, or the result or error of a request the server sent."
+        )
+    given = message.get("id", 0)
+    if "method" in message and (isinstance(given, bool) or not isinstance(given, str | int)):
+        return "a request's id is a string or an integer (a message without an id is a notification, never answered)."
+    return None
 
 
 class BodyTooLarge(Exception):

@@ -109,3 +109,21 @@ def _spelling(choice: str) -> str:
 def unquoted(text: str) -> str:
     """Text without the quotes or backticks a model wrote around a value (`"2026-12-31"`, `` `note` ``)."""
     return text.strip().strip("\"'`").strip()
+
+
+_FENCED = re.compile(r"```[\w+-]*[ \t]*\n(.*?)\n?[ \t]*```", re.DOTALL)
+
+
+def fenced_json(text: str) -> str:
+    """JSON a model sent in a code fence, with or without prose around it ("Here are the args:\n```json\n{...}\n```"),
+    is the JSON inside: tool_args were stored fences and prose included, and the regression case learnt from the
+    incident gave them as the arguments to replay. Text with no fence holding one JSON object or array, as sent."""
+    blocks: list[str] = _FENCED.findall(text) if "```" in text else []
+    for block in blocks:
+        try:
+            value = json.loads(block)
+        except ValueError:
+            continue
+        if isinstance(value, dict | list):
+            return block.strip()
+    return text

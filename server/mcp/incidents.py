@@ -8,6 +8,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from agent_postmortem.mcp.client_arguments import fenced_json
 from agent_postmortem.mcp.common import (
     OPTIONAL,
     READ,
@@ -69,8 +70,10 @@ def register_incident_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService
         """Record an AI-agent failure. Classifies it (category, severity with reasons, full or lightweight
         post-mortem), stores it and returns the most similar past incidents with their open action items.
         Pass category when you can tell it from what happened: it is used, and the server's learned classifier
-        checks it (classifier_disagrees). Leave severity empty unless the user states it."""
+        checks it (classifier_disagrees). Leave severity empty unless the user states it. All text fields together at
+        most 40 KiB (UTF-8): trim a long stack trace or description."""
         with tool_errors():  # a blank text is an absent one: the model's default
+            tool_args = fenced_json(tool_args)  # the arguments themselves, without the fence and prose around them
             given = {k: v for k, v in locals().items() if k != "svc" and v != ""}
             return structured(svc().capture_incident(IncidentCreate(**given)))
 

@@ -13,9 +13,13 @@ from agent_postmortem.mcp.common import invalid_id  # the tools' own sentence fo
 
 
 def no_incident(e: IncidentNotFound | InvalidId | PostmortemError) -> str:
-    """`report://PAT-3` said "list incidents with the list_incidents tool" where the tools say runbook://PAT-3."""
+    """`report://PAT-3` said "list incidents with the list_incidents tool" where the tools say runbook://PAT-3; an
+    incident that is there but cannot give what was asked (`evalcase://` of one not analysed yet) says what to do,
+    without the hint that read as if it were not there."""
     if isinstance(e, InvalidId) and e.pattern:
         return invalid_id(e)
+    if not isinstance(e, IncidentNotFound | InvalidId):
+        return str(e)
     return f"{e}; list incidents with the list_incidents tool"
 
 

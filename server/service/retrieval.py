@@ -12,7 +12,7 @@ import numpy as np
 
 from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
 from agent_postmortem.analysis.wording import counted, short_of
-from agent_postmortem.errors import EmptyQuery, QueryAndIncident
+from agent_postmortem.errors import SURFACE, EmptyQuery, QueryAndIncident
 from agent_postmortem.service.results import SearchResult
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.ids import incident_ids_in, incident_pk, is_incident_id
@@ -234,10 +234,13 @@ def _named_note(named: list[str]) -> str | None:
     if not named:
         return None
     listed, first = ", ".join(named), named[0]
+    read, like = "get_incident", "incident_id"  # over MCP, the tool and argument; a command in a terminal
+    if SURFACE.get() != "mcp":
+        show, search = f"`postmortem show {first}`", f"`postmortem search {first}`"
+        read, like = (show, search) if SURFACE.get() == "cli" else (f"{read}, {show}", f"{like}, {search}")
     return (
-        f"the query names {listed}: to read {'it' if len(named) == 1 else 'one'}, get it by its id (get_incident, "
-        f"`postmortem show {first}`); for incidents like it, search its id alone (incident_id, `postmortem search "
-        f"{first}`); these hits are for the query's words"
+        f"the query names {listed}: to read {'it' if len(named) == 1 else 'one'}, get it by its id ({read}); for "
+        f"incidents like it, search its id alone ({like}); these hits are for the query's words"
     )
 
 

@@ -1,6 +1,7 @@
 """An incident's analysis: the draft an LLM must produce (bounded, so small models cannot ramble), the stored
 analysis with its review, and the attribution of a failed multi-agent run."""
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, GetJsonSchemaHandler, model_validator
@@ -116,14 +117,17 @@ class AnalysisDraft(Model):
         left out or null is empty, an unknown determinism is `unknown`, the enums in any case ("Probabilistic",
         "p1"), and whys and factors sent as strings (`whys_as_sent`, `factors_as_sent`). The schema still lists every
         key (strict structured output wants that). The analysis wrapped in an object of one key (`{"analysis": {...}}`,
-        as models name what they send) is the analysis."""
+        as models name what they send), or its JSON text so wrapped (`{"analysis_json": "{...}"}`: the tool's own
+        arguments sent as the argument), is the analysis."""
         if not isinstance(data, dict):
             return data
-        if (
-            len(data) == 1
-            and isinstance(inner := next(iter(data.values())), dict)
-            and {"whys", "root_cause"} & inner.keys()
-        ):
+        inner = next(iter(data.values())) if len(data) == 1 else None
+        if isinstance(inner, str) and inner.lstrip().startswith("{"):
+            try:
+                inner = json.loads(inner)
+            except ValueError:
+                inner = None
+        if isinstance(inner, dict) and {"whys", "root_cause"} & inner.keys():
             data = inner
         data = {**dict.fromkeys(_NULLABLE), "determinism": "unknown", **data}
         for key in ("contributing_factors", "hypotheses"):

@@ -85,6 +85,7 @@ def test_a_review_naming_the_analysis_read_is_refused_when_a_newer_one_was_store
     assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err, err
     assert err.startswith(f"error: analysis {read} is not {incident_id}'s latest, analysis {newer} (draft) is"), err
     assert f"`postmortem review {incident_id} --analysis {newer}`" in err
+    assert "get_incident" not in err and "analysis_id" not in err  # a command's words, no tool's
     assert json.loads(run(home, "show", incident_id, "--json")[1])["analysis"]["state"] == "draft"
 
     code, out, err = run(home, "review", incident_id, "--accept", "--analysis", str(newer))

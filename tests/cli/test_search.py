@@ -93,7 +93,8 @@ def test_a_search_naming_a_stored_incident_gives_its_id_in_the_json(tmp_path: Pa
     assert as_json.returncode == 0 and found["named_ids"] == [first], as_json.stderr
     assert found["named"].startswith(f"the query names {first}: to read it")
     plain = postmortem("search", f"what happened in {first}?", home=tmp_path)
-    assert f"the query names {first}: to read it" in plain.stderr.decode()
+    assert f"the query names {first}: to read it, get it by its id (`postmortem show {first}`)" in plain.stderr.decode()
+    assert "get_incident" not in plain.stderr.decode()  # a command to run, not a tool's name
 
 
 def test_a_relevance_below_zero_is_explained_over_the_similar_incidents() -> None:

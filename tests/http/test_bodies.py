@@ -21,6 +21,40 @@ def test_a_batch_is_refused_saying_so_without_quoting_it_back(service: Postmorte
     assert "sk-live" not in answer.text and "initialize" not in answer.text
 
 
+def test_a_message_that_is_not_json_rpc_2_or_a_request_with_an_unusable_id_is_refused_in_one_sentence(
+    service: PostmortemService,
+) -> None:
+    """A message that is no JSON-RPC 2.0 message (no `"jsonrpc": "2.0"`, params as text) got the SDK's -32602 with
+    pydantic's dump ("6 validation errors for union[JSONRPCRequest, ...]"), its values quoted; one whose id is null,
+    fractional, true or an object was taken for a notification: 202 and no answer ever, the client waiting on it.
+    Each is -32600 saying what to send."""
+    secret = "sk-live-planted-0123"
+    sent = [
+        {"jsonrpc": "1.0", "id": 3, "method": "tools/list", "params": {"key": secret}},
+        {"id": 4, "method": "tools/list", "params": {"key": secret}},
+        {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": secret},
+        {"jsonrpc": "2.0", "id": 6, "result": secret, "method": 7},
+        secret,
+        *(
+            {"jsonrpc": "2.0", "id": bad, "method": "tools/list", "params": {"key": secret}}
+            for bad in (None, 1.5, True)
+        ),
+        {"jsonrpc": "2.0", "id": {"n": secret}, "method": "tools/list"},
+    ]
+    with serving(service) as url:
+        answers = [httpx.post(f"{url}/mcp", content=json.dumps(body), headers=HEADERS | AUTH) for body in sent]
+        notified = httpx.post(
+            f"{url}/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=HEADERS | AUTH
+        )
+    for body, answer in zip(sent, answers, strict=True):
+        error = answer.json()["error"]
+        assert answer.status_code == 400 and error["code"] == -32600, (body, answer.text)
+        assert "validation error" not in answer.text and secret not in answer.text and "tools/list" not in answer.text
+    assert answers[0].json()["error"]["message"].startswith("Invalid Request: a message to /mcp is one JSON-RPC 2.0")
+    assert answers[5].json()["error"]["message"].startswith("Invalid Request: a request's id is a string or an integer")
+    assert "Invalid Request" not in notified.text  # a notification (no id) passes on to the session
+
+
 def test_a_body_with_a_byte_order_mark_is_read_as_its_json(service: PostmortemService) -> None:
     """A .NET or PowerShell client writes UTF-8 with a BOM: the SDK answered 'Parse error: expected value at line 1
     column 1'."""

@@ -71,6 +71,27 @@ async def test_json_text_in_a_capture_is_stored_as_the_exact_text(tmp_path: Path
     assert stored.timeline[-1].description.endswith('["a","b"]')
 
 
+async def test_tool_arguments_in_a_code_fence_are_stored_as_the_json_inside(tmp_path: Path) -> None:
+    """An assistant wrote tool_args as it writes JSON in chat: in a fence, with a sentence around it. The fence and
+    the prose were stored and the regression case gave them as the arguments to replay."""
+    service = make_service(tmp_path, llm=None)
+    sent = {
+        "object": (
+            'Here are the args:\n```json\n{"order": "A-7", "note": "`quoted`"}\n```\nThanks',
+            '{"order": "A-7", "note": "`quoted`"}',
+        ),
+        "array": ('```\n["kubectl", "delete", "ns"]\n```', '["kubectl", "delete", "ns"]'),
+        "not json": ("```\norder=A-7\n```", "```\norder=A-7\n```"),
+    }
+    stored = {}
+    async with Client(create_server(lambda: service)) as client:
+        for name, (args, _) in sent.items():
+            title = f"Refund agent sent a malformed {name} call"
+            captured = await client.call_tool("capture_incident", {"title": title, "tool_args": args})
+            stored[name] = service.get_incident(captured.structured_content["id"]).tool_args  # type: ignore[index]
+    assert stored == {name: kept for name, (_, kept) in sent.items()}
+
+
 async def test_objects_and_numbers_sent_for_text_are_kept_as_their_json_text(tmp_path: Path) -> None:
     """Models often send the object itself where the schema asks for its JSON text."""
     service = make_service(tmp_path, llm=None)

@@ -107,6 +107,8 @@ async def test_learning_over_mcp_and_its_resources(tmp_path: Path, mode: str) ->
     async with Client(server_for(service), mode=mode) as client:
         incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
         early = await client.call_tool("learn_from_incident", {"incident_id": incident_id})
+        with pytest.raises(MCPError) as not_analysed:  # the incident is there: no hint that reads as if it were not
+            await client.read_resource(f"evalcase://{incident_id}")
         await client.call_tool("draft_analysis", {"incident_id": incident_id})
         unreviewed = await client.call_tool("learn_from_incident", {"incident_id": incident_id})
         await client.call_tool("review_analysis", {"incident_id": incident_id, "decision": "accept", "by": "dana"})
@@ -120,6 +122,8 @@ async def test_learning_over_mcp_and_its_resources(tmp_path: Path, mode: str) ->
             await client.read_resource("runbook://PAT-99")
         assert str(unknown.value).endswith("call recurring_patterns for the current ids")  # not the command's name
     assert early.is_error and "draft_analysis" in early.content[0].text  # type: ignore[union-attr]
+    assert str(not_analysed.value) == early.content[0].text.removeprefix("Error executing tool learn_from_incident: ")  # type: ignore[union-attr]
+    assert "list_incidents" not in str(not_analysed.value) and "`postmortem" not in str(not_analysed.value)
     assert unreviewed.is_error and "review_analysis" in unreviewed.content[0].text  # type: ignore[union-attr]
     result = learned.structured_content
     assert result["eval_case"]["id"] == f"regress-{incident_id}"  # type: ignore[index]

@@ -55,6 +55,16 @@ async def test_the_objects_json_text_sent_as_a_json_string_is_read_as_the_object
     assert stored.root_cause == draft().root_cause
 
 
+async def test_the_objects_json_text_wrapped_in_the_arguments_name_is_read_as_the_object(tmp_path: Path) -> None:
+    """`{"analysis_json": "{...}"}` (the tool's own arguments sent as the argument, the analysis as text inside) was
+    refused as an analysis with no whys and an unexpected key, where `{"analysis_json": {...}}` was stored."""
+    result, stored = await record(tmp_path, json.dumps({"analysis_json": draft().model_dump_json()}))
+    assert not result.is_error, result.content
+    assert stored.root_cause == draft().root_cause
+    result, stored = await record(tmp_path / "prose", json.dumps({"analysis": "not the analysis"}))
+    assert result.is_error and stored is None and "whys: Field required" in result.content[0].text
+
+
 async def test_a_key_the_schema_does_not_have_is_refused_naming_the_keys_it_takes(tmp_path: Path) -> None:
     analysis = written()
     analysis["sk-live-CANARY"] = "x"

@@ -65,6 +65,7 @@ async def test_a_runbook_and_a_lightweight_review_show_only_the_accepted_analysi
     assert f"Known root cause: {ROOT_CAUSES['accepted']}" in shown["review"]
     assert accepted in runbook and rejected not in runbook and drafted not in runbook
     assert learned_rejected.is_error and "no accepted analysis" in learned_rejected.content[0].text  # type: ignore[union-attr]
+    assert "`postmortem" not in learned_rejected.content[0].text  # type: ignore[union-attr]  # tools, not commands
 
 
 async def test_a_review_is_kept_with_who_when_and_why_and_in_the_timeline(tmp_path: Path) -> None:
@@ -106,6 +107,7 @@ async def test_reviewing_an_incident_without_an_analysis_says_to_draft_one(tmp_p
         result = await client.call_tool("review_analysis", {"incident_id": incident_id, "decision": "accept"})
         wrong = await client.call_tool("review_analysis", {"incident_id": incident_id, "decision": "maybe"})
     assert result.is_error and "no analysis to review: draft one first" in result.content[0].text  # type: ignore[union-attr]
+    assert "record_analysis" in result.content[0].text and "postmortem" not in result.content[0].text  # type: ignore[union-attr]
     assert wrong.is_error and "accept" in wrong.content[0].text  # type: ignore[union-attr]
 
 
@@ -135,7 +137,7 @@ async def test_a_review_naming_the_analysis_read_is_refused_when_a_newer_draft_l
     assert latest > first
     said = stale.content[0].text  # type: ignore[union-attr]
     assert stale.is_error and f": analysis {first} is not {incident_id}'s latest, analysis {latest} (draft) is" in said
-    assert f"`postmortem review {incident_id} --analysis {latest}` (analysis_id={latest})" in said
+    assert f"review it with analysis_id={latest}" in said and "postmortem" not in said  # a tool's words, no command
     assert unchanged["analysis"]["state"] == "draft" and unchanged["analysis"]["id"] == latest  # type: ignore[index]
     assert not accepted.is_error and accepted.structured_content["state"] == "accepted"  # type: ignore[index]
     assert accepted.structured_content["id"] == latest  # type: ignore[index]

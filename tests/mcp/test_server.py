@@ -114,6 +114,20 @@ async def test_invalid_arguments_are_rejected_without_echoing_the_value(service:
     assert stats.structured_content is not None and stats.structured_content["incidents"] == 0
 
 
+async def test_the_capture_limit_on_all_text_together_is_in_the_tool_description(service: PostmortemService) -> None:
+    """Every field within its maxLength (20,000 characters of description, 20,000 of stack trace) was refused for
+    their total, a limit tools/list did not state: a client had no way to know it before the call."""
+    from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
+
+    limit = f"{MAX_CAPTURE_BYTES // 1024} KiB"
+    long = {"title": "Agent crashed", "description": "d" * 20_000, "stack_trace": "s" * 20_000, "impact": "i" * 2_000}
+    async with Client(server_for(service)) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        refused = await client.call_tool("capture_incident", long)
+    assert refused.is_error and limit in refused.content[0].text  # type: ignore[union-attr]
+    assert f"text fields together at most {limit}" in (tools["capture_incident"].description or "")
+
+
 @MODES
 async def test_a_search_never_echoes_the_secrets_of_its_query(service: PostmortemService, mode: str) -> None:
     """Found over HTTP with POSTMORTEM_LOG_LEVEL=DEBUG: the result echoed the query as sent, so the key pasted with a
@@ -292,6 +306,7 @@ async def test_a_question_naming_a_stored_incident_says_how_to_read_it(tmp_path:
     named = asked.structured_content["named"]  # type: ignore[index]
     assert named.startswith("the query names INC-27: to read it, get it by its id (get_incident"), named
     assert "search its id alone (incident_id" in named and "named" in asked.content[0].text  # type: ignore[union-attr]
+    assert "postmortem" not in named  # the tools to call, not shell commands to run
     assert unknown.structured_content["named"] is None and plain.structured_content["named"] is None  # type: ignore[index]
     assert asked.structured_content["named_ids"] == ["INC-27"]  # type: ignore[index]  # as data, not only a sentence
     assert unknown.structured_content["named_ids"] == plain.structured_content["named_ids"] == []  # type: ignore[index]
