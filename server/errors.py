@@ -57,14 +57,21 @@ web view "web" around every page and form (server/web/app.py: its reader runs no
 (the SDK, a test), an error says what it does with both wordings."""
 
 
+REMOTE: ContextVar[bool] = ContextVar("remote", default=False)
+"""Whether the reader is a client that signed in with a token (MCP over HTTP), not whoever runs the server: a
+database's reason (its host, port and role) is not said to it, as the web view does not say it."""
+
+
 @contextmanager
-def shown_on(surface: Surface) -> Iterator[None]:
-    """Errors stringified inside name what to do on `surface` (commands, tools, or the server's settings)."""
-    token = SURFACE.set(surface)
+def shown_on(surface: Surface, *, remote: bool = False) -> Iterator[None]:
+    """Errors stringified inside name what to do on `surface` (commands, tools, or the server's settings); `remote`:
+    to a client with a token, not to whoever runs the server."""
+    token, at_a_distance = SURFACE.set(surface), REMOTE.set(remote)
     try:
         yield
     finally:
         SURFACE.reset(token)
+        REMOTE.reset(at_a_distance)
 
 
 class PostmortemError(Exception):
