@@ -1,5 +1,6 @@
 """Domain errors. The MCP and CLI layers turn them into actionable messages in one place each."""
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -56,14 +57,21 @@ web view "web" around every page and form (server/web/app.py: its reader runs no
 (the SDK, a test), an error says what it does with both wordings."""
 
 
+REMOTE: ContextVar[bool] = ContextVar("remote", default=False)
+"""Whether the reader is a client that signed in with a token (MCP over HTTP), not whoever runs the server: a
+database's reason (its host, port and role) is not said to it, as the web view does not say it."""
+
+
 @contextmanager
-def shown_on(surface: Surface) -> Iterator[None]:
-    """Errors stringified inside name what to do on `surface` (commands, tools, or the server's settings)."""
-    token = SURFACE.set(surface)
+def shown_on(surface: Surface, *, remote: bool = False) -> Iterator[None]:
+    """Errors stringified inside name what to do on `surface` (commands, tools, or the server's settings); `remote`:
+    to a client with a token, not to whoever runs the server."""
+    token, at_a_distance = SURFACE.set(surface), REMOTE.set(remote)
     try:
         yield
     finally:
         SURFACE.reset(token)
+        REMOTE.reset(at_a_distance)
 
 
 class PostmortemError(Exception):
@@ -225,15 +233,18 @@ class KnowledgeBaseUnavailable(PostmortemError):
     """The server could not open its knowledge base: why, when it is the database (damaged, the disk) or a file or
     directory of the home that cannot be made or opened (as the CLI says it); else its log says why."""
 
-    def __init__(self, cause: BaseException | None, *, retried: bool = False) -> None:
-        """`retried`: the server opens it again on a later call (the database could not be reached)."""
+    def __init__(self, cause: BaseException | None, *, retry_in: float | None = None) -> None:
+        """`retry_in`: the server opens it again on a call made that many seconds from now or later (the database could
+        not be reached); a call sooner gets this failure again, so the sentence says when, not "on the next call"."""
         known = cause is not None and is_storage_failure(cause)
         reason = storage_failure(cause) if cause is not None and known else "the server log says why."
         if isinstance(cause, (ReadOnlyStore, UnusableHome)):
             reason = f"{cause}."
         elif isinstance(cause, OSError) and cause.filename and not known:
             reason = f"{cause.strerror or type(cause).__name__}: {cause.filename}."
-        then = "It is tried again on the next call." if retried else "Restart the server once that is fixed."
+        then = "Restart the server once that is fixed."
+        if retry_in is not None:
+            then = f"It is tried again on the next call made {max(1, math.ceil(retry_in))} s or more from now."
         # a storage failure's sentence already says whose store failed and why: not wrapped in a second one
         said = reason if known and not isinstance(cause, (ReadOnlyStore, UnusableHome)) else None
         super().__init__(f"{said} {then}" if said else f"The knowledge base could not be opened: {reason} {then}")

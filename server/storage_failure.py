@@ -9,7 +9,7 @@ def storage_failure(error: BaseException) -> str:
     damaged database file. The engine's own one-line reason, never the statement or its values (they hold incident
     text)."""
     reason = failure_reason(error)
-    if _shown_on() == "web":
+    if _shown_on() == "web" or _remote():  # a page's reader, a client with a token: not the database's host and port
         return _for_a_page(error, reason)
     if is_damaged_database(error):
         return (
@@ -45,8 +45,9 @@ def storage_failure(error: BaseException) -> str:
 
 
 def _for_a_page(error: BaseException, reason: str) -> str:
-    """A database failure said on a web page: its reader runs no command and sets nothing, so what to do is for whoever
-    runs the server, and the engine's reason is not echoed (PostgreSQL's names the database's host and port). A
+    """A database failure said on a web page, or to an MCP client with a token: its reader runs no command and sets
+    nothing, so what to do is for whoever runs the server, and the engine's reason is not echoed (PostgreSQL's names
+    the database's host and port). A
     damaged database said "`postmortem check` says what is wrong", one at its connection limit "Raise the server's
     max_connections" with that host and port."""
     if is_damaged_database(error):
@@ -86,6 +87,12 @@ def _shown_on() -> str | None:
     from agent_postmortem.errors import SURFACE  # errors.py imports this module
 
     return SURFACE.get()
+
+
+def _remote() -> bool:
+    from agent_postmortem.errors import REMOTE  # errors.py imports this module
+
+    return REMOTE.get()
 
 
 _LOCKED = "database is locked"  # SQLite, once another connection held the lock past the busy timeout (30 s)

@@ -159,10 +159,12 @@ class TeamTokenVerifier(TokenVerifier):
             logger.error("tokens file not reread, the last good tokens stay in force: %s", e)
         self._seen = stamp
 
-    def knows(self, presented: bytes) -> bool:
-        """Whether a token of this digest is still in the file (a web session made with it lives only so long)."""
+    def knows(self, presented: bytes, team: str) -> bool:
+        """Whether a token of this digest is still in the file, and still `team`'s (a web session made with it lives
+        only so long: a token moved to another team by editing the file kept its session reading the old team's)."""
         self._refresh()
-        return sum(hmac.compare_digest(presented, entry.digest) for entry in self._entries) > 0  # every one compared
+        found = [hmac.compare_digest(presented, entry.digest) and entry.team == team for entry in self._entries]
+        return any(found)  # every one compared
 
     async def verify_token(self, token: str) -> AccessToken | None:
         self._refresh()

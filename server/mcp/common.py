@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError, UnexpectedToolError
@@ -144,7 +145,7 @@ class PostmortemServer(MCPServer):
         absence (clients that fill every argument send null for those not meant); and a
         failure of the database or of opening the knowledge base, in any tool, says what it is and what to do
         instead of the SDK's bare "Error executing tool X". Errors name tools, not commands (server/errors.py)."""
-        with shown_on("mcp"):
+        with shown_on("mcp", remote=get_access_token() is not None):
             return await self._call_tool(name, arguments, context)
 
     async def _call_tool(
@@ -176,7 +177,7 @@ class PostmortemServer(MCPServer):
         """As the SDK's, but a URI that matches no resource is not sent back (it was, whole: 5,000 characters, or a
         secret a model put there); the answer names the resources and templates there are instead."""
         try:
-            with shown_on("mcp"):
+            with shown_on("mcp", remote=get_access_token() is not None):
                 return await super().read_resource(uri, context)
         except ResourceNotFoundError as e:
             if not str(e).startswith("Unknown resource"):
@@ -191,7 +192,7 @@ class PostmortemServer(MCPServer):
         """As the SDK's, but an unknown prompt, an argument it does not take or a missing required one is invalid
         params (-32602), as the specification asks, naming the prompts there are or the arguments it takes (the SDK
         answered error code 0; the name sent is not repeated). Errors name tools, not commands (server/errors.py)."""
-        with shown_on("mcp"):
+        with shown_on("mcp", remote=get_access_token() is not None):
             return await self._get_prompt(name, arguments, context)
 
     async def _get_prompt(

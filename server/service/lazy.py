@@ -90,7 +90,10 @@ class LazyService:
             if not self._ready.wait(timeout):
                 raise TimeoutError("the knowledge base is still opening")
         if self._service is None:
-            raise KnowledgeBaseUnavailable(self._error, retried=transient(self._error)) from self._error
+            wait = RETRY_OPEN - (time.monotonic() - self._failed_at)
+            raise KnowledgeBaseUnavailable(
+                self._error, retry_in=wait if transient(self._error) else None
+            ) from self._error
         return self._service
 
     def close(self, timeout: float = 30) -> None:

@@ -146,11 +146,12 @@ def _not_there(request: Request, e: StoreError) -> tuple[str, str | None]:
 
 
 def signed_in(web: Web, request: Request) -> Session | None:
-    """The request's session, unless the team token it signed in with has been revoked since (then it ends)."""
+    """The request's session, unless the team token it signed in with has been revoked or moved to another team since
+    (then it ends)."""
     session = web.sessions.get(session_id(request))
     if session is None or session.credential is None or not isinstance(web.verifier, TeamTokenVerifier):
         return session
-    if web.verifier.knows(session.credential):
+    if web.verifier.knows(session.credential, session.team):
         return session
     web.sessions.drop(session_id(request))
     return None

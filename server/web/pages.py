@@ -138,8 +138,18 @@ def event_form(ctx: Ctx) -> Response:
         raise reads.FormError(f"kind must be one of: {', '.join(get_args(EventKind))}")
     description = reads.text(ctx.form, "description", 2000, required=True)
     event = TimelineEventCreate.model_validate({"kind": kind, "description": description})
-    done = ctx.service.add_timeline_event(incident_id, event)
+    if _moves_status(ctx.service.get_incident(incident_id).status, kind):
+        # the page's one way to say so: the incident is marked too, as `postmortem resolve` marks it
+        done = ctx.service.resolve_incident(incident_id, status=kind, note=event.description)
+    else:
+        done = ctx.service.add_timeline_event(incident_id, event)
     return RedirectResponse(f"/incidents/{done.id}", status_code=303)
+
+
+def _moves_status(status: str, kind: str) -> bool:
+    """Whether an event of `kind` added now marks the incident: "resolved" does, and "mitigated" of an open incident
+    (of a resolved one it is an event told late, which does not take the resolution back)."""
+    return kind == "resolved" or (kind == "mitigated" and status == "open")
 
 
 def download(ctx: Ctx) -> Response:

@@ -125,3 +125,26 @@ async def test_a_uri_that_matches_no_resource_is_not_sent_back(url: str, uri: st
     message = refused.value.error.message
     assert message.startswith("No resource at that URI; the resources are: ") and "incident://{incident_id}" in message
     assert SECRET not in message and "ZZZZ" not in message and len(message) < 1_000
+
+
+async def test_a_database_that_cannot_be_reached_is_said_to_a_remote_client_without_its_host_or_port(
+    url: str, service: PostmortemService, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Over HTTP with a token, the tool's answer quoted the driver's reason ("connection to server at "db.internal",
+    port 5432 failed"), naming the database's host, port and role to every token holder, while the web view, signed
+    in with the same tokens, said it without them. The reason now goes to the server's log only."""
+    from sqlalchemy.exc import OperationalError
+
+    refused = 'connection failed: connection to server at "db.internal" (10.0.0.7), port 5432 failed: role "pm_rw"'
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception(refused))
+
+    async with connected(url) as client:
+        monkeypatch.setattr(service, "list_incidents", unreachable)
+        with caplog.at_level("WARNING"):
+            result = await client.call_tool("list_incidents", {})
+    said = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error and "could not connect to its database" in said and "nothing was changed" in said, said
+    assert not any(leak in said for leak in ("db.internal", "10.0.0.7", "5432", "pm_rw")), said
+    assert any("db.internal" in r.getMessage() for r in caplog.records)  # whoever runs the server reads it there

@@ -89,6 +89,40 @@ def test_a_database_that_cannot_be_reached_is_said_once_with_no_traceback(caplog
         lazy.get(timeout=10)
     said = str(e.value)
     assert said.startswith("The server's knowledge base is unreachable: its incident store could not connect"), said
-    assert "could not be opened" not in said and said.endswith("It is tried again on the next call.")
+    assert "could not be opened" not in said and said.endswith("s or more from now.")
     logged = [r for r in caplog.records if "could not open the knowledge base" in r.getMessage()]
     assert len(logged) == 1 and logged[0].exc_info is None and "Connection refused" in logged[0].getMessage()
+
+
+def test_a_database_that_cannot_be_reached_says_when_it_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page and the tool said "It is tried again on the next call", but a call within RETRY_OPEN of the failure
+    was answered with the old failure, untried: a person who reloaded as soon as the database was back saw the same
+    error again. The sentence now says in how many seconds a call opens it again."""
+    from sqlalchemy.exc import OperationalError
+
+    from agent_postmortem.errors import KnowledgeBaseUnavailable
+    from agent_postmortem.service import lazy as lazy_module
+
+    now = [1000.0]
+    monkeypatch.setattr(lazy_module.time, "monotonic", lambda: now[0])
+    opened: list[int] = []
+
+    def down() -> PostmortemService:
+        opened.append(1)
+        raise OperationalError(None, {}, Exception("connection refused"))
+
+    lazy = LazyService(down)
+    with pytest.raises(KnowledgeBaseUnavailable) as first:
+        lazy.get(timeout=10)
+    assert f"It is tried again on the next call made {lazy_module.RETRY_OPEN:g} s or more from now." in str(
+        first.value
+    ), first.value
+    now[0] += 3.2
+    with pytest.raises(KnowledgeBaseUnavailable) as second:
+        lazy.get(timeout=10)
+    assert len(opened) == 1  # not tried: too soon after the failure
+    assert "It is tried again on the next call made 2 s or more from now." in str(second.value), second.value
+    now[0] += 2
+    with pytest.raises(KnowledgeBaseUnavailable) as third:
+        lazy.get(timeout=10)
+    assert len(opened) == 2 and "made 5 s or more from now" in str(third.value)

@@ -80,6 +80,19 @@
     const r = document.createRange(); r.selectNodeContents(td);
     return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1;
   }).map(td => td.textContent.trim()).slice(0, 5);
+  // So is a date or a time among a cell's words ("2026-" / "12-07" read as two values).
+  const dated = /^(\d{4}-\d{2}-\d{2}|\d{2}:\d{2})$/;
+  found.dates_split_in_cells = [...document.querySelectorAll('td')].filter(shown).flatMap(td => {
+    const walk = document.createTreeWalker(td, NodeFilter.SHOW_TEXT), split = [];
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      for (const m of n.data.matchAll(/\S+/g)) {
+        if (!dated.test(m[0])) continue;
+        const r = document.createRange(); r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
+        if (new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1) split.push(m[0]);
+      }
+    }
+    return split;
+  }).slice(0, 5);
   found.page_scrolls_sideways = document.documentElement.scrollWidth > innerWidth ? [document.documentElement.scrollWidth] : [];
   return found;
 }

@@ -119,3 +119,27 @@ def test_a_timeline_event_of_invisible_characters_alone_is_told_so_with_a_way_ba
     assert len(service.get_incident(drafted).timeline) == before
     answer = client.post(f"/incidents/{drafted}/events", data={"csrf": csrf, "kind": "note", "description": "a\u200bb"})
     assert answer.status_code == 303
+
+
+def test_a_mitigated_or_resolved_event_added_on_the_page_marks_the_incident_so(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    """The page's only way to say an incident was mitigated or resolved is its timeline form, whose kinds offer both;
+    such an event was stored while the incident stayed open, with no time to mitigate or resolve on the dashboard.
+    Now it marks the incident as `postmortem resolve` does; a late "mitigated" does not take a resolved one back."""
+    _, service, _ = site
+    csrf = sign_in(client, TOKEN)
+    incident = service.capture_incident(IncidentCreate(title="Support agent promised a refund it cannot give"))
+    events = f"/incidents/{incident.id}/events"
+    typed = {"csrf": csrf, "kind": "mitigated", "description": "turned the refund tool off"}
+    assert client.post(events, data=typed).status_code == 303
+    mitigated = service.get_incident(incident.id)
+    assert mitigated.status == "mitigated" and mitigated.mitigated_at is not None
+    assert [(e.kind, e.description) for e in mitigated.timeline][-1] == ("mitigated", "turned the refund tool off")
+    assert client.post(events, data={**typed, "kind": "resolved", "description": "prompt fixed"}).status_code == 303
+    resolved = service.get_incident(incident.id)
+    assert resolved.status == "resolved" and resolved.resolved_at is not None
+    assert client.post(events, data={**typed, "description": "the tool was off from 10:05"}).status_code == 303
+    late = service.get_incident(incident.id)
+    assert late.status == "resolved" and late.resolved_at == resolved.resolved_at
+    assert [(e.kind, e.description) for e in late.timeline][-1] == ("mitigated", "the tool was off from 10:05")

@@ -248,3 +248,25 @@ def test_a_web_session_ends_when_the_token_it_signed_in_with_is_revoked(tmp_path
             assert ended.status_code == 303 and ended.headers["location"] == "/login"
             assert browser.get("/incidents").status_code == 303  # the session is gone, not only refused once
             assert colleague.get("/incidents").status_code == 200
+
+
+def test_a_web_session_ends_when_its_token_is_moved_to_another_team(tmp_path: Path) -> None:
+    """As found on a shared server: an operator moved a person's token from one team to another by editing the
+    tokens file; MCP calls with it went to the new team at once, but the browser signed in with it kept reading the
+    old team's incidents until its session expired (up to SESSION_TTL)."""
+    path = tmp_path / "tokens.toml"
+    moved = add_token(path, "alpha", "moved")
+    add_token(path, "beta", "beta's")
+    verifier = TeamTokenVerifier(load_tokens(path), path=path, every=0.0)
+    services = {team: make_service(tmp_path / team) for team in ("alpha", "beta")}
+    services["alpha"].capture_incident(IncidentCreate(title="alpha only: checkout agent refunded twice"))
+    with serving(services["alpha"], token=None, team_verifier=verifier, for_team=services.__getitem__) as base:
+        with httpx.Client(base_url=base) as browser:
+            sign_in(browser, moved)
+            assert "alpha only" in browser.get("/incidents/INC-1").text
+            path.write_text(path.read_text().replace('team = "alpha"', 'team = "beta"'))
+            assert [e.team for e in load_tokens(path)] == ["beta", "beta"]
+            ended = browser.get("/incidents/INC-1")
+            assert ended.status_code == 303 and ended.headers["location"].startswith("/login")
+            sign_in(browser, moved)  # signed in again, the token's new team
+            assert browser.get("/incidents/INC-1").status_code == 404
