@@ -236,12 +236,19 @@ def patterns(min_size: MinSize = 3, limit: PatternLimit = 20, as_json: JsonOpt =
         err.print(said, markup=False)
         return
     rows = (
-        [p.id, p.size, f"{p.last_seen:%Y-%m-%d}", p.open_items, p.label, ", ".join(p.incident_ids[:8])]
+        [p.id, p.size, f"{p.last_seen:%Y-%m-%d}", p.open_items, p.label, _first_incidents(p.incident_ids)]
         for p in result.patterns
     )
     columns = ("id", "size", "last seen", "open items", "label", "incidents")
     out.print(table(*columns, rows=rows, title="Recurring patterns"))
     more_patterns(result.total, len(result.patterns))
+
+
+def _first_incidents(ids: list[str], shown: int = 8) -> str:
+    """A pattern's first incidents, and how many more there are: past eight the rest were left out without a word,
+    so a pattern of size 9 listed 8 incidents and the ninth could not be told from the table."""
+    more = f", … (+{len(ids) - shown} more: --json lists them)" if len(ids) > shown else ""
+    return ", ".join(ids[:shown]) + more
 
 
 COMMANDS: list[tuple[str, Any]] = [
