@@ -4,6 +4,7 @@ server/cli/output.py: as text, never markup, with its control characters visible
 
 import textwrap
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -262,8 +263,21 @@ def item_view(a: "ActionItem") -> RenderableType:
     )
     if not a.history:
         return view
-    rows = ([f"{h.at:%Y-%m-%d %H:%M}", h.field, h.old, h.new, h.by] for h in a.history)
+    rows = (
+        [f"{h.at:%Y-%m-%d %H:%M}", h.field, _changed(h.field, h.old), _changed(h.field, h.new), h.by] for h in a.history
+    )
     return Group(view, table("at", "change", "from", "to", "by", rows=rows, title="History"))
+
+
+def _changed(field: str, value: str | None) -> str | None:
+    """A due date in the history as the `due` line shows it ("2026-12-01"): stored as a full time with seconds and
+    offset, it was cut to "2026-12-01T23:59:5…" in 80 columns, so a change of due date could not be read."""
+    if field != "due_at" or not value:
+        return value
+    try:
+        return due_text(datetime.fromisoformat(value).astimezone(UTC))
+    except ValueError:  # not a time (written by hand in an import): shown as stored
+        return value
 
 
 def _completed(a: "ActionItem") -> str:
