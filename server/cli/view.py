@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agent_postmortem.cli.actions_view import actions_table
+from agent_postmortem.cli.incidents_view import IncidentsView
 from agent_postmortem.cli.output import cell, fields, line, table, visible
 from agent_postmortem.render.exports import due_text
 
@@ -97,9 +98,8 @@ def similar_table(hits: "list[SimilarIncident]") -> Table:
     return found
 
 
-def incidents_table(incidents: "Iterable[Incident | IncidentSummary]") -> Table:
-    rows = ([i.id, _day(i.created_at), i.severity, i.category, i.status, i.title] for i in incidents)
-    return table("id", "created", "severity", "category", "status", "title", rows=rows)
+def incidents_table(incidents: "Iterable[Incident | IncidentSummary]") -> IncidentsView:
+    return IncidentsView([[i.id, _day(i.created_at), i.severity, i.category, i.status, i.title] for i in incidents])
 
 
 def show_decision(out: Console, r: "ClassifyResult", *, incident_id: str | None = None) -> None:
