@@ -161,7 +161,7 @@ def show_analysis(out: Console, a: "Analysis", incident_id: str = "INC-n") -> No
 
 def _hypotheses(a: "Analysis") -> list[RenderableType]:
     """The candidate root causes the analysis weighed, with the evidence for and against each, and why it chose."""
-    weighed = [
+    weighed: list[RenderableType] = [
         hanging("  hypothesis: ", h.cause, "\nfor: ", h.evidence_for or "-", "\nagainst: ", h.evidence_against or "-")
         for h in a.hypotheses
     ]
