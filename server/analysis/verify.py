@@ -135,8 +135,12 @@ def verify_fix(
     deterministic: bool = False,
 ) -> FixVerification:
     """`deterministic=True`: the same input always failed, so the one reproduction passing after the fix decides."""
-    if not (0 <= before_failures <= before_trials and 0 <= after_failures <= after_trials):
-        raise ValueError("failures must be between 0 and the number of trials")
+    for side, failures, trials in (("before", before_failures, before_trials), ("after", after_failures, after_trials)):
+        if not 0 <= failures <= trials:  # which count was wrong: "12 10 0 5" was refused without saying
+            raise ValueError(
+                f"{failures} failures in {trials} trials {side} the fix: failures must be between 0 and the number of "
+                "trials (the counts go in the order before failures, before trials, after failures, after trials)"
+            )
     if max(before_trials, after_trials) > MAX_COUNT:
         raise ValueError(f"trials must be at most {MAX_COUNT:,}")
     if not (0 < target < 1 and 0.5 <= confidence < 1):

@@ -22,9 +22,10 @@ def check_blameless(
     from agent_postmortem.service.runtime import build_judging
 
     with user_errors():
-        result = build_judging(settings()).check_blameless(_text_to_check(text))
+        checked = _text_to_check(text)
+        result = build_judging(settings()).check_blameless(checked)
     if not emit(result, as_json):
-        out.print(blameless_view(result))
+        out.print(blameless_view(result, checked))
     if not result.blameless:
         raise typer.Exit(FAILED)
 

@@ -90,8 +90,8 @@ def user_errors(options: Mapping[str, str] | None = None) -> Iterator[None]:
     to change on the command line, not the model's field."""
     try:
         yield
-    except (IncidentNotFound, ActionItemNotFound) as e:
-        fail(BAD_INPUT, f"{e}. List them with `postmortem list` or `postmortem actions`.")
+    except (IncidentNotFound, ActionItemNotFound) as e:  # `postmortem list` lists incidents, not items
+        fail(BAD_INPUT, f"{e}. List them with `postmortem {'list' if isinstance(e, IncidentNotFound) else 'actions'}`.")
     except (DraftTimeout, DraftError, LLMFailed) as e:  # the model ran out of time, failed or answered no analysis
         fail(FAILED, str(e))
     except IndexBusy as e:  # a server runs on this home: it keeps the index, and only it can rebuild it

@@ -54,7 +54,7 @@ def init(
         )
     if emit(result, as_json):
         return
-    _show(result)
+    _show(result, seed_asked=bool(seed))
 
 
 def _make_private(home: Path) -> bool:
@@ -84,7 +84,7 @@ def _load_seed(service: "PostmortemService") -> int:
     return service.import_incidents(read_incidents(SEED)).imported
 
 
-def _show(result: "InitResult") -> None:
+def _show(result: "InitResult", *, seed_asked: bool = False) -> None:
     from agent_postmortem.service.runtime import EMPTY_HINT
 
     where = f"{result.home} (PostgreSQL for the records)" if result.database == "postgresql" else result.home
@@ -93,6 +93,8 @@ def _show(result: "InitResult") -> None:
         out.print("  it was readable by other users: its mode is now 0700", markup=False)
     if result.seeded:
         out.print(f"loaded {result.seeded} fictional incidents from the seed knowledge base", markup=False)
+    elif seed_asked:  # a second --seed said "loading the seed knowledge base" and then nothing of it
+        out.print("the seed knowledge base is loaded already: nothing was added", markup=False)
     out.print(f"team {result.team}: {result.incidents} incidents stored", markup=False)
     if result.incidents == 0:
         out.print(f"the knowledge base is empty: {EMPTY_HINT}", markup=False, soft_wrap=True)

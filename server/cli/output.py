@@ -90,6 +90,16 @@ def table(*columns: str, rows: Iterable[Iterable[object]], title: str | None = N
     return shown
 
 
+def hanging(prefix: str, *parts: object) -> Table:
+    """`prefix` then the line of `parts` (as `line` makes it), whose every wrapped line starts under its first: a why
+    or a factor wrapped in 80 columns went on at the left edge, under its number."""
+    grid = Table.grid()
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    grid.add_row(prefix, line(*parts))
+    return grid
+
+
 def fields(pairs: Iterable[tuple[str, object]], *, title: str | None = None) -> Table:
     """A two-column view of labelled values, for one record."""
     grid = Table.grid(padding=(0, 2))

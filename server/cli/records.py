@@ -15,6 +15,7 @@ from agent_postmortem.cli.common import (
     Limit,
     ListLimit,
     MinSize,
+    Offset,
     Output,
     choice,
     emit,
@@ -69,32 +70,38 @@ def search(
 def list_(
     limit: ListLimit = 20,
     status: Annotated[str | None, choice(STATUSES, help="only incidents in this status")] = None,
+    offset: Offset = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """List incidents, newest first."""
+    """List incidents, newest first; --offset pages past the newest 200 (--limit stops there)."""
     from agent_postmortem.store.filters import SearchFilters
 
     with user_errors():
         filters = SearchFilters.of(status=status)
-        found = read_records(lambda store: store.list_incidents(limit=limit + 1, filters=filters))
+        found = read_records(lambda store: store.list_incidents(limit=limit + 1, offset=offset, filters=filters))
     rows = found or []
     if as_json:  # the summaries' models are loaded only here: the table needs none of them
         from agent_postmortem.service.results import IncidentList, IncidentSummary
 
         fields = set(IncidentSummary.model_fields)
         summaries = [IncidentSummary.model_validate(r.model_dump(include=fields)) for r in rows[:limit]]
-        emit(IncidentList(incidents=summaries, offset=0, next_offset=limit if len(rows) > limit else None), True)
+        more = offset + limit if len(rows) > limit else None
+        emit(IncidentList(incidents=summaries, offset=offset, next_offset=more), True)
         return
     from agent_postmortem.cli.view import incidents_table
 
     if found is None:  # no home: read_records said so
         return
     if not rows:  # not an empty table, which reads like a display fault
-        none = "no incidents yet: `postmortem capture` or `postmortem import` adds some"
-        err.print(f"no {status} incidents" if status else none, markup=False)
+        what = f"{status} incidents" if status else "incidents"
+        if offset:  # a page past the end: "no incidents yet" said the home was empty
+            said = f"no {what} past the first {offset}: a smaller --offset shows some"
+        else:
+            said = f"no {what}" if status else "no incidents yet: `postmortem capture` or `postmortem import` adds some"
+        err.print(said, markup=False)
         return
     out.print(incidents_table(rows[:limit]))
-    more_note(limit if len(rows) > limit else None, "incidents", pages=False)
+    more_note(offset + limit if len(rows) > limit else None, "incidents")
 
 
 def show(incident_id: str, as_json: JsonOpt = False) -> None:
@@ -236,12 +243,19 @@ def patterns(min_size: MinSize = 3, limit: PatternLimit = 20, as_json: JsonOpt =
         err.print(said, markup=False)
         return
     rows = (
-        [p.id, p.size, f"{p.last_seen:%Y-%m-%d}", p.open_items, p.label, ", ".join(p.incident_ids[:8])]
+        [p.id, p.size, f"{p.last_seen:%Y-%m-%d}", p.open_items, p.label, _first_incidents(p.incident_ids)]
         for p in result.patterns
     )
     columns = ("id", "size", "last seen", "open items", "label", "incidents")
     out.print(table(*columns, rows=rows, title="Recurring patterns"))
     more_patterns(result.total, len(result.patterns))
+
+
+def _first_incidents(ids: list[str], shown: int = 8) -> str:
+    """A pattern's first incidents, and how many more there are: past eight the rest were left out without a word,
+    so a pattern of size 9 listed 8 incidents and the ninth could not be told from the table."""
+    more = f", … (+{len(ids) - shown} more: --json lists them)" if len(ids) > shown else ""
+    return ", ".join(ids[:shown]) + more
 
 
 COMMANDS: list[tuple[str, Any]] = [

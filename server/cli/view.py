@@ -4,14 +4,15 @@ server/cli/output.py: as text, never markup, with its control characters visible
 
 import textwrap
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
-from rich.text import Text
 
 from agent_postmortem.cli.actions_view import actions_table
-from agent_postmortem.cli.output import cell, fields, line, table, visible
+from agent_postmortem.cli.incidents_view import IncidentsView
+from agent_postmortem.cli.output import cell, fields, hanging, line, table, visible
 from agent_postmortem.render.exports import due_text
 
 if TYPE_CHECKING:
@@ -96,9 +97,8 @@ def similar_table(hits: "list[SimilarIncident]") -> Table:
     return found
 
 
-def incidents_table(incidents: "Iterable[Incident | IncidentSummary]") -> Table:
-    rows = ([i.id, _day(i.created_at), i.severity, i.category, i.status, i.title] for i in incidents)
-    return table("id", "created", "severity", "category", "status", "title", rows=rows)
+def incidents_table(incidents: "Iterable[Incident | IncidentSummary]") -> IncidentsView:
+    return IncidentsView([[i.id, _day(i.created_at), i.severity, i.category, i.status, i.title] for i in incidents])
 
 
 def show_decision(out: Console, r: "ClassifyResult", *, incident_id: str | None = None) -> None:
@@ -159,27 +159,22 @@ def show_analysis(out: Console, a: "Analysis", incident_id: str = "INC-n") -> No
         out.print(_proposed(p))
 
 
-def _hypotheses(a: "Analysis") -> list[Text]:
+def _hypotheses(a: "Analysis") -> list[RenderableType]:
     """The candidate root causes the analysis weighed, with the evidence for and against each, and why it chose."""
-    weighed = [
-        line(
-            "  hypothesis: ",
-            h.cause,
-            "\n     for: ",
-            h.evidence_for or "-",
-            "\n     against: ",
-            h.evidence_against or "-",
-        )
+    weighed: list[RenderableType] = [
+        hanging("  hypothesis: ", h.cause, "\nfor: ", h.evidence_for or "-", "\nagainst: ", h.evidence_against or "-")
         for h in a.hypotheses
     ]
     if a.chosen_because:
-        weighed.append(line("  why this root cause: ", a.chosen_because))
+        weighed.append(hanging("  why this root cause: ", a.chosen_because))
     return weighed
 
 
-def _proposed(p: "AnalysisAction") -> Text:
+def _proposed(p: "AnalysisAction") -> RenderableType:
     repeats = f"; repeats the open {p.duplicate_of}" if p.duplicate_of else ""
-    return line(f"  [ ] {p.priority} ", p.title, " (owner: ", p.owner_role, f"; due in {p.due_in_days} days{repeats})")
+    return hanging(
+        f"  [ ] {p.priority} ", p.title, " (owner: ", p.owner_role, f"; due in {p.due_in_days} days{repeats})"
+    )
 
 
 def _quality(show: Callable[[RenderableType], object], a: "Analysis") -> None:
@@ -223,8 +218,8 @@ def incident_view(i: "Incident") -> RenderableType:
         number = f"analysis {i.analysis.id}, " if i.analysis.id is not None else ""
         parts.append(line(("Root cause", "bold"), f" ({number}{label}): ", i.analysis.root_cause))
         # the help promised the analysis and showed its root cause alone: the whys and factors that led to it too
-        parts += [line(f"  {n}. ", w.question, "\n     ", w.answer) for n, w in enumerate(i.analysis.whys, start=1)]
-        parts += [line("  factor: ", f.factor, " -> ", f.effect) for f in i.analysis.contributing_factors]
+        parts += [hanging(f"  {n}. ", w.question, "\n", w.answer) for n, w in enumerate(i.analysis.whys, start=1)]
+        parts += [hanging("  factor: ", f.factor, " -> ", f.effect) for f in i.analysis.contributing_factors]
         parts += _hypotheses(i.analysis)  # the report lists the causes weighed; `show` left them out
         # what a reviewer accepts with it, as the report lists them: the items it proposes were left out of `show`
         tracked = {a.title for a in i.action_items}
@@ -262,8 +257,21 @@ def item_view(a: "ActionItem") -> RenderableType:
     )
     if not a.history:
         return view
-    rows = ([f"{h.at:%Y-%m-%d %H:%M}", h.field, h.old, h.new, h.by] for h in a.history)
+    rows = (
+        [f"{h.at:%Y-%m-%d %H:%M}", h.field, _changed(h.field, h.old), _changed(h.field, h.new), h.by] for h in a.history
+    )
     return Group(view, table("at", "change", "from", "to", "by", rows=rows, title="History"))
+
+
+def _changed(field: str, value: str | None) -> str | None:
+    """A due date in the history as the `due` line shows it ("2026-12-01"): stored as a full time with seconds and
+    offset, it was cut to "2026-12-01T23:59:5…" in 80 columns, so a change of due date could not be read."""
+    if field != "due_at" or not value:
+        return value
+    try:
+        return due_text(datetime.fromisoformat(value).astimezone(UTC))
+    except ValueError:  # not a time (written by hand in an import): shown as stored
+        return value
 
 
 def _completed(a: "ActionItem") -> str:

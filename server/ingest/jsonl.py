@@ -60,6 +60,29 @@ def _problem(e: Exception) -> str:
     return validation_problems(e, limit=3, unknown_keys=NOT_IMPORT_FORMAT)
 
 
+# What another write-up's keys are called in the import format: a postmortem's `text` and top-level `root_cause` were
+# refused as "not fields of the import format", which did not say where they go.
+ELSEWHERE = {
+    "text": "description",
+    "summary": "description",
+    "body": "description",
+    "root_cause": "analysis.root_cause",
+    "contributing_factors": "analysis.contributing_factors",
+    "whys": "analysis.whys",
+}
+
+
+def _where_they_go(data: object) -> str:
+    """The import format's names for the keys of a line in another format, and an action item given as a string."""
+    if not isinstance(data, dict):
+        return ""
+    moves = [f"{key} as {where}" for key, where in ELSEWHERE.items() if key in data and where not in data]
+    items = data.get("action_items")
+    if isinstance(items, list) and any(isinstance(item, str) for item in items):
+        moves.append('each action item as {"title": ...}')
+    return f" (give {'; '.join(moves)})" if moves else ""
+
+
 def validate_incidents(path: Path) -> tuple[list[SeedIncident], list[LineProblem], int]:
     """The valid rows, every problem by line number, and the number of non-empty lines (a file with none is
     refused)."""
@@ -71,10 +94,12 @@ def validate_incidents(path: Path) -> tuple[list[SeedIncident], list[LineProblem
         if line is None:  # read past, never held whole
             problems.append(LineProblem(line=number, reason=f"longer than {MAX_LINE_BYTES} bytes"))
             continue
+        data: object = None
         try:
-            row = SeedIncident.model_validate(loads(line))
+            data = loads(line)
+            row = SeedIncident.model_validate(data)
         except (JsonInputError, ValidationError) as e:
-            problems.append(LineProblem(line=number, reason=_problem(e)))
+            problems.append(LineProblem(line=number, reason=_problem(e) + _where_they_go(data)))
             continue
         if late := in_the_future(row, now):
             problems.append(LineProblem(line=number, reason=f"{late} is in the future: give when it happened"))

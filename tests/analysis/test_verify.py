@@ -218,3 +218,15 @@ def test_a_rise_that_could_be_chance_names_which_test_its_p_value_is() -> None:
     result = verify_fix(1, 2, 3, 4, target=0.5)
     assert result.verdict == "not_shown" and result.p_value == pytest.approx(0.933, abs=0.001)
     assert "a rise that could be chance (Fisher p=0.6 for a rise)" in result.explanation
+
+
+@pytest.mark.parametrize(
+    ("counts", "said"),
+    [((12, 10, 0, 5), "12 failures in 10 trials before"), ((0, 5, 7, 6), "7 failures in 6 trials after")],
+)
+def test_failures_past_their_trials_are_refused_naming_the_side_and_the_counts(
+    counts: tuple[int, int, int, int], said: str
+) -> None:
+    """`verify-fix 12 10 0 5` said only "failures must be between 0 and the number of trials": not which count."""
+    with pytest.raises(ValueError, match=said):
+        verify_fix(*counts)

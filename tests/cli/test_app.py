@@ -208,7 +208,7 @@ def test_action_items_past_the_first_page_can_be_listed_and_a_cut_table_says_so(
     rest = json.loads(run("actions", "--offset", "130", "--json").stdout)
     assert [i["id"] for i in rest["items"]] == [i["id"] for i in every["items"][130:]]
     assert "more action items" not in run("actions", "--limit", "1000").stderr
-    assert "more incidents: --limit shows more" in run("list").stderr
+    assert "more incidents: --offset 20 shows the next page, --limit a longer one" in run("list").stderr
 
 
 @pytest.mark.parametrize("command", ["patterns", "effectiveness"])

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
+import typer
 
 from agent_postmortem.cli import common as cli_common
 from agent_postmortem.store import models
+from agent_postmortem.store.errors import ActionItemNotFound, IncidentNotFound
 from agent_postmortem.store.vocabulary import LIST_LIMIT
 from tests.factories import FIXTURES
 from tests.processes import POSTMORTEM, environment, postmortem
@@ -255,3 +257,21 @@ def test_a_read_only_command_for_a_team_no_command_stored_into_creates_no_schema
     assert not db.has_schema(db.team_url(url, "typo2"))
     stored = postmortem("capture", "--title", "Agent timed out calling the CRM", home=tmp_path / "home", env=typo)
     assert stored.returncode == 0 and db.has_schema(db.team_url(url, "typo2")), stored.stderr
+
+
+@pytest.mark.parametrize(
+    ("missing", "command", "not_said"),
+    [
+        (ActionItemNotFound("AI-999"), "`postmortem actions`", "`postmortem list`"),
+        (IncidentNotFound("INC-999"), "`postmortem list`", "`postmortem actions`"),
+    ],
+)
+def test_an_unknown_id_names_the_one_command_that_lists_its_kind(
+    capsys: pytest.CaptureFixture[str], missing: Exception, command: str, not_said: str
+) -> None:
+    """`actions --item AI-999` said "List them with `postmortem list` or `postmortem actions`": `list` lists
+    incidents, and no item is found there."""
+    with pytest.raises(typer.Exit) as done, cli_common.user_errors():
+        raise missing
+    said = capsys.readouterr().err
+    assert done.value.exit_code == 2 and command in said and not_said not in said, said

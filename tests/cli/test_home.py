@@ -36,6 +36,8 @@ def test_init_seed_loads_the_seed_once_and_no_seed_leaves_a_stored_base_alone(tm
     assert first["seeded"] == SEED_SIZE and first["incidents"] == SEED_SIZE and first["database"] == "sqlite"
     again = json.loads(run(home, "init", "--seed", "--json").stdout)
     assert again["seeded"] == 0 and again["incidents"] == SEED_SIZE  # duplicates skipped
+    said = run(home, "init", "--seed").stdout  # it said "loading the seed knowledge base", then nothing of it
+    assert "the seed knowledge base is loaded already: nothing was added" in said, said
     listed = run(home, "search", "assistant promised a refund the policy does not allow", "--json")
     assert json.loads(listed.stdout)["hits"], listed.stderr  # the first capture has something to find
 

@@ -55,3 +55,23 @@ def test_the_open_items_of_a_pattern_are_counted_past_the_ten_listed(runner: Cli
     shown = runner.invoke(app, ["patterns", "--min-size", "2"], env={"COLUMNS": "200"}).stdout
     row = next(line for line in shown.splitlines() if "PAT-1 " in line)
     assert [cell.strip() for cell in row.split("│")][4] == "11", row
+
+
+def test_a_pattern_of_more_than_eight_incidents_says_how_many_the_table_leaves_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """The table listed a pattern's first eight incidents and dropped the rest without a word: a pattern of size 9
+    showed eight ids, and the ninth incident could not be found from it."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+    title, agent, error_type, message = FAILURES[0]
+    for number in range(1, 11):
+        fields = ["--agent", agent, "--error-type", error_type, "--error-message", message]
+        assert runner.invoke(app, ["capture", "--title", title, *fields]).exit_code == 0
+        assert runner.invoke(app, ["resolve", f"INC-{number}"]).exit_code == 0
+    found = json.loads(runner.invoke(app, ["patterns", "--json"]).stdout)["patterns"]
+    assert [p["size"] for p in found] == [10]
+    shown = runner.invoke(app, ["patterns"], env={"COLUMNS": "200"}).stdout
+    listed = [i for i in found[0]["incident_ids"] if f"{i}," in shown or f"{i} " in shown]
+    assert len(listed) == 8 and "(+2 more: --json lists them)" in shown, shown

@@ -7,6 +7,7 @@ migrates it and reads through the record store (the full path), the second reads
 quick reader. The imports of each run are told by Python itself (PYTHONPROFILEIMPORTTIME), so the check needs no hook
 in the product."""
 
+import json
 import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,8 @@ COMMANDS = [
     ["list", "--status", "open", "--limit", "4"],
     ["list", "--json"],
     ["list", "--status", "resolved", "--limit", "3", "--json"],
+    ["list", "--limit", "3", "--offset", "4"],
+    ["list", "--status", "resolved", "--offset", "2", "--json"],
     ["show", "INC-31"],
     ["show", "INC-31", "--json"],
     ["show", "INC-32"],
@@ -136,3 +139,18 @@ def test_show_gives_the_hypotheses_the_analysis_weighed_as_text(tmp_path: Path) 
     assert "hypothesis: The fares API was down for: 429s against: it answered others" in text
     assert "why this root cause: Only retries explain [/] bursts" in text
     assert b"\x1b" not in shown.stdout
+
+
+def test_list_pages_past_its_limit_with_offset(tmp_path: Path) -> None:
+    """`list --limit 200` on a larger home said "more incidents: --limit shows more", and --limit stops at 200: no
+    page past the newest 200 could be listed. --offset pages on, and a page past the end is not "no incidents yet"."""
+    service = make_service(tmp_path)
+    service.import_incidents([SeedIncident(title=f"Planner agent looped on tool call {n}") for n in range(1, 6)])
+    service.store.engine.dispose()
+    first = postmortem("list", "--limit", "2", home=tmp_path)
+    assert "--offset 2 shows the next page" in first.stderr.decode()
+    page = postmortem("list", "--limit", "2", "--offset", "2", "--json", home=tmp_path)
+    listed = json.loads(page.stdout)
+    assert [i["id"] for i in listed["incidents"]] == ["INC-3", "INC-2"] and listed["next_offset"] == 4
+    past = postmortem("list", "--offset", "9", home=tmp_path)
+    assert past.returncode == 0 and "no incidents past the first 9" in past.stderr.decode()

@@ -167,7 +167,23 @@ def test_a_line_of_another_format_names_its_foreign_keys_in_one_sentence_with_th
     _, problems, _ = validate_incidents(path)
     reason = problems[0].reason
     assert reason.startswith("not fields of the import format (docs/cli.md#the-jsonl-import-format): id, source, text,")
-    assert reason.endswith("date; action_items: Input should be a valid list") and "more" not in reason, reason
+    said = "date; action_items: Input should be a valid list (give text as description)"
+    assert reason.endswith(said) and "more" not in reason, reason
+
+
+def test_a_postmortem_of_another_format_is_told_where_its_text_root_cause_and_items_go(tmp_path: Path) -> None:
+    """A public postmortem (DFDS's, as JSON) was refused with "not fields of the import format: id, source, text,
+    root_cause, ..." and "action_items.0: expected a JSON object", which did not say that its text is the
+    description, its root cause goes inside analysis and an action item is an object with a title."""
+    written = {"title": "Logs not shipped to CloudWatch", "text": "FluentD stopped.", "root_cause": "No alert on it."}
+    path = tmp_path / "postmortems.jsonl"
+    path.write_text(lines(json.dumps({**written, "action_items": ["Alert on log volume"]})), encoding="utf-8")
+    _, problems, _ = validate_incidents(path)
+    said = '(give text as description; root_cause as analysis.root_cause; each action item as {"title": ...})'
+    assert problems[0].reason.endswith(said), problems[0].reason
+    fixed = {"title": written["title"], "description": written["text"], "analysis": {"root_cause": "No alert on it."}}
+    path.write_text(lines(json.dumps({**fixed, "action_items": [{"title": "Alert on log volume"}]})), encoding="utf-8")
+    assert validate_incidents(path)[1] == []  # as the hint says, it imports
 
 
 def test_a_past_write_up_with_a_root_cause_and_no_whys_imports(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
