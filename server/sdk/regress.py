@@ -81,12 +81,16 @@ class CaseResult(BaseModel):
     case_id: str
     incident_id: str
     title: str
-    status: Status = Field(description="passed, failed, not_shown (too few runs to show the rate) or skipped")
+    status: Status = Field(
+        description="passed, failed, not_shown (too few runs to show the rate, or nothing checked) or skipped"
+    )
     explanation: str = Field(description="why: the runs and what they show, or what to fill in (skipped)")
     runs: int
     failures: int
     trials: int = Field(description="the runs the case asks for")
-    rate: verify.Rate | None = Field(description="the failure rate with its Wilson 95% interval (None: skipped)")
+    rate: verify.Rate | None = Field(
+        description="the failure rate with its Wilson 95% interval (None: skipped, or nothing checked in any run)"
+    )
     more_runs_needed: int | None
     failed_checks: list[CheckTally] = Field(description="each check that failed a run, with its first evidence")
     not_checked: list[CheckTally] = Field(description="each check not checked in some run, and why (never passed)")
@@ -180,7 +184,8 @@ def run_case(
         )
     runs = [_run_once(case, agent, judge, judge_time_limit) for _ in range(trials or case.trials)]
     failures = sum(any(r.outcome == "failed" for r in checks) for checks in runs)
-    return _result(case, decide(case, failures, len(runs)), runs)
+    unchecked = sum(all(r.outcome == "not_checked" for r in checks) for checks in runs)
+    return _result(case, decide(case, failures, len(runs), unchecked=unchecked), runs)
 
 
 def _run_once(case: RegressionCase, agent: Agent, judge: LLM | None, limit: float | None) -> list[CheckResult]:

@@ -91,3 +91,13 @@ def test_the_configured_model_judges_the_rubric(run, learned: Path, monkeypatch:
     assert result.exit_code == 1, result.output
     assert "  failed rubric in 1 of 1 runs: judge: It refunded in full without a manager's approval." in result.stdout
     assert "Refund order 8812 in full, it arrived broken" in judged and "The agent applies the business rule" in judged
+
+
+def test_a_case_with_nothing_checked_exits_1_not_passed(run, learned: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads((learned / "evals" / "regress-INC-2.json").read_text(encoding="utf-8"))
+    data["checks"] = [c for c in data["checks"] if c["kind"] == "rubric"]
+    (tmp_path / "regress-INC-2.json").write_text(json.dumps(data), encoding="utf-8")
+    result = run("regress", str(tmp_path / "regress-INC-2.json"), "--agent", "tests.regressions:refusing")
+    assert result.exit_code == 1, result.output
+    assert "regress-INC-2 not_shown: nothing was checked in 73 of 73 runs" in result.stdout
+    assert result.stdout.splitlines()[-1] == "0 passed, 0 failed, 1 not shown, 0 skipped"

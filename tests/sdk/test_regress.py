@@ -237,3 +237,15 @@ def test_regression_params_give_each_case_its_id_and_skip_the_ones_with_a_todo(
     skipped = {i for i, p in params.items() if any(m.name == "skip" for m in p.marks)}
     assert skipped == {cases["llm_hallucination"].id, cases["tool_failure"].id}
     assert params[cases["timeout"].id].values == (cases["timeout"],)
+
+
+def test_a_case_whose_only_check_went_unchecked_is_not_passed(cases: dict[str, RegressionCase]) -> None:
+    """A hallucination learnt without an error type has a rubric alone: with no judge, nothing is checked in any run,
+    and an agent still inventing answers was reported passed ("the failure rate is shown below 5%")."""
+    rubric_only = cases["llm_refusal"].model_copy(
+        update={"checks": [c for c in cases["llm_refusal"].checks if c.kind == "rubric"]}
+    )
+    result = run_case(rubric_only, refusing)
+    assert (result.status, result.passed, result.runs, result.failures) == ("not_shown", False, 73, 0)
+    assert result.more_runs_needed is None and "nothing was checked in 73 of 73 runs" in result.explanation
+    assert "not checked rubric in 73 of 73 runs: no judge model configured" in result.explain()
