@@ -2,8 +2,10 @@
 cli/regress.py): past incidents with their analyses as an import file, and the cases the service learns from them.
 Also the small agents those tests run the cases against."""
 
+import asyncio
 import json
 import random
+import threading
 import time
 from pathlib import Path
 
@@ -142,6 +144,16 @@ def flaky(seed: int, rate: float):  # type: ignore[no-untyped-def]
 def chatty(prompt: str, **context: object) -> str:
     print("calling the model")  # an agent that prints: the report must stay clean
     return helpful(prompt)
+
+
+def hanging(prompt: str, **context: object) -> str:
+    threading.Event().wait()  # never set: a run that never returns unless it is stopped
+    return "never"
+
+
+async def hanging_async(prompt: str, **context: object) -> str:
+    await asyncio.Event().wait()
+    return "never"
 
 
 NOT_AN_AGENT = "a string"

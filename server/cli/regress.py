@@ -15,6 +15,7 @@ import typer
 
 from agent_postmortem.cli.common import FAILED, JsonOpt, bounded, emit, settings, user_errors
 from agent_postmortem.cli.output import write
+from agent_postmortem.sdk.run_limit import RUN_TIME_LIMIT
 
 if TYPE_CHECKING:
     from agent_postmortem.analysis.regression import RegressionCase
@@ -32,6 +33,12 @@ def regress(
         str, typer.Option(help="the agent, as module:function, called function(input, **context) -> str | AgentReply")
     ],
     trials: Annotated[int | None, bounded(1, 100_000, help="runs per case instead of each case's own")] = None,
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            min=0, help="seconds a run may take before it is stopped and fails (0: no limit); the case stops there"
+        ),
+    ] = RUN_TIME_LIMIT,
     as_json: JsonOpt = False,
 ) -> None:
     """Run regression cases against your agent, each as many times as it asks, and decide each by its pass rule.
@@ -46,7 +53,9 @@ def regress(
         judge, limit = _judge(cases)
         for case in cases:
             with redirect_stdout(sys.stderr):  # what the agent prints stays off the report (and off --json)
-                result = run_case(case, function, trials=trials, judge=judge, judge_time_limit=limit)
+                result = run_case(
+                    case, function, trials=trials, judge=judge, judge_time_limit=limit, time_limit=time_limit or None
+                )
             results.append(result)
             if not as_json:
                 write(result.explain() + "\n")

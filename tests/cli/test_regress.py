@@ -101,3 +101,12 @@ def test_a_case_with_nothing_checked_exits_1_not_passed(run, learned: Path, tmp_
     assert result.exit_code == 1, result.output
     assert "regress-INC-2 not_shown: nothing was checked in 73 of 73 runs" in result.stdout
     assert result.stdout.splitlines()[-1] == "0 passed, 0 failed, 1 not shown, 0 skipped"
+
+
+def test_a_hanging_agent_is_stopped_at_the_time_limit(run, learned: Path) -> None:  # type: ignore[no-untyped-def]
+    case = str(learned / "evals" / "regress-INC-2.json")
+    result = run("regress", case, "--agent", "tests.regressions:hanging", "--time-limit", "0.2")
+    assert result.exit_code == 1, result.output
+    assert "  failed raised in 1 of 1 runs: raised RunTimeLimit: did not finish within 0.2 s: stopped" in result.stdout
+    bad = run("regress", case, "--agent", "tests.regressions:hanging", "--time-limit", "-1")
+    assert bad.exit_code == 2 and "Traceback" not in bad.output

@@ -21,7 +21,7 @@ from agent_postmortem.sdk.regress import (
 )
 from tests import regressions
 from tests.factories import FakeLLM
-from tests.regressions import crashing, flaky, forwarding, helpful, raising, refusing, slow
+from tests.regressions import crashing, flaky, forwarding, hanging, hanging_async, helpful, raising, refusing, slow
 
 
 @pytest.fixture
@@ -249,3 +249,15 @@ def test_a_case_whose_only_check_went_unchecked_is_not_passed(cases: dict[str, R
     assert (result.status, result.passed, result.runs, result.failures) == ("not_shown", False, 73, 0)
     assert result.more_runs_needed is None and "nothing was checked in 73 of 73 runs" in result.explanation
     assert "not checked rubric in 73 of 73 runs: no judge model configured" in result.explain()
+
+
+@pytest.mark.parametrize("agent", [hanging, hanging_async], ids=["sync", "async"])
+def test_a_run_that_does_not_return_is_stopped_at_the_time_limit_and_fails_the_case(
+    cases: dict[str, RegressionCase], agent: object
+) -> None:
+    """An agent that hangs (a lost connection with no timeout) held run_case, and `postmortem regress`, forever."""
+    result = run_case(cases["llm_refusal"], agent, time_limit=0.2)  # type: ignore[arg-type]
+    assert (result.status, result.runs, result.failures) == ("failed", 1, 1)  # the other 72 runs are not made
+    [stopped] = result.failed_checks
+    assert (stopped.kind, stopped.evidence) == ("raised", "raised RunTimeLimit: did not finish within 0.2 s: stopped")
+    assert "the case's other runs were not made" in result.explanation
