@@ -1,7 +1,7 @@
 """`postmortem regress`: run the regression cases `learn` wrote against your agent, each decided by its pass rule
-(sdk/regress.py). Exit 0 when no case failed, 1 when one failed or its runs did not show its rate, 2 for bad input
-(a path without cases, a file that is not one, an agent that cannot be imported). Registered by server/cli/app.py
-from COMMANDS."""
+(sdk/regress.py). Exit 0 when no case failed, 1 when one failed or its runs did not show its rate or every case was
+skipped (nothing ran), 2 for bad input (a path without cases, a file that is not one, an agent that cannot be
+imported). Registered by server/cli/app.py from COMMANDS."""
 
 import importlib
 import sys
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agent_postmortem.cli.common import FAILED, JsonOpt, bounded, emit, settings, user_errors
-from agent_postmortem.cli.output import write
+from agent_postmortem.cli.output import err, write
 from agent_postmortem.sdk.run_limit import RUN_TIME_LIMIT
 
 if TYPE_CHECKING:
@@ -43,7 +43,8 @@ def regress(
 ) -> None:
     """Run regression cases against your agent, each as many times as it asks, and decide each by its pass rule.
     Checks are machine checks; rubrics are judged by the configured model (else "not checked", never passed). A case
-    with a todo is skipped with it. Exit 0 when none failed, 1 when one failed or was not shown, 2 for bad input."""
+    with a todo is skipped with it. Exit 0 when none failed, 1 when one failed or was not shown or every case was
+    skipped, 2 for bad input."""
     from agent_postmortem.sdk.regress import load_cases, run_case
 
     results = []
@@ -63,8 +64,16 @@ def regress(
     summary: dict[str, int] = {status: counts[status] for status in STATUSES}
     if not emit({"cases": [r.model_dump(mode="json") for r in results], **summary}, as_json):
         write(", ".join(f"{n} {status.replace('_', ' ')}" for status, n in summary.items()) + "\n")
-    if counts["failed"] or counts["not_shown"]:
+    if counts["skipped"] == len(results):  # nothing ran: no pass to report
+        err.print(f"note: no case ran: {_all_skipped(len(results))}", markup=False)
+    if counts["failed"] or counts["not_shown"] or counts["skipped"] == len(results):
         raise typer.Exit(FAILED)
+
+
+def _all_skipped(n: int) -> str:
+    if n == 1:
+        return "the 1 case was skipped; fill in what its todo says, then empty it"
+    return f"all {n} cases were skipped; fill in what each todo says, then empty it"
 
 
 def load_agent(spec: str) -> Callable[..., Any]:

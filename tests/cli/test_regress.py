@@ -110,3 +110,14 @@ def test_a_hanging_agent_is_stopped_at_the_time_limit(run, learned: Path) -> Non
     assert "  failed raised in 1 of 1 runs: raised RunTimeLimit: did not finish within 0.2 s: stopped" in result.stdout
     bad = run("regress", case, "--agent", "tests.regressions:hanging", "--time-limit", "-1")
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_when_every_case_is_skipped_it_says_nothing_ran_and_exits_1(run, learned: Path) -> None:  # type: ignore[no-untyped-def]
+    """Cases with a todo only (inputs redacted at capture): no run was made, and it said `0 passed, ... 1 skipped`
+    with exit 0, which a CI job reads as a pass."""
+    case = str(learned / "evals" / "regress-INC-6.json")
+    for extra in ((), ("--json",)):
+        result = run("regress", case, "--agent", "tests.regressions:helpful", *extra)
+        assert result.exit_code == 1, result.output
+        assert "no case ran: the 1 case was skipped; fill in what its todo says, then empty it" in result.stderr
+    assert json.loads(result.stdout)["skipped"] == 1
