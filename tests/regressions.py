@@ -5,6 +5,7 @@ Also the small agents those tests run the cases against."""
 import asyncio
 import json
 import random
+import sys
 import threading
 import time
 from pathlib import Path
@@ -154,6 +155,10 @@ def hanging(prompt: str, **context: object) -> str:
 async def hanging_async(prompt: str, **context: object) -> str:
     await asyncio.Event().wait()
     return "never"
+
+
+def exiting(prompt: str, **context: object) -> str:
+    sys.exit(0)  # an agent built as a CLI: its main() ends the process
 
 
 NOT_AN_AGENT = "a string"

@@ -221,8 +221,8 @@ def _run_once(
             reply = _reply(_finished(agent(case.input, **context), limit))
     except AgentContractError:
         raise
-    except (Exception, RunTimeLimit) as e:  # noqa: BLE001 - what the agent raises is the run's outcome, checked below
-        raised = e
+    except (Exception, RunTimeLimit, SystemExit) as e:  # noqa: BLE001 - the run's outcome, checked below; an agent's
+        raised = e  # sys.exit (its CLI's main) fails the run, rather than ending the runner with no verdict
     run = Run(reply=reply, raised=raised, seconds=time.perf_counter() - start)
     nonce = secrets.token_hex(8)
     checks = check_run(

@@ -121,3 +121,10 @@ def test_when_every_case_is_skipped_it_says_nothing_ran_and_exits_1(run, learned
         assert result.exit_code == 1, result.output
         assert "no case ran: the 1 case was skipped; fill in what its todo says, then empty it" in result.stderr
     assert json.loads(result.stdout)["skipped"] == 1
+
+
+def test_an_agent_that_calls_sys_exit_fails_its_run_instead_of_ending_the_command(run, learned: Path) -> None:  # type: ignore[no-untyped-def]
+    """sys.exit(0) in the agent ended `regress` with exit 0 and no report: a CI job read it as a pass."""
+    result = run("regress", str(learned / "evals" / "regress-INC-2.json"), "--agent", "tests.regressions:exiting")
+    assert result.exit_code == 1, result.output
+    assert "  failed raised in 73 of 73 runs: raised SystemExit: 0" in result.stdout
