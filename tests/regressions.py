@@ -4,7 +4,9 @@ Also the small agents those tests run the cases against."""
 
 import asyncio
 import json
+import os
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -155,6 +157,12 @@ def hanging(prompt: str, **context: object) -> str:
 async def hanging_async(prompt: str, **context: object) -> str:
     await asyncio.Event().wait()
     return "never"
+
+
+def fd_writer(prompt: str, **context: object) -> str:
+    os.write(1, b"written to fd 1\n")  # as a C extension or a child process writes: below sys.stdout
+    subprocess.run(["echo", "a tool's child process"], check=True)
+    return helpful(prompt)
 
 
 def exiting(prompt: str, **context: object) -> str:

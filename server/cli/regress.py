@@ -4,10 +4,11 @@ skipped (nothing ran), 2 for bad input (a path without cases, a file that is not
 imported). Registered by server/cli/app.py from COMMANDS."""
 
 import importlib
+import os
 import sys
 from collections import Counter
-from collections.abc import Callable
-from contextlib import redirect_stdout
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -53,7 +54,7 @@ def regress(
         function = load_agent(agent)
         judge, limit = _judge(cases)
         for case in cases:
-            with redirect_stdout(sys.stderr):  # what the agent prints stays off the report (and off --json)
+            with _agent_output_to_stderr():  # what the agent prints stays off the report (and off --json)
                 result = run_case(
                     case, function, trials=trials, judge=judge, judge_time_limit=limit, time_limit=time_limit or None
                 )
@@ -74,6 +75,27 @@ def _all_skipped(n: int) -> str:
     if n == 1:
         return "the 1 case was skipped; fill in what its todo says, then empty it"
     return f"all {n} cases were skipped; fill in what each todo says, then empty it"
+
+
+@contextmanager
+def _agent_output_to_stderr() -> Iterator[None]:
+    """sys.stdout, and file descriptor 1 below it (a child process's output, a C extension's writes), sent to
+    stderr; descriptor 1 only where stdout and stderr are real descriptors (not a test runner's buffers)."""
+    with redirect_stdout(sys.stderr):
+        try:
+            out, errs = sys.__stdout__.fileno(), sys.__stderr__.fileno()  # type: ignore[union-attr]
+        except (AttributeError, OSError, ValueError):
+            yield
+            return
+        sys.__stdout__.flush()  # type: ignore[union-attr]
+        kept = os.dup(out)
+        os.dup2(errs, out)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(kept, out)
+            os.close(kept)
 
 
 def load_agent(spec: str) -> Callable[..., Any]:

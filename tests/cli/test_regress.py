@@ -128,3 +128,14 @@ def test_an_agent_that_calls_sys_exit_fails_its_run_instead_of_ending_the_comman
     result = run("regress", str(learned / "evals" / "regress-INC-2.json"), "--agent", "tests.regressions:exiting")
     assert result.exit_code == 1, result.output
     assert "  failed raised in 73 of 73 runs: raised SystemExit: 0" in result.stdout
+
+
+def test_what_the_agent_writes_below_sys_stdout_stays_off_the_json(learned: Path, tmp_path: Path) -> None:
+    """A child process or os.write(1, ...) in the agent wrote into --json's stdout, which then no longer parsed."""
+    from tests.processes import postmortem
+
+    case = str(learned / "evals" / "regress-INC-1.json")
+    done = postmortem("regress", case, "--agent", "tests.regressions:fd_writer", "--json", home=tmp_path / "h")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["passed"] == 1
+    assert b"written to fd 1" in done.stderr and b"a tool's child process" in done.stderr
