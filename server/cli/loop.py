@@ -172,6 +172,8 @@ def effectiveness(min_size: MinSize = 3, limit: PatternLimit = 50, as_json: Json
 
     out.print(EffectivenessView(result))
     more_patterns(result.total, len(result.patterns))
+    if result.note:
+        err.print(f"note: {result.note}", markup=False)
 
 
 def runbook(

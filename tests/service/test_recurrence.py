@@ -236,3 +236,25 @@ def test_the_post_mortem_of_a_fixed_incident_says_which_completed_item_did_not_h
     assert second != first and svc.get_incident(second).recurred_after_fix
     report = svc.render_report(first, kind="full")
     assert f"({item.id}; owner: unassigned; due: no date; completed; did not hold: seen again in {second})" in report
+
+
+def test_fix_effectiveness_names_the_smaller_patterns_whose_fix_did_not_hold(
+    svc: PostmortemService, clock: Clock
+) -> None:
+    """Capture flags a recurrence after the fix on a pattern of two; fix_effectiveness, of patterns of 3 or more by
+    default, listed nothing and said "recurred after fix 0", so the two answers to "did the fix hold?" disagreed."""
+    first = planner_timeout(svc, 1)
+    svc.update_action_item(svc.add_action_item(first, ActionItemCreate(title="Add a deadline")).id, status="completed")
+    svc.resolve_incident(first)
+    clock.advance(days=10)
+    assert svc.capture_incident(
+        planner_capture(title="Planner agent timed out on flights search again")
+    ).recurred_after_fix
+    report = svc.fix_effectiveness()
+    assert (report.patterns, report.recurred, report.smaller_recurred) == ([], 0, 1)
+    assert report.note == (
+        "1 pattern of fewer than 3 incidents came back after its fix (capture said recurred_after_fix): min_size 2 "
+        "(--min-size 2) lists it"
+    )
+    both = svc.fix_effectiveness(min_size=2)
+    assert (both.recurred, both.smaller_recurred, both.note) == (1, 0, None)
