@@ -94,7 +94,7 @@ def decide(case: RegressionCase, failures: int, runs: int, *, unchecked: int = 0
     """The case's verdict from its runs, how many of them failed and in how many of the others nothing was checked
     (every check "not checked": a rubric alone with no judge). Those runs show nothing, so they are not clean runs:
     the verdict is the other runs', and never `passed` on them alone (see the module's docstring)."""
-    blank = f"nothing was checked in {unchecked} of {counted(runs, 'run')} (below)"
+    blank = f"nothing was checked in {unchecked} of {counted(runs, 'run')}"
     if unchecked and runs == unchecked:
         why = f"{blank}: configure a judge for the rubric or add a machine check to the case (docs/loop.md)"
         return Decision(status="not_shown", explanation=why, rate=None, more_runs_needed=None)

@@ -261,3 +261,21 @@ def test_a_run_that_does_not_return_is_stopped_at_the_time_limit_and_fails_the_c
     [stopped] = result.failed_checks
     assert (stopped.kind, stopped.evidence) == ("raised", "raised RunTimeLimit: did not finish within 0.2 s: stopped")
     assert "the case's other runs were not made" in result.explanation
+
+
+def test_a_timer_the_caller_had_set_is_put_back_after_each_run(cases: dict[str, RegressionCase]) -> None:
+    """A test runner's own timeout (pytest-timeout's signal method) was cleared by the first run's time limit."""
+    import signal
+
+    def outer(signum: int, frame: object) -> None:
+        raise AssertionError("the caller's timer fired")
+
+    previous = signal.signal(signal.SIGALRM, outer)
+    signal.setitimer(signal.ITIMER_REAL, 60)
+    try:
+        assert run_case(cases["timeout"], helpful, time_limit=5).passed
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 0 < left <= 60 and signal.getsignal(signal.SIGALRM) is outer
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
