@@ -139,3 +139,22 @@ def test_what_the_agent_writes_below_sys_stdout_stays_off_the_json(learned: Path
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["passed"] == 1
     assert b"written to fd 1" in done.stderr and b"a tool's child process" in done.stderr
+
+
+def test_learning_again_keeps_a_case_file_edited_by_hand(run, learned: Path) -> None:  # type: ignore[no-untyped-def]
+    """The docs say to fill in a case's todo (test credentials in place of a redacted key) and run it; the next
+    `learn --all --out` into the same directory wrote over the edit without a word, and the case was skipped again."""
+    edited_path = learned / "evals" / "regress-INC-6.json"
+    edited = json.loads(edited_path.read_text(encoding="utf-8")) | {
+        "input": "ship the logs using key test-key",
+        "todo": [],
+    }
+    edited_path.write_text(json.dumps(edited, indent=2), encoding="utf-8")
+    untouched = (learned / "evals" / "regress-INC-1.json").read_text(encoding="utf-8")
+    again = run("learn", "--all", "--out", str(learned))
+    assert again.exit_code == 0, again.output
+    assert json.loads(edited_path.read_text(encoding="utf-8")) == edited
+    assert f"kept {edited_path}: edited since learn wrote it; delete it to learn it again" in again.stderr
+    assert (learned / "evals" / "regress-INC-1.json").read_text(encoding="utf-8") == untouched
+    ran = run("regress", str(learned), "--agent", "tests.regressions:helpful")
+    assert "regress-INC-6 passed" in ran.stdout, ran.stdout
