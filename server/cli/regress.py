@@ -51,7 +51,8 @@ def regress(
     results = []
     with user_errors():
         cases = load_cases(path)
-        function = load_agent(agent)
+        with _agent_output_to_stderr():  # a banner the agent's module prints on import, too
+            function = load_agent(agent)
         judge, limit = _judge(cases)
         for case in cases:
             with _agent_output_to_stderr():  # what the agent prints stays off the report (and off --json)

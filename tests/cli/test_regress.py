@@ -158,3 +158,16 @@ def test_learning_again_keeps_a_case_file_edited_by_hand(run, learned: Path) -> 
     assert (learned / "evals" / "regress-INC-1.json").read_text(encoding="utf-8") == untouched
     ran = run("regress", str(learned), "--agent", "tests.regressions:helpful")
     assert "regress-INC-6 passed" in ran.stdout, ran.stdout
+
+
+def test_what_the_agents_module_prints_on_import_stays_off_the_json(run, learned: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A module that prints a banner when imported ("loading model weights...") put it before --json's object."""
+    (tmp_path / "banner_agent.py").write_text(
+        'print("loading model weights...")\n\ndef run(prompt, **context):\n    return "ok"\n', encoding="utf-8"
+    )
+    case = str(learned / "evals" / "regress-INC-1.json")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        result = run("regress", case, "--agent", "banner_agent:run", "--json")
+    assert json.loads(result.stdout)["passed"] == 1, result.stdout
+    assert "loading model weights..." in result.stderr
