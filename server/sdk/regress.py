@@ -206,13 +206,10 @@ def _run_once(
     case: RegressionCase, agent: Agent, judge: LLM | None, judge_limit: float | None, limit: float | None
 ) -> tuple[list[CheckResult], bool]:
     """The checks of one run, and whether it was stopped at the time limit."""
-    context = {
-        "case_id": case.id,
-        "agent": case.agent,
-        "tool": case.tool,
-        "tool_args": case.tool_args,
-        "model": case.model,
-    }
+    context = _taken(
+        agent,
+        {"case_id": case.id, "agent": case.agent, "tool": case.tool, "tool_args": case.tool_args, "model": case.model},
+    )
     raised: BaseException | None = None
     reply = AgentReply()
     start = time.perf_counter()
@@ -229,6 +226,19 @@ def _run_once(
         case.checks, run, lambda c: judge_rubric(judge, c, case.input or "", reply, nonce=nonce, time_limit=judge_limit)
     )
     return checks, isinstance(raised, RunTimeLimit)
+
+
+def _taken(agent: Agent, context: dict[str, Any]) -> dict[str, Any]:
+    """The context keywords `agent` takes: all of them with `**context`, else the ones it names (`def run(prompt)`
+    takes none); all when its signature cannot be read."""
+    try:
+        parameters = inspect.signature(agent).parameters.values()
+    except (TypeError, ValueError):
+        return context
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return context
+    named = {p.name for p in list(parameters)[1:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}  # [0]: input
+    return {k: v for k, v in context.items() if k in named}
 
 
 def _finished(answer: Any, limit: float | None) -> Any:

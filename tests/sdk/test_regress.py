@@ -279,3 +279,19 @@ def test_a_timer_the_caller_had_set_is_put_back_after_each_run(cases: dict[str, 
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_an_agent_takes_only_the_context_it_names(cases: dict[str, RegressionCase]) -> None:
+    """`def run(prompt)`, "any function that takes the case's input", raised TypeError on the context keywords in
+    every run, and each case was reported failed, a regression, for a harness that never reached the agent."""
+    seen: list[object] = []
+
+    def plain(prompt: str) -> str:
+        return helpful(prompt)
+
+    def named(prompt: str, tool: str | None = None) -> str:
+        seen.append(tool)
+        return helpful(prompt)
+
+    assert run_case(cases["timeout"], plain).passed
+    assert run_case(cases["timeout"], named).passed and seen == ["flights.search"]
