@@ -2,8 +2,13 @@
 cli/regress.py): past incidents with their analyses as an import file, and the cases the service learns from them.
 Also the small agents those tests run the cases against."""
 
+import asyncio
 import json
+import os
 import random
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -142,6 +147,26 @@ def flaky(seed: int, rate: float):  # type: ignore[no-untyped-def]
 def chatty(prompt: str, **context: object) -> str:
     print("calling the model")  # an agent that prints: the report must stay clean
     return helpful(prompt)
+
+
+def hanging(prompt: str, **context: object) -> str:
+    threading.Event().wait()  # never set: a run that never returns unless it is stopped
+    return "never"
+
+
+async def hanging_async(prompt: str, **context: object) -> str:
+    await asyncio.Event().wait()
+    return "never"
+
+
+def fd_writer(prompt: str, **context: object) -> str:
+    os.write(1, b"written to fd 1\n")  # as a C extension or a child process writes: below sys.stdout
+    subprocess.run(["echo", "a tool's child process"], check=True)
+    return helpful(prompt)
+
+
+def exiting(prompt: str, **context: object) -> str:
+    sys.exit(0)  # an agent built as a CLI: its main() ends the process
 
 
 NOT_AN_AGENT = "a string"

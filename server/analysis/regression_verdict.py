@@ -6,7 +6,8 @@ output) leaves the rubric "not_checked", never passed or failed (evals/judge.py 
 The pass rule is the case's own (regression.py): a deterministic case passes when every run passes; a probabilistic
 one when its runs show, with verify.py's Wilson bound at the case's confidence, a failure rate below what the case's
 trials show with no failure (5% for the default 73). So its own number of runs must all pass; more runs may fail a
-few times and still show it; fewer clean runs show nothing yet (`not_shown`, with the clean runs still needed).
+few times and still show it; fewer clean runs show nothing yet (`not_shown`, with the clean runs still needed). A
+run in which every check went unchecked is no clean run: a case whose runs all checked nothing is `not_shown` too.
 """
 
 import math
@@ -89,8 +90,21 @@ def case_target(case: RegressionCase) -> float:
     return math.nextafter(verify.upper_bound(0, case.trials, CONFIDENCE), 1.0)
 
 
-def decide(case: RegressionCase, failures: int, runs: int) -> Decision:
-    """The case's verdict from its runs and how many of them failed (see the module's docstring)."""
+def decide(case: RegressionCase, failures: int, runs: int, *, unchecked: int = 0) -> Decision:
+    """The case's verdict from its runs, how many of them failed and in how many of the others nothing was checked
+    (every check "not checked": a rubric alone with no judge). Those runs show nothing, so they are not clean runs:
+    the verdict is the other runs', and never `passed` on them alone (see the module's docstring)."""
+    blank = f"nothing was checked in {unchecked} of {counted(runs, 'run')}"
+    if unchecked and runs == unchecked:
+        why = f"{blank}: configure a judge for the rubric or add a machine check to the case (docs/loop.md)"
+        return Decision(status="not_shown", explanation=why, rate=None, more_runs_needed=None)
+    decision = _decide(case, failures, runs - unchecked)
+    if not unchecked or decision.status in ("passed", "failed"):
+        return decision
+    return decision.model_copy(update={"explanation": f"{blank}; of the others, {decision.explanation}"})
+
+
+def _decide(case: RegressionCase, failures: int, runs: int) -> Decision:
     rate = verify.wilson(failures, runs, CONFIDENCE)
     counts = f"{counted(failures, 'failure')} in {counted(runs, 'run')}"
     if case.determinism == "deterministic":

@@ -2,13 +2,11 @@
 fix verification (the blameless-language check is server/cli/blameless.py). Registered by server/cli/app.py from
 COMMANDS."""
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agent_postmortem.analysis.wording import counted
 from agent_postmortem.cli.access import reading, stored_service, why_empty
 from agent_postmortem.cli.common import (
     ACTION_STATUSES,
@@ -27,7 +25,7 @@ from agent_postmortem.cli.common import (
 )
 from agent_postmortem.cli.options import PatternLimit, more_patterns
 from agent_postmortem.cli.output import write, write_json
-from agent_postmortem.store.private import private_dir, write_output
+from agent_postmortem.store.private import write_output
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -172,6 +170,8 @@ def effectiveness(min_size: MinSize = 3, limit: PatternLimit = 50, as_json: Json
 
     out.print(EffectivenessView(result))
     more_patterns(result.total, len(result.patterns))
+    if result.note:
+        err.print(f"note: {result.note}", markup=False)
 
 
 def runbook(
@@ -209,7 +209,9 @@ def learn(
             else:
                 cases, entries = svc.learn_all()
         if out_dir is not None:
-            _write_learned(out_dir, cases, entries)
+            from agent_postmortem.cli.learned_files import write_learned
+
+            write_learned(out_dir, cases, entries)
             return
     data = {
         "eval_cases": [c.model_dump(mode="json") for c in cases],
@@ -220,37 +222,6 @@ def learn(
             write(render_runbook(entry) + "\n")
         for case in cases:
             write_json(case.model_dump_json(indent=2) + "\n")
-
-
-def _write_learned(out_dir: Path, cases: list[Any], entries: list[Any]) -> None:
-    """Runbook entries and regression cases hold incident text: written private, as an export (store/private.py)."""
-    from agent_postmortem.render.report import render_runbook
-
-    runbooks, evals = private_dir(out_dir / "runbooks"), private_dir(out_dir / "evals")
-    for entry in entries:
-        write_output(runbooks / f"{entry.key}.md", render_runbook(entry))
-    for case in cases:
-        write_output(evals / f"{case.id}.json", case.model_dump_json(indent=2) + "\n")
-    suite = evals / "regressions.jsonl"
-    write_output(suite, _merged_suite(suite, {case.id: case.model_dump_json() for case in cases}))
-    shown = counted(len(entries), "runbook entry", "runbook entries")
-    written = f"{shown} and {counted(len(cases), 'regression case')}"
-    err.print(f"wrote {written} under {out_dir}", markup=False)  # it was "1 runbook entries and 1 regression cases"
-
-
-def _merged_suite(suite: Path, learned: dict[str, str]) -> str:
-    """The regression suite's lines with this run's cases in them: a case learned again replaces its line, the
-    others stay (one incident learned into a directory of `--all` must not drop the other cases)."""
-    lines: list[str] = []
-    if suite.is_file():
-        for line in suite.read_text(encoding="utf-8").splitlines():
-            try:
-                case_id = json.loads(line).get("id")
-            except (ValueError, AttributeError):
-                case_id = None
-            if case_id not in learned and line.strip():
-                lines.append(line)
-    return "".join(f"{line}\n" for line in [*lines, *learned.values()])
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -1,20 +1,22 @@
 """`postmortem regress`: run the regression cases `learn` wrote against your agent, each decided by its pass rule
-(sdk/regress.py). Exit 0 when no case failed, 1 when one failed or its runs did not show its rate, 2 for bad input
-(a path without cases, a file that is not one, an agent that cannot be imported). Registered by server/cli/app.py
-from COMMANDS."""
+(sdk/regress.py). Exit 0 when no case failed, 1 when one failed or its runs did not show its rate or every case was
+skipped (nothing ran), 2 for bad input (a path without cases, a file that is not one, an agent that cannot be
+imported). Registered by server/cli/app.py from COMMANDS."""
 
 import importlib
+import os
 import sys
 from collections import Counter
-from collections.abc import Callable
-from contextlib import redirect_stdout
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agent_postmortem.cli.common import FAILED, JsonOpt, bounded, emit, settings, user_errors
-from agent_postmortem.cli.output import write
+from agent_postmortem.cli.output import err, write
+from agent_postmortem.sdk.run_limit import RUN_TIME_LIMIT
 
 if TYPE_CHECKING:
     from agent_postmortem.analysis.regression import RegressionCase
@@ -32,21 +34,31 @@ def regress(
         str, typer.Option(help="the agent, as module:function, called function(input, **context) -> str | AgentReply")
     ],
     trials: Annotated[int | None, bounded(1, 100_000, help="runs per case instead of each case's own")] = None,
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            min=0, help="seconds a run may take before it is stopped and fails (0: no limit); the case stops there"
+        ),
+    ] = RUN_TIME_LIMIT,
     as_json: JsonOpt = False,
 ) -> None:
     """Run regression cases against your agent, each as many times as it asks, and decide each by its pass rule.
     Checks are machine checks; rubrics are judged by the configured model (else "not checked", never passed). A case
-    with a todo is skipped with it. Exit 0 when none failed, 1 when one failed or was not shown, 2 for bad input."""
+    with a todo is skipped with it. Exit 0 when none failed, 1 when one failed or was not shown or every case was
+    skipped, 2 for bad input."""
     from agent_postmortem.sdk.regress import load_cases, run_case
 
     results = []
     with user_errors():
         cases = load_cases(path)
-        function = load_agent(agent)
+        with _agent_output_to_stderr():  # a banner the agent's module prints on import, too
+            function = load_agent(agent)
         judge, limit = _judge(cases)
         for case in cases:
-            with redirect_stdout(sys.stderr):  # what the agent prints stays off the report (and off --json)
-                result = run_case(case, function, trials=trials, judge=judge, judge_time_limit=limit)
+            with _agent_output_to_stderr():  # what the agent prints stays off the report (and off --json)
+                result = run_case(
+                    case, function, trials=trials, judge=judge, judge_time_limit=limit, time_limit=time_limit or None
+                )
             results.append(result)
             if not as_json:
                 write(result.explain() + "\n")
@@ -54,8 +66,37 @@ def regress(
     summary: dict[str, int] = {status: counts[status] for status in STATUSES}
     if not emit({"cases": [r.model_dump(mode="json") for r in results], **summary}, as_json):
         write(", ".join(f"{n} {status.replace('_', ' ')}" for status, n in summary.items()) + "\n")
-    if counts["failed"] or counts["not_shown"]:
+    if counts["skipped"] == len(results):  # nothing ran: no pass to report
+        err.print(f"note: no case ran: {_all_skipped(len(results))}", markup=False)
+    if counts["failed"] or counts["not_shown"] or counts["skipped"] == len(results):
         raise typer.Exit(FAILED)
+
+
+def _all_skipped(n: int) -> str:
+    if n == 1:
+        return "the 1 case was skipped; fill in what its todo says, then empty it"
+    return f"all {n} cases were skipped; fill in what each todo says, then empty it"
+
+
+@contextmanager
+def _agent_output_to_stderr() -> Iterator[None]:
+    """sys.stdout, and file descriptor 1 below it (a child process's output, a C extension's writes), sent to
+    stderr; descriptor 1 only where stdout and stderr are real descriptors (not a test runner's buffers)."""
+    with redirect_stdout(sys.stderr):
+        try:
+            out, errs = sys.__stdout__.fileno(), sys.__stderr__.fileno()  # type: ignore[union-attr]
+        except (AttributeError, OSError, ValueError):
+            yield
+            return
+        sys.__stdout__.flush()  # type: ignore[union-attr]
+        kept = os.dup(out)
+        os.dup2(errs, out)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(kept, out)
+            os.close(kept)
 
 
 def load_agent(spec: str) -> Callable[..., Any]:

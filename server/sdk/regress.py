@@ -40,6 +40,7 @@ from agent_postmortem.errors import validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import read_text
 from agent_postmortem.llm.base import LLM
+from agent_postmortem.sdk.run_limit import RUN_TIME_LIMIT, RunTimeLimit, alarm, awaited
 
 __all__ = [
     "AgentContractError",
@@ -81,12 +82,16 @@ class CaseResult(BaseModel):
     case_id: str
     incident_id: str
     title: str
-    status: Status = Field(description="passed, failed, not_shown (too few runs to show the rate) or skipped")
+    status: Status = Field(
+        description="passed, failed, not_shown (too few runs to show the rate, or nothing checked) or skipped"
+    )
     explanation: str = Field(description="why: the runs and what they show, or what to fill in (skipped)")
     runs: int
     failures: int
     trials: int = Field(description="the runs the case asks for")
-    rate: verify.Rate | None = Field(description="the failure rate with its Wilson 95% interval (None: skipped)")
+    rate: verify.Rate | None = Field(
+        description="the failure rate with its Wilson 95% interval (None: skipped, or nothing checked in any run)"
+    )
     more_runs_needed: int | None
     failed_checks: list[CheckTally] = Field(description="each check that failed a run, with its first evidence")
     not_checked: list[CheckTally] = Field(description="each check not checked in some run, and why (never passed)")
@@ -171,54 +176,80 @@ def run_case(
     trials: int | None = None,
     judge: LLM | None = None,
     judge_time_limit: float | None = None,
+    time_limit: float | None = RUN_TIME_LIMIT,
 ) -> CaseResult:
     """Run `case` against `agent` `trials` times (default: the case's own) and decide it by its pass rule. `judge`:
-    the model that judges the rubric checks (None: they are `not_checked`), within `judge_time_limit` seconds each."""
+    the model that judges the rubric checks (None: they are `not_checked`), within `judge_time_limit` seconds each.
+    A run past `time_limit` seconds (None: no limit) is stopped (run_limit.py) and fails; the case's other runs are
+    then not made."""
     if reasons := skip_reasons(case):
         return _result(
             case, Decision(status="skipped", explanation="; ".join(reasons), rate=None, more_runs_needed=None)
         )
-    runs = [_run_once(case, agent, judge, judge_time_limit) for _ in range(trials or case.trials)]
+    runs: list[list[CheckResult]] = []
+    overran = False
+    for _ in range(trials or case.trials):
+        checks, overran = _run_once(case, agent, judge, judge_time_limit, time_limit)
+        runs.append(checks)
+        if overran:
+            break
     failures = sum(any(r.outcome == "failed" for r in checks) for checks in runs)
-    return _result(case, decide(case, failures, len(runs)), runs)
+    unchecked = sum(all(r.outcome == "not_checked" for r in checks) for checks in runs)
+    decision = decide(case, failures, len(runs), unchecked=unchecked)
+    if overran and len(runs) < (trials or case.trials):
+        cut = f"{decision.explanation}; a run was stopped at the {time_limit:g} s limit: the case's other runs were "
+        decision = decision.model_copy(update={"explanation": cut + "not made"})
+    return _result(case, decision, runs)
 
 
-def _run_once(case: RegressionCase, agent: Agent, judge: LLM | None, limit: float | None) -> list[CheckResult]:
-    context = {
-        "case_id": case.id,
-        "agent": case.agent,
-        "tool": case.tool,
-        "tool_args": case.tool_args,
-        "model": case.model,
-    }
-    raised: Exception | None = None
+def _run_once(
+    case: RegressionCase, agent: Agent, judge: LLM | None, judge_limit: float | None, limit: float | None
+) -> tuple[list[CheckResult], bool]:
+    """The checks of one run, and whether it was stopped at the time limit."""
+    context = _taken(
+        agent,
+        {"case_id": case.id, "agent": case.agent, "tool": case.tool, "tool_args": case.tool_args, "model": case.model},
+    )
+    raised: BaseException | None = None
     reply = AgentReply()
     start = time.perf_counter()
     try:
-        reply = _reply(_finished(agent(case.input, **context)))
+        with alarm(limit):
+            reply = _reply(_finished(agent(case.input, **context), limit))
     except AgentContractError:
         raise
-    except Exception as e:  # noqa: BLE001 - what the agent raises is the run's outcome, checked below
-        raised = e
+    except (Exception, RunTimeLimit, SystemExit) as e:  # noqa: BLE001 - the run's outcome, checked below; an agent's
+        raised = e  # sys.exit (its CLI's main) fails the run, rather than ending the runner with no verdict
     run = Run(reply=reply, raised=raised, seconds=time.perf_counter() - start)
     nonce = secrets.token_hex(8)
-    return check_run(
-        case.checks, run, lambda c: judge_rubric(judge, c, case.input or "", reply, nonce=nonce, time_limit=limit)
+    checks = check_run(
+        case.checks, run, lambda c: judge_rubric(judge, c, case.input or "", reply, nonce=nonce, time_limit=judge_limit)
     )
+    return checks, isinstance(raised, RunTimeLimit)
 
 
-def _finished(answer: Any) -> Any:
-    """An async agent's answer awaited (on a loop of its own: run_case is called from synchronous code)."""
+def _taken(agent: Agent, context: dict[str, Any]) -> dict[str, Any]:
+    """The context keywords `agent` takes: all of them with `**context`, else the ones it names (`def run(prompt)`
+    takes none); all when its signature cannot be read."""
+    try:
+        parameters = inspect.signature(agent).parameters.values()
+    except (TypeError, ValueError):
+        return context
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return context
+    named = {p.name for p in list(parameters)[1:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}  # [0]: input
+    return {k: v for k, v in context.items() if k in named}
+
+
+def _finished(answer: Any, limit: float | None) -> Any:
+    """An async agent's answer awaited within `limit` (on a loop of its own: run_case is called from synchronous
+    code)."""
     if not inspect.isawaitable(answer):
         return answer
-
-    async def wait() -> Any:
-        return await answer
-
     try:
         asyncio.get_running_loop()
     except RuntimeError:  # none: the usual case
-        return asyncio.run(wait())
+        return asyncio.run(awaited(answer, limit))
     if inspect.iscoroutine(answer):
         answer.close()
     raise AgentContractError(

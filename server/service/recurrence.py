@@ -46,7 +46,9 @@ class Recurrence:
         """Per recurring pattern: did its action items stop it? Incidents before and after the last item closed."""
         now = self.clock()
         effects = []
-        found = self.groups(min_size)[0]
+        every = self.groups(min(min_size, 2))[0]  # patterns of 2 too: capture's recurred_after_fix reads them
+        found = [rows for rows in every if len(rows) >= min_size]
+        smaller = self._recurred_after_fix([rows for rows in every if len(rows) < min_size], now)
         # every pattern's verdict, for the totals: counted over the listed ones only, the CLI (50 listed) and the MCP
         # tool (20) gave the same 141 patterns different totals, neither of them the knowledge base's
         for rows in found:
@@ -62,7 +64,21 @@ class Recurrence:
             in_progress=sum(e.items > 0 and not e.fixed for e in effects),
             without_items=sum(e.items == 0 for e in effects),
             fix_date_unknown=sum(e.fixed and bool(e.undated) for e in effects),
+            smaller_recurred=smaller,
+            note=_smaller_note(smaller, min_size),
         )
+
+    def _recurred_after_fix(self, found: list[Rows], now: datetime) -> int:
+        """How many of these patterns came back after every item was completed (their items read in one query)."""
+        ids = {id(rows): [to_incident_id(r.pk) for r in rows] for rows in found}
+        items = self.items([i for members in ids.values() for i in members])
+        recurred = 0
+        for rows in found:
+            own = [a for a in items if a.incident_id in ids[id(rows)]]
+            if own and all(a.status == "completed" for a in own):
+                e = effect(pattern_id(rows), label(rows), self.seen(rows), own, now=now)
+                recurred += e.fixed and bool(e.incidents_after or e.seen_again_after)
+        return recurred
 
     def groups(self, min_size: int) -> tuple[list[Rows], int]:
         """Every pattern's member rows (oldest first), largest pattern first; and how many incidents were looked at."""
@@ -121,6 +137,18 @@ class Recurrence:
             open_action_items=unfinished[:10],
             open_items=len(unfinished),
         )
+
+
+def _smaller_note(recurred: int, min_size: int) -> str | None:
+    if not recurred:
+        return None
+    which = "1 pattern" if recurred == 1 else f"{recurred} patterns"
+    came = "came back after its fix" if recurred == 1 else "came back after their fixes"
+    it = "it" if recurred == 1 else "them"
+    return (
+        f"{which} of fewer than {min_size} incidents {came} (capture said recurred_after_fix): min_size 2 "
+        f"(--min-size 2) lists {it}"
+    )
 
 
 def member(row: Any) -> patterns.Member:

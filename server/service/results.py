@@ -186,6 +186,12 @@ class EffectivenessReport(BaseModel):
         description="fixed patterns with an item whose completion date is unknown: whether they came back after the "
         "fix cannot be told (neither holding nor recurred)",
     )
+    smaller_recurred: int = Field(
+        default=0,
+        description="patterns smaller than min_size (of 2 incidents and up) that came back after their fix, as "
+        "capture's recurred_after_fix says: not listed nor counted above",
+    )
+    note: str | None = Field(default=None, description="what smaller_recurred means and how to list those patterns")
 
 
 class Learned(BaseModel):

@@ -81,3 +81,19 @@ def test_the_pass_rule_is_what_the_cases_own_runs_show() -> None:
     assert decide(_case("deterministic", 1), 0, 1).status == "passed"
     assert decide(_case("deterministic", 1), 1, 5).status == "failed"
     assert decide(_case("unknown", 73), 0, 73).status == "passed"  # not known deterministic: the statistics decide
+
+
+def test_runs_in_which_nothing_was_checked_do_not_pass_the_case() -> None:
+    """A case whose only check is a rubric, with no judge: its runs checked nothing, so they show nothing; they were
+    counted as clean runs and the case "passed: the failure rate is shown below 5%"."""
+    case = _case("probabilistic", 73)
+    blank = decide(case, 0, 73, unchecked=73)
+    assert (blank.status, blank.more_runs_needed) == ("not_shown", None)
+    assert blank.explanation.startswith("nothing was checked in 73 of 73 runs")
+    assert decide(_case("deterministic", 1), 0, 1, unchecked=1).status == "not_shown"
+    some = decide(case, 0, 73, unchecked=3)  # the judge gave no verdict in 3 runs: 70 clean runs, 3 more needed
+    assert (some.status, some.more_runs_needed) == ("not_shown", 3) and "nothing was checked in 3 of 73" in (
+        some.explanation
+    )
+    assert decide(case, 0, 400, unchecked=3).status == "passed"  # 397 checked clean runs show it
+    assert decide(case, 5, 73, unchecked=3).status == "failed"

@@ -91,3 +91,83 @@ def test_the_configured_model_judges_the_rubric(run, learned: Path, monkeypatch:
     assert result.exit_code == 1, result.output
     assert "  failed rubric in 1 of 1 runs: judge: It refunded in full without a manager's approval." in result.stdout
     assert "Refund order 8812 in full, it arrived broken" in judged and "The agent applies the business rule" in judged
+
+
+def test_a_case_with_nothing_checked_exits_1_not_passed(run, learned: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads((learned / "evals" / "regress-INC-2.json").read_text(encoding="utf-8"))
+    data["checks"] = [c for c in data["checks"] if c["kind"] == "rubric"]
+    (tmp_path / "regress-INC-2.json").write_text(json.dumps(data), encoding="utf-8")
+    result = run("regress", str(tmp_path / "regress-INC-2.json"), "--agent", "tests.regressions:refusing")
+    assert result.exit_code == 1, result.output
+    assert "regress-INC-2 not_shown: nothing was checked in 73 of 73 runs" in result.stdout
+    assert result.stdout.splitlines()[-1] == "0 passed, 0 failed, 1 not shown, 0 skipped"
+
+
+def test_a_hanging_agent_is_stopped_at_the_time_limit(run, learned: Path) -> None:  # type: ignore[no-untyped-def]
+    case = str(learned / "evals" / "regress-INC-2.json")
+    result = run("regress", case, "--agent", "tests.regressions:hanging", "--time-limit", "0.2")
+    assert result.exit_code == 1, result.output
+    assert "  failed raised in 1 of 1 runs: raised RunTimeLimit: did not finish within 0.2 s: stopped" in result.stdout
+    bad = run("regress", case, "--agent", "tests.regressions:hanging", "--time-limit", "-1")
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_when_every_case_is_skipped_it_says_nothing_ran_and_exits_1(run, learned: Path) -> None:  # type: ignore[no-untyped-def]
+    """Cases with a todo only (inputs redacted at capture): no run was made, and it said `0 passed, ... 1 skipped`
+    with exit 0, which a CI job reads as a pass."""
+    case = str(learned / "evals" / "regress-INC-6.json")
+    for extra in ((), ("--json",)):
+        result = run("regress", case, "--agent", "tests.regressions:helpful", *extra)
+        assert result.exit_code == 1, result.output
+        assert "no case ran: the 1 case was skipped; fill in what its todo says, then empty it" in result.stderr
+    assert json.loads(result.stdout)["skipped"] == 1
+
+
+def test_an_agent_that_calls_sys_exit_fails_its_run_instead_of_ending_the_command(run, learned: Path) -> None:  # type: ignore[no-untyped-def]
+    """sys.exit(0) in the agent ended `regress` with exit 0 and no report: a CI job read it as a pass."""
+    result = run("regress", str(learned / "evals" / "regress-INC-2.json"), "--agent", "tests.regressions:exiting")
+    assert result.exit_code == 1, result.output
+    assert "  failed raised in 73 of 73 runs: raised SystemExit: 0" in result.stdout
+
+
+def test_what_the_agent_writes_below_sys_stdout_stays_off_the_json(learned: Path, tmp_path: Path) -> None:
+    """A child process or os.write(1, ...) in the agent wrote into --json's stdout, which then no longer parsed."""
+    from tests.processes import postmortem
+
+    case = str(learned / "evals" / "regress-INC-1.json")
+    done = postmortem("regress", case, "--agent", "tests.regressions:fd_writer", "--json", home=tmp_path / "h")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["passed"] == 1
+    assert b"written to fd 1" in done.stderr and b"a tool's child process" in done.stderr
+
+
+def test_learning_again_keeps_a_case_file_edited_by_hand(run, learned: Path) -> None:  # type: ignore[no-untyped-def]
+    """The docs say to fill in a case's todo (test credentials in place of a redacted key) and run it; the next
+    `learn --all --out` into the same directory wrote over the edit without a word, and the case was skipped again."""
+    edited_path = learned / "evals" / "regress-INC-6.json"
+    edited = json.loads(edited_path.read_text(encoding="utf-8")) | {
+        "input": "ship the logs using key test-key",
+        "todo": [],
+    }
+    edited_path.write_text(json.dumps(edited, indent=2), encoding="utf-8")
+    untouched = (learned / "evals" / "regress-INC-1.json").read_text(encoding="utf-8")
+    again = run("learn", "--all", "--out", str(learned))
+    assert again.exit_code == 0, again.output
+    assert json.loads(edited_path.read_text(encoding="utf-8")) == edited
+    assert f"kept {edited_path}: edited since learn wrote it; delete it to learn it again" in again.stderr
+    assert (learned / "evals" / "regress-INC-1.json").read_text(encoding="utf-8") == untouched
+    ran = run("regress", str(learned), "--agent", "tests.regressions:helpful")
+    assert "regress-INC-6 passed" in ran.stdout, ran.stdout
+
+
+def test_what_the_agents_module_prints_on_import_stays_off_the_json(run, learned: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A module that prints a banner when imported ("loading model weights...") put it before --json's object."""
+    (tmp_path / "banner_agent.py").write_text(
+        'print("loading model weights...")\n\ndef run(prompt, **context):\n    return "ok"\n', encoding="utf-8"
+    )
+    case = str(learned / "evals" / "regress-INC-1.json")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        result = run("regress", case, "--agent", "banner_agent:run", "--json")
+    assert json.loads(result.stdout)["passed"] == 1, result.stdout
+    assert "loading model weights..." in result.stderr

@@ -21,7 +21,7 @@ from agent_postmortem.sdk.regress import (
 )
 from tests import regressions
 from tests.factories import FakeLLM
-from tests.regressions import crashing, flaky, forwarding, helpful, raising, refusing, slow
+from tests.regressions import crashing, flaky, forwarding, hanging, hanging_async, helpful, raising, refusing, slow
 
 
 @pytest.fixture
@@ -237,3 +237,61 @@ def test_regression_params_give_each_case_its_id_and_skip_the_ones_with_a_todo(
     skipped = {i for i, p in params.items() if any(m.name == "skip" for m in p.marks)}
     assert skipped == {cases["llm_hallucination"].id, cases["tool_failure"].id}
     assert params[cases["timeout"].id].values == (cases["timeout"],)
+
+
+def test_a_case_whose_only_check_went_unchecked_is_not_passed(cases: dict[str, RegressionCase]) -> None:
+    """A hallucination learnt without an error type has a rubric alone: with no judge, nothing is checked in any run,
+    and an agent still inventing answers was reported passed ("the failure rate is shown below 5%")."""
+    rubric_only = cases["llm_refusal"].model_copy(
+        update={"checks": [c for c in cases["llm_refusal"].checks if c.kind == "rubric"]}
+    )
+    result = run_case(rubric_only, refusing)
+    assert (result.status, result.passed, result.runs, result.failures) == ("not_shown", False, 73, 0)
+    assert result.more_runs_needed is None and "nothing was checked in 73 of 73 runs" in result.explanation
+    assert "not checked rubric in 73 of 73 runs: no judge model configured" in result.explain()
+
+
+@pytest.mark.parametrize("agent", [hanging, hanging_async], ids=["sync", "async"])
+def test_a_run_that_does_not_return_is_stopped_at_the_time_limit_and_fails_the_case(
+    cases: dict[str, RegressionCase], agent: object
+) -> None:
+    """An agent that hangs (a lost connection with no timeout) held run_case, and `postmortem regress`, forever."""
+    result = run_case(cases["llm_refusal"], agent, time_limit=0.2)  # type: ignore[arg-type]
+    assert (result.status, result.runs, result.failures) == ("failed", 1, 1)  # the other 72 runs are not made
+    [stopped] = result.failed_checks
+    assert (stopped.kind, stopped.evidence) == ("raised", "raised RunTimeLimit: did not finish within 0.2 s: stopped")
+    assert "the case's other runs were not made" in result.explanation
+
+
+def test_a_timer_the_caller_had_set_is_put_back_after_each_run(cases: dict[str, RegressionCase]) -> None:
+    """A test runner's own timeout (pytest-timeout's signal method) was cleared by the first run's time limit."""
+    import signal
+
+    def outer(signum: int, frame: object) -> None:
+        raise AssertionError("the caller's timer fired")
+
+    previous = signal.signal(signal.SIGALRM, outer)
+    signal.setitimer(signal.ITIMER_REAL, 60)
+    try:
+        assert run_case(cases["timeout"], helpful, time_limit=5).passed
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 0 < left <= 60 and signal.getsignal(signal.SIGALRM) is outer
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_an_agent_takes_only_the_context_it_names(cases: dict[str, RegressionCase]) -> None:
+    """`def run(prompt)`, "any function that takes the case's input", raised TypeError on the context keywords in
+    every run, and each case was reported failed, a regression, for a harness that never reached the agent."""
+    seen: list[object] = []
+
+    def plain(prompt: str) -> str:
+        return helpful(prompt)
+
+    def named(prompt: str, tool: str | None = None) -> str:
+        seen.append(tool)
+        return helpful(prompt)
+
+    assert run_case(cases["timeout"], plain).passed
+    assert run_case(cases["timeout"], named).passed and seen == ["flights.search"]

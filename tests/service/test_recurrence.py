@@ -252,3 +252,25 @@ def test_one_incidents_pattern_is_read_as_grouping_every_incident_reads_it(svc: 
         [own] = svc.recurrence.pattern_of(incident_id, min_size=2) or [[]]
         want = every.get(int(incident_id.removeprefix("INC-")), [])
         assert [tuple(r) for r in own] == [tuple(r) for r in want]
+
+
+def test_fix_effectiveness_names_the_smaller_patterns_whose_fix_did_not_hold(
+    svc: PostmortemService, clock: Clock
+) -> None:
+    """Capture flags a recurrence after the fix on a pattern of two; fix_effectiveness, of patterns of 3 or more by
+    default, listed nothing and said "recurred after fix 0", so the two answers to "did the fix hold?" disagreed."""
+    first = planner_timeout(svc, 1)
+    svc.update_action_item(svc.add_action_item(first, ActionItemCreate(title="Add a deadline")).id, status="completed")
+    svc.resolve_incident(first)
+    clock.advance(days=10)
+    assert svc.capture_incident(
+        planner_capture(title="Planner agent timed out on flights search again")
+    ).recurred_after_fix
+    report = svc.fix_effectiveness()
+    assert (report.patterns, report.recurred, report.smaller_recurred) == ([], 0, 1)
+    assert report.note == (
+        "1 pattern of fewer than 3 incidents came back after its fix (capture said recurred_after_fix): min_size 2 "
+        "(--min-size 2) lists it"
+    )
+    both = svc.fix_effectiveness(min_size=2)
+    assert (both.recurred, both.smaller_recurred, both.note) == (1, 0, None)

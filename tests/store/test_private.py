@@ -132,6 +132,7 @@ def test_files_written_with_incident_text_are_private_as_an_export_is(tmp_path: 
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and not p.is_symlink())
     assert written == [
         "backup.jsonl",
+        "learned/evals/.learned.json",  # the digest of each case file as written: an edited one is kept
         "learned/evals/regress-INC-3.json",
         "learned/evals/regressions.jsonl",
         "learned/runbooks/PAT-1.md",  # INC-1 to INC-3 (one failure told three times) form PAT-1
