@@ -155,10 +155,10 @@ class Drafting:
                 raise TooLate
             draft = within(left, lambda: llm.parse(system=context.system, user=context.user, output=output))
         except TooLate:
-            start = f" (starting the model took {ready:.0f} s of it)" if ready >= 1 else ""
+            start = f" (getting the model ready took {ready:.0f} s of the limit)" if ready >= 1 else ""
             raise DraftTimeout(
-                f"{llm.model} ({llm.backend}) did not finish the draft of {context.incident.id} within {limit:g} s"
-                f"{start}; nothing was stored. Try again, raise POSTMORTEM_DRAFT_TIMEOUT, use a faster model, or have "
+                f"{llm.model} ({llm.backend}) did not finish the draft of {context.incident.id} within {limit:g} s; "
+                f"nothing was stored{start}. Try again, raise POSTMORTEM_DRAFT_TIMEOUT, use a faster model, or have "
                 "the assistant write it (record_analysis)"
             ) from None
         except DraftError as e:  # it named the schema's class and no next step: what to do was left to guess

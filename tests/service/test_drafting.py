@@ -314,4 +314,4 @@ def test_a_model_that_takes_the_whole_limit_to_start_is_not_asked_and_the_user_i
     with pytest.raises(DraftTimeout) as caught:
         service.draft_analysis(incident_id)
     assert model.left == []
-    assert "within 1 s (starting the model took 1 s of it); nothing was stored" in str(caught.value)
+    assert "within 1 s; nothing was stored (getting the model ready took 1 s of the limit)" in str(caught.value)
