@@ -150,8 +150,17 @@ def _build(settings: Settings) -> LLM:
     # a request to the local server is bounded by the draft's time limit alone: a CPU answers in minutes
     limit = time_limit(settings, "local")
     client = openai.OpenAI(base_url=server.base_url(), api_key="local", timeout=limit, max_retries=0)
-    # llama.cpp's repeat penalty keeps small models from looping on one phrase until the token limit
-    return LocalLLM(client, server.model_id, limit=limit, max_tokens=2000, extra_body={"repeat_penalty": 1.3})
+    # llama.cpp's repeat penalty keeps small models from looping on one phrase until the token limit. The bundled
+    # 135M model gets no repair round: it never turned a refused answer into an analysis, and each round took 2-3
+    # minutes of CPU on a loaded 2-core machine (docs/getting-started.md)
+    return LocalLLM(
+        client,
+        server.model_id,
+        limit=limit,
+        max_tokens=2000,
+        extra_body={"repeat_penalty": 1.3},
+        repair=not server.is_bundled,
+    )
 
 
 BACKEND = Backend("local", _choose, _build, time_limit=600.0)  # one or two CPU cores: minutes, not seconds

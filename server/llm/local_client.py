@@ -16,6 +16,7 @@ import openai
 
 from agent_postmortem.errors import LLMFailed
 from agent_postmortem.llm.base import T
+from agent_postmortem.llm.limits import time_left
 from agent_postmortem.llm.openai_compatible import OpenAILLM
 
 EXIT_WAIT_S = 10.0  # how long the process' exit waits for a request to the embedded server to end
@@ -60,7 +61,8 @@ class LocalLLM(OpenAILLM):
         self._deadline = threading.local()
 
     def parse(self, *, system: str, user: str, output: type[T]) -> T:
-        self._deadline.at = time.monotonic() + self.limit
+        left = time_left()
+        self._deadline.at = time.monotonic() + (self.limit if left is None else min(self.limit, left))
         with _open:
             return super().parse(system=system, user=user, output=output)
 

@@ -41,13 +41,17 @@ class OpenAILLM:
         max_tokens: int = 1500,
         schema_mode: str = "json_schema",
         extra_body: dict[str, Any] | None = None,
+        repair: bool = True,
     ) -> None:
+        """`repair`: whether an answer that fails validation gets one repair round (a model that never fixes one
+        would only spend the time again)."""
         self.client = client
         self.model = model
         self.backend = backend
         self.max_tokens = max_tokens
         self.schema_mode = schema_mode
         self.extra_body = extra_body
+        self.repair = repair
 
     def parse(self, *, system: str, user: str, output: type[T]) -> T:
         schema = output.model_json_schema()
@@ -56,6 +60,10 @@ class OpenAILLM:
         try:
             return self._validate(content, finish, output)
         except (ValidationError, ValueError) as first:
+            if not self.repair:
+                raise DraftError(
+                    f"the model's answer was not a valid {_named(output)} ({problems(first, output)})"
+                ) from None
             logger.info("draft failed validation, asking for one repair: %s", problems(first, output))
             repair = {"role": "user", "content": repair_request(problems(first, output), truncated=finish == "length")}
             if finish == "length":  # resending a cut-off answer only eats the context: ask for a shorter one

@@ -139,22 +139,27 @@ class Drafting:
         model's state (configuring a model would only lead to that)."""
         tell = progress or (lambda step, of, what: None)
         self.store.get_or_raise(incident_id)
+        started = time.monotonic()  # the limit is the whole draft's: starting a local model's server counts too
         llm = self.llm()
         if llm is None:
             raise NoModelConfigured(NO_LLM_HELP, cli=NO_LLM_CLI)
+        ready = time.monotonic() - started
         tell(1, 4, "gathering the context: the incident, its timeline, similar incidents")
         context = self.draft_context(incident_id)
         limit = self.time_limit(llm.backend)
-        tell(2, 4, f"asking {llm.model} ({llm.backend}) for the draft, at most {limit:g} s")
-        started = time.monotonic()
+        tell(2, 4, f"asking {llm.model} ({llm.backend}) for the draft, at most {limit:g} s in all")
         try:
             output = guarded(context.incident, *self.relevance(context.incident, context.allowed))
-            draft = within(limit, lambda: llm.parse(system=context.system, user=context.user, output=output))
+            left = limit - (time.monotonic() - started)
+            if left <= 0:
+                raise TooLate
+            draft = within(left, lambda: llm.parse(system=context.system, user=context.user, output=output))
         except TooLate:
+            start = f" (getting the model ready took {ready:.0f} s of the limit)" if ready >= 1 else ""
             raise DraftTimeout(
                 f"{llm.model} ({llm.backend}) did not finish the draft of {context.incident.id} within {limit:g} s; "
-                "nothing was stored. Try again, raise POSTMORTEM_DRAFT_TIMEOUT, use a faster model, or have the "
-                "assistant write it (record_analysis)"
+                f"nothing was stored{start}. Try again, raise POSTMORTEM_DRAFT_TIMEOUT, use a faster model, or have "
+                "the assistant write it (record_analysis)"
             ) from None
         except DraftError as e:  # it named the schema's class and no next step: what to do was left to guess
             raise DraftError(

@@ -3,6 +3,7 @@ directory (a private TMPDIR here, compared before and after). The model is expor
 fixture), as it is after a first run; onnxruntime's own `.ses` file, which importing it writes, is not ours."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,25 +13,58 @@ from tests.processes import postmortem
 pytestmark = pytest.mark.slow
 
 
-def _left_in(tmp: Path, args: list[str], home: Path, model_cache: Path) -> tuple[list[str], bytes]:
+def _left_in(tmp: Path, args: list[str], home: Path, model_cache: Path) -> tuple[list[str], bytes, str]:
     tmp.mkdir()
     env = {"TMPDIR": str(tmp), "POSTMORTEM_MODEL_CACHE": str(model_cache)}
     result = postmortem(*args, home=home, env=env)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
-    return sorted(p.name for p in tmp.iterdir() if p.name != ".ses"), result.stdout
+    return sorted(p.name for p in tmp.iterdir() if p.name != ".ses"), result.stdout, result.stderr.decode()
 
 
 def test_the_demo_removes_its_temporary_home_and_prints_the_report(
     tmp_path: Path, model_cache: Path, embedder: object
 ) -> None:
-    left, stdout = _left_in(tmp_path / "tmp", ["demo", "--json"], tmp_path / "unused", model_cache)
+    left, stdout, stderr = _left_in(tmp_path / "tmp", ["demo", "--json"], tmp_path / "unused", model_cache)
     assert left == []
     shown = json.loads(stdout)
     assert shown["home"] is None and shown["report"] is None and shown["incident_id"].startswith("INC-")
+    _shows_each_phase_with_its_time(stderr)
     kept = tmp_path / "kept"
     args = ["demo", "--home", str(kept), "--json"]
-    left, stdout = _left_in(tmp_path / "tmp2", args, tmp_path / "unused", model_cache)
+    left, stdout, _ = _left_in(tmp_path / "tmp2", args, tmp_path / "unused", model_cache)
     assert left == [] and Path(json.loads(stdout)["report"]).is_file() and (kept / "postmortem.db").is_file()
+
+
+def _shows_each_phase_with_its_time(stderr: str) -> None:
+    """The demo ran 5-8 minutes with one spinner, and none at all when stderr was not a terminal: it looked hung.
+    Each phase now says on stderr when it starts and how long it took, in order."""
+    phases = re.findall(r"^\[demo +([0-9.]+)s\] ([1-4])\. (.*?)(: done in [0-9.]+s|\.\.\.)$", stderr, re.M)
+    assert [(n, end == "...") for _, n, _, end in phases] == [(n, start) for n in "1234" for start in (True, False)], (
+        stderr[-3000:]
+    )
+    times = [float(at) for at, *_ in phases]
+    assert times == sorted(times)
+    assert [what for _, _, what, _ in phases[::2]] == [
+        "loading the seed knowledge base: 45 incidents embedded",
+        "capturing the failure: category, severity, triage, similar incidents",
+        "drafting the analysis",  # with no model (POSTMORTEM_LLM=none here) it has no limit to show
+        "rendering the report",
+    ]
+    assert re.search(r"^\[demo +[0-9.]+s\] demo done$", stderr, re.M)
+
+
+def test_the_bundled_models_draft_gets_the_demos_limit_unless_the_user_set_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Under the backend's own 600 s limit the demo ran 5-8 minutes on a loaded 2-core machine."""
+    from agent_postmortem.cli.demo import DEMO_DRAFT_S, demo_settings
+
+    monkeypatch.delenv("POSTMORTEM_LOCAL_MODEL", raising=False)
+    monkeypatch.setenv("POSTMORTEM_LLM", "local")
+    monkeypatch.delenv("POSTMORTEM_DRAFT_TIMEOUT", raising=False)
+    assert demo_settings(tmp_path).draft_timeout == DEMO_DRAFT_S == 90
+    monkeypatch.setenv("POSTMORTEM_DRAFT_TIMEOUT", "600")
+    assert demo_settings(tmp_path).draft_timeout == 600
 
 
 def test_the_demo_on_an_80_column_terminal_prints_the_report_markdown_unbroken(
@@ -51,7 +85,7 @@ def test_the_demo_on_an_80_column_terminal_prints_the_report_markdown_unbroken(
 
 def test_eval_removes_its_temporary_homes(tmp_path: Path, model_cache: Path, embedder: object) -> None:
     args = ["eval", "--backend", "reference", "--cases", "01_*", "--json"]
-    left, stdout = _left_in(tmp_path / "tmp", args, tmp_path / "unused", model_cache)
+    left, stdout, _ = _left_in(tmp_path / "tmp", args, tmp_path / "unused", model_cache)
     assert left == [] and json.loads(stdout)["backend"] == "reference"
 
 
@@ -87,7 +121,34 @@ def test_a_draft_that_failed_says_nothing_was_stored_and_how_to_get_a_real_one(
     tiny = LLMChoice(backend="local", describe="a tiny model", low_quality=True)
     monkeypatch.setattr(demo, "choose_llm", lambda settings: tiny)
     out = Console(file=StringIO(), width=200)
-    assert not demo._draft(out, SimpleNamespace(draft_analysis=fail), object(), "INC-1")  # type: ignore[arg-type]
+    settings = SimpleNamespace(draft_timeout=600.0)  # POSTMORTEM_DRAFT_TIMEOUT=600: not the demo's own limit
+    assert not demo._draft(out, SimpleNamespace(draft_analysis=fail), settings, "INC-1")  # type: ignore[arg-type]
     shown = out.file.getvalue()  # type: ignore[attr-defined]
     assert said in shown and "Nothing was stored" in shown and "record_analysis" in shown
     assert not_said is None or not_said not in shown
+    assert "The demo gives the bundled model" not in shown
+
+
+def test_a_draft_out_of_the_demos_time_says_what_ran_out_and_how_to_give_it_longer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from io import StringIO
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from agent_postmortem import errors
+    from agent_postmortem.cli import demo
+    from agent_postmortem.llm.registry import LLMChoice
+
+    def slow(incident_id: str, progress: object = None) -> None:
+        raise errors.DraftTimeout("the tiny model did not finish the draft of INC-1 within 90 s; nothing was stored")
+
+    tiny = LLMChoice(backend="local", describe="a tiny model", low_quality=True)
+    monkeypatch.setattr(demo, "choose_llm", lambda settings: tiny)
+    out = Console(file=StringIO(), width=400)
+    settings = SimpleNamespace(draft_timeout=demo.DEMO_DRAFT_S)
+    assert not demo._draft(out, SimpleNamespace(draft_analysis=slow), settings, "INC-1")  # type: ignore[arg-type]
+    shown = out.file.getvalue()  # type: ignore[attr-defined]
+    assert "within 90 s" in shown and "The demo gives the bundled model 90 s for its draft" in shown
+    assert "POSTMORTEM_DRAFT_TIMEOUT=600 make demo" in shown

@@ -47,13 +47,13 @@ def test_draft_analysis_through_the_service_stores_the_openai_draft_and_sends_th
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)  # two answers of the bundled model on one thread: minutes when other work shares the cores
+@pytest.mark.timeout(600)  # an answer of the bundled model on one thread: minutes when other work shares the cores
 def test_the_bundled_local_model_as_configured_drafts_through_the_guard_and_stores_no_junk(
     tmp_path: Path, local_llm_url: str
 ) -> None:
     """The tiny model's answer is schema-valid (grammar-constrained) but usually not an analysis (placeholders,
-    repeated whys): it is then refused with the guard's reasons after the repair round, and nothing is stored;
-    whatever is stored passed every check."""
+    repeated whys): it is then refused with the guard's reasons, without a repair round (it never repaired one; each
+    round took minutes of CPU), and nothing is stored; whatever is stored passed every check."""
     from agent_postmortem.analysis.draft_guard import CHECKS
 
     threads = os.environ.get("POSTMORTEM_LOCAL_THREADS", "1")  # the same key, so the session's server is reused
@@ -69,7 +69,7 @@ def test_the_bundled_local_model_as_configured_drafts_through_the_guard_and_stor
         try:
             analysis = service.draft_analysis(incident_id)
         except DraftError as e:
-            assert "after one repair round" in str(e) and "not an analysis yet" in str(e), str(e)
+            assert "not a valid analysis (not an analysis yet" in str(e) and "repair" not in str(e), str(e)
             assert service.get_incident(incident_id).analysis is None
             return
     finally:

@@ -1,22 +1,26 @@
 """The embedded llama.cpp server's client: no request outlives the draft that gave up on it, since llama.cpp goes on
 generating (its one slot and the CPU busy, the process crashing if it exits meanwhile) until the connection closes."""
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agent_postmortem.errors import LLMFailed
+from agent_postmortem.errors import DraftError, LLMFailed
 from agent_postmortem.llm import local
+from agent_postmortem.llm.limits import TooLate, within
 from agent_postmortem.llm.registry import llm_factory
 from tests.fake_openai import FakeOpenAI
 from tests.llm.scripted import INVALID, draft, settings
 
 
-def _local_llm(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, draft_timeout: str) -> Any:
+def _local_llm(
+    fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, draft_timeout: str, name: str = "model.gguf"
+) -> Any:
     """The local backend as `postmortem draft` builds it, the scripted server standing in for the embedded one."""
-    gguf = tmp_path / "model.gguf"
+    gguf = tmp_path / name
     gguf.write_bytes(b"GGUF" + bytes(16))
     monkeypatch.setattr(local, "available", lambda: True)
     monkeypatch.setattr(local.LocalLlamaServer, "base_url", lambda self: fake.base_url)
@@ -47,3 +51,41 @@ def test_the_repair_round_gets_only_what_is_left_of_the_time_limit(
     with pytest.raises(LLMFailed):
         draft(llm)
     assert len(fake.requests) == 2 and time.monotonic() - started < 2.8
+
+
+def test_a_request_ends_at_the_deadline_of_the_draft_it_runs_in_not_after_the_backends_own_limit(
+    fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A draft's limit counts from its start (the server's start included), so the call is given less than the
+    backend's limit: its request stayed open for the whole limit after the draft had given up."""
+    llm = _local_llm(fake, monkeypatch, tmp_path, "10")
+    fake.enqueue("{}", delay=4)
+    ended: list[BaseException] = []
+    done = threading.Event()
+
+    def call() -> None:
+        try:
+            draft(llm)
+        except BaseException as e:  # noqa: BLE001 - what ended the request, looked at below
+            ended.append(e)
+        finally:
+            done.set()
+
+    started = time.monotonic()
+    with pytest.raises(TooLate):
+        within(1.0, call)
+    assert done.wait(5) and time.monotonic() - started < 2.5  # not the fake's 4 s, nor a repair round after it
+    assert isinstance(ended[0], LLMFailed) and len(fake.requests) == 1
+
+
+def test_the_bundled_model_gets_no_repair_round(
+    fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The 135M model never turned a refused answer into an analysis, and each round took minutes of CPU: the demo
+    spent 2-3 more minutes on the repair round for the same refusal."""
+    llm = _local_llm(fake, monkeypatch, tmp_path, "10", name=local.BUNDLED_NAME)
+    fake.enqueue(INVALID)
+    fake.enqueue(INVALID)
+    with pytest.raises(DraftError, match=r"not a valid analysis \(") as caught:
+        draft(llm)
+    assert len(fake.requests) == 1 and "repair" not in str(caught.value)

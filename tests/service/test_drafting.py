@@ -1,13 +1,16 @@
 """Drafting through the service: untrusted text stays data, drafts are grounded, repeated items are linked."""
 
 import re
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from agent_postmortem.analysis.grounding import REMOVED
-from agent_postmortem.errors import DraftError, LLMUnavailable, NoModelConfigured
+from agent_postmortem.errors import DraftError, DraftTimeout, LLMUnavailable, NoModelConfigured
+from agent_postmortem.llm.limits import time_left
 from agent_postmortem.llm.local import BUNDLED_MODEL_ID, BUNDLED_NOTE
 from agent_postmortem.store.models import (
     ActionItemCreate,
@@ -255,3 +258,60 @@ def test_the_draft_prompt_carries_a_bounded_timeline_however_often_the_failure_r
     assert '147 earlier "Occurred again" notes and 20 earlier events left out here' in timeline
     assert "Retried by the scheduler, run 196" in timeline and "Retried by the scheduler, run 0" not in timeline
     assert len(user) < 12_000
+
+
+class _SlowToStart:
+    """A model whose server takes `start` seconds to start (the local backend's, built on the first draft) and whose
+    answer never comes in time; what is left of the draft's limit when it is asked is recorded."""
+
+    backend = "local"
+    model = "slow-start"
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.left: list[float | None] = []
+        self.release = threading.Event()
+
+    def provide(self) -> "_SlowToStart":
+        time.sleep(self.start)  # the server's start: time passing, not waiting for another thread
+        return self
+
+    def parse(self, *, system: str, user: str, output: type) -> AnalysisDraft:
+        self.left.append(time_left())
+        self.release.wait(10)
+        raise AssertionError("released after the draft gave up")
+
+
+def _slow_service(tmp_path: Path, model: _SlowToStart, limit: str):  # type: ignore[no-untyped-def]
+    service = make_service(tmp_path, llm=model, env={"POSTMORTEM_DRAFT_TIMEOUT": limit})
+    service.drafting.llm = model.provide
+    return service
+
+
+def test_the_draft_time_limit_counts_the_models_start_and_the_answer_together(tmp_path: Path) -> None:
+    """POSTMORTEM_DRAFT_TIMEOUT bounded the answer alone: starting the local model's server came on top of it, and
+    the request then ran the whole limit after that, so a draft (and the process' exit) could outlast the limit."""
+    model = _SlowToStart(start=0.6)
+    service = _slow_service(tmp_path, model, "1.5")
+    incident_id = capture(service)
+    started = time.monotonic()
+    try:
+        with pytest.raises(DraftTimeout, match=r"within 1\.5 s; nothing was stored"):
+            service.draft_analysis(incident_id)
+        took = time.monotonic() - started
+    finally:
+        model.release.set()
+    [left] = model.left
+    assert left is not None and left <= 0.9  # the limit less the start, not the whole limit again
+    assert 1.4 < took < 2.0, took  # not 0.6 s of start + 1.5 s
+    assert service.get_incident(incident_id).analysis is None
+
+
+def test_a_model_that_takes_the_whole_limit_to_start_is_not_asked_and_the_user_is_told_why(tmp_path: Path) -> None:
+    model = _SlowToStart(start=1.2)
+    service = _slow_service(tmp_path, model, "1")
+    incident_id = capture(service)
+    with pytest.raises(DraftTimeout) as caught:
+        service.draft_analysis(incident_id)
+    assert model.left == []
+    assert "within 1 s; nothing was stored (getting the model ready took 1 s of the limit)" in str(caught.value)
