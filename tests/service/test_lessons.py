@@ -80,7 +80,7 @@ def test_a_runbook_and_learn_find_only_their_patterns_and_answer_as_grouping_eve
         keys = [*(pattern_id(g) for g in every), *(f"PAT-{pk}" for pk in members[1::7]), "PAT-999999", "PAT-0"]
         keys += [c.value for c in Category]
         ids = [to_incident_id(pk) for pk in seeded.store.analysed_pks(limit=1000)]
-        want = [_entry(lambda k=k: seeded.runbook(k, groups=every)) for k in keys]
+        want = [_entry(lambda k=k, every=every: seeded.runbook(k, groups=every)) for k in keys]
         want_learned = [seeded.runbook(_runbook_key(seeded.regression_case(i), every, 3), groups=every) for i in ids]
         assert any(e and e.mitigations_failed for e in want) and sum(e is None for e in want) >= 2
         with monkeypatch.context() as patched:
