@@ -1,19 +1,22 @@
 """Action items as a table that fits the terminal: the id, owner and due date whole, the title wrapped."""
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 
 from agent_postmortem.cli.output import cell, visible
-from agent_postmortem.render.exports import due_text
+from agent_postmortem.render.exports import due_text, progress
+from agent_postmortem.store.models import utcnow
 
 if TYPE_CHECKING:
     from agent_postmortem.store.models import ActionItem
 
 
-def actions_table(items: "list[ActionItem]") -> "ActionsView":
-    return ActionsView(items)
+def actions_table(items: "list[ActionItem]", *, now: datetime | None = None) -> "ActionsView":
+    """`now`: when the items were read (the CLI's service reads the same clock), for how late one is."""
+    return ActionsView(items, now=now or utcnow())
 
 
 class ActionsView:
@@ -27,8 +30,9 @@ class ActionsView:
     OWNER = 24  # an owner longer than this wraps rather than squeezing the title to nothing
     TITLE = 16  # narrow: the least width of the title (a long word), taken from a long owner's
 
-    def __init__(self, items: "list[ActionItem]") -> None:
+    def __init__(self, items: "list[ActionItem]", *, now: datetime) -> None:
         self.items = items
+        self.now = now
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         wide = options.max_width >= self.WIDE
@@ -53,11 +57,7 @@ class ActionsView:
                 no_wrap = name in ("id", "incident", "priority")
                 shown.add_column(header, no_wrap=no_wrap, min_width=size, max_width=size, overflow="fold")
         for a in self.items:
-            status = (
-                a.status + (" (OVERDUE)" if a.overdue else "")
-                if wide
-                else a.status + ("\nOVERDUE" if a.overdue else "")
-            )
+            status = progress(a, self.now)  # as the report says it: "open, OVERDUE by 3.5 days"; narrow, it wraps
             row = [a.id, *([a.incident_id] if wide else []), a.priority, status, a.owner, due_text(a.due_at, none="-")]
             shown.add_row(*(cell(value) for value in [*row, a.title]))
         yield shown

@@ -151,9 +151,10 @@ def _say(item: Any, *, owner: str | None, due: bool) -> None:
 
 
 def _export(items: list[Any], format: str) -> None:
-    from agent_postmortem.render.exports import FORMATS
+    from agent_postmortem.render.exports import export
+    from agent_postmortem.store.models import utcnow
 
-    text = FORMATS[format](items)
+    text = export(items, format, now=utcnow())  # the CLI's service reads this clock: overdue as listed
     if format == "json":
         write_json(text)
     else:

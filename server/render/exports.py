@@ -53,6 +53,13 @@ def overdue_by(item: ActionItem, now: datetime) -> str | None:
     return span(now - item.due_at) if item.overdue and item.due_at is not None else None
 
 
+def progress(item: ActionItem, now: datetime) -> str:
+    """An item's status with its dates: "completed 2026-11-26 00:00 UTC, 1.5 days late", "open, OVERDUE by 3.5 days"
+    (by `now`); the report, the Markdown export and the CLI's table say it alike."""
+    late = overdue_by(item, now)
+    return completion(item) or (f"{item.status}, OVERDUE by {late}" if late else item.status)
+
+
 def to_json(items: Sequence[ActionItem]) -> str:
     return json.dumps([item.model_dump(mode="json", include=set(FIELDS)) for item in items], indent=2)
 
@@ -68,8 +75,9 @@ def to_csv(items: Sequence[ActionItem]) -> str:
     return buffer.getvalue()
 
 
-def to_github_markdown(items: Sequence[ActionItem]) -> str:
-    """One issue per item: a `### title` line, then a body that can be pasted into a new GitHub issue."""
+def to_github_markdown(items: Sequence[ActionItem], *, now: datetime) -> str:
+    """One issue per item: a `### title` line, then a body that can be pasted into a new GitHub issue; how late an
+    item is, by `now`."""
     blocks = []
     for item in items:
         due = due_text(item.due_at)
@@ -77,11 +85,15 @@ def to_github_markdown(items: Sequence[ActionItem]) -> str:
             f"### [{item.priority}] {inline(item.title)}\n\n"
             f"- Incident: {inline(item.incident_id)} "
             f"(see its post-mortem: {code(f'postmortem report {item.incident_id}')})\n"
-            f"- Action item: {inline(item.id)}, status {item.status}{' (OVERDUE)' if item.overdue else ''}\n"
+            f"- Action item: {inline(item.id)}, status {progress(item, now)}\n"
             f"- Owner: {inline(item.owner or 'unassigned')}\n- Due: {due}\n\n"
             f"- [ ] Done when the change is merged and verified against the incident's reproduction.\n"
         )
     return "\n".join(blocks)
 
 
-FORMATS = {"json": to_json, "csv": to_csv, "markdown": to_github_markdown}
+def export(items: Sequence[ActionItem], format: str, *, now: datetime) -> str:
+    """The items as "json", "csv" or "markdown"; `now` dates how late the Markdown says an item is."""
+    if format == "markdown":
+        return to_github_markdown(items, now=now)
+    return {"json": to_json, "csv": to_csv}[format](items)

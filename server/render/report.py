@@ -13,7 +13,7 @@ from agent_postmortem.analysis.learn import RunbookEntry
 from agent_postmortem.analysis.wording import counted, short_of
 from agent_postmortem.llm.local import quality_note
 from agent_postmortem.render import markdown
-from agent_postmortem.render.exports import completion, overdue_by
+from agent_postmortem.render.exports import progress
 from agent_postmortem.render.markdown import Markdown
 from agent_postmortem.render.timeline import folded
 from agent_postmortem.store.models import (
@@ -29,13 +29,6 @@ from agent_postmortem.store.vocabulary import REOPENED
 
 def _ts(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _progress(item: ActionItem, now: datetime) -> str:
-    """An item's status with its dates: "completed 2026-11-26 00:00 UTC, 1.5 days late", "open, OVERDUE by 3.5 days"
-    (by `now`, the report's clock)."""
-    late = overdue_by(item, now)
-    return completion(item) or (f"{item.status}, OVERDUE by {late}" if late else item.status)
 
 
 def _built_from(entry: RunbookEntry) -> str:
@@ -57,7 +50,7 @@ _env = jinja2.Environment(
     keep_trailing_newline=True,
 )
 _env.filters.update(block=markdown.block, built_from=_built_from, code=markdown.code, fence=markdown.fence, ts=_ts)
-_env.filters.update(progress=_progress)  # an action item's status with when it was done, or how late it is
+_env.filters.update(progress=progress)  # an action item's status with when it was done, or how late it is
 _env.globals.update(link=markdown.link, dash=Markdown("-"))  # the placeholder for a missing value
 
 

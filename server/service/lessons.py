@@ -38,16 +38,20 @@ class Lessons:
         """The runbook entry of a category or a recurring pattern (PAT-n), from its analysed incidents. A pattern id
         is looked up among patterns of any size (min_size only leaves small ones out, their ids are the same), so a
         PAT-n that `patterns --min-size 2` or fix_effectiveness named has its runbook; a category's items are placed
-        in patterns of `min_size` (3) or more. `groups`: every pattern of two or more, when the caller has them.
+        in patterns of `min_size` (3) or more. `groups`: every pattern of two or more, when the caller has them
+        (else only the patterns needed are found: the pattern's, or those of the category's completed items).
         Whether a completed item held is read from the patterns of two or more whatever `min_size`: a capture is
         flagged `recurred_after_fix` on a pattern of two, and the category's runbook called those items ✅."""
         key = written_id(key)  # a pattern id as written in prose or linked: `runbook://"PAT-1"` was an unknown runbook
         if min_size is None:
             min_size = SMALLEST_PATTERN if key.startswith(PATTERN_PREFIX) else 3
-        paired = self.recurrence.groups(SMALLEST_PATTERN)[0] if groups is None else groups
-        found = [g for g in paired if len(g) >= min_size]
         if key.startswith(PATTERN_PREFIX):
-            rows = {pattern_id(g): g for g in found}.get(key)
+            if groups is not None:
+                rows = {pattern_id(g): g for g in groups if len(g) >= min_size}.get(key)
+            elif PATTERN_ID.fullmatch(key):
+                rows = self.recurrence.pattern_by_id(key, min_size=max(min_size, SMALLEST_PATTERN))
+            else:
+                rows = None
             if rows is None:
                 raise UnknownRunbook(key if PATTERN_ID.fullmatch(key) else None)
             newest = sorted(rows, key=lambda r: (r.created_at, r.pk), reverse=True)  # by time, as a category's are:
@@ -69,7 +73,12 @@ class Lessons:
         if rows is not None:  # the pattern's verdict over all its members and items, as fix_effectiveness gives it
             every = self.recurrence.items([to_incident_id(r.pk) for r in rows])
             verdict = effect(key, label(rows), self.recurrence.seen(rows), every, now=self.clock()).verdict
-        recurred = recurred_after(items, paired, rows, members, self.recurrence)
+        if groups is None and rows is None:  # the patterns of the items that can have failed to hold, not all
+            done = [a.incident_id for a in items if a.status == "completed" and a.completed_at is not None]
+            groups = list(
+                {id(g): g for g in self.recurrence.patterns_of(done, min_size=SMALLEST_PATTERN).values()}.values()
+            )
+        recurred = recurred_after(items, groups or [], rows, members, self.recurrence)
         return runbook_entry(
             key,
             title,
@@ -88,8 +97,12 @@ class Lessons:
     def learn(self, incident_id: str, *, min_size: int = 3) -> Learned:
         """For an analysed incident: its regression eval case, and the runbook entry of its pattern (or category)."""
         case = self.regression_case(incident_id)
-        groups = self.recurrence.groups(SMALLEST_PATTERN)[0]
-        entry = self.runbook(_runbook_key(case, groups, min_size), min_size=min_size, groups=groups)
+        # its own pattern, found from the incidents linked to it: grouping every incident took seconds at 10,000
+        own = self.recurrence.pattern_of(case.incident_id, min_size=max(min_size, SMALLEST_PATTERN))
+        if own:  # a pattern's runbook reads only that pattern
+            entry = self.runbook(pattern_id(own[0]), min_size=min_size, groups=own)
+        else:
+            entry = self.runbook(case.category.value, min_size=min_size)
         return Learned(eval_case=case, runbook=entry, runbook_markdown=report.render_runbook(entry))
 
     def learn_all(

@@ -13,7 +13,7 @@ from agent_postmortem.analysis import patterns
 from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
 from agent_postmortem.analysis.effectiveness import Seen, effect
 from agent_postmortem.service.results import EffectivenessReport, Pattern, PatternList
-from agent_postmortem.store.ids import incident_pk, to_incident_id, to_pattern_id
+from agent_postmortem.store.ids import PATTERN_PREFIX, incident_pk, to_incident_id, to_pattern_id
 from agent_postmortem.store.models import ActionItem, Category, SimilarIncident
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.batch import CHUNK
@@ -89,15 +89,39 @@ class Recurrence:
     def pattern_of(self, incident_id: str, *, min_size: int) -> list[Rows]:
         """The pattern that `groups(min_size)` puts the incident in, as a list of one (none: empty), found from the
         incidents linked to it rather than by grouping every incident (what one post-mortem needs)."""
+        found = self.patterns_of([incident_id], min_size=min_size)
+        return [found[incident_id]] if incident_id in found else []
+
+    def pattern_by_id(self, pattern: str, *, min_size: int) -> Rows | None:
+        """The members of PAT-n as `groups(min_size)` gives them (none: no such pattern): the pattern of incident n,
+        when n is its first member. One runbook needs one pattern, not every pattern of the knowledge base."""
+        pk = int(pattern.removeprefix(PATTERN_PREFIX))
+        rows = self.patterns_of([to_incident_id(pk)], min_size=min_size).get(to_incident_id(pk))
+        return rows if rows and rows[0].pk == pk else None
+
+    def patterns_of(self, incident_ids: Sequence[str], *, min_size: int) -> dict[str, Rows]:
+        """For each of these incidents in a pattern of `min_size` or more, the pattern's member rows as
+        `groups(min_size)` gives them; each pattern found once, from the incidents linked to it."""
         keys, vectors = self._embedded(self.knowledge.feed.pattern_keys)  # what links them: not titles and dates
-        pk = incident_pk(incident_id)
-        at = next((n for n, r in enumerate(keys) if r.pk == pk), None)
-        # the rows stand for members: linking reads only their category and signature
-        found = [keys[i].pk for i in patterns.group_of(keys, vectors, at)] if at is not None else []
-        if len(found) < min_size:
-            return []
+        at = {r.pk: n for n, r in enumerate(keys)}
+        group: dict[int, list[int]] = {}
+        for pk in (incident_pk(i) for i in incident_ids):
+            if pk in at and pk not in group:
+                # the rows stand for members: linking reads only their category and signature
+                members = [keys[n].pk for n in patterns.group_of(keys, vectors, at[pk])]
+                group.update((member, members) for member in members)
+        wanted = sorted({pk for members in group.values() if len(members) >= min_size for pk in members})
         model, read = self.knowledge.embedder.model_id, self.knowledge.feed.pattern_rows
-        return [[r for start in range(0, len(found), CHUNK) for r, _ in read(model=model, pks=found[start:][:CHUNK])]]
+        rows = {
+            r.pk: r for start in range(0, len(wanted), CHUNK) for r, _ in read(model=model, pks=wanted[start:][:CHUNK])
+        }
+        of_group = {members[0]: [rows[pk] for pk in members if pk in rows] for members in group.values()}
+        found = {}
+        for incident_id in incident_ids:
+            members = group.get(incident_pk(incident_id), [])
+            if len(members) >= min_size:
+                found[incident_id] = of_group[members[0]]
+        return found
 
     def _embedded(self, read: Callable[..., list[tuple[Any, np.ndarray]]]) -> tuple[Rows, np.ndarray]:
         """The rows of the incidents embedded by the current model, as `read` reads them, and their vectors."""

@@ -64,3 +64,23 @@ def test_long_owners_and_long_words_leave_the_title_whole_at_80_columns() -> Non
     owner_lines = [row.split("│")[4].strip() for row in rows[3:-1]]
     assert "".join(title_lines).replace(" ", "") == title.replace(" ", ""), "\n".join(rows)
     assert "".join(owner_lines).replace(" ", "") == "incident-reviewboard", "\n".join(rows)
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_an_items_lateness_and_completion_are_said_as_the_report_says_them(width: int) -> None:
+    """The table said only "OVERDUE", and of a completed item neither when nor whether on time, while the report
+    says "open, OVERDUE by 3.5 days" and "completed 2025-12-03 12:00 UTC, 1.5 days late"; a title's terminal escapes
+    stay inert."""
+    now = datetime(2025, 12, 7, 11, 59, 59, tzinfo=UTC)  # AI-3 was due at the end of 2025-12-03, AI-1 of 12-01
+    done = ITEMS[0].model_copy(
+        update={"status": "completed", "completed_at": datetime(2025, 12, 3, 12, tzinfo=UTC), "title": "\x1b[2Jgone"}
+    )
+    console = Console(width=width, record=True, color_system=None)
+    console.print(actions_table([done, *ITEMS[1:]], now=now))
+    shown = console.export_text()
+    assert max(len(row) for row in shown.splitlines()) <= width and "\x1b" not in shown
+    header = next(row for row in shown.splitlines() if "status" in row)
+    column = [cell.strip() for cell in header.split("┃")].index("status")
+    status = [cells[column] for row in shown.splitlines() if len(cells := row.split("│")) > column]
+    words = " ".join(" ".join(status).split())  # the status column, its wrapped lines joined
+    assert "open, OVERDUE by 3.5 days" in words and "completed 2025-12-03 12:00 UTC, 1.5 days late" in words, shown

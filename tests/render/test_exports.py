@@ -46,7 +46,7 @@ def test_csv_has_one_row_per_item_and_neutralises_formulas() -> None:
 
 def test_json_and_markdown_carry_every_item() -> None:
     assert [i["id"] for i in json.loads(to_json(ITEMS))] == ["AI-1", "AI-2"]
-    text = to_github_markdown(ITEMS)
+    text = to_github_markdown(ITEMS, now=FIXED_NOW)
     assert "### [P0] Add jittered backoff to fares calls" in text and "- Owner: platform" in text
     assert text.count("- [ ] Done when") == 2 and "Due: 2026-11-30" in text
 
@@ -63,7 +63,7 @@ def test_a_due_time_is_shown_with_its_time_and_a_due_day_as_the_day() -> None:
             (2, timed),
         )
     ]
-    text = to_github_markdown(items)
+    text = to_github_markdown(items, now=FIXED_NOW)
     assert "- Due: 2026-12-15\n" in text and "- Due: 2026-12-05 20:00 UTC\n" in text
 
 
@@ -101,7 +101,18 @@ def test_markdown_export_pings_nobody_a_stored_title_or_owner_names() -> None:
         owner="@dana",
         created_at=FIXED_NOW,
     )
-    text = to_github_markdown([item])
+    text = to_github_markdown([item], now=FIXED_NOW)
     assert "Ask @&#8203;octocat and @&#8203;org/team-sre (mail ops@example.com)" in text
     assert "- Owner: @&#8203;dana\n" in text
     assert not re.search(r"(?<![\w`])@[A-Za-z0-9]", text.replace("ops@example", ""))
+
+
+def test_the_markdown_export_says_how_late_an_item_is_as_the_report_does() -> None:
+    """The export said only "status open (OVERDUE)", and of a completed item neither when nor whether on time, while
+    the report says "open, OVERDUE by 3.5 days" and "completed 2026-11-26 00:00 UTC, 1.5 days late"."""
+    late = ITEMS[0].model_copy(update={"due_at": FIXED_NOW - timedelta(days=3, hours=12), "overdue": True})
+    done = ITEMS[1].model_copy(update={"due_at": FIXED_NOW - timedelta(days=1, hours=12)})
+    text = to_github_markdown([late, done], now=FIXED_NOW)
+    assert "- Action item: AI-1, status open, OVERDUE by 3.5 days\n" in text
+    assert "- Action item: AI-2, status completed 2026-11-27 12:00 UTC, 1.5 days late\n" in text
+    assert "- Action item: AI-1, status open\n" in to_github_markdown(ITEMS, now=FIXED_NOW)

@@ -181,7 +181,7 @@ def _runbook(values: dict[str, str]) -> str:
 
 def _export(values: dict[str, str]) -> str:
     v = _getter(values)
-    return to_github_markdown([_item(v, 1, "tracked"), _item(v, 2, "linked")])
+    return to_github_markdown([_item(v, 1, "tracked"), _item(v, 2, "linked")], now=FIXED_NOW)
 
 
 REPORT_FIELDS = [
