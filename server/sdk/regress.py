@@ -179,8 +179,7 @@ def run_case(
             case, Decision(status="skipped", explanation="; ".join(reasons), rate=None, more_runs_needed=None)
         )
     runs = [_run_once(case, agent, judge, judge_time_limit) for _ in range(trials or case.trials)]
-    failures = sum(any(r.outcome == "failed" for r in checks) for checks in runs)
-    return _result(case, decide(case, failures, len(runs)), runs)
+    return _result(case, decide(case, _failures(runs), len(runs)), runs)
 
 
 def _run_once(case: RegressionCase, agent: Agent, judge: LLM | None, limit: float | None) -> list[CheckResult]:
@@ -247,7 +246,7 @@ def _result(case: RegressionCase, decision: Decision, runs: Iterable[list[CheckR
         status=decision.status,
         explanation=decision.explanation,
         runs=len(runs),
-        failures=sum(any(r.outcome == "failed" for r in checks) for checks in runs),
+        failures=_failures(runs),
         trials=case.trials,
         rate=decision.rate,
         more_runs_needed=decision.more_runs_needed,
@@ -256,12 +255,21 @@ def _result(case: RegressionCase, decision: Decision, runs: Iterable[list[CheckR
     )
 
 
+def _failed(checks: list[CheckResult]) -> bool:
+    """A run fails when any of its checks failed."""
+    return any(r.outcome == "failed" for r in checks)
+
+
+def _failures(runs: list[list[CheckResult]]) -> int:
+    return sum(_failed(checks) for checks in runs)
+
+
 def _tally(runs: list[list[CheckResult]], outcome: str) -> list[CheckTally]:
     """Each check with `outcome` in some run, by its place in the case; what went unchecked is told only of runs that
     did not fail (a failed run's rubric is left unjudged because it failed) and by each reason."""
     tallies: dict[tuple[int, str, str], CheckTally] = {}
     for checks in runs:
-        if outcome == "not_checked" and any(r.outcome == "failed" for r in checks):
+        if outcome == "not_checked" and _failed(checks):
             continue
         for i, r in enumerate(checks):
             if r.outcome != outcome:
