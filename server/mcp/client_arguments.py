@@ -10,6 +10,7 @@ from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.mcp.arguments import argument_problems
 
 
@@ -121,8 +122,8 @@ def fenced_json(text: str) -> str:
     blocks: list[str] = _FENCED.findall(text) if "```" in text else []
     for block in blocks:
         try:
-            value = json.loads(block)
-        except ValueError:
+            value = loads(block)  # nesting limited: 2,000 characters of `[[[...]]]` were a RecursionError
+        except JsonInputError:
             continue
         if isinstance(value, dict | list):
             return block.strip()
