@@ -4,7 +4,6 @@ for, a list of one value is that value, a number sent as the JSON text of one is
 does not take, a boolean where none is taken, or several values for one choice is refused with what to send
 instead."""
 
-import json
 import re
 from typing import Any
 
@@ -49,7 +48,7 @@ def _choice(schema: dict[str, Any], value: Any) -> Any:
     else as sent, for validation to judge."""
     if not isinstance(value, str):
         return value
-    choices = [c for s in (schema, *schema.get("anyOf", [])) for c in s.get("enum", []) if isinstance(c, str)]
+    choices = _choices(schema)
     matches = [c for c in choices if _spelling(c) == _spelling(value)]
     return matches[0] if len(matches) == 1 else value
 
@@ -62,8 +61,8 @@ def _one(value: Any) -> Any:
     """A list of one value (`["timeout"]`, or its JSON text) as that value; anything else as sent."""
     if isinstance(value, str) and value.strip().startswith("["):
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = loads(value)  # nesting limited: 10 KB of `[[[...]]]` were a RecursionError told to the client
+        except JsonInputError:
             return value
     return value[0] if isinstance(value, list) and len(value) == 1 else value
 

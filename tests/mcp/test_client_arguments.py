@@ -187,3 +187,15 @@ async def test_tool_arguments_in_a_fence_nested_too_deep_to_parse_are_stored_as_
         captured = await client.call_tool("capture_incident", {"title": "Agent sent a deep call", "tool_args": args})
     assert not captured.is_error, captured.content
     assert service.get_incident(captured.structured_content["id"]).tool_args == args  # type: ignore[index]
+
+
+async def test_a_choice_sent_as_brackets_nested_too_deep_to_parse_is_refused_as_a_wrong_choice(tmp_path: Path) -> None:
+    """A choice sent as the JSON text of a list of one was read with the recursing standard parser: 10 KB of
+    `[[[...]]]` for a category raised RecursionError, and the client read its message ("maximum recursion depth
+    exceeded while decoding a JSON array") instead of what the category takes."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        sent = {"title": "Agent sent a deep category", "category": "[" * 5000 + "]" * 5000}
+        captured = await client.call_tool("capture_incident", sent)
+    said = captured.content[0].text  # type: ignore[union-attr]
+    assert captured.is_error and "category" in said and "Error executing tool" not in said, said
