@@ -1,6 +1,6 @@
 """The machine checks of a regression case (regression.py) on one run of the agent: what the agent answered, the
 tools it called, the errors it raised or reported and how long it took. Pure: the run is made by sdk/regress.py, a
-rubric is judged by regression_judge.py, and the pass rule over the runs is regression_verdict.py's."""
+rubric is judged by regression_verdict.py's judge_rubric, and the pass rule over the runs is regression_verdict.py's."""
 
 import re
 from collections.abc import Callable, Sequence
@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_postmortem.analysis.regression import Check, CheckKind
-from agent_postmortem.store.redact import redact
+from agent_postmortem.store.redact import cut, redact
 
 Outcome = Literal["passed", "failed", "not_checked"]
 EVIDENCE_CHARS = 200  # of the agent's answer or error quoted as evidence
@@ -142,8 +142,11 @@ def _raised(e: BaseException) -> str:
 
 
 def _around(text: str, at: int) -> str:
+    """The answer around `at`, cut never through a secret (store/redact.py's `cut`): sliced, a key the window fell
+    inside kept its start or end, which no redaction rule recognises, and was quoted in clear."""
     start = max(0, at - EVIDENCE_CHARS // 2)
-    return ("…" if start else "") + text[start : start + EVIDENCE_CHARS]
+    tail = cut(text, len(text) - start, keep_end=True)
+    return ("…" if start else "") + cut(tail, EVIDENCE_CHARS)
 
 
 def _quote(text: str) -> str:

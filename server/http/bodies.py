@@ -6,12 +6,12 @@ the whole array back, secrets a client put in it included) and a body that start
 object that is not a JSON-RPC 2.0 message or a request whose id is unusable (`unusable`). And a GET on a stateless
 server, which has no stream to give."""
 
-import json
-
 from mcp.types import jsonrpc_message_adapter
 from pydantic import ValidationError
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agent_postmortem.ingest.json_input import JsonInputError, loads
 
 BOM = b"\xef\xbb\xbf"
 INVALID_REQUEST = -32600
@@ -55,8 +55,8 @@ def unusable(body: bytes) -> str | None:
     id is null, fractional, a boolean or an object was read as a notification: 202, and the client waited for an
     answer that never came."""
     try:
-        message = json.loads(body)
-    except ValueError:
+        message = loads(body)  # nesting limited: a few KB of `{"a":{"a":...}}` was a RecursionError and a bare 500
+    except JsonInputError:
         return None
     try:
         jsonrpc_message_adapter.validate_python(message, by_name=False)

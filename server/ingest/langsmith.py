@@ -11,7 +11,7 @@ A GenAI attribute already there is kept."""
 
 from typing import Any
 
-from agent_postmortem.ingest.json_input import JsonInputError, loads
+from agent_postmortem.ingest.genai_attributes import NOTHING, fill, json_object
 
 KIND = "langsmith.span.kind"
 MAX_MESSAGES = 200  # of one span
@@ -26,7 +26,7 @@ def as_genai(attributes: dict[str, Any], span_name: str) -> dict[str, Any]:
     if not kind:
         return attributes
     out = dict(attributes)
-    inputs, outputs = _json(attributes.get("gen_ai.prompt")), _json(attributes.get("gen_ai.completion"))
+    inputs, outputs = json_object(attributes.get("gen_ai.prompt")), json_object(attributes.get("gen_ai.completion"))
     if kind == "tool":
         _fill(out, "gen_ai.tool.name", span_name)
         _fill(out, "gen_ai.tool.call.arguments", inputs.get("input", inputs or None))
@@ -41,17 +41,7 @@ def as_genai(attributes: dict[str, Any], span_name: str) -> dict[str, Any]:
 
 
 def _fill(out: dict[str, Any], key: str, value: Any) -> None:
-    if value not in (None, "", [], {}) and out.get(key) in (None, ""):
-        out[key] = value
-
-
-def _json(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, str):
-        try:
-            raw = loads(raw)  # nesting limited: a span's attribute is no place for a RecursionError
-        except JsonInputError:
-            return {}
-    return raw if isinstance(raw, dict) else {}
+    fill(out, key, value, nothing=(*NOTHING, {}))  # a run's empty inputs or outputs ({}) say nothing either
 
 
 def _messages(raw: Any) -> list[dict[str, str]] | None:

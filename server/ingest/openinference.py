@@ -16,6 +16,8 @@ import ast
 import re
 from typing import Any
 
+from agent_postmortem.ingest.genai_attributes import fill
+
 KIND = "openinference.span.kind"
 _MESSAGE = re.compile(r"^llm\.(input|output)_messages\.(\d+)\.message\.(role|content)$")
 _PART = re.compile(r"^llm\.(input|output)_messages\.(\d+)\.message\.contents\.(\d+)\.message_content\.(type|text)$")
@@ -33,27 +35,22 @@ def as_genai(attributes: dict[str, Any], span_name: str) -> dict[str, Any]:
         return attributes
     out = dict(attributes)
     if kind == "LLM":
-        _fill(out, "gen_ai.operation.name", "chat")
-        _fill(out, "gen_ai.request.model", attributes.get("llm.model_name"))
-        _fill(out, "gen_ai.usage.input_tokens", attributes.get("llm.token_count.prompt"))
-        _fill(out, "gen_ai.usage.output_tokens", attributes.get("llm.token_count.completion"))
+        fill(out, "gen_ai.operation.name", "chat")
+        fill(out, "gen_ai.request.model", attributes.get("llm.model_name"))
+        fill(out, "gen_ai.usage.input_tokens", attributes.get("llm.token_count.prompt"))
+        fill(out, "gen_ai.usage.output_tokens", attributes.get("llm.token_count.completion"))
         for direction, messages in _messages(attributes).items():
-            _fill(out, f"gen_ai.{direction}.messages", messages)
+            fill(out, f"gen_ai.{direction}.messages", messages)
     elif kind == "TOOL":
-        _fill(out, "gen_ai.operation.name", "execute_tool")
-        _fill(out, "gen_ai.tool.name", attributes.get("tool.name") or span_name)
-        _fill(out, "gen_ai.tool.call.arguments", attributes.get("input.value"))
-        _fill(out, "gen_ai.tool.call.result", attributes.get("output.value"))
+        fill(out, "gen_ai.operation.name", "execute_tool")
+        fill(out, "gen_ai.tool.name", attributes.get("tool.name") or span_name)
+        fill(out, "gen_ai.tool.call.arguments", attributes.get("input.value"))
+        fill(out, "gen_ai.tool.call.result", attributes.get("output.value"))
     elif kind == "AGENT":
-        _fill(out, "gen_ai.operation.name", "invoke_agent")
-        _fill(out, "gen_ai.agent.name", attributes.get("agent.name") or span_name)
-        _fill(out, "gen_ai.input.messages", _user_input(attributes.get("input.value")))
+        fill(out, "gen_ai.operation.name", "invoke_agent")
+        fill(out, "gen_ai.agent.name", attributes.get("agent.name") or span_name)
+        fill(out, "gen_ai.input.messages", _user_input(attributes.get("input.value")))
     return out
-
-
-def _fill(out: dict[str, Any], key: str, value: Any) -> None:
-    if value not in (None, "", []) and out.get(key) in (None, ""):
-        out[key] = value
 
 
 def _messages(attributes: dict[str, Any]) -> dict[str, list[dict[str, str]]]:

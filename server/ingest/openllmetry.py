@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from agent_postmortem.ingest.json_input import JsonInputError, loads
+from agent_postmortem.ingest.genai_attributes import fill, json_object
 
 KIND = "traceloop.span.kind"
 REQUEST_TYPE = "llm.request.type"
@@ -32,38 +32,24 @@ def as_genai(attributes: dict[str, Any], span_name: str) -> dict[str, Any]:
         return attributes
     out = dict(attributes)
     name = attributes.get("traceloop.entity.name") or span_name.removesuffix(f".{kind}")
-    call = _json(attributes.get("traceloop.entity.input"))
+    call = json_object(attributes.get("traceloop.entity.input"))
     if request_type:
-        _fill(out, "gen_ai.operation.name", _OPERATIONS.get(request_type))
-        _fill(out, "gen_ai.usage.input_tokens", attributes.get("gen_ai.usage.prompt_tokens"))
-        _fill(out, "gen_ai.usage.output_tokens", attributes.get("gen_ai.usage.completion_tokens"))
+        fill(out, "gen_ai.operation.name", _OPERATIONS.get(request_type))
+        fill(out, "gen_ai.usage.input_tokens", attributes.get("gen_ai.usage.prompt_tokens"))
+        fill(out, "gen_ai.usage.output_tokens", attributes.get("gen_ai.usage.completion_tokens"))
         for direction, messages in _messages(attributes).items():
-            _fill(out, f"gen_ai.{direction}.messages", messages)
+            fill(out, f"gen_ai.{direction}.messages", messages)
     elif kind == "tool":
-        _fill(out, "gen_ai.operation.name", "execute_tool")
-        _fill(out, "gen_ai.tool.name", name)
-        _fill(out, "gen_ai.tool.call.arguments", _arguments(call))
-        _fill(out, "gen_ai.tool.call.result", attributes.get("traceloop.entity.output"))
+        fill(out, "gen_ai.operation.name", "execute_tool")
+        fill(out, "gen_ai.tool.name", name)
+        fill(out, "gen_ai.tool.call.arguments", _arguments(call))
+        fill(out, "gen_ai.tool.call.result", attributes.get("traceloop.entity.output"))
     elif kind in ("workflow", "agent"):
-        _fill(out, "gen_ai.operation.name", "invoke_agent")
-        _fill(out, "gen_ai.agent.name", name)
+        fill(out, "gen_ai.operation.name", "invoke_agent")
+        fill(out, "gen_ai.agent.name", name)
         asked = next((a for a in [*_list(call.get("args")), *_dict(call.get("kwargs")).values()] if _text(a)), None)
-        _fill(out, "gen_ai.input.messages", [{"role": "user", "content": asked}] if asked else None)
+        fill(out, "gen_ai.input.messages", [{"role": "user", "content": asked}] if asked else None)
     return out
-
-
-def _fill(out: dict[str, Any], key: str, value: Any) -> None:
-    if value not in (None, "", []) and out.get(key) in (None, ""):
-        out[key] = value
-
-
-def _json(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, str):
-        try:
-            raw = loads(raw)  # nesting limited: a span's attribute is no place for a RecursionError
-        except JsonInputError:
-            return {}
-    return raw if isinstance(raw, dict) else {}
 
 
 def _list(value: Any) -> list[Any]:

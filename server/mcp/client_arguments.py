@@ -4,12 +4,12 @@ for, a list of one value is that value, a number sent as the JSON text of one is
 does not take, a boolean where none is taken, or several values for one choice is refused with what to send
 instead."""
 
-import json
 import re
 from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.mcp.arguments import argument_problems
 
 
@@ -48,7 +48,7 @@ def _choice(schema: dict[str, Any], value: Any) -> Any:
     else as sent, for validation to judge."""
     if not isinstance(value, str):
         return value
-    choices = [c for s in (schema, *schema.get("anyOf", [])) for c in s.get("enum", []) if isinstance(c, str)]
+    choices = _choices(schema)
     matches = [c for c in choices if _spelling(c) == _spelling(value)]
     return matches[0] if len(matches) == 1 else value
 
@@ -61,8 +61,8 @@ def _one(value: Any) -> Any:
     """A list of one value (`["timeout"]`, or its JSON text) as that value; anything else as sent."""
     if isinstance(value, str) and value.strip().startswith("["):
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = loads(value)  # nesting limited: 10 KB of `[[[...]]]` were a RecursionError told to the client
+        except JsonInputError:
             return value
     return value[0] if isinstance(value, list) and len(value) == 1 else value
 
@@ -121,8 +121,8 @@ def fenced_json(text: str) -> str:
     blocks: list[str] = _FENCED.findall(text) if "```" in text else []
     for block in blocks:
         try:
-            value = json.loads(block)
-        except ValueError:
+            value = loads(block)  # nesting limited: 2,000 characters of `[[[...]]]` were a RecursionError
+        except JsonInputError:
             continue
         if isinstance(value, dict | list):
             return block.strip()

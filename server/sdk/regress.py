@@ -193,9 +193,8 @@ def run_case(
         runs.append(checks)
         if overran:
             break
-    failures = sum(any(r.outcome == "failed" for r in checks) for checks in runs)
     unchecked = sum(all(r.outcome == "not_checked" for r in checks) for checks in runs)
-    decision = decide(case, failures, len(runs), unchecked=unchecked)
+    decision = decide(case, _failures(runs), len(runs), unchecked=unchecked)
     if overran and len(runs) < (trials or case.trials):
         cut = f"{decision.explanation}; a run was stopped at the {time_limit:g} s limit: the case's other runs were "
         decision = decision.model_copy(update={"explanation": cut + "not made"})
@@ -278,7 +277,7 @@ def _result(case: RegressionCase, decision: Decision, runs: Iterable[list[CheckR
         status=decision.status,
         explanation=decision.explanation,
         runs=len(runs),
-        failures=sum(any(r.outcome == "failed" for r in checks) for checks in runs),
+        failures=_failures(runs),
         trials=case.trials,
         rate=decision.rate,
         more_runs_needed=decision.more_runs_needed,
@@ -287,12 +286,21 @@ def _result(case: RegressionCase, decision: Decision, runs: Iterable[list[CheckR
     )
 
 
+def _failed(checks: list[CheckResult]) -> bool:
+    """A run fails when any of its checks failed."""
+    return any(r.outcome == "failed" for r in checks)
+
+
+def _failures(runs: list[list[CheckResult]]) -> int:
+    return sum(_failed(checks) for checks in runs)
+
+
 def _tally(runs: list[list[CheckResult]], outcome: str) -> list[CheckTally]:
     """Each check with `outcome` in some run, by its place in the case; what went unchecked is told only of runs that
     did not fail (a failed run's rubric is left unjudged because it failed) and by each reason."""
     tallies: dict[tuple[int, str, str], CheckTally] = {}
     for checks in runs:
-        if outcome == "not_checked" and any(r.outcome == "failed" for r in checks):
+        if outcome == "not_checked" and _failed(checks):
             continue
         for i, r in enumerate(checks):
             if r.outcome != outcome:

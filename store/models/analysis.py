@@ -125,7 +125,7 @@ class AnalysisDraft(Model):
         if isinstance(inner, str) and inner.lstrip().startswith("{"):
             try:
                 inner = json.loads(inner)
-            except ValueError:
+            except (ValueError, RecursionError):  # text nested past what the parser recurses through is no analysis
                 inner = None
         if isinstance(inner, dict) and {"whys", "root_cause"} & inner.keys():
             data = inner

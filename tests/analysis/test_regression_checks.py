@@ -80,3 +80,13 @@ def test_evidence_quoted_from_the_answer_is_redacted() -> None:
     checks = [Check(kind="not_contains", value="key", description="no key in the answer")]
     [found] = check_run(checks, Run(reply=AgentReply(text=f"the key is {key}"), raised=None, seconds=0.1), _judge_never)
     assert found.outcome == "failed" and key not in found.evidence and "[REDACTED:openai_key]" in found.evidence
+
+
+@pytest.mark.parametrize("before", [True, False], ids=["window-starts-inside-it", "window-ends-inside-it"])
+def test_evidence_around_a_match_never_shows_part_of_a_key_the_window_would_split(before: bool) -> None:
+    key = "sk-proj-4fJ9aQ2mZ7xW1cV8bN3kL6pR0tY5uI2oE9sD4gH7jK1lZ3xC"
+    text = f"{key} {'x' * 80} confidential" if before else f"{'y' * 10} confidential {'x' * 160} {key} done"
+    checks = [Check(kind="not_contains", value="confidential", description="keep it private")]
+    [found] = check_run(checks, Run(reply=AgentReply(text=text), raised=None, seconds=0.1), _judge_never)
+    assert found.outcome == "failed" and "confidential" in found.evidence
+    assert not any(key[i : i + 12] in found.evidence for i in range(len(key) - 11))

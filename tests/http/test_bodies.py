@@ -89,3 +89,13 @@ def test_two_authorization_headers_are_no_token(service: PostmortemService) -> N
         one = httpx.post(f"{url}/mcp", content=json.dumps(INIT), headers=HEADERS | AUTH)
     assert [r.status_code for r in refused] == [401, 401] and one.status_code == 200
     assert all(r.json()["error"]["code"] == -32001 for r in refused)
+
+
+def test_a_body_nested_too_deep_to_parse_is_a_json_rpc_error_not_a_server_error(service: PostmortemService) -> None:
+    """The check for a usable JSON-RPC message parsed the body with the standard parser, which recurses: a few KB of
+    `{"a":{"a":...}}` raised RecursionError in the middleware and the client got a bare 500."""
+    depth = 5000
+    body = '{"jsonrpc": "2.0", "id": 7, "method": "tools/list", "params": ' + '{"a":' * depth + "1" + "}" * depth + "}"
+    with serving(service) as url:
+        answer = httpx.post(f"{url}/mcp", content=body, headers=HEADERS | AUTH)
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == -32700, answer.text[:300]  # parse error

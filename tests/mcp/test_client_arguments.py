@@ -176,3 +176,26 @@ async def test_a_text_sent_as_the_tools_arguments_again_is_checked_as_the_text_i
         wrapped = await client.call_tool("check_blameless", {"text": json.dumps({"text": sentence})})
         plain = await client.call_tool("check_blameless", {"text": sentence})
     assert not wrapped.is_error and wrapped.structured_content == plain.structured_content, wrapped.content
+
+
+async def test_tool_arguments_in_a_fence_nested_too_deep_to_parse_are_stored_as_sent(tmp_path: Path) -> None:
+    """Reading the JSON out of a fence parsed it with the recursing standard parser: under 2,000 characters of
+    `[[[...]]]` in tool_args raised RecursionError and the capture failed instead of storing the text."""
+    service = make_service(tmp_path, llm=None)
+    args = "```json\n" + "[" * 990 + "]" * 990 + "\n```"  # within the 2,000 characters tool_args may hold
+    async with Client(create_server(lambda: service)) as client:
+        captured = await client.call_tool("capture_incident", {"title": "Agent sent a deep call", "tool_args": args})
+    assert not captured.is_error, captured.content
+    assert service.get_incident(captured.structured_content["id"]).tool_args == args  # type: ignore[index]
+
+
+async def test_a_choice_sent_as_brackets_nested_too_deep_to_parse_is_refused_as_a_wrong_choice(tmp_path: Path) -> None:
+    """A choice sent as the JSON text of a list of one was read with the recursing standard parser: 10 KB of
+    `[[[...]]]` for a category raised RecursionError, and the client read its message ("maximum recursion depth
+    exceeded while decoding a JSON array") instead of what the category takes."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        sent = {"title": "Agent sent a deep category", "category": "[" * 5000 + "]" * 5000}
+        captured = await client.call_tool("capture_incident", sent)
+    said = captured.content[0].text  # type: ignore[union-attr]
+    assert captured.is_error and "category" in said and "Error executing tool" not in said, said

@@ -65,6 +65,17 @@ async def test_the_objects_json_text_wrapped_in_the_arguments_name_is_read_as_th
     assert result.is_error and stored is None and "whys: Field required" in result.content[0].text
 
 
+async def test_wrapped_json_text_nested_too_deep_to_parse_is_refused_as_no_analysis(tmp_path: Path) -> None:
+    """The analysis's JSON text wrapped in one key was parsed with the recursing standard parser: 14 KB of
+    `{"a":{"a":...}}` there raised RecursionError and the client read "Error executing tool record_analysis", not
+    what to send."""
+    depth = 2000  # within the 20,000 characters analysis_json may hold
+    deep = "{" + '"a":{' * depth + "}" * depth + "}"
+    result, stored = await record(tmp_path, json.dumps({"analysis_json": deep}))
+    said = result.content[0].text
+    assert result.is_error and stored is None and "recursion" not in said and "whys: Field required" in said, said
+
+
 async def test_a_key_the_schema_does_not_have_is_refused_naming_the_keys_it_takes(tmp_path: Path) -> None:
     analysis = written()
     analysis["sk-live-CANARY"] = "x"
