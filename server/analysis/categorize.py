@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agent_postmortem.analysis import category_facts
 from agent_postmortem.analysis.category_model import (
     CLASSES,
     CUES,
@@ -111,8 +112,12 @@ def categorize(
     model_id: str | None,
     model: CategoryModel | None = None,
 ) -> CategoryDecision:
-    """The category with its confidence and signals (and the learned classifier's dissent from a given category)."""
+    """The category with its confidence and signals (and the learned classifier's dissent from a given category).
+    Facts in the capture that rule categories out (`category_facts.py`) apply to the learned reading first."""
     read = learned(capture, vector, model_id, model or load())
+    facts_p, facts = category_facts.apply(capture, read.probabilities)
+    if facts:
+        read = Learned(facts_p, [*read.signals[:1], *facts, *read.signals[1:]])
     if capture.category is not None:
         given = capture.category
         if read.category == given:
