@@ -264,7 +264,8 @@ async def test_a_deleted_tokens_file_refuses_every_token_and_one_put_back_is_rea
     with caplog.at_level("ERROR", logger="agent_postmortem.http.teams"):
         assert await verifier.verify_token(token) is None
     assert not verifier.knows(digest(token), "alpha")
-    assert any("does not exist" in r.getMessage() and "every token is refused" in r.getMessage() for r in caplog.records)
+    said = [r.getMessage() for r in caplog.records]
+    assert any("does not exist" in line and "every token is refused" in line for line in said), said
     path.write_text(kept)
     found = await verifier.verify_token(token)
     assert found is not None and found.client_id == "alpha"
