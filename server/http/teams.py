@@ -229,6 +229,10 @@ class TeamServices:
     def get(self) -> "PostmortemService":
         return self.for_team(current_team()).get()
 
+    def configured(self) -> list[LazyService]:
+        """Every configured team's knowledge base (what `/readyz` checks)."""
+        return [self.for_team(team) for team in self._teams]
+
     def start(self) -> None:
         """Start opening every configured team's knowledge base in the background."""
         for team in self._teams:
