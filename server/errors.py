@@ -162,6 +162,21 @@ class NotTheLatestAnalysis(PostmortemError):
         )
 
 
+class ActionItemChanged(PostmortemError):
+    """An update that names the changes it read (`expected_changes`) of an item changed since: written, it would
+    overwrite a change its caller never saw (the web board's cards refuse the same with 409)."""
+
+    def __init__(self, action_id: str, *, given: int, since: list[str], now: int) -> None:
+        if since:
+            what = f"{action_id} was changed after it was read ({'; '.join(since)}); nothing was changed"
+        else:
+            what = f"{action_id} has {now} changes, not {given}; nothing was changed"
+        super().__init__(
+            f"{what}: read it again (get_action_item), then retry with expected_changes={now} if your change still "
+            "stands"
+        )
+
+
 class InTheFuture(PostmortemError):
     """A time of something that happened, later than now: a timeline dated 2030 would sort after everything."""
 

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 
 from agent_postmortem.evals.replicas import free_port, in_thread
 from agent_postmortem.http.app import http_app
+from agent_postmortem.http.ready import Readiness
 from agent_postmortem.http.security import http_security, proxy_options
 from agent_postmortem.service.facade import PostmortemService
 
@@ -33,6 +34,7 @@ def serving(
     team_verifier: TokenVerifier | None = None,
     for_team: Callable[[str], PostmortemService] | None = None,
     stateless: bool = False,
+    readiness: Readiness | None = None,
 ) -> Iterator[str]:
     """Yield the base URL (http://127.0.0.1:PORT) while the server runs; `wrap` puts test middleware around it.
     `team_verifier` and `for_team`: a server of several teams (tokens mapped to teams, a service per team)."""
@@ -48,6 +50,7 @@ def serving(
             rate_per_minute=rate_per_minute,
             for_team=for_team,
             stateless=stateless,
+            readiness=readiness,
         )
     )
     with in_thread(app, port, lifespan="on", **proxy_options(())) as url:

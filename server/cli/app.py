@@ -170,6 +170,7 @@ def serve(
     from agent_postmortem.service.runtime import LazyService, build_service
 
     lazy = LazyService(lambda: build_service(configured))
+    opened: Callable[[], list[LazyService]] = lambda: [lazy]  # noqa: E731 - what /readyz checks
     sampling = configured.llm_backend in ("auto", "sampling")
     get: Callable[[], PostmortemService] = lazy.get
     start = lazy.start
@@ -187,11 +188,12 @@ def serve(
         )
     if verifier is not None:  # each request works on its token's team's knowledge base
         teams = TeamServices.for_settings(configured, teams=verifier.teams)
-        get, start = teams.get, teams.start
+        get, start, opened = teams.get, teams.start, teams.configured
         for_team = lambda team: teams.for_team(team).get()  # noqa: E731
     import uvicorn
 
     from agent_postmortem.http.app import http_app
+    from agent_postmortem.http.ready import Readiness
     from agent_postmortem.http.timeouts import uvicorn_options
     from agent_postmortem.web.ui import ensure_free
 
@@ -208,6 +210,7 @@ def serve(
         sampling_timeout=configured.llm_timeout,
         stateless=stateless or configured.http_stateless,
         for_team=for_team,
+        readiness=Readiness(opened),
     )
     # log_config=None: uvicorn's lines go through the process's redacting handler, not handlers of its own;
     # uvicorn_options: how long and how much a request's headers may take (server/http/timeouts.py)

@@ -9,6 +9,7 @@ from starlette.types import ASGIApp
 
 from agent_postmortem.http.bodies import ClearBodies, ClearUnknownSessions, NoStreamWithoutSessions
 from agent_postmortem.http.otlp import add_trace_receiver
+from agent_postmortem.http.ready import Readiness
 from agent_postmortem.http.security import ClearRefusals, HttpSecurity, RateLimit, TokenFirst
 from agent_postmortem.mcp.server import create_server
 from agent_postmortem.web.app import Web
@@ -29,6 +30,7 @@ def http_app(
     sampling_timeout: float = 120.0,
     stateless: bool = False,
     for_team: Callable[[str], "PostmortemService"] | None = None,
+    readiness: Readiness | None = None,
 ) -> ASGIApp:
     """`stateless`: no MCP sessions, so any replica behind a load balancer can answer any request (legacy clients
     then get no sampling: there is no back-channel). `for_team`: each team's service, for the web view (default:
@@ -42,6 +44,8 @@ def http_app(
         auth=security.auth,
     )
     add_trace_receiver(server, get_service, security)
+    if readiness is not None:
+        server.custom_route("/readyz", methods=["GET"])(readiness.endpoint)
     asgi: ASGIApp = server.streamable_http_app(
         transport_security=security.transport_security,
         max_request_body_size=security.max_body,

@@ -173,7 +173,7 @@ class RateLimit:
             del self.buckets[key]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") == "/healthz":
+        if scope["type"] != "http" or scope.get("path") in TokenFirst.PUBLIC:
             await self.app(scope, receive, send)
             return
         principal = await self.principal(scope)
@@ -202,11 +202,11 @@ class RateLimit:
 
 
 class TokenFirst:
-    """The token before anything else: without a valid bearer token, every path but `/healthz` answers 401 as
+    """The token before anything else: without a valid bearer token, every path but the probes answers 401 as
     `/mcp` does, so an unauthenticated client cannot tell which paths and methods exist (a 404 or 405 told it).
     A verified token goes on to the app, which still checks its scope."""
 
-    PUBLIC = frozenset({"/healthz"})
+    PUBLIC = frozenset({"/healthz", "/readyz"})  # liveness and readiness, for load balancers: no data
 
     def __init__(self, app: ASGIApp, *, verifier: TokenVerifier | None) -> None:
         self.app = app

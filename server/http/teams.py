@@ -132,7 +132,8 @@ def _locked(path: Path) -> AbstractContextManager[None]:
 class TeamTokenVerifier(TokenVerifier):
     """Maps a bearer token to its team. Every entry is compared (in constant time) whatever matched first. With
     `path`, the tokens file is reread when it changes (a stat at most every `every` seconds), so `token add` and
-    `token revoke` reach a running server; a file that no longer parses keeps the last good tokens (logged)."""
+    `token revoke` reach a running server; a file that no longer parses keeps the last good tokens (logged), and a
+    file that is gone refuses every token (logged) until it is back."""
 
     def __init__(self, entries: list[TokenEntry], *, path: Path | None = None, every: float = 1.0) -> None:
         self._entries = list(entries)
@@ -153,11 +154,15 @@ class TeamTokenVerifier(TokenVerifier):
         stamp = _stamp(self._path)
         if stamp == self._seen:
             return
+        self._seen = stamp
+        if stamp is None:  # removed (an emergency `rm`): fail closed, as an emptied file does, until it is back
+            self._entries = []
+            logger.error("tokens file %s does not exist: every token is refused until it is put back", self._path)
+            return
         try:
             self._entries = load_tokens(self._path, empty_ok=True)
         except TeamConfigError as e:
             logger.error("tokens file not reread, the last good tokens stay in force: %s", e)
-        self._seen = stamp
 
     def knows(self, presented: bytes, team: str) -> bool:
         """Whether a token of this digest is still in the file, and still `team`'s (a web session made with it lives
@@ -223,6 +228,10 @@ class TeamServices:
 
     def get(self) -> "PostmortemService":
         return self.for_team(current_team()).get()
+
+    def configured(self) -> list[LazyService]:
+        """Every configured team's knowledge base (what `/readyz` checks)."""
+        return [self.for_team(team) for team in self._teams]
 
     def start(self) -> None:
         """Start opening every configured team's knowledge base in the background."""

@@ -99,10 +99,19 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
         by: By = "",
         clear_owner: Annotated[bool, Field(description="true unassigns the item (give no owner with it)")] = False,
         clear_due: Annotated[bool, Field(description="true takes the due date off (give no due_at with it)")] = False,
+        expected_changes: Annotated[
+            int | None,
+            Field(
+                ge=1,
+                description="how many changes the item's history held when you read it (get_action_item's history, "
+                "or history + older_changes here): refused, nothing changed, if it was changed since",
+            ),
+        ] = None,
     ) -> CallToolResult:
         """Change an action item's status (open, in_progress, completed; completed -> open reopens it), owner
         (clear_owner=true unassigns it), priority, due date (clear_due=true takes it off) or title. Only the
-        arguments given change; every change is kept in the item's history. Returns the item with its latest 20
+        arguments given change; every change is kept in the item's history. expected_changes refuses the update
+        if the item was changed since you read it. Returns the item with its latest 20
         changes (older_changes counts the others; get_action_item returns them all)."""
         with tool_errors():
             if clear_owner and owner:
@@ -111,9 +120,10 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
                 raise ToolError("Give due_at to move the due date or clear_due=true to take it off, not both.")
             when(due_at, "due_at")
             due = ActionItemCreate.model_validate({"title": "due", "due_at": due_at or None}).due_at
-            item = svc().update_action_item(
+            item, changed = svc().edit_action_item(
                 action_id,
                 by=by or None,
+                expected_changes=expected_changes,
                 status=status,
                 owner="" if clear_owner else owner or None,  # "" unassigns, None leaves it
                 priority=priority,
@@ -124,6 +134,8 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
 
             # a due date moved into the past, or an item reopened after it: as add_action_item says it
             said = said_of(item, owner=owner, due=bool(due) or status in ("open", "in_progress"))
+            if not changed:
+                said = " ".join(filter(None, [f"nothing changed: {item.id} already was as given", said]))
             return structured(_latest(item), note=said)
 
     @mcp.tool(annotations=READ)

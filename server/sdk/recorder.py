@@ -42,6 +42,7 @@ from pydantic import ValidationError
 from agent_postmortem.sdk import process
 from agent_postmortem.sdk.decorate import watch_callable
 from agent_postmortem.sdk.incident import NotAFailure, incident_of
+from agent_postmortem.sdk.outage import Outage
 from agent_postmortem.sdk.process import flush_at_exit, local_service
 from agent_postmortem.sdk.watch import Watching, already_recorded, mark_recorded
 from agent_postmortem.store.models import IncidentCreate
@@ -96,11 +97,12 @@ class Recorder:
         if service is None and url is not None:
             _check_url(url)
         self.url = url if service is None else None
-        self._make_service = service or (_remote_service(url, token) if url else local_service)
+        self._outage = Outage()
+        self._make_service = service or (_remote_service(url, token, self._outage) if url else local_service)
         self._queue: queue.Queue[IncidentCreate] = queue.Queue(maxsize=queue_size)
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
-        self.wait_on_error = wait_on_error
+        self._wait_on_error = wait_on_error
         self.exit_timeout = exit_timeout
         self._progress = threading.Condition()
         self._queued = 0  # captures put on the queue so far
@@ -112,6 +114,15 @@ class Recorder:
         self.captured_ids: list[str] = []
         self._mark = uuid.uuid4().hex  # unique across processes: a marked exception may be pickled to another
         process.flush_on_sigterm()  # here, in the main thread, for an agent that fails only in worker threads
+
+    @property
+    def wait_on_error(self) -> float:
+        """How long a watched exception waits for its capture: not at all while the team server is known to be down."""
+        return 0.0 if self._outage.down else self._wait_on_error
+
+    @wait_on_error.setter
+    def wait_on_error(self, seconds: float) -> None:
+        self._wait_on_error = seconds
 
     # --- capturing ----------------------------------------------------------------------------
 
@@ -300,10 +311,10 @@ def _check_url(url: str) -> None:
         )
 
 
-def _remote_service(url: str, token: str | None) -> Callable[[], "Service"]:
+def _remote_service(url: str, token: str | None, outage: Outage) -> Callable[[], "Service"]:
     def make() -> "Service":
         from agent_postmortem.sdk.remote import RemoteService
 
-        return RemoteService(url, token=token)
+        return RemoteService(url, token=token, outage=outage)
 
     return make

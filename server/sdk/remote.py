@@ -17,6 +17,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from agent_postmortem.config import shown_url as shown
+from agent_postmortem.sdk.outage import Outage
 from agent_postmortem.sdk.recorder import WORKER_NAME, CaptureNotStored
 from agent_postmortem.service.results import CaptureResult
 from agent_postmortem.store.models import IncidentCreate
@@ -54,8 +55,10 @@ class RemoteService:
         timeout: float = 30.0,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
         sleep: Callable[[float], None] = time.sleep,
+        outage: Outage | None = None,
     ) -> None:
         self.url = url
+        self.outage = outage or Outage()
         # a token read from a file keeps its line break: the header could not be sent, and the HTTP client's error,
         # quoting the header, was retried and logged with the token in it
         self._token = token.strip() if token else None
@@ -80,10 +83,14 @@ class RemoteService:
             )
         for attempt, delay in enumerate([*self.retry_delays, None]):
             try:
-                return anyio.run(self._call, arguments)
+                result = anyio.run(self._call, arguments)
+                self.outage.recovered()
+                return result
             except RemoteCaptureError:
+                self.outage.recovered()  # it answered, refusing
                 raise
             except Exception as e:  # connection refused, timeouts, 5xx: the same key makes the retry safe
+                self.outage.failed()
                 if delay is None:
                     raise RemoteCaptureError(
                         f"{shown(self.url)} unreachable after {attempt + 1} attempts ({_reason(e)})"

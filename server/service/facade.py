@@ -157,6 +157,7 @@ class PostmortemService:
     add_drafted_action_items = delegate("followup", FollowUp.add_drafted_action_items)
     get_action_item = delegate("followup", FollowUp.get_action_item)
     update_action_item = delegate("followup", FollowUp.update_action_item)
+    edit_action_item = delegate("followup", FollowUp.edit_action_item)
     list_action_items = delegate("followup", FollowUp.list_action_items)
     action_item_stats = delegate("followup", FollowUp.action_item_stats)
     recurring_patterns = delegate("recurrence", Recurrence.recurring_patterns)

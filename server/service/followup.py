@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from agent_postmortem.errors import ActionItemChanged
 from agent_postmortem.render.exports import due_text
 from agent_postmortem.service.recurrence import Recurrence, label, pattern_id
 from agent_postmortem.service.results import ActionItemList, ActionStats, Completion, PatternCompletion
@@ -98,6 +99,26 @@ class FollowUp:
         `owner=""` unassigns the item and `due_at=""` takes its due date off. `check` sees the item as it is when
         written (it raises to refuse the change): a form's "not changed since it was shown"."""
         return self.actions.update(action_id, now=self.clock(), by=by, check=check, **changes)
+
+    def edit_action_item(
+        self, /, action_id: str, *, by: str | None = None, expected_changes: int | None = None, **changes: Any
+    ) -> tuple[ActionItem, bool]:
+        """As `update_action_item`, and whether anything changed. `expected_changes`: how many changes the item's
+        history held when the caller read it; a change made since refuses the update (ActionItemChanged), checked
+        in the store's compare-and-set, so one landing after the check is not written over either."""
+        counted: list[int] = []
+
+        def unchanged(_: ActionItem) -> None:
+            history = self.get_action_item(action_id).history
+            counted.append(len(history))
+            if expected_changes is not None and len(history) != expected_changes:
+                since = [f"{c.field}: {c.old} -> {c.new}" + (f" by {c.by}" if c.by else "") for c in history]
+                raise ActionItemChanged(
+                    action_id, given=expected_changes, since=since[expected_changes:], now=len(history)
+                )
+
+        item = self.update_action_item(action_id, by=by, check=unchanged, **changes)
+        return item, len(item.history) > counted[-1]
 
     def list_action_items(self, /, *, limit: int = 50, offset: int = 0, **filters: Any) -> ActionItemList:
         now = self.clock()

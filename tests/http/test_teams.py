@@ -249,3 +249,23 @@ def test_a_team_the_tokens_file_does_not_have_is_refused_before_anything_is_read
     assert made.returncode == 0, made.stderr
     assert postmortem("list", home=home, env=env).returncode == 0
     assert postmortem("list", home=home, env={**env, "POSTMORTEM_TEAM": ""}).returncode == 0  # the default team
+
+
+async def test_a_deleted_tokens_file_refuses_every_token_and_one_put_back_is_read_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An operator's emergency `rm` of the tokens file kept the last tokens working until a restart (logged as a
+    file not reread), while an emptied file refused them all: a missing file now refuses every token, saying why."""
+    path = tmp_path / "tokens.toml"
+    token = add_token(path, "alpha")
+    verifier = TeamTokenVerifier(load_tokens(path), path=path, every=0)
+    kept = path.read_text()
+    path.unlink()
+    with caplog.at_level("ERROR", logger="agent_postmortem.http.teams"):
+        assert await verifier.verify_token(token) is None
+    assert not verifier.knows(digest(token), "alpha")
+    said = [r.getMessage() for r in caplog.records]
+    assert any("does not exist" in line and "every token is refused" in line for line in said), said
+    path.write_text(kept)
+    found = await verifier.verify_token(token)
+    assert found is not None and found.client_id == "alpha"

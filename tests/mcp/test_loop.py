@@ -374,3 +374,26 @@ async def test_an_item_due_at_a_time_already_past_today_is_noted_with_that_time_
         added = (await client.call_tool("add_action_item", late)).structured_content
     assert added is not None and added["overdue"]
     assert added["note"] == f"the due date {due:%Y-%m-%d %H:%M} UTC is in the past: {added['id']} is overdue already"
+
+
+async def test_an_update_given_the_changes_it_read_is_refused_after_a_change_made_since(tmp_path: Path) -> None:
+    """update_action_item had no "unchanged since I read it": a client completing an item wrote over a colleague's
+    reassignment made since it read the item. With expected_changes it is refused, naming the change and the retry;
+    without it nothing differs, and an update that changes nothing says so."""
+    service = make_service(tmp_path)
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        item_id = service.add_action_item(incident_id, ActionItemCreate(title="Add backoff", owner="dana")).id
+        read = (await client.call_tool("get_action_item", {"action_id": item_id})).structured_content
+        seen = len(read["history"])  # type: ignore[index]
+        service.update_action_item(item_id, owner="lee", by="sam")  # a colleague, after the read
+        stale = {"action_id": item_id, "status": "completed", "expected_changes": seen}
+        refused = await client.call_tool("update_action_item", stale)
+        retried = await client.call_tool("update_action_item", {**stale, "expected_changes": seen + 1})
+        same = await client.call_tool("update_action_item", {"action_id": item_id, "status": "completed"})
+    said = refused.content[0].text  # type: ignore[union-attr]
+    assert refused.is_error and "owner: dana -> lee by sam" in said and f"expected_changes={seen + 1}" in said, said
+    assert service.get_action_item(item_id).history[-1].new == "completed"
+    assert not retried.is_error and "note" not in retried.structured_content  # type: ignore[operator]
+    assert "nothing changed" in same.structured_content["note"]  # type: ignore[index]
+    assert len(same.structured_content["history"]) == seen + 2  # type: ignore[index]

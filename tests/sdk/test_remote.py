@@ -4,6 +4,7 @@ the real MCP client and its token; retries carry the same idempotency key, failu
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -284,3 +285,25 @@ def test_a_server_answering_junk_or_a_url_with_credentials_is_one_line_naming_ne
     assert "\n" not in line and "Traceback" not in caplog.text
     for secret in ("Passw0rdInUrl", "TokenInQuery123", "S3cretInTheAnswer"):
         assert secret not in caplog.text
+
+
+def test_watched_failures_do_not_each_wait_for_a_server_known_to_be_down() -> None:
+    """With the team server down, each watched failure still waited its full `wait_on_error` for its own capture:
+    an agent's retry loop of 5 attempts gained 5 s. Once a connection has failed, later failures go on at once
+    while the server stays down; their captures stay queued and counted as before."""
+    recorder = Recorder(url=f"http://127.0.0.1:{free_port()}/mcp", wait_on_error=1.0, exit_timeout=0)
+    recorder.capture("first failure, before the server is known to be down")
+    deadline = time.monotonic() + 60
+    while recorder.wait_on_error and time.monotonic() < deadline:  # until the worker's first connection is refused
+        time.sleep(0.01)
+
+    @recorder.watch(tool="flights.search")
+    def search() -> None:
+        raise TimeoutError("flights.search read timed out")
+
+    started = time.monotonic()
+    for _ in range(5):
+        with pytest.raises(TimeoutError):
+            search()
+    assert time.monotonic() - started < 1.0  # one full wait alone is 1 s; it was 5 s
+    assert recorder.pending() + recorder.failed == 6 and not recorder.captured_ids
