@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Recorder": "agent_postmortem.sdk.recorder",
-    "CaptureNotStored": "agent_postmortem.sdk.recorder",
+    "CaptureNotStored": "agent_postmortem.sdk.not_stored",
     "AgentReply": "agent_postmortem.sdk.regress",
     "load_cases": "agent_postmortem.sdk.regress",
     "run_case": "agent_postmortem.sdk.regress",
@@ -59,7 +59,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time `__getattr_
     from agent_postmortem.errors import NoModelConfigured as NoModelConfigured
     from agent_postmortem.errors import PostmortemError as PostmortemError
     from agent_postmortem.llm.base import LLM as LLM
-    from agent_postmortem.sdk.recorder import CaptureNotStored as CaptureNotStored
+    from agent_postmortem.sdk.not_stored import CaptureNotStored as CaptureNotStored
     from agent_postmortem.sdk.recorder import Recorder as Recorder
     from agent_postmortem.sdk.regress import AgentReply as AgentReply
     from agent_postmortem.sdk.regress import load_cases as load_cases

@@ -42,6 +42,7 @@ from pydantic import ValidationError
 from agent_postmortem.sdk import process
 from agent_postmortem.sdk.decorate import watch_callable
 from agent_postmortem.sdk.incident import NotAFailure, incident_of
+from agent_postmortem.sdk.not_stored import accepted_names, log_not_stored
 from agent_postmortem.sdk.outage import Outage
 from agent_postmortem.sdk.process import flush_at_exit, local_service
 from agent_postmortem.sdk.watch import Watching, already_recorded, mark_recorded
@@ -52,10 +53,6 @@ if TYPE_CHECKING:
 
 
 WORKER_NAME = "postmortem-recorder"  # the recorder's background thread
-
-
-class CaptureNotStored(RuntimeError):
-    """A capture the service refused or could not store, for a reason it has put in words (logged as one line)."""
 
 
 class Service(Protocol):
@@ -146,7 +143,7 @@ class Recorder:
             data = incident_of(error, context, agent=self.agent, model=self.model)
         except ValidationError as e:  # a context value no fitting can save (a category not in the list)
             fields = ", ".join(sorted({".".join(map(str, err["loc"])) or "capture" for err in e.errors()}))
-            logger.warning("postmortem: capture dropped, invalid context field(s): %s%s", fields, _accepted(e))
+            logger.warning("postmortem: capture dropped, invalid context field(s): %s%s", fields, accepted_names(e))
             self.failed += 1
             return 0
         except RecursionError:  # no stack left here: the caller decides (a watch further out has room to record it)
@@ -263,39 +260,12 @@ class Recorder:
                     self.captured_ids.append(self._service.capture_incident(data).id)
             except Exception as e:  # the agent must never see the recorder fail; say why on stderr
                 self.failed += 1
-                _log_not_stored(e)
+                log_not_stored(e)
             finally:
                 self._queue.task_done()
                 with self._progress:
                     self._done += 1
                     self._progress.notify_all()
-
-
-def _log_not_stored(error: Exception) -> None:
-    """One line for a failure the store has put in words (a read-only or full disk, a damaged database, a home that
-    cannot be made); a traceback only for the unexpected: the agent's log is no place for 100 lines of the store."""
-    from agent_postmortem.errors import PostmortemError, is_storage_failure, storage_failure
-    from agent_postmortem.store.errors import StoreError
-
-    if is_storage_failure(error):
-        logger.warning("postmortem: a capture was not stored: %s", storage_failure(error))
-    elif isinstance(error, CaptureNotStored | StoreError | PostmortemError):
-        logger.warning("postmortem: a capture was not stored: %s", error)
-    elif isinstance(error, OSError):
-        logger.warning(
-            "postmortem: a capture was not stored: %s: %s", error.strerror or type(error).__name__, error.filename or ""
-        )
-    else:
-        logger.exception("postmortem: a capture could not be stored")
-
-
-def _accepted(error: ValidationError) -> str:
-    """The names a refused `category` or `severity` may take: the line said only which field was wrong."""
-    from agent_postmortem.store.vocabulary import Category, Severity, names
-
-    wrong = {str(err["loc"][0]) for err in error.errors() if err["loc"]}
-    accepted = {"category": tuple(Category), "severity": names(Severity)}
-    return "".join(f"; {field} is one of {', '.join(accepted[field])}" for field in accepted if field in wrong)
 
 
 def _check_url(url: str) -> None:

@@ -17,8 +17,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from agent_postmortem.config import shown_url as shown
+from agent_postmortem.sdk.not_stored import CaptureNotStored
 from agent_postmortem.sdk.outage import Outage
-from agent_postmortem.sdk.recorder import WORKER_NAME, CaptureNotStored
+from agent_postmortem.sdk.recorder import WORKER_NAME
 from agent_postmortem.service.results import CaptureResult
 from agent_postmortem.store.models import IncidentCreate
 
