@@ -230,18 +230,20 @@ def report(
     ] = "markdown",
     as_json: JsonOpt = False,
 ) -> None:
-    """Render the post-mortem (or the lightweight review) as Markdown or HTML, to stdout or to a file."""
+    """Render the post-mortem (or the lightweight review) as Markdown or HTML, to stdout or to a file (with --json,
+    the JSON goes where the report would: to the file with -o)."""
+    from agent_postmortem.cli.output import as_json as json_text
+    from agent_postmortem.service.results import Report
+
     with user_errors():
         with reading() as svc:
             text = svc.render_report(incident_id, kind=cast(Any, kind), format=cast(Any, format))
-        if output is not None:
-            write_output(output, text)  # private, as an export: a post-mortem holds the incident's text
+        report = Report(incident_id=incident_id, format=format, text=text)
+        if output is not None:  # private, as an export: a post-mortem holds the incident's text
+            write_output(output, json_text(report) + "\n" if as_json else text)
             err.print(f"wrote {output}", markup=False)
-    from agent_postmortem.service.results import Report
-
-    if emit(Report(incident_id=incident_id, format=format, text=text), as_json):
-        return
-    if output is None:
+            return
+    if not emit(report, as_json):
         write(text)
 
 
