@@ -8,6 +8,8 @@ one when its runs show, with verify.py's Wilson bound at the case's confidence, 
 trials show with no failure (5% for the default 73). So its own number of runs must all pass; more runs may fail a
 few times and still show it; fewer clean runs show nothing yet (`not_shown`, with the clean runs still needed). A
 run in which every check went unchecked is no clean run: a case whose runs all checked nothing is `not_shown` too.
+Nor is a clean run one in which the check that carries the case's behaviour (CARRIES, by category) went unchecked:
+the other checks could not have failed for what the incident was about.
 """
 
 import math
@@ -18,12 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent_postmortem import prompts
 from agent_postmortem.analysis import verify
-from agent_postmortem.analysis.regression import CONFIDENCE, Check, RegressionCase
+from agent_postmortem.analysis.regression import CONFIDENCE, Check, CheckKind, RegressionCase
 from agent_postmortem.analysis.regression_checks import AgentReply, CheckResult
 from agent_postmortem.analysis.wording import counted, percent
 from agent_postmortem.errors import DraftError, LLMUnavailable
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.llm.limits import TooLate, within
+from agent_postmortem.store.models import Category
 from agent_postmortem.store.redact import redact
 
 Status = Literal["passed", "failed", "not_shown", "skipped"]
@@ -76,6 +79,29 @@ def judge_rubric(
     return CheckResult(
         kind="rubric", value=check.value, outcome="passed" if passed else "failed", evidence=f"judge: {reason}"
     )
+
+
+# The check that fails when the behaviour an incident was about comes back. A hallucination learnt with the label
+# `HallucinatedPolicy` as its error type got `not_raises HallucinatedPolicy`, which no agent ever raises: with the
+# rubric unjudged, every run was clean on it and an agent still inventing answers passed.
+CARRIES: dict[Category, CheckKind] = {
+    Category.LLM_HALLUCINATION: "rubric",
+    Category.BUSINESS_LOGIC: "rubric",
+    Category.DATA_CORRUPTION: "rubric",
+    Category.TIMEOUT: "within_seconds",
+    Category.PROMPT_INJECTION: "no_tool_call",
+    Category.LLM_REFUSAL: "not_refusal",
+    Category.TOOL_FAILURE: "not_raises",
+}
+
+
+def checked_nothing(case: RegressionCase, run: Sequence[CheckResult]) -> bool:
+    """Whether a run that failed nothing showed nothing of the case's behaviour: the check that carries it (CARRIES)
+    went unchecked in it, or, in a case without one, every check did."""
+    if any(r.outcome == "failed" for r in run):
+        return False
+    carrying = [r for r in run if r.kind == CARRIES.get(case.category)]
+    return all(r.outcome == "not_checked" for r in carrying or run)
 
 
 class Decision(BaseModel):

@@ -63,7 +63,7 @@ def capture(
     with user_errors():
         # one incident, as one line of `import` is: at most 1,000,000 bytes, refused before the rest is read
         data = (
-            read_model(file, IncidentCreate, limit=1_000_000)
+            read_model(file, IncidentCreate, limit=1_000_000, prepare=_as_the_sdk_takes)
             if file is not None
             else IncidentCreate.model_validate(given)
         )
@@ -78,6 +78,15 @@ def capture(
         from agent_postmortem.cli.view import show_capture
 
         show_capture(out, result)
+
+
+def _as_the_sdk_takes(fields: dict[str, Any]) -> dict[str, Any]:
+    """A file's fields as the SDK takes them: `prompt_excerpt` may be the messages sent to the model (OpenAI- or
+    LangChain-style), stored as the SDK stores them (the user's last message). It was refused as not a string."""
+    from agent_postmortem.sdk.incident import prompt_text
+
+    prompt = fields.get("prompt_excerpt")
+    return {**fields, "prompt_excerpt": prompt_text(prompt)} if isinstance(prompt, list) else fields
 
 
 def classify(

@@ -56,10 +56,16 @@ def reopen(incident_id: str, note: ReopenNote = None, as_json: JsonOpt = False) 
 
 
 def _set(incident_id: str, status: str, note: str | None, as_json: bool) -> None:
+    """Set the status and say it; one it had already is said so (`reopen` of an open incident answered "open" as if
+    it had reopened it)."""
     with user_errors():
-        incident = stored_service().resolve_incident(incident_id, status=status, note=note or None)
+        svc = stored_service()
+        before = svc.get_incident(incident_id).status
+        incident = svc.resolve_incident(incident_id, status=status, note=note or None)
     if not emit(incident, as_json):
-        out.print(line((incident.id, "bold"), "  ", incident.status))
+        done = "only the note was added" if note else "nothing changed"
+        already = f" (it was {status} already: {done})" if before == status else ""
+        out.print(line((incident.id, "bold"), "  ", incident.status, already))
 
 
 COMMANDS: list[tuple[str, Any]] = [("resolve", resolve), ("reopen", reopen)]

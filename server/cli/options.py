@@ -83,16 +83,20 @@ def one_of(values: Sequence[str]) -> str:
 
 
 def choice(values: Sequence[str], help: str = "") -> Any:
-    """An option that accepts only `values`: anything else is rejected before the command runs (exit 2), with the
-    allowed values and without echoing what was given; the shell completes the values."""
+    """An option that accepts only `values`, in any case as the MCP tools do (`p1` is P1): anything else is rejected
+    before the command runs (exit 2), with the allowed values and without echoing what was given; the shell completes
+    the values."""
+    spelled = {v.casefold(): v for v in values}
 
     def check(value: str | None) -> str | None:
-        if value is not None and value not in values:
+        if value is None or value in values:
+            return value
+        if value.casefold() not in spelled:
             raise typer.BadParameter(f"must be {one_of(values)}")
-        return value
+        return spelled[value.casefold()]
 
     def complete(incomplete: str) -> list[str]:
-        return [v for v in values if v.startswith(incomplete)]
+        return [v for v in values if v.casefold().startswith(incomplete.casefold())]
 
     return typer.Option(help=help, callback=check, autocompletion=complete, metavar="[" + "|".join(values) + "]")
 

@@ -2,7 +2,8 @@
 Registered by server/cli/app.py from COMMANDS; heavy modules are imported inside the commands, so `--help` stays quick.
 """
 
-from typing import Annotated, Any, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -29,6 +30,10 @@ from agent_postmortem.cli.common import (
 from agent_postmortem.cli.options import PatternLimit, more_patterns
 from agent_postmortem.cli.output import line, write
 from agent_postmortem.store.private import write_output
+
+if TYPE_CHECKING:
+    from agent_postmortem.service.facade import PostmortemService
+    from agent_postmortem.store.models import Analysis
 
 
 def search(
@@ -121,19 +126,26 @@ def show(incident_id: str, as_json: JsonOpt = False) -> None:
 def draft(
     incident_id: str,
     track: Annotated[bool, typer.Option(help="also track the proposed action items")] = False,
+    file: Annotated[
+        Path | None, typer.Option(help="an analysis written by hand, as JSON (record_analysis's): no model is asked")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Draft the 5 whys, root cause and action items with the configured model (docs/drafting.md): an
     OpenAI-compatible endpoint, or a GGUF on the embedded llama.cpp server. Without one it says how to configure one
     (exit 2); a model that fails (endpoint unreachable, HTTP 5xx) or a draft that runs past POSTMORTEM_DRAFT_TIMEOUT
-    stops with nothing stored (exit 1)."""
+    stops with nothing stored (exit 1). With --file, the analysis in the file is checked and stored instead, as
+    record_analysis stores one; what is wrong with it is said field by field (exit 2)."""
     from agent_postmortem.errors import NoModelConfigured
 
     with user_errors():
         svc = stored_service()
         try:
-            with stage_status(f"drafting {incident_id.strip().upper()}") as progress:
-                analysis = svc.draft_analysis(incident_id, progress=progress)
+            if file is not None:
+                analysis = _written(svc, incident_id, file)
+            else:
+                with stage_status(f"drafting {incident_id.strip().upper()}") as progress:
+                    analysis = svc.draft_analysis(incident_id, progress=progress)
         except NoModelConfigured as e:
             raise NoModelConfigured(_model_turned_off(settings().llm_backend) or str(e)) from None
         tracked = svc.add_drafted_action_items(incident_id) if track else []
@@ -146,6 +158,20 @@ def draft(
         for p in analysis.action_items if track else []:
             if p.duplicate_of:  # an open item says it already: follow that one up
                 out.print(line("  not tracked again: ", p.title, " (open ", (p.duplicate_of, "bold"), " repeats it)"))
+
+
+def _written(svc: "PostmortemService", incident_id: str, file: Path) -> "Analysis":
+    """The analysis in `file` (JSON, prose or a fence around it allowed), validated, guarded, grounded, redacted and
+    stored as record_analysis stores one. What is wrong with it is the writer's to fix (exit 2), not a model's."""
+    from agent_postmortem.errors import DraftError
+    from agent_postmortem.ingest.jsonfile import display_name, read_text
+    from agent_postmortem.service.draft_text import MAX_ANALYSIS_SENT
+
+    context = svc.draft_context(incident_id)  # an unknown id is told before the file is read
+    try:
+        return svc.record_analysis_text(context, read_text(file, limit=MAX_ANALYSIS_SENT), generated_by="human")
+    except DraftError as e:
+        raise ValueError(f"{display_name(file)}: {e}") from None
 
 
 def _model_turned_off(backend: str) -> str | None:
@@ -204,18 +230,20 @@ def report(
     ] = "markdown",
     as_json: JsonOpt = False,
 ) -> None:
-    """Render the post-mortem (or the lightweight review) as Markdown or HTML, to stdout or to a file."""
+    """Render the post-mortem (or the lightweight review) as Markdown or HTML, to stdout or to a file (with --json,
+    the JSON goes where the report would: to the file with -o)."""
+    from agent_postmortem.cli.output import as_json as json_text
+    from agent_postmortem.service.results import Report
+
     with user_errors():
         with reading() as svc:
             text = svc.render_report(incident_id, kind=cast(Any, kind), format=cast(Any, format))
-        if output is not None:
-            write_output(output, text)  # private, as an export: a post-mortem holds the incident's text
+        report = Report(incident_id=incident_id, format=format, text=text)
+        if output is not None:  # private, as an export: a post-mortem holds the incident's text
+            write_output(output, json_text(report) + "\n" if as_json else text)
             err.print(f"wrote {output}", markup=False)
-    from agent_postmortem.service.results import Report
-
-    if emit(Report(incident_id=incident_id, format=format, text=text), as_json):
-        return
-    if output is None:
+            return
+    if not emit(report, as_json):
         write(text)
 
 

@@ -9,7 +9,7 @@ import gzip
 import io
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -196,9 +196,15 @@ def _parsed(text: str, path: Path) -> Any:
         raise InputFileError(f"{display_name(path)} line {e.line}: not JSON: {e.reason} at column {e.column}") from None
 
 
-def read_model(path: Path, model: Any, *, limit: int | None = None) -> Any:
+def read_model(
+    path: Path,
+    model: Any,
+    *,
+    limit: int | None = None,
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Any:
     """One JSON document validated as a pydantic `model`; errors name the file and the field paths. `limit`: as
-    `read_json`'s."""
+    `read_json`'s; `prepare`: what the object's fields become before they are validated."""
     from pydantic import ValidationError
 
     text = read_text(path, limit=limit)
@@ -210,6 +216,6 @@ def read_model(path: Path, model: Any, *, limit: int | None = None) -> Any:
         many = " (`postmortem import` takes many, one per line)" if isinstance(data, list) else ""
         raise InputFileError(f"{display_name(path)} holds {what}: give one JSON object{many}")
     try:
-        return model.model_validate(data)
+        return model.model_validate(data if prepare is None else prepare(data))
     except ValidationError as e:
         raise InputFileError(f"{display_name(path)}: {validation_problems(e, limit=3)}") from None

@@ -26,7 +26,7 @@ def incident_of(
     prompt = ctx.pop("prompt", None)
     fields: dict[str, Any] = {"agent": agent, "model": model, **ctx}
     if prompt is not None:
-        fields["prompt_excerpt"] = _prompt_text(prompt)
+        fields["prompt_excerpt"] = prompt_text(prompt)
     for name, vocabulary in (("severity", names(Severity)), ("category", tuple(Category))):
         fields[name] = _known(fields.get(name), vocabulary)
     if isinstance(error, BaseException):
@@ -82,7 +82,7 @@ def _grouped(error: BaseException) -> tuple[BaseException, list[BaseException]]:
 _USER_ROLES = ("user", "human")
 
 
-def _prompt_text(prompt: Any) -> str:
+def prompt_text(prompt: Any) -> str:
     """The prompt as text; of a conversation (the messages sent to the model, OpenAI- or LangChain-style), its last
     user message. The list was stored as JSON from its start, cut at 2,000 characters: a long system prompt filled
     it, and the user's request the agent failed on was not stored at all."""

@@ -32,6 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent_postmortem.analysis import regression_verdict as verdict
 from agent_postmortem.analysis import verify
 from agent_postmortem.analysis.regression import RegressionCase
 from agent_postmortem.analysis.regression_checks import AgentReply, CheckResult, Run, check_run
@@ -193,7 +194,7 @@ def run_case(
         runs.append(checks)
         if overran:
             break
-    unchecked = sum(all(r.outcome == "not_checked" for r in checks) for checks in runs)
+    unchecked = sum(verdict.checked_nothing(case, checks) for checks in runs)
     decision = decide(case, _failures(runs), len(runs), unchecked=unchecked)
     if overran and len(runs) < (trials or case.trials):
         cut = f"{decision.explanation}; a run was stopped at the {time_limit:g} s limit: the case's other runs were "

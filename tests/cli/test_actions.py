@@ -337,3 +337,15 @@ def test_an_owner_given_as_an_email_address_is_said_to_be_stored_redacted(tmp_pa
     assert "dana.smith" not in said + added.stdout.decode()
     named = postmortem("actions", "--item", "AI-1", "--owner", "dana", home=tmp_path)
     assert named.returncode == 0 and named.stderr.decode() == ""
+
+
+def test_a_priority_in_any_case_is_taken_as_the_mcp_tools_take_it(runner: CliRunner) -> None:
+    """`actions --priority p1` was refused ("must be P0, P1 or P2") while add_action_item took "p1"."""
+    assert runner.invoke(app, ["capture", "--title", "Fares API returned 429"]).exit_code == 0
+    added = runner.invoke(app, ["actions", "--incident", "INC-1", "--add", "Add jittered backoff", "--priority", "p0"])
+    assert added.exit_code == 0, added.stderr
+    assert json.loads(runner.invoke(app, ["actions", "--item", "AI-1", "--json"]).stdout)["priority"] == "P0"
+    changed = runner.invoke(app, ["actions", "--item", "AI-1", "--priority", "p1", "--json"])
+    assert changed.exit_code == 0 and json.loads(changed.stdout)["priority"] == "P1", changed.stderr
+    wrong = runner.invoke(app, ["actions", "--item", "AI-1", "--priority", "p7"])
+    assert wrong.exit_code == 2 and "must be P0, P1 or P2" in wrong.stderr

@@ -126,6 +126,18 @@ def test_actions_add_update_and_report_to_file(run, tmp_path: Path) -> None:  # 
     assert "- [x] **P0** Set a 10 s deadline on CRM calls" in out.read_text(encoding="utf-8")
 
 
+def test_report_json_to_a_file_writes_the_json_there_and_nothing_to_stdout(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`report --json -o FILE` wrote the Markdown to the file and the JSON to stdout: a script that asked for JSON in
+    the file got Markdown in it."""
+    incident_id = json.loads(run("capture", "--title", "Agent timed out calling the CRM", "--json").stdout)["id"]
+    written = tmp_path / "report.json"
+    result = run("report", incident_id, "--json", "-o", str(written))
+    assert result.exit_code == 0 and result.stdout == "", result.stdout
+    kept = json.loads(written.read_text(encoding="utf-8"))
+    assert kept["incident_id"] == incident_id and kept["format"] == "markdown"
+    assert "Agent timed out calling the CRM" in kept["text"]
+
+
 def test_learn_writes_runbooks_and_regression_cases(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from agent_postmortem.cli.demo import SEED
 

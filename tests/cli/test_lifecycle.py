@@ -2,6 +2,9 @@
 
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from agent_postmortem.cli.app import app
 from tests.factories import capture, make_service
 from tests.processes import postmortem
 
@@ -36,3 +39,15 @@ def test_a_resolve_note_of_the_event_limit_is_kept_whole(tmp_path: Path) -> None
     assert service.get_incident(incident_id).timeline[-1].description == note
     refused = postmortem("resolve", incident_id, "--note", note + "!", home=tmp_path)
     assert refused.returncode == 2 and "at most 2000 characters" in refused.stderr.decode()
+
+
+def test_reopening_an_incident_that_is_open_says_it_was_open_already(runner: CliRunner) -> None:
+    """`reopen` on an open incident answered "INC-1  open", exit 0, as if it had reopened it."""
+    assert runner.invoke(app, ["capture", "--title", "Fares API returned 429"]).exit_code == 0
+    again = runner.invoke(app, ["reopen", "INC-1"])
+    assert again.exit_code == 0 and "INC-1  open (it was open already: nothing changed)" in again.stdout, again.stdout
+    assert runner.invoke(app, ["resolve", "INC-1"]).exit_code == 0
+    reopened = runner.invoke(app, ["reopen", "INC-1", "--note", "the fix did not hold"])
+    assert reopened.exit_code == 0 and reopened.stdout.strip() == "INC-1  open", reopened.stdout
+    noted = runner.invoke(app, ["reopen", "INC-1", "--note", "seen again"])
+    assert "it was open already: only the note was added" in noted.stdout, noted.stdout

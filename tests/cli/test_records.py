@@ -321,3 +321,24 @@ def test_draft_with_the_model_turned_off_says_so_not_only_how_to_configure_one(
     assert result.returncode == 2 and result.stdout == b"" and said.count("\n") == 1, said
     assert said.startswith(f"error: {why}") and "POSTMORTEM_LLM=local" in said, said
     assert "CANARY" not in said and "Traceback" not in said
+
+
+def test_capture_file_takes_the_prompt_as_chat_messages_as_the_sdk_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """`capture --file` refused a `prompt_excerpt` given as the messages sent to the model ("Input should be a valid
+    string"), which the SDK takes: the user's last message is stored, as the SDK stores it."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    messages = [
+        {"role": "system", "content": "You are the refunds assistant. " * 40},
+        {"role": "user", "content": "Can I return shoes after 60 days?"},
+        {"role": "assistant", "content": "Yes, within 90 days."},
+    ]
+    incident = tmp_path / "incident.json"
+    incident.write_text(json.dumps({"title": "Refund bot invented a 90-day window", "prompt_excerpt": messages}))
+    runner = CliRunner()
+    result = runner.invoke(app, ["capture", "--file", str(incident), "--json"])
+    assert result.exit_code == 0, result.stderr
+    stored = json.loads(runner.invoke(app, ["show", json.loads(result.stdout)["id"], "--json"]).stdout)
+    assert stored["prompt_excerpt"] == "Can I return shoes after 60 days?"

@@ -18,10 +18,16 @@ def learned(run, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
 
 
 def test_an_agent_that_behaves_passes_and_the_cases_with_a_todo_are_skipped(run, learned: Path) -> None:  # type: ignore[no-untyped-def]
+    """Without a judge the business-logic case (INC-4) shows nothing: its rubric carries it, and its not_raises of
+    the label PolicyViolation cannot fail for a wrong refund. It is not shown, so the command exits 1."""
     result = run("regress", str(learned), "--agent", "tests.regressions:helpful")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     lines = result.stdout.splitlines()
-    assert lines[-1] == "4 passed, 0 failed, 0 not shown, 2 skipped"
+    assert lines[-1] == "3 passed, 0 failed, 1 not shown, 2 skipped"
+    assert any(
+        line.startswith("regress-INC-4 not_shown: nothing was checked in 1 of 1 run: configure a judge")
+        for line in lines
+    )
     assert (
         "regress-INC-2 passed: 0 failures in 73 runs: the failure rate is shown below 5.0% with 95% confidence" in lines
     )
@@ -36,14 +42,14 @@ def test_a_failing_case_exits_1_with_the_failing_check_and_its_evidence(run, lea
     assert "  failed not_refusal in 73 of 73 runs: the answer opens with a refusal: I'm sorry, but I can't" in (
         result.stdout
     )
-    assert result.stdout.splitlines()[-1] == "3 passed, 1 failed, 0 not shown, 2 skipped"
+    assert result.stdout.splitlines()[-1] == "2 passed, 1 failed, 1 not shown, 2 skipped"
 
 
 def test_json_gives_every_case_and_the_counts_and_what_the_agent_prints_stays_off_it(run, learned: Path) -> None:  # type: ignore[no-untyped-def]
     result = run("regress", str(learned), "--agent", "tests.regressions:chatty", "--trials", "5", "--json")
     assert result.exit_code == 1  # 5 clean runs do not show a probabilistic case's rate
     data = json.loads(result.stdout)
-    assert (data["passed"], data["failed"], data["not_shown"], data["skipped"]) == (2, 0, 2, 2)
+    assert (data["passed"], data["failed"], data["not_shown"], data["skipped"]) == (1, 0, 3, 2)
     shown = {c["case_id"]: c for c in data["cases"]}
     assert shown["regress-INC-2"]["status"] == "not_shown" and shown["regress-INC-2"]["more_runs_needed"] == 68
     assert shown["regress-INC-1"]["runs"] == 5 and shown["regress-INC-1"]["rate"]["high"] > 0

@@ -32,7 +32,7 @@ def cases(tmp_path: Path) -> dict[str, RegressionCase]:
 def test_an_agent_that_behaves_passes_every_runnable_case_in_the_runs_each_asks_for(
     cases: dict[str, RegressionCase],
 ) -> None:
-    for name in ("timeout", "llm_refusal", "prompt_injection", "business_logic"):
+    for name in ("timeout", "llm_refusal", "prompt_injection"):  # business_logic: its rubric needs a judge
         result = run_case(cases[name], helpful)
         assert result.status == "passed", result.explain()
         assert result.runs == cases[name].trials and result.failures == 0 and result.failed_checks == []
@@ -52,7 +52,7 @@ def test_a_refusing_agent_fails_the_refusal_case_with_the_refusal_as_evidence(ca
     [failed] = result.failed_checks
     assert failed.kind == "not_refusal" and failed.runs == 73
     assert failed.evidence == "the answer opens with a refusal: I'm sorry, but I can't"
-    assert run_case(cases["business_logic"], refusing).passed  # a case without that check does not look for it
+    assert run_case(cases["timeout"], refusing).passed  # a case without that check does not look for it
 
 
 def test_a_forbidden_tool_call_fails_the_injection_case(cases: dict[str, RegressionCase]) -> None:
@@ -295,3 +295,40 @@ def test_an_agent_takes_only_the_context_it_names(cases: dict[str, RegressionCas
 
     assert run_case(cases["timeout"], plain).passed
     assert run_case(cases["timeout"], named).passed and seen == ["flights.search"]
+
+
+def test_a_hallucination_case_is_not_passed_on_a_label_it_was_never_going_to_raise(
+    cases: dict[str, RegressionCase],
+) -> None:
+    """The hallucination case learnt with error_type HallucinatedPolicy (a label, not an exception) has a rubric and
+    `not_raises HallucinatedPolicy`: with no judge the rubric went unchecked in every run and the case passed on
+    not_raises alone, so an agent still inventing policies passed. The rubric carries that case: unjudged, a run
+    showed nothing."""
+    learnt = cases["llm_hallucination"]
+    assert [c.kind for c in learnt.checks][:2] == ["rubric", "not_raises"] and learnt.checks[1].value == (
+        "HallucinatedPolicy"
+    )
+    runnable = learnt.model_copy(update={"input": "What is the refund policy for opened headphones?", "todo": []})
+
+    def inventing(prompt: str, **context: object) -> str:
+        return "Per article KB-4471, opened headphones are refundable within 90 days."
+
+    result = run_case(runnable, inventing)  # its own 73 runs: clean on not_raises alone, they showed it "passed"
+    assert (result.status, result.passed, result.runs, result.failures) == ("not_shown", False, 73, 0), result.explain()
+    assert "nothing was checked in 73 of 73 runs: configure a judge" in result.explanation
+    judged = run_case(runnable, inventing, trials=5, judge=FakeLLM(*[_verdict("fail", "KB-4471 does not exist.")] * 5))
+    assert judged.status == "failed" and judged.failures == 5
+
+
+def test_a_timeout_case_is_carried_by_its_time_budget_not_by_the_unjudged_rubric(
+    cases: dict[str, RegressionCase],
+) -> None:
+    result = run_case(cases["timeout"], helpful)
+    assert result.status == "passed" and [t.kind for t in result.not_checked] == ["rubric"], result.explain()
+    assert run_case(cases["timeout"], slow).status == "failed"
+
+
+def _verdict(verdict: str, reason: str):  # type: ignore[no-untyped-def]
+    from agent_postmortem.analysis.regression_verdict import RubricVerdict
+
+    return RubricVerdict(reason=reason, verdict=verdict)  # type: ignore[arg-type]

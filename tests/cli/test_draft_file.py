@@ -1,0 +1,59 @@
+"""`postmortem draft INC-n --file analysis.json`: an analysis written by hand, stored as record_analysis stores one."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from agent_postmortem.cli.app import app
+from tests.factories import capture, draft, make_service
+
+
+def _incident(tmp_path: Path) -> str:
+    service = make_service(tmp_path / "home", llm=None)
+    incident_id = capture(service)
+    service.knowledge.release_index()
+    return incident_id
+
+
+def test_an_analysis_written_by_hand_is_stored_from_a_file_with_prose_and_fences_around_it(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """The 5 whys written in a file could only be stored by an assistant (record_analysis) or the SDK: no command
+    took them. The text around the object is read as the MCP tool reads it."""
+    incident_id = _incident(tmp_path)
+    written = tmp_path / "analysis.md"
+    written.write_text(f"Here it is:\n```json\n{draft().model_dump_json(indent=2)}\n```\n")
+    result = runner.invoke(app, ["draft", incident_id, "--file", str(written), "--track", "--json"])
+    assert result.exit_code == 0, result.stderr
+    stored = json.loads(result.stdout)
+    assert stored["state"] == "draft" and stored["generated_by"] == "human"
+    assert stored["root_cause"] == draft().root_cause
+    shown = json.loads(runner.invoke(app, ["show", incident_id, "--json"]).stdout)
+    assert [a["title"] for a in shown["action_items"]] == [draft().action_items[0].title]  # --track tracked it
+
+
+def test_an_analysis_file_that_does_not_follow_the_schema_exits_2_naming_the_field_and_no_secret(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    incident_id = _incident(tmp_path)
+    secret = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0" * 2
+    wrong = draft().model_dump(mode="json") | {"whys": [], "root_cause": f"the key {secret} leaked"}
+    written = tmp_path / "analysis.json"
+    written.write_text(json.dumps(wrong))
+    result = runner.invoke(app, ["draft", incident_id, "--file", str(written)])
+    said = result.stderr
+    assert result.exit_code == 2 and result.stdout == "", said
+    assert said.startswith("error: ") and said.count("\n") == 1 and "whys" in said, said
+    assert secret not in said and "Traceback" not in said
+    assert json.loads(runner.invoke(app, ["show", incident_id, "--json"]).stdout)["analysis"] is None
+
+
+def test_an_analysis_file_that_is_missing_or_holds_no_object_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    incident_id = _incident(tmp_path)
+    missing = runner.invoke(app, ["draft", incident_id, "--file", str(tmp_path / "nowhere.json")])
+    assert missing.exit_code == 2 and "nowhere.json" in missing.stderr, missing.stderr
+    prose = tmp_path / "notes.txt"
+    prose.write_text("the agent retried too much")
+    empty = runner.invoke(app, ["draft", incident_id, "--file", str(prose)])
+    assert empty.exit_code == 2 and "no JSON object" in empty.stderr and empty.stderr.count("\n") == 1, empty.stderr
