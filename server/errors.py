@@ -7,6 +7,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
 
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.storage_failure import is_damaged_database, is_storage_failure, storage_failure
 from agent_postmortem.store.errors import (
     ActionItemNotFound,
@@ -170,7 +171,7 @@ class ActionItemChanged(PostmortemError):
         if since:
             what = f"{action_id} was changed after it was read ({'; '.join(since)}); nothing was changed"
         else:
-            what = f"{action_id} has {now} changes, not {given}; nothing was changed"
+            what = f"{action_id} has {counted(now, 'recorded change')}, not {given}; nothing was changed"
         super().__init__(
             f"{what}: read it again (get_action_item), then retry with expected_changes={now} if your change still "
             "stands"

@@ -112,3 +112,12 @@ def test_a_line_or_an_item_that_is_not_an_object_is_told_so_without_the_models_n
     assert validation_problems(raised.value) == "(record): expected a JSON object"
     said = problems(Run, {"events": ["2026-12-01"]})
     assert said == "events.0: expected a JSON object" and "Event" not in said
+
+
+def test_an_items_count_of_changes_is_said_in_words() -> None:
+    """A stale `expected_changes` with nothing to name since was told as "AI-1 has 1 changes, not 5"."""
+    from agent_postmortem.errors import ActionItemChanged
+
+    said = str(ActionItemChanged("AI-1", given=5, since=[], now=1))
+    assert said.startswith("AI-1 has 1 recorded change, not 5; nothing was changed") and "expected_changes=1" in said
+    assert "has 2 recorded changes," in str(ActionItemChanged("AI-1", given=5, since=[], now=2))
