@@ -93,15 +93,40 @@ INCIDENTS = {
 }
 
 
-def write_incidents(path: Path) -> Path:
-    path.write_text("".join(json.dumps(i) + "\n" for i in INCIDENTS.values()), encoding="utf-8")
+def write_incidents(path: Path, incidents: dict[str, dict[str, object]] = INCIDENTS) -> Path:
+    path.write_text("".join(json.dumps(i) + "\n" for i in incidents.values()), encoding="utf-8")
     return path
 
 
-def learned_cases(home: Path) -> dict[str, RegressionCase]:
-    """The cases `learn --all` builds from INCIDENTS, by their category."""
+def platform_incidents(rate_limit_error: str, infrastructure_error: str) -> dict[str, dict[str, object]]:
+    """A rate-limit and an infrastructure failure, each captured with the error type given: an exception class
+    (`RateLimitError`) or a label (`UpstreamUnavailable`)."""
+    return {
+        "rate_limit": _incident(
+            "Helpdesk assistant failed its customers on 429s from the model",
+            "rate_limit",
+            "deterministic",
+            agent="helpdesk-assistant",
+            error_type=rate_limit_error,
+            error_message="429 Too Many Requests: rate limit of 500 RPM exceeded",
+            prompt_excerpt="Is there an outage in my area?",
+        ),
+        "infrastructure": _incident(
+            "Voice concierge went silent when every inference replica was drained",
+            "infrastructure",
+            "deterministic",
+            agent="voice-concierge",
+            error_type=infrastructure_error,
+            error_message="503 no healthy upstream (inference-llama70b)",
+            prompt_excerpt="Book me a table for two at 8",
+        ),
+    }
+
+
+def learned_cases(home: Path, incidents: dict[str, dict[str, object]] = INCIDENTS) -> dict[str, RegressionCase]:
+    """The cases `learn --all` builds from `incidents` (INCIDENTS unless given), by their category."""
     service = make_service(home)
-    service.import_incidents(read_incidents(write_incidents(home.parent / f"{home.name}-incidents.jsonl")))
+    service.import_incidents(read_incidents(write_incidents(home.parent / f"{home.name}-incidents.jsonl", incidents)))
     cases, _ = service.learn_all()
     return {case.category.value: case for case in cases}
 

@@ -12,6 +12,7 @@ Nor is a clean run one in which the check that carries the case's behaviour (CAR
 the other checks could not have failed for what the incident was about.
 """
 
+import builtins
 import math
 from collections.abc import Sequence
 from typing import Annotated, Literal
@@ -92,16 +93,38 @@ CARRIES: dict[Category, CheckKind] = {
     Category.PROMPT_INJECTION: "no_tool_call",
     Category.LLM_REFUSAL: "not_refusal",
     Category.TOOL_FAILURE: "not_raises",
+    Category.RATE_LIMIT: "not_raises",  # the provider's error (RateLimitError) no longer ending the run
+    Category.INFRASTRUCTURE: "not_raises",  # the platform's error (ConnectionRefusedError) no longer ending it
 }
 
 
+def carrying(case: RegressionCase) -> CheckKind | None:
+    """The kind of check that carries the case's behaviour (CARRIES). `not_raises` carries it only when it names an
+    exception class; of a label (`UpstreamUnavailable`, `HallucinatedPolicy`), which no agent raises, it cannot
+    fail, and the rubric carries the case."""
+    kind = CARRIES.get(case.category)
+    if kind == "not_raises" and not any(c.kind == kind and names_an_exception(c.value) for c in case.checks):
+        return "rubric"
+    return kind
+
+
+def names_an_exception(name: str | None) -> bool:
+    """Whether `name` (dotted or not) reads as an exception class: a built-in one, or one named as PEP 8 names
+    them (`RateLimitError`, `openai.APIConnectionError`, `MyToolException`)."""
+    cls = (name or "").strip().rsplit(".", 1)[-1]
+    builtin = getattr(builtins, cls, None)
+    if isinstance(builtin, type) and issubclass(builtin, BaseException):
+        return True
+    return cls.isidentifier() and cls[:1].isupper() and cls.endswith(("Error", "Exception"))
+
+
 def checked_nothing(case: RegressionCase, run: Sequence[CheckResult]) -> bool:
-    """Whether a run that failed nothing showed nothing of the case's behaviour: the check that carries it (CARRIES)
-    went unchecked in it, or, in a case without one, every check did."""
+    """Whether a run that failed nothing showed nothing of the case's behaviour: the check that carries it
+    (`carrying`) went unchecked in it, or, in a case without one, every check did."""
     if any(r.outcome == "failed" for r in run):
         return False
-    carrying = [r for r in run if r.kind == CARRIES.get(case.category)]
-    return all(r.outcome == "not_checked" for r in carrying or run)
+    carried = [r for r in run if r.kind == carrying(case)]
+    return all(r.outcome == "not_checked" for r in carried or run)
 
 
 class Decision(BaseModel):

@@ -56,6 +56,7 @@ def capture(
 ) -> None:
     """Capture a failure: classify, store, and show similar past incidents."""
     from agent_postmortem.ingest.jsonfile import read_model
+    from agent_postmortem.sdk.incident import as_the_sdk_takes
     from agent_postmortem.store.models import IncidentCreate
 
     title = one_title(text, title, needed=file is None)
@@ -63,7 +64,7 @@ def capture(
     with user_errors():
         # one incident, as one line of `import` is: at most 1,000,000 bytes, refused before the rest is read
         data = (
-            read_model(file, IncidentCreate, limit=1_000_000, prepare=_as_the_sdk_takes)
+            read_model(file, IncidentCreate, limit=1_000_000, prepare=as_the_sdk_takes)
             if file is not None
             else IncidentCreate.model_validate(given)
         )
@@ -78,15 +79,6 @@ def capture(
         from agent_postmortem.cli.view import show_capture
 
         show_capture(out, result)
-
-
-def _as_the_sdk_takes(fields: dict[str, Any]) -> dict[str, Any]:
-    """A file's fields as the SDK takes them: `prompt_excerpt` may be the messages sent to the model (OpenAI- or
-    LangChain-style), stored as the SDK stores them (the user's last message). It was refused as not a string."""
-    from agent_postmortem.sdk.incident import prompt_text
-
-    prompt = fields.get("prompt_excerpt")
-    return {**fields, "prompt_excerpt": prompt_text(prompt)} if isinstance(prompt, list) else fields
 
 
 def classify(

@@ -84,8 +84,9 @@ def _import_jsonl(path: Path, *, dry_run: bool, report: Path | None) -> "ImportR
         problems_error,
         validate_incidents,
     )
+    from agent_postmortem.sdk.incident import as_the_sdk_takes
 
-    rows, problems, lines = validate_incidents(path)
+    rows, problems, lines = validate_incidents(path, prepare=as_the_sdk_takes)  # a prompt as `capture --file` takes it
     result = ImportReport(
         file=path.name, dry_run=dry_run, lines=lines, valid=len(rows), invalid=len(problems), problems=problems
     )

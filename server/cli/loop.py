@@ -24,8 +24,7 @@ from agent_postmortem.cli.common import (
     user_errors,
 )
 from agent_postmortem.cli.options import PatternLimit, more_patterns
-from agent_postmortem.cli.output import write, write_json
-from agent_postmortem.store.private import write_output
+from agent_postmortem.cli.output import deliver, write, write_json
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -186,9 +185,7 @@ def runbook(
     with user_errors():
         with reading() as svc:
             entry = svc.runbook(key)
-        if emit(entry, as_json):
-            return
-        _write(render_runbook(entry), output)
+        deliver(entry, render_runbook(entry), output, as_json)
 
 
 def learn(
@@ -223,14 +220,6 @@ def learn(
             write(render_runbook(entry) + "\n")
         for case in cases:
             write_json(case.model_dump_json(indent=2) + "\n")
-
-
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        write(text)
-    else:
-        write_output(output, text)
-        err.print(f"wrote {output}", markup=False)
 
 
 def verify_fix(

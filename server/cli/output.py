@@ -20,6 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pydantic import BaseModel
 
 
@@ -162,3 +164,17 @@ def write(text: str) -> None:
 def write_json(text: str) -> None:
     """JSON (or JSONL) text to stdout, through `json_safe`."""
     _Stdout().write(json_safe(text))
+
+
+def deliver(data: "BaseModel | Mapping[str, Any]", text: str, output: "Path | None", json_wanted: bool) -> None:
+    """A rendered result where it was asked for: its JSON instead of `text` with --json, written to the file `-o`
+    names (private, as an export: it holds incident text; "wrote FILE" said on stderr), else on stdout. With both,
+    the JSON went to stdout and the file was not written (or got the text)."""
+    from agent_postmortem.store.private import write_output
+
+    if output is None:
+        if not emit(data, json_wanted):
+            write(text)
+        return
+    write_output(output, as_json(data) + "\n" if json_wanted else text)
+    err.print(f"wrote {output}", markup=False)

@@ -28,8 +28,7 @@ from agent_postmortem.cli.common import (
     user_errors,
 )
 from agent_postmortem.cli.options import PatternLimit, more_patterns
-from agent_postmortem.cli.output import line, write
-from agent_postmortem.store.private import write_output
+from agent_postmortem.cli.output import deliver, line
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
@@ -232,19 +231,12 @@ def report(
 ) -> None:
     """Render the post-mortem (or the lightweight review) as Markdown or HTML, to stdout or to a file (with --json,
     the JSON goes where the report would: to the file with -o)."""
-    from agent_postmortem.cli.output import as_json as json_text
     from agent_postmortem.service.results import Report
 
     with user_errors():
         with reading() as svc:
             text = svc.render_report(incident_id, kind=cast(Any, kind), format=cast(Any, format))
-        report = Report(incident_id=incident_id, format=format, text=text)
-        if output is not None:  # private, as an export: a post-mortem holds the incident's text
-            write_output(output, json_text(report) + "\n" if as_json else text)
-            err.print(f"wrote {output}", markup=False)
-            return
-    if not emit(report, as_json):
-        write(text)
+        deliver(Report(incident_id=incident_id, format=format, text=text), text, output, as_json)
 
 
 def stats(as_json: JsonOpt = False) -> None:

@@ -7,6 +7,7 @@
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -83,9 +84,11 @@ def _where_they_go(data: object) -> str:
     return f" (give {'; '.join(moves)})" if moves else ""
 
 
-def validate_incidents(path: Path) -> tuple[list[SeedIncident], list[LineProblem], int]:
+def validate_incidents(
+    path: Path, *, prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> tuple[list[SeedIncident], list[LineProblem], int]:
     """The valid rows, every problem by line number, and the number of non-empty lines (a file with none is
-    refused)."""
+    refused). `prepare`: what a line's fields become before they are validated (as `read_model`'s)."""
     rows: list[SeedIncident] = []
     problems: list[LineProblem] = []
     count, now = 0, datetime.now(UTC)
@@ -97,7 +100,7 @@ def validate_incidents(path: Path) -> tuple[list[SeedIncident], list[LineProblem
         data: object = None
         try:
             data = loads(line)
-            row = SeedIncident.model_validate(data)
+            row = SeedIncident.model_validate(prepare(data) if prepare and isinstance(data, dict) else data)
         except (JsonInputError, ValidationError) as e:
             problems.append(LineProblem(line=number, reason=_problem(e) + _where_they_go(data)))
             continue

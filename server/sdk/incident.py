@@ -97,6 +97,14 @@ def prompt_text(prompt: Any) -> str:
     return as_text(prompt)
 
 
+def as_the_sdk_takes(fields: dict[str, Any]) -> dict[str, Any]:
+    """An incident's fields read from a file (`capture --file`, a line of `import`) as the SDK takes them:
+    `prompt_excerpt` may be the messages sent to the model (OpenAI- or LangChain-style), stored as the SDK stores
+    them (the user's last message). It was refused as not a string."""
+    prompt = fields.get("prompt_excerpt")
+    return {**fields, "prompt_excerpt": prompt_text(prompt)} if isinstance(prompt, list) else fields
+
+
 def _content_text(content: Any) -> str:
     if isinstance(content, str):
         return content

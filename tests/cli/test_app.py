@@ -138,6 +138,21 @@ def test_report_json_to_a_file_writes_the_json_there_and_nothing_to_stdout(run, 
     assert "Agent timed out calling the CRM" in kept["text"]
 
 
+def test_runbook_json_to_a_file_writes_the_json_there_and_nothing_to_stdout(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`runbook --json -o FILE` printed the JSON on stdout and wrote no file: a script that asked for the entry as
+    JSON in a file found none there."""
+    from agent_postmortem.cli.demo import SEED
+
+    assert run("import", str(SEED)).exit_code == 0
+    written = tmp_path / "runbook.json"
+    result = run("runbook", "rate_limit", "--json", "-o", str(written))
+    assert result.exit_code == 0 and result.stdout == "", result.stdout
+    assert f"wrote {written}" in result.stderr
+    kept = json.loads(written.read_text(encoding="utf-8"))
+    printed = json.loads(run("runbook", "rate_limit", "--json").stdout)
+    assert kept["key"] == "rate_limit" and kept["symptoms"] and kept["symptoms"] == printed["symptoms"]
+
+
 def test_learn_writes_runbooks_and_regression_cases(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from agent_postmortem.cli.demo import SEED
 

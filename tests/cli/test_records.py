@@ -342,3 +342,25 @@ def test_capture_file_takes_the_prompt_as_chat_messages_as_the_sdk_does(
     assert result.exit_code == 0, result.stderr
     stored = json.loads(runner.invoke(app, ["show", json.loads(result.stdout)["id"], "--json"]).stdout)
     assert stored["prompt_excerpt"] == "Can I return shoes after 60 days?"
+
+
+def test_import_takes_the_prompt_as_chat_messages_as_capture_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """`import` refused a line whose `prompt_excerpt` was the messages sent to the model ("Input should be a valid
+    string"), which `capture --file` and the SDK take: the user's last message is stored, as they store it."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    messages = [
+        {"role": "system", "content": "You are the refunds assistant. " * 40},
+        {"role": "user", "content": [{"type": "text", "text": "Can I return shoes after 60 days?"}]},
+        {"role": "assistant", "content": "Yes, within 90 days."},
+    ]
+    incidents = tmp_path / "incidents.jsonl"
+    incidents.write_text(json.dumps({"title": "Refund bot invented a 90-day window", "prompt_excerpt": messages}))
+    runner = CliRunner()
+    result = runner.invoke(app, ["import", str(incidents), "--json"])
+    assert result.exit_code == 0, result.output
+    [listed] = json.loads(runner.invoke(app, ["list", "--json"]).stdout)["incidents"]
+    stored = json.loads(runner.invoke(app, ["show", listed["id"], "--json"]).stdout)
+    assert stored["prompt_excerpt"] == "Can I return shoes after 60 days?"

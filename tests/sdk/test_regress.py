@@ -332,3 +332,31 @@ def _verdict(verdict: str, reason: str):  # type: ignore[no-untyped-def]
     from agent_postmortem.analysis.regression_verdict import RubricVerdict
 
     return RubricVerdict(reason=reason, verdict=verdict)  # type: ignore[arg-type]
+
+
+def test_a_rate_limit_or_infrastructure_case_is_carried_by_an_exception_class_else_by_its_rubric(
+    tmp_path: Path,
+) -> None:
+    """A rate-limit or infrastructure case learnt with a label as its error type (`UpstreamUnavailable`, no class an
+    agent raises) passed on `not_raises` of that label alone, with its rubric unjudged: an agent still failing on
+    429s passed. The label's case is carried by its rubric (not shown without a judge); a case naming an exception
+    class (`RateLimitError`) is carried by `not_raises` of it, which passes an agent that does not raise it and
+    fails one that does."""
+    labels = regressions.platform_incidents("ProviderThrottled", "UpstreamUnavailable")
+    labelled = regressions.learned_cases(tmp_path / "labels", labels)
+    for name in ("rate_limit", "infrastructure"):
+        result = run_case(labelled[name], helpful)
+        assert (result.status, result.failures) == ("not_shown", 0), result.explain()
+        assert "configure a judge" in result.explanation
+    classes = regressions.platform_incidents("RateLimitError", "ConnectionRefusedError")
+    classed = regressions.learned_cases(tmp_path / "classes", classes)
+    rate_limit_error = type("RateLimitError", (Exception,), {})  # as openai's is named
+    for name, error in (("rate_limit", rate_limit_error), ("infrastructure", ConnectionRefusedError)):
+        result = run_case(classed[name], helpful)
+        assert result.status == "passed" and [t.kind for t in result.not_checked] == ["rubric"], result.explain()
+
+        def failing(prompt: str, *, _error: type[Exception] = error, **context: object) -> str:
+            raise _error("the call failed again")
+
+        failed = run_case(classed[name], failing)
+        assert failed.status == "failed" and [c.kind for c in failed.failed_checks] == ["not_raises"], failed.explain()
