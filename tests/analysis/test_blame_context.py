@@ -26,6 +26,27 @@ def test_a_name_that_opens_the_sentence_still_is_one(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Policy sources were never ingested into retrieval, so the agent filled the gap with invented policy.",
+        "Policy files were never indexed.",
+        "Release notes weren't reviewed before the rollout.",
+    ],
+)
+def test_a_capitalised_word_heading_a_plural_in_es_is_not_a_name(text: str) -> None:
+    """A root cause opening "Policy sources were never ingested ..." was read as a person named Policy failing, and
+    the draft guard refused the analysis as blaming; a plural in -es is a noun when a plural verb follows it."""
+    assert detect(text) == []
+
+
+@pytest.mark.parametrize(
+    "text", ["Dana pushes the config without review and breaks prod.", "Lee closes tickets without testing them."]
+)
+def test_a_name_before_a_verb_in_es_still_is_one(text: str) -> None:
+    assert detect(text)
+
+
+@pytest.mark.parametrize(
     "document",
     [
         "# Postmortem\nDana deployed the migration without reading it.\n",
