@@ -173,8 +173,10 @@ def _inside_a_proper_name(text: str, start: int) -> bool:
 _NOUN_AFTER = re.compile(
     r"(?:(?:\w+ly|had|has|have|also|then|just|still|again|never|did|was|were|[A-Z][\w'’-]*)\s+)*"
     r"(?-i:[a-z]+(?:ing|tion|sion|ment|ity|ness|ance|ence)s?|[a-z]{2,}[^suie\W]s"
-    # a plural in -es is told from a verb ("Dana pushes") by the plural verb after it: "Policy files were never ..."
-    r"|[a-z]{2,}es(?=\s+(?:\w+ly\s+)?(?:were|are|have|do)(?:n['’]t)?\b))\b"
+    # a plural in -es is told from a verb ("Dana pushes") by the plural verb after it, a word or two on: "Policy
+    # files were never ...", "Refund policy sources were never ..."
+    r"|(?:(?!and\b|or\b|with\b)[a-z]+\s+){0,2}[a-z]{2,}(?:es|[^suie\W]s)"
+    r"(?=\s+(?:\w+ly\s+)?(?:were|are|have|do)(?:n['’]t)?\b))\b"
 )
 
 

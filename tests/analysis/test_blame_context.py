@@ -30,6 +30,7 @@ def test_a_name_that_opens_the_sentence_still_is_one(text: str) -> None:
     [
         "Policy sources were never ingested into retrieval, so the agent filled the gap with invented policy.",
         "Policy files were never indexed.",
+        "Refund policy sources were never ingested into retrieval and no eval covered policy answers.",
         "Release notes weren't reviewed before the rollout.",
     ],
 )
