@@ -45,4 +45,4 @@ def test_search_offers_every_filter_in_the_tool_and_the_command() -> None:
 
 def test_list_filters_are_search_filters() -> None:
     assert tool_parameters()["list_incidents"] - {"limit", "offset"} <= FILTERS
-    assert command_options("list") - {"limit", "as_json"} <= FILTERS
+    assert command_options("list") - {"limit", "offset", "as_json"} <= FILTERS

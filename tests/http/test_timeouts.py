@@ -2,7 +2,7 @@
 cut off at the deadline, one within it is answered and keeps its connection, and an unfinished head past the size
 limit is refused."""
 
-import select
+import selectors
 import socket
 import time
 from collections.abc import Iterator
@@ -21,14 +21,15 @@ HEAD = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 def _drip(port: int, head: bytes, *, every: float, give_up: float) -> tuple[float, bytes] | None:
     """Send `head` a byte every `every` seconds until the server answers or closes: (seconds taken, its answer), or
     None when it still waited after `give_up` seconds."""
-    with socket.create_connection(("127.0.0.1", port)) as s:
+    with socket.create_connection(("127.0.0.1", port)) as s, selectors.DefaultSelector() as readable:
+        readable.register(s, selectors.EVENT_READ)  # not select(): a descriptor past 1024 in a long run is refused
         started = time.monotonic()
         for byte in head:
             if time.monotonic() - started > give_up:
                 return None
             try:
                 s.sendall(bytes([byte]))
-                answered, _, _ = select.select([s], [], [], every)  # the client's pace: a byte per `every` at most
+                answered = readable.select(every)  # the client's pace: a byte per `every` at most
                 if answered:
                     return time.monotonic() - started, s.recv(4096)
             except (BrokenPipeError, ConnectionResetError):
