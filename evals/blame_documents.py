@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agent_postmortem.analysis.blameless import BlamelessReport, check_blameless
-from agent_postmortem.evals.blameless import SEALED, SETS, load
+from agent_postmortem.evals.blameless import SEALED, SETS, UNSCORED, load
 
 _INTRO = "Notes from the review.\n"
 # Each shape: (what comes before the sentence, the sentence as the document holds it, what comes after).
@@ -52,6 +52,6 @@ def run(
 
 
 def sentences(sample: int | None = None, seed: int = 7) -> list[dict[str, Any]]:
-    """The labelled sentences of every set but the sealed ones (a seeded sample of `sample` when given)."""
-    rows = [r for name, (path, split) in SETS.items() if name not in SEALED for r in load(path, split)]
+    """The labelled sentences of every set but the sealed and unscored ones (a seeded sample of `sample` when given)."""
+    rows = [r for name, (path, split) in SETS.items() if name not in (*SEALED, *UNSCORED) for r in load(path, split)]
     return random.Random(seed).sample(rows, sample) if sample and sample < len(rows) else rows

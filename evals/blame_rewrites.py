@@ -17,7 +17,7 @@ from agent_postmortem.analysis.blame import BlameSpan, detect
 from agent_postmortem.analysis.blame_learned import GENERIC
 from agent_postmortem.analysis.blame_rewrite import TEMPLATED
 from agent_postmortem.analysis.blameless import check_blameless
-from agent_postmortem.evals.blameless import SEALED, SETS, load
+from agent_postmortem.evals.blameless import SEALED, SETS, UNSCORED, load
 
 _PRONOUN = re.compile(r"\b(?:I|me|my|we|our|you|your)\b", re.IGNORECASE)
 
@@ -31,8 +31,8 @@ def still_blames(rewrite: str, span: BlameSpan) -> bool:
 
 def rewrites(name: str) -> list[tuple[str, BlameSpan, str]]:
     """(sentence, span, rewrite) for every rule finding in the set's blaming sentences."""
-    if name in SEALED:
-        raise ValueError(f"{name} is sealed: only the blameless bench scores it")
+    if name in SEALED or name in UNSCORED:
+        raise ValueError(f"{name} is sealed or not yet scored: only the blameless bench scores it")
     path, split = SETS[name]
     out = []
     for row in load(path, split):
@@ -54,7 +54,7 @@ def figures(found: list[tuple[str, BlameSpan, str]]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sets", nargs="+", choices=[s for s in SETS if s not in SEALED])
+    parser.add_argument("sets", nargs="+", choices=[s for s in SETS if s not in (*SEALED, *UNSCORED)])
     parser.add_argument("--show", type=int, default=0, help="also print N random rewrites of the first set")
     args = parser.parse_args(argv)
     found = {name: rewrites(name) for name in args.sets}

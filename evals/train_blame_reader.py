@@ -5,9 +5,9 @@
 
 The reader is the bundled all-MiniLM-L6-v2 fine-tuned end to end (every layer) with one linear output over the mean of
 its last hidden states, to say whether a sentence makes a person, a team or a role the cause of a failure. It is
-trained on every labelled sentence that is not sealed (`evals/blameless.py` SETS minus SEALED and the regression
-set): the project's own sentences, the external halves that have been looked at and the training sentences of
-`external_train8` and `external_train9`.
+trained on every labelled sentence that is not sealed or unscored (`evals/blameless.py` SETS minus SEALED, UNSCORED
+and the regression set): the project's own sentences, the external halves that have been looked at and the training
+sentences of `external_train8` and `external_train9`.
 
 The threshold is chosen on out-of-set predictions: the rows are cut into FOLDS folds by a hash of their source (a
 source's rows share a fold; the project's own sentences, which have none, by their text), the reader is trained without
@@ -41,7 +41,7 @@ import numpy as np
 from agent_postmortem.analysis.blame import detect
 from agent_postmortem.analysis.blame_reader import HEAD_FILE, ONNX_FILE, READER_DIR
 from agent_postmortem.evals.blame_threshold import FRESH_FOR_RULES, choose, rates, settle
-from agent_postmortem.evals.blameless import SEALED, SETS, load
+from agent_postmortem.evals.blameless import SEALED, SETS, UNSCORED, load
 from agent_postmortem.store.search.onnx_embedding import SHIPPED_DIR
 
 __all__ = [  # choose, rates and FRESH_FOR_RULES live in blame_threshold.py
@@ -72,7 +72,7 @@ def rows() -> list[dict[str, Any]]:
     """Every labelled sentence the reader may learn from, with its set and its fold (by source)."""
     out = []
     for name, (path, split) in SETS.items():
-        if name in SEALED or name == "regression":
+        if name in SEALED or name in UNSCORED or name == "regression":
             continue
         for row in load(path, split):
             key = row.get("source") or row["text"]

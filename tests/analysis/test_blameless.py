@@ -8,7 +8,7 @@ import pytest
 
 from agent_postmortem.analysis.blame_rewrite import SystemicRewrite
 from agent_postmortem.analysis.blameless import check_blameless
-from agent_postmortem.evals.blameless import SEALED, SETS, run, split_errors
+from agent_postmortem.evals.blameless import SEALED, SETS, UNSCORED, run, split_errors
 
 
 @pytest.mark.parametrize(
@@ -112,7 +112,8 @@ def test_self_blame_changes_mentions_and_subordinate_people_are_found(text: str)
 
 
 def test_precision_and_recall_on_the_labelled_sentences() -> None:
-    result = run({name: where for name, where in SETS.items() if name not in SEALED})  # a sealed set: once, by hand
+    kept = (*SEALED, *UNSCORED)  # a sealed or unscored set: once, by hand
+    result = run({name: where for name, where in SETS.items() if name not in kept})
     for name, recall in (
         ("train", 0.95),
         ("dev", 0.95),

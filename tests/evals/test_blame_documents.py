@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from agent_postmortem.cli.app import app
 from agent_postmortem.evals import blame_documents
+from agent_postmortem.evals.blameless import SETS, UNSCORED, load
 
 ROWS = [
     {"text": "Forgot to renew the domain.", "blaming": True},
@@ -17,6 +18,14 @@ ROWS = [
     },
     {"text": "The retry loop failed because the upstream API timed out and the agent gave up.", "blaming": False},
 ]
+
+
+def test_the_unscored_sets_are_left_out_of_the_sentences() -> None:
+    texts = {row["text"] for row in blame_documents.sentences()}
+    for name in UNSCORED:
+        path, split = SETS[name]
+        held = {row["text"] for row in load(path, split)}
+        assert held and not texts & held, name
 
 
 def test_no_sentence_is_called_differently_under_a_heading_in_a_list_a_table_or_wrapped() -> None:

@@ -11,7 +11,7 @@ import pytest
 from agent_postmortem.analysis.blame import BlameSpan
 from agent_postmortem.analysis.blame_learned import GENERIC
 from agent_postmortem.evals.blame_rewrites import figures, rewrites, still_blames
-from agent_postmortem.evals.blameless import SEALED
+from agent_postmortem.evals.blameless import SEALED, UNSCORED
 
 _SPAN = BlameSpan(0, 4, "person_as_cause", "Dana")
 
@@ -42,6 +42,11 @@ def test_figures_count_generic_templated_and_blaming_rewrites() -> None:
 def test_the_sealed_set_is_refused() -> None:
     with pytest.raises(ValueError, match="sealed"):
         rewrites(SEALED[0])
+
+
+def test_an_unscored_set_is_refused() -> None:
+    with pytest.raises(ValueError, match="not yet scored"):
+        rewrites(UNSCORED[0])
 
 
 def test_the_module_prints_the_figures_of_a_set() -> None:

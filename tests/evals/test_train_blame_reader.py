@@ -9,7 +9,7 @@ import pytest
 
 from agent_postmortem.analysis.blame_reader import HEAD_FILE, BlameReader
 from agent_postmortem.evals import train_blame_reader as trainer
-from agent_postmortem.evals.blameless import SEALED, SETS, load
+from agent_postmortem.evals.blameless import SEALED, SETS, UNSCORED, load
 
 
 def test_the_sealed_set_and_the_regression_set_are_never_learnt_from() -> None:
@@ -18,6 +18,18 @@ def test_the_sealed_set_and_the_regression_set_are_never_learnt_from() -> None:
         path, split = SETS[name]
         assert not texts & {row["text"] for row in load(path, split)}, name
     assert set(trainer.FRESH_FOR_RULES) <= {row["set"] for row in trainer.rows()}  # the threshold's rows exist
+
+
+def test_an_unscored_set_is_never_learnt_from_until_it_is_scored() -> None:
+    rows = trainer.rows()
+    for name in UNSCORED:
+        path, split = SETS[name]
+        held = load(path, split)
+        assert held, name  # the set has rows, so their absence below is the loader's doing
+        assert name not in {row["set"] for row in rows}
+        assert not {row["text"] for row in rows} & {row["text"] for row in held}, name
+        assert not {row["source"] for row in rows} & {row["source"] for row in held}, name
+    assert "external_test11" in UNSCORED
 
 
 def test_a_source_is_read_only_by_readers_that_never_learnt_from_it() -> None:
