@@ -65,7 +65,16 @@ postmortems and AIID incidents of the development data), collected as training d
 153. `external_train9`: 1,843 more training sentences (792 blaming) from 1,044 sources in none of the other rows
 (GitHub threads, other trackers and mailing lists; safety, inspection and regulator reports, postmortems, news; forums,
 Q&A and comment threads; the development data's postmortems, AIID incidents and Who&When root causes); second
-labellings of 20% by the same labellers agreed on 377 of 379. Labels follow `data/blameless_guide.md`.
+labellings of 20% by the same labellers agreed on 377 of 379. `external_train11`: 605 more training sentences (222
+blaming) from 249 sources in no other row nor in the check set collected at the same time (172 web pages, on no domain
+of those rows: safety and accident reports in aviation, shipping, rail, medicine, construction, utilities, emergency
+dispatch and policing; finance, accounting and elections; sysadmins' and developers' own accounts; 77 GitHub threads, in
+no repository of those rows), chosen for the shapes fresh text was missed on (roles in many trades, possessives, "failed
+to", "forgot", acts on the wrong thing, self-blame) and hard negatives (systems and agents failing, people acting
+without a failure, talk about blame, people reporting an error they hit); a blind second labelling of a random 122 (20%)
+by the same labeller agreed on 121 (Cohen's kappa 0.98), the one disagreement dropped. Not yet trained on: a full
+training run (four folds and the final fit) did not fit in the round's time on the machine's two busy cores, so the
+shipped reader is still the one trained on 3,800 rows. Labels follow `data/blameless_guide.md`.
 """
 
 import hashlib
@@ -97,6 +106,7 @@ SETS = {
     "external_test9": (EXTERNAL, "test9"),
     "external_test10": (EXTERNAL, "test10"),
     "external_test11": (EXTERNAL, "test11"),
+    "external_train11": (EXTERNAL, "train11"),
     "regression": (DATA / "blameless_regression.jsonl", None),
 }
 STATUS = {
@@ -116,6 +126,9 @@ STATUS = {
     "0.89 / 0.74); its errors printed once with the second score, not used",
     "external_train8": "training data for the fine-tuned reader (collected for it, from sources in no other row)",
     "external_train9": "training data for the fine-tuned reader (collected for it, from sources in no other row)",
+    "external_train11": "training data for the fine-tuned reader (collected for it, from sources and domains in no "
+    "other row); not yet trained on; scored once with what ships, before any training on it (reader + rules 0.83 / "
+    "0.58, rules 0.83 / 0.41)",
     "external_test9": "held out: collected by someone who never ran the detector or read its code; scored once, with "
     "the shipped reader and rules unchanged (reader + rules 0.98 / 0.67, rules 0.97 / 0.44), errors not read",
     "external_test10": "collected and labelled before anything was run on it; scored once with what shipped (reader + "
@@ -151,10 +164,11 @@ def load(path: Path, split: str | None) -> list[dict[str, Any]]:
 
 def _allowed(source: str) -> set[str]:
     """The sides a source may be on: first split by parity (test if even), later sources test2 if divisible by 3;
-    test3 to test11 and the training splits hold whole sources new to the file (only on that side: `split_errors`
-    rejects a source on two)."""
+    test3 to test11 and the training splits (train8, train9, train11) hold whole sources new to the file (only on
+    that side: `split_errors` rejects a source on two)."""
     digest = int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16)
-    fresh = {"test3", "test4", "test5", "test6", "test7", "train8", "test8", "train9", "test9", "test10", "test11"}
+    fresh = {"test3", "test4", "test5", "test6", "test7", "train8", "test8", "train9", "test9", "test10", "test11",
+             "train11"}  # fmt: skip
     return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev", *fresh}
 
 
