@@ -76,9 +76,7 @@ def parse_request(payload: Any, *, where: str = "request", max_spans: int | None
     spans: list[Span] = []
     for r, rs in enumerate(_list(resource_spans, f"{where}: resourceSpans")):
         here = f"{where}: resourceSpans[{r}]"
-        resource = _dict(
-            _get(_dict(rs, here), "resource") or {}, f"{here}.resource"
-        )  # null: its default
+        resource = _dict(_get(_dict(rs, here), "resource") or {}, f"{here}.resource")  # null: its default
         resource_attrs = attributes(_get(resource, "attributes", default=[]), f"{here}.resource.attributes")
         for s, ss in enumerate(_list(_get(rs, "scopeSpans", "scope_spans", default=[]), f"{here}.scopeSpans")):
             scope = f"{here}.scopeSpans[{s}]"
