@@ -84,6 +84,12 @@ def _where_they_go(data: object) -> str:
     return f" (give {'; '.join(moves)})" if moves else ""
 
 
+ARRAY = (
+    "the file is a JSON array; the import format is one incident per line, each a JSON object: convert it with "
+    "`jq -c '.[]' FILE > incidents.jsonl` and import that"
+)
+
+
 def validate_incidents(
     path: Path, *, prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 ) -> tuple[list[SeedIncident], list[LineProblem], int]:
@@ -97,6 +103,9 @@ def validate_incidents(
         if line is None:  # read past, never held whole
             problems.append(LineProblem(line=number, reason=f"longer than {MAX_LINE_BYTES} bytes"))
             continue
+        if number == 1 and line.lstrip().startswith("["):  # json.dump(incidents, f): the rest is the same array
+            problems.append(LineProblem(line=number, reason=ARRAY))
+            break
         data: object = None
         try:
             data = loads(line)

@@ -76,7 +76,7 @@ def parse_request(payload: Any, *, where: str = "request", max_spans: int | None
     spans: list[Span] = []
     for r, rs in enumerate(_list(resource_spans, f"{where}: resourceSpans")):
         here = f"{where}: resourceSpans[{r}]"
-        resource = _dict(_get(_dict(rs, here), "resource", default={}), f"{here}.resource")
+        resource = _dict(_get(_dict(rs, here), "resource") or {}, f"{here}.resource")  # null: its default
         resource_attrs = attributes(_get(resource, "attributes", default=[]), f"{here}.resource.attributes")
         for s, ss in enumerate(_list(_get(rs, "scopeSpans", "scope_spans", default=[]), f"{here}.scopeSpans")):
             scope = f"{here}.scopeSpans[{s}]"
@@ -140,7 +140,7 @@ def any_value(raw: Any, where: str) -> Any:
         return None
     value = _dict(raw, where)
     if "stringValue" in value:
-        return str(value["stringValue"])
+        return "" if value["stringValue"] is None else str(value["stringValue"])
     if "boolValue" in value:
         return bool(value["boolValue"])
     if "intValue" in value:
@@ -170,7 +170,7 @@ def _span(raw: Any, resource: dict[str, Any], where: str) -> Span:
         trace_id=trace_id,
         span_id=span_id,
         parent_id=_id(parent, 8, f"{where}.parentSpanId") if parent else None,
-        name=str(raw.get("name", "")),
+        name=str(raw.get("name") or ""),
         start_ns=_time(_get(raw, "startTimeUnixNano", "start_time_unix_nano", default=0), f"{where}.startTimeUnixNano"),
         end_ns=_time(_get(raw, "endTimeUnixNano", "end_time_unix_nano", default=0), f"{where}.endTimeUnixNano"),
         attributes=attributes(raw.get("attributes", []), f"{where}.attributes"),

@@ -1,6 +1,7 @@
 """An agent's failure as the incident a capture stores: an exception (its type, message and stack trace) or a
 description, with the context of the watch or the call, made to fit (fit.py)."""
 
+import logging
 import traceback
 from typing import Any
 
@@ -9,6 +10,7 @@ from agent_postmortem.store.models import IncidentCreate
 from agent_postmortem.store.redact import cut
 from agent_postmortem.store.vocabulary import Category, Severity, names
 
+logger = logging.getLogger("agent_postmortem.sdk.recorder")
 TRACE_CHARS = 8_000
 PART_CHARS = 2_000  # of each part of a stack trace (an exception's message, a frame): the frames say where it failed
 
@@ -21,12 +23,14 @@ def incident_of(
     error: BaseException | str | None, context: dict[str, Any], *, agent: str | None, model: str | None
 ) -> IncidentCreate:
     """The recorder's capture of `error` with `context`, for its `agent` and `model` unless the context names them."""
-    ctx = dict(context)
+    ctx = _stored_context(context)
     session = ctx.pop("session", None)
     prompt = ctx.pop("prompt", None)
     fields: dict[str, Any] = {"agent": agent, "model": model, **ctx}
     if prompt is not None:
         fields["prompt_excerpt"] = prompt_text(prompt)
+    if isinstance(fields.get("severity"), int) and not isinstance(fields["severity"], bool):  # severity=2
+        fields["severity"] = f"SEV{fields['severity']}"
     for name, vocabulary in (("severity", names(Severity)), ("category", tuple(Category))):
         fields[name] = _known(fields.get(name), vocabulary)
     if isinstance(error, BaseException):
@@ -50,6 +54,22 @@ def incident_of(
     if session is not None:
         fields["description"] = f"session {as_text(session)}. " + as_text(fields.get("description", ""))
     return IncidentCreate.model_validate(fit(fields))
+
+
+CONTEXT_NAMES = ("prompt", "session", *IncidentCreate.model_fields)
+KEPT_OUT = ("prompt_excerpt", "idempotency_key", "source_id")  # taken, but set by the capture, not by agent code
+
+
+def _stored_context(context: dict[str, Any]) -> dict[str, Any]:
+    """The context a capture stores: a value of None is "not given" (`title=None` from an optional argument), and a
+    name nothing stores (a LangChain callback's `run_id`, a typo such as `tol=`) is left out with one line naming it
+    and the names a capture takes, never its value. Either dropped the whole capture, each time that code failed."""
+    unknown = [name for name in context if name not in CONTEXT_NAMES]
+    if unknown:
+        shown = ", ".join(cut(str(name), 40) for name in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        accepted = ", ".join(name for name in CONTEXT_NAMES if name not in KEPT_OUT)
+        logger.warning("postmortem: context field(s) %s not stored: a capture takes %s", shown, accepted)
+    return {name: value for name, value in context.items() if value is not None and name in CONTEXT_NAMES}
 
 
 def _stack_trace(error: BaseException) -> str:

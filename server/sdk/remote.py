@@ -82,7 +82,10 @@ class RemoteService:
                 "the token (token= or POSTMORTEM_TOKEN) holds a space, a line break or a character that is not ASCII, "
                 "which no HTTP header can carry: copy the token again"
             )
-        for attempt, delay in enumerate([*self.retry_delays, None]):
+        # a server already known down (a capture before this one gave up on it): tried once, not retried; each
+        # queued capture waited its own 7.5 s of retries, and a crash's exit its whole timeout for nothing
+        delays = [] if self.outage.down else list(self.retry_delays)
+        for attempt, delay in enumerate([*delays, None]):
             try:
                 result = anyio.run(self._call, arguments)
                 self.outage.recovered()

@@ -219,3 +219,13 @@ def test_an_import_in_a_script_leaves_its_log_clean(tmp_path: Path) -> None:
     done = postmortem("import", str(path), home=tmp_path / "home")
     assert done.returncode == 0 and done.stderr == b"", done.stderr
     assert done.stdout.decode().startswith("imported 3 incidents")
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_json_array_of_incidents_is_told_to_be_one_per_line(tmp_path: Path, indent: int | None) -> None:
+    """A list of incidents saved with `json.dump(incidents, f)` was refused as "line 1: (record): expected a JSON
+    object" (pretty-printed: "line 1: not JSON"), which did not say the file is an array, nor how to import it."""
+    path = tmp_path / "incidents.json"
+    path.write_text(json.dumps([json.loads(row) for row in GOOD], indent=indent), encoding="utf-8")
+    _, problems, _ = validate_incidents(path)
+    assert problems[0].line == 1 and "JSON array" in problems[0].reason and "jq -c '.[]'" in problems[0].reason

@@ -104,3 +104,19 @@ def test_a_file_of_requests_per_line_groups_each_trace_across_lines(tmp_path: Pa
 def test_a_span_sent_twice_counts_once() -> None:
     span = {"traceId": TRACE_ID, "spanId": SPAN_ID, "name": "x"}
     assert len(group_traces(parse_request(request(span)) * 2)[TRACE_ID]) == 1
+
+
+def test_a_null_field_is_read_as_its_default_as_protobuf_json_says() -> None:
+    """Protobuf's JSON mapping takes null as a field's default value; `"resource": null` refused the whole import
+    ("resource: expected an object"), and a null name or string value was stored as the word "None"."""
+    span = {
+        "traceId": TRACE_ID,
+        "spanId": SPAN_ID,
+        "parentSpanId": None,
+        "name": None,
+        "status": {"code": 2, "message": None},
+        "attributes": [{"key": "gen_ai.tool.name", "value": {"stringValue": None}}],
+    }
+    [parsed] = parse_request({"resourceSpans": [{"resource": None, "scopeSpans": [{"spans": [span]}]}]})
+    assert parsed.failed and parsed.name == "" and parsed.resource == {}
+    assert parsed.attributes == {"gen_ai.tool.name": ""}

@@ -93,3 +93,24 @@ def test_a_huge_exception_message_leaves_the_frames_in_the_stack_trace() -> None
     assert "in _raise" in trace and "test_incident.py" in trace
     assert trace.rstrip().endswith("…") and len(trace) <= TRACE_CHARS
     assert "ValueError: bad gateway: <html>" in trace
+
+
+def test_a_context_name_nothing_stores_or_a_value_of_none_keeps_the_capture(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A LangChain-style callback's `capture(error, tool=..., run_id=run_id)`, a typo (`tol="search"`) in a watch, or
+    `title=None` passed on from an optional argument dropped the whole capture ("invalid context field(s): run_id"),
+    every time that code failed: the failure was lost for a name nothing stores. The failure is stored, the names
+    are left out with a line naming them and the names a capture takes, and None is "not given"."""
+    service = make_service(tmp_path)
+    recorder = Recorder(agent="support-bot", service=lambda: service)
+    recorder.capture(RuntimeError("search gave 502"), tool="search", run_id="9f1c", tags=["prod"])
+    recorder.capture(RuntimeError("refund failed"), tool="refund", title=None, agent=None, severity=None)
+    recorder.capture(RuntimeError("crm down"), tool="crm", severity=2)
+    assert recorder.flush(timeout=60) and recorder.failed == 0
+    first, second, third = (service.get_incident(i) for i in recorder.captured_ids)
+    assert (first.title, first.tool) == ("RuntimeError in search", "search")
+    assert (second.title, second.agent) == ("RuntimeError in refund", "support-bot")
+    assert third.severity == "SEV2"
+    lines = [r.getMessage() for r in caplog.records if "run_id" in r.getMessage()]
+    assert len(lines) == 1 and "tags" in lines[0] and "tool_args" in lines[0] and "9f1c" not in lines[0]

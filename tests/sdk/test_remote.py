@@ -311,3 +311,17 @@ def test_watched_failures_do_not_each_wait_for_a_server_known_to_be_down() -> No
     finally:  # the worker would go on retrying the dead server, holding the process' capture lock for a minute
         while not recorder._queue.empty():
             recorder._queue.get_nowait()
+
+
+def test_captures_after_a_capture_gave_up_on_a_down_server_are_tried_once_not_retried() -> None:
+    """With the team server down, each queued capture waited its own 7.5 s of retries: an agent that crashed after 5
+    failures against a dead server could not have them stored and waited its whole exit (15 s) for nothing. The
+    first capture still retries (a restart is ridden out); the ones after it, while the server stays down, are tried
+    once each and counted as not stored."""
+    sleeps: list[float] = []
+    remote = RemoteService(f"http://127.0.0.1:{free_port()}/mcp", token=TOKEN, sleep=sleeps.append)
+    recorder = Recorder(service=lambda: remote, wait_on_error=0)
+    for n in range(4):
+        recorder.capture(f"payments.refund failed, attempt {n}", tool="payments.refund")
+    assert recorder.flush(timeout=60)
+    assert recorder.failed == 4 and sleeps == list(remote.retry_delays)  # the first capture's retries alone
