@@ -103,13 +103,15 @@ REQUESTS = frozenset(  # the methods a client asks the server with: "tools/list"
     for method in typing.get_args(kind.model_fields["method"].annotation)
 )
 NO_ID = ErrorData(
-    code=INVALID_REQUEST, message="Invalid Request: a request's id is a string or an integer (MCP allows no null id)"
+    code=INVALID_REQUEST,
+    message="Invalid Request: a request's id is a string or an integer (MCP allows no null id), never a fraction, a "
+    "boolean or an object",
 )
 
 
 def without_id(message: object) -> bool:
-    """A client's request that the SDK read as a notification, its id null (or left out): the SDK dropped it without
-    an answer and the client waited for one forever."""
+    """A client's request that the SDK read as a notification, its id null (or 1.5, true, {}, or left out): the SDK
+    dropped it without an answer and the client waited for one forever."""
     return isinstance(message, JSONRPCNotification) and message.method in REQUESTS
 
 
