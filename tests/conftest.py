@@ -26,7 +26,7 @@ from agent_postmortem.evals.replicas import free_port
 from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.service.runtime import make_embedder
 from agent_postmortem.store.search.embedding import Embedder, SentenceTransformerEmbedder
-from tests.factories import NO_POSTGRES, FakeLLM, HomeDatabases, keeping_records_in, make_service, missing_tool
+from tests.factories import HOMES, NO_POSTGRES, FakeLLM, HomeDatabases, keeping_records_in, make_service, missing_tool
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +41,37 @@ def _no_network_llm(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "test-key-not-real")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("POSTMORTEM_MODEL_CACHE", str(model_cache))
+
+
+@contextlib.contextmanager
+def _closing_what_is_made() -> Iterator[None]:
+    """The services made inside (`make_service`, and a recorder's process-wide one on a test's home) closed at the
+    end: left open, each kept its database, index and files until the process ended, and a long run in one worker
+    reached descriptor 1024, past which select() refuses one."""
+    homes, kept = HOMES[0], HOMES[0].kept()
+    process = sys.modules.get("agent_postmortem.sdk.process")
+    shared = set(getattr(process, "_services", {}))
+    try:
+        yield
+    finally:
+        homes.close_since(kept)
+        process = sys.modules.get("agent_postmortem.sdk.process")
+        made = {key: service for key, service in getattr(process, "_services", {}).items() if key not in shared}
+        for key, service in made.items():
+            del process._services[key]  # type: ignore[union-attr]
+            service.close()
+
+
+@pytest.fixture(autouse=True)
+def _services_of_the_test_closed() -> Iterator[None]:
+    with _closing_what_is_made():
+        yield
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _services_of_the_module_closed() -> Iterator[None]:
+    with _closing_what_is_made():
+        yield
 
 
 @pytest.fixture

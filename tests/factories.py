@@ -93,12 +93,19 @@ class HomeDatabases:
         return {} if self.server is None else {"POSTMORTEM_DATABASE_URL": self.url(home)}
 
     def keep(self, service: PostmortemService) -> None:
-        if self.server is not None:
-            self._services.append(service)
+        self._services.append(service)
+
+    def kept(self) -> int:
+        return len(self._services)
+
+    def close_since(self, kept: int) -> None:
+        """Close the services made since `kept` were: each held its database, its index and its files open until
+        the process ended, and a long run in one worker reached descriptor 1024 (where select() refuses one)."""
+        while len(self._services) > kept:
+            self._services.pop().close()
 
     def close(self) -> None:
-        for service in self._services:  # no connection outlives its test (or its database)
-            service.close()
+        self.close_since(0)  # no connection outlives its test (or its database)
         for engine in self._engines:
             engine.dispose()
         if self.server is not None:

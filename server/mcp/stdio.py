@@ -11,6 +11,7 @@ import logging
 import re
 import signal
 import threading
+import typing
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -23,6 +24,7 @@ from mcp.shared.message import SessionMessage
 from mcp.types import (
     INVALID_REQUEST,
     PARSE_ERROR,
+    ClientRequest,
     ErrorData,
     JSONRPCError,
     JSONRPCNotification,
@@ -93,6 +95,24 @@ def error_for(problem: Exception) -> ErrorData:
     if any("recursion limit" in e["msg"] for e in errors):
         return ErrorData(code=PARSE_ERROR, message="Parse error: the JSON is nested too deeply")
     return ErrorData(code=PARSE_ERROR, message="Parse error: the line is not JSON")
+
+
+REQUESTS = frozenset(  # the methods a client asks the server with: "tools/list", "ping", ...
+    method
+    for kind in typing.get_args(ClientRequest)
+    for method in typing.get_args(kind.model_fields["method"].annotation)
+)
+NO_ID = ErrorData(
+    code=INVALID_REQUEST,
+    message="Invalid Request: a request's id is a string or an integer (MCP allows no null id), never a fraction, a "
+    "boolean or an object",
+)
+
+
+def without_id(message: object) -> bool:
+    """A client's request that the SDK read as a notification, its id null (or 1.5, true, {}, or left out): the SDK
+    dropped it without an answer and the client waited for one forever."""
+    return isinstance(message, JSONRPCNotification) and message.method in REQUESTS
 
 
 class Incoming(Protocol):
@@ -197,16 +217,18 @@ class AnsweringReader:
                 if self._answers is not None:
                     await self._answers.settled()
                 raise
-            if not isinstance(item, Exception):
-                return self._passing(item)
-            message = recovered(item)
-            if message is not None:
+            message = recovered(item) if isinstance(item, Exception) else item
+            if isinstance(item, Exception) and message is None:
+                if not blank(item):
+                    await self._refuse(error_for(item), "an undecodable line")
+            elif message is None or without_id(message.message):
+                await self._refuse(NO_ID, "a request without an id")
+            else:
                 return self._passing(message)
-            if blank(item):
-                continue
-            error = error_for(item)
-            logger.warning("stdio: answered an undecodable line with JSON-RPC error %d", error.code)
-            await self._write.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=None, error=error)))
+
+    async def _refuse(self, error: ErrorData, what: str) -> None:
+        logger.warning("stdio: answered %s with JSON-RPC error %d", what, error.code)
+        await self._write.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=None, error=error)))
 
     async def aclose(self) -> None:
         await self._inner.aclose()

@@ -255,9 +255,7 @@ class Recorder:
     def _drain(self) -> None:
         while (data := self._next()) is not None:
             try:
-                with process.capturing():
-                    self._service = self._service or self._make_service()
-                    self.captured_ids.append(self._service.capture_incident(data).id)
+                self.captured_ids.append(self._capture(data).id)
             except Exception as e:  # the agent must never see the recorder fail; say why on stderr
                 self.failed += 1
                 log_not_stored(e)
@@ -266,6 +264,16 @@ class Recorder:
                 with self._progress:
                     self._done += 1
                     self._progress.notify_all()
+
+    def _capture(self, data: IncidentCreate) -> "CaptureResult":
+        """Store one capture under the process' capture lock (building the service imports the store), but a team
+        server's send outside it: held through its retries, a dead server (7.5 s per capture) held up every other
+        recorder of the process, local ones included, and a fork."""
+        with process.capturing():
+            service = self._service = self._service or self._make_service()
+            if not getattr(service, "over_the_network", False):
+                return service.capture_incident(data)
+        return service.capture_incident(data)
 
 
 def _check_url(url: str) -> None:
@@ -283,8 +291,11 @@ def _check_url(url: str) -> None:
 
 def _remote_service(url: str, token: str | None, outage: Outage) -> Callable[[], "Service"]:
     def make() -> "Service":
+        import anyio
+
         from agent_postmortem.sdk.remote import RemoteService
 
+        anyio.run(anyio.lowlevel.checkpoint)  # what a first send imports, imported under the lock (see `_capture`)
         return RemoteService(url, token=token, outage=outage)
 
     return make

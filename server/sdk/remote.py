@@ -48,6 +48,8 @@ class RemoteCaptureError(CaptureNotStored):
 class RemoteService:
     """The one method of PostmortemService the Recorder needs, on a team server."""
 
+    over_the_network = True  # its sends wait (retries, timeouts) outside the process' capture lock (Recorder._capture)
+
     def __init__(
         self,
         url: str,

@@ -96,12 +96,13 @@ class PostmortemService:
 
     def close(self) -> None:
         """Let another process or service own the vector index (applying what the outbox still holds when this one
-        owned it) and close the database connections. The service may be used again: it reconnects, and owns the
-        index only if it claims it again."""
+        owned it), let go of the exact index's files and close the database connections. The service may be used
+        again: it reconnects, loads again, and owns the index only if it claims it again."""
         try:
             self.knowledge.release_index()
         except Exception:  # noqa: BLE001 - the records are safe; the next owner rebuilds what it misses
             logger.warning("could not release the vector index", exc_info=True)
+        self.knowledge.exact.close()
         self.store.engine.dispose()
 
     # --- capture and records --------------------------------------------------------------------

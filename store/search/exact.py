@@ -208,11 +208,20 @@ class ExactIndex:
     def reset(self) -> None:
         """Forget everything, on disk too: the vectors changed under the index (reindex)."""
         with self._lock:
-            self._generation += 1
-            self._start()
-            self._checked = 0.0
+            self._forget()
             if self.cache is not None:
                 self.cache.discard()
+
+    def close(self) -> None:
+        """Let go of what is loaded, the files its vectors are read from included (a closed service kept one open
+        for each: a process that opens and closes services ran out of descriptors); the next search loads again."""
+        with self._lock:
+            self._forget()
+
+    def _forget(self) -> None:
+        self._generation += 1
+        self._start()
+        self._checked = 0.0
 
     def describe(self) -> str:
         """How a query is answered now: what the benchmark reports as the dense path at each size."""

@@ -282,3 +282,21 @@ def test_a_byte_order_mark_before_the_first_message_and_blank_lines_are_read_as_
     server.send(b'{"jsonrpc": "2.0", "id": 2, "method": "ping"}\r')
     assert server.reply() == {"jsonrpc": "2.0", "id": 2, "result": {}}
     assert server.lines.empty()
+
+
+def test_a_request_whose_id_is_null_is_an_invalid_request_not_left_waiting(server: RawServer) -> None:
+    """The SDK read `"id": null` (or 1.5, true, {}) as a notification and dropped it: the client waited for an answer
+    forever. MCP says a request's id is a string or an integer; a notification (no id, a notifications/ method) still
+    gets no answer."""
+    null_id = b'{"jsonrpc": "2.0", "id": null, "method": "tools/list"}'
+    server.send(null_id)  # before the handshake too
+    answer = server.reply(timeout=120)  # the server's start: seconds on a loaded machine
+    assert answer["id"] is None and answer["error"]["code"] == -32600 and "null" in answer["error"]["message"]
+    server.handshake()
+    for given in (b"null", b"1.5", b"true", b"{}"):
+        server.send(b'{"jsonrpc": "2.0", "id": ' + given + b', "method": "tools/list"}')
+        assert server.reply() == {"jsonrpc": "2.0", "id": None, "error": answer["error"]}
+    server.send(b'{"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}')
+    server.send(b'{"jsonrpc": "2.0", "id": 3, "method": "tools/list"}')
+    answer = server.reply(timeout=120)
+    assert answer["id"] == 3 and answer["result"]["tools"]

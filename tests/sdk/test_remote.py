@@ -308,7 +308,7 @@ def test_watched_failures_do_not_each_wait_for_a_server_known_to_be_down() -> No
     try:
         assert time.monotonic() - started < 1.0  # one full wait alone is 1 s; it was 5 s
         assert recorder.pending() + recorder.failed == 6 and not recorder.captured_ids
-    finally:  # the worker would go on retrying the dead server, holding the process' capture lock for a minute
+    finally:  # the worker would go on retrying the dead server for a minute
         while not recorder._queue.empty():
             recorder._queue.get_nowait()
 
@@ -325,3 +325,27 @@ def test_captures_after_a_capture_gave_up_on_a_down_server_are_tried_once_not_re
         recorder.capture(f"payments.refund failed, attempt {n}", tool="payments.refund")
     assert recorder.flush(timeout=60)
     assert recorder.failed == 4 and sleeps == list(remote.retry_delays)  # the first capture's retries alone
+
+
+def test_a_recorder_waiting_for_a_dead_server_holds_up_no_other_recorder(service: PostmortemService) -> None:
+    """The writer held the process' capture lock through a send's retries: while one recorder waited for a dead team
+    server (7.5 s of retries per capture, a minute and more for a queue), every other recorder of the process, local
+    ones included, and a fork (a pool starting its workers) waited behind it."""
+    retrying, given_up = threading.Event(), threading.Event()
+
+    def wait_before_retrying(seconds: float) -> None:
+        retrying.set()
+        given_up.wait(seconds)
+
+    dead = RemoteService(f"http://127.0.0.1:{free_port()}/mcp", retry_delays=(60.0,), sleep=wait_before_retrying)
+    waiting = Recorder(agent="billing-bot", service=lambda: dead, wait_on_error=0, exit_timeout=0)
+    local = Recorder(agent="trip-planner", service=lambda: service, wait_on_error=0, exit_timeout=0)
+    waiting.capture("invoices.create failed")
+    assert retrying.wait(30)  # its first connection was refused: it waits to retry
+    try:
+        local.capture(TimeoutError("flights.search read timed out"))
+        assert local.flush(timeout=20) and len(local.captured_ids) == 1
+        assert waiting.pending() == 1
+    finally:
+        given_up.set()
+    assert waiting.flush(timeout=30) and waiting.failed == 1
