@@ -51,13 +51,32 @@ def mutual_neighbours(vectors: np.ndarray, *, k: int = K, link: float = LINK) ->
     k = min(k, n - 1)
     top: list[set[int]] = []
     for start in range(0, n, BLOCK):
-        sims = vectors[start : start + BLOCK] @ vectors.T
-        for row, i in enumerate(range(start, min(start + BLOCK, n))):
-            sims[row, i] = -1.0
-        best = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        for row in range(len(best)):
-            top.append({int(j) for j in best[row] if sims[row, j] >= link})
+        top += _top(vectors[start : start + BLOCK] @ vectors.T, np.arange(start, min(start + BLOCK, n)), k, link)
     return [(i, j) for i in range(n) for j in top[i] if i < j and i in top[j]]
+
+
+def _top(sims: np.ndarray, rows: np.ndarray, k: int, link: float) -> list[set[int]]:
+    """Per row of `sims` (the cosines of `rows` to every row), the columns among its k highest, other than itself, with
+    a cosine of at least `link`: those at `link` or above when they are k or fewer, else the k highest, and only when
+    the k-th highest ties with the next, whichever of them `argpartition` keeps. Partitioning every row took 6 of the
+    10 s that grouping 10,000 incidents took; most rows have a few cosines at `link` or above."""
+    sims[np.arange(len(rows)), rows] = -1.0
+    at, column = np.nonzero(sims >= link)
+    counts = np.bincount(at, minlength=len(rows))
+    ends = np.cumsum(counts)
+    found: list[set[int]] = []
+    for row, (begin, end) in enumerate(zip((ends - counts).tolist(), ends.tolist(), strict=True)):
+        columns = column[begin:end]
+        if len(columns) > k:
+            values = sims[row, columns]
+            kth = np.partition(values, len(values) - k)[len(values) - k]
+            if np.count_nonzero(values >= kth) == k:
+                columns = columns[values >= kth]
+            else:  # a tie at the k-th: as every row was partitioned before
+                best = np.argpartition(-sims[row], k - 1)[:k]
+                columns = best[sims[row, best] >= link]
+        found.append(set(columns.tolist()))
+    return found
 
 
 def groups(
@@ -92,11 +111,7 @@ def _component(members: Sequence[Member], vectors: np.ndarray, start: int, *, k:
         wanted = [i for i in dict.fromkeys(rows) if i not in tops]
         for begin in range(0, len(wanted), BLOCK):
             block = wanted[begin : begin + BLOCK]
-            sims = vectors[block] @ vectors.T
-            sims[np.arange(len(block)), block] = -1.0
-            best = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-            for row, i in enumerate(block):
-                tops[i] = {int(j) for j in best[row] if sims[row, j] >= link}
+            tops.update(zip(block, _top(vectors[block] @ vectors.T, np.array(block), k, link), strict=True))
 
     signed: dict[str, list[int]] = {}
     for i, m in enumerate(members):

@@ -11,7 +11,6 @@ from agent_postmortem.errors import ActionItemChanged
 from agent_postmortem.render.exports import due_text
 from agent_postmortem.service.recurrence import Recurrence, label, pattern_id
 from agent_postmortem.service.results import ActionItemList, ActionStats, Completion, PatternCompletion
-from agent_postmortem.store.ids import to_incident_id
 from agent_postmortem.store.models import ActionItem, ActionItemCreate
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.incidents import IncidentStore
@@ -170,12 +169,14 @@ class FollowUp:
         by_owner = {k: Completion.of(*v) for k, v in self.actions.rates("owner", now=now).items()}
         by_priority = {k: Completion.of(*v) for k, v in self.actions.rates("priority", now=now).items()}
         totals = np.array([[c.items, c.completed, c.overdue] for c in by_priority.values()] or [[0, 0, 0]]).sum(0)
-        by_pattern = []
-        for rows in self.recurrence.groups(min_size)[0]:
-            items = self.recurrence.items([to_incident_id(r.pk) for r in rows])
-            if items:
-                tally = Completion.of(*_tally(items)).model_dump()
-                by_pattern.append(PatternCompletion(pattern_id=pattern_id(rows), label=label(rows), **tally))
+        found = self.recurrence.grouped(min_size)[0]
+        tracked = [(pks, items) for pks, items in zip(found, self.recurrence.items_of(found), strict=True) if items]
+        by_pattern = [  # the member rows read only of the patterns with items: their labels
+            PatternCompletion(
+                pattern_id=pattern_id(rows), label=label(rows), **Completion.of(*_tally(items)).model_dump()
+            )
+            for rows, (_, items) in zip(self.recurrence.rows_of([pks for pks, _ in tracked]), tracked, strict=True)
+        ]
         return ActionStats(
             overall=Completion.of(*(int(x) for x in totals)),
             by_owner=by_owner,

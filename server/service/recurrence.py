@@ -3,7 +3,7 @@ each pattern held. Capture, follow-up and lessons all ask this one about pattern
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -12,8 +12,9 @@ import numpy as np
 from agent_postmortem.analysis import patterns
 from agent_postmortem.analysis.classify import NOVELTY_THRESHOLD
 from agent_postmortem.analysis.effectiveness import Seen, effect
+from agent_postmortem.analysis.grouping import Grouping
 from agent_postmortem.service.results import EffectivenessReport, Pattern, PatternList
-from agent_postmortem.store.ids import PATTERN_PREFIX, incident_pk, to_incident_id, to_pattern_id
+from agent_postmortem.store.ids import PATTERN_PREFIX, action_pk, incident_pk, to_incident_id, to_pattern_id
 from agent_postmortem.store.models import ActionItem, Category, SimilarIncident
 from agent_postmortem.store.records.actions import ActionStore
 from agent_postmortem.store.records.batch import CHUNK
@@ -30,12 +31,16 @@ class Recurrence:
     actions: ActionStore
     knowledge: KnowledgeBase
     clock: Callable[[], datetime]
+    grouping: Grouping = field(default_factory=Grouping)
 
     def recurring_patterns(self, *, min_size: int = 3, limit: int = 20) -> PatternList:
         """Groups of at least `min_size` incidents that are the same failure (similar and/or same signature)."""
-        found, considered = self.groups(min_size)
+        found, considered = self.grouped(min_size)
+        shown = self.rows_of(found[:limit])  # the members of the patterns listed only
         return PatternList(
-            patterns=[self._pattern(rows) for rows in found[:limit]],
+            patterns=[
+                self._pattern(rows, items) for rows, items in zip(shown, self.items_of(keys(shown)), strict=True)
+            ],
             incidents_considered=considered,
             min_size=min_size,
             total=len(found),
@@ -45,16 +50,17 @@ class Recurrence:
     def fix_effectiveness(self, *, min_size: int = 3, limit: int = 50) -> EffectivenessReport:
         """Per recurring pattern: did its action items stop it? Incidents before and after the last item closed."""
         now = self.clock()
-        effects = []
-        every = self.groups(min(min_size, 2))[0]  # patterns of 2 too: capture's recurred_after_fix reads them
-        found = [rows for rows in every if len(rows) >= min_size]
-        smaller = self._recurred_after_fix([rows for rows in every if len(rows) < min_size], now)
+        every = self.grouped(min(min_size, 2))[0]  # patterns of 2 too: capture's recurred_after_fix reads them
+        found = self.rows_of([pks for pks in every if len(pks) >= min_size])
+        smaller = self._recurred_after_fix([pks for pks in every if len(pks) < min_size], now)
         # every pattern's verdict, for the totals: counted over the listed ones only, the CLI (50 listed) and the MCP
         # tool (20) gave the same 141 patterns different totals, neither of them the knowledge base's
-        for rows in found:
-            seen = self.seen(rows)
-            items = self.items([s.incident_id for s in seen])
-            effects.append(effect(pattern_id(rows), label(rows), seen, items, now=now))
+        seen = self.seen([r for rows in found for r in rows])  # every member's, read at once
+        at = {s.incident_id: s for s in seen}
+        effects = [
+            effect(pattern_id(rows), label(rows), [at[to_incident_id(r.pk)] for r in rows], items, now=now)
+            for rows, items in zip(found, self.items_of(keys(found)), strict=True)
+        ]
         return EffectivenessReport(
             patterns=effects[:limit],
             total=len(found),
@@ -68,23 +74,41 @@ class Recurrence:
             note=_smaller_note(smaller, min_size),
         )
 
-    def _recurred_after_fix(self, found: list[Rows], now: datetime) -> int:
-        """How many of these patterns came back after every item was completed (their items read in one query)."""
-        ids = {id(rows): [to_incident_id(r.pk) for r in rows] for rows in found}
-        items = self.items([i for members in ids.values() for i in members])
+    def _recurred_after_fix(self, found: list[list[int]], now: datetime) -> int:
+        """How many of these patterns (their members' keys) came back after every item was completed (their items
+        read in one pass, the members only of the patterns whose items are all completed)."""
+        fixed = [
+            (pks, items)
+            for pks, items in zip(found, self.items_of(found), strict=True)
+            if items and all(a.status == "completed" for a in items)
+        ]
         recurred = 0
-        for rows in found:
-            own = [a for a in items if a.incident_id in ids[id(rows)]]
-            if own and all(a.status == "completed" for a in own):
-                e = effect(pattern_id(rows), label(rows), self.seen(rows), own, now=now)
-                recurred += e.fixed and bool(e.incidents_after or e.seen_again_after)
+        for rows, (_, items) in zip(self.rows_of([pks for pks, _ in fixed]), fixed, strict=True):
+            e = effect(pattern_id(rows), label(rows), self.seen(rows), items, now=now)
+            recurred += e.fixed and bool(e.incidents_after or e.seen_again_after)
         return recurred
 
     def groups(self, min_size: int) -> tuple[list[Rows], int]:
         """Every pattern's member rows (oldest first), largest pattern first; and how many incidents were looked at."""
-        rows, vectors = self._embedded(self.knowledge.feed.pattern_rows)
-        members = [member(r) for r in rows]
-        return [[rows[i] for i in g] for g in patterns.groups(members, vectors, min_size=min_size)], len(rows)
+        found, considered = self.grouped(min_size)
+        return self.rows_of(found), considered
+
+    def grouped(self, min_size: int) -> tuple[list[list[int]], int]:
+        """Every pattern's member keys, as `groups` gives its rows; and how many incidents were looked at. The
+        grouping is kept while the incidents' keys, categories, signatures and vectors are the ones it was made from
+        (analysis/grouping.py): those are read each time, the rows of the members only when asked for."""
+        keys, vectors = self._embedded(self.knowledge.feed.pattern_keys)
+        return [pks for pks in self.grouping.of(keys, vectors) if len(pks) >= min_size], len(keys)
+
+    def rows_of(self, found: list[list[int]]) -> list[Rows]:
+        """The member rows of these patterns (given by their members' keys), read in one pass; a member deleted
+        since it was grouped is left out."""
+        wanted = sorted({pk for pks in found for pk in pks})
+        model, read = self.knowledge.embedder.model_id, self.knowledge.feed.pattern_rows
+        rows = {
+            r.pk: r for start in range(0, len(wanted), CHUNK) for r, _ in read(model=model, pks=wanted[start:][:CHUNK])
+        }
+        return [[rows[pk] for pk in pks if pk in rows] for pks in found]
 
     def pattern_of(self, incident_id: str, *, min_size: int) -> list[Rows]:
         """The pattern that `groups(min_size)` puts the incident in, as a list of one (none: empty), found from the
@@ -110,12 +134,8 @@ class Recurrence:
                 # the rows stand for members: linking reads only their category and signature
                 members = [keys[n].pk for n in patterns.group_of(keys, vectors, at[pk])]
                 group.update((member, members) for member in members)
-        wanted = sorted({pk for members in group.values() if len(members) >= min_size for pk in members})
-        model, read = self.knowledge.embedder.model_id, self.knowledge.feed.pattern_rows
-        rows = {
-            r.pk: r for start in range(0, len(wanted), CHUNK) for r, _ in read(model=model, pks=wanted[start:][:CHUNK])
-        }
-        of_group = {members[0]: [rows[pk] for pk in members if pk in rows] for members in group.values()}
+        wanted = list({members[0]: members for members in group.values() if len(members) >= min_size}.values())
+        of_group = {members[0]: rows for members, rows in zip(wanted, self.rows_of(wanted), strict=True)}
         found = {}
         for incident_id in incident_ids:
             members = group.get(incident_pk(incident_id), [])
@@ -139,6 +159,17 @@ class Recurrence:
         """Every action item of these incidents."""
         return self.actions.for_incidents([incident_pk(i) for i in incident_ids], now=self.clock())
 
+    def items_of(self, found: list[list[int]]) -> list[list[ActionItem]]:
+        """Each pattern's action items (given by its members' keys), read in one pass instead of a query per
+        pattern; by item key, as `items` gives them."""
+        of: dict[str, list[ActionItem]] = {}
+        for item in self.items([to_incident_id(pk) for pk in sorted({pk for pks in found for pk in pks})]):
+            of.setdefault(item.incident_id, []).append(item)
+        return [
+            sorted((a for pk in pks for a in of.get(to_incident_id(pk), ())), key=lambda a: action_pk(a.id))
+            for pks in found
+        ]
+
     def joined(self, similar: list[SimilarIncident], signature: str | None) -> tuple[list[str], list[ActionItem]]:
         """The pattern a new failure joins (its close neighbours and same-signature incidents) and their items."""
         members = [s.id for s in similar if s.score >= NOVELTY_THRESHOLD]
@@ -147,9 +178,9 @@ class Recurrence:
         members = list(dict.fromkeys(members))
         return members, self.items(members)
 
-    def _pattern(self, rows: Rows) -> Pattern:
+    def _pattern(self, rows: Rows, items: list[ActionItem]) -> Pattern:
         ids = [to_incident_id(r.pk) for r in rows]
-        unfinished = [a for a in self.items(ids) if a.status != "completed"]
+        unfinished = [a for a in items if a.status != "completed"]
         return Pattern(
             id=pattern_id(rows),
             label=label(rows),
@@ -173,6 +204,11 @@ def _smaller_note(recurred: int, min_size: int) -> str | None:
         f"{which} of fewer than {min_size} incidents {came} (capture said recurred_after_fix): min_size 2 "
         f"(--min-size 2) lists {it}"
     )
+
+
+def keys(found: list[Rows]) -> list[list[int]]:
+    """The members' keys of each of these patterns."""
+    return [[r.pk for r in rows] for rows in found]
 
 
 def member(row: Any) -> patterns.Member:

@@ -129,3 +129,32 @@ def test_the_pattern_of_one_incident_is_the_one_grouping_every_incident_finds() 
     everything = {i: g for g in groups(members, vectors, min_size=1) for i in g}
     assert max(len(g) for g in everything.values()) >= 10 and len({g[0] for g in everything.values()}) > 12
     assert all(group_of(members, vectors, i) == everything[i] for i in range(300))
+
+
+def _every_row_partitioned(vectors: np.ndarray, *, k: int, link: float) -> list[tuple[int, int]]:
+    """`mutual_neighbours` as it was: every row of every block partitioned for its top k."""
+    n = len(vectors)
+    k = min(k, n - 1)
+    top: list[set[int]] = []
+    for start in range(0, n, 256):
+        sims = vectors[start : start + 256] @ vectors.T
+        for row, i in enumerate(range(start, min(start + 256, n))):
+            sims[row, i] = -1.0
+        best = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        top += [{int(j) for j in best[row] if sims[row, j] >= link} for row in range(len(best))]
+    return sorted((i, j) for i in range(n) for j in top[i] if i < j and i in top[j])
+
+
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_mutual_neighbours_are_the_pairs_partitioning_every_row_gave(k: int) -> None:
+    """Only the rows with more than k cosines at the link are ranked now (partitioning all of them took 6 of the 10 s
+    of grouping 10,000 incidents): the pairs must be the same, duplicated vectors (ties at the k-th) included, over
+    more rows than one block."""
+    rng = np.random.default_rng(3)
+    centres = rng.standard_normal((8, 16))
+    raw = centres[rng.integers(0, 8, 600)] + rng.uniform(0.1, 1.5, (600, 1)) * rng.standard_normal((600, 16))
+    raw[500:] = raw[rng.integers(0, 500, 100)]  # 100 copies of earlier rows: equal cosines
+    vectors = (raw / np.linalg.norm(raw, axis=1, keepdims=True)).astype(np.float32)
+    pairs = mutual_neighbours(vectors, k=k, link=0.6)
+    assert len(pairs) >= 100
+    assert sorted(pairs) == _every_row_partitioned(vectors, k=k, link=0.6)
