@@ -77,6 +77,9 @@ def judge_rubric(
         return unchecked(f"the judge {llm.model} did not answer within {time_limit:g} s")
     except (DraftError, LLMUnavailable) as e:
         return unchecked(f"the judge {llm.model} gave no verdict ({str(e)[:120]})")
+    except Exception as e:  # noqa: BLE001 - a judge failing otherwise (a client's own error) gives no verdict either;
+        # it ended the whole `regress` run with a traceback
+        return unchecked(f"the judge {llm.model} failed: {type(e).__name__}: {redact(str(e))[:120]}")
     passed = verdict.verdict == "pass"
     reason = " ".join(verdict.reason.split())
     return CheckResult(

@@ -390,3 +390,16 @@ def test_not_raises_names_a_class_when_it_resolves_or_the_incident_recorded_rais
 
         failed = run_case(classed[name], failing)
         assert failed.status == "failed" and [c.kind for c in failed.failed_checks] == ["not_raises"], failed.explain()
+
+
+def test_a_judge_that_fails_unexpectedly_leaves_that_runs_rubric_not_checked_with_why(
+    cases: dict[str, RegressionCase],
+) -> None:
+    """A judge raising anything but the errors it was expected to (a client's KeyError on a reply without
+    `choices`, a connection error of its own) ended the whole run with a traceback, no case decided. That run's
+    rubric is now "not checked" with what the judge raised, and the other runs are judged as before."""
+    judge = FakeLLM(KeyError("choices"), _verdict("pass", "It applied the refund limit."))
+    result = run_case(cases["business_logic"], helpful, trials=2, judge=judge)
+    assert result.runs == 2 and len(judge.calls) == 2, result.explain()
+    assert [(t.kind, t.runs) for t in result.not_checked] == [("rubric", 1)], result.explain()
+    assert result.not_checked[0].evidence == "the judge fake-model failed: KeyError: 'choices'"
