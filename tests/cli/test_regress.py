@@ -163,7 +163,9 @@ def test_learning_again_keeps_a_case_file_edited_by_hand(run, learned: Path) -> 
     assert f"kept {edited_path}: edited since learn wrote it; delete it to learn it again" in again.stderr
     assert (learned / "evals" / "regress-INC-1.json").read_text(encoding="utf-8") == untouched
     ran = run("regress", str(learned), "--agent", "tests.regressions:helpful")
-    assert "regress-INC-6 passed" in ran.stdout, ran.stdout
+    # ran, not skipped: its error type ToolSchemaValidationError is a label (no such class, no stack trace), so
+    # its rubric carries it, unjudged here
+    assert "regress-INC-6 not_shown: nothing was checked in 1 of 1 run" in ran.stdout, ran.stdout
 
 
 def test_what_the_agents_module_prints_on_import_stays_off_the_json(run, learned: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -177,3 +179,4 @@ def test_what_the_agents_module_prints_on_import_stays_off_the_json(run, learned
         result = run("regress", case, "--agent", "banner_agent:run", "--json")
     assert json.loads(result.stdout)["passed"] == 1, result.stdout
     assert "loading model weights..." in result.stderr
+
