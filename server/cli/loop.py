@@ -70,8 +70,8 @@ def actions(
         elif item is not None and any(v is not None for v in changes.values()):
             result = _change(item, by=by, changes=changes)
         else:
-            filters = {"incident_id": incident, "owner": owner, "status": status, "priority": priority}
-            filters["overdue"] = overdue
+            filters: dict[str, Any] = {"incident_id": incident, "owner": owner, "status": status, "overdue": overdue}
+            filters["priority"] = priority
             page = {"limit": limit or (EXPORT_LIMIT if export else 50), "offset": offset}  # an export: all, unless told
             result = _read(item, stats=stats, page=page, filters=filters)
     if export is not None and not (add or item or stats):
