@@ -15,6 +15,7 @@ from pathlib import Path
 from agent_postmortem.analysis.regression import RegressionCase
 from agent_postmortem.analysis.regression_checks import AgentReply
 from agent_postmortem.ingest.jsonl import read_incidents
+from agent_postmortem.sdk.incident import incident_of
 from tests.factories import make_service
 
 
@@ -98,10 +99,13 @@ def write_incidents(path: Path, incidents: dict[str, dict[str, object]] = INCIDE
     return path
 
 
-def platform_incidents(rate_limit_error: str, infrastructure_error: str) -> dict[str, dict[str, object]]:
+def platform_incidents(
+    rate_limit_error: str, infrastructure_error: str, *, raised_from: str | None = None
+) -> dict[str, dict[str, object]]:
     """A rate-limit and an infrastructure failure, each captured with the error type given: an exception class
-    (`RateLimitError`) or a label (`UpstreamUnavailable`)."""
-    return {
+    (`RateLimitError`) or a label (`UpstreamUnavailable`). `raised_from`: the module of a class of each name raised
+    and captured by the SDK, whose stack trace records it (`openai`: `openai.RateLimitError: ...`)."""
+    incidents = {
         "rate_limit": _incident(
             "Helpdesk assistant failed its customers on 429s from the model",
             "rate_limit",
@@ -121,6 +125,19 @@ def platform_incidents(rate_limit_error: str, infrastructure_error: str) -> dict
             prompt_excerpt="Book me a table for two at 8",
         ),
     }
+    if raised_from is not None:
+        for incident in incidents.values():
+            incident["stack_trace"] = _captured_trace(str(incident["error_type"]), raised_from)
+    return incidents
+
+
+def _captured_trace(name: str, module: str) -> str | None:
+    """The stack trace the SDK's capture stores of an exception of class `module.name` raised by an agent."""
+    error = type(name, (Exception,), {"__module__": module})
+    try:
+        raise error("the call failed")
+    except Exception as e:  # noqa: BLE001 - the raised exception is what is captured
+        return incident_of(e, {}, agent="an-agent", model=None).stack_trace
 
 
 def learned_cases(home: Path, incidents: dict[str, dict[str, object]] = INCIDENTS) -> dict[str, RegressionCase]:

@@ -187,11 +187,17 @@ def test_the_documented_restore_test_never_writes_into_the_live_database(tmp_pat
 def test_the_documented_proxy_keeps_a_web_view_user_on_one_replica() -> None:
     """The web view's sign-in lives in one replica's memory. The documented nginx config balanced every path round
     robin, so behind it (tried with nginx and two replicas) every other page of a signed-in person led back to the
-    sign-in page. The web view's paths now go to an `ip_hash` upstream; /mcp, /v1/traces and /healthz need none."""
+    sign-in page. The web view's paths now go to an `ip_hash` upstream; /mcp, /v1/traces and /readyz need none. The
+    probe the proxy passes on was /healthz, which says ok while the database is down: it is /readyz (503 then)."""
     page = (DOCS / "deploy.md").read_text(encoding="utf-8")
     config = page.split("```nginx\n", 1)[1].split("```", 1)[0]
     upstreams = dict(re.findall(r"^upstream (\S+) \{([^}]*)\}", config, re.M))
     routes = dict(re.findall(r"location (.+?) \{\s*proxy_pass http://(\S+?);", config))
     assert "ip_hash" in upstreams[routes["/"]]
     mcp = next(upstream for where, upstream in routes.items() if where.startswith("~") and "mcp|" in where)
-    assert "ip_hash" not in upstreams[mcp] and re.fullmatch(r"~ \^/\(mcp\|v1/traces\|healthz\)\$", next(iter(routes)))
+    assert "ip_hash" not in upstreams[mcp] and re.fullmatch(r"~ \^/\(mcp\|v1/traces\|readyz\)\$", next(iter(routes)))
+    said = page.split("## docker compose", 1)[0]
+    assert (
+        "balances `/mcp`, `/v1/traces` and `/readyz`" in said
+        and "balances `/mcp`, `/v1/traces` and `/healthz`" not in said
+    )

@@ -115,10 +115,11 @@ def test_every_package_folder_is_listed_in_pyproject() -> None:
     assert packages == listed
 
 
-BUDGETED = ("store/records", "server/web", "server/http")  # folders whose modules are held to the size budget
+# folders whose modules are held to the size budget
+BUDGETED = ("store/records", "server/web", "server/http", "server/sdk")
 
 
-def test_the_record_web_and_http_modules_keep_within_the_size_budget() -> None:
+def test_the_record_web_http_and_sdk_modules_keep_within_the_size_budget() -> None:
     """A module holds ~300 lines at most: one that grows past it is split along a seam of its own."""
     over = {
         str(path.relative_to(ROOT)): lines

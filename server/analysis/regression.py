@@ -166,11 +166,27 @@ def _todo(incident: Incident, checks: list[Check]) -> list[str]:
     return todo
 
 
+# A traceback's line naming the exception raised: "ValueError: ...", "httpx.ReadTimeout: ..." (module-qualified but
+# for built-ins), or the name alone when the message is empty; "  | " before it inside an exception group.
+_EXCEPTION_LINE = r"^(?:[ ]*\| )?((?:[A-Za-z_]\w*\.)*{name})(?::|$)"
+
+
+def raised_class(incident: Incident) -> str | None:
+    """The class the incident's stack trace records raising under its error type (`openai.RateLimitError` for
+    `RateLimitError`): the error type is then an exception class, not a label; None without such a line."""
+    name = (incident.error_type or "").strip().rsplit(".", 1)[-1]
+    if not name.isidentifier() or not incident.stack_trace:
+        return None
+    found = re.search(_EXCEPTION_LINE.format(name=re.escape(name)), incident.stack_trace, re.MULTILINE)
+    return found.group(1) if found else None
+
+
 def _context(incident: Incident) -> dict[str, str]:
     given = {
         "description": incident.description[:2000],
         "environment": incident.environment or "",
         "error_type": incident.error_type or "",
+        "error_class": raised_class(incident) or "",
         "error_message": incident.error_message or "",
         "impact": incident.impact or "",
     }

@@ -13,6 +13,8 @@ the other checks could not have failed for what the incident was about.
 """
 
 import builtins
+import functools
+import importlib
 import math
 from collections.abc import Sequence
 from typing import Annotated, Literal
@@ -75,6 +77,9 @@ def judge_rubric(
         return unchecked(f"the judge {llm.model} did not answer within {time_limit:g} s")
     except (DraftError, LLMUnavailable) as e:
         return unchecked(f"the judge {llm.model} gave no verdict ({str(e)[:120]})")
+    except Exception as e:  # noqa: BLE001 - a judge failing otherwise (a client's own error) gives no verdict either;
+        # it ended the whole `regress` run with a traceback
+        return unchecked(f"the judge {llm.model} failed: {type(e).__name__}: {redact(str(e))[:120]}")
     passed = verdict.verdict == "pass"
     reason = " ".join(verdict.reason.split())
     return CheckResult(
@@ -100,22 +105,46 @@ CARRIES: dict[Category, CheckKind] = {
 
 def carrying(case: RegressionCase) -> CheckKind | None:
     """The kind of check that carries the case's behaviour (CARRIES). `not_raises` carries it only when it names an
-    exception class; of a label (`UpstreamUnavailable`, `HallucinatedPolicy`), which no agent raises, it cannot
-    fail, and the rubric carries the case."""
+    exception class (`names_an_exception`); of a label (`UpstreamUnavailable`, `QuotaExceededError`), which no agent
+    raises, it cannot fail, and the rubric carries the case."""
     kind = CARRIES.get(case.category)
-    if kind == "not_raises" and not any(c.kind == kind and names_an_exception(c.value) for c in case.checks):
+    if kind == "not_raises" and not any(c.kind == kind and names_an_exception(c.value, case) for c in case.checks):
         return "rubric"
     return kind
 
 
-def names_an_exception(name: str | None) -> bool:
-    """Whether `name` (dotted or not) reads as an exception class: a built-in one, or one named as PEP 8 names
-    them (`RateLimitError`, `openai.APIConnectionError`, `MyToolException`)."""
-    cls = (name or "").strip().rsplit(".", 1)[-1]
-    builtin = getattr(builtins, cls, None)
-    if isinstance(builtin, type) and issubclass(builtin, BaseException):
+def names_an_exception(name: str | None, case: RegressionCase) -> bool:
+    """Whether `name` is an exception class rather than a label: one that resolves here (`exception_class`), or the
+    class the incident's stack trace records raising (the case's `error_class`, regression.py). How it was spelt
+    decided it before: a label ending in Error (`QuotaExceededError`) was taken for a class, and a class not so
+    named (`requests.Timeout`, `httpx.ReadTimeout`) for a label."""
+    name = (name or "").strip()
+    recorded = case.context.get("error_class", "")
+    if recorded and name and recorded.rsplit(".", 1)[-1] == name.rsplit(".", 1)[-1]:
         return True
-    return cls.isidentifier() and cls[:1].isupper() and cls.endswith(("Error", "Exception"))
+    return exception_class(name) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def exception_class(name: str) -> type[BaseException] | None:
+    """The exception class `name` resolves to: a built-in (`TimeoutError`), or a dotted path whose module imports
+    here and holds one (`httpx.ReadTimeout`, `requests.exceptions.Timeout`); None for anything else (a label, a
+    module not installed). The module is imported, as the agent under test imports it."""
+    parts = name.split(".")
+    if not all(part.isidentifier() for part in parts):
+        return None
+    found: object = getattr(builtins, name, None) if len(parts) == 1 else None
+    for at in range(len(parts) - 1, 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:at]))
+            for part in parts[at:]:
+                found = getattr(found, part)
+        except ImportError:
+            continue
+        except (Exception, SystemExit):  # noqa: BLE001 - a module failing on import, an attribute raising: no class
+            return None
+        break
+    return found if isinstance(found, type) and issubclass(found, BaseException) else None
 
 
 def checked_nothing(case: RegressionCase, run: Sequence[CheckResult]) -> bool:

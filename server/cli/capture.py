@@ -20,6 +20,10 @@ DescriptionOpt = Annotated[str, typer.Option(help="what happened, in as many wor
 ErrorTypeOpt = Annotated[str | None, typer.Option(help="the error's type or class (RateLimitError)")]
 ErrorMessageOpt = Annotated[str | None, typer.Option(help="the error message, as the agent got it")]
 AgentOpt = Annotated[str | None, typer.Option(help="the agent that failed")]
+PromptOpt = Annotated[
+    str | None,
+    typer.Option(help="the prompt or request it failed on (stored redacted; `learn` replays it in the case)"),
+]
 ToolOpt = Annotated[str | None, typer.Option(help="the tool it was calling (flights.search)")]
 ModelOpt = Annotated[str | None, typer.Option(help="the model it ran on")]
 UserFacingOpt = Annotated[bool, typer.Option(help="a user saw the failure")]
@@ -46,6 +50,7 @@ def capture(
     agent: AgentOpt = None,
     tool: ToolOpt = None,
     model: ModelOpt = None,
+    prompt: PromptOpt = None,
     impact: ImpactOpt = None,
     environment: EnvironmentOpt = None,
     user_facing: UserFacingOpt = False,
@@ -60,8 +65,8 @@ def capture(
     from agent_postmortem.store.models import IncidentCreate
 
     title = one_title(text, title, needed=file is None)
-    given = {k: v for k, v in locals().items() if k in IncidentCreate.model_fields and v is not None}
-    with user_errors():
+    given = _fields(locals())
+    with user_errors(OPTIONS):
         # one incident, as one line of `import` is: at most 1,000,000 bytes, refused before the rest is read
         data = (
             read_model(file, IncidentCreate, limit=1_000_000, prepare=as_the_sdk_takes)
@@ -90,6 +95,7 @@ def classify(
     agent: AgentOpt = None,
     tool: ToolOpt = None,
     model: ModelOpt = None,
+    prompt: PromptOpt = None,
     impact: ImpactOpt = None,
     environment: EnvironmentOpt = None,
     user_facing: UserFacingOpt = False,
@@ -101,8 +107,8 @@ def classify(
     from agent_postmortem.store.models import IncidentCreate
 
     title = one_title(text, title)
-    given = {k: v for k, v in locals().items() if k in IncidentCreate.model_fields and v is not None}
-    with user_errors():
+    given = _fields(locals())
+    with user_errors(OPTIONS):
         data = IncidentCreate.model_validate(given)
         with reading() as svc:
             result = svc.classify_incident(data)
@@ -110,6 +116,18 @@ def classify(
         from agent_postmortem.cli.view import show_decision
 
         show_decision(out, result)
+
+
+OPTIONS = {"prompt_excerpt": "--prompt"}  # the incident's field each option gives under another name
+
+
+def _fields(given: dict[str, Any]) -> dict[str, Any]:
+    """The incident's fields the options give: those named as the incident names them, and --prompt as its
+    `prompt_excerpt` (the field the SDK's and the MCP tool's prompt is stored in)."""
+    from agent_postmortem.store.models import IncidentCreate
+
+    named = {OPTIONS.get(k, k).removeprefix("--"): k for k in IncidentCreate.model_fields}
+    return {field: given[option] for option, field in named.items() if given.get(option) is not None}
 
 
 COMMANDS: list[tuple[str, Any]] = [("capture", capture), ("classify", classify)]

@@ -55,21 +55,23 @@ def actions(
     as_json: JsonOpt = False,
 ) -> None:
     """Track action items: list them, add one, show one with its history, or change it. List them by incident,
-    owner, status or overdue; add one (--incident --add); show one with its history (--item) or change it (--item
-    with --set-status/--owner/--priority/--due/--title; --owner "" unassigns it, and lists the unassigned items
-    without --item; --due "" takes its due date off); --stats for completion rates."""
+    owner, status, priority or overdue; add one (--incident --add); show one with its history (--item) or change it
+    (--item with --set-status/--owner/--priority/--due/--title; --owner "" unassigns it, and lists the unassigned
+    items without --item; --due "" takes its due date off); --stats for completion rates."""
     from agent_postmortem.cli.view import item_view
 
     changes = {"status": set_status, "owner": owner, "priority": priority, "title": title, "due_at": due}
     named = {"due_at": "--due", "owner": "--owner", "priority": "--priority", "status": "--set-status"}
     with user_errors({**named, "title": "--add" if add is not None else "--title"}):
-        _check_target(add=add, item=item, set_status=set_status, priority=priority, due=due, title=title, by=by)
+        # without --item or --add, --priority is a filter of the list, as --owner is
+        _check_target(add=add, item=item, set_status=set_status, due=due, title=title, by=by)
         if add is not None:
             result: Any = _add(add, incident, by=by, owner=owner, priority=priority, due=due)
         elif item is not None and any(v is not None for v in changes.values()):
             result = _change(item, by=by, changes=changes)
         else:
-            filters = {"incident_id": incident, "owner": owner, "status": status, "overdue": overdue}
+            filters: dict[str, Any] = {"incident_id": incident, "owner": owner, "status": status, "overdue": overdue}
+            filters["priority"] = priority
             page = {"limit": limit or (EXPORT_LIMIT if export else 50), "offset": offset}  # an export: all, unless told
             result = _read(item, stats=stats, page=page, filters=filters)
     if export is not None and not (add or item or stats):

@@ -123,9 +123,14 @@ def load_agent(spec: str) -> Callable[..., Any]:
             f"--agent {spec}: importing {module_name} failed: {type(e).__name__}: {redact(str(e))}"
         ) from None
     for part in name.split("."):
-        if not hasattr(found, part):
-            raise ValueError(f"--agent {spec}: {module_name} has no {name!r}")
-        found = getattr(found, part)
+        try:
+            found = getattr(found, part)
+        except AttributeError:
+            raise ValueError(f"--agent {spec}: {module_name} has no {name!r}") from None
+        except Exception as e:  # noqa: BLE001 - a module's __getattr__ or a property raising: bad input, in one line
+            raise ValueError(
+                f"--agent {spec}: looking up {name} in {module_name} failed: {type(e).__name__}: {redact(str(e))}"
+            ) from None
     if not callable(found):
         raise ValueError(f"--agent {spec}: {name} is a {type(found).__name__}, not a function to call")
     return found  # type: ignore[no-any-return]

@@ -146,17 +146,22 @@ def review_label(a: "Analysis") -> str:
 def show_analysis(out: Console, a: "Analysis", incident_id: str = "INC-n") -> None:
     number = f" {a.id}" if a.id is not None else ""
     out.print(line(("Analysis" + number, "bold"), f" by {a.generated_by} ({a.llm_model or 'unknown model'})"))
-    out.print(line(("  ", ""), (review_label(a).replace("INC-n", incident_id), "bold")))
+    out.print(hanging("  ", (review_label(a).replace("INC-n", incident_id), "bold")))
     _quality(out.print, a)
-    for n, why in enumerate(a.whys, start=1):
-        out.print(line(f"  {n}. ", why.question, "\n     ", why.answer))
     out.print(line(("Root cause: ", "bold"), a.root_cause))
-    for f in a.contributing_factors:
-        out.print(line("  factor: ", f.factor, " -> ", f.effect))
-    for weighed in _hypotheses(a):
-        out.print(weighed)
+    for part in reasoning(a):  # as `show` renders them: `draft` wrapped its whys and factors to the left edge
+        out.print(part)
     for p in a.action_items:
         out.print(_proposed(p))
+
+
+def reasoning(a: "Analysis") -> list[RenderableType]:
+    """The whys, the contributing factors and the causes weighed, each wrapped under its number or its head."""
+    parts: list[RenderableType] = [
+        hanging(f"  {n}. ", w.question, "\n", w.answer) for n, w in enumerate(a.whys, start=1)
+    ]
+    parts += [hanging("  factor: ", f.factor, " -> ", f.effect) for f in a.contributing_factors]
+    return parts + _hypotheses(a)
 
 
 def _hypotheses(a: "Analysis") -> list[RenderableType]:
@@ -218,9 +223,7 @@ def incident_view(i: "Incident") -> RenderableType:
         number = f"analysis {i.analysis.id}, " if i.analysis.id is not None else ""
         parts.append(line(("Root cause", "bold"), f" ({number}{label}): ", i.analysis.root_cause))
         # the help promised the analysis and showed its root cause alone: the whys and factors that led to it too
-        parts += [hanging(f"  {n}. ", w.question, "\n", w.answer) for n, w in enumerate(i.analysis.whys, start=1)]
-        parts += [hanging("  factor: ", f.factor, " -> ", f.effect) for f in i.analysis.contributing_factors]
-        parts += _hypotheses(i.analysis)  # the report lists the causes weighed; `show` left them out
+        parts += reasoning(i.analysis)  # with the causes weighed, as the report lists them
         # what a reviewer accepts with it, as the report lists them: the items it proposes were left out of `show`
         tracked = {a.title for a in i.action_items}
         if proposed := [_proposed(p) for p in i.analysis.action_items if p.title not in tracked]:

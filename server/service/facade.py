@@ -163,6 +163,7 @@ class PostmortemService:
     action_item_stats = delegate("followup", FollowUp.action_item_stats)
     recurring_patterns = delegate("recurrence", Recurrence.recurring_patterns)
     fix_effectiveness = delegate("recurrence", Recurrence.fix_effectiveness)
+    incident_pattern = delegate("recurrence", Recurrence.incident_pattern)
     runbook = delegate("lessons", Lessons.runbook)
     regression_case = delegate("lessons", Lessons.regression_case)
     learn = delegate("lessons", Lessons.learn)

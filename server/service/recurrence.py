@@ -123,6 +123,13 @@ class Recurrence:
         rows = self.patterns_of([to_incident_id(pk)], min_size=min_size).get(to_incident_id(pk))
         return rows if rows and rows[0].pk == pk else None
 
+    def incident_pattern(self, incident_id: str, *, min_size: int = 3) -> Pattern | None:
+        """The recurring pattern the incident is in now, as `recurring_patterns` would list it (none: in no pattern
+        of `min_size`), found from the incidents linked to it: an incident's page took it from a list of every
+        pattern kept for a minute, which did not have a capture that had just joined one."""
+        rows = self.patterns_of([incident_id], min_size=min_size).get(incident_id)
+        return self._pattern(rows) if rows else None
+
     def patterns_of(self, incident_ids: Sequence[str], *, min_size: int) -> dict[str, Rows]:
         """For each of these incidents in a pattern of `min_size` or more, the pattern's member rows as
         `groups(min_size)` gives them; each pattern found once, from the incidents linked to it."""

@@ -88,15 +88,15 @@ def history(service: "PostmortemService", incident: "Incident") -> list[Change]:
 def incident(ctx: Ctx) -> Rendered:
     found = ctx.service.get_incident(ctx.params["incident_id"])
     body = report_body(found, ctx.service.render_report(found.id), link_to=web_link)
-    grouped = ctx.cached_or_none("patterns", lambda: reads.patterns(ctx.service))  # seconds at 10k: never waited for
     return Rendered(
         "incident.html.j2",
         {
             "i": found,
             "a": found.analysis,
             "report": body,
-            "pattern": None if grouped is None else reads.pattern_of(grouped, found.id),
-            "grouping": grouped is None,
+            # its own pattern as it is now, not every pattern's grouping, which took seconds at 10k and was kept
+            # for a minute: a capture that had just joined a pattern was shown in none
+            "pattern": ctx.service.incident_pattern(found.id),
             "history": history(ctx.service, found),
             "event_kinds": get_args(EventKind),
         },

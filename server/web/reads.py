@@ -20,7 +20,7 @@ from agent_postmortem.store.models import RANGE_BOUND, Category, Severity, Since
 
 if TYPE_CHECKING:
     from agent_postmortem.service.facade import PostmortemService
-    from agent_postmortem.service.results import EffectivenessReport, Pattern, PatternList
+    from agent_postmortem.service.results import EffectivenessReport, PatternList
     from agent_postmortem.store.models import Incident
 
 PER_PAGE = 25
@@ -242,8 +242,3 @@ def patterns(service: "PostmortemService") -> "PatternList":
 
 def effectiveness(service: "PostmortemService") -> "EffectivenessReport":
     return service.fix_effectiveness(limit=PATTERNS)
-
-
-def pattern_of(found: "PatternList", incident_id: str) -> "Pattern | None":
-    """The recurring pattern that lists this incident among its (first 50) members, if any."""
-    return next((p for p in found.patterns if incident_id in p.incident_ids), None)

@@ -25,12 +25,13 @@ if TYPE_CHECKING:
 
 
 class ItemFilters(TypedDict, total=False):
-    """What `list_items` and `completion` both filter on: an incident, an owner ("": items without one), a status,
-    and overdue only (open past their due date)."""
+    """What `list_items` and `completion` both filter on: an incident, an owner ("": items without one), a status, a
+    priority, and overdue only (open past their due date)."""
 
     incident_id: str | None
     owner: str | None
     status: str | None
+    priority: str | None
     overdue: bool
 
 
@@ -178,6 +179,8 @@ class ActionStore:
             conditions.append(cols.owner_key == key if key else (cols.owner_key.is_(None) | (cols.owner_key == "")))
         if status is not None:
             conditions.append(cols.status == status)
+        if (priority := filters.get("priority")) is not None:
+            conditions.append(cols.priority == priority)
         if filters.get("overdue"):
             conditions += [cols.status != "completed", cols.due_at < now]
         return conditions

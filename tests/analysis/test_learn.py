@@ -364,3 +364,25 @@ def test_a_runbook_symptom_says_where_it_failed_in_words() -> None:
     entry = runbook_entry("timeout", "timeout", [both, tool_only], [], Category.TIMEOUT, now=FIXED_NOW)
     assert "in agent trip-planner, calling tool flights.search" in entry.symptoms, entry.symptoms
     assert "calling tool feature_flags::server" in entry.symptoms and not any("/" in s for s in entry.symptoms)
+
+
+def test_a_case_keeps_the_class_its_incidents_stack_trace_records_raising_under_its_error_type() -> None:
+    """Whether `not_raises RateLimitError` names a class (the case is carried by it) or a label (carried by its
+    rubric) is read from the incident: the trace's line naming the raised class, plain or inside an exception
+    group, is kept in the case as `error_class`; an error type written by hand, with no trace, has none."""
+    from agent_postmortem.sdk.incident import incident_of
+
+    error = type("RateLimitError", (Exception,), {"__module__": "openai"})
+
+    def captured(raised: BaseException) -> str | None:
+        try:
+            raise raised
+        except BaseException as e:  # noqa: BLE001 - the raised exception is what is captured
+            return incident_of(e, {}, agent="helpdesk", model=None).stack_trace
+
+    for trace in (captured(error("429")), captured(error()), captured(ExceptionGroup("calls", [error("429")]))):
+        case = regression_case(analysed(error_type="RateLimitError", stack_trace=trace))
+        assert case.context["error_class"] == "openai.RateLimitError", trace
+    assert "error_class" not in regression_case(analysed(error_type="RateLimitError")).context
+    other = captured(ValueError("RateLimitError: 429"))  # the name in a message, not as the class raised
+    assert "error_class" not in regression_case(analysed(error_type="RateLimitError", stack_trace=other)).context

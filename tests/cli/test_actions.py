@@ -349,3 +349,25 @@ def test_a_priority_in_any_case_is_taken_as_the_mcp_tools_take_it(runner: CliRun
     assert changed.exit_code == 0 and json.loads(changed.stdout)["priority"] == "P1", changed.stderr
     wrong = runner.invoke(app, ["actions", "--item", "AI-1", "--priority", "p7"])
     assert wrong.exit_code == 2 and "must be P0, P1 or P2" in wrong.stderr
+
+
+def test_priority_filters_the_list_in_any_case_as_the_other_filters_do(runner: CliRunner) -> None:
+    """`actions --priority P1`, which --help called "only items of this priority", was refused ("--priority: give
+    the item to change"): the list could not be filtered by priority. It filters now, with the others, and the help
+    lists it among them."""
+    assert runner.invoke(app, ["capture", "--title", "Fares API returned 429"]).exit_code == 0
+    for title, priority in (("Add jittered backoff", "P0"), ("Cap retries", "P1"), ("Alert on 429s", "P1")):
+        args = ["actions", "--incident", "INC-1", "--add", title, "--priority", priority]
+        assert runner.invoke(app, args).exit_code == 0
+    for given in ("P1", "p1"):
+        listed = runner.invoke(app, ["actions", "--priority", given, "--json"])
+        assert listed.exit_code == 0, listed.stderr
+        shown = json.loads(listed.stdout)
+        assert [(i["title"], i["priority"]) for i in shown["items"]] == [("Cap retries", "P1"), ("Alert on 429s", "P1")]
+        assert shown["total"] == 2
+    both = json.loads(runner.invoke(app, ["actions", "--priority", "p0", "--status", "open", "--json"]).stdout)
+    assert [i["title"] for i in both["items"]] == ["Add jittered backoff"]
+    none = runner.invoke(app, ["actions", "--priority", "P2"])
+    assert none.exit_code == 0 and "no action items match priority P2 (3 in all)" in none.stderr
+    helped = " ".join(runner.invoke(app, ["actions", "--help"], env={"COLUMNS": "200"}).stdout.split())
+    assert "List them by incident, owner, status, priority or overdue" in helped

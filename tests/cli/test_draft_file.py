@@ -6,6 +6,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from agent_postmortem.cli.app import app
+from agent_postmortem.store.models import DraftFactor
 from tests.factories import capture, draft, make_service
 
 
@@ -57,3 +58,31 @@ def test_an_analysis_file_that_is_missing_or_holds_no_object_exits_2(runner: Cli
     prose.write_text("the agent retried too much")
     empty = runner.invoke(app, ["draft", incident_id, "--file", str(prose)])
     assert empty.exit_code == 2 and "no JSON object" in empty.stderr and empty.stderr.count("\n") == 1, empty.stderr
+
+
+def test_draft_prints_the_whys_and_factors_as_show_does_in_a_narrow_terminal(tmp_path: Path) -> None:
+    """`draft` printed its whys and factors as plain lines: in 60 columns an answer or an effect went on at the left
+    edge, under nothing, while `show` hangs each under its number or its "factor:". Draft renders them as show does:
+    show's whys and factors are one block in draft's output, and every wrapped line of them is indented."""
+    from tests.processes import postmortem
+
+    incident_id = _incident(tmp_path)
+    written = tmp_path / "analysis.json"
+    whys = [w.model_copy(update={"answer": f"{w.answer} It was not seen in review, load tests or alerts."}) for w in
+            draft().whys]  # fmt: skip
+    factor = DraftFactor(factor="no jitter in the retry loop", effect="every client retried in synchronised bursts")
+    analysis = draft().model_copy(update={"whys": whys, "contributing_factors": [factor]})
+    written.write_text(analysis.model_dump_json())
+    narrow = {"COLUMNS": "60"}
+    drafted = postmortem("draft", incident_id, "--file", str(written), home=tmp_path / "home", env=narrow)
+    assert drafted.returncode == 0, drafted.stderr
+    shown = postmortem("show", incident_id, home=tmp_path / "home", env=narrow).stdout.decode().splitlines()
+    start = next(n for n, text in enumerate(shown) if text.startswith("  1. "))
+    end = max(n for n, text in enumerate(shown) if text.startswith("  factor: "))
+    block = shown[start : end + 1]
+    while end + 1 < len(shown) and shown[end + 1].startswith("          "):  # the last factor's wrapped lines
+        end += 1
+        block.append(shown[end])
+    assert len(block) > 2 * len(whys) + 1  # the answers and the factor wrapped in 60 columns
+    assert all(text.startswith("  ") for text in block), block
+    assert "\n".join(block) in drafted.stdout.decode(), drafted.stdout.decode()

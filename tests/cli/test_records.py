@@ -364,3 +364,25 @@ def test_import_takes_the_prompt_as_chat_messages_as_capture_does(
     [listed] = json.loads(runner.invoke(app, ["list", "--json"]).stdout)["incidents"]
     stored = json.loads(runner.invoke(app, ["show", listed["id"], "--json"]).stdout)
     assert stored["prompt_excerpt"] == "Can I return shoes after 60 days?"
+
+
+def test_capture_takes_the_prompt_as_the_sdk_and_the_mcp_tool_do_redacted_like_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object
+) -> None:
+    """`capture` had no --prompt: a failure captured from the shell had no input for `learn` to replay (its case was
+    skipped with "the prompt ... was not captured"), though the SDK and the MCP tool take it. The prompt is stored
+    as the capture's prompt excerpt (the case's input), redacted as every other field is, and a prompt past its
+    bound is said of --prompt."""
+    monkeypatch.setenv("POSTMORTEM_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("POSTMORTEM_LLM", "none")
+    runner = CliRunner()
+    prompt = "Refund order 8812 for dana.smith@example.com, it arrived broken"
+    result = runner.invoke(
+        app, ["capture", "Refund bot approved a refund above its limit", "--prompt", prompt, "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    stored = json.loads(runner.invoke(app, ["show", json.loads(result.stdout)["id"], "--json"]).stdout)
+    assert stored["prompt_excerpt"] == "Refund order 8812 for [REDACTED:email], it arrived broken"
+    assert "dana.smith" not in result.stdout
+    long = runner.invoke(app, ["capture", "Refund bot failed", "--prompt", "x" * 2_001])
+    assert long.exit_code == 2 and "--prompt: String should have at most 2000 characters" in long.stderr, long.stderr

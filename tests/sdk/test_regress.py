@@ -348,7 +348,7 @@ def test_a_rate_limit_or_infrastructure_case_is_carried_by_an_exception_class_el
         result = run_case(labelled[name], helpful)
         assert (result.status, result.failures) == ("not_shown", 0), result.explain()
         assert "configure a judge" in result.explanation
-    classes = regressions.platform_incidents("RateLimitError", "ConnectionRefusedError")
+    classes = regressions.platform_incidents("RateLimitError", "ConnectionRefusedError", raised_from="openai")
     classed = regressions.learned_cases(tmp_path / "classes", classes)
     rate_limit_error = type("RateLimitError", (Exception,), {})  # as openai's is named
     for name, error in (("rate_limit", rate_limit_error), ("infrastructure", ConnectionRefusedError)):
@@ -360,3 +360,46 @@ def test_a_rate_limit_or_infrastructure_case_is_carried_by_an_exception_class_el
 
         failed = run_case(classed[name], failing)
         assert failed.status == "failed" and [c.kind for c in failed.failed_checks] == ["not_raises"], failed.explain()
+
+
+def test_not_raises_names_a_class_when_it_resolves_or_the_incident_recorded_raising_it_else_a_label(
+    tmp_path: Path,
+) -> None:
+    """Whether `not_raises` named a class was read from its spelling: the seed's rate-limit label
+    `QuotaExceededError` (ends in Error, no class anywhere, no stack trace) passed its case on not_raises alone with
+    the rubric unjudged, and `httpx.ReadTimeout` or `requests.Timeout`, classes an agent does raise, were taken for
+    labels. A name is a class when it imports to one here (a built-in, a dotted path) or when the incident's stack
+    trace records it raised; anything else is a label, and the rubric carries its case."""
+    labels = regressions.platform_incidents("QuotaExceededError", "acme_gateway.errors.GatewayError")
+    labelled = regressions.learned_cases(tmp_path / "labels", labels)
+    for name in ("rate_limit", "infrastructure"):
+        result = run_case(labelled[name], helpful)
+        assert (result.status, result.failures) == ("not_shown", 0), result.explain()
+        assert "configure a judge" in result.explanation
+    import httpx
+    import requests
+
+    dotted = regressions.platform_incidents("requests.Timeout", "httpx.ReadTimeout")
+    classed = regressions.learned_cases(tmp_path / "dotted", dotted)
+    for name, error in (("rate_limit", requests.Timeout), ("infrastructure", httpx.ReadTimeout)):
+        result = run_case(classed[name], helpful)
+        assert result.status == "passed" and [t.kind for t in result.not_checked] == ["rubric"], result.explain()
+
+        def failing(prompt: str, *, _error: type[Exception] = error, **context: object) -> str:
+            raise _error("the call failed again")
+
+        failed = run_case(classed[name], failing)
+        assert failed.status == "failed" and [c.kind for c in failed.failed_checks] == ["not_raises"], failed.explain()
+
+
+def test_a_judge_that_fails_unexpectedly_leaves_that_runs_rubric_not_checked_with_why(
+    cases: dict[str, RegressionCase],
+) -> None:
+    """A judge raising anything but the errors it was expected to (a client's KeyError on a reply without
+    `choices`, a connection error of its own) ended the whole run with a traceback, no case decided. That run's
+    rubric is now "not checked" with what the judge raised, and the other runs are judged as before."""
+    judge = FakeLLM(KeyError("choices"), _verdict("pass", "It applied the refund limit."))
+    result = run_case(cases["business_logic"], helpful, trials=2, judge=judge)
+    assert result.runs == 2 and len(judge.calls) == 2, result.explain()
+    assert [(t.kind, t.runs) for t in result.not_checked] == [("rubric", 1)], result.explain()
+    assert result.not_checked[0].evidence == "the judge fake-model failed: KeyError: 'choices'"
