@@ -267,3 +267,21 @@ def test_action_items_say_when_they_were_completed_and_how_late_and_how_long_ope
     html = str(markdown_html(text, graph=None, link_to=no_link))  # the web page and the exported file
     assert "completed 2026-11-26 00:00 UTC, 1.5 days late" in html and "open, OVERDUE by 3.5 days" in html
     assert "<b>" not in html and "href" not in html
+
+
+def test_a_similar_incidents_long_root_cause_is_cut_at_a_word_in_the_table() -> None:
+    """With public post-mortems imported, a similar incident's root cause of 2,000 characters (contributing factors
+    and all) filled its table cell whole: on the incident's page the table ran 4,000 px tall in a column a few words
+    wide. The cell now holds its first 200 characters, cut at a word and marked "…", as `capture` and `search`
+    print it; the incident's own page has the rest."""
+    cause = "Contributing factors: " + " ".join(f"factor{n} was not monitored;" for n in range(80))
+    long_one = known("INC-2", 0.5).model_copy(update={"root_cause": cause})
+    row = next(
+        line
+        for line in render_markdown(incident(), similar=[long_one], now=FIXED_NOW).splitlines()
+        if line.startswith("| 1 | INC-2 |")
+    )
+    cell = row.rstrip(" |").rsplit(" | ", 1)[1]
+    assert cell.endswith("…") and len(cell) <= 200 and cause.startswith(cell[:-1]), cell
+    short = render_markdown(incident(), similar=[known("INC-2", 0.5)], now=FIXED_NOW)
+    assert "| The system let page text reach the tool-calling prompt unmarked. |" in short
