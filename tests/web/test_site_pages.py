@@ -173,3 +173,20 @@ def test_a_pattern_shows_how_many_items_are_open_past_the_ten_it_lists(tmp_path:
         incident = client.get("/incidents/INC-1").text
     assert "· 12 open items</p>" in patterns and "10 open items" not in patterns
     assert "· 12 open items</p>" in incident
+
+
+def test_an_incidents_similar_past_incidents_link_to_their_pages(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    """As found with public post-mortems imported: the incident page listed five similar past incidents by id as
+    plain text, so reading one meant going back to the list and searching for it; each id now opens its page (the
+    exported file keeps them as plain text: it links to nothing)."""
+    _, service, drafted = site
+    sign_in(client, TOKEN)
+    page = client.get(f"/incidents/{drafted}").text
+    table = page.split("Novelty and similar past incidents", 1)[1].split("</table>", 1)[0]
+    linked = re.findall(r'<a href="/incidents/(INC-\d+)"', table)
+    ranked = re.findall(r"^\| \d \| \[?(INC-\d+)", service.render_report(drafted), re.MULTILINE)
+    assert len(linked) == 5 and linked == ranked, table
+    exported = client.get(f"/incidents/{drafted}/report.html").text
+    assert "<a " not in exported.split("Novelty and similar past incidents", 1)[1].split("</table>", 1)[0]
