@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from agent_postmortem.service.facade import PostmortemService
-from agent_postmortem.store.models import SeedIncident
+from agent_postmortem.store.models import IncidentCreate, SeedIncident
 from agent_postmortem.web.cache import Memo
 from tests.factories import make_service
 from tests.http_server import TOKEN, serving
@@ -190,3 +190,19 @@ def test_an_incidents_similar_past_incidents_link_to_their_pages(
     assert len(linked) == 5 and linked == ranked, table
     exported = client.get(f"/incidents/{drafted}/report.html").text
     assert "<a " not in exported.split("Novelty and similar past incidents", 1)[1].split("</table>", 1)[0]
+
+
+def test_an_empty_knowledge_base_says_how_to_fill_it_and_filters_that_match_nothing_say_so(tmp_path: Path) -> None:
+    """As found with `postmortem ui` on a new home: the first page said "No incidents match." as if a filter had
+    left nothing, on a knowledge base with no incident at all, and said nothing of how to add one; a filter that
+    matched none of 45 incidents said the same. Each now says why the list is empty, as `list` and `search` do."""
+    service = make_service(tmp_path / "home")
+    with serving(service) as base, httpx.Client(base_url=base, timeout=60) as client:
+        sign_in(client, TOKEN)
+        for params in ({}, {"q": "fares provider 429"}):
+            page = client.get("/incidents", params=params).text
+            assert "No incidents match" not in page and "no incidents yet" in page.lower(), params
+            assert "postmortem import" in page, params
+        service.capture_incident(IncidentCreate(title="Fares agent looped on HTTP 429", agent="fares-agent"))
+        filtered = client.get("/incidents", params={"severity": "SEV1"}).text
+        assert "no incident matches these filters (1 in all)" in filtered.lower()
