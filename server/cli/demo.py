@@ -217,8 +217,9 @@ def _draft(out: Console, service: PostmortemService, settings: Settings, inciden
         tracked = service.add_drafted_action_items(incident_id)
     except (LLMUnavailable, DraftError, DraftTimeout) as e:
         out.print(line(("Drafting failed: ", "yellow"), (str(e), "yellow")))
-        refused = "a draft that is not an analysis is refused, not kept. " if isinstance(e, DraftError) else ""
-        out.print(line(f"   Nothing was stored: {refused}{_REAL_DRAFTS}"))
+        refused = "A draft that is not an analysis is refused, not kept. " if isinstance(e, DraftError) else ""
+        where = "set as said above" if choice.low_quality else _VARIABLES  # the warning above says how, or nothing did
+        out.print(line(f"   Nothing was stored. {refused}{_REAL_DRAFTS.format(where=where)}"))
         if isinstance(e, DraftTimeout) and settings.draft_timeout == DEMO_DRAFT_S and choice.low_quality:
             out.print(line(_OUT_OF_TIME.format(limit=DEMO_DRAFT_S)))
         return False
@@ -234,15 +235,18 @@ _OUT_OF_TIME = (  # after a timeout of the bundled model's draft under the demo'
 )
 
 
-_REAL_DRAFTS = (  # after "Nothing was stored:" and, for a refused draft, why (a timeout was called a refusal)
-    "With a capable model (below), or in an MCP client whose assistant writes the analysis (draft_analysis hands "
+_REAL_DRAFTS = (  # after "Nothing was stored." and, for a refused draft, why (a timeout was called a refusal)
+    "With a capable model ({where}), or in an MCP client whose assistant writes the analysis (draft_analysis hands "
     "it the incident, record_analysis stores it; the client configuration is in the README), this step gives the "
     "5 whys, contributing factors and tracked action items."
 )
 
 
+_VARIABLES = (
+    "OPENAI_BASE_URL, OPENAI_API_KEY and POSTMORTEM_MODEL (OpenAI, Ollama, vLLM, LM Studio...), or "
+    "POSTMORTEM_LOCAL_MODEL=/path/to/model.gguf"
+)
+
+
 def _how_to_choose() -> str:
-    return (
-        "For real drafts, point it at a capable model: set OPENAI_BASE_URL, OPENAI_API_KEY and POSTMORTEM_MODEL "
-        "(OpenAI, Ollama, vLLM, LM Studio...), or POSTMORTEM_LOCAL_MODEL=/path/to/model.gguf."
-    )
+    return f"For real drafts, point it at a capable model: set {_VARIABLES}."

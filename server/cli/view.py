@@ -14,6 +14,7 @@ from agent_postmortem.cli.actions_view import actions_table
 from agent_postmortem.cli.incidents_view import IncidentsView
 from agent_postmortem.cli.output import cell, fields, hanging, line, table, visible
 from agent_postmortem.render.exports import due_text
+from agent_postmortem.render.markdown import clipped
 
 if TYPE_CHECKING:
     from agent_postmortem.service.results import CaptureResult, ClassifyResult, IncidentSummary
@@ -22,16 +23,6 @@ if TYPE_CHECKING:
 
 def _day(value: object) -> str:
     return f"{value:%Y-%m-%d}" if value is not None else "-"
-
-
-def clipped(text: str, limit: int) -> str:
-    """`text` if it fits in `limit` characters, else cut at the last word that fits and marked with "…", so that a
-    stub is not taken for the whole text."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    words = cut.rsplit(" ", 1)[0] if " " in cut[limit // 2 :] else cut
-    return words.rstrip(" ,;:-") + "…"
 
 
 class SimilarView:

@@ -12,11 +12,13 @@ with `inline` (their `finalize`), so a value a template forgets to escape is esc
 - `code`: an inline code span, outside tables.
 - `fence`: a fenced code block (a stack trace), on lines of its own.
 - `link`: a link to one of this server's own resources (report://INC-4), with an escaped label.
+
+`clipped` cuts a long value (a similar incident's root cause in a table cell) at a word, marked with "…".
 """
 
 import re
 
-__all__ = ["Markdown", "block", "code", "fence", "finalize", "inline", "link"]
+__all__ = ["Markdown", "block", "clipped", "code", "fence", "finalize", "inline", "link"]
 
 
 class Markdown(str):
@@ -118,3 +120,13 @@ def finalize(value: object) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return inline(value)
+
+
+def clipped(text: str, limit: int) -> str:
+    """`text` if it fits in `limit` characters, else cut at the last word that fits and marked with "…", so that a
+    stub is not taken for the whole text."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    words = cut.rsplit(" ", 1)[0] if " " in cut[limit // 2 :] else cut
+    return words.rstrip(" ,;:-") + "…"

@@ -50,6 +50,7 @@ _env = jinja2.Environment(
     keep_trailing_newline=True,
 )
 _env.filters.update(block=markdown.block, built_from=_built_from, code=markdown.code, fence=markdown.fence, ts=_ts)
+_env.filters.update(clip=markdown.clipped)  # a long value cut at a word for a table cell
 _env.filters.update(progress=progress)  # an action item's status with when it was done, or how late it is
 _env.globals.update(link=markdown.link, dash=Markdown("-"))  # the placeholder for a missing value
 

@@ -4,7 +4,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import get_args
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
@@ -14,6 +14,7 @@ from agent_postmortem.errors import ActionItemNotFound, InvalidId, validation_pr
 from agent_postmortem.service.followup import past_due
 from agent_postmortem.service.results import EffectivenessReport
 from agent_postmortem.store.models import ActionItem, ActionItemCreate, ActionStatus, Priority, utcnow
+from agent_postmortem.store.models.actions import owner_key
 from agent_postmortem.web import charts, reads
 from agent_postmortem.web.app import Ctx, Rendered, Web, page
 from agent_postmortem.web.auth import return_to
@@ -21,6 +22,7 @@ from agent_postmortem.web.metrics import dashboard as figures
 
 BOARD_LIMIT = 50  # cards per column (each holds a form: about 1 KB)
 PAST_DUE = "past_due"  # the board's parameter naming the item a save gave a due date already past
+LEFT = "left"  # the board's parameter naming the item a save took out of the view it was made in
 LAST_PAGE = 10**12  # a page past it is past any column's end; the offset of one before it fits the store's integers
 
 
@@ -41,7 +43,14 @@ def board(ctx: Ctx) -> Rendered:
         owner, one, at = _view(ctx.params)
     except reads.FormError as e:
         owner_typed = ctx.params.get("owner", "")[:500]
-        typed = {"owner": owner_typed, "problem": str(e), "link": None, "here": "/actions", "past_due": None}
+        typed = {
+            "owner": owner_typed,
+            "problem": str(e),
+            "link": None,
+            "here": "/actions",
+            "past_due": None,
+            "left": None,
+        }
         return Rendered("actions.html.j2", {**_choices(), **typed, "columns": {}, "one": None, "past": False}, 400)
     shown = (one,) if one else get_args(ActionStatus)
     offset = (min(at, LAST_PAGE) - 1) * BOARD_LIMIT if one else 0
@@ -67,6 +76,7 @@ def board(ctx: Ctx) -> Rendered:
             "here": "/actions" + ("?" + urlencode({**here, "page": at} if at > 1 else here) if here else ""),
             "problem": None,
             "past_due": _past_due_note(ctx),
+            "left": _left(ctx, owner, one),
             "now": utcnow(),  # how long an overdue card is late
         },
     )
@@ -119,6 +129,10 @@ def change_item(ctx: Ctx) -> Response:
     if (due_at or status in ("open", "in_progress")) and past_due(item):
         back = back.partition("#")[0]
         back += ("&" if "?" in back else "?") + urlencode({PAST_DUE: item.id})
+    view = dict(parse_qsl(urlsplit(back).query))
+    if not _in_view(item, view.get("owner") or None, view.get("status") or None):  # its card is not there to land on
+        back = back.partition("#")[0]
+        back += ("&" if "?" in back else "?") + urlencode({LEFT: item.id})
     return RedirectResponse(f"{back}#{item.id}", status_code=303)
 
 
@@ -132,6 +146,23 @@ def _past_due_note(ctx: Ctx) -> str | None:
         return past_due(ctx.service.get_action_item(named))
     except (ActionItemNotFound, InvalidId):
         return None
+
+
+def _in_view(item: ActionItem, owner: str | None, one: str | None) -> bool:
+    """Whether the board filtered by `owner` (ignoring case, as the filter matches) and `one` status shows `item`."""
+    return (one is None or item.status == one) and (owner is None or owner_key(item.owner or "") == owner_key(owner))
+
+
+def _left(ctx: Ctx, owner: str | None, one: str | None) -> ActionItem | None:
+    """The item a save just took out of this view (`?left=AI-n`), to say where it went, while it is still out."""
+    named = ctx.params.get(LEFT, "")
+    if not re.fullmatch(r"AI-\d{1,12}", named):
+        return None
+    try:
+        item = ctx.service.get_action_item(named)
+    except (ActionItemNotFound, InvalidId):
+        return None
+    return None if _in_view(item, owner, one) else item
 
 
 def _unchanged_since_shown(ctx: Ctx, item: ActionItem, **edited: str | None) -> None:

@@ -45,6 +45,7 @@ def incidents(ctx: Ctx) -> Rendered:
             "rows": found.rows,
             "notes": found.notes,
             "named": found.named,
+            "empty_because": found.empty_because,
             "prev_link": "?" + urlencode(f.query(page=f.page - 1)) if f.page > 1 and found.rows else None,
             "first_link": "?" + urlencode(f.query(page=1)),
             # past the last page the list can show, Next would only show this page again
@@ -59,6 +60,7 @@ def incidents(ctx: Ctx) -> Rendered:
 
 def _refused(f: object, problem: str, status: int) -> Rendered:
     context = {"f": f, "problem": problem, "rows": [], "notes": [], "named": [], "deepest": False, "asked": 1, **LISTS}
+    context["empty_because"] = None
     return Rendered("incidents.html.j2", context, status)
 
 

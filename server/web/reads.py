@@ -212,6 +212,7 @@ class IncidentPage:
     has_next: bool = False
     notes: list[str] = field(default_factory=list)  # a search's weak-match note
     named: list[str] = field(default_factory=list)  # the stored incidents its words name, to link
+    empty_because: str | None = None  # the service's reason for a page with no rows (no incidents yet, filters)
 
 
 def incident_page(service: "PostmortemService", f: Filters) -> IncidentPage:
@@ -226,13 +227,15 @@ def incident_page(service: "PostmortemService", f: Filters) -> IncidentPage:
         more = found.next_offset is not None
         notes = [found.match_note] if found.match_note else []
         named = found.named_ids  # the note says how to read them with tools and commands; a page links them instead
+        empty = found.empty_because
     else:
         listed = service.list_incidents(limit=PER_PAGE, offset=offset, order=cast(ListOrder, f.sort), filters=where)
         scored = [(i.id, None) for i in listed.incidents]
         more = listed.next_offset is not None
+        empty = listed.empty_because
     read = service.get_incidents([i for i, _ in scored])  # the page's rows in a few statements, not four a row
     return IncidentPage(
-        [Row(incident, score) for incident, (_, score) in zip(read, scored, strict=True)], more, notes, named
+        [Row(incident, score) for incident, (_, score) in zip(read, scored, strict=True)], more, notes, named, empty
     )
 
 

@@ -129,6 +129,34 @@ def test_a_draft_that_failed_says_nothing_was_stored_and_how_to_get_a_real_one(
     assert "The demo gives the bundled model" not in shown
 
 
+@pytest.mark.parametrize("low_quality", [True, False])
+def test_after_a_failed_draft_the_pointer_to_a_capable_model_leads_where_it_is_said(
+    monkeypatch: pytest.MonkeyPatch, low_quality: bool
+) -> None:
+    """`make demo` printed how to configure a capable model above the failure, then "With a capable model (below)",
+    with nothing about models below it; and with a configured endpoint that failed, nothing said how at all."""
+    from io import StringIO
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from agent_postmortem import errors
+    from agent_postmortem.cli import demo
+    from agent_postmortem.llm.registry import LLMChoice
+
+    def fail(incident_id: str, progress: object = None) -> None:
+        raise errors.DraftTimeout("the model did not finish the draft of INC-1 within 90 s; nothing was stored")
+
+    chosen = LLMChoice(backend="local" if low_quality else "openai", describe="a model", low_quality=low_quality)
+    monkeypatch.setattr(demo, "choose_llm", lambda settings: chosen)
+    out = Console(file=StringIO(), width=400)
+    assert not demo._draft(out, SimpleNamespace(draft_analysis=fail), SimpleNamespace(draft_timeout=90.0), "INC-1")  # type: ignore[arg-type]
+    shown = out.file.getvalue()  # type: ignore[attr-defined]
+    assert "(below)" not in shown and "Nothing was stored: With" not in shown
+    failed = shown.index("Drafting failed")
+    assert "OPENAI_BASE_URL" in shown[:failed] if low_quality else "OPENAI_BASE_URL" in shown[failed:]
+
+
 def test_a_draft_out_of_the_demos_time_says_what_ran_out_and_how_to_give_it_longer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

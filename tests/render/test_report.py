@@ -116,9 +116,9 @@ def test_similar_incidents_show_the_score_they_are_ranked_by_and_the_cosine_labe
     cells = [tokens[n + 1].content for n, t in enumerate(tokens) if t.type == "td_open"]
     rows = [cells[n : n + len(header)] for n in range(0, len(cells), len(header))]
     assert [r[:4] for r in rows] == [
-        ["1", "INC-2", "1.40", "0.71"],
-        ["2", "INC-3", "0.90", "0.52"],
-        ["3", "INC-4", "0.20", "0.55"],
+        ["1", "[INC-2](report://INC-2)", "1.40", "0.71"],
+        ["2", "[INC-3](report://INC-3)", "0.90", "0.52"],
+        ["3", "[INC-4](report://INC-4)", "0.20", "0.55"],
     ]
     relevance = [float(r[2]) for r in rows]
     assert relevance == sorted(relevance, reverse=True)  # the column the rows are ranked by is in order
@@ -222,7 +222,7 @@ def test_a_relevance_below_zero_is_read_from_the_sentence_over_the_table() -> No
         known("INC-3", 0.45).model_copy(update={"relevance": -1.0}),
     ]
     text = render_markdown(incident(), similar=ranked, now=FIXED_NOW)
-    assert "| 2 | INC-3 | -1.00 | 0.45 |" in text
+    assert "| 2 | [INC-3](report://INC-3) | -1.00 | 0.45 |" in text
     assert "scored against the other candidates: 0 is their average, so a weaker match is below 0" in " ".join(
         text.split()
     )
@@ -267,3 +267,21 @@ def test_action_items_say_when_they_were_completed_and_how_late_and_how_long_ope
     html = str(markdown_html(text, graph=None, link_to=no_link))  # the web page and the exported file
     assert "completed 2026-11-26 00:00 UTC, 1.5 days late" in html and "open, OVERDUE by 3.5 days" in html
     assert "<b>" not in html and "href" not in html
+
+
+def test_a_similar_incidents_long_root_cause_is_cut_at_a_word_in_the_table() -> None:
+    """With public post-mortems imported, a similar incident's root cause of 2,000 characters (contributing factors
+    and all) filled its table cell whole: on the incident's page the table ran 4,000 px tall in a column a few words
+    wide. The cell now holds its first 200 characters, cut at a word and marked "…", as `capture` and `search`
+    print it; the incident's own page has the rest."""
+    cause = "Contributing factors: " + " ".join(f"factor{n} was not monitored;" for n in range(80))
+    long_one = known("INC-2", 0.5).model_copy(update={"root_cause": cause})
+    row = next(
+        line
+        for line in render_markdown(incident(), similar=[long_one], now=FIXED_NOW).splitlines()
+        if line.startswith("| 1 | [INC-2](report://INC-2) |")
+    )
+    cell = row.rstrip(" |").rsplit(" | ", 1)[1]
+    assert cell.endswith("…") and len(cell) <= 200 and cause.startswith(cell[:-1]), cell
+    short = render_markdown(incident(), similar=[known("INC-2", 0.5)], now=FIXED_NOW)
+    assert "| The system let page text reach the tool-calling prompt unmarked. |" in short

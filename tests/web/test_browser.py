@@ -11,7 +11,14 @@ from urllib.parse import urlencode
 import pytest
 
 from agent_postmortem.service.facade import PostmortemService
-from agent_postmortem.store.models import DraftFactor, IncidentCreate, SeedIncident, TimelineEventCreate, utcnow
+from agent_postmortem.store.models import (
+    ActionItemCreate,
+    DraftFactor,
+    IncidentCreate,
+    SeedIncident,
+    TimelineEventCreate,
+    utcnow,
+)
 from tests.factories import HOSTILE, make_service
 from tests.http_server import TOKEN, serving
 from tests.web.browser import Watch, screenshot
@@ -234,9 +241,14 @@ def test_long_unbroken_stored_values_and_a_narrow_window_never_scroll_the_page_s
     """As found in chromium: a one-token title and a long agent name made the incidents table 2158 px wide, so the
     whole page scrolled sideways even at 1280 px; at 360 px the dashboard's grid did too (28rem columns). And on an
     incident's page, a similar incident whose title held a long token (a JWT, a URL) made the similar-incidents
-    table 1157 px wide in an 856 px report, its titles and root causes cut off unless the report was scrolled."""
+    table 1157 px wide in an 856 px report, its titles and root causes cut off unless the report was scrolled. And
+    with public post-mortems imported: an open action item of a recurring pattern whose title held a URL made the
+    patterns page 564 px wide in a 375 px window."""
     base, service, _ = site
     service.capture_incident(IncidentCreate(title="Unbrokentokentitle" * 10, agent="agent-" + "z" * 150, tool="t"))
+    member = service.recurring_patterns().patterns[0].incident_ids[0]
+    url = "See https://github.com/example/kiam/blob/master/docs/METRICS-and-alerting-for-certificates.md."
+    service.add_action_item(member, ActionItemCreate(title=url, owner="platform"))
     again = service.capture_incident(IncidentCreate(title="Unbrokentokentitle" * 10 + " again", tool="t2")).id
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()

@@ -172,7 +172,8 @@ def test_every_card_of_a_long_column_is_reached_and_a_save_leads_back_to_the_vie
         [mine] = [i for i in card.findall(page) if i != last.id][-1:]
         answer = client.post(f"/actions/{mine}", data={**card_form(page, f"/actions/{mine}"), "status": "in_progress"})
         assert answer.status_code == 303
-        assert answer.headers["location"] == "/actions?" + urlencode(view) + f"#{mine}"
+        # (moved to in progress, it left the open column: the board says so, test_..._is_said_to_have_left_it)
+        assert answer.headers["location"] == "/actions?" + urlencode({**view, "left": mine}) + f"#{mine}"
         assert service.get_action_item(mine).status == "in_progress"
         # the page to return to is only ever the board
         for elsewhere in ("https://evil.example/actions", "/incidents/INC-1", "//evil.example"):
@@ -248,3 +249,29 @@ def test_a_card_says_when_its_item_was_completed_and_how_long_an_overdue_one_is_
     assert completed in card[done.id] and "days late" in card[done.id]
     shown = re.search(r"completed [^<]* late", card[done.id])
     assert shown is not None and shown[0] in service.render_report(drafted)  # the report's words for the same item
+
+
+def test_a_card_saved_out_of_the_view_it_was_made_in_is_said_to_have_left_it(tmp_path: Path) -> None:
+    """As found in chromium: on the board filtered by owner, giving a card to someone else (or, in one column alone,
+    moving it to another status) led back to a view without it, at an anchor that was not there: the card was gone
+    without a word of whether it was saved. The board now says where it went, with its post-mortem's link."""
+    service = make_service(tmp_path / "home")
+    incident = service.capture_incident(IncidentCreate(title="Retrieval returned nothing for refund questions"))
+    item = service.add_action_item(incident.id, ActionItemCreate(title="Audit the transcripts", owner="eve"))
+    stays = service.add_action_item(incident.id, ActionItemCreate(title="Rerun the evals", owner="eve"))
+    with serving(service) as base, httpx.Client(base_url=base, timeout=60) as client:
+        sign_in(client, TOKEN)
+        page = client.get("/actions", params={"owner": "Eve"}).text
+        moved = client.post(f"/actions/{item.id}", data={**card_form(page, f"/actions/{item.id}"), "owner": "lee"})
+        assert moved.headers["location"] == f"/actions?owner=Eve&left={item.id}#{item.id}"
+        board = client.get(moved.headers["location"]).text
+        said = f"{item.id} was saved and is no longer in this view: it is open, owned by lee"
+        assert said in board and f'<a href="/incidents/{incident.id}">' in board
+        column = client.get("/actions", params={"status": "open"}).text
+        done = {**card_form(column, f"/actions/{stays.id}"), "status": "completed"}
+        assert client.post(f"/actions/{stays.id}", data=done).headers["location"] == (
+            f"/actions?status=open&left={stays.id}#{stays.id}"
+        )
+        same = {**card_form(page, f"/actions/{stays.id}"), "priority": "P0"}  # still the owner's: back at its card
+        assert client.post(f"/actions/{stays.id}", data=same).headers["location"] == f"/actions?owner=Eve#{stays.id}"
+        assert "no longer in this view" not in client.get(f"/actions?left={item.id}").text  # the whole board has it

@@ -65,3 +65,18 @@ def test_an_owner_row_shown_as_a_placeholder_is_explained_as_the_stats_explain_i
         sign_in(client, TOKEN)
         page = client.get("/dashboard").text
     assert "[REDACTED:email]: every owner given as an email address" in page
+
+
+def test_an_empty_dashboard_says_what_each_chart_has_not_got_instead_of_drawing_empty_axes(tmp_path: Path) -> None:
+    """As found with `postmortem ui` on a new home: the dashboard drew an empty week chart with a 0-1 axis, an empty
+    severity card, an owners legend with no bar and a pattern table of headers alone, with no word of why."""
+    with serving(make_service(tmp_path / "home")) as base, httpx.Client(base_url=base, timeout=60) as client:
+        sign_in(client, TOKEN)
+        page = client.get("/dashboard").text
+    assert "<svg" not in page and "<tbody>\n</tbody>" not in page and "<tbody></tbody>" not in page
+    for said in (
+        "No incident was captured in these weeks.",
+        "No action items yet.",
+        "No recurring patterns yet",
+    ):
+        assert said in page, said

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from agent_postmortem.service.facade import PostmortemService
-from agent_postmortem.store.models import SeedIncident
+from agent_postmortem.store.models import IncidentCreate, SeedIncident
 from agent_postmortem.web.cache import Memo
 from tests.factories import make_service
 from tests.http_server import TOKEN, serving
@@ -178,7 +178,6 @@ def test_the_incident_page_shows_the_pattern_a_new_capture_has_just_joined(tmp_p
     """The incident page found its pattern in the patterns list kept for a minute: an incident captured after the
     list was made, which joined the pattern, was shown "Not part of a recurring pattern", and its pattern's size was
     the old one. The page reads the incident's own pattern as it is now."""
-    from agent_postmortem.store.models import IncidentCreate
 
     service = make_service(tmp_path / "home")
     same = {"agent": "eks-pipeline", "tool": "terraform", "error_message": "HTTP 503 from ALB"}
@@ -200,3 +199,36 @@ def test_the_incident_page_shows_the_pattern_a_new_capture_has_just_joined(tmp_p
     assert '<a href="/patterns#PAT-1">PAT-1</a>' in page and "4 incidents ·" in page, page
     assert "Not part of a recurring pattern" not in page and "being grouped" not in page
     assert "4 incidents ·" in first and f'href="/incidents/{joined.id}"' in first
+
+
+def test_an_incidents_similar_past_incidents_link_to_their_pages(
+    client: httpx.Client, site: tuple[str, PostmortemService, str]
+) -> None:
+    """As found with public post-mortems imported: the incident page listed five similar past incidents by id as
+    plain text, so reading one meant going back to the list and searching for it; each id now opens its page (the
+    exported file keeps them as plain text: it links to nothing)."""
+    _, service, drafted = site
+    sign_in(client, TOKEN)
+    page = client.get(f"/incidents/{drafted}").text
+    table = page.split("Novelty and similar past incidents", 1)[1].split("</table>", 1)[0]
+    linked = re.findall(r'<a href="/incidents/(INC-\d+)"', table)
+    ranked = re.findall(r"^\| \d \| \[?(INC-\d+)", service.render_report(drafted), re.MULTILINE)
+    assert len(linked) == 5 and linked == ranked, table
+    exported = client.get(f"/incidents/{drafted}/report.html").text
+    assert "<a " not in exported.split("Novelty and similar past incidents", 1)[1].split("</table>", 1)[0]
+
+
+def test_an_empty_knowledge_base_says_how_to_fill_it_and_filters_that_match_nothing_say_so(tmp_path: Path) -> None:
+    """As found with `postmortem ui` on a new home: the first page said "No incidents match." as if a filter had
+    left nothing, on a knowledge base with no incident at all, and said nothing of how to add one; a filter that
+    matched none of 45 incidents said the same. Each now says why the list is empty, as `list` and `search` do."""
+    service = make_service(tmp_path / "home")
+    with serving(service) as base, httpx.Client(base_url=base, timeout=60) as client:
+        sign_in(client, TOKEN)
+        for params in ({}, {"q": "fares provider 429"}):
+            page = client.get("/incidents", params=params).text
+            assert "No incidents match" not in page and "no incidents yet" in page.lower(), params
+            assert "postmortem import" in page, params
+        service.capture_incident(IncidentCreate(title="Fares agent looped on HTTP 429", agent="fares-agent"))
+        filtered = client.get("/incidents", params={"severity": "SEV1"}).text
+        assert "no incident matches these filters (1 in all)" in filtered.lower()
