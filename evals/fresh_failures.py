@@ -53,7 +53,7 @@ def fresh_problems(fresh: list[Row], earlier: list[Row]) -> list[str]:
     found = [p for row in fresh for p in row_problems(row, splits=(FRESH_SPLIT,))]
     found += [f"{i}: duplicate id" for i, n in Counter(r.get("id") for r in fresh).items() if n > 1]
     ids = {r.get("id") for r in earlier}
-    urls = {r.get("source_url") for r in earlier if r.get("source_url")}
+    urls = {str(r["source_url"]) for r in earlier if r.get("source_url")}
     repos = {repository(u) for u in urls} - {None}
     for row in fresh:
         rid, url = row.get("id"), row.get("source_url", "")
