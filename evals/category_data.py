@@ -52,6 +52,19 @@ def cv_group(row: dict[str, str]) -> str:
     return f"aiid:{row['id']}" if row["source_group"] == "aiid" else row["source_group"]
 
 
+# Splits read only to score a shipped model, never to fit or choose one: the corpus's test half and the fresh
+# check set (evals/fresh_failures.py), whose figure counts only if no model ever learned from it.
+SCORED_ONLY = ("test", "fresh41")
+
+
+def training_rows(examples: Sequence[Example]) -> list[Example]:
+    """`examples` as rows to fit on, refusing any that came from a scored-only split."""
+    scored = sorted({e.origin for e in examples if e.origin.removeprefix("corpus:") in SCORED_ONLY})
+    if scored:
+        raise ValueError(f"training rows must not come from a scored-only split: {', '.join(scored)}")
+    return list(examples)
+
+
 def corpus_examples(split: str, path: Path = CORPUS) -> list[Example]:
     rows = [r for r in load(path) if r["split"] == split]
     return [

@@ -1,4 +1,5 @@
-"""`postmortem bench classify`: category accuracy on the test half of the failure corpus, four deciders in one run.
+"""`postmortem bench classify`: category accuracy on the test half of the failure corpus (or, with `--split fresh41`,
+on the fresh check set of evals/fresh_failures.py), four deciders in one run.
 
 Each test row goes through the service's capture dry run (`classify_incident`: redaction, the default embedder,
 hybrid search) over a knowledge base holding the seed incidents, and is decided four ways:
@@ -102,10 +103,10 @@ def paired(truth: Sequence[str], one: Sequence[str], other: Sequence[str]) -> di
 
 
 def decide_all(
-    corpus: Path, seed: Path, progress: Callable[[int, int], None]
+    corpus: Path, seed: Path, progress: Callable[[int, int], None], split: str = "test"
 ) -> tuple[list[str], dict[str, list[str]]]:
-    """The label and each decider's category for every test row."""
-    examples = corpus_examples("test", corpus)
+    """The label and each decider's category for every row of `split`."""
+    examples = corpus_examples(split, corpus)
     embedder = default_embedder()
     model = load()
     decided: dict[str, list[str]] = {d: [] for d in DECIDERS}
@@ -132,10 +133,10 @@ def decide_all(
     return [e.label.value for e in examples], decided
 
 
-def by_round(corpus: Path, truth: Sequence[str], decided: dict[str, list[str]]) -> dict[str, Any]:
-    """The same scores on each labelling round's test rows alone (GUIDE.md section 8): a round committed before the
+def by_round(corpus: Path, truth: Sequence[str], decided: dict[str, list[str]], split: str = "test") -> dict[str, Any]:
+    """The same scores on each labelling round's rows alone (GUIDE.md section 8): a round committed before the
     model was trained is a first look at that model, the older rounds have been looked at before."""
-    rounds = [row.get("round", 1) for row in load_rows(corpus) if row["split"] == "test"]
+    rounds = [row.get("round", 1) for row in load_rows(corpus) if row["split"] == split]
     assert len(rounds) == len(truth)
     result: dict[str, Any] = {}
     for k in sorted(set(rounds)):
@@ -149,20 +150,21 @@ def run(
     corpus: Path = CORPUS,
     seed: Path | None = None,
     *,
+    split: str = "test",
     progress: Callable[[int, int], None] = lambda d, t: None,
     llm_rows: int = 0,
 ) -> dict[str, Any]:
-    """The four deciders on the test half; with `llm_rows`, the configured model too on a sample of that many rows
-    (evals/classification_llm.py)."""
+    """The four deciders on the rows of `split` (the test half, or the fresh check set of evals/fresh_failures.py);
+    with `llm_rows`, the configured model too on a sample of that many rows (evals/classification_llm.py)."""
     from agent_postmortem.cli.demo import SEED
 
-    truth, decided = decide_all(corpus, seed or SEED, progress)
+    truth, decided = decide_all(corpus, seed or SEED, progress, split)
     metadata = load().metadata
     extra = {}
     if llm_rows > 0:
         from agent_postmortem.evals import classification_llm
 
-        captures = [e.capture for e in corpus_examples("test", corpus)]
+        captures = [e.capture for e in corpus_examples(split, corpus)]
         learned = decided["learned_with_neighbours"]
         extra["configured_model"] = classification_llm.run(
             captures, truth, learned, llm_rows, scores=scores, progress=progress
@@ -170,10 +172,10 @@ def run(
     return {
         **extra,
         "corpus": str(corpus),
-        "split": "test",
+        "split": split,
         "knowledge_base": str(seed or SEED),
         "test": {name: scores(truth, decided[name]) for name in DECIDERS},
-        "test_by_round": by_round(corpus, truth, decided),
+        "test_by_round": by_round(corpus, truth, decided, split),
         "paired_with_rules": {name: paired(truth, decided[name], decided["rules"]) for name in DECIDERS[:2]},
         "train_cross_validation": {
             "note": "train half only, 5-fold cross-validation grouped by source, computed when the model was trained",

@@ -176,7 +176,9 @@ def bench_blame_documents(
 
 @bench.command("severity")
 def bench_severity(
-    split: Annotated[str, typer.Option(help="test (held-out sources), train (tuned on) or all")] = "test",
+    split: Annotated[
+        str, typer.Option(help="test (held-out sources), train (tuned on), all, or fresh41 (the fresh check set)")
+    ] = "test",
     corpus: Annotated[
         Path | None, typer.Option(help="a corpus in the failure-corpus shape (default: evals/data)")
     ] = None,
@@ -184,13 +186,13 @@ def bench_severity(
 ) -> None:
     """Severity from scale against human severities: exact and within-one accuracy with 95% intervals, confusion
     matrix and the most frequent level, next to the legacy rules on the same rows."""
-    from agent_postmortem.evals.failure_corpus import CORPUS
+    from agent_postmortem.evals.fresh_failures import default_corpus
     from agent_postmortem.evals.severity import run
 
     with user_errors():
-        if split not in ("test", "train", "all"):
-            raise ValueError("--split must be test, train or all")
-        result = run(corpus or CORPUS, split=split)
+        if split not in ("test", "train", "all", "fresh41"):
+            raise ValueError("--split must be test, train, all or fresh41")
+        result = run(corpus or default_corpus(split), split=split)
     show_record(result, as_json, title="bench severity")
 
 
@@ -201,15 +203,25 @@ def bench_classify(
     llm_rows: Annotated[
         int, typer.Option(min=0, help="also ask the configured model (POSTMORTEM_LLM...) on a sample of this many rows")
     ] = 0,
+    split: Annotated[
+        str, choice(("test", "fresh41"), help="test: the corpus's test half; fresh41: the fresh check set, scored once")
+    ] = "test",
     as_json: JsonOpt = False,
 ) -> None:
-    """Category on the test half of the failure corpus: the learned classifier, with the neighbour rule, the keyword
-    rules alone and the seed's classifier (rules + neighbour votes), with intervals; train cross-validation apart."""
+    """Category on the test half of the failure corpus (or the fresh check set): the learned classifier, with the
+    neighbour rule, the keyword rules alone and the seed's classifier (rules + neighbour votes), with intervals;
+    train cross-validation apart."""
     from agent_postmortem.evals.classification import run
-    from agent_postmortem.evals.failure_corpus import CORPUS
+    from agent_postmortem.evals.fresh_failures import default_corpus
 
     with user_errors(), stage_progress() as show:
-        result = run(corpus or CORPUS, seed, progress=lambda d, t: show("test rows", d, t), llm_rows=llm_rows)
+        result = run(
+            corpus or default_corpus(split),
+            seed,
+            split=split,
+            progress=lambda d, t: show(f"{split} rows", d, t),
+            llm_rows=llm_rows,
+        )
     show_record(result, as_json, title="bench classify")
 
 

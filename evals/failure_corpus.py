@@ -64,8 +64,8 @@ def load(path: Path = CORPUS) -> list[Row]:
     return read_jsonl(path)
 
 
-def row_problems(row: Row) -> list[str]:
-    """What is wrong with one row, as sentences naming the row."""
+def row_problems(row: Row, splits: Sequence[str] = ("train", "test")) -> list[str]:
+    """What is wrong with one row, as sentences naming the row; `splits`: the split names the file may use."""
     rid = row.get("id", "?")
     problems = [f"{rid}: missing field {f}" for f in FIELDS if f not in row]
     if row.get("category") not in CATEGORIES:
@@ -76,8 +76,8 @@ def row_problems(row: Row) -> list[str]:
         problems.append(f"{rid}: a severity needs its quoted evidence, and evidence needs a severity")
     if not row.get("text") or len(row.get("text", "")) > MAX_TEXT:
         problems.append(f"{rid}: text must be 1 to {MAX_TEXT} characters")
-    if row.get("split") not in ("train", "test"):
-        problems.append(f"{rid}: split must be train or test")
+    if row.get("split") not in splits:
+        problems.append(f"{rid}: split must be {' or '.join(splits)}")
     if row.get("round", 1) not in ROUNDS:
         problems.append(f"{rid}: round must be one of {', '.join(map(str, ROUNDS))}")
     return problems

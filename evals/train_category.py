@@ -32,6 +32,7 @@ from agent_postmortem.evals.category_data import (
     labels,
     product_examples,
     product_hash,
+    training_rows,
     vectors,
 )
 from agent_postmortem.evals.classification import scores
@@ -148,7 +149,7 @@ def train(
     """The model file's content: both heads, the classes and features, and how it was made. `grids`: the values of
     C to choose from per head (default GRID for both)."""
     grids = grids or {"embedding": GRID, "rules": GRID}
-    corpus = train_rows if train_rows is not None else corpus_examples("train")
+    corpus = training_rows(train_rows if train_rows is not None else corpus_examples("train"))
     product = product_examples()
     embedder = default_embedder()
     v_corpus, v_product = vectors(embedder, corpus), vectors(embedder, product)
