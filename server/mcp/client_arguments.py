@@ -68,19 +68,39 @@ def _one(value: Any) -> Any:
 
 
 def _number(schema: dict[str, Any], value: Any) -> Any:
-    """A number sent as the JSON text of one (`"\\"27\\""`, `"\\"0.05\\""`: the Inspector CLI sends an optional number's
-    value so, quotes and all) as that number; anything else as sent. Bare digits in text ("27") pydantic reads
-    already."""
-    integer, number = _takes(schema, "integer"), _takes(schema, "number")
-    if not isinstance(value, str) or not (integer or number) or _takes(schema, "string"):
+    """A number or a flag sent as the JSON text of one (`"\\"27\\""`, `"\\"0.05\\""`, `"\\"true\\""`: the Inspector CLI
+    sends an optional number's value so, quotes and all) as that number or flag; anything else as sent. Bare digits
+    or words in text ("27", "yes") pydantic reads already."""
+    integer, number, flag = _takes(schema, "integer"), _takes(schema, "number"), _takes(schema, "boolean")
+    if not isinstance(value, str) or not (integer or number or flag) or _takes(schema, "string"):
         return value
     text = value.strip()
     if len(text) < 3 or text[0] != text[-1] or text[0] not in "\"'":
         return value
     inner = text[1:-1].strip()
+    if flag:
+        return inner
     if re.fullmatch(r"-?\d{1,18}", inner):
         return int(inner)
     return float(inner) if number and re.fullmatch(r"-?\d{0,18}\.\d{1,18}", inner) else value
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """A tool's input schema with each optional number, integer or flag as `anyOf` that value or null, as null for an
+    optional argument is read (its absence). A client that converts what was typed by the schema's top-level type
+    converts these no more: the Inspector CLI made `limit="2"` Number('"2"'), NaN, sent as null, and the list had its
+    default length without a word; `user_facing=yes` was false. Sent as typed, the server reads it or says what is
+    wrong."""
+    required = set(schema.get("required", []))
+    properties = dict(schema.get("properties", {}))
+    for name, prop in properties.items():
+        if name not in required and prop.get("type") in ("integer", "number", "boolean"):
+            kept = {k: v for k, v in prop.items() if k in _ABOUT}
+            properties[name] = {"anyOf": [{k: v for k, v in prop.items() if k not in _ABOUT}, {"type": "null"}], **kept}
+    return {**schema, "properties": properties}
+
+
+_ABOUT = ("default", "description", "title")
 
 
 def _several(choices: list[str], value: Any) -> bool:

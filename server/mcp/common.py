@@ -51,7 +51,7 @@ from agent_postmortem.errors import (
     validation_problems,
 )
 from agent_postmortem.mcp.arguments import argument_problems
-from agent_postmortem.mcp.client_arguments import checked, unquoted
+from agent_postmortem.mcp.client_arguments import checked, nullable, unquoted
 from agent_postmortem.mcp.views import with_undated
 from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore, StoreBusy, an
 from agent_postmortem.store.models import RANGE_BOUND, Since, Through, When
@@ -131,9 +131,13 @@ class PostmortemServer(MCPServer):
         meta: dict[str, Any] | None = None,
         structured_output: bool | None = None,
     ) -> None:
-        """As the SDK's, with the docstring folded into one line: its indentation was sent to every client."""
+        """As the SDK's, with the docstring folded into one line (its indentation was sent to every client), and
+        optional numbers and flags published nullable (client_arguments.nullable)."""
         description = description or " ".join((fn.__doc__ or "").split())
         super().add_tool(fn, name, title, description, annotations, icons, meta, structured_output)
+        tool = self._tool_manager.get_tool(name or fn.__name__)
+        if tool is not None:
+            tool.parameters = nullable(tool.parameters)
         self._schemas.clear()
 
     async def call_tool(

@@ -19,6 +19,7 @@ from agent_postmortem.store.models.fields import (
     Title,
     When,
     clean_text,
+    storable,
 )
 from agent_postmortem.store.vocabulary import Category, CategorySource, Determinism, EventKind, Severity, Status, Triage
 
@@ -83,6 +84,16 @@ class IncidentCreate(Model):
         "error_message",
         "impact",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _escaped(cls, data: Any) -> Any:
+        """NUL and lone surrogates in the reported text as escapes (`\\x00`, `\\udcff`: `storable`), as the SDK and
+        import-traces store them: a tool's binary answer in an error message refused the whole capture through MCP,
+        `capture --file` and `import`. The idempotency key is compared as sent, never rewritten."""
+        if not isinstance(data, dict):
+            return data
+        return {k: storable(v) if isinstance(v, str) and k != "idempotency_key" else v for k, v in data.items()}
 
     @model_validator(mode="after")
     def _total_size(self) -> Self:

@@ -166,6 +166,18 @@ async def test_a_fraction_sent_as_its_json_text_is_read_as_the_number(tmp_path: 
     assert wrong.is_error and "target must be a number" in wrong.content[0].text  # type: ignore[union-attr]
 
 
+async def test_a_flag_sent_as_its_json_text_is_read_as_the_flag(tmp_path: Path) -> None:
+    """'"true"' for user_facing (the Inspector CLI sends an optional flag's value as typed, quotes and all, now that
+    the schema has it nullable) was refused with 'user_facing must be true or false'."""
+    service = make_service(tmp_path, llm=None)
+    async with Client(create_server(lambda: service)) as client:
+        quoted = await client.call_tool("capture_incident", {**CAPTURE, "user_facing": '"true"'})
+        wrong = await client.call_tool("capture_incident", {**CAPTURE, "user_facing": '"maybe"'})
+    assert not quoted.is_error, quoted.content
+    assert service.get_incident(quoted.structured_content["id"]).user_facing is True  # type: ignore[index]
+    assert wrong.is_error and "user_facing must be true or false" in wrong.content[0].text  # type: ignore[union-attr]
+
+
 async def test_a_text_sent_as_the_tools_arguments_again_is_checked_as_the_text_inside(tmp_path: Path) -> None:
     """check_blameless of '{"text": "Bob was careless ..."}' (the arguments written again inside the text) checked
     the braces and the key too, and its suggested rewrite ended 'The deploy."} was not checked': JSON punctuation

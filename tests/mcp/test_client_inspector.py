@@ -83,3 +83,30 @@ def test_a_prompt_asked_for_wrongly_is_invalid_params_through_the_inspector(
     done = subprocess.run(command, env=params.env, capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 1 and f"MCP error -32602: {said}" in done.stderr + done.stdout, done.stderr[-500:]
     assert "no_such_prompt" not in (done.stderr + done.stdout).split("-32602")[-1]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    inspector() is None, reason="the MCP Inspector CLI is not installed (make test installs it with Node 20+)"
+)
+def test_a_number_or_flag_typed_in_quotes_through_the_inspector_is_read_not_dropped(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """The Inspector converts `k=v` by the schema's top-level type: `limit="2"` became Number('"2"'), NaN, sent as
+    null, and null for an optional argument is its absence, so the list had its default length, 20, without a word;
+    `user_facing=yes` became false. Optional numbers and flags are published nullable (null is absent, as before), so
+    the value reaches the server as typed and is read or refused."""
+    seeded_home(tmp_path, embedder)
+    quoted = inspect(tmp_path, "--method", "tools/call", "--tool-name", "list_incidents", "--tool-arg", 'limit="2"')
+    assert len(quoted["structuredContent"]["incidents"]) == 2, quoted
+    wrong = inspect(tmp_path, "--method", "tools/call", "--tool-name", "list_incidents", "--tool-arg", "limit=two")
+    assert wrong["isError"] and "limit must be an integer between 1 and 50" in wrong["content"][0]["text"], wrong
+    flagged = inspect(
+        tmp_path, "--method", "tools/call", "--tool-name", "capture_incident",
+        "--tool-arg", "title=Checkout agent showed customers a blank page", "--tool-arg", "user_facing=yes",
+    )  # fmt: skip
+    shown = inspect(
+        tmp_path, "--method", "tools/call", "--tool-name", "get_incident",
+        "--tool-arg", f"incident_id={flagged['structuredContent']['id']}",
+    )  # fmt: skip
+    assert shown["structuredContent"]["user_facing"] is True, shown

@@ -64,7 +64,7 @@ async def test_unicode_edge_cases_round_trip_over_stdio(tmp_path: Path, embedder
         "separators": "line\nseparator and\nparagraph, CRLF\nend",
     }
     assert stored == {**UNICODE, **expected}
-    assert nul.is_error and "NUL" in nul.content[0].text  # type: ignore[union-attr]
+    assert not nul.is_error, nul.content  # stored with the NUL as an escape, as the SDK and import-traces store it
 
 
 class RawClient:

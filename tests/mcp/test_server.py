@@ -13,7 +13,7 @@ from agent_postmortem.store.search.embedding import Embedder
 from tests.factories import CAPTURE, MODES, SEED, make_service, server_for
 
 pytestmark = pytest.mark.anyio
-TOOLS_LIST_BUDGET = 20_000  # bytes of the tools/list result as compact JSON
+TOOLS_LIST_BUDGET = 20_500  # bytes of the tools/list result as compact JSON (+500: optional numbers and flags nullable)
 
 
 @MODES
@@ -283,7 +283,7 @@ async def test_every_tool_rejects_a_wrong_argument_without_pydantic_text_or_the_
 
 async def test_tools_list_stays_within_its_budget(service: PostmortemService) -> None:
     """Every client loads tools/list into its model's context each session: it was 88 KB (70 KB of output schemas),
-    it is about 16 KB; a new tool or a longer description must fit in the budget or earn a bigger one."""
+    it is about 20 KB; a new tool or a longer description must fit in the budget or earn a bigger one."""
     async with Client(server_for(service)) as client:
         tools = (await client.list_tools()).tools
     listed = json.dumps(

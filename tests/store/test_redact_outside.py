@@ -56,6 +56,32 @@ OUTSIDE_MISSES = [  # (what, text, the secret): found by capturing hostile incid
     ),
     ("auth header in a dict", "{'headers': {'x-custom-auth': 'Token Lk3Jh5Gf7Ds9Aq2Wz4Xc'}}", "Lk3Jh5Gf7Ds9Aq2W"),
     ("api-key as Azure OpenAI sends it", "api-key: Vb6Nm8Qw1Er3Ty5Ui7Op9As", "Vb6Nm8Qw1Er3Ty5U"),
+    # tokens of services agents call, stored in clear before (the Discord one with 11 characters of its HMAC left)
+    ("Pinecone key", "PINECONE pcsk_2Xb7Qz_" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z" * 2, "Ab3dEf6hIj9kLm2n"),
+    ("Fireworks key", "fireworks rejected fw_3ZkQ8vLm2Rt7Yp4Wn9Xc6Bd1", "3ZkQ8vLm2Rt7Yp4W"),
+    ("Databricks token", "DATABRICKS_HOST=x dapi0123456789abcdef0123456789abcdef-2 denied", "0123456789abcdef"),
+    ("Atlassian API token", "jira auth ATATT3xFfGF0" + "Ab3dEf6hIj9kLm2nOp5q" * 9 + "=A1B2C3D4", "Ab3dEf6hIj9kLm2n"),
+    ("Linear key", "linear: lin_api_" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0F", "Ab3dEf6hIj9kLm2n"),
+    ("Notion token", "notion ntn_12345678901" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7", "Ab3dEf6hIj9kLm2n"),
+    ("Notion legacy token", "NOTION secret_" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0FgH1", "Ab3dEf6hIj9kLm2n"),
+    ("Google OAuth access token", "gmail tool sent ya29.a0AfB_byAb3dEf6hIj9kLm2nOp5qRs8t", "Ab3dEf6hIj9kLm2n"),
+    ("Google OAuth refresh token", "refresh with 1//0gAb3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0F", "Ab3dEf6hIj9kLm2n"),
+    ("Supabase token", "supabase sbp_0123456789abcdef0123456789abcdef01234567 failed", "0123456789abcdef"),
+    ("Doppler token", "doppler dp.pt." + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0FgH1", "Ab3dEf6hIj9kLm2n"),
+    ("PlanetScale token", "pscale_tkn_Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z", "Ab3dEf6hIj9kLm2n"),
+    ("Postman key", "PMAK-0123456789abcdef01234567-0123456789abcdef0123456789abcdef01", "0123456789abcdef"),
+    ("Figma token", "figma figd_Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0F", "Ab3dEf6hIj9kLm2n"),
+    ("New Relic key", "NRAK-AB3DEF6HIJ9KLM2NOP5QRS8TUV1", "AB3DEF6HIJ9KLM2N"),
+    ("Sentry token", "sntrys_eyJpYXQiOjE3" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z", "Ab3dEf6hIj9kLm2n"),
+    ("Pulumi token", "PULUMI_ACCESS_TOKEN pul-0123456789abcdef0123456789abcdef01234567", "0123456789abcdef"),
+    ("Mapbox secret token", "mapbox sk.eyJ1IjoiYWNtZSIsImEiOiJjbDEyMyJ9.Ab3dEf6hIj9kLm2nOp5qRs", "Ab3dEf6hIj9kLm2n"),
+    ("Square access token", "square EAAA" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z" * 2, "Ab3dEf6hIj9kLm2n"),
+    ("age secret key", "AGE-SECRET-KEY-1" + "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L" * 2, "QPZRY9X8GF2TVDW0"),
+    (
+        "Discord bot token with a 38-character HMAC",
+        "discord: MTAxNTk4NzY1NDMyMTAxMjM0NQ.GhIjKl.Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXyZZzzZZ",
+        "tUv1wXyZZzzZZ",
+    ),
 ]
 
 
@@ -77,6 +103,8 @@ def test_each_miss_found_from_outside_is_redacted(what: str, text: str, secret: 
         "Authentication-Results: mx.example.com; spf=pass\nWWW-Authenticate: Bearer realm=api\n:authority: api.x.io",
         "X-Auth-User: service-account-7; X-Auth-Request-Redirect: https://app.example.com/cb; Author: Jane Doe; "
         "X-Cache-Key: /api/v1/users; X-Custom-Auth: disabled; X-Auth-Method: oauth2_client; task-key: build-2026-11",
+        "fw_0123456789abcdef01234567 flashed; the dapi client; secret_santa_assignments; key-0123456789abcdef; "
+        "lin_api_reference; NRAK-42 ticket; sbp_ prefix; the pcsk_ prefix; sk.example.com; EAAA battery",
     ],
 )
 def test_look_alikes_of_the_rules_found_from_outside_survive(text: str) -> None:
