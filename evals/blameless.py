@@ -133,12 +133,14 @@ STATUS = {
     "the shipped reader and rules unchanged (reader + rules 0.98 / 0.67, rules 0.97 / 0.44), errors not read",
     "external_test10": "collected and labelled before anything was run on it; scored once with what shipped (reader + "
     "rules 0.84 / 0.74, rules 0.83 / 0.51), then its errors read: in sample for the rules written from them",
-    "external_test11": "collected and labelled before anything was run on it; not yet scored (the reader's trainer and "
-    "the tuning scripts skip it)",
+    "external_test11": "collected and labelled before anything was run on it; scored once, with the reader retrained "
+    "on train11 (reader + rules 0.90 / 0.785, rules 0.86 / 0.40), errors not read; the trainer and tuning scripts "
+    "still skip it",
 }
 # scored only by the bench itself, once at the end: no test or trainer reads their figures
 SEALED = ("external_test8", "external_test9")
-# collected and labelled, never scored: nothing learns from these or is tuned on them until they are scored once
+# collected and labelled: nothing learns from these or is tuned on them until they are scored once (test11 was scored
+# once on 7 Dec; it stays out of training until a later set can check what training on it does)
 UNSCORED = ("external_test11",)
 
 
