@@ -33,7 +33,11 @@ def measure(n: int, *, runs: int = 5) -> dict[str, Any]:
             return recurrence.groups(SMALLEST_PATTERN)[0]
 
         def cold(call: Callable[[], object]) -> Callable[[], object]:
-            return lambda: (recurrence.grouping.clear(), call())
+            def again() -> object:
+                recurrence.grouping.clear()  # a new process, or the first call after a change
+                return call()
+
+            return again
 
         [own] = recurrence.pattern_of(incident_id, min_size=SMALLEST_PATTERN)
         pattern, category = f"PAT-{own[0].pk}", service.get_incident(incident_id).category.value

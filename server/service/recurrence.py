@@ -128,7 +128,7 @@ class Recurrence:
         of `min_size`), found from the incidents linked to it: an incident's page took it from a list of every
         pattern kept for a minute, which did not have a capture that had just joined one."""
         rows = self.patterns_of([incident_id], min_size=min_size).get(incident_id)
-        return self._pattern(rows) if rows else None
+        return self._pattern(rows, self.items_of([[r.pk for r in rows]])[0]) if rows else None
 
     def patterns_of(self, incident_ids: Sequence[str], *, min_size: int) -> dict[str, Rows]:
         """For each of these incidents in a pattern of `min_size` or more, the pattern's member rows as
