@@ -2,8 +2,7 @@
 
     from agent_postmortem import Recorder
 
-    recorder = Recorder(agent="trip-planner")          # the local store in POSTMORTEM_HOME, or the team server
-                                                        # at POSTMORTEM_URL (with POSTMORTEM_TOKEN) when set
+    recorder = Recorder(agent="trip-planner")  # POSTMORTEM_HOME's store, or POSTMORTEM_URL's server when set
     recorder = Recorder(agent="trip-planner", url="http://pm.internal:8000/mcp", token=token)
 
     @recorder.watch(tool="flights.search")
