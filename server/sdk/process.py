@@ -42,6 +42,7 @@ _service_lock = threading.Lock()
 _installed = False
 _sigterm_tried = False  # the SIGTERM hook was set, or found another handler there (see flush_on_sigterm)
 _interrupted = False  # Ctrl-C while an exit waited for the queues: no more waiting
+_gave_up_on = 0  # captures still queued when the last exit's wait ran out (see flush_all)
 _inherited: list[Any] = []  # what a forked child must not use, nor free (see _in_forked_child)
 
 
@@ -102,15 +103,20 @@ def _terminated(signum: int, _frame: FrameType | None) -> None:
 
 
 def flush_all() -> None:
-    """Wait for every live recorder's queue, all within the longest of their exit timeouts."""
-    global _interrupted
+    """Wait for every live recorder's queue, all within the longest of their exit timeouts. After a crash this runs
+    twice (the crash's hook, then the interpreter's shutdown): the second does not wait again for the captures the
+    first gave up on (nothing queued since), where it waited a whole `exit_timeout` more and said so again."""
+    global _interrupted, _gave_up_on
     recorders = list(_live)
     if not recorders or _interrupted:
+        return
+    if _gave_up_on and sum(r.pending() for r in recorders) <= _gave_up_on:
         return
     deadline = time.monotonic() + max(r.exit_timeout for r in recorders)
     try:
         for recorder in recorders:
             recorder.flush_before_exit(deadline)
+        _gave_up_on = sum(r.pending() for r in recorders)
     except KeyboardInterrupt:  # Ctrl-C while the exit waits: stop waiting, say what is lost, end as asked
         # it was a traceback of the recorder's internals ("Exception ignored in: <module 'threading'>"), the
         # captures lost without a word

@@ -303,3 +303,14 @@ def test_ctrl_c_while_the_exit_waits_for_captures_stops_it_with_one_line(tmp_pat
     assert "Exception ignored" not in text and "KeyboardInterrupt" not in text and "_wait_for" not in text, text
     assert text.count("postmortem: interrupted before exit: stopped waiting for 1 capture(s), not stored") == 1, text
     assert agent.returncode == (4 if how == "exit" else 1)
+
+
+def test_a_crash_waits_for_the_queue_once_not_again_at_the_interpreters_shutdown(tmp_path: Path) -> None:
+    """After an uncaught exception the exit waited `exit_timeout` twice (the crash's hook, then the thread-shutdown
+    hook with a deadline of its own): 30 s where 15 s are documented, and two "not stored" lines for one capture."""
+    script = tmp_path / "agent.py"
+    script.write_text(STUCK_AT_EXIT.replace("exit_timeout=90", "exit_timeout=2") + "1 / 0\n", encoding="utf-8")
+    env = {**os.environ, "POSTMORTEM_HOME": str(tmp_path / "home"), "POSTMORTEM_LLM": "none"}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "ZeroDivisionError" in done.stderr, done.stderr[-2000:]
+    assert done.stderr.count("not stored before exit") == 1, done.stderr[-2000:]
