@@ -137,7 +137,9 @@ def _change(item: str, *, by: str | None, changes: dict[str, str | None]) -> Any
             edits[field] = ""  # the service's "none" (None there leaves the field as it is)
     changed = stored_service().update_action_item(item, by=by, **edits)
     # moved (not taken off) or reopened: a date already past is said, as when an item is added with one
-    moved = bool(edits.get("due_at")) or edits.get("status") in ("open", "in_progress")
+    from agent_postmortem.service.followup import reopened
+
+    moved = bool(edits.get("due_at")) or ("status" in edits and reopened(changed))
     _say(changed, owner=values.get("owner"), due=moved)
     return changed
 

@@ -130,10 +130,10 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
                 due_at="" if clear_due else due,  # "" takes the date off, None leaves it
                 title=title or None,
             )
-            from agent_postmortem.service.followup import said_of
+            from agent_postmortem.service.followup import reopened, said_of
 
             # a due date moved into the past, or an item reopened after it: as add_action_item says it
-            said = said_of(item, owner=owner, due=bool(due) or status in ("open", "in_progress"))
+            said = said_of(item, owner=owner, due=bool(due) or bool(changed and status and reopened(item)))
             if not changed:
                 said = " ".join(filter(None, [f"nothing changed: {item.id} already was as given", said]))
             return structured(_latest(item), note=said)

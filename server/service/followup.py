@@ -26,6 +26,13 @@ def past_due(item: ActionItem) -> str | None:
     return f"the due date {due_text(item.due_at)} is in the past: {item.id} is overdue already"
 
 
+def reopened(item: ActionItem) -> bool:
+    """Its last change took it from done back to open or in progress (a status set to what it was is no change).
+    Moving an open item to in progress is not reopening it: it was said to be overdue "already" as if just set."""
+    last = next((c for c in reversed(item.history) if c.field == "status"), None)
+    return last is not None and last.old not in ("open", "in_progress") and last.new in ("open", "in_progress")
+
+
 def redacted_owner(given: str | None, item: ActionItem) -> str | None:
     """What to say of an owner given as an email address (or with a phone number, a token): it is stored as its
     placeholder, which every such owner shares, so the item cannot be filtered on it and `action_item_stats` counts

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from agent_postmortem.errors import ActionItemNotFound, InvalidId, validation_problems
-from agent_postmortem.service.followup import past_due
+from agent_postmortem.service.followup import past_due, reopened
 from agent_postmortem.service.results import EffectivenessReport
 from agent_postmortem.store.models import ActionItem, ActionItemCreate, ActionStatus, Priority, utcnow
 from agent_postmortem.store.models.actions import owner_key
@@ -126,7 +126,7 @@ def change_item(ctx: Ctx) -> Response:
     back = return_to(ctx.form.get("back"))
     back = back if back.startswith("/actions") else "/actions"
     # a due date moved into the past, or an item reopened after it: the board says it, as the CLI and MCP do
-    if (due_at or status in ("open", "in_progress")) and past_due(item):
+    if (due_at or (status and reopened(item))) and past_due(item):
         back = back.partition("#")[0]
         back += ("&" if "?" in back else "?") + urlencode({PAST_DUE: item.id})
     view = dict(parse_qsl(urlsplit(back).query))

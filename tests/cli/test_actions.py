@@ -318,6 +318,8 @@ def test_an_item_whose_due_date_is_moved_into_the_past_is_said_to_be_overdue_alr
     postmortem("actions", "--item", "AI-1", "--due", "2020-01-15", home=tmp_path)
     owner_only = postmortem("actions", "--item", "AI-1", "--owner", "dana", home=tmp_path)  # the date was not set
     assert owner_only.returncode == 0 and owner_only.stderr.decode() == "", owner_only.stderr
+    started = postmortem("actions", "--item", "AI-1", "--set-status", "in_progress", home=tmp_path)  # not reopened
+    assert started.returncode == 0 and started.stderr.decode() == "", started.stderr
     done = postmortem("actions", "--item", "AI-1", "--set-status", "completed", home=tmp_path)
     assert done.returncode == 0 and done.stderr.decode() == "", done.stderr
     reopened = postmortem("actions", "--item", "AI-1", "--set-status", "open", home=tmp_path)  # overdue again

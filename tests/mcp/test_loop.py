@@ -289,11 +289,13 @@ async def test_an_item_whose_due_date_is_moved_into_the_past_is_answered_with_th
         item_id = (await client.call_tool("add_action_item", soon)).structured_content["id"]  # type: ignore[index]
         moved = await client.call_tool("update_action_item", {"action_id": item_id, "due_at": "2020-01-15"})
         owner = await client.call_tool("update_action_item", {"action_id": item_id, "owner": "dana"})
+        started = await client.call_tool("update_action_item", {"action_id": item_id, "status": "in_progress"})
         done = await client.call_tool("update_action_item", {"action_id": item_id, "status": "completed"})
         reopened = await client.call_tool("update_action_item", {"action_id": item_id, "status": "open"})
         cleared = await client.call_tool("update_action_item", {"action_id": item_id, "clear_due": True})
     said = f"the due date 2020-01-15 is in the past: {item_id} is overdue already"
     assert done.structured_content is not None and "note" not in done.structured_content
+    assert started.structured_content is not None and "note" not in started.structured_content  # open: not reopened
     assert reopened.structured_content is not None and reopened.structured_content["note"] == said  # overdue again
     assert moved.structured_content is not None and moved.structured_content["overdue"], moved.content
     assert moved.structured_content["note"] == said and said in moved.content[0].text  # type: ignore[union-attr]
