@@ -149,18 +149,20 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
         incident_id: AnyIncidentId = "",
         owner: Line = "",
         status: ActStatus | None = None,
+        priority: Prio | None = None,
         overdue: bool = False,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> CallToolResult:
-        """List action items by incident, owner (matched ignoring case) or status; overdue=true keeps only open items
-        past their due date. An empty list says why in empty_because; total counts the matches on every page."""
+        """List action items by incident, owner (matched ignoring case), status or priority; overdue=true keeps only
+        open items past their due date. An empty list says why (empty_because); total counts every page's matches."""
         with tool_errors():
             return structured(
                 svc().list_action_items(
                     incident_id=incident_id or None,
                     owner=owner or None,
                     status=status,
+                    priority=priority,
                     overdue=overdue,
                     limit=limit,
                     offset=offset,

@@ -208,6 +208,21 @@ async def test_stats_count_an_owner_spelled_in_two_cases_once(tmp_path: Path) ->
     assert len(listed.structured_content["items"]) == 2  # type: ignore[index]
 
 
+async def test_list_action_items_filters_by_priority_as_the_cli_does(tmp_path: Path) -> None:
+    """`postmortem actions --priority P0` lists the P0 items; the MCP tool had no priority at all, so an assistant
+    asked for the urgent follow-ups read every item."""
+    service = make_service(tmp_path)
+    incident_id = service.capture_incident(IncidentCreate(title="Fares API returned 429")).id
+    for title, priority in (("Add jittered backoff", "P0"), ("Cap retries at three", "P2"), ("Alert on it", "P0")):
+        service.add_action_item(incident_id, ActionItemCreate(title=title, priority=priority))
+    async with Client(server_for(service)) as client:
+        urgent = await client.call_tool("list_action_items", {"priority": "P0"})
+        later = await client.call_tool("list_action_items", {"priority": "P1"})
+    assert sorted(i["title"] for i in urgent.structured_content["items"]) == ["Add jittered backoff", "Alert on it"]  # type: ignore[index]
+    assert urgent.structured_content["total"] == 2  # type: ignore[index]
+    assert later.structured_content["items"] == [] and "P1" in later.structured_content["empty_because"]  # type: ignore[index]
+
+
 async def test_fix_effectiveness_and_an_item_tell_a_fix_completed_on_a_date_not_recorded(tmp_path: Path) -> None:
     """An item imported as completed without a date was dated at its incident's creation, so fix_effectiveness told
     the calling model "recurred after the fix" by a date nobody recorded; it now says the date is unknown."""
