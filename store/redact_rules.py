@@ -201,6 +201,12 @@ SECRET_RULES: list[tuple[str, str, int]] = [
         rf"({_value(_NOT_SPACE_OR_QUOTE, 6)})",
         1,
     ),
+    (  # the MySQL clients' -pPASSWORD, the password fused to its flag (`-p` alone prompts; -P is the port)
+        "cli_password",
+        r"\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlpump|mariadb(?:-dump|-admin)?)\b[^\n|;&]*?\s"
+        rf"-p[\"']?((?<=[\"'])[^\"'\n]{{3,200}}(?=[\"'])|{_value(_NOT_SPACE_OR_QUOTE, 3)})",
+        1,
+    ),
     (  # curl -u / --user name:password (not docker's --user uid:gid, ls -u)
         "curl_credentials",
         rf"\bcurl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|\s*)[\"']?[^\s\"':]+:({_value(_NOT_SPACE_OR_QUOTE, 3)})",

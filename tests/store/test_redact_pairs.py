@@ -204,3 +204,24 @@ def test_a_sentence_ending_full_stop_is_not_part_of_the_value(text: str, expecte
 )  # fmt: skip
 def test_a_sentence_ending_run_of_punctuation_stays_out_of_the_placeholder(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [  # the MySQL clients take the password fused to -p: it was stored in clear
+        (
+            "mysql -u root -pS3cr3tPass! -h db.internal prod",
+            "mysql -u root -p[REDACTED:cli_password] -h db.internal prod",
+        ),
+        ("mysqldump -uadmin -pHunter2x db > out.sql", "mysqldump -uadmin -p[REDACTED:cli_password] db > out.sql"),
+        ('mysql -uapp -p"quoted pw" x', 'mysql -uapp -p"[REDACTED:cli_password]" x'),
+        ("mariadb-dump -pZZtop99 all", "mariadb-dump -p[REDACTED:cli_password] all"),
+        # -p alone prompts for it; -p of other commands is not a password
+        ("mysql -u root -p prod", "mysql -u root -p prod"),
+        ("docker run -p8080:80 nginx", "docker run -p8080:80 nginx"),
+        ("mysql shell is up; cp -pr a b", "mysql shell is up; cp -pr a b"),
+    ],
+    ids=["mysql", "mysqldump", "quoted", "mariadb", "prompt", "docker", "other-command"],
+)
+def test_a_password_fused_to_a_mysql_clients_p_flag_is_redacted(text: str, expected: str) -> None:
+    assert redact(text) == expected
