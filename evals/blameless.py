@@ -107,6 +107,7 @@ SETS = {
     "external_test10": (EXTERNAL, "test10"),
     "external_test11": (EXTERNAL, "test11"),
     "external_train11": (EXTERNAL, "train11"),
+    "external_train12": (EXTERNAL, "train12"),
     "regression": (DATA / "blameless_regression.jsonl", None),
 }
 STATUS = {
@@ -129,6 +130,8 @@ STATUS = {
     "external_train11": "training data for the fine-tuned reader (collected for it, from sources and domains in no "
     "other row); not yet trained on; scored once with what ships, before any training on it (reader + rules 0.83 / "
     "0.58, rules 0.83 / 0.41)",
+    "external_train12": "training data for the fine-tuned reader (collected for it, from sources and domains in no "
+    "other row nor in test12, gathered at the same time); not yet trained on, and nothing run on it",
     "external_test9": "held out: collected by someone who never ran the detector or read its code; scored once, with "
     "the shipped reader and rules unchanged (reader + rules 0.98 / 0.67, rules 0.97 / 0.44), errors not read",
     "external_test10": "collected and labelled before anything was run on it; scored once with what shipped (reader + "
@@ -166,11 +169,11 @@ def load(path: Path, split: str | None) -> list[dict[str, Any]]:
 
 def _allowed(source: str) -> set[str]:
     """The sides a source may be on: first split by parity (test if even), later sources test2 if divisible by 3;
-    test3 to test11 and the training splits (train8, train9, train11) hold whole sources new to the file (only on
-    that side: `split_errors` rejects a source on two)."""
+    test3 to test11 and the training splits (train8, train9, train11, train12) hold whole sources new to the file
+    (only on that side: `split_errors` rejects a source on two)."""
     digest = int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16)
     fresh = {"test3", "test4", "test5", "test6", "test7", "train8", "test8", "train9", "test9", "test10", "test11",
-             "train11"}  # fmt: skip
+             "train11", "train12"}  # fmt: skip
     return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev", *fresh}
 
 
