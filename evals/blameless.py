@@ -83,7 +83,14 @@ to", "forgot", acts on the wrong thing, self-blame) and hard negatives (systems 
 without a failure, talk about blame, people reporting an error they hit); a blind second labelling of a random 122 (20%)
 by the same labeller agreed on 121 (Cohen's kappa 0.98), the one disagreement dropped. Not yet trained on: a full
 training run (four folds and the final fit) did not fit in the round's time on the machine's two busy cores, so the
-shipped reader is still the one trained on 3,800 rows. Labels follow `data/blameless_guide.md`.
+shipped reader is still the one trained on 3,800 rows. `external_train12`: 467 more training sentences (187 blaming)
+from 263 sources in no other row nor in test12, collected at the same time (134 web domains and 129 GitHub
+repositories, none shared with those rows), for the shapes fresh text was still missed on (investigators finding that
+a named role did the wrong act, judgements of people, second-person accusations in threads, rhetorical blame
+questions, self-blame, people as a hazard in general) and hard negatives (talk about blame and blame culture, findings
+that clear a person, issues opened or closed by mistake, instructions, neutral first-person reports, systems failing);
+a blind second labelling of a random 100 (21%) by the same labeller agreed on all 100 (Cohen's kappa 1.0, so it says
+little). Not yet trained on; nothing was run on it. Labels follow `data/blameless_guide.md`.
 """
 
 import hashlib
@@ -117,6 +124,7 @@ SETS = {
     "external_test11": (EXTERNAL, "test11"),
     "external_train11": (EXTERNAL, "train11"),
     "external_test12": (EXTERNAL, "test12"),
+    "external_train12": (EXTERNAL, "train12"),
     "regression": (DATA / "blameless_regression.jsonl", None),
 }
 STATUS = {
@@ -139,6 +147,8 @@ STATUS = {
     "external_train11": "training data for the fine-tuned reader (collected for it, from sources and domains in no "
     "other row); not yet trained on; scored once with what ships, before any training on it (reader + rules 0.83 / "
     "0.58, rules 0.83 / 0.41)",
+    "external_train12": "training data for the fine-tuned reader (collected for it, from sources and domains in no "
+    "other row nor in test12, gathered at the same time); not yet trained on, and nothing run on it",
     "external_test9": "held out: collected by someone who never ran the detector or read its code; scored once, with "
     "the shipped reader and rules unchanged (reader + rules 0.98 / 0.67, rules 0.97 / 0.44), errors not read",
     "external_test10": "collected and labelled before anything was run on it; scored once with what shipped (reader + "
@@ -178,11 +188,11 @@ def load(path: Path, split: str | None) -> list[dict[str, Any]]:
 
 def _allowed(source: str) -> set[str]:
     """The sides a source may be on: first split by parity (test if even), later sources test2 if divisible by 3;
-    test3 to test12 and the training splits (train8, train9, train11) hold whole sources new to the file (only on
-    that side: `split_errors` rejects a source on two)."""
+    test3 to test12 and the training splits (train8, train9, train11, train12) hold whole sources new to the file
+    (only on that side: `split_errors` rejects a source on two)."""
     digest = int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16)
     fresh = {"test3", "test4", "test5", "test6", "test7", "train8", "test8", "train9", "test9", "test10", "test11",
-             "train11", "test12"}  # fmt: skip
+             "train11", "train12", "test12"}  # fmt: skip
     return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev", *fresh}
 
 
