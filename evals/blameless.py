@@ -58,6 +58,15 @@ agents failing, people acting without a failure, talk about blame, people report
 collected and labelled before anything was run on it, by someone who never ran the detector or read its code; a blind
 second labelling of a random 65 (25%) by the same labeller, minutes apart, agreed on all 65 (Cohen's kappa 1.0). Not
 yet scored: it is in UNSCORED, which the reader's trainer and the tuning scripts skip, until the bench scores it once.
+`external_test12` (fresh): 340 sentences (104 blaming) from 153 sources in none of the other rows, no URL, domain or
+GitHub repository shared with them or with the train12 sources collected at the same time (209 from 107 GitHub issue
+and pull-request threads: force pushes, pushes to the wrong remote, version bumps, merges, committed secrets and
+node_modules, CI; 131 from 46 web pages: court, tribunal and regulator reports on drivers, pilots, controllers,
+nurses, surgeons and pharmacists, incident news, safety write-ups, personal accounts), with hard negatives (systems and
+agents failing, passives with no person, people acting without a failure, talk about blame); whole sources, collected
+and labelled by the guide before anything was run on them, by someone who never ran the detector or read its code; a
+blind second labelling of a random 86 (25%, seeded) by the same labeller agreed on 85 (Cohen's kappa 0.97), the one
+disagreement dropped. Not yet scored: in UNSCORED.
 `external_train8`: 762 sentences (330 blaming) from 472 sources in none of the other rows (GitHub
 issues and pull requests; postmortems, status pages, news and blogs; forums and Q&A; the DFDS and PostHog
 postmortems and AIID incidents of the development data), collected as training data for the fine-tuned reader
@@ -74,7 +83,14 @@ to", "forgot", acts on the wrong thing, self-blame) and hard negatives (systems 
 without a failure, talk about blame, people reporting an error they hit); a blind second labelling of a random 122 (20%)
 by the same labeller agreed on 121 (Cohen's kappa 0.98), the one disagreement dropped. Not yet trained on: a full
 training run (four folds and the final fit) did not fit in the round's time on the machine's two busy cores, so the
-shipped reader is still the one trained on 3,800 rows. Labels follow `data/blameless_guide.md`.
+shipped reader is still the one trained on 3,800 rows. `external_train12`: 467 more training sentences (187 blaming)
+from 263 sources in no other row nor in test12, collected at the same time (134 web domains and 129 GitHub
+repositories, none shared with those rows), for the shapes fresh text was still missed on (investigators finding that
+a named role did the wrong act, judgements of people, second-person accusations in threads, rhetorical blame
+questions, self-blame, people as a hazard in general) and hard negatives (talk about blame and blame culture, findings
+that clear a person, issues opened or closed by mistake, instructions, neutral first-person reports, systems failing);
+a blind second labelling of a random 100 (21%) by the same labeller agreed on all 100 (Cohen's kappa 1.0, so it says
+little). Not yet trained on; nothing was run on it. Labels follow `data/blameless_guide.md`.
 """
 
 import hashlib
@@ -107,6 +123,8 @@ SETS = {
     "external_test10": (EXTERNAL, "test10"),
     "external_test11": (EXTERNAL, "test11"),
     "external_train11": (EXTERNAL, "train11"),
+    "external_test12": (EXTERNAL, "test12"),
+    "external_train12": (EXTERNAL, "train12"),
     "regression": (DATA / "blameless_regression.jsonl", None),
 }
 STATUS = {
@@ -129,18 +147,23 @@ STATUS = {
     "external_train11": "training data for the fine-tuned reader (collected for it, from sources and domains in no "
     "other row); not yet trained on; scored once with what ships, before any training on it (reader + rules 0.83 / "
     "0.58, rules 0.83 / 0.41)",
+    "external_train12": "training data for the fine-tuned reader (collected for it, from sources and domains in no "
+    "other row nor in test12, gathered at the same time); the reader was retrained on it",
     "external_test9": "held out: collected by someone who never ran the detector or read its code; scored once, with "
     "the shipped reader and rules unchanged (reader + rules 0.98 / 0.67, rules 0.97 / 0.44), errors not read",
     "external_test10": "collected and labelled before anything was run on it; scored once with what shipped (reader + "
     "rules 0.84 / 0.74, rules 0.83 / 0.51), then its errors read: in sample for the rules written from them",
     "external_test11": "collected and labelled before anything was run on it; scored once, with the reader retrained "
-    "on train11 (reader + rules 0.90 / 0.785, rules 0.86 / 0.40), errors not read; training data since (the reader retrained on it and on train12)",
+    "on train11 (reader + rules 0.90 / 0.785, rules 0.86 / 0.40), errors not read; training data since: the reader "
+    "was retrained on it and on train12",
+    "external_test12": "not yet scored: collected and labelled before anything was run on it (blind second labelling "
+    "of 86: kappa 0.97); the trainer and tuning scripts skip it",
 }
 # scored only by the bench itself, once at the end: no test or trainer reads their figures
 SEALED = ("external_test8", "external_test9")
 # collected and labelled: nothing learns from these or is tuned on them until they are scored once (test11, scored once
 # on 7 Dec, is training data since: test12 checks what training on it did)
-UNSCORED: tuple[str, ...] = ()
+UNSCORED = ("external_test12",)
 
 
 def _rate(hits: int, n: int) -> dict[str, Any]:
@@ -165,11 +188,11 @@ def load(path: Path, split: str | None) -> list[dict[str, Any]]:
 
 def _allowed(source: str) -> set[str]:
     """The sides a source may be on: first split by parity (test if even), later sources test2 if divisible by 3;
-    test3 to test11 and the training splits (train8, train9, train11) hold whole sources new to the file (only on
-    that side: `split_errors` rejects a source on two)."""
+    test3 to test12 and the training splits (train8, train9, train11, train12) hold whole sources new to the file
+    (only on that side: `split_errors` rejects a source on two)."""
     digest = int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16)
     fresh = {"test3", "test4", "test5", "test6", "test7", "train8", "test8", "train9", "test9", "test10", "test11",
-             "train11"}  # fmt: skip
+             "train11", "train12", "test12"}  # fmt: skip
     return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev", *fresh}
 
 

@@ -24,6 +24,7 @@ from agent_postmortem.cli.demo import SEED
 from agent_postmortem.config import Settings
 from agent_postmortem.evals.cases import load_cases
 from agent_postmortem.evals.failure_corpus import CORPUS, HERE, load
+from agent_postmortem.evals.fresh_failures import FRESH_SPLITS
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.service.runtime import make_embedder
 from agent_postmortem.store.models import Category, IncidentCreate, search_text
@@ -53,8 +54,8 @@ def cv_group(row: dict[str, str]) -> str:
 
 
 # Splits read only to score a shipped model, never to fit or choose one: the corpus's test half and the fresh
-# check set (evals/fresh_failures.py), whose figure counts only if no model ever learned from it.
-SCORED_ONLY = ("test", "fresh41")
+# check sets (evals/fresh_failures.py), whose figures count only if no model ever learned from them.
+SCORED_ONLY = ("test", *FRESH_SPLITS)
 
 
 def training_rows(examples: Sequence[Example]) -> list[Example]:

@@ -1,5 +1,5 @@
-"""`postmortem bench classify`: category accuracy on the test half of the failure corpus (or, with `--split fresh41`,
-on the fresh check set of evals/fresh_failures.py), four deciders in one run.
+"""`postmortem bench classify`: category accuracy on the test half of the failure corpus (or, with `--split fresh42`,
+on a fresh check set of evals/fresh_failures.py), four deciders in one run.
 
 Each test row goes through the service's capture dry run (`classify_incident`: redaction, the default embedder,
 hybrid search) over a knowledge base holding the seed incidents, and is decided four ways:

@@ -177,7 +177,8 @@ def bench_blame_documents(
 @bench.command("severity")
 def bench_severity(
     split: Annotated[
-        str, typer.Option(help="test (held-out sources), train (tuned on), all, or fresh41 (the fresh check set)")
+        str,
+        typer.Option(help="test (held-out sources), train (tuned on), all, or a fresh check set (fresh41, fresh42)"),
     ] = "test",
     corpus: Annotated[
         Path | None, typer.Option(help="a corpus in the failure-corpus shape (default: evals/data)")
@@ -186,13 +187,11 @@ def bench_severity(
 ) -> None:
     """Severity from scale against human severities: exact and within-one accuracy with 95% intervals, confusion
     matrix and the most frequent level, next to the legacy rules on the same rows."""
-    from agent_postmortem.evals.fresh_failures import default_corpus
+    from agent_postmortem.evals.fresh_failures import checked_split, default_corpus
     from agent_postmortem.evals.severity import run
 
     with user_errors():
-        if split not in ("test", "train", "all", "fresh41"):
-            raise ValueError("--split must be test, train, all or fresh41")
-        result = run(corpus or default_corpus(split), split=split)
+        result = run(corpus or default_corpus(split), split=checked_split(split, ("test", "train", "all")))
     show_record(result, as_json, title="bench severity")
 
 
@@ -204,7 +203,7 @@ def bench_classify(
         int, typer.Option(min=0, help="also ask the configured model (POSTMORTEM_LLM...) on a sample of this many rows")
     ] = 0,
     split: Annotated[
-        str, choice(("test", "fresh41"), help="test: the corpus's test half; fresh41: the fresh check set, scored once")
+        str, typer.Option(help="test: the corpus's test half; fresh41, fresh42: a fresh check set, scored once")
     ] = "test",
     as_json: JsonOpt = False,
 ) -> None:
@@ -212,9 +211,10 @@ def bench_classify(
     neighbour rule, the keyword rules alone and the seed's classifier (rules + neighbour votes), with intervals;
     train cross-validation apart."""
     from agent_postmortem.evals.classification import run
-    from agent_postmortem.evals.fresh_failures import default_corpus
+    from agent_postmortem.evals.fresh_failures import checked_split, default_corpus
 
     with user_errors(), stage_progress() as show:
+        checked_split(split, ("test",))
         result = run(
             corpus or default_corpus(split),
             seed,

@@ -1,5 +1,6 @@
-"""The fresh check set (evals/data/failures/fresh41.jsonl): its rows are new to every earlier labelled file, no
-training run can learn from them, and `postmortem bench classify --split fresh41` scores them."""
+"""The fresh check sets (evals/data/failures/fresh41.jsonl, fresh42.jsonl): their rows are new to every earlier
+labelled file and earlier fresh set, no training run can learn from them, and `postmortem bench classify --split
+<set>` scores them."""
 
 import json
 from collections.abc import Callable
@@ -9,18 +10,24 @@ from typing import Any
 import pytest
 
 from agent_postmortem.evals.category_data import corpus_examples, training_rows
-from agent_postmortem.evals.failure_corpus import read_jsonl
+from agent_postmortem.evals.failure_corpus import CORPUS, read_jsonl
 from agent_postmortem.evals.fresh_failures import (
-    FRESH,
-    FRESH_SPLIT,
-    RELABEL,
+    FRESH_SPLITS,
+    checked_split,
+    default_corpus,
     earlier_rows,
     fresh_problems,
+    fresh_set,
+    load,
+    main,
     relabel_sample,
+    repository,
 )
 
+LATEST = FRESH_SPLITS[-1]
 
-def fresh_row(rid: str, url: str, split: str = FRESH_SPLIT) -> dict[str, Any]:
+
+def fresh_row(rid: str, url: str, split: str = LATEST) -> dict[str, Any]:
     return {
         "id": rid,
         "source": "github:a/b",
@@ -38,32 +45,55 @@ def fresh_row(rid: str, url: str, split: str = FRESH_SPLIT) -> dict[str, Any]:
     }
 
 
-def test_the_committed_fresh_set_shares_no_id_url_or_repository_with_earlier_files() -> None:
-    fresh = read_jsonl(FRESH)
+@pytest.mark.parametrize("split", FRESH_SPLITS)
+def test_each_committed_fresh_set_shares_no_id_url_or_repository_with_earlier_files(split: str) -> None:
+    fresh = load(split)
     assert len(fresh) >= 80
-    assert fresh_problems(fresh, earlier_rows()) == []
+    assert fresh_problems(fresh, earlier_rows(split), split) == []
+
+
+def test_fresh42_holds_a_hundred_reports_from_ninety_owners_with_every_category() -> None:
+    from agent_postmortem.evals.failure_corpus import CATEGORIES
+
+    fresh = load("fresh42")
+    assert len(fresh) >= 100
+    assert len({r["source_group"] for r in fresh}) >= 90
+    counts = {c: sum(r["category"] == c for r in fresh) for c in CATEGORIES}
+    assert min(counts.values()) >= 6, counts
+
+
+def test_a_later_set_must_be_fresh_against_the_sets_before_it() -> None:
+    assert {r["id"] for r in load("fresh41")} <= {r["id"] for r in earlier_rows("fresh42")}
+    assert not {r["id"] for r in load("fresh42")} & {r["id"] for r in earlier_rows("fresh41")}
+    reused = fresh_row("gh-x-1", load("fresh41")[0]["source_url"].rsplit("/", 1)[0] + "/999999")
+    repo = repository(reused["source_url"])
+    assert fresh_problems([reused], earlier_rows("fresh42"), "fresh42") == [
+        f"gh-x-1: repository {repo} already has an earlier row"
+    ]
 
 
 def test_a_reused_repository_or_another_split_is_a_problem() -> None:
     earlier = [fresh_row("gh-a-b-1", "https://github.com/a/b/issues/1", split="test")]
     same_repo = fresh_row("gh-a-b-2", "https://github.com/A/b/pull/2")
-    wrong_split = fresh_row("gh-c-d-3", "https://github.com/c/d/issues/3", split="train")
-    assert fresh_problems([same_repo, wrong_split], earlier) == [
-        "gh-c-d-3: split must be fresh41",
+    wrong_split = fresh_row("gh-c-d-3", "https://github.com/c/d/issues/3", split="fresh41")
+    assert fresh_problems([same_repo, wrong_split], earlier, "fresh42") == [
+        "gh-c-d-3: split must be fresh42",
         "gh-a-b-2: repository a/b already has an earlier row",
     ]
 
 
-def test_the_blind_relabelling_covers_the_seeded_quarter_and_carries_labels_only() -> None:
-    relabel = read_jsonl(RELABEL)
-    assert [r["id"] for r in relabel] == relabel_sample(read_jsonl(FRESH))
+@pytest.mark.parametrize("split", FRESH_SPLITS)
+def test_each_blind_relabelling_covers_its_seeded_quarter_and_carries_labels_only(split: str) -> None:
+    relabel = read_jsonl(fresh_set(split).relabel)
+    assert [r["id"] for r in relabel] == relabel_sample(load(split), split)
     assert all(set(r) == {"id", "category", "severity", "labeller"} for r in relabel)
 
 
-def test_training_refuses_rows_of_the_fresh_split() -> None:
-    fresh = corpus_examples(FRESH_SPLIT, FRESH)
-    assert fresh and {e.origin for e in fresh} == {f"corpus:{FRESH_SPLIT}"}
-    with pytest.raises(ValueError, match="scored-only split: corpus:fresh41"):
+@pytest.mark.parametrize("split", FRESH_SPLITS)
+def test_training_refuses_rows_of_each_fresh_split(split: str) -> None:
+    fresh = corpus_examples(split, fresh_set(split).path)
+    assert fresh and {e.origin for e in fresh} == {f"corpus:{split}"}
+    with pytest.raises(ValueError, match=f"scored-only split: corpus:{split}"):
         training_rows(fresh)
     from agent_postmortem.evals.train_category import train
 
@@ -74,28 +104,48 @@ def test_training_refuses_rows_of_the_fresh_split() -> None:
 def test_the_default_training_rows_hold_no_fresh_report() -> None:
     rows = training_rows(corpus_examples("train"))
     assert {e.origin for e in rows} == {"corpus:train"}
-    fresh_texts = {e.capture.description for e in corpus_examples(FRESH_SPLIT, FRESH)}
-    assert not fresh_texts & {e.capture.description for e in rows}
+    trained = {e.capture.description for e in rows}
+    for split in FRESH_SPLITS:
+        assert not {e.capture.description for e in corpus_examples(split, fresh_set(split).path)} & trained
 
 
-def test_bench_classify_scores_the_fresh_split_alone(tmp_path: Path, cli: Callable[..., Any]) -> None:
+@pytest.mark.parametrize("split", FRESH_SPLITS)
+def test_bench_classify_scores_a_fresh_split_alone(split: str, tmp_path: Path, cli: Callable[..., Any]) -> None:
     path = tmp_path / "fresh.jsonl"
     rows = [
-        fresh_row("f-0", "https://github.com/x/y/issues/1"),
-        fresh_row("f-1", "https://github.com/x/y/issues/2") | {"title": "Tool call timed out", "category": "timeout"},
+        fresh_row("f-0", "https://github.com/x/y/issues/1", split=split),
+        fresh_row("f-1", "https://github.com/x/y/issues/2", split=split)
+        | {"title": "Tool call timed out", "category": "timeout"},
         fresh_row("t-2", "https://github.com/x/y/issues/3", split="test"),
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    result = cli("bench", "classify", "--split", FRESH_SPLIT, "--corpus", str(path), "--json")
+    result = cli("bench", "classify", "--split", split, "--corpus", str(path), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["split"] == FRESH_SPLIT
+    assert report["split"] == split
     assert {scored["rows"] for scored in report["test"].values()} == {2}
 
 
-def test_the_fresh_split_is_read_from_its_own_file() -> None:
-    from agent_postmortem.evals.failure_corpus import CORPUS
-    from agent_postmortem.evals.fresh_failures import default_corpus
+def test_bench_classify_names_the_splits_it_takes(cli: Callable[..., Any]) -> None:
+    result = cli("bench", "classify", "--split", "train")
+    assert result.exit_code != 0
+    assert "--split must be test, fresh41 or fresh42" in result.output
 
-    assert default_corpus(FRESH_SPLIT) == FRESH
+
+def test_each_fresh_split_is_read_from_its_own_file() -> None:
+    for split in FRESH_SPLITS:
+        assert default_corpus(split) == fresh_set(split).path
+        assert default_corpus(split).name == f"{split}.jsonl"
     assert default_corpus("test") == CORPUS
+    assert checked_split("fresh42", ("test",)) == "fresh42"
+    with pytest.raises(ValueError, match="--split must be test, train, all, fresh41 or fresh42"):
+        checked_split("dev", ("test", "train", "all"))
+
+
+def test_the_command_checks_and_relabels_every_set_or_the_one_named(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check"]) == 0
+    assert "fresh41: 90 rows, fresh42:" in capsys.readouterr().err
+    assert main(["agreement", "fresh42"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"fresh42"}
+    assert main(["check", "fresh9"]) == 2
+    assert "'fresh9' is not a fresh split" in capsys.readouterr().err
