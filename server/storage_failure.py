@@ -78,6 +78,17 @@ def _for_a_page(error: BaseException, reason: str) -> str:
     )
 
 
+# What a failure that passes by itself (the database down or restarting, at its connection limit, locked for a
+# moment) tells a client to do, in the messages above: the SDK sends such a refused capture again (sdk/remote.py).
+TRY_AGAIN = ("try again later", "try again in a moment")
+
+
+def passes(message: str) -> bool:
+    """Whether a server's refusal says its failure passes by itself: the same request, sent again later, will do."""
+    said = message.lower()
+    return any(words in said for words in TRY_AGAIN)
+
+
 def failure_reason(error: BaseException) -> str:
     """The engine's own one-line reason for a database failure (for a log: it may name the database's host)."""
     return str(getattr(error, "orig", None) or error.__class__.__name__).splitlines()[0][:200]

@@ -21,6 +21,7 @@ from agent_postmortem.sdk.not_stored import CaptureNotStored
 from agent_postmortem.sdk.outage import Outage
 from agent_postmortem.sdk.recorder import WORKER_NAME
 from agent_postmortem.service.results import CaptureResult
+from agent_postmortem.storage_failure import passes
 from agent_postmortem.store.models import IncidentCreate
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,11 @@ for _name in CLIENT_LOGGERS:
 
 class RemoteCaptureError(CaptureNotStored):
     """The team server refused a capture for a reason a retry cannot fix (token, or the capture itself)."""
+
+
+class StoreDown(Exception):
+    """The team server answered but could not store the capture for a reason that passes (its database down or
+    restarting): sent again with the same key, as after a refused connection."""
 
 
 class RemoteService:
@@ -97,6 +103,9 @@ class RemoteService:
                 raise
             except Exception as e:  # connection refused, timeouts, 5xx: the same key makes the retry safe
                 self.outage.failed()
+                if delay is None and isinstance(e, StoreDown):
+                    said = f"{shown(self.url)} could not store it after {attempt + 1} attempts: {e}"
+                    raise RemoteCaptureError(said) from None
                 if delay is None:
                     raise RemoteCaptureError(
                         f"{shown(self.url)} unreachable after {attempt + 1} attempts ({_reason(e)})"
@@ -139,6 +148,8 @@ class RemoteService:
             raise
         if result.is_error:
             text = getattr(result.content[0], "text", "") if result.content else ""
+            if passes(text):  # "The incident store is unreachable ... try again later": not the capture's fault
+                raise StoreDown(text[:500])
             raise RemoteCaptureError(f"{shown(self.url)} rejected the capture: {text[:500]}")
         return CaptureResult.model_validate(result.structured_content)
 
