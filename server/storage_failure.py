@@ -171,6 +171,17 @@ def is_storage_failure(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and error.statement is None and _could_not_connect(str(error.orig))
 
 
+def database_away(error: BaseException) -> bool:
+    """A PostgreSQL server that could not be reached, dropped the connection or took no more: one that may be back in
+    seconds (a restart, a failover). Not SQLite's (a file that cannot be opened stays so; a lock was waited for)."""
+    if not is_storage_failure(error):
+        return False
+    from sqlalchemy.exc import DBAPIError
+
+    driver = type(getattr(error, "orig", None)).__module__
+    return isinstance(error, DBAPIError) and driver.startswith("psycopg") and not is_damaged_database(error)
+
+
 def is_damaged_database(error: BaseException) -> bool:
     """SQLite's "database disk image is malformed" and "file is not a database": the driver's plain DatabaseError,
     none of its subclasses (a constraint, a programming error or a lock is something else)."""

@@ -7,7 +7,6 @@ the Recorder keeps the agent away from both."""
 import logging
 import re
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from agent_postmortem.config import shown_url as shown
+from agent_postmortem.sdk.again import RETRY_DELAYS, keyed
 from agent_postmortem.sdk.not_stored import CaptureNotStored
 from agent_postmortem.sdk.outage import Outage
 from agent_postmortem.sdk.recorder import WORKER_NAME
@@ -25,7 +25,6 @@ from agent_postmortem.storage_failure import passes
 from agent_postmortem.store.models import IncidentCreate
 
 logger = logging.getLogger(__name__)
-RETRY_DELAYS = (0.5, 2.0, 5.0)  # seconds before each retry: rides out a server restart, not an outage
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # what a bearer token can be in an HTTP header: visible ASCII
 CLIENT_LOGGERS = ("mcp.client.streamable_http", "mcp.client.session", "mcp.client.client")
 
@@ -80,8 +79,7 @@ class RemoteService:
 
     def capture_incident(self, data: IncidentCreate) -> CaptureResult:
         """Send one capture, retrying transient failures with the same idempotency key."""
-        if data.idempotency_key is None:
-            data = data.model_copy(update={"idempotency_key": f"sdk-{uuid.uuid4().hex}"})
+        data = keyed(data)
         arguments = data.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
         arguments.pop("occurred_at", None)  # not a tool argument: the server stamps the time
         arguments.pop("source_id", None)
