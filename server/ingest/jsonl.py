@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 from agent_postmortem.errors import validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import empty, lines
+from agent_postmortem.ingest.otlp import has_spans
 from agent_postmortem.service.incidents import CLOCK_SKEW
 from agent_postmortem.store.models import SeedIncident, search_text
 from agent_postmortem.store.records.rows import content_hash
@@ -77,6 +78,8 @@ def _where_they_go(data: object) -> str:
     """The import format's names for the keys of a line in another format, and an action item given as a string."""
     if not isinstance(data, dict):
         return ""
+    if has_spans(data):  # `{"resourceSpans": ...}`: refused as unknown fields, not saying which command reads it
+        return " (this is OTLP/JSON trace data: import it with `postmortem import-traces`)"
     moves = [f"{key} as {where}" for key, where in ELSEWHERE.items() if key in data and where not in data]
     items = data.get("action_items")
     if isinstance(items, list) and any(isinstance(item, str) for item in items):

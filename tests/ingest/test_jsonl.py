@@ -186,6 +186,15 @@ def test_a_postmortem_of_another_format_is_told_where_its_text_root_cause_and_it
     assert validate_incidents(path)[1] == []  # as the hint says, it imports
 
 
+def test_an_otlp_trace_file_given_to_import_is_told_to_use_import_traces(tmp_path: Path) -> None:
+    """`postmortem import traces.json` of `{"resourceSpans": null}` was refused as "not fields of the import format:
+    resourceSpans", which did not say that this is trace data, nor which command reads it."""
+    path = tmp_path / "traces.json"
+    path.write_text(lines(json.dumps({"resourceSpans": None})), encoding="utf-8")
+    _, problems, _ = validate_incidents(path)
+    assert problems[0].reason.endswith("(this is OTLP/JSON trace data: import it with `postmortem import-traces`)")
+
+
 def test_a_past_write_up_with_a_root_cause_and_no_whys_imports(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A team's post-mortems (here DFDS's, MIT) state a root cause and factors, not five whys: each line was refused
     with "analysis.whys: Field required", so none of a team's history could come in without inventing whys."""
