@@ -238,3 +238,20 @@ def test_a_json_array_of_incidents_is_told_to_be_one_per_line(tmp_path: Path, in
     path.write_text(json.dumps([json.loads(row) for row in GOOD], indent=indent), encoding="utf-8")
     _, problems, _ = validate_incidents(path)
     assert problems[0].line == 1 and "JSON array" in problems[0].reason and "jq -c '.[]'" in problems[0].reason
+
+
+def test_a_file_cut_inside_its_last_line_names_the_line_and_says_how_to_import_the_whole_lines(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    """A copy of a JSONL file still being written ends inside an incident: `import` said only "line 4: not JSON:
+    Unterminated string", not that the file was cut short, nor how to keep the three whole lines before it."""
+    path = tmp_path / "incidents.jsonl"
+    path.write_text(lines(*GOOD) + '{"title": "Refund sent tw', encoding="utf-8")
+    refused = cli("import", str(path))
+    assert refused.exit_code == 2 and "line 4: not JSON" in refused.stderr
+    assert "the file ends inside this line" in refused.stderr
+    assert "`head -n 3 FILE > whole.jsonl`, then `postmortem import whole.jsonl`" in refused.stderr
+    whole = tmp_path / "whole.jsonl"
+    whole.write_text("".join(path.read_text(encoding="utf-8").splitlines(keepends=True)[:3]), encoding="utf-8")
+    imported = cli("import", str(whole))
+    assert imported.exit_code == 0 and "imported 3 incidents" in imported.stdout
