@@ -50,6 +50,13 @@ class StoreDown(Exception):
     restarting): sent again with the same key, as after a refused connection."""
 
 
+class TokenRefused(RemoteCaptureError):
+    """The server refused the token, or asked for one none was given: every capture fails the same way until the
+    setting is changed, so it is said once per process."""
+
+    said_once = True
+
+
 class RemoteService:
     """The one method of PostmortemService the Recorder needs, on a team server."""
 
@@ -84,7 +91,7 @@ class RemoteService:
         arguments.pop("occurred_at", None)  # not a tool argument: the server stamps the time
         arguments.pop("source_id", None)
         if self._token is not None and not _HEADER_SAFE.fullmatch(self._token):
-            raise RemoteCaptureError(
+            raise TokenRefused(
                 "the token (token= or POSTMORTEM_TOKEN) holds a space, a line break or a character that is not ASCII, "
                 "which no HTTP header can carry: copy the token again"
             )
@@ -129,13 +136,13 @@ class RemoteService:
                 result = await client.call_tool("capture_incident", arguments)
         except Exception:
             if (401 in statuses or 403 in statuses) and self._token is None:
-                raise RemoteCaptureError(
+                raise TokenRefused(
                     f"{shown(self.url)} asks for a token (HTTP {statuses[-1]}) and none was given; set "
                     "POSTMORTEM_TOKEN (or token=) to the server's POSTMORTEM_HTTP_TOKEN or, on a server of teams, to a "
                     "token of your team (`postmortem token add --team NAME` by its operator)"
                 ) from None
             if 401 in statuses or 403 in statuses:
-                raise RemoteCaptureError(
+                raise TokenRefused(
                     f"{shown(self.url)} refused the token (HTTP {statuses[-1]}): it is wrong or was revoked; set "
                     "POSTMORTEM_TOKEN to the server's POSTMORTEM_HTTP_TOKEN or, on a server of teams, to a token of "
                     "your team (`postmortem token add --team NAME` by its operator)"
