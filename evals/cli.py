@@ -204,7 +204,11 @@ def bench_classify(
         int, typer.Option(min=0, help="also ask the configured model (POSTMORTEM_LLM...) on a sample of this many rows")
     ] = 0,
     split: Annotated[
-        str, choice(("test", "fresh41"), help="test: the corpus's test half; fresh41: the fresh check set, scored once")
+        str,
+        choice(
+            ("test", "fresh41"),
+            help="test: the corpus's test half; fresh41: the fresh check set (trained on since its one scoring)",
+        ),
     ] = "test",
     as_json: JsonOpt = False,
 ) -> None:

@@ -1,12 +1,14 @@
-"""A fresh check set for the category classifier (`evals/data/failures/fresh41.jsonl`), scored once.
+"""A fresh check set for the category classifier (`evals/data/failures/fresh41.jsonl`): scored once, trained on since.
 
 The test half of `corpus.jsonl` has been read many times while the classifier was designed, so its figure is no
 longer an out-of-sample one. `fresh41` is a separate file of failure reports quoted from public GitHub threads in
 the corpus's row shape, from repositories that appear in no row of `corpus.jsonl`, `labels_B.jsonl` or
-`second_sample.jsonl`, labelled by `GUIDE.md` before any decider ran on them. Its split name is a scored-only
-split: training (`evals/train_category.py`) refuses its rows, and `postmortem bench classify --split fresh41` and
-`postmortem bench severity --split fresh41` score it. `fresh41_relabel.jsonl` is a blind relabelling of a seeded
-quarter of it.
+`second_sample.jsonl`, labelled by `GUIDE.md` before any decider ran on them. It was scored-only until its one
+scoring, with the model unchanged: accuracy 0.756 (68/90), macro-F1 0.747 (`docs/architecture.md`, decision 6). That
+is its out-of-sample figure. Its errors were then read, and its rows are training data since: `evals/train_category.py`
+fits on them (except the rows whose owner has rows in the corpus's test half), so `postmortem bench classify --split
+fresh41` and `postmortem bench severity --split fresh41` still run but now score rows the model learned from.
+`fresh41_relabel.jsonl` is a blind relabelling of a seeded quarter of it.
 
     python -m agent_postmortem.evals.fresh_failures check        # schema and freshness; exit 1 on a problem
     python -m agent_postmortem.evals.fresh_failures agreement    # kappa of the blind relabelling

@@ -1,5 +1,6 @@
-"""The fresh check set (evals/data/failures/fresh41.jsonl): its rows are new to every earlier labelled file, no
-training run can learn from them, and `postmortem bench classify --split fresh41` scores them."""
+"""The fresh check set (evals/data/failures/fresh41.jsonl): its rows are new to every earlier labelled file; scored
+once, they train since (but for owners of test rows), and `postmortem bench classify --split fresh41` still scores
+them."""
 
 import json
 from collections.abc import Callable
@@ -8,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from agent_postmortem.evals.category_data import corpus_examples, training_rows
-from agent_postmortem.evals.failure_corpus import read_jsonl
+from agent_postmortem.evals.category_data import corpus_examples, default_training_examples, training_rows
+from agent_postmortem.evals.failure_corpus import CORPUS, read_jsonl
 from agent_postmortem.evals.fresh_failures import (
     FRESH,
     FRESH_SPLIT,
@@ -60,22 +61,27 @@ def test_the_blind_relabelling_covers_the_seeded_quarter_and_carries_labels_only
     assert all(set(r) == {"id", "category", "severity", "labeller"} for r in relabel)
 
 
-def test_training_refuses_rows_of_the_fresh_split() -> None:
-    fresh = corpus_examples(FRESH_SPLIT, FRESH)
-    assert fresh and {e.origin for e in fresh} == {f"corpus:{FRESH_SPLIT}"}
-    with pytest.raises(ValueError, match="scored-only split: corpus:fresh41"):
-        training_rows(fresh)
+def test_training_refuses_rows_of_the_test_half() -> None:
+    test = corpus_examples("test")
+    with pytest.raises(ValueError, match="scored-only split: corpus:test"):
+        training_rows(test)
     from agent_postmortem.evals.train_category import train
 
     with pytest.raises(ValueError, match="scored-only"):
-        train(train_rows=fresh[:3])
+        train(train_rows=test[:3])
 
 
-def test_the_default_training_rows_hold_no_fresh_report() -> None:
-    rows = training_rows(corpus_examples("train"))
-    assert {e.origin for e in rows} == {"corpus:train"}
-    fresh_texts = {e.capture.description for e in corpus_examples(FRESH_SPLIT, FRESH)}
-    assert not fresh_texts & {e.capture.description for e in rows}
+def test_the_once_scored_fresh_rows_train_except_those_of_test_owners() -> None:
+    rows = training_rows(default_training_examples())
+    assert {e.origin for e in rows} == {"corpus:train", f"corpus:{FRESH_SPLIT}"}
+    test_groups = {r["source_group"] for r in read_jsonl(CORPUS) if r["split"] == "test"}
+    fresh = read_jsonl(FRESH)
+    kept = [r for r in fresh if r["source_group"] not in test_groups]
+    assert 0 < len(kept) < len(fresh)  # a few fresh rows come from owners of test rows
+    trained_fresh = [e for e in rows if e.origin == f"corpus:{FRESH_SPLIT}"]
+    assert len(trained_fresh) == len(kept)
+    assert {e.group for e in trained_fresh} == {r["source_group"] for r in kept}
+    assert not {e.group for e in rows} & test_groups
 
 
 def test_bench_classify_scores_the_fresh_split_alone(tmp_path: Path, cli: Callable[..., Any]) -> None:
@@ -94,7 +100,6 @@ def test_bench_classify_scores_the_fresh_split_alone(tmp_path: Path, cli: Callab
 
 
 def test_the_fresh_split_is_read_from_its_own_file() -> None:
-    from agent_postmortem.evals.failure_corpus import CORPUS
     from agent_postmortem.evals.fresh_failures import default_corpus
 
     assert default_corpus(FRESH_SPLIT) == FRESH
