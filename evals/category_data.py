@@ -24,7 +24,7 @@ from agent_postmortem.cli.demo import SEED
 from agent_postmortem.config import Settings
 from agent_postmortem.evals.cases import load_cases
 from agent_postmortem.evals.failure_corpus import CORPUS, HERE, load
-from agent_postmortem.evals.fresh_failures import FRESH_SPLITS
+from agent_postmortem.evals.fresh_failures import FRESH_SPLITS, TRAINED, fresh_set
 from agent_postmortem.ingest.jsonl import read_incidents
 from agent_postmortem.service.runtime import make_embedder
 from agent_postmortem.store.models import Category, IncidentCreate, search_text
@@ -54,8 +54,9 @@ def cv_group(row: dict[str, str]) -> str:
 
 
 # Splits read only to score a shipped model, never to fit or choose one: the corpus's test half and the fresh
-# check sets (evals/fresh_failures.py), whose figures count only if no model ever learned from them.
-SCORED_ONLY = ("test", *FRESH_SPLITS)
+# check sets (evals/fresh_failures.py) not yet spent, whose figures count only if no model ever learned from them. A
+# spent set (`TRAINED`, scored once) is training data since.
+SCORED_ONLY = ("test", *(s for s in FRESH_SPLITS if s not in TRAINED))
 
 
 def training_rows(examples: Sequence[Example]) -> list[Example]:
@@ -66,8 +67,9 @@ def training_rows(examples: Sequence[Example]) -> list[Example]:
     return list(examples)
 
 
-def corpus_examples(split: str, path: Path = CORPUS) -> list[Example]:
-    rows = [r for r in load(path) if r["split"] == split]
+def corpus_examples(split: str, path: Path = CORPUS, *, leave_out: frozenset[str] = frozenset()) -> list[Example]:
+    """The rows of `split` in `path` as examples, without those whose source group is in `leave_out`."""
+    rows = [r for r in load(path) if r["split"] == split and r["source_group"] not in leave_out]
     return [
         Example(
             redact_model(corpus_capture(r["title"], r["text"]))[0],
@@ -77,6 +79,14 @@ def corpus_examples(split: str, path: Path = CORPUS) -> list[Example]:
         )
         for r in rows
     ]
+
+
+def default_training_examples() -> list[Example]:
+    """What the classifier is fitted on: the corpus's train half and the once-scored fresh check set, without the
+    fresh rows whose source group (a GitHub owner) has rows in the test half, so no test source gains a train twin."""
+    test_groups = frozenset(r["source_group"] for r in load(CORPUS) if r["split"] == "test")
+    spent = [e for split in TRAINED for e in corpus_examples(split, fresh_set(split).path, leave_out=test_groups)]
+    return [*corpus_examples("train"), *spent]
 
 
 def product_examples() -> list[Example]:

@@ -1,5 +1,6 @@
 """`postmortem bench classify`: category accuracy on the test half of the failure corpus (or, with `--split fresh42`,
-on a fresh check set of evals/fresh_failures.py), four deciders in one run.
+on a fresh check set of evals/fresh_failures.py; `fresh41`, scored once at 0.756, is trained on since, so its figure
+now reads rows the model learned from), four deciders in one run.
 
 Each test row goes through the service's capture dry run (`classify_incident`: redaction, the default embedder,
 hybrid search) over a knowledge base holding the seed incidents, and is decided four ways:
@@ -178,7 +179,8 @@ def run(
         "test_by_round": by_round(corpus, truth, decided, split),
         "paired_with_rules": {name: paired(truth, decided[name], decided["rules"]) for name in DECIDERS[:2]},
         "train_cross_validation": {
-            "note": "train half only, 5-fold cross-validation grouped by source, computed when the model was trained",
+            "note": "train half only (with the once-scored fresh41 rows), 5-fold cross-validation grouped by source, "
+            "computed when the model was trained",
             **metadata["train_cv"],
         },
         "model": {k: metadata[k] for k in ("embedder", "corpus_sha256", "settings")},

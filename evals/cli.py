@@ -203,7 +203,11 @@ def bench_classify(
         int, typer.Option(min=0, help="also ask the configured model (POSTMORTEM_LLM...) on a sample of this many rows")
     ] = 0,
     split: Annotated[
-        str, typer.Option(help="test: the corpus's test half; fresh41, fresh42: a fresh check set, scored once")
+        str,
+        typer.Option(
+            help="test: the corpus's test half; fresh42: a fresh check set, scored once; fresh41: trained on since its "
+            "one scoring"
+        ),
     ] = "test",
     as_json: JsonOpt = False,
 ) -> None:

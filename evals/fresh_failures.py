@@ -7,7 +7,10 @@ the corpus's row shape, from repositories that appear in no row of `corpus.jsonl
 (the file's name) is a scored-only split: training (`evals/train_category.py`) refuses its rows, and `postmortem
 bench classify --split fresh42` and `postmortem bench severity --split fresh42` score it. `<split>_relabel.jsonl` is
 a blind relabelling of a seeded quarter of it. Once a set has been scored it is spent: the next look needs the next
-set.
+set. `fresh41` was scored once with the model unchanged (accuracy 0.756, 68/90; macro-F1 0.747: its only out-of-sample
+figure, `docs/architecture.md`, decision 6); its errors were then read and its rows are training data since
+(`TRAINED`: `evals/train_category.py` fits on them, except the rows whose owner has rows in the corpus's test half), so
+`--split fresh41` still runs but scores rows the model learned from.
 
     python -m agent_postmortem.evals.fresh_failures check [SPLIT]       # schema and freshness; exit 1 on a problem
     python -m agent_postmortem.evals.fresh_failures agreement [SPLIT]   # kappa of the blind relabelling
@@ -49,6 +52,8 @@ class FreshSet:
 # Oldest first: each set must be fresh against every set before it.
 FRESH_SETS = (FreshSet("fresh41", 41), FreshSet("fresh42", 42))
 FRESH_SPLITS = tuple(s.split for s in FRESH_SETS)
+# Spent sets: scored once, then read for their errors and trained on (`evals/category_data.py`)
+TRAINED = ("fresh41",)
 
 
 def fresh_set(split: str) -> FreshSet:

@@ -3,7 +3,8 @@
     python -m agent_postmortem.evals.train_category          # choose C by grouped CV on train, fit, write the file
     python -m agent_postmortem.evals.train_category --check  # refit with the recorded settings; exit 1 if it differs
 
-Only the train half of the failure corpus is read (plus the project's own seed incidents and team-written eval
+Only the train half of the failure corpus and the once-scored fresh check set (`evals/fresh_failures.py`; its rows
+from owners of test rows left out) are read (plus the project's own seed incidents and team-written eval
 cases, which are always on the fitting side and never scored). Each head is a multinomial logistic regression
 (lbfgs, L2, balanced class weights, every feature standardised) whose C is chosen by macro-F1 in 5-fold
 cross-validation grouped by source (`evals.category_data.cv_group`, seeded, stratified); its temperature is fitted
@@ -25,8 +26,8 @@ import numpy as np
 from agent_postmortem.analysis.category_model import CLASSES, CUES, FEATURE_VERSION, MODEL_FILE, parse
 from agent_postmortem.evals.category_data import (
     Example,
-    corpus_examples,
     default_embedder,
+    default_training_examples,
     design,
     file_hash,
     labels,
@@ -37,6 +38,7 @@ from agent_postmortem.evals.category_data import (
 )
 from agent_postmortem.evals.classification import scores
 from agent_postmortem.evals.failure_corpus import CORPUS
+from agent_postmortem.evals.fresh_failures import TRAINED, fresh_set
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +151,7 @@ def train(
     """The model file's content: both heads, the classes and features, and how it was made. `grids`: the values of
     C to choose from per head (default GRID for both)."""
     grids = grids or {"embedding": GRID, "rules": GRID}
-    corpus = training_rows(train_rows if train_rows is not None else corpus_examples("train"))
+    corpus = training_rows(train_rows if train_rows is not None else default_training_examples())
     product = product_examples()
     embedder = default_embedder()
     v_corpus, v_product = vectors(embedder, corpus), vectors(embedder, product)
@@ -168,7 +170,7 @@ def train(
         "heads": heads,
         "metadata": {
             "embedder": embedder.model_id,
-            "corpus_sha256": file_hash(CORPUS),
+            "corpus_sha256": file_hash(CORPUS, *(fresh_set(split).path for split in TRAINED)),
             "product_sha256": product_hash(),
             "corpus_rows": len(corpus),
             "product_rows": len(product),

@@ -78,6 +78,17 @@ def _for_a_page(error: BaseException, reason: str) -> str:
     )
 
 
+# What a failure that passes by itself (the database down or restarting, at its connection limit, locked for a
+# moment) tells a client to do, in the messages above: the SDK sends such a refused capture again (sdk/remote.py).
+TRY_AGAIN = ("try again later", "try again in a moment")
+
+
+def passes(message: str) -> bool:
+    """Whether a server's refusal says its failure passes by itself: the same request, sent again later, will do."""
+    said = message.lower()
+    return any(words in said for words in TRY_AGAIN)
+
+
 def failure_reason(error: BaseException) -> str:
     """The engine's own one-line reason for a database failure (for a log: it may name the database's host)."""
     return str(getattr(error, "orig", None) or error.__class__.__name__).splitlines()[0][:200]
@@ -158,6 +169,17 @@ def is_storage_failure(error: BaseException) -> bool:
         return True
     # psycopg raises ProgrammingError for URL options libpq refuses while connecting (no statement was sent)
     return isinstance(error, DBAPIError) and error.statement is None and _could_not_connect(str(error.orig))
+
+
+def database_away(error: BaseException) -> bool:
+    """A PostgreSQL server that could not be reached, dropped the connection or took no more: one that may be back in
+    seconds (a restart, a failover). Not SQLite's (a file that cannot be opened stays so; a lock was waited for)."""
+    if not is_storage_failure(error):
+        return False
+    from sqlalchemy.exc import DBAPIError
+
+    driver = type(getattr(error, "orig", None)).__module__
+    return isinstance(error, DBAPIError) and driver.startswith("psycopg") and not is_damaged_database(error)
 
 
 def is_damaged_database(error: BaseException) -> bool:

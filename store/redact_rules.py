@@ -79,10 +79,14 @@ SECRET_RULES: list[tuple[str, str, int]] = [
     ("stripe_key", r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0),
     ("stripe_webhook_secret", r"whsec_[A-Za-z0-9+/=]{24,}", 0),
     ("aws_access_key_id", r"(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b", 0),
-    (  # its secret access key: 40 characters of base64 on the key id's line ("AKIA… secret …", "AKIA…:…") or after
-        "aws_secret_access_key",  # the words "secret (access) key" ("the secret key is …"), with no = or : between
-        r"(?:\b(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b[^\n]{0,40}?|(?i:\bsecret(?:[ _-]?access)?(?:[ _-]?key)?"
-        r"[ \t]+(?:is[ \t]+|was[ \t]+|of[ \t]+)?))(?<![A-Za-z0-9/+])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+    (  # its secret access key: 40 characters of base64 within 100 characters after the key id (on its line or the
+        # next: a CSV row, two lines of a log), after the words "(aws) secret (access) key" with no = or : between
+        # ("the secret key is …"), or after "key=" / "aws_key:" (checked: a hex digest, a commit, stays)
+        "aws_secret_access_key",
+        r"(?:\b(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b(?:[^\n]|\n(?![ \t]*\n)){0,100}?"
+        r"|(?i:\b(?:aws[ _-]?)?secret(?:[ _-]?access)?(?:[ _-]?key)?[ \t]+(?:is[ \t]+|was[ \t]+|of[ \t]+)?)"
+        r"|(?i:\b(?:aws[ _-]?)?(?:secret[ _-]?)?(?:access[ _-]?)?key)[ \t]*[=:][ \t]*[\"']?)"
+        r"(?<![A-Za-z0-9/+])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
         1,
     ),
     ("google_api_key", r"AIza[0-9A-Za-z_-]{35}", 0),
@@ -248,7 +252,7 @@ _PASSWORD_HINTS = (
 HINTS: dict[str, tuple[str, ...]] = {  # a rule runs only on text (lower-cased) holding one of its hints: speed only
     "password_pair": (*_PASSWORD_HINTS, "pw", "secret", "key", "token"),
     "password_prose": _PASSWORD_HINTS,
-    "aws_secret_access_key": ("akia", "asia", "abia", "acca", "aroa", "aida", "secret"),
+    "aws_secret_access_key": ("akia", "asia", "abia", "acca", "aroa", "aida", "secret", "key"),
     "authorization_header": ("authorization",),
     "basic_auth_header": ("authorization",),
     "bearer_token": ("bearer",),

@@ -16,6 +16,8 @@ from agent_postmortem.errors import PostmortemError
 if TYPE_CHECKING:
     from agent_postmortem.config import Settings
     from agent_postmortem.service.facade import PostmortemService
+    from agent_postmortem.store.filters import SearchFilters
+    from agent_postmortem.store.models import Incident
     from agent_postmortem.store.records.incidents import IncidentStore
     from agent_postmortem.store.records.sqlite_reader import IncidentReads
 
@@ -129,6 +131,19 @@ def read_records(read: "Callable[[IncidentReads], T]") -> "T | None":
             finally:
                 reader.close()
     return read(_record_store(chosen))
+
+
+def list_page(
+    store: "IncidentReads", *, limit: int, offset: int, filters: "SearchFilters"
+) -> "tuple[list[Incident], str | None]":
+    """A page of the list (one more row than shown: is there a next page?) and, when it is empty, why in words
+    (`--json` said `"empty_because": null` of a page past the end, which reads as a home with nothing in it)."""
+    rows = store.list_incidents(limit=limit + 1, offset=offset, filters=filters)
+    if rows:
+        return rows, None
+    from agent_postmortem.service.results import why_no_incidents
+
+    return rows, why_no_incidents(store.count, offset, filters)
 
 
 def _record_store(chosen: "Settings") -> "IncidentStore":

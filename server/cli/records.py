@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from agent_postmortem.cli.access import read_records, reading, stored_service, why_empty
+from agent_postmortem.cli.access import list_page, read_records, reading, stored_service, why_empty
 from agent_postmortem.cli.common import (
     CATEGORIES,
     SEVERITIES,
@@ -82,26 +82,27 @@ def list_(
 
     with user_errors():
         filters = SearchFilters.of(status=status)
-        found = read_records(lambda store: store.list_incidents(limit=limit + 1, offset=offset, filters=filters))
-    rows = found or []
+        found = read_records(lambda store: list_page(store, limit=limit, offset=offset, filters=filters))
+    rows, why = found or ([], None)
     if as_json:  # the summaries' models are loaded only here: the table needs none of them
         from agent_postmortem.service.results import IncidentList, IncidentSummary
 
         fields = set(IncidentSummary.model_fields)
         summaries = [IncidentSummary.model_validate(r.model_dump(include=fields)) for r in rows[:limit]]
         more = offset + limit if len(rows) > limit else None
-        emit(IncidentList(incidents=summaries, offset=offset, next_offset=more), True)
+        emit(IncidentList(incidents=summaries, offset=offset, next_offset=more, empty_because=why), True)
         return
     from agent_postmortem.cli.view import incidents_table
 
     if found is None:  # no home: read_records said so
         return
     if not rows:  # not an empty table, which reads like a display fault
-        what = f"{status} incidents" if status else "incidents"
-        if offset:  # a page past the end: "no incidents yet" said the home was empty
-            said = f"no {what} past the first {offset}: a smaller --offset shows some"
+        if offset:  # a page past the end, said as `actions --offset` and the MCP list tools say it
+            said = why or ""
+        elif status:
+            said = f"no {status} incidents"
         else:
-            said = f"no {what}" if status else "no incidents yet: `postmortem capture` or `postmortem import` adds some"
+            said = "no incidents yet: `postmortem capture` or `postmortem import` adds some"
         err.print(said, markup=False)
         return
     out.print(incidents_table(rows[:limit]))

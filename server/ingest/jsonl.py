@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from agent_postmortem.errors import validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
-from agent_postmortem.ingest.jsonfile import empty, lines
+from agent_postmortem.ingest.jsonfile import cut_short, empty, lines
+from agent_postmortem.ingest.otlp import has_spans
 from agent_postmortem.service.incidents import CLOCK_SKEW
 from agent_postmortem.store.models import SeedIncident, search_text
 from agent_postmortem.store.records.rows import content_hash
@@ -77,6 +78,8 @@ def _where_they_go(data: object) -> str:
     """The import format's names for the keys of a line in another format, and an action item given as a string."""
     if not isinstance(data, dict):
         return ""
+    if has_spans(data):  # `{"resourceSpans": ...}`: refused as unknown fields, not saying which command reads it
+        return " (this is OTLP/JSON trace data: import it with `postmortem import-traces`)"
     moves = [f"{key} as {where}" for key, where in ELSEWHERE.items() if key in data and where not in data]
     items = data.get("action_items")
     if isinstance(items, list) and any(isinstance(item, str) for item in items):
@@ -111,7 +114,8 @@ def validate_incidents(
             data = loads(line)
             row = SeedIncident.model_validate(prepare(data) if prepare and isinstance(data, dict) else data)
         except (JsonInputError, ValidationError) as e:
-            problems.append(LineProblem(line=number, reason=_problem(e) + _where_they_go(data)))
+            cut = cut_short(line, number, "import", reads_stdin=False) if isinstance(e, JsonInputError) else ""
+            problems.append(LineProblem(line=number, reason=_problem(e) + _where_they_go(data) + cut))
             continue
         if late := in_the_future(row, now):
             problems.append(LineProblem(line=number, reason=f"{late} is in the future: give when it happened"))

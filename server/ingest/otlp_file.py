@@ -55,6 +55,11 @@ def read_file(path: Path, *, max_spans: int = otlp.MAX_SPANS) -> list[Span]:
             f"{name}: no resourceSpans in any request; OTLP/JSON trace data (an ExportTraceServiceRequest, as the "
             f"Collector's file exporter writes) is expected, not another format (Jaeger, Zipkin){other_format(first)}"
         )
+    if not spans:  # `{"resourceSpans": null}` or `[]`: "0 traces" and exit 0 read as an import that worked
+        raise OtlpError(
+            f"{name}: no spans in any request (resourceSpans, or what it holds, is empty or null), so nothing was "
+            "imported; OTLP/JSON trace data holds its spans as resourceSpans[].scopeSpans[].spans[]"
+        )
     return spans
 
 

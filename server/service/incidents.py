@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from agent_postmortem.errors import AnalysisChanged, InTheFuture, NoteTooLong, NothingToReview, NotTheLatestAnalysis
-from agent_postmortem.service.results import IncidentList, IncidentSummary, Stats
+from agent_postmortem.service.results import IncidentList, IncidentSummary, Stats, why_no_incidents
 from agent_postmortem.store.errors import StoreBusy
 from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.models import Analysis, AnalysisReview, Incident, TimelineEvent, TimelineEventCreate
@@ -52,17 +52,8 @@ class Incidents:
             incidents=items,
             offset=offset,
             next_offset=offset + limit if len(rows) > limit else None,
-            empty_because=None if items else self._why_empty(offset, filters),
+            empty_because=None if items else why_no_incidents(self.store.count, offset, filters),
         )
-
-    def _why_empty(self, offset: int, filters: SearchFilters | None) -> str:
-        """Why a page of the list has no incidents: a page past the end, filters that match none, or none at all
-        (a model paging on with offset got `[]` and could not tell the end from a failure)."""
-        if matching := self.store.count(filters):
-            return f"offset {offset} is past the end: {matching} incident(s) match (offsets 0 to {matching - 1})"
-        if filters and (in_all := self.store.count()):
-            return f"no incident matches these filters ({in_all} in all); leave some out"
-        return "there are no incidents yet: capture one, or import past incidents with postmortem import"
 
     def add_timeline_event(self, incident_id: str, event: TimelineEventCreate) -> Incident:
         """An event at `event.at` (now when not given); a time later than now (beyond clock skew) is refused."""

@@ -1,5 +1,6 @@
 """What the service returns: flat, bounded pydantic models shared by the MCP tools, the CLI and the SDK."""
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -8,6 +9,7 @@ from pydantic import BaseModel, Field
 from agent_postmortem.analysis.decision import Decision
 from agent_postmortem.analysis.effectiveness import PatternEffect
 from agent_postmortem.analysis.learn import RegressionCase, RunbookEntry
+from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.models import ActionItem, Category, Severity, SimilarIncident, Status, Triage
 
 
@@ -89,6 +91,16 @@ class IncidentList(BaseModel):
     empty_because: str | None = Field(
         default=None, description="why the page has no incidents, in words (None when it has)"
     )
+
+
+def why_no_incidents(count: Callable[[SearchFilters | None], int], offset: int, filters: SearchFilters | None) -> str:
+    """Why a page of the incident list has no incidents: a page past the end, filters that match none, or none at
+    all (a model paging on with offset got `[]` and could not tell the end from a failure). `count`: the store's."""
+    if matching := count(filters):
+        return f"offset {offset} is past the end: {matching} incident(s) match (offsets 0 to {matching - 1})"
+    if filters and (in_all := count(None)):
+        return f"no incident matches these filters ({in_all} in all); leave some out"
+    return "there are no incidents yet: capture one, or import past incidents with postmortem import"
 
 
 class ActionItemList(BaseModel):

@@ -45,6 +45,8 @@ class IncidentReads(Protocol):
 
     def get_or_raise(self, incident_id: str) -> Incident: ...
 
+    def count(self, filters: SearchFilters | None = None) -> int: ...
+
 
 class Unreadable(Exception):
     """The database could not be read here (locked, damaged, a value this reader does not know): use the store."""
@@ -87,6 +89,11 @@ class SQLiteReader:
         sql = f"select {_names('incidents')} from incidents{where} order by created_at desc, pk desc limit ? offset ?"
         rows = self._rows("incidents", sql, [*values, limit, offset])
         return [i for i in (readable_incident(r) for r in rows) if i is not None]
+
+    def count(self, filters: SearchFilters | None = None) -> int:
+        """How many incidents there are, or pass the filters (as IncidentStore.count)."""
+        where, values = _where(filters)
+        return int(self._execute(f"select count(*) from incidents{where}", values)[0][0])
 
     def get_or_raise(self, incident_id: str) -> Incident:
         """The incident with its timeline, latest analysis (any state) and action items, or IncidentNotFound."""

@@ -99,7 +99,6 @@ async def test_the_testers_misses_get_the_guides_category_through_capture(seeded
     assert got == [expected for _, expected in MISSES]
 
 
-@pytest.mark.xfail(reason="known miss: a made-up discount still reads as business_logic (the guide: llm_hallucination)")
 async def test_a_made_up_discount_is_a_hallucination(seeded: PostmortemService) -> None:
     fields = {
         "title": "Support bot invented a discount policy",

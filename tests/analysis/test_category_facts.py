@@ -87,7 +87,7 @@ JUNK = "b'1\\xe8v\\x10~w\\xe3%\\x80)t\\xb8\\x83\\xd8\\x8e\\x02'"  # a bytes repr
 def test_an_error_message_that_is_not_text_states_no_model_behaviour(seeded: PostmortemService) -> None:
     result = seeded.capture_incident(IncidentCreate(title="ValueError", error_type="ValueError", error_message=JUNK))
     assert result.category == "tool_failure"
-    assert result.category_signals[0].startswith("learned classifier: llm_hallucination")  # read from noise
+    assert result.category_signals[0].startswith("learned classifier: ")  # its reading of the noise comes first
     assert "its error message is not text: it states no model behaviour" in result.category_signals
 
 

@@ -232,3 +232,18 @@ def test_a_gzipped_trace_file_is_read_and_a_binary_one_is_named_for_what_it_prob
     proto.write_bytes(b"\n\x8f\x01\n\x12\xff\xfe")  # what the Collector's file exporter writes with format: proto
     refused = cli(tmp_path / "home", "import-traces", str(proto), "--dry-run")
     assert refused.returncode == 2 and "export with `format: json`" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    "body", ['{"resourceSpans": null}', '{"resourceSpans": []}', '{"resourceSpans": [{"scopeSpans": null}]}\n']
+)
+def test_a_trace_file_without_a_single_span_says_so_and_fails_instead_of_importing_nothing(
+    tmp_path: Path, body: str
+) -> None:
+    """`{"resourceSpans": null}` printed "0 traces, 0 with a failure" and exited 0, as if the import had worked."""
+    empty = tmp_path / "traces.json"
+    empty.write_text(body, encoding="utf-8")
+    done = cli(tmp_path / "home", "import-traces", str(empty))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("error: traces.json: no spans in any request")
+    assert "resourceSpans[].scopeSpans[].spans[]" in done.stderr

@@ -153,4 +153,18 @@ def test_list_pages_past_its_limit_with_offset(tmp_path: Path) -> None:
     listed = json.loads(page.stdout)
     assert [i["id"] for i in listed["incidents"]] == ["INC-3", "INC-2"] and listed["next_offset"] == 4
     past = postmortem("list", "--offset", "9", home=tmp_path)
-    assert past.returncode == 0 and "no incidents past the first 9" in past.stderr.decode()
+    said = "offset 9 is past the end: 5 incident(s) match (offsets 0 to 4)"  # as `actions` and list_incidents say it
+    assert past.returncode == 0 and past.stdout == b"" and past.stderr.decode().strip() == said
+
+
+def test_a_list_page_past_the_end_says_why_it_is_empty_in_json_too(tmp_path: Path) -> None:
+    """`list --offset 9 --json` gave `{"incidents": [], "empty_because": null}`, which a script reads as a home with
+    nothing in it; list_incidents and `actions --offset --json` said a page past the end is past the end."""
+    service = make_service(tmp_path)
+    service.import_incidents([SeedIncident(title=f"Planner agent looped on tool call {n}") for n in range(1, 4)])
+    service.store.engine.dispose()
+    past = json.loads(postmortem("list", "--offset", "9", "--json", home=tmp_path).stdout)
+    assert past["incidents"] == [] and past["next_offset"] is None
+    assert past["empty_because"] == "offset 9 is past the end: 3 incident(s) match (offsets 0 to 2)"
+    filtered = json.loads(postmortem("list", "--status", "open", "--json", home=tmp_path).stdout)
+    assert filtered["empty_because"] == "no incident matches these filters (3 in all); leave some out"

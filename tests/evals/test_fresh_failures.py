@@ -1,6 +1,6 @@
 """The fresh check sets (evals/data/failures/fresh41.jsonl, fresh42.jsonl): their rows are new to every earlier
-labelled file and earlier fresh set, no training run can learn from them, and `postmortem bench classify --split
-<set>` scores them."""
+labelled file and earlier fresh set, no training run learns from a set before its one scoring (a spent set, fresh41,
+trains since, but for owners of test rows), and `postmortem bench classify --split <set>` scores them."""
 
 import json
 from collections.abc import Callable
@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from agent_postmortem.evals.category_data import corpus_examples, training_rows
+from agent_postmortem.evals.category_data import corpus_examples, default_training_examples, training_rows
 from agent_postmortem.evals.failure_corpus import CORPUS, read_jsonl
 from agent_postmortem.evals.fresh_failures import (
     FRESH_SPLITS,
+    TRAINED,
     checked_split,
     default_corpus,
     earlier_rows,
@@ -89,24 +90,41 @@ def test_each_blind_relabelling_covers_its_seeded_quarter_and_carries_labels_onl
     assert all(set(r) == {"id", "category", "severity", "labeller"} for r in relabel)
 
 
-@pytest.mark.parametrize("split", FRESH_SPLITS)
-def test_training_refuses_rows_of_each_fresh_split(split: str) -> None:
-    fresh = corpus_examples(split, fresh_set(split).path)
-    assert fresh and {e.origin for e in fresh} == {f"corpus:{split}"}
+UNSPENT = [split for split in FRESH_SPLITS if split not in TRAINED]
+
+
+@pytest.mark.parametrize("split", ["test", *UNSPENT])
+def test_training_refuses_rows_of_the_test_half_and_of_each_unspent_fresh_split(split: str) -> None:
+    held = corpus_examples(split) if split == "test" else corpus_examples(split, fresh_set(split).path)
+    assert held and {e.origin for e in held} == {f"corpus:{split}"}
     with pytest.raises(ValueError, match=f"scored-only split: corpus:{split}"):
-        training_rows(fresh)
+        training_rows(held)
     from agent_postmortem.evals.train_category import train
 
     with pytest.raises(ValueError, match="scored-only"):
-        train(train_rows=fresh[:3])
+        train(train_rows=held[:3])
 
 
-def test_the_default_training_rows_hold_no_fresh_report() -> None:
-    rows = training_rows(corpus_examples("train"))
-    assert {e.origin for e in rows} == {"corpus:train"}
+def test_the_default_training_rows_hold_no_unspent_fresh_report() -> None:
+    rows = training_rows(default_training_examples())
     trained = {e.capture.description for e in rows}
-    for split in FRESH_SPLITS:
+    assert UNSPENT
+    for split in UNSPENT:
         assert not {e.capture.description for e in corpus_examples(split, fresh_set(split).path)} & trained
+
+
+def test_the_once_scored_fresh_rows_train_except_those_of_test_owners() -> None:
+    rows = training_rows(default_training_examples())
+    assert {e.origin for e in rows} == {"corpus:train", *(f"corpus:{split}" for split in TRAINED)}
+    test_groups = {r["source_group"] for r in read_jsonl(CORPUS) if r["split"] == "test"}
+    for split in TRAINED:
+        fresh = read_jsonl(fresh_set(split).path)
+        kept = [r for r in fresh if r["source_group"] not in test_groups]
+        assert 0 < len(kept) < len(fresh)  # a few fresh rows come from owners of test rows
+        trained_fresh = [e for e in rows if e.origin == f"corpus:{split}"]
+        assert len(trained_fresh) == len(kept)
+        assert {e.group for e in trained_fresh} == {r["source_group"] for r in kept}
+    assert not {e.group for e in rows} & test_groups
 
 
 @pytest.mark.parametrize("split", FRESH_SPLITS)

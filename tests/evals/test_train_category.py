@@ -9,15 +9,22 @@ from typing import Any
 import pytest
 
 from agent_postmortem.analysis.category_model import CLASSES, CUES, FEATURE_VERSION, MODEL_FILE, load
-from agent_postmortem.evals.category_data import file_hash, guide_examples, product_examples, product_hash
+from agent_postmortem.evals.category_data import (
+    default_training_examples,
+    file_hash,
+    guide_examples,
+    product_examples,
+    product_hash,
+)
 from agent_postmortem.evals.failure_corpus import CORPUS
+from agent_postmortem.evals.fresh_failures import TRAINED, fresh_set
 
 SHIPPED = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
 
 
 def test_the_model_file_records_the_data_and_settings_it_was_trained_with() -> None:
     meta = SHIPPED["metadata"]
-    assert meta["corpus_sha256"] == file_hash(CORPUS), (
+    assert meta["corpus_sha256"] == file_hash(CORPUS, *(fresh_set(split).path for split in TRAINED)), (
         "the corpus changed: run python -m agent_postmortem.evals.train_category"
     )
     assert meta["product_sha256"] == product_hash(), (
@@ -39,9 +46,7 @@ def test_training_never_reads_the_test_half_or_outside_eval_cases() -> None:
     origins = {e.origin for e in product_examples()}
     assert origins == {"seed", "case", "guide"}
     assert len(guide_examples()) >= 20
-    assert SHIPPED["metadata"]["corpus_rows"] == sum(
-        1 for line in CORPUS.read_text(encoding="utf-8").splitlines() if '"split": "train"' in line
-    )
+    assert SHIPPED["metadata"]["corpus_rows"] == len(default_training_examples())
 
 
 @pytest.mark.slow

@@ -186,6 +186,15 @@ def test_a_postmortem_of_another_format_is_told_where_its_text_root_cause_and_it
     assert validate_incidents(path)[1] == []  # as the hint says, it imports
 
 
+def test_an_otlp_trace_file_given_to_import_is_told_to_use_import_traces(tmp_path: Path) -> None:
+    """`postmortem import traces.json` of `{"resourceSpans": null}` was refused as "not fields of the import format:
+    resourceSpans", which did not say that this is trace data, nor which command reads it."""
+    path = tmp_path / "traces.json"
+    path.write_text(lines(json.dumps({"resourceSpans": None})), encoding="utf-8")
+    _, problems, _ = validate_incidents(path)
+    assert problems[0].reason.endswith("(this is OTLP/JSON trace data: import it with `postmortem import-traces`)")
+
+
 def test_a_past_write_up_with_a_root_cause_and_no_whys_imports(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A team's post-mortems (here DFDS's, MIT) state a root cause and factors, not five whys: each line was refused
     with "analysis.whys: Field required", so none of a team's history could come in without inventing whys."""
@@ -229,3 +238,20 @@ def test_a_json_array_of_incidents_is_told_to_be_one_per_line(tmp_path: Path, in
     path.write_text(json.dumps([json.loads(row) for row in GOOD], indent=indent), encoding="utf-8")
     _, problems, _ = validate_incidents(path)
     assert problems[0].line == 1 and "JSON array" in problems[0].reason and "jq -c '.[]'" in problems[0].reason
+
+
+def test_a_file_cut_inside_its_last_line_names_the_line_and_says_how_to_import_the_whole_lines(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    """A copy of a JSONL file still being written ends inside an incident: `import` said only "line 4: not JSON:
+    Unterminated string", not that the file was cut short, nor how to keep the three whole lines before it."""
+    path = tmp_path / "incidents.jsonl"
+    path.write_text(lines(*GOOD) + '{"title": "Refund sent tw', encoding="utf-8")
+    refused = cli("import", str(path))
+    assert refused.exit_code == 2 and "line 4: not JSON" in refused.stderr
+    assert "the file ends inside this line" in refused.stderr
+    assert "`head -n 3 FILE > whole.jsonl`, then `postmortem import whole.jsonl`" in refused.stderr
+    whole = tmp_path / "whole.jsonl"
+    whole.write_text("".join(path.read_text(encoding="utf-8").splitlines(keepends=True)[:3]), encoding="utf-8")
+    imported = cli("import", str(whole))
+    assert imported.exit_code == 0 and "imported 3 incidents" in imported.stdout

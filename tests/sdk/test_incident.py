@@ -114,3 +114,24 @@ def test_a_context_name_nothing_stores_or_a_value_of_none_keeps_the_capture(
     assert third.severity == "SEV2"
     lines = [r.getMessage() for r in caplog.records if "run_id" in r.getMessage()]
     assert len(lines) == 1 and "tags" in lines[0] and "tool_args" in lines[0] and "9f1c" not in lines[0]
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ of the agent's object failed")
+
+
+def test_an_agent_object_whose_str_raises_is_stored_as_its_type_name_said_in_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`capture(error, agent=obj)` with a `__str__` that raises dropped the whole capture: the title is built from the
+    agent ("ValueError in <agent>"), and that formatting raised."""
+    service = make_service(tmp_path)
+    recorder = Recorder(service=lambda: service)
+    recorder.capture(ValueError("quota exceeded"), agent=_Unprintable())
+    assert recorder.flush(timeout=60)
+    assert recorder.failed == 0 and len(recorder.captured_ids) == 1
+    stored = service.get_incident(recorder.captured_ids[0])
+    assert stored.agent == "<unprintable _Unprintable>" and stored.error_message == "quota exceeded"
+    said = [r.getMessage() for r in caplog.records if "agent stored as its type name" in r.getMessage()]
+    assert len(said) == 1

@@ -5,7 +5,6 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,21 +16,8 @@ from agent_postmortem.evals.replicas import free_port
 from agent_postmortem.sdk.recorder import Recorder
 from agent_postmortem.sdk.remote import RemoteService
 from agent_postmortem.service.facade import PostmortemService
-from agent_postmortem.store.search.embedding import Embedder
-from tests.factories import make_service
 from tests.http_server import TOKEN, serving
 from tests.processes import run_agent_script, run_crashing_agent
-
-
-@pytest.fixture
-def team(tmp_path: Path, embedder: Embedder) -> PostmortemService:
-    return make_service(tmp_path / "team", embedder=embedder)
-
-
-@pytest.fixture
-def url(team: PostmortemService) -> Iterator[str]:
-    with serving(team) as base:
-        yield f"{base}/mcp"
 
 
 def test_the_recorder_sends_failures_to_the_team_server_with_its_token(

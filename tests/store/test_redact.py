@@ -100,6 +100,43 @@ def test_a_digest_after_an_aws_key_id_is_not_taken_for_its_secret_key() -> None:
     )
 
 
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documented example secret access key
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"Access key ID,Secret access key\nAKIAIOSFODNN7EXAMPLE,{AWS_SECRET}",  # the console's CSV, as pasted
+        f"id AKIAIOSFODNN7EXAMPLE\n{AWS_SECRET}",  # on the key id's next line
+        f"key id AKIAIOSFODNN7EXAMPLE and its secret, as the rotation script printed it to the log: {AWS_SECRET}",
+        f"key={AWS_SECRET}",
+        f"aws_key: '{AWS_SECRET}'",
+        f"SecretAccessKey={AWS_SECRET}",
+        f"aws_secret {AWS_SECRET}",
+    ],
+)
+def test_an_aws_secret_key_without_its_full_label_is_redacted_near_its_key_id_or_after_a_key_word(text: str) -> None:
+    """The secret access key was stored in clear unless labelled `aws_secret_access_key` or within 40 characters
+    after the key id on its line: on the next line (the console's CSV), further along it, or after `key=`."""
+    assert AWS_SECRET not in redact(text) and "[REDACTED:" in redact(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (f"key={HEX40}", HEX40),  # a digest or a commit after key= is no secret key
+        (f"AKIAIOSFODNN7EXAMPLE\n\n{AWS_SECRET}", AWS_SECRET),  # a paragraph away from the key id
+        (f"sessions {AWS_SECRET}", AWS_SECRET),  # 40 characters of base64, no key id or key word near
+        (
+            "key=ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMN",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMN",
+        ),  # one case: a name
+    ],
+)
+def test_forty_characters_of_base64_far_from_a_key_id_or_a_key_word_stay(text: str, kept: str) -> None:
+    assert kept in redact(text)
+
+
 def test_a_secret_used_as_a_json_key_is_redacted_and_colliding_keys_both_stay() -> None:
     value = {"ghp_" + "a" * 36: 1, "ghp_" + "b" * 36: 2, "plain": "ok"}
     redacted = redact_value(value)
