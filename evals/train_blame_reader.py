@@ -229,10 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("%s", json.dumps({"settings": settings, "fresh_for_rules": fresh_figures, "sets": by_set}))
     if args.folds_only:
         return 0
+    # the veto is a fixed setting (evals/blame_threshold.py VETO): the record of the rows it was chosen on is carried
+    veto_record = json.loads((READER_DIR / HEAD_FILE).read_text(encoding="utf-8")).get("veto_chosen_on")
     net = fit([r["text"] for r in data], y)
     export(net, READER_DIR)
     head = {"weights": [float(f"{w:.7g}") for w in net.out.weight.detach().numpy()[0]],
             "bias": float(f"{float(net.out.bias.detach().numpy()[0]):.7g}"), **settings,
+            "veto_chosen_on": veto_record,
             "trained_on": {"sets": sorted({r["set"] for r in data}), "rows": len(data), "blaming": int(y.sum()),
                            "sha256": data_hash(data)},
             "training": {"seed": SEED, "epochs": EPOCHS, "learning_rate": LEARNING_RATE, "batch": BATCH,

@@ -116,11 +116,10 @@ def test_the_reader_leaves_headings_and_fragments_of_a_real_postmortem_alone() -
     """Template headings and one- or two-word list items are outside what the reader learnt from: it scored
     "### What could have gone better?" 0.995 and "- RN" 0.98, flagging blameless postmortems."""
     text = "### What could have gone better?\n\n## What should you do?\n\nRoles:\n- ED\n- RN\n- Owner: Emil\n"
-    reader = BlameReader.load()
-    assert max(reader.probabilities(["What could have gone better?", "RN"])) >= reader.threshold  # what it would do
-    assert check_blameless(text, reader=reader).blameless
-    beside_blame = "### What could have gone better?\nBob forgot to run the tests."
-    assert [f.text for f in check_blameless(beside_blame, reader=reader).findings] == ["Bob forgot"]
+    for reader in (BlameReader.load(), FakeReader(1.0)):  # the shipped one, and one that flags every sentence it reads
+        assert check_blameless(text, reader=reader).blameless
+        beside_blame = "### What could have gone better?\nBob forgot to run the tests."
+        assert [f.text for f in check_blameless(beside_blame, reader=reader).findings] == ["Bob forgot"]
 
 
 @pytest.mark.parametrize(
