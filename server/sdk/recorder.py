@@ -19,11 +19,10 @@ down for long and never sees an error of the recorder: captures go through a bou
 thread, a full queue drops (and counts) instead of blocking, and the agent's own exception is re-raised as it was.
 Sent to a team server, each capture carries an idempotency key, so the retries after a lost answer store it once.
 
-A crash is not lost, though the writer is a daemon thread: an uncaught exception waits (up to `exit_timeout`
-seconds) for the queue before the interpreter starts shutting down (in `sys.excepthook`, after the traceback is
-printed), as does a normal exit (atexit; by then the interpreter refuses some work, so that is the fallback). A
-watched exception also waits briefly (`wait_on_error`) for its own capture on its way out, for processes that end
-without either (`os._exit`, as multiprocessing children do).
+A crash is not lost, though the writer is a daemon thread: an uncaught exception waits (up to `exit_timeout` s) for
+the queue before the interpreter shuts down (in `sys.excepthook`, after the traceback), as does a normal exit (atexit,
+the fallback: by then the interpreter refuses some work). A watched exception also waits briefly (`wait_on_error`)
+for its own capture on its way out, for processes that end without either (`os._exit`, as multiprocessing's do).
 """
 
 import logging
@@ -86,8 +85,7 @@ class Recorder:
         POSTMORTEM_TOKEN; with neither, captures go to the local store in POSTMORTEM_HOME. `wait_on_error` (0: do
         not wait) bounds how long a watched exception waits for its capture, `exit_timeout` how long the
         interpreter's exit waits for the queue."""
-        self.agent = agent
-        self.model = model
+        self.agent, self.model = agent, model
         # a setting blank or padded (`POSTMORTEM_URL=" "`, a token pasted with its newline) reads as the CLI reads it
         url = (url or os.environ.get("POSTMORTEM_URL") or "").strip() or None
         token = (token or os.environ.get("POSTMORTEM_TOKEN") or "").strip() or None
@@ -102,12 +100,10 @@ class Recorder:
         self._wait_on_error = wait_on_error
         self.exit_timeout = exit_timeout
         self._progress = threading.Condition()
-        self._queued = 0  # captures put on the queue so far
-        self._done = 0  # captures the worker has finished with (stored or failed)
+        self._queued = self._done = 0  # captures put on the queue so far; those the worker finished (stored or failed)
         self._hooked = False
         self._service: Service | None = None
-        self.dropped = 0
-        self.failed = 0
+        self.dropped = self.failed = 0
         self.captured_ids: list[str] = []
         self._mark = uuid.uuid4().hex  # unique across processes: a marked exception may be pickled to another
         process.flush_on_sigterm()  # here, in the main thread, for an agent that fails only in worker threads
@@ -266,17 +262,16 @@ class Recorder:
                     self._progress.notify_all()
 
     def _capture(self, data: IncidentCreate) -> "CaptureResult":
-        """Store one capture under the process' capture lock (building the service imports the store), but a team
-        server's send outside it: held through its retries, a dead server (7.5 s per capture) held up every other
-        recorder of the process, local ones included, and a fork."""
-        data = keyed(data)
+        """Store one capture; the process' capture lock covers building the service and a local store's write, not a
+        team server's send (held through its retries, a dead server held up every recorder of the process)."""
 
         def here() -> "tuple[Service, CaptureResult | None]":  # None: a team server's, sent to outside the lock
             with process.capturing():
                 service = self._service = self._service or self._make_service()
                 return service, None if getattr(service, "over_the_network", False) else service.capture_incident(data)
 
-        service, stored = while_away(here, self._outage)  # a local PostgreSQL restarting: tried again, the lock let go
+        data = keyed(data)  # one key for every try: a local PostgreSQL restarting is tried again, the lock let go
+        service, stored = while_away(here, self._outage)
         return stored if stored is not None else service.capture_incident(data)
 
 
