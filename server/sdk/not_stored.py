@@ -41,7 +41,8 @@ def log_not_stored(error: Exception) -> None:
         logger.warning("postmortem: a capture was not stored: %s", storage_failure(error))
     elif isinstance(error, CaptureNotStored) and error.said_once:
         with _said_lock:
-            again, _ = str(error) in _said, _said.add(str(error))
+            again = str(error) in _said
+            _said.add(str(error))
         if again:  # a line per capture filled the agent's log with the same sentence
             logger.debug("postmortem: a capture was not stored: %s", error)
         else:
