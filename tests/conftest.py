@@ -167,7 +167,8 @@ def chroma_url(request: pytest.FixtureRequest) -> str | None:
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    """`cli("import", path, "--json")`: the CLI on a fresh home under tmp_path, without an LLM."""
+    """`cli("import", path, "--json")`: the CLI on a fresh home under tmp_path, without an LLM (`stdin=`: what
+    standard input holds)."""
     from typer.testing import CliRunner
 
     from agent_postmortem.cli.app import app
@@ -176,8 +177,8 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     monkeypatch.setenv("POSTMORTEM_LLM", "none")
     runner = CliRunner()
 
-    def invoke(*args: Any) -> Any:
-        return runner.invoke(app, list(args), catch_exceptions=False)
+    def invoke(*args: Any, stdin: bytes | None = None) -> Any:
+        return runner.invoke(app, list(args), input=stdin, catch_exceptions=False)
 
     return invoke
 

@@ -1,8 +1,12 @@
 """`postmortem` commands that move incidents in and out: JSONL import (and restoring an export), export, and
 OpenTelemetry traces. Registered by server/cli/app.py from COMMANDS."""
 
+import contextlib
 import itertools
 import json
+import shutil
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -13,6 +17,7 @@ from agent_postmortem.analysis.wording import counted
 from agent_postmortem.cli.access import has_data, reading
 from agent_postmortem.cli.common import BAD_INPUT, JsonOpt, Output, emit, err, out, service, settings, user_errors
 from agent_postmortem.cli.output import line, write_json
+from agent_postmortem.ingest.jsonfile import STDIN
 from agent_postmortem.store.private import write_output
 
 if TYPE_CHECKING:
@@ -24,7 +29,7 @@ T = TypeVar("T")
 
 
 def import_(
-    path: Path,
+    path: Annotated[Path, typer.Argument(help="the JSONL file or export; - reads standard input")],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="validate and count what would be imported; store nothing")
     ] = False,
@@ -38,7 +43,7 @@ def import_(
     from agent_postmortem.errors import PostmortemError
     from agent_postmortem.ingest import backup
 
-    with user_errors():
+    with user_errors(), spooled(path) as path:
         if backup.is_export(path):
             notes: list[str] = []  # texts longer than new input takes: restored whole, and said
             incidents = backup.read_export(path, notes)
@@ -72,6 +77,20 @@ def import_(
         f"imported {counted(result.imported or 0, 'incident')} "
         f"({counted(result.skipped_duplicates or 0, 'duplicate')} skipped)"
     )
+
+
+@contextlib.contextmanager
+def spooled(path: Path) -> Iterator[Path]:
+    """The file to import; for `-`, standard input copied to a file named stdin (an import reads its file twice:
+    whether it is a backup, then its lines), removed afterwards."""
+    if str(path) != STDIN:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="postmortem-import-") as folder:
+        copy = Path(folder) / "stdin"
+        with copy.open("wb") as handle:
+            shutil.copyfileobj(sys.stdin.buffer, handle)
+        yield copy
 
 
 def _import_jsonl(path: Path, *, dry_run: bool, report: Path | None) -> "ImportReport":

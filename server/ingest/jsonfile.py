@@ -70,21 +70,19 @@ def numbered_lines(
         yield number, _decode(raw, where, number, not_text)
 
 
-def cut_short(text: str, number: int, command: str, joined: str = "", *, reads_stdin: bool = True) -> str:
+def cut_short(text: str, number: int, command: str, joined: str = "") -> str:
     """What to do when the bad line is the file's end, cut inside a record: a file an exporter or an experiment is
     still writing, or a copy of one, whose whole lines were refused with it for one partial line. `joined`: what a
-    later import adds to what this one stored; `reads_stdin`: whether `command` reads `-` as standard input."""
+    later import adds to what this one stored (every command given here reads `-` as standard input)."""
     if text.endswith("\n"):
         return ""
-    first = (
-        f"`head -n {number - 1} FILE | postmortem {command} -`"
-        if reads_stdin
-        else f"`head -n {number - 1} FILE > whole.jsonl`, then `postmortem {command} whole.jsonl`"
-    )
+    cut = "; the file ends inside this line (it was still being written, or the copy was cut short): import "
+    if number == 1:  # no whole line before it to import ("head -n 0")
+        return cut + "it once it is whole"
+    first = f"`head -n {number - 1} FILE | postmortem {command} -`"
     return (
-        f"; the file ends inside this line (it was still being written, or the copy was cut short): import the "
-        f"whole lines before it ({first}), and the file again once it is whole (what was imported is not stored "
-        f"twice{joined})"
+        f"{cut}the whole lines before it ({first}), and the file again once it is whole (what was imported is not "
+        f"stored twice{joined})"
     )
 
 

@@ -114,7 +114,7 @@ def validate_incidents(
             data = loads(line)
             row = SeedIncident.model_validate(prepare(data) if prepare and isinstance(data, dict) else data)
         except (JsonInputError, ValidationError) as e:
-            cut = cut_short(line, number, "import", reads_stdin=False) if isinstance(e, JsonInputError) else ""
+            cut = cut_short(line, number, "import") if isinstance(e, JsonInputError) else ""
             problems.append(LineProblem(line=number, reason=_problem(e) + _where_they_go(data) + cut))
             continue
         if late := in_the_future(row, now):

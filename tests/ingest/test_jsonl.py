@@ -250,8 +250,22 @@ def test_a_file_cut_inside_its_last_line_names_the_line_and_says_how_to_import_t
     refused = cli("import", str(path))
     assert refused.exit_code == 2 and "line 4: not JSON" in refused.stderr
     assert "the file ends inside this line" in refused.stderr
-    assert "`head -n 3 FILE > whole.jsonl`, then `postmortem import whole.jsonl`" in refused.stderr
-    whole = tmp_path / "whole.jsonl"
-    whole.write_text("".join(path.read_text(encoding="utf-8").splitlines(keepends=True)[:3]), encoding="utf-8")
-    imported = cli("import", str(whole))
+    assert "`head -n 3 FILE | postmortem import -`" in refused.stderr
+    whole = "".join(path.read_text(encoding="utf-8").splitlines(keepends=True)[:3])
+    imported = cli("import", "-", stdin=whole.encode())  # as the hint says: the whole lines, piped
     assert imported.exit_code == 0 and "imported 3 incidents" in imported.stdout
+
+
+def test_an_import_reads_standard_input_for_dash_and_names_it_stdin(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`postmortem import -` read a file named "-" ("No such file"), where import-traces, import-steps and
+    check-blameless read standard input; a backup piped in is restored as from its file."""
+    dry = cli("import", "-", "--dry-run", stdin=lines(*GOOD).encode())
+    assert dry.exit_code == 0 and dry.stdout.startswith("stdin: 3 valid lines"), dry.output
+    bad = cli("import", "-", stdin=(lines(*GOOD) + "not json\n").encode())
+    assert bad.exit_code == 2 and "stdin" in bad.stderr and "line 4: not JSON" in bad.stderr
+    assert cli("import", "-", stdin=lines(*GOOD).encode()).exit_code == 0
+    cut_first = cli("import", "-", stdin=b'{"title": "Refund sent tw')  # no whole line before it: no `head -n 0`
+    assert "import it once it is whole" in cut_first.stderr and "head -n 0" not in cut_first.stderr
+    backup = cli("export", "-o", "-").stdout  # read as a backup from standard input: refused into this home
+    again = cli("import", "-", "--dry-run", stdin=backup.encode())
+    assert again.exit_code == 2 and "a backup is restored into an empty home" in again.stderr, again.output
