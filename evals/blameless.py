@@ -67,6 +67,17 @@ agents failing, passives with no person, people acting without a failure, talk a
 and labelled by the guide before anything was run on them, by someone who never ran the detector or read its code; a
 blind second labelling of a random 86 (25%, seeded) by the same labeller agreed on 85 (Cohen's kappa 0.97), the one
 disagreement dropped. Scored once (docs/blameless.md, round 13), errors read; still in UNSCORED.
+`external_test13` (fresh): 421 sentences (130 blaming) from 130 sources in none of the other rows, no URL, domain or
+GitHub repository shared with them or with the train13 sources collected at the same time (232 from 84 GitHub issue
+and pull-request threads: force pushes and pushes to main, committed keys and node_modules, wrong tags and npm
+publishes, merges without CI, untested pushes, accidental closes and deletes, maintainers accused of sitting on PRs;
+189 from 46 web pages: conduct panels on nurses asleep on duty, referees who admitted errors, pilots who forgot the
+gear, captains asleep at the helm, controllers, crane and forklift operators, excavators, officers who drew a gun for
+a Taser, court and negligence write-ups, incident news), with hard negatives (systems, workflows and DNS failing,
+passives with no person, people acting without a failure, talk about negligence and liability); whole sources,
+collected and labelled by the guide before anything was run on them, by someone who never ran the detector or read
+its code; a blind second labelling of a random 107 (25%, seeded) by the same labeller agreed on 104 (Cohen's kappa
+0.93), the three disagreements dropped. Not yet scored: in UNSCORED.
 `external_train8`: 762 sentences (330 blaming) from 472 sources in none of the other rows (GitHub
 issues and pull requests; postmortems, status pages, news and blogs; forums and Q&A; the DFDS and PostHog
 postmortems and AIID incidents of the development data), collected as training data for the fine-tuned reader
@@ -125,6 +136,7 @@ SETS = {
     "external_train11": (EXTERNAL, "train11"),
     "external_test12": (EXTERNAL, "test12"),
     "external_train12": (EXTERNAL, "train12"),
+    "external_test13": (EXTERNAL, "test13"),
     "regression": (DATA / "blameless_regression.jsonl", None),
 }
 STATUS = {
@@ -159,12 +171,14 @@ STATUS = {
     "external_test12": "collected and labelled before anything was run on it (blind second labelling of 86: kappa "
     "0.97); scored once, with the reader retrained on test11 and train12 (reader + rules 0.785 / 0.84, rules 0.83 / "
     "0.49), then its errors read; the trainer and tuning scripts still skip it",
+    "external_test13": "not yet scored: collected and labelled before anything was run on it (blind second labelling "
+    "of 107: kappa 0.93); the trainer and tuning scripts skip it",
 }
 # scored only by the bench itself, once at the end: no test or trainer reads their figures
 SEALED = ("external_test8", "external_test9")
 # collected and labelled: nothing learns from these or is tuned on them until they are scored once (test11, scored once
 # on 7 Dec, is training data since: test12 checks what training on it did)
-UNSCORED = ("external_test12",)
+UNSCORED = ("external_test12", "external_test13")
 
 
 def _rate(hits: int, n: int) -> dict[str, Any]:
@@ -189,11 +203,11 @@ def load(path: Path, split: str | None) -> list[dict[str, Any]]:
 
 def _allowed(source: str) -> set[str]:
     """The sides a source may be on: first split by parity (test if even), later sources test2 if divisible by 3;
-    test3 to test12 and the training splits (train8, train9, train11, train12) hold whole sources new to the file
+    test3 to test13 and the training splits (train8, train9, train11, train12) hold whole sources new to the file
     (only on that side: `split_errors` rejects a source on two)."""
     digest = int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16)
     fresh = {"test3", "test4", "test5", "test6", "test7", "train8", "test8", "train9", "test9", "test10", "test11",
-             "train11", "train12", "test12"}  # fmt: skip
+             "train11", "train12", "test12", "test13"}  # fmt: skip
     return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev", *fresh}
 
 
