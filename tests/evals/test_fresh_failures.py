@@ -147,7 +147,7 @@ def test_bench_classify_scores_a_fresh_split_alone(split: str, tmp_path: Path, c
 def test_bench_classify_names_the_splits_it_takes(cli: Callable[..., Any]) -> None:
     result = cli("bench", "classify", "--split", "train")
     assert result.exit_code != 0
-    assert "--split must be test, fresh41 or fresh42" in result.output
+    assert "--split must be test, fresh41, fresh42 or fresh43" in result.output
 
 
 def test_each_fresh_split_is_read_from_its_own_file() -> None:
@@ -156,13 +156,13 @@ def test_each_fresh_split_is_read_from_its_own_file() -> None:
         assert default_corpus(split).name == f"{split}.jsonl"
     assert default_corpus("test") == CORPUS
     assert checked_split("fresh42", ("test",)) == "fresh42"
-    with pytest.raises(ValueError, match="--split must be test, train, all, fresh41 or fresh42"):
+    with pytest.raises(ValueError, match="--split must be test, train, all, fresh41, fresh42 or fresh43"):
         checked_split("dev", ("test", "train", "all"))
 
 
 def test_the_command_checks_and_relabels_every_set_or_the_one_named(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == 0
-    assert "fresh41: 90 rows, fresh42:" in capsys.readouterr().err
+    assert "fresh41: 90 rows, fresh42: 102 rows, fresh43:" in capsys.readouterr().err
     assert main(["agreement", "fresh42"]) == 0
     assert set(json.loads(capsys.readouterr().out)) == {"fresh42"}
     assert main(["check", "fresh9"]) == 2
