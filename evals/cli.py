@@ -178,7 +178,9 @@ def bench_blame_documents(
 def bench_severity(
     split: Annotated[
         str,
-        typer.Option(help="test (held-out sources), train (tuned on), all, or a fresh check set (fresh41, fresh42)"),
+        typer.Option(
+            help="test (held-out sources), train (tuned on), all, or a fresh check set (fresh41, fresh42, fresh43)"
+        ),
     ] = "test",
     corpus: Annotated[
         Path | None, typer.Option(help="a corpus in the failure-corpus shape (default: evals/data)")
@@ -205,8 +207,8 @@ def bench_classify(
     split: Annotated[
         str,
         typer.Option(
-            help="test: the corpus's test half; fresh42: a fresh check set, scored once; fresh41: trained on since its "
-            "one scoring"
+            help="test: the corpus's test half; fresh42, fresh43: fresh check sets, each scored once; "
+            "fresh41: trained on since its one scoring"
         ),
     ] = "test",
     as_json: JsonOpt = False,

@@ -1,6 +1,6 @@
-"""The fresh check sets (evals/data/failures/fresh41.jsonl, fresh42.jsonl): their rows are new to every earlier
-labelled file and earlier fresh set, no training run learns from a set before its one scoring (a spent set, fresh41,
-trains since, but for owners of test rows), and `postmortem bench classify --split <set>` scores them."""
+"""The fresh check sets (evals/data/failures/fresh41.jsonl, fresh42.jsonl, fresh43.jsonl): their rows are new to
+every earlier labelled file and earlier fresh set, no training run learns from a set before its one scoring (a spent
+set, fresh41, trains since, but for owners of test rows), and `postmortem bench classify --split <set>` scores them."""
 
 import json
 from collections.abc import Callable
@@ -63,12 +63,25 @@ def test_fresh42_holds_a_hundred_reports_from_ninety_owners_with_every_category(
     assert min(counts.values()) >= 6, counts
 
 
+def test_fresh43_holds_ninety_reports_from_eighty_owners_with_every_category() -> None:
+    from agent_postmortem.evals.failure_corpus import CATEGORIES
+
+    fresh = load("fresh43")
+    assert len(fresh) >= 90
+    assert len({r["source_group"] for r in fresh}) >= 80
+    counts = {c: sum(r["category"] == c for r in fresh) for c in CATEGORIES}
+    assert min(counts.values()) >= 6, counts
+    assert "fresh43" not in TRAINED
+
+
 def test_a_later_set_must_be_fresh_against_the_sets_before_it() -> None:
     assert {r["id"] for r in load("fresh41")} <= {r["id"] for r in earlier_rows("fresh42")}
     assert not {r["id"] for r in load("fresh42")} & {r["id"] for r in earlier_rows("fresh41")}
+    assert {r["id"] for r in load("fresh42")} <= {r["id"] for r in earlier_rows("fresh43")}
+    assert not {r["id"] for r in load("fresh43")} & {r["id"] for r in earlier_rows("fresh42")}
     reused = fresh_row("gh-x-1", load("fresh41")[0]["source_url"].rsplit("/", 1)[0] + "/999999")
     repo = repository(reused["source_url"])
-    assert fresh_problems([reused], earlier_rows("fresh42"), "fresh42") == [
+    assert fresh_problems([reused], earlier_rows(LATEST), LATEST) == [
         f"gh-x-1: repository {repo} already has an earlier row"
     ]
 
@@ -77,8 +90,8 @@ def test_a_reused_repository_or_another_split_is_a_problem() -> None:
     earlier = [fresh_row("gh-a-b-1", "https://github.com/a/b/issues/1", split="test")]
     same_repo = fresh_row("gh-a-b-2", "https://github.com/A/b/pull/2")
     wrong_split = fresh_row("gh-c-d-3", "https://github.com/c/d/issues/3", split="fresh41")
-    assert fresh_problems([same_repo, wrong_split], earlier, "fresh42") == [
-        "gh-c-d-3: split must be fresh42",
+    assert fresh_problems([same_repo, wrong_split], earlier, LATEST) == [
+        f"gh-c-d-3: split must be {LATEST}",
         "gh-a-b-2: repository a/b already has an earlier row",
     ]
 
@@ -147,7 +160,7 @@ def test_bench_classify_scores_a_fresh_split_alone(split: str, tmp_path: Path, c
 def test_bench_classify_names_the_splits_it_takes(cli: Callable[..., Any]) -> None:
     result = cli("bench", "classify", "--split", "train")
     assert result.exit_code != 0
-    assert "--split must be test, fresh41 or fresh42" in result.output
+    assert "--split must be test, fresh41, fresh42 or fresh43" in result.output
 
 
 def test_each_fresh_split_is_read_from_its_own_file() -> None:
@@ -156,13 +169,13 @@ def test_each_fresh_split_is_read_from_its_own_file() -> None:
         assert default_corpus(split).name == f"{split}.jsonl"
     assert default_corpus("test") == CORPUS
     assert checked_split("fresh42", ("test",)) == "fresh42"
-    with pytest.raises(ValueError, match="--split must be test, train, all, fresh41 or fresh42"):
+    with pytest.raises(ValueError, match="--split must be test, train, all, fresh41, fresh42 or fresh43"):
         checked_split("dev", ("test", "train", "all"))
 
 
 def test_the_command_checks_and_relabels_every_set_or_the_one_named(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == 0
-    assert "fresh41: 90 rows, fresh42:" in capsys.readouterr().err
+    assert "fresh41: 90 rows, fresh42: 102 rows, fresh43:" in capsys.readouterr().err
     assert main(["agreement", "fresh42"]) == 0
     assert set(json.loads(capsys.readouterr().out)) == {"fresh42"}
     assert main(["check", "fresh9"]) == 2
