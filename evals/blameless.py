@@ -67,11 +67,11 @@ agents failing, passives with no person, people acting without a failure, talk a
 and labelled by the guide before anything was run on them, by someone who never ran the detector or read its code; a
 blind second labelling of a random 86 (25%, seeded) by the same labeller agreed on 85 (Cohen's kappa 0.97), the one
 disagreement dropped. Scored once (docs/blameless.md, round 13), errors read; still in UNSCORED.
-`external_test13` (fresh): 421 sentences (130 blaming) from 130 sources in none of the other rows, no URL, domain or
-GitHub repository shared with them or with the train13 sources collected at the same time (232 from 84 GitHub issue
+`external_test13` (fresh): 412 sentences (127 blaming) from 129 sources in none of the other rows, no URL, domain or
+GitHub repository shared with them or with the train13 sources collected at the same time (231 from 84 GitHub issue
 and pull-request threads: force pushes and pushes to main, committed keys and node_modules, wrong tags and npm
 publishes, merges without CI, untested pushes, accidental closes and deletes, maintainers accused of sitting on PRs;
-189 from 46 web pages: conduct panels on nurses asleep on duty, referees who admitted errors, pilots who forgot the
+181 from 45 web pages: conduct panels on nurses asleep on duty, referees who admitted errors, pilots who forgot the
 gear, captains asleep at the helm, controllers, crane and forklift operators, excavators, officers who drew a gun for
 a Taser, court and negligence write-ups, incident news), with hard negatives (systems, workflows and DNS failing,
 passives with no person, people acting without a failure, talk about negligence and liability); whole sources,
@@ -101,7 +101,16 @@ a named role did the wrong act, judgements of people, second-person accusations 
 questions, self-blame, people as a hazard in general) and hard negatives (talk about blame and blame culture, findings
 that clear a person, issues opened or closed by mistake, instructions, neutral first-person reports, systems failing);
 a blind second labelling of a random 100 (21%) by the same labeller agreed on all 100 (Cohen's kappa 1.0, so it says
-little). Not yet trained on; nothing was run on it. Labels follow `data/blameless_guide.md`.
+little). Not yet trained on; nothing was run on it. `external_train13`: 434 more training sentences (118 blaming) from
+209 sources in no other row nor in test13, collected at the same time (70 web domains and 136 GitHub repositories,
+none shared with those rows), mostly hard negatives from the small talk of issue and pull-request threads where a
+person and a fault share a sentence without one causing the other (thanks, apologies, merge conflicts, broken CI,
+deleted releases and branches, "blame" as the git command), outcomes reported without an agent, definitions of
+negligence and statements about human error in general, beside the blaming sentences of the same threads and pages
+(scolded self-merges and force pushes, self-blame for stray pushes and forgotten version bumps, clerks, referees,
+teachers, pharmacists, guards and chefs found at fault); a blind second labelling of a random 90 (21%) by the same
+labeller agreed on all 90 (Cohen's kappa 1.0, so it says little). Not yet trained on; nothing was run on it. Labels
+follow `data/blameless_guide.md`.
 """
 
 import hashlib
@@ -137,6 +146,7 @@ SETS = {
     "external_test12": (EXTERNAL, "test12"),
     "external_train12": (EXTERNAL, "train12"),
     "external_test13": (EXTERNAL, "test13"),
+    "external_train13": (EXTERNAL, "train13"),
     "regression": (DATA / "blameless_regression.jsonl", None),
 }
 STATUS = {
@@ -173,6 +183,8 @@ STATUS = {
     "0.49), then its errors read; the trainer and tuning scripts still skip it",
     "external_test13": "not yet scored: collected and labelled before anything was run on it (blind second labelling "
     "of 107: kappa 0.93); the trainer and tuning scripts skip it",
+    "external_train13": "training data, not yet trained on (collected for the fine-tuned reader from sources, domains "
+    "and repositories in no other row nor in test13, gathered at the same time); nothing was run on it",
 }
 # scored only by the bench itself, once at the end: no test or trainer reads their figures
 SEALED = ("external_test8", "external_test9")
@@ -203,11 +215,11 @@ def load(path: Path, split: str | None) -> list[dict[str, Any]]:
 
 def _allowed(source: str) -> set[str]:
     """The sides a source may be on: first split by parity (test if even), later sources test2 if divisible by 3;
-    test3 to test13 and the training splits (train8, train9, train11, train12) hold whole sources new to the file
-    (only on that side: `split_errors` rejects a source on two)."""
+    test3 to test13 and the training splits (train8, train9, train11, train12, train13) hold whole sources new to the
+    file (only on that side: `split_errors` rejects a source on two)."""
     digest = int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16)
     fresh = {"test3", "test4", "test5", "test6", "test7", "train8", "test8", "train9", "test9", "test10", "test11",
-             "train11", "train12", "test12", "test13"}  # fmt: skip
+             "train11", "train12", "test12", "train13", "test13"}  # fmt: skip
     return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev", *fresh}
 
 
