@@ -3,8 +3,6 @@ cannot store the capture, or the agent's own store cannot reach its database; th
 refused connection to a team server."""
 
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -17,20 +15,7 @@ from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.service.results import CaptureResult
 from agent_postmortem.storage_failure import database_away, passes
 from agent_postmortem.store.models import IncidentCreate
-from agent_postmortem.store.search.embedding import Embedder
-from tests.factories import make_service
-from tests.http_server import TOKEN, serving
-
-
-@pytest.fixture
-def team(tmp_path: Path, embedder: Embedder) -> PostmortemService:
-    return make_service(tmp_path / "team", embedder=embedder)
-
-
-@pytest.fixture
-def url(team: PostmortemService) -> Iterator[str]:
-    with serving(team) as base:
-        yield f"{base}/mcp"
+from tests.http_server import TOKEN
 
 
 def test_a_capture_the_team_server_could_not_store_while_its_database_was_down_is_sent_again(
