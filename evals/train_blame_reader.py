@@ -12,13 +12,13 @@ sentences of `external_train8` and `external_train9`.
 The threshold is chosen on out-of-set predictions: the rows are cut into FOLDS folds by a hash of their source (a
 source's rows share a fold; the project's own sentences, which have none, by their text), the reader is trained without
 a fold and reads it. The shipped rule (chosen in evals/blame_threshold.py): a sentence is flagged when a rule
-(server/analysis/blame.py) finds blame and the reader's probability is not under VETO or the sentence names a role (it
-overrules a rule only when all but sure: a higher veto dropped sentences issue #18 found missed, see docs/blameless.md),
-or when the reader's probability reaches the threshold. The threshold is the one with the most recall at which that rule
-keeps precision TARGET_PRECISION on the sets CHOOSE_ON, or failing that the best F1 there. The joint choice of a
-threshold and a veto on every set the rules were never tuned on (FRESH_FOR_RULES) is recorded next to it, not used. The
-final reader is trained on every row with the same settings, exported to ONNX and quantised to int8 like the shipped
-embedder (store/search/onnx_export.py), and its probabilities through the int8 graph are compared with torch's.
+(server/analysis/blame.py) finds blame and the reader's probability is not under the veto or the sentence names a role,
+or when the reader's probability reaches the threshold. The threshold and the veto (at most MAX_VETO) are the pair with
+the most recall at which that rule keeps precision TARGET_PRECISION on the sets CHOOSE_ON, or failing that the best F1
+there. The joint choice on every set the rules were never tuned on (FRESH_FOR_RULES) is recorded next to it,
+not used. The final reader is trained on every row with the same settings, exported to ONNX and quantised to int8 like
+the shipped embedder (store/search/onnx_export.py), and its probabilities through the int8 graph are compared
+with torch's.
 
 Training uses a fixed seed, but float sums on CPU depend on thread counts, so a retrain gives near, not identical,
 weights: the file records what it was trained on and the figures it reached.
@@ -229,13 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("%s", json.dumps({"settings": settings, "fresh_for_rules": fresh_figures, "sets": by_set}))
     if args.folds_only:
         return 0
-    # the veto is a fixed setting (evals/blame_threshold.py VETO): the record of the rows it was chosen on is carried
-    veto_record = json.loads((READER_DIR / HEAD_FILE).read_text(encoding="utf-8")).get("veto_chosen_on")
     net = fit([r["text"] for r in data], y)
     export(net, READER_DIR)
     head = {"weights": [float(f"{w:.7g}") for w in net.out.weight.detach().numpy()[0]],
             "bias": float(f"{float(net.out.bias.detach().numpy()[0]):.7g}"), **settings,
-            "veto_chosen_on": veto_record,
             "trained_on": {"sets": sorted({r["set"] for r in data}), "rows": len(data), "blaming": int(y.sum()),
                            "sha256": data_hash(data)},
             "training": {"seed": SEED, "epochs": EPOCHS, "learning_rate": LEARNING_RATE, "batch": BATCH,
