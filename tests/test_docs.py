@@ -203,7 +203,6 @@ def test_the_documented_proxy_keeps_a_web_view_user_on_one_replica() -> None:
     )
 
 
-
 ACTIVATE = "source .venv/bin/activate"
 # a command that needs the venv on PATH: at a line's start or a code span's, after `export X=...;` or `X=...`
 BARE_COMMAND = re.compile(r"(?:^|`)(?:export \S+; )?(?:[A-Z_]+=\S+ )*(?:postmortem|python) ", re.M)
