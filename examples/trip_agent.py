@@ -1,7 +1,9 @@
 """A small trip-planning agent instrumented with the recorder: run it, then look at what was captured.
 
-    POSTMORTEM_HOME=/tmp/pm-example python examples/trip_agent.py
-    POSTMORTEM_HOME=/tmp/pm-example postmortem list
+    POSTMORTEM_HOME=/tmp/pm-example .venv/bin/python examples/trip_agent.py
+    POSTMORTEM_HOME=/tmp/pm-example .venv/bin/postmortem list
+
+(or `source .venv/bin/activate` first: `make install` puts both in the venv, on no PATH).
 
 It needs no network and no LLM: the "tools" below fail the way real ones do (a rate-limited API hit three times,
 a refund over the policy limit, a tool called with arguments its schema does not allow), and the recorder captures

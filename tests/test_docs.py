@@ -201,3 +201,22 @@ def test_the_documented_proxy_keeps_a_web_view_user_on_one_replica() -> None:
         "balances `/mcp`, `/v1/traces` and `/readyz`" in said
         and "balances `/mcp`, `/v1/traces` and `/healthz`" not in said
     )
+
+
+ACTIVATE = "source .venv/bin/activate"
+# a command that needs the venv on PATH: at a line's start or a code span's, after `export X=...;` or `X=...`
+BARE_COMMAND = re.compile(r"(?:^|`)(?:export \S+; )?(?:[A-Z_]+=\S+ )*(?:postmortem|python) ", re.M)
+
+
+@pytest.mark.parametrize(
+    "path", [README, DOCS / "getting-started.md", DOCS / "cli.md", DOCS / "sdk.md"], ids=lambda p: p.name
+)
+def test_a_page_says_how_its_bare_commands_are_found_before_it_shows_them(path: Path) -> None:
+    """`make install` puts `postmortem`, and the Python that imports `agent_postmortem`, in `.venv/bin`, on no PATH:
+    a newcomer who typed the README's `postmortem init --seed` after `make demo` got "command not found", and the SDK
+    page's `python examples/trip_agent.py` "No module named 'agent_postmortem'". Each page on that path says how to
+    put them on PATH before its first such command."""
+    text = path.read_text(encoding="utf-8")
+    first = BARE_COMMAND.search(text)
+    assert first is not None
+    assert 0 <= text.find(ACTIVATE) < first.start(), f"{path.name} shows {first.group()!r} before `{ACTIVATE}`"

@@ -50,10 +50,13 @@ class LocalLlamaServer:
     _lock = threading.Lock()
     _servers: dict[tuple[str, int, int], tuple[object, str]] = {}
 
-    def __init__(self, model_path: Path, *, threads: int = 1, n_ctx: int = 8192) -> None:
+    def __init__(self, model_path: Path, *, threads: int = 1, n_ctx: int = 8192, ready_within: float = 60.0) -> None:
+        """`ready_within`: how long the server may take to answer /health, the draft's time limit (its start counts
+        against it): a fixed 60 s failed drafts that had 600 s on a busy machine, where loading takes longer."""
         self.model_path = model_path
         self.threads = threads
         self.n_ctx = n_ctx
+        self.ready_within = ready_within
 
     @property
     def is_bundled(self) -> bool:
@@ -94,7 +97,7 @@ class LocalLlamaServer:
                 f"llama.cpp could not load {self.model_path.name} ({e}); check that the file is a whole GGUF model"
             ) from None
         url = str(server.listening_address).rstrip("/")
-        deadline = started + 60
+        deadline = started + self.ready_within
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(url + "/health", timeout=2) as answer:  # noqa: S310 - loopback
@@ -104,7 +107,11 @@ class LocalLlamaServer:
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.1)
-        raise LLMFailed("the local llama.cpp server did not become ready within 60 s")
+        raise LLMFailed(
+            f"the local llama.cpp server did not become ready within {self.ready_within:g} s, the draft's time limit "
+            "(its start included); nothing was stored. Try again when the machine is less busy, or raise "
+            "POSTMORTEM_DRAFT_TIMEOUT"
+        )
 
 
 def model_path(settings: Settings) -> Path | None:
@@ -159,9 +166,9 @@ def _build(settings: Settings) -> LLM:
 
     path = model_path(settings)
     assert path is not None  # _choose found it
-    server = LocalLlamaServer(path, threads=settings.local_threads)
-    # a request to the local server is bounded by the draft's time limit alone: a CPU answers in minutes
+    # the server's start and a request to it are bounded by the draft's time limit alone: a CPU answers in minutes
     limit = time_limit(settings, "local")
+    server = LocalLlamaServer(path, threads=settings.local_threads, ready_within=limit)
     client = openai.OpenAI(base_url=server.base_url(), api_key="local", timeout=limit, max_retries=0)
     # llama.cpp's repeat penalty keeps small models from looping on one phrase until the token limit. The bundled
     # 135M model gets no repair round: it never turned a refused answer into an analysis, and each round took 2-3
