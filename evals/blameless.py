@@ -78,6 +78,17 @@ passives with no person, people acting without a failure, talk about negligence 
 collected and labelled by the guide before anything was run on them, by someone who never ran the detector or read
 its code; a blind second labelling of a random 107 (25%, seeded) by the same labeller agreed on 104 (Cohen's kappa
 0.93), the three disagreements dropped. Not yet scored: in UNSCORED.
+`external_test14` (fresh): 403 sentences (112 blaming) from 125 sources in none of the other rows, no URL, web host or
+GitHub repository shared with them or with the source lists of the other fresh and training splits (219 from 80 GitHub
+issue and pull-request threads: thanks, apologies for slow reviews, LGTMs, merge conflicts and wrong base branches,
+accidental commits, tags and releases, typos fixed in one's own earlier PR, scolded pushes to production; 184 from 45
+web pages: contractors who cut cables, texting bus drivers, operators and controllers asleep on shift, police who
+raided the wrong house, nurses and pharmacists before panels and coroners, mechanics, electricians, misdirected
+emails), with hard negatives (builds, merges and tests failing, passives with no person, people acting without a
+failure, talk about negligence and liability); the first five sentences of each source as they come, labelled by the
+guide before anything was run on them, by someone who never ran the detector or read its code; three sentences sharing
+a 6-word shingle with another row dropped; a blind second labelling of a random 90 (22%, seeded) by the same labeller
+agreed on 89 (Cohen's kappa 0.97), the disagreement dropped. Not yet scored: in UNSCORED.
 `external_train8`: 762 sentences (330 blaming) from 472 sources in none of the other rows (GitHub
 issues and pull requests; postmortems, status pages, news and blogs; forums and Q&A; the DFDS and PostHog
 postmortems and AIID incidents of the development data), collected as training data for the fine-tuned reader
@@ -147,6 +158,7 @@ SETS = {
     "external_train12": (EXTERNAL, "train12"),
     "external_test13": (EXTERNAL, "test13"),
     "external_train13": (EXTERNAL, "train13"),
+    "external_test14": (EXTERNAL, "test14"),
     "regression": (DATA / "blameless_regression.jsonl", None),
 }
 STATUS = {
@@ -183,6 +195,8 @@ STATUS = {
     "0.49), then its errors read; the trainer and tuning scripts still skip it",
     "external_test13": "not yet scored: collected and labelled before anything was run on it (blind second labelling "
     "of 107: kappa 0.93); the trainer and tuning scripts skip it",
+    "external_test14": "not yet scored: collected and labelled before anything was run on it (blind second labelling "
+    "of 90: kappa 0.97); the trainer and tuning scripts skip it",
     "external_train13": "training data, not yet trained on (collected for the fine-tuned reader from sources, domains "
     "and repositories in no other row nor in test13, gathered at the same time); nothing was run on it",
 }
@@ -190,7 +204,7 @@ STATUS = {
 SEALED = ("external_test8", "external_test9")
 # collected and labelled: nothing learns from these or is tuned on them until they are scored once (test12, scored once
 # on 7 Dec, is training data since, with train13: test13 checks what training on them did)
-UNSCORED = ("external_test13",)
+UNSCORED = ("external_test13", "external_test14")
 
 
 def _rate(hits: int, n: int) -> dict[str, Any]:
@@ -215,11 +229,11 @@ def load(path: Path, split: str | None) -> list[dict[str, Any]]:
 
 def _allowed(source: str) -> set[str]:
     """The sides a source may be on: first split by parity (test if even), later sources test2 if divisible by 3;
-    test3 to test13 and the training splits (train8, train9, train11, train12, train13) hold whole sources new to the
+    test3 to test14 and the training splits (train8, train9, train11, train12, train13) hold whole sources new to the
     file (only on that side: `split_errors` rejects a source on two)."""
     digest = int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16)
     fresh = {"test3", "test4", "test5", "test6", "test7", "train8", "test8", "train9", "test9", "test10", "test11",
-             "train11", "train12", "test12", "train13", "test13"}  # fmt: skip
+             "train11", "train12", "test12", "train13", "test13", "test14"}  # fmt: skip
     return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev", *fresh}
 
 
