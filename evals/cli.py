@@ -179,7 +179,10 @@ def bench_severity(
     split: Annotated[
         str,
         typer.Option(
-            help="test (held-out sources), train (tuned on), all, or a fresh check set (fresh41, fresh42, fresh43, fresh44)"
+            help=(
+                "test (held-out sources), train (tuned on), all, "
+                "or a fresh check set (fresh41, fresh42, fresh43, fresh44)"
+            )
         ),
     ] = "test",
     corpus: Annotated[
