@@ -179,7 +179,10 @@ def bench_severity(
     split: Annotated[
         str,
         typer.Option(
-            help="test (held-out sources), train (tuned on), all, or a fresh check set (fresh41, fresh42, fresh43)"
+            help=(
+                "test (held-out sources), train (tuned on), all, "
+                "or a fresh check set (fresh41, fresh42, fresh43, fresh44)"
+            )
         ),
     ] = "test",
     corpus: Annotated[
@@ -207,7 +210,7 @@ def bench_classify(
     split: Annotated[
         str,
         typer.Option(
-            help="test: the corpus's test half; fresh42, fresh43: fresh check sets, each scored once; "
+            help="test: the corpus's test half; fresh42, fresh43, fresh44: fresh check sets, each scored once; "
             "fresh41: trained on since its one scoring"
         ),
     ] = "test",

@@ -1,5 +1,5 @@
-"""Fresh check sets for the category classifier (`evals/data/failures/fresh41.jsonl`, `fresh42.jsonl`, `fresh43.jsonl`),
-scored once.
+"""Fresh check sets for the category classifier (`evals/data/failures/fresh41.jsonl`, `fresh42.jsonl`, `fresh43.jsonl`,
+`fresh44.jsonl`), scored once.
 
 The test half of `corpus.jsonl` has been read many times while the classifier was designed, so its figure is no
 longer an out-of-sample one. A fresh set is a separate file of failure reports quoted from public GitHub threads in
@@ -51,7 +51,12 @@ class FreshSet:
 
 
 # Oldest first: each set must be fresh against every set before it.
-FRESH_SETS = (FreshSet("fresh41", 41), FreshSet("fresh42", 42), FreshSet("fresh43", 43))
+FRESH_SETS = (
+    FreshSet("fresh41", 41),
+    FreshSet("fresh42", 42),
+    FreshSet("fresh43", 43),
+    FreshSet("fresh44", 44),
+)
 FRESH_SPLITS = tuple(s.split for s in FRESH_SETS)
 # Spent sets: scored once, then read for their errors and trained on (`evals/category_data.py`)
 TRAINED = ("fresh41",)

@@ -1,6 +1,7 @@
-"""The fresh check sets (evals/data/failures/fresh41.jsonl, fresh42.jsonl, fresh43.jsonl): their rows are new to
-every earlier labelled file and earlier fresh set, no training run learns from a set before its one scoring (a spent
-set, fresh41, trains since, but for owners of test rows), and `postmortem bench classify --split <set>` scores them."""
+"""The fresh check sets (evals/data/failures/fresh41.jsonl, fresh42.jsonl, fresh43.jsonl, fresh44.jsonl): their rows
+are new to every earlier labelled file and earlier fresh set, no training run learns from a set before its one scoring
+(a spent set, fresh41, trains since, but for owners of test rows), and `postmortem bench classify --split <set>` scores
+them."""
 
 import json
 from collections.abc import Callable
@@ -53,7 +54,9 @@ def test_each_committed_fresh_set_shares_no_id_url_or_repository_with_earlier_fi
     assert fresh_problems(fresh, earlier_rows(split), split) == []
 
 
-@pytest.mark.parametrize(("split", "reports", "owners"), [("fresh42", 100, 90), ("fresh43", 90, 80)])
+@pytest.mark.parametrize(
+    ("split", "reports", "owners"), [("fresh42", 100, 90), ("fresh43", 90, 80), ("fresh44", 90, 85)]
+)
 def test_a_fresh_set_holds_its_reports_from_distinct_owners_with_every_category(
     split: str, reports: int, owners: int
 ) -> None:
@@ -64,7 +67,8 @@ def test_a_fresh_set_holds_its_reports_from_distinct_owners_with_every_category(
     assert len({r["source_group"] for r in fresh}) >= owners
     counts = {c: sum(r["category"] == c for r in fresh) for c in CATEGORIES}
     assert min(counts.values()) >= 6, counts
-    assert "fresh43" not in TRAINED  # the newest set: nothing has learned from it
+    assert "fresh43" not in TRAINED
+    assert "fresh44" not in TRAINED  # the newest set: nothing has learned from it
 
 
 def test_a_later_set_must_be_fresh_against_the_sets_before_it() -> None:
@@ -72,6 +76,8 @@ def test_a_later_set_must_be_fresh_against_the_sets_before_it() -> None:
     assert not {r["id"] for r in load("fresh42")} & {r["id"] for r in earlier_rows("fresh41")}
     assert {r["id"] for r in load("fresh42")} <= {r["id"] for r in earlier_rows("fresh43")}
     assert not {r["id"] for r in load("fresh43")} & {r["id"] for r in earlier_rows("fresh42")}
+    assert {r["id"] for r in load("fresh43")} <= {r["id"] for r in earlier_rows("fresh44")}
+    assert not {r["id"] for r in load("fresh44")} & {r["id"] for r in earlier_rows("fresh43")}
     reused = fresh_row("gh-x-1", load("fresh41")[0]["source_url"].rsplit("/", 1)[0] + "/999999")
     repo = repository(reused["source_url"])
     assert fresh_problems([reused], earlier_rows(LATEST), LATEST) == [
@@ -153,7 +159,7 @@ def test_bench_classify_scores_a_fresh_split_alone(split: str, tmp_path: Path, c
 def test_bench_classify_names_the_splits_it_takes(cli: Callable[..., Any]) -> None:
     result = cli("bench", "classify", "--split", "train")
     assert result.exit_code != 0
-    assert "--split must be test, fresh41, fresh42 or fresh43" in result.output
+    assert "--split must be test, fresh41, fresh42, fresh43 or fresh44" in result.output
 
 
 def test_each_fresh_split_is_read_from_its_own_file() -> None:
@@ -162,13 +168,13 @@ def test_each_fresh_split_is_read_from_its_own_file() -> None:
         assert default_corpus(split).name == f"{split}.jsonl"
     assert default_corpus("test") == CORPUS
     assert checked_split("fresh42", ("test",)) == "fresh42"
-    with pytest.raises(ValueError, match="--split must be test, train, all, fresh41, fresh42 or fresh43"):
+    with pytest.raises(ValueError, match="--split must be test, train, all, fresh41, fresh42, fresh43 or fresh44"):
         checked_split("dev", ("test", "train", "all"))
 
 
 def test_the_command_checks_and_relabels_every_set_or_the_one_named(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == 0
-    assert "fresh41: 90 rows, fresh42: 102 rows, fresh43:" in capsys.readouterr().err
+    assert "fresh41: 90 rows, fresh42: 102 rows, fresh43: 90 rows, fresh44:" in capsys.readouterr().err
     assert main(["agreement", "fresh42"]) == 0
     assert set(json.loads(capsys.readouterr().out)) == {"fresh42"}
     assert main(["check", "fresh9"]) == 2
