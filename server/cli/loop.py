@@ -170,12 +170,23 @@ def effectiveness(min_size: MinSize = 3, limit: PatternLimit = 50, as_json: Json
         result = svc.fix_effectiveness(min_size=min_size, limit=limit)
     if emit(result, as_json):
         return
-    from agent_postmortem.cli.effectiveness import EffectivenessView
+    if result.total:
+        from agent_postmortem.cli.effectiveness import EffectivenessView
 
-    out.print(EffectivenessView(result))
-    more_patterns(result.total, len(result.patterns))
+        out.print(EffectivenessView(result))
+        more_patterns(result.total, len(result.patterns))
+    else:  # a zero summary on stdout read as fixes measured
+        err.print(_nothing_to_measure(min_size), markup=False)
     if result.note:
         err.print(f"note: {result.note}", markup=False)
+
+
+def _nothing_to_measure(min_size: int) -> str:
+    return (
+        f"nothing to measure yet: no recurring pattern ({min_size} or more incidents that are the same failure); once "
+        "one has its action items done (`postmortem actions --incident INC-n --add TITLE`, then `--item AI-n "
+        "--set-status completed`), this compares its incidents before and after the fix"
+    )
 
 
 def runbook(

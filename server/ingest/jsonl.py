@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.errors import validation_problems
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.jsonfile import cut_short, empty, lines
@@ -51,15 +52,31 @@ class ImportReport(BaseModel):
     ids: list[str] = Field(default_factory=list, description="the new incidents' ids (the first 1000)")
 
 
-# A line of another format (an AIID or a tracker export) is told by the keys it has that the format has not.
-NOT_IMPORT_FORMAT = "not fields of the import format (docs/cli.md#the-jsonl-import-format)"
+# A line of another format (an AIID or a tracker export) is told by the keys it has that the format has not: named
+# on each line, what they are said once per file (a sentence repeated on every line of a tracker export buried the
+# other problems).
+UNKNOWN_FIELDS = "unknown fields"
 
 
 def _problem(e: Exception) -> str:
     if isinstance(e, JsonInputError):
         return str(e)
     assert isinstance(e, ValidationError)
-    return validation_problems(e, limit=3, unknown_keys=NOT_IMPORT_FORMAT)
+    return validation_problems(e, limit=3, unknown_keys=UNKNOWN_FIELDS)
+
+
+def unknown_fields_note(problems: Sequence[LineProblem], shown: int = 10) -> str:
+    """What the unknown fields of the refused lines are, and where the format is, in one sentence with the lines that
+    have them; "" when none has."""
+    numbers = [str(p.line) for p in problems if p.reason.startswith(f"{UNKNOWN_FIELDS}: ")]
+    if not numbers:
+        return ""
+    listed = ", ".join(numbers[:shown]) + (f" and {len(numbers) - shown} more" if len(numbers) > shown else "")
+    return (
+        f"{counted(len(numbers), 'line')} ({listed}) {'has' if len(numbers) == 1 else 'have'} unknown fields: fields "
+        "the import format does not have, as in a file of another tool's export; the format's fields are in "
+        "docs/cli.md#the-jsonl-import-format"
+    )
 
 
 # What another write-up's keys are called in the import format: a postmortem's `text` and top-level `root_cause` were
@@ -148,7 +165,8 @@ def in_the_future(row: SeedIncident, now: datetime) -> str | None:
 def problems_error(path: Path, problems: Sequence[LineProblem], *, max_errors: int = 20, hint: str = "") -> str:
     shown = "\n  ".join(f"line {p.line}: {p.reason}" for p in problems[:max_errors])
     more = f"\n  … and {len(problems) - max_errors} more" if len(problems) > max_errors else ""
-    return f"{len(problems)} invalid line(s) in {path.name}; nothing was imported:\n  {shown}{more}{hint}"
+    note = f"\n{said}" if (said := unknown_fields_note(problems)) else ""
+    return f"{len(problems)} invalid line(s) in {path.name}; nothing was imported:\n  {shown}{more}{note}{hint}"
 
 
 def read_incidents(path: Path, *, max_errors: int = 20) -> list[SeedIncident]:

@@ -221,12 +221,12 @@ _WHEN: TypeAdapter[datetime] = TypeAdapter(When)
 _BOUNDS: dict[str, TypeAdapter[datetime]] = {"start": TypeAdapter(Since), "end": TypeAdapter(Through)}
 
 
-def structured(result: BaseModel, *, note: str | None = None) -> CallToolResult:
+def structured(result: BaseModel, *, note: str | None = None, more: dict[str, Any] | None = None) -> CallToolResult:
     """A tool's answer: the result as JSON text (what the calling model reads) and as structured content (for
     programs), with no output schema. The schemas derived from the result models were 70 KB of the 88 KB tools/list
     that every client loads into its context each session, and the text already says everything they did. `note`:
-    something about the answer the caller should know (in a `note` field)."""
-    data = result.model_dump(mode="json")
+    something about the answer the caller should know (in a `note` field); `more`: fields added beside the result's."""
+    data = {**result.model_dump(mode="json"), **(more or {})}
     if note:
         data["note"] = note
     with_undated(data)

@@ -36,7 +36,7 @@ from agent_postmortem.mcp.sampling import (
     user_message,
     wire_key,
 )
-from agent_postmortem.store.models import Incident
+from agent_postmortem.store.models import Analysis, Incident
 
 if TYPE_CHECKING:  # drafting and llm pull in numpy and openai: keep them off the handshake path
     from agent_postmortem.service.drafting import DraftContext, Progress
@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # drafting and llm pull in numpy and openai: keep them off th
 
 logger = logging.getLogger(__name__)
 SAMPLING_MAX_TOKENS = 2_000
+Track = Annotated[bool, Field(description="true: also track its proposed action items, as `postmortem draft --track`")]
 
 
 class ClientModel:
@@ -100,6 +101,7 @@ class ClientModel:
         progress: "Progress",
         *,
         no_channel: bool = False,
+        track: bool = False,
     ) -> CallToolResult:
         """Store the client model's valid draft; without sampling, draft with the server's model; with neither, hand
         the assistant what it needs to write the analysis itself (also when the client refused to sample)."""
@@ -110,7 +112,7 @@ class ClientModel:
             return _write_it_yourself(service.write_it_yourself(incident_id, why=why))
         answer = second if isinstance(second, CreateMessageResult) else first
         if not isinstance(answer, CreateMessageResult):
-            return self._without_sampling(service, incident_id, progress, no_channel=no_channel)
+            return self._without_sampling(service, incident_id, progress, no_channel=no_channel, track=track)
         context = service.draft_context(incident_id, nonce=self.nonce_for(incident_id))
         wrong = _problem(service, answer, context.incident)
         if wrong is not None:
@@ -118,14 +120,16 @@ class ClientModel:
                 f"your model's analysis was not valid after one repair round ({wrong}). Call draft_analysis again, "
                 "or write the analysis yourself: get the five_whys prompt and call record_analysis"
             )
-        text = text_of(answer)
-        return structured(service.record_analysis_text(context, text, generated_by="sampling", llm_model=answer.model))
+        stored = service.record_analysis_text(context, text_of(answer), generated_by="sampling", llm_model=answer.model)
+        return _with_tracked(service, incident_id, stored, track=track)
 
     def _without_sampling(
-        self, service: "PostmortemService", incident_id: str, progress: "Progress", *, no_channel: bool
+        self, service: "PostmortemService", incident_id: str, progress: "Progress", *, no_channel: bool, track: bool
     ) -> CallToolResult:
         try:
-            return structured(service.draft_analysis(incident_id, progress=progress))
+            return _with_tracked(
+                service, incident_id, service.draft_analysis(incident_id, progress=progress), track=track
+            )
         except NoModelConfigured:
             return _write_it_yourself(service.write_it_yourself(incident_id, why=self._no_model(no_channel)))
         except LLMUnavailable as e:  # configured but not working: say so rather than hide it
@@ -183,14 +187,16 @@ def register_draft_tools(
         ctx: Context,
         first: Annotated[Answer, Resolve(request)] = None,
         second: Annotated[Answer, Resolve(repair)] = None,
+        track: Track = False,
     ) -> CallToolResult:
         """Draft the 5 whys, root cause, contributing factors (a causal graph) and action items, grounded in the
         incident, its timeline and similar past incidents, with your client's model when it offers sampling or
-        with the model configured on the server; stored as a draft for review. When neither can draft, it returns
-        status "write_it_yourself" with the context, rules and schema instead (nothing stored): then write the
-        analysis yourself and store it with record_analysis."""
+        with the model configured on the server; stored as a draft for review (with track, its items tracked too).
+        When neither can draft, it returns status "write_it_yourself" with the context, rules and schema instead
+        (nothing stored): then write the analysis yourself and store it with record_analysis."""
         with tool_errors():
-            return client_model.draft(incident_id, first, second, _progress(ctx), no_channel=no_channel_back(ctx))
+            no_channel = no_channel_back(ctx)
+            return client_model.draft(incident_id, first, second, _progress(ctx), no_channel=no_channel, track=track)
 
     @mcp.tool()
     def record_analysis(
@@ -204,15 +210,18 @@ def register_draft_tools(
             ),
             TEXT,
         ],
+        track: Track = False,
     ) -> CallToolResult:
         """Store an analysis you wrote yourself (after draft_analysis answered write_it_yourself, or the five_whys
         prompt): it is validated against the schema, citations of incidents that were not in the context are
-        removed, and repeated action items are linked to the open ones. Stored as a draft for review; a validation
-        error says which fields to fix."""
+        removed, and repeated action items are linked to the open ones. Stored as a draft for review (with track,
+        its items tracked too); a validation error says which fields to fix."""
         with tool_errors():
             service = svc()
-            context = service.draft_context(incident_id)
-            return structured(service.record_analysis_text(context, analysis_json, generated_by="assistant"))
+            stored = service.record_analysis_text(
+                service.draft_context(incident_id), analysis_json, generated_by="assistant"
+            )
+            return _with_tracked(service, incident_id, stored, track=track)
 
     @mcp.prompt(title="Write the 5 whys yourself")
     def five_whys(incident_id: str) -> str:
@@ -224,6 +233,14 @@ def register_draft_tools(
         return prompts.render(
             "five_whys", system=context.with_schema(), user=context.user, incident_id=context.incident.id
         )
+
+
+def _with_tracked(service: "PostmortemService", incident_id: str, stored: Analysis, *, track: bool) -> CallToolResult:
+    """The stored draft; with `track`, its proposed action items tracked as well, the new items in `tracked`."""
+    if not track:
+        return structured(stored)
+    tracked = service.add_drafted_action_items(incident_id)
+    return structured(stored, more={"tracked": [item.model_dump(mode="json") for item in tracked]})
 
 
 def _write_it_yourself(request: "WriteItYourself") -> CallToolResult:

@@ -166,9 +166,23 @@ def test_a_line_of_another_format_names_its_foreign_keys_in_one_sentence_with_th
     path.write_text(lines(json.dumps({**aiid, "action_items": None})), encoding="utf-8")
     _, problems, _ = validate_incidents(path)
     reason = problems[0].reason
-    assert reason.startswith("not fields of the import format (docs/cli.md#the-jsonl-import-format): id, source, text,")
+    assert reason.startswith("unknown fields: id, source, text,")
     said = "date; action_items: Input should be a valid list (give text as description)"
     assert reason.endswith(said) and "more" not in reason, reason
+
+
+def test_what_unknown_fields_are_is_said_once_per_import_with_the_lines_that_have_them(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A tracker export of 3 lines said "not fields of the import format (docs/cli.md#the-jsonl-import-format)" on each
+    of them, one sentence repeated per line; each line now names its unknown fields, and what they are and where the
+    format is described is said once, with the lines that have them."""
+    rows = [{"title": f"Fares API returned 429 ({n})", "jira_key": f"OPS-{n}"} for n in range(1, 4)]
+    path = tmp_path / "tracker.jsonl"
+    path.write_text(lines(GOOD[0], *(json.dumps(r) for r in rows)), encoding="utf-8")
+    refused = cli("import", str(path))
+    said = refused.stderr
+    assert refused.exit_code == 2 and said.count("docs/cli.md#the-jsonl-import-format") == 1, said
+    assert [n for n in range(2, 5) if f"line {n}: unknown fields: jira_key" in said] == [2, 3, 4]
+    assert "3 lines (2, 3, 4) have unknown fields: fields the import format does not have" in " ".join(said.split())
 
 
 def test_a_postmortem_of_another_format_is_told_where_its_text_root_cause_and_items_go(tmp_path: Path) -> None:

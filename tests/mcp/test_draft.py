@@ -43,8 +43,8 @@ async def test_the_clients_model_drafts_when_it_offers_sampling(tmp_path: Path, 
 async def test_the_client_draft_is_not_an_argument_the_model_fills_in(tmp_path: Path) -> None:
     async with Client(create_server(lambda: make_service(tmp_path))) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert set(tools["draft_analysis"].input_schema["properties"]) == {"incident_id"}
-    assert set(tools["record_analysis"].input_schema["properties"]) == {"incident_id", "analysis_json"}
+    assert set(tools["draft_analysis"].input_schema["properties"]) == {"incident_id", "track"}
+    assert set(tools["record_analysis"].input_schema["properties"]) == {"incident_id", "analysis_json", "track"}
 
 
 @MODES
