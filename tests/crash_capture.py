@@ -1,6 +1,7 @@
 """The process the crash tests kill: it opens the home as a server does (taking the vector index, checking it and
 rebuilding it when it cannot be trusted), reports what it found, then captures until it is killed, printing one
-line per acknowledged capture. Run as `python -m tests.crash_capture HOME`."""
+line per acknowledged capture. Run as `python -m tests.crash_capture HOME`; tests/system/test_crash.py runs `main` in
+processes forked from one that imported it once."""
 
 import os
 import sys

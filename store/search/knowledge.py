@@ -182,10 +182,17 @@ class KnowledgeBase:
         """Rebuild the index from the vectors stored with the records (re-embedding those of another model), in a
         child process, and swap it in. Needs ownership (IndexBusy otherwise). Returns the number indexed."""
         self.reembed_stale()
-        if self.owner is None or not self.claim_index():
+        took = self.owner is not None and self.holder.claim()
+        if took:
+            self.sync()
+        elif self.owner is None or not self.holder.owned:
             pid = self.owner.lock.holder() if self.owner else None
             raise IndexBusy(owned_elsewhere(pid))
-        total = self.holder.rebuild()
+        claimed = self.holder.claimed
+        if took and claimed is not None and claimed.rebuilt:  # taking it has just rebuilt it from the stored vectors
+            total = self.holder.indexed() or 0
+        else:
+            total = self.holder.rebuild()
         self.lexical.reset()
         self.exact.reset()
         self.sync()  # rows written during the rebuild are still queued: replaying them is idempotent

@@ -1,19 +1,17 @@
 """SIGKILL the capturing process at random points, round after round, on one data directory: the database stays
 intact, nothing acknowledged is ever lost, and after recovery the vector index holds exactly the records.
 
-Each round starts `tests.crash_capture` (which takes the index as a server does: probe, rebuild if needed, open),
-lets it capture for a random time, or kills it before it is even ready (during the probe or a rebuild), and
-checks the database from this process with plain sqlite3. The child runs under a 1 GiB file-size limit: a chromadb
-directory damaged by kills can grow without bound."""
+Each round forks a process running `tests.crash_capture` (which takes the index as a server does: probe, rebuild if
+needed, open), lets it capture for a random time, or kills it before it is even ready (during the probe or a
+rebuild), and checks the database from this process with plain sqlite3. The child runs under a 1 GiB file-size
+limit: a chromadb directory damaged by kills can grow without bound."""
 
+import multiprocessing
 import os
 import random
 import resource
-import signal
 import sqlite3
-import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -24,7 +22,7 @@ from agent_postmortem.config import Settings
 from agent_postmortem.service.runtime import build_service
 from agent_postmortem.store.records.idempotency import SECRET_NAME, digest
 from agent_postmortem.store.search.embedding import Embedder
-from tests.factories import ROOT
+from tests import crash_capture
 
 pytestmark = pytest.mark.slow
 ROUNDS = int(os.environ.get("POSTMORTEM_CRASH_ROUNDS", "50"))
@@ -34,47 +32,57 @@ def _limit_files() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (1024**3, 1024**3))
 
 
+# The children are forked from a server process that imported what a capturing process needs once: a fresh
+# interpreter per round spent about half of each round importing chromadb and ONNX Runtime before it touched the home
+# (184 s for 50 rounds on CI). What is killed is still a whole process of its own that opens the home as a server does
+# (its probe and rebuild still run in fresh interpreters); only the imports, which write nothing, happen before.
+FORKS = multiprocessing.get_context("forkserver")
+FORKS.set_forkserver_preload(["tests.system.test_crash", "chromadb", "onnxruntime", "tokenizers"])
+
+
+def _capture(home: str, out: str, log: str, env: dict[str, str]) -> None:
+    """In the forked child: `tests.crash_capture` on `home`, its lines written to `out` and its errors to `log`."""
+    os.environ.clear()
+    os.environ.update(env)
+    _limit_files()
+    for fd, path in ((1, out), (2, log)):
+        opened = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(opened, fd)
+        os.close(opened)
+    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - fd 1, closed with the process
+    sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+    crash_capture.main(home)
+
+
 class Child:
-    def __init__(self, home: Path, log: Path) -> None:
-        self.log = log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.crash_capture", str(home)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            preexec_fn=_limit_files,
-        )
-        self.ready = threading.Event()
+    def __init__(self, home: Path, log: Path, out: Path) -> None:
+        self.out = out
+        self.proc = FORKS.Process(target=_capture, args=(str(home), str(out), str(log), dict(os.environ)))
+        self.proc.start()
         self.found = "never ready"
         self.acks: list[tuple[str, str]] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            parts = line.split()
-            if parts[:1] == ["READY"]:
-                self.found = parts[1] + (" rebuilt" if parts[2] == "1" else "")
-                self.ready.set()
-            elif parts[:1] == ["ACK"]:
-                self.acks.append((parts[1], parts[2]))
+    def _lines(self) -> list[list[str]]:
+        """The whole lines the child wrote (a line cut by the kill is not an acknowledgement)."""
+        text = self.out.read_text() if self.out.exists() else ""
+        return [line.split() for line in text.splitlines(keepends=True) if line.endswith("\n")]
 
     def wait_ready(self, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
-        while not self.ready.wait(0.1):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
+        while not any(parts[:1] == ["READY"] for parts in self._lines()):
+            if not self.proc.is_alive() or time.monotonic() > deadline:
                 return False
+            time.sleep(0.1)
         return True
 
     def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-        self._reader.join(10)
-        assert self.proc.stdout is not None
-        self.proc.stdout.close()
-        self.log.close()
+        self.proc.kill()  # SIGKILL
+        self.proc.join()
+        for parts in self._lines():
+            if parts[:1] == ["READY"]:
+                self.found = parts[1] + (" rebuilt" if parts[2] == "1" else "")
+            elif parts[:1] == ["ACK"]:
+                self.acks.append((parts[1], parts[2]))
 
 
 def check_database(path: Path, acked: dict[str, str]) -> None:
@@ -95,7 +103,7 @@ def test_sigkill_during_capture_loses_nothing_acknowledged(tmp_path: Path, embed
     acked: dict[str, str] = {}
     found: Counter[str] = Counter()
     for round_ in range(ROUNDS):
-        child = Child(tmp_path, tmp_path / "children.log")
+        child = Child(tmp_path, tmp_path / "children.log", tmp_path / f"round-{round_}.out")
         if round_ % 5 == 4:  # every fifth round dies while opening: during the probe, a rebuild or the first capture
             time.sleep(rng.uniform(0.5, 4.0))
         else:
