@@ -11,6 +11,7 @@ from textwrap import shorten
 
 from agent_postmortem.analysis.wording import counted
 from agent_postmortem.store.models import AnalysisDraft, Incident
+from agent_postmortem.store.redact_found import PLACEHOLDER_PATTERN
 
 _WORD = re.compile(r"[a-z][a-z0-9]+|\d{2,}")
 _STOP = frozenset(
@@ -49,8 +50,9 @@ Similarity = Callable[[str, str], float]
 
 
 def stems(text: str) -> set[str]:
-    """Content words, cut to five letters so that 'invoice' and 'invoices', 'retry' and 'retrying' meet."""
-    return {w[:5] for w in _WORD.findall(text.lower()) if w not in _STOP}
+    """Content words, cut to five letters so that 'invoice' and 'invoices', 'retry' and 'retrying' meet; not the
+    words of a redaction's placeholder (`[REDACTED:openai_key]`), which any two texts that held a secret share."""
+    return {w[:5] for w in _WORD.findall(PLACEHOLDER_PATTERN.sub(" ", text).lower()) if w not in _STOP}
 
 
 def overlap(a: str, b: str) -> float:

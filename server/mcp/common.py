@@ -76,24 +76,6 @@ def _optional_text(value: object, handler: ValidatorFunctionWrapHandler) -> obje
     return "" if value == "" else handler(value)  # blank is absent: the length bounds apply to given text only
 
 
-def unwrapped(text: str, key: str) -> str:
-    """A text a model sent as the tool's arguments again (`{"query": "rate limit"}`, `{"text": "..."}`, or an object of
-    one text) is the text inside: it was read as it stood, braces and key included (search's best hit was a weak
-    match; check_blameless suggested rewrites ending in `"}`)."""
-    if not text.lstrip().startswith("{"):
-        return text
-    try:
-        sent = json.loads(text)
-    except ValueError:
-        return text
-    if isinstance(sent, dict):
-        texts = [v for v in sent.values() if isinstance(v, str)]
-        inner = sent.get(key, texts[0] if len(sent) == 1 and texts else None)
-        if isinstance(inner, str) and inner.strip():
-            return inner
-    return text
-
-
 # Put these after the Field(...) that holds the bounds, so the bounds apply to the text they produce.
 TEXT = BeforeValidator(_as_text)
 OPTIONAL = WrapValidator(_optional_text)

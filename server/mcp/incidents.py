@@ -25,10 +25,10 @@ from agent_postmortem.mcp.common import (
     Text,
     structured,
     tool_errors,
-    unwrapped,
     when,
 )
 from agent_postmortem.mcp.views import incident_result
+from agent_postmortem.mcp.wrapped_text import unwrapped
 from agent_postmortem.store.filters import SearchFilters
 from agent_postmortem.store.models import CategoryName, IncidentCreate, TimelineEventCreate
 

@@ -27,10 +27,10 @@ from agent_postmortem.mcp.common import (
     Text,
     structured,
     tool_errors,
-    unwrapped,
     when,
 )
 from agent_postmortem.mcp.missing import no_incident
+from agent_postmortem.mcp.wrapped_text import blameless_as_sent, unwrapped
 from agent_postmortem.store.models import ActionItem, ActionItemChange, ActionItemCreate
 
 if TYPE_CHECKING:
@@ -245,7 +245,8 @@ def _register_learning_tools(mcp: MCPServer, svc: Callable[[], "PostmortemServic
         """Flag blaming language (people as the cause, "human error", "should have", judgements) with spans and
         systemic rewrites (by the server's configured model when it has one, else by rules: rewritten_by). Use on a
         draft before publishing a post-mortem."""
-        return structured(svc().check_blameless(unwrapped(text, "text")))
+        inner = unwrapped(text, "text")
+        return structured(blameless_as_sent(svc().check_blameless(inner), text, inner))
 
 
 def _register_loop_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) -> None:

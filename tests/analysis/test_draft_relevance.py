@@ -87,3 +87,15 @@ def test_a_terse_captures_own_analysis_is_not_outweighed_by_a_neighbour_that_say
     similarity = cosine_of(embedder)
     assert unrelated(draft(), told, similarity, [terse]) == []
     assert unrelated(draft(), terse, similarity, [told]) == []
+
+
+def test_redaction_placeholders_are_no_words_an_analysis_shares_with_a_neighbour(embedder: Embedder) -> None:
+    """As found over MCP: an analysis whose root cause named the key that was rotated (redacted on the way in) was
+    refused as one of another incident whose title had held a key and a password: `[REDACTED:openai_key]` and
+    `[REDACTED:password_pair]` were counted as specific words the two shared. The placeholders are the server's, not
+    words of either incident."""
+    own = stored(2, "rate_limit", {"title": "Refund agent hit rate limit", "error_message": "429 Too Many Requests"})
+    secrets = "[REDACTED:openai_key] and password=[REDACTED:password_pair]"
+    leak = stored(1, "prompt_injection", {"title": f"Planner agent leaked {secrets}"})
+    named = draft().model_copy(update={"root_cause": f"The key was rotated without notice: {secrets}"})
+    assert unrelated(named, own, cosine_of(embedder), [leak]) == []

@@ -200,13 +200,21 @@ async def test_a_flag_sent_as_its_json_text_is_read_as_the_flag(tmp_path: Path) 
 async def test_a_text_sent_as_the_tools_arguments_again_is_checked_as_the_text_inside(tmp_path: Path) -> None:
     """check_blameless of '{"text": "Bob was careless ..."}' (the arguments written again inside the text) checked
     the braces and the key too, and its suggested rewrite ended 'The deploy."} was not checked': JSON punctuation
-    in a sentence meant for the post-mortem. The text inside is checked, as search_incidents reads its query."""
+    in a sentence meant for the post-mortem. The text inside is checked, as search_incidents reads its query; and
+    each finding's `start` and `end` point into the text as sent, as documented and as the CLI's do (they pointed
+    into the text inside: `{"text": "Alice broke prod"}` gave 0 to 11, `{"text": "A`), escapes included."""
     service = make_service(tmp_path, llm=None)
-    sentence = "Bob was careless and should have checked the deploy."
+    sentence = "Zo\u00eb's \U0001f680 release.\nBob was careless and should have checked the deploy."
+    sent = json.dumps({"text": sentence})  # the accent and the rocket as \u escapes, the line break as \n
     async with Client(create_server(lambda: service)) as client:
-        wrapped = await client.call_tool("check_blameless", {"text": json.dumps({"text": sentence})})
+        wrapped = await client.call_tool("check_blameless", {"text": sent})
         plain = await client.call_tool("check_blameless", {"text": sentence})
-    assert not wrapped.is_error and wrapped.structured_content == plain.structured_content, wrapped.content
+    found, alone = wrapped.structured_content["findings"], plain.structured_content["findings"]  # type: ignore[index]
+    assert not wrapped.is_error and len(found) == len(alone) >= 1, wrapped.content
+    assert [{**f, "start": 0, "end": 0} for f in found] == [{**f, "start": 0, "end": 0} for f in alone]
+    for finding, inside in zip(found, alone, strict=True):
+        assert sentence[inside["start"] : inside["end"]] == inside["text"]
+        assert json.loads(f'"{sent[finding["start"] : finding["end"]]}"') == finding["text"], (finding, sent)
 
 
 async def test_tool_arguments_in_a_fence_nested_too_deep_to_parse_are_stored_as_sent(tmp_path: Path) -> None:
