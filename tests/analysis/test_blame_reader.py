@@ -10,6 +10,7 @@ from agent_postmortem.analysis.blame import detect
 from agent_postmortem.analysis.blame_learned import GENERIC, learned_rewrite, sentence_spans
 from agent_postmortem.analysis.blame_reader import HEAD_FILE, ONNX_FILE, READER_DIR, BlameReader
 from agent_postmortem.analysis.blameless import check_blameless
+from agent_postmortem.evals.blame_threshold import MAX_VETO
 from agent_postmortem.evals.blameless import SEALED
 from agent_postmortem.store.models.analysis import whys_as_sent
 
@@ -27,7 +28,7 @@ def test_a_sentence_reads_the_same_alone_and_beside_others() -> None:
 
 def test_the_shipped_reader_records_what_it_learnt_from_and_never_a_sealed_set() -> None:
     assert len(SHIPPED["weights"]) == 384 and 0.5 < SHIPPED["threshold"] < 1
-    assert 0 < SHIPPED["veto"] <= 0.05  # the reader overrules the rules only when all but sure (its docstring)
+    assert 0 < SHIPPED["veto"] <= MAX_VETO  # the reader overrules the rules only when sure (blame_threshold.py)
     assert SHIPPED["veto_chosen_on"]["rows"] > 900  # chosen on rows read by a reader trained without them
     assert SHIPPED["chosen_on"] and not set(SHIPPED["chosen_on"]) & set(SEALED)  # the threshold's rows, unsealed
     assert SHIPPED["joint_on_fresh_rows"]["veto"] > 0  # the choice with a veto, recorded beside what ships
@@ -166,7 +167,7 @@ def test_a_learned_finding_is_rewritten_without_the_person(sentence: str, rewrit
         # a miss of the reader before it learnt from train11 (p 0.71; now 0.94)
         "Honestly the whole outage is on the release manager, who shipped it on a Friday anyway.",
         pytest.param("The locum pharmacist keyed in ten times the dose.",
-                     marks=pytest.mark.xfail(strict=True, reason="a known miss of the shipped reader (p 0.67)")),
+                     marks=pytest.mark.xfail(strict=True, reason="a known miss of the shipped reader (p 0.36)")),
     ],
 )  # fmt: skip
 def test_the_shipped_reader_flags_blame_the_rules_have_no_shape_for(sentence: str) -> None:
