@@ -120,8 +120,20 @@ deleted releases and branches, "blame" as the git command), outcomes reported wi
 negligence and statements about human error in general, beside the blaming sentences of the same threads and pages
 (scolded self-merges and force pushes, self-blame for stray pushes and forgotten version bumps, clerks, referees,
 teachers, pharmacists, guards and chefs found at fault); a blind second labelling of a random 90 (21%) by the same
-labeller agreed on all 90 (Cohen's kappa 1.0, so it says little). Not yet trained on; nothing was run on it. Labels
-follow `data/blameless_guide.md`.
+labeller agreed on all 90 (Cohen's kappa 1.0, so it says little). Not yet trained on; nothing was run on it.
+`external_train14`: 435 more training sentences (178 blaming) from 134 sources in no other row nor in test13 or test14
+(63 web pages on 62 hosts and 71 GitHub repositories, none shared with those rows or their source lists), chosen for
+the shapes the reader missed on test13: headlines and news leads that name the culprit (controllers, deputies, pilots,
+train and bus drivers, masters of ships, referees), first-person admissions in threads and write-ups (npm publishes
+without a rebuild, forgotten tags and version bumps, pushes to the wrong branch, a gas line hit while digging, a
+production database deleted), accusing questions and remarks (committed node_modules, issues closed without a fix, rude
+pings), conduct judgements by panels, tribunals and courts (nurses struck off, officers and anaesthetists found at
+fault, bullying managers, site safety prosecutions), beside their look-alikes (headlines about systems and outcomes,
+neutral first-person reports, neutral questions, findings that clear a person, charges denied, definitions of
+negligence and malpractice, a person and a fault in one sentence without one causing the other); four sentences
+sharing a 6-word shingle with a test13 or test14 row dropped; a blind second labelling of a random 92 (21%, seeded) by
+the same labeller agreed on 89 (Cohen's kappa 0.92), the three disagreements dropped. Not yet trained on; nothing was
+run on it. Labels follow `data/blameless_guide.md`.
 """
 
 import hashlib
@@ -159,6 +171,7 @@ SETS = {
     "external_test13": (EXTERNAL, "test13"),
     "external_train13": (EXTERNAL, "train13"),
     "external_test14": (EXTERNAL, "test14"),
+    "external_train14": (EXTERNAL, "train14"),
     "regression": (DATA / "blameless_regression.jsonl", None),
 }
 STATUS = {
@@ -200,6 +213,9 @@ STATUS = {
     "of 90: kappa 0.97); the trainer and tuning scripts skip it",
     "external_train13": "training data (collected for the fine-tuned reader from sources, domains and repositories in "
     "no other row nor in test13, gathered at the same time); trained on since round 14",
+    "external_train14": "training data (collected for the fine-tuned reader from sources, hosts and repositories in "
+    "no other row nor in test13 or test14, aimed at the shapes missed on test13); not yet trained on, nothing run "
+    "on it",
 }
 # scored only by the bench itself, once at the end: no test or trainer reads their figures
 SEALED = ("external_test8", "external_test9")
@@ -230,11 +246,11 @@ def load(path: Path, split: str | None) -> list[dict[str, Any]]:
 
 def _allowed(source: str) -> set[str]:
     """The sides a source may be on: first split by parity (test if even), later sources test2 if divisible by 3;
-    test3 to test14 and the training splits (train8, train9, train11, train12, train13) hold whole sources new to the
+    test3 to test14 and the training splits (train8, train9, train11 to train14) hold whole sources new to the
     file (only on that side: `split_errors` rejects a source on two)."""
     digest = int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16)
     fresh = {"test3", "test4", "test5", "test6", "test7", "train8", "test8", "train9", "test9", "test10", "test11",
-             "train11", "train12", "test12", "train13", "test13", "test14"}  # fmt: skip
+             "train11", "train12", "test12", "train13", "test13", "test14", "train14"}  # fmt: skip
     return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev", *fresh}
 
 
