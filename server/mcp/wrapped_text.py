@@ -3,8 +3,12 @@ inside is what is read, and what is found in it is placed back in the text as se
 
 import json
 import re
+from typing import TYPE_CHECKING
 
-from agent_postmortem.analysis.blameless import BlamelessReport
+if (
+    TYPE_CHECKING
+):  # the blameless checker imports numpy: not on the way to the MCP handshake (tests/mcp/test_cold_start)
+    from agent_postmortem.analysis.blameless import BlamelessReport
 
 _LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)  # a JSON string, its escapes included
 
@@ -27,7 +31,7 @@ def unwrapped(text: str, key: str) -> str:
     return text
 
 
-def blameless_as_sent(report: BlamelessReport, sent: str, inner: str) -> BlamelessReport:
+def blameless_as_sent(report: "BlamelessReport", sent: str, inner: str) -> "BlamelessReport":
     """`report` on `inner`, the text unwrapped from `sent`, with its findings' `start` and `end` pointing into `sent`
     (they pointed into the text inside: `{"text": "Alice broke prod"}` gave 0 to 11, `{"text": "A`)."""
     places = _places(sent, inner) if inner != sent else None

@@ -40,7 +40,7 @@ def test_nothing_raw_at_rest_in_the_database_wal_index_or_logs(
     service.add_action_item(captured.id, ActionItemCreate(title=f"Revoke {c['openai']} now", owner=c["email"]))
     service.record_analysis(
         captured.id,
-        draft().model_copy(update={"root_cause": f"The system let {c['github']} reach the prompt unchecked."}),
+        draft().model_copy(update={"root_cause": f"The tool call let {c['github']} reach the prompt unchecked."}),
         generated_by="assistant",
     )
     service.import_incidents([SeedIncident(title="Imported with a secret", description=f"token {c['github']}")])
