@@ -19,7 +19,6 @@ GRID = np.round(np.arange(0.05, 0.99, 0.01), 2)
 # sentence that names a role (server/analysis/blame_learned.py: "QA did not test it properly." got 0.009). Until round
 # 14 the veto was fixed at 0.05 (chosen on 974 rows, docs/blameless.md "The veto"); it is now chosen with the threshold
 # on CHOOSE_ON, no higher than MAX_VETO: above it the rules' true hits on named people start to go.
-VETO = 0.05
 MAX_VETO = 0.66
 
 

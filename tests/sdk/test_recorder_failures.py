@@ -4,6 +4,7 @@ endpoint never block or break the agent, and a failure that ends the process is 
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,14 +19,19 @@ from tests.fake_openai import FakeOpenAI
 from tests.processes import run_agent_script, run_crashing_agent
 
 
-def test_the_agent_never_waits_for_a_slow_store_nor_sees_its_errors(tmp_path: Path) -> None:
-    gate = threading.Event()
+def _down_once_opened(gate: threading.Event) -> Callable[[], PostmortemService]:
+    """A store that takes until `gate` is set to open, then fails."""
 
-    def slow_then_broken() -> PostmortemService:
+    def open_store() -> PostmortemService:
         gate.wait(timeout=30)
         raise RuntimeError("the store is down")
 
-    recorder = Recorder(service=slow_then_broken, queue_size=3)
+    return open_store
+
+
+def test_the_agent_never_waits_for_a_slow_store_nor_sees_its_errors(tmp_path: Path) -> None:
+    gate = threading.Event()
+    recorder = Recorder(service=_down_once_opened(gate), queue_size=3)
     for n in range(10):
         recorder.capture(RuntimeError(f"failure {n}"))  # returns at once while the worker is stuck
     assert recorder.dropped >= 6  # 3 queued (+1 taken by the worker), the rest dropped, none blocked
@@ -47,12 +53,7 @@ def test_a_watched_exception_that_ends_the_process_is_in_the_store(tmp_path: Pat
 
 def test_a_handled_watched_exception_waits_only_briefly_for_its_capture(tmp_path: Path) -> None:
     gate = threading.Event()
-
-    def stuck() -> PostmortemService:
-        gate.wait(timeout=30)
-        raise RuntimeError("the store is down")
-
-    recorder = Recorder(service=stuck, wait_on_error=0.2)
+    recorder = Recorder(service=_down_once_opened(gate), wait_on_error=0.2)
     started = time.monotonic()
     with pytest.raises(TimeoutError), recorder.watching(tool="flights.search"):
         raise TimeoutError("flights.search timed out")
