@@ -172,6 +172,7 @@ SETS = {
     "external_train13": (EXTERNAL, "train13"),
     "external_test14": (EXTERNAL, "test14"),
     "external_train14": (EXTERNAL, "train14"),
+    "external_test15": (EXTERNAL, "test15"),
     "regression": (DATA / "blameless_regression.jsonl", None),
 }
 STATUS = {
@@ -211,6 +212,8 @@ STATUS = {
     "0.46), then its errors read; the trainer and tuning scripts still skip it",
     "external_test14": "not yet scored: collected and labelled before anything was run on it (blind second labelling "
     "of 90: kappa 0.97); the trainer and tuning scripts skip it",
+    "external_test15": "not yet scored: collected and labelled before anything was run on it (blind second labelling "
+    "of N: kappa K); the trainer and tuning scripts skip it",
     "external_train13": "training data (collected for the fine-tuned reader from sources, domains and repositories in "
     "no other row nor in test13, gathered at the same time); trained on since round 14",
     "external_train14": "training data (collected for the fine-tuned reader from sources, hosts and repositories in "
@@ -221,7 +224,7 @@ STATUS = {
 SEALED = ("external_test8", "external_test9")
 # collected and labelled: nothing learns from these or is tuned on them until they are scored once (test12, scored once
 # on 7 Dec, is training data since, with train13: test13 checks what training on them did)
-UNSCORED = ("external_test13", "external_test14")
+UNSCORED = ("external_test13", "external_test14", "external_test15")
 
 
 def _rate(hits: int, n: int) -> dict[str, Any]:
@@ -246,11 +249,11 @@ def load(path: Path, split: str | None) -> list[dict[str, Any]]:
 
 def _allowed(source: str) -> set[str]:
     """The sides a source may be on: first split by parity (test if even), later sources test2 if divisible by 3;
-    test3 to test14 and the training splits (train8, train9, train11 to train14) hold whole sources new to the
+    test3 to test15 and the training splits (train8, train9, train11 to train14) hold whole sources new to the
     file (only on that side: `split_errors` rejects a source on two)."""
     digest = int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16)
     fresh = {"test3", "test4", "test5", "test6", "test7", "train8", "test8", "train9", "test9", "test10", "test11",
-             "train11", "train12", "test12", "train13", "test13", "test14", "train14"}  # fmt: skip
+             "train11", "train12", "test12", "train13", "test13", "test14", "train14", "test15"}  # fmt: skip
     return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev", *fresh}
 
 
