@@ -164,10 +164,12 @@ def test_a_learned_finding_is_rewritten_without_the_person(sentence: str, rewrit
     [  # written for this test: shapes and roles the rules have no entry for
         "The night janitor unplugged the freezer to plug in his floor polisher.",
         "Our barista-turned-sysadmin wiped the shared drive while tidying up.",
-        # a miss of the reader before it learnt from train11 (p 0.71; now 0.94)
-        "Honestly the whole outage is on the release manager, who shipped it on a Friday anyway.",
+        # a miss of the reader before train11 (p 0.71), found by rounds 12 to 14 (0.94), missed again since round
+        # 15 raised the threshold to 0.96
+        pytest.param("Honestly the whole outage is on the release manager, who shipped it on a Friday anyway.",
+                     marks=pytest.mark.xfail(strict=True, reason="a known miss of the shipped reader (p 0.85)")),
         pytest.param("The locum pharmacist keyed in ten times the dose.",
-                     marks=pytest.mark.xfail(strict=True, reason="a known miss of the shipped reader (p 0.36)")),
+                     marks=pytest.mark.xfail(strict=True, reason="a known miss of the shipped reader (p 0.81)")),
     ],
 )  # fmt: skip
 def test_the_shipped_reader_flags_blame_the_rules_have_no_shape_for(sentence: str) -> None:
