@@ -116,7 +116,7 @@ _TO = r"(?:set|changed|updated|reset|rotated|switched)[ \t]+(?:back[ \t]+)?to[ \
 NAMED_RULES: list[tuple[str, str, int]] = [
     (  # a name that goes on after its credential word with a stage, version, role or encoding (DB_PASSWORD_PROD)
         "password_pair",
-        rf"(?i)(?<![\w.-])[\w.-]*?(?:{_PASSWORD_WORDS}|{_SECRET_WORDS})(?:[_.-]{_QUALIFIER})+"
+        rf"(?i)(?:{_PASSWORD_WORDS}|{_SECRET_WORDS})(?:[_.-]{_QUALIFIER})+"
         rf"(?![\w.-]){_PAIR}({_QUOTED}|{_value(_V, 6)})",
         1,
     ),
