@@ -290,6 +290,9 @@ BENIGN: dict[str, Callable[[random.Random], str]] = {
     "cjk_prose": lambda r: f"用户反馈：代理回答错误，订单 {r.randrange(10_000, 99_999)} 需要人工处理",
     "span_ids": lambda r: f"span {_s(r, 16, HEX)} parent {_s(r, 16, HEX)} in trace {_s(r, 32, HEX)}",
     "grouped_thousands": lambda r: f"rate limit {r.randrange(100, 999)} 000 tokens per minute, {r.randrange(10, 99)} 000 used",
+    # written with the rules for names that hold a credential word or end in _KEY, and for passwords told in prose
+    "credential_name_look_alikes": lambda r: r.choice([ f"KEY_COUNT={r.randrange(1, 99)}", "MONKEY=banana", "SORT_KEY=name", "primary_key=id", f"TOKEN_LIMIT={r.randrange(512, 9999)}", f"max_tokens={r.randrange(16, 4096)}", "keyboard=us", f"CACHE_KEY=Users:v2:Page-{r.randrange(1, 99)}", f"ROW_KEY=Order-2026-11-{r.randrange(10, 28)}-{_s(r, 9, string.digits)}", f"TENANT_KEY={_s(r, 8, HEX)}-{_s(r, 4, HEX)}-4{_s(r, 3, HEX)}-a{_s(r, 3, HEX)}-{_s(r, 12, HEX)}", "SSH_KEY=/home/agent/.ssh/id_ed25519", "DB_PASSWORD_FILE=/run/secrets/db_password", f"API_KEY_ID=AKID{_s(r, 16)}", "SECRET_NAME=prod-db-credentials-2026", "STORAGE_KEY = settings.AZURE_STORAGE_KEY_V2", ]),
+    "password_sentences": lambda r: r.choice([ "the password was reset", "password is required", "password to the admin panel was rotated", "the password is always the same", "the password was reset to default", "set the password to expire in 90 days", "password changed to something else", "the password is now stored in the vault", "update the password to match the policy", "pw: none", ]),
 }
 # fmt: on
 BENIGN_CARRIERS = (

@@ -26,6 +26,7 @@ from agent_postmortem.store.models.fields import MAX_CAPTURE_BYTES
 from agent_postmortem.store.redact_checks import CHECKS
 from agent_postmortem.store.redact_detect import NOT_SECRET_VALUES, detect_secrets_values, looks_like_value
 from agent_postmortem.store.redact_found import PLACEHOLDER, PLACEHOLDER_PATTERN, replaced, replaced_in
+from agent_postmortem.store.redact_named import NAMED_CHECKS, NAMED_HINTS, NAMED_RULES
 from agent_postmortem.store.redact_pairs import actions_result_spans, block_spans
 from agent_postmortem.store.redact_rules import HINTS, PII_RULES, SECRET_RULES, UNICODE_RULES, card_spans
 from agent_postmortem.store.redact_wrapped import wrapped_spans
@@ -46,10 +47,12 @@ def _compiled() -> list[tuple[str, re.Pattern[str], int, bool]]:
     def compiled(kind: str, pattern: str) -> re.Pattern[str]:
         return re.compile(pattern, 0 if kind in UNICODE_RULES else re.ASCII)
 
-    rules = [(kind, compiled(kind, p), g, False) for kind, p, g in SECRET_RULES]
+    rules = [(kind, compiled(kind, p), g, False) for kind, p, g in SECRET_RULES + NAMED_RULES]
     return rules + [(kind, compiled(kind, p), g, True) for kind, p, g in PII_RULES]
 
 
+_HINTS = HINTS | NAMED_HINTS  # the rules of `redact_named` with the table's
+_CHECKS = CHECKS | NAMED_CHECKS
 _URL_PASSWORDS = frozenset({"url_credentials", "connection_string"})
 
 
@@ -84,7 +87,7 @@ def _rule_spans(text: str, *, joined: bool = False) -> list[tuple[int, int, str,
     lowered = text.lower()
     for kind, pattern, group, is_pii in _compiled():
         if (joined and is_pii and kind != "email") or (
-            kind in HINTS and not any(hint in lowered for hint in HINTS[kind])
+            kind in _HINTS and not any(hint in lowered for hint in _HINTS[kind])
         ):
             continue
         at = 0
@@ -99,7 +102,7 @@ def _rule_spans(text: str, *, joined: bool = False) -> list[tuple[int, int, str,
                     continue
             if start < 0 or text.startswith("[REDACTED:", start) or NOT_SECRET_VALUES.match(value):
                 continue
-            check = CHECKS.get(kind)
+            check = _CHECKS.get(kind)
             if check is not None and not check(value, text[max(0, start - 10) : start]):
                 continue
             found.append((start, end, kind, is_pii))

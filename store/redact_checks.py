@@ -77,7 +77,6 @@ CHECKS: dict[str, Callable[[str, str], bool]] = {  # kind -> check(value, the 10
     "authorization_header": lambda v, b: credential_like(v),
     "api_key_header": lambda v, b: _header_credential(v),
     "cookie": lambda v, b: len(v) >= 8 and credential_like(v.split("=", 1)[1]),
-    "password_prose": lambda v, b: credential_like(v),
     # both cases and a digit, / or +: not a word run, not a lower-case hex digest (a commit after a key id)
     "aws_secret_access_key": lambda v, b: (
         bool(re.search(r"[a-z]", v) and re.search(r"[A-Z]", v)) and bool(re.search(r"[0-9/+]", v))

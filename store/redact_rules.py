@@ -198,7 +198,7 @@ SECRET_RULES: list[tuple[str, str, int]] = [
         rf"(?=[A-Za-z]*[^A-Za-z\s\"'`\\,;])({_value(_V, 6)})",
         1,
     ),
-    ("password_prose", rf"(?i)(?<![A-Za-z0-9])(?:{_PASSWORD_WORDS}){_IS}[\"'“«]?({_value(_V, 6)})", 1),
+    # "the password is X" and other sentences that tell a password: `redact_named`
     (
         "cli_password",
         r"(?i)(?:^|\s)--?(?:password|passwd|pass|token|api-key|apikey|secret|client-secret)(?:=|\s+)[\"']?"
