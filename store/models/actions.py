@@ -20,8 +20,11 @@ def owner_key(owner: str) -> str:
     """What owners are told apart by, ignoring case in every script ("Ärne" is "ärne", "Straße" is "STRASSE"): stored
     beside each owner (migration 0014) for the owner filter, and what completion per owner groups by. SQL's lower()
     could not serve: SQLite's folds ASCII letters only, as PostgreSQL's does under the C locale. Runs of white space
-    are one space ("Dana  Smith", or a name broken over two lines by a client, is "dana smith": migration 0015)."""
-    return unicodedata.normalize("NFC", " ".join(owner.split()).casefold())
+    are one space ("Dana  Smith", or a name broken over two lines by a client, is "dana smith": migration 0015), and a
+    handle is the name it stands for ("@alice" is "alice", as chat and issue trackers write people: migration 0017).
+    """
+    key = unicodedata.normalize("NFC", " ".join(owner.split()).casefold())
+    return key.lstrip("@").lstrip() or key
 
 
 NO_OWNER = "(none)"  # the row of the items without an owner, in completion per owner
