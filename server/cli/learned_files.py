@@ -36,6 +36,24 @@ def write_learned(out_dir: Path, cases: list[Any], entries: list[Any]) -> None:
     shown = counted(len(entries), "runbook entry", "runbook entries")
     written = f"{shown} and {counted(len(cases), 'regression case')}"
     err.print(f"wrote {written} under {out_dir}", markup=False)  # it was "1 runbook entries and 1 regression cases"
+    say_skipped(cases, f"each case file in {evals}")
+
+
+def say_skipped(cases: list[Any], where: str) -> None:
+    """A note on stderr of the cases `regress` will skip, grouped by what they lack and what to do (the seed's
+    incidents, recorded without their prompt, gave 45 such cases and not a word of it); nothing when all can run."""
+    from agent_postmortem.analysis.regression_skips import skip_summary, skipped_cases
+
+    lines = skip_summary(cases, where)
+    if not lines:
+        return
+    skipped = len(skipped_cases(cases))
+    if skipped == len(cases):
+        head = "the case will be skipped" if skipped == 1 else f"all {skipped} cases will be skipped"
+    else:
+        head = f"{skipped} of {counted(len(cases), 'case')} will be skipped"
+    todo = "its todo is" if skipped == 1 else "their todo is"
+    err.print("\n".join([f"note: {head} by `postmortem regress` until {todo} done:", *lines]), markup=False)
 
 
 def _edited(path: Path, written: str | None, text: str) -> bool:

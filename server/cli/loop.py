@@ -226,6 +226,9 @@ def learn(
 
             write_learned(out_dir, cases, entries)
             return
+    from agent_postmortem.cli.learned_files import say_skipped
+
+    say_skipped(cases, "each case's JSON (written to a file with --out DIR)")
     data = {
         "eval_cases": [c.model_dump(mode="json") for c in cases],
         "runbooks": [e.model_dump(mode="json") for e in entries],

@@ -68,6 +68,11 @@ def regress(
         write(", ".join(f"{n} {status.replace('_', ' ')}" for status, n in summary.items()) + "\n")
     if counts["skipped"] == len(results):  # nothing ran: no pass to report
         err.print(f"note: no case ran: {_all_skipped(len(results))}", markup=False)
+    if counts["skipped"]:  # grouped by what they lack: 45 lines of one todo said less than one line of its count
+        from agent_postmortem.analysis.regression_skips import skip_summary
+
+        where = f"each case file in {path}" if path.is_dir() else str(path)
+        err.print("\n".join(skip_summary(cases, where)), markup=False)
     if counts["failed"] or counts["not_shown"] or counts["skipped"] == len(results):
         raise typer.Exit(FAILED)
 

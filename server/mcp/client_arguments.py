@@ -17,6 +17,7 @@ def checked(schema: dict[str, Any], name: str, arguments: dict[str, Any]) -> dic
     """The arguments without those that stand for an absent optional argument (_absent); ToolError for one the tool
     does not take, naming those it takes and not the one sent (a model wrote it: it may be anything)."""
     known: dict[str, Any] = schema.get("properties", {})
+    arguments = _renamed(known, arguments)
     unknown = [k for k in arguments if k not in known]
     if unknown:
         sent = "1 argument it does not take was" if len(unknown) == 1 else f"{len(unknown)} it does not take were"
@@ -33,6 +34,24 @@ def checked(schema: dict[str, Any], name: str, arguments: dict[str, Any]) -> dic
         noun = "argument" if len(several) == 1 else "arguments"
         raise ToolError(f"Invalid {noun}: {said}. Call once for each value wanted.")
     return {k: _choice(known[k], v) for k, v in arguments.items() if k in required or not _absent(known[k], v)}
+
+
+# Another name for an argument, as another tool or schema spells the same field: a proposed item's `owner_role`
+# is a tracked item's `owner` (add_action_item refused it without saying which argument it did not take).
+_OTHER_NAMES = {"owner_role": "owner"}
+
+
+def _renamed(known: dict[str, Any], arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments with another name of one the tool takes under that name; ToolError when both are sent with
+    different values."""
+    for other, name in _OTHER_NAMES.items():
+        if other in arguments and other not in known and name in known:
+            given, named = arguments[other], arguments.get(name)
+            if named not in (None, "") and given not in (None, "") and named != given:
+                raise ToolError(f"{name} and {other} name the same field: give one ({name}). Call again.")
+            kept = {k: v for k, v in arguments.items() if k != other}
+            arguments = {**kept, name: named if named not in (None, "") else given}
+    return arguments
 
 
 def _absent(schema: dict[str, Any], value: Any) -> bool:

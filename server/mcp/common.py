@@ -53,6 +53,7 @@ from agent_postmortem.errors import (
 from agent_postmortem.mcp.arguments import argument_problems
 from agent_postmortem.mcp.client_arguments import checked, nullable, unquoted
 from agent_postmortem.mcp.views import with_undated
+from agent_postmortem.mcp.wrapped_text import unwrapped_id
 from agent_postmortem.store.errors import IndexLoading, ReadOnlyStore, StoreBusy, an
 from agent_postmortem.store.models import RANGE_BOUND, Since, Through, When
 from agent_postmortem.store.vocabulary import LIMIT, REOPEN_NOTE_LIMIT, REOPENED
@@ -79,9 +80,11 @@ def _optional_text(value: object, handler: ValidatorFunctionWrapHandler) -> obje
 # Put these after the Field(...) that holds the bounds, so the bounds apply to the text they produce.
 TEXT = BeforeValidator(_as_text)
 OPTIONAL = WrapValidator(_optional_text)
-IncidentId = Annotated[str, Field(max_length=24, description="an incident id such as INC-42"), TEXT]
-ActionId = Annotated[str, Field(max_length=24, description="an action item id such as AI-7"), TEXT]
-AnyIncidentId = Annotated[str, Field(max_length=24, description="an incident id such as INC-42"), OPTIONAL]
+INCIDENT_ID = BeforeValidator(lambda v: unwrapped_id(_as_text(v), "incident_id"))  # `{"incident_id": "INC-1"}`
+ACTION_ID = BeforeValidator(lambda v: unwrapped_id(_as_text(v), "action_id"))
+IncidentId = Annotated[str, Field(max_length=24, description="an incident id such as INC-42"), INCIDENT_ID]
+ActionId = Annotated[str, Field(max_length=24, description="an action item id such as AI-7"), ACTION_ID]
+AnyIncidentId = Annotated[str, Field(max_length=24, description="an incident id such as INC-42"), OPTIONAL, INCIDENT_ID]
 Line = Annotated[str, Field(max_length=200), OPTIONAL]  # optional one-line text; "" is absent
 Text = Annotated[str, Field(max_length=2_000), OPTIONAL]
 LongText = Annotated[str, Field(max_length=20_000), OPTIONAL]

@@ -36,6 +36,7 @@ from agent_postmortem.mcp.sampling import (
     user_message,
     wire_key,
 )
+from agent_postmortem.mcp.wrapped_text import unwrapped_id
 from agent_postmortem.store.models import Analysis, Incident
 
 if TYPE_CHECKING:  # drafting and llm pull in numpy and openai: keep them off the handshake path
@@ -226,8 +227,8 @@ def register_draft_tools(
     @mcp.prompt(title="Write the 5 whys yourself")
     def five_whys(incident_id: str) -> str:
         """The grounded context and the schema for writing an incident's analysis, to store with record_analysis."""
-        with incident_found(prompt=True):
-            context = svc().draft_context(incident_id)
+        with incident_found(prompt=True):  # `{"incident_id": "INC-1"}` or `"INC-1"` is INC-1, as tools read it
+            context = svc().draft_context(str(unwrapped_id(incident_id, "incident_id")))
         from agent_postmortem import prompts  # jinja2: loaded when a prompt is asked for, not at start
 
         return prompts.render(

@@ -26,6 +26,7 @@ from agent_postmortem.mcp.loop import register_loop_tools
 from agent_postmortem.mcp.missing import incident_found
 from agent_postmortem.mcp.shape import middleware
 from agent_postmortem.mcp.views import incident_json
+from agent_postmortem.mcp.wrapped_text import unwrapped_id
 from agent_postmortem.service.results import Report
 from agent_postmortem.store.ids import incident_pk, to_incident_id
 
@@ -133,8 +134,8 @@ def _register_resources(mcp: MCPServer, svc: Callable[[], "PostmortemService"]) 
     @mcp.prompt(title="Write a post-mortem")
     def postmortem(incident_id: str) -> str:
         """Walk through a blameless post-mortem for an incident with these tools."""
-        with incident_found(prompt=True):
-            found = svc().get_incident(incident_id)
+        with incident_found(prompt=True):  # `{"incident_id": "INC-1"}` or `"INC-1"` is INC-1, as tools read it
+            found = svc().get_incident(str(unwrapped_id(incident_id, "incident_id")))
         from agent_postmortem import prompts  # jinja2: loaded when a prompt is asked for, not at start
 
         return prompts.render("postmortem", incident=found, nonce=secrets.token_hex(8))

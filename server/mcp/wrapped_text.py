@@ -31,6 +31,22 @@ def unwrapped(text: str, key: str) -> str:
     return text
 
 
+def unwrapped_id(value: object, key: str) -> object:
+    """An id as clients send it: the JSON text of the arguments (`{"incident_id": "INC-1"}`, or an object of one
+    text) or of the id itself (`"INC-1"`, quotes and all) is the id inside; anything else as sent. Tools and prompts
+    read ids through this (a prompt answered "no incident" for what a tool read)."""
+    if not isinstance(value, str):
+        return value
+    text = unwrapped(value, key).strip()
+    if len(text) > 2 and text[0] == text[-1] == '"':
+        try:
+            inner = json.loads(text)
+        except ValueError:
+            return text
+        return inner if isinstance(inner, str) else text
+    return text
+
+
 def blameless_as_sent(report: "BlamelessReport", sent: str, inner: str) -> "BlamelessReport":
     """`report` on `inner`, the text unwrapped from `sent`, with its findings' `start` and `end` pointing into `sent`
     (they pointed into the text inside: `{"text": "Alice broke prod"}` gave 0 to 11, `{"text": "A`)."""

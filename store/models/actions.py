@@ -4,7 +4,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
 
 from agent_postmortem.store.invisible import something_visible
 from agent_postmortem.store.models.fields import DueBy, Medium, Model, Short, When, clean_text
@@ -20,8 +20,11 @@ def owner_key(owner: str) -> str:
     """What owners are told apart by, ignoring case in every script ("Ärne" is "ärne", "Straße" is "STRASSE"): stored
     beside each owner (migration 0014) for the owner filter, and what completion per owner groups by. SQL's lower()
     could not serve: SQLite's folds ASCII letters only, as PostgreSQL's does under the C locale. Runs of white space
-    are one space ("Dana  Smith", or a name broken over two lines by a client, is "dana smith": migration 0015)."""
-    return unicodedata.normalize("NFC", " ".join(owner.split()).casefold())
+    are one space ("Dana  Smith", or a name broken over two lines by a client, is "dana smith": migration 0015), and a
+    handle is the name it stands for ("@alice" is "alice", as chat and issue trackers write people: migration 0017).
+    """
+    key = unicodedata.normalize("NFC", " ".join(owner.split()).casefold())
+    return key.lstrip("@").lstrip() or key
 
 
 NO_OWNER = "(none)"  # the row of the items without an owner, in completion per owner
@@ -46,6 +49,18 @@ def no_date_if_blank(due: object) -> object:
     return None if isinstance(due, str) and not due.strip() else due
 
 
+def owner_named(data: object, name: str, other: str) -> object:
+    """An item's fields with its owner under `name` when it was sent as `other`: a tracked item's owner is `owner`, a
+    proposed one's `owner_role`, and a writer using the other name (an import, record_analysis) was refused with
+    "Extra inputs are not permitted" or "Field required". Both names with different owners: ValueError."""
+    if not isinstance(data, dict) or other not in data:
+        return data
+    given, named = data[other], data.get(name)
+    if named not in (None, "") and given not in (None, "") and named != given:
+        raise ValueError(f"owner and owner_role name the same field: give one ({name} here)")
+    return {**{k: v for k, v in data.items() if k != other}, name: named if named not in (None, "") else given}
+
+
 class ActionItemCreate(Model):
     title: Annotated[
         str, Field(min_length=3, max_length=300), AfterValidator(clean_text), BeforeValidator(something_visible)
@@ -54,6 +69,11 @@ class ActionItemCreate(Model):
     priority: Priority = "P1"
     due_at: Annotated[DueBy | None, BeforeValidator(no_date_if_blank)] = None
     status: ActionStatus = "open"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _owner_role(cls, data: object) -> object:
+        return owner_named(data, "owner", "owner_role")  # the name an analysis' proposed items give it
 
 
 class ChangeAuthor(Model):

@@ -70,6 +70,13 @@ class ProposedAction(Model):
     due_in_days: Annotated[int, Field(ge=1, le=180)]
     addresses: Annotated[str, Field(min_length=3, max_length=120)]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _owner(cls, data: object) -> object:
+        from agent_postmortem.store.models.actions import owner_named
+
+        return owner_named(data, "owner_role", "owner")  # the name a tracked item gives it
+
 
 class DraftWhy(Model):
     question: Annotated[str, Field(min_length=3, max_length=160)]

@@ -33,7 +33,7 @@ def test_migrations_build_the_declared_schema_and_are_idempotent(tmp_path: Path,
     assert (
         "ix_action_items_owner_key" in indexes and "ix_action_items_owner_lower" not in indexes
     )  # 0014 replaced 0012's
-    assert version == "0016"
+    assert version == "0017"
     assert {"incidents", "timeline_events", "analyses", "action_items", "action_item_changes", "index_outbox"} <= set(
         inspect(engine).get_table_names()
     )
@@ -119,7 +119,7 @@ def test_a_database_made_by_the_previous_schema_version_upgrades_with_its_data(t
     engine = db.make_engine(db.sqlite_url(tmp_path))
     db.upgrade(engine, lock_dir=tmp_path)
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0016"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0017"
         assert conn.execute(text("pragma integrity_check")).scalar() == "ok"
     store = IncidentStore(engine)
     old = store.get_or_raise("INC-1")

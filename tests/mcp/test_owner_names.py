@@ -1,0 +1,29 @@
+"""add_action_item and update_action_item take the owner as `owner`; a client that sent `owner_role` (the name in
+record_analysis' items and the drafter's schema) was refused without being told which argument was wrong ("1
+argument it does not take was sent"). It is now read as `owner`."""
+
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from tests.factories import CAPTURE, make_service, server_for
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_owner_role_is_read_as_the_owner_of_a_tracked_item(tmp_path: Path) -> None:
+    service = make_service(tmp_path)
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        added = await client.call_tool(
+            "add_action_item", {"incident_id": incident_id, "title": "Add jittered backoff", "owner_role": "sre"}
+        )
+        item_id = added.structured_content["id"]  # type: ignore[index]
+        updated = await client.call_tool("update_action_item", {"action_id": item_id, "owner_role": "platform"})
+        both = await client.call_tool(
+            "update_action_item", {"action_id": item_id, "owner": "sre", "owner_role": "platform"}
+        )
+    assert added.structured_content["owner"] == "sre"  # type: ignore[index]
+    assert updated.structured_content["owner"] == "platform"  # type: ignore[index]
+    assert both.is_error and "owner and owner_role name the same field: give one" in both.content[0].text  # type: ignore[union-attr]
