@@ -103,7 +103,7 @@ def compare(
     )
     c_after, after = chosen(x, y, groups, extra, [fixed[1]] if fixed[1] else grid)
     same = out_of_fold(x, y, groups, extra, c_before, fit=old).argmax(axis=1)
-    result = {
+    result: dict[str, Any] = {
         "before": {"C": c_before, "old": figures(y[old], before)},
         "after": {
             "C": c_after,
