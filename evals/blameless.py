@@ -146,7 +146,19 @@ neutral first-person reports, neutral questions, findings that clear a person, c
 negligence and malpractice, a person and a fault in one sentence without one causing the other); four sentences
 sharing a 6-word shingle with a test13 or test14 row dropped; a blind second labelling of a random 92 (21%, seeded) by
 the same labeller agreed on 89 (Cohen's kappa 0.92), the three disagreements dropped. Trained on since round 15.
-`external_train15`: training sentences being collected for the shapes the reader missed on test14 (in progress).
+`external_train15`: 469 more training sentences (197 blaming) from 242 sources in no other row of any split (135 web
+pages on 134 hosts and 107 GitHub threads in 107 repositories, none shared with those rows), chosen for the shapes the
+reader missed on test14: apologies and self-corrections in issue threads that own a fault (npm publishes without a
+build, forgotten version bumps and changelogs, stray merges and pushes, wrong tags and yanks, "sorry for the delay"),
+news of people who caused damage told as events (crews that cut cables and gas lines, demolition crews at the wrong
+house, police raids on the wrong home, sleeping bus drivers, lorry drivers on their phones, controllers and pilots,
+false emergency alerts), conduct findings (care workers, nurses, vets, dentists, accountants, solicitors, police
+officers struck off or found at fault), beside their look-alikes (talk of negligence and malpractice with no fault of a
+person, distracted-driving statistics and questions, accidental acts told in the passive with no person, outcomes with
+no agent, neutral release, docs and CI talk); thirteen sentences dropped for a shared 6-word shingle (eight with an
+existing row of any split, five with an earlier train15 row); a blind second labelling of a random 94 (20%,
+random.Random(1515)) by the same labeller agreed on 93 (Cohen's kappa 0.98), the one disagreement dropped. Not yet
+trained on; nothing was run on it.
 Labels follow `data/blameless_guide.md`.
 """
 
