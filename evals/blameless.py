@@ -146,6 +146,19 @@ neutral first-person reports, neutral questions, findings that clear a person, c
 negligence and malpractice, a person and a fault in one sentence without one causing the other); four sentences
 sharing a 6-word shingle with a test13 or test14 row dropped; a blind second labelling of a random 92 (21%, seeded) by
 the same labeller agreed on 89 (Cohen's kappa 0.92), the three disagreements dropped. Trained on since round 15.
+`external_train15`: 469 more training sentences (197 blaming) from 242 sources in no other row of any split (135 web
+pages on 134 hosts and 107 GitHub threads in 107 repositories, none shared with those rows), chosen for the shapes the
+reader missed on test14: apologies and self-corrections in issue threads that own a fault (npm publishes without a
+build, forgotten version bumps and changelogs, stray merges and pushes, wrong tags and yanks, "sorry for the delay"),
+news of people who caused damage told as events (crews that cut cables and gas lines, demolition crews at the wrong
+house, police raids on the wrong home, sleeping bus drivers, lorry drivers on their phones, controllers and pilots,
+false emergency alerts), conduct findings (care workers, nurses, vets, dentists, accountants, solicitors, police
+officers struck off or found at fault), beside their look-alikes (talk of negligence and malpractice with no fault of a
+person, distracted-driving statistics and questions, accidental acts told in the passive with no person, outcomes with
+no agent, neutral release, docs and CI talk); thirteen sentences dropped for a shared 6-word shingle (eight with an
+existing row of any split, five with an earlier train15 row); a blind second labelling of a random 94 (20%,
+random.Random(1515)) by the same labeller agreed on 93 (Cohen's kappa 0.98), the one disagreement dropped. Not yet
+trained on; nothing was run on it.
 Labels follow `data/blameless_guide.md`.
 """
 
@@ -185,6 +198,7 @@ SETS = {
     "external_train13": (EXTERNAL, "train13"),
     "external_test14": (EXTERNAL, "test14"),
     "external_train14": (EXTERNAL, "train14"),
+    "external_train15": (EXTERNAL, "train15"),
     "external_test15": (EXTERNAL, "test15"),
     "regression": (DATA / "blameless_regression.jsonl", None),
 }
@@ -232,6 +246,8 @@ STATUS = {
     "no other row nor in test13, gathered at the same time); trained on since round 14",
     "external_train14": "training data (collected for the fine-tuned reader from sources, hosts and repositories in "
     "no other row nor in test13 or test14, aimed at the shapes missed on test13); trained on since round 15",
+    "external_train15": "training data (collected for the fine-tuned reader from sources, hosts and repositories in "
+    "no other row, aimed at the shapes missed on test14); not yet trained on, nothing run on it",
 }
 # scored only by the bench itself, once at the end: no test or trainer reads their figures
 SEALED = ("external_test8", "external_test9")
@@ -263,11 +279,11 @@ def load(path: Path, split: str | None) -> list[dict[str, Any]]:
 
 def _allowed(source: str) -> set[str]:
     """The sides a source may be on: first split by parity (test if even), later sources test2 if divisible by 3;
-    test3 to test15 and the training splits (train8, train9, train11 to train14) hold whole sources new to the
+    test3 to test15 and the training splits (train8, train9, train11 to train15) hold whole sources new to the
     file (only on that side: `split_errors` rejects a source on two)."""
     digest = int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16)
     fresh = {"test3", "test4", "test5", "test6", "test7", "train8", "test8", "train9", "test9", "test10", "test11",
-             "train11", "train12", "test12", "train13", "test13", "test14", "train14", "test15"}  # fmt: skip
+             "train11", "train12", "test12", "train13", "test13", "test14", "train14", "test15", "train15"}  # fmt: skip
     return {"test" if digest % 2 == 0 else "dev", "test2" if digest % 3 == 0 else "dev", *fresh}
 
 
