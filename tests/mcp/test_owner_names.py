@@ -27,3 +27,23 @@ async def test_owner_role_is_read_as_the_owner_of_a_tracked_item(tmp_path: Path)
     assert added.structured_content["owner"] == "sre"  # type: ignore[index]
     assert updated.structured_content["owner"] == "platform"  # type: ignore[index]
     assert both.is_error and "owner and owner_role name the same field: give one" in both.content[0].text  # type: ignore[union-attr]
+
+
+async def test_owner_and_owner_role_naming_one_owner_in_two_spellings_are_that_owner(tmp_path: Path) -> None:
+    """'@alice' and 'alice' are one owner to the filter, the stats and the board, yet a client that sent both names,
+    one with the handle's '@' (or in another case), was refused as if they named two owners."""
+    service = make_service(tmp_path)
+    async with Client(server_for(service)) as client:
+        incident_id = (await client.call_tool("capture_incident", CAPTURE)).structured_content["id"]  # type: ignore[index]
+        added = await client.call_tool(
+            "add_action_item",
+            {"incident_id": incident_id, "title": "Add jittered backoff", "owner": "@sre", "owner_role": "SRE"},
+        )
+        assert not added.is_error, added.content
+        item_id = added.structured_content["id"]  # type: ignore[index]
+        updated = await client.call_tool(
+            "update_action_item", {"action_id": item_id, "owner": "Platform  Team", "owner_role": "@platform team"}
+        )
+        assert not updated.is_error, updated.content
+    assert added.structured_content["owner"] == "@sre"  # type: ignore[index]
+    assert updated.structured_content["owner"] == "Platform  Team"  # type: ignore[index]  # as written, by `owner`
