@@ -47,3 +47,18 @@ async def test_owner_and_owner_role_naming_one_owner_in_two_spellings_are_that_o
         assert not updated.is_error, updated.content
     assert added.structured_content["owner"] == "@sre"  # type: ignore[index]
     assert updated.structured_content["owner"] == "Platform  Team"  # type: ignore[index]  # as written, by `owner`
+
+
+async def test_owner_role_is_named_where_a_client_or_its_user_looks(tmp_path: Path) -> None:
+    """owner_role was taken for owner by add_action_item and update_action_item, yet neither tools/list nor
+    docs/mcp.md said so: a model that had written record_analysis' owner_role had nothing to tell it the name works,
+    and a user reading the tool table found only `owner`."""
+    async with Client(server_for(make_service(tmp_path))) as client:
+        tools = {t.name: t.description or "" for t in (await client.list_tools()).tools}
+    assert "owner_role" in tools["add_action_item"] and "owner_role" in tools["update_action_item"]
+    [row] = [
+        line
+        for line in (Path(__file__).parents[2] / "docs" / "mcp.md").read_text().splitlines()
+        if line.startswith("| `add_action_item`")
+    ]
+    assert "`owner_role`" in row and "@alice" in row
