@@ -11,6 +11,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.mcp.arguments import argument_problems
+from agent_postmortem.store.models.actions import one_owner
 
 
 def checked(schema: dict[str, Any], name: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -42,12 +43,12 @@ _OTHER_NAMES = {"owner_role": "owner"}
 
 
 def _renamed(known: dict[str, Any], arguments: dict[str, Any]) -> dict[str, Any]:
-    """The arguments with another name of one the tool takes under that name; ToolError when both are sent with
-    different values."""
+    """The arguments with another name of one the tool takes under that name; ToolError when both are sent naming
+    different owners ("@sre" and "SRE" are one, kept as `owner` gives it)."""
     for other, name in _OTHER_NAMES.items():
         if other in arguments and other not in known and name in known:
             given, named = arguments[other], arguments.get(name)
-            if named not in (None, "") and given not in (None, "") and named != given:
+            if named not in (None, "") and given not in (None, "") and not one_owner(named, given):
                 raise ToolError(f"{name} and {other} name the same field: give one ({name}). Call again.")
             kept = {k: v for k, v in arguments.items() if k != other}
             arguments = {**kept, name: named if named not in (None, "") else given}

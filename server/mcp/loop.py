@@ -75,9 +75,9 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
         due_at: Moment = "",
         by: By = "",
     ) -> CallToolResult:
-        """Track a follow-up action for an incident, with owner, priority P0-P2 and due date. Before adding one,
-        check the open items that capture_incident returned for similar incidents: follow those up instead of
-        repeating them."""
+        """Track a follow-up action for an incident, with owner (owner_role is read as owner), priority P0-P2 and
+        due date. Before adding one, check the open items that capture_incident returned for similar incidents:
+        follow those up instead of repeating them."""
         with tool_errors():
             when(due_at, "due_at")  # its own one sentence, not pydantic's "input is too short"
             item = ActionItemCreate.model_validate(
@@ -109,10 +109,10 @@ def _register_action_tools(mcp: MCPServer, svc: Callable[[], "PostmortemService"
         ] = None,
     ) -> CallToolResult:
         """Change an action item's status (open, in_progress, completed; completed -> open reopens it), owner
-        (clear_owner=true unassigns it), priority, due date (clear_due=true takes it off) or title. Only the
-        arguments given change; every change is kept in the item's history. expected_changes refuses the update
-        if the item was changed since you read it. Returns the item with its latest 20
-        changes (older_changes counts the others; get_action_item returns them all)."""
+        (or owner_role; clear_owner=true unassigns it), priority, due date (clear_due=true takes it off) or title.
+        Only the arguments given change; every change is kept in the item's history. expected_changes refuses the
+        update if the item was changed since you read it. Returns the item with its latest 20 changes
+        (older_changes counts the others; get_action_item returns them all)."""
         with tool_errors():
             if clear_owner and owner:
                 raise ToolError("Give owner to reassign the item or clear_owner=true to unassign it, not both.")

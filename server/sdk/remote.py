@@ -57,6 +57,13 @@ class TokenRefused(RemoteCaptureError):
     said_once = True
 
 
+class UrlRefused(RemoteCaptureError):
+    """The URL is not the server's MCP endpoint, or names a host it does not serve: as with a refused token, every
+    capture fails the same way until POSTMORTEM_URL is changed (it was one line per capture), so said once."""
+
+    said_once = True
+
+
 class RemoteService:
     """The one method of PostmortemService the Recorder needs, on a team server."""
 
@@ -149,7 +156,7 @@ class RemoteService:
                 ) from None
             refused = _refused(statuses[0]) if statuses else None
             if refused is not None:
-                raise RemoteCaptureError(f"{shown(self.url)} {refused}") from None
+                raise UrlRefused(f"{shown(self.url)} {refused}") from None
             raise
         if result.is_error:
             text = getattr(result.content[0], "text", "") if result.content else ""

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from agent_postmortem.errors import AnalysisChanged, InTheFuture, NoteTooLong, NothingToReview, NotTheLatestAnalysis
 from agent_postmortem.service.results import IncidentList, IncidentSummary, Stats, why_no_incidents
+from agent_postmortem.service.retrieval import as_stored, no_such_name
 from agent_postmortem.store.errors import StoreBusy
 from agent_postmortem.store.filters import ListOrder, SearchFilters
 from agent_postmortem.store.models import Analysis, AnalysisReview, Incident, TimelineEvent, TimelineEventCreate
@@ -43,16 +44,24 @@ class Incidents:
     def list_incidents(
         self, *, limit: int = 20, offset: int = 0, filters: SearchFilters | None = None, order: ListOrder = "newest"
     ) -> IncidentList:
+        # an agent or tool in another spelling, as the search reads it (the web view's list found none of them)
+        filters, unknown = as_stored(self.store, filters)
         rows = self.store.list_incidents(limit=limit + 1, offset=offset, filters=filters, order=order)
         items = [
             IncidentSummary.model_validate(r.model_dump(include=set(IncidentSummary.model_fields)))
             for r in rows[:limit]
         ]
+        if items:
+            empty = None
+        elif unknown is not None:  # the names there are, not "leave some out"
+            empty = no_such_name(self.store, *unknown)
+        else:
+            empty = why_no_incidents(self.store.count, offset, filters)
         return IncidentList(
             incidents=items,
             offset=offset,
             next_offset=offset + limit if len(rows) > limit else None,
-            empty_because=None if items else why_no_incidents(self.store.count, offset, filters),
+            empty_because=empty,
         )
 
     def add_timeline_event(self, incident_id: str, event: TimelineEventCreate) -> Incident:

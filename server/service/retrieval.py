@@ -122,22 +122,7 @@ class Retrieval:
         return hits
 
     def _as_stored(self, filters: SearchFilters | None) -> tuple[SearchFilters | None, tuple[str, str] | None]:
-        """The filters with each agent, tool and model name as stored, matched ignoring case and whether its words
-        are joined by spaces, hyphens or underscores (a model writes "HelpDesk Assistant" for `helpdesk-assistant`,
-        and found nothing); and the first name no incident has, with its column."""
-        if filters is None:
-            return None, None
-        found: dict[str, str] = {}
-        unknown = None
-        for column in NAMED:
-            if (given := getattr(filters, column)) is None or given in (names := self.store.named(column)):
-                continue
-            same = sorted((n, name) for name, n in names.items() if _name_key(name) == _name_key(given))
-            if same:
-                found[column] = same[-1][1]  # two spellings of one name: the one more incidents have
-            elif unknown is None:
-                unknown = (column, given)
-        return filters.model_copy(update=found), unknown
+        return as_stored(self.store, filters)
 
     def _why_empty(
         self, found: int, offset: int, filters: SearchFilters | None, unknown: tuple[str, str] | None, mode: Mode
@@ -147,18 +132,7 @@ class Retrieval:
         if found:
             return f"offset {offset} is past the end: {found} hit(s) (offsets 0 to {found - 1})"
         if unknown is not None:
-            column, given = unknown
-            named = self.store.named(column)
-            keys = {_name_key(name): name for name in sorted(named, key=named.__getitem__)}  # a key's commonest
-            close = [keys[k] for k in difflib.get_close_matches(_name_key(given), keys, n=10, cutoff=0.6)]
-            names = [*close, *sorted(set(named) - set(close), key=lambda name: (-named[name], name))]
-            listed = ", ".join(f"{name!r} ({named[name]})" for name in names[:10]) or "none records one"
-            more = f" and {len(names) - 10} more" if len(names) > 10 else ""
-            return (
-                f"no incident has the {column} {redact(given)!r} (names are matched ignoring case, spaces, hyphens "
-                f"and underscores); the {column}s of incidents, closest first, then with the most incidents: "
-                f"{listed}{more}"
-            )
+            return no_such_name(self.store, *unknown)
         if filters:
             matching = self.store.count(filters)
             if not matching:
@@ -272,3 +246,40 @@ def _shortened(query: str) -> str:
 
 def _name_key(name: str) -> str:
     return re.sub(r"[\s_-]+", "-", name.strip().casefold())
+
+
+def as_stored(
+    store: IncidentStore, filters: SearchFilters | None
+) -> tuple[SearchFilters | None, tuple[str, str] | None]:
+    """The filters with each agent, tool and model name as stored (for the search, and the web view's list),
+    matched ignoring case and whether its words are joined by spaces, hyphens or underscores (a model writes
+    "HelpDesk Assistant" for `helpdesk-assistant`, and found nothing); and the first name no incident has, with its
+    column."""
+    if filters is None:
+        return None, None
+    found: dict[str, str] = {}
+    unknown = None
+    for column in NAMED:
+        if (given := getattr(filters, column)) is None or given in (names := store.named(column)):
+            continue
+        same = sorted((n, name) for name, n in names.items() if _name_key(name) == _name_key(given))
+        if same:
+            found[column] = same[-1][1]  # two spellings of one name: the one more incidents have
+        elif unknown is None:
+            unknown = (column, given)
+    return filters.model_copy(update=found), unknown
+
+
+def no_such_name(store: IncidentStore, column: str, given: str) -> str:
+    """A name no incident has, said with the names there are: the closest first, then those most incidents have."""
+    named = store.named(column)
+    keys = {_name_key(name): name for name in sorted(named, key=named.__getitem__)}  # a key's commonest
+    close = [keys[k] for k in difflib.get_close_matches(_name_key(given), keys, n=10, cutoff=0.6)]
+    names = [*close, *sorted(set(named) - set(close), key=lambda name: (-named[name], name))]
+    listed = ", ".join(f"{name!r} ({named[name]})" for name in names[:10]) or "none records one"
+    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+    return (
+        f"no incident has the {column} {redact(given)!r} (names are matched ignoring case, spaces, hyphens "
+        f"and underscores); the {column}s of incidents, closest first, then with the most incidents: "
+        f"{listed}{more}"
+    )

@@ -60,6 +60,10 @@ def board(ctx: Ctx) -> Rendered:
     }
     here = {k: v for k, v in (("owner", owner), ("status", one)) if v}
     total = columns[one].total if one else 0
+    # an owner no item has, said with the owners there are (each column said "None.": a typo read as nothing to do)
+    nobody = None
+    if owner and not any(c.total for c in columns.values()):
+        nobody = ctx.service.list_action_items(owner=owner, limit=1).empty_because
     return Rendered(
         "actions.html.j2",
         {
@@ -75,6 +79,7 @@ def board(ctx: Ctx) -> Rendered:
             # where a card's Save leads back to: this view of the board, at that card
             "here": "/actions" + ("?" + urlencode({**here, "page": at} if at > 1 else here) if here else ""),
             "problem": None,
+            "nobody": nobody,
             "past_due": _past_due_note(ctx),
             "left": _left(ctx, owner, one),
             "now": utcnow(),  # how long an overdue card is late

@@ -49,14 +49,22 @@ def no_date_if_blank(due: object) -> object:
     return None if isinstance(due, str) and not due.strip() else due
 
 
+def one_owner(one: object, other: object) -> bool:
+    """Whether two owners given for one item are the same owner as the filter reads them ("@sre" and "SRE")."""
+    if isinstance(one, str) and isinstance(other, str):
+        return owner_key(one) == owner_key(other)
+    return one == other
+
+
 def owner_named(data: object, name: str, other: str) -> object:
     """An item's fields with its owner under `name` when it was sent as `other`: a tracked item's owner is `owner`, a
     proposed one's `owner_role`, and a writer using the other name (an import, record_analysis) was refused with
-    "Extra inputs are not permitted" or "Field required". Both names with different owners: ValueError."""
+    "Extra inputs are not permitted" or "Field required". Both names with different owners: ValueError; one owner
+    in two spellings ("@sre" and "SRE") keeps `name`'s."""
     if not isinstance(data, dict) or other not in data:
         return data
     given, named = data[other], data.get(name)
-    if named not in (None, "") and given not in (None, "") and named != given:
+    if named not in (None, "") and given not in (None, "") and not one_owner(named, given):
         raise ValueError(f"owner and owner_role name the same field: give one ({name} here)")
     return {**{k: v for k, v in data.items() if k != other}, name: named if named not in (None, "") else given}
 
