@@ -14,6 +14,7 @@ from agent_postmortem.service.facade import PostmortemService
 from agent_postmortem.store.filters import ListOrder
 from agent_postmortem.store.models import ActionItemCreate, IncidentCreate, SeedIncident, TimelineEventCreate
 from agent_postmortem.store.search.embedding import HashEmbedder
+from tests.descriptors import open_under, still_open
 from tests.factories import FIXED_NOW, SEED, HomeDatabases, capture, draft, make_service
 
 pytestmark = pytest.mark.usefixtures("database")  # the store contract: SQLite and PostgreSQL
@@ -319,19 +320,6 @@ def test_a_resolve_and_a_reopen_made_at_once_leave_the_status_the_timeline_ends_
     assert (incident.status, incident.resolved_at is not None) == (ended, ended == "resolved"), last[-2:]
 
 
-def _open_under(home: Path) -> list[str]:
-    """What this process has open under `home` (the descriptors' targets)."""
-    found = []
-    for fd in Path("/proc/self/fd").iterdir():
-        try:
-            target = str(fd.readlink())
-        except OSError:  # the listing's own descriptor
-            continue
-        if target.startswith(str(home)):
-            found.append(target)
-    return found
-
-
 def test_a_closed_service_holds_nothing_open_in_its_home_and_searches_again(tmp_path: Path) -> None:
     """Closing a service left the exact index's file of vectors open (unlinked, one per service): a process that
     opened and closed services for its homes ran out of descriptors."""
@@ -339,7 +327,7 @@ def test_a_closed_service_holds_nothing_open_in_its_home_and_searches_again(tmp_
     service = make_service(home)
     incident_id = capture(service)
     assert [h.id for h in service.search_incidents(query="429 fares").hits] == [incident_id]
-    assert _open_under(home)
+    assert open_under(home)
     service.close()
-    assert _open_under(home) == []
+    assert still_open(home) == []
     assert [h.id for h in service.search_incidents(query="429 fares").hits] == [incident_id]
