@@ -5,13 +5,13 @@ does not take, a boolean where none is taken, or several values for one choice i
 instead."""
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from mcp.server.mcpserver.exceptions import ToolError
 
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.mcp.arguments import argument_problems
-from agent_postmortem.store.models.actions import one_owner
+from agent_postmortem.store.models.actions import owner_named
 
 
 def checked(schema: dict[str, Any], name: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -37,22 +37,17 @@ def checked(schema: dict[str, Any], name: str, arguments: dict[str, Any]) -> dic
     return {k: _choice(known[k], v) for k, v in arguments.items() if k in required or not _absent(known[k], v)}
 
 
-# Another name for an argument, as another tool or schema spells the same field: a proposed item's `owner_role`
-# is a tracked item's `owner` (add_action_item refused it without saying which argument it did not take).
-_OTHER_NAMES = {"owner_role": "owner"}
-
-
 def _renamed(known: dict[str, Any], arguments: dict[str, Any]) -> dict[str, Any]:
-    """The arguments with another name of one the tool takes under that name; ToolError when both are sent naming
-    different owners ("@sre" and "SRE" are one, kept as `owner` gives it)."""
-    for other, name in _OTHER_NAMES.items():
-        if other in arguments and other not in known and name in known:
-            given, named = arguments[other], arguments.get(name)
-            if named not in (None, "") and given not in (None, "") and not one_owner(named, given):
-                raise ToolError(f"{name} and {other} name the same field: give one ({name}). Call again.")
-            kept = {k: v for k, v in arguments.items() if k != other}
-            arguments = {**kept, name: named if named not in (None, "") else given}
-    return arguments
+    """The arguments with `owner_role` (a proposed item's name for it) read as `owner` by a tool that takes `owner`:
+    add_action_item refused it without saying which argument it did not take. The model's own rule
+    (`owner_named`) decides; ToolError when the two name different owners."""
+    if "owner_role" in known or "owner" not in known:
+        return arguments
+    try:
+        renamed = cast(dict[str, Any], owner_named(arguments, "owner", "owner_role"))  # a dict in, a dict out
+    except ValueError as e:
+        raise ToolError(f"{e}. Call again.") from None
+    return renamed
 
 
 def _absent(schema: dict[str, Any], value: Any) -> bool:
