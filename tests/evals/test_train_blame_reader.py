@@ -30,6 +30,7 @@ def test_an_unscored_set_is_never_learnt_from_until_it_is_scored() -> None:
         assert not {row["text"] for row in rows} & {row["text"] for row in held}, name
         assert not {row["source"] for row in rows} & {row["source"] for row in held}, name
     assert {"external_test14", "external_test15"} <= set(UNSCORED)
+    assert "external_test16" in UNSCORED
     assert "external_test13" not in UNSCORED
 
 
