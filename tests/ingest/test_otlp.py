@@ -120,3 +120,23 @@ def test_a_null_field_is_read_as_its_default_as_protobuf_json_says() -> None:
     [parsed] = parse_request({"resourceSpans": [{"resource": None, "scopeSpans": [{"spans": [span]}]}]})
     assert parsed.failed and parsed.name == "" and parsed.resource == {}
     assert parsed.attributes == {"gen_ai.tool.name": ""}
+
+
+def test_a_trace_of_one_span_is_described_in_the_singular() -> None:
+    """A failed tool call exported alone (its agent span not sampled) was described as "1 spans over 2.0 s"."""
+    from agent_postmortem.ingest.traces import failed_traces
+
+    span = {
+        "traceId": TRACE_ID,
+        "spanId": SPAN_ID,
+        "name": "execute_tool search",
+        "startTimeUnixNano": "1790000000000000000",
+        "endTimeUnixNano": "1790000002000000000",
+        "status": {"code": 2, "message": "boom"},
+    }
+    [found] = failed_traces(group_traces(parse_request(request(span))))
+    assert ": 1 span over 2.0 s." in found.incident.description, found.incident.description
+    child = {**span, "spanId": "00f067aa0ba902b8", "parentSpanId": SPAN_ID}
+    both = {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": [span, child]}]}]}
+    [found] = failed_traces(group_traces(parse_request(both)))
+    assert ": 2 spans over 2.0 s." in found.incident.description, found.incident.description
