@@ -32,6 +32,9 @@ class TraceImport(BaseModel):
     occurrences: int = Field(default=0, description="new traces of an open incident's failure: counted on it")
     timeline_events: int = 0
     incident_ids: list[str] = Field(default_factory=list)
+    counted_on: list[str] = Field(
+        default_factory=list, description="the open incidents the occurrences were counted on, each once"
+    )
     titles: list[str] = Field(default_factory=list, description="--dry-run only: what would be captured")
     refused: int = Field(default=0, description="failed traces not imported: a span is dated after this clock")
     refused_spans: int = Field(default=0, description="the spans of the refused traces")
@@ -132,6 +135,8 @@ def import_traces(service: "PostmortemService", traces: dict[str, list[Span]]) -
         captured = service.capture_incident(item.incident, known=named)
         if captured.deduplicated:
             result.occurrences += 1
+            if captured.id not in result.counted_on:
+                result.counted_on.append(captured.id)
             continue
         result.incident_ids.append(captured.id)
         stored = service.get_incident(captured.id)
