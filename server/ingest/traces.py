@@ -130,23 +130,7 @@ def import_traces(service: "PostmortemService", traces: dict[str, list[Span]]) -
     A trace seen before gets only the spans its incident's timeline lacks (a later batch of the same trace)."""
     found, result = plan_traces(traces, now=service.clock())
     for item in found:
-        named: list[tuple[str, str]] = []  # the spans first: a secret one names goes from the others and the incident
-        item = replace(item, timeline=[redact_model(event, named)[0] for event in item.timeline])
-        captured = service.capture_incident(item.incident, known=named)
-        if captured.deduplicated:
-            result.occurrences += 1
-            if captured.id not in result.counted_on:
-                result.counted_on.append(captured.id)
-            continue
-        result.incident_ids.append(captured.id)
-        stored = service.get_incident(captured.id)
-        if not captured.replayed:
-            result.created += 1
-        else:
-            result.duplicates += 1
-            if stored.source_id != item.incident.source_id:  # the trace was an occurrence of another incident
-                continue
-        result.timeline_events += _add_missing(service, captured.id, item.timeline, stored=stored)
+        _import_failed(service, item, result)
     for trace_id, spans in traces.items():  # a later batch with no failure: its spans join the failure's timeline
         if any(s.failed for s in spans):
             continue
@@ -163,6 +147,31 @@ def import_traces(service: "PostmortemService", traces: dict[str, list[Span]]) -
             timeline = [redact_model(event, named)[0] for event in timeline]
             result.timeline_events += _add_missing(service, found_id, timeline, stored=stored)
     return result
+
+
+def _import_failed(service: "PostmortemService", item: TraceIncident, result: TraceImport) -> None:
+    """One failed trace: a new incident with its timeline, one more occurrence of an open incident, or nothing new
+    (a trace imported before: only the spans its incident's timeline lacks)."""
+    named: list[tuple[str, str]] = []  # the spans first: a secret one names goes from the others and the incident
+    item = replace(item, timeline=[redact_model(event, named)[0] for event in item.timeline])
+    captured = service.capture_incident(item.incident, known=named)
+    if captured.deduplicated and captured.replayed:  # a trace counted on an incident before: nothing new
+        result.duplicates += 1
+        return
+    if captured.deduplicated:
+        result.occurrences += 1
+        if captured.id not in result.counted_on:
+            result.counted_on.append(captured.id)
+        return
+    result.incident_ids.append(captured.id)
+    stored = service.get_incident(captured.id)
+    if not captured.replayed:
+        result.created += 1
+    else:
+        result.duplicates += 1
+        if stored.source_id != item.incident.source_id:  # the trace was an occurrence of another incident
+            return
+    result.timeline_events += _add_missing(service, captured.id, item.timeline, stored=stored)
 
 
 def _add_missing(

@@ -37,3 +37,14 @@ def test_the_command_names_the_incident_the_traces_were_counted_on(cli, tmp_path
     assert shown.exit_code == 0, shown.stdout
     assert "2 counted on an open incident" in shown.stdout
     assert "counted on: INC-1" in shown.stdout, shown.stdout
+
+
+def test_importing_again_the_traces_counted_on_an_incident_counts_nothing(service: PostmortemService) -> None:
+    """The same file imported twice said "1 counted on an open incident" the second time too, while nothing was
+    counted (the trace id is the capture's idempotency key): the second import is "already imported"."""
+    [created] = import_traces(service, group_traces(parse_request(_trip()))).incident_ids
+    later = group_traces(parse_request(_trip("4" * 32)))
+    assert import_traces(service, later).occurrences == 1
+    again = import_traces(service, later)
+    assert (again.occurrences, again.duplicates, again.counted_on) == (0, 1, [])
+    assert service.get_incident(created).occurrences == 2
