@@ -143,7 +143,7 @@ def import_traces(service: "PostmortemService", traces: dict[str, list[Span]]) -
             spans = _genai(spans)
             timeline = span_timeline(spans, {s.span_id: s for s in spans}, keep=set())
             # as a failed trace's: a secret one span names goes from the batch's other spans too
-            named = []
+            named: list[tuple[str, str]] = []
             timeline = [redact_model(event, named)[0] for event in timeline]
             result.timeline_events += _add_missing(service, found_id, timeline, stored=stored)
     return result
