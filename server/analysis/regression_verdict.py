@@ -177,7 +177,7 @@ def decide(case: RegressionCase, failures: int, runs: int, *, unchecked: int = 0
         why = f"{blank}: configure a judge for the rubric or add a machine check to the case (docs/loop.md)"
         return Decision(status="not_shown", explanation=why, rate=None, more_runs_needed=None)
     decision = _decide(case, failures, runs - unchecked)
-    if not unchecked or decision.status in ("passed", "failed"):
+    if not unchecked:  # else its counts are of fewer runs than were made: said, whatever the verdict
         return decision
     return decision.model_copy(update={"explanation": f"{blank}; of the others, {decision.explanation}"})
 

@@ -9,7 +9,8 @@ The verdicts: `fixed`, the rate after the fix is shown below the target; `improv
 confidence asked for) but is not yet shown below the target; `not_shown`, neither, including a rate the fix has not
 lowered (the same, or higher by what could be chance: "Not fixed: the fix has not lowered the failure rate");
 `worse`, it went up (the one-sided Fisher test the other way, at the same confidence); `need_data`, no trials after
-the fix (or no reproduction run, for a deterministic failure).
+the fix (or no reproduction run, for a deterministic failure). A failure called deterministic whose runs before the fix
+did not all fail is not one, and is judged as one that fails sometimes, saying so.
 """
 
 import math
@@ -147,7 +148,7 @@ def verify_fix(
         raise ValueError("target must be between 0 and 1, confidence between 0.5 and 1")
     before, after = _side(before_failures, before_trials, confidence), _side(after_failures, after_trials, confidence)
     p_value = fisher_less(before_failures, before_trials, after_failures, after_trials)
-    if deterministic:
+    if deterministic and before_failures == before_trials:  # every run before failed (or none is recorded)
         verdict, text, more = _deterministic(after)
     else:
         more = trials_for_target(after_failures, after_trials, target, confidence)
@@ -155,6 +156,12 @@ def verify_fix(
         more = (
             None if _not_lowered(before, after) else more
         )  # clean trials cannot come from a fix that did not lower it
+        if deterministic:  # runs that passed before the fix: one passing run after it shows nothing
+            passed = before_trials - before_failures
+            text = (
+                f"Not a deterministic failure: {passed} of {counted(before_trials, 'run')} before the fix passed, "
+                f"so it is judged as one that fails sometimes. {text}"
+            )
     return FixVerification(
         before=before,
         after=after,

@@ -276,6 +276,9 @@ def _show_traces(result: Any, *, dry_run: bool) -> None:
     if ids:
         more = f" and {len(ids) - 10} more (--json lists them all)" if len(ids) > 10 else ""
         out.print(line("ids: " + ", ".join(ids[:10]) + more), soft_wrap=True)
+    if result.counted_on:
+        more = f" and {len(result.counted_on) - 10} more (--json lists them all)" if len(result.counted_on) > 10 else ""
+        out.print(line("counted on: " + ", ".join(result.counted_on[:10]) + more), soft_wrap=True)
     if result.unmatched:
         out.print(
             f"{counted(result.unmatched, 'trace')} without a failure and of no incident: nothing stored for "

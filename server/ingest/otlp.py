@@ -92,9 +92,17 @@ def parse_request(payload: Any, *, where: str = "request", max_spans: int | None
 
 def other_format(payload: Any) -> str:
     """What to do instead, for a document of a format this is sometimes confused with ("" when none is known)."""
+    if isinstance(payload, dict) and isinstance(payload.get("data"), list):  # what the Agents SDK's exporter posts
+        payload = payload["data"]
     item = payload[0] if isinstance(payload, list) and payload else payload
     if not isinstance(item, dict):
         return ""
+    if item.get("object") in ("trace", "trace.span") or "span_data" in item:
+        return (
+            ": this is an OpenAI Agents SDK trace export; instrument the application with OpenInference "
+            "(openinference-instrumentation-openai-agents) and send its OpenTelemetry spans here, through a Collector "
+            "that exports OTLP/JSON (docs/traces.md)"
+        )
     if "run_type" in item:
         return (
             ": this is a LangSmith run export; have the application send OpenTelemetry instead "

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.ingest.json_input import JsonInputError, loads
 from agent_postmortem.ingest.otlp import Span, to_datetime
 from agent_postmortem.ingest.span_fields import (
@@ -156,7 +157,7 @@ def _description(trace_id: str, spans: list[Span], failed: Span, path: list[Span
     lines = [
         f"Imported from OpenTelemetry trace {trace_id}"
         + (f" of service {service_name}" if service_name else "")
-        + f": {len(spans)} spans over {max(0, end - start) / 1e9:.1f} s.",
+        + f": {counted(len(spans), 'span')} over {max(0, end - start) / 1e9:.1f} s.",
         f"Failed at: {chain}.",
         f"Tool calls: {len(tools)} ({sum(s.failed for s in tools)} failed). "
         f"Model calls: {len(models)}{_token_total(models)}.",

@@ -32,6 +32,9 @@ class TraceImport(BaseModel):
     occurrences: int = Field(default=0, description="new traces of an open incident's failure: counted on it")
     timeline_events: int = 0
     incident_ids: list[str] = Field(default_factory=list)
+    counted_on: list[str] = Field(
+        default_factory=list, description="the open incidents the occurrences were counted on, each once"
+    )
     titles: list[str] = Field(default_factory=list, description="--dry-run only: what would be captured")
     refused: int = Field(default=0, description="failed traces not imported: a span is dated after this clock")
     refused_spans: int = Field(default=0, description="the spans of the refused traces")
@@ -127,21 +130,7 @@ def import_traces(service: "PostmortemService", traces: dict[str, list[Span]]) -
     A trace seen before gets only the spans its incident's timeline lacks (a later batch of the same trace)."""
     found, result = plan_traces(traces, now=service.clock())
     for item in found:
-        named: list[tuple[str, str]] = []  # the spans first: a secret one names goes from the others and the incident
-        item = replace(item, timeline=[redact_model(event, named)[0] for event in item.timeline])
-        captured = service.capture_incident(item.incident, known=named)
-        if captured.deduplicated:
-            result.occurrences += 1
-            continue
-        result.incident_ids.append(captured.id)
-        stored = service.get_incident(captured.id)
-        if not captured.replayed:
-            result.created += 1
-        else:
-            result.duplicates += 1
-            if stored.source_id != item.incident.source_id:  # the trace was an occurrence of another incident
-                continue
-        result.timeline_events += _add_missing(service, captured.id, item.timeline, stored=stored)
+        _import_failed(service, item, result)
     for trace_id, spans in traces.items():  # a later batch with no failure: its spans join the failure's timeline
         if any(s.failed for s in spans):
             continue
@@ -154,10 +143,35 @@ def import_traces(service: "PostmortemService", traces: dict[str, list[Span]]) -
             spans = _genai(spans)
             timeline = span_timeline(spans, {s.span_id: s for s in spans}, keep=set())
             # as a failed trace's: a secret one span names goes from the batch's other spans too
-            named = []
+            named: list[tuple[str, str]] = []
             timeline = [redact_model(event, named)[0] for event in timeline]
             result.timeline_events += _add_missing(service, found_id, timeline, stored=stored)
     return result
+
+
+def _import_failed(service: "PostmortemService", item: TraceIncident, result: TraceImport) -> None:
+    """One failed trace: a new incident with its timeline, one more occurrence of an open incident, or nothing new
+    (a trace imported before: only the spans its incident's timeline lacks)."""
+    named: list[tuple[str, str]] = []  # the spans first: a secret one names goes from the others and the incident
+    item = replace(item, timeline=[redact_model(event, named)[0] for event in item.timeline])
+    captured = service.capture_incident(item.incident, known=named)
+    if captured.deduplicated and captured.replayed:  # a trace counted on an incident before: nothing new
+        result.duplicates += 1
+        return
+    if captured.deduplicated:
+        result.occurrences += 1
+        if captured.id not in result.counted_on:
+            result.counted_on.append(captured.id)
+        return
+    result.incident_ids.append(captured.id)
+    stored = service.get_incident(captured.id)
+    if not captured.replayed:
+        result.created += 1
+    else:
+        result.duplicates += 1
+        if stored.source_id != item.incident.source_id:  # the trace was an occurrence of another incident
+            return
+    result.timeline_events += _add_missing(service, captured.id, item.timeline, stored=stored)
 
 
 def _add_missing(

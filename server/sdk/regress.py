@@ -35,6 +35,7 @@ from agent_postmortem.analysis import verify
 from agent_postmortem.analysis.regression import RegressionCase
 from agent_postmortem.analysis.regression_checks import AgentReply, CheckResult, Run, check_run
 from agent_postmortem.analysis.regression_verdict import Decision, Status, decide, judge_rubric, skip_reasons
+from agent_postmortem.analysis.wording import counted
 from agent_postmortem.llm.base import LLM
 from agent_postmortem.sdk.regress_cases import CaseFileError, load_cases, regression_params
 from agent_postmortem.sdk.run_limit import RUN_TIME_LIMIT, RunTimeLimit, alarm, awaited
@@ -93,9 +94,9 @@ class CaseResult(BaseModel):
         """The verdict in lines: status and why, then each failing check with its evidence, then what went unchecked."""
         lines = [f"{self.case_id} {self.status}: {self.explanation}"]
         for t in self.failed_checks:
-            lines.append(f"  failed {_named(t)} in {t.runs} of {self.runs} runs: {t.evidence}")
+            lines.append(f"  failed {_named(t)} in {t.runs} of {counted(self.runs, 'run')}: {t.evidence}")
         for t in self.not_checked:
-            lines.append(f"  not checked {_named(t)} in {t.runs} of {self.runs} runs: {t.evidence}")
+            lines.append(f"  not checked {_named(t)} in {t.runs} of {counted(self.runs, 'run')}: {t.evidence}")
         return "\n".join(lines)
 
 

@@ -136,7 +136,11 @@ class Capture:
         now = self.clock()
         signature = failure_signature(data)
         if signature is not None:
-            repeat = self.store.find_open_by_signature(signature, since=now - self.dedupe_window)
+            # the window around when it happened: an export of last week imported today was an incident per run
+            at = min(data.occurred_at, now) if data.occurred_at else now
+            repeat = self.store.find_open_by_signature(
+                signature, since=at - self.dedupe_window, until=at + self.dedupe_window if data.occurred_at else None
+            )
             if repeat is not None:
                 return self._count_occurrence(repeat, data, counts, at=data.occurred_at, now=now, key=key)
         vector = self.knowledge.embed_documents([search_text(data)])[0]

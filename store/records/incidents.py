@@ -160,14 +160,16 @@ class IncidentStore(IncidentChanges):
         with self.engine.connect() as conn:
             return set(conn.execute(select(cols.content_hash).where(cols.content_hash.in_(list(digests)))).scalars())
 
-    def find_open_by_signature(self, signature: str, *, since: datetime) -> str | None:
-        """The newest unresolved incident with this failure signature last seen at or after `since`."""
+    def find_open_by_signature(self, signature: str, *, since: datetime, until: datetime | None = None) -> str | None:
+        """The newest unresolved incident with this failure signature last seen at or after `since` (and first seen
+        at or before `until`, when given: a failure dated in the past is a repeat of an incident around its time)."""
         cols = schema.incidents.c
         seen = func.coalesce(cols.last_seen_at, cols.created_at)
+        first = [] if until is None else [cols.created_at <= until]
         with self.engine.connect() as conn:
             pk = conn.execute(
                 select(cols.pk)
-                .where(cols.signature == signature, cols.status != "resolved", seen >= since)
+                .where(cols.signature == signature, cols.status != "resolved", seen >= since, *first)
                 .order_by(cols.pk.desc())
                 .limit(1)
             ).scalar()

@@ -97,3 +97,17 @@ def test_runs_in_which_nothing_was_checked_do_not_pass_the_case() -> None:
     )
     assert decide(case, 0, 400, unchecked=3).status == "passed"  # 397 checked clean runs show it
     assert decide(case, 5, 73, unchecked=3).status == "failed"
+
+
+def test_a_verdict_over_fewer_runs_than_were_made_says_the_others_checked_nothing() -> None:
+    """400 runs of a rate-limit case whose carrying check is its rubric, with no judge: one raised the error and 399
+    checked nothing. `regress` said "failed: 1 failure in 1 run (upper bound 100.00%)", as if one run had been made;
+    a case that passed on 397 of 400 runs said "0 failures in 397 runs" with nothing of the other 3."""
+    case = _case("probabilistic", 200)
+    failed = decide(case, 1, 400, unchecked=399)
+    assert failed.status == "failed"
+    assert failed.explanation.startswith("nothing was checked in 399 of 400 runs; of the others, 1 failure in 1 run")
+    passed = decide(_case("probabilistic", 73), 0, 400, unchecked=3)
+    assert passed.status == "passed"
+    assert passed.explanation.startswith("nothing was checked in 3 of 400 runs; of the others, 0 failures in 397 runs")
+    assert decide(case, 1, 400).explanation.startswith("1 failure in 400 runs")  # all checked: no such preamble

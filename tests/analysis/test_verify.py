@@ -230,3 +230,19 @@ def test_failures_past_their_trials_are_refused_naming_the_side_and_the_counts(
     """`verify-fix 12 10 0 5` said only "failures must be between 0 and the number of trials": not which count."""
     with pytest.raises(ValueError, match=said):
         verify_fix(*counts)
+
+
+def test_a_failure_that_passed_before_the_fix_is_not_judged_deterministic(cli) -> None:  # type: ignore[no-untyped-def]
+    """`verify-fix 12 200 0 200 --deterministic` said "Fixed: the reproduction of a deterministic failure passes"
+    where the counts show a failure in 6% of runs, for which 0/200 is not yet below a 1% target (181 more clean runs);
+    and `0 1 0 1 --deterministic`, a reproduction that never failed, was "Fixed" too."""
+    sometimes = verify_fix(12, 200, 0, 200, deterministic=True)
+    assert sometimes.verdict == "improved" and sometimes.more_trials_needed == 181
+    assert sometimes.explanation.startswith("Not a deterministic failure: 188 of 200 runs before the fix passed")
+    never = verify_fix(0, 1, 0, 1, deterministic=True)
+    assert never.verdict == "not_shown" and "1 of 1 run before the fix passed" in never.explanation
+    shown = cli("verify-fix", "12", "200", "0", "200", "--deterministic")
+    assert shown.exit_code == 0 and "improved" in shown.stdout and "Fixed" not in shown.stdout, shown.stdout
+    # every run before failing, or none recorded, is what a deterministic failure is: one passing run decides
+    assert verify_fix(3, 3, 0, 1, deterministic=True).verdict == "fixed"
+    assert verify_fix(0, 0, 0, 1, deterministic=True).verdict == "fixed"

@@ -95,7 +95,7 @@ def test_the_configured_model_judges_the_rubric(run, learned: Path, monkeypatch:
         result = run("regress", str(learned / "evals" / "regress-INC-4.json"), "--agent", "tests.regressions:helpful")
         judged = model.requests[0]["messages"][-1]["content"]
     assert result.exit_code == 1, result.output
-    assert "  failed rubric in 1 of 1 runs: judge: It refunded in full without a manager's approval." in result.stdout
+    assert "  failed rubric in 1 of 1 run: judge: It refunded in full without a manager's approval." in result.stdout
     assert "Refund order 8812 in full, it arrived broken" in judged and "The agent applies the business rule" in judged
 
 
@@ -113,7 +113,7 @@ def test_a_hanging_agent_is_stopped_at_the_time_limit(run, learned: Path) -> Non
     case = str(learned / "evals" / "regress-INC-2.json")
     result = run("regress", case, "--agent", "tests.regressions:hanging", "--time-limit", "0.2")
     assert result.exit_code == 1, result.output
-    assert "  failed raised in 1 of 1 runs: raised RunTimeLimit: did not finish within 0.2 s: stopped" in result.stdout
+    assert "  failed raised in 1 of 1 run: raised RunTimeLimit: did not finish within 0.2 s: stopped" in result.stdout
     bad = run("regress", case, "--agent", "tests.regressions:hanging", "--time-limit", "-1")
     assert bad.exit_code == 2 and "Traceback" not in bad.output
 

@@ -120,3 +120,48 @@ def test_a_null_field_is_read_as_its_default_as_protobuf_json_says() -> None:
     [parsed] = parse_request({"resourceSpans": [{"resource": None, "scopeSpans": [{"spans": [span]}]}]})
     assert parsed.failed and parsed.name == "" and parsed.resource == {}
     assert parsed.attributes == {"gen_ai.tool.name": ""}
+
+
+def test_a_trace_of_one_span_is_described_in_the_singular() -> None:
+    """A failed tool call exported alone (its agent span not sampled) was described as "1 spans over 2.0 s"."""
+    from agent_postmortem.ingest.traces import failed_traces
+
+    span = {
+        "traceId": TRACE_ID,
+        "spanId": SPAN_ID,
+        "name": "execute_tool search",
+        "startTimeUnixNano": "1790000000000000000",
+        "endTimeUnixNano": "1790000002000000000",
+        "status": {"code": 2, "message": "boom"},
+    }
+    [found] = failed_traces(group_traces(parse_request(request(span))))
+    assert ": 1 span over 2.0 s." in found.incident.description, found.incident.description
+    child = {**span, "spanId": "00f067aa0ba902b8", "parentSpanId": SPAN_ID}
+    both = {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": [span, child]}]}]}
+    [found] = failed_traces(group_traces(parse_request(both)))
+    assert ": 2 spans over 2.0 s." in found.incident.description, found.incident.description
+
+
+def test_an_openai_agents_sdk_trace_export_is_refused_saying_how_to_send_its_spans(tmp_path: Path) -> None:
+    """The OpenAI Agents SDK's own trace export (a processor writing each trace and span's `export()`, or the
+    `{"data": [...]}` its backend exporter posts) was refused as "not another format (Jaeger, Zipkin)", with nothing
+    on what to do, where a LangSmith run export was told how to send OpenTelemetry."""
+    span = {
+        "object": "trace.span",
+        "id": "span_1",
+        "trace_id": "trace_1",
+        "parent_id": None,
+        "span_data": {"type": "function", "name": "get_weather", "input": '{"city": "Oslo"}', "output": None},
+        "error": {"message": "Error running tool", "data": {"tool_name": "get_weather", "error": "TimeoutError"}},
+    }
+    trace = {"object": "trace", "id": "trace_1", "workflow_name": "Agent workflow", "group_id": None}
+    lines = tmp_path / "agents.jsonl"
+    lines.write_text(f"{json.dumps(trace)}\n{json.dumps(span)}\n")
+    posted = tmp_path / "posted.json"
+    posted.write_text(json.dumps({"data": [trace, span]}))
+    for path in (lines, posted):
+        with pytest.raises(OtlpError, match="OpenAI Agents SDK") as refused:
+            read_file(path)
+        assert "openinference-instrumentation-openai-agents" in str(refused.value)
+    with pytest.raises(OtlpError, match="OpenAI Agents SDK"):
+        parse_request({"data": [span]})

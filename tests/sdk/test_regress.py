@@ -43,7 +43,7 @@ def test_rubrics_without_a_judge_are_not_checked_never_passed(cases: dict[str, R
     result = run_case(cases["business_logic"], helpful)
     assert [(t.kind, t.runs) for t in result.not_checked] == [("rubric", 1)]
     assert "no judge model configured" in result.not_checked[0].evidence
-    assert "not checked rubric in 1 of 1 runs" in result.explain()
+    assert "not checked rubric in 1 of 1 run:" in result.explain()
 
 
 def test_a_refusing_agent_fails_the_refusal_case_with_the_refusal_as_evidence(cases: dict[str, RegressionCase]) -> None:
