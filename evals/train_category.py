@@ -18,7 +18,6 @@ import logging
 import re
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from agent_postmortem.evals.category_data import (
     training_rows,
     vectors,
 )
+from agent_postmortem.evals.category_fit import _fit
 from agent_postmortem.evals.classification import scores
 from agent_postmortem.evals.failure_corpus import CORPUS
 from agent_postmortem.evals.fresh_failures import TRAINED, fresh_set
@@ -56,38 +56,6 @@ DIGITS = 7  # significant digits kept in the file
 WORDS_MIN_DF = 2
 WORDS_WEIGHT = 30.0
 TOLERANCE = 1e-3  # `--check`: largest difference allowed between a refitted and a shipped number
-
-
-@dataclass(frozen=True)
-class Scaling:
-    """What the product does to a row before the weights: subtract `mean_`, divide by `scale_`."""
-
-    mean_: np.ndarray
-    scale_: np.ndarray
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        scaled: np.ndarray = (x - self.mean_) / self.scale_
-        return scaled
-
-
-def scaling(x: np.ndarray, words: Words | None = None) -> Scaling:
-    """Every feature standardised, except the words (the last columns when `words` is given): tf-idf already, only
-    multiplied by their weight."""
-    from sklearn.preprocessing import StandardScaler
-
-    n = len(words) if words is not None else 0
-    dense = StandardScaler().fit(x[:, : x.shape[1] - n])
-    weight = words.weight if words is not None else 1.0
-    return Scaling(np.concatenate([dense.mean_, np.zeros(n)]), np.concatenate([dense.scale_, np.full(n, 1 / weight)]))
-
-
-def _fit(x: np.ndarray, y: np.ndarray, c: float, words: Words | None = None) -> tuple[Scaling, Any]:
-    from sklearn.linear_model import LogisticRegression
-
-    scaler = scaling(x, words)
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=20_000, tol=1e-8)
-    model.fit(scaler.transform(x), y)
-    return scaler, model
 
 
 def out_of_fold(

@@ -52,7 +52,7 @@ def test_the_words_are_read_from_the_reports_text_fields(field: str) -> None:
 
 def test_the_trainer_weights_the_words_and_standardises_only_the_rest() -> None:
     pytest.importorskip("sklearn")
-    from agent_postmortem.evals.train_category import scaling
+    from agent_postmortem.evals.category_fit import scaling
 
     words = Words.fit(TEXTS, min_df=2, weight=30.0)
     rng = np.random.default_rng(1)
