@@ -36,8 +36,9 @@ from agent_postmortem.evals.category_data import (
     training_rows,
     vectors,
 )
+from agent_postmortem.evals.category_fit import _fit
 from agent_postmortem.evals.fresh_failures import TRAINED
-from agent_postmortem.evals.train_category import FOLDS, GRID, SEED, WORDS_MIN_DF, WORDS_WEIGHT, _fit, macro_f1
+from agent_postmortem.evals.train_category import FOLDS, GRID, SEED, WORDS_MIN_DF, WORDS_WEIGHT, macro_f1
 
 logger = logging.getLogger(__name__)
 Extra = tuple[np.ndarray, np.ndarray]
