@@ -25,24 +25,33 @@ from typing import Any
 import numpy as np
 
 from agent_postmortem.analysis.category_model import CLASSES
+from agent_postmortem.analysis.category_words import Words
 from agent_postmortem.evals.category_data import (
     default_embedder,
     default_training_examples,
     design,
     labels,
     product_examples,
+    texts,
     training_rows,
     vectors,
 )
+from agent_postmortem.evals.category_fit import _fit
 from agent_postmortem.evals.fresh_failures import TRAINED
-from agent_postmortem.evals.train_category import FOLDS, GRID, SEED, _fit, macro_f1
+from agent_postmortem.evals.train_category import FOLDS, GRID, SEED, WORDS_MIN_DF, WORDS_WEIGHT, macro_f1
 
 logger = logging.getLogger(__name__)
 Extra = tuple[np.ndarray, np.ndarray]
 
 
 def out_of_fold(
-    x: np.ndarray, y: np.ndarray, groups: Sequence[str], extra: Extra, c: float, fit: np.ndarray | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: Sequence[str],
+    extra: Extra,
+    c: float,
+    fit: np.ndarray | None = None,
+    words: Words | None = None,
 ) -> np.ndarray:
     """`train_category.out_of_fold` with the folds of every row, each fold's model fitted only on the rows `fit`
     marks (all when None) plus the extra rows; every held-out row is predicted."""
@@ -53,7 +62,7 @@ def out_of_fold(
     folds = StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
     for fit_rows, held in folds.split(x, y, np.array(groups)):
         rows = fit_rows[fit[fit_rows]]
-        scaler, model = _fit(np.vstack([x[rows], extra[0]]), np.concatenate([y[rows], extra[1]]), c)
+        scaler, model = _fit(np.vstack([x[rows], extra[0]]), np.concatenate([y[rows], extra[1]]), c, words)
         logits[held] = model.decision_function(scaler.transform(x[held]))
     return logits
 
@@ -71,13 +80,13 @@ def figures(y: np.ndarray, predicted: np.ndarray, rows: np.ndarray | None = None
 
 
 def chosen(
-    x: np.ndarray, y: np.ndarray, groups: Sequence[str], extra: Extra, grid: Sequence[float]
+    x: np.ndarray, y: np.ndarray, groups: Sequence[str], extra: Extra, grid: Sequence[float], words: Words | None
 ) -> tuple[float, np.ndarray]:
     """The C of the grid with the best out-of-fold macro-F1 (the first on a tie, as training chooses) and its
     predictions."""
     best: tuple[float, float, np.ndarray] | None = None
     for c in grid:
-        predicted = out_of_fold(x, y, groups, extra, c).argmax(axis=1)
+        predicted = out_of_fold(x, y, groups, extra, c, words=words).argmax(axis=1)
         score = macro_f1(y, predicted)
         logger.info("C=%s: macro-F1 %.4f", c, score)
         if best is None or score > best[1] + 1e-9:
@@ -94,15 +103,15 @@ def compare(
     extra: Extra,
     grid: Sequence[float],
     fixed: tuple[float | None, float | None] = (None, None),
+    words: Words | None = None,
 ) -> dict[str, Any]:
     """One head's figures before and after the rows `added` marks join the training rows; `fixed`: the C before and
     after, each chosen from `grid` when None."""
     old = ~added
-    c_before, before = chosen(
-        x[old], y[old], [g for g, o in zip(groups, old, strict=True) if o], extra, [fixed[0]] if fixed[0] else grid
-    )
-    c_after, after = chosen(x, y, groups, extra, [fixed[1]] if fixed[1] else grid)
-    same = out_of_fold(x, y, groups, extra, c_before, fit=old).argmax(axis=1)
+    old_groups = [g for g, o in zip(groups, old, strict=True) if o]
+    c_before, before = chosen(x[old], y[old], old_groups, extra, [fixed[0]] if fixed[0] else grid, words)
+    c_after, after = chosen(x, y, groups, extra, [fixed[1]] if fixed[1] else grid, words)
+    same = out_of_fold(x, y, groups, extra, c_before, fit=old, words=words).argmax(axis=1)
     result: dict[str, Any] = {
         "before": {"C": c_before, "old": figures(y[old], before)},
         "after": {
@@ -141,12 +150,13 @@ def main(argv: list[str]) -> int:
     y, y_product = labels(corpus), labels(product)
     added = np.array([e.origin == f"corpus:{args.added}" for e in corpus])
     groups = [e.group for e in corpus]
+    words = Words.fit(texts([*corpus, *product]), min_df=WORDS_MIN_DF, weight=WORDS_WEIGHT)
     result: dict[str, Any] = {"added": args.added, "grid": grid}
     for name in args.heads.split(","):
         with_vectors = name == "embedding"
-        x = design(corpus, v_corpus if with_vectors else None)
-        extra = (design(product, v_product if with_vectors else None), y_product)
-        result[name] = compare(x, y, groups, added, extra, grid, (args.before_c, args.after_c))
+        x = design(corpus, v_corpus if with_vectors else None, words)
+        extra = (design(product, v_product if with_vectors else None, words), y_product)
+        result[name] = compare(x, y, groups, added, extra, grid, (args.before_c, args.after_c), words)
     sys.stdout.write(json.dumps(result, indent=1) + "\n")
     return 0
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from agent_postmortem.analysis.category_model import CLASSES, features
+from agent_postmortem.analysis.category_words import Words, capture_text
 from agent_postmortem.cli.demo import SEED
 from agent_postmortem.config import Settings
 from agent_postmortem.evals.cases import load_cases
@@ -140,9 +141,15 @@ def vectors(
     return embed_one_by_one(embedder, [search_text(e.capture) for e in examples], progress)
 
 
-def design(examples: Sequence[Example], vecs: np.ndarray | None) -> np.ndarray:
-    """The feature matrix: with the embedding when `vecs` is given, else rules and cues only."""
-    return np.vstack([features(e.capture, None if vecs is None else vecs[i]) for i, e in enumerate(examples)])
+def design(examples: Sequence[Example], vecs: np.ndarray | None, words: Words | None = None) -> np.ndarray:
+    """The feature matrix: with the embedding when `vecs` is given, else rules and cues only; the words last when
+    a vocabulary is given."""
+    return np.vstack([features(e.capture, None if vecs is None else vecs[i], words) for i, e in enumerate(examples)])
+
+
+def texts(examples: Sequence[Example]) -> list[str]:
+    """What the words group reads of each example."""
+    return [capture_text(e.capture) for e in examples]
 
 
 def labels(examples: Sequence[Example]) -> np.ndarray:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from agent_postmortem.analysis.category_model import CLASSES, CUES, FEATURE_VERSION, MODEL_FILE, parse
+from agent_postmortem.analysis.category_words import Words
 from agent_postmortem.evals.category_data import (
     Example,
     default_embedder,
@@ -33,9 +34,11 @@ from agent_postmortem.evals.category_data import (
     labels,
     product_examples,
     product_hash,
+    texts,
     training_rows,
     vectors,
 )
+from agent_postmortem.evals.category_fit import _fit
 from agent_postmortem.evals.classification import scores
 from agent_postmortem.evals.failure_corpus import CORPUS
 from agent_postmortem.evals.fresh_failures import TRAINED, fresh_set
@@ -46,21 +49,22 @@ SEED = 18
 FOLDS = 5
 GRID = (0.003, 0.01, 0.03, 0.1, 0.3)
 DIGITS = 7  # significant digits kept in the file
+# The words group (server/analysis/category_words.py): terms in at least WORDS_MIN_DF training texts, their tf-idf
+# rows (unit length) multiplied by WORDS_WEIGHT beside the standardised features, so the words weigh about as much
+# as a standardised feature each. Chosen by grouped cross-validation on the training rows (docs/architecture.md,
+# decision 6, round 8).
+WORDS_MIN_DF = 2
+WORDS_WEIGHT = 30.0
 TOLERANCE = 1e-3  # `--check`: largest difference allowed between a refitted and a shipped number
 
 
-def _fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[Any, Any]:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    scaler = StandardScaler().fit(x)
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=20_000, tol=1e-8)
-    model.fit(scaler.transform(x), y)
-    return scaler, model
-
-
 def out_of_fold(
-    x: np.ndarray, y: np.ndarray, groups: Sequence[str], extra: tuple[np.ndarray, np.ndarray], c: float
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: Sequence[str],
+    extra: tuple[np.ndarray, np.ndarray],
+    c: float,
+    words: Words | None = None,
 ) -> np.ndarray:
     """Logits of each corpus row from a model fitted without its fold (the extra rows always fitted on)."""
     from sklearn.model_selection import StratifiedGroupKFold
@@ -68,7 +72,8 @@ def out_of_fold(
     logits = np.zeros((len(y), len(CLASSES)))
     folds = StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
     for fit_rows, held in folds.split(x, y, np.array(groups)):
-        scaler, model = _fit(np.vstack([x[fit_rows], extra[0]]), np.concatenate([y[fit_rows], extra[1]]), c)
+        fitted = (np.vstack([x[fit_rows], extra[0]]), np.concatenate([y[fit_rows], extra[1]]))
+        scaler, model = _fit(*fitted, c, words)
         logits[held] = model.decision_function(scaler.transform(x[held]))
     return logits
 
@@ -114,12 +119,17 @@ def _round(values: np.ndarray) -> list[Any]:
 
 
 def fit_head(
-    x: np.ndarray, y: np.ndarray, groups: Sequence[str], extra: tuple[np.ndarray, np.ndarray], grid: Sequence[float]
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: Sequence[str],
+    extra: tuple[np.ndarray, np.ndarray],
+    grid: Sequence[float],
+    words: Words | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Choose C, fit on everything, calibrate: the head's JSON and its cross-validation figures."""
     chosen: dict[str, Any] | None = None
     for c in grid:
-        logits = out_of_fold(x, y, groups, extra, c)
+        logits = out_of_fold(x, y, groups, extra, c, words)
         predicted = logits.argmax(axis=1)
         row = {"C": c, "accuracy": float(np.mean(predicted == y)), "macro_f1": macro_f1(y, predicted), "logits": logits}
         logger.info("C=%s: CV accuracy %.3f, macro-F1 %.3f", c, row["accuracy"], row["macro_f1"])
@@ -127,7 +137,7 @@ def fit_head(
             chosen = row
     assert chosen is not None
     t = temperature(chosen["logits"], y)
-    scaler, model = _fit(np.vstack([x, extra[0]]), np.concatenate([y, extra[1]]), chosen["C"])
+    scaler, model = _fit(np.vstack([x, extra[0]]), np.concatenate([y, extra[1]]), chosen["C"], words)
     head = {
         "C": chosen["C"],
         "temperature": round(t, 6),
@@ -157,16 +167,18 @@ def train(
     v_corpus, v_product = vectors(embedder, corpus), vectors(embedder, product)
     y, y_product = labels(corpus), labels(product)
     groups = [e.group for e in corpus]
+    words = Words.fit(texts([*corpus, *product]), min_df=WORDS_MIN_DF, weight=WORDS_WEIGHT)
     heads: dict[str, Any] = {}
     cv: dict[str, Any] = {}
     for name, with_vectors in (("embedding", True), ("rules", False)):
-        x = design(corpus, v_corpus if with_vectors else None)
-        x_product = design(product, v_product if with_vectors else None)
-        heads[name], cv[name] = fit_head(x, y, groups, (x_product, y_product), grids[name])
+        x = design(corpus, v_corpus if with_vectors else None, words)
+        x_product = design(product, v_product if with_vectors else None, words)
+        heads[name], cv[name] = fit_head(x, y, groups, (x_product, y_product), grids[name], words)
     return {
         "feature_version": FEATURE_VERSION,
         "classes": [c.value for c in CLASSES],
         "cues": [name for name, _ in CUES],
+        "words": words.to_json(DIGITS),
         "heads": heads,
         "metadata": {
             "embedder": embedder.model_id,
@@ -180,6 +192,8 @@ def train(
                 "grid": list(GRID),
                 "class_weight": "balanced",
                 "solver": "lbfgs",
+                "words_min_df": WORDS_MIN_DF,
+                "words_weight": WORDS_WEIGHT,
             },
             "train_cv": cv,
         },
@@ -193,6 +207,10 @@ def differences(shipped: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
         for k in ("corpus_sha256", "product_sha256", "settings")
         if shipped["metadata"][k] != fresh["metadata"][k]
     ]
+    if shipped["words"]["terms"] != fresh["words"]["terms"]:
+        found.append("words.terms")
+    elif np.max(np.abs(np.subtract(shipped["words"]["idf"], fresh["words"]["idf"])), initial=0.0) > TOLERANCE:
+        found.append("words.idf")
     for head in ("embedding", "rules"):
         for key in ("C", "temperature", "mean", "scale", "weights", "bias"):
             a, b = np.asarray(shipped["heads"][head][key]), np.asarray(fresh["heads"][head][key])

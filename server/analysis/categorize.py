@@ -32,7 +32,7 @@ NEIGHBOUR_BOOST = 2.0
 # A classifier's probability is shown rounded to three places but never as 1.0: certainty is what a category given
 # by the caller has, and a very clear capture (p > 0.9995) would otherwise read as given.
 MAX_CLASSIFIER_CONFIDENCE = 0.999
-_GROUP_NAMES = {"embedding": "the text's meaning", "rules": "keyword rules", "cues": "cues"}
+_GROUP_NAMES = {"embedding": "the text's meaning", "rules": "keyword rules", "cues": "cues", "words": "the words"}
 
 
 def shown(probability: float) -> float:
@@ -60,7 +60,7 @@ def learned(capture: IncidentCreate, vector: np.ndarray | None, model_id: str | 
     """Probabilities per category from the capture alone, and what drove the top one: the probability, each
     feature group's pull toward it, its keyword matches and cues."""
     head, reads_vector = model.head_for(model_id)
-    row = features(capture, vector if reads_vector else None)
+    row = features(capture, vector if reads_vector else None, model.words)
     p = head.probabilities(row)
     top = int(np.argmax(p))
     pull = head.contributions(row)
@@ -69,13 +69,17 @@ def learned(capture: IncidentCreate, vector: np.ndarray | None, model_id: str | 
     signals = [
         f"learned classifier: {CLASSES[top].value} {p[top]:.2f} (next {CLASSES[runner_up].value} {p[runner_up]:.2f})"
     ]
-    groups = group_slices(embedding=reads_vector)
+    groups = group_slices(embedding=reads_vector, words=len(model.words))
     drove = ", ".join(f"{_GROUP_NAMES[g]} {pull[s].sum():+.1f}" for g, s in groups.items())
     signals.append(f"what drove it (log-odds): {drove}")
     _, evidence = rule_features(capture)
     signals += evidence[CLASSES[top]][:3]
     cue_pull = pull[groups["cues"]]
     signals += [f"cue: {CUES[i][0]}" for i in np.argsort(-cue_pull)[:2] if cue_pull[i] > 0.05]
+    word_pull = pull[groups["words"]]
+    said = [f"'{model.words.terms[i]}' {word_pull[i]:+.1f}" for i in np.argsort(-word_pull)[:3] if word_pull[i] > 0.05]
+    if said:
+        signals.append(f"words: {', '.join(said)}")
     return Learned(p, signals)
 
 

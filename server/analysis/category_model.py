@@ -6,7 +6,9 @@ A multinomial logistic regression over three groups of features of a capture:
   the classifier reads what the text means, not only which words it uses;
 * `rules`: log(1 + score) of each category's keyword rules (`server/classify.py`);
 * `cues`: structural cues (an HTTP status class, an exception name, a stack trace) and the labelling guide's
-  boundaries as patterns.
+  boundaries as patterns;
+* `words`: tf-idf of the capture's words and word pairs over the vocabulary shipped in the file
+  (`server/analysis/category_words.py`), so the words a report uses count beside what it means.
 
 Its coefficients are trained by `evals/train_category.py` on the train half of the labelled failure corpus plus the
 project's own seed incidents and eval cases, and shipped as `server/category_model.json` (package data, next to the
@@ -25,12 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from agent_postmortem.analysis.category_words import Words, capture_text
 from agent_postmortem.analysis.classify import rule_scores
 from agent_postmortem.store.models import Category, IncidentCreate
 from agent_postmortem.store.search.onnx_embedding import INT8_MODEL_ID, MODEL_ID
 
 MODEL_FILE = Path(__file__).parent / "category_model.json"
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 # Vectors of these models are the ones the embedding head was trained on (int8) or within rounding of them (fp32).
 EMBEDDING_MODELS = frozenset({INT8_MODEL_ID, MODEL_ID})
 EMBEDDING_DIM = 384
@@ -119,19 +122,25 @@ def cue_features(capture: IncidentCreate) -> np.ndarray:
     return np.array([1.0 if pattern.search(text) else 0.0 for _, pattern in CUES], dtype=np.float64)
 
 
-def features(capture: IncidentCreate, vector: np.ndarray | None) -> np.ndarray:
-    """The feature row of a capture: [embedding;] rules; cues (the embedding part only when a vector is given)."""
+def features(capture: IncidentCreate, vector: np.ndarray | None, words: Words | None = None) -> np.ndarray:
+    """The feature row of a capture: [embedding;] rules; cues[; words] (the embedding part only when a vector is
+    given, the words only with a vocabulary)."""
     rules, _ = rule_features(capture)
     parts = [rules, cue_features(capture)]
     if vector is not None:
         parts.insert(0, np.asarray(vector, dtype=np.float64).reshape(-1))
+    if words is not None:
+        parts.append(words.row(capture_text(capture)))
     return np.concatenate(parts)
 
 
-def group_slices(*, embedding: bool) -> dict[str, slice]:
-    """Where each feature group sits in a row of `features`."""
+def group_slices(*, embedding: bool, words: int = 0) -> dict[str, slice]:
+    """Where each feature group sits in a row of `features` (`words`: the vocabulary's size)."""
     start = EMBEDDING_DIM if embedding else 0
-    groups = {"rules": slice(start, start + len(CLASSES)), "cues": slice(start + len(CLASSES), None)}
+    cues_end = start + len(CLASSES) + len(CUES)
+    groups = {"rules": slice(start, start + len(CLASSES)), "cues": slice(start + len(CLASSES), cues_end)}
+    if words:
+        groups["words"] = slice(cues_end, cues_end + words)
     return {"embedding": slice(0, EMBEDDING_DIM), **groups} if embedding else groups
 
 
@@ -172,6 +181,7 @@ class Head:
 class CategoryModel:
     embedding: Head
     rules: Head
+    words: Words
     metadata: dict[str, Any]
 
     def head_for(self, model_id: str | None) -> tuple[Head, bool]:
@@ -183,7 +193,8 @@ def parse(data: dict[str, Any]) -> CategoryModel:
     if data.get("feature_version") != FEATURE_VERSION or data.get("classes") != [c.value for c in CLASSES]:
         raise ValueError("the category model file was trained for other features or classes; retrain it")
     heads = data["heads"]
-    return CategoryModel(Head.from_json(heads["embedding"]), Head.from_json(heads["rules"]), data["metadata"])
+    words = Words.from_json(data["words"])
+    return CategoryModel(Head.from_json(heads["embedding"]), Head.from_json(heads["rules"]), words, data["metadata"])
 
 
 @cache

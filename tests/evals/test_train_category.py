@@ -38,8 +38,10 @@ def test_the_model_file_records_the_data_and_settings_it_was_trained_with() -> N
         cv = meta["train_cv"][head]
         assert cv["rows"] == meta["corpus_rows"] and 0 < cv["accuracy"] <= 1 and cv["C"] in meta["settings"]["grid"]
     model = load()
-    assert model.embedding.weights.shape == (len(CLASSES), 384 + len(CLASSES) + len(CUES))
-    assert model.rules.weights.shape == (len(CLASSES), len(CLASSES) + len(CUES))
+    words = len(model.words)
+    assert words > 1000 and meta["settings"]["words_min_df"] == 2  # the vocabulary the file was trained with
+    assert model.embedding.weights.shape == (len(CLASSES), 384 + len(CLASSES) + len(CUES) + words)
+    assert model.rules.weights.shape == (len(CLASSES), len(CLASSES) + len(CUES) + words)
 
 
 def test_training_never_reads_the_test_half_or_outside_eval_cases() -> None:
