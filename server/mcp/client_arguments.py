@@ -1,6 +1,7 @@
 """Arguments as MCP clients send them, read against the tool's input schema before it is validated: null or an
 empty choice is an absent argument, a choice in another spelling (or in quotes or backticks) is the value it stands
-for, a list of one value is that value, a number sent as the JSON text of one is that number; an argument the tool
+for, a list of one value is that value, a number sent as the JSON text of one is that number (a fraction sent as a
+percentage, "5%", is that fraction); an argument the tool
 does not take, a boolean where none is taken, or several values for one choice is refused with what to send
 instead."""
 
@@ -89,6 +90,9 @@ def _number(schema: dict[str, Any], value: Any) -> Any:
     integer, number, flag = _takes(schema, "integer"), _takes(schema, "number"), _takes(schema, "boolean")
     if not isinstance(value, str) or not (integer or number or flag) or _takes(schema, "string"):
         return value
+    percent = re.fullmatch(r"(\d{1,3}(?:\.\d{1,12})?)\s*%", unquoted(value.strip()))
+    if number and percent and _fraction(schema) and float(percent.group(1)) <= 100:
+        return float(percent.group(1)) / 100  # a rate typed as a percentage: "5%" for 0.05
     text = value.strip()
     if len(text) < 3 or text[0] != text[-1] or text[0] not in "\"'":
         return value
@@ -98,6 +102,14 @@ def _number(schema: dict[str, Any], value: Any) -> Any:
     if re.fullmatch(r"-?\d{1,18}", inner):
         return int(inner)
     return float(inner) if number and re.fullmatch(r"-?\d{0,18}\.\d{1,18}", inner) else value
+
+
+def _fraction(schema: dict[str, Any]) -> bool:
+    """Whether a number argument is a fraction (at most 1: a rate or a confidence), so a percentage stands for one."""
+    return any(
+        "number" == s.get("type") and min(s.get("maximum", 2), s.get("exclusiveMaximum", 2)) <= 1
+        for s in (schema, *schema.get("anyOf", []))
+    )
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:

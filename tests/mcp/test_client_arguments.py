@@ -160,10 +160,15 @@ async def test_a_fraction_sent_as_its_json_text_is_read_as_the_number(tmp_path: 
     async with Client(create_server(lambda: service)) as client:
         quoted = await client.call_tool("verify_fix", {**counts, "target": '"0.05"', "confidence": '"0.9"'})
         plain = await client.call_tool("verify_fix", {**counts, "target": 0.05, "confidence": 0.9})
-        wrong = await client.call_tool("verify_fix", {**counts, "target": '"5%"'})
+        percent = await client.call_tool("verify_fix", {**counts, "target": "5%", "confidence": '"90 %"'})
+        wrong = await client.call_tool("verify_fix", {**counts, "target": '"5 percent"'})
+        over = await client.call_tool("verify_fix", {**counts, "target": "150%"})
     assert not quoted.is_error, quoted.content
     assert quoted.structured_content == plain.structured_content
+    # a rate sent as a percentage (what a person types, and what the outside tester sent) is that fraction
+    assert not percent.is_error and percent.structured_content == plain.structured_content, percent.content
     assert wrong.is_error and "target must be a number" in wrong.content[0].text  # type: ignore[union-attr]
+    assert over.is_error and "target must be a number" in over.content[0].text  # type: ignore[union-attr]
 
 
 async def test_the_required_counts_of_verify_fix_sent_as_text_are_read_and_a_wrong_one_says_what_to_send(
